@@ -1,0 +1,140 @@
+import { readFileSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { ConfigError } from './core/errors';
+
+const port = z.coerce.number().int().min(1).max(65535);
+const positiveInt = z.coerce.number().int().min(1);
+const onOff = z.enum(['on', 'off']);
+const url = (protocols: string[]) =>
+  z.string().refine((v) => {
+    try {
+      return protocols.includes(new URL(v).protocol.replace(':', ''));
+    } catch {
+      return false;
+    }
+  }, `a URL (${protocols.join(', ')})`);
+const hexKey = z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'a 0x-prefixed 32-byte hex private key');
+const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'a 0x-prefixed 20-byte address');
+
+/**
+ * Every setting, read from environment variables (names as in README's table) and an optional
+ * file named by OPENMCP_CONFIG (JSON or YAML with the same keys; the environment wins).
+ * Nothing set = the embedded default: SQLite under DATA_DIR, in-memory bus and cache, a local chain.
+ */
+export const ConfigSchema = z.object({
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PORT: port.default(8080),
+  DATA_DIR: z.string().min(1).default('./data'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  OPENMCP_ADMIN_KEY: z.string().min(16, 'at least 16 characters').optional(),
+  OPENMCP_EXAMPLES: onOff.default('on'),
+  OPENMCP_ROLES: z.string().default('all'),
+
+  DATABASE_URL: z
+    .string()
+    .refine((v) => /^(sqlite:|mysql:\/\/|mariadb:\/\/)/.test(v), 'sqlite:<path> or mysql://user:pass@host:port/db')
+    .optional(),
+  KURRENTDB_URL: url(['kurrentdb', 'kurrentdb+discover', 'esdb', 'esdb+discover', 'kdb', 'kdb+discover']).optional(),
+  REDIS_URL: url(['redis', 'rediss']).optional(),
+  REDIS_KEY_PREFIX: z.string().default('openmcp:'),
+  KAFKA_BROKERS: z
+    .string()
+    .regex(/^[^,\s]+:\d+(,[^,\s]+:\d+)*$/, 'comma-separated host:port list')
+    .optional(),
+  KAFKA_CLIENT_ID: z.string().min(1).default('openmcp'),
+  KAFKA_TOPIC_PREFIX: z.string().regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, . _ -').default('openmcp'),
+  KAFKA_CONSUMER_GROUP: z.string().min(1).default('openmcp-projector'),
+
+  CHAIN_RPC_URL: url(['http', 'https', 'ws', 'wss']).optional(),
+  CHAIN_PORT: port.default(8545),
+  ANCHOR_CONTRACT: address.optional(),
+  ANCHORER_PRIVATE_KEY: hexKey.optional(),
+  ANCHORER_KEYSTORE: z.string().optional(),
+  ANCHORER_KEYSTORE_PASSWORD: z.string().optional(),
+  CHAIN_CONFIRMATIONS: z.coerce.number().int().min(0).max(64).default(1),
+  SEALER_PRIVATE_KEY: hexKey.optional(),
+  BATCH_MAX_EVENTS: positiveInt.max(1_000_000).default(1000),
+  BATCH_MAX_SECONDS: z.coerce.number().positive().max(86_400).default(10),
+
+  OPENAI_BASE_URL: url(['http', 'https']).optional(),
+  OPENAI_API_KEY: z.string().optional(),
+  OPENAI_MODEL: z.string().default('gpt-4o-mini'),
+  LLM_TEMPERATURE: z.coerce.number().min(0).max(2).default(0),
+  LLM_MAX_TOKENS: positiveInt.default(1024),
+
+  EMBEDDING_MODEL_DIR: z.string().optional(),
+  EMBEDDING_MODEL_ID: z.string().default('model'),
+  MCP_SERVERS_FILE: z.string().optional(),
+
+  JWT_SECRET: z.string().min(32, 'at least 32 characters').optional(),
+  JWT_PUBLIC_KEY_FILE: z.string().optional(),
+  JWT_JWKS_FILE: z.string().optional(),
+  JWT_ISSUER: z.string().optional(),
+  JWT_AUDIENCE: z.string().optional(),
+  RATE_LIMIT_PER_KEY: positiveInt.default(600),
+  RATE_LIMIT_PER_TENANT: positiveInt.default(3000),
+});
+
+export type Config = z.infer<typeof ConfigSchema> & {
+  /** DATA_DIR resolved to an absolute path. */
+  dataDir: string;
+  /** DATABASE_URL, or the embedded SQLite file under DATA_DIR. */
+  databaseUrl: string;
+};
+
+/** Keys of ConfigSchema: every environment variable the product reads. */
+export const CONFIG_VARIABLES = Object.keys(ConfigSchema.shape) as (keyof typeof ConfigSchema.shape)[];
+
+function readConfigFile(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`OPENMCP_CONFIG: cannot read ${path}: ${(err as Error).message}`, { variable: 'OPENMCP_CONFIG' });
+  }
+  try {
+    const parsed = /\.ya?ml$/i.test(path) ? parseYaml(text) : JSON.parse(text);
+    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('expected an object of settings');
+    return Object.fromEntries(Object.entries(parsed).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]));
+  } catch (err) {
+    throw new ConfigError(`OPENMCP_CONFIG: ${path} is not valid ${/\.ya?ml$/i.test(path) ? 'YAML' : 'JSON'}: ${(err as Error).message}`, {
+      variable: 'OPENMCP_CONFIG',
+    });
+  }
+}
+
+/**
+ * Read the configuration. Empty strings count as unset. A bad value throws a ConfigError whose
+ * message names the variable and what it expects, so start-up stops with a clear line.
+ * @example loadConfig({ PORT: '9000' }).PORT === 9000
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
+  const fromFile = env.OPENMCP_CONFIG ? readConfigFile(resolve(cwd, env.OPENMCP_CONFIG)) : {};
+  const raw: Record<string, unknown> = { ...fromFile };
+  for (const key of CONFIG_VARIABLES) {
+    const v = env[key];
+    if (v !== undefined && v !== '') raw[key] = v;
+  }
+  const unknown = Object.keys(fromFile).filter((k) => !(CONFIG_VARIABLES as string[]).includes(k));
+  if (unknown.length) throw new ConfigError(`OPENMCP_CONFIG: unknown setting ${unknown[0]}`, { variable: unknown[0] });
+  const parsed = ConfigSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const variable = String(issue.path[0]);
+    const shown = variable.match(/KEY|SECRET|PASSWORD/) ? '(hidden)' : JSON.stringify(raw[variable]);
+    throw new ConfigError(`Invalid configuration: ${variable}=${shown}: expected ${issue.message}`, { variable });
+  }
+  const c = parsed.data;
+  if (c.ANCHOR_CONTRACT && !c.CHAIN_RPC_URL) {
+    throw new ConfigError('Invalid configuration: ANCHOR_CONTRACT is set but CHAIN_RPC_URL is not', { variable: 'CHAIN_RPC_URL' });
+  }
+  if (c.CHAIN_RPC_URL && !c.ANCHORER_PRIVATE_KEY && !c.ANCHORER_KEYSTORE) {
+    throw new ConfigError('Invalid configuration: CHAIN_RPC_URL needs ANCHORER_PRIVATE_KEY or ANCHORER_KEYSTORE', {
+      variable: 'ANCHORER_PRIVATE_KEY',
+    });
+  }
+  const dataDir = isAbsolute(c.DATA_DIR) ? c.DATA_DIR : resolve(cwd, c.DATA_DIR);
+  return { ...c, dataDir, databaseUrl: c.DATABASE_URL ?? `sqlite:${resolve(dataDir, 'openmcp.db')}` };
+}

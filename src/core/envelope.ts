@@ -1,0 +1,115 @@
+import { z } from 'zod';
+import { hashCanonical } from './hash';
+import { newId } from './ids';
+import { systemClock, type Clock } from './clock';
+import type { Hex } from './hex';
+
+/** Who did it. Recorded in every event, hashed with it. */
+export const ActorSchema = z.strictObject({
+  kind: z.enum(['user', 'agent', 'system']),
+  id: z.string().min(1).max(200),
+});
+export type Actor = z.infer<typeof ActorSchema>;
+
+export const STREAM_RE = /^[a-z][a-z0-9]*-[A-Za-z0-9][A-Za-z0-9._:-]{0,190}$/;
+export const EVENT_TYPE_RE = /^[A-Z][A-Za-z0-9]{1,99}$/;
+const ISO_MS_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
+/** The fields that are hashed (DESIGN.md "Event hash"). Optional fields are omitted, never null. */
+export const EventContentSchema = z.strictObject({
+  id: z.uuid(),
+  type: z.string().regex(EVENT_TYPE_RE, 'PascalCase event type'),
+  version: z.number().int().min(1),
+  stream: z.string().regex(STREAM_RE, '<aggregate>-<id>'),
+  occurredAt: z.string().regex(ISO_MS_RE, 'ISO 8601 UTC with milliseconds'),
+  tenant: z.string().min(1).max(100),
+  actor: ActorSchema,
+  correlationId: z.string().min(1).max(200).optional(),
+  causationId: z.string().min(1).max(200).optional(),
+  data: z.record(z.string(), z.unknown()),
+});
+export type EventContent<TType extends string = string, TData = Record<string, unknown>> = Omit<
+  z.infer<typeof EventContentSchema>,
+  'type' | 'data'
+> & { type: TType; data: TData };
+
+/** An event ready to append: content plus its hash. The store assigns revision and position. */
+export type PendingEvent<TType extends string = string, TData = Record<string, unknown>> = EventContent<TType, TData> & {
+  hash: Hex;
+};
+
+/** The full envelope as stored, published and proven. */
+export type RecordedEvent<TType extends string = string, TData = Record<string, unknown>> = PendingEvent<TType, TData> & {
+  revision: number;
+  position: number;
+};
+
+export const RecordedEventSchema = EventContentSchema.extend({
+  revision: z.number().int().min(0),
+  position: z.number().int().min(0),
+  hash: z.string().regex(/^0x[0-9a-f]{64}$/),
+});
+
+const CONTENT_KEYS = [
+  'id', 'type', 'version', 'stream', 'occurredAt', 'tenant', 'actor', 'correlationId', 'causationId', 'data',
+] as const;
+
+/** The hashed subset of an envelope; drops revision, position, hash and absent optionals. */
+export function contentOf(event: EventContent | PendingEvent | RecordedEvent): EventContent {
+  const out: Record<string, unknown> = {};
+  for (const k of CONTENT_KEYS) {
+    const v = (event as Record<string, unknown>)[k];
+    if (v !== undefined) out[k] = v;
+  }
+  return out as EventContent;
+}
+
+/** SHA-256 of the JCS canonical JSON of the content fields. */
+export function computeEventHash(event: EventContent): Hex {
+  return hashCanonical(contentOf(event));
+}
+
+export function verifyEventHash(event: PendingEvent): boolean {
+  return computeEventHash(event) === event.hash;
+}
+
+export type CreateEventParameters<TType extends string, TData> = {
+  type: TType;
+  version?: number;
+  stream: string;
+  tenant: string;
+  actor: Actor;
+  data: TData;
+  correlationId?: string;
+  causationId?: string;
+  id?: string;
+};
+
+/**
+ * Build a hashed event from its content. Id defaults to a new UUIDv7, time to the clock.
+ * @example createEvent({ type: 'TaskStarted', stream: 'task-…', tenant: 'acme', actor, data: {} })
+ */
+export function createEvent<TType extends string, TData extends Record<string, unknown>>(
+  p: CreateEventParameters<TType, TData>,
+  clock: Clock = systemClock,
+): PendingEvent<TType, TData> {
+  const content = contentOf({
+    id: p.id ?? newId(),
+    type: p.type,
+    version: p.version ?? 1,
+    stream: p.stream,
+    occurredAt: clock().toISOString(),
+    tenant: p.tenant,
+    actor: p.actor,
+    correlationId: p.correlationId,
+    causationId: p.causationId,
+    data: p.data,
+  }) as EventContent<TType, TData>;
+  return { ...content, hash: computeEventHash(content) };
+}
+
+/** Split `task-0193…` into aggregate `task` and id `0193…`. */
+export function parseStream(stream: string): { aggregate: string; id: string } {
+  const i = stream.indexOf('-');
+  return { aggregate: stream.slice(0, i), id: stream.slice(i + 1) };
+}

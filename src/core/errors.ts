@@ -1,0 +1,77 @@
+/**
+ * One error base for the whole product. Every error carries a stable `code` (listed in
+ * docs/errors.md), the HTTP status it maps to, and an optional cause chain.
+ * Messages never include secrets: use `redactUrl` for anything that may hold credentials.
+ */
+export type ErrorDetails = Record<string, unknown>;
+
+export class OpenMcpError extends Error {
+  readonly code: string;
+  readonly status: number;
+  readonly details?: ErrorDetails;
+
+  constructor(code: string, message: string, opts: { status?: number; cause?: unknown; details?: ErrorDetails } = {}) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.status = opts.status ?? 500;
+    this.details = opts.details;
+  }
+}
+
+/** Input that does not satisfy a schema or a precondition. Always names the field. */
+export class ValidationError extends OpenMcpError {
+  constructor(message: string, details?: ErrorDetails) {
+    super('VALIDATION_FAILED', message, { status: 400, details });
+  }
+}
+
+export class NotFoundError extends OpenMcpError {
+  constructor(what: string, id: string) {
+    super('NOT_FOUND', `${what} ${id} not found`, { status: 404, details: { what, id } });
+  }
+}
+
+/** The stream is not at the revision the caller expected (optimistic concurrency). */
+export class WrongExpectedRevisionError extends OpenMcpError {
+  constructor(readonly stream: string, readonly expected: string, readonly actual: string) {
+    super('WRONG_EXPECTED_REVISION', `stream ${stream}: expected revision ${expected}, actual ${actual}`, {
+      status: 409,
+      details: { stream, expected, actual },
+    });
+  }
+}
+
+/** A command that the aggregate's current state does not allow (e.g. completing a cancelled task). */
+export class InvalidTransitionError extends OpenMcpError {
+  constructor(readonly aggregate: string, readonly from: string, readonly command: string) {
+    super('INVALID_TRANSITION', `${aggregate} in state ${from} cannot ${command}`, {
+      status: 409,
+      details: { aggregate, from, command },
+    });
+  }
+}
+
+export class ConfigError extends OpenMcpError {
+  constructor(message: string, details?: ErrorDetails) {
+    super('CONFIG_INVALID', message, { status: 500, details });
+  }
+}
+
+/** A dependency (database, broker, chain, upstream) could not be reached or failed. */
+export class UnavailableError extends OpenMcpError {
+  constructor(what: string, message: string, cause?: unknown) {
+    super('DEPENDENCY_UNAVAILABLE', `${what}: ${message}`, { status: 503, cause, details: { dependency: what } });
+  }
+}
+
+/** Replace the password (and user) in a URL so it can go into a message or a log. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return url.replace(/\/\/[^@/]*@/, '//***@');
+  }
+}

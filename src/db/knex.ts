@@ -1,0 +1,69 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import knexFactory, { type Knex } from 'knex';
+import { ConfigError, redactUrl } from '../core/errors';
+
+export type Dialect = 'sqlite' | 'mysql';
+
+export function dialectOf(knex: Knex): Dialect {
+  const c = knex.client.config.client as string;
+  return c === 'better-sqlite3' || c === 'sqlite3' ? 'sqlite' : 'mysql';
+}
+
+export type OpenKnexOptions = { poolMax?: number; createDatabase?: boolean };
+
+/**
+ * Open a knex instance for `sqlite:<path>` (better-sqlite3, WAL, FULL sync) or
+ * `mysql://user:pass@host:port/db` (mysql2). With `createDatabase`, a missing MySQL database
+ * is created first.
+ */
+export async function openKnex(url: string, opts: OpenKnexOptions = {}): Promise<Knex> {
+  if (url.startsWith('sqlite:')) {
+    const file = url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
+    if (!file) throw new ConfigError('DATABASE_URL: sqlite: needs a file path, e.g. sqlite:./data/openmcp.db', { variable: 'DATABASE_URL' });
+    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+    return knexFactory({
+      client: 'better-sqlite3',
+      connection: { filename: file },
+      useNullAsDefault: true,
+      pool: {
+        min: 1,
+        max: 1,
+        afterCreate(conn: { pragma(s: string): unknown }, done: (err: Error | null, conn: unknown) => void) {
+          // WAL lets readers run beside the writer; FULL sync makes an acknowledged append durable.
+          conn.pragma('journal_mode = WAL');
+          conn.pragma('synchronous = FULL');
+          conn.pragma('busy_timeout = 10000');
+          conn.pragma('foreign_keys = ON');
+          done(null, conn);
+        },
+      },
+    });
+  }
+  if (/^(mysql|mariadb):\/\//.test(url)) {
+    const u = new URL(url.replace(/^mariadb:/, 'mysql:'));
+    const database = decodeURIComponent(u.pathname.replace(/^\//, ''));
+    if (!database) throw new ConfigError(`DATABASE_URL: ${redactUrl(url)} names no database`, { variable: 'DATABASE_URL' });
+    const connection = {
+      host: u.hostname,
+      port: Number(u.port || 3306),
+      user: decodeURIComponent(u.username || 'root'),
+      password: decodeURIComponent(u.password),
+      charset: 'utf8mb4',
+      supportBigNumbers: true,
+      bigNumberStrings: false,
+      dateStrings: true,
+      timezone: 'Z',
+    };
+    if (opts.createDatabase) {
+      const admin = knexFactory({ client: 'mysql2', connection, pool: { min: 0, max: 1 } });
+      try {
+        await admin.raw('CREATE DATABASE IF NOT EXISTS ?? CHARACTER SET utf8mb4 COLLATE utf8mb4_bin', [database]);
+      } finally {
+        await admin.destroy();
+      }
+    }
+    return knexFactory({ client: 'mysql2', connection: { ...connection, database }, pool: { min: 0, max: opts.poolMax ?? 10 } });
+  }
+  throw new ConfigError(`DATABASE_URL: unsupported URL ${redactUrl(url)} (sqlite:<path> or mysql://…)`, { variable: 'DATABASE_URL' });
+}

@@ -1,0 +1,71 @@
+import { InvalidTransitionError } from '../../core/errors';
+import type { Decider, EventDraft } from '../decider';
+import type { TaskStep } from '../../../events/task.events';
+
+export type TaskStatus = 'none' | 'submitted' | 'running' | 'completed' | 'failed' | 'cancelled';
+
+export type TaskState = { status: TaskStatus; stepCount: number };
+
+export type TaskCommand =
+  | { type: 'SubmitTask'; instruction?: string; steps?: TaskStep[]; agentId?: string; chainId?: number }
+  | { type: 'StartTask'; worker?: string }
+  | { type: 'CompleteTask'; output?: unknown; outputHash?: string; signer?: string; signature?: string }
+  | { type: 'FailTask'; error: { code: string; message: string } }
+  | { type: 'CancelTask'; reason?: string };
+
+const TERMINAL: ReadonlySet<TaskStatus> = new Set(['completed', 'failed', 'cancelled']);
+
+function reject(state: TaskState, command: TaskCommand): never {
+  throw new InvalidTransitionError('task', state.status, command.type);
+}
+
+function omitUndefined<T extends Record<string, unknown>>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}
+
+/** The task lifecycle: submitted → running → completed | failed; cancel from any open state. */
+export const taskDecider: Decider<TaskState, TaskCommand, EventDraft> = {
+  name: 'task',
+  initialState: () => ({ status: 'none', stepCount: 0 }),
+  decide(command, state) {
+    const { type, ...data } = command;
+    switch (type) {
+      case 'SubmitTask':
+        if (state.status !== 'none') reject(state, command);
+        return [{ type: 'TaskSubmitted', data: omitUndefined(data) }];
+      case 'StartTask':
+        if (state.status !== 'submitted') reject(state, command);
+        return [{ type: 'TaskStarted', data: omitUndefined(data) }];
+      case 'CompleteTask':
+        if (state.status !== 'running') reject(state, command);
+        return [{ type: 'TaskCompleted', data: omitUndefined(data) }];
+      case 'FailTask':
+        if (state.status !== 'submitted' && state.status !== 'running') reject(state, command);
+        return [{ type: 'TaskFailed', data: omitUndefined(data) }];
+      case 'CancelTask':
+        if (state.status === 'none' || TERMINAL.has(state.status)) reject(state, command);
+        return [{ type: 'TaskCancelled', data: omitUndefined(data) }];
+    }
+  },
+  evolve(state, event) {
+    switch (event.type) {
+      case 'TaskSubmitted': {
+        const steps = (event.data as { steps?: unknown[] }).steps;
+        return { status: 'submitted', stepCount: steps?.length ?? 0 };
+      }
+      case 'TaskStarted':
+        return { ...state, status: 'running' };
+      case 'TaskCompleted':
+        return { ...state, status: 'completed' };
+      case 'TaskFailed':
+        return { ...state, status: 'failed' };
+      case 'TaskCancelled':
+        return { ...state, status: 'cancelled' };
+      default:
+        // Events added by later contexts (steps, tool calls) do not change the lifecycle.
+        return state;
+    }
+  },
+};
+
+export const taskStream = (taskId: string) => `task-${taskId}`;

@@ -1,0 +1,67 @@
+import type { PendingEvent, RecordedEvent } from '../core/envelope';
+
+/**
+ * What the caller expects the stream to be before the append:
+ * - 'any': no check;
+ * - 'no_stream': the stream must not exist;
+ * - n: the stream's last event must have revision n.
+ */
+export type ExpectedRevision = 'any' | 'no_stream' | number;
+
+export type AppendOptions = { expectedRevision?: ExpectedRevision };
+
+export type AppendResult = {
+  /** Revision of the last event now in the stream (pass it as the next expectedRevision). */
+  nextExpectedRevision: number;
+  /** Global position of the last appended event. */
+  position: number;
+  /** The events as stored, with revision and position. */
+  events: RecordedEvent[];
+};
+
+export type ReadStreamOptions = {
+  fromRevision?: number;
+  direction?: 'forwards' | 'backwards';
+  maxCount?: number;
+};
+
+export type ReadAllOptions = {
+  /** Exclusive: read events whose position is greater. Omit to read from the start. */
+  after?: number;
+  limit?: number;
+};
+
+export type SubscribeOptions = {
+  /** Exclusive start position; omit for the beginning of the log. */
+  after?: number;
+};
+
+/** Catch-up subscription: everything after `after` in global order, then live appends. */
+export interface Subscription extends AsyncIterable<RecordedEvent> {
+  close(): Promise<void>;
+}
+
+/**
+ * The append-only event log. Adapters: SQL (SQLite, MySQL/MariaDB) and KurrentDB.
+ * Guarantees every adapter passes in test/eventstore/conformance.ts:
+ * - appends to one stream are atomic and checked against `expectedRevision`
+ *   (WrongExpectedRevisionError on mismatch);
+ * - re-appending events whose ids are already stored in that stream returns the original
+ *   result and writes nothing (idempotent retries);
+ * - global positions increase in commit order, so a reader that has seen position p never
+ *   later finds an event below p.
+ */
+export interface EventStore {
+  readonly name: string;
+  append(stream: string, events: PendingEvent[], options?: AppendOptions): Promise<AppendResult>;
+  /** Events of one stream; [] when the stream does not exist. */
+  readStream(stream: string, options?: ReadStreamOptions): Promise<RecordedEvent[]>;
+  /** The global log in position order (system events excluded). */
+  readAll(options?: ReadAllOptions): Promise<RecordedEvent[]>;
+  subscribeAll(options?: SubscribeOptions): Subscription;
+  /** Position of the last event in the log, or -1 when it is empty. */
+  headPosition(): Promise<number>;
+  /** Can the store be reached now? For /readyz. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}

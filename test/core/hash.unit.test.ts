@@ -1,0 +1,95 @@
+import { expect } from 'chai';
+import fc from 'fast-check';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { canonicalJson } from '../../src/core/canonical';
+import { computeEventHash, contentOf, createEvent, verifyEventHash, type EventContent } from '../../src/core/envelope';
+import { ValidationError } from '../../src/core/errors';
+
+type HashCase = { event: EventContent; canonical: string; hash: string };
+const vectors = JSON.parse(readFileSync(join(__dirname, '../vectors/event-hash.json'), 'utf8')) as { cases: HashCase[] };
+
+/** Rebuild an object with its keys in a random order, recursively. */
+function shuffleKeys(value: unknown, rnd: () => number): unknown {
+  if (Array.isArray(value)) return value.map((v) => shuffleKeys(v, rnd));
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value).sort(() => rnd() - 0.5);
+    return Object.fromEntries(entries.map(([k, v]) => [k, shuffleKeys(v, rnd)]));
+  }
+  return value;
+}
+
+const jsonValue = fc.letrec((tie) => ({
+  value: fc.oneof(
+    { depthSize: 'small' },
+    fc.string({ unit: 'binary' }),
+    fc.maxSafeInteger(),
+    fc.boolean(),
+    fc.constant(null),
+    fc.array(tie('value'), { maxLength: 4 }),
+    fc.dictionary(fc.string({ unit: 'binary', maxLength: 8 }), tie('value'), { maxKeys: 5 }),
+  ),
+})).value;
+
+describe('event hash (DESIGN.md, shared vectors)', () => {
+  for (const [i, c] of vectors.cases.entries()) {
+    it(`vector ${i} (${c.event.type}): canonical text and hash match`, () => {
+      expect(canonicalJson(contentOf(c.event))).to.equal(c.canonical);
+      expect(computeEventHash(c.event)).to.equal(c.hash);
+    });
+  }
+
+  it('does not hash revision, position or hash', () => {
+    const c = vectors.cases[0];
+    const recorded = { ...c.event, revision: 7, position: 99, hash: c.hash };
+    expect(computeEventHash(recorded)).to.equal(c.hash);
+  });
+
+  it('is independent of key order at every depth (property)', () => {
+    fc.assert(
+      fc.property(fc.dictionary(fc.string({ maxLength: 10 }), jsonValue, { maxKeys: 8 }), fc.integer(), (data, seed) => {
+        let s = seed;
+        const rnd = () => ((s = (s * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+        const e = { ...vectors.cases[0].event, data };
+        const shuffled = shuffleKeys(e, rnd) as EventContent;
+        expect(computeEventHash(shuffled)).to.equal(computeEventHash(e));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('changes when any data value changes (property)', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary' }), fc.string({ unit: 'binary' }), (a, b) => {
+        fc.pre(a !== b);
+        const base = vectors.cases[0].event;
+        expect(computeEventHash({ ...base, data: { x: a } })).to.not.equal(computeEventHash({ ...base, data: { x: b } }));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('round-trips unicode and nested data through JSON without changing the hash (property)', () => {
+    fc.assert(
+      fc.property(fc.dictionary(fc.string({ unit: 'binary' }), jsonValue, { maxKeys: 6 }), (data) => {
+        const e = createEvent({ type: 'TaskStarted', stream: 'task-x1', tenant: 'acme', actor: { kind: 'user', id: 'u' }, data });
+        const back = JSON.parse(JSON.stringify(e));
+        expect(verifyEventHash(back)).to.equal(true);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('refuses floats and bigints, naming the path', () => {
+    const base = vectors.cases[0].event;
+    expect(() => computeEventHash({ ...base, data: { amount: 1.5 } })).to.throw(ValidationError, /\$\.data\.amount/);
+    expect(() => computeEventHash({ ...base, data: { n: [1, 2 ** 60] } })).to.throw(ValidationError, /data\.n\[1\]/);
+    expect(() => computeEventHash({ ...base, data: { n: 10n } as never })).to.throw(ValidationError, /bigint/);
+  });
+
+  it('omits absent optional fields instead of hashing null', () => {
+    const base = vectors.cases[0].event;
+    const withUndefined = { ...base, correlationId: undefined, causationId: undefined };
+    expect(computeEventHash(withUndefined)).to.equal(vectors.cases[0].hash);
+  });
+});

@@ -1,0 +1,243 @@
+import { expect } from 'chai';
+import { createEvent, verifyEventHash, type PendingEvent, type RecordedEvent } from '../../src/core/envelope';
+import { WrongExpectedRevisionError } from '../../src/core/errors';
+import { newId } from '../../src/core/ids';
+import type { EventStore } from '../../src/eventstore/port';
+
+/** What an adapter's test file provides to the shared conformance suite. */
+export type ConformanceTarget = {
+  /** A fresh, empty store (its own database / stream namespace). Called once per suite. */
+  open(): Promise<EventStore>;
+  /** Another independent connection to the same store, as a second process would have. */
+  openAnother?(): Promise<EventStore>;
+  /** Drop what `open` created. */
+  cleanup?(): Promise<void>;
+  /** SQL stores: positions are 0,1,2,… with no holes. */
+  gapFreePositions: boolean;
+  /** SQL stores: run a raw UPDATE and a raw DELETE against the events table. */
+  tamper?: { update(): Promise<unknown>; delete(): Promise<unknown> };
+};
+
+const actor = { kind: 'user' as const, id: 'alice' };
+
+function ev(stream: string, type = 'TaskStarted', data: Record<string, unknown> = {}): PendingEvent {
+  return createEvent({ type, stream, tenant: 'acme', actor, data });
+}
+
+function streamName(prefix = 'task'): string {
+  return `${prefix}-${newId()}`;
+}
+
+async function take(sub: AsyncIterable<RecordedEvent>, n: number, timeoutMs = 15000): Promise<RecordedEvent[]> {
+  const out: RecordedEvent[] = [];
+  const it = sub[Symbol.asyncIterator]();
+  const deadline = Date.now() + timeoutMs;
+  while (out.length < n) {
+    const left = deadline - Date.now();
+    if (left <= 0) throw new Error(`subscription gave ${out.length} of ${n} events in time`);
+    const r = await Promise.race([
+      it.next(),
+      new Promise<'timeout'>((res) => setTimeout(() => res('timeout'), left)),
+    ]);
+    if (r === 'timeout') throw new Error(`subscription gave ${out.length} of ${n} events in time`);
+    if (r.done) break;
+    out.push(r.value);
+  }
+  return out;
+}
+
+/** Every EventStore adapter must pass this suite. */
+export function eventStoreConformance(name: string, target: ConformanceTarget): void {
+  describe(`EventStore conformance: ${name}`, function () {
+    this.timeout(60_000);
+    let store: EventStore;
+
+    before(async function () {
+      store = await target.open();
+    });
+    after(async function () {
+      await store?.close();
+      await target.cleanup?.();
+    });
+
+    it('appends to a new stream with revisions 0..n-1 and reads them back intact', async () => {
+      const s = streamName();
+      const events = [ev(s, 'TaskSubmitted', { instruction: 'hi', agentId: 'a-1' }), ev(s), ev(s, 'TaskCompleted', { output: { n: 1, list: ['x', null] } })];
+      const res = await store.append(s, events, { expectedRevision: 'no_stream' });
+      expect(res.nextExpectedRevision).to.equal(2);
+      expect(res.events.map((e) => e.revision)).to.deep.equal([0, 1, 2]);
+      const read = await store.readStream(s);
+      expect(read.map((e) => e.id)).to.deep.equal(events.map((e) => e.id));
+      read.forEach((r, i) => {
+        const { revision, position, ...content } = r;
+        expect(content).to.deep.equal(events[i]);
+        expect(verifyEventHash(r)).to.equal(true);
+        expect(position).to.equal(res.events[i].position);
+        expect(revision).to.equal(i);
+      });
+      expect(res.position).to.equal(res.events[2].position);
+      expect(res.events[1].position).to.be.greaterThan(res.events[0].position);
+    });
+
+    it('keeps optional fields absent and correlation fields present', async () => {
+      const s = streamName();
+      const e = createEvent({ type: 'TaskStarted', stream: s, tenant: 't', actor, data: {}, correlationId: 'req-1', causationId: 'c-1' });
+      const plain = ev(s);
+      await store.append(s, [e, plain]);
+      const [a, b] = await store.readStream(s);
+      expect(a.correlationId).to.equal('req-1');
+      expect(a.causationId).to.equal('c-1');
+      expect(b).to.not.have.property('correlationId');
+      expect(b).to.not.have.property('causationId');
+    });
+
+    it('rejects no_stream on an existing stream with a typed error', async () => {
+      const s = streamName();
+      await store.append(s, [ev(s)], { expectedRevision: 'no_stream' });
+      const err = await store.append(s, [ev(s)], { expectedRevision: 'no_stream' }).catch((e) => e);
+      expect(err).to.be.instanceOf(WrongExpectedRevisionError);
+      expect(err.code).to.equal('WRONG_EXPECTED_REVISION');
+      expect(await store.readStream(s)).to.have.length(1);
+    });
+
+    it('checks an exact expected revision', async () => {
+      const s = streamName();
+      await store.append(s, [ev(s), ev(s)], { expectedRevision: 'no_stream' });
+      const ok = await store.append(s, [ev(s)], { expectedRevision: 1 });
+      expect(ok.nextExpectedRevision).to.equal(2);
+      const stale = await store.append(s, [ev(s)], { expectedRevision: 1 }).catch((e) => e);
+      expect(stale).to.be.instanceOf(WrongExpectedRevisionError);
+      const missing = await store.append(streamName(), [ev(s)], { expectedRevision: 0 }).catch((e) => e);
+      expect(missing).to.be.instanceOf(WrongExpectedRevisionError);
+      expect(await store.readStream(s)).to.have.length(3);
+    });
+
+    it("appends with 'any' regardless of the stream's state", async () => {
+      const s = streamName();
+      await store.append(s, [ev(s)], { expectedRevision: 'any' });
+      const r = await store.append(s, [ev(s)], { expectedRevision: 'any' });
+      expect(r.nextExpectedRevision).to.equal(1);
+    });
+
+    it('lets exactly one of two racing appends at the same revision win', async () => {
+      const s = streamName();
+      await store.append(s, [ev(s)], { expectedRevision: 'no_stream' });
+      const results = await Promise.allSettled([
+        store.append(s, [ev(s)], { expectedRevision: 0 }),
+        store.append(s, [ev(s)], { expectedRevision: 0 }),
+      ]);
+      expect(results.filter((r) => r.status === 'fulfilled')).to.have.length(1);
+      const failed = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+      expect(failed.reason).to.be.instanceOf(WrongExpectedRevisionError);
+      expect(await store.readStream(s)).to.have.length(2);
+    });
+
+    it('treats a re-append of the same event ids as idempotent', async () => {
+      const s = streamName();
+      const events = [ev(s), ev(s)];
+      const first = await store.append(s, events, { expectedRevision: 'no_stream' });
+      const again = await store.append(s, events, { expectedRevision: 'no_stream' });
+      expect(again.nextExpectedRevision).to.equal(first.nextExpectedRevision);
+      expect(again.events.map((e) => e.position)).to.deep.equal(first.events.map((e) => e.position));
+      expect(await store.readStream(s)).to.have.length(2);
+      const all = await store.readAll({ after: first.events[0].position - 1 });
+      expect(all.filter((e) => e.id === events[0].id)).to.have.length(1);
+    });
+
+    it('reads a missing stream as empty', async () => {
+      expect(await store.readStream(streamName())).to.deep.equal([]);
+    });
+
+    it('reads a stream backwards, from a revision, and up to a count', async () => {
+      const s = streamName();
+      await store.append(s, [ev(s), ev(s), ev(s), ev(s)]);
+      expect((await store.readStream(s, { direction: 'backwards' })).map((e) => e.revision)).to.deep.equal([3, 2, 1, 0]);
+      expect((await store.readStream(s, { fromRevision: 2 })).map((e) => e.revision)).to.deep.equal([2, 3]);
+      expect((await store.readStream(s, { maxCount: 2 })).map((e) => e.revision)).to.deep.equal([0, 1]);
+      expect((await store.readStream(s, { direction: 'backwards', maxCount: 1 })).map((e) => e.revision)).to.deep.equal([3]);
+    });
+
+    it('reads all events in increasing position order, paged with after/limit', async () => {
+      const s1 = streamName();
+      const s2 = streamName();
+      const head = await store.headPosition();
+      await store.append(s1, [ev(s1)]);
+      await store.append(s2, [ev(s2), ev(s2)]);
+      await store.append(s1, [ev(s1)]);
+      const all = await store.readAll({ after: head });
+      const mine = all.filter((e) => e.stream === s1 || e.stream === s2);
+      expect(mine.map((e) => e.stream)).to.deep.equal([s1, s2, s2, s1]);
+      for (let i = 1; i < all.length; i++) expect(all[i].position).to.be.greaterThan(all[i - 1].position);
+      const page1 = await store.readAll({ after: head, limit: 2 });
+      const page2 = await store.readAll({ after: page1[page1.length - 1].position, limit: 2 });
+      expect([...page1, ...page2].map((e) => e.id)).to.deep.equal(all.slice(0, 4).map((e) => e.id));
+      expect(await store.headPosition()).to.equal(all[all.length - 1].position);
+      if (target.gapFreePositions) {
+        for (let i = 1; i < all.length; i++) expect(all[i].position).to.equal(all[i - 1].position + 1);
+      }
+    });
+
+    it('catches up from a position, then follows live appends', async () => {
+      const s = streamName();
+      const head = await store.headPosition();
+      await store.append(s, [ev(s), ev(s), ev(s)]);
+      const sub = store.subscribeAll({ after: head });
+      try {
+        const caught = await take(sub, 3);
+        expect(caught.map((e) => e.revision)).to.deep.equal([0, 1, 2]);
+        const later = store.append(s, [ev(s), ev(s)]);
+        const live = await take(sub, 2);
+        await later;
+        expect(live.map((e) => e.revision)).to.deep.equal([3, 4]);
+        expect(live[0].position).to.be.greaterThan(caught[2].position);
+      } finally {
+        await sub.close();
+      }
+    });
+
+    it('never lets a live reader skip an event while 16 independent writers append', async function () {
+      const writers: EventStore[] = [];
+      for (let i = 0; i < 16; i++) writers.push(target.openAnother ? await target.openAnother() : store);
+      const head = await store.headPosition();
+      const sub = store.subscribeAll({ after: head });
+      const perWriter = 15;
+      try {
+        const reading = take(sub, 16 * perWriter, 50_000);
+        await Promise.all(
+          writers.map(async (w, i) => {
+            for (let j = 0; j < perWriter; j++) {
+              const s = j % 3 === 0 ? `task-shared-${i % 4}-${head}` : streamName();
+              await w.append(s, [ev(s, 'TaskStarted', { writer: i, n: j })], { expectedRevision: 'any' });
+            }
+          }),
+        );
+        const seen = await reading;
+        const all = await store.readAll({ after: head });
+        expect(all).to.have.length(16 * perWriter);
+        expect(seen.map((e) => e.position)).to.deep.equal(all.map((e) => e.position));
+        expect(new Set(seen.map((e) => e.id)).size).to.equal(seen.length);
+        if (target.gapFreePositions) {
+          all.forEach((e, i) => expect(e.position).to.equal(head + 1 + i));
+        }
+      } finally {
+        await sub.close();
+        if (target.openAnother) await Promise.all(writers.map((w) => w.close()));
+      }
+    });
+
+    if (target.tamper) {
+      it('rejects UPDATE and DELETE on the events table in the database itself', async () => {
+        const s = streamName();
+        await store.append(s, [ev(s)]);
+        const u = await target.tamper!.update().then(() => null, (e) => e);
+        const d = await target.tamper!.delete().then(() => null, (e) => e);
+        expect(u, 'UPDATE must fail').to.be.instanceOf(Error);
+        expect(String(u.message)).to.match(/append-only/);
+        expect(d, 'DELETE must fail').to.be.instanceOf(Error);
+        expect(String(d.message)).to.match(/append-only/);
+        const [back] = await store.readStream(s);
+        expect(verifyEventHash(back)).to.equal(true);
+      });
+    }
+  });
+}
