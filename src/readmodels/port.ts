@@ -1,0 +1,68 @@
+import type { RecordedEvent } from '../core/envelope';
+
+/** One page of a list; `nextCursor` is opaque and absent on the last page. */
+export type Page<T> = { items: T[]; nextCursor?: string };
+
+export type TaskStatus = 'submitted' | 'running' | 'completed' | 'failed' | 'cancelled';
+
+export type TaskStepView = {
+  index: number;
+  tool: string;
+  arguments?: Record<string, unknown>;
+  status: 'pending' | 'running' | 'completed' | 'failed';
+  toolCallId?: string;
+  result?: unknown;
+  error?: { code: string; message: string };
+  latencyMs?: number;
+  startedAt?: string;
+  completedAt?: string;
+};
+
+export type TaskView = {
+  id: string;
+  tenant: string;
+  status: TaskStatus;
+  instruction?: string;
+  agentId?: string;
+  chainId?: number;
+  steps: TaskStepView[];
+  output?: unknown;
+  outputHash?: string;
+  error?: { code: string; message: string };
+  createdAt: string;
+  updatedAt: string;
+  /** Revision of the last task event applied. */
+  revision: number;
+};
+
+export type TaskListFilter = {
+  status?: TaskStatus;
+  agentId?: string;
+  /** ISO time range on createdAt, inclusive. */
+  from?: string;
+  to?: string;
+  limit: number;
+  cursor?: string;
+};
+
+export type AuditEventFilter = { stream?: string; type?: string; after?: number; limit: number };
+
+/** An event in the audit log read model: the full envelope plus its audit seq and batch once sealed. */
+export type AuditEventView = RecordedEvent & { seq?: number; batchId?: number };
+
+/**
+ * Queries the API serves from read models (MySQL/SQLite + cache). Tenant is always given:
+ * nothing of another tenant is ever returned. `tenant: null` (admins/auditors of the
+ * operator) lists every tenant's events.
+ */
+export interface ReadModels {
+  getTask(tenant: string, id: string): Promise<TaskView | undefined>;
+  listTasks(tenant: string, filter: TaskListFilter): Promise<Page<TaskView>>;
+  listAuditEvents(tenant: string | null, filter: AuditEventFilter): Promise<Page<AuditEventView>>;
+  getAuditEvent(tenant: string | null, id: string): Promise<AuditEventView | undefined>;
+  /**
+   * Resolve true once the projections have applied the event at `position` (read-your-writes
+   * after a command), false after `timeoutMs`.
+   */
+  waitForPosition(position: number, timeoutMs: number): Promise<boolean>;
+}
