@@ -1,0 +1,84 @@
+import * as grpc from '@grpc/grpc-js';
+import { featuresPb, ServerFeaturesService, StreamsService } from './protocol';
+import { MemoryLog } from './memoryLog';
+import { Faults, type Fault } from './faults';
+import { appendHandler, batchAppendHandler } from './appendHandlers';
+import { readHandler } from './readHandler';
+
+export type { Fault } from './faults';
+
+export type KurrentFake = {
+  /** A connection string the client accepts: `kurrentdb://127.0.0.1:PORT?tls=false`. */
+  url: string;
+  port: number;
+  /** Answer the next call of `fault.method` with this gRPC error instead. */
+  failNext(fault: Fault): void;
+  /** Write a record straight into the log, e.g. a system event ($-type) the adapter must skip. */
+  seed(stream: string, type: string, data?: unknown): void;
+  stop(): Promise<void>;
+};
+
+/** Methods advertised by ServerFeatures; BatchAppend makes the client take its modern append path. */
+const SUPPORTED: Array<[service: string, method: string]> = [
+  ['event_store.client.streams.streams', 'read'],
+  ['event_store.client.streams.streams', 'append'],
+  ['event_store.client.streams.streams', 'batchappend'],
+];
+
+function supportedMethods(): featuresPb.SupportedMethods {
+  const out = new featuresPb.SupportedMethods();
+  out.setEventStoreServerVersion('24.10.0');
+  out.setMethodsList(
+    SUPPORTED.map(([service, method]) => new featuresPb.SupportedMethod().setServiceName(service).setMethodName(method)),
+  );
+  return out;
+}
+
+/**
+ * An in-memory KurrentDB speaking the real gRPC protocol (v1 Streams and ServerFeatures) to the
+ * real client, on 127.0.0.1 with an ephemeral port and no TLS. One log per fake.
+ * @example const fake = await startKurrentFake(); const client = KurrentDBClient.connectionString(fake.url);
+ */
+export async function startKurrentFake(): Promise<KurrentFake> {
+  const log = new MemoryLog();
+  const faults = new Faults();
+  const server = new grpc.Server();
+  server.addService(ServerFeaturesService, {
+    getSupportedMethods: (_call: unknown, cb: grpc.sendUnaryData<featuresPb.SupportedMethods>) => cb(null, supportedMethods()),
+  });
+  server.addService(StreamsService, {
+    read: readHandler(log, faults),
+    append: appendHandler(log, faults),
+    batchAppend: batchAppendHandler(log, faults),
+    delete: (_c: unknown, cb: grpc.sendUnaryData<never>) => cb({ code: grpc.status.UNIMPLEMENTED, details: 'not in the fake' }),
+    tombstone: (_c: unknown, cb: grpc.sendUnaryData<never>) => cb({ code: grpc.status.UNIMPLEMENTED, details: 'not in the fake' }),
+  });
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+  );
+  // A fresh real server already holds system records; so does the fake, so readers must skip them.
+  log.append('$settings', { kind: 'any' }, [systemRecord('$settings')]);
+  return {
+    url: `kurrentdb://127.0.0.1:${port}?tls=false`,
+    port,
+    failNext: (fault) => faults.add(fault),
+    seed: (stream, type, data = {}) => {
+      log.append(stream, { kind: 'any' }, [{ ...systemRecord(type), data: Buffer.from(JSON.stringify(data)) }]);
+    },
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.forceShutdown();
+        resolve();
+      }),
+  };
+}
+
+function systemRecord(type: string) {
+  return {
+    id: crypto.randomUUID(),
+    type,
+    contentType: 'application/json',
+    data: Buffer.from('{}'),
+    customMetadata: new Uint8Array(),
+  };
+}
