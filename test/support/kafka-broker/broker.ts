@@ -1,0 +1,152 @@
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { EventEmitter } from 'node:events';
+import { Reader, Writer } from './codec';
+import { GroupCoordinator } from './group-coordinator';
+import { PartitionLog } from './partition-log';
+import { batchCrcValid, readBatchHeader, splitBatches } from './record-batch';
+import { API, handleRequest, type ApiContext } from './apis';
+
+export type KafkaBrokerOptions = {
+  /** 0 (default) picks a free port. */
+  port?: number;
+  host?: string;
+  /** Partitions of an auto-created topic (default 3). */
+  defaultPartitions?: number;
+  /** Hold of an empty group's first rebalance (default 30 ms; Kafka's is 3 s). */
+  initialRebalanceDelayMs?: number;
+};
+
+export type KafkaBroker = {
+  brokers: string[];
+  port: number;
+  /** Create a topic directly (tests); no-op when it exists. */
+  createTopic(name: string, partitions: number): void;
+  /** Each partition's high watermark. */
+  highWatermarks(topic: string): number[];
+  /** Drop every open client connection (simulates a network cut). */
+  dropConnections(): void;
+  stop(): Promise<void>;
+};
+
+const NODE_ID = 0;
+const MAX_FRAME = 100 * 1024 * 1024;
+
+/**
+ * An in-memory, single-node Kafka broker speaking the wire protocol, for driving the real kafkajs
+ * client (and librdkafka's kcat) in tests. Requests on one connection are answered in order, like
+ * Kafka, so a long-polling Fetch delays what follows it on that connection.
+ */
+export async function startKafkaBroker(options: KafkaBrokerOptions = {}): Promise<KafkaBroker> {
+  const host = options.host ?? '127.0.0.1';
+  const topics = new Map<string, PartitionLog[]>();
+  const appended = new EventEmitter();
+  appended.setMaxListeners(0);
+  const groups = new GroupCoordinator(options.initialRebalanceDelayMs ?? 30);
+  let nextProducerId = 1000;
+  const sockets = new Set<Socket>();
+
+  const createTopic = (name: string, partitions: number): boolean => {
+    if (topics.has(name)) return false;
+    topics.set(name, Array.from({ length: partitions }, () => new PartitionLog()));
+    return true;
+  };
+
+  const server: Server = createServer((socket) => serve(socket));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+
+  const ctx: ApiContext = {
+    nodeId: NODE_ID,
+    host,
+    port,
+    topics,
+    groups,
+    createTopic,
+    defaultPartitions: options.defaultPartitions ?? 3,
+    newProducerId: () => nextProducerId++,
+    append(topic, partition, records) {
+      const log = topics.get(topic)?.[partition];
+      if (!log) return { error: 3, baseOffset: -1 };
+      let first = -1;
+      for (const batch of splitBatches(records)) {
+        if (readBatchHeader(batch).magic !== 2) return { error: 2, baseOffset: -1 };
+        if (!batchCrcValid(batch)) return { error: 2, baseOffset: -1 };
+        const out = log.append(batch);
+        if (out.error) return out;
+        if (first < 0) first = out.baseOffset;
+      }
+      appended.emit('append');
+      return { error: 0, baseOffset: first };
+    },
+    waitForAppend(ms) {
+      return new Promise((resolve) => {
+        const done = () => {
+          clearTimeout(t);
+          appended.off('append', done);
+          resolve();
+        };
+        const t = setTimeout(done, ms);
+        appended.on('append', done);
+      });
+    },
+  };
+
+  function serve(socket: Socket): void {
+    // Without TCP_NODELAY every small response waits on Nagle + delayed ACK (about 45 ms here).
+    socket.setNoDelay(true);
+    sockets.add(socket);
+    let pending = Buffer.alloc(0);
+    let chain = Promise.resolve();
+    socket.on('data', (chunk) => {
+      pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
+      while (pending.length >= 4) {
+        const size = pending.readInt32BE(0);
+        if (size < 0 || size > MAX_FRAME) return socket.destroy();
+        if (pending.length < 4 + size) break;
+        const frame = pending.subarray(4, 4 + size);
+        pending = pending.subarray(4 + size);
+        chain = chain.then(() => answer(socket, frame));
+      }
+    });
+    socket.on('error', () => undefined);
+    socket.on('close', () => sockets.delete(socket));
+  }
+
+  async function answer(socket: Socket, frame: Buffer): Promise<void> {
+    if (socket.destroyed) return;
+    const r = new Reader(frame);
+    const apiKey = r.int16();
+    const apiVersion = r.int16();
+    const correlationId = r.int32();
+    const clientId = r.nullableString() ?? '';
+    const w = new Writer().int32(correlationId);
+    try {
+      const body = await handleRequest(ctx, { apiKey, apiVersion, clientId, reader: r }, w);
+      if (body === 'no-response') return;
+    } catch (err) {
+      // A request this broker cannot parse is a bug in the fixture: fail loudly, close the connection.
+      console.error(`kafka test broker: ${API[apiKey] ?? apiKey} v${apiVersion}: ${(err as Error).stack}`);
+      socket.destroy();
+      return;
+    }
+    if (!socket.destroyed) socket.write(w.frame());
+  }
+
+  return {
+    brokers: [`${host}:${port}`],
+    port,
+    createTopic: (name, partitions) => void createTopic(name, partitions),
+    highWatermarks: (topic) => (topics.get(topic) ?? []).map((p) => p.highWatermark),
+    dropConnections: () => {
+      for (const s of sockets) s.destroy();
+    },
+    stop: async () => {
+      groups.close();
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

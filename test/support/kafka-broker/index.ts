@@ -1,0 +1,2 @@
+export { startKafkaBroker, type KafkaBroker, type KafkaBrokerOptions } from './broker';
+export { startBrokerProcess, type BrokerProcess } from './process';
