@@ -107,7 +107,8 @@ export function eventStoreConformance(name: string, target: ConformanceTarget): 
       expect(ok.nextExpectedRevision).to.equal(2);
       const stale = await store.append(s, [ev(s)], { expectedRevision: 1 }).catch((e) => e);
       expect(stale).to.be.instanceOf(WrongExpectedRevisionError);
-      const missing = await store.append(streamName(), [ev(s)], { expectedRevision: 0 }).catch((e) => e);
+      const other = streamName();
+      const missing = await store.append(other, [ev(other)], { expectedRevision: 0 }).catch((e) => e);
       expect(missing).to.be.instanceOf(WrongExpectedRevisionError);
       expect(await store.readStream(s)).to.have.length(3);
     });
