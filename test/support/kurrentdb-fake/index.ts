@@ -15,6 +15,8 @@ export type KurrentFake = {
   failNext(fault: Fault): void;
   /** Write a record straight into the log, e.g. a system event ($-type) the adapter must skip. */
   seed(stream: string, type: string, data?: unknown): void;
+  /** How many times each Streams method was called, to tell which append path the client took. */
+  calls: Record<string, number>;
   stop(): Promise<void>;
 };
 
@@ -46,10 +48,16 @@ export async function startKurrentFake(): Promise<KurrentFake> {
   server.addService(ServerFeaturesService, {
     getSupportedMethods: (_call: unknown, cb: grpc.sendUnaryData<featuresPb.SupportedMethods>) => cb(null, supportedMethods()),
   });
+  const calls: Record<string, number> = {};
+  const counted = <H extends (...args: never[]) => void>(name: string, h: H) =>
+    ((...args: Parameters<H>) => {
+      calls[name] = (calls[name] ?? 0) + 1;
+      h(...args);
+    }) as H;
   server.addService(StreamsService, {
-    read: readHandler(log, faults),
-    append: appendHandler(log, faults),
-    batchAppend: batchAppendHandler(log, faults),
+    read: counted('Read', readHandler(log, faults)),
+    append: counted('Append', appendHandler(log, faults)),
+    batchAppend: counted('BatchAppend', batchAppendHandler(log, faults)),
     delete: (_c: unknown, cb: grpc.sendUnaryData<never>) => cb({ code: grpc.status.UNIMPLEMENTED, details: 'not in the fake' }),
     tombstone: (_c: unknown, cb: grpc.sendUnaryData<never>) => cb({ code: grpc.status.UNIMPLEMENTED, details: 'not in the fake' }),
   });
@@ -61,6 +69,7 @@ export async function startKurrentFake(): Promise<KurrentFake> {
   return {
     url: `kurrentdb://127.0.0.1:${port}?tls=false`,
     port,
+    calls,
     failNext: (fault) => faults.add(fault),
     seed: (stream, type, data = {}) => {
       log.append(stream, { kind: 'any' }, [{ ...systemRecord(type), data: Buffer.from(JSON.stringify(data)) }]);

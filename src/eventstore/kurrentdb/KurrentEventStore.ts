@@ -1,0 +1,157 @@
+import { BACKWARDS, END, FORWARDS, KurrentDBClient, START, type AppendStreamState, type Position, type ResolvedEvent } from '@kurrent/kurrentdb-client';
+import type { PendingEvent, RecordedEvent } from '../../core/envelope';
+import { ConfigError, redactUrl } from '../../core/errors';
+import type { AppendOptions, AppendResult, EventStore, ReadAllOptions, ReadStreamOptions, SubscribeOptions, Subscription } from '../port';
+import { fromResolved, toEventData } from './codec';
+import { KurrentDbError, toStoreError } from './errors';
+import { positionAfter } from './positions';
+import { subscribeAll } from './subscribeAll';
+
+/** Records fetched per $all round trip when paging past system events. */
+const PAGE = 256;
+
+function isStreamNotFound(err: unknown): boolean {
+  return (err as { type?: string } | null)?.type === 'stream-not-found';
+}
+
+function after(a: Position, b: Position): boolean {
+  return a.commit > b.commit || (a.commit === b.commit && a.prepare > b.prepare);
+}
+
+/**
+ * EventStore over KurrentDB / EventStoreDB (gRPC, `@kurrent/kurrentdb-client`).
+ * Positions are commit positions in the server's transaction log: increasing in $all order, with
+ * gaps (they are byte offsets). System streams and `$`-typed events never reach callers.
+ */
+export class KurrentEventStore implements EventStore {
+  readonly name = 'kurrentdb';
+
+  constructor(private readonly client: KurrentDBClient) {}
+
+  /**
+   * Appends, then reads the stored events back to report their revisions and positions. A retry
+   * with ids the server already holds at that place is a no-op on the server (it deduplicates by
+   * event id), and the read-back returns the original result.
+   */
+  async append(stream: string, events: PendingEvent[], options: AppendOptions = {}): Promise<AppendResult> {
+    const expected = options.expectedRevision ?? 'any';
+    const streamState: AppendStreamState = typeof expected === 'number' ? BigInt(expected) : expected;
+    let next: bigint;
+    try {
+      const res = await this.client.appendToStream(stream, events.map(toEventData), { streamState });
+      next = res.nextExpectedRevision;
+    } catch (err) {
+      throw toStoreError(err, { op: 'append', stream, expected });
+    }
+    if (events.length === 0) {
+      const [head] = await this.readStream(stream, { direction: 'backwards', maxCount: 1 });
+      return { nextExpectedRevision: head?.revision ?? -1, position: head?.position ?? -1, events: [] };
+    }
+    const stored = (
+      await this.readStream(stream, { direction: 'backwards', fromRevision: Number(next), maxCount: events.length })
+    ).reverse();
+    if (stored.length !== events.length || stored.some((e, i) => e.id !== events[i].id)) {
+      throw new KurrentDbError(`stream ${stream}: the server reported success but holds other events at revisions ending ${next}`, {
+        details: { stream, revision: Number(next) },
+      });
+    }
+    return { nextExpectedRevision: Number(next), position: stored[stored.length - 1].position, events: stored };
+  }
+
+  async readStream(stream: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
+    const backwards = options.direction === 'backwards';
+    const out: RecordedEvent[] = [];
+    try {
+      const reading = this.client.readStream(stream, {
+        direction: backwards ? BACKWARDS : FORWARDS,
+        fromRevision: options.fromRevision !== undefined ? BigInt(options.fromRevision) : backwards ? END : START,
+        maxCount: options.maxCount ?? Number.MAX_SAFE_INTEGER,
+      });
+      for await (const resolved of reading) {
+        const e = fromResolved(resolved);
+        if (!e) throw new KurrentDbError(`stream ${stream} holds a record that is not an OpenMCP event`, { details: { stream } });
+        out.push(e);
+      }
+    } catch (err) {
+      if (isStreamNotFound(err)) return [];
+      throw toStoreError(err, { op: 'readStream', stream });
+    }
+    return out;
+  }
+
+  /**
+   * Reads $all forwards after `after` (exclusive). The server's start position is inclusive and
+   * system records count against maxCount, so this pages until `limit` events of ours are found.
+   */
+  async readAll(options: ReadAllOptions = {}): Promise<RecordedEvent[]> {
+    const limit = options.limit ?? Infinity;
+    const out: RecordedEvent[] = [];
+    const floor = options.after ?? -1;
+    let from: Position | typeof START = floor < 0 ? START : positionAfter(floor);
+    let cursor: Position | null = null;
+    for (;;) {
+      const { records, full } = await this.page(from, FORWARDS);
+      for (const r of records) {
+        const pos = r.event?.position;
+        if (!pos || (cursor && !after(pos, cursor))) continue;
+        cursor = pos;
+        const e = fromResolved(r);
+        if (e && e.position > floor) out.push(e);
+        if (out.length >= limit) return out;
+      }
+      if (!full || !cursor) return out;
+      from = cursor;
+    }
+  }
+
+  subscribeAll(options?: SubscribeOptions): Subscription {
+    return subscribeAll(this.client, options);
+  }
+
+  async headPosition(): Promise<number> {
+    let from: Position | typeof END = END;
+    for (;;) {
+      const { records, full } = await this.page(from, BACKWARDS);
+      for (const r of records) {
+        const e = fromResolved(r);
+        if (e) return e.position;
+      }
+      const oldest = records[records.length - 1]?.event?.position;
+      if (!full || !oldest) return -1;
+      from = oldest;
+    }
+  }
+
+  async ping(): Promise<void> {
+    await this.page(END, BACKWARDS, 1);
+  }
+
+  async close(): Promise<void> {
+    await this.client.dispose();
+  }
+
+  private async page(from: Position | typeof START | typeof END, direction: typeof FORWARDS | typeof BACKWARDS, maxCount = PAGE) {
+    const records: ResolvedEvent[] = [];
+    try {
+      for await (const r of this.client.readAll({ fromPosition: from, direction, maxCount })) records.push(r);
+    } catch (err) {
+      throw toStoreError(err, { op: 'readAll' });
+    }
+    return { records, full: records.length >= maxCount };
+  }
+}
+
+/**
+ * Connect to KurrentDB / EventStoreDB. Lazy: the first call opens the connection, so use
+ * `ping()` to check readiness.
+ * @example const store = await openKurrentEventStore('kurrentdb://localhost:2113?tls=false');
+ */
+export async function openKurrentEventStore(url: string): Promise<EventStore> {
+  try {
+    return new KurrentEventStore(KurrentDBClient.connectionString(url));
+  } catch (err) {
+    throw new ConfigError(`KURRENTDB_URL is not a valid connection string (${redactUrl(url)}): ${(err as Error).message}`, {
+      variable: 'KURRENTDB_URL',
+    });
+  }
+}

@@ -1,0 +1,2 @@
+export { KurrentEventStore, openKurrentEventStore } from './KurrentEventStore';
+export { KurrentDbError } from './errors';
