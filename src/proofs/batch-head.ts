@@ -17,8 +17,8 @@ export type BatchHead = {
 export const ZERO_ROOT: Hex = `0x${'00'.repeat(32)}`;
 
 // noble's synchronous sign needs HMAC-SHA256 for RFC 6979 nonces; node:crypto's is native.
-secp.hashes.hmacSha256 = (key: Uint8Array, msg: Uint8Array) => createHmac('sha256', key).update(msg).digest();
-secp.hashes.sha256 = (msg: Uint8Array) => sha256(msg);
+secp.hashes.hmacSha256 = (key: Uint8Array, msg: Uint8Array) => new Uint8Array(createHmac('sha256', key).update(msg).digest());
+secp.hashes.sha256 = (msg: Uint8Array) => new Uint8Array(sha256(msg));
 
 /** The exact bytes signed: SHA-256 of the JCS encoding of the five head fields (nothing else). */
 export function batchHeadDigest(head: BatchHead): Buffer {

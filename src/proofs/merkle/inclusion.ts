@@ -21,7 +21,7 @@ export function rootFromInclusionProof(
   // Numbers stay below 2^53, so plain division replaces the RFC's bit shifts safely.
   let fn = index;
   let sn = size - 1;
-  let r = Buffer.from(leafHash);
+  let r: Buffer = Buffer.from(leafHash);
   for (const p of proof) {
     if (p.length !== 32) throw new InvalidInclusionProofError(`proof node must be 32 bytes, got ${p.length}`);
     if (sn === 0) throw new InvalidInclusionProofError(`proof is too long for index ${index} in size ${size}`, { index, size });
