@@ -1,5 +1,7 @@
 import type { Knex } from 'knex';
 import * as eventStore from './20261122000100_event_store';
+import * as readModels from './20261122000200_read_models';
+import * as apiKeys from './20261122000500_api_keys';
 
 /**
  * Every migration, in order. A custom source (not a directory scan) so the same list runs under
@@ -7,6 +9,8 @@ import * as eventStore from './20261122000100_event_store';
  */
 const migrations: Record<string, Knex.Migration> = {
   '20261122000100_event_store': eventStore,
+  '20261122000200_read_models': readModels,
+  '20261122000500_api_keys': apiKeys,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {
@@ -15,7 +19,21 @@ export const migrationSource: Knex.MigrationSource<string> = {
   getMigration: async (name) => migrations[name],
 };
 
-/** Bring the database schema up to date (idempotent; serialized by knex's migration lock). */
+/**
+ * Bring the database schema up to date. Idempotent; several processes starting at once are
+ * serialized by knex's migration lock, and the losers retry until the winner is done.
+ */
 export async function migrateLatest(knex: Knex): Promise<void> {
-  await knex.migrate.latest({ migrationSource });
+  const deadline = Date.now() + 60_000;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await knex.migrate.latest({ migrationSource });
+      return;
+    } catch (err) {
+      const e = err as { name?: string; code?: string; message?: string };
+      const busy = e.name === 'MigrationLocked' || (e.code ?? '').startsWith('SQLITE_BUSY') || /database is locked/.test(e.message ?? '');
+      if (!busy || Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, Math.min(500, 20 * 2 ** attempt) * (0.5 + Math.random())));
+    }
+  }
 }

@@ -10,6 +10,13 @@ export function dialectOf(knex: Knex): Dialect {
   return c === 'better-sqlite3' || c === 'sqlite3' ? 'sqlite' : 'mysql';
 }
 
+// Concurrent start-ups race for the migration lock and retry (migrateLatest): not worth a warning.
+const log = {
+  warn(message: string) {
+    if (!/Can't take lock|migrate:unlock/.test(String(message))) console.warn(message);
+  },
+};
+
 export type OpenKnexOptions = { poolMax?: number; createDatabase?: boolean };
 
 /**
@@ -24,6 +31,7 @@ export async function openKnex(url: string, opts: OpenKnexOptions = {}): Promise
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
     return knexFactory({
       client: 'better-sqlite3',
+      log,
       connection: { filename: file },
       useNullAsDefault: true,
       pool: {
@@ -33,7 +41,9 @@ export async function openKnex(url: string, opts: OpenKnexOptions = {}): Promise
           // WAL lets readers run beside the writer; FULL sync makes an acknowledged append durable.
           conn.pragma('journal_mode = WAL');
           conn.pragma('synchronous = FULL');
-          conn.pragma('busy_timeout = 10000');
+          // Short: the driver waits synchronously, blocking the event loop; callers that write
+          // from several connections retry SQLITE_BUSY asynchronously (see SqlEventStore).
+          conn.pragma('busy_timeout = 25');
           conn.pragma('foreign_keys = ON');
           done(null, conn);
         },
@@ -63,7 +73,7 @@ export async function openKnex(url: string, opts: OpenKnexOptions = {}): Promise
         await admin.destroy();
       }
     }
-    return knexFactory({ client: 'mysql2', connection: { ...connection, database }, pool: { min: 0, max: opts.poolMax ?? 10 } });
+    return knexFactory({ client: 'mysql2', log, connection: { ...connection, database }, pool: { min: 0, max: opts.poolMax ?? 10 } });
   }
   throw new ConfigError(`DATABASE_URL: unsupported URL ${redactUrl(url)} (sqlite:<path> or mysql://…)`, { variable: 'DATABASE_URL' });
 }

@@ -28,6 +28,7 @@ export type ReadStreamOptions = {
 export type ReadAllOptions = {
   /** Exclusive: read events whose position is greater. Omit to read from the start. */
   after?: number;
+  /** At most this many events (default 1000); page on with `after` = the last position seen. */
   limit?: number;
 };
 

@@ -1,0 +1,249 @@
+import { EventEmitter } from 'node:events';
+import type { Knex } from 'knex';
+import { STREAM_RE, type PendingEvent, type RecordedEvent } from '../../core/envelope';
+import { OpenMcpError, ValidationError, WrongExpectedRevisionError } from '../../core/errors';
+import { dialectOf, type Dialect } from '../../db/knex';
+import type { AppendOptions, AppendResult, EventStore, ExpectedRevision, ReadAllOptions, ReadStreamOptions, SubscribeOptions, Subscription } from '../port';
+import { GroupCommit } from './group-commit';
+import { fromRow, toRow, type EventRow } from './rows';
+
+type AppendRequest = { stream: string; events: PendingEvent[]; expected: ExpectedRevision };
+
+export type SqlEventStoreOptions = {
+  /** How often a live subscription looks for appends made by other processes. */
+  pollIntervalMs?: number;
+  /** Most appends combined into one transaction. */
+  maxBatch?: number;
+  /** Destroy the knex instance on close(). */
+  ownsKnex?: boolean;
+};
+
+const DEFAULT_READ_LIMIT = 1000;
+const INSERT_CHUNK = 200;
+const SQLITE_BUSY_DEADLINE_MS = 30_000;
+
+/** The same event id stored before with different content or in another place. */
+export class EventIdConflictError extends OpenMcpError {
+  constructor(id: string, detail: string) {
+    super('EVENT_ID_CONFLICT', `event ${id} was already appended ${detail}`, { status: 409, details: { id } });
+  }
+}
+
+/**
+ * The SQL event store (SQLite or MySQL/MariaDB through knex).
+ *
+ * Gap-free order: every append transaction first locks the single `event_log_head` row, takes
+ * positions from its counter, inserts, advances the counter and commits. The lock is held until
+ * commit, so transactions commit in position order and a reader that sees position p has already
+ * been able to see every position below p; a rolled-back append rolls its positions back too.
+ * Group commit: appends arriving while a transaction runs share the next one, so the lock and
+ * the fsync are paid once per batch rather than once per append.
+ */
+export class SqlEventStore implements EventStore {
+  readonly name: string;
+  private readonly dialect: Dialect;
+  private readonly group: GroupCommit<AppendRequest, AppendResult>;
+  private readonly appended = new EventEmitter();
+  private appendCount = 0;
+  private closed = false;
+
+  constructor(
+    private readonly knex: Knex,
+    private readonly options: SqlEventStoreOptions = {},
+  ) {
+    this.dialect = dialectOf(knex);
+    this.name = `sql:${this.dialect}`;
+    this.group = new GroupCommit((reqs) => this.flush(reqs), options.maxBatch ?? 256);
+    this.appended.setMaxListeners(0);
+  }
+
+  append(stream: string, events: PendingEvent[], options: AppendOptions = {}): Promise<AppendResult> {
+    if (this.closed) return Promise.reject(new OpenMcpError('STORE_CLOSED', 'event store is closed', { status: 503 }));
+    if (!STREAM_RE.test(stream)) return Promise.reject(new ValidationError(`stream ${JSON.stringify(stream)}: expected <aggregate>-<id>`, { field: 'stream' }));
+    if (events.length === 0) return Promise.reject(new ValidationError('append needs at least one event', { field: 'events' }));
+    const ids = new Set<string>();
+    for (const e of events) {
+      if (e.stream !== stream) return Promise.reject(new ValidationError(`event ${e.id} belongs to ${e.stream}, not ${stream}`, { field: 'stream' }));
+      if (ids.has(e.id)) return Promise.reject(new ValidationError(`event ${e.id} appears twice in one append`, { field: 'id' }));
+      ids.add(e.id);
+    }
+    return this.group.submit({ stream, events, expected: options.expectedRevision ?? 'any' });
+  }
+
+  private async flush(reqs: AppendRequest[]): Promise<(AppendResult | Error)[]> {
+    let results: (AppendResult | Error)[];
+    try {
+      results = await this.transaction((trx) => this.appendBatch(trx, reqs));
+    } catch (err) {
+      if (reqs.length === 1) throw err;
+      // One bad request must not fail the others that happened to share its transaction.
+      results = [];
+      for (const r of reqs) {
+        results.push(await this.transaction((trx) => this.appendBatch(trx, [r])).then((x) => x[0], (e: Error) => e));
+      }
+    }
+    if (results.some((r) => !(r instanceof Error))) {
+      this.appendCount++;
+      this.appended.emit('appended');
+    }
+    return results;
+  }
+
+  private async transaction<T>(fn: (trx: Knex.Transaction) => Promise<T>): Promise<T> {
+    // READ COMMITTED: reads after taking the head lock must see every append committed before it.
+    if (this.dialect === 'mysql') return this.knex.transaction(fn, { isolationLevel: 'read committed' });
+    // better-sqlite3 waits for a lock synchronously, freezing the event loop, so its busy
+    // timeout is kept short and a busy database is retried here, asynchronously, instead.
+    const deadline = Date.now() + SQLITE_BUSY_DEADLINE_MS;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.knex.transaction(fn);
+      } catch (err) {
+        const code = (err as { code?: string }).code ?? '';
+        if (!code.startsWith('SQLITE_BUSY') || Date.now() > deadline) throw err;
+        await new Promise((r) => setTimeout(r, Math.min(50, 2 ** attempt) * (0.5 + Math.random())));
+      }
+    }
+  }
+
+  private async appendBatch(trx: Knex.Transaction, reqs: AppendRequest[]): Promise<(AppendResult | Error)[]> {
+    // Take the head lock first. On SQLite a write as the first statement makes the
+    // connection wait (busy_timeout) instead of failing on a read-to-write lock upgrade.
+    if (this.dialect === 'sqlite') await trx('event_log_head').where({ id: 1 }).update({ next_position: trx.raw('next_position') });
+    const head = await trx('event_log_head').where({ id: 1 }).first('next_position').modify((q) => {
+      if (this.dialect === 'mysql') q.forUpdate();
+    });
+    let next = Number(head.next_position);
+
+    const streams = [...new Set(reqs.map((r) => r.stream))];
+    const revisions = new Map<string, number>();
+    const maxRows = (await trx('events').whereIn('stream', streams).groupBy('stream').select('stream').max({ rev: 'revision' })) as {
+      stream: string;
+      rev: number | string;
+    }[];
+    for (const row of maxRows) revisions.set(row.stream, Number(row.rev));
+    const stored = new Map<string, RecordedEvent>();
+    const allIds = reqs.flatMap((r) => r.events.map((e) => e.id));
+    for (let i = 0; i < allIds.length; i += 500) {
+      for (const row of await trx<EventRow>('events').whereIn('id', allIds.slice(i, i + 500)).select('*')) stored.set(row.id, fromRow(row));
+    }
+
+    const rows: EventRow[] = [];
+    const results: (AppendResult | Error)[] = [];
+    for (const req of reqs) {
+      const known = req.events.map((e) => stored.get(e.id));
+      if (known.some((k) => k)) {
+        results.push(idempotentResult(req, known));
+        continue;
+      }
+      const current = revisions.has(req.stream) ? revisions.get(req.stream)! : -1;
+      const ok = req.expected === 'any' || (req.expected === 'no_stream' ? current === -1 : req.expected === current);
+      if (!ok) {
+        results.push(new WrongExpectedRevisionError(req.stream, String(req.expected), current === -1 ? 'no_stream' : String(current)));
+        continue;
+      }
+      const recorded = req.events.map((e, i) => {
+        const row = toRow(e, current + 1 + i, next++);
+        rows.push(row);
+        const rec: RecordedEvent = { ...e, revision: current + 1 + i, position: Number(row.position) };
+        stored.set(e.id, rec);
+        return rec;
+      });
+      revisions.set(req.stream, current + req.events.length);
+      results.push({ nextExpectedRevision: current + req.events.length, position: recorded[recorded.length - 1].position, events: recorded });
+    }
+    for (let i = 0; i < rows.length; i += INSERT_CHUNK) await trx('events').insert(rows.slice(i, i + INSERT_CHUNK));
+    if (rows.length) await trx('event_log_head').where({ id: 1 }).update({ next_position: next });
+    return results;
+  }
+
+  async readStream(stream: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
+    const backwards = options.direction === 'backwards';
+    const q = this.knex<EventRow>('events').where({ stream }).orderBy('revision', backwards ? 'desc' : 'asc');
+    if (options.fromRevision !== undefined) q.andWhere('revision', backwards ? '<=' : '>=', options.fromRevision);
+    if (options.maxCount !== undefined) q.limit(options.maxCount);
+    return (await q.select('*')).map(fromRow);
+  }
+
+  async readAll(options: ReadAllOptions = {}): Promise<RecordedEvent[]> {
+    const rows = await this.knex<EventRow>('events')
+      .where('position', '>', options.after ?? -1)
+      .orderBy('position', 'asc')
+      .limit(options.limit ?? DEFAULT_READ_LIMIT)
+      .select('*');
+    return rows.map(fromRow);
+  }
+
+  subscribeAll(options: SubscribeOptions = {}): Subscription {
+    let stopped = false;
+    let wake: (() => void) | undefined;
+    const onAppend = () => wake?.();
+    this.appended.on('appended', onAppend);
+    const pollMs = this.options.pollIntervalMs ?? 200;
+    const self = this;
+    async function* feed(): AsyncGenerator<RecordedEvent> {
+      let after = options.after ?? -1;
+      try {
+        while (!stopped && !self.closed) {
+          const seenAppends = self.appendCount;
+          const batch = await self.readAll({ after, limit: 500 });
+          for (const e of batch) {
+            after = e.position;
+            yield e;
+            if (stopped) return;
+          }
+          if (batch.length === 500 || seenAppends !== self.appendCount) continue;
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, pollMs);
+            wake = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+          });
+          wake = undefined;
+        }
+      } finally {
+        self.appended.off('appended', onAppend);
+      }
+    }
+    const it = feed();
+    return {
+      [Symbol.asyncIterator]: () => it,
+      async close() {
+        stopped = true;
+        wake?.();
+        await it.return(undefined);
+      },
+    };
+  }
+
+  async headPosition(): Promise<number> {
+    const head = await this.knex('event_log_head').where({ id: 1 }).first('next_position');
+    return Number(head.next_position) - 1;
+  }
+
+  async ping(): Promise<void> {
+    await this.knex.raw('SELECT 1');
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.group.idle();
+    this.closed = true;
+    this.appended.emit('appended');
+    if (this.options.ownsKnex) await this.knex.destroy();
+  }
+}
+
+function idempotentResult(req: AppendRequest, known: (RecordedEvent | undefined)[]): AppendResult | Error {
+  const missing = known.findIndex((k) => !k);
+  if (missing >= 0) return new EventIdConflictError(req.events[0].id, 'but other events of the same append were not');
+  for (let i = 0; i < known.length; i++) {
+    const k = known[i]!;
+    if (k.stream !== req.stream) return new EventIdConflictError(k.id, `to stream ${k.stream}`);
+    if (k.hash !== req.events[i].hash) return new EventIdConflictError(k.id, 'with different content');
+    if (i > 0 && k.revision !== known[i - 1]!.revision + 1) return new EventIdConflictError(k.id, 'in another order');
+  }
+  const last = known[known.length - 1]!;
+  return { nextExpectedRevision: last.revision, position: last.position, events: known as RecordedEvent[] };
+}
