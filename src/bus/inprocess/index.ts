@@ -1,0 +1,2 @@
+export { InProcessBus, busCheckpointName, type InProcessBusOptions } from './inprocess-bus';
+export { readBatches, type ReadBatchesParameters } from './read-batches';

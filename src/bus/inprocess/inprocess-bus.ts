@@ -1,0 +1,87 @@
+import type { CheckpointStore } from '../../checkpoints/port';
+import type { EventStore } from '../../eventstore/port';
+import type { Bus, BusConsumer, BusHandler, ConsumeOptions } from '../port';
+import { readBatches } from './read-batches';
+
+export type InProcessBusOptions = {
+  /** Largest batch handed to a handler (default 500). */
+  maxBatch?: number;
+  /** Called when a handler fails; the same batch is retried after a backoff (up to 5 s). */
+  onError?: (err: unknown, group: string) => void;
+};
+
+/** Checkpoint name of a consumer group of the in-process bus. */
+export const busCheckpointName = (group: string) => `bus:${group}`;
+
+/**
+ * The embedded bus: each group reads the event store's global log from its checkpoint
+ * (`bus:<group>` in the checkpoint store) and saves the checkpoint after its handler resolved.
+ * A crash between the two redelivers that batch (at least once); order is the global order,
+ * so order per stream holds too.
+ * @example const bus = new InProcessBus(store, new SqlCheckpointStore(knex))
+ */
+export class InProcessBus implements Bus {
+  readonly name = 'inprocess';
+  private readonly consumers = new Set<BusConsumer>();
+
+  constructor(
+    private readonly store: EventStore,
+    private readonly checkpoints: CheckpointStore,
+    private readonly options: InProcessBusOptions = {},
+  ) {}
+
+  async consume(group: string, handler: BusHandler, options: ConsumeOptions = {}): Promise<BusConsumer> {
+    const name = busCheckpointName(group);
+    let after = await this.checkpoints.load(name);
+    if (after === undefined && options.start === 'end') {
+      after = await this.store.headPosition();
+      await this.checkpoints.save(name, after);
+    }
+    const controller = new AbortController();
+    // A failing store or checkpoint write ends this consumer; onError is how the host learns of it.
+    const done = this.run(group, name, after, handler, controller.signal).catch((err) => this.options.onError?.(err, group));
+    const consumer: BusConsumer = {
+      stop: async () => {
+        controller.abort();
+        await done;
+        this.consumers.delete(consumer);
+      },
+    };
+    this.consumers.add(consumer);
+    return consumer;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.consumers].map((c) => c.stop()));
+  }
+
+  private async run(group: string, name: string, after: number | undefined, handler: BusHandler, signal: AbortSignal): Promise<void> {
+    for await (const batch of readBatches(this.store, { after, maxBatch: this.options.maxBatch, signal })) {
+      // A batch in hand is finished even when stop() is called meanwhile: stop waits for it.
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await handler(batch);
+          break;
+        } catch (err) {
+          this.options.onError?.(err, group);
+          if (signal.aborted) return;
+          await delay(Math.min(5000, 100 * 2 ** attempt), signal);
+          if (signal.aborted) return;
+        }
+      }
+      await this.checkpoints.save(name, batch[batch.length - 1].position);
+    }
+  }
+}
+
+function delay(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+    function done() {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+  });
+}

@@ -1,0 +1,49 @@
+import type { IHeaders, Message } from 'kafkajs';
+import { RecordedEventSchema, type RecordedEvent } from '../../core/envelope';
+import { OpenMcpError } from '../../core/errors';
+
+/** Header names of the topic contract (docs/consumers.md). */
+export const EVENT_HEADERS = {
+  id: 'event-id',
+  type: 'event-type',
+  version: 'event-version',
+  hash: 'event-hash',
+  tenant: 'tenant',
+  contentType: 'content-type',
+  correlationId: 'correlation-id',
+} as const;
+
+/** Key = stream, so one stream stays in one partition (murmur2) and in order; value = envelope JSON. */
+export function toKafkaMessage(event: RecordedEvent): Message {
+  const headers: IHeaders = {
+    [EVENT_HEADERS.id]: event.id,
+    [EVENT_HEADERS.type]: event.type,
+    [EVENT_HEADERS.version]: String(event.version),
+    [EVENT_HEADERS.hash]: event.hash,
+    [EVENT_HEADERS.tenant]: event.tenant,
+    [EVENT_HEADERS.contentType]: 'application/json',
+  };
+  if (event.correlationId !== undefined) headers[EVENT_HEADERS.correlationId] = event.correlationId;
+  return { key: event.stream, value: JSON.stringify(event), headers };
+}
+
+/** A message on the events topic that is not an event envelope. */
+export class InvalidEventMessageError extends OpenMcpError {
+  constructor(where: string, reason: string) {
+    super('KAFKA_MESSAGE_INVALID', `${where}: not an event envelope: ${reason}`, { status: 502, details: { where } });
+  }
+}
+
+/** Parse and check a message value against the envelope schema; throws InvalidEventMessageError. */
+export function fromKafkaMessage(value: Buffer | null, where: string): RecordedEvent {
+  if (!value) throw new InvalidEventMessageError(where, 'empty value');
+  let json: unknown;
+  try {
+    json = JSON.parse(value.toString('utf8'));
+  } catch (err) {
+    throw new InvalidEventMessageError(where, (err as Error).message);
+  }
+  const parsed = RecordedEventSchema.safeParse(json);
+  if (!parsed.success) throw new InvalidEventMessageError(where, parsed.error.issues[0]?.message ?? 'schema mismatch');
+  return parsed.data as RecordedEvent;
+}

@@ -1,0 +1,3 @@
+export { KafkaBus, type KafkaBusOptions } from './kafka-bus';
+export { eventsTopic } from './topic';
+export { toKafkaMessage, fromKafkaMessage, EVENT_HEADERS, InvalidEventMessageError } from './event-message';

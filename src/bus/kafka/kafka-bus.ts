@@ -1,0 +1,86 @@
+import { Kafka, logLevel, type Consumer, type KafkaConfig } from 'kafkajs';
+import type { RecordedEvent } from '../../core/envelope';
+import type { Bus, BusConsumer, BusHandler, ConsumeOptions } from '../port';
+import { fromKafkaMessage } from './event-message';
+import { eventsTopic } from './topic';
+
+export type KafkaBusOptions = {
+  /** host:port list (KAFKA_BROKERS split on commas). */
+  brokers: string[];
+  clientId?: string;
+  /** Events topic; default `eventsTopic()` = openmcp.events.v1. */
+  topic?: string;
+  /** Longest a fetch waits for new messages (default 500 ms): bounds how late a quiet consumer notices stop(). */
+  maxWaitTimeInMs?: number;
+  sessionTimeoutMs?: number;
+  /** Messages that are not envelopes are skipped and reported here (they could never be handled). */
+  onInvalidMessage?: (err: unknown) => void;
+  /** Extra kafkajs client settings (ssl, sasl, retry, logLevel…). */
+  kafka?: Omit<KafkaConfig, 'brokers' | 'clientId'>;
+};
+
+/**
+ * The bus over the Kafka events topic: each group is a Kafka consumer group. A handler gets one
+ * partition's messages at a time (so order per stream holds) and the offsets are committed only
+ * after it resolved: a crash redelivers the batch (at least once).
+ * @example const bus = new KafkaBus({ brokers: ['127.0.0.1:9092'], topic: eventsTopic('openmcp') })
+ */
+export class KafkaBus implements Bus {
+  readonly name = 'kafka';
+  readonly topic: string;
+  private readonly kafka: Kafka;
+  private readonly consumers = new Set<Consumer>();
+
+  constructor(private readonly options: KafkaBusOptions) {
+    this.topic = options.topic ?? eventsTopic();
+    this.kafka = new Kafka({ logLevel: logLevel.WARN, ...options.kafka, brokers: options.brokers, clientId: options.clientId ?? 'openmcp' });
+  }
+
+  async consume(group: string, handler: BusHandler, options: ConsumeOptions = {}): Promise<BusConsumer> {
+    const consumer = this.kafka.consumer({
+      groupId: group,
+      maxWaitTimeInMs: this.options.maxWaitTimeInMs ?? 500,
+      ...(this.options.sessionTimeoutMs ? { sessionTimeout: this.options.sessionTimeoutMs } : {}),
+    });
+    await consumer.connect();
+    try {
+      await consumer.subscribe({ topic: this.topic, fromBeginning: options.start !== 'end' });
+      await consumer.run({
+        eachBatchAutoResolve: false,
+        eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, uncommittedOffsets, isRunning, isStale }) => {
+          if (!isRunning() || isStale() || batch.messages.length === 0) return;
+          const events: RecordedEvent[] = [];
+          for (const m of batch.messages) {
+            try {
+              events.push(fromKafkaMessage(m.value, `${batch.topic}/${batch.partition}@${m.offset}`));
+            } catch (err) {
+              this.options.onInvalidMessage?.(err);
+            }
+          }
+          if (events.length) await handler(events);
+          resolveOffset(batch.messages[batch.messages.length - 1].offset);
+          // Commit now rather than on kafkajs's timer: progress is durable as soon as it is handled.
+          await commitOffsetsIfNecessary(uncommittedOffsets());
+          await heartbeat();
+        },
+      });
+    } catch (err) {
+      await consumer.disconnect();
+      throw err;
+    }
+    this.consumers.add(consumer);
+    return {
+      stop: async () => {
+        this.consumers.delete(consumer);
+        // disconnect() waits for the batch in hand, then commits resolved offsets and leaves the group.
+        await consumer.disconnect();
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    const all = [...this.consumers];
+    this.consumers.clear();
+    await Promise.all(all.map((c) => c.disconnect()));
+  }
+}

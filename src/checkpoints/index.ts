@@ -1,0 +1,3 @@
+export type { CheckpointStore } from './port';
+export { SqlCheckpointStore, saveCheckpoint, loadCheckpoint } from './sql-checkpoint-store';
+export { MemoryCheckpointStore } from './memory-checkpoint-store';

@@ -1,0 +1,178 @@
+import { Kafka, logLevel, type KafkaConfig, type Producer } from 'kafkajs';
+import type { Registry } from 'prom-client';
+import type { RecordedEvent } from '../core/envelope';
+import type { CheckpointStore } from '../checkpoints/port';
+import type { EventStore } from '../eventstore/port';
+import { readBatches } from '../bus/inprocess/read-batches';
+import { toKafkaMessage } from '../bus/kafka/event-message';
+import { eventsTopic } from '../bus/kafka/topic';
+import { trackRelayLag } from './relay-lag-gauge';
+
+export type RelayOptions = {
+  /** host:port list (KAFKA_BROKERS split on commas). */
+  brokers: string[];
+  clientId?: string;
+  /** Default `eventsTopic()` = openmcp.events.v1. */
+  topic?: string;
+  /** Partitions when the relay creates the topic (default 6). */
+  partitions?: number;
+  /** Replication factor when the relay creates the topic (default -1: the broker's default). */
+  replicationFactor?: number;
+  /** Most events per produce request (default 500). */
+  maxBatch?: number;
+  /** Registry for the lag gauge (default prom-client's global registry). */
+  registry?: Registry;
+  /** A failed publish is retried with backoff (up to 5 s) on a fresh producer; this hears about it. */
+  onError?: (err: unknown) => void;
+  /** Extra kafkajs client settings (ssl, sasl, retry, logLevel…). */
+  kafka?: Omit<KafkaConfig, 'brokers' | 'clientId'>;
+};
+
+/** Checkpoint name of the relay publishing to `topic`. */
+export const relayCheckpointName = (topic: string) => `relay:${topic}`;
+
+/**
+ * Publishes the event log to the Kafka events topic (DESIGN.md "Kafka topic contract").
+ * Each batch is sent with acks from all in-sync replicas by an idempotent producer with one request
+ * in flight, so Kafka neither reorders nor duplicates within a producer session; the checkpoint
+ * (last published position) is saved only after Kafka acknowledged. A crash between the two
+ * republishes that batch on restart (duplicates, never gaps): consumers dedupe by event-id.
+ * @example const relay = new Relay(store, new SqlCheckpointStore(knex), { brokers }); await relay.start()
+ */
+export class Relay {
+  readonly topic: string;
+  readonly checkpointName: string;
+  private readonly kafka: Kafka;
+  private producer?: Producer;
+  private controller?: AbortController;
+  private loop?: Promise<void>;
+  private untrack?: () => void;
+  private published = -1;
+
+  constructor(
+    private readonly store: EventStore,
+    private readonly checkpoints: CheckpointStore,
+    private readonly options: RelayOptions,
+  ) {
+    this.topic = options.topic ?? eventsTopic();
+    this.checkpointName = relayCheckpointName(this.topic);
+    this.kafka = new Kafka({ logLevel: logLevel.WARN, ...options.kafka, brokers: options.brokers, clientId: options.clientId ?? 'openmcp-relay' });
+  }
+
+  /** Last global position Kafka acknowledged (-1: none yet). */
+  get position(): number {
+    return this.published;
+  }
+
+  /** Events in the log not yet published: head position - checkpoint. */
+  async lag(): Promise<number> {
+    return Math.max(0, (await this.store.headPosition()) - this.published);
+  }
+
+  /** Create the topic if missing, connect, and publish from the checkpoint on, in the background. */
+  async start(): Promise<void> {
+    if (this.loop) return;
+    await this.ensureTopic();
+    this.published = (await this.checkpoints.load(this.checkpointName)) ?? -1;
+    this.producer = await this.connectProducer();
+    this.controller = new AbortController();
+    this.untrack = trackRelayLag(this, this.options.registry);
+    this.loop = this.run(this.controller.signal);
+  }
+
+  /** Finish the batch in flight (publish and checkpoint), then disconnect. */
+  async stop(): Promise<void> {
+    if (!this.loop) return;
+    this.controller!.abort();
+    await this.loop;
+    this.loop = undefined;
+    this.untrack?.();
+    await this.producer?.disconnect();
+    this.producer = undefined;
+  }
+
+  /** Resolves once everything up to `position` (default: the current head) is published. */
+  async waitFor(position?: number, timeoutMs = 30_000): Promise<void> {
+    const target = position ?? (await this.store.headPosition());
+    const deadline = Date.now() + timeoutMs;
+    while (this.published < target) {
+      if (Date.now() > deadline) throw new Error(`relay: position ${target} not published within ${timeoutMs} ms (at ${this.published})`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+
+  private async ensureTopic(): Promise<void> {
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      const existing = await admin.listTopics();
+      if (!existing.includes(this.topic)) {
+        await admin.createTopics({
+          waitForLeaders: true,
+          topics: [{ topic: this.topic, numPartitions: this.options.partitions ?? 6, replicationFactor: this.options.replicationFactor ?? -1 }],
+        });
+      }
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  private async connectProducer(): Promise<Producer> {
+    // idempotent: true makes kafkajs number each batch; with one request in flight a retried
+    // batch cannot overtake the next one, so order per key survives retries.
+    const producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    await producer.connect();
+    return producer;
+  }
+
+  private async run(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      try {
+        for await (const batch of readBatches(this.store, { after: this.published, maxBatch: this.options.maxBatch ?? 500, signal })) {
+          await this.publish(batch, signal);
+          if (signal.aborted) return;
+        }
+      } catch (err) {
+        // The store failed under the feed: report, wait, resume from the last published position.
+        this.options.onError?.(err);
+        await sleep(1000, signal);
+      }
+    }
+  }
+
+  /** Publish one batch until Kafka acknowledges it, then checkpoint. Never skips a batch. */
+  private async publish(batch: RecordedEvent[], signal: AbortSignal): Promise<void> {
+    const messages = batch.map(toKafkaMessage);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        this.producer ??= await this.connectProducer();
+        await this.producer.send({ topic: this.topic, acks: -1, messages });
+        break;
+      } catch (err) {
+        this.options.onError?.(err);
+        // A fresh producer gets a fresh producer id, so its sequence numbers restart cleanly.
+        await this.producer?.disconnect().catch(() => undefined);
+        this.producer = undefined;
+        // stop() during an outage must not hang: the batch stays unpublished and unacknowledged.
+        if (signal.aborted && attempt > 0) throw err;
+        await sleep(Math.min(5000, 100 * 2 ** attempt), signal);
+      }
+    }
+    const last = batch[batch.length - 1].position;
+    await this.checkpoints.save(this.checkpointName, last);
+    this.published = last;
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+    function done() {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+  });
+}
