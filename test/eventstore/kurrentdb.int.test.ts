@@ -115,6 +115,27 @@ describe('KurrentDB adapter against the gRPC fake', function () {
     }
   });
 
+  it('appends and reports conflicts through the Append fallback when BatchAppend is not offered', async () => {
+    const old = await startKurrentFake({ batchAppend: false });
+    const oldStore = await openKurrentEventStore(old.url);
+    try {
+      const s = `task-${newId()}`;
+      const events = [ev(s), ev(s)];
+      const first = await oldStore.append(s, events, { expectedRevision: 'no_stream' });
+      expect(first.events.map((e) => e.revision)).to.deep.equal([0, 1]);
+      const again = await oldStore.append(s, events, { expectedRevision: 'no_stream' });
+      expect(again.events.map((e) => e.position)).to.deep.equal(first.events.map((e) => e.position));
+      const err = await oldStore.append(s, [ev(s)], { expectedRevision: 'no_stream' }).catch((e) => e);
+      expect(err).to.be.instanceOf(WrongExpectedRevisionError);
+      expect(err.details).to.deep.equal({ stream: s, expected: 'no_stream', actual: '1' });
+      expect(old.calls.Append).to.be.greaterThan(0);
+      expect(old.calls.BatchAppend ?? 0).to.equal(0);
+    } finally {
+      await oldStore.close();
+      await old.stop();
+    }
+  });
+
   it('reports -1 as the head of a log that holds only system events', async () => {
     expect(await store.headPosition()).to.equal(-1);
     expect(await store.readAll()).to.deep.equal([]);

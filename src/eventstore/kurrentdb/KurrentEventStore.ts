@@ -69,7 +69,11 @@ export class KurrentEventStore implements EventStore {
       });
       for await (const resolved of reading) {
         const e = fromResolved(resolved);
-        if (!e) throw new KurrentDbError(`stream ${stream} holds a record that is not an OpenMCP event`, { details: { stream } });
+        if (!e) {
+          // Old servers leave stream reads without a log position; a foreign record is also refused.
+          const why = resolved.event && !resolved.event.position ? 'a record without a log position' : 'a record that is not an OpenMCP event';
+          throw new KurrentDbError(`stream ${stream} returned ${why}`, { details: { stream } });
+        }
         out.push(e);
       }
     } catch (err) {

@@ -20,18 +20,18 @@ export type KurrentFake = {
   stop(): Promise<void>;
 };
 
-/** Methods advertised by ServerFeatures; BatchAppend makes the client take its modern append path. */
-const SUPPORTED: Array<[service: string, method: string]> = [
-  ['event_store.client.streams.streams', 'read'],
-  ['event_store.client.streams.streams', 'append'],
-  ['event_store.client.streams.streams', 'batchappend'],
-];
+export type KurrentFakeOptions = {
+  /** Advertise BatchAppend (default true). Off, the client falls back to client-streaming Append. */
+  batchAppend?: boolean;
+};
 
-function supportedMethods(): featuresPb.SupportedMethods {
+/** Methods advertised by ServerFeatures; BatchAppend makes the client take its modern append path. */
+function supportedMethods(batchAppend: boolean): featuresPb.SupportedMethods {
+  const methods = ['read', 'append', ...(batchAppend ? ['batchappend'] : [])];
   const out = new featuresPb.SupportedMethods();
   out.setEventStoreServerVersion('24.10.0');
   out.setMethodsList(
-    SUPPORTED.map(([service, method]) => new featuresPb.SupportedMethod().setServiceName(service).setMethodName(method)),
+    methods.map((m) => new featuresPb.SupportedMethod().setServiceName('event_store.client.streams.streams').setMethodName(m)),
   );
   return out;
 }
@@ -41,12 +41,12 @@ function supportedMethods(): featuresPb.SupportedMethods {
  * real client, on 127.0.0.1 with an ephemeral port and no TLS. One log per fake.
  * @example const fake = await startKurrentFake(); const client = KurrentDBClient.connectionString(fake.url);
  */
-export async function startKurrentFake(): Promise<KurrentFake> {
+export async function startKurrentFake(options: KurrentFakeOptions = {}): Promise<KurrentFake> {
   const log = new MemoryLog();
   const faults = new Faults();
   const server = new grpc.Server();
   server.addService(ServerFeaturesService, {
-    getSupportedMethods: (_call: unknown, cb: grpc.sendUnaryData<featuresPb.SupportedMethods>) => cb(null, supportedMethods()),
+    getSupportedMethods: (_call: unknown, cb: grpc.sendUnaryData<featuresPb.SupportedMethods>) => cb(null, supportedMethods(options.batchAppend ?? true)),
   });
   const calls: Record<string, number> = {};
   const counted = <H extends (...args: never[]) => void>(name: string, h: H) =>
