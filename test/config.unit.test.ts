@@ -1,0 +1,66 @@
+import { expect } from 'chai';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from '../src/config';
+import { ConfigError } from '../src/core/errors';
+
+describe('configuration', () => {
+  it('is the embedded default when nothing is set', () => {
+    const c = loadConfig({}, '/srv/app');
+    expect(c).to.include({ HOST: '127.0.0.1', PORT: 8080, dataDir: '/srv/app/data', databaseUrl: 'sqlite:/srv/app/data/openmcp.db', CHAIN_PORT: 8545 });
+    expect(c.REDIS_URL).to.equal(undefined);
+    expect(c.KAFKA_BROKERS).to.equal(undefined);
+    expect(c.CHAIN_RPC_URL).to.equal(undefined);
+  });
+
+  it('switches adapters by variable and treats empty strings as unset', () => {
+    const c = loadConfig({ DATABASE_URL: 'mysql://root@db:3306/openmcp', REDIS_URL: 'redis://r:6379', KAFKA_BROKERS: 'k1:9092,k2:9092', PORT: '' }, '/x');
+    expect(c.databaseUrl).to.equal('mysql://root@db:3306/openmcp');
+    expect(c.PORT).to.equal(8080);
+  });
+
+  const bad: [Record<string, string>, RegExp][] = [
+    [{ PORT: 'eighty' }, /PORT="eighty"/],
+    [{ PORT: '70000' }, /PORT/],
+    [{ DATABASE_URL: 'postgres://x/y' }, /DATABASE_URL.*sqlite:<path> or mysql/],
+    [{ KAFKA_BROKERS: 'k1,k2' }, /KAFKA_BROKERS.*host:port/],
+    [{ REDIS_URL: 'http://r' }, /REDIS_URL/],
+    [{ BATCH_MAX_EVENTS: '0' }, /BATCH_MAX_EVENTS/],
+    [{ ANCHOR_CONTRACT: '0x1234' }, /ANCHOR_CONTRACT/],
+    [{ ANCHORER_PRIVATE_KEY: 'secret-value' }, /ANCHORER_PRIVATE_KEY=\(hidden\)/],
+    [{ CHAIN_RPC_URL: 'http://node:8545' }, /needs ANCHORER_PRIVATE_KEY or ANCHORER_KEYSTORE/],
+    [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL/],
+  ];
+  for (const [env, re] of bad) {
+    it(`stops on ${Object.keys(env)[0]}=${Object.values(env)[0]} naming the variable`, () => {
+      expect(() => loadConfig(env, '/x')).to.throw(ConfigError, re);
+    });
+  }
+
+  it('never echoes a secret value in the message', () => {
+    try {
+      loadConfig({ ANCHORER_PRIVATE_KEY: 'super-secret-value' }, '/x');
+      expect.fail('should throw');
+    } catch (e) {
+      expect((e as Error).message).to.not.include('super-secret-value');
+    }
+  });
+
+  it('reads an optional YAML or JSON file; the environment wins', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'omc-cfg-'));
+    try {
+      writeFileSync(join(dir, 'c.yaml'), 'PORT: 9001\nHOST: 0.0.0.0\n');
+      const c = loadConfig({ OPENMCP_CONFIG: 'c.yaml', HOST: '127.0.0.2' }, dir);
+      expect(c.PORT).to.equal(9001);
+      expect(c.HOST).to.equal('127.0.0.2');
+      writeFileSync(join(dir, 'c.json'), '{"PORTT": 1}');
+      expect(() => loadConfig({ OPENMCP_CONFIG: 'c.json' }, dir)).to.throw(ConfigError, /unknown setting PORTT/);
+      writeFileSync(join(dir, 'bad.json'), '{');
+      expect(() => loadConfig({ OPENMCP_CONFIG: 'bad.json' }, dir)).to.throw(ConfigError, /not valid JSON/);
+      expect(() => loadConfig({ OPENMCP_CONFIG: 'missing.json' }, dir)).to.throw(ConfigError, /cannot read/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

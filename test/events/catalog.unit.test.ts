@@ -1,0 +1,70 @@
+import { expect } from 'chai';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { catalog, defineEvent, EventCatalog } from '../../events';
+import { exportSchemas } from '../../events/export-schemas';
+import { createEvent, RecordedEventSchema } from '../../src/core/envelope';
+import { ValidationError } from '../../src/core/errors';
+import { isUuidV7 } from '../../src/core/ids';
+
+describe('event catalog', () => {
+  it('registers the task lifecycle', () => {
+    for (const t of ['TaskSubmitted', 'TaskStarted', 'TaskCompleted', 'TaskFailed', 'TaskCancelled']) expect(catalog.has(t, 1), t).to.equal(true);
+  });
+
+  it('validates data and names the failing field', () => {
+    expect(() => catalog.validate('TaskSubmitted', 1, { steps: [{ tool: 5 }] })).to.throw(ValidationError, /data\.steps\.0\.tool/);
+    expect(() => catalog.validate('TaskSubmitted', 1, { instruction: 'x', extra: 1 })).to.throw(ValidationError, /extra|Unrecognized/);
+    expect(() => catalog.validate('NoSuchEvent', 1, {})).to.throw(ValidationError, /unknown event type/);
+  });
+
+  it('upcasts an old version to the latest, leaving the stored hash untouched', () => {
+    const c = new EventCatalog()
+      .register(
+        defineEvent('ThingHappened', 1, z.object({ name: z.string() }), 'v1'),
+        defineEvent('ThingHappened', 2, z.object({ firstName: z.string(), lastName: z.string() }), 'v2'),
+      )
+      .addUpcaster({
+        type: 'ThingHappened',
+        fromVersion: 1,
+        upcast: (d) => {
+          const [firstName, ...rest] = String(d.name).split(' ');
+          return { firstName, lastName: rest.join(' ') };
+        },
+      });
+    const old = createEvent({ type: 'ThingHappened', version: 1, stream: 'thing-1', tenant: 't', actor: { kind: 'system', id: 's' }, data: { name: 'Ada Lovelace' } });
+    const up = c.upcast(old);
+    expect(up.version).to.equal(2);
+    expect(up.data).to.deep.equal({ firstName: 'Ada', lastName: 'Lovelace' });
+    expect(up.hash).to.equal(old.hash);
+    expect(c.validate('ThingHappened', 2, up.data)).to.deep.equal(up.data);
+  });
+
+  it('refuses to register the same type and version twice', () => {
+    const d = defineEvent('X1', 1, z.object({}), 'x');
+    expect(() => new EventCatalog().register(d, d)).to.throw(/twice/);
+  });
+
+  it('creates events with UUIDv7 ids that pass the envelope schema', () => {
+    const e = createEvent({ type: 'TaskStarted', stream: 'task-1', tenant: 't', actor: { kind: 'agent', id: 'a' }, data: {} });
+    expect(isUuidV7(e.id)).to.equal(true);
+    expect(RecordedEventSchema.safeParse({ ...e, revision: 0, position: 0 }).success).to.equal(true);
+    expect(RecordedEventSchema.safeParse({ ...e, revision: 0, position: 0, hash: 'nothex' }).success).to.equal(false);
+  });
+
+  it('has committed JSON Schemas in events/schema that match the catalog (run npm run events:schema)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'omc-schema-'));
+    try {
+      const files = exportSchemas(dir);
+      const committed = readdirSync(join(__dirname, '../../events/schema')).filter((f) => f.endsWith('.json')).sort();
+      expect(committed).to.deep.equal([...files].sort());
+      for (const f of files) {
+        expect(readFileSync(join(dir, f), 'utf8'), f).to.equal(readFileSync(join(__dirname, '../../events/schema', f), 'utf8'));
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
