@@ -1,0 +1,117 @@
+import { z } from 'zod';
+import { defineEvent } from './catalog';
+
+const safeInt = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const hash = z.string().regex(/^0x[0-9a-f]{64}$/);
+const name = z.string().min(1).max(200);
+
+/** What a discovered upstream tool looks like in the log: schemas kept as canonical JSON text (no floats in data). */
+export const McpToolRecordSchema = z.strictObject({
+  name,
+  title: z.string().max(500).optional(),
+  description: z.string().max(20000).optional(),
+  /** JSON Schema of the arguments, as canonical JSON text (schemas may hold floats). */
+  inputSchemaJson: z.string().max(200000),
+  outputSchemaJson: z.string().max(200000).optional(),
+  readOnlyHint: z.boolean().optional(),
+  idempotentHint: z.boolean().optional(),
+  destructiveHint: z.boolean().optional(),
+  openWorldHint: z.boolean().optional(),
+});
+export type McpToolRecord = z.infer<typeof McpToolRecordSchema>;
+
+export const McpServerRegistered = defineEvent(
+  'McpServerRegistered',
+  1,
+  z.strictObject({
+    name: z.string().regex(/^[a-z][a-z0-9_-]{0,62}$/),
+    transport: z.enum(['stdio', 'http', 'sse']),
+    command: z.string().min(1).max(2000).optional(),
+    args: z.array(z.string().max(4000)).max(100).optional(),
+    /** Names only: values (often secrets) never enter the immutable log. */
+    envKeys: z.array(z.string().max(200)).max(100).optional(),
+    /** Credentials in the URL are redacted. */
+    url: z.string().max(2000).optional(),
+  }),
+  'An upstream MCP server was registered for a tenant ("*" = visible to every tenant).',
+);
+
+export const McpServerToolsDiscovered = defineEvent(
+  'McpServerToolsDiscovered',
+  1,
+  z.strictObject({ tools: z.array(McpToolRecordSchema).max(5000), toolsHash: hash }),
+  'The gateway listed the upstream tools; the catalog now holds exactly these.',
+);
+
+export const McpServerHealthChanged = defineEvent(
+  'McpServerHealthChanged',
+  1,
+  z.strictObject({
+    status: z.enum(['up', 'down']),
+    reason: z.string().max(2000).optional(),
+  }),
+  'A health check or a call found the upstream reachable again, or not.',
+);
+
+export const McpServerRemoved = defineEvent(
+  'McpServerRemoved',
+  1,
+  z.strictObject({ name }),
+  'The upstream was removed; its tools left the catalog.',
+);
+
+const ToolCallRef = {
+  serverId: z.string().min(1).max(200),
+  server: name,
+  tool: name,
+  taskId: z.string().min(1).max(200).optional(),
+};
+
+export const ToolCallRequested = defineEvent(
+  'ToolCallRequested',
+  1,
+  z.strictObject({
+    ...ToolCallRef,
+    argumentsHash: hash,
+    /** Canonical JSON of the arguments, present when the payload policy is `store`. */
+    argumentsJson: z.string().max(1_000_000).optional(),
+    payloadPolicy: z.enum(['store', 'hash-only']),
+  }),
+  'A tools/call is about to be forwarded upstream. Appended before forwarding; no event, no call.',
+);
+
+export const ToolCallCompleted = defineEvent(
+  'ToolCallCompleted',
+  1,
+  z.strictObject({
+    ...ToolCallRef,
+    resultHash: hash,
+    resultJson: z.string().max(1_000_000).optional(),
+    /** The upstream answered with `isError: true` (a tool-level error, passed through). */
+    isError: z.boolean(),
+    cached: z.boolean(),
+    latencyUs: safeInt,
+  }),
+  'The upstream answered the call (possibly with a tool-level error result).',
+);
+
+export const ToolCallFailed = defineEvent(
+  'ToolCallFailed',
+  1,
+  z.strictObject({
+    ...ToolCallRef,
+    error: z.strictObject({ code: z.string().min(1).max(100), message: z.string().max(4000) }),
+    latencyUs: safeInt,
+  }),
+  'The call got no answer: protocol error from upstream, timeout, open circuit, or a lost connection.',
+);
+
+export const mcpEvents = [
+  McpServerRegistered,
+  McpServerToolsDiscovered,
+  McpServerHealthChanged,
+  McpServerRemoved,
+  ToolCallRequested,
+  ToolCallCompleted,
+  ToolCallFailed,
+];

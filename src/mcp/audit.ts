@@ -1,0 +1,71 @@
+import { catalog } from '../../events';
+import { createEvent, type Actor, type PendingEvent } from '../core/envelope';
+import { newId } from '../core/ids';
+import type { Clock } from '../core/clock';
+import type { EventStore } from '../eventstore/port';
+import { McpGatewayError } from './errors';
+import type { CallContext, CatalogTool } from './types';
+
+export type PayloadPolicy = 'store' | 'hash-only';
+
+/** Payloads above this size are recorded by hash only, whatever the policy. */
+export const MAX_STORED_PAYLOAD_CHARS = 256 * 1024;
+
+export const TOOL_CALL_STREAM_PREFIX = 'toolcall-';
+
+/**
+ * The audit trail of one tools/call, in its own stream `toolcall-<callId>`:
+ * ToolCallRequested (revision 0, appended before forwarding), then exactly one of
+ * ToolCallCompleted / ToolCallFailed (revision 1). A task id in the context is recorded in
+ * the data (`taskId`), and the correlation id links the call to whatever caused it.
+ */
+export class ToolCallAudit {
+  readonly callId = newId();
+  readonly stream = `${TOOL_CALL_STREAM_PREFIX}${this.callId}`;
+  private readonly ref: Record<string, unknown>;
+
+  constructor(
+    private readonly store: EventStore,
+    private readonly ctx: CallContext,
+    tool: CatalogTool,
+    private readonly clock?: Clock,
+  ) {
+    this.ref = { serverId: tool.serverId, server: tool.server, tool: tool.upstreamName };
+    if (ctx.taskId) this.ref.taskId = ctx.taskId;
+  }
+
+  private event(type: string, data: Record<string, unknown>): PendingEvent {
+    const full = { ...this.ref, ...data };
+    catalog.validate(type, 1, full);
+    return createEvent(
+      { type, stream: this.stream, tenant: this.ctx.tenant, actor: this.ctx.actor as Actor, correlationId: this.ctx.correlationId, data: full },
+      this.clock,
+    );
+  }
+
+  /** Record the request. Throws AUDIT_UNAVAILABLE when it cannot be stored: the call must then not be made. */
+  async requested(data: { argumentsHash: string; argumentsJson?: string; payloadPolicy: PayloadPolicy }): Promise<void> {
+    const e = this.event('ToolCallRequested', data);
+    try {
+      await this.store.append(this.stream, [e], { expectedRevision: 'no_stream' });
+    } catch (err) {
+      throw new McpGatewayError('AUDIT_UNAVAILABLE', `tool call not forwarded: the audit log could not record it (${(err as Error).message})`, { cause: err });
+    }
+  }
+
+  async completed(data: { resultHash: string; resultJson?: string; isError: boolean; cached: boolean; latencyUs: number }): Promise<void> {
+    await this.finish(this.event('ToolCallCompleted', data));
+  }
+
+  async failed(data: { error: { code: string; message: string }; latencyUs: number }): Promise<void> {
+    await this.finish(this.event('ToolCallFailed', { ...data, error: { code: data.error.code, message: data.error.message.slice(0, 4000) } }));
+  }
+
+  private async finish(e: PendingEvent): Promise<void> {
+    try {
+      await this.store.append(this.stream, [e], { expectedRevision: 0 });
+    } catch (err) {
+      throw new McpGatewayError('AUDIT_UNAVAILABLE', `tool call outcome could not be recorded; result withheld (${(err as Error).message})`, { cause: err });
+    }
+  }
+}

@@ -1,0 +1,144 @@
+import type { EventContent } from '../core/envelope';
+import { parseStream } from '../core/envelope';
+import type { McpToolRecord } from '../../events/mcp.events';
+import { namespacedToolName } from './tool-name';
+import { SHARED_TENANT, type CatalogTool, type ServerHealth, type ServerInfo, type UpstreamTransportKind } from './types';
+
+type ServerState = Omit<ServerInfo, 'toolCount'> & { tools: CatalogTool[]; toolsHash?: string };
+
+export const MCP_SERVER_STREAM_PREFIX = 'mcpserver-';
+
+export type CatalogChange = { tenant: string; serverId: string; kind: 'registered' | 'tools' | 'health' | 'removed' };
+
+function toCatalogTool(serverId: string, server: string, t: McpToolRecord): CatalogTool {
+  return {
+    name: namespacedToolName(server, t.name),
+    serverId,
+    server,
+    upstreamName: t.name,
+    title: t.title,
+    description: t.description,
+    inputSchema: JSON.parse(t.inputSchemaJson) as Record<string, unknown>,
+    outputSchema: t.outputSchemaJson ? (JSON.parse(t.outputSchemaJson) as Record<string, unknown>) : undefined,
+    annotations: {
+      readOnlyHint: t.readOnlyHint,
+      idempotentHint: t.idempotentHint,
+      destructiveHint: t.destructiveHint,
+      openWorldHint: t.openWorldHint,
+    },
+  };
+}
+
+/**
+ * The catalog read model: servers and their tools per tenant, evolved from the `mcpserver-<id>`
+ * events and held in memory, so tools/list never waits on an upstream. Applying an event twice
+ * is harmless (events are deduplicated by id).
+ */
+export class ToolCatalog {
+  private readonly servers = new Map<string, ServerState>();
+  private readonly seen = new Set<string>();
+  private readonly listCache = new Map<string, { list: CatalogTool[]; byName: Map<string, CatalogTool> }>();
+  private readonly listeners = new Set<(c: CatalogChange) => void>();
+
+  /** Apply one registry event; returns true when it changed the catalog. */
+  apply(event: EventContent): boolean {
+    if (!event.stream.startsWith(MCP_SERVER_STREAM_PREFIX) || this.seen.has(event.id)) return false;
+    this.seen.add(event.id);
+    const id = parseStream(event.stream).id;
+    const s = this.servers.get(id);
+    const d = event.data as Record<string, unknown>;
+    let kind: CatalogChange['kind'];
+    switch (event.type) {
+      case 'McpServerRegistered':
+        this.servers.set(id, {
+          id,
+          tenant: event.tenant,
+          name: d.name as string,
+          transport: d.transport as UpstreamTransportKind,
+          command: d.command as string | undefined,
+          args: d.args as string[] | undefined,
+          envKeys: d.envKeys as string[] | undefined,
+          url: d.url as string | undefined,
+          health: 'unknown',
+          registeredAt: event.occurredAt,
+          tools: [],
+        });
+        kind = 'registered';
+        break;
+      case 'McpServerToolsDiscovered':
+        if (!s) return false;
+        s.tools = (d.tools as McpToolRecord[]).map((t) => toCatalogTool(id, s.name, t));
+        s.toolsHash = d.toolsHash as string;
+        kind = 'tools';
+        break;
+      case 'McpServerHealthChanged':
+        if (!s) return false;
+        s.health = d.status as ServerHealth;
+        s.healthReason = d.reason as string | undefined;
+        kind = 'health';
+        break;
+      case 'McpServerRemoved':
+        if (!s) return false;
+        this.servers.delete(id);
+        kind = 'removed';
+        break;
+      default:
+        return false;
+    }
+    const tenant = s?.tenant ?? event.tenant;
+    if (kind !== 'health') {
+      if (tenant === SHARED_TENANT) this.listCache.clear();
+      else this.listCache.delete(tenant);
+    }
+    for (const l of this.listeners) l({ tenant, serverId: id, kind });
+    return true;
+  }
+
+  onChange(listener: (c: CatalogChange) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Servers a tenant sees: its own, plus shared ones whose name it does not use itself. */
+  visibleServers(tenant: string): ServerState[] {
+    const own = [...this.servers.values()].filter((s) => s.tenant === tenant);
+    const names = new Set(own.map((s) => s.name));
+    const shared = tenant === SHARED_TENANT ? [] : [...this.servers.values()].filter((s) => s.tenant === SHARED_TENANT && !names.has(s.name));
+    return [...own, ...shared];
+  }
+
+  listServers(tenant: string): ServerInfo[] {
+    return this.visibleServers(tenant).map(({ tools, toolsHash: _h, ...info }) => ({ ...info, toolCount: tools.length }));
+  }
+
+  server(id: string): ServerState | undefined {
+    return this.servers.get(id);
+  }
+
+  serverByName(tenant: string, name: string): ServerState | undefined {
+    return [...this.servers.values()].find((s) => s.tenant === tenant && s.name === name);
+  }
+
+  allServers(): ServerState[] {
+    return [...this.servers.values()];
+  }
+
+  /** The tenant's tools; cached until the catalog changes, so repeated tools/list and lookups are cheap. */
+  listTools(tenant: string): CatalogTool[] {
+    return this.entry(tenant).list;
+  }
+
+  findTool(tenant: string, name: string): CatalogTool | undefined {
+    return this.entry(tenant).byName.get(name);
+  }
+
+  private entry(tenant: string): { list: CatalogTool[]; byName: Map<string, CatalogTool> } {
+    let e = this.listCache.get(tenant);
+    if (!e) {
+      const list = this.visibleServers(tenant).flatMap((s) => s.tools);
+      e = { list, byName: new Map(list.map((t) => [t.name, t])) };
+      this.listCache.set(tenant, e);
+    }
+    return e;
+  }
+}

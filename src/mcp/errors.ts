@@ -1,0 +1,40 @@
+import { OpenMcpError } from '../core/errors';
+
+/** Codes of the gateway's own errors (listed in docs/errors.md). */
+export type McpGatewayErrorCode =
+  | 'MCP_TOOL_NOT_FOUND'
+  | 'MCP_SERVER_EXISTS'
+  | 'MCP_UPSTREAM_UNAVAILABLE'
+  | 'MCP_UPSTREAM_TIMEOUT'
+  | 'MCP_UPSTREAM_BUSY'
+  | 'MCP_UPSTREAM_ERROR'
+  | 'MCP_CIRCUIT_OPEN'
+  | 'AUDIT_UNAVAILABLE';
+
+const STATUS: Record<McpGatewayErrorCode, number> = {
+  MCP_TOOL_NOT_FOUND: 404,
+  MCP_SERVER_EXISTS: 409,
+  MCP_UPSTREAM_UNAVAILABLE: 503,
+  MCP_UPSTREAM_TIMEOUT: 504,
+  MCP_UPSTREAM_BUSY: 503,
+  MCP_UPSTREAM_ERROR: 502,
+  MCP_CIRCUIT_OPEN: 503,
+  AUDIT_UNAVAILABLE: 503,
+};
+
+export class McpGatewayError extends OpenMcpError {
+  declare readonly code: McpGatewayErrorCode;
+  constructor(code: McpGatewayErrorCode, message: string, opts: { cause?: unknown; details?: Record<string, unknown> } = {}) {
+    super(code, message, { status: STATUS[code], ...opts });
+  }
+}
+
+/**
+ * The upstream answered with a JSON-RPC error. Its code and message are passed through to the
+ * gateway's client unchanged; it does not count against the upstream's circuit breaker.
+ */
+export class UpstreamProtocolError extends McpGatewayError {
+  constructor(readonly rpcCode: number, readonly rpcMessage: string, readonly rpcData?: unknown) {
+    super('MCP_UPSTREAM_ERROR', rpcMessage, { details: { rpcCode } });
+  }
+}

@@ -1,0 +1,89 @@
+import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, McpError, type CallToolResult, type Tool } from '@modelcontextprotocol/sdk/types.js';
+import { OpenMcpError } from '../core/errors';
+import { McpGatewayError, UpstreamProtocolError } from './errors';
+import type { McpGateway } from './gateway';
+import type { CallContext, CatalogTool } from './types';
+
+export const SEARCH_TOOLS_NAME = 'search_tools';
+
+const searchToolsTool: Tool = {
+  name: SEARCH_TOOLS_NAME,
+  description:
+    'Find the tools you need among every tool this gateway offers: describe the task in words and get the best few tools with their input schemas. Call them by the returned names.',
+  inputSchema: {
+    type: 'object',
+    properties: {
+      query: { type: 'string', description: 'What you want to do, e.g. "open an issue in a GitHub repository".' },
+      k: { type: 'integer', minimum: 1, maximum: 20, description: 'How many tools to return (default 5).' },
+    },
+    required: ['query'],
+  },
+  annotations: { readOnlyHint: true, idempotentHint: true },
+};
+
+export function toMcpTool(t: CatalogTool): Tool {
+  const tool: Tool = { name: t.name, inputSchema: t.inputSchema as Tool['inputSchema'] };
+  if (t.title) tool.title = t.title;
+  if (t.description) tool.description = t.description;
+  if (t.outputSchema) tool.outputSchema = t.outputSchema as Tool['outputSchema'];
+  const a = Object.fromEntries(Object.entries(t.annotations).filter(([, v]) => v !== undefined));
+  if (Object.keys(a).length) tool.annotations = a;
+  return tool;
+}
+
+/** The gateway's errors as MCP (JSON-RPC) errors; an upstream's own JSON-RPC error keeps its code and message. */
+export function toMcpError(err: unknown): McpError {
+  if (err instanceof McpError) return err;
+  if (err instanceof UpstreamProtocolError) return new McpError(err.rpcCode, err.rpcMessage, err.rpcData);
+  if (err instanceof McpGatewayError && err.code === 'MCP_TOOL_NOT_FOUND') return new McpError(ErrorCode.InvalidParams, err.message, { code: err.code });
+  if (err instanceof OpenMcpError) {
+    const code = err.status < 500 ? ErrorCode.InvalidParams : ErrorCode.InternalError;
+    return new McpError(code, err.message, { code: err.code });
+  }
+  return new McpError(ErrorCode.InternalError, 'internal error');
+}
+
+/**
+ * An MCP server (SDK low-level `Server`) showing one caller the gateway: the tenant's aggregated
+ * tools plus `search_tools`, calls audited under the caller's identity, and
+ * notifications/tools/list_changed when the tenant's catalog changes. Call `dispose` on close.
+ */
+export function createGatewayServer(gateway: McpGateway, ctx: CallContext): { server: Server; dispose(): void } {
+  const server = new Server({ name: 'openmcp-gateway', version: '0.1.0' }, { capabilities: { tools: { listChanged: true } } });
+  let toolsCache: Tool[] | undefined;
+  let source: CatalogTool[] | undefined;
+
+  server.setRequestHandler(ListToolsRequestSchema, async () => {
+    const list = gateway.listTools(ctx.tenant);
+    // The catalog hands out the same array until it changes: map it to wire shape once per change.
+    if (list !== source) {
+      source = list;
+      toolsCache = [searchToolsTool, ...list.map(toMcpTool)];
+    }
+    return { tools: toolsCache! };
+  });
+
+  server.setRequestHandler(CallToolRequestSchema, async (req): Promise<CallToolResult> => {
+    const { name, arguments: args = {} } = req.params;
+    try {
+      if (name === SEARCH_TOOLS_NAME) {
+        const query = typeof args.query === 'string' ? args.query : '';
+        if (!query) throw new McpError(ErrorCode.InvalidParams, 'search_tools: query (a string) is required');
+        const k = Number.isInteger(args.k) ? Math.min(20, Math.max(1, args.k as number)) : 5;
+        const matches = await gateway.searchTools(ctx.tenant, query, k);
+        const tools = matches.map((m) => toMcpTool(m.tool));
+        return { content: [{ type: 'text', text: JSON.stringify({ tools }) }], structuredContent: { tools } };
+      }
+      return await gateway.callTool(ctx, name, args);
+    } catch (err) {
+      throw toMcpError(err);
+    }
+  });
+
+  const off = gateway.onToolsChanged((tenant) => {
+    if (tenant !== ctx.tenant && tenant !== '*') return;
+    void server.sendToolListChanged().catch(() => {});
+  });
+  return { server, dispose: off };
+}

@@ -1,0 +1,26 @@
+import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import type { Readable, Writable } from 'node:stream';
+import type { McpGateway } from './gateway';
+import { createGatewayServer } from './gateway-server';
+import type { CallContext } from './types';
+
+/**
+ * Serve the gateway over stdio (`openmcp mcp stdio`) for local MCP clients, as the identity in `ctx`.
+ * Resolves once connected; `closed` resolves when the client goes away.
+ */
+export async function runGatewayStdio(
+  gateway: McpGateway,
+  ctx: CallContext,
+  io: { stdin?: Readable; stdout?: Writable } = {},
+): Promise<{ close(): Promise<void>; closed: Promise<void> }> {
+  const { server, dispose } = createGatewayServer(gateway, ctx);
+  const transport = new StdioServerTransport(io.stdin, io.stdout);
+  const closed = new Promise<void>((resolve) => {
+    server.onclose = () => {
+      dispose();
+      resolve();
+    };
+  });
+  await server.connect(transport);
+  return { close: () => server.close(), closed };
+}

@@ -1,0 +1,352 @@
+import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
+import { catalog as eventCatalog } from '../../events';
+import type { McpToolRecord } from '../../events/mcp.events';
+import { createEvent, type Actor, type PendingEvent } from '../core/envelope';
+import { NotFoundError, ValidationError, redactUrl } from '../core/errors';
+import { newId } from '../core/ids';
+import type { Clock } from '../core/clock';
+import type { Cache } from '../cache/port';
+import { MemoryCache } from '../cache/memory';
+import type { EventStore } from '../eventstore/port';
+import { ToolSearch, type ToolSearchStatus } from '../search/tool-search';
+import { ToolCallAudit, type PayloadPolicy, MAX_STORED_PAYLOAD_CHARS } from './audit';
+import { MCP_SERVER_STREAM_PREFIX, ToolCatalog, type CatalogChange } from './catalog';
+import { McpGatewayError } from './errors';
+import { payloadDigest } from './payload-hash';
+import { Upstream, defaultUpstreamOptions, type UpstreamOptions } from './upstream';
+import type { CallContext, CatalogTool, RegisterServerParameters, ServerInfo, UpstreamSpec } from './types';
+
+export type McpGatewayOptions = {
+  store: EventStore;
+  /** Response cache for read-only idempotent tools (Redis in production). Default: in-memory. */
+  cache?: Cache;
+  /** Tool search (hybrid when built with a model). Default: lexical-only. */
+  search?: ToolSearch;
+  /** Whether tool arguments and results are stored in the audit events or only hashed. Default `store`. */
+  payloadPolicy?: PayloadPolicy;
+  /** TTL of cached results of read-only idempotent tools; 0 turns the cache off. Default 5000. */
+  cacheTtlMs?: number;
+  upstream?: Partial<UpstreamOptions>;
+  clock?: Clock;
+  logger?: { warn(obj: unknown, msg?: string): void; info?(obj: unknown, msg?: string): void };
+};
+
+export type ToolMatch = { tool: CatalogTool; score: number };
+
+const SYSTEM_ACTOR: Actor = { kind: 'system', id: 'mcp-gateway' };
+
+const RegisterSchema = z
+  .object({
+    tenant: z.string().min(1).max(100),
+    name: z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, 'lowercase letters, digits and -, starting with a letter (no "__")'),
+    transport: z.enum(['stdio', 'http', 'sse']),
+    command: z.string().min(1).max(2000).optional(),
+    args: z.array(z.string().max(4000)).max(100).optional(),
+    env: z.record(z.string().max(200), z.string()).optional(),
+    cwd: z.string().optional(),
+    url: z.url({ protocol: /^https?$/ }).optional(),
+  })
+  .refine((p) => (p.transport === 'stdio' ? !!p.command : !!p.url), {
+    message: 'stdio needs a command; http and sse need a url',
+    path: ['transport'],
+  });
+
+function toRecord(t: Tool): McpToolRecord {
+  const a = t.annotations ?? {};
+  const r: McpToolRecord = { name: t.name, inputSchemaJson: payloadDigest(t.inputSchema).json };
+  if (t.title ?? a.title) r.title = (t.title ?? a.title) as string;
+  if (t.description) r.description = t.description;
+  if (t.outputSchema) r.outputSchemaJson = payloadDigest(t.outputSchema).json;
+  for (const k of ['readOnlyHint', 'idempotentHint', 'destructiveHint', 'openWorldHint'] as const) {
+    if (typeof a[k] === 'boolean') r[k] = a[k];
+  }
+  return r;
+}
+
+/** Microseconds since `t0` (an hrtime bigint), as a safe integer. */
+function sinceUs(t0: bigint): number {
+  return Number((process.hrtime.bigint() - t0) / 1000n);
+}
+
+/**
+ * Many MCP servers behind one endpoint. The registry is event-sourced (`mcpserver-<id>` streams)
+ * into an in-memory catalog that serves tools/list without touching upstreams; every tools/call
+ * is audited (`toolcall-<id>` streams, see ToolCallAudit) before its result is returned.
+ *
+ * @example
+ * const gw = new McpGateway({ store });
+ * await gw.start();
+ * await gw.registerServer({ tenant: 'acme', actor, name: 'files', transport: 'stdio', command: 'npx', args: ['tsx', 'srv.ts'] });
+ * await gw.callTool({ tenant: 'acme', actor }, 'files__read', { path: 'a.txt' });
+ */
+export class McpGateway {
+  readonly catalog = new ToolCatalog();
+  readonly search: ToolSearch;
+  private readonly upstreams = new Map<string, Upstream>();
+  private readonly chains = new Map<string, Promise<void>>();
+  private readonly indexed = new Map<string, string[]>();
+  private readonly cache: Cache;
+  private readonly upstreamOptions: UpstreamOptions;
+  readonly payloadPolicy: PayloadPolicy;
+  private readonly cacheTtlMs: number;
+  private closed = false;
+
+  constructor(private readonly options: McpGatewayOptions) {
+    this.cache = options.cache ?? new MemoryCache(10_000);
+    this.search = options.search ?? ToolSearch.lexicalOnly('no embedding model configured (EMBEDDING_MODEL_DIR unset)');
+    this.payloadPolicy = options.payloadPolicy ?? 'store';
+    this.cacheTtlMs = options.cacheTtlMs ?? 5_000;
+    const u = options.upstream ?? {};
+    this.upstreamOptions = { ...defaultUpstreamOptions, ...u, breaker: { ...defaultUpstreamOptions.breaker, ...(u.breaker ?? {}) } };
+    this.catalog.onChange((c) => this.reindex(c));
+  }
+
+  /** Rebuild the catalog from the log and connect to every known upstream in the background. */
+  async start(): Promise<void> {
+    let after: number | undefined;
+    for (;;) {
+      const page = await this.options.store.readAll({ after, limit: 1000 });
+      for (const e of page) if (e.stream.startsWith(MCP_SERVER_STREAM_PREFIX)) this.catalog.apply(e);
+      if (page.length < 1000) break;
+      after = page[page.length - 1].position;
+    }
+    for (const s of this.catalog.allServers()) {
+      if (!this.upstreams.has(s.id)) {
+        const u = this.attach({ id: s.id, tenant: s.tenant, name: s.name, transport: s.transport, command: s.command, args: s.args, url: s.url });
+        void u.connect().catch(() => {});
+      }
+    }
+  }
+
+  /**
+   * Register an upstream and wait (up to the connect timeout) for its first tool discovery.
+   * It stays registered when that fails; its health says why. Throws MCP_SERVER_EXISTS for a taken name.
+   */
+  async registerServer(p: RegisterServerParameters): Promise<ServerInfo> {
+    const parsed = RegisterSchema.safeParse(p);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const field = issue.path.join('.') || 'body';
+      throw new ValidationError(`${field}: ${issue.message}`, { field });
+    }
+    if (this.catalog.serverByName(p.tenant, p.name)) {
+      throw new McpGatewayError('MCP_SERVER_EXISTS', `an MCP server named ${p.name} is already registered`, { details: { name: p.name } });
+    }
+    const id = newId();
+    const data: Record<string, unknown> = { name: p.name, transport: p.transport };
+    if (p.command) data.command = p.command;
+    if (p.args) data.args = p.args;
+    if (p.env) data.envKeys = Object.keys(p.env).sort();
+    if (p.url) data.url = redactUrl(p.url);
+    await this.record(id, p.tenant, 'McpServerRegistered', data, p.actor, p.correlationId, 'no_stream');
+    const u = this.attach({ id, tenant: p.tenant, name: p.name, transport: p.transport, command: p.command, args: p.args, env: p.env, cwd: p.cwd, url: p.url });
+    await u.connect().catch(() => {});
+    await this.chains.get(id);
+    return this.serverInfo(id);
+  }
+
+  /**
+   * Register unless a server of that name exists with the same transport, command, args and url
+   * (then reuse it, with these env values). For servers from config at start-up: idempotent across restarts.
+   */
+  async ensureServer(p: RegisterServerParameters): Promise<ServerInfo> {
+    const existing = this.catalog.serverByName(p.tenant, p.name);
+    if (existing) {
+      const same =
+        existing.transport === p.transport &&
+        existing.command === p.command &&
+        JSON.stringify(existing.args ?? []) === JSON.stringify(p.args ?? []) &&
+        existing.url === (p.url ? redactUrl(p.url) : undefined) &&
+        JSON.stringify(existing.envKeys ?? []) === JSON.stringify(p.env ? Object.keys(p.env).sort() : []);
+      if (same) {
+        const old = this.upstreams.get(existing.id);
+        const spec = { ...(old?.spec ?? { id: existing.id, tenant: p.tenant, name: p.name, transport: p.transport }), env: p.env, cwd: p.cwd, url: p.url, command: p.command, args: p.args };
+        if (old) await old.close();
+        const u = this.attach(spec);
+        await u.connect().catch(() => {});
+        await this.chains.get(existing.id);
+        return this.serverInfo(existing.id);
+      }
+      await this.removeServer(p.tenant, existing.id, p.actor);
+    }
+    return this.registerServer(p);
+  }
+
+  listServers(tenant: string): ServerInfo[] {
+    return this.catalog.listServers(tenant);
+  }
+
+  /** Remove a server the tenant owns. NotFoundError when it does not own one with that id. */
+  async removeServer(tenant: string, id: string, actor: Actor): Promise<void> {
+    const s = this.catalog.server(id);
+    if (!s || s.tenant !== tenant) throw new NotFoundError('MCP server', id);
+    await this.record(id, tenant, 'McpServerRemoved', { name: s.name }, actor);
+    const u = this.upstreams.get(id);
+    this.upstreams.delete(id);
+    await u?.close();
+  }
+
+  /** The tenant's aggregated tools, from the catalog only (never waits on an upstream). */
+  listTools(tenant: string): CatalogTool[] {
+    return this.catalog.listTools(tenant);
+  }
+
+  /** Best `k` tools for a need described in words, among those the tenant sees. */
+  async searchTools(tenant: string, q: string, k = 5): Promise<ToolMatch[]> {
+    const visible = new Map(this.catalog.listTools(tenant).map((t) => [`${t.serverId}/${t.upstreamName}`, t]));
+    const hits = await this.search.search(q, k, (id) => visible.has(id));
+    return hits.map((h) => ({ tool: visible.get(h.id)!, score: h.score }));
+  }
+
+  /** Called on every catalog change of a tenant's visible servers (for notifications/tools/list_changed). */
+  onToolsChanged(listener: (tenant: string) => void): () => void {
+    return this.catalog.onChange((c) => {
+      if (c.kind !== 'health') listener(c.tenant);
+    });
+  }
+
+  /**
+   * Forward a tools/call to its upstream, audited: ToolCallRequested is appended first (if that
+   * fails the call is not made: AUDIT_UNAVAILABLE), then ToolCallCompleted or ToolCallFailed.
+   * Tool-level errors (`isError: true`) come back as results; everything else throws a McpGatewayError
+   * (UpstreamProtocolError carries the upstream's JSON-RPC code and message).
+   */
+  async callTool(ctx: CallContext, name: string, args: Record<string, unknown> = {}): Promise<CallToolResult> {
+    const tool = this.catalog.findTool(ctx.tenant, name);
+    if (!tool) throw new McpGatewayError('MCP_TOOL_NOT_FOUND', `no tool named ${name}`, { details: { tool: name } });
+    const upstream = this.upstreams.get(tool.serverId);
+    if (!upstream) throw new McpGatewayError('MCP_UPSTREAM_UNAVAILABLE', `server ${tool.server} is not connected`);
+
+    const argsDigest = payloadDigest(args);
+    const store = this.payloadPolicy === 'store' && argsDigest.json.length <= MAX_STORED_PAYLOAD_CHARS;
+    const audit = new ToolCallAudit(this.options.store, ctx, tool, this.options.clock);
+    await audit.requested({ argumentsHash: argsDigest.hash, ...(store ? { argumentsJson: argsDigest.json } : {}), payloadPolicy: this.payloadPolicy });
+
+    const t0 = process.hrtime.bigint();
+    const safe = tool.annotations.readOnlyHint === true && tool.annotations.idempotentHint === true;
+    const cacheKey = safe && this.cacheTtlMs > 0 ? `mcp:result:${tool.serverId}:${tool.upstreamName}:${argsDigest.hash}` : undefined;
+    let result: CallToolResult | undefined;
+    let cached = false;
+    try {
+      if (cacheKey) {
+        const hit = await this.cache.get(cacheKey).catch(() => undefined);
+        if (hit !== undefined) {
+          result = JSON.parse(hit) as CallToolResult;
+          cached = true;
+        }
+      }
+      result ??= await upstream.call(tool.upstreamName, args, safe);
+    } catch (err) {
+      const e = err instanceof McpGatewayError ? err : new McpGatewayError('MCP_UPSTREAM_UNAVAILABLE', (err as Error).message, { cause: err });
+      const rpc = (e.details?.rpcCode as number | undefined) ?? undefined;
+      await audit.failed({ error: { code: e.code, message: rpc === undefined ? e.message : `${rpc}: ${e.message}` }, latencyUs: sinceUs(t0) });
+      throw e;
+    }
+    const latencyUs = sinceUs(t0);
+    const r = payloadDigest(result);
+    const storeResult = this.payloadPolicy === 'store' && r.json.length <= MAX_STORED_PAYLOAD_CHARS;
+    await audit.completed({ resultHash: r.hash, ...(storeResult ? { resultJson: r.json } : {}), isError: result.isError === true, cached, latencyUs });
+    if (cacheKey && !cached && result.isError !== true) void this.cache.set(cacheKey, r.json, this.cacheTtlMs).catch(() => {});
+    return result;
+  }
+
+  /** The upstream behind a server id (operators and tests: pid, circuit, health). */
+  upstream(id: string): Upstream | undefined {
+    return this.upstreams.get(id);
+  }
+
+  /** Run every upstream's health check now. */
+  async checkHealth(): Promise<void> {
+    await Promise.all([...this.upstreams.values()].map((u) => u.checkHealth()));
+    await Promise.all([...this.chains.values()]);
+  }
+
+  /** For /readyz: search mode (lexical-only without a model) and each upstream's state. */
+  status(): { search: ToolSearchStatus; upstreams: { id: string; tenant: string; name: string; health: string; circuit: string; inFlight: number }[] } {
+    return {
+      search: this.search.status(),
+      upstreams: [...this.upstreams.values()].map((u) => ({
+        id: u.spec.id,
+        tenant: u.spec.tenant,
+        name: u.spec.name,
+        health: u.health,
+        circuit: u.circuit,
+        inFlight: u.inFlight,
+      })),
+    };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all([...this.upstreams.values()].map((u) => u.close()));
+    this.upstreams.clear();
+    await Promise.all([...this.chains.values()]);
+  }
+
+  private attach(spec: UpstreamSpec): Upstream {
+    const u = new Upstream(spec, this.upstreamOptions, {
+      onTools: (tools) => this.enqueue(spec.id, () => this.discovered(spec, tools)),
+      onHealth: (status, reason) =>
+        this.enqueue(spec.id, () =>
+          this.record(spec.id, spec.tenant, 'McpServerHealthChanged', reason ? { status, reason: reason.slice(0, 2000) } : { status }),
+        ),
+    });
+    this.upstreams.set(spec.id, u);
+    return u;
+  }
+
+  private async discovered(spec: UpstreamSpec, tools: Tool[]): Promise<void> {
+    const records = tools.map(toRecord);
+    const toolsHash = payloadDigest(records).hash;
+    if (this.catalog.server(spec.id)?.toolsHash === toolsHash) return;
+    await this.record(spec.id, spec.tenant, 'McpServerToolsDiscovered', { tools: records, toolsHash });
+  }
+
+  /** Registry appends of one server run in order (discovery before the health change it caused). */
+  private enqueue(id: string, fn: () => Promise<void>): void {
+    const next = (this.chains.get(id) ?? Promise.resolve())
+      .then(() => (this.closed || !this.catalog.server(id) ? undefined : fn()))
+      .catch((err) => this.options.logger?.warn({ err, serverId: id }, 'mcp registry event not recorded'));
+    this.chains.set(id, next);
+  }
+
+  private async record(
+    id: string,
+    tenant: string,
+    type: string,
+    data: Record<string, unknown>,
+    actor: Actor = SYSTEM_ACTOR,
+    correlationId?: string,
+    expectedRevision: 'no_stream' | 'any' = 'any',
+  ): Promise<void> {
+    eventCatalog.validate(type, 1, data);
+    const e: PendingEvent = createEvent({ type, stream: `${MCP_SERVER_STREAM_PREFIX}${id}`, tenant, actor, correlationId, data }, this.options.clock);
+    const res = await this.options.store.append(e.stream, [e], { expectedRevision });
+    for (const r of res.events) this.catalog.apply(r);
+  }
+
+  private serverInfo(id: string): ServerInfo {
+    const s = this.catalog.server(id);
+    if (!s) throw new NotFoundError('MCP server', id);
+    const { tools, toolsHash: _h, ...info } = s;
+    return { ...info, toolCount: tools.length };
+  }
+
+  /** Keep the search index in step with the catalog: a server's documents are replaced whole. */
+  private reindex(c: CatalogChange): void {
+    if (c.kind === 'health') return;
+    const old = this.indexed.get(c.serverId) ?? [];
+    const s = this.catalog.server(c.serverId);
+    const tools = s?.tools ?? [];
+    const ids = tools.map((t) => `${t.serverId}/${t.upstreamName}`);
+    this.indexed.set(c.serverId, ids);
+    const keep = new Set(ids);
+    this.search.remove(old.filter((i) => !keep.has(i)));
+    if (tools.length) {
+      void this.search
+        .upsert(tools.map((t) => ({ id: `${t.serverId}/${t.upstreamName}`, name: t.name, server: t.server, tool: t.upstreamName, title: t.title, description: t.description ?? '' })))
+        .catch((err) => this.options.logger?.warn({ err }, 'tool search index not updated'));
+    }
+  }
+}

@@ -1,0 +1,53 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { ConfigError } from '../core/errors';
+import type { Actor } from '../core/envelope';
+import type { McpGateway } from './gateway';
+import { SHARED_TENANT, type RegisterServerParameters } from './types';
+
+const Entry = z.object({
+  tenant: z.string().min(1).optional(),
+  transport: z.enum(['stdio', 'http', 'sse']).optional(),
+  type: z.enum(['stdio', 'http', 'sse', 'streamable-http', 'streamableHttp']).optional(),
+  command: z.string().optional(),
+  args: z.array(z.string()).optional(),
+  env: z.record(z.string(), z.string()).optional(),
+  cwd: z.string().optional(),
+  url: z.string().optional(),
+});
+
+const FileSchema = z.union([
+  z.object({ servers: z.array(Entry.extend({ name: z.string() })) }),
+  // The `mcpServers` map most MCP clients use, so an existing client config can be reused as is.
+  z.object({ mcpServers: z.record(z.string(), Entry) }),
+]);
+
+/**
+ * Read MCP_SERVERS_FILE (JSON or YAML): `{servers: [{name, transport, command?, args?, env?, url?, tenant?}]}`
+ * or the common `{mcpServers: {name: {command, args, env} | {url, type}}}`. Entries without a tenant are shared.
+ */
+export function readServersFile(path: string, actor: Actor): RegisterServerParameters[] {
+  let parsed: unknown;
+  try {
+    const text = readFileSync(path, 'utf8');
+    parsed = /\.ya?ml$/i.test(path) ? parseYaml(text) : JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(`MCP_SERVERS_FILE: cannot read ${path}: ${(err as Error).message}`, { variable: 'MCP_SERVERS_FILE' });
+  }
+  const r = FileSchema.safeParse(parsed);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    throw new ConfigError(`MCP_SERVERS_FILE: ${issue.path.join('.') || 'file'}: ${issue.message}`, { variable: 'MCP_SERVERS_FILE' });
+  }
+  const entries = 'servers' in r.data ? r.data.servers : Object.entries(r.data.mcpServers).map(([name, e]) => ({ ...e, name }));
+  return entries.map((e) => {
+    const kind = e.transport ?? (e.type === 'sse' ? 'sse' : e.type === 'stdio' ? 'stdio' : e.url ? 'http' : 'stdio');
+    return { tenant: e.tenant ?? SHARED_TENANT, actor, name: e.name, transport: kind, command: e.command, args: e.args, env: e.env, cwd: e.cwd, url: e.url };
+  });
+}
+
+/** Register (or keep) every server of the file; one that fails to connect stays registered and down. */
+export async function registerServersFromFile(gateway: McpGateway, path: string, actor: Actor): Promise<void> {
+  for (const p of readServersFile(path, actor)) await gateway.ensureServer(p);
+}

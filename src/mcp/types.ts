@@ -1,0 +1,78 @@
+import type { Actor } from '../core/envelope';
+
+export type UpstreamTransportKind = 'stdio' | 'http' | 'sse';
+
+/** Tenant whose servers every tenant sees (the bundled examples, servers from MCP_SERVERS_FILE without a tenant). */
+export const SHARED_TENANT = '*';
+
+/** What it takes to reach an upstream. `env` values stay in memory: only their names are logged. */
+export type UpstreamSpec = {
+  id: string;
+  tenant: string;
+  name: string;
+  transport: UpstreamTransportKind;
+  command?: string;
+  args?: string[];
+  env?: Record<string, string>;
+  cwd?: string;
+  url?: string;
+};
+
+export type RegisterServerParameters = {
+  tenant: string;
+  actor: Actor;
+  name: string;
+  transport: UpstreamTransportKind;
+  command?: string;
+  args?: string[];
+  env?: Record<string, string>;
+  cwd?: string;
+  url?: string;
+  correlationId?: string;
+};
+
+/** Who is calling, for audit and tenant visibility. `taskId` is recorded in the call's events. */
+export type CallContext = {
+  tenant: string;
+  actor: Actor;
+  correlationId?: string;
+  taskId?: string;
+};
+
+export type ToolAnnotations = {
+  readOnlyHint?: boolean;
+  idempotentHint?: boolean;
+  destructiveHint?: boolean;
+  openWorldHint?: boolean;
+};
+
+/** One tool as the catalog serves it: namespaced name, upstream name, schemas and annotations kept. */
+export type CatalogTool = {
+  /** `<server>__<tool>`: what clients call. */
+  name: string;
+  serverId: string;
+  server: string;
+  upstreamName: string;
+  title?: string;
+  description?: string;
+  inputSchema: Record<string, unknown>;
+  outputSchema?: Record<string, unknown>;
+  annotations: ToolAnnotations;
+};
+
+export type ServerHealth = 'unknown' | 'up' | 'down';
+
+export type ServerInfo = {
+  id: string;
+  tenant: string;
+  name: string;
+  transport: UpstreamTransportKind;
+  command?: string;
+  args?: string[];
+  envKeys?: string[];
+  url?: string;
+  health: ServerHealth;
+  healthReason?: string;
+  toolCount: number;
+  registeredAt: string;
+};

@@ -1,0 +1,235 @@
+import CircuitBreaker from 'opossum';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { McpError, ErrorCode, type CallToolResult, type Tool } from '@modelcontextprotocol/sdk/types.js';
+import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { redactUrl } from '../core/errors';
+import { McpGatewayError, UpstreamProtocolError } from './errors';
+import { ConcurrencyLimiter } from './limiter';
+import { openUpstreamTransport } from './upstream-transport';
+import type { ServerHealth, UpstreamSpec } from './types';
+
+export type UpstreamOptions = {
+  /** Per-call timeout (ms). */
+  callTimeoutMs: number;
+  /** Connect + initialize + first tools/list timeout (ms). */
+  connectTimeoutMs: number;
+  maxConcurrent: number;
+  maxQueue: number;
+  /** Extra attempts for tools annotated readOnlyHint && idempotentHint, on timeouts and lost connections. */
+  retries: number;
+  retryBackoffMs: number;
+  /** Active health check period (ms); 0 = none. */
+  healthIntervalMs: number;
+  breaker: { errorThresholdPercentage: number; volumeThreshold: number; resetTimeoutMs: number; rollingCountTimeoutMs: number };
+};
+
+export const defaultUpstreamOptions: UpstreamOptions = {
+  callTimeoutMs: 30_000,
+  connectTimeoutMs: 10_000,
+  maxConcurrent: 16,
+  maxQueue: 256,
+  retries: 2,
+  retryBackoffMs: 50,
+  healthIntervalMs: 15_000,
+  breaker: { errorThresholdPercentage: 50, volumeThreshold: 5, resetTimeoutMs: 10_000, rollingCountTimeoutMs: 10_000 },
+};
+
+export type UpstreamEvents = {
+  onHealth(status: Exclude<ServerHealth, 'unknown'>, reason?: string): void;
+  onTools(tools: Tool[]): void;
+};
+
+type CallArgs = [name: string, args: Record<string, unknown>];
+
+/**
+ * One upstream MCP server behind the gateway: a lazily (re)connected SDK client, a circuit
+ * breaker (opossum) counting only transport failures and timeouts, a concurrency limit and
+ * an active health check. A lost connection or an expired session (HTTP 404) drops the client;
+ * the next call or health check connects again and re-lists the tools.
+ */
+export class Upstream {
+  private client?: Client;
+  private connecting?: Promise<Client>;
+  private readonly breaker: CircuitBreaker<CallArgs, CallToolResult>;
+  private readonly limiter: ConcurrencyLimiter;
+  private timer?: NodeJS.Timeout;
+  private closed = false;
+  private lastStderr = '';
+  health: ServerHealth = 'unknown';
+
+  constructor(
+    readonly spec: UpstreamSpec,
+    private readonly options: UpstreamOptions,
+    private readonly events: UpstreamEvents,
+  ) {
+    const b = options.breaker;
+    this.breaker = new CircuitBreaker((name: string, args: Record<string, unknown>) => this.attempt(name, args), {
+      timeout: false,
+      errorThresholdPercentage: b.errorThresholdPercentage,
+      volumeThreshold: b.volumeThreshold,
+      resetTimeout: b.resetTimeoutMs,
+      rollingCountTimeout: b.rollingCountTimeoutMs,
+      // An answer from the upstream, even an error answer, means it is alive.
+      errorFilter: (err: unknown) => err instanceof UpstreamProtocolError,
+    });
+    this.breaker.on('open', () => this.setHealth('down', 'circuit opened'));
+    this.breaker.on('close', () => this.setHealth('up'));
+    this.limiter = new ConcurrencyLimiter(options.maxConcurrent, options.maxQueue, `upstream ${spec.name}`);
+    if (options.healthIntervalMs > 0) {
+      this.timer = setInterval(() => void this.checkHealth(), options.healthIntervalMs);
+      this.timer.unref();
+    }
+  }
+
+  get label(): string {
+    return this.spec.url ? `${this.spec.name} (${redactUrl(this.spec.url)})` : this.spec.name;
+  }
+
+  get circuit(): 'closed' | 'open' | 'half-open' {
+    return this.breaker.opened ? 'open' : this.breaker.halfOpen ? 'half-open' : 'closed';
+  }
+
+  get inFlight(): number {
+    return this.limiter.inFlight;
+  }
+
+  /** PID of a stdio upstream's process (for tests and operators). */
+  get pid(): number | undefined {
+    return (this.client?.transport as { pid?: number | null } | undefined)?.pid ?? undefined;
+  }
+
+  /** Connect (once; concurrent callers share the attempt), list tools and report them. */
+  connect(): Promise<Client> {
+    if (this.client) return Promise.resolve(this.client);
+    this.connecting ??= this.open().finally(() => {
+      this.connecting = undefined;
+    });
+    return this.connecting;
+  }
+
+  private async open(): Promise<Client> {
+    if (this.closed) throw new McpGatewayError('MCP_UPSTREAM_UNAVAILABLE', `${this.label}: closed`);
+    const client = new Client({ name: 'openmcp-gateway', version: '0.1.0' });
+    const transport = openUpstreamTransport(this.spec, (line) => (this.lastStderr = line));
+    const timeout = this.options.connectTimeoutMs;
+    try {
+      await client.connect(transport, { timeout });
+      const tools: Tool[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await client.listTools(cursor ? { cursor } : undefined, { timeout });
+        tools.push(...page.tools);
+        cursor = page.nextCursor;
+      } while (cursor);
+      client.onclose = () => {
+        if (this.client === client) this.client = undefined;
+      };
+      if (this.closed) {
+        await client.close().catch(() => {});
+        throw new McpGatewayError('MCP_UPSTREAM_UNAVAILABLE', `${this.label}: closed`);
+      }
+      this.client = client;
+      this.setHealth('up');
+      this.events.onTools(tools);
+      return client;
+    } catch (err) {
+      await client.close().catch(() => {});
+      const e = this.classify(err);
+      this.setHealth('down', e.message);
+      throw e;
+    }
+  }
+
+  /**
+   * Call a tool (its upstream name). Retries only when `retryable` (read-only and idempotent)
+   * and the failure says nothing reached the tool or nothing came back (timeout, lost connection).
+   */
+  async call(name: string, args: Record<string, unknown>, retryable: boolean): Promise<CallToolResult> {
+    return this.limiter.run(async () => {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          return await this.breaker.fire(name, args);
+        } catch (err) {
+          const e = this.breakerError(err);
+          const transient = e.code === 'MCP_UPSTREAM_UNAVAILABLE' || e.code === 'MCP_UPSTREAM_TIMEOUT';
+          if (!retryable || !transient || attempt >= this.options.retries || this.closed) throw e;
+          await new Promise((r) => setTimeout(r, this.options.retryBackoffMs * (attempt + 1)));
+        }
+      }
+    });
+  }
+
+  private async attempt(name: string, args: Record<string, unknown>): Promise<CallToolResult> {
+    for (let reinit = 0; ; reinit++) {
+      const client = await this.connect();
+      try {
+        return (await client.callTool({ name, arguments: args }, undefined, { timeout: this.options.callTimeoutMs })) as CallToolResult;
+      } catch (err) {
+        // A 404 means the upstream forgot our session (restart, expiry): it never ran the call, so one fresh session is safe.
+        if (err instanceof StreamableHTTPError && err.code === 404 && reinit === 0) {
+          await this.drop(client);
+          continue;
+        }
+        const e = this.classify(err);
+        if (e.code === 'MCP_UPSTREAM_UNAVAILABLE') await this.drop(client);
+        throw e;
+      }
+    }
+  }
+
+  private breakerError(err: unknown): McpGatewayError {
+    if (err instanceof McpGatewayError) return err;
+    if ((err as { code?: string })?.code === 'EOPENBREAKER') {
+      return new McpGatewayError('MCP_CIRCUIT_OPEN', `${this.label}: circuit open after repeated failures; retry later`);
+    }
+    return this.classify(err);
+  }
+
+  private classify(err: unknown): McpGatewayError {
+    if (err instanceof McpGatewayError) return err;
+    if (err instanceof McpError) {
+      if (err.code === ErrorCode.RequestTimeout) {
+        return new McpGatewayError('MCP_UPSTREAM_TIMEOUT', `${this.label}: no answer in time`, { cause: err });
+      }
+      if (err.code !== ErrorCode.ConnectionClosed) return new UpstreamProtocolError(err.code, err.message.replace(/^MCP error -?\d+: /, ''), err.data);
+    }
+    const detail = this.lastStderr ? ` (stderr: ${this.lastStderr.slice(0, 300)})` : '';
+    const message = err instanceof Error ? err.message : String(err);
+    return new McpGatewayError('MCP_UPSTREAM_UNAVAILABLE', `${this.label}: ${message}${detail}`, { cause: err });
+  }
+
+  private async drop(client: Client): Promise<void> {
+    if (this.client === client) this.client = undefined;
+    await client.close().catch(() => {});
+  }
+
+  /** Ping (connecting first if needed). Closes the breaker when the upstream answers again. */
+  async checkHealth(): Promise<ServerHealth> {
+    if (this.closed) return this.health;
+    try {
+      const client = await this.connect();
+      await client.ping({ timeout: Math.min(this.options.callTimeoutMs, 5_000) });
+      if (this.breaker.opened || this.breaker.halfOpen) this.breaker.close();
+      this.setHealth('up');
+    } catch (err) {
+      if (this.client) await this.drop(this.client);
+      this.setHealth('down', this.classify(err).message);
+    }
+    return this.health;
+  }
+
+  private setHealth(status: Exclude<ServerHealth, 'unknown'>, reason?: string): void {
+    if (this.health === status || this.closed) return;
+    this.health = status;
+    this.events.onHealth(status, reason);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    this.breaker.shutdown();
+    const c = this.client ?? (await this.connecting?.catch(() => undefined));
+    this.client = undefined;
+    await c?.close().catch(() => {});
+  }
+}

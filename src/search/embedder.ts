@@ -1,0 +1,46 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConfigError } from '../core/errors';
+
+/** Text → unit vectors. The port behind semantic search; `loadLocalEmbedder` is the transformers.js adapter. */
+export interface Embedder {
+  readonly model: string;
+  readonly dimensions: number;
+  embed(texts: string[]): Promise<Float32Array[]>;
+}
+
+type FeatureExtractor = (texts: string[], opts: { pooling: 'mean'; normalize: boolean }) => Promise<{ dims: number[]; data: Float32Array }>;
+
+/**
+ * Load a feature-extraction model from `<modelDir>/<modelId>/` (config.json, tokenizer.json,
+ * tokenizer_config.json, onnx/model.onnx or onnx/model_quantized.onnx). Remote loading is off:
+ * nothing is ever fetched from a hub. Throws CONFIG_INVALID naming EMBEDDING_MODEL_DIR when the files are missing.
+ */
+export async function loadLocalEmbedder(modelDir: string, modelId = 'model'): Promise<Embedder> {
+  const root = join(modelDir, modelId);
+  const quantized = existsSync(join(root, 'onnx', 'model_quantized.onnx'));
+  if (!quantized && !existsSync(join(root, 'onnx', 'model.onnx'))) {
+    throw new ConfigError(`EMBEDDING_MODEL_DIR: no ${modelId}/onnx/model.onnx (or model_quantized.onnx) under ${modelDir}`, { variable: 'EMBEDDING_MODEL_DIR' });
+  }
+  const t = await import('@xenova/transformers');
+  t.env.allowRemoteModels = false;
+  t.env.allowLocalModels = true;
+  t.env.localModelPath = modelDir.endsWith('/') ? modelDir : `${modelDir}/`;
+  let extract: FeatureExtractor;
+  try {
+    extract = (await t.pipeline('feature-extraction', modelId, { quantized })) as unknown as FeatureExtractor;
+  } catch (err) {
+    throw new ConfigError(`EMBEDDING_MODEL_DIR: cannot load ${modelId} from ${modelDir}: ${(err as Error).message}`, { variable: 'EMBEDDING_MODEL_DIR' });
+  }
+  const probe = await extract(['probe'], { pooling: 'mean', normalize: true });
+  const dimensions = probe.dims[probe.dims.length - 1];
+  return {
+    model: modelId,
+    dimensions,
+    async embed(texts) {
+      if (!texts.length) return [];
+      const out = await extract(texts, { pooling: 'mean', normalize: true });
+      return texts.map((_, i) => out.data.slice(i * dimensions, (i + 1) * dimensions));
+    },
+  };
+}

@@ -1,0 +1,122 @@
+const STOPWORDS = new Set(
+  'a an the to of for and or in on at by with from into my me i we our you your it its this that these those is are be was were do does can could should would will please want need some any all what which who how when where there here up out about as so then than via using use'.split(' '),
+);
+
+/** Words of a text: camelCase, snake_case and `server__tool` names split, lowercased. */
+export function words(text: string): string[] {
+  return text
+    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+    .toLowerCase()
+    .split(/[^a-z0-9]+/)
+    .filter(Boolean);
+}
+
+/** A light suffix stemmer: enough to meet "issues"/"issue", "creating"/"create", "sent"/"send" stays apart. */
+export function stem(w: string): string {
+  let s = w;
+  if (s.length > 4 && s.endsWith('ies')) s = `${s.slice(0, -3)}y`;
+  else if (s.length > 5 && s.endsWith('ing')) s = s.slice(0, -3);
+  else if (s.length > 4 && s.endsWith('ed')) s = s.slice(0, -2);
+  else if (s.length > 3 && s.endsWith('s') && !s.endsWith('ss')) s = s.slice(0, -1);
+  if (s.length > 4 && s.endsWith('e')) s = s.slice(0, -1);
+  return s;
+}
+
+/** Index/query term processing shared by the lexical index: stopwords dropped, stems kept. */
+export function processTerm(term: string): string | null {
+  const t = term.toLowerCase();
+  if (STOPWORDS.has(t)) return null;
+  return stem(t);
+}
+
+/**
+ * Everyday words for what tools name formally. Expanding a query with them lets BM25 meet a
+ * description that says "delete" when the user said "remove" (expansions score below the original words).
+ */
+export const SYNONYMS: Record<string, string[]> = {
+  remove: ['delete'],
+  erase: ['delete'],
+  delete: ['remove'],
+  fetch: ['get', 'read', 'download'],
+  retrieve: ['get', 'read'],
+  show: ['get', 'list', 'read'],
+  find: ['search', 'lookup'],
+  look: ['search', 'find'],
+  lookup: ['search', 'find'],
+  make: ['create'],
+  add: ['create', 'insert'],
+  new: ['create'],
+  open: ['create'],
+  write: ['create', 'update', 'save'],
+  change: ['update', 'edit', 'modify'],
+  edit: ['update', 'modify'],
+  modify: ['update'],
+  message: ['send', 'chat', 'post'],
+  tell: ['send', 'notify', 'message'],
+  notify: ['send', 'alert'],
+  ping: ['send', 'notify'],
+  mail: ['email'],
+  email: ['mail'],
+  ticket: ['issue'],
+  bug: ['issue'],
+  doc: ['document', 'file'],
+  docs: ['document'],
+  file: ['document'],
+  picture: ['image', 'photo'],
+  photo: ['image'],
+  image: ['picture', 'photo'],
+  meeting: ['event', 'calendar'],
+  schedule: ['event', 'calendar', 'create'],
+  appointment: ['event', 'calendar'],
+  money: ['payment', 'charge'],
+  pay: ['payment', 'charge'],
+  refund: ['payment', 'refund'],
+  customer: ['user', 'contact'],
+  person: ['contact', 'user'],
+  weather: ['forecast'],
+  temperature: ['weather', 'forecast'],
+  translate: ['translation', 'language'],
+  run: ['execute', 'query'],
+  execute: ['run'],
+  sql: ['query', 'database'],
+  db: ['database'],
+  table: ['database', 'sheet'],
+  spreadsheet: ['sheet', 'table'],
+  cell: ['sheet'],
+  repo: ['repository'],
+  pr: ['pull', 'request'],
+  merge: ['pull', 'request'],
+  deploy: ['deployment', 'release'],
+  container: ['docker', 'pod'],
+  log: ['logs'],
+  error: ['exception', 'incident'],
+  crash: ['error', 'exception'],
+  page: ['alert', 'incident', 'notion'],
+  summarize: ['summary'],
+  price: ['quote', 'stock'],
+  stock: ['quote', 'price'],
+  balance: ['account', 'wallet'],
+  crypto: ['token', 'wallet'],
+  transfer: ['send', 'transaction'],
+  directions: ['route'],
+  address: ['geocode', 'location'],
+  map: ['location', 'route'],
+  song: ['track', 'music'],
+  music: ['track', 'song', 'playlist'],
+  video: ['youtube'],
+  shorten: ['short', 'link'],
+  url: ['link', 'web', 'page'],
+  website: ['web', 'page', 'url'],
+  browse: ['navigate', 'web', 'page'],
+  screenshot: ['capture', 'screen'],
+  click: ['browser', 'element'],
+};
+
+/** Query words plus their synonyms (synonyms marked so they can be scored lower). */
+export function expandQuery(q: string): { original: string[]; expanded: string[] } {
+  const original = words(q).filter((w) => !STOPWORDS.has(w));
+  const have = new Set(original);
+  const expanded: string[] = [];
+  for (const w of original) for (const s of SYNONYMS[w] ?? SYNONYMS[stem(w)] ?? []) if (!have.has(s)) (have.add(s), expanded.push(s));
+  return { original, expanded };
+}
