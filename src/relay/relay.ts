@@ -1,4 +1,4 @@
-import { Kafka, logLevel, type KafkaConfig, type Producer } from 'kafkajs';
+import { Kafka, logLevel, Partitioners, type KafkaConfig, type Producer } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import type { RecordedEvent } from '../core/envelope';
 import type { CheckpointStore } from '../checkpoints/port';
@@ -120,7 +120,14 @@ export class Relay {
   private async connectProducer(): Promise<Producer> {
     // idempotent: true makes kafkajs number each batch; with one request in flight a retried
     // batch cannot overtake the next one, so order per key survives retries.
-    const producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    // The default partitioner is murmur2 on the key, as the Java client: stream → partition is stable
+    // and the same for consumers in other languages.
+    const producer = this.kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
     await producer.connect();
     return producer;
   }
