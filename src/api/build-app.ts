@@ -1,0 +1,92 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { newId } from '../core/ids';
+import { createAuthenticator } from '../auth/authenticator';
+import { createRateLimiter } from '../auth/rate-limit';
+import { can } from '../auth/roles';
+import { createMetrics } from '../metrics/metrics';
+import type { AppDeps } from './deps';
+import { installErrorHandler } from './error-handler';
+import { ForbiddenError } from './errors';
+import { createLogger } from './logger';
+import { problemOf, sendProblem } from './problem';
+import { batchesRoutes } from './routes/batches.routes';
+import { eventsRoutes } from './routes/events.routes';
+import { keysRoutes } from './routes/keys.routes';
+import { mcpRoutes } from './routes/mcp.routes';
+import { systemRoutes } from './routes/system.routes';
+import { tasksRoutes } from './routes/tasks.routes';
+import { bodyDepth, MAX_BODY_DEPTH } from './body-depth';
+
+const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/**
+ * The REST API as a fastify instance, not listening (tests use `app.inject()`; src/main.ts adds
+ * the /mcp plugin and calls `listen`). Auth, permission and rate limit run in onRequest, before
+ * the body is read, so an unauthenticated or throttled caller costs no parsing and appends nothing.
+ * @example const app = await buildApp(deps); await app.listen({ host, port });
+ */
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const metrics = deps.metrics ?? createMetrics({ registry: deps.registry });
+  const auth = deps.auth ?? createAuthenticator({ keys: deps.keys, jwt: deps.jwt });
+  const rateLimit = createRateLimiter({ cache: deps.cache, ...deps.rateLimit });
+  const logger = deps.logger === undefined ? createLogger('info') : deps.logger === false ? createLogger('silent') : deps.logger;
+
+  const app = Fastify({
+    loggerInstance: logger,
+    bodyLimit: deps.bodyLimit ?? 1_048_576,
+    requestIdHeader: false,
+    // Accept a caller's request id when it is a plain token; it becomes the events' correlationId.
+    genReqId: (req) => {
+      const h = req.headers['x-request-id'];
+      return typeof h === 'string' && REQUEST_ID_RE.test(h) ? h : newId();
+    },
+    routerOptions: { maxParamLength: 500 },
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  installErrorHandler(app, (code) => metrics.errors.inc({ code }));
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'OpenMCP-Chain API', version: '1.0.0', description: 'Errors are application/problem+json with a stable code (docs/errors.md).' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'API key (omk_…) or JWT' } } },
+      security: [{ bearer: [] }],
+    },
+    transform: jsonSchemaTransform,
+  });
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+    const permission = request.routeOptions.config?.permission;
+    if (!permission) return;
+    const principal = await auth.authenticate(request.headers.authorization);
+    if (!can(principal.role, permission)) throw new ForbiddenError(`role ${principal.role} lacks ${permission}`, { permission });
+    await rateLimit(principal);
+    request.principal = principal;
+  });
+
+  // Hostile bodies nested thousands deep would overflow recursive walkers (zod, JCS); refuse them early.
+  app.addHook('preValidation', async (request, reply) => {
+    if (request.body !== undefined && bodyDepth(request.body, MAX_BODY_DEPTH) > MAX_BODY_DEPTH) {
+      return sendProblem(reply, problemOf(400, 'VALIDATION_FAILED', `body: nested deeper than ${MAX_BODY_DEPTH} levels`, { field: 'body', requestId: String(request.id) }));
+    }
+  });
+
+  app.addHook('onResponse', async (request, reply) => {
+    metrics.httpDuration.observe(
+      { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+  });
+
+  const keyDeps = { store: deps.store, catalog: deps.catalog, clock: deps.clock, keys: deps.keys, onRevoke: (hash: string) => auth.forget(hash) };
+  await app.register(systemRoutes(deps, metrics));
+  await app.register(tasksRoutes(deps), { prefix: '/v1' });
+  await app.register(eventsRoutes(deps), { prefix: '/v1' });
+  await app.register(batchesRoutes(deps), { prefix: '/v1' });
+  await app.register(mcpRoutes(deps), { prefix: '/v1' });
+  await app.register(keysRoutes(deps, keyDeps), { prefix: '/v1' });
+  return app;
+}

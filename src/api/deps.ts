@@ -1,0 +1,43 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { Registry } from 'prom-client';
+import type { EventCatalog } from '../../events/catalog';
+import type { Cache } from '../cache/port';
+import type { Clock } from '../core/clock';
+import type { EventStore } from '../eventstore/port';
+import type { ReadModels } from '../readmodels/port';
+import type { Authenticator } from '../auth/authenticator';
+import type { JwtVerifier } from '../auth/jwt';
+import type { KeyStore } from '../auth/key-store';
+import type { Metrics } from '../metrics/metrics';
+import type { ApprovalsService, McpGatewayService, ProofsService, ReadinessCheck } from './services';
+
+/**
+ * Everything buildApp needs; src/main.ts fills it. Optional services answer 501/503 problems
+ * on their routes when absent.
+ */
+export type AppDeps = {
+  store: EventStore;
+  catalog: EventCatalog;
+  readModels: ReadModels;
+  /** Rate-limit counters (Redis or in-memory). */
+  cache: Cache;
+  keys: KeyStore;
+  /** Built from `keys` and `jwt` when absent; pass one to share its key cache with /mcp. */
+  auth?: Authenticator;
+  jwt?: JwtVerifier;
+  rateLimit: { perKeyPerMinute: number; perTenantPerMinute: number };
+  /** Shared metrics; or a registry to create them on (other contexts add their gauges to it). */
+  metrics?: Metrics;
+  registry?: Registry;
+  proofs?: ProofsService;
+  gateway?: McpGatewayService;
+  approvals?: ApprovalsService;
+  readiness?: ReadinessCheck[];
+  /** A pino logger (createLogger in src/api/logger.ts redacts credentials); false = silent. */
+  logger?: FastifyBaseLogger | false;
+  clock?: Clock;
+  /** Max bytes of a request body (default 1 MiB). */
+  bodyLimit?: number;
+  /** How long POST /v1/tasks waits for the read model to show the new task (default 2000 ms). */
+  readYourWritesMs?: number;
+};

@@ -1,0 +1,75 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { OpenMcpError } from '../core/errors';
+import { problemOf, sendProblem, type Problem } from './problem';
+
+type Validation = { instancePath: string; message: string; keyword: string; params: Record<string, unknown> };
+
+/** Fastify's own request errors, mapped to our stable codes. */
+const FASTIFY_CODES: Record<string, { status: number; code: string }> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, code: 'PAYLOAD_TOO_LARGE' },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: { status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, code: 'MALFORMED_REQUEST' },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, code: 'MALFORMED_JSON' },
+  FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, code: 'MALFORMED_JSON' },
+};
+
+function fieldOf(context: string | undefined, v: Validation): string {
+  const path = v.instancePath.split('/').filter(Boolean);
+  if (v.keyword === 'unrecognized_keys' && Array.isArray(v.params.keys)) path.push(String(v.params.keys[0]));
+  return [context ?? 'body', ...path].join('.');
+}
+
+/** Turn any thrown error into a problem; never a stack trace, never a secret, 5xx only for our own faults. */
+export function toProblem(err: unknown, request: FastifyRequest): Problem {
+  const requestId = String(request.id);
+  if (hasZodFastifySchemaValidationErrors(err)) {
+    const v = (err as unknown as { validation: Validation[] }).validation[0];
+    const field = fieldOf((err as { validationContext?: string }).validationContext, v);
+    const what = v.keyword === 'unrecognized_keys' ? 'unknown field' : v.message;
+    return problemOf(400, 'VALIDATION_FAILED', `${field}: ${what}`, { field, requestId });
+  }
+  if (err instanceof OpenMcpError) {
+    if (err.status >= 500 && err.status !== 501 && err.status !== 503) {
+      return problemOf(500, 'INTERNAL', 'internal error; see the server log for this request id', { requestId });
+    }
+    const field = typeof err.details?.field === 'string' ? err.details.field : undefined;
+    const retry = err.details?.retryAfterSeconds;
+    return problemOf(err.status, err.code, err.message, {
+      requestId,
+      ...(field ? { field } : {}),
+      ...(typeof retry === 'number' ? { retryAfterSeconds: Math.max(1, Math.ceil(retry)) } : {}),
+    });
+  }
+  const fe = err as FastifyError;
+  const mapped = fe?.code ? FASTIFY_CODES[fe.code] : undefined;
+  if (mapped) return problemOf(mapped.status, mapped.code, fe.message, { requestId });
+  if (err instanceof SyntaxError && fe.statusCode === 400) {
+    return problemOf(400, 'MALFORMED_JSON', `request body is not valid JSON: ${err.message}`, { requestId });
+  }
+  if (typeof fe?.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
+    return problemOf(fe.statusCode, 'MALFORMED_REQUEST', fe.message, { requestId });
+  }
+  return problemOf(500, 'INTERNAL', 'internal error; see the server log for this request id', { requestId });
+}
+
+export type ErrorObserver = (code: string, status: number) => void;
+
+export function installErrorHandler(app: FastifyInstance, onError: ErrorObserver = () => {}): void {
+  app.setErrorHandler((err: unknown, request: FastifyRequest, reply: FastifyReply) => {
+    const problem = toProblem(err, request);
+    if (problem.status >= 500) request.log.error({ err }, 'request failed');
+    else request.log.info({ code: problem.code, status: problem.status }, problem.detail);
+    onError(problem.code, problem.status);
+    return sendProblem(reply, problem);
+  });
+  app.setNotFoundHandler((request, reply) => {
+    onError('ROUTE_NOT_FOUND', 404);
+    return sendProblem(
+      reply,
+      problemOf(404, 'ROUTE_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0].slice(0, 200)}`, {
+        requestId: String(request.id),
+      }),
+    );
+  });
+}

@@ -1,0 +1,24 @@
+import pino, { type DestinationStream, type Logger } from 'pino';
+
+/** Paths never written to a log: credentials in headers, and any key in a body or reply. */
+export const REDACT_PATHS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["x-api-key"]',
+  'headers.authorization',
+  'authorization',
+  'key',
+  '*.key',
+  'apiKey',
+  '*.apiKey',
+  'token',
+];
+
+/**
+ * The product logger: structured JSON with credentials redacted. Pass it as AppDeps.logger.
+ * @example buildApp({ ...deps, logger: createLogger('info') })
+ */
+export function createLogger(level = 'info', stream?: DestinationStream): Logger {
+  const options = { level, redact: { paths: REDACT_PATHS, censor: '[redacted]' } };
+  return stream ? pino(options, stream) : pino(options);
+}

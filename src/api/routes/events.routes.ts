@@ -1,0 +1,53 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { NotFoundError, UnavailableError } from '../../core/errors';
+import { readScope } from '../../auth/principal';
+import type { AppDeps } from '../deps';
+import { principalOf } from '../context';
+import { decodeCursor, encodeCursor } from '../cursor';
+import { ProblemSchema } from '../problem';
+import { UuidParams } from '../schemas/common';
+import { AuditEventView, EventPage, EventsQuery, ProofFile } from '../schemas/events';
+
+const problems = { 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchema, 404: ProblemSchema, 429: ProblemSchema };
+
+/** The event log as auditors read it, and proofs of inclusion. Tenant-scoped unless the caller is cross-tenant. */
+export function eventsRoutes(deps: AppDeps): FastifyPluginAsync {
+  return async (fastify) => {
+    const app = fastify.withTypeProvider<ZodTypeProvider>();
+
+    app.get('/events', {
+      config: { permission: 'events:read' },
+      schema: { tags: ['events'], summary: 'The event log, filtered (position order)', querystring: EventsQuery, response: { 200: EventPage, ...problems } },
+    }, async (request) => {
+      const q = request.query;
+      const after = q.cursor !== undefined ? Number(decodeCursor('events', q.cursor, Number.isSafeInteger)) : q.after;
+      const page = await deps.readModels.listAuditEvents(readScope(principalOf(request)), { stream: q.stream, type: q.type, after, limit: q.limit });
+      const last = page.items[page.items.length - 1];
+      // Position order is stable under concurrent inserts: new events only ever land after the cursor.
+      return { items: page.items, ...(last && page.items.length === q.limit ? { nextCursor: encodeCursor('events', last.position) } : {}) };
+    });
+
+    app.get('/events/:id', {
+      config: { permission: 'events:read' },
+      schema: { tags: ['events'], summary: 'One event, with its audit seq and batch once sealed', params: UuidParams, response: { 200: AuditEventView, ...problems } },
+    }, async (request) => {
+      const e = await deps.readModels.getAuditEvent(readScope(principalOf(request)), request.params.id);
+      if (!e) throw new NotFoundError('event', request.params.id);
+      return e;
+    });
+
+    app.get('/events/:id/proof', {
+      config: { permission: 'proofs:read' },
+      schema: {
+        tags: ['events'],
+        summary: 'The openmcp-proof/1 file of an event (409 PROOF_PENDING with Retry-After until anchored)',
+        params: UuidParams,
+        response: { 200: ProofFile, 409: ProblemSchema, 503: ProblemSchema, ...problems },
+      },
+    }, async (request) => {
+      if (!deps.proofs) throw new UnavailableError('proofs', 'the proofs service is not running in this process');
+      return deps.proofs.getProof(readScope(principalOf(request)), request.params.id);
+    });
+  };
+}

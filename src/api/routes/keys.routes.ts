@@ -1,0 +1,51 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { createApiKey, keyView, revokeApiKey, type KeyServiceDependencies } from '../../auth/key-service';
+import { isUuid } from '../../core/ids';
+import type { AppDeps } from '../deps';
+import { principalOf } from '../context';
+import { decodeCursor, encodeCursor } from '../cursor';
+import { ForbiddenError } from '../errors';
+import { ProblemSchema } from '../problem';
+import { NoContent } from '../schemas/common';
+import { UuidParams } from '../schemas/common';
+import { CreateKeyBody, CreatedKey, KeyListQuery, KeyPage } from '../schemas/keys';
+
+const problems = { 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchema, 404: ProblemSchema, 409: ProblemSchema, 429: ProblemSchema };
+
+/** API keys: issue (the only time a key is shown), list (never the key or its hash), revoke. Admins only. */
+export function keysRoutes(deps: AppDeps, keyDeps: KeyServiceDependencies): FastifyPluginAsync {
+  return async (fastify) => {
+    const app = fastify.withTypeProvider<ZodTypeProvider>();
+
+    app.post('/keys', {
+      config: { permission: 'keys:manage' },
+      schema: { tags: ['keys'], summary: 'Issue an API key (shown once)', body: CreateKeyBody, response: { 201: CreatedKey, ...problems } },
+    }, async (request, reply) => {
+      const { key, record } = await createApiKey(keyDeps, principalOf(request), { ...request.body, correlationId: String(request.id) });
+      return reply.code(201).header('cache-control', 'no-store').send({ ...record, key });
+    });
+
+    app.get('/keys', {
+      config: { permission: 'keys:manage' },
+      schema: { tags: ['keys'], summary: 'List API keys (never the keys themselves)', querystring: KeyListQuery, response: { 200: KeyPage, ...problems } },
+    }, async (request) => {
+      const p = principalOf(request);
+      const q = request.query;
+      if (q.tenant !== undefined && q.tenant !== p.tenant && !p.crossTenant) throw new ForbiddenError(`keys of tenant ${q.tenant} are outside your tenant`, { field: 'tenant' });
+      const tenant = q.tenant ?? (p.crossTenant ? null : p.tenant);
+      const afterId = q.cursor !== undefined ? String(decodeCursor('keys', q.cursor, isUuid)) : undefined;
+      const items = (await deps.keys.list({ tenant, limit: q.limit, afterId })).map(keyView);
+      const last = items[items.length - 1];
+      return { items, ...(last && items.length === q.limit ? { nextCursor: encodeCursor('keys', last.id) } : {}) };
+    });
+
+    app.delete('/keys/:id', {
+      config: { permission: 'keys:manage' },
+      schema: { tags: ['keys'], summary: 'Revoke an API key', params: UuidParams, response: { 204: NoContent, ...problems } },
+    }, async (request, reply) => {
+      await revokeApiKey(keyDeps, principalOf(request), request.params.id, String(request.id));
+      return reply.code(204).send(null);
+    });
+  };
+}

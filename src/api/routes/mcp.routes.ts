@@ -1,0 +1,54 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { UnavailableError } from '../../core/errors';
+import type { AppDeps } from '../deps';
+import { metadataOf, principalOf } from '../context';
+import { ForbiddenError } from '../errors';
+import { ProblemSchema } from '../problem';
+import { NoContent } from '../schemas/common';
+import { McpServerList, McpServerView, RegisterServerBody, ServerIdParams, ToolList, ToolsQuery } from '../schemas/mcp';
+
+const problems = { 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchema, 404: ProblemSchema, 409: ProblemSchema, 429: ProblemSchema, 503: ProblemSchema };
+
+/** Upstream MCP servers and tool search, per tenant, through the gateway service. */
+export function mcpRoutes(deps: AppDeps): FastifyPluginAsync {
+  const gateway = () => {
+    if (!deps.gateway) throw new UnavailableError('gateway', 'the MCP gateway is not running in this process');
+    return deps.gateway;
+  };
+  return async (fastify) => {
+    const app = fastify.withTypeProvider<ZodTypeProvider>();
+
+    app.post('/mcp-servers', {
+      config: { permission: 'mcp:write' },
+      schema: { tags: ['mcp'], summary: 'Register an upstream MCP server', body: RegisterServerBody, response: { 201: McpServerView, ...problems } },
+    }, async (request, reply) => {
+      // A stdio server is a process started on this host: only admins may do that.
+      if (request.body.transport === 'stdio' && principalOf(request).role !== 'admin') {
+        throw new ForbiddenError('registering a stdio server starts a process on the host: admins only', { field: 'body.transport' });
+      }
+      const m = metadataOf(request);
+      const server = await gateway().registerServer({ ...m, ...request.body });
+      return reply.code(201).send(server);
+    });
+
+    app.get('/mcp-servers', {
+      config: { permission: 'mcp:read' },
+      schema: { tags: ['mcp'], summary: "The tenant's MCP servers", response: { 200: McpServerList, ...problems } },
+    }, async (request) => ({ items: await gateway().listServers(principalOf(request).tenant) }));
+
+    app.delete('/mcp-servers/:id', {
+      config: { permission: 'mcp:write' },
+      schema: { tags: ['mcp'], summary: 'Remove an MCP server', params: ServerIdParams, response: { 204: NoContent, ...problems } },
+    }, async (request, reply) => {
+      const m = metadataOf(request);
+      await gateway().removeServer(m.tenant, request.params.id, m.actor, m.correlationId);
+      return reply.code(204).send(null);
+    });
+
+    app.get('/tools', {
+      config: { permission: 'mcp:read' },
+      schema: { tags: ['mcp'], summary: 'Search tools by meaning', querystring: ToolsQuery, response: { 200: ToolList, ...problems } },
+    }, async (request) => ({ items: await gateway().searchTools(principalOf(request).tenant, request.query.q, request.query.k) }));
+  };
+}

@@ -1,0 +1,44 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { Metrics } from '../../metrics/metrics';
+import type { AppDeps } from '../deps';
+import { Health, Readiness } from '../schemas/system';
+
+const CHECK_TIMEOUT_MS = 2000;
+
+async function runCheck(c: NonNullable<AppDeps['readiness']>[number]) {
+  try {
+    const r = await Promise.race([
+      c.check(),
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no answer in ${CHECK_TIMEOUT_MS} ms`)), CHECK_TIMEOUT_MS).unref()),
+    ]);
+    return { name: c.name, state: r.state, ...(r.detail ? { detail: r.detail } : {}) };
+  } catch (err) {
+    return { name: c.name, state: 'down' as const, detail: (err as Error).message.slice(0, 300) };
+  }
+}
+
+/** Liveness, readiness (each dependency named with its state), Prometheus metrics, the OpenAPI document. Public. */
+export function systemRoutes(deps: AppDeps, metrics: Metrics): FastifyPluginAsync {
+  return async (fastify) => {
+    const app = fastify.withTypeProvider<ZodTypeProvider>();
+
+    app.get('/healthz', { schema: { tags: ['system'], summary: 'Liveness', response: { 200: Health } } }, async () => ({ status: 'ok' as const }));
+
+    app.get('/readyz', { schema: { tags: ['system'], summary: 'Readiness of each dependency', response: { 200: Readiness, 503: Readiness } } }, async (_request, reply) => {
+      const dependencies = await Promise.all((deps.readiness ?? []).map(runCheck));
+      const down = dependencies.some((d) => d.state === 'down');
+      const degraded = dependencies.some((d) => d.state === 'degraded');
+      return reply.code(down ? 503 : 200).send({ status: down ? 'not_ready' : degraded ? 'degraded' : 'ready', dependencies });
+    });
+
+    app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
+      const text = await metrics.registry.metrics();
+      return reply.type(metrics.registry.contentType).send(text);
+    });
+
+    const docs = async () => fastify.swagger();
+    app.get('/docs', { schema: { hide: true } }, docs);
+    app.get('/docs/json', { schema: { hide: true } }, docs);
+  };
+}

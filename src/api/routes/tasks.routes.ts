@@ -1,0 +1,113 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { InvalidTransitionError, NotFoundError } from '../../core/errors';
+import { newId } from '../../core/ids';
+import { handleCommand } from '../../domain/handle-command';
+import { taskDecider, taskStream } from '../../domain/task/task.decider';
+import type { AppDeps } from '../deps';
+import { metadataOf, principalOf } from '../context';
+import { decodeCursor, encodeCursor } from '../cursor';
+import { NotImplementedError } from '../errors';
+import { ProblemSchema } from '../problem';
+import { UuidParams } from '../schemas/common';
+import { EventPage, TaskEventsQuery } from '../schemas/events';
+import {
+  ApprovalBody,
+  ApprovalResponse,
+  CancelTaskBody,
+  SubmitTaskBody,
+  SubmitTaskResponse,
+  TaskListQuery,
+  TaskPage,
+  TaskView,
+} from '../schemas/tasks';
+
+const problems = { 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchema, 404: ProblemSchema, 409: ProblemSchema, 429: ProblemSchema };
+
+/** Tasks: submit, list, show, audit trail, cancel, approvals. Every query and command is scoped to the caller's tenant. */
+export function tasksRoutes(deps: AppDeps): FastifyPluginAsync {
+  const waitMs = deps.readYourWritesMs ?? 2000;
+  const commandDeps = { store: deps.store, catalog: deps.catalog, clock: deps.clock };
+
+  return async (fastify) => {
+    const app = fastify.withTypeProvider<ZodTypeProvider>();
+
+    app.post('/tasks', {
+      config: { permission: 'tasks:write' },
+      schema: { tags: ['tasks'], summary: 'Submit a task', body: SubmitTaskBody, response: { 202: SubmitTaskResponse, ...problems } },
+    }, async (request, reply) => {
+      const id = newId();
+      const result = await handleCommand(commandDeps, {
+        decider: taskDecider,
+        stream: taskStream(id),
+        command: { type: 'SubmitTask', ...request.body },
+        metadata: metadataOf(request),
+      });
+      // Read-your-writes: GET /v1/tasks/:id right after this answer sees the task.
+      await deps.readModels.waitForPosition(result.events[result.events.length - 1].position, waitMs);
+      return reply.code(202).header('location', `/v1/tasks/${id}`).send({ id, status: 'submitted' as const });
+    });
+
+    app.get('/tasks', {
+      config: { permission: 'tasks:read' },
+      schema: { tags: ['tasks'], summary: 'List tasks (filters, cursor pagination)', querystring: TaskListQuery, response: { 200: TaskPage, ...problems } },
+    }, async (request) => {
+      return deps.readModels.listTasks(principalOf(request).tenant, request.query);
+    });
+
+    app.get('/tasks/:id', {
+      config: { permission: 'tasks:read' },
+      schema: { tags: ['tasks'], summary: 'Show a task with its steps', params: UuidParams, response: { 200: TaskView, ...problems } },
+    }, async (request) => {
+      const task = await deps.readModels.getTask(principalOf(request).tenant, request.params.id);
+      if (!task) throw new NotFoundError('task', request.params.id);
+      return task;
+    });
+
+    app.get('/tasks/:id/events', {
+      config: { permission: 'events:read' },
+      schema: { tags: ['tasks'], summary: "A task's audit trail", params: UuidParams, querystring: TaskEventsQuery, response: { 200: EventPage, ...problems } },
+    }, async (request) => {
+      const tenant = principalOf(request).tenant;
+      const { id } = request.params;
+      if (!(await deps.readModels.getTask(tenant, id))) throw new NotFoundError('task', id);
+      const q = request.query;
+      const after = q.cursor !== undefined ? Number(decodeCursor('task-events', q.cursor, Number.isSafeInteger)) : q.after;
+      const page = await deps.readModels.listAuditEvents(tenant, { stream: taskStream(id), after, limit: q.limit });
+      const last = page.items[page.items.length - 1];
+      return { items: page.items, ...(last && page.items.length === q.limit ? { nextCursor: encodeCursor('task-events', last.position) } : {}) };
+    });
+
+    app.post('/tasks/:id/cancel', {
+      config: { permission: 'tasks:write' },
+      schema: { tags: ['tasks'], summary: 'Cancel a task', params: UuidParams, body: CancelTaskBody, response: { 202: SubmitTaskResponse, ...problems } },
+    }, async (request, reply) => {
+      const { id } = request.params;
+      let result;
+      try {
+        result = await handleCommand(commandDeps, {
+          decider: taskDecider,
+          stream: taskStream(id),
+          command: { type: 'CancelTask', reason: request.body?.reason },
+          metadata: metadataOf(request),
+        });
+      } catch (err) {
+        if (err instanceof InvalidTransitionError && err.from === 'none') throw new NotFoundError('task', id);
+        if (err instanceof NotFoundError) throw new NotFoundError('task', id);
+        throw err;
+      }
+      await deps.readModels.waitForPosition(result.events[result.events.length - 1].position, waitMs);
+      return reply.code(202).send({ id, status: 'cancelled' as const });
+    });
+
+    app.post('/tasks/:id/approvals', {
+      config: { permission: 'tasks:approve' },
+      schema: { tags: ['tasks'], summary: "Approve or reject an agent's proposed action", params: UuidParams, body: ApprovalBody, response: { 202: ApprovalResponse, 501: ProblemSchema, ...problems } },
+    }, async (request, reply) => {
+      if (!deps.approvals) throw new NotImplementedError('approvals');
+      const m = metadataOf(request);
+      const out = await deps.approvals.decide({ ...m, taskId: request.params.id, ...request.body });
+      return reply.code(202).send(out);
+    });
+  };
+}

@@ -1,0 +1,51 @@
+import { z } from 'zod';
+import { ActorView, Cursor, Hex32, page } from './common';
+
+export const AuditEventView = z.object({
+  id: z.string(),
+  type: z.string(),
+  version: z.number().int(),
+  stream: z.string(),
+  revision: z.number().int(),
+  position: z.number().int(),
+  occurredAt: z.string(),
+  tenant: z.string(),
+  actor: ActorView,
+  correlationId: z.string().optional(),
+  causationId: z.string().optional(),
+  data: z.record(z.string(), z.unknown()),
+  hash: Hex32,
+  seq: z.number().int().optional(),
+  batchId: z.number().int().optional(),
+});
+export type AuditEventViewOutput = z.infer<typeof AuditEventView>;
+
+export const EventsQuery = z.strictObject({
+  stream: z.string().regex(/^[a-z][a-z0-9]*-[A-Za-z0-9][A-Za-z0-9._:-]{0,190}$/, '<aggregate>-<id>').optional(),
+  type: z.string().regex(/^[A-Z][A-Za-z0-9]{1,99}$/, 'a PascalCase event type').optional(),
+  /** Exclusive global position. */
+  after: z.coerce.number().int().min(-1).max(Number.MAX_SAFE_INTEGER).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  cursor: Cursor.optional(),
+});
+export type EventsQueryInput = z.input<typeof EventsQuery>;
+
+export const EventPage = page(AuditEventView);
+
+export const TaskEventsQuery = z.strictObject({
+  after: z.coerce.number().int().min(-1).max(Number.MAX_SAFE_INTEGER).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  cursor: Cursor.optional(),
+});
+
+/** The proof file (DESIGN.md "openmcp-proof/1"); its full shape is owned by src/proofs. */
+export const ProofFile = z.looseObject({
+  format: z.literal('openmcp-proof/1'),
+  event: z.record(z.string(), z.unknown()),
+  seq: z.number().int(),
+  batch: z.record(z.string(), z.unknown()),
+  index: z.number().int(),
+  treeSize: z.number().int(),
+  path: z.array(z.string()),
+});
+export type ProofFileOutput = z.infer<typeof ProofFile>;

@@ -1,0 +1,37 @@
+import { z } from 'zod';
+import { ROLES } from '../../auth/roles';
+import { TenantSchema } from '../../auth/tenant';
+import { Cursor } from './common';
+
+export const CreateKeyBody = z.strictObject({
+  role: z.enum(ROLES),
+  tenant: TenantSchema,
+  name: z.string().min(1).max(100).optional(),
+  crossTenant: z.boolean().optional(),
+});
+export type CreateKeyInput = z.infer<typeof CreateKeyBody>;
+
+export const KeyView = z.object({
+  id: z.string(),
+  tenant: z.string(),
+  role: z.enum(ROLES),
+  name: z.string().optional(),
+  crossTenant: z.boolean(),
+  prefix: z.string(),
+  createdAt: z.string(),
+  createdBy: z.string(),
+  revokedAt: z.string().optional(),
+});
+export type KeyViewOutput = z.infer<typeof KeyView>;
+
+/** The only response that ever carries a key. */
+export const CreatedKey = KeyView.extend({ key: z.string() });
+export type CreatedKeyOutput = z.infer<typeof CreatedKey>;
+
+export const KeyListQuery = z.strictObject({
+  tenant: TenantSchema.optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: Cursor.optional(),
+});
+
+export const KeyPage = z.object({ items: z.array(KeyView), nextCursor: z.string().optional() });

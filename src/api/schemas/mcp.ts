@@ -1,0 +1,45 @@
+import { z } from 'zod';
+
+export const RegisterServerBody = z
+  .strictObject({
+    name: z.string().regex(/^[a-z][a-z0-9_-]{0,62}$/, 'lowercase letters, digits, _ - (max 63), starting with a letter'),
+    transport: z.enum(['stdio', 'http', 'sse']),
+    command: z.string().min(1).max(2000).optional(),
+    args: z.array(z.string().max(4000)).max(100).optional(),
+    env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,199}$/), z.string().max(8000)).optional(),
+    url: z.url({ protocol: /^https?$/ }).max(2000).optional(),
+  })
+  .superRefine((b, ctx) => {
+    if (b.transport === 'stdio' && !b.command) ctx.addIssue({ code: 'custom', path: ['command'], message: 'stdio servers need a command' });
+    if (b.transport !== 'stdio' && !b.url) ctx.addIssue({ code: 'custom', path: ['url'], message: `${b.transport} servers need a url` });
+  });
+export type RegisterServerInput = z.infer<typeof RegisterServerBody>;
+
+export const McpServerView = z.looseObject({
+  id: z.string(),
+  name: z.string(),
+  transport: z.enum(['stdio', 'http', 'sse']),
+  tenant: z.string().optional(),
+  status: z.string().optional(),
+  toolCount: z.number().int().optional(),
+});
+export type McpServerViewOutput = z.infer<typeof McpServerView>;
+
+export const McpServerList = z.object({ items: z.array(McpServerView) });
+
+export const ServerIdParams = z.strictObject({ id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$/, 'a server id') });
+
+export const ToolsQuery = z.strictObject({
+  q: z.string().min(1).max(500),
+  k: z.coerce.number().int().min(1).max(50).default(10),
+});
+
+export const ToolHit = z.looseObject({
+  name: z.string(),
+  server: z.string(),
+  description: z.string().optional(),
+  score: z.number(),
+});
+export type ToolHitOutput = z.infer<typeof ToolHit>;
+
+export const ToolList = z.object({ items: z.array(ToolHit) });

@@ -1,0 +1,73 @@
+import { z } from 'zod';
+import { TaskStepSchema } from '../../../events/task.events';
+import { Cursor, ErrorInfo, Hex32, IsoTime, Limit, page } from './common';
+
+export const TaskStatus = z.enum(['submitted', 'running', 'completed', 'failed', 'cancelled']);
+
+export const SubmitTaskBody = z
+  .strictObject({
+    instruction: z.string().min(1).max(20000).optional(),
+    steps: z.array(TaskStepSchema).min(1).max(100).optional(),
+    agentId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$/, 'letters, digits, . _ : -').optional(),
+    chainId: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).optional(),
+  })
+  .refine((b) => b.instruction !== undefined || b.steps !== undefined, {
+    message: 'a task needs an instruction or steps',
+    path: ['instruction'],
+  });
+export type SubmitTaskInput = z.input<typeof SubmitTaskBody>;
+
+export const SubmitTaskResponse = z.object({ id: z.uuid(), status: TaskStatus });
+
+export const TaskStepView = z.object({
+  index: z.number().int(),
+  tool: z.string(),
+  arguments: z.record(z.string(), z.unknown()).optional(),
+  status: z.enum(['pending', 'running', 'completed', 'failed']),
+  toolCallId: z.string().optional(),
+  result: z.unknown().optional(),
+  error: ErrorInfo.optional(),
+  latencyMs: z.number().optional(),
+  startedAt: z.string().optional(),
+  completedAt: z.string().optional(),
+});
+
+export const TaskView = z.object({
+  id: z.string(),
+  tenant: z.string(),
+  status: TaskStatus,
+  instruction: z.string().optional(),
+  agentId: z.string().optional(),
+  chainId: z.number().optional(),
+  steps: z.array(TaskStepView),
+  output: z.unknown().optional(),
+  outputHash: Hex32.optional(),
+  error: ErrorInfo.optional(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  revision: z.number().int(),
+});
+export type TaskViewOutput = z.infer<typeof TaskView>;
+
+export const TaskListQuery = z.strictObject({
+  status: TaskStatus.optional(),
+  agentId: z.string().min(1).max(200).optional(),
+  from: IsoTime.optional(),
+  to: IsoTime.optional(),
+  limit: Limit,
+  cursor: Cursor.optional(),
+});
+export type TaskListQueryInput = z.input<typeof TaskListQuery>;
+
+export const TaskPage = page(TaskView);
+
+export const CancelTaskBody = z.strictObject({ reason: z.string().max(2000).optional() }).optional();
+
+export const ApprovalBody = z.strictObject({
+  proposalHash: Hex32,
+  decision: z.enum(['approve', 'reject']),
+  comment: z.string().max(2000).optional(),
+});
+export type ApprovalInput = z.infer<typeof ApprovalBody>;
+
+export const ApprovalResponse = z.looseObject({ taskId: z.string(), proposalHash: Hex32, decision: z.enum(['approve', 'reject']) });

@@ -1,0 +1,61 @@
+import type { Actor } from '../core/envelope';
+import type { Page } from '../readmodels/port';
+import type { AuditEventViewOutput, ProofFileOutput } from './schemas/events';
+import type { BatchEventsOutput, BatchViewOutput } from './schemas/batches';
+import type { McpServerViewOutput, ToolHitOutput } from './schemas/mcp';
+
+/**
+ * What the REST API needs of the proofs context (src/proofs). `tenant: null` = a cross-tenant
+ * caller. getProof throws OpenMcpError PROOF_PENDING (409, details.retryAfterSeconds) until the
+ * event's batch is anchored, NOT_FOUND for an event outside the tenant or unknown.
+ */
+export interface ProofsService {
+  getProof(tenant: string | null, eventId: string): Promise<ProofFileOutput>;
+  /** Cursor: opaque, from a previous page; throw INVALID_CURSOR / VALIDATION_FAILED for a bad one. */
+  listBatches(page: { limit: number; cursor?: string }): Promise<Page<BatchViewOutput>>;
+  getBatch(id: number): Promise<BatchViewOutput | undefined>;
+  /** Every event of the batch in seq order, enough to re-derive its root. */
+  getBatchEvents(id: number): Promise<BatchEventsOutput | undefined>;
+}
+
+export type RegisterServerParameters = {
+  tenant: string;
+  actor: Actor;
+  correlationId?: string;
+  name: string;
+  transport: 'stdio' | 'http' | 'sse';
+  command?: string;
+  args?: string[];
+  env?: Record<string, string>;
+  url?: string;
+};
+
+/** What the REST API needs of the MCP gateway (src/mcp). Unknown or foreign ids throw NOT_FOUND. */
+export interface McpGatewayService {
+  registerServer(p: RegisterServerParameters): Promise<McpServerViewOutput>;
+  listServers(tenant: string): Promise<McpServerViewOutput[]>;
+  removeServer(tenant: string, id: string, actor: Actor, correlationId?: string): Promise<void>;
+  searchTools(tenant: string, q: string, k: number): Promise<ToolHitOutput[]>;
+}
+
+export type DecideApprovalParameters = {
+  tenant: string;
+  actor: Actor;
+  correlationId?: string;
+  taskId: string;
+  proposalHash: string;
+  decision: 'approve' | 'reject';
+  comment?: string;
+};
+
+/** Human approval of an agent's proposed action (issue 7). */
+export interface ApprovalsService {
+  decide(p: DecideApprovalParameters): Promise<{ taskId: string; proposalHash: string; decision: 'approve' | 'reject' } & Record<string, unknown>>;
+}
+
+export type ReadinessCheck = {
+  name: string;
+  check(): Promise<{ state: 'up' | 'down' | 'degraded'; detail?: string }>;
+};
+
+export type { AuditEventViewOutput };

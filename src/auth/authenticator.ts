@@ -1,0 +1,90 @@
+import { LRUCache } from 'lru-cache';
+import type { Actor } from '../core/envelope';
+import { UnauthenticatedError } from '../api/errors';
+import { hashApiKey, isApiKeyFormat } from './api-key';
+import type { ApiKeyRecord, KeyStore } from './key-store';
+import type { JwtVerifier } from './jwt';
+import type { Principal } from './principal';
+import { can } from './roles';
+
+export type AuthenticatorOptions = {
+  keys: KeyStore;
+  jwt?: JwtVerifier;
+  /**
+   * How long a verified key is trusted without a store lookup. Revocation through this process
+   * takes effect at once (the entry is dropped); through another process, within this time.
+   */
+  cacheTtlMs?: number;
+};
+
+export type Authenticator = {
+  /** The principal for an Authorization header value; throws UnauthenticatedError. */
+  authenticate(authorization: string | undefined): Promise<Principal>;
+  /** Drop a cached key (called on revocation). */
+  forget(hash: string): void;
+};
+
+const JWT_RE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
+
+function principalOfKey(r: ApiKeyRecord): Principal {
+  return {
+    tenant: r.tenant,
+    role: r.role,
+    actor: { kind: r.role === 'agent' ? 'agent' : 'user', id: r.id },
+    crossTenant: r.crossTenant,
+    via: 'api-key',
+    subject: r.id,
+  };
+}
+
+/**
+ * Bearer authentication for API keys (`omk_…`, looked up by SHA-256) and JWTs. Every failure
+ * is the same 401 so a caller cannot tell an unknown key from a revoked one.
+ */
+export function createAuthenticator(o: AuthenticatorOptions): Authenticator {
+  const cache = new LRUCache<string, Principal>({ max: 10_000, ttl: o.cacheTtlMs ?? 5_000 });
+  return {
+    async authenticate(authorization) {
+      if (!authorization) throw new UnauthenticatedError();
+      const m = /^Bearer[ ]+(\S{1,8192})\s*$/i.exec(authorization);
+      if (!m) throw new UnauthenticatedError('Authorization must be "Bearer <api key or JWT>"');
+      const token = m[1];
+      if (o.jwt && JWT_RE.test(token)) return o.jwt(token);
+      // Generated keys look like omk_…; OPENMCP_ADMIN_KEY may be any string of 16+ characters.
+      if (isApiKeyFormat(token) || token.length >= 16) {
+        const hash = hashApiKey(token);
+        const hit = cache.get(hash);
+        if (hit) return hit;
+        const record = await o.keys.findByHash(hash);
+        if (!record || record.revokedAt) throw new UnauthenticatedError('API key not valid');
+        const p = principalOfKey(record);
+        cache.set(hash, p);
+        return p;
+      }
+      throw new UnauthenticatedError('bearer token is neither an API key nor an accepted JWT');
+    },
+    forget(hash) {
+      cache.delete(hash);
+    },
+  };
+}
+
+/** What the /mcp gateway plugin needs of a request. */
+export type McpAuthentication = { tenant: string; actor: Actor; role: Principal['role']; principal: Principal };
+
+/**
+ * For the gateway's `/mcp` plugin option `authenticate(request)`: the caller's tenant and actor,
+ * or null when the credentials are missing or bad, or the role may not call tools (mcp:call).
+ */
+export function mcpAuthenticate(auth: Authenticator) {
+  return async (request: { headers: Record<string, string | string[] | undefined> }): Promise<McpAuthentication | null> => {
+    const h = request.headers.authorization;
+    try {
+      const p = await auth.authenticate(Array.isArray(h) ? h[0] : h);
+      if (!can(p.role, 'mcp:call')) return null;
+      return { tenant: p.tenant, actor: p.actor, role: p.role, principal: p };
+    } catch {
+      return null;
+    }
+  };
+}

@@ -1,0 +1,53 @@
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConfigError } from '../core/errors';
+import { generateApiKey, hashApiKey, keyPrefixOf } from './api-key';
+import type { KeyStore } from './key-store';
+import { BOOTSTRAP_KEY_ID } from './key-service';
+import { DEFAULT_TENANT } from './tenant';
+
+export type EnsureAdminKeyConfig = { OPENMCP_ADMIN_KEY?: string; dataDir: string };
+
+export const ADMIN_KEY_FILE = 'admin.key';
+
+/**
+ * Make sure the bootstrap admin key works: OPENMCP_ADMIN_KEY when set, else the key in
+ * DATA_DIR/admin.key, else a new key written there with mode 0600. Its hash is stored (replacing
+ * a previous bootstrap key, so changing the variable rotates it) as a cross-tenant admin of
+ * tenant `default`. `generated` is true only when a new key was made: print it once then.
+ * @example const { key, generated } = await ensureAdminKey(config, keyStore); if (generated) console.log(key);
+ */
+export async function ensureAdminKey(config: EnsureAdminKeyConfig, keys: KeyStore): Promise<{ key: string; generated: boolean }> {
+  let key = config.OPENMCP_ADMIN_KEY;
+  let generated = false;
+  if (!key) {
+    const file = join(config.dataDir, ADMIN_KEY_FILE);
+    if (existsSync(file)) {
+      key = readFileSync(file, 'utf8').trim();
+      if (key.length < 16) throw new ConfigError(`${file} does not hold a key (delete it to generate a new one)`, { variable: 'OPENMCP_ADMIN_KEY' });
+    } else {
+      key = generateApiKey().key;
+      mkdirSync(config.dataDir, { recursive: true });
+      writeFileSync(file, `${key}\n`, { mode: 0o600, flag: 'wx' });
+      chmodSync(file, 0o600);
+      generated = true;
+    }
+  }
+  const hash = hashApiKey(key);
+  const existing = await keys.get(BOOTSTRAP_KEY_ID);
+  if (existing?.hash !== hash) {
+    await keys.put({
+      id: BOOTSTRAP_KEY_ID,
+      tenant: DEFAULT_TENANT,
+      role: 'admin',
+      name: 'bootstrap admin',
+      crossTenant: true,
+      // A chosen OPENMCP_ADMIN_KEY may be short: show only 4 characters of it.
+      prefix: key.startsWith('omk_') ? keyPrefixOf(key) : key.slice(0, 4),
+      hash,
+      createdAt: new Date().toISOString(),
+      createdBy: 'system',
+    });
+  }
+  return { key, generated };
+}

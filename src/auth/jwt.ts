@@ -1,0 +1,101 @@
+import { createPublicKey, createSecretKey, type KeyObject } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createLocalJWKSet, errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { ConfigError } from '../core/errors';
+import { UnauthenticatedError } from '../api/errors';
+import type { Principal } from './principal';
+import { isRole } from './roles';
+import { TenantSchema } from './tenant';
+
+export type JwtSettings = {
+  JWT_SECRET?: string;
+  JWT_PUBLIC_KEY_FILE?: string;
+  JWT_JWKS_FILE?: string;
+  JWT_ISSUER?: string;
+  JWT_AUDIENCE?: string;
+};
+
+/** Verifies a bearer JWT and maps its claims to a principal; throws UnauthenticatedError. */
+export type JwtVerifier = (token: string) => Promise<Principal>;
+
+/**
+ * Claims (docs/security.md): `sub` → actor id; `tenant` → tenant; `role` → one of the five roles;
+ * `cross_tenant: true` → cross-tenant scope (honoured for admin and auditor only).
+ * Actor kind is `agent` for role agent, `user` otherwise.
+ */
+export function principalFromClaims(claims: JWTPayload): Principal {
+  const sub = claims.sub;
+  if (typeof sub !== 'string' || sub.length === 0 || sub.length > 200) throw new UnauthenticatedError('token has no usable sub claim');
+  const tenant = TenantSchema.safeParse(claims.tenant);
+  if (!tenant.success) throw new UnauthenticatedError('token has no usable tenant claim');
+  if (!isRole(claims.role)) throw new UnauthenticatedError('token role claim is not one of admin, operator, agent, auditor, viewer');
+  const role = claims.role;
+  return {
+    tenant: tenant.data,
+    role,
+    actor: { kind: role === 'agent' ? 'agent' : 'user', id: sub },
+    crossTenant: claims.cross_tenant === true && (role === 'admin' || role === 'auditor'),
+    via: 'jwt',
+    subject: `jwt:${sub}`,
+  };
+}
+
+function readKeyFile(variable: string, path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`${variable}: cannot read ${path}: ${(err as Error).message}`, { variable });
+  }
+}
+
+/**
+ * Build the verifier from configuration, or undefined when no JWT setting is present.
+ * HS256 with JWT_SECRET; RS256/ES256 with a PEM public key (JWT_PUBLIC_KEY_FILE) or a local
+ * JWKS (JWT_JWKS_FILE). Exactly one source may be set. `alg: none` and algorithm confusion are
+ * refused because each source pins its algorithms.
+ */
+export function createJwtVerifier(s: JwtSettings): JwtVerifier | undefined {
+  const sources = [s.JWT_SECRET, s.JWT_PUBLIC_KEY_FILE, s.JWT_JWKS_FILE].filter(Boolean).length;
+  if (sources === 0) return undefined;
+  if (sources > 1) throw new ConfigError('set only one of JWT_SECRET, JWT_PUBLIC_KEY_FILE, JWT_JWKS_FILE', { variable: 'JWT_SECRET' });
+  let key: KeyObject | JWTVerifyGetKey;
+  let algorithms: string[];
+  if (s.JWT_SECRET) {
+    key = createSecretKey(Buffer.from(s.JWT_SECRET, 'utf8'));
+    algorithms = ['HS256'];
+  } else if (s.JWT_PUBLIC_KEY_FILE) {
+    try {
+      key = createPublicKey(readKeyFile('JWT_PUBLIC_KEY_FILE', s.JWT_PUBLIC_KEY_FILE));
+    } catch (err) {
+      if (err instanceof ConfigError) throw err;
+      throw new ConfigError(`JWT_PUBLIC_KEY_FILE: not a PEM public key: ${(err as Error).message}`, { variable: 'JWT_PUBLIC_KEY_FILE' });
+    }
+    algorithms = key.asymmetricKeyType === 'rsa' ? ['RS256'] : key.asymmetricKeyType === 'ec' ? ['ES256'] : [];
+    if (!algorithms.length) throw new ConfigError('JWT_PUBLIC_KEY_FILE: expected an RSA or EC P-256 public key', { variable: 'JWT_PUBLIC_KEY_FILE' });
+  } else {
+    let jwks: unknown;
+    try {
+      jwks = JSON.parse(readKeyFile('JWT_JWKS_FILE', s.JWT_JWKS_FILE!));
+      key = createLocalJWKSet(jwks as Parameters<typeof createLocalJWKSet>[0]);
+    } catch (err) {
+      if (err instanceof ConfigError) throw err;
+      throw new ConfigError(`JWT_JWKS_FILE: not a JWKS document: ${(err as Error).message}`, { variable: 'JWT_JWKS_FILE' });
+    }
+    algorithms = ['RS256', 'ES256'];
+  }
+  const options = {
+    algorithms,
+    ...(s.JWT_ISSUER ? { issuer: s.JWT_ISSUER } : {}),
+    ...(s.JWT_AUDIENCE ? { audience: s.JWT_AUDIENCE } : {}),
+  };
+  return async (token) => {
+    let payload: JWTPayload;
+    try {
+      payload = typeof key === 'function' ? (await jwtVerify(token, key, options)).payload : (await jwtVerify(token, key, options)).payload;
+    } catch (err) {
+      const reason = err instanceof joseErrors.JWTExpired ? 'token expired' : 'token not valid';
+      throw new UnauthenticatedError(reason);
+    }
+    return principalFromClaims(payload);
+  };
+}

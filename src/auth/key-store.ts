@@ -1,0 +1,37 @@
+import type { Hex } from '../core/hex';
+import type { Role } from './roles';
+
+export type ApiKeyRecord = {
+  id: string;
+  tenant: string;
+  role: Role;
+  name?: string;
+  crossTenant: boolean;
+  /** First characters of the key, for people to recognise it; never enough to use it. */
+  prefix: string;
+  hash: Hex;
+  createdAt: string;
+  createdBy: string;
+  revokedAt?: string;
+};
+
+export type ListKeysParameters = {
+  /** null = every tenant. */
+  tenant: string | null;
+  limit: number;
+  /** Exclusive: ids sort by creation (UUIDv7), so the last id of a page is the cursor. */
+  afterId?: string;
+};
+
+/** Where API keys live (only their hashes). Adapters: SQL (knex) and in-memory. */
+export interface KeyStore {
+  insert(record: ApiKeyRecord): Promise<void>;
+  /** Insert or replace by id (the bootstrap admin key, whose value may change between starts). */
+  put(record: ApiKeyRecord): Promise<void>;
+  remove(id: string): Promise<void>;
+  findByHash(hash: Hex): Promise<ApiKeyRecord | undefined>;
+  get(id: string): Promise<ApiKeyRecord | undefined>;
+  list(p: ListKeysParameters): Promise<ApiKeyRecord[]>;
+  /** Mark revoked; false when the key does not exist or was already revoked. */
+  revoke(id: string, at: string): Promise<boolean>;
+}

@@ -1,0 +1,45 @@
+import type { Hex } from '../core/hex';
+import type { ApiKeyRecord, KeyStore, ListKeysParameters } from './key-store';
+
+/** In-process twin of SqlKeyStore. */
+export class MemoryKeyStore implements KeyStore {
+  private readonly byId = new Map<string, ApiKeyRecord>();
+
+  async insert(record: ApiKeyRecord): Promise<void> {
+    if (this.byId.has(record.id)) throw new Error(`key ${record.id} exists`);
+    this.byId.set(record.id, { ...record });
+  }
+
+  async put(record: ApiKeyRecord): Promise<void> {
+    this.byId.set(record.id, { ...record });
+  }
+
+  async remove(id: string): Promise<void> {
+    this.byId.delete(id);
+  }
+
+  async findByHash(hash: Hex): Promise<ApiKeyRecord | undefined> {
+    for (const r of this.byId.values()) if (r.hash === hash) return { ...r };
+    return undefined;
+  }
+
+  async get(id: string): Promise<ApiKeyRecord | undefined> {
+    const r = this.byId.get(id);
+    return r && { ...r };
+  }
+
+  async list(p: ListKeysParameters): Promise<ApiKeyRecord[]> {
+    return [...this.byId.values()]
+      .filter((r) => (p.tenant === null || r.tenant === p.tenant) && (p.afterId === undefined || r.id > p.afterId))
+      .sort((a, b) => (a.id < b.id ? -1 : 1))
+      .slice(0, p.limit)
+      .map((r) => ({ ...r }));
+  }
+
+  async revoke(id: string, at: string): Promise<boolean> {
+    const r = this.byId.get(id);
+    if (!r || r.revokedAt) return false;
+    r.revokedAt = at;
+    return true;
+  }
+}

@@ -1,0 +1,89 @@
+import type { Knex } from 'knex';
+import type { Hex } from '../core/hex';
+import type { ApiKeyRecord, KeyStore, ListKeysParameters } from './key-store';
+import type { Role } from './roles';
+
+type Row = {
+  id: string;
+  tenant: string;
+  role: string;
+  name: string | null;
+  cross_tenant: number | boolean;
+  prefix: string;
+  key_hash: string;
+  created_at: string;
+  created_by: string;
+  revoked_at: string | null;
+};
+
+function toRow(r: ApiKeyRecord): Row {
+  return {
+    id: r.id,
+    tenant: r.tenant,
+    role: r.role,
+    name: r.name ?? null,
+    cross_tenant: r.crossTenant,
+    prefix: r.prefix,
+    key_hash: r.hash,
+    created_at: r.createdAt,
+    created_by: r.createdBy,
+    revoked_at: r.revokedAt ?? null,
+  };
+}
+
+function fromRow(row: Row): ApiKeyRecord {
+  return {
+    id: row.id,
+    tenant: row.tenant,
+    role: row.role as Role,
+    ...(row.name !== null ? { name: row.name } : {}),
+    crossTenant: Boolean(row.cross_tenant),
+    prefix: row.prefix,
+    hash: row.key_hash as Hex,
+    createdAt: row.created_at,
+    createdBy: row.created_by,
+    ...(row.revoked_at !== null ? { revokedAt: row.revoked_at } : {}),
+  };
+}
+
+/** API keys in the `api_keys` table (migration 20261122000500), SQLite or MySQL. */
+export class SqlKeyStore implements KeyStore {
+  constructor(private readonly knex: Knex) {}
+
+  async insert(record: ApiKeyRecord): Promise<void> {
+    await this.knex('api_keys').insert(toRow(record));
+  }
+
+  async put(record: ApiKeyRecord): Promise<void> {
+    await this.knex.transaction(async (trx) => {
+      await trx('api_keys').where({ id: record.id }).delete();
+      await trx('api_keys').insert(toRow(record));
+    });
+  }
+
+  async remove(id: string): Promise<void> {
+    await this.knex('api_keys').where({ id }).delete();
+  }
+
+  async findByHash(hash: Hex): Promise<ApiKeyRecord | undefined> {
+    const row = await this.knex<Row>('api_keys').where({ key_hash: hash }).first();
+    return row ? fromRow(row) : undefined;
+  }
+
+  async get(id: string): Promise<ApiKeyRecord | undefined> {
+    const row = await this.knex<Row>('api_keys').where({ id }).first();
+    return row ? fromRow(row) : undefined;
+  }
+
+  async list(p: ListKeysParameters): Promise<ApiKeyRecord[]> {
+    const q = this.knex<Row>('api_keys').orderBy('id', 'asc').limit(p.limit);
+    if (p.tenant !== null) q.where({ tenant: p.tenant });
+    if (p.afterId !== undefined) q.where('id', '>', p.afterId);
+    return (await q).map(fromRow);
+  }
+
+  async revoke(id: string, at: string): Promise<boolean> {
+    const n = await this.knex('api_keys').where({ id }).whereNull('revoked_at').update({ revoked_at: at });
+    return n > 0;
+  }
+}
