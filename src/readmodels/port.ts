@@ -50,6 +50,34 @@ export type AuditEventFilter = { stream?: string; type?: string; after?: number;
 /** An event in the audit log read model: the full envelope plus its audit seq and batch once sealed. */
 export type AuditEventView = RecordedEvent & { seq?: number; batchId?: number };
 
+/** A sealed batch and, once anchored, where its root is on-chain. */
+export type BatchView = {
+  id: number;
+  firstSeq?: number;
+  lastSeq?: number;
+  root?: string;
+  prevRoot?: string;
+  signer?: string;
+  signature?: string;
+  sealedAt?: string;
+  anchor?: { chainId?: number; contract?: string; txHash: string; blockNumber?: number; gasUsed?: string; anchoredAt: string };
+};
+
+/** A tool of a tenant's catalog; `name` is namespaced `<server>__<tool>`. */
+export type ToolCatalogEntry = {
+  name: string;
+  serverId: string;
+  server: string;
+  upstreamName: string;
+  tenant: string;
+  health: 'unknown' | 'up' | 'down';
+  title?: string;
+  description?: string;
+  inputSchema: Record<string, unknown>;
+  outputSchema?: Record<string, unknown>;
+  annotations?: Record<string, boolean | undefined>;
+};
+
 /**
  * Queries the API serves from read models (MySQL/SQLite + cache). Tenant is always given:
  * nothing of another tenant is ever returned. `tenant: null` (admins/auditors of the
@@ -65,4 +93,9 @@ export interface ReadModels {
    * after a command), false after `timeoutMs`.
    */
   waitForPosition(position: number, timeoutMs: number): Promise<boolean>;
+  /** Added with the projections: tools of the tenant's servers and of shared ("*") servers. */
+  listToolCatalog?(tenant: string): Promise<ToolCatalogEntry[]>;
+  /** Added with the projections: batches by id ascending, after `after` (exclusive). */
+  listBatches?(filter: { after?: number; limit: number }): Promise<Page<BatchView>>;
+  getBatch?(id: number): Promise<BatchView | undefined>;
 }

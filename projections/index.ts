@@ -1,0 +1,18 @@
+import type { ProjectionApplier } from '../src/projector/projection';
+import { auditLogApplier } from './audit-log.sql';
+import { batchesApplier } from './batches.sql';
+import { mcpServersApplier } from './mcp-servers.sql';
+import { tasksApplier } from './tasks.sql';
+import { toolCallsApplier } from './tool-calls.sql';
+
+export type DefaultProjectionsOptions = { seqFromPosition?: boolean };
+
+/**
+ * Every read-model projection, in the order they run inside a batch's transaction
+ * (batches before the audit log, whose new rows look up sealed batches).
+ */
+export function defaultAppliers(options: DefaultProjectionsOptions = {}): ProjectionApplier[] {
+  return [tasksApplier, toolCallsApplier, mcpServersApplier, batchesApplier, auditLogApplier(options)];
+}
+
+export const PROJECTION_NAMES = ['tasks', 'tool-calls', 'mcp-servers', 'batches', 'audit-log'] as const;

@@ -1,0 +1,66 @@
+import { parseStream } from '../src/core/envelope';
+import type { DocumentProjection } from '../src/projector/projection';
+import type { McpToolRecord } from '../events/mcp.events';
+import { alreadyApplied } from './stream-revision';
+
+export type McpServerDoc = {
+  id: string;
+  tenant: string;
+  name: string;
+  transport: 'stdio' | 'http' | 'sse';
+  command?: string;
+  args?: string[];
+  envKeys?: string[];
+  url?: string;
+  health: 'unknown' | 'up' | 'down';
+  healthReason?: string;
+  toolsHash?: string;
+  /** Set only when this document's tools changed in memory; the stored tools are in rm_mcp_tools. */
+  tools?: McpToolRecord[];
+  removed: boolean;
+  registeredAt: string;
+  updatedAt: string;
+  revision: number;
+};
+
+type D = Record<string, unknown>;
+
+/** MCP servers and their tool catalog, one document per `mcpserver-<id>` stream. */
+export const mcpServersProjection: DocumentProjection<McpServerDoc> = {
+  name: 'mcp-servers',
+  canHandle: (e) => e.stream.startsWith('mcpserver-') && e.type.startsWith('McpServer'),
+  documentId: (e) => parseStream(e.stream).id,
+  evolve(current, e) {
+    if (alreadyApplied(current, e)) return current;
+    const d = e.data as D;
+    if (e.type === 'McpServerRegistered') {
+      return {
+        id: parseStream(e.stream).id,
+        tenant: e.tenant,
+        name: String(d.name),
+        transport: d.transport as McpServerDoc['transport'],
+        command: d.command as string | undefined,
+        args: d.args as string[] | undefined,
+        envKeys: d.envKeys as string[] | undefined,
+        url: d.url as string | undefined,
+        health: 'unknown',
+        removed: false,
+        registeredAt: e.occurredAt,
+        updatedAt: e.occurredAt,
+        revision: e.revision,
+      };
+    }
+    if (!current) return undefined;
+    const next = { ...current, updatedAt: e.occurredAt, revision: e.revision };
+    switch (e.type) {
+      case 'McpServerToolsDiscovered':
+        return { ...next, tools: d.tools as McpToolRecord[], toolsHash: d.toolsHash as string };
+      case 'McpServerHealthChanged':
+        return { ...next, health: d.status as 'up' | 'down', healthReason: d.reason as string | undefined };
+      case 'McpServerRemoved':
+        return { ...next, removed: true, tools: [] };
+      default:
+        return next;
+    }
+  },
+};

@@ -1,0 +1,74 @@
+import { parseStream } from '../src/core/envelope';
+import type { DocumentProjection } from '../src/projector/projection';
+import { alreadyApplied } from './stream-revision';
+
+export type ToolCallDoc = {
+  id: string;
+  tenant: string;
+  taskId?: string;
+  serverId: string;
+  server: string;
+  tool: string;
+  status: 'requested' | 'completed' | 'failed';
+  argumentsHash?: string;
+  argumentsJson?: string;
+  resultHash?: string;
+  resultJson?: string;
+  isError?: boolean;
+  cached?: boolean;
+  latencyUs?: number;
+  error?: { code: string; message: string };
+  requestedAt?: string;
+  completedAt?: string;
+  /** Global position of the request: orders a task's calls, which become its steps. */
+  requestedPosition: number;
+  revision: number;
+};
+
+const TYPES = new Set(['ToolCallRequested', 'ToolCallCompleted', 'ToolCallFailed']);
+type D = Record<string, unknown>;
+
+/**
+ * One document per tool-call stream. A completion seen without its request (a consumer that
+ * started late) still creates the document, so no recorded call is lost from the read model.
+ */
+export const toolCallsProjection: DocumentProjection<ToolCallDoc> = {
+  name: 'tool-calls',
+  canHandle: (e) => TYPES.has(e.type),
+  documentId: (e) => parseStream(e.stream).id,
+  evolve(current, e) {
+    if (alreadyApplied(current, e)) return current;
+    const d = e.data as D;
+    const base: ToolCallDoc = current ?? {
+      id: parseStream(e.stream).id,
+      tenant: e.tenant,
+      taskId: d.taskId as string | undefined,
+      serverId: String(d.serverId),
+      server: String(d.server),
+      tool: String(d.tool),
+      status: 'requested',
+      requestedPosition: e.position,
+      revision: e.revision,
+    };
+    const next: ToolCallDoc = { ...base, revision: e.revision };
+    switch (e.type) {
+      case 'ToolCallRequested':
+        return { ...next, argumentsHash: d.argumentsHash as string, argumentsJson: d.argumentsJson as string | undefined, requestedAt: e.occurredAt, requestedPosition: e.position };
+      case 'ToolCallCompleted':
+        return {
+          ...next,
+          status: 'completed',
+          resultHash: d.resultHash as string,
+          resultJson: d.resultJson as string | undefined,
+          isError: d.isError as boolean,
+          cached: d.cached as boolean,
+          latencyUs: d.latencyUs as number,
+          completedAt: e.occurredAt,
+        };
+      case 'ToolCallFailed':
+        return { ...next, status: 'failed', error: d.error as ToolCallDoc['error'], latencyUs: d.latencyUs as number, completedAt: e.occurredAt };
+      default:
+        return current;
+    }
+  },
+};

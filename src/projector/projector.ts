@@ -1,0 +1,100 @@
+import type { Knex } from 'knex';
+import type { Registry } from 'prom-client';
+import { defaultAppliers } from '../../projections';
+import { refreshCaches } from '../../projections/read-model.cache';
+import type { RecordedEvent } from '../core/envelope';
+import type { Bus, BusConsumer } from '../bus/port';
+import type { Cache } from '../cache/port';
+import { LIVE_TABLES, type ReadModelTables } from '../readmodels/tables';
+import { AppliedPositions } from './applied-positions';
+import { advanceCheckpoints, readCheckpoints } from './checkpoints';
+import { projectionLagGauge } from './lag-metric';
+import { emptyTouched, type ProjectionApplier } from './projection';
+import { withWriteLock } from './write-lock';
+
+export type ProjectorOptions = {
+  knex: Knex;
+  bus: Bus;
+  /** Task and tool-catalog caches to keep current; omit to project into SQL only. */
+  cache?: Cache;
+  appliers?: ProjectionApplier[];
+  /** The consumer group: one group runs every projection (default `openmcp-projector`). */
+  group?: string;
+  /** Most events written in one transaction; larger deliveries are split. */
+  maxBatch?: number;
+  /** For the lag metric: the event log's head position (EventStore.headPosition). */
+  headPosition?: () => Promise<number>;
+  registry?: Registry;
+  tables?: ReadModelTables;
+};
+
+/**
+ * Runs the read-model projections from a Bus consumer group.
+ *
+ * One group for all projections: each delivered batch is applied by every projection and their
+ * checkpoints advanced in ONE transaction (one commit per batch, and the read models never
+ * disagree about which events they have seen). Then the caches are refreshed and waiters told.
+ * A crash anywhere before the bus commits its progress means redelivery, which changes nothing
+ * in SQL (idempotent evolve, insert-ignore for the log) and rewrites the caches, so they cannot
+ * stay stale. Scale out by running this in several processes with the Kafka bus: partitions
+ * (by stream) are shared among the group's members.
+ */
+export class Projector {
+  readonly applied = new AppliedPositions();
+  private readonly appliers: ProjectionApplier[];
+  private readonly tables: ReadModelTables;
+  private consumer?: BusConsumer;
+  private readonly watermarks = new Map<string, number>();
+
+  constructor(private readonly options: ProjectorOptions) {
+    this.appliers = options.appliers ?? defaultAppliers();
+    this.tables = options.tables ?? LIVE_TABLES;
+    if (options.headPosition) {
+      const head = options.headPosition;
+      projectionLagGauge(options.registry, async () => {
+        const h = await head();
+        return this.appliers.map((a) => ({ projection: a.name, lag: Math.max(0, h - (this.watermarks.get(a.name) ?? -1)) }));
+      });
+    }
+  }
+
+  get group(): string {
+    return this.options.group ?? 'openmcp-projector';
+  }
+
+  async start(): Promise<void> {
+    for (const [name, position] of await readCheckpoints(this.options.knex)) this.watermarks.set(name, position);
+    this.consumer = await this.options.bus.consume(this.group, (events) => this.applyEvents(events));
+  }
+
+  /** Stops after the batch in hand is applied and its progress committed. */
+  async stop(): Promise<void> {
+    const c = this.consumer;
+    this.consumer = undefined;
+    await c?.stop();
+  }
+
+  /** Apply a delivery (also usable without a bus, e.g. by tests and tools). */
+  async applyEvents(events: RecordedEvent[]): Promise<void> {
+    const size = this.options.maxBatch ?? 500;
+    for (let i = 0; i < events.length; i += size) await this.applyBatch(events.slice(i, i + size));
+  }
+
+  private async applyBatch(events: RecordedEvent[]): Promise<void> {
+    if (!events.length) return;
+    const touched = emptyTouched();
+    const top = Math.max(...events.map((e) => e.position));
+    const names = this.appliers.map((a) => a.name);
+    await withWriteLock(this.options.knex, async (trx) => {
+      // First statement writes, so a SQLite transaction holds the writer lock before it reads.
+      await advanceCheckpoints(trx, names, top);
+      for (const a of this.appliers) {
+        const mine = events.filter((e) => a.canHandle(e));
+        if (mine.length) await a.apply(trx, this.tables, mine, touched);
+      }
+    });
+    if (this.options.cache) await refreshCaches(this.options.knex, this.options.cache, this.tables, touched);
+    for (const n of names) this.watermarks.set(n, Math.max(top, this.watermarks.get(n) ?? -1));
+    this.applied.announce(events.map((e) => e.position));
+  }
+}

@@ -1,0 +1,33 @@
+import { ValidationError } from '../core/errors';
+
+/** Keyset position in the task list: newest first, ties broken by id. */
+export type TaskCursor = { createdAt: string; id: string };
+
+const ISO_MS_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
+export function encodeTaskCursor(c: TaskCursor): string {
+  return Buffer.from(JSON.stringify({ c: c.createdAt, i: c.id }), 'utf8').toString('base64url');
+}
+
+function bad(reason: string): ValidationError {
+  return new ValidationError(`cursor: ${reason}; pass back the nextCursor of a previous page unchanged`, { field: 'cursor' });
+}
+
+/**
+ * Decode a cursor from a client. Anything that is not exactly what `encodeTaskCursor` produces
+ * is a ValidationError naming `cursor` (HTTP 400), never a 500.
+ */
+export function decodeTaskCursor(raw: string): TaskCursor {
+  if (raw.length === 0 || raw.length > 600 || !/^[A-Za-z0-9_-]+$/.test(raw)) throw bad('not base64url');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8'));
+  } catch {
+    throw bad('malformed');
+  }
+  const p = parsed as { c?: unknown; i?: unknown };
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw bad('malformed');
+  if (typeof p.c !== 'string' || !ISO_MS_RE.test(p.c)) throw bad('malformed time');
+  if (typeof p.i !== 'string' || p.i.length === 0 || p.i.length > 200) throw bad('malformed id');
+  return { createdAt: p.c, id: p.i };
+}

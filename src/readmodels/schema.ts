@@ -1,0 +1,166 @@
+import type { Knex } from 'knex';
+import { dialectOf } from '../db/knex';
+import { CHECKPOINT_TABLE, type ReadModelTables } from './tables';
+
+type Builder = Knex.CreateTableBuilder;
+
+// MySQL TEXT stops at 64 KiB; results and envelopes may be up to about 1 MB.
+function longText(knex: Knex, t: Builder, column: string): Knex.ColumnBuilder {
+  return dialectOf(knex) === 'mysql' ? t.specificType(column, 'LONGTEXT') : t.text(column);
+}
+
+/**
+ * Table definitions of each projection, shared by the migration and by rebuilds (which create
+ * the same tables under fresh names). Timestamps are ISO-8601 strings, as in the event store,
+ * so that both dialects compare and sort them identically.
+ */
+export const projectionSchemas: Record<string, { tables: (keyof ReadModelTables)[]; create(knex: Knex, names: ReadModelTables): Promise<void> }> = {
+  tasks: {
+    tables: ['tasks', 'taskSteps'],
+    async create(knex, n) {
+      await knex.schema.createTable(n.tasks, (t) => {
+        t.string('id', 200).primary();
+        t.string('tenant', 100).notNullable();
+        t.string('status', 20).notNullable();
+        longText(knex, t, 'instruction');
+        t.string('agent_id', 200);
+        t.bigInteger('chain_id');
+        longText(knex, t, 'output_json');
+        t.string('output_hash', 66);
+        t.text('error_json');
+        t.string('created_at', 24).notNullable();
+        t.string('updated_at', 24).notNullable();
+        t.integer('revision').notNullable();
+        t.bigInteger('position').notNullable();
+        t.index(['tenant', 'created_at', 'id']);
+        t.index(['tenant', 'status', 'created_at', 'id']);
+        t.index(['tenant', 'agent_id', 'created_at', 'id']);
+      });
+      await knex.schema.createTable(n.taskSteps, (t) => {
+        t.string('task_id', 200).notNullable();
+        t.integer('idx').notNullable();
+        t.string('tool', 200).notNullable();
+        longText(knex, t, 'arguments_json');
+        t.primary(['task_id', 'idx']);
+      });
+    },
+  },
+  'tool-calls': {
+    tables: ['toolCalls'],
+    async create(knex, n) {
+      await knex.schema.createTable(n.toolCalls, (t) => {
+        t.string('id', 200).primary();
+        t.string('tenant', 100).notNullable();
+        t.string('task_id', 200);
+        t.string('server_id', 200).notNullable();
+        t.string('server', 200).notNullable();
+        t.string('tool', 200).notNullable();
+        t.string('status', 20).notNullable();
+        t.string('arguments_hash', 66);
+        longText(knex, t, 'arguments_json');
+        t.string('result_hash', 66);
+        longText(knex, t, 'result_json');
+        t.boolean('is_error');
+        t.boolean('cached');
+        t.bigInteger('latency_us');
+        t.text('error_json');
+        t.string('requested_at', 24);
+        t.string('completed_at', 24);
+        t.bigInteger('requested_position');
+        t.integer('revision').notNullable();
+        t.index(['task_id', 'requested_position']);
+        t.index(['tenant', 'requested_at']);
+      });
+    },
+  },
+  'audit-log': {
+    tables: ['auditEvents'],
+    async create(knex, n) {
+      await knex.schema.createTable(n.auditEvents, (t) => {
+        t.bigInteger('position').primary();
+        t.string('id', 36).notNullable().unique();
+        t.string('stream', 200).notNullable();
+        t.integer('revision').notNullable();
+        t.string('type', 100).notNullable();
+        t.string('tenant', 100).notNullable();
+        t.string('occurred_at', 24).notNullable();
+        t.string('hash', 66).notNullable();
+        longText(knex, t, 'body').notNullable();
+        t.bigInteger('seq');
+        t.bigInteger('batch_id');
+        t.index(['tenant', 'position']);
+        t.index(['stream', 'position']);
+        t.index(['type', 'position']);
+        t.index(['seq']);
+        t.index(['batch_id']);
+      });
+    },
+  },
+  batches: {
+    tables: ['batches'],
+    async create(knex, n) {
+      await knex.schema.createTable(n.batches, (t) => {
+        t.bigInteger('batch_id').primary();
+        t.bigInteger('first_seq');
+        t.bigInteger('last_seq');
+        t.string('root', 66);
+        t.string('prev_root', 66);
+        t.string('signer', 42);
+        t.string('signature', 132);
+        t.string('sealed_at', 24);
+        t.bigInteger('chain_id');
+        t.string('contract', 42);
+        t.string('tx_hash', 66);
+        t.bigInteger('block_number');
+        t.string('gas_used', 40);
+        t.string('anchored_at', 24);
+        t.text('extra_json');
+        t.index(['first_seq', 'last_seq']);
+      });
+    },
+  },
+  'mcp-servers': {
+    tables: ['mcpServers', 'mcpTools'],
+    async create(knex, n) {
+      await knex.schema.createTable(n.mcpServers, (t) => {
+        t.string('id', 200).primary();
+        t.string('tenant', 100).notNullable();
+        t.string('name', 200).notNullable();
+        t.string('transport', 10).notNullable();
+        t.text('command');
+        t.text('args_json');
+        t.text('env_keys_json');
+        t.text('url');
+        t.string('health', 10).notNullable();
+        t.text('health_reason');
+        t.string('tools_hash', 66);
+        t.boolean('removed').notNullable();
+        t.string('registered_at', 24).notNullable();
+        t.string('updated_at', 24).notNullable();
+        t.integer('revision').notNullable();
+        t.index(['tenant', 'name']);
+      });
+      await knex.schema.createTable(n.mcpTools, (t) => {
+        t.string('server_id', 200).notNullable();
+        t.string('name', 200).notNullable();
+        t.string('tenant', 100).notNullable();
+        t.string('server', 200).notNullable();
+        t.text('title');
+        longText(knex, t, 'description');
+        longText(knex, t, 'input_schema_json').notNullable();
+        longText(knex, t, 'output_schema_json');
+        t.text('annotations_json');
+        t.primary(['server_id', 'name']);
+        t.index(['tenant']);
+      });
+    },
+  },
+};
+
+export async function createCheckpointTable(knex: Knex): Promise<void> {
+  await knex.schema.createTable(CHECKPOINT_TABLE, (t) => {
+    t.string('projection', 100).primary();
+    t.bigInteger('position').notNullable();
+    t.string('updated_at', 24).notNullable();
+  });
+}

@@ -1,0 +1,180 @@
+import type { Knex } from 'knex';
+import { batchFromRow } from '../../projections/batches.sql';
+import type { BatchDoc } from '../../projections/batches.projection';
+import type { RecordedEvent } from '../core/envelope';
+import { ValidationError } from '../core/errors';
+import type { Cache } from '../cache/port';
+import type { AppliedPositions } from '../projector/applied-positions';
+import { READ_CACHE_TTL_MS, taskCacheKey, toolCatalogCacheKey } from './cache-keys';
+import { decodeTaskCursor, encodeTaskCursor } from './cursor';
+import type { AuditEventFilter, AuditEventView, BatchView, Page, ReadModels, TaskListFilter, TaskView, ToolCatalogEntry } from './port';
+import { LIVE_TABLES, type ReadModelTables } from './tables';
+import { loadTaskViews } from './task-views';
+import { loadToolCatalog } from './tool-catalog';
+
+export type SqlReadModelsOptions = {
+  knex: Knex;
+  /** Cache of tasks by id and tool catalogs, kept current by the projector. */
+  cache?: Cache;
+  /** The in-process projector's notifications (Projector.applied); without it, waits poll the database. */
+  applied?: AppliedPositions;
+  /** Poll interval of waitForPosition (default 25 ms without `applied`, 250 ms with it). */
+  pollIntervalMs?: number;
+  tables?: ReadModelTables;
+};
+
+const MAX_LIMIT = 1000;
+const SHARED_TENANT = '*';
+const ISO_RE = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?Z?)?$/;
+
+function checkLimit(limit: number): void {
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) throw new ValidationError(`limit: an integer from 1 to ${MAX_LIMIT}`, { field: 'limit' });
+}
+
+function checkTime(field: 'from' | 'to', v: string | undefined): string | undefined {
+  if (v === undefined) return undefined;
+  if (!ISO_RE.test(v) || Number.isNaN(Date.parse(v))) throw new ValidationError(`${field}: an ISO 8601 time`, { field });
+  return new Date(v).toISOString();
+}
+
+function batchView(d: BatchDoc): BatchView {
+  const v: BatchView = { id: d.batchId, firstSeq: d.firstSeq, lastSeq: d.lastSeq, root: d.root, prevRoot: d.prevRoot, signer: d.signer, signature: d.signature, sealedAt: d.sealedAt };
+  if (d.txHash) v.anchor = { chainId: d.chainId, contract: d.contract, txHash: d.txHash, blockNumber: d.blockNumber, gasUsed: d.gasUsed, anchoredAt: d.anchoredAt! };
+  return JSON.parse(JSON.stringify(v)) as BatchView;
+}
+
+function auditView(r: Record<string, unknown>): AuditEventView {
+  const v: AuditEventView = JSON.parse(String(r.body)) as RecordedEvent;
+  if (r.seq !== null && r.seq !== undefined) v.seq = Number(r.seq);
+  if (r.batch_id !== null && r.batch_id !== undefined) v.batchId = Number(r.batch_id);
+  return v;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref?.());
+
+/**
+ * The ReadModels port over the SQL read models (MySQL/MariaDB or SQLite) with a Cache in front
+ * of the hot reads.
+ * @example const rm = new SqlReadModels({ knex, cache, applied: projector.applied })
+ */
+export class SqlReadModels implements ReadModels {
+  private readonly t: ReadModelTables;
+
+  constructor(private readonly options: SqlReadModelsOptions) {
+    this.t = options.tables ?? LIVE_TABLES;
+  }
+
+  private get db(): Knex {
+    return this.options.knex;
+  }
+
+  /**
+   * Read-through: a miss is filled with a set-if-absent (the Cache's atomic acquireLock), so a
+   * value the projector wrote in the meantime always wins over the possibly older row read here.
+   */
+  private async readThrough<T>(key: string, load: () => Promise<T | undefined>): Promise<T | undefined> {
+    const cache = this.options.cache;
+    if (cache) {
+      const hit = await cache.get(key);
+      if (hit !== undefined) return JSON.parse(hit) as T;
+    }
+    const value = await load();
+    if (cache && value !== undefined) await cache.acquireLock(key, JSON.stringify(value), READ_CACHE_TTL_MS);
+    return value;
+  }
+
+  async getTask(tenant: string, id: string): Promise<TaskView | undefined> {
+    const view = await this.readThrough(taskCacheKey(id), async () => (await loadTaskViews(this.db, this.t, [id])).get(id));
+    return view && view.tenant === tenant ? view : undefined;
+  }
+
+  async listTasks(tenant: string, filter: TaskListFilter): Promise<Page<TaskView>> {
+    checkLimit(filter.limit);
+    const from = checkTime('from', filter.from);
+    const to = checkTime('to', filter.to);
+    const q = this.db(this.t.tasks).where('tenant', tenant).select('id', 'created_at');
+    if (filter.status) q.where('status', filter.status);
+    if (filter.agentId) q.where('agent_id', filter.agentId);
+    if (from) q.where('created_at', '>=', from);
+    if (to) q.where('created_at', '<=', to);
+    if (filter.cursor !== undefined) {
+      const c = decodeTaskCursor(filter.cursor);
+      q.where((w) => w.where('created_at', '<', c.createdAt).orWhere((x) => x.where('created_at', c.createdAt).where('id', '<', c.id)));
+    }
+    const rows = await q.orderBy([{ column: 'created_at', order: 'desc' }, { column: 'id', order: 'desc' }]).limit(filter.limit + 1);
+    const page = rows.slice(0, filter.limit);
+    const views = await loadTaskViews(this.db, this.t, page.map((r) => String(r.id)));
+    const items = page.map((r) => views.get(String(r.id))).filter((v): v is TaskView => v !== undefined);
+    const last = page[page.length - 1];
+    return rows.length > filter.limit ? { items, nextCursor: encodeTaskCursor({ createdAt: String(last.created_at), id: String(last.id) }) } : { items };
+  }
+
+  async listAuditEvents(tenant: string | null, filter: AuditEventFilter): Promise<Page<AuditEventView>> {
+    checkLimit(filter.limit);
+    if (filter.after !== undefined && (!Number.isSafeInteger(filter.after) || filter.after < -1)) throw new ValidationError('after: a position (integer >= -1)', { field: 'after' });
+    const q = this.db(this.t.auditEvents).select('body', 'seq', 'batch_id', 'position');
+    if (tenant !== null) q.where('tenant', tenant);
+    if (filter.stream) q.where('stream', filter.stream);
+    if (filter.type) q.where('type', filter.type);
+    if (filter.after !== undefined) q.where('position', '>', filter.after);
+    const rows = await q.orderBy('position', 'asc').limit(filter.limit + 1);
+    const page = rows.slice(0, filter.limit);
+    const items = page.map(auditView);
+    return rows.length > filter.limit ? { items, nextCursor: String(page[page.length - 1].position) } : { items };
+  }
+
+  async getAuditEvent(tenant: string | null, id: string): Promise<AuditEventView | undefined> {
+    const q = this.db(this.t.auditEvents).where('id', id).select('body', 'seq', 'batch_id');
+    if (tenant !== null) q.where('tenant', tenant);
+    const row = await q.first();
+    return row ? auditView(row) : undefined;
+  }
+
+  /**
+   * Every projection commits a batch in one transaction with its audit-log rows, so "the audit
+   * row at `position` exists" means every read model reflects that event. This holds under Kafka
+   * too, where a checkpoint watermark would not (partitions are applied out of global order).
+   */
+  private async isApplied(position: number): Promise<boolean> {
+    return (await this.db(this.t.auditEvents).where('position', position).first('position')) !== undefined;
+  }
+
+  async waitForPosition(position: number, timeoutMs: number): Promise<boolean> {
+    const applied = this.options.applied;
+    const waiter = applied?.wait(position);
+    try {
+      if (await this.isApplied(position)) return true;
+      const interval = this.options.pollIntervalMs ?? (applied ? 250 : 25);
+      const deadline = Date.now() + timeoutMs;
+      let notified = false;
+      waiter?.promise.then(() => (notified = true));
+      while (Date.now() < deadline) {
+        await Promise.race([sleep(Math.min(interval, Math.max(1, deadline - Date.now()))), waiter?.promise]);
+        if (notified || (await this.isApplied(position))) return true;
+      }
+      return false;
+    } finally {
+      waiter?.cancel();
+    }
+  }
+
+  async listToolCatalog(tenant: string): Promise<ToolCatalogEntry[]> {
+    const tenants = tenant === SHARED_TENANT ? [SHARED_TENANT] : [tenant, SHARED_TENANT];
+    const lists = await Promise.all(tenants.map((x) => this.readThrough(toolCatalogCacheKey(x), () => loadToolCatalog(this.db, this.t, x))));
+    return lists.flatMap((l) => l ?? []);
+  }
+
+  async listBatches(filter: { after?: number; limit: number }): Promise<Page<BatchView>> {
+    checkLimit(filter.limit);
+    const q = this.db(this.t.batches).orderBy('batch_id', 'asc').limit(filter.limit + 1);
+    if (filter.after !== undefined) q.where('batch_id', '>', filter.after);
+    const rows = await q;
+    const items = rows.slice(0, filter.limit).map((r) => batchView(batchFromRow(r)));
+    return rows.length > filter.limit ? { items, nextCursor: String(items[items.length - 1].id) } : { items };
+  }
+
+  async getBatch(id: number): Promise<BatchView | undefined> {
+    const row = await this.db(this.t.batches).where('batch_id', id).first();
+    return row ? batchView(batchFromRow(row)) : undefined;
+  }
+}

@@ -1,0 +1,91 @@
+import type { Knex } from 'knex';
+import { taskFromRow } from '../../projections/tasks.sql';
+import { toolCallFromRow } from '../../projections/tool-calls.sql';
+import type { ToolCallDoc } from '../../projections/tool-calls.projection';
+import { chunks, parseJson } from '../../projections/sql-rows';
+import type { TaskDoc } from '../../projections/tasks.projection';
+import type { TaskStepView, TaskView } from './port';
+import type { ReadModelTables } from './tables';
+
+type StepRow = { tool: string; arguments?: Record<string, unknown> };
+
+function stepView(index: number, step: StepRow | undefined, call: ToolCallDoc | undefined): TaskStepView {
+  const view: TaskStepView = {
+    index,
+    tool: step?.tool ?? (call ? `${call.server}__${call.tool}` : 'unknown'),
+    arguments: step?.arguments ?? parseJson(call?.argumentsJson),
+    status: 'pending',
+  };
+  if (!call) return view;
+  view.toolCallId = call.id;
+  view.startedAt = call.requestedAt;
+  if (call.status === 'requested') view.status = 'running';
+  else {
+    view.completedAt = call.completedAt;
+    if (call.latencyUs !== undefined) view.latencyMs = Math.round(call.latencyUs / 1000);
+    if (call.status === 'failed') {
+      view.status = 'failed';
+      view.error = call.error;
+    } else {
+      view.status = call.isError ? 'failed' : 'completed';
+      view.result = parseJson(call.resultJson);
+      if (call.isError) view.error = { code: 'TOOL_ERROR', message: 'the tool returned an error result' };
+    }
+  }
+  return view;
+}
+
+/**
+ * Step i of a task is the i-th step given at submission joined with the i-th tool call made for
+ * the task (in log order). Joining at read time keeps the task and tool-call projections
+ * independent, which matters under Kafka: a call's stream and its task's stream are ordered
+ * separately, so neither projection may assume it has seen the other's events.
+ */
+export function assembleTaskView(doc: TaskDoc, steps: StepRow[], calls: ToolCallDoc[]): TaskView {
+  const n = Math.max(steps.length, calls.length);
+  const view: TaskView = {
+    id: doc.id,
+    tenant: doc.tenant,
+    status: doc.status,
+    steps: Array.from({ length: n }, (_, i) => stepView(i, steps[i], calls[i])),
+    createdAt: doc.createdAt,
+    updatedAt: doc.updatedAt,
+    revision: doc.revision,
+  };
+  if (doc.instruction !== undefined) view.instruction = doc.instruction;
+  if (doc.agentId !== undefined) view.agentId = doc.agentId;
+  if (doc.chainId !== undefined) view.chainId = doc.chainId;
+  if (doc.output !== undefined) view.output = doc.output;
+  if (doc.outputHash !== undefined) view.outputHash = doc.outputHash;
+  if (doc.error !== undefined) view.error = doc.error;
+  return view;
+}
+
+/** Full views of the given tasks in three queries per chunk (tasks, steps, tool calls). */
+export async function loadTaskViews(db: Knex, t: ReadModelTables, ids: string[]): Promise<Map<string, TaskView>> {
+  const out = new Map<string, TaskView>();
+  for (const part of chunks([...new Set(ids)], 500)) {
+    const [taskRows, stepRows, callRows] = await Promise.all([
+      db(t.tasks).whereIn('id', part),
+      db(t.taskSteps).whereIn('task_id', part).orderBy(['task_id', 'idx']),
+      db(t.toolCalls).whereIn('task_id', part).orderBy(['task_id', 'requested_position']),
+    ]);
+    const steps = new Map<string, StepRow[]>();
+    for (const r of stepRows) {
+      const list = steps.get(r.task_id) ?? [];
+      list.push({ tool: r.tool, arguments: parseJson(r.arguments_json) });
+      steps.set(r.task_id, list);
+    }
+    const calls = new Map<string, ToolCallDoc[]>();
+    for (const r of callRows) {
+      const list = calls.get(r.task_id) ?? [];
+      list.push(toolCallFromRow(r));
+      calls.set(r.task_id, list);
+    }
+    for (const r of taskRows) {
+      const doc = taskFromRow(r);
+      out.set(doc.id, assembleTaskView(doc, steps.get(doc.id) ?? [], calls.get(doc.id) ?? []));
+    }
+  }
+  return out;
+}
