@@ -61,7 +61,6 @@ export const SYNONYMS: Record<string, string[]> = {
   bug: ['issue'],
   doc: ['document', 'file'],
   docs: ['document'],
-  file: ['document'],
   picture: ['image', 'photo'],
   photo: ['image'],
   image: ['picture', 'photo'],
@@ -91,6 +90,19 @@ export const SYNONYMS: Record<string, string[]> = {
   log: ['logs'],
   error: ['exception', 'incident'],
   crash: ['error', 'exception'],
+  rain: ['weather', 'forecast'],
+  snow: ['weather', 'forecast'],
+  euro: ['currency', 'exchange'],
+  dollar: ['currency', 'exchange'],
+  currency: ['exchange'],
+  compute: ['evaluate', 'math', 'calculate'],
+  calculate: ['evaluate', 'math'],
+  percent: ['evaluate', 'math'],
+  rename: ['move'],
+  save: ['write', 'store'],
+  hour: ['time'],
+  minute: ['time'],
+  submit: ['click', 'form'],
   page: ['alert', 'incident', 'notion'],
   summarize: ['summary'],
   price: ['quote', 'stock'],
@@ -117,6 +129,8 @@ export function expandQuery(q: string): { original: string[]; expanded: string[]
   const original = words(q).filter((w) => !STOPWORDS.has(w));
   const have = new Set(original);
   const expanded: string[] = [];
-  for (const w of original) for (const s of SYNONYMS[w] ?? SYNONYMS[stem(w)] ?? []) if (!have.has(s)) (have.add(s), expanded.push(s));
+  // A query naming a web address is about opening it.
+  if (/https?:\/\/|\b[\w-]+\.(com|org|net|io|dev|app)\b/i.test(q) && !have.has('url')) (have.add('url'), expanded.push('url'));
+  for (const w of original) for (const s of SYNONYMS[w] ?? SYNONYMS[stem(w)] ?? SYNONYMS[w.replace(/s$/, '')] ?? []) if (!have.has(s)) (have.add(s), expanded.push(s));
   return { original, expanded };
 }
