@@ -61,7 +61,7 @@ export type TaskListQueryInput = z.input<typeof TaskListQuery>;
 
 export const TaskPage = page(TaskView);
 
-export const CancelTaskBody = z.strictObject({ reason: z.string().max(2000).optional() }).optional();
+export const CancelTaskBody = z.strictObject({ reason: z.string().max(2000).optional() }).nullish();
 
 export const ApprovalBody = z.strictObject({
   proposalHash: Hex32,

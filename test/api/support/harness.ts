@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import type { FastifyInstance, InjectOptions } from 'fastify';
+import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import type { Knex } from 'knex';
 import { catalog } from '../../../events';
 import { migrateLatest } from '../../../migrations';
@@ -29,7 +29,7 @@ export type Harness = {
   logs: string[];
   /** Issue a key directly in the store (no event): returns the bearer header value. */
   key(role: Role, tenant: string, crossTenant?: boolean): Promise<{ auth: string; id: string; key: string }>;
-  call(o: InjectOptions & { auth?: string }): ReturnType<FastifyInstance['inject']>;
+  call(o: InjectOptions & { auth?: string }): Promise<LightMyRequestResponse>;
   close(): Promise<void>;
 };
 

@@ -1,0 +1,23 @@
+import type { McpGateway } from '../mcp/gateway';
+import type { McpGatewayService } from './services';
+
+/**
+ * The REST face of the MCP gateway (src/mcp/gateway.ts): server listings keep the gateway's
+ * fields (health, toolCount, registeredAt…) and tool matches flatten to {name, server, score}.
+ * @example buildApp({ ...deps, gateway: mcpGatewayService(gw) })
+ */
+export function mcpGatewayService(gw: McpGateway): McpGatewayService {
+  return {
+    registerServer: (p) => gw.registerServer(p),
+    listServers: async (tenant) => gw.listServers(tenant),
+    removeServer: (tenant, id, actor) => gw.removeServer(tenant, id, actor),
+    searchTools: async (tenant, q, k) =>
+      (await gw.searchTools(tenant, q, k)).map(({ tool, score }) => ({
+        name: tool.name,
+        server: tool.server,
+        ...(tool.title ? { title: tool.title } : {}),
+        ...(tool.description ? { description: tool.description } : {}),
+        score,
+      })),
+  };
+}

@@ -1,0 +1,236 @@
+import { expect } from 'chai';
+import { NotFoundError } from '../../src/core/errors';
+import { makeHarness, type Harness } from './support/harness';
+
+const STEP = { steps: [{ tool: 'examples__echo', arguments: { text: 'hi' } }] };
+
+describe('REST /v1/tasks', () => {
+  let h: Harness;
+  let k: Record<string, string>;
+
+  before(async () => {
+    h = await makeHarness();
+    k = {
+      admin: (await h.key('admin', 'acme')).auth,
+      operator: (await h.key('operator', 'acme')).auth,
+      agent: (await h.key('agent', 'acme')).auth,
+      auditor: (await h.key('auditor', 'acme')).auth,
+      viewer: (await h.key('viewer', 'acme')).auth,
+      beta: (await h.key('operator', 'beta')).auth,
+    };
+  });
+  after(() => h.close());
+
+  const submit = async (auth = k.agent, body: unknown = STEP, headers: Record<string, string> = {}) =>
+    h.call({ method: 'POST', url: '/v1/tasks', auth, payload: body as object, headers });
+
+  describe('POST /v1/tasks', () => {
+    it('appends TaskSubmitted with the actor and request id, and answers 202 {id, status}', async () => {
+      const res = await submit(k.agent, { ...STEP, agentId: 'a1' }, { 'x-request-id': 'req-123' });
+      expect(res.statusCode).to.equal(202);
+      const { id, status } = res.json();
+      expect(status).to.equal('submitted');
+      expect(res.headers.location).to.equal(`/v1/tasks/${id}`);
+      expect(res.headers['x-request-id']).to.equal('req-123');
+      const [e] = await h.store.readStream(`task-${id}`);
+      expect(e.type).to.equal('TaskSubmitted');
+      expect(e.tenant).to.equal('acme');
+      expect(e.actor.kind).to.equal('agent');
+      expect(e.correlationId).to.equal('req-123');
+      expect(e.data).to.deep.equal({ ...STEP, agentId: 'a1' });
+    });
+
+    it('is visible at GET /v1/tasks/:id right after the 202', async () => {
+      const { id } = (await submit(k.operator, { instruction: 'say hi' })).json();
+      const res = await h.call({ method: 'GET', url: `/v1/tasks/${id}`, auth: k.viewer });
+      expect(res.statusCode).to.equal(200);
+      expect(res.json()).to.include({ id, tenant: 'acme', status: 'submitted', instruction: 'say hi' });
+    });
+
+    for (const [name, body, field] of [
+      ['neither instruction nor steps', {}, 'body.instruction'],
+      ['an unknown field', { ...STEP, admin: true }, 'body.admin'],
+      ['steps of the wrong type', { steps: 'echo' }, 'body.steps'],
+      ['a step without a tool', { steps: [{ arguments: {} }] }, 'body.steps.0.tool'],
+      ['a negative chainId', { ...STEP, chainId: -1 }, 'body.chainId'],
+    ] as const) {
+      it(`400 VALIDATION_FAILED naming the field for ${name}; nothing appended`, async () => {
+        const before = await h.store.headPosition();
+        const res = await submit(k.agent, body);
+        expect(res.statusCode).to.equal(400);
+        expect(res.headers['content-type']).to.match(/^application\/problem\+json/);
+        expect(res.json()).to.include({ code: 'VALIDATION_FAILED', field });
+        expect(await h.store.headPosition()).to.equal(before);
+      });
+    }
+
+    it('400 for a float in step arguments (hashing needs safe integers), nothing appended', async () => {
+      const before = await h.store.headPosition();
+      const res = await submit(k.agent, { steps: [{ tool: 'x__y', arguments: { n: 1.5 } }] });
+      expect(res.statusCode).to.equal(400);
+      expect(res.json().code).to.equal('VALIDATION_FAILED');
+      expect(await h.store.headPosition()).to.equal(before);
+    });
+
+    it('400 MALFORMED_JSON, 415 for text/plain, 413 for oversize bodies', async () => {
+      const bad = await h.call({ method: 'POST', url: '/v1/tasks', auth: k.agent, payload: '{"steps":', headers: { 'content-type': 'application/json' } });
+      expect(bad.statusCode).to.equal(400);
+      expect(bad.json().code).to.equal('MALFORMED_JSON');
+      const text = await h.call({ method: 'POST', url: '/v1/tasks', auth: k.agent, payload: 'hi', headers: { 'content-type': 'text/plain' } });
+      expect(text.statusCode).to.equal(415);
+      expect(text.json().code).to.equal('UNSUPPORTED_MEDIA_TYPE');
+      const big = await submit(k.agent, { instruction: 'x'.repeat(1_100_000) });
+      expect(big.statusCode).to.equal(413);
+      expect(big.json().code).to.equal('PAYLOAD_TOO_LARGE');
+    });
+
+    it('401 without or with a bad key; 403 for viewer and auditor', async () => {
+      expect((await submit('')).statusCode).to.equal(401);
+      expect((await submit('Bearer omk_' + 'A'.repeat(43))).json().code).to.equal('UNAUTHENTICATED');
+      expect((await submit('Basic abc')).statusCode).to.equal(401);
+      for (const role of ['viewer', 'auditor']) {
+        const res = await submit(k[role]);
+        expect(res.statusCode, role).to.equal(403);
+        expect(res.json().code).to.equal('FORBIDDEN');
+      }
+    });
+  });
+
+  describe('GET /v1/tasks', () => {
+    it('lists only the tenant\'s tasks, filtered by status and agent, with a cursor', async () => {
+      await submit(k.agent, { ...STEP, agentId: 'pager' });
+      await submit(k.agent, { ...STEP, agentId: 'pager' });
+      await submit(k.agent, { ...STEP, agentId: 'pager' });
+      await submit(k.beta, { ...STEP, agentId: 'pager' });
+      const first = await h.call({ method: 'GET', url: '/v1/tasks?agentId=pager&limit=2&status=submitted', auth: k.viewer });
+      expect(first.statusCode).to.equal(200);
+      const p1 = first.json();
+      expect(p1.items).to.have.length(2);
+      expect(p1.nextCursor).to.be.a('string');
+      const p2 = (await h.call({ method: 'GET', url: `/v1/tasks?agentId=pager&limit=2&cursor=${p1.nextCursor}`, auth: k.viewer })).json();
+      expect(p2.items).to.have.length(1);
+      const all = [...p1.items, ...p2.items];
+      expect(new Set(all.map((t: { id: string }) => t.id)).size).to.equal(3);
+      expect(all.every((t: { tenant: string }) => t.tenant === 'acme')).to.equal(true);
+      const beta = (await h.call({ method: 'GET', url: '/v1/tasks?agentId=pager', auth: k.beta })).json();
+      expect(beta.items).to.have.length(1);
+    });
+
+    it('400 for a bad status, limit, time or cursor, and for unknown query fields', async () => {
+      for (const [q, field] of [
+        ['status=done', 'querystring.status'],
+        ['limit=0', 'querystring.limit'],
+        ['limit=abc', 'querystring.limit'],
+        ['from=yesterday', 'querystring.from'],
+        ['cursor=%27%3B--', 'querystring.cursor'],
+        ['tenant=beta', 'querystring.tenant'],
+      ]) {
+        const res = await h.call({ method: 'GET', url: `/v1/tasks?${q}`, auth: k.viewer });
+        expect(res.statusCode, q).to.equal(400);
+        expect(res.json().field, q).to.equal(field);
+      }
+      const forged = await h.call({ method: 'GET', url: '/v1/tasks?cursor=bm90LWEtY3Vyc29y', auth: k.viewer });
+      expect(forged.statusCode).to.equal(400);
+      expect(forged.json().code).to.equal('INVALID_CURSOR');
+    });
+
+    it('401 without a key', async () => {
+      expect((await h.call({ method: 'GET', url: '/v1/tasks' })).statusCode).to.equal(401);
+    });
+  });
+
+  describe('GET /v1/tasks/:id and /events', () => {
+    let id: string;
+    before(async () => {
+      id = (await submit(k.agent)).json().id;
+    });
+
+    it('shows the task with its steps', async () => {
+      const res = await h.call({ method: 'GET', url: `/v1/tasks/${id}`, auth: k.viewer });
+      expect(res.statusCode).to.equal(200);
+      expect(res.json().steps[0]).to.include({ index: 0, tool: 'examples__echo', status: 'pending' });
+    });
+
+    it('400 for a bad id, 404 for an unknown one, 404 for another tenant', async () => {
+      expect((await h.call({ method: 'GET', url: '/v1/tasks/..%2F..%2Fetc%2Fpasswd', auth: k.viewer })).json().field).to.equal('params.id');
+      const unknown = await h.call({ method: 'GET', url: '/v1/tasks/01900000-0000-7000-8000-000000000000', auth: k.viewer });
+      expect(unknown.statusCode).to.equal(404);
+      expect(unknown.json().code).to.equal('NOT_FOUND');
+      expect((await h.call({ method: 'GET', url: `/v1/tasks/${id}`, auth: k.beta })).statusCode).to.equal(404);
+    });
+
+    it('GET /v1/tasks/:id/events is the audit trail; viewer and agent denied; other tenant 404', async () => {
+      const res = await h.call({ method: 'GET', url: `/v1/tasks/${id}/events`, auth: k.auditor });
+      expect(res.statusCode).to.equal(200);
+      expect(res.json().items.map((e: { type: string }) => e.type)).to.deep.equal(['TaskSubmitted']);
+      expect((await h.call({ method: 'GET', url: `/v1/tasks/${id}/events`, auth: k.viewer })).statusCode).to.equal(403);
+      expect((await h.call({ method: 'GET', url: `/v1/tasks/${id}/events`, auth: k.agent })).statusCode).to.equal(403);
+      expect((await h.call({ method: 'GET', url: `/v1/tasks/${id}/events`, auth: k.beta })).statusCode).to.equal(404);
+      expect((await h.call({ method: 'GET', url: `/v1/tasks/${id}/events?after=x`, auth: k.auditor })).statusCode).to.equal(400);
+      expect((await h.call({ method: 'GET', url: `/v1/tasks/${id}/events?cursor=abc`, auth: k.auditor })).json().code).to.equal('INVALID_CURSOR');
+    });
+  });
+
+  describe('POST /v1/tasks/:id/cancel', () => {
+    it('cancels; a second cancel is 409; other tenant 404 and nothing appended; viewer 403', async () => {
+      const { id } = (await submit(k.agent)).json();
+      const before = await h.store.headPosition();
+      const foreign = await h.call({ method: 'POST', url: `/v1/tasks/${id}/cancel`, auth: k.beta, payload: {} });
+      expect(foreign.statusCode).to.equal(404);
+      expect(await h.store.headPosition()).to.equal(before);
+      expect((await h.call({ method: 'POST', url: `/v1/tasks/${id}/cancel`, auth: k.viewer, payload: {} })).statusCode).to.equal(403);
+      const ok = await h.call({ method: 'POST', url: `/v1/tasks/${id}/cancel`, auth: k.operator, payload: { reason: 'test' } });
+      expect(ok.statusCode).to.equal(202);
+      expect(ok.json()).to.deep.equal({ id, status: 'cancelled' });
+      const again = await h.call({ method: 'POST', url: `/v1/tasks/${id}/cancel`, auth: k.operator });
+      expect(again.statusCode).to.equal(409);
+      expect(again.json().code).to.equal('INVALID_TRANSITION');
+      expect((await h.call({ method: 'GET', url: `/v1/tasks/${id}`, auth: k.viewer })).json().status).to.equal('cancelled');
+    });
+
+    it('404 for an unknown task, 400 for unknown body fields', async () => {
+      const res = await h.call({ method: 'POST', url: '/v1/tasks/01900000-0000-7000-8000-000000000000/cancel', auth: k.operator, payload: {} });
+      expect(res.statusCode).to.equal(404);
+      const bad = await h.call({ method: 'POST', url: '/v1/tasks/01900000-0000-7000-8000-000000000000/cancel', auth: k.operator, payload: { why: 1 } });
+      expect(bad.json().field).to.equal('body.why');
+    });
+  });
+
+  describe('POST /v1/tasks/:id/approvals', () => {
+    const body = { proposalHash: `0x${'1'.repeat(64)}`, decision: 'approve' };
+
+    it('501 NOT_IMPLEMENTED while no approvals service is wired; agent denied; bad hash 400', async () => {
+      const { id } = (await submit(k.agent)).json();
+      const res = await h.call({ method: 'POST', url: `/v1/tasks/${id}/approvals`, auth: k.operator, payload: body });
+      expect(res.statusCode).to.equal(501);
+      expect(res.json().code).to.equal('NOT_IMPLEMENTED');
+      expect((await h.call({ method: 'POST', url: `/v1/tasks/${id}/approvals`, auth: k.agent, payload: body })).statusCode).to.equal(403);
+      const bad = await h.call({ method: 'POST', url: `/v1/tasks/${id}/approvals`, auth: k.operator, payload: { ...body, proposalHash: '0x12' } });
+      expect(bad.json().field).to.equal('body.proposalHash');
+    });
+
+    it('passes tenant, actor and request id to the approvals service', async () => {
+      const seen: unknown[] = [];
+      const h2 = await makeHarness({
+        approvals: {
+          decide: async (p) => {
+            seen.push(p);
+            if (p.tenant !== 'acme') throw new NotFoundError('task', p.taskId);
+            return { taskId: p.taskId, proposalHash: p.proposalHash, decision: p.decision };
+          },
+        },
+      });
+      try {
+        const op = (await h2.key('operator', 'acme')).auth;
+        const id = '01900000-0000-7000-8000-000000000001';
+        const res = await h2.call({ method: 'POST', url: `/v1/tasks/${id}/approvals`, auth: op, payload: body, headers: { 'x-request-id': 'r-9' } });
+        expect(res.statusCode).to.equal(202);
+        expect(seen[0]).to.deep.include({ tenant: 'acme', taskId: id, correlationId: 'r-9', decision: 'approve' });
+        const other = await h2.call({ method: 'POST', url: `/v1/tasks/${id}/approvals`, auth: (await h2.key('operator', 'beta')).auth, payload: body });
+        expect(other.statusCode).to.equal(404);
+      } finally {
+        await h2.close();
+      }
+    });
+  });
+});
