@@ -2,6 +2,7 @@ import type { ProjectionApplier } from '../src/projector/projection';
 import { auditLogApplier } from './audit-log.sql';
 import { batchesApplier } from './batches.sql';
 import { mcpServersApplier } from './mcp-servers.sql';
+import { taskStepsApplier } from './task-steps.sql';
 import { tasksApplier } from './tasks.sql';
 import { toolCallsApplier } from './tool-calls.sql';
 
@@ -12,7 +13,7 @@ export type DefaultProjectionsOptions = { seqFromPosition?: boolean };
  * (batches before the audit log, whose new rows look up sealed batches).
  */
 export function defaultAppliers(options: DefaultProjectionsOptions = {}): ProjectionApplier[] {
-  return [tasksApplier, toolCallsApplier, mcpServersApplier, batchesApplier, auditLogApplier(options)];
+  return [tasksApplier, taskStepsApplier, toolCallsApplier, mcpServersApplier, batchesApplier, auditLogApplier(options)];
 }
 
-export const PROJECTION_NAMES = ['tasks', 'tool-calls', 'mcp-servers', 'batches', 'audit-log'] as const;
+export const PROJECTION_NAMES = ['tasks', 'task-steps', 'tool-calls', 'mcp-servers', 'batches', 'audit-log'] as const;

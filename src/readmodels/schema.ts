@@ -45,6 +45,30 @@ export const projectionSchemas: Record<string, { tables: (keyof ReadModelTables)
       });
     },
   },
+  'task-steps': {
+    tables: ['taskStepRuns'],
+    async create(knex, n) {
+      await knex.schema.createTable(n.taskStepRuns, (t) => {
+        t.string('task_id', 200).notNullable();
+        t.string('step_id', 200).notNullable();
+        t.integer('idx').notNullable();
+        t.string('tool', 200).notNullable();
+        t.string('arguments_hash', 66);
+        longText(knex, t, 'arguments_json');
+        t.string('source', 10);
+        t.string('status', 20).notNullable();
+        t.string('result_hash', 66);
+        longText(knex, t, 'result_json');
+        t.boolean('is_error');
+        t.text('error_json');
+        t.string('started_at', 24);
+        t.string('completed_at', 24);
+        t.integer('revision').notNullable();
+        t.primary(['task_id', 'step_id']);
+        t.index(['task_id', 'idx']);
+      });
+    },
+  },
   'tool-calls': {
     tables: ['toolCalls'],
     async create(knex, n) {

@@ -6,6 +6,7 @@
 export type ReadModelTables = {
   tasks: string;
   taskSteps: string;
+  taskStepRuns: string;
   toolCalls: string;
   auditEvents: string;
   batches: string;
@@ -16,6 +17,7 @@ export type ReadModelTables = {
 export const LIVE_TABLES: ReadModelTables = {
   tasks: 'rm_tasks',
   taskSteps: 'rm_task_steps',
+  taskStepRuns: 'rm_task_step_runs',
   toolCalls: 'rm_tool_calls',
   auditEvents: 'rm_audit_events',
   batches: 'rm_batches',

@@ -4,6 +4,8 @@ import { toolCallFromRow } from '../../projections/tool-calls.sql';
 import type { ToolCallDoc } from '../../projections/tool-calls.projection';
 import { chunks, parseJson } from '../../projections/sql-rows';
 import type { TaskDoc } from '../../projections/tasks.projection';
+import type { StepRunDoc } from '../../projections/task-steps.projection';
+import { stepRunFromRow } from '../../projections/task-steps.sql';
 import type { TaskStepView, TaskView } from './port';
 import type { ReadModelTables } from './tables';
 
@@ -35,19 +37,41 @@ function stepView(index: number, step: StepRow | undefined, call: ToolCallDoc | 
   return view;
 }
 
+function runView(index: number, step: StepRow | undefined, run: StepRunDoc, call: ToolCallDoc | undefined): TaskStepView {
+  const view: TaskStepView = {
+    index,
+    tool: run.tool,
+    arguments: step?.arguments ?? parseJson(run.argumentsJson),
+    status: run.status,
+    startedAt: run.startedAt,
+  };
+  if (call) view.toolCallId = call.id;
+  if (call?.latencyUs !== undefined) view.latencyMs = Math.round(call.latencyUs / 1000);
+  if (run.completedAt) view.completedAt = run.completedAt;
+  if (run.resultJson !== undefined) view.result = parseJson(run.resultJson);
+  if (run.error) view.error = run.error;
+  else if (run.isError) view.error = { code: 'TOOL_ERROR', message: 'the tool returned an error result' };
+  return JSON.parse(JSON.stringify(view)) as TaskStepView;
+}
+
 /**
- * Step i of a task is the i-th step given at submission joined with the i-th tool call made for
- * the task (in log order). Joining at read time keeps the task and tool-call projections
- * independent, which matters under Kafka: a call's stream and its task's stream are ordered
- * separately, so neither projection may assume it has seen the other's events.
+ * Step i of a task: the i-th step given at submission, with what the runtime recorded for index i
+ * (TaskStep* events) or, for calls made without step events, the i-th gateway tool call made for
+ * the task (in log order). Joining at read time keeps the projections independent, which matters
+ * under Kafka: a call's stream and its task's stream are ordered separately, so neither
+ * projection may assume it has seen the other's events.
  */
-export function assembleTaskView(doc: TaskDoc, steps: StepRow[], calls: ToolCallDoc[]): TaskView {
-  const n = Math.max(steps.length, calls.length);
+export function assembleTaskView(doc: TaskDoc, steps: StepRow[], calls: ToolCallDoc[], runs: StepRunDoc[] = []): TaskView {
+  const byIndex = new Map(runs.map((r) => [r.index, r]));
+  const n = Math.max(steps.length, calls.length, ...runs.map((r) => r.index + 1));
   const view: TaskView = {
     id: doc.id,
     tenant: doc.tenant,
     status: doc.status,
-    steps: Array.from({ length: n }, (_, i) => stepView(i, steps[i], calls[i])),
+    steps: Array.from({ length: n }, (_, i) => {
+      const run = byIndex.get(i);
+      return run ? runView(i, steps[i], run, calls[i] && `${calls[i].server}__${calls[i].tool}` === run.tool ? calls[i] : undefined) : stepView(i, steps[i], runs.length ? undefined : calls[i]);
+    }),
     createdAt: doc.createdAt,
     updatedAt: doc.updatedAt,
     revision: doc.revision,
@@ -61,15 +85,22 @@ export function assembleTaskView(doc: TaskDoc, steps: StepRow[], calls: ToolCall
   return view;
 }
 
-/** Full views of the given tasks in three queries per chunk (tasks, steps, tool calls). */
+/** Full views of the given tasks in four queries per chunk (tasks, steps, step runs, tool calls). */
 export async function loadTaskViews(db: Knex, t: ReadModelTables, ids: string[]): Promise<Map<string, TaskView>> {
   const out = new Map<string, TaskView>();
   for (const part of chunks([...new Set(ids)], 500)) {
-    const [taskRows, stepRows, callRows] = await Promise.all([
+    const [taskRows, stepRows, callRows, runRows] = await Promise.all([
       db(t.tasks).whereIn('id', part),
       db(t.taskSteps).whereIn('task_id', part).orderBy(['task_id', 'idx']),
       db(t.toolCalls).whereIn('task_id', part).orderBy(['task_id', 'requested_position']),
+      db(t.taskStepRuns).whereIn('task_id', part).orderBy(['task_id', 'idx', 'step_id']),
     ]);
+    const runs = new Map<string, StepRunDoc[]>();
+    for (const r of runRows) {
+      const list = runs.get(r.task_id) ?? [];
+      list.push(stepRunFromRow(r));
+      runs.set(r.task_id, list);
+    }
     const steps = new Map<string, StepRow[]>();
     for (const r of stepRows) {
       const list = steps.get(r.task_id) ?? [];
@@ -84,7 +115,7 @@ export async function loadTaskViews(db: Knex, t: ReadModelTables, ids: string[])
     }
     for (const r of taskRows) {
       const doc = taskFromRow(r);
-      out.set(doc.id, assembleTaskView(doc, steps.get(doc.id) ?? [], calls.get(doc.id) ?? []));
+      out.set(doc.id, assembleTaskView(doc, steps.get(doc.id) ?? [], calls.get(doc.id) ?? [], runs.get(doc.id) ?? []));
     }
   }
   return out;

@@ -1,0 +1,112 @@
+import type { Knex } from 'knex';
+import { defaultAppliers } from '../../projections';
+import { refreshCaches } from '../../projections/read-model.cache';
+import type { Cache } from '../cache/port';
+import { ValidationError } from '../core/errors';
+import type { EventStore } from '../eventstore/port';
+import { emptyTouched, type ProjectionApplier, type Touched } from '../projector/projection';
+import { swapTables, type TableSwap } from '../projector/swap-tables';
+import { withWriteLock } from '../projector/write-lock';
+import { projectionSchemas } from '../readmodels/schema';
+import { CHECKPOINT_TABLE, LIVE_TABLES, type ReadModelTables } from '../readmodels/tables';
+
+export type RebuildProjectionDependencies = {
+  /** The read models' database (migrations applied). */
+  knex: Knex;
+  /** The event log to replay from position 0. */
+  store: EventStore;
+  /** Rewritten for every rebuilt document after the swap. With the in-memory cache this must be the server's own cache. */
+  cache?: Cache;
+  appliers?: ProjectionApplier[];
+  /** Events read and applied per transaction (default 1000). */
+  batchSize?: number;
+  log?: (message: string) => void;
+};
+
+export type RebuildProjectionReturnType = { projection: string; events: number; tables: string[]; ms: number };
+
+const MAX_SWAP_ATTEMPTS = 20;
+
+async function liveWatermark(trx: Knex.Transaction, name: string): Promise<number> {
+  const row = await trx(CHECKPOINT_TABLE).where('projection', name).first('position');
+  return row ? Number(row.position) : -1;
+}
+
+async function touchedByRebuild(knex: Knex, name: string): Promise<Touched> {
+  const touched = emptyTouched();
+  const t = LIVE_TABLES;
+  if (name === 'tasks') for (const r of await knex(t.tasks).select('id')) touched.taskIds.add(String(r.id));
+  if (name === 'task-steps') for (const r of await knex(t.taskStepRuns).distinct('task_id')) touched.taskIds.add(String(r.task_id));
+  if (name === 'tool-calls') for (const r of await knex(t.toolCalls).whereNotNull('task_id').distinct('task_id')) touched.taskIds.add(String(r.task_id));
+  if (name === 'mcp-servers') for (const r of await knex(t.mcpServers).distinct('tenant')) touched.catalogTenants.add(String(r.tenant));
+  return touched;
+}
+
+/**
+ * `openmcp projections rebuild <name>`: replay the whole log into fresh tables, then swap them
+ * in while the API keeps reading the live tables until the swap.
+ *
+ * Safe beside a running projector: the final catch-up and the swap happen under the projections'
+ * write lock (see withWriteLock), and only once the fresh tables cover every position the live
+ * projector has applied (its checkpoint); events the fresh tables hold beyond that are applied
+ * again by the live projector after the swap, which changes nothing (idempotent evolve).
+ * The old tables are dropped afterwards.
+ * @example await rebuildProjection({ knex, store, cache }, 'tasks')
+ */
+export async function rebuildProjection(deps: RebuildProjectionDependencies, name: string): Promise<RebuildProjectionReturnType> {
+  const started = Date.now();
+  const appliers = deps.appliers ?? defaultAppliers();
+  const applier = appliers.find((a) => a.name === name);
+  const schema = projectionSchemas[name];
+  if (!applier || !schema) {
+    throw new ValidationError(`projection ${JSON.stringify(name)} is unknown; one of: ${appliers.map((a) => a.name).join(', ')}`, { field: 'name' });
+  }
+  const log = deps.log ?? (() => undefined);
+  const suffix = `__r${Date.now().toString(36)}`;
+  const fresh: ReadModelTables = { ...LIVE_TABLES };
+  const swaps: TableSwap[] = schema.tables.map((k) => {
+    fresh[k] = `${LIVE_TABLES[k]}${suffix}`;
+    return { live: LIVE_TABLES[k], fresh: fresh[k], old: `${LIVE_TABLES[k]}__old${suffix.slice(3)}` };
+  });
+  await schema.create(deps.knex, fresh);
+
+  let after: number | undefined;
+  let applied = 0;
+  const copy = async () => {
+    for (;;) {
+      const events = await deps.store.readAll({ after, limit: deps.batchSize ?? 1000 });
+      if (!events.length) return;
+      const mine = events.filter((e) => applier.canHandle(e));
+      if (mine.length) await deps.knex.transaction((trx) => applier.apply(trx, fresh, mine, emptyTouched()));
+      applied += mine.length;
+      after = events[events.length - 1].position;
+    }
+  };
+
+  try {
+    await copy();
+    log(`${name}: ${applied} events replayed into ${swaps.map((s) => s.fresh).join(', ')}`);
+    for (let attempt = 0; ; attempt++) {
+      const swapped = await withWriteLock(deps.knex, async (trx) => {
+        // A write first, so SQLite takes its writer lock before the checkpoint is read.
+        await trx(CHECKPOINT_TABLE)
+          .insert({ projection: `rebuild:${name}`, position: after ?? -1, updated_at: new Date().toISOString() })
+          .onConflict('projection')
+          .merge();
+        if ((await liveWatermark(trx, name)) > (after ?? -1)) return false;
+        await swapTables(trx, swaps);
+        return true;
+      });
+      if (swapped) break;
+      if (attempt >= MAX_SWAP_ATTEMPTS) throw new Error(`rebuild ${name}: the live projector kept ahead of the rebuild`);
+      await copy();
+    }
+  } catch (err) {
+    for (const s of swaps) await deps.knex.schema.dropTableIfExists(s.fresh).catch(() => undefined);
+    throw err;
+  }
+  for (const s of swaps) await deps.knex.schema.dropTableIfExists(s.old);
+  if (deps.cache) await refreshCaches(deps.knex, deps.cache, LIVE_TABLES, await touchedByRebuild(deps.knex, name));
+  log(`${name}: swapped in; ${applied} events`);
+  return { projection: name, events: applied, tables: swaps.map((s) => s.live), ms: Date.now() - started };
+}
