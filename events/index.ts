@@ -3,12 +3,14 @@ import { taskEvents } from './task.events';
 import { mcpEvents } from './mcp.events';
 import { authEvents } from './auth.events';
 import { proofEvents } from './proofs.events';
+import { agentEvents } from './agent.events';
 
 export * from './catalog';
 export * from './task.events';
 export * from './mcp.events';
 export * from './auth.events';
 export * from './proofs.events';
+export * from './agent.events';
 
 /** Every event type the product writes. Later contexts register theirs here. */
-export const catalog = new EventCatalog().register(...taskEvents).register(...mcpEvents).register(...authEvents).register(...proofEvents);
+export const catalog = new EventCatalog().register(...taskEvents).register(...mcpEvents).register(...authEvents).register(...proofEvents).register(...agentEvents);

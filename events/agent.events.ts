@@ -1,0 +1,175 @@
+import { z } from 'zod';
+import { defineEvent } from './catalog';
+
+const safeInt = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const hex32 = z.string().regex(/^0x[0-9a-f]{64}$/);
+const address = z.string().regex(/^0x[0-9a-f]{40}$/);
+/** Wei and token amounts: decimal strings (no floats, no bigint in event data). */
+const decimal = z.string().regex(/^\d{1,78}$/);
+const stepId = z.string().min(1).max(200);
+const error = z.strictObject({ code: z.string().min(1).max(100), message: z.string().max(4000) });
+
+/*
+ * Agent runtime evidence. Every event here lives in the task's own stream (`task-<id>`), so a
+ * task's audit trail and its Merkle proofs cover the reasoning, the policy decisions, the
+ * approvals and the transactions. Tool calls through the gateway are audited in their own
+ * `toolcall-<id>` streams (with `taskId`); the step events below link them to the task.
+ */
+
+export const TaskStepStarted = defineEvent(
+  'TaskStepStarted',
+  1,
+  z.strictObject({
+    stepId,
+    /** 0-based order of the step in the task. */
+    index: safeInt,
+    tool: z.string().min(1).max(200),
+    argumentsHash: hex32,
+    /** Canonical JSON of the arguments (JCS; floats kept as text). */
+    argumentsJson: z.string().max(1_000_000).optional(),
+    /** `steps` = an explicit step of the task; `llm` = a tool call the model asked for. */
+    source: z.enum(['steps', 'llm']),
+    /** Whether re-running it after a crash is safe (read-only and idempotent tool). */
+    idempotent: z.boolean(),
+  }),
+  'The runtime is about to run one tool call or contract call of the task. Appended before the call.',
+);
+
+export const TaskStepCompleted = defineEvent(
+  'TaskStepCompleted',
+  1,
+  z.strictObject({
+    stepId,
+    resultHash: hex32,
+    resultJson: z.string().max(1_000_000).optional(),
+    isError: z.boolean(),
+  }),
+  'The step has its result (a tool-level error result counts as a result and goes back to the model).',
+);
+
+export const TaskStepFailed = defineEvent(
+  'TaskStepFailed',
+  1,
+  z.strictObject({ stepId, error }),
+  'The step got no result: the call failed, was refused by policy, rejected by an approver, or its outcome is unknown after a crash.',
+);
+
+export const InferenceCompleted = defineEvent(
+  'InferenceCompleted',
+  1,
+  z.strictObject({
+    /** 0-based model turn within the task. */
+    turn: safeInt,
+    provider: z.string().min(1).max(200),
+    model: z.string().min(1).max(200),
+    /** SHA-256 of the canonical JSON of {model, messages, tools, temperature, maxTokens}. */
+    promptHash: hex32,
+    /** Canonical JSON of the messages sent; absent when the redaction policy is `hash-only`. */
+    messagesJson: z.string().max(2_000_000).optional(),
+    redaction: z.enum(['store', 'hash-only']),
+    /** Canonical JSON of the assistant message (content and tool calls). */
+    responseJson: z.string().max(1_000_000),
+    finishReason: z.string().max(100),
+    usage: z.strictObject({ promptTokens: safeInt, completionTokens: safeInt, totalTokens: safeInt }),
+    latencyMs: safeInt,
+    cached: z.boolean(),
+    /** Knowledge-base chunks added to the system prompt. */
+    knowledgeChunks: z.array(z.string().max(500)).max(100),
+    /** Tools offered to the model (names). */
+    tools: z.array(z.string().max(200)).max(200),
+  }),
+  'The model answered one turn of the task.',
+);
+
+export const PolicyEvaluated = defineEvent(
+  'PolicyEvaluated',
+  1,
+  z.strictObject({
+    stepId,
+    subject: z.enum(['tool', 'transaction']),
+    tool: z.string().min(1).max(200),
+    decision: z.enum(['allow', 'deny', 'require_approval']),
+    /** The rule that decided, e.g. `native.maxValue` or `contracts.unknown`. */
+    rule: z.string().min(1).max(200),
+    reason: z.string().max(2000),
+    proposalHash: hex32.optional(),
+    /** Which policy entry applied (`<tenant>/<agent>`, `*` for wildcards). */
+    policy: z.string().max(300),
+  }),
+  'The policy engine decided a tool call or transaction. A denial is evidence too.',
+);
+
+export const ApprovalRequested = defineEvent(
+  'ApprovalRequested',
+  1,
+  z.strictObject({
+    stepId,
+    proposalHash: hex32,
+    /** Canonical JSON of the decoded proposal {chainId, to, method, args, value, gas}. */
+    proposalJson: z.string().max(100_000),
+    rule: z.string().min(1).max(200),
+  }),
+  'A transaction waits for a human: only an approval naming this exact proposal hash releases it.',
+);
+
+export const ApprovalGranted = defineEvent(
+  'ApprovalGranted',
+  1,
+  z.strictObject({ proposalHash: hex32, comment: z.string().max(2000).optional() }),
+  'An approver released the proposal with this hash (and nothing else).',
+);
+
+export const ApprovalRejected = defineEvent(
+  'ApprovalRejected',
+  1,
+  z.strictObject({ proposalHash: hex32, comment: z.string().max(2000).optional() }),
+  'An approver refused the proposal with this hash.',
+);
+
+export const TransactionSubmitted = defineEvent(
+  'TransactionSubmitted',
+  1,
+  z.strictObject({
+    stepId,
+    chainId: safeInt,
+    from: address,
+    to: address,
+    method: z.string().min(1).max(200),
+    proposalHash: hex32,
+    nonce: safeInt,
+    txHash: hex32,
+    value: decimal,
+    gasLimit: decimal,
+    /** The signed transaction: after a crash it is broadcast again as is, never re-signed. */
+    rawTransaction: z.string().regex(/^0x[0-9a-f]*$/).max(200_000),
+  }),
+  'The transaction was signed with the nonce shown and is being broadcast. Appended before broadcasting.',
+);
+
+export const TransactionConfirmed = defineEvent(
+  'TransactionConfirmed',
+  1,
+  z.strictObject({
+    stepId,
+    chainId: safeInt,
+    txHash: hex32,
+    blockNumber: safeInt,
+    blockHash: hex32,
+    status: z.enum(['success', 'reverted']),
+    gasUsed: decimal,
+  }),
+  'The transaction was mined (with the configured confirmations).',
+);
+
+export const agentEvents = [
+  TaskStepStarted,
+  TaskStepCompleted,
+  TaskStepFailed,
+  InferenceCompleted,
+  PolicyEvaluated,
+  ApprovalRequested,
+  ApprovalGranted,
+  ApprovalRejected,
+  TransactionSubmitted,
+  TransactionConfirmed,
+];

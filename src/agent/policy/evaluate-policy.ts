@@ -1,0 +1,110 @@
+import type { AgentPolicy, ContractRule } from './policy';
+import type { Proposal } from './proposal';
+
+export type PolicyDecision = {
+  decision: 'allow' | 'deny' | 'require_approval';
+  /** Stable rule name, recorded in PolicyEvaluated (see docs/policy.md). */
+  rule: string;
+  reason: string;
+};
+
+export type ToolCallFacts = {
+  tool: string;
+  /** Calls of this tool already made in this task (started steps). */
+  callsInTask: number;
+};
+
+export type TransactionFacts = {
+  proposal: Proposal;
+  /** Wei already spent today by this tenant's agent on this chain. */
+  nativeSpentToday: bigint;
+  /** Amount already moved today through this contract method (its amountArg), when it has one. */
+  methodSpentToday: bigint;
+};
+
+const allow = (rule: string, reason: string): PolicyDecision => ({ decision: 'allow', rule, reason });
+const deny = (rule: string, reason: string): PolicyDecision => ({ decision: 'deny', rule, reason });
+const approval = (rule: string, reason: string): PolicyDecision => ({ decision: 'require_approval', rule, reason });
+
+/** `*` matches any run of characters; everything else is literal. */
+export function globMatch(pattern: string, name: string): boolean {
+  const re = new RegExp(`^${pattern.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+  return re.test(name);
+}
+
+/** Pure: may this tool be called now? Deny list first, then allow list, then the per-task budget. */
+export function evaluateToolCall(policy: AgentPolicy, facts: ToolCallFacts): PolicyDecision {
+  const { tool } = facts;
+  const denied = policy.tools.deny.find((p) => globMatch(p, tool));
+  if (denied) return deny('tools.deny', `tool ${tool} matches deny pattern ${denied}`);
+  if (!policy.tools.allow.some((p) => globMatch(p, tool))) return deny('tools.allow', `tool ${tool} is not in the allowlist`);
+  const budget = policy.tools.budgets[tool];
+  if (budget !== undefined && facts.callsInTask >= budget) {
+    return deny('tools.budget', `tool ${tool} already called ${facts.callsInTask} times in this task (budget ${budget})`);
+  }
+  return allow('tools.allow', `tool ${tool} is allowed`);
+}
+
+export function findContract(policy: AgentPolicy, chainId: number, address: string): ContractRule | undefined {
+  const a = address.toLowerCase();
+  return policy.contracts.find((c) => c.chainId === chainId && c.address === a);
+}
+
+/** Pure: may the agent read this contract? Only allowlisted contracts (deny by default). */
+export function evaluateContractRead(policy: AgentPolicy, chainId: number, to: string): PolicyDecision {
+  if (!findContract(policy, chainId, to)) return deny('contracts.unknown', `contract ${to.toLowerCase()} on chain ${chainId} is not allowlisted`);
+  return allow('contracts.read', `reads of ${to.toLowerCase()} are allowed`);
+}
+
+function amountOf(p: Proposal, index: number | undefined): bigint | undefined {
+  if (index === undefined) return undefined;
+  const v = p.args[index];
+  if (typeof v !== 'string' || !/^\d+$/.test(v)) return undefined;
+  return BigInt(v);
+}
+
+/**
+ * Pure: the decision on one proposed transaction. Denials come first (contract, method, gas,
+ * value, daily caps), then approvals; the first rule that applies is named.
+ * Requires `proposal.value` and `proposal.gas` to be decimal strings.
+ */
+export function evaluateTransaction(policy: AgentPolicy, facts: TransactionFacts): PolicyDecision {
+  const p = facts.proposal;
+  const contract = findContract(policy, p.chainId, p.to);
+  if (!contract) return deny('contracts.unknown', `contract ${p.to} on chain ${p.chainId} is not allowlisted`);
+  const method = contract.methods[p.method];
+  if (!method) return deny('contracts.method', `method ${p.method} of ${contract.name ?? p.to} is not allowlisted`);
+  const value = BigInt(p.value);
+  const gas = BigInt(p.gas);
+  if (policy.maxGasLimit !== undefined && gas > BigInt(policy.maxGasLimit)) {
+    return deny('gas.limitCap', `gas limit ${gas} is above the cap ${policy.maxGasLimit}`);
+  }
+  const n = policy.native;
+  if (n.maxValueWei !== undefined && value > BigInt(n.maxValueWei)) {
+    return deny('native.maxValue', `value ${value} wei is above the per-transaction maximum ${n.maxValueWei}`);
+  }
+  if (n.dailyCapWei !== undefined && value > 0n && facts.nativeSpentToday + value > BigInt(n.dailyCapWei)) {
+    return deny('native.dailyCap', `value ${value} wei would bring today's spend to ${facts.nativeSpentToday + value}, above the daily cap ${n.dailyCapWei}`);
+  }
+  const amount = amountOf(p, method.amountArg);
+  if (method.amountArg !== undefined && amount === undefined) {
+    return deny('method.amount', `argument ${method.amountArg} of ${p.method} is not an amount`);
+  }
+  if (amount !== undefined) {
+    if (method.maxAmount !== undefined && amount > BigInt(method.maxAmount)) {
+      return deny('method.maxAmount', `${p.method} amount ${amount} is above the maximum ${method.maxAmount}`);
+    }
+    if (method.dailyCap !== undefined && facts.methodSpentToday + amount > BigInt(method.dailyCap)) {
+      return deny('method.dailyCap', `${p.method} amount ${amount} would bring today's total to ${facts.methodSpentToday + amount}, above the daily cap ${method.dailyCap}`);
+    }
+  }
+  if (policy.approvalRequired) return approval('approval.always', 'every transaction of this agent needs a human approval');
+  if (method.approvalRequired) return approval('method.approvalRequired', `every ${p.method} call needs a human approval`);
+  if (n.approvalAboveWei !== undefined && value > BigInt(n.approvalAboveWei)) {
+    return approval('native.approvalAbove', `value ${value} wei is above ${n.approvalAboveWei}: a human must approve`);
+  }
+  if (amount !== undefined && method.approvalAbove !== undefined && amount > BigInt(method.approvalAbove)) {
+    return approval('method.approvalAbove', `${p.method} amount ${amount} is above ${method.approvalAbove}: a human must approve`);
+  }
+  return allow('contracts.method', `${p.method} of ${contract.name ?? p.to} within limits`);
+}

@@ -1,0 +1,118 @@
+import { expect } from 'chai';
+import fc from 'fast-check';
+import {
+  AgentPolicySchema,
+  evaluateContractRead,
+  evaluateToolCall,
+  evaluateTransaction,
+  parsePolicy,
+  proposalHash,
+  resolvePolicy,
+  DEFAULT_POLICY,
+  type Proposal,
+} from '../../src/agent/policy';
+
+const TOKEN = '0x1111111111111111111111111111111111111111';
+const policy = AgentPolicySchema.parse({
+  tenant: 'acme',
+  agent: '*',
+  tools: { allow: ['examples__*', 'chain__*'], deny: ['examples__now'], budgets: { examples__echo: 2 } },
+  contracts: [{ chainId: 31337, address: TOKEN, name: 'Token', methods: { transfer: { amountArg: 1, maxAmount: '1000', approvalAbove: '100', dailyCap: '1500' }, ping: {} } }],
+  native: { maxValueWei: '1000000', dailyCapWei: '1500000', approvalAboveWei: '500000' },
+  maxGasLimit: '300000',
+});
+
+const hexAddr = fc.uint8Array({ minLength: 20, maxLength: 20 }).map((b) => `0x${Buffer.from(b).toString('hex')}`);
+const amount = fc.bigInt({ min: 0n, max: 10n ** 24n });
+
+function transfer(to: string, amt: bigint, extra: Partial<Proposal> = {}): Proposal {
+  return { chainId: 31337, to: TOKEN, method: 'transfer', args: [to, amt.toString()], value: '0', gas: '60000', ...extra };
+}
+
+describe('policy engine (pure)', () => {
+  it('denies any contract that is not allowlisted, naming contracts.unknown (reads and writes)', () => {
+    fc.assert(
+      fc.property(hexAddr, fc.integer({ min: 1, max: 1_000_000 }), (addr, chainId) => {
+        fc.pre(!(addr === TOKEN && chainId === 31337));
+        const d = evaluateTransaction(policy, { proposal: { ...transfer(addr, 1n), to: addr, chainId }, nativeSpentToday: 0n, methodSpentToday: 0n });
+        expect(d).to.include({ decision: 'deny', rule: 'contracts.unknown' });
+        expect(evaluateContractRead(policy, chainId, addr).rule).to.equal('contracts.unknown');
+      }),
+    );
+  });
+
+  it('never allows an amount above the maximum, and never denies below the approval threshold within caps', () => {
+    fc.assert(
+      fc.property(hexAddr, amount, fc.bigInt({ min: 0n, max: 2000n }), (to, amt, spent) => {
+        const d = evaluateTransaction(policy, { proposal: transfer(to, amt), nativeSpentToday: 0n, methodSpentToday: spent });
+        if (amt > 1000n) expect(d).to.include({ decision: 'deny', rule: 'method.maxAmount' });
+        else if (spent + amt > 1500n) expect(d).to.include({ decision: 'deny', rule: 'method.dailyCap' });
+        else if (amt > 100n) expect(d).to.include({ decision: 'require_approval', rule: 'method.approvalAbove' });
+        else expect(d.decision).to.equal('allow');
+      }),
+    );
+  });
+
+  it('orders native value rules: cap, then daily cap, then approval', () => {
+    fc.assert(
+      fc.property(fc.bigInt({ min: 0n, max: 3_000_000n }), fc.bigInt({ min: 0n, max: 2_000_000n }), (value, spent) => {
+        const d = evaluateTransaction(policy, { proposal: { ...transfer(TOKEN, 0n), method: 'ping', args: [], value: value.toString() }, nativeSpentToday: spent, methodSpentToday: 0n });
+        if (value > 1_000_000n) expect(d.rule).to.equal('native.maxValue');
+        else if (value > 0n && spent + value > 1_500_000n) expect(d.rule).to.equal('native.dailyCap');
+        else if (value > 500_000n) expect(d.rule).to.equal('native.approvalAbove');
+        else expect(d.decision).to.equal('allow');
+      }),
+    );
+  });
+
+  it('is monotone: lowering the amount never turns an allow into a deny', () => {
+    fc.assert(
+      fc.property(hexAddr, amount, amount, (to, a, b) => {
+        const [lo, hi] = a < b ? [a, b] : [b, a];
+        const dHi = evaluateTransaction(policy, { proposal: transfer(to, hi), nativeSpentToday: 0n, methodSpentToday: 0n });
+        const dLo = evaluateTransaction(policy, { proposal: transfer(to, lo), nativeSpentToday: 0n, methodSpentToday: 0n });
+        if (dHi.decision === 'allow') expect(dLo.decision).to.equal('allow');
+        if (dHi.decision !== 'deny') expect(dLo.decision).to.not.equal('deny');
+      }),
+    );
+  });
+
+  it('caps the gas limit and refuses methods that are not listed', () => {
+    expect(evaluateTransaction(policy, { proposal: transfer(TOKEN, 1n, { gas: '300001' }), nativeSpentToday: 0n, methodSpentToday: 0n }).rule).to.equal('gas.limitCap');
+    expect(evaluateTransaction(policy, { proposal: transfer(TOKEN, 1n, { method: 'approve' }), nativeSpentToday: 0n, methodSpentToday: 0n }).rule).to.equal('contracts.method');
+  });
+
+  it('checks tools against deny, allow and per-task budgets', () => {
+    expect(evaluateToolCall(policy, { tool: 'examples__now', callsInTask: 0 }).rule).to.equal('tools.deny');
+    expect(evaluateToolCall(policy, { tool: 'files__read', callsInTask: 0 }).rule).to.equal('tools.allow');
+    expect(evaluateToolCall(policy, { tool: 'files__read', callsInTask: 0 }).decision).to.equal('deny');
+    expect(evaluateToolCall(policy, { tool: 'examples__echo', callsInTask: 1 }).decision).to.equal('allow');
+    expect(evaluateToolCall(policy, { tool: 'examples__echo', callsInTask: 2 })).to.include({ decision: 'deny', rule: 'tools.budget' });
+  });
+
+  it('binds a proposal hash to every field: changing any one changes the hash', () => {
+    fc.assert(
+      fc.property(hexAddr, amount, fc.constantFrom('chainId', 'to', 'method', 'args', 'value', 'gas'), (to, amt, field) => {
+        const p = transfer(to, amt);
+        const changed: Proposal = { ...p };
+        if (field === 'chainId') changed.chainId = p.chainId + 1;
+        if (field === 'to') changed.to = '0x2222222222222222222222222222222222222222';
+        if (field === 'method') changed.method = 'approve';
+        if (field === 'args') changed.args = [to, (amt + 1n).toString()];
+        if (field === 'value') changed.value = '1';
+        if (field === 'gas') changed.gas = '60001';
+        expect(proposalHash(changed)).to.not.equal(proposalHash(p));
+        expect(proposalHash({ ...p })).to.equal(proposalHash(p));
+      }),
+    );
+  });
+
+  it('resolves the most specific entry and falls back to the default (no contracts)', () => {
+    const file = parsePolicy({ policies: [{ tenant: 'acme' }, { tenant: 'acme', agent: 'bot', approvalRequired: true }, { tenant: '*', tools: { allow: [] } }] });
+    expect(resolvePolicy(file, 'acme', 'bot').approvalRequired).to.equal(true);
+    expect(resolvePolicy(file, 'acme', 'other').approvalRequired).to.equal(false);
+    expect(resolvePolicy(file, 'globex').tools.allow).to.deep.equal([]);
+    expect(resolvePolicy({ policies: [] }, 'x')).to.equal(DEFAULT_POLICY);
+    expect(() => parsePolicy({ policies: [{ tenant: 'a', native: { maxValueWei: '1.5' } }] })).to.throw(/native.maxValueWei/);
+  });
+});
