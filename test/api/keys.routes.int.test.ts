@@ -1,0 +1,93 @@
+import { expect } from 'chai';
+import { BOOTSTRAP_KEY_ID } from '../../src/auth/key-service';
+import { ensureAdminKey } from '../../src/auth/ensure-admin-key';
+import { makeHarness, type Harness } from './support/harness';
+
+describe('REST /v1/keys', () => {
+  let h: Harness;
+  let root: string;
+  let acmeAdmin: string;
+  let betaAdmin: string;
+
+  before(async () => {
+    h = await makeHarness();
+    root = `Bearer ${(await ensureAdminKey({ OPENMCP_ADMIN_KEY: 'bootstrap-admin-key-0123456789', dataDir: '/nonexistent' }, h.keys)).key}`;
+    acmeAdmin = (await h.key('admin', 'acme')).auth;
+    betaAdmin = (await h.key('admin', 'beta')).auth;
+  });
+  after(() => h.close());
+
+  it('issues a key once (201), records ApiKeyCreated without key or hash, and the key works', async () => {
+    const res = await h.call({ method: 'POST', url: '/v1/keys', auth: acmeAdmin, payload: { role: 'agent', tenant: 'acme', name: 'ci' }, headers: { 'x-request-id': 'mk-1' } });
+    expect(res.statusCode).to.equal(201);
+    expect(res.headers['cache-control']).to.equal('no-store');
+    const created = res.json();
+    expect(created.key).to.match(/^omk_/);
+    expect(created).to.include({ role: 'agent', tenant: 'acme', name: 'ci', crossTenant: false });
+    const [e] = await h.store.readStream(`apikey-${created.id}`);
+    expect(e).to.include({ type: 'ApiKeyCreated', tenant: 'acme', correlationId: 'mk-1' });
+    expect(JSON.stringify(e)).not.to.include(created.key);
+    expect(JSON.stringify(e)).not.to.include((await h.keys.get(created.id))!.hash);
+    const use = await h.call({ method: 'GET', url: '/v1/tasks', auth: `Bearer ${created.key}` });
+    expect(use.statusCode).to.equal(200);
+    const listed = (await h.call({ method: 'GET', url: '/v1/keys', auth: acmeAdmin })).json();
+    expect(JSON.stringify(listed)).not.to.include(created.key);
+    expect(listed.items.find((x: { id: string }) => x.id === created.id)).to.not.have.property('hash');
+  });
+
+  it('a tenant admin cannot issue keys for another tenant or cross-tenant keys; the bootstrap admin can', async () => {
+    const other = await h.call({ method: 'POST', url: '/v1/keys', auth: acmeAdmin, payload: { role: 'viewer', tenant: 'beta' } });
+    expect(other.statusCode).to.equal(403);
+    const cross = await h.call({ method: 'POST', url: '/v1/keys', auth: acmeAdmin, payload: { role: 'auditor', tenant: 'acme', crossTenant: true } });
+    expect(cross.statusCode).to.equal(403);
+    const ok = await h.call({ method: 'POST', url: '/v1/keys', auth: root, payload: { role: 'auditor', tenant: 'ops', crossTenant: true } });
+    expect(ok.statusCode).to.equal(201);
+    const agentCross = await h.call({ method: 'POST', url: '/v1/keys', auth: root, payload: { role: 'agent', tenant: 'ops', crossTenant: true } });
+    expect(agentCross.json().field).to.equal('crossTenant');
+  });
+
+  it('400 for a bad role, tenant or unknown field; 403 for non-admins; 401 without a key', async () => {
+    for (const [body, field] of [
+      [{ role: 'root', tenant: 'acme' }, 'body.role'],
+      [{ role: 'viewer', tenant: '../x' }, 'body.tenant'],
+      [{ role: 'viewer', tenant: 'acme', key: 'omk_x' }, 'body.key'],
+      [{ role: 'viewer' }, 'body.tenant'],
+    ] as const) {
+      const res = await h.call({ method: 'POST', url: '/v1/keys', auth: acmeAdmin, payload: body });
+      expect(res.statusCode).to.equal(400);
+      expect(res.json().field).to.equal(field);
+    }
+    const op = (await h.key('operator', 'acme')).auth;
+    expect((await h.call({ method: 'POST', url: '/v1/keys', auth: op, payload: { role: 'viewer', tenant: 'acme' } })).statusCode).to.equal(403);
+    expect((await h.call({ method: 'GET', url: '/v1/keys', auth: op })).statusCode).to.equal(403);
+    expect((await h.call({ method: 'GET', url: '/v1/keys' })).statusCode).to.equal(401);
+  });
+
+  it('lists keys of the own tenant only, pages with a cursor; the bootstrap admin sees all', async () => {
+    for (let i = 0; i < 3; i++) await h.call({ method: 'POST', url: '/v1/keys', auth: betaAdmin, payload: { role: 'viewer', tenant: 'beta' } });
+    const p1 = (await h.call({ method: 'GET', url: '/v1/keys?limit=2', auth: betaAdmin })).json();
+    expect(p1.items).to.have.length(2);
+    const p2 = (await h.call({ method: 'GET', url: `/v1/keys?limit=2&cursor=${p1.nextCursor}`, auth: betaAdmin })).json();
+    expect([...p1.items, ...p2.items].every((x: { tenant: string }) => x.tenant === 'beta')).to.equal(true);
+    expect(p1.items.length + p2.items.length).to.equal(4);
+    expect((await h.call({ method: 'GET', url: '/v1/keys?tenant=acme', auth: betaAdmin })).statusCode).to.equal(403);
+    const all = (await h.call({ method: 'GET', url: '/v1/keys?limit=200', auth: root })).json();
+    expect([...new Set(all.items.map((x: { tenant: string }) => x.tenant))]).to.include.members(['acme', 'beta', 'default']);
+    expect((await h.call({ method: 'GET', url: '/v1/keys?cursor=WyJldmVudHMiLDVd', auth: root })).json().code).to.equal('INVALID_CURSOR');
+  });
+
+  it('revokes (204, ApiKeyRevoked, key refused at once); twice is 409; other tenant 404; bootstrap key 403', async () => {
+    const created = (await h.call({ method: 'POST', url: '/v1/keys', auth: acmeAdmin, payload: { role: 'viewer', tenant: 'acme' } })).json();
+    const auth = `Bearer ${created.key}`;
+    expect((await h.call({ method: 'GET', url: '/v1/tasks', auth })).statusCode).to.equal(200);
+    expect((await h.call({ method: 'DELETE', url: `/v1/keys/${created.id}`, auth: betaAdmin })).statusCode).to.equal(404);
+    const del = await h.call({ method: 'DELETE', url: `/v1/keys/${created.id}`, auth: acmeAdmin });
+    expect(del.statusCode).to.equal(204);
+    expect((await h.store.readStream(`apikey-${created.id}`)).map((e) => e.type)).to.deep.equal(['ApiKeyCreated', 'ApiKeyRevoked']);
+    expect((await h.call({ method: 'GET', url: '/v1/tasks', auth })).statusCode).to.equal(401);
+    expect((await h.call({ method: 'DELETE', url: `/v1/keys/${created.id}`, auth: acmeAdmin })).statusCode).to.equal(409);
+    expect((await h.call({ method: 'DELETE', url: `/v1/keys/${BOOTSTRAP_KEY_ID}`, auth: root })).statusCode).to.equal(403);
+    expect((await h.call({ method: 'DELETE', url: '/v1/keys/not-a-uuid', auth: acmeAdmin })).statusCode).to.equal(400);
+    expect((await h.call({ method: 'DELETE', url: '/v1/keys/01900000-0000-7000-8000-000000000000', auth: acmeAdmin })).statusCode).to.equal(404);
+  });
+});

@@ -1,0 +1,113 @@
+import { expect } from 'chai';
+import { startHttpExample, type HttpExample } from '../../examples/mcp-http/server';
+import { mcpGatewayService } from '../../src/api/mcp-gateway-service';
+import { McpGateway } from '../../src/mcp/gateway';
+import { makeHarness, type Harness } from './support/harness';
+
+describe('REST /v1/mcp-servers and /v1/tools (real McpGateway, real HTTP MCP upstream)', function () {
+  this.timeout(30_000);
+  let h: Harness;
+  let gw: McpGateway;
+  let upstream: HttpExample;
+  let k: Record<string, string>;
+
+  before(async () => {
+    upstream = await startHttpExample();
+    // The harness opens the store; the gateway is built on it afterwards and swapped in.
+    let gateway: ReturnType<typeof mcpGatewayService> | undefined;
+    h = await makeHarness({
+      gateway: {
+        registerServer: (p) => gateway!.registerServer(p),
+        listServers: (t) => gateway!.listServers(t),
+        removeServer: (t, id, a) => gateway!.removeServer(t, id, a),
+        searchTools: (t, q, n) => gateway!.searchTools(t, q, n),
+      },
+    });
+    gw = new McpGateway({ store: h.store, upstream: { connectTimeoutMs: 5_000, healthIntervalMs: 0 } });
+    await gw.start();
+    gateway = mcpGatewayService(gw);
+    k = {
+      admin: (await h.key('admin', 'acme')).auth,
+      operator: (await h.key('operator', 'acme')).auth,
+      agent: (await h.key('agent', 'acme')).auth,
+      viewer: (await h.key('viewer', 'acme')).auth,
+      beta: (await h.key('operator', 'beta')).auth,
+    };
+  });
+  after(async () => {
+    await gw.close();
+    await h.close();
+    await upstream.close();
+  });
+
+  let serverId: string;
+
+  it('POST registers an http upstream (201) and records McpServerRegistered with the actor', async () => {
+    const res = await h.call({ method: 'POST', url: '/v1/mcp-servers', auth: k.operator, payload: { name: 'remote', transport: 'http', url: upstream.url } });
+    expect(res.statusCode, res.body).to.equal(201);
+    const s = res.json();
+    expect(s).to.include({ name: 'remote', transport: 'http' });
+    serverId = s.id;
+    const events = (await h.store.readAll({ limit: 1000 })).filter((e) => e.type === 'McpServerRegistered');
+    expect(events.at(-1)).to.deep.include({ tenant: 'acme' });
+    expect(events.at(-1)!.actor.kind).to.equal('user');
+  });
+
+  it('409 for a taken name; 400 for bad bodies; stdio is admin-only; viewer and agent may not register', async () => {
+    const dup = await h.call({ method: 'POST', url: '/v1/mcp-servers', auth: k.operator, payload: { name: 'remote', transport: 'http', url: upstream.url } });
+    expect(dup.statusCode).to.equal(409);
+    for (const [body, field] of [
+      [{ name: 'Bad Name', transport: 'http', url: upstream.url }, 'body.name'],
+      [{ name: 'x', transport: 'ftp', url: upstream.url }, 'body.transport'],
+      [{ name: 'x', transport: 'http' }, 'body.url'],
+      [{ name: 'x', transport: 'http', url: 'file:///etc/passwd' }, 'body.url'],
+      [{ name: 'x', transport: 'stdio' }, 'body.command'],
+    ] as const) {
+      const res = await h.call({ method: 'POST', url: '/v1/mcp-servers', auth: k.operator, payload: body });
+      expect(res.statusCode, JSON.stringify(body)).to.equal(400);
+      expect(res.json().field).to.equal(field);
+    }
+    const stdio = await h.call({ method: 'POST', url: '/v1/mcp-servers', auth: k.operator, payload: { name: 'local', transport: 'stdio', command: 'sh' } });
+    expect(stdio.statusCode).to.equal(403);
+    for (const who of ['viewer', 'agent']) {
+      expect((await h.call({ method: 'POST', url: '/v1/mcp-servers', auth: k[who], payload: { name: 'y', transport: 'http', url: upstream.url } })).statusCode).to.equal(403);
+    }
+  });
+
+  it("GET lists the tenant's servers only", async () => {
+    const mine = (await h.call({ method: 'GET', url: '/v1/mcp-servers', auth: k.viewer })).json().items;
+    expect(mine.map((s: { id: string }) => s.id)).to.include(serverId);
+    const theirs = (await h.call({ method: 'GET', url: '/v1/mcp-servers', auth: k.beta })).json().items;
+    expect(theirs.map((s: { id: string }) => s.id)).not.to.include(serverId);
+    expect((await h.call({ method: 'GET', url: '/v1/mcp-servers' })).statusCode).to.equal(401);
+  });
+
+  it('GET /v1/tools?q= finds the upstream tools for its tenant, not for another', async () => {
+    const res = await h.call({ method: 'GET', url: '/v1/tools?q=echo%20text&k=3', auth: k.agent });
+    expect(res.statusCode).to.equal(200);
+    expect(res.json().items.map((t: { name: string }) => t.name)).to.include('remote__echo');
+    const beta = (await h.call({ method: 'GET', url: '/v1/tools?q=echo', auth: k.beta })).json().items;
+    expect(beta.map((t: { name: string }) => t.name)).not.to.include('remote__echo');
+    expect((await h.call({ method: 'GET', url: '/v1/tools', auth: k.agent })).json().field).to.equal('querystring.q');
+    expect((await h.call({ method: 'GET', url: '/v1/tools?q=x&k=500', auth: k.agent })).json().field).to.equal('querystring.k');
+  });
+
+  it('DELETE: another tenant gets 404, viewer 403, operator 204, then 404', async () => {
+    expect((await h.call({ method: 'DELETE', url: `/v1/mcp-servers/${serverId}`, auth: k.beta })).statusCode).to.equal(404);
+    expect((await h.call({ method: 'DELETE', url: `/v1/mcp-servers/${serverId}`, auth: k.viewer })).statusCode).to.equal(403);
+    expect((await h.call({ method: 'DELETE', url: `/v1/mcp-servers/${serverId}`, auth: k.operator })).statusCode).to.equal(204);
+    expect((await h.call({ method: 'DELETE', url: `/v1/mcp-servers/${serverId}`, auth: k.operator })).statusCode).to.equal(404);
+    expect((await h.call({ method: 'DELETE', url: '/v1/mcp-servers/..%2F..', auth: k.operator })).statusCode).to.equal(400);
+  });
+
+  it('503 DEPENDENCY_UNAVAILABLE when no gateway is wired', async () => {
+    const h2 = await makeHarness({ gateway: undefined });
+    try {
+      const res = await h2.call({ method: 'GET', url: '/v1/mcp-servers', auth: (await h2.key('viewer', 'acme')).auth });
+      expect(res.statusCode).to.equal(503);
+      expect(res.json().code).to.equal('DEPENDENCY_UNAVAILABLE');
+    } finally {
+      await h2.close();
+    }
+  });
+});
