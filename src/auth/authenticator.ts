@@ -42,7 +42,9 @@ function principalOfKey(r: ApiKeyRecord): Principal {
  * is the same 401 so a caller cannot tell an unknown key from a revoked one.
  */
 export function createAuthenticator(o: AuthenticatorOptions): Authenticator {
-  const cache = new LRUCache<string, Principal>({ max: 10_000, ttl: o.cacheTtlMs ?? 5_000 });
+  const ttl = o.cacheTtlMs ?? 5_000;
+  // lru-cache reads ttl 0 as "forever"; here 0 means "do not cache".
+  const cache = ttl > 0 ? new LRUCache<string, Principal>({ max: 10_000, ttl }) : undefined;
   return {
     async authenticate(authorization) {
       if (!authorization) throw new UnauthenticatedError();
@@ -53,18 +55,18 @@ export function createAuthenticator(o: AuthenticatorOptions): Authenticator {
       // Generated keys look like omk_…; OPENMCP_ADMIN_KEY may be any string of 16+ characters.
       if (isApiKeyFormat(token) || token.length >= 16) {
         const hash = hashApiKey(token);
-        const hit = cache.get(hash);
+        const hit = cache?.get(hash);
         if (hit) return hit;
         const record = await o.keys.findByHash(hash);
         if (!record || record.revokedAt) throw new UnauthenticatedError('API key not valid');
         const p = principalOfKey(record);
-        cache.set(hash, p);
+        cache?.set(hash, p);
         return p;
       }
       throw new UnauthenticatedError('bearer token is neither an API key nor an accepted JWT');
     },
     forget(hash) {
-      cache.delete(hash);
+      cache?.delete(hash);
     },
   };
 }

@@ -1,0 +1,50 @@
+import { expect } from 'chai';
+import { SignJWT } from 'jose';
+import { createJwtVerifier } from '../../src/auth/jwt';
+import { makeHarness, type Harness } from './support/harness';
+
+const SECRET = 'a-test-secret-that-is-at-least-32-chars!';
+const jwt = (tenant: string, role: string, sub: string) =>
+  new SignJWT({ tenant, role }).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setExpirationTime('5m').sign(Buffer.from(SECRET));
+
+describe('Authentication over REST: JWT principals, and keys never logged', () => {
+  let h: Harness;
+  before(async () => {
+    h = await makeHarness({ jwt: createJwtVerifier({ JWT_SECRET: SECRET }) });
+  });
+  after(() => h.close());
+
+  it('a JWT caller acts in its tenant with its sub as actor; another tenant cannot see the task', async () => {
+    const token = await jwt('acme', 'agent', 'agent-7');
+    const res = await h.call({ method: 'POST', url: '/v1/tasks', auth: `Bearer ${token}`, payload: { instruction: 'hi' } });
+    expect(res.statusCode).to.equal(202);
+    const [e] = await h.store.readStream(`task-${res.json().id}`);
+    expect(e.actor).to.deep.equal({ kind: 'agent', id: 'agent-7' });
+    expect(e.tenant).to.equal('acme');
+    const other = await h.call({ method: 'GET', url: `/v1/tasks/${res.json().id}`, auth: `Bearer ${await jwt('beta', 'viewer', 'v')}` });
+    expect(other.statusCode).to.equal(404);
+    const viewer = await h.call({ method: 'POST', url: '/v1/tasks', auth: `Bearer ${await jwt('acme', 'viewer', 'v')}`, payload: { instruction: 'hi' } });
+    expect(viewer.statusCode).to.equal(403);
+  });
+
+  it('keys and tokens never appear in the logs, even when requests fail (log scan)', async () => {
+    const admin = await h.key('admin', 'acme');
+    const token = await jwt('acme', 'operator', 'op');
+    const created = (await h.call({ method: 'POST', url: '/v1/keys', auth: admin.auth, payload: { role: 'viewer', tenant: 'acme' } })).json();
+    const secrets = [admin.key, token, created.key, 'omk_' + 'Z'.repeat(43)];
+    await h.call({ method: 'GET', url: '/v1/tasks', auth: `Bearer ${created.key}` });
+    await h.call({ method: 'GET', url: '/v1/tasks', auth: `Bearer ${token}` });
+    await h.call({ method: 'GET', url: '/v1/tasks', auth: `Bearer ${secrets[3]}` });
+    await h.call({ method: 'POST', url: '/v1/tasks', auth: admin.auth, payload: '{bad', headers: { 'content-type': 'application/json' } });
+    await h.call({ method: 'DELETE', url: `/v1/keys/${created.id}`, auth: admin.auth });
+    await h.call({ method: 'GET', url: '/v1/tasks', auth: `Bearer ${created.key}` });
+    h.app.log.info({ headers: { authorization: `Bearer ${admin.key}` }, key: admin.key }, 'a careless log line');
+    const text = h.logs.join('');
+    expect(h.logs.length).to.be.greaterThan(10);
+    expect(text).to.include('[redacted]');
+    for (const s of secrets) expect(text.includes(s), 'a secret in the logs').to.equal(false);
+    // And the key is never returned again after creation.
+    const listed = await h.call({ method: 'GET', url: '/v1/keys', auth: admin.auth });
+    expect(listed.body.includes(created.key)).to.equal(false);
+  });
+});

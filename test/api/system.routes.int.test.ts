@@ -1,0 +1,123 @@
+import { expect } from 'chai';
+import { Gauge, Registry } from 'prom-client';
+import { makeHarness, type Harness } from './support/harness';
+import { createMetrics } from '../../src/metrics/metrics';
+import { instrumentEventStore } from '../../src/metrics/instrument-store';
+import { createEvent } from '../../src/core/envelope';
+
+describe('REST system routes: /healthz, /readyz, /metrics, /docs; request ids; rate limits', () => {
+  let h: Harness;
+  let registry: Registry;
+
+  before(async () => {
+    registry = new Registry();
+    // Another context's gauge on the same registry shows up in /metrics too.
+    new Gauge({ name: 'openmcp_projection_lag_events', help: 'test', registers: [registry] }).set(3);
+    h = await makeHarness({ metrics: undefined, registry });
+  });
+  after(() => h.close());
+
+  it('/healthz is liveness only, public', async () => {
+    const res = await h.call({ method: 'GET', url: '/healthz' });
+    expect(res.statusCode).to.equal(200);
+    expect(res.json()).to.deep.equal({ status: 'ok' });
+  });
+
+  it('/readyz names each dependency with its state: 200 when up or degraded, 503 when one is down', async () => {
+    const mk = (states: Array<'up' | 'down' | 'degraded' | 'throw'>) =>
+      makeHarness({
+        readiness: states.map((s, i) => ({
+          name: `dep${i}`,
+          check: async () => {
+            if (s === 'throw') throw new Error('connection refused');
+            return { state: s, ...(s === 'degraded' ? { detail: 'lexical search only' } : {}) };
+          },
+        })),
+      });
+    const a = await mk(['up', 'degraded']);
+    const b = await mk(['up', 'throw']);
+    try {
+      const ra = await a.call({ method: 'GET', url: '/readyz' });
+      expect(ra.statusCode).to.equal(200);
+      expect(ra.json()).to.deep.equal({
+        status: 'degraded',
+        dependencies: [{ name: 'dep0', state: 'up' }, { name: 'dep1', state: 'degraded', detail: 'lexical search only' }],
+      });
+      const rb = await b.call({ method: 'GET', url: '/readyz' });
+      expect(rb.statusCode).to.equal(503);
+      expect(rb.json().dependencies[1]).to.deep.equal({ name: 'dep1', state: 'down', detail: 'connection refused' });
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it('/metrics exposes HTTP latency by route and status, append latency, errors by code, and other contexts\' gauges', async () => {
+    const admin = (await h.key('admin', 'acme')).auth;
+    const metrics = createMetrics({ registry });
+    const store = instrumentEventStore(h.store, metrics);
+    await h.call({ method: 'GET', url: '/v1/tasks/not-an-id', auth: admin });
+    await h.call({ method: 'GET', url: '/v1/tasks', auth: admin });
+    await store.append('task-m1', [createEvent({ type: 'TaskCancelled', stream: 'task-m1', tenant: 'acme', actor: { kind: 'user', id: 'u' }, data: {} })]);
+    const res = await h.call({ method: 'GET', url: '/metrics' });
+    expect(res.statusCode).to.equal(200);
+    expect(res.headers['content-type']).to.match(/^text\/plain/);
+    expect(res.body).to.match(/openmcp_http_request_duration_seconds_count\{method="GET",route="\/v1\/tasks\/:id",status="400"\} 1/);
+    expect(res.body).to.match(/openmcp_http_request_duration_seconds_count\{method="GET",route="\/v1\/tasks",status="200"\} 1/);
+    expect(res.body).to.match(/openmcp_errors_total\{code="VALIDATION_FAILED"\} 1/);
+    expect(res.body).to.match(/openmcp_eventstore_append_duration_seconds_count\{store="sql:sqlite"\} 1/);
+    expect(res.body).to.include('openmcp_projection_lag_events 3');
+  });
+
+  it('/docs and /docs/json serve the OpenAPI document with every route', async () => {
+    const res = await h.call({ method: 'GET', url: '/docs' });
+    expect(res.statusCode).to.equal(200);
+    const doc = res.json();
+    expect(doc.openapi).to.match(/^3\./);
+    const paths = Object.keys(doc.paths);
+    for (const p of [
+      '/v1/tasks', '/v1/tasks/{id}', '/v1/tasks/{id}/events', '/v1/tasks/{id}/cancel', '/v1/tasks/{id}/approvals',
+      '/v1/events', '/v1/events/{id}', '/v1/events/{id}/proof', '/v1/batches', '/v1/batches/{id}', '/v1/batches/{id}/events',
+      '/v1/mcp-servers', '/v1/mcp-servers/{id}', '/v1/tools', '/v1/keys', '/v1/keys/{id}', '/healthz', '/readyz',
+    ]) expect(paths, p).to.include(p);
+    expect(doc.paths['/v1/tasks'].post.requestBody.content['application/json'].schema.properties).to.have.property('steps');
+    expect((await h.call({ method: 'GET', url: '/docs/json' })).json().openapi).to.equal(doc.openapi);
+  });
+
+  it('echoes a valid x-request-id, replaces a hostile one', async () => {
+    const ok = await h.call({ method: 'GET', url: '/healthz', headers: { 'x-request-id': 'abc-123' } });
+    expect(ok.headers['x-request-id']).to.equal('abc-123');
+    const bad = await h.call({ method: 'GET', url: '/healthz', headers: { 'x-request-id': 'a b\u0000<script>' } });
+    expect(bad.headers['x-request-id']).to.match(/^[0-9a-f-]{36}$/);
+  });
+
+  it('unknown routes are 404 ROUTE_NOT_FOUND problems', async () => {
+    const res = await h.call({ method: 'GET', url: '/v1/nope' });
+    expect(res.statusCode).to.equal(404);
+    expect(res.headers['content-type']).to.match(/problem\+json/);
+    expect(res.json().code).to.equal('ROUTE_NOT_FOUND');
+  });
+
+  it('429 RATE_LIMITED with Retry-After per key, and per tenant across keys', async () => {
+    const h2 = await makeHarness({ rateLimit: { perKeyPerMinute: 3, perTenantPerMinute: 5 } });
+    try {
+      const a = (await h2.key('viewer', 'acme')).auth;
+      const b = (await h2.key('viewer', 'acme')).auth;
+      const other = (await h2.key('viewer', 'beta')).auth;
+      const codes = [];
+      for (let i = 0; i < 4; i++) codes.push((await h2.call({ method: 'GET', url: '/v1/tasks', auth: a })).statusCode);
+      expect(codes).to.deep.equal([200, 200, 200, 429]);
+      const limited = await h2.call({ method: 'GET', url: '/v1/tasks', auth: a });
+      expect(limited.json()).to.include({ code: 'RATE_LIMITED' });
+      const retry = Number(limited.headers['retry-after']);
+      expect(retry).to.be.within(1, 60);
+      // acme has used 5 of its 5; b's own budget is untouched but the tenant's is spent.
+      const viaB = await h2.call({ method: 'GET', url: '/v1/tasks', auth: b });
+      expect(viaB.statusCode).to.equal(429);
+      expect(viaB.json().detail).to.match(/tenant/);
+      expect((await h2.call({ method: 'GET', url: '/v1/tasks', auth: other })).statusCode).to.equal(200);
+    } finally {
+      await h2.close();
+    }
+  });
+});

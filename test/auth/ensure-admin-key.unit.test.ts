@@ -1,0 +1,40 @@
+import { expect } from 'chai';
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createAuthenticator } from '../../src/auth/authenticator';
+import { ensureAdminKey } from '../../src/auth/ensure-admin-key';
+import { MemoryKeyStore } from '../../src/auth/memory-key-store';
+
+describe('ensureAdminKey (bootstrap admin)', () => {
+  it('generates a key into DATA_DIR/admin.key (0600) once, then reuses it', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'omcp-admin-'));
+    const keys = new MemoryKeyStore();
+    const first = await ensureAdminKey({ dataDir }, keys);
+    expect(first.generated).to.equal(true);
+    expect(first.key).to.match(/^omk_/);
+    const file = join(dataDir, 'admin.key');
+    expect(readFileSync(file, 'utf8').trim()).to.equal(first.key);
+    expect(statSync(file).mode & 0o777).to.equal(0o600);
+    const second = await ensureAdminKey({ dataDir }, keys);
+    expect(second).to.deep.equal({ key: first.key, generated: false });
+    const p = await createAuthenticator({ keys }).authenticate(`Bearer ${first.key}`);
+    expect(p).to.include({ role: 'admin', tenant: 'default', crossTenant: true });
+    const stored = (await keys.list({ tenant: null, limit: 10 }))[0];
+    expect(JSON.stringify(stored)).not.to.include(first.key);
+  });
+
+  it('OPENMCP_ADMIN_KEY wins, and changing it rotates the stored key', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'omcp-admin-'));
+    const keys = new MemoryKeyStore();
+    const auth = createAuthenticator({ keys, cacheTtlMs: 0 });
+    expect(await ensureAdminKey({ dataDir, OPENMCP_ADMIN_KEY: 'first-admin-key-000000' }, keys)).to.deep.equal({ key: 'first-admin-key-000000', generated: false });
+    await auth.authenticate('Bearer first-admin-key-000000');
+    await ensureAdminKey({ dataDir, OPENMCP_ADMIN_KEY: 'second-admin-key-00000' }, keys);
+    await auth.authenticate('Bearer second-admin-key-00000');
+    let code = '';
+    await auth.authenticate('Bearer first-admin-key-000000').catch((e) => (code = e.code));
+    expect(code).to.equal('UNAUTHENTICATED');
+    expect((await keys.list({ tenant: null, limit: 10 }))[0].prefix).to.equal('seco');
+  });
+});

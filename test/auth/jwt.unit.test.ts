@@ -1,0 +1,77 @@
+import { expect } from 'chai';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SignJWT, exportJWK } from 'jose';
+import { createJwtVerifier } from '../../src/auth/jwt';
+import { ConfigError } from '../../src/core/errors';
+
+const SECRET = 'a-test-secret-that-is-at-least-32-chars!';
+const claims = { tenant: 'acme', role: 'operator' };
+
+const hs = (c: Record<string, unknown>, secret = SECRET, exp = '5m') =>
+  new SignJWT(c).setProtectedHeader({ alg: 'HS256' }).setSubject('alice').setIssuedAt().setExpirationTime(exp).sign(Buffer.from(secret));
+
+describe('JWT bearer verification', () => {
+  it('HS256: maps sub, tenant and role to a principal', async () => {
+    const verify = createJwtVerifier({ JWT_SECRET: SECRET })!;
+    const p = await verify(await hs(claims));
+    expect(p).to.deep.equal({ tenant: 'acme', role: 'operator', actor: { kind: 'user', id: 'alice' }, crossTenant: false, via: 'jwt', subject: 'jwt:alice' });
+    expect((await verify(await hs({ tenant: 'acme', role: 'agent' }))).actor.kind).to.equal('agent');
+  });
+
+  it('refuses a wrong secret, an expired token, missing or bad claims, alg none', async () => {
+    const verify = createJwtVerifier({ JWT_SECRET: SECRET })!;
+    const refused = async (t: string) => {
+      try {
+        await verify(t);
+      } catch (err) {
+        return (err as { code: string }).code;
+      }
+      return 'accepted';
+    };
+    expect(await refused(await hs(claims, 'another-secret-of-at-least-32-characters'))).to.equal('UNAUTHENTICATED');
+    expect(await refused(await hs(claims, SECRET, '-1m'))).to.equal('UNAUTHENTICATED');
+    expect(await refused(await hs({ role: 'operator' }))).to.equal('UNAUTHENTICATED');
+    expect(await refused(await hs({ tenant: 'acme', role: 'root' }))).to.equal('UNAUTHENTICATED');
+    expect(await refused(await hs({ tenant: '../x', role: 'viewer' }))).to.equal('UNAUTHENTICATED');
+    const none = `${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from(JSON.stringify({ ...claims, sub: 'x' })).toString('base64url')}.`;
+    expect(await refused(none)).to.equal('UNAUTHENTICATED');
+  });
+
+  it('honours cross_tenant only for admin and auditor; checks issuer and audience when set', async () => {
+    const verify = createJwtVerifier({ JWT_SECRET: SECRET, JWT_ISSUER: 'idp', JWT_AUDIENCE: 'openmcp' })!;
+    const mk = (role: string) => new SignJWT({ tenant: 'ops', role, cross_tenant: true }).setProtectedHeader({ alg: 'HS256' }).setSubject('s').setIssuer('idp').setAudience('openmcp').setExpirationTime('5m').sign(Buffer.from(SECRET));
+    expect((await verify(await mk('auditor'))).crossTenant).to.equal(true);
+    expect((await verify(await mk('operator'))).crossTenant).to.equal(false);
+    let code = '';
+    await verify(await hs(claims)).catch((e) => (code = e.code));
+    expect(code).to.equal('UNAUTHENTICATED');
+  });
+
+  it('ES256 with a PEM public key file, and RS256 with a JWKS file; HS256 tokens refused there', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'omcp-jwt-'));
+    const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    writeFileSync(join(dir, 'ec.pem'), ec.publicKey.export({ type: 'spki', format: 'pem' }));
+    const es = createJwtVerifier({ JWT_PUBLIC_KEY_FILE: join(dir, 'ec.pem') })!;
+    const t = await new SignJWT(claims).setProtectedHeader({ alg: 'ES256' }).setSubject('bob').setExpirationTime('5m').sign(ec.privateKey);
+    expect((await es(t)).actor.id).to.equal('bob');
+    let code = '';
+    await es(await hs(claims)).catch((e) => (code = e.code));
+    expect(code).to.equal('UNAUTHENTICATED');
+
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const jwk = { ...(await exportJWK(rsa.publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' };
+    writeFileSync(join(dir, 'jwks.json'), JSON.stringify({ keys: [jwk] }));
+    const rs = createJwtVerifier({ JWT_JWKS_FILE: join(dir, 'jwks.json') })!;
+    const rt = await new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: 'k1' }).setSubject('carol').setExpirationTime('5m').sign(rsa.privateKey);
+    expect((await rs(rt)).actor.id).to.equal('carol');
+  });
+
+  it('no settings → no verifier; two sources or a missing file → ConfigError naming the variable', () => {
+    expect(createJwtVerifier({})).to.equal(undefined);
+    expect(() => createJwtVerifier({ JWT_SECRET: SECRET, JWT_JWKS_FILE: '/x' })).to.throw(ConfigError);
+    expect(() => createJwtVerifier({ JWT_PUBLIC_KEY_FILE: '/nonexistent.pem' })).to.throw(/JWT_PUBLIC_KEY_FILE/);
+  });
+});
