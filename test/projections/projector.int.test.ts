@@ -1,0 +1,124 @@
+import { expect } from 'chai';
+import { Registry } from 'prom-client';
+import { InProcessBus } from '../../src/bus/inprocess';
+import { MemoryCheckpointStore } from '../../src/checkpoints';
+import { Projector } from '../../src/projector/projector';
+import { defaultAppliers } from '../../projections';
+import type { ProjectionApplier } from '../../src/projector/projection';
+import { SqlReadModels } from '../../src/readmodels/sql-read-models';
+import { mysqlAvailable, requireService } from '../support/services';
+import { appendWorkload, checkpointOf, openTestDb, snapshot, type Dialect, type TestDb } from './support';
+
+async function runToHead(db: TestDb, projector: Projector): Promise<void> {
+  const head = await db.store.headPosition();
+  const rm = new SqlReadModels({ knex: db.knex, applied: projector.applied });
+  expect(await rm.waitForPosition(head, 15_000), `position ${head} applied`).to.equal(true);
+}
+
+/** An applier that throws once it has seen `n` events: a crash between events, mid-transaction. */
+function crashingAfter(n: number, inner: ProjectionApplier): ProjectionApplier {
+  let seen = 0;
+  return {
+    name: inner.name,
+    canHandle: inner.canHandle,
+    async apply(trx, t, events, touched) {
+      if (seen + events.length > n) throw new Error('simulated crash');
+      seen += events.length;
+      await inner.apply(trx, t, events, touched);
+    },
+  };
+}
+
+for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
+  describe(`projector on ${dialect}`, function () {
+    let db: TestDb;
+    before(async function () {
+      if (dialect === 'mysql') await requireService(this, 'MariaDB', mysqlAvailable);
+    });
+    beforeEach(async () => {
+      db = await openTestDb(dialect);
+    });
+    afterEach(async () => {
+      await db?.close();
+    });
+
+    it('replaying the whole log twice gives identical read models', async () => {
+      const events = await appendWorkload(db.store);
+      const bus = new InProcessBus(db.store, new MemoryCheckpointStore(), { maxBatch: 7 });
+      const projector = new Projector({ knex: db.knex, bus });
+      await projector.start();
+      await runToHead(db, projector);
+      await projector.stop();
+      const once = await snapshot(db.knex);
+      expect(once.rm_audit_events).to.have.length(events.length);
+      expect(once.rm_tasks).to.have.length(12);
+
+      // The same log again (a group that lost its progress), and once more as one big batch.
+      const again = new Projector({ knex: db.knex, bus: new InProcessBus(db.store, new MemoryCheckpointStore(), { maxBatch: 3 }) });
+      await again.start();
+      await runToHead(db, again);
+      await again.stop();
+      await again.applyEvents(await db.store.readAll({ limit: 10_000 }));
+      expect(await snapshot(db.knex)).to.deep.equal(once);
+    });
+
+    it('a projector killed between events resumes from its checkpoint without duplicates', async () => {
+      await appendWorkload(db.store);
+      const reference = await openTestDb('sqlite');
+      try {
+        await new Projector({ knex: reference.knex, bus: null as never }).applyEvents(await db.store.readAll({ limit: 10_000 }));
+        const expected = await snapshot(reference.knex);
+
+        const busCheckpoints = new MemoryCheckpointStore();
+        const errors: unknown[] = [];
+        const crashing = defaultAppliers().map((a) => (a.name === 'tasks' ? crashingAfter(9, a) : a));
+        const first = new Projector({ knex: db.knex, bus: new InProcessBus(db.store, busCheckpoints, { maxBatch: 4, onError: (e) => errors.push(e) }), appliers: crashing });
+        await first.start();
+        const deadline = Date.now() + 10_000;
+        while (!errors.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+        await first.stop();
+        expect(errors, 'the crash happened').to.not.be.empty;
+        const stoppedAt = await checkpointOf(db.knex, 'tasks');
+        expect(stoppedAt, 'part of the log was applied').to.be.greaterThan(0);
+        expect(stoppedAt).to.be.lessThan(await db.store.headPosition());
+
+        const second = new Projector({ knex: db.knex, bus: new InProcessBus(db.store, busCheckpoints, { maxBatch: 4 }) });
+        await second.start();
+        await runToHead(db, second);
+        await second.stop();
+        expect(await snapshot(db.knex)).to.deep.equal(expected);
+        expect(await checkpointOf(db.knex, 'tasks')).to.equal(await db.store.headPosition());
+      } finally {
+        await reference.close();
+      }
+    });
+
+    it('projects tasks with steps, tool calls, batches and the audit log; exposes lag', async () => {
+      const events = await appendWorkload(db.store, 8);
+      const registry = new Registry();
+      const projector = new Projector({ knex: db.knex, bus: new InProcessBus(db.store, new MemoryCheckpointStore()), registry, headPosition: () => db.store.headPosition() });
+      await projector.start();
+      await runToHead(db, projector);
+      await projector.stop();
+      const rm = new SqlReadModels({ knex: db.knex });
+      const page = await rm.listTasks('acme', { limit: 100 });
+      const done = page.items.find((t) => t.status === 'completed')!;
+      expect(done.steps).to.have.length(1);
+      expect(done.steps[0]).to.include({ status: 'completed', tool: 'examples__echo', latencyMs: 2 });
+      expect(done.steps[0].toolCallId).to.be.a('string');
+      const pending = page.items.find((t) => t.status === 'submitted')!;
+      expect(pending.steps[0]).to.include({ status: 'pending', tool: 'examples__echo' });
+      const audit = await rm.listAuditEvents(null, { limit: 1000 });
+      expect(audit.items.map((e) => e.position)).to.deep.equal(events.map((e) => e.position));
+      const sealed = events.find((e) => e.type === 'BatchSealed')!;
+      expect(audit.items[0]).to.include({ seq: 0, batchId: 0 });
+      expect(audit.items.find((e) => e.position === sealed.position)!.batchId).to.equal(undefined);
+      expect(await rm.getBatch(0)).to.deep.include({ id: 0, firstSeq: 0, anchor: { chainId: 31337, contract: `0x${'c'.repeat(40)}`, txHash: `0x${'7'.padStart(64, '0')}`, blockNumber: 5, gasUsed: '50000', anchoredAt: events.find((e) => e.type === 'BatchAnchored')!.occurredAt } });
+      const tools = await rm.listToolCatalog('acme');
+      expect(tools.map((t) => t.name)).to.deep.equal(['examples__echo']);
+      expect(tools[0].health).to.equal('up');
+      const metrics = await registry.getSingleMetricAsString('openmcp_projection_lag_events');
+      expect(metrics).to.match(/openmcp_projection_lag_events\{projection="tasks"\} 0/);
+    });
+  });
+}

@@ -1,0 +1,88 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Knex } from 'knex';
+import { migrateLatest } from '../../migrations';
+import { createEvent, type PendingEvent, type RecordedEvent } from '../../src/core/envelope';
+import { newId } from '../../src/core/ids';
+import { openKnex } from '../../src/db/knex';
+import { sqlEventStoreOn } from '../../src/eventstore/sql';
+import type { EventStore } from '../../src/eventstore/port';
+import { LIVE_TABLES, CHECKPOINT_TABLE } from '../../src/readmodels/tables';
+import { createTestDatabase } from '../support/services';
+
+export type Dialect = 'sqlite' | 'mysql';
+export type TestDb = { knex: Knex; store: EventStore; close(): Promise<void> };
+
+/** A migrated database (fresh SQLite file or fresh MariaDB database) with a SQL event store on it. */
+export async function openTestDb(dialect: Dialect): Promise<TestDb> {
+  if (dialect === 'sqlite') {
+    const dir = mkdtempSync(join(tmpdir(), 'omc-proj-'));
+    const knex = await openKnex(`sqlite:${join(dir, 'rm.db')}`);
+    await migrateLatest(knex);
+    const store = sqlEventStoreOn(knex, { pollIntervalMs: 20 });
+    return { knex, store, close: async () => { await store.close(); await knex.destroy(); rmSync(dir, { recursive: true, force: true }); } };
+  }
+  const db = await createTestDatabase('omc_proj');
+  const knex = await openKnex(db.url);
+  await migrateLatest(knex);
+  const store = sqlEventStoreOn(knex, { pollIntervalMs: 20 });
+  return { knex, store, close: async () => { await store.close(); await knex.destroy(); await db.drop(); } };
+}
+
+const actor = { kind: 'system' as const, id: 'test' };
+const h = (n: number) => `0x${n.toString(16).padStart(64, '0')}`;
+const ev = (type: string, stream: string, tenant: string, data: Record<string, unknown>): PendingEvent => createEvent({ type, stream, tenant, actor, data });
+
+/**
+ * A mixed workload: tasks through their lifecycles with step runs, gateway tool calls, MCP
+ * servers with tool catalogs (one shared "*"), and sealed/anchored batches over earlier events.
+ */
+export async function appendWorkload(store: EventStore, tasks = 12): Promise<RecordedEvent[]> {
+  const out: RecordedEvent[] = [];
+  const push = async (stream: string, events: PendingEvent[]) => out.push(...(await store.append(stream, events)).events);
+  const server = newId();
+  const shared = newId();
+  await push(`mcpserver-${server}`, [
+    ev('McpServerRegistered', `mcpserver-${server}`, 'acme', { name: 'examples', transport: 'stdio', command: 'node' }),
+    ev('McpServerToolsDiscovered', `mcpserver-${server}`, 'acme', { tools: [{ name: 'echo', inputSchemaJson: '{"type":"object"}' }], toolsHash: h(1) }),
+  ]);
+  await push(`mcpserver-${shared}`, [ev('McpServerRegistered', `mcpserver-${shared}`, '*', { name: 'shared', transport: 'http', url: 'http://x' })]);
+  for (let i = 0; i < tasks; i++) {
+    const id = newId();
+    const tenant = i % 3 === 0 ? 'globex' : 'acme';
+    const stream = `task-${id}`;
+    await push(stream, [ev('TaskSubmitted', stream, tenant, { steps: [{ tool: 'examples__echo', arguments: { text: `hi ${i}` } }], agentId: `agent-${i % 2}` })]);
+    if (i % 4 === 3) continue;
+    await push(stream, [ev('TaskStarted', stream, tenant, {}), ev('TaskStepStarted', stream, tenant, { stepId: 's0', index: 0, tool: 'examples__echo', argumentsHash: h(2), source: 'steps', idempotent: true })]);
+    const call = `toolcall-${newId()}`;
+    const ref = { serverId: server, server: 'examples', tool: 'echo', taskId: id };
+    await push(call, [ev('ToolCallRequested', call, tenant, { ...ref, argumentsHash: h(2), payloadPolicy: 'hash-only' })]);
+    await push(call, [ev('ToolCallCompleted', call, tenant, { ...ref, resultHash: h(3), resultJson: '{"text":"hi"}', isError: false, cached: false, latencyUs: 1500 })]);
+    await push(stream, [ev('TaskStepCompleted', stream, tenant, { stepId: 's0', resultHash: h(3), resultJson: `{"text":"hi ${i}"}`, isError: false })]);
+    if (i % 4 === 2) await push(stream, [ev('TaskFailed', stream, tenant, { error: { code: 'X', message: 'boom' } })]);
+    else await push(stream, [ev('TaskCompleted', stream, tenant, { output: { n: i } })]);
+    if (i === 5) {
+      const last = out[out.length - 1].position;
+      await push('batch-0', [ev('BatchSealed', 'batch-0', 'system', { batchId: 0, firstSeq: 0, lastSeq: last, firstPosition: 0, lastPosition: last, root: h(9), prevRoot: h(0), signer: `0x${'a'.repeat(40)}`, signature: `0x${'b'.repeat(130)}` })]);
+      await push('batch-0', [ev('BatchAnchored', 'batch-0', 'system', { batchId: 0, firstSeq: 0, lastSeq: last, root: h(9), chainId: 31337, contract: `0x${'c'.repeat(40)}`, txHash: h(7), blockNumber: 5, gasUsed: 50000 })]);
+    }
+  }
+  await push(`mcpserver-${server}`, [ev('McpServerHealthChanged', `mcpserver-${server}`, 'acme', { status: 'up' })]);
+  return out;
+}
+
+/** Every read-model table, rows sorted, for comparing two read models. */
+export async function snapshot(knex: Knex): Promise<Record<string, unknown[]>> {
+  const out: Record<string, unknown[]> = {};
+  for (const table of Object.values(LIVE_TABLES)) {
+    const rows = await knex(table).select();
+    out[table] = rows.map((r) => JSON.stringify(Object.keys(r).sort().map((k) => [k, r[k] === null ? null : String(r[k])]))).sort();
+  }
+  return out;
+}
+
+export async function checkpointOf(knex: Knex, projection: string): Promise<number | undefined> {
+  const row = await knex(CHECKPOINT_TABLE).where('projection', projection).first();
+  return row ? Number(row.position) : undefined;
+}
