@@ -1,0 +1,90 @@
+import { expect } from 'chai';
+import { InProcessBus } from '../../src/bus/inprocess';
+import { MemoryCheckpointStore } from '../../src/checkpoints';
+import { MemoryCache } from '../../src/cache/memory';
+import { rebuildProjection } from '../../src/cli/projections';
+import { Projector } from '../../src/projector/projector';
+import { SqlReadModels } from '../../src/readmodels/sql-read-models';
+import { OpenMcpError } from '../../src/core/errors';
+import { mysqlAvailable, requireService } from '../support/services';
+import { appendWorkload, openTestDb, snapshot, type Dialect, type TestDb } from './support';
+
+for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
+  describe(`rebuildProjection on ${dialect}`, function () {
+    let db: TestDb;
+    before(async function () {
+      if (dialect === 'mysql') await requireService(this, 'MariaDB', mysqlAvailable);
+    });
+    beforeEach(async () => {
+      db = await openTestDb(dialect);
+    });
+    afterEach(async () => {
+      await db?.close();
+    });
+
+    it('swaps fresh tables in while reads are served and the live projector keeps applying', async () => {
+      await appendWorkload(db.store, 20);
+      const cache = new MemoryCache();
+      const projector = new Projector({ knex: db.knex, bus: new InProcessBus(db.store, new MemoryCheckpointStore(), { maxBatch: 5 }), cache });
+      await projector.start();
+      const rm = new SqlReadModels({ knex: db.knex, cache, applied: projector.applied });
+      expect(await rm.waitForPosition(await db.store.headPosition(), 15_000)).to.equal(true);
+      // A projection bug to repair: the rebuild must bring back the true statuses.
+      await db.knex('rm_tasks').update({ status: 'cancelled' });
+
+      let reads = 0;
+      const readErrors: unknown[] = [];
+      let reading = true;
+      const reader = (async () => {
+        while (reading) {
+          try {
+            const page = await rm.listTasks('acme', { limit: 50 });
+            expect(page.items.length).to.be.greaterThan(0);
+            await rm.listAuditEvents(null, { limit: 20 });
+            reads++;
+          } catch (err) {
+            readErrors.push(err);
+          }
+        }
+      })();
+      const writer = appendWorkload(db.store, 6);
+      const tasks = await rebuildProjection({ knex: db.knex, store: db.store, cache, batchSize: 25 }, 'tasks');
+      const steps = await rebuildProjection({ knex: db.knex, store: db.store, cache }, 'task-steps');
+      const audit = await rebuildProjection({ knex: db.knex, store: db.store, cache }, 'audit-log');
+      await writer;
+      expect(await rm.waitForPosition(await db.store.headPosition(), 15_000)).to.equal(true);
+      reading = false;
+      await reader;
+      await projector.stop();
+
+      expect(readErrors, String(readErrors[0])).to.deep.equal([]);
+      expect(reads).to.be.greaterThan(0);
+      expect(tasks.events).to.be.greaterThan(0);
+      expect(steps.tables).to.deep.equal(['rm_task_step_runs']);
+      expect(audit.tables).to.deep.equal(['rm_audit_events']);
+
+      const reference = await openTestDb('sqlite');
+      try {
+        await new Projector({ knex: reference.knex, bus: null as never }).applyEvents(await db.store.readAll({ limit: 100_000 }));
+        expect(await snapshot(db.knex)).to.deep.equal(await snapshot(reference.knex));
+      } finally {
+        await reference.close();
+      }
+      const statuses = (await rm.listTasks('acme', { limit: 100 })).items.map((t) => t.status);
+      expect(statuses).to.include('completed');
+      expect(statuses).to.not.include('cancelled');
+      // The cache was rewritten from the rebuilt tables, not left with the broken statuses.
+      const one = (await rm.listTasks('acme', { limit: 1, status: 'completed' })).items[0];
+      expect(JSON.parse((await cache.get(`rm:task:${one.id}`))!).status).to.equal('completed');
+      const leftovers = (await db.knex.raw(dialect === 'mysql' ? 'SHOW TABLES' : "SELECT name FROM sqlite_master WHERE type = 'table'"));
+      expect(JSON.stringify(leftovers)).to.not.match(/__r|__old/);
+    });
+
+    it('names an unknown projection as a validation error', async () => {
+      const err = await rebuildProjection({ knex: db.knex, store: db.store }, 'nope').catch((e) => e);
+      expect(err).to.be.instanceOf(OpenMcpError);
+      expect(err.code).to.equal('VALIDATION_FAILED');
+      expect(err.details).to.deep.equal({ field: 'name' });
+    });
+  });
+}
