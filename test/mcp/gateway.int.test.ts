@@ -153,9 +153,10 @@ describe('MCP gateway over real SDK clients and servers (stdio + streamable HTTP
       storeDown = false;
     }
     // The upstream's own call counter shows how many calls reached it: the refused ones did not.
-    const before = Number(String((await gateway.callTool(ctx, 'examples__count', { key: 'probe1' })).content[0].text).split(':')[1]);
+    const text = (r: { content: unknown[] }) => (r.content[0] as { text: string }).text;
+    const before = Number(text(await gateway.callTool(ctx, 'examples__count', { key: 'probe1' })).split(':')[1]);
     const r = await gateway.callTool(ctx, 'examples__count', { key: 'probe2' });
-    expect(r.content[0].text).to.equal(`probe2:${before + 1}`);
+    expect(text(r)).to.equal(`probe2:${before + 1}`);
     const all = (await db.store.readAll({ limit: 100_000 })).filter((e) => e.type === 'ToolCallRequested');
     expect(all.some((e) => String(e.data.argumentsJson).includes('refused'))).to.equal(false);
   });

@@ -1,0 +1,66 @@
+import { expect } from 'chai';
+import { McpGateway } from '../../src/mcp/gateway';
+import { payloadDigest } from '../../src/mcp/payload-hash';
+import { readServersFile } from '../../src/mcp/servers-file';
+import { splitToolName } from '../../src/mcp/tool-name';
+import { startHttpExample, type HttpExample } from '../../examples/mcp-http/server';
+import { openTempSqliteStore } from './support/stores';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const actor = { kind: 'user' as const, id: 'alice' };
+
+describe('MCP gateway: payload policy, task link, registry input', function () {
+  this.timeout(30_000);
+  let db: Awaited<ReturnType<typeof openTempSqliteStore>>;
+  let remote: HttpExample;
+  let gateway: McpGateway;
+
+  before(async function () {
+    db = await openTempSqliteStore();
+    remote = await startHttpExample();
+    gateway = new McpGateway({ store: db.store, payloadPolicy: 'hash-only', cacheTtlMs: 0, upstream: { healthIntervalMs: 0 } });
+    await gateway.registerServer({ tenant: 'acme', actor, name: 'remote', transport: 'http', url: remote.url });
+  });
+  after(async function () {
+    await gateway?.close();
+    await remote?.close();
+    await db?.cleanup();
+  });
+
+  it('hash-only: records hashes of arguments and result, never the payloads, and links the task id', async function () {
+    const args = { a: 0.5 as unknown as number, b: 2 };
+    await gateway.callTool({ tenant: 'acme', actor, taskId: 'task-123', correlationId: 'corr-1' }, 'remote__echo', { text: 'secret' });
+    const events = (await db.store.readAll({ limit: 1000 })).filter((e) => e.stream.startsWith('toolcall-'));
+    expect(events.map((e) => e.type)).to.deep.equal(['ToolCallRequested', 'ToolCallCompleted']);
+    expect(JSON.stringify(events)).to.not.contain('secret');
+    expect(events[0].data).to.include({ payloadPolicy: 'hash-only', taskId: 'task-123', argumentsHash: payloadDigest({ text: 'secret' }).hash });
+    expect(events[0].correlationId).to.equal('corr-1');
+    expect(events[1].data).to.not.have.property('resultJson');
+    // Floats in arguments are the caller's data: hashed by JCS, never put into event data as numbers.
+    expect(payloadDigest(args).json).to.equal('{"a":0.5,"b":2}');
+  });
+
+  it('refuses bad registrations naming the field, and a taken name', async function () {
+    const bad = await gateway.registerServer({ tenant: 'acme', actor, name: 'Bad__Name', transport: 'http', url: remote.url }).catch((e) => e);
+    expect(bad.code).to.equal('VALIDATION_FAILED');
+    expect(bad.message).to.contain('name');
+    const noCmd = await gateway.registerServer({ tenant: 'acme', actor, name: 'x', transport: 'stdio' }).catch((e) => e);
+    expect(noCmd.code).to.equal('VALIDATION_FAILED');
+    const taken = await gateway.registerServer({ tenant: 'acme', actor, name: 'remote', transport: 'http', url: remote.url }).catch((e) => e);
+    expect(taken.code).to.equal('MCP_SERVER_EXISTS');
+  });
+
+  it('reads MCP_SERVERS_FILE in both layouts and splits namespaced names', function () {
+    const f = join(db.dir, 'servers.json');
+    writeFileSync(f, JSON.stringify({ mcpServers: { files: { command: 'npx', args: ['srv'] }, api: { url: 'http://127.0.0.1:1/mcp' } } }));
+    const list = readServersFile(f, actor);
+    expect(list.map((s) => [s.name, s.transport, s.tenant])).to.deep.equal([['files', 'stdio', '*'], ['api', 'http', '*']]);
+    writeFileSync(f, JSON.stringify({ servers: [{ name: 'x', transport: 'sse', url: 'http://h/sse', tenant: 'acme' }] }));
+    expect(readServersFile(f, actor)[0]).to.include({ name: 'x', transport: 'sse', tenant: 'acme' });
+    writeFileSync(f, '{"servers": 3}');
+    expect(() => readServersFile(f, actor)).to.throw(/MCP_SERVERS_FILE/);
+    expect(splitToolName('github__create_issue')).to.deep.equal({ server: 'github', tool: 'create_issue' });
+    expect(splitToolName('plain')).to.equal(undefined);
+  });
+});
