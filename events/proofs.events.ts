@@ -1,0 +1,46 @@
+import { z } from 'zod';
+import { defineEvent } from './catalog';
+
+const safeInt = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const hex32 = z.string().regex(/^0x[0-9a-f]{64}$/);
+const address = z.string().regex(/^0x[0-9a-f]{40}$/);
+
+export const BatchSealed = defineEvent(
+  'BatchSealed',
+  1,
+  z.strictObject({
+    batchId: safeInt,
+    firstSeq: safeInt,
+    lastSeq: safeInt,
+    /** Store positions of the first and last event, so seq can be re-derived on any store. */
+    firstPosition: safeInt,
+    lastPosition: safeInt,
+    root: hex32,
+    prevRoot: hex32,
+    signer: address,
+    signature: z.string().regex(/^0x[0-9a-f]{130}$/),
+  }),
+  'The sealer closed audit batch batchId over seqs firstSeq..lastSeq and signed its head {batchId, firstSeq, lastSeq, root, prevRoot}.',
+);
+
+export const BatchAnchored = defineEvent(
+  'BatchAnchored',
+  1,
+  z.strictObject({
+    batchId: safeInt,
+    firstSeq: safeInt,
+    lastSeq: safeInt,
+    root: hex32,
+    chainId: safeInt,
+    contract: address,
+    txHash: hex32,
+    blockNumber: safeInt,
+    gasUsed: safeInt,
+  }),
+  'The anchorer recorded the batch root on chain: AuditAnchor.anchor() was mined and confirmed.',
+);
+
+export const proofEvents = [BatchSealed, BatchAnchored];
+
+export type BatchSealedData = z.infer<typeof BatchSealed.schema>;
+export type BatchAnchoredData = z.infer<typeof BatchAnchored.schema>;

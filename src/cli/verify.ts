@@ -1,0 +1,31 @@
+import { readFile } from 'node:fs/promises';
+import { verifyProofFile } from '../proofs/verify-proof';
+import { printChecks, type Writer } from './print-checks';
+
+export const DEFAULT_RPC_URL = 'http://127.0.0.1:8545';
+
+export type RunVerifyOptions = {
+  /** Path to an openmcp-proof/1 JSON file. */
+  file: string;
+  rpc?: string;
+  /** AuditAnchor address to trust; defaults to the one in the file. */
+  contract?: string;
+  out?: Writer;
+};
+
+/**
+ * `openmcp verify <proof.json> [--rpc URL] [--contract ADDR]`: prints every check and returns
+ * the exit code: 0 only if all pass, 1 naming the first failed check, 2 if the file is unreadable.
+ */
+export async function runVerify(o: RunVerifyOptions): Promise<number> {
+  const out = o.out ?? ((l: string) => console.log(l));
+  let proof: unknown;
+  try {
+    proof = JSON.parse(await readFile(o.file, 'utf8'));
+  } catch (err) {
+    out(`FAILED: cannot read ${o.file}: ${(err as Error).message}`);
+    return 2;
+  }
+  const results = await verifyProofFile(proof, { rpcUrl: o.rpc ?? DEFAULT_RPC_URL, contract: o.contract });
+  return printChecks(results, out, o.file);
+}

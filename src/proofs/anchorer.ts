@@ -1,0 +1,194 @@
+import { Wallet, type Contract, type JsonRpcProvider, type TransactionReceipt } from 'ethers';
+import { createEvent } from '../core/envelope';
+import { WrongExpectedRevisionError } from '../core/errors';
+import type { Hex } from '../core/hex';
+import type { EventStore } from '../eventstore/port';
+import type { BatchAnchoredData } from '../../events/proofs.events';
+import { auditAnchorAt } from '../web3/audit-anchor';
+import { createRpcProvider } from '../web3/provider';
+import { ANCHORER_ACTOR, AUDIT_TENANT, anchorStreamName, type AnchorTarget } from './audit-streams';
+import { BatchLog, type AnchorRecord, type SealedBatch } from './batch-log';
+import { AnchorMismatchError } from './errors';
+
+export type AnchorerOptions = {
+  rpcUrl: string;
+  contract: string;
+  privateKey: Hex;
+  /** Blocks to wait after inclusion (CHAIN_CONFIRMATIONS; 1 = mined). */
+  confirmations?: number;
+  pollIntervalMs?: number;
+  /** Retry delays grow from min to max while the chain is unreachable. */
+  minBackoffMs?: number;
+  maxBackoffMs?: number;
+  onAnchored?: (record: AnchorRecord) => void;
+  onError?: (err: unknown) => void;
+  /** Test hook: called at named points so crash tests can abort in the middle. */
+  faults?: (point: 'before-send' | 'after-send' | 'after-confirm') => void | Promise<void>;
+};
+
+export type Anchorer = {
+  /** Anchor every sealed batch the chain does not have yet, in order. Returns how many. */
+  tick(): Promise<number>;
+  start(): void;
+  stop(): Promise<void>;
+  /** Where this anchorer writes (resolved on first contact with the chain). */
+  target(): Promise<AnchorTarget>;
+  /** The stream holding this deployment's BatchAnchored events. */
+  anchorStream(): Promise<string>;
+};
+
+/**
+ * Create the anchorer: anchors sealed batches onto AuditAnchor strictly in batch order and
+ * records each as BatchAnchored in this deployment's anchor stream (revision = batch id).
+ *
+ * Crash safety: what is anchored is read from the contract (nextBatchId), never remembered.
+ * Batches the chain has but the log lacks (a crash after mining) get their BatchAnchored
+ * rebuilt from the contract's BatchAnchored log. A transaction still pending from a previous
+ * run is waited out before anything new is sent, so a batch is never sent on two nonces.
+ */
+export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = new BatchLog(store)): Anchorer {
+  const provider: JsonRpcProvider = createRpcProvider(opts.rpcUrl);
+  const wallet = new Wallet(opts.privateKey, provider);
+  const contract: Contract = auditAnchorAt(opts.contract, wallet);
+  const confirmations = opts.confirmations ?? 1;
+  let resolvedTarget: AnchorTarget | undefined;
+  let nonce: number | undefined;
+
+  async function target(): Promise<AnchorTarget> {
+    if (resolvedTarget) return resolvedTarget;
+    const [network, genesis] = await Promise.all([provider.getNetwork(), provider.getBlock(0)]);
+    if (!genesis?.hash) throw new Error('chain returned no genesis block');
+    resolvedTarget = { chainId: Number(network.chainId), contract: opts.contract.toLowerCase(), genesisHash: genesis.hash };
+    return resolvedTarget;
+  }
+
+  async function record(b: SealedBatch, receipt: Pick<TransactionReceipt, 'hash' | 'blockNumber' | 'gasUsed'>): Promise<void> {
+    const t = await target();
+    const stream = anchorStreamName(t);
+    const data: BatchAnchoredData = {
+      batchId: b.batchId,
+      firstSeq: b.firstSeq,
+      lastSeq: b.lastSeq,
+      root: b.root,
+      chainId: t.chainId,
+      contract: t.contract,
+      txHash: receipt.hash.toLowerCase(),
+      blockNumber: receipt.blockNumber,
+      gasUsed: Number(receipt.gasUsed),
+    };
+    const event = createEvent({ type: 'BatchAnchored', stream, tenant: AUDIT_TENANT, actor: ANCHORER_ACTOR, data });
+    try {
+      await store.append(stream, [event], { expectedRevision: b.batchId === 0 ? 'no_stream' : b.batchId - 1 });
+      opts.onAnchored?.({ ...data, anchoredAt: event.occurredAt, eventId: event.id });
+    } catch (err) {
+      // Another anchorer recorded it first: the record exists, which is all we need.
+      if (!(err instanceof WrongExpectedRevisionError)) throw err;
+    }
+  }
+
+  /** Rebuild BatchAnchored for a batch the chain has but the log lacks, from the contract's event. */
+  async function recover(b: SealedBatch): Promise<void> {
+    const [root, firstSeq, lastSeq] = (await contract.batch(b.batchId)) as [string, bigint, bigint, bigint];
+    if (root !== b.root || Number(firstSeq) !== b.firstSeq || Number(lastSeq) !== b.lastSeq) {
+      throw new AnchorMismatchError(b.batchId, `chain has root ${root} for seqs ${firstSeq}..${lastSeq}, the log has ${b.root} for ${b.firstSeq}..${b.lastSeq}`);
+    }
+    const logs = await contract.queryFilter(contract.filters.BatchAnchored(b.batchId));
+    const l = logs[0];
+    if (!l) throw new AnchorMismatchError(b.batchId, 'anchored on chain but its BatchAnchored log was not found');
+    const receipt = await provider.getTransactionReceipt(l.transactionHash);
+    await record(b, { hash: l.transactionHash, blockNumber: l.blockNumber, gasUsed: receipt?.gasUsed ?? 0n });
+  }
+
+  async function waitForPendingTransactions(): Promise<void> {
+    const me = wallet.address;
+    for (let i = 0; i < 600; i++) {
+      const [latest, pending] = await Promise.all([provider.getTransactionCount(me, 'latest'), provider.getTransactionCount(me, 'pending')]);
+      if (pending === latest) {
+        nonce = latest;
+        return;
+      }
+      await new Promise((r) => setTimeout(r, opts.pollIntervalMs ?? 200));
+    }
+    throw new Error('earlier anchor transactions are still pending');
+  }
+
+  async function send(b: SealedBatch): Promise<void> {
+    if (nonce === undefined) await waitForPendingTransactions();
+    await opts.faults?.('before-send');
+    const tx = await contract.anchor(b.batchId, b.firstSeq, b.lastSeq, b.root, { nonce });
+    nonce = nonce! + 1;
+    await opts.faults?.('after-send');
+    const receipt = (await tx.wait(confirmations)) as TransactionReceipt | null;
+    if (!receipt || receipt.status !== 1) throw new Error(`anchor(${b.batchId}) transaction ${tx.hash} failed`);
+    await opts.faults?.('after-confirm');
+    await record(b, receipt);
+  }
+
+  async function tick(): Promise<number> {
+    const t = await target();
+    const stream = anchorStreamName(t);
+    const sealed = await log.sealedBatches();
+    let logNext = (await log.anchorRecords(stream)).length;
+    const chainNext = Number(await contract.nextBatchId());
+    for (; logNext < chainNext && logNext < sealed.length; logNext++) await recover(sealed[logNext]);
+    let anchored = 0;
+    for (let id = Math.max(chainNext, logNext); id < sealed.length; id++) {
+      await send(sealed[id]);
+      anchored++;
+    }
+    return anchored;
+  }
+
+  let stopped = false;
+  let loop: Promise<void> | undefined;
+  let wake: (() => void) | undefined;
+
+  async function run(): Promise<void> {
+    const min = opts.minBackoffMs ?? 250;
+    const max = opts.maxBackoffMs ?? 30_000;
+    let backoff = 0;
+    while (!stopped) {
+      let delay = opts.pollIntervalMs ?? 200;
+      try {
+        await tick();
+        backoff = 0;
+      } catch (err) {
+        opts.onError?.(err);
+        // The nonce may be stale after any failure (a send that did or did not reach the node).
+        nonce = undefined;
+        backoff = Math.min(max, Math.max(min, backoff * 2));
+        delay = backoff;
+      }
+      if (!stopped) await new Promise<void>((r) => { wake = r; setTimeout(r, delay); });
+    }
+  }
+
+  return {
+    tick: async () => {
+      try {
+        return await tick();
+      } catch (err) {
+        nonce = undefined;
+        throw err;
+      }
+    },
+    start() {
+      loop ??= run();
+    },
+    async stop() {
+      stopped = true;
+      wake?.();
+      await loop;
+      provider.destroy();
+    },
+    target,
+    anchorStream: async () => anchorStreamName(await target()),
+  };
+}
+
+/** Create and start the anchorer loop (retries with backoff while the chain is down). */
+export function startAnchorer(store: EventStore, opts: AnchorerOptions, log?: BatchLog): Anchorer {
+  const a = createAnchorer(store, opts, log);
+  a.start();
+  return a;
+}

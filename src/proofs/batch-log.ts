@@ -1,0 +1,75 @@
+import type { RecordedEvent } from '../core/envelope';
+import type { EventStore } from '../eventstore/port';
+import type { BatchAnchoredData, BatchSealedData } from '../../events/proofs.events';
+import { BATCH_STREAM } from './audit-streams';
+
+export type SealedBatch = BatchSealedData & { sealedAt: string; eventId: string };
+export type AnchorRecord = BatchAnchoredData & { anchoredAt: string; eventId: string };
+
+/**
+ * Cached, append-only view of the batch stream (and of one anchor stream). Both streams only
+ * grow and revision = batch id, so the cache is refreshed by reading past the last revision.
+ */
+export class BatchLog {
+  private readonly sealed: SealedBatch[] = [];
+  private readonly anchors = new Map<string, AnchorRecord[]>();
+
+  constructor(private readonly store: EventStore) {}
+
+  /** All sealed batches, in id order (index = batch id). */
+  async sealedBatches(): Promise<readonly SealedBatch[]> {
+    await readOn(this.store, BATCH_STREAM, this.sealed, (e) => ({ ...(e.data as BatchSealedData), sealedAt: e.occurredAt, eventId: e.id }));
+    return this.sealed;
+  }
+
+  /** Anchors recorded in `anchorStream`, in batch id order (index = batch id). */
+  async anchorRecords(anchorStream: string): Promise<readonly AnchorRecord[]> {
+    let list = this.anchors.get(anchorStream);
+    if (!list) this.anchors.set(anchorStream, (list = []));
+    await readOn(this.store, anchorStream, list, (e) => ({ ...(e.data as BatchAnchoredData), anchoredAt: e.occurredAt, eventId: e.id }));
+    return list;
+  }
+
+  /** The sealed batch holding the event at store `position`, or undefined if not sealed yet. */
+  async batchAtPosition(position: number): Promise<SealedBatch | undefined> {
+    const batches = await this.sealedBatches();
+    let lo = 0;
+    let hi = batches.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const b = batches[mid];
+      if (position < b.firstPosition) hi = mid - 1;
+      else if (position > b.lastPosition) lo = mid + 1;
+      else return b;
+    }
+    return undefined;
+  }
+}
+
+async function readOn<T>(store: EventStore, stream: string, into: T[], map: (e: RecordedEvent) => T): Promise<void> {
+  for (;;) {
+    const page = await store.readStream(stream, { fromRevision: into.length, maxCount: 1000 });
+    for (const e of page) {
+      // revision = batch id is the invariant the exactly-once append relies on; refuse anything else.
+      if (e.revision !== into.length) throw new Error(`${stream}: expected revision ${into.length}, read ${e.revision}`);
+      into.push(map(e));
+    }
+    if (page.length < 1000) return;
+  }
+}
+
+/** The events of a sealed batch, in log order, read back from the store. */
+export async function readBatchEvents(store: EventStore, b: Pick<SealedBatch, 'firstPosition' | 'lastPosition' | 'firstSeq' | 'lastSeq'>): Promise<RecordedEvent[]> {
+  const size = b.lastSeq - b.firstSeq + 1;
+  const out: RecordedEvent[] = [];
+  let after: number | undefined = b.firstPosition === 0 ? undefined : b.firstPosition - 1;
+  // `after` = firstPosition - 1 is exact for gap-free positions; otherwise skip anything earlier.
+  while (out.length < size) {
+    const page = await store.readAll({ after, limit: Math.min(1000, size - out.length) });
+    if (page.length === 0) break;
+    for (const e of page) if (e.position >= b.firstPosition && e.position <= b.lastPosition) out.push(e);
+    after = page[page.length - 1].position;
+    if (after >= b.lastPosition) break;
+  }
+  return out;
+}

@@ -1,0 +1,105 @@
+import { readFile } from 'node:fs/promises';
+import { Wallet } from 'ethers';
+import type { Config } from '../config';
+import type { RecordedEvent } from '../core/envelope';
+import type { Hex } from '../core/hex';
+import type { EventStore } from '../eventstore/port';
+import { startLocalChain, type LocalChain } from '../web3/local-chain';
+import { createAnchorer, type Anchorer } from './anchorer';
+import { BatchLog } from './batch-log';
+import type { ProofQueryDependencies } from './batches';
+import { startSealer, type Sealer } from './sealer';
+import { loadOrCreateSealerKey } from './sealer-key';
+
+export type AuditPipeline = {
+  sealer: Sealer;
+  anchorer: Anchorer;
+  /** The embedded chain, when CHAIN_RPC_URL is not set. */
+  chain?: LocalChain;
+  rpcUrl: string;
+  contractAddress: string;
+  /** Pass to listBatches / getBatch / getBatchEvents / buildProof. */
+  queries: ProofQueryDependencies;
+  stop(): Promise<void>;
+};
+
+export type StartAuditPipelineParameters = {
+  store: EventStore;
+  config: Pick<
+    Config,
+    | 'dataDir' | 'CHAIN_RPC_URL' | 'CHAIN_PORT' | 'ANCHOR_CONTRACT' | 'ANCHORER_PRIVATE_KEY' | 'ANCHORER_KEYSTORE'
+    | 'ANCHORER_KEYSTORE_PASSWORD' | 'CHAIN_CONFIRMATIONS' | 'SEALER_PRIVATE_KEY' | 'BATCH_MAX_EVENTS' | 'BATCH_MAX_SECONDS'
+  >;
+  findEvent: (id: string) => Promise<RecordedEvent | undefined>;
+  log?: (line: string) => void;
+  onError?: (role: 'sealer' | 'anchorer', err: unknown) => void;
+  /** Which roles run here (a separate process may run the others). Default both. */
+  roles?: { sealer?: boolean; anchorer?: boolean };
+};
+
+async function anchorerKey(c: StartAuditPipelineParameters['config']): Promise<Hex> {
+  if (c.ANCHORER_PRIVATE_KEY) return c.ANCHORER_PRIVATE_KEY as Hex;
+  const json = await readFile(c.ANCHORER_KEYSTORE!, 'utf8');
+  return (await Wallet.fromEncryptedJson(json, c.ANCHORER_KEYSTORE_PASSWORD ?? '')).privateKey as Hex;
+}
+
+/**
+ * Sealer + anchorer + (without CHAIN_RPC_URL) the embedded Hardhat chain with a fresh
+ * AuditAnchor. With CHAIN_RPC_URL and no ANCHOR_CONTRACT, start-up fails: deploy first with
+ * `openmcp contracts deploy --rpc URL`.
+ */
+export async function startAuditPipeline(p: StartAuditPipelineParameters): Promise<AuditPipeline> {
+  const c = p.config;
+  const roles = { sealer: true, anchorer: true, ...p.roles };
+  let chain: LocalChain | undefined;
+  let rpcUrl: string;
+  let contractAddress: string;
+  let key: Hex;
+  if (c.CHAIN_RPC_URL) {
+    if (!c.ANCHOR_CONTRACT) throw new Error('CHAIN_RPC_URL is set but ANCHOR_CONTRACT is not: run `openmcp contracts deploy --rpc URL` first');
+    rpcUrl = c.CHAIN_RPC_URL;
+    contractAddress = c.ANCHOR_CONTRACT;
+    key = await anchorerKey(c);
+  } else {
+    chain = await startLocalChain({ port: c.CHAIN_PORT, dataDir: c.dataDir, log: p.log });
+    rpcUrl = chain.rpcUrl;
+    contractAddress = chain.contractAddress;
+    key = chain.anchorerPrivateKey;
+  }
+  const batchLog = new BatchLog(p.store);
+  const sealer = startSealerIf(roles.sealer, p, batchLog);
+  const anchorer = createAnchorer(
+    p.store,
+    { rpcUrl, contract: contractAddress, privateKey: key, confirmations: c.CHAIN_CONFIRMATIONS, onError: (e) => p.onError?.('anchorer', e) },
+    batchLog,
+  );
+  if (roles.anchorer) anchorer.start();
+  return {
+    sealer,
+    anchorer,
+    chain,
+    rpcUrl,
+    contractAddress,
+    queries: {
+      store: p.store,
+      batchLog,
+      findEvent: p.findEvent,
+      retryAfterSeconds: Math.ceil(c.BATCH_MAX_SECONDS),
+      anchorStream: () => anchorer.anchorStream().catch(() => undefined),
+    },
+    async stop() {
+      await Promise.all([sealer.stop(), anchorer.stop()]);
+      await chain?.stop();
+    },
+  };
+
+  function startSealerIf(on: boolean, q: StartAuditPipelineParameters, log: BatchLog): Sealer {
+    const opts = {
+      sealerKey: loadOrCreateSealerKey(c.dataDir, c.SEALER_PRIVATE_KEY),
+      maxEvents: c.BATCH_MAX_EVENTS,
+      maxWaitMs: c.BATCH_MAX_SECONDS * 1000,
+      onError: (e: unknown) => q.onError?.('sealer', e),
+    };
+    return on ? startSealer(q.store, opts, log) : { tick: async () => undefined, flush: async () => undefined, start() {}, stop: async () => {} };
+  }
+}

@@ -1,0 +1,47 @@
+import { verifyEventHash, type RecordedEvent } from '../core/envelope';
+import { toHex } from '../core/hex';
+import { auditAnchorAt } from '../web3/audit-anchor';
+import { createRpcProvider } from '../web3/provider';
+import { buildTree } from './merkle';
+import { batchLeaves } from './seal-batch';
+import type { CheckResult } from './verify-proof';
+
+export type VerifyBatchParameters = {
+  batchId: number;
+  /** The batch's events in seq order (GET /v1/batches/:id/events → events). */
+  events: RecordedEvent[];
+  rpcUrl: string;
+  contract: string;
+};
+
+/**
+ * Re-derive a batch root from its exported events and compare it with the anchored root. The
+ * seq range comes from the chain, not from the export, so a dropped, added or reordered event
+ * shows up as a count or root mismatch.
+ */
+export async function verifyBatchExport(p: VerifyBatchParameters): Promise<CheckResult[]> {
+  const results: CheckResult[] = [];
+  const bad = p.events.filter((e) => !verifyEventHash(e));
+  results.push({
+    name: 'event hashes',
+    ok: bad.length === 0,
+    detail: bad.length ? `${bad.length} event(s) do not match their hash, first ${bad[0].id}` : `${p.events.length} events`,
+  });
+  const provider = createRpcProvider(p.rpcUrl);
+  try {
+    const [root, firstSeq, lastSeq] = (await auditAnchorAt(p.contract, provider).batch(p.batchId)) as [string, bigint, bigint, bigint];
+    const size = Number(lastSeq - firstSeq) + 1;
+    results.push({
+      name: 'event count',
+      ok: p.events.length === size,
+      detail: `chain says seqs ${firstSeq}..${lastSeq} (${size} events), export has ${p.events.length}`,
+    });
+    const derived = p.events.length ? toHex(buildTree(batchLeaves(Number(firstSeq), p.events)).root) : 'none (no events)';
+    results.push({ name: 'root', ok: derived === root, detail: derived === root ? root : `events give ${derived}, chain has ${root}` });
+  } catch (err) {
+    results.push({ name: 'root', ok: false, detail: `cannot read batch ${p.batchId} from ${p.contract}: ${(err as Error).message.slice(0, 200)}` });
+  } finally {
+    provider.destroy();
+  }
+  return results;
+}

@@ -1,0 +1,102 @@
+import { RecordedEventSchema, computeEventHash, type RecordedEvent } from '../core/envelope';
+import { fromHex, toHex } from '../core/hex';
+import { auditAnchorAt } from '../web3/audit-anchor';
+import { createRpcProvider } from '../web3/provider';
+import { recoverBatchHeadSigner } from './batch-head';
+import { leafHash, rootFromInclusionProof } from './merkle';
+import { PROOF_FORMAT, type ProofFile } from './proof-file';
+
+export type CheckResult = { name: string; ok: boolean; detail: string };
+
+export type VerifyProofOptions = {
+  rpcUrl: string;
+  /** Defaults to proof.anchor.contract. Pass the address you trust, not the one in the file. */
+  contract?: string;
+};
+
+/** The named checks, in the order they run and are printed. */
+export const PROOF_CHECKS = ['proof format', 'event hash', 'leaf', 'root from path', 'batch signature', 'on-chain root', 'on-chain inclusion'] as const;
+
+const hex32 = /^0x[0-9a-f]{64}$/;
+
+function formatProblem(p: unknown): string | undefined {
+  const f = p as ProofFile;
+  if (!f || typeof f !== 'object') return 'not a JSON object';
+  if (f.format !== PROOF_FORMAT) return `format is ${JSON.stringify(f.format)}, expected ${PROOF_FORMAT}`;
+  if (!RecordedEventSchema.safeParse(f.event).success) return 'event is not a recorded event envelope';
+  for (const k of ['seq', 'index', 'treeSize'] as const) if (!Number.isSafeInteger(f[k]) || f[k] < 0) return `${k} is not a non-negative integer`;
+  const b = f.batch;
+  if (!b || ![b.id, b.firstSeq, b.lastSeq].every((n) => Number.isSafeInteger(n) && n >= 0)) return 'batch id/firstSeq/lastSeq missing';
+  if (!hex32.test(b.root) || !hex32.test(b.prevRoot)) return 'batch root/prevRoot are not 32-byte lowercase hex';
+  if (!Array.isArray(f.path) || !f.path.every((x) => hex32.test(x))) return 'path is not a list of 32-byte lowercase hex';
+  if (!f.anchor || !Number.isSafeInteger(f.anchor.chainId)) return 'anchor is missing';
+  return undefined;
+}
+
+/**
+ * Check a proof file with nothing but the file and a chain RPC URL: recompute the event hash,
+ * the leaf, the root from the path; check the batch signature; read the anchored root and run
+ * the contract's own verifyInclusion. Every check is reported; a check whose input failed an
+ * earlier check still runs on what the file says, so each reported failure is its own.
+ */
+export async function verifyProofFile(proof: unknown, opts: VerifyProofOptions): Promise<CheckResult[]> {
+  const results: CheckResult[] = [];
+  const add = (name: (typeof PROOF_CHECKS)[number], ok: boolean, detail: string) => results.push({ name, ok, detail });
+
+  const problem = formatProblem(proof);
+  add('proof format', !problem, problem ?? PROOF_FORMAT);
+  if (problem) {
+    for (const name of PROOF_CHECKS.slice(1)) add(name, false, 'not checked: the file is not a valid proof');
+    return results;
+  }
+  const p = proof as ProofFile;
+  const event = p.event as RecordedEvent;
+
+  const computedHash = computeEventHash(event);
+  add('event hash', computedHash === event.hash, computedHash === event.hash ? computedHash : `envelope hashes to ${computedHash}, file says ${event.hash}`);
+
+  const size = p.batch.lastSeq - p.batch.firstSeq + 1;
+  const leaf = leafHash(p.seq, event.hash);
+  const leafProblems = [
+    p.seq !== p.batch.firstSeq + p.index && `seq ${p.seq} is not firstSeq ${p.batch.firstSeq} + index ${p.index}`,
+    p.treeSize !== size && `treeSize ${p.treeSize} is not lastSeq - firstSeq + 1 = ${size}`,
+    p.index >= p.treeSize && `index ${p.index} is outside the tree`,
+  ].filter(Boolean);
+  add('leaf', leafProblems.length === 0, leafProblems.length ? leafProblems.join('; ') : `seq ${p.seq} → ${toHex(leaf)}`);
+
+  let computedRoot: string | undefined;
+  try {
+    computedRoot = toHex(rootFromInclusionProof(p.index, p.treeSize, leaf, p.path.map((x) => fromHex(x, 32))));
+    add('root from path', computedRoot === p.batch.root, computedRoot === p.batch.root ? computedRoot : `path gives ${computedRoot}, batch root is ${p.batch.root}`);
+  } catch (err) {
+    add('root from path', false, (err as Error).message);
+  }
+
+  const head = { batchId: p.batch.id, firstSeq: p.batch.firstSeq, lastSeq: p.batch.lastSeq, root: p.batch.root, prevRoot: p.batch.prevRoot };
+  const signer = recoverBatchHeadSigner(head, p.batch.signature);
+  const sigOk = !!signer && signer.toLowerCase() === String(p.batch.signer).toLowerCase();
+  add('batch signature', sigOk, sigOk ? `signed by ${signer!.toLowerCase()}` : `recovers ${signer ?? 'nothing'}, file names ${p.batch.signer}`);
+
+  const address = opts.contract ?? p.anchor.contract;
+  const provider = createRpcProvider(opts.rpcUrl);
+  try {
+    const network = await provider.getNetwork();
+    const contract = auditAnchorAt(address, provider);
+    if (Number(network.chainId) !== p.anchor.chainId) {
+      add('on-chain root', false, `RPC serves chain ${network.chainId}, the proof was anchored on chain ${p.anchor.chainId}`);
+    } else {
+      const [root, firstSeq, lastSeq] = (await contract.batch(p.batch.id)) as [string, bigint, bigint, bigint];
+      const ok = root === p.batch.root && Number(firstSeq) === p.batch.firstSeq && Number(lastSeq) === p.batch.lastSeq;
+      add('on-chain root', ok, ok ? `${address} batch ${p.batch.id} = ${root}` : `contract has ${root} for seqs ${firstSeq}..${lastSeq}`);
+    }
+    const included = (await contract.verifyInclusion(p.batch.id, p.index, toHex(leaf), p.path)) as boolean;
+    add('on-chain inclusion', included, included ? 'AuditAnchor.verifyInclusion returned true' : 'AuditAnchor.verifyInclusion returned false');
+  } catch (err) {
+    const msg = `cannot read batch ${p.batch.id} from ${address}: ${(err as Error).message.slice(0, 200)}`;
+    if (!results.some((r) => r.name === 'on-chain root')) add('on-chain root', false, msg);
+    add('on-chain inclusion', false, msg);
+  } finally {
+    provider.destroy();
+  }
+  return results;
+}

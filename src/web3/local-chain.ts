@@ -1,0 +1,129 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { Wallet } from 'ethers';
+import { UnavailableError } from '../core/errors';
+import type { Hex } from '../core/hex';
+import { deployAuditAnchor } from './audit-anchor';
+import { createRpcProvider } from './provider';
+
+/** Hardhat's well-known account #0 (mnemonic "test test … junk"): a demo key, never for real funds. */
+export const HARDHAT_ACCOUNT_0_KEY: Hex = '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80';
+
+export type StartLocalChainParameters = {
+  /** 127.0.0.1 port (CHAIN_PORT); 0 picks a free one. */
+  port: number;
+  /** Hardhat's config, cache and home-directory files go under `<dataDir>/chain`. */
+  dataDir: string;
+  /** Give up if the node does not answer within this time (it takes 2–10 s on a slow machine). */
+  startTimeoutMs?: number;
+  log?: (line: string) => void;
+};
+
+export type LocalChain = {
+  rpcUrl: string;
+  chainId: number;
+  contractAddress: Hex;
+  /** Deploys and anchors; Hardhat account #0. */
+  anchorerPrivateKey: Hex;
+  deployTxHash: Hex;
+  deployGasUsed: number;
+  pid: number;
+  stop(): Promise<void>;
+};
+
+const HARDHAT_BOOTSTRAP = resolve(dirname(require.resolve('hardhat/package.json')), 'internal/cli/bootstrap.js');
+const PROJECT_ROOT = resolve(__dirname, '../..');
+
+/**
+ * The embedded demo chain: a Hardhat node on 127.0.0.1:`port` (a direct child process, so
+ * stop() really ends it), with AuditAnchor deployed by account #0, which is also the anchorer.
+ *
+ * The node keeps its state in memory: every start is a new chain with a new genesis hash, and
+ * AuditAnchor is deployed fresh. The anchorer notices (its anchor stream is keyed by genesis
+ * hash) and anchors every sealed batch again, in order, onto the new contract.
+ */
+export async function startLocalChain(p: StartLocalChainParameters): Promise<LocalChain> {
+  const home = join(p.dataDir, 'chain');
+  mkdirSync(home, { recursive: true });
+  // A plain JS config: the node needs no compiler and no TypeScript loader.
+  const configFile = join(home, 'hardhat.config.js');
+  writeFileSync(configFile, "module.exports = { networks: { hardhat: { chainId: 31337, hardfork: 'cancun' } } };\n");
+  const child = spawn(
+    process.execPath,
+    [HARDHAT_BOOTSTRAP, 'node', '--config', configFile, '--hostname', '127.0.0.1', '--port', String(p.port)],
+    {
+      cwd: PROJECT_ROOT,
+      env: {
+        ...process.env,
+        XDG_CACHE_HOME: home,
+        XDG_CONFIG_HOME: home,
+        XDG_DATA_HOME: home,
+        HARDHAT_DISABLE_TELEMETRY_PROMPT: 'true',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  const stop = () => stopChild(child);
+  try {
+    const rpcUrl = await waitForListening(child, p.startTimeoutMs ?? 30_000, p.log);
+    const provider = createRpcProvider(rpcUrl);
+    const wallet = new Wallet(HARDHAT_ACCOUNT_0_KEY, provider);
+    const deployed = await deployAuditAnchor(wallet);
+    provider.destroy();
+    p.log?.(`local chain ${rpcUrl} (chain id ${deployed.chainId}): AuditAnchor at ${deployed.address}`);
+    return {
+      rpcUrl,
+      chainId: deployed.chainId,
+      contractAddress: deployed.address,
+      anchorerPrivateKey: HARDHAT_ACCOUNT_0_KEY,
+      deployTxHash: deployed.txHash,
+      deployGasUsed: deployed.gasUsed,
+      pid: child.pid!,
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err instanceof UnavailableError ? err : new UnavailableError('chain', `local Hardhat node failed: ${(err as Error).message}`, err);
+  }
+}
+
+function waitForListening(child: ChildProcess, timeoutMs: number, log?: (line: string) => void): Promise<string> {
+  return new Promise((resolvePromise, reject) => {
+    let out = '';
+    const timer = setTimeout(() => fail(new UnavailableError('chain', `local Hardhat node did not start within ${timeoutMs} ms`)), timeoutMs);
+    const onData = (chunk: Buffer) => {
+      out += chunk.toString();
+      const m = out.match(/JSON-RPC server at (http:\/\/[^\s/]+)\/?/);
+      if (m) {
+        clearTimeout(timer);
+        child.stdout!.off('data', onData);
+        // Keep draining its output (it logs every call) so the pipe never fills and blocks it.
+        child.stdout!.resume();
+        resolvePromise(m[1]);
+      }
+    };
+    const fail = (err: Error) => {
+      clearTimeout(timer);
+      reject(err);
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', (c: Buffer) => {
+      out += c.toString();
+      log?.(`hardhat: ${c.toString().trim()}`);
+    });
+    child.once('exit', (code) => fail(new UnavailableError('chain', `local Hardhat node exited (code ${code}): ${out.slice(-500)}`)));
+  });
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((r) => {
+    const force = setTimeout(() => child.kill('SIGKILL'), 3000);
+    child.once('exit', () => {
+      clearTimeout(force);
+      r();
+    });
+    child.kill('SIGTERM');
+  });
+}

@@ -1,0 +1,77 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Wallet } from 'ethers';
+import { createEvent, type RecordedEvent } from '../../src/core/envelope';
+import { newId } from '../../src/core/ids';
+import type { Hex } from '../../src/core/hex';
+import { openSqlEventStore, type SqlEventStore } from '../../src/eventstore/sql';
+import { BatchLog } from '../../src/proofs/batch-log';
+import type { ProofQueryDependencies } from '../../src/proofs/batches';
+import { startLocalChain, type LocalChain } from '../../src/web3/local-chain';
+import { deployAuditAnchor } from '../../src/web3/audit-anchor';
+import { createRpcProvider } from '../../src/web3/provider';
+
+export const SEALER_KEY: Hex = '0x4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c';
+
+export type Fixture = { dir: string; store: SqlEventStore; chain: LocalChain; close(): Promise<void> };
+
+/** A SQLite event store in a temp dir and one embedded Hardhat chain (port 0) for the file. */
+export async function openFixture(): Promise<Fixture> {
+  const dir = mkdtempSync(join(tmpdir(), 'openmcp-proofs-'));
+  const store = await openSqlEventStore(`sqlite:${join(dir, 'events.db')}`);
+  const chain = await startLocalChain({ port: 0, dataDir: dir });
+  return {
+    dir,
+    store,
+    chain,
+    async close() {
+      await store.close();
+      await chain.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Submit `n` tasks (one TaskSubmitted each), as the API would. */
+export async function submitTasks(store: SqlEventStore, n: number): Promise<RecordedEvent[]> {
+  const out: RecordedEvent[] = [];
+  for (let i = 0; i < n; i++) {
+    const stream = `task-${newId()}`;
+    const e = createEvent({
+      type: 'TaskSubmitted',
+      stream,
+      tenant: 'acme',
+      actor: { kind: 'user', id: 'u1' },
+      data: { steps: [{ tool: 'examples__echo', arguments: { text: `hi ${i}` } }] },
+    });
+    out.push(...(await store.append(stream, [e], { expectedRevision: 'no_stream' })).events);
+  }
+  return out;
+}
+
+/** A second, fresh AuditAnchor on the same chain (a new deployment to anchor onto). */
+export async function deployAnother(chain: LocalChain): Promise<string> {
+  const provider = createRpcProvider(chain.rpcUrl);
+  try {
+    return (await deployAuditAnchor(new Wallet(chain.anchorerPrivateKey, provider))).address;
+  } finally {
+    provider.destroy();
+  }
+}
+
+export function queries(store: SqlEventStore, anchorStream: () => Promise<string | undefined>): ProofQueryDependencies {
+  return {
+    store,
+    batchLog: new BatchLog(store),
+    anchorStream,
+    findEvent: async (id) => {
+      for (let after: number | undefined; ; ) {
+        const page = await store.readAll({ after, limit: 1000 });
+        const hit = page.find((e) => e.id === id);
+        if (hit || page.length === 0) return hit;
+        after = page[page.length - 1].position;
+      }
+    },
+  };
+}
