@@ -1,0 +1,89 @@
+import { expect } from 'chai';
+import { InProcessBus } from '../../src/bus/inprocess';
+import { MemoryCheckpointStore } from '../../src/checkpoints';
+import { createEvent } from '../../src/core/envelope';
+import { ValidationError } from '../../src/core/errors';
+import { newId } from '../../src/core/ids';
+import { Projector } from '../../src/projector/projector';
+import { encodeTaskCursor } from '../../src/readmodels/cursor';
+import { SqlReadModels } from '../../src/readmodels/sql-read-models';
+import { openTestDb, type TestDb } from '../projections/support';
+
+const actor = { kind: 'user' as const, id: 'u' };
+
+async function submit(db: TestDb, tenant: string, agentId: string) {
+  const stream = `task-${newId()}`;
+  const r = await db.store.append(stream, [createEvent({ type: 'TaskSubmitted', stream, tenant, actor, data: { instruction: 'x', agentId } })]);
+  return { id: stream.slice(5), position: r.position };
+}
+
+describe('SqlReadModels (SQLite)', () => {
+  let db: TestDb;
+  let projector: Projector;
+  let rm: SqlReadModels;
+  beforeEach(async () => {
+    db = await openTestDb('sqlite');
+    projector = new Projector({ knex: db.knex, bus: new InProcessBus(db.store, new MemoryCheckpointStore()) });
+    await projector.start();
+    rm = new SqlReadModels({ knex: db.knex, applied: projector.applied });
+  });
+  afterEach(async () => {
+    await projector.stop();
+    await db.close();
+  });
+
+  it('read-your-writes: a submitted task is visible once waitForPosition resolves', async () => {
+    const t = await submit(db, 'acme', 'a1');
+    expect(await rm.waitForPosition(t.position, 5000)).to.equal(true);
+    expect((await rm.getTask('acme', t.id))!.status).to.equal('submitted');
+    // Without the in-process notifier (another process): the database is polled.
+    expect(await new SqlReadModels({ knex: db.knex }).waitForPosition(t.position, 5000)).to.equal(true);
+    expect(await rm.waitForPosition(t.position + 1000, 60)).to.equal(false);
+  });
+
+  it('pages with a keyset cursor, stable under inserts, with filters', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 7; i++) ids.push((await submit(db, 'acme', i % 2 ? 'odd' : 'even')).id);
+    await submit(db, 'globex', 'even');
+    expect(await rm.waitForPosition(await db.store.headPosition(), 5000)).to.equal(true);
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await rm.listTasks('acme', { limit: 3, cursor });
+      seen.push(...page.items.map((t) => t.id));
+      cursor = page.nextCursor;
+      const late = await submit(db, 'acme', 'even'); // newer than every cursor: must not shift pages
+      await rm.waitForPosition(late.position, 5000);
+    } while (cursor);
+    expect(seen).to.deep.equal([...ids].reverse());
+    const odd = await rm.listTasks('acme', { limit: 100, agentId: 'odd' });
+    expect(odd.items).to.have.length(3);
+    expect((await rm.listTasks('acme', { limit: 100, status: 'running' })).items).to.deep.equal([]);
+    expect((await rm.listTasks('acme', { limit: 100, from: '2999-01-01T00:00:00.000Z' })).items).to.deep.equal([]);
+  });
+
+  for (const bad of ['%%%', 'eyJ4IjoxfQ', encodeTaskCursor({ createdAt: 'yesterday', id: 'x' }), Buffer.from('[1]').toString('base64url'), 'a'.repeat(700)]) {
+    it(`rejects cursor ${bad.slice(0, 20)} as a ValidationError naming cursor`, async () => {
+      const err = await rm.listTasks('acme', { limit: 3, cursor: bad }).catch((e) => e);
+      expect(err).to.be.instanceOf(ValidationError);
+      expect(err.details).to.deep.equal({ field: 'cursor' });
+      expect(err.status).to.equal(400);
+    });
+  }
+
+  it('rejects a bad limit and time naming the field', async () => {
+    expect((await rm.listTasks('acme', { limit: 0 }).catch((e) => e)).details).to.deep.equal({ field: 'limit' });
+    expect((await rm.listTasks('acme', { limit: 5, from: 'soon' }).catch((e) => e)).details).to.deep.equal({ field: 'from' });
+  });
+
+  it('keeps tenants apart in tasks and the audit log', async () => {
+    const t = await submit(db, 'acme', 'a');
+    await rm.waitForPosition(t.position, 5000);
+    expect(await rm.getTask('globex', t.id)).to.equal(undefined);
+    expect((await rm.listAuditEvents('globex', { limit: 10 })).items).to.deep.equal([]);
+    const all = await rm.listAuditEvents(null, { limit: 10 });
+    expect(all.items[0]).to.include({ type: 'TaskSubmitted', seq: t.position });
+    expect((await rm.getAuditEvent('acme', all.items[0].id))!.hash).to.equal(all.items[0].hash);
+    expect(await rm.getAuditEvent('globex', all.items[0].id)).to.equal(undefined);
+  });
+});
