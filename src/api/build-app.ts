@@ -7,7 +7,7 @@ import { createRateLimiter } from '../auth/rate-limit';
 import { can } from '../auth/roles';
 import { createMetrics } from '../metrics/metrics';
 import type { AppDeps } from './deps';
-import { installErrorHandler } from './error-handler';
+import { installErrorHandler, toProblem } from './error-handler';
 import { ForbiddenError } from './errors';
 import { createLogger } from './logger';
 import { problemOf, sendProblem } from './problem';
@@ -43,6 +43,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       return typeof h === 'string' && REQUEST_ID_RE.test(h) ? h : newId();
     },
     routerOptions: { maxParamLength: 500 },
+    // Errors raised by the router before any hook (bad URL encoding, over-long ids) are problems too.
+    frameworkErrors: (err, request, reply) => {
+      const problem = toProblem(err, request);
+      metrics.errors.inc({ code: problem.code });
+      return sendProblem(reply, problem);
+    },
   });
   // A JSON API: text/plain bodies are refused with 415 instead of reaching validation as strings.
   app.removeContentTypeParser('text/plain');

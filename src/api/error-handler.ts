@@ -12,6 +12,8 @@ const FASTIFY_CODES: Record<string, { status: number; code: string }> = {
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, code: 'MALFORMED_REQUEST' },
   FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, code: 'MALFORMED_JSON' },
   FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, code: 'MALFORMED_JSON' },
+  FST_ERR_BAD_URL: { status: 400, code: 'MALFORMED_REQUEST' },
+  FST_ERR_MAX_PARAM_LENGTH: { status: 414, code: 'MALFORMED_REQUEST' },
 };
 
 function fieldOf(context: string | undefined, v: Validation): string {
