@@ -1,0 +1,68 @@
+import { OpenMcpError } from '../core/errors';
+import type { Problem } from '../api/problem';
+
+/** An error answer of the API: the problem document's code, status and detail, typed by status. */
+export class OpenMcpApiError extends OpenMcpError {
+  readonly problem: Problem;
+  readonly requestId?: string;
+
+  constructor(problem: Problem) {
+    super(problem.code, problem.detail ?? problem.title, { status: problem.status, details: { field: problem.field, requestId: problem.requestId } });
+    this.problem = problem;
+    this.requestId = problem.requestId;
+  }
+
+  /** The field the server named, e.g. `body.steps.0.tool`. */
+  get field(): string | undefined {
+    return this.problem.field;
+  }
+}
+
+export class ValidationApiError extends OpenMcpApiError {}
+export class UnauthenticatedApiError extends OpenMcpApiError {}
+export class ForbiddenApiError extends OpenMcpApiError {}
+export class NotFoundApiError extends OpenMcpApiError {}
+/** 409: INVALID_TRANSITION, WRONG_EXPECTED_REVISION, PROOF_PENDING (see retryAfterSeconds), … */
+export class ConflictApiError extends OpenMcpApiError {
+  get retryAfterSeconds(): number | undefined {
+    return this.problem.retryAfterSeconds;
+  }
+}
+export class RateLimitedApiError extends OpenMcpApiError {
+  get retryAfterSeconds(): number | undefined {
+    return this.problem.retryAfterSeconds;
+  }
+}
+export class UnavailableApiError extends OpenMcpApiError {}
+
+const BY_STATUS: Record<number, new (p: Problem) => OpenMcpApiError> = {
+  400: ValidationApiError,
+  401: UnauthenticatedApiError,
+  403: ForbiddenApiError,
+  404: NotFoundApiError,
+  409: ConflictApiError,
+  413: ValidationApiError,
+  414: ValidationApiError,
+  415: ValidationApiError,
+  429: RateLimitedApiError,
+  503: UnavailableApiError,
+};
+
+export function apiErrorOf(problem: Problem): OpenMcpApiError {
+  const Cls = BY_STATUS[problem.status] ?? OpenMcpApiError;
+  return new Cls(problem);
+}
+
+/** The server answered with something the SDK's schema does not accept (version skew, proxy page). */
+export class ResponseShapeError extends OpenMcpError {
+  constructor(what: string, message: string) {
+    super('SDK_RESPONSE_INVALID', `${what}: unexpected response: ${message}`, { status: 502 });
+  }
+}
+
+/** The server could not be reached after the retries. */
+export class ConnectionError extends OpenMcpError {
+  constructor(url: string, cause: unknown) {
+    super('SDK_CONNECTION_FAILED', `cannot reach ${url}: ${(cause as Error)?.message ?? String(cause)}`, { status: 503, cause });
+  }
+}

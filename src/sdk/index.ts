@@ -1,0 +1,4 @@
+export { OpenMcpClient } from './client';
+export type { ClientOptions } from './transport';
+export * from './errors';
+export * as schemas from '../api/schemas';

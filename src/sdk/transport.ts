@@ -1,0 +1,99 @@
+import type { z } from 'zod';
+import { ProblemSchema } from '../api/problem';
+import { redactUrl } from '../core/errors';
+import { apiErrorOf, ConnectionError, ResponseShapeError } from './errors';
+
+export type ClientOptions = {
+  /** e.g. http://127.0.0.1:8080 */
+  baseUrl: string;
+  /** API key (omk_…) or JWT. */
+  apiKey?: string;
+  /** Attempts after the first on 429 (any method) and 503 or connection errors (GET and DELETE only). Default 3. */
+  retries?: number;
+  /** Cap on one wait, including a server's Retry-After. Default 10 000 ms. */
+  maxRetryDelayMs?: number;
+  fetch?: typeof fetch;
+  /** Sent as x-request-id; it becomes the correlationId of the events a command appends. */
+  requestId?: () => string | undefined;
+};
+
+export type RequestParameters = {
+  method: 'GET' | 'POST' | 'DELETE';
+  path: string;
+  query?: Record<string, string | number | undefined>;
+  body?: unknown;
+};
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function queryString(q: RequestParameters['query']): string {
+  if (!q) return '';
+  const parts = Object.entries(q)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`);
+  return parts.length ? `?${parts.join('&')}` : '';
+}
+
+/**
+ * One HTTP exchange with retries: 429 is always safe to retry (the server refused before doing
+ * anything); 503 and lost connections only for GET and DELETE, because a POST may have been
+ * applied before the failure. Waits honour Retry-After, else back off exponentially with jitter.
+ */
+export async function request(o: ClientOptions, p: RequestParameters): Promise<Response> {
+  const doFetch = o.fetch ?? fetch;
+  const url = `${o.baseUrl.replace(/\/$/, '')}${p.path}${queryString(p.query)}`;
+  const retries = o.retries ?? 3;
+  const maxDelay = o.maxRetryDelayMs ?? 10_000;
+  const idempotent = p.method !== 'POST';
+  const headers: Record<string, string> = { accept: 'application/json, application/problem+json' };
+  if (o.apiKey) headers.authorization = `Bearer ${o.apiKey}`;
+  if (p.body !== undefined) headers['content-type'] = 'application/json';
+  const rid = o.requestId?.();
+  if (rid) headers['x-request-id'] = rid;
+  for (let attempt = 0; ; attempt++) {
+    const backoff = Math.min(maxDelay, 200 * 2 ** attempt) * (0.5 + Math.random() / 2);
+    let res: Response;
+    try {
+      res = await doFetch(url, { method: p.method, headers, body: p.body === undefined ? undefined : JSON.stringify(p.body) });
+    } catch (err) {
+      if (idempotent && attempt < retries) {
+        await sleep(backoff);
+        continue;
+      }
+      throw new ConnectionError(redactUrl(url), err);
+    }
+    const retryable = res.status === 429 || (res.status === 503 && idempotent);
+    if (retryable && attempt < retries) {
+      const after = Number(res.headers.get('retry-after'));
+      await res.body?.cancel().catch(() => {});
+      await sleep(Number.isFinite(after) && after > 0 ? Math.min(maxDelay, after * 1000) : backoff);
+      continue;
+    }
+    return res;
+  }
+}
+
+/** Parse a JSON answer with `schema`; turn a problem answer into a typed OpenMcpApiError. */
+export async function parse<T extends z.ZodType>(res: Response, schema: T, what: string, okStatuses: number[] = [200]): Promise<z.infer<T>> {
+  const text = await res.text();
+  let json: unknown;
+  try {
+    json = text === '' ? null : JSON.parse(text);
+  } catch {
+    throw new ResponseShapeError(what, `status ${res.status}, not JSON: ${text.slice(0, 120)}`);
+  }
+  if (!okStatuses.includes(res.status)) {
+    const problem = ProblemSchema.safeParse(json);
+    if (problem.success) throw apiErrorOf(problem.data);
+    throw new ResponseShapeError(what, `status ${res.status} without a problem document`);
+  }
+  const out = schema.safeParse(json);
+  if (!out.success) throw new ResponseShapeError(what, out.error.issues[0]?.message ?? 'invalid');
+  return out.data;
+}
+
+/** For 204 answers: nothing to parse, but errors are still typed. */
+export async function expectNoContent(res: Response, what: string): Promise<void> {
+  if (res.status === 204) return;
+  await parse(res, ProblemSchema, what, [204]);
+}
