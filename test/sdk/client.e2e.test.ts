@@ -91,7 +91,7 @@ describe('SDK round-trips every route against a listening server', function () {
     expect((await op.tasks.cancel(ids[1], 'done')).status).to.equal('cancelled');
     await rejects(op.tasks.cancel(ids[1]), ConflictApiError);
     const notImpl = await rejects(op.tasks.approve(ids[0], { proposalHash: `0x${'a'.repeat(64)}`, decision: 'approve' }), Error);
-    expect((notImpl as { code: string }).code).to.equal('NOT_IMPLEMENTED');
+    expect((notImpl as unknown as { code: string }).code).to.equal('NOT_IMPLEMENTED');
     const v = await rejects(op.tasks.submit({} as never), ValidationApiError);
     expect(v.field).to.equal('body.instruction');
     await rejects(op.tasks.get('01900000-0000-7000-8000-000000000000'), NotFoundApiError);

@@ -1,0 +1,52 @@
+import Table from 'cli-table3';
+import type { Role } from '../auth/roles';
+import type { OpenMcpClient } from '../sdk/client';
+import { reportCliError, type Writer } from './tasks';
+
+const stdout: Writer = (l) => console.log(l);
+
+export type KeysCreateOptions = { role: Role; tenant: string; name?: string; crossTenant?: boolean };
+
+/**
+ * `openmcp keys create --role R --tenant T [--name N]`: prints the key once (it is stored only as
+ * a hash; it cannot be shown again). Needs an admin key (OPENMCP_API_KEY or the bootstrap key).
+ */
+export async function runKeysCreate(client: OpenMcpClient, o: KeysCreateOptions, out: Writer = stdout): Promise<number> {
+  try {
+    const k = await client.keys.create(o);
+    out(k.key);
+    out(`id ${k.id}  role ${k.role}  tenant ${k.tenant}${k.crossTenant ? '  cross-tenant' : ''}`);
+    out('Store this key now: it is shown only once.');
+    return 0;
+  } catch (err) {
+    return reportCliError(err, out);
+  }
+}
+
+/** `openmcp keys list [--tenant T]`: ids, roles, prefixes; never the keys. */
+export async function runKeysList(client: OpenMcpClient, o: { tenant?: string } = {}, out: Writer = stdout): Promise<number> {
+  try {
+    const table = new Table({ head: ['id', 'tenant', 'role', 'name', 'prefix', 'created', 'revoked'] });
+    let cursor: string | undefined;
+    do {
+      const page = await client.keys.list({ tenant: o.tenant, limit: 200, cursor });
+      for (const k of page.items) table.push([k.id, k.tenant, k.role, k.name ?? '', `${k.prefix}…`, k.createdAt, k.revokedAt ?? '']);
+      cursor = page.nextCursor;
+    } while (cursor);
+    out(table.toString());
+    return 0;
+  } catch (err) {
+    return reportCliError(err, out);
+  }
+}
+
+/** `openmcp keys revoke <id>`. */
+export async function runKeysRevoke(client: OpenMcpClient, id: string, out: Writer = stdout): Promise<number> {
+  try {
+    await client.keys.revoke(id);
+    out(`revoked ${id}`);
+    return 0;
+  } catch (err) {
+    return reportCliError(err, out);
+  }
+}

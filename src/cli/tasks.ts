@@ -1,0 +1,75 @@
+import Table from 'cli-table3';
+import type { OpenMcpClient } from '../sdk/client';
+import { OpenMcpError } from '../core/errors';
+import type { TaskListQueryInput } from '../api/schemas/tasks';
+
+export type Writer = (line: string) => void;
+const stdout: Writer = (l) => console.log(l);
+
+/** Print an error the way every command does, and return exit code 1. */
+export function reportCliError(err: unknown, out: Writer): number {
+  if (err instanceof OpenMcpError) out(`error ${err.code}: ${err.message}`);
+  else out(`error: ${(err as Error)?.message ?? String(err)}`);
+  return 1;
+}
+
+export type TasksListOptions = Partial<Pick<TaskListQueryInput, 'status' | 'agentId' | 'from' | 'to' | 'limit' | 'cursor'>> & {
+  /** Follow every page instead of one. */
+  all?: boolean;
+  json?: boolean;
+};
+
+/**
+ * `openmcp tasks list [--status S] [--agent A] [--from T] [--to T] [--limit N] [--all] [--json]`:
+ * a table for people, JSON lines for scripts. Returns the exit code.
+ */
+export async function runTasksList(client: OpenMcpClient, o: TasksListOptions = {}, out: Writer = stdout): Promise<number> {
+  try {
+    const query = { status: o.status, agentId: o.agentId, from: o.from, to: o.to, limit: o.limit, cursor: o.cursor };
+    const items = [];
+    let next: string | undefined;
+    if (o.all) {
+      for await (const t of client.tasks.all(query)) items.push(t);
+    } else {
+      const page = await client.tasks.list(query);
+      items.push(...page.items);
+      next = page.nextCursor;
+    }
+    if (o.json) {
+      for (const t of items) out(JSON.stringify(t));
+      return 0;
+    }
+    const table = new Table({ head: ['id', 'status', 'agent', 'steps', 'created'] });
+    for (const t of items) table.push([t.id, t.status, t.agentId ?? '', String(t.steps.length), t.createdAt]);
+    out(table.toString());
+    out(`${items.length} task(s)${next ? `; more with --cursor ${next}` : ''}`);
+    return 0;
+  } catch (err) {
+    return reportCliError(err, out);
+  }
+}
+
+/** `openmcp tasks show <id> [--json]`: the task, its steps as a table, and its output or error. */
+export async function runTasksShow(client: OpenMcpClient, id: string, o: { json?: boolean } = {}, out: Writer = stdout): Promise<number> {
+  try {
+    const t = await client.tasks.get(id);
+    if (o.json) {
+      out(JSON.stringify(t, null, 2));
+      return 0;
+    }
+    out(`task ${t.id}  ${t.status}  (tenant ${t.tenant}${t.agentId ? `, agent ${t.agentId}` : ''})`);
+    out(`created ${t.createdAt}  updated ${t.updatedAt}`);
+    if (t.instruction) out(`instruction: ${t.instruction}`);
+    if (t.steps.length) {
+      const table = new Table({ head: ['#', 'tool', 'status', 'latency ms', 'error'] });
+      for (const s of t.steps) table.push([String(s.index), s.tool, s.status, s.latencyMs === undefined ? '' : String(s.latencyMs), s.error ? `${s.error.code}: ${s.error.message}` : '']);
+      out(table.toString());
+    }
+    if (t.output !== undefined) out(`output: ${JSON.stringify(t.output)}`);
+    if (t.outputHash) out(`output hash: ${t.outputHash}`);
+    if (t.error) out(`error ${t.error.code}: ${t.error.message}`);
+    return 0;
+  } catch (err) {
+    return reportCliError(err, out);
+  }
+}
