@@ -131,7 +131,7 @@ describe('REST /v1/tasks', () => {
       }
       const forged = await h.call({ method: 'GET', url: '/v1/tasks?cursor=bm90LWEtY3Vyc29y', auth: k.viewer });
       expect(forged.statusCode).to.equal(400);
-      expect(forged.json().code).to.equal('INVALID_CURSOR');
+      expect(forged.json().field).to.equal('cursor');
     });
 
     it('401 without a key', async () => {

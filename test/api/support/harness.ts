@@ -16,7 +16,10 @@ import { sqlEventStoreOn } from '../../../src/eventstore/sql';
 import type { EventStore } from '../../../src/eventstore/port';
 import { createMetrics } from '../../../src/metrics/metrics';
 import { FakeGateway, FakeProofs } from './fakes';
-import { LogReadModels } from './log-read-models';
+import { InProcessBus } from '../../../src/bus/inprocess';
+import { MemoryCheckpointStore } from '../../../src/checkpoints/memory-checkpoint-store';
+import { Projector } from '../../../src/projector/projector';
+import { SqlReadModels } from '../../../src/readmodels/sql-read-models';
 
 export type Harness = {
   app: FastifyInstance;
@@ -34,13 +37,18 @@ export type Harness = {
 };
 
 /**
- * A real app on a real SQLite event store (in memory) and SQL key store, with the services
- * not yet in the repo replaced by small in-test fakes. Logs are captured for the log-scan test.
+ * A real app on a real SQLite event store (in memory), SQL read models kept by the real projector,
+ * and the SQL key store; the proofs service (not yet in the repo) is a small in-test fake. Logs are captured for the log-scan test.
  */
 export async function makeHarness(over: Partial<AppDeps> = {}): Promise<Harness> {
   const knex = await openKnex('sqlite::memory:');
   await migrateLatest(knex);
-  const store = sqlEventStoreOn(knex);
+  const store = sqlEventStoreOn(knex, { pollIntervalMs: 10 });
+  // The real read side: projections fed by the in-process bus, queried through SqlReadModels.
+  const cache = new MemoryCache();
+  const projector = new Projector({ knex, bus: new InProcessBus(store, new MemoryCheckpointStore()), cache });
+  await projector.start();
+  const readModels = new SqlReadModels({ knex, cache, applied: projector.applied });
   const keys = new SqlKeyStore(knex);
   const proofs = new FakeProofs(store);
   const gateway = new FakeGateway();
@@ -54,8 +62,8 @@ export async function makeHarness(over: Partial<AppDeps> = {}): Promise<Harness>
   const deps: AppDeps = {
     store,
     catalog,
-    readModels: new LogReadModels(store),
-    cache: new MemoryCache(),
+    readModels,
+    cache,
     keys,
     rateLimit: { perKeyPerMinute: 100_000, perTenantPerMinute: 100_000 },
     metrics: createMetrics(),
@@ -86,6 +94,8 @@ export async function makeHarness(over: Partial<AppDeps> = {}): Promise<Harness>
     },
     async close() {
       await app.close();
+      await projector.stop();
+      await store.close();
       await knex.destroy();
     },
   };
