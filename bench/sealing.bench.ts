@@ -11,7 +11,7 @@ import { batchLeaves } from '../src/proofs/seal-batch';
 import { buildTree, leafInput, rootFromInclusionProof } from '../src/proofs/merkle';
 
 const n = Number(process.argv[2] ?? 100_000);
-const events = Array.from({ length: n }, () => ({ hash: `0x${randomBytes(32).toString('hex')}` }));
+const events = Array.from({ length: n }, () => ({ hash: `0x${randomBytes(32).toString("hex")}` as const }));
 const LEAF = Buffer.from([0]);
 const NODE = Buffer.from([1]);
 
