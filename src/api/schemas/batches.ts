@@ -25,7 +25,8 @@ export const BatchView = z.looseObject({
   signer: z.string().optional(),
   signature: z.string().optional(),
   sealedAt: z.string().optional(),
-  anchor: BatchAnchor.optional(),
+  // null until anchored (src/proofs), absent from older read models.
+  anchor: BatchAnchor.nullish(),
 });
 export type BatchViewOutput = z.infer<typeof BatchView>;
 

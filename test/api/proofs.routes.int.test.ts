@@ -1,0 +1,98 @@
+import { expect } from 'chai';
+import { randomBytes } from 'node:crypto';
+import { proofsService } from '../../src/api/proofs-service';
+import { createEvent } from '../../src/core/envelope';
+import { toHex } from '../../src/core/hex';
+import { AUDIT_TENANT, ANCHORER_ACTOR } from '../../src/proofs/audit-streams';
+import { BatchLog } from '../../src/proofs/batch-log';
+import { createSealer } from '../../src/proofs/sealer';
+import { makeHarness, type Harness } from './support/harness';
+
+const ANCHOR_STREAM = 'auditanchor-31337.0x5fbdb2315678afecb367f032d93f642f64180aa3.0123456789abcdef';
+
+describe('REST proofs and batches over the real proofs queries (src/proofs)', function () {
+  this.timeout(20_000);
+  let h: Harness;
+  let anchored = false;
+  let k: Record<string, string>;
+  let eventId: string;
+
+  before(async () => {
+    let svc: ReturnType<typeof proofsService> | undefined;
+    h = await makeHarness({
+      proofs: {
+        getProof: (t, id) => svc!.getProof(t, id),
+        listBatches: (p) => svc!.listBatches(p),
+        getBatch: (id) => svc!.getBatch(id),
+        getBatchEvents: (id) => svc!.getBatchEvents(id),
+      },
+    });
+    const batchLog = new BatchLog(h.store);
+    svc = proofsService(
+      { store: h.store, batchLog, findEvent: async () => undefined, retryAfterSeconds: 3, anchorStream: async () => (anchored ? ANCHOR_STREAM : undefined) },
+      h.deps.readModels,
+    );
+    k = {
+      acme: (await h.key('auditor', 'acme')).auth,
+      beta: (await h.key('auditor', 'beta')).auth,
+      global: (await h.key('auditor', 'ops', true)).auth,
+      agent: (await h.key('agent', 'acme')).auth,
+    };
+    const sealer = createSealer(h.store, { sealerKey: toHex(randomBytes(32)), maxEvents: 1000, maxWaitMs: 0 }, batchLog);
+    for (let i = 0; i < 3; i++) {
+      const res = await h.call({ method: 'POST', url: '/v1/tasks', auth: k.agent, payload: { instruction: `t${i}` } });
+      eventId ??= (await h.store.readStream(`task-${res.json().id}`))[0].id;
+    }
+    for (let i = 0; i < 2; i++) {
+      await h.call({ method: 'POST', url: '/v1/tasks', auth: k.agent, payload: { instruction: `u${i}` } });
+      await sealer.flush();
+    }
+  });
+  after(() => h.close());
+
+  const get = (url: string, auth: string) => h.call({ method: 'GET', url, auth });
+
+  it('lists sealed batches newest first with a cursor, shows one, 404 beyond', async () => {
+    const p1 = (await get('/v1/batches?limit=1', k.acme)).json();
+    expect(p1.items.map((b: { id: number }) => b.id)).to.deep.equal([1]);
+    expect(p1.items[0].anchor).to.equal(null);
+    const p2 = (await get(`/v1/batches?limit=1&cursor=${p1.nextCursor}`, k.acme)).json();
+    expect(p2.items.map((b: { id: number }) => b.id)).to.deep.equal([0]);
+    expect(p2).not.to.have.property('nextCursor');
+    expect((await get('/v1/batches/0', k.beta)).json().root).to.match(/^0x[0-9a-f]{64}$/);
+    expect((await get('/v1/batches/9', k.acme)).statusCode).to.equal(404);
+    expect((await get('/v1/batches?cursor=WyJiYXRjaGVzIiwwXQ', k.acme)).json().code).to.equal('INVALID_CURSOR');
+  });
+
+  it('exports a batch for cross-tenant auditors', async () => {
+    const res = await get('/v1/batches/0/events', k.global);
+    expect(res.statusCode).to.equal(200);
+    expect(res.json().events.length).to.equal(res.json().batch.size);
+  });
+
+  it('409 PROOF_PENDING with Retry-After until anchored; then the proof file of the anchored batch', async () => {
+    const pending = await get(`/v1/events/${eventId}/proof`, k.acme);
+    expect(pending.statusCode).to.equal(409);
+    expect(pending.json().code).to.equal('PROOF_PENDING');
+    expect(pending.headers['retry-after']).to.equal('3');
+    const b0 = (await get('/v1/batches/0', k.acme)).json();
+    await h.store.append(ANCHOR_STREAM, [
+      createEvent({
+        type: 'BatchAnchored',
+        stream: ANCHOR_STREAM,
+        tenant: AUDIT_TENANT,
+        actor: ANCHORER_ACTOR,
+        data: { batchId: 0, firstSeq: b0.firstSeq, lastSeq: b0.lastSeq, root: b0.root, chainId: 31337, contract: '0x5fbdb2315678afecb367f032d93f642f64180aa3', txHash: `0x${'c'.repeat(64)}`, blockNumber: 5, gasUsed: 90000 },
+      }),
+    ]);
+    anchored = true;
+    const ok = await get(`/v1/events/${eventId}/proof`, k.acme);
+    expect(ok.statusCode, ok.body).to.equal(200);
+    const proof = ok.json();
+    expect(proof.format).to.equal('openmcp-proof/1');
+    expect(proof.event.id).to.equal(eventId);
+    expect(proof.batch.root).to.equal(b0.root);
+    expect((await get(`/v1/events/${eventId}/proof`, k.beta)).statusCode).to.equal(404);
+    expect((await get(`/v1/events/${eventId}/proof`, k.global)).statusCode).to.equal(200);
+  });
+});
