@@ -32,8 +32,10 @@ export function toProblem(err: unknown, request: FastifyRequest): Problem {
     return problemOf(400, 'VALIDATION_FAILED', `${field}: ${what}`, { field, requestId });
   }
   if (err instanceof OpenMcpError) {
-    if (err.status >= 500 && err.status !== 501 && err.status !== 503) {
-      return problemOf(500, 'INTERNAL', 'internal error; see the server log for this request id', { requestId });
+    // Our own faults keep their code (for the errors metric and the catalogue) but not their
+    // message, which may name internals; dependency failures (502/503/504) say what failed.
+    if (err.status === 500 || err.status < 400 || err.status > 599) {
+      return problemOf(500, err.status === 500 ? err.code : 'INTERNAL', 'internal error; see the server log for this request id', { requestId });
     }
     const field = typeof err.details?.field === 'string' ? err.details.field : undefined;
     const retry = err.details?.retryAfterSeconds;
