@@ -86,7 +86,7 @@ export const PolicyEvaluated = defineEvent(
   1,
   z.strictObject({
     stepId,
-    subject: z.enum(['tool', 'transaction']),
+    subject: z.enum(['tool', 'contract-read', 'transaction']),
     tool: z.string().min(1).max(200),
     decision: z.enum(['allow', 'deny', 'require_approval']),
     /** The rule that decided, e.g. `native.maxValue` or `contracts.unknown`. */

@@ -1,0 +1,81 @@
+import { isAbsolute, resolve } from 'node:path';
+import { computeAddress } from 'ethers';
+import type { Cache } from '../cache/port';
+import { MemoryCache } from '../cache/memory';
+import type { CheckpointStore } from '../checkpoints/port';
+import type { Config } from '../config';
+import type { EventCatalog } from '../../events/catalog';
+import type { EventStore } from '../eventstore/port';
+import { ChainRegistry } from '../web3/chain-registry';
+import { loadChainsFile } from '../web3/chains-file';
+import { NonceManager } from '../web3/nonce-manager';
+import { KnowledgeBase } from './knowledge/knowledge-base';
+import { OpenAiLlmClient } from './llm/openai-client';
+import { TokenBudget } from './llm/token-budget';
+import { loadPolicyFile } from './policy/load-policy';
+import { CacheSpendLedger } from './policy/spend-ledger';
+import { AgentRuntime } from './runtime/agent-runtime';
+import type { AgentRuntimeDependencies } from './runtime/runtime-deps';
+import { loadOrCreateRuntimeKey } from './runtime/runtime-key';
+import type { ToolCaller } from './runtime/tool-caller';
+
+export type CreateAgentRuntimeParameters = {
+  config: Config;
+  store: EventStore;
+  catalog: EventCatalog;
+  /** The MCP gateway. */
+  tools: ToolCaller;
+  /** Redis in production (LLM response cache, spend and token ledgers shared by workers). */
+  cache?: Cache;
+  checkpoints?: CheckpointStore;
+  logger?: AgentRuntimeDependencies['logger'];
+  /** Where wallet secrets named in CHAINS_FILE are read (default process.env). */
+  env?: NodeJS.ProcessEnv;
+};
+
+/**
+ * Build the runtime from configuration: LLM (OPENAI_BASE_URL, else none), knowledge base
+ * (KNOWLEDGE_DIR), chains and wallets (CHAINS_FILE), policy (POLICY_FILE), budgets, signing
+ * key (AGENT_PRIVATE_KEY or DATA_DIR/agent.key). Call `start()` on the result; `stop()` at shutdown
+ * (then `chains?.close()`).
+ */
+export async function createAgentRuntime(p: CreateAgentRuntimeParameters): Promise<{ runtime: AgentRuntime; chains?: ChainRegistry; knowledge?: KnowledgeBase; signer: string }> {
+  const c = p.config;
+  const abs = (x: string) => (isAbsolute(x) ? x : resolve(x));
+  const cache = p.cache ?? new MemoryCache();
+  const ledger = new CacheSpendLedger(cache);
+  const specs = loadChainsFile(c.CHAINS_FILE ? abs(c.CHAINS_FILE) : undefined);
+  const chains = specs.length ? await ChainRegistry.open(specs, p.env ?? process.env) : undefined;
+  const knowledge = c.KNOWLEDGE_DIR ? KnowledgeBase.fromDirectory(abs(c.KNOWLEDGE_DIR)) : undefined;
+  const privateKey = loadOrCreateRuntimeKey(c.dataDir, c.AGENT_PRIVATE_KEY);
+  const deps: AgentRuntimeDependencies = {
+    store: p.store,
+    catalog: p.catalog,
+    tools: p.tools,
+    llm: c.OPENAI_BASE_URL ? new OpenAiLlmClient({ baseURL: c.OPENAI_BASE_URL, apiKey: c.OPENAI_API_KEY, model: c.OPENAI_MODEL, timeoutMs: c.AGENT_STEP_TIMEOUT_MS }) : undefined,
+    cache,
+    knowledge,
+    chains,
+    nonces: new NonceManager(),
+    policy: loadPolicyFile(c.POLICY_FILE ? abs(c.POLICY_FILE) : undefined),
+    ledger,
+    tokenBudget: new TokenBudget(ledger, { perTask: c.LLM_TOKEN_BUDGET_PER_TASK, perTenantDay: c.LLM_TOKEN_BUDGET_PER_TENANT_DAY }),
+    privateKey,
+    logger: p.logger,
+  };
+  const runtime = new AgentRuntime(
+    deps,
+    {
+      maxSteps: c.AGENT_MAX_STEPS,
+      stepTimeoutMs: c.AGENT_STEP_TIMEOUT_MS,
+      taskTimeoutMs: c.AGENT_TASK_TIMEOUT_MS,
+      concurrency: c.AGENT_CONCURRENCY,
+      model: c.OPENAI_MODEL,
+      temperature: c.LLM_TEMPERATURE,
+      maxTokens: c.LLM_MAX_TOKENS,
+      redaction: c.LLM_REDACTION,
+    },
+    p.checkpoints,
+  );
+  return { runtime, chains, knowledge, signer: computeAddress(privateKey).toLowerCase() };
+}

@@ -1,0 +1,30 @@
+import { OpenMcpError } from '../core/errors';
+
+export type AgentErrorCode =
+  | 'LLM_NOT_CONFIGURED'
+  | 'LLM_UNAVAILABLE'
+  | 'LLM_BUDGET_EXCEEDED'
+  | 'TASK_MAX_STEPS'
+  | 'TASK_TIMEOUT'
+  | 'STEP_TIMEOUT'
+  | 'STEP_OUTCOME_UNKNOWN'
+  | 'POLICY_DENIED'
+  | 'APPROVAL_REJECTED'
+  | 'APPROVAL_TIMEOUT'
+  | 'TOOL_FAILED'
+  | 'TOOL_ARGUMENTS_INVALID';
+
+const STATUS: Partial<Record<AgentErrorCode, number>> = {
+  LLM_NOT_CONFIGURED: 422,
+  LLM_UNAVAILABLE: 503,
+  LLM_BUDGET_EXCEEDED: 429,
+  POLICY_DENIED: 403,
+  TOOL_ARGUMENTS_INVALID: 400,
+};
+
+/** Errors of the agent runtime; their code and message end up in TaskFailed / TaskStepFailed. */
+export class AgentError extends OpenMcpError {
+  constructor(code: AgentErrorCode, message: string, opts: { cause?: unknown; details?: Record<string, unknown> } = {}) {
+    super(code, message, { status: STATUS[code] ?? 500, ...opts });
+  }
+}

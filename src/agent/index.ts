@@ -1,0 +1,14 @@
+export { AgentRuntime } from './runtime/agent-runtime';
+export { defaultRuntimeOptions, type AgentRuntimeDependencies, type AgentRuntimeOptions } from './runtime/runtime-deps';
+export type { ToolCaller, ToolCallContext, ToolInfo, ToolResult } from './runtime/tool-caller';
+export { assertTaskRunnable } from './runtime/assert-task-runnable';
+export { loadOrCreateRuntimeKey } from './runtime/runtime-key';
+export { signOutput, verifyOutputSignature } from './runtime/output-signature';
+export { ApprovalsService, type DecideApprovalInput } from './approvals-service';
+export { AgentError, type AgentErrorCode } from './errors';
+export { OpenAiLlmClient } from './llm/openai-client';
+export type { LlmClient } from './llm/port';
+export { TokenBudget } from './llm/token-budget';
+export { KnowledgeBase } from './knowledge/knowledge-base';
+export * from './policy';
+export { createAgentRuntime, type CreateAgentRuntimeParameters } from './create-agent-runtime';

@@ -1,0 +1,33 @@
+import type { Cache } from '../../cache/port';
+import type { Hex } from '../../core/hex';
+import { payloadDigest } from '../../mcp/payload-hash';
+import type { Completion, CompletionRequest, LlmClient } from './port';
+
+export type InferResult = { completion: Completion; cached: boolean; latencyMs: number; promptHash: Hex };
+
+/** What the answer depends on: model, messages, tools and sampling. JCS, so floats in schemas are fine. */
+export function promptDigest(req: CompletionRequest): { hash: Hex; messagesJson: string } {
+  const { model, messages, tools, temperature, maxTokens } = req;
+  return { hash: payloadDigest({ model, messages, tools, temperature, maxTokens }).hash, messagesJson: payloadDigest(messages).json };
+}
+
+/**
+ * One model call through the response cache (Redis in production, in-memory in the embedded
+ * default), keyed by the prompt hash: the same model, messages, tools and sampling get the same
+ * answer without a provider call. Only cacheable when temperature is 0 (otherwise a repeat is
+ * not expected to be the same answer).
+ */
+export async function infer(deps: { llm: LlmClient; cache?: Cache; cacheTtlMs?: number }, req: CompletionRequest): Promise<InferResult> {
+  const { hash } = promptDigest(req);
+  const key = `llm:response:${req.model}:${hash}`;
+  const useCache = deps.cache && req.temperature === 0 && (deps.cacheTtlMs ?? 1) > 0;
+  const t0 = Date.now();
+  if (useCache) {
+    const hit = await deps.cache!.get(key).catch(() => undefined);
+    if (hit) return { completion: JSON.parse(hit) as Completion, cached: true, latencyMs: Date.now() - t0, promptHash: hash };
+  }
+  const completion = await deps.llm.complete(req);
+  const latencyMs = Date.now() - t0;
+  if (useCache) await deps.cache!.set(key, JSON.stringify(completion), deps.cacheTtlMs ?? 24 * 3_600_000).catch(() => {});
+  return { completion, cached: false, latencyMs, promptHash: hash };
+}

@@ -1,0 +1,41 @@
+/** OpenAI wire shapes (what every OpenAI-compatible server speaks), kept minimal and SDK-free. */
+export type ToolCall = { id: string; type: 'function'; function: { name: string; arguments: string } };
+
+export type ChatMessage =
+  | { role: 'system' | 'user'; content: string }
+  | { role: 'assistant'; content: string | null; tool_calls?: ToolCall[] }
+  | { role: 'tool'; tool_call_id: string; content: string };
+
+export type AssistantMessage = Extract<ChatMessage, { role: 'assistant' }>;
+
+export type ToolSpec = { name: string; description?: string; parameters: Record<string, unknown> };
+
+export type Usage = { promptTokens: number; completionTokens: number; totalTokens: number };
+
+export type CompletionRequest = {
+  messages: ChatMessage[];
+  tools: ToolSpec[];
+  model: string;
+  temperature: number;
+  maxTokens: number;
+  signal?: AbortSignal;
+};
+
+export type Completion = {
+  message: AssistantMessage;
+  finishReason: string;
+  usage: Usage;
+  /** The model that answered (as the server names it). */
+  model: string;
+};
+
+/**
+ * A chat model with tool calling. Adapter: OpenAiLlmClient (any OpenAI-compatible base URL).
+ * Implementations throw LlmError (LLM_UNAVAILABLE) when the endpoint fails.
+ */
+export interface LlmClient {
+  /** Recorded as InferenceCompleted.provider (e.g. the base URL's host). */
+  readonly provider: string;
+  readonly model: string;
+  complete(req: CompletionRequest): Promise<Completion>;
+}

@@ -1,0 +1,185 @@
+import type { Hex } from '../../core/hex';
+import { prepareProposal, readContract, signAndSend, waitForTransaction } from '../../web3/contract-calls';
+import { NonceManager } from '../../web3/nonce-manager';
+import { Web3Error } from '../../web3/web3-error';
+import { AgentError } from '../errors';
+import { evaluateContractRead, evaluateTransaction, findContract, type PolicyDecision } from '../policy/evaluate-policy';
+import type { AgentPolicy } from '../policy/policy';
+import { proposalHash, type Proposal } from '../policy/proposal';
+import { CacheSpendLedger, utcDay, type SpendLedger } from '../policy/spend-ledger';
+import { MemoryCache } from '../../cache/memory';
+import type { AgentRuntimeDependencies, AgentRuntimeOptions } from './runtime-deps';
+import type { TaskView } from './task-view';
+import type { StepSpec } from './task-run';
+
+export type ChainStepContext = {
+  deps: AgentRuntimeDependencies;
+  opts: AgentRuntimeOptions;
+  policy: AgentPolicy;
+  view(): TaskView;
+  now(): Date;
+  signal: AbortSignal;
+  append(type: string, data: Record<string, unknown>): Promise<void>;
+  recordPolicy(stepId: string, subject: 'tool' | 'contract-read' | 'transaction', tool: string, d: PolicyDecision, proposalHash?: string): Promise<void>;
+  sync(): Promise<TaskView>;
+  waitForChange(ms: number): Promise<void>;
+  timed<T>(p: Promise<T>): Promise<T>;
+};
+
+export type TransactionResult = { chainId: number; txHash: string; blockNumber: number; status: 'success' | 'reverted'; gasUsed: string; proposalHash: string };
+
+const fallbackNonces = new NonceManager();
+const fallbackLedgers = new WeakMap<object, SpendLedger>();
+
+function ledgerOf(deps: AgentRuntimeDependencies): SpendLedger {
+  if (deps.ledger) return deps.ledger;
+  let l = fallbackLedgers.get(deps);
+  if (!l) fallbackLedgers.set(deps, (l = new CacheSpendLedger(deps.cache ?? new MemoryCache())));
+  return l;
+}
+
+function chainIdOf(ctx: ChainStepContext, v: unknown): number {
+  const reg = ctx.deps.chains!;
+  if (v !== undefined) {
+    const n = Number(v);
+    if (!Number.isSafeInteger(n) || n < 1) throw new AgentError('TOOL_ARGUMENTS_INVALID', `chainId must be a positive integer, got ${String(v)}`);
+    return n;
+  }
+  if (ctx.view().chainId !== undefined) return ctx.view().chainId!;
+  const all = reg.list();
+  if (all.length === 1) return all[0].chainId;
+  throw new AgentError('TOOL_ARGUMENTS_INVALID', 'chainId is required (several chains are configured)');
+}
+
+/** The contract's address: a configured name or address; an unconfigured address passes through for the policy to judge. */
+function addressOf(ctx: ChainStepContext, chainId: number, ref: unknown): string {
+  if (typeof ref !== 'string' || !ref) throw new AgentError('TOOL_ARGUMENTS_INVALID', 'contract (name or address) is required');
+  const chain = ctx.deps.chains!.get(chainId);
+  const r = ref.toLowerCase();
+  const c = chain.contracts.find((k) => k.address === r || k.name.toLowerCase() === r);
+  if (c) return c.address;
+  if (/^0x[0-9a-f]{40}$/.test(r)) return r;
+  throw new Web3Error('CONTRACT_NOT_CONFIGURED', `contract ${ref} is not configured on chain ${chainId}`);
+}
+
+function denied(d: PolicyDecision): AgentError {
+  return new AgentError('POLICY_DENIED', `policy rule ${d.rule}: ${d.reason}`, { details: { rule: d.rule } });
+}
+
+/** chain__read_contract: allowlisted contracts only (deny by default), then eth_call. */
+export async function runChainRead(ctx: ChainStepContext, s: StepSpec): Promise<unknown> {
+  const chainId = chainIdOf(ctx, s.args.chainId);
+  const to = addressOf(ctx, chainId, s.args.contract);
+  const d = evaluateContractRead(ctx.policy, chainId, to);
+  await ctx.recordPolicy(s.stepId, 'contract-read', s.tool, d);
+  if (d.decision !== 'allow') throw denied(d);
+  return readContract(ctx.deps.chains!, { chainId, contract: to, method: String(s.args.method ?? ''), args: (s.args.args as unknown[]) ?? [] });
+}
+
+function meters(ctx: ChainStepContext, p: Proposal): { native: string; method?: { meter: string; amount: bigint } } {
+  const rule = findContract(ctx.policy, p.chainId, p.to)?.methods[p.method];
+  const i = rule?.amountArg;
+  const raw = i === undefined ? undefined : p.args[i];
+  return {
+    native: `native:${p.chainId}`,
+    ...(typeof raw === 'string' && /^\d+$/.test(raw) ? { method: { meter: `method:${p.chainId}:${p.to}:${p.method}`, amount: BigInt(raw) } } : {}),
+  };
+}
+
+/**
+ * chain__send_transaction, resumable at every point: a confirmed transaction is returned as
+ * recorded; a submitted one is awaited (its raw bytes re-broadcast if the node lost them);
+ * a proposal waiting for approval keeps its recorded form (so its hash, and the approval, still
+ * match); nothing is signed twice for one step.
+ */
+export async function runChainTransaction(ctx: ChainStepContext, s: StepSpec): Promise<TransactionResult> {
+  const reg = ctx.deps.chains!;
+  const view = ctx.view();
+  const recorded = view.txs.get(s.stepId);
+  if (recorded?.submitted) return confirm(ctx, s, recorded.submitted, findHashOf(view, s.stepId));
+
+  const waiting = [...view.approvalRequests.entries()].find(([, r]) => r.stepId === s.stepId);
+  let proposal: Proposal;
+  if (waiting) {
+    proposal = JSON.parse(waiting[1].proposalJson) as Proposal;
+  } else {
+    const chainId = chainIdOf(ctx, s.args.chainId);
+    const to = addressOf(ctx, chainId, s.args.contract);
+    if (!findContract(ctx.policy, chainId, to)) {
+      const d: PolicyDecision = { decision: 'deny', rule: 'contracts.unknown', reason: `contract ${to} on chain ${chainId} is not allowlisted` };
+      await ctx.recordPolicy(s.stepId, 'transaction', s.tool, d);
+      throw denied(d);
+    }
+    proposal = await ctx.timed(
+      prepareProposal(reg, {
+        chainId,
+        contract: to,
+        method: String(s.args.method ?? ''),
+        args: (s.args.args as unknown[]) ?? [],
+        value: s.args.value as string | undefined,
+        gasLimit: s.args.gasLimit as string | undefined,
+      }),
+    );
+  }
+  const hash = proposalHash(proposal);
+  const ledger = ledgerOf(ctx.deps);
+  const agent = view.agentId ?? '*';
+  const day = utcDay(ctx.now());
+  const m = meters(ctx, proposal);
+  const d = evaluateTransaction(ctx.policy, {
+    proposal,
+    nativeSpentToday: await ledger.spent(view.tenant, agent, m.native, day),
+    methodSpentToday: m.method ? await ledger.spent(view.tenant, agent, m.method.meter, day) : 0n,
+  });
+  const approved = ctx.view().approvals.get(hash) === 'approve';
+  // Already approved: the policy said "approval" before; re-recording it would only repeat evidence.
+  if (!(approved && d.decision === 'require_approval')) await ctx.recordPolicy(s.stepId, 'transaction', s.tool, d, hash);
+  if (d.decision === 'deny') throw denied(d);
+  if (d.decision === 'require_approval') {
+    if (!ctx.view().approvalRequests.has(hash)) {
+      await ctx.append('ApprovalRequested', { stepId: s.stepId, proposalHash: hash, proposalJson: JSON.stringify(proposal), rule: d.rule });
+      ctx.deps.logger?.info?.({ taskId: view.taskId, proposalHash: hash }, 'transaction waits for approval');
+    }
+    for (;;) {
+      const v = await ctx.sync();
+      const decision = v.approvals.get(hash);
+      if (decision === 'approve') break;
+      if (decision === 'reject') throw new AgentError('APPROVAL_REJECTED', `an approver rejected proposal ${hash}`, { details: { proposalHash: hash } });
+      await ctx.waitForChange(1_000);
+    }
+  }
+  const nonces = ctx.deps.nonces ?? fallbackNonces;
+  const signed = await ctx.timed(
+    signAndSend(reg, nonces, proposal, async (tx) => {
+      await ctx.append('TransactionSubmitted', {
+        stepId: s.stepId,
+        chainId: tx.chainId,
+        from: tx.from,
+        to: proposal.to,
+        method: proposal.method,
+        proposalHash: hash,
+        nonce: tx.nonce,
+        txHash: tx.txHash,
+        value: tx.value,
+        gasLimit: tx.gasLimit,
+        rawTransaction: tx.rawTransaction,
+      });
+    }),
+  );
+  if (BigInt(proposal.value) > 0n) await ledger.add(view.tenant, agent, m.native, day, BigInt(proposal.value));
+  if (m.method) await ledger.add(view.tenant, agent, m.method.meter, day, m.method.amount);
+  return confirm(ctx, s, { chainId: signed.chainId, txHash: signed.txHash, rawTransaction: signed.rawTransaction }, hash);
+}
+
+function findHashOf(view: TaskView, stepId: string): string {
+  for (const [k, p] of view.policy) if (k === `${stepId}:transaction` && p.proposalHash) return p.proposalHash;
+  return '';
+}
+
+async function confirm(ctx: ChainStepContext, s: StepSpec, tx: { chainId: number; txHash: string; rawTransaction?: string }, hash: string): Promise<TransactionResult> {
+  const done = ctx.view().txs.get(s.stepId)?.confirmed;
+  if (done) return { chainId: tx.chainId, txHash: done.txHash, blockNumber: done.blockNumber, status: done.status, gasUsed: done.gasUsed, proposalHash: hash };
+  const r = await waitForTransaction(ctx.deps.chains!, tx, { timeoutMs: ctx.opts.stepTimeoutMs, signal: ctx.signal });
+  await ctx.append('TransactionConfirmed', { stepId: s.stepId, chainId: tx.chainId, txHash: r.txHash as Hex, blockNumber: r.blockNumber, blockHash: r.blockHash, status: r.status, gasUsed: r.gasUsed });
+  return { chainId: tx.chainId, txHash: r.txHash, blockNumber: r.blockNumber, status: r.status, gasUsed: r.gasUsed, proposalHash: hash };
+}

@@ -1,0 +1,74 @@
+import type { Cache } from '../../cache/port';
+import type { Clock } from '../../core/clock';
+import type { Hex } from '../../core/hex';
+import type { EventCatalog } from '../../../events/catalog';
+import type { EventStore } from '../../eventstore/port';
+import type { ChainRegistry } from '../../web3/chain-registry';
+import type { NonceManager } from '../../web3/nonce-manager';
+import type { KnowledgeBase } from '../knowledge/knowledge-base';
+import type { LlmClient } from '../llm/port';
+import type { TokenBudget } from '../llm/token-budget';
+import type { PolicyFile } from '../policy/policy';
+import type { SpendLedger } from '../policy/spend-ledger';
+import type { ToolCaller } from './tool-caller';
+
+export type AgentRuntimeDependencies = {
+  store: EventStore;
+  catalog: EventCatalog;
+  /** The MCP gateway (McpGateway fits) or any ToolCaller. */
+  tools: ToolCaller;
+  /** Absent = no LLM configured: natural-language tasks fail with LLM_NOT_CONFIGURED. */
+  llm?: LlmClient;
+  /** LLM response cache and (without `ledger`) the spend ledger. Default: in-memory. */
+  cache?: Cache;
+  knowledge?: KnowledgeBase;
+  /** Configured chains (CHAINS_FILE); absent = no web3 tools. */
+  chains?: ChainRegistry;
+  nonces?: NonceManager;
+  policy: PolicyFile;
+  ledger?: SpendLedger;
+  tokenBudget?: TokenBudget;
+  /** secp256k1 key that signs TaskCompleted outputs (loadOrCreateRuntimeKey). */
+  privateKey: Hex;
+  clock?: Clock;
+  logger?: { info?(obj: unknown, msg?: string): void; warn(obj: unknown, msg?: string): void; error?(obj: unknown, msg?: string): void };
+};
+
+export type AgentRuntimeOptions = {
+  /** Names this worker in TaskStarted and as the actor of runtime events. */
+  worker: string;
+  /** Most tool calls (steps) per task. */
+  maxSteps: number;
+  stepTimeoutMs: number;
+  /** From TaskStarted; includes waits for approval. */
+  taskTimeoutMs: number;
+  model: string;
+  temperature: number;
+  maxTokens: number;
+  /** Whether InferenceCompleted stores the messages or only their hash. */
+  redaction: 'store' | 'hash-only';
+  /** Gateway tools offered per task (picked by tool search on the instruction). */
+  toolsPerTask: number;
+  knowledgeChunks: number;
+  llmCacheTtlMs: number;
+  /** Tasks run at once by this worker. */
+  concurrency: number;
+  /** Name of the checkpoint (consumer) in the CheckpointStore. */
+  checkpointName: string;
+};
+
+export const defaultRuntimeOptions: AgentRuntimeOptions = {
+  worker: 'agent-runtime',
+  maxSteps: 20,
+  stepTimeoutMs: 60_000,
+  taskTimeoutMs: 3_600_000,
+  model: 'gpt-4o-mini',
+  temperature: 0,
+  maxTokens: 1024,
+  redaction: 'store',
+  toolsPerTask: 8,
+  knowledgeChunks: 3,
+  llmCacheTtlMs: 86_400_000,
+  concurrency: 4,
+  checkpointName: 'agent-runtime',
+};

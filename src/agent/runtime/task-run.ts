@@ -1,0 +1,397 @@
+import { createEvent, type Actor } from '../../core/envelope';
+import { InvalidTransitionError, OpenMcpError, WrongExpectedRevisionError } from '../../core/errors';
+import { handleCommand } from '../../domain/handle-command';
+import { taskDecider, taskStream, type TaskCommand } from '../../domain/task/task.decider';
+import { payloadDigest } from '../../mcp/payload-hash';
+import { AgentError } from '../errors';
+import { infer } from '../llm/infer';
+import type { ChatMessage, ToolSpec } from '../llm/port';
+import { policyName, resolvePolicy } from '../policy/resolve-policy';
+import { evaluateToolCall, type PolicyDecision } from '../policy/evaluate-policy';
+import type { AgentPolicy } from '../policy/policy';
+import { READ_CONTRACT_TOOL, SEND_TRANSACTION_TOOL, chainTools } from './chain-tools';
+import { runChainRead, runChainTransaction } from './chain-steps';
+import { signOutput } from './output-signature';
+import type { AgentRuntimeDependencies, AgentRuntimeOptions } from './runtime-deps';
+import { applyTaskEvent, callsOf, foldTaskView, isTerminal, type StepOutcome, type TaskView } from './task-view';
+import type { ToolInfo, ToolResult } from './tool-caller';
+
+/** Events only a runner writes: seeing one we did not write means another runner has the task. */
+const RUNNER_TYPES = new Set([
+  'TaskStarted', 'TaskCompleted', 'TaskFailed', 'TaskStepStarted', 'TaskStepCompleted', 'TaskStepFailed',
+  'InferenceCompleted', 'PolicyEvaluated', 'ApprovalRequested', 'TransactionSubmitted', 'TransactionConfirmed',
+]);
+
+/** Why a run stops without writing: the runtime stopped (it resumes later), the task was cancelled, or another runner owns it. */
+export class RunInterrupted extends Error {
+  constructor(readonly why: 'stopped' | 'cancelled' | 'taken-over') {
+    super(`task run interrupted: ${why}`);
+  }
+}
+
+export type StepSpec = { stepId: string; index: number; tool: string; args: Record<string, unknown>; source: 'steps' | 'llm' };
+
+/** A step's end: a result (maybe a tool-level error) or a failure; `fatal` failures end the task. */
+export type StepEnd = { ok: StepOutcome; text: string } | { failed: { code: string; message: string }; fatal: boolean };
+
+export type RunHooks = {
+  /** Resolves when something may have changed for this task (approval, cancel) or after `ms`. */
+  waitForChange(ms: number): Promise<void>;
+};
+
+function textOf(r: ToolResult): string {
+  const parts = (r.content ?? []).map((c) => (c && typeof c === 'object' && (c as { type?: string }).type === 'text' ? String((c as { text?: unknown }).text ?? '') : payloadDigest(c).json));
+  if (parts.length) return parts.join('\n');
+  return r.structuredContent !== undefined ? payloadDigest(r.structuredContent).json : '';
+}
+
+function codeOf(err: unknown): string {
+  return err instanceof OpenMcpError ? err.code : 'TOOL_FAILED';
+}
+
+/**
+ * One run of one task, resumable: everything done is read back from the task's stream first
+ * and never done again (see docs/agent.md "Resuming"). Appends go at the expected revision,
+ * so two runners can never both write a task.
+ */
+export class TaskRun {
+  private view: TaskView;
+  private readonly stream: string;
+  private readonly actor: Actor;
+  private policy!: AgentPolicy;
+
+  constructor(
+    private readonly deps: AgentRuntimeDependencies,
+    private readonly opts: AgentRuntimeOptions,
+    readonly taskId: string,
+    private readonly signal: AbortSignal,
+    private readonly hooks: RunHooks,
+  ) {
+    this.stream = taskStream(taskId);
+    this.view = foldTaskView(taskId, []);
+    this.actor = { kind: 'agent', id: opts.worker };
+  }
+
+  private now(): Date {
+    return this.deps.clock ? this.deps.clock() : new Date();
+  }
+
+  /** Run to the end (TaskCompleted / TaskFailed), or until interrupted (then nothing more is written). */
+  async run(): Promise<void> {
+    this.view = foldTaskView(this.taskId, await this.deps.store.readStream(this.stream));
+    if (this.view.status === 'none' || isTerminal(this.view)) return;
+    this.policy = resolvePolicy(this.deps.policy, this.view.tenant, this.view.agentId ?? '*');
+    try {
+      if (this.view.status === 'submitted') await this.command({ type: 'StartTask', worker: this.opts.worker });
+      const deadline = Date.parse(this.view.startedAt ?? this.now().toISOString()) + this.opts.taskTimeoutMs;
+      const output = await this.withDeadline(deadline, () => this.execute());
+      const signed = signOutput(output, this.deps.privateKey);
+      await this.command({ type: 'CompleteTask', output: signed.output, outputHash: signed.outputHash, signer: signed.signer, signature: signed.signature });
+    } catch (err) {
+      if (err instanceof RunInterrupted || this.signal.aborted) return;
+      if (err instanceof InvalidTransitionError) return; // cancelled or finished meanwhile
+      const code = err instanceof OpenMcpError ? err.code : 'TASK_ERROR';
+      this.deps.logger?.warn({ err, taskId: this.taskId }, 'task failed');
+      await this.command({ type: 'FailTask', error: { code, message: (err as Error).message.slice(0, 4000) } }).catch((e) => {
+        if (!(e instanceof RunInterrupted) && !(e instanceof InvalidTransitionError)) this.deps.logger?.warn({ err: e, taskId: this.taskId }, 'TaskFailed not recorded');
+      });
+    }
+  }
+
+  private async withDeadline<T>(deadline: number, fn: () => Promise<T>): Promise<T> {
+    const left = deadline - this.now().getTime();
+    if (left <= 0) throw new AgentError('TASK_TIMEOUT', `task ran longer than ${this.opts.taskTimeoutMs} ms (AGENT_TASK_TIMEOUT_MS)`);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, rej) => {
+      timer = setTimeout(() => rej(new AgentError('TASK_TIMEOUT', `task ran longer than ${this.opts.taskTimeoutMs} ms (AGENT_TASK_TIMEOUT_MS)`)), left);
+    });
+    try {
+      return await Promise.race([fn(), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async execute(): Promise<Record<string, unknown>> {
+    const v = this.view;
+    const output: Record<string, unknown> = {};
+    const stepResults: Record<string, unknown>[] = [];
+    for (const [i, s] of (v.steps ?? []).entries()) {
+      const end = await this.step({ stepId: `step-${i}`, index: i, tool: s.tool, args: s.arguments ?? {}, source: 'steps' });
+      if ('failed' in end) throw new AgentError(end.failed.code as never, `step ${i} (${s.tool}): ${end.failed.message}`);
+      if (end.ok.isError) throw new AgentError('TOOL_FAILED', `step ${i} (${s.tool}) returned an error: ${end.text.slice(0, 2000)}`);
+      stepResults.push({ stepId: `step-${i}`, tool: s.tool, resultHash: end.ok.resultHash, text: end.text.slice(0, 4000) });
+    }
+    if (stepResults.length) output.steps = stepResults;
+    if (v.instruction !== undefined) output.answer = await this.reason(v.instruction, stepResults);
+    return output;
+  }
+
+  /** The model loop: turns already recorded are replayed from their events, never asked again. */
+  private async reason(instruction: string, stepResults: Record<string, unknown>[]): Promise<string> {
+    const llm = this.deps.llm;
+    if (!llm) throw new AgentError('LLM_NOT_CONFIGURED', 'natural-language tasks need an LLM: set OPENAI_BASE_URL (OPENAI_API_KEY, OPENAI_MODEL)');
+    const tools = await this.offeredTools(instruction);
+    const specs: ToolSpec[] = tools.map((t) => ({ name: t.name, description: t.description?.slice(0, 1000), parameters: t.inputSchema }));
+    const hits = this.deps.knowledge?.search(instruction, this.opts.knowledgeChunks) ?? [];
+    let system = 'You are an agent of OpenMCP-Chain. Use the tools when needed; every action is audited and checked by policy. Answer concisely.';
+    if (this.view.chainId !== undefined) system += ` Default chain id: ${this.view.chainId}.`;
+    if (hits.length) system += `\n\nKnowledge:\n${hits.map((h) => `[${h.id}] ${h.text}`).join('\n---\n')}`;
+    let user = instruction;
+    if (stepResults.length) user += `\n\nResults of the task's explicit steps:\n${JSON.stringify(stepResults)}`;
+    const messages: ChatMessage[] = [
+      { role: 'system', content: system },
+      { role: 'user', content: user },
+    ];
+    let steps = this.view.stepRecords.size;
+    for (let turn = 0; turn <= this.opts.maxSteps; turn++) {
+      const recorded = this.view.turns[turn];
+      let message: Extract<ChatMessage, { role: 'assistant' }>;
+      if (recorded) {
+        message = JSON.parse(recorded.responseJson);
+      } else {
+        await this.sync();
+        await this.deps.tokenBudget?.check(this.view.tenant, this.view.tokensUsed, this.now());
+        const signal = AbortSignal.any([this.signal, AbortSignal.timeout(this.opts.stepTimeoutMs)]);
+        const req = { messages: [...messages], tools: specs, model: this.opts.model, temperature: this.opts.temperature, maxTokens: this.opts.maxTokens, signal };
+        let r;
+        try {
+          r = await infer({ llm, cache: this.deps.cache, cacheTtlMs: this.opts.llmCacheTtlMs }, req);
+        } catch (err) {
+          if (this.signal.aborted) throw new RunInterrupted('stopped');
+          if (signal.aborted) throw new AgentError('STEP_TIMEOUT', `the model did not answer within ${this.opts.stepTimeoutMs} ms (AGENT_STEP_TIMEOUT_MS)`);
+          throw err;
+        }
+        message = r.completion.message;
+        const digest = payloadDigest(req.messages);
+        await this.append('InferenceCompleted', {
+          turn,
+          provider: llm.provider,
+          model: r.completion.model,
+          promptHash: r.promptHash,
+          ...(this.opts.redaction === 'store' ? { messagesJson: digest.json } : {}),
+          redaction: this.opts.redaction,
+          responseJson: payloadDigest(message).json,
+          finishReason: r.completion.finishReason,
+          usage: r.completion.usage,
+          latencyMs: r.latencyMs,
+          cached: r.cached,
+          knowledgeChunks: hits.map((h) => h.id),
+          tools: specs.map((s) => s.name),
+        });
+        if (!r.cached) await this.deps.tokenBudget?.record(this.view.tenant, r.completion.usage.totalTokens, this.now());
+      }
+      messages.push(message);
+      const calls = message.tool_calls ?? [];
+      if (!calls.length) return message.content ?? '';
+      for (const call of calls) {
+        if (++steps > this.opts.maxSteps) throw new AgentError('TASK_MAX_STEPS', `task reached ${this.opts.maxSteps} steps (AGENT_MAX_STEPS)`);
+        const stepId = `turn-${turn}-${call.id}`.slice(0, 200);
+        let args: Record<string, unknown>;
+        try {
+          args = JSON.parse(call.function.arguments || '{}');
+          if (!args || typeof args !== 'object' || Array.isArray(args)) throw new Error('arguments must be a JSON object');
+        } catch (err) {
+          messages.push({ role: 'tool', tool_call_id: call.id, content: `error TOOL_ARGUMENTS_INVALID: ${(err as Error).message}` });
+          continue;
+        }
+        const end = await this.step({ stepId, index: steps - 1, tool: call.function.name, args, source: 'llm' });
+        if ('failed' in end) {
+          if (end.fatal) throw new AgentError(end.failed.code as never, end.failed.message);
+          messages.push({ role: 'tool', tool_call_id: call.id, content: `error ${end.failed.code}: ${end.failed.message}` });
+        } else {
+          messages.push({ role: 'tool', tool_call_id: call.id, content: end.text || end.ok.resultJson || '' });
+        }
+      }
+    }
+    throw new AgentError('TASK_MAX_STEPS', `the model did not finish within ${this.opts.maxSteps} turns (AGENT_MAX_STEPS)`);
+  }
+
+  /** Gateway tools picked by search on the instruction, plus the chain tools, minus what policy forbids. */
+  private async offeredTools(instruction: string): Promise<ToolInfo[]> {
+    const t = this.deps.tools;
+    let picked: ToolInfo[] = [];
+    if (t.searchTools) picked = (await t.searchTools(this.view.tenant, instruction, this.opts.toolsPerTask)).map((h) => h.tool);
+    else if (t.listTools) picked = t.listTools(this.view.tenant).slice(0, this.opts.toolsPerTask);
+    if (this.deps.chains) picked = [...picked, ...chainTools(this.deps.chains)];
+    return picked.filter((x) => evaluateToolCall(this.policy, { tool: x.name, callsInTask: 0 }).decision === 'allow');
+  }
+
+  private toolInfo(name: string): ToolInfo | undefined {
+    if (this.deps.chains && (name === READ_CONTRACT_TOOL || name === SEND_TRANSACTION_TOOL)) return chainTools(this.deps.chains).find((t) => t.name === name);
+    return this.deps.tools.listTools?.(this.view.tenant).find((t) => t.name === name);
+  }
+
+  /**
+   * One step, exactly once. A step already finished returns its recorded end. A step started
+   * but not finished (a crash in between) is run again only when that is safe: read-only and
+   * idempotent tools, and transactions (which resume from their own events); otherwise it fails
+   * with STEP_OUTCOME_UNKNOWN rather than risk doing a non-idempotent call twice.
+   */
+  async step(s: StepSpec): Promise<StepEnd> {
+    await this.sync();
+    const existing = this.view.stepRecords.get(s.stepId);
+    if (existing?.result) return { ok: existing.result, text: existing.result.resultJson ? this.recordedText(existing.result.resultJson) : '' };
+    if (existing?.failed) return { failed: existing.failed, fatal: s.source === 'steps' || FATAL.has(existing.failed.code) };
+    const isTx = s.tool === SEND_TRANSACTION_TOOL && !!this.deps.chains;
+    const info = this.toolInfo(s.tool);
+    const idempotent = info?.annotations?.readOnlyHint === true && info?.annotations?.idempotentHint === true;
+    if (existing && !idempotent && !isTx) {
+      const failed = { code: 'STEP_OUTCOME_UNKNOWN', message: `step ${s.stepId} (${s.tool}) was started before a restart and its outcome is unknown; it is not idempotent, so it is not repeated` };
+      await this.append('TaskStepFailed', { stepId: s.stepId, error: failed });
+      return { failed, fatal: true };
+    }
+    if (!existing) {
+      const decision = evaluateToolCall(this.policy, { tool: s.tool, callsInTask: callsOf(this.view, s.tool) });
+      await this.recordPolicy(s.stepId, 'tool', s.tool, decision);
+      if (decision.decision !== 'allow') {
+        const failed = { code: 'POLICY_DENIED', message: `policy rule ${decision.rule}: ${decision.reason}` };
+        await this.append('TaskStepFailed', { stepId: s.stepId, error: failed });
+        return { failed, fatal: true };
+      }
+      const a = payloadDigest(s.args);
+      await this.append('TaskStepStarted', {
+        stepId: s.stepId,
+        index: s.index,
+        tool: s.tool,
+        argumentsHash: a.hash,
+        ...(a.json.length <= 256 * 1024 ? { argumentsJson: a.json } : {}),
+        source: s.source,
+        idempotent: idempotent,
+      });
+    }
+    try {
+      let result: unknown;
+      let isError = false;
+      let text: string;
+      if (s.tool === READ_CONTRACT_TOOL && this.deps.chains) {
+        result = await this.timed(runChainRead(this.chainContext(), s));
+        text = payloadDigest(result).json;
+      } else if (isTx) {
+        const r = await runChainTransaction(this.chainContext(), s);
+        result = r;
+        isError = r.status !== 'success';
+        text = payloadDigest(r).json;
+      } else {
+        const r = await this.timed(this.deps.tools.callTool({ tenant: this.view.tenant, actor: this.actor, correlationId: this.view.correlationId, taskId: this.taskId }, s.tool, s.args));
+        result = r;
+        isError = r.isError === true;
+        text = textOf(r);
+      }
+      const d = payloadDigest(result);
+      const ok: StepOutcome = { resultHash: d.hash, ...(d.json.length <= 256 * 1024 ? { resultJson: d.json } : {}), isError };
+      await this.append('TaskStepCompleted', { stepId: s.stepId, ...ok });
+      return { ok, text };
+    } catch (err) {
+      if (err instanceof RunInterrupted) throw err;
+      if (this.signal.aborted) throw new RunInterrupted('stopped');
+      const failed = { code: codeOf(err), message: (err as Error).message.slice(0, 4000) };
+      await this.append('TaskStepFailed', { stepId: s.stepId, error: failed });
+      return { failed, fatal: s.source === 'steps' || FATAL.has(failed.code) };
+    }
+  }
+
+  private recordedText(resultJson: string): string {
+    try {
+      const r = JSON.parse(resultJson) as ToolResult;
+      if (r && typeof r === 'object' && Array.isArray(r.content)) return textOf(r);
+    } catch {
+      /* recorded as is */
+    }
+    return resultJson;
+  }
+
+  /** Race a step's work against the step timeout (the work itself cannot be aborted: it is abandoned). */
+  async timed<T>(p: Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const t = new Promise<never>((_, rej) => {
+      timer = setTimeout(() => rej(new AgentError('STEP_TIMEOUT', `step did not finish within ${this.opts.stepTimeoutMs} ms (AGENT_STEP_TIMEOUT_MS)`)), this.opts.stepTimeoutMs);
+    });
+    const aborted = new Promise<never>((_, rej) => {
+      if (this.signal.aborted) rej(new RunInterrupted('stopped'));
+      this.signal.addEventListener('abort', () => rej(new RunInterrupted('stopped')), { once: true });
+    });
+    try {
+      return await Promise.race([p, t, aborted]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private chainContext() {
+    return {
+      deps: this.deps,
+      opts: this.opts,
+      policy: this.policy,
+      policyName: policyName(this.policy),
+      view: () => this.view,
+      now: () => this.now(),
+      signal: this.signal,
+      append: (type: string, data: Record<string, unknown>) => this.append(type, data),
+      recordPolicy: (stepId: string, subject: 'tool' | 'contract-read' | 'transaction', tool: string, d: PolicyDecision, proposalHash?: string) => this.recordPolicy(stepId, subject, tool, d, proposalHash),
+      sync: () => this.sync(),
+      waitForChange: (ms: number) => this.hooks.waitForChange(ms),
+      timed: <T>(p: Promise<T>) => this.timed(p),
+    };
+  }
+
+  private async recordPolicy(stepId: string, subject: 'tool' | 'contract-read' | 'transaction', tool: string, d: PolicyDecision, proposalHash?: string): Promise<void> {
+    const prev = this.view.policy.get(`${stepId}:${subject}`);
+    if (prev && prev.decision === d.decision && prev.rule === d.rule && prev.proposalHash === proposalHash) return;
+    await this.append('PolicyEvaluated', {
+      stepId,
+      subject,
+      tool,
+      decision: d.decision,
+      rule: d.rule,
+      reason: d.reason.slice(0, 2000),
+      ...(proposalHash ? { proposalHash } : {}),
+      policy: policyName(this.policy),
+    });
+  }
+
+  /** Read what others appended since our last revision (approvals, cancel). */
+  async sync(): Promise<TaskView> {
+    const newer = await this.deps.store.readStream(this.stream, { fromRevision: this.view.lastRevision + 1 });
+    for (const e of newer) {
+      if (RUNNER_TYPES.has(e.type)) throw new RunInterrupted('taken-over');
+      applyTaskEvent(this.view, e);
+    }
+    if (this.view.status === 'cancelled') throw new RunInterrupted('cancelled');
+    return this.view;
+  }
+
+  /** Append one runtime event at our revision; a conflict with others' approvals/cancel re-reads and retries. */
+  private async append(type: string, data: Record<string, unknown>): Promise<void> {
+    const { catalog, store } = this.deps;
+    for (let attempt = 0; ; attempt++) {
+      if (this.signal.aborted) throw new RunInterrupted('stopped');
+      const version = catalog.latestVersion(type);
+      const e = createEvent(
+        { type, version, stream: this.stream, tenant: this.view.tenant, actor: this.actor, correlationId: this.view.correlationId, data: catalog.validate(type, version, data) },
+        this.deps.clock,
+      );
+      try {
+        const res = await store.append(this.stream, [e], { expectedRevision: this.view.lastRevision });
+        for (const r of res.events) applyTaskEvent(this.view, r);
+        return;
+      } catch (err) {
+        if (!(err instanceof WrongExpectedRevisionError) || attempt >= 10) throw err;
+        await this.sync();
+      }
+    }
+  }
+
+  private async command(command: TaskCommand): Promise<void> {
+    if (this.signal.aborted) throw new RunInterrupted('stopped');
+    await this.sync();
+    const r = await handleCommand(
+      { store: this.deps.store, catalog: this.deps.catalog, clock: this.deps.clock },
+      { decider: taskDecider, stream: this.stream, command, metadata: { tenant: this.view.tenant, actor: this.actor, correlationId: this.view.correlationId } },
+    );
+    for (const e of r.events) applyTaskEvent(this.view, e);
+  }
+}
+
+/** Failures that end the task even when the model asked for the step (it must not talk its way around them). */
+const FATAL = new Set(['POLICY_DENIED', 'APPROVAL_REJECTED', 'APPROVAL_TIMEOUT', 'STEP_OUTCOME_UNKNOWN', 'TX_DROPPED']);

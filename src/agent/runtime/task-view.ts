@@ -1,0 +1,149 @@
+import type { Actor, RecordedEvent } from '../../core/envelope';
+import type { TaskStep } from '../../../events/task.events';
+
+export type StepOutcome = { resultHash: string; resultJson?: string; isError: boolean };
+
+export type StepRecord = {
+  stepId: string;
+  index: number;
+  tool: string;
+  idempotent: boolean;
+  result?: StepOutcome;
+  failed?: { code: string; message: string };
+};
+
+export type TurnRecord = { responseJson: string; totalTokens: number; cached: boolean };
+
+export type PolicyRecord = { decision: 'allow' | 'deny' | 'require_approval'; rule: string; reason: string; proposalHash?: string };
+
+export type TxRecord = {
+  submitted?: { chainId: number; txHash: string; rawTransaction: string; from: string; nonce: number };
+  confirmed?: { txHash: string; blockNumber: number; status: 'success' | 'reverted'; gasUsed: string };
+};
+
+/**
+ * Everything the runtime needs to resume a task, folded from the task's own stream (pure).
+ * Steps, model turns, policy decisions, approvals and transactions are keyed so that a resumed
+ * run finds what was already done and does not do it again.
+ */
+export type TaskView = {
+  taskId: string;
+  tenant: string;
+  submitter?: Actor;
+  correlationId?: string;
+  status: 'none' | 'submitted' | 'running' | 'completed' | 'failed' | 'cancelled';
+  startedAt?: string;
+  instruction?: string;
+  steps?: TaskStep[];
+  agentId?: string;
+  chainId?: number;
+  stepRecords: Map<string, StepRecord>;
+  turns: TurnRecord[];
+  policy: Map<string, PolicyRecord>;
+  /** proposalHash → { stepId, proposalJson } */
+  approvalRequests: Map<string, { stepId: string; proposalJson: string }>;
+  approvals: Map<string, 'approve' | 'reject'>;
+  txs: Map<string, TxRecord>;
+  tokensUsed: number;
+  lastRevision: number;
+};
+
+export function emptyTaskView(taskId: string): TaskView {
+  return {
+    taskId,
+    tenant: '',
+    status: 'none',
+    stepRecords: new Map(),
+    turns: [],
+    policy: new Map(),
+    approvalRequests: new Map(),
+    approvals: new Map(),
+    txs: new Map(),
+    tokensUsed: 0,
+    lastRevision: -1,
+  };
+}
+
+/** Apply one event of the task stream (mutates and returns `v`; the view is private to one run). */
+export function applyTaskEvent(v: TaskView, e: RecordedEvent): TaskView {
+  const d = e.data as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  v.lastRevision = e.revision;
+  switch (e.type) {
+    case 'TaskSubmitted':
+      Object.assign(v, { tenant: e.tenant, submitter: e.actor, correlationId: e.correlationId ?? e.id, status: 'submitted', instruction: d.instruction, steps: d.steps, agentId: d.agentId, chainId: d.chainId });
+      break;
+    case 'TaskStarted':
+      v.status = 'running';
+      v.startedAt ??= e.occurredAt;
+      break;
+    case 'TaskCompleted':
+      v.status = 'completed';
+      break;
+    case 'TaskFailed':
+      v.status = 'failed';
+      break;
+    case 'TaskCancelled':
+      v.status = 'cancelled';
+      break;
+    case 'TaskStepStarted':
+      v.stepRecords.set(d.stepId, { stepId: d.stepId, index: d.index, tool: d.tool, idempotent: d.idempotent });
+      break;
+    case 'TaskStepCompleted': {
+      const s = v.stepRecords.get(d.stepId);
+      if (s) s.result = { resultHash: d.resultHash, resultJson: d.resultJson, isError: d.isError };
+      break;
+    }
+    case 'TaskStepFailed': {
+      const s = v.stepRecords.get(d.stepId);
+      if (s) s.failed = d.error;
+      else v.stepRecords.set(d.stepId, { stepId: d.stepId, index: -1, tool: '', idempotent: false, failed: d.error });
+      break;
+    }
+    case 'InferenceCompleted':
+      v.turns[d.turn] = { responseJson: d.responseJson, totalTokens: d.usage.totalTokens, cached: d.cached };
+      if (!d.cached) v.tokensUsed += d.usage.totalTokens;
+      break;
+    case 'PolicyEvaluated':
+      v.policy.set(`${d.stepId}:${d.subject}`, { decision: d.decision, rule: d.rule, reason: d.reason, proposalHash: d.proposalHash });
+      break;
+    case 'ApprovalRequested':
+      v.approvalRequests.set(d.proposalHash, { stepId: d.stepId, proposalJson: d.proposalJson });
+      break;
+    case 'ApprovalGranted':
+      v.approvals.set(d.proposalHash, 'approve');
+      break;
+    case 'ApprovalRejected':
+      v.approvals.set(d.proposalHash, 'reject');
+      break;
+    case 'TransactionSubmitted': {
+      const t = v.txs.get(d.stepId) ?? {};
+      t.submitted = { chainId: d.chainId, txHash: d.txHash, rawTransaction: d.rawTransaction, from: d.from, nonce: d.nonce };
+      v.txs.set(d.stepId, t);
+      break;
+    }
+    case 'TransactionConfirmed': {
+      const t = v.txs.get(d.stepId) ?? {};
+      t.confirmed = { txHash: d.txHash, blockNumber: d.blockNumber, status: d.status, gasUsed: d.gasUsed };
+      v.txs.set(d.stepId, t);
+      break;
+    }
+    default:
+      break;
+  }
+  return v;
+}
+
+export function foldTaskView(taskId: string, events: RecordedEvent[]): TaskView {
+  return events.reduce(applyTaskEvent, emptyTaskView(taskId));
+}
+
+export function isTerminal(v: TaskView): boolean {
+  return v.status === 'completed' || v.status === 'failed' || v.status === 'cancelled';
+}
+
+/** Calls of `tool` already started in this task (for per-task tool budgets). */
+export function callsOf(v: TaskView, tool: string, exceptStepId?: string): number {
+  let n = 0;
+  for (const s of v.stepRecords.values()) if (s.tool === tool && s.stepId !== exceptStepId) n++;
+  return n;
+}

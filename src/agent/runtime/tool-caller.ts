@@ -1,0 +1,24 @@
+import type { Actor } from '../../core/envelope';
+
+/** Who calls, for the gateway's audit (ToolCall* events carry taskId and correlationId). */
+export type ToolCallContext = { tenant: string; actor: Actor; correlationId?: string; taskId?: string };
+
+export type ToolResult = { content?: unknown[]; structuredContent?: unknown; isError?: boolean };
+
+export type ToolInfo = {
+  name: string;
+  description?: string;
+  inputSchema: Record<string, unknown>;
+  annotations?: { readOnlyHint?: boolean; idempotentHint?: boolean };
+};
+
+/**
+ * The narrow view of the MCP gateway the runtime needs. McpGateway (src/mcp/gateway.ts)
+ * satisfies it as is: callTool audits every call, searchTools picks tools for an instruction,
+ * listTools gives annotations (read-only + idempotent tools may be re-run after a crash).
+ */
+export interface ToolCaller {
+  callTool(ctx: ToolCallContext, name: string, args: Record<string, unknown>): Promise<ToolResult>;
+  searchTools?(tenant: string, q: string, k: number): Promise<{ tool: ToolInfo; score: number }[]>;
+  listTools?(tenant: string): ToolInfo[];
+}

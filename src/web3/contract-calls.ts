@@ -1,0 +1,173 @@
+import { Transaction, type FunctionFragment, type TransactionReceipt } from 'ethers';
+import type { Hex } from '../core/hex';
+import type { Proposal } from '../agent/policy/proposal';
+import { normalizeAbiValues } from './abi-values';
+import type { ChainHandle, ChainRegistry, ContractHandle } from './chain-registry';
+import type { NonceManager } from './nonce-manager';
+import { Web3Error } from './web3-error';
+
+export type ContractCallInput = { chainId: number; contract: string; method: string; args?: unknown[]; value?: string | number; gasLimit?: string | number };
+
+function fragmentOf(c: ContractHandle, method: string): FunctionFragment {
+  let f: FunctionFragment | null = null;
+  try {
+    f = c.iface.getFunction(method);
+  } catch (err) {
+    throw new Web3Error('CONTRACT_CALL_FAILED', `${c.name}.${method}: ${(err as Error).message}`);
+  }
+  if (!f) throw new Web3Error('CONTRACT_CALL_FAILED', `${c.name} has no method ${method} (has ${c.iface.fragments.filter((x) => x.type === 'function').map((x) => (x as FunctionFragment).name).join(', ')})`);
+  return f;
+}
+
+function encode(c: ContractHandle, f: FunctionFragment, args: unknown[]): string {
+  try {
+    return c.iface.encodeFunctionData(f, args);
+  } catch (err) {
+    throw new Web3Error('CONTRACT_CALL_FAILED', `${c.name}.${f.name}: bad arguments: ${(err as Error).message.split(' (')[0]}`);
+  }
+}
+
+function decimal(v: string | number | undefined, field: string): bigint {
+  if (v === undefined) return 0n;
+  const s = String(v);
+  if (!/^\d+$/.test(s)) throw new Web3Error('CONTRACT_CALL_FAILED', `${field} must be a non-negative integer (wei), got ${s}`);
+  return BigInt(s);
+}
+
+/** What a revert or RPC failure says, short. */
+function reason(err: unknown): string {
+  const e = err as { shortMessage?: string; reason?: string; message?: string };
+  return e.reason ?? e.shortMessage ?? e.message ?? String(err);
+}
+
+/** eth_call of a view function; the result normalized (integers as strings, lowercase addresses). */
+export async function readContract(reg: ChainRegistry, input: ContractCallInput): Promise<{ chainId: number; to: string; method: string; result: unknown[] }> {
+  const chain = reg.get(input.chainId);
+  const c = reg.contract(chain, input.contract);
+  const f = fragmentOf(c, input.method);
+  if (!f.constant) throw new Web3Error('CONTRACT_CALL_FAILED', `${c.name}.${f.name} changes state: send it as a transaction`);
+  const data = encode(c, f, input.args ?? []);
+  let out: string;
+  try {
+    out = await chain.provider.call({ to: c.address, data });
+  } catch (err) {
+    throw new Web3Error('CONTRACT_CALL_FAILED', `${c.name}.${f.name} reverted: ${reason(err)}`, err);
+  }
+  const decoded = c.iface.decodeFunctionResult(f, out);
+  return { chainId: chain.chainId, to: c.address, method: f.name, result: normalizeAbiValues(decoded, f.outputs) };
+}
+
+/**
+ * Decode a proposed transaction into its canonical Proposal: arguments encoded then decoded
+ * (one form per value) and the gas limit fixed now (estimate + 20% unless given), so the approver
+ * sees, and the hash binds, exactly what will be sent.
+ */
+export async function prepareProposal(reg: ChainRegistry, input: ContractCallInput): Promise<Proposal> {
+  const chain = reg.get(input.chainId);
+  const c = reg.contract(chain, input.contract);
+  const f = fragmentOf(c, input.method);
+  if (f.constant) throw new Web3Error('CONTRACT_CALL_FAILED', `${c.name}.${f.name} is a view function: read it instead`);
+  const data = encode(c, f, input.args ?? []);
+  const args = normalizeAbiValues(c.iface.decodeFunctionData(f, data), f.inputs);
+  const value = decimal(input.value, 'value');
+  if (value > 0n && !f.payable) throw new Web3Error('CONTRACT_CALL_FAILED', `${c.name}.${f.name} is not payable: value must be 0`);
+  let gas = input.gasLimit === undefined ? undefined : decimal(input.gasLimit, 'gasLimit');
+  if (gas === undefined) {
+    const from = chain.signer ? await chain.signer.getAddress() : undefined;
+    try {
+      gas = ((await chain.provider.estimateGas({ from, to: c.address, data, value })) * 12n) / 10n;
+    } catch (err) {
+      throw new Web3Error('CONTRACT_CALL_FAILED', `${c.name}.${f.name} would revert: ${reason(err)}`, err);
+    }
+  }
+  return { chainId: chain.chainId, to: c.address, method: f.name, args, value: value.toString(), gas: gas.toString() };
+}
+
+export type SignedTransaction = { chainId: number; from: string; nonce: number; txHash: Hex; rawTransaction: Hex; gasLimit: string; value: string };
+
+/**
+ * Sign a proposal with the chain's wallet under the nonce manager, hand the signed transaction
+ * to `onSigned` (which must record it durably), then broadcast it. Recording before broadcasting
+ * means a crash can only leave a recorded transaction that was maybe sent: resume broadcasts the
+ * same bytes again (same hash) instead of signing a second one.
+ */
+export async function signAndSend(reg: ChainRegistry, nonces: NonceManager, p: Proposal, onSigned: (tx: SignedTransaction) => Promise<void>): Promise<SignedTransaction> {
+  const chain = reg.get(p.chainId);
+  const signer = chain.signer;
+  if (!signer) throw new Web3Error('WALLET_NOT_CONFIGURED', `chain ${p.chainId} has no wallet in CHAINS_FILE`);
+  const c = reg.contract(chain, p.to);
+  const data = c.iface.encodeFunctionData(p.method, p.args as unknown[]);
+  const from = await signer.getAddress();
+  return nonces.withNonce(chain.provider, chain.chainId, from, async (nonce) => {
+    const fees = await chain.provider.getFeeData();
+    const raw = (await signer.signTransaction({
+      type: 2,
+      chainId: p.chainId,
+      from,
+      to: p.to,
+      data,
+      value: BigInt(p.value),
+      gasLimit: BigInt(p.gas),
+      nonce,
+      maxFeePerGas: fees.maxFeePerGas ?? fees.gasPrice ?? 1_000_000_000n,
+      maxPriorityFeePerGas: fees.maxPriorityFeePerGas ?? 0n,
+    })) as Hex;
+    const tx: SignedTransaction = {
+      chainId: p.chainId,
+      from: from.toLowerCase(),
+      nonce,
+      txHash: Transaction.from(raw).hash!.toLowerCase() as Hex,
+      rawTransaction: raw.toLowerCase() as Hex,
+      gasLimit: p.gas,
+      value: p.value,
+    };
+    await onSigned(tx);
+    await broadcast(chain, tx.rawTransaction);
+    return tx;
+  });
+}
+
+async function broadcast(chain: ChainHandle, raw: string): Promise<void> {
+  try {
+    await chain.provider.broadcastTransaction(raw);
+  } catch (err) {
+    // The node may already have it (a resend after a crash): that is success.
+    if (/already known|known transaction|already imported|nonce too low|AlreadyKnown/i.test(reason(err))) return;
+    throw new Web3Error('TX_FAILED', `broadcast on chain ${chain.chainId} failed: ${reason(err)}`, err);
+  }
+}
+
+export type ConfirmedTransaction = { txHash: Hex; blockNumber: number; blockHash: Hex; status: 'success' | 'reverted'; gasUsed: string };
+
+/**
+ * Wait for a recorded transaction's receipt. When the node does not know it (the broadcast was
+ * lost in a crash), the recorded raw transaction is broadcast again: same bytes, same hash.
+ */
+export async function waitForTransaction(
+  reg: ChainRegistry,
+  tx: { chainId: number; txHash: string; rawTransaction?: string },
+  opts: { timeoutMs?: number; signal?: AbortSignal } = {},
+): Promise<ConfirmedTransaction> {
+  const chain = reg.get(tx.chainId);
+  const known = await chain.provider.getTransaction(tx.txHash);
+  if (!known) {
+    if (!tx.rawTransaction) throw new Web3Error('TX_DROPPED', `transaction ${tx.txHash} is unknown to chain ${tx.chainId}`);
+    await broadcast(chain, tx.rawTransaction);
+  }
+  const deadline = Date.now() + (opts.timeoutMs ?? 120_000);
+  let receipt: TransactionReceipt | null = null;
+  for (;;) {
+    if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('aborted');
+    receipt = await chain.provider.getTransactionReceipt(tx.txHash);
+    if (receipt && (chain.confirmations <= 1 || (await receipt.confirmations()) >= chain.confirmations)) break;
+    if (Date.now() > deadline) throw new Web3Error('TX_FAILED', `transaction ${tx.txHash} not mined within ${opts.timeoutMs ?? 120_000} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    txHash: receipt.hash.toLowerCase() as Hex,
+    blockNumber: receipt.blockNumber,
+    blockHash: receipt.blockHash.toLowerCase() as Hex,
+    status: receipt.status === 1 ? 'success' : 'reverted',
+    gasUsed: receipt.gasUsed.toString(),
+  };
+}

@@ -1,0 +1,31 @@
+import type { Provider } from 'ethers';
+
+/**
+ * Nonces for every (chain, sender) used by this process. `withNonce` runs `fn` under a per-sender
+ * lock, so concurrent tasks never get the same nonce and never leave a gap: the lock is held
+ * from reading the nonce through signing and broadcasting. The nonce is the larger of the
+ * chain's pending count and our own next value (the node may not show a just-sent tx yet).
+ * A failed `fn` does not advance our counter; the chain's count corrects it next time.
+ */
+export class NonceManager {
+  private readonly tails = new Map<string, Promise<unknown>>();
+  private readonly next = new Map<string, number>();
+
+  async withNonce<T>(provider: Provider, chainId: number, from: string, fn: (nonce: number) => Promise<T>): Promise<T> {
+    const key = `${chainId}:${from.toLowerCase()}`;
+    const prev = this.tails.get(key) ?? Promise.resolve();
+    const run = prev.catch(() => {}).then(async () => {
+      const onChain = await provider.getTransactionCount(from, 'pending');
+      const nonce = Math.max(onChain, this.next.get(key) ?? 0);
+      const out = await fn(nonce);
+      this.next.set(key, nonce + 1);
+      return out;
+    });
+    this.tails.set(key, run);
+    try {
+      return await run;
+    } finally {
+      if (this.tails.get(key) === run) this.tails.delete(key);
+    }
+  }
+}

@@ -1,0 +1,89 @@
+import {
+  AbstractSigner,
+  Transaction,
+  getAddress,
+  resolveAddress,
+  toQuantity,
+  type Provider,
+  type TransactionLike,
+  type TransactionRequest,
+  type TypedDataDomain,
+  type TypedDataField,
+} from 'ethers';
+import { redactUrl } from '../../core/errors';
+import { Web3Error } from '../web3-error';
+
+let rpcId = 0;
+
+/**
+ * A signer whose key lives elsewhere: transactions are signed by a JSON-RPC service with
+ * `eth_signTransaction` (Web3Signer's eth1 API; Clef's answer `{raw}` is accepted too). The
+ * transaction must be fully populated (nonce, gas, fees, chain id): the remote signs exactly it.
+ */
+export class RemoteSigner extends AbstractSigner {
+  readonly address: string;
+
+  constructor(readonly url: string, address: string, provider: Provider | null = null) {
+    super(provider);
+    this.address = getAddress(address);
+  }
+
+  async getAddress(): Promise<string> {
+    return this.address;
+  }
+
+  connect(provider: Provider | null): RemoteSigner {
+    return new RemoteSigner(this.url, this.address, provider);
+  }
+
+  async signTransaction(tx: TransactionRequest): Promise<string> {
+    const to = tx.to ? await resolveAddress(tx.to, this.provider) : undefined;
+    const q = (v: unknown) => (v === undefined || v === null ? undefined : toQuantity(v as bigint));
+    const params: Record<string, unknown> = {
+      from: this.address,
+      ...(to ? { to } : {}),
+      data: tx.data ?? '0x',
+      value: q(tx.value ?? 0),
+      gas: q(tx.gasLimit),
+      nonce: q(tx.nonce),
+      chainId: q(tx.chainId),
+    };
+    if (tx.maxFeePerGas != null) {
+      params.type = '0x2';
+      params.maxFeePerGas = q(tx.maxFeePerGas);
+      params.maxPriorityFeePerGas = q(tx.maxPriorityFeePerGas ?? 0);
+    } else if (tx.gasPrice != null) {
+      params.gasPrice = q(tx.gasPrice);
+    }
+    const result = await this.rpc('eth_signTransaction', [params]);
+    const raw = typeof result === 'string' ? result : (result as { raw?: string })?.raw;
+    if (typeof raw !== 'string' || !raw.startsWith('0x')) throw new Web3Error('SIGNER_FAILED', `remote signer ${redactUrl(this.url)} returned no signed transaction`);
+    // Check the remote signed what we asked, from the account we expect.
+    const signed = Transaction.from(raw);
+    const expect = Transaction.from({ ...(params as TransactionLike), type: tx.maxFeePerGas != null ? 2 : 0 } as TransactionLike);
+    if (signed.from?.toLowerCase() !== this.address.toLowerCase() || signed.nonce !== expect.nonce || (signed.to ?? '').toLowerCase() !== (to ?? '').toLowerCase() || signed.data !== expect.data) {
+      throw new Web3Error('SIGNER_FAILED', `remote signer ${redactUrl(this.url)} signed a different transaction than requested`);
+    }
+    return raw;
+  }
+
+  signMessage(): Promise<string> {
+    return Promise.reject(new Web3Error('SIGNER_FAILED', 'RemoteSigner signs transactions only'));
+  }
+
+  signTypedData(_d: TypedDataDomain, _t: Record<string, TypedDataField[]>, _v: Record<string, unknown>): Promise<string> {
+    return Promise.reject(new Web3Error('SIGNER_FAILED', 'RemoteSigner signs transactions only'));
+  }
+
+  private async rpc(method: string, params: unknown[]): Promise<unknown> {
+    let res: Response;
+    try {
+      res = await fetch(this.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: ++rpcId, method, params }) });
+    } catch (err) {
+      throw new Web3Error('SIGNER_FAILED', `remote signer ${redactUrl(this.url)} unreachable: ${(err as Error).message}`, err);
+    }
+    const body = (await res.json().catch(() => ({}))) as { result?: unknown; error?: { code?: number; message?: string } };
+    if (body.error || !res.ok) throw new Web3Error('SIGNER_FAILED', `remote signer ${redactUrl(this.url)} refused ${method}: ${body.error?.message ?? `HTTP ${res.status}`}`);
+    return body.result;
+  }
+}

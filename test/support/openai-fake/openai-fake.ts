@@ -1,0 +1,118 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** One scripted answer of the fake: text, tool calls, or an HTTP error; optionally late or never. */
+export type FakeReply = {
+  content?: string;
+  toolCalls?: { id?: string; name: string; arguments: Record<string, unknown> }[];
+  usage?: { prompt_tokens: number; completion_tokens: number };
+  /** Answer with this HTTP status and an OpenAI-style error body instead. */
+  status?: number;
+  delayMs?: number;
+  /** Never answer (until the client gives up or the server closes): a model that hangs. */
+  hang?: boolean;
+};
+
+export type ChatRequest = {
+  model: string;
+  messages: { role: string; content?: string | null; tool_calls?: unknown[]; tool_call_id?: string }[];
+  tools?: { type: string; function: { name: string; description?: string; parameters?: unknown } }[];
+  temperature?: number;
+  max_tokens?: number;
+  max_completion_tokens?: number;
+};
+
+/** A script: replies in order, or a function of the request (and its 0-based index). */
+export type FakeScript = FakeReply[] | ((req: ChatRequest, index: number) => FakeReply);
+
+export type OpenAiFake = {
+  /** Base URL for the SDK (`…/v1`). */
+  baseURL: string;
+  requests: ChatRequest[];
+  /** Authorization headers seen (to check the key is sent). */
+  authorizations: string[];
+  setScript(script: FakeScript): void;
+  close(): Promise<void>;
+};
+
+/**
+ * An OpenAI-compatible HTTP server (POST /v1/chat/completions, GET /v1/models) that answers
+ * from a script, so the real `openai` SDK can be driven over real HTTP in tests.
+ * Non-streaming only. When the script runs out it answers 500 (a test should notice).
+ */
+export async function startOpenAiFake(script: FakeScript = []): Promise<OpenAiFake> {
+  let current = script;
+  let served = 0;
+  const requests: ChatRequest[] = [];
+  const authorizations: string[] = [];
+  const hanging = new Set<ServerResponse>();
+
+  const send = (res: ServerResponse, status: number, body: unknown) => {
+    res.writeHead(status, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(body));
+  };
+
+  const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const path = (req.url ?? '').split('?')[0];
+      if (req.method === 'GET' && path.endsWith('/models')) return send(res, 200, { object: 'list', data: [{ id: 'fake-model', object: 'model', created: 0, owned_by: 'test' }] });
+      if (req.method !== 'POST' || !path.endsWith('/chat/completions')) return send(res, 404, { error: { message: `no route ${req.method} ${path}`, type: 'invalid_request_error' } });
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as ChatRequest;
+      const index = served++;
+      requests.push(body);
+      authorizations.push(String(req.headers.authorization ?? ''));
+      const reply = typeof current === 'function' ? current(body, index) : current[index];
+      if (!reply) return send(res, 500, { error: { message: `openai-fake: script has no reply #${index}`, type: 'server_error' } });
+      if (reply.hang) {
+        hanging.add(res);
+        res.on('close', () => hanging.delete(res));
+        return;
+      }
+      const answer = () => {
+        if (reply.status) return send(res, reply.status, { error: { message: `scripted error ${reply.status}`, type: 'server_error', code: null } });
+        const toolCalls = reply.toolCalls?.map((t, i) => ({
+          id: t.id ?? `call_${index}_${i}`,
+          type: 'function',
+          function: { name: t.name, arguments: JSON.stringify(t.arguments) },
+        }));
+        const usage = reply.usage ?? { prompt_tokens: 10 + JSON.stringify(body.messages).length % 50, completion_tokens: 5 };
+        send(res, 200, {
+          id: `chatcmpl-${index}`,
+          object: 'chat.completion',
+          created: 1_700_000_000,
+          model: body.model,
+          choices: [
+            {
+              index: 0,
+              message: { role: 'assistant', content: reply.content ?? null, ...(toolCalls?.length ? { tool_calls: toolCalls } : {}), refusal: null },
+              finish_reason: toolCalls?.length ? 'tool_calls' : 'stop',
+              logprobs: null,
+            },
+          ],
+          usage: { ...usage, total_tokens: usage.prompt_tokens + usage.completion_tokens },
+        });
+      };
+      if (reply.delayMs) setTimeout(answer, reply.delayMs);
+      else answer();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  return {
+    baseURL: `http://127.0.0.1:${port}/v1`,
+    requests,
+    authorizations,
+    setScript(s) {
+      current = s;
+      served = 0;
+    },
+    close: () =>
+      new Promise<void>((r) => {
+        for (const res of hanging) res.destroy();
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
+}
