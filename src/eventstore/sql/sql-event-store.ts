@@ -217,6 +217,12 @@ export class SqlEventStore implements EventStore {
     };
   }
 
+  /** One event by id (the SQL store indexes ids; not part of the port). */
+  async getById(id: string): Promise<RecordedEvent | undefined> {
+    const row = await this.knex<EventRow>('events').where({ id }).first('*');
+    return row ? fromRow(row) : undefined;
+  }
+
   async headPosition(): Promise<number> {
     const head = await this.knex('event_log_head').where({ id: 1 }).first('next_position');
     return Number(head.next_position) - 1;

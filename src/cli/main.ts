@@ -1,0 +1,82 @@
+import { Command, Option } from 'commander';
+import { loadConfig } from '../config';
+import { OpenMcpError } from '../core/errors';
+import { contractsDeploy } from './contracts-deploy';
+import { runRebuild } from './rebuild';
+import { runStart } from './start';
+import { runVerify } from './verify';
+import { runVerifyBatch } from './verify-batch';
+
+/** The `openmcp` command; each subcommand's work lives in its own module in src/cli/. */
+export function buildCli(): Command {
+  const program = new Command('openmcp')
+    .description('OpenMCP-Chain: a verifiable gateway for AI agents and MCP tools')
+    .showHelpAfterError();
+
+  program
+    .command('start')
+    .description('run the gateway (all roles in one process) on the configured adapters')
+    .action(async () => {
+      await runStart(loadConfig());
+    });
+
+  program
+    .command('verify')
+    .description('verify an openmcp-proof/1 file against the on-chain root (needs only the file and an RPC URL)')
+    .argument('<proof.json>', 'the proof file (GET /v1/events/:id/proof)')
+    .option('--rpc <url>', 'chain JSON-RPC URL', 'http://127.0.0.1:8545')
+    .option('--contract <address>', 'AuditAnchor address (default: the one named in the proof)')
+    .action(async (file: string, o: { rpc: string; contract?: string }) => {
+      process.exitCode = await runVerify({ file, rpc: o.rpc, contract: o.contract });
+    });
+
+  program
+    .command('verify-batch')
+    .description("re-derive a batch's Merkle root from its exported events and compare it with the chain")
+    .argument('<id>', 'batch id')
+    .requiredOption('--file <export.json>', 'the export (GET /v1/batches/:id/events)')
+    .option('--rpc <url>', 'chain JSON-RPC URL', 'http://127.0.0.1:8545')
+    .option('--contract <address>', 'AuditAnchor address (default: from the export)')
+    .action(async (id: string, o: { file: string; rpc: string; contract?: string }) => {
+      if (!/^(0|[1-9][0-9]*)$/.test(id)) throw new OpenMcpError('VALIDATION_FAILED', `batch id must be a non-negative integer, got ${id}`, { status: 400 });
+      process.exitCode = await runVerifyBatch({ batchId: Number(id), file: o.file, rpc: o.rpc, contract: o.contract });
+    });
+
+  const contracts = program.command('contracts').description('smart contracts');
+  contracts
+    .command('deploy')
+    .description('deploy AuditAnchor to a chain and print ANCHOR_CONTRACT=…')
+    .requiredOption('--rpc <url>', 'chain JSON-RPC URL')
+    .addOption(new Option('--private-key <hex>', 'deployer key (default: ANCHORER_PRIVATE_KEY)').env('ANCHORER_PRIVATE_KEY'))
+    .option('--anchorer <address>', 'address given the anchorer role (default: the deployer)')
+    .action(async (o: { rpc: string; privateKey?: string; anchorer?: string }) => {
+      if (!o.privateKey) throw new OpenMcpError('VALIDATION_FAILED', 'contracts deploy needs --private-key or ANCHORER_PRIVATE_KEY', { status: 400 });
+      await contractsDeploy({ rpc: o.rpc, privateKey: o.privateKey as `0x${string}`, anchorer: o.anchorer as `0x${string}` | undefined });
+    });
+
+  const projections = program.command('projections').description('read models');
+  projections
+    .command('rebuild')
+    .description('rebuild a read model from position 0 into fresh tables and swap them in')
+    .argument('<name>', 'tasks | task-steps | tool-calls | mcp-servers | batches | audit-log')
+    .action(async (name: string) => {
+      await runRebuild(loadConfig(), name);
+    });
+
+  return program;
+}
+
+/** Print an error for a person: a known error as its code and message, anything else with its stack. */
+function report(err: unknown): void {
+  if (err instanceof OpenMcpError) console.error(`openmcp: ${err.code}: ${err.message}`);
+  else console.error('openmcp:', err);
+}
+
+if (require.main === module || process.argv[1]?.endsWith('bin/openmcp')) {
+  buildCli()
+    .parseAsync(process.argv)
+    .catch((err) => {
+      report(err);
+      process.exit(1);
+    });
+}
