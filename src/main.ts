@@ -186,14 +186,14 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
     closers.push({ name: 'http', close: () => app.close() });
 
     let url = '';
+    if (admin.generated) {
+      print(`Bootstrap admin API key (shown once, stored in ${join(config.dataDir, 'admin.key')}):`);
+      print(`  ${admin.key}`);
+    }
     if (options.listen !== false) {
       url = await app.listen({ host: config.HOST, port: config.PORT });
       print(`OpenMCP-Chain listening on ${url} (docs: ${url}/docs, MCP: ${url}/mcp)`);
       print(`AuditAnchor ${pipeline.contractAddress} on ${pipeline.rpcUrl}`);
-    }
-    if (admin.generated) {
-      print(`Bootstrap admin API key (shown once, stored in ${join(config.dataDir, 'admin.key')}):`);
-      print(`  ${admin.key}`);
     }
     return {
       config,

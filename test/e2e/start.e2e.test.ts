@@ -1,0 +1,67 @@
+import { expect } from 'chai';
+import { readFileSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { startGatewayProcess, type GatewayProcess } from '../support/gateway-process';
+
+/** `npm start` on the embedded default: no external server, a real child process. */
+describe('openmcp start (embedded default)', function () {
+  this.timeout(180_000);
+  let gw: GatewayProcess | undefined;
+  let adminKey = '';
+
+  after(async () => {
+    await gw?.stop('SIGKILL');
+    if (gw) rmSync(gw.dataDir, { recursive: true, force: true });
+  });
+
+  it('comes up with no external server, prints the admin key once and answers /healthz and /readyz', async () => {
+    gw = await startGatewayProcess();
+    adminKey = readFileSync(join(gw.dataDir, 'admin.key'), 'utf8').trim();
+    expect(statSync(join(gw.dataDir, 'admin.key')).mode & 0o777).to.equal(0o600);
+    expect(gw.output()).to.include(adminKey);
+    const health = await fetch(`${gw.url}/healthz`);
+    expect(health.status).to.equal(200);
+    const ready = (await (await fetch(`${gw.url}/readyz`)).json()) as { dependencies: { name: string; state: string }[] };
+    const names = ready.dependencies.map((d) => d.name).join(', ');
+    expect(names).to.match(/event store \(sql:sqlite\)/).and.match(/chain/).and.match(/tool search/);
+    expect(ready.dependencies.find((d) => d.name === 'chain')?.state).to.equal('up');
+  });
+
+  it('shows a submitted task in GET /v1/tasks/:id right after submission', async () => {
+    const auth = { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' };
+    const res = await fetch(`${gw!.url}/v1/tasks`, {
+      method: 'POST',
+      headers: auth,
+      body: JSON.stringify({ steps: [{ tool: 'examples__echo', arguments: { text: 'hi' } }] }),
+    });
+    expect(res.status).to.equal(202);
+    const { id } = (await res.json()) as { id: string };
+    const task = await fetch(`${gw!.url}/v1/tasks/${id}`, { headers: auth });
+    expect(task.status).to.equal(200);
+    expect(((await task.json()) as { id: string }).id).to.equal(id);
+  });
+
+  it('shuts down cleanly on SIGTERM without losing an acknowledged append, and keeps the key on restart', async () => {
+    const auth = { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' };
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const r = await fetch(`${gw!.url}/v1/tasks`, { method: 'POST', headers: auth, body: JSON.stringify({ instruction: `task ${i}`, steps: [{ tool: 'examples__echo', arguments: { text: String(i) } }] }) });
+      expect(r.status).to.equal(202);
+      ids.push(((await r.json()) as { id: string }).id);
+    }
+    expect(await gw!.stop('SIGTERM')).to.equal(0);
+    const dir = gw!.dataDir;
+    gw = await startGatewayProcess({}, dir);
+    expect(gw.output()).to.not.include(adminKey);
+    for (const id of ids) {
+      const t = await fetch(`${gw.url}/v1/tasks/${id}`, { headers: auth });
+      expect(t.status, id).to.equal(200);
+    }
+  });
+
+  it('refuses to start on a bad setting, naming the variable', async () => {
+    const err = await startGatewayProcess({ PORT: 'eighty' }).catch((e: Error) => e);
+    expect(err).to.be.instanceOf(Error);
+    expect((err as Error).message).to.match(/PORT="eighty"/);
+  });
+});

@@ -1,0 +1,62 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from './free-port';
+
+export type GatewayProcess = {
+  url: string;
+  dataDir: string;
+  chainPort: number;
+  child: ChildProcess;
+  output(): string;
+  /** SIGTERM and wait for the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+};
+
+const ROOT = join(__dirname, '..', '..');
+
+/**
+ * Run `openmcp start` as a real child process on free ports with its own DATA_DIR, and resolve
+ * once it prints its address. Pass `dataDir` to restart on the same data.
+ */
+export async function startGatewayProcess(env: Record<string, string> = {}, dataDir?: string): Promise<GatewayProcess> {
+  const port = await freePort();
+  const chainPort = await freePort();
+  const dir = dataDir ?? mkdtempSync(join(tmpdir(), 'omc-e2e-'));
+  const child = spawn(process.execPath, [join(ROOT, 'bin', 'openmcp'), 'start'], {
+    cwd: ROOT,
+    env: { ...process.env, DATA_DIR: dir, PORT: String(port), CHAIN_PORT: String(chainPort), LOG_LEVEL: 'warn', BATCH_MAX_SECONDS: '1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`gateway did not start in time:\n${out}`)), 90_000);
+    const check = () => {
+      if (/listening on/.test(out)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout!.on('data', check);
+    exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`gateway exited with ${code} before listening:\n${out}`));
+    });
+  });
+  return {
+    url: `http://127.0.0.1:${port}`,
+    dataDir: dir,
+    chainPort,
+    child,
+    output: () => out,
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode !== null) return child.exitCode;
+      child.kill(signal);
+      return exited;
+    },
+  };
+}
