@@ -5,7 +5,6 @@ import {
   resolveAddress,
   toQuantity,
   type Provider,
-  type TransactionLike,
   type TransactionRequest,
   type TypedDataDomain,
   type TypedDataField,
@@ -60,10 +59,15 @@ export class RemoteSigner extends AbstractSigner {
     if (typeof raw !== 'string' || !raw.startsWith('0x')) throw new Web3Error('SIGNER_FAILED', `remote signer ${redactUrl(this.url)} returned no signed transaction`);
     // Check the remote signed what we asked, from the account we expect.
     const signed = Transaction.from(raw);
-    const expect = Transaction.from({ ...(params as TransactionLike), type: tx.maxFeePerGas != null ? 2 : 0 } as TransactionLike);
-    if (signed.from?.toLowerCase() !== this.address.toLowerCase() || signed.nonce !== expect.nonce || (signed.to ?? '').toLowerCase() !== (to ?? '').toLowerCase() || signed.data !== expect.data) {
-      throw new Web3Error('SIGNER_FAILED', `remote signer ${redactUrl(this.url)} signed a different transaction than requested`);
-    }
+    const same =
+      signed.from?.toLowerCase() === this.address.toLowerCase() &&
+      BigInt(signed.nonce) === BigInt(tx.nonce ?? -1) &&
+      (signed.to ?? '').toLowerCase() === (to ?? '').toLowerCase() &&
+      signed.data.toLowerCase() === String(tx.data ?? '0x').toLowerCase() &&
+      signed.value === BigInt(tx.value ?? 0) &&
+      signed.gasLimit === BigInt(tx.gasLimit ?? -1) &&
+      signed.chainId === BigInt(tx.chainId ?? -1);
+    if (!same) throw new Web3Error('SIGNER_FAILED', `remote signer ${redactUrl(this.url)} signed a different transaction than requested`);
     return raw;
   }
 

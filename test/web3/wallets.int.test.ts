@@ -1,0 +1,138 @@
+import { expect } from 'chai';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Wallet, encryptKeystoreJsonSync } from 'ethers';
+import { ChainRegistry } from '../../src/web3/chain-registry';
+import { parseChains, loadChainsFile } from '../../src/web3/chains-file';
+import { prepareProposal, readContract, signAndSend, waitForTransaction, type SignedTransaction } from '../../src/web3/contract-calls';
+import { NonceManager } from '../../src/web3/nonce-manager';
+import { startRemoteSigner, type RemoteSignerServer } from '../support/remote-signer/remote-signer-server';
+import { AGENT_WALLET, OTHER_KEY, startChainFixture, type ChainFixture } from '../agent/support/agent-fixture';
+
+const TO = '0x000000000000000000000000000000000000cafe';
+
+describe('web3: wallets, nonce manager and contract calls on Hardhat', function () {
+  this.timeout(60_000);
+  let fx: ChainFixture;
+  let signer: RemoteSignerServer;
+
+  before(async () => {
+    fx = await startChainFixture();
+    signer = await startRemoteSigner(OTHER_KEY);
+  });
+  after(async () => {
+    await signer?.close();
+    await fx?.close();
+  });
+
+  const chainDoc = (wallet: unknown) => ({ chains: [{ chainId: fx.chain.chainId, rpcUrl: fx.chain.rpcUrl, wallet, contracts: [{ name: 'DemoToken', address: fx.token, abi: fx.tokenAbi }] }] });
+
+  it('reads a contract and normalizes the result; proposals are canonical whatever the input form', async () => {
+    const reg = await fx.registry();
+    try {
+      const r = await readContract(reg, { chainId: fx.chain.chainId, contract: 'demotoken', method: 'balanceOf', args: [AGENT_WALLET.toUpperCase().replace('0X', '0x')] });
+      expect(r.to).to.equal(fx.token);
+      expect(r.result[0]).to.match(/^\d+$/);
+      const a = await prepareProposal(reg, { chainId: fx.chain.chainId, contract: fx.token, method: 'transfer', args: [TO.toUpperCase().replace('0X', '0x'), 7] });
+      const b = await prepareProposal(reg, { chainId: fx.chain.chainId, contract: 'DemoToken', method: 'transfer(address,uint256)', args: [TO, '7'] });
+      expect(a).to.deep.equal(b);
+      expect(a.args).to.deep.equal([TO, '7']);
+      await prepareProposal(reg, { chainId: fx.chain.chainId, contract: 'DemoToken', method: 'transfer', args: [TO, '1.5'] }).then(
+        () => expect.fail('float accepted'),
+        (e) => expect(e.code).to.equal('CONTRACT_CALL_FAILED'),
+      );
+      await prepareProposal(reg, { chainId: fx.chain.chainId, contract: 'DemoToken', method: 'transfer', args: [TO, '99999999999'] }).then(
+        () => expect.fail('revert not detected'),
+        (e) => expect(e.message).to.match(/would revert/),
+      );
+    } finally {
+      reg.close();
+    }
+  });
+
+  it('gives concurrent transactions of one sender distinct, gap-free nonces', async () => {
+    const reg = await fx.registry();
+    const nonces = new NonceManager();
+    try {
+      const start = await fx.nonceOf(AGENT_WALLET);
+      const before = await fx.balanceOf(TO);
+      const recorded: SignedTransaction[] = [];
+      const proposals = await Promise.all(Array.from({ length: 8 }, () => prepareProposal(reg, { chainId: fx.chain.chainId, contract: 'DemoToken', method: 'transfer', args: [TO, '1'] })));
+      const sent = await Promise.all(proposals.map((p) => signAndSend(reg, nonces, p, async (tx) => void recorded.push(tx))));
+      expect(sent.map((s) => s.nonce).sort((x, y) => x - y)).to.deep.equal(Array.from({ length: 8 }, (_, i) => start + i));
+      expect(recorded).to.have.length(8);
+      const receipts = await Promise.all(sent.map((s) => waitForTransaction(reg, s)));
+      expect(receipts.every((r) => r.status === 'success')).to.equal(true);
+      expect(await fx.balanceOf(TO)).to.equal(before + 8n);
+    } finally {
+      reg.close();
+    }
+  });
+
+  it('re-broadcasts a recorded transaction the node never received, with the same hash', async () => {
+    const reg = await fx.registry();
+    try {
+      const p = await prepareProposal(reg, { chainId: fx.chain.chainId, contract: 'DemoToken', method: 'transfer', args: [TO, '2'] });
+      // Sign with a nonce manager but "crash" before broadcasting: onSigned throws after recording.
+      let kept: SignedTransaction | undefined;
+      await signAndSend(reg, new NonceManager(), p, async (tx) => {
+        kept = tx;
+        throw new Error('crash after recording');
+      }).catch(() => {});
+      expect(kept).to.exist;
+      const r = await waitForTransaction(reg, kept!);
+      expect(r.txHash).to.equal(kept!.txHash);
+      expect(r.status).to.equal('success');
+    } finally {
+      reg.close();
+    }
+  });
+
+  it('signs through a remote JSON-RPC signer (eth_signTransaction), Web3Signer and Clef answers', async () => {
+    for (const clefStyle of [false, true]) {
+      const remote = clefStyle ? await startRemoteSigner(OTHER_KEY, { clefStyle: true }) : signer;
+      const reg = await ChainRegistry.open(parseChains(chainDoc({ type: 'remote', url: remote.url, address: remote.address }), fx.dir));
+      try {
+        // Fund the remote account with tokens from the agent wallet first.
+        const agentReg = await fx.registry();
+        const fund = await prepareProposal(agentReg, { chainId: fx.chain.chainId, contract: 'DemoToken', method: 'transfer', args: [remote.address, '10'] });
+        await waitForTransaction(agentReg, await signAndSend(agentReg, new NonceManager(), fund, async () => {}));
+        agentReg.close();
+        const p = await prepareProposal(reg, { chainId: fx.chain.chainId, contract: 'DemoToken', method: 'transfer', args: [TO, '3'] });
+        const tx = await signAndSend(reg, new NonceManager(), p, async () => {});
+        expect(tx.from).to.equal(remote.address);
+        expect((await waitForTransaction(reg, tx)).status).to.equal('success');
+        expect(remote.calls).to.include('eth_signTransaction');
+      } finally {
+        reg.close();
+        if (clefStyle) await remote.close();
+      }
+    }
+  });
+
+  it('opens an encrypted JSON keystore with the password from the named variable, and refuses a wrong one', async () => {
+    const w = new Wallet(OTHER_KEY);
+    const json = encryptKeystoreJsonSync({ address: w.address, privateKey: w.privateKey }, 'hunter2', { scrypt: { N: 1 << 10 } });
+    const path = join(fx.dir, 'keystore.json');
+    writeFileSync(path, json);
+    const reg = await ChainRegistry.open(parseChains(chainDoc({ type: 'keystore', path, passwordEnv: 'TEST_KS_PW' }), fx.dir), { TEST_KS_PW: 'hunter2' });
+    try {
+      expect((await reg.get(fx.chain.chainId).signer!.getAddress()).toLowerCase()).to.equal(w.address.toLowerCase());
+    } finally {
+      reg.close();
+    }
+    const err = await ChainRegistry.open(parseChains(chainDoc({ type: 'keystore', path, passwordEnv: 'TEST_KS_PW' }), fx.dir), { TEST_KS_PW: 'wrong' }).catch((e) => e);
+    expect(err.code).to.equal('CONFIG_INVALID');
+    expect(err.message).to.contain('TEST_KS_PW');
+  });
+
+  it('validates CHAINS_FILE naming the field, and reads ABIs from artifact files', () => {
+    expect(() => parseChains({ chains: [{ chainId: 1, rpcUrl: 'nope' }] }, fx.dir)).to.throw(/chains\.0\.rpcUrl/);
+    const artifact = join(fx.dir, 'token.json');
+    writeFileSync(artifact, JSON.stringify({ abi: fx.tokenAbi }));
+    const file = join(fx.dir, 'chains.json');
+    writeFileSync(file, JSON.stringify({ chains: [{ chainId: 5, rpcUrl: 'http://127.0.0.1:1', contracts: [{ name: 'T', address: fx.token, abiFile: 'token.json' }] }] }));
+    const [c] = loadChainsFile(file);
+    expect(c.contracts[0].abi).to.deep.equal(fx.tokenAbi);
+  });
+});
