@@ -1,0 +1,66 @@
+import { expect } from 'chai';
+import { MemoryCache } from '../../src/cache/memory';
+import { OpenAiLlmClient } from '../../src/agent/llm/openai-client';
+import { infer } from '../../src/agent/llm/infer';
+import { TokenBudget } from '../../src/agent/llm/token-budget';
+import { CacheSpendLedger } from '../../src/agent/policy/spend-ledger';
+import { startOpenAiFake, type OpenAiFake } from '../support/openai-fake/openai-fake';
+
+describe('LLM adapter (openai SDK over HTTP against openai-fake)', function () {
+  this.timeout(20_000);
+  let fake: OpenAiFake;
+  before(async () => {
+    fake = await startOpenAiFake();
+  });
+  after(async () => fake?.close());
+
+  const client = () => new OpenAiLlmClient({ baseURL: fake.baseURL, apiKey: 'k', model: 'm', maxRetries: 0 });
+  const req = (content: string, temperature = 0) => ({ messages: [{ role: 'user' as const, content }], tools: [{ name: 'examples__echo', description: 'echo', parameters: { type: 'object', properties: { text: { type: 'string' } } } }], model: 'm', temperature, maxTokens: 50 });
+
+  it('returns tool calls and usage, and sends tools, sampling and the key', async () => {
+    fake.setScript([{ toolCalls: [{ id: 'c1', name: 'examples__echo', arguments: { text: 'hi' } }], usage: { prompt_tokens: 12, completion_tokens: 3 } }]);
+    const c = await client().complete(req('say hi'));
+    expect(c.message.tool_calls).to.deep.equal([{ id: 'c1', type: 'function', function: { name: 'examples__echo', arguments: '{"text":"hi"}' } }]);
+    expect(c.usage).to.deep.equal({ promptTokens: 12, completionTokens: 3, totalTokens: 15 });
+    expect(c.finishReason).to.equal('tool_calls');
+    const sent = fake.requests[fake.requests.length - 1];
+    expect(sent.tools?.[0].function.name).to.equal('examples__echo');
+    expect(sent.max_tokens).to.equal(50);
+    expect(fake.authorizations[fake.authorizations.length - 1]).to.equal('Bearer k');
+  });
+
+  it('caches by model + messages hash at temperature 0, and not otherwise', async () => {
+    fake.setScript(() => ({ content: 'answer' }));
+    const cache = new MemoryCache();
+    const n = fake.requests.length;
+    const a = await infer({ llm: client(), cache }, req('cache me'));
+    const b = await infer({ llm: client(), cache }, req('cache me'));
+    expect([a.cached, b.cached]).to.deep.equal([false, true]);
+    expect(b.promptHash).to.equal(a.promptHash);
+    expect(b.completion).to.deep.equal(a.completion);
+    await infer({ llm: client(), cache }, req('cache me too'));
+    await infer({ llm: client(), cache }, req('warm', 0.7));
+    const w = await infer({ llm: client(), cache }, req('warm', 0.7));
+    expect(w.cached).to.equal(false);
+    expect(fake.requests.length - n).to.equal(4);
+  });
+
+  it('reports an endpoint failure as LLM_UNAVAILABLE with the URL', async () => {
+    fake.setScript([{ status: 500 }]);
+    const err = await client().complete(req('x')).catch((e) => e);
+    expect(err.code).to.equal('LLM_UNAVAILABLE');
+    expect(err.message).to.contain('127.0.0.1');
+  });
+
+  it('enforces token budgets per task and per tenant and day', async () => {
+    const budget = new TokenBudget(new CacheSpendLedger(new MemoryCache()), { perTask: 100, perTenantDay: 150 });
+    const now = new Date('2026-11-22T10:00:00Z');
+    await budget.check('acme', 99, now);
+    expect(await budget.check('acme', 100, now).catch((e) => e.code)).to.equal('LLM_BUDGET_EXCEEDED');
+    await budget.record('acme', 150, now);
+    const err = await budget.check('acme', 0, now).catch((e) => e);
+    expect(err.message).to.contain('LLM_TOKEN_BUDGET_PER_TENANT_DAY');
+    await budget.check('globex', 0, now);
+    await budget.check('acme', 0, new Date('2026-11-23T00:00:01Z'));
+  });
+});
