@@ -1,0 +1,180 @@
+import { expect } from 'chai';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { catalog } from '../../events';
+import { createEvent } from '../../src/core/envelope';
+import { payloadDigest } from '../../src/mcp/payload-hash';
+import { openSqlEventStore } from '../../src/eventstore/sql';
+import type { EventStore } from '../../src/eventstore/port';
+import { taskStream } from '../../src/domain/task/task.decider';
+import { AgentRuntime } from '../../src/agent/runtime/agent-runtime';
+import { OpenAiLlmClient } from '../../src/agent/llm/openai-client';
+import { TokenBudget } from '../../src/agent/llm/token-budget';
+import { CacheSpendLedger } from '../../src/agent/policy/spend-ledger';
+import { parsePolicy } from '../../src/agent/policy';
+import type { ToolCaller, ToolCallContext, ToolInfo } from '../../src/agent/runtime/tool-caller';
+import type { AgentRuntimeDependencies } from '../../src/agent/runtime/runtime-deps';
+import { startOpenAiFake, type OpenAiFake } from '../support/openai-fake/openai-fake';
+import { MemoryCache, MemoryCheckpointStore, ended, ofType, submitTask, waitForTask } from './support/agent-fixture';
+
+/**
+ * An in-test ToolCaller (our own port, not a client library): counts calls, can hang, and lists
+ * tools with annotations like the gateway's catalog. Tool-call audit events are the gateway's
+ * business and are covered in runtime.e2e.test.ts with the real McpGateway.
+ */
+class CountingTools implements ToolCaller {
+  calls: { name: string; ctx: ToolCallContext }[] = [];
+  hang = false;
+  tools: ToolInfo[] = [
+    { name: 'kv__get', description: 'read a value by key', inputSchema: { type: 'object' }, annotations: { readOnlyHint: true, idempotentHint: true } },
+    { name: 'mail__send', description: 'send an email message', inputSchema: { type: 'object' }, annotations: { readOnlyHint: false } },
+  ];
+  async callTool(ctx: ToolCallContext, name: string, args: Record<string, unknown>) {
+    this.calls.push({ name, ctx });
+    if (this.hang) return new Promise<never>(() => {});
+    return { content: [{ type: 'text', text: `${name}:${JSON.stringify(args)}` }] };
+  }
+  async searchTools(_tenant: string, q: string, k: number) {
+    return this.tools.filter((t) => q.includes(t.name.split('__')[0])).slice(0, k).map((tool) => ({ tool, score: 1 }));
+  }
+  listTools() {
+    return this.tools;
+  }
+}
+
+const KEY = '0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318' as const;
+
+describe('task runs: resume rules, limits and policy (in-test ToolCaller, openai-fake)', function () {
+  this.timeout(30_000);
+  let dir: string;
+  let store: EventStore;
+  let fake: OpenAiFake;
+  let tools: CountingTools;
+  let deps: AgentRuntimeDependencies;
+  let runtime: AgentRuntime | undefined;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'omc-run-'));
+    store = await openSqlEventStore(`sqlite:${join(dir, 'events.db')}`);
+    fake = await startOpenAiFake();
+  });
+  beforeEach(() => {
+    tools = new CountingTools();
+    deps = {
+      store,
+      catalog,
+      tools,
+      llm: new OpenAiLlmClient({ baseURL: fake.baseURL, model: 'm', maxRetries: 0 }),
+      cache: new MemoryCache(),
+      policy: parsePolicy({ policies: [{ tenant: 'acme', tools: { allow: ['kv__*', 'mail__*'], budgets: { kv__get: 2 } } }] }),
+      privateKey: KEY,
+    };
+  });
+  afterEach(async () => {
+    await runtime?.stop();
+    runtime = undefined;
+  });
+  after(async () => {
+    await fake?.close();
+    await store?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function start(opts: Partial<ConstructorParameters<typeof AgentRuntime>[1]> = {}, d: Partial<AgentRuntimeDependencies> = {}) {
+    runtime = new AgentRuntime({ ...deps, ...d }, { model: 'm', stepTimeoutMs: 2_000, ...opts });
+    await runtime.start();
+    return runtime;
+  }
+
+  /** Put a task in the state a crash leaves: started, one step started, no outcome. */
+  async function crashedTask(tool: string): Promise<string> {
+    const id = await submitTask(store, 'acme', { steps: [{ tool, arguments: { k: 'a' } }] });
+    const base = { stream: taskStream(id), tenant: 'acme', actor: { kind: 'agent' as const, id: 'dead-worker' }, correlationId: id };
+    const a = payloadDigest({ k: 'a' });
+    await store.append(taskStream(id), [
+      createEvent({ ...base, type: 'TaskStarted', data: { worker: 'dead-worker' } }),
+      createEvent({ ...base, type: 'TaskStepStarted', data: { stepId: 'step-0', index: 0, tool, argumentsHash: a.hash, argumentsJson: a.json, source: 'steps', idempotent: false } }),
+    ]);
+    return id;
+  }
+
+  it('does not repeat a non-idempotent call whose outcome is unknown after a crash (STEP_OUTCOME_UNKNOWN)', async () => {
+    const id = await crashedTask('mail__send');
+    await start();
+    const events = await waitForTask(store, id, ended);
+    expect(tools.calls).to.have.length(0);
+    const failed = ofType(events, 'TaskFailed')[0].data as { error: { code: string } };
+    expect(failed.error.code).to.equal('STEP_OUTCOME_UNKNOWN');
+  });
+
+  it('re-runs a read-only idempotent call whose outcome is unknown', async () => {
+    const id = await crashedTask('kv__get');
+    await start();
+    const events = await waitForTask(store, id, ended);
+    expect(tools.calls.map((c) => c.name)).to.deep.equal(['kv__get']);
+    expect(ofType(events, 'TaskCompleted')).to.have.length(1);
+    expect(ofType(events, 'TaskStepStarted')).to.have.length(1);
+  });
+
+  it('passes the task id and correlation to the tool caller', async () => {
+    const id = await submitTask(store, 'acme', { steps: [{ tool: 'kv__get', arguments: {} }] });
+    await start();
+    await waitForTask(store, id, ended);
+    expect(tools.calls[0].ctx).to.deep.include({ tenant: 'acme', taskId: id, correlationId: id });
+  });
+
+  it('denies tools outside the allowlist and over their per-task budget, naming the rule', async () => {
+    const a = await submitTask(store, 'acme', { steps: [{ tool: 'shell__exec', arguments: {} }] });
+    const b = await submitTask(store, 'acme', { steps: [0, 1, 2].map(() => ({ tool: 'kv__get', arguments: {} })) });
+    await start();
+    const ea = await waitForTask(store, a, ended);
+    expect((ofType(ea, 'PolicyEvaluated')[0].data as { rule: string; decision: string })).to.include({ rule: 'tools.allow', decision: 'deny' });
+    expect((ofType(ea, 'TaskFailed')[0].data as { error: { code: string } }).error.code).to.equal('POLICY_DENIED');
+    const eb = await waitForTask(store, b, ended);
+    expect((ofType(eb, 'TaskFailed')[0].data as { error: { message: string } }).error.message).to.contain('tools.budget');
+    expect(tools.calls.filter((c) => c.name === 'kv__get')).to.have.length(2);
+  });
+
+  it('fails a step that runs past the step timeout, and a model that keeps calling tools at max steps', async () => {
+    tools.hang = true;
+    const a = await submitTask(store, 'acme', { steps: [{ tool: 'kv__get', arguments: {} }] });
+    await start({ stepTimeoutMs: 300, maxSteps: 3 });
+    const ea = await waitForTask(store, a, ended);
+    expect((ofType(ea, 'TaskFailed')[0].data as { error: { code: string } }).error.code).to.equal('STEP_TIMEOUT');
+    tools.hang = false;
+    fake.setScript(() => ({ toolCalls: [{ name: 'mail__send', arguments: { to: 'x' } }] }));
+    const b = await submitTask(store, 'acme', { instruction: 'use mail to annoy everyone' });
+    const eb = await waitForTask(store, b, ended);
+    expect((ofType(eb, 'TaskFailed')[0].data as { error: { code: string } }).error.code).to.equal('TASK_MAX_STEPS');
+    expect(ofType(eb, 'TaskStepStarted')).to.have.length(3);
+  });
+
+  it('stops at the per-task token budget with LLM_BUDGET_EXCEEDED', async () => {
+    fake.setScript(() => ({ toolCalls: [{ name: 'kv__get', arguments: { k: String(Math.random()) } }], usage: { prompt_tokens: 60, completion_tokens: 0 } }));
+    const budget = new TokenBudget(new CacheSpendLedger(new MemoryCache()), { perTask: 100 });
+    const id = await submitTask(store, 'acme', { instruction: 'read kv forever' });
+    await start({}, { tokenBudget: budget, policy: parsePolicy({ policies: [{ tenant: 'acme' }] }) });
+    const events = await waitForTask(store, id, ended);
+    expect((ofType(events, 'TaskFailed')[0].data as { error: { code: string } }).error.code).to.equal('LLM_BUDGET_EXCEEDED');
+    expect(ofType(events, 'InferenceCompleted')).to.have.length(2);
+  });
+
+  it('records only the prompt hash when redaction is hash-only, and resumes from a checkpoint without rerunning finished tasks', async () => {
+    fake.setScript(() => ({ content: 'done' }));
+    const checkpoints = new MemoryCheckpointStore();
+    const id = await submitTask(store, 'acme', { instruction: 'say done' });
+    runtime = new AgentRuntime(deps, { model: 'm', redaction: 'hash-only', checkpointName: 'cp-test' }, checkpoints);
+    await runtime.start();
+    const events = await waitForTask(store, id, ended);
+    const inf = ofType(events, 'InferenceCompleted')[0].data as { messagesJson?: string; redaction: string; promptHash: string };
+    expect(inf.messagesJson).to.equal(undefined);
+    expect(inf.redaction).to.equal('hash-only');
+    await runtime!.stop();
+    expect(await checkpoints.load('cp-test')).to.be.at.least(events[events.length - 1].position);
+    runtime = new AgentRuntime(deps, { model: 'm', checkpointName: 'cp-test' }, checkpoints);
+    await runtime.start();
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await store.readStream(taskStream(id))).length).to.equal(events.length);
+  });
+});
