@@ -4,22 +4,16 @@ import type { FastifyInstance } from 'fastify';
 import type { Knex } from 'knex';
 import { Registry } from 'prom-client';
 import { catalog } from '../events';
-import { migrateLatest } from '../migrations';
 import { buildApp, createLogger, type ReadinessCheck } from './api';
 import { gatewayService, proofsService, envelopeOf } from './app/services';
 import { createAuthenticator, createJwtVerifier, ensureAdminKey, mcpAuthenticate, SqlKeyStore } from './auth';
 import { InProcessBus } from './bus/inprocess';
 import { eventsTopic, KafkaBus } from './bus/kafka';
 import type { Bus } from './bus/port';
-import { MemoryCache } from './cache/memory';
-import type { Cache } from './cache/port';
-import { openRedisCache } from './cache/redis';
 import { SqlCheckpointStore } from './checkpoints';
 import type { Config } from './config';
-import { openKnex } from './db/knex';
 import type { EventStore } from './eventstore/port';
-import { openKurrentEventStore } from './eventstore/kurrentdb';
-import { sqlEventStoreOn, type SqlEventStore } from './eventstore/sql';
+import { openStores } from './app/open-stores';
 import { examplesServer, McpGateway, mcpGatewayPlugin, registerServersFromFile } from './mcp';
 import { createMetrics, instrumentEventStore } from './metrics';
 import { Projector } from './projector/projector';
@@ -78,17 +72,11 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
     const registry = new Registry();
     const metrics = createMetrics({ registry, processMetrics: true });
 
-    const knex = await openKnex(config.databaseUrl, { createDatabase: true });
-    closers.push({ name: 'database', close: () => knex.destroy() });
-    await migrateLatest(knex);
-
-    const sqlStore: SqlEventStore | undefined = config.KURRENTDB_URL ? undefined : sqlEventStoreOn(knex);
-    const rawStore: EventStore = sqlStore ?? (await openKurrentEventStore(config.KURRENTDB_URL!));
-    closers.push({ name: 'event store', close: () => rawStore.close() });
+    const stores = await openStores(config);
+    closers.push({ name: 'stores', close: () => stores.close() });
+    const { knex, sqlStore, cache } = stores;
+    const rawStore = stores.store;
     const store = instrumentEventStore(rawStore, metrics);
-
-    const cache: Cache = config.REDIS_URL ? await openRedisCache(config.REDIS_URL, config.REDIS_KEY_PREFIX) : new MemoryCache();
-    closers.push({ name: 'cache', close: () => cache.close() });
 
     const checkpoints = new SqlCheckpointStore(knex);
     const brokers = config.KAFKA_BROKERS?.split(',');

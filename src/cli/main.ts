@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { loadConfig } from '../config';
 import { OpenMcpError } from '../core/errors';
 import { contractsDeploy } from './contracts-deploy';
+import { runMcpStdio } from './mcp-stdio';
 import { runRebuild } from './rebuild';
 import { runStart } from './start';
 import { runVerify } from './verify';
@@ -61,6 +62,15 @@ export function buildCli(): Command {
     .argument('<name>', 'tasks | task-steps | tool-calls | mcp-servers | batches | audit-log')
     .action(async (name: string) => {
       await runRebuild(loadConfig(), name);
+    });
+
+  const mcp = program.command('mcp').description('the MCP gateway');
+  mcp
+    .command('stdio')
+    .description('serve the gateway over stdio for a local MCP client (every call audited)')
+    .addOption(new Option('--key <api key>', 'API key whose tenant and role the client acts as').env('OPENMCP_API_KEY').makeOptionMandatory())
+    .action(async (o: { key: string }) => {
+      await runMcpStdio(loadConfig(), o.key);
     });
 
   return program;

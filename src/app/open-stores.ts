@@ -1,0 +1,52 @@
+import type { Knex } from 'knex';
+import { migrateLatest } from '../../migrations';
+import { MemoryCache } from '../cache/memory';
+import type { Cache } from '../cache/port';
+import { openRedisCache } from '../cache/redis';
+import type { Config } from '../config';
+import { openKnex } from '../db/knex';
+import { openKurrentEventStore } from '../eventstore/kurrentdb';
+import type { EventStore } from '../eventstore/port';
+import { sqlEventStoreOn, type SqlEventStore } from '../eventstore/sql';
+
+export type Stores = {
+  /** The SQL database of the read models (and of the event store unless KURRENTDB_URL). */
+  knex: Knex;
+  store: EventStore;
+  /** Set when the event store is the SQL one (it can look events up by id). */
+  sqlStore?: SqlEventStore;
+  cache: Cache;
+  close(): Promise<void>;
+};
+
+/**
+ * Open the configured database (migrated), event store and cache — the adapters every entry
+ * point needs (`openmcp start`, `mcp stdio`, `projections rebuild`). Closes what it opened if a
+ * later step fails.
+ */
+export async function openStores(config: Config): Promise<Stores> {
+  const knex = await openKnex(config.databaseUrl, { createDatabase: true });
+  let store: EventStore | undefined;
+  try {
+    await migrateLatest(knex);
+    const sqlStore = config.KURRENTDB_URL ? undefined : sqlEventStoreOn(knex);
+    store = sqlStore ?? (await openKurrentEventStore(config.KURRENTDB_URL!));
+    const cache: Cache = config.REDIS_URL ? await openRedisCache(config.REDIS_URL, config.REDIS_KEY_PREFIX) : new MemoryCache();
+    const opened = store;
+    return {
+      knex,
+      store: opened,
+      sqlStore,
+      cache,
+      async close() {
+        await cache.close().catch(() => undefined);
+        await opened.close().catch(() => undefined);
+        await knex.destroy();
+      },
+    };
+  } catch (err) {
+    await store?.close().catch(() => undefined);
+    await knex.destroy();
+    throw err;
+  }
+}
