@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { catalog, defineEvent, EventCatalog } from '../../events';
-import { exportSchemas } from '../../events/export-schemas';
+import { exportSchemas, renderEventsDoc } from '../../events/export-schemas';
 import { createEvent, RecordedEventSchema } from '../../src/core/envelope';
 import { ValidationError } from '../../src/core/errors';
 import { isUuidV7 } from '../../src/core/ids';
@@ -66,5 +66,6 @@ describe('event catalog', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+    expect(readFileSync(join(__dirname, '../../docs/events.md'), 'utf8'), 'docs/events.md').to.equal(renderEventsDoc());
   });
 });
