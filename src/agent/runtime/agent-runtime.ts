@@ -152,10 +152,14 @@ export class AgentRuntime {
     const entry: Running = { controller, wakers, done: Promise.resolve() };
     entry.done = run
       .run()
-      .catch((err) => this.deps.logger?.error?.({ err, taskId }, 'task run crashed'))
-      .finally(() => {
+      .catch((err) => {
+        this.deps.logger?.error?.({ err, taskId }, 'task run crashed');
+        return 'interrupted' as const;
+      })
+      .then((outcome) => {
         this.running.delete(taskId);
-        if (!controller.signal.aborted || !this.dead) this.markEnded(taskId);
+        // An interrupted task keeps holding the checkpoint back, so the next start resumes it.
+        if (outcome === 'ended') this.markEnded(taskId);
         this.pump();
       });
     this.running.set(taskId, entry);

@@ -76,10 +76,14 @@ export class TaskRun {
     return this.deps.clock ? this.deps.clock() : new Date();
   }
 
-  /** Run to the end (TaskCompleted / TaskFailed), or until interrupted (then nothing more is written). */
-  async run(): Promise<void> {
+  /**
+   * Run to the end (TaskCompleted / TaskFailed), or until interrupted (then nothing more is
+   * written). Resolves 'ended' when the task is finished (by us or anyone), else 'interrupted'.
+   */
+  async run(): Promise<'ended' | 'interrupted'> {
     this.view = foldTaskView(this.taskId, await this.deps.store.readStream(this.stream));
-    if (this.view.status === 'none' || isTerminal(this.view)) return;
+    if (this.view.status === 'none') return 'interrupted';
+    if (isTerminal(this.view)) return 'ended';
     this.policy = resolvePolicy(this.deps.policy, this.view.tenant, this.view.agentId ?? '*');
     try {
       if (this.view.status === 'submitted') await this.command({ type: 'StartTask', worker: this.opts.worker });
@@ -87,14 +91,21 @@ export class TaskRun {
       const output = await this.withDeadline(deadline, () => this.execute());
       const signed = signOutput(output, this.deps.privateKey);
       await this.command({ type: 'CompleteTask', output: signed.output, outputHash: signed.outputHash, signer: signed.signer, signature: signed.signature });
+      return 'ended';
     } catch (err) {
-      if (err instanceof RunInterrupted || this.signal.aborted) return;
-      if (err instanceof InvalidTransitionError) return; // cancelled or finished meanwhile
+      if (err instanceof RunInterrupted) return err.why === 'stopped' ? 'interrupted' : 'ended';
+      if (this.signal.aborted) return 'interrupted';
+      if (err instanceof InvalidTransitionError) return 'ended'; // cancelled or finished meanwhile
       const code = err instanceof OpenMcpError ? err.code : 'TASK_ERROR';
       this.deps.logger?.warn({ err, taskId: this.taskId }, 'task failed');
-      await this.command({ type: 'FailTask', error: { code, message: (err as Error).message.slice(0, 4000) } }).catch((e) => {
-        if (!(e instanceof RunInterrupted) && !(e instanceof InvalidTransitionError)) this.deps.logger?.warn({ err: e, taskId: this.taskId }, 'TaskFailed not recorded');
-      });
+      try {
+        await this.command({ type: 'FailTask', error: { code, message: (err as Error).message.slice(0, 4000) } });
+        return 'ended';
+      } catch (e) {
+        if (e instanceof InvalidTransitionError || (e instanceof RunInterrupted && e.why !== 'stopped')) return 'ended';
+        if (!(e instanceof RunInterrupted)) this.deps.logger?.warn({ err: e, taskId: this.taskId }, 'TaskFailed not recorded; the task resumes on the next start');
+        return 'interrupted';
+      }
     }
   }
 
