@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type preValidationHookHandler } from 'fastify';
 import swagger from '@fastify/swagger';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { newId } from '../core/ids';
@@ -65,28 +65,45 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     transform: jsonSchemaTransform,
   });
 
-  app.addHook('onRequest', async (request, reply) => {
+  // Declared up front so every request object has the same shape (no per-request property add).
+  app.decorateRequest('principal', undefined);
+
+  // Hooks are callback-style: an async hook costs an extra promise and tick on every request.
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
     const permission = request.routeOptions.config?.permission;
-    if (!permission) return;
-    const principal = await auth.authenticate(request.headers.authorization);
-    if (!can(principal.role, permission)) throw new ForbiddenError(`role ${principal.role} lacks ${permission}`, { permission });
-    await rateLimit(principal);
-    request.principal = principal;
+    if (!permission) return done();
+    auth
+      .authenticate(request.headers.authorization)
+      .then((principal) => {
+        if (!can(principal.role, permission)) throw new ForbiddenError(`role ${principal.role} lacks ${permission}`, { permission });
+        request.principal = principal;
+        return rateLimit(principal);
+      })
+      .then(() => done(), done);
   });
 
-  // Hostile bodies nested thousands deep would overflow recursive walkers (zod, JCS); refuse them early.
-  app.addHook('preValidation', async (request, reply) => {
-    if (request.body !== undefined && bodyDepth(request.body, MAX_BODY_DEPTH) > MAX_BODY_DEPTH) {
-      return sendProblem(reply, problemOf(400, 'VALIDATION_FAILED', `body: nested deeper than ${MAX_BODY_DEPTH} levels`, { field: 'body', requestId: String(request.id) }));
+  // Hostile bodies nested thousands deep would overflow recursive walkers (zod, JCS); refuse
+  // them before validation. Only routes that take a body pay for the check.
+  const depthCheck: preValidationHookHandler = (request, reply, done) => {
+    if (request.body !== undefined && request.body !== null && bodyDepth(request.body, MAX_BODY_DEPTH) > MAX_BODY_DEPTH) {
+      sendProblem(reply, problemOf(400, 'VALIDATION_FAILED', `body: nested deeper than ${MAX_BODY_DEPTH} levels`, { field: 'body', requestId: String(request.id) }));
+      return;
     }
+    done();
+  };
+  app.addHook('onRoute', (route) => {
+    if (!route.schema?.body) return;
+    const existing = route.preValidation === undefined ? [] : Array.isArray(route.preValidation) ? route.preValidation : [route.preValidation];
+    route.preValidation = [depthCheck, ...existing];
   });
 
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     metrics.httpDuration.observe(
       { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) },
       reply.elapsedTime / 1000,
     );
+    done();
   });
 
   const keyDeps = { store: deps.store, catalog: deps.catalog, clock: deps.clock, keys: deps.keys, onRevoke: (hash: string) => auth.forget(hash) };
