@@ -1,0 +1,149 @@
+import { expect } from 'chai';
+import fc from 'fast-check';
+import eventHashVectors from '../vectors/event-hash.json';
+import merkleVectors from '../vectors/merkle.json';
+import batchHeadVectors from '../vectors/batch-head.json';
+import { computeEventHash as serverEventHash } from '../../src/core/envelope';
+import { canonicalJson as serverCanonicalJson } from '../../src/core/canonical';
+import { buildTree, leafHash as serverLeafHash } from '../../src/proofs/merkle';
+import { signBatchHead } from '../../src/proofs/batch-head';
+import { verifyProofFile } from '../../src/proofs/verify-proof';
+import type { Hex } from '../../src/core/hex';
+
+// The browser modules are plain ES modules (ui/package.json: type module); Node 20 has WebCrypto,
+// so the very files the dashboard serves run here against the shared vectors and the server code.
+type Check = { name: string; ok: boolean; detail: string };
+type VerifierModules = {
+  jcs: { canonicalJson(v: unknown): string };
+  eventHash: { computeEventHash(e: unknown): Promise<string> };
+  hex: { toHex(b: Uint8Array): string; fromHex(h: string, n?: number): Uint8Array };
+  merkle: {
+    leafHash(seq: number, h: string): Promise<Uint8Array>;
+    rootFromInclusionProof(i: number, n: number, leaf: Uint8Array, path: Uint8Array[]): Promise<Uint8Array>;
+  };
+  signature: { recoverBatchHeadSigner(head: unknown, sig: string): Promise<string | undefined> };
+  verify: { verifyProofInBrowser(p: unknown, o: { rpcUrl: string; fetch?: typeof fetch }): Promise<Check[]>; PROOF_CHECKS: string[] };
+};
+
+const load = (p: string) => import(`../../ui/app/verify/${p}.js`);
+
+const SEALER_KEY: Hex = '0x4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c4c';
+const UNREACHABLE_RPC = 'http://127.0.0.1:9/';
+
+/** A valid proof file for the 2nd of 3 events, built with the server's own tree and signer. */
+function makeProof(): Record<string, any> {
+  const events = eventHashVectors.cases.slice(0, 3).map((c, i) => ({ ...c.event, revision: 0, position: 40 + i, hash: c.hash }));
+  const firstSeq = 40;
+  const tree = buildTree(events.map((e, i) => serverLeafHash(firstSeq + i, e.hash as Hex)));
+  const root = `0x${tree.root.toString('hex')}` as Hex;
+  const head = { batchId: 3, firstSeq, lastSeq: firstSeq + 2, root, prevRoot: `0x${'11'.repeat(32)}` as Hex };
+  const signature = signBatchHead(head, SEALER_KEY);
+  return {
+    format: 'openmcp-proof/1',
+    event: events[1],
+    seq: firstSeq + 1,
+    batch: { id: 3, firstSeq, lastSeq: firstSeq + 2, root, prevRoot: head.prevRoot, signer: batchHeadVectors.signer.toLowerCase(), signature },
+    index: 1,
+    treeSize: 3,
+    path: tree.inclusionProof(1).map((b) => `0x${b.toString('hex')}`),
+    anchor: { chainId: 31337, contract: `0x${'ab'.repeat(20)}`, txHash: `0x${'cd'.repeat(32)}`, blockNumber: 9 },
+  };
+}
+
+describe('in-browser proof verifier (ui/app/verify)', () => {
+  let m: VerifierModules;
+
+  before(async () => {
+    m = {
+      jcs: await load('jcs'),
+      eventHash: await load('event-hash'),
+      hex: await load('hex'),
+      merkle: await load('merkle'),
+      signature: await load('batch-signature'),
+      verify: await load('verify-proof'),
+    };
+  });
+
+  it('reproduces every event-hash vector (canonical text and hash)', async () => {
+    for (const c of eventHashVectors.cases) {
+      const { id, type, version, stream, occurredAt, tenant, actor, correlationId, causationId, data } = c.event as Record<string, unknown>;
+      expect(m.jcs.canonicalJson(Object.fromEntries(Object.entries({ id, type, version, stream, occurredAt, tenant, actor, correlationId, causationId, data }).filter(([, v]) => v !== undefined)))).to.equal(c.canonical);
+      expect(await m.eventHash.computeEventHash({ ...c.event, revision: 5, position: 9, hash: '0x00' })).to.equal(c.hash);
+    }
+  });
+
+  it('canonicalizes like the server for arbitrary JSON of strings, safe integers, booleans and null', async () => {
+    const json = fc.jsonValue().filter((v) => JSON.stringify(v).match(/\d\.\d|e[+-]?\d/i) === null && !Object.is(v, -0));
+    fc.assert(
+      fc.property(json, (v) => {
+        let server: string | undefined;
+        try {
+          server = serverCanonicalJson(v);
+        } catch {
+          return; // floats and -0 are refused by both sides; covered below
+        }
+        expect(m.jcs.canonicalJson(v)).to.equal(server);
+      }),
+      { numRuns: 300 },
+    );
+    expect(() => m.jcs.canonicalJson({ a: 1.5 })).to.throw(/safe integers/);
+  });
+
+  it('reproduces every Merkle vector: leaves, and the root from every path', async () => {
+    for (const t of merkleVectors.trees) {
+      for (let i = 0; i < t.treeSize; i++) expect(m.hex.toHex(await m.merkle.leafHash(t.firstSeq + i, t.eventHashes[i]))).to.equal(t.leafHashes[i]);
+      for (const p of t.proofs) {
+        const root = await m.merkle.rootFromInclusionProof(p.index, t.treeSize, m.hex.fromHex(t.leafHashes[p.index]), p.path.map((x) => m.hex.fromHex(x)));
+        expect(m.hex.toHex(root), `tree ${t.treeSize} index ${p.index}`).to.equal(t.root);
+      }
+    }
+  });
+
+  it('refuses a path of the wrong length instead of returning some root', async () => {
+    const t = merkleVectors.trees.find((x) => x.treeSize === 5)!;
+    const p = t.proofs[0];
+    const leaf = m.hex.fromHex(t.leafHashes[0]);
+    const path = p.path.map((x) => m.hex.fromHex(x));
+    await m.merkle.rootFromInclusionProof(0, 5, leaf, path.slice(0, -1)).then(() => expect.fail('accepted a short path'), (e: Error) => expect(e.message).to.match(/shorter/));
+    await m.merkle.rootFromInclusionProof(0, 5, leaf, [...path, path[0]]).then(() => expect.fail('accepted a long path'), (e: Error) => expect(e.message).to.match(/longer/));
+  });
+
+  it('recovers the batch-head vector signer offline with secp256k1 + keccak', async () => {
+    expect(await m.signature.recoverBatchHeadSigner(batchHeadVectors.head, batchHeadVectors.signature)).to.equal(batchHeadVectors.signer.toLowerCase());
+    expect(await m.signature.recoverBatchHeadSigner({ ...batchHeadVectors.head, lastSeq: 13 }, batchHeadVectors.signature)).to.not.equal(batchHeadVectors.signer.toLowerCase());
+    expect(await m.signature.recoverBatchHeadSigner(batchHeadVectors.head, '0x1234')).to.equal(undefined);
+  });
+
+  it('passes the offline checks of a good proof, and names the on-chain failure when the RPC is unreachable', async () => {
+    const results = await m.verify.verifyProofInBrowser(makeProof(), { rpcUrl: UNREACHABLE_RPC });
+    expect(results.map((r) => r.name)).to.deep.equal(m.verify.PROOF_CHECKS);
+    expect(results.slice(0, 5).map((r) => [r.name, r.ok])).to.deep.equal(m.verify.PROOF_CHECKS.slice(0, 5).map((n) => [n, true]));
+    expect(results[5]).to.include({ name: 'on-chain root', ok: false });
+    expect(results[5].detail).to.contain(UNREACHABLE_RPC);
+  });
+
+  const tamperings: [string, (p: Record<string, any>) => void, string][] = [
+    ['a changed payload', (p) => (p.event.data = { ...p.event.data, extra: 'x' }), 'event hash'],
+    ['a changed stored hash', (p) => (p.event.hash = `0x${'0'.repeat(63)}1`), 'event hash'],
+    ['a wrong seq', (p) => (p.seq += 1), 'leaf'],
+    ['a swapped path node', (p) => (p.path[0] = p.batch.root), 'root from path'],
+    ['a forged root', (p) => (p.batch.root = `0x${'22'.repeat(32)}`), 'root from path'],
+    ['another signer named', (p) => (p.batch.signer = `0x${'99'.repeat(20)}`), 'batch signature'],
+    ['a wrong format', (p) => (p.format = 'openmcp-proof/0'), 'proof format'],
+  ];
+  for (const [what, tamper, check] of tamperings) {
+    it(`fails "${check}" on ${what}, exactly as the server's verifier does`, async () => {
+      const proof = makeProof();
+      tamper(proof);
+      const mine = await m.verify.verifyProofInBrowser(proof, { rpcUrl: UNREACHABLE_RPC });
+      expect(mine.find((r) => r.name === check)).to.include({ ok: false });
+      const server = await verifyProofFile(proof, { rpcUrl: UNREACHABLE_RPC });
+      expect(mine.slice(0, 5).map((r) => [r.name, r.ok])).to.deep.equal(server.slice(0, 5).map((r) => [r.name, r.ok]));
+    });
+  }
+
+  it('matches the server on the event hash of envelopes with every optional field', async () => {
+    const e = { ...eventHashVectors.cases[0].event, correlationId: 'c-1', causationId: 'c-0', data: { n: 7, s: 'é\u2028"', l: [null, true] } };
+    expect(await m.eventHash.computeEventHash(e)).to.equal(serverEventHash(e as never));
+  });
+});

@@ -1,0 +1,103 @@
+// The auditor's checks of an openmcp-proof/1 file, run in the browser. Same checks, names and
+// order as `openmcp verify` (src/proofs/verify-proof.ts), re-implemented here on WebCrypto so
+// nothing the gateway computed is taken on trust: only the file and the chain are read.
+import { readAnchoredBatch, chainIdOf, verifyInclusionOnChain } from './anchor-rpc.js';
+import { recoverBatchHeadSigner } from './batch-signature.js';
+import { computeEventHash } from './event-hash.js';
+import { fromHex, toHex } from './hex.js';
+import { leafHash, rootFromInclusionProof } from './merkle.js';
+
+export const PROOF_FORMAT = 'openmcp-proof/1';
+export const PROOF_CHECKS = ['proof format', 'event hash', 'leaf', 'root from path', 'batch signature', 'on-chain root', 'on-chain inclusion'];
+
+const hex32 = /^0x[0-9a-f]{64}$/;
+const isCount = (/** @type {unknown} */ n) => Number.isSafeInteger(n) && /** @type {number} */ (n) >= 0;
+
+/** @param {any} f @returns {string|undefined} */
+function formatProblem(f) {
+  if (!f || typeof f !== 'object' || Array.isArray(f)) return 'not a JSON object';
+  if (f.format !== PROOF_FORMAT) return `format is ${JSON.stringify(f.format)}, expected ${PROOF_FORMAT}`;
+  const e = f.event;
+  if (!e || typeof e !== 'object' || typeof e.id !== 'string' || typeof e.type !== 'string' || !hex32.test(e.hash) || !e.data || typeof e.data !== 'object') return 'event is not a recorded event envelope';
+  for (const k of ['seq', 'index', 'treeSize']) if (!isCount(f[k])) return `${k} is not a non-negative integer`;
+  const b = f.batch;
+  if (!b || ![b.id, b.firstSeq, b.lastSeq].every(isCount)) return 'batch id/firstSeq/lastSeq missing';
+  if (!hex32.test(b.root) || !hex32.test(b.prevRoot)) return 'batch root/prevRoot are not 32-byte lowercase hex';
+  if (!Array.isArray(f.path) || !f.path.every((/** @type {unknown} */ x) => typeof x === 'string' && hex32.test(x))) return 'path is not a list of 32-byte lowercase hex';
+  if (!f.anchor || !Number.isSafeInteger(f.anchor.chainId) || typeof f.anchor.contract !== 'string') return 'anchor is missing';
+  return undefined;
+}
+
+/**
+ * @typedef {{ name: string, ok: boolean, detail: string }} CheckResult
+ * @typedef {{ rpcUrl: string, contract?: string, fetch?: typeof fetch, onCheck?: (r: CheckResult) => void }} VerifyOptions
+ */
+
+/**
+ * Run every check on a proof file; each is reported (a failed one names what differs), and a
+ * check whose input failed earlier still runs on what the file says, so each failure is its own.
+ * `contract` defaults to the file's: pass the address you trust.
+ * @param {unknown} proof @param {VerifyOptions} opts @returns {Promise<CheckResult[]>}
+ */
+export async function verifyProofInBrowser(proof, opts) {
+  const fetchFn = opts.fetch ?? globalThis.fetch.bind(globalThis);
+  /** @type {CheckResult[]} */
+  const results = [];
+  const add = (/** @type {string} */ name, /** @type {boolean} */ ok, /** @type {string} */ detail) => {
+    const r = { name, ok, detail };
+    results.push(r);
+    opts.onCheck?.(r);
+  };
+
+  const problem = formatProblem(proof);
+  add('proof format', !problem, problem ?? PROOF_FORMAT);
+  if (problem) {
+    for (const name of PROOF_CHECKS.slice(1)) add(name, false, 'not checked: the file is not a valid proof');
+    return results;
+  }
+  const p = /** @type {any} */ (proof);
+  const event = p.event;
+
+  const computed = await computeEventHash(event).catch((/** @type {Error} */ err) => `error: ${err.message}`);
+  add('event hash', computed === event.hash, computed === event.hash ? computed : `envelope hashes to ${computed}, file says ${event.hash}`);
+
+  const size = p.batch.lastSeq - p.batch.firstSeq + 1;
+  const leaf = await leafHash(p.seq, event.hash);
+  const leafProblems = [
+    p.seq !== p.batch.firstSeq + p.index && `seq ${p.seq} is not firstSeq ${p.batch.firstSeq} + index ${p.index}`,
+    p.treeSize !== size && `treeSize ${p.treeSize} is not lastSeq - firstSeq + 1 = ${size}`,
+    p.index >= p.treeSize && `index ${p.index} is outside the tree`,
+  ].filter(Boolean);
+  add('leaf', leafProblems.length === 0, leafProblems.length ? leafProblems.join('; ') : `seq ${p.seq} → ${toHex(leaf)}`);
+
+  try {
+    const root = toHex(await rootFromInclusionProof(p.index, p.treeSize, leaf, p.path.map((/** @type {string} */ x) => fromHex(x, 32))));
+    add('root from path', root === p.batch.root, root === p.batch.root ? root : `path gives ${root}, batch root is ${p.batch.root}`);
+  } catch (err) {
+    add('root from path', false, /** @type {Error} */ (err).message);
+  }
+
+  const head = { batchId: p.batch.id, firstSeq: p.batch.firstSeq, lastSeq: p.batch.lastSeq, root: p.batch.root, prevRoot: p.batch.prevRoot };
+  const signer = await recoverBatchHeadSigner(head, p.batch.signature);
+  const sigOk = !!signer && signer === String(p.batch.signer).toLowerCase();
+  add('batch signature', sigOk, sigOk ? `signed by ${signer} (recovered in this browser)` : `recovers ${signer ?? 'nothing'}, file names ${p.batch.signer}`);
+
+  const address = opts.contract || p.anchor.contract;
+  try {
+    const chainId = await chainIdOf(fetchFn, opts.rpcUrl);
+    if (chainId !== p.anchor.chainId) {
+      add('on-chain root', false, `RPC serves chain ${chainId}, the proof was anchored on chain ${p.anchor.chainId}`);
+    } else {
+      const b = await readAnchoredBatch(fetchFn, opts.rpcUrl, address, p.batch.id);
+      const ok = b.root === p.batch.root && b.firstSeq === p.batch.firstSeq && b.lastSeq === p.batch.lastSeq;
+      add('on-chain root', ok, ok ? `${address} batch ${p.batch.id} = ${b.root}` : `contract has ${b.root} for seqs ${b.firstSeq}..${b.lastSeq}`);
+    }
+    const included = await verifyInclusionOnChain(fetchFn, opts.rpcUrl, address, p.batch.id, p.index, leaf, p.path);
+    add('on-chain inclusion', included, included ? 'AuditAnchor.verifyInclusion returned true' : 'AuditAnchor.verifyInclusion returned false');
+  } catch (err) {
+    const msg = `cannot read batch ${p.batch.id} from ${address} at ${opts.rpcUrl}: ${String(/** @type {Error} */ (err).message).slice(0, 200)}`;
+    if (!results.some((r) => r.name === 'on-chain root')) add('on-chain root', false, msg);
+    add('on-chain inclusion', false, msg);
+  }
+  return results;
+}
