@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import * as eventStore from './20261122000100_event_store';
 import * as readModels from './20261122000200_read_models';
 import * as apiKeys from './20261122000500_api_keys';
+import * as leases from './20261122000900_leases';
 
 /**
  * Every migration, in order. A custom source (not a directory scan) so the same list runs under
@@ -11,6 +12,7 @@ const migrations: Record<string, Knex.Migration> = {
   '20261122000100_event_store': eventStore,
   '20261122000200_read_models': readModels,
   '20261122000500_api_keys': apiKeys,
+  '20261122000900_leases': leases,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

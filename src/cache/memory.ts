@@ -7,6 +7,8 @@ type Entry = { value: string; expiresAt: number };
 export class MemoryCache implements Cache {
   readonly name = 'memory';
   private readonly entries: LRUCache<string, Entry>;
+  // Outside the LRU: an evicted token would restart at 0 and break fencing.
+  private readonly leaseTokens = new Map<string, number>();
 
   constructor(maxEntries = 100_000) {
     this.entries = new LRUCache<string, Entry>({ max: maxEntries });
@@ -51,6 +53,25 @@ export class MemoryCache implements Cache {
 
   async releaseLock(key: string, owner: string): Promise<void> {
     if (this.live(key)?.value === owner) this.entries.delete(key);
+  }
+
+  async acquireLease(key: string, owner: string, ttlMs: number): Promise<number | undefined> {
+    const held = this.live(key);
+    if (held && held.value !== owner) return undefined;
+    const token = held ? (this.leaseTokens.get(key) ?? 0) : (this.leaseTokens.get(key) ?? 0) + 1;
+    this.leaseTokens.set(key, token);
+    this.entries.set(key, { value: owner, expiresAt: Date.now() + ttlMs });
+    return token;
+  }
+
+  async leaseToken(key: string): Promise<number> {
+    return this.leaseTokens.get(key) ?? 0;
+  }
+
+  async setIfLeaseToken(key: string, token: number, target: string, value: string, ttlMs?: number): Promise<boolean> {
+    if ((this.leaseTokens.get(key) ?? 0) !== token) return false;
+    await this.set(target, value, ttlMs);
+    return true;
   }
 
   async ping(): Promise<void> {}

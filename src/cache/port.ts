@@ -17,6 +17,19 @@ export interface Cache {
   acquireLock(key: string, owner: string, ttlMs: number): Promise<boolean>;
   /** Release `key` only if `owner` holds it. */
   releaseLock(key: string, owner: string): Promise<void>;
+  /**
+   * A lock with a fencing token (leader election): take `key` for `ttlMs` if free (or renew it if
+   * `owner` holds it) and return the token, or undefined when another owner holds it. The token
+   * grows by one on every new acquisition and is kept on renewal; release with `releaseLock`.
+   */
+  acquireLease(key: string, owner: string, ttlMs: number): Promise<number | undefined>;
+  /** The newest token issued for lease `key` (0 when never taken). */
+  leaseToken(key: string): Promise<number>;
+  /**
+   * Set `target` to `value` only if `token` is still the newest token of lease `key`, atomically:
+   * the conditional write that refuses a deposed leader. False when fenced out.
+   */
+  setIfLeaseToken(key: string, token: number, target: string, value: string, ttlMs?: number): Promise<boolean>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }

@@ -7,6 +7,14 @@ const ACQUIRE = `local v = redis.call('GET', KEYS[1])
 if v == false or v == ARGV[1] then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end
 return 0`;
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
+// A lease is the lock key (value = owner) plus `<key>:token`, a counter that never expires.
+const ACQUIRE_LEASE = `local v = redis.call('GET', KEYS[1])
+if v == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return tonumber(redis.call('GET', KEYS[2]) or '0') end
+if v == false then local t = redis.call('INCR', KEYS[2]) redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return t end
+return -1`;
+const SET_IF_TOKEN = `if tonumber(redis.call('GET', KEYS[1]) or '0') ~= tonumber(ARGV[1]) then return 0 end
+if ARGV[3] ~= '' then redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3]) else redis.call('SET', KEYS[2], ARGV[2]) end
+return 1`;
 const HIT = `local c = redis.call('INCR', KEYS[1])
 if c == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 return {c, redis.call('PTTL', KEYS[1])}`;
@@ -50,6 +58,20 @@ export class RedisCache implements Cache {
 
   async releaseLock(key: string, owner: string): Promise<void> {
     await this.redis.eval(RELEASE, 1, this.k(key), owner);
+  }
+
+  async acquireLease(key: string, owner: string, ttlMs: number): Promise<number | undefined> {
+    const t = (await this.redis.eval(ACQUIRE_LEASE, 2, this.k(key), this.k(`${key}:token`), owner, String(Math.ceil(ttlMs)))) as number;
+    return t >= 0 ? t : undefined;
+  }
+
+  async leaseToken(key: string): Promise<number> {
+    return Number((await this.redis.get(this.k(`${key}:token`))) ?? 0);
+  }
+
+  async setIfLeaseToken(key: string, token: number, target: string, value: string, ttlMs?: number): Promise<boolean> {
+    const ttl = ttlMs === undefined ? '' : String(Math.max(1, Math.ceil(ttlMs)));
+    return (await this.redis.eval(SET_IF_TOKEN, 2, this.k(`${key}:token`), this.k(target), String(token), value, ttl)) === 1;
   }
 
   async ping(): Promise<void> {

@@ -1,0 +1,7 @@
+export * from './lease-store';
+export * from './sql-lease-store';
+export * from './cache-lease-store';
+export * from './leadership';
+export * from './fenced-event-store';
+export * from './assert-token';
+export * from './errors';

@@ -1,0 +1,143 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { assertToken } from './assert-token';
+import type { LeaseStore } from './lease-store';
+
+/** What a term started by onElected hands back so the term can be ended (a Sealer, an Anchorer…). */
+export type LeaderTerm = { stop(): Promise<unknown> } | void;
+
+export type DeposedReason = 'lost' | 'expired' | 'stopped';
+
+export type StartLeadershipParameters = {
+  /** Lease name, one per single-leader role: 'sealer', 'anchorer'. */
+  name: string;
+  store: LeaseStore;
+  /** How long a lease lasts without renewal: a dead leader's standby takes over within this. */
+  ttlMs: number;
+  /** Default: `<hostname>:<pid>:<random>`, unique per process start. */
+  holder?: string;
+  /** Default ttlMs / 3, so two renewals may fail before the lease runs out. */
+  renewEveryMs?: number;
+  /** This candidate became leader with fencing `token`; `signal` aborts when the term ends. */
+  onElected(token: number, signal: AbortSignal): LeaderTerm | Promise<LeaderTerm>;
+  /** The term with `token` ended (after its LeaderTerm.stop() returned). */
+  onDeposed?(token: number, reason: DeposedReason): void;
+  onError?(err: unknown): void;
+};
+
+export type Leadership = {
+  readonly holder: string;
+  /** The fencing token of the current term, or undefined when not leading. */
+  token(): number | undefined;
+  isLeader(): boolean;
+  /** Throws LeaseFencedError unless `token` is still the newest for this lease. */
+  assertStillLeader(token: number): Promise<void>;
+  /**
+   * Stop campaigning: end the current term (awaiting its stop()) and then, unless
+   * `release: false`, free the lease so a standby takes over without waiting for the TTL.
+   */
+  stop(options?: { release?: boolean }): Promise<void>;
+};
+
+type Term = { token: number; controller: AbortController; handle: LeaderTerm; validUntil: number };
+
+/**
+ * Campaign for the lease `name` in the background and run one term at a time: `onElected` starts
+ * the role, the returned handle's stop() ends it when the lease is lost, runs out, or on stop().
+ *
+ * Safety: a term ends locally once `ttlMs` has passed since the start of the last successful
+ * renewal request, i.e. no later than the lease can expire in the store, so two terms overlap
+ * only if clocks drift faster than the TTL margin; fencing tokens catch even that.
+ * @example
+ * const l = startLeadership({ name: 'sealer', store: new SqlLeaseStore(knex), ttlMs: 10_000,
+ *   onElected: (token) => startSealer(fencedEventStore(store, leases, 'sealer', token), opts, batchLog) });
+ */
+export function startLeadership(p: StartLeadershipParameters): Leadership {
+  const holder = p.holder ?? `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+  const renewEveryMs = p.renewEveryMs ?? Math.max(1, Math.floor(p.ttlMs / 3));
+  let term: Term | undefined;
+  let watchdog: NodeJS.Timeout | undefined;
+  let stopped = false;
+  let wake: (() => void) | undefined;
+  // Term changes are serialized: the watchdog and the renew loop may both want to end a term.
+  let transitions: Promise<void> = Promise.resolve();
+  const serially = (fn: () => Promise<void>) => (transitions = transitions.then(fn, fn));
+
+  const report = (err: unknown) => p.onError?.(err);
+
+  async function endTerm(reason: DeposedReason): Promise<void> {
+    const t = term;
+    if (!t) return;
+    term = undefined;
+    clearTimeout(watchdog);
+    t.controller.abort(new Error(`leadership of ${p.name} ended: ${reason}`));
+    try {
+      await t.handle?.stop();
+    } catch (err) {
+      report(err);
+    }
+    p.onDeposed?.(t.token, reason);
+  }
+
+  function arm(t: Term): void {
+    clearTimeout(watchdog);
+    watchdog = setTimeout(() => void serially(() => (term === t ? endTerm('expired') : Promise.resolve())), Math.max(0, t.validUntil - Date.now()));
+    watchdog.unref?.();
+  }
+
+  async function beginTerm(token: number, validUntil: number): Promise<void> {
+    const controller = new AbortController();
+    const t: Term = { token, controller, handle: undefined, validUntil };
+    term = t;
+    arm(t);
+    try {
+      t.handle = await p.onElected(token, controller.signal);
+    } catch (err) {
+      report(err);
+      await endTerm('stopped');
+      await p.store.release(p.name, holder).catch(report);
+    }
+  }
+
+  async function step(): Promise<void> {
+    const startedAt = Date.now();
+    let token: number | undefined;
+    try {
+      token = await p.store.acquire(p.name, holder, p.ttlMs);
+    } catch (err) {
+      report(err);
+      return; // the watchdog ends the term if renewals keep failing until the lease could expire
+    }
+    if (stopped) return;
+    if (token === undefined) return endTerm('lost');
+    // A different token means our lease lapsed and we took it anew: the old term is over.
+    if (term && term.token !== token) await endTerm('lost');
+    if (term) {
+      term.validUntil = startedAt + p.ttlMs;
+      arm(term);
+      return;
+    }
+    await beginTerm(token, startedAt + p.ttlMs);
+  }
+
+  const loop = (async () => {
+    while (!stopped) {
+      await serially(step);
+      if (!stopped) await new Promise<void>((r) => ((wake = r), setTimeout(r, renewEveryMs)));
+    }
+  })();
+
+  return {
+    holder,
+    token: () => term?.token,
+    isLeader: () => term !== undefined,
+    assertStillLeader: (token) => assertToken(p.store, p.name, token),
+    async stop(options = {}) {
+      stopped = true;
+      wake?.();
+      await loop;
+      await serially(() => endTerm('stopped'));
+      if (options.release !== false) await p.store.release(p.name, holder).catch(report);
+    },
+  };
+}

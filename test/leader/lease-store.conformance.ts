@@ -1,0 +1,160 @@
+import { expect } from 'chai';
+import { assertToken, LeaseFencedError, startLeadership, type LeaseStore } from '../../src/leader';
+
+export type LeaseStoreFixture = {
+  store: LeaseStore;
+  /**
+   * A write that commits only if `token` is still the newest for `lease` (the adapter's own
+   * conditional write); resolves true when written, false or LeaseFencedError when fenced out.
+   */
+  fencedWrite(lease: string, token: number, value: string): Promise<boolean>;
+  /** What the fenced writes left behind for `lease`. */
+  written(lease: string): Promise<string[]>;
+  close(): Promise<void>;
+};
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function eventually<T>(what: string, probe: () => T | undefined, withinMs: number): Promise<T> {
+  const deadline = Date.now() + withinMs;
+  for (;;) {
+    const v = probe();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${withinMs} ms`);
+    await sleep(10);
+  }
+}
+
+/** The LeaseStore contract and leader election on top of it, for one adapter. */
+export function describeLeaseStore(label: string, setup: (ctx: Mocha.Context) => Promise<LeaseStoreFixture>): void {
+  describe(`${label}: lease store and leader election`, function () {
+    let f: LeaseStoreFixture;
+    let n = 0;
+    let lease: string;
+    before(async function () {
+      f = await setup(this);
+    });
+    after(async () => {
+      await f?.close();
+    });
+    beforeEach(() => {
+      lease = `l${n++}`;
+    });
+
+    it('gives the lease to one holder, renews it with the same token, and issues a greater token to the next holder', async () => {
+      expect(await f.store.currentToken(lease)).to.equal(0);
+      const t1 = await f.store.acquire(lease, 'a', 5_000);
+      expect(t1).to.be.a('number').greaterThan(0);
+      expect(await f.store.acquire(lease, 'b', 5_000)).to.equal(undefined);
+      expect(await f.store.acquire(lease, 'a', 5_000)).to.equal(t1);
+      await f.store.release(lease, 'b'); // not b's: no effect
+      expect(await f.store.acquire(lease, 'b', 5_000)).to.equal(undefined);
+      await f.store.release(lease, 'a');
+      const t2 = await f.store.acquire(lease, 'b', 5_000);
+      expect(t2).to.be.greaterThan(t1!);
+      expect(await f.store.currentToken(lease)).to.equal(t2);
+    });
+
+    it('lets another holder take an expired lease, with a new token, and the old holder cannot renew it', async () => {
+      const t1 = await f.store.acquire(lease, 'a', 150);
+      await sleep(250);
+      const t2 = await f.store.acquire(lease, 'b', 5_000);
+      expect(t2).to.be.greaterThan(t1!);
+      expect(await f.store.acquire(lease, 'a', 5_000)).to.equal(undefined);
+    });
+
+    it('gives the same holder a new token when it comes back after its lease expired', async () => {
+      const t1 = await f.store.acquire(lease, 'a', 100);
+      await sleep(200);
+      expect(await f.store.acquire(lease, 'a', 5_000)).to.be.greaterThan(t1!);
+    });
+
+    it('refuses a write carrying a deposed token and accepts the current one', async () => {
+      const old = (await f.store.acquire(lease, 'a', 100))!;
+      expect(await f.fencedWrite(lease, old, 'a-1')).to.equal(true);
+      await sleep(200);
+      const current = (await f.store.acquire(lease, 'b', 5_000))!;
+      const late = await f.fencedWrite(lease, old, 'a-late').catch((err) => {
+        expect(err).to.be.instanceOf(LeaseFencedError).with.property('code', 'LEASE_FENCED');
+        return false;
+      });
+      expect(late).to.equal(false);
+      expect(await f.fencedWrite(lease, current, 'b-1')).to.equal(true);
+      expect(await f.written(lease)).to.deep.equal(['a-1', 'b-1']);
+      expect(await assertToken(f.store, lease, old).then(() => undefined, (e) => e)).to.be.instanceOf(LeaseFencedError);
+      await assertToken(f.store, lease, current);
+    });
+
+    it('has one leader among two candidates; when the leader dies the standby takes over within the TTL and the old token is fenced out', async () => {
+      const ttlMs = 400;
+      const terms: Array<{ who: string; token: number }> = [];
+      const ended: string[] = [];
+      const candidate = (who: string) =>
+        startLeadership({
+          name: lease,
+          store: f.store,
+          ttlMs,
+          renewEveryMs: 80,
+          holder: who,
+          onElected: (token) => {
+            terms.push({ who, token });
+            return { stop: async () => void ended.push(who) };
+          },
+        });
+      const a = candidate('a');
+      const first = await eventually('first election', () => terms[0], 3_000);
+      const b = candidate('b');
+      await sleep(3 * 80);
+      expect(terms, 'only one leader while the first lives').to.have.length(1);
+      const [leader, standby] = first.who === 'a' ? [a, b] : [b, a];
+      expect(leader.isLeader()).to.equal(true);
+      expect(standby.isLeader()).to.equal(false);
+
+      // kill -9: the leader stops renewing and never releases.
+      const diedAt = Date.now();
+      await leader.stop({ release: false });
+      const second = await eventually('takeover', () => terms[1], ttlMs + 2_000);
+      const tookMs = Date.now() - diedAt;
+      expect(second.who).to.equal(standby.holder);
+      expect(second.token).to.be.greaterThan(first.token);
+      expect(tookMs, 'takeover within ttl + one renew interval + slack').to.be.below(ttlMs + 80 + 600);
+
+      const late = await f.fencedWrite(lease, first.token, 'deposed').catch(() => false);
+      expect(late, "the deposed leader's late write").to.equal(false);
+      expect(await f.fencedWrite(lease, second.token, 'new leader')).to.equal(true);
+      expect(await f.written(lease)).to.deep.equal(['new leader']);
+      await standby.stop();
+      expect(ended).to.have.members([first.who, second.who]);
+    });
+
+    it('ends the term of a leader cut off from the store before its lease can run out, and the standby gets a greater token', async () => {
+      const ttlMs = 400;
+      let cutOff = false;
+      const flaky: LeaseStore = {
+        name: 'flaky',
+        acquire: async (...args) => {
+          if (cutOff) throw new Error('store unreachable');
+          return f.store.acquire(...args);
+        },
+        release: (...args) => f.store.release(...args),
+        currentToken: (l) => f.store.currentToken(l),
+      };
+      const events: string[] = [];
+      const a = startLeadership({
+        name: lease, store: flaky, ttlMs, renewEveryMs: 80, holder: 'a',
+        onElected: (token) => void events.push(`a elected ${token}`),
+        onDeposed: (token, reason) => void events.push(`a deposed ${token} ${reason}`),
+      });
+      await eventually('a elected', () => (a.isLeader() ? true : undefined), 3_000);
+      const aToken = a.token()!;
+      const b = startLeadership({ name: lease, store: f.store, ttlMs, renewEveryMs: 80, holder: 'b', onElected: (token) => void events.push(`b elected ${token}`) });
+      cutOff = true;
+      await eventually('b elected', () => (b.isLeader() ? true : undefined), ttlMs + 2_000);
+      expect(events.indexOf(`a deposed ${aToken} expired`), 'a stepped down before b took over').to.be.within(0, events.findIndex((e) => e.startsWith('b elected')));
+      expect(b.token()).to.be.greaterThan(aToken);
+      expect(await a.assertStillLeader(aToken).then(() => undefined, (e) => e)).to.be.instanceOf(LeaseFencedError);
+      await a.stop();
+      await b.stop();
+    });
+  });
+}
