@@ -36,6 +36,8 @@ export class AgentRuntime {
   private lastSeen = -1;
   private dead = false;
   private savedAt = -1;
+  private savedWhen = 0;
+  private trailing?: NodeJS.Timeout;
 
   constructor(private readonly deps: AgentRuntimeDependencies, options: Partial<AgentRuntimeOptions> = {}, checkpoints?: CheckpointStore) {
     this.options = { ...defaultRuntimeOptions, ...options };
@@ -87,6 +89,8 @@ export class AgentRuntime {
 
   private async halt(): Promise<void> {
     this.dead = true;
+    clearTimeout(this.trailing);
+    this.trailing = undefined;
     for (const r of this.running.values()) {
       r.controller.abort(new Error('runtime stopped'));
       for (const w of r.wakers) w();
@@ -183,7 +187,17 @@ export class AgentRuntime {
     if (this.dead && !force) return;
     const pos = this.checkpointPosition();
     if (pos < 0 || pos === this.savedAt) return;
+    // At most one write a second while following the log: a stale checkpoint only means a
+    // longer (harmless) replay after a crash.
+    if (!force && Date.now() - this.savedWhen < 1_000) {
+      this.trailing ??= setTimeout(() => {
+        this.trailing = undefined;
+        void this.saveCheckpoint(false);
+      }, 1_000).unref();
+      return;
+    }
     this.savedAt = pos;
+    this.savedWhen = Date.now();
     await this.checkpoints.save(this.options.checkpointName, pos).catch((err) => this.deps.logger?.warn({ err }, 'agent checkpoint not saved'));
   }
 }
