@@ -28,6 +28,10 @@ export class GroupCommit<TReq, TRes> {
     this.running = true;
     try {
       while (this.queue.length) {
+        // Let the I/O callbacks already due run first: their appends join this batch. A
+        // synchronous driver (better-sqlite3) blocks the loop while it commits, so without this
+        // nothing could queue up and every batch would hold a single append.
+        await new Promise<void>((resolve) => setImmediate(resolve));
         const batch = this.queue.splice(0, this.maxBatch);
         try {
           const results = await this.flush(batch.map((b) => b.req));
