@@ -86,6 +86,10 @@ export const ConfigSchema = z.object({
   JWT_AUDIENCE: z.string().optional(),
   RATE_LIMIT_PER_KEY: positiveInt.default(600),
   RATE_LIMIT_PER_TENANT: positiveInt.default(3000),
+
+  // Tracing is off unless an OTLP/HTTP collector is named (spans go to <endpoint>/v1/traces).
+  OTEL_EXPORTER_OTLP_ENDPOINT: url(['http', 'https']).optional(),
+  OTEL_SERVICE_NAME: z.string().min(1).default('openmcp'),
 });
 
 export type Config = z.infer<typeof ConfigSchema> & {
