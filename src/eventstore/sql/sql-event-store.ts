@@ -1,13 +1,16 @@
 import { EventEmitter } from 'node:events';
 import type { Knex } from 'knex';
+import type { Database } from 'better-sqlite3';
 import { STREAM_RE, type PendingEvent, type RecordedEvent } from '../../core/envelope';
-import { OpenMcpError, ValidationError, WrongExpectedRevisionError } from '../../core/errors';
+import { OpenMcpError, ValidationError } from '../../core/errors';
 import { dialectOf, type Dialect } from '../../db/knex';
-import type { AppendOptions, AppendResult, EventStore, ExpectedRevision, ReadAllOptions, ReadStreamOptions, SubscribeOptions, Subscription } from '../port';
+import type { AppendOptions, AppendResult, EventStore, ReadAllOptions, ReadStreamOptions, SubscribeOptions, Subscription } from '../port';
+import { planAppends, type AppendPlan, type AppendRequest } from './append-plan';
 import { GroupCommit } from './group-commit';
-import { fromRow, toRow, type EventRow } from './rows';
+import { fromRow, type EventRow } from './rows';
+import { appendOnSqlite } from './sqlite-append';
 
-type AppendRequest = { stream: string; events: PendingEvent[]; expected: ExpectedRevision };
+export { EventIdConflictError } from './append-plan';
 
 export type SqlEventStoreOptions = {
   /** How often a live subscription looks for appends made by other processes. */
@@ -22,13 +25,6 @@ const DEFAULT_READ_LIMIT = 1000;
 const INSERT_CHUNK = 200;
 const SQLITE_BUSY_DEADLINE_MS = 30_000;
 
-/** The same event id stored before with different content or in another place. */
-export class EventIdConflictError extends OpenMcpError {
-  constructor(id: string, detail: string) {
-    super('EVENT_ID_CONFLICT', `event ${id} was already appended ${detail}`, { status: 409, details: { id } });
-  }
-}
-
 /**
  * The SQL event store (SQLite or MySQL/MariaDB through knex).
  *
@@ -38,6 +34,8 @@ export class EventIdConflictError extends OpenMcpError {
  * been able to see every position below p; a rolled-back append rolls its positions back too.
  * Group commit: appends arriving while a transaction runs share the next one, so the lock and
  * the fsync are paid once per batch rather than once per append.
+ * On SQLite the batch runs synchronously on the raw better-sqlite3 connection with statements
+ * prepared once (see appendOnSqlite): going through the query builder cost several times the commit.
  */
 export class SqlEventStore implements EventStore {
   readonly name: string;
@@ -73,13 +71,13 @@ export class SqlEventStore implements EventStore {
   private async flush(reqs: AppendRequest[]): Promise<(AppendResult | Error)[]> {
     let results: (AppendResult | Error)[];
     try {
-      results = await this.transaction((trx) => this.appendBatch(trx, reqs));
+      results = await this.runBatch(reqs);
     } catch (err) {
       if (reqs.length === 1) throw err;
       // One bad request must not fail the others that happened to share its transaction.
       results = [];
       for (const r of reqs) {
-        results.push(await this.transaction((trx) => this.appendBatch(trx, [r])).then((x) => x[0], (e: Error) => e));
+        results.push(await this.runBatch([r]).then((x) => x[0], (e: Error) => e));
       }
     }
     if (results.some((r) => !(r instanceof Error))) {
@@ -89,15 +87,32 @@ export class SqlEventStore implements EventStore {
     return results;
   }
 
-  private async transaction<T>(fn: (trx: Knex.Transaction) => Promise<T>): Promise<T> {
+  private runBatch(reqs: AppendRequest[]): Promise<(AppendResult | Error)[]> {
     // READ COMMITTED: reads after taking the head lock must see every append committed before it.
-    if (this.dialect === 'mysql') return this.knex.transaction(fn, { isolationLevel: 'read committed' });
+    if (this.dialect === 'mysql') {
+      return this.knex.transaction((trx) => this.appendBatch(trx, reqs), { isolationLevel: 'read committed' }).then((p) => p.results);
+    }
+    return this.retryBusy(() => this.withSqliteConnection((db) => appendOnSqlite(db, reqs).results));
+  }
+
+  /** The pool's one connection, held while `fn` runs: a knex transaction elsewhere on it is waited for, never joined. */
+  private async withSqliteConnection<T>(fn: (db: Database) => T): Promise<T> {
+    const client = this.knex.client as { acquireConnection(): Promise<Database>; releaseConnection(c: Database): Promise<unknown> };
+    const db = await client.acquireConnection();
+    try {
+      return fn(db);
+    } finally {
+      await client.releaseConnection(db);
+    }
+  }
+
+  private async retryBusy<T>(fn: () => Promise<T>): Promise<T> {
     // better-sqlite3 waits for a lock synchronously, freezing the event loop, so its busy
     // timeout is kept short and a busy database is retried here, asynchronously, instead.
     const deadline = Date.now() + SQLITE_BUSY_DEADLINE_MS;
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.knex.transaction(fn);
+        return await fn();
       } catch (err) {
         const code = (err as { code?: string }).code ?? '';
         if (!code.startsWith('SQLITE_BUSY') || Date.now() > deadline) throw err;
@@ -106,15 +121,9 @@ export class SqlEventStore implements EventStore {
     }
   }
 
-  private async appendBatch(trx: Knex.Transaction, reqs: AppendRequest[]): Promise<(AppendResult | Error)[]> {
-    // Take the head lock first. On SQLite a write as the first statement makes the
-    // connection wait (busy_timeout) instead of failing on a read-to-write lock upgrade.
-    if (this.dialect === 'sqlite') await trx('event_log_head').where({ id: 1 }).update({ next_position: trx.raw('next_position') });
-    const head = await trx('event_log_head').where({ id: 1 }).first('next_position').modify((q) => {
-      if (this.dialect === 'mysql') q.forUpdate();
-    });
-    let next = Number(head.next_position);
-
+  /** MySQL: the head row locked FOR UPDATE, then the plan's rows inserted. */
+  private async appendBatch(trx: Knex.Transaction, reqs: AppendRequest[]): Promise<AppendPlan> {
+    const head = await trx('event_log_head').where({ id: 1 }).forUpdate().first('next_position');
     const streams = [...new Set(reqs.map((r) => r.stream))];
     const revisions = new Map<string, number>();
     const maxRows = (await trx('events').whereIn('stream', streams).groupBy('stream').select('stream').max({ rev: 'revision' })) as {
@@ -127,34 +136,10 @@ export class SqlEventStore implements EventStore {
     for (let i = 0; i < allIds.length; i += 500) {
       for (const row of await trx<EventRow>('events').whereIn('id', allIds.slice(i, i + 500)).select('*')) stored.set(row.id, fromRow(row));
     }
-
-    const rows: EventRow[] = [];
-    const results: (AppendResult | Error)[] = [];
-    for (const req of reqs) {
-      const known = req.events.map((e) => stored.get(e.id));
-      if (known.some((k) => k)) {
-        results.push(idempotentResult(req, known));
-        continue;
-      }
-      const current = revisions.has(req.stream) ? revisions.get(req.stream)! : -1;
-      const ok = req.expected === 'any' || (req.expected === 'no_stream' ? current === -1 : req.expected === current);
-      if (!ok) {
-        results.push(new WrongExpectedRevisionError(req.stream, String(req.expected), current === -1 ? 'no_stream' : String(current)));
-        continue;
-      }
-      const recorded = req.events.map((e, i) => {
-        const row = toRow(e, current + 1 + i, next++);
-        rows.push(row);
-        const rec: RecordedEvent = { ...e, revision: current + 1 + i, position: Number(row.position) };
-        stored.set(e.id, rec);
-        return rec;
-      });
-      revisions.set(req.stream, current + req.events.length);
-      results.push({ nextExpectedRevision: current + req.events.length, position: recorded[recorded.length - 1].position, events: recorded });
-    }
-    for (let i = 0; i < rows.length; i += INSERT_CHUNK) await trx('events').insert(rows.slice(i, i + INSERT_CHUNK));
-    if (rows.length) await trx('event_log_head').where({ id: 1 }).update({ next_position: next });
-    return results;
+    const plan = planAppends(reqs, { nextPosition: Number(head.next_position), revisions, stored });
+    for (let i = 0; i < plan.rows.length; i += INSERT_CHUNK) await trx('events').insert(plan.rows.slice(i, i + INSERT_CHUNK));
+    if (plan.rows.length) await trx('event_log_head').where({ id: 1 }).update({ next_position: plan.nextPosition });
+    return plan;
   }
 
   async readStream(stream: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
@@ -239,17 +224,4 @@ export class SqlEventStore implements EventStore {
     this.appended.emit('appended');
     if (this.options.ownsKnex) await this.knex.destroy();
   }
-}
-
-function idempotentResult(req: AppendRequest, known: (RecordedEvent | undefined)[]): AppendResult | Error {
-  const missing = known.findIndex((k) => !k);
-  if (missing >= 0) return new EventIdConflictError(req.events[0].id, 'but other events of the same append were not');
-  for (let i = 0; i < known.length; i++) {
-    const k = known[i]!;
-    if (k.stream !== req.stream) return new EventIdConflictError(k.id, `to stream ${k.stream}`);
-    if (k.hash !== req.events[i].hash) return new EventIdConflictError(k.id, 'with different content');
-    if (i > 0 && k.revision !== known[i - 1]!.revision + 1) return new EventIdConflictError(k.id, 'in another order');
-  }
-  const last = known[known.length - 1]!;
-  return { nextExpectedRevision: last.revision, position: last.position, events: known as RecordedEvent[] };
 }
