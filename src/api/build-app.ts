@@ -74,7 +74,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     const permission = request.routeOptions.config?.permission;
     if (!permission) return done();
     auth
-      .authenticate(request.headers.authorization)
+      .authenticate(request.headers.authorization, request.raw.socket)
       .then((principal) => {
         if (!can(principal.role, permission)) throw new ForbiddenError(`role ${principal.role} lacks ${permission}`, { permission });
         request.principal = principal;

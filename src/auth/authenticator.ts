@@ -18,8 +18,11 @@ export type AuthenticatorOptions = {
 };
 
 export type Authenticator = {
-  /** The principal for an Authorization header value; throws UnauthenticatedError. */
-  authenticate(authorization: string | undefined): Promise<Principal>;
+  /**
+   * The principal for an Authorization header value; throws UnauthenticatedError. `connection`
+   * (the socket) lets a keep-alive connection that repeats the same header skip the hash.
+   */
+  authenticate(authorization: string | undefined, connection?: object): Promise<Principal>;
   /** Drop a cached key (called on revocation). */
   forget(hash: string): void;
 };
@@ -45,28 +48,47 @@ export function createAuthenticator(o: AuthenticatorOptions): Authenticator {
   const ttl = o.cacheTtlMs ?? 5_000;
   // lru-cache reads ttl 0 as "forever"; here 0 means "do not cache".
   const cache = ttl > 0 ? new LRUCache<string, Principal>({ max: 10_000, ttl }) : undefined;
+  // Per-connection memo of the last header seen: clients send the same header on every request
+  // of a keep-alive connection. Held weakly (gone with the socket), trusted for the same ttl,
+  // and dropped by any revocation (the generation moves on).
+  const byConnection = new WeakMap<object, { authorization: string; principal: Principal; until: number; generation: number }>();
+  let generation = 0;
+
+  async function verify(authorization: string): Promise<Principal> {
+    const m = /^Bearer[ ]+(\S{1,8192})\s*$/i.exec(authorization);
+    if (!m) throw new UnauthenticatedError('Authorization must be "Bearer <api key or JWT>"');
+    const token = m[1];
+    if (o.jwt && JWT_RE.test(token)) return o.jwt(token);
+    // Generated keys look like omk_…; OPENMCP_ADMIN_KEY may be any string of 16+ characters.
+    if (isApiKeyFormat(token) || token.length >= 16) {
+      const hash = hashApiKey(token);
+      const hit = cache?.get(hash);
+      if (hit) return hit;
+      const record = await o.keys.findByHash(hash);
+      if (!record || record.revokedAt) throw new UnauthenticatedError('API key not valid');
+      const p = principalOfKey(record);
+      cache?.set(hash, p);
+      return p;
+    }
+    throw new UnauthenticatedError('bearer token is neither an API key nor an accepted JWT');
+  }
+
   return {
-    async authenticate(authorization) {
+    async authenticate(authorization, connection) {
       if (!authorization) throw new UnauthenticatedError();
-      const m = /^Bearer[ ]+(\S{1,8192})\s*$/i.exec(authorization);
-      if (!m) throw new UnauthenticatedError('Authorization must be "Bearer <api key or JWT>"');
-      const token = m[1];
-      if (o.jwt && JWT_RE.test(token)) return o.jwt(token);
-      // Generated keys look like omk_…; OPENMCP_ADMIN_KEY may be any string of 16+ characters.
-      if (isApiKeyFormat(token) || token.length >= 16) {
-        const hash = hashApiKey(token);
-        const hit = cache?.get(hash);
-        if (hit) return hit;
-        const record = await o.keys.findByHash(hash);
-        if (!record || record.revokedAt) throw new UnauthenticatedError('API key not valid');
-        const p = principalOfKey(record);
-        cache?.set(hash, p);
-        return p;
+      if (connection && cache) {
+        const memo = byConnection.get(connection);
+        if (memo && memo.authorization === authorization && memo.generation === generation && memo.until > Date.now()) return memo.principal;
       }
-      throw new UnauthenticatedError('bearer token is neither an API key nor an accepted JWT');
+      const principal = await verify(authorization);
+      if (connection && cache && principal.via === 'api-key') {
+        byConnection.set(connection, { authorization, principal, until: Date.now() + ttl, generation });
+      }
+      return principal;
     },
     forget(hash) {
       cache?.delete(hash);
+      generation++;
     },
   };
 }

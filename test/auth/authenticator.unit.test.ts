@@ -1,0 +1,44 @@
+import { expect } from 'chai';
+import { generateApiKey } from '../../src/auth/api-key';
+import { createAuthenticator } from '../../src/auth/authenticator';
+import { MemoryKeyStore } from '../../src/auth/memory-key-store';
+
+async function setup() {
+  const keys = new MemoryKeyStore();
+  const g = generateApiKey();
+  await keys.insert({ id: '01900000-0000-7000-8000-000000000001', tenant: 'acme', role: 'agent', crossTenant: false, prefix: g.prefix, hash: g.hash, createdAt: '', createdBy: 't' });
+  return { keys, g, auth: createAuthenticator({ keys }) };
+}
+
+const code = (p: Promise<unknown>) => p.then(() => 'accepted', (e) => e.code);
+
+describe('Authenticator', () => {
+  it('maps a key to its principal; the same answer for missing, malformed, unknown and revoked', async () => {
+    const { keys, g, auth } = await setup();
+    expect(await auth.authenticate(`Bearer ${g.key}`)).to.deep.include({ tenant: 'acme', role: 'agent', actor: { kind: 'agent', id: '01900000-0000-7000-8000-000000000001' } });
+    expect(await code(auth.authenticate(undefined))).to.equal('UNAUTHENTICATED');
+    expect(await code(auth.authenticate('Token x'))).to.equal('UNAUTHENTICATED');
+    expect(await code(auth.authenticate(`Bearer ${generateApiKey().key}`))).to.equal('UNAUTHENTICATED');
+    expect(await code(auth.authenticate('Bearer short'))).to.equal('UNAUTHENTICATED');
+    await keys.revoke('01900000-0000-7000-8000-000000000001', 'now');
+    auth.forget(g.hash);
+    expect(await code(auth.authenticate(`Bearer ${g.key}`))).to.equal('UNAUTHENTICATED');
+  });
+
+  it('a revocation also ends the per-connection memo at once', async () => {
+    const { keys, g, auth } = await setup();
+    const socket = {};
+    await auth.authenticate(`Bearer ${g.key}`, socket);
+    expect((await auth.authenticate(`Bearer ${g.key}`, socket)).tenant).to.equal('acme');
+    await keys.revoke('01900000-0000-7000-8000-000000000001', 'now');
+    auth.forget(g.hash);
+    expect(await code(auth.authenticate(`Bearer ${g.key}`, socket))).to.equal('UNAUTHENTICATED');
+  });
+
+  it('the memo is per header: another key on the same connection is checked on its own', async () => {
+    const { g, auth } = await setup();
+    const socket = {};
+    await auth.authenticate(`Bearer ${g.key}`, socket);
+    expect(await code(auth.authenticate(`Bearer ${generateApiKey().key}`, socket))).to.equal('UNAUTHENTICATED');
+  });
+});
