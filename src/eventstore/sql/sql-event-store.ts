@@ -24,6 +24,8 @@ export type SqlEventStoreOptions = {
 const DEFAULT_READ_LIMIT = 1000;
 const INSERT_CHUNK = 200;
 const SQLITE_BUSY_DEADLINE_MS = 30_000;
+/** Most appended events kept for one live subscriber that has not taken them yet. */
+const LOCAL_HANDOFF_MAX = 10_000;
 
 /**
  * The SQL event store (SQLite or MySQL/MariaDB through knex).
@@ -42,7 +44,6 @@ export class SqlEventStore implements EventStore {
   private readonly dialect: Dialect;
   private readonly group: GroupCommit<AppendRequest, AppendResult>;
   private readonly appended = new EventEmitter();
-  private appendCount = 0;
   private closed = false;
 
   constructor(
@@ -69,30 +70,42 @@ export class SqlEventStore implements EventStore {
   }
 
   private async flush(reqs: AppendRequest[]): Promise<(AppendResult | Error)[]> {
+    // Rows this flush inserted, in position order, handed to this process's live subscribers
+    // once committed (a rolled-back attempt's rows are discarded with it).
+    const committed: EventRow[] = [];
     let results: (AppendResult | Error)[];
     try {
-      results = await this.runBatch(reqs);
+      const inserted: EventRow[] = [];
+      results = await this.runBatch(reqs, inserted);
+      committed.push(...inserted);
     } catch (err) {
       if (reqs.length === 1) throw err;
       // One bad request must not fail the others that happened to share its transaction.
       results = [];
       for (const r of reqs) {
-        results.push(await this.runBatch([r]).then((x) => x[0], (e: Error) => e));
+        const inserted: EventRow[] = [];
+        results.push(
+          await this.runBatch([r], inserted).then(
+            (x) => (committed.push(...inserted), x[0]),
+            (e: Error) => e,
+          ),
+        );
       }
     }
     if (results.some((r) => !(r instanceof Error))) {
-      this.appendCount++;
-      this.appended.emit('appended');
+      this.appended.emit('appended', committed.map(fromRow));
     }
     return results;
   }
 
-  private runBatch(reqs: AppendRequest[]): Promise<(AppendResult | Error)[]> {
+  /** One transaction for `reqs`; `inserted` ends up holding the rows it committed (emptied before each attempt). */
+  private runBatch(reqs: AppendRequest[], inserted: EventRow[]): Promise<(AppendResult | Error)[]> {
+    const attempt = (plan: AppendPlan) => ((inserted.length = 0), inserted.push(...plan.rows), plan.results);
     // READ COMMITTED: reads after taking the head lock must see every append committed before it.
     if (this.dialect === 'mysql') {
-      return this.knex.transaction((trx) => this.appendBatch(trx, reqs), { isolationLevel: 'read committed' }).then((p) => p.results);
+      return this.knex.transaction((trx) => this.appendBatch(trx, reqs), { isolationLevel: 'read committed' }).then(attempt);
     }
-    return this.retryBusy(() => this.withSqliteConnection((db) => appendOnSqlite(db, reqs).results));
+    return this.retryBusy(() => this.withSqliteConnection((db) => attempt(appendOnSqlite(db, reqs))));
   }
 
   /** The pool's one connection, held while `fn` runs: a knex transaction elsewhere on it is waited for, never joined. */
@@ -159,33 +172,77 @@ export class SqlEventStore implements EventStore {
     return rows.map(fromRow);
   }
 
+  /**
+   * Catch-up from the table, then live. Appends made through this instance are handed over from
+   * memory as they commit (no read, no wake-up delay) whenever they continue the feed exactly at
+   * the next position; anything else (a gap left by another process's append, a backlog, a
+   * buffer overflow) is read from the table, and a poll every `pollIntervalMs` finds appends made
+   * elsewhere. Handed-over events are rebuilt from the inserted rows, so they equal a read.
+   */
   subscribeAll(options: SubscribeOptions = {}): Subscription {
     let stopped = false;
     let wake: (() => void) | undefined;
-    const onAppend = () => wake?.();
+    let local: RecordedEvent[] = [];
+    let mustRead = true;
+    const onAppend = (events: RecordedEvent[]) => {
+      if (local.length + events.length > LOCAL_HANDOFF_MAX) {
+        // A slow reader: drop the buffer and read the table instead.
+        local = [];
+        mustRead = true;
+      } else {
+        for (const e of events) local.push(e);
+      }
+      wake?.();
+    };
     this.appended.on('appended', onAppend);
     const pollMs = this.options.pollIntervalMs ?? 200;
     const self = this;
+    /** The buffered events that continue the feed right after `after`, removing stale ones. */
+    function takeLocal(after: number): RecordedEvent[] {
+      let i = 0;
+      while (i < local.length && local[i].position <= after) i++;
+      let j = i;
+      while (j < local.length && local[j].position === after + 1 + (j - i)) j++;
+      const run = local.slice(i, j);
+      local = local.slice(j);
+      // Buffered events beyond a gap: the gap is someone else's append, only the table has it.
+      if (local.length) mustRead = true;
+      return run;
+    }
     async function* feed(): AsyncGenerator<RecordedEvent> {
       let after = options.after ?? -1;
       try {
         while (!stopped && !self.closed) {
-          const seenAppends = self.appendCount;
-          const batch = await self.readAll({ after, limit: 500 });
-          for (const e of batch) {
-            after = e.position;
-            yield e;
-            if (stopped) return;
+          const run = takeLocal(after);
+          if (run.length) {
+            for (const e of run) {
+              after = e.position;
+              yield e;
+              if (stopped) return;
+            }
+            continue;
           }
-          if (batch.length === 500 || seenAppends !== self.appendCount) continue;
+          if (mustRead) {
+            mustRead = false;
+            const batch = await self.readAll({ after, limit: 500 });
+            for (const e of batch) {
+              after = e.position;
+              yield e;
+              if (stopped) return;
+            }
+            if (batch.length === 500) mustRead = true;
+            continue;
+          }
+          let polled = false;
           await new Promise<void>((resolve) => {
-            const timer = setTimeout(resolve, pollMs);
+            const timer = setTimeout(() => ((polled = true), resolve()), pollMs);
             wake = () => {
               clearTimeout(timer);
               resolve();
             };
           });
           wake = undefined;
+          if (polled) mustRead = true;
         }
       } finally {
         self.appended.off('appended', onAppend);
@@ -221,7 +278,7 @@ export class SqlEventStore implements EventStore {
     if (this.closed) return;
     await this.group.idle();
     this.closed = true;
-    this.appended.emit('appended');
+    this.appended.emit('appended', []);
     if (this.options.ownsKnex) await this.knex.destroy();
   }
 }
