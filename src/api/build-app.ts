@@ -1,10 +1,10 @@
-import Fastify, { type FastifyInstance, type preValidationHookHandler } from 'fastify';
+import Fastify, { type FastifyInstance, type onRequestHookHandler, type onResponseHookHandler, type preValidationHookHandler } from 'fastify';
 import swagger from '@fastify/swagger';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { newId } from '../core/ids';
 import { createAuthenticator } from '../auth/authenticator';
 import { createRateLimiter } from '../auth/rate-limit';
-import { can } from '../auth/roles';
+import { can, type Permission } from '../auth/roles';
 import { createMetrics } from '../metrics/metrics';
 import type { AppDeps } from './deps';
 import { installErrorHandler, toProblem } from './error-handler';
@@ -47,6 +47,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     frameworkErrors: (err, request, reply) => {
       const problem = toProblem(err, request);
       metrics.errors.inc({ code: problem.code });
+      metrics.httpDuration.observe({ method: request.method, route: 'unmatched', status: String(problem.status) }, reply.elapsedTime / 1000);
       return sendProblem(reply, problem);
     },
   });
@@ -54,7 +55,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.removeContentTypeParser('text/plain');
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
-  installErrorHandler(app, (code) => metrics.errors.inc({ code }));
+  installErrorHandler(app, (code) => metrics.errors.inc({ code }), (method, status, seconds) =>
+    metrics.httpDuration.observe({ method, route: 'unmatched', status: String(status) }, seconds),
+  );
 
   await app.register(swagger, {
     openapi: {
@@ -68,11 +71,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // Declared up front so every request object has the same shape (no per-request property add).
   app.decorateRequest('principal', undefined);
 
-  // Hooks are callback-style: an async hook costs an extra promise and tick on every request.
+  // Hooks are callback-style (an async hook costs an extra promise and tick per request) and
+  // attached per route from onRoute, so each closes over its permission and route label instead
+  // of reading request.routeOptions (a getter that builds a new object on every access).
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
-    const permission = request.routeOptions.config?.permission;
-    if (!permission) return done();
+    done();
+  });
+
+  const authorize = (permission: Permission): onRequestHookHandler => (request, _reply, done) => {
     auth
       .authenticate(request.headers.authorization, request.raw.socket)
       .then((principal) => {
@@ -81,7 +88,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         return rateLimit(principal);
       })
       .then(() => done(), done);
-  });
+  };
 
   // Hostile bodies nested thousands deep would overflow recursive walkers (zod, JCS); refuse
   // them before validation. Only routes that take a body pay for the check.
@@ -92,18 +99,18 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     }
     done();
   };
-  app.addHook('onRoute', (route) => {
-    if (!route.schema?.body) return;
-    const existing = route.preValidation === undefined ? [] : Array.isArray(route.preValidation) ? route.preValidation : [route.preValidation];
-    route.preValidation = [depthCheck, ...existing];
-  });
 
-  app.addHook('onResponse', (request, reply, done) => {
-    metrics.httpDuration.observe(
-      { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) },
-      reply.elapsedTime / 1000,
-    );
+  const observe = (route: string): onResponseHookHandler => (request, reply, done) => {
+    metrics.httpDuration.observe({ method: request.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
     done();
+  };
+
+  const asArray = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+  app.addHook('onRoute', (route) => {
+    const permission = route.config?.permission;
+    if (permission) route.onRequest = [authorize(permission), ...asArray(route.onRequest)];
+    if (route.schema?.body) route.preValidation = [depthCheck, ...asArray(route.preValidation)];
+    route.onResponse = [observe(route.url), ...asArray(route.onResponse)];
   });
 
   const keyDeps = { store: deps.store, catalog: deps.catalog, clock: deps.clock, keys: deps.keys, onRevoke: (hash: string) => auth.forget(hash) };

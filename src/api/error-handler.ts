@@ -59,7 +59,12 @@ export function toProblem(err: unknown, request: FastifyRequest): Problem {
 
 export type ErrorObserver = (code: string, status: number) => void;
 
-export function installErrorHandler(app: FastifyInstance, onError: ErrorObserver = () => {}): void {
+/** Unmatched routes have no route hooks; `onUnmatched` records their latency. */
+export function installErrorHandler(
+  app: FastifyInstance,
+  onError: ErrorObserver = () => {},
+  onUnmatched: (method: string, status: number, seconds: number) => void = () => {},
+): void {
   app.setErrorHandler((err: unknown, request: FastifyRequest, reply: FastifyReply) => {
     const problem = toProblem(err, request);
     if (problem.status >= 500) request.log.error({ err }, 'request failed');
@@ -69,6 +74,7 @@ export function installErrorHandler(app: FastifyInstance, onError: ErrorObserver
   });
   app.setNotFoundHandler((request, reply) => {
     onError('ROUTE_NOT_FOUND', 404);
+    onUnmatched(request.method, 404, reply.elapsedTime / 1000);
     return sendProblem(
       reply,
       problemOf(404, 'ROUTE_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0].slice(0, 200)}`, {
