@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Knex } from 'knex';
 import { Registry } from 'prom-client';
 import { catalog } from '../events';
+import { createAgentRuntime, ApprovalsService } from './agent';
 import { buildApp, createLogger, type ReadinessCheck } from './api';
 import { gatewayService, proofsService, envelopeOf } from './app/services';
 import { createAuthenticator, createJwtVerifier, ensureAdminKey, mcpAuthenticate, SqlKeyStore } from './auth';
@@ -128,6 +129,17 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
     });
     closers.push({ name: 'audit pipeline', close: () => pipeline.stop() });
 
+    const agent = await createAgentRuntime({ config, store, catalog, tools: gateway, cache, checkpoints, logger });
+    await agent.runtime.start();
+    closers.push({
+      name: 'agent runtime',
+      close: async () => {
+        await agent.runtime.stop();
+        await agent.chains?.close();
+      },
+    });
+    logger.info({ signer: agent.signer }, 'agent runtime signs task outputs');
+
     const readiness: ReadinessCheck[] = [
       { name: `event store (${rawStore.name})`, check: async () => (await rawStore.ping(), { state: 'up' }) },
       { name: `database (${config.databaseUrl.startsWith('sqlite:') ? 'sqlite' : 'mysql'})`, check: async () => (await knex.raw('SELECT 1'), { state: 'up' }) },
@@ -167,6 +179,7 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
       metrics,
       proofs: proofsService(pipeline.queries, readModels),
       gateway: gatewayService(gateway),
+      approvals: new ApprovalsService({ store, catalog }),
       readiness,
       logger,
     });
