@@ -1,0 +1,66 @@
+import { hostname } from 'node:os';
+import { context, propagation, trace, type Tracer } from '@opentelemetry/api';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { BatchSpanProcessor, NodeTracerProvider, SimpleSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace-node';
+import { ATTR_SERVICE_INSTANCE_ID, ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
+import type { Config } from '../config';
+
+/** Name of the tracer every span of the product comes from. */
+export const TRACER_NAME = 'openmcp';
+
+export type Tracing = {
+  /** False when no endpoint (or exporter) is configured: every helper is then a no-op. */
+  enabled: boolean;
+  tracer: Tracer;
+  /** Export what is buffered now (tests, and before a planned exit). */
+  forceFlush(): Promise<void>;
+  /** Flush and stop; the process-wide registration is undone so tracing can be set up again. */
+  shutdown(): Promise<void>;
+};
+
+export type InitTracingOptions = {
+  /** Export here instead of OTLP (tests: an InMemorySpanExporter); turns tracing on. */
+  exporter?: SpanExporter;
+  /** Export each span as it ends instead of in batches (tests). */
+  simple?: boolean;
+};
+
+/**
+ * Turn on OpenTelemetry tracing when OTEL_EXPORTER_OTLP_ENDPOINT is set (spans go over OTLP/HTTP
+ * to `<endpoint>/v1/traces`), otherwise return a no-op tracer. Registers the provider process-wide
+ * with AsyncLocalStorage context and the W3C trace-context propagator, so call it once, first.
+ * Resource: service.name = OTEL_SERVICE_NAME, `openmcp.roles` = OPENMCP_ROLES, instance = host:pid.
+ * @example const tracing = initTracing(config); … await tracing.shutdown();
+ */
+export function initTracing(
+  config: Pick<Config, 'OTEL_EXPORTER_OTLP_ENDPOINT' | 'OTEL_SERVICE_NAME' | 'OPENMCP_ROLES'>,
+  options: InitTracingOptions = {},
+): Tracing {
+  const endpoint = config.OTEL_EXPORTER_OTLP_ENDPOINT;
+  if (!endpoint && !options.exporter) {
+    return { enabled: false, tracer: trace.getTracer(TRACER_NAME), forceFlush: async () => {}, shutdown: async () => {} };
+  }
+  const exporter = options.exporter ?? new OTLPTraceExporter({ url: `${endpoint!.replace(/\/+$/, '')}/v1/traces` });
+  const provider = new NodeTracerProvider({
+    resource: resourceFromAttributes({
+      [ATTR_SERVICE_NAME]: config.OTEL_SERVICE_NAME,
+      [ATTR_SERVICE_VERSION]: process.env.npm_package_version ?? '0.1.0',
+      [ATTR_SERVICE_INSTANCE_ID]: `${hostname()}:${process.pid}`,
+      'openmcp.roles': config.OPENMCP_ROLES,
+    }),
+    spanProcessors: [options.simple ? new SimpleSpanProcessor(exporter) : new BatchSpanProcessor(exporter)],
+  });
+  provider.register();
+  return {
+    enabled: true,
+    tracer: trace.getTracer(TRACER_NAME),
+    forceFlush: () => provider.forceFlush(),
+    async shutdown() {
+      await provider.shutdown();
+      trace.disable();
+      context.disable();
+      propagation.disable();
+    },
+  };
+}
