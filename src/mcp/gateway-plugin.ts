@@ -5,6 +5,7 @@ import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { Actor } from '../core/envelope';
 import type { McpGateway } from './gateway';
 import { createGatewayServer } from './gateway-server';
+import { SessionTransport } from './session-transport';
 
 export type McpPrincipal = { tenant: string; actor: Actor };
 
@@ -20,7 +21,7 @@ export type McpGatewayPluginOptions = {
   sessionIdleMs?: number;
 };
 
-type Session = { transport: StreamableHTTPServerTransport; principal: McpPrincipal; lastSeen: number; close(): Promise<void> };
+type Session = { transport: SessionTransport; principal: McpPrincipal; lastSeen: number; close(): Promise<void> };
 
 function rpcError(reply: FastifyReply, status: number, message: string, headers: Record<string, string> = {}): FastifyReply {
   return reply
@@ -52,11 +53,13 @@ export async function mcpGatewayPlugin(app: FastifyInstance, opts: McpGatewayPlu
     await Promise.all([...sessions.values()].map((s) => s.close()));
   });
 
-  async function open(principal: McpPrincipal): Promise<StreamableHTTPServerTransport> {
+  const jsonResponses = opts.enableJsonResponse ?? true;
+
+  async function open(principal: McpPrincipal): Promise<SessionTransport> {
     const { server, dispose } = createGatewayServer(opts.gateway, { tenant: principal.tenant, actor: principal.actor });
-    const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
+    const sdk = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
-      enableJsonResponse: opts.enableJsonResponse ?? true,
+      enableJsonResponse: jsonResponses,
       onsessioninitialized: (id) => {
         sessions.set(id, {
           transport,
@@ -70,6 +73,7 @@ export async function mcpGatewayPlugin(app: FastifyInstance, opts: McpGatewayPlu
         });
       },
     });
+    const transport = new SessionTransport(sdk);
     transport.onclose = () => {
       if (transport.sessionId) sessions.delete(transport.sessionId);
       dispose();
@@ -82,7 +86,7 @@ export async function mcpGatewayPlugin(app: FastifyInstance, opts: McpGatewayPlu
     const principal = await opts.authenticate(request);
     if (!principal) return rpcError(reply, 401, 'missing or invalid API key', { 'www-authenticate': 'Bearer' });
     const sid = request.headers['mcp-session-id'];
-    let transport: StreamableHTTPServerTransport;
+    let transport: SessionTransport;
     if (typeof sid === 'string') {
       const s = sessions.get(sid);
       if (!s) return rpcError(reply, 404, 'session not found');
@@ -91,13 +95,18 @@ export async function mcpGatewayPlugin(app: FastifyInstance, opts: McpGatewayPlu
       }
       s.lastSeen = Date.now();
       transport = s.transport;
+      if (jsonResponses && request.method === 'POST') {
+        const fast = await transport.tryPost({ headers: request.headers, url: request.url, body: request.body });
+        if (fast?.status === 202) return reply.code(202).send();
+        if (fast) return reply.code(200).headers({ 'content-type': 'application/json', 'mcp-session-id': sid }).send(fast.body);
+      }
     } else if (request.method === 'POST' && isInitializeRequest(request.body)) {
       transport = await open(principal);
     } else {
       return rpcError(reply, 400, 'no mcp-session-id: start with an initialize request');
     }
     reply.hijack();
-    await transport.handleRequest(request.raw, reply.raw, request.body);
+    await transport.sdk.handleRequest(request.raw, reply.raw, request.body);
   }
 
   app.post(path, handle);

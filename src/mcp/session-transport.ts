@@ -1,0 +1,101 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
+import { ErrorCode, JSONRPCMessageSchema, SUPPORTED_PROTOCOL_VERSIONS, type JSONRPCMessage, type RequestId } from '@modelcontextprotocol/sdk/types.js';
+
+/** A POST the fast path can answer, as the HTTP layer hands it over (body already parsed). */
+export type FastPost = {
+  headers: IncomingHttpHeaders;
+  url: string;
+  body: unknown;
+  authInfo?: AuthInfo;
+};
+
+/** What to answer: 202 for notifications and responses, 200 with the JSON-RPC response for a request. */
+export type FastReply = { status: 202 } | { status: 200; body: string };
+
+/**
+ * The transport of one /mcp session. Everything goes through the SDK's StreamableHTTPServerTransport
+ * except the hot path, a single JSON-RPC message POSTed on an initialized session in JSON-response
+ * mode, which `tryPost` hands straight to the server and answers with the server's response.
+ * The SDK transport does the same work there, but through Web Request/Response objects and a
+ * Node↔Web conversion layer that cost more than the gateway's own work per call. Anything the fast
+ * path does not fully check (batches, bad Accept or protocol-version headers, invalid messages,
+ * a repeated in-flight id) returns undefined and goes to the SDK transport, which answers it.
+ */
+export class SessionTransport implements Transport {
+  onclose?: () => void;
+  onerror?: (error: Error) => void;
+  onmessage?: Transport['onmessage'];
+  private readonly pending = new Map<RequestId, (message: JSONRPCMessage) => void>();
+  private closed = false;
+
+  constructor(readonly sdk: StreamableHTTPServerTransport) {
+    sdk.onmessage = (message, extra) => this.onmessage?.(message, extra);
+    sdk.onerror = (error) => this.onerror?.(error);
+    sdk.onclose = () => {
+      this.closed = true;
+      // Requests still running get an answer rather than a connection left hanging.
+      for (const [id, deliver] of this.pending) deliver({ jsonrpc: '2.0', id, error: { code: ErrorCode.ConnectionClosed, message: 'session closed' } });
+      this.pending.clear();
+      this.onclose?.();
+    };
+  }
+
+  get sessionId(): string | undefined {
+    return this.sdk.sessionId;
+  }
+
+  start(): Promise<void> {
+    return this.sdk.start();
+  }
+
+  close(): Promise<void> {
+    return this.sdk.close();
+  }
+
+  send(message: JSONRPCMessage, options?: TransportSendOptions): Promise<void> {
+    const isResponse = 'id' in message && !('method' in message);
+    const id = isResponse ? (message as { id: RequestId }).id : options?.relatedRequestId;
+    if (id !== undefined) {
+      const deliver = this.pending.get(id);
+      if (deliver) {
+        // Like the SDK in JSON-response mode, notifications tied to a request have nowhere to go.
+        if (isResponse) {
+          this.pending.delete(id);
+          deliver(message);
+        }
+        return Promise.resolve();
+      }
+    }
+    return this.sdk.send(message, options);
+  }
+
+  /** Answer a POST on the fast path, or return undefined to let the SDK transport handle it. */
+  async tryPost(post: FastPost): Promise<FastReply | undefined> {
+    if (this.closed || this.sdk.sessionId === undefined) return undefined;
+    const { headers, body } = post;
+    const accept = headers.accept ?? '';
+    if (!accept.includes('application/json') || !accept.includes('text/event-stream')) return undefined;
+    if (!/^application\/json\s*(;|$)/i.test(headers['content-type'] ?? '')) return undefined;
+    const version = headers['mcp-protocol-version'];
+    if (version !== undefined && (typeof version !== 'string' || !SUPPORTED_PROTOCOL_VERSIONS.includes(version))) return undefined;
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) return undefined;
+    const parsed = JSONRPCMessageSchema.safeParse(body);
+    if (!parsed.success) return undefined;
+    const message = parsed.data;
+    if ('method' in message && message.method === 'initialize') return undefined;
+    const requestInfo = { headers: headers as Record<string, string | string[] | undefined>, url: new URL(post.url, 'http://localhost') };
+    if (!('method' in message && 'id' in message)) {
+      this.onmessage?.(message, { authInfo: post.authInfo, requestInfo });
+      return { status: 202 };
+    }
+    const id = message.id;
+    if (this.pending.has(id)) return undefined;
+    const response = new Promise<JSONRPCMessage>((resolve) => this.pending.set(id, resolve));
+    this.onmessage?.(message, { authInfo: post.authInfo, requestInfo });
+    const answer = await response;
+    return { status: 200, body: JSON.stringify(answer) };
+  }
+}
