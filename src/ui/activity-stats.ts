@@ -1,0 +1,61 @@
+import type { EventNotice } from './event-notice';
+
+export type ActivityBucket = {
+  /** Start of the minute, ISO 8601 UTC. */
+  start: string;
+  events: number;
+  tasksSubmitted: number;
+  tasksCompleted: number;
+  tasksFailed: number;
+  toolCalls: number;
+  toolErrors: number;
+};
+
+const MINUTE_MS = 60_000;
+type Counts = Omit<ActivityBucket, 'start'>;
+const zero = (): Counts => ({ events: 0, tasksSubmitted: 0, tasksCompleted: 0, tasksFailed: 0, toolCalls: 0, toolErrors: 0 });
+
+/**
+ * Per-minute counts per tenant for the dashboard's throughput and error-rate sparklines, kept
+ * for `windowMinutes`. Memory is bounded by tenants × window, whatever the event rate.
+ */
+export class ActivityStats {
+  private readonly byTenant = new Map<string, Map<number, Counts>>();
+
+  constructor(private readonly windowMinutes = 60) {}
+
+  add(n: EventNotice): void {
+    const minute = Math.floor(Date.parse(n.occurredAt) / MINUTE_MS);
+    if (!Number.isFinite(minute)) return;
+    let buckets = this.byTenant.get(n.tenant);
+    if (!buckets) this.byTenant.set(n.tenant, (buckets = new Map()));
+    let c = buckets.get(minute);
+    if (!c) {
+      buckets.set(minute, (c = zero()));
+      for (const m of buckets.keys()) if (m <= minute - this.windowMinutes) buckets.delete(m);
+    }
+    c.events++;
+    if (n.type === 'TaskSubmitted') c.tasksSubmitted++;
+    if (n.type === 'TaskCompleted') c.tasksCompleted++;
+    if (n.type === 'TaskFailed') c.tasksFailed++;
+    if (n.type === 'ToolCallCompleted' || n.type === 'ToolCallFailed') {
+      c.toolCalls++;
+      if (n.failure) c.toolErrors++;
+    }
+  }
+
+  /** The last `windowMinutes` minutes up to `now`, oldest first, empty minutes included. */
+  series(tenants: (tenant: string) => boolean, now: number): ActivityBucket[] {
+    const last = Math.floor(now / MINUTE_MS);
+    const out: ActivityBucket[] = [];
+    for (let m = last - this.windowMinutes + 1; m <= last; m++) {
+      const sum = zero();
+      for (const [tenant, buckets] of this.byTenant) {
+        const c = tenants(tenant) ? buckets.get(m) : undefined;
+        if (c) for (const k of Object.keys(sum) as (keyof Counts)[]) sum[k] += c[k];
+      }
+      out.push({ start: new Date(m * MINUTE_MS).toISOString(), ...sum });
+    }
+    return out;
+  }
+}

@@ -1,0 +1,50 @@
+import type { FastifyReply } from 'fastify';
+
+/** Close a client that lets this much pile up unread; it reconnects with `after` and misses nothing. */
+const MAX_BUFFERED_BYTES = 1 << 20;
+
+export type EventStreamWriter = {
+  send(event: string, id: number | undefined, data: unknown): boolean;
+  comment(text: string): void;
+  readonly closed: boolean;
+  onClose(fn: () => void): void;
+};
+
+/**
+ * Take over the reply and answer `text/event-stream` (server-sent events framing). Read by the
+ * dashboard with fetch(), not EventSource, because EventSource cannot send the Authorization
+ * header and the API key must never travel in a URL.
+ */
+export function openEventStream(reply: FastifyReply): EventStreamWriter {
+  const raw = reply.raw;
+  reply.hijack();
+  raw.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-store',
+    connection: 'keep-alive',
+    'x-accel-buffering': 'no',
+  });
+  let closed = false;
+  const closers: (() => void)[] = [];
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    for (const fn of closers) fn();
+    raw.end();
+  };
+  raw.on('close', close);
+  const write = (text: string) => {
+    if (closed) return false;
+    raw.write(text);
+    if (raw.writableLength > MAX_BUFFERED_BYTES) close();
+    return !closed;
+  };
+  return {
+    send: (event, id, data) => write(`${id === undefined ? '' : `id: ${id}\n`}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`),
+    comment: (text) => void write(`: ${text.replace(/\n/g, ' ')}\n\n`),
+    get closed() {
+      return closed;
+    },
+    onClose: (fn) => void closers.push(fn),
+  };
+}

@@ -1,0 +1,122 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { Principal } from '../auth/principal';
+import { can } from '../auth/roles';
+import type { EventStore } from '../eventstore/port';
+import type { ReadModels } from '../readmodels/port';
+import { ForbiddenError } from '../api/errors';
+import { visibleTo } from './event-notice';
+import { openEventStream } from './event-stream';
+import { LiveHub } from './live-hub';
+import { importMap, loadAssets, UI_ROOT, type Asset } from './static-assets';
+
+export type UpstreamStatus = { id: string; tenant: string; name: string; health: string; circuit: string; inFlight: number };
+
+export type UiPluginOptions = {
+  store: EventStore;
+  readModels: ReadModels;
+  /** The API's bearer authentication (Authenticator.authenticate): same keys, same 401s. */
+  authenticate: (authorization: string | undefined) => Promise<Principal>;
+  /** The chain RPC URL the Verify page proposes (it is shown to signed-in users: use a public one). */
+  chainRpcUrl?: string;
+  /** The AuditAnchor address the Verify page proposes instead of the one a proof file names. */
+  anchorContract?: string;
+  /** Circuit-breaker state of the upstream MCP servers (McpGateway.status). */
+  upstreams?: () => UpstreamStatus[];
+  /** Heartbeat on the live stream, so proxies keep it open (default 15 s). */
+  heartbeatMs?: number;
+  onError?: (err: unknown) => void;
+};
+
+const MOUNT = '/ui';
+const ASSET_RE = /^(app|vendor)\/[A-Za-z0-9_./-]{1,200}$/;
+
+/**
+ * The operator and auditor dashboard at /ui: static ES modules (ui/app, plus preact, htm and
+ * noble from node_modules), and three JSON endpoints plus a live event stream under /ui/api,
+ * authenticated with the API's own bearer keys. Register after buildApp:
+ * `app.register(uiPlugin, { store, readModels, authenticate: auth.authenticate, chainRpcUrl })`.
+ */
+export const uiPlugin: FastifyPluginAsync<UiPluginOptions> = async (app, o) => {
+  const assets = loadAssets();
+  const map = JSON.stringify(importMap(MOUNT));
+  const mapHash = createHash('sha256').update(map).digest('base64');
+  const html = readFileSync(join(UI_ROOT, 'index.html'), 'utf8').replace('<!--importmap-->', `<script type="importmap">${map}</script>`);
+  // The page runs only our own scripts; fetch() may reach the gateway and the RPC an auditor types in.
+  const csp = [
+    "default-src 'none'",
+    `script-src 'self' 'sha256-${mapHash}'`,
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "connect-src 'self' http: https:",
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+  ].join('; ');
+  const secure = (reply: FastifyReply) =>
+    reply.header('content-security-policy', csp).header('x-content-type-options', 'nosniff').header('referrer-policy', 'no-referrer');
+
+  const hub = new LiveHub({ store: o.store, readModels: o.readModels, onError: o.onError });
+  app.addHook('onReady', () => hub.start());
+  app.addHook('onClose', () => hub.close());
+
+  const principal = async (request: FastifyRequest, permission: Parameters<typeof can>[1] = 'tasks:read') => {
+    const p = await o.authenticate(request.headers.authorization);
+    if (!can(p.role, permission)) throw new ForbiddenError(`role ${p.role} lacks ${permission}`, { permission });
+    return p;
+  };
+  const scope = (p: Principal) => (tenant: string) => p.crossTenant || tenant === p.tenant;
+
+  const page = async (_request: FastifyRequest, reply: FastifyReply) => secure(reply).type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(html);
+  app.get(MOUNT, { schema: { hide: true } }, page);
+  app.get(`${MOUNT}/`, { schema: { hide: true } }, page);
+
+  app.get<{ Params: { '*': string } }>(`${MOUNT}/*`, { schema: { hide: true } }, async (request, reply) => {
+    const path = request.params['*'];
+    const a: Asset | undefined = ASSET_RE.test(path) && !path.includes('..') ? assets.get(path) : undefined;
+    if (!a) return reply.code(404).type('text/plain').send('not found');
+    secure(reply).header('etag', a.etag).header('cache-control', 'no-cache');
+    if (request.headers['if-none-match'] === a.etag) return reply.code(304).send();
+    return reply.type(a.type).send(a.body);
+  });
+
+  app.get(`${MOUNT}/api/config`, { schema: { hide: true } }, async (request) => {
+    const p = await principal(request);
+    return {
+      tenant: p.tenant,
+      role: p.role,
+      crossTenant: p.crossTenant,
+      ...(o.chainRpcUrl ? { chainRpcUrl: o.chainRpcUrl } : {}),
+      ...(o.anchorContract ? { anchorContract: o.anchorContract } : {}),
+    };
+  });
+
+  app.get(`${MOUNT}/api/activity`, { schema: { hide: true } }, async (request) => {
+    const p = await principal(request);
+    return { bucketSeconds: 60, position: hub.position, buckets: hub.activity.series(scope(p), Date.now()) };
+  });
+
+  app.get(`${MOUNT}/api/mcp-health`, { schema: { hide: true } }, async (request) => {
+    const p = await principal(request, 'mcp:read');
+    const calls = hub.tools.byServer(scope(p));
+    const upstreams = (o.upstreams?.() ?? []).filter((u) => u.tenant === '*' || scope(p)(u.tenant));
+    return { upstreams, calls };
+  });
+
+  app.get<{ Querystring: { after?: string } }>(`${MOUNT}/api/stream`, { schema: { hide: true } }, async (request, reply) => {
+    const p = await principal(request);
+    const after = request.query.after !== undefined && /^-?\d{1,16}$/.test(request.query.after) ? Number(request.query.after) : undefined;
+    const stream = openEventStream(reply);
+    stream.send('hello', undefined, { position: hub.position, tenant: p.tenant });
+    const unsubscribe = hub.subscribe(after, (n) => {
+      if (visibleTo(n, p.tenant, p.crossTenant)) stream.send('event', n.position, n);
+    });
+    const beat = setInterval(() => stream.comment('keep-alive'), o.heartbeatMs ?? 15_000);
+    stream.onClose(() => {
+      clearInterval(beat);
+      unsubscribe();
+    });
+  });
+};

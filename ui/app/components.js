@@ -1,0 +1,120 @@
+import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import { html } from './html.js';
+import { onNotice } from './live.js';
+
+/**
+ * Load data, reload on demand; keeps the last good value while reloading so live updates
+ * do not flash a spinner. @template T @param {() => Promise<T>} load @param {unknown[]} deps
+ */
+export function useAsync(load, deps) {
+  const [state, setState] = useState(/** @type {{ value?: T, error?: any, loading: boolean }} */ ({ loading: true }));
+  const seq = useRef(0);
+  const reload = useCallback(() => {
+    const mine = ++seq.current;
+    setState((s) => ({ ...s, loading: true }));
+    load().then(
+      (value) => mine === seq.current && setState({ value, loading: false }),
+      (error) => mine === seq.current && setState((s) => ({ value: s.value, error, loading: false })),
+    );
+  }, deps);
+  useEffect(reload, [reload]);
+  return { ...state, reload };
+}
+
+/**
+ * Call `fn` for live notices that match, at most once per `waitMs` (bursts of events become
+ * one refetch). @param {(n: any) => boolean} match @param {() => void} fn
+ */
+export function useLiveRefresh(match, fn, waitMs = 400) {
+  const timer = useRef(/** @type {any} */ (undefined));
+  const latest = useRef(fn);
+  latest.current = fn;
+  useEffect(() => {
+    const off = onNotice((n) => {
+      if (!match(n) || timer.current) return;
+      timer.current = setTimeout(() => {
+        timer.current = undefined;
+        latest.current();
+      }, waitMs);
+    });
+    return () => {
+      off();
+      clearTimeout(timer.current);
+    };
+  }, []);
+}
+
+const STATUS_LABEL = { submitted: 'Submitted', running: 'Running', completed: 'Completed', failed: 'Failed', cancelled: 'Cancelled', pending: 'Pending', up: 'Up', down: 'Down', unknown: 'Unknown', closed: 'Closed', open: 'Open', halfOpen: 'Half-open', 'half-open': 'Half-open' };
+
+/** A status word with a colour and a shape, so it never relies on colour alone. @param {{ status: string, label?: string }} p */
+export function Badge({ status, label }) {
+  return html`<span class=${`badge badge-${status}`}>${label ?? STATUS_LABEL[/** @type {keyof STATUS_LABEL} */ (status)] ?? status}</span>`;
+}
+
+/** @param {{ error: any, retry?: () => void }} p */
+export function ErrorBox({ error, retry }) {
+  if (!error) return null;
+  const status = error.status ? ` (HTTP ${error.status}${error.code ? `, ${error.code}` : ''})` : '';
+  return html`<div class="error" role="alert">
+    <strong>Could not load this.</strong> ${error.message}${status}
+    ${error.status === 403 ? html`<p>Your key's role does not allow this view.</p>` : null}
+    ${retry ? html`<button type="button" onClick=${retry}>Try again</button>` : null}
+  </div>`;
+}
+
+/** @param {{ children: any }} p */
+export const Empty = ({ children }) => html`<p class="empty">${children}</p>`;
+
+export const Loading = ({ what = 'Loading' }) => html`<p class="loading" role="status">${what}…</p>`;
+
+/**
+ * A tiny SVG line chart; the last value and the unit are written out for screen readers and
+ * for anyone who would rather read a number than a slope.
+ * @param {{ values: number[], label: string, unit: string, format?: (n:number)=>string, tone?: string, overall?: string }} p
+ */
+export function Sparkline({ values, label, unit, format = (n) => String(n), tone = 'accent', overall }) {
+  const w = 160;
+  const hgt = 36;
+  const max = Math.max(1e-9, ...values);
+  const step = values.length > 1 ? w / (values.length - 1) : w;
+  const points = values.map((v, i) => `${(i * step).toFixed(1)},${(hgt - 2 - (v / max) * (hgt - 4)).toFixed(1)}`).join(' ');
+  const last = values.length ? values[values.length - 1] : 0;
+  const total = values.reduce((a, b) => a + b, 0);
+  return html`<figure class="spark">
+    <figcaption>${label}</figcaption>
+    <svg viewBox=${`0 0 ${w} ${hgt}`} preserveAspectRatio="none" role="img" aria-label=${`${label}: ${format(last)} ${unit} in the last minute`}>
+      <polyline points=${points} class=${`spark-line spark-${tone}`} fill="none" />
+    </svg>
+    <div class="spark-value"><strong>${format(last)}</strong> ${unit} <span class="muted">this minute · ${overall ?? `${format(total)} in ${values.length} min`}</span></div>
+  </figure>`;
+}
+
+/** Pretty JSON, with strings that hold JSON (…Json fields) unfolded. @param {{ value: unknown }} p */
+export function JsonView({ value }) {
+  const unfold = (/** @type {any} */ v) => {
+    if (!v || typeof v !== 'object') return v;
+    if (Array.isArray(v)) return v.map(unfold);
+    /** @type {Record<string, unknown>} */
+    const out = {};
+    for (const [k, x] of Object.entries(v)) {
+      if (k.endsWith('Json') && typeof x === 'string') {
+        try {
+          out[k] = JSON.parse(x);
+          continue;
+        } catch {
+          /* keep the text */
+        }
+      }
+      out[k] = unfold(x);
+    }
+    return out;
+  };
+  return html`<pre class="json">${JSON.stringify(unfold(value), null, 2)}</pre>`;
+}
+
+/** A hash or address, shortened, full text in the title and for copying. @param {{ value?: string, keep?: number }} p */
+export function Hex({ value, keep = 6 }) {
+  if (!value) return html`<span class="muted">—</span>`;
+  const shortText = value.length <= 2 * keep + 3 ? value : `${value.slice(0, keep + 2)}…${value.slice(-keep)}`;
+  return html`<code class="hex" title=${value}>${shortText}</code>`;
+}

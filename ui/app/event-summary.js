@@ -1,0 +1,54 @@
+// How each event type of a task's trail reads in the timeline: a category (for its colour and
+// icon), one line of summary, and what the payload policy withheld.
+import { formatCount, formatDuration, formatWei, short } from './format.js';
+
+/** @typedef {{ category: string, summary: string, redacted?: string }} EventSummary */
+
+const who = (/** @type {any} */ a) => (a ? `${a.kind} ${a.id}` : 'someone');
+
+/** @param {any} e an audit event (envelope) @returns {EventSummary} */
+export function summarize(e) {
+  const d = e.data ?? {};
+  switch (e.type) {
+    case 'TaskSubmitted':
+      return { category: 'lifecycle', summary: `Submitted by ${who(e.actor)}${d.instruction ? `: “${d.instruction}”` : ''}${d.steps ? ` · ${formatCount(d.steps.length, 'explicit step')}` : ''}` };
+    case 'TaskStarted':
+      return { category: 'lifecycle', summary: `Started${d.worker ? ` by worker ${d.worker}` : ''}` };
+    case 'TaskStepStarted':
+      return { category: 'tool', summary: `Step ${d.index}: call ${d.tool} (${d.source === 'llm' ? 'asked by the model' : 'explicit step'})`, redacted: d.argumentsJson === undefined ? `arguments withheld by the payload policy (hash ${short(d.argumentsHash)})` : undefined };
+    case 'TaskStepCompleted':
+      return { category: d.isError ? 'error' : 'tool', summary: d.isError ? 'Step returned a tool error' : 'Step returned a result', redacted: d.resultJson === undefined ? `result withheld by the payload policy (hash ${short(d.resultHash)})` : undefined };
+    case 'TaskStepFailed':
+      return { category: 'error', summary: `Step failed: ${d.error?.code} — ${d.error?.message}` };
+    case 'ToolCallRequested':
+    case 'ToolCallCompleted':
+    case 'ToolCallFailed':
+      return { category: e.type === 'ToolCallFailed' ? 'error' : 'tool', summary: `${e.type.replace('ToolCall', 'Tool call ').toLowerCase()}: ${d.server}__${d.tool}${d.latencyUs !== undefined ? ` in ${formatDuration(d.latencyUs / 1000)}` : ''}` };
+    case 'InferenceCompleted':
+      return {
+        category: 'inference',
+        summary: `Model ${d.model} turn ${d.turn}: ${formatCount(d.usage?.totalTokens ?? 0, 'token')} in ${formatDuration(d.latencyMs)}, finished by ${d.finishReason}${d.cached ? ' (cached)' : ''}`,
+        redacted: d.redaction === 'hash-only' ? `prompt messages withheld by the redaction policy (hash-only; prompt hash ${short(d.promptHash)})` : undefined,
+      };
+    case 'PolicyEvaluated':
+      return { category: d.decision === 'deny' ? 'error' : 'policy', summary: `Policy ${d.decision.replace('_', ' ')}: ${d.subject} ${d.tool} — rule ${d.rule}${d.reason ? `: ${d.reason}` : ''}` };
+    case 'ApprovalRequested':
+      return { category: 'approval', summary: `Waiting for a human approval (rule ${d.rule}) of proposal ${short(d.proposalHash)}` };
+    case 'ApprovalGranted':
+      return { category: 'approval', summary: `Approved by ${who(e.actor)}: proposal ${short(d.proposalHash)}${d.comment ? ` — “${d.comment}”` : ''}` };
+    case 'ApprovalRejected':
+      return { category: 'error', summary: `Rejected by ${who(e.actor)}: proposal ${short(d.proposalHash)}${d.comment ? ` — “${d.comment}”` : ''}` };
+    case 'TransactionSubmitted':
+      return { category: 'transaction', summary: `Transaction ${short(d.txHash)} sent: ${d.method} on ${short(d.to)} (chain ${d.chainId}), value ${formatWei(d.value)}, gas limit ${formatCount(Number(d.gasLimit))} gas, nonce ${d.nonce}` };
+    case 'TransactionConfirmed':
+      return { category: d.status === 'success' ? 'transaction' : 'error', summary: `Transaction ${short(d.txHash)} ${d.status === 'success' ? 'mined' : 'reverted'} in block ${formatCount(d.blockNumber)}, ${formatCount(Number(d.gasUsed))} gas used` };
+    case 'TaskCompleted':
+      return { category: 'done', summary: `Completed${d.signer ? `, output signed by ${short(d.signer)}` : ''}` };
+    case 'TaskFailed':
+      return { category: 'error', summary: `Failed: ${d.error?.code} — ${d.error?.message}` };
+    case 'TaskCancelled':
+      return { category: 'error', summary: `Cancelled${d.reason ? `: ${d.reason}` : ''}` };
+    default:
+      return { category: 'other', summary: e.type };
+  }
+}

@@ -1,0 +1,75 @@
+import { useState } from 'preact/hooks';
+import { api } from '../api.js';
+import { Badge, Empty, ErrorBox, Loading, Sparkline, useAsync, useLiveRefresh } from '../components.js';
+import { formatAgo, formatCount, formatPercent, formatTime } from '../format.js';
+import { html } from '../html.js';
+
+const STATUSES = ['submitted', 'running', 'completed', 'failed', 'cancelled'];
+
+/** A task's one-line description: its instruction, else its tools. @param {any} t */
+const describe = (t) => t.instruction ?? (t.steps.map((/** @type {any} */ s) => s.tool).join(', ') || '(no steps)');
+
+function Sparklines() {
+  const a = useAsync(() => api('/ui/api/activity'), []);
+  useLiveRefresh(() => true, a.reload, 2000);
+  if (a.error) return html`<${ErrorBox} error=${a.error} retry=${a.reload} />`;
+  if (!a.value) return html`<${Loading} what="Loading activity" />`;
+  const b = a.value.buckets.slice(-30);
+  const sum = (/** @type {string} */ k) => b.reduce((n, /** @type {any} */ x) => n + x[k], 0);
+  const attemptsAll = sum('toolCalls') + sum('tasksCompleted') + sum('tasksFailed');
+  const overallRate = attemptsAll ? (sum('toolErrors') + sum('tasksFailed')) / attemptsAll : 0;
+  const errorRate = b.map((/** @type {any} */ x) => {
+    const attempts = x.toolCalls + x.tasksCompleted + x.tasksFailed;
+    return attempts ? (x.toolErrors + x.tasksFailed) / attempts : 0;
+  });
+  return html`<section class="sparks" aria-label="Throughput and errors over the last 30 minutes">
+    <${Sparkline} label="Events" unit="events/min" values=${b.map((/** @type {any} */ x) => x.events)} format=${(/** @type {number} */ n) => formatCount(n)} />
+    <${Sparkline} label="Tasks completed" unit="tasks/min" values=${b.map((/** @type {any} */ x) => x.tasksCompleted)} format=${(/** @type {number} */ n) => formatCount(n)} tone="ok" />
+    <${Sparkline} label="Tool calls" unit="calls/min" values=${b.map((/** @type {any} */ x) => x.toolCalls)} format=${(/** @type {number} */ n) => formatCount(n)} />
+    <${Sparkline} label="Error rate" unit="of calls and tasks" values=${errorRate} format=${formatPercent} tone="bad" overall=${`${formatPercent(overallRate)} over ${b.length} min`} />
+  </section>`;
+}
+
+export function ActivityView() {
+  const [status, setStatus] = useState('');
+  const tasks = useAsync(() => api('/v1/tasks?limit=100'), []);
+  useLiveRefresh((n) => !!n.taskId, tasks.reload);
+  const items = tasks.value?.items ?? [];
+  const shown = status ? items.filter((/** @type {any} */ t) => t.status === status) : items;
+  const counts = Object.fromEntries(STATUSES.map((s) => [s, items.filter((/** @type {any} */ t) => t.status === s).length]));
+
+  return html`<h1>Live activity</h1>
+    <${Sparklines} />
+    <section aria-labelledby="by-status">
+      <h2 id="by-status">Tasks by status <span class="muted small">(latest ${formatCount(items.length, 'task')})</span></h2>
+      <ul class="counts">
+        ${STATUSES.map((s) => html`<li><button type="button" class=${`count ${status === s ? 'on' : ''}`} aria-pressed=${status === s} onClick=${() => setStatus(status === s ? '' : s)} data-status=${s}>
+          <${Badge} status=${s} /> <strong>${formatCount(counts[s])}</strong>
+        </button></li>`)}
+      </ul>
+    </section>
+    <section aria-labelledby="tasks-h">
+      <h2 id="tasks-h">Tasks ${status ? html`<span class="muted small">· ${status} only <button type="button" class="link" onClick=${() => setStatus('')}>show all</button></span>` : null}</h2>
+      <${ErrorBox} error=${tasks.error} retry=${tasks.reload} />
+      ${!tasks.value && !tasks.error ? html`<${Loading} what="Loading tasks" />` : null}
+      ${tasks.value && items.length > 0 && shown.length === 0 ? html`<${Empty}>No ${status} task among the latest ${formatCount(items.length, 'task')}.</${Empty}>` : null}
+      ${tasks.value && items.length === 0 ? html`<${Empty}>No tasks yet. Submit one with <code>POST /v1/tasks</code>; it appears here as soon as it is accepted.</${Empty}>` : null}
+      ${shown.length > 0
+        ? html`<div class="table-wrap"><table class="tasks">
+            <thead><tr><th scope="col">Task</th><th scope="col">Status</th><th scope="col">What</th><th scope="col" class="num">Steps</th><th scope="col">Submitted</th><th scope="col">Updated</th></tr></thead>
+            <tbody>
+              ${shown.map(
+                (/** @type {any} */ t) => html`<tr data-task=${t.id}>
+                  <td><a href=${`#/tasks/${t.id}`}><code>${t.id.slice(0, 8)}</code></a></td>
+                  <td><${Badge} status=${t.status} /></td>
+                  <td class="what">${describe(t)}</td>
+                  <td class="num">${formatCount(t.steps.filter((/** @type {any} */ s) => s.status === 'completed').length)}/${formatCount(t.steps.length)}</td>
+                  <td>${formatTime(t.createdAt)}</td>
+                  <td title=${formatTime(t.updatedAt)}>${formatAgo(t.updatedAt)}</td>
+                </tr>`,
+              )}
+            </tbody>
+          </table></div>`
+        : null}
+    </section>`;
+}

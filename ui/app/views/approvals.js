@@ -1,0 +1,96 @@
+import { useState } from 'preact/hooks';
+import { api, apiAll } from '../api.js';
+import { Empty, ErrorBox, Hex, Loading, useAsync, useLiveRefresh } from '../components.js';
+import { formatCount, formatTime, formatWei } from '../format.js';
+import { html } from '../html.js';
+import { toHex, utf8 } from '../verify/hex.js';
+import { canonicalJson } from '../verify/jcs.js';
+import { sha256 } from '../verify/sha256.js';
+
+const APPROVAL_TYPES = new Set(['ApprovalRequested', 'ApprovalGranted', 'ApprovalRejected', 'TaskCompleted', 'TaskFailed', 'TaskCancelled']);
+
+/** Requests without a decision, on tasks still open, newest first, each with its proposal re-hashed here. */
+async function loadPending() {
+  const [requested, granted, rejected] = await Promise.all(['ApprovalRequested', 'ApprovalGranted', 'ApprovalRejected'].map((t) => apiAll(`/v1/events?type=${t}&limit=1000`, 5000)));
+  const decided = new Set([...granted, ...rejected].map((e) => `${e.stream} ${e.data.proposalHash}`));
+  const open = requested.filter((e) => !decided.has(`${e.stream} ${e.data.proposalHash}`));
+  const out = [];
+  for (const e of open.reverse()) {
+    const taskId = e.stream.slice('task-'.length);
+    const task = await api(`/v1/tasks/${taskId}`).catch(() => undefined);
+    if (task && task.status !== 'running' && task.status !== 'submitted') continue;
+    let proposal;
+    let hashMatches = false;
+    try {
+      proposal = JSON.parse(e.data.proposalJson);
+      hashMatches = toHex(await sha256(utf8(canonicalJson(proposal)))) === e.data.proposalHash;
+    } catch {
+      proposal = undefined;
+    }
+    out.push({ event: e, taskId, task, proposal, hashMatches });
+  }
+  return out;
+}
+
+/** @param {{ item: any, onDecided: () => void }} p */
+function ApprovalCard({ item, onDecided }) {
+  const { event: e, taskId, task, proposal: pr, hashMatches } = item;
+  const [comment, setComment] = useState('');
+  const [busy, setBusy] = useState('');
+  const [error, setError] = useState(/** @type {any} */ (undefined));
+  const [done, setDone] = useState('');
+  const decide = async (/** @type {'approve'|'reject'} */ decision) => {
+    setBusy(decision);
+    setError(undefined);
+    try {
+      // The decision names the exact proposal hash shown: a changed proposal cannot ride on it.
+      await api(`/v1/tasks/${taskId}/approvals`, { method: 'POST', body: { proposalHash: e.data.proposalHash, decision, ...(comment.trim() ? { comment: comment.trim() } : {}) } });
+      setDone(decision === 'approve' ? 'Approved' : 'Rejected');
+      setTimeout(onDecided, 800);
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy('');
+    }
+  };
+  const headingId = `appr-${e.id}`;
+  return html`<article class="card approval" aria-labelledby=${headingId} data-proposal=${e.data.proposalHash}>
+    <h2 id=${headingId}>${pr ? `${pr.method}(…) on ${pr.to}` : 'Proposal'} <span class="muted small">task <a href=${`#/tasks/${taskId}`}><code>${taskId.slice(0, 8)}</code></a></span></h2>
+    <p class="muted">Requested ${formatTime(e.occurredAt)} by rule <code>${e.data.rule}</code>${task?.instruction ? html` · task: “${task.instruction}”` : null}</p>
+    ${pr
+      ? html`<dl class="facts proposal">
+          <div><dt>Chain</dt><dd>${pr.chainId}</dd></div>
+          <div class="wide"><dt>Contract</dt><dd><code>${pr.to}</code></dd></div>
+          <div><dt>Method</dt><dd><code>${pr.method}</code></dd></div>
+          <div class="wide"><dt>Arguments</dt><dd><ol class="args">${(pr.args ?? []).map((/** @type {unknown} */ a) => html`<li><code>${typeof a === 'string' ? a : JSON.stringify(a)}</code></li>`)}</ol></dd></div>
+          <div><dt>Value</dt><dd>${formatWei(pr.value)}</dd></div>
+          <div><dt>Gas limit</dt><dd>${pr.gas !== undefined ? `${formatCount(Number(pr.gas))} gas` : pr.gasLimit !== undefined ? `${formatCount(Number(pr.gasLimit))} gas` : '—'}</dd></div>
+        </dl>`
+      : html`<p class="bad">The proposal text cannot be read; do not approve.</p>`}
+    <p class=${hashMatches ? 'ok' : 'bad'}>
+      Proposal hash <${Hex} value=${e.data.proposalHash} keep=${10} />:
+      ${hashMatches ? ' matches SHA-256 of the proposal above, computed in this browser ✓' : ' does NOT match the proposal shown ✗'}
+    </p>
+    ${done
+      ? html`<p class="ok" role="status">${done}. The agent continues.</p>`
+      : html`<div class="decide">
+          <label for=${`c-${e.id}`}>Comment (optional)</label>
+          <input id=${`c-${e.id}`} type="text" maxlength="2000" value=${comment} onInput=${(/** @type {any} */ ev) => setComment(ev.currentTarget.value)} />
+          <button type="button" class="approve" disabled=${!!busy || !hashMatches} onClick=${() => decide('approve')}>${busy === 'approve' ? 'Approving…' : 'Approve'}</button>
+          <button type="button" class="reject" disabled=${!!busy} onClick=${() => decide('reject')}>${busy === 'reject' ? 'Rejecting…' : 'Reject'}</button>
+        </div>`}
+    <${ErrorBox} error=${error} />
+  </article>`;
+}
+
+/** @param {{ me: any }} p */
+export function ApprovalsView({ me }) {
+  const pending = useAsync(loadPending, []);
+  useLiveRefresh((n) => APPROVAL_TYPES.has(n.type), pending.reload);
+  return html`<h1>Approvals waiting for a human</h1>
+    <p class="muted">Each decision is bound to the proposal's hash: approving releases exactly this call and nothing else.${me.role === 'auditor' || me.role === 'viewer' ? ' Your role can look but not decide.' : ''}</p>
+    <${ErrorBox} error=${pending.error} retry=${pending.reload} />
+    ${!pending.value && !pending.error ? html`<${Loading} what="Looking for held transactions" />` : null}
+    ${pending.value && pending.value.length === 0 ? html`<${Empty}>Nothing waits for approval. Held transactions appear here the moment the policy holds them.</${Empty}>` : null}
+    ${pending.value?.map((/** @type {any} */ item) => html`<${ApprovalCard} key=${item.event.id} item=${item} onDecided=${pending.reload} />`)}`;
+}

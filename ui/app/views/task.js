@@ -1,0 +1,79 @@
+import { useState } from 'preact/hooks';
+import { api, apiAll } from '../api.js';
+import { Badge, Empty, ErrorBox, Hex, JsonView, Loading, useAsync, useLiveRefresh } from '../components.js';
+import { summarize } from '../event-summary.js';
+import { formatClock, formatCount, formatDuration, formatTime } from '../format.js';
+import { html } from '../html.js';
+
+/** @param {{ e: any }} p */
+function TimelineItem({ e }) {
+  const s = summarize(e);
+  const [open, setOpen] = useState(false);
+  return html`<li class=${`tl tl-${s.category}`} data-type=${e.type} data-event=${e.id}>
+    <div class="tl-head">
+      <time datetime=${e.occurredAt} title=${formatTime(e.occurredAt)}>${formatClock(e.occurredAt)}</time>
+      <span class="tl-type">${e.type}</span>
+      <span class="tl-sum">${s.summary}</span>
+    </div>
+    ${s.redacted ? html`<p class="redacted">Redacted: ${s.redacted}</p>` : null}
+    <div class="tl-actions">
+      <button type="button" class="link" aria-expanded=${open} onClick=${() => setOpen(!open)}>${open ? 'Hide' : 'Show'} payload</button>
+      ${e.batchId !== undefined
+        ? html`<a href=${`#/verify/${e.id}`} data-verify=${e.id}>Verify proof</a> <span class="muted small">seq ${formatCount(e.seq)} · batch ${e.batchId}</span>`
+        : html`<span class="muted small">proof pending: not sealed yet</span>`}
+      <span class="muted small">hash <${Hex} value=${e.hash} /></span>
+    </div>
+    ${open ? html`<${JsonView} value=${{ actor: e.actor, correlationId: e.correlationId, causationId: e.causationId, data: e.data }} />` : null}
+  </li>`;
+}
+
+/**
+ * The task's own stream, plus the gateway's audit of each tool call it made (their own
+ * `toolcall-<id>` streams, named by the steps), merged in global order.
+ * @param {string} id
+ */
+async function loadTrail(id) {
+  const own = await apiAll(`/v1/tasks/${encodeURIComponent(id)}/events?limit=200`, 5000);
+  const task = await api(`/v1/tasks/${encodeURIComponent(id)}`);
+  const callIds = [...new Set(task.steps.map((/** @type {any} */ s) => s.toolCallId).filter(Boolean))];
+  const calls = await Promise.all(callIds.map((c) => apiAll(`/v1/events?stream=toolcall-${encodeURIComponent(String(c))}&limit=100`, 100).catch(() => [])));
+  return [...own, ...calls.flat()].sort((a, b) => a.position - b.position);
+}
+
+/** @param {{ id: string }} p */
+export function TaskView({ id }) {
+  const task = useAsync(() => api(`/v1/tasks/${encodeURIComponent(id)}`), [id]);
+  const events = useAsync(() => loadTrail(id), [id]);
+  // Sealing adds seq/batch to events already shown: refresh on batches too.
+  useLiveRefresh((n) => n.taskId === id || n.type === 'BatchSealed', () => (task.reload(), events.reload()));
+
+  if (task.error) return html`<h1>Task <code>${id}</code></h1><${ErrorBox} error=${task.error} retry=${task.reload} />`;
+  if (!task.value) return html`<h1>Task</h1><${Loading} what="Loading the task" />`;
+  const t = task.value;
+  const pendingApproval = (events.value ?? []).some((/** @type {any} */ e) => e.type === 'ApprovalRequested') &&
+    !(events.value ?? []).some((/** @type {any} */ e) => e.type === 'ApprovalGranted' || e.type === 'ApprovalRejected') &&
+    (t.status === 'running' || t.status === 'submitted');
+  return html`<h1>Task <code class="id">${t.id}</code> <${Badge} status=${t.status} /></h1>
+    <dl class="facts">
+      <div><dt>Submitted</dt><dd>${formatTime(t.createdAt)}</dd></div>
+      <div><dt>Last change</dt><dd>${formatTime(t.updatedAt)}</dd></div>
+      ${t.instruction ? html`<div class="wide"><dt>Instruction</dt><dd>${t.instruction}</dd></div>` : null}
+      ${t.agentId ? html`<div><dt>Agent</dt><dd>${t.agentId}</dd></div>` : null}
+      ${t.chainId ? html`<div><dt>Chain</dt><dd>${t.chainId}</dd></div>` : null}
+      ${t.outputHash ? html`<div><dt>Output hash</dt><dd><${Hex} value=${t.outputHash} /></dd></div>` : null}
+      ${t.error ? html`<div class="wide"><dt>Error</dt><dd class="bad">${t.error.code}: ${t.error.message}</dd></div>` : null}
+    </dl>
+    ${pendingApproval ? html`<p class="notice">This task waits for a human approval. <a href="#/approvals">Review it in Approvals</a>.</p>` : null}
+    ${t.steps.length
+      ? html`<h2>Steps</h2><div class="table-wrap"><table>
+          <thead><tr><th scope="col" class="num">#</th><th scope="col">Tool</th><th scope="col">Status</th><th scope="col" class="num">Latency</th></tr></thead>
+          <tbody>${t.steps.map((/** @type {any} */ s) => html`<tr><td class="num">${s.index}</td><td><code>${s.tool}</code></td><td><${Badge} status=${s.status} />${s.error ? html` <span class="bad small">${s.error.code}</span>` : null}</td><td class="num">${formatDuration(s.latencyMs)}</td></tr>`)}</tbody>
+        </table></div>`
+      : null}
+    ${t.output !== undefined ? html`<details><summary>Output</summary><${JsonView} value=${t.output} /></details>` : null}
+    <h2>Timeline <span class="muted small">${events.value ? formatCount(events.value.length, 'event') : ''}, in order</span></h2>
+    <${ErrorBox} error=${events.error} retry=${events.reload} />
+    ${!events.value && !events.error ? html`<${Loading} what="Loading the audit trail" />` : null}
+    ${events.value && events.value.length === 0 ? html`<${Empty}>No events visible yet.</${Empty}>` : null}
+    ${events.value?.length ? html`<ol class="timeline">${events.value.map((/** @type {any} */ e) => html`<${TimelineItem} key=${e.id} e=${e} />`)}</ol>` : null}`;
+}

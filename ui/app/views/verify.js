@@ -1,0 +1,151 @@
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { api } from '../api.js';
+import { ErrorBox } from '../components.js';
+import { formatCount } from '../format.js';
+import { html } from '../html.js';
+import { PROOF_CHECKS, verifyProofInBrowser } from '../verify/verify-proof.js';
+
+/** @param {{ checks: any[], running: boolean }} p */
+function Checks({ checks, running }) {
+  const failed = checks.find((c) => !c.ok);
+  const done = !running && checks.length === PROOF_CHECKS.length;
+  return html`<section aria-labelledby="checks-h" class="checks-box">
+    <h2 id="checks-h">Checks, run in this browser</h2>
+    <div role="status" aria-live="polite" class=${`verdict ${done ? (failed ? 'bad' : 'ok') : ''}`} data-verdict=${done ? (failed ? 'failed' : 'passed') : 'running'}>
+      ${running ? 'Checking…' : done ? (failed ? `FAILED: ${failed.name}` : `All ${PROOF_CHECKS.length} checks passed`) : ''}
+    </div>
+    <ol class="checks">
+      ${PROOF_CHECKS.map((name) => {
+        const c = checks.find((x) => x.name === name);
+        const state = !c ? 'waiting' : c.ok ? 'ok' : 'bad';
+        return html`<li class=${`check check-${state}`} data-check=${name} data-ok=${c ? String(c.ok) : 'pending'}>
+          <span class="mark" aria-hidden="true">${state === 'ok' ? '✓' : state === 'bad' ? '✗' : '…'}</span>
+          <span class="check-name">${name}</span>
+          <span class="sr-only">${state === 'ok' ? 'passed' : state === 'bad' ? 'failed' : 'not run yet'}</span>
+          ${c ? html`<span class="check-detail">${c.detail}</span>` : null}
+        </li>`;
+      })}
+    </ol>
+  </section>`;
+}
+
+/** @param {{ proof: any }} p */
+function ProofSummary({ proof }) {
+  if (!proof || typeof proof !== 'object') return null;
+  const e = proof.event ?? {};
+  const download = () => {
+    const url = URL.createObjectURL(new Blob([JSON.stringify(proof, null, 2)], { type: 'application/json' }));
+    const a = document.createElement('a');
+    a.href = url;
+    a.download = `proof-${e.id ?? 'event'}.json`;
+    a.click();
+    setTimeout(() => URL.revokeObjectURL(url), 1000);
+  };
+  return html`<dl class="facts">
+    <div><dt>Event</dt><dd><code>${e.type}</code> <code class="small">${e.id}</code></dd></div>
+    <div><dt>Audit seq</dt><dd>${typeof proof.seq === 'number' ? formatCount(proof.seq) : '—'}</dd></div>
+    <div><dt>Batch</dt><dd>${proof.batch?.id} (${formatCount(proof.treeSize ?? 0, 'event')}, leaf ${proof.index})</dd></div>
+    <div><dt>Anchored</dt><dd>${proof.anchor ? `chain ${proof.anchor.chainId}, block ${formatCount(proof.anchor.blockNumber ?? 0)}` : '—'}</dd></div>
+    <div><dd><button type="button" class="link" onClick=${download}>Download this proof file</button></dd></div>
+  </dl>`;
+}
+
+/** @param {{ eventId?: string, me: any }} p */
+export function VerifyView({ eventId, me }) {
+  const [id, setId] = useState(eventId ?? '');
+  const [rpcUrl, setRpcUrl] = useState(me.chainRpcUrl ?? '');
+  const [contract, setContract] = useState(me.anchorContract ?? '');
+  const [proof, setProof] = useState(/** @type {any} */ (undefined));
+  const [source, setSource] = useState('');
+  const [checks, setChecks] = useState(/** @type {any[]} */ ([]));
+  const [running, setRunning] = useState(false);
+  const [error, setError] = useState(/** @type {any} */ (undefined));
+  const [dragging, setDragging] = useState(false);
+  const retryTimer = useRef(/** @type {any} */ (undefined));
+
+  const run = async (/** @type {any} */ p, /** @type {string} */ from) => {
+    setProof(p);
+    setSource(from);
+    setChecks([]);
+    setError(undefined);
+    if (!rpcUrl.trim()) {
+      setError({ message: 'Enter the chain RPC URL to read the anchored root from.' });
+      return;
+    }
+    setRunning(true);
+    /** @type {any[]} */
+    const seen = [];
+    try {
+      await verifyProofInBrowser(p, { rpcUrl: rpcUrl.trim(), contract: contract.trim() || undefined, onCheck: (c) => setChecks((seen.push(c), [...seen])) });
+    } finally {
+      setRunning(false);
+    }
+  };
+
+  const fetchAndVerify = async (/** @type {string} */ eid) => {
+    clearTimeout(retryTimer.current);
+    setError(undefined);
+    if (!/^[0-9a-f-]{36}$/i.test(eid.trim())) {
+      setError({ message: 'An event id is a UUID like 01937a6e-7f00-7000-8000-000000000001.' });
+      return;
+    }
+    try {
+      const p = await api(`/v1/events/${eid.trim()}/proof`);
+      await run(p, `fetched from the gateway for event ${eid.trim()}`);
+    } catch (err) {
+      const e = /** @type {any} */ (err);
+      if (e.code === 'PROOF_PENDING') {
+        const wait = e.retryAfter ?? 2;
+        setError({ message: `This event's batch is not anchored yet. Trying again in ${formatCount(wait, 'second')}.` });
+        retryTimer.current = setTimeout(() => fetchAndVerify(eid), wait * 1000);
+      } else setError(e);
+    }
+  };
+
+  useEffect(() => {
+    if (eventId) {
+      setId(eventId);
+      void fetchAndVerify(eventId);
+    }
+    return () => clearTimeout(retryTimer.current);
+  }, [eventId]);
+
+  const readFile = async (/** @type {File|undefined} */ file) => {
+    if (!file) return;
+    let parsed;
+    try {
+      parsed = JSON.parse(await file.text());
+    } catch {
+      setProof(undefined);
+      setChecks([]);
+      setError({ message: `${file.name} is not JSON.` });
+      return;
+    }
+    await run(parsed, `from the file ${file.name}`);
+  };
+
+  return html`<h1>Verify an event's proof</h1>
+    <p class="muted">The browser recomputes the event hash (RFC 8785 + SHA-256 with WebCrypto), the Merkle leaf and the path to the root, recovers the sealer's signature with secp256k1, then reads the root straight from the AuditAnchor contract through the RPC below. Nothing here takes the gateway's word for it; the gateway only hands over the file.</p>
+    <form class="verify-form" onSubmit=${(/** @type {Event} */ e) => (e.preventDefault(), fetchAndVerify(id))}>
+      <div class="field"><label for="event-id">Event id</label>
+        <input id="event-id" type="text" spellcheck="false" value=${id} onInput=${(/** @type {any} */ e) => setId(e.currentTarget.value)} placeholder="UUID of the event" /></div>
+      <div class="field"><label for="rpc-url">Chain RPC URL</label>
+        <input id="rpc-url" type="url" spellcheck="false" value=${rpcUrl} onInput=${(/** @type {any} */ e) => setRpcUrl(e.currentTarget.value)} placeholder="https://… an RPC you trust" /></div>
+      <div class="field"><label for="contract">AuditAnchor address <span class="muted small">(empty = the file's)</span></label>
+        <input id="contract" type="text" spellcheck="false" value=${contract} onInput=${(/** @type {any} */ e) => setContract(e.currentTarget.value)} placeholder="0x…" /></div>
+      <button type="submit">Fetch proof and verify</button>
+    </form>
+    <div
+      class=${`drop ${dragging ? 'dragging' : ''}`}
+      onDragOver=${(/** @type {DragEvent} */ e) => (e.preventDefault(), setDragging(true))}
+      onDragLeave=${() => setDragging(false)}
+      onDrop=${(/** @type {DragEvent} */ e) => (e.preventDefault(), setDragging(false), readFile(e.dataTransfer?.files[0]))}
+    >
+      <label for="proof-file">Or drop a proof file here, or choose one:</label>
+      <input id="proof-file" type="file" accept="application/json,.json" onChange=${(/** @type {any} */ e) => readFile(e.currentTarget.files[0])} />
+    </div>
+    <${ErrorBox} error=${error} />
+    ${source ? html`<p class="muted" data-source>Proof ${source}.</p>` : null}
+    <${ProofSummary} proof=${proof} />
+    ${proof !== undefined && (checks.length || running) ? html`<${Checks} checks=${checks} running=${running} />` : null}`;
+}
