@@ -6,3 +6,5 @@ export * from './traced-event-store';
 export * from './kafka-trace-headers';
 export * from './http-tracing';
 export * from './log-mixin';
+export * from './audit-lag-gauges';
+export * from './readiness-gauge';
