@@ -1,12 +1,14 @@
 import { Command, Option } from 'commander';
 import { loadConfig } from '../config';
 import { OpenMcpError } from '../core/errors';
-import { contractsDeploy } from './contracts-deploy';
-import { runMcpStdio } from './mcp-stdio';
-import { runRebuild } from './rebuild';
-import { runStart } from './start';
-import { runVerify } from './verify';
-import { runVerifyBatch } from './verify-batch';
+
+/**
+ * Load a subcommand's module only when it runs: `openmcp verify` must start fast on an auditor's
+ * machine without loading the gateway (database drivers, MCP, transformers.js, …).
+ */
+function load<T>(id: string): T {
+  return require(id) as T;
+}
 
 /** The `openmcp` command; each subcommand's work lives in its own module in src/cli/. */
 export function buildCli(): Command {
@@ -18,6 +20,7 @@ export function buildCli(): Command {
     .command('start')
     .description('run the gateway (all roles in one process) on the configured adapters')
     .action(async () => {
+      const { runStart } = load<typeof import('./start')>('./start');
       await runStart(loadConfig());
     });
 
@@ -28,6 +31,7 @@ export function buildCli(): Command {
     .option('--rpc <url>', 'chain JSON-RPC URL', 'http://127.0.0.1:8545')
     .option('--contract <address>', 'AuditAnchor address (default: the one named in the proof)')
     .action(async (file: string, o: { rpc: string; contract?: string }) => {
+      const { runVerify } = load<typeof import('./verify')>('./verify');
       process.exitCode = await runVerify({ file, rpc: o.rpc, contract: o.contract });
     });
 
@@ -40,6 +44,7 @@ export function buildCli(): Command {
     .option('--contract <address>', 'AuditAnchor address (default: from the export)')
     .action(async (id: string, o: { file: string; rpc: string; contract?: string }) => {
       if (!/^(0|[1-9][0-9]*)$/.test(id)) throw new OpenMcpError('VALIDATION_FAILED', `batch id must be a non-negative integer, got ${id}`, { status: 400 });
+      const { runVerifyBatch } = load<typeof import('./verify-batch')>('./verify-batch');
       process.exitCode = await runVerifyBatch({ batchId: Number(id), file: o.file, rpc: o.rpc, contract: o.contract });
     });
 
@@ -52,6 +57,7 @@ export function buildCli(): Command {
     .option('--anchorer <address>', 'address given the anchorer role (default: the deployer)')
     .action(async (o: { rpc: string; privateKey?: string; anchorer?: string }) => {
       if (!o.privateKey) throw new OpenMcpError('VALIDATION_FAILED', 'contracts deploy needs --private-key or ANCHORER_PRIVATE_KEY', { status: 400 });
+      const { contractsDeploy } = load<typeof import('./contracts-deploy')>('./contracts-deploy');
       await contractsDeploy({ rpc: o.rpc, privateKey: o.privateKey as `0x${string}`, anchorer: o.anchorer as `0x${string}` | undefined });
     });
 
@@ -61,6 +67,7 @@ export function buildCli(): Command {
     .description('rebuild a read model from position 0 into fresh tables and swap them in')
     .argument('<name>', 'tasks | task-steps | tool-calls | mcp-servers | batches | audit-log')
     .action(async (name: string) => {
+      const { runRebuild } = load<typeof import('./rebuild')>('./rebuild');
       await runRebuild(loadConfig(), name);
     });
 
@@ -70,6 +77,7 @@ export function buildCli(): Command {
     .description('serve the gateway over stdio for a local MCP client (every call audited)')
     .addOption(new Option('--key <api key>', 'API key whose tenant and role the client acts as').env('OPENMCP_API_KEY').makeOptionMandatory())
     .action(async (o: { key: string }) => {
+      const { runMcpStdio } = load<typeof import('./mcp-stdio')>('./mcp-stdio');
       await runMcpStdio(loadConfig(), o.key);
     });
 
