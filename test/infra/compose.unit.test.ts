@@ -1,0 +1,130 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { parse } from 'yaml';
+import { loadPolicyFile } from '../../src/agent/policy/load-policy';
+import { CONFIG_VARIABLES, loadConfig } from '../../src/config';
+import { readServersFile } from '../../src/mcp/servers-file';
+
+const ROOT = join(__dirname, '..', '..');
+const INFRA = join(ROOT, 'infra');
+const ROLES = ['api', 'gateway', 'relay', 'projector', 'sealer', 'anchorer', 'agent'];
+const GATEWAY_IMAGE = 'openmcp-chain:latest';
+
+type Service = { image?: string; command?: string[]; environment?: Record<string, string>; profiles?: string[] };
+const compose = parse(readFileSync(join(INFRA, 'docker-compose.yml'), 'utf8'), { merge: true }) as { services: Record<string, Service> };
+const gatewayServices = Object.entries(compose.services).filter(([, s]) => s.image === GATEWAY_IMAGE);
+const roleServices = gatewayServices.filter(([, s]) => !s.profiles?.includes('setup'));
+
+/** `${NAME:-default}` / `${NAME:?message}` as compose would fill them from a complete infra/.env. */
+function interpolate(value: string): string {
+  const sample: Record<string, string> = {
+    ANCHOR_CONTRACT: `0x${'11'.repeat(20)}`,
+    ANCHORER_PRIVATE_KEY: `0x${'22'.repeat(32)}`,
+    SEALER_PRIVATE_KEY: `0x${'33'.repeat(32)}`,
+    AGENT_PRIVATE_KEY: `0x${'44'.repeat(32)}`,
+    OPENMCP_ADMIN_KEY: 'a-long-admin-key-for-the-test',
+  };
+  return String(value).replace(/\$\{([A-Z0-9_]+)(?::[-?]([^}]*))?\}/g, (_m, name: string, fallback?: string) => sample[name] ?? (fallback && !/^set /.test(fallback) ? fallback : ''));
+}
+
+/** Every metric name the code defines: string literals 'openmcp_…' in src/. */
+function definedMetrics(): Set<string> {
+  const names = new Set<string>();
+  const walk = (dir: string) => {
+    for (const f of readdirSync(dir)) {
+      const p = join(dir, f);
+      if (statSync(p).isDirectory()) walk(p);
+      else if (p.endsWith('.ts')) for (const m of readFileSync(p, 'utf8').matchAll(/['"](openmcp_[a-z0-9_]+)['"]/g)) names.add(m[1]);
+    }
+  };
+  walk(join(ROOT, 'src'));
+  return names;
+}
+
+/** openmcp_* series names in PromQL, with histogram suffixes mapped back to the metric. */
+function usedMetrics(promql: string[]): string[] {
+  const out = new Set<string>();
+  for (const q of promql) for (const m of q.matchAll(/\b(openmcp_[a-z0-9_]+)/g)) out.add(m[1].replace(/_(bucket|count|sum)$/, ''));
+  return [...out];
+}
+
+describe('infra/ (production stack description)', () => {
+  it('runs every role as a gateway service, and each service runs the roles it is named for', () => {
+    const seen = new Set<string>();
+    for (const [name, s] of roleServices) {
+      const roles = s.environment?.OPENMCP_ROLES;
+      expect(roles, `${name}: OPENMCP_ROLES`).to.be.a('string');
+      const i = s.command!.indexOf('--roles');
+      expect(i, `${name}: start --roles`).to.be.greaterThan(0);
+      expect(s.command!.slice(0, i)).to.deep.equal(['node', 'bin/openmcp', 'start']);
+      expect(s.command![i + 1], `${name}: --roles equals OPENMCP_ROLES`).to.equal(roles);
+      for (const r of roles!.split(',')) {
+        expect(ROLES, `${name}: role ${r}`).to.include(r);
+        seen.add(r);
+      }
+    }
+    expect([...seen].sort()).to.deep.equal([...ROLES].sort());
+  });
+
+  it('sets only variables the configuration schema reads, on every gateway service', () => {
+    for (const [name, s] of gatewayServices) {
+      const unknown = Object.keys(s.environment ?? {}).filter((k) => !(CONFIG_VARIABLES as string[]).includes(k));
+      expect(unknown, `${name}: variables not in ConfigSchema (src/config.ts)`).to.deep.equal([]);
+    }
+  });
+
+  it('gives every role service a configuration that loads (values well-formed once infra/.env is filled in)', () => {
+    for (const [name, s] of roleServices) {
+      const env = Object.fromEntries(Object.entries(s.environment ?? {}).map(([k, v]) => [k, interpolate(v)]));
+      const c = loadConfig(env, '/app');
+      expect(c.KURRENTDB_URL, name).to.match(/^kurrentdb:/);
+      expect(c.DATABASE_URL, name).to.match(/^mysql:/);
+      expect(c.KAFKA_BROKERS && c.REDIS_URL && c.CHAIN_RPC_URL && c.OTEL_EXPORTER_OTLP_ENDPOINT, name).to.be.a('string');
+      expect(c.OTEL_SERVICE_NAME, name).to.equal(`openmcp-${name}`);
+    }
+  });
+
+  it('scrapes every role service with Prometheus', () => {
+    const prom = parse(readFileSync(join(INFRA, 'prometheus', 'prometheus.yml'), 'utf8'));
+    const names = prom.scrape_configs.flatMap((c: { dns_sd_configs?: Array<{ names: string[] }> }) => (c.dns_sd_configs ?? []).flatMap((d) => d.names));
+    expect([...names].sort()).to.deep.equal(roleServices.map(([n]) => n).sort());
+    expect(prom.rule_files).to.deep.equal(['/etc/prometheus/alerts.yml']);
+  });
+
+  it('uses in alert rules and in the dashboard only metrics the code defines', () => {
+    const defined = definedMetrics();
+    const alerts = parse(readFileSync(join(INFRA, 'prometheus', 'alerts.yml'), 'utf8'));
+    const alertExprs: string[] = alerts.groups.flatMap((g: { rules: Array<{ expr: string }> }) => g.rules.map((r) => r.expr));
+    const dashboard = JSON.parse(readFileSync(join(INFRA, 'grafana', 'dashboards', 'openmcp-overview.json'), 'utf8'));
+    const panelExprs: string[] = dashboard.panels.flatMap((p: { targets?: Array<{ expr: string }> }) => (p.targets ?? []).map((t) => t.expr));
+    for (const [what, exprs] of [['alerts.yml', alertExprs], ['dashboard', panelExprs]] as const) {
+      const used = usedMetrics(exprs);
+      expect(used.length, what).to.be.greaterThan(3);
+      expect(used.filter((m) => !defined.has(m)), `${what}: metrics not defined in src/`).to.deep.equal([]);
+    }
+    for (const lag of ['openmcp_relay_lag_events', 'openmcp_projection_lag_events', 'openmcp_anchoring_lag_batches']) {
+      expect(usedMetrics(alertExprs), 'alerts').to.include(lag);
+      expect(usedMetrics(panelExprs), 'dashboard').to.include(lag);
+    }
+  });
+
+  it('provisions the datasource the dashboard names', () => {
+    const ds = parse(readFileSync(join(INFRA, 'grafana', 'provisioning', 'datasources', 'prometheus.yml'), 'utf8'));
+    const uids = ds.datasources.map((d: { uid: string }) => d.uid);
+    const dashboard = JSON.parse(readFileSync(join(INFRA, 'grafana', 'dashboards', 'openmcp-overview.json'), 'utf8'));
+    for (const p of dashboard.panels) if (p.datasource) expect(uids).to.include(p.datasource.uid);
+  });
+
+  it('mounts config files the product accepts', () => {
+    expect(readServersFile(join(INFRA, 'config', 'mcp-servers.yaml'), { kind: 'system', id: 't' })).to.deep.equal([]);
+    expect(loadPolicyFile(join(INFRA, 'config', 'policy.yaml'))).to.have.property('policies');
+  });
+
+  it('builds the image on node:20-slim and starts openmcp', () => {
+    const docker = readFileSync(join(INFRA, 'Dockerfile'), 'utf8');
+    expect(docker).to.match(/^FROM node:20-slim$/m);
+    expect(docker).to.match(/^RUN npm ci\b/m);
+    expect(docker).to.include('CMD ["node", "bin/openmcp", "start"]');
+  });
+});
