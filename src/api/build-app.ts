@@ -48,6 +48,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       const problem = toProblem(err, request);
       metrics.errors.inc({ code: problem.code });
       metrics.httpDuration.observe({ method: request.method, route: 'unmatched', status: String(problem.status) }, reply.elapsedTime / 1000);
+      reply.header('x-request-id', request.id);
       return sendProblem(reply, problem);
     },
   });
@@ -74,12 +75,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // Hooks are callback-style (an async hook costs an extra promise and tick per request) and
   // attached per route from onRoute, so each closes over its permission and route label instead
   // of reading request.routeOptions (a getter that builds a new object on every access).
-  app.addHook('onRequest', (request, reply, done) => {
+  const tagRequest: onRequestHookHandler = (request, reply, done) => {
     reply.header('x-request-id', request.id);
     done();
-  });
+  };
 
-  const authorize = (permission: Permission): onRequestHookHandler => (request, _reply, done) => {
+  const authorize = (permission: Permission): onRequestHookHandler => (request, reply, done) => {
+    reply.header('x-request-id', request.id);
     auth
       .authenticate(request.headers.authorization, request.raw.socket)
       .then((principal) => {
@@ -108,7 +110,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const asArray = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
   app.addHook('onRoute', (route) => {
     const permission = route.config?.permission;
-    if (permission) route.onRequest = [authorize(permission), ...asArray(route.onRequest)];
+    route.onRequest = [permission ? authorize(permission) : tagRequest, ...asArray(route.onRequest)];
     if (route.schema?.body) route.preValidation = [depthCheck, ...asArray(route.preValidation)];
     route.onResponse = [observe(route.url), ...asArray(route.onResponse)];
   });

@@ -75,6 +75,7 @@ export function installErrorHandler(
   app.setNotFoundHandler((request, reply) => {
     onError('ROUTE_NOT_FOUND', 404);
     onUnmatched(request.method, 404, reply.elapsedTime / 1000);
+    reply.header('x-request-id', request.id);
     return sendProblem(
       reply,
       problemOf(404, 'ROUTE_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0].slice(0, 200)}`, {

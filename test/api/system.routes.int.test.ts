@@ -96,6 +96,11 @@ describe('REST system routes: /healthz, /readyz, /metrics, /docs; request ids; r
     expect(res.statusCode).to.equal(404);
     expect(res.headers['content-type']).to.match(/problem\+json/);
     expect(res.json().code).to.equal('ROUTE_NOT_FOUND');
+    expect(res.headers['x-request-id']).to.equal(res.json().requestId);
+    const denied = await h.call({ method: 'GET', url: '/v1/tasks', headers: { 'x-request-id': 'no-key-1' } });
+    expect(denied.statusCode).to.equal(401);
+    expect(denied.headers['x-request-id']).to.equal('no-key-1');
+    expect(denied.json().requestId).to.equal('no-key-1');
   });
 
   it('429 RATE_LIMITED with Retry-After per key, and per tenant across keys', async () => {
