@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { migrateLatest } from '../../../migrations';
-import { openKnex } from '../../db/knex';
+import { openKnex, type SqliteSynchronous } from '../../db/knex';
 import { SqlEventStore, type SqlEventStoreOptions } from './sql-event-store';
 
 export { SqlEventStore, EventIdConflictError, type SqlEventStoreOptions } from './sql-event-store';
@@ -10,10 +10,14 @@ export { SqlEventStore, EventIdConflictError, type SqlEventStoreOptions } from '
  * if missing and running migrations.
  * @example const store = await openSqlEventStore('sqlite:./data/openmcp.db')
  */
-export async function openSqlEventStore(url: string, options: SqlEventStoreOptions = {}): Promise<SqlEventStore> {
-  const knex = await openKnex(url, { createDatabase: true });
+export async function openSqlEventStore(
+  url: string,
+  options: SqlEventStoreOptions & { sqliteSynchronous?: SqliteSynchronous } = {},
+): Promise<SqlEventStore> {
+  const { sqliteSynchronous, ...storeOptions } = options;
+  const knex = await openKnex(url, { createDatabase: true, sqliteSynchronous });
   await migrateLatest(knex);
-  return new SqlEventStore(knex, { ...options, ownsKnex: true });
+  return new SqlEventStore(knex, { ...storeOptions, ownsKnex: true });
 }
 
 /** Use an existing knex (shared with read models); migrations must have run. */
