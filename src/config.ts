@@ -36,6 +36,8 @@ export const ConfigSchema = z.object({
     .string()
     .refine((v) => /^(sqlite:|mysql:\/\/|mariadb:\/\/)/.test(v), 'sqlite:<path> or mysql://user:pass@host:port/db')
     .optional(),
+  /** SQLite commits: `full` = fsynced before acknowledged (survives power loss); `normal` = WAL without per-commit fsync (survives a process crash, not an OS crash). */
+  SQLITE_SYNCHRONOUS: z.enum(['full', 'normal']).default('full'),
   KURRENTDB_URL: url(['kurrentdb', 'kurrentdb+discover', 'esdb', 'esdb+discover', 'kdb', 'kdb+discover']).optional(),
   REDIS_URL: url(['redis', 'rediss']).optional(),
   REDIS_KEY_PREFIX: z.string().default('openmcp:'),
