@@ -1,11 +1,9 @@
 /**
  * `npx tsx scripts/ui-dev-server.ts`: `openmcp start` plus the dashboard at /ui, for working on
- * the UI (and for test/ui when src/main.ts does not register the plugin yet). It builds the
- * gateway exactly as start does, then adds what main.ts may not wire yet: the UI plugin and an
- * agent runtime. Same environment variables as `openmcp start`.
+ * the UI (and for test/ui while src/main.ts does not register the plugin). It builds the gateway
+ * exactly as start does, then registers the UI plugin unless main.ts already did.
+ * Same environment variables as `openmcp start`.
  */
-import { catalog } from '../events';
-import { createAgentRuntime } from '../src/agent';
 import { createAuthenticator, SqlKeyStore } from '../src/auth';
 import { MemoryCache } from '../src/cache/memory';
 import { loadConfig } from '../src/config';
@@ -16,7 +14,6 @@ import { uiPlugin } from '../src/ui';
 async function main() {
   const config = loadConfig();
   const omc = await startOpenMcp(config, { listen: false });
-  const stops: (() => Promise<unknown>)[] = [];
   if (!omc.app.hasRoute({ method: 'GET', url: '/ui' })) {
     await omc.app.register(uiPlugin, {
       store: omc.store,
@@ -28,17 +25,10 @@ async function main() {
     });
     console.log('ui-dev-server: registered the UI plugin (src/main.ts does not)');
   }
-  if (!('runtime' in omc) && process.env.UI_DEV_AGENT !== 'off') {
-    const { runtime, chains } = await createAgentRuntime({ config, store: omc.store, catalog, tools: omc.gateway });
-    await runtime.start();
-    stops.push(async () => (await runtime.stop(), chains?.close()));
-    console.log('ui-dev-server: started an agent runtime (src/main.ts does not)');
-  }
   const url = await omc.app.listen({ host: config.HOST, port: config.PORT });
   console.log(`OpenMCP-Chain listening on ${url} (dashboard: ${url}/ui)`);
   console.log(`AuditAnchor ${omc.pipeline.contractAddress} on ${omc.pipeline.rpcUrl}`);
   const stop = async () => {
-    for (const s of stops) await s().catch(() => undefined);
     await omc.close();
     process.exit(0);
   };

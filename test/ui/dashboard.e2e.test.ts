@@ -1,0 +1,238 @@
+import { expect } from 'chai';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Wallet, getCreateAddress } from 'ethers';
+import type { BrowserContext, Page } from 'playwright-core';
+import { createRpcProvider } from '../../src/web3/provider';
+import { deployDemoToken, loadDemoTokenArtifact } from '../../src/web3/sample-contracts';
+import { freePort } from '../support/free-port';
+import { startOpenAiFake, type ChatRequest, type FakeReply, type OpenAiFake } from '../support/openai-fake/openai-fake';
+import { requireService } from '../support/services';
+
+// What page.evaluate callbacks see (they run in the browser; the project's tsconfig has no DOM lib).
+declare const sessionStorage: { getItem(k: string): string | null };
+declare const localStorage: { length: number };
+declare const document: { activeElement: { tagName: string } | null };
+declare function getComputedStyle(el: unknown): { color: string };
+import { chromiumAvailable, launchChromium, CHROMIUM } from './support/browser';
+import { startUiGateway, type UiGateway } from './support/ui-gateway';
+
+/** Hardhat's well-known account #1: the agent's wallet (account #0 anchors). Demo key only. */
+const AGENT_KEY = '0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d';
+const AGENT = new Wallet(AGENT_KEY).address.toLowerCase();
+/** DemoToken is the first contract account #1 deploys, so its address is known before the chain runs. */
+const TOKEN = getCreateAddress({ from: AGENT, nonce: 0 }).toLowerCase();
+const RECIPIENT = '0x000000000000000000000000000000000000beef';
+const OUT = join(__dirname, '..', '..', 'test-output', 'ui');
+const DESKTOP = { width: 1280, height: 900 };
+const PHONE = { width: 390, height: 844 };
+/** Not the machine's zone: times on screen must follow the viewer's. */
+const VIEWER_ZONE = 'Asia/Kolkata';
+
+/** The model: move DEMO when asked ("send N DEMO to 0x…"), then report. */
+function treasurer(chainId: number) {
+  return (req: ChatRequest): FakeReply => {
+    const instruction = String(req.messages.find((m) => m.role === 'user')?.content ?? '');
+    const m = instruction.match(/send (\d+) DEMO to (0x[0-9a-fA-F]{40})/i);
+    if (!m) return { content: 'I only move DEMO.' };
+    if (!req.messages.some((x) => x.role === 'tool')) {
+      return { toolCalls: [{ name: 'chain__send_transaction', arguments: { chainId, contract: 'DemoToken', method: 'transfer', args: [m[2], m[1]] } }] };
+    }
+    return { content: `Transferred ${m[1]} DEMO.` };
+  };
+}
+
+describe('dashboard /ui in headless Chromium against a running gateway', function () {
+  this.timeout(240_000);
+  let gw: UiGateway;
+  let fake: OpenAiFake;
+  let dir: string;
+  let context: BrowserContext;
+  let closeBrowser: (() => Promise<void>) | undefined;
+  let page: Page;
+  const requests: string[] = [];
+  let taskId = '';
+
+  const apiCall = async (path: string, init: { method?: string; body?: unknown } = {}) => {
+    const res = await fetch(`${gw.url}${path}`, {
+      method: init.method ?? 'GET',
+      headers: { authorization: `Bearer ${gw.adminKey}`, ...(init.body ? { 'content-type': 'application/json' } : {}) },
+      body: init.body ? JSON.stringify(init.body) : undefined,
+    });
+    return { status: res.status, body: (await res.json().catch(() => undefined)) as any };
+  };
+
+  const shoot = async (name: string) => {
+    await page.screenshot({ path: join(OUT, `${name}-desktop.png`), fullPage: true });
+    await page.setViewportSize(PHONE);
+    await page.waitForTimeout(150);
+    await page.screenshot({ path: join(OUT, `${name}-phone.png`), fullPage: true });
+    await page.setViewportSize(DESKTOP);
+  };
+
+  before(async function () {
+    await requireService(this, `Debian chromium at ${CHROMIUM} (apt-get install -y chromium)`, chromiumAvailable);
+    mkdirSync(OUT, { recursive: true });
+    dir = mkdtempSync(join(tmpdir(), 'omc-ui-e2e-'));
+    const chainPort = await freePort();
+    fake = await startOpenAiFake(treasurer(31337));
+    const chainsFile = join(dir, 'chains.json');
+    writeFileSync(chainsFile, JSON.stringify({ chains: [{ chainId: 31337, rpcUrl: `http://127.0.0.1:${chainPort}`, confirmations: 1, wallet: { type: 'key', privateKey: AGENT_KEY }, contracts: [{ name: 'DemoToken', address: TOKEN, abi: loadDemoTokenArtifact().abi }] }] }));
+    const policyFile = join(dir, 'policy.json');
+    writeFileSync(policyFile, JSON.stringify({ policies: [{ tenant: 'default', tools: { allow: ['examples__*', 'chain__*'] }, contracts: [{ chainId: 31337, address: TOKEN, name: 'DemoToken', methods: { transfer: { amountArg: 1, maxAmount: '1000', approvalAbove: '100' } } }] }] }));
+    gw = await startUiGateway({ CHAIN_PORT: String(chainPort), OPENAI_BASE_URL: fake.baseURL, OPENAI_API_KEY: 'sk-test', OPENAI_MODEL: 'fake-model', CHAINS_FILE: chainsFile, POLICY_FILE: policyFile });
+    const provider = createRpcProvider(gw.rpcUrl);
+    const { address } = await deployDemoToken(new Wallet(AGENT_KEY, provider), 1_000_000n);
+    provider.destroy();
+    expect(address.toLowerCase()).to.equal(TOKEN);
+
+    const browser = await launchChromium({ viewport: DESKTOP, timezoneId: VIEWER_ZONE, locale: 'en-GB', acceptDownloads: false });
+    context = browser.context;
+    closeBrowser = browser.close;
+    context.on('request', (r) => requests.push(r.url()));
+    page = context.pages()[0] ?? (await context.newPage());
+  });
+
+  after(async () => {
+    await closeBrowser?.();
+    await gw?.stop();
+    await fake?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    if (gw) rmSync(gw.dataDir, { recursive: true, force: true });
+  });
+
+  it('signs in with an API key kept in session storage only, never in the URL', async () => {
+    await page.goto(`${gw.url}/ui`);
+    await page.getByLabel('API key').fill('omk_not-a-real-key-at-all-000000');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByText('This key was not accepted.').waitFor();
+
+    await page.getByLabel('API key').fill(gw.adminKey);
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Live activity' }).waitFor();
+    await page.locator('[data-live="live"]').waitFor();
+    expect(await page.evaluate(() => sessionStorage.getItem('openmcp.apiKey'))).to.equal(gw.adminKey);
+    expect(await page.evaluate(() => localStorage.length)).to.equal(0);
+    expect(page.url()).to.not.include(gw.adminKey);
+    expect(requests.some((u) => u.includes(gw.adminKey))).to.equal(false);
+  });
+
+  it('shows a task submitted through the API appear and complete live, without a reload', async () => {
+    let loads = 0;
+    page.on('load', () => loads++);
+    const res = await apiCall('/v1/tasks', { method: 'POST', body: { steps: [{ tool: 'examples__echo', arguments: { text: 'hello dashboard' } }] } });
+    expect(res.status).to.equal(202);
+    taskId = res.body.id;
+    const row = page.locator(`tr[data-task="${taskId}"]`);
+    await row.waitFor({ timeout: 15_000 });
+    await row.locator('.badge-completed').waitFor({ timeout: 90_000 });
+    expect(loads).to.equal(0);
+    // Times in the viewer's zone: the submitted cell names IST, not the machine's UTC.
+    expect(await row.locator('td').nth(4).innerText()).to.match(/GMT\+5:30|IST/);
+    await page.locator('.spark').first().waitFor();
+    await shoot('activity');
+  });
+
+  it("opens the task's timeline: every event in order, each with its proof link", async () => {
+    await page.locator(`tr[data-task="${taskId}"] a`).click();
+    await page.getByRole('heading', { name: /Task/ }).waitFor();
+    const types = page.locator('.timeline li');
+    await page.locator('.timeline li[data-type="TaskCompleted"]').waitFor();
+    const order = await types.evaluateAll((els) => els.map((e) => e.getAttribute('data-type')));
+    expect(order[0]).to.equal('TaskSubmitted');
+    expect(order[order.length - 1]).to.equal('TaskCompleted');
+    expect(order).to.include.members(['TaskStarted', 'PolicyEvaluated', 'TaskStepStarted', 'ToolCallRequested', 'ToolCallCompleted', 'TaskStepCompleted']);
+    // Keyboard: the page heading has focus after navigation, and the payload toggles from the keyboard.
+    expect(await page.evaluate(() => document.activeElement?.tagName)).to.equal('H1');
+    const toggle = page.locator('.timeline li').first().getByRole('button', { name: 'Show payload' });
+    await toggle.focus();
+    await page.keyboard.press('Enter');
+    await page.locator('.timeline li').first().locator('pre.json').waitFor();
+    await shoot('task-timeline');
+  });
+
+  it("verifies an event's proof in the browser, all checks green, reading the root from the chain itself", async () => {
+    const first = page.locator('.timeline li[data-type="TaskSubmitted"]');
+    await first.locator('[data-verify]').waitFor({ timeout: 60_000 });
+    const before = requests.length;
+    await first.locator('[data-verify]').click();
+    await page.locator('[data-verdict="passed"]').waitFor({ timeout: 90_000 });
+    const checks = await page.locator('[data-check]').evaluateAll((els) => els.map((e) => [e.getAttribute('data-check'), e.getAttribute('data-ok')]));
+    expect(checks).to.deep.equal(['proof format', 'event hash', 'leaf', 'root from path', 'batch signature', 'on-chain root', 'on-chain inclusion'].map((n) => [n, 'true']));
+    expect(requests.slice(before).some((u) => u.startsWith(gw.rpcUrl)), 'the browser itself called the chain RPC').to.equal(true);
+    await shoot('verify-passed');
+  });
+
+  it('names the failing check in red for a tampered proof file dropped on the page', async () => {
+    const events = await apiCall(`/v1/tasks/${taskId}/events`);
+    const submitted = events.body.items.find((e: { type: string }) => e.type === 'TaskSubmitted');
+    const proof = (await apiCall(`/v1/events/${submitted.id}/proof`)).body;
+    proof.event.data.steps[0].arguments.text = 'something else';
+    const file = join(dir, 'tampered-proof.json');
+    writeFileSync(file, JSON.stringify(proof));
+    await page.locator('#proof-file').setInputFiles(file);
+    await page.locator('[data-verdict="failed"]').waitFor({ timeout: 60_000 });
+    expect(await page.locator('[data-verdict]').innerText()).to.equal('FAILED: event hash');
+    const bad = page.locator('[data-check="event hash"]');
+    expect(await bad.getAttribute('data-ok')).to.equal('false');
+    expect(await bad.getAttribute('class')).to.contain('check-bad');
+    const colour = await bad.locator('.check-name').evaluate((el) => getComputedStyle(el).color);
+    const [r, g, b] = colour.match(/\d+/g)!.map(Number);
+    expect(r, `failing check colour ${colour}`).to.be.greaterThan(150);
+    expect(g).to.be.lessThan(80);
+    expect(b).to.be.lessThan(80);
+    // The untouched parts of the file still check out: the failure is the payload, nothing else.
+    expect(await page.locator('[data-check="root from path"]').getAttribute('data-ok')).to.equal('true');
+    await shoot('verify-tampered');
+  });
+
+  it('lists MCP servers with health and breaker, searches the tool catalog, and shows batches with their anchors', async () => {
+    await page.getByRole('link', { name: 'MCP servers' }).click();
+    await page.locator('tr[data-server="examples"] .badge-up').waitFor();
+    await page.getByLabel('Search tools by what they do').fill('echo');
+    await page.locator('.tools li', { hasText: 'examples__echo' }).waitFor();
+    await shoot('mcp');
+    await page.getByRole('link', { name: 'Batches' }).click();
+    await page.locator('tr[data-batch="0"]').waitFor();
+    expect(await page.locator('tr[data-batch="0"]').innerText()).to.contain('Anchored');
+    await shoot('batches');
+    await page.getByRole('link', { name: 'Verify' }).click();
+    await page.getByRole('heading', { name: "Verify an event's proof" }).waitFor();
+    await shoot('verify-empty');
+  });
+
+  it('approves a held transaction, bound to its proposal hash', async function () {
+    const probe = await apiCall('/v1/tasks/01937a6e-7f00-7000-8000-000000000001/approvals', { method: 'POST', body: { proposalHash: `0x${'0'.repeat(64)}`, decision: 'approve' } });
+    if (probe.status === 501) {
+      console.warn(`\n  !!! PENDING: this gateway (${gw.entry}) has no approvals service (POST /v1/tasks/:id/approvals answers 501): src/main.ts must pass ApprovalsService to buildApp.\n`);
+      this.skip();
+    }
+    const res = await apiCall('/v1/tasks', { method: 'POST', body: { instruction: `Send 500 DEMO to ${RECIPIENT} please` } });
+    expect(res.status).to.equal(202);
+    const id = res.body.id;
+    await page.getByRole('link', { name: 'Approvals' }).click();
+    const card = page.locator('article.approval').filter({ has: page.locator(`a[href="#/tasks/${id}"]`) });
+    await card.waitFor({ timeout: 90_000 });
+    const text = await card.innerText();
+    expect(text).to.contain('transfer').and.contain(TOKEN).and.contain(RECIPIENT).and.contain('500');
+    expect(text).to.contain('matches SHA-256 of the proposal above');
+    await shoot('approvals');
+    const proposalHash = await card.getAttribute('data-proposal');
+    await card.getByRole('button', { name: 'Approve' }).click();
+    await card.getByText('Approved.').waitFor();
+    const done = async () => (await apiCall(`/v1/tasks/${id}`)).body.status;
+    for (let i = 0; i < 180 && (await done()) !== 'completed'; i++) await new Promise((r) => setTimeout(r, 500));
+    expect(await done()).to.equal('completed');
+    const trail = (await apiCall(`/v1/tasks/${id}/events?limit=200`)).body.items as { type: string; data: { proposalHash?: string } }[];
+    expect(trail.find((e) => e.type === 'ApprovalGranted')?.data.proposalHash).to.equal(proposalHash);
+    expect(trail.some((e) => e.type === 'TransactionConfirmed')).to.equal(true);
+  });
+
+  it('sent no request anywhere but the gateway and the chain RPC', () => {
+    const allowed = [new URL(gw.url).origin, new URL(gw.rpcUrl).origin];
+    const stray = requests.filter((u) => !u.startsWith('data:') && !u.startsWith('blob:') && !allowed.includes(new URL(u).origin));
+    expect(requests.length).to.be.greaterThan(10);
+    expect(stray, stray.join('\n')).to.deep.equal([]);
+  });
+});
