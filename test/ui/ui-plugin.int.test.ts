@@ -1,0 +1,172 @@
+import { expect } from 'chai';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { installErrorHandler } from '../../src/api/error-handler';
+import { UnauthenticatedError } from '../../src/api/errors';
+import type { Principal } from '../../src/auth/principal';
+import { createEvent } from '../../src/core/envelope';
+import { newId } from '../../src/core/ids';
+import { openSqlEventStore, type SqlEventStore } from '../../src/eventstore/sql';
+import type { ReadModels } from '../../src/readmodels/port';
+import { uiPlugin } from '../../src/ui';
+
+const principals: Record<string, Principal> = {
+  'key-acme-operator-000000000000': { tenant: 'acme', role: 'operator', actor: { kind: 'user', id: 'op' }, crossTenant: false, via: 'api-key', subject: 'k1' },
+  'key-root-admin-00000000000000': { tenant: 'default', role: 'admin', actor: { kind: 'user', id: 'root' }, crossTenant: true, via: 'api-key', subject: 'k2' },
+};
+const authenticate = async (h: string | undefined) => {
+  const p = principals[(h ?? '').replace(/^Bearer /, '')];
+  if (!p) throw new UnauthenticatedError();
+  return p;
+};
+const auth = (key: string) => ({ authorization: `Bearer ${key}` });
+const ACME = 'key-acme-operator-000000000000';
+const ROOT = 'key-root-admin-00000000000000';
+
+/** Read server-sent events from the live stream until `until` holds or `ms` pass. */
+async function readStream(url: string, key: string, until: (events: { event: string; data: any }[]) => boolean, ms = 5000) {
+  const ac = new AbortController();
+  const timer = setTimeout(() => ac.abort(), ms);
+  const out: { event: string; data: any }[] = [];
+  let status = 0;
+  try {
+    const res = await fetch(url, { headers: auth(key), signal: ac.signal });
+    status = res.status;
+    if (!res.ok || !res.body) return { status, out };
+    const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+    let buf = '';
+    while (!until(out)) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buf += value;
+      let i;
+      while ((i = buf.indexOf('\n\n')) >= 0) {
+        const frame = buf.slice(0, i);
+        buf = buf.slice(i + 2);
+        const event = /^event: (.*)$/m.exec(frame)?.[1];
+        const data = /^data: (.*)$/m.exec(frame)?.[1];
+        if (event && data) out.push({ event, data: JSON.parse(data) });
+      }
+    }
+    ac.abort();
+  } catch (err) {
+    if ((err as Error).name !== 'AbortError') throw err;
+  } finally {
+    clearTimeout(timer);
+  }
+  return { status, out };
+}
+
+describe('uiPlugin: /ui assets, authenticated JSON and the live stream', function () {
+  this.timeout(30_000);
+  let dir: string;
+  let store: SqlEventStore;
+  let app: FastifyInstance;
+  let base: string;
+  const waited: number[] = [];
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'omc-ui-plugin-'));
+    store = await openSqlEventStore(`sqlite:${join(dir, 'events.db')}`);
+    // The read side's only duty here: say when an event is visible (it always is, at once).
+    const readModels = { waitForPosition: async (p: number) => (waited.push(p), true) } as unknown as ReadModels;
+    app = Fastify();
+    installErrorHandler(app);
+    await app.register(uiPlugin, { store, readModels, authenticate, chainRpcUrl: 'http://127.0.0.1:8545', heartbeatMs: 200, upstreams: () => [{ id: 's1', tenant: '*', name: 'examples', health: 'up', circuit: 'closed', inFlight: 0 }] });
+    base = await app.listen({ host: '127.0.0.1', port: 0 });
+  });
+
+  after(async () => {
+    await app?.close();
+    await store?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const append = (tenant: string, type: string, stream: string, data: Record<string, unknown> = {}) =>
+    store.append(stream, [createEvent({ type, stream, tenant, actor: { kind: 'system', id: 'test' }, data })]);
+
+  it('serves the page with a CSP that allows only its own scripts and the import map it declares', async () => {
+    const res = await app.inject({ url: '/ui' });
+    expect(res.statusCode).to.equal(200);
+    const csp = String(res.headers['content-security-policy']);
+    const map = /<script type="importmap">(.*?)<\/script>/.exec(res.body)![1];
+    expect(csp).to.contain(`'sha256-${createHash('sha256').update(map).digest('base64')}'`);
+    expect(csp).to.match(/script-src 'self' 'sha256-[^']+'(;|$)/);
+    expect(csp).to.contain("default-src 'none'");
+    // Every import the map names, and every script and stylesheet the page loads, is served locally.
+    const urls = [...Object.values(JSON.parse(map).imports as Record<string, string>), ...[...res.body.matchAll(/(?:src|href)="(\/ui\/[^"]+)"/g)].map((m) => m[1])];
+    for (const url of urls) {
+      const a = await app.inject({ url });
+      expect(a.statusCode, url).to.equal(200);
+      expect(String(a.headers['content-type']), url).to.match(/javascript|css|svg/);
+    }
+    expect(res.body).to.not.match(/https?:\/\//);
+  });
+
+  it('answers 404 for anything outside its fixed asset map, and 304 for a known ETag', async () => {
+    for (const url of ['/ui/app/../../package.json', '/ui/app/%2e%2e/%2e%2e/package.json', '/ui/vendor/nothing.js', '/ui/secret', '/ui/app/main.ts']) {
+      expect((await app.inject({ url })).statusCode, url).to.equal(404);
+    }
+    const first = await app.inject({ url: '/ui/app/main.js' });
+    const again = await app.inject({ url: '/ui/app/main.js', headers: { 'if-none-match': String(first.headers.etag) } });
+    expect(again.statusCode).to.equal(304);
+  });
+
+  it('refuses its API and stream without a valid key (401 problem)', async () => {
+    for (const url of ['/ui/api/config', '/ui/api/activity', '/ui/api/mcp-health', '/ui/api/stream']) {
+      const res = await app.inject({ url, headers: auth('wrong') });
+      expect(res.statusCode, url).to.equal(401);
+      expect(res.json().code).to.equal('UNAUTHENTICATED');
+    }
+    const cfg = await app.inject({ url: '/ui/api/config', headers: auth(ACME) });
+    expect(cfg.json()).to.deep.equal({ tenant: 'acme', role: 'operator', crossTenant: false, chainRpcUrl: 'http://127.0.0.1:8545' });
+  });
+
+  it("streams only the caller's tenant's notices (plus shared and system ones), without payloads, after the read side has them", async () => {
+    const taskId = newId();
+    const listening = readStream(`${base}/ui/api/stream`, ACME, (es) => es.some((e) => e.data.type === 'TaskCompleted'));
+    await new Promise((r) => setTimeout(r, 300));
+    await append('globex', 'TaskSubmitted', `task-${newId()}`, { instruction: 'secret of globex' });
+    await append('acme', 'TaskSubmitted', `task-${taskId}`, { instruction: 'acme work' });
+    await append('system', 'BatchSealed', 'auditbatch-log', { batchId: 0 });
+    await append('acme', 'ToolCallFailed', `toolcall-${newId()}`, { taskId, serverId: 's1', server: 'examples', tool: 'echo', error: { code: 'X', message: 'boom' }, latencyUs: 1500 });
+    await append('acme', 'TaskCompleted', `task-${taskId}`, {});
+    const { status, out } = await listening;
+    expect(status).to.equal(200);
+    const notices = out.filter((e) => e.event === 'event').map((e) => e.data);
+    expect(notices.map((n) => [n.tenant, n.type])).to.deep.equal([
+      ['acme', 'TaskSubmitted'],
+      ['system', 'BatchSealed'],
+      ['acme', 'ToolCallFailed'],
+      ['acme', 'TaskCompleted'],
+    ]);
+    expect(notices[0]).to.not.have.property('data');
+    expect(notices[2]).to.include({ taskId, failure: true });
+    expect(JSON.stringify(out)).to.not.contain('secret of globex');
+    for (const n of notices) expect(waited).to.include(n.position);
+  });
+
+  it('replays what a reconnecting client missed, from the position it names', async () => {
+    const head = await store.headPosition();
+    await append('acme', 'TaskSubmitted', `task-${newId()}`, { instruction: 'while away' });
+    await new Promise((r) => setTimeout(r, 500));
+    const { out } = await readStream(`${base}/ui/api/stream?after=${head}`, ACME, (es) => es.some((e) => e.event === 'event'));
+    expect(out.find((e) => e.event === 'event')!.data.position).to.equal(head + 1);
+  });
+
+  it('counts activity per minute and tool latency per server, scoped to the tenant', async () => {
+    const acme = (await app.inject({ url: '/ui/api/activity', headers: auth(ACME) })).json();
+    // Summed over the window, so a minute boundary during the test changes nothing.
+    const total = (buckets: Record<string, number>[], k: string) => buckets.reduce((n, b) => n + b[k], 0);
+    expect(acme.buckets).to.have.length(60);
+    expect(['tasksSubmitted', 'tasksCompleted', 'toolCalls', 'toolErrors'].map((k) => total(acme.buckets, k))).to.deep.equal([2, 1, 1, 1]);
+    const root = (await app.inject({ url: '/ui/api/activity', headers: auth(ROOT) })).json();
+    expect(total(root.buckets, 'tasksSubmitted')).to.equal(3);
+    const health = (await app.inject({ url: '/ui/api/mcp-health', headers: auth(ACME) })).json();
+    expect(health.upstreams).to.have.length(1);
+    expect(health.calls).to.deep.equal([{ serverId: 's1', server: 'examples', calls: 1, errors: 1, p50Ms: 1.5, p95Ms: 1.5, lastCallAt: health.calls[0].lastCallAt }]);
+  });
+});
