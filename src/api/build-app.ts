@@ -102,9 +102,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     done();
   };
 
-  const observe = (route: string): onResponseHookHandler => (request, reply, done) => {
-    metrics.httpDuration.observe({ method: request.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
-    done();
+  // One labelled child per method and status of the route, so an observation skips label hashing.
+  const observe = (route: string): onResponseHookHandler => {
+    const children = new Map<string, { observe(v: number): void }>();
+    return (request, reply, done) => {
+      const key = `${request.method} ${reply.statusCode}`;
+      let child = children.get(key);
+      if (!child) children.set(key, (child = metrics.httpDuration.labels({ method: request.method, route, status: String(reply.statusCode) })));
+      child.observe(reply.elapsedTime / 1000);
+      done();
+    };
   };
 
   const asArray = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
