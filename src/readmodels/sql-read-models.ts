@@ -143,7 +143,11 @@ export class SqlReadModels implements ReadModels {
     const applied = this.options.applied;
     const waiter = applied?.wait(position);
     try {
-      if (await this.isApplied(position)) return true;
+      // Read-your-writes asks right after the append, when this process's projector has not got
+      // that far yet: the check would almost always miss, and it is a query per command. The
+      // notification, or the poll for positions applied elsewhere, answers instead.
+      const ahead = applied !== undefined && position > applied.highest;
+      if (!ahead && (await this.isApplied(position))) return true;
       const interval = this.options.pollIntervalMs ?? (applied ? 250 : 25);
       const deadline = Date.now() + timeoutMs;
       let notified = false;

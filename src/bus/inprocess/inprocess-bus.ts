@@ -1,6 +1,7 @@
 import type { CheckpointStore } from '../../checkpoints/port';
 import type { EventStore } from '../../eventstore/port';
 import type { Bus, BusConsumer, BusHandler, ConsumeOptions } from '../port';
+import { CheckpointSaver } from './checkpoint-saver';
 import { readBatches } from './read-batches';
 
 export type InProcessBusOptions = {
@@ -56,20 +57,27 @@ export class InProcessBus implements Bus {
   }
 
   private async run(group: string, name: string, after: number | undefined, handler: BusHandler, signal: AbortSignal): Promise<void> {
-    for await (const batch of readBatches(this.store, { after, maxBatch: this.options.maxBatch, signal })) {
-      // A batch in hand is finished even when stop() is called meanwhile: stop waits for it.
-      for (let attempt = 0; ; attempt++) {
-        try {
-          await handler(batch);
-          break;
-        } catch (err) {
-          this.options.onError?.(err, group);
-          if (signal.aborted) return;
-          await delay(Math.min(5000, 100 * 2 ** attempt), signal);
-          if (signal.aborted) return;
+    // The next batch must not wait for this one's checkpoint write (a commit each): the saver
+    // writes the latest position behind the deliveries, and stop() waits for it.
+    const saver = new CheckpointSaver(this.checkpoints, name);
+    try {
+      for await (const batch of readBatches(this.store, { after, maxBatch: this.options.maxBatch, signal })) {
+        // A batch in hand is finished even when stop() is called meanwhile: stop waits for it.
+        for (let attempt = 0; ; attempt++) {
+          try {
+            await handler(batch);
+            break;
+          } catch (err) {
+            this.options.onError?.(err, group);
+            if (signal.aborted) return;
+            await delay(Math.min(5000, 100 * 2 ** attempt), signal);
+            if (signal.aborted) return;
+          }
         }
+        saver.save(batch[batch.length - 1].position);
       }
-      await this.checkpoints.save(name, batch[batch.length - 1].position);
+    } finally {
+      await saver.flush();
     }
   }
 }
