@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { generateApiKey } from '../../src/auth/api-key';
-import { createAuthenticator } from '../../src/auth/authenticator';
+import { createAuthenticator, mcpAuthenticate } from '../../src/auth/authenticator';
 import { MemoryKeyStore } from '../../src/auth/memory-key-store';
 
 async function setup() {
@@ -40,5 +40,16 @@ describe('Authenticator', () => {
     const socket = {};
     await auth.authenticate(`Bearer ${g.key}`, socket);
     expect(await code(auth.authenticate(`Bearer ${generateApiKey().key}`, socket))).to.equal('UNAUTHENTICATED');
+  });
+
+  it('mcpAuthenticate gives the /mcp plugin {tenant, actor} for roles with mcp:call, null otherwise', async () => {
+    const { keys, g, auth } = await setup();
+    const viewer = generateApiKey();
+    await keys.insert({ id: '01900000-0000-7000-8000-000000000002', tenant: 'acme', role: 'viewer', crossTenant: false, prefix: viewer.prefix, hash: viewer.hash, createdAt: '', createdBy: 't' });
+    const mcp = mcpAuthenticate(auth);
+    expect(await mcp({ headers: { authorization: `Bearer ${g.key}` } })).to.deep.include({ tenant: 'acme', actor: { kind: 'agent', id: '01900000-0000-7000-8000-000000000001' } });
+    expect(await mcp({ headers: { authorization: `Bearer ${viewer.key}` } })).to.equal(null);
+    expect(await mcp({ headers: {} })).to.equal(null);
+    expect(await mcp({ headers: { authorization: 'Bearer nope-nope-nope-nope' } })).to.equal(null);
   });
 });
