@@ -10,7 +10,7 @@ import { AppliedPositions } from './applied-positions';
 import { advanceCheckpoints, readCheckpoints } from './checkpoints';
 import { projectionLagGauge } from './lag-metric';
 import { emptyTouched, type ProjectionApplier } from './projection';
-import { withWriteLock } from './write-lock';
+import { HeldWriteLock } from './write-lock';
 
 export type ProjectorOptions = {
   knex: Knex;
@@ -45,10 +45,12 @@ export class Projector {
   private readonly tables: ReadModelTables;
   private consumer?: BusConsumer;
   private readonly watermarks = new Map<string, number>();
+  private readonly lock: HeldWriteLock;
 
   constructor(private readonly options: ProjectorOptions) {
     this.appliers = options.appliers ?? defaultAppliers();
     this.tables = options.tables ?? LIVE_TABLES;
+    this.lock = new HeldWriteLock(options.knex);
     if (options.headPosition) {
       const head = options.headPosition;
       projectionLagGauge(options.registry, async () => {
@@ -72,6 +74,7 @@ export class Projector {
     const c = this.consumer;
     this.consumer = undefined;
     await c?.stop();
+    await this.lock.release();
   }
 
   /** Apply a delivery (also usable without a bus, e.g. by tests and tools). */
@@ -85,7 +88,7 @@ export class Projector {
     const touched = emptyTouched();
     const top = Math.max(...events.map((e) => e.position));
     const names = this.appliers.map((a) => a.name);
-    await withWriteLock(this.options.knex, async (trx) => {
+    await this.lock.run(async (trx) => {
       // First statement writes, so a SQLite transaction holds the writer lock before it reads.
       await advanceCheckpoints(trx, names, top);
       for (const a of this.appliers) {

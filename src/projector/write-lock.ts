@@ -31,3 +31,87 @@ export async function withWriteLock<T>(knex: Knex, fn: (trx: Knex.Transaction) =
     }
   });
 }
+
+type Connection = object;
+type PoolClient = { acquireConnection(): Promise<Connection>; releaseConnection(c: Connection): Promise<unknown> };
+
+/**
+ * The projector's side of the write lock, kept across batches: GET_LOCK and RELEASE_LOCK were two
+ * of the dozen round trips of every small live batch. The lock lives on a connection taken out of
+ * the pool for as long as it is held, and is let go after `holdMs` of holding or of idleness, so
+ * a rebuild waiting for it (GET_LOCK queues it) gets it within about that time, as before within
+ * one batch. It is only ever released between transactions, after a commit or a rollback.
+ * SQLite: no named lock, the database's writer lock does the work (see withWriteLock).
+ */
+export class HeldWriteLock {
+  private conn?: Connection;
+  private heldSince = 0;
+  private idle?: NodeJS.Timeout;
+  /** Transactions share the one connection, so they run one after another. */
+  private tail: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly knex: Knex,
+    private readonly holdMs = 250,
+  ) {}
+
+  run<T>(fn: (trx: Knex.Transaction) => Promise<T>): Promise<T> {
+    if (dialectOf(this.knex) === 'sqlite') return this.knex.transaction(fn);
+    return this.serial(() => this.runNow(fn));
+  }
+
+  /** Give the lock and its connection back (also when the projector stops). */
+  release(): Promise<void> {
+    return this.serial(() => this.drop());
+  }
+
+  private serial<T>(task: () => Promise<T>): Promise<T> {
+    const result = this.tail.then(task);
+    this.tail = result.catch(() => undefined);
+    return result;
+  }
+
+  private async runNow<T>(fn: (trx: Knex.Transaction) => Promise<T>): Promise<T> {
+    clearTimeout(this.idle);
+    const connection = await this.take();
+    try {
+      return await this.knex.transaction(fn, { connection } as Knex.TransactionConfig);
+    } catch (err) {
+      // The connection may be broken (then the server dropped the lock with it): start afresh.
+      await this.drop();
+      throw err;
+    } finally {
+      if (this.conn && performance.now() - this.heldSince >= this.holdMs) await this.drop();
+      if (this.conn) this.idle = setTimeout(() => void this.release(), this.holdMs).unref();
+    }
+  }
+
+  private async drop(): Promise<void> {
+    clearTimeout(this.idle);
+    const conn = this.conn;
+    if (!conn) return;
+    this.conn = undefined;
+    try {
+      await this.knex.raw('SELECT RELEASE_LOCK(?)', [lockName(this.knex)]).connection(conn).catch(() => undefined);
+    } finally {
+      await (this.knex.client as PoolClient).releaseConnection(conn);
+    }
+  }
+
+  private async take(): Promise<Connection> {
+    if (this.conn) return this.conn;
+    const pool = this.knex.client as PoolClient;
+    const conn = await pool.acquireConnection();
+    try {
+      const name = lockName(this.knex);
+      const [rows] = await this.knex.raw('SELECT GET_LOCK(?, ?) AS ok', [name, LOCK_WAIT_S]).connection(conn);
+      if (Number(rows[0]?.ok) !== 1) throw new Error(`projections write lock ${name} not granted within ${LOCK_WAIT_S}s`);
+    } catch (err) {
+      await pool.releaseConnection(conn);
+      throw err;
+    }
+    this.conn = conn;
+    this.heldSince = performance.now();
+    return conn;
+  }
+}
