@@ -4,9 +4,11 @@ import type { FastifyInstance } from 'fastify';
 import type { Knex } from 'knex';
 import { Registry } from 'prom-client';
 import { catalog } from '../events';
-import { createAgentRuntime, ApprovalsService } from './agent';
+import { assertTaskRunnable, createAgentRuntime, ApprovalsService } from './agent';
 import { buildApp, createLogger, type ReadinessCheck } from './api';
-import { gatewayService, proofsService, envelopeOf } from './app/services';
+import { mcpGatewayService } from './api/mcp-gateway-service';
+import { proofsService } from './api/proofs-service';
+import { uiPlugin } from './ui';
 import { createAuthenticator, createJwtVerifier, ensureAdminKey, mcpAuthenticate, SqlKeyStore } from './auth';
 import { InProcessBus } from './bus/inprocess';
 import { eventsTopic, KafkaBus } from './bus/kafka';
@@ -118,7 +120,9 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
     const findEvent = async (id: string) => {
       if (sqlStore) return sqlStore.getById(id);
       const view = await readModels.getAuditEvent(null, id);
-      return view && envelopeOf(view);
+      if (!view) return undefined;
+      const { seq: _seq, batchId: _batchId, ...envelope } = view;
+      return envelope;
     };
     const pipeline = await startAuditPipeline({
       store,
@@ -178,12 +182,22 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
       rateLimit: { perKeyPerMinute: config.RATE_LIMIT_PER_KEY, perTenantPerMinute: config.RATE_LIMIT_PER_TENANT },
       metrics,
       proofs: proofsService(pipeline.queries, readModels),
-      gateway: gatewayService(gateway),
+      gateway: mcpGatewayService(gateway),
       approvals: new ApprovalsService({ store, catalog }),
       readiness,
+      assertTaskRunnable: (task) => assertTaskRunnable(config, task),
       logger,
     });
     await app.register(mcpGatewayPlugin, { gateway, authenticate: mcpAuthenticate(auth) });
+    await app.register(uiPlugin, {
+      store,
+      readModels,
+      authenticate: auth.authenticate,
+      chainRpcUrl: pipeline.rpcUrl,
+      anchorContract: pipeline.contractAddress,
+      upstreams: () => gateway.status().upstreams,
+      onError: (err: unknown) => logger.warn({ err }, 'ui live stream error (will retry)'),
+    });
     closers.push({ name: 'http', close: () => app.close() });
 
     let url = '';
@@ -193,7 +207,7 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
     }
     if (options.listen !== false) {
       url = await app.listen({ host: config.HOST, port: config.PORT });
-      print(`OpenMCP-Chain listening on ${url} (docs: ${url}/docs, MCP: ${url}/mcp)`);
+      print(`OpenMCP-Chain listening on ${url} (dashboard: ${url}/ui, API docs: ${url}/docs, MCP: ${url}/mcp)`);
       print(`AuditAnchor ${pipeline.contractAddress} on ${pipeline.rpcUrl}`);
     }
     return {

@@ -33,6 +33,11 @@ export type AppDeps = {
   gateway?: McpGatewayService;
   approvals?: ApprovalsService;
   readiness?: ReadinessCheck[];
+  /**
+   * Refuse a task this deployment cannot run before it is accepted (e.g. an instruction with no
+   * LLM configured: src/agent assertTaskRunnable). Throws an OpenMcpError (4xx).
+   */
+  assertTaskRunnable?: (task: { instruction?: string; steps?: unknown[] }) => void;
   /** A pino logger (createLogger in src/api/logger.ts redacts credentials); false = silent. */
   logger?: FastifyBaseLogger | false;
   clock?: Clock;

@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { loadConfig } from '../config';
 import { OpenMcpError } from '../core/errors';
+import { addClientCommands } from './client-commands';
 
 /**
  * Load a subcommand's module only when it runs: `openmcp verify` must start fast on an auditor's
@@ -70,6 +71,8 @@ export function buildCli(): Command {
       const { runRebuild } = load<typeof import('./rebuild')>('./rebuild');
       await runRebuild(loadConfig(), name);
     });
+
+  addClientCommands(program);
 
   const mcp = program.command('mcp').description('the MCP gateway');
   mcp

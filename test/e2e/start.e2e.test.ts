@@ -45,7 +45,7 @@ describe('openmcp start (embedded default)', function () {
     const auth = { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' };
     const ids: string[] = [];
     for (let i = 0; i < 5; i++) {
-      const r = await fetch(`${gw!.url}/v1/tasks`, { method: 'POST', headers: auth, body: JSON.stringify({ instruction: `task ${i}`, steps: [{ tool: 'examples__echo', arguments: { text: String(i) } }] }) });
+      const r = await fetch(`${gw!.url}/v1/tasks`, { method: 'POST', headers: auth, body: JSON.stringify({ agentId: `agent-${i}`, steps: [{ tool: 'examples__echo', arguments: { text: String(i) } }] }) });
       expect(r.status).to.equal(202);
       ids.push(((await r.json()) as { id: string }).id);
     }
@@ -57,6 +57,19 @@ describe('openmcp start (embedded default)', function () {
       const t = await fetch(`${gw.url}/v1/tasks/${id}`, { headers: auth });
       expect(t.status, id).to.equal(200);
     }
+  });
+
+  it('refuses a natural-language task with no LLM configured, naming the setting, and appends nothing', async () => {
+    const auth = { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' };
+    const before = (await (await fetch(`${gw!.url}/v1/events?type=TaskSubmitted&limit=200`, { headers: auth })).json()) as { items: unknown[] };
+    const r = await fetch(`${gw!.url}/v1/tasks`, { method: 'POST', headers: auth, body: JSON.stringify({ instruction: 'say hi' }) });
+    expect(r.status).to.equal(422);
+    expect(r.headers.get('content-type')).to.match(/application\/problem\+json/);
+    const problem = (await r.json()) as { code: string; detail: string };
+    expect(problem.code).to.equal('LLM_NOT_CONFIGURED');
+    expect(problem.detail).to.match(/OPENAI_BASE_URL/);
+    const after = (await (await fetch(`${gw!.url}/v1/events?type=TaskSubmitted&limit=200`, { headers: auth })).json()) as { items: unknown[] };
+    expect(after.items.length).to.equal(before.items.length);
   });
 
   it('refuses to start on a bad setting, naming the variable', async () => {

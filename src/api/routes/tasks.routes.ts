@@ -36,6 +36,7 @@ export function tasksRoutes(deps: AppDeps): FastifyPluginAsync {
       config: { permission: 'tasks:write' },
       schema: { tags: ['tasks'], summary: 'Submit a task', body: SubmitTaskBody, response: { 202: SubmitTaskResponse, ...problems } },
     }, async (request, reply) => {
+      deps.assertTaskRunnable?.(request.body);
       const id = newId();
       const result = await handleCommand(commandDeps, {
         decider: taskDecider,
