@@ -9,6 +9,10 @@ import { buildApp, createLogger, type ReadinessCheck } from './api';
 import { mcpGatewayService } from './api/mcp-gateway-service';
 import { proofsService } from './api/proofs-service';
 import { uiPlugin } from './ui';
+import { parseRoles } from './app/roles';
+import { CacheLeaseStore, SqlLeaseStore } from './leader';
+import { EventTraceContexts, initTracing, installHttpTracing, trackAuditLag, trackDependencies, tracedEventStore } from './telemetry';
+import { ConfigError } from './core/errors';
 import { createAuthenticator, createJwtVerifier, ensureAdminKey, mcpAuthenticate, SqlKeyStore } from './auth';
 import { InProcessBus } from './bus/inprocess';
 import { eventsTopic, KafkaBus } from './bus/kafka';
@@ -59,8 +63,16 @@ type Closer = { name: string; close(): Promise<unknown> };
  */
 export async function startOpenMcp(config: Config, options: StartOptions = {}): Promise<OpenMcp> {
   const print = options.print ?? ((line: string) => console.log(line));
+  const roles = parseRoles(config.OPENMCP_ROLES);
+  if (!roles.all && !config.CHAIN_RPC_URL) {
+    // Each process would start its own chain: separate roles must share one.
+    throw new ConfigError('Invalid configuration: OPENMCP_ROLES other than all needs CHAIN_RPC_URL (and ANCHOR_CONTRACT): the embedded chain lives in one process', {
+      variable: 'CHAIN_RPC_URL',
+    });
+  }
+  const tracing = initTracing(config);
   const logger = createLogger(config.LOG_LEVEL);
-  const closers: Closer[] = [];
+  const closers: Closer[] = [{ name: 'tracing', close: () => tracing.shutdown() }];
   const closeAll = async () => {
     for (const c of closers.splice(0).reverse()) {
       try {
@@ -79,13 +91,14 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
     closers.push({ name: 'stores', close: () => stores.close() });
     const { knex, sqlStore, cache } = stores;
     const rawStore = stores.store;
-    const store = instrumentEventStore(rawStore, metrics);
+    const traceContexts = new EventTraceContexts(cache);
+    const store = tracedEventStore(instrumentEventStore(rawStore, metrics), tracing.enabled ? traceContexts : undefined);
 
     const checkpoints = new SqlCheckpointStore(knex);
     const brokers = config.KAFKA_BROKERS?.split(',');
     const topic = eventsTopic(config.KAFKA_TOPIC_PREFIX);
     let relay: Relay | undefined;
-    if (brokers) {
+    if (brokers && roles.relay) {
       relay = new Relay(store, checkpoints, { brokers, clientId: config.KAFKA_CLIENT_ID, topic, registry });
       await relay.start();
       closers.push({ name: 'relay', close: () => relay!.stop() });
@@ -95,10 +108,14 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
       : new InProcessBus(store, checkpoints);
     closers.push({ name: 'bus', close: () => bus.close() });
 
-    const projector = new Projector({ knex, bus, cache, headPosition: () => store.headPosition(), registry, group: config.KAFKA_CONSUMER_GROUP });
-    await projector.start();
-    closers.push({ name: 'projector', close: () => projector.stop() });
-    const readModels = new SqlReadModels({ knex, cache, applied: projector.applied });
+    let projector: Projector | undefined;
+    if (roles.projector) {
+      projector = new Projector({ knex, bus, cache, headPosition: () => store.headPosition(), registry, group: config.KAFKA_CONSUMER_GROUP });
+      await projector.start();
+      closers.push({ name: 'projector', close: () => projector!.stop() });
+    }
+    // Without a projector here, read-your-writes polls the read models another process writes.
+    const readModels = new SqlReadModels({ knex, cache, applied: projector?.applied });
 
     const keys = new SqlKeyStore(knex);
     const admin = await ensureAdminKey(config, keys);
@@ -128,21 +145,26 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
       store,
       config,
       findEvent,
+      roles: { sealer: roles.sealer, anchorer: roles.anchorer },
+      // One sealer and one anchorer among every process sharing this log (fenced leases).
+      leases: config.REDIS_URL ? new CacheLeaseStore(cache) : new SqlLeaseStore(knex),
       log: (line) => logger.info(line),
       onError: (role, err) => logger.warn({ err, role }, `${role} error (will retry)`),
     });
     closers.push({ name: 'audit pipeline', close: () => pipeline.stop() });
 
-    const agent = await createAgentRuntime({ config, store, catalog, tools: gateway, cache, checkpoints, logger });
-    await agent.runtime.start();
-    closers.push({
-      name: 'agent runtime',
-      close: async () => {
-        await agent.runtime.stop();
-        await agent.chains?.close();
-      },
-    });
-    logger.info({ signer: agent.signer }, 'agent runtime signs task outputs');
+    if (roles.agent) {
+      const agent = await createAgentRuntime({ config, store, catalog, tools: gateway, cache, checkpoints, logger });
+      await agent.runtime.start();
+      closers.push({
+        name: 'agent runtime',
+        close: async () => {
+          await agent.runtime.stop();
+          await agent.chains?.close();
+        },
+      });
+      logger.info({ signer: agent.signer }, 'agent runtime signs task outputs');
+    }
 
     const readiness: ReadinessCheck[] = [
       { name: `event store (${rawStore.name})`, check: async () => (await rawStore.ping(), { state: 'up' }) },
@@ -171,6 +193,18 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
       { name: 'llm', check: async () => (config.OPENAI_BASE_URL ? { state: 'up', detail: config.OPENAI_BASE_URL } : { state: 'degraded', detail: 'OPENAI_BASE_URL is not set: only tasks with explicit steps run' }) },
     ];
 
+    trackDependencies(registry, readiness);
+    trackAuditLag(registry, async () => {
+      const sealed = await pipeline.queries.batchLog.sealedBatches();
+      const anchorStream = await pipeline.queries.anchorStream();
+      return {
+        headPosition: await store.headPosition(),
+        lastSealedPosition: sealed.at(-1)?.lastPosition ?? -1,
+        sealedBatches: sealed.length,
+        anchoredBatches: anchorStream ? (await pipeline.queries.batchLog.anchorRecords(anchorStream)).length : 0,
+      };
+    });
+
     const app = await buildApp({
       store,
       catalog,
@@ -187,9 +221,11 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
       readiness,
       assertTaskRunnable: (task) => assertTaskRunnable(config, task),
       logger,
+      routes: roles.api,
     });
-    await app.register(mcpGatewayPlugin, { gateway, authenticate: mcpAuthenticate(auth) });
-    await app.register(uiPlugin, {
+    installHttpTracing(app);
+    if (roles.gateway) await app.register(mcpGatewayPlugin, { gateway, authenticate: mcpAuthenticate(auth) });
+    if (roles.api) await app.register(uiPlugin, {
       store,
       readModels,
       authenticate: auth.authenticate,

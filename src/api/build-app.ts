@@ -124,10 +124,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   const keyDeps = { store: deps.store, catalog: deps.catalog, clock: deps.clock, keys: deps.keys, onRevoke: (hash: string) => auth.forget(hash) };
   await app.register(systemRoutes(deps, metrics));
-  await app.register(tasksRoutes(deps), { prefix: '/v1' });
-  await app.register(eventsRoutes(deps), { prefix: '/v1' });
-  await app.register(batchesRoutes(deps), { prefix: '/v1' });
-  await app.register(mcpRoutes(deps), { prefix: '/v1' });
-  await app.register(keysRoutes(deps, keyDeps), { prefix: '/v1' });
+  if (deps.routes !== false) {
+    await app.register(tasksRoutes(deps), { prefix: '/v1' });
+    await app.register(eventsRoutes(deps), { prefix: '/v1' });
+    await app.register(batchesRoutes(deps), { prefix: '/v1' });
+    await app.register(mcpRoutes(deps), { prefix: '/v1' });
+    await app.register(keysRoutes(deps, keyDeps), { prefix: '/v1' });
+  }
   return app;
 }

@@ -43,6 +43,8 @@ export type AppDeps = {
   clock?: Clock;
   /** Max bytes of a request body (default 1 MiB). */
   bodyLimit?: number;
+  /** Serve the /v1 routes (the api role); false leaves /healthz, /readyz, /metrics, /docs only. */
+  routes?: boolean;
   /** How long POST /v1/tasks waits for the read model to show the new task (default 2000 ms). */
   readYourWritesMs?: number;
 };

@@ -1,3 +1,4 @@
+import { traceLogMixin } from '../telemetry/log-mixin';
 import pino, { type DestinationStream, type Logger } from 'pino';
 
 /** Paths never written to a log: credentials in headers, and any key in a body or reply. */
@@ -19,6 +20,7 @@ export const REDACT_PATHS = [
  * @example buildApp({ ...deps, logger: createLogger('info') })
  */
 export function createLogger(level = 'info', stream?: DestinationStream): Logger {
-  const options = { level, redact: { paths: REDACT_PATHS, censor: '[redacted]' } };
+  // Log lines carry trace_id/span_id of the active span, so logs and traces join up.
+  const options = { level, redact: { paths: REDACT_PATHS, censor: '[redacted]' }, mixin: traceLogMixin };
   return stream ? pino(options, stream) : pino(options);
 }

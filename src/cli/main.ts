@@ -19,10 +19,11 @@ export function buildCli(): Command {
 
   program
     .command('start')
-    .description('run the gateway (all roles in one process) on the configured adapters')
-    .action(async () => {
+    .description('run the gateway on the configured adapters (all roles in one process by default)')
+    .option('--roles <list>', 'all, or a comma list of api,gateway,relay,projector,sealer,anchorer,agent (overrides OPENMCP_ROLES)')
+    .action(async (o: { roles?: string }) => {
       const { runStart } = load<typeof import('./start')>('./start');
-      await runStart(loadConfig());
+      await runStart(loadConfig(o.roles ? { ...process.env, OPENMCP_ROLES: o.roles } : process.env));
     });
 
   program

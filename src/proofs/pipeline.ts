@@ -5,14 +5,15 @@ import type { RecordedEvent } from '../core/envelope';
 import type { Hex } from '../core/hex';
 import type { EventStore } from '../eventstore/port';
 import { startLocalChain, type LocalChain } from '../web3/local-chain';
-import { createAnchorer, type Anchorer } from './anchorer';
+import { createAnchorer, startAnchorer, type Anchorer } from './anchorer';
 import { BatchLog } from './batch-log';
 import type { ProofQueryDependencies } from './batches';
-import { startSealer, type Sealer } from './sealer';
+import { startSealer } from './sealer';
 import { loadOrCreateSealerKey } from './sealer-key';
+import { fencedEventStore, startLeadership, type LeaseStore } from '../leader';
 
 export type AuditPipeline = {
-  sealer: Sealer;
+  /** The anchorer this process's queries use (started only where the anchorer role runs unleased). */
   anchorer: Anchorer;
   /** The embedded chain, when CHAIN_RPC_URL is not set. */
   chain?: LocalChain;
@@ -35,6 +36,12 @@ export type StartAuditPipelineParameters = {
   onError?: (role: 'sealer' | 'anchorer', err: unknown) => void;
   /** Which roles run here (a separate process may run the others). Default both. */
   roles?: { sealer?: boolean; anchorer?: boolean };
+  /**
+   * Elect one sealer and one anchorer among all processes through these leases (fenced writes);
+   * without it the roles run unconditionally, which is right for a single process.
+   */
+  leases?: LeaseStore;
+  leaseTtlMs?: number;
 };
 
 async function anchorerKey(c: StartAuditPipelineParameters['config']): Promise<Hex> {
@@ -67,15 +74,40 @@ export async function startAuditPipeline(p: StartAuditPipelineParameters): Promi
     key = chain.anchorerPrivateKey;
   }
   const batchLog = new BatchLog(p.store);
-  const sealer = startSealerIf(roles.sealer, p, batchLog);
-  const anchorer = createAnchorer(
-    p.store,
-    { rpcUrl, contract: contractAddress, privateKey: key, confirmations: c.CHAIN_CONFIRMATIONS, onError: (e) => p.onError?.('anchorer', e) },
-    batchLog,
-  );
-  if (roles.anchorer) anchorer.start();
+  const sealerOpts = {
+    sealerKey: loadOrCreateSealerKey(c.dataDir, c.SEALER_PRIVATE_KEY),
+    maxEvents: c.BATCH_MAX_EVENTS,
+    maxWaitMs: c.BATCH_MAX_SECONDS * 1000,
+    onError: (e: unknown) => p.onError?.('sealer', e),
+  };
+  const anchorerOpts = { rpcUrl, contract: contractAddress, privateKey: key, confirmations: c.CHAIN_CONFIRMATIONS, onError: (e: unknown) => p.onError?.('anchorer', e) };
+  const anchorer = createAnchorer(p.store, anchorerOpts, batchLog);
+  const running: { stop(): Promise<unknown> }[] = [];
+  const leases = p.leases;
+  if (leases) {
+    // Each term gets a fresh sealer/anchorer writing through a store that checks the term's token.
+    const lead = (name: 'sealer' | 'anchorer', start: (store: EventStore) => { stop(): Promise<unknown> }) =>
+      startLeadership({
+        name,
+        store: leases,
+        ttlMs: p.leaseTtlMs ?? 10_000,
+        onElected: (token) => {
+          p.log?.(`${name}: elected leader (fencing token ${token})`);
+          return start(fencedEventStore(p.store, leases, name, token));
+        },
+        onDeposed: (token, reason) => p.log?.(`${name}: term ${token} ended (${reason})`),
+        onError: (e) => p.onError?.(name, e),
+      });
+    if (roles.sealer) running.push(lead('sealer', (store) => startSealer(store, sealerOpts, new BatchLog(store))));
+    if (roles.anchorer) running.push(lead('anchorer', (store) => startAnchorer(store, anchorerOpts, new BatchLog(store))));
+  } else {
+    if (roles.sealer) running.push(startSealer(p.store, sealerOpts, batchLog));
+    if (roles.anchorer) {
+      anchorer.start();
+      running.push(anchorer);
+    }
+  }
   return {
-    sealer,
     anchorer,
     chain,
     rpcUrl,
@@ -88,18 +120,8 @@ export async function startAuditPipeline(p: StartAuditPipelineParameters): Promi
       anchorStream: () => anchorer.anchorStream().catch(() => undefined),
     },
     async stop() {
-      await Promise.all([sealer.stop(), anchorer.stop()]);
+      await Promise.all(running.map((r) => r.stop()));
       await chain?.stop();
     },
   };
-
-  function startSealerIf(on: boolean, q: StartAuditPipelineParameters, log: BatchLog): Sealer {
-    const opts = {
-      sealerKey: loadOrCreateSealerKey(c.dataDir, c.SEALER_PRIVATE_KEY),
-      maxEvents: c.BATCH_MAX_EVENTS,
-      maxWaitMs: c.BATCH_MAX_SECONDS * 1000,
-      onError: (e: unknown) => q.onError?.('sealer', e),
-    };
-    return on ? startSealer(q.store, opts, log) : { tick: async () => undefined, flush: async () => undefined, start() {}, stop: async () => {} };
-  }
 }
