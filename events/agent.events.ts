@@ -161,7 +161,27 @@ export const TransactionConfirmed = defineEvent(
   'The transaction was mined (with the configured confirmations).',
 );
 
+const worker = z.string().min(1).max(200);
+/** Increases by one with every acquisition (not with renewals): a fencing token per task. */
+const term = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
+
+export const TaskLeased = defineEvent(
+  'TaskLeased',
+  1,
+  z.strictObject({ worker, term, leaseUntil: z.iso.datetime() }),
+  'A worker holds the task until leaseUntil (acquired: a new term; renewed: the same term). Appended at the expected revision, so one worker wins; another may take over once the lease has expired.',
+);
+
+export const TaskLeaseReleased = defineEvent(
+  'TaskLeaseReleased',
+  1,
+  z.strictObject({ worker, term }),
+  'The worker handed the task back before finishing it (graceful shutdown): any worker may take it now.',
+);
+
 export const agentEvents = [
+  TaskLeased,
+  TaskLeaseReleased,
   TaskStepStarted,
   TaskStepCompleted,
   TaskStepFailed,

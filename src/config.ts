@@ -31,6 +31,7 @@ export const ConfigSchema = z.object({
   OPENMCP_ADMIN_KEY: z.string().min(16, 'at least 16 characters').optional(),
   OPENMCP_EXAMPLES: onOff.default('on'),
   OPENMCP_ROLES: z.string().default('all'),
+  SHUTDOWN_DEADLINE_MS: positiveInt.max(600_000).default(10_000),
 
   DATABASE_URL: z
     .string()
@@ -73,6 +74,7 @@ export const ConfigSchema = z.object({
   AGENT_STEP_TIMEOUT_MS: positiveInt.default(60_000),
   AGENT_TASK_TIMEOUT_MS: positiveInt.default(3_600_000),
   AGENT_CONCURRENCY: positiveInt.max(1000).default(4),
+  AGENT_TASK_LEASE_MS: positiveInt.min(1000).default(30_000),
   KNOWLEDGE_DIR: z.string().optional(),
   CHAINS_FILE: z.string().optional(),
   POLICY_FILE: z.string().optional(),

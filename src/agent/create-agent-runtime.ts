@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
 import { computeAddress } from 'ethers';
 import type { Cache } from '../cache/port';
@@ -70,6 +71,9 @@ export async function createAgentRuntime(p: CreateAgentRuntimeParameters): Promi
       stepTimeoutMs: c.AGENT_STEP_TIMEOUT_MS,
       taskTimeoutMs: c.AGENT_TASK_TIMEOUT_MS,
       concurrency: c.AGENT_CONCURRENCY,
+      // Unique per process: a lease names its holder (see TaskRun).
+      worker: `agent-${hostname()}-${process.pid}`,
+      leaseMs: c.AGENT_TASK_LEASE_MS,
       model: c.OPENAI_MODEL,
       temperature: c.LLM_TEMPERATURE,
       maxTokens: c.LLM_MAX_TOKENS,

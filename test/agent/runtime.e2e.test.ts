@@ -96,7 +96,7 @@ describe('agent runtime (acceptance): openai-fake + Hardhat + MCP gateway', func
       privateKey: RUNTIME_KEY,
     };
     checkpoints = new MemoryCheckpointStore();
-    runtime = new AgentRuntime(deps, { model: 'fake-model', stepTimeoutMs: 20_000, worker: 'worker-1' }, checkpoints);
+    runtime = new AgentRuntime(deps, { model: 'fake-model', stepTimeoutMs: 20_000, worker: 'worker-1', leaseMs: 1_500 }, checkpoints);
     await runtime.start();
     approvals = new ApprovalsService({ store, catalog });
   });
@@ -214,7 +214,7 @@ describe('agent runtime (acceptance): openai-fake + Hardhat + MCP gateway', func
     const requestsBefore = fake.requests.length;
     // The pending transaction gets mined while no runtime runs.
     await fx.rpc('evm_mine');
-    runtime = new AgentRuntime(deps, { model: 'fake-model', stepTimeoutMs: 20_000, worker: 'worker-2' }, checkpoints);
+    runtime = new AgentRuntime(deps, { model: 'fake-model', stepTimeoutMs: 20_000, worker: 'worker-2', leaseMs: 1_500 }, checkpoints);
     await runtime.start();
     const events = await waitForTask(store, id, ended);
     expect(ofType(events, 'TaskCompleted'), JSON.stringify(ofType(events, 'TaskFailed')[0]?.data)).to.have.length(1);

@@ -9,7 +9,7 @@ import { TaskRun } from './task-run';
 const WAKE_TYPES = new Set(['ApprovalGranted', 'ApprovalRejected', 'TaskCancelled']);
 const END_TYPES = new Set(['TaskCompleted', 'TaskFailed', 'TaskCancelled']);
 
-type Running = { controller: AbortController; done: Promise<void>; wakers: Set<() => void> };
+type Running = { run: TaskRun; controller: AbortController; done: Promise<void>; wakers: Set<() => void> };
 
 /**
  * The agent runtime: a process manager over the event log. It follows the log (subscribeAll
@@ -18,6 +18,10 @@ type Running = { controller: AbortController; done: Promise<void>; wakers: Set<(
  *
  * Resume: the checkpoint never passes the TaskSubmitted of a task still open here, so after a
  * crash the subscription replays it and the task resumes from its own events.
+ *
+ * Many workers: every runtime sees every task; a lease per task (TaskLeased, see TaskRun)
+ * decides which one runs it. The others keep the task open and look again when the lease
+ * expires or is handed back, so a task whose worker died is taken over.
  *
  * @example
  * const rt = new AgentRuntime({ store, catalog, tools: gateway, policy, privateKey }, { model: 'gpt-4o-mini' }, checkpoints);
@@ -38,6 +42,9 @@ export class AgentRuntime {
   private savedAt = -1;
   private savedWhen = 0;
   private trailing?: NodeJS.Timeout;
+  /** Tasks another worker holds: when to look again. */
+  private readonly held = new Map<string, NodeJS.Timeout>();
+  private accepting = false;
 
   constructor(private readonly deps: AgentRuntimeDependencies, options: Partial<AgentRuntimeOptions> = {}, checkpoints?: CheckpointStore) {
     this.options = { ...defaultRuntimeOptions, ...options };
@@ -47,6 +54,7 @@ export class AgentRuntime {
   async start(): Promise<void> {
     if (this.sub) return;
     this.dead = false;
+    this.accepting = true;
     const after = await this.checkpoints.load(this.options.checkpointName);
     this.lastSeen = after ?? -1;
     this.sub = this.deps.store.subscribeAll(after === undefined ? {} : { after });
@@ -64,17 +72,38 @@ export class AgentRuntime {
   }
 
   /**
-   * Stop following the log and interrupt the runs in flight without writing anything more;
-   * they resume on the next start. Saves the checkpoint.
+   * Drain: stop taking tasks, give the runs in flight up to `graceMs` to finish, then interrupt
+   * the rest and hand their leases back (TaskLeaseReleased) so another worker takes them at
+   * once; they resume from their events. Saves the checkpoint.
    */
-  async stop(): Promise<void> {
+  async stop(graceMs = 0): Promise<void> {
+    this.accepting = false;
+    this.clearHeld();
+    if (graceMs > 0 && this.running.size) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([Promise.all([...this.running.values()].map((r) => r.done)), new Promise((r) => (timer = setTimeout(r, graceMs)))]);
+      clearTimeout(timer);
+    }
+    const interrupted = [...this.running.values()].map((r) => r.run);
     await this.halt();
+    await Promise.all(interrupted.map((r) => r.release()));
     await this.saveCheckpoint(true);
   }
 
-  /** Like a crash (for tests): interrupt everything, save nothing. */
+  /** Like a crash (for tests): interrupt everything, save nothing, keep the leases (they expire). */
   async kill(): Promise<void> {
+    this.accepting = false;
     await this.halt();
+  }
+
+  /** Tasks another worker holds, which this one watches. */
+  heldTasks(): string[] {
+    return [...this.held.keys()];
+  }
+
+  private clearHeld(): void {
+    for (const t of this.held.values()) clearTimeout(t);
+    this.held.clear();
   }
 
   /** Tasks being run now (ids). */
@@ -89,6 +118,7 @@ export class AgentRuntime {
 
   private async halt(): Promise<void> {
     this.dead = true;
+    this.clearHeld();
     clearTimeout(this.trailing);
     this.trailing = undefined;
     for (const r of this.running.values()) {
@@ -112,6 +142,12 @@ export class AgentRuntime {
         this.enqueue(taskId);
       } else if (END_TYPES.has(e.type)) {
         this.open.delete(taskId);
+        clearTimeout(this.held.get(taskId));
+        this.held.delete(taskId);
+      } else if (e.type === 'TaskLeaseReleased' && this.held.has(taskId)) {
+        clearTimeout(this.held.get(taskId));
+        this.held.delete(taskId);
+        this.enqueue(taskId);
       }
       if (WAKE_TYPES.has(e.type)) {
         const r = this.running.get(taskId);
@@ -132,7 +168,7 @@ export class AgentRuntime {
   }
 
   private pump(): void {
-    while (!this.dead && this.running.size < this.options.concurrency && this.queue.length) {
+    while (!this.dead && this.accepting && this.running.size < this.options.concurrency && this.queue.length) {
       const taskId = this.queue.shift()!;
       this.queued.delete(taskId);
       this.launch(taskId);
@@ -153,7 +189,7 @@ export class AgentRuntime {
         wakers.add(done);
       });
     const run = new TaskRun(this.deps, this.options, taskId, controller.signal, { waitForChange });
-    const entry: Running = { controller, wakers, done: Promise.resolve() };
+    const entry: Running = { run, controller, wakers, done: Promise.resolve() };
     entry.done = run
       .run()
       .catch((err) => {
@@ -164,9 +200,25 @@ export class AgentRuntime {
         this.running.delete(taskId);
         // An interrupted task keeps holding the checkpoint back, so the next start resumes it.
         if (outcome === 'ended') this.markEnded(taskId);
+        else if (outcome === 'held') this.watch(taskId, run.heldUntil);
         this.pump();
       });
     this.running.set(taskId, entry);
+  }
+
+  /** Look at a task another worker holds again when its lease expires (a little after, spread out). */
+  private watch(taskId: string, until: number): void {
+    if (this.dead || !this.accepting) return;
+    const now = this.deps.clock ? this.deps.clock().getTime() : Date.now();
+    const ms = Math.min(Math.max(until - now, 0), this.options.leaseMs) + 50 + Math.floor(Math.random() * 200);
+    clearTimeout(this.held.get(taskId));
+    this.held.set(
+      taskId,
+      setTimeout(() => {
+        this.held.delete(taskId);
+        if (this.open.has(taskId)) this.enqueue(taskId);
+      }, ms).unref(),
+    );
   }
 
   /** A run that returned on its own has a terminal task (or one another runner owns): it no longer holds the checkpoint back. */

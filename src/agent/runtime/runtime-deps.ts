@@ -35,7 +35,10 @@ export type AgentRuntimeDependencies = {
 };
 
 export type AgentRuntimeOptions = {
-  /** Names this worker in TaskStarted and as the actor of runtime events. */
+  /**
+   * Names this worker in TaskStarted, TaskLeased and as the actor of runtime events. Unique per
+   * process: a worker that restarts under the same name takes its own leases back at once.
+   */
   worker: string;
   /** Most tool calls (steps) per task. */
   maxSteps: number;
@@ -55,6 +58,11 @@ export type AgentRuntimeOptions = {
   concurrency: number;
   /** Name of the checkpoint (consumer) in the CheckpointStore. */
   checkpointName: string;
+  /**
+   * How long a task lease (TaskLeased) lasts; renewed at half-life while the run is active.
+   * After a crash, another worker takes the task over once it has expired.
+   */
+  leaseMs: number;
 };
 
 export const defaultRuntimeOptions: AgentRuntimeOptions = {
@@ -71,4 +79,5 @@ export const defaultRuntimeOptions: AgentRuntimeOptions = {
   llmCacheTtlMs: 86_400_000,
   concurrency: 4,
   checkpointName: 'agent-runtime',
+  leaseMs: 30_000,
 };

@@ -1,6 +1,5 @@
 import { createEvent, type Actor } from '../../core/envelope';
 import { InvalidTransitionError, OpenMcpError, WrongExpectedRevisionError } from '../../core/errors';
-import { handleCommand } from '../../domain/handle-command';
 import { taskDecider, taskStream, type TaskCommand } from '../../domain/task/task.decider';
 import { payloadDigest } from '../../mcp/payload-hash';
 import { AgentError } from '../errors';
@@ -18,9 +17,12 @@ import type { ToolInfo, ToolResult } from './tool-caller';
 
 /** Events only a runner writes: seeing one we did not write means another runner has the task. */
 const RUNNER_TYPES = new Set([
-  'TaskStarted', 'TaskCompleted', 'TaskFailed', 'TaskStepStarted', 'TaskStepCompleted', 'TaskStepFailed',
+  'TaskLeased', 'TaskLeaseReleased', 'TaskStarted', 'TaskCompleted', 'TaskFailed', 'TaskStepStarted', 'TaskStepCompleted', 'TaskStepFailed',
   'InferenceCompleted', 'PolicyEvaluated', 'ApprovalRequested', 'TransactionSubmitted', 'TransactionConfirmed',
 ]);
+
+/** How a run returns: the task is finished (by anyone), the run was stopped (resume later), or another worker holds its lease (retry at `heldUntil`). */
+export type RunOutcome = 'ended' | 'interrupted' | 'held';
 
 /** Why a run stops without writing: the runtime stopped (it resumes later), the task was cancelled, or another runner owns it. */
 export class RunInterrupted extends Error {
@@ -53,9 +55,19 @@ function codeOf(err: unknown): string {
  * One run of one task, resumable: everything done is read back from the task's stream first
  * and never done again (see docs/agent.md "Resuming"). Appends go at the expected revision,
  * so two runners can never both write a task.
+ *
+ * Ownership is explicit: before doing anything the run appends TaskLeased {worker, term,
+ * leaseUntil} at the revision it read, so of two workers racing for a task exactly one wins;
+ * the other sees a live lease and returns 'held'. The holder renews at half-life (in sync(),
+ * which every step and wait goes through); once a lease has expired (its holder died) any
+ * worker may take the task with the next term. A graceful stop hands the lease back
+ * (TaskLeaseReleased) so nobody has to wait for it to expire.
  */
 export class TaskRun {
   private view: TaskView;
+  /** When the lease another worker holds expires (epoch ms), after run() returned 'held'. */
+  heldUntil = 0;
+  private renewing = false;
   private readonly stream: string;
   private readonly actor: Actor;
   private policy!: AgentPolicy;
@@ -80,12 +92,14 @@ export class TaskRun {
    * Run to the end (TaskCompleted / TaskFailed), or until interrupted (then nothing more is
    * written). Resolves 'ended' when the task is finished (by us or anyone), else 'interrupted'.
    */
-  async run(): Promise<'ended' | 'interrupted'> {
+  async run(): Promise<RunOutcome> {
     this.view = foldTaskView(this.taskId, await this.deps.store.readStream(this.stream));
     if (this.view.status === 'none') return 'interrupted';
     if (isTerminal(this.view)) return 'ended';
     this.policy = resolvePolicy(this.deps.policy, this.view.tenant, this.view.agentId ?? '*');
     try {
+      const lease = await this.acquire();
+      if (lease !== 'acquired') return lease;
       if (this.view.status === 'submitted') await this.command({ type: 'StartTask', worker: this.opts.worker });
       const deadline = Date.parse(this.view.startedAt ?? this.now().toISOString()) + this.opts.taskTimeoutMs;
       const output = await this.withDeadline(deadline, () => this.execute());
@@ -93,7 +107,7 @@ export class TaskRun {
       await this.command({ type: 'CompleteTask', output: signed.output, outputHash: signed.outputHash, signer: signed.signer, signature: signed.signature });
       return 'ended';
     } catch (err) {
-      if (err instanceof RunInterrupted) return err.why === 'stopped' ? 'interrupted' : 'ended';
+      if (err instanceof RunInterrupted) return err.why === 'stopped' ? 'interrupted' : err.why === 'taken-over' ? this.heldOrEnded() : 'ended';
       if (this.signal.aborted) return 'interrupted';
       if (err instanceof InvalidTransitionError) return 'ended'; // cancelled or finished meanwhile
       const code = err instanceof OpenMcpError ? err.code : 'TASK_ERROR';
@@ -102,11 +116,72 @@ export class TaskRun {
         await this.command({ type: 'FailTask', error: { code, message: (err as Error).message.slice(0, 4000) } });
         return 'ended';
       } catch (e) {
+        if (e instanceof RunInterrupted && e.why === 'taken-over') return this.heldOrEnded();
         if (e instanceof InvalidTransitionError || (e instanceof RunInterrupted && e.why !== 'stopped')) return 'ended';
         if (!(e instanceof RunInterrupted)) this.deps.logger?.warn({ err: e, taskId: this.taskId }, 'TaskFailed not recorded; the task resumes on the next start');
         return 'interrupted';
       }
     }
+  }
+
+  /** Take the task's lease (a new term) unless another worker holds a live one. */
+  private async acquire(): Promise<'acquired' | 'held' | 'ended'> {
+    for (let attempt = 0; ; attempt++) {
+      if (this.signal.aborted) throw new RunInterrupted('stopped');
+      const now = this.now().getTime();
+      const l = this.view.lease;
+      if (l && l.worker !== this.opts.worker && l.until > now) {
+        this.heldUntil = l.until;
+        return 'held';
+      }
+      try {
+        await this.appendAt('TaskLeased', { worker: this.opts.worker, term: this.view.leaseTerm + 1, leaseUntil: new Date(now + this.opts.leaseMs).toISOString() });
+        return 'acquired';
+      } catch (err) {
+        if (!(err instanceof WrongExpectedRevisionError) || attempt >= 10) throw err;
+        await this.refresh();
+        if (isTerminal(this.view)) return 'ended';
+      }
+    }
+  }
+
+  /** After losing the task to another worker: watch its lease (take over once it expires) unless the task is over. */
+  private async heldOrEnded(): Promise<RunOutcome> {
+    await this.refresh().catch(() => {});
+    if (isTerminal(this.view)) return 'ended';
+    this.heldUntil = this.view.lease?.until ?? this.now().getTime();
+    return 'held';
+  }
+
+  /** Renew our lease at half-life. Called from sync(), so every step and every wait keeps it. */
+  private async keepLease(): Promise<void> {
+    const l = this.view.lease;
+    if (this.renewing || !l || l.worker !== this.opts.worker) return;
+    const now = this.now().getTime();
+    if (l.until - now > this.opts.leaseMs / 2) return;
+    this.renewing = true;
+    try {
+      await this.append('TaskLeased', { worker: this.opts.worker, term: l.term, leaseUntil: new Date(now + this.opts.leaseMs).toISOString() });
+    } finally {
+      this.renewing = false;
+    }
+  }
+
+  /**
+   * Hand the lease back (graceful stop): appended even though the run was aborted. Only when we
+   * still hold it at the revision we know; anything else means it is not ours to give.
+   */
+  async release(): Promise<void> {
+    const l = this.view.lease;
+    if (!l || l.worker !== this.opts.worker || isTerminal(this.view)) return;
+    await this.appendAt('TaskLeaseReleased', { worker: this.opts.worker, term: l.term }).catch((err) => {
+      if (!(err instanceof WrongExpectedRevisionError)) this.deps.logger?.warn({ err, taskId: this.taskId }, 'task lease not released; it expires on its own');
+    });
+  }
+
+  /** Read newer events without the takeover check (before we own the task). */
+  private async refresh(): Promise<void> {
+    for (const e of await this.deps.store.readStream(this.stream, { fromRevision: this.view.lastRevision + 1 })) applyTaskEvent(this.view, e);
   }
 
   private async withDeadline<T>(deadline: number, fn: () => Promise<T>): Promise<T> {
@@ -369,23 +444,16 @@ export class TaskRun {
       applyTaskEvent(this.view, e);
     }
     if (this.view.status === 'cancelled') throw new RunInterrupted('cancelled');
+    await this.keepLease();
     return this.view;
   }
 
   /** Append one runtime event at our revision; a conflict with others' approvals/cancel re-reads and retries. */
   private async append(type: string, data: Record<string, unknown>): Promise<void> {
-    const { catalog, store } = this.deps;
     for (let attempt = 0; ; attempt++) {
       if (this.signal.aborted) throw new RunInterrupted('stopped');
-      const version = catalog.latestVersion(type);
-      const e = createEvent(
-        { type, version, stream: this.stream, tenant: this.view.tenant, actor: this.actor, correlationId: this.view.correlationId, data: catalog.validate(type, version, data) },
-        this.deps.clock,
-      );
       try {
-        const res = await store.append(this.stream, [e], { expectedRevision: this.view.lastRevision });
-        for (const r of res.events) applyTaskEvent(this.view, r);
-        return;
+        return await this.appendAt(type, data);
       } catch (err) {
         if (!(err instanceof WrongExpectedRevisionError) || attempt >= 10) throw err;
         await this.sync();
@@ -393,14 +461,25 @@ export class TaskRun {
     }
   }
 
+  /** One append at the revision we know; throws WrongExpectedRevisionError when the stream moved. */
+  private async appendAt(type: string, data: Record<string, unknown>): Promise<void> {
+    const { catalog, store } = this.deps;
+    const version = catalog.latestVersion(type);
+    const e = createEvent(
+      { type, version, stream: this.stream, tenant: this.view.tenant, actor: this.actor, correlationId: this.view.correlationId, data: catalog.validate(type, version, data) },
+      this.deps.clock,
+    );
+    const res = await store.append(this.stream, [e], { expectedRevision: this.view.lastRevision });
+    for (const r of res.events) applyTaskEvent(this.view, r);
+  }
+
   private async command(command: TaskCommand): Promise<void> {
     if (this.signal.aborted) throw new RunInterrupted('stopped');
     await this.sync();
-    const r = await handleCommand(
-      { store: this.deps.store, catalog: this.deps.catalog, clock: this.deps.clock },
-      { decider: taskDecider, stream: this.stream, command, metadata: { tenant: this.view.tenant, actor: this.actor, correlationId: this.view.correlationId } },
-    );
-    for (const e of r.events) applyTaskEvent(this.view, e);
+    // Decided on our own view and appended at our revision (not re-read): a lifecycle event must
+    // not land after another worker has taken the task over.
+    const state = { status: this.view.status, stepCount: this.view.steps?.length ?? 0 };
+    for (const draft of taskDecider.decide(command, state)) await this.append(draft.type, draft.data as Record<string, unknown>);
   }
 }
 

@@ -45,8 +45,14 @@ export type TaskView = {
   approvals: Map<string, 'approve' | 'reject'>;
   txs: Map<string, TxRecord>;
   tokensUsed: number;
+  /** The current holder of the task (TaskLeased); absent when never leased or handed back. */
+  lease?: TaskLease;
+  /** Highest lease term seen (0 = never leased). */
+  leaseTerm: number;
   lastRevision: number;
 };
+
+export type TaskLease = { worker: string; term: number; until: number };
 
 export function emptyTaskView(taskId: string): TaskView {
   return {
@@ -60,6 +66,7 @@ export function emptyTaskView(taskId: string): TaskView {
     approvals: new Map(),
     txs: new Map(),
     tokensUsed: 0,
+    leaseTerm: 0,
     lastRevision: -1,
   };
 }
@@ -71,6 +78,13 @@ export function applyTaskEvent(v: TaskView, e: RecordedEvent): TaskView {
   switch (e.type) {
     case 'TaskSubmitted':
       Object.assign(v, { tenant: e.tenant, submitter: e.actor, correlationId: e.correlationId ?? e.id, status: 'submitted', instruction: d.instruction, steps: d.steps, agentId: d.agentId, chainId: d.chainId });
+      break;
+    case 'TaskLeased':
+      v.lease = { worker: d.worker, term: d.term, until: Date.parse(d.leaseUntil) };
+      v.leaseTerm = Math.max(v.leaseTerm, d.term);
+      break;
+    case 'TaskLeaseReleased':
+      if (v.lease?.term === d.term) v.lease = undefined;
       break;
     case 'TaskStarted':
       v.status = 'running';

@@ -33,7 +33,7 @@ async function main(): Promise<void> {
       policy: parsePolicy({ policies: [{ tenant: 'acme', tools: { allow: ['chain__*'] }, contracts: [{ chainId, address: env.OMC_TOKEN!, methods: { transfer: { amountArg: 1, maxAmount: '1000' } } }] }] }),
       privateKey: env.OMC_RUNTIME_KEY as Hex,
     },
-    { model: 'fake-model', worker: `child-${process.pid}`, stepTimeoutMs: 20_000 },
+    { model: 'fake-model', worker: `child-${process.pid}`, stepTimeoutMs: 20_000, leaseMs: 1_500 },
   );
   await runtime.start();
   process.stdout.write('ready\n');
