@@ -30,6 +30,8 @@ export type CreateAgentRuntimeParameters = {
   cache?: Cache;
   checkpoints?: CheckpointStore;
   logger?: AgentRuntimeDependencies['logger'];
+  /** With tracing on: task runs continue the submitting request's trace. */
+  traceContexts?: AgentRuntimeDependencies['traceContexts'];
   /** Where wallet secrets named in CHAINS_FILE are read (default process.env). */
   env?: NodeJS.ProcessEnv;
 };
@@ -62,6 +64,7 @@ export async function createAgentRuntime(p: CreateAgentRuntimeParameters): Promi
     ledger,
     tokenBudget: new TokenBudget(ledger, { perTask: c.LLM_TOKEN_BUDGET_PER_TASK, perTenantDay: c.LLM_TOKEN_BUDGET_PER_TENANT_DAY }),
     privateKey,
+    traceContexts: p.traceContexts,
     logger: p.logger,
   };
   const runtime = new AgentRuntime(

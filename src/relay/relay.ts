@@ -6,6 +6,8 @@ import type { EventStore } from '../eventstore/port';
 import { readBatches } from '../bus/inprocess/read-batches';
 import { toKafkaMessage } from '../bus/kafka/event-message';
 import { eventsTopic } from '../bus/kafka/topic';
+import type { EventTraceContexts } from '../telemetry/event-trace-contexts';
+import { startPublishSpans } from '../telemetry/kafka-trace-headers';
 import { trackRelayLag } from './relay-lag-gauge';
 
 export type RelayOptions = {
@@ -26,6 +28,12 @@ export type RelayOptions = {
   onError?: (err: unknown) => void;
   /** Extra kafkajs client settings (ssl, sasl, retry, logLevel…). */
   kafka?: Omit<KafkaConfig, 'brokers' | 'clientId'>;
+  /**
+   * With tracing on: where the appending request left each event's trace context. A message whose
+   * event has one is published in a `<topic> publish` span of that trace, and carries its
+   * traceparent header, so the consumers continue the request's trace.
+   */
+  traceContexts?: EventTraceContexts;
 };
 
 /** Checkpoint name of the relay publishing to `topic`. */
@@ -150,12 +158,18 @@ export class Relay {
   /** Publish one batch until Kafka acknowledges it, then checkpoint. Never skips a batch. */
   private async publish(batch: RecordedEvent[], signal: AbortSignal): Promise<void> {
     const messages = batch.map(toKafkaMessage);
+    const contexts = this.options.traceContexts;
+    // A cache miss or error only means the message starts no span: tracing never holds a publish back.
+    const parents = contexts ? await Promise.all(batch.map((e) => contexts.recall(e.id).catch(() => undefined))) : [];
+    const spans = contexts ? startPublishSpans(this.topic, messages, parents) : undefined;
     for (let attempt = 0; ; attempt++) {
       try {
         this.producer ??= await this.connectProducer();
         await this.producer.send({ topic: this.topic, acks: -1, messages });
+        spans?.end();
         break;
       } catch (err) {
+        if (signal.aborted && attempt > 0) spans?.end(err);
         this.options.onError?.(err);
         // A fresh producer gets a fresh producer id, so its sequence numbers restart cleanly.
         await this.producer?.disconnect().catch(() => undefined);

@@ -37,10 +37,13 @@ export function extractTraceContext(headers: IHeaders | undefined): Context | un
 export type MessageSpans = {
   /** End every span: after Kafka acknowledged (publish) or the handler finished (consume). */
   end(err?: unknown): void;
+  /** The first span's context (run the handler in it so its own spans join that trace), or undefined when none was started. */
+  context?: Context;
 };
 
 function messagingSpans(spans: Span[]): MessageSpans {
   return {
+    context: spans.length ? trace.setSpan(context.active(), spans[0]) : undefined,
     end(err) {
       for (const s of spans) {
         if (err !== undefined) {

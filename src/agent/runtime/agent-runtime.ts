@@ -4,6 +4,8 @@ import type { CheckpointStore } from '../../checkpoints/port';
 import { MemoryCheckpointStore } from '../../checkpoints/memory-checkpoint-store';
 import type { Subscription } from '../../eventstore/port';
 import { defaultRuntimeOptions, type AgentRuntimeDependencies, type AgentRuntimeOptions } from './runtime-deps';
+import { withEventContext } from '../../telemetry/component-spans';
+import { withSpan } from '../../telemetry/with-span';
 import { TaskRun } from './task-run';
 
 const WAKE_TYPES = new Set(['ApprovalGranted', 'ApprovalRejected', 'TaskCancelled']);
@@ -37,6 +39,8 @@ export class AgentRuntime {
   private readonly queued = new Set<string>();
   /** TaskSubmitted position of each task we have seen open. */
   private readonly open = new Map<string, number>();
+  /** TaskSubmitted event id of each open task: its run continues the submitting request's trace. */
+  private readonly submittedIds = new Map<string, string>();
   private lastSeen = -1;
   private dead = false;
   private savedAt = -1;
@@ -139,9 +143,11 @@ export class AgentRuntime {
       const taskId = parseStream(e.stream).id;
       if (e.type === 'TaskSubmitted') {
         this.open.set(taskId, e.position);
+        this.submittedIds.set(taskId, e.id);
         this.enqueue(taskId);
       } else if (END_TYPES.has(e.type)) {
         this.open.delete(taskId);
+        this.submittedIds.delete(taskId);
         clearTimeout(this.held.get(taskId));
         this.held.delete(taskId);
       } else if (e.type === 'TaskLeaseReleased' && this.held.has(taskId)) {
@@ -190,8 +196,9 @@ export class AgentRuntime {
       });
     const run = new TaskRun(this.deps, this.options, taskId, controller.signal, { waitForChange });
     const entry: Running = { run, controller, wakers, done: Promise.resolve() };
-    entry.done = run
-      .run()
+    const submitted = this.submittedIds.get(taskId);
+    const traced = () => withSpan('agent.task run', { attributes: { 'openmcp.task_id': taskId, 'openmcp.worker': this.options.worker } }, () => run.run());
+    entry.done = (submitted ? withEventContext(this.deps.traceContexts, submitted, traced) : traced())
       .catch((err) => {
         this.deps.logger?.error?.({ err, taskId }, 'task run crashed');
         return 'interrupted' as const;

@@ -10,6 +10,7 @@ import type { LlmClient } from '../llm/port';
 import type { TokenBudget } from '../llm/token-budget';
 import type { PolicyFile } from '../policy/policy';
 import type { SpendLedger } from '../policy/spend-ledger';
+import type { EventTraceContexts } from '../../telemetry/event-trace-contexts';
 import type { ToolCaller } from './tool-caller';
 
 export type AgentRuntimeDependencies = {
@@ -31,6 +32,8 @@ export type AgentRuntimeDependencies = {
   /** secp256k1 key that signs TaskCompleted outputs (loadOrCreateRuntimeKey). */
   privateKey: Hex;
   clock?: Clock;
+  /** With tracing on: a task's run continues the trace of the request that submitted it. */
+  traceContexts?: EventTraceContexts;
   logger?: { info?(obj: unknown, msg?: string): void; warn(obj: unknown, msg?: string): void; error?(obj: unknown, msg?: string): void };
 };
 

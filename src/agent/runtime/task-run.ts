@@ -2,6 +2,7 @@ import { createEvent, type Actor } from '../../core/envelope';
 import { InvalidTransitionError, OpenMcpError, WrongExpectedRevisionError } from '../../core/errors';
 import { taskDecider, taskStream, type TaskCommand } from '../../domain/task/task.decider';
 import { payloadDigest } from '../../mcp/payload-hash';
+import { traceLlmCall, traceToolCall } from '../../telemetry/component-spans';
 import { AgentError } from '../errors';
 import { infer } from '../llm/infer';
 import type { ChatMessage, ToolSpec } from '../llm/port';
@@ -242,7 +243,7 @@ export class TaskRun {
         const req = { messages: [...messages], tools: specs, model: this.opts.model, temperature: this.opts.temperature, maxTokens: this.opts.maxTokens, signal };
         let r;
         try {
-          r = await infer({ llm, cache: this.deps.cache, cacheTtlMs: this.opts.llmCacheTtlMs }, req);
+          r = await traceLlmCall(this.opts.model, () => infer({ llm, cache: this.deps.cache, cacheTtlMs: this.opts.llmCacheTtlMs }, req));
         } catch (err) {
           if (this.signal.aborted) throw new RunInterrupted('stopped');
           if (signal.aborted) throw new AgentError('STEP_TIMEOUT', `the model did not answer within ${this.opts.stepTimeoutMs} ms (AGENT_STEP_TIMEOUT_MS)`);
@@ -359,7 +360,7 @@ export class TaskRun {
         isError = r.status !== 'success';
         text = payloadDigest(r).json;
       } else {
-        const r = await this.timed(this.deps.tools.callTool({ tenant: this.view.tenant, actor: this.actor, correlationId: this.view.correlationId, taskId: this.taskId }, s.tool, s.args));
+        const r = await this.timed(traceToolCall(s.tool, () => this.deps.tools.callTool({ tenant: this.view.tenant, actor: this.actor, correlationId: this.view.correlationId, taskId: this.taskId }, s.tool, s.args)));
         result = r;
         isError = r.isError === true;
         text = textOf(r);

@@ -1,4 +1,6 @@
+import { context } from '@opentelemetry/api';
 import { Kafka, logLevel, type Consumer, type KafkaConfig } from 'kafkajs';
+import { startConsumeSpans } from '../../telemetry/kafka-trace-headers';
 import type { RecordedEvent } from '../../core/envelope';
 import type { Bus, BusConsumer, BusHandler, ConsumeOptions } from '../port';
 import { fromKafkaMessage } from './event-message';
@@ -57,7 +59,18 @@ export class KafkaBus implements Bus {
               this.options.onInvalidMessage?.(err);
             }
           }
-          if (events.length) await handler(events);
+          if (events.length) {
+            // A CONSUMER span per traced message (none when tracing is off or headers carry no
+            // trace); the handler runs in the first one, so its spans join that request's trace.
+            const spans = startConsumeSpans(batch.topic, group, batch.messages.map((m) => m.headers));
+            try {
+              await (spans.context ? context.with(spans.context, () => handler(events)) : handler(events));
+              spans.end();
+            } catch (err) {
+              spans.end(err);
+              throw err;
+            }
+          }
           resolveOffset(batch.messages[batch.messages.length - 1].offset);
           // Commit now rather than on kafkajs's timer: progress is durable as soon as it is handled.
           await commitOffsetsIfNecessary(uncommittedOffsets());
