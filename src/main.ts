@@ -43,7 +43,18 @@ export type OpenMcp = {
   knex: Knex;
   gateway: McpGateway;
   pipeline: AuditPipeline;
+  /** Stop at once, in order (tests, start-up failures). */
   close(): Promise<void>;
+  /**
+   * Graceful shutdown (SIGTERM): /readyz turns 503, the agent stops taking tasks and gets up to
+   * half of `deadlineMs` (SHUTDOWN_DEADLINE_MS) to finish its runs, handing the rest back; then
+   * everything closes in order — HTTP lets requests in flight finish, the relay publishes and
+   * checkpoints its batch, projectors commit, the sealer and anchorer give up their leases.
+   * The caller enforces the deadline (runStart exits when it passes).
+   */
+  drain(deadlineMs?: number): Promise<void>;
+  /** True while draining. */
+  draining(): boolean;
 };
 
 export type StartOptions = {
@@ -73,6 +84,8 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
   const tracing = initTracing(config);
   const logger = createLogger(config.LOG_LEVEL);
   const closers: Closer[] = [{ name: 'tracing', close: () => tracing.shutdown() }];
+  let draining = false;
+  let agentRuntime: { stop(graceMs?: number): Promise<void> } | undefined;
   const closeAll = async () => {
     for (const c of closers.splice(0).reverse()) {
       try {
@@ -99,7 +112,7 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
     const topic = eventsTopic(config.KAFKA_TOPIC_PREFIX);
     let relay: Relay | undefined;
     if (brokers && roles.relay) {
-      relay = new Relay(store, checkpoints, { brokers, clientId: config.KAFKA_CLIENT_ID, topic, registry });
+      relay = new Relay(store, checkpoints, { brokers, clientId: config.KAFKA_CLIENT_ID, topic, registry, traceContexts: tracing.enabled ? traceContexts : undefined });
       await relay.start();
       closers.push({ name: 'relay', close: () => relay!.stop() });
     }
@@ -154,8 +167,9 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
     closers.push({ name: 'audit pipeline', close: () => pipeline.stop() });
 
     if (roles.agent) {
-      const agent = await createAgentRuntime({ config, store, catalog, tools: gateway, cache, checkpoints, logger });
+      const agent = await createAgentRuntime({ config, store, catalog, tools: gateway, cache, checkpoints, logger, traceContexts: tracing.enabled ? traceContexts : undefined });
       await agent.runtime.start();
+      agentRuntime = agent.runtime;
       closers.push({
         name: 'agent runtime',
         close: async () => {
@@ -222,6 +236,7 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
       assertTaskRunnable: (task) => assertTaskRunnable(config, task),
       logger,
       routes: roles.api,
+      draining: () => draining,
     });
     installHttpTracing(app);
     if (roles.gateway) await app.register(mcpGatewayPlugin, { gateway, authenticate: mcpAuthenticate(auth) });
@@ -256,6 +271,14 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
       gateway,
       pipeline,
       close: closeAll,
+      draining: () => draining,
+      async drain(deadlineMs = config.SHUTDOWN_DEADLINE_MS) {
+        draining = true;
+        logger.info({ deadlineMs }, 'draining');
+        // The HTTP server keeps answering meanwhile (requests in flight, /readyz = 503).
+        await agentRuntime?.stop(Math.floor(deadlineMs / 2)).catch((err) => logger.warn({ err }, 'agent drain failed'));
+        await closeAll();
+      },
     };
   } catch (err) {
     await closeAll();

@@ -33,6 +33,8 @@ export type AppDeps = {
   gateway?: McpGatewayService;
   approvals?: ApprovalsService;
   readiness?: ReadinessCheck[];
+  /** True once the process drains (SIGTERM): /readyz answers 503 so load balancers stop sending work. */
+  draining?: () => boolean;
   /**
    * Refuse a task this deployment cannot run before it is accepted (e.g. an instruction with no
    * LLM configured: src/agent assertTaskRunnable). Throws an OpenMcpError (4xx).

@@ -27,6 +27,7 @@ export function systemRoutes(deps: AppDeps, metrics: Metrics): FastifyPluginAsyn
 
     app.get('/readyz', { schema: { tags: ['system'], summary: 'Readiness of each dependency', response: { 200: Readiness, 503: Readiness } } }, async (_request, reply) => {
       const dependencies = await Promise.all((deps.readiness ?? []).map(runCheck));
+      if (deps.draining?.()) dependencies.unshift({ name: 'lifecycle', state: 'down', detail: 'draining: this process is shutting down (SIGTERM)' });
       const down = dependencies.some((d) => d.state === 'down');
       const degraded = dependencies.some((d) => d.state === 'degraded');
       return reply.code(down ? 503 : 200).send({ status: down ? 'not_ready' : degraded ? 'degraded' : 'ready', dependencies });
