@@ -9,6 +9,7 @@ import { eventsTopic } from '../bus/kafka/topic';
 import type { EventTraceContexts } from '../telemetry/event-trace-contexts';
 import { startPublishSpans } from '../telemetry/kafka-trace-headers';
 import { trackRelayLag } from './relay-lag-gauge';
+import { sleep } from '../core/sleep';
 
 export type RelayOptions = {
   /** host:port list (KAFKA_BROKERS split on commas). */
@@ -183,17 +184,4 @@ export class Relay {
     await this.checkpoints.save(this.checkpointName, last);
     this.published = last;
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-  });
 }

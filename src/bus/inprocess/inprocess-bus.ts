@@ -3,6 +3,7 @@ import type { EventStore } from '../../eventstore/port';
 import type { Bus, BusConsumer, BusHandler, ConsumeOptions } from '../port';
 import { CheckpointSaver } from './checkpoint-saver';
 import { readBatches } from './read-batches';
+import { sleep } from '../../core/sleep';
 
 export type InProcessBusOptions = {
   /** Largest batch handed to a handler (default 500). */
@@ -70,7 +71,7 @@ export class InProcessBus implements Bus {
           } catch (err) {
             this.options.onError?.(err, group);
             if (signal.aborted) return;
-            await delay(Math.min(5000, 100 * 2 ** attempt), signal);
+            await sleep(Math.min(5000, 100 * 2 ** attempt), signal);
             if (signal.aborted) return;
           }
         }
@@ -80,16 +81,4 @@ export class InProcessBus implements Bus {
       await saver.flush();
     }
   }
-}
-
-function delay(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-  });
 }
