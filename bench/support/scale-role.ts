@@ -2,7 +2,9 @@
  * One role of bench/scale.bench.ts in its own process, as `openmcp start --roles relay|projector`
  * runs it (same classes, without the HTTP server, gateway and chain the bench does not measure):
  *   tsx bench/support/scale-role.ts relay|projector
- * Env: BENCH_DB (mysql URL), BENCH_BROKERS, BENCH_TOPIC, BENCH_GROUP, BENCH_REDIS, BENCH_PREFIX.
+ * Env: BENCH_DB (mysql URL), BENCH_BROKERS, BENCH_TOPIC, BENCH_GROUP, BENCH_REDIS, BENCH_PREFIX;
+ * BENCH_LOCK_HOLD_MS (experiment): how long a projector keeps the projections write lock across
+ * batches instead of the built-in 250 ms (0 = take and release it per batch).
  * Prints `ready` once started; stops cleanly on SIGTERM.
  */
 import { openRedisCache } from '../../src/cache/redis';
@@ -11,6 +13,7 @@ import { SqlCheckpointStore } from '../../src/checkpoints';
 import { openKnex } from '../../src/db/knex';
 import { sqlEventStoreOn } from '../../src/eventstore/sql';
 import { Projector } from '../../src/projector/projector';
+import { HeldWriteLock } from '../../src/projector/write-lock';
 import { Relay } from '../../src/relay';
 
 async function main(): Promise<void> {
@@ -27,6 +30,8 @@ async function main(): Promise<void> {
     const cache = await openRedisCache(env.BENCH_REDIS!, env.BENCH_PREFIX!);
     const bus = new KafkaBus({ brokers, topic: env.BENCH_TOPIC });
     const projector = new Projector({ knex, bus, cache, group: env.BENCH_GROUP });
+    // Experiment only: the hold time is not an option of Projector.
+    if (env.BENCH_LOCK_HOLD_MS) (projector as unknown as { lock: HeldWriteLock }).lock = new HeldWriteLock(knex, Number(env.BENCH_LOCK_HOLD_MS));
     await projector.start();
     stop = async () => {
       await projector.stop();
