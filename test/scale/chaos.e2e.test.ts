@@ -5,6 +5,7 @@ import { migrateLatest } from '../../migrations';
 import type { RecordedEvent } from '../../src/core/envelope';
 import { openKnex } from '../../src/db/knex';
 import { openSqlEventStore } from '../../src/eventstore/sql';
+import { openKurrentEventStore } from '../../src/eventstore/kurrentdb/KurrentEventStore';
 import type { EventStore } from '../../src/eventstore/port';
 import type { Bus } from '../../src/bus/port';
 import { Projector } from '../../src/projector/projector';
@@ -56,7 +57,7 @@ async function snapshot(knex: Knex): Promise<Record<string, string[]>> {
 }
 
 /**
- * The production topology under chaos (issue 9 acceptance): MariaDB event store and read models,
+ * The production topology under chaos (issue 9 acceptance): KurrentDB (fake) event store, MariaDB read models,
  * Redis, the Kafka test broker in its own process, a Hardhat node with AuditAnchor; 1 API
  * (+ gateway + relay), 3 projectors in one consumer group, 2 agent workers, 2 sealer/anchorer
  * candidates — each a real `openmcp start --roles …` process. A steady load of tasks (explicit
@@ -66,9 +67,10 @@ async function snapshot(knex: Knex): Promise<Record<string, string[]>> {
  * ended, the batches on-chain are gap-free and duplicate-free and match the sealed log, and the
  * read models equal a single-process replay of the log.
  *
- * The event store is the SQL store on MariaDB (the KurrentDB fake runs in-process only).
+ * The event store is the KurrentDB fake in its own process (the real gRPC client talks to it), or
+ * with SCALE_EVENT_STORE=sql the SQL event store on MariaDB.
  */
-describe('at scale: 8 role processes under SIGKILL chaos', function () {
+describe(`at scale: 8 role processes under SIGKILL chaos (${process.env.SCALE_EVENT_STORE === 'sql' ? 'SQL event store' : 'KurrentDB fake'})`, function () {
   this.timeout(420_000);
   let cluster: Cluster;
   let store: EventStore;
@@ -78,11 +80,12 @@ describe('at scale: 8 role processes under SIGKILL chaos', function () {
   before(async function () {
     await requireService(this, 'MariaDB', mysqlAvailable);
     await requireService(this, 'Redis', redisAvailable);
-    cluster = await startCluster({ AGENT_TASK_LEASE_MS: '3000', AGENT_CONCURRENCY: '8', LOG_LEVEL: 'error' });
+    // SCALE_EVENT_STORE=sql runs the same test on the SQL event store (MariaDB) instead of the KurrentDB fake.
+    cluster = await startCluster({ AGENT_TASK_LEASE_MS: '3000', AGENT_CONCURRENCY: '8', LOG_LEVEL: 'error' }, { kurrent: process.env.SCALE_EVENT_STORE !== 'sql' });
     alive.api.push(await cluster.spawn('api', ROLES.api));
     const spawnKind = async (k: Kind, i: number) => alive[k].push(await cluster.spawn(`${k}-${i}`, ROLES[k]));
     await Promise.all([spawnKind('projector', 1), spawnKind('projector', 2), spawnKind('projector', 3), spawnKind('agent', 1), spawnKind('agent', 2), spawnKind('audit', 1), spawnKind('audit', 2)]);
-    store = await openSqlEventStore(cluster.databaseUrl);
+    store = cluster.kurrentUrl ? await openKurrentEventStore(cluster.kurrentUrl) : await openSqlEventStore(cluster.databaseUrl);
   });
   after(async () => {
     await store?.close();

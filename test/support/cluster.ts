@@ -5,6 +5,7 @@ import { startLocalChain, type LocalChain } from '../../src/web3/local-chain';
 import { freePort } from './free-port';
 import { startGatewayProcess, type GatewayProcess } from './gateway-process';
 import { startBrokerProcess, type BrokerProcess } from './kafka-broker/process';
+import { startKurrentFakeProcess, type KurrentFakeProcess } from './kurrentdb-fake/process';
 import { createTestDatabase, REDIS_TEST_URL, redisTestPrefix } from './services';
 
 /** Hardhat accounts #3 and #4: one sealer key and one agent key shared by every candidate / worker. */
@@ -20,6 +21,8 @@ export type Cluster = {
   chain: LocalChain;
   broker: BrokerProcess;
   databaseUrl: string;
+  /** Set when the event store is the KurrentDB fake (its own process); else the SQL store on MariaDB. */
+  kurrentUrl?: string;
   redisPrefix: string;
   headers: Record<string, string>;
   /** `openmcp start` with OPENMCP_ROLES=`roles` as a real child process. */
@@ -31,9 +34,12 @@ export type Cluster = {
 /**
  * The production topology on one machine: MariaDB (a fresh database), Redis (a fresh prefix), the
  * Kafka test broker in its own process, a Hardhat node with AuditAnchor, and any number of
- * `openmcp start --roles …` processes sharing them. Call `close()` in after().
+ * `openmcp start --roles …` processes sharing them. With `kurrent`, the event store is the
+ * KurrentDB fake in its own process (KURRENTDB_URL); MariaDB then holds the read models, keys,
+ * checkpoints and leases. Call `close()` in after().
  */
-export async function startCluster(extraEnv: Record<string, string> = {}): Promise<Cluster> {
+export async function startCluster(extraEnv: Record<string, string> = {}, options: { kurrent?: boolean } = {}): Promise<Cluster> {
+  const kurrent: KurrentFakeProcess | undefined = options.kurrent ? await startKurrentFakeProcess() : undefined;
   const db = await createTestDatabase('omc_cluster');
   const redis = redisTestPrefix('omc_cluster');
   const broker = await startBrokerProcess();
@@ -53,6 +59,7 @@ export async function startCluster(extraEnv: Record<string, string> = {}): Promi
     AGENT_PRIVATE_KEY: AGENT_KEY,
     OPENMCP_ADMIN_KEY: CLUSTER_ADMIN_KEY,
     BATCH_MAX_SECONDS: '1',
+    ...(kurrent ? { KURRENTDB_URL: kurrent.url } : {}),
     ...extraEnv,
   };
   const processes: ClusterProcess[] = [];
@@ -61,6 +68,7 @@ export async function startCluster(extraEnv: Record<string, string> = {}): Promi
     chain,
     broker,
     databaseUrl: db.url,
+    kurrentUrl: kurrent?.url,
     redisPrefix: redis.prefix,
     headers: { authorization: `Bearer ${CLUSTER_ADMIN_KEY}`, 'content-type': 'application/json' },
     processes,
@@ -75,6 +83,7 @@ export async function startCluster(extraEnv: Record<string, string> = {}): Promi
       for (const p of processes) rmSync(p.dataDir, { recursive: true, force: true });
       await chain.stop().catch(() => undefined);
       await broker.stop().catch(() => undefined);
+      await kurrent?.stop().catch(() => undefined);
       await db.drop().catch(() => undefined);
       await redis.drop().catch(() => undefined);
       rmSync(chainDir, { recursive: true, force: true });
