@@ -25,7 +25,7 @@ export type Stores = {
  * later step fails.
  */
 export async function openStores(config: Config): Promise<Stores> {
-  const knex = await openKnex(config.databaseUrl, { createDatabase: true });
+  const knex = await openKnex(config.databaseUrl, { createDatabase: true, sqliteSynchronous: config.SQLITE_SYNCHRONOUS });
   let store: EventStore | undefined;
   try {
     await migrateLatest(knex);
