@@ -123,7 +123,7 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
 
     let projector: Projector | undefined;
     if (roles.projector) {
-      projector = new Projector({ knex, bus, cache, headPosition: () => store.headPosition(), registry, group: config.KAFKA_CONSUMER_GROUP });
+      projector = new Projector({ knex, bus, cache, headPosition: () => store.headPosition(), registry, group: config.KAFKA_CONSUMER_GROUP, lockHoldMs: brokers ? 0 : undefined });
       await projector.start();
       closers.push({ name: 'projector', close: () => projector!.stop() });
     }

@@ -1,4 +1,3 @@
-import type { Actor } from '../core/envelope';
 import type { Clock } from '../core/clock';
 import { NotFoundError } from '../core/errors';
 import type { EventCatalog } from '../../events/catalog';
@@ -6,16 +5,10 @@ import type { EventStore } from '../eventstore/port';
 import { handleCommand } from '../domain/handle-command';
 import { approvalDecider } from '../domain/task/approval.decider';
 import { taskStream } from '../domain/task/task.decider';
+import type { DecideApprovalParameters } from '../api/services';
 
-export type DecideApprovalInput = {
-  tenant: string;
-  actor: Actor;
-  correlationId?: string;
-  taskId: string;
-  proposalHash: string;
-  decision: 'approve' | 'reject';
-  comment?: string;
-};
+/** The API's approval command (src/api/services.ts), which this service implements. */
+export type DecideApprovalInput = DecideApprovalParameters;
 
 /**
  * What POST /v1/tasks/:id/approvals calls. Appends ApprovalGranted/ApprovalRejected to the task
