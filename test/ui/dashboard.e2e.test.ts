@@ -1,4 +1,6 @@
 import { expect } from 'chai';
+import { spawnSync } from 'node:child_process';
+import { verifyOutputSignature } from '../../src/agent';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -202,7 +204,7 @@ describe('dashboard /ui in headless Chromium against a running gateway', functio
     await shoot('verify-empty');
   });
 
-  it('approves a held transaction, bound to its proposal hash', async function () {
+  it('approves a held transaction, bound to its proposal hash; the completed task proves with openmcp verify', async function () {
     const probe = await apiCall('/v1/tasks/01937a6e-7f00-7000-8000-000000000001/approvals', { method: 'POST', body: { proposalHash: `0x${'0'.repeat(64)}`, decision: 'approve' } });
     if (probe.status === 501) {
       console.warn(`\n  !!! PENDING: this gateway (${gw.entry}) has no approvals service (POST /v1/tasks/:id/approvals answers 501): src/main.ts must pass ApprovalsService to buildApp.\n`);
@@ -227,6 +229,20 @@ describe('dashboard /ui in headless Chromium against a running gateway', functio
     const trail = (await apiCall(`/v1/tasks/${id}/events?limit=200`)).body.items as { type: string; data: { proposalHash?: string } }[];
     expect(trail.find((e) => e.type === 'ApprovalGranted')?.data.proposalHash).to.equal(proposalHash);
     expect(trail.some((e) => e.type === 'TransactionConfirmed')).to.equal(true);
+
+    // The auditor's side of the same task: its signed TaskCompleted verifies on-chain with the CLI.
+    const completed = (trail as { id: string; type: string; data: any }[]).find((e) => e.type === 'TaskCompleted')!;
+    expect(verifyOutputSignature(completed.data)).to.equal(true);
+    let proof: { status: number; body: any } = { status: 0, body: undefined };
+    for (let i = 0; i < 120 && proof.status !== 200; i++) {
+      proof = await apiCall(`/v1/events/${completed.id}/proof`);
+      if (proof.status !== 200) await new Promise((r) => setTimeout(r, 500));
+    }
+    expect(proof.status).to.equal(200);
+    const file = join(gw.dataDir, 'task-completed.proof.json');
+    writeFileSync(file, JSON.stringify(proof.body));
+    const verify = spawnSync(process.execPath, [join(__dirname, '..', '..', 'bin', 'openmcp'), 'verify', file, '--rpc', gw.rpcUrl], { encoding: 'utf8' });
+    expect(verify.status, verify.stdout + verify.stderr).to.equal(0);
   });
 
   it('sent no request anywhere but the gateway and the chain RPC', () => {
