@@ -93,7 +93,8 @@ export class SqlEventStore implements EventStore {
       }
     }
     if (results.some((r) => !(r instanceof Error))) {
-      this.appended.emit('appended', committed.map(fromRow));
+      // Parse the rows only when someone follows the log live (a bare writer has no subscribers).
+      this.appended.emit('appended', this.appended.listenerCount('appended') ? committed.map(fromRow) : []);
     }
     return results;
   }
