@@ -18,18 +18,8 @@ export type UpstreamSpec = {
   url?: string;
 };
 
-export type RegisterServerParameters = {
-  tenant: string;
-  actor: Actor;
-  name: string;
-  transport: UpstreamTransportKind;
-  command?: string;
-  args?: string[];
-  env?: Record<string, string>;
-  cwd?: string;
-  url?: string;
-  correlationId?: string;
-};
+/** A registration request: the upstream's spec (the gateway assigns the id) plus who asked. */
+export type RegisterServerParameters = Omit<UpstreamSpec, 'id'> & { actor: Actor; correlationId?: string };
 
 /** Who is calling, for audit and tenant visibility. `taskId` is recorded in the call's events. */
 export type CallContext = {
