@@ -2,13 +2,13 @@ import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { catalog as eventCatalog } from '../../events';
 import type { McpToolRecord } from '../../events/mcp.events';
-import { createEvent, type Actor, type PendingEvent } from '../core/envelope';
+import { createEvent, parseStream, type Actor, type PendingEvent } from '../core/envelope';
 import { NotFoundError, ValidationError, redactUrl } from '../core/errors';
 import { newId } from '../core/ids';
 import type { Clock } from '../core/clock';
 import type { Cache } from '../cache/port';
 import { MemoryCache } from '../cache/memory';
-import type { EventStore } from '../eventstore/port';
+import type { EventStore, Subscription } from '../eventstore/port';
 import { ToolSearch, type ToolSearchStatus } from '../search/tool-search';
 import { ToolCallAudit, type PayloadPolicy, MAX_STORED_PAYLOAD_CHARS } from './audit';
 import { MCP_SERVER_STREAM_PREFIX, ToolCatalog, type CatalogChange } from './catalog';
@@ -30,6 +30,12 @@ export type McpGatewayOptions = {
   upstream?: Partial<UpstreamOptions>;
   clock?: Clock;
   logger?: { warn(obj: unknown, msg?: string): void; info?(obj: unknown, msg?: string): void };
+  /**
+   * Follow the log after start() so registry changes made by other processes (another gateway
+   * replica, an API process, a CLI) reach this catalog and this process connects to their
+   * upstreams too. Default true; off only for a process that is the log's only writer.
+   */
+  follow?: boolean;
 };
 
 export type ToolMatch = { tool: CatalogTool; score: number };
@@ -64,6 +70,9 @@ function toRecord(t: Tool): McpToolRecord {
   return r;
 }
 
+/** Waits between attempts to resume following the log after an error (ms), the last one repeated. */
+const FOLLOW_RETRY_MS = [200, 1_000, 5_000];
+
 /** Microseconds since `t0` (an hrtime bigint), as a safe integer. */
 function sinceUs(t0: bigint): number {
   return Number((process.hrtime.bigint() - t0) / 1000n);
@@ -73,6 +82,8 @@ function sinceUs(t0: bigint): number {
  * Many MCP servers behind one endpoint. The registry is event-sourced (`mcpserver-<id>` streams)
  * into an in-memory catalog that serves tools/list without touching upstreams; every tools/call
  * is audited (`toolcall-<id>` streams, see ToolCallAudit) before its result is returned.
+ * After start() the gateway follows the log, so servers registered or removed by any process
+ * sharing it appear here (and are connected from here) without a restart.
  *
  * @example
  * const gw = new McpGateway({ store });
@@ -90,6 +101,11 @@ export class McpGateway {
   private readonly upstreamOptions: UpstreamOptions;
   readonly payloadPolicy: PayloadPolicy;
   private readonly cacheTtlMs: number;
+  /** Servers this process is registering: it attaches their upstream itself, with the secrets the log does not hold. */
+  private readonly registering = new Set<string>();
+  private subscription?: Subscription;
+  private following?: Promise<void>;
+  private stopWaiting?: () => void;
   private closed = false;
 
   constructor(private readonly options: McpGatewayOptions) {
@@ -102,21 +118,67 @@ export class McpGateway {
     this.catalog.onChange((c) => this.reindex(c));
   }
 
-  /** Rebuild the catalog from the log and connect to every known upstream in the background. */
+  /**
+   * Rebuild the catalog from the log, connect to every known upstream in the background, then
+   * follow the log for registry changes made elsewhere (unless `follow: false`).
+   */
   async start(): Promise<void> {
-    let after: number | undefined;
+    let after = -1;
     for (;;) {
       const page = await this.options.store.readAll({ after, limit: 1000 });
       for (const e of page) if (e.stream.startsWith(MCP_SERVER_STREAM_PREFIX)) this.catalog.apply(e);
+      if (page.length) after = page[page.length - 1].position;
       if (page.length < 1000) break;
-      after = page[page.length - 1].position;
     }
-    for (const s of this.catalog.allServers()) {
-      if (!this.upstreams.has(s.id)) {
-        const u = this.attach({ id: s.id, tenant: s.tenant, name: s.name, transport: s.transport, command: s.command, args: s.args, url: s.url });
-        void u.connect().catch(() => {});
+    for (const s of this.catalog.allServers()) this.attachKnown(s.id);
+    if (this.options.follow !== false) this.following = this.follow(after);
+  }
+
+  /**
+   * Apply registry events appended after `after` by anyone, resuming from the last one seen when
+   * the subscription fails. Events this process appended itself are already applied (no-op).
+   */
+  private async follow(after: number): Promise<void> {
+    let failures = 0;
+    while (!this.closed) {
+      let why: unknown = new Error('the subscription ended');
+      try {
+        this.subscription = this.options.store.subscribeAll({ after });
+        for await (const e of this.subscription) {
+          after = e.position;
+          failures = 0;
+          if (!e.stream.startsWith(MCP_SERVER_STREAM_PREFIX) || !this.catalog.apply(e)) continue;
+          const id = parseStream(e.stream).id;
+          if (e.type === 'McpServerRegistered') this.attachKnown(id);
+          else if (e.type === 'McpServerRemoved') await this.detach(id);
+        }
+      } catch (err) {
+        why = err;
       }
+      if (this.closed) return;
+      const wait = FOLLOW_RETRY_MS[Math.min(failures++, FOLLOW_RETRY_MS.length - 1)];
+      this.options.logger?.warn({ err: why, after, retryInMs: wait }, 'mcp gateway: following the log stopped; registry changes from other processes wait until it resumes');
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, wait);
+        timer.unref();
+        this.stopWaiting = () => (clearTimeout(timer), resolve());
+      });
+      this.stopWaiting = undefined;
     }
+  }
+
+  /** Connect (in the background) to a server known from the log, unless this process already has or is making its upstream. */
+  private attachKnown(id: string): void {
+    const s = this.catalog.server(id);
+    if (!s || this.closed || this.upstreams.has(id) || this.registering.has(id)) return;
+    const u = this.attach({ id: s.id, tenant: s.tenant, name: s.name, transport: s.transport, command: s.command, args: s.args, url: s.url });
+    void u.connect().catch(() => {});
+  }
+
+  private async detach(id: string): Promise<void> {
+    const u = this.upstreams.get(id);
+    this.upstreams.delete(id);
+    await u?.close();
   }
 
   /**
@@ -139,8 +201,14 @@ export class McpGateway {
     if (p.args) data.args = p.args;
     if (p.env) data.envKeys = Object.keys(p.env).sort();
     if (p.url) data.url = redactUrl(p.url);
-    await this.record(id, p.tenant, 'McpServerRegistered', data, p.actor, p.correlationId, 'no_stream');
-    const u = this.attach({ id, tenant: p.tenant, name: p.name, transport: p.transport, command: p.command, args: p.args, env: p.env, cwd: p.cwd, url: p.url });
+    this.registering.add(id);
+    let u: Upstream;
+    try {
+      await this.record(id, p.tenant, 'McpServerRegistered', data, p.actor, p.correlationId, 'no_stream');
+      u = this.attach({ id, tenant: p.tenant, name: p.name, transport: p.transport, command: p.command, args: p.args, env: p.env, cwd: p.cwd, url: p.url });
+    } finally {
+      this.registering.delete(id);
+    }
     await u.connect().catch(() => {});
     await this.chains.get(id);
     return this.serverInfo(id);
@@ -182,9 +250,7 @@ export class McpGateway {
     const s = this.catalog.server(id);
     if (!s || s.tenant !== tenant) throw new NotFoundError('MCP server', id);
     await this.record(id, tenant, 'McpServerRemoved', { name: s.name }, actor);
-    const u = this.upstreams.get(id);
-    this.upstreams.delete(id);
-    await u?.close();
+    await this.detach(id);
   }
 
   /** The tenant's aggregated tools, from the catalog only (never waits on an upstream). */
@@ -279,6 +345,9 @@ export class McpGateway {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.stopWaiting?.();
+    await this.subscription?.close().catch(() => {});
+    await this.following;
     await Promise.all([...this.upstreams.values()].map((u) => u.close()));
     this.upstreams.clear();
     await Promise.all([...this.chains.values()]);

@@ -1,0 +1,82 @@
+import { expect } from 'chai';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TextContent } from '@modelcontextprotocol/sdk/types.js';
+import { openSqlEventStore } from '../../src/eventstore/sql';
+import type { SqlEventStore } from '../../src/eventstore/sql/sql-event-store';
+import { McpGateway } from '../../src/mcp/gateway';
+import { examplesServer } from '../../src/mcp/examples-server';
+
+const actor = { kind: 'user' as const, id: 'alice' };
+const ctx = { tenant: 'acme', actor };
+
+async function eventually(what: string, check: () => boolean | Promise<boolean>, ms = 15_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/**
+ * Two gateways on one log through separate connections, as two processes would share it (an API
+ * replica registering, a gateway replica serving /mcp): the second sees the first's appends only
+ * by following the log.
+ */
+describe('MCP gateway replicas sharing one log', function () {
+  this.timeout(60_000);
+  let dir: string;
+  let storeA: SqlEventStore;
+  let storeB: SqlEventStore;
+  let a: McpGateway;
+  let b: McpGateway;
+
+  before(async function () {
+    dir = mkdtempSync(join(tmpdir(), 'omc-follow-'));
+    const url = `sqlite:${join(dir, 'events.db')}`;
+    storeA = await openSqlEventStore(url, { pollIntervalMs: 50 });
+    storeB = await openSqlEventStore(url, { pollIntervalMs: 50 });
+    a = new McpGateway({ store: storeA, upstream: { healthIntervalMs: 0 } });
+    b = new McpGateway({ store: storeB, upstream: { healthIntervalMs: 0 } });
+    await a.start();
+    await b.start();
+  });
+
+  after(async function () {
+    await a?.close();
+    await b?.close();
+    await storeA?.close();
+    await storeB?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('serves a server registered by another process, through its own upstream connection, and drops it when removed there', async function () {
+    const info = await a.registerServer({ ...examplesServer(actor, { name: 'files' }), tenant: 'acme' });
+    expect(b.listTools('acme').map((t) => t.name), 'not applied synchronously from elsewhere').to.not.include('files__echo');
+
+    await eventually('replica B lists the tools registered through A', () => b.listTools('acme').some((t) => t.name === 'files__echo'));
+    const result = await b.callTool(ctx, 'files__echo', { text: 'through B' });
+    expect((result.content[0] as TextContent).text).to.include('through B');
+    expect(b.upstream(info.id)?.pid, 'B runs its own upstream').to.be.a('number').and.not.equal(a.upstream(info.id)?.pid);
+    expect((await b.searchTools('acme', 'echo text back')).map((m) => m.tool.name)).to.include('files__echo');
+
+    await a.removeServer('acme', info.id, actor);
+    await eventually('replica B drops the removed server', () => !b.listTools('acme').some((t) => t.name === 'files__echo'));
+    expect(b.upstream(info.id), 'B closed its upstream').to.equal(undefined);
+    let refused: unknown;
+    await b.callTool(ctx, 'files__echo', { text: 'gone' }).catch((e: unknown) => (refused = e));
+    expect((refused as { code?: string }).code).to.equal('MCP_TOOL_NOT_FOUND');
+  });
+
+  it('applies its own registrations once: one upstream, not a second one from the followed event', async function () {
+    const info = await b.registerServer({ ...examplesServer(actor, { name: 'mine' }), tenant: 'acme' });
+    const pid = b.upstream(info.id)?.pid;
+    expect(pid).to.be.a('number');
+    // Let B's subscription deliver its own events (local hand-over and the poll).
+    await new Promise((r) => setTimeout(r, 300));
+    expect(b.upstream(info.id)?.pid, 'same upstream process').to.equal(pid);
+    expect(b.listTools('acme').filter((t) => t.name === 'mine__echo')).to.have.length(1);
+    await b.removeServer('acme', info.id, actor);
+  });
+});
