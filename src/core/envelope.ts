@@ -12,6 +12,8 @@ export const ActorSchema = z.strictObject({
 export type Actor = z.infer<typeof ActorSchema>;
 
 export const STREAM_RE = /^[a-z][a-z0-9]*-[A-Za-z0-9][A-Za-z0-9._:-]{0,190}$/;
+/** The start of a stream name, as a subscription's `streamPrefix` (`mcpserver-`, `task`, `task-0193…`). */
+export const STREAM_PREFIX_RE = /^[a-z][a-z0-9]*(-[A-Za-z0-9._:-]*)?$/;
 export const EVENT_TYPE_RE = /^[A-Z][A-Za-z0-9]{1,99}$/;
 const ISO_MS_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 

@@ -35,6 +35,12 @@ export type ReadAllOptions = {
 export type SubscribeOptions = {
   /** Exclusive start position; omit for the beginning of the log. */
   after?: number;
+  /**
+   * Only events of streams whose name starts with this (e.g. `mcpserver-`), still in global
+   * order with their global positions. Filtered in the store where it can (SQL, KurrentDB's
+   * server-side filter), so a follower of a few streams does not read the whole log.
+   */
+  streamPrefix?: string;
 };
 
 /** Catch-up subscription: everything after `after` in global order, then live appends. */

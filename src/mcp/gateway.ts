@@ -143,7 +143,7 @@ export class McpGateway {
     while (!this.closed) {
       let why: unknown = new Error('the subscription ended');
       try {
-        this.subscription = this.options.store.subscribeAll({ after });
+        this.subscription = this.options.store.subscribeAll({ after, streamPrefix: MCP_SERVER_STREAM_PREFIX });
         for await (const e of this.subscription) {
           after = e.position;
           failures = 0;

@@ -196,6 +196,42 @@ export function eventStoreConformance(name: string, target: ConformanceTarget): 
       }
     });
 
+    it('follows only the streams under a prefix: catch-up, then live, from this and another connection', async () => {
+      const agg = `f${newId().replace(/-/g, '').slice(-12)}`;
+      const prefix = `${agg}-`;
+      const a = `${prefix}${newId()}`;
+      const b = `${prefix}${newId()}`;
+      const other = streamName();
+      const head = await store.headPosition();
+      await store.append(other, [ev(other)]);
+      await store.append(a, [ev(a), ev(a)]);
+      await store.append(other, [ev(other)]);
+      await store.append(b, [ev(b)]);
+      const sub = store.subscribeAll({ after: head, streamPrefix: prefix });
+      const writer = target.openAnother ? await target.openAnother() : store;
+      try {
+        const caught = await take(sub, 3);
+        expect(caught.map((e) => [e.stream, e.revision])).to.deep.equal([[a, 0], [a, 1], [b, 0]]);
+        for (let i = 0; i < 5; i++) {
+          const o = streamName();
+          await store.append(o, [ev(o)]);
+        }
+        await writer.append(a, [ev(a)], { expectedRevision: 1 });
+        await store.append(other, [ev(other)]);
+        await store.append(b, [ev(b)], { expectedRevision: 0 });
+        const live = await take(sub, 2);
+        expect(live.map((e) => [e.stream, e.revision])).to.deep.equal([[a, 2], [b, 1]]);
+        const all = await store.readAll({ after: head });
+        expect([...caught, ...live].map((e) => e.position), 'global positions, in order').to.deep.equal(
+          all.filter((e) => e.stream.startsWith(prefix)).map((e) => e.position),
+        );
+        expect(() => store.subscribeAll({ streamPrefix: '' }), 'an empty prefix is refused').to.throw(/streamPrefix/);
+      } finally {
+        await sub.close();
+        if (writer !== store) await writer.close();
+      }
+    });
+
     it('never lets a live reader skip an event while 16 independent writers append', async function () {
       const writers: EventStore[] = [];
       for (let i = 0; i < 16; i++) writers.push(target.openAnother ? await target.openAnother() : store);

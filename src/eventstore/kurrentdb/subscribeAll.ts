@@ -1,5 +1,6 @@
-import { excludeSystemEvents, START, type KurrentDBClient } from '@kurrent/kurrentdb-client';
-import type { RecordedEvent } from '../../core/envelope';
+import { excludeSystemEvents, START, streamNameFilter, type KurrentDBClient } from '@kurrent/kurrentdb-client';
+import { STREAM_PREFIX_RE, type RecordedEvent } from '../../core/envelope';
+import { ValidationError } from '../../core/errors';
 import type { SubscribeOptions, Subscription } from '../port';
 import { fromResolved } from './codec';
 import { toStoreError } from './errors';
@@ -12,12 +13,18 @@ const HIGH_WATER = 512;
  * Catch-up subscription to $all: the server replays everything after `after`, then streams live
  * appends on the same call, so there is no gap between history and live. System events are
  * filtered by the server and again here; positions at or below the last one yielded are dropped.
+ * With `streamPrefix` the server filters by stream name instead (and this checks it again).
  */
 export function subscribeAll(client: KurrentDBClient, options: SubscribeOptions = {}): Subscription {
   const after = options.after ?? -1;
+  const prefix = options.streamPrefix;
+  if (prefix !== undefined && !STREAM_PREFIX_RE.test(prefix)) {
+    throw new ValidationError(`streamPrefix ${JSON.stringify(prefix)}: expected the start of a stream name (<aggregate>-…)`, { field: 'streamPrefix' });
+  }
   const sub = client.subscribeToAll({
     fromPosition: after < 0 ? START : positionAfter(after),
-    filter: excludeSystemEvents(),
+    // A stream prefix never starts with `$` here, so it leaves system streams out as well.
+    filter: prefix ? streamNameFilter({ prefixes: [prefix] }) : excludeSystemEvents(),
   });
   const queue: RecordedEvent[] = [];
   let last = after;
@@ -31,7 +38,7 @@ export function subscribeAll(client: KurrentDBClient, options: SubscribeOptions 
   };
   sub.on('data', (resolved) => {
     const e = fromResolved(resolved);
-    if (!e || e.position <= last) return;
+    if (!e || e.position <= last || (prefix && !e.stream.startsWith(prefix))) return;
     last = e.position;
     queue.push(e);
     if (queue.length >= HIGH_WATER) sub.pause();

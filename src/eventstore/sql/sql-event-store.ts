@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Knex } from 'knex';
 import type { Database } from 'better-sqlite3';
-import { STREAM_RE, type PendingEvent, type RecordedEvent } from '../../core/envelope';
+import { STREAM_PREFIX_RE, STREAM_RE, type PendingEvent, type RecordedEvent } from '../../core/envelope';
 import { OpenMcpError, ValidationError } from '../../core/errors';
 import { dialectOf, type Dialect } from '../../db/knex';
 import type { AppendOptions, AppendResult, EventStore, ReadAllOptions, ReadStreamOptions, SubscribeOptions, Subscription } from '../port';
@@ -24,6 +24,9 @@ export type SqlEventStoreOptions = {
 const DEFAULT_READ_LIMIT = 1000;
 const INSERT_CHUNK = 200;
 const SQLITE_BUSY_DEADLINE_MS = 30_000;
+/** One table read of a subscription: `full` when there may be more; `scannedTo`, the last position it covered. */
+type FeedPage = { events: RecordedEvent[]; full: boolean; scannedTo?: number };
+
 /** Most appended events kept for one live subscriber that has not taken them yet. */
 const LOCAL_HANDOFF_MAX = 10_000;
 
@@ -92,10 +95,8 @@ export class SqlEventStore implements EventStore {
         );
       }
     }
-    if (results.some((r) => !(r instanceof Error))) {
-      // Parse the rows only when someone follows the log live (a bare writer has no subscribers).
-      this.appended.emit('appended', this.appended.listenerCount('appended') ? committed.map(fromRow) : []);
-    }
+    // Subscribers parse only the rows they yield (a bare writer, or a follower of a few streams, parses none).
+    if (committed.length) this.appended.emit('appended', committed);
     return results;
   }
 
@@ -178,35 +179,41 @@ export class SqlEventStore implements EventStore {
    * memory as they commit (no read, no wake-up delay) whenever they continue the feed exactly at
    * the next position; anything else (a gap left by another process's append, a backlog, a
    * buffer overflow) is read from the table, and a poll every `pollIntervalMs` finds appends made
-   * elsewhere. Handed-over events are rebuilt from the inserted rows, so they equal a read.
+   * elsewhere. Handed-over events are parsed from the inserted rows, once per row however many
+   * subscribers take it, so they equal a read. With `streamPrefix` the table reads filter in SQL
+   * and handed-over rows of other streams are passed over unparsed.
    */
   subscribeAll(options: SubscribeOptions = {}): Subscription {
+    const prefix = options.streamPrefix;
+    if (prefix !== undefined && !STREAM_PREFIX_RE.test(prefix)) {
+      throw new ValidationError(`streamPrefix ${JSON.stringify(prefix)}: expected the start of a stream name (<aggregate>-…)`, { field: 'streamPrefix' });
+    }
     let stopped = false;
     let wake: (() => void) | undefined;
-    let local: RecordedEvent[] = [];
+    let local: EventRow[] = [];
     let mustRead = true;
-    const onAppend = (events: RecordedEvent[]) => {
-      if (local.length + events.length > LOCAL_HANDOFF_MAX) {
+    const onAppend = (rows: EventRow[]) => {
+      if (local.length + rows.length > LOCAL_HANDOFF_MAX) {
         // A slow reader: drop the buffer and read the table instead.
         local = [];
         mustRead = true;
       } else {
-        for (const e of events) local.push(e);
+        for (const r of rows) local.push(r);
       }
       wake?.();
     };
     this.appended.on('appended', onAppend);
     const pollMs = this.options.pollIntervalMs ?? 200;
     const self = this;
-    /** The buffered events that continue the feed right after `after`, removing stale ones. */
-    function takeLocal(after: number): RecordedEvent[] {
+    /** The buffered rows that continue the feed right after `after`, removing stale ones. */
+    function takeLocal(after: number): EventRow[] {
       let i = 0;
-      while (i < local.length && local[i].position <= after) i++;
+      while (i < local.length && Number(local[i].position) <= after) i++;
       let j = i;
-      while (j < local.length && local[j].position === after + 1 + (j - i)) j++;
+      while (j < local.length && Number(local[j].position) === after + 1 + (j - i)) j++;
       const run = local.slice(i, j);
       local = local.slice(j);
-      // Buffered events beyond a gap: the gap is someone else's append, only the table has it.
+      // Buffered rows beyond a gap: the gap is someone else's append, only the table has it.
       if (local.length) mustRead = true;
       return run;
     }
@@ -216,22 +223,24 @@ export class SqlEventStore implements EventStore {
         while (!stopped && !self.closed) {
           const run = takeLocal(after);
           if (run.length) {
-            for (const e of run) {
-              after = e.position;
-              yield e;
+            for (const row of run) {
+              after = Number(row.position);
+              if (prefix && !row.stream.startsWith(prefix)) continue;
+              yield self.parse(row);
               if (stopped) return;
             }
             continue;
           }
           if (mustRead) {
             mustRead = false;
-            const batch = await self.readAll({ after, limit: 500 });
-            for (const e of batch) {
+            const page = prefix ? await self.readPrefix(prefix, after, 500) : self.unfiltered(await self.readAll({ after, limit: 500 }), 500);
+            for (const e of page.events) {
               after = e.position;
               yield e;
               if (stopped) return;
             }
-            if (batch.length === 500) mustRead = true;
+            if (page.scannedTo !== undefined) after = Math.max(after, page.scannedTo);
+            if (page.full) mustRead = true;
             continue;
           }
           let polled = false;
@@ -258,6 +267,38 @@ export class SqlEventStore implements EventStore {
         await it.return(undefined);
       },
     };
+  }
+
+  private readonly parsedRows = new WeakMap<EventRow, RecordedEvent>();
+
+  /** A committed row as an event, parsed once and shared by every subscriber that takes it. */
+  private parse(row: EventRow): RecordedEvent {
+    let e = this.parsedRows.get(row);
+    if (!e) this.parsedRows.set(row, (e = fromRow(row)));
+    return e;
+  }
+
+  /**
+   * Events of streams starting with `prefix` after `after`, and the position up to which the log
+   * was scanned: the head read first (every position up to it is committed, appends being
+   * serialized on the head row), so a follower can move past the other streams' events.
+   */
+  private async readPrefix(prefix: string, after: number, limit: number): Promise<FeedPage> {
+    const head = await this.headPosition();
+    const rows = await this.knex<EventRow>('events')
+      .where('position', '>', after)
+      .andWhere('position', '<=', head)
+      .andWhereRaw(`stream LIKE ? ESCAPE '!'`, [`${prefix.replace(/[!%_]/g, (c) => `!${c}`)}%`])
+      .orderBy('position', 'asc')
+      .limit(limit)
+      .select('*');
+    // LIKE ignores ASCII case on SQLite and under MySQL's default collations: check exactly.
+    const last = rows.length ? Number(rows[rows.length - 1].position) : head;
+    return { events: rows.filter((r) => r.stream.startsWith(prefix)).map(fromRow), full: rows.length === limit, scannedTo: rows.length === limit ? last : head };
+  }
+
+  private unfiltered(events: RecordedEvent[], limit: number): FeedPage {
+    return { events, full: events.length === limit };
   }
 
   /** One event by id (the SQL store indexes ids; not part of the port). */
