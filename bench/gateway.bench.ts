@@ -11,13 +11,20 @@
  *  - gateway lib:   gateway.callTool() in process (audit appends + upstream call; no client transport);
  *  - gateway stdio: client → gateway process over stdio (`openmcp mcp stdio`) → upstream: same transport as direct;
  *  - gateway /mcp:  client → gateway process over streamable HTTP (JSON responses) → upstream;
+ *  - gateway stdio, null store: the same, audit events built but not stored: what the SDK on
+ *                   both sides of the gateway costs without the audit (the ceiling of the stdio path);
  *  - audit floor:   the two appends alone; http floor: client → a canned JSON-RPC responder
  *                   (what the SDK client costs over HTTP, no server work at all).
+ * Then direct, gateway lib, gateway stdio and /mcp again with the `sleep` tool (2 ms of I/O, as a
+ * tool that reads a file or calls a service does at least), each compared with its own direct row.
+ * CPU per call: during each throughput phase, the CPU time of every process on the path (this
+ * process as the client, the gateway process, the upstream process; from /proc, 10 ms ticks, so
+ * use a few thousand calls for tight figures) divided by the calls.
  * Every round measures every path once, in the same order; the table shows each figure's median
  * over the rounds (p50/p99 at concurrency 1 after a warm-up, calls/s at the given concurrency).
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -39,14 +46,37 @@ import { runGatewayStdio } from '../src/mcp/gateway-stdio';
 import { examplesServer } from '../src/mcp/examples-server';
 
 type Call = (i: number) => Promise<unknown>;
-type Figures = { p50: number; p99: number; rate: number };
+/** The processes of a path besides this one, read when its throughput phase starts. */
+type Procs = () => { gateway?: number; upstream?: number };
+type Cpu = { client: number; gateway?: number; upstream?: number };
+type Figures = { p50: number; p99: number; rate: number; cpu?: Cpu };
 
 const actor = { kind: 'user' as const, id: 'bench' };
 const TSX = ['--require', require.resolve('tsx/cjs')];
 // Enough calls to fill the fresh database's WAL once: afterwards commits reuse its pages, as a long-running server's do.
 const WARM_UP = 200;
 
-async function measure(call: Call, calls: number, concurrency: number): Promise<Figures> {
+const TICK_US = 10_000; // USER_HZ = 100 on Linux
+/** The I/O time of the second tool measured (its rows compare against their own direct row). */
+const IO_MS = 2;
+
+/** utime + stime of a process, in microseconds (10 ms resolution). */
+function cpuUs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) * TICK_US;
+}
+
+/** Child processes of `pid` (the upstream a gateway process spawned). */
+function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  for (const t of readdirSync(`/proc/${pid}/task`)) {
+    for (const c of readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').split(' ')) if (c.trim()) out.push(Number(c));
+  }
+  return out;
+}
+
+async function measure(call: Call, calls: number, concurrency: number, procs?: Procs): Promise<Figures> {
   for (let i = 0; i < WARM_UP; i++) await call(-i - 1);
   const lat: number[] = [];
   for (let i = 0; i < calls; i++) {
@@ -56,6 +86,12 @@ async function measure(call: Call, calls: number, concurrency: number): Promise<
   }
   lat.sort((a, b) => a - b);
   let next = 0;
+  const pids = procs?.() ?? {};
+  const sample = () => {
+    const u = process.cpuUsage();
+    return { client: u.user + u.system, gateway: pids.gateway && cpuUs(pids.gateway), upstream: pids.upstream && cpuUs(pids.upstream) };
+  };
+  const c0 = sample();
   const t0 = process.hrtime.bigint();
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
@@ -63,7 +99,10 @@ async function measure(call: Call, calls: number, concurrency: number): Promise<
     }),
   );
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  return { p50: lat[Math.floor(calls * 0.5)], p99: lat[Math.min(calls - 1, Math.floor(calls * 0.99))], rate: calls / seconds };
+  const c1 = sample();
+  const per = (a?: number, b?: number) => (a === undefined || b === undefined ? undefined : (b - a) / calls);
+  const cpu = procs ? { client: per(c0.client, c1.client)!, gateway: per(c0.gateway, c1.gateway), upstream: per(c0.upstream, c1.upstream) } : undefined;
+  return { p50: lat[Math.floor(calls * 0.5)], p99: lat[Math.min(calls - 1, Math.floor(calls * 0.99))], rate: calls / seconds, cpu };
 }
 
 function median(xs: number[]): number {
@@ -75,13 +114,13 @@ async function openGateway(dir: string, file: string, sync: SqliteSynchronous): 
   const store = await openSqlEventStore(`sqlite:${join(dir, file)}`, { sqliteSynchronous: sync });
   const gateway = new McpGateway({ store, cacheTtlMs: 0, upstream: { healthIntervalMs: 0 } });
   await gateway.start();
-  await gateway.registerServer({ ...examplesServer(actor), tenant: 'bench' });
+  await gateway.registerServer({ ...examplesServer(actor, { testTools: true }), tenant: 'bench' });
   return gateway;
 }
 
 /** Child-process mode: the gateway with its own SQLite store, over HTTP (printing its URL) or stdio. */
-async function serve(dir: string, transport: string, sync: SqliteSynchronous): Promise<void> {
-  const gateway = await openGateway(dir, `gateway-${transport}-${sync}.db`, sync);
+async function serve(dir: string, transport: string, sync: SqliteSynchronous | 'null'): Promise<void> {
+  const gateway = sync === 'null' ? await nullGateway() : await openGateway(dir, `gateway-${transport}-${sync}.db`, sync);
   if (transport === 'stdio') {
     await runGatewayStdio(gateway, { tenant: 'bench', actor });
     return;
@@ -90,6 +129,13 @@ async function serve(dir: string, transport: string, sync: SqliteSynchronous): P
   await app.register(mcpGatewayPlugin, { gateway, authenticate: async () => ({ tenant: 'bench', actor }) });
   await app.listen({ port: 0, host: '127.0.0.1' });
   console.log(`READY http://127.0.0.1:${(app.server.address() as AddressInfo).port}/mcp`);
+}
+
+/** The gateway with the null store: events built and hashed, not stored. */
+async function nullGateway(): Promise<McpGateway> {
+  const gateway = new McpGateway({ store: nullStore(), cacheTtlMs: 0, upstream: { healthIntervalMs: 0 } });
+  await gateway.registerServer({ ...examplesServer(actor, { testTools: true }), tenant: 'bench' });
+  return gateway;
 }
 
 /** Accepts appends without storing them: isolates the gateway's own cost from the audit's durability. */
@@ -138,10 +184,11 @@ async function httpClient(url: string): Promise<Client> {
   return c;
 }
 
-async function stdioClient(command: string, args: string[]): Promise<Client> {
+async function stdioClient(command: string, args: string[], env?: Record<string, string>): Promise<Client & { pid: number }> {
   const c = new Client({ name: 'bench', version: '1' });
-  await c.connect(new StdioClientTransport({ command, args, stderr: 'ignore' }));
-  return c;
+  const transport = new StdioClientTransport({ command, args, stderr: 'ignore', env: env && { ...(process.env as Record<string, string>), ...env } });
+  await c.connect(transport);
+  return Object.assign(c, { pid: transport.pid! });
 }
 
 async function main(): Promise<void> {
@@ -157,28 +204,33 @@ async function main(): Promise<void> {
       createInterface({ input: child.stdout! }).on('line', (l) => l.startsWith('READY ') && resolve(l.slice(6)));
       child.once('exit', (code) => reject(new Error(`gateway process exited ${code}`)));
     });
-    return httpClient(url);
+    return Object.assign(await httpClient(url), { pid: child.pid! });
   };
   try {
-    const ex = examplesServer(actor);
-    const direct = await stdioClient(ex.command!, ex.args!);
+    const ex = examplesServer(actor, { testTools: true });
+    const direct = await stdioClient(ex.command!, ex.args!, ex.env);
     const full = await openGateway(dir, 'lib-full.db', 'full');
     const normal = await openGateway(dir, 'lib-normal.db', 'normal');
-    const nul = new McpGateway({ store: nullStore(), cacheTtlMs: 0, upstream: { healthIntervalMs: 0 } });
-    await nul.registerServer({ ...examplesServer(actor), tenant: 'bench' });
+    const nul = await nullGateway();
     const floorStore = await openSqlEventStore(`sqlite:${join(dir, 'floor.db')}`);
     const viaStdio = await stdioClient(process.execPath, [...TSX, __filename, '--serve', dir, 'stdio', 'full']);
+    const viaStdioNull = await stdioClient(process.execPath, [...TSX, __filename, '--serve', dir, 'stdio', 'null']);
     const viaHttp = await httpGateway('full');
     const viaHttpNormal = await httpGateway('normal');
     const canned = await cannedResponder();
     const floor = await httpClient(canned.url);
 
     const ctx = { tenant: 'bench', actor };
-    const paths: [string, Call][] = [
-      ['direct: client → upstream (stdio)', (i) => direct.callTool({ name: 'echo', arguments: { text: `d${i}` } })],
-      ['gateway lib: callTool + 2 durable appends (full) → upstream', (i) => full.callTool(ctx, 'examples__echo', { text: `l${i}` })],
-      ['gateway lib, SQLITE_SYNCHRONOUS=normal', (i) => normal.callTool(ctx, 'examples__echo', { text: `n${i}` })],
-      ['gateway lib, audit not stored (null store)', (i) => nul.callTool(ctx, 'examples__echo', { text: `z${i}` })],
+    const upstreamOf = (g: McpGateway) => g.upstream(g.listServers('bench')[0].id)?.pid;
+    /** A gateway child process and the upstream it spawned. */
+    const viaChild = (pid: number): Procs => () => ({ gateway: pid, upstream: childrenOf(pid)[0] });
+    /** The gateway inside this process (its CPU counts as the client's) and its upstream. */
+    const inProcess = (g: McpGateway): Procs => () => ({ upstream: upstreamOf(g) });
+    const paths: [string, Call, Procs?][] = [
+      ['direct: client → upstream (stdio)', (i) => direct.callTool({ name: 'echo', arguments: { text: `d${i}` } }), () => ({ upstream: direct.pid })],
+      ['gateway lib: callTool + 2 durable appends (full) → upstream', (i) => full.callTool(ctx, 'examples__echo', { text: `l${i}` }), inProcess(full)],
+      ['gateway lib, SQLITE_SYNCHRONOUS=normal', (i) => normal.callTool(ctx, 'examples__echo', { text: `n${i}` }), inProcess(normal)],
+      ['gateway lib, audit not stored (null store)', (i) => nul.callTool(ctx, 'examples__echo', { text: `z${i}` }), inProcess(nul)],
       [
         'audit floor: 2 durable SQLite appends (full), no call',
         async () => {
@@ -188,19 +240,31 @@ async function main(): Promise<void> {
           await floorStore.append(s, [mk()], { expectedRevision: 0 });
         },
       ],
-      ['gateway stdio: client → gateway (stdio, full) → upstream', (i) => viaStdio.callTool({ name: 'examples__echo', arguments: { text: `s${i}` } })],
-      ['gateway /mcp: client → HTTP gateway (full) → upstream', (i) => viaHttp.callTool({ name: 'examples__echo', arguments: { text: `h${i}` } })],
-      ['gateway /mcp, SQLITE_SYNCHRONOUS=normal', (i) => viaHttpNormal.callTool({ name: 'examples__echo', arguments: { text: `k${i}` } })],
+      ['gateway stdio: client → gateway (stdio, full) → upstream', (i) => viaStdio.callTool({ name: 'examples__echo', arguments: { text: `s${i}` } }), viaChild(viaStdio.pid)],
+      ['gateway stdio, audit not stored (null store)', (i) => viaStdioNull.callTool({ name: 'examples__echo', arguments: { text: `u${i}` } }), viaChild(viaStdioNull.pid)],
+      ['gateway /mcp: client → HTTP gateway (full) → upstream', (i) => viaHttp.callTool({ name: 'examples__echo', arguments: { text: `h${i}` } }), viaChild(viaHttp.pid)],
+      ['gateway /mcp, SQLITE_SYNCHRONOUS=normal', (i) => viaHttpNormal.callTool({ name: 'examples__echo', arguments: { text: `k${i}` } }), viaChild(viaHttpNormal.pid)],
       ['http floor: client → canned JSON-RPC responder', (i) => floor.callTool({ name: 'echo', arguments: { text: `f${i}` } })],
+      // The same paths with a tool that does some I/O (`sleep`, 2 ms), as most real tools do more.
+      [`direct, tool with ${IO_MS} ms of I/O`, () => direct.callTool({ name: 'sleep', arguments: { ms: IO_MS } }), () => ({ upstream: direct.pid })],
+      [`gateway lib (full), tool with ${IO_MS} ms of I/O`, () => full.callTool(ctx, 'examples__sleep', { ms: IO_MS }), inProcess(full)],
+      [`gateway stdio (full), tool with ${IO_MS} ms of I/O`, () => viaStdio.callTool({ name: 'examples__sleep', arguments: { ms: IO_MS } }), viaChild(viaStdio.pid)],
+      [`gateway /mcp (full), tool with ${IO_MS} ms of I/O`, () => viaHttp.callTool({ name: 'examples__sleep', arguments: { ms: IO_MS } }), viaChild(viaHttp.pid)],
     ];
     const results: Figures[][] = paths.map(() => []);
     for (let r = 0; r < rounds; r++) {
-      for (const [i, [name, call]] of paths.entries()) {
-        results[i].push(await measure(call, calls, concurrency));
+      for (const [i, [name, call, procs]] of paths.entries()) {
+        results[i].push(await measure(call, calls, concurrency, procs));
         console.error(`  round ${r + 1}/${rounds}: ${name}`);
       }
     }
-    const rows = results.map((rs) => ({ p50: median(rs.map((f) => f.p50)), p99: median(rs.map((f) => f.p99)), rate: median(rs.map((f) => f.rate)) }));
+    const med = (xs: (number | undefined)[]) => (xs.some((x) => x === undefined) ? undefined : median(xs as number[]));
+    const rows = results.map((rs) => ({
+      p50: median(rs.map((f) => f.p50)),
+      p99: median(rs.map((f) => f.p99)),
+      rate: median(rs.map((f) => f.rate)),
+      cpu: rs[0].cpu && { client: med(rs.map((f) => f.cpu!.client))!, gateway: med(rs.map((f) => f.cpu!.gateway)), upstream: med(rs.map((f) => f.cpu!.upstream)) },
+    }));
 
     const d = rows[0];
     console.log(
@@ -208,16 +272,29 @@ async function main(): Promise<void> {
     );
     console.log('| path | p50 ms | p99 ms | calls/s | added p50 ms | added p99 ms | throughput vs direct |');
     console.log('|---|---|---|---|---|---|---|');
+    const ioDirect = paths.findIndex((p) => p[0].startsWith('direct, tool with'));
     for (const [i, f] of rows.entries()) {
+      const base = i >= ioDirect ? rows[ioDirect] : d;
       console.log(
-        `| ${paths[i][0]} | ${f.p50.toFixed(2)} | ${f.p99.toFixed(2)} | ${f.rate.toFixed(0)} | ${(f.p50 - d.p50).toFixed(2)} | ${(f.p99 - d.p99).toFixed(2)} | ${((f.rate / d.rate) * 100).toFixed(0)}% |`,
+        `| ${paths[i][0]} | ${f.p50.toFixed(2)} | ${f.p99.toFixed(2)} | ${f.rate.toFixed(0)} | ${(f.p50 - base.p50).toFixed(2)} | ${(f.p99 - base.p99).toFixed(2)} | ${((f.rate / base.rate) * 100).toFixed(0)}% |`,
       );
     }
-    const h = rows[6];
-    const fl = rows[8];
+    const name = (n: string) => paths.findIndex((p) => p[0].startsWith(n));
+    const h = rows[name('gateway /mcp: ')];
+    const fl = rows[name('http floor')];
     console.log(`\n/mcp (full) above the SDK client's HTTP floor: p50 +${(h.p50 - fl.p50).toFixed(2)} ms, throughput ${((h.rate / fl.rate) * 100).toFixed(0)}% of the floor`);
 
-    await Promise.all([direct.close(), viaStdio.close(), viaHttp.close(), viaHttpNormal.close(), floor.close(), full.close(), normal.close(), nul.close()]);
+    const us = (x?: number) => (x === undefined ? '—' : x.toFixed(0));
+    console.log(`\nCPU per call during the throughput phase, µs (client = this process; an in-process gateway counts there)\n`);
+    console.log('| path | client | gateway process | upstream | all processes |');
+    console.log('|---|---|---|---|---|');
+    for (const [i, f] of rows.entries()) {
+      if (!f.cpu) continue;
+      const all = f.cpu.client + (f.cpu.gateway ?? 0) + (f.cpu.upstream ?? 0);
+      console.log(`| ${paths[i][0]} | ${us(f.cpu.client)} | ${us(f.cpu.gateway)} | ${us(f.cpu.upstream)} | ${us(all)} |`);
+    }
+
+    await Promise.all([direct.close(), viaStdio.close(), viaStdioNull.close(), viaHttp.close(), viaHttpNormal.close(), floor.close(), full.close(), normal.close(), nul.close()]);
     await floorStore.close();
     canned.close();
   } finally {
