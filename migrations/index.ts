@@ -3,6 +3,7 @@ import * as eventStore from './20261122000100_event_store';
 import * as readModels from './20261122000200_read_models';
 import * as apiKeys from './20261122000500_api_keys';
 import * as leases from './20261122000900_leases';
+import * as agentSpend from './20261122001000_agent_spend';
 
 /**
  * Every migration, in order. A custom source (not a directory scan) so the same list runs under
@@ -13,6 +14,7 @@ const migrations: Record<string, Knex.Migration> = {
   '20261122000200_read_models': readModels,
   '20261122000500_api_keys': apiKeys,
   '20261122000900_leases': leases,
+  '20261122001000_agent_spend': agentSpend,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

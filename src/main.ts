@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Knex } from 'knex';
 import { Registry } from 'prom-client';
 import { catalog } from '../events';
-import { assertTaskRunnable, createAgentRuntime, ApprovalsService } from './agent';
+import { assertTaskRunnable, createAgentRuntime, ApprovalsService, SqlSpendLedger } from './agent';
 import { buildApp, createLogger, type ReadinessCheck } from './api';
 import { mcpGatewayService } from './api/mcp-gateway-service';
 import { proofsService } from './api/proofs-service';
@@ -167,7 +167,18 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
     closers.push({ name: 'audit pipeline', close: () => pipeline.stop() });
 
     if (roles.agent) {
-      const agent = await createAgentRuntime({ config, store, catalog, tools: gateway, cache, checkpoints, logger, traceContexts: tracing.enabled ? traceContexts : undefined });
+      const agent = await createAgentRuntime({
+        config,
+        store,
+        catalog,
+        tools: gateway,
+        cache,
+        // Daily caps must survive a restart: in Redis when there is one, else in the SQL database.
+        ledger: config.REDIS_URL ? undefined : new SqlSpendLedger(knex),
+        checkpoints,
+        logger,
+        traceContexts: tracing.enabled ? traceContexts : undefined,
+      });
       await agent.runtime.start();
       agentRuntime = agent.runtime;
       closers.push({

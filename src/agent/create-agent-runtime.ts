@@ -14,7 +14,7 @@ import { KnowledgeBase } from './knowledge/knowledge-base';
 import { OpenAiLlmClient } from './llm/openai-client';
 import { TokenBudget } from './llm/token-budget';
 import { loadPolicyFile } from './policy/load-policy';
-import { CacheSpendLedger } from './policy/spend-ledger';
+import { CacheSpendLedger, type SpendLedger } from './policy/spend-ledger';
 import { AgentRuntime } from './runtime/agent-runtime';
 import type { AgentRuntimeDependencies } from './runtime/runtime-deps';
 import { loadOrCreateRuntimeKey } from './runtime/runtime-key';
@@ -28,6 +28,8 @@ export type CreateAgentRuntimeParameters = {
   tools: ToolCaller;
   /** Redis in production (LLM response cache, spend and token ledgers shared by workers). */
   cache?: Cache;
+  /** Where daily spend and token totals are kept. Default: in `cache` (Redis); main.ts passes SqlSpendLedger without Redis. */
+  ledger?: SpendLedger;
   checkpoints?: CheckpointStore;
   logger?: AgentRuntimeDependencies['logger'];
   /** With tracing on: task runs continue the submitting request's trace. */
@@ -46,7 +48,7 @@ export async function createAgentRuntime(p: CreateAgentRuntimeParameters): Promi
   const c = p.config;
   const abs = (x: string) => (isAbsolute(x) ? x : resolve(x));
   const cache = p.cache ?? new MemoryCache();
-  const ledger = new CacheSpendLedger(cache);
+  const ledger = p.ledger ?? new CacheSpendLedger(cache);
   const specs = loadChainsFile(c.CHAINS_FILE ? abs(c.CHAINS_FILE) : undefined);
   const chains = specs.length ? await ChainRegistry.open(specs, p.env ?? process.env) : undefined;
   const knowledge = c.KNOWLEDGE_DIR ? KnowledgeBase.fromDirectory(abs(c.KNOWLEDGE_DIR)) : undefined;

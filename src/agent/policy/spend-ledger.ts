@@ -1,4 +1,7 @@
+import type { Knex } from 'knex';
 import type { Cache } from '../../cache/port';
+import { ValidationError } from '../../core/errors';
+import { dialectOf } from '../../db/knex';
 
 /** Today's running totals per tenant, agent and meter (`native:<chainId>`, `method:<chainId>:<to>:<method>`). */
 export interface SpendLedger {
@@ -14,11 +17,12 @@ export function utcDay(d: Date): string {
 }
 
 /**
- * A ledger in the Cache port (Redis in production, so every worker shares the totals; in memory
- * in the embedded default, where a restart forgets today's totals). Additions take a short lock
- * because the cache has no atomic add of big integers.
+ * A ledger in the Cache port: Redis in production, so every worker shares the totals (they last
+ * as long as Redis keeps its data). Additions take a short lock because the cache has no atomic
+ * add of big integers. Without Redis the runtime uses SqlSpendLedger instead.
  */
 export class CacheSpendLedger implements SpendLedger {
+  private additions = 0;
   constructor(private readonly cache: Cache, private readonly owner = `ledger-${process.pid}-${Math.random().toString(36).slice(2)}`) {}
 
   private key(tenant: string, agent: string, meter: string, day: string): string {
@@ -31,9 +35,13 @@ export class CacheSpendLedger implements SpendLedger {
   }
 
   async add(tenant: string, agent: string, meter: string, day: string, amount: bigint): Promise<void> {
+    assertAmount(amount);
     const key = this.key(tenant, agent, meter, day);
     const lock = `${key}:lock`;
-    for (let i = 0; !(await this.cache.acquireLock(lock, this.owner, 5_000)); i++) {
+    // One holder per addition: a lock re-acquired by the same holder would let two additions of
+    // this process interleave and lose one.
+    const holder = `${this.owner}:${++this.additions}`;
+    for (let i = 0; !(await this.cache.acquireLock(lock, holder, 5_000)); i++) {
       if (i > 500) throw new Error(`spend ledger: lock ${lock} busy`);
       await new Promise((r) => setTimeout(r, 10));
     }
@@ -41,7 +49,38 @@ export class CacheSpendLedger implements SpendLedger {
       const current = await this.spent(tenant, agent, meter, day);
       await this.cache.set(key, String(current + amount), 2 * DAY_MS);
     } finally {
-      await this.cache.releaseLock(lock, this.owner);
+      await this.cache.releaseLock(lock, holder);
     }
+  }
+}
+
+function assertAmount(amount: bigint): void {
+  if (typeof amount !== 'bigint' || amount < 0n) throw new ValidationError(`spend ledger: amount must be a non-negative bigint, got ${String(amount)}`, { field: 'amount' });
+}
+
+/**
+ * A ledger in the SQL database (`agent_spend`): the embedded default's totals survive a restart,
+ * and workers sharing a MySQL database share them. An addition reads and writes its row in one
+ * transaction, the row locked (FOR UPDATE) on MySQL; SQLite serializes writers itself.
+ */
+export class SqlSpendLedger implements SpendLedger {
+  constructor(private readonly knex: Knex) {}
+
+  async spent(tenant: string, agent: string, meter: string, day: string): Promise<bigint> {
+    const row = await this.knex('agent_spend').where({ tenant, agent, meter, day }).first('amount');
+    return row ? BigInt(row.amount as string) : 0n;
+  }
+
+  async add(tenant: string, agent: string, meter: string, day: string, amount: bigint): Promise<void> {
+    assertAmount(amount);
+    const key = { tenant, agent, meter, day };
+    // The row exists before it is locked: locking a missing row would take a gap lock on MySQL,
+    // and two first additions would deadlock on it.
+    await this.knex('agent_spend').insert({ ...key, amount: '0' }).onConflict(['tenant', 'agent', 'meter', 'day']).ignore();
+    await this.knex.transaction(async (trx) => {
+      const q = trx('agent_spend').where(key).first('amount');
+      const row = dialectOf(this.knex) === 'mysql' ? await q.forUpdate() : await q;
+      await trx('agent_spend').where(key).update({ amount: String(BigInt(row.amount as string) + amount) });
+    });
   }
 }

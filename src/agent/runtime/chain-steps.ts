@@ -164,10 +164,12 @@ export async function runChainTransaction(ctx: ChainStepContext, s: StepSpec): P
         gasLimit: tx.gasLimit,
         rawTransaction: tx.rawTransaction,
       });
+      // Counted once recorded, before the broadcast: a crash after this point resumes by
+      // re-broadcasting the recorded transaction (never re-running this step), so the spend is real.
+      if (BigInt(proposal.value) > 0n) await ledger.add(view.tenant, agent, m.native, day, BigInt(proposal.value));
+      if (m.method) await ledger.add(view.tenant, agent, m.method.meter, day, m.method.amount);
     }),
   );
-  if (BigInt(proposal.value) > 0n) await ledger.add(view.tenant, agent, m.native, day, BigInt(proposal.value));
-  if (m.method) await ledger.add(view.tenant, agent, m.method.meter, day, m.method.amount);
   return confirm(ctx, s, { chainId: signed.chainId, txHash: signed.txHash, rawTransaction: signed.rawTransaction }, hash);
 }
 

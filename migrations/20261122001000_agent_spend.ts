@@ -1,0 +1,21 @@
+import type { Knex } from 'knex';
+
+/**
+ * The agents' daily spend and token totals when there is no Redis (the embedded default, or MySQL
+ * without Redis): one row per tenant, agent, meter and UTC day, the amount as a decimal string
+ * (wei overflow every SQL integer type SQLite has). See SqlSpendLedger.
+ */
+export async function up(knex: Knex): Promise<void> {
+  await knex.schema.createTable('agent_spend', (t) => {
+    t.string('tenant', 100).notNullable();
+    t.string('agent', 200).notNullable();
+    t.string('meter', 300).notNullable();
+    t.string('day', 10).notNullable();
+    t.string('amount', 100).notNullable();
+    t.primary(['tenant', 'agent', 'meter', 'day']);
+  });
+}
+
+export async function down(knex: Knex): Promise<void> {
+  await knex.schema.dropTableIfExists('agent_spend');
+}
