@@ -1,9 +1,9 @@
 import type { Knex } from 'knex';
 
 /**
- * The agents' daily spend and token totals when there is no Redis (the embedded default, or MySQL
- * without Redis): one row per tenant, agent, meter and UTC day, the amount as a decimal string
- * (wei overflow every SQL integer type SQLite has). See SqlSpendLedger.
+ * The agents' daily spend and token totals (policy caps and LLM budgets): one row per tenant,
+ * agent, meter and UTC day, the amount as a decimal string (wei overflow every SQL integer type
+ * SQLite has). See SqlSpendLedger.
  */
 export async function up(knex: Knex): Promise<void> {
   await knex.schema.createTable('agent_spend', (t) => {

@@ -173,8 +173,9 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
         catalog,
         tools: gateway,
         cache,
-        // Daily caps must survive a restart: in Redis when there is one, else in the SQL database.
-        ledger: config.REDIS_URL ? undefined : new SqlSpendLedger(knex),
+        // Daily caps and token budgets are policy: kept in the SQL database, which is backed up and
+        // survives restarts (Redis is a cache, started empty after a loss).
+        ledger: new SqlSpendLedger(knex),
         checkpoints,
         logger,
         traceContexts: tracing.enabled ? traceContexts : undefined,

@@ -28,7 +28,7 @@ export type CreateAgentRuntimeParameters = {
   tools: ToolCaller;
   /** Redis in production (LLM response cache, spend and token ledgers shared by workers). */
   cache?: Cache;
-  /** Where daily spend and token totals are kept. Default: in `cache` (Redis); main.ts passes SqlSpendLedger without Redis. */
+  /** Where daily spend and token totals are kept. Default: in `cache`; main.ts passes SqlSpendLedger (durable). */
   ledger?: SpendLedger;
   checkpoints?: CheckpointStore;
   logger?: AgentRuntimeDependencies['logger'];

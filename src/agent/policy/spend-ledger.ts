@@ -17,9 +17,9 @@ export function utcDay(d: Date): string {
 }
 
 /**
- * A ledger in the Cache port: Redis in production, so every worker shares the totals (they last
- * as long as Redis keeps its data). Additions take a short lock because the cache has no atomic
- * add of big integers. Without Redis the runtime uses SqlSpendLedger instead.
+ * A ledger in the Cache port (totals last as long as the cache keeps them: for tests and embedding;
+ * the gateway itself uses SqlSpendLedger). Additions take a short lock because the cache has no
+ * atomic add of big integers.
  */
 export class CacheSpendLedger implements SpendLedger {
   private additions = 0;
@@ -59,8 +59,8 @@ function assertAmount(amount: bigint): void {
 }
 
 /**
- * A ledger in the SQL database (`agent_spend`): the embedded default's totals survive a restart,
- * and workers sharing a MySQL database share them. An addition reads and writes its row in one
+ * A ledger in the SQL database (`agent_spend`): totals survive restarts and a lost cache, are in
+ * the database's backups, and workers sharing a MySQL database share them. An addition reads and writes its row in one
  * transaction, the row locked (FOR UPDATE) on MySQL; SQLite serializes writers itself.
  */
 export class SqlSpendLedger implements SpendLedger {
