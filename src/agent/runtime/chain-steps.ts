@@ -10,7 +10,7 @@ import { CacheSpendLedger, utcDay, type SpendLedger } from '../policy/spend-ledg
 import { MemoryCache } from '../../cache/memory';
 import type { AgentRuntimeDependencies, AgentRuntimeOptions } from './runtime-deps';
 import type { TaskView } from './task-view';
-import type { StepSpec } from './task-run';
+import type { StepSpec } from './step-spec';
 
 export type ChainStepContext = {
   deps: AgentRuntimeDependencies;

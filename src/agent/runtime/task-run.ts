@@ -12,6 +12,7 @@ import type { AgentPolicy } from '../policy/policy';
 import { READ_CONTRACT_TOOL, SEND_TRANSACTION_TOOL, chainTools } from './chain-tools';
 import { runChainRead, runChainTransaction } from './chain-steps';
 import { signOutput } from './output-signature';
+import type { StepSpec } from './step-spec';
 import type { AgentRuntimeDependencies, AgentRuntimeOptions } from './runtime-deps';
 import { applyTaskEvent, callsOf, foldTaskView, isTerminal, type StepOutcome, type TaskView } from './task-view';
 import type { ToolInfo, ToolResult } from './tool-caller';
@@ -32,7 +33,7 @@ export class RunInterrupted extends Error {
   }
 }
 
-export type StepSpec = { stepId: string; index: number; tool: string; args: Record<string, unknown>; source: 'steps' | 'llm' };
+export type { StepSpec };
 
 /** A step's end: a result (maybe a tool-level error) or a failure; `fatal` failures end the task. */
 export type StepEnd = { ok: StepOutcome; text: string } | { failed: { code: string; message: string }; fatal: boolean };
