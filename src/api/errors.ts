@@ -1,30 +1,7 @@
-import { OpenMcpError, type ErrorDetails } from '../core/errors';
+import { OpenMcpError } from '../core/errors';
 
-/** No usable credentials: missing, malformed, unknown, expired or revoked (deliberately not told apart). */
-export class UnauthenticatedError extends OpenMcpError {
-  constructor(message = 'a valid Authorization: Bearer <api key or JWT> header is required') {
-    super('UNAUTHENTICATED', message, { status: 401 });
-  }
-}
-
-/** Authenticated, but the role or tenant scope does not allow this. */
-export class ForbiddenError extends OpenMcpError {
-  constructor(message: string, details?: ErrorDetails) {
-    super('FORBIDDEN', message, { status: 403, details });
-  }
-}
-
-export class RateLimitedError extends OpenMcpError {
-  constructor(
-    readonly scope: 'key' | 'tenant',
-    readonly retryAfterSeconds: number,
-  ) {
-    super('RATE_LIMITED', `rate limit per ${scope} exceeded; retry after ${retryAfterSeconds} s`, {
-      status: 429,
-      details: { scope, retryAfterSeconds },
-    });
-  }
-}
+// Raised by authentication and rate limiting (src/auth), answered by the API as problem+json.
+export { UnauthenticatedError, ForbiddenError, RateLimitedError } from '../auth/errors';
 
 /** A list cursor that this server did not issue (or that belongs to another query). */
 export class InvalidCursorError extends OpenMcpError {

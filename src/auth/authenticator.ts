@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import type { Actor } from '../core/envelope';
-import { UnauthenticatedError } from '../api/errors';
+import { UnauthenticatedError } from './errors';
 import { hashApiKey, isApiKeyFormat } from './api-key';
 import type { ApiKeyRecord, KeyStore } from './key-store';
 import type { JwtVerifier } from './jwt';

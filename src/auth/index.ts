@@ -10,3 +10,4 @@ export * from './jwt';
 export * from './authenticator';
 export * from './rate-limit';
 export * from './ensure-admin-key';
+export * from './errors';

@@ -2,7 +2,7 @@ import { createPublicKey, createSecretKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createLocalJWKSet, errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { ConfigError } from '../core/errors';
-import { UnauthenticatedError } from '../api/errors';
+import { UnauthenticatedError } from './errors';
 import type { Principal } from './principal';
 import { isRole } from './roles';
 import { TenantSchema } from './tenant';

@@ -3,7 +3,7 @@ import { newId } from '../core/ids';
 import type { Clock } from '../core/clock';
 import { systemClock } from '../core/clock';
 import { handleCommand, type HandleCommandDependencies } from '../domain/handle-command';
-import { ForbiddenError } from '../api/errors';
+import { ForbiddenError } from './errors';
 import { generateApiKey } from './api-key';
 import { apiKeyDecider, apiKeyStream } from './api-key.decider';
 import type { ApiKeyRecord, KeyStore } from './key-store';

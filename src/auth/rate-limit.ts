@@ -1,5 +1,5 @@
 import type { Cache } from '../cache/port';
-import { RateLimitedError } from '../api/errors';
+import { RateLimitedError } from './errors';
 import type { Principal } from './principal';
 
 export type RateLimiterOptions = { cache: Cache; perKeyPerMinute: number; perTenantPerMinute: number };

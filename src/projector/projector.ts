@@ -6,7 +6,7 @@ import type { RecordedEvent } from '../core/envelope';
 import type { Bus, BusConsumer } from '../bus/port';
 import type { Cache } from '../cache/port';
 import { LIVE_TABLES, type ReadModelTables } from '../readmodels/tables';
-import { AppliedPositions } from './applied-positions';
+import { AppliedPositions } from '../readmodels/applied-positions';
 import { advanceCheckpoints, readCheckpoints } from './checkpoints';
 import { projectionLagGauge } from './lag-metric';
 import { emptyTouched, type ProjectionApplier } from './projection';

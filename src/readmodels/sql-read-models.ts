@@ -4,7 +4,7 @@ import type { BatchDoc } from '../../projections/batches.projection';
 import type { RecordedEvent } from '../core/envelope';
 import { ValidationError } from '../core/errors';
 import type { Cache } from '../cache/port';
-import type { AppliedPositions } from '../projector/applied-positions';
+import type { AppliedPositions } from './applied-positions';
 import { READ_CACHE_TTL_MS, taskCacheKey, toolCatalogCacheKey } from './cache-keys';
 import { decodeTaskCursor, encodeTaskCursor } from './cursor';
 import type { AuditEventFilter, AuditEventView, BatchView, Page, ReadModels, TaskListFilter, TaskView, ToolCatalogEntry } from './port';

@@ -1,6 +1,6 @@
 import { Transaction, type FunctionFragment, type TransactionReceipt } from 'ethers';
 import type { Hex } from '../core/hex';
-import type { Proposal } from '../agent/policy/proposal';
+import type { Proposal } from './proposal';
 import { normalizeAbiValues } from './abi-values';
 import type { ChainHandle, ChainRegistry, ContractHandle } from './chain-registry';
 import type { NonceManager } from './nonce-manager';

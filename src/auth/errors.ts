@@ -1,0 +1,27 @@
+import { OpenMcpError, type ErrorDetails } from '../core/errors';
+
+/** No usable credentials: missing, malformed, unknown, expired or revoked (deliberately not told apart). */
+export class UnauthenticatedError extends OpenMcpError {
+  constructor(message = 'a valid Authorization: Bearer <api key or JWT> header is required') {
+    super('UNAUTHENTICATED', message, { status: 401 });
+  }
+}
+
+/** Authenticated, but the role or tenant scope does not allow this. */
+export class ForbiddenError extends OpenMcpError {
+  constructor(message: string, details?: ErrorDetails) {
+    super('FORBIDDEN', message, { status: 403, details });
+  }
+}
+
+export class RateLimitedError extends OpenMcpError {
+  constructor(
+    readonly scope: 'key' | 'tenant',
+    readonly retryAfterSeconds: number,
+  ) {
+    super('RATE_LIMITED', `rate limit per ${scope} exceeded; retry after ${retryAfterSeconds} s`, {
+      status: 429,
+      details: { scope, retryAfterSeconds },
+    });
+  }
+}
