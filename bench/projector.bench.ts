@@ -24,7 +24,7 @@ import { sqlEventStoreOn } from '../src/eventstore/sql';
 import { Projector } from '../src/projector/projector';
 import { projectionSchemas } from '../src/readmodels/schema';
 import { SqlReadModels } from '../src/readmodels/sql-read-models';
-import { LIVE_TABLES, type ReadModelTables } from '../src/readmodels/tables';
+import { LIVE_TABLES, type ReadModelTables } from '../projections/tables';
 import { createTestDatabase, REDIS_TEST_URL, redisTestPrefix } from '../test/support/services';
 
 const actor = { kind: 'user' as const, id: 'bench' };

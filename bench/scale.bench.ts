@@ -18,7 +18,7 @@ import { newId } from '../src/core/ids';
 import { openKnex } from '../src/db/knex';
 import { sqlEventStoreOn } from '../src/eventstore/sql';
 import type { EventStore } from '../src/eventstore/port';
-import { LIVE_TABLES } from '../src/readmodels/tables';
+import { LIVE_TABLES } from '../projections/tables';
 import { startBrokerProcess } from '../test/support/kafka-broker/process';
 import { createTestDatabase, REDIS_TEST_URL, redisTestPrefix } from '../test/support/services';
 import { printTable, summarize } from './stats';

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { createCheckpointTable, projectionSchemas } from '../src/readmodels/schema';
-import { CHECKPOINT_TABLE, LIVE_TABLES } from '../src/readmodels/tables';
+import { CHECKPOINT_TABLE, LIVE_TABLES } from '../projections/tables';
 
 /**
  * Read models (tasks and steps, tool calls, the audit log, batches, MCP servers and tools) and

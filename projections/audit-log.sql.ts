@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
-import type { ProjectionApplier } from '../src/projector/projection';
-import type { ReadModelTables } from '../src/readmodels/tables';
+import type { ProjectionApplier } from './projection';
+import type { ReadModelTables } from './tables';
 import { sealedRange, toAuditRow, type AuditRow, type BatchRange } from './audit-log.projection';
 import { insertNewRows } from './sql-rows';
 

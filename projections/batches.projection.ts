@@ -1,4 +1,4 @@
-import type { DocumentProjection } from '../src/projector/projection';
+import type { DocumentProjection } from './projection';
 
 export type BatchDoc = {
   batchId: number;

@@ -1,4 +1,4 @@
-import { documentApplier, type DocumentStore } from '../src/projector/document-applier';
+import { documentApplier, type DocumentStore } from './document-applier';
 import { num, orUndefined, upsertRows } from './sql-rows';
 import { batchesProjection, type BatchDoc } from './batches.projection';
 

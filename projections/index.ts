@@ -1,4 +1,4 @@
-import type { ProjectionApplier } from '../src/projector/projection';
+import type { ProjectionApplier } from './projection';
 import { auditLogApplier } from './audit-log.sql';
 import { batchesApplier } from './batches.sql';
 import { mcpServersApplier } from './mcp-servers.sql';

@@ -1,5 +1,5 @@
 import { parseStream } from '../src/core/envelope';
-import type { DocumentProjection } from '../src/projector/projection';
+import type { DocumentProjection } from './projection';
 import type { McpToolRecord } from '../events/mcp.events';
 import { alreadyApplied } from './stream-revision';
 

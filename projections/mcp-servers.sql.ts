@@ -1,4 +1,4 @@
-import { documentApplier, type DocumentStore } from '../src/projector/document-applier';
+import { documentApplier, type DocumentStore } from './document-applier';
 import { jsonOrNull, orUndefined, parseJson, upsertRows } from './sql-rows';
 import { mcpServersProjection, type McpServerDoc } from './mcp-servers.projection';
 import { chunks } from './sql-rows';

@@ -1,5 +1,5 @@
 import { parseStream } from '../src/core/envelope';
-import type { DocumentProjection } from '../src/projector/projection';
+import type { DocumentProjection } from './projection';
 import { alreadyApplied } from './stream-revision';
 
 /** One step the agent runtime ran (TaskStepStarted/Completed/Failed, in the task's stream). */

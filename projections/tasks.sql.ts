@@ -1,5 +1,5 @@
-import { documentApplier, type DocumentStore } from '../src/projector/document-applier';
-import type { TaskStatus } from '../src/readmodels/port';
+import { documentApplier, type DocumentStore } from './document-applier';
+import type { TaskStatus } from './tasks.projection';
 import { insertNewRows, jsonOrNull, num, orUndefined, parseJson, upsertRows } from './sql-rows';
 import { tasksProjection, type TaskDoc } from './tasks.projection';
 

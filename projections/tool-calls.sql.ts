@@ -1,4 +1,4 @@
-import { documentApplier, type DocumentStore } from '../src/projector/document-applier';
+import { documentApplier, type DocumentStore } from './document-applier';
 import { jsonOrNull, num, orUndefined, parseJson, upsertRows } from './sql-rows';
 import { toolCallsProjection, type ToolCallDoc } from './tool-calls.projection';
 

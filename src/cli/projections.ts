@@ -1,14 +1,14 @@
 import type { Knex } from 'knex';
 import { defaultAppliers } from '../../projections';
-import { refreshCaches } from '../../projections/read-model.cache';
+import { refreshCaches } from '../readmodels/read-model.cache';
 import type { Cache } from '../cache/port';
 import { ValidationError } from '../core/errors';
 import type { EventStore } from '../eventstore/port';
-import { emptyTouched, type ProjectionApplier, type Touched } from '../projector/projection';
+import { emptyTouched, type ProjectionApplier, type Touched } from '../../projections/projection';
 import { swapTables, type TableSwap } from '../projector/swap-tables';
 import { withWriteLock } from '../projector/write-lock';
 import { projectionSchemas } from '../readmodels/schema';
-import { CHECKPOINT_TABLE, LIVE_TABLES, type ReadModelTables } from '../readmodels/tables';
+import { CHECKPOINT_TABLE, LIVE_TABLES, type ReadModelTables } from '../../projections/tables';
 
 export type RebuildProjectionDependencies = {
   /** The read models' database (migrations applied). */

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { dialectOf } from '../db/knex';
-import { CHECKPOINT_TABLE } from '../readmodels/tables';
+import { CHECKPOINT_TABLE } from '../../projections/tables';
 
 /**
  * Raise each projection's watermark to `position` (never lower it: under Kafka a batch from a

@@ -1,15 +1,15 @@
 import type { Knex } from 'knex';
 import type { Registry } from 'prom-client';
 import { defaultAppliers } from '../../projections';
-import { refreshCaches } from '../../projections/read-model.cache';
+import { refreshCaches } from '../readmodels/read-model.cache';
 import type { RecordedEvent } from '../core/envelope';
 import type { Bus, BusConsumer } from '../bus/port';
 import type { Cache } from '../cache/port';
-import { LIVE_TABLES, type ReadModelTables } from '../readmodels/tables';
+import { LIVE_TABLES, type ReadModelTables } from '../../projections/tables';
 import { AppliedPositions } from '../readmodels/applied-positions';
 import { advanceCheckpoints, readCheckpoints } from './checkpoints';
 import { projectionLagGauge } from './lag-metric';
-import { emptyTouched, type ProjectionApplier } from './projection';
+import { emptyTouched, type ProjectionApplier } from '../../projections/projection';
 import { HeldWriteLock } from './write-lock';
 
 export type ProjectorOptions = {

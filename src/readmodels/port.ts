@@ -1,9 +1,10 @@
 import type { RecordedEvent } from '../core/envelope';
+import type { TaskStatus } from '../../projections/tasks.projection';
 
 /** One page of a list; `nextCursor` is opaque and absent on the last page. */
 export type Page<T> = { items: T[]; nextCursor?: string };
 
-export type TaskStatus = 'submitted' | 'running' | 'completed' | 'failed' | 'cancelled';
+export type { TaskStatus };
 
 export type TaskStepView = {
   index: number;

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { dialectOf } from '../db/knex';
-import { CHECKPOINT_TABLE, type ReadModelTables } from './tables';
+import { CHECKPOINT_TABLE, type ReadModelTables } from '../../projections/tables';
 
 type Builder = Knex.CreateTableBuilder;
 

@@ -8,7 +8,7 @@ import type { AppliedPositions } from './applied-positions';
 import { READ_CACHE_TTL_MS, taskCacheKey, toolCatalogCacheKey } from './cache-keys';
 import { decodeTaskCursor, encodeTaskCursor } from './cursor';
 import type { AuditEventFilter, AuditEventView, BatchView, Page, ReadModels, TaskListFilter, TaskView, ToolCatalogEntry } from './port';
-import { LIVE_TABLES, type ReadModelTables } from './tables';
+import { LIVE_TABLES, type ReadModelTables } from '../../projections/tables';
 import { loadTaskViews } from './task-views';
 import { loadToolCatalog } from './tool-catalog';
 

@@ -7,7 +7,7 @@ import type { TaskDoc } from '../../projections/tasks.projection';
 import type { StepRunDoc } from '../../projections/task-steps.projection';
 import { stepRunFromRow } from '../../projections/task-steps.sql';
 import type { TaskStepView, TaskView } from './port';
-import type { ReadModelTables } from './tables';
+import type { ReadModelTables } from '../../projections/tables';
 
 type StepRow = { tool: string; arguments?: Record<string, unknown> };
 

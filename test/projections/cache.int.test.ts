@@ -6,7 +6,7 @@ import type { Cache } from '../../src/cache/port';
 import { Projector } from '../../src/projector/projector';
 import { taskCacheKey, toolCatalogCacheKey } from '../../src/readmodels/cache-keys';
 import { SqlReadModels } from '../../src/readmodels/sql-read-models';
-import { LIVE_TABLES } from '../../src/readmodels/tables';
+import { LIVE_TABLES } from '../../projections/tables';
 import { loadTaskViews } from '../../src/readmodels/task-views';
 import { loadToolCatalog } from '../../src/readmodels/tool-catalog';
 import { parseStream } from '../../src/core/envelope';

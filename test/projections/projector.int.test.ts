@@ -4,7 +4,7 @@ import { InProcessBus } from '../../src/bus/inprocess';
 import { MemoryCheckpointStore } from '../../src/checkpoints';
 import { Projector } from '../../src/projector/projector';
 import { defaultAppliers } from '../../projections';
-import type { ProjectionApplier } from '../../src/projector/projection';
+import type { ProjectionApplier } from '../../projections/projection';
 import { SqlReadModels } from '../../src/readmodels/sql-read-models';
 import { mysqlAvailable, requireService } from '../support/services';
 import { appendWorkload, checkpointOf, openTestDb, snapshot, type Dialect, type TestDb } from './support';

@@ -8,7 +8,7 @@ import { newId } from '../../src/core/ids';
 import { openKnex } from '../../src/db/knex';
 import { sqlEventStoreOn } from '../../src/eventstore/sql';
 import type { EventStore } from '../../src/eventstore/port';
-import { LIVE_TABLES, CHECKPOINT_TABLE } from '../../src/readmodels/tables';
+import { LIVE_TABLES, CHECKPOINT_TABLE } from '../../projections/tables';
 import { createTestDatabase } from '../support/services';
 
 export type Dialect = 'sqlite' | 'mysql';

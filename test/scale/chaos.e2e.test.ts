@@ -9,7 +9,7 @@ import { openKurrentEventStore } from '../../src/eventstore/kurrentdb/KurrentEve
 import type { EventStore } from '../../src/eventstore/port';
 import type { Bus } from '../../src/bus/port';
 import { Projector } from '../../src/projector/projector';
-import { LIVE_TABLES } from '../../src/readmodels/tables';
+import { LIVE_TABLES } from '../../projections/tables';
 import { loadAuditAnchorArtifact } from '../../src/web3/compile-audit-anchor';
 import { startCluster, type Cluster, type ClusterProcess } from '../support/cluster';
 import { createTestDatabase, mysqlAvailable, redisAvailable, requireService } from '../support/services';

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
-import type { RecordedEvent } from '../core/envelope';
-import type { ReadModelTables } from '../readmodels/tables';
+import type { RecordedEvent } from '../src/core/envelope';
+import type { ReadModelTables } from './tables';
 
 /**
  * A document projection (STYLE.md §3): which events it reads, which document an event changes,

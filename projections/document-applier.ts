@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
-import type { RecordedEvent } from '../core/envelope';
-import type { ReadModelTables } from '../readmodels/tables';
+import type { RecordedEvent } from '../src/core/envelope';
+import type { ReadModelTables } from './tables';
 import type { DocumentProjection, ProjectionApplier, Touched } from './projection';
 
 export type DocumentChange<Doc> = { id: string; doc: Doc; previous?: Doc };

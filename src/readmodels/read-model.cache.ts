@@ -1,10 +1,10 @@
 import type { Knex } from 'knex';
-import type { Cache } from '../src/cache/port';
-import type { Touched } from '../src/projector/projection';
-import { READ_CACHE_TTL_MS, taskCacheKey, toolCatalogCacheKey } from '../src/readmodels/cache-keys';
-import type { ReadModelTables } from '../src/readmodels/tables';
-import { loadTaskViews } from '../src/readmodels/task-views';
-import { loadToolCatalog } from '../src/readmodels/tool-catalog';
+import type { Cache } from '../cache/port';
+import type { Touched } from '../../projections/projection';
+import { READ_CACHE_TTL_MS, taskCacheKey, toolCatalogCacheKey } from './cache-keys';
+import type { ReadModelTables } from '../../projections/tables';
+import { loadTaskViews } from './task-views';
+import { loadToolCatalog } from './tool-catalog';
 
 /**
  * The cache applier: after a batch's transaction has committed, write the new value of every
