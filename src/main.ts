@@ -26,7 +26,7 @@ import { createMetrics, instrumentEventStore } from './metrics';
 import { Projector } from './projector/projector';
 import { startAuditPipeline, type AuditPipeline } from './proofs';
 import { SqlReadModels } from './readmodels/sql-read-models';
-import { Relay } from './relay';
+import { startRelayLeadership } from './relay';
 import { loadLocalEmbedder } from './search/embedder';
 import { ToolSearch } from './search/tool-search';
 
@@ -110,11 +110,18 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
     const checkpoints = new SqlCheckpointStore(knex);
     const brokers = config.KAFKA_BROKERS?.split(',');
     const topic = eventsTopic(config.KAFKA_TOPIC_PREFIX);
-    let relay: Relay | undefined;
+    // One sealer, one anchorer and one relay among every process sharing this log (fenced leases).
+    const leases = config.REDIS_URL ? new CacheLeaseStore(cache) : new SqlLeaseStore(knex);
     if (brokers && roles.relay) {
-      relay = new Relay(store, checkpoints, { brokers, clientId: config.KAFKA_CLIENT_ID, topic, registry, traceContexts: tracing.enabled ? traceContexts : undefined });
-      await relay.start();
-      closers.push({ name: 'relay', close: () => relay!.stop() });
+      const relays = startRelayLeadership({
+        store,
+        checkpoints,
+        leases,
+        relay: { brokers, clientId: config.KAFKA_CLIENT_ID, topic, registry, traceContexts: tracing.enabled ? traceContexts : undefined },
+        log: (line) => logger.info(line),
+        onError: (err) => logger.warn({ err, role: 'relay' }, 'relay error (will retry)'),
+      });
+      closers.push({ name: 'relay', close: () => relays.stop() });
     }
     const bus: Bus = brokers
       ? new KafkaBus({ brokers, clientId: config.KAFKA_CLIENT_ID, topic })
@@ -159,8 +166,7 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
       config,
       findEvent,
       roles: { sealer: roles.sealer, anchorer: roles.anchorer },
-      // One sealer and one anchorer among every process sharing this log (fenced leases).
-      leases: config.REDIS_URL ? new CacheLeaseStore(cache) : new SqlLeaseStore(knex),
+      leases,
       log: (line) => logger.info(line),
       onError: (role, err) => logger.warn({ err, role }, `${role} error (will retry)`),
     });

@@ -1,6 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { expect } from 'chai';
+import { Kafka, logLevel, type IHeaders } from 'kafkajs';
 import type { Knex } from 'knex';
 import { migrateLatest } from '../../migrations';
 import { SqlCheckpointStore } from '../../src/checkpoints';
@@ -76,4 +78,47 @@ export async function eventually(check: () => boolean | Promise<boolean>, what: 
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
   }
+}
+
+export type Received = { key: string; value: string; headers: Record<string, string>; partition: number; offset: number };
+
+const header = (h: IHeaders | undefined, name: string) => h?.[name]?.toString();
+
+/** Read a whole topic with a fresh consumer group (kafkajs), from the beginning. */
+export async function readTopic(brokers: string[], topic: string, expected: number): Promise<Received[]> {
+  const kafka = new Kafka({ brokers, clientId: 'reader', logLevel: logLevel.NOTHING });
+  const consumer = kafka.consumer({ groupId: `reader-${Math.random()}`, maxWaitTimeInMs: 100 });
+  const out: Received[] = [];
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({
+      eachBatch: async ({ batch }) => {
+        for (const m of batch.messages) {
+          const headers = Object.fromEntries(Object.keys(m.headers ?? {}).map((k) => [k, header(m.headers, k)!]));
+          out.push({ key: m.key!.toString(), value: m.value!.toString(), headers, partition: batch.partition, offset: Number(m.offset) });
+        }
+      },
+    });
+    await eventually(() => out.length >= expected, `${expected} messages (got ${out.length})`);
+  } finally {
+    await consumer.disconnect();
+  }
+  return out;
+}
+
+/** Dedupe by event-id keeping first delivery, and check each stream's revisions run 0,1,2,… in order. */
+export function checkOrderPerStream(received: Received[]): Map<string, number[]> {
+  const seen = new Set<string>();
+  const perStream = new Map<string, number[]>();
+  for (const m of received) {
+    const e = JSON.parse(m.value) as RecordedEvent;
+    if (seen.has(e.id)) continue;
+    seen.add(e.id);
+    perStream.set(e.stream, [...(perStream.get(e.stream) ?? []), e.revision]);
+  }
+  for (const [stream, revisions] of perStream) {
+    expect(revisions, stream).to.deep.equal(revisions.map((_, i) => i));
+  }
+  return perStream;
 }

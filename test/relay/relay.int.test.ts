@@ -1,56 +1,12 @@
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { Kafka, logLevel, type IHeaders } from 'kafkajs';
 import { Registry } from 'prom-client';
 import { KafkaBus } from '../../src/bus/kafka';
 import { computeEventHash, type RecordedEvent } from '../../src/core/envelope';
 import { Relay, RELAY_LAG_METRIC, relayCheckpointName } from '../../src/relay';
 import { startKafkaBroker, type KafkaBroker } from '../support/kafka-broker';
-import { appendEvents, eventually, openTestLog, type TestLog } from './event-log-fixture';
-
-type Received = { key: string; value: string; headers: Record<string, string>; partition: number; offset: number };
-
-const header = (h: IHeaders | undefined, name: string) => h?.[name]?.toString();
-
-/** Read a whole topic with a fresh consumer group (kafkajs), from the beginning. */
-async function readTopic(brokers: string[], topic: string, expected: number): Promise<Received[]> {
-  const kafka = new Kafka({ brokers, clientId: 'reader', logLevel: logLevel.NOTHING });
-  const consumer = kafka.consumer({ groupId: `reader-${Math.random()}`, maxWaitTimeInMs: 100 });
-  const out: Received[] = [];
-  await consumer.connect();
-  try {
-    await consumer.subscribe({ topic, fromBeginning: true });
-    await consumer.run({
-      eachBatch: async ({ batch }) => {
-        for (const m of batch.messages) {
-          const headers = Object.fromEntries(Object.keys(m.headers ?? {}).map((k) => [k, header(m.headers, k)!]));
-          out.push({ key: m.key!.toString(), value: m.value!.toString(), headers, partition: batch.partition, offset: Number(m.offset) });
-        }
-      },
-    });
-    await eventually(() => out.length >= expected, `${expected} messages (got ${out.length})`);
-  } finally {
-    await consumer.disconnect();
-  }
-  return out;
-}
-
-/** Dedupe by event-id keeping first delivery, and check each stream's revisions run 0,1,2,… in order. */
-function checkOrderPerStream(received: Received[]): Map<string, number[]> {
-  const seen = new Set<string>();
-  const perStream = new Map<string, number[]>();
-  for (const m of received) {
-    const e = JSON.parse(m.value) as RecordedEvent;
-    if (seen.has(e.id)) continue;
-    seen.add(e.id);
-    perStream.set(e.stream, [...(perStream.get(e.stream) ?? []), e.revision]);
-  }
-  for (const [stream, revisions] of perStream) {
-    expect(revisions, stream).to.deep.equal(revisions.map((_, i) => i));
-  }
-  return perStream;
-}
+import { appendEvents, checkOrderPerStream, eventually, openTestLog, readTopic, type TestLog } from './event-log-fixture';
 
 describe('Relay → Kafka (kafkajs against the test broker)', function () {
   this.timeout(60_000);

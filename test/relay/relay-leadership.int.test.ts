@@ -1,0 +1,82 @@
+import { expect } from 'chai';
+import type { RecordedEvent } from '../../src/core/envelope';
+import { LeaseFencedError, SqlLeaseStore } from '../../src/leader';
+import { relayCheckpointName, startRelayLeadership, type RelayLeadership } from '../../src/relay';
+import { fencedCheckpoints } from '../../src/relay/relay-leadership';
+import { startKafkaBroker, type KafkaBroker } from '../support/kafka-broker';
+import { appendEvents, checkOrderPerStream, eventually, openTestLog, readTopic, type TestLog } from './event-log-fixture';
+
+describe('Relay leadership: one relay publishes, standbys take over', function () {
+  this.timeout(60_000);
+  let broker: KafkaBroker;
+  let log: TestLog;
+  const candidates: RelayLeadership[] = [];
+
+  before(async () => {
+    broker = await startKafkaBroker();
+    log = await openTestLog();
+  });
+  after(async () => {
+    await Promise.all(candidates.map((c) => c.stop().catch(() => {})));
+    await log?.close();
+    await broker?.stop();
+  });
+
+  const candidate = (holder: string, topic: string) => {
+    const c = startRelayLeadership({
+      store: log.store,
+      checkpoints: log.checkpoints,
+      leases: new SqlLeaseStore(log.knex),
+      relay: { brokers: broker.brokers, topic },
+      ttlMs: 1_000,
+      holder,
+    });
+    candidates.push(c);
+    return c;
+  };
+  const published = (topic: string) => broker.highWatermarks(topic).reduce((a, b) => a + b, 0);
+
+  it('publishes every event once with two candidates, and the standby resumes from the checkpoint when the leader dies', async () => {
+    const topic = 'lead.events.v1';
+    const first = await appendEvents(log.store, 20, 15);
+    const a = candidate('relay-a', topic);
+    const b = candidate('relay-b', topic);
+    await eventually(() => a.isLeader() || b.isLeader(), 'a relay leader');
+    const [leader, standby] = a.isLeader() ? [a, b] : [b, a];
+    await eventually(() => published(topic) >= first.length, `${first.length} events published`);
+    // Only the leader ever published: nothing twice.
+    expect(published(topic)).to.equal(first.length);
+    expect(standby.isLeader()).to.equal(false);
+    expect(standby.relay()).to.equal(undefined);
+    expect(leader.relay()!.position).to.equal(first[first.length - 1].position);
+
+    // The leader dies without releasing its lease (as a killed process does): the standby waits out the TTL.
+    await leader.stop({ release: false });
+    const second = await appendEvents(log.store, 20, 10);
+    await eventually(() => standby.isLeader(), 'the standby to take the lease', 10_000);
+    await eventually(() => published(topic) >= first.length + second.length, 'the standby to publish the rest');
+    expect(published(topic)).to.equal(first.length + second.length);
+
+    const received = await readTopic(broker.brokers, topic, first.length + second.length);
+    const ids = received.map((m) => (JSON.parse(m.value) as RecordedEvent).id);
+    expect(new Set(ids)).to.deep.equal(new Set([...first, ...second].map((e) => e.id)));
+    checkOrderPerStream(received);
+    expect(await log.checkpoints.load(relayCheckpointName(topic))).to.equal(second[second.length - 1].position);
+  });
+
+  it('refuses a deposed term its checkpoint save, so the checkpoint never moves back', async () => {
+    const leases = new SqlLeaseStore(log.knex);
+    const lease = 'relay:fenced.events.v1';
+    const old = (await leases.acquire(lease, 'old', 60_000))!;
+    const fenced = fencedCheckpoints(log.checkpoints, leases, lease, old);
+    await fenced.save(lease, 10);
+    await leases.release(lease, 'old');
+    const newer = (await leases.acquire(lease, 'new', 60_000))!;
+    expect(newer).to.be.greaterThan(old);
+    await log.checkpoints.save(lease, 20);
+
+    const err = await fenced.save(lease, 15).then(() => undefined, (e: unknown) => e);
+    expect(err).to.be.instanceOf(LeaseFencedError);
+    expect(await log.checkpoints.load(lease)).to.equal(20);
+  });
+});
