@@ -257,7 +257,7 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
       draining: () => draining,
     });
     installHttpTracing(app);
-    if (roles.gateway) await app.register(mcpGatewayPlugin, { gateway, authenticate: mcpAuthenticate(auth) });
+    if (roles.gateway) await app.register(mcpGatewayPlugin, { gateway, cache, authenticate: mcpAuthenticate(auth) });
     if (roles.api) await app.register(uiPlugin, {
       store,
       readModels,

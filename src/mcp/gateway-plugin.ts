@@ -2,9 +2,12 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import type { Cache } from '../cache/port';
 import type { Actor } from '../core/envelope';
 import type { McpGateway } from './gateway';
 import { createGatewayServer } from './gateway-server';
+import { replayInitialize } from './replay-initialize';
+import { loadSession, removeSession, saveSession, touchSession, type SessionRecord } from './session-directory';
 import { SessionTransport } from './session-transport';
 
 export type McpPrincipal = { tenant: string; actor: Actor };
@@ -19,9 +22,24 @@ export type McpGatewayPluginOptions = {
   enableJsonResponse?: boolean;
   /** Sessions idle this long are closed. Default 30 min. */
   sessionIdleMs?: number;
+  /**
+   * The session directory shared by the replicas (Redis in production). A replica that does not
+   * know a request's session looks it up there and adopts it, so any replica serves any session.
+   * Without it a session lives only in the process that opened it (elsewhere: 404).
+   */
+  cache?: Cache;
+  /** A used session's directory entry gets a new TTL (`sessionIdleMs`) at most this often. Default 1 min. */
+  sessionRefreshMs?: number;
 };
 
-type Session = { transport: SessionTransport; principal: McpPrincipal; lastSeen: number; close(): Promise<void> };
+type Session = { transport: SessionTransport; principal: McpPrincipal; lastSeen: number; refreshedAt: number; close(): Promise<void> };
+
+type Refusal = { status: 403 | 404 | 500 | 503; message: string };
+type Lookup = { session: Session } | Refusal;
+
+const NOT_FOUND: Refusal = { status: 404, message: 'session not found' };
+const FORBIDDEN: Refusal = { status: 403, message: 'this session belongs to another identity' };
+const DIRECTORY_DOWN: Refusal = { status: 503, message: 'session directory unavailable: try again shortly' };
 
 function rpcError(reply: FastifyReply, status: number, message: string, headers: Record<string, string> = {}): FastifyReply {
   return reply
@@ -30,17 +48,26 @@ function rpcError(reply: FastifyReply, status: number, message: string, headers:
     .send({ jsonrpc: '2.0', error: { code: -32001, message }, id: null });
 }
 
+function sameOwner(a: McpPrincipal, b: McpPrincipal): boolean {
+  return a.tenant === b.tenant && a.actor.id === b.actor.id;
+}
+
 /**
  * The gateway as an MCP server over streamable HTTP at POST/GET/DELETE `/mcp`. Every request is
  * authenticated; a session belongs to the tenant and actor that opened it, and a request for it
- * with another identity is refused (403).
+ * with another identity is refused (403). With a `cache`, sessions are recorded in it and a
+ * replica adopts a session opened elsewhere on its first request.
  *
- * @example app.register(mcpGatewayPlugin, { gateway, authenticate: (req) => keys.principalOf(req) })
+ * @example app.register(mcpGatewayPlugin, { gateway, cache, authenticate: (req) => keys.principalOf(req) })
  */
 export async function mcpGatewayPlugin(app: FastifyInstance, opts: McpGatewayPluginOptions): Promise<void> {
   const path = opts.path ?? '/mcp';
   const idleMs = opts.sessionIdleMs ?? 30 * 60_000;
+  const refreshMs = opts.sessionRefreshMs ?? Math.min(60_000, idleMs / 2);
+  const cache = opts.cache;
   const sessions = new Map<string, Session>();
+  // Adoptions under way, so that requests arriving together for one unknown session adopt it once.
+  const adopting = new Map<string, Promise<Session | undefined>>();
 
   const sweep = setInterval(() => {
     const now = Date.now();
@@ -50,36 +77,109 @@ export async function mcpGatewayPlugin(app: FastifyInstance, opts: McpGatewayPlu
 
   app.addHook('onClose', async () => {
     clearInterval(sweep);
+    await Promise.all(adopting.values());
+    // Only the local copies: the directory keeps the sessions for the replicas that stay.
     await Promise.all([...sessions.values()].map((s) => s.close()));
   });
 
   const jsonResponses = opts.enableJsonResponse ?? true;
 
-  async function open(principal: McpPrincipal): Promise<SessionTransport> {
+  /** A server and transport for session `id`, not initialized yet; `register` lets the SDK list it once initialized. */
+  async function build(principal: McpPrincipal, id: string, register: boolean): Promise<Session> {
     const { server, dispose } = createGatewayServer(opts.gateway, { tenant: principal.tenant, actor: principal.actor });
     const sdk = new StreamableHTTPServerTransport({
-      sessionIdGenerator: () => randomUUID(),
+      sessionIdGenerator: () => id,
       enableJsonResponse: jsonResponses,
-      onsessioninitialized: (id) => {
-        sessions.set(id, {
-          transport,
-          principal,
-          lastSeen: Date.now(),
-          close: async () => {
-            sessions.delete(id);
-            dispose();
-            await server.close().catch(() => {});
-          },
-        });
-      },
+      onsessioninitialized: register ? () => void sessions.set(id, session) : undefined,
+      // DELETE: the session ends everywhere. Should the directory be down, its entry lives out its TTL.
+      onsessionclosed: cache
+        ? () => removeSession(cache, id).catch((err) => app.log.warn({ err }, 'mcp session ended but still in the session directory'))
+        : undefined,
     });
     const transport = new SessionTransport(sdk);
+    const session: Session = {
+      transport,
+      principal,
+      lastSeen: Date.now(),
+      refreshedAt: Date.now(),
+      close: async () => {
+        if (sessions.get(id) === session) sessions.delete(id);
+        dispose();
+        await server.close().catch(() => {});
+      },
+    };
     transport.onclose = () => {
-      if (transport.sessionId) sessions.delete(transport.sessionId);
+      if (sessions.get(id) === session) sessions.delete(id);
       dispose();
     };
     await server.connect(transport);
-    return transport;
+    return session;
+  }
+
+  async function adopt(id: string, record: SessionRecord): Promise<Session> {
+    const { tenant, actor, protocolVersion, capabilities, clientInfo } = record;
+    const session = await build({ tenant, actor }, id, false);
+    try {
+      await replayInitialize(session.transport.sdk, id, { protocolVersion, capabilities, clientInfo });
+    } catch (err) {
+      await session.close();
+      throw err;
+    }
+    // Adopted because it is in use: give the entry a new TTL on this first request.
+    session.refreshedAt = 0;
+    sessions.set(id, session);
+    app.log.info({ tenant }, 'mcp session adopted from the session directory');
+    return session;
+  }
+
+  function adoptOnce(id: string, record: SessionRecord): Promise<Session | undefined> {
+    let pending = adopting.get(id);
+    if (!pending) {
+      pending = adopt(id, record)
+        .catch((err) => {
+          app.log.error({ err }, 'mcp session not adopted');
+          return undefined;
+        })
+        .finally(() => adopting.delete(id));
+      adopting.set(id, pending);
+    }
+    return pending;
+  }
+
+  /** Session `id` for `caller`: this replica's, or adopted from the directory; refreshed there at most every `refreshMs`. */
+  async function lookup(id: string, caller: McpPrincipal): Promise<Lookup> {
+    let s = sessions.get(id) ?? (await adopting.get(id));
+    if (!s && cache) {
+      let record: SessionRecord | undefined;
+      try {
+        record = await loadSession(cache, id);
+      } catch (err) {
+        app.log.warn({ err }, 'mcp session directory unavailable');
+        return DIRECTORY_DOWN;
+      }
+      if (!record) return NOT_FOUND;
+      if (!sameOwner(record, caller)) return FORBIDDEN;
+      s = sessions.get(id) ?? (await adoptOnce(id, record));
+      if (!s) return { status: 500, message: 'the session could not be restored on this replica' };
+    }
+    if (!s) return NOT_FOUND;
+    if (!sameOwner(s.principal, caller)) return FORBIDDEN;
+    const now = Date.now();
+    if (cache && now - s.refreshedAt >= refreshMs) {
+      s.refreshedAt = now;
+      const alive = await touchSession(cache, id, idleMs).catch((err) => {
+        // The local copy still serves; the entry is refreshed on a later request.
+        app.log.warn({ err }, 'mcp session directory entry not refreshed');
+        return true;
+      });
+      if (!alive) {
+        // Ended through another replica (DELETE) or expired there: end the local copy too.
+        await s.close();
+        return NOT_FOUND;
+      }
+    }
+    s.lastSeen = now;
+    return { session: s };
   }
 
   async function handle(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | void> {
@@ -87,26 +187,42 @@ export async function mcpGatewayPlugin(app: FastifyInstance, opts: McpGatewayPlu
     if (!principal) return rpcError(reply, 401, 'missing or invalid API key', { 'www-authenticate': 'Bearer' });
     const sid = request.headers['mcp-session-id'];
     let transport: SessionTransport;
+    let opened: { id: string; session: Session } | undefined;
     if (typeof sid === 'string') {
-      const s = sessions.get(sid);
-      if (!s) return rpcError(reply, 404, 'session not found');
-      if (s.principal.tenant !== principal.tenant || s.principal.actor.id !== principal.actor.id) {
-        return rpcError(reply, 403, 'this session belongs to another identity');
-      }
-      s.lastSeen = Date.now();
-      transport = s.transport;
+      const found = await lookup(sid, principal);
+      if (!('session' in found)) return rpcError(reply, found.status, found.message);
+      transport = found.session.transport;
       if (jsonResponses && request.method === 'POST') {
         const fast = await transport.tryPost({ headers: request.headers, url: request.url, body: request.body });
         if (fast?.status === 202) return reply.code(202).send();
         if (fast) return reply.code(200).headers({ 'content-type': 'application/json', 'mcp-session-id': sid }).send(fast.body);
       }
     } else if (request.method === 'POST' && isInitializeRequest(request.body)) {
-      transport = await open(principal);
+      const id = randomUUID();
+      if (cache) {
+        // Recorded before the client learns the id, so its next request may go to any replica.
+        const { protocolVersion, capabilities, clientInfo } = request.body.params;
+        const { tenant, actor } = principal;
+        const record: SessionRecord = { tenant, actor: { kind: actor.kind, id: actor.id }, protocolVersion, capabilities, clientInfo, createdAt: new Date().toISOString() };
+        try {
+          await saveSession(cache, id, record, idleMs);
+        } catch (err) {
+          app.log.warn({ err }, 'mcp session directory unavailable');
+          return rpcError(reply, DIRECTORY_DOWN.status, DIRECTORY_DOWN.message);
+        }
+      }
+      opened = { id, session: await build(principal, id, true) };
+      transport = opened.session.transport;
     } else {
       return rpcError(reply, 400, 'no mcp-session-id: start with an initialize request');
     }
     reply.hijack();
     await transport.sdk.handleRequest(request.raw, reply.raw, request.body);
+    if (opened && transport.sessionId === undefined) {
+      // The SDK refused the initialize (Accept or Content-Type header): no session came of it.
+      await opened.session.close();
+      if (cache) await removeSession(cache, opened.id).catch(() => {});
+    }
   }
 
   app.post(path, handle);

@@ -1,8 +1,8 @@
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { AddressInfo } from 'node:net';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { mcpGatewayPlugin, type McpPrincipal } from '../../../src/mcp/gateway-plugin';
+import { mcpGatewayPlugin, type McpGatewayPluginOptions, type McpPrincipal } from '../../../src/mcp/gateway-plugin';
 import type { McpGateway } from '../../../src/mcp/gateway';
 
 /** Test keys: `Bearer key-<tenant>-<actor>` authenticates as that tenant and user. */
@@ -11,10 +11,14 @@ export async function trivialAuth(request: { headers: Record<string, unknown> })
   return m ? { tenant: m[1], actor: { kind: 'user', id: m[2] } } : null;
 }
 
-/** Fastify with the /mcp plugin, listening on a free port. */
-export async function startGatewayHttp(gateway: McpGateway): Promise<{ app: FastifyInstance; url: string }> {
-  const app = Fastify({ logger: false });
-  await app.register(mcpGatewayPlugin, { gateway, authenticate: trivialAuth });
+/** Fastify with the /mcp plugin (`trivialAuth`, then `options`), listening on a free port. */
+export async function startGatewayHttp(
+  gateway: McpGateway,
+  options: Partial<Omit<McpGatewayPluginOptions, 'gateway'>> = {},
+  logger: FastifyServerOptions['logger'] = false,
+): Promise<{ app: FastifyInstance; url: string }> {
+  const app = Fastify({ logger });
+  await app.register(mcpGatewayPlugin, { gateway, authenticate: trivialAuth, ...options });
   await app.listen({ port: 0, host: '127.0.0.1' });
   return { app, url: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}/mcp` };
 }

@@ -1,0 +1,72 @@
+import type { ClientCapabilities, Implementation } from '@modelcontextprotocol/sdk/types.js';
+import type { Cache } from '../cache/port';
+import type { Actor } from '../core/envelope';
+import { UnavailableError } from '../core/errors';
+
+/**
+ * What a replica needs to rebuild an /mcp session it did not open: the owner, and the parameters
+ * of the client's initialize request. Never the API key: every request authenticates on its own.
+ */
+export type SessionRecord = {
+  tenant: string;
+  actor: Actor;
+  protocolVersion: string;
+  clientInfo: Implementation;
+  capabilities: ClientCapabilities;
+  createdAt: string;
+};
+
+// A directory that does not answer must not hold the request: it fails like one that is down.
+const TIMEOUT_MS = 2_000;
+
+const keyOf = (id: string): string => `mcp-session:${id}`;
+
+async function guarded<T>(op: string, work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer in ${TIMEOUT_MS} ms`)), TIMEOUT_MS);
+  });
+  try {
+    return await Promise.race([work, late]);
+  } catch (err) {
+    throw new UnavailableError('mcp session directory', `${op}: ${(err as Error).message}`, err);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Record session `id` for `ttlMs` (the idle timeout). Throws UnavailableError when the cache fails. */
+export function saveSession(cache: Cache, id: string, record: SessionRecord, ttlMs: number): Promise<void> {
+  return guarded('save', cache.set(keyOf(id), JSON.stringify(record), ttlMs));
+}
+
+/**
+ * The record of session `id`, or undefined when no replica knows it (never opened, deleted, idle
+ * past its TTL, or unreadable). Throws UnavailableError when the cache fails.
+ */
+export async function loadSession(cache: Cache, id: string): Promise<SessionRecord | undefined> {
+  const raw = await guarded('load', cache.get(keyOf(id)));
+  if (raw === undefined) return undefined;
+  try {
+    return JSON.parse(raw) as SessionRecord;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Give session `id` another `ttlMs`; false when its entry is gone (deleted through another
+ * replica, or expired). Not atomic, the port has no "extend if present": a DELETE landing between
+ * the read and the write revives the entry for one TTL, usable only by its owner, who ended it.
+ */
+export async function touchSession(cache: Cache, id: string, ttlMs: number): Promise<boolean> {
+  const raw = await guarded('refresh', cache.get(keyOf(id)));
+  if (raw === undefined) return false;
+  await guarded('refresh', cache.set(keyOf(id), raw, ttlMs));
+  return true;
+}
+
+/** Forget session `id` (the client ended it). Throws UnavailableError when the cache fails. */
+export function removeSession(cache: Cache, id: string): Promise<void> {
+  return guarded('remove', cache.del(keyOf(id)));
+}
