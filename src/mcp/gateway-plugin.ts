@@ -7,7 +7,7 @@ import type { Actor } from '../core/envelope';
 import type { McpGateway } from './gateway';
 import { createGatewayServer } from './gateway-server';
 import { replayInitialize } from './replay-initialize';
-import { loadSession, removeSession, saveSession, touchSession, type SessionRecord } from './session-directory';
+import { endSession, loadSession, removeSession, saveSession, touchSession, type SessionRecord } from './session-directory';
 import { SessionTransport } from './session-transport';
 
 export type McpPrincipal = { tenant: string; actor: Actor };
@@ -32,7 +32,15 @@ export type McpGatewayPluginOptions = {
   sessionRefreshMs?: number;
 };
 
-type Session = { transport: SessionTransport; principal: McpPrincipal; lastSeen: number; refreshedAt: number; close(): Promise<void> };
+type Session = {
+  transport: SessionTransport;
+  principal: McpPrincipal;
+  /** What the directory holds for it (with a cache): written again should the entry be lost. */
+  record?: SessionRecord;
+  lastSeen: number;
+  refreshedAt: number;
+  close(): Promise<void>;
+};
 
 type Refusal = { status: 403 | 404 | 500 | 503; message: string };
 type Lookup = { session: Session } | Refusal;
@@ -85,7 +93,7 @@ export async function mcpGatewayPlugin(app: FastifyInstance, opts: McpGatewayPlu
   const jsonResponses = opts.enableJsonResponse ?? true;
 
   /** A server and transport for session `id`, not initialized yet; `register` lets the SDK list it once initialized. */
-  async function build(principal: McpPrincipal, id: string, register: boolean): Promise<Session> {
+  async function build(principal: McpPrincipal, id: string, register: boolean, record?: SessionRecord): Promise<Session> {
     const { server, dispose } = createGatewayServer(opts.gateway, { tenant: principal.tenant, actor: principal.actor });
     const sdk = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => id,
@@ -93,13 +101,14 @@ export async function mcpGatewayPlugin(app: FastifyInstance, opts: McpGatewayPlu
       onsessioninitialized: register ? () => void sessions.set(id, session) : undefined,
       // DELETE: the session ends everywhere. Should the directory be down, its entry lives out its TTL.
       onsessionclosed: cache
-        ? () => removeSession(cache, id).catch((err) => app.log.warn({ err }, 'mcp session ended but still in the session directory'))
+        ? () => endSession(cache, id, idleMs).catch((err) => app.log.warn({ err }, 'mcp session ended but still in the session directory'))
         : undefined,
     });
     const transport = new SessionTransport(sdk);
     const session: Session = {
       transport,
       principal,
+      record,
       lastSeen: Date.now(),
       refreshedAt: Date.now(),
       close: async () => {
@@ -118,7 +127,7 @@ export async function mcpGatewayPlugin(app: FastifyInstance, opts: McpGatewayPlu
 
   async function adopt(id: string, record: SessionRecord): Promise<Session> {
     const { tenant, actor, protocolVersion, capabilities, clientInfo } = record;
-    const session = await build({ tenant, actor }, id, false);
+    const session = await build({ tenant, actor }, id, false, record);
     try {
       await replayInitialize(session.transport.sdk, id, { protocolVersion, capabilities, clientInfo });
     } catch (err) {
@@ -165,9 +174,14 @@ export async function mcpGatewayPlugin(app: FastifyInstance, opts: McpGatewayPlu
     if (!s) return NOT_FOUND;
     if (!sameOwner(s.principal, caller)) return FORBIDDEN;
     const now = Date.now();
+    if (now - s.lastSeen > idleMs) {
+      // Idle past its timeout, the sweep just has not come round yet.
+      await s.close();
+      return NOT_FOUND;
+    }
     if (cache && now - s.refreshedAt >= refreshMs) {
       s.refreshedAt = now;
-      const alive = await touchSession(cache, id, idleMs).catch((err) => {
+      const alive = await touchSession(cache, id, s.record!, idleMs).catch((err) => {
         // The local copy still serves; the entry is refreshed on a later request.
         app.log.warn({ err }, 'mcp session directory entry not refreshed');
         return true;
@@ -199,11 +213,12 @@ export async function mcpGatewayPlugin(app: FastifyInstance, opts: McpGatewayPlu
       }
     } else if (request.method === 'POST' && isInitializeRequest(request.body)) {
       const id = randomUUID();
+      let record: SessionRecord | undefined;
       if (cache) {
         // Recorded before the client learns the id, so its next request may go to any replica.
         const { protocolVersion, capabilities, clientInfo } = request.body.params;
         const { tenant, actor } = principal;
-        const record: SessionRecord = { tenant, actor: { kind: actor.kind, id: actor.id }, protocolVersion, capabilities, clientInfo, createdAt: new Date().toISOString() };
+        record = { tenant, actor: { kind: actor.kind, id: actor.id }, protocolVersion, capabilities, clientInfo, createdAt: new Date().toISOString() };
         try {
           await saveSession(cache, id, record, idleMs);
         } catch (err) {
@@ -211,7 +226,7 @@ export async function mcpGatewayPlugin(app: FastifyInstance, opts: McpGatewayPlu
           return rpcError(reply, DIRECTORY_DOWN.status, DIRECTORY_DOWN.message);
         }
       }
-      opened = { id, session: await build(principal, id, true) };
+      opened = { id, session: await build(principal, id, true, record) };
       transport = opened.session.transport;
     } else {
       return rpcError(reply, 400, 'no mcp-session-id: start with an initialize request');

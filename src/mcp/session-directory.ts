@@ -40,13 +40,16 @@ export function saveSession(cache: Cache, id: string, record: SessionRecord, ttl
   return guarded('save', cache.set(keyOf(id), JSON.stringify(record), ttlMs));
 }
 
+/** What DELETE leaves behind: a replica still holding the session learns it ended, instead of seeing a lost entry. */
+const ENDED = '{"ended":true}';
+
 /**
- * The record of session `id`, or undefined when no replica knows it (never opened, deleted, idle
- * past its TTL, or unreadable). Throws UnavailableError when the cache fails.
+ * The record of session `id`, or undefined when no replica may serve it (never opened, ended,
+ * idle past its TTL, or unreadable). Throws UnavailableError when the cache fails.
  */
 export async function loadSession(cache: Cache, id: string): Promise<SessionRecord | undefined> {
   const raw = await guarded('load', cache.get(keyOf(id)));
-  if (raw === undefined) return undefined;
+  if (raw === undefined || raw === ENDED) return undefined;
   try {
     return JSON.parse(raw) as SessionRecord;
   } catch {
@@ -55,18 +58,25 @@ export async function loadSession(cache: Cache, id: string): Promise<SessionReco
 }
 
 /**
- * Give session `id` another `ttlMs`; false when its entry is gone (deleted through another
- * replica, or expired). Not atomic, the port has no "extend if present": a DELETE landing between
- * the read and the write revives the entry for one TTL, usable only by its owner, who ended it.
+ * Give session `id`, in use on this replica, another `ttlMs`; false when it was ended (DELETE
+ * through another replica). An entry that is missing — evicted by a cache under memory pressure,
+ * or flushed — is written again from `record`, so eviction never ends a session in use. Not
+ * atomic, the port has no compare-and-set: a DELETE landing between the read and the write revives
+ * the entry for one TTL, usable only by its owner, who ended it.
  */
-export async function touchSession(cache: Cache, id: string, ttlMs: number): Promise<boolean> {
+export async function touchSession(cache: Cache, id: string, record: SessionRecord, ttlMs: number): Promise<boolean> {
   const raw = await guarded('refresh', cache.get(keyOf(id)));
-  if (raw === undefined) return false;
-  await guarded('refresh', cache.set(keyOf(id), raw, ttlMs));
+  if (raw === ENDED) return false;
+  await guarded('refresh', cache.set(keyOf(id), JSON.stringify(record), ttlMs));
   return true;
 }
 
-/** Forget session `id` (the client ended it). Throws UnavailableError when the cache fails. */
+/** Mark session `id` ended (the client sent DELETE) for `ttlMs`, so every replica drops it. Throws UnavailableError when the cache fails. */
+export function endSession(cache: Cache, id: string, ttlMs: number): Promise<void> {
+  return guarded('end', cache.set(keyOf(id), ENDED, ttlMs));
+}
+
+/** Drop the entry of a session that never came to be (its initialize was refused). */
 export function removeSession(cache: Cache, id: string): Promise<void> {
   return guarded('remove', cache.del(keyOf(id)));
 }

@@ -296,6 +296,17 @@ for (const directory of directories) {
       expect((await ping(A.url, session)).status, 'the local copy on A is closed').to.equal(404);
     });
 
+    it('writes a session in use back into the directory when its entry was lost (evicted), so it never ends by eviction', async function () {
+      const session = await openSession(A.url);
+      expect((await ping(A.url, session)).status).to.equal(200);
+      await dir.forA.del(`mcp-session:${session}`);
+      expect((await ping(B.url, session)).status, 'B cannot find it meanwhile').to.equal(404);
+      await new Promise((r) => setTimeout(r, REFRESH_MS + 50));
+      expect((await ping(A.url, session)).status, 'A still serves it').to.equal(200);
+      expect(await loadSession(dir.forB, session), 'written back').to.not.equal(undefined);
+      expect((await ping(B.url, session)).status, 'and B adopts it again').to.equal(200);
+    });
+
     it('keeps a session in use in the directory past the idle timeout, and lets an idle one expire', async function () {
       const idle = { sessionIdleMs: 600, sessionRefreshMs: 100 };
       const E = await startGatewayHttp(pair.a, { cache: dir.forA, ...idle });
