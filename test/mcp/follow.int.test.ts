@@ -53,7 +53,7 @@ describe('MCP gateway replicas sharing one log', function () {
 
   it('serves a server registered by another process, through its own upstream connection, and drops it when removed there', async function () {
     const info = await a.registerServer({ ...examplesServer(actor, { name: 'files' }), tenant: 'acme' });
-    expect(b.listTools('acme').map((t) => t.name), 'not applied synchronously from elsewhere').to.not.include('files__echo');
+    // (B may already have it: its poll, every 50 ms, can read the events before A's registration returns.)
 
     await eventually('replica B lists the tools registered through A', () => b.listTools('acme').some((t) => t.name === 'files__echo'));
     const result = await b.callTool(ctx, 'files__echo', { text: 'through B' });
