@@ -3,6 +3,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { ValidationError } from '../core/errors';
+import { isolatedAbortFetch } from './isolated-abort-fetch';
 import type { UpstreamSpec } from './types';
 
 /**
@@ -29,9 +30,9 @@ export function openUpstreamTransport(spec: UpstreamSpec, onStderrLine: (line: s
     }
     case 'http':
       if (!spec.url) throw new ValidationError('http upstream needs a url', { field: 'url' });
-      return new StreamableHTTPClientTransport(new URL(spec.url));
+      return new StreamableHTTPClientTransport(new URL(spec.url), { fetch: isolatedAbortFetch() });
     case 'sse':
       if (!spec.url) throw new ValidationError('sse upstream needs a url', { field: 'url' });
-      return new SSEClientTransport(new URL(spec.url));
+      return new SSEClientTransport(new URL(spec.url), { fetch: isolatedAbortFetch() });
   }
 }

@@ -1,0 +1,101 @@
+import { expect } from 'chai';
+import { getEventListeners } from 'node:events';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { isolatedAbortFetch } from '../../src/mcp/isolated-abort-fetch';
+import { startHttpExample, type HttpExample } from '../../examples/mcp-http/server';
+
+describe('isolatedAbortFetch: one abort listener per request, not one left per request', function () {
+  let server: Server;
+  let base: string;
+
+  before(async () => {
+    server = createServer((req, res) => {
+      if (req.url === '/json') return void res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
+      if (req.url === '/slow') return void setTimeout(() => res.writeHead(200).end('late'), 5_000).unref();
+      if (req.url === '/stream') {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.write('data: first\n\n');
+        return;
+      }
+      res.writeHead(404).end();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  after(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+
+  const listeners = (signal: AbortSignal) => getEventListeners(signal, 'abort').length;
+
+  it('leaves no listener on the shared signal once each response is in', async () => {
+    const shared = new AbortController();
+    const f = isolatedAbortFetch();
+    for (let i = 0; i < 200; i++) expect(await (await f(`${base}/json`, { signal: shared.signal })).json()).to.deep.equal({ ok: true });
+    expect(listeners(shared.signal)).to.equal(0);
+    // What the SDK's own use of fetch does with the same shared signal (the reason for the wrapper):
+    for (let i = 0; i < 200; i++) await (await fetch(`${base}/json`, { signal: shared.signal })).json();
+    expect(listeners(shared.signal), 'plain fetch keeps a listener per request until GC').to.be.greaterThan(0);
+  });
+
+  it('still aborts a request in flight when the shared signal aborts, and leaves no listener', async () => {
+    const shared = new AbortController();
+    const pending = isolatedAbortFetch()(`${base}/slow`, { signal: shared.signal });
+    await new Promise((r) => setTimeout(r, 50));
+    shared.abort(new Error('transport closed'));
+    const err = await pending.then(() => undefined, (e: unknown) => e);
+    expect((err as Error)?.message).to.equal('transport closed');
+    expect(listeners(shared.signal)).to.equal(0);
+  });
+
+  it('keeps an event stream abortable by the shared signal while it is read', async () => {
+    const shared = new AbortController();
+    const res = await isolatedAbortFetch()(`${base}/stream`, { signal: shared.signal });
+    const reader = res.body!.getReader();
+    expect(new TextDecoder().decode((await reader.read()).value)).to.include('first');
+    const next = reader.read();
+    shared.abort(new Error('transport closed'));
+    const err = await next.then(() => undefined, (e: unknown) => e);
+    expect(err, 'the read ends with the abort').to.be.instanceOf(Error);
+  });
+
+  it('rejects at once with a signal that is already aborted', async () => {
+    const shared = new AbortController();
+    shared.abort(new Error('closed before'));
+    const err = await isolatedAbortFetch()(`${base}/json`, { signal: shared.signal }).then(() => undefined, (e: unknown) => e);
+    expect((err as Error)?.message).to.equal('closed before');
+  });
+
+  describe('under the SDK client transport, as the gateway reaches an HTTP upstream', () => {
+    let example: HttpExample;
+    before(async () => {
+      example = await startHttpExample();
+    });
+    after(async () => example?.close());
+
+    it('calls tools with no listener left on the transport signal and no MaxListenersExceededWarning', async function () {
+      this.timeout(60_000);
+      const warnings: Error[] = [];
+      const onWarning = (w: Error) => w.name === 'MaxListenersExceededWarning' && warnings.push(w);
+      process.on('warning', onWarning);
+      const transport = new StreamableHTTPClientTransport(new URL(example.url), { fetch: isolatedAbortFetch() });
+      const client = new Client({ name: 'test', version: '1' });
+      try {
+        await client.connect(transport);
+        for (let i = 0; i < 300; i++) await client.callTool({ name: 'echo', arguments: { text: `t${i}` } });
+        // The transport's own controller (private in the SDK): the signal every request is handed.
+        const signal = (transport as unknown as { _abortController?: AbortController })._abortController?.signal;
+        expect(signal, 'the SDK still shares one controller per transport').to.be.instanceOf(AbortSignal);
+        expect(listeners(signal!)).to.be.lessThan(5);
+        expect(warnings).to.deep.equal([]);
+      } finally {
+        process.off('warning', onWarning);
+        await client.close();
+      }
+    });
+  });
+});
