@@ -16,7 +16,10 @@
  *  - audit floor:   the two appends alone; http floor: client → a canned JSON-RPC responder
  *                   (what the SDK client costs over HTTP, no server work at all).
  * Then direct, gateway lib, gateway stdio and /mcp again with the `sleep` tool (2 ms of I/O, as a
- * tool that reads a file or calls a service does at least), each compared with its own direct row.
+ * tool that reads a file or calls a service does at least), and `echo` once more with the same
+ * example served over streamable HTTP (its own process; examples/mcp-http) as the upstream: direct
+ * HTTP client → it, and the gateway (lib, /mcp) → it. Every row compares with the nearest `direct`
+ * row above it.
  * CPU per call: during each throughput phase, the CPU time of every process on the path (this
  * process as the client, the gateway process, the upstream process; from /proc, 10 ms ticks, so
  * use a few thousand calls for tight figures) divided by the calls.
@@ -44,6 +47,8 @@ import { McpGateway } from '../src/mcp/gateway';
 import { mcpGatewayPlugin } from '../src/mcp/gateway-plugin';
 import { runGatewayStdio } from '../src/mcp/gateway-stdio';
 import { examplesServer } from '../src/mcp/examples-server';
+import { isolatedAbortFetch } from '../src/mcp/isolated-abort-fetch';
+import type { RegisterServerParameters } from '../src/mcp/types';
 
 type Call = (i: number) => Promise<unknown>;
 /** The processes of a path besides this one, read when its throughput phase starts. */
@@ -53,6 +58,7 @@ type Figures = { p50: number; p99: number; rate: number; cpu?: Cpu };
 
 const actor = { kind: 'user' as const, id: 'bench' };
 const TSX = ['--require', require.resolve('tsx/cjs')];
+const EXAMPLES_HTTP_SERVER = join(__dirname, '..', 'examples', 'mcp-http', 'server.ts');
 // Enough calls to fill the fresh database's WAL once: afterwards commits reuse its pages, as a long-running server's do.
 const WARM_UP = 200;
 
@@ -110,17 +116,25 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
-async function openGateway(dir: string, file: string, sync: SqliteSynchronous): Promise<McpGateway> {
+/** The bundled example as the gateway's upstream: spawned over stdio, or the HTTP one at `upstreamUrl`. */
+function upstreamSpec(upstreamUrl?: string): RegisterServerParameters {
+  return upstreamUrl
+    ? { tenant: 'bench', actor, name: 'examples', transport: 'http', url: upstreamUrl }
+    : { ...examplesServer(actor, { testTools: true }), tenant: 'bench' };
+}
+
+async function openGateway(dir: string, file: string, sync: SqliteSynchronous, upstreamUrl?: string): Promise<McpGateway> {
   const store = await openSqlEventStore(`sqlite:${join(dir, file)}`, { sqliteSynchronous: sync });
   const gateway = new McpGateway({ store, cacheTtlMs: 0, upstream: { healthIntervalMs: 0 } });
   await gateway.start();
-  await gateway.registerServer({ ...examplesServer(actor, { testTools: true }), tenant: 'bench' });
+  await gateway.registerServer(upstreamSpec(upstreamUrl));
   return gateway;
 }
 
 /** Child-process mode: the gateway with its own SQLite store, over HTTP (printing its URL) or stdio. */
-async function serve(dir: string, transport: string, sync: SqliteSynchronous | 'null'): Promise<void> {
-  const gateway = sync === 'null' ? await nullGateway() : await openGateway(dir, `gateway-${transport}-${sync}.db`, sync);
+async function serve(dir: string, transport: string, sync: SqliteSynchronous | 'null', upstreamUrl?: string): Promise<void> {
+  const file = `gateway-${transport}-${sync}${upstreamUrl ? '-http-upstream' : ''}.db`;
+  const gateway = sync === 'null' ? await nullGateway() : await openGateway(dir, file, sync, upstreamUrl);
   if (transport === 'stdio') {
     await runGatewayStdio(gateway, { tenant: 'bench', actor });
     return;
@@ -180,7 +194,8 @@ async function cannedResponder(): Promise<{ url: string; close(): void }> {
 
 async function httpClient(url: string): Promise<Client> {
   const c = new Client({ name: 'bench', version: '1' });
-  await c.connect(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: { authorization: 'Bearer bench' } } }));
+  // The fetch the gateway uses for its own HTTP upstreams: without it the SDK client's shared abort signal collects a listener per call.
+  await c.connect(new StreamableHTTPClientTransport(new URL(url), { fetch: isolatedAbortFetch(), requestInit: { headers: { authorization: 'Bearer bench' } } }));
   return c;
 }
 
@@ -197,14 +212,19 @@ async function main(): Promise<void> {
   const rounds = Number(process.argv[4] ?? 3);
   const dir = mkdtempSync(join(tmpdir(), 'omc-gw-bench-'));
   const children: ReturnType<typeof spawn>[] = [];
-  const httpGateway = async (sync: SqliteSynchronous) => {
-    const child = spawn(process.execPath, [...TSX, __filename, '--serve', dir, 'http', sync], { stdio: ['ignore', 'pipe', 'inherit'] });
+  /** Spawn a child and wait for the line starting with `ready`: the rest of it is its URL. */
+  const spawnServing = async (args: string[], ready: string, env?: Record<string, string>) => {
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
     children.push(child);
     const url = await new Promise<string>((resolve, reject) => {
-      createInterface({ input: child.stdout! }).on('line', (l) => l.startsWith('READY ') && resolve(l.slice(6)));
-      child.once('exit', (code) => reject(new Error(`gateway process exited ${code}`)));
+      createInterface({ input: child.stdout! }).on('line', (l) => l.startsWith(ready) && resolve(l.slice(ready.length)));
+      child.once('exit', (code) => reject(new Error(`${args.at(-1)} exited ${code}`)));
     });
-    return Object.assign(await httpClient(url), { pid: child.pid! });
+    return { url, pid: child.pid! };
+  };
+  const httpGateway = async (sync: SqliteSynchronous, upstreamUrl?: string) => {
+    const g = await spawnServing([...TSX, __filename, '--serve', dir, 'http', sync, ...(upstreamUrl ? [upstreamUrl] : [])], 'READY ');
+    return Object.assign(await httpClient(g.url), { pid: g.pid });
   };
   try {
     const ex = examplesServer(actor, { testTools: true });
@@ -219,6 +239,10 @@ async function main(): Promise<void> {
     const viaHttpNormal = await httpGateway('normal');
     const canned = await cannedResponder();
     const floor = await httpClient(canned.url);
+    const httpUpstream = await spawnServing([...TSX, EXAMPLES_HTTP_SERVER], 'example MCP server on ', { PORT: '0', MCP_EXAMPLE_TEST_TOOLS: 'on' });
+    const directHttp = await httpClient(httpUpstream.url);
+    const fullHttpUp = await openGateway(dir, 'lib-full-http-upstream.db', 'full', httpUpstream.url);
+    const viaHttpHttpUp = await httpGateway('full', httpUpstream.url);
 
     const ctx = { tenant: 'bench', actor };
     const upstreamOf = (g: McpGateway) => g.upstream(g.listServers('bench')[0].id)?.pid;
@@ -250,6 +274,14 @@ async function main(): Promise<void> {
       [`gateway lib (full), tool with ${IO_MS} ms of I/O`, () => full.callTool(ctx, 'examples__sleep', { ms: IO_MS }), inProcess(full)],
       [`gateway stdio (full), tool with ${IO_MS} ms of I/O`, () => viaStdio.callTool({ name: 'examples__sleep', arguments: { ms: IO_MS } }), viaChild(viaStdio.pid)],
       [`gateway /mcp (full), tool with ${IO_MS} ms of I/O`, () => viaHttp.callTool({ name: 'examples__sleep', arguments: { ms: IO_MS } }), viaChild(viaHttp.pid)],
+      // `echo` again, with the example served over streamable HTTP as the upstream.
+      ['direct: client → upstream (HTTP), `echo`', (i) => directHttp.callTool({ name: 'echo', arguments: { text: `e${i}` } }), () => ({ upstream: httpUpstream.pid })],
+      ['gateway lib (full) → upstream (HTTP)', (i) => fullHttpUp.callTool(ctx, 'examples__echo', { text: `g${i}` }), () => ({ upstream: httpUpstream.pid })],
+      [
+        'gateway /mcp (full) → upstream (HTTP)',
+        (i) => viaHttpHttpUp.callTool({ name: 'examples__echo', arguments: { text: `m${i}` } }),
+        () => ({ gateway: viaHttpHttpUp.pid, upstream: httpUpstream.pid }),
+      ],
     ];
     const results: Figures[][] = paths.map(() => []);
     for (let r = 0; r < rounds; r++) {
@@ -272,9 +304,9 @@ async function main(): Promise<void> {
     );
     console.log('| path | p50 ms | p99 ms | calls/s | added p50 ms | added p99 ms | throughput vs direct |');
     console.log('|---|---|---|---|---|---|---|');
-    const ioDirect = paths.findIndex((p) => p[0].startsWith('direct, tool with'));
+    let base = d;
     for (const [i, f] of rows.entries()) {
-      const base = i >= ioDirect ? rows[ioDirect] : d;
+      if (paths[i][0].startsWith('direct')) base = f;
       console.log(
         `| ${paths[i][0]} | ${f.p50.toFixed(2)} | ${f.p99.toFixed(2)} | ${f.rate.toFixed(0)} | ${(f.p50 - base.p50).toFixed(2)} | ${(f.p99 - base.p99).toFixed(2)} | ${((f.rate / base.rate) * 100).toFixed(0)}% |`,
       );
@@ -294,7 +326,10 @@ async function main(): Promise<void> {
       console.log(`| ${paths[i][0]} | ${us(f.cpu.client)} | ${us(f.cpu.gateway)} | ${us(f.cpu.upstream)} | ${us(all)} |`);
     }
 
-    await Promise.all([direct.close(), viaStdio.close(), viaStdioNull.close(), viaHttp.close(), viaHttpNormal.close(), floor.close(), full.close(), normal.close(), nul.close()]);
+    await Promise.all([
+      ...[direct, viaStdio, viaStdioNull, viaHttp, viaHttpNormal, floor, directHttp, viaHttpHttpUp].map((c) => c.close()),
+      ...[full, normal, nul, fullHttpUp].map((g) => g.close()),
+    ]);
     await floorStore.close();
     canned.close();
   } finally {
@@ -304,7 +339,7 @@ async function main(): Promise<void> {
 }
 
 if (process.argv[2] === '--serve') {
-  serve(process.argv[3], process.argv[4], process.argv[5] as SqliteSynchronous).catch((err) => {
+  serve(process.argv[3], process.argv[4], process.argv[5] as SqliteSynchronous, process.argv[6]).catch((err) => {
     console.error(err);
     process.exit(1);
   });
