@@ -8,9 +8,10 @@ import { ROLES } from '../auth/roles';
  * The commands that talk to a running gateway through the SDK (`OPENMCP_URL`, default
  * http://HOST:PORT; key from OPENMCP_API_KEY, OPENMCP_ADMIN_KEY or DATA_DIR/admin.key).
  */
-export function addClientCommands(program: Command): void {
-  const client = () => clientFromEnvironment({ config: loadConfig() });
+const client = () => clientFromEnvironment({ config: loadConfig() });
+const collect = (value: string, previous: string[]) => [...previous, value];
 
+export function addClientCommands(program: Command): void {
   const tasks = program.command('tasks').description('tasks (through the REST API)');
   tasks
     .command('list')
@@ -78,5 +79,51 @@ export function addClientCommands(program: Command): void {
     .action(async (id: string) => {
       const { runKeysRevoke } = require('./keys') as typeof import('./keys');
       process.exitCode = await runKeysRevoke(client(), id);
+    });
+}
+
+/** `openmcp mcp servers …` and `openmcp mcp tools search`, under the `mcp` command (same client settings). */
+export function addMcpClientCommands(mcp: Command): void {
+  const servers = mcp.command('servers').description('upstream MCP servers (through the REST API)');
+  servers
+    .command('add')
+    .description('register an upstream: its command after -- (stdio; admin keys only), or --url')
+    .argument('<name>', 'its tools are offered as <name>__<tool>')
+    .argument('[command...]', 'stdio: the program and its arguments, after --')
+    .option('--url <url>', 'streamable HTTP endpoint (or SSE with --transport sse)')
+    .addOption(new Option('--transport <kind>', 'with --url').choices(['http', 'sse']))
+    .option('--env <KEY=VALUE>', "a stdio server's environment (repeatable)", collect, [])
+    .addHelpText('after', '\nExamples:\n  openmcp mcp servers add files -- npx -y @modelcontextprotocol/server-filesystem /srv/docs\n  openmcp mcp servers add search --url https://mcp.example.com/mcp')
+    .action(async (name: string, command: string[], o: { url?: string; transport?: 'http' | 'sse'; env: string[] }) => {
+      const { runMcpServersAdd } = require('./mcp-servers') as typeof import('./mcp-servers');
+      process.exitCode = await runMcpServersAdd(client(), name, { command, ...o });
+    });
+  servers
+    .command('list')
+    .description("the tenant's upstream servers with health and tool counts")
+    .option('--json', 'print JSON lines')
+    .action(async (o: { json?: boolean }) => {
+      const { runMcpServersList } = require('./mcp-servers') as typeof import('./mcp-servers');
+      process.exitCode = await runMcpServersList(client(), o);
+    });
+  servers
+    .command('remove')
+    .description('remove an upstream server (its tools leave every replica)')
+    .argument('<id>', 'server id (from list)')
+    .action(async (id: string) => {
+      const { runMcpServersRemove } = require('./mcp-servers') as typeof import('./mcp-servers');
+      process.exitCode = await runMcpServersRemove(client(), id);
+    });
+  mcp
+    .command('tools')
+    .description('tools of the upstream servers')
+    .command('search')
+    .description('find the tools for a task by meaning (hybrid BM25 + embeddings, as search_tools)')
+    .argument('<query...>', 'what you want to do')
+    .option('-k <n>', 'how many (default 10)', (v) => Number(v))
+    .option('--json', 'print JSON lines')
+    .action(async (query: string[], o: { k?: number; json?: boolean }) => {
+      const { runToolsSearch } = require('./mcp-servers') as typeof import('./mcp-servers');
+      process.exitCode = await runToolsSearch(client(), query.join(' '), o);
     });
 }

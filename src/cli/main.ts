@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import { loadConfig } from '../config';
 import { OpenMcpError } from '../core/errors';
-import { addClientCommands } from './client-commands';
+import { addClientCommands, addMcpClientCommands } from './client-commands';
 
 /**
  * Load a subcommand's module only when it runs: `openmcp verify` must start fast on an auditor's
@@ -84,6 +84,7 @@ export function buildCli(): Command {
       const { runMcpStdio } = load<typeof import('./mcp-stdio')>('./mcp-stdio');
       await runMcpStdio(loadConfig(), o.key);
     });
+  addMcpClientCommands(mcp);
 
   return program;
 }

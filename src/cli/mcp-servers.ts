@@ -1,0 +1,98 @@
+import Table from 'cli-table3';
+import { ValidationError } from '../core/errors';
+import type { RegisterServerInput } from '../api/schemas/mcp';
+import type { OpenMcpClient } from '../sdk/client';
+import { reportCliError, type Writer } from './tasks';
+
+const stdout: Writer = (l) => console.log(l);
+
+export type McpServersAddOptions = {
+  /** The command line of a stdio server: the program, then its arguments. */
+  command?: string[];
+  url?: string;
+  /** `http` (streamable HTTP, the default with --url) or `sse`. */
+  transport?: 'http' | 'sse';
+  /** `KEY=VALUE` for a stdio server's environment (repeatable). */
+  env?: string[];
+};
+
+/** The registration body from the command line: a command (stdio) or a URL (http/sse), not both. */
+export function registrationOf(name: string, o: McpServersAddOptions): RegisterServerInput {
+  const command = o.command ?? [];
+  if (command.length && o.url) throw new ValidationError('give either a command (after --) or --url, not both', { field: 'command' });
+  if (!command.length && !o.url) throw new ValidationError('give the server: a command after -- (stdio), or --url (streamable HTTP or SSE)', { field: 'command' });
+  if (o.url) {
+    if (o.env?.length) throw new ValidationError('--env is for stdio servers (a remote server has its own environment)', { field: 'env' });
+    return { name, transport: o.transport ?? 'http', url: o.url };
+  }
+  if (o.transport) throw new ValidationError(`--transport ${o.transport} needs --url`, { field: 'transport' });
+  const env: Record<string, string> = {};
+  for (const pair of o.env ?? []) {
+    const i = pair.indexOf('=');
+    if (i <= 0) throw new ValidationError(`--env ${JSON.stringify(pair)}: expected KEY=VALUE`, { field: 'env' });
+    env[pair.slice(0, i)] = pair.slice(i + 1);
+  }
+  const [program, ...args] = command;
+  return { name, transport: 'stdio', command: program, ...(args.length ? { args } : {}), ...(Object.keys(env).length ? { env } : {}) };
+}
+
+/**
+ * `openmcp mcp servers add <name> -- <command> [args…]` (stdio; admin keys only) or
+ * `openmcp mcp servers add <name> --url URL [--transport sse]`: registers the upstream and prints
+ * its id and tools. The registration is an event; every gateway replica picks it up from the log.
+ */
+export async function runMcpServersAdd(client: OpenMcpClient, name: string, o: McpServersAddOptions, out: Writer = stdout): Promise<number> {
+  try {
+    const s = await client.mcpServers.register(registrationOf(name, o));
+    out(`registered ${s.name} (${s.transport})  id ${s.id}${s.status ? `  ${s.status}` : ''}${s.toolCount !== undefined ? `  ${s.toolCount} tool(s)` : ''}`);
+    return 0;
+  } catch (err) {
+    return reportCliError(err, out);
+  }
+}
+
+/** `openmcp mcp servers list [--json]`: the tenant's upstreams with health and tool counts. */
+export async function runMcpServersList(client: OpenMcpClient, o: { json?: boolean } = {}, out: Writer = stdout): Promise<number> {
+  try {
+    const items = await client.mcpServers.list();
+    if (o.json) {
+      for (const s of items) out(JSON.stringify(s));
+      return 0;
+    }
+    const table = new Table({ head: ['id', 'name', 'transport', 'tenant', 'status', 'tools'] });
+    for (const s of items) table.push([s.id, s.name, s.transport, s.tenant ?? '', s.status ?? '', s.toolCount ?? '']);
+    out(table.toString());
+    out(`${items.length} server(s)`);
+    return 0;
+  } catch (err) {
+    return reportCliError(err, out);
+  }
+}
+
+/** `openmcp mcp servers remove <id>`. */
+export async function runMcpServersRemove(client: OpenMcpClient, id: string, out: Writer = stdout): Promise<number> {
+  try {
+    await client.mcpServers.remove(id);
+    out(`removed ${id}`);
+    return 0;
+  } catch (err) {
+    return reportCliError(err, out);
+  }
+}
+
+/** `openmcp mcp tools search <query…> [-k N] [--json]`: the best tools for a task, as search_tools finds them. */
+export async function runToolsSearch(client: OpenMcpClient, query: string, o: { k?: number; json?: boolean } = {}, out: Writer = stdout): Promise<number> {
+  try {
+    const items = await client.tools.search(query, o.k);
+    if (o.json) {
+      for (const t of items) out(JSON.stringify(t));
+      return 0;
+    }
+    const table = new Table({ head: ['tool', 'server', 'score', 'description'], colWidths: [null, null, null, 60], wordWrap: true });
+    for (const t of items) table.push([t.name, t.server, t.score.toFixed(3), t.description ?? '']);
+    out(table.toString());
+    return 0;
+  } catch (err) {
+    return reportCliError(err, out);
+  }
+}

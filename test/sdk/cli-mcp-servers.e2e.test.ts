@@ -1,0 +1,119 @@
+import { expect } from 'chai';
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { startHttpExample, type HttpExample } from '../../examples/mcp-http/server';
+import { mcpGatewayService } from '../../src/api/mcp-gateway-service';
+import { registrationOf, runMcpServersAdd, runMcpServersList, runMcpServersRemove, runToolsSearch } from '../../src/cli/mcp-servers';
+import { McpGateway } from '../../src/mcp/gateway';
+import { EXAMPLES_STDIO_SERVER } from '../../src/mcp/examples-server';
+import { clientFromEnvironment } from '../../src/sdk/from-env';
+import type { OpenMcpClient } from '../../src/sdk/client';
+import { makeHarness, type Harness } from '../api/support/harness';
+
+const run = promisify(execFile);
+const OPENMCP = join(__dirname, '..', '..', 'bin', 'openmcp');
+
+describe('CLI: openmcp mcp servers add|list|remove and mcp tools search (real gateway, real upstreams)', function () {
+  this.timeout(60_000);
+  let h: Harness;
+  let gw: McpGateway;
+  let upstream: HttpExample;
+  let url: string;
+  const keys: Record<string, string> = {};
+  const as = (role: string): OpenMcpClient => clientFromEnvironment({ env: { OPENMCP_URL: url, OPENMCP_API_KEY: keys[role] } });
+  let lines: string[];
+  const out = (l: string) => lines.push(l);
+  beforeEach(() => (lines = []));
+
+  before(async () => {
+    upstream = await startHttpExample();
+    let gateway: ReturnType<typeof mcpGatewayService> | undefined;
+    h = await makeHarness({
+      gateway: {
+        registerServer: (p) => gateway!.registerServer(p),
+        listServers: (t) => gateway!.listServers(t),
+        removeServer: (t, id, a) => gateway!.removeServer(t, id, a),
+        searchTools: (t, q, n) => gateway!.searchTools(t, q, n),
+      },
+    });
+    gw = new McpGateway({ store: h.store, upstream: { connectTimeoutMs: 10_000, healthIntervalMs: 0 } });
+    await gw.start();
+    gateway = mcpGatewayService(gw);
+    url = await h.app.listen({ host: '127.0.0.1', port: 0 });
+    for (const role of ['admin', 'operator', 'viewer'] as const) keys[role] = (await h.key(role, 'acme')).key;
+  });
+  after(async () => {
+    await gw?.close();
+    await h?.close();
+    await upstream?.close();
+  });
+
+  it('builds the registration from the command line, and refuses what cannot be one with the reason', () => {
+    expect(registrationOf('files', { command: ['npx', '-y', 'pkg', '/srv'], env: ['ROOT=/srv', 'A=b=c'] })).to.deep.equal({
+      name: 'files',
+      transport: 'stdio',
+      command: 'npx',
+      args: ['-y', 'pkg', '/srv'],
+      env: { ROOT: '/srv', A: 'b=c' },
+    });
+    expect(registrationOf('remote', { url: 'http://h/mcp' })).to.deep.equal({ name: 'remote', transport: 'http', url: 'http://h/mcp' });
+    expect(registrationOf('old', { url: 'http://h/sse', transport: 'sse', command: [] })).to.deep.include({ transport: 'sse' });
+    expect(() => registrationOf('x', {})).to.throw(/a command after --.*or --url/);
+    expect(() => registrationOf('x', { command: ['a'], url: 'http://h' })).to.throw(/not both/);
+    expect(() => registrationOf('x', { command: ['a'], env: ['NOEQUALS'] })).to.throw(/KEY=VALUE/);
+    expect(() => registrationOf('x', { url: 'http://h', env: ['A=1'] })).to.throw(/--env is for stdio/);
+    expect(() => registrationOf('x', { command: ['a'], transport: 'sse' })).to.throw(/needs --url/);
+  });
+
+  it('adds an HTTP upstream (operator), lists it with its tools, finds its tools, removes it', async () => {
+    expect(await runMcpServersAdd(as('operator'), 'remote', { url: upstream.url }, out), lines.join('\n')).to.equal(0);
+    const id = /id (\S+)/.exec(lines[0])![1];
+    expect(lines[0]).to.match(/^registered remote \(http\)/).and.match(/\d+ tool\(s\)/);
+
+    lines = [];
+    expect(await runMcpServersList(as('viewer'), {}, out)).to.equal(0);
+    expect(lines.join('\n')).to.include(id).and.include('remote');
+    lines = [];
+    expect(await runMcpServersList(as('viewer'), { json: true }, out)).to.equal(0);
+    expect(lines.map((l) => JSON.parse(l).id)).to.include(id);
+
+    lines = [];
+    expect(await runToolsSearch(as('viewer'), 'echo the text back', { k: 3, json: true }, out)).to.equal(0);
+    expect(lines.map((l) => JSON.parse(l).name)).to.include('remote__echo');
+
+    lines = [];
+    expect(await runMcpServersRemove(as('operator'), id, out)).to.equal(0);
+    expect(lines).to.deep.equal([`removed ${id}`]);
+    lines = [];
+    expect(await runMcpServersList(as('viewer'), { json: true }, out)).to.equal(0);
+    expect(lines.map((l) => JSON.parse(l).id)).not.to.include(id);
+  });
+
+  it('exits 1 with the error code: a stdio server from a non-admin key, a viewer adding, a missing server', async () => {
+    expect(await runMcpServersAdd(as('operator'), 'local', { command: [process.execPath, EXAMPLES_STDIO_SERVER] }, out)).to.equal(1);
+    expect(lines[0]).to.match(/^error FORBIDDEN: .*admins only/);
+    lines = [];
+    expect(await runMcpServersAdd(as('viewer'), 'remote2', { url: upstream.url }, out)).to.equal(1);
+    expect(lines[0]).to.match(/^error FORBIDDEN/);
+    lines = [];
+    expect(await runMcpServersRemove(as('operator'), 'no-such-server', out)).to.equal(1);
+    expect(lines[0]).to.match(/^error NOT_FOUND/);
+    lines = [];
+    expect(await runMcpServersAdd(as('admin'), 'x', {}, out)).to.equal(1);
+    expect(lines[0]).to.match(/^error VALIDATION/);
+  });
+
+  it('the real command: `openmcp mcp servers add NAME -- COMMAND ARGS…` registers a stdio server (admin), options after -- belong to the server', async () => {
+    const env = { ...process.env, OPENMCP_URL: url, OPENMCP_API_KEY: keys.admin };
+    const added = await run(process.execPath, [OPENMCP, 'mcp', 'servers', 'add', 'local', '--', process.execPath, '--require', require.resolve('tsx/cjs'), EXAMPLES_STDIO_SERVER], { env });
+    expect(added.stdout).to.match(/^registered local \(stdio\)\s+id \S+/);
+    const listed = await run(process.execPath, [OPENMCP, 'mcp', 'servers', 'list', '--json'], { env });
+    const local = listed.stdout.trim().split('\n').map((l) => JSON.parse(l)).find((s: { name: string }) => s.name === 'local');
+    expect(local).to.include({ transport: 'stdio' });
+    expect(gw.listTools('acme').map((t) => t.name)).to.include('local__echo');
+    const failed = await run(process.execPath, [OPENMCP, 'mcp', 'servers', 'add', 'broken'], { env }).then(() => undefined, (e: { code: number; stdout: string }) => e);
+    expect(failed?.code).to.equal(1);
+    expect(failed?.stdout).to.match(/error VALIDATION.*a command after --/);
+  });
+});
