@@ -82,6 +82,16 @@ export const ConfigSchema = z.object({
   EMBEDDING_MODEL_DIR: z.string().optional(),
   EMBEDDING_MODEL_ID: z.string().default('model'),
   MCP_SERVERS_FILE: z.string().optional(),
+  /** Tool arguments and results in the audit events: `store` (their canonical JSON, up to 256 KiB) or `hash-only`. */
+  MCP_PAYLOAD_POLICY: z.enum(['store', 'hash-only']).default('store'),
+  /** How long one upstream tools/call may take before it fails (and counts against that upstream's breaker). */
+  MCP_CALL_TIMEOUT_MS: positiveInt.max(3_600_000).default(30_000),
+  /** Calls in flight per upstream; more wait in its queue. */
+  MCP_MAX_CONCURRENT: positiveInt.max(10_000).default(16),
+  /** How long results of read-only idempotent tools are cached; 0 = never. */
+  MCP_CACHE_TTL_MS: z.coerce.number().int().min(0).max(86_400_000).default(5_000),
+  /** Active health check of every upstream (a ping); 0 = off. */
+  MCP_HEALTH_INTERVAL_MS: z.coerce.number().int().min(0).max(86_400_000).default(15_000),
 
   JWT_SECRET: z.string().min(32, 'at least 32 characters').optional(),
   JWT_PUBLIC_KEY_FILE: z.string().optional(),

@@ -27,8 +27,7 @@ import { Projector } from './projector/projector';
 import { startAuditPipeline, type AuditPipeline } from './proofs';
 import { SqlReadModels } from './readmodels/sql-read-models';
 import { startRelayLeadership } from './relay';
-import { loadLocalEmbedder } from './search/embedder';
-import { ToolSearch } from './search/tool-search';
+import { createGateway } from './app/gateway';
 
 const SYSTEM_ACTOR = { kind: 'system' as const, id: 'openmcp' };
 
@@ -142,13 +141,7 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
     const jwt = createJwtVerifier(config);
     const auth = createAuthenticator({ keys, jwt });
 
-    const search = config.EMBEDDING_MODEL_DIR
-      ? new ToolSearch({
-          embedder: await loadLocalEmbedder(config.EMBEDDING_MODEL_DIR, config.EMBEDDING_MODEL_ID),
-          indexPath: join(config.dataDir, 'search', 'tools.usearch'),
-        })
-      : ToolSearch.lexicalOnly('EMBEDDING_MODEL_DIR is not set: lexical (BM25) search only');
-    const gateway = new McpGateway({ store, cache, search, logger });
+    const gateway = await createGateway({ config, store, cache, logger });
     await gateway.start();
     closers.push({ name: 'gateway', close: () => gateway.close() });
     if (config.OPENMCP_EXAMPLES === 'on') await gateway.ensureServer(examplesServer(SYSTEM_ACTOR));

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gatewayOptionsFrom } from '../src/app/gateway';
 import { loadConfig } from '../src/config';
 import { ConfigError } from '../src/core/errors';
 
@@ -12,6 +13,20 @@ describe('configuration', () => {
     expect(c.REDIS_URL).to.equal(undefined);
     expect(c.KAFKA_BROKERS).to.equal(undefined);
     expect(c.CHAIN_RPC_URL).to.equal(undefined);
+  });
+
+  it('hands the MCP_* settings to the gateway: audit payload policy, result cache, upstream timeout, concurrency, health checks', () => {
+    expect(gatewayOptionsFrom(loadConfig({}, '/x'))).to.deep.equal({
+      payloadPolicy: 'store',
+      cacheTtlMs: 5_000,
+      upstream: { callTimeoutMs: 30_000, maxConcurrent: 16, healthIntervalMs: 15_000 },
+    });
+    const env = { MCP_PAYLOAD_POLICY: 'hash-only', MCP_CACHE_TTL_MS: '0', MCP_CALL_TIMEOUT_MS: '2500', MCP_MAX_CONCURRENT: '4', MCP_HEALTH_INTERVAL_MS: '0' };
+    expect(gatewayOptionsFrom(loadConfig(env, '/x'))).to.deep.equal({
+      payloadPolicy: 'hash-only',
+      cacheTtlMs: 0,
+      upstream: { callTimeoutMs: 2_500, maxConcurrent: 4, healthIntervalMs: 0 },
+    });
   });
 
   it('switches adapters by variable and treats empty strings as unset', () => {
@@ -31,6 +46,9 @@ describe('configuration', () => {
     [{ ANCHORER_PRIVATE_KEY: 'secret-value' }, /ANCHORER_PRIVATE_KEY=\(hidden\)/],
     [{ CHAIN_RPC_URL: 'http://node:8545' }, /needs ANCHORER_PRIVATE_KEY or ANCHORER_KEYSTORE/],
     [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL/],
+    [{ MCP_PAYLOAD_POLICY: 'redact' }, /MCP_PAYLOAD_POLICY/],
+    [{ MCP_CALL_TIMEOUT_MS: '0' }, /MCP_CALL_TIMEOUT_MS/],
+    [{ MCP_CACHE_TTL_MS: '-1' }, /MCP_CACHE_TTL_MS/],
   ];
   for (const [env, re] of bad) {
     it(`stops on ${Object.keys(env)[0]}=${Object.values(env)[0]} naming the variable`, () => {

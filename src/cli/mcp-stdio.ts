@@ -2,10 +2,8 @@ import { openStores } from '../app/open-stores';
 import { createAuthenticator, createJwtVerifier, ensureAdminKey, SqlKeyStore } from '../auth';
 import type { Config } from '../config';
 import { createLogger } from '../api/logger';
-import { examplesServer, McpGateway, registerServersFromFile, runGatewayStdio } from '../mcp';
-import { ToolSearch } from '../search/tool-search';
-import { loadLocalEmbedder } from '../search/embedder';
-import { join } from 'node:path';
+import { createGateway } from '../app/gateway';
+import { examplesServer, registerServersFromFile, runGatewayStdio } from '../mcp';
 
 const SYSTEM_ACTOR = { kind: 'system' as const, id: 'openmcp' };
 
@@ -23,10 +21,7 @@ export async function runMcpStdio(config: Config, apiKey: string): Promise<void>
     await ensureAdminKey(config, keys);
     const auth = createAuthenticator({ keys, jwt: createJwtVerifier(config) });
     const principal = await auth.authenticate(`Bearer ${apiKey}`);
-    const search = config.EMBEDDING_MODEL_DIR
-      ? new ToolSearch({ embedder: await loadLocalEmbedder(config.EMBEDDING_MODEL_DIR, config.EMBEDDING_MODEL_ID), indexPath: join(config.dataDir, 'search', 'tools.usearch') })
-      : ToolSearch.lexicalOnly('EMBEDDING_MODEL_DIR is not set: lexical (BM25) search only');
-    const gateway = new McpGateway({ store: stores.store, cache: stores.cache, search, logger });
+    const gateway = await createGateway({ config, store: stores.store, cache: stores.cache, logger });
     await gateway.start();
     try {
       if (config.OPENMCP_EXAMPLES === 'on') await gateway.ensureServer(examplesServer(SYSTEM_ACTOR));

@@ -58,6 +58,7 @@ describe('REST /v1/mcp-servers and /v1/tools (real McpGateway, real HTTP MCP ups
     expect(dup.statusCode).to.equal(409);
     for (const [body, field] of [
       [{ name: 'Bad Name', transport: 'http', url: upstream.url }, 'body.name'],
+      [{ name: 'my_files', transport: 'http', url: upstream.url }, 'body.name'],
       [{ name: 'x', transport: 'ftp', url: upstream.url }, 'body.transport'],
       [{ name: 'x', transport: 'http' }, 'body.url'],
       [{ name: 'x', transport: 'http', url: 'file:///etc/passwd' }, 'body.url'],

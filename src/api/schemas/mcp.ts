@@ -2,7 +2,8 @@ import { z } from 'zod';
 
 export const RegisterServerBody = z
   .strictObject({
-    name: z.string().regex(/^[a-z][a-z0-9_-]{0,62}$/, 'lowercase letters, digits, _ - (max 63), starting with a letter'),
+    // No '_': the gateway offers a server's tools as <name>__<tool>.
+    name: z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, 'lowercase letters, digits and - (max 63), starting with a letter'),
     transport: z.enum(['stdio', 'http', 'sse']),
     command: z.string().min(1).max(2000).optional(),
     args: z.array(z.string().max(4000)).max(100).optional(),

@@ -1,0 +1,37 @@
+import { join } from 'node:path';
+import type { Cache } from '../cache/port';
+import type { Config } from '../config';
+import type { EventStore } from '../eventstore/port';
+import { McpGateway, type McpGatewayOptions } from '../mcp/gateway';
+import { loadLocalEmbedder } from '../search/embedder';
+import { ToolSearch } from '../search/tool-search';
+
+type GatewaySettings = Pick<
+  Config,
+  'dataDir' | 'EMBEDDING_MODEL_DIR' | 'EMBEDDING_MODEL_ID' | 'MCP_PAYLOAD_POLICY' | 'MCP_CACHE_TTL_MS' | 'MCP_CALL_TIMEOUT_MS' | 'MCP_MAX_CONCURRENT' | 'MCP_HEALTH_INTERVAL_MS'
+>;
+
+/** The gateway's audit, cache and upstream settings from the configuration (MCP_*). */
+export function gatewayOptionsFrom(config: GatewaySettings): Pick<McpGatewayOptions, 'payloadPolicy' | 'cacheTtlMs' | 'upstream'> {
+  return {
+    payloadPolicy: config.MCP_PAYLOAD_POLICY,
+    cacheTtlMs: config.MCP_CACHE_TTL_MS,
+    upstream: { callTimeoutMs: config.MCP_CALL_TIMEOUT_MS, maxConcurrent: config.MCP_MAX_CONCURRENT, healthIntervalMs: config.MCP_HEALTH_INTERVAL_MS },
+  };
+}
+
+/**
+ * The MCP gateway as `openmcp start` and `openmcp mcp stdio` run it: tool search hybrid with the
+ * local model of EMBEDDING_MODEL_DIR (lexical-only without one, as /readyz says), the MCP_*
+ * settings, the given store and cache. Not started.
+ */
+export async function createGateway(p: { config: GatewaySettings; store: EventStore; cache: Cache; logger?: McpGatewayOptions['logger'] }): Promise<McpGateway> {
+  const { config } = p;
+  const search = config.EMBEDDING_MODEL_DIR
+    ? new ToolSearch({
+        embedder: await loadLocalEmbedder(config.EMBEDDING_MODEL_DIR, config.EMBEDDING_MODEL_ID),
+        indexPath: join(config.dataDir, 'search', 'tools.usearch'),
+      })
+    : ToolSearch.lexicalOnly('EMBEDDING_MODEL_DIR is not set: lexical (BM25) search only');
+  return new McpGateway({ store: p.store, cache: p.cache, search, logger: p.logger, ...gatewayOptionsFrom(config) });
+}
