@@ -1,31 +1,20 @@
 import { expect } from 'chai';
 import { startHttpExample, type HttpExample } from '../../examples/mcp-http/server';
-import { mcpGatewayService } from '../../src/api/mcp-gateway-service';
-import { McpGateway } from '../../src/mcp/gateway';
+import type { McpGateway } from '../../src/mcp/gateway';
+import { makeGatewayHarness } from './support/gateway-harness';
 import { makeHarness, type Harness } from './support/harness';
 
 describe('REST /v1/mcp-servers and /v1/tools (real McpGateway, real HTTP MCP upstream)', function () {
   this.timeout(30_000);
   let h: Harness;
   let gw: McpGateway;
+  let close: () => Promise<void>;
   let upstream: HttpExample;
   let k: Record<string, string>;
 
   before(async () => {
     upstream = await startHttpExample();
-    // The harness opens the store; the gateway is built on it afterwards and swapped in.
-    let gateway: ReturnType<typeof mcpGatewayService> | undefined;
-    h = await makeHarness({
-      gateway: {
-        registerServer: (p) => gateway!.registerServer(p),
-        listServers: (t) => gateway!.listServers(t),
-        removeServer: (t, id, a) => gateway!.removeServer(t, id, a),
-        searchTools: (t, q, n) => gateway!.searchTools(t, q, n),
-      },
-    });
-    gw = new McpGateway({ store: h.store, upstream: { connectTimeoutMs: 5_000, healthIntervalMs: 0 } });
-    await gw.start();
-    gateway = mcpGatewayService(gw);
+    ({ h, gw, close } = await makeGatewayHarness());
     k = {
       admin: (await h.key('admin', 'acme')).auth,
       operator: (await h.key('operator', 'acme')).auth,
@@ -35,8 +24,7 @@ describe('REST /v1/mcp-servers and /v1/tools (real McpGateway, real HTTP MCP ups
     };
   });
   after(async () => {
-    await gw.close();
-    await h.close();
+    await close();
     await upstream.close();
   });
 

@@ -3,13 +3,13 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { startHttpExample, type HttpExample } from '../../examples/mcp-http/server';
-import { mcpGatewayService } from '../../src/api/mcp-gateway-service';
 import { registrationOf, runMcpServersAdd, runMcpServersList, runMcpServersRemove, runToolsSearch } from '../../src/cli/mcp-servers';
-import { McpGateway } from '../../src/mcp/gateway';
+import type { McpGateway } from '../../src/mcp/gateway';
 import { EXAMPLES_STDIO_SERVER } from '../../src/mcp/examples-server';
 import { clientFromEnvironment } from '../../src/sdk/from-env';
 import type { OpenMcpClient } from '../../src/sdk/client';
-import { makeHarness, type Harness } from '../api/support/harness';
+import { makeGatewayHarness } from '../api/support/gateway-harness';
+import type { Harness } from '../api/support/harness';
 
 const run = promisify(execFile);
 const OPENMCP = join(__dirname, '..', '..', 'bin', 'openmcp');
@@ -18,6 +18,7 @@ describe('CLI: openmcp mcp servers add|list|remove and mcp tools search (real ga
   this.timeout(60_000);
   let h: Harness;
   let gw: McpGateway;
+  let close: () => Promise<void>;
   let upstream: HttpExample;
   let url: string;
   const keys: Record<string, string> = {};
@@ -28,24 +29,12 @@ describe('CLI: openmcp mcp servers add|list|remove and mcp tools search (real ga
 
   before(async () => {
     upstream = await startHttpExample();
-    let gateway: ReturnType<typeof mcpGatewayService> | undefined;
-    h = await makeHarness({
-      gateway: {
-        registerServer: (p) => gateway!.registerServer(p),
-        listServers: (t) => gateway!.listServers(t),
-        removeServer: (t, id, a) => gateway!.removeServer(t, id, a),
-        searchTools: (t, q, n) => gateway!.searchTools(t, q, n),
-      },
-    });
-    gw = new McpGateway({ store: h.store, upstream: { connectTimeoutMs: 10_000, healthIntervalMs: 0 } });
-    await gw.start();
-    gateway = mcpGatewayService(gw);
+    ({ h, gw, close } = await makeGatewayHarness({}, 10_000));
     url = await h.app.listen({ host: '127.0.0.1', port: 0 });
     for (const role of ['admin', 'operator', 'viewer'] as const) keys[role] = (await h.key(role, 'acme')).key;
   });
   after(async () => {
-    await gw?.close();
-    await h?.close();
+    await close?.();
     await upstream?.close();
   });
 

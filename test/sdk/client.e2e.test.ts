@@ -1,9 +1,8 @@
 import { expect } from 'chai';
 import Fastify from 'fastify';
 import { startHttpExample, type HttpExample } from '../../examples/mcp-http/server';
-import { mcpGatewayService } from '../../src/api/mcp-gateway-service';
 import { ensureAdminKey } from '../../src/auth/ensure-admin-key';
-import { McpGateway } from '../../src/mcp/gateway';
+import type { McpGateway } from '../../src/mcp/gateway';
 import {
   ConflictApiError,
   ForbiddenApiError,
@@ -14,6 +13,7 @@ import {
   UnavailableApiError,
   ValidationApiError,
 } from '../../src/sdk';
+import { makeGatewayHarness } from '../api/support/gateway-harness';
 import { makeHarness, type Harness } from '../api/support/harness';
 
 async function rejects<T>(p: Promise<unknown>, cls: new (...a: never[]) => T): Promise<T> {
@@ -30,31 +30,20 @@ describe('SDK round-trips every route against a listening server', function () {
   this.timeout(30_000);
   let h: Harness;
   let gw: McpGateway;
+  let close: () => Promise<void>;
   let upstream: HttpExample;
   let baseUrl: string;
   let admin: OpenMcpClient;
 
   before(async () => {
     upstream = await startHttpExample();
-    let svc: ReturnType<typeof mcpGatewayService> | undefined;
-    h = await makeHarness({
-      gateway: {
-        registerServer: (p) => svc!.registerServer(p),
-        listServers: (t) => svc!.listServers(t),
-        removeServer: (t, id, a) => svc!.removeServer(t, id, a),
-        searchTools: (t, q, k) => svc!.searchTools(t, q, k),
-      },
-    });
-    gw = new McpGateway({ store: h.store, upstream: { connectTimeoutMs: 5_000, healthIntervalMs: 0 } });
-    await gw.start();
-    svc = mcpGatewayService(gw);
+    ({ h, gw, close } = await makeGatewayHarness());
     baseUrl = await h.app.listen({ host: '127.0.0.1', port: 0 });
     const { key } = await ensureAdminKey({ OPENMCP_ADMIN_KEY: 'sdk-test-bootstrap-admin-key', dataDir: '/nonexistent' }, h.keys);
     admin = new OpenMcpClient({ baseUrl, apiKey: key, requestId: () => 'sdk-req' });
   });
   after(async () => {
-    await gw.close();
-    await h.close();
+    await close();
     await upstream.close();
   });
 

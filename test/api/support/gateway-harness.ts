@@ -1,0 +1,32 @@
+import { mcpGatewayService } from '../../../src/api/mcp-gateway-service';
+import type { AppDeps } from '../../../src/api/deps';
+import { McpGateway } from '../../../src/mcp/gateway';
+import { makeHarness, type Harness } from './harness';
+
+/**
+ * The API harness with a real McpGateway on the harness's own event store (built after the store
+ * is open, then swapped in behind the routes). Close with `close()`: gateway, then harness.
+ */
+export async function makeGatewayHarness(over: Partial<AppDeps> = {}, connectTimeoutMs = 5_000): Promise<{ h: Harness; gw: McpGateway; close(): Promise<void> }> {
+  let svc: ReturnType<typeof mcpGatewayService> | undefined;
+  const h = await makeHarness({
+    ...over,
+    gateway: {
+      registerServer: (p) => svc!.registerServer(p),
+      listServers: (t) => svc!.listServers(t),
+      removeServer: (t, id, a) => svc!.removeServer(t, id, a),
+      searchTools: (t, q, k) => svc!.searchTools(t, q, k),
+    },
+  });
+  const gw = new McpGateway({ store: h.store, upstream: { connectTimeoutMs, healthIntervalMs: 0 } });
+  await gw.start();
+  svc = mcpGatewayService(gw);
+  return {
+    h,
+    gw,
+    close: async () => {
+      await gw.close();
+      await h.close();
+    },
+  };
+}
