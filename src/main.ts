@@ -116,6 +116,7 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
         store,
         checkpoints,
         leases,
+        ttlMs: config.LEADER_LEASE_MS,
         relay: { brokers, clientId: config.KAFKA_CLIENT_ID, topic, registry, traceContexts: tracing.enabled ? traceContexts : undefined },
         log: (line) => logger.info(line),
         onError: (err) => logger.warn({ err, role: 'relay' }, 'relay error (will retry)'),
@@ -160,6 +161,7 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
       findEvent,
       roles: { sealer: roles.sealer, anchorer: roles.anchorer },
       leases,
+      leaseTtlMs: config.LEADER_LEASE_MS,
       log: (line) => logger.info(line),
       onError: (role, err) => logger.warn({ err, role }, `${role} error (will retry)`),
     });

@@ -49,6 +49,7 @@ describe('configuration', () => {
     [{ MCP_PAYLOAD_POLICY: 'redact' }, /MCP_PAYLOAD_POLICY/],
     [{ MCP_CALL_TIMEOUT_MS: '0' }, /MCP_CALL_TIMEOUT_MS/],
     [{ MCP_CACHE_TTL_MS: '-1' }, /MCP_CACHE_TTL_MS/],
+    [{ LEADER_LEASE_MS: '500' }, /LEADER_LEASE_MS/],
   ];
   for (const [env, re] of bad) {
     it(`stops on ${Object.keys(env)[0]}=${Object.values(env)[0]} naming the variable`, () => {
