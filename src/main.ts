@@ -26,7 +26,7 @@ import { createMetrics, instrumentEventStore } from './metrics';
 import { Projector } from './projector/projector';
 import { startAuditPipeline, type AuditPipeline } from './proofs';
 import { SqlReadModels } from './readmodels/sql-read-models';
-import { startRelayLeadership } from './relay';
+import { startRelayLeadership, type RelayLeadership } from './relay';
 import { createGateway } from './app/gateway';
 
 const SYSTEM_ACTOR = { kind: 'system' as const, id: 'openmcp' };
@@ -111,8 +111,9 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
     const topic = eventsTopic(config.KAFKA_TOPIC_PREFIX);
     // One sealer, one anchorer and one relay among every process sharing this log (fenced leases).
     const leases = config.REDIS_URL ? new CacheLeaseStore(cache) : new SqlLeaseStore(knex);
+    let relays: RelayLeadership | undefined;
     if (brokers && roles.relay) {
-      const relays = startRelayLeadership({
+      relays = startRelayLeadership({
         store,
         checkpoints,
         leases,
@@ -121,7 +122,7 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
         log: (line) => logger.info(line),
         onError: (err) => logger.warn({ err, role: 'relay' }, 'relay error (will retry)'),
       });
-      closers.push({ name: 'relay', close: () => relays.stop() });
+      closers.push({ name: 'relay', close: () => relays!.stop() });
     }
     const bus: Bus = brokers
       ? new KafkaBus({ brokers, clientId: config.KAFKA_CLIENT_ID, topic })
@@ -217,6 +218,18 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
           return { state: s.mode === 'hybrid' ? 'up' : 'degraded', detail: s.mode === 'hybrid' ? `hybrid (${s.model})` : `lexical only: ${s.reason}` };
         },
       },
+      // Single leaders: a standby is ready (it takes over when the leader dies), the detail says which this is.
+      ...(relays ? [relays] : []).map((r): ReadinessCheck => ({
+        name: `relay (${topic})`,
+        check: async () => ({ state: 'up', detail: r.isLeader() ? `leader (token ${r.token()}), published up to position ${r.relay()?.position ?? -1}` : 'standby' }),
+      })),
+      ...pipeline.leaders().map(({ role }): ReadinessCheck => ({
+        name: role,
+        check: async () => {
+          const l = pipeline.leaders().find((x) => x.role === role)!;
+          return { state: 'up', detail: l.leader ? `leader (token ${l.token})` : 'standby' };
+        },
+      })),
       { name: 'llm', check: async () => (config.OPENAI_BASE_URL ? { state: 'up', detail: config.OPENAI_BASE_URL } : { state: 'degraded', detail: 'OPENAI_BASE_URL is not set: only tasks with explicit steps run' }) },
     ];
 

@@ -10,7 +10,7 @@ import { BatchLog } from './batch-log';
 import type { ProofQueryDependencies } from './batches';
 import { startSealer } from './sealer';
 import { loadOrCreateSealerKey } from './sealer-key';
-import { fencedEventStore, startLeadership, type LeaseStore } from '../leader';
+import { fencedEventStore, startLeadership, type Leadership, type LeaseStore } from '../leader';
 
 export type AuditPipeline = {
   /** The anchorer this process's queries use (started only where the anchorer role runs unleased). */
@@ -21,6 +21,8 @@ export type AuditPipeline = {
   contractAddress: string;
   /** Pass to listBatches / getBatch / getBatchEvents / buildProof. */
   queries: ProofQueryDependencies;
+  /** With leases: whether this process leads each role it runs (for /readyz). */
+  leaders(): { role: 'sealer' | 'anchorer'; leader: boolean; token?: number }[];
   stop(): Promise<void>;
 };
 
@@ -83,6 +85,7 @@ export async function startAuditPipeline(p: StartAuditPipelineParameters): Promi
   const anchorerOpts = { rpcUrl, contract: contractAddress, privateKey: key, confirmations: c.CHAIN_CONFIRMATIONS, onError: (e: unknown) => p.onError?.('anchorer', e) };
   const anchorer = createAnchorer(p.store, anchorerOpts, batchLog);
   const running: { stop(): Promise<unknown> }[] = [];
+  const leaderships: { role: 'sealer' | 'anchorer'; leadership: Leadership }[] = [];
   const leases = p.leases;
   if (leases) {
     // Each term gets a fresh sealer/anchorer writing through a store that checks the term's token.
@@ -98,8 +101,9 @@ export async function startAuditPipeline(p: StartAuditPipelineParameters): Promi
         onDeposed: (token, reason) => p.log?.(`${name}: term ${token} ended (${reason})`),
         onError: (e) => p.onError?.(name, e),
       });
-    if (roles.sealer) running.push(lead('sealer', (store) => startSealer(store, sealerOpts, new BatchLog(store))));
-    if (roles.anchorer) running.push(lead('anchorer', (store) => startAnchorer(store, anchorerOpts, new BatchLog(store))));
+    if (roles.sealer) leaderships.push({ role: 'sealer', leadership: lead('sealer', (store) => startSealer(store, sealerOpts, new BatchLog(store))) });
+    if (roles.anchorer) leaderships.push({ role: 'anchorer', leadership: lead('anchorer', (store) => startAnchorer(store, anchorerOpts, new BatchLog(store))) });
+    running.push(...leaderships.map((l) => l.leadership));
   } else {
     if (roles.sealer) running.push(startSealer(p.store, sealerOpts, batchLog));
     if (roles.anchorer) {
@@ -119,6 +123,7 @@ export async function startAuditPipeline(p: StartAuditPipelineParameters): Promi
       retryAfterSeconds: Math.ceil(c.BATCH_MAX_SECONDS),
       anchorStream: () => anchorer.anchorStream().catch(() => undefined),
     },
+    leaders: () => leaderships.map(({ role, leadership }) => ({ role, leader: leadership.isLeader(), token: leadership.token() })),
     async stop() {
       await Promise.all(running.map((r) => r.stop()));
       await chain?.stop();
