@@ -52,6 +52,9 @@ const RegisterSchema = z
     env: z.record(z.string().max(200), z.string()).optional(),
     cwd: z.string().optional(),
     url: z.url({ protocol: /^https?$/ }).optional(),
+    limits: z
+      .strictObject({ callTimeoutMs: z.number().int().min(1).max(3_600_000).optional(), maxConcurrent: z.number().int().min(1).max(10_000).optional() })
+      .optional(),
   })
   .refine((p) => (p.transport === 'stdio' ? !!p.command : !!p.url), {
     message: 'stdio needs a command; http and sse need a url',
@@ -205,7 +208,7 @@ export class McpGateway {
     let u: Upstream;
     try {
       await this.record(id, p.tenant, 'McpServerRegistered', data, p.actor, p.correlationId, 'no_stream');
-      u = this.attach({ id, tenant: p.tenant, name: p.name, transport: p.transport, command: p.command, args: p.args, env: p.env, cwd: p.cwd, url: p.url });
+      u = this.attach({ id, tenant: p.tenant, name: p.name, transport: p.transport, command: p.command, args: p.args, env: p.env, cwd: p.cwd, url: p.url, limits: p.limits });
     } finally {
       this.registering.delete(id);
     }
@@ -229,7 +232,7 @@ export class McpGateway {
         JSON.stringify(existing.envKeys ?? []) === JSON.stringify(p.env ? Object.keys(p.env).sort() : []);
       if (same) {
         const old = this.upstreams.get(existing.id);
-        const spec = { ...(old?.spec ?? { id: existing.id, tenant: p.tenant, name: p.name, transport: p.transport }), env: p.env, cwd: p.cwd, url: p.url, command: p.command, args: p.args };
+        const spec = { ...(old?.spec ?? { id: existing.id, tenant: p.tenant, name: p.name, transport: p.transport }), env: p.env, cwd: p.cwd, url: p.url, command: p.command, args: p.args, limits: p.limits };
         if (old) await old.close();
         const u = this.attach(spec);
         await u.connect().catch(() => {});
@@ -354,7 +357,8 @@ export class McpGateway {
   }
 
   private attach(spec: UpstreamSpec): Upstream {
-    const u = new Upstream(spec, this.upstreamOptions, {
+    const own = Object.fromEntries(Object.entries(spec.limits ?? {}).filter(([, v]) => v !== undefined));
+    const u = new Upstream(spec, { ...this.upstreamOptions, ...own }, {
       onTools: (tools) => this.enqueue(spec.id, () => this.discovered(spec, tools)),
       onHealth: (status, reason) =>
         this.enqueue(spec.id, () =>

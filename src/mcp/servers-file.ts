@@ -15,6 +15,9 @@ const Entry = z.object({
   env: z.record(z.string(), z.string()).optional(),
   cwd: z.string().optional(),
   url: z.string().optional(),
+  /** This server's own call timeout (ms) and calls in flight, over MCP_CALL_TIMEOUT_MS / MCP_MAX_CONCURRENT. */
+  timeoutMs: z.number().int().min(1).max(3_600_000).optional(),
+  maxConcurrent: z.number().int().min(1).max(10_000).optional(),
 });
 
 const FileSchema = z.union([
@@ -24,7 +27,7 @@ const FileSchema = z.union([
 ]);
 
 /**
- * Read MCP_SERVERS_FILE (JSON or YAML): `{servers: [{name, transport, command?, args?, env?, url?, tenant?}]}`
+ * Read MCP_SERVERS_FILE (JSON or YAML): `{servers: [{name, transport, command?, args?, env?, url?, tenant?, timeoutMs?, maxConcurrent?}]}`
  * or the common `{mcpServers: {name: {command, args, env} | {url, type}}}`. Entries without a tenant are shared.
  */
 export function readServersFile(path: string, actor: Actor): RegisterServerParameters[] {
@@ -43,7 +46,8 @@ export function readServersFile(path: string, actor: Actor): RegisterServerParam
   const entries = 'servers' in r.data ? r.data.servers : Object.entries(r.data.mcpServers).map(([name, e]) => ({ ...e, name }));
   return entries.map((e) => {
     const kind = e.transport ?? (e.type === 'sse' ? 'sse' : e.type === 'stdio' ? 'stdio' : e.url ? 'http' : 'stdio');
-    return { tenant: e.tenant ?? SHARED_TENANT, actor, name: e.name, transport: kind, command: e.command, args: e.args, env: e.env, cwd: e.cwd, url: e.url };
+    const limits = e.timeoutMs !== undefined || e.maxConcurrent !== undefined ? { callTimeoutMs: e.timeoutMs, maxConcurrent: e.maxConcurrent } : undefined;
+    return { tenant: e.tenant ?? SHARED_TENANT, actor, name: e.name, transport: kind, command: e.command, args: e.args, env: e.env, cwd: e.cwd, url: e.url, limits };
   });
 }
 

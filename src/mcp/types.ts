@@ -16,7 +16,14 @@ export type UpstreamSpec = {
   env?: Record<string, string>;
   cwd?: string;
   url?: string;
+  /**
+   * This upstream's own call timeout and concurrency, over the gateway-wide MCP_* settings. Like
+   * `env`, kept in the process that registered it (from MCP_SERVERS_FILE), not in the log.
+   */
+  limits?: UpstreamLimits;
 };
+
+export type UpstreamLimits = { callTimeoutMs?: number; maxConcurrent?: number };
 
 /** A registration request: the upstream's spec (the gateway assigns the id) plus who asked. */
 export type RegisterServerParameters = Omit<UpstreamSpec, 'id'> & { actor: Actor; correlationId?: string };

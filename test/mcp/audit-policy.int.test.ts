@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { McpGateway } from '../../src/mcp/gateway';
 import { payloadDigest } from '../../src/mcp/payload-hash';
 import { readServersFile } from '../../src/mcp/servers-file';
+import { examplesServer } from '../../src/mcp/examples-server';
 import { splitToolName } from '../../src/mcp/tool-name';
 import { startHttpExample, type HttpExample } from '../../examples/mcp-http/server';
 import { openTempSqliteStore } from './support/stores';
@@ -51,6 +52,28 @@ describe('MCP gateway: payload policy, task link, registry input', function () {
     expect(taken.code).to.equal('MCP_SERVER_EXISTS');
   });
 
+  it("applies a server's own limits over the gateway's: its calls time out at its timeout, the others' at the default", async function () {
+    const quick = await gateway.registerServer({ ...examplesServer(actor, { testTools: true, name: 'quick' }), tenant: 'acme', limits: { callTimeoutMs: 300 } });
+    const patient = await gateway.registerServer({ ...examplesServer(actor, { testTools: true, name: 'patient' }), tenant: 'acme' });
+    try {
+      const started = Date.now();
+      const err = await gateway.callTool({ tenant: 'acme', actor }, 'quick__sleep', { ms: 1_500 }).then(() => undefined, (e: unknown) => e);
+      expect((err as { code?: string })?.code).to.equal('MCP_UPSTREAM_TIMEOUT');
+      expect(Date.now() - started).to.be.lessThan(1_400);
+      const ok = await gateway.callTool({ tenant: 'acme', actor }, 'patient__sleep', { ms: 600 });
+      expect(ok.isError).to.not.equal(true);
+    } finally {
+      await gateway.removeServer('acme', quick.id, actor);
+      await gateway.removeServer('acme', patient.id, actor);
+    }
+  });
+
+  it('refuses limits that are not positive whole numbers, naming the field', async function () {
+    const err = await gateway.registerServer({ ...examplesServer(actor, { name: 'odd' }), tenant: 'acme', limits: { callTimeoutMs: -5 } }).then(() => undefined, (e: unknown) => e);
+    expect((err as Error)?.message).to.match(/^limits\.callTimeoutMs: /);
+    expect(gateway.listServers('acme').map((x) => x.name)).not.to.include('odd');
+  });
+
   it('reads MCP_SERVERS_FILE in both layouts and splits namespaced names', function () {
     const f = join(db.dir, 'servers.json');
     writeFileSync(f, JSON.stringify({ mcpServers: { files: { command: 'npx', args: ['srv'] }, api: { url: 'http://127.0.0.1:1/mcp' } } }));
@@ -58,6 +81,12 @@ describe('MCP gateway: payload policy, task link, registry input', function () {
     expect(list.map((s) => [s.name, s.transport, s.tenant])).to.deep.equal([['files', 'stdio', '*'], ['api', 'http', '*']]);
     writeFileSync(f, JSON.stringify({ servers: [{ name: 'x', transport: 'sse', url: 'http://h/sse', tenant: 'acme' }] }));
     expect(readServersFile(f, actor)[0]).to.include({ name: 'x', transport: 'sse', tenant: 'acme' });
+    writeFileSync(f, JSON.stringify({ mcpServers: { slow: { command: 'srv', timeoutMs: 120_000, maxConcurrent: 2 }, plain: { command: 'srv' } } }));
+    const [slow, plain] = readServersFile(f, actor);
+    expect(slow.limits).to.deep.equal({ callTimeoutMs: 120_000, maxConcurrent: 2 });
+    expect(plain.limits).to.equal(undefined);
+    writeFileSync(f, JSON.stringify({ mcpServers: { bad: { command: 'srv', timeoutMs: 0 } } }));
+    expect(() => readServersFile(f, actor)).to.throw(/MCP_SERVERS_FILE: mcpServers\.bad\.timeoutMs/);
     writeFileSync(f, '{"servers": 3}');
     expect(() => readServersFile(f, actor)).to.throw(/MCP_SERVERS_FILE/);
     expect(splitToolName('github__create_issue')).to.deep.equal({ server: 'github', tool: 'create_issue' });
