@@ -10,7 +10,7 @@ import { mcpGatewayService } from './api/mcp-gateway-service';
 import { proofsService } from './api/proofs-service';
 import { uiPlugin } from './ui';
 import { parseRoles } from './app/roles';
-import { CacheLeaseStore, SqlLeaseStore } from './leader';
+import { CacheLeaseStore, SqlLeaseStore, type Leadership } from './leader';
 import { EventTraceContexts, initTracing, installHttpTracing, trackAuditLag, trackDependencies, tracedEventStore } from './telemetry';
 import { ConfigError } from './core/errors';
 import { createAuthenticator, createJwtVerifier, ensureAdminKey, mcpAuthenticate, SqlKeyStore } from './auth';
@@ -64,6 +64,11 @@ export type StartOptions = {
 };
 
 type Closer = { name: string; close(): Promise<unknown> };
+
+/** Readiness of a single-leader role: always up; the detail says leader (with its fencing token) or standby. */
+function leaderCheck<L extends Leadership>(name: string, l: L, more?: (l: L) => string): ReadinessCheck {
+  return { name, check: async () => ({ state: 'up', detail: l.isLeader() ? `leader (token ${l.token()})${more ? `, ${more(l)}` : ''}` : 'standby' }) };
+}
 
 /**
  * The composition root: the only place that knows which adapter serves each port.
@@ -219,17 +224,8 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
         },
       },
       // Single leaders: a standby is ready (it takes over when the leader dies), the detail says which this is.
-      ...(relays ? [relays] : []).map((r): ReadinessCheck => ({
-        name: `relay (${topic})`,
-        check: async () => ({ state: 'up', detail: r.isLeader() ? `leader (token ${r.token()}), published up to position ${r.relay()?.position ?? -1}` : 'standby' }),
-      })),
-      ...pipeline.leaders().map(({ role }): ReadinessCheck => ({
-        name: role,
-        check: async () => {
-          const l = pipeline.leaders().find((x) => x.role === role)!;
-          return { state: 'up', detail: l.leader ? `leader (token ${l.token})` : 'standby' };
-        },
-      })),
+      ...(relays ? [leaderCheck(`relay (${topic})`, relays, (r) => `published up to position ${r.relay()?.position ?? -1}`)] : []),
+      ...pipeline.leaderships.map(({ role, leadership }) => leaderCheck(role, leadership)),
       { name: 'llm', check: async () => (config.OPENAI_BASE_URL ? { state: 'up', detail: config.OPENAI_BASE_URL } : { state: 'degraded', detail: 'OPENAI_BASE_URL is not set: only tasks with explicit steps run' }) },
     ];
 

@@ -3,5 +3,6 @@ export * from './sql-lease-store';
 export * from './cache-lease-store';
 export * from './leadership';
 export * from './fenced-event-store';
+export * from './fenced-checkpoints';
 export * from './assert-token';
 export * from './errors';

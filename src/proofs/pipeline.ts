@@ -21,8 +21,8 @@ export type AuditPipeline = {
   contractAddress: string;
   /** Pass to listBatches / getBatch / getBatchEvents / buildProof. */
   queries: ProofQueryDependencies;
-  /** With leases: whether this process leads each role it runs (for /readyz). */
-  leaders(): { role: 'sealer' | 'anchorer'; leader: boolean; token?: number }[];
+  /** With leases: the campaign of each role this process runs (for /readyz: leader or standby). */
+  leaderships: { role: 'sealer' | 'anchorer'; leadership: Leadership }[];
   stop(): Promise<void>;
 };
 
@@ -123,7 +123,7 @@ export async function startAuditPipeline(p: StartAuditPipelineParameters): Promi
       retryAfterSeconds: Math.ceil(c.BATCH_MAX_SECONDS),
       anchorStream: () => anchorer.anchorStream().catch(() => undefined),
     },
-    leaders: () => leaderships.map(({ role, leadership }) => ({ role, leader: leadership.isLeader(), token: leadership.token() })),
+    leaderships,
     async stop() {
       await Promise.all(running.map((r) => r.stop()));
       await chain?.stop();

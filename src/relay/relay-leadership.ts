@@ -1,6 +1,6 @@
 import type { CheckpointStore } from '../checkpoints/port';
 import type { EventStore } from '../eventstore/port';
-import { assertToken, startLeadership, type Leadership, type LeaseStore } from '../leader';
+import { fencedCheckpoints, startLeadership, type Leadership, type LeaseStore } from '../leader';
 import { Relay, relayCheckpointName, type RelayOptions } from './relay';
 import { eventsTopic } from '../bus/kafka/topic';
 
@@ -23,21 +23,6 @@ export type RelayLeadership = Leadership & {
   /** The relay of the current term, while this process leads. */
   relay(): Relay | undefined;
 };
-
-/**
- * The checkpoint store as one leader term sees it: a save first checks that `token` is still the
- * newest for `lease`, so a deposed relay finishing its last batch cannot move the checkpoint back
- * under the new leader (which would only cause duplicates, but needlessly).
- */
-export function fencedCheckpoints(checkpoints: CheckpointStore, leases: LeaseStore, lease: string, token: number): CheckpointStore {
-  return {
-    load: (name) => checkpoints.load(name),
-    save: async (name, position) => {
-      await assertToken(leases, lease, token);
-      await checkpoints.save(name, position);
-    },
-  };
-}
 
 /**
  * Run the relay in whichever candidate holds the lease `relay:<topic>`: any number of processes

@@ -1,8 +1,7 @@
 import { expect } from 'chai';
 import type { RecordedEvent } from '../../src/core/envelope';
-import { LeaseFencedError, SqlLeaseStore } from '../../src/leader';
+import { fencedCheckpoints, LeaseFencedError, SqlLeaseStore } from '../../src/leader';
 import { relayCheckpointName, startRelayLeadership, type RelayLeadership } from '../../src/relay';
-import { fencedCheckpoints } from '../../src/relay/relay-leadership';
 import { startKafkaBroker, type KafkaBroker } from '../support/kafka-broker';
 import { appendEvents, checkOrderPerStream, eventually, openTestLog, readTopic, type TestLog } from './event-log-fixture';
 
