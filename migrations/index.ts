@@ -23,9 +23,13 @@ export const migrationSource: Knex.MigrationSource<string> = {
   getMigration: async (name) => migrations[name],
 };
 
+/** Another process created knex's bookkeeping tables (knex_migrations, knex_migrations_lock) between our check and our create. */
+const LOST_TABLE_RACE = /table [`'"]?knex_migrations(_lock)?[`'"]? already exists/i;
+
 /**
  * Bring the database schema up to date. Idempotent; several processes starting at once are
- * serialized by knex's migration lock, and the losers retry until the winner is done.
+ * serialized by knex's migration lock, and the losers retry until the winner is done — including
+ * the very first ones on a fresh database, which race to create the lock table itself.
  */
 export async function migrateLatest(knex: Knex): Promise<void> {
   const deadline = Date.now() + 60_000;
@@ -35,7 +39,11 @@ export async function migrateLatest(knex: Knex): Promise<void> {
       return;
     } catch (err) {
       const e = err as { name?: string; code?: string; message?: string };
-      const busy = e.name === 'MigrationLocked' || (e.code ?? '').startsWith('SQLITE_BUSY') || /database is locked/.test(e.message ?? '');
+      const busy =
+        e.name === 'MigrationLocked' ||
+        (e.code ?? '').startsWith('SQLITE_BUSY') ||
+        /database is locked/.test(e.message ?? '') ||
+        LOST_TABLE_RACE.test(e.message ?? '');
       if (!busy || Date.now() > deadline) throw err;
       await new Promise((r) => setTimeout(r, Math.min(500, 20 * 2 ** attempt) * (0.5 + Math.random())));
     }
