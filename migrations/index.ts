@@ -23,27 +23,58 @@ export const migrationSource: Knex.MigrationSource<string> = {
   getMigration: async (name) => migrations[name],
 };
 
-/** Another process created knex's bookkeeping tables (knex_migrations, knex_migrations_lock) between our check and our create. */
+const LOCK_TABLE = 'knex_migrations_lock';
+/** Another process created one of knex's bookkeeping tables between our check and our create. */
 const LOST_TABLE_RACE = /table [`'"]?knex_migrations(_lock)?[`'"]? already exists/i;
 
 /**
+ * knex's own tables, made safe for processes starting at once on a fresh database. knex creates
+ * them check-then-create and inserts the lock row check-then-insert: racing processes fail on the
+ * create, or insert a lock row each — and with two rows nobody can ever take the lock again
+ * (knex requires its update to hit exactly one row), so every later start fails. Here a lost
+ * create race is ignored, the lock row goes in only into an empty table under one fixed key (a
+ * second insert collapses into the first), and extra rows an earlier race left are removed (with
+ * more than one row the lock cannot be held, so removing them interrupts no one).
+ */
+async function ensureBookkeeping(knex: Knex): Promise<void> {
+  const tables: [string, (t: Knex.CreateTableBuilder) => void][] = [
+    ['knex_migrations', (t) => (t.increments(), t.string('name'), t.integer('batch'), t.timestamp('migration_time'))],
+    [LOCK_TABLE, (t) => (t.increments('index').primary(), t.integer('is_locked'))],
+  ];
+  for (const [name, columns] of tables) {
+    if (await knex.schema.hasTable(name)) continue;
+    await knex.schema.createTable(name, columns).catch((err: Error) => {
+      if (!LOST_TABLE_RACE.test(err.message)) throw err;
+    });
+  }
+  const mysql = knex.client.config.client !== 'better-sqlite3';
+  await knex.raw(
+    `INSERT ${mysql ? 'IGNORE' : 'OR IGNORE'} INTO ${LOCK_TABLE} (${mysql ? '`index`' : '"index"'}, is_locked) ` +
+      `SELECT 1, 0 ${mysql ? 'FROM DUAL ' : ''}WHERE NOT EXISTS (SELECT 1 FROM ${LOCK_TABLE})`,
+  );
+  const rows: { index: number }[] = await knex(LOCK_TABLE).select('index').orderBy('index');
+  if (rows.length > 1) await knex(LOCK_TABLE).where('index', '>', rows[0].index).del();
+}
+
+/**
  * Bring the database schema up to date. Idempotent; several processes starting at once are
- * serialized by knex's migration lock, and the losers retry until the winner is done — including
- * the very first ones on a fresh database, which race to create the lock table itself.
+ * serialized by knex's migration lock (its tables made race-safe first), and the losers retry
+ * until the winner is done.
  */
 export async function migrateLatest(knex: Knex): Promise<void> {
   const deadline = Date.now() + 60_000;
   for (let attempt = 0; ; attempt++) {
     try {
+      await ensureBookkeeping(knex);
       await knex.migrate.latest({ migrationSource });
       return;
     } catch (err) {
       const e = err as { name?: string; code?: string; message?: string };
       const busy =
         e.name === 'MigrationLocked' ||
+        e.code === 'ER_LOCK_DEADLOCK' || // racing starts on MySQL, e.g. both inserting the lock row: retry, as MySQL advises
         (e.code ?? '').startsWith('SQLITE_BUSY') ||
-        /database is locked/.test(e.message ?? '') ||
-        LOST_TABLE_RACE.test(e.message ?? '');
+        /database is locked/.test(e.message ?? '');
       if (!busy || Date.now() > deadline) throw err;
       await new Promise((r) => setTimeout(r, Math.min(500, 20 * 2 ** attempt) * (0.5 + Math.random())));
     }

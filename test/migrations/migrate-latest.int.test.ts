@@ -22,6 +22,15 @@ describe('migrateLatest: processes starting at once on a fresh database', functi
   async function expectComplete(k: Knex): Promise<void> {
     const done = (await k('knex_migrations').select('name')).map((r: { name: string }) => r.name).sort();
     expect(done).to.deep.equal(await migrationSource.getMigrations([]));
+    // One lock row, free: with two, knex could never take the lock again and every later start would fail.
+    expect(await k('knex_migrations_lock').select('is_locked')).to.deep.equal([{ is_locked: 0 }]);
+  }
+
+  /** A database where two processes once both inserted knex's lock row (before this fix) still starts, and is left with one row. */
+  async function expectRepairsDoubleLockRow(k: Knex): Promise<void> {
+    await k('knex_migrations_lock').insert({ is_locked: 0 });
+    await migrateLatest(k);
+    expect(await k('knex_migrations_lock').count({ n: '*' })).to.deep.equal([{ n: 1 }]);
   }
 
   it('MariaDB: all succeed, every migration runs exactly once', async function () {
@@ -31,6 +40,7 @@ describe('migrateLatest: processes starting at once on a fresh database', functi
       const conns = await startTogether(() => openKnex(db.url), 4);
       try {
         await expectComplete(conns[0]);
+        if (round === 0) await expectRepairsDoubleLockRow(conns[1]);
       } finally {
         await Promise.all(conns.map((k) => k.destroy()));
         await db.drop();
@@ -44,6 +54,7 @@ describe('migrateLatest: processes starting at once on a fresh database', functi
       const conns = await startTogether(() => openKnex(`sqlite:${join(dir, 'db.sqlite')}`), 4);
       try {
         await expectComplete(conns[0]);
+        if (round === 0) await expectRepairsDoubleLockRow(conns[1]);
       } finally {
         await Promise.all(conns.map((k) => k.destroy()));
         rmSync(dir, { recursive: true, force: true });
