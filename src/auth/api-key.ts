@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { sha256 } from '../core/hash';
-import { toHex, type Hex } from '../core/hex';
+import { sha256Utf8Hex } from '../core/hash';
+import type { Hex } from '../core/hex';
 
 /** Every key starts with this, so a leaked key is recognisable by secret scanners. */
 export const API_KEY_PREFIX = 'omk_';
@@ -13,7 +13,7 @@ const KEY_RE = /^omk_[A-Za-z0-9_-]{43}$/;
  * The plain hash also allows an indexed lookup by hash, with no per-key salt to try.
  */
 export function hashApiKey(key: string): Hex {
-  return toHex(sha256(Buffer.from(key, 'utf8')));
+  return sha256Utf8Hex(key);
 }
 
 export function isApiKeyFormat(value: string): boolean {

@@ -1,6 +1,6 @@
 import canonicalize from 'canonicalize';
-import { sha256 } from '../core/hash';
-import { toHex, type Hex } from '../core/hex';
+import { sha256Utf8Hex } from '../core/hash';
+import type { Hex } from '../core/hex';
 
 /**
  * JCS text and SHA-256 of a tool payload. Unlike core's canonicalJson, floats are allowed:
@@ -9,5 +9,5 @@ import { toHex, type Hex } from '../core/hex';
  */
 export function payloadDigest(value: unknown): { json: string; hash: Hex } {
   const json = canonicalize(value ?? null) ?? 'null';
-  return { json, hash: toHex(sha256(Buffer.from(json, 'utf8'))) };
+  return { json, hash: sha256Utf8Hex(json) };
 }

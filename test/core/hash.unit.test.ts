@@ -1,10 +1,12 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { canonicalJson } from '../../src/core/canonical';
 import { computeEventHash, contentOf, createEvent, verifyEventHash, type EventContent } from '../../src/core/envelope';
 import { ValidationError } from '../../src/core/errors';
+import { sha256, sha256Utf8Hex } from '../../src/core/hash';
 
 type HashCase = { event: EventContent; canonical: string; hash: string };
 const vectors = JSON.parse(readFileSync(join(__dirname, '../vectors/event-hash.json'), 'utf8')) as { cases: HashCase[] };
@@ -91,5 +93,27 @@ describe('event hash (DESIGN.md, shared vectors)', () => {
     const base = vectors.cases[0].event;
     const withUndefined = { ...base, correlationId: undefined, causationId: undefined };
     expect(computeEventHash(withUndefined)).to.equal(vectors.cases[0].hash);
+  });
+});
+
+describe('sha256 helpers', () => {
+  /** The reference: a Hash object over the UTF-8 bytes Buffer.from makes (lone surrogates become U+FFFD). */
+  const reference = (text: string) => `0x${createHash('sha256').update(Buffer.from(text, 'utf8')).digest('hex')}`;
+  const utf16 = fc.string({ unit: fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c)), maxLength: 64 });
+
+  it('sha256Utf8Hex hashes the UTF-8 bytes of any string, lone surrogates included (property)', () => {
+    fc.assert(fc.property(fc.oneof(fc.string({ unit: 'binary' }), utf16), (s) => sha256Utf8Hex(s) === reference(s)), { numRuns: 500 });
+    for (const s of ['', 'abc', '\ud800', 'a\udfffb', 'é€𝄞']) expect(sha256Utf8Hex(s)).to.equal(reference(s));
+    expect(sha256Utf8Hex('abc')).to.equal('0xba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+  });
+
+  it('sha256 of one part and of several parts equals the hash of their concatenation (property)', () => {
+    const bytes = fc.uint8Array({ maxLength: 80 });
+    fc.assert(
+      fc.property(fc.array(bytes, { minLength: 1, maxLength: 4 }), (parts) =>
+        sha256(...parts).equals(createHash('sha256').update(Buffer.concat(parts)).digest()),
+      ),
+      { numRuns: 300 },
+    );
   });
 });
