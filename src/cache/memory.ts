@@ -35,6 +35,19 @@ export class MemoryCache implements Cache {
     for (const k of keys) this.entries.delete(k);
   }
 
+  async setIfAbsent(key: string, value: string, ttlMs?: number): Promise<boolean> {
+    if (this.live(key)) return false;
+    await this.set(key, value, ttlMs);
+    return true;
+  }
+
+  async expire(key: string, ttlMs: number): Promise<boolean> {
+    const e = this.live(key);
+    if (!e) return false;
+    e.expiresAt = Date.now() + ttlMs;
+    return true;
+  }
+
   async hit(key: string, windowMs: number): Promise<{ count: number; resetMs: number }> {
     const now = Date.now();
     const windowStart = now - (now % windowMs);

@@ -8,6 +8,10 @@ export interface Cache {
   /** `ttlMs` omitted = no expiry. */
   set(key: string, value: string, ttlMs?: number): Promise<void>;
   del(...keys: string[]): Promise<void>;
+  /** Set `key` only if it holds nothing (Redis SET NX), atomically; true when this call wrote it. */
+  setIfAbsent(key: string, value: string, ttlMs?: number): Promise<boolean>;
+  /** Give an existing `key` a TTL of `ttlMs` from now, value untouched (Redis PEXPIRE); false when there is no such key. */
+  expire(key: string, ttlMs: number): Promise<boolean>;
   /**
    * Add 1 to the counter of the current fixed window of `windowMs` for `key` and return
    * the new count and the ms until the window resets (for rate limits and Retry-After).

@@ -45,6 +45,18 @@ export class RedisCache implements Cache {
     if (keys.length) await this.redis.del(...keys.map((k) => this.k(k)));
   }
 
+  async setIfAbsent(key: string, value: string, ttlMs?: number): Promise<boolean> {
+    const done =
+      ttlMs === undefined
+        ? await this.redis.set(this.k(key), value, 'NX')
+        : await this.redis.set(this.k(key), value, 'PX', Math.max(1, Math.ceil(ttlMs)), 'NX');
+    return done === 'OK';
+  }
+
+  async expire(key: string, ttlMs: number): Promise<boolean> {
+    return (await this.redis.pexpire(this.k(key), Math.max(1, Math.ceil(ttlMs)))) === 1;
+  }
+
   async hit(key: string, windowMs: number): Promise<{ count: number; resetMs: number }> {
     const now = Date.now();
     const windowKey = this.k(`${key}:${now - (now % windowMs)}`);

@@ -59,16 +59,15 @@ export async function loadSession(cache: Cache, id: string): Promise<SessionReco
 
 /**
  * Give session `id`, in use on this replica, another `ttlMs`; false when it was ended (DELETE
- * through another replica). An entry that is missing — evicted by a cache under memory pressure,
- * or flushed — is written again from `record`, so eviction never ends a session in use. Not
- * atomic, the port has no compare-and-set: a DELETE landing between the read and the write revives
- * the entry for one TTL, usable only by its owner, who ended it.
+ * through another replica). Only the entry's TTL is renewed, its value left as it is; an entry
+ * that is missing (evicted by a cache under memory pressure, or flushed) is written again from
+ * `record` only while still absent, so eviction never ends a session in use. Neither write can
+ * undo a DELETE landing at any moment: its "ended" marker is kept, and seen here or next time.
  */
 export async function touchSession(cache: Cache, id: string, record: SessionRecord, ttlMs: number): Promise<boolean> {
-  const raw = await guarded('refresh', cache.get(keyOf(id)));
-  if (raw === ENDED) return false;
-  await guarded('refresh', cache.set(keyOf(id), JSON.stringify(record), ttlMs));
-  return true;
+  const key = keyOf(id);
+  if (!(await guarded('refresh', cache.expire(key, ttlMs)))) await guarded('refresh', cache.setIfAbsent(key, JSON.stringify(record), ttlMs));
+  return (await guarded('refresh', cache.get(key))) !== ENDED;
 }
 
 /** Mark session `id` ended (the client sent DELETE) for `ttlMs`, so every replica drops it. Throws UnavailableError when the cache fails. */
