@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineEvent } from './catalog';
+import { defineEvent, type Upcaster } from './catalog';
 
 const safeInt = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const hash = z.string().regex(/^0x[0-9a-f]{64}$/);
@@ -20,20 +20,41 @@ export const McpToolRecordSchema = z.strictObject({
 });
 export type McpToolRecord = z.infer<typeof McpToolRecordSchema>;
 
+const registeredV1 = {
+  name: z.string().regex(/^[a-z][a-z0-9_-]{0,62}$/),
+  transport: z.enum(['stdio', 'http', 'sse']),
+  command: z.string().min(1).max(2000).optional(),
+  args: z.array(z.string().max(4000)).max(100).optional(),
+  /** Names only: values (often secrets) never enter the immutable log. */
+  envKeys: z.array(z.string().max(200)).max(100).optional(),
+  /** Credentials in the URL are redacted. */
+  url: z.string().max(2000).optional(),
+};
+
 export const McpServerRegistered = defineEvent(
   'McpServerRegistered',
   1,
-  z.strictObject({
-    name: z.string().regex(/^[a-z][a-z0-9_-]{0,62}$/),
-    transport: z.enum(['stdio', 'http', 'sse']),
-    command: z.string().min(1).max(2000).optional(),
-    args: z.array(z.string().max(4000)).max(100).optional(),
-    /** Names only: values (often secrets) never enter the immutable log. */
-    envKeys: z.array(z.string().max(200)).max(100).optional(),
-    /** Credentials in the URL are redacted. */
-    url: z.string().max(2000).optional(),
-  }),
+  z.strictObject(registeredV1),
   'An upstream MCP server was registered for a tenant ("*" = visible to every tenant).',
+);
+
+/** The upstream's own limits, over the gateway-wide MCP_CALL_TIMEOUT_MS and MCP_MAX_CONCURRENT. */
+export const McpServerLimitsSchema = z
+  .strictObject({
+    timeoutMs: z.number().int().min(1).max(3_600_000).optional(),
+    maxConcurrent: z.number().int().min(1).max(10_000).optional(),
+  })
+  .refine((l) => l.timeoutMs !== undefined || l.maxConcurrent !== undefined, 'set timeoutMs, maxConcurrent or both')
+  .meta({ minProperties: 1 });
+export type McpServerLimits = z.infer<typeof McpServerLimitsSchema>;
+
+export const McpServerRegisteredV2 = defineEvent(
+  'McpServerRegistered',
+  2,
+  z.strictObject({ ...registeredV1, limits: McpServerLimitsSchema.optional() }),
+  'An upstream MCP server was registered for a tenant ("*" = visible to every tenant). v2 adds `limits`, ' +
+    "the server's own call timeout and concurrency; v2 is written only for a registration that sets them, " +
+    'v1 otherwise, and a v1 event reads as v2 without `limits`.',
 );
 
 export const McpServerToolsDiscovered = defineEvent(
@@ -108,6 +129,7 @@ export const ToolCallFailed = defineEvent(
 
 export const mcpEvents = [
   McpServerRegistered,
+  McpServerRegisteredV2,
   McpServerToolsDiscovered,
   McpServerHealthChanged,
   McpServerRemoved,
@@ -115,3 +137,6 @@ export const mcpEvents = [
   ToolCallCompleted,
   ToolCallFailed,
 ];
+
+/** v1 → v2: a registration without limits (the gateway-wide settings apply). */
+export const mcpUpcasters: Upcaster[] = [{ type: 'McpServerRegistered', fromVersion: 1, upcast: (data) => data }];

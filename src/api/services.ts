@@ -28,6 +28,8 @@ export type RegisterServerParameters = {
   args?: string[];
   env?: Record<string, string>;
   url?: string;
+  /** The server's own call timeout and calls in flight, over the gateway-wide settings. */
+  limits?: { callTimeoutMs?: number; maxConcurrent?: number };
 };
 
 /** What the REST API needs of the MCP gateway (src/mcp). Unknown or foreign ids throw NOT_FOUND. */

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { Option } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
 import { loadConfig } from '../config';
 import { clientFromEnvironment } from '../sdk';
 import { ROLES } from '../auth/roles';
@@ -10,6 +10,15 @@ import { ROLES } from '../auth/roles';
  */
 const client = () => clientFromEnvironment({ config: loadConfig() });
 const collect = (value: string, previous: string[]) => [...previous, value];
+
+/** A parser for an option that takes a whole number ≥ 1 (commander prints the message and exits 1 otherwise). */
+function positiveInt(option: string): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError(`${option} takes a whole number ≥ 1`);
+    return n;
+  };
+}
 
 export function addClientCommands(program: Command): void {
   const tasks = program.command('tasks').description('tasks (through the REST API)');
@@ -93,8 +102,10 @@ export function addMcpClientCommands(mcp: Command): void {
     .option('--url <url>', 'streamable HTTP endpoint (or SSE with --transport sse)')
     .addOption(new Option('--transport <kind>', 'with --url').choices(['http', 'sse']))
     .option('--env <KEY=VALUE>', "a stdio server's environment (repeatable)", collect, [])
-    .addHelpText('after', '\nExamples:\n  openmcp mcp servers add files -- npx -y @modelcontextprotocol/server-filesystem /srv/docs\n  openmcp mcp servers add search --url https://mcp.example.com/mcp')
-    .action(async (name: string, command: string[], o: { url?: string; transport?: 'http' | 'sse'; env: string[] }) => {
+    .option('--timeout-ms <ms>', "this server's call timeout (default MCP_CALL_TIMEOUT_MS)", positiveInt('--timeout-ms'))
+    .option('--max-concurrent <n>', "this server's calls in flight (default MCP_MAX_CONCURRENT)", positiveInt('--max-concurrent'))
+    .addHelpText('after', '\nExamples:\n  openmcp mcp servers add files -- npx -y @modelcontextprotocol/server-filesystem /srv/docs\n  openmcp mcp servers add search --url https://mcp.example.com/mcp --timeout-ms 120000')
+    .action(async (name: string, command: string[], o: { url?: string; transport?: 'http' | 'sse'; env: string[]; timeoutMs?: number; maxConcurrent?: number }) => {
       const { runMcpServersAdd } = require('./mcp-servers') as typeof import('./mcp-servers');
       process.exitCode = await runMcpServersAdd(client(), name, { command, ...o });
     });

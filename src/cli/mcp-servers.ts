@@ -14,10 +14,18 @@ export type McpServersAddOptions = {
   transport?: 'http' | 'sse';
   /** `KEY=VALUE` for a stdio server's environment (repeatable). */
   env?: string[];
+  /** This server's call timeout (ms) and calls in flight, over the gateway-wide settings. */
+  timeoutMs?: number;
+  maxConcurrent?: number;
 };
 
 /** The registration body from the command line: a command (stdio) or a URL (http/sse), not both. */
 export function registrationOf(name: string, o: McpServersAddOptions): RegisterServerInput {
+  const limits = { ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}), ...(o.maxConcurrent !== undefined ? { maxConcurrent: o.maxConcurrent } : {}) };
+  return { ...endpointOf(name, o), ...limits };
+}
+
+function endpointOf(name: string, o: McpServersAddOptions): RegisterServerInput {
   const command = o.command ?? [];
   if (command.length && o.url) throw new ValidationError('give either a command (after --) or --url, not both', { field: 'command' });
   if (!command.length && !o.url) throw new ValidationError('give the server: a command after -- (stdio), or --url (streamable HTTP or SSE)', { field: 'command' });
@@ -44,11 +52,17 @@ export function registrationOf(name: string, o: McpServersAddOptions): RegisterS
 export async function runMcpServersAdd(client: OpenMcpClient, name: string, o: McpServersAddOptions, out: Writer = stdout): Promise<number> {
   try {
     const s = await client.mcpServers.register(registrationOf(name, o));
-    out(`registered ${s.name} (${s.transport})  id ${s.id}${s.status ? `  ${s.status}` : ''}${s.toolCount !== undefined ? `  ${s.toolCount} tool(s)` : ''}`);
+    out(`registered ${s.name} (${s.transport})  id ${s.id}${s.health ? `  ${s.health}` : ''}${s.toolCount !== undefined ? `  ${s.toolCount} tool(s)` : ''}${limitsText(s.limits)}`);
     return 0;
   } catch (err) {
     return reportCliError(err, out);
   }
+}
+
+/** `  timeout 300 ms, 4 in flight`, or '' when the server has no limits of its own. */
+function limitsText(l?: { timeoutMs?: number; maxConcurrent?: number }): string {
+  const parts = [...(l?.timeoutMs !== undefined ? [`timeout ${l.timeoutMs} ms`] : []), ...(l?.maxConcurrent !== undefined ? [`${l.maxConcurrent} in flight`] : [])];
+  return parts.length ? `  ${parts.join(', ')}` : '';
 }
 
 /** `openmcp mcp servers list [--json]`: the tenant's upstreams with health and tool counts. */
@@ -59,8 +73,8 @@ export async function runMcpServersList(client: OpenMcpClient, o: { json?: boole
       for (const s of items) out(JSON.stringify(s));
       return 0;
     }
-    const table = new Table({ head: ['id', 'name', 'transport', 'tenant', 'status', 'tools'] });
-    for (const s of items) table.push([s.id, s.name, s.transport, s.tenant ?? '', s.status ?? '', s.toolCount ?? '']);
+    const table = new Table({ head: ['id', 'name', 'transport', 'tenant', 'health', 'tools', 'limits'] });
+    for (const s of items) table.push([s.id, s.name, s.transport, s.tenant ?? '', s.health ?? '', s.toolCount ?? '', limitsText(s.limits).trim()]);
     out(table.toString());
     out(`${items.length} server(s)`);
     return 0;

@@ -1,6 +1,6 @@
 import type { EventContent } from '../core/envelope';
 import { parseStream } from '../core/envelope';
-import type { McpToolRecord } from '../../events/mcp.events';
+import type { McpServerLimits, McpToolRecord } from '../../events/mcp.events';
 import { namespacedToolName } from './tool-name';
 import { SHARED_TENANT, type CatalogTool, type ServerHealth, type ServerInfo, type UpstreamTransportKind } from './types';
 
@@ -59,6 +59,7 @@ export class ToolCatalog {
           args: d.args as string[] | undefined,
           envKeys: d.envKeys as string[] | undefined,
           url: d.url as string | undefined,
+          ...(d.limits ? { limits: d.limits as McpServerLimits } : {}),
           health: 'unknown',
           registeredAt: event.occurredAt,
           tools: [],

@@ -1,7 +1,7 @@
 import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { catalog as eventCatalog } from '../../events';
-import type { McpToolRecord } from '../../events/mcp.events';
+import type { McpServerLimits, McpToolRecord } from '../../events/mcp.events';
 import { createEvent, parseStream, type Actor, type PendingEvent } from '../core/envelope';
 import { NotFoundError, ValidationError, redactUrl } from '../core/errors';
 import { newId } from '../core/ids';
@@ -15,7 +15,7 @@ import { MCP_SERVER_STREAM_PREFIX, ToolCatalog, type CatalogChange } from './cat
 import { McpGatewayError } from './errors';
 import { payloadDigest } from './payload-hash';
 import { Upstream, defaultUpstreamOptions, type UpstreamOptions } from './upstream';
-import type { CallContext, CatalogTool, RegisterServerParameters, ServerInfo, UpstreamSpec } from './types';
+import type { CallContext, CatalogTool, RegisterServerParameters, ServerInfo, UpstreamLimits, UpstreamSpec } from './types';
 
 export type McpGatewayOptions = {
   store: EventStore;
@@ -71,6 +71,15 @@ function toRecord(t: Tool): McpToolRecord {
     if (typeof a[k] === 'boolean') r[k] = a[k];
   }
   return r;
+}
+
+/** A registration's limits as the log records them (McpServerRegistered v2), or undefined when it sets none. */
+function loggedLimits(l?: UpstreamLimits): McpServerLimits | undefined {
+  if (!l || (l.callTimeoutMs === undefined && l.maxConcurrent === undefined)) return undefined;
+  const out: McpServerLimits = {};
+  if (l.callTimeoutMs !== undefined) out.timeoutMs = l.callTimeoutMs;
+  if (l.maxConcurrent !== undefined) out.maxConcurrent = l.maxConcurrent;
+  return out;
 }
 
 /** Waits between attempts to resume following the log after an error (ms), the last one repeated. */
@@ -174,7 +183,8 @@ export class McpGateway {
   private attachKnown(id: string): void {
     const s = this.catalog.server(id);
     if (!s || this.closed || this.upstreams.has(id) || this.registering.has(id)) return;
-    const u = this.attach({ id: s.id, tenant: s.tenant, name: s.name, transport: s.transport, command: s.command, args: s.args, url: s.url });
+    const limits = s.limits && { callTimeoutMs: s.limits.timeoutMs, maxConcurrent: s.limits.maxConcurrent };
+    const u = this.attach({ id: s.id, tenant: s.tenant, name: s.name, transport: s.transport, command: s.command, args: s.args, url: s.url, limits });
     void u.connect().catch(() => {});
   }
 
@@ -204,10 +214,13 @@ export class McpGateway {
     if (p.args) data.args = p.args;
     if (p.env) data.envKeys = Object.keys(p.env).sort();
     if (p.url) data.url = redactUrl(p.url);
+    const limits = loggedLimits(p.limits);
+    // v2 only when there are limits to record: a registration without them stays v1, as before.
+    if (limits) data.limits = limits;
     this.registering.add(id);
     let u: Upstream;
     try {
-      await this.record(id, p.tenant, 'McpServerRegistered', data, p.actor, p.correlationId, 'no_stream');
+      await this.record(id, p.tenant, 'McpServerRegistered', data, p.actor, p.correlationId, 'no_stream', limits ? 2 : 1);
       u = this.attach({ id, tenant: p.tenant, name: p.name, transport: p.transport, command: p.command, args: p.args, env: p.env, cwd: p.cwd, url: p.url, limits: p.limits });
     } finally {
       this.registering.delete(id);
@@ -229,7 +242,9 @@ export class McpGateway {
         existing.command === p.command &&
         JSON.stringify(existing.args ?? []) === JSON.stringify(p.args ?? []) &&
         existing.url === (p.url ? redactUrl(p.url) : undefined) &&
-        JSON.stringify(existing.envKeys ?? []) === JSON.stringify(p.env ? Object.keys(p.env).sort() : []);
+        JSON.stringify(existing.envKeys ?? []) === JSON.stringify(p.env ? Object.keys(p.env).sort() : []) &&
+        existing.limits?.timeoutMs === p.limits?.callTimeoutMs &&
+        existing.limits?.maxConcurrent === p.limits?.maxConcurrent;
       if (same) {
         const old = this.upstreams.get(existing.id);
         const spec = { ...(old?.spec ?? { id: existing.id, tenant: p.tenant, name: p.name, transport: p.transport }), env: p.env, cwd: p.cwd, url: p.url, command: p.command, args: p.args, limits: p.limits };
@@ -392,9 +407,10 @@ export class McpGateway {
     actor: Actor = SYSTEM_ACTOR,
     correlationId?: string,
     expectedRevision: 'no_stream' | 'any' = 'any',
+    version = 1,
   ): Promise<void> {
-    eventCatalog.validate(type, 1, data);
-    const e: PendingEvent = createEvent({ type, stream: `${MCP_SERVER_STREAM_PREFIX}${id}`, tenant, actor, correlationId, data }, this.options.clock);
+    eventCatalog.validate(type, version, data);
+    const e: PendingEvent = createEvent({ type, version, stream: `${MCP_SERVER_STREAM_PREFIX}${id}`, tenant, actor, correlationId, data }, this.options.clock);
     const res = await this.options.store.append(e.stream, [e], { expectedRevision });
     for (const r of res.events) this.catalog.apply(r);
   }

@@ -1,3 +1,4 @@
+import type { McpServerLimits } from '../../events/mcp.events';
 import type { Actor } from '../core/envelope';
 
 export type UpstreamTransportKind = 'stdio' | 'http' | 'sse';
@@ -17,8 +18,8 @@ export type UpstreamSpec = {
   cwd?: string;
   url?: string;
   /**
-   * This upstream's own call timeout and concurrency, over the gateway-wide MCP_* settings. Like
-   * `env`, kept in the process that registered it (from MCP_SERVERS_FILE), not in the log.
+   * This upstream's own call timeout and concurrency, over the gateway-wide MCP_* settings.
+   * Recorded in the log (McpServerRegistered v2), so every replica applies them.
    */
   limits?: UpstreamLimits;
 };
@@ -68,6 +69,8 @@ export type ServerInfo = {
   args?: string[];
   envKeys?: string[];
   url?: string;
+  /** The server's own limits, when its registration set any (else the gateway-wide settings apply). */
+  limits?: McpServerLimits;
   health: ServerHealth;
   healthReason?: string;
   toolCount: number;

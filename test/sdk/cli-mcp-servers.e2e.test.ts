@@ -53,6 +53,13 @@ describe('CLI: openmcp mcp servers add|list|remove and mcp tools search (real ga
     expect(() => registrationOf('x', { command: ['a'], env: ['NOEQUALS'] })).to.throw(/KEY=VALUE/);
     expect(() => registrationOf('x', { url: 'http://h', env: ['A=1'] })).to.throw(/--env is for stdio/);
     expect(() => registrationOf('x', { command: ['a'], transport: 'sse' })).to.throw(/needs --url/);
+    expect(registrationOf('slow', { url: 'http://h/mcp', timeoutMs: 120_000, maxConcurrent: 2 })).to.deep.equal({
+      name: 'slow',
+      transport: 'http',
+      url: 'http://h/mcp',
+      timeoutMs: 120_000,
+      maxConcurrent: 2,
+    });
   });
 
   it('adds an HTTP upstream (operator), lists it with its tools, finds its tools, removes it', async () => {
@@ -104,5 +111,18 @@ describe('CLI: openmcp mcp servers add|list|remove and mcp tools search (real ga
     const failed = await run(process.execPath, [OPENMCP, 'mcp', 'servers', 'add', 'broken'], { env }).then(() => undefined, (e: { code: number; stdout: string }) => e);
     expect(failed?.code).to.equal(1);
     expect(failed?.stdout).to.match(/error VALIDATION.*a command after --/);
+  });
+
+  it("the real command: --timeout-ms and --max-concurrent set the server's own limits, shown by list; a bad value exits 1 naming the option", async () => {
+    const env = { ...process.env, OPENMCP_URL: url, OPENMCP_API_KEY: keys.operator };
+    const added = await run(process.execPath, [OPENMCP, 'mcp', 'servers', 'add', 'patient', '--url', upstream.url, '--timeout-ms', '120000', '--max-concurrent', '2'], { env });
+    expect(added.stdout).to.match(/^registered patient \(http\).*timeout 120000 ms, 2 in flight/);
+    const listed = await run(process.execPath, [OPENMCP, 'mcp', 'servers', 'list'], { env });
+    expect(listed.stdout).to.match(/patient.*timeout 120000 ms, 2 in flight/);
+    expect(gw.listServers('acme').find((s) => s.name === 'patient')?.limits).to.deep.equal({ timeoutMs: 120_000, maxConcurrent: 2 });
+    const bad = await run(process.execPath, [OPENMCP, 'mcp', 'servers', 'add', 'odd', '--url', upstream.url, '--timeout-ms', '30s'], { env }).then(() => undefined, (e: { code: number; stderr: string }) => e);
+    expect(bad?.code).to.equal(1);
+    expect(bad?.stderr).to.match(/--timeout-ms takes a whole number/);
+    expect(gw.listServers('acme').map((s) => s.name)).not.to.include('odd');
   });
 });

@@ -28,7 +28,9 @@ export function mcpRoutes(deps: AppDeps): FastifyPluginAsync {
         throw new ForbiddenError('registering a stdio server starts a process on the host: admins only', { field: 'body.transport' });
       }
       const m = metadataOf(request);
-      const server = await gateway().registerServer({ ...m, ...request.body });
+      const { timeoutMs, maxConcurrent, ...spec } = request.body;
+      const limits = timeoutMs !== undefined || maxConcurrent !== undefined ? { callTimeoutMs: timeoutMs, maxConcurrent } : undefined;
+      const server = await gateway().registerServer({ ...m, ...spec, limits });
       return reply.code(201).send(server);
     });
 

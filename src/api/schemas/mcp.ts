@@ -9,6 +9,10 @@ export const RegisterServerBody = z
     args: z.array(z.string().max(4000)).max(100).optional(),
     env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,199}$/), z.string().max(8000)).optional(),
     url: z.url({ protocol: /^https?$/ }).max(2000).optional(),
+    /** This server's call timeout, over MCP_CALL_TIMEOUT_MS. Recorded in the log, so every replica applies it. */
+    timeoutMs: z.number().int().min(1).max(3_600_000).optional(),
+    /** This server's limit of calls in flight, over MCP_MAX_CONCURRENT. Recorded in the log. */
+    maxConcurrent: z.number().int().min(1).max(10_000).optional(),
   })
   .superRefine((b, ctx) => {
     if (b.transport === 'stdio' && !b.command) ctx.addIssue({ code: 'custom', path: ['command'], message: 'stdio servers need a command' });
@@ -21,7 +25,10 @@ export const McpServerView = z.looseObject({
   name: z.string(),
   transport: z.enum(['stdio', 'http', 'sse']),
   tenant: z.string().optional(),
-  status: z.string().optional(),
+  health: z.enum(['unknown', 'up', 'down']).optional(),
+  healthReason: z.string().optional(),
+  /** The server's own limits, when its registration set any (else the gateway-wide settings apply). */
+  limits: z.object({ timeoutMs: z.number().int().optional(), maxConcurrent: z.number().int().optional() }).optional(),
   toolCount: z.number().int().optional(),
 });
 export type McpServerViewOutput = z.infer<typeof McpServerView>;

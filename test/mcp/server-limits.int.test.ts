@@ -1,0 +1,118 @@
+import { expect } from 'chai';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { catalog } from '../../events';
+import { openSqlEventStore } from '../../src/eventstore/sql';
+import type { EventStore } from '../../src/eventstore/port';
+import type { RecordedEvent } from '../../src/core/envelope';
+import { McpGateway } from '../../src/mcp/gateway';
+import { examplesServer } from '../../src/mcp/examples-server';
+import { startHttpExample, type HttpExample } from '../../examples/mcp-http/server';
+
+const actor = { kind: 'user' as const, id: 'alice' };
+const ctx = { tenant: 'acme', actor };
+
+async function eventually(what: string, check: () => boolean, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+const registrations = async (store: EventStore): Promise<RecordedEvent[]> =>
+  (await store.readAll({ limit: 10_000 })).filter((e) => e.type === 'McpServerRegistered');
+
+describe("MCP gateway: a server's own limits are in the log (McpServerRegistered v2), so every replica applies them", function () {
+  this.timeout(60_000);
+  let dir: string;
+  let storeA: EventStore;
+  let storeB: EventStore;
+  let a: McpGateway;
+  let b: McpGateway;
+  // Over HTTP: its URL is in the log, so a replica reaches the same server with the same (test) tools.
+  let upstream: HttpExample;
+  before(async () => {
+    upstream = await startHttpExample({ testTools: true });
+  });
+  after(async () => upstream?.close());
+
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'omc-limits-'));
+    const url = `sqlite:${join(dir, 'events.db')}`;
+    storeA = await openSqlEventStore(url, { pollIntervalMs: 50 });
+    storeB = await openSqlEventStore(url, { pollIntervalMs: 50 });
+    a = new McpGateway({ store: storeA, cacheTtlMs: 0, upstream: { healthIntervalMs: 0 } });
+    b = new McpGateway({ store: storeB, cacheTtlMs: 0, upstream: { healthIntervalMs: 0 } });
+    await a.start();
+    await b.start();
+  });
+  afterEach(async () => {
+    await a?.close();
+    await b?.close();
+    await storeA?.close();
+    await storeB?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('records limits as v2 only when a registration sets them; without, v1 exactly as before', async () => {
+    await a.registerServer({ ...examplesServer(actor, { name: 'plain' }), tenant: 'acme' });
+    await a.registerServer({ ...examplesServer(actor, { name: 'limited' }), tenant: 'acme', limits: { callTimeoutMs: 300, maxConcurrent: 2 } });
+    await a.registerServer({ ...examplesServer(actor, { name: 'half' }), tenant: 'acme', limits: { maxConcurrent: 3 } });
+    const byName = new Map((await registrations(storeA)).map((e) => [e.data.name as string, e]));
+    expect(byName.get('plain')).to.include({ version: 1 });
+    expect(byName.get('plain')!.data).to.not.have.property('limits');
+    expect(byName.get('limited')).to.include({ version: 2 });
+    expect(byName.get('limited')!.data.limits).to.deep.equal({ timeoutMs: 300, maxConcurrent: 2 });
+    expect(byName.get('half')!.data.limits).to.deep.equal({ maxConcurrent: 3 });
+    // Every stored event is valid against the schema of its own version.
+    for (const e of byName.values()) catalog.validate(e.type, e.version, e.data);
+    // Readers see v1 through the upcaster as v2 without limits.
+    const up = catalog.upcast(byName.get('plain')!);
+    expect(up.version).to.equal(2);
+    expect(up.data).to.deep.equal(byName.get('plain')!.data);
+    expect(a.listServers('acme').find((s) => s.name === 'limited')?.limits).to.deep.equal({ timeoutMs: 300, maxConcurrent: 2 });
+    expect(a.listServers('acme').find((s) => s.name === 'plain')).to.not.have.property('limits');
+  });
+
+  it("a replica that learns of the server from the log times its calls out at the server's timeout", async () => {
+    await a.registerServer({ tenant: 'acme', actor, name: 'quick', transport: 'http', url: upstream.url, limits: { callTimeoutMs: 300 } });
+    await eventually('replica B sees the server and connects', () => b.listTools('acme').some((t) => t.name === 'quick__sleep') && b.status().upstreams.some((u) => u.name === 'quick' && u.health === 'up'));
+    expect(b.listServers('acme')[0].limits).to.deep.equal({ timeoutMs: 300 });
+    const started = Date.now();
+    const err = await b.callTool(ctx, 'quick__sleep', { ms: 1_500 }).then(() => undefined, (e: unknown) => e);
+    expect((err as { code?: string })?.code).to.equal('MCP_UPSTREAM_TIMEOUT');
+    expect(Date.now() - started).to.be.lessThan(1_400);
+  });
+
+  it("a replica holds the server's calls in flight to its maxConcurrent", async () => {
+    await a.registerServer({ tenant: 'acme', actor, name: 'narrow', transport: 'http', url: upstream.url, limits: { maxConcurrent: 1 } });
+    await eventually('replica B connects', () => b.status().upstreams.some((u) => u.name === 'narrow' && u.health === 'up'));
+    let most = 0;
+    const watch = setInterval(() => (most = Math.max(most, b.status().upstreams.find((u) => u.name === 'narrow')?.inFlight ?? 0)), 5);
+    const started = Date.now();
+    try {
+      await Promise.all([1, 2, 3].map(() => b.callTool(ctx, 'narrow__sleep', { ms: 300 })));
+    } finally {
+      clearInterval(watch);
+    }
+    // One at a time: three 300 ms calls cannot take less than 900 ms (with the default of 16, about 300 ms).
+    expect(Date.now() - started).to.be.at.least(880);
+    expect(most).to.equal(1);
+  });
+
+  it('a start-up registration (ensureServer) with other limits registers again; with the same, reuses the server', async () => {
+    const spec = { ...examplesServer(actor, { name: 'cfg' }), tenant: 'acme' };
+    const first = await a.ensureServer({ ...spec, limits: { callTimeoutMs: 5_000 } });
+    const same = await a.ensureServer({ ...spec, limits: { callTimeoutMs: 5_000 } });
+    expect(same.id).to.equal(first.id);
+    const changed = await a.ensureServer({ ...spec, limits: { callTimeoutMs: 9_000 } });
+    expect(changed.id).to.not.equal(first.id);
+    expect(changed.limits).to.deep.equal({ timeoutMs: 9_000 });
+    const dropped = await a.ensureServer(spec);
+    expect(dropped.id).to.not.equal(changed.id);
+    expect(dropped).to.not.have.property('limits');
+    expect((await registrations(storeA)).map((e) => e.version)).to.deep.equal([2, 2, 1]);
+  });
+});
