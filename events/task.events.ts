@@ -3,6 +3,13 @@ import { defineEvent } from './catalog';
 
 const safeInt = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 
+/**
+ * The states a task's events put it in (TaskSubmitted → submitted, TaskStarted → running, …):
+ * one list for the decider, the read models and the API.
+ */
+export const TASK_STATUSES = ['submitted', 'running', 'completed', 'failed', 'cancelled'] as const;
+export type TaskStatus = (typeof TASK_STATUSES)[number];
+
 export const TaskStepSchema = z.strictObject({
   tool: z.string().min(1).max(200),
   arguments: z.record(z.string(), z.unknown()).default({}),

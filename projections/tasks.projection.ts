@@ -1,10 +1,10 @@
 import { parseStream, type RecordedEvent } from '../src/core/envelope';
 import type { DocumentProjection } from './projection';
-import type { TaskStatus as DomainTaskStatus } from '../src/domain/task/task.decider';
+import type { TaskStatus } from '../events/task.events';
 import { alreadyApplied } from './stream-revision';
 
-/** A task's status in the read models (a task that exists has left `none`). */
-export type TaskStatus = Exclude<DomainTaskStatus, 'none'>;
+/** A task's status in the read models (a task that exists has had its first event). */
+export type { TaskStatus };
 
 export type TaskStepDoc = { tool: string; arguments?: Record<string, unknown> };
 

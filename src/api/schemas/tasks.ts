@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { TaskStepSchema } from '../../../events/task.events';
+import { TASK_STATUSES, TaskStepSchema } from '../../../events/task.events';
 import { Cursor, ErrorInfo, Hex32, IsoTime, Limit, page } from './common';
 
-export const TaskStatus = z.enum(['submitted', 'running', 'completed', 'failed', 'cancelled']);
+export const TaskStatus = z.enum(TASK_STATUSES);
 
 export const SubmitTaskBody = z
   .strictObject({

@@ -1,8 +1,9 @@
 import { InvalidTransitionError } from '../../core/errors';
 import type { Decider, EventDraft } from '../decider';
-import type { TaskStep } from '../../../events/task.events';
+import type { TaskStatus as TaskLifecycleStatus, TaskStep } from '../../../events/task.events';
 
-export type TaskStatus = 'none' | 'submitted' | 'running' | 'completed' | 'failed' | 'cancelled';
+/** `none` until the task's first event. */
+export type TaskStatus = 'none' | TaskLifecycleStatus;
 
 export type TaskState = { status: TaskStatus; stepCount: number };
 
