@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { retryOnContention } from '../src/db/contention';
 import * as eventStore from './20261122000100_event_store';
 import * as readModels from './20261122000200_read_models';
 import * as apiKeys from './20261122000500_api_keys';
@@ -62,21 +63,13 @@ async function ensureBookkeeping(knex: Knex): Promise<void> {
  * until the winner is done.
  */
 export async function migrateLatest(knex: Knex): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  for (let attempt = 0; ; attempt++) {
-    try {
+  // Racing starts lose lock races (MySQL deadlocks, e.g. both inserting the lock row; a busy
+  // SQLite) or find the migration lock held: all retried until the winner is done.
+  await retryOnContention(
+    async () => {
       await ensureBookkeeping(knex);
       await knex.migrate.latest({ migrationSource });
-      return;
-    } catch (err) {
-      const e = err as { name?: string; code?: string; message?: string };
-      const busy =
-        e.name === 'MigrationLocked' ||
-        e.code === 'ER_LOCK_DEADLOCK' || // racing starts on MySQL, e.g. both inserting the lock row: retry, as MySQL advises
-        (e.code ?? '').startsWith('SQLITE_BUSY') ||
-        /database is locked/.test(e.message ?? '');
-      if (!busy || Date.now() > deadline) throw err;
-      await new Promise((r) => setTimeout(r, Math.min(500, 20 * 2 ** attempt) * (0.5 + Math.random())));
-    }
-  }
+    },
+    { deadlineMs: 60_000, alsoRetry: (err) => (err as { name?: string }).name === 'MigrationLocked' },
+  );
 }

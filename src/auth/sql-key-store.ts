@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { retryOnContention } from '../db/contention';
 import type { Hex } from '../core/hex';
 import type { ApiKeyRecord, KeyStore, ListKeysParameters } from './key-store';
 import type { Role } from './roles';
@@ -54,11 +55,14 @@ export class SqlKeyStore implements KeyStore {
     await this.knex('api_keys').insert(toRow(record));
   }
 
+  /**
+   * Insert or replace the record with this id, in one statement (an upsert): processes starting at
+   * once all put the bootstrap key. A delete-then-insert deadlocked there on MariaDB (both
+   * transactions' deletes gap-lock the missing row, then both inserts wait on each other); a lost
+   * lock race is retried.
+   */
   async put(record: ApiKeyRecord): Promise<void> {
-    await this.knex.transaction(async (trx) => {
-      await trx('api_keys').where({ id: record.id }).delete();
-      await trx('api_keys').insert(toRow(record));
-    });
+    await retryOnContention(() => this.knex('api_keys').insert(toRow(record)).onConflict('id').merge());
   }
 
   async remove(id: string): Promise<void> {

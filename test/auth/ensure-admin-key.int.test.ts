@@ -1,0 +1,100 @@
+import { expect } from 'chai';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { Knex } from 'knex';
+import { migrateLatest } from '../../migrations';
+import { ensureAdminKey } from '../../src/auth/ensure-admin-key';
+import { hashApiKey } from '../../src/auth/api-key';
+import { BOOTSTRAP_KEY_ID } from '../../src/auth/key-service';
+import { MemoryKeyStore } from '../../src/auth/memory-key-store';
+import { SqlKeyStore } from '../../src/auth/sql-key-store';
+import { openKnex } from '../../src/db/knex';
+import { createTestDatabase, mysqlAvailable, requireService } from '../support/services';
+
+const run = promisify(execFile);
+const CHILD = join(__dirname, 'support', 'ensure-admin-key-child.ts');
+const ADMIN_KEY = 'omk_shared-bootstrap-key-of-every-process-0123456789abcd';
+
+/**
+ * Every process that serves the API makes sure of the bootstrap admin key at start, and
+ * `docker compose up` starts them together against a fresh database (and may share DATA_DIR).
+ */
+describe('ensureAdminKey: processes starting at once', function () {
+  this.timeout(120_000);
+
+  /** `n` processes' connections, migrated, each putting the bootstrap key at the same moment. */
+  async function startTogether(openOne: () => Promise<Knex>, n: number): Promise<Knex[]> {
+    const conns = await Promise.all(Array.from({ length: n }, openOne));
+    await migrateLatest(conns[0]);
+    // Connected and migrated, as processes are by the time they reach this step together.
+    await Promise.all(conns.map((k) => k.raw('select 1')));
+    const results = await Promise.allSettled(conns.map((k) => ensureAdminKey({ OPENMCP_ADMIN_KEY: ADMIN_KEY, dataDir: '/nonexistent' }, new SqlKeyStore(k))));
+    const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => (r.reason as Error).message);
+    expect(failed, 'every start succeeds').to.deep.equal([]);
+    const rows = await conns[0]('api_keys').where({ id: BOOTSTRAP_KEY_ID });
+    expect(rows.map((r: { key_hash: string }) => r.key_hash)).to.deep.equal([hashApiKey(ADMIN_KEY)]);
+    return conns;
+  }
+
+  it('MariaDB: all succeed and leave one bootstrap key (a delete-then-insert deadlocked here)', async function () {
+    await requireService(this, 'MariaDB', mysqlAvailable);
+    for (let round = 0; round < 5; round++) {
+      const db = await createTestDatabase('omc_adminkey');
+      const conns: Knex[] = [];
+      try {
+        conns.push(...(await startTogether(() => openKnex(db.url), 6)));
+      } finally {
+        await Promise.all(conns.map((k) => k.destroy()));
+        await db.drop();
+      }
+    }
+  });
+
+  it('SQLite (one file, several connections): all succeed and leave one bootstrap key', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'omc-adminkey-'));
+    const conns: Knex[] = [];
+    try {
+      conns.push(...(await startTogether(() => openKnex(`sqlite:${join(dir, 'db.sqlite')}`), 4)));
+    } finally {
+      await Promise.all(conns.map((k) => k.destroy()));
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('with a shared DATA_DIR and no OPENMCP_ADMIN_KEY: one key is generated, and every process uses it', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'omc-adminkey-dir-'));
+    try {
+      for (let round = 0; round < 3; round++) {
+        rmSync(join(dataDir, 'admin.key'), { force: true });
+        // Separate processes released at one instant, each checking for the file and then creating it.
+        const startAt = Date.now() + 2_500;
+        const runs = await Promise.allSettled(
+          Array.from({ length: 6 }, () => run(process.execPath, ['--require', require.resolve('tsx/cjs'), CHILD, dataDir, String(startAt)])),
+        );
+        const failed = runs.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => String((r.reason as { stderr?: string }).stderr ?? r.reason));
+        expect(failed, 'every start succeeds').to.deep.equal([]);
+        const results = runs.map((r) => JSON.parse((r as PromiseFulfilledResult<{ stdout: string }>).value.stdout) as { key: string; generated: boolean });
+        expect(results.filter((r) => r.generated), 'one process generated the key').to.have.length(1);
+        expect(new Set(results.map((r) => r.key)).size).to.equal(1);
+        expect(readFileSync(join(dataDir, 'admin.key'), 'utf8').trim()).to.equal(results[0].key);
+      }
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a key file that holds no key, saying how to fix it', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'omc-adminkey-bad-'));
+    try {
+      writeFileSync(join(dataDir, 'admin.key'), 'short');
+      const err = await ensureAdminKey({ dataDir }, new MemoryKeyStore()).then(() => undefined, (e: Error) => e);
+      expect(err?.message).to.match(/admin\.key does not hold a key \(delete it to generate a new one\)/);
+      expect(readFileSync(join(dataDir, 'admin.key'), 'utf8'), 'the file is left as it was').to.equal('short');
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
