@@ -1,6 +1,6 @@
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '../core/errors';
+import { loadOrCreateKeyFile } from '../core/key-file';
 import { generateApiKey, hashApiKey, keyPrefixOf } from './api-key';
 import type { KeyStore } from './key-store';
 import { BOOTSTRAP_KEY_ID } from './key-service';
@@ -22,16 +22,13 @@ export async function ensureAdminKey(config: EnsureAdminKeyConfig, keys: KeyStor
   let generated = false;
   if (!key) {
     const file = join(config.dataDir, ADMIN_KEY_FILE);
-    if (existsSync(file)) {
-      key = readFileSync(file, 'utf8').trim();
-      if (key.length < 16) throw new ConfigError(`${file} does not hold a key (delete it to generate a new one)`, { variable: 'OPENMCP_ADMIN_KEY' });
-    } else {
-      key = generateApiKey().key;
-      mkdirSync(config.dataDir, { recursive: true });
-      writeFileSync(file, `${key}\n`, { mode: 0o600, flag: 'wx' });
-      chmodSync(file, 0o600);
-      generated = true;
-    }
+    ({ key, created: generated } = loadOrCreateKeyFile(
+      file,
+      () => generateApiKey().key,
+      (text) => {
+        if (text.length < 16) throw new ConfigError(`${file} does not hold a key (delete it to generate a new one)`, { variable: 'OPENMCP_ADMIN_KEY' });
+      },
+    ));
   }
   const hash = hashApiKey(key);
   const existing = await keys.get(BOOTSTRAP_KEY_ID);
