@@ -8,6 +8,7 @@ import { Wallet, getCreateAddress } from 'ethers';
 import type { BrowserContext, Page } from 'playwright-core';
 import { createRpcProvider } from '../../src/web3/provider';
 import { deployDemoToken, loadDemoTokenArtifact } from '../../src/web3/sample-contracts';
+import { EXAMPLES_STDIO_SERVER } from '../../src/mcp/examples-server';
 import { freePort } from '../support/free-port';
 import { startOpenAiFake, type ChatRequest, type FakeReply, type OpenAiFake } from '../support/openai-fake/openai-fake';
 import { requireService } from '../support/services';
@@ -189,9 +190,16 @@ describe('dashboard /ui in headless Chromium against a running gateway', functio
     await shoot('verify-tampered');
   });
 
-  it('lists MCP servers with health and breaker, searches the tool catalog, and shows batches with their anchors', async () => {
+  it('lists MCP servers with health, breaker and their own limits, searches the tool catalog, and shows batches with their anchors', async () => {
+    const patient = await apiCall('/v1/mcp-servers', {
+      method: 'POST',
+      body: { name: 'patient', transport: 'stdio', command: process.execPath, args: ['--require', require.resolve('tsx/cjs'), EXAMPLES_STDIO_SERVER], timeoutMs: 120_000, maxConcurrent: 2 },
+    });
+    expect(patient.status, JSON.stringify(patient.body)).to.equal(201);
     await page.getByRole('link', { name: 'MCP servers' }).click();
     await page.locator('tr[data-server="examples"] .badge-up').waitFor();
+    expect(await page.locator('tr[data-server="patient"] [data-limits]').innerText()).to.equal('timeout 2 min · at most 2 in flight');
+    expect(await page.locator('tr[data-server="examples"] [data-limits]').count(), 'no limits of its own: nothing shown').to.equal(0);
     await page.getByLabel('Search tools by what they do').fill('echo');
     await page.locator('.tools li', { hasText: 'examples__echo' }).waitFor();
     await shoot('mcp');

@@ -6,6 +6,13 @@ import { html } from '../html.js';
 
 const MCP_TYPES = new Set(['McpServerRegistered', 'McpServerToolsDiscovered', 'McpServerHealthChanged', 'McpServerRemoved', 'ToolCallCompleted', 'ToolCallFailed']);
 
+/** A server's own limits (over the gateway-wide ones), e.g. `timeout 2 min · at most 2 in flight`. */
+function limitsText(/** @type {{ timeoutMs?: number, maxConcurrent?: number }} */ l) {
+  return [l.timeoutMs !== undefined ? `timeout ${formatDuration(l.timeoutMs)}` : '', l.maxConcurrent !== undefined ? `at most ${formatCount(l.maxConcurrent)} in flight` : '']
+    .filter(Boolean)
+    .join(' · ');
+}
+
 function ToolSearch() {
   const [q, setQ] = useState('');
   const [debounced, setDebounced] = useState('');
@@ -52,7 +59,7 @@ export function McpView() {
               return html`<tr data-server=${s.name}>
                 <td><strong>${s.name}</strong> <span class="muted small">${s.transport}${s.tenant === '*' ? ' · shared' : ''}</span></td>
                 <td><${Badge} status=${s.health ?? s.status ?? 'unknown'} />${s.healthReason ? html` <span class="muted small">${s.healthReason}</span>` : null}</td>
-                <td>${b ? html`<${Badge} status=${b.circuit} />${b.inFlight ? html` <span class="muted small">${formatCount(b.inFlight)} in flight</span>` : null}` : html`<span class="muted">—</span>`}</td>
+                <td>${b ? html`<${Badge} status=${b.circuit} />${b.inFlight ? html` <span class="muted small">${formatCount(b.inFlight)} in flight</span>` : null}` : html`<span class="muted">—</span>`}${s.limits ? html`<div class="muted small" data-limits>${limitsText(s.limits)}</div>` : null}</td>
                 <td class="num">${formatCount(s.toolCount ?? 0)}</td>
                 <td class="num">${formatCount(c?.calls ?? 0)}</td>
                 <td class="num">${formatCount(c?.errors ?? 0)}</td>
