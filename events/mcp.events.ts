@@ -38,15 +38,29 @@ export const McpServerRegistered = defineEvent(
   'An upstream MCP server was registered for a tenant ("*" = visible to every tenant).',
 );
 
-/** The upstream's own limits, over the gateway-wide MCP_CALL_TIMEOUT_MS and MCP_MAX_CONCURRENT. */
+/**
+ * An upstream's own limits, over the gateway-wide MCP_CALL_TIMEOUT_MS and MCP_MAX_CONCURRENT: the
+ * fields as the log, REST (`POST /v1/mcp-servers`) and MCP_SERVERS_FILE all take them.
+ */
+export const mcpServerLimitFields = {
+  /** Call timeout, ms. */
+  timeoutMs: z.number().int().min(1).max(3_600_000).optional(),
+  /** Calls in flight; more wait in the upstream's queue. */
+  maxConcurrent: z.number().int().min(1).max(10_000).optional(),
+};
 export const McpServerLimitsSchema = z
-  .strictObject({
-    timeoutMs: z.number().int().min(1).max(3_600_000).optional(),
-    maxConcurrent: z.number().int().min(1).max(10_000).optional(),
-  })
+  .strictObject(mcpServerLimitFields)
   .refine((l) => l.timeoutMs !== undefined || l.maxConcurrent !== undefined, 'set timeoutMs, maxConcurrent or both')
   .meta({ minProperties: 1 });
 export type McpServerLimits = z.infer<typeof McpServerLimitsSchema>;
+
+/** The limits set among `l` (absent ones left out), or undefined when it sets none. */
+export function limitsOf(l: { timeoutMs?: number; maxConcurrent?: number }): McpServerLimits | undefined {
+  const out: McpServerLimits = {};
+  if (l.timeoutMs !== undefined) out.timeoutMs = l.timeoutMs;
+  if (l.maxConcurrent !== undefined) out.maxConcurrent = l.maxConcurrent;
+  return out.timeoutMs === undefined && out.maxConcurrent === undefined ? undefined : out;
+}
 
 export const McpServerRegisteredV2 = defineEvent(
   'McpServerRegistered',

@@ -1,3 +1,4 @@
+import type { McpServerLimits } from '../../events/mcp.events';
 import type { Actor } from '../core/envelope';
 import type { Page } from '../readmodels/port';
 import type { AuditEventViewOutput, ProofFileOutput } from './schemas/events';
@@ -29,7 +30,7 @@ export type RegisterServerParameters = {
   env?: Record<string, string>;
   url?: string;
   /** The server's own call timeout and calls in flight, over the gateway-wide settings. */
-  limits?: { callTimeoutMs?: number; maxConcurrent?: number };
+  limits?: McpServerLimits;
 };
 
 /** What the REST API needs of the MCP gateway (src/mcp). Unknown or foreign ids throw NOT_FOUND. */

@@ -1,4 +1,5 @@
 import Table from 'cli-table3';
+import { limitsOf } from '../../events/mcp.events';
 import { ValidationError } from '../core/errors';
 import type { RegisterServerInput } from '../api/schemas/mcp';
 import type { OpenMcpClient } from '../sdk/client';
@@ -21,8 +22,7 @@ export type McpServersAddOptions = {
 
 /** The registration body from the command line: a command (stdio) or a URL (http/sse), not both. */
 export function registrationOf(name: string, o: McpServersAddOptions): RegisterServerInput {
-  const limits = { ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}), ...(o.maxConcurrent !== undefined ? { maxConcurrent: o.maxConcurrent } : {}) };
-  return { ...endpointOf(name, o), ...limits };
+  return { ...endpointOf(name, o), ...limitsOf(o) };
 }
 
 function endpointOf(name: string, o: McpServersAddOptions): RegisterServerInput {

@@ -37,17 +37,8 @@ function placeOnce(tmp: string, file: string): boolean {
     linkSync(tmp, file);
     return true;
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST') return false;
-    // A filesystem without hard links: create-if-absent in place (another process could then read it half-written).
-    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP') throw err;
-    try {
-      writeFileSync(file, readFileSync(tmp), { mode: 0o600, flag: 'wx' });
-      return true;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
-      throw e;
-    }
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
   }
 }
 

@@ -12,6 +12,9 @@ export type RetryOnContentionOptions = {
   deadlineMs?: number;
   /** More errors to retry (e.g. a migration lock held by another process). */
   alsoRetry?(err: unknown): boolean;
+  /** Wait before the first retry, doubled each time up to `maxDelayMs` (both jittered ±50%). Defaults 20 and 500 ms. */
+  firstDelayMs?: number;
+  maxDelayMs?: number;
 };
 
 /**
@@ -25,7 +28,7 @@ export async function retryOnContention<T>(fn: () => Promise<T>, opts: RetryOnCo
       return await fn();
     } catch (err) {
       if (!(isLockContention(err) || opts.alsoRetry?.(err)) || Date.now() > deadline) throw err;
-      await new Promise((r) => setTimeout(r, Math.min(500, 20 * 2 ** attempt) * (0.5 + Math.random())));
+      await new Promise((r) => setTimeout(r, Math.min(opts.maxDelayMs ?? 500, (opts.firstDelayMs ?? 20) * 2 ** attempt) * (0.5 + Math.random())));
     }
   }
 }

@@ -1,7 +1,7 @@
 import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { catalog as eventCatalog } from '../../events';
-import type { McpServerLimits, McpToolRecord } from '../../events/mcp.events';
+import { limitsOf, McpServerLimitsSchema, type McpToolRecord } from '../../events/mcp.events';
 import { createEvent, parseStream, type Actor, type PendingEvent } from '../core/envelope';
 import { NotFoundError, ValidationError, redactUrl } from '../core/errors';
 import { newId } from '../core/ids';
@@ -15,7 +15,7 @@ import { MCP_SERVER_STREAM_PREFIX, ToolCatalog, type CatalogChange } from './cat
 import { McpGatewayError } from './errors';
 import { payloadDigest } from './payload-hash';
 import { Upstream, defaultUpstreamOptions, type UpstreamOptions } from './upstream';
-import type { CallContext, CatalogTool, RegisterServerParameters, ServerInfo, UpstreamLimits, UpstreamSpec } from './types';
+import type { CallContext, CatalogTool, RegisterServerParameters, ServerInfo, UpstreamSpec } from './types';
 
 export type McpGatewayOptions = {
   store: EventStore;
@@ -52,9 +52,7 @@ const RegisterSchema = z
     env: z.record(z.string().max(200), z.string()).optional(),
     cwd: z.string().optional(),
     url: z.url({ protocol: /^https?$/ }).optional(),
-    limits: z
-      .strictObject({ callTimeoutMs: z.number().int().min(1).max(3_600_000).optional(), maxConcurrent: z.number().int().min(1).max(10_000).optional() })
-      .optional(),
+    limits: McpServerLimitsSchema.optional(),
   })
   .refine((p) => (p.transport === 'stdio' ? !!p.command : !!p.url), {
     message: 'stdio needs a command; http and sse need a url',
@@ -71,15 +69,6 @@ function toRecord(t: Tool): McpToolRecord {
     if (typeof a[k] === 'boolean') r[k] = a[k];
   }
   return r;
-}
-
-/** A registration's limits as the log records them (McpServerRegistered v2), or undefined when it sets none. */
-function loggedLimits(l?: UpstreamLimits): McpServerLimits | undefined {
-  if (!l || (l.callTimeoutMs === undefined && l.maxConcurrent === undefined)) return undefined;
-  const out: McpServerLimits = {};
-  if (l.callTimeoutMs !== undefined) out.timeoutMs = l.callTimeoutMs;
-  if (l.maxConcurrent !== undefined) out.maxConcurrent = l.maxConcurrent;
-  return out;
 }
 
 /** Waits between attempts to resume following the log after an error (ms), the last one repeated. */
@@ -183,8 +172,7 @@ export class McpGateway {
   private attachKnown(id: string): void {
     const s = this.catalog.server(id);
     if (!s || this.closed || this.upstreams.has(id) || this.registering.has(id)) return;
-    const limits = s.limits && { callTimeoutMs: s.limits.timeoutMs, maxConcurrent: s.limits.maxConcurrent };
-    const u = this.attach({ id: s.id, tenant: s.tenant, name: s.name, transport: s.transport, command: s.command, args: s.args, url: s.url, limits });
+    const u = this.attach({ id: s.id, tenant: s.tenant, name: s.name, transport: s.transport, command: s.command, args: s.args, url: s.url, limits: s.limits });
     void u.connect().catch(() => {});
   }
 
@@ -214,14 +202,14 @@ export class McpGateway {
     if (p.args) data.args = p.args;
     if (p.env) data.envKeys = Object.keys(p.env).sort();
     if (p.url) data.url = redactUrl(p.url);
-    const limits = loggedLimits(p.limits);
+    const limits = p.limits && limitsOf(p.limits);
     // v2 only when there are limits to record: a registration without them stays v1, as before.
     if (limits) data.limits = limits;
     this.registering.add(id);
     let u: Upstream;
     try {
       await this.record(id, p.tenant, 'McpServerRegistered', data, p.actor, p.correlationId, 'no_stream', limits ? 2 : 1);
-      u = this.attach({ id, tenant: p.tenant, name: p.name, transport: p.transport, command: p.command, args: p.args, env: p.env, cwd: p.cwd, url: p.url, limits: p.limits });
+      u = this.attach({ id, tenant: p.tenant, name: p.name, transport: p.transport, command: p.command, args: p.args, env: p.env, cwd: p.cwd, url: p.url, limits });
     } finally {
       this.registering.delete(id);
     }
@@ -243,7 +231,7 @@ export class McpGateway {
         JSON.stringify(existing.args ?? []) === JSON.stringify(p.args ?? []) &&
         existing.url === (p.url ? redactUrl(p.url) : undefined) &&
         JSON.stringify(existing.envKeys ?? []) === JSON.stringify(p.env ? Object.keys(p.env).sort() : []) &&
-        existing.limits?.timeoutMs === p.limits?.callTimeoutMs &&
+        existing.limits?.timeoutMs === p.limits?.timeoutMs &&
         existing.limits?.maxConcurrent === p.limits?.maxConcurrent;
       if (same) {
         const old = this.upstreams.get(existing.id);
@@ -372,7 +360,9 @@ export class McpGateway {
   }
 
   private attach(spec: UpstreamSpec): Upstream {
-    const own = Object.fromEntries(Object.entries(spec.limits ?? {}).filter(([, v]) => v !== undefined));
+    // The server's own limits over the gateway-wide settings (the only place the two meet).
+    const { timeoutMs, maxConcurrent } = spec.limits ?? {};
+    const own = { ...(timeoutMs !== undefined ? { callTimeoutMs: timeoutMs } : {}), ...(maxConcurrent !== undefined ? { maxConcurrent } : {}) };
     const u = new Upstream(spec, { ...this.upstreamOptions, ...own }, {
       onTools: (tools) => this.enqueue(spec.id, () => this.discovered(spec, tools)),
       onHealth: (status, reason) =>

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { limitsOf, mcpServerLimitFields } from '../../events/mcp.events';
 import { ConfigError } from '../core/errors';
 import type { Actor } from '../core/envelope';
 import type { McpGateway } from './gateway';
@@ -15,9 +16,8 @@ const Entry = z.object({
   env: z.record(z.string(), z.string()).optional(),
   cwd: z.string().optional(),
   url: z.string().optional(),
-  /** This server's own call timeout (ms) and calls in flight, over MCP_CALL_TIMEOUT_MS / MCP_MAX_CONCURRENT. */
-  timeoutMs: z.number().int().min(1).max(3_600_000).optional(),
-  maxConcurrent: z.number().int().min(1).max(10_000).optional(),
+  // This server's own timeoutMs and maxConcurrent, over MCP_CALL_TIMEOUT_MS / MCP_MAX_CONCURRENT.
+  ...mcpServerLimitFields,
 });
 
 const FileSchema = z.union([
@@ -46,8 +46,7 @@ export function readServersFile(path: string, actor: Actor): RegisterServerParam
   const entries = 'servers' in r.data ? r.data.servers : Object.entries(r.data.mcpServers).map(([name, e]) => ({ ...e, name }));
   return entries.map((e) => {
     const kind = e.transport ?? (e.type === 'sse' ? 'sse' : e.type === 'stdio' ? 'stdio' : e.url ? 'http' : 'stdio');
-    const limits = e.timeoutMs !== undefined || e.maxConcurrent !== undefined ? { callTimeoutMs: e.timeoutMs, maxConcurrent: e.maxConcurrent } : undefined;
-    return { tenant: e.tenant ?? SHARED_TENANT, actor, name: e.name, transport: kind, command: e.command, args: e.args, env: e.env, cwd: e.cwd, url: e.url, limits };
+    return { tenant: e.tenant ?? SHARED_TENANT, actor, name: e.name, transport: kind, command: e.command, args: e.args, env: e.env, cwd: e.cwd, url: e.url, limits: limitsOf(e) };
   });
 }
 

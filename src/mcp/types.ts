@@ -21,10 +21,8 @@ export type UpstreamSpec = {
    * This upstream's own call timeout and concurrency, over the gateway-wide MCP_* settings.
    * Recorded in the log (McpServerRegistered v2), so every replica applies them.
    */
-  limits?: UpstreamLimits;
+  limits?: McpServerLimits;
 };
-
-export type UpstreamLimits = { callTimeoutMs?: number; maxConcurrent?: number };
 
 /** A registration request: the upstream's spec (the gateway assigns the id) plus who asked. */
 export type RegisterServerParameters = Omit<UpstreamSpec, 'id'> & { actor: Actor; correlationId?: string };

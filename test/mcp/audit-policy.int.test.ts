@@ -53,7 +53,7 @@ describe('MCP gateway: payload policy, task link, registry input', function () {
   });
 
   it("applies a server's own limits over the gateway's: its calls time out at its timeout, the others' at the default", async function () {
-    const quick = await gateway.registerServer({ ...examplesServer(actor, { testTools: true, name: 'quick' }), tenant: 'acme', limits: { callTimeoutMs: 300 } });
+    const quick = await gateway.registerServer({ ...examplesServer(actor, { testTools: true, name: 'quick' }), tenant: 'acme', limits: { timeoutMs: 300 } });
     const patient = await gateway.registerServer({ ...examplesServer(actor, { testTools: true, name: 'patient' }), tenant: 'acme' });
     try {
       const started = Date.now();
@@ -69,8 +69,8 @@ describe('MCP gateway: payload policy, task link, registry input', function () {
   });
 
   it('refuses limits that are not positive whole numbers, naming the field', async function () {
-    const err = await gateway.registerServer({ ...examplesServer(actor, { name: 'odd' }), tenant: 'acme', limits: { callTimeoutMs: -5 } }).then(() => undefined, (e: unknown) => e);
-    expect((err as Error)?.message).to.match(/^limits\.callTimeoutMs: /);
+    const err = await gateway.registerServer({ ...examplesServer(actor, { name: 'odd' }), tenant: 'acme', limits: { timeoutMs: -5 } }).then(() => undefined, (e: unknown) => e);
+    expect((err as Error)?.message).to.match(/^limits\.timeoutMs: /);
     expect(gateway.listServers('acme').map((x) => x.name)).not.to.include('odd');
   });
 
@@ -83,7 +83,7 @@ describe('MCP gateway: payload policy, task link, registry input', function () {
     expect(readServersFile(f, actor)[0]).to.include({ name: 'x', transport: 'sse', tenant: 'acme' });
     writeFileSync(f, JSON.stringify({ mcpServers: { slow: { command: 'srv', timeoutMs: 120_000, maxConcurrent: 2 }, plain: { command: 'srv' } } }));
     const [slow, plain] = readServersFile(f, actor);
-    expect(slow.limits).to.deep.equal({ callTimeoutMs: 120_000, maxConcurrent: 2 });
+    expect(slow.limits).to.deep.equal({ timeoutMs: 120_000, maxConcurrent: 2 });
     expect(plain.limits).to.equal(undefined);
     writeFileSync(f, JSON.stringify({ mcpServers: { bad: { command: 'srv', timeoutMs: 0 } } }));
     expect(() => readServersFile(f, actor)).to.throw(/MCP_SERVERS_FILE: mcpServers\.bad\.timeoutMs/);

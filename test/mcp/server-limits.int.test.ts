@@ -58,7 +58,7 @@ describe("MCP gateway: a server's own limits are in the log (McpServerRegistered
 
   it('records limits as v2 only when a registration sets them; without, v1 exactly as before', async () => {
     await a.registerServer({ ...examplesServer(actor, { name: 'plain' }), tenant: 'acme' });
-    await a.registerServer({ ...examplesServer(actor, { name: 'limited' }), tenant: 'acme', limits: { callTimeoutMs: 300, maxConcurrent: 2 } });
+    await a.registerServer({ ...examplesServer(actor, { name: 'limited' }), tenant: 'acme', limits: { timeoutMs: 300, maxConcurrent: 2 } });
     await a.registerServer({ ...examplesServer(actor, { name: 'half' }), tenant: 'acme', limits: { maxConcurrent: 3 } });
     const byName = new Map((await registrations(storeA)).map((e) => [e.data.name as string, e]));
     expect(byName.get('plain')).to.include({ version: 1 });
@@ -77,7 +77,7 @@ describe("MCP gateway: a server's own limits are in the log (McpServerRegistered
   });
 
   it("a replica that learns of the server from the log times its calls out at the server's timeout", async () => {
-    await a.registerServer({ tenant: 'acme', actor, name: 'quick', transport: 'http', url: upstream.url, limits: { callTimeoutMs: 300 } });
+    await a.registerServer({ tenant: 'acme', actor, name: 'quick', transport: 'http', url: upstream.url, limits: { timeoutMs: 300 } });
     await eventually('replica B sees the server and connects', () => b.listTools('acme').some((t) => t.name === 'quick__sleep') && b.status().upstreams.some((u) => u.name === 'quick' && u.health === 'up'));
     expect(b.listServers('acme')[0].limits).to.deep.equal({ timeoutMs: 300 });
     const started = Date.now();
@@ -104,10 +104,10 @@ describe("MCP gateway: a server's own limits are in the log (McpServerRegistered
 
   it('a start-up registration (ensureServer) with other limits registers again; with the same, reuses the server', async () => {
     const spec = { ...examplesServer(actor, { name: 'cfg' }), tenant: 'acme' };
-    const first = await a.ensureServer({ ...spec, limits: { callTimeoutMs: 5_000 } });
-    const same = await a.ensureServer({ ...spec, limits: { callTimeoutMs: 5_000 } });
+    const first = await a.ensureServer({ ...spec, limits: { timeoutMs: 5_000 } });
+    const same = await a.ensureServer({ ...spec, limits: { timeoutMs: 5_000 } });
     expect(same.id).to.equal(first.id);
-    const changed = await a.ensureServer({ ...spec, limits: { callTimeoutMs: 9_000 } });
+    const changed = await a.ensureServer({ ...spec, limits: { timeoutMs: 9_000 } });
     expect(changed.id).to.not.equal(first.id);
     expect(changed.limits).to.deep.equal({ timeoutMs: 9_000 });
     const dropped = await a.ensureServer(spec);

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { limitsOf } from '../../../events/mcp.events';
 import { UnavailableError } from '../../core/errors';
 import type { AppDeps } from '../deps';
 import { metadataOf, principalOf } from '../context';
@@ -29,8 +30,7 @@ export function mcpRoutes(deps: AppDeps): FastifyPluginAsync {
       }
       const m = metadataOf(request);
       const { timeoutMs, maxConcurrent, ...spec } = request.body;
-      const limits = timeoutMs !== undefined || maxConcurrent !== undefined ? { callTimeoutMs: timeoutMs, maxConcurrent } : undefined;
-      const server = await gateway().registerServer({ ...m, ...spec, limits });
+      const server = await gateway().registerServer({ ...m, ...spec, limits: limitsOf({ timeoutMs, maxConcurrent }) });
       return reply.code(201).send(server);
     });
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { mcpServerLimitFields } from '../../../events/mcp.events';
 
 export const RegisterServerBody = z
   .strictObject({
@@ -9,10 +10,8 @@ export const RegisterServerBody = z
     args: z.array(z.string().max(4000)).max(100).optional(),
     env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,199}$/), z.string().max(8000)).optional(),
     url: z.url({ protocol: /^https?$/ }).max(2000).optional(),
-    /** This server's call timeout, over MCP_CALL_TIMEOUT_MS. Recorded in the log, so every replica applies it. */
-    timeoutMs: z.number().int().min(1).max(3_600_000).optional(),
-    /** This server's limit of calls in flight, over MCP_MAX_CONCURRENT. Recorded in the log. */
-    maxConcurrent: z.number().int().min(1).max(10_000).optional(),
+    // This server's own timeoutMs and maxConcurrent, recorded in the log so every replica applies them.
+    ...mcpServerLimitFields,
   })
   .superRefine((b, ctx) => {
     if (b.transport === 'stdio' && !b.command) ctx.addIssue({ code: 'custom', path: ['command'], message: 'stdio servers need a command' });

@@ -6,6 +6,7 @@ import { OpenMcpError, ValidationError } from '../../core/errors';
 import { dialectOf, type Dialect } from '../../db/knex';
 import type { AppendOptions, AppendResult, EventStore, ReadAllOptions, ReadStreamOptions, SubscribeOptions, Subscription } from '../port';
 import { planAppends, type AppendPlan, type AppendRequest } from './append-plan';
+import { retryOnContention } from '../../db/contention';
 import { GroupCommit } from './group-commit';
 import { fromRow, type EventRow } from './rows';
 import { appendOnSqlite } from './sqlite-append';
@@ -121,19 +122,11 @@ export class SqlEventStore implements EventStore {
     }
   }
 
-  private async retryBusy<T>(fn: () => Promise<T>): Promise<T> {
+  private retryBusy<T>(fn: () => Promise<T>): Promise<T> {
     // better-sqlite3 waits for a lock synchronously, freezing the event loop, so its busy
-    // timeout is kept short and a busy database is retried here, asynchronously, instead.
-    const deadline = Date.now() + SQLITE_BUSY_DEADLINE_MS;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await fn();
-      } catch (err) {
-        const code = (err as { code?: string }).code ?? '';
-        if (!code.startsWith('SQLITE_BUSY') || Date.now() > deadline) throw err;
-        await new Promise((r) => setTimeout(r, Math.min(50, 2 ** attempt) * (0.5 + Math.random())));
-      }
-    }
+    // timeout is kept short and a busy database is retried here, asynchronously, instead: soon
+    // at first, as an append is on a caller's critical path.
+    return retryOnContention(fn, { deadlineMs: SQLITE_BUSY_DEADLINE_MS, firstDelayMs: 1, maxDelayMs: 50 });
   }
 
   /** MySQL: the head row locked FOR UPDATE, then the plan's rows inserted. */
