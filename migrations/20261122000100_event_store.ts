@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { createTable } from '../src/db/knex';
 
 /**
  * The SQL event store: `events` (append-only, enforced by triggers), `event_log_head` (the one
@@ -7,7 +8,7 @@ import type { Knex } from 'knex';
  */
 export async function up(knex: Knex): Promise<void> {
   const mysql = knex.client.config.client !== 'better-sqlite3';
-  await knex.schema.createTable('events', (t) => {
+  await createTable(knex, 'events', (t) => {
     t.bigInteger('position').primary();
     t.string('id', 36).notNullable().unique();
     t.string('stream', 200).notNullable();
@@ -23,12 +24,12 @@ export async function up(knex: Knex): Promise<void> {
     t.index(['type']);
     t.index(['tenant', 'position']);
   });
-  await knex.schema.createTable('event_log_head', (t) => {
+  await createTable(knex, 'event_log_head', (t) => {
     t.integer('id').primary();
     t.bigInteger('next_position').notNullable();
   });
   await knex('event_log_head').insert({ id: 1, next_position: 0 });
-  await knex.schema.createTable('checkpoints', (t) => {
+  await createTable(knex, 'checkpoints', (t) => {
     t.string('name', 200).primary();
     t.bigInteger('position').notNullable();
     t.string('updated_at', 24).notNullable();

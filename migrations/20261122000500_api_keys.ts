@@ -1,8 +1,9 @@
 import type { Knex } from 'knex';
+import { createTable } from '../src/db/knex';
 
 /** API keys: only the SHA-256 of each key is stored (see src/auth/api-key.ts for why that suffices). */
 export async function up(knex: Knex): Promise<void> {
-  await knex.schema.createTable('api_keys', (t) => {
+  await createTable(knex, 'api_keys', (t) => {
     t.string('id', 36).primary();
     t.string('tenant', 100).notNullable();
     t.string('role', 20).notNullable();

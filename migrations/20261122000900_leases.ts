@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { createTable } from '../src/db/knex';
 
 /**
  * Leases for single-leader roles (sealer, anchorer). `token` is the fencing token: it grows by one
@@ -6,7 +7,7 @@ import type { Knex } from 'knex';
  * `expires_at` is in ms since the epoch by the database's clock (one clock for all candidates).
  */
 export async function up(knex: Knex): Promise<void> {
-  await knex.schema.createTable('leases', (t) => {
+  await createTable(knex, 'leases', (t) => {
     t.string('name', 100).primary();
     t.string('holder', 200).nullable();
     t.bigInteger('token').notNullable().defaultTo(0);

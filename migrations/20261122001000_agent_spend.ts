@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { createTable } from '../src/db/knex';
 
 /**
  * The agents' daily spend and token totals (policy caps and LLM budgets): one row per tenant,
@@ -6,7 +7,7 @@ import type { Knex } from 'knex';
  * SQLite has). See SqlSpendLedger.
  */
 export async function up(knex: Knex): Promise<void> {
-  await knex.schema.createTable('agent_spend', (t) => {
+  await createTable(knex, 'agent_spend', (t) => {
     t.string('tenant', 100).notNullable();
     t.string('agent', 200).notNullable();
     t.string('meter', 300).notNullable();

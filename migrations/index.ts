@@ -5,6 +5,7 @@ import * as readModels from './20261122000200_read_models';
 import * as apiKeys from './20261122000500_api_keys';
 import * as leases from './20261122000900_leases';
 import * as agentSpend from './20261122001000_agent_spend';
+import * as exactText from './20261205000100_exact_text';
 
 /**
  * Every migration, in order. A custom source (not a directory scan) so the same list runs under
@@ -16,6 +17,7 @@ const migrations: Record<string, Knex.Migration> = {
   '20261122000500_api_keys': apiKeys,
   '20261122000900_leases': leases,
   '20261122001000_agent_spend': agentSpend,
+  '20261205000100_exact_text': exactText,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -10,6 +10,25 @@ export function dialectOf(knex: Knex): Dialect {
   return c === 'better-sqlite3' || c === 'sqlite3' ? 'sqlite' : 'mysql';
 }
 
+/**
+ * MySQL tables compare text exactly (binary collation), as SQLite and the code do: tenants,
+ * stream names and ids that differ only in case are different ('Acme' is not 'acme'). A table
+ * created without it would take `utf8mb4`'s default, case-insensitive collation.
+ */
+export const MYSQL_CHARSET = 'utf8mb4';
+export const MYSQL_COLLATION = 'utf8mb4_bin';
+
+/** `knex.schema.createTable` with this project's table options: every table is created through it. */
+export function createTable(knex: Knex, name: string, columns: (t: Knex.CreateTableBuilder) => void): Promise<void> {
+  return knex.schema.createTable(name, (t) => {
+    if (dialectOf(knex) === 'mysql') {
+      t.charset(MYSQL_CHARSET);
+      t.collate(MYSQL_COLLATION);
+    }
+    columns(t);
+  });
+}
+
 // Concurrent start-ups race for the migration lock and retry (migrateLatest): not worth a warning.
 const log = {
   warn(message: string) {
@@ -81,7 +100,7 @@ export async function openKnex(url: string, opts: OpenKnexOptions = {}): Promise
     if (opts.createDatabase) {
       const admin = knexFactory({ client: 'mysql2', connection, pool: { min: 0, max: 1 } });
       try {
-        await admin.raw('CREATE DATABASE IF NOT EXISTS ?? CHARACTER SET utf8mb4 COLLATE utf8mb4_bin', [database]);
+        await admin.raw('CREATE DATABASE IF NOT EXISTS ?? CHARACTER SET ?? COLLATE ??', [database, MYSQL_CHARSET, MYSQL_COLLATION]);
       } finally {
         await admin.destroy();
       }

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { dialectOf } from '../db/knex';
+import { createTable, dialectOf } from '../db/knex';
 import { CHECKPOINT_TABLE, type ReadModelTables } from '../../projections/tables';
 
 type Builder = Knex.CreateTableBuilder;
@@ -18,7 +18,7 @@ export const projectionSchemas: Record<string, { tables: (keyof ReadModelTables)
   tasks: {
     tables: ['tasks', 'taskSteps'],
     async create(knex, n) {
-      await knex.schema.createTable(n.tasks, (t) => {
+      await createTable(knex, n.tasks, (t) => {
         t.string('id', 200).primary();
         t.string('tenant', 100).notNullable();
         t.string('status', 20).notNullable();
@@ -36,7 +36,7 @@ export const projectionSchemas: Record<string, { tables: (keyof ReadModelTables)
         t.index(['tenant', 'status', 'created_at', 'id']);
         t.index(['tenant', 'agent_id', 'created_at', 'id']);
       });
-      await knex.schema.createTable(n.taskSteps, (t) => {
+      await createTable(knex, n.taskSteps, (t) => {
         t.string('task_id', 200).notNullable();
         t.integer('idx').notNullable();
         t.string('tool', 200).notNullable();
@@ -48,7 +48,7 @@ export const projectionSchemas: Record<string, { tables: (keyof ReadModelTables)
   'task-steps': {
     tables: ['taskStepRuns'],
     async create(knex, n) {
-      await knex.schema.createTable(n.taskStepRuns, (t) => {
+      await createTable(knex, n.taskStepRuns, (t) => {
         t.string('task_id', 200).notNullable();
         t.string('step_id', 200).notNullable();
         t.integer('idx').notNullable();
@@ -72,7 +72,7 @@ export const projectionSchemas: Record<string, { tables: (keyof ReadModelTables)
   'tool-calls': {
     tables: ['toolCalls'],
     async create(knex, n) {
-      await knex.schema.createTable(n.toolCalls, (t) => {
+      await createTable(knex, n.toolCalls, (t) => {
         t.string('id', 200).primary();
         t.string('tenant', 100).notNullable();
         t.string('task_id', 200);
@@ -100,7 +100,7 @@ export const projectionSchemas: Record<string, { tables: (keyof ReadModelTables)
   'audit-log': {
     tables: ['auditEvents'],
     async create(knex, n) {
-      await knex.schema.createTable(n.auditEvents, (t) => {
+      await createTable(knex, n.auditEvents, (t) => {
         t.bigInteger('position').primary();
         t.string('id', 36).notNullable().unique();
         t.string('stream', 200).notNullable();
@@ -123,7 +123,7 @@ export const projectionSchemas: Record<string, { tables: (keyof ReadModelTables)
   batches: {
     tables: ['batches'],
     async create(knex, n) {
-      await knex.schema.createTable(n.batches, (t) => {
+      await createTable(knex, n.batches, (t) => {
         t.bigInteger('batch_id').primary();
         t.bigInteger('first_seq');
         t.bigInteger('last_seq');
@@ -146,7 +146,7 @@ export const projectionSchemas: Record<string, { tables: (keyof ReadModelTables)
   'mcp-servers': {
     tables: ['mcpServers', 'mcpTools'],
     async create(knex, n) {
-      await knex.schema.createTable(n.mcpServers, (t) => {
+      await createTable(knex, n.mcpServers, (t) => {
         t.string('id', 200).primary();
         t.string('tenant', 100).notNullable();
         t.string('name', 200).notNullable();
@@ -164,7 +164,7 @@ export const projectionSchemas: Record<string, { tables: (keyof ReadModelTables)
         t.integer('revision').notNullable();
         t.index(['tenant', 'name']);
       });
-      await knex.schema.createTable(n.mcpTools, (t) => {
+      await createTable(knex, n.mcpTools, (t) => {
         t.string('server_id', 200).notNullable();
         t.string('name', 200).notNullable();
         t.string('tenant', 100).notNullable();
@@ -182,7 +182,7 @@ export const projectionSchemas: Record<string, { tables: (keyof ReadModelTables)
 };
 
 export async function createCheckpointTable(knex: Knex): Promise<void> {
-  await knex.schema.createTable(CHECKPOINT_TABLE, (t) => {
+  await createTable(knex, CHECKPOINT_TABLE, (t) => {
     t.string('projection', 100).primary();
     t.bigInteger('position').notNullable();
     t.string('updated_at', 24).notNullable();

@@ -62,3 +62,51 @@ describe('migrateLatest: processes starting at once on a fresh database', functi
     }
   });
 });
+
+/**
+ * MySQL tables must compare text exactly, as SQLite does: tenants, stream names and ids that
+ * differ only in case are different. knex used to create every table with utf8mb4's default,
+ * case-insensitive collation, whatever the database's own (a database made by a compose file's
+ * MYSQL_DATABASE has the server's default too).
+ */
+describe('MySQL tables compare text exactly (utf8mb4_bin)', function () {
+  this.timeout(120_000);
+
+  async function collations(k: Knex): Promise<Record<string, string>> {
+    const rows: { name: string; collation: string }[] = await k('information_schema.TABLES')
+      .select({ name: 'TABLE_NAME', collation: 'TABLE_COLLATION' })
+      .whereRaw('TABLE_SCHEMA = DATABASE()')
+      .orderBy('TABLE_NAME');
+    // knex's own bookkeeping tables hold only migration names.
+    return Object.fromEntries(rows.filter((r) => !r.name.startsWith('knex_')).map((r) => [r.name, r.collation]));
+  }
+
+  it('every table, in a database whose own default is case-insensitive, and after upgrading one made case-insensitive', async function () {
+    await requireService(this, 'MariaDB', mysqlAvailable);
+    const db = await createTestDatabase('omc_collate');
+    const k = await openKnex(db.url);
+    try {
+      await k.raw('ALTER DATABASE ?? CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci', [db.name]);
+      await migrateLatest(k);
+      const fresh = await collations(k);
+      expect(Object.keys(fresh)).to.include.members(['events', 'api_keys', 'agent_spend', 'leases', 'rm_tasks', 'rm_audit_events', 'rm_projection_checkpoints']);
+      for (const [table, collation] of Object.entries(fresh)) expect(collation, table).to.equal('utf8mb4_bin');
+
+      // A database migrated before the fix: its tables case-insensitive, the conversion not yet run.
+      for (const table of Object.keys(fresh)) await k.raw('ALTER TABLE ?? CONVERT TO CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci', [table]);
+      const head = { position: 0, id: '01900000-0000-7000-8000-000000000000', revision: 0, type: 'TaskStarted', version: 1, tenant: 'Acme', occurred_at: '2026-12-05T00:00:00.000Z', hash: `0x${'1'.repeat(64)}`, body: '{}' };
+      await k('events').insert({ ...head, stream: 'task-Abc' });
+      const clash = await k('events').insert({ ...head, position: 1, id: '01900000-0000-7000-8000-000000000001', stream: 'task-abc' }).catch((e: Error) => e);
+      expect(String(clash), 'case-insensitive: the two streams collide').to.match(/Duplicate entry/);
+      await k('knex_migrations').where({ name: '20261205000100_exact_text' }).delete();
+      await migrateLatest(k);
+      for (const [table, collation] of Object.entries(await collations(k))) expect(collation, `${table} after the upgrade`).to.equal('utf8mb4_bin');
+      expect(await k('events').where({ stream: 'task-Abc' }).count({ n: '*' }), 'rows kept').to.deep.equal([{ n: 1 }]);
+      await k('events').insert({ ...head, position: 1, id: '01900000-0000-7000-8000-000000000001', stream: 'task-abc' });
+      expect((await k('events').where({ stream: 'task-abc' }).select('id')).map((r: { id: string }) => r.id)).to.deep.equal(['01900000-0000-7000-8000-000000000001']);
+    } finally {
+      await k.destroy();
+      await db.drop();
+    }
+  });
+});
