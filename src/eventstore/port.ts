@@ -1,4 +1,5 @@
-import type { PendingEvent, RecordedEvent } from '../core/envelope';
+import { STREAM_PREFIX_RE, type PendingEvent, type RecordedEvent } from '../core/envelope';
+import { ValidationError } from '../core/errors';
 
 /**
  * What the caller expects the stream to be before the append:
@@ -30,6 +31,13 @@ export type ReadAllOptions = {
   after?: number;
   /** At most this many events (default 1000); page on with `after` = the last position seen. */
   limit?: number;
+  /**
+   * Only events of streams whose name starts with this, still in global order with their global
+   * positions (`limit` counts the events returned). For reading a few streams out of a large log
+   * (the MCP registry at start-up): the SQL store finds them through its stream index, KurrentDB
+   * filters on the server, so the cost follows the matching streams' events, not the log's size.
+   */
+  streamPrefix?: string;
 };
 
 export type SubscribeOptions = {
@@ -42,6 +50,13 @@ export type SubscribeOptions = {
    */
   streamPrefix?: string;
 };
+
+/** Refuse a `streamPrefix` that is not the start of a stream name (`<aggregate>-…`). */
+export function assertStreamPrefix(prefix: string | undefined): void {
+  if (prefix !== undefined && !STREAM_PREFIX_RE.test(prefix)) {
+    throw new ValidationError(`streamPrefix ${JSON.stringify(prefix)}: expected the start of a stream name (<aggregate>-…)`, { field: 'streamPrefix' });
+  }
+}
 
 /** Catch-up subscription: everything after `after` in global order, then live appends. */
 export interface Subscription extends AsyncIterable<RecordedEvent> {

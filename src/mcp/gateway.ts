@@ -124,15 +124,20 @@ export class McpGateway {
    * follow the log for registry changes made elsewhere (unless `follow: false`).
    */
   async start(): Promise<void> {
-    let after = -1;
+    // Only the registry's streams are read, never the whole log (mostly tool calls): start-up
+    // takes as long with millions of events as with none. Every event up to the head read first
+    // is covered by this read, so following resumes from there, not from the last registry
+    // event (which may lie far back).
+    const head = await this.options.store.headPosition();
+    let seen = -1;
     for (;;) {
-      const page = await this.options.store.readAll({ after, limit: 1000 });
+      const page = await this.options.store.readAll({ after: seen, limit: 1000, streamPrefix: MCP_SERVER_STREAM_PREFIX });
       for (const e of page) if (e.stream.startsWith(MCP_SERVER_STREAM_PREFIX)) this.catalog.apply(e);
-      if (page.length) after = page[page.length - 1].position;
+      if (page.length) seen = page[page.length - 1].position;
       if (page.length < 1000) break;
     }
     for (const s of this.catalog.allServers()) this.attachKnown(s.id);
-    if (this.options.follow !== false) this.following = this.follow(after);
+    if (this.options.follow !== false) this.following = this.follow(Math.max(head, seen));
   }
 
   /**

@@ -232,6 +232,54 @@ export function eventStoreConformance(name: string, target: ConformanceTarget): 
       }
     });
 
+    it('reads only the streams under a prefix, in global order, paged with after/limit', async () => {
+      const agg = `r${newId().replace(/-/g, '').slice(-12)}`;
+      const a = `${agg}-${newId()}`;
+      const b = `${agg}-B${newId()}`;
+      const lookalike = `${agg}-b${b.slice(agg.length + 2)}`; // differs from b in case only
+      const neighbours = [`${agg}x-${newId()}`, `${agg.slice(0, -1)}-${newId()}`];
+      const head = await store.headPosition();
+      for (const o of neighbours) await store.append(o, [ev(o)]);
+      await store.append(a, [ev(a), ev(a)]);
+      for (let i = 0; i < 5; i++) {
+        const o = streamName();
+        await store.append(o, [ev(o)]);
+      }
+      await store.append(lookalike, [ev(lookalike)]);
+      await store.append(b, [ev(b)]);
+      await store.append(a, [ev(a)], { expectedRevision: 1 });
+      await store.append(neighbours[0], [ev(neighbours[0])]);
+      const all = await store.readAll({ after: head });
+      const mine = (prefix: string) => all.filter((e) => e.stream.startsWith(prefix)).map((e) => [e.stream, e.revision, e.position]);
+
+      const read = await store.readAll({ after: head, streamPrefix: `${agg}-` });
+      expect(read.map((e) => [e.stream, e.revision, e.position])).to.deep.equal(mine(`${agg}-`));
+      expect(read.map((e) => [e.stream, e.revision])).to.deep.equal([[a, 0], [a, 1], [lookalike, 0], [b, 0], [a, 2]]);
+      expect(read[0].hash).to.equal(all.find((e) => e.id === read[0].id)!.hash);
+
+      const paged: RecordedEvent[] = [];
+      for (let after = head; ; ) {
+        const page = await store.readAll({ after, limit: 2, streamPrefix: `${agg}-` });
+        expect(page.length).to.be.at.most(2);
+        paged.push(...page);
+        if (page.length < 2) break;
+        after = page[page.length - 1].position;
+      }
+      expect(paged.map((e) => e.id), 'pages of 2 give the same events').to.deep.equal(read.map((e) => e.id));
+
+      const exact = await store.readAll({ after: head, streamPrefix: `${agg}-B` });
+      expect(exact.map((e) => e.stream), 'the prefix is matched with its case').to.deep.equal([b]);
+      expect(await store.readAll({ after: head, limit: 1, streamPrefix: `${agg}-B` })).to.have.length(1);
+      expect(await store.readAll({ after: read[read.length - 1].position, streamPrefix: `${agg}-` })).to.deep.equal([]);
+      expect((await store.readAll({ after: head, streamPrefix: agg })).map((e) => e.stream), 'a prefix without its hyphen takes longer aggregate names too')
+        .to.deep.equal([neighbours[0], a, a, lookalike, b, a, neighbours[0]]);
+      for (const bad of ['', 'Task-', '-x', 'a b']) {
+        let err: unknown;
+        await store.readAll({ streamPrefix: bad }).catch((e: unknown) => (err = e));
+        expect(String(err), `prefix ${JSON.stringify(bad)}`).to.match(/streamPrefix/);
+      }
+    });
+
     it('never lets a live reader skip an event while 16 independent writers append', async function () {
       const writers: EventStore[] = [];
       for (let i = 0; i < 16; i++) writers.push(target.openAnother ? await target.openAnother() : store);

@@ -3,6 +3,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TextContent } from '@modelcontextprotocol/sdk/types.js';
+import { createEvent } from '../../src/core/envelope';
+import { newId } from '../../src/core/ids';
+import type { EventStore } from '../../src/eventstore/port';
 import { openSqlEventStore } from '../../src/eventstore/sql';
 import type { SqlEventStore } from '../../src/eventstore/sql/sql-event-store';
 import { McpGateway } from '../../src/mcp/gateway';
@@ -78,5 +81,42 @@ describe('MCP gateway replicas sharing one log', function () {
     expect(b.upstream(info.id)?.pid, 'same upstream process').to.equal(pid);
     expect(b.listTools('acme').filter((t) => t.name === 'mine__echo')).to.have.length(1);
     await b.removeServer('acme', info.id, actor);
+  });
+
+  it('a replica starting on a long log reads only the registry streams, then follows from the head', async function () {
+    const big = await a.registerServer({ ...examplesServer(actor, { name: 'big' }), tenant: 'acme' });
+    // The log a gateway lives in is mostly tool calls: 3,000 events of other streams after the registration.
+    for (let i = 0; i < 30; i++) {
+      await Promise.all(Array.from({ length: 100 }, () => {
+        const stream = `toolcall-${newId()}`;
+        return storeA.append(stream, [createEvent({ type: 'TaskStarted', stream, tenant: 'acme', actor, data: {} })]);
+      }));
+    }
+    let read = 0;
+    const counted: EventStore = {
+      name: storeB.name,
+      append: (stream, events, options) => storeB.append(stream, events, options),
+      readStream: (stream, options) => storeB.readStream(stream, options),
+      readAll: async (options) => {
+        const page = await storeB.readAll(options);
+        read += page.length;
+        return page;
+      },
+      subscribeAll: (options) => storeB.subscribeAll(options),
+      headPosition: () => storeB.headPosition(),
+      ping: () => storeB.ping(),
+      close: async () => {},
+    };
+    const c = new McpGateway({ store: counted, upstream: { healthIntervalMs: 0 } });
+    try {
+      await c.start();
+      expect(c.listTools('acme').map((t) => t.name)).to.include('big__echo');
+      const registry = (await storeB.readAll({ limit: 100_000 })).filter((e) => e.stream.startsWith('mcpserver-')).length;
+      expect(read, 'events read at start: the registry streams only').to.equal(registry);
+      await a.removeServer('acme', big.id, actor);
+      await eventually('the new replica follows a removal made after its start', () => !c.listTools('acme').some((t) => t.name === 'big__echo'));
+    } finally {
+      await c.close();
+    }
   });
 });

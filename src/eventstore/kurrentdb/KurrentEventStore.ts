@@ -1,7 +1,7 @@
-import { BACKWARDS, END, FORWARDS, KurrentDBClient, START, type AppendStreamState, type Position, type ResolvedEvent } from '@kurrent/kurrentdb-client';
+import { BACKWARDS, END, FORWARDS, KurrentDBClient, START, streamNameFilter, type AppendStreamState, type Filter, type Position, type ResolvedEvent } from '@kurrent/kurrentdb-client';
 import type { PendingEvent, RecordedEvent } from '../../core/envelope';
 import { ConfigError, redactUrl } from '../../core/errors';
-import type { AppendOptions, AppendResult, EventStore, ReadAllOptions, ReadStreamOptions, SubscribeOptions, Subscription } from '../port';
+import { assertStreamPrefix, type AppendOptions, type AppendResult, type EventStore, type ReadAllOptions, type ReadStreamOptions, type SubscribeOptions, type Subscription } from '../port';
 import { fromResolved, toEventData } from './codec';
 import { KurrentDbError, toStoreError } from './errors';
 import { positionAfter } from './positions';
@@ -86,21 +86,25 @@ export class KurrentEventStore implements EventStore {
   /**
    * Reads $all forwards after `after` (exclusive). The server's start position is inclusive and
    * system records count against maxCount, so this pages until `limit` events of ours are found.
+   * With `streamPrefix` the server filters by stream name (and this checks it again).
    */
   async readAll(options: ReadAllOptions = {}): Promise<RecordedEvent[]> {
     const limit = options.limit ?? Infinity;
+    const prefix = options.streamPrefix;
+    assertStreamPrefix(prefix);
+    const filter = prefix === undefined ? undefined : streamNameFilter({ prefixes: [prefix] });
     const out: RecordedEvent[] = [];
     const floor = options.after ?? -1;
     let from: Position | typeof START = floor < 0 ? START : positionAfter(floor);
     let cursor: Position | null = null;
     for (;;) {
-      const { records, full } = await this.page(from, FORWARDS);
+      const { records, full } = await this.page(from, FORWARDS, PAGE, filter);
       for (const r of records) {
         const pos = r.event?.position;
         if (!pos || (cursor && !after(pos, cursor))) continue;
         cursor = pos;
         const e = fromResolved(r);
-        if (e && e.position > floor) out.push(e);
+        if (e && e.position > floor && (prefix === undefined || e.stream.startsWith(prefix))) out.push(e);
         if (out.length >= limit) return out;
       }
       if (!full || !cursor) return out;
@@ -134,10 +138,10 @@ export class KurrentEventStore implements EventStore {
     await this.client.dispose();
   }
 
-  private async page(from: Position | typeof START | typeof END, direction: typeof FORWARDS | typeof BACKWARDS, maxCount = PAGE) {
+  private async page(from: Position | typeof START | typeof END, direction: typeof FORWARDS | typeof BACKWARDS, maxCount = PAGE, filter?: Filter) {
     const records: ResolvedEvent[] = [];
     try {
-      for await (const r of this.client.readAll({ fromPosition: from, direction, maxCount })) records.push(r);
+      for await (const r of this.client.readAll({ fromPosition: from, direction, maxCount, ...(filter ? { filter } : {}) })) records.push(r);
     } catch (err) {
       throw toStoreError(err, { op: 'readAll' });
     }

@@ -1,7 +1,6 @@
 import { excludeSystemEvents, START, streamNameFilter, type KurrentDBClient } from '@kurrent/kurrentdb-client';
-import { STREAM_PREFIX_RE, type RecordedEvent } from '../../core/envelope';
-import { ValidationError } from '../../core/errors';
-import type { SubscribeOptions, Subscription } from '../port';
+import type { RecordedEvent } from '../../core/envelope';
+import { assertStreamPrefix, type SubscribeOptions, type Subscription } from '../port';
 import { fromResolved } from './codec';
 import { toStoreError } from './errors';
 import { positionAfter } from './positions';
@@ -18,9 +17,7 @@ const HIGH_WATER = 512;
 export function subscribeAll(client: KurrentDBClient, options: SubscribeOptions = {}): Subscription {
   const after = options.after ?? -1;
   const prefix = options.streamPrefix;
-  if (prefix !== undefined && !STREAM_PREFIX_RE.test(prefix)) {
-    throw new ValidationError(`streamPrefix ${JSON.stringify(prefix)}: expected the start of a stream name (<aggregate>-…)`, { field: 'streamPrefix' });
-  }
+  assertStreamPrefix(prefix);
   const sub = client.subscribeToAll({
     fromPosition: after < 0 ? START : positionAfter(after),
     // A stream prefix never starts with `$` here, so it leaves system streams out as well.
