@@ -104,6 +104,8 @@ describe('MySQL tables compare text exactly (utf8mb4_bin)', function () {
       expect(await k('events').where({ stream: 'task-Abc' }).count({ n: '*' }), 'rows kept').to.deep.equal([{ n: 1 }]);
       await k('events').insert({ ...head, position: 1, id: '01900000-0000-7000-8000-000000000001', stream: 'task-abc' });
       expect((await k('events').where({ stream: 'task-abc' }).select('id')).map((r: { id: string }) => r.id)).to.deep.equal(['01900000-0000-7000-8000-000000000001']);
+      const update = await k('events').where({ stream: 'task-abc' }).update({ tenant: 'x' }).catch((e: Error) => e);
+      expect(String(update), 'still append-only after the conversion').to.match(/append-only/);
     } finally {
       await k.destroy();
       await db.drop();
