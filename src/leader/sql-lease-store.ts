@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { retryOnContention } from '../db/contention';
 import { dialectOf } from '../db/knex';
 import { LeaseFencedError } from './errors';
 import type { LeaseStore } from './lease-store';
@@ -22,10 +23,21 @@ export class SqlLeaseStore implements LeaseStore {
     this.now = dbNowMs(knex);
   }
 
+  /**
+   * Take or renew `lease`. A lost lock race with another connection (SQLite busy, a MySQL
+   * deadlock) is retried for up to a third of the TTL, so a renewal is not missed over it.
+   */
   async acquire(lease: string, holder: string, ttlMs: number): Promise<number | undefined> {
+    return retryOnContention(() => this.tryAcquire(lease, holder, ttlMs), { deadlineMs: Math.min(5_000, ttlMs / 3), firstDelayMs: 5, maxDelayMs: 100 });
+  }
+
+  private async tryAcquire(lease: string, holder: string, ttlMs: number): Promise<number | undefined> {
     const k = this.knex;
+    // The row is made on its own, outside the transaction: inside it, InnoDB would give this
+    // insert a shared lock on an existing row, and two candidates each holding one would then
+    // deadlock upgrading to the UPDATE's exclusive lock (a leader renewing while a standby polls).
+    await k('leases').insert({ name: lease, holder: null, token: 0, expires_at: 0 }).onConflict('name').ignore();
     return k.transaction(async (trx) => {
-      await trx('leases').insert({ name: lease, holder: null, token: 0, expires_at: 0 }).onConflict('name').ignore();
       // `token` is assigned first: MySQL evaluates SET left to right, and the CASE must see the
       // old holder and expiry (SQLite always does). A live lease of ours is a renewal: same token.
       await trx('leases')

@@ -10,6 +10,8 @@ export type LeaseStoreFixture = {
   fencedWrite(lease: string, token: number, value: string): Promise<boolean>;
   /** What the fenced writes left behind for `lease`. */
   written(lease: string): Promise<string[]>;
+  /** The same store through another connection, as another process has it (default: `store`). */
+  another?: LeaseStore;
   close(): Promise<void>;
 };
 
@@ -39,6 +41,17 @@ export function describeLeaseStore(label: string, setup: (ctx: Mocha.Context) =>
     });
     beforeEach(() => {
       lease = `l${n++}`;
+    });
+
+    it('lets a leader renew while a standby on another connection keeps trying, without errors, 30 times at once', async () => {
+      const standby = f.another ?? f.store;
+      const token = await f.store.acquire(lease, 'leader', 60_000);
+      expect(token).to.be.a('number');
+      for (let round = 0; round < 30; round++) {
+        const [renewed, taken] = await Promise.all([f.store.acquire(lease, 'leader', 60_000), standby.acquire(lease, 'standby', 60_000)]);
+        expect(renewed, `round ${round}: the leader renews with its token`).to.equal(token);
+        expect(taken, `round ${round}: the standby gets nothing`).to.equal(undefined);
+      }
     });
 
     it('gives the lease to one holder, renews it with the same token, and issues a greater token to the next holder', async () => {

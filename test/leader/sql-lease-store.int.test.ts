@@ -9,7 +9,7 @@ import { createTestDatabase, mysqlAvailable, requireService } from '../support/s
 import { describeLeaseStore, type LeaseStoreFixture } from './lease-store.conformance';
 
 // The fenced write under test: a row inserted in the same transaction that checks the token.
-async function sqlFixture(knex: Knex, cleanup: () => Promise<void>): Promise<LeaseStoreFixture> {
+async function sqlFixture(knex: Knex, another: Knex, cleanup: () => Promise<void>): Promise<LeaseStoreFixture> {
   await migrateLatest(knex);
   await knex.schema.createTable('fence_probe', (t) => {
     t.increments('id');
@@ -24,8 +24,10 @@ async function sqlFixture(knex: Knex, cleanup: () => Promise<void>): Promise<Lea
       return true;
     },
     written: async (lease) => (await knex('fence_probe').where({ lease }).orderBy('id')).map((r) => r.value),
+    another: new SqlLeaseStore(another),
     close: async () => {
       await knex.destroy();
+      await another.destroy();
       await cleanup();
     },
   };
@@ -34,12 +36,13 @@ async function sqlFixture(knex: Knex, cleanup: () => Promise<void>): Promise<Lea
 describeLeaseStore('SQLite', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'omc-leases-'));
   const knex = await openKnex(`sqlite:${join(dir, 'leases.db')}`);
-  return sqlFixture(knex, async () => rmSync(dir, { recursive: true, force: true }));
+  const another = await openKnex(`sqlite:${join(dir, 'leases.db')}`);
+  return sqlFixture(knex, another, async () => rmSync(dir, { recursive: true, force: true }));
 });
 
 describeLeaseStore('MariaDB', async (ctx) => {
   await requireService(ctx, 'MariaDB', mysqlAvailable);
   const db = await createTestDatabase('omc_leases');
   const knex = await openKnex(db.url);
-  return sqlFixture(knex, () => db.drop());
+  return sqlFixture(knex, await openKnex(db.url), () => db.drop());
 });
