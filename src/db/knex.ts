@@ -11,19 +11,37 @@ export function dialectOf(knex: Knex): Dialect {
 }
 
 /**
- * MySQL tables compare text exactly (binary collation), as SQLite and the code do: tenants,
- * stream names and ids that differ only in case are different ('Acme' is not 'acme'). A table
- * created without it would take `utf8mb4`'s default, case-insensitive collation.
+ * MySQL tables compare text exactly, as SQLite and the code do: tenants, stream names, tool names
+ * and ids that differ only in case, or in trailing spaces, are different ('Acme' is not 'acme',
+ * 'search ' is not 'search'). A table created without a collation takes `utf8mb4`'s default,
+ * case-insensitive one. Binary and without padding: MariaDB's `utf8mb4_nopad_bin`, MySQL 8's
+ * `utf8mb4_0900_bin`; `utf8mb4_bin` (which ignores trailing spaces) only where neither exists.
  */
 export const MYSQL_CHARSET = 'utf8mb4';
-export const MYSQL_COLLATION = 'utf8mb4_bin';
+const EXACT_COLLATIONS = ['utf8mb4_nopad_bin', 'utf8mb4_0900_bin', 'utf8mb4_bin'];
+const collations = new WeakMap<Knex, Promise<string>>();
+
+/** The collation this server's tables get (see MYSQL_CHARSET): the first of EXACT_COLLATIONS it has. */
+export function mysqlCollation(knex: Knex): Promise<string> {
+  let c = collations.get(knex);
+  if (!c) {
+    c = knex('information_schema.COLLATIONS')
+      .whereIn('COLLATION_NAME', EXACT_COLLATIONS)
+      .pluck('COLLATION_NAME')
+      .then((have: string[]) => EXACT_COLLATIONS.find((x) => have.includes(x)) ?? 'utf8mb4_bin');
+    c.catch(() => collations.delete(knex));
+    collations.set(knex, c);
+  }
+  return c;
+}
 
 /** `knex.schema.createTable` with this project's table options: every table is created through it. */
-export function createTable(knex: Knex, name: string, columns: (t: Knex.CreateTableBuilder) => void): Promise<void> {
-  return knex.schema.createTable(name, (t) => {
-    if (dialectOf(knex) === 'mysql') {
+export async function createTable(knex: Knex, name: string, columns: (t: Knex.CreateTableBuilder) => void): Promise<void> {
+  const collation = dialectOf(knex) === 'mysql' ? await mysqlCollation(knex) : undefined;
+  await knex.schema.createTable(name, (t) => {
+    if (collation) {
       t.charset(MYSQL_CHARSET);
-      t.collate(MYSQL_COLLATION);
+      t.collate(collation);
     }
     columns(t);
   });
@@ -100,12 +118,26 @@ export async function openKnex(url: string, opts: OpenKnexOptions = {}): Promise
     if (opts.createDatabase) {
       const admin = knexFactory({ client: 'mysql2', connection, pool: { min: 0, max: 1 } });
       try {
-        await admin.raw('CREATE DATABASE IF NOT EXISTS ?? CHARACTER SET ?? COLLATE ??', [database, MYSQL_CHARSET, MYSQL_COLLATION]);
+        await admin.raw('CREATE DATABASE IF NOT EXISTS ?? CHARACTER SET ?? COLLATE ??', [database, MYSQL_CHARSET, await mysqlCollation(admin)]);
       } finally {
         await admin.destroy();
       }
     }
-    return knexFactory({ client: 'mysql2', log, connection: { ...connection, database }, pool: { min: 0, max: opts.poolMax ?? 10 } });
+    return knexFactory({
+      client: 'mysql2',
+      log,
+      connection: { ...connection, database },
+      pool: {
+        min: 0,
+        max: opts.poolMax ?? 10,
+        // UTC sessions: NOW() and UNIX_TIMESTAMP() (the lease clock) are then exact. In the server's
+        // own zone, a daylight-saving change makes them jump by an hour: live leases would look
+        // expired, and leases taken in the repeated hour would outlive a dead leader by an hour.
+        afterCreate(conn: { query(sql: string, cb: (err: Error | null) => void): void }, done: (err: Error | null, conn: unknown) => void) {
+          conn.query("SET time_zone = '+00:00'", (err) => done(err, conn));
+        },
+      },
+    });
   }
   throw new ConfigError(`DATABASE_URL: unsupported URL ${redactUrl(url)} (sqlite:<path> or mysql://…)`, { variable: 'DATABASE_URL' });
 }

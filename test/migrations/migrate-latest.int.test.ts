@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Knex } from 'knex';
 import { migrateLatest, migrationSource } from '../../migrations';
-import { openKnex } from '../../src/db/knex';
+import { mysqlCollation, openKnex } from '../../src/db/knex';
 import { createTestDatabase, mysqlAvailable, requireService } from '../support/services';
 
 /**
@@ -64,12 +64,12 @@ describe('migrateLatest: processes starting at once on a fresh database', functi
 });
 
 /**
- * MySQL tables must compare text exactly, as SQLite does: tenants, stream names and ids that
- * differ only in case are different. knex used to create every table with utf8mb4's default,
+ * MySQL tables must compare text exactly, as SQLite does: tenants, stream names, tool names and
+ * ids that differ only in case or in trailing spaces are different. knex used to create every table with utf8mb4's default,
  * case-insensitive collation, whatever the database's own (a database made by a compose file's
  * MYSQL_DATABASE has the server's default too).
  */
-describe('MySQL tables compare text exactly (utf8mb4_bin)', function () {
+describe('MySQL tables compare text exactly (binary, no padding)', function () {
   this.timeout(120_000);
 
   async function collations(k: Knex): Promise<Record<string, string>> {
@@ -88,11 +88,17 @@ describe('MySQL tables compare text exactly (utf8mb4_bin)', function () {
     try {
       await k.raw('ALTER DATABASE ?? CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci', [db.name]);
       await migrateLatest(k);
+      const exact = await mysqlCollation(k);
+      expect(exact, 'MariaDB has a binary collation without padding').to.equal('utf8mb4_nopad_bin');
       const fresh = await collations(k);
       expect(Object.keys(fresh)).to.include.members(['events', 'api_keys', 'agent_spend', 'leases', 'rm_tasks', 'rm_audit_events', 'rm_projection_checkpoints']);
-      for (const [table, collation] of Object.entries(fresh)) expect(collation, table).to.equal('utf8mb4_bin');
+      for (const [table, collation] of Object.entries(fresh)) expect(collation, table).to.equal(exact);
+      const tool = { server_id: 's1', tenant: 'acme', server: 'files', input_schema_json: '{}' };
+      await k('rm_mcp_tools').insert([{ ...tool, name: 'search' }, { ...tool, name: 'search ' }]);
+      expect(await k('rm_mcp_tools').where({ name: 'search' }).pluck('name'), 'trailing spaces count').to.deep.equal(['search']);
 
       // A database migrated before the fix: its tables case-insensitive, the conversion not yet run.
+      await k('rm_mcp_tools').where({ name: 'search ' }).delete();
       for (const table of Object.keys(fresh)) await k.raw('ALTER TABLE ?? CONVERT TO CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci', [table]);
       const head = { position: 0, id: '01900000-0000-7000-8000-000000000000', revision: 0, type: 'TaskStarted', version: 1, tenant: 'Acme', occurred_at: '2026-12-05T00:00:00.000Z', hash: `0x${'1'.repeat(64)}`, body: '{}' };
       await k('events').insert({ ...head, stream: 'task-Abc' });
@@ -100,12 +106,34 @@ describe('MySQL tables compare text exactly (utf8mb4_bin)', function () {
       expect(String(clash), 'case-insensitive: the two streams collide').to.match(/Duplicate entry/);
       await k('knex_migrations').where({ name: '20261205000100_exact_text' }).delete();
       await migrateLatest(k);
-      for (const [table, collation] of Object.entries(await collations(k))) expect(collation, `${table} after the upgrade`).to.equal('utf8mb4_bin');
+      for (const [table, collation] of Object.entries(await collations(k))) expect(collation, `${table} after the upgrade`).to.equal(exact);
       expect(await k('events').where({ stream: 'task-Abc' }).count({ n: '*' }), 'rows kept').to.deep.equal([{ n: 1 }]);
       await k('events').insert({ ...head, position: 1, id: '01900000-0000-7000-8000-000000000001', stream: 'task-abc' });
       expect((await k('events').where({ stream: 'task-abc' }).select('id')).map((r: { id: string }) => r.id)).to.deep.equal(['01900000-0000-7000-8000-000000000001']);
       const update = await k('events').where({ stream: 'task-abc' }).update({ tenant: 'x' }).catch((e: Error) => e);
       expect(String(update), 'still append-only after the conversion').to.match(/append-only/);
+    } finally {
+      await k.destroy();
+      await db.drop();
+    }
+  });
+});
+
+describe('MySQL sessions run in UTC', function () {
+  it('every pooled connection: NOW() and UNIX_TIMESTAMP() agree with the epoch whatever the server zone', async function () {
+    await requireService(this, 'MariaDB', mysqlAvailable);
+    const db = await createTestDatabase('omc_utc');
+    const k = await openKnex(db.url, { poolMax: 3 });
+    try {
+      const conns = await Promise.all([0, 1, 2].map(() => k.transaction(async (trx) => {
+        const [[row]] = await trx.raw('SELECT @@session.time_zone AS tz, CAST(UNIX_TIMESTAMP(NOW(3)) * 1000 AS SIGNED) AS now_ms');
+        await new Promise((r) => setTimeout(r, 50)); // hold the connection so the three are different
+        return row as { tz: string; now_ms: number };
+      })));
+      for (const c of conns) {
+        expect(c.tz).to.equal('+00:00');
+        expect(Math.abs(Number(c.now_ms) - Date.now())).to.be.below(5_000);
+      }
     } finally {
       await k.destroy();
       await db.drop();
