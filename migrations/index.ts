@@ -6,6 +6,7 @@ import * as apiKeys from './20261122000500_api_keys';
 import * as leases from './20261122000900_leases';
 import * as agentSpend from './20261122001000_agent_spend';
 import * as exactText from './20261205000100_exact_text';
+import * as mcpServerLists from './20261205000200_mcp_server_lists';
 
 /**
  * Every migration, in order. A custom source (not a directory scan) so the same list runs under
@@ -18,6 +19,7 @@ const migrations: Record<string, Knex.Migration> = {
   '20261122000900_leases': leases,
   '20261122001000_agent_spend': agentSpend,
   '20261205000100_exact_text': exactText,
+  '20261205000200_mcp_server_lists': mcpServerLists,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

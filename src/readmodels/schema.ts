@@ -152,8 +152,8 @@ export const projectionSchemas: Record<string, { tables: (keyof ReadModelTables)
         t.string('name', 200).notNullable();
         t.string('transport', 10).notNullable();
         t.text('command');
-        t.text('args_json');
-        t.text('env_keys_json');
+        longText(knex, t, 'args_json');
+        longText(knex, t, 'env_keys_json');
         t.text('url');
         t.string('health', 10).notNullable();
         t.text('health_reason');

@@ -2,6 +2,9 @@ import { expect } from 'chai';
 import { Registry } from 'prom-client';
 import { InProcessBus } from '../../src/bus/inprocess';
 import { MemoryCheckpointStore } from '../../src/checkpoints';
+import { createEvent } from '../../src/core/envelope';
+import { newId } from '../../src/core/ids';
+import { catalog } from '../../events';
 import { Projector } from '../../src/projector/projector';
 import { defaultAppliers } from '../../projections';
 import type { ProjectionApplier } from '../../projections/projection';
@@ -91,6 +94,30 @@ for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
       } finally {
         await reference.close();
       }
+    });
+
+    it('projects the largest MCP server registration the log accepts (a too-small column would stop every read model)', async () => {
+      // Control characters take 6 bytes each once JSON-encoded, and '€' 3 bytes in utf8mb4.
+      const data = {
+        name: 'big',
+        transport: 'stdio',
+        command: '€'.repeat(2000),
+        args: Array.from({ length: 100 }, (_, i) => (i % 2 ? '\u0001' : '€').repeat(4000)),
+        envKeys: Array.from({ length: 100 }, () => '\u0001'.repeat(200)),
+      };
+      catalog.validate('McpServerRegistered', 1, data);
+      const stream = `mcpserver-${newId()}`;
+      const r = await db.store.append(stream, [createEvent({ type: 'McpServerRegistered', stream, tenant: 'acme', actor: { kind: 'user', id: 'u' }, data })]);
+      const projector = new Projector({ knex: db.knex, bus: new InProcessBus(db.store, new MemoryCheckpointStore()) });
+      try {
+        await projector.applyEvents(r.events);
+      } finally {
+        await projector.stop();
+      }
+      const row = await db.knex('rm_mcp_servers').where({ id: stream.slice('mcpserver-'.length) }).first('args_json', 'env_keys_json', 'command');
+      expect(JSON.parse(row.args_json)).to.deep.equal(data.args);
+      expect(JSON.parse(row.env_keys_json)).to.deep.equal(data.envKeys);
+      expect(row.command).to.equal(data.command);
     });
 
     it('projects tasks with steps, tool calls, batches and the audit log; exposes lag', async () => {
