@@ -5,20 +5,33 @@ const safeInt = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const hash = z.string().regex(/^0x[0-9a-f]{64}$/);
 const name = z.string().min(1).max(200);
 
+/** The most a discovered tool record and one discovery may hold (characters; tools per server). */
+export const MCP_TOOL_LIMITS = { name: 200, title: 500, description: 20_000, schemaJson: 200_000, tools: 5_000 } as const;
+
 /** What a discovered upstream tool looks like in the log: schemas kept as canonical JSON text (no floats in data). */
 export const McpToolRecordSchema = z.strictObject({
-  name,
-  title: z.string().max(500).optional(),
-  description: z.string().max(20000).optional(),
+  name: z.string().min(1).max(MCP_TOOL_LIMITS.name),
+  title: z.string().max(MCP_TOOL_LIMITS.title).optional(),
+  description: z.string().max(MCP_TOOL_LIMITS.description).optional(),
   /** JSON Schema of the arguments, as canonical JSON text (schemas may hold floats). */
-  inputSchemaJson: z.string().max(200000),
-  outputSchemaJson: z.string().max(200000).optional(),
+  inputSchemaJson: z.string().max(MCP_TOOL_LIMITS.schemaJson),
+  outputSchemaJson: z.string().max(MCP_TOOL_LIMITS.schemaJson).optional(),
   readOnlyHint: z.boolean().optional(),
   idempotentHint: z.boolean().optional(),
   destructiveHint: z.boolean().optional(),
   openWorldHint: z.boolean().optional(),
 });
 export type McpToolRecord = z.infer<typeof McpToolRecordSchema>;
+
+/**
+ * The tools of a discovery, the first of each name only. The gateway records no duplicates, but
+ * the schema cannot say so and the log is forever: readers (the catalog, the projection, whose
+ * table is keyed by name) take each name once, the same one.
+ */
+export function uniqueTools<T extends { name: string }>(tools: T[]): T[] {
+  const seen = new Set<string>();
+  return tools.filter((t) => !seen.has(t.name) && Boolean(seen.add(t.name)));
+}
 
 const registeredV1 = {
   name: z.string().regex(/^[a-z][a-z0-9_-]{0,62}$/),
@@ -74,7 +87,7 @@ export const McpServerRegisteredV2 = defineEvent(
 export const McpServerToolsDiscovered = defineEvent(
   'McpServerToolsDiscovered',
   1,
-  z.strictObject({ tools: z.array(McpToolRecordSchema).max(5000), toolsHash: hash }),
+  z.strictObject({ tools: z.array(McpToolRecordSchema).max(MCP_TOOL_LIMITS.tools), toolsHash: hash }),
   'The gateway listed the upstream tools; the catalog now holds exactly these.',
 );
 

@@ -1,7 +1,9 @@
 import { documentApplier, type DocumentStore } from './document-applier';
 import { jsonOrNull, orUndefined, parseJson, upsertRows } from './sql-rows';
+import { uniqueTools } from '../events/mcp.events';
 import { mcpServersProjection, type McpServerDoc } from './mcp-servers.projection';
 import { chunks } from './sql-rows';
+import { statementChunks } from '../src/db/statement-chunks';
 
 type Row = Record<string, unknown>;
 
@@ -57,7 +59,7 @@ export const mcpServerSqlStore: DocumentStore<McpServerDoc> = {
     const replaced = changes.filter((c) => c.doc.tools !== undefined);
     for (const part of chunks(replaced.map((c) => c.id))) await db(t.mcpTools).whereIn('server_id', part).delete();
     const rows = replaced.flatMap((c) =>
-      c.doc.tools!.map((tool) => ({
+      uniqueTools(c.doc.tools!).map((tool) => ({
         server_id: c.id,
         name: tool.name,
         tenant: c.doc.tenant,
@@ -74,7 +76,7 @@ export const mcpServerSqlStore: DocumentStore<McpServerDoc> = {
         }),
       })),
     );
-    for (const part of chunks(rows)) await db(t.mcpTools).insert(part);
+    for (const part of statementChunks(rows)) await db(t.mcpTools).insert(part);
   },
   touch(doc, touched) {
     touched.catalogTenants.add(doc.tenant);

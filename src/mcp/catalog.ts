@@ -1,6 +1,6 @@
 import type { EventContent } from '../core/envelope';
 import { parseStream } from '../core/envelope';
-import type { McpServerLimits, McpToolRecord } from '../../events/mcp.events';
+import { uniqueTools, type McpServerLimits, type McpToolRecord } from '../../events/mcp.events';
 import { namespacedToolName } from './tool-name';
 import { SHARED_TENANT, type CatalogTool, type ServerHealth, type ServerInfo, type UpstreamTransportKind } from './types';
 
@@ -68,7 +68,7 @@ export class ToolCatalog {
         break;
       case 'McpServerToolsDiscovered':
         if (!s) return false;
-        s.tools = (d.tools as McpToolRecord[]).map((t) => toCatalogTool(id, s.name, t));
+        s.tools = uniqueTools(d.tools as McpToolRecord[]).map((t) => toCatalogTool(id, s.name, t));
         s.toolsHash = d.toolsHash as string;
         kind = 'tools';
         break;

@@ -1,7 +1,7 @@
 import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { catalog as eventCatalog } from '../../events';
-import { limitsOf, McpServerLimitsSchema, type McpToolRecord } from '../../events/mcp.events';
+import { limitsOf, McpServerLimitsSchema } from '../../events/mcp.events';
 import { createEvent, parseStream, type Actor, type PendingEvent } from '../core/envelope';
 import { NotFoundError, ValidationError, redactUrl } from '../core/errors';
 import { newId } from '../core/ids';
@@ -14,6 +14,7 @@ import { ToolCallAudit, type PayloadPolicy, MAX_STORED_PAYLOAD_CHARS } from './a
 import { MCP_SERVER_STREAM_PREFIX, ToolCatalog, type CatalogChange } from './catalog';
 import { McpGatewayError } from './errors';
 import { payloadDigest } from './payload-hash';
+import { toolRecords } from './tool-records';
 import { Upstream, defaultUpstreamOptions, type UpstreamOptions } from './upstream';
 import type { CallContext, CatalogTool, RegisterServerParameters, ServerInfo, UpstreamSpec } from './types';
 
@@ -58,18 +59,6 @@ const RegisterSchema = z
     message: 'stdio needs a command; http and sse need a url',
     path: ['transport'],
   });
-
-function toRecord(t: Tool): McpToolRecord {
-  const a = t.annotations ?? {};
-  const r: McpToolRecord = { name: t.name, inputSchemaJson: payloadDigest(t.inputSchema).json };
-  if (t.title ?? a.title) r.title = (t.title ?? a.title) as string;
-  if (t.description) r.description = t.description;
-  if (t.outputSchema) r.outputSchemaJson = payloadDigest(t.outputSchema).json;
-  for (const k of ['readOnlyHint', 'idempotentHint', 'destructiveHint', 'openWorldHint'] as const) {
-    if (typeof a[k] === 'boolean') r[k] = a[k];
-  }
-  return r;
-}
 
 /** Waits between attempts to resume following the log after an error (ms), the last one repeated. */
 const FOLLOW_RETRY_MS = [200, 1_000, 5_000];
@@ -380,7 +369,8 @@ export class McpGateway {
   }
 
   private async discovered(spec: UpstreamSpec, tools: Tool[]): Promise<void> {
-    const records = tools.map(toRecord);
+    const { records, skipped } = toolRecords(tools);
+    if (skipped.length) this.options.logger?.warn({ serverId: spec.id, server: spec.name, skipped }, 'mcp gateway: tools of this upstream left out of the catalog');
     const toolsHash = payloadDigest(records).hash;
     if (this.catalog.server(spec.id)?.toolsHash === toolsHash) return;
     await this.record(spec.id, spec.tenant, 'McpServerToolsDiscovered', { tools: records, toolsHash });

@@ -1,0 +1,61 @@
+import type { Tool } from '@modelcontextprotocol/sdk/types.js';
+import { MCP_TOOL_LIMITS, McpToolRecordSchema, type McpToolRecord } from '../../events/mcp.events';
+import { payloadDigest } from './payload-hash';
+
+/** A tool of the upstream's list that the catalog leaves out, and why. */
+export type SkippedTool = { name: string; why: string };
+
+/** At most `max` UTF-16 units of `s`, not ending in half a surrogate pair. */
+function clip(s: string, max: number): string {
+  if (s.length <= max) return s;
+  const cut = s.slice(0, max);
+  const last = cut.charCodeAt(cut.length - 1);
+  return last >= 0xd800 && last <= 0xdbff ? cut.slice(0, -1) : cut;
+}
+
+function toRecord(t: Tool): McpToolRecord {
+  const a = t.annotations ?? {};
+  const r: McpToolRecord = { name: t.name, inputSchemaJson: payloadDigest(t.inputSchema).json };
+  const title = t.title ?? a.title;
+  if (title) r.title = clip(title, MCP_TOOL_LIMITS.title);
+  if (t.description) r.description = clip(t.description, MCP_TOOL_LIMITS.description);
+  if (t.outputSchema) r.outputSchemaJson = payloadDigest(t.outputSchema).json;
+  for (const k of ['readOnlyHint', 'idempotentHint', 'destructiveHint', 'openWorldHint'] as const) {
+    if (typeof a[k] === 'boolean') r[k] = a[k];
+  }
+  return r;
+}
+
+/**
+ * An upstream's tools as the log records them (McpServerToolsDiscovered). One bad tool must not
+ * cost the server its others, nor stop the read models: a second tool of the same name is left
+ * out (the first is kept; a table keyed by name could not hold both), so is a tool the record
+ * cannot hold (an empty or over-long name, a schema over the size limit) and any beyond the
+ * per-server limit; an over-long title or description is cut to its limit.
+ */
+export function toolRecords(tools: Tool[]): { records: McpToolRecord[]; skipped: SkippedTool[] } {
+  const records: McpToolRecord[] = [];
+  const skipped: SkippedTool[] = [];
+  const seen = new Set<string>();
+  for (const t of tools) {
+    const name = clip(String(t.name), MCP_TOOL_LIMITS.name + 20);
+    if (seen.has(t.name)) {
+      skipped.push({ name, why: 'listed twice: the first is kept' });
+      continue;
+    }
+    if (records.length >= MCP_TOOL_LIMITS.tools) {
+      skipped.push({ name, why: `more than ${MCP_TOOL_LIMITS.tools} tools` });
+      continue;
+    }
+    const r = toRecord(t);
+    const check = McpToolRecordSchema.safeParse(r);
+    if (!check.success) {
+      const issue = check.error.issues[0];
+      skipped.push({ name, why: `${issue.path.join('.')}: ${issue.message}` });
+      continue;
+    }
+    seen.add(t.name);
+    records.push(r);
+  }
+  return { records, skipped };
+}
