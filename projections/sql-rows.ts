@@ -1,8 +1,7 @@
 import type { Knex } from 'knex';
+import { ROWS_PER_STATEMENT, statementChunks } from '../src/db/statement-chunks';
 
-/** Rows per multi-row statement: well under SQLite's bound-variable limit for our widest table. */
-export const ROWS_PER_STATEMENT = 200;
-
+/** `items` in slices of `size` (ids for a WHERE … IN list; rows to insert go through statementChunks). */
 export function chunks<T>(items: T[], size = ROWS_PER_STATEMENT): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
@@ -11,12 +10,12 @@ export function chunks<T>(items: T[], size = ROWS_PER_STATEMENT): T[][] {
 
 /** Insert or replace rows by primary key, in multi-row statements (one round trip per chunk). */
 export async function upsertRows(db: Knex | Knex.Transaction, table: string, key: string | string[], rows: Record<string, unknown>[]): Promise<void> {
-  for (const part of chunks(rows)) await db(table).insert(part).onConflict(key as string[]).merge();
+  for (const part of statementChunks(rows)) await db(table).insert(part).onConflict(key as string[]).merge();
 }
 
 /** Insert rows, leaving any row whose key is already there as it is (replays, duplicates). */
 export async function insertNewRows(db: Knex | Knex.Transaction, table: string, key: string | string[], rows: Record<string, unknown>[]): Promise<void> {
-  for (const part of chunks(rows)) await db(table).insert(part).onConflict(key as string[]).ignore();
+  for (const part of statementChunks(rows)) await db(table).insert(part).onConflict(key as string[]).ignore();
 }
 
 export const jsonOrNull = (v: unknown): string | null => (v === undefined ? null : JSON.stringify(v));

@@ -280,6 +280,19 @@ export function eventStoreConformance(name: string, target: ConformanceTarget): 
       }
     });
 
+    it('appends 40 large events at once (a group commit over MySQL\'s 16 MiB packet), each readable whole', async function () {
+      this.timeout(60_000);
+      const text = 'z'.repeat(500_000);
+      const streams = Array.from({ length: 40 }, () => streamName('toolcall'));
+      const results = await Promise.all(streams.map((s, i) => store.append(s, [ev(s, 'TaskStarted', { text, i })], { expectedRevision: 'no_stream' })));
+      expect(results.map((r) => r.nextExpectedRevision)).to.deep.equal(streams.map(() => 0));
+      for (const i of [0, 39]) {
+        const [e] = await store.readStream(streams[i]);
+        expect(e.data).to.deep.equal({ text, i });
+        expect(verifyEventHash(e)).to.equal(true);
+      }
+    });
+
     it('never lets a live reader skip an event while 16 independent writers append', async function () {
       const writers: EventStore[] = [];
       for (let i = 0; i < 16; i++) writers.push(target.openAnother ? await target.openAnother() : store);

@@ -120,6 +120,48 @@ for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
       expect(row.command).to.equal(data.command);
     });
 
+    it('projects a discovery that lists one tool name twice (as an earlier gateway could record it): the first is kept', async () => {
+      const stream = `mcpserver-${newId()}`;
+      const actor = { kind: 'user' as const, id: 'u' };
+      const t = (name: string, description: string) => ({ name, description, inputSchemaJson: '{"type":"object"}' });
+      const events = [
+        createEvent({ type: 'McpServerRegistered', stream, tenant: 'acme', actor, data: { name: 'dup', transport: 'http', url: 'http://127.0.0.1:9/mcp' } }),
+        createEvent({ type: 'McpServerToolsDiscovered', stream, tenant: 'acme', actor, data: { tools: [t('search', 'first'), t('other', 'o'), t('search', 'second')], toolsHash: `0x${'0'.repeat(64)}` } }),
+      ];
+      for (const e of events) catalog.validate(e.type, 1, e.data);
+      const r = await db.store.append(stream, events);
+      const projector = new Projector({ knex: db.knex, bus: new InProcessBus(db.store, new MemoryCheckpointStore()) });
+      try {
+        await projector.applyEvents(r.events);
+      } finally {
+        await projector.stop();
+      }
+      const rows = await db.knex('rm_mcp_tools').where({ server_id: stream.slice('mcpserver-'.length) }).orderBy('name').select('name', 'description');
+      expect(rows).to.deep.equal([{ name: 'other', description: 'o' }, { name: 'search', description: 'first' }]);
+    });
+
+    it('projects a backlog of large tool calls in one batch (MySQL takes a statement as one packet, 16 MiB by default)', async function () {
+      this.timeout(60_000);
+      const actor = { kind: 'user' as const, id: 'u' };
+      const big = JSON.stringify({ blob: 'y'.repeat(250_000) });
+      const hash = (n: number) => `0x${n.toString(16).padStart(64, '0')}`;
+      const events = [];
+      for (let i = 0; i < 80; i++) {
+        const stream = `toolcall-${newId()}`;
+        const data = { serverId: 's1', server: 'files', tool: 'read', argumentsHash: hash(i), argumentsJson: big, payloadPolicy: 'store' };
+        events.push(...(await db.store.append(stream, [createEvent({ type: 'ToolCallRequested', stream, tenant: 'acme', actor, data })])).events);
+      }
+      // About 20 MB in one batch: the audit-log rows alone, 200 to a statement before, were one packet over the limit.
+      const projector = new Projector({ knex: db.knex, bus: new InProcessBus(db.store, new MemoryCheckpointStore()) });
+      try {
+        await projector.applyEvents(events);
+      } finally {
+        await projector.stop();
+      }
+      const counted = async (table: string) => Number((await db.knex(table).whereIn('id', events.map((e) => e.id)).count({ n: '*' }))[0].n);
+      expect(await counted('rm_audit_events')).to.equal(80);
+    });
+
     it('projects tasks with steps, tool calls, batches and the audit log; exposes lag', async () => {
       const events = await appendWorkload(db.store, 8);
       const registry = new Registry();

@@ -7,6 +7,7 @@ import { dialectOf, type Dialect } from '../../db/knex';
 import { assertStreamPrefix, type AppendOptions, type AppendResult, type EventStore, type ReadAllOptions, type ReadStreamOptions, type SubscribeOptions, type Subscription } from '../port';
 import { planAppends, type AppendPlan, type AppendRequest } from './append-plan';
 import { retryOnContention } from '../../db/contention';
+import { statementChunks } from '../../db/statement-chunks';
 import { GroupCommit } from './group-commit';
 import { fromRow, type EventRow } from './rows';
 import { appendOnSqlite } from './sqlite-append';
@@ -23,7 +24,6 @@ export type SqlEventStoreOptions = {
 };
 
 const DEFAULT_READ_LIMIT = 1000;
-const INSERT_CHUNK = 200;
 const SQLITE_BUSY_DEADLINE_MS = 30_000;
 /** One table read of a subscription: `full` when there may be more; `scannedTo`, the last position it covered. */
 type FeedPage = { events: RecordedEvent[]; full: boolean; scannedTo?: number };
@@ -150,7 +150,7 @@ export class SqlEventStore implements EventStore {
       for (const row of await trx<EventRow>('events').whereIn('id', allIds.slice(i, i + 500)).select('*')) stored.set(row.id, fromRow(row));
     }
     const plan = planAppends(reqs, { nextPosition: Number(head.next_position), revisions, stored });
-    for (let i = 0; i < plan.rows.length; i += INSERT_CHUNK) await trx('events').insert(plan.rows.slice(i, i + INSERT_CHUNK));
+    for (const part of statementChunks(plan.rows)) await trx('events').insert(part);
     if (plan.rows.length) await trx('event_log_head').where({ id: 1 }).update({ next_position: plan.nextPosition });
     return plan;
   }
