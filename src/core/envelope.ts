@@ -1,5 +1,7 @@
 import { z } from 'zod';
-import { hashCanonical } from './hash';
+import { canonicalJson } from './canonical';
+import { hashCanonical, sha256Utf8Hex } from './hash';
+import { OpenMcpError } from './errors';
 import { newId } from './ids';
 import { systemClock, type Clock } from './clock';
 import type { Hex } from './hex';
@@ -71,6 +73,23 @@ export function computeEventHash(event: EventContent): Hex {
   return hashCanonical(contentOf(event));
 }
 
+/**
+ * The most an event may hold: its canonical JSON in UTF-8 bytes. Every store must take it whole:
+ * MySQL sends a statement as one packet (max_allowed_packet, 16 MiB on MariaDB by default; escaping
+ * can double the bytes) and KurrentDB limits one append (MaxAppendSize: infra sets 8 MiB, its
+ * default is 1 MiB). Requests are bounded well below (REST bodies 1 MiB, stored tool payloads
+ * 256 KiB characters); this is the backstop that makes an oversized event fail where it is made,
+ * with a clear error, instead of in a store.
+ */
+export const MAX_EVENT_BYTES = 4 * 1024 * 1024;
+
+/** An event over MAX_EVENT_BYTES. */
+export class EventTooLargeError extends OpenMcpError {
+  constructor(type: string, bytes: number) {
+    super('EVENT_TOO_LARGE', `${type} event of ${bytes} bytes is over the limit of ${MAX_EVENT_BYTES} bytes`, { status: 413, details: { type, bytes, limit: MAX_EVENT_BYTES } });
+  }
+}
+
 export function verifyEventHash(event: PendingEvent): boolean {
   return computeEventHash(event) === event.hash;
 }
@@ -107,7 +126,13 @@ export function createEvent<TType extends string, TData extends Record<string, u
     causationId: p.causationId,
     data: p.data,
   }) as EventContent<TType, TData>;
-  return { ...content, hash: computeEventHash(content) };
+  const text = canonicalJson(content);
+  // UTF-8 takes at most 3 bytes per UTF-16 unit: only a long text needs counting.
+  if (text.length > MAX_EVENT_BYTES / 3) {
+    const bytes = Buffer.byteLength(text);
+    if (bytes > MAX_EVENT_BYTES) throw new EventTooLargeError(content.type, bytes);
+  }
+  return { ...content, hash: sha256Utf8Hex(text) };
 }
 
 /** Split `task-0193…` into aggregate `task` and id `0193…`. */

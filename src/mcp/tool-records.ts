@@ -1,6 +1,10 @@
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import { MCP_TOOL_LIMITS, McpToolRecordSchema, type McpToolRecord } from '../../events/mcp.events';
+import { MAX_EVENT_BYTES } from '../core/envelope';
 import { payloadDigest } from './payload-hash';
+
+/** Room for the records in one McpServerToolsDiscovered event (the rest of the envelope is small). */
+export const TOOL_LIST_BYTES = MAX_EVENT_BYTES - 64 * 1024;
 
 /** A tool of the upstream's list that the catalog leaves out, and why. */
 export type SkippedTool = { name: string; why: string };
@@ -31,12 +35,14 @@ function toRecord(t: Tool): McpToolRecord {
  * cost the server its others, nor stop the read models: a second tool of the same name is left
  * out (the first is kept; a table keyed by name could not hold both), so is a tool the record
  * cannot hold (an empty or over-long name, a schema over the size limit) and any beyond the
- * per-server limit; an over-long title or description is cut to its limit.
+ * per-server limit or the room of one event (TOOL_LIST_BYTES, in list order); an over-long title
+ * or description is cut to its limit.
  */
 export function toolRecords(tools: Tool[]): { records: McpToolRecord[]; skipped: SkippedTool[] } {
   const records: McpToolRecord[] = [];
   const skipped: SkippedTool[] = [];
   const seen = new Set<string>();
+  let bytes = 0;
   for (const t of tools) {
     const name = clip(String(t.name), MCP_TOOL_LIMITS.name + 20);
     if (seen.has(t.name)) {
@@ -54,6 +60,12 @@ export function toolRecords(tools: Tool[]): { records: McpToolRecord[]; skipped:
       skipped.push({ name, why: `${issue.path.join('.')}: ${issue.message}` });
       continue;
     }
+    const size = Buffer.byteLength(JSON.stringify(r)) + 1;
+    if (bytes + size > TOOL_LIST_BYTES) {
+      skipped.push({ name, why: `the tool list is over ${TOOL_LIST_BYTES} bytes, the room of one event` });
+      continue;
+    }
+    bytes += size;
     seen.add(t.name);
     records.push(r);
   }

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { canonicalJson } from '../../src/core/canonical';
-import { computeEventHash, contentOf, createEvent, verifyEventHash, type EventContent } from '../../src/core/envelope';
+import { computeEventHash, contentOf, createEvent, EventTooLargeError, MAX_EVENT_BYTES, verifyEventHash, type EventContent } from '../../src/core/envelope';
 import { ValidationError } from '../../src/core/errors';
 import { sha256, sha256Utf8Hex } from '../../src/core/hash';
 
@@ -93,6 +93,29 @@ describe('event hash (DESIGN.md, shared vectors)', () => {
     const base = vectors.cases[0].event;
     const withUndefined = { ...base, correlationId: undefined, causationId: undefined };
     expect(computeEventHash(withUndefined)).to.equal(vectors.cases[0].hash);
+  });
+});
+
+describe('event size limit (MAX_EVENT_BYTES)', () => {
+  const make = (text: string) => createEvent({ type: 'TaskSubmitted', stream: 'task-size', tenant: 'acme', actor: { kind: 'user', id: 'u' }, data: { instruction: text } });
+
+  it('makes an event up to the limit, counting UTF-8 bytes of the canonical JSON, and refuses one over it', () => {
+    const small = make('x');
+    const overhead = Buffer.byteLength(canonicalJson(contentOf(small))) - 1;
+    const fits = make('€'.repeat(Math.floor((MAX_EVENT_BYTES - overhead) / 3)));
+    expect(verifyEventHash(fits)).to.equal(true);
+    // The same number of characters fits in ASCII; in 3-byte characters one more is over.
+    const err = (() => {
+      try {
+        make('€'.repeat(Math.floor((MAX_EVENT_BYTES - overhead) / 3) + 1));
+      } catch (e) {
+        return e as EventTooLargeError;
+      }
+    })();
+    expect(err).to.be.instanceOf(EventTooLargeError);
+    expect(err!.code).to.equal('EVENT_TOO_LARGE');
+    expect(err!.status).to.equal(413);
+    expect(err!.details).to.include({ type: 'TaskSubmitted', limit: MAX_EVENT_BYTES });
   });
 });
 

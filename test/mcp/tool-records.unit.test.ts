@@ -1,7 +1,9 @@
 import { expect } from 'chai';
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import { MCP_TOOL_LIMITS, McpToolRecordSchema, uniqueTools } from '../../events/mcp.events';
-import { toolRecords } from '../../src/mcp/tool-records';
+import { createEvent, MAX_EVENT_BYTES } from '../../src/core/envelope';
+import { payloadDigest } from '../../src/mcp/payload-hash';
+import { TOOL_LIST_BYTES, toolRecords } from '../../src/mcp/tool-records';
 
 const tool = (name: string, extra: Partial<Tool> = {}): Tool => ({ name, inputSchema: { type: 'object' }, ...extra });
 
@@ -32,6 +34,16 @@ describe('toolRecords: an upstream tool list as the log records it', () => {
     const { records, skipped } = toolRecords(Array.from({ length: MCP_TOOL_LIMITS.tools + 2 }, (_, i) => tool(`t${i}`)));
     expect(records).to.have.length(MCP_TOOL_LIMITS.tools);
     expect(skipped.map((s) => s.name)).to.deep.equal([`t${MCP_TOOL_LIMITS.tools}`, `t${MCP_TOOL_LIMITS.tools + 1}`]);
+  });
+
+  it('keeps the list within one event: tools past its room are left out, and the discovery event can be made', () => {
+    const schema = { type: 'object', description: 's'.repeat(150_000) } as Tool['inputSchema'];
+    const { records, skipped } = toolRecords(Array.from({ length: 40 }, (_, i) => tool(`t${i}`, { inputSchema: schema })));
+    expect(records.length).to.be.within(20, 28);
+    expect(skipped).to.have.length(40 - records.length);
+    expect(skipped[0].why).to.include(`over ${TOOL_LIST_BYTES} bytes`);
+    const e = createEvent({ type: 'McpServerToolsDiscovered', stream: 'mcpserver-x1', tenant: 'acme', actor: { kind: 'system', id: 'gw' }, data: { tools: records, toolsHash: payloadDigest(records).hash } });
+    expect(Buffer.byteLength(JSON.stringify(e))).to.be.below(MAX_EVENT_BYTES);
   });
 
   it('uniqueTools: readers of the log take the first tool of each name', () => {

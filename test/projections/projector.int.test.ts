@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { Registry } from 'prom-client';
 import { InProcessBus } from '../../src/bus/inprocess';
 import { MemoryCheckpointStore } from '../../src/checkpoints';
-import { createEvent } from '../../src/core/envelope';
+import { createEvent, type RecordedEvent } from '../../src/core/envelope';
 import { newId } from '../../src/core/ids';
 import { catalog } from '../../events';
 import { Projector } from '../../src/projector/projector';
@@ -145,7 +145,7 @@ for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
       const actor = { kind: 'user' as const, id: 'u' };
       const big = JSON.stringify({ blob: 'y'.repeat(250_000) });
       const hash = (n: number) => `0x${n.toString(16).padStart(64, '0')}`;
-      const events = [];
+      const events: RecordedEvent[] = [];
       for (let i = 0; i < 80; i++) {
         const stream = `toolcall-${newId()}`;
         const data = { serverId: 's1', server: 'files', tool: 'read', argumentsHash: hash(i), argumentsJson: big, payloadPolicy: 'store' };
