@@ -76,8 +76,8 @@ export function computeEventHash(event: EventContent): Hex {
 /**
  * The most an event may hold: its canonical JSON in UTF-8 bytes. Every store must take it whole:
  * MySQL sends a statement as one packet (max_allowed_packet, 16 MiB on MariaDB by default; escaping
- * can double the bytes) and KurrentDB limits one append (MaxAppendSize: infra sets 8 MiB, its
- * default is 1 MiB). Requests are bounded well below (REST bodies 1 MiB, stored tool payloads
+ * can double the bytes) and KurrentDB limits one append (MaxAppendSize: infra sets 8 MiB; older
+ * releases default to 1 MiB). Requests are bounded well below (REST bodies 1 MiB, stored tool payloads
  * 256 KiB characters); this is the backstop that makes an oversized event fail where it is made,
  * with a clear error, instead of in a store.
  */
