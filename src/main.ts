@@ -12,8 +12,9 @@ import { uiPlugin } from './ui';
 import { parseRoles } from './app/roles';
 import { CacheLeaseStore, SqlLeaseStore, type Leadership } from './leader';
 import { EventTraceContexts, initTracing, installHttpTracing, trackAuditLag, trackDependencies, tracedEventStore } from './telemetry';
-import { ConfigError } from './core/errors';
+import { ConfigError, redactUrl } from './core/errors';
 import { createAuthenticator, createJwtVerifier, ensureAdminKey, mcpAuthenticate, SqlKeyStore } from './auth';
+import { createRateLimiter } from './auth/rate-limit';
 import { InProcessBus } from './bus/inprocess';
 import { eventsTopic, KafkaBus } from './bus/kafka';
 import type { Bus } from './bus/port';
@@ -226,7 +227,7 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
       // Single leaders: a standby is ready (it takes over when the leader dies), the detail says which this is.
       ...(relays ? [leaderCheck(`relay (${topic})`, relays, (r) => `published up to position ${r.relay()?.position ?? -1}`)] : []),
       ...pipeline.leaderships.map(({ role, leadership }) => leaderCheck(role, leadership)),
-      { name: 'llm', check: async () => (config.OPENAI_BASE_URL ? { state: 'up', detail: config.OPENAI_BASE_URL } : { state: 'degraded', detail: 'OPENAI_BASE_URL is not set: only tasks with explicit steps run' }) },
+      { name: 'llm', check: async () => (config.OPENAI_BASE_URL ? { state: 'up', detail: redactUrl(config.OPENAI_BASE_URL) } : { state: 'degraded', detail: 'OPENAI_BASE_URL is not set: only tasks with explicit steps run' }) },
     ];
 
     trackDependencies(registry, readiness);
@@ -261,7 +262,11 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
       draining: () => draining,
     });
     installHttpTracing(app);
-    if (roles.gateway) await app.register(mcpGatewayPlugin, { gateway, cache, authenticate: mcpAuthenticate(auth) });
+    if (roles.gateway) {
+      // Every /mcp request counts against the same per-key and per-tenant windows as REST.
+      const rateLimit = createRateLimiter({ cache, perKeyPerMinute: config.RATE_LIMIT_PER_KEY, perTenantPerMinute: config.RATE_LIMIT_PER_TENANT });
+      await app.register(mcpGatewayPlugin, { gateway, cache, authenticate: mcpAuthenticate(auth, rateLimit) });
+    }
     if (roles.api) await app.register(uiPlugin, {
       store,
       readModels,

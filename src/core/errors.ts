@@ -65,13 +65,26 @@ export class UnavailableError extends OpenMcpError {
   }
 }
 
-/** Replace the password (and user) in a URL so it can go into a message or a log. */
+/**
+ * A URL fit for a message, a log or the event log: its user name, password and credential-like
+ * query values (`?api_key=`, `?token=`, `?sig=` …) replaced by `***`.
+ */
 export function redactUrl(url: string): string {
   try {
     const u = new URL(url);
+    if (u.username) u.username = '***';
     if (u.password) u.password = '***';
+    for (const [k] of [...u.searchParams]) if (SECRET_PARAM.test(k)) u.searchParams.set(k, '***');
     return u.toString();
   } catch {
     return url.replace(/\/\/[^@/]*@/, '//***@');
   }
 }
+
+/** `text` with every URL in it passed through redactUrl (error messages repeat the URL they failed on). */
+export function redactUrlsIn(text: string): string {
+  return text.replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s'"<>]+/gi, (u) => redactUrl(u));
+}
+
+/** Query parameters that commonly carry a credential (`?api_key=`, `?token=`, `?sig=` …). */
+const SECRET_PARAM = /key|token|secret|passw|pwd|auth|sig|credential|session/i;

@@ -52,7 +52,10 @@ const RegisterSchema = z
     args: z.array(z.string().max(4000)).max(100).optional(),
     env: z.record(z.string().max(200), z.string()).optional(),
     cwd: z.string().optional(),
-    url: z.url({ protocol: /^https?$/ }).optional(),
+    url: z
+      .url({ protocol: /^https?$/ })
+      .refine((u) => !/^[a-z]+:\/\/[^/]*@/i.test(u), 'a user name or password in the URL is not supported (fetch refuses it, and the log must not hold it)')
+      .optional(),
     limits: McpServerLimitsSchema.optional(),
   })
   .refine((p) => (p.transport === 'stdio' ? !!p.command : !!p.url), {
@@ -291,7 +294,8 @@ export class McpGateway {
 
     const t0 = process.hrtime.bigint();
     const safe = tool.annotations.readOnlyHint === true && tool.annotations.idempotentHint === true;
-    const cacheKey = safe && this.cacheTtlMs > 0 ? `mcp:result:${tool.serverId}:${tool.upstreamName}:${argsDigest.hash}` : undefined;
+    // Per tenant: on a shared server, a hit would tell one tenant what another asked a moment ago.
+    const cacheKey = safe && this.cacheTtlMs > 0 ? `mcp:result:${ctx.tenant}:${tool.serverId}:${tool.upstreamName}:${argsDigest.hash}` : undefined;
     let result: CallToolResult | undefined;
     let cached = false;
     try {

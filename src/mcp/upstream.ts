@@ -2,11 +2,12 @@ import CircuitBreaker from 'opossum';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { McpError, ErrorCode, type CallToolResult, type Tool } from '@modelcontextprotocol/sdk/types.js';
 import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { redactUrl } from '../core/errors';
+import { SseError } from '@modelcontextprotocol/sdk/client/sse.js';
+import { redactUrl, redactUrlsIn } from '../core/errors';
 import { McpGatewayError, UpstreamProtocolError } from './errors';
 import { ConcurrencyLimiter } from './limiter';
 import { openUpstreamTransport } from './upstream-transport';
-import type { ServerHealth, UpstreamSpec } from './types';
+import { SHARED_TENANT, type ServerHealth, type UpstreamSpec } from './types';
 
 export type UpstreamOptions = {
   /** Per-call timeout (ms). */
@@ -110,6 +111,7 @@ export class Upstream {
   private async open(): Promise<Client> {
     if (this.closed) throw new McpGatewayError('MCP_UPSTREAM_UNAVAILABLE', `${this.label}: closed`);
     const client = new Client({ name: 'openmcp-gateway', version: '0.1.0' });
+    this.lastStderr = '';
     const transport = openUpstreamTransport(this.spec, (line) => (this.lastStderr = line));
     const timeout = this.options.connectTimeoutMs;
     try {
@@ -193,9 +195,23 @@ export class Upstream {
       }
       if (err.code !== ErrorCode.ConnectionClosed) return new UpstreamProtocolError(err.code, err.message.replace(/^MCP error -?\d+: /, ''), err.data);
     }
-    const detail = this.lastStderr ? ` (stderr: ${this.lastStderr.slice(0, 300)})` : '';
-    const message = err instanceof Error ? err.message : String(err);
-    return new McpGatewayError('MCP_UPSTREAM_UNAVAILABLE', `${this.label}: ${message}${detail}`, { cause: err });
+    return new McpGatewayError('MCP_UPSTREAM_UNAVAILABLE', `${this.label}: ${this.describe(err)}`, { cause: err });
+  }
+
+  /**
+   * What a caller, the server's health reason and the log may be told of a transport failure.
+   * Never an HTTP upstream's response body (registering an internal URL would read it back),
+   * nor the URL's credentials (fetch repeats the URL it refuses), nor a shared server's stderr
+   * (it may hold another tenant's call).
+   */
+  private describe(err: unknown): string {
+    const code = (err as { code?: unknown }).code;
+    if (err instanceof StreamableHTTPError || err instanceof SseError) {
+      return typeof code === 'number' && code > 0 ? `the upstream answered HTTP ${code}` : 'the upstream could not be reached';
+    }
+    const message = redactUrlsIn(err instanceof Error ? err.message : String(err));
+    const stderr = this.spec.tenant !== SHARED_TENANT && this.lastStderr ? ` (stderr: ${this.lastStderr.slice(0, 300)})` : '';
+    return `${message}${stderr}`;
   }
 
   private async drop(client: Client): Promise<void> {

@@ -31,7 +31,8 @@ describe('REST /v1/mcp-servers and /v1/tools (real McpGateway, real HTTP MCP ups
   let serverId: string;
 
   it('POST registers an http upstream (201) and records McpServerRegistered with the actor', async () => {
-    const res = await h.call({ method: 'POST', url: '/v1/mcp-servers', auth: k.operator, payload: { name: 'remote', transport: 'http', url: upstream.url } });
+    // The upstream listens on 127.0.0.1, an internal address: admins only (an operator gets 403, below).
+    const res = await h.call({ method: 'POST', url: '/v1/mcp-servers', auth: k.admin, payload: { name: 'remote', transport: 'http', url: upstream.url } });
     expect(res.statusCode, res.body).to.equal(201);
     const s = res.json();
     expect(s).to.include({ name: 'remote', transport: 'http' });
@@ -42,7 +43,7 @@ describe('REST /v1/mcp-servers and /v1/tools (real McpGateway, real HTTP MCP ups
   });
 
   it("POST with the server's own timeoutMs and maxConcurrent: recorded as McpServerRegistered v2, shown in the list", async () => {
-    const res = await h.call({ method: 'POST', url: '/v1/mcp-servers', auth: k.operator, payload: { name: 'slow', transport: 'http', url: upstream.url, timeoutMs: 120_000, maxConcurrent: 2 } });
+    const res = await h.call({ method: 'POST', url: '/v1/mcp-servers', auth: k.admin, payload: { name: 'slow', transport: 'http', url: upstream.url, timeoutMs: 120_000, maxConcurrent: 2 } });
     expect(res.statusCode, res.body).to.equal(201);
     expect(res.json().limits).to.deep.equal({ timeoutMs: 120_000, maxConcurrent: 2 });
     const e = (await h.store.readAll({ limit: 1000 })).filter((x) => x.type === 'McpServerRegistered').at(-1)!;
@@ -57,7 +58,7 @@ describe('REST /v1/mcp-servers and /v1/tools (real McpGateway, real HTTP MCP ups
   });
 
   it('409 for a taken name; 400 for bad bodies; stdio is admin-only; viewer and agent may not register', async () => {
-    const dup = await h.call({ method: 'POST', url: '/v1/mcp-servers', auth: k.operator, payload: { name: 'remote', transport: 'http', url: upstream.url } });
+    const dup = await h.call({ method: 'POST', url: '/v1/mcp-servers', auth: k.admin, payload: { name: 'remote', transport: 'http', url: upstream.url } });
     expect(dup.statusCode).to.equal(409);
     for (const [body, field] of [
       [{ name: 'Bad Name', transport: 'http', url: upstream.url }, 'body.name'],

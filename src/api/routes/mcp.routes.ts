@@ -5,6 +5,7 @@ import { UnavailableError } from '../../core/errors';
 import type { AppDeps } from '../deps';
 import { metadataOf, principalOf } from '../context';
 import { ForbiddenError } from '../errors';
+import { reachesInternalAddress } from '../../mcp/private-address';
 import { ProblemSchema } from '../problem';
 import { NoContent } from '../schemas/common';
 import { McpServerList, McpServerView, RegisterServerBody, ServerIdParams, ToolList, ToolsQuery } from '../schemas/mcp';
@@ -27,6 +28,11 @@ export function mcpRoutes(deps: AppDeps): FastifyPluginAsync {
       // A stdio server is a process started on this host: only admins may do that.
       if (request.body.transport === 'stdio' && principalOf(request).role !== 'admin') {
         throw new ForbiddenError('registering a stdio server starts a process on the host: admins only', { field: 'body.transport' });
+      }
+      // The gateway connects to the URL from inside the network: an internal address (loopback,
+      // private, link-local such as cloud metadata) is an admin's decision too.
+      if (request.body.url && principalOf(request).role !== 'admin' && (await reachesInternalAddress(request.body.url))) {
+        throw new ForbiddenError('the URL reaches an internal address (loopback, private or link-local network): admins only', { field: 'body.url' });
       }
       const m = metadataOf(request);
       const { timeoutMs, maxConcurrent, ...spec } = request.body;

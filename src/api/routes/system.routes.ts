@@ -1,3 +1,4 @@
+import { redactUrlsIn } from '../../core/errors';
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Metrics } from '../../metrics/metrics';
@@ -14,7 +15,8 @@ async function runCheck(c: NonNullable<AppDeps['readiness']>[number]) {
     ]);
     return { name: c.name, state: r.state, ...(r.detail ? { detail: r.detail } : {}) };
   } catch (err) {
-    return { name: c.name, state: 'down' as const, detail: (err as Error).message.slice(0, 300) };
+    // Public: a URL in the message (a chain RPC, an LLM endpoint) is shown without its credentials.
+    return { name: c.name, state: 'down' as const, detail: redactUrlsIn((err as Error).message).slice(0, 300) };
   }
 }
 

@@ -9,7 +9,7 @@ import {
   type TypedDataDomain,
   type TypedDataField,
 } from 'ethers';
-import { redactUrl } from '../../core/errors';
+import { redactUrl, redactUrlsIn } from '../../core/errors';
 import { Web3Error } from '../web3-error';
 
 let rpcId = 0;
@@ -84,7 +84,7 @@ export class RemoteSigner extends AbstractSigner {
     try {
       res = await fetch(this.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: ++rpcId, method, params }) });
     } catch (err) {
-      throw new Web3Error('SIGNER_FAILED', `remote signer ${redactUrl(this.url)} unreachable: ${(err as Error).message}`, err);
+      throw new Web3Error('SIGNER_FAILED', `remote signer ${redactUrl(this.url)} unreachable: ${redactUrlsIn((err as Error).message)}`, err);
     }
     const body = (await res.json().catch(() => ({}))) as { result?: unknown; error?: { code?: number; message?: string } };
     if (body.error || !res.ok) throw new Web3Error('SIGNER_FAILED', `remote signer ${redactUrl(this.url)} refused ${method}: ${body.error?.message ?? `HTTP ${res.status}`}`);

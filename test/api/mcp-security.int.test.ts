@@ -1,0 +1,114 @@
+import { expect } from 'chai';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { startHttpExample } from '../../examples/mcp-http/server';
+import { createAuthenticator, mcpAuthenticate } from '../../src/auth/authenticator';
+import { createRateLimiter } from '../../src/auth/rate-limit';
+import { MemoryCache } from '../../src/cache/memory';
+import { mcpGatewayPlugin } from '../../src/mcp/gateway-plugin';
+import { makeGatewayHarness } from './support/gateway-harness';
+import type { Harness } from './support/harness';
+
+/** A service reachable only from the gateway's host, answering 403 with data no tenant may read. */
+async function internalService(): Promise<{ url: string; hits: string[]; close(): Promise<void> }> {
+  const hits: string[] = [];
+  const srv: Server = createServer((req, res) => {
+    hits.push(`${req.method} ${req.url}`);
+    res.writeHead(403, { 'content-type': 'text/plain' }).end('INTERNAL-ONLY: db_password=hunter2');
+  });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${(srv.address() as AddressInfo).port}/internal/admin`, hits, close: () => new Promise((r) => srv.close(() => r())) };
+}
+
+describe('MCP server registration: internal addresses, credentials in URLs, upstream error text', function () {
+  this.timeout(60_000);
+  let h: Harness;
+  let close: () => Promise<void>;
+  let svc: Awaited<ReturnType<typeof internalService>>;
+  let admin: string;
+  let operator: string;
+  const log = async () => JSON.stringify(await h.store.readAll({ limit: 10_000 }));
+
+  before(async () => {
+    svc = await internalService();
+    ({ h, close } = await makeGatewayHarness({}, 3_000));
+    admin = (await h.key('admin', 'acme')).auth;
+    operator = (await h.key('operator', 'acme')).auth;
+  });
+  after(async () => {
+    await close();
+    await svc.close();
+  });
+  const register = (auth: string, payload: Record<string, unknown>) => h.call({ method: 'POST', url: '/v1/mcp-servers', auth, payload });
+
+  it('an operator may not point the gateway at an internal address (loopback, private, link-local, by name too): 403 naming body.url, nothing contacted', async () => {
+    for (const url of [svc.url, 'http://localhost:9/mcp', 'http://10.1.2.3/mcp', 'http://169.254.169.254/latest/meta-data', 'http://[::1]:9/mcp', 'http://[::ffff:127.0.0.1]:9/mcp']) {
+      const res = await register(operator, { name: 'probe', transport: 'http', url });
+      expect(res.statusCode, `${url}: ${res.body}`).to.equal(403);
+      expect(res.json().field).to.equal('body.url');
+    }
+    expect(svc.hits).to.deep.equal([]);
+  });
+
+  it("an admin may; the upstream's response body reaches no one (health reason, list, log): only its status", async () => {
+    const res = await register(admin, { name: 'internal', transport: 'http', url: svc.url });
+    expect(res.statusCode, res.body).to.equal(201);
+    expect(svc.hits.length).to.be.greaterThan(0);
+    expect(res.json().healthReason).to.include('HTTP 403');
+    const list = await h.call({ method: 'GET', url: '/v1/mcp-servers', auth: operator });
+    for (const text of [res.body, list.body, await log()]) expect(text).to.not.include('hunter2');
+  });
+
+  it('refuses a user name or password in the URL (400 naming the url): fetch would refuse it, and the log must not hold it', async () => {
+    for (const url of ['http://svc:S3cretPassw0rd@upstream.example/mcp', 'http://ghp_Token123@upstream.example/mcp']) {
+      const res = await register(admin, { name: 'cred', transport: 'http', url });
+      expect(res.statusCode, res.body).to.equal(400);
+      expect(res.json().field).to.match(/url/);
+    }
+    expect(await log()).to.not.include('S3cretPassw0rd').and.to.not.include('ghp_Token123');
+  });
+
+  it('masks credential-like query values in the log and the list (api_key, token, sig)', async () => {
+    const res = await register(admin, { name: 'qtok', transport: 'http', url: 'http://upstream.invalid/mcp?api_key=QueryToken456&region=eu&sig=abc' });
+    expect(res.statusCode, res.body).to.equal(201);
+    const e = (await h.store.readStream(`mcpserver-${res.json().id}`)).find((x) => x.type === 'McpServerRegistered')!;
+    expect(e.data.url).to.equal('http://upstream.invalid/mcp?api_key=***&region=eu&sig=***');
+    const list = await h.call({ method: 'GET', url: '/v1/mcp-servers', auth: operator });
+    expect(list.body + (await log())).to.not.include('QueryToken456');
+  });
+});
+
+describe('/mcp counts against the same rate limits as the REST API', function () {
+  this.timeout(60_000);
+
+  it('per key: 429 with Retry-After once the window is spent, for tools/call as for REST', async () => {
+    const up = await startHttpExample();
+    const { h, gw, close } = await makeGatewayHarness();
+    try {
+      const limiter = createRateLimiter({ cache: new MemoryCache(1000), perKeyPerMinute: 6, perTenantPerMinute: 1000 });
+      await h.app.register(mcpGatewayPlugin, { gateway: gw, authenticate: mcpAuthenticate(createAuthenticator({ keys: h.keys }), limiter) });
+      await h.app.listen({ port: 0, host: '127.0.0.1' });
+      const url = `http://127.0.0.1:${(h.app.server.address() as AddressInfo).port}/mcp`;
+      await gw.registerServer({ tenant: 'acme', actor: { kind: 'user', id: 'x' }, name: 'remote', transport: 'http', url: up.url });
+      const k = await h.key('operator', 'acme');
+      const client = new Client({ name: 'rl', version: '1' });
+      await client.connect(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: { authorization: k.auth } } }));
+      let ok = 0;
+      let refused: unknown;
+      for (let i = 0; i < 10 && !refused; i++) {
+        await client.callTool({ name: 'remote__echo', arguments: { text: String(i) } }).then(() => ok++, (e: unknown) => (refused = e));
+      }
+      expect(ok, 'initialize and its notification count too').to.be.within(2, 5);
+      expect(String(refused)).to.match(/429|rate limit/i);
+      const raw = await fetch(url, { method: 'POST', headers: { authorization: k.auth, 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: '{}' });
+      expect(raw.status).to.equal(429);
+      expect(Number(raw.headers.get('retry-after'))).to.be.within(1, 60);
+      await client.close().catch(() => {});
+    } finally {
+      await close();
+      await up.close();
+    }
+  });
+});

@@ -1,0 +1,22 @@
+import { expect } from 'chai';
+import { redactUrl, redactUrlsIn } from '../../src/core/errors';
+
+describe('redactUrl / redactUrlsIn: URLs fit for messages, logs and the event log', () => {
+  it('masks user name, password and credential-like query values; keeps the rest', () => {
+    expect(redactUrl('mysql://root:pw@db:3306/openmcp')).to.equal('mysql://***:***@db:3306/openmcp');
+    expect(redactUrl('https://ghp_Token@host/mcp')).to.equal('https://***@host/mcp');
+    expect(redactUrl('https://host/mcp?api_key=k1&region=eu&access_token=t&X-Amz-Signature=s&page=2')).to.equal(
+      'https://host/mcp?api_key=***&region=eu&access_token=***&X-Amz-Signature=***&page=2',
+    );
+    expect(redactUrl('http://127.0.0.1:8545')).to.equal('http://127.0.0.1:8545/');
+    expect(redactUrl('not a url //user:pw@x')).to.equal('not a url //***@x');
+  });
+
+  it('finds the URLs inside a message (as fetch repeats the one it refuses)', () => {
+    const msg = 'Request cannot be constructed from a URL that includes credentials: http://svc:S3cret@10.0.0.5/mcp, retry https://h/x?token=abc';
+    const out = redactUrlsIn(msg);
+    expect(out).to.not.include('S3cret').and.not.include('abc');
+    expect(out).to.include('http://***:***@10.0.0.5/mcp').and.include('https://h/x?token=***');
+    expect(redactUrlsIn('no url here')).to.equal('no url here');
+  });
+});
