@@ -5,6 +5,7 @@ import { hashApiKey, isApiKeyFormat } from './api-key';
 import type { ApiKeyRecord, KeyStore } from './key-store';
 import type { JwtVerifier } from './jwt';
 import type { Principal } from './principal';
+import type { RateLimiter } from './rate-limit';
 import { can } from './roles';
 
 export type AuthenticatorOptions = {
@@ -27,6 +28,9 @@ export type Authenticator = {
   forget(hash: string): void;
 };
 
+/** A principal and when its credentials were last checked against the store (or verified). */
+type Verified = { principal: Principal; at: number };
+
 const JWT_RE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 
 function principalOfKey(r: ApiKeyRecord): Principal {
@@ -47,18 +51,20 @@ function principalOfKey(r: ApiKeyRecord): Principal {
 export function createAuthenticator(o: AuthenticatorOptions): Authenticator {
   const ttl = o.cacheTtlMs ?? 5_000;
   // lru-cache reads ttl 0 as "forever"; here 0 means "do not cache".
-  const cache = ttl > 0 ? new LRUCache<string, Principal>({ max: 10_000, ttl }) : undefined;
+  // Each entry keeps when the store vouched for the key: nothing trusts it longer than ttl after that.
+  const cache = ttl > 0 ? new LRUCache<string, Verified>({ max: 10_000, ttl }) : undefined;
   // Per-connection memo of the last header seen: clients send the same header on every request
-  // of a keep-alive connection. Held weakly (gone with the socket), trusted for the same ttl,
-  // and dropped by any revocation (the generation moves on).
+  // of a keep-alive connection. Held weakly (gone with the socket), trusted until the key's own
+  // cache entry expires (ttl after the store lookup, not after the memo), and dropped by any
+  // revocation through this process (the generation moves on).
   const byConnection = new WeakMap<object, { authorization: string; principal: Principal; until: number; generation: number }>();
   let generation = 0;
 
-  async function verify(authorization: string): Promise<Principal> {
+  async function verify(authorization: string): Promise<Verified> {
     const m = /^Bearer[ ]+(\S{1,8192})\s*$/i.exec(authorization);
     if (!m) throw new UnauthenticatedError('Authorization must be "Bearer <api key or JWT>"');
     const token = m[1];
-    if (o.jwt && JWT_RE.test(token)) return o.jwt(token);
+    if (o.jwt && JWT_RE.test(token)) return { principal: await o.jwt(token), at: Date.now() };
     // Generated keys look like omk_…; OPENMCP_ADMIN_KEY may be any string of 16+ characters.
     if (isApiKeyFormat(token) || token.length >= 16) {
       const hash = hashApiKey(token);
@@ -66,9 +72,9 @@ export function createAuthenticator(o: AuthenticatorOptions): Authenticator {
       if (hit) return hit;
       const record = await o.keys.findByHash(hash);
       if (!record || record.revokedAt) throw new UnauthenticatedError('API key not valid');
-      const p = principalOfKey(record);
-      cache?.set(hash, p);
-      return p;
+      const v = { principal: principalOfKey(record), at: Date.now() };
+      cache?.set(hash, v);
+      return v;
     }
     throw new UnauthenticatedError('bearer token is neither an API key nor an accepted JWT');
   }
@@ -80,9 +86,9 @@ export function createAuthenticator(o: AuthenticatorOptions): Authenticator {
         const memo = byConnection.get(connection);
         if (memo && memo.authorization === authorization && memo.generation === generation && memo.until > Date.now()) return memo.principal;
       }
-      const principal = await verify(authorization);
+      const { principal, at } = await verify(authorization);
       if (connection && cache && principal.via === 'api-key') {
-        byConnection.set(connection, { authorization, principal, until: Date.now() + ttl, generation });
+        byConnection.set(connection, { authorization, principal, until: at + ttl, generation });
       }
       return principal;
     },
@@ -99,16 +105,20 @@ export type McpAuthentication = { tenant: string; actor: Actor; role: Principal[
 /**
  * For the gateway's `/mcp` plugin option `authenticate(request)`: the caller's tenant and actor,
  * or null when the credentials are missing or bad, or the role may not call tools (mcp:call).
+ * With `rateLimit` every /mcp request counts against the same per-key and per-tenant windows as
+ * the REST API; over them it throws RateLimitedError, which the plugin answers with 429.
  */
-export function mcpAuthenticate(auth: Authenticator) {
+export function mcpAuthenticate(auth: Authenticator, rateLimit?: RateLimiter) {
   return async (request: { headers: Record<string, string | string[] | undefined> }): Promise<McpAuthentication | null> => {
     const h = request.headers.authorization;
+    let p: Principal;
     try {
-      const p = await auth.authenticate(Array.isArray(h) ? h[0] : h);
-      if (!can(p.role, 'mcp:call')) return null;
-      return { tenant: p.tenant, actor: p.actor, role: p.role, principal: p };
+      p = await auth.authenticate(Array.isArray(h) ? h[0] : h);
     } catch {
       return null;
     }
+    if (!can(p.role, 'mcp:call')) return null;
+    await rateLimit?.(p);
+    return { tenant: p.tenant, actor: p.actor, role: p.role, principal: p };
   };
 }

@@ -14,7 +14,10 @@ export type McpPrincipal = { tenant: string; actor: Actor };
 
 export type McpGatewayPluginOptions = {
   gateway: McpGateway;
-  /** The API's key check: who is calling, or null for a missing or bad key (→ 401). */
+  /**
+   * The API's key check: who is calling, or null for a missing or bad key (→ 401). It may throw
+   * an error with `status: 429` (a rate limit; its `retryAfterSeconds` becomes Retry-After).
+   */
   authenticate(request: FastifyRequest): Promise<McpPrincipal | null>;
   /** Route path. Default `/mcp`. */
   path?: string;
@@ -197,7 +200,14 @@ export async function mcpGatewayPlugin(app: FastifyInstance, opts: McpGatewayPlu
   }
 
   async function handle(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | void> {
-    const principal = await opts.authenticate(request);
+    let principal: McpPrincipal | null;
+    try {
+      principal = await opts.authenticate(request);
+    } catch (err) {
+      const e = err as { status?: number; retryAfterSeconds?: number; message?: string };
+      if (e.status !== 429) throw err;
+      return rpcError(reply, 429, e.message ?? 'rate limited', e.retryAfterSeconds ? { 'retry-after': String(e.retryAfterSeconds) } : {});
+    }
     if (!principal) return rpcError(reply, 401, 'missing or invalid API key', { 'www-authenticate': 'Bearer' });
     const sid = request.headers['mcp-session-id'];
     let transport: SessionTransport;

@@ -35,6 +35,37 @@ describe('Authenticator', () => {
     expect(await code(auth.authenticate(`Bearer ${g.key}`, socket))).to.equal('UNAUTHENTICATED');
   });
 
+  it('revoked by another process (no forget here): refused once the ttl since the store lookup is over, on a connection first used late too', async () => {
+    const keys = new MemoryKeyStore();
+    const g = generateApiKey();
+    await keys.insert({ id: '01900000-0000-7000-8000-000000000002', tenant: 'acme', role: 'agent', crossTenant: false, prefix: g.prefix, hash: g.hash, createdAt: '', createdBy: 't' });
+    const ttl = 400;
+    const auth = createAuthenticator({ keys, cacheTtlMs: ttl });
+    const t0 = Date.now();
+    await auth.authenticate(`Bearer ${g.key}`, {}); // the store lookup
+    await keys.revoke('01900000-0000-7000-8000-000000000002', 'now'); // elsewhere: this process is not told
+    await new Promise((r) => setTimeout(r, 250));
+    const late = {};
+    expect((await auth.authenticate(`Bearer ${g.key}`, late)).tenant, 'still inside the ttl').to.equal('acme');
+    await new Promise((r) => setTimeout(r, Math.max(0, t0 + ttl + 100 - Date.now())));
+    // Before: the late connection's memo ran a full ttl from its own first use (up to 2 × ttl after the lookup).
+    expect(await code(auth.authenticate(`Bearer ${g.key}`, late))).to.equal('UNAUTHENTICATED');
+  });
+
+  it('mcpAuthenticate counts /mcp requests against the rate limiter, after the key check, and lets its refusal through', async () => {
+    const { g, auth } = await setup();
+    let counted = 0;
+    const limited = mcpAuthenticate(auth, async () => {
+      if (++counted > 2) throw Object.assign(new Error('rate limit per key exceeded; retry after 7 s'), { status: 429, retryAfterSeconds: 7 });
+    });
+    const req = { headers: { authorization: `Bearer ${g.key}` } };
+    expect(await limited(req)).to.not.equal(null);
+    expect(await limited(req)).to.not.equal(null);
+    expect(await limited(req).then(() => 'ok', (e: { status: number }) => e.status)).to.equal(429);
+    expect(await limited({ headers: { authorization: 'Bearer nope-nope-nope-nope' } }), 'a bad key is refused before it is counted').to.equal(null);
+    expect(counted).to.equal(3);
+  });
+
   it('the memo is per header: another key on the same connection is checked on its own', async () => {
     const { g, auth } = await setup();
     const socket = {};
