@@ -16,7 +16,7 @@ import { McpGatewayError } from './errors';
 import { payloadDigest } from './payload-hash';
 import { toolRecords } from './tool-records';
 import { Upstream, defaultUpstreamOptions, type UpstreamOptions } from './upstream';
-import type { CallContext, CatalogTool, RegisterServerParameters, ServerInfo, UpstreamSpec } from './types';
+import { SHARED_TENANT, type CallContext, type CatalogTool, type RegisterServerParameters, type ServerInfo, type UpstreamSpec } from './types';
 
 export type McpGatewayOptions = {
   store: EventStore;
@@ -264,7 +264,8 @@ export class McpGateway {
   /** Best `k` tools for a need described in words, among those the tenant sees. */
   async searchTools(tenant: string, q: string, k = 5): Promise<ToolMatch[]> {
     const visible = new Map(this.catalog.listTools(tenant).map((t) => [`${t.serverId}/${t.upstreamName}`, t]));
-    const hits = await this.search.search(q, k, (id) => visible.has(id));
+    // The tenant's corpus and the shared one: no other tenant's tools weigh on the scores.
+    const hits = await this.search.search(q, k, (id) => visible.has(id), undefined, [tenant, SHARED_TENANT]);
     return hits.map((h) => ({ tool: visible.get(h.id)!, score: h.score }));
   }
 
@@ -423,7 +424,7 @@ export class McpGateway {
     this.search.remove(old.filter((i) => !keep.has(i)));
     if (tools.length) {
       void this.search
-        .upsert(tools.map((t) => ({ id: `${t.serverId}/${t.upstreamName}`, name: t.name, server: t.server, tool: t.upstreamName, title: t.title, description: t.description ?? '' })))
+        .upsert(tools.map((t) => ({ id: `${t.serverId}/${t.upstreamName}`, name: t.name, server: t.server, tool: t.upstreamName, title: t.title, description: t.description ?? '', scope: s!.tenant })))
         .catch((err) => this.options.logger?.warn({ err }, 'tool search index not updated'));
     }
   }

@@ -1,36 +1,62 @@
 import MiniSearch from 'minisearch';
 import { expandQuery, processTerm, words } from './text';
 
-export type ToolDocument = { id: string; name: string; server: string; tool: string; title?: string; description: string };
+/** A tool as indexed. `scope`: whose corpus it belongs to (a tenant, or `*` for shared servers); one corpus when omitted. */
+export type ToolDocument = { id: string; name: string; server: string; tool: string; title?: string; description: string; scope?: string };
 
 export type ScoredId = { id: string; score: number };
 
-/** BM25 (minisearch) over tool names, titles, descriptions and server names. */
-export class LexicalIndex {
-  private readonly ms = new MiniSearch<ToolDocument>({
+function corpus(): MiniSearch<ToolDocument> {
+  return new MiniSearch<ToolDocument>({
     fields: ['tool', 'title', 'description', 'server'],
     storeFields: [],
     tokenize: (text) => words(text),
     processTerm,
   });
+}
+
+/**
+ * BM25 (minisearch) over tool names, titles, descriptions and server names, one corpus per scope:
+ * BM25 weighs a word by how rare it is in its corpus, so a corpus shared by tenants would let one
+ * tenant's tools move another's scores (and reveal which words they use). A search reads the
+ * scopes it is given and merges their matches by score.
+ */
+export class LexicalIndex {
+  private readonly scopes = new Map<string, MiniSearch<ToolDocument>>();
+  /** The scope each document is in. */
+  private readonly scopeOf = new Map<string, string>();
 
   get size(): number {
-    return this.ms.documentCount;
+    return this.scopeOf.size;
   }
 
   upsert(docs: ToolDocument[]): void {
     for (const d of docs) {
-      if (this.ms.has(d.id)) this.ms.discard(d.id);
-      this.ms.add({ ...d, title: d.title ?? '' });
+      this.remove([d.id]);
+      const scope = d.scope ?? '';
+      let ms = this.scopes.get(scope);
+      if (!ms) this.scopes.set(scope, (ms = corpus()));
+      ms.add({ ...d, title: d.title ?? '' });
+      this.scopeOf.set(d.id, scope);
     }
   }
 
   remove(ids: string[]): void {
-    for (const id of ids) if (this.ms.has(id)) this.ms.discard(id);
+    for (const id of ids) {
+      const scope = this.scopeOf.get(id);
+      if (scope === undefined) continue;
+      const ms = this.scopes.get(scope)!;
+      ms.discard(id);
+      this.scopeOf.delete(id);
+      if (ms.documentCount === 0) this.scopes.delete(scope);
+    }
   }
 
-  /** Up to `limit` matches, best first. Synonym expansions count for half of an original word. */
-  search(q: string, limit: number, filter?: (id: string) => boolean): ScoredId[] {
+  /**
+   * Up to `limit` matches in `scopes` (every scope when omitted), best first. Synonym expansions
+   * count for half of an original word.
+   */
+  search(q: string, limit: number, filter?: (id: string) => boolean, scopes?: string[]): ScoredId[] {
     const { original, expanded } = expandQuery(q);
     if (!original.length) return [];
     const opts = {
@@ -46,9 +72,11 @@ export class LexicalIndex {
         ...(expanded.length ? [{ combineWith: 'OR' as const, queries: expanded, boost: { tool: 1.5, title: 1, server: 0.75, description: 0.5 } }] : []),
       ],
     };
-    return this.ms
-      .search(query as never, opts)
-      .slice(0, limit)
-      .map((r) => ({ id: String(r.id), score: r.score }));
+    const read = scopes ? scopes.map((s) => this.scopes.get(s)).filter((ms) => ms !== undefined) : [...this.scopes.values()];
+    return read
+      .flatMap((ms) => ms.search(query as never, opts).slice(0, limit))
+      .map((r) => ({ id: String(r.id), score: r.score }))
+      .sort((a, b) => b.score - a.score || a.id.localeCompare(b.id))
+      .slice(0, limit);
   }
 }

@@ -88,10 +88,13 @@ export class ToolSearch {
     return this.chain;
   }
 
-  /** Best `k` documents for `q` among those `filter` accepts. */
-  async search(q: string, k: number, filter?: (id: string) => boolean, weight = this.semanticWeight): Promise<ToolSearchHit[]> {
+  /**
+   * Best `k` documents for `q` among those `filter` accepts, from the documents of `scopes` (all
+   * when omitted; their BM25 statistics too: see LexicalIndex).
+   */
+  async search(q: string, k: number, filter?: (id: string) => boolean, weight = this.semanticWeight, scopes?: string[]): Promise<ToolSearchHit[]> {
     const pool = Math.max(50, k * 10);
-    const lex = this.lexical.search(q, pool, filter);
+    const lex = this.lexical.search(q, pool, filter, scopes);
     let sem: { id: string; similarity: number }[] = [];
     if (this.vectors && this.options.embedder && weight > 0 && q.trim()) {
       await this.chain;

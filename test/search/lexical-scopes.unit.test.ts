@@ -1,0 +1,29 @@
+import { expect } from 'chai';
+import { LexicalIndex, type ToolDocument } from '../../src/search/lexical-index';
+
+const doc = (id: string, scope: string, description: string): ToolDocument => ({ id, name: id, server: 's', tool: id, description, scope });
+
+describe('LexicalIndex: one BM25 corpus per scope (tenant)', () => {
+  it("a tenant's scores do not move when another tenant adds documents with the same words", () => {
+    const ix = new LexicalIndex();
+    ix.upsert([doc('acme/alpha', 'acme', 'run the payroll export'), doc('acme/beta', 'acme', 'list invoices'), doc('shared/x', '*', 'echo text')]);
+    const before = ix.search('payroll invoices', 10, undefined, ['acme', '*']);
+    ix.upsert(Array.from({ length: 20 }, (_, i) => doc(`beta/${i}`, 'beta', 'payroll payroll payroll')));
+    const after = ix.search('payroll invoices', 10, undefined, ['acme', '*']);
+    expect(after).to.deep.equal(before);
+    expect(after.map((h) => h.id)).to.have.members(['acme/alpha', 'acme/beta']);
+    expect(ix.search('payroll', 5, undefined, ['beta']).map((h) => h.id.split('/')[0])).to.deep.equal(['beta', 'beta', 'beta', 'beta', 'beta']);
+  });
+
+  it('merges scopes by score; moves a document that changes scope; forgets emptied scopes', () => {
+    const ix = new LexicalIndex();
+    ix.upsert([doc('a', 'acme', 'send an email'), doc('b', '*', 'send a text message')]);
+    expect(ix.search('send email', 5, undefined, ['acme', '*']).map((h) => h.id)).to.deep.equal(['a', 'b']);
+    ix.upsert([doc('a', 'beta', 'send an email')]);
+    expect(ix.size).to.equal(2);
+    expect(ix.search('send email', 5, undefined, ['acme', '*']).map((h) => h.id)).to.deep.equal(['b']);
+    ix.remove(['a', 'b', 'missing']);
+    expect(ix.size).to.equal(0);
+    expect(ix.search('send', 5)).to.deep.equal([]);
+  });
+});
