@@ -6,17 +6,24 @@ import { startOpenMcp } from '../main';
  * every role stops taking work, finishes or hands back what it holds and commits its
  * checkpoints, in-flight appends commit (so nothing acknowledged is lost), stores close.
  * SHUTDOWN_DEADLINE_MS bounds it: past the deadline the process exits (code 1) with whatever
- * is left unfinished, which the next start or another process resumes. A second signal exits at once.
+ * is left unfinished, which the next start or another process resumes. A second signal (a second
+ * Ctrl-C, more than a second after the first) exits at once.
  */
+/** A signal this soon after the first is the same one relayed (npm passes Ctrl-C on to its script). */
+const REPEAT_WINDOW_MS = 1_000;
+
 export async function runStart(config: Config): Promise<void> {
   const gw = await startOpenMcp(config);
-  let stopping = false;
+  let stoppingSince: number | undefined;
   const stop = (signal: string) => {
-    if (stopping) {
+    if (stoppingSince !== undefined) {
+      // Ctrl-C reaches this process twice at once: from the terminal (the whole foreground
+      // process group) and relayed by `npm start`. Only a signal sent later means "now".
+      if (Date.now() - stoppingSince < REPEAT_WINDOW_MS) return;
       console.error(`${signal} again: exiting now`);
       process.exit(1);
     }
-    stopping = true;
+    stoppingSince = Date.now();
     console.log(`${signal}: draining (deadline ${config.SHUTDOWN_DEADLINE_MS} ms)`);
     setTimeout(() => {
       console.error(`shutdown deadline (SHUTDOWN_DEADLINE_MS=${config.SHUTDOWN_DEADLINE_MS}) passed: exiting`);

@@ -34,6 +34,8 @@ export type LocalChain = {
 
 const HARDHAT_BOOTSTRAP = resolve(dirname(require.resolve('hardhat/package.json')), 'internal/cli/bootstrap.js');
 const PROJECT_ROOT = resolve(__dirname, '../..');
+/** Makes the node exit when this process is gone (see the file). */
+const EXIT_WITH_PARENT = resolve(__dirname, 'exit-with-parent.cjs');
 
 /**
  * The embedded demo chain: a Hardhat node on 127.0.0.1:`port` (a direct child process, so
@@ -51,7 +53,7 @@ export async function startLocalChain(p: StartLocalChainParameters): Promise<Loc
   writeFileSync(configFile, "module.exports = { networks: { hardhat: { chainId: 31337, hardfork: 'cancun' } } };\n");
   const child = spawn(
     process.execPath,
-    [HARDHAT_BOOTSTRAP, 'node', '--config', configFile, '--hostname', '127.0.0.1', '--port', String(p.port)],
+    ['--require', EXIT_WITH_PARENT, HARDHAT_BOOTSTRAP, 'node', '--config', configFile, '--hostname', '127.0.0.1', '--port', String(p.port)],
     {
       cwd: PROJECT_ROOT,
       env: {
@@ -62,8 +64,15 @@ export async function startLocalChain(p: StartLocalChainParameters): Promise<Loc
         HARDHAT_DISABLE_TELEMETRY_PROMPT: 'true',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
+      // Its own process group: a Ctrl-C at the terminal reaches the gateway, which drains (the
+      // anchorer may still be writing to the chain) and then stops the node itself.
+      detached: true,
     },
   );
+  // Whatever way this process exits, the node goes with it.
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  child.once('exit', () => process.removeListener('exit', killOnExit));
   const stop = () => stopChild(child);
   try {
     const rpcUrl = await waitForListening(child, p.startTimeoutMs ?? 30_000, p.log);
