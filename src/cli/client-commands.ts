@@ -120,7 +120,7 @@ export function addMcpClientCommands(mcp: Command): void {
   servers
     .command('remove')
     .description('remove an upstream server (its tools leave every replica)')
-    .argument('<id>', 'server id (from list)')
+    .argument('<id or name>', 'server id or name (from list)')
     .action(async (id: string) => {
       const { runMcpServersRemove } = require('./mcp-servers') as typeof import('./mcp-servers');
       process.exitCode = await runMcpServersRemove(client(), id);
@@ -129,7 +129,7 @@ export function addMcpClientCommands(mcp: Command): void {
     .command('tools')
     .description('tools of the upstream servers')
     .command('search')
-    .description('find the tools for a task by meaning (hybrid BM25 + embeddings, as search_tools)')
+    .description('find the tools for a task by meaning, as search_tools does (BM25, plus embeddings when EMBEDDING_MODEL_DIR is set)')
     .argument('<query...>', 'what you want to do')
     .option('-k <n>', 'how many (default 10)', (v) => Number(v))
     .option('--json', 'print JSON lines')

@@ -30,7 +30,7 @@ export function buildCli(): Command {
     .command('verify')
     .description('verify an openmcp-proof/1 file against the on-chain root (needs only the file and an RPC URL)')
     .argument('<proof.json>', 'the proof file (GET /v1/events/:id/proof)')
-    .option('--rpc <url>', 'chain JSON-RPC URL', 'http://127.0.0.1:8545')
+    .option('--rpc <url>', 'chain JSON-RPC URL (default: CHAIN_RPC_URL, else the local chain on CHAIN_PORT)', defaultRpc())
     .option('--contract <address>', 'AuditAnchor address (default: the one named in the proof)')
     .action(async (file: string, o: { rpc: string; contract?: string }) => {
       const { runVerify } = load<typeof import('./verify')>('./verify');
@@ -42,7 +42,7 @@ export function buildCli(): Command {
     .description("re-derive a batch's Merkle root from its exported events and compare it with the chain")
     .argument('<id>', 'batch id')
     .requiredOption('--file <export.json>', 'the export (GET /v1/batches/:id/events)')
-    .option('--rpc <url>', 'chain JSON-RPC URL', 'http://127.0.0.1:8545')
+    .option('--rpc <url>', 'chain JSON-RPC URL (default: CHAIN_RPC_URL, else the local chain on CHAIN_PORT)', defaultRpc())
     .option('--contract <address>', 'AuditAnchor address (default: from the export)')
     .action(async (id: string, o: { file: string; rpc: string; contract?: string }) => {
       if (!/^(0|[1-9][0-9]*)$/.test(id)) throw new OpenMcpError('VALIDATION_FAILED', `batch id must be a non-negative integer, got ${id}`, { status: 400 });
@@ -87,6 +87,11 @@ export function buildCli(): Command {
   addMcpClientCommands(mcp);
 
   return program;
+}
+
+/** The chain a verification reads by default: CHAIN_RPC_URL, else the embedded chain at CHAIN_PORT (as `start` runs it). */
+function defaultRpc(): string {
+  return process.env.CHAIN_RPC_URL || `http://127.0.0.1:${process.env.CHAIN_PORT || 8545}`;
 }
 
 /** Print an error for a person: a known error as its code and message, anything else with its stack. */

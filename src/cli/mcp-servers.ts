@@ -83,11 +83,18 @@ export async function runMcpServersList(client: OpenMcpClient, o: { json?: boole
   }
 }
 
-/** `openmcp mcp servers remove <id>`. */
-export async function runMcpServersRemove(client: OpenMcpClient, id: string, out: Writer = stdout): Promise<number> {
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** `openmcp mcp servers remove <id or name>`: a name is looked up among the tenant's servers (`add` takes a name too). */
+export async function runMcpServersRemove(client: OpenMcpClient, idOrName: string, out: Writer = stdout): Promise<number> {
   try {
+    let id = idOrName;
+    if (!UUID_RE.test(idOrName)) {
+      const named = (await client.mcpServers.list()).find((s) => s.name === idOrName);
+      if (named) id = named.id;
+    }
     await client.mcpServers.remove(id);
-    out(`removed ${id}`);
+    out(id === idOrName ? `removed ${id}` : `removed ${idOrName} (${id})`);
     return 0;
   } catch (err) {
     return reportCliError(err, out);

@@ -10,6 +10,9 @@ const stdout: Writer = (l) => console.log(l);
 export function reportCliError(err: unknown, out: Writer): number {
   if (err instanceof OpenMcpError) out(`error ${err.code}: ${err.message}`);
   else out(`error: ${(err as Error)?.message ?? String(err)}`);
+  if (err instanceof OpenMcpError && err.code === 'SDK_CONNECTION_FAILED') {
+    out('(the CLI talks to OPENMCP_URL, else to HOST:PORT of the same settings as `openmcp start`: set OPENMCP_URL to the gateway, e.g. http://127.0.0.1:18080)');
+  }
   return 1;
 }
 

@@ -144,7 +144,9 @@ export class Upstream {
 
   /**
    * Call a tool (its upstream name). Retries only when `retryable` (read-only and idempotent)
-   * and the failure says nothing reached the tool or nothing came back (timeout, lost connection).
+   * and the connection was lost (the call may not have reached the tool). A timeout is not
+   * retried: the upstream is slow, not gone, and a retry would make the caller wait a multiple
+   * of MCP_CALL_TIMEOUT_MS.
    */
   async call(name: string, args: Record<string, unknown>, retryable: boolean): Promise<CallToolResult> {
     return this.limiter.run(async () => {
@@ -153,7 +155,7 @@ export class Upstream {
           return await this.breaker.fire(name, args);
         } catch (err) {
           const e = this.breakerError(err);
-          const transient = e.code === 'MCP_UPSTREAM_UNAVAILABLE' || e.code === 'MCP_UPSTREAM_TIMEOUT';
+          const transient = e.code === 'MCP_UPSTREAM_UNAVAILABLE';
           if (!retryable || !transient || attempt >= this.options.retries || this.closed) throw e;
           await new Promise((r) => setTimeout(r, this.options.retryBackoffMs * (attempt + 1)));
         }

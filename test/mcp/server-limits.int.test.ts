@@ -86,6 +86,17 @@ describe("MCP gateway: a server's own limits are in the log (McpServerRegistered
     expect(Date.now() - started).to.be.lessThan(1_400);
   });
 
+  it('a timed-out call of a read-only idempotent tool is not retried: the caller waits one timeout, not three', async () => {
+    await a.registerServer({ tenant: 'acme', actor, name: 'quick', transport: 'http', url: upstream.url, limits: { timeoutMs: 300 } });
+    const sleep = a.listTools('acme').find((t) => t.name === 'quick__sleep');
+    expect(sleep?.annotations, 'the tool may be retried on a lost connection').to.include({ readOnlyHint: true, idempotentHint: true });
+    const started = Date.now();
+    const err = await a.callTool(ctx, 'quick__sleep', { ms: 2_000 }).then(() => undefined, (e: unknown) => e);
+    expect((err as { code?: string })?.code).to.equal('MCP_UPSTREAM_TIMEOUT');
+    // Three attempts of 300 ms (and their backoff) would take over 1 s.
+    expect(Date.now() - started).to.be.lessThan(850);
+  });
+
   it("a replica holds the server's calls in flight to its maxConcurrent", async () => {
     await a.registerServer({ tenant: 'acme', actor, name: 'narrow', transport: 'http', url: upstream.url, limits: { maxConcurrent: 1 } });
     await eventually('replica B connects', () => b.status().upstreams.some((u) => u.name === 'narrow' && u.health === 'up'));

@@ -24,6 +24,14 @@ describe('CLI commands (tasks, events, keys) through the SDK against a listening
   beforeEach(() => (lines = []));
   after(() => h.close());
 
+  it('a gateway it cannot reach: exit 1, the error, and how to point the CLI at the right address (OPENMCP_URL)', async () => {
+    const lines: string[] = [];
+    const nowhere = clientFromEnvironment({ env: { OPENMCP_URL: 'http://127.0.0.1:9', OPENMCP_API_KEY: 'omk_whatever_whatever' } });
+    expect(await runTasksList(nowhere, {}, (l) => lines.push(l))).to.equal(1);
+    expect(lines[0]).to.match(/^error SDK_CONNECTION_FAILED: cannot reach http:\/\/127\.0\.0\.1:9/);
+    expect(lines[1]).to.include('OPENMCP_URL');
+  });
+
   it('tasks list prints a table (and JSON lines with --json); --all follows pages', async () => {
     expect(await runTasksList(client, { agentId: 'cli', limit: 2 }, out)).to.equal(0);
     expect(lines.join('\n')).to.match(/submitted/);

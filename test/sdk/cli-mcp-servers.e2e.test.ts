@@ -62,8 +62,8 @@ describe('CLI: openmcp mcp servers add|list|remove and mcp tools search (real ga
     });
   });
 
-  it('adds an HTTP upstream (operator), lists it with its tools, finds its tools, removes it', async () => {
-    expect(await runMcpServersAdd(as('operator'), 'remote', { url: upstream.url }, out), lines.join('\n')).to.equal(0);
+  it('adds an HTTP upstream (admin: it listens on 127.0.0.1), lists it with its tools, finds its tools, removes it by id, another by name', async () => {
+    expect(await runMcpServersAdd(as('admin'), 'remote', { url: upstream.url }, out), lines.join('\n')).to.equal(0);
     const id = /id (\S+)/.exec(lines[0])![1];
     expect(lines[0]).to.match(/^registered remote \(http\)/).and.match(/\d+ tool\(s\)/);
 
@@ -84,6 +84,13 @@ describe('CLI: openmcp mcp servers add|list|remove and mcp tools search (real ga
     lines = [];
     expect(await runMcpServersList(as('viewer'), { json: true }, out)).to.equal(0);
     expect(lines.map((l) => JSON.parse(l).id)).not.to.include(id);
+
+    lines = [];
+    expect(await runMcpServersAdd(as('admin'), 'named', { url: upstream.url }, out)).to.equal(0);
+    const named = /id (\S+)/.exec(lines[0])![1];
+    lines = [];
+    expect(await runMcpServersRemove(as('operator'), 'named', out), lines.join('\n')).to.equal(0);
+    expect(lines).to.deep.equal([`removed named (${named})`]);
   });
 
   it('exits 1 with the error code: a stdio server from a non-admin key, a viewer adding, a missing server', async () => {
@@ -92,6 +99,9 @@ describe('CLI: openmcp mcp servers add|list|remove and mcp tools search (real ga
     lines = [];
     expect(await runMcpServersAdd(as('viewer'), 'remote2', { url: upstream.url }, out)).to.equal(1);
     expect(lines[0]).to.match(/^error FORBIDDEN/);
+    lines = [];
+    expect(await runMcpServersAdd(as('operator'), 'inside', { url: upstream.url }, out)).to.equal(1);
+    expect(lines[0]).to.match(/^error FORBIDDEN: .*internal address/);
     lines = [];
     expect(await runMcpServersRemove(as('operator'), 'no-such-server', out)).to.equal(1);
     expect(lines[0]).to.match(/^error NOT_FOUND/);
@@ -114,7 +124,7 @@ describe('CLI: openmcp mcp servers add|list|remove and mcp tools search (real ga
   });
 
   it("the real command: --timeout-ms and --max-concurrent set the server's own limits, shown by list; a bad value exits 1 naming the option", async () => {
-    const env = { ...process.env, OPENMCP_URL: url, OPENMCP_API_KEY: keys.operator };
+    const env = { ...process.env, OPENMCP_URL: url, OPENMCP_API_KEY: keys.admin };
     const added = await run(process.execPath, [OPENMCP, 'mcp', 'servers', 'add', 'patient', '--url', upstream.url, '--timeout-ms', '120000', '--max-concurrent', '2'], { env });
     expect(added.stdout).to.match(/^registered patient \(http\).*timeout 120000 ms, 2 in flight/);
     const listed = await run(process.execPath, [OPENMCP, 'mcp', 'servers', 'list'], { env });
