@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { McpGatewayError } from '../../src/mcp/errors';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,6 +33,8 @@ class CountingTools implements ToolCaller {
   ];
   async callTool(ctx: ToolCallContext, name: string, args: Record<string, unknown>) {
     this.calls.push({ name, ctx });
+    // As the gateway answers a name its catalog does not hold.
+    if (!this.tools.some((t) => t.name === name)) throw new McpGatewayError('MCP_TOOL_NOT_FOUND', `no tool named ${name}`);
     if (this.hang) return new Promise<never>(() => {});
     return { content: [{ type: 'text', text: `${name}:${JSON.stringify(args)}` }] };
   }
@@ -88,13 +91,13 @@ describe('task runs: resume rules, limits and policy (in-test ToolCaller, openai
   }
 
   /** Put a task in the state a crash leaves: started, one step started, no outcome. */
-  async function crashedTask(tool: string): Promise<string> {
+  async function crashedTask(tool: string, idempotent = false): Promise<string> {
     const id = await submitTask(store, 'acme', { steps: [{ tool, arguments: { k: 'a' } }] });
     const base = { stream: taskStream(id), tenant: 'acme', actor: { kind: 'agent' as const, id: 'dead-worker' }, correlationId: id };
     const a = payloadDigest({ k: 'a' });
     await store.append(taskStream(id), [
       createEvent({ ...base, type: 'TaskStarted', data: { worker: 'dead-worker' } }),
-      createEvent({ ...base, type: 'TaskStepStarted', data: { stepId: 'step-0', index: 0, tool, argumentsHash: a.hash, argumentsJson: a.json, source: 'steps', idempotent: false } }),
+      createEvent({ ...base, type: 'TaskStepStarted', data: { stepId: 'step-0', index: 0, tool, argumentsHash: a.hash, argumentsJson: a.json, source: 'steps', idempotent } }),
     ]);
     return id;
   }
@@ -109,12 +112,30 @@ describe('task runs: resume rules, limits and policy (in-test ToolCaller, openai
   });
 
   it('re-runs a read-only idempotent call whose outcome is unknown', async () => {
-    const id = await crashedTask('kv__get');
+    const id = await crashedTask('kv__get', true);
     await start();
     const events = await waitForTask(store, id, ended);
     expect(tools.calls.map((c) => c.name)).to.deep.equal(['kv__get']);
     expect(ofType(events, 'TaskCompleted')).to.have.length(1);
     expect(ofType(events, 'TaskStepStarted')).to.have.length(1);
+  });
+
+  it('a started idempotent step whose tool is gone since is called again and fails with the gateway\'s MCP_TOOL_NOT_FOUND, not STEP_OUTCOME_UNKNOWN', async () => {
+    const id = await crashedTask('gone__lookup', true);
+    await start();
+    const events = await waitForTask(store, id, ended);
+    expect(tools.calls.map((c) => c.name)).to.deep.equal(['gone__lookup']);
+    const failed = ofType(events, 'TaskFailed')[0].data as { error: { code: string; message: string } };
+    expect(failed.error.code).to.equal('MCP_TOOL_NOT_FOUND');
+    expect(failed.error.message).to.include('gone__lookup');
+  });
+
+  it('a step started as not idempotent is not repeated even if its tool is idempotent now', async () => {
+    const id = await crashedTask('kv__get', false);
+    await start();
+    const events = await waitForTask(store, id, ended);
+    expect(tools.calls).to.have.length(0);
+    expect((ofType(events, 'TaskFailed')[0].data as { error: { code: string } }).error.code).to.equal('STEP_OUTCOME_UNKNOWN');
   });
 
   it('passes the task id and correlation to the tool caller', async () => {

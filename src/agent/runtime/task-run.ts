@@ -323,7 +323,12 @@ export class TaskRun {
     if (existing?.failed) return { failed: existing.failed, fatal: s.source === 'steps' || FATAL.has(existing.failed.code) };
     const isTx = s.tool === SEND_TRANSACTION_TOOL && !!this.deps.chains;
     const info = this.toolInfo(s.tool);
-    const idempotent = info?.annotations?.readOnlyHint === true && info?.annotations?.idempotentHint === true;
+    const nowIdempotent = info?.annotations?.readOnlyHint === true && info?.annotations?.idempotentHint === true;
+    // A started step is safe to run again if it was idempotent when it started and still is. A
+    // tool gone from the catalog since (its server removed, or back without it) is called again
+    // all the same: the call fails with the gateway's own error (MCP_TOOL_NOT_FOUND), which says
+    // what happened; STEP_OUTCOME_UNKNOWN would not.
+    const idempotent = existing ? existing.idempotent && (!info || nowIdempotent) : nowIdempotent;
     if (existing && !idempotent && !isTx) {
       const failed = { code: 'STEP_OUTCOME_UNKNOWN', message: `step ${s.stepId} (${s.tool}) was started before a restart and its outcome is unknown; it is not idempotent, so it is not repeated` };
       await this.append('TaskStepFailed', { stepId: s.stepId, error: failed });
