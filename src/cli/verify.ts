@@ -26,6 +26,12 @@ export async function runVerify(o: RunVerifyOptions): Promise<number> {
     out(`FAILED: cannot read ${o.file}: ${(err as Error).message}`);
     return 2;
   }
+  const problem = proof as { code?: unknown; detail?: unknown; format?: unknown } | null;
+  if (problem && typeof problem === 'object' && problem.format === undefined && typeof problem.code === 'string') {
+    // The API's error answer saved in place of a proof (e.g. 409 PROOF_PENDING before the batch is anchored).
+    out(`FAILED: ${o.file} is an error answer from the API, not a proof: ${problem.code}${typeof problem.detail === 'string' ? `: ${problem.detail}` : ''}`);
+    return 2;
+  }
   const results = await verifyProofFile(proof, { rpcUrl: o.rpc ?? DEFAULT_RPC_URL, contract: o.contract });
   return printChecks(results, out, o.file);
 }

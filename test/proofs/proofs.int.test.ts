@@ -72,6 +72,13 @@ describe('proofs end to end (SQLite event store, embedded Hardhat chain)', funct
     expect(await tamper('event-hash', (p) => (p.event.hash = flipHexByte(p.event.hash, 30) as never))).to.match(/^FAILED: event hash/);
     // A consistent forgery (new root, re-signed by someone else's key) still fails: the chain disagrees.
     expect(await tamper('contract', (p) => (p.anchor.contract = '0x000000000000000000000000000000000000dead' as never))).to.match(/^FAILED: on-chain root/);
+
+    // The API's answer saved before the batch was anchored: said so, exit 2 (not a proof at all).
+    const pending = join(f.dir, 'pending.json');
+    writeFileSync(pending, JSON.stringify({ type: 'about:blank', title: 'Conflict', status: 409, code: 'PROOF_PENDING', detail: 'batch not anchored yet' }));
+    const said: string[] = [];
+    expect(await runVerify({ file: pending, rpc: f.chain.rpcUrl, out: (l) => said.push(l) })).to.equal(2);
+    expect(said).to.deep.equal([`FAILED: ${pending} is an error answer from the API, not a proof: PROOF_PENDING: batch not anchored yet`]);
   });
 
   it('serves batches and an export that verify-batch accepts, and fails when an event is deleted', async () => {
