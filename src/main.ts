@@ -13,6 +13,7 @@ import { parseRoles } from './app/roles';
 import { CacheLeaseStore, SqlLeaseStore, type Leadership } from './leader';
 import { EventTraceContexts, initTracing, installHttpTracing, trackAuditLag, trackDependencies, tracedEventStore } from './telemetry';
 import { ConfigError, redactUrl } from './core/errors';
+import { dialectOf } from './db/knex';
 import { createAuthenticator, createJwtVerifier, ensureAdminKey, mcpAuthenticate, SqlKeyStore } from './auth';
 import { createRateLimiter } from './auth/rate-limit';
 import { InProcessBus } from './bus/inprocess';
@@ -112,11 +113,19 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
     const traceContexts = new EventTraceContexts(cache);
     const store = tracedEventStore(instrumentEventStore(rawStore, metrics), tracing.enabled ? traceContexts : undefined);
 
+    // Background roles' errors count in openmcp_errors_total too (as API errors do): an alert on
+    // ANCHOR_MISMATCH or a dependency down must see them, not only the log.
+    const countError = (err: unknown) => {
+      const code = (err as { code?: unknown } | null)?.code;
+      metrics.errors.inc({ code: typeof code === 'string' ? code : 'INTERNAL' });
+    };
     const checkpoints = new SqlCheckpointStore(knex);
     const brokers = config.KAFKA_BROKERS?.split(',');
     const topic = eventsTopic(config.KAFKA_TOPIC_PREFIX);
     // One sealer, one anchorer and one relay among every process sharing this log (fenced leases).
-    const leases = config.REDIS_URL ? new CacheLeaseStore(cache) : new SqlLeaseStore(knex);
+    // In MySQL when there is one: its fencing tokens survive restarts, where Redis without
+    // persistence would start them again at 1. Redis only when the database is per process (SQLite).
+    const leases = dialectOf(knex) === 'mysql' || !config.REDIS_URL ? new SqlLeaseStore(knex) : new CacheLeaseStore(cache);
     let relays: RelayLeadership | undefined;
     if (brokers && roles.relay) {
       relays = startRelayLeadership({
@@ -126,7 +135,10 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
         ttlMs: config.LEADER_LEASE_MS,
         relay: { brokers, clientId: config.KAFKA_CLIENT_ID, topic, registry, traceContexts: tracing.enabled ? traceContexts : undefined },
         log: (line) => logger.info(line),
-        onError: (err) => logger.warn({ err, role: 'relay' }, 'relay error (will retry)'),
+        onError: (err) => {
+          countError(err);
+          logger.warn({ err, role: 'relay' }, 'relay error (will retry)');
+        },
       });
       closers.push({ name: 'relay', close: () => relays!.stop() });
     }
@@ -170,7 +182,10 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
       leases,
       leaseTtlMs: config.LEADER_LEASE_MS,
       log: (line) => logger.info(line),
-      onError: (role, err) => logger.warn({ err, role }, `${role} error (will retry)`),
+      onError: (role, err) => {
+        countError(err);
+        logger.warn({ err, role }, `${role} error (will retry)`);
+      },
     });
     closers.push({ name: 'audit pipeline', close: () => pipeline.stop() });
 
