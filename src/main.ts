@@ -280,7 +280,9 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
     if (roles.gateway) {
       // Every /mcp request counts against the same per-key and per-tenant windows as REST.
       const rateLimit = createRateLimiter({ cache, perKeyPerMinute: config.RATE_LIMIT_PER_KEY, perTenantPerMinute: config.RATE_LIMIT_PER_TENANT });
-      await app.register(mcpGatewayPlugin, { gateway, cache, authenticate: mcpAuthenticate(auth, rateLimit) });
+      // An API key's actor id is the key id; other principals (JWT subjects) have no key to revoke.
+      const isRevoked = async (p: { actor: { id: string } }) => Boolean((await keys.get(p.actor.id))?.revokedAt);
+      await app.register(mcpGatewayPlugin, { gateway, cache, authenticate: mcpAuthenticate(auth, rateLimit), isRevoked });
     }
     if (roles.api) await app.register(uiPlugin, {
       store,

@@ -33,6 +33,13 @@ export type McpGatewayPluginOptions = {
   cache?: Cache;
   /** A used session's directory entry gets a new TTL (`sessionIdleMs`) at most this often. Default 1 min. */
   sessionRefreshMs?: number;
+  /**
+   * Whether the credentials a session was opened with have been revoked since. Every request is
+   * authenticated anyway; this ends what no request renews: an open GET (SSE) stream.
+   */
+  isRevoked?(principal: McpPrincipal): Promise<boolean>;
+  /** How often open sessions are checked with `isRevoked`. Default 15 s. */
+  revocationCheckMs?: number;
 };
 
 type Session = {
@@ -86,8 +93,23 @@ export async function mcpGatewayPlugin(app: FastifyInstance, opts: McpGatewayPlu
   }, Math.min(idleMs, 60_000));
   sweep.unref();
 
+  // A revoked key's sessions end here too, open streams included (its requests already get 401).
+  const isRevoked = opts.isRevoked;
+  const revocations = isRevoked
+    ? setInterval(() => {
+        for (const s of sessions.values()) {
+          isRevoked(s.principal).then(
+            (revoked) => (revoked ? s.close() : undefined),
+            (err: unknown) => app.log.warn({ err }, 'mcp session: revocation check failed (retried)'),
+          );
+        }
+      }, opts.revocationCheckMs ?? 15_000)
+    : undefined;
+  revocations?.unref();
+
   app.addHook('onClose', async () => {
     clearInterval(sweep);
+    clearInterval(revocations);
     await Promise.all(adopting.values());
     // Only the local copies: the directory keeps the sessions for the replicas that stay.
     await Promise.all([...sessions.values()].map((s) => s.close()));
