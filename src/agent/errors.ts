@@ -12,7 +12,8 @@ export type AgentErrorCode =
   | 'APPROVAL_REJECTED'
   | 'APPROVAL_TIMEOUT'
   | 'TOOL_FAILED'
-  | 'TOOL_ARGUMENTS_INVALID';
+  | 'TOOL_ARGUMENTS_INVALID'
+  | 'TX_PENDING';
 
 const STATUS: Partial<Record<AgentErrorCode, number>> = {
   LLM_NOT_CONFIGURED: 422,

@@ -14,10 +14,16 @@ export type Proposal = {
   args: unknown[];
   value: string;
   gas: string;
+  /**
+   * The task step that proposes it. Hashed with the rest, so an approval is for this one
+   * transaction: a second, identical transfer in the same task (a loop, a model told to repeat
+   * it) has another hash and needs its own approval. Absent in proposals recorded before 2026-12-05.
+   */
+  stepId?: string;
 };
 
 /** SHA-256 of the RFC 8785 canonical JSON of the proposal: what an approval names. */
 export function proposalHash(p: Proposal): Hex {
-  const { chainId, to, method, args, value, gas } = p;
-  return hashCanonical({ chainId, to, method, args, value, gas });
+  const { chainId, to, method, args, value, gas, stepId } = p;
+  return hashCanonical({ chainId, to, method, args, value, gas, ...(stepId !== undefined ? { stepId } : {}) });
 }

@@ -116,3 +116,21 @@ describe('policy engine (pure)', () => {
     expect(() => parsePolicy({ policies: [{ tenant: 'a', native: { maxValueWei: '1.5' } }] })).to.throw(/native.maxValueWei/);
   });
 });
+
+describe('evaluateTransaction: a method or tool named like an Object.prototype member has no rule', () => {
+  const TOKEN = '0x1111111111111111111111111111111111111111';
+  const p = AgentPolicySchema.parse({
+    tenant: 'acme',
+    tools: { allow: ['*'], budgets: { kv__get: 2 } },
+    contracts: [{ chainId: 31337, address: TOKEN, methods: { transfer: { amountArg: 1, maxAmount: '1000' } } }],
+  });
+  for (const method of ['valueOf', 'toString', 'hasOwnProperty', '__proto__', 'constructor']) {
+    it(`"${method}" is denied as not allowlisted (it was allowed with no limit)`, () => {
+      const proposal = { chainId: 31337, to: TOKEN, method, args: ['0x000000000000000000000000000000000000beef', '999999999'], value: '0', gas: '60000' };
+      expect(evaluateTransaction(p, { proposal, nativeSpentToday: 0n, methodSpentToday: 0n })).to.include({ decision: 'deny', rule: 'contracts.method' });
+    });
+  }
+  it('a tool named toString has no budget (the allowlist decides)', () => {
+    expect(evaluateToolCall(p, { tool: 'toString', callsInTask: 5 }).decision).to.equal('allow');
+  });
+});

@@ -38,7 +38,8 @@ export function evaluateToolCall(policy: AgentPolicy, facts: ToolCallFacts): Pol
   const denied = policy.tools.deny.find((p) => globMatch(p, tool));
   if (denied) return deny('tools.deny', `tool ${tool} matches deny pattern ${denied}`);
   if (!policy.tools.allow.some((p) => globMatch(p, tool))) return deny('tools.allow', `tool ${tool} is not in the allowlist`);
-  const budget = policy.tools.budgets[tool];
+  // Own keys only: a tool or method named like an Object.prototype member (toString, __proto__) has no rule.
+  const budget = Object.hasOwn(policy.tools.budgets, tool) ? policy.tools.budgets[tool] : undefined;
   if (budget !== undefined && facts.callsInTask >= budget) {
     return deny('tools.budget', `tool ${tool} already called ${facts.callsInTask} times in this task (budget ${budget})`);
   }
@@ -72,7 +73,7 @@ export function evaluateTransaction(policy: AgentPolicy, facts: TransactionFacts
   const p = facts.proposal;
   const contract = findContract(policy, p.chainId, p.to);
   if (!contract) return deny('contracts.unknown', `contract ${p.to} on chain ${p.chainId} is not allowlisted`);
-  const method = contract.methods[p.method];
+  const method = Object.hasOwn(contract.methods, p.method) ? contract.methods[p.method] : undefined;
   if (!method) return deny('contracts.method', `method ${p.method} of ${contract.name ?? p.to} is not allowlisted`);
   const value = BigInt(p.value);
   const gas = BigInt(p.gas);

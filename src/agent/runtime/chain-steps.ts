@@ -8,6 +8,7 @@ import type { AgentPolicy } from '../policy/policy';
 import { proposalHash, type Proposal } from '../policy/proposal';
 import { CacheSpendLedger, utcDay, type SpendLedger } from '../policy/spend-ledger';
 import { MemoryCache } from '../../cache/memory';
+import type { Cache } from '../../cache/port';
 import type { AgentRuntimeDependencies, AgentRuntimeOptions } from './runtime-deps';
 import type { TaskView } from './task-view';
 import type { StepSpec } from './step-spec';
@@ -77,7 +78,8 @@ export async function runChainRead(ctx: ChainStepContext, s: StepSpec): Promise<
 }
 
 function meters(ctx: ChainStepContext, p: Proposal): { native: string; method?: { meter: string; amount: bigint } } {
-  const rule = findContract(ctx.policy, p.chainId, p.to)?.methods[p.method];
+  const methods = findContract(ctx.policy, p.chainId, p.to)?.methods;
+  const rule = methods && Object.hasOwn(methods, p.method) ? methods[p.method] : undefined;
   const i = rule?.amountArg;
   const raw = i === undefined ? undefined : p.args[i];
   return {
@@ -110,7 +112,7 @@ export async function runChainTransaction(ctx: ChainStepContext, s: StepSpec): P
       await ctx.recordPolicy(s.stepId, 'transaction', s.tool, d);
       throw denied(d);
     }
-    proposal = await ctx.timed(
+    const prepared = await ctx.timed(
       prepareProposal(reg, {
         chainId,
         contract: to,
@@ -120,17 +122,21 @@ export async function runChainTransaction(ctx: ChainStepContext, s: StepSpec): P
         gasLimit: s.args.gasLimit as string | undefined,
       }),
     );
+    proposal = { ...prepared, stepId: s.stepId };
   }
   const hash = proposalHash(proposal);
   const ledger = ledgerOf(ctx.deps);
-  const agent = view.agentId ?? '*';
-  const day = utcDay(ctx.now());
+  // Whose daily totals: the agent's only when its policy entry names it. Under an entry for every
+  // agent ('*') the cap is the tenant's, whatever agentId each submitter chose.
+  const agent = ctx.policy.agent === '*' ? '*' : (view.agentId ?? '*');
   const m = meters(ctx, proposal);
-  const d = evaluateTransaction(ctx.policy, {
-    proposal,
-    nativeSpentToday: await ledger.spent(view.tenant, agent, m.native, day),
-    methodSpentToday: m.method ? await ledger.spent(view.tenant, agent, m.method.meter, day) : 0n,
-  });
+  const evaluate = async (day: string) =>
+    evaluateTransaction(ctx.policy, {
+      proposal,
+      nativeSpentToday: await ledger.spent(view.tenant, agent, m.native, day),
+      methodSpentToday: m.method ? await ledger.spent(view.tenant, agent, m.method.meter, day) : 0n,
+    });
+  const d = await evaluate(utcDay(ctx.now()));
   const approved = ctx.view().approvals.get(hash) === 'approve';
   // Already approved: the policy said "approval" before; re-recording it would only repeat evidence.
   if (!(approved && d.decision === 'require_approval')) await ctx.recordPolicy(s.stepId, 'transaction', s.tool, d, hash);
@@ -149,8 +155,28 @@ export async function runChainTransaction(ctx: ChainStepContext, s: StepSpec): P
     }
   }
   const nonces = ctx.deps.nonces ?? fallbackNonces;
-  const signed = await ctx.timed(
-    signAndSend(reg, nonces, proposal, async (tx) => {
+  // The daily caps again, at the moment of sending and under one lock per tenant and agent (the
+  // cache's: Redis across processes), until the spend is booked: checked only once, before an
+  // approval wait or beside other tasks, several transfers could each fit the cap and together
+  // pass it. The day is today's now, not the proposal's.
+  const lockKey = `agent:spend-lock:${view.tenant}:${agent}`;
+  const holder = `${view.taskId}:${s.stepId}:${Math.random().toString(36).slice(2)}`;
+  const cache = spendLocks(ctx.deps);
+  for (let i = 0; !(await cache.acquireLock(lockKey, holder, SPEND_LOCK_MS)); i++) {
+    if (i > 600) throw new AgentError('POLICY_DENIED', `spend lock ${lockKey} stayed busy: the transaction is not sent`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  let sending: Promise<Awaited<ReturnType<typeof signAndSend>>>;
+  try {
+    const day = utcDay(ctx.now());
+    const now = await evaluate(day);
+    if (now.decision === 'deny') {
+      await ctx.recordPolicy(s.stepId, 'transaction', s.tool, now, hash);
+      throw denied(now);
+    }
+    // Never abandoned to a step timeout: a signing left running would still send the transaction
+    // after the step was reported failed, and the model's retry would pay twice.
+    sending = signAndSend(reg, nonces, proposal, async (tx) => {
       await ctx.append('TransactionSubmitted', {
         stepId: s.stepId,
         chainId: tx.chainId,
@@ -168,9 +194,25 @@ export async function runChainTransaction(ctx: ChainStepContext, s: StepSpec): P
       // re-broadcasting the recorded transaction (never re-running this step), so the spend is real.
       if (BigInt(proposal.value) > 0n) await ledger.add(view.tenant, agent, m.native, day, BigInt(proposal.value));
       if (m.method) await ledger.add(view.tenant, agent, m.method.meter, day, m.method.amount);
-    }),
-  );
+    });
+  } catch (err) {
+    await cache.releaseLock(lockKey, holder);
+    throw err;
+  }
+  const signed = await sending.finally(() => cache.releaseLock(lockKey, holder));
   return confirm(ctx, s, { chainId: signed.chainId, txHash: signed.txHash, rawTransaction: signed.rawTransaction }, hash);
+}
+
+/** Longest a spend lock is held (signing and recording; the broadcast follows the booking). */
+const SPEND_LOCK_MS = 60_000;
+const fallbackLocks = new WeakMap<object, Cache>();
+
+/** Where spend locks are taken: the runtime's cache (Redis in production), else one per runtime. */
+function spendLocks(deps: AgentRuntimeDependencies): Cache {
+  if (deps.cache) return deps.cache;
+  let c = fallbackLocks.get(deps);
+  if (!c) fallbackLocks.set(deps, (c = new MemoryCache()));
+  return c;
 }
 
 function findHashOf(view: TaskView, stepId: string): string {
@@ -181,7 +223,17 @@ function findHashOf(view: TaskView, stepId: string): string {
 async function confirm(ctx: ChainStepContext, s: StepSpec, tx: { chainId: number; txHash: string; rawTransaction?: string }, hash: string): Promise<TransactionResult> {
   const done = ctx.view().txs.get(s.stepId)?.confirmed;
   if (done) return { chainId: tx.chainId, txHash: done.txHash, blockNumber: done.blockNumber, status: done.status, gasUsed: done.gasUsed, proposalHash: hash };
-  const r = await waitForTransaction(ctx.deps.chains!, tx, { timeoutMs: ctx.opts.stepTimeoutMs, signal: ctx.signal });
+  let r: Awaited<ReturnType<typeof waitForTransaction>>;
+  try {
+    r = await waitForTransaction(ctx.deps.chains!, tx, { timeoutMs: ctx.opts.stepTimeoutMs, signal: ctx.signal });
+  } catch (err) {
+    // Sent but not seen mined in time: it may still be. Reported as a failure the model could
+    // retry, it would be paid twice; so the step ends the task, naming the transaction.
+    if (err instanceof Web3Error && err.code === 'TX_FAILED') {
+      throw new AgentError('TX_PENDING', `transaction ${tx.txHash} was sent but not seen mined in time; it may still be mined, so the step is not repeated: ${err.message}`, { cause: err, details: { txHash: tx.txHash } });
+    }
+    throw err;
+  }
   await ctx.append('TransactionConfirmed', { stepId: s.stepId, chainId: tx.chainId, txHash: r.txHash as Hex, blockNumber: r.blockNumber, blockHash: r.blockHash, status: r.status, gasUsed: r.gasUsed });
   return { chainId: tx.chainId, txHash: r.txHash, blockNumber: r.blockNumber, status: r.status, gasUsed: r.gasUsed, proposalHash: hash };
 }

@@ -491,4 +491,4 @@ export class TaskRun {
 }
 
 /** Failures that end the task even when the model asked for the step (it must not talk its way around them). */
-const FATAL = new Set(['POLICY_DENIED', 'APPROVAL_REJECTED', 'APPROVAL_TIMEOUT', 'STEP_OUTCOME_UNKNOWN', 'TX_DROPPED']);
+const FATAL = new Set(['POLICY_DENIED', 'APPROVAL_REJECTED', 'APPROVAL_TIMEOUT', 'STEP_OUTCOME_UNKNOWN', 'TX_DROPPED', 'TX_PENDING']);

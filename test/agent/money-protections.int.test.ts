@@ -1,0 +1,189 @@
+/**
+ * What protects a team's money when its agents send transactions, against a real local Hardhat
+ * chain, the real SqlSpendLedger (SQLite) and the openai-fake: an approval is for one
+ * transaction; daily caps hold under approvals, concurrency, the UTC day boundary and any
+ * agentId; a transaction sent but not seen mined ends the task instead of being retried.
+ * (Found by a review on 2026-12-05; each case failed before its fix.)
+ */
+import { expect } from 'chai';
+import { join } from 'node:path';
+import type { Knex } from 'knex';
+import { catalog } from '../../events';
+import type { RecordedEvent } from '../../src/core/envelope';
+import type { EventStore } from '../../src/eventstore/port';
+import { AgentRuntime } from '../../src/agent/runtime/agent-runtime';
+import type { AgentRuntimeOptions, AgentRuntimeDependencies } from '../../src/agent/runtime/runtime-deps';
+import { ApprovalsService } from '../../src/agent/approvals-service';
+import { OpenAiLlmClient } from '../../src/agent/llm/openai-client';
+import { parsePolicy, SqlSpendLedger, utcDay } from '../../src/agent/policy';
+import { openKnex } from '../../src/db/knex';
+import { migrateLatest } from '../../migrations';
+import { NonceManager } from '../../src/web3/nonce-manager';
+import type { ChainRegistry } from '../../src/web3/chain-registry';
+import { startOpenAiFake, type ChatRequest, type FakeReply, type OpenAiFake } from '../support/openai-fake/openai-fake';
+import { MemoryCache, MemoryCheckpointStore, ended, ofType, openStore, startChainFixture, submitTask, user, waitForTask, type ChainFixture } from './support/agent-fixture';
+
+const RUNTIME_KEY = '0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba' as const;
+const addr = (n: number) => `0x${n.toString(16).padStart(40, '0')}`;
+
+describe('agent runtime: money protections (Hardhat, SqlSpendLedger)', function () {
+  this.timeout(120_000);
+  let fx: ChainFixture;
+  let fake: OpenAiFake;
+  let chains: ChainRegistry;
+  let knex: Knex;
+  let ledger: SqlSpendLedger;
+  const opened: { runtime: AgentRuntime; store: EventStore }[] = [];
+
+  before(async () => {
+    fx = await startChainFixture();
+    fake = await startOpenAiFake([]);
+    chains = await fx.registry();
+    knex = await openKnex(`sqlite:${join(fx.dir, 'ledger.db')}`);
+    await migrateLatest(knex);
+    ledger = new SqlSpendLedger(knex);
+  });
+
+  after(async () => {
+    for (const o of opened) {
+      await o.runtime.stop().catch(() => {});
+      await o.store.close().catch(() => {});
+    }
+    chains?.close();
+    await fake?.close();
+    await knex?.destroy();
+    await fx?.close();
+  });
+
+  async function start(policyDoc: unknown, opts: Partial<AgentRuntimeOptions> = {}, extra: Partial<AgentRuntimeDependencies> = {}) {
+    const store = await openStore(fx.dir);
+    const deps: AgentRuntimeDependencies = {
+      store,
+      catalog,
+      tools: { callTool: async () => ({ content: [{ type: 'text', text: 'no gateway' }], isError: true }) },
+      llm: new OpenAiLlmClient({ baseURL: fake.baseURL, apiKey: 'sk-test', model: 'fake-model', maxRetries: 0 }),
+      cache: new MemoryCache(),
+      chains,
+      nonces: new NonceManager(),
+      policy: parsePolicy(policyDoc),
+      ledger,
+      privateKey: RUNTIME_KEY,
+      ...extra,
+    };
+    const runtime = new AgentRuntime(deps, { model: 'fake-model', stepTimeoutMs: 20_000, worker: `w-${opened.length}`, leaseMs: 1_500, ...opts }, new MemoryCheckpointStore());
+    await runtime.start();
+    opened.push({ runtime, store });
+    return { store, runtime, approvals: new ApprovalsService({ store, catalog }) };
+  }
+
+  const tokenPolicy = (tenant: string, rule: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
+    policies: [{ tenant, contracts: [{ chainId: fx.chain.chainId, address: fx.token, name: 'DemoToken', methods: { transfer: { amountArg: 1, ...rule } } }], ...extra }],
+  });
+  const transferStep = (to: string, amount: string, gasLimit?: string) => ({
+    tool: 'chain__send_transaction',
+    arguments: { chainId: fx.chain.chainId, contract: 'DemoToken', method: 'transfer', args: [to, amount], ...(gasLimit ? { gasLimit } : {}) },
+  });
+  const meter = () => `method:${fx.chain.chainId}:${fx.token.toLowerCase()}:transfer`;
+
+  const hashOf = (e: RecordedEvent) => (e.data as { proposalHash: string }).proposalHash;
+  const lastType = (es: RecordedEvent[]) => es[es.length - 1].type;
+  const errorOf = (es: RecordedEvent[]) => (ofType(es, 'TaskFailed')[0]?.data as { error: { code: string; message: string } } | undefined)?.error;
+
+  it('an approval is for one transaction: identical transfers of one task each wait for their own', async () => {
+    const { store, approvals } = await start(tokenPolicy('m1', { maxAmount: '1000', approvalAbove: '100' }));
+    const R = addr(0xa1);
+    const before = await fx.balanceOf(R);
+    const id = await submitTask(store, 'm1', { steps: [transferStep(R, '500', '100000'), transferStep(R, '500', '100000'), transferStep(R, '500', '100000')] });
+    const decided: string[] = [];
+    for (const decision of ['approve', 'approve', 'reject'] as const) {
+      const es = await waitForTask(store, id, (x) => ofType(x, 'ApprovalRequested').length > decided.length || ended(x));
+      expect(ended(es), 'the next transfer waits for its approval').to.equal(false);
+      const hash = hashOf(ofType(es, 'ApprovalRequested')[decided.length]);
+      expect(decided, 'a hash of its own').to.not.include(hash);
+      decided.push(hash);
+      await approvals.decide({ tenant: 'm1', actor: user, taskId: id, proposalHash: hash, decision });
+    }
+    const events = await waitForTask(store, id, ended);
+    expect(ofType(events, 'TransactionSubmitted')).to.have.length(2);
+    expect(errorOf(events)?.code).to.equal('APPROVAL_REJECTED');
+    expect((await fx.balanceOf(R)) - before).to.equal(1000n);
+  });
+
+  it('the daily cap is checked again when sending: of two approved tasks of 600 under a cap of 1000, one is sent', async () => {
+    const { store, approvals } = await start(tokenPolicy('m2', { maxAmount: '1000', dailyCap: '1000', approvalAbove: '100' }));
+    const R = addr(0xa2);
+    const before = await fx.balanceOf(R);
+    const ids = [await submitTask(store, 'm2', { steps: [transferStep(R, '600')] }), await submitTask(store, 'm2', { steps: [transferStep(R, '600')] })];
+    for (const id of ids) {
+      const es = await waitForTask(store, id, (x) => ofType(x, 'ApprovalRequested').length > 0 || ended(x));
+      await approvals.decide({ tenant: 'm2', actor: user, taskId: id, proposalHash: hashOf(ofType(es, 'ApprovalRequested')[0]), decision: 'approve' });
+    }
+    const outcomes = [];
+    for (const id of ids) outcomes.push(await waitForTask(store, id, ended));
+    expect(outcomes.map(lastType).sort()).to.deep.equal(['TaskCompleted', 'TaskFailed']);
+    expect(errorOf(outcomes.find((es) => lastType(es) === 'TaskFailed')!)?.message).to.match(/dailyCap|daily cap/);
+    expect((await fx.balanceOf(R)) - before).to.equal(600n);
+    expect(await ledger.spent('m2', '*', meter(), utcDay(new Date()))).to.equal(600n);
+  });
+
+  it('concurrent tasks cannot together pass the daily cap', async () => {
+    const { store } = await start(tokenPolicy('m3', { maxAmount: '1000', dailyCap: '1000' }), { concurrency: 8 });
+    const R = addr(0xb2);
+    const before = await fx.balanceOf(R);
+    const ids = await Promise.all(Array.from({ length: 5 }, () => submitTask(store, 'm3', { steps: [transferStep(R, '600')] })));
+    const outcomes: string[] = [];
+    for (const id of ids) outcomes.push(lastType(await waitForTask(store, id, ended)));
+    expect(outcomes.filter((o) => o === 'TaskCompleted')).to.have.length(1);
+    expect((await fx.balanceOf(R)) - before).to.equal(600n);
+  });
+
+  it("a cap of an entry for every agent ('*') is the tenant's, whatever agentId a task names", async () => {
+    const { store } = await start(tokenPolicy('m4', { maxAmount: '1000', dailyCap: '1000' }));
+    const R = addr(0xa3);
+    const before = await fx.balanceOf(R);
+    const outcomes: string[] = [];
+    for (const agentId of ['a1', 'a2', 'a3']) outcomes.push(lastType(await waitForTask(store, await submitTask(store, 'm4', { agentId, steps: [transferStep(R, '1000')] }), ended)));
+    expect(outcomes).to.deep.equal(['TaskCompleted', 'TaskFailed', 'TaskFailed']);
+    expect((await fx.balanceOf(R)) - before).to.equal(1000n);
+  });
+
+  it('a transfer approved after midnight UTC counts on the day it is sent', async () => {
+    let now = Date.parse('2030-01-01T23:59:50.000Z');
+    const { store, approvals } = await start(tokenPolicy('m5', { maxAmount: '1000', dailyCap: '1000', approvalAbove: '100' }), {}, { clock: () => new Date(now) });
+    const R = addr(0xc2);
+    const a = await submitTask(store, 'm5', { steps: [transferStep(R, '900')] });
+    const es = await waitForTask(store, a, (x) => ofType(x, 'ApprovalRequested').length > 0 || ended(x));
+    now = Date.parse('2030-01-02T00:00:10.000Z');
+    await approvals.decide({ tenant: 'm5', actor: user, taskId: a, proposalHash: hashOf(ofType(es, 'ApprovalRequested')[0]), decision: 'approve' });
+    expect(lastType(await waitForTask(store, a, ended))).to.equal('TaskCompleted');
+    expect(await ledger.spent('m5', '*', meter(), '2030-01-01')).to.equal(0n);
+    expect(await ledger.spent('m5', '*', meter(), '2030-01-02')).to.equal(900n);
+    const b = await submitTask(store, 'm5', { steps: [transferStep(R, '200', '100000')] });
+    const eb = await waitForTask(store, b, (x) => ofType(x, 'ApprovalRequested').length > 0 || ended(x));
+    if (!ended(eb)) await approvals.decide({ tenant: 'm5', actor: user, taskId: b, proposalHash: hashOf(ofType(eb, 'ApprovalRequested')[0]), decision: 'approve' });
+    expect(errorOf(await waitForTask(store, b, ended))?.message, '900 + 200 > 1000 on the day both are sent').to.match(/daily cap/);
+  });
+
+  it('a transaction sent but not seen mined in time ends the task (TX_PENDING): the model does not send it again', async () => {
+    const chainId = fx.chain.chainId;
+    const R = addr(0xb5);
+    fake.setScript((req: ChatRequest): FakeReply => {
+      const results = req.messages.filter((m) => m.role === 'tool');
+      if (results.length < 2) return { toolCalls: [{ name: 'chain__send_transaction', arguments: { chainId, contract: 'DemoToken', method: 'transfer', args: [R, '30'] } }] };
+      return { content: 'gave up' };
+    });
+    const { store } = await start(tokenPolicy('m6', { maxAmount: '1000' }), { stepTimeoutMs: 1_500 });
+    const before = await fx.balanceOf(R);
+    await fx.rpc('evm_setAutomine', [false]);
+    let events: RecordedEvent[];
+    try {
+      events = await waitForTask(store, await submitTask(store, 'm6', { instruction: `pay 30 DEMO to ${R}` }), ended);
+    } finally {
+      await fx.rpc('evm_setAutomine', [true]);
+    }
+    await fx.rpc('evm_mine');
+    expect(errorOf(events)?.code).to.equal('TX_PENDING');
+    expect(ofType(events, 'TransactionSubmitted')).to.have.length(1);
+    expect((await fx.balanceOf(R)) - before).to.equal(30n);
+  });
+});
