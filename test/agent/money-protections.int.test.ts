@@ -14,6 +14,8 @@ import type { EventStore } from '../../src/eventstore/port';
 import { AgentRuntime } from '../../src/agent/runtime/agent-runtime';
 import type { AgentRuntimeOptions, AgentRuntimeDependencies } from '../../src/agent/runtime/runtime-deps';
 import { ApprovalsService } from '../../src/agent/approvals-service';
+import type { ToolCaller, ToolInfo } from '../../src/agent/runtime/tool-caller';
+import { taskStream } from '../../src/domain/task/task.decider';
 import { OpenAiLlmClient } from '../../src/agent/llm/openai-client';
 import { parsePolicy, SqlSpendLedger, utcDay } from '../../src/agent/policy';
 import { openKnex } from '../../src/db/knex';
@@ -25,6 +27,20 @@ import { MemoryCache, MemoryCheckpointStore, ended, ofType, openStore, startChai
 
 const RUNTIME_KEY = '0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba' as const;
 const addr = (n: number) => `0x${n.toString(16).padStart(40, '0')}`;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A tool caller with one slow tool: the task's deadline passes while it runs. */
+class SlowTools implements ToolCaller {
+  tools: ToolInfo[] = [{ name: 'slow__wait', description: 'waits', inputSchema: { type: 'object' }, annotations: { readOnlyHint: true, idempotentHint: true } }];
+  async callTool() {
+    await sleep(2_000);
+    return { content: [{ type: 'text' as const, text: 'waited' }] };
+  }
+  listTools() {
+    return this.tools;
+  }
+}
 
 describe('agent runtime: money protections (Hardhat, SqlSpendLedger)', function () {
   this.timeout(120_000);
@@ -185,5 +201,26 @@ describe('agent runtime: money protections (Hardhat, SqlSpendLedger)', function 
     expect(errorOf(events)?.code).to.equal('TX_PENDING');
     expect(ofType(events, 'TransactionSubmitted')).to.have.length(1);
     expect((await fx.balanceOf(R)) - before).to.equal(30n);
+  });
+
+  it('a task past AGENT_TASK_TIMEOUT_MS stops: after its TaskFailed nothing is recorded and nothing is sent', async () => {
+    const { store } = await start(tokenPolicy('m7', { maxAmount: '1000' }), { taskTimeoutMs: 500 }, { tools: new SlowTools() });
+    const R = addr(0xa4);
+    const before = await fx.balanceOf(R);
+    const id = await submitTask(store, 'm7', { steps: [{ tool: 'slow__wait', arguments: {} }, transferStep(R, '77')] });
+    expect(errorOf(await waitForTask(store, id, ended))?.code).to.equal('TASK_TIMEOUT');
+    await sleep(3_000); // the slow tool returns meanwhile; before, its run went on to the transfer
+    const events = await store.readStream(taskStream(id));
+    expect(events[events.length - 1].type, 'TaskFailed is the last event').to.equal('TaskFailed');
+    expect((await fx.balanceOf(R)) - before).to.equal(0n);
+  });
+
+  it('a task that timed out waiting for an approval stops polling and renewing its lease', async () => {
+    const { store } = await start(tokenPolicy('m8', { maxAmount: '1000', approvalAbove: '100' }), { taskTimeoutMs: 800, leaseMs: 1_000 });
+    const id = await submitTask(store, 'm8', { steps: [transferStep(addr(0xb4), '500')] });
+    await waitForTask(store, id, ended);
+    await sleep(2_500);
+    const events = await store.readStream(taskStream(id));
+    expect(events[events.length - 1].type).to.equal('TaskFailed');
   });
 });

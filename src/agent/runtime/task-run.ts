@@ -28,7 +28,7 @@ export type RunOutcome = 'ended' | 'interrupted' | 'held';
 
 /** Why a run stops without writing: the runtime stopped (it resumes later), the task was cancelled, or another runner owns it. */
 export class RunInterrupted extends Error {
-  constructor(readonly why: 'stopped' | 'cancelled' | 'taken-over') {
+  constructor(readonly why: 'stopped' | 'cancelled' | 'taken-over' | 'ended') {
     super(`task run interrupted: ${why}`);
   }
 }
@@ -445,6 +445,9 @@ export class TaskRun {
 
   /** Read what others appended since our last revision (approvals, cancel). */
   async sync(): Promise<TaskView> {
+    // A run that outlived its task (e.g. past AGENT_TASK_TIMEOUT_MS, whose TaskFailed is already
+    // recorded) stops at its next step: no more polling, no lease renewal.
+    if (isTerminal(this.view)) throw new RunInterrupted('ended');
     const newer = await this.deps.store.readStream(this.stream, { fromRevision: this.view.lastRevision + 1 });
     for (const e of newer) {
       if (RUNNER_TYPES.has(e.type)) throw new RunInterrupted('taken-over');
@@ -470,6 +473,10 @@ export class TaskRun {
 
   /** One append at the revision we know; throws WrongExpectedRevisionError when the stream moved. */
   private async appendAt(type: string, data: Record<string, unknown>): Promise<void> {
+    // Nothing follows TaskCompleted or TaskFailed: a step still running when the task ended (its
+    // deadline passed) records no call and no transaction, and a signed one is never broadcast
+    // (TransactionSubmitted is recorded before the broadcast).
+    if (isTerminal(this.view)) throw new RunInterrupted('ended');
     const { catalog, store } = this.deps;
     const version = catalog.latestVersion(type);
     const e = createEvent(
