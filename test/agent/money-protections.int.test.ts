@@ -223,4 +223,25 @@ describe('agent runtime: money protections (Hardhat, SqlSpendLedger)', function 
     const events = await store.readStream(taskStream(id));
     expect(events[events.length - 1].type).to.equal('TaskFailed');
   });
+
+  it('a transaction the node dropped does not jam the wallet: after one failed attempt, transfers go through again', async () => {
+    const R = addr(0xd6);
+    const { store } = await start(tokenPolicy('m9', { maxAmount: '1000' }), { stepTimeoutMs: 1_500 });
+    const before = await fx.balanceOf(R);
+    await fx.rpc('evm_setAutomine', [false]);
+    try {
+      const a = await submitTask(store, 'm9', { steps: [transferStep(R, '1')] });
+      const es = await waitForTask(store, a, (x) => ofType(x, 'TransactionSubmitted').length > 0);
+      await sleep(200);
+      await fx.rpc('hardhat_dropTransaction', [(ofType(es, 'TransactionSubmitted')[0].data as { txHash: string }).txHash]);
+      expect(errorOf(await waitForTask(store, a, ended))?.code).to.equal('TX_PENDING');
+    } finally {
+      await fx.rpc('evm_setAutomine', [true]);
+    }
+    const outcomes: string[] = [];
+    for (const amount of ['2', '3', '4']) outcomes.push(lastType(await waitForTask(store, await submitTask(store, 'm9', { steps: [transferStep(R, amount)] }), ended)));
+    // Before: every later transfer reused the dropped one's next nonce and failed until a restart.
+    expect(outcomes.slice(1)).to.deep.equal(['TaskCompleted', 'TaskCompleted']);
+    expect((await fx.balanceOf(R)) - before).to.be.oneOf([7n, 9n]);
+  });
 });
