@@ -4,6 +4,7 @@ import { ValidationError } from '../core/errors';
 import type { RegisterServerInput } from '../api/schemas/mcp';
 import type { OpenMcpClient } from '../sdk/client';
 import { reportCliError, type Writer } from './tasks';
+import { isUuid } from '../core/ids';
 
 const stdout: Writer = (l) => console.log(l);
 
@@ -83,13 +84,11 @@ export async function runMcpServersList(client: OpenMcpClient, o: { json?: boole
   }
 }
 
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /** `openmcp mcp servers remove <id or name>`: a name is looked up among the tenant's servers (`add` takes a name too). */
 export async function runMcpServersRemove(client: OpenMcpClient, idOrName: string, out: Writer = stdout): Promise<number> {
   try {
     let id = idOrName;
-    if (!UUID_RE.test(idOrName)) {
+    if (!isUuid(idOrName)) {
       const named = (await client.mcpServers.list()).find((s) => s.name === idOrName);
       if (named) id = named.id;
     }

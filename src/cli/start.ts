@@ -1,6 +1,9 @@
 import type { Config } from '../config';
 import { startOpenMcp } from '../main';
 
+/** A signal this soon after the first is the same one relayed (npm passes Ctrl-C on to its script). */
+const REPEAT_WINDOW_MS = 1_000;
+
 /**
  * `openmcp start`: run until SIGINT/SIGTERM, then drain (OpenMcp.drain): /readyz turns 503,
  * every role stops taking work, finishes or hands back what it holds and commits its
@@ -9,9 +12,6 @@ import { startOpenMcp } from '../main';
  * is left unfinished, which the next start or another process resumes. A second signal (a second
  * Ctrl-C, more than a second after the first) exits at once.
  */
-/** A signal this soon after the first is the same one relayed (npm passes Ctrl-C on to its script). */
-const REPEAT_WINDOW_MS = 1_000;
-
 export async function runStart(config: Config): Promise<void> {
   const gw = await startOpenMcp(config);
   let stoppingSince: number | undefined;

@@ -97,9 +97,15 @@ export async function mcpGatewayPlugin(app: FastifyInstance, opts: McpGatewayPlu
   const isRevoked = opts.isRevoked;
   const revocations = isRevoked
     ? setInterval(() => {
+        // One check per identity, however many sessions it has open.
+        const byOwner = new Map<string, Session[]>();
         for (const s of sessions.values()) {
-          isRevoked(s.principal).then(
-            (revoked) => (revoked ? s.close() : undefined),
+          const owner = `${s.principal.tenant}\n${s.principal.actor.id}`;
+          byOwner.set(owner, [...(byOwner.get(owner) ?? []), s]);
+        }
+        for (const owned of byOwner.values()) {
+          isRevoked(owned[0].principal).then(
+            (revoked) => (revoked ? Promise.all(owned.map((s) => s.close())) : undefined),
             (err: unknown) => app.log.warn({ err }, 'mcp session: revocation check failed (retried)'),
           );
         }

@@ -16,7 +16,14 @@ describe('/mcp: sessions of a revoked key end, open streams included', function 
     const gateway = new McpGateway({ store: db.store, upstream: { healthIntervalMs: 0 } });
     await gateway.start();
     const revoked = new Set<string>();
-    const http = await startGatewayHttp(gateway, { isRevoked: async (p) => revoked.has(p.actor.id), revocationCheckMs: 100 });
+    const checked: string[] = [];
+    const http = await startGatewayHttp(gateway, {
+      isRevoked: async (p) => {
+        checked.push(p.actor.id);
+        return revoked.has(p.actor.id);
+      },
+      revocationCheckMs: 100,
+    });
     const headers = (key: string, sid?: string) => ({
       authorization: `Bearer ${key}`,
       'content-type': 'application/json',
@@ -37,7 +44,11 @@ describe('/mcp: sessions of a revoked key end, open streams included', function 
     const list = (key: string, sid: string) => fetch(http.url, { method: 'POST', headers: headers(key, sid), body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }) });
     try {
       const alice = await open('key-acme-alice');
+      const alice2 = await open('key-acme-alice');
       const bob = await open('key-acme-bob');
+      checked.length = 0;
+      await new Promise((r) => setTimeout(r, 350));
+      expect(checked.filter((a) => a === 'alice').length, 'one check per identity and sweep, not per session').to.equal(checked.filter((a) => a === 'bob').length);
       const stream = await fetch(http.url, { method: 'GET', headers: { ...headers('key-acme-alice', alice), accept: 'text/event-stream' } });
       expect(stream.status).to.equal(200);
       const reader = stream.body!.getReader();
@@ -51,6 +62,7 @@ describe('/mcp: sessions of a revoked key end, open streams included', function 
         await new Promise((r) => setTimeout(r, 50));
       }
       expect(await Promise.race([ended, new Promise((r) => setTimeout(() => r('still open'), 3_000))]), 'the GET stream ended').to.equal(true);
+      expect((await list('key-acme-alice', alice2)).status, "the key's other session too").to.equal(404);
       expect((await list('key-acme-bob', bob)).status, "another key's session is untouched").to.equal(200);
     } finally {
       await http.app.close();

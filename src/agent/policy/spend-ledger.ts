@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { Cache } from '../../cache/port';
+import { withLock } from '../../cache/with-lock';
 import { ValidationError } from '../../core/errors';
 import { dialectOf } from '../../db/knex';
 
@@ -41,16 +42,10 @@ export class CacheSpendLedger implements SpendLedger {
     // One holder per addition: a lock re-acquired by the same holder would let two additions of
     // this process interleave and lose one.
     const holder = `${this.owner}:${++this.additions}`;
-    for (let i = 0; !(await this.cache.acquireLock(lock, holder, 5_000)); i++) {
-      if (i > 500) throw new Error(`spend ledger: lock ${lock} busy`);
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    try {
+    await withLock(this.cache, lock, holder, { ttlMs: 5_000, pollMs: 10, waitMs: 5_000, busy: () => new Error(`spend ledger: lock ${lock} busy`) }, async () => {
       const current = await this.spent(tenant, agent, meter, day);
       await this.cache.set(key, String(current + amount), 2 * DAY_MS);
-    } finally {
-      await this.cache.releaseLock(lock, holder);
-    }
+    });
   }
 }
 

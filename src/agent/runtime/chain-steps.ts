@@ -9,6 +9,8 @@ import { proposalHash, type Proposal } from '../policy/proposal';
 import { CacheSpendLedger, utcDay, type SpendLedger } from '../policy/spend-ledger';
 import { MemoryCache } from '../../cache/memory';
 import type { Cache } from '../../cache/port';
+import { withLock } from '../../cache/with-lock';
+import { newId } from '../../core/ids';
 import type { AgentRuntimeDependencies, AgentRuntimeOptions } from './runtime-deps';
 import type { TaskView } from './task-view';
 import type { StepSpec } from './step-spec';
@@ -31,11 +33,20 @@ export type TransactionResult = { chainId: number; txHash: string; blockNumber: 
 
 const fallbackNonces = new NonceManager();
 const fallbackLedgers = new WeakMap<object, SpendLedger>();
+const fallbackCaches = new WeakMap<object, Cache>();
+
+/** The runtime's cache (Redis in production; spend locks, and the ledger without `ledger`), else one in memory per runtime. */
+function cacheOf(deps: AgentRuntimeDependencies): Cache {
+  if (deps.cache) return deps.cache;
+  let c = fallbackCaches.get(deps);
+  if (!c) fallbackCaches.set(deps, (c = new MemoryCache()));
+  return c;
+}
 
 function ledgerOf(deps: AgentRuntimeDependencies): SpendLedger {
   if (deps.ledger) return deps.ledger;
   let l = fallbackLedgers.get(deps);
-  if (!l) fallbackLedgers.set(deps, (l = new CacheSpendLedger(deps.cache ?? new MemoryCache())));
+  if (!l) fallbackLedgers.set(deps, (l = new CacheSpendLedger(cacheOf(deps))));
   return l;
 }
 
@@ -156,27 +167,21 @@ export async function runChainTransaction(ctx: ChainStepContext, s: StepSpec): P
   }
   const nonces = ctx.deps.nonces ?? fallbackNonces;
   // The daily caps again, at the moment of sending and under one lock per tenant and agent (the
-  // cache's: Redis across processes), until the spend is booked: checked only once, before an
+  // cache's: Redis across processes) until the spend is booked: checked only once, before an
   // approval wait or beside other tasks, several transfers could each fit the cap and together
-  // pass it. The day is today's now, not the proposal's.
+  // pass it. The day is today's now, not the proposal's. The signing is not raced against the
+  // step timeout: abandoned, it would still send the transaction after the step was reported
+  // failed, and the model's retry would pay twice.
   const lockKey = `agent:spend-lock:${view.tenant}:${agent}`;
-  const holder = `${view.taskId}:${s.stepId}:${Math.random().toString(36).slice(2)}`;
-  const cache = spendLocks(ctx.deps);
-  for (let i = 0; !(await cache.acquireLock(lockKey, holder, SPEND_LOCK_MS)); i++) {
-    if (i > 600) throw new AgentError('POLICY_DENIED', `spend lock ${lockKey} stayed busy: the transaction is not sent`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  let sending: Promise<Awaited<ReturnType<typeof signAndSend>>>;
-  try {
+  const busy = () => new AgentError('POLICY_DENIED', `spend lock ${lockKey} stayed busy: the transaction is not sent`);
+  const signed = await withLock(cacheOf(ctx.deps), lockKey, `${view.taskId}:${s.stepId}:${newId()}`, { ttlMs: SPEND_LOCK_MS, pollMs: 50, waitMs: 30_000, busy }, async () => {
     const day = utcDay(ctx.now());
     const now = await evaluate(day);
     if (now.decision === 'deny') {
       await ctx.recordPolicy(s.stepId, 'transaction', s.tool, now, hash);
       throw denied(now);
     }
-    // Never abandoned to a step timeout: a signing left running would still send the transaction
-    // after the step was reported failed, and the model's retry would pay twice.
-    sending = signAndSend(reg, nonces, proposal, async (tx) => {
+    return signAndSend(reg, nonces, proposal, async (tx) => {
       await ctx.append('TransactionSubmitted', {
         stepId: s.stepId,
         chainId: tx.chainId,
@@ -195,25 +200,12 @@ export async function runChainTransaction(ctx: ChainStepContext, s: StepSpec): P
       if (BigInt(proposal.value) > 0n) await ledger.add(view.tenant, agent, m.native, day, BigInt(proposal.value));
       if (m.method) await ledger.add(view.tenant, agent, m.method.meter, day, m.method.amount);
     });
-  } catch (err) {
-    await cache.releaseLock(lockKey, holder);
-    throw err;
-  }
-  const signed = await sending.finally(() => cache.releaseLock(lockKey, holder));
+  });
   return confirm(ctx, s, { chainId: signed.chainId, txHash: signed.txHash, rawTransaction: signed.rawTransaction }, hash);
 }
 
-/** Longest a spend lock is held (signing and recording; the broadcast follows the booking). */
+/** Longest a spend lock is held (signing, booking and the broadcast). */
 const SPEND_LOCK_MS = 60_000;
-const fallbackLocks = new WeakMap<object, Cache>();
-
-/** Where spend locks are taken: the runtime's cache (Redis in production), else one per runtime. */
-function spendLocks(deps: AgentRuntimeDependencies): Cache {
-  if (deps.cache) return deps.cache;
-  let c = fallbackLocks.get(deps);
-  if (!c) fallbackLocks.set(deps, (c = new MemoryCache()));
-  return c;
-}
 
 function findHashOf(view: TaskView, stepId: string): string {
   for (const [k, p] of view.policy) if (k === `${stepId}:transaction` && p.proposalHash) return p.proposalHash;

@@ -173,23 +173,15 @@ export class SqlEventStore implements EventStore {
     assertStreamPrefix(prefix);
     // The streams' range in the (stream, revision) index, not a scan of the log in position order:
     // the registry's few hundred events are found as fast in a log of millions as in an empty one.
-    const out: RecordedEvent[] = [];
-    let after = options.after ?? -1;
-    while (out.length < limit) {
-      const want = limit - out.length;
-      const rows: EventRow[] = await this.knex<EventRow>('events')
-        .where('stream', '>=', prefix)
-        .andWhere('stream', '<', prefixUpperBound(prefix))
-        .andWhere('position', '>', after)
-        .orderBy('position', 'asc')
-        .limit(want)
-        .select('*');
-      // A case-insensitive collation (MySQL's default) also matches other cases: check exactly, read on.
-      for (const r of rows) if (r.stream.startsWith(prefix)) out.push(fromRow(r));
-      if (rows.length < want) break;
-      after = Number(rows[rows.length - 1].position);
-    }
-    return out;
+    // Every table compares text exactly (createTable), so the range holds the prefix's streams only.
+    const rows = await this.knex<EventRow>('events')
+      .where('stream', '>=', prefix)
+      .andWhere('stream', '<', prefixUpperBound(prefix))
+      .andWhere('position', '>', options.after ?? -1)
+      .orderBy('position', 'asc')
+      .limit(limit)
+      .select('*');
+    return rows.map(fromRow);
   }
 
   /**
