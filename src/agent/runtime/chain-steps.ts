@@ -167,7 +167,7 @@ export async function runChainTransaction(ctx: ChainStepContext, s: StepSpec): P
   }
   const nonces = ctx.deps.nonces ?? fallbackNonces;
   // The daily caps again, at the moment of sending and under one lock per tenant and agent (the
-  // cache's: Redis across processes) until the spend is booked: checked only once, before an
+  // cache's: Redis across processes) until the transaction is booked and sent: checked only once, before an
   // approval wait or beside other tasks, several transfers could each fit the cap and together
   // pass it. The day is today's now, not the proposal's. The signing is not raced against the
   // step timeout: abandoned, it would still send the transaction after the step was reported
