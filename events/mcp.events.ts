@@ -84,6 +84,36 @@ export const McpServerRegisteredV2 = defineEvent(
     'v1 otherwise, and a v1 event reads as v2 without `limits`.',
 );
 
+/** RFC 9110 token: what a header field name may be made of. */
+export const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$/;
+
+/**
+ * A header value template: printable text with at least one `${env:NAME}`, and no other `${`
+ * (so a typo such as `${ENV:X}` or `${X}` is refused rather than sent as text). One regular
+ * expression, so the event's JSON Schema carries the same rule.
+ */
+export const HEADER_TEMPLATE = /^(?:[^$\x00-\x1f\x7f]|\$(?!\{))*\$\{env:[A-Za-z_][A-Za-z0-9_]{0,199}\}(?:[^$\x00-\x1f\x7f]|\$(?!\{)|\$\{env:[A-Za-z_][A-Za-z0-9_]{0,199}\})*$/;
+
+/**
+ * Headers sent to an HTTP or SSE upstream: name → value template. A template refers to the
+ * gateway's environment (`Bearer ${env:NOTION_TOKEN}`) and must refer to it at least once, so the
+ * log holds which variable, never its value.
+ */
+export const McpServerHeadersSchema = z
+  .record(z.string().regex(HEADER_NAME), z.string().max(2000).regex(HEADER_TEMPLATE, 'a template with at least one ${env:NAME}'))
+  .refine((h) => Object.keys(h).length >= 1 && Object.keys(h).length <= 20, '1 to 20 headers')
+  .meta({ minProperties: 1, maxProperties: 20 });
+
+export const McpServerRegisteredV3 = defineEvent(
+  'McpServerRegistered',
+  3,
+  z.strictObject({ ...registeredV1, limits: McpServerLimitsSchema.optional(), headers: McpServerHeadersSchema.optional() }),
+  'An upstream MCP server was registered for a tenant ("*" = visible to every tenant). v3 adds `headers`, ' +
+    'the headers sent to an http or sse upstream as templates that refer to the gateway\'s environment ' +
+    '(`Bearer ${env:NAME}`: the variable\'s name, never its value); v3 is written only for a registration ' +
+    'that sets headers, v2 or v1 otherwise, and a v2 event reads as v3 without `headers`.',
+);
+
 export const McpServerToolsDiscovered = defineEvent(
   'McpServerToolsDiscovered',
   1,
@@ -157,6 +187,7 @@ export const ToolCallFailed = defineEvent(
 export const mcpEvents = [
   McpServerRegistered,
   McpServerRegisteredV2,
+  McpServerRegisteredV3,
   McpServerToolsDiscovered,
   McpServerHealthChanged,
   McpServerRemoved,
@@ -165,5 +196,8 @@ export const mcpEvents = [
   ToolCallFailed,
 ];
 
-/** v1 → v2: a registration without limits (the gateway-wide settings apply). */
-export const mcpUpcasters: Upcaster[] = [{ type: 'McpServerRegistered', fromVersion: 1, upcast: (data) => data }];
+/** v1 → v2: a registration without limits (the gateway-wide settings apply); v2 → v3: without headers. */
+export const mcpUpcasters: Upcaster[] = [
+  { type: 'McpServerRegistered', fromVersion: 1, upcast: (data) => data },
+  { type: 'McpServerRegistered', fromVersion: 2, upcast: (data) => data },
+];

@@ -31,6 +31,8 @@ export type RegisterServerParameters = {
   url?: string;
   /** The server's own call timeout and calls in flight, over the gateway-wide settings. */
   limits?: McpServerLimits;
+  /** Header templates for an http/sse upstream (`Bearer ${env:NAME}`), resolved from the gateway's environment. */
+  headers?: Record<string, string>;
 };
 
 /** What the REST API needs of the MCP gateway (src/mcp). Unknown or foreign ids throw NOT_FOUND. */

@@ -16,6 +16,8 @@ export type McpServersAddOptions = {
   transport?: 'http' | 'sse';
   /** `KEY=VALUE` for a stdio server's environment (repeatable). */
   env?: string[];
+  /** `Name: template` for an http/sse server (repeatable), e.g. `Authorization: Bearer ${env:TOKEN}`. */
+  header?: string[];
   /** This server's call timeout (ms) and calls in flight, over the gateway-wide settings. */
   timeoutMs?: number;
   maxConcurrent?: number;
@@ -32,8 +34,10 @@ function endpointOf(name: string, o: McpServersAddOptions): RegisterServerInput 
   if (!command.length && !o.url) throw new ValidationError('give the server: a command after -- (stdio), or --url (streamable HTTP or SSE)', { field: 'command' });
   if (o.url) {
     if (o.env?.length) throw new ValidationError('--env is for stdio servers (a remote server has its own environment)', { field: 'env' });
-    return { name, transport: o.transport ?? 'http', url: o.url };
+    const headers = headersOf(o.header ?? []);
+    return { name, transport: o.transport ?? 'http', url: o.url, ...(headers ? { headers } : {}) };
   }
+  if (o.header?.length) throw new ValidationError('--header is for servers given by --url', { field: 'header' });
   if (o.transport) throw new ValidationError(`--transport ${o.transport} needs --url`, { field: 'transport' });
   const env: Record<string, string> = {};
   for (const pair of o.env ?? []) {
@@ -43,6 +47,22 @@ function endpointOf(name: string, o: McpServersAddOptions): RegisterServerInput 
   }
   const [program, ...args] = command;
   return { name, transport: 'stdio', command: program, ...(args.length ? { args } : {}), ...(Object.keys(env).length ? { env } : {}) };
+}
+
+/** `--header 'Name: value'` pairs as a headers object (the gateway checks names and values). */
+function headersOf(pairs: string[]): Record<string, string> | undefined {
+  const headers: Record<string, string> = {};
+  for (const pair of pairs) {
+    const i = pair.indexOf(':');
+    if (i <= 0) throw new ValidationError(`--header ${JSON.stringify(pair)}: expected 'Name: value'`, { field: 'header' });
+    const value = pair.slice(i + 1).trim();
+    // In double quotes or none, the shell turns ${env:X} into '' (or X's tail): nothing left to refer to.
+    if (!value.includes('${env:')) {
+      throw new ValidationError(`--header ${pair.slice(0, i)}: give the value by reference to an environment variable of the gateway, in single quotes: --header '${pair.slice(0, i)}: Bearer \${env:TOKEN}'`, { field: 'header' });
+    }
+    headers[pair.slice(0, i).trim()] = value;
+  }
+  return pairs.length ? headers : undefined;
 }
 
 /**

@@ -60,6 +60,7 @@ export class ToolCatalog {
           envKeys: d.envKeys as string[] | undefined,
           url: d.url as string | undefined,
           ...(d.limits ? { limits: d.limits as McpServerLimits } : {}),
+          ...(d.headers ? { headers: d.headers as Record<string, string> } : {}),
           health: 'unknown',
           registeredAt: event.occurredAt,
           tools: [],

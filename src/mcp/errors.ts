@@ -4,6 +4,7 @@ import { OpenMcpError } from '../core/errors';
 export type McpGatewayErrorCode =
   | 'MCP_TOOL_NOT_FOUND'
   | 'MCP_SERVER_EXISTS'
+  | 'MCP_SECRET_MISSING'
   | 'MCP_UPSTREAM_UNAVAILABLE'
   | 'MCP_UPSTREAM_TIMEOUT'
   | 'MCP_UPSTREAM_BUSY'
@@ -14,6 +15,7 @@ export type McpGatewayErrorCode =
 const STATUS: Record<McpGatewayErrorCode, number> = {
   MCP_TOOL_NOT_FOUND: 404,
   MCP_SERVER_EXISTS: 409,
+  MCP_SECRET_MISSING: 400,
   MCP_UPSTREAM_UNAVAILABLE: 503,
   MCP_UPSTREAM_TIMEOUT: 504,
   MCP_UPSTREAM_BUSY: 503,

@@ -14,6 +14,7 @@ import { ToolCallAudit, type PayloadPolicy, MAX_STORED_PAYLOAD_CHARS } from './a
 import { MCP_SERVER_STREAM_PREFIX, ToolCatalog, type CatalogChange } from './catalog';
 import { McpGatewayError } from './errors';
 import { payloadDigest } from './payload-hash';
+import { headersProblems, missingVariables } from './upstream-headers';
 import { toolRecords } from './tool-records';
 import { Upstream, defaultUpstreamOptions, type UpstreamOptions } from './upstream';
 import { SHARED_TENANT, type CallContext, type CatalogTool, type RegisterServerParameters, type ServerInfo, type UpstreamSpec } from './types';
@@ -57,14 +58,24 @@ const RegisterSchema = z
       .refine((u) => !/^[a-z]+:\/\/[^/]*@/i.test(u), 'a user name or password in the URL is not supported (fetch refuses it, and the log must not hold it)')
       .optional(),
     limits: McpServerLimitsSchema.optional(),
+    headers: z.record(z.string(), z.string()).optional(),
   })
   .refine((p) => (p.transport === 'stdio' ? !!p.command : !!p.url), {
     message: 'stdio needs a command; http and sse need a url',
     path: ['transport'],
+  })
+  .superRefine((p, ctx) => {
+    for (const issue of p.headers ? headersProblems(p.headers, p.transport) : []) ctx.addIssue({ code: 'custom', ...issue });
   });
 
 /** Waits between attempts to resume following the log after an error (ms), the last one repeated. */
 const FOLLOW_RETRY_MS = [200, 1_000, 5_000];
+
+/** The same header templates, in any order. */
+function sameHeaders(a: Record<string, string> | undefined, b: Record<string, string> | undefined): boolean {
+  const sorted = (h?: Record<string, string>) => JSON.stringify(Object.entries(h ?? {}).sort(([x], [y]) => x.localeCompare(y)));
+  return sorted(a) === sorted(b);
+}
 
 /** Microseconds since `t0` (an hrtime bigint), as a safe integer. */
 function sinceUs(t0: bigint): number {
@@ -169,7 +180,7 @@ export class McpGateway {
   private attachKnown(id: string): void {
     const s = this.catalog.server(id);
     if (!s || this.closed || this.upstreams.has(id) || this.registering.has(id)) return;
-    const u = this.attach({ id: s.id, tenant: s.tenant, name: s.name, transport: s.transport, command: s.command, args: s.args, url: s.url, limits: s.limits });
+    const u = this.attach({ id: s.id, tenant: s.tenant, name: s.name, transport: s.transport, command: s.command, args: s.args, url: s.url, limits: s.limits, headers: s.headers });
     void u.connect().catch(() => {});
   }
 
@@ -190,6 +201,13 @@ export class McpGateway {
       const field = issue.path.join('.') || 'body';
       throw new ValidationError(`${field}: ${issue.message}`, { field });
     }
+    // Refused before anything is recorded: a server this gateway could not authenticate to.
+    const missing = p.headers ? missingVariables(p.headers)[0] : undefined;
+    if (missing) {
+      throw new McpGatewayError('MCP_SECRET_MISSING', `headers.${missing.header}: environment variable ${missing.variable} is not set on this gateway`, {
+        details: { field: `headers.${missing.header}`, variable: missing.variable },
+      });
+    }
     if (this.catalog.serverByName(p.tenant, p.name)) {
       throw new McpGatewayError('MCP_SERVER_EXISTS', `an MCP server named ${p.name} is already registered`, { details: { name: p.name } });
     }
@@ -200,13 +218,15 @@ export class McpGateway {
     if (p.env) data.envKeys = Object.keys(p.env).sort();
     if (p.url) data.url = redactUrl(p.url);
     const limits = p.limits && limitsOf(p.limits);
-    // v2 only when there are limits to record: a registration without them stays v1, as before.
+    // Each version only when its field is used: a registration without them stays as it was (v1).
     if (limits) data.limits = limits;
+    if (p.headers) data.headers = p.headers;
+    const version = p.headers ? 3 : limits ? 2 : 1;
     this.registering.add(id);
     let u: Upstream;
     try {
-      await this.record(id, p.tenant, 'McpServerRegistered', data, p.actor, p.correlationId, 'no_stream', limits ? 2 : 1);
-      u = this.attach({ id, tenant: p.tenant, name: p.name, transport: p.transport, command: p.command, args: p.args, env: p.env, cwd: p.cwd, url: p.url, limits });
+      await this.record(id, p.tenant, 'McpServerRegistered', data, p.actor, p.correlationId, 'no_stream', version);
+      u = this.attach({ id, tenant: p.tenant, name: p.name, transport: p.transport, command: p.command, args: p.args, env: p.env, cwd: p.cwd, url: p.url, limits, headers: p.headers });
     } finally {
       this.registering.delete(id);
     }
@@ -229,10 +249,11 @@ export class McpGateway {
         existing.url === (p.url ? redactUrl(p.url) : undefined) &&
         JSON.stringify(existing.envKeys ?? []) === JSON.stringify(p.env ? Object.keys(p.env).sort() : []) &&
         existing.limits?.timeoutMs === p.limits?.timeoutMs &&
-        existing.limits?.maxConcurrent === p.limits?.maxConcurrent;
+        existing.limits?.maxConcurrent === p.limits?.maxConcurrent &&
+        sameHeaders(existing.headers, p.headers);
       if (same) {
         const old = this.upstreams.get(existing.id);
-        const spec = { ...(old?.spec ?? { id: existing.id, tenant: p.tenant, name: p.name, transport: p.transport }), env: p.env, cwd: p.cwd, url: p.url, command: p.command, args: p.args, limits: p.limits };
+        const spec = { ...(old?.spec ?? { id: existing.id, tenant: p.tenant, name: p.name, transport: p.transport }), env: p.env, cwd: p.cwd, url: p.url, command: p.command, args: p.args, limits: p.limits, headers: p.headers };
         if (old) await old.close();
         const u = this.attach(spec);
         await u.connect().catch(() => {});

@@ -5,6 +5,7 @@ import { limitsOf, mcpServerLimitFields } from '../../events/mcp.events';
 import { ConfigError } from '../core/errors';
 import type { Actor } from '../core/envelope';
 import type { McpGateway } from './gateway';
+import { headersProblems, missingVariables } from './upstream-headers';
 import { SHARED_TENANT, type RegisterServerParameters } from './types';
 
 const Entry = z.object({
@@ -16,6 +17,8 @@ const Entry = z.object({
   env: z.record(z.string(), z.string()).optional(),
   cwd: z.string().optional(),
   url: z.string().optional(),
+  // Headers for an http/sse server, values by reference: {"Authorization": "Bearer ${env:NOTION_TOKEN}"} (the form Cursor's mcp.json uses).
+  headers: z.record(z.string(), z.string()).optional(),
   // This server's own timeoutMs and maxConcurrent, over MCP_CALL_TIMEOUT_MS / MCP_MAX_CONCURRENT.
   ...mcpServerLimitFields,
 });
@@ -27,8 +30,9 @@ const FileSchema = z.union([
 ]);
 
 /**
- * Read MCP_SERVERS_FILE (JSON or YAML): `{servers: [{name, transport, command?, args?, env?, url?, tenant?, timeoutMs?, maxConcurrent?}]}`
- * or the common `{mcpServers: {name: {command, args, env} | {url, type}}}`. Entries without a tenant are shared.
+ * Read MCP_SERVERS_FILE (JSON or YAML): `{servers: [{name, transport, command?, args?, env?, url?, headers?, tenant?, timeoutMs?, maxConcurrent?}]}`
+ * or the common `{mcpServers: {name: {command, args, env} | {url, type, headers}}}`. Entries without a tenant are shared.
+ * A header referring to an environment variable this process lacks stops start-up, naming both.
  */
 export function readServersFile(path: string, actor: Actor): RegisterServerParameters[] {
   let parsed: unknown;
@@ -46,7 +50,15 @@ export function readServersFile(path: string, actor: Actor): RegisterServerParam
   const entries = 'servers' in r.data ? r.data.servers : Object.entries(r.data.mcpServers).map(([name, e]) => ({ ...e, name }));
   return entries.map((e) => {
     const kind = e.transport ?? (e.type === 'sse' ? 'sse' : e.type === 'stdio' ? 'stdio' : e.url ? 'http' : 'stdio');
-    return { tenant: e.tenant ?? SHARED_TENANT, actor, name: e.name, transport: kind, command: e.command, args: e.args, env: e.env, cwd: e.cwd, url: e.url, limits: limitsOf(e) };
+    if (e.headers) {
+      const problem = headersProblems(e.headers, kind)[0];
+      if (problem) throw new ConfigError(`MCP_SERVERS_FILE: ${e.name}.${problem.path.join('.')}: ${problem.message}`, { variable: 'MCP_SERVERS_FILE' });
+      const missing = missingVariables(e.headers)[0];
+      if (missing) {
+        throw new ConfigError(`MCP_SERVERS_FILE: ${e.name}.headers.${missing.header}: environment variable ${missing.variable} is not set`, { variable: missing.variable });
+      }
+    }
+    return { tenant: e.tenant ?? SHARED_TENANT, actor, name: e.name, transport: kind, command: e.command, args: e.args, env: e.env, cwd: e.cwd, url: e.url, limits: limitsOf(e), ...(e.headers ? { headers: e.headers } : {}) };
   });
 }
 

@@ -18,6 +18,12 @@ export type UpstreamSpec = {
   cwd?: string;
   url?: string;
   /**
+   * Headers for an http or sse upstream: name → template referring to the gateway's environment
+   * (`Bearer ${env:NOTION_TOKEN}`). Recorded as such in the log (McpServerRegistered v3); the
+   * values are read from the environment of the process that connects, each time it connects.
+   */
+  headers?: Record<string, string>;
+  /**
    * This upstream's own call timeout and concurrency, over the gateway-wide MCP_* settings.
    * Recorded in the log (McpServerRegistered v2), so every replica applies them.
    */
@@ -67,6 +73,8 @@ export type ServerInfo = {
   args?: string[];
   envKeys?: string[];
   url?: string;
+  /** Header templates (`Bearer ${env:NAME}`): which variables, never their values. */
+  headers?: Record<string, string>;
   /** The server's own limits, when its registration set any (else the gateway-wide settings apply). */
   limits?: McpServerLimits;
   health: ServerHealth;

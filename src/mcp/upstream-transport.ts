@@ -4,6 +4,7 @@ import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { ValidationError } from '../core/errors';
 import { isolatedAbortFetch } from './isolated-abort-fetch';
+import { resolveHeaders } from './upstream-headers';
 import type { UpstreamSpec } from './types';
 
 /**
@@ -28,11 +29,21 @@ export function openUpstreamTransport(spec: UpstreamSpec, onStderrLine: (line: s
       });
       return t;
     }
+    // `requestInit.headers` is what the SDK adds to every request of the transport: each POST,
+    // the GET event stream (streamable HTTP) and the EventSource (SSE), and, as each (re)connect
+    // builds a new transport, a session's re-initialisation. The SDK puts its own headers under
+    // them, hence the refused names (RESERVED_HEADERS). Resolved here, at connect, from this
+    // process's environment: a replica or a restart reads its own, and a rotated secret is used
+    // from the next connection on.
     case 'http':
       if (!spec.url) throw new ValidationError('http upstream needs a url', { field: 'url' });
-      return new StreamableHTTPClientTransport(new URL(spec.url), { fetch: isolatedAbortFetch() });
+      return new StreamableHTTPClientTransport(new URL(spec.url), { fetch: isolatedAbortFetch(), ...requestInitOf(spec) });
     case 'sse':
       if (!spec.url) throw new ValidationError('sse upstream needs a url', { field: 'url' });
-      return new SSEClientTransport(new URL(spec.url), { fetch: isolatedAbortFetch() });
+      return new SSEClientTransport(new URL(spec.url), { fetch: isolatedAbortFetch(), ...requestInitOf(spec) });
   }
+}
+
+function requestInitOf(spec: UpstreamSpec): { requestInit?: RequestInit } {
+  return spec.headers ? { requestInit: { headers: resolveHeaders(spec.headers) } } : {};
 }

@@ -112,9 +112,10 @@ export class Upstream {
     if (this.closed) throw new McpGatewayError('MCP_UPSTREAM_UNAVAILABLE', `${this.label}: closed`);
     const client = new Client({ name: 'openmcp-gateway', version: '0.1.0' });
     this.lastStderr = '';
-    const transport = openUpstreamTransport(this.spec, (line) => (this.lastStderr = line));
     const timeout = this.options.connectTimeoutMs;
     try {
+      // Inside the try: a header whose variable is unset is a failed connect (health down, naming it).
+      const transport = openUpstreamTransport(this.spec, (line) => (this.lastStderr = line));
       await client.connect(transport, { timeout });
       const tools: Tool[] = [];
       let cursor: string | undefined;

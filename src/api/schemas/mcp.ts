@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { mcpServerLimitFields } from '../../../events/mcp.events';
+import { headersProblems } from '../../mcp/upstream-headers';
 
 export const RegisterServerBody = z
   .strictObject({
@@ -12,10 +13,13 @@ export const RegisterServerBody = z
     url: z.url({ protocol: /^https?$/ }).max(2000).optional(),
     // This server's own timeoutMs and maxConcurrent, recorded in the log so every replica applies them.
     ...mcpServerLimitFields,
+    // Headers for an http/sse server, values by reference to the gateway's environment: {"Authorization": "Bearer ${env:NOTION_TOKEN}"}.
+    headers: z.record(z.string(), z.string().max(2000)).optional(),
   })
   .superRefine((b, ctx) => {
     if (b.transport === 'stdio' && !b.command) ctx.addIssue({ code: 'custom', path: ['command'], message: 'stdio servers need a command' });
     if (b.transport !== 'stdio' && !b.url) ctx.addIssue({ code: 'custom', path: ['url'], message: `${b.transport} servers need a url` });
+    for (const issue of b.headers ? headersProblems(b.headers, b.transport) : []) ctx.addIssue({ code: 'custom', ...issue });
   });
 export type RegisterServerInput = z.infer<typeof RegisterServerBody>;
 
@@ -28,6 +32,8 @@ export const McpServerView = z.looseObject({
   healthReason: z.string().optional(),
   /** The server's own limits, when its registration set any (else the gateway-wide settings apply). */
   limits: z.object({ timeoutMs: z.number().int().optional(), maxConcurrent: z.number().int().optional() }).optional(),
+  /** Header templates sent to the upstream (`Bearer ${env:NAME}`): variable names, never values. */
+  headers: z.record(z.string(), z.string()).optional(),
   toolCount: z.number().int().optional(),
 });
 export type McpServerViewOutput = z.infer<typeof McpServerView>;

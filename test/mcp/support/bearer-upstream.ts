@@ -1,0 +1,90 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
+import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import { buildExampleServer } from '../../../examples/mcp-stdio/tools';
+
+/** One request as the upstream saw it: whether it carried the expected credentials. */
+export type SeenRequest = { method: string; path: string; authorized: boolean };
+
+export type BearerUpstream = {
+  /** Streamable HTTP endpoint. */
+  url: string;
+  /** SSE endpoint (the older HTTP+SSE transport: GET /sse, POST /messages). */
+  sseUrl: string;
+  requests: SeenRequest[];
+  /** Forget every streamable HTTP session, as a restarted server would: the next request gets 404. */
+  forgetSessions(): void;
+  close(): Promise<void>;
+};
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  for await (const c of req) chunks.push(c as Buffer);
+  const text = Buffer.concat(chunks).toString('utf8');
+  return text ? JSON.parse(text) : undefined;
+}
+
+/**
+ * The example tools behind the real SDK server transports, answering 401 to any request whose
+ * `header` is not exactly `value` (as a hosted MCP server does without its bearer token or API key).
+ */
+export async function startBearerUpstream(header: string, value: string): Promise<BearerUpstream> {
+  const sessions = new Map<string, StreamableHTTPServerTransport>();
+  const sse = new Map<string, SSEServerTransport>();
+  const requests: SeenRequest[] = [];
+  const http: Server = createServer(async (req, res) => {
+    try {
+      const path = new URL(req.url ?? '/', 'http://x').pathname;
+      const authorized = req.headers[header.toLowerCase()] === value;
+      requests.push({ method: req.method ?? '', path, authorized });
+      if (!authorized) return void res.writeHead(401, { 'www-authenticate': 'Bearer realm="test"', 'content-type': 'application/json' }).end('{"error":"unauthorized"}');
+      if (path === '/sse' && req.method === 'GET') {
+        const t = new SSEServerTransport('/messages', res);
+        sse.set(t.sessionId, t);
+        t.onclose = () => sse.delete(t.sessionId);
+        await buildExampleServer().connect(t);
+        return;
+      }
+      if (path === '/messages' && req.method === 'POST') {
+        const t = sse.get(new URL(req.url ?? '/', 'http://x').searchParams.get('sessionId') ?? '');
+        if (!t) return void res.writeHead(404).end();
+        return void (await t.handlePostMessage(req, res, await readJson(req)));
+      }
+      if (path !== '/mcp') return void res.writeHead(404).end();
+      const body = req.method === 'POST' ? await readJson(req) : undefined;
+      const sid = req.headers['mcp-session-id'];
+      let transport = typeof sid === 'string' ? sessions.get(sid) : undefined;
+      if (!transport) {
+        if (sid !== undefined || !isInitializeRequest(body)) {
+          res.writeHead(sid === undefined ? 400 : 404, { 'content-type': 'application/json' });
+          return void res.end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32001, message: 'Session not found' }, id: null }));
+        }
+        const t: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
+          sessionIdGenerator: () => randomUUID(),
+          onsessioninitialized: (id) => void sessions.set(id, t),
+        });
+        await buildExampleServer().connect(t);
+        transport = t;
+      }
+      await transport.handleRequest(req, res, body);
+    } catch (err) {
+      if (!res.headersSent) res.writeHead(500).end(String(err));
+    }
+  });
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  const base = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+  return {
+    url: `${base}/mcp`,
+    sseUrl: `${base}/sse`,
+    requests,
+    forgetSessions: () => sessions.clear(),
+    close: async () => {
+      for (const t of [...sessions.values(), ...sse.values()]) await t.close().catch(() => {});
+      http.closeAllConnections();
+      await new Promise<void>((resolve) => http.close(() => resolve()));
+    },
+  };
+}
