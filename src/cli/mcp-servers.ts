@@ -73,7 +73,7 @@ function headersOf(pairs: string[]): Record<string, string> | undefined {
 export async function runMcpServersAdd(client: OpenMcpClient, name: string, o: McpServersAddOptions, out: Writer = stdout): Promise<number> {
   try {
     const s = await client.mcpServers.register(registrationOf(name, o));
-    out(`registered ${s.name} (${s.transport})  id ${s.id}${s.health ? `  ${s.health}` : ''}${s.toolCount !== undefined ? `  ${s.toolCount} tool(s)` : ''}${limitsText(s.limits)}`);
+    out(`registered ${s.name} (${s.transport})  id ${s.id}${s.health ? `  ${s.health}` : ''}${s.toolCount !== undefined ? `  ${s.toolCount} tool(s)` : ''}${limitsText(s.limits)}${s.headers ? `  headers ${Object.keys(s.headers).join(', ')}` : ''}`);
     return 0;
   } catch (err) {
     return reportCliError(err, out);

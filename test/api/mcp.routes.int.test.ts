@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { startHttpExample, type HttpExample } from '../../examples/mcp-http/server';
+import { startBearerUpstream } from '../mcp/support/bearer-upstream';
 import type { McpGateway } from '../../src/mcp/gateway';
 import { makeGatewayHarness } from './support/gateway-harness';
 import { makeHarness, type Harness } from './support/harness';
@@ -79,6 +80,46 @@ describe('REST /v1/mcp-servers and /v1/tools (real McpGateway, real HTTP MCP ups
     expect(stdio.statusCode).to.equal(403);
     for (const who of ['viewer', 'agent']) {
       expect((await h.call({ method: 'POST', url: '/v1/mcp-servers', auth: k[who], payload: { name: 'y', transport: 'http', url: upstream.url } })).statusCode).to.equal(403);
+    }
+  });
+
+  it('POST with headers (admin): values by reference reach the upstream, the body and the log hold the template only; 403 for others, 400 naming a bad header, MCP_SECRET_MISSING for an unset variable', async () => {
+    const secret = `sk-rest-${Math.random().toString(36).slice(2)}`;
+    const variable = `OMC_TEST_REST_TOKEN_${process.pid}`;
+    const template = `Bearer \${env:${variable}}`;
+    const hosted = await startBearerUpstream('Authorization', `Bearer ${secret}`);
+    process.env[variable] = secret;
+    try {
+      const payload = { name: 'hosted', transport: 'http', url: hosted.url, headers: { Authorization: template } };
+      const denied = await h.call({ method: 'POST', url: '/v1/mcp-servers', auth: k.operator, payload });
+      expect(denied.statusCode).to.equal(403);
+      expect(denied.json().field).to.equal('body.headers');
+      for (const [headers, field] of [
+        [{ 'Content-Type': template }, 'body.headers.Content-Type'],
+        [{ 'Mcp-Session-Id': template }, 'body.headers.Mcp-Session-Id'],
+        [{ Authorization: `Bearer ${secret}` }, 'body.headers.Authorization'],
+      ] as const) {
+        const res = await h.call({ method: 'POST', url: '/v1/mcp-servers', auth: k.admin, payload: { ...payload, headers } });
+        expect(res.statusCode, JSON.stringify(headers)).to.equal(400);
+        expect(res.json().field).to.equal(field);
+        expect(res.body).to.not.include(secret);
+      }
+      const unset = await h.call({ method: 'POST', url: '/v1/mcp-servers', auth: k.admin, payload: { ...payload, headers: { 'X-Api-Key': '${env:OMC_TEST_NOT_SET_ANYWHERE}' } } });
+      expect(unset.statusCode).to.equal(400);
+      expect(unset.json()).to.deep.include({ code: 'MCP_SECRET_MISSING', field: 'headers.X-Api-Key' });
+      expect(unset.json().detail).to.include('OMC_TEST_NOT_SET_ANYWHERE');
+
+      const res = await h.call({ method: 'POST', url: '/v1/mcp-servers', auth: k.admin, payload });
+      expect(res.statusCode, res.body).to.equal(201);
+      expect(res.json()).to.deep.include({ health: 'up', headers: { Authorization: template } });
+      expect(hosted.requests.filter((q) => !q.authorized)).to.deep.equal([]);
+      const list = await h.call({ method: 'GET', url: '/v1/mcp-servers', auth: k.viewer });
+      expect(list.body).to.not.include(secret);
+      expect(JSON.stringify(await h.store.readAll({ limit: 10_000 }))).to.not.include(secret);
+      expect((await h.call({ method: 'DELETE', url: `/v1/mcp-servers/${res.json().id}`, auth: k.admin })).statusCode).to.equal(204);
+    } finally {
+      delete process.env[variable];
+      await hosted.close();
     }
   });
 

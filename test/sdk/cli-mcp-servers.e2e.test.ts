@@ -3,6 +3,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { startHttpExample, type HttpExample } from '../../examples/mcp-http/server';
+import { startBearerUpstream } from '../mcp/support/bearer-upstream';
 import { registrationOf, runMcpServersAdd, runMcpServersList, runMcpServersRemove, runToolsSearch } from '../../src/cli/mcp-servers';
 import type { McpGateway } from '../../src/mcp/gateway';
 import { EXAMPLES_STDIO_SERVER } from '../../src/mcp/examples-server';
@@ -60,6 +61,16 @@ describe('CLI: openmcp mcp servers add|list|remove and mcp tools search (real ga
       timeoutMs: 120_000,
       maxConcurrent: 2,
     });
+    expect(registrationOf('hosted', { url: 'http://h/mcp', header: ['Authorization: Bearer ${env:TOKEN}', 'X-Api-Key:${env:KEY}'] })).to.deep.equal({
+      name: 'hosted',
+      transport: 'http',
+      url: 'http://h/mcp',
+      headers: { Authorization: 'Bearer ${env:TOKEN}', 'X-Api-Key': '${env:KEY}' },
+    });
+    // What double quotes leave of 'Bearer ${env:TOKEN}' in a shell: no reference, so no secret is logged by mistake.
+    expect(() => registrationOf('x', { url: 'http://h', header: ['Authorization: Bearer '] })).to.throw(/by reference .*in single quotes/);
+    expect(() => registrationOf('x', { url: 'http://h', header: ['Authorization'] })).to.throw(/'Name: value'/);
+    expect(() => registrationOf('x', { command: ['a'], header: ['A: ${env:X}'] })).to.throw(/--header is for servers given by --url/);
   });
 
   it('adds an HTTP upstream (admin: it listens on 127.0.0.1), lists it with its tools, finds its tools, removes it by id, another by name', async () => {
@@ -134,5 +145,27 @@ describe('CLI: openmcp mcp servers add|list|remove and mcp tools search (real ga
     expect(bad?.code).to.equal(1);
     expect(bad?.stderr).to.match(/--timeout-ms takes a whole number/);
     expect(gw.listServers('acme').map((s) => s.name)).not.to.include('odd');
+  });
+
+  it("the real command: --header 'Authorization: Bearer ${env:VAR}' authenticates to the upstream from the gateway's environment; the output names the header, never the value", async () => {
+    const secret = `sk-cli-${Math.random().toString(36).slice(2)}`;
+    const variable = `OMC_TEST_CLI_TOKEN_${process.pid}`;
+    const hosted = await startBearerUpstream('Authorization', `Bearer ${secret}`);
+    // The gateway (this process) has the variable; the CLI process does not need it.
+    process.env[variable] = secret;
+    try {
+      const env = { ...process.env, OPENMCP_URL: url, OPENMCP_API_KEY: keys.admin, [variable]: '' };
+      const added = await run(process.execPath, [OPENMCP, 'mcp', 'servers', 'add', 'hosted', '--url', hosted.url, '--header', `Authorization: Bearer \${env:${variable}}`], { env });
+      expect(added.stdout).to.match(/^registered hosted \(http\).*up.*tool\(s\).*headers Authorization/);
+      expect(added.stdout).to.not.include(secret);
+      expect(gw.listTools('acme').map((t) => t.name)).to.include('hosted__echo');
+      expect(hosted.requests.length).to.be.greaterThan(0);
+      expect(hosted.requests.filter((q) => !q.authorized)).to.deep.equal([]);
+      const listed = await run(process.execPath, [OPENMCP, 'mcp', 'servers', 'list', '--json'], { env });
+      expect(listed.stdout).to.include(`"Authorization":"Bearer \${env:${variable}}"`).and.not.include(secret);
+    } finally {
+      delete process.env[variable];
+      await hosted.close();
+    }
   });
 });

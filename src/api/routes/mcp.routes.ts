@@ -29,16 +29,16 @@ export function mcpRoutes(deps: AppDeps): FastifyPluginAsync {
       if (request.body.transport === 'stdio' && principalOf(request).role !== 'admin') {
         throw new ForbiddenError('registering a stdio server starts a process on the host: admins only', { field: 'body.transport' });
       }
-      // The gateway connects to the URL from inside the network: an internal address (loopback,
-      // private, link-local such as cloud metadata) is an admin's decision too.
-      if (request.body.url && principalOf(request).role !== 'admin' && (await reachesInternalAddress(request.body.url))) {
-        throw new ForbiddenError('the URL reaches an internal address (loopback, private or link-local network): admins only', { field: 'body.url' });
-      }
       // A header value is read from the gateway's environment and sent to the URL the caller chose:
       // any variable, the gateway's own secrets too (admin key, database password). Admins only,
       // as for stdio, whose child process could print the same environment.
       if (request.body.headers && principalOf(request).role !== 'admin') {
         throw new ForbiddenError("headers read the gateway's environment variables and send them to the server's URL: admins only", { field: 'body.headers' });
+      }
+      // The gateway connects to the URL from inside the network: an internal address (loopback,
+      // private, link-local such as cloud metadata) is an admin's decision too.
+      if (request.body.url && principalOf(request).role !== 'admin' && (await reachesInternalAddress(request.body.url))) {
+        throw new ForbiddenError('the URL reaches an internal address (loopback, private or link-local network): admins only', { field: 'body.url' });
       }
       const m = metadataOf(request);
       const { timeoutMs, maxConcurrent, ...spec } = request.body;
