@@ -48,14 +48,15 @@ export function readServersFile(path: string, actor: Actor): RegisterServerParam
     throw new ConfigError(`MCP_SERVERS_FILE: ${issue.path.join('.') || 'file'}: ${issue.message}`, { variable: 'MCP_SERVERS_FILE' });
   }
   const entries = 'servers' in r.data ? r.data.servers : Object.entries(r.data.mcpServers).map(([name, e]) => ({ ...e, name }));
-  return entries.map((e) => {
+  return entries.map((e, i) => {
+    const at = 'servers' in r.data ? `servers.${i}` : `mcpServers.${e.name}`;
     const kind = e.transport ?? (e.type === 'sse' ? 'sse' : e.type === 'stdio' ? 'stdio' : e.url ? 'http' : 'stdio');
     if (e.headers) {
       const problem = headersProblems(e.headers, kind)[0];
-      if (problem) throw new ConfigError(`MCP_SERVERS_FILE: ${e.name}.${problem.path.join('.')}: ${problem.message}`, { variable: 'MCP_SERVERS_FILE' });
+      if (problem) throw new ConfigError(`MCP_SERVERS_FILE: ${at}.${problem.path.join('.')}: ${problem.message}`, { variable: 'MCP_SERVERS_FILE' });
       const missing = missingVariables(e.headers)[0];
       if (missing) {
-        throw new ConfigError(`MCP_SERVERS_FILE: ${e.name}.headers.${missing.header}: environment variable ${missing.variable} is not set`, { variable: missing.variable });
+        throw new ConfigError(`MCP_SERVERS_FILE: ${at}.headers.${missing.header}: environment variable ${missing.variable} is not set`, { variable: missing.variable });
       }
     }
     return { tenant: e.tenant ?? SHARED_TENANT, actor, name: e.name, transport: kind, command: e.command, args: e.args, env: e.env, cwd: e.cwd, url: e.url, limits: limitsOf(e), ...(e.headers ? { headers: e.headers } : {}) };

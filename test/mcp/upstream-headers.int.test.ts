@@ -221,8 +221,8 @@ describe('MCP gateway: headers for HTTP/SSE upstreams, values by reference to th
     expect(again.id).to.equal(s.id);
 
     writeFileSync(file, JSON.stringify({ servers: [{ name: 'hosted', url: upstream.url, headers: { 'X-Api-Key': '${env:OMC_TEST_NOT_SET_ANYWHERE}' } }] }));
-    expect(() => readServersFile(file, actor)).to.throw(/hosted\.headers\.X-Api-Key: environment variable OMC_TEST_NOT_SET_ANYWHERE is not set/);
-    writeFileSync(file, JSON.stringify({ servers: [{ name: 'hosted', url: upstream.url, headers: { 'Mcp-Session-Id': TEMPLATE } }] }));
-    expect(() => readServersFile(file, actor)).to.throw(/hosted\.headers\.Mcp-Session-Id: .*set by the MCP transport/);
+    expect(() => readServersFile(file, actor)).to.throw(/MCP_SERVERS_FILE: servers\.0\.headers\.X-Api-Key: environment variable OMC_TEST_NOT_SET_ANYWHERE is not set/);
+    writeFileSync(file, JSON.stringify({ mcpServers: { hosted: { url: upstream.url, headers: { 'Mcp-Session-Id': TEMPLATE } } } }));
+    expect(() => readServersFile(file, actor)).to.throw(/MCP_SERVERS_FILE: mcpServers\.hosted\.headers\.Mcp-Session-Id: .*set by the MCP transport/);
   });
 });
