@@ -14,6 +14,9 @@ const REPEAT_WINDOW_MS = 1_000;
  */
 export async function runStart(config: Config): Promise<void> {
   const gw = await startOpenMcp(config);
+  // Whatever way the process ends (the drain's deadline, a second signal), no stdio upstream it
+  // started outlives it still running a call: a drain that finishes has closed them already.
+  process.once('exit', () => gw.gateway.killUpstreams());
   let stoppingSince: number | undefined;
   const stop = (signal: string) => {
     if (stoppingSince !== undefined) {

@@ -369,6 +369,16 @@ export class McpGateway {
     };
   }
 
+  /**
+   * Kill every stdio upstream's process now, synchronously (for `process.on('exit')`): a process
+   * that exits before close() finished (the shutdown deadline passed while calls were in flight)
+   * must not leave its upstreams running. Nothing is recorded; use close() when there is time.
+   */
+  killUpstreams(): void {
+    this.closed = true;
+    for (const u of this.upstreams.values()) u.kill();
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     this.stopWaiting?.();

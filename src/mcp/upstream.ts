@@ -51,6 +51,8 @@ type CallArgs = [name: string, args: Record<string, unknown>];
 export class Upstream {
   private client?: Client;
   private connecting?: Promise<Client>;
+  /** The latest transport opened (a stdio child's pid, also while it is still connecting). */
+  private transport?: { pid?: number | null };
   private readonly breaker: CircuitBreaker<CallArgs, CallToolResult>;
   private readonly limiter: ConcurrencyLimiter;
   private timer?: NodeJS.Timeout;
@@ -116,6 +118,7 @@ export class Upstream {
     try {
       // Inside the try: a header whose variable is unset is a failed connect (health down, naming it).
       const transport = openUpstreamTransport(this.spec, (line) => (this.lastStderr = line));
+      this.transport = transport as { pid?: number | null };
       await client.connect(transport, { timeout });
       const tools: Tool[] = [];
       let cursor: string | undefined;
@@ -241,6 +244,22 @@ export class Upstream {
     if (this.health === status || this.closed) return;
     this.health = status;
     this.events.onHealth(status, reason);
+  }
+
+  /**
+   * Kill a stdio upstream's process at once (SIGKILL), synchronously: for a process that exits
+   * without close() — past its shutdown deadline, on a second signal — whose child would
+   * otherwise outlive it, still running the call it was given. close() is the graceful way.
+   */
+  kill(): void {
+    this.closed = true;
+    const pid = this.transport?.pid;
+    if (!pid) return;
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
   }
 
   async close(): Promise<void> {

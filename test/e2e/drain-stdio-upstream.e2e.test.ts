@@ -1,0 +1,59 @@
+import { expect } from 'chai';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { EXAMPLES_STDIO_SERVER } from '../../src/mcp/examples-server';
+import { httpClient } from '../mcp/support/clients';
+import { startGatewayProcess, type GatewayProcess } from '../support/gateway-process';
+
+/** Whether `pid` still runs: a killed child whose new parent does not reap it (a container's PID 1) is a zombie, not running. */
+function running(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+/** The stdio upstreams `openmcp start` (process `parent`) has started: their pids. */
+function stdioChildren(parent: number): number[] {
+  const out = execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(parent)]).toString();
+  return out.split('\n').filter((l) => l.includes(EXAMPLES_STDIO_SERVER)).map((l) => Number(l.trim().split(/\s+/)[0]));
+}
+
+describe('openmcp start: a drain past its deadline leaves no stdio upstream running', function () {
+  this.timeout(180_000);
+  let gw: GatewayProcess | undefined;
+  let client: Client | undefined;
+  let dir: string;
+  let pids: number[] = [];
+
+  after(async () => {
+    await client?.close().catch(() => {});
+    await gw?.stop('SIGKILL');
+    for (const pid of pids) if (running(pid)) process.kill(pid, 'SIGKILL');
+    if (gw) rmSync(gw.dataDir, { recursive: true, force: true });
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('kills the stdio upstream whose call outlasts SHUTDOWN_DEADLINE_MS when the process exits', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'omc-drain-stdio-'));
+    const servers = join(dir, 'servers.json');
+    writeFileSync(servers, JSON.stringify({ mcpServers: { slow: { command: process.execPath, args: ['--require', require.resolve('tsx/cjs'), EXAMPLES_STDIO_SERVER], env: { MCP_EXAMPLE_TEST_TOOLS: 'on' } } } }));
+    gw = await startGatewayProcess({ MCP_SERVERS_FILE: servers, SHUTDOWN_DEADLINE_MS: '3000', OPENMCP_EXAMPLES: 'off' });
+    pids = stdioChildren(gw.child.pid!);
+    expect(pids).to.have.length(1);
+    client = await httpClient(`${gw.url}/mcp`, readFileSync(join(gw.dataDir, 'admin.key'), 'utf8').trim());
+    // Mid-call at the signal: the HTTP request stays in flight, so the drain cannot finish in time.
+    const call = client.callTool({ name: 'slow__sleep', arguments: { ms: 60_000 } }, undefined, { timeout: 90_000 }).catch((err: Error) => err);
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(running(pids[0])).to.equal(true);
+    expect(await gw.stop('SIGTERM')).to.equal(1);
+    expect(gw.output()).to.include('shutdown deadline');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(running(pids[0]), 'the stdio upstream still runs after the gateway exited').to.equal(false);
+    expect(await call).to.be.instanceOf(Error);
+  });
+});
