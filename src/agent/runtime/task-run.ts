@@ -20,7 +20,7 @@ import type { ToolInfo, ToolResult } from './tool-caller';
 /** Events only a runner writes: seeing one we did not write means another runner has the task. */
 const RUNNER_TYPES = new Set([
   'TaskLeased', 'TaskLeaseReleased', 'TaskStarted', 'TaskCompleted', 'TaskFailed', 'TaskStepStarted', 'TaskStepCompleted', 'TaskStepFailed',
-  'InferenceCompleted', 'PolicyEvaluated', 'ApprovalRequested', 'TransactionSubmitted', 'TransactionConfirmed',
+  'InferenceCompleted', 'PolicyEvaluated', 'ApprovalRequested', 'TransactionSubmitted', 'TransactionConfirmed', 'TransactionRejected',
 ]);
 
 /** How a run returns: the task is finished (by anyone), the run was stopped (resume later), or another worker holds its lease (retry at `heldUntil`). */
