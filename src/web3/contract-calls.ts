@@ -149,10 +149,15 @@ export async function signAndSend(reg: ChainRegistry, nonces: NonceManager, p: P
  * failures, timeouts and lost connections are never certain.
  */
 export function broadcastRefused(err: unknown): boolean {
+  const rpc = rpcErrorOf(err);
+  return !!rpc && rpc.code !== -32603 && !/time(d)?[ -]?out/i.test(rpc.message);
+}
+
+/** The JSON-RPC error object the node answered with, if the error carries one. */
+function rpcErrorOf(err: unknown): { code: number; message: string } | undefined {
   const e = err as { error?: unknown; info?: { error?: unknown } } | null;
   const rpc = (e?.error ?? e?.info?.error) as { code?: unknown; message?: unknown } | undefined;
-  if (!rpc || typeof rpc !== 'object' || typeof rpc.code !== 'number') return false;
-  return rpc.code !== -32603 && !/time(d)?[ -]?out/i.test(String(rpc.message ?? ''));
+  return rpc && typeof rpc === 'object' && typeof rpc.code === 'number' ? { code: rpc.code, message: String(rpc.message ?? '') } : undefined;
 }
 
 async function broadcast(chain: ChainHandle, raw: string): Promise<void> {
@@ -161,7 +166,7 @@ async function broadcast(chain: ChainHandle, raw: string): Promise<void> {
   } catch (err) {
     // The node may already have it (a resend after a crash): that is success.
     if (/already known|known transaction|already imported|nonce too low|AlreadyKnown/i.test(reason(err))) return;
-    if (broadcastRefused(err)) throw new Web3Error('TX_REJECTED', `chain ${chain.chainId} refused the transaction (it was not sent): ${reason(err)}`, err);
+    if (broadcastRefused(err)) throw new Web3Error('TX_REJECTED', `chain ${chain.chainId} refused the transaction (it was not sent): ${rpcErrorOf(err)!.message || reason(err)}`, err);
     throw new Web3Error('TX_FAILED', `broadcast on chain ${chain.chainId} failed (the transaction may have been sent): ${reason(err)}`, err);
   }
 }

@@ -268,11 +268,12 @@ describe('agent runtime: money protections (Hardhat, SqlSpendLedger)', function 
     expect((await fx.balanceOf(R)) - before).to.equal(60n);
   });
 
-  it('a broadcast whose answer was lost (maybe sent) stays charged and is not sent again by the model', async () => {
+  for (const [mode, n] of [['drop', 2], ['internal-error', 3]] as const) it(`a broadcast whose answer was lost (${mode}: maybe sent) stays charged and is not sent again by the model`, async () => {
     const chainId = fx.chain.chainId;
-    const R = addr(0xe2);
-    // A proxy that forwards eth_sendRawTransaction to the node and then drops the connection.
-    const proxy = await startLossyProxy(fx.chain.rpcUrl);
+    const R = addr(0xe0 + n);
+    const tenant = `m1${n}`;
+    // A proxy that forwards eth_sendRawTransaction to the node, then loses the answer.
+    const proxy = await startLossyProxy(fx.chain.rpcUrl, mode);
     const lossy = await ChainRegistry.open(
       parseChains({ chains: [{ chainId, rpcUrl: proxy.url, wallet: { type: 'key', privateKey: AGENT_WALLET_KEY }, contracts: [{ name: 'DemoToken', address: fx.token, abi: fx.tokenAbi }] }] }, fx.dir),
     );
@@ -283,13 +284,13 @@ describe('agent runtime: money protections (Hardhat, SqlSpendLedger)', function 
         if (req.messages.filter((m) => m.role === 'tool').length >= 2) return { content: 'gave up' };
         return { toolCalls: [{ name: 'chain__send_transaction', arguments: { chainId, contract: 'DemoToken', method: 'transfer', args: [R, '40'] } }] };
       });
-      const { store } = await start(tokenPolicy('m11', { maxAmount: '1000', dailyCap: '1000' }), { stepTimeoutMs: 5_000 }, { chains: lossy });
+      const { store } = await start(tokenPolicy(tenant, { maxAmount: '1000', dailyCap: '1000' }), { stepTimeoutMs: 5_000 }, { chains: lossy });
       const before = await fx.balanceOf(R);
-      const events = await waitForTask(store, await submitTask(store, 'm11', { instruction: `pay 40 DEMO to ${R}` }), ended);
+      const events = await waitForTask(store, await submitTask(store, tenant, { instruction: `pay 40 DEMO to ${R}` }), ended);
       expect(proxy.dropped, 'the proxy dropped a broadcast').to.be.greaterThan(0);
       expect((await fx.balanceOf(R)) - before, 'paid once, not twice').to.equal(40n);
       expect(ofType(events, 'TransactionSubmitted')).to.have.length(1);
-      expect(await ledger.spent('m11', '*', meter(), utcDay(new Date()))).to.equal(40n);
+      expect(await ledger.spent(tenant, '*', meter(), utcDay(new Date()))).to.equal(40n);
     } finally {
       lossy.close();
       await proxy.close();

@@ -9,12 +9,17 @@ export type LossyRpcProxy = {
 };
 
 /**
- * A JSON-RPC HTTP proxy in front of a real node that forwards every request, but for
- * `eth_sendRawTransaction` throws the node's answer away and drops the client's connection: the
- * transaction went out, the client cannot know it (a connection lost after sending).
- * Only the first `drops` broadcasts are dropped; later ones pass through.
+ * How the proxy loses a broadcast's answer: `drop` the client's connection, or answer
+ * `internal-error` (JSON-RPC -32603, as a gateway whose upstream timed out).
  */
-export async function startLossyProxy(target: string, drops = 1): Promise<LossyRpcProxy> {
+export type LossMode = 'drop' | 'internal-error';
+
+/**
+ * A JSON-RPC HTTP proxy in front of a real node that forwards every request, but for
+ * `eth_sendRawTransaction` throws the node's answer away (see LossMode): the transaction went
+ * out, the client cannot know it. Only the first `drops` broadcasts are lost; later ones pass through.
+ */
+export async function startLossyProxy(target: string, mode: LossMode = 'drop', drops = 1): Promise<LossyRpcProxy> {
   const state = { dropped: 0 };
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
@@ -27,8 +32,13 @@ export async function startLossyProxy(target: string, drops = 1): Promise<LossyR
         const calls = [JSON.parse(body)].flat() as { method?: string }[];
         if (calls.some((c) => c.method === 'eth_sendRawTransaction') && state.dropped < drops) {
           state.dropped++;
-          req.socket.destroy();
-          return;
+          if (mode === 'drop') return void req.socket.destroy();
+          // The node's answers, with the broadcast's replaced by the error (ethers batches requests).
+          const sent = new Set(calls.filter((c) => c.method === 'eth_sendRawTransaction').map((c) => (c as { id?: unknown }).id));
+          const lose = (a: { id?: unknown }) => (sent.has(a.id) ? { jsonrpc: '2.0', id: a.id, error: { code: -32603, message: 'upstream request timed out' } } : a);
+          const answers = JSON.parse(text) as { id?: unknown } | { id?: unknown }[];
+          res.writeHead(200, { 'content-type': 'application/json' });
+          return void res.end(JSON.stringify(Array.isArray(answers) ? answers.map(lose) : lose(answers)));
         }
         res.writeHead(answer.status, { 'content-type': 'application/json' });
         res.end(text);
