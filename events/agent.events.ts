@@ -161,6 +161,13 @@ export const TransactionConfirmed = defineEvent(
   'The transaction was mined (with the configured confirmations).',
 );
 
+export const TransactionRejected = defineEvent(
+  'TransactionRejected',
+  1,
+  z.strictObject({ stepId, chainId: safeInt, txHash: hex32, error }),
+  'The node refused the broadcast of the submitted transaction with this hash: it was never sent, and its spend is taken back from the daily caps. (A broadcast with an unknown outcome is never recorded so.)',
+);
+
 const worker = z.string().min(1).max(200);
 /** Increases by one with every acquisition (not with renewals): a fencing token per task. */
 const term = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
@@ -192,4 +199,5 @@ export const agentEvents = [
   ApprovalRejected,
   TransactionSubmitted,
   TransactionConfirmed,
+  TransactionRejected,
 ];

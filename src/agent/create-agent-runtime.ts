@@ -64,7 +64,7 @@ export async function createAgentRuntime(p: CreateAgentRuntimeParameters): Promi
     nonces: new NonceManager(),
     policy: loadPolicyFile(c.POLICY_FILE ? abs(c.POLICY_FILE) : undefined),
     ledger,
-    tokenBudget: new TokenBudget(ledger, { perTask: c.LLM_TOKEN_BUDGET_PER_TASK, perTenantDay: c.LLM_TOKEN_BUDGET_PER_TENANT_DAY }),
+    tokenBudget: new TokenBudget(ledger, { perTask: c.LLM_TOKEN_BUDGET_PER_TASK, perTenantDay: c.LLM_TOKEN_BUDGET_PER_TENANT_DAY }, cache),
     privateKey,
     traceContexts: p.traceContexts,
     logger: p.logger,

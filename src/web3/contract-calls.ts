@@ -90,6 +90,13 @@ export type SignedTransaction = { chainId: number; from: string; nonce: number; 
  * to `onSigned` (which must record it durably), then broadcast it. Recording before broadcasting
  * means a crash can only leave a recorded transaction that was maybe sent: resume broadcasts the
  * same bytes again (same hash) instead of signing a second one.
+ *
+ * How a failed broadcast ends: the node refused it (it answered with an error, so it was never
+ * sent) → `TX_REJECTED`; any other failure (timeout, connection lost, a gateway's 5xx) may have
+ * come after the node took it, so the signed transaction is returned all the same, as maybe
+ * sent: the caller awaits it with `waitForTransaction`, which broadcasts the same bytes again if
+ * the node does not know it. Either way the nonce counter is dropped (the chain's count is used
+ * next), as for any failed attempt.
  */
 export async function signAndSend(reg: ChainRegistry, nonces: NonceManager, p: Proposal, onSigned: (tx: SignedTransaction) => Promise<void>): Promise<SignedTransaction> {
   const chain = reg.get(p.chainId);
@@ -98,33 +105,59 @@ export async function signAndSend(reg: ChainRegistry, nonces: NonceManager, p: P
   const c = reg.contract(chain, p.to);
   const data = c.iface.encodeFunctionData(p.method, p.args as unknown[]);
   const from = await signer.getAddress();
-  return nonces.withNonce(chain.provider, chain.chainId, from, async (nonce) => {
-    const fees = await chain.provider.getFeeData();
-    const raw = (await signer.signTransaction({
-      type: 2,
-      chainId: p.chainId,
-      from,
-      to: p.to,
-      data,
-      value: BigInt(p.value),
-      gasLimit: BigInt(p.gas),
-      nonce,
-      maxFeePerGas: fees.maxFeePerGas ?? fees.gasPrice ?? 1_000_000_000n,
-      maxPriorityFeePerGas: fees.maxPriorityFeePerGas ?? 0n,
-    })) as Hex;
-    const tx: SignedTransaction = {
-      chainId: p.chainId,
-      from: from.toLowerCase(),
-      nonce,
-      txHash: Transaction.from(raw).hash!.toLowerCase() as Hex,
-      rawTransaction: raw.toLowerCase() as Hex,
-      gasLimit: p.gas,
-      value: p.value,
-    };
-    await onSigned(tx);
-    await broadcast(chain, tx.rawTransaction);
-    return tx;
-  });
+  let recorded: SignedTransaction | undefined;
+  try {
+    return await nonces.withNonce(chain.provider, chain.chainId, from, async (nonce) => {
+      const fees = await chain.provider.getFeeData();
+      const raw = (await signer.signTransaction({
+        type: 2,
+        chainId: p.chainId,
+        from,
+        to: p.to,
+        data,
+        value: BigInt(p.value),
+        gasLimit: BigInt(p.gas),
+        nonce,
+        maxFeePerGas: fees.maxFeePerGas ?? fees.gasPrice ?? 1_000_000_000n,
+        maxPriorityFeePerGas: fees.maxPriorityFeePerGas ?? 0n,
+      })) as Hex;
+      const tx: SignedTransaction = {
+        chainId: p.chainId,
+        from: from.toLowerCase(),
+        nonce,
+        txHash: Transaction.from(raw).hash!.toLowerCase() as Hex,
+        rawTransaction: raw.toLowerCase() as Hex,
+        gasLimit: p.gas,
+        value: p.value,
+      };
+      await onSigned(tx);
+      recorded = tx;
+      await broadcast(chain, tx.rawTransaction);
+      return tx;
+    });
+  } catch (err) {
+    if (recorded && err instanceof Web3Error && err.code === 'TX_FAILED') return recorded;
+    throw err;
+  }
+}
+
+/**
+ * Whether a failed broadcast certainly did not send the transaction: the node answered with a
+ * JSON-RPC error (ethers keeps it as `error` or `info.error`), i.e. it refused the transaction
+ * (no funds, bad nonce, fee too low, invalid). Not an "internal error" (-32603) nor an answer
+ * that speaks of a timeout: a gateway in front of the node says so after forwarding it. HTTP
+ * failures, timeouts and lost connections are never certain.
+ */
+export function broadcastRefused(err: unknown): boolean {
+  const rpc = rpcErrorOf(err);
+  return !!rpc && rpc.code !== -32603 && !/time(d)?[ -]?out/i.test(rpc.message);
+}
+
+/** The JSON-RPC error object the node answered with, if the error carries one. */
+function rpcErrorOf(err: unknown): { code: number; message: string } | undefined {
+  const e = err as { error?: unknown; info?: { error?: unknown } } | null;
+  const rpc = (e?.error ?? e?.info?.error) as { code?: unknown; message?: unknown } | undefined;
+  return rpc && typeof rpc === 'object' && typeof rpc.code === 'number' ? { code: rpc.code, message: String(rpc.message ?? '') } : undefined;
 }
 
 async function broadcast(chain: ChainHandle, raw: string): Promise<void> {
@@ -133,7 +166,8 @@ async function broadcast(chain: ChainHandle, raw: string): Promise<void> {
   } catch (err) {
     // The node may already have it (a resend after a crash): that is success.
     if (/already known|known transaction|already imported|nonce too low|AlreadyKnown/i.test(reason(err))) return;
-    throw new Web3Error('TX_FAILED', `broadcast on chain ${chain.chainId} failed: ${reason(err)}`, err);
+    if (broadcastRefused(err)) throw new Web3Error('TX_REJECTED', `chain ${chain.chainId} refused the transaction (it was not sent): ${rpcErrorOf(err)!.message || reason(err)}`, err);
+    throw new Web3Error('TX_FAILED', `broadcast on chain ${chain.chainId} failed (the transaction may have been sent): ${reason(err)}`, err);
   }
 }
 
@@ -152,7 +186,14 @@ export async function waitForTransaction(
   const known = await chain.provider.getTransaction(tx.txHash);
   if (!known) {
     if (!tx.rawTransaction) throw new Web3Error('TX_DROPPED', `transaction ${tx.txHash} is unknown to chain ${tx.chainId}`);
-    await broadcast(chain, tx.rawTransaction);
+    try {
+      await broadcast(chain, tx.rawTransaction);
+    } catch (err) {
+      // A refused re-broadcast says nothing certain about an earlier attempt that may have gone
+      // out (through another node, or before a lost connection): the outcome stays unknown.
+      if (err instanceof Web3Error && err.code === 'TX_REJECTED') throw new Web3Error('TX_FAILED', `transaction ${tx.txHash} is unknown to chain ${tx.chainId} and sending it again was refused: ${err.message}`, err);
+      throw err;
+    }
   }
   const deadline = Date.now() + (opts.timeoutMs ?? 120_000);
   let receipt: TransactionReceipt | null = null;

@@ -63,4 +63,26 @@ describe('LLM adapter (openai SDK over HTTP against openai-fake)', function () {
     await budget.check('globex', 0, now);
     await budget.check('acme', 0, new Date('2026-11-23T00:00:01Z'));
   });
+  it('reserves tenant tokens for calls in flight: calls that fit run at once, one that does not waits for room, and one alone may cross the budget', async () => {
+    const budget = new TokenBudget(new CacheSpendLedger(new MemoryCache()), { perTenantDay: 1000 }, new MemoryCache());
+    const now = () => new Date('2026-11-22T10:00:00Z');
+    const at = (estimate: number, ttlMs = 5_000) => budget.reserve({ tenant: 'acme', taskTokens: 0, estimate, now, ttlMs });
+    const fit = await Promise.all([at(300), at(300), at(300)]);
+    let late = false;
+    const waiting = at(300).then((h) => ((late = true), h));
+    await new Promise((r) => setTimeout(r, 200));
+    expect(late, '900 reserved + 300 > 1000: it waits').to.equal(false);
+    await fit[0].settle(50, now());
+    const fourth = await waiting;
+    for (const h of [...fit.slice(1), fourth]) await h.settle(300, now());
+    expect(await budget.tenantUsedToday('acme', now())).to.equal(950);
+    // Nothing else in flight: a call larger than the rest is admitted (it may cross the budget); after it, calls fail.
+    const alone = await at(5_000);
+    await alone.settle(400, now());
+    expect(await budget.reserve({ tenant: 'acme', taskTokens: 0, estimate: 1, now, ttlMs: 100 }).catch((e) => e.code)).to.equal('LLM_BUDGET_EXCEEDED');
+    // A holder that died never settles: its reservation expires and frees the room.
+    const other = new TokenBudget(new CacheSpendLedger(new MemoryCache()), { perTenantDay: 1000 }, new MemoryCache());
+    await other.reserve({ tenant: 'x', taskTokens: 0, estimate: 900, now, ttlMs: 150 });
+    await (await other.reserve({ tenant: 'x', taskTokens: 0, estimate: 900, now, ttlMs: 2_000 })).settle(0, now());
+  });
 });

@@ -21,9 +21,11 @@ import { parsePolicy, SqlSpendLedger, utcDay } from '../../src/agent/policy';
 import { openKnex } from '../../src/db/knex';
 import { migrateLatest } from '../../migrations';
 import { NonceManager } from '../../src/web3/nonce-manager';
-import type { ChainRegistry } from '../../src/web3/chain-registry';
+import { ChainRegistry } from '../../src/web3/chain-registry';
+import { parseChains } from '../../src/web3/chains-file';
+import { startLossyProxy } from '../support/lossy-rpc-proxy';
 import { startOpenAiFake, type ChatRequest, type FakeReply, type OpenAiFake } from '../support/openai-fake/openai-fake';
-import { MemoryCache, MemoryCheckpointStore, ended, ofType, openStore, startChainFixture, submitTask, user, waitForTask, type ChainFixture } from './support/agent-fixture';
+import { AGENT_WALLET, AGENT_WALLET_KEY, MemoryCache, MemoryCheckpointStore, ended, ofType, openStore, startChainFixture, submitTask, user, waitForTask, type ChainFixture } from './support/agent-fixture';
 
 const RUNTIME_KEY = '0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba' as const;
 const addr = (n: number) => `0x${n.toString(16).padStart(40, '0')}`;
@@ -243,5 +245,55 @@ describe('agent runtime: money protections (Hardhat, SqlSpendLedger)', function 
     // Before: every later transfer reused the dropped one's next nonce and failed until a restart.
     expect(outcomes.slice(1)).to.deep.equal(['TaskCompleted', 'TaskCompleted']);
     expect((await fx.balanceOf(R)) - before).to.be.oneOf([7n, 9n]);
+  });
+
+  it('a transfer the node refused (never sent) is not charged: it does not eat the daily cap', async () => {
+    const { store } = await start(tokenPolicy('m10', { maxAmount: '1000', dailyCap: '100' }));
+    const R = addr(0xe1);
+    const before = await fx.balanceOf(R);
+    const balance = await fx.rpc('eth_getBalance', [AGENT_WALLET, 'latest']);
+    await fx.rpc('hardhat_setBalance', [AGENT_WALLET, '0x0']); // the node refuses: no funds for gas
+    let refused: RecordedEvent[];
+    try {
+      refused = await waitForTask(store, await submitTask(store, 'm10', { steps: [transferStep(R, '60', '100000')] }), ended);
+    } finally {
+      await fx.rpc('hardhat_setBalance', [AGENT_WALLET, balance]);
+    }
+    expect(errorOf(refused)?.code).to.equal('TX_REJECTED');
+    expect(ofType(refused, 'TransactionRejected'), 'the refusal is evidence').to.have.length(1);
+    expect(await ledger.spent('m10', '*', meter(), utcDay(new Date()))).to.equal(0n);
+    const sent = await waitForTask(store, await submitTask(store, 'm10', { steps: [transferStep(R, '60', '100000')] }), ended);
+    expect(lastType(sent), 'before: 60 refused + 60 > cap 100').to.equal('TaskCompleted');
+    expect(await ledger.spent('m10', '*', meter(), utcDay(new Date()))).to.equal(60n);
+    expect((await fx.balanceOf(R)) - before).to.equal(60n);
+  });
+
+  for (const [mode, n] of [['drop', 2], ['internal-error', 3]] as const) it(`a broadcast whose answer was lost (${mode}: maybe sent) stays charged and is not sent again by the model`, async () => {
+    const chainId = fx.chain.chainId;
+    const R = addr(0xe0 + n);
+    const tenant = `m1${n}`;
+    // A proxy that forwards eth_sendRawTransaction to the node, then loses the answer.
+    const proxy = await startLossyProxy(fx.chain.rpcUrl, mode);
+    const lossy = await ChainRegistry.open(
+      parseChains({ chains: [{ chainId, rpcUrl: proxy.url, wallet: { type: 'key', privateKey: AGENT_WALLET_KEY }, contracts: [{ name: 'DemoToken', address: fx.token, abi: fx.tokenAbi }] }] }, fx.dir),
+    );
+    try {
+      fake.setScript((req: ChatRequest): FakeReply => {
+        const last = req.messages[req.messages.length - 1];
+        if (last.role === 'tool' && !String(last.content).startsWith('error')) return { content: 'paid' };
+        if (req.messages.filter((m) => m.role === 'tool').length >= 2) return { content: 'gave up' };
+        return { toolCalls: [{ name: 'chain__send_transaction', arguments: { chainId, contract: 'DemoToken', method: 'transfer', args: [R, '40'] } }] };
+      });
+      const { store } = await start(tokenPolicy(tenant, { maxAmount: '1000', dailyCap: '1000' }), { stepTimeoutMs: 5_000 }, { chains: lossy });
+      const before = await fx.balanceOf(R);
+      const events = await waitForTask(store, await submitTask(store, tenant, { instruction: `pay 40 DEMO to ${R}` }), ended);
+      expect(proxy.dropped, 'the proxy dropped a broadcast').to.be.greaterThan(0);
+      expect((await fx.balanceOf(R)) - before, 'paid once, not twice').to.equal(40n);
+      expect(ofType(events, 'TransactionSubmitted')).to.have.length(1);
+      expect(await ledger.spent(tenant, '*', meter(), utcDay(new Date()))).to.equal(40n);
+    } finally {
+      lossy.close();
+      await proxy.close();
+    }
   });
 });

@@ -47,6 +47,18 @@ function describeLedger(name: string, open: (ctx: Mocha.Context) => Promise<Ledg
       expect(await f.ledger.spent('acme', 'a-c', 'method:1:0xabc:transfer', DAY)).to.equal(75n);
     });
 
+    it('takes back a released amount, never below zero, and refuses a negative release', async () => {
+      const l = f.ledger;
+      await l.add('acme', 'a-x', 'native:1', DAY, 10n);
+      await l.release('acme', 'a-x', 'native:1', DAY, 4n);
+      expect(await l.spent('acme', 'a-x', 'native:1', DAY)).to.equal(6n);
+      await l.release('acme', 'a-x', 'native:1', DAY, 100n);
+      expect(await l.spent('acme', 'a-x', 'native:1', DAY)).to.equal(0n);
+      let err: unknown;
+      await l.release('acme', 'a-x', 'native:1', DAY, -1n).catch((e: unknown) => (err = e));
+      expect((err as Error)?.message).to.match(/non-negative/);
+    });
+
     it('refuses a negative amount and records nothing', async () => {
       let err: unknown;
       await f.ledger.add('acme', 'a-n', 'native:1', DAY, -1n).catch((e: unknown) => (err = e));

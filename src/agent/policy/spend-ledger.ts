@@ -8,6 +8,11 @@ import { dialectOf } from '../../db/knex';
 export interface SpendLedger {
   spent(tenant: string, agent: string, meter: string, day: string): Promise<bigint>;
   add(tenant: string, agent: string, meter: string, day: string, amount: bigint): Promise<void>;
+  /**
+   * Take back `amount` added on `day` (never below 0): only for a spend that certainly did not
+   * happen, e.g. a transaction the node refused.
+   */
+  release(tenant: string, agent: string, meter: string, day: string, amount: bigint): Promise<void>;
 }
 
 const DAY_MS = 86_400_000;
@@ -37,6 +42,15 @@ export class CacheSpendLedger implements SpendLedger {
 
   async add(tenant: string, agent: string, meter: string, day: string, amount: bigint): Promise<void> {
     assertAmount(amount);
+    await this.change(tenant, agent, meter, day, amount);
+  }
+
+  async release(tenant: string, agent: string, meter: string, day: string, amount: bigint): Promise<void> {
+    assertAmount(amount);
+    await this.change(tenant, agent, meter, day, -amount);
+  }
+
+  private async change(tenant: string, agent: string, meter: string, day: string, delta: bigint): Promise<void> {
     const key = this.key(tenant, agent, meter, day);
     const lock = `${key}:lock`;
     // One holder per addition: a lock re-acquired by the same holder would let two additions of
@@ -44,9 +58,13 @@ export class CacheSpendLedger implements SpendLedger {
     const holder = `${this.owner}:${++this.additions}`;
     await withLock(this.cache, lock, holder, { ttlMs: 5_000, pollMs: 10, waitMs: 5_000, busy: () => new Error(`spend ledger: lock ${lock} busy`) }, async () => {
       const current = await this.spent(tenant, agent, meter, day);
-      await this.cache.set(key, String(current + amount), 2 * DAY_MS);
+      await this.cache.set(key, String(atLeastZero(current + delta)), 2 * DAY_MS);
     });
   }
+}
+
+function atLeastZero(v: bigint): bigint {
+  return v < 0n ? 0n : v;
 }
 
 function assertAmount(amount: bigint): void {
@@ -68,14 +86,22 @@ export class SqlSpendLedger implements SpendLedger {
 
   async add(tenant: string, agent: string, meter: string, day: string, amount: bigint): Promise<void> {
     assertAmount(amount);
-    const key = { tenant, agent, meter, day };
+    await this.change({ tenant, agent, meter, day }, amount);
+  }
+
+  async release(tenant: string, agent: string, meter: string, day: string, amount: bigint): Promise<void> {
+    assertAmount(amount);
+    await this.change({ tenant, agent, meter, day }, -amount);
+  }
+
+  private async change(key: { tenant: string; agent: string; meter: string; day: string }, delta: bigint): Promise<void> {
     // The row exists before it is locked: locking a missing row would take a gap lock on MySQL,
     // and two first additions would deadlock on it.
     await this.knex('agent_spend').insert({ ...key, amount: '0' }).onConflict(['tenant', 'agent', 'meter', 'day']).ignore();
     await this.knex.transaction(async (trx) => {
       const q = trx('agent_spend').where(key).first('amount');
       const row = dialectOf(this.knex) === 'mysql' ? await q.forUpdate() : await q;
-      await trx('agent_spend').where(key).update({ amount: String(BigInt(row.amount as string) + amount) });
+      await trx('agent_spend').where(key).update({ amount: String(atLeastZero(BigInt(row.amount as string) + delta)) });
     });
   }
 }

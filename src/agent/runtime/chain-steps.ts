@@ -1,5 +1,5 @@
 import type { Hex } from '../../core/hex';
-import { prepareProposal, readContract, signAndSend, waitForTransaction } from '../../web3/contract-calls';
+import { prepareProposal, readContract, signAndSend, waitForTransaction, type SignedTransaction } from '../../web3/contract-calls';
 import { NonceManager } from '../../web3/nonce-manager';
 import { Web3Error } from '../../web3/web3-error';
 import { AgentError } from '../errors';
@@ -109,6 +109,7 @@ export async function runChainTransaction(ctx: ChainStepContext, s: StepSpec): P
   const reg = ctx.deps.chains!;
   const view = ctx.view();
   const recorded = view.txs.get(s.stepId);
+  if (recorded?.rejected) throw new Web3Error('TX_REJECTED', recorded.rejected.message);
   if (recorded?.submitted) return confirm(ctx, s, recorded.submitted, findHashOf(view, s.stepId));
 
   const waiting = [...view.approvalRequests.entries()].find(([, r]) => r.stepId === s.stepId);
@@ -181,25 +182,40 @@ export async function runChainTransaction(ctx: ChainStepContext, s: StepSpec): P
       await ctx.recordPolicy(s.stepId, 'transaction', s.tool, now, hash);
       throw denied(now);
     }
-    return signAndSend(reg, nonces, proposal, async (tx) => {
-      await ctx.append('TransactionSubmitted', {
-        stepId: s.stepId,
-        chainId: tx.chainId,
-        from: tx.from,
-        to: proposal.to,
-        method: proposal.method,
-        proposalHash: hash,
-        nonce: tx.nonce,
-        txHash: tx.txHash,
-        value: tx.value,
-        gasLimit: tx.gasLimit,
-        rawTransaction: tx.rawTransaction,
+    let booked: SignedTransaction | undefined;
+    try {
+      return await signAndSend(reg, nonces, proposal, async (tx) => {
+        await ctx.append('TransactionSubmitted', {
+          stepId: s.stepId,
+          chainId: tx.chainId,
+          from: tx.from,
+          to: proposal.to,
+          method: proposal.method,
+          proposalHash: hash,
+          nonce: tx.nonce,
+          txHash: tx.txHash,
+          value: tx.value,
+          gasLimit: tx.gasLimit,
+          rawTransaction: tx.rawTransaction,
+        });
+        // Counted once recorded, before the broadcast: a crash after this point resumes by
+        // re-broadcasting the recorded transaction (never re-running this step), so the spend is real.
+        if (BigInt(proposal.value) > 0n) await ledger.add(view.tenant, agent, m.native, day, BigInt(proposal.value));
+        if (m.method) await ledger.add(view.tenant, agent, m.method.meter, day, m.method.amount);
+        booked = tx;
       });
-      // Counted once recorded, before the broadcast: a crash after this point resumes by
-      // re-broadcasting the recorded transaction (never re-running this step), so the spend is real.
-      if (BigInt(proposal.value) > 0n) await ledger.add(view.tenant, agent, m.native, day, BigInt(proposal.value));
-      if (m.method) await ledger.add(view.tenant, agent, m.method.meter, day, m.method.amount);
-    });
+    } catch (err) {
+      // The node refused it: never sent, so it must not eat the caps. Recorded first, then
+      // taken back: a crash in between leaves it charged (too much, never too little), and a
+      // resumed step finds the refusal instead of broadcasting the recorded bytes again.
+      // Only a certain refusal: a broadcast with an unknown outcome is awaited (see signAndSend).
+      if (booked && err instanceof Web3Error && err.code === 'TX_REJECTED') {
+        await ctx.append('TransactionRejected', { stepId: s.stepId, chainId: booked.chainId, txHash: booked.txHash, error: { code: err.code, message: err.message.slice(0, 4000) } });
+        if (BigInt(proposal.value) > 0n) await ledger.release(view.tenant, agent, m.native, day, BigInt(proposal.value));
+        if (m.method) await ledger.release(view.tenant, agent, m.method.meter, day, m.method.amount);
+      }
+      throw err;
+    }
   });
   return confirm(ctx, s, { chainId: signed.chainId, txHash: signed.txHash, rawTransaction: signed.rawTransaction }, hash);
 }

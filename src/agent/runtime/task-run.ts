@@ -5,6 +5,7 @@ import { payloadDigest } from '../../mcp/payload-hash';
 import { traceLlmCall, traceToolCall } from '../../telemetry/component-spans';
 import { AgentError } from '../errors';
 import { infer } from '../llm/infer';
+import { estimateTokens } from '../llm/token-budget';
 import type { ChatMessage, ToolSpec } from '../llm/port';
 import { policyName, resolvePolicy } from '../policy/resolve-policy';
 import { evaluateToolCall, type PolicyDecision } from '../policy/evaluate-policy';
@@ -20,7 +21,7 @@ import type { ToolInfo, ToolResult } from './tool-caller';
 /** Events only a runner writes: seeing one we did not write means another runner has the task. */
 const RUNNER_TYPES = new Set([
   'TaskLeased', 'TaskLeaseReleased', 'TaskStarted', 'TaskCompleted', 'TaskFailed', 'TaskStepStarted', 'TaskStepCompleted', 'TaskStepFailed',
-  'InferenceCompleted', 'PolicyEvaluated', 'ApprovalRequested', 'TransactionSubmitted', 'TransactionConfirmed',
+  'InferenceCompleted', 'PolicyEvaluated', 'ApprovalRequested', 'TransactionSubmitted', 'TransactionConfirmed', 'TransactionRejected',
 ]);
 
 /** How a run returns: the task is finished (by anyone), the run was stopped (resume later), or another worker holds its lease (retry at `heldUntil`). */
@@ -239,17 +240,30 @@ export class TaskRun {
         message = JSON.parse(recorded.responseJson);
       } else {
         await this.sync();
-        await this.deps.tokenBudget?.check(this.view.tenant, this.view.tokensUsed, this.now());
+        const base = { messages: [...messages], tools: specs, model: this.opts.model, temperature: this.opts.temperature, maxTokens: this.opts.maxTokens };
+        // Reserved, not just checked: calls of other tasks and workers in flight count too (see TokenBudget).
+        const hold = await this.deps.tokenBudget?.reserve({
+          tenant: this.view.tenant,
+          taskTokens: this.view.tokensUsed,
+          estimate: estimateTokens(base),
+          now: () => this.now(),
+          ttlMs: this.opts.stepTimeoutMs + 10_000,
+          signal: this.signal,
+        });
         const signal = AbortSignal.any([this.signal, AbortSignal.timeout(this.opts.stepTimeoutMs)]);
-        const req = { messages: [...messages], tools: specs, model: this.opts.model, temperature: this.opts.temperature, maxTokens: this.opts.maxTokens, signal };
+        const req = { ...base, signal };
         let r;
         try {
           r = await traceLlmCall(this.opts.model, () => infer({ llm, cache: this.deps.cache, cacheTtlMs: this.opts.llmCacheTtlMs }, req));
         } catch (err) {
+          // No answer, no usage to book: the reservation is freed.
+          await hold?.settle(0, this.now()).catch((e) => this.deps.logger?.warn({ err: e, taskId: this.taskId }, 'token reservation not freed; it expires on its own'));
           if (this.signal.aborted) throw new RunInterrupted('stopped');
           if (signal.aborted) throw new AgentError('STEP_TIMEOUT', `the model did not answer within ${this.opts.stepTimeoutMs} ms (AGENT_STEP_TIMEOUT_MS)`);
           throw err;
         }
+        // Booked whether or not the turn can still be recorded: the provider was paid for it.
+        await hold?.settle(r.cached ? 0 : r.completion.usage.totalTokens, this.now());
         message = r.completion.message;
         const digest = payloadDigest(req.messages);
         await this.append('InferenceCompleted', {
@@ -267,7 +281,6 @@ export class TaskRun {
           knowledgeChunks: hits.map((h) => h.id),
           tools: specs.map((s) => s.name),
         });
-        if (!r.cached) await this.deps.tokenBudget?.record(this.view.tenant, r.completion.usage.totalTokens, this.now());
       }
       messages.push(message);
       const calls = message.tool_calls ?? [];

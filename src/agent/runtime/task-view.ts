@@ -19,6 +19,8 @@ export type PolicyRecord = { decision: 'allow' | 'deny' | 'require_approval'; ru
 export type TxRecord = {
   submitted?: { chainId: number; txHash: string; rawTransaction: string; from: string; nonce: number };
   confirmed?: { txHash: string; blockNumber: number; status: 'success' | 'reverted'; gasUsed: string };
+  /** The node refused it: never sent. */
+  rejected?: { code: string; message: string };
 };
 
 /**
@@ -138,6 +140,12 @@ export function applyTaskEvent(v: TaskView, e: RecordedEvent): TaskView {
     case 'TransactionConfirmed': {
       const t = v.txs.get(d.stepId) ?? {};
       t.confirmed = { txHash: d.txHash, blockNumber: d.blockNumber, status: d.status, gasUsed: d.gasUsed };
+      v.txs.set(d.stepId, t);
+      break;
+    }
+    case 'TransactionRejected': {
+      const t = v.txs.get(d.stepId) ?? {};
+      t.rejected = d.error;
       v.txs.set(d.stepId, t);
       break;
     }

@@ -1,0 +1,143 @@
+/**
+ * The composition root's own wiring (src/main.ts), started in-process as `openmcp start` does,
+ * against a real Hardhat node, MariaDB and Redis: background errors of the relay, the sealer and
+ * the anchorer count in openmcp_errors_total; with MySQL configured the single-leader leases live
+ * in its `leases` table, not in Redis; /readyz names the LLM endpoint without its credentials.
+ */
+import { expect } from 'chai';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { loadConfig } from '../../src/config';
+import { createEvent } from '../../src/core/envelope';
+import type { Hex } from '../../src/core/hex';
+import { openKnex } from '../../src/db/knex';
+import { startOpenMcp, type OpenMcp } from '../../src/main';
+import { startLocalChain, type LocalChain } from '../../src/web3/local-chain';
+import { freePort } from '../support/free-port';
+import { createTestDatabase, mysqlAvailable, REDIS_TEST_URL, redisAvailable, redisTestPrefix, requireService } from '../support/services';
+
+/** Hardhat account #3: a sealer key of its own. */
+const SEALER_KEY = '0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6';
+
+describe('src/main.ts wiring: error counts, lease store choice, /readyz redaction', function () {
+  this.timeout(120_000);
+  let chainDir: string;
+  let chain: LocalChain;
+  const dirs: string[] = [];
+  let app: OpenMcp | undefined;
+
+  before(async () => {
+    chainDir = mkdtempSync(join(tmpdir(), 'omc-wiring-chain-'));
+    chain = await startLocalChain({ port: await freePort(), dataDir: chainDir });
+  });
+  afterEach(async () => {
+    await app?.close();
+    app = undefined;
+  });
+  after(async () => {
+    await chain?.stop();
+    for (const d of [chainDir, ...dirs]) rmSync(d, { recursive: true, force: true });
+  });
+
+  /** `openmcp start` in this process, not listening (app.inject), on a fresh DATA_DIR and the shared chain. */
+  async function start(env: Record<string, string>): Promise<OpenMcp> {
+    const dir = mkdtempSync(join(tmpdir(), 'omc-wiring-'));
+    dirs.push(dir);
+    const config = loadConfig({
+      DATA_DIR: dir,
+      LOG_LEVEL: 'silent',
+      OPENMCP_EXAMPLES: 'off',
+      CHAIN_RPC_URL: chain.rpcUrl,
+      ANCHOR_CONTRACT: chain.contractAddress,
+      ANCHORER_PRIVATE_KEY: chain.anchorerPrivateKey,
+      SEALER_PRIVATE_KEY: SEALER_KEY,
+      BATCH_MAX_SECONDS: '1',
+      LEADER_LEASE_MS: '2000',
+      ...env,
+    });
+    app = await startOpenMcp(config, { listen: false, print: () => {} });
+    return app;
+  }
+
+  async function errorsCounted(a: OpenMcp): Promise<Record<string, number>> {
+    const text = (await a.app.inject({ url: '/metrics' })).body;
+    const out: Record<string, number> = {};
+    for (const m of text.matchAll(/^openmcp_errors_total\{code="([^"]+)"\} (\d+)/gm)) out[m[1]] = Number(m[2]);
+    return out;
+  }
+
+  /** Poll /metrics until some error is counted; the process runs only the role under test, so it is that role's. */
+  async function untilErrorCounted(a: OpenMcp, ms = 45_000): Promise<Record<string, number>> {
+    const end = Date.now() + ms;
+    for (;;) {
+      const counted = await errorsCounted(a);
+      if (Object.values(counted).some((n) => n > 0)) return counted;
+      if (Date.now() > end) throw new Error('no error counted in openmcp_errors_total');
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
+  it("counts the relay's background errors (Kafka unreachable) in openmcp_errors_total", async () => {
+    const a = await start({ OPENMCP_ROLES: 'relay', KAFKA_BROKERS: `127.0.0.1:${await freePort()}` });
+    await untilErrorCounted(a);
+  });
+
+  it("counts the sealer's background errors (an event it cannot hash) in openmcp_errors_total", async () => {
+    const a = await start({ OPENMCP_ROLES: 'sealer' });
+    const e = createEvent({ type: 'TaskSubmitted', stream: 'task-wiring', tenant: 'acme', actor: { kind: 'system', id: 'test' }, data: {} });
+    expect(await errorsCounted(a), 'nothing counted before').to.deep.equal({});
+    // The SQL store keeps the hash it is given: an event with a damaged one makes the sealer fail
+    // on it every time (it never skips an event).
+    await a.store.append('task-wiring', [{ ...e, hash: '0xnot-a-hash' as Hex }]);
+    await untilErrorCounted(a);
+  });
+
+  it("counts the anchorer's background errors (no AuditAnchor at ANCHOR_CONTRACT) in openmcp_errors_total", async () => {
+    const a = await start({ OPENMCP_ROLES: 'anchorer', ANCHOR_CONTRACT: '0x000000000000000000000000000000000000dead' });
+    await untilErrorCounted(a);
+  });
+
+  it('keeps the sealer and anchorer leases in MySQL, not Redis, when both are configured', async function () {
+    await requireService(this, 'MariaDB', mysqlAvailable);
+    await requireService(this, 'Redis', redisAvailable);
+    const db = await createTestDatabase('omc_wiring');
+    const redis = redisTestPrefix('omc_wiring');
+    const r = new Redis(REDIS_TEST_URL, { maxRetriesPerRequest: 1 });
+    try {
+      const a = await start({ OPENMCP_ROLES: 'sealer,anchorer', DATABASE_URL: db.url, REDIS_URL: REDIS_TEST_URL, REDIS_KEY_PREFIX: redis.prefix });
+      const end = Date.now() + 30_000;
+      let rows: { name: string; holder: string | null; token: number }[] = [];
+      const knex = await openKnex(db.url);
+      try {
+        while (Date.now() < end) {
+          rows = await knex('leases').select('name', 'holder', 'token');
+          if (['sealer', 'anchorer'].every((n) => rows.some((x) => x.name.includes(n) && x.holder))) break;
+          await new Promise((res) => setTimeout(res, 200));
+        }
+      } finally {
+        await knex.destroy();
+      }
+      expect(rows.filter((x) => x.holder).map((x) => x.name).sort().join(',')).to.match(/anchorer.*sealer/);
+      const readiness = ((await a.app.inject({ url: '/readyz' })).json() as { dependencies: { name: string; detail?: string }[] }).dependencies;
+      expect(readiness.find((d) => d.name === 'sealer')?.detail).to.match(/^leader/);
+      const keys = await r.keys(`${redis.prefix}*`);
+      expect(keys.filter((k) => /lease|sealer|anchorer/.test(k)), 'no lease in Redis').to.deep.equal([]);
+    } finally {
+      r.disconnect();
+      await app?.close();
+      app = undefined;
+      await redis.drop();
+      await db.drop();
+    }
+  });
+
+  it('names the LLM endpoint in /readyz without its credentials', async () => {
+    const a = await start({ OPENMCP_ROLES: 'api', OPENAI_BASE_URL: 'http://llm-user:s3cret-pass@127.0.0.1:9/v1?api_key=sk-live-123' });
+    const res = await a.app.inject({ url: '/readyz' });
+    expect(res.body).to.not.match(/s3cret|sk-live|llm-user/);
+    const llm = (res.json() as { dependencies: { name: string; detail?: string }[] }).dependencies.find((d) => d.name === 'llm');
+    expect(llm?.detail).to.contain('127.0.0.1:9');
+  });
+});
