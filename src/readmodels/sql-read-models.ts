@@ -174,7 +174,10 @@ export class SqlReadModels implements ReadModels {
       let notified = false;
       waiter?.promise.then(() => (notified = true));
       while (Date.now() < deadline) {
-        await Promise.race([sleep(Math.min(interval, Math.max(1, deadline - Date.now()))), waiter?.promise]);
+        // Without a notifier only the sleep: racing `undefined` would settle at once and turn
+        // the poll into a busy loop of queries (on SQLite, one that starves the projector).
+        const pause = sleep(Math.min(interval, Math.max(1, deadline - Date.now())));
+        await (waiter ? Promise.race([pause, waiter.promise]) : pause);
         if (notified || (await this.isApplied(position))) return true;
       }
       return false;

@@ -41,6 +41,19 @@ describe('SqlReadModels (SQLite)', () => {
     expect(await rm.waitForPosition(t.position + 1000, 60)).to.equal(false);
   });
 
+  it('read-your-writes without the notifier (an API process without a projector) polls, never spins', async () => {
+    const polling = new SqlReadModels({ knex: db.knex, pollIntervalMs: 25 });
+    // Not yet projected when the wait starts: the projector must get to run while it waits.
+    const t = submit(db, 'acme', 'a1');
+    expect(await polling.waitForPosition((await t).position, 5000)).to.equal(true);
+    let queries = 0;
+    const count = () => void queries++;
+    db.knex.on('query', count);
+    expect(await polling.waitForPosition(1_000_000, 300)).to.equal(false);
+    db.knex.off('query', count);
+    expect(queries, 'one query per poll interval').to.be.below(30);
+  });
+
   it('pages with a keyset cursor, stable under inserts, with filters', async () => {
     const ids: string[] = [];
     for (let i = 0; i < 7; i++) ids.push((await submit(db, 'acme', i % 2 ? 'odd' : 'even')).id);
