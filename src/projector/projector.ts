@@ -39,7 +39,9 @@ export type ProjectorOptions = {
  *
  * One group for all projections: each delivered batch is applied by every projection and their
  * checkpoints advanced in ONE transaction (one commit per batch, and the read models never
- * disagree about which events they have seen). Then the caches are refreshed and waiters told.
+ * disagree about which events they have seen). Then the caches are refreshed, still under the
+ * projections write lock (so projectors in several processes rewrite them in commit order), and
+ * waiters told.
  * A crash anywhere before the bus commits its progress means redelivery, which changes nothing
  * in SQL (idempotent evolve, insert-ignore for the log) and rewrites the caches, so they cannot
  * stay stale. Scale out by running this in several processes with the Kafka bus: partitions
@@ -94,15 +96,20 @@ export class Projector {
     const touched = emptyTouched();
     const top = Math.max(...events.map((e) => e.position));
     const names = this.appliers.map((a) => a.name);
-    await this.lock.run(async (trx) => {
-      // First statement writes, so a SQLite transaction holds the writer lock before it reads.
-      await advanceCheckpoints(trx, names, top);
-      for (const a of this.appliers) {
-        const mine = events.filter((e) => a.canHandle(e));
-        if (mine.length) await a.apply(trx, this.tables, mine, touched);
-      }
-    });
-    if (this.options.cache) await refreshCaches(this.options.knex, this.options.cache, this.tables, touched);
+    const cache = this.options.cache;
+    await this.lock.run(
+      async (trx) => {
+        // First statement writes, so a SQLite transaction holds the writer lock before it reads.
+        await advanceCheckpoints(trx, names, top);
+        for (const a of this.appliers) {
+          const mine = events.filter((e) => a.canHandle(e));
+          if (mine.length) await a.apply(trx, this.tables, mine, touched);
+        }
+      },
+      // Still under the write lock (MySQL): another projector's next commit waits for these
+      // cache writes, so the views they read from the committed rows are never overwritten by older ones.
+      cache ? () => refreshCaches(this.options.knex, cache, this.tables, touched) : undefined,
+    );
     for (const n of names) this.watermarks.set(n, Math.max(top, this.watermarks.get(n) ?? -1));
     this.applied.announce(events.map((e) => e.position));
   }
