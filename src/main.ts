@@ -29,6 +29,7 @@ import { Projector } from './projector/projector';
 import { startAuditPipeline, type AuditPipeline } from './proofs';
 import { SqlReadModels } from './readmodels/sql-read-models';
 import { readCacheFor } from './readmodels/read-cache-choice';
+import { appliersFor } from './projector/appliers-for';
 import { startRelayLeadership, type RelayLeadership } from './relay';
 import { createGateway } from './app/gateway';
 
@@ -150,7 +151,7 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
 
     let projector: Projector | undefined;
     if (roles.projector) {
-      projector = new Projector({ knex, bus, cache, headPosition: () => store.headPosition(), registry, group: config.KAFKA_CONSUMER_GROUP, lockHoldMs: brokers ? 0 : undefined });
+      projector = new Projector({ knex, bus, cache, appliers: appliersFor(store), headPosition: () => store.headPosition(), registry, group: config.KAFKA_CONSUMER_GROUP, lockHoldMs: brokers ? 0 : undefined });
       await projector.start();
       closers.push({ name: 'projector', close: () => projector!.stop() });
     }
