@@ -151,7 +151,20 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
 
     let projector: Projector | undefined;
     if (roles.projector) {
-      projector = new Projector({ knex, bus, cache, appliers: appliersFor(store), headPosition: () => store.headPosition(), registry, group: config.KAFKA_CONSUMER_GROUP, lockHoldMs: brokers ? 0 : undefined });
+      projector = new Projector({
+        knex,
+        bus,
+        cache,
+        appliers: appliersFor(store),
+        headPosition: () => store.headPosition(),
+        registry,
+        group: config.KAFKA_CONSUMER_GROUP,
+        lockHoldMs: brokers ? 0 : undefined,
+        onError: (err) => {
+          countError(err);
+          logger.warn({ err, role: 'projector' }, 'projector batch failed (will retry)');
+        },
+      });
       await projector.start();
       closers.push({ name: 'projector', close: () => projector!.stop() });
     }

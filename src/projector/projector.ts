@@ -32,6 +32,12 @@ export type ProjectorOptions = {
    * consumer group): a held lock makes the others wait out the window (docs/benchmarks.md).
    */
   lockHoldMs?: number;
+  /**
+   * Told of each batch that failed (database or Redis down, a bad event); the bus delivers it
+   * again after a backoff. Without it a stuck projector shows only in the lag metric: the
+   * in-process bus retries silently.
+   */
+  onError?: (err: unknown) => void;
 };
 
 /**
@@ -88,7 +94,12 @@ export class Projector {
   /** Apply a delivery (also usable without a bus, e.g. by tests and tools). */
   async applyEvents(events: RecordedEvent[]): Promise<void> {
     const size = this.options.maxBatch ?? 500;
-    for (let i = 0; i < events.length; i += size) await this.applyBatch(events.slice(i, i + size));
+    try {
+      for (let i = 0; i < events.length; i += size) await this.applyBatch(events.slice(i, i + size));
+    } catch (err) {
+      this.options.onError?.(err);
+      throw err;
+    }
   }
 
   private async applyBatch(events: RecordedEvent[]): Promise<void> {
