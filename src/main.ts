@@ -28,6 +28,8 @@ import { createMetrics, instrumentEventStore } from './metrics';
 import { Projector } from './projector/projector';
 import { startAuditPipeline, type AuditPipeline } from './proofs';
 import { SqlReadModels } from './readmodels/sql-read-models';
+import { readCacheFor } from './readmodels/read-cache-choice';
+import { appliersFor } from './projector/appliers-for';
 import { startRelayLeadership, type RelayLeadership } from './relay';
 import { createGateway } from './app/gateway';
 
@@ -149,12 +151,33 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
 
     let projector: Projector | undefined;
     if (roles.projector) {
-      projector = new Projector({ knex, bus, cache, headPosition: () => store.headPosition(), registry, group: config.KAFKA_CONSUMER_GROUP, lockHoldMs: brokers ? 0 : undefined });
+      projector = new Projector({
+        knex,
+        bus,
+        cache,
+        appliers: appliersFor(store),
+        headPosition: () => store.headPosition(),
+        registry,
+        group: config.KAFKA_CONSUMER_GROUP,
+        lockHoldMs: brokers ? 0 : undefined,
+        onError: (err) => {
+          countError(err);
+          logger.warn({ err, role: 'projector' }, 'projector batch failed (will retry)');
+        },
+      });
       await projector.start();
       closers.push({ name: 'projector', close: () => projector!.stop() });
     }
     // Without a projector here, read-your-writes polls the read models another process writes.
-    const readModels = new SqlReadModels({ knex, cache, applied: projector?.applied });
+    const readModels = new SqlReadModels({
+      knex,
+      cache: readCacheFor({ cache, shared: Boolean(config.REDIS_URL), projectorSeesEveryEvent: Boolean(projector) && !brokers }),
+      applied: projector?.applied,
+      onCacheError: (err) => {
+        metrics.errors.inc({ code: 'DEPENDENCY_UNAVAILABLE' });
+        logger.warn({ err }, 'read cache unreachable: answering from SQL for now');
+      },
+    });
 
     const keys = new SqlKeyStore(knex);
     const admin = await ensureAdminKey(config, keys);
@@ -279,7 +302,12 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
     installHttpTracing(app);
     if (roles.gateway) {
       // Every /mcp request counts against the same per-key and per-tenant windows as REST.
-      const rateLimit = createRateLimiter({ cache, perKeyPerMinute: config.RATE_LIMIT_PER_KEY, perTenantPerMinute: config.RATE_LIMIT_PER_TENANT });
+      const rateLimit = createRateLimiter({
+        cache,
+        perKeyPerMinute: config.RATE_LIMIT_PER_KEY,
+        perTenantPerMinute: config.RATE_LIMIT_PER_TENANT,
+        onCacheError: (err) => logger.warn({ err }, 'rate-limit counters unreachable: counting in this process for now'),
+      });
       // An API key's actor id is the key id; other principals (JWT subjects) have no key to revoke.
       const isRevoked = async (p: { actor: { id: string } }) => Boolean((await keys.get(p.actor.id))?.revokedAt);
       await app.register(mcpGatewayPlugin, { gateway, cache, authenticate: mcpAuthenticate(auth, rateLimit), isRevoked });

@@ -30,8 +30,12 @@ const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const metrics = deps.metrics ?? createMetrics({ registry: deps.registry });
   const auth = deps.auth ?? createAuthenticator({ keys: deps.keys, jwt: deps.jwt });
-  const rateLimit = createRateLimiter({ cache: deps.cache, ...deps.rateLimit });
   const logger = deps.logger === undefined ? createLogger('info') : deps.logger === false ? createLogger('silent') : deps.logger;
+  const rateLimit = createRateLimiter({
+    cache: deps.cache,
+    ...deps.rateLimit,
+    onCacheError: (err) => logger.warn({ err }, 'rate-limit counters unreachable: counting in this process for now'),
+  });
 
   const app = Fastify({
     loggerInstance: logger,

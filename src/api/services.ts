@@ -12,7 +12,7 @@ import type { McpServerViewOutput, ToolHitOutput } from './schemas/mcp';
  */
 export interface ProofsService {
   getProof(tenant: string | null, eventId: string): Promise<ProofFileOutput>;
-  /** Cursor: opaque, from a previous page; throw INVALID_CURSOR / VALIDATION_FAILED for a bad one. */
+  /** Cursor: opaque, from a previous page; throw INVALID_CURSOR for a bad one. */
   listBatches(page: { limit: number; cursor?: string }): Promise<Page<BatchViewOutput>>;
   getBatch(id: number): Promise<BatchViewOutput | undefined>;
   /** Every event of the batch in seq order, enough to re-derive its root. */

@@ -95,9 +95,17 @@ export class RedisCache implements Cache {
   }
 }
 
+/**
+ * Longest wait for one Redis reply. Without it a Redis that hangs with the connection open (a
+ * stalled server, a proxy with nothing behind it) held every request that touched the cache
+ * forever; with it the command fails, and the callers that can (read cache, rate limits) go on
+ * without Redis. Every command here is O(1) or a short script.
+ */
+export const REDIS_COMMAND_TIMEOUT_MS = 2000;
+
 /** Connect to REDIS_URL; fails with a clear, credential-free message when Redis is unreachable. */
 export async function openRedisCache(url: string, prefix: string): Promise<RedisCache> {
-  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2, enableAutoPipelining: true });
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2, enableAutoPipelining: true, commandTimeout: REDIS_COMMAND_TIMEOUT_MS });
   try {
     await redis.connect();
   } catch (err) {

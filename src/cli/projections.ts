@@ -42,6 +42,12 @@ async function touchedByRebuild(knex: Knex, name: string): Promise<Touched> {
   return touched;
 }
 
+function* touchedChunks(t: Touched, size: number): Generator<Touched> {
+  const ids = [...t.taskIds];
+  for (let i = 0; i < ids.length; i += size) yield { taskIds: new Set(ids.slice(i, i + size)), catalogTenants: new Set() };
+  if (t.catalogTenants.size) yield { taskIds: new Set(), catalogTenants: t.catalogTenants };
+}
+
 /**
  * `openmcp projections rebuild <name>`: replay the whole log into fresh tables, then swap them
  * in while the API keeps reading the live tables until the swap.
@@ -106,7 +112,19 @@ export async function rebuildProjection(deps: RebuildProjectionDependencies, nam
     throw err;
   }
   for (const s of swaps) await deps.knex.schema.dropTableIfExists(s.old);
-  if (deps.cache) await refreshCaches(deps.knex, deps.cache, LIVE_TABLES, await touchedByRebuild(deps.knex, name));
+  if (deps.cache) {
+    const cache = deps.cache;
+    const touched = await touchedByRebuild(deps.knex, name);
+    // Under the write lock, a chunk at a time, as the live projector refreshes after its commits:
+    // a view read here can then not land over a newer one the projector wrote meanwhile.
+    for (const part of touchedChunks(touched, 500)) {
+      await withWriteLock(deps.knex, async (trx) => {
+        // A write first, so SQLite takes its writer lock before the views are read.
+        await trx(CHECKPOINT_TABLE).where('projection', `rebuild:${name}`).update({ updated_at: new Date().toISOString() });
+        await refreshCaches(trx, cache, LIVE_TABLES, part);
+      });
+    }
+  }
   log(`${name}: swapped in; ${applied} events`);
   return { projection: name, events: applied, tables: swaps.map((s) => s.live), ms: Date.now() - started };
 }

@@ -26,6 +26,13 @@ export class ValidationError extends OpenMcpError {
   }
 }
 
+/** A list cursor that this server did not issue (or that belongs to another list): 400 naming `cursor`, on every list alike. */
+export class InvalidCursorError extends OpenMcpError {
+  constructor(message = 'cursor is not one this server issued') {
+    super('INVALID_CURSOR', message, { status: 400, details: { field: 'cursor' } });
+  }
+}
+
 export class NotFoundError extends OpenMcpError {
   constructor(what: string, id: string) {
     super('NOT_FOUND', `${what} ${id} not found`, { status: 404, details: { what, id } });

@@ -32,6 +32,12 @@ export type ProjectorOptions = {
    * consumer group): a held lock makes the others wait out the window (docs/benchmarks.md).
    */
   lockHoldMs?: number;
+  /**
+   * Told of each batch that failed (database or Redis down, a bad event); the bus delivers it
+   * again after a backoff. Without it a stuck projector shows only in the lag metric: the
+   * in-process bus retries silently.
+   */
+  onError?: (err: unknown) => void;
 };
 
 /**
@@ -39,7 +45,9 @@ export type ProjectorOptions = {
  *
  * One group for all projections: each delivered batch is applied by every projection and their
  * checkpoints advanced in ONE transaction (one commit per batch, and the read models never
- * disagree about which events they have seen). Then the caches are refreshed and waiters told.
+ * disagree about which events they have seen). Then the caches are refreshed, still under the
+ * projections write lock (so projectors in several processes rewrite them in commit order), and
+ * waiters told.
  * A crash anywhere before the bus commits its progress means redelivery, which changes nothing
  * in SQL (idempotent evolve, insert-ignore for the log) and rewrites the caches, so they cannot
  * stay stale. Scale out by running this in several processes with the Kafka bus: partitions
@@ -86,7 +94,12 @@ export class Projector {
   /** Apply a delivery (also usable without a bus, e.g. by tests and tools). */
   async applyEvents(events: RecordedEvent[]): Promise<void> {
     const size = this.options.maxBatch ?? 500;
-    for (let i = 0; i < events.length; i += size) await this.applyBatch(events.slice(i, i + size));
+    try {
+      for (let i = 0; i < events.length; i += size) await this.applyBatch(events.slice(i, i + size));
+    } catch (err) {
+      this.options.onError?.(err);
+      throw err;
+    }
   }
 
   private async applyBatch(events: RecordedEvent[]): Promise<void> {
@@ -94,15 +107,20 @@ export class Projector {
     const touched = emptyTouched();
     const top = Math.max(...events.map((e) => e.position));
     const names = this.appliers.map((a) => a.name);
-    await this.lock.run(async (trx) => {
-      // First statement writes, so a SQLite transaction holds the writer lock before it reads.
-      await advanceCheckpoints(trx, names, top);
-      for (const a of this.appliers) {
-        const mine = events.filter((e) => a.canHandle(e));
-        if (mine.length) await a.apply(trx, this.tables, mine, touched);
-      }
-    });
-    if (this.options.cache) await refreshCaches(this.options.knex, this.options.cache, this.tables, touched);
+    const cache = this.options.cache;
+    await this.lock.run(
+      async (trx) => {
+        // First statement writes, so a SQLite transaction holds the writer lock before it reads.
+        await advanceCheckpoints(trx, names, top);
+        for (const a of this.appliers) {
+          const mine = events.filter((e) => a.canHandle(e));
+          if (mine.length) await a.apply(trx, this.tables, mine, touched);
+        }
+      },
+      // Still under the write lock (MySQL): another projector's next commit waits for these
+      // cache writes, so the views they read from the committed rows are never overwritten by older ones.
+      cache ? () => refreshCaches(this.options.knex, cache, this.tables, touched) : undefined,
+    );
     for (const n of names) this.watermarks.set(n, Math.max(top, this.watermarks.get(n) ?? -1));
     this.applied.announce(events.map((e) => e.position));
   }

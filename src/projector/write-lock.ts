@@ -55,9 +55,14 @@ export class HeldWriteLock {
     private readonly holdMs = 250,
   ) {}
 
-  run<T>(fn: (trx: Knex.Transaction) => Promise<T>): Promise<T> {
-    if (dialectOf(this.knex) === 'sqlite') return this.knex.transaction(fn);
-    return this.serial(() => this.runNow(fn));
+  /**
+   * Run `fn` in a transaction under the lock, then `afterCommit` still under it: what the
+   * projector does after a commit (rewrite the caches from the committed rows) then happens in
+   * commit order across processes, so a slower process cannot write an older view over a newer.
+   */
+  run<T>(fn: (trx: Knex.Transaction) => Promise<T>, afterCommit?: () => Promise<void>): Promise<T> {
+    if (dialectOf(this.knex) === 'sqlite') return this.knex.transaction(fn).then(async (r) => (await afterCommit?.(), r));
+    return this.serial(() => this.runNow(fn, afterCommit));
   }
 
   /** Give the lock and its connection back (also when the projector stops). */
@@ -71,11 +76,13 @@ export class HeldWriteLock {
     return result;
   }
 
-  private async runNow<T>(fn: (trx: Knex.Transaction) => Promise<T>): Promise<T> {
+  private async runNow<T>(fn: (trx: Knex.Transaction) => Promise<T>, afterCommit?: () => Promise<void>): Promise<T> {
     clearTimeout(this.idle);
     const connection = await this.take();
     try {
-      return await this.knex.transaction(fn, { connection } as Knex.TransactionConfig);
+      const result = await this.knex.transaction(fn, { connection } as Knex.TransactionConfig);
+      await afterCommit?.();
+      return result;
     } catch (err) {
       // The connection may be broken (then the server dropped the lock with it): start afresh.
       await this.drop();

@@ -1,4 +1,4 @@
-import { ValidationError } from '../core/errors';
+import { InvalidCursorError } from '../core/errors';
 
 /** Keyset position in the task list: newest first, ties broken by id. */
 export type TaskCursor = { createdAt: string; id: string };
@@ -9,13 +9,13 @@ export function encodeTaskCursor(c: TaskCursor): string {
   return Buffer.from(JSON.stringify({ c: c.createdAt, i: c.id }), 'utf8').toString('base64url');
 }
 
-function bad(reason: string): ValidationError {
-  return new ValidationError(`cursor: ${reason}; pass back the nextCursor of a previous page unchanged`, { field: 'cursor' });
+function bad(reason: string): InvalidCursorError {
+  return new InvalidCursorError(`cursor: ${reason}; pass back the nextCursor of a previous page unchanged`);
 }
 
 /**
  * Decode a cursor from a client. Anything that is not exactly what `encodeTaskCursor` produces
- * is a ValidationError naming `cursor` (HTTP 400), never a 500.
+ * is INVALID_CURSOR naming `cursor` (HTTP 400, as on every other list), never a 500.
  */
 export function decodeTaskCursor(raw: string): TaskCursor {
   if (raw.length === 0 || raw.length > 600 || !/^[A-Za-z0-9_-]+$/.test(raw)) throw bad('not base64url');

@@ -21,7 +21,15 @@ export type SqlReadModelsOptions = {
   /** Poll interval of waitForPosition (default 25 ms without `applied`, 250 ms with it). */
   pollIntervalMs?: number;
   tables?: ReadModelTables;
+  /** Told of each cache failure (Redis down); the read is answered from SQL meanwhile. */
+  onCacheError?: (err: unknown) => void;
 };
+
+/**
+ * After a cache failure, reads go straight to SQL for this long: each command to an unreachable
+ * Redis waits out the client's retries (about half a second), which every read would pay.
+ */
+export const CACHE_BYPASS_MS = 5000;
 
 const MAX_LIMIT = 1000;
 const SHARED_TENANT = '*';
@@ -59,6 +67,7 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref?.
  */
 export class SqlReadModels implements ReadModels {
   private readonly t: ReadModelTables;
+  private cacheDownUntil = 0;
 
   constructor(private readonly options: SqlReadModelsOptions) {
     this.t = options.tables ?? LIVE_TABLES;
@@ -71,16 +80,28 @@ export class SqlReadModels implements ReadModels {
   /**
    * Read-through: a miss is filled with a set-if-absent (the Cache's atomic acquireLock), so a
    * value the projector wrote in the meantime always wins over the possibly older row read here.
+   * The cache only speeds reads up: when it fails (Redis down) the read is answered from SQL, the
+   * source of the cached values, and the cache is left alone for CACHE_BYPASS_MS.
    */
   private async readThrough<T>(key: string, load: () => Promise<T | undefined>): Promise<T | undefined> {
-    const cache = this.options.cache;
+    const cache = Date.now() >= this.cacheDownUntil ? this.options.cache : undefined;
     if (cache) {
-      const hit = await cache.get(key);
-      if (hit !== undefined) return JSON.parse(hit) as T;
+      try {
+        const hit = await cache.get(key);
+        if (hit !== undefined) return JSON.parse(hit) as T;
+      } catch (err) {
+        this.cacheFailed(err);
+        return load();
+      }
     }
     const value = await load();
-    if (cache && value !== undefined) await cache.acquireLock(key, JSON.stringify(value), READ_CACHE_TTL_MS);
+    if (cache && value !== undefined) await cache.acquireLock(key, JSON.stringify(value), READ_CACHE_TTL_MS).catch((err) => this.cacheFailed(err));
     return value;
+  }
+
+  private cacheFailed(err: unknown): void {
+    this.cacheDownUntil = Date.now() + CACHE_BYPASS_MS;
+    this.options.onCacheError?.(err);
   }
 
   async getTask(tenant: string, id: string): Promise<TaskView | undefined> {
@@ -153,7 +174,10 @@ export class SqlReadModels implements ReadModels {
       let notified = false;
       waiter?.promise.then(() => (notified = true));
       while (Date.now() < deadline) {
-        await Promise.race([sleep(Math.min(interval, Math.max(1, deadline - Date.now()))), waiter?.promise]);
+        // Without a notifier only the sleep: racing `undefined` would settle at once and turn
+        // the poll into a busy loop of queries (on SQLite, one that starves the projector).
+        const pause = sleep(Math.min(interval, Math.max(1, deadline - Date.now())));
+        await (waiter ? Promise.race([pause, waiter.promise]) : pause);
         if (notified || (await this.isApplied(position))) return true;
       }
       return false;

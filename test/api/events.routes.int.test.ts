@@ -36,8 +36,12 @@ describe('REST /v1/events, proofs and batches', () => {
       expect(p1.items.every((e: { tenant: string }) => e.tenant === 'acme')).to.equal(true);
       const p2 = (await get(`/v1/events?limit=2&cursor=${p1.nextCursor}`, k.auditor)).json();
       expect(p2.items[0].position).to.be.greaterThan(p1.items[1].position);
-      const all = (await get('/v1/events?limit=1000', k.auditor)).json().items;
-      expect(all).to.have.length(4);
+      const all = (await get('/v1/events?limit=1000', k.auditor)).json();
+      expect(all.items).to.have.length(4);
+      expect(all.nextCursor, 'no cursor to an empty page').to.equal(undefined);
+      // A page exactly as long as what is left is the last one too.
+      const exact = (await get('/v1/events?limit=4', k.auditor)).json();
+      expect([exact.items.length, exact.nextCursor]).to.deep.equal([4, undefined]);
     });
 
     it('filters by stream and type; cross-tenant auditors see every tenant', async () => {

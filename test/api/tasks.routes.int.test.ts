@@ -132,6 +132,10 @@ describe('REST /v1/tasks', () => {
       const forged = await h.call({ method: 'GET', url: '/v1/tasks?cursor=bm90LWEtY3Vyc29y', auth: k.viewer });
       expect(forged.statusCode).to.equal(400);
       expect(forged.json().field).to.equal('cursor');
+      expect(forged.json().code).to.equal('INVALID_CURSOR');
+      // Another list's cursor is refused the same way.
+      const events = await h.call({ method: 'GET', url: '/v1/tasks?cursor=WyJldmVudHMiLDVd', auth: k.viewer });
+      expect([events.statusCode, events.json().code]).to.deep.equal([400, 'INVALID_CURSOR']);
     });
 
     it('401 without a key', async () => {

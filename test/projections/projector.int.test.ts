@@ -96,6 +96,28 @@ for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
       }
     });
 
+    it('reports a failing batch to onError while the bus retries it, then applies it', async () => {
+      const events = await appendWorkload(db.store, 2);
+      const errors: unknown[] = [];
+      let failures = 2;
+      const flaky: ProjectionApplier[] = defaultAppliers().map((a) => ({
+        ...a,
+        apply: async (trx, t, evs, touched) => {
+          if (a.name === 'tasks' && failures > 0) {
+            failures--;
+            throw new Error('database went away');
+          }
+          await a.apply(trx, t, evs, touched);
+        },
+      }));
+      const projector = new Projector({ knex: db.knex, bus: new InProcessBus(db.store, new MemoryCheckpointStore()), appliers: flaky, onError: (e) => errors.push(e) });
+      await projector.start();
+      await runToHead(db, projector);
+      await projector.stop();
+      expect(errors.map((e) => (e as Error).message)).to.deep.equal(['database went away', 'database went away']);
+      expect((await snapshot(db.knex)).rm_audit_events).to.have.length(events.length);
+    });
+
     it('projects the largest MCP server registration the log accepts (a too-small column would stop every read model)', async () => {
       // Control characters take 6 bytes each once JSON-encoded, and '€' 3 bytes in utf8mb4.
       const data = {

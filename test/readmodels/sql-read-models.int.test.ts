@@ -2,7 +2,6 @@ import { expect } from 'chai';
 import { InProcessBus } from '../../src/bus/inprocess';
 import { MemoryCheckpointStore } from '../../src/checkpoints';
 import { createEvent } from '../../src/core/envelope';
-import { ValidationError } from '../../src/core/errors';
 import { newId } from '../../src/core/ids';
 import { Projector } from '../../src/projector/projector';
 import { encodeTaskCursor } from '../../src/readmodels/cursor';
@@ -41,6 +40,19 @@ describe('SqlReadModels (SQLite)', () => {
     expect(await rm.waitForPosition(t.position + 1000, 60)).to.equal(false);
   });
 
+  it('read-your-writes without the notifier (an API process without a projector) polls, never spins', async () => {
+    const polling = new SqlReadModels({ knex: db.knex, pollIntervalMs: 25 });
+    // Not yet projected when the wait starts: the projector must get to run while it waits.
+    const t = submit(db, 'acme', 'a1');
+    expect(await polling.waitForPosition((await t).position, 5000)).to.equal(true);
+    let queries = 0;
+    const count = () => void queries++;
+    db.knex.on('query', count);
+    expect(await polling.waitForPosition(1_000_000, 300)).to.equal(false);
+    db.knex.off('query', count);
+    expect(queries, 'one query per poll interval').to.be.below(30);
+  });
+
   it('pages with a keyset cursor, stable under inserts, with filters', async () => {
     const ids: string[] = [];
     for (let i = 0; i < 7; i++) ids.push((await submit(db, 'acme', i % 2 ? 'odd' : 'even')).id);
@@ -63,9 +75,9 @@ describe('SqlReadModels (SQLite)', () => {
   });
 
   for (const bad of ['%%%', 'eyJ4IjoxfQ', encodeTaskCursor({ createdAt: 'yesterday', id: 'x' }), Buffer.from('[1]').toString('base64url'), 'a'.repeat(700)]) {
-    it(`rejects cursor ${bad.slice(0, 20)} as a ValidationError naming cursor`, async () => {
+    it(`rejects cursor ${bad.slice(0, 20)} as INVALID_CURSOR naming cursor (as every list does)`, async () => {
       const err = await rm.listTasks('acme', { limit: 3, cursor: bad }).catch((e) => e);
-      expect(err).to.be.instanceOf(ValidationError);
+      expect(err.code).to.equal('INVALID_CURSOR');
       expect(err.details).to.deep.equal({ field: 'cursor' });
       expect(err.status).to.equal(400);
     });

@@ -23,7 +23,7 @@ export function batchesRoutes(deps: AppDeps): FastifyPluginAsync {
 
     app.get('/batches', {
       config: { permission: 'proofs:read' },
-      schema: { tags: ['batches'], summary: 'Sealed batches, newest last', querystring: BatchListQuery, response: { 200: BatchPage, ...problems } },
+      schema: { tags: ['batches'], summary: 'Sealed batches, newest first (cursor pagination)', querystring: BatchListQuery, response: { 200: BatchPage, ...problems } },
     }, async (request) => proofs().listBatches(request.query));
 
     app.get('/batches/:id', {

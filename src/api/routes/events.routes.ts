@@ -25,7 +25,7 @@ export function eventsRoutes(deps: AppDeps): FastifyPluginAsync {
       const page = await deps.readModels.listAuditEvents(readScope(principalOf(request)), { stream: q.stream, type: q.type, after, limit: q.limit });
       const last = page.items[page.items.length - 1];
       // Position order is stable under concurrent inserts: new events only ever land after the cursor.
-      return { items: page.items, ...(last && page.items.length === q.limit ? { nextCursor: encodeCursor('events', last.position) } : {}) };
+      return { items: page.items, ...(last && page.nextCursor !== undefined ? { nextCursor: encodeCursor('events', last.position) } : {}) };
     });
 
     app.get('/events/:id', {

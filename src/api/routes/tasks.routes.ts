@@ -76,7 +76,7 @@ export function tasksRoutes(deps: AppDeps): FastifyPluginAsync {
       const after = q.cursor !== undefined ? Number(decodeCursor('task-events', q.cursor, Number.isSafeInteger)) : q.after;
       const page = await deps.readModels.listAuditEvents(tenant, { stream: taskStream(id), after, limit: q.limit });
       const last = page.items[page.items.length - 1];
-      return { items: page.items, ...(last && page.items.length === q.limit ? { nextCursor: encodeCursor('task-events', last.position) } : {}) };
+      return { items: page.items, ...(last && page.nextCursor !== undefined ? { nextCursor: encodeCursor('task-events', last.position) } : {}) };
     });
 
     app.post('/tasks/:id/cancel', {

@@ -45,7 +45,8 @@ export async function makeHarness(over: Partial<AppDeps> = {}): Promise<Harness>
   await migrateLatest(knex);
   const store = sqlEventStoreOn(knex, { pollIntervalMs: 10 });
   // The real read side: projections fed by the in-process bus, queried through SqlReadModels.
-  const cache = new MemoryCache();
+  // `over.cache` (e.g. Redis) serves the projector, the read models and the rate limits alike.
+  const cache = over.cache ?? new MemoryCache();
   const projector = new Projector({ knex, bus: new InProcessBus(store, new MemoryCheckpointStore()), cache });
   await projector.start();
   const readModels = new SqlReadModels({ knex, cache, applied: projector.applied });
