@@ -29,6 +29,8 @@ export function envProblems(env: Record<string, string>, transport: string, lite
   if (transport !== 'stdio' && (literals === 'refuse' || entries.some(([, v]) => isEnvTemplate(v)))) {
     return [{ path: ['env'], message: 'env is for stdio servers (an http or sse server takes headers)' }];
   }
+  // The log takes at most 100 names (envKeys): refused here, naming the field, rather than when recording.
+  if (entries.length > 100) return [{ path: ['env'], message: 'at most 100 variables' }];
   const out: { path: string[]; message: string }[] = [];
   for (const [name, value] of entries) {
     if (isEnvTemplate(value)) {

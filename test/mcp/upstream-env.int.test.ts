@@ -169,6 +169,9 @@ describe("MCP gateway: a stdio upstream's env by reference to the gateway's envi
       expect(err.details?.field).to.equal(field);
       expect(err.message).to.include(text).and.not.include(SECRET);
     }
+    const many = await rejection(gw.registerServer({ ...ctx, name: 'x', ...stdio, env: Object.fromEntries(Array.from({ length: 101 }, (_, i) => [`V${i}`, 'x'])) }));
+    expect(many.details?.field).to.equal('env');
+    expect(many.message).to.include('at most 100 variables');
     const http = await rejection(gw.registerServer({ ...ctx, name: 'x', transport: 'http', url: 'http://127.0.0.1:9/mcp', env: { TOKEN: `\${env:${VAR}}` } }));
     expect(http.details?.field).to.equal('env');
     expect(http.message).to.include('env is for stdio servers');
