@@ -104,14 +104,35 @@ export const McpServerHeadersSchema = z
   .refine((h) => Object.keys(h).length >= 1 && Object.keys(h).length <= 20, '1 to 20 headers')
   .meta({ minProperties: 1, maxProperties: 20 });
 
+/** A stdio server's environment variable name (POSIX style), as REST takes it. */
+export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,199}$/;
+
+/** An env value template: the same rule as a header's (at least one `${env:NAME}`, no other `${`). */
+export const ENV_TEMPLATE = HEADER_TEMPLATE;
+
+/**
+ * The environment of a stdio upstream's process given by reference: name → template referring to
+ * the gateway's environment (`${env:GITHUB_TOKEN}`), so every replica and restart can start the
+ * process with it while the log holds which variable, never its value. Values given as such
+ * (literals) are not here: only their names are recorded (`envKeys`), the values stay in the
+ * memory of the process that registered the server.
+ */
+export const McpServerEnvSchema = z
+  .record(z.string().regex(ENV_NAME), z.string().max(8000).regex(ENV_TEMPLATE, 'a template with at least one ${env:NAME}'))
+  .refine((e) => Object.keys(e).length >= 1 && Object.keys(e).length <= 100, '1 to 100 variables')
+  .meta({ minProperties: 1, maxProperties: 100 });
+
 export const McpServerRegisteredV3 = defineEvent(
   'McpServerRegistered',
   3,
-  z.strictObject({ ...registeredV1, limits: McpServerLimitsSchema.optional(), headers: McpServerHeadersSchema.optional() }),
+  z.strictObject({ ...registeredV1, limits: McpServerLimitsSchema.optional(), headers: McpServerHeadersSchema.optional(), env: McpServerEnvSchema.optional() }),
   'An upstream MCP server was registered for a tenant ("*" = visible to every tenant). v3 adds `headers`, ' +
-    'the headers sent to an http or sse upstream as templates that refer to the gateway\'s environment ' +
-    '(`Bearer ${env:NAME}`: the variable\'s name, never its value); v3 is written only for a registration ' +
-    'that sets headers, v2 or v1 otherwise, and a v2 event reads as v3 without `headers`.',
+    'the headers sent to an http or sse upstream, and `env`, the environment variables of a stdio ' +
+    'upstream\'s process given by reference, both as templates that refer to the gateway\'s environment ' +
+    '(`Bearer ${env:NAME}`: the variable\'s name, never its value); `envKeys` still names every variable ' +
+    'given to the process, those in `env` and those whose value was given as such and kept out of the log. ' +
+    'v3 is written only for a registration that sets headers or env by reference, v2 or v1 otherwise, ' +
+    'and a v2 event reads as v3 without `headers` and `env`.',
 );
 
 export const McpServerToolsDiscovered = defineEvent(
@@ -196,7 +217,7 @@ export const mcpEvents = [
   ToolCallFailed,
 ];
 
-/** v1 → v2: a registration without limits (the gateway-wide settings apply); v2 → v3: without headers. */
+/** v1 → v2: a registration without limits (the gateway-wide settings apply); v2 → v3: without headers and env templates. */
 export const mcpUpcasters: Upcaster[] = [
   { type: 'McpServerRegistered', fromVersion: 1, upcast: (data) => data },
   { type: 'McpServerRegistered', fromVersion: 2, upcast: (data) => data },

@@ -101,11 +101,11 @@ export function addMcpClientCommands(mcp: Command): void {
     .argument('[command...]', 'stdio: the program and its arguments, after --')
     .option('--url <url>', 'streamable HTTP endpoint (or SSE with --transport sse)')
     .addOption(new Option('--transport <kind>', 'with --url').choices(['http', 'sse']))
-    .option('--env <KEY=VALUE>', "a stdio server's environment (repeatable)", collect, [])
+    .option('--env <KEY=VALUE>', "a stdio server's environment variable, its value by reference to the gateway's environment, in single quotes: 'GITHUB_TOKEN=${env:GITHUB_TOKEN}' (repeatable)", collect, [])
     .option('--header <Name: value>', "a header for an http/sse server, its value by reference to the gateway's environment, in single quotes: 'Authorization: Bearer ${env:TOKEN}' (repeatable; admin keys)", collect, [])
     .option('--timeout-ms <ms>', "this server's call timeout (default MCP_CALL_TIMEOUT_MS)", positiveInt('--timeout-ms'))
     .option('--max-concurrent <n>', "this server's calls in flight (default MCP_MAX_CONCURRENT)", positiveInt('--max-concurrent'))
-    .addHelpText('after', '\nExamples:\n  openmcp mcp servers add files -- npx -y @modelcontextprotocol/server-filesystem /srv/docs\n  openmcp mcp servers add search --url https://mcp.example.com/mcp --timeout-ms 120000\n  openmcp mcp servers add notion --url https://mcp.notion.com/mcp --header \'Authorization: Bearer ${env:NOTION_TOKEN}\'')
+    .addHelpText('after', '\nExamples:\n  openmcp mcp servers add files -- npx -y @modelcontextprotocol/server-filesystem /srv/docs\n  openmcp mcp servers add github --env \'GITHUB_PERSONAL_ACCESS_TOKEN=${env:GITHUB_TOKEN}\' -- npx -y @modelcontextprotocol/server-github\n  openmcp mcp servers add search --url https://mcp.example.com/mcp --timeout-ms 120000\n  openmcp mcp servers add notion --url https://mcp.notion.com/mcp --header \'Authorization: Bearer ${env:NOTION_TOKEN}\'')
     .action(async (name: string, command: string[], o: { url?: string; transport?: 'http' | 'sse'; env: string[]; header: string[]; timeoutMs?: number; maxConcurrent?: number }) => {
       const { runMcpServersAdd } = require('./mcp-servers') as typeof import('./mcp-servers');
       process.exitCode = await runMcpServersAdd(client(), name, { command, ...o });

@@ -14,7 +14,7 @@ export type McpServersAddOptions = {
   url?: string;
   /** `http` (streamable HTTP, the default with --url) or `sse`. */
   transport?: 'http' | 'sse';
-  /** `KEY=VALUE` for a stdio server's environment (repeatable). */
+  /** `KEY=template` for a stdio server's environment (repeatable), e.g. `GITHUB_TOKEN=${env:GITHUB_TOKEN}`. */
   env?: string[];
   /** `Name: template` for an http/sse server (repeatable), e.g. `Authorization: Bearer ${env:TOKEN}`. */
   header?: string[];
@@ -43,7 +43,13 @@ function endpointOf(name: string, o: McpServersAddOptions): RegisterServerInput 
   for (const pair of o.env ?? []) {
     const i = pair.indexOf('=');
     if (i <= 0) throw new ValidationError(`--env ${JSON.stringify(pair)}: expected KEY=VALUE`, { field: 'env' });
-    env[pair.slice(0, i)] = pair.slice(i + 1);
+    const key = pair.slice(0, i);
+    // The gateway records references only (a value would be lost at its next restart); in double
+    // quotes or none, the shell turns ${env:X} into '' (or X's tail): nothing left to refer to.
+    if (!pair.slice(i + 1).includes('${env:')) {
+      throw new ValidationError(`--env ${key}: give the value by reference to an environment variable of the gateway, in single quotes: --env '${key}=\${env:${key}}'`, { field: 'env' });
+    }
+    env[key] = pair.slice(i + 1);
   }
   const [program, ...args] = command;
   return { name, transport: 'stdio', command: program, ...(args.length ? { args } : {}), ...(Object.keys(env).length ? { env } : {}) };
@@ -73,7 +79,7 @@ function headersOf(pairs: string[]): Record<string, string> | undefined {
 export async function runMcpServersAdd(client: OpenMcpClient, name: string, o: McpServersAddOptions, out: Writer = stdout): Promise<number> {
   try {
     const s = await client.mcpServers.register(registrationOf(name, o));
-    out(`registered ${s.name} (${s.transport})  id ${s.id}${s.health ? `  ${s.health}` : ''}${s.toolCount !== undefined ? `  ${s.toolCount} tool(s)` : ''}${limitsText(s.limits)}${s.headers ? `  headers ${Object.keys(s.headers).join(', ')}` : ''}`);
+    out(`registered ${s.name} (${s.transport})  id ${s.id}${s.health ? `  ${s.health}` : ''}${s.toolCount !== undefined ? `  ${s.toolCount} tool(s)` : ''}${limitsText(s.limits)}${s.headers ? `  headers ${Object.keys(s.headers).join(', ')}` : ''}${s.env ? `  env ${Object.keys(s.env).join(', ')}` : ''}`);
     return 0;
   } catch (err) {
     return reportCliError(err, out);

@@ -61,6 +61,7 @@ export class ToolCatalog {
           url: d.url as string | undefined,
           ...(d.limits ? { limits: d.limits as McpServerLimits } : {}),
           ...(d.headers ? { headers: d.headers as Record<string, string> } : {}),
+          ...(d.env ? { env: d.env as Record<string, string> } : {}),
           health: 'unknown',
           registeredAt: event.occurredAt,
           tools: [],

@@ -14,6 +14,7 @@ import { ToolCallAudit, type PayloadPolicy, MAX_STORED_PAYLOAD_CHARS } from './a
 import { MCP_SERVER_STREAM_PREFIX, ToolCatalog, type CatalogChange } from './catalog';
 import { McpGatewayError } from './errors';
 import { payloadDigest } from './payload-hash';
+import { envProblems, envRecord, missingEnvVariables } from './upstream-env';
 import { headersProblems, missingVariables } from './upstream-headers';
 import { toolRecords } from './tool-records';
 import { Upstream, defaultUpstreamOptions, type UpstreamOptions } from './upstream';
@@ -66,13 +67,15 @@ const RegisterSchema = z
   })
   .superRefine((p, ctx) => {
     for (const issue of p.headers ? headersProblems(p.headers, p.transport) : []) ctx.addIssue({ code: 'custom', ...issue });
+    // Literal values are kept (in memory only): MCP_SERVERS_FILE and in-process callers give them again at each start.
+    for (const issue of p.env ? envProblems(p.env, p.transport, 'keep') : []) ctx.addIssue({ code: 'custom', ...issue });
   });
 
 /** Waits between attempts to resume following the log after an error (ms), the last one repeated. */
 const FOLLOW_RETRY_MS = [200, 1_000, 5_000];
 
-/** The same header templates, in any order. */
-function sameHeaders(a: Record<string, string> | undefined, b: Record<string, string> | undefined): boolean {
+/** The same templates (headers or env), in any order. */
+function sameTemplates(a: Record<string, string> | undefined, b: Record<string, string> | undefined): boolean {
   const sorted = (h?: Record<string, string>) => JSON.stringify(Object.entries(h ?? {}).sort(([x], [y]) => x.localeCompare(y)));
   return sorted(a) === sorted(b);
 }
@@ -180,7 +183,8 @@ export class McpGateway {
   private attachKnown(id: string): void {
     const s = this.catalog.server(id);
     if (!s || this.closed || this.upstreams.has(id) || this.registering.has(id)) return;
-    const u = this.attach({ id: s.id, tenant: s.tenant, name: s.name, transport: s.transport, command: s.command, args: s.args, url: s.url, limits: s.limits, headers: s.headers });
+    // The log has the env templates (resolved at connect from this process's environment), never literal values.
+    const u = this.attach({ id: s.id, tenant: s.tenant, name: s.name, transport: s.transport, command: s.command, args: s.args, env: s.env, url: s.url, limits: s.limits, headers: s.headers });
     void u.connect().catch(() => {});
   }
 
@@ -208,6 +212,12 @@ export class McpGateway {
         details: { field: `headers.${missing.header}`, variable: missing.variable },
       });
     }
+    const missingEnv = p.env ? missingEnvVariables(p.env)[0] : undefined;
+    if (missingEnv) {
+      throw new McpGatewayError('MCP_SECRET_MISSING', `env.${missingEnv.name}: environment variable ${missingEnv.variable} is not set on this gateway`, {
+        details: { field: `env.${missingEnv.name}`, variable: missingEnv.variable },
+      });
+    }
     if (this.catalog.serverByName(p.tenant, p.name)) {
       throw new McpGatewayError('MCP_SERVER_EXISTS', `an MCP server named ${p.name} is already registered`, { details: { name: p.name } });
     }
@@ -215,13 +225,16 @@ export class McpGateway {
     const data: Record<string, unknown> = { name: p.name, transport: p.transport };
     if (p.command) data.command = p.command;
     if (p.args) data.args = p.args;
-    if (p.env) data.envKeys = Object.keys(p.env).sort();
+    // Every name, as before; the templates too (v3), never a literal value.
+    const env = p.env && envRecord(p.env);
+    if (env) data.envKeys = env.envKeys;
     if (p.url) data.url = redactUrl(p.url);
     const limits = p.limits && limitsOf(p.limits);
     // Each version only when its field is used: a registration without them stays as it was (v1).
     if (limits) data.limits = limits;
     if (p.headers) data.headers = p.headers;
-    const version = p.headers ? 3 : limits ? 2 : 1;
+    if (env?.templates) data.env = env.templates;
+    const version = p.headers || env?.templates ? 3 : limits ? 2 : 1;
     this.registering.add(id);
     let u: Upstream;
     try {
@@ -250,7 +263,8 @@ export class McpGateway {
         JSON.stringify(existing.envKeys ?? []) === JSON.stringify(p.env ? Object.keys(p.env).sort() : []) &&
         existing.limits?.timeoutMs === p.limits?.timeoutMs &&
         existing.limits?.maxConcurrent === p.limits?.maxConcurrent &&
-        sameHeaders(existing.headers, p.headers);
+        sameTemplates(existing.headers, p.headers) &&
+        sameTemplates(existing.env, p.env && envRecord(p.env).templates);
       if (same) {
         const old = this.upstreams.get(existing.id);
         const spec = { ...(old?.spec ?? { id: existing.id, tenant: p.tenant, name: p.name, transport: p.transport }), env: p.env, cwd: p.cwd, url: p.url, command: p.command, args: p.args, limits: p.limits, headers: p.headers };

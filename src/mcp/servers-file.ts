@@ -5,6 +5,7 @@ import { limitsOf, mcpServerLimitFields } from '../../events/mcp.events';
 import { ConfigError } from '../core/errors';
 import type { Actor } from '../core/envelope';
 import type { McpGateway } from './gateway';
+import { envProblems, missingEnvVariables } from './upstream-env';
 import { headersProblems, missingVariables } from './upstream-headers';
 import { SHARED_TENANT, type RegisterServerParameters } from './types';
 
@@ -32,7 +33,7 @@ const FileSchema = z.union([
 /**
  * Read MCP_SERVERS_FILE (JSON or YAML): `{servers: [{name, transport, command?, args?, env?, url?, headers?, tenant?, timeoutMs?, maxConcurrent?}]}`
  * or the common `{mcpServers: {name: {command, args, env} | {url, type, headers}}}`. Entries without a tenant are shared.
- * A header referring to an environment variable this process lacks stops start-up, naming both.
+ * A header or env value referring to an environment variable this process lacks stops start-up, naming both.
  */
 export function readServersFile(path: string, actor: Actor): RegisterServerParameters[] {
   let parsed: unknown;
@@ -58,6 +59,13 @@ export function readServersFile(path: string, actor: Actor): RegisterServerParam
       if (missing) {
         throw new ConfigError(`MCP_SERVERS_FILE: ${at}.headers.${missing.header}: environment variable ${missing.variable} is not set`, { variable: missing.variable });
       }
+    }
+    if (e.env) {
+      // Literal values are kept as before (in memory, given again by this file at each start); references are checked like headers.
+      const problem = envProblems(e.env, kind, 'keep')[0];
+      if (problem) throw new ConfigError(`MCP_SERVERS_FILE: ${at}.${problem.path.join('.')}: ${problem.message}`, { variable: 'MCP_SERVERS_FILE' });
+      const missing = missingEnvVariables(e.env)[0];
+      if (missing) throw new ConfigError(`MCP_SERVERS_FILE: ${at}.env.${missing.name}: environment variable ${missing.variable} is not set`, { variable: missing.variable });
     }
     return { tenant: e.tenant ?? SHARED_TENANT, actor, name: e.name, transport: kind, command: e.command, args: e.args, env: e.env, cwd: e.cwd, url: e.url, limits: limitsOf(e), ...(e.headers ? { headers: e.headers } : {}) };
   });

@@ -6,7 +6,7 @@ export type UpstreamTransportKind = 'stdio' | 'http' | 'sse';
 /** Tenant whose servers every tenant sees (the bundled examples, servers from MCP_SERVERS_FILE without a tenant). */
 export const SHARED_TENANT = '*';
 
-/** What it takes to reach an upstream. `env` values stay in memory: only their names are logged. */
+/** What it takes to reach an upstream. */
 export type UpstreamSpec = {
   id: string;
   tenant: string;
@@ -14,6 +14,12 @@ export type UpstreamSpec = {
   transport: UpstreamTransportKind;
   command?: string;
   args?: string[];
+  /**
+   * A stdio upstream's environment: name → template referring to the gateway's environment
+   * (`${env:GITHUB_TOKEN}`), recorded as such (McpServerRegistered v3) and resolved from the
+   * environment of the process that starts it, each time; or name → literal value, never
+   * recorded (only its name): it stays in the memory of the process that registered the server.
+   */
   env?: Record<string, string>;
   cwd?: string;
   url?: string;
@@ -71,7 +77,10 @@ export type ServerInfo = {
   transport: UpstreamTransportKind;
   command?: string;
   args?: string[];
+  /** Every variable given to a stdio server's process (by reference or as a value), names only. */
   envKeys?: string[];
+  /** Those given by reference: templates (`${env:NAME}`), never values. */
+  env?: Record<string, string>;
   url?: string;
   /** Header templates (`Bearer ${env:NAME}`): which variables, never their values. */
   headers?: Record<string, string>;

@@ -4,6 +4,7 @@ import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { ValidationError } from '../core/errors';
 import { isolatedAbortFetch } from './isolated-abort-fetch';
+import { resolveEnv } from './upstream-env';
 import { resolveHeaders } from './upstream-headers';
 import type { UpstreamSpec } from './types';
 
@@ -18,7 +19,9 @@ export function openUpstreamTransport(spec: UpstreamSpec, onStderrLine: (line: s
       const t = new StdioClientTransport({
         command: spec.command,
         args: spec.args ?? [],
-        env: { ...getDefaultEnvironment(), ...(spec.env ?? {}) },
+        // Templates resolved here, at each start, from this process's environment (as headers
+        // are): a replica or a restart reads its own; a missing variable fails the connect, named.
+        env: { ...getDefaultEnvironment(), ...resolveEnv(spec.env ?? {}) },
         cwd: spec.cwd,
         stderr: 'pipe',
       });

@@ -116,7 +116,7 @@ export class Upstream {
     this.lastStderr = '';
     const timeout = this.options.connectTimeoutMs;
     try {
-      // Inside the try: a header whose variable is unset is a failed connect (health down, naming it).
+      // Inside the try: a header or env template whose variable is unset is a failed connect (health down, naming it).
       const transport = openUpstreamTransport(this.spec, (line) => (this.lastStderr = line));
       this.transport = transport as { pid?: number | null };
       await client.connect(transport, { timeout });

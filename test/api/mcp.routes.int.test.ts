@@ -1,4 +1,6 @@
 import { expect } from 'chai';
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
 import { startHttpExample, type HttpExample } from '../../examples/mcp-http/server';
 import { startBearerUpstream } from '../mcp/support/bearer-upstream';
 import type { McpGateway } from '../../src/mcp/gateway';
@@ -120,6 +122,45 @@ describe('REST /v1/mcp-servers and /v1/tools (real McpGateway, real HTTP MCP ups
     } finally {
       delete process.env[variable];
       await hosted.close();
+    }
+  });
+
+  it('POST stdio with env (admin): references reach the process, the body, list and log hold templates only; a literal value is 400 pointing to ${env:}; env on http 400; 403 for others; MCP_SECRET_MISSING for an unset variable', async () => {
+    const secret = `ghp-rest-${Math.random().toString(36).slice(2)}`;
+    const variable = `OMC_TEST_REST_STDIO_TOKEN_${process.pid}`;
+    const probe = join(__dirname, '..', 'mcp', 'support', 'env-server.ts');
+    process.env[variable] = secret;
+    try {
+      const payload = { name: 'probe', transport: 'stdio', command: process.execPath, args: ['--require', require.resolve('tsx/cjs'), probe], env: { TOKEN: `\${env:${variable}}` } };
+      const denied = await h.call({ method: 'POST', url: '/v1/mcp-servers', auth: k.operator, payload });
+      expect(denied.statusCode).to.equal(403);
+      for (const [body, field, text] of [
+        [{ ...payload, env: { TOKEN: secret } }, 'body.env.TOKEN', `\${env:TOKEN}`],
+        [{ ...payload, env: { TOKEN: '${ENV:X}' } }, 'body.env.TOKEN', 'not a valid reference'],
+        [{ name: 'x', transport: 'http', url: upstream.url, env: { TOKEN: `\${env:${variable}}` } }, 'body.env', 'env is for stdio servers'],
+      ] as const) {
+        const res = await h.call({ method: 'POST', url: '/v1/mcp-servers', auth: k.admin, payload: body });
+        expect(res.statusCode, JSON.stringify(body.env)).to.equal(400);
+        expect(res.json().field).to.equal(field);
+        expect(res.json().detail).to.include(text);
+        expect(res.body).to.not.include(secret);
+      }
+      const unset = await h.call({ method: 'POST', url: '/v1/mcp-servers', auth: k.admin, payload: { ...payload, env: { TOKEN: '${env:OMC_TEST_NOT_SET_ANYWHERE}' } } });
+      expect(unset.statusCode).to.equal(400);
+      expect(unset.json()).to.deep.include({ code: 'MCP_SECRET_MISSING', field: 'env.TOKEN' });
+      expect(unset.json().detail).to.include('OMC_TEST_NOT_SET_ANYWHERE');
+
+      const res = await h.call({ method: 'POST', url: '/v1/mcp-servers', auth: k.admin, payload });
+      expect(res.statusCode, res.body).to.equal(201);
+      expect(res.json()).to.deep.include({ health: 'up', envKeys: ['TOKEN'], env: { TOKEN: `\${env:${variable}}` } });
+      const r = await gw.callTool({ tenant: 'acme', actor: { kind: 'user', id: 'test' } }, 'probe__env_digest', { name: 'TOKEN' });
+      expect((r.content as { text: string }[])[0].text).to.equal(createHash('sha256').update(secret).digest('hex'));
+      const list = await h.call({ method: 'GET', url: '/v1/mcp-servers', auth: k.viewer });
+      expect(list.body).to.include(`\${env:${variable}}`).and.not.include(secret);
+      expect(JSON.stringify(await h.store.readAll({ limit: 10_000 }))).to.not.include(secret);
+      expect((await h.call({ method: 'DELETE', url: `/v1/mcp-servers/${res.json().id}`, auth: k.admin })).statusCode).to.equal(204);
+    } finally {
+      delete process.env[variable];
     }
   });
 

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { startHttpExample, type HttpExample } from '../../examples/mcp-http/server';
@@ -40,19 +41,22 @@ describe('CLI: openmcp mcp servers add|list|remove and mcp tools search (real ga
   });
 
   it('builds the registration from the command line, and refuses what cannot be one with the reason', () => {
-    expect(registrationOf('files', { command: ['npx', '-y', 'pkg', '/srv'], env: ['ROOT=/srv', 'A=b=c'] })).to.deep.equal({
+    expect(registrationOf('files', { command: ['npx', '-y', 'pkg', '/srv'], env: ['TOKEN=${env:GH_TOKEN}', 'DSN=pg://a:${env:PG}@db?x=1'] })).to.deep.equal({
       name: 'files',
       transport: 'stdio',
       command: 'npx',
       args: ['-y', 'pkg', '/srv'],
-      env: { ROOT: '/srv', A: 'b=c' },
+      env: { TOKEN: '${env:GH_TOKEN}', DSN: 'pg://a:${env:PG}@db?x=1' },
     });
+    // A value as such would be lost at the gateway's next restart; also what double quotes leave of a reference.
+    expect(() => registrationOf('x', { command: ['a'], env: ['ROOT=/srv'] })).to.throw(/--env ROOT: give the value by reference .*in single quotes: --env 'ROOT=\$\{env:ROOT\}'/);
+    expect(() => registrationOf('x', { command: ['a'], env: ['TOKEN='] })).to.throw(/by reference/);
     expect(registrationOf('remote', { url: 'http://h/mcp' })).to.deep.equal({ name: 'remote', transport: 'http', url: 'http://h/mcp' });
     expect(registrationOf('old', { url: 'http://h/sse', transport: 'sse', command: [] })).to.deep.include({ transport: 'sse' });
     expect(() => registrationOf('x', {})).to.throw(/a command after --.*or --url/);
     expect(() => registrationOf('x', { command: ['a'], url: 'http://h' })).to.throw(/not both/);
     expect(() => registrationOf('x', { command: ['a'], env: ['NOEQUALS'] })).to.throw(/KEY=VALUE/);
-    expect(() => registrationOf('x', { url: 'http://h', env: ['A=1'] })).to.throw(/--env is for stdio/);
+    expect(() => registrationOf('x', { url: 'http://h', env: ['A=${env:A}'] })).to.throw(/--env is for stdio/);
     expect(() => registrationOf('x', { command: ['a'], transport: 'sse' })).to.throw(/needs --url/);
     expect(registrationOf('slow', { url: 'http://h/mcp', timeoutMs: 120_000, maxConcurrent: 2 })).to.deep.equal({
       name: 'slow',
@@ -166,6 +170,31 @@ describe('CLI: openmcp mcp servers add|list|remove and mcp tools search (real ga
     } finally {
       delete process.env[variable];
       await hosted.close();
+    }
+  });
+
+  it("the real command: --env 'TOKEN=${env:VAR}' -- <stdio server> starts the process with the gateway's variable; the output names the variable, never the value", async () => {
+    const secret = `ghp-cli-${Math.random().toString(36).slice(2)}`;
+    const variable = `OMC_TEST_CLI_STDIO_TOKEN_${process.pid}`;
+    const probe = join(__dirname, '..', 'mcp', 'support', 'env-server.ts');
+    process.env[variable] = secret;
+    try {
+      const env = { ...process.env, OPENMCP_URL: url, OPENMCP_API_KEY: keys.admin, [variable]: '' };
+      const argv = [OPENMCP, 'mcp', 'servers', 'add', 'probe', '--env', `TOKEN=\${env:${variable}}`, '--', process.execPath, '--require', require.resolve('tsx/cjs'), probe];
+      const added = await run(process.execPath, argv, { env });
+      expect(added.stdout).to.match(/^registered probe \(stdio\).*up.*tool\(s\).*env TOKEN/);
+      expect(added.stdout).to.not.include(secret);
+      const r = await gw.callTool({ tenant: 'acme', actor: { kind: 'user', id: 'test' } }, 'probe__env_digest', { name: 'TOKEN' });
+      expect((r.content as { text: string }[])[0].text).to.equal(createHash('sha256').update(secret).digest('hex'));
+      // A value as such is refused before anything is sent.
+      const literal = await run(process.execPath, [...argv.slice(0, 4), 'literal', '--env', `TOKEN=${secret}`, ...argv.slice(6)], { env }).catch((e: { code: number; stdout: string; stderr: string }) => e);
+      expect((literal as { code?: number }).code).to.equal(1);
+      expect(literal.stdout + literal.stderr).to.include("--env 'TOKEN=${env:TOKEN}'").and.not.include(secret);
+      expect(gw.listServers('acme').map((s) => s.name)).not.to.include('literal');
+      const listed = await run(process.execPath, [OPENMCP, 'mcp', 'servers', 'list', '--json'], { env });
+      expect(listed.stdout).to.include(`"env":{"TOKEN":"\${env:${variable}}"}`).and.not.include(secret);
+    } finally {
+      delete process.env[variable];
     }
   });
 });

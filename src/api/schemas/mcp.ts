@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { mcpServerLimitFields } from '../../../events/mcp.events';
+import { envProblems } from '../../mcp/upstream-env';
 import { headersProblems } from '../../mcp/upstream-headers';
 
 export const RegisterServerBody = z
@@ -9,6 +10,7 @@ export const RegisterServerBody = z
     transport: z.enum(['stdio', 'http', 'sse']),
     command: z.string().min(1).max(2000).optional(),
     args: z.array(z.string().max(4000)).max(100).optional(),
+    // A stdio server's environment, values by reference to the gateway's: {"GITHUB_TOKEN": "${env:GITHUB_TOKEN}"} (recorded, so every replica and restart has it).
     env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,199}$/), z.string().max(8000)).optional(),
     url: z.url({ protocol: /^https?$/ }).max(2000).optional(),
     // This server's own timeoutMs and maxConcurrent, recorded in the log so every replica applies them.
@@ -20,6 +22,8 @@ export const RegisterServerBody = z
     if (b.transport === 'stdio' && !b.command) ctx.addIssue({ code: 'custom', path: ['command'], message: 'stdio servers need a command' });
     if (b.transport !== 'stdio' && !b.url) ctx.addIssue({ code: 'custom', path: ['url'], message: `${b.transport} servers need a url` });
     for (const issue of b.headers ? headersProblems(b.headers, b.transport) : []) ctx.addIssue({ code: 'custom', ...issue });
+    // A literal value would live in the memory of the process serving this request only: refused, not silently lost at the next restart.
+    for (const issue of b.env ? envProblems(b.env, b.transport, 'refuse') : []) ctx.addIssue({ code: 'custom', ...issue });
   });
 export type RegisterServerInput = z.infer<typeof RegisterServerBody>;
 
@@ -34,6 +38,10 @@ export const McpServerView = z.looseObject({
   limits: z.object({ timeoutMs: z.number().int().optional(), maxConcurrent: z.number().int().optional() }).optional(),
   /** Header templates sent to the upstream (`Bearer ${env:NAME}`): variable names, never values. */
   headers: z.record(z.string(), z.string()).optional(),
+  /** Every variable given to a stdio server's process, names only. */
+  envKeys: z.array(z.string()).optional(),
+  /** Those given by reference (`${env:NAME}`): templates, never values. */
+  env: z.record(z.string(), z.string()).optional(),
   toolCount: z.number().int().optional(),
 });
 export type McpServerViewOutput = z.infer<typeof McpServerView>;
