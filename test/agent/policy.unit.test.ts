@@ -116,6 +116,13 @@ describe('policy engine (pure)', () => {
     expect(resolvePolicy({ policies: [] }, 'x')).to.equal(DEFAULT_POLICY);
     expect(() => parsePolicy({ policies: [{ tenant: 'a', native: { maxValueWei: '1.5' } }] })).to.throw(/native.maxValueWei/);
   });
+
+  it('refuses amount limits without amountArg (they capped nothing: every amount was allowed)', () => {
+    for (const limit of [{ maxAmount: '10' }, { dailyCap: '10' }, { approvalAbove: '10' }]) {
+      expect(() => parsePolicy({ policies: [{ tenant: 'a', contracts: [{ chainId: 1, address: TOKEN, methods: { transfer: limit } }] }] })).to.throw(/methods\.transfer\.amountArg: required/);
+    }
+    expect(parsePolicy({ policies: [{ tenant: 'a', contracts: [{ chainId: 1, address: TOKEN, methods: { transfer: { approvalRequired: true }, ping: {} } }] }] }).policies).to.have.length(1);
+  });
 });
 
 describe('policy engine: overloaded methods', () => {

@@ -17,7 +17,12 @@ export const MethodRuleSchema = z.strictObject({
   approvalAbove: decimal.optional(),
   /** Every call of this method waits for a human. */
   approvalRequired: z.boolean().optional(),
-});
+})
+  // Without amountArg there is no amount to compare: the limits would silently allow anything.
+  .refine((r) => r.amountArg !== undefined || (r.maxAmount === undefined && r.dailyCap === undefined && r.approvalAbove === undefined), {
+    path: ['amountArg'],
+    message: 'required with maxAmount, dailyCap or approvalAbove (which argument is the amount?)',
+  });
 export type MethodRule = z.infer<typeof MethodRuleSchema>;
 
 export const ContractRuleSchema = z.strictObject({
