@@ -24,6 +24,8 @@ import { ChainRegistry } from '../../src/web3/chain-registry';
 import { parseChains } from '../../src/web3/chains-file';
 import { compileSample, type SampleArtifact } from '../../src/web3/sample-contracts';
 import { signAndSend, waitForTransaction } from '../../src/web3/contract-calls';
+import { OpenAiLlmClient } from '../../src/agent/llm/openai-client';
+import { startOpenAiFake, type ChatRequest, type FakeReply, type OpenAiFake } from '../support/openai-fake/openai-fake';
 import { AGENT_WALLET_KEY, MemoryCache, MemoryCheckpointStore, ended, ofType, openStore, startChainFixture, submitTask, user, waitForTask, type ChainFixture } from './support/agent-fixture';
 
 const RUNTIME_KEY = '0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba' as const;
@@ -37,10 +39,12 @@ describe('agent runtime: overloaded contract methods (Hardhat)', function () {
   let vaultAddress: string;
   let chains: ChainRegistry;
   let reader: Contract;
+  let fake: OpenAiFake;
   const opened: { runtime: AgentRuntime; store: EventStore }[] = [];
 
   before(async () => {
     fx = await startChainFixture();
+    fake = await startOpenAiFake([]);
     vault = compileSample(join(__dirname, 'support', 'OverloadedVault.sol'), 'OverloadedVault');
     const deployer = new Wallet(AGENT_WALLET_KEY, (await fx.registry()).get(fx.chain.chainId).provider);
     const c = await new ContractFactory(vault.abi as never, vault.bytecode, deployer).deploy(1_000_000n);
@@ -73,6 +77,7 @@ describe('agent runtime: overloaded contract methods (Hardhat)', function () {
       await o.store.close().catch(() => {});
     }
     chains?.close();
+    await fake?.close();
     await fx?.close();
   });
 
@@ -82,6 +87,7 @@ describe('agent runtime: overloaded contract methods (Hardhat)', function () {
       store,
       catalog,
       tools: { callTool: async () => ({ content: [{ type: 'text', text: 'no gateway' }], isError: true }) },
+      llm: new OpenAiLlmClient({ baseURL: fake.baseURL, apiKey: 'sk-test', model: 'fake-model', maxRetries: 0 }),
       cache: new MemoryCache(),
       chains,
       nonces: new NonceManager(),
@@ -128,10 +134,26 @@ describe('agent runtime: overloaded contract methods (Hardhat)', function () {
     expect(lastType(es), JSON.stringify(errorOf(es))).to.equal('TaskCompleted');
     expect(await balance(R)).to.equal(500n);
     // The signed bytes call that overload's selector.
-    const raw = (ofType(es, 'TransactionSubmitted')[0].data as { rawTransaction: string }).rawTransaction;
     const tx = await chains.get(fx.chain.chainId).provider.getTransaction((ofType(es, 'TransactionSubmitted')[0].data as { txHash: string }).txHash);
-    expect(raw).to.be.a('string');
     expect(tx!.data.slice(0, 10)).to.equal((reader.interface as Interface).getFunction('transfer(uint256,address,uint256)')!.selector);
+  });
+
+  it('the model told an ambiguous name picks an overload from the error and sends it', async () => {
+    const R = addr(0x15);
+    const chainId = fx.chain.chainId;
+    fake.setScript((req: ChatRequest): FakeReply => {
+      const results = req.messages.filter((m) => m.role === 'tool').map((m) => String(m.content));
+      if (results.length === 0) return { toolCalls: [{ name: 'chain__send_transaction', arguments: { chainId, contract: 'Vault', method: 'transfer', args: [R, '25'] } }] };
+      const sig = /transfer\(address,uint256\)/.exec(results[0])?.[0];
+      if (results.length === 1 && sig) return { toolCalls: [{ name: 'chain__send_transaction', arguments: { chainId, contract: 'Vault', method: sig, args: [R, '25'] } }] };
+      return { content: `done: ${results.join(' | ')}` };
+    });
+    const { store } = await start(vaultPolicy('o5', { 'transfer(address,uint256)': { amountArg: 1, maxAmount: '1000' } }));
+    const es = await waitForTask(store, await submitTask(store, 'o5', { instruction: `pay 25 to ${R}` }), ended);
+    expect(lastType(es), JSON.stringify(errorOf(es))).to.equal('TaskCompleted');
+    expect((ofType(es, 'TaskStepFailed')[0]?.data as { error: { code: string } }).error.code).to.equal('CONTRACT_METHOD_AMBIGUOUS');
+    expect(ofType(es, 'TransactionSubmitted')).to.have.length(1);
+    expect(await balance(R)).to.equal(25n);
   });
 
   it('a cap cannot be dodged through another overload: the amount is read where each overload keeps it', async () => {

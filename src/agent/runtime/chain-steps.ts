@@ -83,13 +83,19 @@ function configuredContract(ctx: ChainStepContext, chainId: number, to: string):
 }
 
 /**
- * The function a step names, checked before any policy decision: an ambiguous bare name of an
- * overloaded method is the model's mistake to fix (CONTRACT_METHOD_AMBIGUOUS lists the
- * signatures), not something to record a decision about or to hold for an approver.
+ * Checked before any policy decision: an ambiguous bare name of an overloaded method is the
+ * model's mistake to fix (CONTRACT_METHOD_AMBIGUOUS lists the signatures), not something to
+ * record a decision about or to hold for an approver. Other faults (no such method) come after
+ * the policy, so a call to a contract that is not allowlisted is still a recorded denial.
  */
-function assertOneFunction(ctx: ChainStepContext, chainId: number, to: string, method: unknown): void {
+function assertNotAmbiguous(ctx: ChainStepContext, chainId: number, to: string, method: unknown): void {
   const c = configuredContract(ctx, chainId, to);
-  if (c) resolveFunction(c, String(method ?? ''));
+  if (!c) return;
+  try {
+    resolveFunction(c, String(method ?? ''));
+  } catch (err) {
+    if (err instanceof Web3Error && err.code === 'CONTRACT_METHOD_AMBIGUOUS') throw err;
+  }
 }
 
 function denied(d: PolicyDecision): AgentError {
@@ -100,7 +106,7 @@ function denied(d: PolicyDecision): AgentError {
 export async function runChainRead(ctx: ChainStepContext, s: StepSpec): Promise<unknown> {
   const chainId = chainIdOf(ctx, s.args.chainId);
   const to = addressOf(ctx, chainId, s.args.contract);
-  assertOneFunction(ctx, chainId, to, s.args.method);
+  assertNotAmbiguous(ctx, chainId, to, s.args.method);
   const d = evaluateContractRead(ctx.policy, chainId, to);
   await ctx.recordPolicy(s.stepId, 'contract-read', s.tool, d);
   if (d.decision !== 'allow') throw denied(d);
@@ -148,7 +154,7 @@ export async function runChainTransaction(ctx: ChainStepContext, s: StepSpec): P
   } else {
     const chainId = chainIdOf(ctx, s.args.chainId);
     const to = addressOf(ctx, chainId, s.args.contract);
-    assertOneFunction(ctx, chainId, to, s.args.method);
+    assertNotAmbiguous(ctx, chainId, to, s.args.method);
     if (!findContract(ctx.policy, chainId, to)) {
       const d: PolicyDecision = { decision: 'deny', rule: 'contracts.unknown', reason: `contract ${to} on chain ${chainId} is not allowlisted` };
       await ctx.recordPolicy(s.stepId, 'transaction', s.tool, d);
