@@ -105,7 +105,7 @@ export const ApprovalRequested = defineEvent(
   z.strictObject({
     stepId,
     proposalHash: hex32,
-    /** Canonical JSON of the decoded proposal {chainId, to, method, args, value, gas}. */
+    /** Canonical JSON of the decoded proposal {chainId, to, method, signature, args, value, gas, stepId} (signature and stepId absent before 2026-12-05). */
     proposalJson: z.string().max(100_000),
     rule: z.string().min(1).max(200),
   }),

@@ -13,6 +13,7 @@ import { NonceManager } from '../web3/nonce-manager';
 import { KnowledgeBase } from './knowledge/knowledge-base';
 import { OpenAiLlmClient } from './llm/openai-client';
 import { TokenBudget } from './llm/token-budget';
+import { assertPolicyFitsChains } from './policy/check-policy-abis';
 import { loadPolicyFile } from './policy/load-policy';
 import { CacheSpendLedger, type SpendLedger } from './policy/spend-ledger';
 import { AgentRuntime } from './runtime/agent-runtime';
@@ -49,8 +50,16 @@ export async function createAgentRuntime(p: CreateAgentRuntimeParameters): Promi
   const abs = (x: string) => (isAbsolute(x) ? x : resolve(x));
   const cache = p.cache ?? new MemoryCache();
   const ledger = p.ledger ?? new CacheSpendLedger(cache);
+  const policy = loadPolicyFile(c.POLICY_FILE ? abs(c.POLICY_FILE) : undefined);
   const specs = loadChainsFile(c.CHAINS_FILE ? abs(c.CHAINS_FILE) : undefined);
   const chains = specs.length ? await ChainRegistry.open(specs, p.env ?? process.env) : undefined;
+  // A rule the ABIs make unsafe (a bare name of an overloaded method) stops the start, not a payment.
+  try {
+    if (chains) assertPolicyFitsChains(policy, chains);
+  } catch (err) {
+    chains?.close();
+    throw err;
+  }
   const knowledge = c.KNOWLEDGE_DIR ? KnowledgeBase.fromDirectory(abs(c.KNOWLEDGE_DIR)) : undefined;
   const privateKey = loadOrCreateRuntimeKey(c.dataDir, c.AGENT_PRIVATE_KEY);
   const deps: AgentRuntimeDependencies = {
@@ -62,7 +71,7 @@ export async function createAgentRuntime(p: CreateAgentRuntimeParameters): Promi
     knowledge,
     chains,
     nonces: new NonceManager(),
-    policy: loadPolicyFile(c.POLICY_FILE ? abs(c.POLICY_FILE) : undefined),
+    policy,
     ledger,
     tokenBudget: new TokenBudget(ledger, { perTask: c.LLM_TOKEN_BUDGET_PER_TASK, perTenantDay: c.LLM_TOKEN_BUDGET_PER_TENANT_DAY }, cache),
     privateKey,

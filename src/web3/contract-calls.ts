@@ -1,4 +1,5 @@
 import { Transaction, type FunctionFragment, type TransactionReceipt } from 'ethers';
+import { resolveFunction } from './contract-function';
 import type { Hex } from '../core/hex';
 import type { Proposal } from './proposal';
 import { normalizeAbiValues } from './abi-values';
@@ -7,17 +8,6 @@ import type { NonceManager } from './nonce-manager';
 import { Web3Error } from './web3-error';
 
 export type ContractCallInput = { chainId: number; contract: string; method: string; args?: unknown[]; value?: string | number; gasLimit?: string | number };
-
-function fragmentOf(c: ContractHandle, method: string): FunctionFragment {
-  let f: FunctionFragment | null = null;
-  try {
-    f = c.iface.getFunction(method);
-  } catch (err) {
-    throw new Web3Error('CONTRACT_CALL_FAILED', `${c.name}.${method}: ${(err as Error).message}`);
-  }
-  if (!f) throw new Web3Error('CONTRACT_CALL_FAILED', `${c.name} has no method ${method} (has ${c.iface.fragments.filter((x) => x.type === 'function').map((x) => (x as FunctionFragment).name).join(', ')})`);
-  return f;
-}
 
 function encode(c: ContractHandle, f: FunctionFragment, args: unknown[]): string {
   try {
@@ -44,7 +34,7 @@ function reason(err: unknown): string {
 export async function readContract(reg: ChainRegistry, input: ContractCallInput): Promise<{ chainId: number; to: string; method: string; result: unknown[] }> {
   const chain = reg.get(input.chainId);
   const c = reg.contract(chain, input.contract);
-  const f = fragmentOf(c, input.method);
+  const f = resolveFunction(c, input.method);
   if (!f.constant) throw new Web3Error('CONTRACT_CALL_FAILED', `${c.name}.${f.name} changes state: send it as a transaction`);
   const data = encode(c, f, input.args ?? []);
   let out: string;
@@ -65,7 +55,7 @@ export async function readContract(reg: ChainRegistry, input: ContractCallInput)
 export async function prepareProposal(reg: ChainRegistry, input: ContractCallInput): Promise<Proposal> {
   const chain = reg.get(input.chainId);
   const c = reg.contract(chain, input.contract);
-  const f = fragmentOf(c, input.method);
+  const f = resolveFunction(c, input.method);
   if (f.constant) throw new Web3Error('CONTRACT_CALL_FAILED', `${c.name}.${f.name} is a view function: read it instead`);
   const data = encode(c, f, input.args ?? []);
   const args = normalizeAbiValues(c.iface.decodeFunctionData(f, data), f.inputs);
@@ -80,7 +70,7 @@ export async function prepareProposal(reg: ChainRegistry, input: ContractCallInp
       throw new Web3Error('CONTRACT_CALL_FAILED', `${c.name}.${f.name} would revert: ${reason(err)}`, err);
     }
   }
-  return { chainId: chain.chainId, to: c.address, method: f.name, args, value: value.toString(), gas: gas.toString() };
+  return { chainId: chain.chainId, to: c.address, method: f.name, signature: f.format('sighash'), args, value: value.toString(), gas: gas.toString() };
 }
 
 export type SignedTransaction = { chainId: number; from: string; nonce: number; txHash: Hex; rawTransaction: Hex; gasLimit: string; value: string };
@@ -103,7 +93,11 @@ export async function signAndSend(reg: ChainRegistry, nonces: NonceManager, p: P
   const signer = chain.signer;
   if (!signer) throw new Web3Error('WALLET_NOT_CONFIGURED', `chain ${p.chainId} has no wallet in CHAINS_FILE`);
   const c = reg.contract(chain, p.to);
-  const data = c.iface.encodeFunctionData(p.method, p.args as unknown[]);
+  // Exactly the function the proposal names (and its hash binds); a proposal recorded before
+  // signatures names it by `method` alone, which resolves only when one function has that name.
+  const f = resolveFunction(c, p.signature ?? p.method);
+  if (f.name !== p.method) throw new Web3Error('CONTRACT_CALL_FAILED', `${c.name}: proposal signature ${p.signature} is not a function named ${p.method}`);
+  const data = c.iface.encodeFunctionData(f, p.args as unknown[]);
   const from = await signer.getAddress();
   let recorded: SignedTransaction | undefined;
   try {

@@ -10,7 +10,14 @@ import type { Hex } from '../core/hex';
 export type Proposal = {
   chainId: number;
   to: string;
+  /** The function's name (`transfer`). */
   method: string;
+  /**
+   * The exact function signed (`transfer(address,uint256)`): with overloads the name alone does
+   * not say which. Hashed with the rest; absent in proposals recorded before 2026-12-05 (signed by
+   * `method`, which then must name one function).
+   */
+  signature?: string;
   args: unknown[];
   value: string;
   gas: string;
@@ -24,6 +31,7 @@ export type Proposal = {
 
 /** SHA-256 of the RFC 8785 canonical JSON of the proposal: what an approval names. */
 export function proposalHash(p: Proposal): Hex {
-  const { chainId, to, method, args, value, gas, stepId } = p;
-  return hashCanonical({ chainId, to, method, args, value, gas, ...(stepId !== undefined ? { stepId } : {}) });
+  const { chainId, to, method, signature, args, value, gas, stepId } = p;
+  // Optional fields only when present: a proposal recorded without them keeps its hash.
+  return hashCanonical({ chainId, to, method, args, value, gas, ...(signature !== undefined ? { signature } : {}), ...(stepId !== undefined ? { stepId } : {}) });
 }

@@ -92,12 +92,13 @@ describe('policy engine (pure)', () => {
 
   it('binds a proposal hash to every field: changing any one changes the hash', () => {
     fc.assert(
-      fc.property(hexAddr, amount, fc.constantFrom('chainId', 'to', 'method', 'args', 'value', 'gas'), (to, amt, field) => {
+      fc.property(hexAddr, amount, fc.constantFrom('chainId', 'to', 'method', 'signature', 'args', 'value', 'gas'), (to, amt, field) => {
         const p = transfer(to, amt);
         const changed: Proposal = { ...p };
         if (field === 'chainId') changed.chainId = p.chainId + 1;
         if (field === 'to') changed.to = '0x2222222222222222222222222222222222222222';
         if (field === 'method') changed.method = 'approve';
+        if (field === 'signature') changed.signature = 'transfer(address,uint256)';
         if (field === 'args') changed.args = [to, (amt + 1n).toString()];
         if (field === 'value') changed.value = '1';
         if (field === 'gas') changed.gas = '60001';
@@ -114,6 +115,59 @@ describe('policy engine (pure)', () => {
     expect(resolvePolicy(file, 'globex').tools.allow).to.deep.equal([]);
     expect(resolvePolicy({ policies: [] }, 'x')).to.equal(DEFAULT_POLICY);
     expect(() => parsePolicy({ policies: [{ tenant: 'a', native: { maxValueWei: '1.5' } }] })).to.throw(/native.maxValueWei/);
+  });
+
+  it('refuses amount limits without amountArg (they capped nothing: every amount was allowed)', () => {
+    for (const limit of [{ maxAmount: '10' }, { dailyCap: '10' }, { approvalAbove: '10' }]) {
+      expect(() => parsePolicy({ policies: [{ tenant: 'a', contracts: [{ chainId: 1, address: TOKEN, methods: { transfer: limit } }] }] })).to.throw(/methods\.transfer\.amountArg: required/);
+    }
+    expect(parsePolicy({ policies: [{ tenant: 'a', contracts: [{ chainId: 1, address: TOKEN, methods: { transfer: { approvalRequired: true }, ping: {} } }] }] }).policies).to.have.length(1);
+  });
+});
+
+describe('policy engine: overloaded methods', () => {
+  const VAULT = '0x3333333333333333333333333333333333333333';
+  const overloads = ['withdraw(uint256)', 'withdraw(uint256,uint256)'];
+  const vaultPolicy = (methods: Record<string, unknown>) => AgentPolicySchema.parse({ tenant: 'acme', contracts: [{ chainId: 31337, address: VAULT, methods }] });
+  const withdraw = (signature: string | undefined, args: string[]): Proposal => ({ chainId: 31337, to: VAULT, method: 'withdraw', ...(signature ? { signature } : {}), args, value: '0', gas: '60000' });
+  const fnOf = (signature: string) => ({ inputs: signature === overloads[0] ? ['amount'] : ['id', 'amount'], overloads });
+
+  it('a rule keyed by the bare name of an overloaded method never allows, whatever the overload and arguments', () => {
+    const p = vaultPolicy({ withdraw: { amountArg: 0, maxAmount: '1000' } });
+    fc.assert(
+      fc.property(fc.constantFrom(...overloads, undefined), fc.array(amount.map(String), { minLength: 1, maxLength: 2 }), (sig, args) => {
+        const d = evaluateTransaction(p, { proposal: withdraw(sig, args), nativeSpentToday: 0n, methodSpentToday: 0n, fn: fnOf(sig ?? overloads[1]) });
+        expect(d).to.include({ decision: 'deny', rule: 'method.overloaded' });
+      }),
+    );
+  });
+
+  it('the amount is read where the matched rule says, for that overload: by name or by position', () => {
+    const p = vaultPolicy({ 'withdraw(uint256)': { amountArg: 0, maxAmount: '1000' }, 'withdraw(uint256 id, uint256 amount)': { amountArg: 'amount', maxAmount: '1000' } });
+    fc.assert(
+      fc.property(fc.constantFrom(...overloads), amount, amount, (sig, id, amt) => {
+        const args = sig === overloads[0] ? [amt.toString()] : [id.toString(), amt.toString()];
+        const d = evaluateTransaction(p, { proposal: withdraw(sig, args), nativeSpentToday: 0n, methodSpentToday: 0n, fn: fnOf(sig) });
+        expect(d.decision).to.equal(amt > 1000n ? 'deny' : 'allow');
+        if (amt > 1000n) expect(d.rule).to.equal('method.maxAmount');
+      }),
+    );
+  });
+
+  it('an overload with no rule of its own is not allowlisted; an amountArg name it lacks is not an amount', () => {
+    const only = vaultPolicy({ 'withdraw(uint256)': { amountArg: 0, maxAmount: '1000' } });
+    expect(evaluateTransaction(only, { proposal: withdraw(overloads[1], ['1', '5']), nativeSpentToday: 0n, methodSpentToday: 0n, fn: fnOf(overloads[1]) })).to.include({ decision: 'deny', rule: 'contracts.method' });
+    const named = vaultPolicy({ 'withdraw(uint256)': { amountArg: 'value', maxAmount: '1000' } });
+    expect(evaluateTransaction(named, { proposal: withdraw(overloads[0], ['5']), nativeSpentToday: 0n, methodSpentToday: 0n, fn: fnOf(overloads[0]) })).to.include({ decision: 'deny', rule: 'method.amount' });
+  });
+
+  it('keeps signature keys in canonical form and refuses bad or duplicate ones, naming the key', () => {
+    const p = vaultPolicy({ 'withdraw(uint id, uint amount)': {}, withdraw: {} });
+    expect(Object.keys(p.contracts[0].methods)).to.deep.equal(['withdraw(uint256,uint256)', 'withdraw']);
+    const doc = (methods: Record<string, unknown>) => ({ policies: [{ tenant: 'a', contracts: [{ chainId: 1, address: VAULT, methods }] }] });
+    expect(() => parsePolicy(doc({ 'withdraw(uint256': {} }))).to.throw(/methods\.withdraw\(uint256: not a function signature/);
+    expect(() => parsePolicy(doc({ 'withdraw(uint256)': {}, 'withdraw(uint)': {} }))).to.throw(/same function/);
+    expect(() => parsePolicy(doc({ withdraw: { amountArg: 'not a name' } }))).to.throw(/amountArg/);
   });
 });
 

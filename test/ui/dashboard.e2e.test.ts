@@ -225,7 +225,7 @@ describe('dashboard /ui in headless Chromium against a running gateway', functio
     const card = page.locator('article.approval').filter({ has: page.locator(`a[href="#/tasks/${id}"]`) });
     await card.waitFor({ timeout: 90_000 });
     const text = await card.innerText();
-    expect(text).to.contain('transfer').and.contain(TOKEN).and.contain(RECIPIENT).and.contain('500');
+    expect(text).to.contain('transfer(address,uint256)', 'the exact function signed').and.contain(TOKEN).and.contain(RECIPIENT).and.contain('500');
     expect(text).to.contain('matches SHA-256 of the proposal above');
     await shoot('approvals');
     const proposalHash = await card.getAttribute('data-proposal');

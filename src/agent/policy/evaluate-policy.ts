@@ -1,3 +1,5 @@
+import type { FunctionFacts } from '../../web3/contract-function';
+import { amountOf, matchMethodRule } from './method-rule';
 import type { AgentPolicy, ContractRule } from './policy';
 import type { Proposal } from './proposal';
 
@@ -18,8 +20,13 @@ export type TransactionFacts = {
   proposal: Proposal;
   /** Wei already spent today by this tenant's agent on this chain. */
   nativeSpentToday: bigint;
-  /** Amount already moved today through this contract method (its amountArg), when it has one. */
+  /** Amount already moved today under the method's rule (its amountArg), when it has one. */
   methodSpentToday: bigint;
+  /**
+   * The proposed function in the contract's ABI (parameter names, overloads). The runtime always
+   * gives it; without it a bare-name rule applies and an amountArg given by name cannot be read.
+   */
+  fn?: FunctionFacts;
 };
 
 const allow = (rule: string, reason: string): PolicyDecision => ({ decision: 'allow', rule, reason });
@@ -57,13 +64,6 @@ export function evaluateContractRead(policy: AgentPolicy, chainId: number, to: s
   return allow('contracts.read', `reads of ${to.toLowerCase()} are allowed`);
 }
 
-function amountOf(p: Proposal, index: number | undefined): bigint | undefined {
-  if (index === undefined) return undefined;
-  const v = p.args[index];
-  if (typeof v !== 'string' || !/^\d+$/.test(v)) return undefined;
-  return BigInt(v);
-}
-
 /**
  * Pure: the decision on one proposed transaction. Denials come first (contract, method, gas,
  * value, daily caps), then approvals; the first rule that applies is named.
@@ -73,8 +73,13 @@ export function evaluateTransaction(policy: AgentPolicy, facts: TransactionFacts
   const p = facts.proposal;
   const contract = findContract(policy, p.chainId, p.to);
   if (!contract) return deny('contracts.unknown', `contract ${p.to} on chain ${p.chainId} is not allowlisted`);
-  const method = Object.hasOwn(contract.methods, p.method) ? contract.methods[p.method] : undefined;
-  if (!method) return deny('contracts.method', `method ${p.method} of ${contract.name ?? p.to} is not allowlisted`);
+  const label = p.signature ?? p.method;
+  const match = matchMethodRule(contract, p, facts.fn);
+  if (!match) return deny('contracts.method', `method ${label} of ${contract.name ?? p.to} is not allowlisted`);
+  if ('overloaded' in match) {
+    return deny('method.overloaded', `${p.method} of ${contract.name ?? p.to} is overloaded (${match.overloaded.join(', ')}): a rule keyed by the bare name does not apply; key each overload by its signature`);
+  }
+  const method = match.rule;
   const value = BigInt(p.value);
   const gas = BigInt(p.gas);
   if (policy.maxGasLimit !== undefined && gas > BigInt(policy.maxGasLimit)) {
@@ -87,25 +92,23 @@ export function evaluateTransaction(policy: AgentPolicy, facts: TransactionFacts
   if (n.dailyCapWei !== undefined && value > 0n && facts.nativeSpentToday + value > BigInt(n.dailyCapWei)) {
     return deny('native.dailyCap', `value ${value} wei would bring today's spend to ${facts.nativeSpentToday + value}, above the daily cap ${n.dailyCapWei}`);
   }
-  const amount = amountOf(p, method.amountArg);
-  if (method.amountArg !== undefined && amount === undefined) {
-    return deny('method.amount', `argument ${method.amountArg} of ${p.method} is not an amount`);
-  }
+  const amount = amountOf(p, method, facts.fn);
+  if (amount === null) return deny('method.amount', `argument ${method.amountArg} of ${label} is not an amount`);
   if (amount !== undefined) {
     if (method.maxAmount !== undefined && amount > BigInt(method.maxAmount)) {
-      return deny('method.maxAmount', `${p.method} amount ${amount} is above the maximum ${method.maxAmount}`);
+      return deny('method.maxAmount', `${label} amount ${amount} is above the maximum ${method.maxAmount}`);
     }
     if (method.dailyCap !== undefined && facts.methodSpentToday + amount > BigInt(method.dailyCap)) {
-      return deny('method.dailyCap', `${p.method} amount ${amount} would bring today's total to ${facts.methodSpentToday + amount}, above the daily cap ${method.dailyCap}`);
+      return deny('method.dailyCap', `${label} amount ${amount} would bring today's total to ${facts.methodSpentToday + amount}, above the daily cap ${method.dailyCap}`);
     }
   }
   if (policy.approvalRequired) return approval('approval.always', 'every transaction of this agent needs a human approval');
-  if (method.approvalRequired) return approval('method.approvalRequired', `every ${p.method} call needs a human approval`);
+  if (method.approvalRequired) return approval('method.approvalRequired', `every ${label} call needs a human approval`);
   if (n.approvalAboveWei !== undefined && value > BigInt(n.approvalAboveWei)) {
     return approval('native.approvalAbove', `value ${value} wei is above ${n.approvalAboveWei}: a human must approve`);
   }
   if (amount !== undefined && method.approvalAbove !== undefined && amount > BigInt(method.approvalAbove)) {
-    return approval('method.approvalAbove', `${p.method} amount ${amount} is above ${method.approvalAbove}: a human must approve`);
+    return approval('method.approvalAbove', `${label} amount ${amount} is above ${method.approvalAbove}: a human must approve`);
   }
-  return allow('contracts.method', `${p.method} of ${contract.name ?? p.to} within limits`);
+  return allow('contracts.method', `${label} of ${contract.name ?? p.to} within limits`);
 }

@@ -4,3 +4,6 @@ export * from './resolve-policy';
 export * from './evaluate-policy';
 export * from './load-policy';
 export * from './spend-ledger';
+export * from './method-key';
+export * from './method-rule';
+export * from './check-policy-abis';

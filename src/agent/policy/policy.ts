@@ -1,27 +1,62 @@
 import { z } from 'zod';
+import { canonicalMethodKey } from './method-key';
 
 const decimal = z
   .union([z.string(), z.number().int().min(0)])
   .transform((v) => String(v))
   .refine((v) => /^\d{1,78}$/.test(v), 'a non-negative integer (decimal string)');
 
-/** Limits on one contract method. `amountArg` is the 0-based index of the argument that moves value (e.g. 1 in transfer(to, amount)). */
+/**
+ * Limits on one contract method. `amountArg` is the argument that moves value: its 0-based
+ * position (1 in transfer(to, amount)) or its parameter name in the ABI (`amount`).
+ */
 export const MethodRuleSchema = z.strictObject({
-  amountArg: z.number().int().min(0).max(31).optional(),
+  amountArg: z.union([z.number().int().min(0).max(31), z.string().regex(/^[A-Za-z_$][A-Za-z0-9_$]*$/, 'a parameter name')]).optional(),
   maxAmount: decimal.optional(),
   dailyCap: decimal.optional(),
   approvalAbove: decimal.optional(),
   /** Every call of this method waits for a human. */
   approvalRequired: z.boolean().optional(),
-});
+})
+  // Without amountArg there is no amount to compare: the limits would silently allow anything.
+  .refine((r) => r.amountArg !== undefined || (r.maxAmount === undefined && r.dailyCap === undefined && r.approvalAbove === undefined), {
+    path: ['amountArg'],
+    message: 'required with maxAmount, dailyCap or approvalAbove (which argument is the amount?)',
+  });
 export type MethodRule = z.infer<typeof MethodRuleSchema>;
 
 export const ContractRuleSchema = z.strictObject({
   chainId: z.number().int().min(1),
   address: z.string().regex(/^0x[0-9a-fA-F]{40}$/).transform((a) => a.toLowerCase()),
   name: z.string().max(200).optional(),
-  /** Methods that may be sent as transactions; reads (view/pure) of an allowlisted contract are always allowed. */
-  methods: z.record(z.string().min(1).max(200), MethodRuleSchema).default({}),
+  /**
+   * Methods that may be sent as transactions, keyed by name (`transfer`) or full signature
+   * (`transfer(address,uint256)`, kept in that canonical form); an overloaded method only by
+   * signature. Reads (view/pure) of an allowlisted contract are always allowed.
+   */
+  methods: z
+    .record(z.string().min(1).max(200), MethodRuleSchema)
+    .default({})
+    .transform((methods, ctx) => {
+      const out: Record<string, MethodRule> = {};
+      for (const [key, rule] of Object.entries(methods)) {
+        let k: string;
+        try {
+          k = canonicalMethodKey(key);
+        } catch {
+          ctx.addIssue({ code: 'custom', path: [key], message: 'not a function signature (expected name(type,…), e.g. transfer(address,uint256))' });
+          return z.NEVER;
+        }
+        // Two spellings of one signature would be two rules for one function: which applies?
+        if (Object.hasOwn(out, k)) {
+          ctx.addIssue({ code: 'custom', path: [key], message: `names the same function as another key (${k})` });
+          return z.NEVER;
+        }
+        // Defined, not assigned: a key named __proto__ must stay an own key (and set no prototype).
+        Object.defineProperty(out, k, { value: rule, enumerable: true, writable: true, configurable: true });
+      }
+      return out;
+    }),
 });
 export type ContractRule = z.infer<typeof ContractRuleSchema>;
 

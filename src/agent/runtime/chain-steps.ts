@@ -2,6 +2,9 @@ import type { Hex } from '../../core/hex';
 import { prepareProposal, readContract, signAndSend, waitForTransaction, type SignedTransaction } from '../../web3/contract-calls';
 import { NonceManager } from '../../web3/nonce-manager';
 import { Web3Error } from '../../web3/web3-error';
+import { functionFacts, resolveFunction, type FunctionFacts } from '../../web3/contract-function';
+import type { ContractHandle } from '../../web3/chain-registry';
+import { amountOf, matchMethodRule } from '../policy/method-rule';
 import { AgentError } from '../errors';
 import { evaluateContractRead, evaluateTransaction, findContract, type PolicyDecision } from '../policy/evaluate-policy';
 import type { AgentPolicy } from '../policy/policy';
@@ -74,6 +77,27 @@ function addressOf(ctx: ChainStepContext, chainId: number, ref: unknown): string
   throw new Web3Error('CONTRACT_NOT_CONFIGURED', `contract ${ref} is not configured on chain ${chainId}`);
 }
 
+/** The contract as CHAINS_FILE configures it, if it does (an unconfigured address is for the policy to refuse). */
+function configuredContract(ctx: ChainStepContext, chainId: number, to: string): ContractHandle | undefined {
+  return ctx.deps.chains!.get(chainId).contracts.find((k) => k.address === to);
+}
+
+/**
+ * Checked before any policy decision: an ambiguous bare name of an overloaded method is the
+ * model's mistake to fix (CONTRACT_METHOD_AMBIGUOUS lists the signatures), not something to
+ * record a decision about or to hold for an approver. Other faults (no such method) come after
+ * the policy, so a call to a contract that is not allowlisted is still a recorded denial.
+ */
+function assertNotAmbiguous(ctx: ChainStepContext, chainId: number, to: string, method: unknown): void {
+  const c = configuredContract(ctx, chainId, to);
+  if (!c) return;
+  try {
+    resolveFunction(c, String(method ?? ''));
+  } catch (err) {
+    if (err instanceof Web3Error && err.code === 'CONTRACT_METHOD_AMBIGUOUS') throw err;
+  }
+}
+
 function denied(d: PolicyDecision): AgentError {
   return new AgentError('POLICY_DENIED', `policy rule ${d.rule}: ${d.reason}`, { details: { rule: d.rule } });
 }
@@ -82,20 +106,31 @@ function denied(d: PolicyDecision): AgentError {
 export async function runChainRead(ctx: ChainStepContext, s: StepSpec): Promise<unknown> {
   const chainId = chainIdOf(ctx, s.args.chainId);
   const to = addressOf(ctx, chainId, s.args.contract);
+  assertNotAmbiguous(ctx, chainId, to, s.args.method);
   const d = evaluateContractRead(ctx.policy, chainId, to);
   await ctx.recordPolicy(s.stepId, 'contract-read', s.tool, d);
   if (d.decision !== 'allow') throw denied(d);
   return readContract(ctx.deps.chains!, { chainId, contract: to, method: String(s.args.method ?? ''), args: (s.args.args as unknown[]) ?? [] });
 }
 
-function meters(ctx: ChainStepContext, p: Proposal): { native: string; method?: { meter: string; amount: bigint } } {
-  const methods = findContract(ctx.policy, p.chainId, p.to)?.methods;
-  const rule = methods && Object.hasOwn(methods, p.method) ? methods[p.method] : undefined;
-  const i = rule?.amountArg;
-  const raw = i === undefined ? undefined : p.args[i];
+/** The proposed function's facts from the configured ABI (by its signature; by name for a proposal recorded without one). */
+function factsOf(ctx: ChainStepContext, p: Proposal): FunctionFacts {
+  const c = ctx.deps.chains!.contract(ctx.deps.chains!.get(p.chainId), p.to);
+  return functionFacts(c, resolveFunction(c, p.signature ?? p.method));
+}
+
+/**
+ * The spend meters a proposal counts on: native value per chain, and the amount under the method
+ * rule that governs it, metered by that rule's key (`method:<chainId>:<to>:<name or signature>`),
+ * read from the argument the rule names for this very function.
+ */
+function meters(ctx: ChainStepContext, p: Proposal, fn: FunctionFacts): { native: string; method?: { meter: string; amount: bigint } } {
+  const contract = findContract(ctx.policy, p.chainId, p.to);
+  const match = contract ? matchMethodRule(contract, p, fn) : undefined;
+  const amount = match && 'rule' in match ? amountOf(p, match.rule, fn) : undefined;
   return {
     native: `native:${p.chainId}`,
-    ...(typeof raw === 'string' && /^\d+$/.test(raw) ? { method: { meter: `method:${p.chainId}:${p.to}:${p.method}`, amount: BigInt(raw) } } : {}),
+    ...(typeof amount === 'bigint' ? { method: { meter: `method:${p.chainId}:${p.to}:${match!.key}`, amount } } : {}),
   };
 }
 
@@ -119,6 +154,7 @@ export async function runChainTransaction(ctx: ChainStepContext, s: StepSpec): P
   } else {
     const chainId = chainIdOf(ctx, s.args.chainId);
     const to = addressOf(ctx, chainId, s.args.contract);
+    assertNotAmbiguous(ctx, chainId, to, s.args.method);
     if (!findContract(ctx.policy, chainId, to)) {
       const d: PolicyDecision = { decision: 'deny', rule: 'contracts.unknown', reason: `contract ${to} on chain ${chainId} is not allowlisted` };
       await ctx.recordPolicy(s.stepId, 'transaction', s.tool, d);
@@ -141,10 +177,12 @@ export async function runChainTransaction(ctx: ChainStepContext, s: StepSpec): P
   // Whose daily totals: the agent's only when its policy entry names it. Under an entry for every
   // agent ('*') the cap is the tenant's, whatever agentId each submitter chose.
   const agent = ctx.policy.agent === '*' ? '*' : (view.agentId ?? '*');
-  const m = meters(ctx, proposal);
+  const fn = factsOf(ctx, proposal);
+  const m = meters(ctx, proposal, fn);
   const evaluate = async (day: string) =>
     evaluateTransaction(ctx.policy, {
       proposal,
+      fn,
       nativeSpentToday: await ledger.spent(view.tenant, agent, m.native, day),
       methodSpentToday: m.method ? await ledger.spent(view.tenant, agent, m.method.meter, day) : 0n,
     });

@@ -55,13 +55,13 @@ function ApprovalCard({ item, onDecided }) {
   };
   const headingId = `appr-${e.id}`;
   return html`<article class="card approval" aria-labelledby=${headingId} data-proposal=${e.data.proposalHash}>
-    <h2 id=${headingId}>${pr ? `${pr.method}(…) on ${pr.to}` : 'Proposal'} <span class="muted small">task <a href=${`#/tasks/${taskId}`}><code>${taskId.slice(0, 8)}</code></a></span></h2>
+    <h2 id=${headingId}>${pr ? `${pr.signature ?? `${pr.method}(…)`} on ${pr.to}` : 'Proposal'} <span class="muted small">task <a href=${`#/tasks/${taskId}`}><code>${taskId.slice(0, 8)}</code></a></span></h2>
     <p class="muted">Requested ${formatTime(e.occurredAt)} by rule <code>${e.data.rule}</code>${task?.instruction ? html` · task: “${task.instruction}”` : null}</p>
     ${pr
       ? html`<dl class="facts proposal">
           <div><dt>Chain</dt><dd>${pr.chainId}</dd></div>
           <div class="wide"><dt>Contract</dt><dd><code>${pr.to}</code></dd></div>
-          <div><dt>Method</dt><dd><code>${pr.method}</code></dd></div>
+          <div class="wide"><dt>Method</dt><dd><code>${pr.signature ?? pr.method}</code>${pr.signature ? null : html` <span class="muted small">(recorded without its signature)</span>`}</dd></div>
           <div class="wide"><dt>Arguments</dt><dd><ol class="args">${(pr.args ?? []).map((/** @type {unknown} */ a) => html`<li><code>${typeof a === 'string' ? a : JSON.stringify(a)}</code></li>`)}</ol></dd></div>
           <div><dt>Value</dt><dd>${formatWei(pr.value)}</dd></div>
           <div><dt>Gas limit</dt><dd>${pr.gas !== undefined ? `${formatCount(Number(pr.gas))} gas` : pr.gasLimit !== undefined ? `${formatCount(Number(pr.gasLimit))} gas` : '—'}</dd></div>
