@@ -28,7 +28,7 @@ import { createMetrics, instrumentEventStore } from './metrics';
 import { Projector } from './projector/projector';
 import { startAuditPipeline, type AuditPipeline } from './proofs';
 import { SqlReadModels } from './readmodels/sql-read-models';
-import { startRelayLeadership, type RelayLeadership } from './relay';
+import { relayReadiness, startRelayLeadership, type RelayLeadership } from './relay';
 import { createGateway } from './app/gateway';
 
 const SYSTEM_ACTOR = { kind: 'system' as const, id: 'openmcp' };
@@ -240,7 +240,8 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
         },
       },
       // Single leaders: a standby is ready (it takes over when the leader dies), the detail says which this is.
-      ...(relays ? [leaderCheck(`relay (${topic})`, relays, (r) => `published up to position ${r.relay()?.position ?? -1}`)] : []),
+      // The relay's check also says when publishing is held up (an event too large, a refused topic).
+      ...(relays ? [{ name: `relay (${topic})`, check: async () => relayReadiness(relays!) }] : []),
       ...pipeline.leaderships.map(({ role, leadership }) => leaderCheck(role, leadership)),
       { name: 'llm', check: async () => (config.OPENAI_BASE_URL ? { state: 'up', detail: redactUrl(config.OPENAI_BASE_URL) } : { state: 'degraded', detail: 'OPENAI_BASE_URL is not set: only tasks with explicit steps run' }) },
     ];

@@ -10,6 +10,24 @@ import type { EventTraceContexts } from '../telemetry/event-trace-contexts';
 import { startPublishSpans } from '../telemetry/kafka-trace-headers';
 import { trackRelayLag } from './relay-lag-gauge';
 import { sleep } from '../core/sleep';
+import { MAX_EVENT_BYTES } from '../core/envelope';
+import { isTooLarge, RelayEventTooLargeError, RelayPublishError, RelayTopicError } from './relay-errors';
+
+/** Why the relay is not publishing: set by a failed attempt, cleared by the next one Kafka acknowledges. */
+export type RelayStall = {
+  /** Stable code (docs/errors.md): RELAY_EVENT_TOO_LARGE, RELAY_PUBLISH_FAILED, RELAY_TOPIC_UNAVAILABLE, or the store's. */
+  code: string;
+  message: string;
+  /**
+   * The first position not published yet: the checkpoint stays below it and its stream's later
+   * events wait behind it (other streams' events may already be on the topic, duplicated later).
+   */
+  position: number;
+  since: Date;
+};
+
+/** Room for the envelope's extra fields, the headers and the record batch around an event of MAX_EVENT_BYTES. */
+const MESSAGE_HEADROOM = 64 * 1024;
 
 export type RelayOptions = {
   /** host:port list (KAFKA_BROKERS split on commas). */
@@ -21,8 +39,18 @@ export type RelayOptions = {
   partitions?: number;
   /** Replication factor when the relay creates the topic (default -1: the broker's default). */
   replicationFactor?: number;
-  /** Most events per produce request (default 500). */
+  /** Most events per produce request (default 500); a request Kafka refuses as too large is sent in halves. */
   maxBatch?: number;
+  /**
+   * `max.message.bytes` of the topic when the relay creates it (default MAX_EVENT_BYTES + 64 KiB,
+   * so every event the store accepts fits; Kafka's own default is about 1 MiB).
+   */
+  maxMessageBytes?: number;
+  /**
+   * Called before every produce request; a LeaseFencedError from it (or from the checkpoint save)
+   * ends publishing for good: a newer leader publishes now (startRelayLeadership sets it).
+   */
+  fence?: () => Promise<void>;
   /** Registry for the lag gauge (default prom-client's global registry). */
   registry?: Registry;
   /** A failed publish is retried with backoff (up to 5 s) on a fresh producer; this hears about it. */
@@ -57,6 +85,7 @@ export class Relay {
   private loop?: Promise<void>;
   private untrack?: () => void;
   private published = -1;
+  private stall?: RelayStall;
 
   constructor(
     private readonly store: EventStore,
@@ -73,6 +102,11 @@ export class Relay {
     return this.published;
   }
 
+  /** Why publishing is held up now (undefined while it goes well): for /readyz and operators. */
+  get stalled(): RelayStall | undefined {
+    return this.stall;
+  }
+
   /** Events in the log not yet published: head position - checkpoint. */
   async lag(): Promise<number> {
     return Math.max(0, (await this.store.headPosition()) - this.published);
@@ -81,8 +115,12 @@ export class Relay {
   /** Create the topic if missing, connect, and publish from the checkpoint on, in the background. */
   async start(): Promise<void> {
     if (this.loop) return;
-    await this.ensureTopic();
     this.published = (await this.checkpoints.load(this.checkpointName)) ?? -1;
+    try {
+      await this.ensureTopic();
+    } catch (err) {
+      throw new RelayTopicError(this.topic, err);
+    }
     this.producer = await this.connectProducer();
     this.controller = new AbortController();
     this.untrack = trackRelayLag(this, this.options.registry);
@@ -118,7 +156,14 @@ export class Relay {
       if (!existing.includes(this.topic)) {
         await admin.createTopics({
           waitForLeaders: true,
-          topics: [{ topic: this.topic, numPartitions: this.options.partitions ?? 6, replicationFactor: this.options.replicationFactor ?? -1 }],
+          topics: [
+            {
+              topic: this.topic,
+              numPartitions: this.options.partitions ?? 6,
+              replicationFactor: this.options.replicationFactor ?? -1,
+              configEntries: [{ name: 'max.message.bytes', value: String(this.options.maxMessageBytes ?? MAX_EVENT_BYTES + MESSAGE_HEADROOM) }],
+            },
+          ],
         });
       }
     } finally {
@@ -149,39 +194,86 @@ export class Relay {
           if (signal.aborted) return;
         }
       } catch (err) {
-        // The store failed under the feed: report, wait, resume from the last published position.
         this.options.onError?.(err);
+        // Deposed: the new leader publishes from the checkpoint; going on would only add duplicates.
+        if (isFenced(err)) return;
+        // The store failed under the feed (or an event cannot be read): hold here, retry, never skip.
+        this.stallOn(err, this.published + 1);
         await sleep(1000, signal);
       }
     }
   }
 
-  /** Publish one batch until Kafka acknowledges it, then checkpoint. Never skips a batch. */
+  /**
+   * Publish one batch until Kafka acknowledges it, checkpointing after each acknowledged part.
+   * Never skips an event: a part Kafka refuses as too large is sent in halves, in order, and a
+   * single event too large for the topic holds the relay at that event (RELAY_EVENT_TOO_LARGE).
+   */
   private async publish(batch: RecordedEvent[], signal: AbortSignal): Promise<void> {
-    const messages = batch.map(toKafkaMessage);
+    const pending = [batch];
+    while (pending.length) {
+      const part = pending[0];
+      if (!(await this.send(part, signal))) {
+        const half = Math.ceil(part.length / 2);
+        pending.splice(0, 1, part.slice(0, half), part.slice(half));
+        continue;
+      }
+      pending.shift();
+      const last = part[part.length - 1].position;
+      await this.checkpoints.save(this.checkpointName, last);
+      this.published = last;
+    }
+  }
+
+  /** Send until Kafka acknowledges (true), or refuses `events` as too large while they can still be split (false). */
+  private async send(events: RecordedEvent[], signal: AbortSignal): Promise<boolean> {
+    const messages = events.map(toKafkaMessage);
     const contexts = this.options.traceContexts;
     // A cache miss or error only means the message starts no span: tracing never holds a publish back.
-    const parents = contexts ? await Promise.all(batch.map((e) => contexts.recall(e.id).catch(() => undefined))) : [];
+    const parents = contexts ? await Promise.all(events.map((e) => contexts.recall(e.id).catch(() => undefined))) : [];
     const spans = contexts ? startPublishSpans(this.topic, messages, parents) : undefined;
     for (let attempt = 0; ; attempt++) {
       try {
+        await this.options.fence?.();
         this.producer ??= await this.connectProducer();
         await this.producer.send({ topic: this.topic, acks: -1, messages });
         spans?.end();
-        break;
+        this.stall = undefined;
+        return true;
       } catch (err) {
-        if (signal.aborted && attempt > 0) spans?.end(err);
-        this.options.onError?.(err);
-        // A fresh producer gets a fresh producer id, so its sequence numbers restart cleanly.
+        // A failed request may have been written to some partitions and not others: a fresh
+        // producer (fresh producer id) restarts the sequence numbers, and resending the whole part
+        // duplicates what was written (consumers dedupe by event-id) but never reorders a stream.
         await this.producer?.disconnect().catch(() => undefined);
         this.producer = undefined;
+        if (isFenced(err)) {
+          spans?.end(err);
+          throw err;
+        }
+        if (isTooLarge(err) && events.length > 1) {
+          spans?.end(err);
+          return false;
+        }
+        const reported = isTooLarge(err)
+          ? new RelayEventTooLargeError(this.topic, events[0], Buffer.byteLength(messages[0].value as string), err)
+          : new RelayPublishError(this.topic, events[0].position, err);
+        this.stallOn(reported, events[0].position);
+        this.options.onError?.(reported);
         // stop() during an outage must not hang: the batch stays unpublished and unacknowledged.
-        if (signal.aborted && attempt > 0) throw err;
+        if (signal.aborted && attempt > 0) {
+          spans?.end(err);
+          throw reported;
+        }
         await sleep(Math.min(5000, 100 * 2 ** attempt), signal);
       }
     }
-    const last = batch[batch.length - 1].position;
-    await this.checkpoints.save(this.checkpointName, last);
-    this.published = last;
+  }
+
+  private stallOn(err: unknown, position: number): void {
+    const code = (err as { code?: unknown } | null)?.code;
+    const since = this.stall?.position === position ? this.stall.since : new Date();
+    this.stall = { code: typeof code === 'string' ? code : 'INTERNAL', message: (err as Error)?.message ?? String(err), position, since };
   }
 }
+
+const isFenced = (err: unknown) => (err as { code?: unknown } | null)?.code === 'LEASE_FENCED';
