@@ -200,6 +200,8 @@ export class Relay {
         // The store failed under the feed (or an event cannot be read): hold here, retry, never skip.
         this.stallOn(err, this.published + 1);
         await sleep(1000, signal);
+        // The store answers again and holds nothing unpublished: nothing is held up any more.
+        if ((await this.store.headPosition().catch(() => Infinity)) <= this.published) this.stall = undefined;
       }
     }
   }
