@@ -143,7 +143,15 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
       closers.push({ name: 'relay', close: () => relays!.stop() });
     }
     const bus: Bus = brokers
-      ? new KafkaBus({ brokers, clientId: config.KAFKA_CLIENT_ID, topic })
+      ? new KafkaBus({
+          brokers,
+          clientId: config.KAFKA_CLIENT_ID,
+          topic,
+          onInvalidMessage: (err) => {
+            countError(err);
+            logger.error({ err, role: 'bus' }, 'skipped a Kafka message that is not an event envelope');
+          },
+        })
       : new InProcessBus(store, checkpoints);
     closers.push({ name: 'bus', close: () => bus.close() });
 

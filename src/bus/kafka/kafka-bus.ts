@@ -15,8 +15,12 @@ export type KafkaBusOptions = {
   /** Longest a fetch waits for new messages (default 500 ms): bounds how late a quiet consumer notices stop(). */
   maxWaitTimeInMs?: number;
   sessionTimeoutMs?: number;
-  /** Messages that are not envelopes are skipped and reported here (they could never be handled). */
-  onInvalidMessage?: (err: unknown) => void;
+  /**
+   * Messages that are not envelopes are skipped (they could never be handled, and holding the
+   * partition on them would stop every stream in it) and reported here: required, so a skip is
+   * never silent (main.ts logs it and counts KAFKA_MESSAGE_INVALID in openmcp_errors_total).
+   */
+  onInvalidMessage: (err: unknown) => void;
   /** Extra kafkajs client settings (ssl, sasl, retry, logLevel…). */
   kafka?: Omit<KafkaConfig, 'brokers' | 'clientId'>;
 };
@@ -25,7 +29,7 @@ export type KafkaBusOptions = {
  * The bus over the Kafka events topic: each group is a Kafka consumer group. A handler gets one
  * partition's messages at a time (so order per stream holds) and the offsets are committed only
  * after it resolved: a crash redelivers the batch (at least once).
- * @example const bus = new KafkaBus({ brokers: ['127.0.0.1:9092'], topic: eventsTopic('openmcp') })
+ * @example const bus = new KafkaBus({ brokers: ['127.0.0.1:9092'], topic: eventsTopic('openmcp'), onInvalidMessage: (err) => log.error(err) })
  */
 export class KafkaBus implements Bus {
   readonly name = 'kafka';
@@ -56,7 +60,7 @@ export class KafkaBus implements Bus {
             try {
               events.push(fromKafkaMessage(m.value, `${batch.topic}/${batch.partition}@${m.offset}`));
             } catch (err) {
-              this.options.onInvalidMessage?.(err);
+              this.options.onInvalidMessage(err);
             }
           }
           if (events.length) {

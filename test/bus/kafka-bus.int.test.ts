@@ -1,0 +1,50 @@
+import { expect } from 'chai';
+import { Kafka, logLevel } from 'kafkajs';
+import { KafkaBus, toKafkaMessage } from '../../src/bus/kafka';
+import { createEvent, type RecordedEvent } from '../../src/core/envelope';
+import { newId } from '../../src/core/ids';
+import { startKafkaBroker, type KafkaBroker } from '../support/kafka-broker';
+
+const eventually = async (check: () => boolean, what: string) => {
+  const deadline = Date.now() + 15_000;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+};
+
+describe('KafkaBus (kafkajs against the test broker)', function () {
+  this.timeout(30_000);
+  let broker: KafkaBroker;
+  before(async () => {
+    broker = await startKafkaBroker();
+  });
+  after(async () => broker?.stop());
+
+  it('reports a message that is not an envelope (KAFKA_MESSAGE_INVALID, naming partition and offset) and delivers the events around it', async () => {
+    const topic = 'bus.events.v1';
+    broker.createTopic(topic, 1);
+    const stream = `task-${newId()}`;
+    const events = [0, 1].map(
+      (revision) => ({ ...createEvent({ type: 'TaskStarted', stream, tenant: 'acme', actor: { kind: 'system', id: 't' }, data: { revision } }), revision, position: revision }) as RecordedEvent,
+    );
+    const producer = new Kafka({ brokers: broker.brokers, logLevel: logLevel.NOTHING }).producer();
+    await producer.connect();
+    await producer.send({ topic, messages: [toKafkaMessage(events[0]), { key: stream, value: '{"not":"an envelope"}' }, toKafkaMessage(events[1])] });
+    await producer.disconnect();
+
+    const invalid: unknown[] = [];
+    const got: RecordedEvent[] = [];
+    const bus = new KafkaBus({ brokers: broker.brokers, topic, maxWaitTimeInMs: 100, kafka: { logLevel: logLevel.NOTHING }, onInvalidMessage: (err) => invalid.push(err) });
+    try {
+      await bus.consume('g', async (batch) => void got.push(...batch));
+      await eventually(() => got.length >= 2 && invalid.length >= 1, 'two events and one invalid message');
+      expect(got.map((e) => e.id)).to.deep.equal(events.map((e) => e.id));
+      expect(invalid).to.have.length(1);
+      expect(invalid[0]).to.include({ code: 'KAFKA_MESSAGE_INVALID' });
+      expect((invalid[0] as Error).message).to.contain(`${topic}/0@1`);
+    } finally {
+      await bus.close();
+    }
+  });
+});
