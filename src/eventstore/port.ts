@@ -75,6 +75,11 @@ export interface Subscription extends AsyncIterable<RecordedEvent> {
  */
 export interface EventStore {
   readonly name: string;
+  /**
+   * True when positions run 0, 1, 2, … without holes (the SQL store), so the difference of two
+   * positions is a count of events. KurrentDB's are log offsets: increasing, with gaps.
+   */
+  readonly gapFreePositions?: boolean;
   append(stream: string, events: PendingEvent[], options?: AppendOptions): Promise<AppendResult>;
   /** Events of one stream; [] when the stream does not exist. */
   readStream(stream: string, options?: ReadStreamOptions): Promise<RecordedEvent[]>;

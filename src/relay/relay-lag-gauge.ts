@@ -19,7 +19,7 @@ export function trackRelayLag(source: LagSource, registry: Registry = defaultReg
     perRegistry.set(registry, live);
     new Gauge({
       name: RELAY_LAG_METRIC,
-      help: 'Events in the log not yet published to Kafka by the relay (head position - relay checkpoint).',
+      help: 'Events in the log not yet published to Kafka by the relay (after its checkpoint; counted up to 10000 on KurrentDB).',
       labelNames: ['topic'],
       registers: [registry],
       async collect() {

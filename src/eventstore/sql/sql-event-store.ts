@@ -50,6 +50,7 @@ const LOCAL_HANDOFF_MAX = 10_000;
  */
 export class SqlEventStore implements EventStore {
   readonly name: string;
+  readonly gapFreePositions = true;
   private readonly dialect: Dialect;
   private readonly group: GroupCommit<AppendRequest, AppendResult>;
   private readonly appended = new EventEmitter();
