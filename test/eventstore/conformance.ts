@@ -178,6 +178,16 @@ export function eventStoreConformance(name: string, target: ConformanceTarget): 
       }
     });
 
+    it('reads at most 1000 events when no limit is given, and says whether its positions are gap-free', async () => {
+      const s = streamName();
+      const head = await store.headPosition();
+      await store.append(s, Array.from({ length: 1001 }, () => ev(s)));
+      const page = await store.readAll({ after: head });
+      expect(page).to.have.length(1000);
+      expect(page[999].revision).to.equal(999);
+      expect(Boolean(store.gapFreePositions)).to.equal(target.gapFreePositions);
+    });
+
     it('catches up from a position, then follows live appends', async () => {
       const s = streamName();
       const head = await store.headPosition();

@@ -9,6 +9,8 @@ import { subscribeAll } from './subscribeAll';
 
 /** Records fetched per $all round trip when paging past system events. */
 const PAGE = 256;
+/** readAll's default `limit`, as the port says (the SQL store's too). */
+const DEFAULT_READ_LIMIT = 1000;
 
 function isStreamNotFound(err: unknown): boolean {
   return (err as { type?: string } | null)?.type === 'stream-not-found';
@@ -89,7 +91,7 @@ export class KurrentEventStore implements EventStore {
    * With `streamPrefix` the server filters by stream name (and this checks it again).
    */
   async readAll(options: ReadAllOptions = {}): Promise<RecordedEvent[]> {
-    const limit = options.limit ?? Infinity;
+    const limit = options.limit ?? DEFAULT_READ_LIMIT;
     const prefix = options.streamPrefix;
     assertStreamPrefix(prefix);
     const filter = prefix === undefined ? undefined : streamNameFilter({ prefixes: [prefix] });
