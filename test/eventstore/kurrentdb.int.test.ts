@@ -136,6 +136,24 @@ describe('KurrentDB adapter against the gRPC fake', function () {
     }
   });
 
+  it("refuses an append over the server's MaxAppendSize as EVENT_TOO_LARGE (413), writing nothing", async () => {
+    const small = await startKurrentFake({ maxAppendSize: 64 * 1024 });
+    const s = `task-${newId()}`;
+    const tight = await openKurrentEventStore(small.url);
+    try {
+      const big = createEvent({ type: 'TaskStarted', stream: s, tenant: 'acme', actor, data: { text: 'x'.repeat(100_000) } });
+      const err = (await tight.append(s, [big]).then(() => undefined, (e: unknown) => e)) as OpenMcpError;
+      expect(err).to.be.instanceOf(OpenMcpError);
+      expect(err).to.include({ code: 'EVENT_TOO_LARGE', status: 413 });
+      expect(err.message).to.contain('65536');
+      expect(await tight.readStream(s)).to.deep.equal([]);
+      expect((await tight.append(s, [ev(s)])).nextExpectedRevision).to.equal(0);
+    } finally {
+      await tight.close();
+      await small.stop();
+    }
+  });
+
   it('reports -1 as the head of a log that holds only system events', async () => {
     expect(await store.headPosition()).to.equal(-1);
     expect(await store.readAll()).to.deep.equal([]);

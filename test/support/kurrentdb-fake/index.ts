@@ -29,6 +29,8 @@ export type KurrentFakeOptions = {
   port?: number;
   /** Serve this log (default: a fresh one), e.g. a stopped fake's `log`, as a restarted server keeps its data. */
   log?: MemoryLog;
+  /** The server's MaxAppendSize in bytes (BatchAppend only; default: none). Real servers default to 1 MiB. */
+  maxAppendSize?: number;
 };
 
 /** Methods advertised by ServerFeatures; BatchAppend makes the client take its modern append path. */
@@ -64,7 +66,7 @@ export async function startKurrentFake(options: KurrentFakeOptions = {}): Promis
   server.addService(StreamsService, {
     read: counted('Read', readHandler(log, faults)),
     append: counted('Append', appendHandler(log, faults)),
-    batchAppend: counted('BatchAppend', batchAppendHandler(log, faults)),
+    batchAppend: counted('BatchAppend', batchAppendHandler(log, faults, options.maxAppendSize)),
     delete: (_c: unknown, cb: grpc.sendUnaryData<never>) => cb({ code: grpc.status.UNIMPLEMENTED, details: 'not in the fake' }),
     tombstone: (_c: unknown, cb: grpc.sendUnaryData<never>) => cb({ code: grpc.status.UNIMPLEMENTED, details: 'not in the fake' }),
   });
