@@ -152,7 +152,12 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
             logger.error({ err, role: 'bus' }, 'skipped a Kafka message that is not an event envelope');
           },
         })
-      : new InProcessBus(store, checkpoints);
+      : new InProcessBus(store, checkpoints, {
+          onError: (err, group) => {
+            countError(err);
+            logger.warn({ err, role: 'bus', group }, 'bus consumer error (will retry)');
+          },
+        });
     closers.push({ name: 'bus', close: () => bus.close() });
 
     let projector: Projector | undefined;
