@@ -11,6 +11,12 @@ export function kafkaErrorType(err: unknown): string | undefined {
   return undefined;
 }
 
+/** An error raised by kafkajs (its classes are all named KafkaJS…). */
+export function isKafkaError(err: unknown): boolean {
+  const name = (err as { name?: unknown } | null)?.name;
+  return typeof name === 'string' && name.startsWith('KafkaJS');
+}
+
 export function isTooLarge(err: unknown): boolean {
   return TOO_LARGE.has(kafkaErrorType(err) ?? '');
 }

@@ -11,7 +11,7 @@ import { startPublishSpans } from '../telemetry/kafka-trace-headers';
 import { trackRelayLag } from './relay-lag-gauge';
 import { sleep } from '../core/sleep';
 import { MAX_EVENT_BYTES } from '../core/envelope';
-import { isTooLarge, RelayEventTooLargeError, RelayPublishError, RelayTopicError } from './relay-errors';
+import { isKafkaError, isTooLarge, RelayEventTooLargeError, RelayPublishError, RelayTopicError } from './relay-errors';
 
 /** Why the relay is not publishing: set by a failed attempt, cleared by the next one Kafka acknowledges. */
 export type RelayStall = {
@@ -265,9 +265,12 @@ export class Relay {
           spans?.end(err);
           return false;
         }
+        // Kafka's failures get the relay's codes; the lease check's own (the database) keeps its code.
         const reported = isTooLarge(err)
           ? new RelayEventTooLargeError(this.topic, events[0], Buffer.byteLength(messages[0].value as string), err)
-          : new RelayPublishError(this.topic, events[0].position, err);
+          : isKafkaError(err)
+            ? new RelayPublishError(this.topic, events[0].position, err)
+            : err;
         this.stallOn(reported, events[0].position);
         this.options.onError?.(reported);
         // stop() during an outage must not hang: the batch stays unpublished and unacknowledged.
