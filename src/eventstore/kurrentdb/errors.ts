@@ -8,7 +8,9 @@ export class KurrentDbError extends OpenMcpError {
   }
 }
 
-const OUTAGE_TYPES = new Set(['unavailable', 'deadline-exceeded', 'not-leader', 'timeout']);
+// 'cancelled': the adapter never cancels a call itself, so a cancelled one means the server (or
+// the connection) went away under it, as a restart does to the client's open BatchAppend stream.
+const OUTAGE_TYPES = new Set(['unavailable', 'deadline-exceeded', 'not-leader', 'timeout', 'cancelled']);
 const GRPC_UNAVAILABLE = 14;
 const GRPC_DEADLINE_EXCEEDED = 4;
 
