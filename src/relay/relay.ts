@@ -1,4 +1,4 @@
-import { Kafka, logLevel, Partitioners, type KafkaConfig, type Producer } from 'kafkajs';
+import { Kafka, logLevel, Partitioners, type KafkaConfig, type Message, type Producer } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import type { RecordedEvent } from '../core/envelope';
 import type { CheckpointStore } from '../checkpoints/port';
@@ -12,6 +12,7 @@ import { trackRelayLag } from './relay-lag-gauge';
 import { sleep } from '../core/sleep';
 import { MAX_EVENT_BYTES } from '../core/envelope';
 import { isKafkaError, isTooLarge, RelayEventTooLargeError, RelayPublishError, RelayTopicError } from './relay-errors';
+import { splitByBytes } from './split-by-bytes';
 
 /** Why the relay is not publishing: set by a failed attempt, cleared by the next one Kafka acknowledges. */
 export type RelayStall = {
@@ -25,6 +26,15 @@ export type RelayStall = {
   position: number;
   since: Date;
 };
+
+/**
+ * Most bytes of messages in one produce request (the Java producer's max.request.size default):
+ * far below Kafka's socket.request.max.bytes (100 MiB), over which the broker drops the connection
+ * and the same request would be retried forever.
+ */
+const DEFAULT_MAX_REQUEST_BYTES = 1024 * 1024;
+/** A message's key, headers and record framing, over its value. */
+const RECORD_OVERHEAD = 512;
 
 /** Most events a lag scrape counts by reading (stores whose positions have gaps): a bound on the scrape's cost. */
 const LAG_COUNT_CAP = 10_000;
@@ -44,6 +54,8 @@ export type RelayOptions = {
   replicationFactor?: number;
   /** Most events per produce request (default 500); a request Kafka refuses as too large is sent in halves. */
   maxBatch?: number;
+  /** Most bytes of messages per produce request (default 1 MiB); an event larger than that goes alone. */
+  maxRequestBytes?: number;
   /**
    * `max.message.bytes` of the topic when the relay creates it (default MAX_EVENT_BYTES + 64 KiB,
    * so every event the store accepts fits; Kafka's own default is about 1 MiB).
@@ -217,11 +229,16 @@ export class Relay {
 
   /**
    * Publish one batch until Kafka acknowledges it, checkpointing after each acknowledged part.
-   * Never skips an event: a part Kafka refuses as too large is sent in halves, in order, and a
-   * single event too large for the topic holds the relay at that event (RELAY_EVENT_TOO_LARGE).
+   * Never skips an event: the batch goes out in requests of at most `maxRequestBytes`, a part Kafka
+   * refuses as too large is sent in halves, in order, and a single event too large for the topic
+   * holds the relay at that event (RELAY_EVENT_TOO_LARGE).
    */
   private async publish(batch: RecordedEvent[], signal: AbortSignal): Promise<void> {
-    const pending = [batch];
+    const items = batch.map((event) => {
+      const message = toKafkaMessage(event);
+      return { event, message, bytes: Buffer.byteLength(message.value as string) + RECORD_OVERHEAD };
+    });
+    const pending = splitByBytes(items, (x) => x.bytes, this.options.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES);
     while (pending.length) {
       const part = pending[0];
       if (!(await this.send(part, signal))) {
@@ -230,15 +247,16 @@ export class Relay {
         continue;
       }
       pending.shift();
-      const last = part[part.length - 1].position;
+      const last = part[part.length - 1].event.position;
       await this.checkpoints.save(this.checkpointName, last);
       this.published = last;
     }
   }
 
-  /** Send until Kafka acknowledges (true), or refuses `events` as too large while they can still be split (false). */
-  private async send(events: RecordedEvent[], signal: AbortSignal): Promise<boolean> {
-    const messages = events.map(toKafkaMessage);
+  /** Send until Kafka acknowledges (true), or refuses the part as too large while it can still be split (false). */
+  private async send(part: { event: RecordedEvent; message: Message; bytes: number }[], signal: AbortSignal): Promise<boolean> {
+    const events = part.map((x) => x.event);
+    const messages = part.map((x) => x.message);
     const contexts = this.options.traceContexts;
     // A cache miss or error only means the message starts no span: tracing never holds a publish back.
     const parents = contexts ? await Promise.all(events.map((e) => contexts.recall(e.id).catch(() => undefined))) : [];
@@ -261,13 +279,13 @@ export class Relay {
           spans?.end(err);
           throw err;
         }
-        if (isTooLarge(err) && events.length > 1) {
+        if (isTooLarge(err) && part.length > 1) {
           spans?.end(err);
           return false;
         }
         // Kafka's failures get the relay's codes; the lease check's own (the database) keeps its code.
         const reported = isTooLarge(err)
-          ? new RelayEventTooLargeError(this.topic, events[0], Buffer.byteLength(messages[0].value as string), err)
+          ? new RelayEventTooLargeError(this.topic, events[0], part[0].bytes - RECORD_OVERHEAD, err)
           : isKafkaError(err)
             ? new RelayPublishError(this.topic, events[0].position, err)
             : err;

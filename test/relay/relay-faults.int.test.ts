@@ -91,6 +91,20 @@ describe('Relay under broker faults (kafkajs against the test broker)', function
     checkOrderPerStream(received);
   });
 
+  it("keeps each produce request under 1 MiB, so a backlog of large events never goes over the broker's request limit", async () => {
+    await broker.stop();
+    // Kafka closes the connection on a request over socket.request.max.bytes (100 MiB by default:
+    // 500 tool outputs of 256 KiB); here 2 MiB, with events of 300 KB.
+    broker = await startKafkaBroker({ maxRequestBytes: 2 * 1024 * 1024 });
+    const topic = 'requests.events.v1';
+    const big = [];
+    for (let i = 0; i < 10; i++) big.push(await appendLarge(log.store, 300_000));
+    const r = relay(topic);
+    await r.start();
+    await r.waitFor(big[big.length - 1].position, 15_000);
+    expect(published(topic)).to.equal(big.length);
+  });
+
   it('creates its topic with a max.message.bytes that takes the largest event the store accepts', async () => {
     const topic = 'roomy.events.v1';
     const e = await appendLarge(log.store, 2 * 1024 * 1024);

@@ -20,6 +20,11 @@ export type KafkaBrokerOptions = {
    * batch is refused with MESSAGE_TOO_LARGE (10), as Kafka does.
    */
   maxMessageBytes?: number;
+  /**
+   * Largest request frame, as Kafka's `socket.request.max.bytes` (default 100 MiB, Kafka's own):
+   * a larger one makes the broker close the connection, as Kafka does.
+   */
+  maxRequestBytes?: number;
 };
 
 /** An error the broker answers one produce request's partition with (see failProduce). */
@@ -148,7 +153,7 @@ export async function startKafkaBroker(options: KafkaBrokerOptions = {}): Promis
       pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
       while (pending.length >= 4) {
         const size = pending.readInt32BE(0);
-        if (size < 0 || size > MAX_FRAME) return socket.destroy();
+        if (size < 0 || size > (options.maxRequestBytes ?? MAX_FRAME)) return socket.destroy();
         if (pending.length < 4 + size) break;
         const frame = pending.subarray(4, 4 + size);
         pending = pending.subarray(4 + size);
