@@ -47,4 +47,37 @@ describe('KafkaBus (kafkajs against the test broker)', function () {
       await bus.close();
     }
   });
+
+  it('redelivers a batch whose handler failed, from the first unhandled event, in order (at least once)', async () => {
+    const topic = 'bus-retry.events.v1';
+    broker.createTopic(topic, 1);
+    const stream = `task-${newId()}`;
+    const events = [0, 1, 2, 3].map(
+      (revision) => ({ ...createEvent({ type: 'TaskStarted', stream, tenant: 'acme', actor: { kind: 'system', id: 't' }, data: { revision } }), revision, position: revision }) as RecordedEvent,
+    );
+    const producer = new Kafka({ brokers: broker.brokers, logLevel: logLevel.NOTHING }).producer();
+    await producer.connect();
+    await producer.send({ topic, messages: events.slice(0, 2).map(toKafkaMessage) });
+    await producer.send({ topic, messages: events.slice(2).map(toKafkaMessage) });
+    await producer.disconnect();
+
+    const got: number[] = [];
+    let failed = false;
+    const bus = new KafkaBus({ brokers: broker.brokers, topic, maxWaitTimeInMs: 100, kafka: { logLevel: logLevel.NOTHING, retry: { initialRetryTime: 50, retries: 2 } }, onInvalidMessage: () => undefined });
+    try {
+      await bus.consume('g', async (batch) => {
+        if (!failed && batch.some((e) => e.revision === 2)) {
+          failed = true;
+          throw new Error('projection store down');
+        }
+        got.push(...batch.map((e) => e.revision));
+      });
+      await eventually(() => got.includes(3), 'every event after the failure');
+      // Dedupe keeping first delivery: revisions in order, none missing.
+      expect([...new Set(got)]).to.deep.equal([0, 1, 2, 3]);
+      expect(failed).to.equal(true);
+    } finally {
+      await bus.close();
+    }
+  });
 });
