@@ -208,10 +208,11 @@ export class Relay {
   }
 
   private async run(signal: AbortSignal): Promise<void> {
-    while (!signal.aborted) {
+    for (let failures = 0; !signal.aborted; failures++) {
       try {
         for await (const batch of readBatches(this.store, { after: this.published, maxBatch: this.options.maxBatch ?? 500, signal })) {
           await this.publish(batch, signal);
+          failures = 0;
           if (signal.aborted) return;
         }
       } catch (err) {
@@ -220,7 +221,7 @@ export class Relay {
         if (isFenced(err)) return;
         // The store failed under the feed (or an event cannot be read): hold here, retry, never skip.
         this.stallOn(err, this.published + 1);
-        await sleep(1000, signal);
+        await sleep(Math.min(5000, 1000 * 2 ** failures), signal);
         // The store answers again and holds nothing unpublished: nothing is held up any more.
         if ((await this.store.headPosition().catch(() => Infinity)) <= this.published) this.stall = undefined;
       }
