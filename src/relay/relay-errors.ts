@@ -59,3 +59,22 @@ export class RelayTopicError extends OpenMcpError {
     });
   }
 }
+
+/** The topic's partition count is not the one the relay first published with (see checkPartitionCount). */
+export class RelayPartitionsChangedError extends OpenMcpError {
+  constructor(topic: string, expected: number, actual: number) {
+    super(
+      'RELAY_PARTITIONS_CHANGED',
+      `relay: topic ${topic} has ${actual} partitions, it had ${expected} when the relay first published to it: streams would move to other partitions and lose their order; publish to a new topic, or accept that by deleting checkpoint relay:${topic}:partitions`,
+      { status: 500, details: { topic, expected, actual } },
+    );
+  }
+}
+
+/** The product's own error somewhere in kafkajs' wrapping (a partitioner's error comes back wrapped). */
+export function ownError(err: unknown): OpenMcpError | undefined {
+  for (let e = err as { cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+    if (e instanceof OpenMcpError) return e;
+  }
+  return undefined;
+}

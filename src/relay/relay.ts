@@ -1,4 +1,4 @@
-import { Kafka, logLevel, Partitioners, type KafkaConfig, type Message, type Producer } from 'kafkajs';
+import { Kafka, logLevel, type KafkaConfig, type Message, type Producer } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import type { RecordedEvent } from '../core/envelope';
 import type { CheckpointStore } from '../checkpoints/port';
@@ -11,7 +11,8 @@ import { startPublishSpans } from '../telemetry/kafka-trace-headers';
 import { trackRelayLag } from './relay-lag-gauge';
 import { sleep } from '../core/sleep';
 import { MAX_EVENT_BYTES } from '../core/envelope';
-import { isKafkaError, isTooLarge, RelayEventTooLargeError, RelayPublishError, RelayTopicError } from './relay-errors';
+import { isKafkaError, isTooLarge, ownError, RelayEventTooLargeError, RelayPublishError, RelayTopicError } from './relay-errors';
+import { checkPartitionCount, guardedPartitioner } from './partition-guard';
 import { splitByBytes } from './split-by-bytes';
 
 /** Why the relay is not publishing: set by a failed attempt, cleared by the next one Kafka acknowledges. */
@@ -101,6 +102,8 @@ export class Relay {
   private untrack?: () => void;
   private published = -1;
   private stall?: RelayStall;
+  /** The topic's partition count when this relay started: a message is never placed with another. */
+  private partitions?: number;
 
   constructor(
     private readonly store: EventStore,
@@ -137,11 +140,14 @@ export class Relay {
   async start(): Promise<void> {
     if (this.loop) return;
     this.published = (await this.checkpoints.load(this.checkpointName)) ?? -1;
+    let partitions: number;
     try {
-      await this.ensureTopic();
+      partitions = await this.ensureTopic();
     } catch (err) {
       throw new RelayTopicError(this.topic, err);
     }
+    await checkPartitionCount(this.checkpoints, this.topic, partitions);
+    this.partitions = partitions;
     this.producer = await this.connectProducer();
     this.controller = new AbortController();
     this.untrack = trackRelayLag(this, this.options.registry);
@@ -169,7 +175,8 @@ export class Relay {
     }
   }
 
-  private async ensureTopic(): Promise<void> {
+  /** Create the topic if missing; its partition count. */
+  private async ensureTopic(): Promise<number> {
     const admin = this.kafka.admin();
     await admin.connect();
     try {
@@ -187,6 +194,8 @@ export class Relay {
           ],
         });
       }
+      const { topics } = await admin.fetchTopicMetadata({ topics: [this.topic] });
+      return topics[0].partitions.length;
     } finally {
       await admin.disconnect();
     }
@@ -201,7 +210,7 @@ export class Relay {
       idempotent: true,
       maxInFlightRequests: 1,
       allowAutoTopicCreation: false,
-      createPartitioner: Partitioners.DefaultPartitioner,
+      createPartitioner: guardedPartitioner(this.topic, () => this.partitions),
     });
     await producer.connect();
     return producer;
@@ -287,9 +296,7 @@ export class Relay {
         // Kafka's failures get the relay's codes; the lease check's own (the database) keeps its code.
         const reported = isTooLarge(err)
           ? new RelayEventTooLargeError(this.topic, events[0], part[0].bytes - RECORD_OVERHEAD, err)
-          : isKafkaError(err)
-            ? new RelayPublishError(this.topic, events[0].position, err)
-            : err;
+          : (ownError(err) ?? (isKafkaError(err) ? new RelayPublishError(this.topic, events[0].position, err) : err));
         this.stallOn(reported, events[0].position);
         this.options.onError?.(reported);
         // stop() during an outage must not hang: the batch stays unpublished and unacknowledged.

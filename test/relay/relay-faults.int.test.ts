@@ -173,6 +173,38 @@ describe('Relay under broker faults (kafkajs against the test broker)', function
     expect(r.position).to.equal(first[first.length - 1].position);
   });
 
+  it('refuses a topic whose partition count changed since it first published (streams would move and lose their order), at start and while running', async () => {
+    const topic = 'regrown.events.v1';
+    broker.createTopic(topic, 3);
+    const first = await appendEvents(log.store, 6, 2);
+    const errors: unknown[] = [];
+    const r = relay(topic, { onError: (e) => errors.push(e) });
+    await r.start();
+    await r.waitFor(first[first.length - 1].position);
+
+    // Partitions added under the running relay: its next request (after a metadata refresh) is refused.
+    broker.addPartitions(topic, 5);
+    broker.failProduce({ topic, error: 6 }); // NOT_LEADER: kafkajs refreshes its metadata
+    const second = await appendEvents(log.store, 6, 2);
+    await eventually(() => r.stalled?.code === 'RELAY_PARTITIONS_CHANGED', 'the running relay to refuse the new partition count');
+    expect(errors.map(codeOf)).to.include('RELAY_PARTITIONS_CHANGED');
+    expect(broker.highWatermarks(topic).slice(3)).to.deep.equal([0, 0]);
+    await r.stop();
+
+    // A restart does not take the new count either.
+    const again = relay(topic);
+    const err = await again.start().then(() => undefined, (e: unknown) => e);
+    expect(codeOf(err)).to.equal('RELAY_PARTITIONS_CHANGED');
+    expect((err as Error).message).to.contain('relay:regrown.events.v1:partitions');
+    expect(broker.highWatermarks(topic).slice(3)).to.deep.equal([0, 0]);
+
+    // The operator accepts the move: the relay goes on from its checkpoint with the new count.
+    await log.knex('checkpoints').where({ name: 'relay:regrown.events.v1:partitions' }).del();
+    const accepted = relay(topic);
+    await accepted.start();
+    await accepted.waitFor(second[second.length - 1].position);
+  });
+
   it('a topic Kafka refuses to create: /readyz names the relay degraded with RELAY_TOPIC_UNAVAILABLE, and it publishes once allowed', async () => {
     const topic = 'denied.events.v1';
     broker.refuseTopic(topic, 29);

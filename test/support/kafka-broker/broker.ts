@@ -53,6 +53,8 @@ export type KafkaBroker = {
    * messages Kafka acknowledged and some not.
    */
   failProduce(fault: ProduceFault): void;
+  /** Grow a topic to `count` partitions, as `kafka-topics --alter --partitions` does. */
+  addPartitions(topic: string, count: number): void;
   /** Set a topic's `max.message.bytes`, as `kafka-configs --alter` does. */
   setMaxMessageBytes(topic: string, bytes: number): void;
   /** Refuse CreateTopics for `topic` with `error` (e.g. 29 TOPIC_AUTHORIZATION_FAILED); 0 lifts it. */
@@ -193,6 +195,10 @@ export async function startKafkaBroker(options: KafkaBrokerOptions = {}): Promis
       for (const s of sockets) s.destroy();
     },
     failProduce: (fault) => void produceFaults.push({ ...fault, times: fault.times ?? 1 }),
+    addPartitions: (topic, count) => {
+      const logs = topics.get(topic);
+      while (logs && logs.length < count) logs.push(new PartitionLog());
+    },
     setMaxMessageBytes: (topic, bytes) => void topicMaxBytes.set(topic, bytes),
     refuseTopic: (topic, error) => void (error ? refused.set(topic, error) : refused.delete(topic)),
     stop: async () => {
