@@ -1,4 +1,4 @@
-import { STREAM_PREFIX_RE, type PendingEvent, type RecordedEvent } from '../core/envelope';
+import { STREAM_PREFIX_RE, STREAM_RE, type PendingEvent, type RecordedEvent } from '../core/envelope';
 import { ValidationError } from '../core/errors';
 
 /**
@@ -56,6 +56,23 @@ export function assertStreamPrefix(prefix: string | undefined): void {
   if (prefix !== undefined && !STREAM_PREFIX_RE.test(prefix)) {
     throw new ValidationError(`streamPrefix ${JSON.stringify(prefix)}: expected the start of a stream name (<aggregate>-…)`, { field: 'streamPrefix' });
   }
+}
+
+/**
+ * What every adapter refuses before the store sees it: a stream name that is not
+ * `<aggregate>-<id>`, no events, an event of another stream, an id twice in one append.
+ * Returns the error (naming the field), or undefined when the append may go ahead.
+ */
+export function appendInputError(stream: string, events: PendingEvent[]): ValidationError | undefined {
+  if (!STREAM_RE.test(stream)) return new ValidationError(`stream ${JSON.stringify(stream)}: expected <aggregate>-<id>`, { field: 'stream' });
+  if (events.length === 0) return new ValidationError('append needs at least one event', { field: 'events' });
+  const ids = new Set<string>();
+  for (const e of events) {
+    if (e.stream !== stream) return new ValidationError(`event ${e.id} belongs to ${e.stream}, not ${stream}`, { field: 'stream' });
+    if (ids.has(e.id)) return new ValidationError(`event ${e.id} appears twice in one append`, { field: 'id' });
+    ids.add(e.id);
+  }
+  return undefined;
 }
 
 /** Catch-up subscription: everything after `after` in global order, then live appends. */

@@ -145,6 +145,19 @@ export function eventStoreConformance(name: string, target: ConformanceTarget): 
       expect(all.filter((e) => e.id === events[0].id)).to.have.length(1);
     });
 
+    it('rejects bad input before it reaches the store, naming the field (VALIDATION_FAILED)', async () => {
+      const s = streamName();
+      const e = ev(s);
+      const before = await store.headPosition();
+      const failure = (p: Promise<unknown>) => p.then(() => undefined, (x: { code?: string; details?: { field?: string } }) => [x.code, x.details?.field]);
+      expect(await failure(store.append('not a stream', [e]))).to.deep.equal(['VALIDATION_FAILED', 'stream']);
+      expect(await failure(store.append(streamName(), [e]))).to.deep.equal(['VALIDATION_FAILED', 'stream']);
+      expect(await failure(store.append(s, []))).to.deep.equal(['VALIDATION_FAILED', 'events']);
+      expect(await failure(store.append(s, [e, e]))).to.deep.equal(['VALIDATION_FAILED', 'id']);
+      expect(await store.headPosition()).to.equal(before);
+      expect(await store.readStream(s)).to.deep.equal([]);
+    });
+
     it('reads a missing stream as empty', async () => {
       expect(await store.readStream(streamName())).to.deep.equal([]);
     });

@@ -1,7 +1,7 @@
 import { BACKWARDS, END, FORWARDS, KurrentDBClient, START, streamNameFilter, type AppendStreamState, type Filter, type Position, type ResolvedEvent } from '@kurrent/kurrentdb-client';
 import type { PendingEvent, RecordedEvent } from '../../core/envelope';
 import { ConfigError, redactUrl } from '../../core/errors';
-import { assertStreamPrefix, type AppendOptions, type AppendResult, type EventStore, type ReadAllOptions, type ReadStreamOptions, type SubscribeOptions, type Subscription } from '../port';
+import { appendInputError, assertStreamPrefix, type AppendOptions, type AppendResult, type EventStore, type ReadAllOptions, type ReadStreamOptions, type SubscribeOptions, type Subscription } from '../port';
 import { fromResolved, toEventData } from './codec';
 import { KurrentDbError, toStoreError } from './errors';
 import { positionAfter } from './positions';
@@ -36,6 +36,9 @@ export class KurrentEventStore implements EventStore {
    * event id), and the read-back returns the original result.
    */
   async append(stream: string, events: PendingEvent[], options: AppendOptions = {}): Promise<AppendResult> {
+    // The server would take any of these; the envelope's stream must be the one it is stored in.
+    const invalid = appendInputError(stream, events);
+    if (invalid) throw invalid;
     const expected = options.expectedRevision ?? 'any';
     const streamState: AppendStreamState = typeof expected === 'number' ? BigInt(expected) : expected;
     let next: bigint;
@@ -44,10 +47,6 @@ export class KurrentEventStore implements EventStore {
       next = res.nextExpectedRevision;
     } catch (err) {
       throw toStoreError(err, { op: 'append', stream, expected });
-    }
-    if (events.length === 0) {
-      const [head] = await this.readStream(stream, { direction: 'backwards', maxCount: 1 });
-      return { nextExpectedRevision: head?.revision ?? -1, position: head?.position ?? -1, events: [] };
     }
     const stored = (
       await this.readStream(stream, { direction: 'backwards', fromRevision: Number(next), maxCount: events.length })
