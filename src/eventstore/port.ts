@@ -1,5 +1,5 @@
 import { STREAM_PREFIX_RE, STREAM_RE, type PendingEvent, type RecordedEvent } from '../core/envelope';
-import { ValidationError } from '../core/errors';
+import { OpenMcpError, ValidationError } from '../core/errors';
 
 /**
  * What the caller expects the stream to be before the append:
@@ -55,6 +55,13 @@ export type SubscribeOptions = {
 export function assertStreamPrefix(prefix: string | undefined): void {
   if (prefix !== undefined && !STREAM_PREFIX_RE.test(prefix)) {
     throw new ValidationError(`streamPrefix ${JSON.stringify(prefix)}: expected the start of a stream name (<aggregate>-…)`, { field: 'streamPrefix' });
+  }
+}
+
+/** The same event id stored before with different content or in another place (every adapter). */
+export class EventIdConflictError extends OpenMcpError {
+  constructor(id: string, detail: string) {
+    super('EVENT_ID_CONFLICT', `event ${id} was already appended ${detail}`, { status: 409, details: { id } });
   }
 }
 

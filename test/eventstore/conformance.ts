@@ -145,6 +145,17 @@ export function eventStoreConformance(name: string, target: ConformanceTarget): 
       expect(all.filter((e) => e.id === events[0].id)).to.have.length(1);
     });
 
+    it('refuses a re-append of stored event ids with other content (EVENT_ID_CONFLICT), keeping the original', async () => {
+      const s = streamName();
+      const e = ev(s, 'TaskStarted', { a: 1 });
+      await store.append(s, [e], { expectedRevision: 'no_stream' });
+      const forged = createEvent({ ...e, data: { a: 2 } });
+      const err = await store.append(s, [forged], { expectedRevision: 'no_stream' }).then(() => undefined, (x: { code?: string }) => x.code);
+      expect(err).to.equal('EVENT_ID_CONFLICT');
+      const [back] = await store.readStream(s);
+      expect(back.data).to.deep.equal({ a: 1 });
+    });
+
     it('rejects bad input before it reaches the store, naming the field (VALIDATION_FAILED)', async () => {
       const s = streamName();
       const e = ev(s);

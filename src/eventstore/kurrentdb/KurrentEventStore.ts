@@ -1,7 +1,7 @@
 import { BACKWARDS, END, FORWARDS, KurrentDBClient, START, streamNameFilter, type AppendStreamState, type Filter, type Position, type ResolvedEvent } from '@kurrent/kurrentdb-client';
 import type { PendingEvent, RecordedEvent } from '../../core/envelope';
 import { ConfigError, redactUrl } from '../../core/errors';
-import { appendInputError, assertStreamPrefix, type AppendOptions, type AppendResult, type EventStore, type ReadAllOptions, type ReadStreamOptions, type SubscribeOptions, type Subscription } from '../port';
+import { appendInputError, assertStreamPrefix, EventIdConflictError, type AppendOptions, type AppendResult, type EventStore, type ReadAllOptions, type ReadStreamOptions, type SubscribeOptions, type Subscription } from '../port';
 import { fromResolved, toEventData } from './codec';
 import { KurrentDbError, toStoreError } from './errors';
 import { positionAfter } from './positions';
@@ -56,6 +56,10 @@ export class KurrentEventStore implements EventStore {
         details: { stream, revision: Number(next) },
       });
     }
+    // The server deduplicates a retry by event id alone: a "retry" with other content wrote
+    // nothing and must not pass for a success (the SQL store compares hashes too).
+    const changed = stored.findIndex((e, i) => e.hash !== events[i].hash);
+    if (changed >= 0) throw new EventIdConflictError(stored[changed].id, 'with different content');
     return { nextExpectedRevision: Number(next), position: stored[stored.length - 1].position, events: stored };
   }
 
