@@ -6,11 +6,11 @@ import type { EventStore } from '../eventstore/port';
 import { readBatches } from '../bus/inprocess/read-batches';
 import { toKafkaMessage } from '../bus/kafka/event-message';
 import { eventsTopic } from '../bus/kafka/topic';
+import { ensureEventsTopic } from '../bus/kafka/ensure-topic';
 import type { EventTraceContexts } from '../telemetry/event-trace-contexts';
 import { startPublishSpans } from '../telemetry/kafka-trace-headers';
 import { trackRelayLag } from './relay-lag-gauge';
 import { sleep } from '../core/sleep';
-import { MAX_EVENT_BYTES } from '../core/envelope';
 import { isKafkaError, isTooLarge, ownError, RelayEventTooLargeError, RelayPublishError, RelayTopicError } from './relay-errors';
 import { checkPartitionCount, guardedPartitioner } from './partition-guard';
 import { splitByBytes } from './split-by-bytes';
@@ -40,8 +40,6 @@ const RECORD_OVERHEAD = 512;
 /** Most events a lag scrape counts by reading (stores whose positions have gaps): a bound on the scrape's cost. */
 const LAG_COUNT_CAP = 10_000;
 
-/** Room for the envelope's extra fields, the headers and the record batch around an event of MAX_EVENT_BYTES. */
-const MESSAGE_HEADROOM = 64 * 1024;
 
 export type RelayOptions = {
   /** host:port list (KAFKA_BROKERS split on commas). */
@@ -142,7 +140,7 @@ export class Relay {
     this.published = (await this.checkpoints.load(this.checkpointName)) ?? -1;
     let partitions: number;
     try {
-      partitions = await this.ensureTopic();
+      partitions = await ensureEventsTopic(this.kafka, this.topic, this.options);
     } catch (err) {
       throw new RelayTopicError(this.topic, err);
     }
@@ -172,32 +170,6 @@ export class Relay {
     while (this.published < target) {
       if (Date.now() > deadline) throw new Error(`relay: position ${target} not published within ${timeoutMs} ms (at ${this.published})`);
       await new Promise((r) => setTimeout(r, 10));
-    }
-  }
-
-  /** Create the topic if missing; its partition count. */
-  private async ensureTopic(): Promise<number> {
-    const admin = this.kafka.admin();
-    await admin.connect();
-    try {
-      const existing = await admin.listTopics();
-      if (!existing.includes(this.topic)) {
-        await admin.createTopics({
-          waitForLeaders: true,
-          topics: [
-            {
-              topic: this.topic,
-              numPartitions: this.options.partitions ?? 6,
-              replicationFactor: this.options.replicationFactor ?? -1,
-              configEntries: [{ name: 'max.message.bytes', value: String(this.options.maxMessageBytes ?? MAX_EVENT_BYTES + MESSAGE_HEADROOM) }],
-            },
-          ],
-        });
-      }
-      const { topics } = await admin.fetchTopicMetadata({ topics: [this.topic] });
-      return topics[0].partitions.length;
-    } finally {
-      await admin.disconnect();
     }
   }
 

@@ -80,4 +80,20 @@ describe('KafkaBus (kafkajs against the test broker)', function () {
       await bus.close();
     }
   });
+
+  it('creates a missing topic with the contract settings before subscribing, so the broker does not auto-create it with its defaults', async () => {
+    const topic = 'first-consumer.events.v1';
+    const bus = new KafkaBus({ brokers: broker.brokers, topic, maxWaitTimeInMs: 100, kafka: { logLevel: logLevel.NOTHING }, onInvalidMessage: () => undefined });
+    try {
+      await bus.consume('early', async () => undefined);
+      // The test broker auto-creates with 3 partitions and a 1 MiB limit; the contract says 6 and 4 MiB + 64 KiB.
+      expect(broker.highWatermarks(topic)).to.have.length(6);
+      const producer = new Kafka({ brokers: broker.brokers, logLevel: logLevel.NOTHING }).producer();
+      await producer.connect();
+      await producer.send({ topic, messages: [{ key: 'task-x', value: 'x'.repeat(2 * 1024 * 1024) }] });
+      await producer.disconnect();
+    } finally {
+      await bus.close();
+    }
+  });
 });

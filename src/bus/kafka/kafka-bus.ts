@@ -5,6 +5,7 @@ import type { RecordedEvent } from '../../core/envelope';
 import type { Bus, BusConsumer, BusHandler, ConsumeOptions } from '../port';
 import { fromKafkaMessage } from './event-message';
 import { eventsTopic } from './topic';
+import { ensureEventsTopic } from './ensure-topic';
 
 export type KafkaBusOptions = {
   /** host:port list (KAFKA_BROKERS split on commas). */
@@ -43,6 +44,9 @@ export class KafkaBus implements Bus {
   }
 
   async consume(group: string, handler: BusHandler, options: ConsumeOptions = {}): Promise<BusConsumer> {
+    // Before subscribing, which would have the broker auto-create a missing topic with its own
+    // defaults. Best effort: without the right to create topics, the consumer goes on as before.
+    await ensureEventsTopic(this.kafka, this.topic).catch(() => undefined);
     const consumer = this.kafka.consumer({
       groupId: group,
       maxWaitTimeInMs: this.options.maxWaitTimeInMs ?? 500,
