@@ -30,7 +30,7 @@ import { startAuditPipeline, type AuditPipeline } from './proofs';
 import { SqlReadModels } from './readmodels/sql-read-models';
 import { readCacheFor } from './readmodels/read-cache-choice';
 import { appliersFor } from './projector/appliers-for';
-import { startRelayLeadership, type RelayLeadership } from './relay';
+import { relayReadiness, startRelayLeadership, type RelayLeadership } from './relay';
 import { createGateway } from './app/gateway';
 
 const SYSTEM_ACTOR = { kind: 'system' as const, id: 'openmcp' };
@@ -145,8 +145,21 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
       closers.push({ name: 'relay', close: () => relays!.stop() });
     }
     const bus: Bus = brokers
-      ? new KafkaBus({ brokers, clientId: config.KAFKA_CLIENT_ID, topic })
-      : new InProcessBus(store, checkpoints);
+      ? new KafkaBus({
+          brokers,
+          clientId: config.KAFKA_CLIENT_ID,
+          topic,
+          onInvalidMessage: (err) => {
+            countError(err);
+            logger.error({ err, role: 'bus' }, 'skipped a Kafka message that is not an event envelope');
+          },
+        })
+      : new InProcessBus(store, checkpoints, {
+          onError: (err, group) => {
+            countError(err);
+            logger.warn({ err, role: 'bus', group }, 'bus consumer error (will retry)');
+          },
+        });
     closers.push({ name: 'bus', close: () => bus.close() });
 
     let projector: Projector | undefined;
@@ -263,7 +276,8 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
         },
       },
       // Single leaders: a standby is ready (it takes over when the leader dies), the detail says which this is.
-      ...(relays ? [leaderCheck(`relay (${topic})`, relays, (r) => `published up to position ${r.relay()?.position ?? -1}`)] : []),
+      // The relay's check also says when publishing is held up (an event too large, a refused topic).
+      ...(relays ? [{ name: `relay (${topic})`, check: async () => relayReadiness(relays!) }] : []),
       ...pipeline.leaderships.map(({ role, leadership }) => leaderCheck(role, leadership)),
       { name: 'llm', check: async () => (config.OPENAI_BASE_URL ? { state: 'up', detail: redactUrl(config.OPENAI_BASE_URL) } : { state: 'degraded', detail: 'OPENAI_BASE_URL is not set: only tasks with explicit steps run' }) },
     ];

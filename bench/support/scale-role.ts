@@ -27,7 +27,7 @@ async function main(): Promise<void> {
     stop = () => relay.stop();
   } else if (role === 'projector') {
     const cache = await openRedisCache(env.BENCH_REDIS!, env.BENCH_PREFIX!);
-    const bus = new KafkaBus({ brokers, topic: env.BENCH_TOPIC });
+    const bus = new KafkaBus({ brokers, topic: env.BENCH_TOPIC, onInvalidMessage: (err) => console.error(err) });
     const projector = new Projector({ knex, bus, cache, group: env.BENCH_GROUP, lockHoldMs: Number(env.BENCH_LOCK_HOLD_MS ?? 0) });
     // Experiment only: the hold time is not an option of Projector.
     await projector.start();

@@ -1,5 +1,5 @@
-import { STREAM_PREFIX_RE, type PendingEvent, type RecordedEvent } from '../core/envelope';
-import { ValidationError } from '../core/errors';
+import { STREAM_PREFIX_RE, STREAM_RE, type PendingEvent, type RecordedEvent } from '../core/envelope';
+import { OpenMcpError, ValidationError } from '../core/errors';
 
 /**
  * What the caller expects the stream to be before the append:
@@ -58,6 +58,30 @@ export function assertStreamPrefix(prefix: string | undefined): void {
   }
 }
 
+/** The same event id stored before with different content or in another place (every adapter). */
+export class EventIdConflictError extends OpenMcpError {
+  constructor(id: string, detail: string) {
+    super('EVENT_ID_CONFLICT', `event ${id} was already appended ${detail}`, { status: 409, details: { id } });
+  }
+}
+
+/**
+ * What every adapter refuses before the store sees it: a stream name that is not
+ * `<aggregate>-<id>`, no events, an event of another stream, an id twice in one append.
+ * Returns the error (naming the field), or undefined when the append may go ahead.
+ */
+export function appendInputError(stream: string, events: PendingEvent[]): ValidationError | undefined {
+  if (!STREAM_RE.test(stream)) return new ValidationError(`stream ${JSON.stringify(stream)}: expected <aggregate>-<id>`, { field: 'stream' });
+  if (events.length === 0) return new ValidationError('append needs at least one event', { field: 'events' });
+  const ids = new Set<string>();
+  for (const e of events) {
+    if (e.stream !== stream) return new ValidationError(`event ${e.id} belongs to ${e.stream}, not ${stream}`, { field: 'stream' });
+    if (ids.has(e.id)) return new ValidationError(`event ${e.id} appears twice in one append`, { field: 'id' });
+    ids.add(e.id);
+  }
+  return undefined;
+}
+
 /** Catch-up subscription: everything after `after` in global order, then live appends. */
 export interface Subscription extends AsyncIterable<RecordedEvent> {
   close(): Promise<void>;
@@ -75,6 +99,11 @@ export interface Subscription extends AsyncIterable<RecordedEvent> {
  */
 export interface EventStore {
   readonly name: string;
+  /**
+   * True when positions run 0, 1, 2, … without holes (the SQL store), so the difference of two
+   * positions is a count of events. KurrentDB's are log offsets: increasing, with gaps.
+   */
+  readonly gapFreePositions?: boolean;
   append(stream: string, events: PendingEvent[], options?: AppendOptions): Promise<AppendResult>;
   /** Events of one stream; [] when the stream does not exist. */
   readStream(stream: string, options?: ReadStreamOptions): Promise<RecordedEvent[]>;

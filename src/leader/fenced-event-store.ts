@@ -12,6 +12,7 @@ import type { LeaseStore } from './lease-store';
 export function fencedEventStore(store: EventStore, leases: LeaseStore, lease: string, token: number): EventStore {
   return {
     name: store.name,
+    gapFreePositions: store.gapFreePositions,
     append: async (stream, events, options) => {
       await assertToken(leases, lease, token);
       return store.append(stream, events, options);

@@ -9,7 +9,8 @@ const perRegistry = new WeakMap<Registry, Set<LagSource>>();
 
 /**
  * Register `source` with the lag gauge of `registry` (one gauge per registry, labelled by topic).
- * The value is computed when scraped, so it is never older than the scrape.
+ * The value is computed when scraped, so it is never older than the scrape; a source whose lag
+ * cannot be read then has no sample (alert on `absent()` as well as on the value).
  * Returns the unregister function.
  */
 export function trackRelayLag(source: LagSource, registry: Registry = defaultRegistry): () => void {
@@ -19,12 +20,16 @@ export function trackRelayLag(source: LagSource, registry: Registry = defaultReg
     perRegistry.set(registry, live);
     new Gauge({
       name: RELAY_LAG_METRIC,
-      help: 'Events in the log not yet published to Kafka by the relay (head position - relay checkpoint).',
+      help: 'Events in the log not yet published to Kafka by the relay (after its checkpoint; counted up to 10000 on KurrentDB).',
       labelNames: ['topic'],
       registers: [registry],
       async collect() {
         this.reset();
-        for (const s of live) this.set({ topic: s.topic }, await s.lag());
+        // A lag that cannot be read (the store is down) leaves its series out of this scrape: a
+        // failed collect would fail the whole scrape, hiding every other metric during the outage.
+        const sources = [...live];
+        const lags = await Promise.all(sources.map((s) => s.lag().catch(() => undefined)));
+        sources.forEach((s, i) => lags[i] !== undefined && this.set({ topic: s.topic }, lags[i]!));
       },
     });
   }

@@ -1,7 +1,7 @@
 import type { CheckpointStore } from '../checkpoints/port';
 import type { EventStore } from '../eventstore/port';
-import { fencedCheckpoints, startLeadership, type Leadership, type LeaseStore } from '../leader';
-import { Relay, relayCheckpointName, type RelayOptions } from './relay';
+import { assertToken, fencedCheckpoints, startLeadership, type Leadership, type LeaseStore } from '../leader';
+import { Relay, relayCheckpointName, type RelayOptions, type RelayStall } from './relay';
 import { eventsTopic } from '../bus/kafka/topic';
 
 export type StartRelayLeadershipParameters = {
@@ -22,6 +22,12 @@ export type RelayLeadership = Leadership & {
   readonly lease: string;
   /** The relay of the current term, while this process leads. */
   relay(): Relay | undefined;
+  /**
+   * Why nothing is being published although this candidate should: its relay is stalled, or its
+   * terms keep failing to start (topic refused, Kafka unreachable). Undefined when all is well or
+   * when another candidate leads.
+   */
+  stalled(): RelayStall | undefined;
 };
 
 /**
@@ -36,15 +42,30 @@ export type RelayLeadership = Leadership & {
 export function startRelayLeadership(p: StartRelayLeadershipParameters): RelayLeadership {
   const topic = p.relay.topic ?? eventsTopic();
   const lease = relayCheckpointName(topic);
+  const ttlMs = p.ttlMs ?? 10_000;
   let current: Relay | undefined;
+  let startFailure: RelayStall | undefined;
+  let failedAt = 0;
   const leadership = startLeadership({
     name: lease,
     store: p.leases,
-    ttlMs: p.ttlMs ?? 10_000,
+    ttlMs,
     holder: p.holder,
     onElected: async (token) => {
-      const relay = new Relay(p.store, fencedCheckpoints(p.checkpoints, p.leases, lease, token), { onError: p.onError, ...p.relay, topic });
-      await relay.start();
+      // The token is checked before every produce request, not only at the checkpoint: a deposed
+      // leader that has not noticed yet stops publishing at its next request, not after a renewal.
+      const fence = () => assertToken(p.leases, lease, token);
+      const relay = new Relay(p.store, fencedCheckpoints(p.checkpoints, p.leases, lease, token), { onError: p.onError, ...p.relay, topic, fence });
+      try {
+        await relay.start();
+      } catch (err) {
+        const code = (err as { code?: unknown }).code;
+        const since = startFailure?.since ?? new Date();
+        startFailure = { code: typeof code === 'string' ? code : 'INTERNAL', message: (err as Error).message, position: relay.position + 1, since };
+        failedAt = Date.now();
+        throw err;
+      }
+      startFailure = undefined;
       current = relay;
       p.log?.(`relay: elected leader for ${topic} (fencing token ${token}), publishing from position ${relay.position + 1}`);
       return {
@@ -57,5 +78,8 @@ export function startRelayLeadership(p: StartRelayLeadershipParameters): RelayLe
     onDeposed: (token, reason) => p.log?.(`relay: term ${token} for ${topic} ended (${reason})`),
     onError: p.onError,
   });
-  return Object.assign(leadership, { lease, relay: () => current });
+  // A failed start is retried at each renewal while the lease is free; once another candidate leads
+  // this one stops trying, and its last failure ages out.
+  const stalled = () => current?.stalled ?? (startFailure && Date.now() - failedAt < 2 * ttlMs ? startFailure : undefined);
+  return Object.assign(leadership, { lease, relay: () => current, stalled });
 }

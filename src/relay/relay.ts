@@ -1,4 +1,4 @@
-import { Kafka, logLevel, Partitioners, type KafkaConfig, type Producer } from 'kafkajs';
+import { Kafka, logLevel, type KafkaConfig, type Message, type Producer } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import type { RecordedEvent } from '../core/envelope';
 import type { CheckpointStore } from '../checkpoints/port';
@@ -6,10 +6,40 @@ import type { EventStore } from '../eventstore/port';
 import { readBatches } from '../bus/inprocess/read-batches';
 import { toKafkaMessage } from '../bus/kafka/event-message';
 import { eventsTopic } from '../bus/kafka/topic';
+import { ensureEventsTopic } from '../bus/kafka/ensure-topic';
 import type { EventTraceContexts } from '../telemetry/event-trace-contexts';
 import { startPublishSpans } from '../telemetry/kafka-trace-headers';
 import { trackRelayLag } from './relay-lag-gauge';
 import { sleep } from '../core/sleep';
+import { isKafkaError, isTooLarge, ownError, RelayEventTooLargeError, RelayPublishError, RelayTopicError } from './relay-errors';
+import { checkPartitionCount, guardedPartitioner } from './partition-guard';
+import { splitByBytes } from './split-by-bytes';
+
+/** Why the relay is not publishing: set by a failed attempt, cleared by the next one Kafka acknowledges. */
+export type RelayStall = {
+  /** Stable code (docs/errors.md): RELAY_EVENT_TOO_LARGE, RELAY_PUBLISH_FAILED, RELAY_TOPIC_UNAVAILABLE, or the store's. */
+  code: string;
+  message: string;
+  /**
+   * The first position not published yet: the checkpoint stays below it and its stream's later
+   * events wait behind it (other streams' events may already be on the topic, duplicated later).
+   */
+  position: number;
+  since: Date;
+};
+
+/**
+ * Most bytes of messages in one produce request (the Java producer's max.request.size default):
+ * far below Kafka's socket.request.max.bytes (100 MiB), over which the broker drops the connection
+ * and the same request would be retried forever.
+ */
+const DEFAULT_MAX_REQUEST_BYTES = 1024 * 1024;
+/** A message's key, headers and record framing, over its value. */
+const RECORD_OVERHEAD = 512;
+
+/** Most events a lag scrape counts by reading (stores whose positions have gaps): a bound on the scrape's cost. */
+const LAG_COUNT_CAP = 10_000;
+
 
 export type RelayOptions = {
   /** host:port list (KAFKA_BROKERS split on commas). */
@@ -21,8 +51,20 @@ export type RelayOptions = {
   partitions?: number;
   /** Replication factor when the relay creates the topic (default -1: the broker's default). */
   replicationFactor?: number;
-  /** Most events per produce request (default 500). */
+  /** Most events per produce request (default 500); a request Kafka refuses as too large is sent in halves. */
   maxBatch?: number;
+  /** Most bytes of messages per produce request (default 1 MiB); an event larger than that goes alone. */
+  maxRequestBytes?: number;
+  /**
+   * `max.message.bytes` of the topic when the relay creates it (default MAX_EVENT_BYTES + 64 KiB,
+   * so every event the store accepts fits; Kafka's own default is about 1 MiB).
+   */
+  maxMessageBytes?: number;
+  /**
+   * Called before every produce request; a LeaseFencedError from it (or from the checkpoint save)
+   * ends publishing for good: a newer leader publishes now (startRelayLeadership sets it).
+   */
+  fence?: () => Promise<void>;
   /** Registry for the lag gauge (default prom-client's global registry). */
   registry?: Registry;
   /** A failed publish is retried with backoff (up to 5 s) on a fresh producer; this hears about it. */
@@ -57,6 +99,9 @@ export class Relay {
   private loop?: Promise<void>;
   private untrack?: () => void;
   private published = -1;
+  private stall?: RelayStall;
+  /** The topic's partition count when this relay started: a message is never placed with another. */
+  private partitions?: number;
 
   constructor(
     private readonly store: EventStore,
@@ -73,16 +118,34 @@ export class Relay {
     return this.published;
   }
 
-  /** Events in the log not yet published: head position - checkpoint. */
+  /** Why publishing is held up now (undefined while it goes well): for /readyz and operators. */
+  get stalled(): RelayStall | undefined {
+    return this.stall;
+  }
+
+  /**
+   * Events in the log not yet published: head position - checkpoint where positions are gap-free
+   * (SQL); counted by reading where they are log offsets (KurrentDB), up to LAG_COUNT_CAP.
+   */
   async lag(): Promise<number> {
-    return Math.max(0, (await this.store.headPosition()) - this.published);
+    const head = await this.store.headPosition();
+    if (head <= this.published) return 0;
+    if (this.store.gapFreePositions) return head - this.published;
+    return (await this.store.readAll({ after: this.published, limit: LAG_COUNT_CAP })).length;
   }
 
   /** Create the topic if missing, connect, and publish from the checkpoint on, in the background. */
   async start(): Promise<void> {
     if (this.loop) return;
-    await this.ensureTopic();
     this.published = (await this.checkpoints.load(this.checkpointName)) ?? -1;
+    let partitions: number;
+    try {
+      partitions = await ensureEventsTopic(this.kafka, this.topic, this.options);
+    } catch (err) {
+      throw new RelayTopicError(this.topic, err);
+    }
+    await checkPartitionCount(this.checkpoints, this.topic, partitions);
+    this.partitions = partitions;
     this.producer = await this.connectProducer();
     this.controller = new AbortController();
     this.untrack = trackRelayLag(this, this.options.registry);
@@ -110,22 +173,6 @@ export class Relay {
     }
   }
 
-  private async ensureTopic(): Promise<void> {
-    const admin = this.kafka.admin();
-    await admin.connect();
-    try {
-      const existing = await admin.listTopics();
-      if (!existing.includes(this.topic)) {
-        await admin.createTopics({
-          waitForLeaders: true,
-          topics: [{ topic: this.topic, numPartitions: this.options.partitions ?? 6, replicationFactor: this.options.replicationFactor ?? -1 }],
-        });
-      }
-    } finally {
-      await admin.disconnect();
-    }
-  }
-
   private async connectProducer(): Promise<Producer> {
     // idempotent: true makes kafkajs number each batch; with one request in flight a retried
     // batch cannot overtake the next one, so order per key survives retries.
@@ -135,53 +182,110 @@ export class Relay {
       idempotent: true,
       maxInFlightRequests: 1,
       allowAutoTopicCreation: false,
-      createPartitioner: Partitioners.DefaultPartitioner,
+      createPartitioner: guardedPartitioner(this.topic, () => this.partitions),
     });
     await producer.connect();
     return producer;
   }
 
   private async run(signal: AbortSignal): Promise<void> {
-    while (!signal.aborted) {
+    for (let failures = 0; !signal.aborted; failures++) {
       try {
         for await (const batch of readBatches(this.store, { after: this.published, maxBatch: this.options.maxBatch ?? 500, signal })) {
           await this.publish(batch, signal);
+          failures = 0;
           if (signal.aborted) return;
         }
       } catch (err) {
-        // The store failed under the feed: report, wait, resume from the last published position.
         this.options.onError?.(err);
-        await sleep(1000, signal);
+        // Deposed: the new leader publishes from the checkpoint; going on would only add duplicates.
+        if (isFenced(err)) return;
+        // The store failed under the feed (or an event cannot be read): hold here, retry, never skip.
+        this.stallOn(err, this.published + 1);
+        await sleep(Math.min(5000, 1000 * 2 ** failures), signal);
+        // The store answers again and holds nothing unpublished: nothing is held up any more.
+        if ((await this.store.headPosition().catch(() => Infinity)) <= this.published) this.stall = undefined;
       }
     }
   }
 
-  /** Publish one batch until Kafka acknowledges it, then checkpoint. Never skips a batch. */
+  /**
+   * Publish one batch until Kafka acknowledges it, checkpointing after each acknowledged part.
+   * Never skips an event: the batch goes out in requests of at most `maxRequestBytes`, a part Kafka
+   * refuses as too large is sent in halves, in order, and a single event too large for the topic
+   * holds the relay at that event (RELAY_EVENT_TOO_LARGE).
+   */
   private async publish(batch: RecordedEvent[], signal: AbortSignal): Promise<void> {
-    const messages = batch.map(toKafkaMessage);
+    const items = batch.map((event) => {
+      const message = toKafkaMessage(event);
+      return { event, message, bytes: Buffer.byteLength(message.value as string) + RECORD_OVERHEAD };
+    });
+    const pending = splitByBytes(items, (x) => x.bytes, this.options.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES);
+    while (pending.length) {
+      const part = pending[0];
+      if (!(await this.send(part, signal))) {
+        const half = Math.ceil(part.length / 2);
+        pending.splice(0, 1, part.slice(0, half), part.slice(half));
+        continue;
+      }
+      pending.shift();
+      const last = part[part.length - 1].event.position;
+      await this.checkpoints.save(this.checkpointName, last);
+      this.published = last;
+    }
+  }
+
+  /** Send until Kafka acknowledges (true), or refuses the part as too large while it can still be split (false). */
+  private async send(part: { event: RecordedEvent; message: Message; bytes: number }[], signal: AbortSignal): Promise<boolean> {
+    const events = part.map((x) => x.event);
+    const messages = part.map((x) => x.message);
     const contexts = this.options.traceContexts;
     // A cache miss or error only means the message starts no span: tracing never holds a publish back.
-    const parents = contexts ? await Promise.all(batch.map((e) => contexts.recall(e.id).catch(() => undefined))) : [];
+    const parents = contexts ? await Promise.all(events.map((e) => contexts.recall(e.id).catch(() => undefined))) : [];
     const spans = contexts ? startPublishSpans(this.topic, messages, parents) : undefined;
     for (let attempt = 0; ; attempt++) {
       try {
+        await this.options.fence?.();
         this.producer ??= await this.connectProducer();
         await this.producer.send({ topic: this.topic, acks: -1, messages });
         spans?.end();
-        break;
+        this.stall = undefined;
+        return true;
       } catch (err) {
-        if (signal.aborted && attempt > 0) spans?.end(err);
-        this.options.onError?.(err);
-        // A fresh producer gets a fresh producer id, so its sequence numbers restart cleanly.
+        // A failed request may have been written to some partitions and not others: a fresh
+        // producer (fresh producer id) restarts the sequence numbers, and resending the whole part
+        // duplicates what was written (consumers dedupe by event-id) but never reorders a stream.
         await this.producer?.disconnect().catch(() => undefined);
         this.producer = undefined;
+        if (isFenced(err)) {
+          spans?.end(err);
+          throw err;
+        }
+        if (isTooLarge(err) && part.length > 1) {
+          spans?.end(err);
+          return false;
+        }
+        // Kafka's failures get the relay's codes; the lease check's own (the database) keeps its code.
+        const reported = isTooLarge(err)
+          ? new RelayEventTooLargeError(this.topic, events[0], part[0].bytes - RECORD_OVERHEAD, err)
+          : (ownError(err) ?? (isKafkaError(err) ? new RelayPublishError(this.topic, events[0].position, err) : err));
+        this.stallOn(reported, events[0].position);
+        this.options.onError?.(reported);
         // stop() during an outage must not hang: the batch stays unpublished and unacknowledged.
-        if (signal.aborted && attempt > 0) throw err;
+        if (signal.aborted && attempt > 0) {
+          spans?.end(err);
+          throw reported;
+        }
         await sleep(Math.min(5000, 100 * 2 ** attempt), signal);
       }
     }
-    const last = batch[batch.length - 1].position;
-    await this.checkpoints.save(this.checkpointName, last);
-    this.published = last;
+  }
+
+  private stallOn(err: unknown, position: number): void {
+    const code = (err as { code?: unknown } | null)?.code;
+    const since = this.stall?.position === position ? this.stall.since : new Date();
+    this.stall = { code: typeof code === 'string' ? code : 'INTERNAL', message: (err as Error)?.message ?? String(err), position, since };
   }
 }
+
+const isFenced = (err: unknown) => (err as { code?: unknown } | null)?.code === 'LEASE_FENCED';

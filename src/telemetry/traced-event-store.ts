@@ -13,6 +13,7 @@ import { withSpan } from './with-span';
 export function tracedEventStore(store: EventStore, contexts?: EventTraceContexts): EventStore {
   return {
     name: store.name,
+    gapFreePositions: store.gapFreePositions,
     append: (stream, events, options) => {
       if (!trace.getActiveSpan()) return store.append(stream, events, options);
       return withSpan(

@@ -145,6 +145,30 @@ export function eventStoreConformance(name: string, target: ConformanceTarget): 
       expect(all.filter((e) => e.id === events[0].id)).to.have.length(1);
     });
 
+    it('refuses a re-append of stored event ids with other content (EVENT_ID_CONFLICT), keeping the original', async () => {
+      const s = streamName();
+      const e = ev(s, 'TaskStarted', { a: 1 });
+      await store.append(s, [e], { expectedRevision: 'no_stream' });
+      const forged = createEvent({ ...e, data: { a: 2 } });
+      const err = await store.append(s, [forged], { expectedRevision: 'no_stream' }).then(() => undefined, (x: { code?: string }) => x.code);
+      expect(err).to.equal('EVENT_ID_CONFLICT');
+      const [back] = await store.readStream(s);
+      expect(back.data).to.deep.equal({ a: 1 });
+    });
+
+    it('rejects bad input before it reaches the store, naming the field (VALIDATION_FAILED)', async () => {
+      const s = streamName();
+      const e = ev(s);
+      const before = await store.headPosition();
+      const failure = (p: Promise<unknown>) => p.then(() => undefined, (x: { code?: string; details?: { field?: string } }) => [x.code, x.details?.field]);
+      expect(await failure(store.append('not a stream', [e]))).to.deep.equal(['VALIDATION_FAILED', 'stream']);
+      expect(await failure(store.append(streamName(), [e]))).to.deep.equal(['VALIDATION_FAILED', 'stream']);
+      expect(await failure(store.append(s, []))).to.deep.equal(['VALIDATION_FAILED', 'events']);
+      expect(await failure(store.append(s, [e, e]))).to.deep.equal(['VALIDATION_FAILED', 'id']);
+      expect(await store.headPosition()).to.equal(before);
+      expect(await store.readStream(s)).to.deep.equal([]);
+    });
+
     it('reads a missing stream as empty', async () => {
       expect(await store.readStream(streamName())).to.deep.equal([]);
     });
@@ -176,6 +200,16 @@ export function eventStoreConformance(name: string, target: ConformanceTarget): 
       if (target.gapFreePositions) {
         for (let i = 1; i < all.length; i++) expect(all[i].position).to.equal(all[i - 1].position + 1);
       }
+    });
+
+    it('reads at most 1000 events when no limit is given, and says whether its positions are gap-free', async () => {
+      const s = streamName();
+      const head = await store.headPosition();
+      await store.append(s, Array.from({ length: 1001 }, () => ev(s)));
+      const page = await store.readAll({ after: head });
+      expect(page).to.have.length(1000);
+      expect(page[999].revision).to.equal(999);
+      expect(Boolean(store.gapFreePositions)).to.equal(target.gapFreePositions);
     });
 
     it('catches up from a position, then follows live appends', async () => {

@@ -86,6 +86,20 @@ describe('KurrentDB adapter against the gRPC fake', function () {
     expect(err.code).to.equal('DEPENDENCY_UNAVAILABLE');
   });
 
+  it('reconnects by itself when the server comes back, with the optimistic concurrency intact', async () => {
+    const s = `task-${newId()}`;
+    await store.append(s, [ev(s)], { expectedRevision: 'no_stream' });
+    const { port, log } = fake;
+    // A server shutting down cancels the calls open on it (the client's BatchAppend stream).
+    await fake.stop();
+    const down = await store.append(s, [ev(s)], { expectedRevision: 0 }).catch((e) => e);
+    expect(down.code).to.equal('DEPENDENCY_UNAVAILABLE');
+    fake = await startKurrentFake({ port, log });
+    // The failed append wrote nothing: revision 0 is still what to expect, and a stale 'no_stream' conflicts.
+    expect(await store.append(s, [ev(s)], { expectedRevision: 'no_stream' }).catch((e) => e)).to.be.instanceOf(WrongExpectedRevisionError);
+    expect((await store.append(s, [ev(s)], { expectedRevision: 0 })).nextExpectedRevision).to.equal(1);
+  });
+
   it('surfaces an unavailable server on append as DEPENDENCY_UNAVAILABLE', async () => {
     fake.failNext({ method: 'BatchAppend', code: grpc.status.UNAVAILABLE, message: 'going away' });
     const s = `task-${newId()}`;
@@ -133,6 +147,24 @@ describe('KurrentDB adapter against the gRPC fake', function () {
     } finally {
       await oldStore.close();
       await old.stop();
+    }
+  });
+
+  it("refuses an append over the server's MaxAppendSize as EVENT_TOO_LARGE (413), writing nothing", async () => {
+    const small = await startKurrentFake({ maxAppendSize: 64 * 1024 });
+    const s = `task-${newId()}`;
+    const tight = await openKurrentEventStore(small.url);
+    try {
+      const big = createEvent({ type: 'TaskStarted', stream: s, tenant: 'acme', actor, data: { text: 'x'.repeat(100_000) } });
+      const err = (await tight.append(s, [big]).then(() => undefined, (e: unknown) => e)) as OpenMcpError;
+      expect(err).to.be.instanceOf(OpenMcpError);
+      expect(err).to.include({ code: 'EVENT_TOO_LARGE', status: 413 });
+      expect(err.message).to.contain('65536');
+      expect(await tight.readStream(s)).to.deep.equal([]);
+      expect((await tight.append(s, [ev(s)])).nextExpectedRevision).to.equal(0);
+    } finally {
+      await tight.close();
+      await small.stop();
     }
   });
 

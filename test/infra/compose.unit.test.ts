@@ -109,6 +109,13 @@ describe('infra/ (production stack description)', () => {
     }
   });
 
+  it('alerts on a stalled relay (its /readyz line degraded), which never skips an event and so waits for an operator', () => {
+    const alerts = parse(readFileSync(join(INFRA, 'prometheus', 'alerts.yml'), 'utf8'));
+    const rules: Array<{ alert: string; expr: string; labels: { severity: string } }> = alerts.groups.flatMap((g: { rules: unknown[] }) => g.rules);
+    const stalled = rules.filter((r) => /openmcp_dependency_up\{dependency=~"relay /.test(r.expr) && /< 1/.test(r.expr));
+    expect(stalled.map((r) => r.labels.severity)).to.deep.equal(['critical']);
+  });
+
   it('provisions the datasource the dashboard names', () => {
     const ds = parse(readFileSync(join(INFRA, 'grafana', 'provisioning', 'datasources', 'prometheus.yml'), 'utf8'));
     const uids = ds.datasources.map((d: { uid: string }) => d.uid);

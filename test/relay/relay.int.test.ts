@@ -120,7 +120,7 @@ describe('Relay → Kafka (kafkajs against the test broker)', function () {
     const log = await openTestLog();
     const topic = 'groups.events.v1';
     const relay = new Relay(log.store, log.checkpoints, { brokers: broker.brokers, topic, registry: new Registry(), partitions: 3 });
-    const bus = new KafkaBus({ brokers: broker.brokers, topic, maxWaitTimeInMs: 100 });
+    const bus = new KafkaBus({ brokers: broker.brokers, topic, maxWaitTimeInMs: 100, onInvalidMessage: (err) => expect.fail(String(err)) });
     try {
       const firstBatch = await appendEvents(log.store, 20, 50);
       await relay.start();

@@ -4,7 +4,8 @@ import type { CheckpointStore } from '../../checkpoints/port';
  * Saves a consumer group's checkpoint off the delivery path: one save in flight at a time, the
  * latest position wins. A crash before a save lands redelivers those batches (at least once),
  * never skips one, because only positions whose handler resolved are ever offered.
- * A failed save is thrown from the next `save` or `flush`, ending the consumer as before.
+ * A failed save is thrown from the next `save` or `flush`; the bus reports it and carries on with
+ * a fresh saver, whose next save covers the lost one.
  */
 export class CheckpointSaver {
   private latest?: number;

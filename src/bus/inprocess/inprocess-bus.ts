@@ -8,7 +8,10 @@ import { sleep } from '../../core/sleep';
 export type InProcessBusOptions = {
   /** Largest batch handed to a handler (default 500). */
   maxBatch?: number;
-  /** Called when a handler fails; the same batch is retried after a backoff (up to 5 s). */
+  /**
+   * Called when a handler fails (the same batch is retried after a backoff, up to 5 s) and when
+   * the store or a checkpoint write fails (the feed resumes after the last delivered batch).
+   */
   onError?: (err: unknown, group: string) => void;
 };
 
@@ -40,7 +43,7 @@ export class InProcessBus implements Bus {
       await this.checkpoints.save(name, after);
     }
     const controller = new AbortController();
-    // A failing store or checkpoint write ends this consumer; onError is how the host learns of it.
+    // A failing store or checkpoint write is reported to onError and retried: only stop() ends it.
     const done = this.run(group, name, after, handler, controller.signal).catch((err) => this.options.onError?.(err, group));
     const consumer: BusConsumer = {
       stop: async () => {
@@ -58,27 +61,41 @@ export class InProcessBus implements Bus {
   }
 
   private async run(group: string, name: string, after: number | undefined, handler: BusHandler, signal: AbortSignal): Promise<void> {
-    // The next batch must not wait for this one's checkpoint write (a commit each): the saver
-    // writes the latest position behind the deliveries, and stop() waits for it.
-    const saver = new CheckpointSaver(this.checkpoints, name);
-    try {
-      for await (const batch of readBatches(this.store, { after, maxBatch: this.options.maxBatch, signal })) {
-        // A batch in hand is finished even when stop() is called meanwhile: stop waits for it.
-        for (let attempt = 0; ; attempt++) {
-          try {
-            await handler(batch);
-            break;
-          } catch (err) {
-            this.options.onError?.(err, group);
-            if (signal.aborted) return;
-            await sleep(Math.min(5000, 100 * 2 ** attempt), signal);
-            if (signal.aborted) return;
+    // The last position whose handler resolved: a failed read (the database away for a moment)
+    // resumes the feed from here, so the group neither skips nor ends; only stop() ends it.
+    let delivered = after;
+    for (let failures = 0; !signal.aborted; failures++) {
+      // The next batch must not wait for this one's checkpoint write (a commit each): the saver
+      // writes the latest position behind the deliveries, and stop() waits for it.
+      const saver = new CheckpointSaver(this.checkpoints, name);
+      let reported: unknown;
+      try {
+        for await (const batch of readBatches(this.store, { after: delivered, maxBatch: this.options.maxBatch, signal })) {
+          // A batch in hand is finished even when stop() is called meanwhile: stop waits for it.
+          for (let attempt = 0; ; attempt++) {
+            try {
+              await handler(batch);
+              break;
+            } catch (err) {
+              this.options.onError?.(err, group);
+              if (signal.aborted) return;
+              await sleep(Math.min(5000, 100 * 2 ** attempt), signal);
+              if (signal.aborted) return;
+            }
           }
+          delivered = batch[batch.length - 1].position;
+          saver.save(delivered);
+          failures = 0;
         }
-        saver.save(batch[batch.length - 1].position);
+        // The feed ended without a failure: stop() or the store closed.
+        return;
+      } catch (err) {
+        this.options.onError?.((reported = err), group);
+      } finally {
+        // A failed checkpoint save is reported (once) and made good by the next saver's.
+        await saver.flush().catch((err) => err !== reported && this.options.onError?.(err, group));
       }
-    } finally {
-      await saver.flush();
+      await sleep(Math.min(5000, 100 * 2 ** failures), signal);
     }
   }
 }

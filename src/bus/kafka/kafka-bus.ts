@@ -5,6 +5,7 @@ import type { RecordedEvent } from '../../core/envelope';
 import type { Bus, BusConsumer, BusHandler, ConsumeOptions } from '../port';
 import { fromKafkaMessage } from './event-message';
 import { eventsTopic } from './topic';
+import { ensureEventsTopic } from './ensure-topic';
 
 export type KafkaBusOptions = {
   /** host:port list (KAFKA_BROKERS split on commas). */
@@ -15,8 +16,12 @@ export type KafkaBusOptions = {
   /** Longest a fetch waits for new messages (default 500 ms): bounds how late a quiet consumer notices stop(). */
   maxWaitTimeInMs?: number;
   sessionTimeoutMs?: number;
-  /** Messages that are not envelopes are skipped and reported here (they could never be handled). */
-  onInvalidMessage?: (err: unknown) => void;
+  /**
+   * Messages that are not envelopes are skipped (they could never be handled, and holding the
+   * partition on them would stop every stream in it) and reported here: required, so a skip is
+   * never silent (main.ts logs it and counts KAFKA_MESSAGE_INVALID in openmcp_errors_total).
+   */
+  onInvalidMessage: (err: unknown) => void;
   /** Extra kafkajs client settings (ssl, sasl, retry, logLevel…). */
   kafka?: Omit<KafkaConfig, 'brokers' | 'clientId'>;
 };
@@ -25,7 +30,7 @@ export type KafkaBusOptions = {
  * The bus over the Kafka events topic: each group is a Kafka consumer group. A handler gets one
  * partition's messages at a time (so order per stream holds) and the offsets are committed only
  * after it resolved: a crash redelivers the batch (at least once).
- * @example const bus = new KafkaBus({ brokers: ['127.0.0.1:9092'], topic: eventsTopic('openmcp') })
+ * @example const bus = new KafkaBus({ brokers: ['127.0.0.1:9092'], topic: eventsTopic('openmcp'), onInvalidMessage: (err) => log.error(err) })
  */
 export class KafkaBus implements Bus {
   readonly name = 'kafka';
@@ -39,6 +44,9 @@ export class KafkaBus implements Bus {
   }
 
   async consume(group: string, handler: BusHandler, options: ConsumeOptions = {}): Promise<BusConsumer> {
+    // Before subscribing, which would have the broker auto-create a missing topic with its own
+    // defaults. Best effort: without the right to create topics, the consumer goes on as before.
+    await ensureEventsTopic(this.kafka, this.topic).catch(() => undefined);
     const consumer = this.kafka.consumer({
       groupId: group,
       maxWaitTimeInMs: this.options.maxWaitTimeInMs ?? 500,
@@ -56,7 +64,7 @@ export class KafkaBus implements Bus {
             try {
               events.push(fromKafkaMessage(m.value, `${batch.topic}/${batch.partition}@${m.offset}`));
             } catch (err) {
-              this.options.onInvalidMessage?.(err);
+              this.options.onInvalidMessage(err);
             }
           }
           if (events.length) {

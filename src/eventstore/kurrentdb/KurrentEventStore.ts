@@ -1,7 +1,7 @@
 import { BACKWARDS, END, FORWARDS, KurrentDBClient, START, streamNameFilter, type AppendStreamState, type Filter, type Position, type ResolvedEvent } from '@kurrent/kurrentdb-client';
 import type { PendingEvent, RecordedEvent } from '../../core/envelope';
 import { ConfigError, redactUrl } from '../../core/errors';
-import { assertStreamPrefix, type AppendOptions, type AppendResult, type EventStore, type ReadAllOptions, type ReadStreamOptions, type SubscribeOptions, type Subscription } from '../port';
+import { appendInputError, assertStreamPrefix, EventIdConflictError, type AppendOptions, type AppendResult, type EventStore, type ReadAllOptions, type ReadStreamOptions, type SubscribeOptions, type Subscription } from '../port';
 import { fromResolved, toEventData } from './codec';
 import { KurrentDbError, toStoreError } from './errors';
 import { positionAfter } from './positions';
@@ -9,6 +9,8 @@ import { subscribeAll } from './subscribeAll';
 
 /** Records fetched per $all round trip when paging past system events. */
 const PAGE = 256;
+/** readAll's default `limit`, as the port says (the SQL store's too). */
+const DEFAULT_READ_LIMIT = 1000;
 
 function isStreamNotFound(err: unknown): boolean {
   return (err as { type?: string } | null)?.type === 'stream-not-found';
@@ -34,6 +36,9 @@ export class KurrentEventStore implements EventStore {
    * event id), and the read-back returns the original result.
    */
   async append(stream: string, events: PendingEvent[], options: AppendOptions = {}): Promise<AppendResult> {
+    // The server would take any of these; the envelope's stream must be the one it is stored in.
+    const invalid = appendInputError(stream, events);
+    if (invalid) throw invalid;
     const expected = options.expectedRevision ?? 'any';
     const streamState: AppendStreamState = typeof expected === 'number' ? BigInt(expected) : expected;
     let next: bigint;
@@ -43,10 +48,6 @@ export class KurrentEventStore implements EventStore {
     } catch (err) {
       throw toStoreError(err, { op: 'append', stream, expected });
     }
-    if (events.length === 0) {
-      const [head] = await this.readStream(stream, { direction: 'backwards', maxCount: 1 });
-      return { nextExpectedRevision: head?.revision ?? -1, position: head?.position ?? -1, events: [] };
-    }
     const stored = (
       await this.readStream(stream, { direction: 'backwards', fromRevision: Number(next), maxCount: events.length })
     ).reverse();
@@ -55,6 +56,10 @@ export class KurrentEventStore implements EventStore {
         details: { stream, revision: Number(next) },
       });
     }
+    // The server deduplicates a retry by event id alone: a "retry" with other content wrote
+    // nothing and must not pass for a success (the SQL store compares hashes too).
+    const changed = stored.findIndex((e, i) => e.hash !== events[i].hash);
+    if (changed >= 0) throw new EventIdConflictError(stored[changed].id, 'with different content');
     return { nextExpectedRevision: Number(next), position: stored[stored.length - 1].position, events: stored };
   }
 
@@ -89,7 +94,7 @@ export class KurrentEventStore implements EventStore {
    * With `streamPrefix` the server filters by stream name (and this checks it again).
    */
   async readAll(options: ReadAllOptions = {}): Promise<RecordedEvent[]> {
-    const limit = options.limit ?? Infinity;
+    const limit = options.limit ?? DEFAULT_READ_LIMIT;
     const prefix = options.streamPrefix;
     assertStreamPrefix(prefix);
     const filter = prefix === undefined ? undefined : streamNameFilter({ prefixes: [prefix] });

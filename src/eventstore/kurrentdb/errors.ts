@@ -8,11 +8,13 @@ export class KurrentDbError extends OpenMcpError {
   }
 }
 
-const OUTAGE_TYPES = new Set(['unavailable', 'deadline-exceeded', 'not-leader', 'timeout']);
+// 'cancelled': the adapter never cancels a call itself, so a cancelled one means the server (or
+// the connection) went away under it, as a restart does to the client's open BatchAppend stream.
+const OUTAGE_TYPES = new Set(['unavailable', 'deadline-exceeded', 'not-leader', 'timeout', 'cancelled']);
 const GRPC_UNAVAILABLE = 14;
 const GRPC_DEADLINE_EXCEEDED = 4;
 
-type ClientError = { type?: string; code?: number; name?: string; message?: string; actualState?: unknown };
+type ClientError = { type?: string; code?: number; name?: string; message?: string; actualState?: unknown; maxAppendSize?: number };
 
 /** Errors from the native bridge carry only a class name as message; the `type` reads better. */
 function describe(e: ClientError, err: unknown): string {
@@ -34,6 +36,15 @@ export function toStoreError(
   const message = `${context.op}${context.stream ? ` ${context.stream}` : ''}: ${describe(e, err)}`;
   if (e.type === 'wrong-expected-version' && context.stream !== undefined) {
     return new WrongExpectedRevisionError(context.stream, String(context.expected ?? 'any'), String(e.actualState ?? 'unknown'));
+  }
+  if (e.type === 'maximum-append-size-exceeded') {
+    // The server's MaxAppendSize is below this append: the caller's input is too large, as
+    // EVENT_TOO_LARGE says where an event is made (set MaxAppendSize above MAX_EVENT_BYTES).
+    return new OpenMcpError('EVENT_TOO_LARGE', `kurrentdb: ${context.op}${context.stream ? ` ${context.stream}` : ''}: over the server's MaxAppendSize of ${e.maxAppendSize ?? '?'} bytes`, {
+      status: 413,
+      cause: err,
+      details: { stream: context.stream, maxAppendSize: e.maxAppendSize },
+    });
   }
   if ((e.type && OUTAGE_TYPES.has(e.type)) || e.code === GRPC_UNAVAILABLE || e.code === GRPC_DEADLINE_EXCEEDED) {
     return new UnavailableError('kurrentdb', message, err);

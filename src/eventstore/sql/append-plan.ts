@@ -1,6 +1,6 @@
 import type { PendingEvent, RecordedEvent } from '../../core/envelope';
-import { OpenMcpError, WrongExpectedRevisionError } from '../../core/errors';
-import type { AppendResult, ExpectedRevision } from '../port';
+import { WrongExpectedRevisionError } from '../../core/errors';
+import { EventIdConflictError, type AppendResult, type ExpectedRevision } from '../port';
 import { toRow, type EventRow } from './rows';
 
 export type AppendRequest = { stream: string; events: PendingEvent[]; expected: ExpectedRevision };
@@ -17,12 +17,7 @@ export type AppendState = {
 
 export type AppendPlan = { rows: EventRow[]; results: (AppendResult | Error)[]; nextPosition: number };
 
-/** The same event id stored before with different content or in another place. */
-export class EventIdConflictError extends OpenMcpError {
-  constructor(id: string, detail: string) {
-    super('EVENT_ID_CONFLICT', `event ${id} was already appended ${detail}`, { status: 409, details: { id } });
-  }
-}
+export { EventIdConflictError };
 
 /**
  * Decide a batch of appends against the state read under the head lock (pure: the caller

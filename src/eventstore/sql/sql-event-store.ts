@@ -1,10 +1,10 @@
 import { EventEmitter } from 'node:events';
 import type { Knex } from 'knex';
 import type { Database } from 'better-sqlite3';
-import { STREAM_RE, type PendingEvent, type RecordedEvent } from '../../core/envelope';
-import { OpenMcpError, ValidationError } from '../../core/errors';
+import type { PendingEvent, RecordedEvent } from '../../core/envelope';
+import { OpenMcpError } from '../../core/errors';
 import { dialectOf, type Dialect } from '../../db/knex';
-import { assertStreamPrefix, type AppendOptions, type AppendResult, type EventStore, type ReadAllOptions, type ReadStreamOptions, type SubscribeOptions, type Subscription } from '../port';
+import { appendInputError, assertStreamPrefix, type AppendOptions, type AppendResult, type EventStore, type ReadAllOptions, type ReadStreamOptions, type SubscribeOptions, type Subscription } from '../port';
 import { planAppends, type AppendPlan, type AppendRequest } from './append-plan';
 import { retryOnContention } from '../../db/contention';
 import { statementChunks } from '../../db/statement-chunks';
@@ -50,6 +50,7 @@ const LOCAL_HANDOFF_MAX = 10_000;
  */
 export class SqlEventStore implements EventStore {
   readonly name: string;
+  readonly gapFreePositions = true;
   private readonly dialect: Dialect;
   private readonly group: GroupCommit<AppendRequest, AppendResult>;
   private readonly appended = new EventEmitter();
@@ -67,14 +68,8 @@ export class SqlEventStore implements EventStore {
 
   append(stream: string, events: PendingEvent[], options: AppendOptions = {}): Promise<AppendResult> {
     if (this.closed) return Promise.reject(new OpenMcpError('STORE_CLOSED', 'event store is closed', { status: 503 }));
-    if (!STREAM_RE.test(stream)) return Promise.reject(new ValidationError(`stream ${JSON.stringify(stream)}: expected <aggregate>-<id>`, { field: 'stream' }));
-    if (events.length === 0) return Promise.reject(new ValidationError('append needs at least one event', { field: 'events' }));
-    const ids = new Set<string>();
-    for (const e of events) {
-      if (e.stream !== stream) return Promise.reject(new ValidationError(`event ${e.id} belongs to ${e.stream}, not ${stream}`, { field: 'stream' }));
-      if (ids.has(e.id)) return Promise.reject(new ValidationError(`event ${e.id} appears twice in one append`, { field: 'id' }));
-      ids.add(e.id);
-    }
+    const invalid = appendInputError(stream, events);
+    if (invalid) return Promise.reject(invalid);
     return this.group.submit({ stream, events, expected: options.expectedRevision ?? 'any' });
   }
 

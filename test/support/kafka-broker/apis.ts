@@ -9,7 +9,9 @@ export type ApiContext = {
   topics: Map<string, PartitionLog[]>;
   groups: GroupCoordinator;
   defaultPartitions: number;
-  createTopic(name: string, partitions: number): boolean;
+  createTopic(name: string, partitions: number, maxMessageBytes?: number): boolean;
+  /** A Kafka error code to refuse creating `name` with (authorization, policy), or 0. */
+  refuseTopic(name: string): number;
   newProducerId(): number;
   append(topic: string, partition: number, records: Buffer): { error: number; baseOffset: number };
   waitForAppend(ms: number): Promise<void>;
@@ -102,8 +104,13 @@ function createTopics(ctx: ApiContext, r: Reader, w: Writer, v: number): void {
     const partitions = x.int32();
     x.int16();
     const assignments = x.array((y) => [y.int32(), y.array((z) => z.int32())]);
-    x.array((y) => [y.string(), y.nullableString()]);
-    return { name, partitions: partitions > 0 ? partitions : Math.max(assignments.length, ctx.defaultPartitions) };
+    const configs = x.array((y) => [y.string(), y.nullableString()] as const);
+    const maxBytes = configs.find(([k]) => k === 'max.message.bytes')?.[1];
+    return {
+      name,
+      partitions: partitions > 0 ? partitions : Math.max(assignments.length, ctx.defaultPartitions),
+      maxMessageBytes: maxBytes ? Number(maxBytes) : undefined,
+    };
   });
   r.int32();
   const validateOnly = v >= 1 ? r.bool() : false;
@@ -112,7 +119,8 @@ function createTopics(ctx: ApiContext, r: Reader, w: Writer, v: number): void {
     let error = 0;
     if (!TOPIC_NAME.test(t.name)) error = 17;
     else if (ctx.topics.has(t.name)) error = E.TOPIC_ALREADY_EXISTS;
-    else if (!validateOnly) ctx.createTopic(t.name, t.partitions);
+    else if ((error = ctx.refuseTopic(t.name))) void 0;
+    else if (!validateOnly) ctx.createTopic(t.name, t.partitions, t.maxMessageBytes);
     x.string(t.name).int16(error);
     if (v >= 1) x.nullableString(error ? `topic ${t.name}: error ${error}` : null);
   });

@@ -14,6 +14,28 @@ export type KafkaBrokerOptions = {
   defaultPartitions?: number;
   /** Hold of an empty group's first rebalance (default 30 ms; Kafka's is 3 s). */
   initialRebalanceDelayMs?: number;
+  /**
+   * Largest record batch a partition accepts, as Kafka's `message.max.bytes` (default 1048588,
+   * Kafka's own); a topic created with the config `max.message.bytes` uses that instead. A larger
+   * batch is refused with MESSAGE_TOO_LARGE (10), as Kafka does.
+   */
+  maxMessageBytes?: number;
+  /**
+   * Largest request frame, as Kafka's `socket.request.max.bytes` (default 100 MiB, Kafka's own):
+   * a larger one makes the broker close the connection, as Kafka does.
+   */
+  maxRequestBytes?: number;
+};
+
+/** An error the broker answers one produce request's partition with (see failProduce). */
+export type ProduceFault = {
+  topic: string;
+  /** Every partition of the request when omitted. */
+  partition?: number;
+  /** Kafka error code, e.g. 6 NOT_LEADER_OR_FOLLOWER (retriable), 29 TOPIC_AUTHORIZATION_FAILED. */
+  error: number;
+  /** How many partition writes it refuses (default 1); Infinity for every one. */
+  times?: number;
 };
 
 export type KafkaBroker = {
@@ -25,6 +47,18 @@ export type KafkaBroker = {
   highWatermarks(topic: string): number[];
   /** Drop every open client connection (simulates a network cut). */
   dropConnections(): void;
+  /**
+   * Answer produce requests for `fault.topic` with `fault.error` on the named partition (nothing of
+   * it is written) while the other partitions of the same request are written: a batch some of whose
+   * messages Kafka acknowledged and some not.
+   */
+  failProduce(fault: ProduceFault): void;
+  /** Grow a topic to `count` partitions, as `kafka-topics --alter --partitions` does. */
+  addPartitions(topic: string, count: number): void;
+  /** Set a topic's `max.message.bytes`, as `kafka-configs --alter` does. */
+  setMaxMessageBytes(topic: string, bytes: number): void;
+  /** Refuse CreateTopics for `topic` with `error` (e.g. 29 TOPIC_AUTHORIZATION_FAILED); 0 lifts it. */
+  refuseTopic(topic: string, error: number): void;
   stop(): Promise<void>;
 };
 
@@ -39,16 +73,28 @@ const MAX_FRAME = 100 * 1024 * 1024;
 export async function startKafkaBroker(options: KafkaBrokerOptions = {}): Promise<KafkaBroker> {
   const host = options.host ?? '127.0.0.1';
   const topics = new Map<string, PartitionLog[]>();
+  const topicMaxBytes = new Map<string, number>();
+  const produceFaults: ProduceFault[] = [];
+  const refused = new Map<string, number>();
   const appended = new EventEmitter();
   appended.setMaxListeners(0);
   const groups = new GroupCoordinator(options.initialRebalanceDelayMs ?? 30);
   let nextProducerId = 1000;
   const sockets = new Set<Socket>();
 
-  const createTopic = (name: string, partitions: number): boolean => {
+  const createTopic = (name: string, partitions: number, maxMessageBytes?: number): boolean => {
     if (topics.has(name)) return false;
     topics.set(name, Array.from({ length: partitions }, () => new PartitionLog()));
+    if (maxMessageBytes !== undefined) topicMaxBytes.set(name, maxMessageBytes);
     return true;
+  };
+  /** The error to refuse this partition write with (0: none), counting the fault down. */
+  const takeFault = (topic: string, partition: number): number => {
+    const i = produceFaults.findIndex((x) => x.topic === topic && (x.partition === undefined || x.partition === partition));
+    if (i < 0) return 0;
+    const f = produceFaults[i];
+    if (--f.times! <= 0) produceFaults.splice(i, 1);
+    return f.error;
   };
 
   const server: Server = createServer((socket) => serve(socket));
@@ -65,13 +111,18 @@ export async function startKafkaBroker(options: KafkaBrokerOptions = {}): Promis
     topics,
     groups,
     createTopic,
+    refuseTopic: (name) => refused.get(name) ?? 0,
     defaultPartitions: options.defaultPartitions ?? 3,
     newProducerId: () => nextProducerId++,
     append(topic, partition, records) {
       const log = topics.get(topic)?.[partition];
       if (!log) return { error: 3, baseOffset: -1 };
+      const fault = takeFault(topic, partition);
+      if (fault) return { error: fault, baseOffset: -1 };
+      const maxBytes = topicMaxBytes.get(topic) ?? options.maxMessageBytes ?? 1048588;
       let first = -1;
       for (const batch of splitBatches(records)) {
+        if (batch.length > maxBytes) return { error: 10, baseOffset: -1 };
         if (readBatchHeader(batch).magic !== 2) return { error: 2, baseOffset: -1 };
         if (!batchCrcValid(batch)) return { error: 2, baseOffset: -1 };
         const out = log.append(batch);
@@ -104,7 +155,7 @@ export async function startKafkaBroker(options: KafkaBrokerOptions = {}): Promis
       pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
       while (pending.length >= 4) {
         const size = pending.readInt32BE(0);
-        if (size < 0 || size > MAX_FRAME) return socket.destroy();
+        if (size < 0 || size > (options.maxRequestBytes ?? MAX_FRAME)) return socket.destroy();
         if (pending.length < 4 + size) break;
         const frame = pending.subarray(4, 4 + size);
         pending = pending.subarray(4 + size);
@@ -143,6 +194,13 @@ export async function startKafkaBroker(options: KafkaBrokerOptions = {}): Promis
     dropConnections: () => {
       for (const s of sockets) s.destroy();
     },
+    failProduce: (fault) => void produceFaults.push({ ...fault, times: fault.times ?? 1 }),
+    addPartitions: (topic, count) => {
+      const logs = topics.get(topic);
+      while (logs && logs.length < count) logs.push(new PartitionLog());
+    },
+    setMaxMessageBytes: (topic, bytes) => void topicMaxBytes.set(topic, bytes),
+    refuseTopic: (topic, error) => void (error ? refused.set(topic, error) : refused.delete(topic)),
     stop: async () => {
       groups.close();
       for (const s of sockets) s.destroy();

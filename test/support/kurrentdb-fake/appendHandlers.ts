@@ -48,7 +48,7 @@ function batchExpected(o: streamsPb.BatchAppendReq.Options): Expected {
  * may be split over several messages (only the first carries options); the append happens when
  * `is_final` arrives. Failures travel in-band as a google.rpc-style Status with a typed detail.
  */
-export function batchAppendHandler(log: MemoryLog, faults: Faults) {
+export function batchAppendHandler(log: MemoryLog, faults: Faults, maxAppendSize = Infinity) {
   return (call: grpc.ServerDuplexStream<BatchReq, BatchResp>): void => {
     const pending = new Map<string, { options: streamsPb.BatchAppendReq.Options; events: Proposed[] }>();
     call.on('data', (req: BatchReq) => {
@@ -65,6 +65,13 @@ export function batchAppendHandler(log: MemoryLog, faults: Faults) {
       const fault = faults.take('BatchAppend');
       if (fault) {
         call.emit('error', faultError(fault));
+        return;
+      }
+      // The server's MaxAppendSize: the data and metadata of one append together, refused whole.
+      const size = entry.events.reduce((n, e) => n + e.data.length + e.customMetadata.length, 0);
+      if (size > maxAppendSize) {
+        resp.setError(maxAppendSizeStatus(maxAppendSize));
+        call.write(resp);
         return;
       }
       const expected = batchExpected(entry.options);
@@ -86,6 +93,16 @@ export function batchAppendHandler(log: MemoryLog, faults: Faults) {
     call.on('end', () => call.end());
     call.on('error', () => undefined);
   };
+}
+
+function maxAppendSizeStatus(max: number): statusPb.Status {
+  const detail = new Any();
+  detail.pack(new sharedPb.MaximumAppendSizeExceeded().setMaxappendsize(max).serializeBinary(), 'event_store.client.MaximumAppendSizeExceeded');
+  const status = new statusPb.Status();
+  status.setCode(3); // INVALID_ARGUMENT
+  status.setMessage(`Maximum Append Size of ${max} Exceeded.`);
+  status.setDetails(detail);
+  return status;
 }
 
 function wrongExpectedStatus(expected: Expected, current: number | null, stream: string): statusPb.Status {

@@ -17,12 +17,20 @@ export type KurrentFake = {
   seed(stream: string, type: string, data?: unknown): void;
   /** How many times each Streams method was called, to tell which append path the client took. */
   calls: Record<string, number>;
+  /** The storage, to hand to a restarted fake (`startKurrentFake({ port, log })`). */
+  log: MemoryLog;
   stop(): Promise<void>;
 };
 
 export type KurrentFakeOptions = {
   /** Advertise BatchAppend (default true). Off, the client falls back to client-streaming Append. */
   batchAppend?: boolean;
+  /** Listen on this port (default: an ephemeral one), e.g. to come back where a stopped fake was. */
+  port?: number;
+  /** Serve this log (default: a fresh one), e.g. a stopped fake's `log`, as a restarted server keeps its data. */
+  log?: MemoryLog;
+  /** The server's MaxAppendSize in bytes (BatchAppend only; default: none). Real servers default to 1 MiB. */
+  maxAppendSize?: number;
 };
 
 /** Methods advertised by ServerFeatures; BatchAppend makes the client take its modern append path. */
@@ -42,7 +50,8 @@ function supportedMethods(batchAppend: boolean): featuresPb.SupportedMethods {
  * @example const fake = await startKurrentFake(); const client = KurrentDBClient.connectionString(fake.url);
  */
 export async function startKurrentFake(options: KurrentFakeOptions = {}): Promise<KurrentFake> {
-  const log = new MemoryLog();
+  const fresh = !options.log;
+  const log = options.log ?? new MemoryLog();
   const faults = new Faults();
   const server = new grpc.Server();
   server.addService(ServerFeaturesService, {
@@ -57,19 +66,20 @@ export async function startKurrentFake(options: KurrentFakeOptions = {}): Promis
   server.addService(StreamsService, {
     read: counted('Read', readHandler(log, faults)),
     append: counted('Append', appendHandler(log, faults)),
-    batchAppend: counted('BatchAppend', batchAppendHandler(log, faults)),
+    batchAppend: counted('BatchAppend', batchAppendHandler(log, faults, options.maxAppendSize)),
     delete: (_c: unknown, cb: grpc.sendUnaryData<never>) => cb({ code: grpc.status.UNIMPLEMENTED, details: 'not in the fake' }),
     tombstone: (_c: unknown, cb: grpc.sendUnaryData<never>) => cb({ code: grpc.status.UNIMPLEMENTED, details: 'not in the fake' }),
   });
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+    server.bindAsync(`127.0.0.1:${options.port ?? 0}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
   );
   // A fresh real server already holds system records; so does the fake, so readers must skip them.
-  log.append('$settings', { kind: 'any' }, [systemRecord('$settings')]);
+  if (fresh) log.append('$settings', { kind: 'any' }, [systemRecord('$settings')]);
   return {
     url: `kurrentdb://127.0.0.1:${port}?tls=false`,
     port,
     calls,
+    log,
     failNext: (fault) => faults.add(fault),
     seed: (stream, type, data = {}) => {
       log.append(stream, { kind: 'any' }, [{ ...systemRecord(type), data: Buffer.from(JSON.stringify(data)) }]);

@@ -1,0 +1,23 @@
+import { expect } from 'chai';
+import fc from 'fast-check';
+import { splitByBytes } from '../../src/relay/split-by-bytes';
+
+describe('splitByBytes', () => {
+  it('keeps every item, in order, in parts within the limit unless an item alone is over it', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 50 })), fc.integer({ min: 1, max: 60 }), (sizes, max) => {
+        const parts = splitByBytes(sizes.map((n, i) => ({ n, i })), (x) => x.n, max);
+        expect(parts.flat().map((x) => x.i)).to.deep.equal(sizes.map((_, i) => i));
+        for (const p of parts) {
+          expect(p.length).to.be.greaterThan(0);
+          const total = p.reduce((a, x) => a + x.n, 0);
+          if (p.length > 1) expect(total).to.be.at.most(max);
+        }
+      }),
+    );
+  });
+
+  it('puts an item over the limit in a part of its own', () => {
+    expect(splitByBytes([1, 5, 1], (x) => x, 3)).to.deep.equal([[1], [5], [1]]);
+  });
+});
