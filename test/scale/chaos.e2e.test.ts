@@ -9,6 +9,7 @@ import { openKurrentEventStore } from '../../src/eventstore/kurrentdb/KurrentEve
 import type { EventStore } from '../../src/eventstore/port';
 import type { Bus } from '../../src/bus/port';
 import { Projector } from '../../src/projector/projector';
+import { appliersFor } from '../../src/projector/appliers-for';
 import { LIVE_TABLES } from '../../projections/tables';
 import { loadAuditAnchorArtifact } from '../../src/web3/compile-audit-anchor';
 import { startCluster, type Cluster, type ClusterProcess } from '../support/cluster';
@@ -239,7 +240,8 @@ describe(`at scale: 8 role processes under SIGKILL chaos (${process.env.SCALE_EV
         head = h;
       }
       const all = await readLog(store);
-      const replay = new Projector({ knex: replayKnex, bus: {} as Bus });
+      // The projections production runs on this store (KurrentDB: no audit seq from commit positions).
+      const replay = new Projector({ knex: replayKnex, bus: {} as Bus, appliers: appliersFor(store) });
       await replay.applyEvents(all);
       const expected = await snapshot(replayKnex);
       let live: Record<string, string[]> = {};
