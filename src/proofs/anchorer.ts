@@ -8,7 +8,7 @@ import { auditAnchorAt } from '../web3/audit-anchor';
 import { createRpcProvider } from '../web3/provider';
 import { ANCHORER_ACTOR, AUDIT_TENANT, anchorStreamName, type AnchorTarget } from './audit-streams';
 import { BatchLog, type AnchorRecord, type SealedBatch } from './batch-log';
-import { AnchorMismatchError } from './errors';
+import { AnchorMismatchError, AnchorsLostError } from './errors';
 
 export type AnchorerOptions = {
   rpcUrl: string;
@@ -16,6 +16,11 @@ export type AnchorerOptions = {
   privateKey: Hex;
   /** Blocks to wait after inclusion (CHAIN_CONFIRMATIONS; 1 = mined). */
   confirmations?: number;
+  /**
+   * Give up waiting for an anchor transaction after this long (default 180 s). A transaction the
+   * node dropped is never mined: without a limit the anchorer would wait for it forever.
+   */
+  txTimeoutMs?: number;
   pollIntervalMs?: number;
   /** Retry delays grow from min to max while the chain is unreachable. */
   minBackoffMs?: number;
@@ -86,12 +91,20 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
     }
   }
 
-  /** Rebuild BatchAnchored for a batch the chain has but the log lacks, from the contract's event. */
-  async function recover(b: SealedBatch): Promise<void> {
+  /** AnchorMismatchError unless the contract holds exactly this batch's root and range. */
+  async function assertChainAgrees(b: SealedBatch): Promise<void> {
     const [root, firstSeq, lastSeq] = (await contract.batch(b.batchId)) as [string, bigint, bigint, bigint];
     if (root !== b.root || Number(firstSeq) !== b.firstSeq || Number(lastSeq) !== b.lastSeq) {
-      throw new AnchorMismatchError(b.batchId, `chain has root ${root} for seqs ${firstSeq}..${lastSeq}, the log has ${b.root} for ${b.firstSeq}..${b.lastSeq}`);
+      throw new AnchorMismatchError(b.batchId, `chain has root ${root} for seqs ${firstSeq}..${lastSeq}, the log has ${b.root} for ${b.firstSeq}..${b.lastSeq}`, {
+        expectedRoot: b.root,
+        chainRoot: root,
+      });
     }
+  }
+
+  /** Rebuild BatchAnchored for a batch the chain has but the log lacks, from the contract's event. */
+  async function recover(b: SealedBatch): Promise<void> {
+    await assertChainAgrees(b);
     const logs = await contract.queryFilter(contract.filters.BatchAnchored(b.batchId));
     const l = logs[0];
     if (!l) throw new AnchorMismatchError(b.batchId, 'anchored on chain but its BatchAnchored log was not found');
@@ -118,21 +131,36 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
     const tx = await contract.anchor(b.batchId, b.firstSeq, b.lastSeq, b.root, { nonce });
     nonce = nonce! + 1;
     await opts.faults?.('after-send');
-    const receipt = (await tx.wait(confirmations)) as TransactionReceipt | null;
+    const receipt = (await tx.wait(confirmations, opts.txTimeoutMs ?? 180_000)) as TransactionReceipt | null;
     if (!receipt || receipt.status !== 1) throw new Error(`anchor(${b.batchId}) transaction ${tx.hash} failed`);
     await opts.faults?.('after-confirm');
     await record(b, receipt);
   }
 
   async function tick(): Promise<number> {
-    const t = await target();
-    const stream = anchorStreamName(t);
+    let stream = anchorStreamName(await target());
     const sealed = await log.sealedBatches();
     let logNext = (await log.anchorRecords(stream)).length;
     const chainNext = Number(await contract.nextBatchId());
+    if (chainNext < logNext) {
+      // The chain no longer has anchors this deployment's stream recorded. A node restarted with
+      // a new genesis (and the contract redeployed at the same address) is a new deployment: its
+      // own stream, every batch anchored again. Same genesis: a reorg deeper than the
+      // confirmations or a node that lost its state; the roots are still ours, so send them again
+      // (the existing records keep their old txHash). Either way our cached nonce is stale.
+      nonce = undefined;
+      resolvedTarget = undefined;
+      stream = anchorStreamName(await target());
+      logNext = (await log.anchorRecords(stream)).length;
+      if (chainNext < logNext) opts.onError?.(new AnchorsLostError(chainNext, logNext));
+    }
+    // What both sides hold must agree, or every proof of the disagreeing batches fails: checking
+    // the newest common batch each tick catches a contract that someone else anchored into.
+    const common = Math.min(chainNext, logNext, sealed.length);
+    if (common > 0) await assertChainAgrees(sealed[common - 1]);
     for (; logNext < chainNext && logNext < sealed.length; logNext++) await recover(sealed[logNext]);
     let anchored = 0;
-    for (let id = Math.max(chainNext, logNext); id < sealed.length; id++) {
+    for (let id = chainNext; id < sealed.length; id++) {
       await send(sealed[id]);
       anchored++;
     }
