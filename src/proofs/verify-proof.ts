@@ -18,18 +18,30 @@ export type VerifyProofOptions = {
 export const PROOF_CHECKS = ['proof format', 'event hash', 'leaf', 'root from path', 'batch signature', 'on-chain root', 'on-chain inclusion'] as const;
 
 const hex32 = /^0x[0-9a-f]{64}$/;
+const ADDRESS_RE = /^0x[0-9a-fA-F]{40}$/;
+
+/** The first schema issue of the envelope, as `field: message` (the browser verifier names the same field). */
+function envelopeProblem(event: unknown): string | undefined {
+  const r = RecordedEventSchema.safeParse(event);
+  if (r.success) return undefined;
+  const issue = r.error.issues[0];
+  if (issue.code === 'unrecognized_keys') return `unexpected field ${JSON.stringify(issue.keys[0])}`;
+  return `field ${String(issue.path[0] ?? '')} is missing or malformed`;
+}
 
 function formatProblem(p: unknown): string | undefined {
   const f = p as ProofFile;
   if (!f || typeof f !== 'object') return 'not a JSON object';
   if (f.format !== PROOF_FORMAT) return `format is ${JSON.stringify(f.format)}, expected ${PROOF_FORMAT}`;
-  if (!RecordedEventSchema.safeParse(f.event).success) return 'event is not a recorded event envelope';
+  if (!f.event || typeof f.event !== 'object' || Array.isArray(f.event)) return 'event is not a recorded event envelope: not an object';
+  const bad = envelopeProblem(f.event);
+  if (bad) return `event is not a recorded event envelope: ${bad}`;
   for (const k of ['seq', 'index', 'treeSize'] as const) if (!Number.isSafeInteger(f[k]) || f[k] < 0) return `${k} is not a non-negative integer`;
   const b = f.batch;
   if (!b || ![b.id, b.firstSeq, b.lastSeq].every((n) => Number.isSafeInteger(n) && n >= 0)) return 'batch id/firstSeq/lastSeq missing';
   if (!hex32.test(b.root) || !hex32.test(b.prevRoot)) return 'batch root/prevRoot are not 32-byte lowercase hex';
   if (!Array.isArray(f.path) || !f.path.every((x) => hex32.test(x))) return 'path is not a list of 32-byte lowercase hex';
-  if (!f.anchor || !Number.isSafeInteger(f.anchor.chainId)) return 'anchor is missing';
+  if (!f.anchor || !Number.isSafeInteger(f.anchor.chainId) || typeof f.anchor.contract !== 'string' || !ADDRESS_RE.test(f.anchor.contract)) return 'anchor chainId/contract missing';
   return undefined;
 }
 
@@ -52,7 +64,13 @@ export async function verifyProofFile(proof: unknown, opts: VerifyProofOptions):
   const p = proof as ProofFile;
   const event = p.event as RecordedEvent;
 
-  const computedHash = computeEventHash(event);
+  // A value with no canonical form (a float, an unsafe integer) cannot be what was hashed.
+  let computedHash: string;
+  try {
+    computedHash = computeEventHash(event);
+  } catch (err) {
+    computedHash = `error: ${(err as Error).message}`;
+  }
   add('event hash', computedHash === event.hash, computedHash === event.hash ? computedHash : `envelope hashes to ${computedHash}, file says ${event.hash}`);
 
   const size = p.batch.lastSeq - p.batch.firstSeq + 1;

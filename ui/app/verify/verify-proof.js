@@ -3,6 +3,7 @@
 // nothing the gateway computed is taken on trust: only the file and the chain are read.
 import { readAnchoredBatch, chainIdOf, verifyInclusionOnChain } from './anchor-rpc.js';
 import { recoverBatchHeadSigner } from './batch-signature.js';
+import { envelopeProblem } from './envelope.js';
 import { computeEventHash } from './event-hash.js';
 import { fromHex, toHex } from './hex.js';
 import { leafHash, rootFromInclusionProof } from './merkle.js';
@@ -11,20 +12,21 @@ export const PROOF_FORMAT = 'openmcp-proof/1';
 export const PROOF_CHECKS = ['proof format', 'event hash', 'leaf', 'root from path', 'batch signature', 'on-chain root', 'on-chain inclusion'];
 
 const hex32 = /^0x[0-9a-f]{64}$/;
+const ADDRESS_RE = /^0x[0-9a-fA-F]{40}$/;
 const isCount = (/** @type {unknown} */ n) => Number.isSafeInteger(n) && /** @type {number} */ (n) >= 0;
 
 /** @param {any} f @returns {string|undefined} */
 function formatProblem(f) {
   if (!f || typeof f !== 'object' || Array.isArray(f)) return 'not a JSON object';
   if (f.format !== PROOF_FORMAT) return `format is ${JSON.stringify(f.format)}, expected ${PROOF_FORMAT}`;
-  const e = f.event;
-  if (!e || typeof e !== 'object' || typeof e.id !== 'string' || typeof e.type !== 'string' || !hex32.test(e.hash) || !e.data || typeof e.data !== 'object') return 'event is not a recorded event envelope';
+  const bad = envelopeProblem(f.event);
+  if (bad) return `event is not a recorded event envelope: ${bad}`;
   for (const k of ['seq', 'index', 'treeSize']) if (!isCount(f[k])) return `${k} is not a non-negative integer`;
   const b = f.batch;
   if (!b || ![b.id, b.firstSeq, b.lastSeq].every(isCount)) return 'batch id/firstSeq/lastSeq missing';
   if (!hex32.test(b.root) || !hex32.test(b.prevRoot)) return 'batch root/prevRoot are not 32-byte lowercase hex';
   if (!Array.isArray(f.path) || !f.path.every((/** @type {unknown} */ x) => typeof x === 'string' && hex32.test(x))) return 'path is not a list of 32-byte lowercase hex';
-  if (!f.anchor || !Number.isSafeInteger(f.anchor.chainId) || typeof f.anchor.contract !== 'string') return 'anchor is missing';
+  if (!f.anchor || !Number.isSafeInteger(f.anchor.chainId) || typeof f.anchor.contract !== 'string' || !ADDRESS_RE.test(f.anchor.contract)) return 'anchor chainId/contract missing';
   return undefined;
 }
 
