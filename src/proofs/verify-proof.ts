@@ -12,7 +12,16 @@ export type VerifyProofOptions = {
   rpcUrl: string;
   /** Defaults to proof.anchor.contract. Pass the address you trust, not the one in the file. */
   contract?: string;
+  /** The sealer's address you trust; without it, the signature is only checked against the file's `batch.signer`. */
+  signer?: string;
 };
+
+/**
+ * Said of every verdict whose trust anchor came from the file itself: anyone can deploy an
+ * AuditAnchor and sign with their own key, so such a proof shows consistency, not origin.
+ */
+export const UNPINNED_CONTRACT = 'named by the proof file, not pinned: anyone can deploy an AuditAnchor, pass --contract <the operator\'s address>';
+export const UNPINNED_SIGNER = 'named by the proof file, not pinned: pass --signer <the operator\'s sealer address>';
 
 /** The named checks, in the order they run and are printed. */
 export const PROOF_CHECKS = ['proof format', 'event hash', 'leaf', 'root from path', 'batch signature', 'on-chain root', 'on-chain inclusion'] as const;
@@ -91,11 +100,22 @@ export async function verifyProofFile(proof: unknown, opts: VerifyProofOptions):
   }
 
   const head = { batchId: p.batch.id, firstSeq: p.batch.firstSeq, lastSeq: p.batch.lastSeq, root: p.batch.root, prevRoot: p.batch.prevRoot };
-  const signer = recoverBatchHeadSigner(head, p.batch.signature);
-  const sigOk = !!signer && signer.toLowerCase() === String(p.batch.signer).toLowerCase();
-  add('batch signature', sigOk, sigOk ? `signed by ${signer!.toLowerCase()}` : `recovers ${signer ?? 'nothing'}, file names ${p.batch.signer}`);
+  const signer = recoverBatchHeadSigner(head, p.batch.signature)?.toLowerCase();
+  const named = String(p.batch.signer).toLowerCase();
+  const pinned = opts.signer?.toLowerCase();
+  const sigOk = !!signer && signer === named && (pinned === undefined || signer === pinned);
+  add(
+    'batch signature',
+    sigOk,
+    sigOk
+      ? `signed by ${signer}${pinned ? ' (the sealer you pinned)' : ` (${UNPINNED_SIGNER})`}`
+      : signer && signer === named && pinned
+        ? `signed by ${signer}, not by the sealer you pinned, ${pinned}`
+        : `recovers ${signer ?? 'nothing'}, file names ${p.batch.signer}`,
+  );
 
   const address = opts.contract ?? p.anchor.contract;
+  const whose = opts.contract ? address : `${address} (${UNPINNED_CONTRACT})`;
   const provider = createRpcProvider(opts.rpcUrl);
   try {
     const network = await provider.getNetwork();
@@ -103,9 +123,20 @@ export async function verifyProofFile(proof: unknown, opts: VerifyProofOptions):
     if (Number(network.chainId) !== p.anchor.chainId) {
       add('on-chain root', false, `RPC serves chain ${network.chainId}, the proof was anchored on chain ${p.anchor.chainId}`);
     } else {
-      const [root, firstSeq, lastSeq] = (await contract.batch(p.batch.id)) as [string, bigint, bigint, bigint];
-      const ok = root === p.batch.root && Number(firstSeq) === p.batch.firstSeq && Number(lastSeq) === p.batch.lastSeq;
-      add('on-chain root', ok, ok ? `${address} batch ${p.batch.id} = ${root}` : `contract has ${root} for seqs ${firstSeq}..${lastSeq}`);
+      const next = Number(await contract.nextBatchId());
+      if (p.batch.id >= next) {
+        add('on-chain root', false, `batch ${p.batch.id} is not anchored on ${whose}: it holds ${next ? `batches 0..${next - 1}` : 'no batch yet'}`);
+      } else {
+        const [root, firstSeq, lastSeq] = (await contract.batch(p.batch.id)) as [string, bigint, bigint, bigint];
+        const ok = root === p.batch.root && Number(firstSeq) === p.batch.firstSeq && Number(lastSeq) === p.batch.lastSeq;
+        add(
+          'on-chain root',
+          ok,
+          ok
+            ? `${whose} batch ${p.batch.id} = ${root}`
+            : `${whose} has root ${root} for seqs ${firstSeq}..${lastSeq}, the proof says root ${p.batch.root} for seqs ${p.batch.firstSeq}..${p.batch.lastSeq}`,
+        );
+      }
     }
     const included = (await contract.verifyInclusion(p.batch.id, p.index, toHex(leaf), p.path)) as boolean;
     add('on-chain inclusion', included, included ? 'AuditAnchor.verifyInclusion returned true' : 'AuditAnchor.verifyInclusion returned false');
