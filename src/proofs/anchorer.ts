@@ -27,6 +27,11 @@ export type AnchorerOptions = {
   maxBackoffMs?: number;
   onAnchored?: (record: AnchorRecord) => void;
   onError?: (err: unknown) => void;
+  /**
+   * Called before each anchor transaction is sent; throw to stop (a deposed leader's term: the
+   * fenced event store guards the log, this guards the chain, where there is no token to check).
+   */
+  beforeSend?: () => Promise<void>;
   /** Test hook: called at named points so crash tests can abort in the middle. */
   faults?: (point: 'before-send' | 'after-send' | 'after-confirm') => void | Promise<void>;
 };
@@ -127,6 +132,7 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
 
   async function send(b: SealedBatch): Promise<void> {
     if (nonce === undefined) await waitForPendingTransactions();
+    await opts.beforeSend?.();
     await opts.faults?.('before-send');
     const tx = await contract.anchor(b.batchId, b.firstSeq, b.lastSeq, b.root, { nonce });
     nonce = nonce! + 1;
@@ -160,7 +166,8 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
     if (common > 0) await assertChainAgrees(sealed[common - 1]);
     for (; logNext < chainNext && logNext < sealed.length; logNext++) await recover(sealed[logNext]);
     let anchored = 0;
-    for (let id = chainNext; id < sealed.length; id++) {
+    // A stopped anchorer (a term that ended) sends nothing more, even in the middle of a backlog.
+    for (let id = chainNext; id < sealed.length && !stopped; id++) {
       await send(sealed[id]);
       anchored++;
     }
