@@ -44,7 +44,7 @@ export function buildCli(): Command {
     .argument('<id>', 'batch id')
     .requiredOption('--file <export.json>', 'the export (GET /v1/batches/:id/events)')
     .option('--rpc <url>', 'chain JSON-RPC URL (default: CHAIN_RPC_URL, else the local chain on CHAIN_PORT)', defaultRpc())
-    .option('--contract <address>', 'AuditAnchor address (default: from the export)')
+    .addOption(new Option('--contract <address>', 'AuditAnchor address to trust (default: ANCHOR_CONTRACT, else the export\'s, with a warning)').env('ANCHOR_CONTRACT'))
     .action(async (id: string, o: { file: string; rpc: string; contract?: string }) => {
       if (!/^(0|[1-9][0-9]*)$/.test(id)) throw new OpenMcpError('VALIDATION_FAILED', `batch id must be a non-negative integer, got ${id}`, { status: 400 });
       const { runVerifyBatch } = load<typeof import('./verify-batch')>('./verify-batch');
