@@ -10,7 +10,7 @@ const events = (): RecordedEvent[] => eventHashVectors.cases.slice(0, 3).map((c,
 describe('verifyBatchExport on a doctored export', () => {
   const cases: [string, (es: RecordedEvent[]) => void][] = [
     ['a float in an event (no canonical form; it threw)', (es) => (es[1].data = { ...es[1].data, amount: 1.5 })],
-    ['a malformed hash (the leaf could not be built; it threw)', (es) => (es[2].hash = '0x12' as never)],
+    ['a malformed hash', (es) => (es[2].hash = '0x12' as never)],
     ['a null in the list (it threw)', (es) => (es[0] = null as never)],
   ];
   for (const [what, doctor] of cases) {
