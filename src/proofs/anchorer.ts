@@ -132,6 +132,9 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
 
   async function send(b: SealedBatch): Promise<void> {
     if (nonce === undefined) await waitForPendingTransactions();
+    // Our counter may lag the chain: another sender with this key took the nonce meanwhile, and
+    // sending on it would replace their pending transaction (or fail as underpriced).
+    nonce = Math.max(nonce!, await provider.getTransactionCount(wallet.address, 'pending'));
     await opts.beforeSend?.();
     await opts.faults?.('before-send');
     const tx = await contract.anchor(b.batchId, b.firstSeq, b.lastSeq, b.root, { nonce });
