@@ -25,6 +25,12 @@ export type AnchorerOptions = {
   /** Retry delays grow from min to max while the chain is unreachable. */
   minBackoffMs?: number;
   maxBackoffMs?: number;
+  /**
+   * anchorStream() looks at the chain's genesis again when its answer is older than this
+   * (default 10 s), so an instance that only serves queries (the anchorer runs in another
+   * process) follows a chain restarted with a new genesis to its new anchor stream.
+   */
+  targetMaxAgeMs?: number;
   onAnchored?: (record: AnchorRecord) => void;
   onError?: (err: unknown) => void;
   /**
@@ -62,13 +68,15 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
   const contract: Contract = auditAnchorAt(opts.contract, wallet);
   const confirmations = opts.confirmations ?? 1;
   let resolvedTarget: AnchorTarget | undefined;
+  let resolvedAt = 0;
   let nonce: number | undefined;
 
-  async function target(): Promise<AnchorTarget> {
-    if (resolvedTarget) return resolvedTarget;
+  async function target(maxAgeMs = Infinity): Promise<AnchorTarget> {
+    if (resolvedTarget && Date.now() - resolvedAt <= maxAgeMs) return resolvedTarget;
     const [network, genesis] = await Promise.all([provider.getNetwork(), provider.getBlock(0)]);
     if (!genesis?.hash) throw new Error('chain returned no genesis block');
     resolvedTarget = { chainId: Number(network.chainId), contract: opts.contract.toLowerCase(), genesisHash: genesis.hash };
+    resolvedAt = Date.now();
     return resolvedTarget;
   }
 
@@ -220,7 +228,7 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
       provider.destroy();
     },
     target,
-    anchorStream: async () => anchorStreamName(await target()),
+    anchorStream: async () => anchorStreamName(await target(opts.targetMaxAgeMs ?? 10_000)),
   };
 }
 
