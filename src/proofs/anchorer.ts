@@ -5,6 +5,7 @@ import type { Hex } from '../core/hex';
 import type { EventStore } from '../eventstore/port';
 import type { BatchAnchoredData } from '../../events/proofs.events';
 import { auditAnchorAt } from '../web3/audit-anchor';
+import { blocksAtTimestamp } from '../web3/block-at-timestamp';
 import { createRpcProvider } from '../web3/provider';
 import { ANCHORER_ACTOR, AUDIT_TENANT, anchorStreamName, type AnchorTarget } from './audit-streams';
 import { BatchLog, type AnchorRecord, type SealedBatch } from './batch-log';
@@ -104,21 +105,24 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
     }
   }
 
-  /** AnchorMismatchError unless the contract holds exactly this batch's root and range. */
-  async function assertChainAgrees(b: SealedBatch): Promise<void> {
-    const [root, firstSeq, lastSeq] = (await contract.batch(b.batchId)) as [string, bigint, bigint, bigint];
+  /** AnchorMismatchError unless the contract holds exactly this batch's root and range; returns its anchoredAt. */
+  async function assertChainAgrees(b: SealedBatch): Promise<number> {
+    const [root, firstSeq, lastSeq, anchoredAt] = (await contract.batch(b.batchId)) as [string, bigint, bigint, bigint];
     if (root !== b.root || Number(firstSeq) !== b.firstSeq || Number(lastSeq) !== b.lastSeq) {
       throw new AnchorMismatchError(b.batchId, `chain has root ${root} for seqs ${firstSeq}..${lastSeq}, the log has ${b.root} for ${b.firstSeq}..${b.lastSeq}`, {
         expectedRoot: b.root,
         chainRoot: root,
       });
     }
+    return Number(anchoredAt);
   }
 
   /** Rebuild BatchAnchored for a batch the chain has but the log lacks, from the contract's event. */
   async function recover(b: SealedBatch): Promise<void> {
-    await assertChainAgrees(b);
-    const logs = await contract.queryFilter(contract.filters.BatchAnchored(b.batchId));
+    // The block is found from the anchoring time: a log query over the whole chain is refused
+    // by public RPCs (block range or result limits) once the chain is long.
+    const blocks = await blocksAtTimestamp(provider, await assertChainAgrees(b));
+    const logs = blocks ? await contract.queryFilter(contract.filters.BatchAnchored(b.batchId), blocks.first, blocks.last) : [];
     const l = logs[0];
     if (!l) throw new AnchorMismatchError(b.batchId, 'anchored on chain but its BatchAnchored log was not found');
     const receipt = await provider.getTransactionReceipt(l.transactionHash);
