@@ -149,7 +149,9 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
     nonce = Math.max(nonce!, await provider.getTransactionCount(wallet.address, 'pending'));
     await opts.beforeSend?.();
     await opts.faults?.('before-send');
-    const tx = await contract.anchor(b.batchId, b.firstSeq, b.lastSeq, b.root, { nonce });
+    const tx = await contract.anchor(b.batchId, b.firstSeq, b.lastSeq, b.root, { nonce }).catch((err: unknown) => {
+      throw namedRevert(contract, b.batchId, err);
+    });
     nonce = nonce! + 1;
     await opts.faults?.('after-send');
     const receipt = (await tx.wait(confirmations, opts.txTimeoutMs ?? 180_000)) as TransactionReceipt | null;
@@ -234,6 +236,23 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
     target,
     anchorStream: async () => anchorStreamName(await target(opts.targetMaxAgeMs ?? 10_000)),
   };
+}
+
+/**
+ * The revert of anchor() with its custom error decoded from the contract's ABI: ethers leaves a
+ * revert met while estimating gas as "unknown custom error" with raw data, which tells an
+ * operator nothing (AccessControlUnauthorizedAccount: the key lacks the anchorer role).
+ */
+function namedRevert(contract: Contract, batchId: number, err: unknown): unknown {
+  const data = (err as { data?: unknown }).data;
+  if (typeof data !== 'string' || data.length < 10) return err;
+  try {
+    const e = contract.interface.parseError(data);
+    if (!e) return err;
+    return new Error(`anchor(${batchId}) reverted with ${e.name}(${e.args.map(String).join(', ')})`, { cause: err });
+  } catch {
+    return err;
+  }
 }
 
 /** Create and start the anchorer loop (retries with backoff while the chain is down). */
