@@ -9,7 +9,7 @@ import { blocksAtTimestamp } from '../web3/block-at-timestamp';
 import { createRpcProvider } from '../web3/provider';
 import { ANCHORER_ACTOR, AUDIT_TENANT, anchorStreamName, type AnchorTarget } from './audit-streams';
 import { BatchLog, type AnchorRecord, type SealedBatch } from './batch-log';
-import { AnchorMismatchError, AnchorsLostError } from './errors';
+import { AnchorContractMissingError, AnchorMismatchError, AnchorsLostError } from './errors';
 
 export type AnchorerOptions = {
   rpcUrl: string;
@@ -74,8 +74,10 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
 
   async function target(maxAgeMs = Infinity): Promise<AnchorTarget> {
     if (resolvedTarget && Date.now() - resolvedAt <= maxAgeMs) return resolvedTarget;
-    const [network, genesis] = await Promise.all([provider.getNetwork(), provider.getBlock(0)]);
+    const [network, genesis, code] = await Promise.all([provider.getNetwork(), provider.getBlock(0), provider.getCode(opts.contract)]);
     if (!genesis?.hash) throw new Error('chain returned no genesis block');
+    // Else every call fails as "could not decode result data", which names nothing.
+    if (code === '0x') throw new AnchorContractMissingError(opts.contract.toLowerCase(), Number(network.chainId));
     resolvedTarget = { chainId: Number(network.chainId), contract: opts.contract.toLowerCase(), genesisHash: genesis.hash };
     resolvedAt = Date.now();
     return resolvedTarget;

@@ -42,3 +42,13 @@ export class BatchIntegrityError extends OpenMcpError {
     super('BATCH_INTEGRITY', `batch ${batchId}: ${message}`, { status: 500, details: { batchId } });
   }
 }
+
+/** ANCHOR_CONTRACT names an address without code on the chain (a wrong address, or a chain reset without redeploying). */
+export class AnchorContractMissingError extends OpenMcpError {
+  constructor(contract: string, chainId: number) {
+    super('ANCHOR_CONTRACT_MISSING', `no contract at ${contract} on chain ${chainId}: check ANCHOR_CONTRACT, or deploy with \`openmcp contracts deploy\``, {
+      status: 503,
+      details: { contract, chainId },
+    });
+  }
+}

@@ -89,6 +89,15 @@ describe('anchorer when the chain forgets or contradicts what was anchored', fun
     expect(Number(await auditAnchorAt(contract, provider).nextBatchId())).to.equal(sealed.length);
   });
 
+  it('names a contract address without code (was: "could not decode result data")', async () => {
+    const anchorer = createAnchorer(f.store, { rpcUrl: f.chain.rpcUrl, contract: `0x${'12'.repeat(20)}`, privateKey: f.chain.anchorerPrivateKey });
+    let err: { code?: string; message?: string } | undefined;
+    await anchorer.tick().catch((e) => (err = e));
+    await anchorer.stop();
+    expect(err?.code).to.equal('ANCHOR_CONTRACT_MISSING');
+    expect(err?.message).to.equal(`no contract at 0x${'12'.repeat(20)} on chain 31337: check ANCHOR_CONTRACT, or deploy with \`openmcp contracts deploy\``);
+  });
+
   it('gives up on a transaction the node dropped and sends it again (was: waited forever)', async () => {
     const { contract, opts } = await setup(1);
     await provider.send('evm_setAutomine', [false]);
