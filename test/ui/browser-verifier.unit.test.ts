@@ -136,6 +136,9 @@ describe('in-browser proof verifier (ui/app/verify)', () => {
     ['an envelope without its version', (p) => delete p.event.version, 'proof format'],
     ['an actor with an extra field', (p) => (p.event.actor = { ...p.event.actor, role: 'admin' }), 'proof format'],
     ['no contract address', (p) => delete p.anchor.contract, 'proof format'],
+    ['seq as a string', (p) => (p.seq = String(p.seq)), 'proof format'],
+    ['a batch id as a string', (p) => (p.batch.id = String(p.batch.id)), 'proof format'],
+    ['an index past the tree', (p) => ((p.index = 3), (p.seq = 43)), 'leaf'],
   ];
   for (const [what, tamper, check] of tamperings) {
     it(`fails "${check}" on ${what}, exactly as the server's verifier does`, async () => {
