@@ -36,6 +36,8 @@ contract AuditAnchor is AccessControl {
     error AuditAnchorEmptyRange(uint64 firstSeq, uint64 lastSeq);
     /// @notice The zero root is never a valid RFC 9162 root of a non-empty tree.
     error AuditAnchorZeroRoot();
+    /// @notice lastSeq is the last uint64: the next batch's first seq would wrap around to 0.
+    error AuditAnchorSeqOverflow(uint64 lastSeq);
     /// @notice The batch has not been anchored.
     error AuditAnchorUnknownBatch(uint64 batchId);
 
@@ -51,7 +53,7 @@ contract AuditAnchor is AccessControl {
 
     /// @notice Record the root of the next batch. Roots are final: a batch id is accepted once.
     /// @dev Requires batchId == nextBatchId(), firstSeq == the previous lastSeq + 1 (0 for batch 0),
-    ///      lastSeq >= firstSeq and a non-zero root. Caller needs ANCHORER_ROLE.
+    ///      firstSeq <= lastSeq < 2^64 - 1 and a non-zero root. Caller needs ANCHORER_ROLE.
     /// @param batchId the batch id, equal to nextBatchId()
     /// @param firstSeq the first audit sequence number in the batch
     /// @param lastSeq the last audit sequence number in the batch (inclusive)
@@ -63,10 +65,12 @@ contract AuditAnchor is AccessControl {
         if (firstSeq != expectedSeq) revert AuditAnchorNonContiguous(expectedSeq, firstSeq);
         if (lastSeq < firstSeq) revert AuditAnchorEmptyRange(firstSeq, lastSeq);
         if (root == bytes32(0)) revert AuditAnchorZeroRoot();
+        // Otherwise nextSeq wraps to 0 and seqs already anchored could be anchored again.
+        if (lastSeq == type(uint64).max) revert AuditAnchorSeqOverflow(lastSeq);
 
         _roots[batchId] = root;
         _ranges[batchId] = Range(firstSeq, lastSeq, uint64(block.timestamp));
-        // Cannot overflow: batch ids and seqs are bounded far below 2^64 by the log's own size.
+        // Cannot overflow: lastSeq < 2^64 - 1 (checked above); a batch id needs a transaction each.
         unchecked {
             _nextBatchId = batchId + 1;
             _nextSeq = lastSeq + 1;

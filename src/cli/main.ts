@@ -31,10 +31,11 @@ export function buildCli(): Command {
     .description('verify an openmcp-proof/1 file against the on-chain root (needs only the file and an RPC URL)')
     .argument('<proof.json>', 'the proof file (GET /v1/events/:id/proof)')
     .option('--rpc <url>', 'chain JSON-RPC URL (default: CHAIN_RPC_URL, else the local chain on CHAIN_PORT)', defaultRpc())
-    .option('--contract <address>', 'AuditAnchor address (default: the one named in the proof)')
-    .action(async (file: string, o: { rpc: string; contract?: string }) => {
+    .addOption(new Option('--contract <address>', 'AuditAnchor address to trust (default: ANCHOR_CONTRACT, else the one named in the proof, with a warning)').env('ANCHOR_CONTRACT'))
+    .option('--signer <address>', "the sealer's address to trust (default: the one named in the proof)")
+    .action(async (file: string, o: { rpc: string; contract?: string; signer?: string }) => {
       const { runVerify } = load<typeof import('./verify')>('./verify');
-      process.exitCode = await runVerify({ file, rpc: o.rpc, contract: o.contract });
+      process.exitCode = await runVerify({ file, rpc: o.rpc, contract: o.contract, signer: o.signer });
     });
 
   program
@@ -43,7 +44,7 @@ export function buildCli(): Command {
     .argument('<id>', 'batch id')
     .requiredOption('--file <export.json>', 'the export (GET /v1/batches/:id/events)')
     .option('--rpc <url>', 'chain JSON-RPC URL (default: CHAIN_RPC_URL, else the local chain on CHAIN_PORT)', defaultRpc())
-    .option('--contract <address>', 'AuditAnchor address (default: from the export)')
+    .addOption(new Option('--contract <address>', 'AuditAnchor address to trust (default: ANCHOR_CONTRACT, else the export\'s, with a warning)').env('ANCHOR_CONTRACT'))
     .action(async (id: string, o: { file: string; rpc: string; contract?: string }) => {
       if (!/^(0|[1-9][0-9]*)$/.test(id)) throw new OpenMcpError('VALIDATION_FAILED', `batch id must be a non-negative integer, got ${id}`, { status: 400 });
       const { runVerifyBatch } = load<typeof import('./verify-batch')>('./verify-batch');

@@ -35,5 +35,6 @@ export async function runVerifyBatch(o: RunVerifyBatchOptions): Promise<number> 
     return 2;
   }
   const results = await verifyBatchExport({ batchId: o.batchId, events, rpcUrl: o.rpc ?? DEFAULT_RPC_URL, contract });
-  return printChecks(results, out, `batch ${o.batchId}`);
+  const warnings = o.contract ? [] : ['the AuditAnchor address was taken from the export; pass --contract (or set ANCHOR_CONTRACT) to the address the operator publishes.'];
+  return printChecks(results, out, `batch ${o.batchId}`, warnings);
 }

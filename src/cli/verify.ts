@@ -10,11 +10,13 @@ export type RunVerifyOptions = {
   rpc?: string;
   /** AuditAnchor address to trust; defaults to the one in the file. */
   contract?: string;
+  /** The sealer address to trust; defaults to the one in the file. */
+  signer?: string;
   out?: Writer;
 };
 
 /**
- * `openmcp verify <proof.json> [--rpc URL] [--contract ADDR]`: prints every check and returns
+ * `openmcp verify <proof.json> [--rpc URL] [--contract ADDR] [--signer ADDR]`: prints every check and returns
  * the exit code: 0 only if all pass, 1 naming the first failed check, 2 if the file is unreadable.
  */
 export async function runVerify(o: RunVerifyOptions): Promise<number> {
@@ -32,6 +34,8 @@ export async function runVerify(o: RunVerifyOptions): Promise<number> {
     out(`FAILED: ${o.file} is an error answer from the API, not a proof: ${problem.code}${typeof problem.detail === 'string' ? `: ${problem.detail}` : ''}`);
     return 2;
   }
-  const results = await verifyProofFile(proof, { rpcUrl: o.rpc ?? DEFAULT_RPC_URL, contract: o.contract });
-  return printChecks(results, out, o.file);
+  const results = await verifyProofFile(proof, { rpcUrl: o.rpc ?? DEFAULT_RPC_URL, contract: o.contract, signer: o.signer });
+  // A file that brings its own contract and key proves only that it is consistent with itself.
+  const warnings = o.contract ? [] : ['the AuditAnchor address was taken from the proof file; a forger can deploy their own. Pass --contract (or set ANCHOR_CONTRACT) to the address the operator publishes.'];
+  return printChecks(results, out, o.file, warnings);
 }

@@ -5,10 +5,11 @@ import type { Hex } from '../core/hex';
 import type { EventStore } from '../eventstore/port';
 import type { BatchAnchoredData } from '../../events/proofs.events';
 import { auditAnchorAt } from '../web3/audit-anchor';
+import { blocksAtTimestamp } from '../web3/block-at-timestamp';
 import { createRpcProvider } from '../web3/provider';
 import { ANCHORER_ACTOR, AUDIT_TENANT, anchorStreamName, type AnchorTarget } from './audit-streams';
 import { BatchLog, type AnchorRecord, type SealedBatch } from './batch-log';
-import { AnchorMismatchError } from './errors';
+import { AnchorContractMissingError, AnchorMismatchError, AnchorsLostError } from './errors';
 
 export type AnchorerOptions = {
   rpcUrl: string;
@@ -16,12 +17,28 @@ export type AnchorerOptions = {
   privateKey: Hex;
   /** Blocks to wait after inclusion (CHAIN_CONFIRMATIONS; 1 = mined). */
   confirmations?: number;
+  /**
+   * Give up waiting for an anchor transaction after this long (default 180 s). A transaction the
+   * node dropped is never mined: without a limit the anchorer would wait for it forever.
+   */
+  txTimeoutMs?: number;
   pollIntervalMs?: number;
   /** Retry delays grow from min to max while the chain is unreachable. */
   minBackoffMs?: number;
   maxBackoffMs?: number;
+  /**
+   * anchorStream() looks at the chain's genesis again when its answer is older than this
+   * (default 10 s), so an instance that only serves queries (the anchorer runs in another
+   * process) follows a chain restarted with a new genesis to its new anchor stream.
+   */
+  targetMaxAgeMs?: number;
   onAnchored?: (record: AnchorRecord) => void;
   onError?: (err: unknown) => void;
+  /**
+   * Called before each anchor transaction is sent; throw to stop (a deposed leader's term: the
+   * fenced event store guards the log, this guards the chain, where there is no token to check).
+   */
+  beforeSend?: () => Promise<void>;
   /** Test hook: called at named points so crash tests can abort in the middle. */
   faults?: (point: 'before-send' | 'after-send' | 'after-confirm') => void | Promise<void>;
 };
@@ -52,13 +69,17 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
   const contract: Contract = auditAnchorAt(opts.contract, wallet);
   const confirmations = opts.confirmations ?? 1;
   let resolvedTarget: AnchorTarget | undefined;
+  let resolvedAt = 0;
   let nonce: number | undefined;
 
-  async function target(): Promise<AnchorTarget> {
-    if (resolvedTarget) return resolvedTarget;
-    const [network, genesis] = await Promise.all([provider.getNetwork(), provider.getBlock(0)]);
+  async function target(maxAgeMs = Infinity): Promise<AnchorTarget> {
+    if (resolvedTarget && Date.now() - resolvedAt <= maxAgeMs) return resolvedTarget;
+    const [network, genesis, code] = await Promise.all([provider.getNetwork(), provider.getBlock(0), provider.getCode(opts.contract)]);
     if (!genesis?.hash) throw new Error('chain returned no genesis block');
+    // Else every call fails as "could not decode result data", which names nothing.
+    if (code === '0x') throw new AnchorContractMissingError(opts.contract.toLowerCase(), Number(network.chainId));
     resolvedTarget = { chainId: Number(network.chainId), contract: opts.contract.toLowerCase(), genesisHash: genesis.hash };
+    resolvedAt = Date.now();
     return resolvedTarget;
   }
 
@@ -86,13 +107,24 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
     }
   }
 
+  /** AnchorMismatchError unless the contract holds exactly this batch's root and range; returns its anchoredAt. */
+  async function assertChainAgrees(b: SealedBatch): Promise<number> {
+    const [root, firstSeq, lastSeq, anchoredAt] = (await contract.batch(b.batchId)) as [string, bigint, bigint, bigint];
+    if (root !== b.root || Number(firstSeq) !== b.firstSeq || Number(lastSeq) !== b.lastSeq) {
+      throw new AnchorMismatchError(b.batchId, `chain has root ${root} for seqs ${firstSeq}..${lastSeq}, the log has ${b.root} for ${b.firstSeq}..${b.lastSeq}`, {
+        expectedRoot: b.root,
+        chainRoot: root,
+      });
+    }
+    return Number(anchoredAt);
+  }
+
   /** Rebuild BatchAnchored for a batch the chain has but the log lacks, from the contract's event. */
   async function recover(b: SealedBatch): Promise<void> {
-    const [root, firstSeq, lastSeq] = (await contract.batch(b.batchId)) as [string, bigint, bigint, bigint];
-    if (root !== b.root || Number(firstSeq) !== b.firstSeq || Number(lastSeq) !== b.lastSeq) {
-      throw new AnchorMismatchError(b.batchId, `chain has root ${root} for seqs ${firstSeq}..${lastSeq}, the log has ${b.root} for ${b.firstSeq}..${b.lastSeq}`);
-    }
-    const logs = await contract.queryFilter(contract.filters.BatchAnchored(b.batchId));
+    // The block is found from the anchoring time: a log query over the whole chain is refused
+    // by public RPCs (block range or result limits) once the chain is long.
+    const blocks = await blocksAtTimestamp(provider, await assertChainAgrees(b));
+    const logs = blocks ? await contract.queryFilter(contract.filters.BatchAnchored(b.batchId), blocks.first, blocks.last) : [];
     const l = logs[0];
     if (!l) throw new AnchorMismatchError(b.batchId, 'anchored on chain but its BatchAnchored log was not found');
     const receipt = await provider.getTransactionReceipt(l.transactionHash);
@@ -114,25 +146,47 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
 
   async function send(b: SealedBatch): Promise<void> {
     if (nonce === undefined) await waitForPendingTransactions();
+    // Our counter may lag the chain: another sender with this key took the nonce meanwhile, and
+    // sending on it would replace their pending transaction (or fail as underpriced).
+    nonce = Math.max(nonce!, await provider.getTransactionCount(wallet.address, 'pending'));
+    await opts.beforeSend?.();
     await opts.faults?.('before-send');
-    const tx = await contract.anchor(b.batchId, b.firstSeq, b.lastSeq, b.root, { nonce });
+    const tx = await contract.anchor(b.batchId, b.firstSeq, b.lastSeq, b.root, { nonce }).catch((err: unknown) => {
+      throw namedRevert(contract, b.batchId, err);
+    });
     nonce = nonce! + 1;
     await opts.faults?.('after-send');
-    const receipt = (await tx.wait(confirmations)) as TransactionReceipt | null;
+    const receipt = (await tx.wait(confirmations, opts.txTimeoutMs ?? 180_000)) as TransactionReceipt | null;
     if (!receipt || receipt.status !== 1) throw new Error(`anchor(${b.batchId}) transaction ${tx.hash} failed`);
     await opts.faults?.('after-confirm');
     await record(b, receipt);
   }
 
   async function tick(): Promise<number> {
-    const t = await target();
-    const stream = anchorStreamName(t);
+    let stream = anchorStreamName(await target());
     const sealed = await log.sealedBatches();
     let logNext = (await log.anchorRecords(stream)).length;
     const chainNext = Number(await contract.nextBatchId());
+    if (chainNext < logNext) {
+      // The chain no longer has anchors this deployment's stream recorded. A node restarted with
+      // a new genesis (and the contract redeployed at the same address) is a new deployment: its
+      // own stream, every batch anchored again. Same genesis: a reorg deeper than the
+      // confirmations or a node that lost its state; the roots are still ours, so send them again
+      // (the existing records keep their old txHash). Either way our cached nonce is stale.
+      nonce = undefined;
+      resolvedTarget = undefined;
+      stream = anchorStreamName(await target());
+      logNext = (await log.anchorRecords(stream)).length;
+      if (chainNext < logNext) opts.onError?.(new AnchorsLostError(chainNext, logNext));
+    }
+    // What both sides hold must agree, or every proof of the disagreeing batches fails: checking
+    // the newest common batch each tick catches a contract that someone else anchored into.
+    const common = Math.min(chainNext, logNext, sealed.length);
+    if (common > 0) await assertChainAgrees(sealed[common - 1]);
     for (; logNext < chainNext && logNext < sealed.length; logNext++) await recover(sealed[logNext]);
     let anchored = 0;
-    for (let id = Math.max(chainNext, logNext); id < sealed.length; id++) {
+    // A stopped anchorer (a term that ended) sends nothing more, even in the middle of a backlog.
+    for (let id = chainNext; id < sealed.length && !stopped; id++) {
       await send(sealed[id]);
       anchored++;
     }
@@ -182,8 +236,25 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
       provider.destroy();
     },
     target,
-    anchorStream: async () => anchorStreamName(await target()),
+    anchorStream: async () => anchorStreamName(await target(opts.targetMaxAgeMs ?? 10_000)),
   };
+}
+
+/**
+ * The revert of anchor() with its custom error decoded from the contract's ABI: ethers leaves a
+ * revert met while estimating gas as "unknown custom error" with raw data, which tells an
+ * operator nothing (AccessControlUnauthorizedAccount: the key lacks the anchorer role).
+ */
+function namedRevert(contract: Contract, batchId: number, err: unknown): unknown {
+  const data = (err as { data?: unknown }).data;
+  if (typeof data !== 'string' || data.length < 10) return err;
+  try {
+    const e = contract.interface.parseError(data);
+    if (!e) return err;
+    return new Error(`anchor(${batchId}) reverted with ${e.name}(${e.args.map(String).join(', ')})`, { cause: err });
+  } catch {
+    return err;
+  }
 }
 
 /** Create and start the anchorer loop (retries with backoff while the chain is down). */

@@ -16,8 +16,23 @@ export class ProofPendingError extends OpenMcpError {
 
 /** The chain holds a different root (or range) for a batch than our log: never anchor over it. */
 export class AnchorMismatchError extends OpenMcpError {
-  constructor(batchId: number, message: string) {
-    super('ANCHOR_MISMATCH', `batch ${batchId}: ${message}`, { status: 500, details: { batchId } });
+  constructor(batchId: number, message: string, roots: { expectedRoot?: string; chainRoot?: string } = {}) {
+    super('ANCHOR_MISMATCH', `batch ${batchId}: ${message}`, { status: 500, details: { batchId, ...roots } });
+  }
+}
+
+/**
+ * The chain has fewer batches than this deployment's anchor stream recorded (a reorg deeper than
+ * CHAIN_CONFIRMATIONS, or a node that lost its state). Reported, not thrown: the anchorer sends
+ * the missing batches again with the same roots.
+ */
+export class AnchorsLostError extends OpenMcpError {
+  constructor(chainNext: number, recordedNext: number) {
+    super(
+      'ANCHORS_LOST',
+      `the chain holds batches 0..${chainNext - 1} but batches up to ${recordedNext - 1} were recorded as anchored on it: anchoring ${chainNext}..${recordedNext - 1} again`,
+      { status: 500, details: { chainNextBatchId: chainNext, recordedNextBatchId: recordedNext } },
+    );
   }
 }
 
@@ -25,5 +40,15 @@ export class AnchorMismatchError extends OpenMcpError {
 export class BatchIntegrityError extends OpenMcpError {
   constructor(batchId: number, message: string) {
     super('BATCH_INTEGRITY', `batch ${batchId}: ${message}`, { status: 500, details: { batchId } });
+  }
+}
+
+/** ANCHOR_CONTRACT names an address without code on the chain (a wrong address, or a chain reset without redeploying). */
+export class AnchorContractMissingError extends OpenMcpError {
+  constructor(contract: string, chainId: number) {
+    super('ANCHOR_CONTRACT_MISSING', `no contract at ${contract} on chain ${chainId}: check ANCHOR_CONTRACT, or deploy with \`openmcp contracts deploy\``, {
+      status: 503,
+      details: { contract, chainId },
+    });
   }
 }

@@ -10,7 +10,7 @@ import { BatchLog } from './batch-log';
 import type { ProofQueryDependencies } from './batches';
 import { startSealer } from './sealer';
 import { loadOrCreateSealerKey } from './sealer-key';
-import { fencedEventStore, startLeadership, type Leadership, type LeaseStore } from '../leader';
+import { assertToken, fencedEventStore, startLeadership, type Leadership, type LeaseStore } from '../leader';
 
 export type AuditPipeline = {
   /** The anchorer this process's queries use (started only where the anchorer role runs unleased). */
@@ -89,20 +89,23 @@ export async function startAuditPipeline(p: StartAuditPipelineParameters): Promi
   const leases = p.leases;
   if (leases) {
     // Each term gets a fresh sealer/anchorer writing through a store that checks the term's token.
-    const lead = (name: 'sealer' | 'anchorer', start: (store: EventStore) => { stop(): Promise<unknown> }) =>
+    const lead = (name: 'sealer' | 'anchorer', start: (store: EventStore, token: number) => { stop(): Promise<unknown> }) =>
       startLeadership({
         name,
         store: leases,
         ttlMs: p.leaseTtlMs ?? 10_000,
         onElected: (token) => {
           p.log?.(`${name}: elected leader (fencing token ${token})`);
-          return start(fencedEventStore(p.store, leases, name, token));
+          return start(fencedEventStore(p.store, leases, name, token), token);
         },
         onDeposed: (token, reason) => p.log?.(`${name}: term ${token} ended (${reason})`),
         onError: (e) => p.onError?.(name, e),
       });
     if (roles.sealer) leaderships.push({ role: 'sealer', leadership: lead('sealer', (store) => startSealer(store, sealerOpts, new BatchLog(store))) });
-    if (roles.anchorer) leaderships.push({ role: 'anchorer', leadership: lead('anchorer', (store) => startAnchorer(store, anchorerOpts, new BatchLog(store))) });
+    // The chain has no fencing token: the term's token is checked before each transaction instead.
+    const fencedAnchorer = (store: EventStore, token: number) =>
+      startAnchorer(store, { ...anchorerOpts, beforeSend: () => assertToken(leases, 'anchorer', token) }, new BatchLog(store));
+    if (roles.anchorer) leaderships.push({ role: 'anchorer', leadership: lead('anchorer', fencedAnchorer) });
     running.push(...leaderships.map((l) => l.leadership));
   } else {
     if (roles.sealer) running.push(startSealer(p.store, sealerOpts, batchLog));

@@ -1,5 +1,5 @@
 import { verifyEventHash, type RecordedEvent } from '../core/envelope';
-import { toHex } from '../core/hex';
+import { isHex32, toHex } from '../core/hex';
 import { auditAnchorAt } from '../web3/audit-anchor';
 import { createRpcProvider } from '../web3/provider';
 import { buildTree } from './merkle';
@@ -21,11 +21,19 @@ export type VerifyBatchParameters = {
  */
 export async function verifyBatchExport(p: VerifyBatchParameters): Promise<CheckResult[]> {
   const results: CheckResult[] = [];
-  const bad = p.events.filter((e) => !verifyEventHash(e));
+  // An event whose hash cannot be recomputed (a float in it, a malformed hash) is simply a bad one.
+  const hashOk = (e: RecordedEvent) => {
+    try {
+      return isHex32(e?.hash) && verifyEventHash(e);
+    } catch {
+      return false;
+    }
+  };
+  const bad = p.events.filter((e) => !hashOk(e));
   results.push({
     name: 'event hashes',
     ok: bad.length === 0,
-    detail: bad.length ? `${bad.length} event(s) do not match their hash, first ${bad[0].id}` : `${p.events.length} events`,
+    detail: bad.length ? `${bad.length} event(s) do not match their hash, first ${bad[0]?.id}` : `${p.events.length} events`,
   });
   const provider = createRpcProvider(p.rpcUrl);
   try {
@@ -36,7 +44,7 @@ export async function verifyBatchExport(p: VerifyBatchParameters): Promise<Check
       ok: p.events.length === size,
       detail: `chain says seqs ${firstSeq}..${lastSeq} (${size} events), export has ${p.events.length}`,
     });
-    const derived = p.events.length ? toHex(buildTree(batchLeaves(Number(firstSeq), p.events)).root) : 'none (no events)';
+    const derived = !p.events.every((e) => isHex32(e?.hash)) ? 'none (not every event has a 32-byte hash)' : p.events.length ? toHex(buildTree(batchLeaves(Number(firstSeq), p.events)).root) : 'none (no events)';
     results.push({ name: 'root', ok: derived === root, detail: derived === root ? root : `events give ${derived}, chain has ${root}` });
   } catch (err) {
     results.push({ name: 'root', ok: false, detail: `cannot read batch ${p.batchId} from ${p.contract}: ${(err as Error).message.slice(0, 200)}` });

@@ -12,24 +12,45 @@ export type VerifyProofOptions = {
   rpcUrl: string;
   /** Defaults to proof.anchor.contract. Pass the address you trust, not the one in the file. */
   contract?: string;
+  /** The sealer's address you trust; without it, the signature is only checked against the file's `batch.signer`. */
+  signer?: string;
 };
+
+/**
+ * Said of every verdict whose trust anchor came from the file itself: anyone can deploy an
+ * AuditAnchor and sign with their own key, so such a proof shows consistency, not origin.
+ */
+export const UNPINNED_CONTRACT = 'named by the proof file, not pinned: anyone can deploy an AuditAnchor, pass --contract <the operator\'s address>';
+export const UNPINNED_SIGNER = 'named by the proof file, not pinned: pass --signer <the operator\'s sealer address>';
 
 /** The named checks, in the order they run and are printed. */
 export const PROOF_CHECKS = ['proof format', 'event hash', 'leaf', 'root from path', 'batch signature', 'on-chain root', 'on-chain inclusion'] as const;
 
 const hex32 = /^0x[0-9a-f]{64}$/;
+const ADDRESS_RE = /^0x[0-9a-fA-F]{40}$/;
+
+/** The first schema issue of the envelope, as `field: message` (the browser verifier names the same field). */
+function envelopeProblem(event: unknown): string | undefined {
+  const r = RecordedEventSchema.safeParse(event);
+  if (r.success) return undefined;
+  const issue = r.error.issues[0];
+  if (issue.code === 'unrecognized_keys') return `unexpected field ${JSON.stringify(issue.keys[0])}`;
+  return `field ${String(issue.path[0] ?? '')} is missing or malformed`;
+}
 
 function formatProblem(p: unknown): string | undefined {
   const f = p as ProofFile;
   if (!f || typeof f !== 'object') return 'not a JSON object';
   if (f.format !== PROOF_FORMAT) return `format is ${JSON.stringify(f.format)}, expected ${PROOF_FORMAT}`;
-  if (!RecordedEventSchema.safeParse(f.event).success) return 'event is not a recorded event envelope';
+  if (!f.event || typeof f.event !== 'object' || Array.isArray(f.event)) return 'event is not a recorded event envelope: not an object';
+  const bad = envelopeProblem(f.event);
+  if (bad) return `event is not a recorded event envelope: ${bad}`;
   for (const k of ['seq', 'index', 'treeSize'] as const) if (!Number.isSafeInteger(f[k]) || f[k] < 0) return `${k} is not a non-negative integer`;
   const b = f.batch;
   if (!b || ![b.id, b.firstSeq, b.lastSeq].every((n) => Number.isSafeInteger(n) && n >= 0)) return 'batch id/firstSeq/lastSeq missing';
   if (!hex32.test(b.root) || !hex32.test(b.prevRoot)) return 'batch root/prevRoot are not 32-byte lowercase hex';
   if (!Array.isArray(f.path) || !f.path.every((x) => hex32.test(x))) return 'path is not a list of 32-byte lowercase hex';
-  if (!f.anchor || !Number.isSafeInteger(f.anchor.chainId)) return 'anchor is missing';
+  if (!f.anchor || !Number.isSafeInteger(f.anchor.chainId) || typeof f.anchor.contract !== 'string' || !ADDRESS_RE.test(f.anchor.contract)) return 'anchor chainId/contract missing';
   return undefined;
 }
 
@@ -52,7 +73,13 @@ export async function verifyProofFile(proof: unknown, opts: VerifyProofOptions):
   const p = proof as ProofFile;
   const event = p.event as RecordedEvent;
 
-  const computedHash = computeEventHash(event);
+  // A value with no canonical form (a float, an unsafe integer) cannot be what was hashed.
+  let computedHash: string;
+  try {
+    computedHash = computeEventHash(event);
+  } catch (err) {
+    computedHash = `error: ${(err as Error).message}`;
+  }
   add('event hash', computedHash === event.hash, computedHash === event.hash ? computedHash : `envelope hashes to ${computedHash}, file says ${event.hash}`);
 
   const size = p.batch.lastSeq - p.batch.firstSeq + 1;
@@ -73,11 +100,22 @@ export async function verifyProofFile(proof: unknown, opts: VerifyProofOptions):
   }
 
   const head = { batchId: p.batch.id, firstSeq: p.batch.firstSeq, lastSeq: p.batch.lastSeq, root: p.batch.root, prevRoot: p.batch.prevRoot };
-  const signer = recoverBatchHeadSigner(head, p.batch.signature);
-  const sigOk = !!signer && signer.toLowerCase() === String(p.batch.signer).toLowerCase();
-  add('batch signature', sigOk, sigOk ? `signed by ${signer!.toLowerCase()}` : `recovers ${signer ?? 'nothing'}, file names ${p.batch.signer}`);
+  const signer = recoverBatchHeadSigner(head, p.batch.signature)?.toLowerCase();
+  const named = String(p.batch.signer).toLowerCase();
+  const pinned = opts.signer?.toLowerCase();
+  const sigOk = !!signer && signer === named && (pinned === undefined || signer === pinned);
+  add(
+    'batch signature',
+    sigOk,
+    sigOk
+      ? `signed by ${signer}${pinned ? ' (the sealer you pinned)' : ` (${UNPINNED_SIGNER})`}`
+      : signer && signer === named && pinned
+        ? `signed by ${signer}, not by the sealer you pinned, ${pinned}`
+        : `recovers ${signer ?? 'nothing'}, file names ${p.batch.signer}`,
+  );
 
   const address = opts.contract ?? p.anchor.contract;
+  const whose = opts.contract ? address : `${address} (${UNPINNED_CONTRACT})`;
   const provider = createRpcProvider(opts.rpcUrl);
   try {
     const network = await provider.getNetwork();
@@ -85,9 +123,20 @@ export async function verifyProofFile(proof: unknown, opts: VerifyProofOptions):
     if (Number(network.chainId) !== p.anchor.chainId) {
       add('on-chain root', false, `RPC serves chain ${network.chainId}, the proof was anchored on chain ${p.anchor.chainId}`);
     } else {
-      const [root, firstSeq, lastSeq] = (await contract.batch(p.batch.id)) as [string, bigint, bigint, bigint];
-      const ok = root === p.batch.root && Number(firstSeq) === p.batch.firstSeq && Number(lastSeq) === p.batch.lastSeq;
-      add('on-chain root', ok, ok ? `${address} batch ${p.batch.id} = ${root}` : `contract has ${root} for seqs ${firstSeq}..${lastSeq}`);
+      const next = Number(await contract.nextBatchId());
+      if (p.batch.id >= next) {
+        add('on-chain root', false, `batch ${p.batch.id} is not anchored on ${whose}: it holds ${next ? `batches 0..${next - 1}` : 'no batch yet'}`);
+      } else {
+        const [root, firstSeq, lastSeq] = (await contract.batch(p.batch.id)) as [string, bigint, bigint, bigint];
+        const ok = root === p.batch.root && Number(firstSeq) === p.batch.firstSeq && Number(lastSeq) === p.batch.lastSeq;
+        add(
+          'on-chain root',
+          ok,
+          ok
+            ? `${whose} batch ${p.batch.id} = ${root}`
+            : `${whose} has root ${root} for seqs ${firstSeq}..${lastSeq}, the proof says root ${p.batch.root} for seqs ${p.batch.firstSeq}..${p.batch.lastSeq}`,
+        );
+      }
     }
     const included = (await contract.verifyInclusion(p.batch.id, p.index, toHex(leaf), p.path)) as boolean;
     add('on-chain inclusion', included, included ? 'AuditAnchor.verifyInclusion returned true' : 'AuditAnchor.verifyInclusion returned false');

@@ -72,6 +72,15 @@ describe('AuditAnchor.sol (Hardhat network)', function () {
       expect(await f.contract.nextSeq()).to.equal(11n);
     });
 
+    it('a range ending at the last uint64 is refused: nextSeq would wrap to 0 and let seq 0 be anchored twice', async () => {
+      const max = 2n ** 64n - 1n;
+      await asAnchorer.anchor(0, 0, 9, ROOT_A);
+      await expect(asAnchorer.anchor(1, 10, max, ROOT_B)).to.be.revertedWithCustomError(f.contract, 'AuditAnchorSeqOverflow').withArgs(max);
+      await asAnchorer.anchor(1, 10, max - 1n, ROOT_B);
+      expect(await f.contract.nextSeq()).to.equal(max);
+      await expect(asAnchorer.anchor(2, 0, 5, ROOT_A)).to.be.revertedWithCustomError(f.contract, 'AuditAnchorNonContiguous').withArgs(max, 0);
+    });
+
     it('an empty range and a zero root are refused', async () => {
       await asAnchorer.anchor(0, 0, 9, ROOT_A);
       await expect(asAnchorer.anchor(1, 10, 9, ROOT_B)).to.be.revertedWithCustomError(f.contract, 'AuditAnchorEmptyRange').withArgs(10, 9);

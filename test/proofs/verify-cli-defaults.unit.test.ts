@@ -21,4 +21,11 @@ describe('openmcp verify / verify-batch: the default --rpc', () => {
     delete process.env.CHAIN_PORT;
     expect(rpcDefault('verify-batch')).to.equal('http://127.0.0.1:8545');
   });
+
+  it('--contract comes from ANCHOR_CONTRACT (the address the operator publishes), else the file with a warning', () => {
+    const option = (command: string) => buildCli().commands.find((c) => c.name() === command)!.options.find((o) => o.long === '--contract')!;
+    expect(option('verify').envVar).to.equal('ANCHOR_CONTRACT');
+    expect(option('verify-batch').envVar).to.equal('ANCHOR_CONTRACT');
+    expect(buildCli().commands.find((c) => c.name() === 'verify')!.options.some((o) => o.long === '--signer')).to.equal(true);
+  });
 });

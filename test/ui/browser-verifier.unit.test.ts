@@ -130,6 +130,15 @@ describe('in-browser proof verifier (ui/app/verify)', () => {
     ['a forged root', (p) => (p.batch.root = `0x${'22'.repeat(32)}`), 'root from path'],
     ['another signer named', (p) => (p.batch.signer = `0x${'99'.repeat(20)}`), 'batch signature'],
     ['a wrong format', (p) => (p.format = 'openmcp-proof/0'), 'proof format'],
+    // Each of these once had the two verifiers disagree (the server threw, or the browser passed).
+    ['a float in the payload', (p) => (p.event.data = { ...p.event.data, amount: 1.5 }), 'event hash'],
+    ['an unhashed field added to the envelope', (p) => (p.event.approvedBy = 'the CEO'), 'proof format'],
+    ['an envelope without its version', (p) => delete p.event.version, 'proof format'],
+    ['an actor with an extra field', (p) => (p.event.actor = { ...p.event.actor, role: 'admin' }), 'proof format'],
+    ['no contract address', (p) => delete p.anchor.contract, 'proof format'],
+    ['seq as a string', (p) => (p.seq = String(p.seq)), 'proof format'],
+    ['a batch id as a string', (p) => (p.batch.id = String(p.batch.id)), 'proof format'],
+    ['an index past the tree', (p) => ((p.index = 3), (p.seq = 43)), 'leaf'],
   ];
   for (const [what, tamper, check] of tamperings) {
     it(`fails "${check}" on ${what}, exactly as the server's verifier does`, async () => {
@@ -141,6 +150,21 @@ describe('in-browser proof verifier (ui/app/verify)', () => {
       expect(mine.slice(0, 5).map((r) => [r.name, r.ok])).to.deep.equal(server.slice(0, 5).map((r) => [r.name, r.ok]));
     });
   }
+
+  it('agrees with the server on any envelope field set to any JSON value, or removed', async () => {
+    const fields = ['id', 'type', 'version', 'stream', 'occurredAt', 'tenant', 'actor', 'correlationId', 'causationId', 'data', 'revision', 'position', 'hash', 'note'];
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...fields), fc.option(fc.jsonValue(), { nil: undefined }), async (field, value) => {
+        const proof = makeProof();
+        if (value === undefined) delete proof.event[field];
+        else proof.event[field] = value;
+        const mine = await m.verify.verifyProofInBrowser(proof, { rpcUrl: UNREACHABLE_RPC });
+        const server = await verifyProofFile(proof, { rpcUrl: UNREACHABLE_RPC });
+        expect(mine.slice(0, 5).map((r) => [r.name, r.ok]), `${field} = ${JSON.stringify(value)}`).to.deep.equal(server.slice(0, 5).map((r) => [r.name, r.ok]));
+      }),
+      { numRuns: 200 },
+    );
+  });
 
   it('matches the server on the event hash of envelopes with every optional field', async () => {
     const e = { ...eventHashVectors.cases[0].event, correlationId: 'c-1', causationId: 'c-0', data: { n: 7, s: 'é\u2028"', l: [null, true] } };

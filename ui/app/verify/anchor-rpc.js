@@ -24,6 +24,16 @@ export async function chainIdOf(fetchFn, rpcUrl) {
 const word = (/** @type {number|bigint} */ n) => uintBE(n, 32);
 
 /**
+ * AuditAnchor.nextBatchId(): how many batches the contract holds.
+ * @param {typeof fetch} fetchFn @param {string} rpcUrl @param {string} contract
+ */
+export async function readNextBatchId(fetchFn, rpcUrl, contract) {
+  const out = fromHex(await rpc(fetchFn, rpcUrl, 'eth_call', [{ to: contract, data: selector('nextBatchId()') }, 'latest']));
+  if (out.length !== 32) throw new Error(`no AuditAnchor at ${contract} (eth_call returned ${out.length} bytes)`);
+  return Number(BigInt(toHex(out)));
+}
+
+/**
  * AuditAnchor.batch(batchId) → {root, firstSeq, lastSeq, anchoredAt}; throws when the call
  * reverts (unknown batch) or the address holds no contract.
  * @param {typeof fetch} fetchFn @param {string} rpcUrl @param {string} contract @param {number} batchId

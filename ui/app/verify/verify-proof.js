@@ -1,42 +1,48 @@
 // The auditor's checks of an openmcp-proof/1 file, run in the browser. Same checks, names and
 // order as `openmcp verify` (src/proofs/verify-proof.ts), re-implemented here on WebCrypto so
 // nothing the gateway computed is taken on trust: only the file and the chain are read.
-import { readAnchoredBatch, chainIdOf, verifyInclusionOnChain } from './anchor-rpc.js';
+import { readAnchoredBatch, readNextBatchId, chainIdOf, verifyInclusionOnChain } from './anchor-rpc.js';
 import { recoverBatchHeadSigner } from './batch-signature.js';
+import { envelopeProblem } from './envelope.js';
 import { computeEventHash } from './event-hash.js';
 import { fromHex, toHex } from './hex.js';
 import { leafHash, rootFromInclusionProof } from './merkle.js';
 
 export const PROOF_FORMAT = 'openmcp-proof/1';
+// Said of a verdict whose trust anchor came from the file itself (as src/proofs/verify-proof.ts).
+const UNPINNED_CONTRACT = 'named by the proof file, not pinned: anyone can deploy an AuditAnchor, enter the operator\'s address';
+const UNPINNED_SIGNER = 'named by the proof file, not pinned: enter the operator\'s sealer address';
+
 export const PROOF_CHECKS = ['proof format', 'event hash', 'leaf', 'root from path', 'batch signature', 'on-chain root', 'on-chain inclusion'];
 
 const hex32 = /^0x[0-9a-f]{64}$/;
+const ADDRESS_RE = /^0x[0-9a-fA-F]{40}$/;
 const isCount = (/** @type {unknown} */ n) => Number.isSafeInteger(n) && /** @type {number} */ (n) >= 0;
 
 /** @param {any} f @returns {string|undefined} */
 function formatProblem(f) {
   if (!f || typeof f !== 'object' || Array.isArray(f)) return 'not a JSON object';
   if (f.format !== PROOF_FORMAT) return `format is ${JSON.stringify(f.format)}, expected ${PROOF_FORMAT}`;
-  const e = f.event;
-  if (!e || typeof e !== 'object' || typeof e.id !== 'string' || typeof e.type !== 'string' || !hex32.test(e.hash) || !e.data || typeof e.data !== 'object') return 'event is not a recorded event envelope';
+  const bad = envelopeProblem(f.event);
+  if (bad) return `event is not a recorded event envelope: ${bad}`;
   for (const k of ['seq', 'index', 'treeSize']) if (!isCount(f[k])) return `${k} is not a non-negative integer`;
   const b = f.batch;
   if (!b || ![b.id, b.firstSeq, b.lastSeq].every(isCount)) return 'batch id/firstSeq/lastSeq missing';
   if (!hex32.test(b.root) || !hex32.test(b.prevRoot)) return 'batch root/prevRoot are not 32-byte lowercase hex';
   if (!Array.isArray(f.path) || !f.path.every((/** @type {unknown} */ x) => typeof x === 'string' && hex32.test(x))) return 'path is not a list of 32-byte lowercase hex';
-  if (!f.anchor || !Number.isSafeInteger(f.anchor.chainId) || typeof f.anchor.contract !== 'string') return 'anchor is missing';
+  if (!f.anchor || !Number.isSafeInteger(f.anchor.chainId) || typeof f.anchor.contract !== 'string' || !ADDRESS_RE.test(f.anchor.contract)) return 'anchor chainId/contract missing';
   return undefined;
 }
 
 /**
  * @typedef {{ name: string, ok: boolean, detail: string }} CheckResult
- * @typedef {{ rpcUrl: string, contract?: string, fetch?: typeof fetch, onCheck?: (r: CheckResult) => void }} VerifyOptions
+ * @typedef {{ rpcUrl: string, contract?: string, signer?: string, fetch?: typeof fetch, onCheck?: (r: CheckResult) => void }} VerifyOptions
  */
 
 /**
  * Run every check on a proof file; each is reported (a failed one names what differs), and a
  * check whose input failed earlier still runs on what the file says, so each failure is its own.
- * `contract` defaults to the file's: pass the address you trust.
+ * `contract` and `signer` default to the file's: pass the addresses you trust.
  * @param {unknown} proof @param {VerifyOptions} opts @returns {Promise<CheckResult[]>}
  */
 export async function verifyProofInBrowser(proof, opts) {
@@ -79,18 +85,40 @@ export async function verifyProofInBrowser(proof, opts) {
 
   const head = { batchId: p.batch.id, firstSeq: p.batch.firstSeq, lastSeq: p.batch.lastSeq, root: p.batch.root, prevRoot: p.batch.prevRoot };
   const signer = await recoverBatchHeadSigner(head, p.batch.signature);
-  const sigOk = !!signer && signer === String(p.batch.signer).toLowerCase();
-  add('batch signature', sigOk, sigOk ? `signed by ${signer} (recovered in this browser)` : `recovers ${signer ?? 'nothing'}, file names ${p.batch.signer}`);
+  const named = String(p.batch.signer).toLowerCase();
+  const pinned = opts.signer ? opts.signer.toLowerCase() : undefined;
+  const sigOk = !!signer && signer === named && (pinned === undefined || signer === pinned);
+  add(
+    'batch signature',
+    sigOk,
+    sigOk
+      ? `signed by ${signer} (recovered in this browser; ${pinned ? 'the sealer you entered' : UNPINNED_SIGNER})`
+      : signer && signer === named && pinned
+        ? `signed by ${signer}, not by the sealer you entered, ${pinned}`
+        : `recovers ${signer ?? 'nothing'}, file names ${p.batch.signer}`,
+  );
 
   const address = opts.contract || p.anchor.contract;
+  const whose = opts.contract ? address : `${address} (${UNPINNED_CONTRACT})`;
   try {
     const chainId = await chainIdOf(fetchFn, opts.rpcUrl);
     if (chainId !== p.anchor.chainId) {
       add('on-chain root', false, `RPC serves chain ${chainId}, the proof was anchored on chain ${p.anchor.chainId}`);
     } else {
-      const b = await readAnchoredBatch(fetchFn, opts.rpcUrl, address, p.batch.id);
-      const ok = b.root === p.batch.root && b.firstSeq === p.batch.firstSeq && b.lastSeq === p.batch.lastSeq;
-      add('on-chain root', ok, ok ? `${address} batch ${p.batch.id} = ${b.root}` : `contract has ${b.root} for seqs ${b.firstSeq}..${b.lastSeq}`);
+      const next = await readNextBatchId(fetchFn, opts.rpcUrl, address);
+      if (p.batch.id >= next) {
+        add('on-chain root', false, `batch ${p.batch.id} is not anchored on ${whose}: it holds ${next ? `batches 0..${next - 1}` : 'no batch yet'}`);
+      } else {
+        const b = await readAnchoredBatch(fetchFn, opts.rpcUrl, address, p.batch.id);
+        const ok = b.root === p.batch.root && b.firstSeq === p.batch.firstSeq && b.lastSeq === p.batch.lastSeq;
+        add(
+          'on-chain root',
+          ok,
+          ok
+            ? `${whose} batch ${p.batch.id} = ${b.root}`
+            : `${whose} has root ${b.root} for seqs ${b.firstSeq}..${b.lastSeq}, the proof says root ${p.batch.root} for seqs ${p.batch.firstSeq}..${p.batch.lastSeq}`,
+        );
+      }
     }
     const included = await verifyInclusionOnChain(fetchFn, opts.rpcUrl, address, p.batch.id, p.index, leaf, p.path);
     add('on-chain inclusion', included, included ? 'AuditAnchor.verifyInclusion returned true' : 'AuditAnchor.verifyInclusion returned false');

@@ -55,6 +55,7 @@ export function VerifyView({ eventId, me }) {
   const [id, setId] = useState(eventId ?? '');
   const [rpcUrl, setRpcUrl] = useState(me.chainRpcUrl ?? '');
   const [contract, setContract] = useState(me.anchorContract ?? '');
+  const [signer, setSigner] = useState('');
   const [proof, setProof] = useState(/** @type {any} */ (undefined));
   const [source, setSource] = useState('');
   const [checks, setChecks] = useState(/** @type {any[]} */ ([]));
@@ -76,7 +77,7 @@ export function VerifyView({ eventId, me }) {
     /** @type {any[]} */
     const seen = [];
     try {
-      await verifyProofInBrowser(p, { rpcUrl: rpcUrl.trim(), contract: contract.trim() || undefined, onCheck: (c) => setChecks((seen.push(c), [...seen])) });
+      await verifyProofInBrowser(p, { rpcUrl: rpcUrl.trim(), contract: contract.trim() || undefined, signer: signer.trim() || undefined, onCheck: (c) => setChecks((seen.push(c), [...seen])) });
     } finally {
       setRunning(false);
     }
@@ -133,6 +134,8 @@ export function VerifyView({ eventId, me }) {
         <input id="rpc-url" type="url" spellcheck="false" value=${rpcUrl} onInput=${(/** @type {any} */ e) => setRpcUrl(e.currentTarget.value)} placeholder="https://… an RPC you trust" /></div>
       <div class="field"><label for="contract">AuditAnchor address <span class="muted small">(empty = the file's)</span></label>
         <input id="contract" type="text" spellcheck="false" value=${contract} onInput=${(/** @type {any} */ e) => setContract(e.currentTarget.value)} placeholder="0x…" /></div>
+      <div class="field"><label for="signer">Sealer address <span class="muted small">(empty = the file's)</span></label>
+        <input id="signer" type="text" spellcheck="false" value=${signer} onInput=${(/** @type {any} */ e) => setSigner(e.currentTarget.value)} placeholder="0x… the operator's published sealer" /></div>
       <button type="submit">Fetch proof and verify</button>
     </form>
     <div

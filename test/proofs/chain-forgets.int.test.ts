@@ -1,0 +1,126 @@
+import { expect } from 'chai';
+import { Wallet, type JsonRpcProvider } from 'ethers';
+import { createAnchorer, type AnchorerOptions } from '../../src/proofs/anchorer';
+import { BATCH_STREAM } from '../../src/proofs/audit-streams';
+import { createSealer } from '../../src/proofs/sealer';
+import { auditAnchorAt } from '../../src/web3/audit-anchor';
+import { createRpcProvider } from '../../src/web3/provider';
+import { deployAnother, openFixture, SEALER_KEY, submitTasks, type Fixture } from './pipeline-fixture';
+
+/**
+ * The chain is not always what the anchor stream says it is: a reorg deeper than the
+ * confirmations, a node that lost its state (evm_revert stands in for both: same genesis, same
+ * contract, fewer batches), someone else anchoring into the contract, a transaction the node
+ * dropped. This file reverts chain snapshots, so it has its own chain.
+ */
+describe('anchorer when the chain forgets or contradicts what was anchored', function () {
+  this.timeout(120_000);
+  let f: Fixture;
+  let provider: JsonRpcProvider;
+  before(async () => {
+    f = await openFixture();
+    provider = createRpcProvider(f.chain.rpcUrl);
+  });
+  after(async () => {
+    provider?.destroy();
+    await f?.close();
+  });
+
+  /** A fresh contract and `batches` more sealed batches of 3 events. */
+  async function setup(batches: number): Promise<{ contract: string; opts: AnchorerOptions; errors: unknown[] }> {
+    const contract = await deployAnother(f.chain);
+    const sealer = createSealer(f.store, { sealerKey: SEALER_KEY, maxEvents: 3, maxWaitMs: 0 });
+    for (let i = 0; i < batches; i++) {
+      await submitTasks(f.store, 3);
+      expect(await sealer.flush()).to.not.equal(undefined);
+    }
+    const errors: unknown[] = [];
+    return { contract, errors, opts: { rpcUrl: f.chain.rpcUrl, contract, privateKey: f.chain.anchorerPrivateKey, onError: (e) => errors.push(e) } };
+  }
+
+  async function chainMatchesLog(contract: string): Promise<void> {
+    const sealed = (await f.store.readStream(BATCH_STREAM)).map((e) => e.data as { batchId: number; root: string; firstSeq: number; lastSeq: number });
+    const c = auditAnchorAt(contract, provider);
+    expect(Number(await c.nextBatchId())).to.equal(sealed.length);
+    for (const b of sealed) {
+      const [root, firstSeq, lastSeq] = await c.batch(b.batchId);
+      expect([root, Number(firstSeq), Number(lastSeq)], `batch ${b.batchId}`).to.deep.equal([b.root, b.firstSeq, b.lastSeq]);
+    }
+  }
+
+  it('anchors again the batches a chain lost (same genesis), and says so (was: reverted forever)', async () => {
+    const { contract, opts, errors } = await setup(3);
+    const snapshot = await provider.send('evm_snapshot', []);
+    const anchorer = createAnchorer(f.store, opts);
+    const sealed = (await f.store.readStream(BATCH_STREAM)).length;
+    expect(await anchorer.tick()).to.equal(sealed);
+    expect(await provider.send('evm_revert', [snapshot])).to.equal(true);
+    expect(Number(await auditAnchorAt(contract, provider).nextBatchId())).to.equal(0);
+
+    expect(await anchorer.tick()).to.equal(sealed);
+    await anchorer.stop();
+    await chainMatchesLog(contract);
+    expect(errors.map((e) => (e as { code?: string }).code)).to.deep.equal(['ANCHORS_LOST']);
+  });
+
+  it('refuses to anchor on top of roots it did not anchor (ANCHOR_MISMATCH, expected and chain root named)', async () => {
+    const { contract, opts } = await setup(1);
+    const snapshot = await provider.send('evm_snapshot', []);
+    const anchorer = createAnchorer(f.store, opts);
+    const sealed = (await f.store.readStream(BATCH_STREAM)).map((e) => e.data as { lastSeq: number; root: string });
+    expect(await anchorer.tick()).to.equal(sealed.length);
+    await provider.send('evm_revert', [snapshot]);
+    // Someone holding the anchorer role fills the same ids with other roots.
+    const writer = auditAnchorAt(contract, new Wallet(f.chain.anchorerPrivateKey, provider));
+    let firstSeq = 0;
+    for (let id = 0; id < sealed.length; id++) {
+      await (await writer.anchor(id, firstSeq, sealed[id].lastSeq, `0x${'77'.repeat(32)}`)).wait();
+      firstSeq = sealed[id].lastSeq + 1;
+    }
+    await submitTasks(f.store, 3);
+    await createSealer(f.store, { sealerKey: SEALER_KEY, maxEvents: 3, maxWaitMs: 0 }).flush();
+
+    let err: { code?: string; details?: Record<string, unknown> } | undefined;
+    await anchorer.tick().catch((e) => (err = e));
+    await anchorer.stop();
+    expect(err?.code).to.equal('ANCHOR_MISMATCH');
+    expect(err?.details).to.include({ batchId: sealed.length - 1, expectedRoot: sealed[sealed.length - 1].root, chainRoot: `0x${'77'.repeat(32)}` });
+    // Nothing was added over the foreign roots (was: the next batch was anchored after them).
+    expect(Number(await auditAnchorAt(contract, provider).nextBatchId())).to.equal(sealed.length);
+  });
+
+  it('names a contract address without code (was: "could not decode result data")', async () => {
+    const anchorer = createAnchorer(f.store, { rpcUrl: f.chain.rpcUrl, contract: `0x${'12'.repeat(20)}`, privateKey: f.chain.anchorerPrivateKey });
+    let err: { code?: string; message?: string } | undefined;
+    await anchorer.tick().catch((e) => (err = e));
+    await anchorer.stop();
+    expect(err?.code).to.equal('ANCHOR_CONTRACT_MISSING');
+    expect(err?.message).to.equal(`no contract at 0x${'12'.repeat(20)} on chain 31337: check ANCHOR_CONTRACT, or deploy with \`openmcp contracts deploy\``);
+  });
+
+  it('gives up on a transaction the node dropped and sends it again (was: waited forever)', async () => {
+    const { contract, opts } = await setup(1);
+    await provider.send('evm_setAutomine', [false]);
+    let dropped = false;
+    const anchorer = createAnchorer(f.store, {
+      ...opts,
+      txTimeoutMs: 1500,
+      faults: async (point) => {
+        if (point !== 'after-send' || dropped) return;
+        dropped = true;
+        for (const tx of (await provider.send('eth_pendingTransactions', [])) as { hash: string }[]) await provider.send('hardhat_dropTransaction', [tx.hash]);
+        await provider.send('evm_setAutomine', [true]);
+      },
+    });
+    let err: { code?: string } | undefined;
+    try {
+      await anchorer.tick().catch((e) => (err = e));
+    } finally {
+      await provider.send('evm_setAutomine', [true]);
+    }
+    expect(err?.code).to.equal('TIMEOUT');
+    await anchorer.tick();
+    await anchorer.stop();
+    await chainMatchesLog(contract);
+  });
+});

@@ -1,0 +1,101 @@
+import { expect } from 'chai';
+import { writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { join } from 'node:path';
+import { runVerify } from '../../src/cli/verify';
+import { createAnchorer } from '../../src/proofs/anchorer';
+import { buildProof } from '../../src/proofs/batches';
+import { createSealer } from '../../src/proofs/sealer';
+import { auditAnchorAt } from '../../src/web3/audit-anchor';
+import { startLocalChain, type LocalChain } from '../../src/web3/local-chain';
+import { createRpcProvider } from '../../src/web3/provider';
+import { openFixture, queries, SEALER_KEY, submitTasks, type Fixture } from './pipeline-fixture';
+
+/** A TCP relay whose upstream can be switched: the same RPC URL, another node behind it. */
+async function switchableRelay(first: URL): Promise<{ url: string; point(to: URL): void; close(): Promise<void> }> {
+  let target = first;
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    const upstream = net.connect(Number(target.port), target.hostname);
+    sockets.add(client).add(upstream);
+    client.pipe(upstream).pipe(client);
+    const drop = () => [client, upstream].forEach((s) => (s.destroy(), sockets.delete(s)));
+    client.on('error', drop).on('close', drop);
+    upstream.on('error', drop).on('close', drop);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
+    point(to) {
+      target = to;
+      for (const s of sockets) s.destroy();
+    },
+    close: () => new Promise((r) => server.close(() => r())),
+  };
+}
+
+/**
+ * The chain behind CHAIN_RPC_URL restarted with a new genesis and AuditAnchor redeployed by the
+ * same deployer, so at the same address (a dev chain or a reset testnet): a new deployment, on
+ * which every batch must be anchored again, and proofs must name it. Two Hardhat nodes behind
+ * one relay stand in for the node before and after the restart.
+ */
+describe('anchorer and proofs across a chain restarted with a new genesis', function () {
+  this.timeout(180_000);
+  let f: Fixture;
+  let after_: LocalChain;
+  before(async () => {
+    f = await openFixture();
+    after_ = await startLocalChain({ port: 0, dataDir: join(f.dir, 'second') });
+  });
+  after(async () => {
+    await after_?.stop();
+    await f?.close();
+  });
+
+  it('anchors every batch again on the new chain and serves proofs that verify there (was: anchor() reverted forever)', async () => {
+    expect(after_.contractAddress, 'same deployer, same nonce: same address').to.equal(f.chain.contractAddress);
+    const relay = await switchableRelay(new URL(f.chain.rpcUrl));
+    const opts = { rpcUrl: relay.url, contract: f.chain.contractAddress, privateKey: f.chain.anchorerPrivateKey };
+    const errors: unknown[] = [];
+    const anchorer = createAnchorer(f.store, { ...opts, onError: (e) => errors.push(e) });
+    // As with leases: the API's instance serves queries only, another one anchors.
+    const forQueries = createAnchorer(f.store, { ...opts, targetMaxAgeMs: 0 });
+    const q = queries(f.store, () => forQueries.anchorStream());
+    try {
+      const tasks = await submitTasks(f.store, 4);
+      const sealer = createSealer(f.store, { sealerKey: SEALER_KEY, maxEvents: 2, maxWaitMs: 0 });
+      await sealer.tick();
+      await sealer.tick();
+      expect(await anchorer.tick()).to.equal(2);
+      await buildProof(q, tasks[3].id);
+      const streamBefore = await forQueries.anchorStream();
+
+      relay.point(new URL(after_.rpcUrl));
+      expect(await anchorer.tick()).to.equal(2);
+      expect(errors, 'a new deployment is not a loss of anchors').to.deep.equal([]);
+      const provider = createRpcProvider(after_.rpcUrl);
+      try {
+        expect(Number(await auditAnchorAt(after_.contractAddress, provider).nextBatchId())).to.equal(2);
+      } finally {
+        provider.destroy();
+      }
+
+      // A batch sealed after the restart: the query side must find its anchor in the new stream
+      // (it kept the stream of the old genesis: PROOF_PENDING for ever).
+      const [late] = await submitTasks(f.store, 2);
+      await createSealer(f.store, { sealerKey: SEALER_KEY, maxEvents: 1000, maxWaitMs: 0 }).flush();
+      expect(await anchorer.tick()).to.equal(1);
+      expect(await forQueries.anchorStream()).to.not.equal(streamBefore);
+      const proof = await buildProof(q, late.id);
+      expect(proof.batch.id).to.equal(2);
+      const file = join(f.dir, 'proof-after-reset.json');
+      writeFileSync(file, JSON.stringify(proof));
+      const lines: string[] = [];
+      expect(await runVerify({ file, rpc: after_.rpcUrl, contract: after_.contractAddress, out: (l) => lines.push(l) }), lines.join('\n')).to.equal(0);
+    } finally {
+      await Promise.all([anchorer.stop(), forQueries.stop()]);
+      await relay.close();
+    }
+  });
+});

@@ -1,0 +1,140 @@
+import { expect } from 'chai';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Wallet } from 'ethers';
+import { runVerify } from '../../src/cli/verify';
+import { computeEventHash } from '../../src/core/envelope';
+import type { Hex } from '../../src/core/hex';
+import { createAnchorer } from '../../src/proofs/anchorer';
+import { signBatchHead, ZERO_ROOT } from '../../src/proofs/batch-head';
+import { buildProof } from '../../src/proofs/batches';
+import { buildTree, leafHash } from '../../src/proofs/merkle';
+import type { ProofFile } from '../../src/proofs/proof-file';
+import { createSealer } from '../../src/proofs/sealer';
+import { verifyProofFile, type CheckResult } from '../../src/proofs/verify-proof';
+import { auditAnchorAt, deployAuditAnchor } from '../../src/web3/audit-anchor';
+import { createRpcProvider } from '../../src/web3/provider';
+import { openFixture, queries, SEALER_KEY, submitTasks, type Fixture } from './pipeline-fixture';
+
+/** Hardhat's funded account #1: the forger, with a contract and a sealer key of their own. */
+const FORGER_KEY: Hex = '0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d';
+
+type Browser = { verifyProofInBrowser(p: unknown, o: { rpcUrl: string; contract?: string; signer?: string }): Promise<CheckResult[]> };
+
+/**
+ * Proof files that must not pass, checked against a real chain by all three verifiers: the CLI,
+ * the server's library and the browser's (ui/app/verify), which must give the same verdicts.
+ */
+describe('proof files an auditor must not accept (CLI, server and browser verifiers, real chain)', function () {
+  this.timeout(120_000);
+  let f: Fixture;
+  let good: ProofFile;
+  let browser: Browser;
+  let sealerAddress: string;
+
+  before(async () => {
+    f = await openFixture();
+    // The browser module is plain JS (ui/package.json: type module), loaded as the dashboard serves it.
+    const load = (p: string) => import(p);
+    browser = await load('../../ui/app/verify/verify-proof.js');
+    const tasks = await submitTasks(f.store, 6);
+    const sealer = createSealer(f.store, { sealerKey: SEALER_KEY, maxEvents: 3, maxWaitMs: 0 });
+    await sealer.tick();
+    await sealer.tick();
+    const anchorer = createAnchorer(f.store, { rpcUrl: f.chain.rpcUrl, contract: f.chain.contractAddress, privateKey: f.chain.anchorerPrivateKey });
+    await anchorer.tick();
+    good = await buildProof(queries(f.store, () => anchorer.anchorStream()), tasks[1].id);
+    sealerAddress = good.batch.signer;
+    await anchorer.stop();
+    // A third batch, sealed but never anchored.
+    await submitTasks(f.store, 3);
+    await sealer.tick();
+  });
+  after(async () => f?.close());
+
+  /** Every verifier's verdicts; asserts they agree, returns the CLI's exit code and lines. */
+  async function verifyAll(name: string, proof: unknown, pins: { contract?: string; signer?: string } = {}) {
+    const file = join(f.dir, `${name}.json`);
+    writeFileSync(file, JSON.stringify(proof));
+    const lines: string[] = [];
+    const code = await runVerify({ file, rpc: f.chain.rpcUrl, ...pins, out: (l) => lines.push(l) });
+    const server = await verifyProofFile(proof, { rpcUrl: f.chain.rpcUrl, ...pins });
+    const mine = await browser.verifyProofInBrowser(proof, { rpcUrl: f.chain.rpcUrl, ...pins });
+    const verdicts = (rs: CheckResult[]) => rs.map((r) => `${r.ok ? '✔' : '✘'} ${r.name}`);
+    expect(verdicts(mine), `${name}: browser vs server`).to.deep.equal(verdicts(server));
+    return { code, lines, server, failed: server.filter((r) => !r.ok).map((r) => r.name) };
+  }
+
+  /** A self-consistent forgery: a changed event in a batch of its own, anchored in the forger's AuditAnchor and signed by the forger. */
+  async function forge(): Promise<{ proof: ProofFile; forger: string }> {
+    const provider = createRpcProvider(f.chain.rpcUrl);
+    try {
+      const w = new Wallet(FORGER_KEY, provider);
+      const { address } = await deployAuditAnchor(w);
+      const proof = JSON.parse(JSON.stringify(good)) as ProofFile;
+      (proof.event.data as { steps: { arguments: { text: string } }[] }).steps[0].arguments.text = 'transfer everything';
+      proof.event.hash = computeEventHash(proof.event);
+      const root = `0x${buildTree([leafHash(0, proof.event.hash)]).root.toString('hex')}` as Hex;
+      await (await auditAnchorAt(address, w).anchor(0, 0, 0, root)).wait();
+      const head = { batchId: 0, firstSeq: 0, lastSeq: 0, root, prevRoot: ZERO_ROOT };
+      Object.assign(proof, { seq: 0, index: 0, treeSize: 1, path: [] });
+      proof.batch = { id: 0, firstSeq: 0, lastSeq: 0, root, prevRoot: ZERO_ROOT, signer: w.address.toLowerCase() as Hex, signature: signBatchHead(head, FORGER_KEY) };
+      proof.anchor = { ...proof.anchor, contract: address };
+      return { proof, forger: w.address.toLowerCase() };
+    } finally {
+      provider.destroy();
+    }
+  }
+
+  it('passes the real proof, pinned to the operator’s contract and sealer, without a warning', async () => {
+    const r = await verifyAll('good', good, { contract: f.chain.contractAddress, signer: sealerAddress });
+    expect(r.code).to.equal(0);
+    expect(r.lines.some((l) => l.startsWith('WARNING'))).to.equal(false);
+  });
+
+  it('a forger’s own contract and key: fails once the contract or the sealer is pinned, and the unpinned pass is flagged', async () => {
+    const { proof, forger } = await forge();
+    const unpinned = await verifyAll('forged', proof);
+    // Nothing in the file itself can tell: the verdict says where its trust came from.
+    expect(unpinned.code).to.equal(0);
+    expect(unpinned.lines.find((l) => l.startsWith('WARNING'))).to.match(/taken from the proof file.*--contract/);
+    expect(unpinned.server.find((r) => r.name === 'on-chain root')!.detail).to.contain('not pinned');
+    expect(unpinned.server.find((r) => r.name === 'batch signature')!.detail).to.contain('not pinned');
+
+    const pinnedContract = await verifyAll('forged-contract', proof, { contract: f.chain.contractAddress });
+    expect(pinnedContract.code).to.equal(1);
+    expect(pinnedContract.failed).to.deep.equal(['on-chain root', 'on-chain inclusion']);
+    expect(pinnedContract.server.find((r) => r.name === 'on-chain root')!.detail).to.match(new RegExp(`has root 0x[0-9a-f]{64} for seqs 0\\.\\.2, the proof says root ${proof.batch.root} for seqs 0\\.\\.0$`));
+
+    const pinnedSigner = await verifyAll('forged-signer', proof, { signer: sealerAddress });
+    expect(pinnedSigner.code).to.equal(1);
+    expect(pinnedSigner.failed).to.deep.equal(['batch signature']);
+    expect(pinnedSigner.server.find((r) => r.name === 'batch signature')!.detail).to.equal(`signed by ${forger}, not by the sealer you pinned, ${sealerAddress}`);
+  });
+
+  it('a batch sealed but not anchored: names it and what the contract holds', async () => {
+    const proof = JSON.parse(JSON.stringify(good)) as ProofFile;
+    proof.batch.id = 2;
+    const r = await verifyAll('unanchored', proof, { contract: f.chain.contractAddress });
+    expect(r.failed).to.include('on-chain root');
+    expect(r.server.find((x) => x.name === 'on-chain root')!.detail).to.equal(`batch 2 is not anchored on ${f.chain.contractAddress}: it holds batches 0..1`);
+  });
+
+  it('an event moved to another batch, a wrong index or size, another chain id: each fails, and all three agree', async () => {
+    const cases: [string, (p: ProofFile) => void, string][] = [
+      ['other-batch', (p) => ((p.batch = { ...p.batch, id: 1, firstSeq: 3, lastSeq: 5 }), (p.seq = 4)), 'root from path'],
+      ['index', (p) => ((p.index = 2), (p.seq = 2)), 'root from path'],
+      ['size', (p) => (p.treeSize = 4), 'leaf'],
+      ['chain-id', (p) => (p.anchor.chainId = 1), 'on-chain root'],
+      ['revision-only', (p) => (p.event.revision = 9), ''],
+    ];
+    for (const [name, tamper, first] of cases) {
+      const proof = JSON.parse(JSON.stringify(good)) as ProofFile;
+      tamper(proof);
+      const r = await verifyAll(name, proof, { contract: f.chain.contractAddress, signer: sealerAddress });
+      // revision and position are not hashed (DESIGN.md): the proof says nothing about them.
+      if (!first) expect(r.code, name).to.equal(0);
+      else expect([r.code, r.failed[0]], name).to.deep.equal([1, first]);
+    }
+  });
+});

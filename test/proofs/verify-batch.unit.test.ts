@@ -1,0 +1,25 @@
+import { expect } from 'chai';
+import eventHashVectors from '../vectors/event-hash.json';
+import type { RecordedEvent } from '../../src/core/envelope';
+import { verifyBatchExport } from '../../src/proofs/verify-batch';
+
+const UNREACHABLE_RPC = 'http://127.0.0.1:9/';
+const events = (): RecordedEvent[] => eventHashVectors.cases.slice(0, 3).map((c, i) => ({ ...c.event, revision: 0, position: i, hash: c.hash }) as RecordedEvent);
+
+/** A doctored export is a failed check, never a crash of `openmcp verify-batch`. */
+describe('verifyBatchExport on a doctored export', () => {
+  const cases: [string, (es: RecordedEvent[]) => void][] = [
+    ['a float in an event (no canonical form; it threw)', (es) => (es[1].data = { ...es[1].data, amount: 1.5 })],
+    ['a malformed hash', (es) => (es[2].hash = '0x12' as never)],
+    ['a null in the list (it threw)', (es) => (es[0] = null as never)],
+  ];
+  for (const [what, doctor] of cases) {
+    it(`fails "event hashes" on ${what}`, async () => {
+      const es = events();
+      doctor(es);
+      const results = await verifyBatchExport({ batchId: 0, events: es, rpcUrl: UNREACHABLE_RPC, contract: `0x${'ab'.repeat(20)}` });
+      expect(results[0]).to.include({ name: 'event hashes', ok: false });
+      expect(results[0].detail).to.match(/^1 event\(s\) do not match their hash/);
+    });
+  }
+});
