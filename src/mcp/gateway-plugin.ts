@@ -247,6 +247,9 @@ export async function mcpGatewayPlugin(app: FastifyInstance, opts: McpGatewayPlu
       if (jsonResponses && request.method === 'POST') {
         const fast = await transport.tryPost({ headers: request.headers, url: request.url, body: request.body });
         if (fast?.status === 202) return reply.code(202).send();
+        if (fast && 'stream' in fast) {
+          return reply.code(200).headers({ 'content-type': 'text/event-stream', 'cache-control': 'no-cache, no-transform', 'mcp-session-id': sid }).send(fast.stream);
+        }
         if (fast) return reply.code(200).headers({ 'content-type': 'application/json', 'mcp-session-id': sid }).send(fast.body);
       }
     } else if (request.method === 'POST' && isInitializeRequest(request.body)) {

@@ -1,5 +1,5 @@
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, McpError, type CallToolResult, type Tool } from '@modelcontextprotocol/sdk/types.js';
+import { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, McpError, type CallToolResult, type Progress, type Tool } from '@modelcontextprotocol/sdk/types.js';
 import { OpenMcpError } from '../core/errors';
 import { McpGatewayError, UpstreamProtocolError } from './errors';
 import type { McpGateway } from './gateway';
@@ -64,8 +64,14 @@ export function createGatewayServer(gateway: McpGateway, ctx: CallContext): { se
     return { tools: toolsCache! };
   });
 
-  server.setRequestHandler(CallToolRequestSchema, async (req): Promise<CallToolResult> => {
+  server.setRequestHandler(CallToolRequestSchema, async (req, extra): Promise<CallToolResult> => {
     const { name, arguments: args = {} } = req.params;
+    // The caller's progress token is relayed with the upstream's progress (which carries the gateway's own token).
+    const token = req.params._meta?.progressToken;
+    const onProgress =
+      token === undefined
+        ? undefined
+        : (p: Progress) => void extra.sendNotification({ method: 'notifications/progress', params: { ...p, progressToken: token } }).catch(() => {});
     try {
       if (name === SEARCH_TOOLS_NAME) {
         const query = typeof args.query === 'string' ? args.query : '';
@@ -75,7 +81,8 @@ export function createGatewayServer(gateway: McpGateway, ctx: CallContext): { se
         const tools = matches.map((m) => toMcpTool(m.tool));
         return { content: [{ type: 'text', text: JSON.stringify({ tools }) }], structuredContent: { tools } };
       }
-      return await gateway.callTool(ctx, name, args);
+      // The SDK aborts `extra.signal` on notifications/cancelled and when the connection closes.
+      return await gateway.callTool(ctx, name, args, { signal: extra.signal, onProgress });
     } catch (err) {
       throw toMcpError(err);
     }

@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import { PassThrough, type Readable } from 'node:stream';
 import type { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
@@ -12,8 +13,16 @@ export type FastPost = {
   authInfo?: AuthInfo;
 };
 
-/** What to answer: 202 for notifications and responses, 200 with the JSON-RPC response for a request. */
-export type FastReply = { status: 202 } | { status: 200; body: string };
+/**
+ * What to answer: 202 for notifications and responses, 200 with the JSON-RPC response for a
+ * request, or 200 with an SSE stream (`text/event-stream`) for a request that asked for progress.
+ */
+export type FastReply = { status: 202 } | { status: 200; body: string } | { status: 200; stream: Readable };
+
+/** A request awaiting its response; `notify` takes the notifications tied to it when it is answered over SSE. */
+type Pending = { deliver(message: JSONRPCMessage): void; notify?(message: JSONRPCMessage): void };
+
+const sseEvent = (message: JSONRPCMessage): string => `event: message\ndata: ${JSON.stringify(message)}\n\n`;
 
 /**
  * The transport of one /mcp session. Everything goes through the SDK's StreamableHTTPServerTransport
@@ -28,7 +37,7 @@ export class SessionTransport implements Transport {
   onclose?: () => void;
   onerror?: (error: Error) => void;
   onmessage?: Transport['onmessage'];
-  private readonly pending = new Map<RequestId, (message: JSONRPCMessage) => void>();
+  private readonly pending = new Map<RequestId, Pending>();
   private closed = false;
 
   constructor(readonly sdk: StreamableHTTPServerTransport) {
@@ -37,7 +46,7 @@ export class SessionTransport implements Transport {
     sdk.onclose = () => {
       this.closed = true;
       // Requests still running get an answer rather than a connection left hanging.
-      for (const [id, deliver] of this.pending) deliver({ jsonrpc: '2.0', id, error: { code: ErrorCode.ConnectionClosed, message: 'session closed' } });
+      for (const [id, { deliver }] of this.pending) deliver({ jsonrpc: '2.0', id, error: { code: ErrorCode.ConnectionClosed, message: 'session closed' } });
       this.pending.clear();
       this.onclose?.();
     };
@@ -59,12 +68,14 @@ export class SessionTransport implements Transport {
     const isResponse = 'id' in message && !('method' in message);
     const id = isResponse ? (message as { id: RequestId }).id : options?.relatedRequestId;
     if (id !== undefined) {
-      const deliver = this.pending.get(id);
-      if (deliver) {
-        // Like the SDK in JSON-response mode, notifications tied to a request have nowhere to go.
+      const pending = this.pending.get(id);
+      if (pending) {
         if (isResponse) {
           this.pending.delete(id);
-          deliver(message);
+          pending.deliver(message);
+        } else {
+          // Like the SDK in JSON-response mode, notifications tied to a request answered with JSON have nowhere to go.
+          pending.notify?.(message);
         }
         return Promise.resolve();
       }
@@ -93,7 +104,24 @@ export class SessionTransport implements Transport {
     }
     const id = message.id;
     if (this.pending.has(id)) return undefined;
-    const response = new Promise<JSONRPCMessage>((resolve) => this.pending.set(id, resolve));
+    if (message.params?._meta?.progressToken !== undefined) {
+      // The caller asked for progress: answer over SSE, so its notifications reach it before the
+      // response (the spec lets a server pick SSE per request; with JSON they would be lost).
+      const stream = new PassThrough();
+      const write = (m: JSONRPCMessage) => {
+        if (!stream.destroyed && !stream.writableEnded) stream.write(sseEvent(m));
+      };
+      this.pending.set(id, {
+        notify: write,
+        deliver: (m) => {
+          write(m);
+          stream.end();
+        },
+      });
+      this.onmessage?.(message, { authInfo: post.authInfo, requestInfo });
+      return { status: 200, stream };
+    }
+    const response = new Promise<JSONRPCMessage>((resolve) => this.pending.set(id, { deliver: resolve }));
     this.onmessage?.(message, { authInfo: post.authInfo, requestInfo });
     const answer = await response;
     return { status: 200, body: JSON.stringify(answer) };

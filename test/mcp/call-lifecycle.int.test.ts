@@ -1,0 +1,173 @@
+import { expect } from 'chai';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { Client as SdkClient } from '@modelcontextprotocol/sdk/client/index.js';
+import { ToolListChangedNotificationSchema, type Progress } from '@modelcontextprotocol/sdk/types.js';
+import type { FastifyInstance } from 'fastify';
+import type { RecordedEvent } from '../../src/core/envelope';
+import type { EventStore } from '../../src/eventstore/port';
+import { McpGateway } from '../../src/mcp/gateway';
+import { runGatewayStdio } from '../../src/mcp/gateway-stdio';
+import { MEDIA_RESULT, startBehaviourUpstream, type BehaviourUpstream } from './support/behaviour-upstream';
+import { httpClient, startGatewayHttp } from './support/clients';
+import { StreamClientTransport } from './support/stream-client-transport';
+import { openTempSqliteStore } from './support/stores';
+
+const actor = { kind: 'user' as const, id: 'alice' };
+
+async function until(what: string, check: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`${what}: not within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** The outcome events (revision 1) of tool calls. */
+async function outcomes(store: EventStore): Promise<RecordedEvent[]> {
+  return (await store.readAll({ limit: 10_000 })).filter((e) => e.stream.startsWith('toolcall-') && e.revision === 1);
+}
+
+/**
+ * What an agent builder's MCP client sees of one tools/call through the gateway, over /mcp and
+ * stdio: cancellation reaches the upstream and the audit, progress comes back, content and
+ * structured results pass intact, and an upstream's changed tools reach the client.
+ */
+describe('MCP gateway: a call from the client to the upstream and back', function () {
+  this.timeout(60_000);
+  let db: Awaited<ReturnType<typeof openTempSqliteStore>>;
+  let gateway: McpGateway;
+  let upstream: BehaviourUpstream;
+  let serverId: string;
+  let http: { app: FastifyInstance; url: string };
+  let client: Client;
+
+  before(async function () {
+    db = await openTempSqliteStore();
+    gateway = new McpGateway({ store: db.store, upstream: { healthIntervalMs: 0, callTimeoutMs: 15_000 } });
+    await gateway.start();
+    upstream = await startBehaviourUpstream();
+    const info = await gateway.registerServer({ tenant: 'acme', actor, name: 'beh', transport: 'http', url: upstream.url, limits: { maxConcurrent: 1 } });
+    expect(info.health).to.equal('up');
+    serverId = info.id;
+    http = await startGatewayHttp(gateway);
+    client = await httpClient(http.url, 'key-acme-alice');
+  });
+
+  after(async function () {
+    await client?.close().catch(() => {});
+    await http?.app.close();
+    await gateway?.close();
+    await upstream?.close();
+    await db?.cleanup();
+  });
+
+  const inFlight = () => gateway.status().upstreams.find((u) => u.id === serverId)!.inFlight;
+
+  async function failedWith(id: string): Promise<RecordedEvent | undefined> {
+    const requested = (await db.store.readAll({ limit: 10_000 })).find(
+      (e) => e.type === 'ToolCallRequested' && (e.data as { argumentsJson?: string }).argumentsJson === JSON.stringify({ id }),
+    );
+    if (!requested) return undefined;
+    return (await outcomes(db.store)).find((e) => e.stream === requested.stream);
+  }
+
+  it('/mcp: notifications/cancelled cancels the upstream call, frees its slot and is audited as cancelled', async function () {
+    const ac = new AbortController();
+    const call = client.callTool({ name: 'beh__hold', arguments: { id: 'h1' } }, undefined, { signal: ac.signal });
+    await until('the upstream runs the call', () => upstream.started.includes('h1'));
+    ac.abort('user pressed stop');
+    await call.catch(() => {});
+    await until('the upstream sees the cancellation', () => upstream.cancelled.includes('h1'));
+    await until('the audit records the outcome', async () => (await failedWith('h1')) !== undefined);
+    const outcome = (await failedWith('h1'))!;
+    expect(outcome.type).to.equal('ToolCallFailed');
+    expect((outcome.data as { error: { code: string } }).error.code).to.equal('MCP_CALL_CANCELLED');
+    await until('the slot is free', () => inFlight() === 0);
+  });
+
+  it('/mcp: a call cancelled while queued for a slot never reaches the upstream', async function () {
+    const first = new AbortController();
+    const queued = new AbortController();
+    const running = client.callTool({ name: 'beh__hold', arguments: { id: 'q1' } }, undefined, { signal: first.signal }).catch(() => {});
+    await until('the first call runs', () => upstream.started.includes('q1'));
+    const waiting = client.callTool({ name: 'beh__hold', arguments: { id: 'q2' } }, undefined, { signal: queued.signal }).catch(() => {});
+    await until('the second call is recorded', async () => (await db.store.readAll({ limit: 10_000 })).some((e) => (e.data as { argumentsJson?: string }).argumentsJson === '{"id":"q2"}'));
+    queued.abort();
+    await waiting;
+    await until('the queued call is audited as cancelled', async () => (await failedWith('q2')) !== undefined);
+    first.abort();
+    await running;
+    await until('the slot is free', () => inFlight() === 0);
+    expect(upstream.started).to.not.include('q2');
+  });
+
+  it('/mcp: relays the upstream progress to a client that sent a progressToken', async function () {
+    const seen: Progress[] = [];
+    const res = await client.callTool({ name: 'beh__progress', arguments: { steps: 3 } }, undefined, { onprogress: (p) => void seen.push(p) });
+    expect(res.content).to.deep.equal([{ type: 'text', text: 'done 3' }]);
+    expect(seen.map((p) => [p.progress, p.total, p.message])).to.deep.equal([
+      [1, 3, 'step 1'],
+      [2, 3, 'step 2'],
+      [3, 3, 'step 3'],
+    ]);
+  });
+
+  it('passes every content type, structuredContent and _meta through intact', async function () {
+    const { tools } = await client.listTools();
+    expect(tools.find((t) => t.name === 'beh__media')?.outputSchema).to.have.nested.property('properties.kinds');
+    const res = await client.callTool({ name: 'beh__media', arguments: {} });
+    expect(res.content).to.deep.equal(MEDIA_RESULT.content);
+    expect(res.structuredContent).to.deep.equal(MEDIA_RESULT.structuredContent);
+    expect(res._meta).to.deep.equal(MEDIA_RESULT._meta);
+  });
+
+  it('follows an upstream whose tools change: catalog updated and list_changed sent to the client', async function () {
+    let changed = 0;
+    client.setNotificationHandler(ToolListChangedNotificationSchema, () => void changed++);
+    upstream.addTool('late');
+    await until('the catalog has the new tool', () => gateway.listTools('acme').some((t) => t.name === 'beh__late'), 5_000);
+    await until('the client is told', () => changed > 0, 5_000);
+    const { tools } = await client.listTools();
+    expect(tools.map((t) => t.name)).to.include('beh__late');
+  });
+
+  describe('over stdio', function () {
+    async function stdioClient(): Promise<{ client: SdkClient; transport: StreamClientTransport; closed: Promise<void> }> {
+      const transport = new StreamClientTransport();
+      const session = await runGatewayStdio(gateway, { tenant: 'acme', actor }, { stdin: transport.serverStdin, stdout: transport.serverStdout });
+      const c = new SdkClient({ name: 'stdio-test', version: '1.0.0' });
+      await c.connect(transport);
+      return { client: c, transport, closed: session.closed };
+    }
+
+    it('relays progress and cancels on notifications/cancelled', async function () {
+      const { client: c } = await stdioClient();
+      try {
+        const seen: Progress[] = [];
+        await c.callTool({ name: 'beh__progress', arguments: { steps: 2 } }, undefined, { onprogress: (p) => void seen.push(p) });
+        expect(seen.map((p) => p.message)).to.deep.equal(['step 1', 'step 2']);
+
+        const ac = new AbortController();
+        const call = c.callTool({ name: 'beh__hold', arguments: { id: 's1' } }, undefined, { signal: ac.signal }).catch(() => {});
+        await until('the upstream runs the call', () => upstream.started.includes('s1'));
+        ac.abort();
+        await call;
+        await until('the upstream sees the cancellation', () => upstream.cancelled.includes('s1'));
+        await until('audited as cancelled', async () => (await failedWith('s1')) !== undefined);
+      } finally {
+        await c.close();
+      }
+    });
+
+    it('ends the session when the client goes away (end of stdin), cancelling its call in flight', async function () {
+      const { client: c, transport, closed } = await stdioClient();
+      void c.callTool({ name: 'beh__hold', arguments: { id: 'e1' } }).catch(() => {});
+      await until('the upstream runs the call', () => upstream.started.includes('e1'));
+      transport.serverStdin.end();
+      await closed;
+      await until('the upstream sees the cancellation', () => upstream.cancelled.includes('e1'));
+      await until('audited as cancelled', async () => ((await failedWith('e1'))?.data as { error?: { code: string } } | undefined)?.error?.code === 'MCP_CALL_CANCELLED');
+      await until('the slot is free', () => inFlight() === 0);
+    });
+  });
+});
