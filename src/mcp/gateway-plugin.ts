@@ -26,6 +26,12 @@ export type McpGatewayPluginOptions = {
   /** Sessions idle this long are closed. Default 30 min. */
   sessionIdleMs?: number;
   /**
+   * Sessions one identity (tenant and actor) may hold on this replica; opening or adopting one
+   * more ends its least recently used (its client gets 404 and initializes again). An idle session
+   * costs some 30 KiB, and clients that open a session per task without DELETE are common. Default 100.
+   */
+  maxSessionsPerIdentity?: number;
+  /**
    * The session directory shared by the replicas (Redis in production). A replica that does not
    * know a request's session looks it up there and adopts it, so any replica serves any session.
    * Without it a session lives only in the process that opened it (elsewhere: 404).
@@ -64,6 +70,11 @@ function rpcError(reply: FastifyReply, status: number, message: string, headers:
     .code(status)
     .headers({ 'content-type': 'application/json', ...headers })
     .send({ jsonrpc: '2.0', error: { code: -32001, message }, id: null });
+}
+
+async function forgetEmptyBodyType(request: FastifyRequest): Promise<void> {
+  const length = request.headers['content-length'];
+  if ((length === undefined || length === '0') && request.headers['transfer-encoding'] === undefined) delete request.headers['content-type'];
 }
 
 function sameOwner(a: McpPrincipal, b: McpPrincipal): boolean {
@@ -123,13 +134,26 @@ export async function mcpGatewayPlugin(app: FastifyInstance, opts: McpGatewayPlu
 
   const jsonResponses = opts.enableJsonResponse ?? true;
 
+  const maxPerIdentity = opts.maxSessionsPerIdentity ?? 100;
+
+  /** List session `id`, ending (everywhere) its owner's least recently used one beyond `maxPerIdentity`. */
+  function admit(id: string, session: Session): void {
+    sessions.set(id, session);
+    const owned = [...sessions.entries()].filter(([, s]) => sameOwner(s.principal, session.principal));
+    if (owned.length <= maxPerIdentity) return;
+    const [oldestId, oldest] = owned.reduce((a, b) => (b[1].lastSeen < a[1].lastSeen ? b : a));
+    app.log.info({ tenant: session.principal.tenant, max: maxPerIdentity }, 'mcp session: too many for one identity, the least recently used ended');
+    void oldest.close();
+    if (cache) void endSession(cache, oldestId, idleMs).catch((err) => app.log.warn({ err }, 'mcp session ended but still in the session directory'));
+  }
+
   /** A server and transport for session `id`, not initialized yet; `register` lets the SDK list it once initialized. */
   async function build(principal: McpPrincipal, id: string, register: boolean, record?: SessionRecord): Promise<Session> {
     const { server, dispose } = createGatewayServer(opts.gateway, { tenant: principal.tenant, actor: principal.actor });
     const sdk = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => id,
       enableJsonResponse: jsonResponses,
-      onsessioninitialized: register ? () => void sessions.set(id, session) : undefined,
+      onsessioninitialized: register ? () => admit(id, session) : undefined,
       // DELETE: the session ends everywhere. Should the directory be down, its entry lives out its TTL.
       onsessionclosed: cache
         ? () => endSession(cache, id, idleMs).catch((err) => app.log.warn({ err }, 'mcp session ended but still in the session directory'))
@@ -167,7 +191,7 @@ export async function mcpGatewayPlugin(app: FastifyInstance, opts: McpGatewayPlu
     }
     // Adopted because it is in use: give the entry a new TTL on this first request.
     session.refreshedAt = 0;
-    sessions.set(id, session);
+    admit(id, session);
     app.log.info({ tenant }, 'mcp session adopted from the session directory');
     return session;
   }
@@ -283,5 +307,7 @@ export async function mcpGatewayPlugin(app: FastifyInstance, opts: McpGatewayPlu
 
   app.post(path, handle);
   app.get(path, handle);
-  app.delete(path, handle);
+  // DELETE has no body, but clients that set `content-type: application/json` on every request
+  // (in the SDK: requestInit.headers) send it there too, and fastify refuses an empty JSON body (400).
+  app.delete(path, { onRequest: forgetEmptyBodyType }, handle);
 }
