@@ -169,9 +169,10 @@ export class Upstream {
     try {
       const tools = await listAllTools(client, this.options.connectTimeoutMs);
       if (this.client === client && !this.closed) this.events.onTools(tools);
-    } catch (err) {
-      // The next connect lists them anyway; a lost connection shows in the health check.
-      if (this.client === client) this.setHealth('down', `tools not listed again: ${this.classify(err).message}`);
+    } catch {
+      // The catalog would keep the old tools: drop the connection, the next call or health check
+      // connects again and lists them (as after any lost connection).
+      await this.drop(client);
     }
   }
 
