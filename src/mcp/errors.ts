@@ -44,9 +44,14 @@ export class UpstreamProtocolError extends McpGatewayError {
   }
 }
 
-/** The error of a call its caller cancelled (the caller has gone: nobody reads it but the audit). */
+/**
+ * The error of a call cancelled by its caller (notifications/cancelled) or with its session (the
+ * client went away, the session was closed): nobody reads it but the audit. The SDK aborts with
+ * the client's reason when it gave one, else with a plain AbortError, which says nothing more.
+ */
 export function cancelledError(signal: AbortSignal): McpGatewayError {
-  const reason = signal.reason;
-  const why = reason === undefined ? '' : `: ${reason instanceof Error ? reason.message : String(reason)}`;
-  return new McpGatewayError('MCP_CALL_CANCELLED', `the caller cancelled the call${why}`.slice(0, 500));
+  const reason: unknown = signal.reason;
+  const plain = reason === undefined || (reason instanceof Error && reason.name === 'AbortError');
+  const why = plain ? '' : `: ${reason instanceof Error ? reason.message : String(reason)}`;
+  return new McpGatewayError('MCP_CALL_CANCELLED', `the call was cancelled by its caller or with its session${why}`.slice(0, 500));
 }

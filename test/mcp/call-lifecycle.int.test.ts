@@ -81,8 +81,22 @@ describe('MCP gateway: a call from the client to the upstream and back', functio
     await until('the audit records the outcome', async () => (await failedWith('h1')) !== undefined);
     const outcome = (await failedWith('h1'))!;
     expect(outcome.type).to.equal('ToolCallFailed');
-    expect((outcome.data as { error: { code: string } }).error.code).to.equal('MCP_CALL_CANCELLED');
+    const error = (outcome.data as { error: { code: string; message: string } }).error;
+    expect(error.code).to.equal('MCP_CALL_CANCELLED');
+    expect(error.message, "the client's reason").to.include('user pressed stop');
     await until('the slot is free', () => inFlight() === 0);
+  });
+
+  it('a gateway closing with a call in flight has recorded its outcome when close() resolves', async function () {
+    const other = new McpGateway({ store: db.store, upstream: { healthIntervalMs: 0 } });
+    await other.start();
+    await until('the other gateway connects', () => other.upstream(serverId)?.health === 'up');
+    const call = other.callTool({ tenant: 'acme', actor }, 'beh__hold', { id: 'c1' }).catch((err: Error) => err);
+    await until('the upstream runs the call', () => upstream.started.includes('c1'));
+    await other.close();
+    const outcome = await failedWith('c1');
+    expect(outcome?.type, 'recorded before close() resolved').to.equal('ToolCallFailed');
+    expect(await call).to.be.instanceOf(Error);
   });
 
   it('/mcp: a call cancelled while queued for a slot never reaches the upstream', async function () {
