@@ -1,11 +1,19 @@
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, McpError, type CallToolResult, type Progress, type Tool } from '@modelcontextprotocol/sdk/types.js';
+import { CallToolRequestSchema, type CallToolRequest, ErrorCode, ListToolsRequestSchema, McpError, type CallToolResult, type Progress, type Tool } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
 import { OpenMcpError } from '../core/errors';
 import { McpGatewayError, UpstreamProtocolError } from './errors';
 import type { McpGateway } from './gateway';
 import type { CallContext, CatalogTool } from './types';
 
 export const SEARCH_TOOLS_NAME = 'search_tools';
+
+/**
+ * tools/call with its params unchecked. The SDK parses a request with the handler's schema first
+ * and answers a failure as -32603 Internal error with a zod dump; its Server then checks
+ * tools/call against CallToolRequestSchema itself, answering -32602 Invalid params as the spec says.
+ */
+const LenientCallToolRequestSchema = CallToolRequestSchema.extend({ params: z.unknown() });
 
 const searchToolsTool: Tool = {
   name: SEARCH_TOOLS_NAME,
@@ -64,7 +72,9 @@ export function createGatewayServer(gateway: McpGateway, ctx: CallContext): { se
     return { tools: toolsCache! };
   });
 
-  server.setRequestHandler(CallToolRequestSchema, async (req, extra): Promise<CallToolResult> => {
+  server.setRequestHandler(LenientCallToolRequestSchema, async (lenient, extra): Promise<CallToolResult> => {
+    // Checked by the SDK's own tools/call wrapper (CallToolRequestSchema) before this runs.
+    const req = lenient as CallToolRequest;
     const { name, arguments: args = {} } = req.params;
     // The caller's progress token is relayed with the upstream's progress (which carries the gateway's own token).
     const token = req.params._meta?.progressToken;

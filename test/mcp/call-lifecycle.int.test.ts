@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { Client as SdkClient } from '@modelcontextprotocol/sdk/client/index.js';
-import { ToolListChangedNotificationSchema, type Progress } from '@modelcontextprotocol/sdk/types.js';
+import { CallToolResultSchema, ErrorCode, McpError, ToolListChangedNotificationSchema, type Progress } from '@modelcontextprotocol/sdk/types.js';
 import type { FastifyInstance } from 'fastify';
 import type { RecordedEvent } from '../../src/core/envelope';
 import type { EventStore } from '../../src/eventstore/port';
@@ -133,6 +133,14 @@ describe('MCP gateway: a call from the client to the upstream and back', functio
     expect(res.content).to.deep.equal(MEDIA_RESULT.content);
     expect(res.structuredContent).to.deep.equal(MEDIA_RESULT.structuredContent);
     expect(res._meta).to.deep.equal(MEDIA_RESULT._meta);
+  });
+
+  it('answers a malformed tools/call with -32602 Invalid params, not -32603', async function () {
+    const err = await client
+      .request({ method: 'tools/call', params: { name: 'beh__media', arguments: [1, 2] as never } }, CallToolResultSchema)
+      .then(() => null, (e: unknown) => e);
+    expect(err).to.be.instanceOf(McpError);
+    expect((err as McpError).code).to.equal(ErrorCode.InvalidParams);
   });
 
   it('follows an upstream whose tools change: catalog updated and list_changed sent to the client', async function () {
