@@ -19,8 +19,11 @@ export type FastPost = {
  */
 export type FastReply = { status: 202 } | { status: 200; body: string } | { status: 200; stream: Readable };
 
-/** A request awaiting its response; `notify` takes the notifications tied to it when it is answered over SSE. */
-type Pending = { deliver(message: JSONRPCMessage): void; notify?(message: JSONRPCMessage): void };
+/**
+ * A request awaiting its response; `notify` takes the notifications tied to it when it is answered
+ * over SSE; `drop` ends its HTTP response without one (the client cancelled it: none will come).
+ */
+type Pending = { deliver(message: JSONRPCMessage): void; notify?(message: JSONRPCMessage): void; drop(): void };
 
 const sseEvent = (message: JSONRPCMessage): string => `event: message\ndata: ${JSON.stringify(message)}\n\n`;
 
@@ -41,7 +44,7 @@ export class SessionTransport implements Transport {
   private closed = false;
 
   constructor(readonly sdk: StreamableHTTPServerTransport) {
-    sdk.onmessage = (message, extra) => this.onmessage?.(message, extra);
+    sdk.onmessage = (message, extra) => this.receive(message, extra);
     sdk.onerror = (error) => this.onerror?.(error);
     sdk.onclose = () => {
       this.closed = true;
@@ -99,7 +102,7 @@ export class SessionTransport implements Transport {
     if ('method' in message && message.method === 'initialize') return undefined;
     const requestInfo = { headers: headers as Record<string, string | string[] | undefined>, url: new URL(post.url, 'http://localhost') };
     if (!('method' in message && 'id' in message)) {
-      this.onmessage?.(message, { authInfo: post.authInfo, requestInfo });
+      this.receive(message, { authInfo: post.authInfo, requestInfo });
       return { status: 202 };
     }
     const id = message.id;
@@ -117,13 +120,31 @@ export class SessionTransport implements Transport {
           write(m);
           stream.end();
         },
+        drop: () => stream.end(),
       });
       this.onmessage?.(message, { authInfo: post.authInfo, requestInfo });
       return { status: 200, stream };
     }
-    const response = new Promise<JSONRPCMessage>((resolve) => this.pending.set(id, { deliver: resolve }));
+    const response = new Promise<JSONRPCMessage | undefined>((resolve) => this.pending.set(id, { deliver: resolve, drop: () => resolve(undefined) }));
     this.onmessage?.(message, { authInfo: post.authInfo, requestInfo });
     const answer = await response;
-    return { status: 200, body: JSON.stringify(answer) };
+    return answer === undefined ? { status: 202 } : { status: 200, body: JSON.stringify(answer) };
+  }
+
+  /**
+   * A message for the server, from either path. A request the client cancels gets no response
+   * (the server drops it, as the spec says), so its POST is ended here, without one: else it stayed
+   * open, holding its socket and entry until the session closed.
+   */
+  private receive(message: JSONRPCMessage, extra: Parameters<NonNullable<Transport['onmessage']>>[1]): void {
+    if ('method' in message && message.method === 'notifications/cancelled' && !('id' in message)) {
+      const id = (message.params as { requestId?: RequestId } | undefined)?.requestId;
+      const pending = id === undefined ? undefined : this.pending.get(id);
+      if (pending) {
+        this.pending.delete(id!);
+        pending.drop();
+      }
+    }
+    this.onmessage?.(message, extra);
   }
 }

@@ -87,6 +87,22 @@ describe('MCP gateway: a call from the client to the upstream and back', functio
     await until('the slot is free', () => inFlight() === 0);
   });
 
+  it('/mcp: the POST of a cancelled call ends (202), rather than staying open for an answer that never comes', async function () {
+    const headers = { authorization: 'Bearer key-acme-alice', 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+    const post = (body: unknown, sid?: string) => fetch(http.url, { method: 'POST', headers: { ...headers, ...(sid ? { 'mcp-session-id': sid } : {}) }, body: JSON.stringify(body) });
+    const init = await post({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } });
+    const sid = init.headers.get('mcp-session-id')!;
+    await post({ jsonrpc: '2.0', method: 'notifications/initialized' }, sid);
+    for (const [id, meta] of [[41, {}], [42, { _meta: { progressToken: 'p42' } }]] as const) {
+      const call = post({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'beh__hold', arguments: { id: `raw${id}` }, ...meta } }, sid);
+      await until('the upstream runs the call', () => upstream.started.includes(`raw${id}`));
+      expect((await post({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: id, reason: 'stop' } }, sid)).status).to.equal(202);
+      const res = await Promise.race([call, new Promise<'open'>((r) => setTimeout(() => r('open'), 3_000))]);
+      expect(res === 'open' ? 'still open' : res.status, `call ${id}`).to.be.oneOf([200, 202]);
+      if (res !== 'open') expect(await res.text(), 'no JSON-RPC answer').to.not.include('"result"');
+    }
+  });
+
   it('a gateway closing with a call in flight has recorded its outcome when close() resolves', async function () {
     const other = new McpGateway({ store: db.store, upstream: { healthIntervalMs: 0 } });
     await other.start();
