@@ -197,6 +197,23 @@ describe('MCP gateway: a call from the client to the upstream and back', functio
       }
     });
 
+    it('tells the client when an upstream is registered or its tools change (list_changed)', async function () {
+      const { client: c } = await stdioClient();
+      try {
+        let changed = 0;
+        c.setNotificationHandler(ToolListChangedNotificationSchema, () => void changed++);
+        upstream.addTool('later');
+        await until('told of the changed tools', () => changed > 0, 5_000);
+        expect((await c.listTools()).tools.map((t) => t.name)).to.include('beh__later');
+        changed = 0;
+        await gateway.registerServer({ tenant: 'acme', actor, name: 'beh2', transport: 'http', url: upstream.url });
+        await until('told of the new server', () => changed > 0, 5_000);
+        expect((await c.listTools()).tools.map((t) => t.name)).to.include('beh2__media');
+      } finally {
+        await c.close();
+      }
+    });
+
     it('ends the session when the client goes away (end of stdin), cancelling its call in flight', async function () {
       const { client: c, transport, closed } = await stdioClient();
       void c.callTool({ name: 'beh__hold', arguments: { id: 'e1' } }).catch(() => {});
