@@ -103,6 +103,17 @@ describe('MCP gateway: a call from the client to the upstream and back', functio
     }
   });
 
+  it('/mcp: cancels a call that asked for progress (answered over SSE) just the same', async function () {
+    const ac = new AbortController();
+    const call = client.callTool({ name: 'beh__hold', arguments: { id: 'sse1' } }, undefined, { signal: ac.signal, onprogress: () => {} }).catch((e: unknown) => e);
+    await until('the upstream runs the call', () => upstream.started.includes('sse1'));
+    ac.abort();
+    await call;
+    await until('the upstream sees the cancellation', () => upstream.cancelled.includes('sse1'));
+    await until('audited', async () => (await failedWith('sse1')) !== undefined);
+    expect((await client.ping()) ?? {}, 'the session still serves').to.deep.equal({});
+  });
+
   it('a gateway closing with a call in flight has recorded its outcome when close() resolves', async function () {
     const other = new McpGateway({ store: db.store, upstream: { healthIntervalMs: 0 } });
     await other.start();
