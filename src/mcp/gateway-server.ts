@@ -40,16 +40,26 @@ export function toMcpTool(t: CatalogTool): Tool {
   return tool;
 }
 
+/**
+ * An McpError whose message on the wire is `message` itself. The SDK sends `error.message`, and
+ * McpError's reads "MCP error <code>: <message>", which the client's SDK prefixes once more.
+ */
+function wireError(code: number, message: string, data?: unknown): McpError {
+  const e = new McpError(code, message, data);
+  e.message = message;
+  return e;
+}
+
 /** The gateway's errors as MCP (JSON-RPC) errors; an upstream's own JSON-RPC error keeps its code and message. */
 export function toMcpError(err: unknown): McpError {
   if (err instanceof McpError) return err;
-  if (err instanceof UpstreamProtocolError) return new McpError(err.rpcCode, err.rpcMessage, err.rpcData);
-  if (err instanceof McpGatewayError && err.code === 'MCP_TOOL_NOT_FOUND') return new McpError(ErrorCode.InvalidParams, err.message, { code: err.code });
+  if (err instanceof UpstreamProtocolError) return wireError(err.rpcCode, err.rpcMessage, err.rpcData);
+  if (err instanceof McpGatewayError && err.code === 'MCP_TOOL_NOT_FOUND') return wireError(ErrorCode.InvalidParams, err.message, { code: err.code });
   if (err instanceof OpenMcpError) {
     const code = err.status < 500 ? ErrorCode.InvalidParams : ErrorCode.InternalError;
-    return new McpError(code, err.message, { code: err.code });
+    return wireError(code, err.message, { code: err.code });
   }
-  return new McpError(ErrorCode.InternalError, 'internal error');
+  return wireError(ErrorCode.InternalError, 'internal error');
 }
 
 /**
@@ -85,7 +95,7 @@ export function createGatewayServer(gateway: McpGateway, ctx: CallContext): { se
     try {
       if (name === SEARCH_TOOLS_NAME) {
         const query = typeof args.query === 'string' ? args.query : '';
-        if (!query) throw new McpError(ErrorCode.InvalidParams, 'search_tools: query (a string) is required');
+        if (!query) throw wireError(ErrorCode.InvalidParams, 'search_tools: query (a string) is required');
         const k = Number.isInteger(args.k) ? Math.min(20, Math.max(1, args.k as number)) : 5;
         const matches = await gateway.searchTools(ctx.tenant, query, k);
         const tools = matches.map((m) => toMcpTool(m.tool));
