@@ -78,6 +78,8 @@ export class Upstream {
   private timer?: NodeJS.Timeout;
   private closed = false;
   private lastStderr = '';
+  /** Listings of the tools started after tools/list_changed. */
+  private listings = 0;
   health: ServerHealth = 'unknown';
 
   constructor(
@@ -166,9 +168,11 @@ export class Upstream {
 
   /** List the tools of a connected client again and report them (after the upstream said they changed). */
   private async relist(client: Client): Promise<void> {
+    // Changes in quick succession start listings that may finish out of order: only the latest counts.
+    const listing = ++this.listings;
     try {
       const tools = await listAllTools(client, this.options.connectTimeoutMs);
-      if (this.client === client && !this.closed) this.events.onTools(tools);
+      if (this.client === client && !this.closed && listing === this.listings) this.events.onTools(tools);
     } catch {
       // The catalog would keep the old tools: drop the connection, the next call or health check
       // connects again and lists them (as after any lost connection).

@@ -162,6 +162,16 @@ describe('MCP gateway: a call from the client to the upstream and back', functio
     expect(res._meta).to.deep.equal(MEDIA_RESULT._meta);
   });
 
+  it('keeps the latest tools when listings after quick changes finish out of order', async function () {
+    upstream.delayNextList(600);
+    upstream.addTool('first');
+    await new Promise((r) => setTimeout(r, 100));
+    upstream.addTool('second');
+    await until('both tools listed', () => ['beh__first', 'beh__second'].every((n) => gateway.listTools('acme').some((t) => t.name === n)), 5_000);
+    await new Promise((r) => setTimeout(r, 800));
+    expect(gateway.listTools('acme').map((t) => t.name), 'after the late answer').to.include('beh__second');
+  });
+
   it('answers a malformed tools/call with -32602 Invalid params, not -32603', async function () {
     const err = await client
       .request({ method: 'tools/call', params: { name: 'beh__media', arguments: [1, 2] as never } }, CallToolResultSchema)

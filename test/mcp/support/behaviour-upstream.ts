@@ -31,6 +31,8 @@ export type BehaviourUpstream = {
   started: string[];
   /** Add a tool named `name` to every session (McpServer sends notifications/tools/list_changed). */
   addTool(name: string): void;
+  /** Delay the answer of the next tools/list by `ms`, after its list is made (an answer that arrives late). */
+  delayNextList(ms: number): void;
   close(): Promise<void>;
 };
 
@@ -52,6 +54,7 @@ export async function startBehaviourUpstream(): Promise<BehaviourUpstream> {
   const extraTools: string[] = [];
   const cancelled: string[] = [];
   const started: string[] = [];
+  const listDelays: number[] = [];
 
   const addTo = (server: McpServer, name: string) =>
     server.registerTool(name, { description: `Added later: ${name}.`, inputSchema: {} }, async () => ({ content: [{ type: 'text', text: name }] }));
@@ -88,6 +91,15 @@ export async function startBehaviourUpstream(): Promise<BehaviourUpstream> {
       async () => MEDIA_RESULT as never,
     );
     for (const name of extraTools) addTo(server, name);
+    type Handler = (req: unknown, extra: unknown) => Promise<unknown>;
+    const handlers = (server.server as unknown as { _requestHandlers: Map<string, Handler> })._requestHandlers;
+    const list = handlers.get('tools/list')!;
+    handlers.set('tools/list', async (req, extra) => {
+      const delay = listDelays.shift();
+      const answer = await list(req, extra);
+      if (delay) await new Promise((r) => setTimeout(r, delay));
+      return answer;
+    });
     servers.push(server);
     return server;
   }
@@ -120,6 +132,9 @@ export async function startBehaviourUpstream(): Promise<BehaviourUpstream> {
     url: `http://127.0.0.1:${(http.address() as AddressInfo).port}/mcp`,
     cancelled,
     started,
+    delayNextList(ms) {
+      listDelays.push(ms);
+    },
     addTool(name) {
       extraTools.push(name);
       for (const s of servers) if (s.isConnected()) addTo(s, name);
