@@ -61,7 +61,6 @@ async function listAllTools(client: Client, timeout: number): Promise<Tool[]> {
 
 type CallArgs = [name: string, args: Record<string, unknown>, options: CallOptions];
 
-
 /**
  * One upstream MCP server behind the gateway: a lazily (re)connected SDK client, a circuit
  * breaker (opossum) counting only transport failures and timeouts, a concurrency limit and
@@ -88,7 +87,7 @@ export class Upstream {
     private readonly events: UpstreamEvents,
   ) {
     const b = options.breaker;
-    this.breaker = new CircuitBreaker((name: string, args: Record<string, unknown>, options: CallOptions) => this.attempt(name, args, options), {
+    this.breaker = new CircuitBreaker((name: string, args: Record<string, unknown>, call: CallOptions) => this.attempt(name, args, call), {
       timeout: false,
       errorThresholdPercentage: b.errorThresholdPercentage,
       volumeThreshold: b.volumeThreshold,
