@@ -54,6 +54,8 @@ type Session = {
   /** What the directory holds for it (with a cache): written again should the entry be lost. */
   record?: SessionRecord;
   lastSeen: number;
+  /** tools/calls running: a session waiting on a long call is not idle, whatever its lastSeen. */
+  calls: number;
   refreshedAt: number;
   close(): Promise<void>;
 };
@@ -100,7 +102,7 @@ export async function mcpGatewayPlugin(app: FastifyInstance, opts: McpGatewayPlu
 
   const sweep = setInterval(() => {
     const now = Date.now();
-    for (const s of sessions.values()) if (now - s.lastSeen > idleMs) void s.close();
+    for (const s of sessions.values()) if (s.calls === 0 && now - s.lastSeen > idleMs) void s.close();
   }, Math.min(idleMs, 60_000));
   sweep.unref();
 
@@ -134,14 +136,17 @@ export async function mcpGatewayPlugin(app: FastifyInstance, opts: McpGatewayPlu
 
   const jsonResponses = opts.enableJsonResponse ?? true;
 
-  const maxPerIdentity = opts.maxSessionsPerIdentity ?? 100;
+  const maxPerIdentity = Math.max(1, opts.maxSessionsPerIdentity ?? 100);
 
   /** List session `id`, ending (everywhere) its owner's least recently used one beyond `maxPerIdentity`. */
   function admit(id: string, session: Session): void {
     sessions.set(id, session);
     const owned = [...sessions.entries()].filter(([, s]) => sameOwner(s.principal, session.principal));
     if (owned.length <= maxPerIdentity) return;
-    const [oldestId, oldest] = owned.reduce((a, b) => (b[1].lastSeen < a[1].lastSeen ? b : a));
+    const others = owned.filter(([, s]) => s !== session);
+    // A session waiting on a call is ended only when every other one is too.
+    const idle = others.filter(([, s]) => s.calls === 0);
+    const [oldestId, oldest] = (idle.length ? idle : others).reduce((a, b) => (b[1].lastSeen < a[1].lastSeen ? b : a));
     app.log.info({ tenant: session.principal.tenant, max: maxPerIdentity }, 'mcp session: too many for one identity, the least recently used ended');
     void oldest.close();
     if (cache) void endSession(cache, oldestId, idleMs).catch((err) => app.log.warn({ err }, 'mcp session ended but still in the session directory'));
@@ -149,7 +154,18 @@ export async function mcpGatewayPlugin(app: FastifyInstance, opts: McpGatewayPlu
 
   /** A server and transport for session `id`, not initialized yet; `register` lets the SDK list it once initialized. */
   async function build(principal: McpPrincipal, id: string, register: boolean, record?: SessionRecord): Promise<Session> {
-    const { server, dispose } = createGatewayServer(opts.gateway, { tenant: principal.tenant, actor: principal.actor });
+    const { server, dispose } = createGatewayServer(
+      opts.gateway,
+      { tenant: principal.tenant, actor: principal.actor },
+      {
+        begin: () => void session.calls++,
+        // Idle from the answer on, not from the request: a call may outlast the idle timeout.
+        end: () => {
+          session.calls--;
+          session.lastSeen = Date.now();
+        },
+      },
+    );
     const sdk = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => id,
       enableJsonResponse: jsonResponses,
@@ -165,6 +181,7 @@ export async function mcpGatewayPlugin(app: FastifyInstance, opts: McpGatewayPlu
       principal,
       record,
       lastSeen: Date.now(),
+      calls: 0,
       refreshedAt: Date.now(),
       close: async () => {
         if (sessions.get(id) === session) sessions.delete(id);
@@ -229,7 +246,7 @@ export async function mcpGatewayPlugin(app: FastifyInstance, opts: McpGatewayPlu
     if (!s) return NOT_FOUND;
     if (!sameOwner(s.principal, caller)) return FORBIDDEN;
     const now = Date.now();
-    if (now - s.lastSeen > idleMs) {
+    if (s.calls === 0 && now - s.lastSeen > idleMs) {
       // Idle past its timeout, the sweep just has not come round yet.
       await s.close();
       return NOT_FOUND;

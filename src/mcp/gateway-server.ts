@@ -67,7 +67,12 @@ export function toMcpError(err: unknown): McpError {
  * tools plus `search_tools`, calls audited under the caller's identity, and
  * notifications/tools/list_changed when the tenant's catalog changes. Call `dispose` on close.
  */
-export function createGatewayServer(gateway: McpGateway, ctx: CallContext): { server: Server; dispose(): void } {
+export function createGatewayServer(
+  gateway: McpGateway,
+  ctx: CallContext,
+  /** Told when a tools/call starts and ends (a session with a call running is not idle). */
+  activity: { begin(): void; end(): void } = { begin() {}, end() {} },
+): { server: Server; dispose(): void } {
   const server = new Server({ name: 'openmcp-gateway', version: '0.1.0' }, { capabilities: { tools: { listChanged: true } } });
   let toolsCache: Tool[] | undefined;
   let source: CatalogTool[] | undefined;
@@ -92,6 +97,7 @@ export function createGatewayServer(gateway: McpGateway, ctx: CallContext): { se
       token === undefined
         ? undefined
         : (p: Progress) => void extra.sendNotification({ method: 'notifications/progress', params: { ...p, progressToken: token } }).catch(() => {});
+    activity.begin();
     try {
       if (name === SEARCH_TOOLS_NAME) {
         const query = typeof args.query === 'string' ? args.query : '';
@@ -105,6 +111,8 @@ export function createGatewayServer(gateway: McpGateway, ctx: CallContext): { se
       return await gateway.callTool(ctx, name, args, { signal: extra.signal, onProgress });
     } catch (err) {
       throw toMcpError(err);
+    } finally {
+      activity.end();
     }
   });
 

@@ -114,6 +114,38 @@ describe('MCP gateway: a call from the client to the upstream and back', functio
     expect((await client.ping()) ?? {}, 'the session still serves').to.deep.equal({});
   });
 
+  it('/mcp: a session waiting on a call longer than the idle timeout is not closed as idle', async function () {
+    const short = await startGatewayHttp(gateway, { sessionIdleMs: 200 });
+    const c = await httpClient(short.url, 'key-acme-alice');
+    try {
+      const res = await c.callTool({ name: 'beh__hold', arguments: { id: 'long1', ms: 1_000 } });
+      expect(res.content).to.deep.equal([{ type: 'text', text: 'held long1' }]);
+      expect(await c.ping(), 'idle counts from the answer').to.deep.equal({});
+    } finally {
+      await c.close().catch(() => {});
+      await short.app.close();
+    }
+  });
+
+  it('/mcp: over its identity\'s session bound, ends an idle session before one waiting on a call', async function () {
+    const bounded = await startGatewayHttp(gateway, { maxSessionsPerIdentity: 2 });
+    const busy = await httpClient(bounded.url, 'key-acme-alice');
+    const cs = [busy];
+    try {
+      const call = busy.callTool({ name: 'beh__hold', arguments: { id: 'busy1', ms: 1_500 } });
+      await until('the upstream runs the call', () => upstream.started.includes('busy1'));
+      const idle = await httpClient(bounded.url, 'key-acme-alice');
+      cs.push(idle);
+      cs.push(await httpClient(bounded.url, 'key-acme-alice'));
+      expect((await call).content, 'the busy session kept its call').to.deep.equal([{ type: 'text', text: 'held busy1' }]);
+      const err = await idle.ping().then(() => null, (e: unknown) => e);
+      expect((err as { code?: number } | null)?.code, 'the idle one ended').to.equal(404);
+    } finally {
+      for (const c of cs) await c.close().catch(() => {});
+      await bounded.app.close();
+    }
+  });
+
   it('a gateway closing with a call in flight has recorded its outcome when close() resolves', async function () {
     const other = new McpGateway({ store: db.store, upstream: { healthIntervalMs: 0 } });
     await other.start();

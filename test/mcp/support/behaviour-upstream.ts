@@ -61,10 +61,10 @@ export async function startBehaviourUpstream(): Promise<BehaviourUpstream> {
 
   function build(): McpServer {
     const server = new McpServer({ name: 'behaviour', version: '1.0.0' }, { capabilities: { logging: {} } });
-    server.registerTool('hold', { description: 'Run until cancelled (at most 20 s).', inputSchema: { id: z.string() } }, async ({ id }, extra) => {
+    server.registerTool('hold', { description: 'Run until cancelled (at most ms, default 20 s).', inputSchema: { id: z.string(), ms: z.number().int().optional() } }, async ({ id, ms }, extra) => {
       started.push(id);
       await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, 20_000);
+        const t = setTimeout(resolve, ms ?? 20_000);
         extra.signal.addEventListener('abort', () => {
           cancelled.push(id);
           clearTimeout(t);
