@@ -102,8 +102,20 @@ export async function mcpGatewayPlugin(app: FastifyInstance, opts: McpGatewayPlu
 
   const sweep = setInterval(() => {
     const now = Date.now();
-    for (const s of sessions.values()) if (s.calls === 0 && now - s.lastSeen > idleMs) void s.close();
-  }, Math.min(idleMs, 60_000));
+    for (const [id, s] of sessions) {
+      if (s.calls === 0) {
+        if (now - s.lastSeen > idleMs) void s.close();
+      } else if (cache && s.record && now - s.refreshedAt >= refreshMs) {
+        // No request renews the directory entry while the client waits on a long call: renew it
+        // here, or it expires and the other replicas answer 404 for a session still in use.
+        s.refreshedAt = now;
+        touchSession(cache, id, s.record, idleMs).then(
+          (alive) => (alive ? undefined : s.close()),
+          (err: unknown) => app.log.warn({ err }, 'mcp session directory entry not refreshed'),
+        );
+      }
+    }
+  }, Math.min(idleMs / 2, 60_000));
   sweep.unref();
 
   // A revoked key's sessions end here too, open streams included (its requests already get 401).

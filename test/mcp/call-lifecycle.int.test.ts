@@ -11,6 +11,8 @@ import { MEDIA_RESULT, startBehaviourUpstream, type BehaviourUpstream } from './
 import { httpClient, startGatewayHttp } from './support/clients';
 import { StreamClientTransport } from './support/stream-client-transport';
 import { openTempSqliteStore } from './support/stores';
+import { MemoryCache } from '../../src/cache/memory';
+import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 
 const actor = { kind: 'user' as const, id: 'alice' };
 
@@ -143,6 +145,30 @@ describe('MCP gateway: a call from the client to the upstream and back', functio
     } finally {
       for (const c of cs) await c.close().catch(() => {});
       await bounded.app.close();
+    }
+  });
+
+  it('/mcp: keeps a session waiting on a long call in the session directory, so other replicas still serve it', async function () {
+    const cache = new MemoryCache();
+    const options = { cache, sessionIdleMs: 400, sessionRefreshMs: 50 };
+    const [a, b] = [await startGatewayHttp(gateway, options), await startGatewayHttp(gateway, options)];
+    const c = await httpClient(a.url, 'key-acme-alice');
+    try {
+      const call = c.callTool({ name: 'beh__hold', arguments: { id: 'dir1', ms: 1_500 } });
+      await until('the upstream runs the call', () => upstream.started.includes('dir1'));
+      await new Promise((r) => setTimeout(r, 1_000));
+      const sid = (c.transport as StreamableHTTPClientTransport).sessionId!;
+      const res = await fetch(b.url, {
+        method: 'POST',
+        headers: { authorization: 'Bearer key-acme-alice', 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-session-id': sid, 'mcp-protocol-version': '2025-06-18' },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' }),
+      });
+      expect(res.status, 'the other replica, past the entry\'s TTL').to.equal(200);
+      expect((await call).content).to.deep.equal([{ type: 'text', text: 'held dir1' }]);
+    } finally {
+      await c.close().catch(() => {});
+      await a.app.close();
+      await b.app.close();
     }
   });
 
