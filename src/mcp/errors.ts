@@ -10,6 +10,7 @@ export type McpGatewayErrorCode =
   | 'MCP_UPSTREAM_BUSY'
   | 'MCP_UPSTREAM_ERROR'
   | 'MCP_CIRCUIT_OPEN'
+  | 'MCP_CALL_CANCELLED'
   | 'AUDIT_UNAVAILABLE';
 
 const STATUS: Record<McpGatewayErrorCode, number> = {
@@ -21,6 +22,8 @@ const STATUS: Record<McpGatewayErrorCode, number> = {
   MCP_UPSTREAM_BUSY: 503,
   MCP_UPSTREAM_ERROR: 502,
   MCP_CIRCUIT_OPEN: 503,
+  // nginx's "client closed request": nobody is left to read the answer; the audit records it.
+  MCP_CALL_CANCELLED: 499,
   AUDIT_UNAVAILABLE: 503,
 };
 
@@ -39,4 +42,16 @@ export class UpstreamProtocolError extends McpGatewayError {
   constructor(readonly rpcCode: number, readonly rpcMessage: string, readonly rpcData?: unknown) {
     super('MCP_UPSTREAM_ERROR', rpcMessage, { details: { rpcCode } });
   }
+}
+
+/**
+ * The error of a call cancelled by its caller (notifications/cancelled) or with its session (the
+ * client went away, the session was closed): nobody reads it but the audit. The SDK aborts with
+ * the client's reason when it gave one, else with a plain AbortError, which says nothing more.
+ */
+export function cancelledError(signal: AbortSignal): McpGatewayError {
+  const reason: unknown = signal.reason;
+  const plain = reason === undefined || (reason instanceof Error && reason.name === 'AbortError');
+  const why = plain ? '' : `: ${reason instanceof Error ? reason.message : String(reason)}`;
+  return new McpGatewayError('MCP_CALL_CANCELLED', `the call was cancelled by its caller or with its session${why}`.slice(0, 500));
 }

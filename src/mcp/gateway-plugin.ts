@@ -26,6 +26,12 @@ export type McpGatewayPluginOptions = {
   /** Sessions idle this long are closed. Default 30 min. */
   sessionIdleMs?: number;
   /**
+   * Sessions one identity (tenant and actor) may hold on this replica; opening or adopting one
+   * more ends its least recently used (its client gets 404 and initializes again). An idle session
+   * costs some 30 KiB, and clients that open a session per task without DELETE are common. Default 100.
+   */
+  maxSessionsPerIdentity?: number;
+  /**
    * The session directory shared by the replicas (Redis in production). A replica that does not
    * know a request's session looks it up there and adopts it, so any replica serves any session.
    * Without it a session lives only in the process that opened it (elsewhere: 404).
@@ -48,6 +54,8 @@ type Session = {
   /** What the directory holds for it (with a cache): written again should the entry be lost. */
   record?: SessionRecord;
   lastSeen: number;
+  /** tools/calls running: a session waiting on a long call is not idle, whatever its lastSeen. */
+  calls: number;
   refreshedAt: number;
   close(): Promise<void>;
 };
@@ -64,6 +72,11 @@ function rpcError(reply: FastifyReply, status: number, message: string, headers:
     .code(status)
     .headers({ 'content-type': 'application/json', ...headers })
     .send({ jsonrpc: '2.0', error: { code: -32001, message }, id: null });
+}
+
+async function forgetEmptyBodyType(request: FastifyRequest): Promise<void> {
+  const length = request.headers['content-length'];
+  if ((length === undefined || length === '0') && request.headers['transfer-encoding'] === undefined) delete request.headers['content-type'];
 }
 
 function sameOwner(a: McpPrincipal, b: McpPrincipal): boolean {
@@ -89,8 +102,20 @@ export async function mcpGatewayPlugin(app: FastifyInstance, opts: McpGatewayPlu
 
   const sweep = setInterval(() => {
     const now = Date.now();
-    for (const s of sessions.values()) if (now - s.lastSeen > idleMs) void s.close();
-  }, Math.min(idleMs, 60_000));
+    for (const [id, s] of sessions) {
+      if (s.calls === 0) {
+        if (now - s.lastSeen > idleMs) void s.close();
+      } else if (cache && s.record && now - s.refreshedAt >= refreshMs) {
+        // No request renews the directory entry while the client waits on a long call: renew it
+        // here, or it expires and the other replicas answer 404 for a session still in use.
+        s.refreshedAt = now;
+        touchSession(cache, id, s.record, idleMs).then(
+          (alive) => (alive ? undefined : s.close()),
+          (err: unknown) => app.log.warn({ err }, 'mcp session directory entry not refreshed'),
+        );
+      }
+    }
+  }, Math.min(idleMs / 2, 60_000));
   sweep.unref();
 
   // A revoked key's sessions end here too, open streams included (its requests already get 401).
@@ -123,13 +148,40 @@ export async function mcpGatewayPlugin(app: FastifyInstance, opts: McpGatewayPlu
 
   const jsonResponses = opts.enableJsonResponse ?? true;
 
+  const maxPerIdentity = Math.max(1, opts.maxSessionsPerIdentity ?? 100);
+
+  /** List session `id`, ending (everywhere) its owner's least recently used one beyond `maxPerIdentity`. */
+  function admit(id: string, session: Session): void {
+    sessions.set(id, session);
+    const owned = [...sessions.entries()].filter(([, s]) => sameOwner(s.principal, session.principal));
+    if (owned.length <= maxPerIdentity) return;
+    const others = owned.filter(([, s]) => s !== session);
+    // A session waiting on a call is ended only when every other one is too.
+    const idle = others.filter(([, s]) => s.calls === 0);
+    const [oldestId, oldest] = (idle.length ? idle : others).reduce((a, b) => (b[1].lastSeen < a[1].lastSeen ? b : a));
+    app.log.info({ tenant: session.principal.tenant, max: maxPerIdentity }, 'mcp session: too many for one identity, the least recently used ended');
+    void oldest.close();
+    if (cache) void endSession(cache, oldestId, idleMs).catch((err) => app.log.warn({ err }, 'mcp session ended but still in the session directory'));
+  }
+
   /** A server and transport for session `id`, not initialized yet; `register` lets the SDK list it once initialized. */
   async function build(principal: McpPrincipal, id: string, register: boolean, record?: SessionRecord): Promise<Session> {
-    const { server, dispose } = createGatewayServer(opts.gateway, { tenant: principal.tenant, actor: principal.actor });
+    const { server, dispose } = createGatewayServer(
+      opts.gateway,
+      { tenant: principal.tenant, actor: principal.actor },
+      {
+        begin: () => void session.calls++,
+        // Idle from the answer on, not from the request: a call may outlast the idle timeout.
+        end: () => {
+          session.calls--;
+          session.lastSeen = Date.now();
+        },
+      },
+    );
     const sdk = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => id,
       enableJsonResponse: jsonResponses,
-      onsessioninitialized: register ? () => void sessions.set(id, session) : undefined,
+      onsessioninitialized: register ? () => admit(id, session) : undefined,
       // DELETE: the session ends everywhere. Should the directory be down, its entry lives out its TTL.
       onsessionclosed: cache
         ? () => endSession(cache, id, idleMs).catch((err) => app.log.warn({ err }, 'mcp session ended but still in the session directory'))
@@ -141,6 +193,7 @@ export async function mcpGatewayPlugin(app: FastifyInstance, opts: McpGatewayPlu
       principal,
       record,
       lastSeen: Date.now(),
+      calls: 0,
       refreshedAt: Date.now(),
       close: async () => {
         if (sessions.get(id) === session) sessions.delete(id);
@@ -167,7 +220,7 @@ export async function mcpGatewayPlugin(app: FastifyInstance, opts: McpGatewayPlu
     }
     // Adopted because it is in use: give the entry a new TTL on this first request.
     session.refreshedAt = 0;
-    sessions.set(id, session);
+    admit(id, session);
     app.log.info({ tenant }, 'mcp session adopted from the session directory');
     return session;
   }
@@ -205,7 +258,7 @@ export async function mcpGatewayPlugin(app: FastifyInstance, opts: McpGatewayPlu
     if (!s) return NOT_FOUND;
     if (!sameOwner(s.principal, caller)) return FORBIDDEN;
     const now = Date.now();
-    if (now - s.lastSeen > idleMs) {
+    if (s.calls === 0 && now - s.lastSeen > idleMs) {
       // Idle past its timeout, the sweep just has not come round yet.
       await s.close();
       return NOT_FOUND;
@@ -247,6 +300,9 @@ export async function mcpGatewayPlugin(app: FastifyInstance, opts: McpGatewayPlu
       if (jsonResponses && request.method === 'POST') {
         const fast = await transport.tryPost({ headers: request.headers, url: request.url, body: request.body });
         if (fast?.status === 202) return reply.code(202).send();
+        if (fast && 'stream' in fast) {
+          return reply.code(200).headers({ 'content-type': 'text/event-stream', 'cache-control': 'no-cache, no-transform', 'mcp-session-id': sid }).send(fast.stream);
+        }
         if (fast) return reply.code(200).headers({ 'content-type': 'application/json', 'mcp-session-id': sid }).send(fast.body);
       }
     } else if (request.method === 'POST' && isInitializeRequest(request.body)) {
@@ -280,5 +336,7 @@ export async function mcpGatewayPlugin(app: FastifyInstance, opts: McpGatewayPlu
 
   app.post(path, handle);
   app.get(path, handle);
-  app.delete(path, handle);
+  // DELETE has no body, but clients that set `content-type: application/json` on every request
+  // (in the SDK: requestInit.headers) send it there too, and fastify refuses an empty JSON body (400).
+  app.delete(path, { onRequest: forgetEmptyBodyType }, handle);
 }

@@ -1,11 +1,19 @@
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, McpError, type CallToolResult, type Tool } from '@modelcontextprotocol/sdk/types.js';
+import { CallToolRequestSchema, type CallToolRequest, ErrorCode, ListToolsRequestSchema, McpError, type CallToolResult, type Progress, type Tool } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
 import { OpenMcpError } from '../core/errors';
 import { McpGatewayError, UpstreamProtocolError } from './errors';
 import type { McpGateway } from './gateway';
 import type { CallContext, CatalogTool } from './types';
 
 export const SEARCH_TOOLS_NAME = 'search_tools';
+
+/**
+ * tools/call with its params unchecked. The SDK parses a request with the handler's schema first
+ * and answers a failure as -32603 Internal error with a zod dump; its Server then checks
+ * tools/call against CallToolRequestSchema itself, answering -32602 Invalid params as the spec says.
+ */
+const LenientCallToolRequestSchema = CallToolRequestSchema.extend({ params: z.unknown() });
 
 const searchToolsTool: Tool = {
   name: SEARCH_TOOLS_NAME,
@@ -32,16 +40,26 @@ export function toMcpTool(t: CatalogTool): Tool {
   return tool;
 }
 
+/**
+ * An McpError whose message on the wire is `message` itself. The SDK sends `error.message`, and
+ * McpError's reads "MCP error <code>: <message>", which the client's SDK prefixes once more.
+ */
+function wireError(code: number, message: string, data?: unknown): McpError {
+  const e = new McpError(code, message, data);
+  e.message = message;
+  return e;
+}
+
 /** The gateway's errors as MCP (JSON-RPC) errors; an upstream's own JSON-RPC error keeps its code and message. */
 export function toMcpError(err: unknown): McpError {
   if (err instanceof McpError) return err;
-  if (err instanceof UpstreamProtocolError) return new McpError(err.rpcCode, err.rpcMessage, err.rpcData);
-  if (err instanceof McpGatewayError && err.code === 'MCP_TOOL_NOT_FOUND') return new McpError(ErrorCode.InvalidParams, err.message, { code: err.code });
+  if (err instanceof UpstreamProtocolError) return wireError(err.rpcCode, err.rpcMessage, err.rpcData);
+  if (err instanceof McpGatewayError && err.code === 'MCP_TOOL_NOT_FOUND') return wireError(ErrorCode.InvalidParams, err.message, { code: err.code });
   if (err instanceof OpenMcpError) {
     const code = err.status < 500 ? ErrorCode.InvalidParams : ErrorCode.InternalError;
-    return new McpError(code, err.message, { code: err.code });
+    return wireError(code, err.message, { code: err.code });
   }
-  return new McpError(ErrorCode.InternalError, 'internal error');
+  return wireError(ErrorCode.InternalError, 'internal error');
 }
 
 /**
@@ -49,7 +67,12 @@ export function toMcpError(err: unknown): McpError {
  * tools plus `search_tools`, calls audited under the caller's identity, and
  * notifications/tools/list_changed when the tenant's catalog changes. Call `dispose` on close.
  */
-export function createGatewayServer(gateway: McpGateway, ctx: CallContext): { server: Server; dispose(): void } {
+export function createGatewayServer(
+  gateway: McpGateway,
+  ctx: CallContext,
+  /** Told when a tools/call starts and ends (a session with a call running is not idle). */
+  activity: { begin(): void; end(): void } = { begin() {}, end() {} },
+): { server: Server; dispose(): void } {
   const server = new Server({ name: 'openmcp-gateway', version: '0.1.0' }, { capabilities: { tools: { listChanged: true } } });
   let toolsCache: Tool[] | undefined;
   let source: CatalogTool[] | undefined;
@@ -64,20 +87,32 @@ export function createGatewayServer(gateway: McpGateway, ctx: CallContext): { se
     return { tools: toolsCache! };
   });
 
-  server.setRequestHandler(CallToolRequestSchema, async (req): Promise<CallToolResult> => {
+  server.setRequestHandler(LenientCallToolRequestSchema, async (lenient, extra): Promise<CallToolResult> => {
+    // Checked by the SDK's own tools/call wrapper (CallToolRequestSchema) before this runs.
+    const req = lenient as CallToolRequest;
     const { name, arguments: args = {} } = req.params;
+    // The caller's progress token is relayed with the upstream's progress (which carries the gateway's own token).
+    const token = req.params._meta?.progressToken;
+    const onProgress =
+      token === undefined
+        ? undefined
+        : (p: Progress) => void extra.sendNotification({ method: 'notifications/progress', params: { ...p, progressToken: token } }).catch(() => {});
+    activity.begin();
     try {
       if (name === SEARCH_TOOLS_NAME) {
         const query = typeof args.query === 'string' ? args.query : '';
-        if (!query) throw new McpError(ErrorCode.InvalidParams, 'search_tools: query (a string) is required');
+        if (!query) throw wireError(ErrorCode.InvalidParams, 'search_tools: query (a string) is required');
         const k = Number.isInteger(args.k) ? Math.min(20, Math.max(1, args.k as number)) : 5;
         const matches = await gateway.searchTools(ctx.tenant, query, k);
         const tools = matches.map((m) => toMcpTool(m.tool));
         return { content: [{ type: 'text', text: JSON.stringify({ tools }) }], structuredContent: { tools } };
       }
-      return await gateway.callTool(ctx, name, args);
+      // The SDK aborts `extra.signal` on notifications/cancelled and when the connection closes.
+      return await gateway.callTool(ctx, name, args, { signal: extra.signal, onProgress });
     } catch (err) {
       throw toMcpError(err);
+    } finally {
+      activity.end();
     }
   });
 

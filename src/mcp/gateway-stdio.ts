@@ -14,7 +14,8 @@ export async function runGatewayStdio(
   io: { stdin?: Readable; stdout?: Writable } = {},
 ): Promise<{ close(): Promise<void>; closed: Promise<void> }> {
   const { server, dispose } = createGatewayServer(gateway, ctx);
-  const transport = new StdioServerTransport(io.stdin, io.stdout);
+  const stdin = io.stdin ?? process.stdin;
+  const transport = new StdioServerTransport(stdin, io.stdout);
   const closed = new Promise<void>((resolve) => {
     server.onclose = () => {
       dispose();
@@ -22,5 +23,10 @@ export async function runGatewayStdio(
     };
   });
   await server.connect(transport);
+  // The SDK's stdio transport never notices its client going away (end of stdin): without this,
+  // calls in flight ran on, unanswered, and the process outlived its client.
+  const gone = () => void server.close().catch(() => {});
+  stdin.once('end', gone);
+  stdin.once('close', gone);
   return { close: () => server.close(), closed };
 }

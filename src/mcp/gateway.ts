@@ -12,12 +12,12 @@ import type { EventStore, Subscription } from '../eventstore/port';
 import { ToolSearch, type ToolSearchStatus } from '../search/tool-search';
 import { ToolCallAudit, type PayloadPolicy, MAX_STORED_PAYLOAD_CHARS } from './audit';
 import { MCP_SERVER_STREAM_PREFIX, ToolCatalog, type CatalogChange } from './catalog';
-import { McpGatewayError } from './errors';
+import { cancelledError, McpGatewayError } from './errors';
 import { payloadDigest } from './payload-hash';
 import { envProblems, envRecord, missingEnvVariables } from './upstream-env';
 import { headersProblems, missingVariables } from './upstream-headers';
 import { toolRecords } from './tool-records';
-import { Upstream, defaultUpstreamOptions, type UpstreamOptions } from './upstream';
+import { Upstream, defaultUpstreamOptions, type CallOptions, type UpstreamOptions } from './upstream';
 import { SHARED_TENANT, type CallContext, type CatalogTool, type RegisterServerParameters, type ServerInfo, type UpstreamSpec } from './types';
 
 export type McpGatewayOptions = {
@@ -110,6 +110,8 @@ export class McpGateway {
   private readonly cacheTtlMs: number;
   /** Servers this process is registering: it attaches their upstream itself, with the secrets the log does not hold. */
   private readonly registering = new Set<string>();
+  /** Calls in progress: close() waits for their audit outcome to be recorded. */
+  private readonly calls = new Set<Promise<unknown>>();
   private subscription?: Subscription;
   private following?: Promise<void>;
   private stopWaiting?: () => void;
@@ -316,8 +318,22 @@ export class McpGateway {
    * fails the call is not made: AUDIT_UNAVAILABLE), then ToolCallCompleted or ToolCallFailed.
    * Tool-level errors (`isError: true`) come back as results; everything else throws a McpGatewayError
    * (UpstreamProtocolError carries the upstream's JSON-RPC code and message).
+   * Aborting `options.signal` cancels the call upstream and records it failed (MCP_CALL_CANCELLED);
+   * `options.onProgress` receives the upstream's progress notifications.
    */
-  async callTool(ctx: CallContext, name: string, args: Record<string, unknown> = {}): Promise<CallToolResult> {
+  callTool(ctx: CallContext, name: string, args: Record<string, unknown> = {}, options: CallOptions = {}): Promise<CallToolResult> {
+    const call = this.audited(ctx, name, args, options);
+    const settled: Promise<void> = call.then(
+      () => void this.calls.delete(settled),
+      () => void this.calls.delete(settled),
+    );
+    this.calls.add(settled);
+    return call;
+  }
+
+  private async audited(ctx: CallContext, name: string, args: Record<string, unknown>, options: CallOptions): Promise<CallToolResult> {
+    // Cancelled before anything happened: nothing to record.
+    if (options.signal?.aborted) throw cancelledError(options.signal);
     const tool = this.catalog.findTool(ctx.tenant, name);
     if (!tool) throw new McpGatewayError('MCP_TOOL_NOT_FOUND', `no tool named ${name}`, { details: { tool: name } });
     const upstream = this.upstreams.get(tool.serverId);
@@ -342,7 +358,7 @@ export class McpGateway {
           cached = true;
         }
       }
-      result ??= await upstream.call(tool.upstreamName, args, safe);
+      result ??= await upstream.call(tool.upstreamName, args, safe, options);
     } catch (err) {
       const e = err instanceof McpGatewayError ? err : new McpGatewayError('MCP_UPSTREAM_UNAVAILABLE', (err as Error).message, { cause: err });
       const rpc = (e.details?.rpcCode as number | undefined) ?? undefined;
@@ -400,6 +416,8 @@ export class McpGateway {
     await this.following;
     await Promise.all([...this.upstreams.values()].map((u) => u.close()));
     this.upstreams.clear();
+    // Their upstreams are gone, so they end now: let each record its outcome before the store closes.
+    await Promise.all([...this.calls]);
     await Promise.all([...this.chains.values()]);
   }
 

@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import { PassThrough, type Readable } from 'node:stream';
 import type { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
@@ -12,8 +13,19 @@ export type FastPost = {
   authInfo?: AuthInfo;
 };
 
-/** What to answer: 202 for notifications and responses, 200 with the JSON-RPC response for a request. */
-export type FastReply = { status: 202 } | { status: 200; body: string };
+/**
+ * What to answer: 202 for notifications and responses, 200 with the JSON-RPC response for a
+ * request, or 200 with an SSE stream (`text/event-stream`) for a request that asked for progress.
+ */
+export type FastReply = { status: 202 } | { status: 200; body: string } | { status: 200; stream: Readable };
+
+/**
+ * A request awaiting its response; `notify` takes the notifications tied to it when it is answered
+ * over SSE; `drop` ends its HTTP response without one (the client cancelled it: none will come).
+ */
+type Pending = { deliver(message: JSONRPCMessage): void; notify?(message: JSONRPCMessage): void; drop(): void };
+
+const sseEvent = (message: JSONRPCMessage): string => `event: message\ndata: ${JSON.stringify(message)}\n\n`;
 
 /**
  * The transport of one /mcp session. Everything goes through the SDK's StreamableHTTPServerTransport
@@ -28,16 +40,16 @@ export class SessionTransport implements Transport {
   onclose?: () => void;
   onerror?: (error: Error) => void;
   onmessage?: Transport['onmessage'];
-  private readonly pending = new Map<RequestId, (message: JSONRPCMessage) => void>();
+  private readonly pending = new Map<RequestId, Pending>();
   private closed = false;
 
   constructor(readonly sdk: StreamableHTTPServerTransport) {
-    sdk.onmessage = (message, extra) => this.onmessage?.(message, extra);
+    sdk.onmessage = (message, extra) => this.receive(message, extra);
     sdk.onerror = (error) => this.onerror?.(error);
     sdk.onclose = () => {
       this.closed = true;
       // Requests still running get an answer rather than a connection left hanging.
-      for (const [id, deliver] of this.pending) deliver({ jsonrpc: '2.0', id, error: { code: ErrorCode.ConnectionClosed, message: 'session closed' } });
+      for (const [id, { deliver }] of this.pending) deliver({ jsonrpc: '2.0', id, error: { code: ErrorCode.ConnectionClosed, message: 'session closed' } });
       this.pending.clear();
       this.onclose?.();
     };
@@ -59,12 +71,14 @@ export class SessionTransport implements Transport {
     const isResponse = 'id' in message && !('method' in message);
     const id = isResponse ? (message as { id: RequestId }).id : options?.relatedRequestId;
     if (id !== undefined) {
-      const deliver = this.pending.get(id);
-      if (deliver) {
-        // Like the SDK in JSON-response mode, notifications tied to a request have nowhere to go.
+      const pending = this.pending.get(id);
+      if (pending) {
         if (isResponse) {
           this.pending.delete(id);
-          deliver(message);
+          pending.deliver(message);
+        } else {
+          // Like the SDK in JSON-response mode, notifications tied to a request answered with JSON have nowhere to go.
+          pending.notify?.(message);
         }
         return Promise.resolve();
       }
@@ -88,14 +102,49 @@ export class SessionTransport implements Transport {
     if ('method' in message && message.method === 'initialize') return undefined;
     const requestInfo = { headers: headers as Record<string, string | string[] | undefined>, url: new URL(post.url, 'http://localhost') };
     if (!('method' in message && 'id' in message)) {
-      this.onmessage?.(message, { authInfo: post.authInfo, requestInfo });
+      this.receive(message, { authInfo: post.authInfo, requestInfo });
       return { status: 202 };
     }
     const id = message.id;
     if (this.pending.has(id)) return undefined;
-    const response = new Promise<JSONRPCMessage>((resolve) => this.pending.set(id, resolve));
+    if (message.params?._meta?.progressToken !== undefined) {
+      // The caller asked for progress: answer over SSE, so its notifications reach it before the
+      // response (the spec lets a server pick SSE per request; with JSON they would be lost).
+      const stream = new PassThrough();
+      const write = (m: JSONRPCMessage) => {
+        if (!stream.destroyed && !stream.writableEnded) stream.write(sseEvent(m));
+      };
+      this.pending.set(id, {
+        notify: write,
+        deliver: (m) => {
+          write(m);
+          stream.end();
+        },
+        drop: () => stream.end(),
+      });
+      this.onmessage?.(message, { authInfo: post.authInfo, requestInfo });
+      return { status: 200, stream };
+    }
+    const response = new Promise<JSONRPCMessage | undefined>((resolve) => this.pending.set(id, { deliver: resolve, drop: () => resolve(undefined) }));
     this.onmessage?.(message, { authInfo: post.authInfo, requestInfo });
     const answer = await response;
-    return { status: 200, body: JSON.stringify(answer) };
+    return answer === undefined ? { status: 202 } : { status: 200, body: JSON.stringify(answer) };
+  }
+
+  /**
+   * A message for the server, from either path. A request the client cancels gets no response
+   * (the server drops it, as the spec says), so its POST is ended here, without one: else it stayed
+   * open, holding its socket and entry until the session closed.
+   */
+  private receive(message: JSONRPCMessage, extra: Parameters<NonNullable<Transport['onmessage']>>[1]): void {
+    if ('method' in message && message.method === 'notifications/cancelled' && !('id' in message)) {
+      const id = (message.params as { requestId?: RequestId } | undefined)?.requestId;
+      const pending = id === undefined ? undefined : this.pending.get(id);
+      if (pending) {
+        this.pending.delete(id!);
+        pending.drop();
+      }
+    }
+    this.onmessage?.(message, extra);
   }
 }

@@ -1,10 +1,10 @@
 import CircuitBreaker from 'opossum';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { McpError, ErrorCode, type CallToolResult, type Tool } from '@modelcontextprotocol/sdk/types.js';
+import { McpError, ErrorCode, ToolListChangedNotificationSchema, type CallToolResult, type Progress, type Tool } from '@modelcontextprotocol/sdk/types.js';
 import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { SseError } from '@modelcontextprotocol/sdk/client/sse.js';
 import { redactUrl, redactUrlsIn } from '../core/errors';
-import { McpGatewayError, UpstreamProtocolError } from './errors';
+import { cancelledError, McpGatewayError, UpstreamProtocolError } from './errors';
 import { ConcurrencyLimiter } from './limiter';
 import { openUpstreamTransport } from './upstream-transport';
 import { SHARED_TENANT, type ServerHealth, type UpstreamSpec } from './types';
@@ -40,7 +40,26 @@ export type UpstreamEvents = {
   onTools(tools: Tool[]): void;
 };
 
-type CallArgs = [name: string, args: Record<string, unknown>];
+/** What a caller may attach to one call: its cancellation and where the upstream's progress goes. */
+export type CallOptions = {
+  /** Aborting it cancels the call: dequeued if still waiting, else notifications/cancelled to the upstream. */
+  signal?: AbortSignal;
+  onProgress?: (progress: Progress) => void;
+};
+
+/** Every page of a client's tools/list. */
+async function listAllTools(client: Client, timeout: number): Promise<Tool[]> {
+  const tools: Tool[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await client.listTools(cursor ? { cursor } : undefined, { timeout });
+    tools.push(...page.tools);
+    cursor = page.nextCursor;
+  } while (cursor);
+  return tools;
+}
+
+type CallArgs = [name: string, args: Record<string, unknown>, options: CallOptions];
 
 /**
  * One upstream MCP server behind the gateway: a lazily (re)connected SDK client, a circuit
@@ -58,6 +77,8 @@ export class Upstream {
   private timer?: NodeJS.Timeout;
   private closed = false;
   private lastStderr = '';
+  /** Listings of the tools started after tools/list_changed. */
+  private listings = 0;
   health: ServerHealth = 'unknown';
 
   constructor(
@@ -66,14 +87,15 @@ export class Upstream {
     private readonly events: UpstreamEvents,
   ) {
     const b = options.breaker;
-    this.breaker = new CircuitBreaker((name: string, args: Record<string, unknown>) => this.attempt(name, args), {
+    this.breaker = new CircuitBreaker((name: string, args: Record<string, unknown>, call: CallOptions) => this.attempt(name, args, call), {
       timeout: false,
       errorThresholdPercentage: b.errorThresholdPercentage,
       volumeThreshold: b.volumeThreshold,
       resetTimeout: b.resetTimeoutMs,
       rollingCountTimeout: b.rollingCountTimeoutMs,
-      // An answer from the upstream, even an error answer, means it is alive.
-      errorFilter: (err: unknown) => err instanceof UpstreamProtocolError,
+      // An answer from the upstream, even an error answer, means it is alive; a call its caller
+      // cancelled says nothing about the upstream either.
+      errorFilter: (err: unknown) => err instanceof UpstreamProtocolError || (err as McpGatewayError).code === 'MCP_CALL_CANCELLED',
     });
     this.breaker.on('open', () => this.setHealth('down', 'circuit opened'));
     this.breaker.on('close', () => this.setHealth('up'));
@@ -120,13 +142,10 @@ export class Upstream {
       const transport = openUpstreamTransport(this.spec, (line) => (this.lastStderr = line));
       this.transport = transport as { pid?: number | null };
       await client.connect(transport, { timeout });
-      const tools: Tool[] = [];
-      let cursor: string | undefined;
-      do {
-        const page = await client.listTools(cursor ? { cursor } : undefined, { timeout });
-        tools.push(...page.tools);
-        cursor = page.nextCursor;
-      } while (cursor);
+      const tools = await listAllTools(client, timeout);
+      // An upstream whose tools change says so (it advertised tools.listChanged): list them again,
+      // so the catalog, search and the gateway's own clients (list_changed) follow without a reconnect.
+      client.setNotificationHandler(ToolListChangedNotificationSchema, () => void this.relist(client));
       client.onclose = () => {
         if (this.client === client) this.client = undefined;
       };
@@ -146,33 +165,53 @@ export class Upstream {
     }
   }
 
+  /** List the tools of a connected client again and report them (after the upstream said they changed). */
+  private async relist(client: Client): Promise<void> {
+    // Changes in quick succession start listings that may finish out of order: only the latest counts.
+    const listing = ++this.listings;
+    try {
+      const tools = await listAllTools(client, this.options.connectTimeoutMs);
+      if (this.client === client && !this.closed && listing === this.listings) this.events.onTools(tools);
+    } catch {
+      // The catalog would keep the old tools: drop the connection, the next call or health check
+      // connects again and lists them (as after any lost connection).
+      await this.drop(client);
+    }
+  }
+
   /**
    * Call a tool (its upstream name). Retries only when `retryable` (read-only and idempotent)
    * and the connection was lost (the call may not have reached the tool). A timeout is not
    * retried: the upstream is slow, not gone, and a retry would make the caller wait a multiple
    * of MCP_CALL_TIMEOUT_MS.
    */
-  async call(name: string, args: Record<string, unknown>, retryable: boolean): Promise<CallToolResult> {
+  async call(name: string, args: Record<string, unknown>, retryable: boolean, options: CallOptions = {}): Promise<CallToolResult> {
+    const { signal } = options;
     return this.limiter.run(async () => {
       for (let attempt = 0; ; attempt++) {
         try {
-          return await this.breaker.fire(name, args);
+          return await this.breaker.fire(name, args, options);
         } catch (err) {
           const e = this.breakerError(err);
           const transient = e.code === 'MCP_UPSTREAM_UNAVAILABLE';
-          if (!retryable || !transient || attempt >= this.options.retries || this.closed) throw e;
+          if (!retryable || !transient || attempt >= this.options.retries || this.closed || signal?.aborted) throw e;
           await new Promise((r) => setTimeout(r, this.options.retryBackoffMs * (attempt + 1)));
         }
       }
-    });
+    }, signal);
   }
 
-  private async attempt(name: string, args: Record<string, unknown>): Promise<CallToolResult> {
+  private async attempt(name: string, args: Record<string, unknown>, { signal, onProgress }: CallOptions): Promise<CallToolResult> {
     for (let reinit = 0; ; reinit++) {
+      if (signal?.aborted) throw cancelledError(signal);
       const client = await this.connect();
       try {
-        return (await client.callTool({ name, arguments: args }, undefined, { timeout: this.options.callTimeoutMs })) as CallToolResult;
+        // The SDK sends notifications/cancelled upstream when `signal` aborts, and a progress token only with `onprogress`.
+        const options = { timeout: this.options.callTimeoutMs, signal, ...(onProgress ? { onprogress: onProgress } : {}) };
+        return (await client.callTool({ name, arguments: args }, undefined, options)) as CallToolResult;
       } catch (err) {
+        // Cancelled by our caller: the SDK rejects with a RequestTimeout that is not one.
+        if (signal?.aborted) throw cancelledError(signal);
         // A 404 means the upstream forgot our session (restart, expiry): it never ran the call, so one fresh session is safe.
         if (err instanceof StreamableHTTPError && err.code === 404 && reinit === 0) {
           await this.drop(client);

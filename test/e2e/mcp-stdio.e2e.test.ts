@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { openSqlEventStore } from '../../src/eventstore/sql';
 
 const ROOT = join(__dirname, '..', '..');
@@ -50,5 +52,25 @@ describe('openmcp mcp stdio', function () {
     const { transport, client: c } = client('omk_not-a-real-key-000000000000');
     const err = await c.connect(transport).then(() => null, (e: Error) => e);
     expect(err, 'connecting must fail').to.be.instanceOf(Error);
+  });
+
+  it('exits when its client goes away without a word (end of stdin)', async () => {
+    const child = spawn(process.execPath, [join(ROOT, 'bin', 'openmcp'), 'mcp', 'stdio'], {
+      cwd: ROOT,
+      env: { ...(process.env as Record<string, string>), DATA_DIR: dir, OPENMCP_ADMIN_KEY: key, OPENMCP_API_KEY: key, LOG_LEVEL: 'error' },
+      stdio: ['pipe', 'pipe', 'ignore'],
+    });
+    const exited = once(child, 'exit');
+    try {
+      const init = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'eof', version: '1' } } };
+      child.stdin.write(`${JSON.stringify(init)}\n`);
+      let out = '';
+      for await (const chunk of child.stdout) if ((out += chunk).includes('"id":1')) break;
+      child.stdin.end();
+      const [code] = (await Promise.race([exited, new Promise((r) => setTimeout(() => r(['still running']), 20_000))])) as [unknown];
+      expect(code, 'exit code').to.equal(0);
+    } finally {
+      child.kill('SIGKILL');
+    }
   });
 });

@@ -1,0 +1,149 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { isInitializeRequest, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
+
+/** A 1×1 PNG, base64. */
+const PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==';
+
+/** What `media` answers: every content type, with annotations and _meta, plus structured content. */
+export const MEDIA_RESULT: CallToolResult = {
+  content: [
+    { type: 'text', text: 'all kinds', annotations: { audience: ['user'], priority: 0.5 } },
+    { type: 'image', data: PNG, mimeType: 'image/png', _meta: { 'example.com/source': 'camera' } },
+    { type: 'audio', data: 'UklGRiQAAABXQVZF', mimeType: 'audio/wav' },
+    { type: 'resource_link', uri: 'file:///reports/q3.pdf', name: 'q3.pdf', mimeType: 'application/pdf', description: 'Q3 report', size: 1234 },
+    { type: 'resource', resource: { uri: 'file:///notes.txt', mimeType: 'text/plain', text: 'notes' } },
+    { type: 'resource', resource: { uri: 'file:///blob.bin', mimeType: 'application/octet-stream', blob: 'AAEC' } },
+  ],
+  structuredContent: { count: 6, kinds: ['text', 'image', 'audio', 'resource_link', 'resource', 'resource'] },
+  _meta: { 'example.com/trace': 'abc' },
+};
+
+export type BehaviourUpstream = {
+  url: string;
+  /** Names of `hold` calls the upstream saw cancelled (their `id` argument). */
+  cancelled: string[];
+  /** Names of `hold` calls that started (their `id` argument). */
+  started: string[];
+  /** Add a tool named `name` to every session (McpServer sends notifications/tools/list_changed). */
+  addTool(name: string): void;
+  /** Delay the answer of the next tools/list by `ms`, after its list is made (an answer that arrives late). */
+  delayNextList(ms: number): void;
+  close(): Promise<void>;
+};
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  for await (const c of req) chunks.push(c as Buffer);
+  const text = Buffer.concat(chunks).toString('utf8');
+  return text ? JSON.parse(text) : undefined;
+}
+
+/**
+ * An upstream over streamable HTTP answering in SSE (so its progress reaches the gateway), with
+ * tools that show what the gateway passes on: `hold` runs until cancelled, `progress` reports
+ * progress and logs, `media` answers every content type with structured content.
+ */
+export async function startBehaviourUpstream(): Promise<BehaviourUpstream> {
+  const sessions = new Map<string, StreamableHTTPServerTransport>();
+  const servers: McpServer[] = [];
+  const extraTools: string[] = [];
+  const cancelled: string[] = [];
+  const started: string[] = [];
+  const listDelays: number[] = [];
+
+  const addTo = (server: McpServer, name: string) =>
+    server.registerTool(name, { description: `Added later: ${name}.`, inputSchema: {} }, async () => ({ content: [{ type: 'text', text: name }] }));
+
+  function build(): McpServer {
+    const server = new McpServer({ name: 'behaviour', version: '1.0.0' }, { capabilities: { logging: {} } });
+    server.registerTool('hold', { description: 'Run until cancelled (at most ms, default 20 s).', inputSchema: { id: z.string(), ms: z.number().int().optional() } }, async ({ id, ms }, extra) => {
+      started.push(id);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, ms ?? 20_000);
+        extra.signal.addEventListener('abort', () => {
+          cancelled.push(id);
+          clearTimeout(t);
+          resolve();
+        });
+      });
+      return { content: [{ type: 'text', text: `held ${id}` }] };
+    });
+    server.registerTool('progress', { description: 'Report progress in steps, then answer.', inputSchema: { steps: z.number().int() } }, async ({ steps }, extra) => {
+      const token = extra._meta?.progressToken;
+      for (let i = 1; i <= steps; i++) {
+        if (token !== undefined) await extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress: i, total: steps, message: `step ${i}` } });
+        await server.sendLoggingMessage({ level: 'info', data: `step ${i}` }, extra.sessionId);
+      }
+      return { content: [{ type: 'text', text: `done ${steps}` }] };
+    });
+    server.registerTool(
+      'media',
+      {
+        description: 'Answer with every content type.',
+        inputSchema: {},
+        outputSchema: { count: z.number().int(), kinds: z.array(z.string()) },
+      },
+      async () => MEDIA_RESULT as never,
+    );
+    for (const name of extraTools) addTo(server, name);
+    type Handler = (req: unknown, extra: unknown) => Promise<unknown>;
+    const handlers = (server.server as unknown as { _requestHandlers: Map<string, Handler> })._requestHandlers;
+    const list = handlers.get('tools/list')!;
+    handlers.set('tools/list', async (req, extra) => {
+      const delay = listDelays.shift();
+      const answer = await list(req, extra);
+      if (delay) await new Promise((r) => setTimeout(r, delay));
+      return answer;
+    });
+    servers.push(server);
+    return server;
+  }
+
+  const http: Server = createServer(async (req, res) => {
+    try {
+      const body = req.method === 'POST' ? await readJson(req) : undefined;
+      const sid = req.headers['mcp-session-id'];
+      let transport = typeof sid === 'string' ? sessions.get(sid) : undefined;
+      if (!transport) {
+        if (sid !== undefined || !isInitializeRequest(body)) {
+          res.writeHead(sid === undefined ? 400 : 404, { 'content-type': 'application/json' });
+          return void res.end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32001, message: 'Session not found' }, id: null }));
+        }
+        const t: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
+          sessionIdGenerator: () => randomUUID(),
+          onsessioninitialized: (id) => void sessions.set(id, t),
+        });
+        t.onclose = () => t.sessionId && sessions.delete(t.sessionId);
+        await build().connect(t);
+        transport = t;
+      }
+      await transport.handleRequest(req, res, body);
+    } catch (err) {
+      if (!res.headersSent) res.writeHead(500).end(String(err));
+    }
+  });
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(http.address() as AddressInfo).port}/mcp`,
+    cancelled,
+    started,
+    delayNextList(ms) {
+      listDelays.push(ms);
+    },
+    addTool(name) {
+      extraTools.push(name);
+      for (const s of servers) if (s.isConnected()) addTo(s, name);
+    },
+    close: async () => {
+      for (const t of sessions.values()) await t.close().catch(() => {});
+      sessions.clear();
+      http.closeAllConnections();
+      await new Promise<void>((resolve) => http.close(() => resolve()));
+    },
+  };
+}
