@@ -202,7 +202,7 @@ export const ToolCallFailed = defineEvent(
     error: z.strictObject({ code: z.string().min(1).max(100), message: z.string().max(4000) }),
     latencyUs: safeInt,
   }),
-  'The call got no answer: protocol error from upstream, timeout, open circuit, or a lost connection.',
+  'The call got no answer: protocol error from upstream, timeout, open circuit, a lost connection, or the client cancelled it (MCP_CALL_CANCELLED).',
 );
 
 export const mcpEvents = [
