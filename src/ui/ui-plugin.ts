@@ -113,7 +113,12 @@ export const uiPlugin: FastifyPluginAsync<UiPluginOptions> = async (app, o) => {
     const unsubscribe = hub.subscribe(after, (n) => {
       if (visibleTo(n, p.tenant, p.crossTenant)) stream.send('event', n.position, n);
     });
-    const beat = setInterval(() => stream.comment('keep-alive'), o.heartbeatMs ?? 15_000);
+    // The key was checked once, at connect; a stream lives for hours. Each heartbeat checks it
+    // again, so a revoked key stops hearing within a beat (plus the authenticator's cache time).
+    const beat = setInterval(() => {
+      stream.comment('keep-alive');
+      principal(request).catch(() => stream.close());
+    }, o.heartbeatMs ?? 15_000);
     stream.onClose(() => {
       clearInterval(beat);
       unsubscribe();

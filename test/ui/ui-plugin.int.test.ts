@@ -16,6 +16,7 @@ import { uiPlugin } from '../../src/ui';
 const principals: Record<string, Principal> = {
   'key-acme-operator-000000000000': { tenant: 'acme', role: 'operator', actor: { kind: 'user', id: 'op' }, crossTenant: false, via: 'api-key', subject: 'k1' },
   'key-root-admin-00000000000000': { tenant: 'default', role: 'admin', actor: { kind: 'user', id: 'root' }, crossTenant: true, via: 'api-key', subject: 'k2' },
+  'key-acme-revoked-later-000000': { tenant: 'acme', role: 'operator', actor: { kind: 'user', id: 'op2' }, crossTenant: false, via: 'api-key', subject: 'k3' },
 };
 const authenticate = async (h: string | undefined) => {
   const p = principals[(h ?? '').replace(/^Bearer /, '')];
@@ -155,6 +156,23 @@ describe('uiPlugin: /ui assets, authenticated JSON and the live stream', functio
     await new Promise((r) => setTimeout(r, 500));
     const { out } = await readStream(`${base}/ui/api/stream?after=${head}`, ACME, (es) => es.some((e) => e.event === 'event'));
     expect(out.find((e) => e.event === 'event')!.data.position).to.equal(head + 1);
+  });
+
+  it('ends the stream of a key revoked while it listens (checked again at each heartbeat)', async () => {
+    const key = 'key-acme-revoked-later-000000';
+    const res = await fetch(`${base}/ui/api/stream`, { headers: auth(key) });
+    expect(res.status).to.equal(200);
+    const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+    await reader.read();
+    delete principals[key];
+    const ended = (async () => {
+      for (;;) if ((await reader.read()).done) return true;
+    })();
+    const timeout = new Promise<boolean>((r) => setTimeout(() => r(false), 3_000));
+    const done = await Promise.race([ended, timeout]);
+    if (!done) await reader.cancel();
+    expect(done, 'the stream of a revoked key is still open').to.equal(true);
+    expect((await app.inject({ url: '/ui/api/stream', headers: auth(key) })).statusCode).to.equal(401);
   });
 
   it('counts activity per minute and tool latency per server, scoped to the tenant', async () => {
