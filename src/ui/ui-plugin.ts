@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { Principal } from '../auth/principal';
-import { can } from '../auth/roles';
+import { can, PERMISSIONS } from '../auth/roles';
 import type { EventStore } from '../eventstore/port';
 import type { ReadModels } from '../readmodels/port';
 import { ForbiddenError } from '../api/errors';
@@ -87,6 +87,8 @@ export const uiPlugin: FastifyPluginAsync<UiPluginOptions> = async (app, o) => {
     return {
       tenant: p.tenant,
       role: p.role,
+      // What the page may offer (the API decides anyway): no Approve button a 403 would answer.
+      permissions: PERMISSIONS.filter((x) => can(p.role, x)),
       crossTenant: p.crossTenant,
       ...(o.chainRpcUrl ? { chainRpcUrl: o.chainRpcUrl } : {}),
       ...(o.anchorContract ? { anchorContract: o.anchorContract } : {}),

@@ -228,6 +228,21 @@ describe('dashboard /ui in headless Chromium against a running gateway', functio
     expect(text).to.contain('transfer').and.contain(TOKEN).and.contain(RECIPIENT).and.contain('500');
     expect(text).to.contain('matches SHA-256 of the proposal above');
     await shoot('approvals');
+
+    // An auditor (another tab: its own session storage) sees the same card but is offered no
+    // decision a 403 would refuse.
+    const auditorKey = (await apiCall('/v1/keys', { method: 'POST', body: { role: 'auditor', tenant: 'default', name: 'e2e auditor' } })).body.key;
+    const auditor = await context.newPage();
+    await auditor.goto(`${gw.url}/ui#/approvals`);
+    await auditor.getByLabel('API key').fill(auditorKey);
+    await auditor.keyboard.press('Enter');
+    const seen = auditor.locator('article.approval').filter({ has: auditor.locator(`a[href="#/tasks/${id}"]`) });
+    await seen.waitFor({ timeout: 30_000 });
+    expect(await seen.innerText()).to.contain(RECIPIENT);
+    expect(await seen.getByRole('button').count(), 'decision buttons for a role without tasks:approve').to.equal(0);
+    expect(await auditor.locator('[data-cannot-decide]').innerText()).to.contain('auditor');
+    await auditor.close();
+
     const proposalHash = await card.getAttribute('data-proposal');
     await card.getByRole('button', { name: 'Approve' }).click();
     await card.getByText('Approved.').waitFor();
@@ -251,6 +266,21 @@ describe('dashboard /ui in headless Chromium against a running gateway', functio
     writeFileSync(file, JSON.stringify(proof.body));
     const verify = spawnSync(process.execPath, [join(__dirname, '..', '..', 'bin', 'openmcp'), 'verify', file, '--rpc', gw.rpcUrl], { encoding: 'utf8' });
     expect(verify.status, verify.stdout + verify.stderr).to.equal(0);
+  });
+
+  it('asks for a key again when its key is revoked, even on a page that makes no REST call', async () => {
+    const created = (await apiCall('/v1/keys', { method: 'POST', body: { role: 'operator', tenant: 'default', name: 'e2e revoked' } })).body;
+    const tab = await context.newPage();
+    await tab.goto(`${gw.url}/ui#/verify`);
+    await tab.getByLabel('API key').fill(created.key);
+    await tab.keyboard.press('Enter');
+    await tab.locator('[data-live="live"]').waitFor();
+    expect((await apiCall(`/v1/keys/${created.id}`, { method: 'DELETE' })).status).to.equal(204);
+    // The live stream is the only connection left: the server ends it at its next heartbeat (15 s).
+    await tab.getByText('Your key was refused').waitFor({ timeout: 60_000 });
+    expect(await tab.getByLabel('API key').isVisible()).to.equal(true);
+    expect(await tab.evaluate(() => sessionStorage.getItem('openmcp.apiKey'))).to.equal(null);
+    await tab.close();
   });
 
   it('sent no request anywhere but the gateway and the chain RPC', () => {

@@ -123,7 +123,13 @@ describe('uiPlugin: /ui assets, authenticated JSON and the live stream', functio
       expect(res.json().code).to.equal('UNAUTHENTICATED');
     }
     const cfg = await app.inject({ url: '/ui/api/config', headers: auth(ACME) });
-    expect(cfg.json()).to.deep.equal({ tenant: 'acme', role: 'operator', crossTenant: false, chainRpcUrl: 'http://127.0.0.1:8545' });
+    expect(cfg.json()).to.deep.equal({
+      tenant: 'acme',
+      role: 'operator',
+      permissions: ['tasks:read', 'tasks:write', 'tasks:approve', 'events:read', 'proofs:read', 'mcp:read', 'mcp:write', 'mcp:call'],
+      crossTenant: false,
+      chainRpcUrl: 'http://127.0.0.1:8545',
+    });
   });
 
   it("streams only the caller's tenant's notices (plus shared and system ones), without payloads, after the read side has them", async () => {

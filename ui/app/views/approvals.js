@@ -9,16 +9,29 @@ import { sha256 } from '../verify/sha256.js';
 
 const APPROVAL_TYPES = new Set(['ApprovalRequested', 'ApprovalGranted', 'ApprovalRejected', 'TaskCompleted', 'TaskFailed', 'TaskCancelled']);
 
-/** Requests without a decision, on tasks still open, newest first, each with its proposal re-hashed here. */
+/** Approval events of one task, oldest first. @param {string} taskId @param {string} type */
+const approvalEvents = (taskId, type) => apiAll(`/v1/events?stream=task-${encodeURIComponent(taskId)}&type=${type}&limit=1000`, 100_000);
+
+/**
+ * Requests without a decision, newest first, each with its proposal re-hashed here. Only a
+ * running task can wait for a human (the agent holds it until the decision), so the search
+ * starts from those — a handful, bounded by the workers' concurrency — and reads their own
+ * streams: never the whole history of approvals, which grows without end.
+ */
 async function loadPending() {
-  const [requested, granted, rejected] = await Promise.all(['ApprovalRequested', 'ApprovalGranted', 'ApprovalRejected'].map((t) => apiAll(`/v1/events?type=${t}&limit=1000`, 5000)));
-  const decided = new Set([...granted, ...rejected].map((e) => `${e.stream} ${e.data.proposalHash}`));
-  const open = requested.filter((e) => !decided.has(`${e.stream} ${e.data.proposalHash}`));
+  const running = await apiAll('/v1/tasks?status=running&limit=100', 10_000);
+  /** @type {any[]} */
+  const requests = [];
+  for (const task of running) {
+    const asked = await approvalEvents(task.id, 'ApprovalRequested');
+    if (asked.length === 0) continue;
+    const decided = await Promise.all(['ApprovalGranted', 'ApprovalRejected'].map((t) => approvalEvents(task.id, t)));
+    const done = new Set(decided.flat().map((e) => e.data.proposalHash));
+    for (const e of asked) if (!done.has(e.data.proposalHash)) requests.push({ e, task });
+  }
+  requests.sort((a, b) => b.e.position - a.e.position);
   const out = [];
-  for (const e of open.reverse()) {
-    const taskId = e.stream.slice('task-'.length);
-    const task = await api(`/v1/tasks/${taskId}`).catch(() => undefined);
-    if (task && task.status !== 'running' && task.status !== 'submitted') continue;
+  for (const { e, task } of requests) {
     let proposal;
     let hashMatches = false;
     try {
@@ -27,13 +40,13 @@ async function loadPending() {
     } catch {
       proposal = undefined;
     }
-    out.push({ event: e, taskId, task, proposal, hashMatches });
+    out.push({ event: e, taskId: task.id, task, proposal, hashMatches });
   }
   return out;
 }
 
-/** @param {{ item: any, onDecided: () => void }} p */
-function ApprovalCard({ item, onDecided }) {
+/** @param {{ item: any, onDecided: () => void, mayDecide: boolean }} p */
+function ApprovalCard({ item, onDecided, mayDecide }) {
   const { event: e, taskId, task, proposal: pr, hashMatches } = item;
   const [comment, setComment] = useState('');
   const [busy, setBusy] = useState('');
@@ -72,25 +85,30 @@ function ApprovalCard({ item, onDecided }) {
       ${hashMatches ? ' matches SHA-256 of the proposal above, computed in this browser ✓' : ' does NOT match the proposal shown ✗'}
     </p>
     ${done
-      ? html`<p class="ok" role="status">${done}. The agent continues.</p>`
+      ? html`<p class="ok" role="status">${done}. ${done === 'Approved' ? 'The agent continues.' : 'The agent does not send it.'}</p>`
+      : !mayDecide
+      ? null
       : html`<div class="decide">
           <label for=${`c-${e.id}`}>Comment (optional)</label>
           <input id=${`c-${e.id}`} type="text" maxlength="2000" value=${comment} onInput=${(/** @type {any} */ ev) => setComment(ev.currentTarget.value)} />
           <button type="button" class="approve" disabled=${!!busy || !hashMatches} onClick=${() => decide('approve')}>${busy === 'approve' ? 'Approving…' : 'Approve'}</button>
           <button type="button" class="reject" disabled=${!!busy} onClick=${() => decide('reject')}>${busy === 'reject' ? 'Rejecting…' : 'Reject'}</button>
         </div>`}
-    <${ErrorBox} error=${error} />
+    <${ErrorBox} error=${error} title="The decision was not recorded." />
   </article>`;
 }
 
 /** @param {{ me: any }} p */
 export function ApprovalsView({ me }) {
+  // Older servers send no permissions: offer the buttons and let the API answer.
+  const mayDecide = me.permissions ? me.permissions.includes('tasks:approve') : true;
   const pending = useAsync(loadPending, []);
   useLiveRefresh((n) => APPROVAL_TYPES.has(n.type), pending.reload);
   return html`<h1>Approvals waiting for a human</h1>
-    <p class="muted">Each decision is bound to the proposal's hash: approving releases exactly this call and nothing else.${me.role === 'auditor' || me.role === 'viewer' ? ' Your role can look but not decide.' : ''}</p>
+    <p class="muted">Each decision is bound to the proposal's hash: approving releases exactly this call and nothing else.</p>
+    ${mayDecide ? null : html`<p class="notice" data-cannot-decide>Your key's role (${me.role}) can look at held transactions but not decide them: an operator or admin key can.</p>`}
     <${ErrorBox} error=${pending.error} retry=${pending.reload} />
     ${!pending.value && !pending.error ? html`<${Loading} what="Looking for held transactions" />` : null}
     ${pending.value && pending.value.length === 0 ? html`<${Empty}>Nothing waits for approval. Held transactions appear here the moment the policy holds them.</${Empty}>` : null}
-    ${pending.value?.map((/** @type {any} */ item) => html`<${ApprovalCard} key=${item.event.id} item=${item} onDecided=${pending.reload} />`)}`;
+    ${pending.value?.map((/** @type {any} */ item) => html`<${ApprovalCard} key=${item.event.id} item=${item} onDecided=${pending.reload} mayDecide=${mayDecide} />`)}`;
 }
