@@ -32,6 +32,8 @@ import { readCacheFor } from './readmodels/read-cache-choice';
 import { appliersFor } from './projector/appliers-for';
 import { startRelayLeadership, type RelayLeadership } from './relay';
 import { createGateway } from './app/gateway';
+import type { ChainRegistry } from './web3/chain-registry';
+import { createContractDescriber } from './web3/describe-contract';
 
 const SYSTEM_ACTOR = { kind: 'system' as const, id: 'openmcp' };
 
@@ -94,6 +96,8 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
   const closers: Closer[] = [{ name: 'tracing', close: () => tracing.shutdown() }];
   let draining = false;
   let agentRuntime: { stop(graceMs?: number): Promise<void> } | undefined;
+  // The agent's chains also tell the dashboard's approvers whose contract and which token a proposal names.
+  let agentChains: ChainRegistry | undefined;
   const closeAll = async () => {
     for (const c of closers.splice(0).reverse()) {
       try {
@@ -228,6 +232,7 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
       });
       await agent.runtime.start();
       agentRuntime = agent.runtime;
+      agentChains = agent.chains;
       closers.push({
         name: 'agent runtime',
         close: async () => {
@@ -319,6 +324,7 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
       chainRpcUrl: pipeline.rpcUrl,
       anchorContract: pipeline.contractAddress,
       upstreams: () => gateway.status().upstreams,
+      ...(agentChains ? { describeContract: createContractDescriber(agentChains) } : {}),
       onError: (err: unknown) => logger.warn({ err }, 'ui live stream error (will retry)'),
     });
     closers.push({ name: 'http', close: () => app.close() });

@@ -7,6 +7,8 @@ import { can, PERMISSIONS } from '../auth/roles';
 import type { EventStore } from '../eventstore/port';
 import type { ReadModels } from '../readmodels/port';
 import { ForbiddenError } from '../api/errors';
+import { NotFoundError, ValidationError } from '../core/errors';
+import type { ContractDescription, DescribeContractParameters } from '../web3/describe-contract';
 import { visibleTo } from './event-notice';
 import { openEventStream } from './event-stream';
 import { LiveHub } from './live-hub';
@@ -25,6 +27,8 @@ export type UiPluginOptions = {
   anchorContract?: string;
   /** Circuit-breaker state of the upstream MCP servers (McpGateway.status). */
   upstreams?: () => UpstreamStatus[];
+  /** Contract name, method signature and token units for the Approvals page (createContractDescriber over CHAINS_FILE). */
+  describeContract?: (p: DescribeContractParameters) => Promise<ContractDescription | undefined>;
   /** Heartbeat on the live stream, so proxies keep it open (default 15 s). */
   heartbeatMs?: number;
   onError?: (err: unknown) => void;
@@ -105,6 +109,19 @@ export const uiPlugin: FastifyPluginAsync<UiPluginOptions> = async (app, o) => {
     const calls = hub.tools.byServer(scope(p));
     const upstreams = (o.upstreams?.() ?? []).filter((u) => u.tenant === '*' || scope(p)(u.tenant));
     return { upstreams, calls };
+  });
+
+  // Public facts from CHAINS_FILE and the chain (names, ABI, token units), shown beside a proposal
+  // whose hash the browser checks itself: they explain what is approved, they are not what is approved.
+  app.get<{ Querystring: { chainId?: string; address?: string; method?: string } }>(`${MOUNT}/api/contract`, { schema: { hide: true } }, async (request) => {
+    await principal(request);
+    const q = request.query;
+    if (!q.chainId || !/^\d{1,15}$/.test(q.chainId)) throw new ValidationError('chainId must be a chain id (decimal)', { field: 'chainId' });
+    if (!q.address || !/^0x[0-9a-fA-F]{40}$/.test(q.address)) throw new ValidationError('address must be a 0x-prefixed 20-byte address', { field: 'address' });
+    if (q.method !== undefined && !/^[A-Za-z_$][A-Za-z0-9_$]{0,99}$/.test(q.method)) throw new ValidationError('method must be a Solidity function name', { field: 'method' });
+    const d = await o.describeContract?.({ chainId: Number(q.chainId), address: q.address.toLowerCase(), method: q.method });
+    if (!d) throw new NotFoundError('contract', `${q.address.toLowerCase()} on chain ${q.chainId}`);
+    return d;
   });
 
   app.get<{ Querystring: { after?: string } }>(`${MOUNT}/api/stream`, { schema: { hide: true } }, async (request, reply) => {

@@ -16,7 +16,7 @@ import { requireService } from '../support/services';
 // What page.evaluate callbacks see (they run in the browser; the project's tsconfig has no DOM lib).
 declare const sessionStorage: { getItem(k: string): string | null };
 declare const localStorage: { length: number };
-declare const document: { activeElement: { tagName: string } | null };
+declare const document: { activeElement: { tagName: string } | null; documentElement: { scrollWidth: number } };
 declare function getComputedStyle(el: unknown): { color: string };
 import { chromiumAvailable, launchChromium, CHROMIUM } from './support/browser';
 import { startUiGateway, type UiGateway } from './support/ui-gateway';
@@ -227,7 +227,15 @@ describe('dashboard /ui in headless Chromium against a running gateway', functio
     const text = await card.innerText();
     expect(text).to.contain('transfer').and.contain(TOKEN).and.contain(RECIPIENT).and.contain('500');
     expect(text).to.contain('matches SHA-256 of the proposal above');
+    // "500 DEMO" in the instruction, 500 base units in the call: the approver must see the difference.
+    expect(text).to.contain('DemoToken');
+    expect(await card.locator('[data-signature]').innerText()).to.equal('transfer(address to, uint256 amount)');
+    expect(await card.locator('[data-token-amount]').innerText()).to.equal('= 0.0000000000000005 DEMO');
     await shoot('approvals');
+    // On a phone the card wraps the 42-character address quoted in the instruction instead of widening the page.
+    await page.setViewportSize(PHONE);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).to.be.at.most(PHONE.width);
+    await page.setViewportSize(DESKTOP);
 
     // An auditor (another tab: its own session storage) sees the same card but is offered no
     // decision a 403 would refuse.

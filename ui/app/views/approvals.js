@@ -3,6 +3,7 @@ import { api, apiAll } from '../api.js';
 import { Empty, ErrorBox, Hex, Loading, useAsync, useLiveRefresh } from '../components.js';
 import { formatCount, formatTime, formatWei } from '../format.js';
 import { html } from '../html.js';
+import { describeArgs } from '../proposal-args.js';
 import { toHex, utf8 } from '../verify/hex.js';
 import { canonicalJson } from '../verify/jcs.js';
 import { sha256 } from '../verify/sha256.js';
@@ -40,14 +41,16 @@ async function loadPending() {
     } catch {
       proposal = undefined;
     }
-    out.push({ event: e, taskId: task.id, task, proposal, hashMatches });
+    // Names, signature and token units explain the proposal; the hash check above is over the proposal alone.
+    const contract = proposal ? await api(`/ui/api/contract?chainId=${encodeURIComponent(proposal.chainId)}&address=${encodeURIComponent(proposal.to)}&method=${encodeURIComponent(proposal.method)}`).catch(() => undefined) : undefined;
+    out.push({ event: e, taskId: task.id, task, proposal, hashMatches, contract });
   }
   return out;
 }
 
 /** @param {{ item: any, onDecided: () => void, mayDecide: boolean }} p */
 function ApprovalCard({ item, onDecided, mayDecide }) {
-  const { event: e, taskId, task, proposal: pr, hashMatches } = item;
+  const { event: e, taskId, task, proposal: pr, hashMatches, contract: c } = item;
   const [comment, setComment] = useState('');
   const [busy, setBusy] = useState('');
   const [error, setError] = useState(/** @type {any} */ (undefined));
@@ -68,14 +71,16 @@ function ApprovalCard({ item, onDecided, mayDecide }) {
   };
   const headingId = `appr-${e.id}`;
   return html`<article class="card approval" aria-labelledby=${headingId} data-proposal=${e.data.proposalHash}>
-    <h2 id=${headingId}>${pr ? `${pr.method}(…) on ${pr.to}` : 'Proposal'} <span class="muted small">task <a href=${`#/tasks/${taskId}`}><code>${taskId.slice(0, 8)}</code></a></span></h2>
+    <h2 id=${headingId}>${pr ? `${pr.method}(…) on ${c?.name ?? pr.to}` : 'Proposal'} <span class="muted small">task <a href=${`#/tasks/${taskId}`}><code>${taskId.slice(0, 8)}</code></a></span></h2>
     <p class="muted">Requested ${formatTime(e.occurredAt)} by rule <code>${e.data.rule}</code>${task?.instruction ? html` · task: “${task.instruction}”` : null}</p>
     ${pr
       ? html`<dl class="facts proposal">
           <div><dt>Chain</dt><dd>${pr.chainId}</dd></div>
-          <div class="wide"><dt>Contract</dt><dd><code>${pr.to}</code></dd></div>
-          <div><dt>Method</dt><dd><code>${pr.method}</code></dd></div>
-          <div class="wide"><dt>Arguments</dt><dd><ol class="args">${(pr.args ?? []).map((/** @type {unknown} */ a) => html`<li><code>${typeof a === 'string' ? a : JSON.stringify(a)}</code></li>`)}</ol></dd></div>
+          <div class="wide"><dt>Contract</dt><dd>${c ? html`<strong>${c.name}</strong> ` : null}<code>${pr.to}</code>${c ? null : html` <span class="muted small">(not in this server's CHAINS_FILE: no names to show)</span>`}</dd></div>
+          <div class="wide"><dt>Method</dt><dd><code data-signature>${c?.method ? c.method.signature : pr.method}</code>${c?.method ? html` <span class="muted small">selector ${c.method.selector}</span>` : null}</dd></div>
+          <div class="wide"><dt>Arguments</dt><dd><ol class="args">${describeArgs(pr, c).map(
+            (a) => html`<li><span class="muted">${a.label}${a.type ? ` (${a.type})` : ''}:</span> <code>${a.value}</code>${a.inUnits ? html` <strong data-token-amount>= ${a.inUnits}</strong>` : null}</li>`,
+          )}</ol></dd></div>
           <div><dt>Value</dt><dd>${formatWei(pr.value)}</dd></div>
           <div><dt>Gas limit</dt><dd>${pr.gas !== undefined ? `${formatCount(Number(pr.gas))} gas` : pr.gasLimit !== undefined ? `${formatCount(Number(pr.gasLimit))} gas` : '—'}</dd></div>
         </dl>`
