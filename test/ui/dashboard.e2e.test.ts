@@ -276,6 +276,18 @@ describe('dashboard /ui in headless Chromium against a running gateway', functio
     expect(verify.status, verify.stdout + verify.stderr).to.equal(0);
   });
 
+  it('pages back through older tasks, newest first, 50 at a time', async () => {
+    const submitted = await Promise.all(Array.from({ length: 50 }, (_, i) => apiCall('/v1/tasks', { method: 'POST', body: { steps: [{ tool: 'examples__echo', arguments: { text: `page ${i}` } }] } })));
+    expect(submitted.every((r) => r.status === 202)).to.equal(true);
+    await page.getByRole('link', { name: 'Activity' }).click();
+    await page.locator(`tr[data-task="${submitted[49].body.id}"]`).waitFor({ timeout: 30_000 });
+    // The first task of this run is now the 52nd newest: on the second page.
+    expect(await page.locator(`tr[data-task="${taskId}"]`).count()).to.equal(0);
+    await page.getByRole('button', { name: 'Load older tasks' }).click();
+    await page.locator(`tr[data-task="${taskId}"]`).waitFor({ timeout: 15_000 });
+    expect(await page.locator('tr[data-task]').count()).to.be.at.least(52);
+  });
+
   it('asks for a key again when its key is revoked, even on a page that makes no REST call', async () => {
     const created = (await apiCall('/v1/keys', { method: 'POST', body: { role: 'operator', tenant: 'default', name: 'e2e revoked' } })).body;
     const tab = await context.newPage();
