@@ -276,9 +276,24 @@ describe('dashboard /ui in headless Chromium against a running gateway', functio
     expect(verify.status, verify.stdout + verify.stderr).to.equal(0);
   });
 
+  let busy: { status: number; body: any }[] = [];
+
+  it('leaves the Approvals page quiet while unrelated tasks run and end (no reload per task)', async () => {
+    await page.getByRole('link', { name: 'Approvals' }).click();
+    await page.getByText('Nothing waits for approval').waitFor({ timeout: 30_000 });
+    const loads = () => requests.filter((u) => u.includes('/v1/tasks?status=running')).length;
+    const before = loads();
+    busy = await Promise.all(Array.from({ length: 50 }, (_, i) => apiCall('/v1/tasks', { method: 'POST', body: { steps: [{ tool: 'examples__echo', arguments: { text: `busy ${i}` } }] } })));
+    expect(busy.every((r) => r.status === 202)).to.equal(true);
+    const open = async () => (await apiCall('/v1/tasks?status=running&limit=100')).body.items.length + (await apiCall('/v1/tasks?status=submitted&limit=100')).body.items.length;
+    for (let i = 0; i < 240 && (await open()) > 0; i++) await new Promise((r) => setTimeout(r, 500));
+    expect(await open()).to.equal(0);
+    await page.waitForTimeout(1_500); // past the page's refresh debounce
+    expect(loads() - before, 'reloads of the approvals list while 50 unrelated tasks ran').to.equal(0);
+  });
+
   it('pages back through older tasks, newest first, 50 at a time', async () => {
-    const submitted = await Promise.all(Array.from({ length: 50 }, (_, i) => apiCall('/v1/tasks', { method: 'POST', body: { steps: [{ tool: 'examples__echo', arguments: { text: `page ${i}` } }] } })));
-    expect(submitted.every((r) => r.status === 202)).to.equal(true);
+    const submitted = busy;
     await page.getByRole('link', { name: 'Activity' }).click();
     await page.locator(`tr[data-task="${submitted[49].body.id}"]`).waitFor({ timeout: 30_000 });
     // The first task of this run is now the 52nd newest: on the second page.

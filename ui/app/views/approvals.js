@@ -1,4 +1,4 @@
-import { useState } from 'preact/hooks';
+import { useRef, useState } from 'preact/hooks';
 import { api, apiAll } from '../api.js';
 import { Empty, ErrorBox, Hex, Loading, useAsync, useLiveRefresh } from '../components.js';
 import { formatCount, formatTime, formatWei } from '../format.js';
@@ -8,7 +8,8 @@ import { toHex, utf8 } from '../verify/hex.js';
 import { canonicalJson } from '../verify/jcs.js';
 import { sha256 } from '../verify/sha256.js';
 
-const APPROVAL_TYPES = new Set(['ApprovalRequested', 'ApprovalGranted', 'ApprovalRejected', 'TaskCompleted', 'TaskFailed', 'TaskCancelled']);
+const APPROVAL_TYPES = new Set(['ApprovalRequested', 'ApprovalGranted', 'ApprovalRejected']);
+const TASK_ENDS = new Set(['TaskCompleted', 'TaskFailed', 'TaskCancelled']);
 
 /** Approval events of one task, oldest first. @param {string} taskId @param {string} type */
 const approvalEvents = (taskId, type) => apiAll(`/v1/events?stream=task-${encodeURIComponent(taskId)}&type=${type}&limit=1000`, 100_000);
@@ -108,7 +109,11 @@ export function ApprovalsView({ me }) {
   // Older servers send no permissions: offer the buttons and let the API answer.
   const mayDecide = me.permissions ? me.permissions.includes('tasks:approve') : true;
   const pending = useAsync(loadPending, []);
-  useLiveRefresh((n) => APPROVAL_TYPES.has(n.type), pending.reload);
+  // Reload for approval events, and for the end of a task a card shows: not for every task that
+  // ends on a busy gateway, whose reloads would spend this key's rate limit (and then its Approve).
+  const shown = useRef(/** @type {Set<string>} */ (new Set()));
+  shown.current = new Set((pending.value ?? []).map((/** @type {any} */ i) => i.taskId));
+  useLiveRefresh((n) => APPROVAL_TYPES.has(n.type) || (TASK_ENDS.has(n.type) && shown.current.has(n.taskId)), pending.reload);
   return html`<h1>Approvals waiting for a human</h1>
     <p class="muted">Each decision is bound to the proposal's hash: approving releases exactly this call and nothing else.</p>
     ${mayDecide ? null : html`<p class="notice" data-cannot-decide>Your key's role (${me.role}) can look at held transactions but not decide them: an operator or admin key can.</p>`}
