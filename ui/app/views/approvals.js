@@ -4,6 +4,7 @@ import { Empty, ErrorBox, Hex, Loading, useAsync, useLiveRefresh } from '../comp
 import { formatCount, formatTime, formatWei } from '../format.js';
 import { html } from '../html.js';
 import { describeArgs } from '../proposal-args.js';
+import { undecided } from '../undecided.js';
 import { toHex, utf8 } from '../verify/hex.js';
 import { canonicalJson } from '../verify/jcs.js';
 import { sha256 } from '../verify/sha256.js';
@@ -28,8 +29,7 @@ async function loadPending() {
     const asked = await approvalEvents(task.id, 'ApprovalRequested');
     if (asked.length === 0) continue;
     const decided = await Promise.all(['ApprovalGranted', 'ApprovalRejected'].map((t) => approvalEvents(task.id, t)));
-    const done = new Set(decided.flat().map((e) => e.data.proposalHash));
-    for (const e of asked) if (!done.has(e.data.proposalHash)) requests.push({ e, task });
+    for (const e of undecided([...asked, ...decided.flat()])) requests.push({ e, task });
   }
   requests.sort((a, b) => b.e.position - a.e.position);
   const out = [];

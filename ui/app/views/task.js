@@ -4,6 +4,7 @@ import { Badge, Empty, ErrorBox, Hex, JsonView, Loading, useAsync, useLiveRefres
 import { summarize } from '../event-summary.js';
 import { formatClock, formatCount, formatDuration, formatTime } from '../format.js';
 import { html } from '../html.js';
+import { undecided } from '../undecided.js';
 
 /** @param {{ e: any }} p */
 function TimelineItem({ e }) {
@@ -50,9 +51,7 @@ export function TaskView({ id }) {
   if (task.error) return html`<h1>Task <code>${id}</code></h1><${ErrorBox} error=${task.error} retry=${task.reload} />`;
   if (!task.value) return html`<h1>Task</h1><${Loading} what="Loading the task" />`;
   const t = task.value;
-  const pendingApproval = (events.value ?? []).some((/** @type {any} */ e) => e.type === 'ApprovalRequested') &&
-    !(events.value ?? []).some((/** @type {any} */ e) => e.type === 'ApprovalGranted' || e.type === 'ApprovalRejected') &&
-    (t.status === 'running' || t.status === 'submitted');
+  const pendingApproval = undecided(events.value ?? []).length > 0 && (t.status === 'running' || t.status === 'submitted');
   return html`<h1>Task <code class="id">${t.id}</code> <${Badge} status=${t.status} /></h1>
     <dl class="facts">
       <div><dt>Submitted</dt><dd>${formatTime(t.createdAt)}</dd></div>
