@@ -146,6 +146,8 @@ describe('dashboard /ui in headless Chromium against a running gateway', functio
     expect(order[0]).to.equal('TaskSubmitted');
     expect(order[order.length - 1]).to.equal('TaskCompleted');
     expect(order).to.include.members(['TaskStarted', 'PolicyEvaluated', 'TaskStepStarted', 'ToolCallRequested', 'ToolCallCompleted', 'TaskStepCompleted']);
+    // Each line shows a clock time only: the heading names the viewer's zone once.
+    expect(await page.locator('[data-zone]').innerText()).to.match(/times in (GMT\+5:30|IST)$/);
     // Keyboard: the page heading has focus after navigation, and the payload toggles from the keyboard.
     expect(await page.evaluate(() => document.activeElement?.tagName)).to.equal('H1');
     const toggle = page.locator('.timeline li').first().getByRole('button', { name: 'Show payload' });

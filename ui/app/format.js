@@ -10,6 +10,9 @@ export const formatTime = (iso) => (iso ? dateTime.format(new Date(iso)) : '—'
 /** @param {string|undefined} iso */
 export const formatClock = (iso) => (iso ? timeOnly.format(new Date(iso)) : '—');
 
+/** The viewer's zone as the dates name it (e.g. GMT+5:30), for lists that show clock times only. */
+export const zoneName = (now = new Date()) => dateTime.formatToParts(now).find((p) => p.type === 'timeZoneName')?.value ?? '';
+
 /** @param {number} n @param {string} [unit] singular; "s" is appended for n ≠ 1 */
 export function formatCount(n, unit) {
   if (unit === undefined) return count.format(n);

@@ -2,7 +2,7 @@ import { useState } from 'preact/hooks';
 import { api, apiAll } from '../api.js';
 import { Badge, Empty, ErrorBox, Hex, JsonView, Loading, useAsync, useLiveRefresh } from '../components.js';
 import { summarize } from '../event-summary.js';
-import { formatClock, formatCount, formatDuration, formatTime } from '../format.js';
+import { formatClock, formatCount, formatDuration, formatTime, zoneName } from '../format.js';
 import { html } from '../html.js';
 import { undecided } from '../undecided.js';
 
@@ -70,7 +70,7 @@ export function TaskView({ id }) {
         </table></div>`
       : null}
     ${t.output !== undefined ? html`<details><summary>Output</summary><${JsonView} value=${t.output} /></details>` : null}
-    <h2>Timeline <span class="muted small">${events.value ? formatCount(events.value.length, 'event') : ''}, in order</span></h2>
+    <h2>Timeline <span class="muted small" data-zone>${events.value ? formatCount(events.value.length, 'event') : ''}, in order, times in ${zoneName()}</span></h2>
     <${ErrorBox} error=${events.error} retry=${events.reload} />
     ${!events.value && !events.error ? html`<${Loading} what="Loading the audit trail" />` : null}
     ${events.value && events.value.length === 0 ? html`<${Empty}>No events visible yet.</${Empty}>` : null}
