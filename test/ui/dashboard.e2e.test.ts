@@ -305,6 +305,23 @@ describe('dashboard /ui in headless Chromium against a running gateway', functio
     expect(await page.locator('tr[data-task]').count()).to.be.at.least(52);
   });
 
+  it('keeps the key when the gateway does not answer at a reload, and offers to try again', async () => {
+    const tab = await context.newPage();
+    await tab.goto(`${gw.url}/ui`);
+    await tab.getByLabel('API key').fill(gw.adminKey);
+    await tab.keyboard.press('Enter');
+    await tab.getByRole('heading', { name: 'Live activity' }).waitFor();
+    // As during a restart: the page loads (from cache or another replica), the key check cannot connect.
+    await tab.route('**/ui/api/config', (r) => r.abort('connectionrefused'));
+    await tab.reload();
+    await tab.getByText('The gateway did not answer.').waitFor();
+    expect(await tab.evaluate(() => sessionStorage.getItem('openmcp.apiKey'))).to.equal(gw.adminKey);
+    await tab.unroute('**/ui/api/config');
+    await tab.getByRole('button', { name: 'Try again' }).click();
+    await tab.getByRole('heading', { name: 'Live activity' }).waitFor();
+    await tab.close();
+  });
+
   it('asks for a key again when its key is revoked, even on a page that makes no REST call', async () => {
     const created = (await apiCall('/v1/keys', { method: 'POST', body: { role: 'operator', tenant: 'default', name: 'e2e revoked' } })).body;
     const tab = await context.newPage();
