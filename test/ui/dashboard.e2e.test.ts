@@ -253,6 +253,10 @@ describe('dashboard /ui in headless Chromium against a running gateway', functio
     expect(await auditor.locator('[data-cannot-decide]').innerText()).to.contain('auditor');
     await auditor.close();
 
+    // With several cards, a screen reader names which proposal an Approve button decides.
+    const describedBy = await card.getByRole('button', { name: 'Approve' }).getAttribute('aria-describedby');
+    expect(await card.locator(`h2[id="${describedBy}"]`).innerText()).to.contain('transfer');
+
     const proposalHash = await card.getAttribute('data-proposal');
     await card.getByRole('button', { name: 'Approve' }).click();
     await card.getByText('Approved.').waitFor();

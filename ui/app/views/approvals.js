@@ -97,8 +97,8 @@ function ApprovalCard({ item, onDecided, mayDecide }) {
       : html`<div class="decide">
           <label for=${`c-${e.id}`}>Comment (optional)</label>
           <input id=${`c-${e.id}`} type="text" maxlength="2000" value=${comment} onInput=${(/** @type {any} */ ev) => setComment(ev.currentTarget.value)} />
-          <button type="button" class="approve" disabled=${!!busy || !hashMatches} onClick=${() => decide('approve')}>${busy === 'approve' ? 'Approving…' : 'Approve'}</button>
-          <button type="button" class="reject" disabled=${!!busy} onClick=${() => decide('reject')}>${busy === 'reject' ? 'Rejecting…' : 'Reject'}</button>
+          <button type="button" class="approve" aria-describedby=${headingId} disabled=${!!busy || !hashMatches} onClick=${() => decide('approve')}>${busy === 'approve' ? 'Approving…' : 'Approve'}</button>
+          <button type="button" class="reject" aria-describedby=${headingId} disabled=${!!busy} onClick=${() => decide('reject')}>${busy === 'reject' ? 'Rejecting…' : 'Reject'}</button>
         </div>`}
     <${ErrorBox} error=${error} title="The decision was not recorded." />
   </article>`;
