@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Knex } from 'knex';
 import { Registry } from 'prom-client';
@@ -32,6 +32,9 @@ import { readCacheFor } from './readmodels/read-cache-choice';
 import { appliersFor } from './projector/appliers-for';
 import { relayReadiness, startRelayLeadership, type RelayLeadership } from './relay';
 import { createGateway } from './app/gateway';
+import { ChainRegistry } from './web3/chain-registry';
+import { loadChainsFile } from './web3/chains-file';
+import { createContractDescriber } from './web3/describe-contract';
 
 const SYSTEM_ACTOR = { kind: 'system' as const, id: 'openmcp' };
 
@@ -94,6 +97,8 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
   const closers: Closer[] = [{ name: 'tracing', close: () => tracing.shutdown() }];
   let draining = false;
   let agentRuntime: { stop(graceMs?: number): Promise<void> } | undefined;
+  // The chains of CHAINS_FILE also tell the dashboard's approvers whose contract and which token a proposal names.
+  let contractChains: ChainRegistry | undefined;
   const closeAll = async () => {
     for (const c of closers.splice(0).reverse()) {
       try {
@@ -241,6 +246,7 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
       });
       await agent.runtime.start();
       agentRuntime = agent.runtime;
+      contractChains = agent.chains;
       closers.push({
         name: 'agent runtime',
         close: async () => {
@@ -326,6 +332,16 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
       const isRevoked = async (p: { actor: { id: string } }) => Boolean((await keys.get(p.actor.id))?.revokedAt);
       await app.register(mcpGatewayPlugin, { gateway, cache, authenticate: mcpAuthenticate(auth, rateLimit), isRevoked });
     }
+    // An API process without the agent role reads the same CHAINS_FILE for the approvers' names,
+    // without wallets: it only describes contracts, it never signs.
+    if (roles.api && !contractChains && config.CHAINS_FILE) {
+      const specs = loadChainsFile(resolve(config.CHAINS_FILE)).map(({ wallet: _wallet, ...chain }) => chain);
+      if (specs.length) {
+        const readOnly = await ChainRegistry.open(specs);
+        contractChains = readOnly;
+        closers.push({ name: 'ui chains', close: async () => readOnly.close() });
+      }
+    }
     if (roles.api) await app.register(uiPlugin, {
       store,
       readModels,
@@ -333,6 +349,7 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
       chainRpcUrl: pipeline.rpcUrl,
       anchorContract: pipeline.contractAddress,
       upstreams: () => gateway.status().upstreams,
+      ...(contractChains ? { describeContract: createContractDescriber(contractChains) } : {}),
       onError: (err: unknown) => logger.warn({ err }, 'ui live stream error (will retry)'),
     });
     closers.push({ name: 'http', close: () => app.close() });

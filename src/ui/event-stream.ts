@@ -8,6 +8,8 @@ export type EventStreamWriter = {
   comment(text: string): void;
   readonly closed: boolean;
   onClose(fn: () => void): void;
+  /** End the response; the client reconnects (and hears 401 if its key is gone). */
+  close(): void;
 };
 
 /**
@@ -46,5 +48,6 @@ export function openEventStream(reply: FastifyReply): EventStreamWriter {
       return closed;
     },
     onClose: (fn) => void closers.push(fn),
+    close,
   };
 }

@@ -3,10 +3,12 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { Principal } from '../auth/principal';
-import { can } from '../auth/roles';
+import { can, PERMISSIONS } from '../auth/roles';
 import type { EventStore } from '../eventstore/port';
 import type { ReadModels } from '../readmodels/port';
 import { ForbiddenError } from '../api/errors';
+import { NotFoundError, ValidationError } from '../core/errors';
+import type { ContractDescription, DescribeContractParameters } from '../web3/describe-contract';
 import { visibleTo } from './event-notice';
 import { openEventStream } from './event-stream';
 import { LiveHub } from './live-hub';
@@ -25,6 +27,8 @@ export type UiPluginOptions = {
   anchorContract?: string;
   /** Circuit-breaker state of the upstream MCP servers (McpGateway.status). */
   upstreams?: () => UpstreamStatus[];
+  /** Contract name, method signature and token units for the Approvals page (createContractDescriber over CHAINS_FILE). */
+  describeContract?: (p: DescribeContractParameters) => Promise<ContractDescription | undefined>;
   /** Heartbeat on the live stream, so proxies keep it open (default 15 s). */
   heartbeatMs?: number;
   onError?: (err: unknown) => void;
@@ -87,6 +91,8 @@ export const uiPlugin: FastifyPluginAsync<UiPluginOptions> = async (app, o) => {
     return {
       tenant: p.tenant,
       role: p.role,
+      // What the page may offer (the API decides anyway): no Approve button a 403 would answer.
+      permissions: PERMISSIONS.filter((x) => can(p.role, x)),
       crossTenant: p.crossTenant,
       ...(o.chainRpcUrl ? { chainRpcUrl: o.chainRpcUrl } : {}),
       ...(o.anchorContract ? { anchorContract: o.anchorContract } : {}),
@@ -105,6 +111,19 @@ export const uiPlugin: FastifyPluginAsync<UiPluginOptions> = async (app, o) => {
     return { upstreams, calls };
   });
 
+  // Public facts from CHAINS_FILE and the chain (names, ABI, token units), shown beside a proposal
+  // whose hash the browser checks itself: they explain what is approved, they are not what is approved.
+  app.get<{ Querystring: { chainId?: string; address?: string; method?: string } }>(`${MOUNT}/api/contract`, { schema: { hide: true } }, async (request) => {
+    await principal(request);
+    const q = request.query;
+    if (!q.chainId || !/^\d{1,15}$/.test(q.chainId)) throw new ValidationError('chainId must be a chain id (decimal)', { field: 'chainId' });
+    if (!q.address || !/^0x[0-9a-fA-F]{40}$/.test(q.address)) throw new ValidationError('address must be a 0x-prefixed 20-byte address', { field: 'address' });
+    if (q.method !== undefined && !/^[A-Za-z_$][A-Za-z0-9_$]{0,99}(\([A-Za-z0-9_$,[\]() ]{0,1000}\))?$/.test(q.method)) throw new ValidationError('method must be a Solidity function name or signature, e.g. transfer(address,uint256)', { field: 'method' });
+    const d = await o.describeContract?.({ chainId: Number(q.chainId), address: q.address.toLowerCase(), method: q.method });
+    if (!d) throw new NotFoundError('contract', `${q.address.toLowerCase()} on chain ${q.chainId}`);
+    return d;
+  });
+
   app.get<{ Querystring: { after?: string } }>(`${MOUNT}/api/stream`, { schema: { hide: true } }, async (request, reply) => {
     const p = await principal(request);
     const after = request.query.after !== undefined && /^-?\d{1,16}$/.test(request.query.after) ? Number(request.query.after) : undefined;
@@ -113,7 +132,12 @@ export const uiPlugin: FastifyPluginAsync<UiPluginOptions> = async (app, o) => {
     const unsubscribe = hub.subscribe(after, (n) => {
       if (visibleTo(n, p.tenant, p.crossTenant)) stream.send('event', n.position, n);
     });
-    const beat = setInterval(() => stream.comment('keep-alive'), o.heartbeatMs ?? 15_000);
+    // The key was checked once, at connect; a stream lives for hours. Each heartbeat checks it
+    // again, so a revoked key stops hearing within a beat (plus the authenticator's cache time).
+    const beat = setInterval(() => {
+      stream.comment('keep-alive');
+      principal(request).catch(() => stream.close());
+    }, o.heartbeatMs ?? 15_000);
     stream.onClose(() => {
       clearInterval(beat);
       unsubscribe();

@@ -16,7 +16,7 @@ import { requireService } from '../support/services';
 // What page.evaluate callbacks see (they run in the browser; the project's tsconfig has no DOM lib).
 declare const sessionStorage: { getItem(k: string): string | null };
 declare const localStorage: { length: number };
-declare const document: { activeElement: { tagName: string } | null };
+declare const document: { activeElement: { tagName: string } | null; documentElement: { scrollWidth: number } };
 declare function getComputedStyle(el: unknown): { color: string };
 import { chromiumAvailable, launchChromium, CHROMIUM } from './support/browser';
 import { startUiGateway, type UiGateway } from './support/ui-gateway';
@@ -146,6 +146,8 @@ describe('dashboard /ui in headless Chromium against a running gateway', functio
     expect(order[0]).to.equal('TaskSubmitted');
     expect(order[order.length - 1]).to.equal('TaskCompleted');
     expect(order).to.include.members(['TaskStarted', 'PolicyEvaluated', 'TaskStepStarted', 'ToolCallRequested', 'ToolCallCompleted', 'TaskStepCompleted']);
+    // Each line shows a clock time only: the heading names the viewer's zone once.
+    expect(await page.locator('[data-zone]').innerText()).to.match(/times in (GMT\+5:30|IST)$/);
     // Keyboard: the page heading has focus after navigation, and the payload toggles from the keyboard.
     expect(await page.evaluate(() => document.activeElement?.tagName)).to.equal('H1');
     const toggle = page.locator('.timeline li').first().getByRole('button', { name: 'Show payload' });
@@ -227,7 +229,34 @@ describe('dashboard /ui in headless Chromium against a running gateway', functio
     const text = await card.innerText();
     expect(text).to.contain('transfer(address,uint256)', 'the exact function signed').and.contain(TOKEN).and.contain(RECIPIENT).and.contain('500');
     expect(text).to.contain('matches SHA-256 of the proposal above');
+    // "500 DEMO" in the instruction, 500 base units in the call: the approver must see the difference.
+    expect(text).to.contain('DemoToken');
+    expect(await card.locator('[data-signature]').innerText()).to.equal('transfer(address to, uint256 amount)');
+    expect(await card.locator('[data-token-amount]').innerText()).to.equal('= 0.0000000000000005 DEMO');
     await shoot('approvals');
+    // On a phone the card wraps the 42-character address quoted in the instruction instead of widening the page.
+    await page.setViewportSize(PHONE);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).to.be.at.most(PHONE.width);
+    await page.setViewportSize(DESKTOP);
+
+    // An auditor (another tab: its own session storage) sees the same card but is offered no
+    // decision a 403 would refuse.
+    const auditorKey = (await apiCall('/v1/keys', { method: 'POST', body: { role: 'auditor', tenant: 'default', name: 'e2e auditor' } })).body.key;
+    const auditor = await context.newPage();
+    await auditor.goto(`${gw.url}/ui#/approvals`);
+    await auditor.getByLabel('API key').fill(auditorKey);
+    await auditor.keyboard.press('Enter');
+    const seen = auditor.locator('article.approval').filter({ has: auditor.locator(`a[href="#/tasks/${id}"]`) });
+    await seen.waitFor({ timeout: 30_000 });
+    expect(await seen.innerText()).to.contain(RECIPIENT);
+    expect(await seen.getByRole('button').count(), 'decision buttons for a role without tasks:approve').to.equal(0);
+    expect(await auditor.locator('[data-cannot-decide]').innerText()).to.contain('auditor');
+    await auditor.close();
+
+    // With several cards, a screen reader names which proposal an Approve button decides.
+    const describedBy = await card.getByRole('button', { name: 'Approve' }).getAttribute('aria-describedby');
+    expect(await card.locator(`h2[id="${describedBy}"]`).innerText()).to.contain('transfer');
+
     const proposalHash = await card.getAttribute('data-proposal');
     await card.getByRole('button', { name: 'Approve' }).click();
     await card.getByText('Approved.').waitFor();
@@ -251,6 +280,65 @@ describe('dashboard /ui in headless Chromium against a running gateway', functio
     writeFileSync(file, JSON.stringify(proof.body));
     const verify = spawnSync(process.execPath, [join(__dirname, '..', '..', 'bin', 'openmcp'), 'verify', file, '--rpc', gw.rpcUrl], { encoding: 'utf8' });
     expect(verify.status, verify.stdout + verify.stderr).to.equal(0);
+  });
+
+  let busy: { status: number; body: any }[] = [];
+
+  it('leaves the Approvals page quiet while unrelated tasks run and end (no reload per task)', async () => {
+    await page.getByRole('link', { name: 'Approvals' }).click();
+    await page.getByText('Nothing waits for approval').waitFor({ timeout: 30_000 });
+    const loads = () => requests.filter((u) => u.includes('/v1/tasks?status=running')).length;
+    const before = loads();
+    busy = await Promise.all(Array.from({ length: 50 }, (_, i) => apiCall('/v1/tasks', { method: 'POST', body: { steps: [{ tool: 'examples__echo', arguments: { text: `busy ${i}` } }] } })));
+    expect(busy.every((r) => r.status === 202)).to.equal(true);
+    const open = async () => (await apiCall('/v1/tasks?status=running&limit=100')).body.items.length + (await apiCall('/v1/tasks?status=submitted&limit=100')).body.items.length;
+    for (let i = 0; i < 240 && (await open()) > 0; i++) await new Promise((r) => setTimeout(r, 500));
+    expect(await open()).to.equal(0);
+    await page.waitForTimeout(1_500); // past the page's refresh debounce
+    expect(loads() - before, 'reloads of the approvals list while 50 unrelated tasks ran').to.equal(0);
+  });
+
+  it('pages back through older tasks, newest first, 50 at a time', async () => {
+    const submitted = busy;
+    await page.getByRole('link', { name: 'Activity' }).click();
+    await page.locator(`tr[data-task="${submitted[49].body.id}"]`).waitFor({ timeout: 30_000 });
+    // The first task of this run is now the 52nd newest: on the second page.
+    expect(await page.locator(`tr[data-task="${taskId}"]`).count()).to.equal(0);
+    await page.getByRole('button', { name: 'Load older tasks' }).click();
+    await page.locator(`tr[data-task="${taskId}"]`).waitFor({ timeout: 15_000 });
+    expect(await page.locator('tr[data-task]').count()).to.be.at.least(52);
+  });
+
+  it('keeps the key when the gateway does not answer at a reload, and offers to try again', async () => {
+    const tab = await context.newPage();
+    await tab.goto(`${gw.url}/ui`);
+    await tab.getByLabel('API key').fill(gw.adminKey);
+    await tab.keyboard.press('Enter');
+    await tab.getByRole('heading', { name: 'Live activity' }).waitFor();
+    // As during a restart: the page loads (from cache or another replica), the key check cannot connect.
+    await tab.route('**/ui/api/config', (r) => r.abort('connectionrefused'));
+    await tab.reload();
+    await tab.getByText('The gateway did not answer.').waitFor();
+    expect(await tab.evaluate(() => sessionStorage.getItem('openmcp.apiKey'))).to.equal(gw.adminKey);
+    await tab.unroute('**/ui/api/config');
+    await tab.getByRole('button', { name: 'Try again' }).click();
+    await tab.getByRole('heading', { name: 'Live activity' }).waitFor();
+    await tab.close();
+  });
+
+  it('asks for a key again when its key is revoked, even on a page that makes no REST call', async () => {
+    const created = (await apiCall('/v1/keys', { method: 'POST', body: { role: 'operator', tenant: 'default', name: 'e2e revoked' } })).body;
+    const tab = await context.newPage();
+    await tab.goto(`${gw.url}/ui#/verify`);
+    await tab.getByLabel('API key').fill(created.key);
+    await tab.keyboard.press('Enter');
+    await tab.locator('[data-live="live"]').waitFor();
+    expect((await apiCall(`/v1/keys/${created.id}`, { method: 'DELETE' })).status).to.equal(204);
+    // The live stream is the only connection left: the server ends it at its next heartbeat (15 s).
+    await tab.getByText('Your key was refused').waitFor({ timeout: 60_000 });
+    expect(await tab.getByLabel('API key').isVisible()).to.equal(true);
+    expect(await tab.evaluate(() => sessionStorage.getItem('openmcp.apiKey'))).to.equal(null);
+    await tab.close();
   });
 
   it('sent no request anywhere but the gateway and the chain RPC', () => {

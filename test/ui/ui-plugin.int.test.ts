@@ -16,6 +16,7 @@ import { uiPlugin } from '../../src/ui';
 const principals: Record<string, Principal> = {
   'key-acme-operator-000000000000': { tenant: 'acme', role: 'operator', actor: { kind: 'user', id: 'op' }, crossTenant: false, via: 'api-key', subject: 'k1' },
   'key-root-admin-00000000000000': { tenant: 'default', role: 'admin', actor: { kind: 'user', id: 'root' }, crossTenant: true, via: 'api-key', subject: 'k2' },
+  'key-acme-revoked-later-000000': { tenant: 'acme', role: 'operator', actor: { kind: 'user', id: 'op2' }, crossTenant: false, via: 'api-key', subject: 'k3' },
 };
 const authenticate = async (h: string | undefined) => {
   const p = principals[(h ?? '').replace(/^Bearer /, '')];
@@ -25,6 +26,7 @@ const authenticate = async (h: string | undefined) => {
 const auth = (key: string) => ({ authorization: `Bearer ${key}` });
 const ACME = 'key-acme-operator-000000000000';
 const ROOT = 'key-root-admin-00000000000000';
+const TOKEN = '0x8464135c8f25da09e49bc8782676a84730c318bc';
 
 /** Read server-sent events from the live stream until `until` holds or `ms` pass. */
 async function readStream(url: string, key: string, until: (events: { event: string; data: any }[]) => boolean, ms = 5000) {
@@ -75,7 +77,7 @@ describe('uiPlugin: /ui assets, authenticated JSON and the live stream', functio
     const readModels = { waitForPosition: async (p: number) => (waited.push(p), true) } as unknown as ReadModels;
     app = Fastify();
     installErrorHandler(app);
-    await app.register(uiPlugin, { store, readModels, authenticate, chainRpcUrl: 'http://127.0.0.1:8545', heartbeatMs: 200, upstreams: () => [{ id: 's1', tenant: '*', name: 'examples', health: 'up', circuit: 'closed', inFlight: 0 }] });
+    await app.register(uiPlugin, { store, readModels, authenticate, chainRpcUrl: 'http://127.0.0.1:8545', heartbeatMs: 200, describeContract: async (q) => (q.address === TOKEN ? { chainId: q.chainId, address: q.address, name: 'DemoToken', token: { symbol: 'DEMO', decimals: 18 } } : undefined), upstreams: () => [{ id: 's1', tenant: '*', name: 'examples', health: 'up', circuit: 'closed', inFlight: 0 }] });
     base = await app.listen({ host: '127.0.0.1', port: 0 });
   });
 
@@ -122,7 +124,13 @@ describe('uiPlugin: /ui assets, authenticated JSON and the live stream', functio
       expect(res.json().code).to.equal('UNAUTHENTICATED');
     }
     const cfg = await app.inject({ url: '/ui/api/config', headers: auth(ACME) });
-    expect(cfg.json()).to.deep.equal({ tenant: 'acme', role: 'operator', crossTenant: false, chainRpcUrl: 'http://127.0.0.1:8545' });
+    expect(cfg.json()).to.deep.equal({
+      tenant: 'acme',
+      role: 'operator',
+      permissions: ['tasks:read', 'tasks:write', 'tasks:approve', 'events:read', 'proofs:read', 'mcp:read', 'mcp:write', 'mcp:call'],
+      crossTenant: false,
+      chainRpcUrl: 'http://127.0.0.1:8545',
+    });
   });
 
   it("streams only the caller's tenant's notices (plus shared and system ones), without payloads, after the read side has them", async () => {
@@ -155,6 +163,46 @@ describe('uiPlugin: /ui assets, authenticated JSON and the live stream', functio
     await new Promise((r) => setTimeout(r, 500));
     const { out } = await readStream(`${base}/ui/api/stream?after=${head}`, ACME, (es) => es.some((e) => e.event === 'event'));
     expect(out.find((e) => e.event === 'event')!.data.position).to.equal(head + 1);
+  });
+
+  it('ends the stream of a key revoked while it listens (checked again at each heartbeat)', async () => {
+    const key = 'key-acme-revoked-later-000000';
+    const res = await fetch(`${base}/ui/api/stream`, { headers: auth(key) });
+    expect(res.status).to.equal(200);
+    const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+    await reader.read();
+    delete principals[key];
+    const ended = (async () => {
+      for (;;) if ((await reader.read()).done) return true;
+    })();
+    const timeout = new Promise<boolean>((r) => setTimeout(() => r(false), 3_000));
+    const done = await Promise.race([ended, timeout]);
+    if (!done) await reader.cancel();
+    expect(done, 'the stream of a revoked key is still open').to.equal(true);
+    expect((await app.inject({ url: '/ui/api/stream', headers: auth(key) })).statusCode).to.equal(401);
+  });
+
+  it('describes a configured contract for the Approvals page; bad queries name the field, unknown contracts are 404', async () => {
+    const get = (q: string, key = ACME) => app.inject({ url: `/ui/api/contract?${q}`, headers: auth(key) });
+    const ok = await get(`chainId=31337&address=${TOKEN.toUpperCase().replace('0X', '0x')}&method=transfer`);
+    expect(ok.statusCode).to.equal(200);
+    expect(ok.json()).to.deep.include({ name: 'DemoToken', address: TOKEN });
+    // An overloaded method is asked for by the signature the proposal records.
+    const bySignature = await get(`chainId=31337&address=${TOKEN}&method=${encodeURIComponent('transfer(address,uint256)')}`);
+    expect(bySignature.statusCode).to.equal(200);
+    expect(bySignature.json()).to.include({ name: 'DemoToken' });
+    expect((await get(`chainId=31337&address=0x${'1'.repeat(40)}`)).json()).to.include({ status: 404, code: 'NOT_FOUND' });
+    for (const [q, field] of [
+      [`chainId=x&address=${TOKEN}`, 'chainId'],
+      ['chainId=1&address=0x12', 'address'],
+      [`chainId=1&address=${TOKEN}&method=a(b`, 'method'],
+      [`chainId=1&address=${TOKEN}&method=1a`, 'method'],
+    ]) {
+      const bad = await get(q);
+      expect(bad.statusCode, q).to.equal(400);
+      expect(bad.json()).to.include({ code: 'VALIDATION_FAILED', field });
+    }
+    expect((await get(`chainId=1&address=${TOKEN}`, 'nope')).statusCode).to.equal(401);
   });
 
   it('counts activity per minute and tool latency per server, scoped to the tenant', async () => {

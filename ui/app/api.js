@@ -29,6 +29,10 @@ export class ApiError extends Error {
 /** Listeners told when the key is refused (401), so the app can ask for a new one. */
 const unauthorized = new Set();
 export const onUnauthorized = (/** @type {() => void} */ fn) => (unauthorized.add(fn), () => unauthorized.delete(fn));
+/** Tell the app the stored key was refused (by the REST API or the live stream). */
+export const keyRefused = () => {
+  for (const fn of unauthorized) fn();
+};
 
 /**
  * @param {string} path e.g. /v1/tasks?limit=50
@@ -53,7 +57,7 @@ export async function api(path, opts = {}) {
     body = undefined;
   }
   if (!res.ok) {
-    if (res.status === 401 && opts.key === undefined) for (const fn of unauthorized) fn();
+    if (res.status === 401 && opts.key === undefined) keyRefused();
     const retry = Number(res.headers.get('retry-after'));
     throw new ApiError(res.status, body?.code ?? `HTTP_${res.status}`, body?.detail ?? body?.title ?? `HTTP ${res.status}`, Number.isFinite(retry) && retry > 0 ? retry : undefined);
   }

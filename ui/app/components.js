@@ -51,13 +51,16 @@ export function Badge({ status, label }) {
   return html`<span class=${`badge badge-${status}`}>${label ?? STATUS_LABEL[/** @type {keyof STATUS_LABEL} */ (status)] ?? status}</span>`;
 }
 
-/** @param {{ error: any, retry?: () => void }} p */
-export function ErrorBox({ error, retry }) {
+/**
+ * An API error with its problem code. `title` says what failed: a refused action must not read
+ * as a page that failed to load. @param {{ error: any, retry?: () => void, title?: string }} p
+ */
+export function ErrorBox({ error, retry, title = 'Could not load this.' }) {
   if (!error) return null;
   const status = error.status ? ` (HTTP ${error.status}${error.code ? `, ${error.code}` : ''})` : '';
   return html`<div class="error" role="alert">
-    <strong>Could not load this.</strong> ${error.message}${status}
-    ${error.status === 403 ? html`<p>Your key's role does not allow this view.</p>` : null}
+    <strong>${title}</strong> ${error.message}${status}
+    ${error.status === 403 ? html`<p>Your key's role does not allow this.</p>` : null}
     ${retry ? html`<button type="button" onClick=${retry}>Try again</button>` : null}
   </div>`;
 }

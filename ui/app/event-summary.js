@@ -22,8 +22,12 @@ export function summarize(e) {
       return { category: 'error', summary: `Step failed: ${d.error?.code} — ${d.error?.message}` };
     case 'ToolCallRequested':
     case 'ToolCallCompleted':
-    case 'ToolCallFailed':
-      return { category: e.type === 'ToolCallFailed' ? 'error' : 'tool', summary: `${e.type.replace('ToolCall', 'Tool call ').toLowerCase()}: ${d.server}__${d.tool}${d.latencyUs !== undefined ? ` in ${formatDuration(d.latencyUs / 1000)}` : ''}` };
+    case 'ToolCallFailed': {
+      // A tool's own error result (isError) arrives as ToolCallCompleted: it is a failure all the same.
+      const failed = e.type === 'ToolCallFailed' || (e.type === 'ToolCallCompleted' && d.isError === true);
+      const what = e.type === 'ToolCallRequested' ? 'requested' : e.type === 'ToolCallFailed' ? 'failed' : d.isError === true ? 'returned a tool error' : 'completed';
+      return { category: failed ? 'error' : 'tool', summary: `Tool call ${what}: ${d.server}__${d.tool}${d.latencyUs !== undefined ? ` in ${formatDuration(d.latencyUs / 1000)}` : ''}${e.type === 'ToolCallFailed' && d.error ? ` — ${d.error.code}: ${d.error.message}` : ''}` };
+    }
     case 'InferenceCompleted':
       return {
         category: 'inference',

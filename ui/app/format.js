@@ -10,6 +10,9 @@ export const formatTime = (iso) => (iso ? dateTime.format(new Date(iso)) : '—'
 /** @param {string|undefined} iso */
 export const formatClock = (iso) => (iso ? timeOnly.format(new Date(iso)) : '—');
 
+/** The viewer's zone as the dates name it (e.g. GMT+5:30), for lists that show clock times only. */
+export const zoneName = (now = new Date()) => dateTime.formatToParts(now).find((p) => p.type === 'timeZoneName')?.value ?? '';
+
 /** @param {number} n @param {string} [unit] singular; "s" is appended for n ≠ 1 */
 export function formatCount(n, unit) {
   if (unit === undefined) return count.format(n);
@@ -36,14 +39,26 @@ export function formatAgo(iso, now = Date.now()) {
 /** @param {number} ratio 0..1 */
 export const formatPercent = (ratio) => `${decimal.format(ratio * 100)} %`;
 
+/**
+ * An integer count of a token's smallest unit (decimal string) in the token's own units, exactly:
+ * BigInt all the way, never a JS number (which rounds above 2^53).
+ * formatUnits('1500000000000000000', 18, 'DEMO') → '1.5 DEMO'. Requires 0 ≤ decimals ≤ 255.
+ * @param {string|undefined} raw @param {number} decimals @param {string} symbol
+ */
+export function formatUnits(raw, decimals, symbol) {
+  if (raw === undefined || !/^\d+$/.test(String(raw)) || !Number.isInteger(decimals) || decimals < 0 || decimals > 255) return '—';
+  const v = BigInt(raw);
+  const base = 10n ** BigInt(decimals);
+  const frac = decimals === 0 ? '' : (v % base).toString().padStart(decimals, '0').replace(/0+$/, '');
+  return `${count.format(v / base)}${frac ? `.${frac}` : ''} ${symbol}`;
+}
+
 /** Wei (decimal string) as ETH with its unit, keeping the exact wei. @param {string|undefined} wei */
 export function formatWei(wei) {
   if (wei === undefined || !/^\d+$/.test(String(wei))) return '—';
   const v = BigInt(wei);
   if (v === 0n) return '0 ETH';
-  const whole = v / 10n ** 18n;
-  const frac = (v % 10n ** 18n).toString().padStart(18, '0').replace(/0+$/, '');
-  return `${count.format(whole)}${frac ? `.${frac}` : ''} ETH (${count.format(v)} wei)`;
+  return `${formatUnits(String(wei), 18, 'ETH')} (${count.format(v)} wei)`;
 }
 
 /** 0x1234…abcd for narrow cells; the full value goes in a title. @param {string|undefined} hex */

@@ -1,6 +1,6 @@
 // The live feed: server-sent events read with fetch() (EventSource cannot send the key in a
 // header), reconnecting with `after` = the last position seen so no notice is lost.
-import { session } from './api.js';
+import { keyRefused, session } from './api.js';
 
 /** @typedef {{position:number, id:string, type:string, stream:string, tenant:string, occurredAt:string, taskId?:string, failure?:boolean}} EventNotice */
 
@@ -54,7 +54,9 @@ async function run() {
       const q = after === undefined ? '' : `?after=${after}`;
       const res = await fetch(`/ui/api/stream${q}`, { headers: { authorization: `Bearer ${session.key}` }, signal: controller.signal, cache: 'no-store' });
       if (res.status === 401) {
+        // Revoked while we listened (the server ends such streams): ask for a key, do not spin.
         setState('unauthorized');
+        keyRefused();
         return;
       }
       if (!res.ok || !res.body) throw new Error(`HTTP ${res.status}`);

@@ -1,6 +1,7 @@
 import { render } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, onUnauthorized, session } from './api.js';
+import { ErrorBox } from './components.js';
 import { html } from './html.js';
 import { onLiveState, startLive, stopLive } from './live.js';
 import { ActivityView } from './views/activity.js';
@@ -93,6 +94,7 @@ function App() {
   const [me, setMe] = useState(/** @type {any} */ (undefined));
   const [checking, setChecking] = useState(!!session.key);
   const [notice, setNotice] = useState('');
+  const [bootError, setBootError] = useState(/** @type {any} */ (undefined));
 
   const signOut = (/** @type {string} */ why = '') => {
     session.clear();
@@ -102,18 +104,28 @@ function App() {
   };
 
   useEffect(() => onUnauthorized(() => signOut('Your key was refused (revoked or expired). Sign in again.')), []);
-  useEffect(() => {
-    if (!session.key) return;
+  const check = () => {
+    setChecking(true);
+    setBootError(undefined);
     api('/ui/api/config')
       .then((c) => {
         setMe(c);
         startLive();
       })
-      .catch(() => session.clear())
+      // Only a refused key is forgotten: a gateway restarting under a reload must not sign the operator out.
+      .catch((err) => (err.status === 401 ? session.clear() : setBootError(err)))
       .finally(() => setChecking(false));
+  };
+  useEffect(() => {
+    if (session.key) check();
   }, []);
 
   if (checking) return html`<p class="boot" role="status">Checking your key…</p>`;
+  if (bootError && session.key)
+    return html`<main class="signin" id="content"><h1>OpenMCP-Chain</h1>
+      <${ErrorBox} error=${bootError} retry=${check} title="The gateway did not answer." />
+      <button type="button" class="link" onClick=${() => (setBootError(undefined), signOut(''))}>Sign in with another key</button>
+    </main>`;
   if (!me)
     return html`<${SignIn}
       notice=${notice}

@@ -30,9 +30,24 @@ function Sparklines() {
   </section>`;
 }
 
+/** Tasks per page; "Load older tasks" adds one more. */
+const PAGE = 50;
+
 export function ActivityView() {
   const [status, setStatus] = useState('');
-  const tasks = useAsync(() => api('/v1/tasks?limit=100'), []);
+  const [pages, setPages] = useState(1);
+  // Newest first, `pages` pages of them: a live refresh keeps every page the operator opened.
+  const tasks = useAsync(async () => {
+    const items = [];
+    let cursor;
+    for (let i = 0; i < pages; i++) {
+      const page = await api(`/v1/tasks?limit=${PAGE}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+      items.push(...page.items);
+      cursor = page.nextCursor;
+      if (!cursor) break;
+    }
+    return { items, more: !!cursor };
+  }, [pages]);
   useLiveRefresh((n) => !!n.taskId, tasks.reload);
   const items = tasks.value?.items ?? [];
   const shown = status ? items.filter((/** @type {any} */ t) => t.status === status) : items;
@@ -71,5 +86,6 @@ export function ActivityView() {
             </tbody>
           </table></div>`
         : null}
+      ${tasks.value?.more ? html`<button type="button" data-more-tasks onClick=${() => setPages(pages + 1)}>Load older tasks</button>` : null}
     </section>`;
 }

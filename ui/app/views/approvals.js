@@ -1,24 +1,39 @@
-import { useState } from 'preact/hooks';
+import { useRef, useState } from 'preact/hooks';
 import { api, apiAll } from '../api.js';
 import { Empty, ErrorBox, Hex, Loading, useAsync, useLiveRefresh } from '../components.js';
 import { formatCount, formatTime, formatWei } from '../format.js';
 import { html } from '../html.js';
+import { describeArgs } from '../proposal-args.js';
+import { undecided } from '../undecided.js';
 import { toHex, utf8 } from '../verify/hex.js';
 import { canonicalJson } from '../verify/jcs.js';
 import { sha256 } from '../verify/sha256.js';
 
-const APPROVAL_TYPES = new Set(['ApprovalRequested', 'ApprovalGranted', 'ApprovalRejected', 'TaskCompleted', 'TaskFailed', 'TaskCancelled']);
+const APPROVAL_TYPES = new Set(['ApprovalRequested', 'ApprovalGranted', 'ApprovalRejected']);
+const TASK_ENDS = new Set(['TaskCompleted', 'TaskFailed', 'TaskCancelled']);
 
-/** Requests without a decision, on tasks still open, newest first, each with its proposal re-hashed here. */
+/** Approval events of one task, oldest first. @param {string} taskId @param {string} type */
+const approvalEvents = (taskId, type) => apiAll(`/v1/events?stream=task-${encodeURIComponent(taskId)}&type=${type}&limit=1000`, 100_000);
+
+/**
+ * Requests without a decision, newest first, each with its proposal re-hashed here. Only a
+ * running task can wait for a human (the agent holds it until the decision), so the search
+ * starts from those — a handful, bounded by the workers' concurrency — and reads their own
+ * streams: never the whole history of approvals, which grows without end.
+ */
 async function loadPending() {
-  const [requested, granted, rejected] = await Promise.all(['ApprovalRequested', 'ApprovalGranted', 'ApprovalRejected'].map((t) => apiAll(`/v1/events?type=${t}&limit=1000`, 5000)));
-  const decided = new Set([...granted, ...rejected].map((e) => `${e.stream} ${e.data.proposalHash}`));
-  const open = requested.filter((e) => !decided.has(`${e.stream} ${e.data.proposalHash}`));
+  const running = await apiAll('/v1/tasks?status=running&limit=100', 10_000);
+  /** @type {any[]} */
+  const requests = [];
+  for (const task of running) {
+    const asked = await approvalEvents(task.id, 'ApprovalRequested');
+    if (asked.length === 0) continue;
+    const decided = await Promise.all(['ApprovalGranted', 'ApprovalRejected'].map((t) => approvalEvents(task.id, t)));
+    for (const e of undecided([...asked, ...decided.flat()])) requests.push({ e, task });
+  }
+  requests.sort((a, b) => b.e.position - a.e.position);
   const out = [];
-  for (const e of open.reverse()) {
-    const taskId = e.stream.slice('task-'.length);
-    const task = await api(`/v1/tasks/${taskId}`).catch(() => undefined);
-    if (task && task.status !== 'running' && task.status !== 'submitted') continue;
+  for (const { e, task } of requests) {
     let proposal;
     let hashMatches = false;
     try {
@@ -27,14 +42,16 @@ async function loadPending() {
     } catch {
       proposal = undefined;
     }
-    out.push({ event: e, taskId, task, proposal, hashMatches });
+    // Names, signature and token units explain the proposal; the hash check above is over the proposal alone.
+    const contract = proposal ? await api(`/ui/api/contract?chainId=${encodeURIComponent(proposal.chainId)}&address=${encodeURIComponent(proposal.to)}&method=${encodeURIComponent(proposal.signature ?? proposal.method)}`).catch(() => undefined) : undefined;
+    out.push({ event: e, taskId: task.id, task, proposal, hashMatches, contract });
   }
   return out;
 }
 
-/** @param {{ item: any, onDecided: () => void }} p */
-function ApprovalCard({ item, onDecided }) {
-  const { event: e, taskId, task, proposal: pr, hashMatches } = item;
+/** @param {{ item: any, onDecided: () => void, mayDecide: boolean }} p */
+function ApprovalCard({ item, onDecided, mayDecide }) {
+  const { event: e, taskId, task, proposal: pr, hashMatches, contract: c } = item;
   const [comment, setComment] = useState('');
   const [busy, setBusy] = useState('');
   const [error, setError] = useState(/** @type {any} */ (undefined));
@@ -55,14 +72,16 @@ function ApprovalCard({ item, onDecided }) {
   };
   const headingId = `appr-${e.id}`;
   return html`<article class="card approval" aria-labelledby=${headingId} data-proposal=${e.data.proposalHash}>
-    <h2 id=${headingId}>${pr ? `${pr.signature ?? `${pr.method}(…)`} on ${pr.to}` : 'Proposal'} <span class="muted small">task <a href=${`#/tasks/${taskId}`}><code>${taskId.slice(0, 8)}</code></a></span></h2>
+    <h2 id=${headingId}>${pr ? `${pr.signature ?? `${pr.method}(…)`} on ${c?.name ?? pr.to}` : 'Proposal'} <span class="muted small">task <a href=${`#/tasks/${taskId}`}><code>${taskId.slice(0, 8)}</code></a></span></h2>
     <p class="muted">Requested ${formatTime(e.occurredAt)} by rule <code>${e.data.rule}</code>${task?.instruction ? html` · task: “${task.instruction}”` : null}</p>
     ${pr
       ? html`<dl class="facts proposal">
           <div><dt>Chain</dt><dd>${pr.chainId}</dd></div>
-          <div class="wide"><dt>Contract</dt><dd><code>${pr.to}</code></dd></div>
-          <div class="wide"><dt>Method</dt><dd><code>${pr.signature ?? pr.method}</code>${pr.signature ? null : html` <span class="muted small">(recorded without its signature)</span>`}</dd></div>
-          <div class="wide"><dt>Arguments</dt><dd><ol class="args">${(pr.args ?? []).map((/** @type {unknown} */ a) => html`<li><code>${typeof a === 'string' ? a : JSON.stringify(a)}</code></li>`)}</ol></dd></div>
+          <div class="wide"><dt>Contract</dt><dd>${c ? html`<strong>${c.name}</strong> ` : null}<code>${pr.to}</code>${c ? null : html` <span class="muted small">(not in this server's CHAINS_FILE: no names to show)</span>`}</dd></div>
+          <div class="wide"><dt>Method</dt><dd><code data-signature>${c?.method ? c.method.signature : (pr.signature ?? pr.method)}</code>${c?.method ? html` <span class="muted small">selector ${c.method.selector}</span>` : null}${pr.signature ? null : html` <span class="muted small">(recorded without its signature)</span>`}</dd></div>
+          <div class="wide"><dt>Arguments</dt><dd><ol class="args">${describeArgs(pr, c).map(
+            (a) => html`<li><span class="muted">${a.label}${a.type ? ` (${a.type})` : ''}:</span> <code>${a.value}</code>${a.inUnits ? html` <strong data-token-amount>= ${a.inUnits}</strong>` : null}</li>`,
+          )}</ol></dd></div>
           <div><dt>Value</dt><dd>${formatWei(pr.value)}</dd></div>
           <div><dt>Gas limit</dt><dd>${pr.gas !== undefined ? `${formatCount(Number(pr.gas))} gas` : pr.gasLimit !== undefined ? `${formatCount(Number(pr.gasLimit))} gas` : '—'}</dd></div>
         </dl>`
@@ -72,25 +91,34 @@ function ApprovalCard({ item, onDecided }) {
       ${hashMatches ? ' matches SHA-256 of the proposal above, computed in this browser ✓' : ' does NOT match the proposal shown ✗'}
     </p>
     ${done
-      ? html`<p class="ok" role="status">${done}. The agent continues.</p>`
+      ? html`<p class="ok" role="status">${done}. ${done === 'Approved' ? 'The agent continues.' : 'The agent does not send it.'}</p>`
+      : !mayDecide
+      ? null
       : html`<div class="decide">
           <label for=${`c-${e.id}`}>Comment (optional)</label>
           <input id=${`c-${e.id}`} type="text" maxlength="2000" value=${comment} onInput=${(/** @type {any} */ ev) => setComment(ev.currentTarget.value)} />
-          <button type="button" class="approve" disabled=${!!busy || !hashMatches} onClick=${() => decide('approve')}>${busy === 'approve' ? 'Approving…' : 'Approve'}</button>
-          <button type="button" class="reject" disabled=${!!busy} onClick=${() => decide('reject')}>${busy === 'reject' ? 'Rejecting…' : 'Reject'}</button>
+          <button type="button" class="approve" aria-describedby=${headingId} disabled=${!!busy || !hashMatches} onClick=${() => decide('approve')}>${busy === 'approve' ? 'Approving…' : 'Approve'}</button>
+          <button type="button" class="reject" aria-describedby=${headingId} disabled=${!!busy} onClick=${() => decide('reject')}>${busy === 'reject' ? 'Rejecting…' : 'Reject'}</button>
         </div>`}
-    <${ErrorBox} error=${error} />
+    <${ErrorBox} error=${error} title="The decision was not recorded." />
   </article>`;
 }
 
 /** @param {{ me: any }} p */
 export function ApprovalsView({ me }) {
+  // Older servers send no permissions: offer the buttons and let the API answer.
+  const mayDecide = me.permissions ? me.permissions.includes('tasks:approve') : true;
   const pending = useAsync(loadPending, []);
-  useLiveRefresh((n) => APPROVAL_TYPES.has(n.type), pending.reload);
+  // Reload for approval events, and for the end of a task a card shows: not for every task that
+  // ends on a busy gateway, whose reloads would spend this key's rate limit (and then its Approve).
+  const shown = useRef(/** @type {Set<string>} */ (new Set()));
+  shown.current = new Set((pending.value ?? []).map((/** @type {any} */ i) => i.taskId));
+  useLiveRefresh((n) => APPROVAL_TYPES.has(n.type) || (TASK_ENDS.has(n.type) && shown.current.has(n.taskId)), pending.reload);
   return html`<h1>Approvals waiting for a human</h1>
-    <p class="muted">Each decision is bound to the proposal's hash: approving releases exactly this call and nothing else.${me.role === 'auditor' || me.role === 'viewer' ? ' Your role can look but not decide.' : ''}</p>
+    <p class="muted">Each decision is bound to the proposal's hash: approving releases exactly this call and nothing else.</p>
+    ${mayDecide ? null : html`<p class="notice" data-cannot-decide>Your key's role (${me.role}) can look at held transactions but not decide them: an operator or admin key can.</p>`}
     <${ErrorBox} error=${pending.error} retry=${pending.reload} />
     ${!pending.value && !pending.error ? html`<${Loading} what="Looking for held transactions" />` : null}
     ${pending.value && pending.value.length === 0 ? html`<${Empty}>Nothing waits for approval. Held transactions appear here the moment the policy holds them.</${Empty}>` : null}
-    ${pending.value?.map((/** @type {any} */ item) => html`<${ApprovalCard} key=${item.event.id} item=${item} onDecided=${pending.reload} />`)}`;
+    ${pending.value?.map((/** @type {any} */ item) => html`<${ApprovalCard} key=${item.event.id} item=${item} onDecided=${pending.reload} mayDecide=${mayDecide} />`)}`;
 }

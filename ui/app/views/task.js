@@ -2,8 +2,9 @@ import { useState } from 'preact/hooks';
 import { api, apiAll } from '../api.js';
 import { Badge, Empty, ErrorBox, Hex, JsonView, Loading, useAsync, useLiveRefresh } from '../components.js';
 import { summarize } from '../event-summary.js';
-import { formatClock, formatCount, formatDuration, formatTime } from '../format.js';
+import { formatClock, formatCount, formatDuration, formatTime, zoneName } from '../format.js';
 import { html } from '../html.js';
+import { undecided } from '../undecided.js';
 
 /** @param {{ e: any }} p */
 function TimelineItem({ e }) {
@@ -50,9 +51,7 @@ export function TaskView({ id }) {
   if (task.error) return html`<h1>Task <code>${id}</code></h1><${ErrorBox} error=${task.error} retry=${task.reload} />`;
   if (!task.value) return html`<h1>Task</h1><${Loading} what="Loading the task" />`;
   const t = task.value;
-  const pendingApproval = (events.value ?? []).some((/** @type {any} */ e) => e.type === 'ApprovalRequested') &&
-    !(events.value ?? []).some((/** @type {any} */ e) => e.type === 'ApprovalGranted' || e.type === 'ApprovalRejected') &&
-    (t.status === 'running' || t.status === 'submitted');
+  const pendingApproval = undecided(events.value ?? []).length > 0 && (t.status === 'running' || t.status === 'submitted');
   return html`<h1>Task <code class="id">${t.id}</code> <${Badge} status=${t.status} /></h1>
     <dl class="facts">
       <div><dt>Submitted</dt><dd>${formatTime(t.createdAt)}</dd></div>
@@ -71,7 +70,7 @@ export function TaskView({ id }) {
         </table></div>`
       : null}
     ${t.output !== undefined ? html`<details><summary>Output</summary><${JsonView} value=${t.output} /></details>` : null}
-    <h2>Timeline <span class="muted small">${events.value ? formatCount(events.value.length, 'event') : ''}, in order</span></h2>
+    <h2>Timeline <span class="muted small" data-zone>${events.value ? formatCount(events.value.length, 'event') : ''}, in order, times in ${zoneName()}</span></h2>
     <${ErrorBox} error=${events.error} retry=${events.reload} />
     ${!events.value && !events.error ? html`<${Loading} what="Loading the audit trail" />` : null}
     ${events.value && events.value.length === 0 ? html`<${Empty}>No events visible yet.</${Empty}>` : null}

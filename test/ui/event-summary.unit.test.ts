@@ -1,0 +1,27 @@
+import { expect } from 'chai';
+
+// ui/app is plain ES modules (ui/package.json: type module): the very file the dashboard serves.
+type Summary = { category: string; summary: string; redacted?: string };
+// A path held in a string: tsc does not look for types of a browser module it would not compile.
+const MODULE: string = '../../ui/app/event-summary.js';
+const load = async () => (await import(MODULE)) as { summarize(e: unknown): Summary };
+
+const call = { toolCallId: '01937a6e-7f00-7000-8000-000000000002', serverId: 's1', server: 'evil', tool: 'grab', latencyUs: 51_300 };
+
+describe('dashboard timeline: how a tool call reads', () => {
+  it('marks a tool-level error result (ToolCallCompleted with isError) as a failure, not a success', async () => {
+    const { summarize } = await load();
+    const ok = summarize({ type: 'ToolCallCompleted', data: { ...call, isError: false } });
+    const bad = summarize({ type: 'ToolCallCompleted', data: { ...call, isError: true } });
+    expect(ok).to.deep.equal({ category: 'tool', summary: 'Tool call completed: evil__grab in 51.3 ms' });
+    expect(bad.category).to.equal('error');
+    expect(bad.summary).to.equal('Tool call returned a tool error: evil__grab in 51.3 ms');
+  });
+
+  it("names why a call got no answer (ToolCallFailed's error code and message)", async () => {
+    const { summarize } = await load();
+    const s = summarize({ type: 'ToolCallFailed', data: { ...call, error: { code: 'MCP_TIMEOUT', message: 'no answer in 30 s' } } });
+    expect(s).to.deep.equal({ category: 'error', summary: 'Tool call failed: evil__grab in 51.3 ms — MCP_TIMEOUT: no answer in 30 s' });
+    expect(summarize({ type: 'ToolCallRequested', data: { ...call, latencyUs: undefined } }).summary).to.equal('Tool call requested: evil__grab');
+  });
+});
