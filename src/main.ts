@@ -288,8 +288,7 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
       const sealed = await pipeline.queries.batchLog.sealedBatches();
       const anchorStream = await pipeline.queries.anchorStream();
       return {
-        headPosition: await store.headPosition(),
-        lastSealedPosition: sealed.at(-1)?.lastPosition ?? -1,
+        unsealedEvents: await eventsAfter(store, sealed.at(-1)?.lastPosition ?? -1),
         sealedBatches: sealed.length,
         anchoredBatches: anchorStream ? (await pipeline.queries.batchLog.anchorRecords(anchorStream)).length : 0,
       };

@@ -70,7 +70,7 @@ export class Projector {
     this.lock = new HeldWriteLock(options.knex, options.lockHoldMs);
     if (options.eventsAfter) {
       const eventsAfter = options.eventsAfter;
-      projectionLagGauge(options.registry, async () => {
+      projectionLagGauge(options.registry, this.appliers.map((a) => a.name), async () => {
         // The projections share one watermark as a rule (one transaction per batch): count once per distinct one.
         const marks = this.appliers.map((a) => this.watermarks.get(a.name) ?? -1);
         const lags = new Map(await Promise.all([...new Set(marks)].map(async (m) => [m, await eventsAfter(m)] as const)));
