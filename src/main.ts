@@ -22,6 +22,7 @@ import type { Bus } from './bus/port';
 import { SqlCheckpointStore } from './checkpoints';
 import type { Config } from './config';
 import type { EventStore } from './eventstore/port';
+import { eventsAfter } from './eventstore/events-after';
 import { openStores } from './app/open-stores';
 import { examplesServer, McpGateway, mcpGatewayPlugin, registerServersFromFile } from './mcp';
 import { createMetrics, instrumentEventStore } from './metrics';
@@ -174,7 +175,7 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
         bus,
         cache,
         appliers: appliersFor(store),
-        headPosition: () => store.headPosition(),
+        eventsAfter: (position) => eventsAfter(store, position),
         registry,
         group: config.KAFKA_CONSUMER_GROUP,
         lockHoldMs: brokers ? 0 : undefined,
@@ -293,8 +294,7 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
       const sealed = await pipeline.queries.batchLog.sealedBatches();
       const anchorStream = await pipeline.queries.anchorStream();
       return {
-        headPosition: await store.headPosition(),
-        lastSealedPosition: sealed.at(-1)?.lastPosition ?? -1,
+        unsealedEvents: await eventsAfter(store, sealed.at(-1)?.lastPosition ?? -1),
         sealedBatches: sealed.length,
         anchoredBatches: anchorStream ? (await pipeline.queries.batchLog.anchorRecords(anchorStream)).length : 0,
       };

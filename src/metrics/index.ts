@@ -1,2 +1,3 @@
 export * from './metrics';
 export * from './instrument-store';
+export * from './scrape-reader';

@@ -22,8 +22,11 @@ export type ProjectorOptions = {
   group?: string;
   /** Most events written in one transaction; larger deliveries are split. */
   maxBatch?: number;
-  /** For the lag metric: the event log's head position (EventStore.headPosition). */
-  headPosition?: () => Promise<number>;
+  /**
+   * For the lag metric: how many events the log holds after a position, in events on every store
+   * (`(p) => eventsAfter(store, p)`; a difference of KurrentDB positions is bytes).
+   */
+  eventsAfter?: (position: number) => Promise<number>;
   registry?: Registry;
   tables?: ReadModelTables;
   /**
@@ -65,11 +68,13 @@ export class Projector {
     this.appliers = options.appliers ?? defaultAppliers();
     this.tables = options.tables ?? LIVE_TABLES;
     this.lock = new HeldWriteLock(options.knex, options.lockHoldMs);
-    if (options.headPosition) {
-      const head = options.headPosition;
-      projectionLagGauge(options.registry, async () => {
-        const h = await head();
-        return this.appliers.map((a) => ({ projection: a.name, lag: Math.max(0, h - (this.watermarks.get(a.name) ?? -1)) }));
+    if (options.eventsAfter) {
+      const eventsAfter = options.eventsAfter;
+      projectionLagGauge(options.registry, this.appliers.map((a) => a.name), async () => {
+        // The projections share one watermark as a rule (one transaction per batch): count once per distinct one.
+        const marks = this.appliers.map((a) => this.watermarks.get(a.name) ?? -1);
+        const lags = new Map(await Promise.all([...new Set(marks)].map(async (m) => [m, await eventsAfter(m)] as const)));
+        return this.appliers.map((a, i) => ({ projection: a.name, lag: lags.get(marks[i])! }));
       });
     }
   }

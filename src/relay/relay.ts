@@ -3,6 +3,7 @@ import type { Registry } from 'prom-client';
 import type { RecordedEvent } from '../core/envelope';
 import type { CheckpointStore } from '../checkpoints/port';
 import type { EventStore } from '../eventstore/port';
+import { eventsAfter } from '../eventstore/events-after';
 import { readBatches } from '../bus/inprocess/read-batches';
 import { toKafkaMessage } from '../bus/kafka/event-message';
 import { eventsTopic } from '../bus/kafka/topic';
@@ -36,9 +37,6 @@ export type RelayStall = {
 const DEFAULT_MAX_REQUEST_BYTES = 1024 * 1024;
 /** A message's key, headers and record framing, over its value. */
 const RECORD_OVERHEAD = 512;
-
-/** Most events a lag scrape counts by reading (stores whose positions have gaps): a bound on the scrape's cost. */
-const LAG_COUNT_CAP = 10_000;
 
 
 export type RelayOptions = {
@@ -125,13 +123,10 @@ export class Relay {
 
   /**
    * Events in the log not yet published: head position - checkpoint where positions are gap-free
-   * (SQL); counted by reading where they are log offsets (KurrentDB), up to LAG_COUNT_CAP.
+   * (SQL); counted by reading where they are log offsets (KurrentDB), up to EVENT_COUNT_CAP.
    */
   async lag(): Promise<number> {
-    const head = await this.store.headPosition();
-    if (head <= this.published) return 0;
-    if (this.store.gapFreePositions) return head - this.published;
-    return (await this.store.readAll({ after: this.published, limit: LAG_COUNT_CAP })).length;
+    return eventsAfter(this.store, this.published);
   }
 
   /** Create the topic if missing, connect, and publish from the checkpoint on, in the background. */

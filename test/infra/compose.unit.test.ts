@@ -5,6 +5,8 @@ import { parse } from 'yaml';
 import { loadPolicyFile } from '../../src/agent/policy/load-policy';
 import { CONFIG_VARIABLES, loadConfig } from '../../src/config';
 import { readServersFile } from '../../src/mcp/servers-file';
+import { EVENT_COUNT_CAP } from '../../src/eventstore/events-after';
+import { METRIC_READ_FAILURES_METRIC } from '../../src/metrics';
 
 const ROOT = join(__dirname, '..', '..');
 const INFRA = join(ROOT, 'infra');
@@ -114,6 +116,23 @@ describe('infra/ (production stack description)', () => {
     const rules: Array<{ alert: string; expr: string; labels: { severity: string } }> = alerts.groups.flatMap((g: { rules: unknown[] }) => g.rules);
     const stalled = rules.filter((r) => /openmcp_dependency_up\{dependency=~"relay /.test(r.expr) && /< 1/.test(r.expr));
     expect(stalled.map((r) => r.labels.severity)).to.deep.equal(['critical']);
+  });
+
+  it('sets lag thresholds that can fire on KurrentDB, whose *_lag_events gauges stop counting at EVENT_COUNT_CAP', () => {
+    const alerts = parse(readFileSync(join(INFRA, 'prometheus', 'alerts.yml'), 'utf8'));
+    const rules: Array<{ alert: string; expr: string }> = alerts.groups.flatMap((g: { rules: unknown[] }) => g.rules);
+    const lagRules = rules.filter((r) => /openmcp_\w+_lag_events\)?\s*[<>]/.test(r.expr));
+    expect(lagRules.map((r) => r.alert)).to.include.members(['OpenMcpRelayLag', 'OpenMcpProjectionLag', 'OpenMcpSealingLag']);
+    for (const r of lagRules) {
+      const [, op, n] = /(>=|>)\s*(\d+)\s*$/.exec(r.expr.trim())!;
+      expect(op === '>=' ? Number(n) <= EVENT_COUNT_CAP : Number(n) < EVENT_COUNT_CAP, `${r.alert}: ${r.expr}`).to.equal(true);
+    }
+  });
+
+  it('alerts on lag gauges that cannot be read (NaN meanwhile, so no lag alert fires)', () => {
+    const alerts = parse(readFileSync(join(INFRA, 'prometheus', 'alerts.yml'), 'utf8'));
+    const rules: Array<{ alert: string; expr: string }> = alerts.groups.flatMap((g: { rules: unknown[] }) => g.rules);
+    expect(rules.filter((r) => r.expr.includes(METRIC_READ_FAILURES_METRIC))).to.have.length(1);
   });
 
   it('provisions the datasource the dashboard names', () => {

@@ -5,6 +5,7 @@ import { MemoryCheckpointStore } from '../../src/checkpoints';
 import { createEvent, type RecordedEvent } from '../../src/core/envelope';
 import { newId } from '../../src/core/ids';
 import { catalog } from '../../events';
+import { eventsAfter } from '../../src/eventstore/events-after';
 import { Projector } from '../../src/projector/projector';
 import { defaultAppliers } from '../../projections';
 import type { ProjectionApplier } from '../../projections/projection';
@@ -187,7 +188,7 @@ for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
     it('projects tasks with steps, tool calls, batches and the audit log; exposes lag', async () => {
       const events = await appendWorkload(db.store, 8);
       const registry = new Registry();
-      const projector = new Projector({ knex: db.knex, bus: new InProcessBus(db.store, new MemoryCheckpointStore()), registry, headPosition: () => db.store.headPosition() });
+      const projector = new Projector({ knex: db.knex, bus: new InProcessBus(db.store, new MemoryCheckpointStore()), registry, eventsAfter: (p) => eventsAfter(db.store, p) });
       await projector.start();
       await runToHead(db, projector);
       await projector.stop();

@@ -3,7 +3,7 @@ import { Counter, Registry } from 'prom-client';
 import { RELAY_LAG_METRIC, trackRelayLag } from '../../src/relay';
 
 describe('relay lag gauge', () => {
-  it('leaves out a relay whose lag cannot be read (store down) instead of failing the whole scrape', async () => {
+  it('reports a relay whose lag cannot be read (store down) as NaN and counts it, instead of failing the whole scrape', async () => {
     const registry = new Registry();
     new Counter({ name: 'openmcp_test_other_total', help: 'another metric of the same scrape', registers: [registry] }).inc();
     trackRelayLag({ topic: 'down.events.v1', lag: () => Promise.reject(new Error('database unreachable')) }, registry);
@@ -11,6 +11,8 @@ describe('relay lag gauge', () => {
     const text = await registry.metrics();
     expect(text).to.contain('openmcp_test_other_total 1');
     expect(text).to.contain(`${RELAY_LAG_METRIC}{topic="up.events.v1"} 7`);
-    expect(text).not.to.contain('down.events.v1');
+    // Unknown, yet present: absent(openmcp_relay_lag_events) still means no relay leads.
+    expect(text).to.contain(`${RELAY_LAG_METRIC}{topic="down.events.v1"} Nan`);
+    expect(text).to.contain(`openmcp_metric_read_failures_total{metric="${RELAY_LAG_METRIC}"} 1`);
   });
 });

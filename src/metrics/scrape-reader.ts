@@ -1,0 +1,89 @@
+import { Counter, type Registry } from 'prom-client';
+
+export const METRIC_READ_FAILURES_METRIC = 'openmcp_metric_read_failures_total';
+
+/**
+ * How long a gauge's read may take at scrape time: well under Prometheus' default scrape_timeout
+ * (10 s), since the reads of one scrape run side by side.
+ */
+export const SCRAPE_READ_TIMEOUT_MS = 5000;
+
+type Failures = { counter: Counter<'metric'>; pending: Set<Promise<unknown>> };
+const perRegistry = new WeakMap<Registry, Failures>();
+
+function failuresOn(registry: Registry): Failures {
+  let f = perRegistry.get(registry);
+  if (f && registry.getSingleMetric(METRIC_READ_FAILURES_METRIC) === f.counter) return f;
+  const pending = new Set<Promise<unknown>>();
+  const counter =
+    (registry.getSingleMetric(METRIC_READ_FAILURES_METRIC) as Counter<'metric'> | undefined) ??
+    new Counter({
+      name: METRIC_READ_FAILURES_METRIC,
+      help: 'Scrape-time reads behind a gauge that failed or gave no answer in 5 s (its store down or hung); that gauge reports NaN (unknown) in that scrape.',
+      labelNames: ['metric'],
+      registers: [registry],
+      async collect() {
+        // registry.metrics() starts every collect() in one synchronous loop: after one turn, this
+        // scrape's reads have all begun, so waiting for them counts their failures in this scrape.
+        await Promise.resolve();
+        await Promise.allSettled([...pending]);
+      },
+    });
+  f = { counter, pending };
+  perRegistry.set(registry, f);
+  return f;
+}
+
+/**
+ * Wrap the read behind a gauge's collect(). A collect() that throws makes prom-client reject the
+ * whole registry.metrics() (and /metrics answer an error), and one that hangs makes Prometheus
+ * time the scrape out: either way every metric of the process is lost exactly during the outage
+ * operators need them for. The wrapped read resolves to undefined instead when the read fails or
+ * has not answered in `timeoutMs`, and counts that in `openmcp_metric_read_failures_total{metric}`
+ * once per name in `metrics`; the gauge then reports NaN (unknown: threshold alerts do not fire,
+ * `absent()` stays false, a dashboard shows a gap). While a read hangs, later scrapes wait on the
+ * same one rather than pile up more.
+ * @example
+ * const read = scrapeReader(registry, ['openmcp_x_lag_events'], () => eventsAfter(store, checkpoint));
+ * new Gauge({ ..., async collect() { this.set((await read()) ?? NaN); } });
+ */
+export function scrapeReader<T>(
+  registry: Registry,
+  metrics: readonly string[],
+  read: () => Promise<T>,
+  timeoutMs = SCRAPE_READ_TIMEOUT_MS,
+): () => Promise<T | undefined> {
+  const failures = failuresOn(registry);
+  // Start each series at 0, so increase() sees the first failure too.
+  for (const metric of metrics) failures.counter.inc({ metric }, 0);
+  let inFlight: Promise<T> | undefined;
+
+  async function attempt(): Promise<T | undefined> {
+    if (!inFlight) {
+      const started: Promise<T> = (async () => read())().finally(() => {
+        if (inFlight === started) inFlight = undefined;
+      });
+      inFlight = started;
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer in ${timeoutMs} ms`)), timeoutMs);
+      timer.unref();
+    });
+    try {
+      return await Promise.race([inFlight, late]);
+    } catch {
+      for (const metric of metrics) failures.counter.inc({ metric });
+      return undefined;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  return () => {
+    const a = attempt();
+    failures.pending.add(a);
+    void a.finally(() => failures.pending.delete(a));
+    return a;
+  };
+}

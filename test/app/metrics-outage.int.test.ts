@@ -1,0 +1,163 @@
+/**
+ * /metrics of the whole app (src/main.ts, in-process) while its event store is unreachable: the
+ * scrape must still answer, with every metric, the lag gauges unknown (NaN) and their failed
+ * reads counted, and dependency_up naming the store down. A failed or hung gauge read used to
+ * fail or hold the whole scrape, so Prometheus got nothing exactly during the outage. Also: the
+ * sealing lag on KurrentDB counts events (its positions are byte offsets with gaps).
+ */
+import { expect } from 'chai';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from '../../src/config';
+import { startOpenMcp, type OpenMcp } from '../../src/main';
+import { startLocalChain, type LocalChain } from '../../src/web3/local-chain';
+import { cutProxy, type CutProxy } from '../support/cut-proxy';
+import { freePort } from '../support/free-port';
+import { startKurrentFake, type KurrentFake } from '../support/kurrentdb-fake';
+import { appendEvents } from '../relay/event-log-fixture';
+import { createTestDatabase, MYSQL_BASE_URL, mysqlAvailable, requireService } from '../support/services';
+
+/** Hardhat account #3: a sealer key of its own. */
+const SEALER_KEY = '0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6';
+
+/** Sample lines of one metric family, by their text after the name. */
+function samples(text: string, name: string): string[] {
+  return text.split('\n').filter((l) => l.startsWith(name)).map((l) => l.slice(name.length));
+}
+
+describe('/metrics while the event store is unreachable (real scrape of the app)', function () {
+  this.timeout(120_000);
+  let chainDir: string;
+  let chain: LocalChain;
+  const dirs: string[] = [];
+  let app: OpenMcp | undefined;
+
+  before(async () => {
+    chainDir = mkdtempSync(join(tmpdir(), 'omc-outage-chain-'));
+    chain = await startLocalChain({ port: await freePort(), dataDir: chainDir });
+  });
+  afterEach(async () => {
+    await app?.close().catch(() => {});
+    app = undefined;
+  });
+  after(async () => {
+    await chain?.stop();
+    for (const d of [chainDir, ...dirs]) rmSync(d, { recursive: true, force: true });
+  });
+
+  async function start(env: Record<string, string>): Promise<OpenMcp> {
+    const dir = mkdtempSync(join(tmpdir(), 'omc-outage-'));
+    dirs.push(dir);
+    const config = loadConfig({
+      DATA_DIR: dir,
+      LOG_LEVEL: 'silent',
+      OPENMCP_EXAMPLES: 'off',
+      CHAIN_RPC_URL: chain.rpcUrl,
+      ANCHOR_CONTRACT: chain.contractAddress,
+      ANCHORER_PRIVATE_KEY: chain.anchorerPrivateKey,
+      SEALER_PRIVATE_KEY: SEALER_KEY,
+      ...env,
+    });
+    app = await startOpenMcp(config, { listen: false, print: () => {} });
+    return app;
+  }
+
+  /** One scrape, given at most `ms` to answer (a hung gauge read used to hold it until Prometheus gave up). */
+  async function scrape(a: OpenMcp, ms = 15_000): Promise<{ status: number; body: string }> {
+    const res = await Promise.race([
+      a.app.inject({ url: '/metrics' }),
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`/metrics gave no answer in ${ms} ms`)), ms)),
+    ]);
+    return { status: res.statusCode, body: res.body };
+  }
+
+  function expectEveryMetricWithLagsUnknown(body: string, store: RegExp): void {
+    expect(body).to.contain('openmcp_http_request_duration_seconds');
+    expect(body).to.contain('process_cpu_user_seconds_total');
+    expect(samples(body, 'openmcp_dependency_up').find((l) => store.test(l))).to.match(/ 0$/);
+    expect(samples(body, 'openmcp_sealing_lag_events')).to.deep.equal([' Nan']);
+    expect(samples(body, 'openmcp_anchoring_lag_batches')).to.deep.equal([' Nan']);
+    expect(samples(body, 'openmcp_metric_read_failures_total{metric="openmcp_sealing_lag_events"}')[0]).to.match(/^ [1-9]\d*$/);
+  }
+
+  describe('on MariaDB behind a cuttable proxy', () => {
+    let proxy: CutProxy;
+    let db: Awaited<ReturnType<typeof createTestDatabase>>;
+
+    before(async function () {
+      await requireService(this, 'MariaDB', mysqlAvailable);
+      db = await createTestDatabase('omc_outage');
+    });
+    beforeEach(async () => {
+      const u = new URL(MYSQL_BASE_URL);
+      proxy = await cutProxy(u.hostname, Number(u.port || 3306));
+    });
+    afterEach(async () => {
+      await proxy?.up();
+      await app?.close().catch(() => {});
+      app = undefined;
+      await proxy?.close();
+    });
+    after(async () => {
+      await db?.drop();
+    });
+
+    const proxied = () => {
+      const u = new URL(db.url);
+      u.host = `127.0.0.1:${proxy.port}`;
+      return u.toString();
+    };
+
+    it('answers with every metric while MariaDB is down, the lags unknown (NaN) and counted, and reads them again once it is back', async () => {
+      const a = await start({ OPENMCP_ROLES: 'api,projector', DATABASE_URL: proxied() });
+      const before = await scrape(a);
+      expect(before.status).to.equal(200);
+      expect(samples(before.body, 'openmcp_projection_lag_events{projection="tasks"}')).to.deep.equal([' 0']);
+      await proxy.down();
+      const during = await scrape(a);
+      expect(during.status, during.body.slice(0, 300)).to.equal(200);
+      expectEveryMetricWithLagsUnknown(during.body, /event store/);
+      expect(samples(during.body, 'openmcp_projection_lag_events{projection="tasks"}')).to.deep.equal([' Nan']);
+      expect(samples(during.body, 'openmcp_metric_read_failures_total{metric="openmcp_projection_lag_events"}')[0]).to.match(/^ [1-9]\d*$/);
+      await proxy.up();
+      const end = Date.now() + 30_000;
+      let after = await scrape(a);
+      while (samples(after.body, 'openmcp_sealing_lag_events')[0] !== ' 0' && Date.now() < end) {
+        await new Promise((r) => setTimeout(r, 300));
+        after = await scrape(a);
+      }
+      expect(samples(after.body, 'openmcp_sealing_lag_events')).to.deep.equal([' 0']);
+    });
+
+    it('answers while MariaDB hangs (connections open, nothing flows) instead of holding the scrape past its timeout', async () => {
+      const a = await start({ OPENMCP_ROLES: 'api,projector', DATABASE_URL: proxied() });
+      expect((await scrape(a)).status).to.equal(200);
+      proxy.freeze();
+      const during = await scrape(a);
+      expect(during.status).to.equal(200);
+      expectEveryMetricWithLagsUnknown(during.body, /event store/);
+    });
+  });
+
+  describe('on KurrentDB (gRPC fake)', () => {
+    let fake: KurrentFake;
+    before(async () => {
+      fake = await startKurrentFake();
+    });
+    after(async () => {
+      await fake?.stop();
+    });
+
+    it('counts the sealing lag in events (not log bytes), and answers with it unknown once the server is gone', async () => {
+      const a = await start({ OPENMCP_ROLES: 'api', KURRENTDB_URL: fake.url });
+      expect(samples((await scrape(a)).body, 'openmcp_sealing_lag_events')).to.deep.equal([' 0']);
+      await appendEvents(a.store, 2, 5, 5);
+      expect(samples((await scrape(a)).body, 'openmcp_sealing_lag_events')).to.deep.equal([' 10']);
+      await fake.stop();
+      const during = await scrape(a);
+      expect(during.status, during.body.slice(0, 300)).to.equal(200);
+      expectEveryMetricWithLagsUnknown(during.body, /event store \(kurrentdb\)/);
+    });
+  });
+});
