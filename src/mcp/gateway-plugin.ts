@@ -138,6 +138,17 @@ export async function mcpGatewayPlugin(app: FastifyInstance, opts: McpGatewayPlu
     : undefined;
   revocations?.unref();
 
+  // A client's GET stream (server-to-client notifications) never ends by itself, and the HTTP
+  // server's close waits for every response: one connected MCP client held each shutdown to its
+  // deadline (exit 1). Ended before the server closes, the SDK client reopens it (on another
+  // replica, or here when back); calls in flight finish, their sessions close in onClose.
+  let closing = false;
+  app.addHook('preClose', (done) => {
+    closing = true;
+    for (const s of sessions.values()) s.transport.sdk.closeStandaloneSSEStream();
+    done();
+  });
+
   app.addHook('onClose', async () => {
     clearInterval(sweep);
     clearInterval(revocations);
@@ -281,6 +292,7 @@ export async function mcpGatewayPlugin(app: FastifyInstance, opts: McpGatewayPlu
   }
 
   async function handle(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | void> {
+    if (closing && request.method === 'GET') return rpcError(reply, 503, 'this gateway is shutting down', { 'retry-after': '1' });
     let principal: McpPrincipal | null;
     try {
       principal = await opts.authenticate(request);

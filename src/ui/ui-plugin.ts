@@ -10,7 +10,7 @@ import { ForbiddenError } from '../api/errors';
 import { NotFoundError, ValidationError } from '../core/errors';
 import type { ContractDescription, DescribeContractParameters } from '../web3/describe-contract';
 import { visibleTo } from './event-notice';
-import { openEventStream } from './event-stream';
+import { openEventStream, type EventStreamWriter } from './event-stream';
 import { LiveHub } from './live-hub';
 import { importMap, loadAssets, UI_ROOT, type Asset } from './static-assets';
 
@@ -65,6 +65,14 @@ export const uiPlugin: FastifyPluginAsync<UiPluginOptions> = async (app, o) => {
   const hub = new LiveHub({ store: o.store, readModels: o.readModels, onError: o.onError });
   app.addHook('onReady', () => hub.start());
   app.addHook('onClose', () => hub.close());
+  // A live stream never ends by itself, and the HTTP server's close waits for every response:
+  // one open dashboard held each shutdown to its deadline (exit 1). Ended before the server closes,
+  // the page reconnects (to another replica, or this one when it is back) with `after`, missing nothing.
+  const streams = new Set<EventStreamWriter>();
+  app.addHook('preClose', (done) => {
+    for (const s of streams) s.close();
+    done();
+  });
 
   const principal = async (request: FastifyRequest, permission: Parameters<typeof can>[1] = 'tasks:read') => {
     const p = await o.authenticate(request.headers.authorization);
@@ -128,6 +136,7 @@ export const uiPlugin: FastifyPluginAsync<UiPluginOptions> = async (app, o) => {
     const p = await principal(request);
     const after = request.query.after !== undefined && /^-?\d{1,16}$/.test(request.query.after) ? Number(request.query.after) : undefined;
     const stream = openEventStream(reply);
+    streams.add(stream);
     stream.send('hello', undefined, { position: hub.position, tenant: p.tenant });
     const unsubscribe = hub.subscribe(after, (n) => {
       if (visibleTo(n, p.tenant, p.crossTenant)) stream.send('event', n.position, n);
@@ -139,6 +148,7 @@ export const uiPlugin: FastifyPluginAsync<UiPluginOptions> = async (app, o) => {
       principal(request).catch(() => stream.close());
     }, o.heartbeatMs ?? 15_000);
     stream.onClose(() => {
+      streams.delete(stream);
       clearInterval(beat);
       unsubscribe();
     });

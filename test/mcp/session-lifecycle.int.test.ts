@@ -67,4 +67,19 @@ describe('/mcp session lifecycle', function () {
     });
     expect(res.status, 'the session is gone').to.equal(404);
   });
+  it('closes while a client holds its GET stream open: the stream is ended, shutdown does not wait for the client', async function () {
+    const own = await startGatewayHttp(gateway);
+    const c = await httpClient(own.url, 'key-acme-dave');
+    clients.push(c);
+    await c.ping();
+    // The SDK client opens its GET stream once initialized; give it the moment it takes.
+    await new Promise((r) => setTimeout(r, 500));
+    let timer: NodeJS.Timeout | undefined;
+    const closed = await Promise.race([
+      own.app.close().then(() => true),
+      new Promise<boolean>((r) => (timer = setTimeout(() => r(false), 8_000))),
+    ]);
+    clearTimeout(timer);
+    expect(closed, 'app.close() waited on the open GET stream').to.equal(true);
+  });
 });

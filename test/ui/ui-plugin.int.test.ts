@@ -217,4 +217,16 @@ describe('uiPlugin: /ui assets, authenticated JSON and the live stream', functio
     expect(health.upstreams).to.have.length(1);
     expect(health.calls).to.deep.equal([{ serverId: 's1', server: 'examples', calls: 1, errors: 1, p50Ms: 1.5, p95Ms: 1.5, lastCallAt: health.calls[0].lastCallAt }]);
   });
+  // Last: it closes the app.
+  it('ends open live streams when the app closes, so a dashboard left open does not hold shutdown to its deadline', async () => {
+    const res = await fetch(`${base}/ui/api/stream`, { headers: auth(ACME) });
+    expect(res.status).to.equal(200);
+    const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+    await reader.read();
+    let timer: NodeJS.Timeout | undefined;
+    const closed = await Promise.race([app.close().then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), 8_000)))]);
+    clearTimeout(timer);
+    expect(closed, 'app.close() waited on the open stream').to.equal(true);
+    for (;;) if ((await reader.read()).done) break;
+  });
 });
