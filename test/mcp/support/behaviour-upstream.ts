@@ -25,7 +25,7 @@ export const MEDIA_RESULT: CallToolResult = {
 
 export type BehaviourUpstream = {
   url: string;
-  /** Names of `hold` calls the upstream saw cancelled (their `id` argument). */
+  /** Calls the upstream saw cancelled: `hold` ones by their `id` argument, `progress` ones as `progress <step>`. */
   cancelled: string[];
   /** Names of `hold` calls that started (their `id` argument). */
   started: string[];
@@ -73,9 +73,14 @@ export async function startBehaviourUpstream(): Promise<BehaviourUpstream> {
       });
       return { content: [{ type: 'text', text: `held ${id}` }] };
     });
-    server.registerTool('progress', { description: 'Report progress in steps, then answer.', inputSchema: { steps: z.number().int() } }, async ({ steps }, extra) => {
+    server.registerTool('progress', { description: 'Report progress in steps (everyMs apart), then answer.', inputSchema: { steps: z.number().int(), everyMs: z.number().int().optional() } }, async ({ steps, everyMs }, extra) => {
       const token = extra._meta?.progressToken;
       for (let i = 1; i <= steps; i++) {
+        if (everyMs) await new Promise((r) => setTimeout(r, everyMs));
+        if (extra.signal.aborted) {
+          cancelled.push(`progress ${i}`);
+          break;
+        }
         if (token !== undefined) await extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress: i, total: steps, message: `step ${i}` } });
         await server.sendLoggingMessage({ level: 'info', data: `step ${i}` }, extra.sessionId);
       }
