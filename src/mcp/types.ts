@@ -56,8 +56,16 @@ export type ToolAnnotations = {
 
 /** One tool as the catalog serves it: namespaced name, upstream name, schemas and annotations kept. */
 export type CatalogTool = {
-  /** `<server>__<tool>`: what clients call. */
+  /**
+   * What clients call: `<server>__<tool>` when LLM hosts accept it (HOST_SAFE_TOOL_NAME), else
+   * its alias (aliasToolName), unique among the tenant's tools.
+   */
   name: string;
+  /**
+   * `<server>__<tool>` with the upstream's exact tool name: equals `name` unless that is an
+   * alias. Calls by this name are accepted too; agent policy rules match it.
+   */
+  namespacedName: string;
   serverId: string;
   server: string;
   upstreamName: string;
