@@ -27,6 +27,8 @@ function toCatalogTool(serverId: string, server: string, t: McpToolRecord): Cata
       destructiveHint: t.destructiveHint,
       openWorldHint: t.openWorldHint,
     },
+    ...(t.icons ? { icons: t.icons } : {}),
+    ...(t.metaJson ? { meta: JSON.parse(t.metaJson) as Record<string, unknown> } : {}),
   };
 }
 

@@ -37,6 +37,8 @@ export function toMcpTool(t: CatalogTool): Tool {
   if (t.outputSchema) tool.outputSchema = t.outputSchema as Tool['outputSchema'];
   const a = Object.fromEntries(Object.entries(t.annotations).filter(([, v]) => v !== undefined));
   if (Object.keys(a).length) tool.annotations = a;
+  if (t.icons) tool.icons = t.icons;
+  if (t.meta) tool._meta = t.meta;
   return tool;
 }
 

@@ -1,4 +1,4 @@
-import type { McpServerLimits } from '../../events/mcp.events';
+import type { McpServerLimits, McpToolIcon } from '../../events/mcp.events';
 import type { Actor } from '../core/envelope';
 
 export type UpstreamTransportKind = 'stdio' | 'http' | 'sse';
@@ -74,6 +74,10 @@ export type CatalogTool = {
   inputSchema: Record<string, unknown>;
   outputSchema?: Record<string, unknown>;
   annotations: ToolAnnotations;
+  /** The upstream's icons for the tool (those the log could hold). */
+  icons?: McpToolIcon[];
+  /** The upstream's `_meta` for the tool, passed on as it is. */
+  meta?: Record<string, unknown>;
 };
 
 export type ServerHealth = 'unknown' | 'up' | 'down';

@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { isInitializeRequest, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { isInitializeRequest, type CallToolResult, type Tool } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 
 /** A 1×1 PNG, base64. */
@@ -31,6 +31,8 @@ export type BehaviourUpstream = {
   started: string[];
   /** Add a tool named `name` to every session (McpServer sends notifications/tools/list_changed). */
   addTool(name: string): void;
+  /** Fields to add to tool `name` in every later tools/list answer (icons, _meta, execution…). */
+  setToolExtras(name: string, extras: Partial<Tool>): void;
   /** Delay the answer of the next tools/list by `ms`, after its list is made (an answer that arrives late). */
   delayNextList(ms: number): void;
   close(): Promise<void>;
@@ -55,6 +57,7 @@ export async function startBehaviourUpstream(): Promise<BehaviourUpstream> {
   const cancelled: string[] = [];
   const started: string[] = [];
   const listDelays: number[] = [];
+  const toolExtras = new Map<string, Partial<Tool>>();
 
   const addTo = (server: McpServer, name: string) =>
     server.registerTool(name, { description: `Added later: ${name}.`, inputSchema: {} }, async () => ({ content: [{ type: 'text', text: name }] }));
@@ -101,7 +104,9 @@ export async function startBehaviourUpstream(): Promise<BehaviourUpstream> {
     const list = handlers.get('tools/list')!;
     handlers.set('tools/list', async (req, extra) => {
       const delay = listDelays.shift();
-      const answer = await list(req, extra);
+      const answer = (await list(req, extra)) as { tools: Tool[] };
+      // Fields the SDK's McpServer does not list (icons…), as an upstream of a newer SDK would.
+      answer.tools = answer.tools.map((t) => ({ ...t, ...(toolExtras.get(t.name) ?? {}) }));
       if (delay) await new Promise((r) => setTimeout(r, delay));
       return answer;
     });
@@ -137,6 +142,9 @@ export async function startBehaviourUpstream(): Promise<BehaviourUpstream> {
     url: `http://127.0.0.1:${(http.address() as AddressInfo).port}/mcp`,
     cancelled,
     started,
+    setToolExtras(name, extras) {
+      toolExtras.set(name, extras);
+    },
     delayNextList(ms) {
       listDelays.push(ms);
     },
