@@ -41,6 +41,8 @@ describe('MCP gateway: tool icons and _meta', function () {
       _meta: META,
       execution: { taskSupport: 'optional' },
     });
+    // An older upstream: its title only in annotations.
+    plain.setToolExtras('hold', { annotations: { title: 'Hold on', readOnlyHint: true } });
     await gateway.registerServer({ tenant: 'acme', actor, name: 'plain', transport: 'http', url: plain.url });
     await gateway.registerServer({ tenant: 'acme', actor, name: 'rich', transport: 'http', url: rich.url });
     http = await startGatewayHttp(gateway);
@@ -69,6 +71,13 @@ describe('MCP gateway: tool icons and _meta', function () {
     const other = tools.find((t) => t.name === 'plain__media')!;
     expect(other).not.to.have.property('icons');
     expect(other).not.to.have.property('_meta');
+  });
+
+  it('lists a title both ways (title, and annotations.title for clients of older protocol versions), wherever the upstream gave it', async function () {
+    const { tools } = await client.listTools();
+    const hold = tools.find((t) => t.name === 'plain__hold')!;
+    expect(hold.title).to.equal('Hold on');
+    expect(hold.annotations).to.deep.equal({ title: 'Hold on', readOnlyHint: true });
   });
 
   it('records them in McpServerToolsDiscovered v2 only for the server that has them; the other stays v1', async function () {
