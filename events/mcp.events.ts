@@ -6,10 +6,20 @@ const hash = z.string().regex(/^0x[0-9a-f]{64}$/);
 const name = z.string().min(1).max(200);
 
 /** The most a discovered tool record and one discovery may hold (characters; tools per server). */
-export const MCP_TOOL_LIMITS = { name: 200, title: 500, description: 20_000, schemaJson: 200_000, tools: 5_000 } as const;
+export const MCP_TOOL_LIMITS = {
+  name: 200,
+  title: 500,
+  description: 20_000,
+  schemaJson: 200_000,
+  tools: 5_000,
+  /** Icons per tool, and the length of one's `src` (a URL, or a data: URI of a small image). */
+  icons: 8,
+  iconSrc: 8_192,
+  /** The tool's `_meta`, as canonical JSON text. */
+  metaJson: 20_000,
+} as const;
 
-/** What a discovered upstream tool looks like in the log: schemas kept as canonical JSON text (no floats in data). */
-export const McpToolRecordSchema = z.strictObject({
+const toolRecordV1 = {
   name: z.string().min(1).max(MCP_TOOL_LIMITS.name),
   title: z.string().max(MCP_TOOL_LIMITS.title).optional(),
   description: z.string().max(MCP_TOOL_LIMITS.description).optional(),
@@ -20,8 +30,27 @@ export const McpToolRecordSchema = z.strictObject({
   idempotentHint: z.boolean().optional(),
   destructiveHint: z.boolean().optional(),
   openWorldHint: z.boolean().optional(),
+};
+
+/** What a discovered upstream tool looks like in the log: schemas kept as canonical JSON text (no floats in data). */
+export const McpToolRecordSchema = z.strictObject(toolRecordV1);
+
+/** An icon of a tool (MCP 2025-11-25 `Icon`): an http(s) URL or a data: URI of an image. */
+export const McpToolIconSchema = z.strictObject({
+  src: z.string().max(MCP_TOOL_LIMITS.iconSrc).regex(/^(?:https?:\/\/|data:image\/)/i, 'an http(s) URL or a data:image/ URI'),
+  mimeType: z.string().min(1).max(200).optional(),
+  sizes: z.array(z.string().min(1).max(50)).max(20).optional(),
+  theme: z.enum(['light', 'dark']).optional(),
 });
-export type McpToolRecord = z.infer<typeof McpToolRecordSchema>;
+
+/** v2 of the record (McpServerToolsDiscovered v2): v1 plus the tool's `icons` and `_meta` (as canonical JSON text). */
+export const McpToolRecordV2Schema = z.strictObject({
+  ...toolRecordV1,
+  icons: z.array(McpToolIconSchema).min(1).max(MCP_TOOL_LIMITS.icons).optional(),
+  metaJson: z.string().max(MCP_TOOL_LIMITS.metaJson).optional(),
+});
+export type McpToolRecord = z.infer<typeof McpToolRecordV2Schema>;
+export type McpToolIcon = z.infer<typeof McpToolIconSchema>;
 
 /**
  * The tools of a discovery, the first of each name only. The gateway records no duplicates, but
@@ -142,6 +171,15 @@ export const McpServerToolsDiscovered = defineEvent(
   'The gateway listed the upstream tools; the catalog now holds exactly these.',
 );
 
+export const McpServerToolsDiscoveredV2 = defineEvent(
+  'McpServerToolsDiscovered',
+  2,
+  z.strictObject({ tools: z.array(McpToolRecordV2Schema).max(MCP_TOOL_LIMITS.tools), toolsHash: hash }),
+  'The gateway listed the upstream tools; the catalog now holds exactly these. v2 adds to a tool ' +
+    'its `icons` (http(s) or data:image/ URIs) and `metaJson` (its `_meta`, as canonical JSON text); ' +
+    'v2 is written only for a discovery where a tool has either, v1 otherwise, and a v1 event reads as v2 without them.',
+);
+
 export const McpServerHealthChanged = defineEvent(
   'McpServerHealthChanged',
   1,
@@ -210,6 +248,7 @@ export const mcpEvents = [
   McpServerRegisteredV2,
   McpServerRegisteredV3,
   McpServerToolsDiscovered,
+  McpServerToolsDiscoveredV2,
   McpServerHealthChanged,
   McpServerRemoved,
   ToolCallRequested,
@@ -217,8 +256,12 @@ export const mcpEvents = [
   ToolCallFailed,
 ];
 
-/** v1 → v2: a registration without limits (the gateway-wide settings apply); v2 → v3: without headers and env templates. */
+/**
+ * McpServerRegistered v1 → v2: a registration without limits (the gateway-wide settings apply);
+ * v2 → v3: without headers and env templates. McpServerToolsDiscovered v1 → v2: tools without icons or _meta.
+ */
 export const mcpUpcasters: Upcaster[] = [
   { type: 'McpServerRegistered', fromVersion: 1, upcast: (data) => data },
   { type: 'McpServerRegistered', fromVersion: 2, upcast: (data) => data },
+  { type: 'McpServerToolsDiscovered', fromVersion: 1, upcast: (data) => data },
 ];

@@ -3,7 +3,7 @@ import type { McpGatewayService } from './services';
 
 /**
  * The REST face of the MCP gateway (src/mcp/gateway.ts): server listings keep the gateway's
- * fields (health, toolCount, registeredAt…) and tool matches flatten to {name, server, score}.
+ * fields (health, toolCount, registeredAt…) and tool matches flatten to {name (the one to call), server, tool (the upstream's own name), score}.
  * @example buildApp({ ...deps, gateway: mcpGatewayService(gw) })
  */
 export function mcpGatewayService(gw: McpGateway): McpGatewayService {
@@ -15,6 +15,7 @@ export function mcpGatewayService(gw: McpGateway): McpGatewayService {
       (await gw.searchTools(tenant, q, k)).map(({ tool, score }) => ({
         name: tool.name,
         server: tool.server,
+        tool: tool.upstreamName,
         ...(tool.title ? { title: tool.title } : {}),
         ...(tool.description ? { description: tool.description } : {}),
         score,

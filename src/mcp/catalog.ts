@@ -1,7 +1,7 @@
 import type { EventContent } from '../core/envelope';
 import { parseStream } from '../core/envelope';
 import { uniqueTools, type McpServerLimits, type McpToolRecord } from '../../events/mcp.events';
-import { namespacedToolName } from './tool-name';
+import { aliasToolName, ALIAS_HASH_DIGITS, hostSafeToolName, namespacedToolName } from './tool-name';
 import { SHARED_TENANT, type CatalogTool, type ServerHealth, type ServerInfo, type UpstreamTransportKind } from './types';
 
 type ServerState = Omit<ServerInfo, 'toolCount'> & { tools: CatalogTool[]; toolsHash?: string };
@@ -12,7 +12,8 @@ export type CatalogChange = { tenant: string; serverId: string; kind: 'registere
 
 function toCatalogTool(serverId: string, server: string, t: McpToolRecord): CatalogTool {
   return {
-    name: namespacedToolName(server, t.name),
+    name: hostSafeToolName(server, t.name),
+    namespacedName: namespacedToolName(server, t.name),
     serverId,
     server,
     upstreamName: t.name,
@@ -26,7 +27,26 @@ function toCatalogTool(serverId: string, server: string, t: McpToolRecord): Cata
       destructiveHint: t.destructiveHint,
       openWorldHint: t.openWorldHint,
     },
+    ...(t.icons ? { icons: t.icons } : {}),
+    ...(t.metaJson ? { meta: JSON.parse(t.metaJson) as Record<string, unknown> } : {}),
   };
+}
+
+/**
+ * The tools with every `name` distinct. Host-safe namespaced names are kept as they are; an alias
+ * taken already (by such a name or an earlier alias, however unlikely with 32 bits of digest) gets
+ * 8 more digest digits until it is free. The order of `tools` is the log's (servers in order of
+ * registration, each one's tools in its discovery's order), so every replica picks the same names.
+ */
+function uniqueNames(tools: CatalogTool[]): CatalogTool[] {
+  const taken = new Set(tools.filter((t) => t.name === t.namespacedName).map((t) => t.name));
+  return tools.map((t) => {
+    if (t.name === t.namespacedName) return t;
+    let name = t.name;
+    for (let digits = ALIAS_HASH_DIGITS + 8; taken.has(name) && digits <= 56; digits += 8) name = aliasToolName(t.server, t.upstreamName, digits);
+    taken.add(name);
+    return name === t.name ? t : { ...t, name };
+  });
 }
 
 /**
@@ -138,8 +158,11 @@ export class ToolCatalog {
   private entry(tenant: string): { list: CatalogTool[]; byName: Map<string, CatalogTool> } {
     let e = this.listCache.get(tenant);
     if (!e) {
-      const list = this.visibleServers(tenant).flatMap((s) => s.tools);
-      e = { list, byName: new Map(list.map((t) => [t.name, t])) };
+      const list = uniqueNames(this.visibleServers(tenant).flatMap((s) => s.tools));
+      const byName = new Map(list.map((t) => [t.name, t]));
+      // The exact namespaced name of an aliased tool is still callable (as before aliases), unless another tool has it.
+      for (const t of list) if (!byName.has(t.namespacedName)) byName.set(t.namespacedName, t);
+      e = { list, byName };
       this.listCache.set(tenant, e);
     }
     return e;

@@ -35,8 +35,12 @@ export function toMcpTool(t: CatalogTool): Tool {
   if (t.title) tool.title = t.title;
   if (t.description) tool.description = t.description;
   if (t.outputSchema) tool.outputSchema = t.outputSchema as Tool['outputSchema'];
-  const a = Object.fromEntries(Object.entries(t.annotations).filter(([, v]) => v !== undefined));
+  const a: Record<string, unknown> = Object.fromEntries(Object.entries(t.annotations).filter(([, v]) => v !== undefined));
+  // Clients of protocol versions before 2025-06-18 know the title only as annotations.title.
+  if (t.title) a.title = t.title;
   if (Object.keys(a).length) tool.annotations = a;
+  if (t.icons) tool.icons = t.icons;
+  if (t.meta) tool._meta = t.meta;
   return tool;
 }
 

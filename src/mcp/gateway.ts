@@ -441,7 +441,9 @@ export class McpGateway {
     if (skipped.length) this.options.logger?.warn({ serverId: spec.id, server: spec.name, skipped }, 'mcp gateway: tools of this upstream left out of the catalog');
     const toolsHash = payloadDigest(records).hash;
     if (this.catalog.server(spec.id)?.toolsHash === toolsHash) return;
-    await this.record(spec.id, spec.tenant, 'McpServerToolsDiscovered', { tools: records, toolsHash });
+    // v2 only when a tool has icons or _meta: other discoveries stay v1, as they were.
+    const version = records.some((r) => r.icons || r.metaJson) ? 2 : 1;
+    await this.record(spec.id, spec.tenant, 'McpServerToolsDiscovered', { tools: records, toolsHash }, SYSTEM_ACTOR, undefined, 'any', version);
   }
 
   /** Registry appends of one server run in order (discovery before the health change it caused). */

@@ -1,5 +1,5 @@
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
-import { MCP_TOOL_LIMITS, McpToolRecordSchema, type McpToolRecord } from '../../events/mcp.events';
+import { MCP_TOOL_LIMITS, McpToolIconSchema, McpToolRecordV2Schema, type McpToolIcon, type McpToolRecord } from '../../events/mcp.events';
 import { MAX_EVENT_BYTES } from '../core/envelope';
 import { payloadDigest } from './payload-hash';
 
@@ -27,7 +27,37 @@ function toRecord(t: Tool): McpToolRecord {
   for (const k of ['readOnlyHint', 'idempotentHint', 'destructiveHint', 'openWorldHint'] as const) {
     if (typeof a[k] === 'boolean') r[k] = a[k];
   }
+  const icons = iconsOf(t.icons);
+  if (icons.length) r.icons = icons;
+  // Opaque to the gateway, passed on as the upstream gave it (canonical JSON: it may hold floats).
+  if (t._meta && Object.keys(t._meta).length) {
+    const json = payloadDigest(t._meta).json;
+    if (json.length <= MCP_TOOL_LIMITS.metaJson) r.metaJson = json;
+  }
   return r;
+}
+
+/**
+ * The icons the record keeps: those the log can hold (an http(s) URL or a data:image/ URI within
+ * MCP_TOOL_LIMITS.iconSrc, a bounded mimeType and sizes), the first MCP_TOOL_LIMITS.icons of them.
+ * Another scheme (javascript:, file:…) is left out: the client would load it from our listing.
+ */
+function iconsOf(icons: unknown): McpToolIcon[] {
+  if (!Array.isArray(icons)) return [];
+  const out: McpToolIcon[] = [];
+  for (const i of icons) {
+    if (out.length >= MCP_TOOL_LIMITS.icons) break;
+    const icon = McpToolIconSchema.safeParse(i && typeof i === 'object' ? pickIcon(i as Record<string, unknown>) : i);
+    if (icon.success) out.push(icon.data);
+  }
+  return out;
+}
+
+/** The Icon fields MCP defines (an upstream may send more; the strict record holds only these). */
+function pickIcon(i: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k of ['src', 'mimeType', 'sizes', 'theme']) if (i[k] !== undefined) out[k] = i[k];
+  return out;
 }
 
 /**
@@ -36,7 +66,8 @@ function toRecord(t: Tool): McpToolRecord {
  * out (the first is kept; a table keyed by name could not hold both), so is a tool the record
  * cannot hold (an empty or over-long name, a schema over the size limit) and any beyond the
  * per-server limit or the room of one event (TOOL_LIST_BYTES, in list order); an over-long title
- * or description is cut to its limit.
+ * or description is cut to its limit, an icon the record cannot hold is left out (the others
+ * kept), and so is a `_meta` over MCP_TOOL_LIMITS.metaJson.
  */
 export function toolRecords(tools: Tool[]): { records: McpToolRecord[]; skipped: SkippedTool[] } {
   const records: McpToolRecord[] = [];
@@ -54,7 +85,7 @@ export function toolRecords(tools: Tool[]): { records: McpToolRecord[]; skipped:
       continue;
     }
     const r = toRecord(t);
-    const check = McpToolRecordSchema.safeParse(r);
+    const check = McpToolRecordV2Schema.safeParse(r);
     if (!check.success) {
       const issue = check.error.issues[0];
       skipped.push({ name, why: `${issue.path.join('.')}: ${issue.message}` });

@@ -1,4 +1,4 @@
-import type { McpServerLimits } from '../../events/mcp.events';
+import type { McpServerLimits, McpToolIcon } from '../../events/mcp.events';
 import type { Actor } from '../core/envelope';
 
 export type UpstreamTransportKind = 'stdio' | 'http' | 'sse';
@@ -56,8 +56,16 @@ export type ToolAnnotations = {
 
 /** One tool as the catalog serves it: namespaced name, upstream name, schemas and annotations kept. */
 export type CatalogTool = {
-  /** `<server>__<tool>`: what clients call. */
+  /**
+   * What clients call: `<server>__<tool>` when LLM hosts accept it (HOST_SAFE_TOOL_NAME), else
+   * its alias (aliasToolName), unique among the tenant's tools.
+   */
   name: string;
+  /**
+   * `<server>__<tool>` with the upstream's exact tool name: equals `name` unless that is an
+   * alias. Calls by this name are accepted too; agent policy rules match it.
+   */
+  namespacedName: string;
   serverId: string;
   server: string;
   upstreamName: string;
@@ -66,6 +74,10 @@ export type CatalogTool = {
   inputSchema: Record<string, unknown>;
   outputSchema?: Record<string, unknown>;
   annotations: ToolAnnotations;
+  /** The upstream's icons for the tool (those the log could hold). */
+  icons?: McpToolIcon[];
+  /** The upstream's `_meta` for the tool, passed on as it is. */
+  meta?: Record<string, unknown>;
 };
 
 export type ServerHealth = 'unknown' | 'up' | 'down';

@@ -10,7 +10,10 @@ import { openUpstreamTransport } from './upstream-transport';
 import { SHARED_TENANT, type ServerHealth, type UpstreamSpec } from './types';
 
 export type UpstreamOptions = {
-  /** Per-call timeout (ms). */
+  /**
+   * Per-call timeout (ms): the longest wait for the answer, or, when the upstream reports
+   * progress, for its next sign of life (at most CALL_MAX_TIMEOUT_FACTOR times it in all).
+   */
   callTimeoutMs: number;
   /** Connect + initialize + first tools/list timeout (ms). */
   connectTimeoutMs: number;
@@ -39,6 +42,12 @@ export type UpstreamEvents = {
   onHealth(status: Exclude<ServerHealth, 'unknown'>, reason?: string): void;
   onTools(tools: Tool[]): void;
 };
+
+/**
+ * A call that keeps reporting progress may run this many times its call timeout, no longer: the
+ * call timeout alone restarts at each progress notification.
+ */
+export const CALL_MAX_TIMEOUT_FACTOR = 10;
 
 /** What a caller may attach to one call: its cancellation and where the upstream's progress goes. */
 export type CallOptions = {
@@ -205,13 +214,28 @@ export class Upstream {
     for (let reinit = 0; ; reinit++) {
       if (signal?.aborted) throw cancelledError(signal);
       const client = await this.connect();
+      // The call timeout counts from the last sign of life: each progress notification restarts
+      // it, so a long tool that reports progress is not cut off, and one that goes quiet still is.
+      // A hard maximum bounds a tool that reports progress forever. It is ours, not the SDK's
+      // maxTotalTimeout, because aborting a signal also sends notifications/cancelled upstream
+      // (the SDK's maximum only stops waiting and leaves the tool running).
+      const maxMs = this.options.callTimeoutMs * CALL_MAX_TIMEOUT_FACTOR;
+      const hard = AbortSignal.timeout(maxMs);
       try {
-        // The SDK sends notifications/cancelled upstream when `signal` aborts, and a progress token only with `onprogress`.
-        const options = { timeout: this.options.callTimeoutMs, signal, ...(onProgress ? { onprogress: onProgress } : {}) };
+        // The SDK sends a progress token only with `onprogress`: always asked for, or the upstream could not show it is alive.
+        const options = {
+          timeout: this.options.callTimeoutMs,
+          resetTimeoutOnProgress: true,
+          signal: signal ? AbortSignal.any([signal, hard]) : hard,
+          onprogress: onProgress ?? (() => {}),
+        };
         return (await client.callTool({ name, arguments: args }, undefined, options)) as CallToolResult;
       } catch (err) {
         // Cancelled by our caller: the SDK rejects with a RequestTimeout that is not one.
         if (signal?.aborted) throw cancelledError(signal);
+        if (hard.aborted) {
+          throw new McpGatewayError('MCP_UPSTREAM_TIMEOUT', `${this.label}: no answer within ${maxMs} ms (${CALL_MAX_TIMEOUT_FACTOR} times the call timeout), progress notwithstanding; the call was cancelled upstream`, { cause: err });
+        }
         // A 404 means the upstream forgot our session (restart, expiry): it never ran the call, so one fresh session is safe.
         if (err instanceof StreamableHTTPError && err.code === 404 && reinit === 0) {
           await this.drop(client);
@@ -236,7 +260,7 @@ export class Upstream {
     if (err instanceof McpGatewayError) return err;
     if (err instanceof McpError) {
       if (err.code === ErrorCode.RequestTimeout) {
-        return new McpGatewayError('MCP_UPSTREAM_TIMEOUT', `${this.label}: no answer in time`, { cause: err });
+        return new McpGatewayError('MCP_UPSTREAM_TIMEOUT', `${this.label}: no answer, nor progress, within ${this.options.callTimeoutMs} ms`, { cause: err });
       }
       if (err.code !== ErrorCode.ConnectionClosed) return new UpstreamProtocolError(err.code, err.message.replace(/^MCP error -?\d+: /, ''), err.data);
     }

@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import { parseJson } from '../../projections/sql-rows';
 import type { ToolCatalogEntry } from './port';
 import type { ReadModelTables } from '../../projections/tables';
+import { hostSafeToolName } from '../mcp/tool-name';
 
 /** Tools of the live (not removed) servers registered under exactly `tenant` (no "*" merge). */
 export async function loadToolCatalog(db: Knex, t: ReadModelTables, tenant: string): Promise<ToolCatalogEntry[]> {
@@ -13,7 +14,8 @@ export async function loadToolCatalog(db: Knex, t: ReadModelTables, tenant: stri
     .select('tl.*', 's.health');
   return rows.map((r) => {
     const e: ToolCatalogEntry = {
-      name: `${r.server}__${r.name}`,
+      // What clients call (the host-safe alias for a name LLM hosts refuse), as the gateway's catalog serves it.
+      name: hostSafeToolName(r.server, r.name),
       serverId: r.server_id,
       server: r.server,
       upstreamName: r.name,

@@ -46,6 +46,20 @@ describe('toolRecords: an upstream tool list as the log records it', () => {
     expect(Buffer.byteLength(JSON.stringify(e))).to.be.below(MAX_EVENT_BYTES);
   });
 
+  it(`keeps a tool's icons the log can hold (at most ${MCP_TOOL_LIMITS.icons}, http(s) or data:image/) and its _meta within bounds`, () => {
+    const icon = (i: number) => ({ src: `https://example.com/${i}.png`, mimeType: 'image/png', extra: 'dropped' });
+    const icons = [{ src: 'javascript:alert(1)' }, { src: 'file:///etc/passwd' }, { src: `data:image/png;base64,${'A'.repeat(MCP_TOOL_LIMITS.iconSrc)}` }, ...Array.from({ length: 10 }, (_, i) => icon(i))];
+    const { records } = toolRecords([
+      tool('a', { icons: icons as Tool['icons'], _meta: { 'x/y': 0.1 } }),
+      tool('b', { _meta: { big: 'm'.repeat(MCP_TOOL_LIMITS.metaJson) } }),
+      tool('c', { icons: [] }),
+    ]);
+    expect(records[0].icons).to.deep.equal(Array.from({ length: MCP_TOOL_LIMITS.icons }, (_, i) => ({ src: `https://example.com/${i}.png`, mimeType: 'image/png' })));
+    expect(records[0].metaJson).to.equal('{"x/y":0.1}');
+    expect(records[1]).to.deep.equal({ name: 'b', inputSchemaJson: '{"type":"object"}' });
+    expect(records[2]).to.deep.equal({ name: 'c', inputSchemaJson: '{"type":"object"}' });
+  });
+
   it('uniqueTools: readers of the log take the first tool of each name', () => {
     expect(uniqueTools([{ name: 'a', n: 1 }, { name: 'b', n: 2 }, { name: 'a', n: 3 }])).to.deep.equal([{ name: 'a', n: 1 }, { name: 'b', n: 2 }]);
   });

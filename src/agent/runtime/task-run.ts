@@ -18,6 +18,11 @@ import type { AgentRuntimeDependencies, AgentRuntimeOptions } from './runtime-de
 import { applyTaskEvent, callsOf, foldTaskView, isTerminal, type StepOutcome, type TaskView } from './task-view';
 import type { ToolInfo, ToolResult } from './tool-caller';
 
+/** The name steps record and policy rules match: `<server>__<tool>`, exact. */
+function canonicalName(t: ToolInfo): string {
+  return t.namespacedName ?? t.name;
+}
+
 /** Events only a runner writes: seeing one we did not write means another runner has the task. */
 const RUNNER_TYPES = new Set([
   'TaskLeased', 'TaskLeaseReleased', 'TaskStarted', 'TaskCompleted', 'TaskFailed', 'TaskStepStarted', 'TaskStepCompleted', 'TaskStepFailed',
@@ -222,6 +227,8 @@ export class TaskRun {
     if (!llm) throw new AgentError('LLM_NOT_CONFIGURED', 'natural-language tasks need an LLM: set OPENAI_BASE_URL (OPENAI_API_KEY, OPENAI_MODEL)');
     const tools = await this.offeredTools(instruction);
     const specs: ToolSpec[] = tools.map((t) => ({ name: t.name, description: t.description?.slice(0, 1000), parameters: t.inputSchema }));
+    // The model calls the host-safe names it was shown; steps and policy go by the namespaced one.
+    const stepTool = new Map(tools.map((t) => [t.name, canonicalName(t)]));
     const hits = this.deps.knowledge?.search(instruction, this.opts.knowledgeChunks) ?? [];
     let system = 'You are an agent of OpenMCP-Chain. Use the tools when needed; every action is audited and checked by policy. Answer concisely.';
     if (this.view.chainId !== undefined) system += ` Default chain id: ${this.view.chainId}.`;
@@ -296,7 +303,7 @@ export class TaskRun {
           messages.push({ role: 'tool', tool_call_id: call.id, content: `error TOOL_ARGUMENTS_INVALID: ${(err as Error).message}` });
           continue;
         }
-        const end = await this.step({ stepId, index: steps - 1, tool: call.function.name, args, source: 'llm' });
+        const end = await this.step({ stepId, index: steps - 1, tool: stepTool.get(call.function.name) ?? call.function.name, args, source: 'llm' });
         if ('failed' in end) {
           if (end.fatal) throw new AgentError(end.failed.code as never, end.failed.message);
           messages.push({ role: 'tool', tool_call_id: call.id, content: `error ${end.failed.code}: ${end.failed.message}` });
@@ -315,12 +322,14 @@ export class TaskRun {
     if (t.searchTools) picked = (await t.searchTools(this.view.tenant, instruction, this.opts.toolsPerTask)).map((h) => h.tool);
     else if (t.listTools) picked = t.listTools(this.view.tenant).slice(0, this.opts.toolsPerTask);
     if (this.deps.chains) picked = [...picked, ...chainTools(this.deps.chains)];
-    return picked.filter((x) => evaluateToolCall(this.policy, { tool: x.name, callsInTask: 0 }).decision === 'allow');
+    return picked.filter((x) => evaluateToolCall(this.policy, { tool: canonicalName(x), callsInTask: 0 }).decision === 'allow');
   }
 
+  /** A tool by either of its names (the host-safe one the model calls, or the namespaced one). */
   private toolInfo(name: string): ToolInfo | undefined {
     if (this.deps.chains && (name === READ_CONTRACT_TOOL || name === SEND_TRANSACTION_TOOL)) return chainTools(this.deps.chains).find((t) => t.name === name);
-    return this.deps.tools.listTools?.(this.view.tenant).find((t) => t.name === name);
+    const list = this.deps.tools.listTools?.(this.view.tenant) ?? [];
+    return list.find((t) => canonicalName(t) === name) ?? list.find((t) => t.name === name);
   }
 
   /**
@@ -329,13 +338,17 @@ export class TaskRun {
    * idempotent tools, and transactions (which resume from their own events); otherwise it fails
    * with STEP_OUTCOME_UNKNOWN rather than risk doing a non-idempotent call twice.
    */
-  async step(s: StepSpec): Promise<StepEnd> {
+  async step(spec: StepSpec): Promise<StepEnd> {
     await this.sync();
+    // An explicit step may name a tool by its alias: recorded, budgeted and checked by policy under
+    // its namespaced name all the same (a deny rule must not be dodged by calling the alias).
+    const known = this.toolInfo(spec.tool);
+    const s = known ? { ...spec, tool: canonicalName(known) } : spec;
     const existing = this.view.stepRecords.get(s.stepId);
     if (existing?.result) return { ok: existing.result, text: existing.result.resultJson ? this.recordedText(existing.result.resultJson) : '' };
     if (existing?.failed) return { failed: existing.failed, fatal: s.source === 'steps' || FATAL.has(existing.failed.code) };
     const isTx = s.tool === SEND_TRANSACTION_TOOL && !!this.deps.chains;
-    const info = this.toolInfo(s.tool);
+    const info = known;
     const nowIdempotent = info?.annotations?.readOnlyHint === true && info?.annotations?.idempotentHint === true;
     // A started step is safe to run again if it was idempotent when it started and still is. A
     // tool gone from the catalog since (its server removed, or back without it) is called again

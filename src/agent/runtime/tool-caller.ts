@@ -6,7 +6,13 @@ export type ToolCallContext = { tenant: string; actor: Actor; correlationId?: st
 export type ToolResult = { content?: unknown[]; structuredContent?: unknown; isError?: boolean };
 
 export type ToolInfo = {
+  /** The name the model is shown and calls: host-safe (the gateway aliases names LLM hosts refuse). */
   name: string;
+  /**
+   * `<server>__<tool>` with the upstream's exact tool name, when it differs from `name`: the name
+   * steps record and policy rules match, so a rule keeps applying whichever name is called.
+   */
+  namespacedName?: string;
   description?: string;
   inputSchema: Record<string, unknown>;
   annotations?: { readOnlyHint?: boolean; idempotentHint?: boolean };

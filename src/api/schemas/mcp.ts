@@ -56,8 +56,11 @@ export const ToolsQuery = z.strictObject({
 });
 
 export const ToolHit = z.looseObject({
+  /** The name to call: `<server>__<tool>`, or its host-safe alias when LLM hosts would refuse that (docs/architecture.md). */
   name: z.string(),
   server: z.string(),
+  /** The upstream's own tool name, exact. */
+  tool: z.string().optional(),
   description: z.string().optional(),
   score: z.number(),
 });

@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { isInitializeRequest, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { isInitializeRequest, type CallToolResult, type Tool } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 
 /** A 1×1 PNG, base64. */
@@ -25,12 +25,14 @@ export const MEDIA_RESULT: CallToolResult = {
 
 export type BehaviourUpstream = {
   url: string;
-  /** Names of `hold` calls the upstream saw cancelled (their `id` argument). */
+  /** Calls the upstream saw cancelled: `hold` ones by their `id` argument, `progress` ones as `progress <step>`. */
   cancelled: string[];
   /** Names of `hold` calls that started (their `id` argument). */
   started: string[];
   /** Add a tool named `name` to every session (McpServer sends notifications/tools/list_changed). */
   addTool(name: string): void;
+  /** Fields to add to tool `name` in every later tools/list answer (icons, _meta, execution…). */
+  setToolExtras(name: string, extras: Partial<Tool>): void;
   /** Delay the answer of the next tools/list by `ms`, after its list is made (an answer that arrives late). */
   delayNextList(ms: number): void;
   close(): Promise<void>;
@@ -55,6 +57,7 @@ export async function startBehaviourUpstream(): Promise<BehaviourUpstream> {
   const cancelled: string[] = [];
   const started: string[] = [];
   const listDelays: number[] = [];
+  const toolExtras = new Map<string, Partial<Tool>>();
 
   const addTo = (server: McpServer, name: string) =>
     server.registerTool(name, { description: `Added later: ${name}.`, inputSchema: {} }, async () => ({ content: [{ type: 'text', text: name }] }));
@@ -73,9 +76,14 @@ export async function startBehaviourUpstream(): Promise<BehaviourUpstream> {
       });
       return { content: [{ type: 'text', text: `held ${id}` }] };
     });
-    server.registerTool('progress', { description: 'Report progress in steps, then answer.', inputSchema: { steps: z.number().int() } }, async ({ steps }, extra) => {
+    server.registerTool('progress', { description: 'Report progress in steps (everyMs apart), then answer.', inputSchema: { steps: z.number().int(), everyMs: z.number().int().optional() } }, async ({ steps, everyMs }, extra) => {
       const token = extra._meta?.progressToken;
       for (let i = 1; i <= steps; i++) {
+        if (everyMs) await new Promise((r) => setTimeout(r, everyMs));
+        if (extra.signal.aborted) {
+          cancelled.push(`progress ${i}`);
+          break;
+        }
         if (token !== undefined) await extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress: i, total: steps, message: `step ${i}` } });
         await server.sendLoggingMessage({ level: 'info', data: `step ${i}` }, extra.sessionId);
       }
@@ -96,7 +104,9 @@ export async function startBehaviourUpstream(): Promise<BehaviourUpstream> {
     const list = handlers.get('tools/list')!;
     handlers.set('tools/list', async (req, extra) => {
       const delay = listDelays.shift();
-      const answer = await list(req, extra);
+      const answer = (await list(req, extra)) as { tools: Tool[] };
+      // Fields the SDK's McpServer does not list (icons…), as an upstream of a newer SDK would.
+      answer.tools = answer.tools.map((t) => ({ ...t, ...(toolExtras.get(t.name) ?? {}) }));
       if (delay) await new Promise((r) => setTimeout(r, delay));
       return answer;
     });
@@ -132,6 +142,9 @@ export async function startBehaviourUpstream(): Promise<BehaviourUpstream> {
     url: `http://127.0.0.1:${(http.address() as AddressInfo).port}/mcp`,
     cancelled,
     started,
+    setToolExtras(name, extras) {
+      toolExtras.set(name, extras);
+    },
     delayNextList(ms) {
       listDelays.push(ms);
     },

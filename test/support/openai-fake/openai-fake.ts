@@ -35,10 +35,29 @@ export type OpenAiFake = {
   close(): Promise<void>;
 };
 
+/** OpenAI's rule for a function name (Anthropic's tool names follow the same). */
+export const OPENAI_FUNCTION_NAME = /^[a-zA-Z0-9_-]+$/;
+
+/** The error body OpenAI answers (with 400) for the first tool whose name breaks the rule, if any. */
+function invalidToolName(body: ChatRequest): { message: string; type: string; param: string; code: string } | undefined {
+  for (const [i, t] of (body.tools ?? []).entries()) {
+    const name = t.function?.name ?? '';
+    const param = `tools[${i}].function.name`;
+    if (name.length > 64) {
+      return { message: `Invalid '${param}': string too long. Expected a string with maximum length 64, but got a string with length ${name.length} instead.`, type: 'invalid_request_error', param, code: 'string_above_max_length' };
+    }
+    if (!OPENAI_FUNCTION_NAME.test(name)) {
+      return { message: `Invalid '${param}': string does not match pattern. Expected a string that matches the pattern '^[a-zA-Z0-9_-]+$'.`, type: 'invalid_request_error', param, code: 'invalid_value' };
+    }
+  }
+  return undefined;
+}
+
 /**
  * An OpenAI-compatible HTTP server (POST /v1/chat/completions, GET /v1/models) that answers
  * from a script, so the real `openai` SDK can be driven over real HTTP in tests.
- * Non-streaming only. When the script runs out it answers 500 (a test should notice).
+ * Non-streaming only. When the script runs out it answers 500 (a test should notice). A request
+ * with a tool name OpenAI refuses is answered 400 as OpenAI does, without using a scripted reply.
  */
 export async function startOpenAiFake(script: FakeScript = []): Promise<OpenAiFake> {
   let current = script;
@@ -60,9 +79,12 @@ export async function startOpenAiFake(script: FakeScript = []): Promise<OpenAiFa
       if (req.method === 'GET' && path.endsWith('/models')) return send(res, 200, { object: 'list', data: [{ id: 'fake-model', object: 'model', created: 0, owned_by: 'test' }] });
       if (req.method !== 'POST' || !path.endsWith('/chat/completions')) return send(res, 404, { error: { message: `no route ${req.method} ${path}`, type: 'invalid_request_error' } });
       const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as ChatRequest;
-      const index = served++;
       requests.push(body);
       authorizations.push(String(req.headers.authorization ?? ''));
+      // As the real API: one tool whose name breaks the rule costs the whole request a 400.
+      const invalid = invalidToolName(body);
+      if (invalid) return send(res, 400, { error: invalid });
+      const index = served++;
       const reply = typeof current === 'function' ? current(body, index) : current[index];
       if (!reply) return send(res, 500, { error: { message: `openai-fake: script has no reply #${index}`, type: 'server_error' } });
       if (reply.hang) {

@@ -1,0 +1,103 @@
+import { expect } from 'chai';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { catalog } from '../../events';
+import type { EventStore } from '../../src/eventstore/port';
+import { McpGateway } from '../../src/mcp/gateway';
+import { aliasToolName } from '../../src/mcp/tool-name';
+import { AgentRuntime } from '../../src/agent/runtime/agent-runtime';
+import { OpenAiLlmClient } from '../../src/agent/llm/openai-client';
+import { parsePolicy } from '../../src/agent/policy';
+import { openStore, MemoryCache, ended, ofType, submitTask, waitForTask } from './support/agent-fixture';
+import { startOpenAiFake, OPENAI_FUNCTION_NAME, type ChatRequest, type FakeReply, type OpenAiFake } from '../support/openai-fake/openai-fake';
+import { startBehaviourUpstream, type BehaviourUpstream } from '../mcp/support/behaviour-upstream';
+
+const KEY = '0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318' as const;
+const LONG = `report_${'x'.repeat(70)}`;
+
+/** Call the tool whose alias names `files.read` once, then answer with what it said. */
+function reader(req: ChatRequest): FakeReply {
+  const result = req.messages.find((m) => m.role === 'tool');
+  if (result) return { content: `read: ${result.content}` };
+  return { toolCalls: [{ name: aliasToolName('beh', 'files.read'), arguments: {} }] };
+}
+
+/**
+ * One upstream tool whose namespaced name an LLM host refuses (a dot, over 64 characters) must not
+ * cost a tenant every agent call: the OpenAI API answers 400 to a request with such a tool name.
+ * The model is shown host-safe aliases; steps and policy go by the exact namespaced name.
+ */
+describe('agent runtime: tool names the LLM host accepts (real McpGateway, openai-fake)', function () {
+  this.timeout(60_000);
+  let dir: string;
+  let store: EventStore;
+  let fake: OpenAiFake;
+  let upstream: BehaviourUpstream;
+  let gateway: McpGateway;
+  let runtime: AgentRuntime;
+  const warn = console.warn;
+
+  before(async function () {
+    // The upstream's SDK warns of names outside MCP's recommended format: they are what this file is about.
+    console.warn = () => {};
+    dir = mkdtempSync(join(tmpdir(), 'omc-names-'));
+    store = await openStore(dir);
+    fake = await startOpenAiFake(reader);
+    upstream = await startBehaviourUpstream();
+    for (const n of ['files.read', 'files.delete', LONG]) upstream.addTool(n);
+    gateway = new McpGateway({ store, upstream: { healthIntervalMs: 0 } });
+    await gateway.start();
+    await gateway.registerServer({ tenant: 'acme', actor: { kind: 'user', id: 'alice' }, name: 'beh', transport: 'http', url: upstream.url });
+    runtime = new AgentRuntime(
+      {
+        store,
+        catalog,
+        tools: gateway,
+        llm: new OpenAiLlmClient({ baseURL: fake.baseURL, model: 'm', maxRetries: 0 }),
+        cache: new MemoryCache(),
+        policy: parsePolicy({ policies: [{ tenant: 'acme', tools: { allow: ['beh__*'], deny: ['beh__files.delete'] } }] }),
+        privateKey: KEY,
+      },
+      { model: 'm', stepTimeoutMs: 10_000 },
+    );
+    await runtime.start();
+  });
+
+  after(async function () {
+    await runtime?.stop();
+    await gateway?.close();
+    await upstream?.close();
+    await fake?.close();
+    await store?.close();
+    rmSync(dir, { recursive: true, force: true });
+    console.warn = warn;
+  });
+
+  it('the model is offered host-safe names, calls one, and the step and audit name the exact tool', async function () {
+    const id = await submitTask(store, 'acme', { instruction: 'files read report delete: read the file' });
+    const events = await waitForTask(store, id, ended);
+    expect(ofType(events, 'TaskFailed').map((e) => JSON.stringify(e.data))).to.deep.equal([]);
+    expect((ofType(events, 'TaskCompleted')[0].data as { output: { answer: string } }).output.answer).to.equal('read: files.read');
+    const offered = fake.requests[0].tools!.map((t) => t.function.name);
+    for (const n of offered) expect(n).to.match(OPENAI_FUNCTION_NAME).and.have.length.at.most(64);
+    expect(offered).to.include.members([aliasToolName('beh', 'files.read'), aliasToolName('beh', LONG)]);
+    // Denied by its namespaced name, so not offered under its alias either.
+    expect(offered).not.to.include(aliasToolName('beh', 'files.delete'));
+    expect(ofType(events, 'TaskStepStarted').map((e) => (e.data as { tool: string }).tool)).to.deep.equal(['beh__files.read']);
+    const calls = (await store.readAll({ limit: 10_000 })).filter((e) => e.type === 'ToolCallRequested').map((e) => e.data as { server: string; tool: string; taskId?: string });
+    expect(calls.filter((c) => c.taskId === id).map((c) => `${c.server}/${c.tool}`)).to.deep.equal(['beh/files.read']);
+  });
+
+  it('an explicit step naming a tool by its alias is checked by policy under the namespaced name', async function () {
+    const id = await submitTask(store, 'acme', { steps: [{ tool: aliasToolName('beh', 'files.delete'), arguments: {} }] });
+    const events = await waitForTask(store, id, ended);
+    const failed = ofType(events, 'TaskFailed')[0]?.data as { error: { code: string } };
+    expect(failed.error.code).to.equal('POLICY_DENIED');
+    expect(ofType(events, 'PolicyEvaluated').map((e) => e.data)).to.deep.equal([
+      { stepId: 'step-0', subject: 'tool', tool: 'beh__files.delete', decision: 'deny', rule: 'tools.deny', reason: 'tool beh__files.delete matches deny pattern beh__files.delete', policy: 'acme/*' },
+    ]);
+    const deletes = (await store.readAll({ limit: 10_000 })).filter((e) => e.type === 'ToolCallRequested' && (e.data as { tool: string }).tool === 'files.delete');
+    expect(deletes).to.deep.equal([]);
+  });
+});
