@@ -45,7 +45,14 @@ describe('README', () => {
     }
   });
 
-  it('links only to docs that exist', () => {
-    for (const m of readme.matchAll(/\]\((docs\/[^)]+)\)/g)) expect(existsSync(join(ROOT, m[1])), m[1]).to.equal(true);
+  it('links only to docs that exist, and to headings they have', () => {
+    // GitHub's heading anchors: lower case, punctuation dropped, spaces as hyphens.
+    const slug = (heading: string) => heading.trim().toLowerCase().replace(/[^\p{L}\p{N} _-]/gu, '').replace(/ /g, '-');
+    for (const m of readme.matchAll(/\]\((docs\/[^)#]+)(?:#([^)]+))?\)/g)) {
+      expect(existsSync(join(ROOT, m[1])), m[1]).to.equal(true);
+      if (m[2] === undefined) continue;
+      const anchors = [...readFileSync(join(ROOT, m[1]), 'utf8').matchAll(/^#{1,6} (.+)$/gm)].map((h) => slug(h[1]));
+      expect(anchors, `${m[1]}#${m[2]}`).to.include(m[2]);
+    }
   });
 });
