@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SignJWT, exportJWK } from 'jose';
-import { createJwtVerifier } from '../../src/auth/jwt';
+import { createJwtVerifier, JWT_CLOCK_TOLERANCE_S } from '../../src/auth/jwt';
 import { ConfigError } from '../../src/core/errors';
 
 const SECRET = 'a-test-secret-that-is-at-least-32-chars!';
@@ -40,6 +40,27 @@ describe('JWT bearer verification', () => {
     expect(await refused(none)).to.equal('UNAUTHENTICATED');
   });
 
+  it('refuses a token without exp (it would never expire and cannot be revoked), and a sub with control characters', async () => {
+    const verify = createJwtVerifier({ JWT_SECRET: SECRET })!;
+    const noExp = await new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setSubject('alice').setIssuedAt().sign(Buffer.from(SECRET));
+    let err: { code?: string; message?: string } = {};
+    await verify(noExp).catch((e) => (err = e));
+    expect(err).to.include({ code: 'UNAUTHENTICATED', message: 'token has no exp claim (tokens must expire)' });
+    err = {};
+    await verify(await new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setSubject('a\nforged log line').setExpirationTime('5m').sign(Buffer.from(SECRET))).catch((e) => (err = e));
+    expect(err).to.include({ code: 'UNAUTHENTICATED', message: 'token has no usable sub claim' });
+  });
+
+  it(`allows ${JWT_CLOCK_TOLERANCE_S} s of clock skew on exp and nbf, not more`, async () => {
+    const verify = createJwtVerifier({ JWT_SECRET: SECRET })!;
+    const now = Math.floor(Date.now() / 1000);
+    const at = (c: { exp: number; nbf?: number }) => new SignJWT({ ...claims, ...c }).setProtectedHeader({ alg: 'HS256' }).setSubject('alice').sign(Buffer.from(SECRET));
+    expect((await verify(await at({ exp: now + 300, nbf: now + 10 }))).actor.id).to.equal('alice');
+    expect((await verify(await at({ exp: now - 10 }))).actor.id).to.equal('alice');
+    const codes = await Promise.all([at({ exp: now + 300, nbf: now + 120 }), at({ exp: now - 120 })].map(async (t) => verify(await t).then(() => 'accepted', (e) => e.code)));
+    expect(codes).to.deep.equal(['UNAUTHENTICATED', 'UNAUTHENTICATED']);
+  });
+
   it('honours cross_tenant only for admin and auditor; checks issuer and audience when set', async () => {
     const verify = createJwtVerifier({ JWT_SECRET: SECRET, JWT_ISSUER: 'idp', JWT_AUDIENCE: 'openmcp' })!;
     const mk = (role: string) => new SignJWT({ tenant: 'ops', role, cross_tenant: true }).setProtectedHeader({ alg: 'HS256' }).setSubject('s').setIssuer('idp').setAudience('openmcp').setExpirationTime('5m').sign(Buffer.from(SECRET));
@@ -73,5 +94,9 @@ describe('JWT bearer verification', () => {
     expect(createJwtVerifier({})).to.equal(undefined);
     expect(() => createJwtVerifier({ JWT_SECRET: SECRET, JWT_JWKS_FILE: '/x' })).to.throw(ConfigError);
     expect(() => createJwtVerifier({ JWT_PUBLIC_KEY_FILE: '/nonexistent.pem' })).to.throw(/JWT_PUBLIC_KEY_FILE/);
+    // ES256 needs P-256: a P-384 key used to start and then refuse every token.
+    const dir = mkdtempSync(join(tmpdir(), 'omcp-jwt-'));
+    writeFileSync(join(dir, 'p384.pem'), generateKeyPairSync('ec', { namedCurve: 'P-384' }).publicKey.export({ type: 'spki', format: 'pem' }));
+    expect(() => createJwtVerifier({ JWT_PUBLIC_KEY_FILE: join(dir, 'p384.pem') })).to.throw(ConfigError, /RSA or EC P-256/);
   });
 });
