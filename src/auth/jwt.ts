@@ -42,7 +42,9 @@ export function principalFromClaims(claims: JWTPayload): Principal {
     actor: { kind: role === 'agent' ? 'agent' : 'user', id: sub },
     crossTenant: claims.cross_tenant === true && (role === 'admin' || role === 'auditor'),
     via: 'jwt',
-    subject: `jwt:${sub}`,
+    // Subjects are unique per issuer, not across tenants: two tenants' "bot" are two callers
+    // (else one tenant's traffic would use up the other's per-key rate limit). Tenants hold no ':'.
+    subject: `jwt:${tenant.data}:${sub}`,
   };
 }
 

@@ -27,6 +27,19 @@ describe('Authentication over REST: JWT principals, and keys never logged', () =
     expect(viewer.statusCode).to.equal(403);
   });
 
+  it('per-key rate limits of JWT callers are per tenant and sub: the same sub in another tenant is another caller', async () => {
+    const limited = await makeHarness({ jwt: createJwtVerifier({ JWT_SECRET: SECRET }), rateLimit: { perKeyPerMinute: 2, perTenantPerMinute: 100 } });
+    try {
+      const acme = `Bearer ${await jwt('acme', 'viewer', 'bot')}`;
+      const beta = `Bearer ${await jwt('beta', 'viewer', 'bot')}`;
+      for (let i = 0; i < 3; i++) await limited.call({ method: 'GET', url: '/v1/tasks', auth: acme });
+      expect((await limited.call({ method: 'GET', url: '/v1/tasks', auth: acme })).statusCode).to.equal(429);
+      expect((await limited.call({ method: 'GET', url: '/v1/tasks', auth: beta })).statusCode).to.equal(200);
+    } finally {
+      await limited.close();
+    }
+  });
+
   it('keys and tokens never appear in the logs, even when requests fail (log scan)', async () => {
     const admin = await h.key('admin', 'acme');
     const token = await jwt('acme', 'operator', 'op');

@@ -17,7 +17,7 @@ describe('JWT bearer verification', () => {
   it('HS256: maps sub, tenant and role to a principal', async () => {
     const verify = createJwtVerifier({ JWT_SECRET: SECRET })!;
     const p = await verify(await hs(claims));
-    expect(p).to.deep.equal({ tenant: 'acme', role: 'operator', actor: { kind: 'user', id: 'alice' }, crossTenant: false, via: 'jwt', subject: 'jwt:alice' });
+    expect(p).to.deep.equal({ tenant: 'acme', role: 'operator', actor: { kind: 'user', id: 'alice' }, crossTenant: false, via: 'jwt', subject: 'jwt:acme:alice' });
     expect((await verify(await hs({ tenant: 'acme', role: 'agent' }))).actor.kind).to.equal('agent');
   });
 
