@@ -110,7 +110,8 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
     }
   };
   try {
-    mkdirSync(config.dataDir, { recursive: true });
+    // Owner only: it holds admin.key and the other key files, and (embedded) the whole log.
+    mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
     const registry = new Registry();
     const metrics = createMetrics({ registry, processMetrics: true });
 
