@@ -90,6 +90,27 @@ describe('JWT bearer verification', () => {
     expect((await rs(rt)).actor.id).to.equal('carol');
   });
 
+  it('refuses algorithm confusion: HS256 signed with the configured public key (PEM or JWK), an oct key in the JWKS, an unknown kid', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'omcp-jwt-'));
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const pem = rsa.publicKey.export({ type: 'spki', format: 'pem' }) as string;
+    writeFileSync(join(dir, 'rsa.pem'), pem);
+    const jwk = { ...(await exportJWK(rsa.publicKey)), kid: 'k1' };
+    const oct = { kty: 'oct', k: Buffer.from('shared-secret-in-the-jwks-file-0123456789').toString('base64url'), kid: 'k2' };
+    writeFileSync(join(dir, 'jwks.json'), JSON.stringify({ keys: [jwk, oct] }));
+    const byPem = createJwtVerifier({ JWT_PUBLIC_KEY_FILE: join(dir, 'rsa.pem') })!;
+    const byJwks = createJwtVerifier({ JWT_JWKS_FILE: join(dir, 'jwks.json') })!;
+    const hsWith = (secret: Uint8Array, kid?: string) => new SignJWT(claims).setProtectedHeader({ alg: 'HS256', ...(kid ? { kid } : {}) }).setSubject('mallory').setExpirationTime('5m').sign(secret);
+    const tokens = [
+      [byPem, await hsWith(Buffer.from(pem))],
+      [byPem, await hsWith(rsa.publicKey.export({ type: 'pkcs1', format: 'der' }))],
+      [byJwks, await hsWith(Buffer.from(JSON.stringify(jwk)), 'k1')],
+      [byJwks, await hsWith(Buffer.from('shared-secret-in-the-jwks-file-0123456789'), 'k2')],
+      [byJwks, await new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: 'nope' }).setSubject('m').setExpirationTime('5m').sign(rsa.privateKey)],
+    ] as const;
+    for (const [verify, token] of tokens) expect(await verify(token).then(() => 'accepted', (e) => e.code)).to.equal('UNAUTHENTICATED');
+  });
+
   it('no settings → no verifier; two sources or a missing file → ConfigError naming the variable', () => {
     expect(createJwtVerifier({})).to.equal(undefined);
     expect(() => createJwtVerifier({ JWT_SECRET: SECRET, JWT_JWKS_FILE: '/x' })).to.throw(ConfigError);
