@@ -40,6 +40,21 @@ describe('Authentication over REST: JWT principals, and keys never logged', () =
     }
   });
 
+  it("a request's log lines name who made it (key id or token subject, and tenant), never the credential", async () => {
+    const viewer = await h.key('viewer', 'acme');
+    h.logs.length = 0;
+    await h.call({ method: 'GET', url: '/v1/tasks', auth: viewer.auth, headers: { 'x-request-id': 'who-1' } });
+    await h.call({ method: 'POST', url: '/v1/tasks', auth: viewer.auth, payload: { instruction: 'x' }, headers: { 'x-request-id': 'who-2' } });
+    await h.call({ method: 'GET', url: '/v1/tasks', auth: `Bearer ${await jwt('beta', 'viewer', 'vic')}`, headers: { 'x-request-id': 'who-3' } });
+    const lines = h.logs.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const done = (id: string) => lines.find((l) => l.reqId === id && l.msg === 'request completed');
+    expect(done('who-1')).to.include({ tenant: 'acme', subject: viewer.id });
+    expect(done('who-2')).to.include({ tenant: 'acme', subject: viewer.id });
+    expect(lines.find((l) => l.reqId === 'who-2' && l.code === 'FORBIDDEN')).to.include({ subject: viewer.id });
+    expect(done('who-3')).to.include({ tenant: 'beta', subject: 'jwt:beta:vic' });
+    expect(h.logs.join('')).to.not.include(viewer.key);
+  });
+
   it('keys and tokens never appear in the logs, even when requests fail (log scan)', async () => {
     const admin = await h.key('admin', 'acme');
     const token = await jwt('acme', 'operator', 'op');
