@@ -52,6 +52,9 @@ describe('REST /v1/keys', () => {
       [{ role: 'viewer', tenant: '../x' }, 'body.tenant'],
       [{ role: 'viewer', tenant: 'acme', key: 'omk_x' }, 'body.key'],
       [{ role: 'viewer' }, 'body.tenant'],
+      // A name is printed by `openmcp keys list` on another admin's terminal: no escape sequences.
+      [{ role: 'viewer', tenant: 'acme', name: 'ci\u001b]8;;http://evil\u0007' }, 'body.name'],
+      [{ role: 'viewer', tenant: 'acme', name: 'two\nlines' }, 'body.name'],
     ] as const) {
       const res = await h.call({ method: 'POST', url: '/v1/keys', auth: acmeAdmin, payload: body });
       expect(res.statusCode).to.equal(400);
