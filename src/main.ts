@@ -110,7 +110,8 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
     }
   };
   try {
-    mkdirSync(config.dataDir, { recursive: true });
+    // Owner only: it holds admin.key and the other key files, and (embedded) the whole log.
+    mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
     const registry = new Registry();
     const metrics = createMetrics({ registry, processMetrics: true });
 
@@ -320,14 +321,14 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
       draining: () => draining,
     });
     installHttpTracing(app);
+    // Every /mcp and /ui/api request counts against the same per-key and per-tenant windows as REST.
+    const rateLimit = createRateLimiter({
+      cache,
+      perKeyPerMinute: config.RATE_LIMIT_PER_KEY,
+      perTenantPerMinute: config.RATE_LIMIT_PER_TENANT,
+      onCacheError: (err) => logger.warn({ err }, 'rate-limit counters unreachable: counting in this process for now'),
+    });
     if (roles.gateway) {
-      // Every /mcp request counts against the same per-key and per-tenant windows as REST.
-      const rateLimit = createRateLimiter({
-        cache,
-        perKeyPerMinute: config.RATE_LIMIT_PER_KEY,
-        perTenantPerMinute: config.RATE_LIMIT_PER_TENANT,
-        onCacheError: (err) => logger.warn({ err }, 'rate-limit counters unreachable: counting in this process for now'),
-      });
       // An API key's actor id is the key id; other principals (JWT subjects) have no key to revoke.
       const isRevoked = async (p: { actor: { id: string } }) => Boolean((await keys.get(p.actor.id))?.revokedAt);
       await app.register(mcpGatewayPlugin, { gateway, cache, authenticate: mcpAuthenticate(auth, rateLimit), isRevoked });
@@ -346,6 +347,7 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
       store,
       readModels,
       authenticate: auth.authenticate,
+      rateLimit,
       chainRpcUrl: pipeline.rpcUrl,
       anchorContract: pipeline.contractAddress,
       upstreams: () => gateway.status().upstreams,

@@ -89,6 +89,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     auth
       .authenticate(request.headers.authorization, request.raw.socket)
       .then((principal) => {
+        // The request's log lines (a 403 or 429 included) name who made it: tenant and key id or
+        // token subject, never the credential, so a key's requests can be found in the log.
+        request.log = reply.log = request.log.child({ tenant: principal.tenant, subject: principal.subject });
         if (!can(principal.role, permission)) throw new ForbiddenError(`role ${principal.role} lacks ${permission}`, { permission });
         request.principal = principal;
         return rateLimit(principal);

@@ -32,6 +32,8 @@ export type Authenticator = {
 type Verified = { principal: Principal; at: number };
 
 const JWT_RE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
+/** The longest bearer value read (a JWT with many claims still fits; Node refuses headers over 16 KiB anyway). */
+const MAX_BEARER = 8192;
 
 function principalOfKey(r: ApiKeyRecord): Principal {
   return {
@@ -62,7 +64,11 @@ export function createAuthenticator(o: AuthenticatorOptions): Authenticator {
 
   async function verify(authorization: string): Promise<Verified> {
     const m = /^Bearer[ ]+(\S{1,8192})\s*$/i.exec(authorization);
-    if (!m) throw new UnauthenticatedError('Authorization must be "Bearer <api key or JWT>"');
+    if (!m) {
+      // Said apart so a caller with an oversized JWT is not told its header is malformed.
+      if (/^Bearer[ ]+\S{8193}/i.test(authorization)) throw new UnauthenticatedError(`bearer token longer than ${MAX_BEARER} characters`);
+      throw new UnauthenticatedError('Authorization must be "Bearer <api key or JWT>"');
+    }
     const token = m[1];
     if (o.jwt && JWT_RE.test(token)) return { principal: await o.jwt(token), at: Date.now() };
     // Generated keys look like omk_…; OPENMCP_ADMIN_KEY may be any string of 16+ characters.

@@ -28,6 +28,7 @@ export async function ensureAdminKey(config: EnsureAdminKeyConfig, keys: KeyStor
       (text) => {
         if (text.length < 16) throw new ConfigError(`${file} does not hold a key (delete it to generate a new one)`, { variable: 'OPENMCP_ADMIN_KEY' });
       },
+      'OPENMCP_ADMIN_KEY',
     ));
   }
   const hash = hashApiKey(key);

@@ -18,6 +18,11 @@ export type JwtSettings = {
 /** Verifies a bearer JWT and maps its claims to a principal; throws UnauthenticatedError. */
 export type JwtVerifier = (token: string) => Promise<Principal>;
 
+const CONTROL_RE = /[\u0000-\u001f\u007f-\u009f]/;
+
+/** Leeway for exp and nbf, so a token minted by an IdP whose clock runs a little ahead is not refused as not yet valid. */
+export const JWT_CLOCK_TOLERANCE_S = 30;
+
 /**
  * Claims (docs/security.md): `sub` → actor id; `tenant` → tenant; `role` → one of the five roles;
  * `cross_tenant: true` → cross-tenant scope (honoured for admin and auditor only).
@@ -25,7 +30,8 @@ export type JwtVerifier = (token: string) => Promise<Principal>;
  */
 export function principalFromClaims(claims: JWTPayload): Principal {
   const sub = claims.sub;
-  if (typeof sub !== 'string' || sub.length === 0 || sub.length > 200) throw new UnauthenticatedError('token has no usable sub claim');
+  // The sub becomes the actor id of events and a key of session ownership: no control characters.
+  if (typeof sub !== 'string' || sub.length === 0 || sub.length > 200 || CONTROL_RE.test(sub)) throw new UnauthenticatedError('token has no usable sub claim');
   const tenant = TenantSchema.safeParse(claims.tenant);
   if (!tenant.success) throw new UnauthenticatedError('token has no usable tenant claim');
   if (!isRole(claims.role)) throw new UnauthenticatedError('token role claim is not one of admin, operator, agent, auditor, viewer');
@@ -36,7 +42,9 @@ export function principalFromClaims(claims: JWTPayload): Principal {
     actor: { kind: role === 'agent' ? 'agent' : 'user', id: sub },
     crossTenant: claims.cross_tenant === true && (role === 'admin' || role === 'auditor'),
     via: 'jwt',
-    subject: `jwt:${sub}`,
+    // Subjects are unique per issuer, not across tenants: two tenants' "bot" are two callers
+    // (else one tenant's traffic would use up the other's per-key rate limit). Tenants hold no ':'.
+    subject: `jwt:${tenant.data}:${sub}`,
   };
 }
 
@@ -70,7 +78,9 @@ export function createJwtVerifier(s: JwtSettings): JwtVerifier | undefined {
       if (err instanceof ConfigError) throw err;
       throw new ConfigError(`JWT_PUBLIC_KEY_FILE: not a PEM public key: ${(err as Error).message}`, { variable: 'JWT_PUBLIC_KEY_FILE' });
     }
-    algorithms = key.asymmetricKeyType === 'rsa' ? ['RS256'] : key.asymmetricKeyType === 'ec' ? ['ES256'] : [];
+    // ES256 is P-256 only: another curve would start fine and then refuse every token as "not valid".
+    const p256 = key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1';
+    algorithms = key.asymmetricKeyType === 'rsa' ? ['RS256'] : p256 ? ['ES256'] : [];
     if (!algorithms.length) throw new ConfigError('JWT_PUBLIC_KEY_FILE: expected an RSA or EC P-256 public key', { variable: 'JWT_PUBLIC_KEY_FILE' });
   } else {
     let jwks: unknown;
@@ -85,6 +95,9 @@ export function createJwtVerifier(s: JwtSettings): JwtVerifier | undefined {
   }
   const options = {
     algorithms,
+    // A token without exp would be valid forever, and a JWT cannot be revoked here: refuse it.
+    requiredClaims: ['exp'],
+    clockTolerance: JWT_CLOCK_TOLERANCE_S,
     ...(s.JWT_ISSUER ? { issuer: s.JWT_ISSUER } : {}),
     ...(s.JWT_AUDIENCE ? { audience: s.JWT_AUDIENCE } : {}),
   };
@@ -93,7 +106,12 @@ export function createJwtVerifier(s: JwtSettings): JwtVerifier | undefined {
     try {
       payload = typeof key === 'function' ? (await jwtVerify(token, key, options)).payload : (await jwtVerify(token, key, options)).payload;
     } catch (err) {
-      const reason = err instanceof joseErrors.JWTExpired ? 'token expired' : 'token not valid';
+      const reason =
+        err instanceof joseErrors.JWTExpired
+          ? 'token expired'
+          : err instanceof joseErrors.JWTClaimValidationFailed && err.claim === 'exp' && err.reason === 'missing'
+            ? 'token has no exp claim (tokens must expire)'
+            : 'token not valid';
       throw new UnauthenticatedError(reason);
     }
     return principalFromClaims(payload);

@@ -72,11 +72,14 @@ export async function createApiKey(
   return { key, record: keyView(record) };
 }
 
-/** Revoke a key of the caller's tenant (any tenant for cross-tenant admins). The bootstrap key is revoked by changing OPENMCP_ADMIN_KEY. */
+/** Revoke a key of the caller's tenant (any tenant for cross-tenant admins; cross-tenant keys by them only). The bootstrap key is revoked by changing OPENMCP_ADMIN_KEY. */
 export async function revokeApiKey(deps: KeyServiceDependencies, by: Principal, id: string, correlationId?: string): Promise<void> {
   const record = await deps.keys.get(id);
   if (!record || (record.tenant !== by.tenant && !by.crossTenant)) throw new NotFoundError('api key', id);
   if (id === BOOTSTRAP_KEY_ID) throw new ForbiddenError('the bootstrap admin key is replaced by changing OPENMCP_ADMIN_KEY (or DATA_DIR/admin.key), not revoked');
+  // Only a cross-tenant admin issues cross-tenant keys; a tenant admin of the key's home tenant
+  // must not take them away either (it could lock the operators who see every tenant out).
+  if (record.crossTenant && !by.crossTenant) throw new ForbiddenError('only a cross-tenant admin can revoke a cross-tenant key', { field: 'id' });
   // Refuse the key first (fail closed); a failed append leaves the log behind, and a retried
   // DELETE appends the missing ApiKeyRevoked because the log still says active.
   await deps.keys.revoke(id, (deps.clock ?? systemClock)().toISOString());

@@ -12,7 +12,7 @@ export type Principal = {
   actor: Actor;
   crossTenant: boolean;
   via: 'api-key' | 'jwt';
-  /** Key id (API keys) or token subject (JWT): the rate-limit identity. */
+  /** Key id (API keys) or `jwt:<tenant>:<sub>` (JWT): the rate-limit identity. */
   subject: string;
 };
 

@@ -10,5 +10,5 @@ import { assertHexKey, loadOrCreateKeyFile } from '../core/key-file';
 export function loadOrCreateSealerKey(dataDir: string, configured?: string): Hex {
   if (configured) return configured.toLowerCase() as Hex;
   const file = join(dataDir, 'sealer.key');
-  return loadOrCreateKeyFile(file, () => toHex(randomBytes(32)), (text) => assertHexKey(text, file, 'SEALER_PRIVATE_KEY')).key.toLowerCase() as Hex;
+  return loadOrCreateKeyFile(file, () => toHex(randomBytes(32)), (text) => assertHexKey(text, file, 'SEALER_PRIVATE_KEY'), 'SEALER_PRIVATE_KEY').key.toLowerCase() as Hex;
 }

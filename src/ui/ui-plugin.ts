@@ -21,6 +21,8 @@ export type UiPluginOptions = {
   readModels: ReadModels;
   /** The API's bearer authentication (Authenticator.authenticate): same keys, same 401s. */
   authenticate: (authorization: string | undefined) => Promise<Principal>;
+  /** The API's rate limiter: each /ui/api request counts against the same per-key and per-tenant windows (429 beyond). */
+  rateLimit?: (p: Principal) => Promise<void>;
   /** The chain RPC URL the Verify page proposes (it is shown to signed-in users: use a public one). */
   chainRpcUrl?: string;
   /** The AuditAnchor address the Verify page proposes instead of the one a proof file names. */
@@ -74,9 +76,12 @@ export const uiPlugin: FastifyPluginAsync<UiPluginOptions> = async (app, o) => {
     done();
   });
 
-  const principal = async (request: FastifyRequest, permission: Parameters<typeof can>[1] = 'tasks:read') => {
+  // Each request counts against the key's rate limits, as on REST and /mcp (a key over its limit
+  // kept full use of the dashboard's API); a stream's heartbeat re-check is not a request.
+  const principal = async (request: FastifyRequest, permission: Parameters<typeof can>[1] = 'tasks:read', count = true) => {
     const p = await o.authenticate(request.headers.authorization);
     if (!can(p.role, permission)) throw new ForbiddenError(`role ${p.role} lacks ${permission}`, { permission });
+    if (count) await o.rateLimit?.(p);
     return p;
   };
   const scope = (p: Principal) => (tenant: string) => p.crossTenant || tenant === p.tenant;
@@ -145,7 +150,7 @@ export const uiPlugin: FastifyPluginAsync<UiPluginOptions> = async (app, o) => {
     // again, so a revoked key stops hearing within a beat (plus the authenticator's cache time).
     const beat = setInterval(() => {
       stream.comment('keep-alive');
-      principal(request).catch(() => stream.close());
+      principal(request, 'tasks:read', false).catch(() => stream.close());
     }, o.heartbeatMs ?? 15_000);
     stream.onClose(() => {
       streams.delete(stream);

@@ -27,6 +27,34 @@ describe('Authentication over REST: JWT principals, and keys never logged', () =
     expect(viewer.statusCode).to.equal(403);
   });
 
+  it('per-key rate limits of JWT callers are per tenant and sub: the same sub in another tenant is another caller', async () => {
+    const limited = await makeHarness({ jwt: createJwtVerifier({ JWT_SECRET: SECRET }), rateLimit: { perKeyPerMinute: 2, perTenantPerMinute: 100 } });
+    try {
+      const acme = `Bearer ${await jwt('acme', 'viewer', 'bot')}`;
+      const beta = `Bearer ${await jwt('beta', 'viewer', 'bot')}`;
+      for (let i = 0; i < 3; i++) await limited.call({ method: 'GET', url: '/v1/tasks', auth: acme });
+      expect((await limited.call({ method: 'GET', url: '/v1/tasks', auth: acme })).statusCode).to.equal(429);
+      expect((await limited.call({ method: 'GET', url: '/v1/tasks', auth: beta })).statusCode).to.equal(200);
+    } finally {
+      await limited.close();
+    }
+  });
+
+  it("a request's log lines name who made it (key id or token subject, and tenant), never the credential", async () => {
+    const viewer = await h.key('viewer', 'acme');
+    h.logs.length = 0;
+    await h.call({ method: 'GET', url: '/v1/tasks', auth: viewer.auth, headers: { 'x-request-id': 'who-1' } });
+    await h.call({ method: 'POST', url: '/v1/tasks', auth: viewer.auth, payload: { instruction: 'x' }, headers: { 'x-request-id': 'who-2' } });
+    await h.call({ method: 'GET', url: '/v1/tasks', auth: `Bearer ${await jwt('beta', 'viewer', 'vic')}`, headers: { 'x-request-id': 'who-3' } });
+    const lines = h.logs.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const done = (id: string) => lines.find((l) => l.reqId === id && l.msg === 'request completed');
+    expect(done('who-1')).to.include({ tenant: 'acme', subject: viewer.id });
+    expect(done('who-2')).to.include({ tenant: 'acme', subject: viewer.id });
+    expect(lines.find((l) => l.reqId === 'who-2' && l.code === 'FORBIDDEN')).to.include({ subject: viewer.id });
+    expect(done('who-3')).to.include({ tenant: 'beta', subject: 'jwt:beta:vic' });
+    expect(h.logs.join('')).to.not.include(viewer.key);
+  });
+
   it('keys and tokens never appear in the logs, even when requests fail (log scan)', async () => {
     const admin = await h.key('admin', 'acme');
     const token = await jwt('acme', 'operator', 'op');

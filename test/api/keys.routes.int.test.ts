@@ -52,6 +52,9 @@ describe('REST /v1/keys', () => {
       [{ role: 'viewer', tenant: '../x' }, 'body.tenant'],
       [{ role: 'viewer', tenant: 'acme', key: 'omk_x' }, 'body.key'],
       [{ role: 'viewer' }, 'body.tenant'],
+      // A name is printed by `openmcp keys list` on another admin's terminal: no escape sequences.
+      [{ role: 'viewer', tenant: 'acme', name: 'ci\u001b]8;;http://evil\u0007' }, 'body.name'],
+      [{ role: 'viewer', tenant: 'acme', name: 'two\nlines' }, 'body.name'],
     ] as const) {
       const res = await h.call({ method: 'POST', url: '/v1/keys', auth: acmeAdmin, payload: body });
       expect(res.statusCode).to.equal(400);
@@ -89,5 +92,18 @@ describe('REST /v1/keys', () => {
     expect((await h.call({ method: 'DELETE', url: `/v1/keys/${BOOTSTRAP_KEY_ID}`, auth: root })).statusCode).to.equal(403);
     expect((await h.call({ method: 'DELETE', url: '/v1/keys/not-a-uuid', auth: acmeAdmin })).statusCode).to.equal(400);
     expect((await h.call({ method: 'DELETE', url: '/v1/keys/01900000-0000-7000-8000-000000000000', auth: acmeAdmin })).statusCode).to.equal(404);
+  });
+
+  it('a tenant admin cannot revoke a cross-tenant key of its tenant (403, the key keeps working); a cross-tenant admin can', async () => {
+    const defaultAdmin = (await h.key('admin', 'default')).auth;
+    for (const role of ['admin', 'auditor']) {
+      const cross = (await h.call({ method: 'POST', url: '/v1/keys', auth: root, payload: { role, tenant: 'default', crossTenant: true } })).json();
+      const refused = await h.call({ method: 'DELETE', url: `/v1/keys/${cross.id}`, auth: defaultAdmin });
+      expect(refused.statusCode).to.equal(403);
+      expect(refused.json()).to.include({ code: 'FORBIDDEN', field: 'id' });
+      expect((await h.call({ method: 'GET', url: '/v1/tasks', auth: `Bearer ${cross.key}` })).statusCode).to.equal(200);
+      expect((await h.store.readStream(`apikey-${cross.id}`)).map((e) => e.type)).to.deep.equal(['ApiKeyCreated']);
+      expect((await h.call({ method: 'DELETE', url: `/v1/keys/${cross.id}`, auth: root })).statusCode).to.equal(204);
+    }
   });
 });

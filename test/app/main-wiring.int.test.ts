@@ -5,7 +5,7 @@
  * in its `leases` table, not in Redis; /readyz names the LLM endpoint without its credentials.
  */
 import { expect } from 'chai';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -46,7 +46,7 @@ describe('src/main.ts wiring: error counts, lease store choice, /readyz redactio
     const dir = mkdtempSync(join(tmpdir(), 'omc-wiring-'));
     dirs.push(dir);
     const config = loadConfig({
-      DATA_DIR: dir,
+      DATA_DIR: join(dir, 'data'),
       LOG_LEVEL: 'silent',
       OPENMCP_EXAMPLES: 'off',
       CHAIN_RPC_URL: chain.rpcUrl,
@@ -131,6 +131,12 @@ describe('src/main.ts wiring: error counts, lease store choice, /readyz redactio
       await redis.drop();
       await db.drop();
     }
+  });
+
+  it('makes a new DATA_DIR private (0700): it holds admin.key and, embedded, the whole log', async () => {
+    const a = await start({ OPENMCP_ROLES: 'api' });
+    expect(statSync(a.config.dataDir).mode & 0o777).to.equal(0o700);
+    expect(statSync(join(a.config.dataDir, 'admin.key')).mode & 0o777).to.equal(0o600);
   });
 
   it('names the LLM endpoint in /readyz without its credentials', async () => {

@@ -23,6 +23,16 @@ describe('Authenticator', () => {
     await keys.revoke('01900000-0000-7000-8000-000000000001', 'now');
     auth.forget(g.hash);
     expect(await code(auth.authenticate(`Bearer ${g.key}`))).to.equal('UNAUTHENTICATED');
+    // No oracle: a revoked key reads exactly as one that never existed.
+    const message = (p: Promise<unknown>) => p.then(() => 'accepted', (e) => e.message);
+    expect(await message(auth.authenticate(`Bearer ${g.key}`))).to.equal(await message(auth.authenticate(`Bearer ${generateApiKey().key}`)));
+  });
+
+  it('says an over-long bearer value is too long rather than malformed', async () => {
+    const { auth } = await setup();
+    const e = await auth.authenticate(`Bearer ${'a'.repeat(8193)}`).catch((err) => err);
+    expect(e).to.include({ code: 'UNAUTHENTICATED', message: 'bearer token longer than 8192 characters' });
+    expect(await auth.authenticate('Bearer a b').catch((err) => err.message)).to.equal('Authorization must be "Bearer <api key or JWT>"');
   });
 
   it('a revocation also ends the per-connection memo at once', async () => {

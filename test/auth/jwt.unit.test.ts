@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SignJWT, exportJWK } from 'jose';
-import { createJwtVerifier } from '../../src/auth/jwt';
+import { createJwtVerifier, JWT_CLOCK_TOLERANCE_S } from '../../src/auth/jwt';
 import { ConfigError } from '../../src/core/errors';
 
 const SECRET = 'a-test-secret-that-is-at-least-32-chars!';
@@ -17,7 +17,7 @@ describe('JWT bearer verification', () => {
   it('HS256: maps sub, tenant and role to a principal', async () => {
     const verify = createJwtVerifier({ JWT_SECRET: SECRET })!;
     const p = await verify(await hs(claims));
-    expect(p).to.deep.equal({ tenant: 'acme', role: 'operator', actor: { kind: 'user', id: 'alice' }, crossTenant: false, via: 'jwt', subject: 'jwt:alice' });
+    expect(p).to.deep.equal({ tenant: 'acme', role: 'operator', actor: { kind: 'user', id: 'alice' }, crossTenant: false, via: 'jwt', subject: 'jwt:acme:alice' });
     expect((await verify(await hs({ tenant: 'acme', role: 'agent' }))).actor.kind).to.equal('agent');
   });
 
@@ -38,6 +38,27 @@ describe('JWT bearer verification', () => {
     expect(await refused(await hs({ tenant: '../x', role: 'viewer' }))).to.equal('UNAUTHENTICATED');
     const none = `${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from(JSON.stringify({ ...claims, sub: 'x' })).toString('base64url')}.`;
     expect(await refused(none)).to.equal('UNAUTHENTICATED');
+  });
+
+  it('refuses a token without exp (it would never expire and cannot be revoked), and a sub with control characters', async () => {
+    const verify = createJwtVerifier({ JWT_SECRET: SECRET })!;
+    const noExp = await new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setSubject('alice').setIssuedAt().sign(Buffer.from(SECRET));
+    let err: { code?: string; message?: string } = {};
+    await verify(noExp).catch((e) => (err = e));
+    expect(err).to.include({ code: 'UNAUTHENTICATED', message: 'token has no exp claim (tokens must expire)' });
+    err = {};
+    await verify(await new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setSubject('a\nforged log line').setExpirationTime('5m').sign(Buffer.from(SECRET))).catch((e) => (err = e));
+    expect(err).to.include({ code: 'UNAUTHENTICATED', message: 'token has no usable sub claim' });
+  });
+
+  it(`allows ${JWT_CLOCK_TOLERANCE_S} s of clock skew on exp and nbf, not more`, async () => {
+    const verify = createJwtVerifier({ JWT_SECRET: SECRET })!;
+    const now = Math.floor(Date.now() / 1000);
+    const at = (c: { exp: number; nbf?: number }) => new SignJWT({ ...claims, ...c }).setProtectedHeader({ alg: 'HS256' }).setSubject('alice').sign(Buffer.from(SECRET));
+    expect((await verify(await at({ exp: now + 300, nbf: now + 10 }))).actor.id).to.equal('alice');
+    expect((await verify(await at({ exp: now - 10 }))).actor.id).to.equal('alice');
+    const codes = await Promise.all([at({ exp: now + 300, nbf: now + 120 }), at({ exp: now - 120 })].map(async (t) => verify(await t).then(() => 'accepted', (e) => e.code)));
+    expect(codes).to.deep.equal(['UNAUTHENTICATED', 'UNAUTHENTICATED']);
   });
 
   it('honours cross_tenant only for admin and auditor; checks issuer and audience when set', async () => {
@@ -69,9 +90,34 @@ describe('JWT bearer verification', () => {
     expect((await rs(rt)).actor.id).to.equal('carol');
   });
 
+  it('refuses algorithm confusion: HS256 signed with the configured public key (PEM or JWK), an oct key in the JWKS, an unknown kid', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'omcp-jwt-'));
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const pem = rsa.publicKey.export({ type: 'spki', format: 'pem' }) as string;
+    writeFileSync(join(dir, 'rsa.pem'), pem);
+    const jwk = { ...(await exportJWK(rsa.publicKey)), kid: 'k1' };
+    const oct = { kty: 'oct', k: Buffer.from('shared-secret-in-the-jwks-file-0123456789').toString('base64url'), kid: 'k2' };
+    writeFileSync(join(dir, 'jwks.json'), JSON.stringify({ keys: [jwk, oct] }));
+    const byPem = createJwtVerifier({ JWT_PUBLIC_KEY_FILE: join(dir, 'rsa.pem') })!;
+    const byJwks = createJwtVerifier({ JWT_JWKS_FILE: join(dir, 'jwks.json') })!;
+    const hsWith = (secret: Uint8Array, kid?: string) => new SignJWT(claims).setProtectedHeader({ alg: 'HS256', ...(kid ? { kid } : {}) }).setSubject('mallory').setExpirationTime('5m').sign(secret);
+    const tokens = [
+      [byPem, await hsWith(Buffer.from(pem))],
+      [byPem, await hsWith(rsa.publicKey.export({ type: 'pkcs1', format: 'der' }))],
+      [byJwks, await hsWith(Buffer.from(JSON.stringify(jwk)), 'k1')],
+      [byJwks, await hsWith(Buffer.from('shared-secret-in-the-jwks-file-0123456789'), 'k2')],
+      [byJwks, await new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: 'nope' }).setSubject('m').setExpirationTime('5m').sign(rsa.privateKey)],
+    ] as const;
+    for (const [verify, token] of tokens) expect(await verify(token).then(() => 'accepted', (e) => e.code)).to.equal('UNAUTHENTICATED');
+  });
+
   it('no settings → no verifier; two sources or a missing file → ConfigError naming the variable', () => {
     expect(createJwtVerifier({})).to.equal(undefined);
     expect(() => createJwtVerifier({ JWT_SECRET: SECRET, JWT_JWKS_FILE: '/x' })).to.throw(ConfigError);
     expect(() => createJwtVerifier({ JWT_PUBLIC_KEY_FILE: '/nonexistent.pem' })).to.throw(/JWT_PUBLIC_KEY_FILE/);
+    // ES256 needs P-256: a P-384 key used to start and then refuse every token.
+    const dir = mkdtempSync(join(tmpdir(), 'omcp-jwt-'));
+    writeFileSync(join(dir, 'p384.pem'), generateKeyPairSync('ec', { namedCurve: 'P-384' }).publicKey.export({ type: 'spki', format: 'pem' }));
+    expect(() => createJwtVerifier({ JWT_PUBLIC_KEY_FILE: join(dir, 'p384.pem') })).to.throw(ConfigError, /RSA or EC P-256/);
   });
 });

@@ -7,6 +7,8 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { installErrorHandler } from '../../src/api/error-handler';
 import { UnauthenticatedError } from '../../src/api/errors';
 import type { Principal } from '../../src/auth/principal';
+import { createRateLimiter } from '../../src/auth/rate-limit';
+import { MemoryCache } from '../../src/cache/memory';
 import { createEvent } from '../../src/core/envelope';
 import { newId } from '../../src/core/ids';
 import { openSqlEventStore, type SqlEventStore } from '../../src/eventstore/sql';
@@ -115,6 +117,25 @@ describe('uiPlugin: /ui assets, authenticated JSON and the live stream', functio
     const first = await app.inject({ url: '/ui/app/main.js' });
     const again = await app.inject({ url: '/ui/app/main.js', headers: { 'if-none-match': String(first.headers.etag) } });
     expect(again.statusCode).to.equal(304);
+  });
+
+  it("counts each API request against the key's rate limits (429 with Retry-After beyond them), as REST and /mcp do", async () => {
+    const limited = Fastify();
+    installErrorHandler(limited);
+    const rateLimit = createRateLimiter({ cache: new MemoryCache(100), perKeyPerMinute: 2, perTenantPerMinute: 100 });
+    await limited.register(uiPlugin, { store, readModels: { waitForPosition: async () => true } as unknown as ReadModels, authenticate, rateLimit });
+    try {
+      const codes: number[] = [];
+      for (const url of ['/ui/api/config', '/ui/api/activity', '/ui/api/mcp-health']) codes.push((await limited.inject({ url, headers: auth(ACME) })).statusCode);
+      expect(codes).to.deep.equal([200, 200, 429]);
+      const res = await limited.inject({ url: '/ui/api/stream', headers: auth(ACME) });
+      expect(res.statusCode).to.equal(429);
+      expect(res.json().code).to.equal('RATE_LIMITED');
+      expect(Number(res.headers['retry-after'])).to.be.greaterThan(0);
+      expect((await limited.inject({ url: '/ui/api/config', headers: auth(ROOT) })).statusCode, 'another key').to.equal(200);
+    } finally {
+      await limited.close();
+    }
   });
 
   it('refuses its API and stream without a valid key (401 problem)', async () => {

@@ -10,5 +10,5 @@ import type { Hex } from '../../core/hex';
 export function loadOrCreateRuntimeKey(dataDir: string, configured?: string): Hex {
   if (configured) return configured.toLowerCase() as Hex;
   const file = join(dataDir, 'agent.key');
-  return loadOrCreateKeyFile(file, () => `0x${randomBytes(32).toString('hex')}`, (text) => assertHexKey(text, file, 'AGENT_PRIVATE_KEY')).key.toLowerCase() as Hex;
+  return loadOrCreateKeyFile(file, () => `0x${randomBytes(32).toString('hex')}`, (text) => assertHexKey(text, file, 'AGENT_PRIVATE_KEY'), 'AGENT_PRIVATE_KEY').key.toLowerCase() as Hex;
 }

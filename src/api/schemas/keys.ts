@@ -6,7 +6,8 @@ import { Cursor } from './common';
 export const CreateKeyBody = z.strictObject({
   role: z.enum(ROLES),
   tenant: TenantSchema,
-  name: z.string().min(1).max(100).optional(),
+  // Printed by `openmcp keys list` on other admins' terminals: no control characters (escape sequences).
+  name: z.string().min(1).max(100).regex(/^[^\u0000-\u001f\u007f-\u009f]*$/, 'no control characters').optional(),
   crossTenant: z.boolean().optional(),
 });
 export type CreateKeyInput = z.infer<typeof CreateKeyBody>;
