@@ -1,11 +1,34 @@
 import { expect } from 'chai';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { CONFIG_VARIABLES } from '../src/config';
 import { buildCli } from '../src/cli/main';
 
 const ROOT = join(__dirname, '..');
 const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+const operations = readFileSync(join(ROOT, 'docs', 'operations.md'), 'utf8');
+
+function sources(dir: string): string[] {
+  return readdirSync(dir).flatMap((n) => {
+    const p = join(dir, n);
+    return statSync(p).isDirectory() ? sources(p) : p.endsWith('.ts') ? [p] : [];
+  });
+}
+
+/**
+ * Variables src/ reads outside the configuration schema: `process.env.X`, `env.X` (the CLI's
+ * client settings), commander's `.env('X')` defaults of an option.
+ */
+function variablesReadOutsideConfig(): Map<string, string> {
+  const found = new Map<string, string>();
+  const patterns = [/\bprocess\.env\.([A-Z][A-Z0-9_]+)/g, /\bprocess\.env\[['"]([A-Z][A-Z0-9_]+)['"]\]/g, /\benv\.([A-Z][A-Z0-9_]+)/g, /\.env\(\s*'([A-Z][A-Z0-9_]+)'\s*\)/g];
+  for (const f of sources(join(ROOT, 'src'))) {
+    if (f === join(ROOT, 'src', 'config.ts')) continue;
+    const text = readFileSync(f, 'utf8');
+    for (const re of patterns) for (const m of text.matchAll(re)) if (!found.has(m[1])) found.set(m[1], f.slice(ROOT.length + 1));
+  }
+  return found;
+}
 
 /** README is part of the product: these checks keep it true as the code changes. */
 describe('README', () => {
@@ -18,6 +41,19 @@ describe('README', () => {
     const rows = [...readme.matchAll(/^\| `([A-Z][A-Z0-9_]+)` \|/gm)].map((m) => m[1]);
     const unknown = rows.filter((v) => v !== 'OPENMCP_CONFIG' && !(CONFIG_VARIABLES as string[]).includes(v));
     expect(unknown).to.deep.equal([]);
+  });
+
+  it('documents every variable read outside the configuration schema (client commands, verify)', () => {
+    const outside = variablesReadOutsideConfig();
+    expect(outside.size, 'the scan finds the client settings').to.be.greaterThan(1);
+    const missing = [...outside].filter(([v]) => !readme.includes(`\`${v}\``)).map(([v, f]) => `${v} (${f})`);
+    expect(missing, 'variables missing from README').to.deep.equal([]);
+  });
+
+  it('docs/operations.md names every variable the product reads', () => {
+    const all = [...CONFIG_VARIABLES, 'OPENMCP_CONFIG', ...variablesReadOutsideConfig().keys()];
+    const missing = all.filter((v) => !operations.includes(`\`${v}\``));
+    expect(missing, 'variables missing from docs/operations.md').to.deep.equal([]);
   });
 
   it('shows the two commands and the test command .ci/run uses', () => {
@@ -45,7 +81,14 @@ describe('README', () => {
     }
   });
 
-  it('links only to docs that exist', () => {
-    for (const m of readme.matchAll(/\]\((docs\/[^)]+)\)/g)) expect(existsSync(join(ROOT, m[1])), m[1]).to.equal(true);
+  it('links only to docs that exist, and to headings they have', () => {
+    // GitHub's heading anchors: lower case, punctuation dropped, spaces as hyphens.
+    const slug = (heading: string) => heading.trim().toLowerCase().replace(/[^\p{L}\p{N} _-]/gu, '').replace(/ /g, '-');
+    for (const m of readme.matchAll(/\]\((docs\/[^)#]+)(?:#([^)]+))?\)/g)) {
+      expect(existsSync(join(ROOT, m[1])), m[1]).to.equal(true);
+      if (!m[2]) continue;
+      const headings = [...readFileSync(join(ROOT, m[1]), 'utf8').matchAll(/^#+ (.+)$/gm)].map((h) => slug(h[1]));
+      expect(headings, `${m[1]}#${m[2]}`).to.include(m[2]);
+    }
   });
 });
