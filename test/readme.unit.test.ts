@@ -81,6 +81,59 @@ describe('README', () => {
     }
   });
 
+  /** Every `openmcp …` the README shows: in code blocks, in inline code, and the CLI line's entries. */
+  function readmeInvocations(): string[] {
+    const out: string[] = [];
+    for (const block of readme.matchAll(/^```sh\n([\s\S]*?)^```/gm)) {
+      for (const line of block[1].split('\n')) {
+        const i = line.indexOf('openmcp ');
+        if (i >= 0) out.push(line.slice(i + 'openmcp '.length).replace(/\s+#\s.*$/, ''));
+      }
+    }
+    for (const m of readme.matchAll(/`openmcp ([^`]+)`/g)) out.push(m[1]);
+    const line = readme.split('\n').find((l) => l.startsWith('- CLI `openmcp`'))!;
+    for (const m of line.matchAll(/`([a-z][^`]*)`/g)) out.push(m[1]);
+    return out;
+  }
+
+  it('shows only options the CLI parser has, on the command that has them', () => {
+    const cli = buildCli();
+    let checked = 0;
+    for (const invocation of readmeInvocations()) {
+      const tokens = invocation.split(' -- ')[0].split(/\s+/).filter(Boolean);
+      // `tasks list|show` names two commands: check each.
+      const [head, ...rest] = tokens;
+      for (const first of head.split('|')) {
+        let cmd = cli.commands.find((c) => c.name() === first);
+        if (!cmd) continue;
+        let k = 0;
+        for (; k < rest.length; k++) {
+          const subs = rest[k].split('|').map((n) => cmd!.commands.find((c) => c.name() === n));
+          if (!subs.every(Boolean)) break;
+          cmd = subs[0]!;
+        }
+        for (const t of rest.slice(k)) {
+          const opt = /^\[?(--[a-z][a-z-]*)/.exec(t)?.[1];
+          if (!opt) continue;
+          checked++;
+          expect(cmd.options.map((o) => o.long), `openmcp ${invocation}: ${opt}`).to.include(opt);
+        }
+      }
+    }
+    expect(checked, 'options found in README').to.be.greaterThan(10);
+  });
+
+  it('lists every CLI command on its CLI line', () => {
+    const line = readme.split('\n').find((l) => l.startsWith('- CLI `openmcp`'))!;
+    const entries = [...line.matchAll(/`([a-z][a-z-]*(?: [a-z][a-z|-]*)*)/g)].map((m) => m[1].split(' '));
+    const listed = new Set(entries.flatMap(([head, sub, third]) => (sub ? sub.split('|').flatMap((x) => (third ? third.split('|').map((y) => `${head} ${x} ${y}`) : [`${head} ${x}`])) : [head])));
+    const leaves: string[] = [];
+    const walk = (c: ReturnType<typeof buildCli>, prefix: string) =>
+      c.commands.forEach((s) => (s.commands.length ? walk(s, `${prefix}${s.name()} `) : leaves.push(`${prefix}${s.name()}`)));
+    walk(buildCli(), '');
+    expect(leaves.filter((l) => !listed.has(l)), 'commands missing from README').to.deep.equal([]);
+  });
+
   it('links only to docs that exist, and to headings they have', () => {
     // GitHub's heading anchors: lower case, punctuation dropped, spaces as hyphens.
     const slug = (heading: string) => heading.trim().toLowerCase().replace(/[^\p{L}\p{N} _-]/gu, '').replace(/ /g, '-');
