@@ -194,6 +194,12 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
 
     const keys = new SqlKeyStore(knex);
     const admin = await ensureAdminKey(config, keys);
+    // Printed at once: a start that fails later (a bad MCP_SERVERS_FILE, an unreachable chain)
+    // leaves the key file behind, and the next start, finding it, prints nothing.
+    if (admin.generated) {
+      print(`Bootstrap admin API key (shown once, stored in ${join(config.dataDir, 'admin.key')}):`);
+      print(`  ${admin.key}`);
+    }
     const jwt = createJwtVerifier(config);
     const auth = createAuthenticator({ keys, jwt });
 
@@ -338,10 +344,6 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
     closers.push({ name: 'http', close: () => app.close() });
 
     let url = '';
-    if (admin.generated) {
-      print(`Bootstrap admin API key (shown once, stored in ${join(config.dataDir, 'admin.key')}):`);
-      print(`  ${admin.key}`);
-    }
     if (options.listen !== false) {
       url = await app.listen({ host: config.HOST, port: config.PORT });
       print(`OpenMCP-Chain listening on ${url} (dashboard: ${url}/ui, API docs: ${url}/docs, MCP: ${url}/mcp)`);
