@@ -1,4 +1,4 @@
-import Table from 'cli-table3';
+import { cliTable } from './table';
 import { limitsOf } from '../../events/mcp.events';
 import { ValidationError } from '../core/errors';
 import type { RegisterServerInput } from '../api/schemas/mcp';
@@ -100,7 +100,7 @@ export async function runMcpServersList(client: OpenMcpClient, o: { json?: boole
       for (const s of items) out(JSON.stringify(s));
       return 0;
     }
-    const table = new Table({ head: ['id', 'name', 'transport', 'tenant', 'health', 'tools', 'limits'] });
+    const table = cliTable({ head: ['id', 'name', 'transport', 'tenant', 'health', 'tools', 'limits'] });
     for (const s of items) table.push([s.id, s.name, s.transport, s.tenant ?? '', s.health ?? '', s.toolCount ?? '', limitsText(s.limits).trim()]);
     out(table.toString());
     out(`${items.length} server(s)`);
@@ -134,7 +134,7 @@ export async function runToolsSearch(client: OpenMcpClient, query: string, o: { 
       for (const t of items) out(JSON.stringify(t));
       return 0;
     }
-    const table = new Table({ head: ['tool', 'server', 'score', 'description'], colWidths: [null, null, null, 60], wordWrap: true });
+    const table = cliTable({ head: ['tool', 'server', 'score', 'description'], colWidths: [null, null, null, 60], wordWrap: true });
     for (const t of items) table.push([t.name, t.server, t.score.toFixed(3), t.description ?? '']);
     out(table.toString());
     return 0;
