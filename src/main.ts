@@ -348,6 +348,8 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
       url = await app.listen({ host: config.HOST, port: config.PORT });
       print(`OpenMCP-Chain listening on ${url} (dashboard: ${url}/ui, API docs: ${url}/docs, MCP: ${url}/mcp)`);
       print(`AuditAnchor ${pipeline.contractAddress} on ${pipeline.rpcUrl}`);
+      // The operator publishes both addresses; an auditor pins them (verify --contract, --signer).
+      if (pipeline.sealerAddress) print(`Sealer ${pipeline.sealerAddress} signs batch heads (auditors pin it: openmcp verify --signer)`);
     }
     return {
       config,

@@ -8,6 +8,7 @@ import { expect } from 'chai';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { computeAddress } from 'ethers';
 import { Redis } from 'ioredis';
 import { loadConfig } from '../../src/config';
 import { createEvent } from '../../src/core/envelope';
@@ -131,6 +132,26 @@ describe('src/main.ts wiring: error counts, lease store choice, /readyz redactio
       await redis.drop();
       await db.drop();
     }
+  });
+
+  it('prints the addresses an operator publishes for auditors: AuditAnchor and the sealer', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'omc-wiring-'));
+    dirs.push(dir);
+    const lines: string[] = [];
+    const config = loadConfig({
+      DATA_DIR: dir,
+      LOG_LEVEL: 'silent',
+      OPENMCP_EXAMPLES: 'off',
+      HOST: '127.0.0.1',
+      PORT: String(await freePort()),
+      CHAIN_RPC_URL: chain.rpcUrl,
+      ANCHOR_CONTRACT: chain.contractAddress,
+      ANCHORER_PRIVATE_KEY: chain.anchorerPrivateKey,
+      SEALER_PRIVATE_KEY: SEALER_KEY,
+    });
+    app = await startOpenMcp(config, { print: (l) => lines.push(l) });
+    expect(lines.join('\n')).to.include(`AuditAnchor ${chain.contractAddress}`);
+    expect(lines.join('\n')).to.include(`Sealer ${computeAddress(SEALER_KEY).toLowerCase()}`);
   });
 
   it('names the LLM endpoint in /readyz without its credentials', async () => {
