@@ -278,7 +278,7 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
         name: 'tool search',
         check: async () => {
           const s = gateway.status().search;
-          return { state: s.mode === 'hybrid' ? 'up' : 'degraded', detail: s.mode === 'hybrid' ? `hybrid (${s.model})` : `lexical only: ${s.reason}` };
+          return { state: s.mode === 'hybrid' ? 'up' : 'degraded', detail: s.mode === 'hybrid' ? `hybrid (${s.model})` : `lexical only (BM25): ${s.reason}` };
         },
       },
       // Single leaders: a standby is ready (it takes over when the leader dies), the detail says which this is.

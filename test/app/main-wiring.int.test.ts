@@ -154,6 +154,13 @@ describe('src/main.ts wiring: error counts, lease store choice, /readyz redactio
     expect(lines.join('\n')).to.include(`Sealer ${computeAddress(SEALER_KEY).toLowerCase()}`);
   });
 
+  it('says in /readyz why tool search is lexical, once (it said "lexical only: … lexical (BM25) search only")', async () => {
+    const a = await start({ OPENMCP_ROLES: 'api' });
+    const res = await a.app.inject({ url: '/readyz' });
+    const search = (res.json() as { dependencies: { name: string; detail?: string }[] }).dependencies.find((d) => d.name === 'tool search');
+    expect(search?.detail).to.equal('lexical only (BM25): EMBEDDING_MODEL_DIR is not set');
+  });
+
   it('names the LLM endpoint in /readyz without its credentials', async () => {
     const a = await start({ OPENMCP_ROLES: 'api', OPENAI_BASE_URL: 'http://llm-user:s3cret-pass@127.0.0.1:9/v1?api_key=sk-live-123' });
     const res = await a.app.inject({ url: '/readyz' });
