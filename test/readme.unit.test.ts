@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { CONFIG_VARIABLES } from '../src/config';
+import { CONFIG_VARIABLES, ConfigSchema } from '../src/config';
 import { buildCli } from '../src/cli/main';
 
 const ROOT = join(__dirname, '..');
@@ -35,6 +35,18 @@ describe('README', () => {
   it('documents every configuration variable in its table', () => {
     const missing = CONFIG_VARIABLES.filter((v) => !readme.includes(`| \`${v}\` |`));
     expect(missing, 'variables missing from README').to.deep.equal([]);
+  });
+
+  it("states each variable's default as the schema has it", () => {
+    const defaults = ConfigSchema.parse({}) as Record<string, unknown>;
+    // Without a schema default: unset (—), made at first start (generated), or derived from another setting.
+    const derived: Record<string, string> = { DATABASE_URL: '`sqlite:DATA_DIR/openmcp.db`' };
+    const wrong = CONFIG_VARIABLES.flatMap((v) => {
+      const cell = readme.split('\n').find((l) => l.startsWith(`| \`${v}\` |`))?.split('|')[2].trim();
+      const want = defaults[v] === undefined ? (derived[v] ?? ['—', 'generated']) : [`\`${String(defaults[v])}\``];
+      return ([] as string[]).concat(want).includes(cell ?? '') ? [] : [`${v}: README says ${cell}, the schema ${JSON.stringify(defaults[v] ?? null)}`];
+    });
+    expect(wrong).to.deep.equal([]);
   });
 
   it('names no variable the configuration schema does not have', () => {
