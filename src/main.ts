@@ -345,7 +345,11 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
 
     let url = '';
     if (options.listen !== false) {
-      url = await app.listen({ host: config.HOST, port: config.PORT });
+      url = await app.listen({ host: config.HOST, port: config.PORT }).catch((err: NodeJS.ErrnoException) => {
+        // Said plainly, not as a stack trace: another gateway (or anything else) holds the port.
+        if (err.code === 'EADDRINUSE') throw new ConfigError(`PORT: ${config.HOST}:${config.PORT} is already in use: set PORT (or HOST) to a free address`, { variable: 'PORT' });
+        throw err;
+      });
       print(`OpenMCP-Chain listening on ${url} (dashboard: ${url}/ui, API docs: ${url}/docs, MCP: ${url}/mcp)`);
       print(`AuditAnchor ${pipeline.contractAddress} on ${pipeline.rpcUrl}`);
       // The operator publishes both addresses; an auditor pins them (verify --contract, --signer).
