@@ -93,22 +93,25 @@ describe('README', () => {
     }
   });
 
-  /** Every `openmcp …` the README shows: in code blocks, in inline code, and the CLI line's entries. */
+  /** Every `openmcp …` README and docs/ show: in code blocks, in inline code, and README's CLI line entries. */
   function readmeInvocations(): string[] {
     const out: string[] = [];
-    for (const block of readme.matchAll(/^```sh\n([\s\S]*?)^```/gm)) {
-      for (const line of block[1].split('\n')) {
-        const i = line.indexOf('openmcp ');
-        if (i >= 0) out.push(line.slice(i + 'openmcp '.length).replace(/\s+#\s.*$/, ''));
+    const docs = readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => readFileSync(join(ROOT, 'docs', f), 'utf8'));
+    for (const text of [readme, ...docs]) {
+      for (const block of text.matchAll(/^```(?:sh|bash)?\n([\s\S]*?)^```/gm)) {
+        for (const line of block[1].split('\n')) {
+          const i = line.indexOf('openmcp ');
+          if (i >= 0) out.push(line.slice(i + 'openmcp '.length).replace(/\s+#\s.*$/, ''));
+        }
       }
+      for (const m of text.matchAll(/`openmcp ([^`]+)`/g)) out.push(m[1]);
     }
-    for (const m of readme.matchAll(/`openmcp ([^`]+)`/g)) out.push(m[1]);
     const line = readme.split('\n').find((l) => l.startsWith('- CLI `openmcp`'))!;
     for (const m of line.matchAll(/`([a-z][^`]*)`/g)) out.push(m[1]);
     return out;
   }
 
-  it('shows only options the CLI parser has, on the command that has them', () => {
+  it('shows (here and in docs/) only options the CLI parser has, on the command that has them', () => {
     const cli = buildCli();
     let checked = 0;
     for (const invocation of readmeInvocations()) {
