@@ -201,6 +201,12 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
 
     const keys = new SqlKeyStore(knex);
     const admin = await ensureAdminKey(config, keys);
+    // Printed at once: a start that fails later (a bad MCP_SERVERS_FILE, an unreachable chain)
+    // leaves the key file behind, and the next start, finding it, prints nothing.
+    if (admin.generated) {
+      print(`Bootstrap admin API key (shown once, stored in ${join(config.dataDir, 'admin.key')}):`);
+      print(`  ${admin.key}`);
+    }
     const jwt = createJwtVerifier(config);
     const auth = createAuthenticator({ keys, jwt });
 
@@ -280,7 +286,7 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
         name: 'tool search',
         check: async () => {
           const s = gateway.status().search;
-          return { state: s.mode === 'hybrid' ? 'up' : 'degraded', detail: s.mode === 'hybrid' ? `hybrid (${s.model})` : `lexical only: ${s.reason}` };
+          return { state: s.mode === 'hybrid' ? 'up' : 'degraded', detail: s.mode === 'hybrid' ? `hybrid (${s.model})` : `lexical only (BM25): ${s.reason}` };
         },
       },
       // Single leaders: a standby is ready (it takes over when the leader dies), the detail says which this is.
@@ -357,14 +363,16 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
     closers.push({ name: 'http', close: () => app.close() });
 
     let url = '';
-    if (admin.generated) {
-      print(`Bootstrap admin API key (shown once, stored in ${join(config.dataDir, 'admin.key')}):`);
-      print(`  ${admin.key}`);
-    }
     if (options.listen !== false) {
-      url = await app.listen({ host: config.HOST, port: config.PORT });
+      url = await app.listen({ host: config.HOST, port: config.PORT }).catch((err: NodeJS.ErrnoException) => {
+        // Said plainly, not as a stack trace: another gateway (or anything else) holds the port.
+        if (err.code === 'EADDRINUSE') throw new ConfigError(`PORT: ${config.HOST}:${config.PORT} is already in use: set PORT (or HOST) to a free address`, { variable: 'PORT' });
+        throw err;
+      });
       print(`OpenMCP-Chain listening on ${url} (dashboard: ${url}/ui, API docs: ${url}/docs, MCP: ${url}/mcp)`);
       print(`AuditAnchor ${pipeline.contractAddress} on ${pipeline.rpcUrl}`);
+      // The operator publishes both addresses; an auditor pins them (verify --contract, --signer).
+      if (pipeline.sealerAddress) print(`Sealer ${pipeline.sealerAddress} signs batch heads (auditors pin it: openmcp verify --signer)`);
     }
     return {
       config,

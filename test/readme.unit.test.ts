@@ -1,11 +1,34 @@
 import { expect } from 'chai';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { CONFIG_VARIABLES } from '../src/config';
+import { CONFIG_VARIABLES, ConfigSchema } from '../src/config';
 import { buildCli } from '../src/cli/main';
 
 const ROOT = join(__dirname, '..');
 const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+const operations = readFileSync(join(ROOT, 'docs', 'operations.md'), 'utf8');
+
+function sources(dir: string): string[] {
+  return readdirSync(dir).flatMap((n) => {
+    const p = join(dir, n);
+    return statSync(p).isDirectory() ? sources(p) : p.endsWith('.ts') ? [p] : [];
+  });
+}
+
+/**
+ * Variables src/ reads outside the configuration schema: `process.env.X`, `env.X` (the CLI's
+ * client settings), commander's `.env('X')` defaults of an option.
+ */
+function variablesReadOutsideConfig(): Map<string, string> {
+  const found = new Map<string, string>();
+  const patterns = [/\bprocess\.env\.([A-Z][A-Z0-9_]+)/g, /\bprocess\.env\[['"]([A-Z][A-Z0-9_]+)['"]\]/g, /\benv\.([A-Z][A-Z0-9_]+)/g, /\.env\(\s*'([A-Z][A-Z0-9_]+)'\s*\)/g];
+  for (const f of sources(join(ROOT, 'src'))) {
+    if (f === join(ROOT, 'src', 'config.ts')) continue;
+    const text = readFileSync(f, 'utf8');
+    for (const re of patterns) for (const m of text.matchAll(re)) if (!found.has(m[1])) found.set(m[1], f.slice(ROOT.length + 1));
+  }
+  return found;
+}
 
 /** README is part of the product: these checks keep it true as the code changes. */
 describe('README', () => {
@@ -14,10 +37,35 @@ describe('README', () => {
     expect(missing, 'variables missing from README').to.deep.equal([]);
   });
 
+  it("states each variable's default as the schema has it", () => {
+    const defaults = ConfigSchema.parse({}) as Record<string, unknown>;
+    // Without a schema default: unset (—), made at first start (generated), or derived from another setting.
+    const derived: Record<string, string> = { DATABASE_URL: '`sqlite:DATA_DIR/openmcp.db`' };
+    const wrong = CONFIG_VARIABLES.flatMap((v) => {
+      const cell = readme.split('\n').find((l) => l.startsWith(`| \`${v}\` |`))?.split('|')[2].trim();
+      const want = defaults[v] === undefined ? (derived[v] ?? ['—', 'generated']) : [`\`${String(defaults[v])}\``];
+      return ([] as string[]).concat(want).includes(cell ?? '') ? [] : [`${v}: README says ${cell}, the schema ${JSON.stringify(defaults[v] ?? null)}`];
+    });
+    expect(wrong).to.deep.equal([]);
+  });
+
   it('names no variable the configuration schema does not have', () => {
     const rows = [...readme.matchAll(/^\| `([A-Z][A-Z0-9_]+)` \|/gm)].map((m) => m[1]);
     const unknown = rows.filter((v) => v !== 'OPENMCP_CONFIG' && !(CONFIG_VARIABLES as string[]).includes(v));
     expect(unknown).to.deep.equal([]);
+  });
+
+  it('documents every variable read outside the configuration schema (client commands, verify)', () => {
+    const outside = variablesReadOutsideConfig();
+    expect(outside.size, 'the scan finds the client settings').to.be.greaterThan(1);
+    const missing = [...outside].filter(([v]) => !readme.includes(`\`${v}\``)).map(([v, f]) => `${v} (${f})`);
+    expect(missing, 'variables missing from README').to.deep.equal([]);
+  });
+
+  it('docs/operations.md names every variable the product reads', () => {
+    const all = [...CONFIG_VARIABLES, 'OPENMCP_CONFIG', ...variablesReadOutsideConfig().keys()];
+    const missing = all.filter((v) => !operations.includes(`\`${v}\``));
+    expect(missing, 'variables missing from docs/operations.md').to.deep.equal([]);
   });
 
   it('shows the two commands and the test command .ci/run uses', () => {
@@ -43,6 +91,62 @@ describe('README', () => {
       const [head, sub] = entry.split(' ');
       for (const s of sub ? sub.split('|').map((x) => `${head} ${x}`) : [head]) expect(names.has(s), `openmcp ${s}`).to.equal(true);
     }
+  });
+
+  /** Every `openmcp …` README and docs/ show: in code blocks, in inline code, and README's CLI line entries. */
+  function readmeInvocations(): string[] {
+    const out: string[] = [];
+    const docs = readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => readFileSync(join(ROOT, 'docs', f), 'utf8'));
+    for (const text of [readme, ...docs]) {
+      for (const block of text.matchAll(/^```(?:sh|bash)?\n([\s\S]*?)^```/gm)) {
+        for (const line of block[1].split('\n')) {
+          const i = line.indexOf('openmcp ');
+          if (i >= 0) out.push(line.slice(i + 'openmcp '.length).replace(/\s+#\s.*$/, ''));
+        }
+      }
+      for (const m of text.matchAll(/`openmcp ([^`]+)`/g)) out.push(m[1]);
+    }
+    const line = readme.split('\n').find((l) => l.startsWith('- CLI `openmcp`'))!;
+    for (const m of line.matchAll(/`([a-z][^`]*)`/g)) out.push(m[1]);
+    return out;
+  }
+
+  it('shows (here and in docs/) only options the CLI parser has, on the command that has them', () => {
+    const cli = buildCli();
+    let checked = 0;
+    for (const invocation of readmeInvocations()) {
+      const tokens = invocation.split(' -- ')[0].split(/\s+/).filter(Boolean);
+      // `tasks list|show` names two commands: check each.
+      const [head, ...rest] = tokens;
+      for (const first of head.split('|')) {
+        let cmd = cli.commands.find((c) => c.name() === first);
+        if (!cmd) continue;
+        let k = 0;
+        for (; k < rest.length; k++) {
+          const subs = rest[k].split('|').map((n) => cmd!.commands.find((c) => c.name() === n));
+          if (!subs.every(Boolean)) break;
+          cmd = subs[0]!;
+        }
+        for (const t of rest.slice(k)) {
+          const opt = /^\[?(--[a-z][a-z-]*)/.exec(t)?.[1];
+          if (!opt) continue;
+          checked++;
+          expect(cmd.options.map((o) => o.long), `openmcp ${invocation}: ${opt}`).to.include(opt);
+        }
+      }
+    }
+    expect(checked, 'options found in README').to.be.greaterThan(10);
+  });
+
+  it('lists every CLI command on its CLI line', () => {
+    const line = readme.split('\n').find((l) => l.startsWith('- CLI `openmcp`'))!;
+    const entries = [...line.matchAll(/`([a-z][a-z-]*(?: [a-z][a-z|-]*)*)/g)].map((m) => m[1].split(' '));
+    const listed = new Set(entries.flatMap(([head, sub, third]) => (sub ? sub.split('|').flatMap((x) => (third ? third.split('|').map((y) => `${head} ${x} ${y}`) : [`${head} ${x}`])) : [head])));
+    const leaves: string[] = [];
+    const walk = (c: ReturnType<typeof buildCli>, prefix: string) =>
+      c.commands.forEach((s) => (s.commands.length ? walk(s, `${prefix}${s.name()} `) : leaves.push(`${prefix}${s.name()}`)));
+    walk(buildCli(), '');
+    expect(leaves.filter((l) => !listed.has(l)), 'commands missing from README').to.deep.equal([]);
   });
 
   it('links only to docs that exist, and to headings they have', () => {

@@ -32,6 +32,6 @@ export async function createGateway(p: { config: GatewaySettings; store: EventSt
         embedder: await loadLocalEmbedder(config.EMBEDDING_MODEL_DIR, config.EMBEDDING_MODEL_ID),
         indexPath: join(config.dataDir, 'search', 'tools.usearch'),
       })
-    : ToolSearch.lexicalOnly('EMBEDDING_MODEL_DIR is not set: lexical (BM25) search only');
+    : ToolSearch.lexicalOnly('EMBEDDING_MODEL_DIR is not set');
   return new McpGateway({ store: p.store, cache: p.cache, search, logger: p.logger, ...gatewayOptionsFrom(config) });
 }

@@ -20,6 +20,15 @@ function positiveInt(option: string): (value: string) => number {
   };
 }
 
+/** A parser for a log position option: a whole number ≥ -1 (-1 = before the first event). */
+function position(option: string): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!/^-?\d+$/.test(value) || !Number.isSafeInteger(n) || n < -1) throw new InvalidArgumentError(`${option} takes a log position (a whole number ≥ -1)`);
+    return n;
+  };
+}
+
 export function addClientCommands(program: Command): void {
   const tasks = program.command('tasks').description('tasks (through the REST API)');
   tasks
@@ -29,7 +38,7 @@ export function addClientCommands(program: Command): void {
     .option('--agent <id>', 'only this agent')
     .option('--from <iso>', 'created at or after')
     .option('--to <iso>', 'created at or before')
-    .option('--limit <n>', 'page size', (v) => Number(v))
+    .option('--limit <n>', 'page size', positiveInt('--limit'))
     .option('--cursor <cursor>', 'continue from a previous page')
     .option('--all', 'follow every page')
     .option('--json', 'print JSON')
@@ -53,7 +62,7 @@ export function addClientCommands(program: Command): void {
     .description('print events as they are appended')
     .option('--stream <stream>', 'only this stream')
     .option('--type <type>', 'only this event type')
-    .option('--after <position>', 'start after this position', (v) => Number(v))
+    .option('--after <position>', 'start after this position', position('--after'))
     .option('--no-follow', 'print what is there and stop')
     .option('--json', 'print JSON lines')
     .action(async (o) => {
@@ -132,7 +141,7 @@ export function addMcpClientCommands(mcp: Command): void {
     .command('search')
     .description('find the tools for a task by meaning, as search_tools does (BM25, plus embeddings when EMBEDDING_MODEL_DIR is set)')
     .argument('<query...>', 'what you want to do')
-    .option('-k <n>', 'how many (default 10)', (v) => Number(v))
+    .option('-k <n>', 'how many (default 10)', positiveInt('-k'))
     .option('--json', 'print JSON lines')
     .action(async (query: string[], o: { k?: number; json?: boolean }) => {
       const { runToolsSearch } = require('./mcp-servers') as typeof import('./mcp-servers');

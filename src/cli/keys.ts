@@ -1,4 +1,4 @@
-import Table from 'cli-table3';
+import { cliTable } from './table';
 import type { Role } from '../auth/roles';
 import type { OpenMcpClient } from '../sdk/client';
 import { reportCliError, type Writer } from './tasks';
@@ -26,7 +26,7 @@ export async function runKeysCreate(client: OpenMcpClient, o: KeysCreateOptions,
 /** `openmcp keys list [--tenant T]`: ids, roles, prefixes; never the keys. */
 export async function runKeysList(client: OpenMcpClient, o: { tenant?: string } = {}, out: Writer = stdout): Promise<number> {
   try {
-    const table = new Table({ head: ['id', 'tenant', 'role', 'name', 'prefix', 'created', 'revoked'] });
+    const table = cliTable({ head: ['id', 'tenant', 'role', 'name', 'prefix', 'created', 'revoked'] });
     let cursor: string | undefined;
     do {
       const page = await client.keys.list({ tenant: o.tenant, limit: 200, cursor });

@@ -1,4 +1,4 @@
-import Table from 'cli-table3';
+import { cliTable } from './table';
 import { limitsOf } from '../../events/mcp.events';
 import { ValidationError } from '../core/errors';
 import type { RegisterServerInput } from '../api/schemas/mcp';
@@ -79,7 +79,7 @@ function headersOf(pairs: string[]): Record<string, string> | undefined {
 export async function runMcpServersAdd(client: OpenMcpClient, name: string, o: McpServersAddOptions, out: Writer = stdout): Promise<number> {
   try {
     const s = await client.mcpServers.register(registrationOf(name, o));
-    out(`registered ${s.name} (${s.transport})  id ${s.id}${s.health ? `  ${s.health}` : ''}${s.toolCount !== undefined ? `  ${s.toolCount} tool(s)` : ''}${limitsText(s.limits)}${s.headers ? `  headers ${Object.keys(s.headers).join(', ')}` : ''}${s.env ? `  env ${Object.keys(s.env).join(', ')}` : ''}`);
+    out(`registered ${s.name} (${s.transport})  id ${s.id}${s.health ? `  ${s.health}${s.health !== 'up' && s.healthReason ? ` (${s.healthReason})` : ''}` : ''}${s.toolCount !== undefined ? `  ${s.toolCount} tool(s)` : ''}${limitsText(s.limits)}${s.headers ? `  headers ${Object.keys(s.headers).join(', ')}` : ''}${s.env ? `  env ${Object.keys(s.env).join(', ')}` : ''}`);
     return 0;
   } catch (err) {
     return reportCliError(err, out);
@@ -100,8 +100,10 @@ export async function runMcpServersList(client: OpenMcpClient, o: { json?: boole
       for (const s of items) out(JSON.stringify(s));
       return 0;
     }
-    const table = new Table({ head: ['id', 'name', 'transport', 'tenant', 'health', 'tools', 'limits'] });
-    for (const s of items) table.push([s.id, s.name, s.transport, s.tenant ?? '', s.health ?? '', s.toolCount ?? '', limitsText(s.limits).trim()]);
+    // A server that is not up says why (a missing ${env:…} variable, a refused connection).
+    const health = (s: (typeof items)[number]) => (s.health && s.health !== 'up' && s.healthReason ? `${s.health}: ${s.healthReason}` : (s.health ?? ''));
+    const table = cliTable({ head: ['id', 'name', 'transport', 'tenant', 'health', 'tools', 'limits'], colWidths: [null, null, null, null, 40, null, null], wordWrap: true });
+    for (const s of items) table.push([s.id, s.name, s.transport, s.tenant ?? '', health(s), s.toolCount ?? '', limitsText(s.limits).trim()]);
     out(table.toString());
     out(`${items.length} server(s)`);
     return 0;
@@ -134,7 +136,7 @@ export async function runToolsSearch(client: OpenMcpClient, query: string, o: { 
       for (const t of items) out(JSON.stringify(t));
       return 0;
     }
-    const table = new Table({ head: ['tool', 'server', 'score', 'description'], colWidths: [null, null, null, 60], wordWrap: true });
+    const table = cliTable({ head: ['tool', 'server', 'score', 'description'], colWidths: [null, null, null, 60], wordWrap: true });
     for (const t of items) table.push([t.name, t.server, t.score.toFixed(3), t.description ?? '']);
     out(table.toString());
     return 0;

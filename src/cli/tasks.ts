@@ -1,4 +1,4 @@
-import Table from 'cli-table3';
+import { cliTable } from './table';
 import type { OpenMcpClient } from '../sdk/client';
 import { OpenMcpError } from '../core/errors';
 import type { TaskListQueryInput } from '../api/schemas/tasks';
@@ -42,7 +42,7 @@ export async function runTasksList(client: OpenMcpClient, o: TasksListOptions = 
       for (const t of items) out(JSON.stringify(t));
       return 0;
     }
-    const table = new Table({ head: ['id', 'status', 'agent', 'steps', 'created'] });
+    const table = cliTable({ head: ['id', 'status', 'agent', 'steps', 'created'] });
     for (const t of items) table.push([t.id, t.status, t.agentId ?? '', String(t.steps.length), t.createdAt]);
     out(table.toString());
     out(`${items.length} task(s)${next ? `; more with --cursor ${next}` : ''}`);
@@ -64,7 +64,7 @@ export async function runTasksShow(client: OpenMcpClient, id: string, o: { json?
     out(`created ${t.createdAt}  updated ${t.updatedAt}`);
     if (t.instruction) out(`instruction: ${t.instruction}`);
     if (t.steps.length) {
-      const table = new Table({ head: ['#', 'tool', 'status', 'latency ms', 'error'] });
+      const table = cliTable({ head: ['#', 'tool', 'status', 'latency ms', 'error'] });
       for (const s of t.steps) table.push([String(s.index), s.tool, s.status, s.latencyMs === undefined ? '' : String(s.latencyMs), s.error ? `${s.error.code}: ${s.error.message}` : '']);
       out(table.toString());
     }

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { RecordedEvent } from '../core/envelope';
 import type { BatchExport } from '../proofs/batches';
 import { verifyBatchExport } from '../proofs/verify-batch';
+import { pinnedAddressProblem } from './pinned-address';
 import { printChecks, type Writer } from './print-checks';
 import { DEFAULT_RPC_URL } from './verify';
 
@@ -21,6 +22,11 @@ export type RunVerifyBatchOptions = {
  */
 export async function runVerifyBatch(o: RunVerifyBatchOptions): Promise<number> {
   const out = o.out ?? ((l: string) => console.log(l));
+  const pin = pinnedAddressProblem('--contract (or ANCHOR_CONTRACT)', o.contract);
+  if (pin) {
+    out(`FAILED: ${pin}`);
+    return 2;
+  }
   let parsed: BatchExport | RecordedEvent[];
   try {
     parsed = JSON.parse(await readFile(o.file, 'utf8'));

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { verifyProofFile } from '../proofs/verify-proof';
+import { pinnedAddressProblem } from './pinned-address';
 import { printChecks, type Writer } from './print-checks';
 
 export const DEFAULT_RPC_URL = 'http://127.0.0.1:8545';
@@ -17,10 +18,16 @@ export type RunVerifyOptions = {
 
 /**
  * `openmcp verify <proof.json> [--rpc URL] [--contract ADDR] [--signer ADDR]`: prints every check and returns
- * the exit code: 0 only if all pass, 1 naming the first failed check, 2 if the file is unreadable.
+ * the exit code: 0 only if all pass, 1 naming the first failed check, 2 if the file is unreadable
+ * or a pinned address is malformed.
  */
 export async function runVerify(o: RunVerifyOptions): Promise<number> {
   const out = o.out ?? ((l: string) => console.log(l));
+  const pin = pinnedAddressProblem('--contract (or ANCHOR_CONTRACT)', o.contract) ?? pinnedAddressProblem('--signer', o.signer);
+  if (pin) {
+    out(`FAILED: ${pin}`);
+    return 2;
+  }
   let proof: unknown;
   try {
     proof = JSON.parse(await readFile(o.file, 'utf8'));

@@ -8,6 +8,7 @@ import { startLocalChain, type LocalChain } from '../web3/local-chain';
 import { createAnchorer, startAnchorer, type Anchorer } from './anchorer';
 import { BatchLog } from './batch-log';
 import type { ProofQueryDependencies } from './batches';
+import { signerAddress } from './batch-head';
 import { startSealer } from './sealer';
 import { loadOrCreateSealerKey } from './sealer-key';
 import { assertToken, fencedEventStore, startLeadership, type Leadership, type LeaseStore } from '../leader';
@@ -19,6 +20,8 @@ export type AuditPipeline = {
   chain?: LocalChain;
   rpcUrl: string;
   contractAddress: string;
+  /** Address of the key that signs batch heads, where the sealer role runs: what auditors pin (`openmcp verify --signer`). */
+  sealerAddress?: Hex;
   /** Pass to listBatches / getBatch / getBatchEvents / buildProof. */
   queries: ProofQueryDependencies;
   /** With leases: the campaign of each role this process runs (for /readyz: leader or standby). */
@@ -119,6 +122,7 @@ export async function startAuditPipeline(p: StartAuditPipelineParameters): Promi
     chain,
     rpcUrl,
     contractAddress,
+    sealerAddress: roles.sealer ? (signerAddress(sealerOpts.sealerKey).toLowerCase() as Hex) : undefined,
     queries: {
       store: p.store,
       batchLog,

@@ -37,6 +37,8 @@ export async function verifyBatchExport(p: VerifyBatchParameters): Promise<Check
   });
   const provider = createRpcProvider(p.rpcUrl);
   try {
+    // Without this, an address with no contract reads as ethers' "could not decode result data (value="0x")".
+    if ((await provider.getCode(p.contract)) === '0x') throw new Error(`no contract at that address on chain ${(await provider.getNetwork()).chainId}`);
     const [root, firstSeq, lastSeq] = (await auditAnchorAt(p.contract, provider).batch(p.batchId)) as [string, bigint, bigint, bigint];
     const size = Number(lastSeq - firstSeq) + 1;
     results.push({

@@ -123,6 +123,8 @@ export async function verifyProofFile(proof: unknown, opts: VerifyProofOptions):
     if (Number(network.chainId) !== p.anchor.chainId) {
       add('on-chain root', false, `RPC serves chain ${network.chainId}, the proof was anchored on chain ${p.anchor.chainId}`);
     } else {
+      // Without this, an address with no contract reads as ethers' "could not decode result data (value="0x")".
+      if ((await provider.getCode(address)) === '0x') throw new Error(`no contract at that address on chain ${network.chainId}`);
       const next = Number(await contract.nextBatchId());
       if (p.batch.id >= next) {
         add('on-chain root', false, `batch ${p.batch.id} is not anchored on ${whose}: it holds ${next ? `batches 0..${next - 1}` : 'no batch yet'}`);

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Wallet } from 'ethers';
-import { UnavailableError } from '../core/errors';
+import { ConfigError, UnavailableError } from '../core/errors';
 import type { Hex } from '../core/hex';
 import { deployAuditAnchor } from './audit-anchor';
 import { createRpcProvider } from './provider';
@@ -75,7 +75,7 @@ export async function startLocalChain(p: StartLocalChainParameters): Promise<Loc
   child.once('exit', () => process.removeListener('exit', killOnExit));
   const stop = () => stopChild(child);
   try {
-    const rpcUrl = await waitForListening(child, p.startTimeoutMs ?? 30_000, p.log);
+    const rpcUrl = await waitForListening(child, p.port, p.startTimeoutMs ?? 30_000, p.log);
     const provider = createRpcProvider(rpcUrl);
     const wallet = new Wallet(HARDHAT_ACCOUNT_0_KEY, provider);
     const deployed = await deployAuditAnchor(wallet);
@@ -93,11 +93,11 @@ export async function startLocalChain(p: StartLocalChainParameters): Promise<Loc
     };
   } catch (err) {
     await stop();
-    throw err instanceof UnavailableError ? err : new UnavailableError('chain', `local Hardhat node failed: ${(err as Error).message}`, err);
+    throw err instanceof UnavailableError || err instanceof ConfigError ? err : new UnavailableError('chain', `local Hardhat node failed: ${(err as Error).message}`, err);
   }
 }
 
-function waitForListening(child: ChildProcess, timeoutMs: number, log?: (line: string) => void): Promise<string> {
+function waitForListening(child: ChildProcess, port: number, timeoutMs: number, log?: (line: string) => void): Promise<string> {
   return new Promise((resolvePromise, reject) => {
     let out = '';
     const timer = setTimeout(() => fail(new UnavailableError('chain', `local Hardhat node did not start within ${timeoutMs} ms`)), timeoutMs);
@@ -121,7 +121,14 @@ function waitForListening(child: ChildProcess, timeoutMs: number, log?: (line: s
       out += c.toString();
       log?.(`hardhat: ${c.toString().trim()}`);
     });
-    child.once('exit', (code) => fail(new UnavailableError('chain', `local Hardhat node exited (code ${code}): ${out.slice(-500)}`)));
+    child.once('exit', (code) =>
+      fail(
+        // The usual first-run clash: another chain node (or a second gateway) on 8545; its stack trace would bury that.
+        /EADDRINUSE/.test(out)
+          ? new ConfigError(`CHAIN_PORT: 127.0.0.1:${port} is already in use: set CHAIN_PORT to a free port for the embedded chain, or CHAIN_RPC_URL (with ANCHOR_CONTRACT) to anchor on a chain of your own`, { variable: 'CHAIN_PORT' })
+          : new UnavailableError('chain', `local Hardhat node exited (code ${code}): ${out.slice(-500)}`),
+      ),
+    );
   });
 }
 

@@ -6,8 +6,10 @@
  */
 import { expect } from 'chai';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { computeAddress } from 'ethers';
 import { Redis } from 'ioredis';
 import { loadConfig } from '../../src/config';
 import { createEvent } from '../../src/core/envelope';
@@ -137,6 +139,52 @@ describe('src/main.ts wiring: error counts, lease store choice, /readyz redactio
     const a = await start({ OPENMCP_ROLES: 'api' });
     expect(statSync(a.config.dataDir).mode & 0o777).to.equal(0o700);
     expect(statSync(join(a.config.dataDir, 'admin.key')).mode & 0o777).to.equal(0o600);
+  });
+
+  it('prints the addresses an operator publishes for auditors: AuditAnchor and the sealer', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'omc-wiring-'));
+    dirs.push(dir);
+    const lines: string[] = [];
+    const config = loadConfig({
+      DATA_DIR: dir,
+      LOG_LEVEL: 'silent',
+      OPENMCP_EXAMPLES: 'off',
+      HOST: '127.0.0.1',
+      PORT: String(await freePort()),
+      CHAIN_RPC_URL: chain.rpcUrl,
+      ANCHOR_CONTRACT: chain.contractAddress,
+      ANCHORER_PRIVATE_KEY: chain.anchorerPrivateKey,
+      SEALER_PRIVATE_KEY: SEALER_KEY,
+    });
+    app = await startOpenMcp(config, { print: (l) => lines.push(l) });
+    expect(lines.join('\n')).to.include(`AuditAnchor ${chain.contractAddress}`);
+    expect(lines.join('\n')).to.include(`Sealer ${computeAddress(SEALER_KEY).toLowerCase()}`);
+  });
+
+  it('says in /readyz why tool search is lexical, once (it said "lexical only: … lexical (BM25) search only")', async () => {
+    const a = await start({ OPENMCP_ROLES: 'api' });
+    const res = await a.app.inject({ url: '/readyz' });
+    const search = (res.json() as { dependencies: { name: string; detail?: string }[] }).dependencies.find((d) => d.name === 'tool search');
+    expect(search?.detail).to.equal('lexical only (BM25): EMBEDDING_MODEL_DIR is not set');
+  });
+
+  it('a PORT already in use: CONFIG_INVALID naming PORT, not a stack trace', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'omc-wiring-'));
+    dirs.push(dir);
+    const port = await freePort();
+    const taken = createServer();
+    await new Promise<void>((r) => taken.listen(port, '127.0.0.1', r));
+    try {
+      const config = loadConfig({ DATA_DIR: dir, LOG_LEVEL: 'silent', OPENMCP_EXAMPLES: 'off', HOST: '127.0.0.1', PORT: String(port), CHAIN_RPC_URL: chain.rpcUrl, ANCHOR_CONTRACT: chain.contractAddress, ANCHORER_PRIVATE_KEY: chain.anchorerPrivateKey });
+      const err = await startOpenMcp(config, { print: () => {} }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).to.have.property('code', 'CONFIG_INVALID');
+      expect((err as Error).message).to.equal(`PORT: 127.0.0.1:${port} is already in use: set PORT (or HOST) to a free address`);
+    } finally {
+      await new Promise((r) => taken.close(r));
+    }
   });
 
   it('names the LLM endpoint in /readyz without its credentials', async () => {

@@ -68,4 +68,9 @@ describe('event catalog', () => {
     }
     expect(readFileSync(join(__dirname, '../../docs/events.md'), 'utf8'), 'docs/events.md').to.equal(renderEventsDoc());
   });
+  it('docs/consumers.md tells consumers of every version after the first (what it adds, how to read it as the last)', () => {
+    const consumers = readFileSync(join(__dirname, '../../docs/consumers.md'), 'utf8');
+    const later = catalog.definitions().filter((d) => d.version > 1).map((d) => `\`${d.type}\` v${d.version}`);
+    expect(later.filter((v) => !consumers.includes(v)), 'versions missing from docs/consumers.md').to.deep.equal([]);
+  });
 });

@@ -76,6 +76,15 @@ describe('infra/ (production stack description)', () => {
     }
   });
 
+  it('infra/.env.example lists every variable compose requires, and only variables compose uses', () => {
+    const text = readFileSync(join(INFRA, 'docker-compose.yml'), 'utf8');
+    const example = [...readFileSync(join(INFRA, '.env.example'), 'utf8').matchAll(/^([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1]);
+    const required = [...new Set([...text.matchAll(/\$\{([A-Z0-9_]+):\?/g)].map((m) => m[1]))];
+    const used = new Set([...text.matchAll(/\$\{([A-Z0-9_]+)/g)].map((m) => m[1]));
+    expect(required.filter((v) => !example.includes(v)), 'required by compose, missing from .env.example').to.deep.equal([]);
+    expect(example.filter((v) => !used.has(v)), 'in .env.example, unused by compose').to.deep.equal([]);
+  });
+
   it('gives every role service a configuration that loads (values well-formed once infra/.env is filled in)', () => {
     for (const [name, s] of roleServices) {
       const env = Object.fromEntries(Object.entries(s.environment ?? {}).map(([k, v]) => [k, interpolate(v)]));

@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Wallet } from 'ethers';
 import { runVerify } from '../../src/cli/verify';
+import { runVerifyBatch } from '../../src/cli/verify-batch';
 import { computeEventHash } from '../../src/core/envelope';
 import type { Hex } from '../../src/core/hex';
 import { createAnchorer } from '../../src/proofs/anchorer';
@@ -110,6 +111,32 @@ describe('proof files an auditor must not accept (CLI, server and browser verifi
     expect(pinnedSigner.code).to.equal(1);
     expect(pinnedSigner.failed).to.deep.equal(['batch signature']);
     expect(pinnedSigner.server.find((r) => r.name === 'batch signature')!.detail).to.equal(`signed by ${forger}, not by the sealer you pinned, ${sealerAddress}`);
+  });
+
+  it('a pinned address with no contract behind it: says so, not ethers\' "could not decode result data"', async () => {
+    const nowhere = '0x00000000000000000000000000000000000000a1';
+    const r = await verifyAll('no-contract', good, { contract: nowhere, signer: sealerAddress });
+    expect(r.code).to.equal(1);
+    expect(r.failed).to.deep.equal(['on-chain root', 'on-chain inclusion']);
+    expect(r.server.find((x) => x.name === 'on-chain root')!.detail).to.equal(`cannot read batch ${good.batch.id} from ${nowhere}: no contract at that address on chain 31337`);
+    const file = join(f.dir, 'export.json');
+    writeFileSync(file, JSON.stringify({ events: [good.event] }));
+    const lines: string[] = [];
+    expect(await runVerifyBatch({ batchId: good.batch.id, file, rpc: f.chain.rpcUrl, contract: nowhere, out: (l) => lines.push(l) })).to.equal(1);
+    expect(lines.join('\n')).to.contain(`from ${nowhere}: no contract at that address on chain 31337`);
+  });
+
+  it('a malformed pinned address: exit 2 naming the option, before any check (not an ENS lookup or a wrong-sealer verdict)', async () => {
+    const file = join(f.dir, 'good.json');
+    writeFileSync(file, JSON.stringify(good));
+    for (const [pins, option] of [[{ signer: 'nothex' }, '--signer nothex'], [{ contract: '0x1234' }, '--contract (or ANCHOR_CONTRACT) 0x1234']] as const) {
+      const lines: string[] = [];
+      expect(await runVerify({ file, rpc: f.chain.rpcUrl, ...pins, out: (l) => lines.push(l) }), option).to.equal(2);
+      expect(lines, option).to.deep.equal([`FAILED: ${option} is not an address (0x and 40 hex digits)`]);
+    }
+    const lines: string[] = [];
+    expect(await runVerifyBatch({ batchId: 0, file, rpc: f.chain.rpcUrl, contract: 'nothex', out: (l) => lines.push(l) })).to.equal(2);
+    expect(lines).to.deep.equal(['FAILED: --contract (or ANCHOR_CONTRACT) nothex is not an address (0x and 40 hex digits)']);
   });
 
   it('a batch sealed but not anchored: names it and what the contract holds', async () => {

@@ -108,6 +108,23 @@ describe('CLI: openmcp mcp servers add|list|remove and mcp tools search (real ga
     expect(lines).to.deep.equal([`removed named (${named})`]);
   });
 
+  it('says why a server is down, when it is added and in the list (the API has the reason: the CLI showed a bare "down")', async () => {
+    expect(await runMcpServersAdd(as('admin'), 'nowhere', { url: 'http://127.0.0.1:1/mcp' }, out)).to.equal(0);
+    const added = lines[0];
+    lines = [];
+    expect(await runMcpServersList(as('viewer'), { json: true }, out)).to.equal(0);
+    const reason = lines.map((l) => JSON.parse(l)).find((x: { name: string }) => x.name === 'nowhere').healthReason as string;
+    expect(reason).to.be.a('string').and.not.equal('');
+    expect(added).to.include(`down (${reason})`);
+    lines = [];
+    expect(await runMcpServersList(as('viewer'), {}, out)).to.equal(0);
+    // The table wraps the reason over lines of its column (the fifth): join that column's lines.
+    const healthColumn = lines.join('\n').split('\n').map((l) => l.split('│')[5]?.trim() ?? '').filter(Boolean).join(' ');
+    expect(healthColumn).to.include(`down: ${reason}`);
+    lines = [];
+    expect(await runMcpServersRemove(as('admin'), 'nowhere', out)).to.equal(0);
+  });
+
   it('exits 1 with the error code: a stdio server from a non-admin key, a viewer adding, a missing server', async () => {
     expect(await runMcpServersAdd(as('operator'), 'local', { command: [process.execPath, EXAMPLES_STDIO_SERVER] }, out)).to.equal(1);
     expect(lines[0]).to.match(/^error FORBIDDEN: .*admins only/);
