@@ -124,9 +124,13 @@ export const SYNONYMS: Record<string, string[]> = {
   click: ['browser', 'element'],
 };
 
+/** Distinct words of a query that are searched for. */
+export const MAX_QUERY_WORDS = 64;
+
 /** Query words plus their synonyms (synonyms marked so they can be scored lower). */
 export function expandQuery(q: string): { original: string[]; expanded: string[] } {
-  const original = words(q).filter((w) => !STOPWORDS.has(w));
+  // Each distinct word once, at most MAX_QUERY_WORDS: a word repeated or a pasted page costs no more than a sentence.
+  const original = [...new Set(words(q).filter((w) => !STOPWORDS.has(w)))].slice(0, MAX_QUERY_WORDS);
   const have = new Set(original);
   const expanded: string[] = [];
   // A query naming a web address is about opening it.
