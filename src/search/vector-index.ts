@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import usearch from 'usearch';
 import { durableRename, fsyncPath } from './durable-file';
 
@@ -12,6 +12,29 @@ import { durableRename, fsyncPath } from './durable-file';
 type Sidecar = { model: string; dimensions: number; nextKey: number; keys: Record<string, { key: number; textHash: string }>; indexSha256?: string };
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+/** A temporary file this old is a leftover of a save that was killed (a save takes milliseconds). */
+const LEFTOVER_AGE_MS = 10 * 60_000;
+
+/** Delete temporary files of saves killed long ago (not those of a save running now in another process). */
+function removeLeftovers(path: string): void {
+  const dir = dirname(path);
+  const prefix = `${basename(path)}.`;
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const n of names) {
+    if (!n.startsWith(prefix) || !n.endsWith('.tmp')) continue;
+    try {
+      if (Date.now() - statSync(join(dir, n)).mtimeMs > LEFTOVER_AGE_MS) rmSync(join(dir, n), { force: true });
+    } catch {
+      // Gone already (another process cleaned it): nothing to do.
+    }
+  }
+}
 
 /**
  * usearch HNSW index of unit vectors (cosine) keyed by string ids, persisted to `path` with a
@@ -31,6 +54,7 @@ export class VectorIndex {
   constructor(readonly model: string, readonly dimensions: number, private readonly path?: string, private readonly expansionSearch = 128) {
     this.index = this.empty();
     this.side = { model, dimensions, nextKey: 1, keys: {} };
+    if (path) removeLeftovers(path);
     if (path && (existsSync(path) || existsSync(`${path}.json`))) {
       try {
         this.load(path);
@@ -58,6 +82,8 @@ export class VectorIndex {
     }
     if (sha256(readFileSync(path)) !== side.indexSha256) throw new Error('index file does not match its sidecar (a save was interrupted)');
     this.index.load(path);
+    // Another process sharing DATA_DIR may have renamed its index into place between the check and the load.
+    if (sha256(readFileSync(path)) !== side.indexSha256) throw new Error('index file replaced while loading (another process saved)');
     const entries = Object.entries(side.keys);
     if (this.index.size() !== entries.length) throw new Error(`index holds ${this.index.size()} vectors, its sidecar ${entries.length}`);
     this.side = side;
@@ -127,8 +153,11 @@ export class VectorIndex {
     if (!this.path) return;
     const path = this.path;
     mkdirSync(dirname(path), { recursive: true });
-    const tmpIndex = `${path}.tmp`;
-    const tmpSide = `${path}.json.tmp`;
+    // Names of this save alone: processes sharing DATA_DIR each hash and rename their own files,
+    // so their saves can only leave a pair that does not match (discarded), never one that matches wrongly.
+    const tag = `${process.pid}-${randomBytes(4).toString('hex')}`;
+    const tmpIndex = `${path}.${tag}.tmp`;
+    const tmpSide = `${path}.json.${tag}.tmp`;
     try {
       this.index.save(tmpIndex);
       fsyncPath(tmpIndex);

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeTinyModel } from '../../scripts/make-tiny-model';
@@ -7,6 +8,7 @@ import { loadLocalEmbedder, type Embedder } from '../../src/search/embedder';
 import type { ToolDocument } from '../../src/search/lexical-index';
 import { ToolSearch } from '../../src/search/tool-search';
 import { VectorIndex } from '../../src/search/vector-index';
+import { IDS, vectorOf } from './support/save-loop';
 
 const doc = (id: string, description: string, scope?: string): ToolDocument => ({ id, name: id, server: id.split('/')[0], tool: id.split('/')[1], description, scope });
 const DOCS = [doc('gh/create_issue', 'Create an issue in a repository'), doc('mail/send_email', 'Send an email to a recipient'), doc('fs/read_file', 'Read a file from disk')];
@@ -97,11 +99,36 @@ describe('tool search: the saved vector index survives crashes, corruption, othe
     await restartAndCheck(path, DOCS.length);
   });
 
-  it('saves through temporary files renamed into place (none left behind; a leftover from a crash is ignored)', async function () {
+  it('saves through temporary files renamed into place (none left behind; leftovers of killed saves ignored, old ones deleted)', async function () {
     const path = await saved();
     expect(readdirSync(join(path, '..')).sort()).to.deep.equal(['tools.usearch', 'tools.usearch.json']);
-    writeFileSync(`${path}.tmp`, 'half written');
+    writeFileSync(`${path}.1-old.tmp`, 'half written, long ago');
+    utimesSync(`${path}.1-old.tmp`, new Date(Date.now() - 3_600_000), new Date(Date.now() - 3_600_000));
+    writeFileSync(`${path}.json.2-now.tmp`, 'another process saving right now');
     await restartAndCheck(path, 0);
+    expect(readdirSync(join(path, '..')).sort()).to.deep.equal(['tools.usearch', 'tools.usearch.json', 'tools.usearch.json.2-now.tmp']);
+  });
+
+  it('processes sharing DATA_DIR save at once: every save succeeds and a load never takes a mismatched pair', async function () {
+    const path = fresh();
+    mkdirSync(join(path, '..'), { recursive: true });
+    const loop = join(__dirname, 'support', 'save-loop.ts');
+    const run = (seed: number) =>
+      new Promise<number | null>((resolve) => spawn(process.execPath, ['--import', 'tsx', loop, path, String(seed), '300'], { stdio: ['ignore', 'ignore', 'inherit'] }).on('exit', resolve));
+    let done = false;
+    const both = Promise.all([run(1), run(2)]).finally(() => (done = true));
+    let wrong = 0;
+    let loaded = 0;
+    while (!done) {
+      const v = new VectorIndex('m', 16, path);
+      if (!v.discarded && v.size) {
+        loaded++;
+        if (!IDS.every((id) => v.search(vectorOf(id), 1)[0]?.id === id)) wrong++;
+      }
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    expect(await both, 'exit codes of the saving processes').to.deep.equal([0, 0]);
+    expect(wrong, `loads that mapped ids to other vectors (of ${loaded})`).to.equal(0);
   });
 
   it('an unwritable DATA_DIR: searches and later updates go on from memory, status says why, no unhandled rejection', async function () {
