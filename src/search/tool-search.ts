@@ -39,6 +39,8 @@ export class ToolSearch {
   private chain: Promise<void> = Promise.resolve();
   /** The last index update's failure, until one succeeds (status, /readyz). */
   private failure?: string;
+  /** A step failed: the saved index may lag the one in memory, so the next step saves even with nothing new. */
+  private unsaved = false;
   readonly semanticWeight: number;
 
   constructor(private readonly options: ToolSearchOptions = {}) {
@@ -63,8 +65,10 @@ export class ToolSearch {
       try {
         await fn();
         this.failure = undefined;
+        this.unsaved = false;
       } catch (err) {
         this.failure = `${what}: ${(err as Error).message}`;
+        this.unsaved = true;
         this.options.logger?.warn({ err, indexPath: this.options.indexPath }, `tool search: ${what}; searches use the vectors in memory`);
       }
     });
@@ -99,7 +103,7 @@ export class ToolSearch {
         // A text the model maps to NaN (a zero vector normalized) is left to BM25 alone.
         batch.forEach((x, j) => (vecs[j].every(Number.isFinite) ? vectors.upsert(x.d.id, x.hash, vecs[j]) : vectors.remove([x.d.id])));
       }
-      if (todo.length) vectors.save();
+      if (todo.length || this.unsaved) vectors.save();
     });
   }
 
@@ -111,7 +115,7 @@ export class ToolSearch {
       void this.enqueue('vector index not saved', () => {
         const before = v.size;
         v.remove(ids);
-        if (v.size !== before) v.save();
+        if (v.size !== before || this.unsaved) v.save();
       });
     }
   }
@@ -126,7 +130,7 @@ export class ToolSearch {
     if (!v) return Promise.resolve();
     return this.enqueue('vector index not saved', () => {
       const stale = v.ids().filter((id) => !keep.has(id));
-      if (!stale.length) return;
+      if (!stale.length && !this.unsaved) return;
       v.remove(stale);
       v.save();
     });

@@ -155,6 +155,20 @@ describe('tool search: the saved vector index survives crashes, corruption, othe
     expect(existsSync(join(blocker, 'search'))).to.equal(false);
   });
 
+  it('stays degraded until a save succeeds, then saves what was kept in memory', async function () {
+    const path = join(dir, 'later', 'tools.usearch');
+    writeFileSync(join(dir, 'later'), 'the disk is "full"');
+    const s = new ToolSearch({ embedder, indexPath: path, logger });
+    await s.upsert(DOCS);
+    expect(s.status().reason).to.match(/^vector index not updated: EEXIST/);
+    await s.upsert(DOCS); // nothing new to embed: still not saved
+    expect(s.status().reason).to.match(/^vector index not updated: EEXIST/);
+    rmSync(join(dir, 'later'));
+    await s.upsert(DOCS);
+    expect(s.status().reason).to.equal(undefined);
+    expect(new ToolSearch({ embedder, indexPath: path }).status().vectors).to.equal(DOCS.length);
+  });
+
   it('retain() drops the vectors of tools removed while the process was down', async function () {
     const path = await saved();
     const s = new ToolSearch({ embedder, indexPath: path });
