@@ -26,6 +26,15 @@ describe('tool search: odd queries and scores', () => {
     expect(await s.search('email', Number.NaN)).to.deep.equal([]);
   });
 
+  it('finds tools described in any script, accents or not, and does not cut accented words into fragments', async () => {
+    const s = ToolSearch.lexicalOnly('test');
+    await s.upsert([doc('ru_send', 'Отправить письмо клиенту'), doc('fr_create', 'Créer un ticket'), doc('de_read', 'Größe der Datei lesen'), doc('er', 'er')]);
+    expect((await s.search('отправить письмо', 5)).map((h) => h.id)).to.deep.equal(['ru_send']);
+    expect((await s.search('creer', 5)).map((h) => h.id)).to.deep.equal(['fr_create']);
+    expect((await s.search('Créer', 5)).map((h) => h.id)).to.deep.equal(['fr_create']);
+    expect((await s.search('GRÖSSE', 5)).map((h) => h.id)).to.deep.equal(['de_read']);
+  });
+
   it('a NaN similarity (a zero vector normalized) is left out instead of making every score NaN', () => {
     const fused = fuseScores([{ id: 'b', score: 2 }], [{ id: 'a', similarity: Number.NaN }, { id: 'b', similarity: 0.5 }, { id: 'c', similarity: 0.1 }], 0.5);
     expect(fused.every((f) => Number.isFinite(f.score))).to.equal(true);
