@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -153,6 +153,31 @@ describe('tool search: the saved vector index survives crashes, corruption, othe
       process.off('unhandledRejection', onUnhandled);
     }
     expect(existsSync(join(blocker, 'search'))).to.equal(false);
+  });
+
+  it('a full disk: the save fails, the previous saved pair stays whole and loads (a 64 KiB tmpfs; skipped where mounting is not allowed)', async function () {
+    const mnt = join(dir, 'full');
+    mkdirSync(mnt);
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', mnt], { stdio: 'ignore' });
+    } catch {
+      this.skip();
+    }
+    try {
+      const path = join(mnt, 'tools.usearch');
+      const vec = (i: number) => Float32Array.from({ length: 64 }, (_, j) => (j === i % 64 ? 1 : j === (i * 7) % 64 ? 0.5 : 0));
+      const v = new VectorIndex('m', 64, path);
+      for (let i = 0; i < 20; i++) v.upsert(`t${i}`, 'h', vec(i));
+      v.save();
+      for (let i = 20; i < 200; i++) v.upsert(`t${i}`, 'h', vec(i));
+      expect(() => v.save()).to.throw();
+      expect(readdirSync(mnt).sort()).to.deep.equal(['tools.usearch', 'tools.usearch.json']);
+      const again = new VectorIndex('m', 64, path);
+      expect(again.discarded).to.equal(undefined);
+      expect(again.size).to.equal(20);
+    } finally {
+      execFileSync('umount', [mnt]);
+    }
   });
 
   it('stays degraded until a save succeeds, then saves what was kept in memory', async function () {
