@@ -15,6 +15,12 @@ export type ToolSearchOptions = {
   indexPath?: string;
   /** Weight of the semantic score in the hybrid (0..1). Default 0.3. */
   semanticWeight?: number;
+  /**
+   * How long a search waits for pending index updates (ms) before it ranks with the vectors
+   * there are. Default 2000: re-embedding a large catalog (first start, a discarded index) or a
+   * save stuck on a slow disk delays searches by at most this, not by the whole backlog.
+   */
+  pendingWaitMs?: number;
   /** Why there is no embedder (shown in status for /readyz). */
   lexicalReason?: string;
   /** Told when the saved index was discarded, or an index update failed (served on from memory). */
@@ -136,6 +142,13 @@ export class ToolSearch {
     });
   }
 
+  /** The pending index updates, or `ms` passing, whichever comes first. */
+  private async settled(ms: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.chain, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+    clearTimeout(timer);
+  }
+
   /** Wait for pending index updates (tests, benchmarks). */
   flush(): Promise<void> {
     return this.chain;
@@ -153,7 +166,7 @@ export class ToolSearch {
     const lex = this.lexical.search(text, pool, filter, scopes);
     let sem: { id: string; similarity: number }[] = [];
     if (this.vectors && this.options.embedder && weight > 0 && text.trim()) {
-      await this.chain;
+      await this.settled(this.options.pendingWaitMs ?? 2_000);
       const [qv] = await this.options.embedder.embed([text]);
       if (qv.every(Number.isFinite)) sem = this.vectors.search(qv, pool, filter);
     }

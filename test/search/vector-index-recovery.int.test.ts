@@ -204,6 +204,22 @@ describe('tool search: the saved vector index survives crashes, corruption, othe
     expect(new ToolSearch({ embedder, indexPath: path }).status().vectors).to.equal(2);
   });
 
+  it('a search does not wait for a whole backlog of embeddings: it ranks with the vectors there are', async function () {
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let calls = 0;
+    // The first embedding (the catalog being indexed) is held until the test lets it go.
+    const slow: Embedder = { ...embedder, embed: async (texts) => (calls++ === 0 ? (await held, embedder.embed(texts)) : embedder.embed(texts)) };
+    const s = new ToolSearch({ embedder: slow, pendingWaitMs: 50 });
+    const indexing = s.upsert(DOCS);
+    const hits = await s.search('read a file', 3);
+    expect(hits[0].id).to.equal('fs/read_file');
+    expect(s.status().vectors).to.equal(0);
+    release();
+    await indexing;
+    expect(s.status().vectors).to.equal(DOCS.length);
+  });
+
   it("semantic candidates come from the filtered set even when other tenants' tools are far more numerous", async function () {
     const s = new ToolSearch({ embedder });
     const many = Array.from({ length: 400 }, (_, i) => doc(`beta${i}/send_email`, 'Send an email to a recipient', 'beta'));
