@@ -286,7 +286,9 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
         name: 'tool search',
         check: async () => {
           const s = gateway.status().search;
-          return { state: s.mode === 'hybrid' ? 'up' : 'degraded', detail: s.mode === 'hybrid' ? `hybrid (${s.model})` : `lexical only (BM25): ${s.reason}` };
+          if (s.mode === 'lexical') return { state: 'degraded', detail: `lexical only (BM25): ${s.reason}` };
+          // Hybrid, but the last index update failed (disk full, read-only DATA_DIR): searches go on from memory.
+          return s.reason ? { state: 'degraded', detail: `hybrid (${s.model}); ${s.reason}` } : { state: 'up', detail: `hybrid (${s.model})` };
         },
       },
       // Single leaders: a standby is ready (it takes over when the leader dies), the detail says which this is.

@@ -31,6 +31,7 @@ export async function createGateway(p: { config: GatewaySettings; store: EventSt
     ? new ToolSearch({
         embedder: await loadLocalEmbedder(config.EMBEDDING_MODEL_DIR, config.EMBEDDING_MODEL_ID),
         indexPath: join(config.dataDir, 'search', 'tools.usearch'),
+        logger: p.logger,
       })
     : ToolSearch.lexicalOnly('EMBEDDING_MODEL_DIR is not set');
   return new McpGateway({ store: p.store, cache: p.cache, search, logger: p.logger, ...gatewayOptionsFrom(config) });

@@ -144,6 +144,8 @@ export class McpGateway {
       if (page.length) seen = page[page.length - 1].position;
       if (page.length < 1000) break;
     }
+    // Vectors a previous run saved for tools removed since (while this process was down) go now.
+    void this.search.retain(new Set([...this.indexed.values()].flat()));
     for (const s of this.catalog.allServers()) this.attachKnown(s.id);
     if (this.options.follow !== false) this.following = this.follow(Math.max(head, seen));
   }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '../core/errors';
@@ -5,6 +6,8 @@ import { ConfigError } from '../core/errors';
 /** Text → unit vectors. The port behind semantic search; `loadLocalEmbedder` is the transformers.js adapter. */
 export interface Embedder {
   readonly model: string;
+  /** Identifies the model's behaviour, not only its name: vectors saved under another fingerprint are not reused. */
+  readonly fingerprint?: string;
   readonly dimensions: number;
   embed(texts: string[]): Promise<Float32Array[]>;
 }
@@ -27,15 +30,23 @@ export async function loadLocalEmbedder(modelDir: string, modelId = 'model'): Pr
   t.env.allowLocalModels = true;
   t.env.localModelPath = modelDir.endsWith('/') ? modelDir : `${modelDir}/`;
   let extract: FeatureExtractor;
+  let probe: { dims: number[]; data: Float32Array };
   try {
     extract = (await t.pipeline('feature-extraction', modelId, { quantized })) as unknown as FeatureExtractor;
+    // A model that loads but cannot run (wrong graph, wrong outputs) fails here, at start-up, not at the first search.
+    probe = await extract(['probe'], { pooling: 'mean', normalize: true });
   } catch (err) {
     throw new ConfigError(`EMBEDDING_MODEL_DIR: cannot load ${modelId} from ${modelDir}: ${(err as Error).message}`, { variable: 'EMBEDDING_MODEL_DIR' });
   }
-  const probe = await extract(['probe'], { pooling: 'mean', normalize: true });
   const dimensions = probe.dims[probe.dims.length - 1];
+  if (!(dimensions > 0) || !probe.data.every(Number.isFinite)) {
+    throw new ConfigError(`EMBEDDING_MODEL_DIR: ${modelId} from ${modelDir} gives no usable embedding (dimensions ${dimensions})`, { variable: 'EMBEDDING_MODEL_DIR' });
+  }
+  // Rounded, so float noise between runs does not count as another model.
+  const fingerprint = `${modelId}#${createHash('sha256').update(Array.from(probe.data, (x) => x.toFixed(3)).join(',')).digest('hex').slice(0, 16)}`;
   return {
     model: modelId,
+    fingerprint,
     dimensions,
     async embed(texts) {
       if (!texts.length) return [];

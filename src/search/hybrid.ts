@@ -5,7 +5,9 @@ export type Fused = { id: string; score: number; lexical: number; semantic: numb
  * the semantic candidates, mixed as (1 - w)·lexical + w·semantic. Scaling per query keeps the two
  * comparable without calibration; `w` = 0 is lexical-only, 1 semantic-only.
  */
-export function fuseScores(lexical: { id: string; score: number }[], semantic: { id: string; similarity: number }[], w: number): Fused[] {
+export function fuseScores(lexical: { id: string; score: number }[], semanticIn: { id: string; similarity: number }[], w: number): Fused[] {
+  // A NaN similarity (a model's zero vector, normalized) would make the scaling and every score NaN, and the order arbitrary.
+  const semantic = semanticIn.filter((s) => Number.isFinite(s.similarity));
   const maxLex = lexical.reduce((m, r) => Math.max(m, r.score), 0) || 1;
   const sims = semantic.map((s) => s.similarity);
   const lo = Math.min(...sims);
@@ -18,5 +20,6 @@ export function fuseScores(lexical: { id: string; score: number }[], semantic: {
     out.set(s.id, e);
   }
   for (const e of out.values()) e.score = (1 - w) * e.lexical + w * e.semantic;
-  return [...out.values()].sort((a, b) => b.score - a.score || a.id.localeCompare(b.id));
+  // Ties by id in code-unit order: the same on every replica, whatever its locale.
+  return [...out.values()].sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }

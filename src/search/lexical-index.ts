@@ -6,6 +6,9 @@ export type ToolDocument = { id: string; name: string; server: string; tool: str
 
 export type ScoredId = { id: string; score: number };
 
+/** Longest query word matched with typos allowed. */
+const MAX_FUZZY_TERM = 40;
+
 function corpus(): MiniSearch<ToolDocument> {
   return new MiniSearch<ToolDocument>({
     fields: ['tool', 'title', 'description', 'server'],
@@ -28,6 +31,10 @@ export class LexicalIndex {
 
   get size(): number {
     return this.scopeOf.size;
+  }
+
+  ids(): string[] {
+    return [...this.scopeOf.keys()];
   }
 
   upsert(docs: ToolDocument[]): void {
@@ -62,7 +69,9 @@ export class LexicalIndex {
     const opts = {
       boost: { tool: 3, title: 2, server: 1.5, description: 1 },
       prefix: (t: string) => t.length > 4,
-      fuzzy: (t: string) => (t.length > 6 ? 0.15 : false),
+      // Fuzzy matching costs (term length)² per indexed term: a 100 000-letter word would need a
+      // 10 GB matrix. No tool word is that long, so long words are matched exactly or as prefixes.
+      fuzzy: (t: string) => (t.length > 6 && t.length <= MAX_FUZZY_TERM ? 0.15 : false),
       filter: filter ? (r: { id: string }) => filter(r.id) : undefined,
     };
     const query = {
@@ -76,7 +85,7 @@ export class LexicalIndex {
     return read
       .flatMap((ms) => ms.search(query as never, opts).slice(0, limit))
       .map((r) => ({ id: String(r.id), score: r.score }))
-      .sort((a, b) => b.score - a.score || a.id.localeCompare(b.id))
+      .sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
       .slice(0, limit);
   }
 }

@@ -2,12 +2,19 @@ const STOPWORDS = new Set(
   'a an the to of for and or in on at by with from into my me i we our you your it its this that these those is are be was were do does can could should would will please want need some any all what which who how when where there here up out about as so then than via using use'.split(' '),
 );
 
-/** Words of a text: camelCase, snake_case and `server__tool` names split, lowercased. */
+/**
+ * Words of a text: camelCase, snake_case and `server__tool` names split, lowercased, accents
+ * dropped (`Créer` → `creer`). Letters and digits of every script count: splitting on what is not
+ * `[a-z0-9]` cut `créer` into `cr` and `er` and left a Cyrillic or Greek description no word at all.
+ */
 export function words(text: string): string[] {
   return text
-    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+    .replace(/([\p{Ll}\p{N}])(\p{Lu})/gu, '$1 $2')
+    .normalize('NFKD')
+    .replace(/\p{M}+/gu, '')
     .toLowerCase()
-    .split(/[^a-z0-9]+/)
+    .replace(/ß/g, 'ss')
+    .split(/[^\p{L}\p{N}]+/u)
     .filter(Boolean);
 }
 
@@ -124,9 +131,13 @@ export const SYNONYMS: Record<string, string[]> = {
   click: ['browser', 'element'],
 };
 
+/** Distinct words of a query that are searched for. */
+export const MAX_QUERY_WORDS = 64;
+
 /** Query words plus their synonyms (synonyms marked so they can be scored lower). */
 export function expandQuery(q: string): { original: string[]; expanded: string[] } {
-  const original = words(q).filter((w) => !STOPWORDS.has(w));
+  // Each distinct word once, at most MAX_QUERY_WORDS: a word repeated or a pasted page costs no more than a sentence.
+  const original = [...new Set(words(q).filter((w) => !STOPWORDS.has(w)))].slice(0, MAX_QUERY_WORDS);
   const have = new Set(original);
   const expanded: string[] = [];
   // A query naming a web address is about opening it.

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeTinyModel } from '../../scripts/make-tiny-model';
@@ -37,6 +37,34 @@ describe('tool search: local embedding model, usearch index, BM25, hybrid rankin
     const err = await loadLocalEmbedder(join(dir, 'models'), 'Xenova/all-MiniLM-L6-v2').catch((e) => e);
     expect(err.code).to.equal('CONFIG_INVALID');
     expect(err.message).to.contain('EMBEDDING_MODEL_DIR');
+  });
+
+  it('refuses a corrupt model, one missing a tokenizer file or one that cannot run with CONFIG_INVALID, without a network request', async function () {
+    const models = join(dir, 'models');
+    cpSync(join(models, 'tiny'), join(models, 'corrupt'), { recursive: true });
+    writeFileSync(join(models, 'corrupt', 'onnx', 'model.onnx'), Buffer.alloc(500, 3));
+    cpSync(join(models, 'tiny'), join(models, 'notokenizer'), { recursive: true });
+    rmSync(join(models, 'notokenizer', 'tokenizer.json'));
+    // Loads, but cannot run: its graph has no last_hidden_state output.
+    cpSync(join(models, 'tiny'), join(models, 'wrongoutput'), { recursive: true });
+    const onnx = join(models, 'wrongoutput', 'onnx', 'model.onnx');
+    writeFileSync(onnx, Buffer.from(readFileSync(onnx).toString('latin1').split('last_hidden_state').join('last_hidden_stat_'), 'latin1'));
+    const requested: string[] = [];
+    const realFetch = globalThis.fetch;
+    globalThis.fetch = (async (url: unknown) => {
+      requested.push(String(url));
+      throw new Error('no network in this test');
+    }) as typeof fetch;
+    try {
+      for (const id of ['corrupt', 'notokenizer', 'wrongoutput', 'missing']) {
+        const err = await loadLocalEmbedder(models, id).catch((e) => e);
+        expect(err.code, id).to.equal('CONFIG_INVALID');
+        expect(err.message).to.contain('EMBEDDING_MODEL_DIR').and.contain(id);
+      }
+    } finally {
+      globalThis.fetch = realFetch;
+    }
+    expect(requested).to.deep.equal([]);
   });
 
   it('says lexical-only in status when there is no model, and still finds tools', async function () {
