@@ -80,8 +80,8 @@ export function buildCli(): Command {
   mcp
     .command('stdio')
     .description('serve the gateway over stdio for a local MCP client (every call audited)')
-    .addOption(new Option('--key <api key>', 'API key whose tenant and role the client acts as').env('OPENMCP_API_KEY').makeOptionMandatory())
-    .action(async (o: { key: string }) => {
+    .addOption(new Option('--key <api key>', 'API key whose tenant and role the client acts as; never the admin key by default').env('OPENMCP_API_KEY'))
+    .action(async (o: { key?: string }) => {
       const { runMcpStdio } = load<typeof import('./mcp-stdio')>('./mcp-stdio');
       await runMcpStdio(loadConfig(), o.key);
     });
