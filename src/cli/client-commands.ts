@@ -107,7 +107,7 @@ export function addMcpClientCommands(mcp: Command): void {
   servers
     .command('add')
     .description('register an upstream: its command after -- (stdio; admin keys only), or --url')
-    .argument('<name>', 'its tools are offered as <name>__<tool>')
+    .argument('<name>', 'its tools are offered as <name>__<tool> (or a host-safe alias of it: see mcp tools search)')
     .argument('[command...]', 'stdio: the program and its arguments, after --')
     .option('--url <url>', 'streamable HTTP endpoint (or SSE with --transport sse)')
     .addOption(new Option('--transport <kind>', 'with --url').choices(['http', 'sse']))
