@@ -16,7 +16,8 @@ export type McpGatewayPluginOptions = {
   gateway: McpGateway;
   /**
    * The API's key check: who is calling, or null for a missing or bad key (→ 401). It may throw
-   * an error with `status: 429` (a rate limit; its `retryAfterSeconds` becomes Retry-After).
+   * an error with `status: 403` (a valid key whose role may not call tools) or `status: 429` (a
+   * rate limit; its `retryAfterSeconds` becomes Retry-After).
    */
   authenticate(request: FastifyRequest): Promise<McpPrincipal | null>;
   /** Route path. Default `/mcp`. */
@@ -310,6 +311,7 @@ export async function mcpGatewayPlugin(app: FastifyInstance, opts: McpGatewayPlu
       principal = await opts.authenticate(request);
     } catch (err) {
       const e = err as { status?: number; retryAfterSeconds?: number; message?: string };
+      if (e.status === 403) return rpcError(reply, { status: 403, code: 'FORBIDDEN', message: e.message ?? 'forbidden' });
       if (e.status !== 429) throw err;
       return rpcError(reply, { status: 429, code: 'RATE_LIMITED', message: e.message ?? 'rate limited' }, e.retryAfterSeconds ? { 'retry-after': String(e.retryAfterSeconds) } : {});
     }
