@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import type { Actor } from '../core/envelope';
-import { UnauthenticatedError } from './errors';
+import { ForbiddenError, UnauthenticatedError } from './errors';
 import { hashApiKey, isApiKeyFormat } from './api-key';
 import type { ApiKeyRecord, KeyStore } from './key-store';
 import type { JwtVerifier } from './jwt';
@@ -110,9 +110,10 @@ export type McpAuthentication = { tenant: string; actor: Actor; role: Principal[
 
 /**
  * For the gateway's `/mcp` plugin option `authenticate(request)`: the caller's tenant and actor,
- * or null when the credentials are missing or bad, or the role may not call tools (mcp:call).
- * With `rateLimit` every /mcp request counts against the same per-key and per-tenant windows as
- * the REST API; over them it throws RateLimitedError, which the plugin answers with 429.
+ * or null when the credentials are missing or bad (→ 401). A valid key whose role may not call
+ * tools (mcp:call) throws ForbiddenError (→ 403 FORBIDDEN, as on REST: the key is fine, its role
+ * is not). With `rateLimit` every /mcp request counts against the same per-key and per-tenant
+ * windows as the REST API; over them it throws RateLimitedError, which the plugin answers with 429.
  */
 export function mcpAuthenticate(auth: Authenticator, rateLimit?: RateLimiter) {
   return async (request: { headers: Record<string, string | string[] | undefined> }): Promise<McpAuthentication | null> => {
@@ -123,7 +124,7 @@ export function mcpAuthenticate(auth: Authenticator, rateLimit?: RateLimiter) {
     } catch {
       return null;
     }
-    if (!can(p.role, 'mcp:call')) return null;
+    if (!can(p.role, 'mcp:call')) throw new ForbiddenError(`a ${p.role} key may not call tools (mcp:call; docs/security.md)`);
     await rateLimit?.(p);
     return { tenant: p.tenant, actor: p.actor, role: p.role, principal: p };
   };

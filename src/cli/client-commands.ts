@@ -9,7 +9,8 @@ import { ROLES } from '../auth/roles';
  * http://HOST:PORT; key from OPENMCP_API_KEY, OPENMCP_ADMIN_KEY or DATA_DIR/admin.key).
  */
 const client = () => clientFromEnvironment({ config: loadConfig() });
-const collect = (value: string, previous: string[]) => [...previous, value];
+// No default list: commander would print "(default: [])" in the help.
+const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 /** A parser for an option that takes a whole number ≥ 1 (commander prints the message and exits 1 otherwise). */
 function positiveInt(option: string): (value: string) => number {
@@ -106,16 +107,16 @@ export function addMcpClientCommands(mcp: Command): void {
   servers
     .command('add')
     .description('register an upstream: its command after -- (stdio; admin keys only), or --url')
-    .argument('<name>', 'its tools are offered as <name>__<tool>')
+    .argument('<name>', 'its tools are offered as <name>__<tool> (or a host-safe alias of it: see mcp tools search)')
     .argument('[command...]', 'stdio: the program and its arguments, after --')
     .option('--url <url>', 'streamable HTTP endpoint (or SSE with --transport sse)')
     .addOption(new Option('--transport <kind>', 'with --url').choices(['http', 'sse']))
-    .option('--env <KEY=VALUE>', "a stdio server's environment variable, its value by reference to the gateway's environment, in single quotes: 'GITHUB_TOKEN=${env:GITHUB_TOKEN}' (repeatable)", collect, [])
-    .option('--header <Name: value>', "a header for an http/sse server, its value by reference to the gateway's environment, in single quotes: 'Authorization: Bearer ${env:TOKEN}' (repeatable; admin keys)", collect, [])
-    .option('--timeout-ms <ms>', "this server's call timeout (default MCP_CALL_TIMEOUT_MS)", positiveInt('--timeout-ms'))
-    .option('--max-concurrent <n>', "this server's calls in flight (default MCP_MAX_CONCURRENT)", positiveInt('--max-concurrent'))
+    .option('--env <KEY=VALUE>', "a stdio server's environment variable, its value by reference to the gateway's environment, in single quotes: 'GITHUB_TOKEN=${env:GITHUB_TOKEN}' (repeatable)", collect)
+    .option('--header <Name: value>', "a header for an http/sse server, its value by reference to the gateway's environment, in single quotes: 'Authorization: Bearer ${env:TOKEN}' (repeatable; admin keys)", collect)
+    .option('--timeout-ms <ms>', "this server's call timeout (default: MCP_CALL_TIMEOUT_MS)", positiveInt('--timeout-ms'))
+    .option('--max-concurrent <n>', "this server's calls in flight (default: MCP_MAX_CONCURRENT)", positiveInt('--max-concurrent'))
     .addHelpText('after', '\nExamples:\n  openmcp mcp servers add files -- npx -y @modelcontextprotocol/server-filesystem /srv/docs\n  openmcp mcp servers add github --env \'GITHUB_PERSONAL_ACCESS_TOKEN=${env:GITHUB_TOKEN}\' -- npx -y @modelcontextprotocol/server-github\n  openmcp mcp servers add search --url https://mcp.example.com/mcp --timeout-ms 120000\n  openmcp mcp servers add notion --url https://mcp.notion.com/mcp --header \'Authorization: Bearer ${env:NOTION_TOKEN}\'')
-    .action(async (name: string, command: string[], o: { url?: string; transport?: 'http' | 'sse'; env: string[]; header: string[]; timeoutMs?: number; maxConcurrent?: number }) => {
+    .action(async (name: string, command: string[], o: { url?: string; transport?: 'http' | 'sse'; env?: string[]; header?: string[]; timeoutMs?: number; maxConcurrent?: number }) => {
       const { runMcpServersAdd } = require('./mcp-servers') as typeof import('./mcp-servers');
       process.exitCode = await runMcpServersAdd(client(), name, { command, ...o });
     });
@@ -141,7 +142,7 @@ export function addMcpClientCommands(mcp: Command): void {
     .command('search')
     .description('find the tools for a task by meaning, as search_tools does (BM25, plus embeddings when EMBEDDING_MODEL_DIR is set)')
     .argument('<query...>', 'what you want to do')
-    .option('-k <n>', 'how many (default 10)', positiveInt('-k'))
+    .option('-k <n>', 'how many (default: 10)', positiveInt('-k'))
     .option('--json', 'print JSON lines')
     .action(async (query: string[], o: { k?: number; json?: boolean }) => {
       const { runToolsSearch } = require('./mcp-servers') as typeof import('./mcp-servers');

@@ -30,8 +30,8 @@ export function buildCli(): Command {
     .command('verify')
     .description('verify an openmcp-proof/1 file against the on-chain root (needs only the file and an RPC URL)')
     .argument('<proof.json>', 'the proof file (GET /v1/events/:id/proof)')
-    .option('--rpc <url>', 'chain JSON-RPC URL (default: CHAIN_RPC_URL, else the local chain on CHAIN_PORT)', defaultRpc())
-    .addOption(new Option('--contract <address>', 'AuditAnchor address to trust (default: ANCHOR_CONTRACT, else the one named in the proof, with a warning)').env('ANCHOR_CONTRACT'))
+    .addOption(rpcOption())
+    .addOption(new Option('--contract <address>', 'AuditAnchor address to trust; without it, the one named in the proof, with a warning').env('ANCHOR_CONTRACT'))
     .option('--signer <address>', "the sealer's address to trust (default: the one named in the proof)")
     .action(async (file: string, o: { rpc: string; contract?: string; signer?: string }) => {
       const { runVerify } = load<typeof import('./verify')>('./verify');
@@ -43,8 +43,8 @@ export function buildCli(): Command {
     .description("re-derive a batch's Merkle root from its exported events and compare it with the chain")
     .argument('<id>', 'batch id')
     .requiredOption('--file <export.json>', 'the export (GET /v1/batches/:id/events)')
-    .option('--rpc <url>', 'chain JSON-RPC URL (default: CHAIN_RPC_URL, else the local chain on CHAIN_PORT)', defaultRpc())
-    .addOption(new Option('--contract <address>', 'AuditAnchor address to trust (default: ANCHOR_CONTRACT, else the export\'s, with a warning)').env('ANCHOR_CONTRACT'))
+    .addOption(rpcOption())
+    .addOption(new Option('--contract <address>', "AuditAnchor address to trust; without it, the export's, with a warning").env('ANCHOR_CONTRACT'))
     .action(async (id: string, o: { file: string; rpc: string; contract?: string }) => {
       if (!/^(0|[1-9][0-9]*)$/.test(id)) throw new OpenMcpError('VALIDATION_FAILED', `batch id must be a non-negative integer, got ${id}`, { status: 400 });
       const { runVerifyBatch } = load<typeof import('./verify-batch')>('./verify-batch');
@@ -56,7 +56,7 @@ export function buildCli(): Command {
     .command('deploy')
     .description('deploy AuditAnchor to a chain and print ANCHOR_CONTRACT=…')
     .requiredOption('--rpc <url>', 'chain JSON-RPC URL')
-    .addOption(new Option('--private-key <hex>', 'deployer key (default: ANCHORER_PRIVATE_KEY)').env('ANCHORER_PRIVATE_KEY'))
+    .addOption(new Option('--private-key <hex>', 'deployer key').env('ANCHORER_PRIVATE_KEY'))
     .option('--anchorer <address>', 'address given the anchorer role (default: the deployer)')
     .action(async (o: { rpc: string; privateKey?: string; anchorer?: string }) => {
       if (!o.privateKey) throw new OpenMcpError('VALIDATION_FAILED', 'contracts deploy needs --private-key or ANCHORER_PRIVATE_KEY', { status: 400 });
@@ -80,8 +80,8 @@ export function buildCli(): Command {
   mcp
     .command('stdio')
     .description('serve the gateway over stdio for a local MCP client (every call audited)')
-    .addOption(new Option('--key <api key>', 'API key whose tenant and role the client acts as').env('OPENMCP_API_KEY').makeOptionMandatory())
-    .action(async (o: { key: string }) => {
+    .addOption(new Option('--key <api key>', 'API key whose tenant and role the client acts as; never the admin key by default').env('OPENMCP_API_KEY'))
+    .action(async (o: { key?: string }) => {
       const { runMcpStdio } = load<typeof import('./mcp-stdio')>('./mcp-stdio');
       await runMcpStdio(loadConfig(), o.key);
     });
@@ -93,6 +93,14 @@ export function buildCli(): Command {
 /** The chain a verification reads by default: CHAIN_RPC_URL, else the embedded chain at CHAIN_PORT (as `start` runs it). */
 function defaultRpc(): string {
   return process.env.CHAIN_RPC_URL || `http://127.0.0.1:${process.env.CHAIN_PORT || 8545}`;
+}
+
+/**
+ * `--rpc` of the verifications. Commander appends "(default: …)" to the help itself: the default
+ * is described here, once, by where it comes from rather than by the URL it resolves to.
+ */
+function rpcOption(): Option {
+  return new Option('--rpc <url>', 'chain JSON-RPC URL').default(defaultRpc(), 'CHAIN_RPC_URL, else the local chain on CHAIN_PORT');
 }
 
 /** Print an error for a person: a known error as its code and message, anything else with its stack. */

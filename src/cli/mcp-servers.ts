@@ -136,8 +136,11 @@ export async function runToolsSearch(client: OpenMcpClient, query: string, o: { 
       for (const t of items) out(JSON.stringify(t));
       return 0;
     }
-    const table = cliTable({ head: ['tool', 'server', 'score', 'description'], colWidths: [null, null, null, 60], wordWrap: true });
-    for (const t of items) table.push([t.name, t.server, t.score.toFixed(3), t.description ?? '']);
+    // `name` is what a client calls: `<server>__<tool>`, or its host-safe alias when LLM hosts would
+    // refuse that (docs/architecture.md). An alias does not say which upstream tool it stands for.
+    const upstreamName = (t: (typeof items)[number]) => (t.tool !== undefined && t.name !== `${t.server}__${t.tool}` ? t.tool : '');
+    const table = cliTable({ head: ['call as', 'server', 'upstream name (if aliased)', 'score', 'description'], colWidths: [null, null, 28, null, 50], wordWrap: true });
+    for (const t of items) table.push([t.name, t.server, upstreamName(t), t.score.toFixed(3), t.description ?? '']);
     out(table.toString());
     return 0;
   } catch (err) {

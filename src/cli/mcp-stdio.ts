@@ -1,5 +1,6 @@
 import { openStores } from '../app/open-stores';
-import { createAuthenticator, createJwtVerifier, ensureAdminKey, SqlKeyStore } from '../auth';
+import { can, createAuthenticator, createJwtVerifier, ensureAdminKey, ForbiddenError, SqlKeyStore } from '../auth';
+import { ValidationError } from '../core/errors';
 import type { Config } from '../config';
 import { createLogger } from '../api/logger';
 import { createGateway } from '../app/gateway';
@@ -8,11 +9,23 @@ import { examplesServer, registerServersFromFile, runGatewayStdio } from '../mcp
 const SYSTEM_ACTOR = { kind: 'system' as const, id: 'openmcp' };
 
 /**
- * `openmcp mcp stdio`: the gateway over stdin/stdout for a local MCP client, acting as the
- * principal of `apiKey` (every call audited in the same log as the server's). Logs go to stderr,
- * because stdout carries the protocol.
+ * Unlike the other client commands, `mcp stdio` takes no admin key by default: it is started by
+ * an MCP host (a desktop app, an IDE) on behalf of a model, and every call it makes is audited
+ * under its key. A host config should name a key of its own, of the least role that can call
+ * tools (agent) in one tenant, not borrow the cross-tenant admin key lying in DATA_DIR.
  */
-export async function runMcpStdio(config: Config, apiKey: string): Promise<void> {
+const NO_KEY =
+  'mcp stdio needs --key or OPENMCP_API_KEY: the API key the MCP client acts as (its calls are audited under it). ' +
+  'It does not fall back to OPENMCP_ADMIN_KEY or DATA_DIR/admin.key, so that an MCP host is given a key of its own with the least role: ' +
+  'make one with `openmcp keys create --role agent --tenant <tenant>` and put it in the host config (env OPENMCP_API_KEY).';
+
+/**
+ * `openmcp mcp stdio`: the gateway over stdin/stdout for a local MCP client, acting as the
+ * principal of `apiKey` (every call audited in the same log as the server's), which must hold
+ * `mcp:call` as on /mcp. Logs go to stderr, because stdout carries the protocol.
+ */
+export async function runMcpStdio(config: Config, apiKey: string | undefined): Promise<void> {
+  if (!apiKey) throw new ValidationError(NO_KEY, { field: 'key' });
   const logger = createLogger(config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL, process.stderr);
   const stores = await openStores(config);
   try {
@@ -21,6 +34,7 @@ export async function runMcpStdio(config: Config, apiKey: string): Promise<void>
     await ensureAdminKey(config, keys);
     const auth = createAuthenticator({ keys, jwt: createJwtVerifier(config) });
     const principal = await auth.authenticate(`Bearer ${apiKey}`);
+    if (!can(principal.role, 'mcp:call')) throw new ForbiddenError(`a ${principal.role} key may not call tools (mcp:call; docs/security.md): use an agent or operator key`);
     const gateway = await createGateway({ config, store: stores.store, cache: stores.cache, logger });
     await gateway.start();
     try {

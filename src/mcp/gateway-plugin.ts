@@ -16,7 +16,8 @@ export type McpGatewayPluginOptions = {
   gateway: McpGateway;
   /**
    * The API's key check: who is calling, or null for a missing or bad key (→ 401). It may throw
-   * an error with `status: 429` (a rate limit; its `retryAfterSeconds` becomes Retry-After).
+   * an error with `status: 403` (a valid key whose role may not call tools) or `status: 429` (a
+   * rate limit; its `retryAfterSeconds` becomes Retry-After).
    */
   authenticate(request: FastifyRequest): Promise<McpPrincipal | null>;
   /** Route path. Default `/mcp`. */
@@ -60,18 +61,30 @@ type Session = {
   close(): Promise<void>;
 };
 
-type Refusal = { status: 403 | 404 | 500 | 503; message: string };
+/**
+ * A request refused before the MCP server sees it, with the stable code of docs/errors.md that
+ * goes in `error.data.code` (as with the gateway's other failures): clients branch on it.
+ */
+type Refusal = {
+  status: 400 | 401 | 403 | 404 | 429 | 500 | 503;
+  code: 'VALIDATION_FAILED' | 'UNAUTHENTICATED' | 'FORBIDDEN' | 'MCP_SESSION_NOT_FOUND' | 'RATE_LIMITED' | 'INTERNAL' | 'DEPENDENCY_UNAVAILABLE';
+  message: string;
+};
 type Lookup = { session: Session } | Refusal;
 
-const NOT_FOUND: Refusal = { status: 404, message: 'session not found' };
-const FORBIDDEN: Refusal = { status: 403, message: 'this session belongs to another identity' };
-const DIRECTORY_DOWN: Refusal = { status: 503, message: 'session directory unavailable: try again shortly' };
+const NOT_FOUND: Refusal = { status: 404, code: 'MCP_SESSION_NOT_FOUND', message: 'session not found' };
+const FORBIDDEN: Refusal = { status: 403, code: 'FORBIDDEN', message: 'this session belongs to another identity' };
+const DIRECTORY_DOWN: Refusal = { status: 503, code: 'DEPENDENCY_UNAVAILABLE', message: 'session directory unavailable: try again shortly' };
+const NOT_RESTORED: Refusal = { status: 500, code: 'INTERNAL', message: 'the session could not be restored on this replica' };
+const UNAUTHENTICATED: Refusal = { status: 401, code: 'UNAUTHENTICATED', message: 'missing or invalid API key' };
+const NO_SESSION: Refusal = { status: 400, code: 'VALIDATION_FAILED', message: 'no mcp-session-id: start with an initialize request' };
+const SHUTTING_DOWN: Refusal = { status: 503, code: 'DEPENDENCY_UNAVAILABLE', message: 'this gateway is shutting down' };
 
-function rpcError(reply: FastifyReply, status: number, message: string, headers: Record<string, string> = {}): FastifyReply {
+function rpcError(reply: FastifyReply, refusal: Refusal, headers: Record<string, string> = {}): FastifyReply {
   return reply
-    .code(status)
+    .code(refusal.status)
     .headers({ 'content-type': 'application/json', ...headers })
-    .send({ jsonrpc: '2.0', error: { code: -32001, message }, id: null });
+    .send({ jsonrpc: '2.0', error: { code: -32001, message: refusal.message, data: { code: refusal.code } }, id: null });
 }
 
 async function forgetEmptyBodyType(request: FastifyRequest): Promise<void> {
@@ -264,7 +277,7 @@ export async function mcpGatewayPlugin(app: FastifyInstance, opts: McpGatewayPlu
       if (!record) return NOT_FOUND;
       if (!sameOwner(record, caller)) return FORBIDDEN;
       s = sessions.get(id) ?? (await adoptOnce(id, record));
-      if (!s) return { status: 500, message: 'the session could not be restored on this replica' };
+      if (!s) return NOT_RESTORED;
     }
     if (!s) return NOT_FOUND;
     if (!sameOwner(s.principal, caller)) return FORBIDDEN;
@@ -292,22 +305,23 @@ export async function mcpGatewayPlugin(app: FastifyInstance, opts: McpGatewayPlu
   }
 
   async function handle(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | void> {
-    if (closing && request.method === 'GET') return rpcError(reply, 503, 'this gateway is shutting down', { 'retry-after': '1' });
+    if (closing && request.method === 'GET') return rpcError(reply, SHUTTING_DOWN, { 'retry-after': '1' });
     let principal: McpPrincipal | null;
     try {
       principal = await opts.authenticate(request);
     } catch (err) {
       const e = err as { status?: number; retryAfterSeconds?: number; message?: string };
+      if (e.status === 403) return rpcError(reply, { status: 403, code: 'FORBIDDEN', message: e.message ?? 'forbidden' });
       if (e.status !== 429) throw err;
-      return rpcError(reply, 429, e.message ?? 'rate limited', e.retryAfterSeconds ? { 'retry-after': String(e.retryAfterSeconds) } : {});
+      return rpcError(reply, { status: 429, code: 'RATE_LIMITED', message: e.message ?? 'rate limited' }, e.retryAfterSeconds ? { 'retry-after': String(e.retryAfterSeconds) } : {});
     }
-    if (!principal) return rpcError(reply, 401, 'missing or invalid API key', { 'www-authenticate': 'Bearer' });
+    if (!principal) return rpcError(reply, UNAUTHENTICATED, { 'www-authenticate': 'Bearer' });
     const sid = request.headers['mcp-session-id'];
     let transport: SessionTransport;
     let opened: { id: string; session: Session } | undefined;
     if (typeof sid === 'string') {
       const found = await lookup(sid, principal);
-      if (!('session' in found)) return rpcError(reply, found.status, found.message);
+      if (!('session' in found)) return rpcError(reply, found);
       transport = found.session.transport;
       if (jsonResponses && request.method === 'POST') {
         const fast = await transport.tryPost({ headers: request.headers, url: request.url, body: request.body });
@@ -329,13 +343,13 @@ export async function mcpGatewayPlugin(app: FastifyInstance, opts: McpGatewayPlu
           await saveSession(cache, id, record, idleMs);
         } catch (err) {
           app.log.warn({ err }, 'mcp session directory unavailable');
-          return rpcError(reply, DIRECTORY_DOWN.status, DIRECTORY_DOWN.message);
+          return rpcError(reply, DIRECTORY_DOWN);
         }
       }
       opened = { id, session: await build(principal, id, true, record) };
       transport = opened.session.transport;
     } else {
-      return rpcError(reply, 400, 'no mcp-session-id: start with an initialize request');
+      return rpcError(reply, NO_SESSION);
     }
     reply.hijack();
     await transport.sdk.handleRequest(request.raw, reply.raw, request.body);

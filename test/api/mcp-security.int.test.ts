@@ -112,3 +112,30 @@ describe('/mcp counts against the same rate limits as the REST API', function ()
     }
   });
 });
+
+describe('/mcp and the role of the key', function () {
+  this.timeout(60_000);
+
+  it('a key whose role may not call tools (viewer, auditor) gets 403 FORBIDDEN, not 401 as if the key were bad', async () => {
+    const { h, gw, close } = await makeGatewayHarness();
+    try {
+      await h.app.register(mcpGatewayPlugin, { gateway: gw, authenticate: mcpAuthenticate(createAuthenticator({ keys: h.keys })) });
+      await h.app.listen({ port: 0, host: '127.0.0.1' });
+      const url = `http://127.0.0.1:${(h.app.server.address() as AddressInfo).port}/mcp`;
+      const init = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'x', version: '1' } } };
+      const post = (auth: string) =>
+        fetch(url, { method: 'POST', headers: { authorization: auth, 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: JSON.stringify(init) });
+      for (const role of ['viewer', 'auditor'] as const) {
+        const res = await post((await h.key(role, 'acme')).auth);
+        expect(res.status, role).to.equal(403);
+        const body = (await res.json()) as { error: { code: number; message: string; data: { code: string } } };
+        expect(body.error.data, role).to.deep.equal({ code: 'FORBIDDEN' });
+        expect(body.error.message).to.include('mcp:call');
+      }
+      expect((await post('Bearer omk_not-a-real-key-000000000000')).status).to.equal(401);
+      expect((await post((await h.key('agent', 'acme')).auth)).status).to.equal(200);
+    } finally {
+      await close();
+    }
+  });
+});

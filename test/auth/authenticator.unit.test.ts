@@ -83,13 +83,14 @@ describe('Authenticator', () => {
     expect(await code(auth.authenticate(`Bearer ${generateApiKey().key}`, socket))).to.equal('UNAUTHENTICATED');
   });
 
-  it('mcpAuthenticate gives the /mcp plugin {tenant, actor} for roles with mcp:call, null otherwise', async () => {
+  it('mcpAuthenticate gives the /mcp plugin {tenant, actor} for roles with mcp:call, FORBIDDEN for a valid key of another role, null for a bad key', async () => {
     const { keys, g, auth } = await setup();
     const viewer = generateApiKey();
     await keys.insert({ id: '01900000-0000-7000-8000-000000000002', tenant: 'acme', role: 'viewer', crossTenant: false, prefix: viewer.prefix, hash: viewer.hash, createdAt: '', createdBy: 't' });
     const mcp = mcpAuthenticate(auth);
     expect(await mcp({ headers: { authorization: `Bearer ${g.key}` } })).to.deep.include({ tenant: 'acme', actor: { kind: 'agent', id: '01900000-0000-7000-8000-000000000001' } });
-    expect(await mcp({ headers: { authorization: `Bearer ${viewer.key}` } })).to.equal(null);
+    const refused = (await mcp({ headers: { authorization: `Bearer ${viewer.key}` } }).then(() => null, (e: unknown) => e)) as { code?: string; status?: number } | null;
+    expect(refused).to.deep.include({ code: 'FORBIDDEN', status: 403 });
     expect(await mcp({ headers: {} })).to.equal(null);
     expect(await mcp({ headers: { authorization: 'Bearer nope-nope-nope-nope' } })).to.equal(null);
   });

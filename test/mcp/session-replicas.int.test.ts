@@ -339,8 +339,12 @@ for (const directory of directories) {
       const started = Date.now();
       const res = await ping(C.url, session);
       expect(res.status).to.equal(503);
-      const body = (await res.json()) as { jsonrpc: string; error: { code: number; message: string }; id: null };
-      expect(body).to.deep.equal({ jsonrpc: '2.0', error: { code: -32001, message: 'session directory unavailable: try again shortly' }, id: null });
+      const body = (await res.json()) as { jsonrpc: string; error: { code: number; message: string; data: { code: string } }; id: null };
+      expect(body).to.deep.equal({
+        jsonrpc: '2.0',
+        error: { code: -32001, message: 'session directory unavailable: try again shortly', data: { code: 'DEPENDENCY_UNAVAILABLE' } },
+        id: null,
+      });
       expect(Date.now() - started, 'not a hang').to.be.below(3_000);
       expect((await ping(B.url, session)).status, 'a replica reaching the directory serves it').to.equal(200);
     });

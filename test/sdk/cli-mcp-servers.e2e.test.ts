@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { startHttpExample, type HttpExample } from '../../examples/mcp-http/server';
 import { startBearerUpstream } from '../mcp/support/bearer-upstream';
+import { startBehaviourUpstream } from '../mcp/support/behaviour-upstream';
+import { aliasToolName } from '../../src/mcp/tool-name';
 import { registrationOf, runMcpServersAdd, runMcpServersList, runMcpServersRemove, runToolsSearch } from '../../src/cli/mcp-servers';
 import type { McpGateway } from '../../src/mcp/gateway';
 import { EXAMPLES_STDIO_SERVER } from '../../src/mcp/examples-server';
@@ -123,6 +125,36 @@ describe('CLI: openmcp mcp servers add|list|remove and mcp tools search (real ga
     expect(healthColumn).to.include(`down: ${reason}`);
     lines = [];
     expect(await runMcpServersRemove(as('admin'), 'nowhere', out)).to.equal(0);
+  });
+
+  it('mcp tools search shows the name a client must call (the host-safe alias) and the upstream\'s own name; the alias calls the tool', async () => {
+    const odd = await startBehaviourUpstream();
+    const warn = console.warn;
+    // The upstream's SDK warns of names outside MCP's recommended format: they are what this test is about.
+    console.warn = () => {};
+    try {
+      odd.addTool('files.read');
+      expect(await runMcpServersAdd(as('admin'), 'odd', { url: odd.url }, out), lines.join('\n')).to.equal(0);
+      const alias = aliasToolName('odd', 'files.read');
+      lines = [];
+      expect(await runToolsSearch(as('viewer'), 'files.read added later', { k: 50, json: true }, out)).to.equal(0);
+      expect(lines.map((l) => JSON.parse(l)).find((t: { tool?: string }) => t.tool === 'files.read')).to.deep.include({ name: alias, server: 'odd' });
+      lines = [];
+      expect(await runToolsSearch(as('viewer'), 'files.read added later', { k: 50 }, out)).to.equal(0);
+      const table = lines.join('\n');
+      expect(table).to.include('call as');
+      const row = table.split('\n').find((l) => l.includes(alias));
+      expect(row, table).to.be.a('string');
+      // The upstream's exact name is on the alias's row, in its own column: not to be called, but recognised.
+      expect(row!.split('│').map((c) => c.trim())).to.include.members([alias, 'odd', 'files.read']);
+      const called = await gw.callTool({ tenant: 'acme', actor: { kind: 'user', id: 'cli' } }, alias, {});
+      expect(called.content).to.deep.equal([{ type: 'text', text: 'files.read' }]);
+      lines = [];
+      expect(await runMcpServersRemove(as('admin'), 'odd', out)).to.equal(0);
+    } finally {
+      console.warn = warn;
+      await odd.close();
+    }
   });
 
   it('exits 1 with the error code: a stdio server from a non-admin key, a viewer adding, a missing server', async () => {
