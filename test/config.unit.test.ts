@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gatewayOptionsFrom } from '../src/app/gateway';
-import { loadConfig } from '../src/config';
+import { loadConfig, trustProxyOption } from '../src/config';
 import { ConfigError } from '../src/core/errors';
 
 describe('configuration', () => {
@@ -13,6 +13,18 @@ describe('configuration', () => {
     expect(c.REDIS_URL).to.equal(undefined);
     expect(c.KAFKA_BROKERS).to.equal(undefined);
     expect(c.CHAIN_RPC_URL).to.equal(undefined);
+  });
+
+  it('TRUST_PROXY: off, a hop count, or proxy addresses/CIDRs; never "trust everyone"', () => {
+    expect(loadConfig({}, '/x')).to.include({ TRUST_PROXY: 'off', RATE_LIMIT_AUTH_FAILURES: 60 });
+    expect(trustProxyOption('off')).to.equal(false);
+    expect(trustProxyOption('10.0.0.0/8,loopback')).to.equal('10.0.0.0/8,loopback');
+    const hops = trustProxyOption(loadConfig({ TRUST_PROXY: '1' }, '/x').TRUST_PROXY) as (a: string, hop: number) => boolean;
+    expect([hops('10.0.0.1', 0), hops('10.0.0.1', 1)]).to.deep.equal([true, false]);
+    for (const ok of ['192.168.1.10', '10.0.0.0/8, 172.16.0.0/12', 'fd00::/8,loopback', '2']) expect(loadConfig({ TRUST_PROXY: ok }, '/x').TRUST_PROXY).to.equal(ok);
+    for (const bad of ['true', 'on', '*', '10.0.0.0/33', 'proxy.internal', '0']) {
+      expect(() => loadConfig({ TRUST_PROXY: bad }, '/x'), bad).to.throw(ConfigError, /TRUST_PROXY/);
+    }
   });
 
   it('hands the MCP_* settings to the gateway: audit payload policy, result cache, upstream timeout, concurrency, health checks', () => {
