@@ -8,6 +8,7 @@ import type { JwtVerifier } from './jwt';
 import type { Principal } from './principal';
 import type { RateLimiter } from './rate-limit';
 import { can } from './roles';
+import { isReservedTenant } from './tenant';
 
 export type AuthenticatorOptions = {
   keys: KeyStore;
@@ -82,7 +83,8 @@ export function createAuthenticator(o: AuthenticatorOptions): Authenticator {
       const hit = cache?.get(hash);
       if (hit) return hit;
       const record = await o.keys.findByHash(hash);
-      if (!record || record.revokedAt) throw new UnauthenticatedError('API key not valid');
+      // A key of a reserved tenant (stored before they were refused) is refused like a revoked one.
+      if (!record || record.revokedAt || isReservedTenant(record.tenant)) throw new UnauthenticatedError('API key not valid');
       const v = { principal: principalOfKey(record), at: Date.now() };
       cache?.set(hash, v);
       return v;

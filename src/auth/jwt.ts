@@ -5,7 +5,7 @@ import { ConfigError } from '../core/errors';
 import { UnauthenticatedError } from './errors';
 import type { Principal } from './principal';
 import { isRole } from './roles';
-import { TenantSchema } from './tenant';
+import { isReservedTenant, TenantSchema } from './tenant';
 
 export type JwtSettings = {
   JWT_SECRET?: string;
@@ -34,6 +34,8 @@ export function principalFromClaims(claims: JWTPayload): Principal {
   if (typeof sub !== 'string' || sub.length === 0 || sub.length > 200 || CONTROL_RE.test(sub)) throw new UnauthenticatedError('token has no usable sub claim');
   const tenant = TenantSchema.safeParse(claims.tenant);
   if (!tenant.success) throw new UnauthenticatedError('token has no usable tenant claim');
+  // A principal of tenant system would read the sealer's and anchorer's events as its own.
+  if (isReservedTenant(tenant.data)) throw new UnauthenticatedError(`token tenant claim names the reserved tenant ${tenant.data}`);
   if (!isRole(claims.role)) throw new UnauthenticatedError('token role claim is not one of admin, operator, agent, auditor, viewer');
   const role = claims.role;
   return {

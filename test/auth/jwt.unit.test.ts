@@ -51,6 +51,15 @@ describe('JWT bearer verification', () => {
     expect(err).to.include({ code: 'UNAUTHENTICATED', message: 'token has no usable sub claim' });
   });
 
+  it("refuses a token naming the reserved tenant system (the sealer's and anchorer's events), in any case", async () => {
+    const verify = createJwtVerifier({ JWT_SECRET: SECRET })!;
+    for (const tenant of ['system', 'System']) {
+      let err: { code?: string; message?: string } = {};
+      await verify(await hs({ tenant, role: 'auditor' })).catch((e) => (err = e));
+      expect(err, tenant).to.include({ code: 'UNAUTHENTICATED', message: `token tenant claim names the reserved tenant ${tenant}` });
+    }
+  });
+
   it(`allows ${JWT_CLOCK_TOLERANCE_S} s of clock skew on exp and nbf, not more`, async () => {
     const verify = createJwtVerifier({ JWT_SECRET: SECRET })!;
     const now = Math.floor(Date.now() / 1000);
