@@ -148,7 +148,7 @@ export const uiPlugin: FastifyPluginAsync<UiPluginOptions> = async (app, o) => {
     streams.add(stream);
     stream.send('hello', undefined, { position: hub.position, tenant: p.tenant });
     const unsubscribe = hub.subscribe(after, (n) => {
-      if (visibleTo(n, p.tenant, p.crossTenant)) stream.send('event', n.position, n);
+      if (visibleTo(n, p)) stream.send('event', n.position, n);
     });
     // The key was checked once, at connect; a stream lives for hours. Each heartbeat checks it
     // again, so a revoked key stops hearing within a beat (plus the authenticator's cache time).
