@@ -3,6 +3,7 @@ import { isIP } from 'node:net';
 import { isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { ADMIN_KEY_ADVICE, adminKeyWeakness } from './auth/admin-key-strength';
 import { ConfigError } from './core/errors';
 
 const port = z.coerce.number().int().min(1).max(65535);
@@ -50,7 +51,15 @@ export const ConfigSchema = z.object({
   PORT: port.default(8080),
   DATA_DIR: z.string().min(1).default('./data'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  OPENMCP_ADMIN_KEY: z.string().min(16, 'at least 16 characters').optional(),
+  // Stored as an unsalted SHA-256 (so it can be looked up by hash): a weak one could be searched
+  // for offline in a leaked database, so only a random-looking one is accepted.
+  OPENMCP_ADMIN_KEY: z
+    .string()
+    .superRefine((v, ctx) => {
+      const weak = adminKeyWeakness(v);
+      if (weak) ctx.addIssue({ code: 'custom', message: `${weak}; ${ADMIN_KEY_ADVICE}` });
+    })
+    .optional(),
   OPENMCP_EXAMPLES: onOff.default('on'),
   OPENMCP_ROLES: z.string().default('all'),
   SHUTDOWN_DEADLINE_MS: positiveInt.max(600_000).default(10_000),

@@ -15,6 +15,15 @@ describe('configuration', () => {
     expect(c.CHAIN_RPC_URL).to.equal(undefined);
   });
 
+  it('refuses an OPENMCP_ADMIN_KEY that is short or low-entropy (it is stored as an unsalted SHA-256), saying how to generate one', () => {
+    for (const weak of ['correct-horse-battery', 'a'.repeat(40), 'password'.repeat(5), '0123456789abcdef'.repeat(2), 'adminadminadminadminadminadmin12']) {
+      expect(() => loadConfig({ OPENMCP_ADMIN_KEY: weak }, '/x'), weak).to.throw(ConfigError, /OPENMCP_ADMIN_KEY.*(shorter than 32|too repetitive).*openssl rand -base64 32/s);
+    }
+    for (const ok of ['omk_' + 'q7Vb2XkP9sLmN4rT8wYzA1cD5fGhJ3uE6iOpQ0aBxCy', 'Zx9kQ2mV7pL4sN8wR3tB6yH1cF5gJ0dA', 'b3f1c9e27a4d8065f1e2d3c4b5a69788']) {
+      expect(loadConfig({ OPENMCP_ADMIN_KEY: ok }, '/x').OPENMCP_ADMIN_KEY).to.equal(ok);
+    }
+  });
+
   it('TRUST_PROXY: off, a hop count, or proxy addresses/CIDRs; never "trust everyone"', () => {
     expect(loadConfig({}, '/x')).to.include({ TRUST_PROXY: 'off', RATE_LIMIT_AUTH_FAILURES: 60 });
     expect(trustProxyOption('off')).to.equal(false);
