@@ -125,7 +125,7 @@ export function createAuthenticator(o: AuthenticatorOptions): Authenticator {
 }
 
 /** What the /mcp gateway plugin needs of a request. */
-export type McpAuthentication = { tenant: string; actor: Actor; role: Principal['role']; principal: Principal };
+export type McpAuthentication = { tenant: string; actor: Actor; role: Principal['role']; principal: Principal; expiresAt?: number };
 
 /**
  * For the gateway's `/mcp` plugin option `authenticate(request)`: the caller's tenant and actor,
@@ -146,6 +146,6 @@ export function mcpAuthenticate(auth: Authenticator, rateLimit?: RateLimiter) {
     }
     if (!can(p.role, 'mcp:call')) return null;
     await rateLimit?.(p);
-    return { tenant: p.tenant, actor: p.actor, role: p.role, principal: p };
+    return { tenant: p.tenant, actor: p.actor, role: p.role, principal: p, ...(p.expiresAt !== undefined ? { expiresAt: p.expiresAt } : {}) };
   };
 }

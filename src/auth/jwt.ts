@@ -47,6 +47,8 @@ export function principalFromClaims(claims: JWTPayload): Principal {
     // Subjects are unique per issuer, not across tenants: two tenants' "bot" are two callers
     // (else one tenant's traffic would use up the other's per-key rate limit). Tenants hold no ':'.
     subject: `jwt:${tenant.data}:${sub}`,
+    // An open /mcp GET stream makes no request that would notice the expiry: the gateway ends it by this.
+    ...(typeof claims.exp === 'number' ? { expiresAt: (claims.exp + JWT_CLOCK_TOLERANCE_S) * 1000 } : {}),
   };
 }
 

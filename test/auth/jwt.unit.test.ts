@@ -16,8 +16,10 @@ const hs = (c: Record<string, unknown>, secret = SECRET, exp = '5m') =>
 describe('JWT bearer verification', () => {
   it('HS256: maps sub, tenant and role to a principal', async () => {
     const verify = createJwtVerifier({ JWT_SECRET: SECRET })!;
-    const p = await verify(await hs(claims));
-    expect(p).to.deep.equal({ tenant: 'acme', role: 'operator', actor: { kind: 'user', id: 'alice' }, crossTenant: false, via: 'jwt', subject: 'jwt:acme:alice' });
+    const token = await hs(claims);
+    const p = await verify(token);
+    const exp = JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()).exp as number;
+    expect(p).to.deep.equal({ tenant: 'acme', role: 'operator', actor: { kind: 'user', id: 'alice' }, crossTenant: false, via: 'jwt', subject: 'jwt:acme:alice', expiresAt: (exp + JWT_CLOCK_TOLERANCE_S) * 1000 });
     expect((await verify(await hs({ tenant: 'acme', role: 'agent' }))).actor.kind).to.equal('agent');
   });
 
