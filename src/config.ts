@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { ADMIN_KEY_ADVICE, adminKeyWeakness } from './auth/admin-key-strength';
 import { ConfigError } from './core/errors';
 
 const port = z.coerce.number().int().min(1).max(65535);
@@ -15,6 +17,27 @@ const url = (protocols: string[]) =>
       return false;
     }
   }, `a URL (${protocols.join(', ')})`);
+const PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+// `true` (trust every hop) is not offered: any client could then choose its address by the header.
+function isTrustProxy(v: string): boolean {
+  if (v === 'off' || /^[1-9]\d{0,1}$/.test(v)) return true;
+  return v.split(',').every((part) => {
+    const [addr, bits, extra] = part.trim().split('/');
+    if (PROXY_NAMES.has(addr) && bits === undefined) return true;
+    const family = isIP(addr);
+    if (!family || extra !== undefined) return false;
+    return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128));
+  });
+}
+
+/** TRUST_PROXY as fastify's trustProxy option (a hop count as the function proxy-addr would make of it). */
+export function trustProxyOption(v: string): false | string | ((address: string, hop: number) => boolean) {
+  if (v === 'off') return false;
+  if (!/^\d+$/.test(v)) return v;
+  const hops = Number(v);
+  return (_address, hop) => hop < hops;
+}
+
 const hexKey = z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'a 0x-prefixed 32-byte hex private key');
 const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'a 0x-prefixed 20-byte address');
 
@@ -28,7 +51,15 @@ export const ConfigSchema = z.object({
   PORT: port.default(8080),
   DATA_DIR: z.string().min(1).default('./data'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  OPENMCP_ADMIN_KEY: z.string().min(16, 'at least 16 characters').optional(),
+  // Stored as an unsalted SHA-256 (so it can be looked up by hash): a weak one could be searched
+  // for offline in a leaked database, so only a random-looking one is accepted.
+  OPENMCP_ADMIN_KEY: z
+    .string()
+    .superRefine((v, ctx) => {
+      const weak = adminKeyWeakness(v);
+      if (weak) ctx.addIssue({ code: 'custom', message: `${weak}; ${ADMIN_KEY_ADVICE}` });
+    })
+    .optional(),
   OPENMCP_EXAMPLES: onOff.default('on'),
   OPENMCP_ROLES: z.string().default('all'),
   SHUTDOWN_DEADLINE_MS: positiveInt.max(600_000).default(10_000),
@@ -102,6 +133,13 @@ export const ConfigSchema = z.object({
   JWT_AUDIENCE: z.string().optional(),
   RATE_LIMIT_PER_KEY: positiveInt.default(600),
   RATE_LIMIT_PER_TENANT: positiveInt.default(3000),
+  /** Failed authentications (401) per client address per minute before it gets 429; 0 = no limit. */
+  RATE_LIMIT_AUTH_FAILURES: z.coerce.number().int().min(0).default(60),
+  /** Proxies whose X-Forwarded-For names the client: `off`, a hop count, or addresses/CIDRs (docs/security.md). */
+  TRUST_PROXY: z
+    .string()
+    .refine(isTrustProxy, 'off, a number of proxy hops, or a comma-separated list of proxy addresses or CIDRs (loopback, linklocal, uniquelocal too)')
+    .default('off'),
 
   // Tracing is off unless an OTLP/HTTP collector is named (spans go to <endpoint>/v1/traces).
   OTEL_EXPORTER_OTLP_ENDPOINT: url(['http', 'https']).optional(),

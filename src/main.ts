@@ -14,13 +14,13 @@ import { CacheLeaseStore, SqlLeaseStore, type Leadership } from './leader';
 import { EventTraceContexts, initTracing, installHttpTracing, trackAuditLag, trackDependencies, tracedEventStore } from './telemetry';
 import { ConfigError, redactUrl } from './core/errors';
 import { dialectOf } from './db/knex';
-import { createAuthenticator, createJwtVerifier, ensureAdminKey, mcpAuthenticate, SqlKeyStore } from './auth';
+import { createAuthenticator, createAuthFailureLimiter, createJwtVerifier, ensureAdminKey, mcpAuthenticate, SqlKeyStore } from './auth';
 import { createRateLimiter } from './auth/rate-limit';
 import { InProcessBus } from './bus/inprocess';
 import { eventsTopic, KafkaBus } from './bus/kafka';
 import type { Bus } from './bus/port';
 import { SqlCheckpointStore } from './checkpoints';
-import type { Config } from './config';
+import { trustProxyOption, type Config } from './config';
 import type { EventStore } from './eventstore/port';
 import { eventsAfter } from './eventstore/events-after';
 import { openStores } from './app/open-stores';
@@ -208,7 +208,15 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
       print(`  ${admin.key}`);
     }
     const jwt = createJwtVerifier(config);
-    const auth = createAuthenticator({ keys, jwt });
+    // A brake on guessing credentials, per client address (request.ip, see TRUST_PROXY).
+    const failures = config.RATE_LIMIT_AUTH_FAILURES
+      ? createAuthFailureLimiter({
+          cache,
+          perAddressPerMinute: config.RATE_LIMIT_AUTH_FAILURES,
+          onCacheError: (err) => logger.warn({ err }, 'rate-limit counters unreachable: counting in this process for now'),
+        })
+      : undefined;
+    const auth = createAuthenticator({ keys, jwt, failures });
 
     const gateway = await createGateway({ config, store, cache, logger });
     await gateway.start();
@@ -318,6 +326,7 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
       auth,
       jwt,
       rateLimit: { perKeyPerMinute: config.RATE_LIMIT_PER_KEY, perTenantPerMinute: config.RATE_LIMIT_PER_TENANT },
+      trustProxy: trustProxyOption(config.TRUST_PROXY),
       metrics,
       proofs: proofsService(pipeline.queries, readModels),
       gateway: mcpGatewayService(gateway),

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gatewayOptionsFrom } from '../src/app/gateway';
-import { loadConfig } from '../src/config';
+import { loadConfig, trustProxyOption } from '../src/config';
 import { ConfigError } from '../src/core/errors';
 
 describe('configuration', () => {
@@ -13,6 +13,27 @@ describe('configuration', () => {
     expect(c.REDIS_URL).to.equal(undefined);
     expect(c.KAFKA_BROKERS).to.equal(undefined);
     expect(c.CHAIN_RPC_URL).to.equal(undefined);
+  });
+
+  it('refuses an OPENMCP_ADMIN_KEY that is short or low-entropy (it is stored as an unsalted SHA-256), saying how to generate one', () => {
+    for (const weak of ['correct-horse-battery', 'a'.repeat(40), 'password'.repeat(5), '0123456789abcdef'.repeat(2), 'adminadminadminadminadminadmin12']) {
+      expect(() => loadConfig({ OPENMCP_ADMIN_KEY: weak }, '/x'), weak).to.throw(ConfigError, /OPENMCP_ADMIN_KEY.*(shorter than 32|too repetitive).*openssl rand -base64 32/s);
+    }
+    for (const ok of ['omk_' + 'q7Vb2XkP9sLmN4rT8wYzA1cD5fGhJ3uE6iOpQ0aBxCy', 'Zx9kQ2mV7pL4sN8wR3tB6yH1cF5gJ0dA', 'b3f1c9e27a4d8065f1e2d3c4b5a69788']) {
+      expect(loadConfig({ OPENMCP_ADMIN_KEY: ok }, '/x').OPENMCP_ADMIN_KEY).to.equal(ok);
+    }
+  });
+
+  it('TRUST_PROXY: off, a hop count, or proxy addresses/CIDRs; never "trust everyone"', () => {
+    expect(loadConfig({}, '/x')).to.include({ TRUST_PROXY: 'off', RATE_LIMIT_AUTH_FAILURES: 60 });
+    expect(trustProxyOption('off')).to.equal(false);
+    expect(trustProxyOption('10.0.0.0/8,loopback')).to.equal('10.0.0.0/8,loopback');
+    const hops = trustProxyOption(loadConfig({ TRUST_PROXY: '1' }, '/x').TRUST_PROXY) as (a: string, hop: number) => boolean;
+    expect([hops('10.0.0.1', 0), hops('10.0.0.1', 1)]).to.deep.equal([true, false]);
+    for (const ok of ['192.168.1.10', '10.0.0.0/8, 172.16.0.0/12', 'fd00::/8,loopback', '2']) expect(loadConfig({ TRUST_PROXY: ok }, '/x').TRUST_PROXY).to.equal(ok);
+    for (const bad of ['true', 'on', '*', '10.0.0.0/33', 'proxy.internal', '0']) {
+      expect(() => loadConfig({ TRUST_PROXY: bad }, '/x'), bad).to.throw(ConfigError, /TRUST_PROXY/);
+    }
   });
 
   it('hands the MCP_* settings to the gateway: audit payload policy, result cache, upstream timeout, concurrency, health checks', () => {

@@ -3,6 +3,7 @@ import swagger from '@fastify/swagger';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { newId } from '../core/ids';
 import { createAuthenticator } from '../auth/authenticator';
+import { createAuthFailureLimiter } from '../auth/auth-failure-limit';
 import { createRateLimiter } from '../auth/rate-limit';
 import { can, type Permission } from '../auth/roles';
 import { createMetrics } from '../metrics/metrics';
@@ -29,18 +30,20 @@ const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
  */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const metrics = deps.metrics ?? createMetrics({ registry: deps.registry });
-  const auth = deps.auth ?? createAuthenticator({ keys: deps.keys, jwt: deps.jwt });
   const logger = deps.logger === undefined ? createLogger('info') : deps.logger === false ? createLogger('silent') : deps.logger;
-  const rateLimit = createRateLimiter({
-    cache: deps.cache,
-    ...deps.rateLimit,
-    onCacheError: (err) => logger.warn({ err }, 'rate-limit counters unreachable: counting in this process for now'),
-  });
+  const onCacheError = (err: unknown) => logger.warn({ err }, 'rate-limit counters unreachable: counting in this process for now');
+  const { failedAuthPerAddressPerMinute, ...perPrincipal } = deps.rateLimit;
+  const failures = failedAuthPerAddressPerMinute ? createAuthFailureLimiter({ cache: deps.cache, perAddressPerMinute: failedAuthPerAddressPerMinute, onCacheError }) : undefined;
+  const auth = deps.auth ?? createAuthenticator({ keys: deps.keys, jwt: deps.jwt, failures });
+  const rateLimit = createRateLimiter({ cache: deps.cache, ...perPrincipal, onCacheError });
 
   const app = Fastify({
     loggerInstance: logger,
     bodyLimit: deps.bodyLimit ?? 1_048_576,
     requestIdHeader: false,
+    // request.ip, the address failed authentications are counted against: the socket's, or with
+    // TRUST_PROXY the one the named proxies put in X-Forwarded-For.
+    trustProxy: deps.trustProxy ?? false,
     // Accept a caller's request id when it is a plain token; it becomes the events' correlationId.
     genReqId: (req) => {
       const h = req.headers['x-request-id'];
@@ -87,7 +90,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const authorize = (permission: Permission): onRequestHookHandler => (request, reply, done) => {
     reply.header('x-request-id', request.id);
     auth
-      .authenticate(request.headers.authorization, request.raw.socket)
+      .authenticate(request.headers.authorization, request.raw.socket, request.ip)
       .then((principal) => {
         // The request's log lines (a 403 or 429 included) name who made it: tenant and key id or
         // token subject, never the credential, so a key's requests can be found in the log.

@@ -25,7 +25,10 @@ export type AppDeps = {
   /** Built from `keys` and `jwt` when absent; pass one to share its key cache with /mcp. */
   auth?: Authenticator;
   jwt?: JwtVerifier;
-  rateLimit: { perKeyPerMinute: number; perTenantPerMinute: number };
+  /** `failedAuthPerAddressPerMinute` (0 or absent = off) limits failed authentications per client address of the default `auth`. */
+  rateLimit: { perKeyPerMinute: number; perTenantPerMinute: number; failedAuthPerAddressPerMinute?: number };
+  /** Fastify's trustProxy: which proxies' X-Forwarded-For gives the client address (TRUST_PROXY); default none. */
+  trustProxy?: boolean | string | ((address: string, hop: number) => boolean);
   /** Shared metrics; or a registry to create them on (other contexts add their gauges to it). */
   metrics?: Metrics;
   registry?: Registry;

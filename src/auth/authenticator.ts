@@ -1,12 +1,14 @@
 import { LRUCache } from 'lru-cache';
 import type { Actor } from '../core/envelope';
-import { ForbiddenError, UnauthenticatedError } from './errors';
+import { ForbiddenError, RateLimitedError, UnauthenticatedError } from './errors';
 import { hashApiKey, isApiKeyFormat } from './api-key';
+import type { AuthFailureLimiter } from './auth-failure-limit';
 import type { ApiKeyRecord, KeyStore } from './key-store';
 import type { JwtVerifier } from './jwt';
 import type { Principal } from './principal';
 import type { RateLimiter } from './rate-limit';
 import { can } from './roles';
+import { isReservedTenant } from './tenant';
 
 export type AuthenticatorOptions = {
   keys: KeyStore;
@@ -16,14 +18,18 @@ export type AuthenticatorOptions = {
    * takes effect at once (the entry is dropped); through another process, within this time.
    */
   cacheTtlMs?: number;
+  /** Failed authentications per client address (a brake on guessing); used when a call names the address. */
+  failures?: AuthFailureLimiter;
 };
 
 export type Authenticator = {
   /**
    * The principal for an Authorization header value; throws UnauthenticatedError. `connection`
    * (the socket) lets a keep-alive connection that repeats the same header skip the hash.
+   * `address` (the client's, `request.ip`) counts a failure against that address and, past the
+   * limit, refuses it with RateLimitedError (429) before the credential is looked at.
    */
-  authenticate(authorization: string | undefined, connection?: object): Promise<Principal>;
+  authenticate(authorization: string | undefined, connection?: object, address?: string): Promise<Principal>;
   /** Drop a cached key (called on revocation). */
   forget(hash: string): void;
 };
@@ -77,7 +83,8 @@ export function createAuthenticator(o: AuthenticatorOptions): Authenticator {
       const hit = cache?.get(hash);
       if (hit) return hit;
       const record = await o.keys.findByHash(hash);
-      if (!record || record.revokedAt) throw new UnauthenticatedError('API key not valid');
+      // A key of a reserved tenant (stored before they were refused) is refused like a revoked one.
+      if (!record || record.revokedAt || isReservedTenant(record.tenant)) throw new UnauthenticatedError('API key not valid');
       const v = { principal: principalOfKey(record), at: Date.now() };
       cache?.set(hash, v);
       return v;
@@ -85,18 +92,30 @@ export function createAuthenticator(o: AuthenticatorOptions): Authenticator {
     throw new UnauthenticatedError('bearer token is neither an API key nor an accepted JWT');
   }
 
+  async function authenticate(authorization: string | undefined, connection?: object): Promise<Principal> {
+    if (!authorization) throw new UnauthenticatedError();
+    if (connection && cache) {
+      const memo = byConnection.get(connection);
+      if (memo && memo.authorization === authorization && memo.generation === generation && memo.until > Date.now()) return memo.principal;
+    }
+    const { principal, at } = await verify(authorization);
+    if (connection && cache && principal.via === 'api-key') {
+      byConnection.set(connection, { authorization, principal, until: at + ttl, generation });
+    }
+    return principal;
+  }
+
   return {
-    async authenticate(authorization, connection) {
-      if (!authorization) throw new UnauthenticatedError();
-      if (connection && cache) {
-        const memo = byConnection.get(connection);
-        if (memo && memo.authorization === authorization && memo.generation === generation && memo.until > Date.now()) return memo.principal;
+    async authenticate(authorization, connection, address) {
+      const failures = o.failures;
+      if (!failures || address === undefined) return authenticate(authorization, connection);
+      failures.check(address);
+      try {
+        return await authenticate(authorization, connection);
+      } catch (err) {
+        if (err instanceof UnauthenticatedError) await failures.failed(address);
+        throw err;
       }
-      const { principal, at } = await verify(authorization);
-      if (connection && cache && principal.via === 'api-key') {
-        byConnection.set(connection, { authorization, principal, until: at + ttl, generation });
-      }
-      return principal;
     },
     forget(hash) {
       cache?.delete(hash);
@@ -106,7 +125,7 @@ export function createAuthenticator(o: AuthenticatorOptions): Authenticator {
 }
 
 /** What the /mcp gateway plugin needs of a request. */
-export type McpAuthentication = { tenant: string; actor: Actor; role: Principal['role']; principal: Principal };
+export type McpAuthentication = { tenant: string; actor: Actor; role: Principal['role']; principal: Principal; expiresAt?: number };
 
 /**
  * For the gateway's `/mcp` plugin option `authenticate(request)`: the caller's tenant and actor,
@@ -114,18 +133,20 @@ export type McpAuthentication = { tenant: string; actor: Actor; role: Principal[
  * tools (mcp:call) throws ForbiddenError (→ 403 FORBIDDEN, as on REST: the key is fine, its role
  * is not). With `rateLimit` every /mcp request counts against the same per-key and per-tenant
  * windows as the REST API; over them it throws RateLimitedError, which the plugin answers with 429.
+ * So it does when the client address (`request.ip`) made too many failed authentications.
  */
 export function mcpAuthenticate(auth: Authenticator, rateLimit?: RateLimiter) {
-  return async (request: { headers: Record<string, string | string[] | undefined> }): Promise<McpAuthentication | null> => {
+  return async (request: { headers: Record<string, string | string[] | undefined>; ip?: string }): Promise<McpAuthentication | null> => {
     const h = request.headers.authorization;
     let p: Principal;
     try {
-      p = await auth.authenticate(Array.isArray(h) ? h[0] : h);
-    } catch {
+      p = await auth.authenticate(Array.isArray(h) ? h[0] : h, undefined, request.ip);
+    } catch (err) {
+      if (err instanceof RateLimitedError) throw err;
       return null;
     }
     if (!can(p.role, 'mcp:call')) throw new ForbiddenError(`a ${p.role} key may not call tools (mcp:call; docs/security.md)`);
     await rateLimit?.(p);
-    return { tenant: p.tenant, actor: p.actor, role: p.role, principal: p };
+    return { tenant: p.tenant, actor: p.actor, role: p.role, principal: p, ...(p.expiresAt !== undefined ? { expiresAt: p.expiresAt } : {}) };
   };
 }

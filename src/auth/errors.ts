@@ -16,10 +16,11 @@ export class ForbiddenError extends OpenMcpError {
 
 export class RateLimitedError extends OpenMcpError {
   constructor(
-    readonly scope: 'key' | 'tenant',
+    readonly scope: 'key' | 'tenant' | 'address',
     readonly retryAfterSeconds: number,
   ) {
-    super('RATE_LIMITED', `rate limit per ${scope} exceeded; retry after ${retryAfterSeconds} s`, {
+    const what = scope === 'address' ? 'too many failed authentications from this address' : `rate limit per ${scope} exceeded`;
+    super('RATE_LIMITED', `${what}; retry after ${retryAfterSeconds} s`, {
       status: 429,
       details: { scope, retryAfterSeconds },
     });

@@ -9,5 +9,6 @@ export * from './key-service';
 export * from './jwt';
 export * from './authenticator';
 export * from './rate-limit';
+export * from './auth-failure-limit';
 export * from './ensure-admin-key';
 export * from './errors';

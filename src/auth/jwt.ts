@@ -5,7 +5,7 @@ import { ConfigError } from '../core/errors';
 import { UnauthenticatedError } from './errors';
 import type { Principal } from './principal';
 import { isRole } from './roles';
-import { TenantSchema } from './tenant';
+import { isReservedTenant, TenantSchema } from './tenant';
 
 export type JwtSettings = {
   JWT_SECRET?: string;
@@ -34,6 +34,8 @@ export function principalFromClaims(claims: JWTPayload): Principal {
   if (typeof sub !== 'string' || sub.length === 0 || sub.length > 200 || CONTROL_RE.test(sub)) throw new UnauthenticatedError('token has no usable sub claim');
   const tenant = TenantSchema.safeParse(claims.tenant);
   if (!tenant.success) throw new UnauthenticatedError('token has no usable tenant claim');
+  // A principal of tenant system would read the sealer's and anchorer's events as its own.
+  if (isReservedTenant(tenant.data)) throw new UnauthenticatedError(`token tenant claim names the reserved tenant ${tenant.data}`);
   if (!isRole(claims.role)) throw new UnauthenticatedError('token role claim is not one of admin, operator, agent, auditor, viewer');
   const role = claims.role;
   return {
@@ -45,6 +47,8 @@ export function principalFromClaims(claims: JWTPayload): Principal {
     // Subjects are unique per issuer, not across tenants: two tenants' "bot" are two callers
     // (else one tenant's traffic would use up the other's per-key rate limit). Tenants hold no ':'.
     subject: `jwt:${tenant.data}:${sub}`,
+    // An open /mcp GET stream makes no request that would notice the expiry: the gateway ends it by this.
+    ...(typeof claims.exp === 'number' ? { expiresAt: (claims.exp + JWT_CLOCK_TOLERANCE_S) * 1000 } : {}),
   };
 }
 

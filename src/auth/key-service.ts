@@ -1,4 +1,4 @@
-import { NotFoundError } from '../core/errors';
+import { NotFoundError, ValidationError } from '../core/errors';
 import { newId } from '../core/ids';
 import type { Clock } from '../core/clock';
 import { systemClock } from '../core/clock';
@@ -9,6 +9,7 @@ import { apiKeyDecider, apiKeyStream } from './api-key.decider';
 import type { ApiKeyRecord, KeyStore } from './key-store';
 import type { Principal } from './principal';
 import type { Role } from './roles';
+import { isReservedTenant, reservedTenantMessage } from './tenant';
 
 export type KeyServiceDependencies = HandleCommandDependencies & { keys: KeyStore; clock?: Clock; onRevoke?: (hash: string) => void };
 
@@ -40,6 +41,7 @@ export async function createApiKey(
   p: CreateKeyParameters,
 ): Promise<{ key: string; record: ApiKeyView }> {
   assertManages(by, p.tenant);
+  if (isReservedTenant(p.tenant)) throw new ValidationError(reservedTenantMessage(p.tenant), { field: 'tenant' });
   const crossTenant = p.crossTenant ?? false;
   if (crossTenant && !by.crossTenant) throw new ForbiddenError('only a cross-tenant admin can issue cross-tenant keys', { field: 'crossTenant' });
   if (crossTenant && p.role !== 'admin' && p.role !== 'auditor') {

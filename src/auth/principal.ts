@@ -14,6 +14,8 @@ export type Principal = {
   via: 'api-key' | 'jwt';
   /** Key id (API keys) or `jwt:<tenant>:<sub>` (JWT): the rate-limit identity. */
   subject: string;
+  /** JWT: when the token stops being accepted (exp plus the clock leeway, ms since the epoch); keys do not expire. */
+  expiresAt?: number;
 };
 
 /** The tenant filter for log reads: null = every tenant (cross-tenant principals only). */

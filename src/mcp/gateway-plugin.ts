@@ -10,7 +10,11 @@ import { replayInitialize } from './replay-initialize';
 import { endSession, loadSession, removeSession, saveSession, touchSession, type SessionRecord } from './session-directory';
 import { SessionTransport } from './session-transport';
 
-export type McpPrincipal = { tenant: string; actor: Actor };
+/**
+ * Who calls. `expiresAt` (ms since the epoch): when the credential stops being accepted (a JWT's
+ * exp plus the verifier's leeway); absent for credentials that do not expire (API keys).
+ */
+export type McpPrincipal = { tenant: string; actor: Actor; expiresAt?: number };
 
 export type McpGatewayPluginOptions = {
   gateway: McpGateway;
@@ -45,7 +49,11 @@ export type McpGatewayPluginOptions = {
    * authenticated anyway; this ends what no request renews: an open GET (SSE) stream.
    */
   isRevoked?(principal: McpPrincipal): Promise<boolean>;
-  /** How often open sessions are checked with `isRevoked`. Default 15 s. */
+  /**
+   * How often open sessions are checked with `isRevoked`, and for an expired credential: a
+   * session whose token has expired, with no request since presenting a newer one, has its GET
+   * stream ended (the client reopens it with a fresh token, or gets 401). Default 15 s.
+   */
   revocationCheckMs?: number;
 };
 
@@ -58,6 +66,8 @@ type Session = {
   /** tools/calls running: a session waiting on a long call is not idle, whatever its lastSeen. */
   calls: number;
   refreshedAt: number;
+  /** When the newest credential its owner presented expires (McpPrincipal.expiresAt); undefined = never. */
+  expiresAt?: number;
   close(): Promise<void>;
 };
 
@@ -132,24 +142,27 @@ export async function mcpGatewayPlugin(app: FastifyInstance, opts: McpGatewayPlu
   sweep.unref();
 
   // A revoked key's sessions end here too, open streams included (its requests already get 401).
+  // An expired token's GET stream ends: a JWT cannot be revoked, and without this an open stream
+  // outlived it. Only the stream: a client that refreshes its token reopens it and carries on.
   const isRevoked = opts.isRevoked;
-  const revocations = isRevoked
-    ? setInterval(() => {
-        // One check per identity, however many sessions it has open.
-        const byOwner = new Map<string, Session[]>();
-        for (const s of sessions.values()) {
-          const owner = `${s.principal.tenant}\n${s.principal.actor.id}`;
-          byOwner.set(owner, [...(byOwner.get(owner) ?? []), s]);
-        }
-        for (const owned of byOwner.values()) {
-          isRevoked(owned[0].principal).then(
-            (revoked) => (revoked ? Promise.all(owned.map((s) => s.close())) : undefined),
-            (err: unknown) => app.log.warn({ err }, 'mcp session: revocation check failed (retried)'),
-          );
-        }
-      }, opts.revocationCheckMs ?? 15_000)
-    : undefined;
-  revocations?.unref();
+  const revocations = setInterval(() => {
+    const now = Date.now();
+    for (const s of sessions.values()) if (s.expiresAt !== undefined && s.expiresAt < now) s.transport.sdk.closeStandaloneSSEStream();
+    if (!isRevoked) return;
+    // One check per identity, however many sessions it has open.
+    const byOwner = new Map<string, Session[]>();
+    for (const s of sessions.values()) {
+      const owner = `${s.principal.tenant}\n${s.principal.actor.id}`;
+      byOwner.set(owner, [...(byOwner.get(owner) ?? []), s]);
+    }
+    for (const owned of byOwner.values()) {
+      isRevoked(owned[0].principal).then(
+        (revoked) => (revoked ? Promise.all(owned.map((s) => s.close())) : undefined),
+        (err: unknown) => app.log.warn({ err }, 'mcp session: revocation check failed (retried)'),
+      );
+    }
+  }, opts.revocationCheckMs ?? 15_000);
+  revocations.unref();
 
   // A client's GET stream (server-to-client notifications) never ends by itself, and the HTTP
   // server's close waits for every response: one connected MCP client held each shutdown to its
@@ -219,6 +232,7 @@ export async function mcpGatewayPlugin(app: FastifyInstance, opts: McpGatewayPlu
       lastSeen: Date.now(),
       calls: 0,
       refreshedAt: Date.now(),
+      expiresAt: principal.expiresAt,
       close: async () => {
         if (sessions.get(id) === session) sessions.delete(id);
         dispose();
@@ -233,9 +247,9 @@ export async function mcpGatewayPlugin(app: FastifyInstance, opts: McpGatewayPlu
     return session;
   }
 
-  async function adopt(id: string, record: SessionRecord): Promise<Session> {
+  async function adopt(id: string, record: SessionRecord, caller: McpPrincipal): Promise<Session> {
     const { tenant, actor, protocolVersion, capabilities, clientInfo } = record;
-    const session = await build({ tenant, actor }, id, false, record);
+    const session = await build({ tenant, actor, expiresAt: caller.expiresAt }, id, false, record);
     try {
       await replayInitialize(session.transport.sdk, id, { protocolVersion, capabilities, clientInfo });
     } catch (err) {
@@ -249,10 +263,10 @@ export async function mcpGatewayPlugin(app: FastifyInstance, opts: McpGatewayPlu
     return session;
   }
 
-  function adoptOnce(id: string, record: SessionRecord): Promise<Session | undefined> {
+  function adoptOnce(id: string, record: SessionRecord, caller: McpPrincipal): Promise<Session | undefined> {
     let pending = adopting.get(id);
     if (!pending) {
-      pending = adopt(id, record)
+      pending = adopt(id, record, caller)
         .catch((err) => {
           app.log.error({ err }, 'mcp session not adopted');
           return undefined;
@@ -276,7 +290,7 @@ export async function mcpGatewayPlugin(app: FastifyInstance, opts: McpGatewayPlu
       }
       if (!record) return NOT_FOUND;
       if (!sameOwner(record, caller)) return FORBIDDEN;
-      s = sessions.get(id) ?? (await adoptOnce(id, record));
+      s = sessions.get(id) ?? (await adoptOnce(id, record, caller));
       if (!s) return NOT_RESTORED;
     }
     if (!s) return NOT_FOUND;
@@ -301,6 +315,8 @@ export async function mcpGatewayPlugin(app: FastifyInstance, opts: McpGatewayPlu
       }
     }
     s.lastSeen = now;
+    // The owner presented a credential that lasts longer (a refreshed token, or a key): the session's GET stream may outlive the old one.
+    if (s.expiresAt !== undefined && (caller.expiresAt === undefined || caller.expiresAt > s.expiresAt)) s.expiresAt = caller.expiresAt;
     return { session: s };
   }
 

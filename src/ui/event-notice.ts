@@ -1,3 +1,5 @@
+import type { Principal } from '../auth/principal';
+import { can, type Permission } from '../auth/roles';
 import type { RecordedEvent } from '../core/envelope';
 
 /**
@@ -35,7 +37,27 @@ export function noticeOf(e: RecordedEvent): EventNotice {
   };
 }
 
-/** May a principal of `tenant` see this notice? Shared ("*") and system (batch) streams are everyone's: a notice carries no payload. */
-export function visibleTo(n: EventNotice, tenant: string, crossTenant: boolean): boolean {
-  return crossTenant || n.tenant === tenant || n.tenant === '*' || n.tenant === 'system';
+const BATCH_TYPES = new Set(['BatchSealed', 'BatchAnchored']);
+
+/**
+ * The permission that lets a principal read what a notice is about over the API: a task's events
+ * (a tool call of a task too) are its task's (`tasks:read`), MCP servers' and tool calls' are the
+ * MCP pages' (`mcp:read`), batches are proofs' (`proofs:read`); anything else (API keys, ...) is
+ * the audit log's (`events:read`). A notice holds no payload, but its type and stream still say
+ * that keys were issued or revoked, and which.
+ */
+export function permissionOf(n: EventNotice): Permission {
+  if (n.taskId) return 'tasks:read';
+  if (n.type.startsWith('McpServer') || n.type.startsWith('ToolCall')) return 'mcp:read';
+  if (BATCH_TYPES.has(n.type)) return 'proofs:read';
+  return 'events:read';
+}
+
+/**
+ * May principal `p` see this notice? In its tenant's scope (shared "*" and system batch streams
+ * are everyone's), and about something its role may read: with `events:read` everything in scope.
+ */
+export function visibleTo(n: EventNotice, p: Pick<Principal, 'tenant' | 'role' | 'crossTenant'>): boolean {
+  const inScope = p.crossTenant || n.tenant === p.tenant || n.tenant === '*' || n.tenant === 'system';
+  return inScope && (can(p.role, 'events:read') || can(p.role, permissionOf(n)));
 }

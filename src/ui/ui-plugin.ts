@@ -19,8 +19,11 @@ export type UpstreamStatus = { id: string; tenant: string; name: string; health:
 export type UiPluginOptions = {
   store: EventStore;
   readModels: ReadModels;
-  /** The API's bearer authentication (Authenticator.authenticate): same keys, same 401s. */
-  authenticate: (authorization: string | undefined) => Promise<Principal>;
+  /**
+   * The API's bearer authentication (Authenticator.authenticate): same keys, same 401s, and with
+   * `address` the same limit on failed authentications per client address (429).
+   */
+  authenticate: (authorization: string | undefined, connection?: object, address?: string) => Promise<Principal>;
   /** The API's rate limiter: each /ui/api request counts against the same per-key and per-tenant windows (429 beyond). */
   rateLimit?: (p: Principal) => Promise<void>;
   /** The chain RPC URL the Verify page proposes (it is shown to signed-in users: use a public one). */
@@ -77,9 +80,10 @@ export const uiPlugin: FastifyPluginAsync<UiPluginOptions> = async (app, o) => {
   });
 
   // Each request counts against the key's rate limits, as on REST and /mcp (a key over its limit
-  // kept full use of the dashboard's API); a stream's heartbeat re-check is not a request.
+  // kept full use of the dashboard's API); a stream's heartbeat re-check is not a request, and
+  // neither counts a failed authentication of the client address nor is refused for one.
   const principal = async (request: FastifyRequest, permission: Parameters<typeof can>[1] = 'tasks:read', count = true) => {
-    const p = await o.authenticate(request.headers.authorization);
+    const p = await o.authenticate(request.headers.authorization, undefined, count ? request.ip : undefined);
     if (!can(p.role, permission)) throw new ForbiddenError(`role ${p.role} lacks ${permission}`, { permission });
     if (count) await o.rateLimit?.(p);
     return p;
@@ -144,7 +148,7 @@ export const uiPlugin: FastifyPluginAsync<UiPluginOptions> = async (app, o) => {
     streams.add(stream);
     stream.send('hello', undefined, { position: hub.position, tenant: p.tenant });
     const unsubscribe = hub.subscribe(after, (n) => {
-      if (visibleTo(n, p.tenant, p.crossTenant)) stream.send('event', n.position, n);
+      if (visibleTo(n, p)) stream.send('event', n.position, n);
     });
     // The key was checked once, at connect; a stream lives for hours. Each heartbeat checks it
     // again, so a revoked key stops hearing within a beat (plus the authenticator's cache time).

@@ -66,6 +66,17 @@ describe('REST /v1/keys', () => {
     expect((await h.call({ method: 'GET', url: '/v1/keys' })).statusCode).to.equal(401);
   });
 
+  it("refuses keys for the reserved tenant system (its events are the sealer's and anchorer's): 400 body.tenant; a key stored for it earlier does not authenticate", async () => {
+    for (const tenant of ['system', 'SYSTEM']) {
+      const res = await h.call({ method: 'POST', url: '/v1/keys', auth: root, payload: { role: 'auditor', tenant } });
+      expect(res.statusCode, tenant).to.equal(400);
+      expect(res.json().field).to.equal('body.tenant');
+      expect(res.json().detail).to.include('reserved');
+    }
+    const old = await h.key('auditor', 'system');
+    expect((await h.call({ method: 'GET', url: '/v1/events', auth: old.auth })).statusCode).to.equal(401);
+  });
+
   it('lists keys of the own tenant only, pages with a cursor; the bootstrap admin sees all', async () => {
     for (let i = 0; i < 3; i++) await h.call({ method: 'POST', url: '/v1/keys', auth: betaAdmin, payload: { role: 'viewer', tenant: 'beta' } });
     const p1 = (await h.call({ method: 'GET', url: '/v1/keys?limit=2', auth: betaAdmin })).json();

@@ -2,6 +2,8 @@ import { expect } from 'chai';
 import { generateApiKey } from '../../src/auth/api-key';
 import { createAuthenticator, mcpAuthenticate } from '../../src/auth/authenticator';
 import { MemoryKeyStore } from '../../src/auth/memory-key-store';
+import { createJwtVerifier, JWT_CLOCK_TOLERANCE_S } from '../../src/auth/jwt';
+import { SignJWT } from 'jose';
 
 async function setup() {
   const keys = new MemoryKeyStore();
@@ -60,6 +62,17 @@ describe('Authenticator', () => {
     await new Promise((r) => setTimeout(r, Math.max(0, t0 + ttl + 100 - Date.now())));
     // Before: the late connection's memo ran a full ttl from its own first use (up to 2 × ttl after the lookup).
     expect(await code(auth.authenticate(`Bearer ${g.key}`, late))).to.equal('UNAUTHENTICATED');
+  });
+
+  it("mcpAuthenticate hands on a JWT's expiry (the gateway ends an open stream by it); keys carry none", async () => {
+    const { keys, g } = await setup();
+    const SECRET = 'a-test-secret-that-is-at-least-32-chars!';
+    const auth = createAuthenticator({ keys, jwt: createJwtVerifier({ JWT_SECRET: SECRET }) });
+    const exp = Math.floor(Date.now() / 1000) + 300;
+    const token = await new SignJWT({ tenant: 'acme', role: 'agent' }).setProtectedHeader({ alg: 'HS256' }).setSubject('bot').setExpirationTime(exp).sign(Buffer.from(SECRET));
+    const viaMcp = mcpAuthenticate(auth);
+    expect((await viaMcp({ headers: { authorization: `Bearer ${token}` } }))?.expiresAt).to.equal((exp + JWT_CLOCK_TOLERANCE_S) * 1000);
+    expect(await viaMcp({ headers: { authorization: `Bearer ${g.key}` } })).to.not.have.property('expiresAt');
   });
 
   it('mcpAuthenticate counts /mcp requests against the rate limiter, after the key check, and lets its refusal through', async () => {

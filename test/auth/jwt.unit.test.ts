@@ -16,8 +16,10 @@ const hs = (c: Record<string, unknown>, secret = SECRET, exp = '5m') =>
 describe('JWT bearer verification', () => {
   it('HS256: maps sub, tenant and role to a principal', async () => {
     const verify = createJwtVerifier({ JWT_SECRET: SECRET })!;
-    const p = await verify(await hs(claims));
-    expect(p).to.deep.equal({ tenant: 'acme', role: 'operator', actor: { kind: 'user', id: 'alice' }, crossTenant: false, via: 'jwt', subject: 'jwt:acme:alice' });
+    const token = await hs(claims);
+    const p = await verify(token);
+    const exp = JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()).exp as number;
+    expect(p).to.deep.equal({ tenant: 'acme', role: 'operator', actor: { kind: 'user', id: 'alice' }, crossTenant: false, via: 'jwt', subject: 'jwt:acme:alice', expiresAt: (exp + JWT_CLOCK_TOLERANCE_S) * 1000 });
     expect((await verify(await hs({ tenant: 'acme', role: 'agent' }))).actor.kind).to.equal('agent');
   });
 
@@ -49,6 +51,15 @@ describe('JWT bearer verification', () => {
     err = {};
     await verify(await new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setSubject('a\nforged log line').setExpirationTime('5m').sign(Buffer.from(SECRET))).catch((e) => (err = e));
     expect(err).to.include({ code: 'UNAUTHENTICATED', message: 'token has no usable sub claim' });
+  });
+
+  it("refuses a token naming the reserved tenant system (the sealer's and anchorer's events), in any case", async () => {
+    const verify = createJwtVerifier({ JWT_SECRET: SECRET })!;
+    for (const tenant of ['system', 'System']) {
+      let err: { code?: string; message?: string } = {};
+      await verify(await hs({ tenant, role: 'auditor' })).catch((e) => (err = e));
+      expect(err, tenant).to.include({ code: 'UNAUTHENTICATED', message: `token tenant claim names the reserved tenant ${tenant}` });
+    }
   });
 
   it(`allows ${JWT_CLOCK_TOLERANCE_S} s of clock skew on exp and nbf, not more`, async () => {

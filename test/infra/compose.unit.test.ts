@@ -25,7 +25,7 @@ function interpolate(value: string): string {
     ANCHORER_PRIVATE_KEY: `0x${'22'.repeat(32)}`,
     SEALER_PRIVATE_KEY: `0x${'33'.repeat(32)}`,
     AGENT_PRIVATE_KEY: `0x${'44'.repeat(32)}`,
-    OPENMCP_ADMIN_KEY: 'a-long-admin-key-for-the-test',
+    OPENMCP_ADMIN_KEY: 'Zx9kQ2mV7pL4sN8wR3tB6yH1cF5gJ0dA',
   };
   return String(value).replace(/\$\{([A-Z0-9_]+)(?::[-?]([^}]*))?\}/g, (_m, name: string, fallback?: string) => sample[name] ?? (fallback && !/^set /.test(fallback) ? fallback : ''));
 }

@@ -19,6 +19,9 @@ const principals: Record<string, Principal> = {
   'key-acme-operator-000000000000': { tenant: 'acme', role: 'operator', actor: { kind: 'user', id: 'op' }, crossTenant: false, via: 'api-key', subject: 'k1' },
   'key-root-admin-00000000000000': { tenant: 'default', role: 'admin', actor: { kind: 'user', id: 'root' }, crossTenant: true, via: 'api-key', subject: 'k2' },
   'key-acme-revoked-later-000000': { tenant: 'acme', role: 'operator', actor: { kind: 'user', id: 'op2' }, crossTenant: false, via: 'api-key', subject: 'k3' },
+  'key-acme-viewer-0000000000000': { tenant: 'acme', role: 'viewer', actor: { kind: 'user', id: 'vi' }, crossTenant: false, via: 'api-key', subject: 'k4' },
+  'key-acme-agent-00000000000000': { tenant: 'acme', role: 'agent', actor: { kind: 'agent', id: 'ag' }, crossTenant: false, via: 'api-key', subject: 'k5' },
+  'key-acme-auditor-000000000000': { tenant: 'acme', role: 'auditor', actor: { kind: 'user', id: 'au' }, crossTenant: false, via: 'api-key', subject: 'k6' },
 };
 const authenticate = async (h: string | undefined) => {
   const p = principals[(h ?? '').replace(/^Bearer /, '')];
@@ -238,6 +241,29 @@ describe('uiPlugin: /ui assets, authenticated JSON and the live stream', functio
     expect(health.upstreams).to.have.length(1);
     expect(health.calls).to.deep.equal([{ serverId: 's1', server: 'examples', calls: 1, errors: 1, p50Ms: 1.5, p95Ms: 1.5, lastCallAt: health.calls[0].lastCallAt }]);
   });
+  // After the activity test: its events would change the counts there.
+  it('streams to each role only the notices of what it may read: no key events without events:read, no batches without proofs:read', async () => {
+    const head = await store.headPosition();
+    const taskId = newId();
+    await append('acme', 'TaskSubmitted', `task-${taskId}`, { instruction: 'x' });
+    await append('acme', 'ApiKeyCreated', `apikey-${newId()}`, { keyId: newId(), role: 'admin', crossTenant: false, prefix: 'omk_abcdefgh' });
+    await append('acme', 'ApiKeyRevoked', `apikey-${newId()}`, { keyId: newId() });
+    await append('system', 'BatchSealed', 'auditbatch-log', { batchId: 1 });
+    await append('*', 'McpServerRegistered', `mcpserver-${newId()}`, {});
+    await append('acme', 'ToolCallCompleted', `toolcall-${newId()}`, { server: 'examples', tool: 'echo' });
+    await append('acme', 'TaskCompleted', `task-${taskId}`, {});
+    const seen = async (key: string) => {
+      const { out } = await readStream(`${base}/ui/api/stream?after=${head}`, key, (es) => es.some((e) => e.data.type === 'TaskCompleted'));
+      return out.filter((e) => e.event === 'event').map((e) => e.data.type);
+    };
+    const everything = ['TaskSubmitted', 'ApiKeyCreated', 'ApiKeyRevoked', 'BatchSealed', 'McpServerRegistered', 'ToolCallCompleted', 'TaskCompleted'];
+    expect(await seen('key-acme-operator-000000000000')).to.deep.equal(everything);
+    expect(await seen('key-acme-auditor-000000000000')).to.deep.equal(everything);
+    for (const key of ['key-acme-viewer-0000000000000', 'key-acme-agent-00000000000000']) {
+      expect(await seen(key), key).to.deep.equal(['TaskSubmitted', 'McpServerRegistered', 'ToolCallCompleted', 'TaskCompleted']);
+    }
+  });
+
   // Last: it closes the app.
   it('ends open live streams when the app closes, so a dashboard left open does not hold shutdown to its deadline', async () => {
     const res = await fetch(`${base}/ui/api/stream`, { headers: auth(ACME) });

@@ -1,11 +1,11 @@
 import { z } from 'zod';
 import { ROLES } from '../../auth/roles';
-import { TenantSchema } from '../../auth/tenant';
+import { KeyTenantSchema, TenantSchema } from '../../auth/tenant';
 import { Cursor } from './common';
 
 export const CreateKeyBody = z.strictObject({
   role: z.enum(ROLES),
-  tenant: TenantSchema,
+  tenant: KeyTenantSchema,
   // Printed by `openmcp keys list` on other admins' terminals: no control characters (escape sequences).
   name: z.string().min(1).max(100).regex(/^[^\u0000-\u001f\u007f-\u009f]*$/, 'no control characters').optional(),
   crossTenant: z.boolean().optional(),
