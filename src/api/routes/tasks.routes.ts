@@ -1,9 +1,10 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { InvalidTransitionError, NotFoundError } from '../../core/errors';
-import { newId } from '../../core/ids';
+import { InvalidTransitionError, NotFoundError, ValidationError } from '../../core/errors';
 import { handleCommand } from '../../domain/handle-command';
 import { taskDecider, taskStream } from '../../domain/task/task.decider';
+import { IDEMPOTENCY_KEY } from '../../domain/task/idempotent-task-id';
+import { submitTask } from '../../domain/task/submit-task';
 import type { AppDeps } from '../deps';
 import { metadataOf, principalOf } from '../context';
 import { decodeCursor, encodeCursor } from '../cursor';
@@ -24,6 +25,16 @@ import {
 
 const problems = { 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchema, 404: ProblemSchema, 409: ProblemSchema, 429: ProblemSchema };
 
+/** The optional `Idempotency-Key` header: one printable-ASCII string of 1 to 255 characters. */
+function idempotencyKeyOf(headers: Record<string, string | string[] | undefined>): string | undefined {
+  const key = headers['idempotency-key'];
+  if (key === undefined) return undefined;
+  if (typeof key !== 'string' || !IDEMPOTENCY_KEY.test(key)) {
+    throw new ValidationError('Idempotency-Key: one value of 1 to 255 printable ASCII characters', { field: 'headers.idempotency-key' });
+  }
+  return key;
+}
+
 /** Tasks: submit, list, show, audit trail, cancel, approvals. Every query and command is scoped to the caller's tenant. */
 export function tasksRoutes(deps: AppDeps): FastifyPluginAsync {
   const waitMs = deps.readYourWritesMs ?? 2000;
@@ -34,19 +45,14 @@ export function tasksRoutes(deps: AppDeps): FastifyPluginAsync {
 
     app.post('/tasks', {
       config: { permission: 'tasks:write' },
-      schema: { tags: ['tasks'], summary: 'Submit a task', body: SubmitTaskBody, response: { 202: SubmitTaskResponse, ...problems } },
+      schema: { tags: ['tasks'], summary: 'Submit a task (optional Idempotency-Key header)', body: SubmitTaskBody, response: { 202: SubmitTaskResponse, 422: ProblemSchema, ...problems } },
     }, async (request, reply) => {
       deps.assertTaskRunnable?.(request.body);
-      const id = newId();
-      const result = await handleCommand(commandDeps, {
-        decider: taskDecider,
-        stream: taskStream(id),
-        command: { type: 'SubmitTask', ...request.body },
-        metadata: metadataOf(request),
-      });
+      const out = await submitTask(commandDeps, { command: { type: 'SubmitTask', ...request.body }, metadata: metadataOf(request), idempotencyKey: idempotencyKeyOf(request.headers) });
       // Read-your-writes: GET /v1/tasks/:id right after this answer sees the task.
-      await deps.readModels.waitForPosition(result.events[result.events.length - 1].position, waitMs);
-      return reply.code(202).header('location', `/v1/tasks/${id}`).send({ id, status: 'submitted' as const });
+      await deps.readModels.waitForPosition(out.position, waitMs);
+      if (out.replayed) reply.header('idempotent-replayed', 'true');
+      return reply.code(202).header('location', `/v1/tasks/${out.id}`).send({ id: out.id, status: out.status });
     });
 
     app.get('/tasks', {
