@@ -88,6 +88,7 @@ export async function createAgentRuntime(p: CreateAgentRuntimeParameters): Promi
       // Unique per process: a lease names its holder (see TaskRun).
       worker: `agent-${hostname()}-${process.pid}`,
       leaseMs: c.AGENT_TASK_LEASE_MS,
+      toolResultMaxChars: c.AGENT_TOOL_RESULT_MAX_CHARS,
       model: c.OPENAI_MODEL,
       temperature: c.LLM_TEMPERATURE,
       maxTokens: c.LLM_MAX_TOKENS,

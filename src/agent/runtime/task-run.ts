@@ -12,6 +12,7 @@ import { evaluateToolCall, type PolicyDecision } from '../policy/evaluate-policy
 import type { AgentPolicy } from '../policy/policy';
 import { READ_CONTRACT_TOOL, SEND_TRANSACTION_TOOL, chainTools } from './chain-tools';
 import { runChainRead, runChainTransaction } from './chain-steps';
+import { boundToolText } from './bound-tool-text';
 import { signOutput } from './output-signature';
 import type { StepSpec } from './step-spec';
 import type { AgentRuntimeDependencies, AgentRuntimeOptions } from './runtime-deps';
@@ -243,8 +244,10 @@ export class TaskRun {
     for (let turn = 0; turn <= this.opts.maxSteps; turn++) {
       const recorded = this.view.turns[turn];
       let message: Extract<ChatMessage, { role: 'assistant' }>;
+      let finishReason: string;
       if (recorded) {
         message = JSON.parse(recorded.responseJson);
+        finishReason = recorded.finishReason;
       } else {
         await this.sync();
         const base = { messages: [...messages], tools: specs, model: this.opts.model, temperature: this.opts.temperature, maxTokens: this.opts.maxTokens };
@@ -272,13 +275,15 @@ export class TaskRun {
         // Booked whether or not the turn can still be recorded: the provider was paid for it.
         await hold?.settle(r.cached ? 0 : r.completion.usage.totalTokens, this.now());
         message = r.completion.message;
+        finishReason = r.completion.finishReason;
         const digest = payloadDigest(req.messages);
         await this.append('InferenceCompleted', {
           turn,
           provider: llm.provider,
           model: r.completion.model,
           promptHash: r.promptHash,
-          ...(this.opts.redaction === 'store' ? { messagesJson: digest.json } : {}),
+          // Past the schema's cap the messages are left out (promptHash still names them; each result is in its step's events).
+          ...(this.opts.redaction === 'store' && digest.json.length <= MESSAGES_JSON_MAX ? { messagesJson: digest.json } : {}),
           redaction: this.opts.redaction,
           responseJson: payloadDigest(message).json,
           finishReason: r.completion.finishReason,
@@ -291,10 +296,11 @@ export class TaskRun {
       }
       messages.push(message);
       const calls = message.tool_calls ?? [];
-      if (!calls.length) return message.content ?? '';
-      for (const call of calls) {
+      if (!calls.length) return finalAnswer(message, finishReason, this.opts.maxTokens);
+      const stepIds = stepIdsOf(turn, calls);
+      for (const [i, call] of calls.entries()) {
         if (++steps > this.opts.maxSteps) throw new AgentError('TASK_MAX_STEPS', `task reached ${this.opts.maxSteps} steps (AGENT_MAX_STEPS)`);
-        const stepId = `turn-${turn}-${call.id}`.slice(0, 200);
+        const stepId = stepIds[i];
         let args: Record<string, unknown>;
         try {
           args = JSON.parse(call.function.arguments || '{}');
@@ -308,7 +314,7 @@ export class TaskRun {
           if (end.fatal) throw new AgentError(end.failed.code as never, end.failed.message);
           messages.push({ role: 'tool', tool_call_id: call.id, content: `error ${end.failed.code}: ${end.failed.message}` });
         } else {
-          messages.push({ role: 'tool', tool_call_id: call.id, content: end.text || end.ok.resultJson || '' });
+          messages.push({ role: 'tool', tool_call_id: call.id, content: boundToolText(end.text || end.ok.resultJson || '', this.opts.toolResultMaxChars) });
         }
       }
     }
@@ -345,7 +351,7 @@ export class TaskRun {
     const known = this.toolInfo(spec.tool);
     const s = known ? { ...spec, tool: canonicalName(known) } : spec;
     const existing = this.view.stepRecords.get(s.stepId);
-    if (existing?.result) return { ok: existing.result, text: existing.result.resultJson ? this.recordedText(existing.result.resultJson) : '' };
+    if (existing?.result) return { ok: existing.result, text: this.recordedText(existing.result) };
     if (existing?.failed) return { failed: existing.failed, fatal: s.source === 'steps' || FATAL.has(existing.failed.code) };
     const isTx = s.tool === SEND_TRANSACTION_TOOL && !!this.deps.chains;
     const info = known;
@@ -392,7 +398,10 @@ export class TaskRun {
         isError = r.status !== 'success';
         text = payloadDigest(r).json;
       } else {
-        const r = await this.timed(traceToolCall(s.tool, () => this.deps.tools.callTool({ tenant: this.view.tenant, actor: this.actor, correlationId: this.view.correlationId, taskId: this.taskId }, s.tool, s.args)));
+        // Cancelled upstream when the task is cancelled or the runtime stops (this.signal) and when the step times out.
+        const signal = AbortSignal.any([this.signal, AbortSignal.timeout(this.opts.stepTimeoutMs)]);
+        const ctx = { tenant: this.view.tenant, actor: this.actor, correlationId: this.view.correlationId, taskId: this.taskId };
+        const r = await this.timed(traceToolCall(s.tool, () => this.deps.tools.callTool(ctx, s.tool, s.args, { signal })));
         result = r;
         isError = r.isError === true;
         text = textOf(r);
@@ -410,7 +419,9 @@ export class TaskRun {
     }
   }
 
-  private recordedText(resultJson: string): string {
+  private recordedText(result: StepOutcome): string {
+    if (result.resultJson === undefined) return `[the result (sha-256 ${result.resultHash}) was over 256 KiB and is not kept in the task's log]`;
+    const resultJson = result.resultJson;
     try {
       const r = JSON.parse(resultJson) as ToolResult;
       if (r && typeof r === 'object' && Array.isArray(r.content)) return textOf(r);
@@ -521,6 +532,35 @@ export class TaskRun {
     const state = { status: this.view.status, stepCount: this.view.steps?.length ?? 0 };
     for (const draft of taskDecider.decide(command, state)) await this.append(draft.type, draft.data as Record<string, unknown>);
   }
+}
+
+/** InferenceCompleted.messagesJson's limit in the event schema. */
+const MESSAGES_JSON_MAX = 2_000_000;
+
+/**
+ * Step ids of one turn's tool calls: `turn-<n>-<callId>`. Some OpenAI-compatible servers give
+ * every call of a turn the same id (or none): a repeat gets its index too, so each call is its
+ * own step (with the same id, the second would have been answered with the first's result).
+ * Derived from the recorded response alone, so a resumed run finds the same ids.
+ */
+function stepIdsOf(turn: number, calls: { id: string }[]): string[] {
+  const seen = new Set<string>();
+  return calls.map((call, i) => {
+    let id = `turn-${turn}-${call.id}`.slice(0, 200);
+    for (let k = 0; seen.has(id); k++) id = `turn-${turn}-${i}${k ? `.${k}` : ''}-${call.id}`.slice(0, 200);
+    seen.add(id);
+    return id;
+  });
+}
+
+/**
+ * The model's final answer, unless it was cut off (finish_reason `length`: a partial answer must
+ * not be signed as the task's output) or withheld by the provider's filter (`content_filter`).
+ */
+function finalAnswer(message: { content: string | null }, finishReason: string, maxTokens: number): string {
+  if (finishReason === 'length') throw new AgentError('LLM_OUTPUT_TRUNCATED', `the model's answer was cut off at LLM_MAX_TOKENS=${maxTokens} tokens (finish_reason length); raise LLM_MAX_TOKENS or ask for a shorter answer`);
+  if (finishReason === 'content_filter') throw new AgentError('LLM_CONTENT_FILTERED', "the provider's content filter withheld the model's answer (finish_reason content_filter)");
+  return message.content ?? '';
 }
 
 /** Failures that end the task even when the model asked for the step (it must not talk its way around them). */
