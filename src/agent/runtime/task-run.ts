@@ -309,7 +309,13 @@ export class TaskRun {
           messages.push({ role: 'tool', tool_call_id: call.id, content: `error TOOL_ARGUMENTS_INVALID: ${(err as Error).message}` });
           continue;
         }
-        const end = await this.step({ stepId, index: steps - 1, tool: stepTool.get(call.function.name) ?? call.function.name, args, source: 'llm' });
+        const tool = stepTool.get(call.function.name) ?? call.function.name;
+        // No tool can have such a name (steps and policy records need 1 to 200 characters): a slip of the model, told like any unknown tool.
+        if (!tool || tool.length > 200) {
+          messages.push({ role: 'tool', tool_call_id: call.id, content: `error MCP_TOOL_NOT_FOUND: no tool named ${JSON.stringify(tool.slice(0, 100))}${tool.length > 100 ? '…' : ''}` });
+          continue;
+        }
+        const end = await this.step({ stepId, index: steps - 1, tool, args, source: 'llm' });
         if ('failed' in end) {
           if (end.fatal) throw new AgentError(end.failed.code as never, end.failed.message);
           messages.push({ role: 'tool', tool_call_id: call.id, content: `error ${end.failed.code}: ${end.failed.message}` });
