@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { InvalidTransitionError, NotFoundError, ValidationError } from '../../core/errors';
+import { z } from 'zod';
+import { InvalidTransitionError, NotFoundError } from '../../core/errors';
 import { handleCommand } from '../../domain/handle-command';
 import { taskDecider, taskStream } from '../../domain/task/task.decider';
 import { IDEMPOTENCY_KEY } from '../../domain/task/idempotent-task-id';
@@ -25,15 +26,10 @@ import {
 
 const problems = { 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchema, 404: ProblemSchema, 409: ProblemSchema, 429: ProblemSchema };
 
-/** The optional `Idempotency-Key` header: one printable-ASCII string of 1 to 255 characters. */
-function idempotencyKeyOf(headers: Record<string, string | string[] | undefined>): string | undefined {
-  const key = headers['idempotency-key'];
-  if (key === undefined) return undefined;
-  if (typeof key !== 'string' || !IDEMPOTENCY_KEY.test(key)) {
-    throw new ValidationError('Idempotency-Key: one value of 1 to 255 printable ASCII characters', { field: 'headers.idempotency-key' });
-  }
-  return key;
-}
+/** The optional `Idempotency-Key` header (shown in /docs): one printable-ASCII string of 1 to 255 characters. */
+const SubmitTaskHeaders = z.looseObject({
+  'idempotency-key': z.string().regex(IDEMPOTENCY_KEY, '1 to 255 printable ASCII characters').optional().describe('Makes a retried POST return the task it already made (docs/agent.md)'),
+});
 
 /** Tasks: submit, list, show, audit trail, cancel, approvals. Every query and command is scoped to the caller's tenant. */
 export function tasksRoutes(deps: AppDeps): FastifyPluginAsync {
@@ -45,10 +41,10 @@ export function tasksRoutes(deps: AppDeps): FastifyPluginAsync {
 
     app.post('/tasks', {
       config: { permission: 'tasks:write' },
-      schema: { tags: ['tasks'], summary: 'Submit a task (optional Idempotency-Key header)', body: SubmitTaskBody, response: { 202: SubmitTaskResponse, 422: ProblemSchema, ...problems } },
+      schema: { tags: ['tasks'], summary: 'Submit a task (optional Idempotency-Key header)', headers: SubmitTaskHeaders, body: SubmitTaskBody, response: { 202: SubmitTaskResponse, 422: ProblemSchema, ...problems } },
     }, async (request, reply) => {
       deps.assertTaskRunnable?.(request.body);
-      const out = await submitTask(commandDeps, { command: { type: 'SubmitTask', ...request.body }, metadata: metadataOf(request), idempotencyKey: idempotencyKeyOf(request.headers) });
+      const out = await submitTask(commandDeps, { command: { type: 'SubmitTask', ...request.body }, metadata: metadataOf(request), idempotencyKey: request.headers['idempotency-key'] });
       // Read-your-writes: GET /v1/tasks/:id right after this answer sees the task.
       await deps.readModels.waitForPosition(out.position, waitMs);
       if (out.replayed) reply.header('idempotent-replayed', 'true');
