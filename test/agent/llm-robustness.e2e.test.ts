@@ -119,6 +119,21 @@ describe('agent runtime: LLM robustness and cancellation (openai SDK + openai-fa
     expect(toolMessages(requests[2])[1]).to.match(/^error MCP_TOOL_NOT_FOUND: .*examples__nope/);
   });
 
+  it('a tool that does not exist (a name without its server prefix, as models often write): the model is told the names it may use, not a policy denial', async () => {
+    const { events, requests } = await run((req) => {
+      const n = toolMessages(req).length;
+      if (n === 0) return { toolCalls: [{ name: 'echo', arguments: { text: 'hi' } }] };
+      if (n === 1) return { toolCalls: [{ name: 'examples__echo', arguments: { text: 'hi' } }] };
+      return { content: 'hi' };
+    }, {}, 'echo hi with the examples tools');
+    expect(failure(events), JSON.stringify(failure(events))).to.equal(undefined);
+    expect(ofType(events, 'TaskCompleted')).to.have.length(1);
+    const told = toolMessages(requests[1])[0];
+    expect(told).to.match(/^error MCP_TOOL_NOT_FOUND: no tool named "echo"/);
+    expect(told).to.contain('examples__echo');
+    expect(ofType(events, 'PolicyEvaluated').map((e) => (e.data as { tool: string }).tool)).to.deep.equal(['examples__echo']);
+  });
+
   it('a tool name that cannot be one (empty, or over 200 characters): the model is told, no step is recorded, the task goes on', async () => {
     const { events, requests } = await run((req) => {
       const n = toolMessages(req).length;

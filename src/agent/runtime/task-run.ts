@@ -310,9 +310,12 @@ export class TaskRun {
           continue;
         }
         const tool = stepTool.get(call.function.name) ?? call.function.name;
-        // No tool can have such a name (steps and policy records need 1 to 200 characters): a slip of the model, told like any unknown tool.
-        if (!tool || tool.length > 200) {
-          messages.push({ role: 'tool', tool_call_id: call.id, content: `error MCP_TOOL_NOT_FOUND: no tool named ${JSON.stringify(tool.slice(0, 100))}${tool.length > 100 ? '…' : ''}` });
+        // A name no tool has (empty, too long, or not in the catalog — models often drop the server
+        // prefix) is a slip of the model: it is told the names it may use. Nothing can be called, so
+        // there is nothing for the policy to stop; a step already begun goes through step() as recorded.
+        if (!this.view.stepRecords.has(stepId) && (!tool || tool.length > 200 || this.isUnknownTool(tool))) {
+          const name = `${JSON.stringify(tool.slice(0, 100))}${tool.length > 100 ? '…' : ''}`;
+          messages.push({ role: 'tool', tool_call_id: call.id, content: `error MCP_TOOL_NOT_FOUND: no tool named ${name}; the tools you may call are: ${specs.map((x) => x.name).join(', ')}` });
           continue;
         }
         const end = await this.step({ stepId, index: steps - 1, tool, args, source: 'llm' });
@@ -335,6 +338,12 @@ export class TaskRun {
     else if (t.listTools) picked = t.listTools(this.view.tenant).slice(0, this.opts.toolsPerTask);
     if (this.deps.chains) picked = [...picked, ...chainTools(this.deps.chains)];
     return picked.filter((x) => evaluateToolCall(this.policy, { tool: canonicalName(x), callsInTask: 0 }).decision === 'allow');
+  }
+
+  /** True only when the catalog can be listed and holds no tool of that name (nor is it a chain tool). */
+  private isUnknownTool(name: string): boolean {
+    if (!this.deps.tools.listTools) return false;
+    return !this.toolInfo(name);
   }
 
   /** A tool by either of its names (the host-safe one the model calls, or the namespaced one). */
