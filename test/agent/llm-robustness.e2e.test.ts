@@ -239,6 +239,30 @@ describe('agent runtime: LLM robustness and cancellation (openai SDK + openai-fa
     expect(runtime.activeTasks()).to.deep.equal([]);
   });
 
+  it('a graceful stop during a tool call leaves the upstream call to finish, so the gateway records its outcome (ToolCallCompleted)', async () => {
+    fake.setScript((req) => (toolMessages(req).length ? { content: 'late' } : { toolCalls: [{ name: 'examples__sleep', arguments: { ms: 1_000 } }] }));
+    runtime = new AgentRuntime(
+      { store, catalog, tools: gateway, llm: new OpenAiLlmClient({ baseURL: fake.baseURL, model: 'm', maxRetries: 0 }), cache: new MemoryCache(), policy: parsePolicy({ policies: [{ tenant: 'acme', tools: { allow: ['examples__*'] } }] }), privateKey: KEY },
+      { model: 'm', stepTimeoutMs: 30_000 },
+    );
+    await runtime.start();
+    const id = await submitTask(store, 'acme', { instruction: 'sleep a second' });
+    await waitForTask(store, id, (es) => ofType(es, 'TaskStepStarted').length > 0);
+    await runtime.stop();
+    runtime = undefined;
+    const outcome = async () => {
+      const all = await store.readAll({ limit: 100_000 });
+      const streams = new Set(all.filter((r) => r.type === 'ToolCallRequested' && (r.data as { taskId?: string }).taskId === id).map((r) => r.stream));
+      return all.find((e) => streams.has(e.stream) && (e.type === 'ToolCallCompleted' || e.type === 'ToolCallFailed'));
+    };
+    const until = Date.now() + 8_000;
+    let end: RecordedEvent | undefined;
+    while (!(end = await outcome()) && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+    expect(end?.type, JSON.stringify(end?.data)).to.equal('ToolCallCompleted');
+    // Not resumed by the next tests' runtimes.
+    await handleCommand({ store, catalog }, { decider: taskDecider, stream: taskStream(id), command: { type: 'CancelTask' }, metadata: { tenant: 'acme', actor: user } });
+  });
+
   it('cancel during a model call: the request is aborted and the run ends at once', async () => {
     fake.setScript(() => ({ hang: true }));
     runtime = new AgentRuntime(

@@ -48,6 +48,12 @@ export type StepEnd = { ok: StepOutcome; text: string } | { failed: { code: stri
 export type RunHooks = {
   /** Resolves when something may have changed for this task (approval, cancel) or after `ms`. */
   waitForChange(ms: number): Promise<void>;
+  /**
+   * Aborted when the task is cancelled (not when the runtime stops): a tool call in flight is then
+   * cancelled upstream. On a stop it is left to finish, so the gateway still records whether the
+   * upstream acted, which is what a client checks after STEP_OUTCOME_UNKNOWN.
+   */
+  cancelled?: AbortSignal;
 };
 
 function textOf(r: ToolResult): string {
@@ -413,8 +419,9 @@ export class TaskRun {
         isError = r.status !== 'success';
         text = payloadDigest(r).json;
       } else {
-        // Cancelled upstream when the task is cancelled or the runtime stops (this.signal) and when the step times out.
-        const signal = AbortSignal.any([this.signal, AbortSignal.timeout(this.opts.stepTimeoutMs)]);
+        // Cancelled upstream when the task is cancelled and when the step times out (its result would be dropped).
+        const timeout = AbortSignal.timeout(this.opts.stepTimeoutMs);
+        const signal = this.hooks.cancelled ? AbortSignal.any([this.hooks.cancelled, timeout]) : timeout;
         const ctx = { tenant: this.view.tenant, actor: this.actor, correlationId: this.view.correlationId, taskId: this.taskId };
         const r = await this.timed(traceToolCall(s.tool, () => this.deps.tools.callTool(ctx, s.tool, s.args, { signal })));
         result = r;
