@@ -40,10 +40,10 @@ describe('a worker dies during a model turn or a tool call the model asked for; 
   let tools: SharedTools;
   let runtimes: AgentRuntime[] = [];
 
-  function worker(name: string): AgentRuntime {
+  function worker(name: string, maxSteps = 20): AgentRuntime {
     const rt = new AgentRuntime(
       { store, catalog, tools, llm: new OpenAiLlmClient({ baseURL: fake.baseURL, model: 'm', maxRetries: 0 }), cache: new MemoryCache(), policy: parsePolicy({ policies: [{ tenant: 'acme', tools: { allow: ['mail__*'] } }] }), privateKey: KEY },
-      { worker: name, model: 'm', stepTimeoutMs: 20_000, leaseMs: 1_000 },
+      { worker: name, model: 'm', stepTimeoutMs: 20_000, leaseMs: 1_000, maxSteps },
       new MemoryCheckpointStore(),
     );
     runtimes.push(rt);
@@ -103,5 +103,26 @@ describe('a worker dies during a model turn or a tool call the model asked for; 
     expect(tools.calls).to.deep.equal([{ to: 'bob' }, { to: 'eve', hang: true }]);
     expect(ofType(events, 'TaskStepStarted').map((e) => (e.data as { stepId: string }).stepId)).to.deep.equal(['turn-0-', 'turn-0-1-']);
     expect(ofType(events, 'InferenceCompleted')).to.have.length(1);
+  });
+
+  it('a resumed run counts the steps already made once against AGENT_MAX_STEPS (replayed turns are not counted again)', async () => {
+    let hung = false;
+    fake.setScript((req) => {
+      const n = told(req);
+      if (n < 2) return { toolCalls: [{ id: `c${n}`, name: 'mail__send', arguments: { to: `user${n}` } }] };
+      if (!hung) return (hung = true), { hang: true };
+      return { content: 'sent two' };
+    });
+    const a = worker('worker-a', 3);
+    await a.start();
+    const id = await submitTask(store, 'acme', { instruction: 'mail two users' });
+    await waitForTask(store, id, (es) => ofType(es, 'TaskStepCompleted').length === 2);
+    await new Promise((r) => setTimeout(r, 200)); // the third model call is in flight
+    await a.kill();
+    await worker('worker-b', 3).start();
+    const events = await waitForTask(store, id, ended);
+    expect(ofType(events, 'TaskFailed')[0]?.data, 'failed').to.equal(undefined);
+    expect((ofType(events, 'TaskCompleted')[0]?.data as { output: { answer: string } }).output.answer).to.equal('sent two');
+    expect(tools.calls).to.have.length(2);
   });
 });

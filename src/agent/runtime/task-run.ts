@@ -246,7 +246,8 @@ export class TaskRun {
       { role: 'system', content: system },
       { role: 'user', content: user },
     ];
-    let steps = this.view.stepRecords.size;
+    // The explicit steps (all done by now); the model's steps are counted as their turns are run or replayed.
+    let steps = this.view.steps?.length ?? 0;
     for (let turn = 0; turn <= this.opts.maxSteps; turn++) {
       const recorded = this.view.turns[turn];
       let message: Extract<ChatMessage, { role: 'assistant' }>;
