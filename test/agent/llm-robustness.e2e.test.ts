@@ -132,9 +132,11 @@ describe('agent runtime: LLM robustness and cancellation (openai SDK + openai-fa
     expect(told).to.match(/^error MCP_TOOL_NOT_FOUND: no tool named "echo"/);
     expect(told).to.contain('examples__echo');
     expect(ofType(events, 'PolicyEvaluated').map((e) => (e.data as { tool: string }).tool)).to.deep.equal(['examples__echo']);
+    // Recorded, so a resumed run tells the model the same even if such a tool appears meanwhile.
+    expect(ofType(events, 'TaskStepFailed').map((e) => (e.data as { error: { code: string } }).error.code)).to.deep.equal(['MCP_TOOL_NOT_FOUND']);
   });
 
-  it('a tool name that cannot be one (empty, or over 200 characters): the model is told, no step is recorded, the task goes on', async () => {
+  it('a tool name that cannot be one (empty, or over 200 characters): the model is told, nothing is called, the task goes on', async () => {
     const { events, requests } = await run((req) => {
       const n = toolMessages(req).length;
       if (n === 0) return { toolCalls: [{ name: '', arguments: {} }, { name: 'x'.repeat(300), arguments: {} }] };

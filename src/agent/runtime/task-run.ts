@@ -319,13 +319,11 @@ export class TaskRun {
         const tool = stepTool.get(call.function.name) ?? call.function.name;
         // A name no tool has (empty, too long, or not in the catalog — models often drop the server
         // prefix) is a slip of the model: it is told the names it may use. Nothing can be called, so
-        // there is nothing for the policy to stop; a step already begun goes through step() as recorded.
-        if (!this.view.stepRecords.has(stepId) && (!tool || tool.length > 200 || this.isUnknownTool(tool))) {
-          const name = `${JSON.stringify(tool.slice(0, 100))}${tool.length > 100 ? '…' : ''}`;
-          messages.push({ role: 'tool', tool_call_id: call.id, content: `error MCP_TOOL_NOT_FOUND: no tool named ${name}; the tools you may call are: ${specs.map((x) => x.name).join(', ')}` });
-          continue;
-        }
-        const end = await this.step({ stepId, index: steps - 1, tool, args, source: 'llm' });
+        // there is nothing for the policy to stop. Recorded (TaskStepFailed), so a resumed run tells
+        // the model the same even if such a tool has appeared since.
+        const end = !this.view.stepRecords.has(stepId) && (!tool || tool.length > 200 || this.isUnknownTool(tool))
+          ? await this.noSuchTool(stepId, tool, specs)
+          : await this.step({ stepId, index: steps - 1, tool, args, source: 'llm' });
         if ('failed' in end) {
           if (end.fatal) throw new AgentError(end.failed.code as never, end.failed.message);
           messages.push({ role: 'tool', tool_call_id: call.id, content: `error ${end.failed.code}: ${end.failed.message}` });
@@ -345,6 +343,13 @@ export class TaskRun {
     else if (t.listTools) picked = t.listTools(this.view.tenant).slice(0, this.opts.toolsPerTask);
     if (this.deps.chains) picked = [...picked, ...chainTools(this.deps.chains)];
     return picked.filter((x) => evaluateToolCall(this.policy, { tool: canonicalName(x), callsInTask: 0 }).decision === 'allow');
+  }
+
+  private async noSuchTool(stepId: string, tool: string, offered: ToolSpec[]): Promise<StepEnd> {
+    const name = `${JSON.stringify(tool.slice(0, 100))}${tool.length > 100 ? '…' : ''}`;
+    const failed = { code: 'MCP_TOOL_NOT_FOUND', message: `no tool named ${name}; the tools you may call are: ${offered.map((x) => x.name).join(', ')}`.slice(0, 4000) };
+    await this.append('TaskStepFailed', { stepId, error: failed });
+    return { failed, fatal: false };
   }
 
   /** True only when the catalog can be listed and holds no tool of that name (nor is it a chain tool). */
