@@ -116,6 +116,8 @@ describe('agent runtime: LLM robustness and cancellation (openai SDK + openai-fa
     });
     expect(ofType(events, 'TaskCompleted')).to.have.length(1);
     expect(toolMessages(requests[1])[0]).to.match(/^error TOOL_ARGUMENTS_INVALID: /);
+    expect(ofType(events, 'TaskStepFailed').map((e) => (e.data as { error: { code: string } }).error.code)).to.deep.equal(['TOOL_ARGUMENTS_INVALID', 'MCP_TOOL_NOT_FOUND']);
+    expect(ofType(events, 'TaskStepStarted')).to.have.length(0);
     expect(toolMessages(requests[2])[1]).to.match(/^error MCP_TOOL_NOT_FOUND: .*examples__nope/);
   });
 

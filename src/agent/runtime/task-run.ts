@@ -313,7 +313,10 @@ export class TaskRun {
           args = JSON.parse(call.function.arguments || '{}');
           if (!args || typeof args !== 'object' || Array.isArray(args)) throw new Error('arguments must be a JSON object');
         } catch (err) {
-          messages.push({ role: 'tool', tool_call_id: call.id, content: `error TOOL_ARGUMENTS_INVALID: ${(err as Error).message}` });
+          const failed = { code: 'TOOL_ARGUMENTS_INVALID', message: `the arguments of ${call.function.name.slice(0, 200)} are not a JSON object: ${(err as Error).message}`.slice(0, 4000) };
+          // Recorded for the audit (nothing was called); a replay parses the same text and says the same.
+          if (!this.view.stepRecords.has(stepId)) await this.append('TaskStepFailed', { stepId, error: failed });
+          messages.push({ role: 'tool', tool_call_id: call.id, content: `error ${failed.code}: ${failed.message}` });
           continue;
         }
         const tool = stepTool.get(call.function.name) ?? call.function.name;
