@@ -243,6 +243,26 @@ describe('agent runtime: LLM robustness and cancellation (openai SDK + openai-fa
     expect(runtime.activeTasks()).to.deep.equal([]);
   });
 
+  it('past AGENT_TASK_TIMEOUT_MS during a tool call: TaskFailed TASK_TIMEOUT, then the upstream call is cancelled rather than left to run out the step timeout', async () => {
+    const { id, events } = await run(
+      (req) => (toolMessages(req).length ? { content: 'late' } : { toolCalls: [{ name: 'examples__sleep', arguments: { ms: 20_000 } }] }),
+      { taskTimeoutMs: 1_500, stepTimeoutMs: 30_000 },
+    );
+    expect(failure(events)?.code).to.equal('TASK_TIMEOUT');
+    const outcome = async () => {
+      const all = await store.readAll({ limit: 100_000 });
+      const streams = new Set(all.filter((r) => r.type === 'ToolCallRequested' && (r.data as { taskId?: string }).taskId === id).map((r) => r.stream));
+      return all.find((e) => streams.has(e.stream) && (e.type === 'ToolCallCompleted' || e.type === 'ToolCallFailed'));
+    };
+    const until = Date.now() + 8_000;
+    let end: RecordedEvent | undefined;
+    while (!(end = await outcome()) && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+    expect((end?.data as { error?: { code: string } } | undefined)?.error?.code).to.equal('MCP_CALL_CANCELLED');
+    await runtime!.settled(id);
+    const after = await store.readStream(taskStream(id));
+    expect(after[after.length - 1].type).to.equal('TaskFailed');
+  });
+
   it('a graceful stop during a tool call leaves the upstream call to finish, so the gateway records its outcome (ToolCallCompleted)', async () => {
     fake.setScript((req) => (toolMessages(req).length ? { content: 'late' } : { toolCalls: [{ name: 'examples__sleep', arguments: { ms: 1_000 } }] }));
     runtime = new AgentRuntime(

@@ -86,6 +86,8 @@ export class TaskRun {
   private readonly stream: string;
   private readonly actor: Actor;
   private policy!: AgentPolicy;
+  /** Aborted when the task's deadline passes: the model call or tool call in flight is given up (and cancelled upstream). */
+  private readonly pastDeadline = new AbortController();
 
   constructor(
     private readonly deps: AgentRuntimeDependencies,
@@ -129,6 +131,9 @@ export class TaskRun {
       this.deps.logger?.warn({ err, taskId: this.taskId }, 'task failed');
       try {
         await this.command({ type: 'FailTask', error: { code, message: (err as Error).message.slice(0, 4000) } });
+        // Only now (TaskFailed recorded, so nothing more can be appended): a model or tool call still
+        // in flight past the deadline is given up, and the tool call cancelled upstream.
+        this.pastDeadline.abort(new Error('task ended'));
         return 'ended';
       } catch (e) {
         if (e instanceof RunInterrupted && e.why === 'taken-over') return this.heldOrEnded();
@@ -267,7 +272,7 @@ export class TaskRun {
           ttlMs: this.opts.stepTimeoutMs + 10_000,
           signal: this.signal,
         });
-        const signal = AbortSignal.any([this.signal, AbortSignal.timeout(this.opts.stepTimeoutMs)]);
+        const signal = AbortSignal.any([this.signal, this.pastDeadline.signal, AbortSignal.timeout(this.opts.stepTimeoutMs)]);
         const req = { ...base, signal };
         let r;
         try {
@@ -430,7 +435,7 @@ export class TaskRun {
       } else {
         // Cancelled upstream when the task is cancelled and when the step times out (its result would be dropped).
         const timeout = AbortSignal.timeout(this.opts.stepTimeoutMs);
-        const signal = this.hooks.cancelled ? AbortSignal.any([this.hooks.cancelled, timeout]) : timeout;
+        const signal = AbortSignal.any([...(this.hooks.cancelled ? [this.hooks.cancelled] : []), this.pastDeadline.signal, timeout]);
         const ctx = { tenant: this.view.tenant, actor: this.actor, correlationId: this.view.correlationId, taskId: this.taskId };
         const r = await this.timed(traceToolCall(s.tool, () => this.deps.tools.callTool(ctx, s.tool, s.args, { signal })));
         result = r;
