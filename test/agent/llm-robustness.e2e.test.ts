@@ -102,6 +102,12 @@ describe('agent runtime: LLM robustness and cancellation (openai SDK + openai-fa
     });
   }
 
+  it('a server that sends the answer as content parts (an array): the text parts are the answer', async () => {
+    const raw = JSON.stringify({ id: 'x', object: 'chat.completion', created: 0, model: 'm', choices: [{ index: 0, finish_reason: 'stop', message: { role: 'assistant', content: [{ type: 'text', text: 'hello ' }, { type: 'text', text: 'world' }] } }] });
+    const { events } = await run(() => ({ raw }));
+    expect((ofType(events, 'TaskCompleted')[0]?.data as { output: { answer: string } } | undefined)?.output.answer).to.equal('hello world');
+  });
+
   it('a model that hangs: STEP_TIMEOUT', async () => {
     const { events } = await run(() => ({ hang: true }), { stepTimeoutMs: 800 });
     expect(failure(events)?.code).to.equal('STEP_TIMEOUT');

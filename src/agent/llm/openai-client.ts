@@ -12,6 +12,14 @@ export type OpenAiLlmClientOptions = {
   maxRetries?: number;
 };
 
+/** The message's text: a string, or (some servers) an array of content parts whose text parts are joined. */
+function textOf(content: unknown): string | null {
+  if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) return null;
+  const texts = content.filter((p): p is { text: string } => typeof p?.text === 'string').map((p) => p.text);
+  return texts.length ? texts.join('') : null;
+}
+
 function count(n: unknown): number {
   return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0 ? n : 0;
 }
@@ -65,7 +73,7 @@ export class OpenAiLlmClient implements LlmClient {
         // Some servers send the arguments as an object: the model still meant them.
         function: { name: t.function.name, arguments: typeof t.function.arguments === 'string' ? t.function.arguments : JSON.stringify(t.function.arguments ?? {}) },
       }));
-    const content = typeof choice.message.content === 'string' ? choice.message.content : null;
+    const content = textOf(choice.message.content);
     const message: AssistantMessage = { role: 'assistant', content, ...(toolCalls.length ? { tool_calls: toolCalls } : {}) };
     const u = res.usage;
     return {
