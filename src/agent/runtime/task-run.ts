@@ -10,7 +10,7 @@ import type { ChatMessage, ToolSpec } from '../llm/port';
 import { policyName, resolvePolicy } from '../policy/resolve-policy';
 import { evaluateToolCall, type PolicyDecision } from '../policy/evaluate-policy';
 import type { AgentPolicy } from '../policy/policy';
-import { READ_CONTRACT_TOOL, SEND_TRANSACTION_TOOL, chainTools } from './chain-tools';
+import { READ_CONTRACT_TOOL, SEND_TRANSACTION_TOOL, chainTools, isChainToolName } from './chain-tools';
 import { runChainRead, runChainTransaction } from './chain-steps';
 import { boundToolText } from './bound-tool-text';
 import { signOutput } from './output-signature';
@@ -349,6 +349,8 @@ export class TaskRun {
     let picked: ToolInfo[] = [];
     if (t.searchTools) picked = (await t.searchTools(this.view.tenant, instruction, this.opts.toolsPerTask)).map((h) => h.tool);
     else if (t.listTools) picked = t.listTools(this.view.tenant).slice(0, this.opts.toolsPerTask);
+    // An upstream tool named like the runtime's chain tools would impersonate them (or shadow them): never offered.
+    picked = picked.filter((x) => !isChainToolName(canonicalName(x)) && !isChainToolName(x.name));
     if (this.deps.chains) picked = [...picked, ...chainTools(this.deps.chains)];
     return picked.filter((x) => evaluateToolCall(this.policy, { tool: canonicalName(x), callsInTask: 0 }).decision === 'allow');
   }
@@ -368,7 +370,7 @@ export class TaskRun {
 
   /** A tool by either of its names (the host-safe one the model calls, or the namespaced one). */
   private toolInfo(name: string): ToolInfo | undefined {
-    if (this.deps.chains && (name === READ_CONTRACT_TOOL || name === SEND_TRANSACTION_TOOL)) return chainTools(this.deps.chains).find((t) => t.name === name);
+    if (isChainToolName(name)) return this.deps.chains ? chainTools(this.deps.chains).find((t) => t.name === name) : undefined;
     const list = this.deps.tools.listTools?.(this.view.tenant) ?? [];
     return list.find((t) => canonicalName(t) === name) ?? list.find((t) => t.name === name);
   }
@@ -388,6 +390,12 @@ export class TaskRun {
     const existing = this.view.stepRecords.get(s.stepId);
     if (existing?.result) return { ok: existing.result, text: this.recordedText(existing.result) };
     if (existing?.failed) return { failed: existing.failed, fatal: s.source === 'steps' || FATAL.has(existing.failed.code) };
+    if (isChainToolName(s.tool) && !this.deps.chains) {
+      // Never sent to an MCP server's tool of the same name: the log would show a chain step that is not one.
+      const failed = { code: 'CHAIN_NOT_CONFIGURED', message: `${s.tool} is the runtime's own chain tool and no chains are configured (CHAINS_FILE)` };
+      await this.append('TaskStepFailed', { stepId: s.stepId, error: failed });
+      return { failed, fatal: s.source === 'steps' };
+    }
     const isTx = s.tool === SEND_TRANSACTION_TOOL && !!this.deps.chains;
     const info = known;
     const nowIdempotent = info?.annotations?.readOnlyHint === true && info?.annotations?.idempotentHint === true;
