@@ -83,6 +83,9 @@ export class TaskRun {
   /** When the lease another worker holds expires (epoch ms), after run() returned 'held'. */
   heldUntil = 0;
   private renewing = false;
+  private heartbeat?: NodeJS.Timeout;
+  /** Serializes reading newer events and appending (the lease heartbeat runs beside the steps): an event we appended is applied to the view before any read can see it. */
+  private queue: Promise<unknown> = Promise.resolve();
   private readonly stream: string;
   private readonly actor: Actor;
   private policy!: AgentPolicy;
@@ -110,6 +113,14 @@ export class TaskRun {
    * written). Resolves 'ended' when the task is finished (by us or anyone), else 'interrupted'.
    */
   async run(): Promise<RunOutcome> {
+    try {
+      return await this.runOnce();
+    } finally {
+      clearInterval(this.heartbeat);
+    }
+  }
+
+  private async runOnce(): Promise<RunOutcome> {
     this.view = foldTaskView(this.taskId, await this.deps.store.readStream(this.stream));
     if (this.view.status === 'none') return 'interrupted';
     if (isTerminal(this.view)) return 'ended';
@@ -117,6 +128,11 @@ export class TaskRun {
     try {
       const lease = await this.acquire();
       if (lease !== 'acquired') return lease;
+      // Renewed on a timer too, not only between steps: a model or tool call longer than half the
+      // lease must not let another worker take a task whose worker is alive (it would fail the call
+      // in flight as STEP_OUTCOME_UNKNOWN, or ask the model twice). Errors surface in the run's own next sync.
+      this.heartbeat = setInterval(() => void this.keepLease().catch(() => {}), Math.max(100, Math.floor(this.opts.leaseMs / 4)));
+      this.heartbeat.unref();
       if (this.view.status === 'submitted') await this.command({ type: 'StartTask', worker: this.opts.worker });
       const deadline = Date.parse(this.view.startedAt ?? this.now().toISOString()) + this.opts.taskTimeoutMs;
       const output = await this.withDeadline(deadline, () => this.execute());
@@ -201,7 +217,15 @@ export class TaskRun {
 
   /** Read newer events without the takeover check (before we own the task). */
   private async refresh(): Promise<void> {
-    for (const e of await this.deps.store.readStream(this.stream, { fromRevision: this.view.lastRevision + 1 })) applyTaskEvent(this.view, e);
+    await this.serialized(async () => {
+      for (const e of await this.deps.store.readStream(this.stream, { fromRevision: this.view.lastRevision + 1 })) applyTaskEvent(this.view, e);
+    });
+  }
+
+  private serialized<T>(fn: () => Promise<T>): Promise<T> {
+    const p = this.queue.then(fn, fn);
+    this.queue = p.catch(() => {});
+    return p;
   }
 
   private async withDeadline<T>(deadline: number, fn: () => Promise<T>): Promise<T> {
@@ -529,11 +553,13 @@ export class TaskRun {
     // A run that outlived its task (e.g. past AGENT_TASK_TIMEOUT_MS, whose TaskFailed is already
     // recorded) stops at its next step: no more polling, no lease renewal.
     if (isTerminal(this.view)) throw new RunInterrupted('ended');
-    const newer = await this.deps.store.readStream(this.stream, { fromRevision: this.view.lastRevision + 1 });
-    for (const e of newer) {
-      if (RUNNER_TYPES.has(e.type)) throw new RunInterrupted('taken-over');
-      applyTaskEvent(this.view, e);
-    }
+    await this.serialized(async () => {
+      const newer = await this.deps.store.readStream(this.stream, { fromRevision: this.view.lastRevision + 1 });
+      for (const e of newer) {
+        if (RUNNER_TYPES.has(e.type)) throw new RunInterrupted('taken-over');
+        applyTaskEvent(this.view, e);
+      }
+    });
     if (this.view.status === 'cancelled') throw new RunInterrupted('cancelled');
     await this.keepLease();
     return this.view;
@@ -553,7 +579,11 @@ export class TaskRun {
   }
 
   /** One append at the revision we know; throws WrongExpectedRevisionError when the stream moved. */
-  private async appendAt(type: string, data: Record<string, unknown>): Promise<void> {
+  private appendAt(type: string, data: Record<string, unknown>): Promise<void> {
+    return this.serialized(() => this.appendNow(type, data));
+  }
+
+  private async appendNow(type: string, data: Record<string, unknown>): Promise<void> {
     // Nothing follows TaskCompleted or TaskFailed: a step still running when the task ended (its
     // deadline passed) records no call and no transaction, and a signed one is never broadcast
     // (TransactionSubmitted is recorded before the broadcast).
