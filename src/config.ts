@@ -66,6 +66,7 @@ export const ConfigSchema = z.object({
   OPENAI_MODEL: z.string().default('gpt-4o-mini'),
   LLM_TEMPERATURE: z.coerce.number().min(0).max(2).default(0),
   LLM_MAX_TOKENS: positiveInt.default(1024),
+  LLM_MAX_RETRIES: z.coerce.number().int().min(0).max(10).default(2),
   LLM_TOKEN_BUDGET_PER_TASK: positiveInt.optional(),
   LLM_TOKEN_BUDGET_PER_TENANT_DAY: positiveInt.optional(),
   LLM_REDACTION: z.enum(['store', 'hash-only']).default('store'),

@@ -66,7 +66,7 @@ export async function createAgentRuntime(p: CreateAgentRuntimeParameters): Promi
     store: p.store,
     catalog: p.catalog,
     tools: p.tools,
-    llm: c.OPENAI_BASE_URL ? new OpenAiLlmClient({ baseURL: c.OPENAI_BASE_URL, apiKey: c.OPENAI_API_KEY, model: c.OPENAI_MODEL, timeoutMs: c.AGENT_STEP_TIMEOUT_MS }) : undefined,
+    llm: c.OPENAI_BASE_URL ? new OpenAiLlmClient({ baseURL: c.OPENAI_BASE_URL, apiKey: c.OPENAI_API_KEY, model: c.OPENAI_MODEL, timeoutMs: c.AGENT_STEP_TIMEOUT_MS, maxRetries: c.LLM_MAX_RETRIES }) : undefined,
     cache,
     knowledge,
     chains,
