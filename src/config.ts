@@ -97,6 +97,7 @@ export const ConfigSchema = z.object({
   OPENAI_MODEL: z.string().default('gpt-4o-mini'),
   LLM_TEMPERATURE: z.coerce.number().min(0).max(2).default(0),
   LLM_MAX_TOKENS: positiveInt.default(1024),
+  LLM_MAX_RETRIES: z.coerce.number().int().min(0).max(10).default(2),
   LLM_TOKEN_BUDGET_PER_TASK: positiveInt.optional(),
   LLM_TOKEN_BUDGET_PER_TENANT_DAY: positiveInt.optional(),
   LLM_REDACTION: z.enum(['store', 'hash-only']).default('store'),
@@ -106,6 +107,7 @@ export const ConfigSchema = z.object({
   AGENT_TASK_TIMEOUT_MS: positiveInt.default(3_600_000),
   AGENT_CONCURRENCY: positiveInt.max(1000).default(4),
   AGENT_TASK_LEASE_MS: positiveInt.min(1000).default(30_000),
+  AGENT_TOOL_RESULT_MAX_CHARS: positiveInt.min(100).max(1_000_000).default(32_000),
   /** Lease of the single leaders (relay, sealer, anchorer): a dead leader's standby takes over within it; renewed every third of it. */
   LEADER_LEASE_MS: positiveInt.min(1000).max(600_000).default(10_000),
   KNOWLEDGE_DIR: z.string().optional(),

@@ -66,7 +66,7 @@ export async function createAgentRuntime(p: CreateAgentRuntimeParameters): Promi
     store: p.store,
     catalog: p.catalog,
     tools: p.tools,
-    llm: c.OPENAI_BASE_URL ? new OpenAiLlmClient({ baseURL: c.OPENAI_BASE_URL, apiKey: c.OPENAI_API_KEY, model: c.OPENAI_MODEL, timeoutMs: c.AGENT_STEP_TIMEOUT_MS }) : undefined,
+    llm: c.OPENAI_BASE_URL ? new OpenAiLlmClient({ baseURL: c.OPENAI_BASE_URL, apiKey: c.OPENAI_API_KEY, model: c.OPENAI_MODEL, timeoutMs: c.AGENT_STEP_TIMEOUT_MS, maxRetries: c.LLM_MAX_RETRIES }) : undefined,
     cache,
     knowledge,
     chains,
@@ -88,6 +88,7 @@ export async function createAgentRuntime(p: CreateAgentRuntimeParameters): Promi
       // Unique per process: a lease names its holder (see TaskRun).
       worker: `agent-${hostname()}-${process.pid}`,
       leaseMs: c.AGENT_TASK_LEASE_MS,
+      toolResultMaxChars: c.AGENT_TOOL_RESULT_MAX_CHARS,
       model: c.OPENAI_MODEL,
       temperature: c.LLM_TEMPERATURE,
       maxTokens: c.LLM_MAX_TOKENS,

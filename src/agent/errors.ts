@@ -3,6 +3,9 @@ import { OpenMcpError } from '../core/errors';
 export type AgentErrorCode =
   | 'LLM_NOT_CONFIGURED'
   | 'LLM_UNAVAILABLE'
+  | 'LLM_RESPONSE_INVALID'
+  | 'LLM_OUTPUT_TRUNCATED'
+  | 'LLM_CONTENT_FILTERED'
   | 'LLM_BUDGET_EXCEEDED'
   | 'TASK_MAX_STEPS'
   | 'TASK_TIMEOUT'
@@ -18,6 +21,9 @@ export type AgentErrorCode =
 const STATUS: Partial<Record<AgentErrorCode, number>> = {
   LLM_NOT_CONFIGURED: 422,
   LLM_UNAVAILABLE: 503,
+  LLM_RESPONSE_INVALID: 502,
+  LLM_OUTPUT_TRUNCATED: 502,
+  LLM_CONTENT_FILTERED: 422,
   LLM_BUDGET_EXCEEDED: 429,
   POLICY_DENIED: 403,
   TOOL_ARGUMENTS_INVALID: 400,

@@ -31,7 +31,12 @@ export class OpenMcpClient {
   }
 
   readonly tasks = {
-    submit: (body: SubmitTaskInput) => this.call('submit task', SubmitTaskResponse, { method: 'POST', path: '/v1/tasks', body }, [202]),
+    /**
+     * With `idempotencyKey` (e.g. a UUID made once per task) the submit is retried on 503 and lost
+     * connections like a GET, and a repeat with the same key returns the task already made — never a second one.
+     */
+    submit: (body: SubmitTaskInput, opts: { idempotencyKey?: string } = {}) =>
+      this.call('submit task', SubmitTaskResponse, { method: 'POST', path: '/v1/tasks', body, idempotencyKey: opts.idempotencyKey }, [202]),
     list: (query: Partial<TaskListQueryInput> = {}) => this.call('list tasks', TaskPage, { method: 'GET', path: '/v1/tasks', query: query as Record<string, string | number | undefined> }),
     /** Every page of a task listing. */
     all: (query: Partial<TaskListQueryInput> = {}) => this.pages((cursor) => this.tasks.list({ ...query, cursor })),

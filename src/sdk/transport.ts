@@ -8,7 +8,7 @@ export type ClientOptions = {
   baseUrl: string;
   /** API key (omk_…) or JWT. */
   apiKey?: string;
-  /** Attempts after the first on 429 (any method) and 503 or connection errors (GET and DELETE only). Default 3. */
+  /** Attempts after the first on 429 (any method) and 503 or connection errors (GET, DELETE, and a POST with an Idempotency-Key). Default 3. */
   retries?: number;
   /** Cap on one wait, including a server's Retry-After. Default 10 000 ms. */
   maxRetryDelayMs?: number;
@@ -22,6 +22,8 @@ export type RequestParameters = {
   path: string;
   query?: Record<string, string | number | undefined>;
   body?: unknown;
+  /** An Idempotency-Key makes a POST safe to retry: the server answers a repeat with what the first did. */
+  idempotencyKey?: string;
 };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -36,20 +38,21 @@ function queryString(q: RequestParameters['query']): string {
 
 /**
  * One HTTP exchange with retries: 429 is always safe to retry (the server refused before doing
- * anything); 503 and lost connections only for GET and DELETE, because a POST may have been
- * applied before the failure. Waits honour Retry-After, else back off exponentially with jitter.
+ * anything); 503 and lost connections only for GET and DELETE, and for a POST with an
+ * Idempotency-Key, because any other POST may have been applied before the failure. Waits honour Retry-After, else back off exponentially with jitter.
  */
 export async function request(o: ClientOptions, p: RequestParameters): Promise<Response> {
   const doFetch = o.fetch ?? fetch;
   const url = `${o.baseUrl.replace(/\/$/, '')}${p.path}${queryString(p.query)}`;
   const retries = o.retries ?? 3;
   const maxDelay = o.maxRetryDelayMs ?? 10_000;
-  const idempotent = p.method !== 'POST';
+  const idempotent = p.method !== 'POST' || p.idempotencyKey !== undefined;
   const headers: Record<string, string> = { accept: 'application/json, application/problem+json' };
   if (o.apiKey) headers.authorization = `Bearer ${o.apiKey}`;
   if (p.body !== undefined) headers['content-type'] = 'application/json';
   const rid = o.requestId?.();
   if (rid) headers['x-request-id'] = rid;
+  if (p.idempotencyKey !== undefined) headers['idempotency-key'] = p.idempotencyKey;
   for (let attempt = 0; ; attempt++) {
     const backoff = Math.min(maxDelay, 200 * 2 ** attempt) * (0.5 + Math.random() / 2);
     let res: Response;

@@ -139,4 +139,23 @@ describe('task leases: workers share tasks without running one twice (two runtim
     expect(ofType(events, 'TaskCompleted')).to.have.length(1);
     expect(ofType(events, 'TaskLeaseReleased')).to.have.length(0);
   });
+
+  it('keeps its lease through a call longer than the lease (a healthy worker is not taken over mid-call)', async () => {
+    let open!: () => void;
+    tools.gate = new Promise<void>((r) => (open = r));
+    const a = worker('worker-a', { leaseMs: 1_000 });
+    const b = worker('worker-b', { leaseMs: 1_000 });
+    await a.start();
+    await b.start();
+    const id = await submitTask(store, 'acme', { steps: [{ tool: 'mail__send', arguments: { n: 1 } }] });
+    await waitForTask(store, id, (es) => ofType(es, 'TaskStepStarted').length > 0);
+    await new Promise((r) => setTimeout(r, 2_500)); // 2.5 leases
+    tools.gate = undefined;
+    open();
+    const events = await waitForTask(store, id, ended);
+    expect(ofType(events, 'TaskFailed')[0]?.data, 'failed').to.equal(undefined);
+    expect(ofType(events, 'TaskCompleted')).to.have.length(1);
+    expect(new Set(ofType(events, 'TaskLeased').map((e) => (e.data as { worker: string }).worker))).to.deep.equal(new Set(['worker-a']));
+    expect(tools.calls).to.have.length(1);
+  });
 });

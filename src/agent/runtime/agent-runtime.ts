@@ -11,7 +11,7 @@ import { TaskRun } from './task-run';
 const WAKE_TYPES = new Set(['ApprovalGranted', 'ApprovalRejected', 'TaskCancelled']);
 const END_TYPES = new Set(['TaskCompleted', 'TaskFailed', 'TaskCancelled']);
 
-type Running = { run: TaskRun; controller: AbortController; done: Promise<void>; wakers: Set<() => void> };
+type Running = { run: TaskRun; controller: AbortController; cancel: AbortController; done: Promise<void>; wakers: Set<() => void> };
 
 /**
  * The agent runtime: a process manager over the event log. It follows the log (subscribeAll
@@ -158,7 +158,10 @@ export class AgentRuntime {
       if (WAKE_TYPES.has(e.type)) {
         const r = this.running.get(taskId);
         if (r) {
-          if (e.type === 'TaskCancelled') r.controller.abort(new Error('task cancelled'));
+          if (e.type === 'TaskCancelled') {
+            r.cancel.abort(new Error('task cancelled'));
+            r.controller.abort(new Error('task cancelled'));
+          }
           for (const w of r.wakers) w();
         }
       }
@@ -183,6 +186,7 @@ export class AgentRuntime {
 
   private launch(taskId: string): void {
     const controller = new AbortController();
+    const cancel = new AbortController();
     const wakers = new Set<() => void>();
     const waitForChange = (ms: number) =>
       new Promise<void>((resolve) => {
@@ -194,8 +198,8 @@ export class AgentRuntime {
         const t = setTimeout(done, ms);
         wakers.add(done);
       });
-    const run = new TaskRun(this.deps, this.options, taskId, controller.signal, { waitForChange });
-    const entry: Running = { run, controller, wakers, done: Promise.resolve() };
+    const run = new TaskRun(this.deps, this.options, taskId, controller.signal, { waitForChange, cancelled: cancel.signal });
+    const entry: Running = { run, controller, cancel, wakers, done: Promise.resolve() };
     const submitted = this.submittedIds.get(taskId);
     const traced = () => withSpan('agent.task run', { attributes: { 'openmcp.task_id': taskId, 'openmcp.worker': this.options.worker } }, () => run.run());
     entry.done = (submitted ? withEventContext(this.deps.traceContexts, submitted, traced) : traced())

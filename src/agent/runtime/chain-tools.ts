@@ -5,6 +5,14 @@ import type { ToolInfo } from './tool-caller';
 export const READ_CONTRACT_TOOL = 'chain__read_contract';
 export const SEND_TRANSACTION_TOOL = 'chain__send_transaction';
 
+/**
+ * The runtime's own tool names. An MCP server a tenant registers as `chain` can list tools of the
+ * same names; those are never offered or called in their place (see TaskRun).
+ */
+export function isChainToolName(name: string): boolean {
+  return name === READ_CONTRACT_TOOL || name === SEND_TRANSACTION_TOOL;
+}
+
 function catalogText(reg: ChainRegistry, constant: boolean): string {
   return reg
     .list()

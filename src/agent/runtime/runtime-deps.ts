@@ -56,6 +56,8 @@ export type AgentRuntimeOptions = {
   /** Gateway tools offered per task (picked by tool search on the instruction). */
   toolsPerTask: number;
   knowledgeChunks: number;
+  /** Most characters of one tool result the model is given (the rest is cut, with a note): AGENT_TOOL_RESULT_MAX_CHARS. */
+  toolResultMaxChars: number;
   llmCacheTtlMs: number;
   /** Tasks run at once by this worker. */
   concurrency: number;
@@ -79,6 +81,7 @@ export const defaultRuntimeOptions: AgentRuntimeOptions = {
   redaction: 'store',
   toolsPerTask: 8,
   knowledgeChunks: 3,
+  toolResultMaxChars: 32_000,
   llmCacheTtlMs: 86_400_000,
   concurrency: 4,
   checkpointName: 'agent-runtime',

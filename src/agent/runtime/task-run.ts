@@ -10,8 +10,9 @@ import type { ChatMessage, ToolSpec } from '../llm/port';
 import { policyName, resolvePolicy } from '../policy/resolve-policy';
 import { evaluateToolCall, type PolicyDecision } from '../policy/evaluate-policy';
 import type { AgentPolicy } from '../policy/policy';
-import { READ_CONTRACT_TOOL, SEND_TRANSACTION_TOOL, chainTools } from './chain-tools';
+import { READ_CONTRACT_TOOL, SEND_TRANSACTION_TOOL, chainTools, isChainToolName } from './chain-tools';
 import { runChainRead, runChainTransaction } from './chain-steps';
+import { boundToolText } from './bound-tool-text';
 import { signOutput } from './output-signature';
 import type { StepSpec } from './step-spec';
 import type { AgentRuntimeDependencies, AgentRuntimeOptions } from './runtime-deps';
@@ -47,6 +48,12 @@ export type StepEnd = { ok: StepOutcome; text: string } | { failed: { code: stri
 export type RunHooks = {
   /** Resolves when something may have changed for this task (approval, cancel) or after `ms`. */
   waitForChange(ms: number): Promise<void>;
+  /**
+   * Aborted when the task is cancelled (not when the runtime stops): a tool call in flight is then
+   * cancelled upstream. On a stop it is left to finish, so the gateway still records whether the
+   * upstream acted, which is what a client checks after STEP_OUTCOME_UNKNOWN.
+   */
+  cancelled?: AbortSignal;
 };
 
 function textOf(r: ToolResult): string {
@@ -76,9 +83,14 @@ export class TaskRun {
   /** When the lease another worker holds expires (epoch ms), after run() returned 'held'. */
   heldUntil = 0;
   private renewing = false;
+  private heartbeat?: NodeJS.Timeout;
+  /** Serializes reading newer events and appending (the lease heartbeat runs beside the steps): an event we appended is applied to the view before any read can see it. */
+  private queue: Promise<unknown> = Promise.resolve();
   private readonly stream: string;
   private readonly actor: Actor;
   private policy!: AgentPolicy;
+  /** Aborted when the task's deadline passes: the model call or tool call in flight is given up (and cancelled upstream). */
+  private readonly pastDeadline = new AbortController();
 
   constructor(
     private readonly deps: AgentRuntimeDependencies,
@@ -101,6 +113,14 @@ export class TaskRun {
    * written). Resolves 'ended' when the task is finished (by us or anyone), else 'interrupted'.
    */
   async run(): Promise<RunOutcome> {
+    try {
+      return await this.runOnce();
+    } finally {
+      clearInterval(this.heartbeat);
+    }
+  }
+
+  private async runOnce(): Promise<RunOutcome> {
     this.view = foldTaskView(this.taskId, await this.deps.store.readStream(this.stream));
     if (this.view.status === 'none') return 'interrupted';
     if (isTerminal(this.view)) return 'ended';
@@ -108,6 +128,11 @@ export class TaskRun {
     try {
       const lease = await this.acquire();
       if (lease !== 'acquired') return lease;
+      // Renewed on a timer too, not only between steps: a model or tool call longer than half the
+      // lease must not let another worker take a task whose worker is alive (it would fail the call
+      // in flight as STEP_OUTCOME_UNKNOWN, or ask the model twice). Errors surface in the run's own next sync.
+      this.heartbeat = setInterval(() => void this.keepLease().catch(() => {}), Math.max(100, Math.floor(this.opts.leaseMs / 4)));
+      this.heartbeat.unref();
       if (this.view.status === 'submitted') await this.command({ type: 'StartTask', worker: this.opts.worker });
       const deadline = Date.parse(this.view.startedAt ?? this.now().toISOString()) + this.opts.taskTimeoutMs;
       const output = await this.withDeadline(deadline, () => this.execute());
@@ -122,6 +147,9 @@ export class TaskRun {
       this.deps.logger?.warn({ err, taskId: this.taskId }, 'task failed');
       try {
         await this.command({ type: 'FailTask', error: { code, message: (err as Error).message.slice(0, 4000) } });
+        // Only now (TaskFailed recorded, so nothing more can be appended): a model or tool call still
+        // in flight past the deadline is given up, and the tool call cancelled upstream.
+        this.pastDeadline.abort(new Error('task ended'));
         return 'ended';
       } catch (e) {
         if (e instanceof RunInterrupted && e.why === 'taken-over') return this.heldOrEnded();
@@ -189,7 +217,15 @@ export class TaskRun {
 
   /** Read newer events without the takeover check (before we own the task). */
   private async refresh(): Promise<void> {
-    for (const e of await this.deps.store.readStream(this.stream, { fromRevision: this.view.lastRevision + 1 })) applyTaskEvent(this.view, e);
+    await this.serialized(async () => {
+      for (const e of await this.deps.store.readStream(this.stream, { fromRevision: this.view.lastRevision + 1 })) applyTaskEvent(this.view, e);
+    });
+  }
+
+  private serialized<T>(fn: () => Promise<T>): Promise<T> {
+    const p = this.queue.then(fn, fn);
+    this.queue = p.catch(() => {});
+    return p;
   }
 
   private async withDeadline<T>(deadline: number, fn: () => Promise<T>): Promise<T> {
@@ -239,12 +275,15 @@ export class TaskRun {
       { role: 'system', content: system },
       { role: 'user', content: user },
     ];
-    let steps = this.view.stepRecords.size;
+    // The explicit steps (all done by now); the model's steps are counted as their turns are run or replayed.
+    let steps = this.view.steps?.length ?? 0;
     for (let turn = 0; turn <= this.opts.maxSteps; turn++) {
       const recorded = this.view.turns[turn];
       let message: Extract<ChatMessage, { role: 'assistant' }>;
+      let finishReason: string;
       if (recorded) {
         message = JSON.parse(recorded.responseJson);
+        finishReason = recorded.finishReason;
       } else {
         await this.sync();
         const base = { messages: [...messages], tools: specs, model: this.opts.model, temperature: this.opts.temperature, maxTokens: this.opts.maxTokens };
@@ -257,7 +296,7 @@ export class TaskRun {
           ttlMs: this.opts.stepTimeoutMs + 10_000,
           signal: this.signal,
         });
-        const signal = AbortSignal.any([this.signal, AbortSignal.timeout(this.opts.stepTimeoutMs)]);
+        const signal = AbortSignal.any([this.signal, this.pastDeadline.signal, AbortSignal.timeout(this.opts.stepTimeoutMs)]);
         const req = { ...base, signal };
         let r;
         try {
@@ -272,13 +311,15 @@ export class TaskRun {
         // Booked whether or not the turn can still be recorded: the provider was paid for it.
         await hold?.settle(r.cached ? 0 : r.completion.usage.totalTokens, this.now());
         message = r.completion.message;
+        finishReason = r.completion.finishReason;
         const digest = payloadDigest(req.messages);
         await this.append('InferenceCompleted', {
           turn,
           provider: llm.provider,
           model: r.completion.model,
           promptHash: r.promptHash,
-          ...(this.opts.redaction === 'store' ? { messagesJson: digest.json } : {}),
+          // Past the schema's cap the messages are left out (promptHash still names them; each result is in its step's events).
+          ...(this.opts.redaction === 'store' && digest.json.length <= MESSAGES_JSON_MAX ? { messagesJson: digest.json } : {}),
           redaction: this.opts.redaction,
           responseJson: payloadDigest(message).json,
           finishReason: r.completion.finishReason,
@@ -291,24 +332,35 @@ export class TaskRun {
       }
       messages.push(message);
       const calls = message.tool_calls ?? [];
-      if (!calls.length) return message.content ?? '';
-      for (const call of calls) {
+      if (!calls.length) return finalAnswer(message, finishReason, this.opts.maxTokens);
+      const stepIds = stepIdsOf(turn, calls);
+      for (const [i, call] of calls.entries()) {
         if (++steps > this.opts.maxSteps) throw new AgentError('TASK_MAX_STEPS', `task reached ${this.opts.maxSteps} steps (AGENT_MAX_STEPS)`);
-        const stepId = `turn-${turn}-${call.id}`.slice(0, 200);
+        const stepId = stepIds[i];
         let args: Record<string, unknown>;
         try {
           args = JSON.parse(call.function.arguments || '{}');
           if (!args || typeof args !== 'object' || Array.isArray(args)) throw new Error('arguments must be a JSON object');
         } catch (err) {
-          messages.push({ role: 'tool', tool_call_id: call.id, content: `error TOOL_ARGUMENTS_INVALID: ${(err as Error).message}` });
+          const failed = { code: 'TOOL_ARGUMENTS_INVALID', message: `the arguments of ${call.function.name.slice(0, 200)} are not a JSON object: ${(err as Error).message}`.slice(0, 4000) };
+          // Recorded for the audit (nothing was called); a replay parses the same text and says the same.
+          if (!this.view.stepRecords.has(stepId)) await this.append('TaskStepFailed', { stepId, error: failed });
+          messages.push({ role: 'tool', tool_call_id: call.id, content: `error ${failed.code}: ${failed.message}` });
           continue;
         }
-        const end = await this.step({ stepId, index: steps - 1, tool: stepTool.get(call.function.name) ?? call.function.name, args, source: 'llm' });
+        const tool = stepTool.get(call.function.name) ?? call.function.name;
+        // A name no tool has (empty, too long, or not in the catalog — models often drop the server
+        // prefix) is a slip of the model: it is told the names it may use. Nothing can be called, so
+        // there is nothing for the policy to stop. Recorded (TaskStepFailed), so a resumed run tells
+        // the model the same even if such a tool has appeared since.
+        const end = !this.view.stepRecords.has(stepId) && (!tool || tool.length > 200 || this.isUnknownTool(tool))
+          ? await this.noSuchTool(stepId, tool, specs)
+          : await this.step({ stepId, index: steps - 1, tool, args, source: 'llm' });
         if ('failed' in end) {
           if (end.fatal) throw new AgentError(end.failed.code as never, end.failed.message);
           messages.push({ role: 'tool', tool_call_id: call.id, content: `error ${end.failed.code}: ${end.failed.message}` });
         } else {
-          messages.push({ role: 'tool', tool_call_id: call.id, content: end.text || end.ok.resultJson || '' });
+          messages.push({ role: 'tool', tool_call_id: call.id, content: boundToolText(end.text || end.ok.resultJson || '', this.opts.toolResultMaxChars) });
         }
       }
     }
@@ -321,13 +373,28 @@ export class TaskRun {
     let picked: ToolInfo[] = [];
     if (t.searchTools) picked = (await t.searchTools(this.view.tenant, instruction, this.opts.toolsPerTask)).map((h) => h.tool);
     else if (t.listTools) picked = t.listTools(this.view.tenant).slice(0, this.opts.toolsPerTask);
+    // An upstream tool named like the runtime's chain tools would impersonate them (or shadow them): never offered.
+    picked = picked.filter((x) => !isChainToolName(canonicalName(x)) && !isChainToolName(x.name));
     if (this.deps.chains) picked = [...picked, ...chainTools(this.deps.chains)];
     return picked.filter((x) => evaluateToolCall(this.policy, { tool: canonicalName(x), callsInTask: 0 }).decision === 'allow');
   }
 
+  private async noSuchTool(stepId: string, tool: string, offered: ToolSpec[]): Promise<StepEnd> {
+    const name = `${JSON.stringify(tool.slice(0, 100))}${tool.length > 100 ? '…' : ''}`;
+    const failed = { code: 'MCP_TOOL_NOT_FOUND', message: `no tool named ${name}; the tools you may call are: ${offered.map((x) => x.name).join(', ')}`.slice(0, 4000) };
+    await this.append('TaskStepFailed', { stepId, error: failed });
+    return { failed, fatal: false };
+  }
+
+  /** True only when the catalog can be listed and holds no tool of that name (nor is it a chain tool). */
+  private isUnknownTool(name: string): boolean {
+    if (!this.deps.tools.listTools) return false;
+    return !this.toolInfo(name);
+  }
+
   /** A tool by either of its names (the host-safe one the model calls, or the namespaced one). */
   private toolInfo(name: string): ToolInfo | undefined {
-    if (this.deps.chains && (name === READ_CONTRACT_TOOL || name === SEND_TRANSACTION_TOOL)) return chainTools(this.deps.chains).find((t) => t.name === name);
+    if (isChainToolName(name)) return this.deps.chains ? chainTools(this.deps.chains).find((t) => t.name === name) : undefined;
     const list = this.deps.tools.listTools?.(this.view.tenant) ?? [];
     return list.find((t) => canonicalName(t) === name) ?? list.find((t) => t.name === name);
   }
@@ -345,8 +412,14 @@ export class TaskRun {
     const known = this.toolInfo(spec.tool);
     const s = known ? { ...spec, tool: canonicalName(known) } : spec;
     const existing = this.view.stepRecords.get(s.stepId);
-    if (existing?.result) return { ok: existing.result, text: existing.result.resultJson ? this.recordedText(existing.result.resultJson) : '' };
+    if (existing?.result) return { ok: existing.result, text: this.recordedText(existing.result) };
     if (existing?.failed) return { failed: existing.failed, fatal: s.source === 'steps' || FATAL.has(existing.failed.code) };
+    if (isChainToolName(s.tool) && !this.deps.chains) {
+      // Never sent to an MCP server's tool of the same name: the log would show a chain step that is not one.
+      const failed = { code: 'CHAIN_NOT_CONFIGURED', message: `${s.tool} is the runtime's own chain tool and no chains are configured (CHAINS_FILE)` };
+      await this.append('TaskStepFailed', { stepId: s.stepId, error: failed });
+      return { failed, fatal: s.source === 'steps' };
+    }
     const isTx = s.tool === SEND_TRANSACTION_TOOL && !!this.deps.chains;
     const info = known;
     const nowIdempotent = info?.annotations?.readOnlyHint === true && info?.annotations?.idempotentHint === true;
@@ -392,7 +465,11 @@ export class TaskRun {
         isError = r.status !== 'success';
         text = payloadDigest(r).json;
       } else {
-        const r = await this.timed(traceToolCall(s.tool, () => this.deps.tools.callTool({ tenant: this.view.tenant, actor: this.actor, correlationId: this.view.correlationId, taskId: this.taskId }, s.tool, s.args)));
+        // Cancelled upstream when the task is cancelled and when the step times out (its result would be dropped).
+        const timeout = AbortSignal.timeout(this.opts.stepTimeoutMs);
+        const signal = AbortSignal.any([...(this.hooks.cancelled ? [this.hooks.cancelled] : []), this.pastDeadline.signal, timeout]);
+        const ctx = { tenant: this.view.tenant, actor: this.actor, correlationId: this.view.correlationId, taskId: this.taskId };
+        const r = await this.timed(traceToolCall(s.tool, () => this.deps.tools.callTool(ctx, s.tool, s.args, { signal })));
         result = r;
         isError = r.isError === true;
         text = textOf(r);
@@ -410,7 +487,9 @@ export class TaskRun {
     }
   }
 
-  private recordedText(resultJson: string): string {
+  private recordedText(result: StepOutcome): string {
+    if (result.resultJson === undefined) return `[the result (sha-256 ${result.resultHash}) was over 256 KiB and is not kept in the task's log]`;
+    const resultJson = result.resultJson;
     try {
       const r = JSON.parse(resultJson) as ToolResult;
       if (r && typeof r === 'object' && Array.isArray(r.content)) return textOf(r);
@@ -474,11 +553,13 @@ export class TaskRun {
     // A run that outlived its task (e.g. past AGENT_TASK_TIMEOUT_MS, whose TaskFailed is already
     // recorded) stops at its next step: no more polling, no lease renewal.
     if (isTerminal(this.view)) throw new RunInterrupted('ended');
-    const newer = await this.deps.store.readStream(this.stream, { fromRevision: this.view.lastRevision + 1 });
-    for (const e of newer) {
-      if (RUNNER_TYPES.has(e.type)) throw new RunInterrupted('taken-over');
-      applyTaskEvent(this.view, e);
-    }
+    await this.serialized(async () => {
+      const newer = await this.deps.store.readStream(this.stream, { fromRevision: this.view.lastRevision + 1 });
+      for (const e of newer) {
+        if (RUNNER_TYPES.has(e.type)) throw new RunInterrupted('taken-over');
+        applyTaskEvent(this.view, e);
+      }
+    });
     if (this.view.status === 'cancelled') throw new RunInterrupted('cancelled');
     await this.keepLease();
     return this.view;
@@ -498,7 +579,11 @@ export class TaskRun {
   }
 
   /** One append at the revision we know; throws WrongExpectedRevisionError when the stream moved. */
-  private async appendAt(type: string, data: Record<string, unknown>): Promise<void> {
+  private appendAt(type: string, data: Record<string, unknown>): Promise<void> {
+    return this.serialized(() => this.appendNow(type, data));
+  }
+
+  private async appendNow(type: string, data: Record<string, unknown>): Promise<void> {
     // Nothing follows TaskCompleted or TaskFailed: a step still running when the task ended (its
     // deadline passed) records no call and no transaction, and a signed one is never broadcast
     // (TransactionSubmitted is recorded before the broadcast).
@@ -521,6 +606,35 @@ export class TaskRun {
     const state = { status: this.view.status, stepCount: this.view.steps?.length ?? 0 };
     for (const draft of taskDecider.decide(command, state)) await this.append(draft.type, draft.data as Record<string, unknown>);
   }
+}
+
+/** InferenceCompleted.messagesJson's limit in the event schema. */
+const MESSAGES_JSON_MAX = 2_000_000;
+
+/**
+ * Step ids of one turn's tool calls: `turn-<n>-<callId>`. Some OpenAI-compatible servers give
+ * every call of a turn the same id (or none): a repeat gets its index too, so each call is its
+ * own step (with the same id, the second would have been answered with the first's result).
+ * Derived from the recorded response alone, so a resumed run finds the same ids.
+ */
+function stepIdsOf(turn: number, calls: { id: string }[]): string[] {
+  const seen = new Set<string>();
+  return calls.map((call, i) => {
+    let id = `turn-${turn}-${call.id}`.slice(0, 200);
+    for (let k = 0; seen.has(id); k++) id = `turn-${turn}-${i}${k ? `.${k}` : ''}-${call.id}`.slice(0, 200);
+    seen.add(id);
+    return id;
+  });
+}
+
+/**
+ * The model's final answer, unless it was cut off (finish_reason `length`: a partial answer must
+ * not be signed as the task's output) or withheld by the provider's filter (`content_filter`).
+ */
+function finalAnswer(message: { content: string | null }, finishReason: string, maxTokens: number): string {
+  if (finishReason === 'length') throw new AgentError('LLM_OUTPUT_TRUNCATED', `the model's answer was cut off at LLM_MAX_TOKENS=${maxTokens} tokens (finish_reason length); raise LLM_MAX_TOKENS or ask for a shorter answer`);
+  if (finishReason === 'content_filter') throw new AgentError('LLM_CONTENT_FILTERED', "the provider's content filter withheld the model's answer (finish_reason content_filter)");
+  return message.content ?? '';
 }
 
 /** Failures that end the task even when the model asked for the step (it must not talk its way around them). */

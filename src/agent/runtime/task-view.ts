@@ -12,7 +12,7 @@ export type StepRecord = {
   failed?: { code: string; message: string };
 };
 
-export type TurnRecord = { responseJson: string; totalTokens: number; cached: boolean };
+export type TurnRecord = { responseJson: string; finishReason: string; totalTokens: number; cached: boolean };
 
 export type PolicyRecord = { decision: 'allow' | 'deny' | 'require_approval'; rule: string; reason: string; proposalHash?: string };
 
@@ -116,7 +116,7 @@ export function applyTaskEvent(v: TaskView, e: RecordedEvent): TaskView {
       break;
     }
     case 'InferenceCompleted':
-      v.turns[d.turn] = { responseJson: d.responseJson, totalTokens: d.usage.totalTokens, cached: d.cached };
+      v.turns[d.turn] = { responseJson: d.responseJson, finishReason: d.finishReason, totalTokens: d.usage.totalTokens, cached: d.cached };
       if (!d.cached) v.tokensUsed += d.usage.totalTokens;
       break;
     case 'PolicyEvaluated':

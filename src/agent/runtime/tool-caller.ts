@@ -24,7 +24,8 @@ export type ToolInfo = {
  * listTools gives annotations (read-only + idempotent tools may be re-run after a crash).
  */
 export interface ToolCaller {
-  callTool(ctx: ToolCallContext, name: string, args: Record<string, unknown>): Promise<ToolResult>;
+  /** Aborting `options.signal` (the task was cancelled, the step timed out) cancels the call upstream. */
+  callTool(ctx: ToolCallContext, name: string, args: Record<string, unknown>, options?: { signal?: AbortSignal }): Promise<ToolResult>;
   searchTools?(tenant: string, q: string, k: number): Promise<{ tool: ToolInfo; score: number }[]>;
   listTools?(tenant: string): ToolInfo[];
 }

@@ -1,9 +1,11 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
 import { InvalidTransitionError, NotFoundError } from '../../core/errors';
-import { newId } from '../../core/ids';
 import { handleCommand } from '../../domain/handle-command';
 import { taskDecider, taskStream } from '../../domain/task/task.decider';
+import { IDEMPOTENCY_KEY } from '../../domain/task/idempotent-task-id';
+import { submitTask } from '../../domain/task/submit-task';
 import type { AppDeps } from '../deps';
 import { metadataOf, principalOf } from '../context';
 import { decodeCursor, encodeCursor } from '../cursor';
@@ -24,6 +26,11 @@ import {
 
 const problems = { 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchema, 404: ProblemSchema, 409: ProblemSchema, 429: ProblemSchema };
 
+/** The optional `Idempotency-Key` header (shown in /docs): one printable-ASCII string of 1 to 255 characters. */
+const SubmitTaskHeaders = z.looseObject({
+  'idempotency-key': z.string().regex(IDEMPOTENCY_KEY, '1 to 255 printable ASCII characters').optional().describe('Makes a retried POST return the task it already made (docs/agent.md)'),
+});
+
 /** Tasks: submit, list, show, audit trail, cancel, approvals. Every query and command is scoped to the caller's tenant. */
 export function tasksRoutes(deps: AppDeps): FastifyPluginAsync {
   const waitMs = deps.readYourWritesMs ?? 2000;
@@ -34,19 +41,14 @@ export function tasksRoutes(deps: AppDeps): FastifyPluginAsync {
 
     app.post('/tasks', {
       config: { permission: 'tasks:write' },
-      schema: { tags: ['tasks'], summary: 'Submit a task', body: SubmitTaskBody, response: { 202: SubmitTaskResponse, ...problems } },
+      schema: { tags: ['tasks'], summary: 'Submit a task (optional Idempotency-Key header)', headers: SubmitTaskHeaders, body: SubmitTaskBody, response: { 202: SubmitTaskResponse, 422: ProblemSchema, ...problems } },
     }, async (request, reply) => {
       deps.assertTaskRunnable?.(request.body);
-      const id = newId();
-      const result = await handleCommand(commandDeps, {
-        decider: taskDecider,
-        stream: taskStream(id),
-        command: { type: 'SubmitTask', ...request.body },
-        metadata: metadataOf(request),
-      });
+      const out = await submitTask(commandDeps, { command: { type: 'SubmitTask', ...request.body }, metadata: metadataOf(request), idempotencyKey: request.headers['idempotency-key'] });
       // Read-your-writes: GET /v1/tasks/:id right after this answer sees the task.
-      await deps.readModels.waitForPosition(result.events[result.events.length - 1].position, waitMs);
-      return reply.code(202).header('location', `/v1/tasks/${id}`).send({ id, status: 'submitted' as const });
+      await deps.readModels.waitForPosition(out.position, waitMs);
+      if (out.replayed) reply.header('idempotent-replayed', 'true');
+      return reply.code(202).header('location', `/v1/tasks/${out.id}`).send({ id: out.id, status: out.status });
     });
 
     app.get('/tasks', {

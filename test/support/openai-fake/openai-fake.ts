@@ -4,7 +4,12 @@ import type { AddressInfo } from 'node:net';
 /** One scripted answer of the fake: text, tool calls, or an HTTP error; optionally late or never. */
 export type FakeReply = {
   content?: string;
-  toolCalls?: { id?: string; name: string; arguments: Record<string, unknown> }[];
+  /** Arguments as an object (sent as its JSON) or as the exact text a model produced (maybe not JSON). */
+  toolCalls?: { id?: string; name: string; arguments: Record<string, unknown> | string }[];
+  /** finish_reason of the choice (default: tool_calls when there are tool calls, else stop). */
+  finishReason?: string;
+  /** Answer 200 with exactly this body text instead (a broken or odd server: not JSON, no choices). */
+  raw?: string;
   usage?: { prompt_tokens: number; completion_tokens: number };
   /** Answer with this HTTP status and an OpenAI-style error body instead. */
   status?: number;
@@ -94,10 +99,14 @@ export async function startOpenAiFake(script: FakeScript = []): Promise<OpenAiFa
       }
       const answer = () => {
         if (reply.status) return send(res, reply.status, { error: { message: `scripted error ${reply.status}`, type: 'server_error', code: null } });
+        if (reply.raw !== undefined) {
+          res.writeHead(200, { 'content-type': 'application/json' });
+          return void res.end(reply.raw);
+        }
         const toolCalls = reply.toolCalls?.map((t, i) => ({
           id: t.id ?? `call_${index}_${i}`,
           type: 'function',
-          function: { name: t.name, arguments: JSON.stringify(t.arguments) },
+          function: { name: t.name, arguments: typeof t.arguments === 'string' ? t.arguments : JSON.stringify(t.arguments) },
         }));
         const usage = reply.usage ?? { prompt_tokens: 10 + JSON.stringify(body.messages).length % 50, completion_tokens: 5 };
         send(res, 200, {
@@ -109,7 +118,7 @@ export async function startOpenAiFake(script: FakeScript = []): Promise<OpenAiFa
             {
               index: 0,
               message: { role: 'assistant', content: reply.content ?? null, ...(toolCalls?.length ? { tool_calls: toolCalls } : {}), refusal: null },
-              finish_reason: toolCalls?.length ? 'tool_calls' : 'stop',
+              finish_reason: reply.finishReason ?? (toolCalls?.length ? 'tool_calls' : 'stop'),
               logprobs: null,
             },
           ],

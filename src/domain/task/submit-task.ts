@@ -1,0 +1,57 @@
+import { canonicalJson } from '../../core/canonical';
+import { InvalidTransitionError, OpenMcpError } from '../../core/errors';
+import { newId } from '../../core/ids';
+import { handleCommand, type CommandMetadata, type HandleCommandDependencies } from '../handle-command';
+import { taskIdForIdempotencyKey } from './idempotent-task-id';
+import { taskDecider, taskStream, type TaskCommand, type TaskStatus } from './task.decider';
+
+/** The same Idempotency-Key was sent before with another request: nothing is appended. */
+export class IdempotencyKeyReusedError extends OpenMcpError {
+  constructor(taskId: string) {
+    super('IDEMPOTENCY_KEY_REUSED', `this Idempotency-Key already submitted task ${taskId} with a different body; use a new key for a new task`, {
+      status: 422,
+      details: { field: 'headers.idempotency-key', taskId },
+    });
+  }
+}
+
+export type SubmitTaskParameters = {
+  command: Extract<TaskCommand, { type: 'SubmitTask' }>;
+  metadata: CommandMetadata;
+  /** The client's Idempotency-Key (already checked against IDEMPOTENCY_KEY). */
+  idempotencyKey?: string;
+};
+
+export type SubmitTaskReturnType = {
+  id: string;
+  status: Exclude<TaskStatus, 'none'>;
+  /** True when the key named a task submitted before: nothing new was appended. */
+  replayed: boolean;
+  /** Global position of the task's TaskSubmitted (for read-your-writes). */
+  position: number;
+};
+
+/**
+ * Submit a task. With an idempotency key the task id is derived from (tenant, key), so a client
+ * retrying a POST whose answer it lost gets the task it already started — never a second one that
+ * could act (or pay) twice — whichever API replica answers: the event store refuses a second
+ * TaskSubmitted on the stream. The retry must carry the same body; another body is refused
+ * (IDEMPOTENCY_KEY_REUSED) rather than silently answered with a task that does something else.
+ */
+export async function submitTask(deps: HandleCommandDependencies, p: SubmitTaskParameters): Promise<SubmitTaskReturnType> {
+  const id = p.idempotencyKey === undefined ? newId() : taskIdForIdempotencyKey(p.metadata.tenant, p.idempotencyKey);
+  const stream = taskStream(id);
+  try {
+    const result = await handleCommand(deps, { decider: taskDecider, stream, command: p.command, metadata: p.metadata });
+    return { id, status: 'submitted', replayed: false, position: result.events[result.events.length - 1].position };
+  } catch (err) {
+    if (p.idempotencyKey === undefined || !(err instanceof InvalidTransitionError) || err.command !== 'SubmitTask') throw err;
+  }
+  // The key was used before: answer with that task if it is the same request.
+  const history = (await deps.store.readStream(stream)).map((e) => deps.catalog.upcast(e));
+  const [draft] = taskDecider.decide(p.command, taskDecider.initialState());
+  const wanted = deps.catalog.validate(draft.type, deps.catalog.latestVersion(draft.type), draft.data);
+  if (history[0]?.type !== 'TaskSubmitted' || canonicalJson(history[0].data) !== canonicalJson(wanted)) throw new IdempotencyKeyReusedError(id);
+  const state = history.reduce((s, e) => taskDecider.evolve(s, { type: e.type, data: e.data }), taskDecider.initialState());
+  return { id, status: state.status as Exclude<TaskStatus, 'none'>, replayed: true, position: history[0].position };
+}
