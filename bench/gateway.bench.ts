@@ -283,6 +283,11 @@ async function main(): Promise<void> {
         () => ({ gateway: viaHttpHttpUp.pid, upstream: httpUpstream.pid }),
       ],
     ];
+    // BENCH_ONLY=<regex>: measure only the paths it matches (plus the `direct` rows they are compared with).
+    if (process.env.BENCH_ONLY) {
+      const only = new RegExp(process.env.BENCH_ONLY);
+      paths.splice(0, paths.length, ...paths.filter(([name]) => name.startsWith('direct') || only.test(name)));
+    }
     const results: Figures[][] = paths.map(() => []);
     for (let r = 0; r < rounds; r++) {
       for (const [i, [name, call, procs]] of paths.entries()) {
@@ -314,7 +319,7 @@ async function main(): Promise<void> {
     const name = (n: string) => paths.findIndex((p) => p[0].startsWith(n));
     const h = rows[name('gateway /mcp: ')];
     const fl = rows[name('http floor')];
-    console.log(`\n/mcp (full) above the SDK client's HTTP floor: p50 +${(h.p50 - fl.p50).toFixed(2)} ms, throughput ${((h.rate / fl.rate) * 100).toFixed(0)}% of the floor`);
+    if (h && fl) console.log(`\n/mcp (full) above the SDK client's HTTP floor: p50 +${(h.p50 - fl.p50).toFixed(2)} ms, throughput ${((h.rate / fl.rate) * 100).toFixed(0)}% of the floor`);
 
     const us = (x?: number) => (x === undefined ? '—' : x.toFixed(0));
     console.log(`\nCPU per call during the throughput phase, µs (client = this process; an in-process gateway counts there)\n`);

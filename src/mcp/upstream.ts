@@ -220,20 +220,34 @@ export class Upstream {
       // maxTotalTimeout, because aborting a signal also sends notifications/cancelled upstream
       // (the SDK's maximum only stops waiting and leaves the tool running).
       const maxMs = this.options.callTimeoutMs * CALL_MAX_TIMEOUT_FACTOR;
-      const hard = AbortSignal.timeout(maxMs);
+      // One controller per call, its hard timer armed at the first progress notification only (a
+      // call without progress ends at the SDK's own timeout) and cleared when the call ends.
+      // AbortSignal.timeout and AbortSignal.any cost more per call, and the former's timer cannot
+      // be cleared: every call left one pending for the whole maximum.
+      const ac = new AbortController();
+      let hard = false;
+      let hardTimer: NodeJS.Timeout | undefined;
+      const cancel = () => ac.abort(signal!.reason);
+      signal?.addEventListener('abort', cancel, { once: true });
       try {
         // The SDK sends a progress token only with `onprogress`: always asked for, or the upstream could not show it is alive.
         const options = {
           timeout: this.options.callTimeoutMs,
           resetTimeoutOnProgress: true,
-          signal: signal ? AbortSignal.any([signal, hard]) : hard,
-          onprogress: onProgress ?? (() => {}),
+          signal: ac.signal,
+          onprogress: (p: Progress) => {
+            hardTimer ??= setTimeout(() => {
+              hard = true;
+              ac.abort();
+            }, maxMs);
+            onProgress?.(p);
+          },
         };
         return (await client.callTool({ name, arguments: args }, undefined, options)) as CallToolResult;
       } catch (err) {
         // Cancelled by our caller: the SDK rejects with a RequestTimeout that is not one.
         if (signal?.aborted) throw cancelledError(signal);
-        if (hard.aborted) {
+        if (hard) {
           throw new McpGatewayError('MCP_UPSTREAM_TIMEOUT', `${this.label}: no answer within ${maxMs} ms (${CALL_MAX_TIMEOUT_FACTOR} times the call timeout), progress notwithstanding; the call was cancelled upstream`, { cause: err });
         }
         // A 404 means the upstream forgot our session (restart, expiry): it never ran the call, so one fresh session is safe.
@@ -244,6 +258,9 @@ export class Upstream {
         const e = this.classify(err);
         if (e.code === 'MCP_UPSTREAM_UNAVAILABLE') await this.drop(client);
         throw e;
+      } finally {
+        clearTimeout(hardTimer);
+        signal?.removeEventListener('abort', cancel);
       }
     }
   }
