@@ -33,16 +33,25 @@ describe('LLM adapter (openai SDK over HTTP against openai-fake)', function () {
     fake.setScript(() => ({ content: 'answer' }));
     const cache = new MemoryCache();
     const n = fake.requests.length;
-    const a = await infer({ llm: client(), cache }, req('cache me'));
-    const b = await infer({ llm: client(), cache }, req('cache me'));
+    const a = await infer({ llm: client(), tenant: 'acme', cache }, req('cache me'));
+    const b = await infer({ llm: client(), tenant: 'acme', cache }, req('cache me'));
     expect([a.cached, b.cached]).to.deep.equal([false, true]);
     expect(b.promptHash).to.equal(a.promptHash);
     expect(b.completion).to.deep.equal(a.completion);
-    await infer({ llm: client(), cache }, req('cache me too'));
-    await infer({ llm: client(), cache }, req('warm', 0.7));
-    const w = await infer({ llm: client(), cache }, req('warm', 0.7));
+    await infer({ llm: client(), tenant: 'acme', cache }, req('cache me too'));
+    await infer({ llm: client(), tenant: 'acme', cache }, req('warm', 0.7));
+    const w = await infer({ llm: client(), tenant: 'acme', cache }, req('warm', 0.7));
     expect(w.cached).to.equal(false);
     expect(fake.requests.length - n).to.equal(4);
+  });
+
+  it("keeps each tenant's cached answers to itself (a hit would tell one tenant another sent the prompt)", async () => {
+    fake.setScript(() => ({ content: 'answer' }));
+    const cache = new MemoryCache();
+    await infer({ llm: client(), tenant: 'acme', cache }, req('same prompt'));
+    const other = await infer({ llm: client(), tenant: 'globex', cache }, req('same prompt'));
+    const again = await infer({ llm: client(), tenant: 'acme', cache }, req('same prompt'));
+    expect([other.cached, again.cached]).to.deep.equal([false, true]);
   });
 
   it('reports an endpoint failure as LLM_UNAVAILABLE with the URL', async () => {

@@ -13,13 +13,14 @@ export function promptDigest(req: CompletionRequest): { hash: Hex; messagesJson:
 
 /**
  * One model call through the response cache (Redis in production, in-memory in the embedded
- * default), keyed by the prompt hash: the same model, messages, tools and sampling get the same
- * answer without a provider call. Only cacheable when temperature is 0 (otherwise a repeat is
- * not expected to be the same answer).
+ * default), keyed by tenant and prompt hash: the same model, messages, tools and sampling get the
+ * same answer without a provider call. Only cacheable when temperature is 0 (otherwise a repeat is
+ * not expected to be the same answer). Per tenant, because a hit is recorded (`cached: true`):
+ * shared, it told one tenant that another had sent the same prompt.
  */
-export async function infer(deps: { llm: LlmClient; cache?: Cache; cacheTtlMs?: number }, req: CompletionRequest): Promise<InferResult> {
+export async function infer(deps: { llm: LlmClient; tenant: string; cache?: Cache; cacheTtlMs?: number }, req: CompletionRequest): Promise<InferResult> {
   const { hash } = promptDigest(req);
-  const key = `llm:response:${req.model}:${hash}`;
+  const key = `llm:response:${deps.tenant}:${req.model}:${hash}`;
   const useCache = deps.cache && req.temperature === 0 && (deps.cacheTtlMs ?? 1) > 0;
   const t0 = Date.now();
   if (useCache) {

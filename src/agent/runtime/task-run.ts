@@ -300,7 +300,7 @@ export class TaskRun {
         const req = { ...base, signal };
         let r;
         try {
-          r = await traceLlmCall(this.opts.model, () => infer({ llm, cache: this.deps.cache, cacheTtlMs: this.opts.llmCacheTtlMs }, req));
+          r = await traceLlmCall(this.opts.model, () => infer({ llm, tenant: this.view.tenant, cache: this.deps.cache, cacheTtlMs: this.opts.llmCacheTtlMs }, req));
         } catch (err) {
           // No answer, no usage to book: the reservation is freed.
           await hold?.settle(0, this.now()).catch((e) => this.deps.logger?.warn({ err: e, taskId: this.taskId }, 'token reservation not freed; it expires on its own'));
