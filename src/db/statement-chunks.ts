@@ -1,3 +1,5 @@
+import { splitByBytes } from '../core/split-by-bytes';
+
 /** Rows per multi-row INSERT: well under SQLite's bound-variable limit for our widest table. */
 export const ROWS_PER_STATEMENT = 200;
 
@@ -20,19 +22,5 @@ function rowBytes(row: Record<string, unknown>): number {
  * BYTES_PER_STATEMENT bytes of values (a single larger row goes alone).
  */
 export function statementChunks<T extends Record<string, unknown>>(rows: T[]): T[][] {
-  const out: T[][] = [];
-  let part: T[] = [];
-  let bytes = 0;
-  for (const row of rows) {
-    const size = rowBytes(row);
-    if (part.length && (part.length >= ROWS_PER_STATEMENT || bytes + size > BYTES_PER_STATEMENT)) {
-      out.push(part);
-      part = [];
-      bytes = 0;
-    }
-    part.push(row);
-    bytes += size;
-  }
-  if (part.length) out.push(part);
-  return out;
+  return splitByBytes(rows, rowBytes, BYTES_PER_STATEMENT, ROWS_PER_STATEMENT);
 }

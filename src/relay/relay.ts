@@ -14,7 +14,7 @@ import { trackRelayLag } from './relay-lag-gauge';
 import { sleep } from '../core/sleep';
 import { isKafkaError, isTooLarge, ownError, RelayEventTooLargeError, RelayPublishError, RelayTopicError } from './relay-errors';
 import { checkPartitionCount, guardedPartitioner } from './partition-guard';
-import { splitByBytes } from './split-by-bytes';
+import { splitByBytes } from '../core/split-by-bytes';
 
 /** Why the relay is not publishing: set by a failed attempt, cleared by the next one Kafka acknowledges. */
 export type RelayStall = {
