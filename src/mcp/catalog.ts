@@ -1,7 +1,7 @@
 import type { EventContent } from '../core/envelope';
 import { parseStream } from '../core/envelope';
 import { uniqueTools, type McpServerLimits, type McpToolRecord } from '../../events/mcp.events';
-import { aliasToolName, ALIAS_HASH_DIGITS, hostSafeToolName, namespacedToolName } from './tool-name';
+import { aliasToolName, ALIAS_HASH_DIGITS, hostSafeToolName, namespacedToolName } from '../core/tool-name';
 import { SHARED_TENANT, type CatalogTool, type ServerHealth, type ServerInfo, type UpstreamTransportKind } from './types';
 
 type ServerState = Omit<ServerInfo, 'toolCount'> & { tools: CatalogTool[]; toolsHash?: string };

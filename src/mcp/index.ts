@@ -1,6 +1,6 @@
 export * from './types';
 export * from './errors';
-export * from './tool-name';
+export * from '../core/tool-name';
 export * from './catalog';
 export * from './audit';
 export * from './upstream';

@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import { parseJson } from '../../projections/sql-rows';
 import type { ToolCatalogEntry } from './port';
 import type { ReadModelTables } from '../../projections/tables';
-import { hostSafeToolName } from '../mcp/tool-name';
+import { hostSafeToolName } from '../core/tool-name';
 
 /** Tools of the live (not removed) servers registered under exactly `tenant` (no "*" merge). */
 export async function loadToolCatalog(db: Knex, t: ReadModelTables, tenant: string): Promise<ToolCatalogEntry[]> {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { catalog } from '../../events';
 import type { EventStore } from '../../src/eventstore/port';
 import { McpGateway } from '../../src/mcp/gateway';
-import { aliasToolName } from '../../src/mcp/tool-name';
+import { aliasToolName } from '../../src/core/tool-name';
 import { AgentRuntime } from '../../src/agent/runtime/agent-runtime';
 import { OpenAiLlmClient } from '../../src/agent/llm/openai-client';
 import { parsePolicy } from '../../src/agent/policy';

@@ -3,7 +3,7 @@ import { McpGateway } from '../../src/mcp/gateway';
 import { payloadDigest } from '../../src/mcp/payload-hash';
 import { readServersFile } from '../../src/mcp/servers-file';
 import { examplesServer } from '../../src/mcp/examples-server';
-import { splitToolName } from '../../src/mcp/tool-name';
+import { splitToolName } from '../../src/core/tool-name';
 import { startHttpExample, type HttpExample } from '../../examples/mcp-http/server';
 import { openTempSqliteStore } from './support/stores';
 import { writeFileSync } from 'node:fs';

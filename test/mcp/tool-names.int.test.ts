@@ -3,7 +3,7 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { FastifyInstance } from 'fastify';
 import { mcpGatewayService } from '../../src/api/mcp-gateway-service';
 import { McpGateway } from '../../src/mcp/gateway';
-import { aliasToolName, HOST_SAFE_TOOL_NAME } from '../../src/mcp/tool-name';
+import { aliasToolName, HOST_SAFE_TOOL_NAME } from '../../src/core/tool-name';
 import { startBehaviourUpstream, type BehaviourUpstream } from './support/behaviour-upstream';
 import { httpClient, startGatewayHttp } from './support/clients';
 import { openTempSqliteStore } from './support/stores';

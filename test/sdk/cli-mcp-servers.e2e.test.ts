@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { startHttpExample, type HttpExample } from '../../examples/mcp-http/server';
 import { startBearerUpstream } from '../mcp/support/bearer-upstream';
 import { startBehaviourUpstream } from '../mcp/support/behaviour-upstream';
-import { aliasToolName } from '../../src/mcp/tool-name';
+import { aliasToolName } from '../../src/core/tool-name';
 import { registrationOf, runMcpServersAdd, runMcpServersList, runMcpServersRemove, runToolsSearch } from '../../src/cli/mcp-servers';
 import type { McpGateway } from '../../src/mcp/gateway';
 import { EXAMPLES_STDIO_SERVER } from '../../src/mcp/examples-server';

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { ToolCatalog } from '../../src/mcp/catalog';
-import { aliasToolName, HOST_SAFE_TOOL_NAME, hostSafeToolName, namespacedToolName } from '../../src/mcp/tool-name';
+import { aliasToolName, HOST_SAFE_TOOL_NAME, hostSafeToolName, namespacedToolName } from '../../src/core/tool-name';
 
 const server = fc.stringMatching(/^[a-z][a-z0-9-]{0,62}$/);
 const tool = fc.string({ minLength: 1, maxLength: 200, unit: 'binary' });
