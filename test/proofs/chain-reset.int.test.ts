@@ -46,6 +46,10 @@ describe('anchorer and proofs across a chain restarted with a new genesis', func
   let after_: LocalChain;
   before(async () => {
     f = await openFixture();
+    // A Hardhat genesis is a function of its config and its start time in whole seconds: two nodes
+    // started within one second have the same genesis, and then the second is not a new chain
+    // (the anchorer rightly reports lost anchors). Start the second one in another second.
+    await new Promise((r) => setTimeout(r, 1_100));
     after_ = await startLocalChain({ port: 0, dataDir: join(f.dir, 'second') });
   });
   after(async () => {
@@ -55,6 +59,15 @@ describe('anchorer and proofs across a chain restarted with a new genesis', func
 
   it('anchors every batch again on the new chain and serves proofs that verify there (was: anchor() reverted forever)', async () => {
     expect(after_.contractAddress, 'same deployer, same nonce: same address').to.equal(f.chain.contractAddress);
+    const genesis = async (url: string) => {
+      const p = createRpcProvider(url);
+      try {
+        return (await p.getBlock(0))!.hash;
+      } finally {
+        p.destroy();
+      }
+    };
+    expect(await genesis(after_.rpcUrl), 'a new genesis').to.not.equal(await genesis(f.chain.rpcUrl));
     const relay = await switchableRelay(new URL(f.chain.rpcUrl));
     const opts = { rpcUrl: relay.url, contract: f.chain.contractAddress, privateKey: f.chain.anchorerPrivateKey };
     const errors: unknown[] = [];
