@@ -1,6 +1,5 @@
 import { ENV_NAME, ENV_TEMPLATE } from '../../events/mcp.events';
-import { McpGatewayError } from './errors';
-import { referencedVariables } from './upstream-headers';
+import { referencedVariables, resolveReferences } from './env-reference';
 
 /**
  * The environment given to a stdio upstream's process. A value is either a template that refers
@@ -75,12 +74,9 @@ export function resolveEnv(env: Record<string, string>, processEnv: NodeJS.Proce
       out[name] = value;
       continue;
     }
-    out[name] = value.replace(/\$\{env:([A-Za-z_][A-Za-z0-9_]{0,199})\}/g, (_, variable: string) => {
-      const v = processEnv[variable];
-      if (!v) throw new McpGatewayError('MCP_UPSTREAM_UNAVAILABLE', `env ${name}: environment variable ${variable} is not set on this gateway`, { details: { env: name, variable } });
-      if (v.includes('\0')) throw new McpGatewayError('MCP_UPSTREAM_UNAVAILABLE', `env ${name}: environment variable ${variable} holds a NUL character, which a process environment cannot carry`, { details: { env: name, variable } });
-      return v;
-    });
+    out[name] = resolveReferences(value, processEnv, `env ${name}`, { env: name }, (v) =>
+      v.includes('\0') ? 'holds a NUL character, which a process environment cannot carry' : undefined,
+    );
   }
   return out;
 }

@@ -1,5 +1,5 @@
 import { HEADER_NAME, HEADER_TEMPLATE } from '../../events/mcp.events';
-import { McpGatewayError } from './errors';
+import { referencedVariables, resolveReferences } from './env-reference';
 
 /**
  * Headers the gateway sends to an HTTP or SSE upstream (an `Authorization: Bearer …` or an API-key
@@ -9,9 +9,6 @@ import { McpGatewayError } from './errors';
  * its own environment when it connects. Hence every value must hold at least one reference: a
  * literal-only value would be a secret written to the immutable log.
  */
-
-/** `${env:NAME}`: a POSIX-style variable name. */
-const REFERENCE = /\$\{env:([A-Za-z_][A-Za-z0-9_]{0,199})\}/g;
 
 /**
  * Headers the SDK transport sets itself (content negotiation, the MCP session and protocol
@@ -73,11 +70,6 @@ export function headersProblems(headers: Record<string, string>, transport: stri
   return out;
 }
 
-/** The environment variables a template reads, in order. */
-export function referencedVariables(template: string): string[] {
-  return [...template.matchAll(REFERENCE)].map((m) => m[1]);
-}
-
 /** Variables referenced by `headers` and not set (or empty) in `env`, each with the header that needs it. */
 export function missingVariables(headers: Record<string, string>, env: NodeJS.ProcessEnv = process.env): { header: string; variable: string }[] {
   return Object.entries(headers).flatMap(([header, t]) => referencedVariables(t).filter((v) => !env[v]).map((variable) => ({ header, variable })));
@@ -91,16 +83,10 @@ export function missingVariables(headers: Record<string, string>, env: NodeJS.Pr
 export function resolveHeaders(headers: Record<string, string>, env: NodeJS.ProcessEnv = process.env): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [header, template] of Object.entries(headers)) {
-    out[header] = template.replace(REFERENCE, (_, variable: string) => {
-      const value = env[variable];
-      if (!value) throw new McpGatewayError('MCP_UPSTREAM_UNAVAILABLE', `header ${header}: environment variable ${variable} is not set on this gateway`, { details: { header, variable } });
-      // A header value is visible ASCII, spaces and tabs (and obs-text); CR/LF would split it.
-      if (/[\x00-\x08\x0a-\x1f\x7f]/.test(value)) {
-        throw new McpGatewayError('MCP_UPSTREAM_UNAVAILABLE', `header ${header}: environment variable ${variable} holds a control character (a line break?), which a header cannot carry`, { details: { header, variable } });
-      }
-      return value;
-    });
-    out[header] = out[header].trim();
+    // A header value is visible ASCII, spaces and tabs (and obs-text); CR/LF would split it.
+    out[header] = resolveReferences(template, env, `header ${header}`, { header }, (v) =>
+      /[\x00-\x08\x0a-\x1f\x7f]/.test(v) ? 'holds a control character (a line break?), which a header cannot carry' : undefined,
+    ).trim();
   }
   return out;
 }
