@@ -317,6 +317,14 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
       };
     });
 
+    // One limiter for REST, /mcp and /ui/api: the same per-key and per-tenant windows, also in
+    // its in-process fallback while Redis is down.
+    const rateLimit = createRateLimiter({
+      cache,
+      perKeyPerMinute: config.RATE_LIMIT_PER_KEY,
+      perTenantPerMinute: config.RATE_LIMIT_PER_TENANT,
+      onCacheError: (err) => logger.warn({ err }, 'rate-limit counters unreachable: counting in this process for now'),
+    });
     const app = await buildApp({
       store,
       catalog,
@@ -326,6 +334,7 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
       auth,
       jwt,
       rateLimit: { perKeyPerMinute: config.RATE_LIMIT_PER_KEY, perTenantPerMinute: config.RATE_LIMIT_PER_TENANT },
+      rateLimiter: rateLimit,
       trustProxy: trustProxyOption(config.TRUST_PROXY),
       metrics,
       proofs: proofsService(pipeline.queries, readModels),
@@ -338,13 +347,6 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
       draining: () => draining,
     });
     installHttpTracing(app);
-    // Every /mcp and /ui/api request counts against the same per-key and per-tenant windows as REST.
-    const rateLimit = createRateLimiter({
-      cache,
-      perKeyPerMinute: config.RATE_LIMIT_PER_KEY,
-      perTenantPerMinute: config.RATE_LIMIT_PER_TENANT,
-      onCacheError: (err) => logger.warn({ err }, 'rate-limit counters unreachable: counting in this process for now'),
-    });
     if (roles.gateway) {
       // An API key's actor id is the key id; other principals (JWT subjects) have no key to revoke.
       const isRevoked = async (p: { actor: { id: string } }) => Boolean((await keys.get(p.actor.id))?.revokedAt);

@@ -35,7 +35,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { failedAuthPerAddressPerMinute, ...perPrincipal } = deps.rateLimit;
   const failures = failedAuthPerAddressPerMinute ? createAuthFailureLimiter({ cache: deps.cache, perAddressPerMinute: failedAuthPerAddressPerMinute, onCacheError }) : undefined;
   const auth = deps.auth ?? createAuthenticator({ keys: deps.keys, jwt: deps.jwt, failures });
-  const rateLimit = createRateLimiter({ cache: deps.cache, ...perPrincipal, onCacheError });
+  const rateLimit = deps.rateLimiter ?? createRateLimiter({ cache: deps.cache, ...perPrincipal, onCacheError });
 
   const app = Fastify({
     loggerInstance: logger,

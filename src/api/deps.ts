@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Registry } from 'prom-client';
+import type { RateLimiter } from '../auth/rate-limit';
 import type { EventCatalog } from '../../events/catalog';
 import type { Cache } from '../cache/port';
 import type { Clock } from '../core/clock';
@@ -27,6 +28,8 @@ export type AppDeps = {
   jwt?: JwtVerifier;
   /** `failedAuthPerAddressPerMinute` (0 or absent = off) limits failed authentications per client address of the default `auth`. */
   rateLimit: { perKeyPerMinute: number; perTenantPerMinute: number; failedAuthPerAddressPerMinute?: number };
+  /** Built from `rateLimit` when absent; pass one to count /mcp and /ui/api in the same windows (also in its fallback while Redis is down). */
+  rateLimiter?: RateLimiter;
   /** Fastify's trustProxy: which proxies' X-Forwarded-For gives the client address (TRUST_PROXY); default none. */
   trustProxy?: boolean | string | ((address: string, hop: number) => boolean);
   /** Shared metrics; or a registry to create them on (other contexts add their gauges to it). */

@@ -9,6 +9,6 @@ import type { EventStore } from '../eventstore/port';
  * batch empty there rather than show a position as a seq (and the batch whose seq range it hits).
  * @example new Projector({ knex, bus, appliers: appliersFor(store) })
  */
-export function appliersFor(store: Pick<EventStore, 'name'>): ProjectionApplier[] {
-  return defaultAppliers({ seqFromPosition: store.name.startsWith('sql:') });
+export function appliersFor(store: Pick<EventStore, 'gapFreePositions'>): ProjectionApplier[] {
+  return defaultAppliers({ seqFromPosition: store.gapFreePositions === true });
 }
