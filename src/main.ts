@@ -12,7 +12,7 @@ import { uiPlugin } from './ui';
 import { parseRoles } from './app/roles';
 import { CacheLeaseStore, SqlLeaseStore, type Leadership } from './leader';
 import { EventTraceContexts, initTracing, installHttpTracing, trackAuditLag, trackDependencies, tracedEventStore } from './telemetry';
-import { ConfigError, redactUrl } from './core/errors';
+import { ConfigError, errorCodeOf, redactUrl } from './core/errors';
 import { dialectOf } from './db/knex';
 import { createAuthenticator, createAuthFailureLimiter, createJwtVerifier, ensureAdminKey, mcpAuthenticate, SqlKeyStore } from './auth';
 import { createRateLimiter } from './auth/rate-limit';
@@ -124,10 +124,7 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
 
     // Background roles' errors count in openmcp_errors_total too (as API errors do): an alert on
     // ANCHOR_MISMATCH or a dependency down must see them, not only the log.
-    const countError = (err: unknown) => {
-      const code = (err as { code?: unknown } | null)?.code;
-      metrics.errors.inc({ code: typeof code === 'string' ? code : 'INTERNAL' });
-    };
+    const countError = (err: unknown) => metrics.errors.inc({ code: errorCodeOf(err) });
     const checkpoints = new SqlCheckpointStore(knex);
     const brokers = config.KAFKA_BROKERS?.split(',');
     const topic = eventsTopic(config.KAFKA_TOPIC_PREFIX);

@@ -73,6 +73,17 @@ export class UnavailableError extends OpenMcpError {
 }
 
 /**
+ * The code to count or report a thrown value under: its `code` when that is a string (our own
+ * errors' stable codes, a driver's `ER_…`/`ECONNREFUSED`), otherwise `INTERNAL` (a bug, a value
+ * thrown that is not an error, a numeric gRPC status).
+ * @example metrics.errors.inc({ code: errorCodeOf(err) })
+ */
+export function errorCodeOf(err: unknown): string {
+  const code = (err as { code?: unknown } | null | undefined)?.code;
+  return typeof code === 'string' ? code : 'INTERNAL';
+}
+
+/**
  * A URL fit for a message, a log or the event log: its user name, password and credential-like
  * query values (`?api_key=`, `?token=`, `?sig=` …) replaced by `***`.
  */

@@ -1,3 +1,4 @@
+import { errorCodeOf } from '../core/errors';
 import type { EventStore } from '../eventstore/port';
 import type { Metrics } from './metrics';
 
@@ -11,7 +12,7 @@ export function instrumentEventStore(store: EventStore, metrics: Metrics): Event
     try {
       return await store.append(stream, events, options);
     } catch (err) {
-      metrics.errors.inc({ code: (err as { code?: string }).code ?? 'INTERNAL' });
+      metrics.errors.inc({ code: errorCodeOf(err) });
       throw err;
     } finally {
       end();

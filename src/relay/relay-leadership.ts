@@ -1,3 +1,4 @@
+import { errorCodeOf } from '../core/errors';
 import type { CheckpointStore } from '../checkpoints/port';
 import type { EventStore } from '../eventstore/port';
 import { assertToken, fencedCheckpoints, startLeadership, type Leadership, type LeaseStore } from '../leader';
@@ -59,9 +60,8 @@ export function startRelayLeadership(p: StartRelayLeadershipParameters): RelayLe
       try {
         await relay.start();
       } catch (err) {
-        const code = (err as { code?: unknown }).code;
         const since = startFailure?.since ?? new Date();
-        startFailure = { code: typeof code === 'string' ? code : 'INTERNAL', message: (err as Error).message, position: relay.position + 1, since };
+        startFailure = { code: errorCodeOf(err), message: (err as Error).message, position: relay.position + 1, since };
         failedAt = Date.now();
         throw err;
       }

@@ -1,6 +1,7 @@
 import { Kafka, logLevel, type KafkaConfig, type Message, type Producer } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import type { RecordedEvent } from '../core/envelope';
+import { errorCodeOf } from '../core/errors';
 import type { CheckpointStore } from '../checkpoints/port';
 import type { EventStore } from '../eventstore/port';
 import { eventsAfter } from '../eventstore/events-after';
@@ -277,9 +278,8 @@ export class Relay {
   }
 
   private stallOn(err: unknown, position: number): void {
-    const code = (err as { code?: unknown } | null)?.code;
     const since = this.stall?.position === position ? this.stall.since : new Date();
-    this.stall = { code: typeof code === 'string' ? code : 'INTERNAL', message: (err as Error)?.message ?? String(err), position, since };
+    this.stall = { code: errorCodeOf(err), message: (err as Error)?.message ?? String(err), position, since };
   }
 }
 
