@@ -58,9 +58,6 @@ export interface ApprovalsService {
   decide(p: DecideApprovalParameters): Promise<{ taskId: string; proposalHash: string; decision: 'approve' | 'reject' } & Record<string, unknown>>;
 }
 
-export type ReadinessCheck = {
-  name: string;
-  check(): Promise<{ state: 'up' | 'down' | 'degraded'; detail?: string }>;
-};
+export type { ReadinessCheck } from '../telemetry/readiness-check';
 
 export type { AuditEventViewOutput };

@@ -8,3 +8,4 @@ export * from './http-tracing';
 export * from './log-mixin';
 export * from './audit-lag-gauges';
 export * from './readiness-gauge';
+export * from './readiness-check';

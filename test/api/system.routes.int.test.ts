@@ -4,6 +4,7 @@ import { makeHarness, type Harness } from './support/harness';
 import { createMetrics } from '../../src/metrics/metrics';
 import { instrumentEventStore } from '../../src/metrics/instrument-store';
 import { createEvent } from '../../src/core/envelope';
+import { READINESS_CHECK_TIMEOUT_MS } from '../../src/telemetry/readiness-check';
 
 describe('REST system routes: /healthz, /readyz, /metrics, /docs; request ids; rate limits', () => {
   let h: Harness;
@@ -49,6 +50,21 @@ describe('REST system routes: /healthz, /readyz, /metrics, /docs; request ids; r
     } finally {
       await a.close();
       await b.close();
+    }
+  });
+
+  it('/readyz reports a check that gives no answer (a frozen database) down after READINESS_CHECK_TIMEOUT_MS, as the gauge does', async function () {
+    this.timeout(10_000);
+    const hung = await makeHarness({ readiness: [{ name: 'database (mysql)', check: () => new Promise(() => {}) }, { name: 'cache', check: async () => ({ state: 'up' }) }] });
+    try {
+      const res = await hung.call({ method: 'GET', url: '/readyz' });
+      expect(res.statusCode).to.equal(503);
+      expect(res.json().dependencies).to.deep.equal([
+        { name: 'database (mysql)', state: 'down', detail: `no answer in ${READINESS_CHECK_TIMEOUT_MS} ms` },
+        { name: 'cache', state: 'up' },
+      ]);
+    } finally {
+      await hung.close();
     }
   });
 

@@ -1,24 +1,11 @@
-import { redactUrlsIn } from '../../core/errors';
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Metrics } from '../../metrics/metrics';
 import type { AppDeps } from '../deps';
 import { Health, Readiness } from '../schemas/system';
+import { runReadinessCheck, type ReadinessCheck } from '../../telemetry/readiness-check';
 
-const CHECK_TIMEOUT_MS = 2000;
-
-async function runCheck(c: NonNullable<AppDeps['readiness']>[number]) {
-  try {
-    const r = await Promise.race([
-      c.check(),
-      new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no answer in ${CHECK_TIMEOUT_MS} ms`)), CHECK_TIMEOUT_MS).unref()),
-    ]);
-    return { name: c.name, state: r.state, ...(r.detail ? { detail: r.detail } : {}) };
-  } catch (err) {
-    // Public: a URL in the message (a chain RPC, an LLM endpoint) is shown without its credentials.
-    return { name: c.name, state: 'down' as const, detail: redactUrlsIn((err as Error).message).slice(0, 300) };
-  }
-}
+const runCheck = async (c: ReadinessCheck) => ({ name: c.name, ...(await runReadinessCheck(c)) });
 
 /** Liveness, readiness (each dependency named with its state), Prometheus metrics, the OpenAPI document. Public. */
 export function systemRoutes(deps: AppDeps, metrics: Metrics): FastifyPluginAsync {
