@@ -26,6 +26,8 @@ import { MemoryCache, MemoryCheckpointStore, ended, ofType, submitTask, waitForT
  */
 class CountingTools implements ToolCaller {
   calls: { name: string; ctx: ToolCallContext }[] = [];
+  /** listTools calls: how often the runtime looked a tool up in the catalog. */
+  listed = 0;
   hang = false;
   tools: ToolInfo[] = [
     { name: 'kv__get', description: 'read a value by key', inputSchema: { type: 'object' }, annotations: { readOnlyHint: true, idempotentHint: true } },
@@ -42,6 +44,7 @@ class CountingTools implements ToolCaller {
     return this.tools.filter((t) => q.includes(t.name.split('__')[0])).slice(0, k).map((tool) => ({ tool, score: 1 }));
   }
   listTools() {
+    this.listed++;
     return this.tools;
   }
 }
@@ -169,6 +172,16 @@ describe('task runs: resume rules, limits and policy (in-test ToolCaller, openai
     const eb = await waitForTask(store, b, ended);
     expect((ofType(eb, 'TaskFailed')[0].data as { error: { code: string } }).error.code).to.equal('TASK_MAX_STEPS');
     expect(ofType(eb, 'TaskStepStarted')).to.have.length(3);
+  });
+
+  it('looks a tool the model calls up in the catalog once per call', async () => {
+    fake.setScript([{ toolCalls: [{ name: 'kv__get', arguments: { k: 'a' } }, { name: 'kv__get', arguments: { k: 'b' } }] }, { content: 'done' }]);
+    const id = await submitTask(store, 'acme', { instruction: 'read kv twice' });
+    await start();
+    const events = await waitForTask(store, id, ended);
+    expect(ofType(events, 'TaskCompleted')).to.have.length(1);
+    expect(tools.calls.map((c) => c.name)).to.deep.equal(['kv__get', 'kv__get']);
+    expect(tools.listed).to.equal(2);
   });
 
   it('stops at the per-task token budget with LLM_BUDGET_EXCEEDED', async () => {

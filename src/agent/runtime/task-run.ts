@@ -353,9 +353,11 @@ export class TaskRun {
         // prefix) is a slip of the model: it is told the names it may use. Nothing can be called, so
         // there is nothing for the policy to stop. Recorded (TaskStepFailed), so a resumed run tells
         // the model the same even if such a tool has appeared since.
-        const end = !this.view.stepRecords.has(stepId) && (!tool || tool.length > 200 || this.isUnknownTool(tool))
+        // Looked up once, here: step() takes it rather than scanning the catalog again.
+        const known = tool ? this.toolInfo(tool) : undefined;
+        const end = !this.view.stepRecords.has(stepId) && (!tool || tool.length > 200 || this.isUnknownTool(known))
           ? await this.noSuchTool(stepId, tool, specs)
-          : await this.step({ stepId, index: steps - 1, tool, args, source: 'llm' });
+          : await this.step({ stepId, index: steps - 1, tool, args, source: 'llm' }, { known });
         if ('failed' in end) {
           if (end.fatal) throw new AgentError(end.failed.code as never, end.failed.message);
           messages.push({ role: 'tool', tool_call_id: call.id, content: `error ${end.failed.code}: ${end.failed.message}` });
@@ -386,10 +388,9 @@ export class TaskRun {
     return { failed, fatal: false };
   }
 
-  /** True only when the catalog can be listed and holds no tool of that name (nor is it a chain tool). */
-  private isUnknownTool(name: string): boolean {
-    if (!this.deps.tools.listTools) return false;
-    return !this.toolInfo(name);
+  /** True only when the catalog can be listed and the lookup (toolInfo) found no tool of that name (nor a chain tool). */
+  private isUnknownTool(known: ToolInfo | undefined): boolean {
+    return this.deps.tools.listTools !== undefined && !known;
   }
 
   /** A tool by either of its names (the host-safe one the model calls, or the namespaced one). */
@@ -404,12 +405,13 @@ export class TaskRun {
    * but not finished (a crash in between) is run again only when that is safe: read-only and
    * idempotent tools, and transactions (which resume from their own events); otherwise it fails
    * with STEP_OUTCOME_UNKNOWN rather than risk doing a non-idempotent call twice.
+   * `lookup` is the caller's toolInfo(spec.tool) when it already has it.
    */
-  async step(spec: StepSpec): Promise<StepEnd> {
+  async step(spec: StepSpec, lookup?: { known: ToolInfo | undefined }): Promise<StepEnd> {
     await this.sync();
     // An explicit step may name a tool by its alias: recorded, budgeted and checked by policy under
     // its namespaced name all the same (a deny rule must not be dodged by calling the alias).
-    const known = this.toolInfo(spec.tool);
+    const known = lookup ? lookup.known : this.toolInfo(spec.tool);
     const s = known ? { ...spec, tool: canonicalName(known) } : spec;
     const existing = this.view.stepRecords.get(s.stepId);
     if (existing?.result) return { ok: existing.result, text: this.recordedText(existing.result) };
