@@ -1,6 +1,8 @@
 /**
  * Cache, rate-limit counters and locks. Adapters: Redis (ioredis) and in-memory (embedded default).
  * Values are strings; callers JSON-encode. Keys are given without the configured prefix.
+ * Callers that can do without the cache (read cache, rate-limit counters) wrap it in
+ * skipWhileDown (skip-while-down.ts), so an outage costs one failed command per window.
  */
 export interface Cache {
   readonly name: string;

@@ -4,6 +4,7 @@ import type { BatchDoc } from '../../projections/batches.projection';
 import type { RecordedEvent } from '../core/envelope';
 import { ValidationError } from '../core/errors';
 import type { Cache } from '../cache/port';
+import { skipWhileDown } from '../cache/skip-while-down';
 import type { AppliedPositions } from './applied-positions';
 import { READ_CACHE_TTL_MS, taskCacheKey, toolCatalogCacheKey } from './cache-keys';
 import { decodeTaskCursor, encodeTaskCursor } from './cursor';
@@ -21,15 +22,9 @@ export type SqlReadModelsOptions = {
   /** Poll interval of waitForPosition (default 25 ms without `applied`, 250 ms with it). */
   pollIntervalMs?: number;
   tables?: ReadModelTables;
-  /** Told of each cache failure (Redis down); the read is answered from SQL meanwhile. */
+  /** Told of a cache failure (Redis down); reads are answered from SQL meanwhile (skipWhileDown). */
   onCacheError?: (err: unknown) => void;
 };
-
-/**
- * After a cache failure, reads go straight to SQL for this long: each command to an unreachable
- * Redis waits out the client's retries (about half a second), which every read would pay.
- */
-export const CACHE_BYPASS_MS = 5000;
 
 const MAX_LIMIT = 1000;
 const SHARED_TENANT = '*';
@@ -67,10 +62,11 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref?.
  */
 export class SqlReadModels implements ReadModels {
   private readonly t: ReadModelTables;
-  private cacheDownUntil = 0;
+  private readonly cache?: Cache;
 
   constructor(private readonly options: SqlReadModelsOptions) {
     this.t = options.tables ?? LIVE_TABLES;
+    this.cache = options.cache && skipWhileDown(options.cache, { onError: options.onCacheError });
   }
 
   private get db(): Knex {
@@ -81,27 +77,21 @@ export class SqlReadModels implements ReadModels {
    * Read-through: a miss is filled with a set-if-absent (the Cache's atomic acquireLock), so a
    * value the projector wrote in the meantime always wins over the possibly older row read here.
    * The cache only speeds reads up: when it fails (Redis down) the read is answered from SQL, the
-   * source of the cached values, and the cache is left alone for CACHE_BYPASS_MS.
+   * source of the cached values, and the cache is left alone for a while (skipWhileDown).
    */
   private async readThrough<T>(key: string, load: () => Promise<T | undefined>): Promise<T | undefined> {
-    const cache = Date.now() >= this.cacheDownUntil ? this.options.cache : undefined;
+    const cache = this.cache;
     if (cache) {
       try {
         const hit = await cache.get(key);
         if (hit !== undefined) return JSON.parse(hit) as T;
-      } catch (err) {
-        this.cacheFailed(err);
+      } catch {
         return load();
       }
     }
     const value = await load();
-    if (cache && value !== undefined) await cache.acquireLock(key, JSON.stringify(value), READ_CACHE_TTL_MS).catch((err) => this.cacheFailed(err));
+    if (cache && value !== undefined) await cache.acquireLock(key, JSON.stringify(value), READ_CACHE_TTL_MS).catch(() => {});
     return value;
-  }
-
-  private cacheFailed(err: unknown): void {
-    this.cacheDownUntil = Date.now() + CACHE_BYPASS_MS;
-    this.options.onCacheError?.(err);
   }
 
   async getTask(tenant: string, id: string): Promise<TaskView | undefined> {

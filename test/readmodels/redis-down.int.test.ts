@@ -3,7 +3,7 @@ import { openRedisCache, type RedisCache } from '../../src/cache/redis';
 import { cutProxy, type CutProxy } from '../support/cut-proxy';
 import { REDIS_TEST_URL, redisAvailable, redisTestPrefix, requireService } from '../support/services';
 import { makeHarness, type Harness } from '../api/support/harness';
-import { CACHE_BYPASS_MS } from '../../src/readmodels/sql-read-models';
+import { CACHE_SKIP_MS } from '../../src/cache/skip-while-down';
 
 /**
  * Redis is a cache (docs/operations.md): while it is unreachable the REST reads are answered from
@@ -56,7 +56,7 @@ describe('REST reads while Redis is unreachable', function () {
     const id = post.json().id as string;
     expect((await h.call({ method: 'GET', url: `/v1/tasks/${id}`, auth: k.auth })).statusCode).to.equal(200);
     // Past the previous test's bypass window, so this request meets the hung Redis itself.
-    await new Promise((r) => setTimeout(r, CACHE_BYPASS_MS));
+    await new Promise((r) => setTimeout(r, CACHE_SKIP_MS));
 
     proxy.freeze();
     const one = await h.call({ method: 'GET', url: `/v1/tasks/${id}`, auth: k.auth });

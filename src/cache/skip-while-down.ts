@@ -1,0 +1,64 @@
+import { UnavailableError } from '../core/errors';
+import type { Cache } from './port';
+
+/**
+ * After a failure the cache is left alone this long: each command to an unreachable Redis waits
+ * out the client's retries (about half a second), to a hung one its command timeout
+ * (REDIS_COMMAND_TIMEOUT_MS), which every request that uses the cache would pay.
+ */
+export const CACHE_SKIP_MS = 5000;
+
+export type SkipWhileDownOptions = {
+  /** How long to skip the cache after a failure (default CACHE_SKIP_MS). */
+  skipMs?: number;
+  /** Told of the failure that starts a skip window (once per window, not of each command failing within it). */
+  onError?: (err: unknown) => void;
+};
+
+/** A command not sent: the cache failed less than `skipMs` ago. */
+export class CacheSkippedError extends UnavailableError {
+  constructor(cache: string, untilMs: number) {
+    super(cache, `left alone for ${Math.max(0, untilMs - Date.now())} ms more after a failure`);
+  }
+}
+
+/**
+ * The cache for callers that can do without it (a read cache in front of SQL, rate-limit counters
+ * with an in-process fallback): after a command fails, every command rejects at once with
+ * CacheSkippedError for `skipMs`, instead of waiting on a Redis that is down or hung; the first
+ * command after that tries Redis again. Callers catch the rejection and take their fallback.
+ * Commands already in flight when the window opens still run to their end. `close` is never skipped.
+ * @example const cache = skipWhileDown(redis, { onError: (err) => log.warn({ err }, 'cache unreachable') });
+ */
+export function skipWhileDown(cache: Cache, o: SkipWhileDownOptions = {}): Cache {
+  const skipMs = o.skipMs ?? CACHE_SKIP_MS;
+  let downUntil = 0;
+  const run = async <T>(command: () => Promise<T>): Promise<T> => {
+    if (Date.now() < downUntil) throw new CacheSkippedError(cache.name, downUntil);
+    try {
+      return await command();
+    } catch (err) {
+      // Two commands failing together (a rate limit hits two counters) open one window, told once.
+      const wasUp = Date.now() >= downUntil;
+      downUntil = Date.now() + skipMs;
+      if (wasUp) o.onError?.(err);
+      throw err;
+    }
+  };
+  return {
+    name: cache.name,
+    get: (key) => run(() => cache.get(key)),
+    set: (key, value, ttlMs) => run(() => cache.set(key, value, ttlMs)),
+    del: (...keys) => run(() => cache.del(...keys)),
+    setIfAbsent: (key, value, ttlMs) => run(() => cache.setIfAbsent(key, value, ttlMs)),
+    expire: (key, ttlMs) => run(() => cache.expire(key, ttlMs)),
+    hit: (key, windowMs) => run(() => cache.hit(key, windowMs)),
+    acquireLock: (key, owner, ttlMs) => run(() => cache.acquireLock(key, owner, ttlMs)),
+    releaseLock: (key, owner) => run(() => cache.releaseLock(key, owner)),
+    acquireLease: (key, owner, ttlMs) => run(() => cache.acquireLease(key, owner, ttlMs)),
+    leaseToken: (key) => run(() => cache.leaseToken(key)),
+    setIfLeaseToken: (key, token, target, value, ttlMs) => run(() => cache.setIfLeaseToken(key, token, target, value, ttlMs)),
+    ping: () => run(() => cache.ping()),
+    close: () => cache.close(),
+  };
+}
