@@ -2,7 +2,8 @@
  * The composition root's own wiring (src/main.ts), started in-process as `openmcp start` does,
  * against a real Hardhat node, MariaDB and Redis: background errors of the relay, the sealer and
  * the anchorer count in openmcp_errors_total; with MySQL configured the single-leader leases live
- * in its `leases` table, not in Redis; /readyz names the LLM endpoint without its credentials.
+ * in its `leases` table, not in Redis; /readyz names the LLM endpoint without its credentials;
+ * REST, /mcp and /ui/api share one rate limiter, also while Redis is down.
  */
 import { expect } from 'chai';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
@@ -17,6 +18,7 @@ import type { Hex } from '../../src/core/hex';
 import { openKnex } from '../../src/db/knex';
 import { startOpenMcp, type OpenMcp } from '../../src/main';
 import { startLocalChain, type LocalChain } from '../../src/web3/local-chain';
+import { cutProxy } from '../support/cut-proxy';
 import { freePort } from '../support/free-port';
 import { createTestDatabase, mysqlAvailable, REDIS_TEST_URL, redisAvailable, redisTestPrefix, requireService } from '../support/services';
 
@@ -132,6 +134,41 @@ describe('src/main.ts wiring: error counts, lease store choice, /readyz redactio
       app = undefined;
       await redis.drop();
       await db.drop();
+    }
+  });
+
+  it('counts REST, /mcp and /ui/api requests against one per-key limit while Redis is down (one limiter, one in-process fallback)', async function () {
+    await requireService(this, 'Redis', redisAvailable);
+    const target = new URL(REDIS_TEST_URL);
+    const proxy = await cutProxy(target.hostname, Number(target.port || 6379));
+    const redis = redisTestPrefix('omc_wiring_rl');
+    try {
+      const a = await start({ OPENMCP_ROLES: 'api,gateway', REDIS_URL: `redis://127.0.0.1:${proxy.port}`, REDIS_KEY_PREFIX: redis.prefix, RATE_LIMIT_PER_KEY: '3' });
+      const auth = `Bearer ${a.generatedAdminKey}`;
+      const initialize = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'wiring', version: '1' } } };
+      const surfaces = {
+        rest: () => a.app.inject({ method: 'GET', url: '/v1/tasks', headers: { authorization: auth } }),
+        mcp: () => a.app.inject({ method: 'POST', url: '/mcp', headers: { authorization: auth, accept: 'application/json, text/event-stream' }, payload: initialize }),
+        ui: () => a.app.inject({ method: 'GET', url: '/ui/api/config', headers: { authorization: auth } }),
+      };
+      // Redis gone: every limiter counts in its own process memory from now on.
+      await proxy.down();
+      // Each passes authentication and the limit (/mcp then finds its session directory, in Redis, unavailable: 503).
+      for (const [name, call] of Object.entries(surfaces)) {
+        const res = await call();
+        expect(res.statusCode, `${name}: ${res.body}`).to.equal(name === 'mcp' ? 503 : 200);
+      }
+      // Three requests made, one of each: the limit of 3 is reached for all of them, not per surface.
+      for (const [name, call] of Object.entries(surfaces)) {
+        const res = await call();
+        expect(res.statusCode, `${name}: ${res.body}`).to.equal(429);
+        expect(res.body, name).to.include('RATE_LIMITED');
+      }
+    } finally {
+      await app?.close();
+      app = undefined;
+      await proxy.close();
+      await redis.drop();
     }
   });
 
