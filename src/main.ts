@@ -115,7 +115,10 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
     const registry = new Registry();
     const metrics = createMetrics({ registry, processMetrics: true });
 
-    const stores = await openStores(config);
+    const stores = await openStores(config, {
+      onLost: (err) => logger.warn({ err, component: 'redis' }, 'redis connection lost (reconnecting)'),
+      onRestored: () => logger.info({ component: 'redis' }, 'redis connection restored'),
+    });
     closers.push({ name: 'stores', close: () => stores.close() });
     const { knex, sqlStore, cache } = stores;
     const rawStore = stores.store;

@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import { migrateLatest } from '../../migrations';
 import { MemoryCache } from '../cache/memory';
 import type { Cache } from '../cache/port';
-import { openRedisCache } from '../cache/redis';
+import { openRedisCache, type RedisConnectionEvents } from '../cache/redis';
 import type { Config } from '../config';
 import { openKnex } from '../db/knex';
 import { openKurrentEventStore } from '../eventstore/kurrentdb';
@@ -24,14 +24,14 @@ export type Stores = {
  * point needs (`openmcp start`, `mcp stdio`, `projections rebuild`). Closes what it opened if a
  * later step fails.
  */
-export async function openStores(config: Config): Promise<Stores> {
+export async function openStores(config: Config, redisEvents?: RedisConnectionEvents): Promise<Stores> {
   const knex = await openKnex(config.databaseUrl, { createDatabase: true, sqliteSynchronous: config.SQLITE_SYNCHRONOUS });
   let store: EventStore | undefined;
   try {
     await migrateLatest(knex);
     const sqlStore = config.KURRENTDB_URL ? undefined : sqlEventStoreOn(knex);
     store = sqlStore ?? (await openKurrentEventStore(config.KURRENTDB_URL!));
-    const cache: Cache = config.REDIS_URL ? await openRedisCache(config.REDIS_URL, config.REDIS_KEY_PREFIX) : new MemoryCache();
+    const cache: Cache = config.REDIS_URL ? await openRedisCache(config.REDIS_URL, config.REDIS_KEY_PREFIX, redisEvents) : new MemoryCache();
     const opened = store;
     return {
       knex,

@@ -103,14 +103,38 @@ export class RedisCache implements Cache {
  */
 export const REDIS_COMMAND_TIMEOUT_MS = 2000;
 
-/** Connect to REDIS_URL; fails with a clear, credential-free message when Redis is unreachable. */
-export async function openRedisCache(url: string, prefix: string): Promise<RedisCache> {
+/** What the Redis connection tells its owner: lost (once per outage, with the first error) and back. */
+export type RedisConnectionEvents = {
+  onLost?: (err: Error) => void;
+  onRestored?: () => void;
+};
+
+/**
+ * Connect to REDIS_URL; fails with a clear, credential-free message when Redis is unreachable.
+ * Once connected, ioredis reconnects by itself; an outage is reported once through `events`
+ * (by default one line on stderr), not once per reconnect attempt — ioredis prints every
+ * attempt's error as "Unhandled error event" when nobody listens.
+ */
+export async function openRedisCache(url: string, prefix: string, events: RedisConnectionEvents = {}): Promise<RedisCache> {
   const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2, enableAutoPipelining: true, commandTimeout: REDIS_COMMAND_TIMEOUT_MS });
+  const onLost = events.onLost ?? ((err: Error) => console.error(`redis ${redactUrl(url)} unreachable (retrying): ${err.message}`));
+  let down = false;
+  redis.on('error', (err: Error) => {
+    if (down) return;
+    down = true;
+    onLost(err);
+  });
+  redis.on('ready', () => {
+    if (!down) return;
+    down = false;
+    events.onRestored?.();
+  });
   try {
     await redis.connect();
   } catch (err) {
     redis.disconnect();
     throw new UnavailableError('redis', `cannot connect to ${redactUrl(url)}: ${(err as Error).message}`, err);
   }
+  down = false;
   return new RedisCache(redis, prefix);
 }

@@ -95,3 +95,40 @@ describe('skipWhileDown: a failing or hung Redis is left alone for the window, t
     expect(errors).to.have.length(1);
   });
 });
+
+describe('openRedisCache: an outage is told once, not once per reconnect attempt', function () {
+  this.timeout(30_000);
+  const prefix = redisTestPrefix('omc_conn');
+
+  it('lost once while ioredis retries, restored once when Redis answers again; nothing printed by ioredis', async function () {
+    await requireService(this, 'Redis', redisAvailable);
+    const target = new URL(REDIS_TEST_URL);
+    const proxy = await cutProxy(target.hostname, Number(target.port || 6379));
+    const lost: Error[] = [];
+    let restored = 0;
+    const printed: string[] = [];
+    const consoleError = console.error;
+    console.error = (...args: unknown[]) => void printed.push(args.map(String).join(' '));
+    try {
+      const redis = await openRedisCache(`redis://127.0.0.1:${proxy.port}`, prefix.prefix, {
+        onLost: (err) => lost.push(err),
+        onRestored: () => restored++,
+      });
+      await redis.set('k', 'v');
+      await proxy.down();
+      await sleep(2500); // ioredis reconnects every 50, 100, 150 … ms: several attempts fail meanwhile
+      expect(lost, 'one report for the whole outage').to.have.length(1);
+      expect(restored).to.equal(0);
+      await proxy.up();
+      for (let i = 0; i < 50 && restored === 0; i++) await sleep(100);
+      expect(restored).to.equal(1);
+      expect(await redis.get('k')).to.equal('v');
+      await redis.close();
+    } finally {
+      console.error = consoleError;
+      await proxy.close();
+      await prefix.drop();
+    }
+    expect(printed.filter((l) => l.includes('ioredis')), 'ioredis printed its own "Unhandled error event" lines').to.deep.equal([]);
+  });
+});
