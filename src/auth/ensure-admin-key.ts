@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { ConfigError } from '../core/errors';
 import { loadOrCreateKeyFile } from '../core/key-file';
+import { ADMIN_KEY_ADVICE, adminKeyWeakness } from './admin-key-strength';
 import { generateApiKey, hashApiKey, keyPrefixOf } from './api-key';
 import type { KeyStore } from './key-store';
 import { BOOTSTRAP_KEY_ID } from './key-service';
@@ -27,6 +28,9 @@ export async function ensureAdminKey(config: EnsureAdminKeyConfig, keys: KeyStor
       () => generateApiKey().key,
       (text) => {
         if (text.length < 16) throw new ConfigError(`${file} does not hold a key (delete it to generate a new one)`, { variable: 'OPENMCP_ADMIN_KEY' });
+        // A hand-written file is held to the same standard as a chosen OPENMCP_ADMIN_KEY.
+        const weak = adminKeyWeakness(text);
+        if (weak) throw new ConfigError(`${file} holds a weak key: ${weak} (delete it to generate a new one, or ${ADMIN_KEY_ADVICE})`, { variable: 'OPENMCP_ADMIN_KEY' });
       },
       'OPENMCP_ADMIN_KEY',
     ));

@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import type { Knex } from 'knex';
 import { migrateLatest } from '../../migrations';
 import { ensureAdminKey } from '../../src/auth/ensure-admin-key';
-import { hashApiKey } from '../../src/auth/api-key';
+import { generateApiKey, hashApiKey } from '../../src/auth/api-key';
 import { BOOTSTRAP_KEY_ID } from '../../src/auth/key-service';
 import { MemoryKeyStore } from '../../src/auth/memory-key-store';
 import { SqlKeyStore } from '../../src/auth/sql-key-store';
@@ -93,6 +93,23 @@ describe('ensureAdminKey: processes starting at once', function () {
       const err = await ensureAdminKey({ dataDir }, new MemoryKeyStore()).then(() => undefined, (e: Error) => e);
       expect(err?.message).to.match(/admin\.key does not hold a key \(delete it to generate a new one\)/);
       expect(readFileSync(join(dataDir, 'admin.key'), 'utf8'), 'the file is left as it was').to.equal('short');
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a hand-written weak key file as it refuses a weak OPENMCP_ADMIN_KEY, and leaves the file alone', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'omc-adminkey-weak-'));
+    try {
+      for (const weak of ['admin-password-123', 'abcdabcdabcdabcdabcdabcdabcdabcdabcd']) {
+        writeFileSync(join(dataDir, 'admin.key'), weak, { mode: 0o600 });
+        const err = await ensureAdminKey({ dataDir }, new MemoryKeyStore()).then(() => undefined, (e: Error) => e);
+        expect(err?.message, weak).to.match(/admin\.key holds a weak key: .*delete it to generate a new one, or generate one with `openssl rand/);
+        expect(readFileSync(join(dataDir, 'admin.key'), 'utf8')).to.equal(weak);
+      }
+      const strong = generateApiKey().key;
+      writeFileSync(join(dataDir, 'admin.key'), strong, { mode: 0o600 });
+      expect((await ensureAdminKey({ dataDir }, new MemoryKeyStore())).key).to.equal(strong);
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }
