@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { OpenMcpError } from '../core/errors';
 import { McpGatewayError, UpstreamProtocolError } from './errors';
 import type { McpGateway } from './gateway';
+import { sortedByName, toolsPage } from './tools-page';
 import type { CallContext, CatalogTool } from './types';
 
 export const SEARCH_TOOLS_NAME = 'search_tools';
@@ -45,6 +46,21 @@ export function toMcpTool(t: CatalogTool): Tool {
 }
 
 /**
+ * The catalog's tools in wire shape, sorted by name (tools/list pages through them by name). The
+ * catalog hands out the same array for a tenant until it changes, so this runs once per change,
+ * for every session of the tenant together; a replaced array is collected with its entry.
+ */
+const wireCache = new WeakMap<CatalogTool[], Tool[]>();
+function wireTools(list: CatalogTool[]): Tool[] {
+  let wire = wireCache.get(list);
+  if (!wire) {
+    wire = sortedByName(list.map(toMcpTool));
+    wireCache.set(list, wire);
+  }
+  return wire;
+}
+
+/**
  * An McpError whose message on the wire is `message` itself. The SDK sends `error.message`, and
  * McpError's reads "MCP error <code>: <message>", which the client's SDK prefixes once more.
  */
@@ -78,17 +94,13 @@ export function createGatewayServer(
   activity: { begin(): void; end(): void } = { begin() {}, end() {} },
 ): { server: Server; dispose(): void } {
   const server = new Server({ name: 'openmcp-gateway', version: '0.1.0' }, { capabilities: { tools: { listChanged: true } } });
-  let toolsCache: Tool[] | undefined;
-  let source: CatalogTool[] | undefined;
 
-  server.setRequestHandler(ListToolsRequestSchema, async () => {
-    const list = gateway.listTools(ctx.tenant);
-    // The catalog hands out the same array until it changes: map it to wire shape once per change.
-    if (list !== source) {
-      source = list;
-      toolsCache = [searchToolsTool, ...list.map(toMcpTool)];
+  server.setRequestHandler(ListToolsRequestSchema, async (request) => {
+    try {
+      return toolsPage([searchToolsTool], wireTools(gateway.listTools(ctx.tenant)), gateway.toolsPageSize, request.params?.cursor);
+    } catch (err) {
+      throw toMcpError(err);
     }
-    return { tools: toolsCache! };
   });
 
   server.setRequestHandler(LenientCallToolRequestSchema, async (lenient, extra): Promise<CallToolResult> => {

@@ -17,6 +17,7 @@ import { payloadDigest } from './payload-hash';
 import { envProblems, envRecord, missingEnvVariables } from './upstream-env';
 import { headersProblems, missingVariables } from './upstream-headers';
 import { toolRecords } from './tool-records';
+import { DEFAULT_TOOLS_PAGE_SIZE } from './tools-page';
 import { Upstream, defaultUpstreamOptions, type CallOptions, type UpstreamOptions } from './upstream';
 import { SHARED_TENANT, type CallContext, type CatalogTool, type RegisterServerParameters, type ServerInfo, type UpstreamSpec } from './types';
 
@@ -31,6 +32,8 @@ export type McpGatewayOptions = {
   /** TTL of cached results of read-only idempotent tools; 0 turns the cache off. Default 5000. */
   cacheTtlMs?: number;
   upstream?: Partial<UpstreamOptions>;
+  /** Tools per tools/list page (the first page leads with search_tools). Default 500 (MCP_TOOLS_PAGE_SIZE). */
+  toolsPageSize?: number;
   clock?: Clock;
   logger?: { warn(obj: unknown, msg?: string): void; info?(obj: unknown, msg?: string): void };
   /**
@@ -107,6 +110,8 @@ export class McpGateway {
   private readonly cache: Cache;
   private readonly upstreamOptions: UpstreamOptions;
   readonly payloadPolicy: PayloadPolicy;
+  /** Tools per tools/list page (at least 1). */
+  readonly toolsPageSize: number;
   private readonly cacheTtlMs: number;
   /** Servers this process is registering: it attaches their upstream itself, with the secrets the log does not hold. */
   private readonly registering = new Set<string>();
@@ -122,6 +127,7 @@ export class McpGateway {
     this.search = options.search ?? ToolSearch.lexicalOnly('no embedding model configured (EMBEDDING_MODEL_DIR unset)');
     this.payloadPolicy = options.payloadPolicy ?? 'store';
     this.cacheTtlMs = options.cacheTtlMs ?? 5_000;
+    this.toolsPageSize = Math.max(1, Math.floor(options.toolsPageSize ?? DEFAULT_TOOLS_PAGE_SIZE));
     const u = options.upstream ?? {};
     this.upstreamOptions = { ...defaultUpstreamOptions, ...u, breaker: { ...defaultUpstreamOptions.breaker, ...(u.breaker ?? {}) } };
     this.catalog.onChange((c) => this.reindex(c));
