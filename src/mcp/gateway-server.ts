@@ -1,5 +1,17 @@
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import { CallToolRequestSchema, type CallToolRequest, ErrorCode, ListToolsRequestSchema, McpError, type CallToolResult, type Progress, type Tool } from '@modelcontextprotocol/sdk/types.js';
+import {
+  CallToolRequestSchema,
+  type CallToolRequest,
+  ErrorCode,
+  ListToolsRequestSchema,
+  LoggingLevelSchema,
+  McpError,
+  SetLevelRequestSchema,
+  type CallToolResult,
+  type LoggingLevel,
+  type Progress,
+  type Tool,
+} from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { OpenMcpError } from '../core/errors';
 import { McpGatewayError, UpstreamProtocolError } from './errors';
@@ -15,6 +27,9 @@ export const SEARCH_TOOLS_NAME = 'search_tools';
  * tools/call against CallToolRequestSchema itself, answering -32602 Invalid params as the spec says.
  */
 const LenientCallToolRequestSchema = CallToolRequestSchema.extend({ params: z.unknown() });
+
+/** logging/setLevel with its params unchecked, so that a bad level is -32602 (see above), not -32603. */
+const LenientSetLevelRequestSchema = SetLevelRequestSchema.extend({ params: z.unknown() });
 
 const searchToolsTool: Tool = {
   name: SEARCH_TOOLS_NAME,
@@ -44,6 +59,9 @@ export function toMcpTool(t: CatalogTool): Tool {
   if (t.meta) tool._meta = t.meta;
   return tool;
 }
+
+/** RFC 5424 severities in MCP's order, least severe first. */
+const SEVERITY = new Map<LoggingLevel, number>(LoggingLevelSchema.options.map((level, i) => [level, i]));
 
 /**
  * The catalog's tools in wire shape, sorted by name (tools/list pages through them by name). The
@@ -84,8 +102,10 @@ export function toMcpError(err: unknown): McpError {
 
 /**
  * An MCP server (SDK low-level `Server`) showing one caller the gateway: the tenant's aggregated
- * tools plus `search_tools`, calls audited under the caller's identity, and
- * notifications/tools/list_changed when the tenant's catalog changes. Call `dispose` on close.
+ * tools plus `search_tools`, calls audited under the caller's identity,
+ * notifications/tools/list_changed when the tenant's catalog changes, and the log messages of
+ * the tenant's own upstreams (at or above the level the client set with logging/setLevel; all
+ * until it sets one). Call `dispose` on close.
  */
 export function createGatewayServer(
   gateway: McpGateway,
@@ -93,7 +113,16 @@ export function createGatewayServer(
   /** Told when a tools/call starts and ends (a session with a call running is not idle). */
   activity: { begin(): void; end(): void } = { begin() {}, end() {} },
 ): { server: Server; dispose(): void } {
-  const server = new Server({ name: 'openmcp-gateway', version: '0.1.0' }, { capabilities: { tools: { listChanged: true } } });
+  const server = new Server({ name: 'openmcp-gateway', version: '0.1.0' }, { capabilities: { tools: { listChanged: true }, logging: {} } });
+  // One server per client (session or stdio): the level is this client's alone.
+  let minimum: number | undefined;
+  server.setRequestHandler(LenientSetLevelRequestSchema, async (request) => {
+    const level = (request.params as { level?: unknown } | undefined)?.level;
+    const severity = typeof level === 'string' ? SEVERITY.get(level as LoggingLevel) : undefined;
+    if (severity === undefined) throw wireError(ErrorCode.InvalidParams, `logging/setLevel: level must be one of ${LoggingLevelSchema.options.join(', ')}`);
+    minimum = severity;
+    return {};
+  });
 
   server.setRequestHandler(ListToolsRequestSchema, async (request) => {
     try {
@@ -136,5 +165,16 @@ export function createGatewayServer(
     if (tenant !== ctx.tenant && tenant !== '*') return;
     void server.sendToolListChanged().catch(() => {});
   });
-  return { server, dispose: off };
+  // Not tied to a request (MCP's log messages carry none): on /mcp they go over the session's GET stream.
+  const offLogs = gateway.onUpstreamLog((tenant, log) => {
+    if (tenant !== ctx.tenant || (minimum !== undefined && SEVERITY.get(log.level)! < minimum)) return;
+    void server.notification({ method: 'notifications/message', params: log }).catch(() => {});
+  });
+  return {
+    server,
+    dispose: () => {
+      off();
+      offLogs();
+    },
+  };
 }
