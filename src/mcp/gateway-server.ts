@@ -13,7 +13,7 @@ import {
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import { OpenMcpError } from '../core/errors';
+import { InvalidCursorError, OpenMcpError } from '../core/errors';
 import { McpGatewayError, UpstreamProtocolError } from './errors';
 import type { McpGateway } from './gateway';
 import { sortedByName, toolsPage } from './tools-page';
@@ -28,8 +28,9 @@ export const SEARCH_TOOLS_NAME = 'search_tools';
  */
 const LenientCallToolRequestSchema = CallToolRequestSchema.extend({ params: z.unknown() });
 
-/** logging/setLevel with its params unchecked, so that a bad level is -32602 (see above), not -32603. */
+/** logging/setLevel and tools/list with their params unchecked, so that a bad level or cursor is -32602 (see above), not -32603. */
 const LenientSetLevelRequestSchema = SetLevelRequestSchema.extend({ params: z.unknown() });
+const LenientListToolsRequestSchema = ListToolsRequestSchema.extend({ params: z.unknown().optional() });
 
 const searchToolsTool: Tool = {
   name: SEARCH_TOOLS_NAME,
@@ -124,9 +125,11 @@ export function createGatewayServer(
     return {};
   });
 
-  server.setRequestHandler(ListToolsRequestSchema, async (request) => {
+  server.setRequestHandler(LenientListToolsRequestSchema, async (request) => {
     try {
-      return toolsPage([searchToolsTool], wireTools(gateway.listTools(ctx.tenant)), gateway.toolsPageSize, request.params?.cursor);
+      const cursor = (request.params as { cursor?: unknown } | undefined)?.cursor;
+      if (cursor !== undefined && typeof cursor !== 'string') throw new InvalidCursorError('cursor: not a string; pass back the nextCursor of a previous tools/list page unchanged');
+      return toolsPage([searchToolsTool], wireTools(gateway.listTools(ctx.tenant)), gateway.toolsPageSize, cursor);
     } catch (err) {
       throw toMcpError(err);
     }

@@ -153,6 +153,10 @@ describe('MCP gateway: tools/list in pages', function () {
       expect(err.data, cursor).to.deep.equal({ code: 'INVALID_CURSOR' });
       expect(err.message).to.match(/cursor/);
     }
+    for (const cursor of [5, null, { a: 1 }]) {
+      const err = await refusal(client.listTools({ cursor } as never));
+      expect([err.code, err.data], JSON.stringify(cursor)).to.deep.equal([ErrorCode.InvalidParams, { code: 'INVALID_CURSOR' }]);
+    }
     // The session goes on: the issued cursor still pages.
     const second = await client.listTools({ cursor: nextCursor! });
     expect(second.tools).to.have.length(PAGE);
