@@ -74,6 +74,8 @@ export const mcpServerSqlStore: DocumentStore<McpServerDoc> = {
           destructiveHint: tool.destructiveHint,
           openWorldHint: tool.openWorldHint,
         }),
+        icons_json: jsonOrNull(tool.icons),
+        meta_json: tool.metaJson ?? null,
       })),
     );
     for (const part of statementChunks(rows)) await db(t.mcpTools).insert(part);

@@ -127,6 +127,8 @@ export const ConfigSchema = z.object({
   MCP_CACHE_TTL_MS: z.coerce.number().int().min(0).max(86_400_000).default(5_000),
   /** Active health check of every upstream (a ping); 0 = off. */
   MCP_HEALTH_INTERVAL_MS: z.coerce.number().int().min(0).max(86_400_000).default(15_000),
+  /** Tools per page of the gateway's tools/list (MCP clients follow nextCursor). */
+  MCP_TOOLS_PAGE_SIZE: positiveInt.max(10_000).default(500),
 
   JWT_SECRET: z.string().min(32, 'at least 32 characters').optional(),
   JWT_PUBLIC_KEY_FILE: z.string().optional(),

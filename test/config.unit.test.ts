@@ -36,15 +36,17 @@ describe('configuration', () => {
     }
   });
 
-  it('hands the MCP_* settings to the gateway: audit payload policy, result cache, upstream timeout, concurrency, health checks', () => {
+  it('hands the MCP_* settings to the gateway: audit payload policy, result cache, upstream timeout, concurrency, health checks, tools/list page size', () => {
     expect(gatewayOptionsFrom(loadConfig({}, '/x'))).to.deep.equal({
       payloadPolicy: 'store',
+      toolsPageSize: 500,
       cacheTtlMs: 5_000,
       upstream: { callTimeoutMs: 30_000, maxConcurrent: 16, healthIntervalMs: 15_000 },
     });
-    const env = { MCP_PAYLOAD_POLICY: 'hash-only', MCP_CACHE_TTL_MS: '0', MCP_CALL_TIMEOUT_MS: '2500', MCP_MAX_CONCURRENT: '4', MCP_HEALTH_INTERVAL_MS: '0' };
+    const env = { MCP_PAYLOAD_POLICY: 'hash-only', MCP_CACHE_TTL_MS: '0', MCP_CALL_TIMEOUT_MS: '2500', MCP_MAX_CONCURRENT: '4', MCP_HEALTH_INTERVAL_MS: '0', MCP_TOOLS_PAGE_SIZE: '50' };
     expect(gatewayOptionsFrom(loadConfig(env, '/x'))).to.deep.equal({
       payloadPolicy: 'hash-only',
+      toolsPageSize: 50,
       cacheTtlMs: 0,
       upstream: { callTimeoutMs: 2_500, maxConcurrent: 4, healthIntervalMs: 0 },
     });
@@ -68,6 +70,7 @@ describe('configuration', () => {
     [{ CHAIN_RPC_URL: 'http://node:8545' }, /needs ANCHORER_PRIVATE_KEY or ANCHORER_KEYSTORE/],
     [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL/],
     [{ MCP_PAYLOAD_POLICY: 'redact' }, /MCP_PAYLOAD_POLICY/],
+    [{ MCP_TOOLS_PAGE_SIZE: '0' }, /MCP_TOOLS_PAGE_SIZE/],
     [{ MCP_CALL_TIMEOUT_MS: '0' }, /MCP_CALL_TIMEOUT_MS/],
     [{ MCP_CACHE_TTL_MS: '-1' }, /MCP_CACHE_TTL_MS/],
     [{ LEADER_LEASE_MS: '500' }, /LEADER_LEASE_MS/],

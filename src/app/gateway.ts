@@ -8,13 +8,14 @@ import { ToolSearch } from '../search/tool-search';
 
 type GatewaySettings = Pick<
   Config,
-  'dataDir' | 'EMBEDDING_MODEL_DIR' | 'EMBEDDING_MODEL_ID' | 'MCP_PAYLOAD_POLICY' | 'MCP_CACHE_TTL_MS' | 'MCP_CALL_TIMEOUT_MS' | 'MCP_MAX_CONCURRENT' | 'MCP_HEALTH_INTERVAL_MS'
+  'dataDir' | 'EMBEDDING_MODEL_DIR' | 'EMBEDDING_MODEL_ID' | 'MCP_PAYLOAD_POLICY' | 'MCP_CACHE_TTL_MS' | 'MCP_CALL_TIMEOUT_MS' | 'MCP_MAX_CONCURRENT' | 'MCP_HEALTH_INTERVAL_MS' | 'MCP_TOOLS_PAGE_SIZE'
 >;
 
 /** The gateway's audit, cache and upstream settings from the configuration (MCP_*). */
-export function gatewayOptionsFrom(config: GatewaySettings): Pick<McpGatewayOptions, 'payloadPolicy' | 'cacheTtlMs' | 'upstream'> {
+export function gatewayOptionsFrom(config: GatewaySettings): Pick<McpGatewayOptions, 'payloadPolicy' | 'cacheTtlMs' | 'upstream' | 'toolsPageSize'> {
   return {
     payloadPolicy: config.MCP_PAYLOAD_POLICY,
+    toolsPageSize: config.MCP_TOOLS_PAGE_SIZE,
     cacheTtlMs: config.MCP_CACHE_TTL_MS,
     upstream: { callTimeoutMs: config.MCP_CALL_TIMEOUT_MS, maxConcurrent: config.MCP_MAX_CONCURRENT, healthIntervalMs: config.MCP_HEALTH_INTERVAL_MS },
   };

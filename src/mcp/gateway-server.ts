@@ -1,9 +1,22 @@
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import { CallToolRequestSchema, type CallToolRequest, ErrorCode, ListToolsRequestSchema, McpError, type CallToolResult, type Progress, type Tool } from '@modelcontextprotocol/sdk/types.js';
+import {
+  CallToolRequestSchema,
+  type CallToolRequest,
+  ErrorCode,
+  ListToolsRequestSchema,
+  LoggingLevelSchema,
+  McpError,
+  SetLevelRequestSchema,
+  type CallToolResult,
+  type LoggingLevel,
+  type Progress,
+  type Tool,
+} from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import { OpenMcpError } from '../core/errors';
+import { InvalidCursorError, OpenMcpError } from '../core/errors';
 import { McpGatewayError, UpstreamProtocolError } from './errors';
 import type { McpGateway } from './gateway';
+import { sortedByName, toolsPage } from './tools-page';
 import type { CallContext, CatalogTool } from './types';
 
 export const SEARCH_TOOLS_NAME = 'search_tools';
@@ -14,6 +27,10 @@ export const SEARCH_TOOLS_NAME = 'search_tools';
  * tools/call against CallToolRequestSchema itself, answering -32602 Invalid params as the spec says.
  */
 const LenientCallToolRequestSchema = CallToolRequestSchema.extend({ params: z.unknown() });
+
+/** logging/setLevel and tools/list with their params unchecked, so that a bad level or cursor is -32602 (see above), not -32603. */
+const LenientSetLevelRequestSchema = SetLevelRequestSchema.extend({ params: z.unknown() });
+const LenientListToolsRequestSchema = ListToolsRequestSchema.extend({ params: z.unknown().optional() });
 
 const searchToolsTool: Tool = {
   name: SEARCH_TOOLS_NAME,
@@ -44,6 +61,24 @@ export function toMcpTool(t: CatalogTool): Tool {
   return tool;
 }
 
+/** RFC 5424 severities in MCP's order, least severe first. */
+const SEVERITY = new Map<LoggingLevel, number>(LoggingLevelSchema.options.map((level, i) => [level, i]));
+
+/**
+ * The catalog's tools in wire shape, sorted by name (tools/list pages through them by name). The
+ * catalog hands out the same array for a tenant until it changes, so this runs once per change,
+ * for every session of the tenant together; a replaced array is collected with its entry.
+ */
+const wireCache = new WeakMap<CatalogTool[], Tool[]>();
+function wireTools(list: CatalogTool[]): Tool[] {
+  let wire = wireCache.get(list);
+  if (!wire) {
+    wire = sortedByName(list.map(toMcpTool));
+    wireCache.set(list, wire);
+  }
+  return wire;
+}
+
 /**
  * An McpError whose message on the wire is `message` itself. The SDK sends `error.message`, and
  * McpError's reads "MCP error <code>: <message>", which the client's SDK prefixes once more.
@@ -68,8 +103,10 @@ export function toMcpError(err: unknown): McpError {
 
 /**
  * An MCP server (SDK low-level `Server`) showing one caller the gateway: the tenant's aggregated
- * tools plus `search_tools`, calls audited under the caller's identity, and
- * notifications/tools/list_changed when the tenant's catalog changes. Call `dispose` on close.
+ * tools plus `search_tools`, calls audited under the caller's identity,
+ * notifications/tools/list_changed when the tenant's catalog changes, and the log messages of
+ * the tenant's own upstreams (at or above the level the client set with logging/setLevel; all
+ * until it sets one). Call `dispose` on close.
  */
 export function createGatewayServer(
   gateway: McpGateway,
@@ -77,18 +114,25 @@ export function createGatewayServer(
   /** Told when a tools/call starts and ends (a session with a call running is not idle). */
   activity: { begin(): void; end(): void } = { begin() {}, end() {} },
 ): { server: Server; dispose(): void } {
-  const server = new Server({ name: 'openmcp-gateway', version: '0.1.0' }, { capabilities: { tools: { listChanged: true } } });
-  let toolsCache: Tool[] | undefined;
-  let source: CatalogTool[] | undefined;
+  const server = new Server({ name: 'openmcp-gateway', version: '0.1.0' }, { capabilities: { tools: { listChanged: true }, logging: {} } });
+  // One server per client (session or stdio): the level is this client's alone.
+  let minimum: number | undefined;
+  server.setRequestHandler(LenientSetLevelRequestSchema, async (request) => {
+    const level = (request.params as { level?: unknown } | undefined)?.level;
+    const severity = typeof level === 'string' ? SEVERITY.get(level as LoggingLevel) : undefined;
+    if (severity === undefined) throw wireError(ErrorCode.InvalidParams, `logging/setLevel: level must be one of ${LoggingLevelSchema.options.join(', ')}`);
+    minimum = severity;
+    return {};
+  });
 
-  server.setRequestHandler(ListToolsRequestSchema, async () => {
-    const list = gateway.listTools(ctx.tenant);
-    // The catalog hands out the same array until it changes: map it to wire shape once per change.
-    if (list !== source) {
-      source = list;
-      toolsCache = [searchToolsTool, ...list.map(toMcpTool)];
+  server.setRequestHandler(LenientListToolsRequestSchema, async (request) => {
+    try {
+      const cursor = (request.params as { cursor?: unknown } | undefined)?.cursor;
+      if (cursor !== undefined && typeof cursor !== 'string') throw new InvalidCursorError('cursor: not a string; pass back the nextCursor of a previous tools/list page unchanged');
+      return toolsPage([searchToolsTool], wireTools(gateway.listTools(ctx.tenant)), gateway.toolsPageSize, cursor);
+    } catch (err) {
+      throw toMcpError(err);
     }
-    return { tools: toolsCache! };
   });
 
   server.setRequestHandler(LenientCallToolRequestSchema, async (lenient, extra): Promise<CallToolResult> => {
@@ -124,5 +168,16 @@ export function createGatewayServer(
     if (tenant !== ctx.tenant && tenant !== '*') return;
     void server.sendToolListChanged().catch(() => {});
   });
-  return { server, dispose: off };
+  // Not tied to a request (MCP's log messages carry none): on /mcp they go over the session's GET stream.
+  const offLogs = gateway.onUpstreamLog((tenant, log) => {
+    if (tenant !== ctx.tenant || (minimum !== undefined && SEVERITY.get(log.level)! < minimum)) return;
+    void server.notification({ method: 'notifications/message', params: log }).catch(() => {});
+  });
+  return {
+    server,
+    dispose: () => {
+      off();
+      offLogs();
+    },
+  };
 }

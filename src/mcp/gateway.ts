@@ -1,4 +1,4 @@
-import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult, LoggingMessageNotification, Tool } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { catalog as eventCatalog } from '../../events';
 import { limitsOf, McpServerLimitsSchema } from '../../events/mcp.events';
@@ -17,6 +17,7 @@ import { payloadDigest } from './payload-hash';
 import { envProblems, envRecord, missingEnvVariables } from './upstream-env';
 import { headersProblems, missingVariables } from './upstream-headers';
 import { toolRecords } from './tool-records';
+import { DEFAULT_TOOLS_PAGE_SIZE } from './tools-page';
 import { Upstream, defaultUpstreamOptions, type CallOptions, type UpstreamOptions } from './upstream';
 import { SHARED_TENANT, type CallContext, type CatalogTool, type RegisterServerParameters, type ServerInfo, type UpstreamSpec } from './types';
 
@@ -31,8 +32,10 @@ export type McpGatewayOptions = {
   /** TTL of cached results of read-only idempotent tools; 0 turns the cache off. Default 5000. */
   cacheTtlMs?: number;
   upstream?: Partial<UpstreamOptions>;
+  /** Tools per tools/list page (the first page leads with search_tools). Default 500 (MCP_TOOLS_PAGE_SIZE). */
+  toolsPageSize?: number;
   clock?: Clock;
-  logger?: { warn(obj: unknown, msg?: string): void; info?(obj: unknown, msg?: string): void };
+  logger?: { warn(obj: unknown, msg?: string): void; info?(obj: unknown, msg?: string): void; debug?(obj: unknown, msg?: string): void };
   /**
    * Follow the log after start() so registry changes made by other processes (another gateway
    * replica, an API process, a CLI) reach this catalog and this process connects to their
@@ -42,6 +45,9 @@ export type McpGatewayOptions = {
 };
 
 export type ToolMatch = { tool: CatalogTool; score: number };
+
+/** An upstream's log message as the gateway relays it: `logger` is `<server>` or `<server>/<the upstream's logger>`. */
+export type UpstreamLog = LoggingMessageNotification['params'];
 
 const SYSTEM_ACTOR: Actor = { kind: 'system', id: 'mcp-gateway' };
 
@@ -107,11 +113,14 @@ export class McpGateway {
   private readonly cache: Cache;
   private readonly upstreamOptions: UpstreamOptions;
   readonly payloadPolicy: PayloadPolicy;
+  /** Tools per tools/list page (at least 1). */
+  readonly toolsPageSize: number;
   private readonly cacheTtlMs: number;
   /** Servers this process is registering: it attaches their upstream itself, with the secrets the log does not hold. */
   private readonly registering = new Set<string>();
   /** Calls in progress: close() waits for their audit outcome to be recorded. */
   private readonly calls = new Set<Promise<unknown>>();
+  private readonly logListeners = new Set<(tenant: string, log: UpstreamLog) => void>();
   private subscription?: Subscription;
   private following?: Promise<void>;
   private stopWaiting?: () => void;
@@ -122,6 +131,7 @@ export class McpGateway {
     this.search = options.search ?? ToolSearch.lexicalOnly('no embedding model configured (EMBEDDING_MODEL_DIR unset)');
     this.payloadPolicy = options.payloadPolicy ?? 'store';
     this.cacheTtlMs = options.cacheTtlMs ?? 5_000;
+    this.toolsPageSize = Math.max(1, Math.floor(options.toolsPageSize ?? DEFAULT_TOOLS_PAGE_SIZE));
     const u = options.upstream ?? {};
     this.upstreamOptions = { ...defaultUpstreamOptions, ...u, breaker: { ...defaultUpstreamOptions.breaker, ...(u.breaker ?? {}) } };
     this.catalog.onChange((c) => this.reindex(c));
@@ -316,6 +326,29 @@ export class McpGateway {
   }
 
   /**
+   * Called with each log message (notifications/message) of an upstream this process is connected
+   * to, and the one tenant whose clients may see it: the server's own. A shared server's messages
+   * reach no tenant (they may tell of another tenant's call, and MCP ties a log message to no
+   * request); they go to this process's log at debug level.
+   */
+  onUpstreamLog(listener: (tenant: string, log: UpstreamLog) => void): () => void {
+    this.logListeners.add(listener);
+    return () => this.logListeners.delete(listener);
+  }
+
+  private relayLog(spec: UpstreamSpec, params: LoggingMessageNotification['params']): void {
+    const s = this.catalog.server(spec.id);
+    if (!s || this.upstreams.get(spec.id)?.spec !== spec) return;
+    const { level, logger, data } = params;
+    const log: UpstreamLog = { level, logger: logger ? `${s.name}/${logger}` : s.name, data };
+    if (s.tenant === SHARED_TENANT) {
+      this.options.logger?.debug?.({ server: s.name, level, logger: log.logger }, 'mcp gateway: log message of a shared upstream (not relayed to clients)');
+      return;
+    }
+    for (const l of this.logListeners) l(s.tenant, log);
+  }
+
+  /**
    * Forward a tools/call to its upstream, audited: ToolCallRequested is appended first (if that
    * fails the call is not made: AUDIT_UNAVAILABLE), then ToolCallCompleted or ToolCallFailed.
    * Tool-level errors (`isError: true`) come back as results; everything else throws a McpGatewayError
@@ -428,6 +461,7 @@ export class McpGateway {
     const { timeoutMs, maxConcurrent } = spec.limits ?? {};
     const own = { ...(timeoutMs !== undefined ? { callTimeoutMs: timeoutMs } : {}), ...(maxConcurrent !== undefined ? { maxConcurrent } : {}) };
     const u = new Upstream(spec, { ...this.upstreamOptions, ...own }, {
+      onLog: (params) => this.relayLog(spec, params),
       onTools: (tools) => this.enqueue(spec.id, () => this.discovered(spec, tools)),
       onHealth: (status, reason) =>
         this.enqueue(spec.id, () =>

@@ -1,6 +1,15 @@
 import CircuitBreaker from 'opossum';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { McpError, ErrorCode, ToolListChangedNotificationSchema, type CallToolResult, type Progress, type Tool } from '@modelcontextprotocol/sdk/types.js';
+import {
+  McpError,
+  ErrorCode,
+  LoggingMessageNotificationSchema,
+  ToolListChangedNotificationSchema,
+  type CallToolResult,
+  type LoggingMessageNotification,
+  type Progress,
+  type Tool,
+} from '@modelcontextprotocol/sdk/types.js';
 import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { SseError } from '@modelcontextprotocol/sdk/client/sse.js';
 import { redactUrl, redactUrlsIn } from '../core/errors';
@@ -41,6 +50,8 @@ export const defaultUpstreamOptions: UpstreamOptions = {
 export type UpstreamEvents = {
   onHealth(status: Exclude<ServerHealth, 'unknown'>, reason?: string): void;
   onTools(tools: Tool[]): void;
+  /** A log message the upstream sent (notifications/message), as it sent it. */
+  onLog?(params: LoggingMessageNotification['params']): void;
 };
 
 /**
@@ -150,6 +161,10 @@ export class Upstream {
       // Inside the try: a header or env template whose variable is unset is a failed connect (health down, naming it).
       const transport = openUpstreamTransport(this.spec, (line) => (this.lastStderr = line));
       this.transport = transport as { pid?: number | null };
+      // Set before connecting: an upstream may log while it initializes.
+      client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => {
+        if (!this.closed) this.events.onLog?.(n.params);
+      });
       await client.connect(transport, { timeout });
       const tools = await listAllTools(client, timeout);
       // An upstream whose tools change says so (it advertised tools.listChanged): list them again,

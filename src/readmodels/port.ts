@@ -1,3 +1,4 @@
+import type { McpToolIcon } from '../../events/mcp.events';
 import type { RecordedEvent } from '../core/envelope';
 import type { TaskStatus } from '../../projections/tasks.projection';
 
@@ -77,6 +78,10 @@ export type ToolCatalogEntry = {
   inputSchema: Record<string, unknown>;
   outputSchema?: Record<string, unknown>;
   annotations?: Record<string, boolean | undefined>;
+  /** The upstream's icons for the tool (McpServerToolsDiscovered v2). */
+  icons?: McpToolIcon[];
+  /** The upstream's `_meta` for the tool (McpServerToolsDiscovered v2). */
+  meta?: Record<string, unknown>;
 };
 
 /**

@@ -174,6 +174,9 @@ export const projectionSchemas: Record<string, { tables: (keyof ReadModelTables)
         longText(knex, t, 'input_schema_json').notNullable();
         longText(knex, t, 'output_schema_json');
         t.text('annotations_json');
+        // McpServerToolsDiscovered v2: up to 8 icons of 8,192 characters, _meta up to 20,000 (beyond TEXT on MySQL).
+        longText(knex, t, 'icons_json');
+        longText(knex, t, 'meta_json');
         t.primary(['server_id', 'name']);
         t.index(['tenant']);
       });

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { parseJson } from '../../projections/sql-rows';
+import type { McpToolIcon } from '../../events/mcp.events';
 import type { ToolCatalogEntry } from './port';
 import type { ReadModelTables } from '../../projections/tables';
 import { hostSafeToolName } from '../core/tool-name';
@@ -29,6 +30,10 @@ export async function loadToolCatalog(db: Knex, t: ReadModelTables, tenant: stri
     if (out) e.outputSchema = out;
     const ann = parseJson<Record<string, boolean | undefined>>(r.annotations_json);
     if (ann && Object.keys(ann).length) e.annotations = ann;
+    const icons = parseJson<McpToolIcon[]>(r.icons_json);
+    if (icons) e.icons = icons;
+    const meta = parseJson<Record<string, unknown>>(r.meta_json);
+    if (meta) e.meta = meta;
     return e;
   });
 }
