@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineEvent } from './catalog';
+import { defineEvent, type Upcaster } from './catalog';
 
 const safeInt = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const hex32 = z.string().regex(/^0x[0-9a-f]{64}$/);
@@ -54,31 +54,70 @@ export const TaskStepFailed = defineEvent(
   'The step got no result: the call failed, was refused by policy, rejected by an approver, or its outcome is unknown after a crash.',
 );
 
+/** The fields of every InferenceCompleted version before the response, then after it (v1's order, which its JSON Schema keeps). */
+const inferenceFieldsBefore = {
+  /** 0-based model turn within the task. */
+  turn: safeInt,
+  provider: z.string().min(1).max(200),
+  model: z.string().min(1).max(200),
+  /** SHA-256 of the canonical JSON of {model, messages, tools, temperature, maxTokens}. */
+  promptHash: hex32,
+  /** Canonical JSON of the messages sent; absent when the redaction policy is `hash-only`, or when they would not fit the event. */
+  messagesJson: z.string().max(2_000_000).optional(),
+  redaction: z.enum(['store', 'hash-only']),
+};
+const inferenceFieldsAfter = {
+  finishReason: z.string().max(100),
+  usage: z.strictObject({ promptTokens: safeInt, completionTokens: safeInt, totalTokens: safeInt }),
+  latencyMs: safeInt,
+  cached: z.boolean(),
+  /** Knowledge-base chunks added to the system prompt. */
+  knowledgeChunks: z.array(z.string().max(500)).max(100),
+  /** Tools offered to the model (names). */
+  tools: z.array(z.string().max(200)).max(200),
+};
+
+/** The most characters of the assistant message's canonical JSON an InferenceCompleted keeps. */
+export const INFERENCE_RESPONSE_JSON_MAX = 1_000_000;
+
 export const InferenceCompleted = defineEvent(
   'InferenceCompleted',
   1,
   z.strictObject({
-    /** 0-based model turn within the task. */
-    turn: safeInt,
-    provider: z.string().min(1).max(200),
-    model: z.string().min(1).max(200),
-    /** SHA-256 of the canonical JSON of {model, messages, tools, temperature, maxTokens}. */
-    promptHash: hex32,
-    /** Canonical JSON of the messages sent; absent when the redaction policy is `hash-only`. */
-    messagesJson: z.string().max(2_000_000).optional(),
-    redaction: z.enum(['store', 'hash-only']),
+    ...inferenceFieldsBefore,
     /** Canonical JSON of the assistant message (content and tool calls). */
-    responseJson: z.string().max(1_000_000),
-    finishReason: z.string().max(100),
-    usage: z.strictObject({ promptTokens: safeInt, completionTokens: safeInt, totalTokens: safeInt }),
-    latencyMs: safeInt,
-    cached: z.boolean(),
-    /** Knowledge-base chunks added to the system prompt. */
-    knowledgeChunks: z.array(z.string().max(500)).max(100),
-    /** Tools offered to the model (names). */
-    tools: z.array(z.string().max(200)).max(200),
+    responseJson: z.string().max(INFERENCE_RESPONSE_JSON_MAX),
+    ...inferenceFieldsAfter,
   }),
   'The model answered one turn of the task.',
+);
+
+export const InferenceCompletedV2 = defineEvent(
+  'InferenceCompleted',
+  2,
+  z
+    .strictObject({
+      ...inferenceFieldsBefore,
+      /** Canonical JSON of the assistant message (content and tool calls), when it fits. */
+      responseJson: z.string().max(INFERENCE_RESPONSE_JSON_MAX).optional(),
+      ...inferenceFieldsAfter,
+      /** Instead of responseJson, for an answer too large to keep: the task then fails LLM_RESPONSE_TOO_LARGE. */
+      responseOmitted: z
+        .strictObject({
+          /** SHA-256 of the full canonical JSON of the assistant message. */
+          hash: hex32,
+          /** Its length in characters (UTF-16 code units, as responseJson's limit counts them). */
+          chars: safeInt,
+          /** Its first characters (at most 10,000; not JSON by itself). */
+          head: z.string().max(10_000),
+        })
+        .optional(),
+    })
+    .refine((d) => (d.responseJson === undefined) !== (d.responseOmitted === undefined), {
+      message: 'exactly one of responseJson and responseOmitted',
+      path: ['responseJson'],
+    }),
+  'The model answered one turn of the task. v2 may record, instead of `responseJson`, `responseOmitted` {hash, chars, head}: an answer too large for the log (over 1,000,000 characters of canonical JSON), after which the task fails LLM_RESPONSE_TOO_LARGE. v2 is written only for such a turn, v1 otherwise, and a v1 event reads as v2 as it is.',
 );
 
 export const PolicyEvaluated = defineEvent(
@@ -193,6 +232,7 @@ export const agentEvents = [
   TaskStepCompleted,
   TaskStepFailed,
   InferenceCompleted,
+  InferenceCompletedV2,
   PolicyEvaluated,
   ApprovalRequested,
   ApprovalGranted,
@@ -201,3 +241,6 @@ export const agentEvents = [
   TransactionConfirmed,
   TransactionRejected,
 ];
+
+/** InferenceCompleted v1 → v2: a turn whose response was kept whole (v2's responseJson). */
+export const agentUpcasters: Upcaster[] = [{ type: 'InferenceCompleted', fromVersion: 1, upcast: (data) => data }];
