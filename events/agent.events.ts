@@ -151,6 +151,46 @@ export const ApprovalRequested = defineEvent(
   'A transaction waits for a human: only an approval naming this exact proposal hash releases it.',
 );
 
+/**
+ * How many distinct approvers a proposal needs, and whether the task's submitter may be one of
+ * them (four-eyes: `selfApproval: false`). `requestedBy` is the actor of the task's TaskSubmitted.
+ */
+const approvalQuorum = z.strictObject({
+  required: z.number().int().min(1).max(10),
+  selfApproval: z.boolean(),
+  requestedBy: z.strictObject({ kind: z.enum(['user', 'agent', 'system']), id: z.string().min(1).max(200) }),
+});
+
+export const ApprovalRequestedV2 = defineEvent(
+  'ApprovalRequested',
+  2,
+  z.strictObject({
+    stepId,
+    proposalHash: hex32,
+    /** Canonical JSON of the decoded proposal {chainId, to, method, signature, args, value, gas, stepId}. */
+    proposalJson: z.string().max(100_000),
+    rule: z.string().min(1).max(200),
+    /** Absent: one approval releases it, from anyone allowed to approve (v1's meaning). */
+    approvals: approvalQuorum.optional(),
+  }),
+  'A transaction waits for a human: only approvals naming this exact proposal hash release it. v2 adds `approvals` {required, selfApproval, requestedBy}: the number of distinct approvers the policy asks for, and whether the task\'s submitter (requestedBy) may be one of them; it is written only for a proposal that needs more than one approver or forbids self-approval, v1 otherwise, and a v1 event reads as v2 without `approvals` (one approver, anyone).',
+);
+
+export const ApprovalGiven = defineEvent(
+  'ApprovalGiven',
+  1,
+  z.strictObject({
+    proposalHash: hex32,
+    /** The approver (the envelope's actor, repeated: distinct approvers are counted by it). */
+    approver: z.strictObject({ kind: z.enum(['user', 'agent', 'system']), id: z.string().min(1).max(200) }),
+    /** Distinct approvers so far, this one included, and how many the proposal needs. */
+    given: z.number().int().min(1).max(10),
+    required: z.number().int().min(2).max(10),
+    comment: z.string().max(2000).optional(),
+  }),
+  'One approver approved the proposal with this hash, which needs several (ApprovalRequested v2 `approvals.required`). It does not release it: ApprovalGranted does, appended with the approval that makes `given` reach `required`.',
+);
+
 export const ApprovalGranted = defineEvent(
   'ApprovalGranted',
   1,
@@ -235,6 +275,8 @@ export const agentEvents = [
   InferenceCompletedV2,
   PolicyEvaluated,
   ApprovalRequested,
+  ApprovalRequestedV2,
+  ApprovalGiven,
   ApprovalGranted,
   ApprovalRejected,
   TransactionSubmitted,
@@ -242,5 +284,11 @@ export const agentEvents = [
   TransactionRejected,
 ];
 
-/** InferenceCompleted v1 → v2: a turn whose response was kept whole (v2's responseJson). */
-export const agentUpcasters: Upcaster[] = [{ type: 'InferenceCompleted', fromVersion: 1, upcast: (data) => data }];
+/**
+ * InferenceCompleted v1 → v2: a turn whose response was kept whole (v2's responseJson).
+ * ApprovalRequested v1 → v2: a proposal one approval releases, from anyone (no `approvals`).
+ */
+export const agentUpcasters: Upcaster[] = [
+  { type: 'InferenceCompleted', fromVersion: 1, upcast: (data) => data },
+  { type: 'ApprovalRequested', fromVersion: 1, upcast: (data) => data },
+];

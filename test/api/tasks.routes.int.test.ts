@@ -1,6 +1,8 @@
 import { expect } from 'chai';
 import { catalog } from '../../events';
 import { NotFoundError } from '../../src/core/errors';
+import { createEvent } from '../../src/core/envelope';
+import { ApprovalsService } from '../../src/agent/approvals-service';
 import { handleCommand } from '../../src/domain/handle-command';
 import { taskDecider } from '../../src/domain/task/task.decider';
 import { makeHarness, type Harness } from './support/harness';
@@ -257,6 +259,46 @@ describe('REST /v1/tasks', () => {
       expect((await h.call({ method: 'POST', url: `/v1/tasks/${id}/approvals`, auth: k.agent, payload: body })).statusCode).to.equal(403);
       const bad = await h.call({ method: 'POST', url: `/v1/tasks/${id}/approvals`, auth: k.operator, payload: { ...body, proposalHash: '0x12' } });
       expect(bad.json().field).to.equal('body.proposalHash');
+    });
+
+    it('four-eyes through REST (ApprovalRequested v2 needing 2 approvers, not the submitter): 403 for the submitter, 202 pending 1 of 2, a repeat counts once, the second approver releases it', async () => {
+      let service: ApprovalsService | undefined;
+      const h2 = await makeHarness({ approvals: { decide: (p) => service!.decide(p) } });
+      service = new ApprovalsService({ store: h2.store, catalog });
+      try {
+        const submitter = await h2.key('operator', 'acme');
+        const first = (await h2.key('admin', 'acme')).auth;
+        const second = (await h2.key('operator', 'acme')).auth;
+        const { id } = (await h2.call({ method: 'POST', url: '/v1/tasks', auth: submitter.auth, payload: STEP })).json();
+        const stream = `task-${id}`;
+        const [submitted] = await h2.store.readStream(stream);
+        const worker = { tenant: 'acme', actor: { kind: 'agent' as const, id: 'worker-1' } };
+        const started = await handleCommand({ store: h2.store, catalog }, { decider: taskDecider, stream, command: { type: 'StartTask' }, metadata: worker });
+        const proposalHash = `0x${'c'.repeat(64)}`;
+        const request = createEvent({
+          type: 'ApprovalRequested', version: 2, stream, tenant: 'acme', actor: worker.actor,
+          data: catalog.validate('ApprovalRequested', 2, { stepId: 'turn-1-x', proposalHash, proposalJson: '{}', rule: 'method.approvalAbove', approvals: { required: 2, selfApproval: false, requestedBy: submitted.actor } }),
+        });
+        await h2.store.append(stream, [request], { expectedRevision: started.nextExpectedRevision });
+        const decide = (auth: string, decision = 'approve') => h2.call({ method: 'POST', url: `/v1/tasks/${id}/approvals`, auth, payload: { proposalHash, decision } });
+
+        const self = await decide(submitter.auth);
+        expect(self.statusCode).to.equal(403);
+        expect(self.json().code).to.equal('APPROVAL_SELF_NOT_ALLOWED');
+        const one = await decide(first);
+        expect(one.statusCode).to.equal(202);
+        expect(one.json()).to.deep.include({ status: 'pending', approvals: { given: 1, required: 2 } });
+        const head = await h2.store.headPosition();
+        expect((await decide(first)).json()).to.deep.include({ status: 'pending', approvals: { given: 1, required: 2 } });
+        expect(await h2.store.headPosition()).to.equal(head);
+        const two = await decide(second);
+        expect(two.json()).to.deep.include({ status: 'approved', approvals: { given: 2, required: 2 } });
+        const types = (await h2.store.readStream(stream)).map((e) => e.type);
+        expect(types.slice(-3)).to.deep.equal(['ApprovalGiven', 'ApprovalGiven', 'ApprovalGranted']);
+        expect((await decide(first, 'reject')).json().code).to.equal('APPROVAL_ALREADY_DECIDED');
+      } finally {
+        await h2.close();
+      }
     });
 
     it('passes tenant, actor and request id to the approvals service', async () => {

@@ -534,7 +534,7 @@ export class TaskRun {
       view: () => this.view,
       now: () => this.now(),
       signal: this.signal,
-      append: (type: string, data: Record<string, unknown>) => this.append(type, data),
+      append: (type: string, data: Record<string, unknown>, version?: number) => this.append(type, data, version),
       recordPolicy: (stepId: string, subject: 'tool' | 'contract-read' | 'transaction', tool: string, d: PolicyDecision, proposalHash?: string) => this.recordPolicy(stepId, subject, tool, d, proposalHash),
       sync: () => this.sync(),
       waitForChange: (ms: number) => this.hooks.waitForChange(ms),

@@ -119,7 +119,17 @@ export function tasksRoutes(deps: AppDeps): FastifyPluginAsync {
 
     app.post('/tasks/:id/approvals', {
       config: { permission: 'tasks:approve' },
-      schema: { tags: ['tasks'], summary: "Approve or reject an agent's proposed action", params: UuidParams, body: ApprovalBody, response: { 202: ApprovalResponse, 501: ProblemSchema, ...problems } },
+      schema: {
+        tags: ['tasks'],
+        summary: "Approve or reject an agent's proposed action",
+        description:
+          'Names the exact proposalHash of ApprovalRequested. 202 with status approved (released), rejected, or pending: the policy wants several distinct approvers ' +
+          '(approvals {given, required}); the same principal approving again counts once. 403 APPROVAL_SELF_NOT_ALLOWED: the task\'s submitter approving where the policy wants someone else. ' +
+          '409 APPROVAL_PROPOSAL_MISMATCH, APPROVAL_NOT_PENDING, APPROVAL_ALREADY_DECIDED (docs/policy.md).',
+        params: UuidParams,
+        body: ApprovalBody,
+        response: { 202: ApprovalResponse, 501: ProblemSchema, ...problems },
+      },
     }, async (request, reply) => {
       if (!deps.approvals) throw new NotImplementedError('approvals');
       const m = metadataOf(request);
