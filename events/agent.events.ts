@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineEvent } from './catalog';
+import { defineEvent, type Upcaster } from './catalog';
 
 const safeInt = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const hex32 = z.string().regex(/^0x[0-9a-f]{64}$/);
@@ -54,31 +54,70 @@ export const TaskStepFailed = defineEvent(
   'The step got no result: the call failed, was refused by policy, rejected by an approver, or its outcome is unknown after a crash.',
 );
 
+/** The fields of every InferenceCompleted version before the response, then after it (v1's order, which its JSON Schema keeps). */
+const inferenceFieldsBefore = {
+  /** 0-based model turn within the task. */
+  turn: safeInt,
+  provider: z.string().min(1).max(200),
+  model: z.string().min(1).max(200),
+  /** SHA-256 of the canonical JSON of {model, messages, tools, temperature, maxTokens}. */
+  promptHash: hex32,
+  /** Canonical JSON of the messages sent; absent when the redaction policy is `hash-only`, or when they would not fit the event. */
+  messagesJson: z.string().max(2_000_000).optional(),
+  redaction: z.enum(['store', 'hash-only']),
+};
+const inferenceFieldsAfter = {
+  finishReason: z.string().max(100),
+  usage: z.strictObject({ promptTokens: safeInt, completionTokens: safeInt, totalTokens: safeInt }),
+  latencyMs: safeInt,
+  cached: z.boolean(),
+  /** Knowledge-base chunks added to the system prompt. */
+  knowledgeChunks: z.array(z.string().max(500)).max(100),
+  /** Tools offered to the model (names). */
+  tools: z.array(z.string().max(200)).max(200),
+};
+
+/** The most characters of the assistant message's canonical JSON an InferenceCompleted keeps. */
+export const INFERENCE_RESPONSE_JSON_MAX = 1_000_000;
+
 export const InferenceCompleted = defineEvent(
   'InferenceCompleted',
   1,
   z.strictObject({
-    /** 0-based model turn within the task. */
-    turn: safeInt,
-    provider: z.string().min(1).max(200),
-    model: z.string().min(1).max(200),
-    /** SHA-256 of the canonical JSON of {model, messages, tools, temperature, maxTokens}. */
-    promptHash: hex32,
-    /** Canonical JSON of the messages sent; absent when the redaction policy is `hash-only`. */
-    messagesJson: z.string().max(2_000_000).optional(),
-    redaction: z.enum(['store', 'hash-only']),
+    ...inferenceFieldsBefore,
     /** Canonical JSON of the assistant message (content and tool calls). */
-    responseJson: z.string().max(1_000_000),
-    finishReason: z.string().max(100),
-    usage: z.strictObject({ promptTokens: safeInt, completionTokens: safeInt, totalTokens: safeInt }),
-    latencyMs: safeInt,
-    cached: z.boolean(),
-    /** Knowledge-base chunks added to the system prompt. */
-    knowledgeChunks: z.array(z.string().max(500)).max(100),
-    /** Tools offered to the model (names). */
-    tools: z.array(z.string().max(200)).max(200),
+    responseJson: z.string().max(INFERENCE_RESPONSE_JSON_MAX),
+    ...inferenceFieldsAfter,
   }),
   'The model answered one turn of the task.',
+);
+
+export const InferenceCompletedV2 = defineEvent(
+  'InferenceCompleted',
+  2,
+  z
+    .strictObject({
+      ...inferenceFieldsBefore,
+      /** Canonical JSON of the assistant message (content and tool calls), when it fits. */
+      responseJson: z.string().max(INFERENCE_RESPONSE_JSON_MAX).optional(),
+      ...inferenceFieldsAfter,
+      /** Instead of responseJson, for an answer too large to keep: the task then fails LLM_RESPONSE_TOO_LARGE. */
+      responseOmitted: z
+        .strictObject({
+          /** SHA-256 of the full canonical JSON of the assistant message. */
+          hash: hex32,
+          /** Its length in characters (UTF-16 code units, as responseJson's limit counts them). */
+          chars: safeInt,
+          /** Its first characters (at most 10,000; not JSON by itself). */
+          head: z.string().max(10_000),
+        })
+        .optional(),
+    })
+    .refine((d) => (d.responseJson === undefined) !== (d.responseOmitted === undefined), {
+      message: 'exactly one of responseJson and responseOmitted',
+      path: ['responseJson'],
+    }),
+  'The model answered one turn of the task. v2 may record, instead of `responseJson`, `responseOmitted` {hash, chars, head}: an answer too large for the log (over 1,000,000 characters of canonical JSON), after which the task fails LLM_RESPONSE_TOO_LARGE. v2 is written only for such a turn, v1 otherwise, and a v1 event reads as v2 as it is.',
 );
 
 export const PolicyEvaluated = defineEvent(
@@ -110,6 +149,46 @@ export const ApprovalRequested = defineEvent(
     rule: z.string().min(1).max(200),
   }),
   'A transaction waits for a human: only an approval naming this exact proposal hash releases it.',
+);
+
+/**
+ * How many distinct approvers a proposal needs, and whether the task's submitter may be one of
+ * them (four-eyes: `selfApproval: false`). `requestedBy` is the actor of the task's TaskSubmitted.
+ */
+const approvalQuorum = z.strictObject({
+  required: z.number().int().min(1).max(10),
+  selfApproval: z.boolean(),
+  requestedBy: z.strictObject({ kind: z.enum(['user', 'agent', 'system']), id: z.string().min(1).max(200) }),
+});
+
+export const ApprovalRequestedV2 = defineEvent(
+  'ApprovalRequested',
+  2,
+  z.strictObject({
+    stepId,
+    proposalHash: hex32,
+    /** Canonical JSON of the decoded proposal {chainId, to, method, signature, args, value, gas, stepId}. */
+    proposalJson: z.string().max(100_000),
+    rule: z.string().min(1).max(200),
+    /** Absent: one approval releases it, from anyone allowed to approve (v1's meaning). */
+    approvals: approvalQuorum.optional(),
+  }),
+  'A transaction waits for a human: only approvals naming this exact proposal hash release it. v2 adds `approvals` {required, selfApproval, requestedBy}: the number of distinct approvers the policy asks for, and whether the task\'s submitter (requestedBy) may be one of them; it is written only for a proposal that needs more than one approver or forbids self-approval, v1 otherwise, and a v1 event reads as v2 without `approvals` (one approver, anyone).',
+);
+
+export const ApprovalGiven = defineEvent(
+  'ApprovalGiven',
+  1,
+  z.strictObject({
+    proposalHash: hex32,
+    /** The approver (the envelope's actor, repeated: distinct approvers are counted by it). */
+    approver: z.strictObject({ kind: z.enum(['user', 'agent', 'system']), id: z.string().min(1).max(200) }),
+    /** Distinct approvers so far, this one included, and how many the proposal needs. */
+    given: z.number().int().min(1).max(10),
+    required: z.number().int().min(2).max(10),
+    comment: z.string().max(2000).optional(),
+  }),
+  'One approver approved the proposal with this hash, which needs several (ApprovalRequested v2 `approvals.required`). It does not release it: ApprovalGranted does, appended with the approval that makes `given` reach `required`.',
 );
 
 export const ApprovalGranted = defineEvent(
@@ -193,11 +272,23 @@ export const agentEvents = [
   TaskStepCompleted,
   TaskStepFailed,
   InferenceCompleted,
+  InferenceCompletedV2,
   PolicyEvaluated,
   ApprovalRequested,
+  ApprovalRequestedV2,
+  ApprovalGiven,
   ApprovalGranted,
   ApprovalRejected,
   TransactionSubmitted,
   TransactionConfirmed,
   TransactionRejected,
+];
+
+/**
+ * InferenceCompleted v1 → v2: a turn whose response was kept whole (v2's responseJson).
+ * ApprovalRequested v1 → v2: a proposal one approval releases, from anyone (no `approvals`).
+ */
+export const agentUpcasters: Upcaster[] = [
+  { type: 'InferenceCompleted', fromVersion: 1, upcast: (data) => data },
+  { type: 'ApprovalRequested', fromVersion: 1, upcast: (data) => data },
 ];

@@ -3,7 +3,7 @@ import { taskEvents } from './task.events';
 import { mcpEvents, mcpUpcasters } from './mcp.events';
 import { authEvents } from './auth.events';
 import { proofEvents } from './proofs.events';
-import { agentEvents } from './agent.events';
+import { agentEvents, agentUpcasters } from './agent.events';
 
 export * from './catalog';
 export * from './task.events';
@@ -14,4 +14,4 @@ export * from './agent.events';
 
 /** Every event type the product writes. Later contexts register theirs here. */
 export const catalog = new EventCatalog().register(...taskEvents).register(...mcpEvents).register(...authEvents).register(...proofEvents).register(...agentEvents);
-for (const u of mcpUpcasters) catalog.addUpcaster(u);
+for (const u of [...mcpUpcasters, ...agentUpcasters]) catalog.addUpcaster(u);

@@ -10,23 +10,48 @@ import type { DecideApprovalParameters } from '../api/services';
 /** The API's approval command (src/api/services.ts), which this service implements. */
 export type DecideApprovalInput = DecideApprovalParameters;
 
+/** What an approval left the proposal in: released, refused, or still waiting for more approvers. */
+export type ApprovalOutcome = {
+  taskId: string;
+  proposalHash: string;
+  decision: 'approve' | 'reject';
+  /** The last event appended (none for a repeat, which changes nothing). */
+  eventId?: string;
+  status: 'approved' | 'rejected' | 'pending';
+  /** Distinct approvers so far and how many the proposal needs (1 unless its policy asks for more). */
+  approvals: { given: number; required: number };
+};
+
 /**
- * What POST /v1/tasks/:id/approvals calls. Appends ApprovalGranted/ApprovalRejected to the task
- * stream; the runtime waiting on that proposal sees it and goes on. Errors: NOT_FOUND (no such
- * task for this tenant), APPROVAL_PROPOSAL_MISMATCH, APPROVAL_NOT_PENDING, APPROVAL_ALREADY_DECIDED (409).
+ * What POST /v1/tasks/:id/approvals calls. Appends ApprovalGranted/ApprovalRejected (and, for a
+ * proposal that needs several approvers, ApprovalGiven) to the task stream; the runtime waiting
+ * on that proposal sees ApprovalGranted or ApprovalRejected and goes on. Errors: NOT_FOUND (no such
+ * task for this tenant), APPROVAL_PROPOSAL_MISMATCH, APPROVAL_NOT_PENDING, APPROVAL_ALREADY_DECIDED
+ * (409), APPROVAL_SELF_NOT_ALLOWED (403).
  */
 export class ApprovalsService {
   constructor(private readonly deps: { store: EventStore; catalog: EventCatalog; clock?: Clock }) {}
 
-  async decide(p: DecideApprovalInput): Promise<{ taskId: string; proposalHash: string; decision: 'approve' | 'reject'; eventId?: string }> {
+  async decide(p: DecideApprovalInput): Promise<ApprovalOutcome> {
     try {
       const r = await handleCommand(this.deps, {
         decider: approvalDecider,
         stream: taskStream(p.taskId),
-        command: { type: 'DecideApproval', proposalHash: p.proposalHash, decision: p.decision, comment: p.comment },
+        command: { type: 'DecideApproval', proposalHash: p.proposalHash, decision: p.decision, comment: p.comment, approver: p.actor },
         metadata: { tenant: p.tenant, actor: p.actor, correlationId: p.correlationId },
       });
-      return { taskId: p.taskId, proposalHash: p.proposalHash, decision: p.decision, ...(r.events[0] ? { eventId: r.events[0].id } : {}) };
+      const decided = r.state.decided.get(p.proposalHash);
+      const required = r.state.requested.get(p.proposalHash)?.quorum.required ?? 1;
+      const given = required > 1 ? (r.state.given.get(p.proposalHash)?.size ?? 0) : decided === 'approve' ? 1 : 0;
+      const last = r.events[r.events.length - 1];
+      return {
+        taskId: p.taskId,
+        proposalHash: p.proposalHash,
+        decision: p.decision,
+        ...(last ? { eventId: last.id } : {}),
+        status: decided === 'approve' ? 'approved' : decided === 'reject' ? 'rejected' : 'pending',
+        approvals: { given, required },
+      };
     } catch (err) {
       if (err instanceof NotFoundError) throw new NotFoundError('task', p.taskId);
       throw err;

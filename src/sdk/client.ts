@@ -43,8 +43,9 @@ export class OpenMcpClient {
     get: (id: string) => this.call('get task', TaskView, { method: 'GET', path: `/v1/tasks/${seg(id)}` }),
     events: (id: string, query: { after?: number } & PageQuery = {}) =>
       this.call('task events', EventPage, { method: 'GET', path: `/v1/tasks/${seg(id)}/events`, query }),
+    /** Idempotent (a repeat answers `cancelled` and records nothing), so retried on 503 and lost connections; a task that completed or failed is a ConflictApiError. */
     cancel: (id: string, reason?: string) =>
-      this.call('cancel task', SubmitTaskResponse, { method: 'POST', path: `/v1/tasks/${seg(id)}/cancel`, body: reason === undefined ? {} : { reason } }, [202]),
+      this.call('cancel task', SubmitTaskResponse, { method: 'POST', path: `/v1/tasks/${seg(id)}/cancel`, body: reason === undefined ? {} : { reason }, idempotent: true }, [202]),
     approve: (id: string, body: ApprovalInput) => this.call('decide approval', ApprovalResponse, { method: 'POST', path: `/v1/tasks/${seg(id)}/approvals`, body }, [202]),
   };
 

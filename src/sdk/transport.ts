@@ -8,7 +8,7 @@ export type ClientOptions = {
   baseUrl: string;
   /** API key (omk_…) or JWT. */
   apiKey?: string;
-  /** Attempts after the first on 429 (any method) and 503 or connection errors (GET, DELETE, and a POST with an Idempotency-Key). Default 3. */
+  /** Attempts after the first on 429 (any method) and 503 or connection errors (GET, DELETE, a cancel, and a POST with an Idempotency-Key). Default 3. */
   retries?: number;
   /** Cap on one wait, including a server's Retry-After. Default 10 000 ms. */
   maxRetryDelayMs?: number;
@@ -24,6 +24,8 @@ export type RequestParameters = {
   body?: unknown;
   /** An Idempotency-Key makes a POST safe to retry: the server answers a repeat with what the first did. */
   idempotencyKey?: string;
+  /** A POST the server makes idempotent by itself (a cancel: a repeat changes nothing): retried like a GET. */
+  idempotent?: boolean;
 };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -39,14 +41,14 @@ function queryString(q: RequestParameters['query']): string {
 /**
  * One HTTP exchange with retries: 429 is always safe to retry (the server refused before doing
  * anything); 503 and lost connections only for GET and DELETE, and for a POST with an
- * Idempotency-Key, because any other POST may have been applied before the failure. Waits honour Retry-After, else back off exponentially with jitter.
+ * Idempotency-Key or one idempotent by itself (a cancel), because any other POST may have been applied before the failure. Waits honour Retry-After, else back off exponentially with jitter.
  */
 export async function request(o: ClientOptions, p: RequestParameters): Promise<Response> {
   const doFetch = o.fetch ?? fetch;
   const url = `${o.baseUrl.replace(/\/$/, '')}${p.path}${queryString(p.query)}`;
   const retries = o.retries ?? 3;
   const maxDelay = o.maxRetryDelayMs ?? 10_000;
-  const idempotent = p.method !== 'POST' || p.idempotencyKey !== undefined;
+  const idempotent = p.method !== 'POST' || p.idempotencyKey !== undefined || p.idempotent === true;
   const headers: Record<string, string> = { accept: 'application/json, application/problem+json' };
   if (o.apiKey) headers.authorization = `Bearer ${o.apiKey}`;
   if (p.body !== undefined) headers['content-type'] = 'application/json';

@@ -53,6 +53,44 @@ describe('policy engine (pure)', () => {
     );
   });
 
+  it('approvals and selfApproval: the method rule wins, else the entry, else one approver, anyone; on every approval rule (property)', () => {
+    const opt = <T>(a: fc.Arbitrary<T>) => fc.option(a, { nil: undefined });
+    fc.assert(
+      fc.property(opt(fc.integer({ min: 1, max: 10 })), opt(fc.boolean()), opt(fc.integer({ min: 1, max: 10 })), opt(fc.boolean()), fc.boolean(), (entryN, entrySelf, methodN, methodSelf, always) => {
+        const p = AgentPolicySchema.parse({
+          tenant: 'acme',
+          approvalRequired: always,
+          ...(entryN !== undefined ? { approvals: entryN } : {}),
+          ...(entrySelf !== undefined ? { selfApproval: entrySelf } : {}),
+          contracts: [{ chainId: 31337, address: TOKEN, methods: { transfer: { amountArg: 1, approvalAbove: '100', ...(methodN !== undefined ? { approvals: methodN } : {}), ...(methodSelf !== undefined ? { selfApproval: methodSelf } : {}) } } }],
+        });
+        const d = evaluateTransaction(p, { proposal: transfer(TOKEN, 500n), nativeSpentToday: 0n, methodSpentToday: 0n });
+        expect(d).to.include({ decision: 'require_approval', rule: always ? 'approval.always' : 'method.approvalAbove' });
+        const q = { required: methodN ?? entryN ?? 1, selfApproval: methodSelf ?? entrySelf ?? true };
+        expect(d.approvals).to.deep.equal(q);
+        if (q.required > 1) expect(d.reason).to.contain(`${q.required} distinct approvers`);
+        if (!q.selfApproval) expect(d.reason).to.contain("not the task's submitter");
+        if (q.required === 1 && q.selfApproval) expect(d.reason).to.not.contain('(');
+        // Below the threshold nothing waits, whatever the quorum says.
+        if (!always) expect(evaluateTransaction(p, { proposal: transfer(TOKEN, 50n), nativeSpentToday: 0n, methodSpentToday: 0n }).decision).to.equal('allow');
+      }),
+    );
+  });
+
+  it('refuses a quorum that is not 1 to 10 approvers, naming the field', () => {
+    for (const [bad, path] of [
+      [{ tenant: 'acme', approvals: 0 }, 'approvals'],
+      [{ tenant: 'acme', approvals: 11 }, 'approvals'],
+      [{ tenant: 'acme', approvals: 1.5 }, 'approvals'],
+      [{ tenant: 'acme', selfApproval: 'no' }, 'selfApproval'],
+      [{ tenant: 'acme', contracts: [{ chainId: 1, address: TOKEN, methods: { transfer: { approvals: -1 } } }] }, 'contracts.0.methods.transfer.approvals'],
+    ] as const) {
+      const r = AgentPolicySchema.safeParse(bad);
+      expect(r.success, JSON.stringify(bad)).to.equal(false);
+      expect(r.error!.issues[0].path.join('.')).to.equal(path);
+    }
+  });
+
   it('orders native value rules: cap, then daily cap, then approval', () => {
     fc.assert(
       fc.property(fc.bigInt({ min: 0n, max: 3_000_000n }), fc.bigInt({ min: 0n, max: 2_000_000n }), (value, spent) => {

@@ -1,5 +1,10 @@
 import { expect } from 'chai';
+import { catalog } from '../../events';
 import { NotFoundError } from '../../src/core/errors';
+import { createEvent } from '../../src/core/envelope';
+import { ApprovalsService } from '../../src/agent/approvals-service';
+import { handleCommand } from '../../src/domain/handle-command';
+import { taskDecider } from '../../src/domain/task/task.decider';
 import { makeHarness, type Harness } from './support/harness';
 
 const STEP = { steps: [{ tool: 'examples__echo', arguments: { text: 'hi' } }] };
@@ -176,7 +181,7 @@ describe('REST /v1/tasks', () => {
   });
 
   describe('POST /v1/tasks/:id/cancel', () => {
-    it('cancels; a second cancel is 409; other tenant 404 and nothing appended; viewer 403', async () => {
+    it('cancels; other tenant 404 and nothing appended; viewer 403', async () => {
       const { id } = (await submit(k.agent)).json();
       const before = await h.store.headPosition();
       const foreign = await h.call({ method: 'POST', url: `/v1/tasks/${id}/cancel`, auth: k.beta, payload: {} });
@@ -186,11 +191,54 @@ describe('REST /v1/tasks', () => {
       const ok = await h.call({ method: 'POST', url: `/v1/tasks/${id}/cancel`, auth: k.operator, payload: { reason: 'test' } });
       expect(ok.statusCode).to.equal(202);
       expect(ok.json()).to.deep.equal({ id, status: 'cancelled' });
-      const again = await h.call({ method: 'POST', url: `/v1/tasks/${id}/cancel`, auth: k.operator });
-      expect(again.statusCode).to.equal(409);
-      expect(again.json().code).to.equal('INVALID_TRANSITION');
+      expect(ok.headers['idempotent-replayed']).to.equal(undefined);
       expect((await h.call({ method: 'GET', url: `/v1/tasks/${id}`, auth: k.viewer })).json().status).to.equal('cancelled');
     });
+
+    it('a repeated cancel (a client retrying) answers 202 cancelled again, Idempotent-Replayed, and appends nothing', async () => {
+      const { id } = (await submit(k.agent)).json();
+      const first = await h.call({ method: 'POST', url: `/v1/tasks/${id}/cancel`, auth: k.operator, payload: { reason: 'first' } });
+      expect(first.statusCode).to.equal(202);
+      const before = await h.store.headPosition();
+      for (const payload of [undefined, {}, { reason: 'second' }]) {
+        const again = await h.call({ method: 'POST', url: `/v1/tasks/${id}/cancel`, auth: k.operator, ...(payload ? { payload } : {}) });
+        expect(again.statusCode, JSON.stringify(payload)).to.equal(202);
+        expect(again.json()).to.deep.equal({ id, status: 'cancelled' });
+        expect(again.headers['idempotent-replayed']).to.equal('true');
+      }
+      expect(await h.store.headPosition()).to.equal(before);
+      const events = await h.store.readStream(`task-${id}`);
+      expect(events.filter((e) => e.type === 'TaskCancelled').map((e) => e.data)).to.deep.equal([{ reason: 'first' }]);
+      // Still hidden from another tenant, and still only for roles that may cancel.
+      expect((await h.call({ method: 'POST', url: `/v1/tasks/${id}/cancel`, auth: k.beta, payload: {} })).statusCode).to.equal(404);
+      expect((await h.call({ method: 'POST', url: `/v1/tasks/${id}/cancel`, auth: k.viewer, payload: {} })).statusCode).to.equal(403);
+    });
+
+    it('concurrent cancels of one task: every one answers 202 cancelled, one TaskCancelled is recorded', async () => {
+      const { id } = (await submit(k.agent)).json();
+      const answers = await Promise.all(Array.from({ length: 4 }, () => h.call({ method: 'POST', url: `/v1/tasks/${id}/cancel`, auth: k.operator, payload: {} })));
+      expect(answers.map((r) => [r.statusCode, r.json().status])).to.deep.equal(Array(4).fill([202, 'cancelled']));
+      expect(answers.filter((r) => r.headers['idempotent-replayed'] === 'true')).to.have.length(3);
+      expect((await h.store.readStream(`task-${id}`)).filter((e) => e.type === 'TaskCancelled')).to.have.length(1);
+    });
+
+    for (const [end, command] of [
+      ['completed', { type: 'CompleteTask', output: { text: 'hi' } }],
+      ['failed', { type: 'FailTask', error: { code: 'X', message: 'boom' } }],
+    ] as const) {
+      it(`409 INVALID_TRANSITION naming the state for a task that ${end} (it did not end by a cancel); nothing appended`, async () => {
+        const { id } = (await submit(k.agent)).json();
+        const meta = { tenant: 'acme', actor: { kind: 'agent' as const, id: 'w' } };
+        await handleCommand({ store: h.store, catalog }, { decider: taskDecider, stream: `task-${id}`, command: { type: 'StartTask' }, metadata: meta });
+        await handleCommand({ store: h.store, catalog }, { decider: taskDecider, stream: `task-${id}`, command, metadata: meta });
+        const before = await h.store.headPosition();
+        const res = await h.call({ method: 'POST', url: `/v1/tasks/${id}/cancel`, auth: k.operator, payload: {} });
+        expect(res.statusCode).to.equal(409);
+        expect(res.json()).to.include({ code: 'INVALID_TRANSITION' });
+        expect(res.json().detail ?? res.json().message ?? '').to.contain(end);
+        expect(await h.store.headPosition()).to.equal(before);
+      });
+    }
 
     it('404 for an unknown task, 400 for unknown body fields', async () => {
       const res = await h.call({ method: 'POST', url: '/v1/tasks/01900000-0000-7000-8000-000000000000/cancel', auth: k.operator, payload: {} });
@@ -211,6 +259,46 @@ describe('REST /v1/tasks', () => {
       expect((await h.call({ method: 'POST', url: `/v1/tasks/${id}/approvals`, auth: k.agent, payload: body })).statusCode).to.equal(403);
       const bad = await h.call({ method: 'POST', url: `/v1/tasks/${id}/approvals`, auth: k.operator, payload: { ...body, proposalHash: '0x12' } });
       expect(bad.json().field).to.equal('body.proposalHash');
+    });
+
+    it('four-eyes through REST (ApprovalRequested v2 needing 2 approvers, not the submitter): 403 for the submitter, 202 pending 1 of 2, a repeat counts once, the second approver releases it', async () => {
+      let service: ApprovalsService | undefined;
+      const h2 = await makeHarness({ approvals: { decide: (p) => service!.decide(p) } });
+      service = new ApprovalsService({ store: h2.store, catalog });
+      try {
+        const submitter = await h2.key('operator', 'acme');
+        const first = (await h2.key('admin', 'acme')).auth;
+        const second = (await h2.key('operator', 'acme')).auth;
+        const { id } = (await h2.call({ method: 'POST', url: '/v1/tasks', auth: submitter.auth, payload: STEP })).json();
+        const stream = `task-${id}`;
+        const [submitted] = await h2.store.readStream(stream);
+        const worker = { tenant: 'acme', actor: { kind: 'agent' as const, id: 'worker-1' } };
+        const started = await handleCommand({ store: h2.store, catalog }, { decider: taskDecider, stream, command: { type: 'StartTask' }, metadata: worker });
+        const proposalHash = `0x${'c'.repeat(64)}`;
+        const request = createEvent({
+          type: 'ApprovalRequested', version: 2, stream, tenant: 'acme', actor: worker.actor,
+          data: catalog.validate('ApprovalRequested', 2, { stepId: 'turn-1-x', proposalHash, proposalJson: '{}', rule: 'method.approvalAbove', approvals: { required: 2, selfApproval: false, requestedBy: submitted.actor } }),
+        });
+        await h2.store.append(stream, [request], { expectedRevision: started.nextExpectedRevision });
+        const decide = (auth: string, decision = 'approve') => h2.call({ method: 'POST', url: `/v1/tasks/${id}/approvals`, auth, payload: { proposalHash, decision } });
+
+        const self = await decide(submitter.auth);
+        expect(self.statusCode).to.equal(403);
+        expect(self.json().code).to.equal('APPROVAL_SELF_NOT_ALLOWED');
+        const one = await decide(first);
+        expect(one.statusCode).to.equal(202);
+        expect(one.json()).to.deep.include({ status: 'pending', approvals: { given: 1, required: 2 } });
+        const head = await h2.store.headPosition();
+        expect((await decide(first)).json()).to.deep.include({ status: 'pending', approvals: { given: 1, required: 2 } });
+        expect(await h2.store.headPosition()).to.equal(head);
+        const two = await decide(second);
+        expect(two.json()).to.deep.include({ status: 'approved', approvals: { given: 2, required: 2 } });
+        const types = (await h2.store.readStream(stream)).map((e) => e.type);
+        expect(types.slice(-3)).to.deep.equal(['ApprovalGiven', 'ApprovalGiven', 'ApprovalGranted']);
+        expect((await decide(first, 'reject')).json().code).to.equal('APPROVAL_ALREADY_DECIDED');
+      } finally {
+        await h2.close();
+      }
     });
 
     it('passes tenant, actor and request id to the approvals service', async () => {

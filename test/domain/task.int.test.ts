@@ -61,6 +61,32 @@ describe('task decider', () => {
     );
   });
 
+  it('cancel is idempotent: a cancel of a cancelled task emits nothing; of a completed or failed one is refused (property)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom(...commands), { maxLength: 12 }), fc.integer({ min: 1, max: 4 }), (cmds, n) => {
+        const { state, rejected } = run(cmds);
+        const cancels = Array.from({ length: n }, () => commands[4]);
+        const after = run([...cmds, ...cancels]);
+        const emitted = (() => {
+          try {
+            return taskDecider.decide(commands[4], after.state);
+          } catch (err) {
+            return err as InvalidTransitionError;
+          }
+        })();
+        if (state.status === 'submitted' || state.status === 'running' || state.status === 'cancelled') {
+          expect(after.state.status).to.equal('cancelled');
+          expect(after.rejected - rejected).to.equal(0);
+          expect(emitted).to.deep.equal([]);
+        } else {
+          expect(after.state.status).to.equal(state.status);
+          expect(after.rejected - rejected).to.equal(n);
+          expect(emitted).to.be.instanceOf(InvalidTransitionError);
+        }
+      }),
+    );
+  });
+
   it('accepts exactly one SubmitTask per task (property)', () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 5 }), (n) => {
@@ -133,11 +159,23 @@ describe('handleCommand', () => {
     const stream = taskStream('t4');
     await handleCommand(deps(), { decider: taskDecider, stream, command: { type: 'SubmitTask', instruction: 'x' }, metadata: meta });
     const results = await Promise.allSettled([
-      handleCommand(deps(), { decider: taskDecider, stream, command: { type: 'CancelTask' }, metadata: meta }),
-      handleCommand(deps(), { decider: taskDecider, stream, command: { type: 'CancelTask' }, metadata: meta }),
+      handleCommand(deps(), { decider: taskDecider, stream, command: { type: 'StartTask', worker: 'a' }, metadata: meta }),
+      handleCommand(deps(), { decider: taskDecider, stream, command: { type: 'StartTask', worker: 'b' }, metadata: meta }),
     ]);
     expect(results.filter((r) => r.status === 'fulfilled')).to.have.length(1);
     expect((results.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason).to.be.instanceOf(InvalidTransitionError);
+    expect((await store.readStream(stream)).map((e) => e.type)).to.deep.equal(['TaskSubmitted', 'TaskStarted']);
+  });
+
+  it('two concurrent cancels: one TaskCancelled, and the other is a no-op that sees the task cancelled', async () => {
+    const stream = taskStream('t5');
+    await handleCommand(deps(), { decider: taskDecider, stream, command: { type: 'SubmitTask', instruction: 'x' }, metadata: meta });
+    const results = await Promise.all([
+      handleCommand(deps(), { decider: taskDecider, stream, command: { type: 'CancelTask', reason: 'a' }, metadata: meta }),
+      handleCommand(deps(), { decider: taskDecider, stream, command: { type: 'CancelTask', reason: 'b' }, metadata: meta }),
+    ]);
+    expect(results.map((r) => r.state.status)).to.deep.equal(['cancelled', 'cancelled']);
+    expect(results.map((r) => r.events.length).sort()).to.deep.equal([0, 1]);
     expect((await store.readStream(stream)).map((e) => e.type)).to.deep.equal(['TaskSubmitted', 'TaskCancelled']);
   });
 });

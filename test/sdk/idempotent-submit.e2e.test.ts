@@ -52,4 +52,13 @@ describe('SDK tasks.submit with an idempotency key over a connection that loses 
     expect(err).to.be.instanceOf(ConnectionError);
     expect(lossy.posts()).to.equal(1);
   });
+
+  it('tasks.cancel is idempotent on the server, so a lost answer is retried and answers cancelled, with one TaskCancelled', async () => {
+    const { id } = await new OpenMcpClient({ baseUrl, apiKey }).tasks.submit({ instruction: 'to be cancelled' });
+    const lossy = losingFirstAnswer();
+    const client = new OpenMcpClient({ baseUrl, apiKey, fetch: lossy.fetch, maxRetryDelayMs: 20 });
+    expect((await client.tasks.cancel(id, 'stop')).status).to.equal('cancelled');
+    expect(lossy.posts()).to.equal(2);
+    expect((await h.store.readStream(`task-${id}`)).filter((e) => e.type === 'TaskCancelled')).to.have.length(1);
+  });
 });

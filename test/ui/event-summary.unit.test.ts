@@ -25,3 +25,12 @@ describe('dashboard timeline: how a tool call reads', () => {
     expect(summarize({ type: 'ToolCallRequested', data: { ...call, latencyUs: undefined } }).summary).to.equal('Tool call requested: evil__grab');
   });
 });
+
+describe('dashboard timeline: approvals by several approvers', () => {
+  it('an ApprovalGiven reads as one approval of several, not as the release', async () => {
+    const { summarize } = await load();
+    const s = summarize({ type: 'ApprovalGiven', actor: { kind: 'user', id: 'bob' }, data: { proposalHash: `0x${'ab'.repeat(32)}`, approver: { kind: 'user', id: 'bob' }, given: 1, required: 2 } });
+    expect(s.category).to.equal('approval');
+    expect(s.summary).to.match(/^Approved by .*bob.* \(1 of 2 approvers\): proposal /);
+  });
+});

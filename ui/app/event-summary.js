@@ -38,6 +38,8 @@ export function summarize(e) {
       return { category: d.decision === 'deny' ? 'error' : 'policy', summary: `Policy ${d.decision.replace('_', ' ')}: ${d.subject} ${d.tool} — rule ${d.rule}${d.reason ? `: ${d.reason}` : ''}` };
     case 'ApprovalRequested':
       return { category: 'approval', summary: `Waiting for a human approval (rule ${d.rule}) of proposal ${short(d.proposalHash)}` };
+    case 'ApprovalGiven':
+      return { category: 'approval', summary: `Approved by ${who(e.actor)} (${d.given} of ${d.required} approvers): proposal ${short(d.proposalHash)}${d.comment ? ` — “${d.comment}”` : ''}` };
     case 'ApprovalGranted':
       return { category: 'approval', summary: `Approved by ${who(e.actor)}: proposal ${short(d.proposalHash)}${d.comment ? ` — “${d.comment}”` : ''}` };
     case 'ApprovalRejected':

@@ -1,6 +1,6 @@
 import type { FunctionFacts } from '../../web3/contract-function';
 import { amountOf, matchMethodRule } from './method-rule';
-import type { AgentPolicy, ContractRule } from './policy';
+import type { AgentPolicy, ContractRule, MethodRule } from './policy';
 import type { Proposal } from './proposal';
 
 export type PolicyDecision = {
@@ -8,7 +8,12 @@ export type PolicyDecision = {
   /** Stable rule name, recorded in PolicyEvaluated (see docs/policy.md). */
   rule: string;
   reason: string;
+  /** With require_approval: distinct approvers needed, and whether the task's submitter may be one. */
+  approvals?: ApprovalQuorum;
 };
+
+/** How a held transaction is released: `required` distinct approvers; the task's submitter among them only with `selfApproval`. */
+export type ApprovalQuorum = { required: number; selfApproval: boolean };
 
 export type ToolCallFacts = {
   tool: string;
@@ -31,7 +36,12 @@ export type TransactionFacts = {
 
 const allow = (rule: string, reason: string): PolicyDecision => ({ decision: 'allow', rule, reason });
 const deny = (rule: string, reason: string): PolicyDecision => ({ decision: 'deny', rule, reason });
-const approval = (rule: string, reason: string): PolicyDecision => ({ decision: 'require_approval', rule, reason });
+const approval = (rule: string, reason: string, approvals: ApprovalQuorum): PolicyDecision => ({ decision: 'require_approval', rule, reason, approvals });
+
+/** The method rule's own quorum settings, else the entry's, else one approver, anyone. */
+export function approvalQuorum(policy: AgentPolicy, method: MethodRule): ApprovalQuorum {
+  return { required: method.approvals ?? policy.approvals ?? 1, selfApproval: method.selfApproval ?? policy.selfApproval ?? true };
+}
 
 /** `*` matches any run of characters; everything else is literal. */
 export function globMatch(pattern: string, name: string): boolean {
@@ -102,13 +112,15 @@ export function evaluateTransaction(policy: AgentPolicy, facts: TransactionFacts
       return deny('method.dailyCap', `${label} amount ${amount} would bring today's total to ${facts.methodSpentToday + amount}, above the daily cap ${method.dailyCap}`);
     }
   }
-  if (policy.approvalRequired) return approval('approval.always', 'every transaction of this agent needs a human approval');
-  if (method.approvalRequired) return approval('method.approvalRequired', `every ${label} call needs a human approval`);
+  const q = approvalQuorum(policy, method);
+  const who = q.required === 1 && q.selfApproval ? '' : ` (${q.required === 1 ? 'one approver' : `${q.required} distinct approvers`}${q.selfApproval ? '' : ", not the task's submitter"})`;
+  if (policy.approvalRequired) return approval('approval.always', `every transaction of this agent needs a human approval${who}`, q);
+  if (method.approvalRequired) return approval('method.approvalRequired', `every ${label} call needs a human approval${who}`, q);
   if (n.approvalAboveWei !== undefined && value > BigInt(n.approvalAboveWei)) {
-    return approval('native.approvalAbove', `value ${value} wei is above ${n.approvalAboveWei}: a human must approve`);
+    return approval('native.approvalAbove', `value ${value} wei is above ${n.approvalAboveWei}: a human must approve${who}`, q);
   }
   if (amount !== undefined && method.approvalAbove !== undefined && amount > BigInt(method.approvalAbove)) {
-    return approval('method.approvalAbove', `${label} amount ${amount} is above ${method.approvalAbove}: a human must approve`);
+    return approval('method.approvalAbove', `${label} amount ${amount} is above ${method.approvalAbove}: a human must approve${who}`, q);
   }
   return allow('contracts.method', `${label} of ${contract.name ?? p.to} within limits`);
 }

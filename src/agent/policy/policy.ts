@@ -17,6 +17,10 @@ export const MethodRuleSchema = z.strictObject({
   approvalAbove: decimal.optional(),
   /** Every call of this method waits for a human. */
   approvalRequired: z.boolean().optional(),
+  /** Distinct approvers a held call of this method needs (default: the entry's `approvals`, else 1). */
+  approvals: z.number().int().min(1).max(10).optional(),
+  /** false: the task's submitter may not be one of its approvers (default: the entry's `selfApproval`, else true). */
+  selfApproval: z.boolean().optional(),
 })
   // Without amountArg there is no amount to compare: the limits would silently allow anything.
   .refine((r) => r.amountArg !== undefined || (r.maxAmount === undefined && r.dailyCap === undefined && r.approvalAbove === undefined), {
@@ -84,6 +88,10 @@ export const AgentPolicySchema = z.strictObject({
   maxGasLimit: decimal.optional(),
   /** Every transaction waits for a human. */
   approvalRequired: z.boolean().default(false),
+  /** Distinct approvers a held transaction needs (four-eyes: 2). A method's own `approvals` wins. */
+  approvals: z.number().int().min(1).max(10).optional(),
+  /** false: the task's submitter may not approve its own transactions. A method's own `selfApproval` wins. */
+  selfApproval: z.boolean().optional(),
 });
 export type AgentPolicy = z.infer<typeof AgentPolicySchema>;
 export type AgentPolicyInput = z.input<typeof AgentPolicySchema>;

@@ -25,7 +25,8 @@ export type ChainStepContext = {
   view(): TaskView;
   now(): Date;
   signal: AbortSignal;
-  append(type: string, data: Record<string, unknown>): Promise<void>;
+  /** `version` for a type whose later version is written only when needed (default: the latest). */
+  append(type: string, data: Record<string, unknown>, version?: number): Promise<void>;
   recordPolicy(stepId: string, subject: 'tool' | 'contract-read' | 'transaction', tool: string, d: PolicyDecision, proposalHash?: string): Promise<void>;
   sync(): Promise<TaskView>;
   waitForChange(ms: number): Promise<void>;
@@ -193,7 +194,11 @@ export async function runChainTransaction(ctx: ChainStepContext, s: StepSpec): P
   if (d.decision === 'deny') throw denied(d);
   if (d.decision === 'require_approval') {
     if (!ctx.view().approvalRequests.has(hash)) {
-      await ctx.append('ApprovalRequested', { stepId: s.stepId, proposalHash: hash, proposalJson: JSON.stringify(proposal), rule: d.rule });
+      const request = { stepId: s.stepId, proposalHash: hash, proposalJson: JSON.stringify(proposal), rule: d.rule };
+      const q = d.approvals ?? { required: 1, selfApproval: true };
+      // v2 only for a proposal that one approver, anyone, does not release: any other stays as it always was (v1).
+      if (q.required === 1 && q.selfApproval) await ctx.append('ApprovalRequested', request, 1);
+      else await ctx.append('ApprovalRequested', { ...request, approvals: { required: q.required, selfApproval: q.selfApproval, requestedBy: view.submitter ?? { kind: 'system', id: 'unknown' } } }, 2);
       ctx.deps.logger?.info?.({ taskId: view.taskId, proposalHash: hash }, 'transaction waits for approval');
     }
     for (;;) {

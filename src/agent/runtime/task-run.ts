@@ -1,4 +1,4 @@
-import { createEvent, type Actor } from '../../core/envelope';
+import { createEvent, MAX_EVENT_BYTES, type Actor } from '../../core/envelope';
 import { InvalidTransitionError, OpenMcpError, WrongExpectedRevisionError } from '../../core/errors';
 import { taskDecider, taskStream, type TaskCommand } from '../../domain/task/task.decider';
 import { payloadDigest } from '../../mcp/payload-hash';
@@ -13,6 +13,8 @@ import type { AgentPolicy } from '../policy/policy';
 import { READ_CONTRACT_TOOL, SEND_TRANSACTION_TOOL, chainTools, isChainToolName } from './chain-tools';
 import { runChainRead, runChainTransaction } from './chain-steps';
 import { boundToolText } from './bound-tool-text';
+import { inferenceRecord } from './inference-record';
+import { INFERENCE_RESPONSE_JSON_MAX } from '../../../events/agent.events';
 import { signOutput } from './output-signature';
 import type { StepSpec } from './step-spec';
 import type { AgentRuntimeDependencies, AgentRuntimeOptions } from './runtime-deps';
@@ -282,6 +284,8 @@ export class TaskRun {
       let message: Extract<ChatMessage, { role: 'assistant' }>;
       let finishReason: string;
       if (recorded) {
+        // A turn the log could not hold whole cannot be replayed: it ends the task the same way again.
+        if (recorded.responseJson === undefined) throw responseTooLarge(turn, recorded.responseChars ?? 0);
         message = JSON.parse(recorded.responseJson);
         finishReason = recorded.finishReason;
       } else {
@@ -312,23 +316,28 @@ export class TaskRun {
         await hold?.settle(r.cached ? 0 : r.completion.usage.totalTokens, this.now());
         message = r.completion.message;
         finishReason = r.completion.finishReason;
-        const digest = payloadDigest(req.messages);
-        await this.append('InferenceCompleted', {
-          turn,
-          provider: llm.provider,
-          model: r.completion.model,
-          promptHash: r.promptHash,
-          // Past the schema's cap the messages are left out (promptHash still names them; each result is in its step's events).
-          ...(this.opts.redaction === 'store' && digest.json.length <= MESSAGES_JSON_MAX ? { messagesJson: digest.json } : {}),
-          redaction: this.opts.redaction,
-          responseJson: payloadDigest(message).json,
-          finishReason: r.completion.finishReason,
-          usage: r.completion.usage,
-          latencyMs: r.latencyMs,
-          cached: r.cached,
-          knowledgeChunks: hits.map((h) => h.id),
-          tools: specs.map((s) => s.name),
+        const response = payloadDigest(message);
+        const record = inferenceRecord({
+          base: {
+            turn,
+            provider: llm.provider,
+            model: r.completion.model,
+            promptHash: r.promptHash,
+            redaction: this.opts.redaction,
+            finishReason: r.completion.finishReason,
+            usage: r.completion.usage,
+            latencyMs: r.latencyMs,
+            cached: r.cached,
+            knowledgeChunks: hits.map((h) => h.id),
+            tools: specs.map((s) => s.name),
+          },
+          response,
+          // Left out past the schema's cap or the event limit (promptHash still names them; each result is in its step's events).
+          messagesJson: this.opts.redaction === 'store' ? payloadDigest(req.messages).json : undefined,
         });
+        // Recorded even when the answer is too large to keep: its tokens were paid for and count against the budgets.
+        await this.append('InferenceCompleted', record.data, record.version);
+        if (record.omitted) throw responseTooLarge(turn, response.json.length);
       }
       messages.push(message);
       const calls = message.tool_calls ?? [];
@@ -527,7 +536,7 @@ export class TaskRun {
       view: () => this.view,
       now: () => this.now(),
       signal: this.signal,
-      append: (type: string, data: Record<string, unknown>) => this.append(type, data),
+      append: (type: string, data: Record<string, unknown>, version?: number) => this.append(type, data, version),
       recordPolicy: (stepId: string, subject: 'tool' | 'contract-read' | 'transaction', tool: string, d: PolicyDecision, proposalHash?: string) => this.recordPolicy(stepId, subject, tool, d, proposalHash),
       sync: () => this.sync(),
       waitForChange: (ms: number) => this.hooks.waitForChange(ms),
@@ -568,11 +577,11 @@ export class TaskRun {
   }
 
   /** Append one runtime event at our revision; a conflict with others' approvals/cancel re-reads and retries. */
-  private async append(type: string, data: Record<string, unknown>): Promise<void> {
+  private async append(type: string, data: Record<string, unknown>, version?: number): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       if (this.signal.aborted) throw new RunInterrupted('stopped');
       try {
-        return await this.appendAt(type, data);
+        return await this.appendAt(type, data, version);
       } catch (err) {
         if (!(err instanceof WrongExpectedRevisionError) || attempt >= 10) throw err;
         await this.sync();
@@ -580,18 +589,21 @@ export class TaskRun {
     }
   }
 
-  /** One append at the revision we know; throws WrongExpectedRevisionError when the stream moved. */
-  private appendAt(type: string, data: Record<string, unknown>): Promise<void> {
-    return this.serialized(() => this.appendNow(type, data));
+  /**
+   * One append at the revision we know; throws WrongExpectedRevisionError when the stream moved.
+   * `version`: the event version to write (default the latest; for a type whose later version is written only when needed, the caller says which).
+   */
+  private appendAt(type: string, data: Record<string, unknown>, version?: number): Promise<void> {
+    return this.serialized(() => this.appendNow(type, data, version));
   }
 
-  private async appendNow(type: string, data: Record<string, unknown>): Promise<void> {
+  private async appendNow(type: string, data: Record<string, unknown>, writeVersion?: number): Promise<void> {
     // Nothing follows TaskCompleted or TaskFailed: a step still running when the task ended (its
     // deadline passed) records no call and no transaction, and a signed one is never broadcast
     // (TransactionSubmitted is recorded before the broadcast).
     if (isTerminal(this.view)) throw new RunInterrupted('ended');
     const { catalog, store } = this.deps;
-    const version = catalog.latestVersion(type);
+    const version = writeVersion ?? catalog.latestVersion(type);
     const e = createEvent(
       { type, version, stream: this.stream, tenant: this.view.tenant, actor: this.actor, correlationId: this.view.correlationId, data: catalog.validate(type, version, data) },
       this.deps.clock,
@@ -610,8 +622,13 @@ export class TaskRun {
   }
 }
 
-/** InferenceCompleted.messagesJson's limit in the event schema. */
-const MESSAGES_JSON_MAX = 2_000_000;
+/** A model answer the log cannot hold whole (InferenceCompleted v2 with responseOmitted). */
+function responseTooLarge(turn: number, chars: number): AgentError {
+  return new AgentError(
+    'LLM_RESPONSE_TOO_LARGE',
+    `the model's answer in turn ${turn} is ${chars} characters of JSON, too large to record whole (a turn keeps at most ${INFERENCE_RESPONSE_JSON_MAX} characters, and its event at most ${MAX_EVENT_BYTES} bytes); its SHA-256, length and first characters are in InferenceCompleted.responseOmitted. Lower LLM_MAX_TOKENS or ask for a shorter answer`,
+  );
+}
 
 /**
  * Step ids of one turn's tool calls: `turn-<n>-<callId>`. Some OpenAI-compatible servers give

@@ -12,7 +12,8 @@ export type StepRecord = {
   failed?: { code: string; message: string };
 };
 
-export type TurnRecord = { responseJson: string; finishReason: string; totalTokens: number; cached: boolean };
+/** A recorded model turn; `responseJson` is absent (and `responseChars` set) for an answer too large to keep (InferenceCompleted v2). */
+export type TurnRecord = { responseJson?: string; responseChars?: number; finishReason: string; totalTokens: number; cached: boolean };
 
 export type PolicyRecord = { decision: 'allow' | 'deny' | 'require_approval'; rule: string; reason: string; proposalHash?: string };
 
@@ -116,7 +117,7 @@ export function applyTaskEvent(v: TaskView, e: RecordedEvent): TaskView {
       break;
     }
     case 'InferenceCompleted':
-      v.turns[d.turn] = { responseJson: d.responseJson, finishReason: d.finishReason, totalTokens: d.usage.totalTokens, cached: d.cached };
+      v.turns[d.turn] = { responseJson: d.responseJson, responseChars: d.responseOmitted?.chars, finishReason: d.finishReason, totalTokens: d.usage.totalTokens, cached: d.cached };
       if (!d.cached) v.tokensUsed += d.usage.totalTokens;
       break;
     case 'PolicyEvaluated':

@@ -83,14 +83,24 @@ export function tasksRoutes(deps: AppDeps): FastifyPluginAsync {
 
     app.post('/tasks/:id/cancel', {
       config: { permission: 'tasks:write' },
-      schema: { tags: ['tasks'], summary: 'Cancel a task', params: UuidParams, body: CancelTaskBody, response: { 202: SubmitTaskResponse, ...problems } },
+      schema: {
+        tags: ['tasks'],
+        summary: 'Cancel a task (idempotent)',
+        description:
+          '202 {id, status: "cancelled"} once TaskCancelled is recorded. A cancel of a task already cancelled (a retry) answers the same, ' +
+          'with `Idempotent-Replayed: true`, and records nothing (the first reason stays). A task that completed or failed answers 409 INVALID_TRANSITION.',
+        params: UuidParams,
+        body: CancelTaskBody,
+        response: { 202: SubmitTaskResponse, ...problems },
+      },
     }, async (request, reply) => {
       const { id } = request.params;
+      const stream = taskStream(id);
       let result;
       try {
         result = await handleCommand(commandDeps, {
           decider: taskDecider,
-          stream: taskStream(id),
+          stream,
           command: { type: 'CancelTask', reason: request.body?.reason },
           metadata: metadataOf(request),
         });
@@ -99,13 +109,27 @@ export function tasksRoutes(deps: AppDeps): FastifyPluginAsync {
         if (err instanceof NotFoundError) throw new NotFoundError('task', id);
         throw err;
       }
-      await deps.readModels.waitForPosition(result.events[result.events.length - 1].position, waitMs);
+      const appended = result.events[result.events.length - 1];
+      if (!appended) reply.header('idempotent-replayed', 'true');
+      // Read-your-writes for a retry too: its first answer may have been lost before the read models caught up.
+      const position = appended?.position ?? (await deps.store.readStream(stream)).findLast((e) => e.type === 'TaskCancelled')?.position;
+      if (position !== undefined) await deps.readModels.waitForPosition(position, waitMs);
       return reply.code(202).send({ id, status: 'cancelled' as const });
     });
 
     app.post('/tasks/:id/approvals', {
       config: { permission: 'tasks:approve' },
-      schema: { tags: ['tasks'], summary: "Approve or reject an agent's proposed action", params: UuidParams, body: ApprovalBody, response: { 202: ApprovalResponse, 501: ProblemSchema, ...problems } },
+      schema: {
+        tags: ['tasks'],
+        summary: "Approve or reject an agent's proposed action",
+        description:
+          'Names the exact proposalHash of ApprovalRequested. 202 with status approved (released), rejected, or pending: the policy wants several distinct approvers ' +
+          '(approvals {given, required}); the same principal approving again counts once. 403 APPROVAL_SELF_NOT_ALLOWED: the task\'s submitter approving where the policy wants someone else. ' +
+          '409 APPROVAL_PROPOSAL_MISMATCH, APPROVAL_NOT_PENDING, APPROVAL_ALREADY_DECIDED (docs/policy.md).',
+        params: UuidParams,
+        body: ApprovalBody,
+        response: { 202: ApprovalResponse, 501: ProblemSchema, ...problems },
+      },
     }, async (request, reply) => {
       if (!deps.approvals) throw new NotImplementedError('approvals');
       const m = metadataOf(request);

@@ -70,4 +70,12 @@ export const ApprovalBody = z.strictObject({
 });
 export type ApprovalInput = z.infer<typeof ApprovalBody>;
 
-export const ApprovalResponse = z.looseObject({ taskId: z.string(), proposalHash: Hex32, decision: z.enum(['approve', 'reject']) });
+export const ApprovalResponse = z.looseObject({
+  taskId: z.string(),
+  proposalHash: Hex32,
+  decision: z.enum(['approve', 'reject']),
+  /** approved: released (the agent goes on); rejected; pending: recorded, and more distinct approvers are needed. */
+  status: z.enum(['approved', 'rejected', 'pending']).optional(),
+  /** Distinct approvers so far and how many the proposal's policy asks for. */
+  approvals: z.object({ given: z.number().int(), required: z.number().int() }).optional(),
+});

@@ -1,26 +1,46 @@
+import type { Actor } from '../../core/envelope';
 import { NotFoundError } from '../../core/errors';
 import type { Decider, EventDraft } from '../decider';
 import { ApprovalError } from './approval.errors';
 import { taskDecider, type TaskState } from './task.decider';
 
+/** What releases one proposal: `required` distinct approvers; the task's submitter among them only with `selfApproval`. */
+export type ApprovalQuorum = { required: number; selfApproval: boolean; requestedBy?: Actor };
+
+export type ApprovalRequest = { stepId: string; quorum: ApprovalQuorum };
+
 export type ApprovalState = {
   task: TaskState;
-  /** proposalHash → the step that waits for it. */
-  requested: Map<string, string>;
+  /** proposalHash → the step that waits for it, and what releases it. */
+  requested: Map<string, ApprovalRequest>;
+  /** proposalHash → the distinct approvers so far (by principalKey) of a proposal that needs several. */
+  given: Map<string, Map<string, Actor>>;
   decided: Map<string, 'approve' | 'reject'>;
 };
 
-export type ApprovalCommand = { type: 'DecideApproval'; proposalHash: string; decision: 'approve' | 'reject'; comment?: string };
+export type ApprovalCommand = { type: 'DecideApproval'; proposalHash: string; decision: 'approve' | 'reject'; comment?: string; approver: Actor };
+
+/** One approver, counted once however often they approve: kind and id. */
+export const principalKey = (a: Actor) => `${a.kind}:${a.id}`;
+
+/** One approver, anyone: what an ApprovalRequested without `approvals` (v1) means. */
+const ONE_APPROVER: ApprovalQuorum = { required: 1, selfApproval: true };
 
 /**
  * Human approvals on the task stream, beside the task lifecycle (taskDecider ignores these events).
  * An approval releases exactly the proposal whose hash it names; a hash that names nothing
  * pending is refused, so a changed transaction (new hash) always needs a new approval.
  * Deciding the same way twice is a no-op (safe retries).
+ *
+ * A proposal that needs several approvers (ApprovalRequested v2 `approvals.required`) records
+ * each distinct approver's ApprovalGiven; the one that completes the count is appended with
+ * ApprovalGranted, which alone releases it. The same principal approving again counts once
+ * (a no-op). One rejection, by any approver, rejects it. With `selfApproval: false` the
+ * task's submitter (`requestedBy`) may reject but not approve (APPROVAL_SELF_NOT_ALLOWED).
  */
 export const approvalDecider: Decider<ApprovalState, ApprovalCommand, EventDraft> = {
   name: 'task-approval',
-  initialState: () => ({ task: taskDecider.initialState(), requested: new Map(), decided: new Map() }),
+  initialState: () => ({ task: taskDecider.initialState(), requested: new Map(), given: new Map(), decided: new Map() }),
   decide(command, state) {
     const { proposalHash: hash, decision } = command;
     if (state.task.status === 'none') throw new NotFoundError('task', '(stream)');
@@ -32,24 +52,45 @@ export const approvalDecider: Decider<ApprovalState, ApprovalCommand, EventDraft
     if (!open || pending.length === 0) {
       throw new ApprovalError('APPROVAL_NOT_PENDING', `task is ${state.task.status} and has no proposal waiting for approval`, { proposalHash: hash, status: state.task.status });
     }
-    if (!state.requested.has(hash)) {
+    const request = state.requested.get(hash);
+    if (!request) {
       throw new ApprovalError('APPROVAL_PROPOSAL_MISMATCH', `proposal hash ${hash} does not match the proposal waiting for approval; approve the exact hash shown in ApprovalRequested`, {
         proposalHash: hash,
       });
     }
-    const data: Record<string, unknown> = { proposalHash: hash };
-    if (command.comment !== undefined) data.comment = command.comment;
-    return [{ type: decision === 'approve' ? 'ApprovalGranted' : 'ApprovalRejected', data }];
+    const comment = command.comment !== undefined ? { comment: command.comment } : {};
+    if (decision === 'reject') return [{ type: 'ApprovalRejected', data: { proposalHash: hash, ...comment } }];
+    const q = request.quorum;
+    if (!q.selfApproval && q.requestedBy && principalKey(q.requestedBy) === principalKey(command.approver)) {
+      throw new ApprovalError('APPROVAL_SELF_NOT_ALLOWED', `${principalKey(command.approver)} submitted this task and the policy needs another approver (four-eyes); they may reject it, not approve it`, {
+        proposalHash: hash,
+        approver: command.approver,
+      });
+    }
+    if (q.required <= 1) return [{ type: 'ApprovalGranted', data: { proposalHash: hash, ...comment } }];
+    const given = state.given.get(hash) ?? new Map<string, Actor>();
+    if (given.has(principalKey(command.approver))) return [];
+    const count = given.size + 1;
+    const vote: EventDraft = { type: 'ApprovalGiven', data: { proposalHash: hash, approver: { kind: command.approver.kind, id: command.approver.id }, given: count, required: q.required, ...comment } };
+    return count >= q.required ? [vote, { type: 'ApprovalGranted', data: { proposalHash: hash } }] : [vote];
   },
   evolve(state, event) {
-    const d = event.data as Record<string, string>;
+    const d = event.data as Record<string, unknown>;
+    const hash = d.proposalHash as string;
     switch (event.type) {
-      case 'ApprovalRequested':
-        return { ...state, requested: new Map(state.requested).set(d.proposalHash, d.stepId) };
+      case 'ApprovalRequested': {
+        const a = d.approvals as ApprovalQuorum | undefined;
+        return { ...state, requested: new Map(state.requested).set(hash, { stepId: d.stepId as string, quorum: a ?? ONE_APPROVER }) };
+      }
+      case 'ApprovalGiven': {
+        const approver = d.approver as Actor;
+        const given = new Map(state.given.get(hash) ?? []).set(principalKey(approver), approver);
+        return { ...state, given: new Map(state.given).set(hash, given) };
+      }
       case 'ApprovalGranted':
-        return { ...state, decided: new Map(state.decided).set(d.proposalHash, 'approve') };
+        return { ...state, decided: new Map(state.decided).set(hash, 'approve') };
       case 'ApprovalRejected':
-        return { ...state, decided: new Map(state.decided).set(d.proposalHash, 'reject') };
+        return { ...state, decided: new Map(state.decided).set(hash, 'reject') };
       default:
         return { ...state, task: taskDecider.evolve(state.task, event) };
     }

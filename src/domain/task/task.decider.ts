@@ -24,7 +24,7 @@ function omitUndefined<T extends Record<string, unknown>>(o: T): T {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 }
 
-/** The task lifecycle: submitted → running → completed | failed; cancel from any open state. */
+/** The task lifecycle: submitted → running → completed | failed; cancel from any open state (again: a no-op). */
 export const taskDecider: Decider<TaskState, TaskCommand, EventDraft> = {
   name: 'task',
   initialState: () => ({ status: 'none', stepCount: 0 }),
@@ -44,6 +44,9 @@ export const taskDecider: Decider<TaskState, TaskCommand, EventDraft> = {
         if (state.status !== 'submitted' && state.status !== 'running') reject(state, command);
         return [{ type: 'TaskFailed', data: omitUndefined(data) }];
       case 'CancelTask':
+        // Cancelling a cancelled task is a no-op, so a client may retry a cancel whose answer it lost.
+        // A task that ended otherwise (completed, failed) cannot be cancelled: that is a real conflict.
+        if (state.status === 'cancelled') return [];
         if (state.status === 'none' || TERMINAL.has(state.status)) reject(state, command);
         return [{ type: 'TaskCancelled', data: omitUndefined(data) }];
     }

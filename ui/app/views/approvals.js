@@ -61,8 +61,10 @@ function ApprovalCard({ item, onDecided, mayDecide }) {
     setError(undefined);
     try {
       // The decision names the exact proposal hash shown: a changed proposal cannot ride on it.
-      await api(`/v1/tasks/${taskId}/approvals`, { method: 'POST', body: { proposalHash: e.data.proposalHash, decision, ...(comment.trim() ? { comment: comment.trim() } : {}) } });
-      setDone(decision === 'approve' ? 'Approved' : 'Rejected');
+      const out = await api(`/v1/tasks/${taskId}/approvals`, { method: 'POST', body: { proposalHash: e.data.proposalHash, decision, ...(comment.trim() ? { comment: comment.trim() } : {}) } });
+      // Several approvers: an approval that does not complete the count leaves the transaction held.
+      if (out?.status === 'pending') setDone(`Your approval is recorded (${out.approvals.given} of ${out.approvals.required})`);
+      else setDone(decision === 'approve' ? 'Approved' : 'Rejected');
       setTimeout(onDecided, 800);
     } catch (err) {
       setError(err);
@@ -74,6 +76,9 @@ function ApprovalCard({ item, onDecided, mayDecide }) {
   return html`<article class="card approval" aria-labelledby=${headingId} data-proposal=${e.data.proposalHash}>
     <h2 id=${headingId}>${pr ? `${pr.signature ?? `${pr.method}(…)`} on ${c?.name ?? pr.to}` : 'Proposal'} <span class="muted small">task <a href=${`#/tasks/${taskId}`}><code>${taskId.slice(0, 8)}</code></a></span></h2>
     <p class="muted">Requested ${formatTime(e.occurredAt)} by rule <code>${e.data.rule}</code>${task?.instruction ? html` · task: “${task.instruction}”` : null}</p>
+    ${e.data.approvals && (e.data.approvals.required > 1 || !e.data.approvals.selfApproval)
+      ? html`<p data-quorum>Needs ${e.data.approvals.required > 1 ? `${e.data.approvals.required} distinct approvers` : 'one approver'}${e.data.approvals.selfApproval ? '' : html`, not the task's submitter (<code>${e.data.approvals.requestedBy.id}</code>)`}.</p>`
+      : null}
     ${pr
       ? html`<dl class="facts proposal">
           <div><dt>Chain</dt><dd>${pr.chainId}</dd></div>
@@ -91,7 +96,7 @@ function ApprovalCard({ item, onDecided, mayDecide }) {
       ${hashMatches ? ' matches SHA-256 of the proposal above, computed in this browser ✓' : ' does NOT match the proposal shown ✗'}
     </p>
     ${done
-      ? html`<p class="ok" role="status">${done}. ${done === 'Approved' ? 'The agent continues.' : 'The agent does not send it.'}</p>`
+      ? html`<p class="ok" role="status">${done}. ${done === 'Approved' ? 'The agent continues.' : done === 'Rejected' ? 'The agent does not send it.' : 'It stays held until enough other approvers approve it.'}</p>`
       : !mayDecide
       ? null
       : html`<div class="decide">

@@ -1,0 +1,54 @@
+import { INFERENCE_RESPONSE_JSON_MAX } from '../../../events/agent.events';
+import { canonicalJson } from '../../core/canonical';
+import { MAX_EVENT_BYTES } from '../../core/envelope';
+
+/** InferenceCompleted.messagesJson's limit in the event schema (characters). */
+export const MESSAGES_JSON_MAX = 2_000_000;
+/** How much of an omitted response the event keeps (responseOmitted.head). */
+export const RESPONSE_HEAD_CHARS = 10_000;
+/** Room left for the envelope around the data: ids, stream, tenant, actor, correlation id, times (each bounded far below this). */
+const ENVELOPE_ROOM = 64 * 1024;
+
+export type InferenceRecordParameters = {
+  /** Every InferenceCompleted field but messagesJson and the response. */
+  base: Record<string, unknown>;
+  /** The assistant message's canonical JSON and its SHA-256 (payloadDigest). */
+  response: { json: string; hash: string };
+  /** The messages' canonical JSON, when the redaction policy stores them. */
+  messagesJson?: string;
+};
+
+export type InferenceRecordReturnType = { version: 1 | 2; data: Record<string, unknown>; omitted: boolean };
+
+const bytesOf = (data: Record<string, unknown>) => Buffer.byteLength(canonicalJson(data));
+
+/** The first `n` characters of `text`, never ending in half a surrogate pair. */
+function head(text: string, n: number): string {
+  if (text.length <= n) return text;
+  const c = text.charCodeAt(n - 1);
+  return text.slice(0, c >= 0xd800 && c <= 0xdbff ? n - 1 : n);
+}
+
+/**
+ * The InferenceCompleted to record for one model turn, within the event's limits: the messages
+ * are left out first (past MESSAGES_JSON_MAX characters, or when the event would pass
+ * MAX_EVENT_BYTES: promptHash still names them, and each tool result is in its step's events);
+ * the response is kept whole whenever it fits (v1, as always), and otherwise replaced by
+ * `responseOmitted {hash, chars, head}` (v2) — the caller must then fail the task, as a turn
+ * the log does not hold whole cannot be replayed. Pure.
+ *
+ * @example inferenceRecord({ base, response: payloadDigest(message), messagesJson }).omitted // true past 1,000,000 characters
+ */
+export function inferenceRecord(p: InferenceRecordParameters): InferenceRecordReturnType {
+  const fits = (d: Record<string, unknown>) => bytesOf(d) + ENVELOPE_ROOM <= MAX_EVENT_BYTES;
+  const messages = p.messagesJson !== undefined && p.messagesJson.length <= MESSAGES_JSON_MAX ? { messagesJson: p.messagesJson } : {};
+  if (p.response.json.length <= INFERENCE_RESPONSE_JSON_MAX) {
+    const whole = { ...p.base, ...messages, responseJson: p.response.json };
+    if (fits(whole)) return { version: 1, data: whole, omitted: false };
+    const lean = { ...p.base, responseJson: p.response.json };
+    if (fits(lean)) return { version: 1, data: lean, omitted: false };
+  }
+  const omitted = { ...p.base, responseOmitted: { hash: p.response.hash, chars: p.response.json.length, head: head(p.response.json, RESPONSE_HEAD_CHARS) } };
+  const withMessages = { ...omitted, ...messages };
+  return { version: 2, data: fits(withMessages) ? withMessages : omitted, omitted: true };
+}

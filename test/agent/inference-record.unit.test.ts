@@ -1,0 +1,98 @@
+import { expect } from 'chai';
+import fc from 'fast-check';
+import { catalog } from '../../events';
+import { canonicalJson } from '../../src/core/canonical';
+import { createEvent, MAX_EVENT_BYTES, verifyEventHash } from '../../src/core/envelope';
+import { payloadDigest } from '../../src/mcp/payload-hash';
+import { inferenceRecord, MESSAGES_JSON_MAX, RESPONSE_HEAD_CHARS } from '../../src/agent/runtime/inference-record';
+
+const base = {
+  turn: 0,
+  provider: '127.0.0.1:1',
+  model: 'm',
+  promptHash: `0x${'a'.repeat(64)}`,
+  redaction: 'store',
+  finishReason: 'stop',
+  usage: { promptTokens: 1, completionTokens: 2, totalTokens: 3 },
+  latencyMs: 4,
+  cached: false,
+  knowledgeChunks: [],
+  tools: ['examples__echo'],
+};
+
+/** One UTF-16 unit of each width that matters: ASCII, a character JSON escapes, three UTF-8 bytes, a surrogate pair (two units, four bytes). */
+const unit = fc.constantFrom('a', '"', '\u0001', '€', '😀');
+
+describe('inferenceRecord (what one model turn records)', () => {
+  it('always makes a valid InferenceCompleted under MAX_EVENT_BYTES, keeps the response whenever it fits, else its digest, length and head (property)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 700_000 }), unit, fc.integer({ min: 0, max: 1_200_000 }), unit, fc.boolean(), (rn, ru, mn, mu, store) => {
+        const message = { role: 'assistant', content: ru.repeat(rn) };
+        const response = payloadDigest(message);
+        const messagesJson = store ? payloadDigest([{ role: 'user', content: mu.repeat(mn) }]).json : undefined;
+        const r = inferenceRecord({ base, response, messagesJson });
+        const data = catalog.validate('InferenceCompleted', r.version, r.data);
+        const e = createEvent({ type: 'InferenceCompleted', version: r.version, stream: 'task-1', tenant: 'acme', actor: { kind: 'agent', id: 'w' }, data });
+        expect(Buffer.byteLength(canonicalJson(e))).to.be.at.most(MAX_EVENT_BYTES);
+        expect(r.omitted).to.equal(r.version === 2);
+        if (response.json.length <= 1_000_000) {
+          // Under the character cap a response always fits once the messages are left out (3 bytes a unit at most, escaped).
+          expect(r.omitted).to.equal(false);
+          expect(r.data.responseJson).to.equal(response.json);
+        } else {
+          expect(r.omitted).to.equal(true);
+        }
+        if (r.omitted) {
+          const o = r.data.responseOmitted as { hash: string; chars: number; head: string };
+          expect(o.hash).to.equal(response.hash);
+          expect(o.chars).to.equal(response.json.length);
+          expect(response.json.startsWith(o.head)).to.equal(true);
+          expect(o.head.length).to.be.within(RESPONSE_HEAD_CHARS - 1, RESPONSE_HEAD_CHARS);
+        }
+        // The messages are kept exactly when they fit beside the rest.
+        if (!store || messagesJson!.length > MESSAGES_JSON_MAX) expect(r.data.messagesJson).to.equal(undefined);
+        else if (r.data.messagesJson === undefined) expect(Buffer.byteLength(canonicalJson({ ...r.data, messagesJson })) + 64 * 1024).to.be.above(MAX_EVENT_BYTES);
+        else expect(r.data.messagesJson).to.equal(messagesJson);
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it('an answer over 1,000,000 characters is omitted even when its bytes would fit', () => {
+    const response = payloadDigest({ role: 'assistant', content: 'x'.repeat(1_000_001) });
+    const r = inferenceRecord({ base, response });
+    expect([r.version, r.omitted, r.data.responseJson]).to.deep.equal([2, true, undefined]);
+  });
+
+  it('never cuts a surrogate pair in the head', () => {
+    const content = `${'x'.repeat(RESPONSE_HEAD_CHARS - '{"content":"'.length - 1)}${'😀'.repeat(600_000)}`;
+    const response = payloadDigest({ content });
+    const { head } = inferenceRecord({ base, response }).data.responseOmitted as { head: string };
+    expect(head.length).to.equal(RESPONSE_HEAD_CHARS - 1);
+    expect(Buffer.from(head, 'utf8').toString('utf8')).to.equal(head);
+  });
+});
+
+describe('InferenceCompleted v2 beside v1 (the event versioning rules)', () => {
+  const v1 = { ...base, responseJson: '{"content":"hi","role":"assistant"}' };
+
+  it('a v1 event stays valid and reads as v2 unchanged, its stored hash untouched', () => {
+    const stored = createEvent({ type: 'InferenceCompleted', version: 1, stream: 'task-1', tenant: 'acme', actor: { kind: 'agent', id: 'w' }, data: catalog.validate('InferenceCompleted', 1, v1) });
+    const read = catalog.upcast(stored);
+    expect(read.version).to.equal(2);
+    expect(read.data).to.deep.equal(v1);
+    expect(catalog.validate('InferenceCompleted', 2, read.data)).to.deep.equal(v1);
+    expect(verifyEventHash(stored)).to.equal(true);
+    expect(read.hash).to.equal(stored.hash);
+  });
+
+  it('v1 still refuses a response over its cap; v2 takes exactly one of responseJson and responseOmitted', () => {
+    expect(() => catalog.validate('InferenceCompleted', 1, { ...v1, responseJson: 'x'.repeat(1_000_001) })).to.throw(/responseJson/);
+    const omitted = { hash: `0x${'b'.repeat(64)}`, chars: 2_000_000, head: 'x' };
+    const { responseJson: _r, ...noResponse } = v1;
+    expect(() => catalog.validate('InferenceCompleted', 2, noResponse)).to.throw(/exactly one of responseJson and responseOmitted/);
+    expect(() => catalog.validate('InferenceCompleted', 2, { ...v1, responseOmitted: omitted })).to.throw(/exactly one/);
+    expect(catalog.validate('InferenceCompleted', 2, { ...noResponse, responseOmitted: omitted })).to.deep.include({ responseOmitted: omitted });
+    expect(() => catalog.validate('InferenceCompleted', 2, { ...noResponse, responseOmitted: { ...omitted, head: 'x'.repeat(10_001) } })).to.throw(/head/);
+  });
+});
