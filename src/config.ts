@@ -4,6 +4,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ADMIN_KEY_ADVICE, adminKeyWeakness } from './auth/admin-key-strength';
+import { ADDRESS_PATTERN } from './core/address';
 import { ConfigError } from './core/errors';
 
 const port = z.coerce.number().int().min(1).max(65535);
@@ -39,7 +40,7 @@ export function trustProxyOption(v: string): false | string | ((address: string,
 }
 
 const hexKey = z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'a 0x-prefixed 32-byte hex private key');
-const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'a 0x-prefixed 20-byte address');
+const address = z.string().regex(ADDRESS_PATTERN, 'a 0x-prefixed 20-byte address');
 
 /**
  * Every setting, read from environment variables (names as in README's table) and an optional

@@ -1,3 +1,5 @@
+import { isHexAddress } from '../core/address';
+
 /**
  * What is wrong with an address an auditor pins (`--contract`, `--signer`), or undefined. Checked
  * before anything else: unchecked, `nothex` was looked up as an ENS name ("network does not support
@@ -5,6 +7,6 @@
  * @example pinnedAddressProblem('--signer', 'nothex') // "--signer nothex is not an address (0x and 40 hex digits)"
  */
 export function pinnedAddressProblem(option: string, value: string | undefined): string | undefined {
-  if (value === undefined || /^0x[0-9a-fA-F]{40}$/.test(value)) return undefined;
+  if (value === undefined || isHexAddress(value)) return undefined;
   return `${option} ${value} is not an address (0x and 40 hex digits)`;
 }

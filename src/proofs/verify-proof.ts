@@ -1,5 +1,6 @@
 import { RecordedEventSchema, computeEventHash, type RecordedEvent } from '../core/envelope';
 import { fromHex, toHex } from '../core/hex';
+import { isHexAddress } from '../core/address';
 import { auditAnchorAt } from '../web3/audit-anchor';
 import { createRpcProvider } from '../web3/provider';
 import { recoverBatchHeadSigner } from './batch-head';
@@ -27,7 +28,6 @@ export const UNPINNED_SIGNER = 'named by the proof file, not pinned: pass --sign
 export const PROOF_CHECKS = ['proof format', 'event hash', 'leaf', 'root from path', 'batch signature', 'on-chain root', 'on-chain inclusion'] as const;
 
 const hex32 = /^0x[0-9a-f]{64}$/;
-const ADDRESS_RE = /^0x[0-9a-fA-F]{40}$/;
 
 /** The first schema issue of the envelope, as `field: message` (the browser verifier names the same field). */
 function envelopeProblem(event: unknown): string | undefined {
@@ -50,7 +50,7 @@ function formatProblem(p: unknown): string | undefined {
   if (!b || ![b.id, b.firstSeq, b.lastSeq].every((n) => Number.isSafeInteger(n) && n >= 0)) return 'batch id/firstSeq/lastSeq missing';
   if (!hex32.test(b.root) || !hex32.test(b.prevRoot)) return 'batch root/prevRoot are not 32-byte lowercase hex';
   if (!Array.isArray(f.path) || !f.path.every((x) => hex32.test(x))) return 'path is not a list of 32-byte lowercase hex';
-  if (!f.anchor || !Number.isSafeInteger(f.anchor.chainId) || typeof f.anchor.contract !== 'string' || !ADDRESS_RE.test(f.anchor.contract)) return 'anchor chainId/contract missing';
+  if (!f.anchor || !Number.isSafeInteger(f.anchor.chainId) || !isHexAddress(f.anchor.contract)) return 'anchor chainId/contract missing';
   return undefined;
 }
 

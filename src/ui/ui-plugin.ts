@@ -7,6 +7,7 @@ import { can, PERMISSIONS } from '../auth/roles';
 import type { EventStore } from '../eventstore/port';
 import type { ReadModels } from '../readmodels/port';
 import { ForbiddenError } from '../api/errors';
+import { isHexAddress } from '../core/address';
 import { NotFoundError, ValidationError } from '../core/errors';
 import type { ContractDescription, DescribeContractParameters } from '../web3/describe-contract';
 import { visibleTo } from './event-notice';
@@ -134,7 +135,7 @@ export const uiPlugin: FastifyPluginAsync<UiPluginOptions> = async (app, o) => {
     await principal(request);
     const q = request.query;
     if (!q.chainId || !/^\d{1,15}$/.test(q.chainId)) throw new ValidationError('chainId must be a chain id (decimal)', { field: 'chainId' });
-    if (!q.address || !/^0x[0-9a-fA-F]{40}$/.test(q.address)) throw new ValidationError('address must be a 0x-prefixed 20-byte address', { field: 'address' });
+    if (!isHexAddress(q.address)) throw new ValidationError('address must be a 0x-prefixed 20-byte address', { field: 'address' });
     if (q.method !== undefined && !/^[A-Za-z_$][A-Za-z0-9_$]{0,99}(\([A-Za-z0-9_$,[\]() ]{0,1000}\))?$/.test(q.method)) throw new ValidationError('method must be a Solidity function name or signature, e.g. transfer(address,uint256)', { field: 'method' });
     const d = await o.describeContract?.({ chainId: Number(q.chainId), address: q.address.toLowerCase(), method: q.method });
     if (!d) throw new NotFoundError('contract', `${q.address.toLowerCase()} on chain ${q.chainId}`);

@@ -2,9 +2,10 @@ import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { ADDRESS_PATTERN } from '../core/address';
 import { ConfigError } from '../core/errors';
 
-const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'a 0x-prefixed 20-byte address');
+const address = z.string().regex(ADDRESS_PATTERN, 'a 0x-prefixed 20-byte address');
 
 export const WalletSpecSchema = z.discriminatedUnion('type', [
   /** A raw key: inline (demos only) or, better, named by an environment variable. */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ADDRESS_PATTERN } from '../../core/address';
 import { canonicalMethodKey } from './method-key';
 
 const decimal = z
@@ -31,7 +32,7 @@ export type MethodRule = z.infer<typeof MethodRuleSchema>;
 
 export const ContractRuleSchema = z.strictObject({
   chainId: z.number().int().min(1),
-  address: z.string().regex(/^0x[0-9a-fA-F]{40}$/).transform((a) => a.toLowerCase()),
+  address: z.string().regex(ADDRESS_PATTERN).transform((a) => a.toLowerCase()),
   name: z.string().max(200).optional(),
   /**
    * Methods that may be sent as transactions, keyed by name (`transfer`) or full signature
