@@ -52,10 +52,20 @@ export class ChainRegistry {
     return c;
   }
 
-  /** A contract of the chain by name (case-insensitive) or address. */
-  contract(chain: ChainHandle, ref: string): ContractHandle {
+  /**
+   * The contract CHAINS_FILE configures on this chain by that name or address (both
+   * case-insensitive; a name starts with a letter, so never reads as an address), or undefined
+   * when it configures neither the contract nor the chain.
+   * @example reg.find(31337, 'DemoToken') ?? reg.find(31337, '0x5fbd…0aa3')
+   */
+  find(chainId: number, ref: string): ContractHandle | undefined {
     const r = ref.toLowerCase();
-    const c = chain.contracts.find((k) => k.address === r || k.name.toLowerCase() === r);
+    return this.chains.get(chainId)?.contracts.find((k) => k.address === r || k.name.toLowerCase() === r);
+  }
+
+  /** A contract of the chain by name (case-insensitive) or address; CONTRACT_NOT_CONFIGURED if it is not configured. */
+  contract(chain: ChainHandle, ref: string): ContractHandle {
+    const c = this.find(chain.chainId, ref);
     if (!c) throw new Web3Error('CONTRACT_NOT_CONFIGURED', `contract ${ref} is not configured on chain ${chain.chainId} (${redactUrl(chain.rpcUrl)})`);
     return c;
   }

@@ -37,8 +37,7 @@ export function createContractDescriber(reg: ChainRegistry): (p: DescribeContrac
     return t;
   };
   return async ({ chainId, address, method }) => {
-    const chain = reg.list().find((c) => c.chainId === chainId);
-    const c = chain?.contracts.find((k) => k.address === address.toLowerCase());
+    const c = reg.find(chainId, address);
     if (!c) return undefined;
     let f: FunctionFragment | null = null;
     try {

@@ -15,7 +15,7 @@ import type { PolicyFile } from './policy';
 export function assertPolicyFitsChains(file: PolicyFile, chains: ChainRegistry): void {
   file.policies.forEach((entry, i) =>
     entry.contracts.forEach((rule, j) => {
-      const c = chains.list().find((x) => x.chainId === rule.chainId)?.contracts.find((x) => x.address === rule.address);
+      const c = chains.find(rule.chainId, rule.address);
       if (!c) return;
       for (const [key, method] of Object.entries(rule.methods)) {
         const where = `POLICY_FILE: policies.${i}.contracts.${j}.methods.${key}`;

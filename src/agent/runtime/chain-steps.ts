@@ -1,3 +1,4 @@
+import { isHexAddress } from '../../core/address';
 import type { Hex } from '../../core/hex';
 import { prepareProposal, readContract, signAndSend, waitForTransaction, type SignedTransaction } from '../../web3/contract-calls';
 import { NonceManager } from '../../web3/nonce-manager';
@@ -70,17 +71,17 @@ function chainIdOf(ctx: ChainStepContext, v: unknown): number {
 /** The contract's address: a configured name or address; an unconfigured address passes through for the policy to judge. */
 function addressOf(ctx: ChainStepContext, chainId: number, ref: unknown): string {
   if (typeof ref !== 'string' || !ref) throw new AgentError('TOOL_ARGUMENTS_INVALID', 'contract (name or address) is required');
-  const chain = ctx.deps.chains!.get(chainId);
-  const r = ref.toLowerCase();
-  const c = chain.contracts.find((k) => k.address === r || k.name.toLowerCase() === r);
+  const reg = ctx.deps.chains!;
+  const c = reg.find(chainId, ref);
   if (c) return c.address;
-  if (/^0x[0-9a-f]{40}$/.test(r)) return r;
+  reg.get(chainId); // CHAIN_NOT_CONFIGURED: nothing passes through to a chain that is not configured
+  if (isHexAddress(ref)) return ref.toLowerCase();
   throw new Web3Error('CONTRACT_NOT_CONFIGURED', `contract ${ref} is not configured on chain ${chainId}`);
 }
 
 /** The contract as CHAINS_FILE configures it, if it does (an unconfigured address is for the policy to refuse). */
 function configuredContract(ctx: ChainStepContext, chainId: number, to: string): ContractHandle | undefined {
-  return ctx.deps.chains!.get(chainId).contracts.find((k) => k.address === to);
+  return ctx.deps.chains!.find(chainId, to);
 }
 
 /**
