@@ -1,7 +1,9 @@
 import type { FunctionFragment } from 'ethers';
 import { ConfigError } from '../../core/errors';
 import type { ChainRegistry } from '../../web3/chain-registry';
-import { overloadsOf } from '../../web3/contract-function';
+import { functionFacts, overloadsOf, resolveFunction } from '../../web3/contract-function';
+import { Web3Error } from '../../web3/web3-error';
+import { amountIndex } from './method-rule';
 import { isSignatureKey } from './method-key';
 import type { PolicyFile } from './policy';
 
@@ -10,7 +12,9 @@ import type { PolicyFile } from './policy';
  * a rule keyed by the bare name of an overloaded function (which overload's argument would its
  * `amountArg` read? a cap could be dodged through another one: key each overload by signature),
  * and an `amountArg` that is not a parameter of the function it governs. Contracts the chains do
- * not configure are not checked (nothing can be sent to them). Throws ConfigError naming the rule.
+ * not configure are not checked (nothing can be sent to them), nor keys that name no function of
+ * the ABI. The function a key governs and the argument its `amountArg` reads are found as the
+ * runtime finds them (resolveFunction, amountIndex). Throws ConfigError naming the rule.
  */
 export function assertPolicyFitsChains(file: PolicyFile, chains: ChainRegistry): void {
   file.policies.forEach((entry, i) =>
@@ -19,19 +23,20 @@ export function assertPolicyFitsChains(file: PolicyFile, chains: ChainRegistry):
       if (!c) return;
       for (const [key, method] of Object.entries(rule.methods)) {
         const where = `POLICY_FILE: policies.${i}.contracts.${j}.methods.${key}`;
-        let f: FunctionFragment | null = null;
-        if (isSignatureKey(key)) {
-          f = c.iface.getFunction(key);
-        } else {
-          const overloads = overloadsOf(c, key);
-          if (overloads.length > 1) throw new ConfigError(`${where}: ${key} is overloaded in ${c.name}'s ABI (${overloads.join(', ')}): key each overload by its signature`, { variable: 'POLICY_FILE' });
-          if (overloads.length === 1) f = c.iface.getFunction(overloads[0]);
+        let f: FunctionFragment;
+        try {
+          f = resolveFunction(c, key);
+        } catch (err) {
+          if (err instanceof Web3Error && err.code === 'CONTRACT_METHOD_AMBIGUOUS') {
+            throw new ConfigError(`${where}: ${key} is overloaded in ${c.name}'s ABI (${overloadsOf(c, key).join(', ')}): key each overload by its signature`, { variable: 'POLICY_FILE' });
+          }
+          continue; // no such function: the rule governs nothing here
         }
-        const a = method.amountArg;
-        if (!f || a === undefined) continue;
-        const names = f.inputs.map((p) => p.name);
-        if (typeof a === 'number' ? a >= names.length : !names.includes(a)) {
-          throw new ConfigError(`${where}: amountArg ${a} is not a parameter of ${f.format('full')}`, { variable: 'POLICY_FILE' });
+        // A selector resolves to a function, but a proposal is matched by its name or signature only.
+        if (!isSignatureKey(key) && f.name !== key) continue;
+        const a = amountIndex(method, functionFacts(c, f));
+        if (a !== undefined && (a < 0 || a >= f.inputs.length)) {
+          throw new ConfigError(`${where}: amountArg ${method.amountArg} is not a parameter of ${f.format('full')}`, { variable: 'POLICY_FILE' });
         }
       }
     }),
