@@ -7,7 +7,16 @@ import type { ChainHandle, ChainRegistry, ContractHandle } from './chain-registr
 import type { NonceManager } from './nonce-manager';
 import { Web3Error } from './web3-error';
 
-export type ContractCallInput = { chainId: number; contract: string; method: string; args?: unknown[]; value?: string | number; gasLimit?: string | number };
+export type ContractCallInput = {
+  chainId: number;
+  contract: string;
+  method: string;
+  args?: unknown[];
+  value?: string | number;
+  gasLimit?: string | number;
+  /** The function `method` names, when the caller resolved it already in this contract's ABI (resolveFunction): not looked up again. */
+  fn?: FunctionFragment;
+};
 
 function encode(c: ContractHandle, f: FunctionFragment, args: unknown[]): string {
   try {
@@ -34,7 +43,7 @@ function reason(err: unknown): string {
 export async function readContract(reg: ChainRegistry, input: ContractCallInput): Promise<{ chainId: number; to: string; method: string; result: unknown[] }> {
   const chain = reg.get(input.chainId);
   const c = reg.contract(chain, input.contract);
-  const f = resolveFunction(c, input.method);
+  const f = input.fn ?? resolveFunction(c, input.method);
   if (!f.constant) throw new Web3Error('CONTRACT_CALL_FAILED', `${c.name}.${f.name} changes state: send it as a transaction`);
   const data = encode(c, f, input.args ?? []);
   let out: string;
@@ -55,7 +64,7 @@ export async function readContract(reg: ChainRegistry, input: ContractCallInput)
 export async function prepareProposal(reg: ChainRegistry, input: ContractCallInput): Promise<Proposal> {
   const chain = reg.get(input.chainId);
   const c = reg.contract(chain, input.contract);
-  const f = resolveFunction(c, input.method);
+  const f = input.fn ?? resolveFunction(c, input.method);
   if (f.constant) throw new Web3Error('CONTRACT_CALL_FAILED', `${c.name}.${f.name} is a view function: read it instead`);
   const data = encode(c, f, input.args ?? []);
   const args = normalizeAbiValues(c.iface.decodeFunctionData(f, data), f.inputs);
@@ -87,15 +96,17 @@ export type SignedTransaction = { chainId: number; from: string; nonce: number; 
  * sent: the caller awaits it with `waitForTransaction`, which broadcasts the same bytes again if
  * the node does not know it. Either way the nonce counter is dropped (the chain's count is used
  * next), as for any failed attempt.
+ *
+ * `fn`: the function the proposal names, when the caller resolved it already in the contract's ABI.
  */
-export async function signAndSend(reg: ChainRegistry, nonces: NonceManager, p: Proposal, onSigned: (tx: SignedTransaction) => Promise<void>): Promise<SignedTransaction> {
+export async function signAndSend(reg: ChainRegistry, nonces: NonceManager, p: Proposal, onSigned: (tx: SignedTransaction) => Promise<void>, fn?: FunctionFragment): Promise<SignedTransaction> {
   const chain = reg.get(p.chainId);
   const signer = chain.signer;
   if (!signer) throw new Web3Error('WALLET_NOT_CONFIGURED', `chain ${p.chainId} has no wallet in CHAINS_FILE`);
   const c = reg.contract(chain, p.to);
   // Exactly the function the proposal names (and its hash binds); a proposal recorded before
   // signatures names it by `method` alone, which resolves only when one function has that name.
-  const f = resolveFunction(c, p.signature ?? p.method);
+  const f = fn ?? resolveFunction(c, p.signature ?? p.method);
   if (f.name !== p.method) throw new Web3Error('CONTRACT_CALL_FAILED', `${c.name}: proposal signature ${p.signature} is not a function named ${p.method}`);
   const data = c.iface.encodeFunctionData(f, p.args as unknown[]);
   const from = await signer.getAddress();

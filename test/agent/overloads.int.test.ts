@@ -212,6 +212,28 @@ describe('agent runtime: overloaded contract methods (Hardhat)', function () {
     }
   });
 
+  it('looks a step’s function up in the ABI once: a read and a transaction each resolve it a single time', async () => {
+    // Before, a transaction step resolved its function four times (the ambiguity check, the
+    // proposal, the policy's facts, the signing) and a read twice.
+    const iface = chains.find(fx.chain.chainId, 'Vault')!.iface;
+    const real = iface.getFunction.bind(iface);
+    let lookups = 0;
+    iface.getFunction = ((key: string, values?: unknown[]) => (lookups++, real(key, values as never))) as typeof iface.getFunction;
+    try {
+      const { store } = await start(vaultPolicy('o7', { 'withdraw(uint256,uint256)': { amountArg: 'amount', maxAmount: '1000' } }));
+      const read = { tool: 'chain__read_contract', arguments: { chainId: fx.chain.chainId, contract: 'Vault', method: 'balanceOf', args: [DEAD] } };
+      const r = await waitForTask(store, await submitTask(store, 'o7', { steps: [read] }), ended);
+      expect(lastType(r), JSON.stringify(errorOf(r))).to.equal('TaskCompleted');
+      expect(lookups, 'read').to.equal(1);
+      lookups = 0;
+      const t = await waitForTask(store, await submitTask(store, 'o7', { steps: [send('withdraw(uint256,uint256)', ['1', '5'])] }), ended);
+      expect(lastType(t), JSON.stringify(errorOf(t))).to.equal('TaskCompleted');
+      expect(lookups, 'transaction').to.equal(1);
+    } finally {
+      delete (iface as { getFunction?: unknown }).getFunction;
+    }
+  });
+
   it('a proposal recorded before signatures (no `signature`) keeps its hash and is still sent', async () => {
     const old: Proposal = { chainId: fx.chain.chainId, to: fx.token.toLowerCase(), method: 'transfer', args: [addr(0x14), '3'], value: '0', gas: '100000', stepId: 's-old' };
     const { chainId, to, method, args, value, gas, stepId } = old;

@@ -1,3 +1,4 @@
+import type { FunctionFragment } from 'ethers';
 import { isHexAddress } from '../../core/address';
 import type { Hex } from '../../core/hex';
 import { prepareProposal, readContract, signAndSend, waitForTransaction, type SignedTransaction } from '../../web3/contract-calls';
@@ -79,24 +80,25 @@ function addressOf(ctx: ChainStepContext, chainId: number, ref: unknown): string
   throw new Web3Error('CONTRACT_NOT_CONFIGURED', `contract ${ref} is not configured on chain ${chainId}`);
 }
 
-/** The contract as CHAINS_FILE configures it, if it does (an unconfigured address is for the policy to refuse). */
-function configuredContract(ctx: ChainStepContext, chainId: number, to: string): ContractHandle | undefined {
-  return ctx.deps.chains!.find(chainId, to);
-}
+/** A step's function in its contract's ABI, looked up once and handed to every later use. */
+type StepFunction = { contract: ContractHandle; fn: FunctionFragment };
 
 /**
- * Checked before any policy decision: an ambiguous bare name of an overloaded method is the
- * model's mistake to fix (CONTRACT_METHOD_AMBIGUOUS lists the signatures), not something to
- * record a decision about or to hold for an approver. Other faults (no such method) come after
- * the policy, so a call to a contract that is not allowlisted is still a recorded denial.
+ * The function the step names, in the contract as CHAINS_FILE configures it. An ambiguous bare
+ * name of an overloaded method throws now, before any policy decision: it is the model's mistake
+ * to fix (CONTRACT_METHOD_AMBIGUOUS lists the signatures), not something to record a decision
+ * about or to hold for an approver. Other faults (an unconfigured contract, no such method) give
+ * undefined and are met again after the policy, so a call to a contract that is not allowlisted
+ * is still a recorded denial.
  */
-function assertNotAmbiguous(ctx: ChainStepContext, chainId: number, to: string, method: unknown): void {
-  const c = configuredContract(ctx, chainId, to);
-  if (!c) return;
+function stepFunction(ctx: ChainStepContext, chainId: number, to: string, method: unknown): StepFunction | undefined {
+  const contract = ctx.deps.chains!.find(chainId, to);
+  if (!contract) return undefined;
   try {
-    resolveFunction(c, String(method ?? ''));
+    return { contract, fn: resolveFunction(contract, String(method ?? '')) };
   } catch (err) {
     if (err instanceof Web3Error && err.code === 'CONTRACT_METHOD_AMBIGUOUS') throw err;
+    return undefined;
   }
 }
 
@@ -108,17 +110,17 @@ function denied(d: PolicyDecision): AgentError {
 export async function runChainRead(ctx: ChainStepContext, s: StepSpec): Promise<unknown> {
   const chainId = chainIdOf(ctx, s.args.chainId);
   const to = addressOf(ctx, chainId, s.args.contract);
-  assertNotAmbiguous(ctx, chainId, to, s.args.method);
+  const target = stepFunction(ctx, chainId, to, s.args.method);
   const d = evaluateContractRead(ctx.policy, chainId, to);
   await ctx.recordPolicy(s.stepId, 'contract-read', s.tool, d);
   if (d.decision !== 'allow') throw denied(d);
-  return readContract(ctx.deps.chains!, { chainId, contract: to, method: String(s.args.method ?? ''), args: (s.args.args as unknown[]) ?? [] });
+  return readContract(ctx.deps.chains!, { chainId, contract: to, method: String(s.args.method ?? ''), args: (s.args.args as unknown[]) ?? [], fn: target?.fn });
 }
 
-/** The proposed function's facts from the configured ABI (by its signature; by name for a proposal recorded without one). */
-function factsOf(ctx: ChainStepContext, p: Proposal): FunctionFacts {
-  const c = ctx.deps.chains!.contract(ctx.deps.chains!.get(p.chainId), p.to);
-  return functionFacts(c, resolveFunction(c, p.signature ?? p.method));
+/** The proposed function in the configured ABI (by its signature; by name for a proposal recorded without one). */
+function proposalFunction(ctx: ChainStepContext, p: Proposal): StepFunction {
+  const contract = ctx.deps.chains!.contract(ctx.deps.chains!.get(p.chainId), p.to);
+  return { contract, fn: resolveFunction(contract, p.signature ?? p.method) };
 }
 
 /**
@@ -151,12 +153,13 @@ export async function runChainTransaction(ctx: ChainStepContext, s: StepSpec): P
 
   const waiting = [...view.approvalRequests.entries()].find(([, r]) => r.stepId === s.stepId);
   let proposal: Proposal;
+  let target: StepFunction | undefined;
   if (waiting) {
     proposal = JSON.parse(waiting[1].proposalJson) as Proposal;
   } else {
     const chainId = chainIdOf(ctx, s.args.chainId);
     const to = addressOf(ctx, chainId, s.args.contract);
-    assertNotAmbiguous(ctx, chainId, to, s.args.method);
+    target = stepFunction(ctx, chainId, to, s.args.method);
     if (!findContract(ctx.policy, chainId, to)) {
       const d: PolicyDecision = { decision: 'deny', rule: 'contracts.unknown', reason: `contract ${to} on chain ${chainId} is not allowlisted` };
       await ctx.recordPolicy(s.stepId, 'transaction', s.tool, d);
@@ -170,6 +173,7 @@ export async function runChainTransaction(ctx: ChainStepContext, s: StepSpec): P
         args: (s.args.args as unknown[]) ?? [],
         value: s.args.value as string | undefined,
         gasLimit: s.args.gasLimit as string | undefined,
+        fn: target?.fn,
       }),
     );
     proposal = { ...prepared, stepId: s.stepId };
@@ -179,7 +183,9 @@ export async function runChainTransaction(ctx: ChainStepContext, s: StepSpec): P
   // Whose daily totals: the agent's only when its policy entry names it. Under an entry for every
   // agent ('*') the cap is the tenant's, whatever agentId each submitter chose.
   const agent = ctx.policy.agent === '*' ? '*' : (view.agentId ?? '*');
-  const fn = factsOf(ctx, proposal);
+  // Prepared just now, the proposal names the step's function; recorded, it is found by its signature.
+  const resolved = target ?? proposalFunction(ctx, proposal);
+  const fn = functionFacts(resolved.contract, resolved.fn);
   const m = meters(ctx, proposal, fn);
   const evaluate = async (day: string) =>
     evaluateTransaction(ctx.policy, {
@@ -247,7 +253,7 @@ export async function runChainTransaction(ctx: ChainStepContext, s: StepSpec): P
         if (BigInt(proposal.value) > 0n) await ledger.add(view.tenant, agent, m.native, day, BigInt(proposal.value));
         if (m.method) await ledger.add(view.tenant, agent, m.method.meter, day, m.method.amount);
         booked = tx;
-      });
+      }, resolved.fn);
     } catch (err) {
       // The node refused it: never sent, so it must not eat the caps. Recorded first, then
       // taken back: a crash in between leaves it charged (too much, never too little), and a
