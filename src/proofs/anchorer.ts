@@ -70,15 +70,27 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
   const confirmations = opts.confirmations ?? 1;
   let resolvedTarget: AnchorTarget | undefined;
   let resolvedAt = 0;
+  /** The chain (`chainId:genesisHash`) on which the contract's code was last seen. */
+  let codeSeenOn: string | undefined;
   let nonce: number | undefined;
 
   async function target(maxAgeMs = Infinity): Promise<AnchorTarget> {
     if (resolvedTarget && Date.now() - resolvedAt <= maxAgeMs) return resolvedTarget;
-    const [network, genesis, code] = await Promise.all([provider.getNetwork(), provider.getBlock(0), provider.getCode(opts.contract)]);
+    // The code is looked for once per chain: on first contact (in the same round trip) and on a
+    // chain with a new genesis, where the contract may not be deployed yet. A refresh that finds
+    // the chain it saw the code on does not ask again: a node that kept its genesis is the same
+    // deployment (the same anchor stream) whatever it lost, and tick() meets a lost contract anyway.
+    const [network, genesis, firstCode] = await Promise.all([provider.getNetwork(), provider.getBlock(0), codeSeenOn === undefined ? provider.getCode(opts.contract) : undefined]);
     if (!genesis?.hash) throw new Error('chain returned no genesis block');
-    // Else every call fails as "could not decode result data", which names nothing.
-    if (code === '0x') throw new AnchorContractMissingError(opts.contract.toLowerCase(), Number(network.chainId));
-    resolvedTarget = { chainId: Number(network.chainId), contract: opts.contract.toLowerCase(), genesisHash: genesis.hash };
+    const chainId = Number(network.chainId);
+    const chain = `${chainId}:${genesis.hash}`;
+    if (chain !== codeSeenOn) {
+      const code = firstCode ?? (await provider.getCode(opts.contract));
+      // Else every call fails as "could not decode result data", which names nothing.
+      if (code === '0x') throw new AnchorContractMissingError(opts.contract.toLowerCase(), chainId);
+      codeSeenOn = chain;
+    }
+    resolvedTarget = { chainId, contract: opts.contract.toLowerCase(), genesisHash: genesis.hash };
     resolvedAt = Date.now();
     return resolvedTarget;
   }
@@ -145,13 +157,15 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
   }
 
   async function send(b: SealedBatch): Promise<void> {
-    if (nonce === undefined) await waitForPendingTransactions();
     // Our counter may lag the chain: another sender with this key took the nonce meanwhile, and
-    // sending on it would replace their pending transaction (or fail as underpriced).
-    nonce = Math.max(nonce!, await provider.getTransactionCount(wallet.address, 'pending'));
+    // sending on it would replace their pending transaction (or fail as underpriced). So the
+    // pending count is read before every send: by waitForPendingTransactions when there is no
+    // counter (it just read it), else here.
+    if (nonce === undefined) await waitForPendingTransactions();
+    else nonce = Math.max(nonce, await provider.getTransactionCount(wallet.address, 'pending'));
     await opts.beforeSend?.();
     await opts.faults?.('before-send');
-    const tx = await contract.anchor(b.batchId, b.firstSeq, b.lastSeq, b.root, { nonce }).catch((err: unknown) => {
+    const tx = await contract.anchor(b.batchId, b.firstSeq, b.lastSeq, b.root, { nonce: nonce! }).catch((err: unknown) => {
       throw namedRevert(contract, b.batchId, err);
     });
     nonce = nonce! + 1;

@@ -4,6 +4,7 @@ import { createAnchorer } from '../../src/proofs/anchorer';
 import { createSealer } from '../../src/proofs/sealer';
 import { auditAnchorAt } from '../../src/web3/audit-anchor';
 import { createRpcProvider } from '../../src/web3/provider';
+import { startCountingProxy } from '../support/counting-rpc-proxy';
 import { deployAnother, openFixture, SEALER_KEY, submitTasks, type Fixture } from './pipeline-fixture';
 
 /**
@@ -60,5 +61,34 @@ describe('anchorer nonce when another sender shares its key', function () {
     await anchorer.stop();
     expect((await provider.getTransactionReceipt(other))?.status, 'the other transaction was mined').to.equal(1);
     expect(Number(await auditAnchorAt(contract, provider).nextBatchId())).to.equal((await f.store.readStream('auditbatch-log')).length);
+  });
+
+  it('reads the pending count once per send, and looks for the contract\'s code once per chain, not on every refresh', async () => {
+    const contract = await deployAnother(f.chain);
+    const sealer = createSealer(f.store, { sealerKey: SEALER_KEY, maxEvents: 2, maxWaitMs: 0 });
+    for (let i = 0; i < 2; i++) {
+      await submitTasks(f.store, 2);
+      await sealer.flush();
+    }
+    const proxy = await startCountingProxy(f.chain.rpcUrl);
+    const anchorer = createAnchorer(f.store, { rpcUrl: proxy.url, contract, privateKey: f.chain.anchorerPrivateKey, targetMaxAgeMs: 0 });
+    try {
+      // Every sealed batch (this contract is new: from batch 0).
+      const sent = await anchorer.tick();
+      expect(sent).to.equal((await f.store.readStream('auditbatch-log')).length).and.to.be.greaterThan(1);
+      // Before the first send: latest and pending (nothing of ours still pending); then the
+      // pending count before each later send (another sender may have taken our next nonce).
+      // Was: the pending count once more before the first send, read again just after.
+      expect(proxy.count('eth_getTransactionCount')).to.equal(2 + (sent - 1));
+      expect(proxy.count('eth_getCode')).to.equal(1);
+      // An instance serving queries looks at the genesis again on each answer (targetMaxAgeMs 0):
+      // the same chain, so the contract's code is not looked for again (was: on every refresh).
+      const stream = await anchorer.anchorStream();
+      for (let i = 0; i < 3; i++) expect(await anchorer.anchorStream()).to.equal(stream);
+      expect(proxy.count('eth_getCode')).to.equal(1);
+    } finally {
+      await anchorer.stop();
+      await proxy.close();
+    }
   });
 });

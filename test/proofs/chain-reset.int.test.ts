@@ -9,7 +9,7 @@ import { createSealer } from '../../src/proofs/sealer';
 import { auditAnchorAt } from '../../src/web3/audit-anchor';
 import { startLocalChain, type LocalChain } from '../../src/web3/local-chain';
 import { createRpcProvider } from '../../src/web3/provider';
-import { openFixture, queries, SEALER_KEY, submitTasks, type Fixture } from './pipeline-fixture';
+import { deployAnother, openFixture, queries, SEALER_KEY, submitTasks, type Fixture } from './pipeline-fixture';
 
 /** A TCP relay whose upstream can be switched: the same RPC URL, another node behind it. */
 async function switchableRelay(first: URL): Promise<{ url: string; point(to: URL): void; close(): Promise<void> }> {
@@ -108,6 +108,39 @@ describe('anchorer and proofs across a chain restarted with a new genesis', func
       expect(await runVerify({ file, rpc: after_.rpcUrl, contract: after_.contractAddress, out: (l) => lines.push(l) }), lines.join('\n')).to.equal(0);
     } finally {
       await Promise.all([anchorer.stop(), forQueries.stop()]);
+      await relay.close();
+    }
+  });
+
+  it('looks for the contract again on a new genesis: not deployed there, it is named (ANCHOR_CONTRACT_MISSING), not taken as anchored', async () => {
+    // On the first chain only: the second never had a deployment at this deployer's nonce.
+    const contract = await deployAnother(f.chain);
+    const relay = await switchableRelay(new URL(f.chain.rpcUrl));
+    const forQueries = createAnchorer(f.store, { rpcUrl: relay.url, contract, privateKey: f.chain.anchorerPrivateKey, targetMaxAgeMs: 0 });
+    // The relay cuts the open connections when it switches: the first request may meet the cut.
+    const afterSwitch = async <T>(fn: () => Promise<T>): Promise<T> => {
+      for (let i = 0; ; i++) {
+        try {
+          return await fn();
+        } catch (err) {
+          if ((err as { code?: string }).code !== 'ECONNRESET' || i >= 2) throw err;
+        }
+      }
+    };
+    try {
+      const before = await forQueries.anchorStream();
+      expect(await forQueries.anchorStream(), 'the same chain, refreshed').to.equal(before);
+      relay.point(new URL(after_.rpcUrl));
+      const err = await afterSwitch(() => forQueries.anchorStream()).then(
+        () => undefined,
+        (e: { code?: string; message?: string }) => e,
+      );
+      expect(err?.code).to.equal('ANCHOR_CONTRACT_MISSING');
+      expect(err?.message).to.include(contract.toLowerCase());
+      relay.point(new URL(f.chain.rpcUrl));
+      expect(await afterSwitch(() => forQueries.anchorStream()), 'back on the first chain').to.equal(before);
+    } finally {
+      await forQueries.stop();
       await relay.close();
     }
   });
