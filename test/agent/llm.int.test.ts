@@ -63,14 +63,19 @@ describe('LLM adapter (openai SDK over HTTP against openai-fake)', function () {
 
   it('enforces token budgets per task and per tenant and day', async () => {
     const budget = new TokenBudget(new CacheSpendLedger(new MemoryCache()), { perTask: 100, perTenantDay: 150 });
-    const now = new Date('2026-11-22T10:00:00Z');
-    await budget.check('acme', 99, now);
-    expect(await budget.check('acme', 100, now).catch((e) => e.code)).to.equal('LLM_BUDGET_EXCEEDED');
-    await budget.record('acme', 150, now);
-    const err = await budget.check('acme', 0, now).catch((e) => e);
+    const day = new Date('2026-11-22T10:00:00Z');
+    const call = (tenant: string, taskTokens: number, now = day) => budget.reserve({ tenant, taskTokens, estimate: 10, now: () => now, ttlMs: 1_000 });
+    await (await call('acme', 99)).settle(0, day);
+    const perTask = await call('acme', 100).catch((e) => e);
+    expect(perTask.code).to.equal('LLM_BUDGET_EXCEEDED');
+    expect(perTask.message).to.contain('LLM_TOKEN_BUDGET_PER_TASK');
+    await (await call('acme', 0)).settle(150, day);
+    const err = await call('acme', 0).catch((e) => e);
+    expect(err.code).to.equal('LLM_BUDGET_EXCEEDED');
     expect(err.message).to.contain('LLM_TOKEN_BUDGET_PER_TENANT_DAY');
-    await budget.check('globex', 0, now);
-    await budget.check('acme', 0, new Date('2026-11-23T00:00:01Z'));
+    await (await call('globex', 0)).settle(0, day);
+    const tomorrow = new Date('2026-11-23T00:00:01Z');
+    await (await call('acme', 0, tomorrow)).settle(0, tomorrow);
   });
   it('reserves tenant tokens for calls in flight: calls that fit run at once, one that does not waits for room, and one alone may cross the budget', async () => {
     const budget = new TokenBudget(new CacheSpendLedger(new MemoryCache()), { perTenantDay: 1000 }, new MemoryCache());

@@ -65,11 +65,6 @@ export class TokenBudget {
     private readonly cache: Cache = new MemoryCache(),
   ) {}
 
-  async check(tenant: string, taskTokens: number, now: Date): Promise<void> {
-    this.checkTask(taskTokens);
-    if (this.options.perTenantDay !== undefined) this.checkTenant(tenant, await this.tenantUsedToday(tenant, now));
-  }
-
   async record(tenant: string, tokens: number, now: Date): Promise<void> {
     if (tokens > 0) await this.ledger.add(tenant, '*', METER, utcDay(now), BigInt(tokens));
   }
