@@ -70,7 +70,8 @@ export async function createAgentRuntime(p: CreateAgentRuntimeParameters): Promi
     cache,
     knowledge,
     chains,
-    nonces: new NonceManager(),
+    // In the shared cache: replicas signing with one wallet never pick the same nonce.
+    nonces: new NonceManager(cache),
     policy,
     ledger,
     tokenBudget: new TokenBudget(ledger, { perTask: c.LLM_TOKEN_BUDGET_PER_TASK, perTenantDay: c.LLM_TOKEN_BUDGET_PER_TENANT_DAY }, cache),

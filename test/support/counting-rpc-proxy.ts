@@ -9,8 +9,13 @@ export type CountingRpcProxy = {
   close(): Promise<void>;
 };
 
-/** A JSON-RPC HTTP proxy in front of a real node that forwards every request and counts the calls by method. */
-export async function startCountingProxy(target: string): Promise<CountingRpcProxy> {
+/**
+ * A JSON-RPC HTTP proxy in front of a real node that forwards every request and counts the calls
+ * by method. `delayMs` holds a request back before forwarding it when it has a call of that method
+ * (a slow node or network: e.g. `{ eth_sendRawTransaction: 300 }` widens the window between a
+ * sender's nonce read and its broadcast reaching the node).
+ */
+export async function startCountingProxy(target: string, opts: { delayMs?: Record<string, number> } = {}): Promise<CountingRpcProxy> {
   const counts = new Map<string, number>();
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
@@ -18,7 +23,10 @@ export async function startCountingProxy(target: string): Promise<CountingRpcPro
     req.on('end', async () => {
       const body = Buffer.concat(chunks).toString('utf8');
       try {
-        for (const c of [JSON.parse(body)].flat() as { method?: string }[]) counts.set(String(c.method), (counts.get(String(c.method)) ?? 0) + 1);
+        const methods = ([JSON.parse(body)].flat() as { method?: string }[]).map((c) => String(c.method));
+        for (const m of methods) counts.set(m, (counts.get(m) ?? 0) + 1);
+        const delay = Math.max(0, ...methods.map((m) => opts.delayMs?.[m] ?? 0));
+        if (delay) await new Promise((r) => setTimeout(r, delay));
         const answer = await fetch(target, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
         res.writeHead(answer.status, { 'content-type': 'application/json' });
         res.end(await answer.text());

@@ -38,6 +38,7 @@ export type ChainStepContext = {
 export type TransactionResult = { chainId: number; txHash: string; blockNumber: number; status: 'success' | 'reverted'; gasUsed: string; proposalHash: string };
 
 const fallbackNonces = new NonceManager();
+const cacheNonces = new WeakMap<Cache, NonceManager>();
 const fallbackLedgers = new WeakMap<object, SpendLedger>();
 const fallbackCaches = new WeakMap<object, Cache>();
 
@@ -47,6 +48,15 @@ function cacheOf(deps: AgentRuntimeDependencies): Cache {
   let c = fallbackCaches.get(deps);
   if (!c) fallbackCaches.set(deps, (c = new MemoryCache()));
   return c;
+}
+
+/** The runtime's nonces: over its cache when it has one (Redis: shared by replicas), else one manager for the process. */
+function noncesOf(deps: AgentRuntimeDependencies): NonceManager {
+  if (deps.nonces) return deps.nonces;
+  if (!deps.cache) return fallbackNonces;
+  let n = cacheNonces.get(deps.cache);
+  if (!n) cacheNonces.set(deps.cache, (n = new NonceManager(deps.cache)));
+  return n;
 }
 
 function ledgerOf(deps: AgentRuntimeDependencies): SpendLedger {
@@ -216,7 +226,7 @@ export async function runChainTransaction(ctx: ChainStepContext, s: StepSpec): P
       await ctx.waitForChange(1_000);
     }
   }
-  const nonces = ctx.deps.nonces ?? fallbackNonces;
+  const nonces = noncesOf(ctx.deps);
   // The daily caps again, at the moment of sending and under one lock per tenant and agent (the
   // cache's: Redis across processes) until the transaction is booked and sent: checked only once, before an
   // approval wait or beside other tasks, several transfers could each fit the cap and together

@@ -25,6 +25,7 @@ export type AgentRuntimeDependencies = {
   knowledge?: KnowledgeBase;
   /** Configured chains (CHAINS_FILE); absent = no web3 tools. */
   chains?: ChainRegistry;
+  /** Nonce locks per (chain, sender). Default: over `cache` (Redis: shared by replicas), else one per process. */
   nonces?: NonceManager;
   policy: PolicyFile;
   ledger?: SpendLedger;
