@@ -169,8 +169,10 @@ async function broadcast(chain: ChainHandle, raw: string): Promise<void> {
   try {
     await chain.provider.broadcastTransaction(raw);
   } catch (err) {
-    // The node may already have it (a resend after a crash): that is success.
-    if (/already known|known transaction|already imported|nonce too low|AlreadyKnown/i.test(reason(err))) return;
+    // The node may already have it (a resend after a crash): that is success. Not "nonce too
+    // low": a mined transaction of ours is found by hash before any resend (waitForTransaction),
+    // so that answer means another transaction took the nonce and these bytes can never be mined.
+    if (/already known|known transaction|already imported|AlreadyKnown/i.test(reason(err))) return;
     if (broadcastRefused(err)) throw new Web3Error('TX_REJECTED', `chain ${chain.chainId} refused the transaction (it was not sent): ${rpcErrorOf(err)!.message || reason(err)}`, err);
     throw new Web3Error('TX_FAILED', `broadcast on chain ${chain.chainId} failed (the transaction may have been sent): ${reason(err)}`, err);
   }

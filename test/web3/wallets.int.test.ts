@@ -135,4 +135,30 @@ describe('web3: wallets, nonce manager and contract calls on Hardhat', function 
     const [c] = loadChainsFile(file);
     expect(c.contracts[0].abi).to.deep.equal(fx.tokenAbi);
   });
+
+  it('a nonce another sender already used: refused at once as never sendable, not taken for a send that then waits out the timeout', async () => {
+    const reg = await fx.registry();
+    try {
+      const used = (await fx.nonceOf(AGENT_WALLET)) - 1; // the fixture's deployment and earlier tests used it
+      expect(used).to.be.at.least(0);
+      /** A manager whose count is behind the chain, as after another process sent with this wallet unseen. */
+      class StaleNonces extends NonceManager {
+        override withNonce<T>(_p: unknown, _c: number, _f: string, fn: (nonce: number) => Promise<T>): Promise<T> {
+          return fn(used);
+        }
+      }
+      const p = await prepareProposal(reg, { chainId: fx.chain.chainId, contract: 'DemoToken', method: 'transfer', args: [TO, '3'] });
+      let recorded: SignedTransaction | undefined;
+      const err = await signAndSend(reg, new StaleNonces(), p, async (tx) => void (recorded = tx)).then(() => undefined, (e: { code?: string; message: string }) => e);
+      expect(err?.code, err?.message).to.equal('TX_REJECTED');
+      expect(err?.message).to.match(/nonce/i);
+      // Waiting on the recorded transaction ends at once too, not after the receipt timeout.
+      const t0 = Date.now();
+      const waited = await waitForTransaction(reg, recorded!, { timeoutMs: 20_000 }).then(() => undefined, (e: { code?: string; message: string }) => e);
+      expect(waited?.code, waited?.message).to.be.oneOf(['TX_FAILED', 'TX_DROPPED']);
+      expect(Date.now() - t0).to.be.below(10_000);
+    } finally {
+      reg.close();
+    }
+  });
 });
