@@ -83,11 +83,17 @@ describe('approval decider', () => {
       expect(fold(es).decided.get(H1)).to.equal('approve');
     });
 
-    it('the same principal approving twice counts once (a no-op); another kind with the same id is another principal', () => {
+    it('the same principal approving twice counts once (a no-op), also under another kind (another role\'s token of the same subject)', () => {
       const es = quorum(2, true);
       step(es, approve(BOB));
       expect(step(es, approve(BOB))).to.deep.equal({ out: [] });
-      expect(step(es, approve({ kind: 'agent', id: 'bob' }))).to.have.nested.property('out[1].type', 'ApprovalGranted');
+      expect(step(es, approve({ kind: 'agent', id: 'bob' }))).to.deep.equal({ out: [] });
+      expect(step(es, approve(CAROL))).to.have.nested.property('out[1].type', 'ApprovalGranted');
+    });
+
+    it('selfApproval false: the submitter cannot approve with a token of another role (same subject, another kind)', () => {
+      const es = quorum(2, false, { kind: 'agent', id: 'alice' });
+      expect(step(es, approve({ kind: 'user', id: 'alice' }))).to.deep.equal({ code: 'APPROVAL_SELF_NOT_ALLOWED' });
     });
 
     it('selfApproval false: the task submitter may not approve (403 APPROVAL_SELF_NOT_ALLOWED), may reject; with one approver too', () => {

@@ -20,8 +20,13 @@ export type ApprovalState = {
 
 export type ApprovalCommand = { type: 'DecideApproval'; proposalHash: string; decision: 'approve' | 'reject'; comment?: string; approver: Actor };
 
-/** One approver, counted once however often they approve: kind and id. */
-export const principalKey = (a: Actor) => `${a.kind}:${a.id}`;
+/**
+ * One approver, counted once however often they approve: the actor's id (an API key's id, a JWT
+ * subject). Not its kind, which follows the role of the key or token used: a subject holding an
+ * agent token and an operator token is one principal, so it cannot submit with one and approve
+ * its own step with the other. Two ids that happen to be equal count as one: the safe side.
+ */
+export const principalKey = (a: Actor) => a.id;
 
 /** One approver, anyone: what an ApprovalRequested without `approvals` (v1) means. */
 const ONE_APPROVER: ApprovalQuorum = { required: 1, selfApproval: true };
