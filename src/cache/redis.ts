@@ -118,16 +118,18 @@ export type RedisConnectionEvents = {
 export async function openRedisCache(url: string, prefix: string, events: RedisConnectionEvents = {}): Promise<RedisCache> {
   const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2, enableAutoPipelining: true, commandTimeout: REDIS_COMMAND_TIMEOUT_MS });
   const onLost = events.onLost ?? ((err: Error) => console.error(`redis ${redactUrl(url)} unreachable (retrying): ${err.message}`));
-  let down = false;
+  // Before the first connection nothing is lost: connect() below fails with its own message.
+  let down = true;
   redis.on('error', (err: Error) => {
     if (down) return;
     down = true;
     onLost(err);
   });
+  let opened = false;
   redis.on('ready', () => {
     if (!down) return;
     down = false;
-    events.onRestored?.();
+    if (opened) events.onRestored?.();
   });
   try {
     await redis.connect();
@@ -135,6 +137,7 @@ export async function openRedisCache(url: string, prefix: string, events: RedisC
     redis.disconnect();
     throw new UnavailableError('redis', `cannot connect to ${redactUrl(url)}: ${(err as Error).message}`, err);
   }
+  opened = true;
   down = false;
   return new RedisCache(redis, prefix);
 }

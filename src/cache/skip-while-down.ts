@@ -17,32 +17,43 @@ export type SkipWhileDownOptions = {
 
 /** A command not sent: the cache failed less than `skipMs` ago. */
 export class CacheSkippedError extends UnavailableError {
-  constructor(cache: string, untilMs: number) {
-    super(cache, `left alone for ${Math.max(0, untilMs - Date.now())} ms more after a failure`);
+  /** `untilMs` undefined: the window is over and one command is trying the cache again. */
+  constructor(cache: string, untilMs?: number) {
+    super(cache, untilMs === undefined ? 'left alone after a failure while one command tries it again' : `left alone for ${Math.max(0, untilMs - Date.now())} ms more after a failure`);
   }
 }
 
 /**
  * The cache for callers that can do without it (a read cache in front of SQL, rate-limit counters
  * with an in-process fallback): after a command fails, every command rejects at once with
- * CacheSkippedError for `skipMs`, instead of waiting on a Redis that is down or hung; the first
- * command after that tries Redis again. Callers catch the rejection and take their fallback.
+ * CacheSkippedError for `skipMs`, instead of waiting on a Redis that is down or hung. Then one
+ * command tries Redis again while the others are still skipped: its success ends the skipping,
+ * its failure opens the next window (so a hung Redis costs one command timeout per window, not
+ * one per request made meanwhile). Callers catch the rejection and take their fallback.
  * Commands already in flight when the window opens still run to their end. `close` is never skipped.
  * @example const cache = skipWhileDown(redis, { onError: (err) => log.warn({ err }, 'cache unreachable') });
  */
 export function skipWhileDown(cache: Cache, o: SkipWhileDownOptions = {}): Cache {
   const skipMs = o.skipMs ?? CACHE_SKIP_MS;
-  let downUntil = 0;
+  let downUntil = 0; // 0: up; else the end of the current or last window
+  let retrying = false; // the one command trying the cache again after a window is in flight
   const run = async <T>(command: () => Promise<T>): Promise<T> => {
     if (Date.now() < downUntil) throw new CacheSkippedError(cache.name, downUntil);
+    if (retrying) throw new CacheSkippedError(cache.name);
+    const retry = downUntil !== 0;
+    if (retry) retrying = true;
     try {
-      return await command();
+      const result = await command();
+      if (retry) downUntil = 0;
+      return result;
     } catch (err) {
       // Two commands failing together (a rate limit hits two counters) open one window, told once.
       const wasUp = Date.now() >= downUntil;
       downUntil = Date.now() + skipMs;
       if (wasUp) o.onError?.(err);
       throw err;
+    } finally {
+      if (retry) retrying = false;
     }
   };
   return {

@@ -88,6 +88,23 @@ describe('skipWhileDown: a failing or hung Redis is left alone for the window, t
     expect(await cache.get('k')).to.equal('v');
   });
 
+  it('Redis still hung when the window ends: one command tries it again, the others made meanwhile are still skipped', async () => {
+    proxy.freeze();
+    await outcome(cache.get('k'));
+    await sleep(SKIP_MS + 100);
+    const tries = await Promise.all(Array.from({ length: 10 }, () => outcome(cache.get('k'))));
+    const sent = tries.filter((t) => !(t.error instanceof CacheSkippedError));
+    expect(sent, 'commands that reached Redis').to.have.length(1);
+    expect(sent[0].error).to.be.an('error');
+    expect(tries.filter((t) => t.error instanceof CacheSkippedError && t.ms < REDIS_COMMAND_TIMEOUT_MS / 2)).to.have.length(9);
+    expect(errors, 'told once per window').to.have.length(2);
+
+    await proxy.up();
+    await sleep(SKIP_MS + 100);
+    expect(await cache.get('k')).to.equal('v');
+    expect(await Promise.all([cache.get('k'), cache.get('k')]), 'up again: nothing skipped').to.deep.equal(['v', 'v']);
+  });
+
   it('two commands failing together open one window and are told once', async () => {
     await proxy.down();
     const both = await Promise.all([outcome(cache.hit('a', 60_000)), outcome(cache.hit('b', 60_000))]);
@@ -130,5 +147,15 @@ describe('openRedisCache: an outage is told once, not once per reconnect attempt
       await prefix.drop();
     }
     expect(printed.filter((l) => l.includes('ioredis')), 'ioredis printed its own "Unhandled error event" lines').to.deep.equal([]);
+  });
+
+  it('a Redis down at start is a failed open, not a lost connection', async () => {
+    const proxy = await cutProxy('127.0.0.1', 1);
+    await proxy.down();
+    const lost: Error[] = [];
+    const err = await openRedisCache(`redis://127.0.0.1:${proxy.port}`, 'omc_never:', { onLost: (e) => lost.push(e) }).then(() => undefined, (e: Error) => e);
+    await proxy.close();
+    expect(err?.message).to.match(/cannot connect to redis:\/\/127\.0\.0\.1:\d+/);
+    expect(lost).to.deep.equal([]);
   });
 });
