@@ -7,6 +7,7 @@ import * as leases from './20261122000900_leases';
 import * as agentSpend from './20261122001000_agent_spend';
 import * as exactText from './20261205000100_exact_text';
 import * as mcpServerLists from './20261205000200_mcp_server_lists';
+import * as readCacheEpoch from './20261205000300_read_cache_epoch';
 
 /**
  * Every migration, in order. A custom source (not a directory scan) so the same list runs under
@@ -20,6 +21,7 @@ const migrations: Record<string, Knex.Migration> = {
   '20261122001000_agent_spend': agentSpend,
   '20261205000100_exact_text': exactText,
   '20261205000200_mcp_server_lists': mcpServerLists,
+  '20261205000300_read_cache_epoch': readCacheEpoch,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

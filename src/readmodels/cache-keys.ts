@@ -1,9 +1,19 @@
-/** Cache keys of the read side (the Cache adds its own prefix). */
-export const taskCacheKey = (taskId: string) => `rm:task:${taskId}`;
-export const toolCatalogCacheKey = (tenant: string) => `rm:tools:${tenant}`;
+/**
+ * Cache keys of the read side (the Cache adds its own prefix). Each carries the read cache's
+ * epoch (cache-epoch.ts): raising it retires every entry at once.
+ */
+export const taskCacheKey = (epoch: number, taskId: string) => `rm:${epoch}:task:${taskId}`;
+export const toolCatalogCacheKey = (epoch: number, tenant: string) => `rm:${epoch}:tools:${tenant}`;
 
 /**
  * Entries expire so that Redis does not keep every task ever run; the projector rewrites an entry
  * on every change, so expiry never makes a read stale, it only turns a hit into a miss.
  */
 export const READ_CACHE_TTL_MS = 60 * 60 * 1000;
+
+/**
+ * After a cache failure, the read models and the projector leave the cache alone for this long:
+ * each command to an unreachable Redis waits out the client's retries (about half a second; 2 s
+ * when it hangs), which every read and every batch would pay.
+ */
+export const CACHE_BYPASS_MS = 5000;

@@ -1,0 +1,20 @@
+import type { Knex } from 'knex';
+import { createTable } from '../src/db/knex';
+import { CACHE_EPOCH_TABLE } from '../projections/tables';
+
+/**
+ * The read cache's epoch (src/readmodels/cache-epoch.ts): one row, starting at 0. Entries cached
+ * before this release (keys `rm:task:<id>`, `rm:tools:<tenant>`) are not read any more and expire
+ * within their hour.
+ */
+export async function up(knex: Knex): Promise<void> {
+  await createTable(knex, CACHE_EPOCH_TABLE, (t) => {
+    t.integer('id').primary();
+    t.bigInteger('epoch').notNullable();
+  });
+  await knex(CACHE_EPOCH_TABLE).insert({ id: 1, epoch: 0 });
+}
+
+export async function down(knex: Knex): Promise<void> {
+  await knex.schema.dropTableIfExists(CACHE_EPOCH_TABLE);
+}
