@@ -3,9 +3,8 @@ import { createTable } from '../src/db/knex';
 import { CACHE_EPOCH_TABLE } from '../projections/tables';
 
 /**
- * The read cache's epoch (src/readmodels/cache-epoch.ts): one row, starting at 0. Entries cached
- * before this release (keys `rm:task:<id>`, `rm:tools:<tenant>`) are not read any more and expire
- * within their hour.
+ * The read cache's epoch (src/readmodels/cache-epoch.ts): one row, starting at 0, whose keys are
+ * those of the releases before it, so the entries they cached stay in use.
  */
 export async function up(knex: Knex): Promise<void> {
   await createTable(knex, CACHE_EPOCH_TABLE, (t) => {
