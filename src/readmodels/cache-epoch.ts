@@ -14,7 +14,11 @@ export async function readCacheEpoch(db: Knex): Promise<number> {
   return row ? Number(row.epoch) : 0;
 }
 
-/** Raise the epoch by one (atomically: concurrent raises each count). Requires the migration's row. */
+/**
+ * Raise the epoch by one (atomically: concurrent raises each count). Requires the migration's
+ * row: without it nothing could be retired, so its absence is an error, never a silent no-op.
+ */
 export async function bumpCacheEpoch(db: Knex): Promise<void> {
-  await db(CACHE_EPOCH_TABLE).where('id', 1).increment('epoch', 1);
+  const changed = Number(await db(CACHE_EPOCH_TABLE).where('id', 1).increment('epoch', 1));
+  if (changed !== 1) throw new Error(`${CACHE_EPOCH_TABLE} has no row: the read cache cannot be invalidated; run the migrations (openmcp start does)`);
 }
