@@ -8,6 +8,7 @@ import * as agentSpend from './20261122001000_agent_spend';
 import * as exactText from './20261205000100_exact_text';
 import * as mcpServerLists from './20261205000200_mcp_server_lists';
 import * as mcpToolIconsMeta from './20261205000300_mcp_tool_icons_meta';
+import * as readCacheEpoch from './20261205000400_read_cache_epoch';
 
 /**
  * Every migration, in order. A custom source (not a directory scan) so the same list runs under
@@ -22,6 +23,7 @@ const migrations: Record<string, Knex.Migration> = {
   '20261205000100_exact_text': exactText,
   '20261205000200_mcp_server_lists': mcpServerLists,
   '20261205000300_mcp_tool_icons_meta': mcpToolIconsMeta,
+  '20261205000400_read_cache_epoch': readCacheEpoch,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -27,3 +27,9 @@ export const LIVE_TABLES: ReadModelTables = {
 
 /** Per-projection progress: the highest global position applied, for waitForPosition and lag. */
 export const CHECKPOINT_TABLE = 'rm_projection_checkpoints';
+
+/**
+ * One row: the read cache's epoch, part of every read-cache key. Raised whenever a cache write
+ * the read models rely on may not have landed, so every process moves to fresh keys at once.
+ */
+export const CACHE_EPOCH_TABLE = 'rm_cache_epoch';

@@ -184,6 +184,10 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
           countError(err);
           logger.warn({ err, role: 'projector' }, 'projector batch failed (will retry)');
         },
+        onCacheError: (err) => {
+          metrics.errors.inc({ code: 'DEPENDENCY_UNAVAILABLE' });
+          logger.warn({ err, role: 'projector' }, 'read cache unreachable: projecting into SQL only, cached views retired (cache epoch raised)');
+        },
       });
       await projector.start();
       closers.push({ name: 'projector', close: () => projector!.stop() });

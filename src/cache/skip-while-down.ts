@@ -23,6 +23,9 @@ export class CacheSkippedError extends UnavailableError {
   }
 }
 
+/** A Cache that says whether its commands are being skipped now (to spare work done only for it). */
+export type SkippingCache = Cache & { readonly skipping: boolean };
+
 /**
  * The cache for callers that can do without it (a read cache in front of SQL, rate-limit counters
  * with an in-process fallback): after a command fails, every command rejects at once with
@@ -33,7 +36,7 @@ export class CacheSkippedError extends UnavailableError {
  * Commands already in flight when the window opens still run to their end. `close` is never skipped.
  * @example const cache = skipWhileDown(redis, { onError: (err) => log.warn({ err }, 'cache unreachable') });
  */
-export function skipWhileDown(cache: Cache, o: SkipWhileDownOptions = {}): Cache {
+export function skipWhileDown(cache: Cache, o: SkipWhileDownOptions = {}): SkippingCache {
   const skipMs = o.skipMs ?? CACHE_SKIP_MS;
   let downUntil = 0; // 0: up; else the end of the current or last window
   let retrying = false; // the one command trying the cache again after a window is in flight
@@ -58,6 +61,9 @@ export function skipWhileDown(cache: Cache, o: SkipWhileDownOptions = {}): Cache
   };
   return {
     name: cache.name,
+    get skipping() {
+      return Date.now() < downUntil || retrying;
+    },
     get: (key) => run(() => cache.get(key)),
     set: (key, value, ttlMs) => run(() => cache.set(key, value, ttlMs)),
     del: (...keys) => run(() => cache.del(...keys)),

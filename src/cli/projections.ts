@@ -1,10 +1,9 @@
 import type { Knex } from 'knex';
 import { defaultAppliers } from '../../projections';
-import { refreshCaches } from '../readmodels/read-model.cache';
-import type { Cache } from '../cache/port';
+import { bumpCacheEpoch } from '../readmodels/cache-epoch';
 import { ValidationError } from '../core/errors';
 import type { EventStore } from '../eventstore/port';
-import { emptyTouched, type ProjectionApplier, type Touched } from '../../projections/projection';
+import { emptyTouched, type ProjectionApplier } from '../../projections/projection';
 import { swapTables, type TableSwap } from '../projector/swap-tables';
 import { withWriteLock } from '../projector/write-lock';
 import { projectionSchemas } from '../readmodels/schema';
@@ -15,8 +14,6 @@ export type RebuildProjectionDependencies = {
   knex: Knex;
   /** The event log to replay from position 0. */
   store: EventStore;
-  /** Rewritten for every rebuilt document after the swap. With the in-memory cache this must be the server's own cache. */
-  cache?: Cache;
   appliers?: ProjectionApplier[];
   /** Events read and applied per transaction (default 1000). */
   batchSize?: number;
@@ -32,22 +29,6 @@ async function liveWatermark(trx: Knex.Transaction, name: string): Promise<numbe
   return row ? Number(row.position) : -1;
 }
 
-async function touchedByRebuild(knex: Knex, name: string): Promise<Touched> {
-  const touched = emptyTouched();
-  const t = LIVE_TABLES;
-  if (name === 'tasks') for (const r of await knex(t.tasks).select('id')) touched.taskIds.add(String(r.id));
-  if (name === 'task-steps') for (const r of await knex(t.taskStepRuns).distinct('task_id')) touched.taskIds.add(String(r.task_id));
-  if (name === 'tool-calls') for (const r of await knex(t.toolCalls).whereNotNull('task_id').distinct('task_id')) touched.taskIds.add(String(r.task_id));
-  if (name === 'mcp-servers') for (const r of await knex(t.mcpServers).distinct('tenant')) touched.catalogTenants.add(String(r.tenant));
-  return touched;
-}
-
-function* touchedChunks(t: Touched, size: number): Generator<Touched> {
-  const ids = [...t.taskIds];
-  for (let i = 0; i < ids.length; i += size) yield { taskIds: new Set(ids.slice(i, i + size)), catalogTenants: new Set() };
-  if (t.catalogTenants.size) yield { taskIds: new Set(), catalogTenants: t.catalogTenants };
-}
-
 /**
  * `openmcp projections rebuild <name>`: replay the whole log into fresh tables, then swap them
  * in while the API keeps reading the live tables until the swap.
@@ -56,8 +37,10 @@ function* touchedChunks(t: Touched, size: number): Generator<Touched> {
  * write lock (see withWriteLock), and only once the fresh tables cover every position the live
  * projector has applied (its checkpoint); events the fresh tables hold beyond that are applied
  * again by the live projector after the swap, which changes nothing (idempotent evolve).
- * The old tables are dropped afterwards.
- * @example await rebuildProjection({ knex, store, cache }, 'tasks')
+ * The cache epoch is raised with the swap (cache-epoch.ts), so no process, whatever its cache
+ * (Redis or its own memory), serves a view cached from the old tables afterwards: they fill from
+ * the new ones. The old tables are dropped afterwards.
+ * @example await rebuildProjection({ knex, store }, 'tasks')
  */
 export async function rebuildProjection(deps: RebuildProjectionDependencies, name: string): Promise<RebuildProjectionReturnType> {
   const started = Date.now();
@@ -101,6 +84,9 @@ export async function rebuildProjection(deps: RebuildProjectionDependencies, nam
           .merge();
         if ((await liveWatermark(trx, name)) > (after ?? -1)) return false;
         await swapTables(trx, swaps);
+        // After the swap (on MySQL RENAME TABLE has committed by now): a reader that took the new
+        // epoch reads the new tables. On SQLite both commit together.
+        await bumpCacheEpoch(trx);
         return true;
       });
       if (swapped) break;
@@ -112,19 +98,6 @@ export async function rebuildProjection(deps: RebuildProjectionDependencies, nam
     throw err;
   }
   for (const s of swaps) await deps.knex.schema.dropTableIfExists(s.old);
-  if (deps.cache) {
-    const cache = deps.cache;
-    const touched = await touchedByRebuild(deps.knex, name);
-    // Under the write lock, a chunk at a time, as the live projector refreshes after its commits:
-    // a view read here can then not land over a newer one the projector wrote meanwhile.
-    for (const part of touchedChunks(touched, 500)) {
-      await withWriteLock(deps.knex, async (trx) => {
-        // A write first, so SQLite takes its writer lock before the views are read.
-        await trx(CHECKPOINT_TABLE).where('projection', `rebuild:${name}`).update({ updated_at: new Date().toISOString() });
-        await refreshCaches(trx, cache, LIVE_TABLES, part);
-      });
-    }
-  }
   log(`${name}: swapped in; ${applied} events`);
   return { projection: name, events: applied, tables: swaps.map((s) => s.live), ms: Date.now() - started };
 }

@@ -1,15 +1,17 @@
 import type { Knex } from 'knex';
 import type { Registry } from 'prom-client';
 import { defaultAppliers } from '../../projections';
-import { refreshCaches } from '../readmodels/read-model.cache';
+import { cachedViews, writeCachedViews } from '../readmodels/read-model.cache';
+import { bumpCacheEpoch, readCacheEpoch } from '../readmodels/cache-epoch';
 import type { RecordedEvent } from '../core/envelope';
 import type { Bus, BusConsumer } from '../bus/port';
 import type { Cache } from '../cache/port';
+import { skipWhileDown, type SkippingCache } from '../cache/skip-while-down';
 import { LIVE_TABLES, type ReadModelTables } from '../../projections/tables';
 import { AppliedPositions } from '../readmodels/applied-positions';
 import { advanceCheckpoints, readCheckpoints } from './checkpoints';
 import { projectionLagGauge } from './lag-metric';
-import { emptyTouched, type ProjectionApplier } from '../../projections/projection';
+import { emptyTouched, type ProjectionApplier, type Touched } from '../../projections/projection';
 import { HeldWriteLock } from './write-lock';
 
 export type ProjectorOptions = {
@@ -36,11 +38,18 @@ export type ProjectorOptions = {
    */
   lockHoldMs?: number;
   /**
-   * Told of each batch that failed (database or Redis down, a bad event); the bus delivers it
-   * again after a backoff. Without it a stuck projector shows only in the lag metric: the
-   * in-process bus retries silently.
+   * Told of each batch that failed (database down, a bad event); the bus delivers it again after
+   * a backoff. Without it a stuck projector shows only in the lag metric: the in-process bus
+   * retries silently.
    */
   onError?: (err: unknown) => void;
+  /**
+   * Told when the cache could not be refreshed after a commit (Redis down or hung). The batch
+   * still counts as applied: the cache epoch is raised instead, so no process reads what the
+   * refresh would have replaced; while the cache is left alone after that (skipWhileDown), batches
+   * raise the epoch without trying Redis. Told once per such window.
+   */
+  onCacheError?: (err: unknown) => void;
 };
 
 /**
@@ -50,11 +59,13 @@ export type ProjectorOptions = {
  * checkpoints advanced in ONE transaction (one commit per batch, and the read models never
  * disagree about which events they have seen). Then the caches are refreshed, still under the
  * projections write lock (so projectors in several processes rewrite them in commit order), and
- * waiters told.
+ * waiters told. A refresh that fails (Redis down or hung) does not hold the projections up: the
+ * cache epoch is raised in SQL instead (cache-epoch.ts), which retires every cached view in every
+ * process, and the next batch goes on.
  * A crash anywhere before the bus commits its progress means redelivery, which changes nothing
- * in SQL (idempotent evolve, insert-ignore for the log) and rewrites the caches, so they cannot
- * stay stale. Scale out by running this in several processes with the Kafka bus: partitions
- * (by stream) are shared among the group's members.
+ * in SQL (idempotent evolve, insert-ignore for the log) and rewrites the caches (or raises the
+ * epoch), so they cannot stay stale. Scale out by running this in several processes with the
+ * Kafka bus: partitions (by stream) are shared among the group's members.
  */
 export class Projector {
   readonly applied = new AppliedPositions();
@@ -63,8 +74,10 @@ export class Projector {
   private consumer?: BusConsumer;
   private readonly watermarks = new Map<string, number>();
   private readonly lock: HeldWriteLock;
+  private readonly cache?: SkippingCache;
 
   constructor(private readonly options: ProjectorOptions) {
+    this.cache = options.cache && skipWhileDown(options.cache, { onError: options.onCacheError });
     this.appliers = options.appliers ?? defaultAppliers();
     this.tables = options.tables ?? LIVE_TABLES;
     this.lock = new HeldWriteLock(options.knex, options.lockHoldMs);
@@ -112,7 +125,6 @@ export class Projector {
     const touched = emptyTouched();
     const top = Math.max(...events.map((e) => e.position));
     const names = this.appliers.map((a) => a.name);
-    const cache = this.options.cache;
     await this.lock.run(
       async (trx) => {
         // First statement writes, so a SQLite transaction holds the writer lock before it reads.
@@ -124,9 +136,30 @@ export class Projector {
       },
       // Still under the write lock (MySQL): another projector's next commit waits for these
       // cache writes, so the views they read from the committed rows are never overwritten by older ones.
-      cache ? () => refreshCaches(this.options.knex, cache, this.tables, touched) : undefined,
+      this.cache ? () => this.refreshCaches(this.cache!, touched) : undefined,
     );
     for (const n of names) this.watermarks.set(n, Math.max(top, this.watermarks.get(n) ?? -1));
     this.applied.announce(events.map((e) => e.position));
+  }
+
+  /**
+   * Rewrite the cached views a committed batch changed, under the current epoch; if that may have
+   * failed, raise the epoch, so that neither the views it could not rewrite nor the entries
+   * readers fill meanwhile from the rows before this batch are read again. Only the database
+   * failing (reading the views or the epoch, raising it) fails the batch, which is then retried.
+   */
+  private async refreshCaches(cache: SkippingCache, touched: Touched): Promise<void> {
+    if (!touched.taskIds.size && !touched.catalogTenants.size) return;
+    const knex = this.options.knex;
+    if (!cache.skipping) {
+      const views = await cachedViews(knex, this.tables, touched, await readCacheEpoch(knex));
+      try {
+        await writeCachedViews(cache, views);
+        return;
+      } catch {
+        // Told through onCacheError by skipWhileDown, once per window.
+      }
+    }
+    await bumpCacheEpoch(knex);
   }
 }

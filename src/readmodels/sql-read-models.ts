@@ -7,6 +7,7 @@ import type { Cache } from '../cache/port';
 import { skipWhileDown } from '../cache/skip-while-down';
 import type { AppliedPositions } from './applied-positions';
 import { READ_CACHE_TTL_MS, taskCacheKey, toolCatalogCacheKey } from './cache-keys';
+import { readCacheEpoch } from './cache-epoch';
 import { decodeTaskCursor, encodeTaskCursor } from './cursor';
 import type { AuditEventFilter, AuditEventView, BatchView, Page, ReadModels, TaskListFilter, TaskView, ToolCatalogEntry } from './port';
 import { LIVE_TABLES, type ReadModelTables } from '../../projections/tables';
@@ -76,26 +77,29 @@ export class SqlReadModels implements ReadModels {
   /**
    * Read-through: a miss is filled with a set-if-absent (the Cache's atomic acquireLock), so a
    * value the projector wrote in the meantime always wins over the possibly older row read here.
-   * The cache only speeds reads up: when it fails (Redis down) the read is answered from SQL, the
-   * source of the cached values, and the cache is left alone for a while (skipWhileDown).
+   * The key is that of the cache epoch read from the database first (cache-epoch.ts): an entry
+   * the projector could not keep current (Redis was down for it, maybe not for this process) is
+   * under an older epoch and never read. The cache only speeds reads up: when it fails (Redis
+   * down) the read is answered from SQL, the source of the cached values, and the cache is left
+   * alone for a while (skipWhileDown).
    */
-  private async readThrough<T>(key: string, load: () => Promise<T | undefined>): Promise<T | undefined> {
+  private async readThrough<T>(key: (epoch: number) => string, load: () => Promise<T | undefined>): Promise<T | undefined> {
     const cache = this.cache;
-    if (cache) {
-      try {
-        const hit = await cache.get(key);
-        if (hit !== undefined) return JSON.parse(hit) as T;
-      } catch {
-        return load();
-      }
+    if (!cache) return load();
+    const k = key(await readCacheEpoch(this.db));
+    try {
+      const hit = await cache.get(k);
+      if (hit !== undefined) return JSON.parse(hit) as T;
+    } catch {
+      return load();
     }
     const value = await load();
-    if (cache && value !== undefined) await cache.acquireLock(key, JSON.stringify(value), READ_CACHE_TTL_MS).catch(() => {});
+    if (value !== undefined) await cache.acquireLock(k, JSON.stringify(value), READ_CACHE_TTL_MS).catch(() => {});
     return value;
   }
 
   async getTask(tenant: string, id: string): Promise<TaskView | undefined> {
-    const view = await this.readThrough(taskCacheKey(id), async () => (await loadTaskViews(this.db, this.t, [id])).get(id));
+    const view = await this.readThrough((epoch) => taskCacheKey(epoch, id), async () => (await loadTaskViews(this.db, this.t, [id])).get(id));
     return view && view.tenant === tenant ? view : undefined;
   }
 
@@ -178,7 +182,7 @@ export class SqlReadModels implements ReadModels {
 
   async listToolCatalog(tenant: string): Promise<ToolCatalogEntry[]> {
     const tenants = tenant === SHARED_TENANT ? [SHARED_TENANT] : [tenant, SHARED_TENANT];
-    const lists = await Promise.all(tenants.map((x) => this.readThrough(toolCatalogCacheKey(x), () => loadToolCatalog(this.db, this.t, x))));
+    const lists = await Promise.all(tenants.map((x) => this.readThrough((epoch) => toolCatalogCacheKey(epoch, x), () => loadToolCatalog(this.db, this.t, x))));
     return lists.flatMap((l) => l ?? []);
   }
 

@@ -3,7 +3,9 @@
  * scrape must still answer, with every metric, the lag gauges unknown (NaN) and their failed
  * reads counted, and dependency_up naming the store down. A failed or hung gauge read used to
  * fail or hold the whole scrape, so Prometheus got nothing exactly during the outage. Also: the
- * sealing lag on KurrentDB counts events (its positions are byte offsets with gaps).
+ * sealing lag on KurrentDB counts events (its positions are byte offsets with gaps). And while
+ * Redis is unreachable: the projections go on, so the projection lag stays true (0), and the
+ * cache shows down in dependency_up and /readyz.
  */
 import { expect } from 'chai';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -16,7 +18,7 @@ import { cutProxy, type CutProxy } from '../support/cut-proxy';
 import { freePort } from '../support/free-port';
 import { startKurrentFake, type KurrentFake } from '../support/kurrentdb-fake';
 import { appendEvents } from '../relay/event-log-fixture';
-import { createTestDatabase, MYSQL_BASE_URL, mysqlAvailable, requireService } from '../support/services';
+import { createTestDatabase, MYSQL_BASE_URL, mysqlAvailable, REDIS_TEST_URL, redisAvailable, redisTestPrefix, requireService } from '../support/services';
 
 /** Hardhat account #3: a sealer key of its own. */
 const SEALER_KEY = '0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6';
@@ -137,6 +139,68 @@ describe('/metrics while the event store is unreachable (real scrape of the app)
       const during = await scrape(a);
       expect(during.status).to.equal(200);
       expectEveryMetricWithLagsUnknown(during.body, /event store/);
+    });
+  });
+
+  describe('while Redis is unreachable (SQLite, Redis behind a cuttable proxy)', () => {
+    let proxy: CutProxy;
+    const prefix = redisTestPrefix('omc_outage_redis');
+
+    before(async function () {
+      await requireService(this, 'Redis', redisAvailable);
+    });
+    beforeEach(async () => {
+      const u = new URL(REDIS_TEST_URL);
+      proxy = await cutProxy(u.hostname, Number(u.port || 6379));
+    });
+    afterEach(async () => {
+      await proxy?.up();
+      await app?.close().catch(() => {});
+      app = undefined;
+      await proxy?.close();
+    });
+    after(async () => {
+      await prefix.drop();
+    });
+
+    it('goes on projecting (lag 0, tasks readable), shows the cache down, and serves no view cached before the outage once Redis is back', async () => {
+      const a = await start({ OPENMCP_ROLES: 'api,projector', REDIS_URL: `redis://127.0.0.1:${proxy.port}`, REDIS_KEY_PREFIX: prefix.prefix });
+      const auth = { authorization: `Bearer ${a.generatedAdminKey}` };
+      const submit = async () => {
+        const res = await a.app.inject({ method: 'POST', url: '/v1/tasks', headers: auth, payload: { steps: [{ tool: 'examples__echo', arguments: { text: 'x' } }] } });
+        expect(res.statusCode, res.body).to.equal(202);
+        return res.json().id as string;
+      };
+      const get = async (id: string) => a.app.inject({ url: `/v1/tasks/${id}`, headers: auth });
+      const first = await submit();
+      expect((await get(first)).json().status).to.equal('submitted');
+
+      await proxy.down();
+      const cancel = await a.app.inject({ method: 'POST', url: `/v1/tasks/${first}/cancel`, headers: auth, payload: {} });
+      expect(cancel.statusCode, cancel.body).to.equal(202);
+      const during = await submit();
+      const later = await submit();
+      // Read-your-writes holds: the projector applied them (it used to retry its first batch until Redis was back).
+      expect((await get(first)).json().status).to.equal('cancelled');
+      expect((await get(during)).statusCode).to.equal(200);
+      expect((await get(later)).statusCode).to.equal(200);
+      const metrics = (await scrape(a)).body;
+      expect(samples(metrics, 'openmcp_projection_lag_events{projection="tasks"}')).to.deep.equal([' 0']);
+      expect(samples(metrics, 'openmcp_dependency_up').find((l) => /cache \(redis\)/.test(l))).to.match(/ 0$/);
+      expect(samples(metrics, 'openmcp_errors_total{code="DEPENDENCY_UNAVAILABLE"}')[0]).to.match(/^ [1-9]\d*$/);
+      const ready = await a.app.inject({ url: '/readyz' });
+      expect(ready.statusCode).to.equal(503);
+      expect(ready.json().dependencies.find((d: { name: string }) => d.name === 'cache (redis)').state).to.equal('down');
+
+      await proxy.up();
+      const end = Date.now() + 15_000;
+      while ((await a.app.inject({ url: '/readyz' })).json().dependencies.find((d: { name: string }) => d.name === 'cache (redis)').state !== 'up') {
+        expect(Date.now(), 'the cache up again in /readyz').to.be.below(end);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      // Past the read cache's bypass window: reads go through Redis again, and find no pre-outage view.
+      await new Promise((r) => setTimeout(r, 5200));
+      expect((await get(first)).json().status).to.equal('cancelled');
     });
   });
 

@@ -4,7 +4,8 @@ import { MemoryCache } from '../../src/cache/memory';
 import { RedisCache } from '../../src/cache/redis';
 import type { Cache } from '../../src/cache/port';
 import { Projector } from '../../src/projector/projector';
-import { taskCacheKey, toolCatalogCacheKey } from '../../src/readmodels/cache-keys';
+import { taskCacheKey as keyOfTask, toolCatalogCacheKey as keyOfCatalog } from '../../src/readmodels/cache-keys';
+import { readCacheEpoch } from '../../src/readmodels/cache-epoch';
 import { SqlReadModels } from '../../src/readmodels/sql-read-models';
 import { LIVE_TABLES } from '../../projections/tables';
 import { loadTaskViews } from '../../src/readmodels/task-views';
@@ -41,7 +42,12 @@ for (const s of setups) {
       await db?.close();
     });
 
+    // Keys of the current cache epoch (it stays 0 here: no refresh fails).
+    const taskCacheKey = (id: string) => keyOfTask(0, id);
+    const toolCatalogCacheKey = (tenant: string) => keyOfCatalog(0, tenant);
+
     it('the cache equals the database after every applied event', async () => {
+      expect(await readCacheEpoch(db.knex)).to.equal(0);
       const events = await appendWorkload(db.store, 8);
       const projector = new Projector({ knex: db.knex, bus: null as never, cache });
       const rm = new SqlReadModels({ knex: db.knex, cache });

@@ -1,0 +1,19 @@
+import type { Knex } from 'knex';
+import { createTable } from '../src/db/knex';
+import { CACHE_EPOCH_TABLE } from '../projections/tables';
+
+/**
+ * The read cache's epoch (src/readmodels/cache-epoch.ts): one row, starting at 0, whose keys are
+ * those of the releases before it, so the entries they cached stay in use.
+ */
+export async function up(knex: Knex): Promise<void> {
+  await createTable(knex, CACHE_EPOCH_TABLE, (t) => {
+    t.integer('id').primary();
+    t.bigInteger('epoch').notNullable();
+  });
+  await knex(CACHE_EPOCH_TABLE).insert({ id: 1, epoch: 0 });
+}
+
+export async function down(knex: Knex): Promise<void> {
+  await knex.schema.dropTableIfExists(CACHE_EPOCH_TABLE);
+}
