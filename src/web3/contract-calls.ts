@@ -95,7 +95,9 @@ export type SignedTransaction = { chainId: number; from: string; nonce: number; 
  * come after the node took it, so the signed transaction is returned all the same, as maybe
  * sent: the caller awaits it with `waitForTransaction`, which broadcasts the same bytes again if
  * the node does not know it. Either way the nonce counter is dropped (the chain's count is used
- * next), as for any failed attempt.
+ * next), as for any failed attempt. `NONCE_LOCK_LOST` (the sender's lock lapsed while signing or
+ * recording) is as certain as `TX_REJECTED`: the transaction was not broadcast. Once the signed
+ * transaction is recorded, only those two say it was not sent.
  *
  * `fn`: the function the proposal names, when the caller resolved it already in the contract's ABI.
  */
@@ -112,7 +114,7 @@ export async function signAndSend(reg: ChainRegistry, nonces: NonceManager, p: P
   const from = await signer.getAddress();
   let recorded: SignedTransaction | undefined;
   try {
-    return await nonces.withNonce(chain.provider, chain.chainId, from, async (nonce) => {
+    return await nonces.withNonce(chain.provider, chain.chainId, from, async (nonce, lock) => {
       const fees = await chain.provider.getFeeData();
       const raw = (await signer.signTransaction({
         type: 2,
@@ -135,8 +137,13 @@ export async function signAndSend(reg: ChainRegistry, nonces: NonceManager, p: P
         gasLimit: p.gas,
         value: p.value,
       };
+      // The signer may have taken long (a remote one waiting on a human): the lock must still be ours.
+      await lock.check();
       await onSigned(tx);
       recorded = tx;
+      await lock.used();
+      // Lost while recording: not sent (NONCE_LOCK_LOST), so another sender's use of the nonce is safe.
+      await lock.check();
       await broadcast(chain, tx.rawTransaction);
       return tx;
     });
