@@ -95,7 +95,9 @@ export type SignedTransaction = { chainId: number; from: string; nonce: number; 
  * come after the node took it, so the signed transaction is returned all the same, as maybe
  * sent: the caller awaits it with `waitForTransaction`, which broadcasts the same bytes again if
  * the node does not know it. Either way the nonce counter is dropped (the chain's count is used
- * next), as for any failed attempt.
+ * next), as for any failed attempt. `NONCE_LOCK_LOST` (the sender's lock lapsed while signing or
+ * recording) is as certain as `TX_REJECTED`: the transaction was not broadcast. Once the signed
+ * transaction is recorded, only those two say it was not sent.
  *
  * `fn`: the function the proposal names, when the caller resolved it already in the contract's ABI.
  */
@@ -112,7 +114,7 @@ export async function signAndSend(reg: ChainRegistry, nonces: NonceManager, p: P
   const from = await signer.getAddress();
   let recorded: SignedTransaction | undefined;
   try {
-    return await nonces.withNonce(chain.provider, chain.chainId, from, async (nonce) => {
+    return await nonces.withNonce(chain.provider, chain.chainId, from, async (nonce, lock) => {
       const fees = await chain.provider.getFeeData();
       const raw = (await signer.signTransaction({
         type: 2,
@@ -135,8 +137,13 @@ export async function signAndSend(reg: ChainRegistry, nonces: NonceManager, p: P
         gasLimit: p.gas,
         value: p.value,
       };
+      // The signer may have taken long (a remote one waiting on a human): the lock must still be ours.
+      await lock.check();
       await onSigned(tx);
       recorded = tx;
+      await lock.used();
+      // Lost while recording: not sent (NONCE_LOCK_LOST), so another sender's use of the nonce is safe.
+      await lock.check();
       await broadcast(chain, tx.rawTransaction);
       return tx;
     });
@@ -181,8 +188,23 @@ async function broadcast(chain: ChainHandle, raw: string): Promise<void> {
 export type ConfirmedTransaction = { txHash: Hex; blockNumber: number; blockHash: Hex; status: 'success' | 'reverted'; gasUsed: string };
 
 /**
+ * Whether a broadcast was refused because the sender's nonce is used already: ethers v6 code
+ * NONCE_EXPIRED ("nonce has already been used"), or the node's own words (geth "nonce too low",
+ * Hardhat "Nonce too low. Expected nonce to be …").
+ */
+function nonceUsed(err: unknown): boolean {
+  const e = (err instanceof Web3Error ? err.cause : err) as { code?: unknown } | undefined;
+  return e?.code === 'NONCE_EXPIRED' || /nonce too low|nonce has already been used/i.test(`${reason(e)} ${rpcErrorOf(e)?.message ?? ''}`);
+}
+
+/**
  * Wait for a recorded transaction's receipt. When the node does not know it (the broadcast was
  * lost in a crash), the recorded raw transaction is broadcast again: same bytes, same hash.
+ *
+ * A resend refused with "nonce too low" proves nothing either: the node that answered "unknown"
+ * may lag behind the one that mined it (a load-balanced RPC URL), and a mined transaction uses its
+ * nonce too. So its receipt is looked for until the deadline, and only then does the wait fail
+ * (TX_FAILED: the nonce was taken and the transaction not found).
  */
 export async function waitForTransaction(
   reg: ChainRegistry,
@@ -190,6 +212,8 @@ export async function waitForTransaction(
   opts: { timeoutMs?: number; signal?: AbortSignal } = {},
 ): Promise<ConfirmedTransaction> {
   const chain = reg.get(tx.chainId);
+  const deadline = Date.now() + (opts.timeoutMs ?? 120_000);
+  let taken: Web3Error | undefined;
   const known = await chain.provider.getTransaction(tx.txHash);
   if (!known) {
     if (!tx.rawTransaction) throw new Web3Error('TX_DROPPED', `transaction ${tx.txHash} is unknown to chain ${tx.chainId}`);
@@ -198,16 +222,19 @@ export async function waitForTransaction(
     } catch (err) {
       // A refused re-broadcast says nothing certain about an earlier attempt that may have gone
       // out (through another node, or before a lost connection): the outcome stays unknown.
-      if (err instanceof Web3Error && err.code === 'TX_REJECTED') throw new Web3Error('TX_FAILED', `transaction ${tx.txHash} is unknown to chain ${tx.chainId} and sending it again was refused: ${err.message}`, err);
-      throw err;
+      if (!(err instanceof Web3Error && err.code === 'TX_REJECTED')) throw err;
+      if (!nonceUsed(err)) throw new Web3Error('TX_FAILED', `transaction ${tx.txHash} is unknown to chain ${tx.chainId} and sending it again was refused: ${err.message}`, err);
+      taken = err;
     }
   }
-  const deadline = Date.now() + (opts.timeoutMs ?? 120_000);
   let receipt: TransactionReceipt | null = null;
   for (;;) {
     if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('aborted');
     receipt = await chain.provider.getTransactionReceipt(tx.txHash);
     if (receipt && (chain.confirmations <= 1 || (await receipt.confirmations()) >= chain.confirmations)) break;
+    if (Date.now() > deadline && taken) {
+      throw new Web3Error('TX_FAILED', `transaction ${tx.txHash} was not found on chain ${tx.chainId} within ${opts.timeoutMs ?? 120_000} ms and its nonce is taken (sending it again: ${taken.message}): another transaction used the nonce, or the node does not show this one`, taken);
+    }
     if (Date.now() > deadline) throw new Web3Error('TX_FAILED', `transaction ${tx.txHash} not mined within ${opts.timeoutMs ?? 120_000} ms`);
     await new Promise((r) => setTimeout(r, 100));
   }

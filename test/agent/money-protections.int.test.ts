@@ -20,10 +20,12 @@ import { OpenAiLlmClient } from '../../src/agent/llm/openai-client';
 import { parsePolicy, SqlSpendLedger, utcDay } from '../../src/agent/policy';
 import { openKnex } from '../../src/db/knex';
 import { migrateLatest } from '../../migrations';
-import { NonceManager } from '../../src/web3/nonce-manager';
+import type { Provider } from 'ethers';
+import { NonceManager, type NonceLock } from '../../src/web3/nonce-manager';
 import { ChainRegistry } from '../../src/web3/chain-registry';
 import { parseChains } from '../../src/web3/chains-file';
 import { startLossyProxy } from '../support/lossy-rpc-proxy';
+import { FlakyCache } from '../support/flaky-cache';
 import { startOpenAiFake, type ChatRequest, type FakeReply, type OpenAiFake } from '../support/openai-fake/openai-fake';
 import { AGENT_WALLET, AGENT_WALLET_KEY, MemoryCache, MemoryCheckpointStore, ended, ofType, openStore, startChainFixture, submitTask, user, waitForTask, type ChainFixture } from './support/agent-fixture';
 
@@ -266,6 +268,55 @@ describe('agent runtime: money protections (Hardhat, SqlSpendLedger)', function 
     expect(lastType(sent), 'before: 60 refused + 60 > cap 100').to.equal('TaskCompleted');
     expect(await ledger.spent('m10', '*', meter(), utcDay(new Date()))).to.equal(60n);
     expect((await fx.balanceOf(R)) - before).to.equal(60n);
+  });
+
+  /** The model pays, and pays again while the tool reports an error (as a model would). */
+  const payScript = (R: string, amount: string) => (req: ChatRequest): FakeReply => {
+    const last = req.messages[req.messages.length - 1];
+    if (last.role === 'tool' && !String(last.content).startsWith('error')) return { content: 'paid' };
+    if (req.messages.filter((m) => m.role === 'tool').length >= 2) return { content: 'gave up' };
+    return { toolCalls: [{ name: 'chain__send_transaction', arguments: { chainId: fx.chain.chainId, contract: 'DemoToken', method: 'transfer', args: [R, amount] } }] };
+  };
+
+  const blips: [string, (c: FlakyCache) => void][] = [
+    ['the next-nonce write', (c) => c.fail('set', /^web3:nonce-next:/)],
+    ['the nonce lock and spend lock releases', (c) => (c.fail('releaseLock', /^web3:nonce-lock:/), c.fail('releaseLock', /^agent:spend-lock:/))],
+  ];
+  blips.forEach(([what, arm], n) => it(`a cache error once the transaction is recorded (${what}) does not fail the step: the transaction is confirmed and not sent again`, async () => {
+    const R = addr(0xf0 + n);
+    const tenant = `m2${n}`;
+    const cache = new FlakyCache(new MemoryCache());
+    arm(cache);
+    fake.setScript(payScript(R, '25'));
+    const { store } = await start(tokenPolicy(tenant, { maxAmount: '1000', dailyCap: '1000' }), {}, { cache, nonces: new NonceManager(cache, { waitMs: 2_000 }) });
+    const before = await fx.balanceOf(R);
+    const events = await waitForTask(store, await submitTask(store, tenant, { instruction: `pay 25 DEMO to ${R}` }), ended, 60_000);
+    expect(cache.failed, 'the cache failed').to.not.be.empty;
+    expect(ofType(events, 'TaskStepFailed').map((e) => JSON.stringify(e.data)), 'no failed step').to.deep.equal([]);
+    expect(ofType(events, 'TransactionSubmitted')).to.have.length(1);
+    expect(ofType(events, 'TransactionConfirmed')).to.have.length(1);
+    expect(lastType(events)).to.equal('TaskCompleted');
+    expect((await fx.balanceOf(R)) - before, 'paid once').to.equal(25n);
+    expect(await ledger.spent(tenant, '*', meter(), utcDay(new Date()))).to.equal(25n);
+  }));
+
+  it('any error after the transaction is recorded (not a certain refusal) awaits it: never a step failure the model retries', async () => {
+    const R = addr(0xf8);
+    /** Sends, then fails as a cache command after the broadcast could (the transaction is out). */
+    class FailsAfterSend extends NonceManager {
+      override async withNonce<T>(provider: Provider, chainId: number, from: string, fn: (nonce: number, lock: NonceLock) => Promise<T>): Promise<T> {
+        await super.withNonce(provider, chainId, from, fn);
+        throw new Error('connection lost after the broadcast');
+      }
+    }
+    fake.setScript(payScript(R, '35'));
+    const { store } = await start(tokenPolicy('m28', { maxAmount: '1000' }), {}, { nonces: new FailsAfterSend() });
+    const before = await fx.balanceOf(R);
+    const events = await waitForTask(store, await submitTask(store, 'm28', { instruction: `pay 35 DEMO to ${R}` }), ended, 60_000);
+    expect(ofType(events, 'TaskStepFailed').map((e) => JSON.stringify(e.data)), 'no failed step').to.deep.equal([]);
+    expect(ofType(events, 'TransactionSubmitted')).to.have.length(1);
+    expect(lastType(events)).to.equal('TaskCompleted');
+    expect((await fx.balanceOf(R)) - before, 'paid once').to.equal(35n);
   });
 
   for (const [mode, n] of [['drop', 2], ['internal-error', 3]] as const) it(`a broadcast whose answer was lost (${mode}: maybe sent) stays charged and is not sent again by the model`, async () => {

@@ -1,6 +1,9 @@
 import { expect } from 'chai';
 import { MemoryCache } from '../../src/cache/memory';
 import { withLock } from '../../src/cache/with-lock';
+import { FlakyCache } from '../support/flaky-cache';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('withLock: run holding a cache lock', () => {
   const o = { ttlMs: 5_000, pollMs: 5, waitMs: 60, busy: () => new Error('busy') };
@@ -29,5 +32,56 @@ describe('withLock: run holding a cache lock', () => {
     const err = await withLock(cache, 'k', 'me', o, async () => void (ran = true)).catch((e: Error) => e);
     expect((err as Error).message).to.equal('busy');
     expect(ran).to.equal(false);
+  });
+
+  it('renews the lock while fn runs past its TTL: no other owner takes it meanwhile', async () => {
+    const cache = new MemoryCache();
+    let stolen = false;
+    await withLock(cache, 'k', 'slow', { ...o, ttlMs: 120 }, async (lock) => {
+      for (let t = 0; t < 30; t++) {
+        if (await cache.acquireLock('k', 'other', 1_000)) stolen = true;
+        await sleep(20);
+      }
+      await lock.check();
+    });
+    expect(stolen, 'taken by another owner while fn ran (600 ms, TTL 120 ms)').to.equal(false);
+    expect(await cache.acquireLock('k', 'other', 1_000), 'released after').to.equal(true);
+  });
+
+  it("a failed release does not replace fn's result: the lock is left to expire", async () => {
+    const cache = new FlakyCache(new MemoryCache());
+    cache.fail('releaseLock', /^k$/);
+    const warned: unknown[] = [];
+    const out = await withLock(cache, 'k', 'a', { ...o, ttlMs: 100, logger: { warn: (x) => void warned.push(x) } }, async () => 'sent');
+    expect(out).to.equal('sent');
+    expect(cache.failed).to.deep.equal(['releaseLock k']);
+    expect(warned).to.have.length(1);
+    await sleep(150);
+    expect(await cache.acquireLock('k', 'b', 1_000), 'expired').to.equal(true);
+  });
+
+  it('check() passes through a short cache blip, and throws lost() once another owner may have had the lock', async () => {
+    const lost = () => new Error('lost');
+    const inner = new MemoryCache();
+    const cache = new FlakyCache(inner);
+    await withLock(cache, 'k', 'a', { ...o, ttlMs: 200, lost }, async (lock) => {
+      cache.fail('acquireLock', /^k$/, 1);
+      await lock.check(); // one renewal fails, the last good one is recent: still ours
+      cache.fail('acquireLock', /^k$/, 1_000); // cut off from the cache past the TTL
+      await sleep(260);
+      expect(await inner.acquireLock('k', 'b', 1_000), 'lapsed: another owner takes it').to.equal(true);
+      expect(await lock.check().catch((e: Error) => e.message)).to.equal('lost');
+    });
+    expect(await inner.acquireLock('k', 'c', 1_000), "the other owner's lock is not released").to.equal(false);
+  });
+
+  it('a lock that lapsed stays lost even if no one took it and it is renewed again', async () => {
+    const cache = new FlakyCache(new MemoryCache());
+    await withLock(cache, 'k', 'a', { ...o, ttlMs: 150, lost: () => new Error('lost') }, async (lock) => {
+      cache.fail('acquireLock', /^k$/, 1_000);
+      await sleep(250);
+      cache.heal();
+      expect(await lock.check().catch((e: Error) => e.message)).to.equal('lost');
+    });
   });
 });

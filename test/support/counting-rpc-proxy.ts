@@ -13,23 +13,38 @@ export type CountingRpcProxy = {
  * A JSON-RPC HTTP proxy in front of a real node that forwards every request and counts the calls
  * by method. `delayMs` holds a request back before forwarding it when it has a call of that method
  * (a slow node or network: e.g. `{ eth_sendRawTransaction: 300 }` widens the window between a
- * sender's nonce read and its broadcast reaching the node).
+ * sender's nonce read and its broadcast reaching the node). `nullFirst` answers `result: null` to
+ * the first n calls of a method (forwarded all the same), as a backend behind a load balancer that
+ * has not seen a transaction yet: e.g. `{ eth_getTransactionByHash: 1 }`.
  */
-export async function startCountingProxy(target: string, opts: { delayMs?: Record<string, number> } = {}): Promise<CountingRpcProxy> {
+export async function startCountingProxy(target: string, opts: { delayMs?: Record<string, number>; nullFirst?: Record<string, number> } = {}): Promise<CountingRpcProxy> {
   const counts = new Map<string, number>();
+  const nulls = new Map(Object.entries(opts.nullFirst ?? {}));
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', async () => {
       const body = Buffer.concat(chunks).toString('utf8');
       try {
-        const methods = ([JSON.parse(body)].flat() as { method?: string }[]).map((c) => String(c.method));
+        const calls = [JSON.parse(body)].flat() as { id?: unknown; method?: string }[];
+        const methods = calls.map((c) => String(c.method));
         for (const m of methods) counts.set(m, (counts.get(m) ?? 0) + 1);
+        const blank = new Set<unknown>();
+        for (const c of calls) {
+          const left = nulls.get(String(c.method)) ?? 0;
+          if (left > 0) (nulls.set(String(c.method), left - 1), blank.add(c.id));
+        }
         const delay = Math.max(0, ...methods.map((m) => opts.delayMs?.[m] ?? 0));
         if (delay) await new Promise((r) => setTimeout(r, delay));
         const answer = await fetch(target, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+        let text = await answer.text();
+        if (blank.size) {
+          const blanked = (r: { id?: unknown; result?: unknown }) => (blank.has(r.id) ? { ...r, result: null } : r);
+          const parsed = JSON.parse(text) as { id?: unknown } | { id?: unknown }[];
+          text = JSON.stringify(Array.isArray(parsed) ? parsed.map(blanked) : blanked(parsed));
+        }
         res.writeHead(answer.status, { 'content-type': 'application/json' });
-        res.end(await answer.text());
+        res.end(text);
       } catch {
         req.socket.destroy();
       }

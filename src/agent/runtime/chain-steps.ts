@@ -55,7 +55,7 @@ function noncesOf(deps: AgentRuntimeDependencies): NonceManager {
   if (deps.nonces) return deps.nonces;
   if (!deps.cache) return fallbackNonces;
   let n = cacheNonces.get(deps.cache);
-  if (!n) cacheNonces.set(deps.cache, (n = new NonceManager(deps.cache)));
+  if (!n) cacheNonces.set(deps.cache, (n = new NonceManager(deps.cache, { logger: deps.logger })));
   return n;
 }
 
@@ -235,52 +235,76 @@ export async function runChainTransaction(ctx: ChainStepContext, s: StepSpec): P
   // failed, and the model's retry would pay twice.
   const lockKey = `agent:spend-lock:${view.tenant}:${agent}`;
   const busy = () => new AgentError('POLICY_DENIED', `spend lock ${lockKey} stayed busy: the transaction is not sent`);
-  const signed = await withLock(cacheOf(ctx.deps), lockKey, `${view.taskId}:${s.stepId}:${newId()}`, { ttlMs: SPEND_LOCK_MS, pollMs: 50, waitMs: 30_000, busy }, async () => {
-    const day = utcDay(ctx.now());
-    const now = await evaluate(day);
-    if (now.decision === 'deny') {
-      await ctx.recordPolicy(s.stepId, 'transaction', s.tool, now, hash);
-      throw denied(now);
-    }
-    let booked: SignedTransaction | undefined;
-    try {
-      return await signAndSend(reg, nonces, proposal, async (tx) => {
-        await ctx.append('TransactionSubmitted', {
-          stepId: s.stepId,
-          chainId: tx.chainId,
-          from: tx.from,
-          to: proposal.to,
-          method: proposal.method,
-          proposalHash: hash,
-          nonce: tx.nonce,
-          txHash: tx.txHash,
-          value: tx.value,
-          gasLimit: tx.gasLimit,
-          rawTransaction: tx.rawTransaction,
-        });
-        // Counted once recorded, before the broadcast: a crash after this point resumes by
-        // re-broadcasting the recorded transaction (never re-running this step), so the spend is real.
-        if (BigInt(proposal.value) > 0n) await ledger.add(view.tenant, agent, m.native, day, BigInt(proposal.value));
-        if (m.method) await ledger.add(view.tenant, agent, m.method.meter, day, m.method.amount);
-        booked = tx;
-      }, resolved.fn);
-    } catch (err) {
-      // The node refused it: never sent, so it must not eat the caps. Recorded first, then
-      // taken back: a crash in between leaves it charged (too much, never too little), and a
-      // resumed step finds the refusal instead of broadcasting the recorded bytes again.
-      // Only a certain refusal: a broadcast with an unknown outcome is awaited (see signAndSend).
-      if (booked && err instanceof Web3Error && err.code === 'TX_REJECTED') {
-        await ctx.append('TransactionRejected', { stepId: s.stepId, chainId: booked.chainId, txHash: booked.txHash, error: { code: err.code, message: err.message.slice(0, 4000) } });
-        if (BigInt(proposal.value) > 0n) await ledger.release(view.tenant, agent, m.native, day, BigInt(proposal.value));
-        if (m.method) await ledger.release(view.tenant, agent, m.method.meter, day, m.method.amount);
+  const lost = () => new AgentError('POLICY_DENIED', `spend lock ${lockKey} was lost (not renewed for too long: the cache unreachable, or the process stalled): the transaction is not sent`);
+  // Recorded (TransactionSubmitted) and booked: from then on the transaction may be out.
+  let booked: SignedTransaction | undefined;
+  let signed: SignedTransaction;
+  try {
+    signed = await withLock(cacheOf(ctx.deps), lockKey, `${view.taskId}:${s.stepId}:${newId()}`, { ttlMs: SPEND_LOCK_MS, pollMs: 50, waitMs: 30_000, busy, lost, logger: ctx.deps.logger }, async (spendLock) => {
+      const day = utcDay(ctx.now());
+      const now = await evaluate(day);
+      if (now.decision === 'deny') {
+        await ctx.recordPolicy(s.stepId, 'transaction', s.tool, now, hash);
+        throw denied(now);
       }
-      throw err;
-    }
-  });
+      try {
+        return await signAndSend(reg, nonces, proposal, async (tx) => {
+          // Renewed while the nonce was awaited and the transaction signed; it must still be ours to book.
+          await spendLock.check();
+          await ctx.append('TransactionSubmitted', {
+            stepId: s.stepId,
+            chainId: tx.chainId,
+            from: tx.from,
+            to: proposal.to,
+            method: proposal.method,
+            proposalHash: hash,
+            nonce: tx.nonce,
+            txHash: tx.txHash,
+            value: tx.value,
+            gasLimit: tx.gasLimit,
+            rawTransaction: tx.rawTransaction,
+          });
+          // Counted once recorded, before the broadcast: a crash after this point resumes by
+          // re-broadcasting the recorded transaction (never re-running this step), so the spend is real.
+          if (BigInt(proposal.value) > 0n) await ledger.add(view.tenant, agent, m.native, day, BigInt(proposal.value));
+          if (m.method) await ledger.add(view.tenant, agent, m.method.meter, day, m.method.amount);
+          booked = tx;
+        }, resolved.fn);
+      } catch (err) {
+        // Certainly never sent (the node refused it, or the nonce lock was lost before the
+        // broadcast): it must not eat the caps. Recorded first, then taken back: a crash in
+        // between leaves it charged (too much, never too little), and a resumed step finds the
+        // refusal instead of broadcasting the recorded bytes again.
+        if (booked && notSent(err)) {
+          await ctx.append('TransactionRejected', { stepId: s.stepId, chainId: booked.chainId, txHash: booked.txHash, error: { code: err.code, message: err.message.slice(0, 4000) } });
+          if (BigInt(proposal.value) > 0n) await ledger.release(view.tenant, agent, m.native, day, BigInt(proposal.value));
+          if (m.method) await ledger.release(view.tenant, agent, m.method.meter, day, m.method.amount);
+        }
+        throw err;
+      }
+    });
+  } catch (err) {
+    // Any other failure once the transaction is recorded (a cache or database error after the
+    // broadcast, a broadcast with an unknown outcome) says nothing about whether it went out.
+    // Reported as a step failure, the model could call again and pay twice; so the recorded
+    // transaction is awaited like a resumed one (re-broadcast if the node does not know it).
+    if (!booked || notSent(err)) throw err;
+    ctx.deps.logger?.warn({ taskId: view.taskId, stepId: s.stepId, txHash: booked.txHash, err: (err as Error).message }, 'transaction recorded but its send ended in an error: awaiting it as maybe sent');
+    signed = booked;
+  }
   return confirm(ctx, s, { chainId: signed.chainId, txHash: signed.txHash, rawTransaction: signed.rawTransaction }, hash);
 }
 
-/** Longest a spend lock is held (signing, booking and the broadcast). */
+/** The errors that say a recorded transaction was certainly never broadcast. */
+function notSent(err: unknown): err is Web3Error {
+  return err instanceof Web3Error && (err.code === 'TX_REJECTED' || err.code === 'NONCE_LOCK_LOST');
+}
+
+/**
+ * TTL of a spend lock. It is held through the wait for the nonce lock (up to 30 s), the signing,
+ * the booking and the broadcast, renewed every third of this while held: only a crashed holder
+ * loses it.
+ */
 const SPEND_LOCK_MS = 60_000;
 
 function findHashOf(view: TaskView, stepId: string): string {
@@ -296,9 +320,10 @@ async function confirm(ctx: ChainStepContext, s: StepSpec, tx: { chainId: number
     r = await waitForTransaction(ctx.deps.chains!, tx, { timeoutMs: ctx.opts.stepTimeoutMs, signal: ctx.signal });
   } catch (err) {
     // Sent but not seen mined in time: it may still be. Reported as a failure the model could
-    // retry, it would be paid twice; so the step ends the task, naming the transaction.
-    if (err instanceof Web3Error && err.code === 'TX_FAILED') {
-      throw new AgentError('TX_PENDING', `transaction ${tx.txHash} was sent but not seen mined in time; it may still be mined, so the step is not repeated: ${err.message}`, { cause: err, details: { txHash: tx.txHash } });
+    // retry, it would be paid twice; so the step ends the task, naming the transaction. The same
+    // for any error while awaiting it (the node unreachable…), unless the task is being stopped.
+    if (!ctx.signal.aborted && !(err instanceof Web3Error && err.code === 'TX_DROPPED')) {
+      throw new AgentError('TX_PENDING', `transaction ${tx.txHash} was sent but not seen mined (in time, or the node could not be asked); it may still be mined, so the step is not repeated: ${(err as Error).message}`, { cause: err, details: { txHash: tx.txHash } });
     }
     throw err;
   }

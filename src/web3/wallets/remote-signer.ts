@@ -14,6 +14,9 @@ import { Web3Error } from '../web3-error';
 
 let rpcId = 0;
 
+/** How long a remote signer may take to answer (see RemoteSigner.timeoutMs). */
+export const REMOTE_SIGNER_TIMEOUT_MS = 30_000;
+
 /**
  * A signer whose key lives elsewhere: transactions are signed by a JSON-RPC service with
  * `eth_signTransaction` (Web3Signer's eth1 API; Clef's answer `{raw}` is accepted too). The
@@ -21,10 +24,17 @@ let rpcId = 0;
  */
 export class RemoteSigner extends AbstractSigner {
   readonly address: string;
+  /**
+   * Longest wait for the signer's answer. Shorter than the nonce lock's TTL (60 s), so a signer
+   * that never answers (or a human who never confirms in Clef) ends the send with nothing signed
+   * instead of holding the wallet's sends up.
+   */
+  readonly timeoutMs: number;
 
-  constructor(readonly url: string, address: string, provider: Provider | null = null) {
+  constructor(readonly url: string, address: string, provider: Provider | null = null, opts: { timeoutMs?: number } = {}) {
     super(provider);
     this.address = getAddress(address);
+    this.timeoutMs = opts.timeoutMs ?? REMOTE_SIGNER_TIMEOUT_MS;
   }
 
   async getAddress(): Promise<string> {
@@ -32,7 +42,7 @@ export class RemoteSigner extends AbstractSigner {
   }
 
   connect(provider: Provider | null): RemoteSigner {
-    return new RemoteSigner(this.url, this.address, provider);
+    return new RemoteSigner(this.url, this.address, provider, { timeoutMs: this.timeoutMs });
   }
 
   async signTransaction(tx: TransactionRequest): Promise<string> {
@@ -80,13 +90,20 @@ export class RemoteSigner extends AbstractSigner {
   }
 
   private async rpc(method: string, params: unknown[]): Promise<unknown> {
+    const signal = AbortSignal.timeout(this.timeoutMs);
+    const timedOut = (err: unknown) =>
+      new Web3Error('SIGNER_FAILED', `remote signer ${redactUrl(this.url)} did not answer ${method} within ${this.timeoutMs} ms: the transaction was not sent (a signer that waits for a human must be answered sooner)`, err);
     let res: Response;
     try {
-      res = await fetch(this.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: ++rpcId, method, params }) });
+      res = await fetch(this.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: ++rpcId, method, params }), signal });
     } catch (err) {
+      if (signal.aborted) throw timedOut(err);
       throw new Web3Error('SIGNER_FAILED', `remote signer ${redactUrl(this.url)} unreachable: ${redactUrlsIn((err as Error).message)}`, err);
     }
-    const body = (await res.json().catch(() => ({}))) as { result?: unknown; error?: { code?: number; message?: string } };
+    const body = (await res.json().catch((err) => {
+      if (signal.aborted) throw timedOut(err);
+      return {};
+    })) as { result?: unknown; error?: { code?: number; message?: string } };
     if (body.error || !res.ok) throw new Web3Error('SIGNER_FAILED', `remote signer ${redactUrl(this.url)} refused ${method}: ${body.error?.message ?? `HTTP ${res.status}`}`);
     return body.result;
   }

@@ -2,7 +2,14 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Wallet } from 'ethers';
 
-export type RemoteSignerServer = { url: string; address: string; calls: string[]; close(): Promise<void> };
+export type RemoteSignerServer = {
+  url: string;
+  address: string;
+  calls: string[];
+  /** Answer eth_signTransaction only after `ms` (a signer waiting on a human to confirm). */
+  setDelay(ms: number): void;
+  close(): Promise<void>;
+};
 
 type TxParams = Record<string, string | undefined>;
 
@@ -16,6 +23,7 @@ const big = (v?: string) => (v === undefined ? undefined : BigInt(v));
 export async function startRemoteSigner(privateKey: string, opts: { clefStyle?: boolean } = {}): Promise<RemoteSignerServer> {
   const wallet = new Wallet(privateKey);
   const calls: string[] = [];
+  let delayMs = 0;
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -29,6 +37,7 @@ export async function startRemoteSigner(privateKey: string, opts: { clefStyle?: 
       try {
         if (method === 'eth_accounts') return reply({ result: [wallet.address.toLowerCase()] });
         if (method !== 'eth_signTransaction') return reply({ error: { code: -32601, message: `method ${method} not found` } });
+        if (delayMs) await new Promise((r) => setTimeout(r, delayMs));
         const p = params[0] as TxParams;
         if (p.from?.toLowerCase() !== wallet.address.toLowerCase()) return reply({ error: { code: -32000, message: `unknown account ${p.from}` } });
         const raw = await wallet.signTransaction({
@@ -52,6 +61,11 @@ export async function startRemoteSigner(privateKey: string, opts: { clefStyle?: 
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     address: wallet.address.toLowerCase(),
     calls,
-    close: () => new Promise<void>((r) => server.close(() => r())),
+    setDelay: (ms) => void (delayMs = ms),
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
 }
