@@ -244,7 +244,7 @@ export const TransactionRejected = defineEvent(
   'TransactionRejected',
   1,
   z.strictObject({ stepId, chainId: safeInt, txHash: hex32, error }),
-  'The node refused the broadcast of the submitted transaction with this hash: it was never sent, and its spend is taken back from the daily caps. (A broadcast with an unknown outcome is never recorded so.)',
+  'The submitted transaction with this hash was never sent: the node refused its broadcast (TX_REJECTED), or it was stopped before the broadcast (NONCE_LOCK_LOST, or the failure in `error` while booking its spend); its spend is taken back from the daily caps. (A broadcast with an unknown outcome is never recorded so.)',
 );
 
 const worker = z.string().min(1).max(200);

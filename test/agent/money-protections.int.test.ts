@@ -319,6 +319,31 @@ describe('agent runtime: money protections (Hardhat, SqlSpendLedger)', function 
     expect((await fx.balanceOf(R)) - before, 'paid once').to.equal(35n);
   });
 
+  it('booking the spend fails after the transaction is recorded: recorded as never sent (TransactionRejected), nothing charged, the retry pays once', async () => {
+    const R = addr(0xf9);
+    const tenant = 'm29';
+    let failures = 0;
+    /** The ledger's database fails its first addition (after TransactionSubmitted, before the broadcast). */
+    const flaky = Object.assign(Object.create(ledger) as typeof ledger, {
+      add: async (...a: Parameters<typeof ledger.add>) => {
+        if (failures++ === 0) throw new Error('database connection lost (test)');
+        return ledger.add(...a);
+      },
+    });
+    fake.setScript(payScript(R, '45'));
+    const { store } = await start(tokenPolicy(tenant, { maxAmount: '1000', dailyCap: '1000' }), {}, { ledger: flaky });
+    const before = await fx.balanceOf(R);
+    const events = await waitForTask(store, await submitTask(store, tenant, { instruction: `pay 45 DEMO to ${R}` }), ended, 60_000);
+    const submitted = ofType(events, 'TransactionSubmitted');
+    expect(submitted, 'the first attempt and the retry').to.have.length(2);
+    const rejected = ofType(events, 'TransactionRejected');
+    expect(rejected.map((e) => (e.data as { txHash: string }).txHash), 'the first is recorded as never sent').to.deep.equal([(submitted[0].data as { txHash: string }).txHash]);
+    expect((rejected[0].data as { error: { message: string } }).error.message).to.match(/database connection lost/);
+    expect(lastType(events)).to.equal('TaskCompleted');
+    expect((await fx.balanceOf(R)) - before, 'paid once').to.equal(45n);
+    expect(await ledger.spent(tenant, '*', meter(), utcDay(new Date())), 'charged once').to.equal(45n);
+  });
+
   for (const [mode, n] of [['drop', 2], ['internal-error', 3]] as const) it(`a broadcast whose answer was lost (${mode}: maybe sent) stays charged and is not sent again by the model`, async () => {
     const chainId = fx.chain.chainId;
     const R = addr(0xe0 + n);

@@ -15,6 +15,7 @@ import { CacheSpendLedger, utcDay, type SpendLedger } from '../policy/spend-ledg
 import { MemoryCache } from '../../cache/memory';
 import type { Cache } from '../../cache/port';
 import { withLock } from '../../cache/with-lock';
+import { errorCodeOf } from '../../core/errors';
 import { newId } from '../../core/ids';
 import type { AgentRuntimeDependencies, AgentRuntimeOptions } from './runtime-deps';
 import type { TaskView } from './task-view';
@@ -238,6 +239,9 @@ export async function runChainTransaction(ctx: ChainStepContext, s: StepSpec): P
   const lost = () => new AgentError('POLICY_DENIED', `spend lock ${lockKey} was lost (not renewed for too long: the cache unreachable, or the process stalled): the transaction is not sent`);
   // Recorded (TransactionSubmitted) and booked: from then on the transaction may be out.
   let booked: SignedTransaction | undefined;
+  // Recorded but not yet booked: what of the caps was charged so far, to take back if booking fails.
+  let submitted: SignedTransaction | undefined;
+  const charged = { native: 0n, method: 0n };
   let signed: SignedTransaction;
   try {
     signed = await withLock(cacheOf(ctx.deps), lockKey, `${view.taskId}:${s.stepId}:${newId()}`, { ttlMs: SPEND_LOCK_MS, pollMs: 50, waitMs: 30_000, busy, lost, logger: ctx.deps.logger }, async (spendLock) => {
@@ -264,10 +268,17 @@ export async function runChainTransaction(ctx: ChainStepContext, s: StepSpec): P
             gasLimit: tx.gasLimit,
             rawTransaction: tx.rawTransaction,
           });
+          submitted = tx;
           // Counted once recorded, before the broadcast: a crash after this point resumes by
           // re-broadcasting the recorded transaction (never re-running this step), so the spend is real.
-          if (BigInt(proposal.value) > 0n) await ledger.add(view.tenant, agent, m.native, day, BigInt(proposal.value));
-          if (m.method) await ledger.add(view.tenant, agent, m.method.meter, day, m.method.amount);
+          if (BigInt(proposal.value) > 0n) {
+            await ledger.add(view.tenant, agent, m.native, day, BigInt(proposal.value));
+            charged.native = BigInt(proposal.value);
+          }
+          if (m.method) {
+            await ledger.add(view.tenant, agent, m.method.meter, day, m.method.amount);
+            charged.method = m.method.amount;
+          }
           booked = tx;
         }, resolved.fn);
       } catch (err) {
@@ -275,10 +286,14 @@ export async function runChainTransaction(ctx: ChainStepContext, s: StepSpec): P
         // broadcast): it must not eat the caps. Recorded first, then taken back: a crash in
         // between leaves it charged (too much, never too little), and a resumed step finds the
         // refusal instead of broadcasting the recorded bytes again.
-        if (booked && notSent(err)) {
-          await ctx.append('TransactionRejected', { stepId: s.stepId, chainId: booked.chainId, txHash: booked.txHash, error: { code: err.code, message: err.message.slice(0, 4000) } });
-          if (BigInt(proposal.value) > 0n) await ledger.release(view.tenant, agent, m.native, day, BigInt(proposal.value));
-          if (m.method) await ledger.release(view.tenant, agent, m.method.meter, day, m.method.amount);
+        // Recorded but booking failed (the ledger's database): the broadcast comes only after
+        // booking, so it was never sent either; the log says so instead of leaving it open.
+        const unsent = booked ? (notSent(err) ? booked : undefined) : submitted;
+        if (unsent) {
+          const error = { code: errorCodeOf(err), message: (err as Error).message?.slice(0, 4000) ?? String(err) };
+          await ctx.append('TransactionRejected', { stepId: s.stepId, chainId: unsent.chainId, txHash: unsent.txHash, error });
+          if (charged.native > 0n) await ledger.release(view.tenant, agent, m.native, day, charged.native);
+          if (m.method && charged.method > 0n) await ledger.release(view.tenant, agent, m.method.meter, day, charged.method);
         }
         throw err;
       }
