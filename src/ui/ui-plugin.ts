@@ -112,6 +112,9 @@ export const uiPlugin: FastifyPluginAsync<UiPluginOptions> = async (app, o) => {
       // What the page may offer (the API decides anyway): no Approve button a 403 would answer.
       permissions: PERMISSIONS.filter((x) => can(p.role, x)),
       crossTenant: p.crossTenant,
+      // Who is asking, as approvals count them (the actor's id, in its own tenant): the Approvals
+      // page offers no Approve to a principal who already approved, or to a task's submitter under four-eyes.
+      actor: { kind: p.actor.kind, id: p.actor.id },
       ...(o.chainRpcUrl ? { chainRpcUrl: o.chainRpcUrl } : {}),
       ...(o.anchorContract ? { anchorContract: o.anchorContract } : {}),
     };

@@ -57,10 +57,10 @@ describe('dashboard /ui in headless Chromium against a running gateway', functio
   const requests: string[] = [];
   let taskId = '';
 
-  const apiCall = async (path: string, init: { method?: string; body?: unknown } = {}) => {
+  const apiCall = async (path: string, init: { method?: string; body?: unknown; key?: string } = {}) => {
     const res = await fetch(`${gw.url}${path}`, {
       method: init.method ?? 'GET',
-      headers: { authorization: `Bearer ${gw.adminKey}`, ...(init.body ? { 'content-type': 'application/json' } : {}) },
+      headers: { authorization: `Bearer ${init.key ?? gw.adminKey}`, ...(init.body ? { 'content-type': 'application/json' } : {}) },
       body: init.body ? JSON.stringify(init.body) : undefined,
     });
     return { status: res.status, body: (await res.json().catch(() => undefined)) as any };
@@ -83,7 +83,13 @@ describe('dashboard /ui in headless Chromium against a running gateway', functio
     const chainsFile = join(dir, 'chains.json');
     writeFileSync(chainsFile, JSON.stringify({ chains: [{ chainId: 31337, rpcUrl: `http://127.0.0.1:${chainPort}`, confirmations: 1, wallet: { type: 'key', privateKey: AGENT_KEY }, contracts: [{ name: 'DemoToken', address: TOKEN, abi: loadDemoTokenArtifact().abi }] }] }));
     const policyFile = join(dir, 'policy.json');
-    writeFileSync(policyFile, JSON.stringify({ policies: [{ tenant: 'default', tools: { allow: ['examples__*', 'chain__*'] }, contracts: [{ chainId: 31337, address: TOKEN, name: 'DemoToken', methods: { transfer: { amountArg: 1, maxAmount: '1000', approvalAbove: '100' } } }] }] }));
+    const demo = (rule: object) => [{ chainId: 31337, address: TOKEN, name: 'DemoToken', methods: { transfer: { amountArg: 1, maxAmount: '1000', approvalAbove: '100', ...rule } } }];
+    // Tenant "four": two distinct approvers, neither of them the task's submitter.
+    const policies = [
+      { tenant: 'default', tools: { allow: ['examples__*', 'chain__*'] }, contracts: demo({}) },
+      { tenant: 'four', tools: { allow: ['chain__*'] }, contracts: demo({ approvals: 2, selfApproval: false }) },
+    ];
+    writeFileSync(policyFile, JSON.stringify({ policies }));
     gw = await startUiGateway({ CHAIN_PORT: String(chainPort), OPENAI_BASE_URL: fake.baseURL, OPENAI_API_KEY: 'sk-test', OPENAI_MODEL: 'fake-model', CHAINS_FILE: chainsFile, POLICY_FILE: policyFile });
     const provider = createRpcProvider(gw.rpcUrl);
     const { address } = await deployDemoToken(new Wallet(AGENT_KEY, provider), 1_000_000n);
@@ -280,6 +286,53 @@ describe('dashboard /ui in headless Chromium against a running gateway', functio
     writeFileSync(file, JSON.stringify(proof.body));
     const verify = spawnSync(process.execPath, [join(__dirname, '..', '..', 'bin', 'openmcp'), 'verify', file, '--rpc', gw.rpcUrl], { encoding: 'utf8' });
     expect(verify.status, verify.stdout + verify.stderr).to.equal(0);
+  });
+
+  it('four-eyes: the card counts recorded approvals (after a reload and live), and offers Approve to no one who cannot give one', async () => {
+    const issue = async (name: string) => (await apiCall('/v1/keys', { method: 'POST', body: { role: 'operator', tenant: 'four', name } })).body as { id: string; key: string };
+    const alice = await issue('e2e alice');
+    const bob = await issue('e2e bob');
+    const res = await apiCall('/v1/tasks', { method: 'POST', key: alice.key, body: { instruction: `Send 300 DEMO to ${RECIPIENT} please` } });
+    expect(res.status, JSON.stringify(res.body)).to.equal(202);
+    const id = res.body.id;
+    const open = async (key: string) => {
+      const tab = await context.newPage();
+      await tab.goto(`${gw.url}/ui#/approvals`);
+      await tab.getByLabel('API key').fill(key);
+      await tab.keyboard.press('Enter');
+      const card = tab.locator('article.approval').filter({ has: tab.locator(`a[href="#/tasks/${id}"]`) });
+      await card.waitFor({ timeout: 90_000 });
+      return { tab, card };
+    };
+    // The submitter may reject but not approve (the API would answer 403 APPROVAL_SELF_NOT_ALLOWED).
+    const a = await open(alice.key);
+    expect(await a.card.locator('[data-approvals]').innerText()).to.contain('0 of 2 approvals');
+    expect(await a.card.getByRole('button', { name: 'Approve' }).count(), 'Approve for the submitter').to.equal(0);
+    expect(await a.card.getByRole('button', { name: 'Reject' }).count()).to.equal(1);
+
+    const b = await open(bob.key);
+    await b.card.getByRole('button', { name: 'Approve' }).click();
+    await b.card.getByText('Your approval is recorded (1 of 2)').waitFor();
+    // Another approver's page hears of it live, and names who approved.
+    await a.card.locator('[data-approvals]', { hasText: '1 of 2 approvals' }).waitFor({ timeout: 15_000 });
+    expect(await a.card.locator('[data-approvals]').innerText()).to.contain(bob.id);
+    // After a reload the first approver's card is read from the record: no Approve that would do nothing.
+    await b.tab.reload();
+    await b.card.locator('[data-approvals]', { hasText: '1 of 2 approvals' }).waitFor({ timeout: 30_000 });
+    await b.card.getByText('You approved').waitFor();
+    expect(await b.card.getByRole('button', { name: 'Approve' }).count(), 'Approve after approving').to.equal(0);
+    expect(await b.card.getByRole('button', { name: 'Reject' }).count()).to.equal(1);
+    await b.tab.screenshot({ path: join(OUT, 'approvals-four-eyes-desktop.png'), fullPage: true });
+
+    // One rejection, here the submitter's, ends it: the card leaves both pages.
+    await a.card.getByRole('button', { name: 'Reject' }).click();
+    await a.card.waitFor({ state: 'detached', timeout: 30_000 });
+    await b.card.waitFor({ state: 'detached', timeout: 30_000 });
+    const status = async () => (await apiCall(`/v1/tasks/${id}`, { key: alice.key })).body.status;
+    for (let i = 0; i < 60 && (await status()) !== 'failed'; i++) await new Promise((r) => setTimeout(r, 500));
+    expect(await status()).to.equal('failed');
+    await a.tab.close();
+    await b.tab.close();
   });
 
   let busy: { status: number; body: any }[] = [];

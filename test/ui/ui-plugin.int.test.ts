@@ -153,6 +153,7 @@ describe('uiPlugin: /ui assets, authenticated JSON and the live stream', functio
       role: 'operator',
       permissions: ['tasks:read', 'tasks:write', 'tasks:approve', 'events:read', 'proofs:read', 'mcp:read', 'mcp:write', 'mcp:call'],
       crossTenant: false,
+      actor: { kind: 'user', id: 'op' },
       chainRpcUrl: 'http://127.0.0.1:8545',
     });
   });

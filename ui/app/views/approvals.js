@@ -1,39 +1,37 @@
 import { useRef, useState } from 'preact/hooks';
 import { api, apiAll } from '../api.js';
+import { APPROVAL_TYPES, changesApprovals, pendingApprovals } from '../approval-progress.js';
 import { Empty, ErrorBox, Hex, Loading, useAsync, useLiveRefresh } from '../components.js';
 import { formatCount, formatTime, formatWei } from '../format.js';
 import { html } from '../html.js';
 import { describeArgs } from '../proposal-args.js';
-import { undecided } from '../undecided.js';
 import { toHex, utf8 } from '../verify/hex.js';
 import { canonicalJson } from '../verify/jcs.js';
 import { sha256 } from '../verify/sha256.js';
-
-const APPROVAL_TYPES = new Set(['ApprovalRequested', 'ApprovalGranted', 'ApprovalRejected']);
-const TASK_ENDS = new Set(['TaskCompleted', 'TaskFailed', 'TaskCancelled']);
 
 /** Approval events of one task, oldest first. @param {string} taskId @param {string} type */
 const approvalEvents = (taskId, type) => apiAll(`/v1/events?stream=task-${encodeURIComponent(taskId)}&type=${type}&limit=1000`, 100_000);
 
 /**
- * Requests without a decision, newest first, each with its proposal re-hashed here. Only a
- * running task can wait for a human (the agent holds it until the decision), so the search
- * starts from those — a handful, bounded by the workers' concurrency — and reads their own
- * streams: never the whole history of approvals, which grows without end.
+ * Requests without a decision, newest first, each with its proposal re-hashed here and where its
+ * approvals stand for `me` (from the recorded ApprovalGiven events). Only a running task can wait
+ * for a human (the agent holds it until the decision), so the search starts from those — a
+ * handful, bounded by the workers' concurrency — and reads their own streams: never the whole
+ * history of approvals, which grows without end. @param {any} me /ui/api/config
  */
-async function loadPending() {
+async function loadPending(me) {
   const running = await apiAll('/v1/tasks?status=running&limit=100', 10_000);
   /** @type {any[]} */
   const requests = [];
   for (const task of running) {
     const asked = await approvalEvents(task.id, 'ApprovalRequested');
     if (asked.length === 0) continue;
-    const decided = await Promise.all(['ApprovalGranted', 'ApprovalRejected'].map((t) => approvalEvents(task.id, t)));
-    for (const e of undecided([...asked, ...decided.flat()])) requests.push({ e, task });
+    const rest = await Promise.all(APPROVAL_TYPES.filter((t) => t !== 'ApprovalRequested').map((t) => approvalEvents(task.id, t)));
+    for (const { e, progress } of pendingApprovals([...asked, ...rest.flat()], me)) requests.push({ e, task, progress });
   }
   requests.sort((a, b) => b.e.position - a.e.position);
   const out = [];
-  for (const { e, task } of requests) {
+  for (const { e, task, progress } of requests) {
     let proposal;
     let hashMatches = false;
     try {
@@ -44,18 +42,20 @@ async function loadPending() {
     }
     // Names, signature and token units explain the proposal; the hash check above is over the proposal alone.
     const contract = proposal ? await api(`/ui/api/contract?chainId=${encodeURIComponent(proposal.chainId)}&address=${encodeURIComponent(proposal.to)}&method=${encodeURIComponent(proposal.signature ?? proposal.method)}`).catch(() => undefined) : undefined;
-    out.push({ event: e, taskId: task.id, task, proposal, hashMatches, contract });
+    out.push({ event: e, taskId: task.id, task, proposal, hashMatches, contract, progress });
   }
   return out;
 }
 
 /** @param {{ item: any, onDecided: () => void, mayDecide: boolean }} p */
 function ApprovalCard({ item, onDecided, mayDecide }) {
-  const { event: e, taskId, task, proposal: pr, hashMatches, contract: c } = item;
+  const { event: e, taskId, task, proposal: pr, hashMatches, contract: c, progress: p } = item;
   const [comment, setComment] = useState('');
   const [busy, setBusy] = useState('');
   const [error, setError] = useState(/** @type {any} */ (undefined));
   const [done, setDone] = useState('');
+  // An approval short of the count: recorded, the card stays (and Approve goes) until the reload reads it back.
+  const [recorded, setRecorded] = useState('');
   const decide = async (/** @type {'approve'|'reject'} */ decision) => {
     setBusy(decision);
     setError(undefined);
@@ -63,7 +63,7 @@ function ApprovalCard({ item, onDecided, mayDecide }) {
       // The decision names the exact proposal hash shown: a changed proposal cannot ride on it.
       const out = await api(`/v1/tasks/${taskId}/approvals`, { method: 'POST', body: { proposalHash: e.data.proposalHash, decision, ...(comment.trim() ? { comment: comment.trim() } : {}) } });
       // Several approvers: an approval that does not complete the count leaves the transaction held.
-      if (out?.status === 'pending') setDone(`Your approval is recorded (${out.approvals.given} of ${out.approvals.required})`);
+      if (out?.status === 'pending') setRecorded(`Your approval is recorded (${out.approvals.given} of ${out.approvals.required}). It stays held until enough other approvers approve it.`);
       else setDone(decision === 'approve' ? 'Approved' : 'Rejected');
       setTimeout(onDecided, 800);
     } catch (err) {
@@ -77,7 +77,12 @@ function ApprovalCard({ item, onDecided, mayDecide }) {
     <h2 id=${headingId}>${pr ? `${pr.signature ?? `${pr.method}(…)`} on ${c?.name ?? pr.to}` : 'Proposal'} <span class="muted small">task <a href=${`#/tasks/${taskId}`}><code>${taskId.slice(0, 8)}</code></a></span></h2>
     <p class="muted">Requested ${formatTime(e.occurredAt)} by rule <code>${e.data.rule}</code>${task?.instruction ? html` · task: “${task.instruction}”` : null}</p>
     ${e.data.approvals && (e.data.approvals.required > 1 || !e.data.approvals.selfApproval)
-      ? html`<p data-quorum>Needs ${e.data.approvals.required > 1 ? `${e.data.approvals.required} distinct approvers` : 'one approver'}${e.data.approvals.selfApproval ? '' : html`, not the task's submitter (<code>${e.data.approvals.requestedBy.id}</code>)`}.</p>`
+      ? html`<p data-quorum>Needs ${e.data.approvals.required > 1 ? `${e.data.approvals.required} distinct approvers` : 'one approver'}${e.data.approvals.selfApproval ? '' : html`, not the task's submitter (<code>${e.data.approvals.requestedBy.id}</code>${p.youSubmitted ? ': you' : ''})`}.</p>`
+      : null}
+    ${p.required > 1
+      ? html`<p data-approvals><strong>${p.approvers.length} of ${p.required} approvals</strong>${p.approvers.length
+          ? html` — approved by ${p.approvers.map((a, i) => html`${i ? ', ' : ''}<code>${a.id}</code>${a.you ? ' (you)' : ''} <span class="muted small">${formatTime(a.at)}</span>`)}`
+          : null}</p>`
       : null}
     ${pr
       ? html`<dl class="facts proposal">
@@ -95,14 +100,21 @@ function ApprovalCard({ item, onDecided, mayDecide }) {
       Proposal hash <${Hex} value=${e.data.proposalHash} keep=${10} />:
       ${hashMatches ? ' matches SHA-256 of the proposal above, computed in this browser ✓' : ' does NOT match the proposal shown ✗'}
     </p>
+    ${recorded && !done ? html`<p class="ok" role="status">${recorded}</p>` : null}
     ${done
-      ? html`<p class="ok" role="status">${done}. ${done === 'Approved' ? 'The agent continues.' : done === 'Rejected' ? 'The agent does not send it.' : 'It stays held until enough other approvers approve it.'}</p>`
+      ? html`<p class="ok" role="status">${done}. ${done === 'Approved' ? 'The agent continues.' : 'The agent does not send it.'}</p>`
       : !mayDecide
       ? null
+      : !p.mayReject
+      ? html`<p class="muted" data-other-tenant>A task of tenant <code>${e.tenant}</code>: only its own keys decide it.</p>`
       : html`<div class="decide">
           <label for=${`c-${e.id}`}>Comment (optional)</label>
           <input id=${`c-${e.id}`} type="text" maxlength="2000" value=${comment} onInput=${(/** @type {any} */ ev) => setComment(ev.currentTarget.value)} />
-          <button type="button" class="approve" aria-describedby=${headingId} disabled=${!!busy || !hashMatches} onClick=${() => decide('approve')}>${busy === 'approve' ? 'Approving…' : 'Approve'}</button>
+          ${p.youApproved || recorded
+            ? html`<span class="given" data-you-approved>You approved</span>`
+            : !p.mayApprove
+            ? html`<span class="given muted" data-self>You submitted this task: someone else must approve it</span>`
+            : html`<button type="button" class="approve" aria-describedby=${headingId} disabled=${!!busy || !hashMatches} onClick=${() => decide('approve')}>${busy === 'approve' ? 'Approving…' : 'Approve'}</button>`}
           <button type="button" class="reject" aria-describedby=${headingId} disabled=${!!busy} onClick=${() => decide('reject')}>${busy === 'reject' ? 'Rejecting…' : 'Reject'}</button>
         </div>`}
     <${ErrorBox} error=${error} title="The decision was not recorded." />
@@ -113,12 +125,12 @@ function ApprovalCard({ item, onDecided, mayDecide }) {
 export function ApprovalsView({ me }) {
   // Older servers send no permissions: offer the buttons and let the API answer.
   const mayDecide = me.permissions ? me.permissions.includes('tasks:approve') : true;
-  const pending = useAsync(loadPending, []);
+  const pending = useAsync(() => loadPending(me), [me]);
   // Reload for approval events, and for the end of a task a card shows: not for every task that
   // ends on a busy gateway, whose reloads would spend this key's rate limit (and then its Approve).
   const shown = useRef(/** @type {Set<string>} */ (new Set()));
   shown.current = new Set((pending.value ?? []).map((/** @type {any} */ i) => i.taskId));
-  useLiveRefresh((n) => APPROVAL_TYPES.has(n.type) || (TASK_ENDS.has(n.type) && shown.current.has(n.taskId)), pending.reload);
+  useLiveRefresh((n) => changesApprovals(n, shown.current), pending.reload);
   return html`<h1>Approvals waiting for a human</h1>
     <p class="muted">Each decision is bound to the proposal's hash: approving releases exactly this call and nothing else.</p>
     ${mayDecide ? null : html`<p class="notice" data-cannot-decide>Your key's role (${me.role}) can look at held transactions but not decide them: an operator or admin key can.</p>`}

@@ -1,0 +1,81 @@
+import { undecided } from './undecided.js';
+
+// Where one held proposal stands for the signed-in principal: how many of the approvers it needs
+// have approved (from the recorded ApprovalGiven events, so a reload or another approver's page
+// shows the same), who they are, and whether this principal may still approve it.
+
+/** @typedef {{ kind: string, id: string }} Actor */
+/**
+ * @typedef {{
+ *   required: number, selfApproval: boolean, requestedBy?: Actor,
+ *   approvers: (Actor & { at: string, you: boolean })[],
+ *   youApproved: boolean, youSubmitted: boolean, otherTenant: boolean, mayApprove: boolean, mayReject: boolean
+ * }} ApprovalProgress
+ */
+
+/**
+ * The progress of the proposal `request` (an ApprovalRequested, v1 or v2) given the task's
+ * ApprovalGiven events (`given`, oldest first; those of other proposals are ignored), as `me`
+ * (`/ui/api/config`: `tenant` and `actor`) sees it. An approver is counted once by `actor.id`, as
+ * the server counts them (principalKey). "You" only within the request's own tenant: a
+ * cross-tenant reader is never the submitter or an approver of another tenant's task, and may not
+ * decide it either (a decision runs in the key's own tenant: the task is not found). Without
+ * `me.actor` (an older server) nothing is known about "you": Approve is offered and the API decides.
+ * Example: `approvalProgress(requested, [given], { tenant: 'acme', actor: { kind: 'user', id: 'k1' } })`.
+ * @param {any} request @param {any[]} given @param {{ tenant?: string, actor?: Actor }} me
+ * @returns {ApprovalProgress}
+ */
+export function approvalProgress(request, given, me) {
+  const q = request.data?.approvals;
+  const required = q?.required ?? 1;
+  const selfApproval = q?.selfApproval ?? true;
+  const requestedBy = q?.requestedBy;
+  const otherTenant = request.tenant !== undefined && me.tenant !== undefined && request.tenant !== me.tenant;
+  const myId = me.actor && !otherTenant ? me.actor.id : undefined;
+  /** @type {Map<string, Actor & { at: string, you: boolean }>} */
+  const approvers = new Map();
+  for (const e of given) {
+    if (e.type !== 'ApprovalGiven' || e.data?.proposalHash !== request.data?.proposalHash) continue;
+    const a = e.data.approver ?? e.actor;
+    if (a?.id !== undefined && !approvers.has(a.id)) approvers.set(a.id, { kind: a.kind, id: a.id, at: e.occurredAt, you: a.id === myId });
+  }
+  const youApproved = myId !== undefined && approvers.has(myId);
+  const youSubmitted = myId !== undefined && requestedBy?.id === myId;
+  return {
+    required,
+    selfApproval,
+    ...(requestedBy ? { requestedBy } : {}),
+    approvers: [...approvers.values()],
+    youApproved,
+    youSubmitted,
+    otherTenant,
+    mayApprove: !otherTenant && !youApproved && !(youSubmitted && !selfApproval),
+    mayReject: !otherTenant,
+  };
+}
+
+/**
+ * The event types of a task's stream that change what its Approvals card shows: the page reads
+ * these (one query each, of running tasks only) and reloads when one is recorded.
+ */
+export const APPROVAL_TYPES = ['ApprovalRequested', 'ApprovalGiven', 'ApprovalGranted', 'ApprovalRejected'];
+const TASK_ENDS = new Set(['TaskCompleted', 'TaskFailed', 'TaskCancelled']);
+
+/**
+ * Does this live notice change the Approvals page? Any approval event (a partial approval by
+ * another approver too), and the end of a task a card shows: not every task that ends on a busy
+ * gateway, whose reloads would spend the key's rate limit. @param {{ type: string, taskId?: string }} n
+ * @param {Set<string>} shownTaskIds
+ */
+export const changesApprovals = (n, shownTaskIds) => APPROVAL_TYPES.includes(n.type) || (TASK_ENDS.has(n.type) && n.taskId !== undefined && shownTaskIds.has(n.taskId));
+
+/**
+ * The proposals of one task still waiting for a decision, in the order given, each with its
+ * progress as `me` sees it. Requires the approval events of one task (any order of types).
+ * @param {any[]} events @param {{ tenant?: string, actor?: Actor }} me
+ * @returns {{ e: any, progress: ApprovalProgress }[]}
+ */
+export function pendingApprovals(events, me) {
+  const given = events.filter((e) => e.type === 'ApprovalGiven');
+  return undecided(events).map((e) => ({ e, progress: approvalProgress(e, given, me) }));
+}
