@@ -60,13 +60,19 @@ async function hold<T>(cache: Cache, key: string, owner: string, o: WithLockOpti
   let renewing: Promise<void> | undefined;
   const renew = (): Promise<void> =>
     (renewing ??= (async () => {
+      if (lost) return;
       const sent = Date.now();
       try {
         const ok = await cache.acquireLock(key, owner, o.ttlMs);
-        if (!ok || sent - lastOk >= o.ttlMs) lost = true;
-        else lastOk = sent;
+        if (!ok || sent - lastOk >= o.ttlMs) {
+          lost = true;
+          clearInterval(timer); // lost for good: taking it back later would only hold up its new owner
+        } else lastOk = sent;
       } catch (err) {
-        if (Date.now() - lastOk >= o.ttlMs) lost = true;
+        if (Date.now() - lastOk >= o.ttlMs) {
+          lost = true;
+          clearInterval(timer);
+        }
         o.logger?.warn({ key, err: (err as Error).message }, 'lock renewal failed');
       } finally {
         renewing = undefined;

@@ -217,6 +217,8 @@ export async function waitForTransaction(
   const known = await chain.provider.getTransaction(tx.txHash);
   if (!known) {
     if (!tx.rawTransaction) throw new Web3Error('TX_DROPPED', `transaction ${tx.txHash} is unknown to chain ${tx.chainId}`);
+    // A stopped wait (task cancelled, runtime stopping) sends nothing, not even the same bytes again.
+    if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('aborted');
     try {
       await broadcast(chain, tx.rawTransaction);
     } catch (err) {

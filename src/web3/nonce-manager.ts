@@ -47,9 +47,10 @@ export type NonceLock = {
  * count already sees the transaction. `fn` checks the lock is still its own before recording and
  * before broadcasting (a holder cut off from the cache past the TTL sends nothing). The nonce is
  * the larger of that count and the next value handed out (a node behind a load balancer may not
- * show a just-sent tx yet). A failed `fn` does not advance the counter, and it drops it: the next
- * nonce is the chain's count again. Otherwise a transaction that the node later dropped (never
- * mined) would leave a gap the counter kept stepping over, and every later transaction would fail.
+ * show a just-sent tx yet). A failed `fn` that had marked its nonce used drops the counter it
+ * wrote (only that value, and not once the lock was lost): the next nonce is the chain's count
+ * again, so a transaction the node refused or later dropped leaves no gap the counter kept
+ * stepping over. A counter written by an earlier send is left alone: it guards that send's nonce.
  *
  * Once `fn` has succeeded its result stands: the counter write and the lock release after it are
  * best effort (logged), since `fn` may have sent a transaction that a reported failure would get
@@ -102,7 +103,11 @@ export class NonceManager {
         try {
           out = await fn(nonce, { check: () => held.check(), used: markUsed });
         } catch (err) {
-          await this.cache.del(next).catch(() => {}); // expires anyway; fn's error is the one to report
+          // Dropped only if this attempt wrote it, and only while it still holds what it wrote (a
+          // compare-and-delete: releaseLock deletes a key whose value is the one given): a counter
+          // an earlier send wrote guards that send's nonce on a node not showing it yet, and after
+          // the lock was lost the counter may be the next holder's. Expires anyway.
+          if (used && !(err instanceof Web3Error && err.code === 'NONCE_LOCK_LOST')) await this.cache.releaseLock(next, String(nonce + 1)).catch(() => {});
           throw err;
         }
         await markUsed();

@@ -372,4 +372,33 @@ describe('agent runtime: money protections (Hardhat, SqlSpendLedger)', function 
       await proxy.close();
     }
   });
+
+  it('a refusal whose clean-up fails (taking the charge back) is still never sent: not awaited, not broadcast again', async () => {
+    const R = addr(0xfa);
+    const tenant = 'rv1';
+    const balance = await fx.rpc('eth_getBalance', [AGENT_WALLET, 'latest']);
+    let releases = 0;
+    const flaky = Object.assign(Object.create(ledger) as typeof ledger, {
+      release: async () => {
+        releases++;
+        // the refusal was transient (funds arrive / base fee falls) and the ledger's DB blips
+        await fx.rpc('hardhat_setBalance', [AGENT_WALLET, balance]);
+        throw new Error('database connection lost (test)');
+      },
+    });
+    const { store } = await start(tokenPolicy(tenant, { maxAmount: '1000', dailyCap: '1000' }), {}, { ledger: flaky });
+    const before = await fx.balanceOf(R);
+    await fx.rpc('hardhat_setBalance', [AGENT_WALLET, '0x0']);
+    let events: RecordedEvent[];
+    try {
+      events = await waitForTask(store, await submitTask(store, tenant, { steps: [transferStep(R, '60', '100000')] }), ended, 60_000);
+    } finally {
+      await fx.rpc('hardhat_setBalance', [AGENT_WALLET, balance]);
+    }
+    expect(releases, 'the clean-up was tried').to.be.greaterThan(0);
+    expect(ofType(events, 'TransactionRejected')).to.have.length(1);
+    expect(ofType(events, 'TransactionConfirmed')).to.have.length(0);
+    expect(errorOf(events)?.code).to.equal('TX_REJECTED');
+    expect((await fx.balanceOf(R)) - before, 'recorded as never sent, so nothing may be paid').to.equal(0n);
+  });
 });

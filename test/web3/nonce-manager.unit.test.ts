@@ -24,3 +24,28 @@ describe('NonceManager: the sender lock another replica holds', () => {
     }
   });
 });
+
+describe('NonceManager: the next-nonce counter beside a node that lags', () => {
+  // A node behind a load balancer still shows 5 pending after the send with nonce 5.
+  const lagging = { getTransactionCount: async () => 5 } as unknown as Parameters<NonceManager['withNonce']>[0];
+
+  it('a send that fails before its nonce is used leaves the counter an earlier send wrote: the next send does not reuse that nonce', async () => {
+    const cache = new MemoryCache();
+    const [a, b, c] = [new NonceManager(cache), new NonceManager(cache), new NonceManager(cache)];
+    const sent = await a.withNonce(lagging, 1, FROM, async (n, lock) => (await lock.used(), n));
+    await b.withNonce(lagging, 1, FROM, async () => {
+      throw new Error('signer timed out');
+    }).catch(() => undefined);
+    expect(await c.withNonce(lagging, 1, FROM, async (n) => n)).to.equal(sent + 1);
+  });
+
+  it('a send that fails after its nonce was used (refused by the node) drops its own counter: its nonce is handed out again', async () => {
+    const cache = new MemoryCache();
+    const m = new NonceManager(cache);
+    const tried = await m.withNonce(lagging, 1, FROM, async (n, lock) => {
+      await lock.used();
+      throw Object.assign(new Error('refused'), { tried: n });
+    }).catch((e: { tried: number }) => e.tried);
+    expect(await m.withNonce(lagging, 1, FROM, async (n) => n)).to.equal(tried);
+  });
+});

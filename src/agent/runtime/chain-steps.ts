@@ -242,6 +242,9 @@ export async function runChainTransaction(ctx: ChainStepContext, s: StepSpec): P
   // Recorded but not yet booked: what of the caps was charged so far, to take back if booking fails.
   let submitted: SignedTransaction | undefined;
   const charged = { native: 0n, method: 0n };
+  // Set once a recorded transaction is known never to have been broadcast: from then on no
+  // failure (of the clean-up below, a cancel, a stop) may lead to awaiting it, which re-broadcasts.
+  let neverSent: unknown;
   let signed: SignedTransaction;
   try {
     signed = await withLock(cacheOf(ctx.deps), lockKey, `${view.taskId}:${s.stepId}:${newId()}`, { ttlMs: SPEND_LOCK_MS, pollMs: 50, waitMs: 30_000, busy, lost, logger: ctx.deps.logger }, async (spendLock) => {
@@ -279,6 +282,10 @@ export async function runChainTransaction(ctx: ChainStepContext, s: StepSpec): P
             await ledger.add(view.tenant, agent, m.method.meter, day, m.method.amount);
             charged.method = m.method.amount;
           }
+          // Still ours after booking (a slow database while the cache was unreachable): else another
+          // holder may have checked the caps without this charge. Not booked yet, so if lost it is
+          // recorded as never sent, like a refusal.
+          await spendLock.check();
           booked = tx;
         }, resolved.fn);
       } catch (err) {
@@ -290,10 +297,20 @@ export async function runChainTransaction(ctx: ChainStepContext, s: StepSpec): P
         // booking, so it was never sent either; the log says so instead of leaving it open.
         const unsent = booked ? (notSent(err) ? booked : undefined) : submitted;
         if (unsent) {
+          neverSent = err;
           const error = { code: errorCodeOf(err), message: (err as Error).message?.slice(0, 4000) ?? String(err) };
-          await ctx.append('TransactionRejected', { stepId: s.stepId, chainId: unsent.chainId, txHash: unsent.txHash, error });
-          if (charged.native > 0n) await ledger.release(view.tenant, agent, m.native, day, charged.native);
-          if (m.method && charged.method > 0n) await ledger.release(view.tenant, agent, m.method.meter, day, charged.method);
+          // If this append fails the step still fails with `err` (and stays charged): a resumed
+          // step finds the transaction recorded without an outcome and awaits it, but nothing
+          // here may broadcast it.
+          await ctx.append('TransactionRejected', { stepId: s.stepId, chainId: unsent.chainId, txHash: unsent.txHash, error }).catch((appendErr: Error) => {
+            ctx.deps.logger?.warn({ taskId: view.taskId, stepId: s.stepId, txHash: unsent.txHash, err: appendErr.message }, 'transaction never sent, but its refusal could not be recorded');
+            throw err;
+          });
+          // Taking the charge back is best effort: left charged is too much, never too little.
+          const release = (meter: string, amount: bigint) =>
+            ledger.release(view.tenant, agent, meter, day, amount).catch((releaseErr: Error) => ctx.deps.logger?.warn({ taskId: view.taskId, stepId: s.stepId, meter, err: releaseErr.message }, 'spend of a transaction never sent not taken back: it stays charged for the day'));
+          if (charged.native > 0n) await release(m.native, charged.native);
+          if (m.method && charged.method > 0n) await release(m.method.meter, charged.method);
         }
         throw err;
       }
@@ -303,6 +320,7 @@ export async function runChainTransaction(ctx: ChainStepContext, s: StepSpec): P
     // broadcast, a broadcast with an unknown outcome) says nothing about whether it went out.
     // Reported as a step failure, the model could call again and pay twice; so the recorded
     // transaction is awaited like a resumed one (re-broadcast if the node does not know it).
+    if (neverSent !== undefined) throw neverSent;
     if (!booked || notSent(err)) throw err;
     ctx.deps.logger?.warn({ taskId: view.taskId, stepId: s.stepId, txHash: booked.txHash, err: (err as Error).message }, 'transaction recorded but its send ended in an error: awaiting it as maybe sent');
     signed = booked;
