@@ -207,12 +207,16 @@ export async function mcpGatewayPlugin(app: FastifyInstance, opts: McpGatewayPlu
       opts.gateway,
       { tenant: principal.tenant, actor: principal.actor },
       {
-        begin: () => void session.calls++,
-        // Idle from the answer on, not from the request: a call may outlast the idle timeout.
-        end: () => {
-          session.calls--;
-          session.lastSeen = Date.now();
+        activity: {
+          begin: () => void session.calls++,
+          // Idle from the answer on, not from the request: a call may outlast the idle timeout.
+          end: () => {
+            session.calls--;
+            session.lastSeen = Date.now();
+          },
         },
+        // A client that holds its GET stream open without reading it gets no more log messages, not an ever longer queue.
+        queued: () => transport.queuedOnGetStream,
       },
     );
     const sdk = new StreamableHTTPServerTransport({

@@ -15,7 +15,8 @@ import {
 import { z } from 'zod';
 import { InvalidCursorError, OpenMcpError } from '../core/errors';
 import { McpGatewayError, UpstreamProtocolError } from './errors';
-import type { McpGateway } from './gateway';
+import type { McpGateway, UpstreamLog } from './gateway';
+import { MAX_QUEUED_LOG_MESSAGES } from './log-relay';
 import { sortedByName, toolsPage } from './tools-page';
 import type { CallContext, CatalogTool } from './types';
 
@@ -101,19 +102,27 @@ export function toMcpError(err: unknown): McpError {
   return wireError(ErrorCode.InternalError, 'internal error');
 }
 
+export type GatewayServerOptions = {
+  /** Told when a tools/call starts and ends (a session with a call running is not idle). */
+  activity?: { begin(): void; end(): void };
+  /**
+   * Messages written for this client that its connection has not taken yet (on /mcp: queued on
+   * the session's GET stream, SessionTransport.queuedOnGetStream). With those of this server not
+   * yet flushed (stdio: stdout waiting to drain), log messages are dropped for the client while
+   * MAX_QUEUED_LOG_MESSAGES wait: one that does not read costs a bounded amount.
+   */
+  queued?: () => number;
+};
+
 /**
  * An MCP server (SDK low-level `Server`) showing one caller the gateway: the tenant's aggregated
  * tools plus `search_tools`, calls audited under the caller's identity,
  * notifications/tools/list_changed when the tenant's catalog changes, and the log messages of
  * the tenant's own upstreams (at or above the level the client set with logging/setLevel; all
- * until it sets one). Call `dispose` on close.
+ * until it sets one; none while the client leaves too many unread). Call `dispose` on close.
  */
-export function createGatewayServer(
-  gateway: McpGateway,
-  ctx: CallContext,
-  /** Told when a tools/call starts and ends (a session with a call running is not idle). */
-  activity: { begin(): void; end(): void } = { begin() {}, end() {} },
-): { server: Server; dispose(): void } {
+export function createGatewayServer(gateway: McpGateway, ctx: CallContext, options: GatewayServerOptions = {}): { server: Server; dispose(): void } {
+  const activity = options.activity ?? { begin() {}, end() {} };
   const server = new Server({ name: 'openmcp-gateway', version: '0.1.0' }, { capabilities: { tools: { listChanged: true }, logging: {} } });
   // One server per client (session or stdio): the level is this client's alone.
   let minimum: number | undefined;
@@ -168,10 +177,24 @@ export function createGatewayServer(
     if (tenant !== ctx.tenant && tenant !== '*') return;
     void server.sendToolListChanged().catch(() => {});
   });
+  // Sent and not yet flushed by the transport (stdio's send resolves once stdout takes the message).
+  let unsent = 0;
+  const relay = (log: UpstreamLog) => {
+    if (minimum !== undefined && SEVERITY.get(log.level)! < minimum) return;
+    if (unsent + (options.queued?.() ?? 0) >= MAX_QUEUED_LOG_MESSAGES) {
+      gateway.countDroppedLog('backlog');
+      return;
+    }
+    unsent++;
+    void server
+      .notification({ method: 'notifications/message', params: log })
+      .catch(() => {})
+      .finally(() => unsent--);
+  };
   // Not tied to a request (MCP's log messages carry none): on /mcp they go over the session's GET stream.
   const offLogs = gateway.onUpstreamLog((tenant, log) => {
-    if (tenant !== ctx.tenant || (minimum !== undefined && SEVERITY.get(log.level)! < minimum)) return;
-    void server.notification({ method: 'notifications/message', params: log }).catch(() => {});
+    if (tenant !== ctx.tenant) return;
+    relay(log);
   });
   return {
     server,
