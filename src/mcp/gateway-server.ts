@@ -102,6 +102,19 @@ export function toMcpError(err: unknown): McpError {
   return wireError(ErrorCode.InternalError, 'internal error');
 }
 
+/**
+ * Where a client's logging/setLevel is kept beyond its server object: on /mcp, the session
+ * directory, so that the replica holding the session's GET stream (which relays the log messages)
+ * honours a level set through another replica.
+ */
+export type LogLevelStore = {
+  save(level: LoggingLevel): Promise<void>;
+  /** The level last saved, or undefined when none was set. */
+  load(): Promise<LoggingLevel | undefined>;
+  /** The level is read again before relaying a log message once it was read longer ago than this (ms). */
+  freshMs: number;
+};
+
 export type GatewayServerOptions = {
   /** Told when a tools/call starts and ends (a session with a call running is not idle). */
   activity?: { begin(): void; end(): void };
@@ -112,6 +125,7 @@ export type GatewayServerOptions = {
    * MAX_QUEUED_LOG_MESSAGES wait: one that does not read costs a bounded amount.
    */
   queued?: () => number;
+  logLevel?: LogLevelStore;
 };
 
 /**
@@ -123,13 +137,27 @@ export type GatewayServerOptions = {
  */
 export function createGatewayServer(gateway: McpGateway, ctx: CallContext, options: GatewayServerOptions = {}): { server: Server; dispose(): void } {
   const activity = options.activity ?? { begin() {}, end() {} };
+  const store = options.logLevel;
   const server = new Server({ name: 'openmcp-gateway', version: '0.1.0' }, { capabilities: { tools: { listChanged: true }, logging: {} } });
   // One server per client (session or stdio): the level is this client's alone.
   let minimum: number | undefined;
+  // Bumped by each logging/setLevel: a read of the store begun before it must not undo it.
+  let setCount = 0;
+  let readAt = -Infinity;
+  let reading: Promise<void> | undefined;
   server.setRequestHandler(LenientSetLevelRequestSchema, async (request) => {
     const level = (request.params as { level?: unknown } | undefined)?.level;
     const severity = typeof level === 'string' ? SEVERITY.get(level as LoggingLevel) : undefined;
     if (severity === undefined) throw wireError(ErrorCode.InvalidParams, `logging/setLevel: level must be one of ${LoggingLevelSchema.options.join(', ')}`);
+    if (store) {
+      try {
+        await store.save(level as LoggingLevel);
+      } catch (err) {
+        throw toMcpError(err);
+      }
+      readAt = performance.now();
+    }
+    setCount++;
     minimum = severity;
     return {};
   });
@@ -194,7 +222,22 @@ export function createGatewayServer(gateway: McpGateway, ctx: CallContext, optio
   // Not tied to a request (MCP's log messages carry none): on /mcp they go over the session's GET stream.
   const offLogs = gateway.onUpstreamLog((tenant, log) => {
     if (tenant !== ctx.tenant) return;
-    relay(log);
+    if (store && !reading && performance.now() - readAt >= store.freshMs) {
+      readAt = performance.now();
+      const before = setCount;
+      // A store that does not answer keeps the level known here.
+      const read = store.load().then(
+        (level) => {
+          if (setCount === before) minimum = level === undefined ? undefined : SEVERITY.get(level);
+        },
+        () => {},
+      );
+      reading = read;
+      void read.then(() => (reading = undefined));
+    }
+    // Messages that come while the level is read wait for it, in order.
+    if (reading) void reading.then(() => relay(log));
+    else relay(log);
   });
   return {
     server,
