@@ -6,8 +6,10 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { LATEST_PROTOCOL_VERSION, LoggingMessageNotificationSchema, type LoggingMessageNotification } from '@modelcontextprotocol/sdk/types.js';
 import type { FastifyInstance } from 'fastify';
 import { McpGateway } from '../../src/mcp/gateway';
+import { runGatewayStdio } from '../../src/mcp/gateway-stdio';
 import { httpClient, startGatewayHttp } from './support/clients';
 import { openTempSqliteStore } from './support/stores';
+import { StreamClientTransport } from './support/stream-client-transport';
 
 const LOGGING_SERVER = join(__dirname, 'support', 'logging-server.ts');
 const stdio = { transport: 'stdio' as const, command: process.execPath, args: ['--require', require.resolve('tsx/cjs'), LOGGING_SERVER] };
@@ -190,6 +192,36 @@ describe('MCP gateway: relayed log messages are bounded', function () {
         expect(labelled(stalled.events(), 'later'), 'dropped while stalled').to.deep.equal([]);
       } finally {
         stalled.close();
+      }
+    });
+
+    it('stops writing to a stdio client that does not read its stdout, counting what it drops', async function () {
+      const transport = new StreamClientTransport();
+      const stdioSession = await runGatewayStdio(g.gateway, { tenant: 'acme', actor: alice }, { stdin: transport.serverStdin, stdout: transport.serverStdout });
+      const client = new Client({ name: 'stdio-test', version: '1.0.0' });
+      await client.connect(transport);
+      const logs = collect(client);
+      try {
+        const before = await dropped(g.registry, 'backlog');
+        // The client stops reading: what the gateway writes stays in the pipe.
+        transport.serverStdout.pause();
+        await g.reader.callTool({ name: 'logs__flood', arguments: { label: 'stdio flood', count: 1000, padChars: 7900 } });
+        await g.reader.callTool({ name: 'logs__flood', arguments: { label: 'stdio flood done', count: 1, padChars: 0 } });
+        await until('the reader hears the end', () => labelled(g.logs, 'stdio flood done').length === 1);
+        const held = transport.serverStdout.readableLength + transport.serverStdout.writableLength;
+        // 100 messages of some 8 KB and the pipe's own buffers, not the 8 MB sent.
+        expect(held, 'bytes waiting in the pipe').to.be.below(1_500_000);
+        expect((await dropped(g.registry, 'backlog')) - before, 'dropped for the stdio client').to.be.greaterThan(800);
+        transport.serverStdout.resume();
+        let n = 0;
+        await until('the stdio client hears new messages once it reads', async () => {
+          await g.reader.callTool({ name: 'logs__flood', arguments: { label: `stdio resumed ${n++}`, count: 1, padChars: 0 } });
+          await new Promise((r) => setTimeout(r, 50));
+          return logs.some((l) => String((l.data as Flood).label).startsWith('stdio resumed'));
+        });
+      } finally {
+        await client.close().catch(() => {});
+        await stdioSession.closed;
       }
     });
   });
