@@ -6,8 +6,9 @@ const COLUMNS = ['icons_json', 'meta_json'];
 
 /**
  * `rm_mcp_tools` gets each tool's `icons` and `_meta` (McpServerToolsDiscovered v2 carries them;
- * the projection dropped them). Added empty: tools discovered before fill in at their server's
- * next discovery, or at once with `openmcp projections rebuild mcp-servers` (docs/operations.md).
+ * the projection dropped them). Added empty: a server's tools already there fill in when its
+ * tools next change (a discovery finding the same tools records nothing: McpGateway.discovered),
+ * or at once with `openmcp projections rebuild mcp-servers` (docs/operations.md).
  * A database created after this change has them from src/readmodels/schema.ts already.
  */
 export async function up(knex: Knex): Promise<void> {

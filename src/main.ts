@@ -222,7 +222,7 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
       : undefined;
     const auth = createAuthenticator({ keys, jwt, failures });
 
-    const gateway = await createGateway({ config, store, cache, logger });
+    const gateway = await createGateway({ config, store, cache, logger, registry });
     await gateway.start();
     closers.push({ name: 'gateway', close: () => gateway.close() });
     if (config.OPENMCP_EXAMPLES === 'on') await gateway.ensureServer(examplesServer(SYSTEM_ACTOR));

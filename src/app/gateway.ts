@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import type { Registry } from 'prom-client';
 import type { Cache } from '../cache/port';
 import type { Config } from '../config';
 import type { EventStore } from '../eventstore/port';
@@ -24,9 +25,15 @@ export function gatewayOptionsFrom(config: GatewaySettings): Pick<McpGatewayOpti
 /**
  * The MCP gateway as `openmcp start` and `openmcp mcp stdio` run it: tool search hybrid with the
  * local model of EMBEDDING_MODEL_DIR (lexical-only without one, as /readyz says), the MCP_*
- * settings, the given store and cache. Not started.
+ * settings, the given store and cache, its metrics on `registry` (when given). Not started.
  */
-export async function createGateway(p: { config: GatewaySettings; store: EventStore; cache: Cache; logger?: McpGatewayOptions['logger'] }): Promise<McpGateway> {
+export async function createGateway(p: {
+  config: GatewaySettings;
+  store: EventStore;
+  cache: Cache;
+  logger?: McpGatewayOptions['logger'];
+  registry?: Registry;
+}): Promise<McpGateway> {
   const { config } = p;
   const search = config.EMBEDDING_MODEL_DIR
     ? new ToolSearch({
@@ -35,5 +42,5 @@ export async function createGateway(p: { config: GatewaySettings; store: EventSt
         logger: p.logger,
       })
     : ToolSearch.lexicalOnly('EMBEDDING_MODEL_DIR is not set');
-  return new McpGateway({ store: p.store, cache: p.cache, search, logger: p.logger, ...gatewayOptionsFrom(config) });
+  return new McpGateway({ store: p.store, cache: p.cache, search, logger: p.logger, registry: p.registry, ...gatewayOptionsFrom(config) });
 }

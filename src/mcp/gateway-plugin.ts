@@ -7,7 +7,7 @@ import type { Actor } from '../core/envelope';
 import type { McpGateway } from './gateway';
 import { createGatewayServer } from './gateway-server';
 import { replayInitialize } from './replay-initialize';
-import { endSession, loadSession, removeSession, saveSession, touchSession, type SessionRecord } from './session-directory';
+import { endSession, loadLogLevel, loadSession, removeSession, saveLogLevel, saveSession, touchSession, type SessionRecord } from './session-directory';
 import { SessionTransport } from './session-transport';
 
 /**
@@ -44,6 +44,12 @@ export type McpGatewayPluginOptions = {
   cache?: Cache;
   /** A used session's directory entry gets a new TTL (`sessionIdleMs`) at most this often. Default 1 min. */
   sessionRefreshMs?: number;
+  /**
+   * With a `cache`: a session's log level (logging/setLevel, kept in the directory) is read again
+   * before relaying a log message when it was read longer ago than this, so a level set through
+   * another replica applies here within it. Default 1 s.
+   */
+  logLevelRefreshMs?: number;
   /**
    * Whether the credentials a session was opened with have been revoked since. Every request is
    * authenticated anyway; this ends what no request renews: an open GET (SSE) stream.
@@ -119,6 +125,7 @@ export async function mcpGatewayPlugin(app: FastifyInstance, opts: McpGatewayPlu
   const idleMs = opts.sessionIdleMs ?? 30 * 60_000;
   const refreshMs = opts.sessionRefreshMs ?? Math.min(60_000, idleMs / 2);
   const cache = opts.cache;
+  const logLevelRefreshMs = opts.logLevelRefreshMs ?? 1_000;
   const sessions = new Map<string, Session>();
   // Adoptions under way, so that requests arriving together for one unknown session adopt it once.
   const adopting = new Map<string, Promise<Session | undefined>>();
@@ -207,12 +214,20 @@ export async function mcpGatewayPlugin(app: FastifyInstance, opts: McpGatewayPlu
       opts.gateway,
       { tenant: principal.tenant, actor: principal.actor },
       {
-        begin: () => void session.calls++,
-        // Idle from the answer on, not from the request: a call may outlast the idle timeout.
-        end: () => {
-          session.calls--;
-          session.lastSeen = Date.now();
+        activity: {
+          begin: () => void session.calls++,
+          // Idle from the answer on, not from the request: a call may outlast the idle timeout.
+          end: () => {
+            session.calls--;
+            session.lastSeen = Date.now();
+          },
         },
+        // A client that holds its GET stream open without reading it gets no more log messages, not an ever longer queue.
+        queued: () => transport.queuedOnGetStream,
+        // Log messages are relayed by the replica holding the GET stream; logging/setLevel may come through any.
+        logLevel: cache
+          ? { save: (level) => saveLogLevel(cache, id, level, idleMs), load: () => loadLogLevel(cache, id), freshMs: logLevelRefreshMs }
+          : undefined,
       },
     );
     const sdk = new StreamableHTTPServerTransport({

@@ -15,7 +15,8 @@ import {
 import { z } from 'zod';
 import { InvalidCursorError, OpenMcpError } from '../core/errors';
 import { McpGatewayError, UpstreamProtocolError } from './errors';
-import type { McpGateway } from './gateway';
+import type { McpGateway, UpstreamLog } from './gateway';
+import { MAX_QUEUED_LOG_MESSAGES } from './log-relay';
 import { sortedByName, toolsPage } from './tools-page';
 import type { CallContext, CatalogTool } from './types';
 
@@ -102,25 +103,61 @@ export function toMcpError(err: unknown): McpError {
 }
 
 /**
+ * Where a client's logging/setLevel is kept beyond its server object: on /mcp, the session
+ * directory, so that the replica holding the session's GET stream (which relays the log messages)
+ * honours a level set through another replica.
+ */
+export type LogLevelStore = {
+  save(level: LoggingLevel): Promise<void>;
+  /** The level last saved, or undefined when none was set. */
+  load(): Promise<LoggingLevel | undefined>;
+  /** The level is read again before relaying a log message once it was read longer ago than this (ms). */
+  freshMs: number;
+};
+
+export type GatewayServerOptions = {
+  /** Told when a tools/call starts and ends (a session with a call running is not idle). */
+  activity?: { begin(): void; end(): void };
+  /**
+   * Messages written for this client that its connection has not taken yet (on /mcp: queued on
+   * the session's GET stream, SessionTransport.queuedOnGetStream). With those of this server not
+   * yet flushed (stdio: stdout waiting to drain), log messages are dropped for the client while
+   * MAX_QUEUED_LOG_MESSAGES wait: one that does not read costs a bounded amount.
+   */
+  queued?: () => number;
+  logLevel?: LogLevelStore;
+};
+
+/**
  * An MCP server (SDK low-level `Server`) showing one caller the gateway: the tenant's aggregated
  * tools plus `search_tools`, calls audited under the caller's identity,
  * notifications/tools/list_changed when the tenant's catalog changes, and the log messages of
  * the tenant's own upstreams (at or above the level the client set with logging/setLevel; all
- * until it sets one). Call `dispose` on close.
+ * until it sets one; none while the client leaves too many unread). Call `dispose` on close.
  */
-export function createGatewayServer(
-  gateway: McpGateway,
-  ctx: CallContext,
-  /** Told when a tools/call starts and ends (a session with a call running is not idle). */
-  activity: { begin(): void; end(): void } = { begin() {}, end() {} },
-): { server: Server; dispose(): void } {
+export function createGatewayServer(gateway: McpGateway, ctx: CallContext, options: GatewayServerOptions = {}): { server: Server; dispose(): void } {
+  const activity = options.activity ?? { begin() {}, end() {} };
+  const store = options.logLevel;
   const server = new Server({ name: 'openmcp-gateway', version: '0.1.0' }, { capabilities: { tools: { listChanged: true }, logging: {} } });
   // One server per client (session or stdio): the level is this client's alone.
   let minimum: number | undefined;
+  // Bumped by each logging/setLevel: a read of the store begun before it must not undo it.
+  let setCount = 0;
+  let readAt = -Infinity;
+  let reading: Promise<void> | undefined;
   server.setRequestHandler(LenientSetLevelRequestSchema, async (request) => {
     const level = (request.params as { level?: unknown } | undefined)?.level;
     const severity = typeof level === 'string' ? SEVERITY.get(level as LoggingLevel) : undefined;
     if (severity === undefined) throw wireError(ErrorCode.InvalidParams, `logging/setLevel: level must be one of ${LoggingLevelSchema.options.join(', ')}`);
+    if (store) {
+      try {
+        await store.save(level as LoggingLevel);
+      } catch (err) {
+        throw toMcpError(err);
+      }
+      readAt = performance.now();
+    }
+    setCount++;
     minimum = severity;
     return {};
   });
@@ -168,10 +205,39 @@ export function createGatewayServer(
     if (tenant !== ctx.tenant && tenant !== '*') return;
     void server.sendToolListChanged().catch(() => {});
   });
+  // Sent and not yet flushed by the transport (stdio's send resolves once stdout takes the message).
+  let unsent = 0;
+  const relay = (log: UpstreamLog) => {
+    if (minimum !== undefined && SEVERITY.get(log.level)! < minimum) return;
+    if (unsent + (options.queued?.() ?? 0) >= MAX_QUEUED_LOG_MESSAGES) {
+      gateway.countDroppedLog('backlog');
+      return;
+    }
+    unsent++;
+    void server
+      .notification({ method: 'notifications/message', params: log })
+      .catch(() => {})
+      .finally(() => unsent--);
+  };
   // Not tied to a request (MCP's log messages carry none): on /mcp they go over the session's GET stream.
   const offLogs = gateway.onUpstreamLog((tenant, log) => {
-    if (tenant !== ctx.tenant || (minimum !== undefined && SEVERITY.get(log.level)! < minimum)) return;
-    void server.notification({ method: 'notifications/message', params: log }).catch(() => {});
+    if (tenant !== ctx.tenant) return;
+    if (store && !reading && performance.now() - readAt >= store.freshMs) {
+      readAt = performance.now();
+      const before = setCount;
+      // A store that does not answer keeps the level known here.
+      const read = store.load().then(
+        (level) => {
+          if (setCount === before) minimum = level === undefined ? undefined : SEVERITY.get(level);
+        },
+        () => {},
+      );
+      reading = read;
+      void read.then(() => (reading = undefined));
+    }
+    // Messages that come while the level is read wait for it, in order.
+    if (reading) void reading.then(() => relay(log));
+    else relay(log);
   });
   return {
     server,

@@ -2,6 +2,7 @@ import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
 import type { Readable, Writable } from 'node:stream';
 import type { McpGateway } from './gateway';
 import { createGatewayServer } from './gateway-server';
+import { MAX_QUEUED_LOG_MESSAGES } from './log-relay';
 import type { CallContext } from './types';
 
 /**
@@ -15,7 +16,11 @@ export async function runGatewayStdio(
 ): Promise<{ close(): Promise<void>; closed: Promise<void> }> {
   const { server, dispose } = createGatewayServer(gateway, ctx);
   const stdin = io.stdin ?? process.stdin;
-  const transport = new StdioServerTransport(stdin, io.stdout);
+  const stdout = io.stdout ?? process.stdout;
+  // The SDK's stdio transport waits for 'drain' with one listener per message while stdout is
+  // full; log messages stop at MAX_QUEUED_LOG_MESSAGES waiting, which is no leak to warn about.
+  stdout.setMaxListeners(Math.max(stdout.getMaxListeners(), MAX_QUEUED_LOG_MESSAGES + 20));
+  const transport = new StdioServerTransport(stdin, stdout);
   const closed = new Promise<void>((resolve) => {
     server.onclose = () => {
       dispose();

@@ -1,4 +1,5 @@
 import type { CallToolResult, LoggingMessageNotification, Tool } from '@modelcontextprotocol/sdk/types.js';
+import { Registry, type Counter } from 'prom-client';
 import { z } from 'zod';
 import { catalog as eventCatalog } from '../../events';
 import { limitsOf, McpServerLimitsSchema } from '../../events/mcp.events';
@@ -13,6 +14,7 @@ import { ToolSearch, type ToolSearchStatus } from '../search/tool-search';
 import { ToolCallAudit, type PayloadPolicy, MAX_STORED_PAYLOAD_CHARS } from './audit';
 import { MCP_SERVER_STREAM_PREFIX, ToolCatalog, type CatalogChange } from './catalog';
 import { cancelledError, McpGatewayError } from './errors';
+import { cutLogData, defaultLogRelayLimits, logDropCounter, LogRate, type LogDropReason, type LogRelayLimits } from './log-relay';
 import { payloadDigest } from './payload-hash';
 import { envProblems, envRecord, missingEnvVariables } from './upstream-env';
 import { headersProblems, missingVariables } from './upstream-headers';
@@ -42,6 +44,10 @@ export type McpGatewayOptions = {
    * upstreams too. Default true; off only for a process that is the log's only writer.
    */
   follow?: boolean;
+  /** How much of the upstreams' logging is relayed to clients (size of a message's data, rate per upstream). */
+  logRelay?: Partial<LogRelayLimits>;
+  /** Where the gateway's metrics go (openmcp_mcp_log_messages_dropped_total). Default: a registry of its own. */
+  registry?: Registry;
 };
 
 export type ToolMatch = { tool: CatalogTool; score: number };
@@ -121,6 +127,10 @@ export class McpGateway {
   /** Calls in progress: close() waits for their audit outcome to be recorded. */
   private readonly calls = new Set<Promise<unknown>>();
   private readonly logListeners = new Set<(tenant: string, log: UpstreamLog) => void>();
+  private readonly logLimits: LogRelayLimits;
+  /** Per upstream (by server id): its log messages over the relay rate are dropped. */
+  private readonly logRates = new Map<string, { rate: LogRate; warnedAt: number }>();
+  private readonly logsDropped: Counter<'reason'>;
   private subscription?: Subscription;
   private following?: Promise<void>;
   private stopWaiting?: () => void;
@@ -134,6 +144,8 @@ export class McpGateway {
     this.toolsPageSize = Math.max(1, Math.floor(options.toolsPageSize ?? DEFAULT_TOOLS_PAGE_SIZE));
     const u = options.upstream ?? {};
     this.upstreamOptions = { ...defaultUpstreamOptions, ...u, breaker: { ...defaultUpstreamOptions.breaker, ...(u.breaker ?? {}) } };
+    this.logLimits = { ...defaultLogRelayLimits, ...(options.logRelay ?? {}) };
+    this.logsDropped = logDropCounter(options.registry ?? new Registry());
     this.catalog.onChange((c) => this.reindex(c));
   }
 
@@ -205,6 +217,7 @@ export class McpGateway {
   private async detach(id: string): Promise<void> {
     const u = this.upstreams.get(id);
     this.upstreams.delete(id);
+    this.logRates.delete(id);
     await u?.close();
   }
 
@@ -329,17 +342,36 @@ export class McpGateway {
    * Called with each log message (notifications/message) of an upstream this process is connected
    * to, and the one tenant whose clients may see it: the server's own. A shared server's messages
    * reach no tenant (they may tell of another tenant's call, and MCP ties a log message to no
-   * request); they go to this process's log at debug level.
+   * request); they go to this process's log at debug level. An upstream's messages beyond the
+   * relay rate are dropped (`logRelay`), and data over `logRelay.maxDataBytes` is cut.
    */
   onUpstreamLog(listener: (tenant: string, log: UpstreamLog) => void): () => void {
     this.logListeners.add(listener);
     return () => this.logListeners.delete(listener);
   }
 
+  /** Count a log message not sent to a client (openmcp_mcp_log_messages_dropped_total). */
+  countDroppedLog(reason: LogDropReason): void {
+    this.logsDropped.inc({ reason });
+  }
+
   private relayLog(spec: UpstreamSpec, params: LoggingMessageNotification['params']): void {
     const s = this.catalog.server(spec.id);
     if (!s || this.upstreams.get(spec.id)?.spec !== spec) return;
-    const { level, logger, data } = params;
+    // An upstream that logs in a loop must not cost every client of the tenant (and this process) a copy of each message.
+    const now = performance.now();
+    let limit = this.logRates.get(spec.id);
+    if (!limit) this.logRates.set(spec.id, (limit = { rate: new LogRate(this.logLimits.perSecond, this.logLimits.burst, now), warnedAt: -Infinity }));
+    if (!limit.rate.take(now)) {
+      this.countDroppedLog('rate');
+      if (now - limit.warnedAt >= 60_000) {
+        limit.warnedAt = now;
+        this.options.logger?.warn({ serverId: spec.id, server: s.name, perSecond: this.logLimits.perSecond }, 'mcp gateway: upstream logs faster than relayed; its excess log messages are dropped (at most one warning a minute)');
+      }
+      return;
+    }
+    const { level, logger } = params;
+    const data = cutLogData(params.data, this.logLimits.maxDataBytes);
     const log: UpstreamLog = { level, logger: logger ? `${s.name}/${logger}` : s.name, data };
     if (s.tenant === SHARED_TENANT) {
       this.options.logger?.debug?.({ server: s.name, level, logger: log.logger }, 'mcp gateway: log message of a shared upstream (not relayed to clients)');

@@ -1,4 +1,4 @@
-import type { ClientCapabilities, Implementation } from '@modelcontextprotocol/sdk/types.js';
+import { LoggingLevelSchema, type ClientCapabilities, type Implementation, type LoggingLevel } from '@modelcontextprotocol/sdk/types.js';
 import type { Cache } from '../cache/port';
 import type { Actor } from '../core/envelope';
 import { UnavailableError } from '../core/errors';
@@ -20,6 +20,11 @@ export type SessionRecord = {
 const TIMEOUT_MS = 2_000;
 
 const keyOf = (id: string): string => `mcp-session:${id}`;
+/**
+ * The level the client set with logging/setLevel, beside the record rather than in it: the
+ * directory has no conditional write, and rewriting the record could undo a DELETE landing meanwhile.
+ */
+const levelKeyOf = (id: string): string => `mcp-session:${id}:log-level`;
 
 async function guarded<T>(op: string, work: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -66,16 +71,34 @@ export async function loadSession(cache: Cache, id: string): Promise<SessionReco
  */
 export async function touchSession(cache: Cache, id: string, record: SessionRecord, ttlMs: number): Promise<boolean> {
   const key = keyOf(id);
+  // The log level lives as long as its session (none set: nothing to renew).
+  await guarded('refresh', cache.expire(levelKeyOf(id), ttlMs));
   if (!(await guarded('refresh', cache.expire(key, ttlMs)))) await guarded('refresh', cache.setIfAbsent(key, JSON.stringify(record), ttlMs));
   return (await guarded('refresh', cache.get(key))) !== ENDED;
 }
 
 /** Mark session `id` ended (the client sent DELETE) for `ttlMs`, so every replica drops it. Throws UnavailableError when the cache fails. */
-export function endSession(cache: Cache, id: string, ttlMs: number): Promise<void> {
-  return guarded('end', cache.set(keyOf(id), ENDED, ttlMs));
+export async function endSession(cache: Cache, id: string, ttlMs: number): Promise<void> {
+  await guarded('end', cache.set(keyOf(id), ENDED, ttlMs));
+  await guarded('end', cache.del(levelKeyOf(id)));
 }
 
 /** Drop the entry of a session that never came to be (its initialize was refused). */
 export function removeSession(cache: Cache, id: string): Promise<void> {
   return guarded('remove', cache.del(keyOf(id)));
+}
+
+/**
+ * Record the level session `id`'s client set with logging/setLevel, for `ttlMs` (the idle
+ * timeout; touchSession renews it with the session). Throws UnavailableError when the cache fails.
+ */
+export function saveLogLevel(cache: Cache, id: string, level: LoggingLevel, ttlMs: number): Promise<void> {
+  return guarded('save log level', cache.set(levelKeyOf(id), level, ttlMs));
+}
+
+/** The level session `id`'s client set, or undefined when it set none. Throws UnavailableError when the cache fails. */
+export async function loadLogLevel(cache: Cache, id: string): Promise<LoggingLevel | undefined> {
+  const raw = await guarded('load log level', cache.get(levelKeyOf(id)));
+  const level = LoggingLevelSchema.safeParse(raw);
+  return level.success ? level.data : undefined;
 }

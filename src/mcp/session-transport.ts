@@ -25,6 +25,9 @@ export type FastReply = { status: 202 } | { status: 200; body: string } | { stat
  */
 type Pending = { deliver(message: JSONRPCMessage): void; notify?(message: JSONRPCMessage): void; drop(): void };
 
+/** The part of the SDK's web-standard transport that holds its SSE streams (SDK 1.32). */
+type SdkStreams = { _streamMapping?: Map<string, { controller?: ReadableStreamDefaultController }>; _standaloneSseStreamId?: string };
+
 const sseEvent = (message: JSONRPCMessage): string => `event: message\ndata: ${JSON.stringify(message)}\n\n`;
 
 /**
@@ -57,6 +60,20 @@ export class SessionTransport implements Transport {
 
   get sessionId(): string | undefined {
     return this.sdk.sessionId;
+  }
+
+  /**
+   * SSE events written to the session's GET stream that its HTTP response has not taken yet: the
+   * response stops taking them while the client does not read (the socket is full), and the SDK
+   * transport queues every later one in memory, heedless of that. 0 with no GET stream open
+   * (the SDK drops what would go there).
+   */
+  get queuedOnGetStream(): number {
+    // The SDK keeps the stream's controller to itself. Its ReadableStream has the default
+    // strategy (a high-water mark of 1 event), so desiredSize is 1 − the events queued.
+    const web = (this.sdk as unknown as { _webStandardTransport?: SdkStreams })._webStandardTransport;
+    const size = web?._streamMapping?.get(web._standaloneSseStreamId ?? '_GET_stream')?.controller?.desiredSize;
+    return typeof size === 'number' ? Math.max(0, 1 - size) : 0;
   }
 
   start(): Promise<void> {

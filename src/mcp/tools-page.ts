@@ -18,8 +18,10 @@ function bad(reason: string): InvalidCursorError {
 }
 
 /**
- * The name a cursor from `encodeToolsCursor` continues after. Anything else (garbage, edited,
- * another list's cursor) is INVALID_CURSOR, which the MCP server answers as -32602 Invalid params.
+ * The name a cursor from `encodeToolsCursor` continues after. A malformed one (garbage, cut
+ * short, another list's cursor) is INVALID_CURSOR, which the MCP server answers as -32602 Invalid
+ * params. Not signed: a well-formed cursor made by hand is a position like any other, in the
+ * caller's own list (the page is drawn from the tools the caller sees, whatever the cursor says).
  */
 export function decodeToolsCursor(raw: string): string {
   if (raw.length === 0 || raw.length > 1000 || !/^[A-Za-z0-9_-]+$/.test(raw)) throw bad('not base64url');

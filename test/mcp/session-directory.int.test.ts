@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { MemoryCache } from '../../src/cache/memory';
 import type { Cache } from '../../src/cache/port';
 import { openRedisCache } from '../../src/cache/redis';
-import { endSession, loadSession, saveSession, touchSession, type SessionRecord } from '../../src/mcp/session-directory';
+import { endSession, loadLogLevel, loadSession, saveLogLevel, saveSession, touchSession, type SessionRecord } from '../../src/mcp/session-directory';
 import { REDIS_TEST_URL, redisAvailable, redisTestPrefix, requireService } from '../support/services';
 
 const record: SessionRecord = {
@@ -63,6 +63,22 @@ for (const s of setups) {
       await endSession(cache, 's1', TTL);
       expect(await touchSession(cache, 's1', record, TTL)).to.equal(false);
       expect(await loadSession(cache, 's1')).to.equal(undefined);
+    });
+
+    it('keeps the log level beside the record, renewed with it and dropped when the session ends', async () => {
+      await saveSession(cache, 's3', record, TTL);
+      expect(await loadLogLevel(cache, 's3'), 'none set').to.equal(undefined);
+      await saveLogLevel(cache, 's3', 'warning', 200);
+      expect(await loadLogLevel(cache, 's3')).to.equal('warning');
+      expect(await touchSession(cache, 's3', record, TTL)).to.equal(true);
+      await new Promise((r) => setTimeout(r, 400));
+      expect(await loadLogLevel(cache, 's3'), 'renewed past its first TTL').to.equal('warning');
+      expect(await loadSession(cache, 's3'), 'the record as it was').to.deep.equal(record);
+      await endSession(cache, 's3', TTL);
+      expect(await loadLogLevel(cache, 's3')).to.equal(undefined);
+      // Something else in its place (not a level) reads as none set.
+      await cache.set('mcp-session:s4:log-level', 'loud');
+      expect(await loadLogLevel(cache, 's4')).to.equal(undefined);
     });
 
     for (const lost of [false, true]) {

@@ -7,7 +7,7 @@ import Redis from 'ioredis';
 import type { FastifyInstance } from 'fastify';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { LATEST_PROTOCOL_VERSION, type TextContent } from '@modelcontextprotocol/sdk/types.js';
+import { LATEST_PROTOCOL_VERSION, type LoggingMessageNotification, type TextContent } from '@modelcontextprotocol/sdk/types.js';
 import { MemoryCache } from '../../src/cache/memory';
 import type { Cache } from '../../src/cache/port';
 import { RedisCache } from '../../src/cache/redis';
@@ -15,11 +15,12 @@ import { openSqlEventStore } from '../../src/eventstore/sql';
 import type { SqlEventStore } from '../../src/eventstore/sql/sql-event-store';
 import { McpGateway } from '../../src/mcp/gateway';
 import { examplesServer } from '../../src/mcp/examples-server';
-import { loadSession } from '../../src/mcp/session-directory';
+import { loadLogLevel, loadSession } from '../../src/mcp/session-directory';
 import { REDIS_TEST_URL, redisAvailable, redisTestPrefix, requireService } from '../support/services';
 import { startGatewayHttp } from './support/clients';
 
 const alice = { kind: 'user' as const, id: 'alice' };
+const LOGGING_SERVER = join(__dirname, 'support', 'logging-server.ts');
 const ADOPTED = 'mcp session adopted from the session directory';
 // Short, so that a replica holding a session deleted elsewhere notices within the test.
 const REFRESH_MS = 150;
@@ -91,6 +92,30 @@ async function joinSession(url: string, session: string): Promise<{ client: Clie
   const client = new Client({ name: 'test-client', version: '1.0.0' });
   await client.connect(transport);
   return { client, transport };
+}
+
+/** The log messages (notifications/message) of a session's GET stream, opened over raw HTTP. */
+async function logStream(url: string, session: string): Promise<{ logs: LoggingMessageNotification['params'][]; close(): Promise<void> }> {
+  const res = await fetch(url, { headers: { ...headers('key-acme-alice', session), accept: 'text/event-stream' } });
+  expect(res.status, 'GET stream').to.equal(200);
+  const logs: LoggingMessageNotification['params'][] = [];
+  const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+  void (async () => {
+    let buffer = '';
+    for (;;) {
+      const { done, value } = await reader.read().catch(() => ({ done: true, value: undefined }));
+      if (done) return;
+      buffer += value;
+      for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
+        for (const line of buffer.slice(0, end).split('\n')) {
+          const message = line.startsWith('data: ') ? (JSON.parse(line.slice(6)) as { method?: string; params?: LoggingMessageNotification['params'] }) : undefined;
+          if (message?.method === 'notifications/message') logs.push(message.params!);
+        }
+        buffer = buffer.slice(end + 2);
+      }
+    }
+  })();
+  return { logs, close: () => reader.cancel().catch(() => {}) };
 }
 
 type Directory = { name: string; open(ctx: Mocha.Context): Promise<{ forA: Cache; forB: Cache; broken(): Promise<Cache>; close(): Promise<void> }> };
@@ -233,6 +258,59 @@ for (const directory of directories) {
       expect(written).to.have.length(1);
       expect(deleted).to.deep.equal(written);
       expect(await dir.forA.get(written[0])).to.equal(undefined);
+    });
+
+    it('relays log messages at the level the client set through another replica (kept in the directory)', async function () {
+      const logs = await pair.a.registerServer({
+        tenant: 'acme',
+        actor: alice,
+        name: 'logs',
+        transport: 'stdio',
+        command: process.execPath,
+        args: ['--require', require.resolve('tsx/cjs'), LOGGING_SERVER],
+      });
+      cleanups.push(() => pair.a.removeServer('acme', logs.id, alice));
+      await eventually('B connected to the logging upstream', () => pair.b.status().upstreams.some((u) => u.name === 'logs' && u.health === 'up'));
+      const session = await openSession(A.url);
+      // Its GET stream on B (which adopts the session), its logging/setLevel through A.
+      const stream = await logStream(B.url, session);
+      cleanups.push(() => stream.close());
+      const setLevel = (level: string, id: number) => rpc(A.url, 'key-acme-alice', session, { jsonrpc: '2.0', id, method: 'logging/setLevel', params: { level } });
+      const log = (level: string, data: string, id: number) =>
+        rpc(B.url, 'key-acme-alice', session, { jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'logs__log', arguments: { level, data } } });
+      expect((await setLevel('error', 20)).status).to.equal(200);
+      // Called through B: its own upstream connection logs, and B relays to the GET stream it holds.
+      expect((await log('debug', 'below the level', 21)).status).to.equal(200);
+      expect((await log('error', 'at the level', 22)).status).to.equal(200);
+      await eventually('the client hears the error', () => stream.logs.some((l) => l.data === 'at the level'));
+      expect(stream.logs.map((l) => l.data)).to.deep.equal(['at the level']);
+      // A new level set through A applies on B too (read again at most every second).
+      expect((await setLevel('debug', 23)).status).to.equal(200);
+      let n = 0;
+      await eventually('the client hears debug again', async () => {
+        const mark = `debug ${n}`;
+        await log('debug', mark, 30 + n++);
+        await new Promise((r) => setTimeout(r, 100));
+        return stream.logs.some((l) => l.data === mark);
+      });
+    });
+
+    it('answers logging/setLevel with DEPENDENCY_UNAVAILABLE when the directory cannot keep the level, and the session serves on', async function () {
+      const failing = new Proxy(dir.forA, {
+        get: (target, prop) =>
+          prop === 'set'
+            ? (key: string, ...rest: [string, number?]) => (key.endsWith(':log-level') ? Promise.reject(new Error('cache down (test)')) : target.set(key, ...rest))
+            : Reflect.get(target, prop),
+      });
+      const H = await startGatewayHttp(pair.a, { cache: failing });
+      cleanups.push(() => H.app.close());
+      const session = await openSession(H.url);
+      const res = await rpc(H.url, 'key-acme-alice', session, { jsonrpc: '2.0', id: 3, method: 'logging/setLevel', params: { level: 'error' } });
+      const body = (await res.json()) as { error?: { code: number; data?: { code?: string } } };
+      expect(body.error?.code).to.equal(-32603);
+      expect(body.error?.data?.code).to.equal('DEPENDENCY_UNAVAILABLE');
+      expect(await loadLogLevel(dir.forA, session)).to.equal(undefined);
+      expect((await ping(H.url, session)).status).to.equal(200);
     });
 
     it('adopts once when requests for a session it does not know arrive together', async function () {
