@@ -224,6 +224,8 @@ export async function mcpGatewayPlugin(app: FastifyInstance, opts: McpGatewayPlu
         },
         // A client that holds its GET stream open without reading it gets no more log messages, not an ever longer queue.
         queued: () => transport.queuedOnGetStream,
+        // A replica that only answers the session's POSTs sends no log messages, so it reads no level for them either.
+        streaming: () => transport.hasGetStream,
         // Log messages are relayed by the replica holding the GET stream; logging/setLevel may come through any.
         logLevel: cache
           ? { save: (level) => saveLogLevel(cache, id, level, idleMs), load: () => loadLogLevel(cache, id), freshMs: logLevelRefreshMs }

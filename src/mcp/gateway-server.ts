@@ -125,6 +125,12 @@ export type GatewayServerOptions = {
    * MAX_QUEUED_LOG_MESSAGES wait: one that does not read costs a bounded amount.
    */
   queued?: () => number;
+  /**
+   * Whether log messages can reach this client through this server now (on /mcp: this replica
+   * holds the session's GET stream). When false a message is neither relayed nor is the level
+   * read for it. Default: always.
+   */
+  streaming?: () => boolean;
   logLevel?: LogLevelStore;
 };
 
@@ -222,13 +228,15 @@ export function createGatewayServer(gateway: McpGateway, ctx: CallContext, optio
   // Not tied to a request (MCP's log messages carry none): on /mcp they go over the session's GET stream.
   const offLogs = gateway.onUpstreamLog((tenant, log) => {
     if (tenant !== ctx.tenant) return;
+    if (options.streaming && !options.streaming()) return;
     if (store && !reading && performance.now() - readAt >= store.freshMs) {
       readAt = performance.now();
       const before = setCount;
       // A store that does not answer keeps the level known here.
       const read = store.load().then(
         (level) => {
-          if (setCount === before) minimum = level === undefined ? undefined : SEVERITY.get(level);
+          // An entry not found (evicted, flushed) says nothing: the level known here stays.
+          if (setCount === before && level !== undefined) minimum = SEVERITY.get(level);
         },
         () => {},
       );

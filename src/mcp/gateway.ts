@@ -14,7 +14,7 @@ import { ToolSearch, type ToolSearchStatus } from '../search/tool-search';
 import { ToolCallAudit, type PayloadPolicy, MAX_STORED_PAYLOAD_CHARS } from './audit';
 import { MCP_SERVER_STREAM_PREFIX, ToolCatalog, type CatalogChange } from './catalog';
 import { cancelledError, McpGatewayError } from './errors';
-import { cutLogData, defaultLogRelayLimits, logDropCounter, LogRate, type LogDropReason, type LogRelayLimits } from './log-relay';
+import { cutLogData, cutLoggerName, defaultLogRelayLimits, logDropCounter, LogRate, type LogDropReason, type LogRelayLimits } from './log-relay';
 import { payloadDigest } from './payload-hash';
 import { envProblems, envRecord, missingEnvVariables } from './upstream-env';
 import { headersProblems, missingVariables } from './upstream-headers';
@@ -358,6 +358,10 @@ export class McpGateway {
   private relayLog(spec: UpstreamSpec, params: LoggingMessageNotification['params']): void {
     const s = this.catalog.server(spec.id);
     if (!s || this.upstreams.get(spec.id)?.spec !== spec) return;
+    if (s.tenant === SHARED_TENANT) {
+      this.options.logger?.debug?.({ server: s.name, level: params.level }, 'mcp gateway: log message of a shared upstream (not relayed to clients)');
+      return;
+    }
     // An upstream that logs in a loop must not cost every client of the tenant (and this process) a copy of each message.
     const now = performance.now();
     let limit = this.logRates.get(spec.id);
@@ -372,11 +376,7 @@ export class McpGateway {
     }
     const { level, logger } = params;
     const data = cutLogData(params.data, this.logLimits.maxDataBytes);
-    const log: UpstreamLog = { level, logger: logger ? `${s.name}/${logger}` : s.name, data };
-    if (s.tenant === SHARED_TENANT) {
-      this.options.logger?.debug?.({ server: s.name, level, logger: log.logger }, 'mcp gateway: log message of a shared upstream (not relayed to clients)');
-      return;
-    }
+    const log: UpstreamLog = { level, logger: logger ? `${s.name}/${cutLoggerName(logger)}` : s.name, data };
     for (const l of this.logListeners) l(s.tenant, log);
   }
 

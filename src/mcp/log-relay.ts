@@ -53,6 +53,17 @@ export function cutLogData(data: unknown, maxBytes: number): unknown {
   return bytes <= maxBytes ? data : `[cut by the gateway: ${bytes} bytes of JSON data, over the ${maxBytes} relayed]`;
 }
 
+/** The most characters of an upstream's `logger` name relayed (the message's size bound is `data`'s and this). */
+export const MAX_LOGGER_CHARS = 128;
+
+/**
+ * An upstream's `logger` name as relayed: at most MAX_LOGGER_CHARS characters, a longer one cut
+ * with "…" (any string is valid to the SDK, and a message is relayed to every client of the tenant).
+ */
+export function cutLoggerName(logger: string): string {
+  return logger.length <= MAX_LOGGER_CHARS ? logger : `${logger.slice(0, MAX_LOGGER_CHARS - 1)}…`;
+}
+
 /**
  * A token bucket: `take()` is true while the caller is within `perSecond` on average with bursts
  * of `burst`. `now` in ms (monotonic).

@@ -68,6 +68,13 @@ export class SessionTransport implements Transport {
    * transport queues every later one in memory, heedless of that. 0 with no GET stream open
    * (the SDK drops what would go there).
    */
+  /** Whether this replica holds the session's GET stream (log messages for it go nowhere else). */
+  get hasGetStream(): boolean {
+    const web = (this.sdk as unknown as { _webStandardTransport?: SdkStreams })._webStandardTransport;
+    // Without the SDK's map (another SDK version), say yes: relaying is what happened before.
+    return web?._streamMapping ? web._streamMapping.has(web._standaloneSseStreamId ?? '_GET_stream') : true;
+  }
+
   get queuedOnGetStream(): number {
     // The SDK keeps the stream's controller to itself. Its ReadableStream has the default
     // strategy (a high-water mark of 1 event), so desiredSize is 1 − the events queued.

@@ -295,6 +295,58 @@ for (const directory of directories) {
       });
     });
 
+    it('a replica without the session\'s GET stream neither relays log messages to it nor reads its level for them', async function () {
+      const logs = await pair.a.registerServer({
+        tenant: 'acme',
+        actor: alice,
+        name: 'logs2',
+        transport: 'stdio',
+        command: process.execPath,
+        args: ['--require', require.resolve('tsx/cjs'), LOGGING_SERVER],
+      });
+      cleanups.push(() => pair.a.removeServer('acme', logs.id, alice));
+      const reads: string[] = [];
+      const watched = new Proxy(dir.forA, {
+        get: (target, prop) => (prop === 'get' ? (key: string) => (key.endsWith(':log-level') && reads.push(key), target.get(key)) : Reflect.get(target, prop)),
+      });
+      const H = await startGatewayHttp(pair.a, { cache: watched, logLevelRefreshMs: 0 });
+      cleanups.push(() => H.app.close());
+      const session = await openSession(H.url);
+      // The GET stream on B; the calls (and so the upstream's log messages) through H.
+      const stream = await logStream(B.url, session);
+      cleanups.push(() => stream.close());
+      for (let i = 0; i < 5; i++) {
+        const res = await rpc(H.url, 'key-acme-alice', session, { jsonrpc: '2.0', id: 40 + i, method: 'tools/call', params: { name: 'logs2__log', arguments: { level: 'info', data: `via H ${i}` } } });
+        expect(res.status).to.equal(200);
+      }
+      await new Promise((r) => setTimeout(r, 300));
+      expect(reads, 'level reads on the replica without the GET stream').to.deep.equal([]);
+    });
+
+    it('keeps the level it knows when the directory has lost its entry (evicted, flushed): not back to everything', async function () {
+      const logs = await pair.a.registerServer({
+        tenant: 'acme',
+        actor: alice,
+        name: 'logs3',
+        transport: 'stdio',
+        command: process.execPath,
+        args: ['--require', require.resolve('tsx/cjs'), LOGGING_SERVER],
+      });
+      cleanups.push(() => pair.a.removeServer('acme', logs.id, alice));
+      const H = await startGatewayHttp(pair.a, { cache: dir.forA, logLevelRefreshMs: 0 });
+      cleanups.push(() => H.app.close());
+      const session = await openSession(H.url);
+      const stream = await logStream(H.url, session);
+      cleanups.push(() => stream.close());
+      const call = (level: string, data: string, id: number) => rpc(H.url, 'key-acme-alice', session, { jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'logs3__log', arguments: { level, data } } });
+      expect((await rpc(H.url, 'key-acme-alice', session, { jsonrpc: '2.0', id: 50, method: 'logging/setLevel', params: { level: 'error' } })).status).to.equal(200);
+      await dir.forA.del(`mcp-session:${session}:log-level`);
+      expect((await call('debug', 'below the level', 51)).status).to.equal(200);
+      expect((await call('error', 'at the level', 52)).status).to.equal(200);
+      await eventually('the client hears the error', () => stream.logs.some((l) => l.data === 'at the level'));
+      expect(stream.logs.map((l) => l.data)).to.deep.equal(['at the level']);
+    });
+
     it('answers logging/setLevel with DEPENDENCY_UNAVAILABLE when the directory cannot keep the level, and the session serves on', async function () {
       const failing = new Proxy(dir.forA, {
         get: (target, prop) =>

@@ -4,6 +4,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { LoggingMessageNotificationSchema, type LoggingMessageNotification } from '@modelcontextprotocol/sdk/types.js';
 import type { FastifyInstance } from 'fastify';
 import { McpGateway } from '../../src/mcp/gateway';
+import { MAX_LOGGER_CHARS } from '../../src/mcp/log-relay';
 import { runGatewayStdio } from '../../src/mcp/gateway-stdio';
 import { httpClient, startGatewayHttp } from './support/clients';
 import { openTempSqliteStore } from './support/stores';
@@ -55,6 +56,7 @@ describe('MCP gateway: upstream log messages', function () {
     await gateway.start();
     await gateway.registerServer({ tenant: 'acme', actor: alice, name: 'logs', ...stdio });
     await gateway.registerServer({ tenant: 'acme', actor: alice, name: 'named', ...stdio, env: { LOGGER_NAME: 'db' } });
+    await gateway.registerServer({ tenant: 'acme', actor: alice, name: 'longname', ...stdio, env: { LOGGER_NAME: 'L'.repeat(2_000) } });
     await gateway.registerServer({ tenant: 'beta', actor: alice, name: 'logs', ...stdio });
     await gateway.registerServer({ tenant: '*', actor: { kind: 'system', id: 'cfg' }, name: 'sharedlogs', ...stdio });
     for (const s of gateway.listServers('acme')) expect(s.health, s.name).to.equal('up');
@@ -108,6 +110,12 @@ describe('MCP gateway: upstream log messages', function () {
     await a1.callTool({ name: 'named__log', arguments: { level: 'notice', data: 'named' } });
     await heard(['a1'], 'named');
     expect(said(logs.get('a1')!, 'named')).to.deep.equal([{ level: 'notice', logger: 'named/db', data: 'named' }]);
+  });
+
+  it('cuts a long logger name of the upstream to MAX_LOGGER_CHARS (a message goes to every client of the tenant)', async function () {
+    await a1.callTool({ name: 'longname__log', arguments: { level: 'notice', data: 'long logger' } });
+    await heard(['a1'], 'long logger');
+    expect(said(logs.get('a1')!, 'long logger')).to.deep.equal([{ level: 'notice', logger: `longname/${'L'.repeat(MAX_LOGGER_CHARS - 1)}…`, data: 'long logger' }]);
   });
 
   it('relays nothing of a shared server (it serves every tenant) to anyone', async function () {
