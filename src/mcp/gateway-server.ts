@@ -154,7 +154,7 @@ export function createGatewayServer(gateway: McpGateway, ctx: CallContext, optio
   server.setRequestHandler(LenientSetLevelRequestSchema, async (request) => {
     const level = (request.params as { level?: unknown } | undefined)?.level;
     const severity = typeof level === 'string' ? SEVERITY.get(level as LoggingLevel) : undefined;
-    if (severity === undefined) throw wireError(ErrorCode.InvalidParams, `logging/setLevel: level must be one of ${LoggingLevelSchema.options.join(', ')}`);
+    if (severity === undefined) throw wireError(ErrorCode.InvalidParams, `logging/setLevel: level must be one of ${LoggingLevelSchema.options.join(', ')}`, { code: 'VALIDATION_FAILED' });
     if (store) {
       try {
         await store.save(level as LoggingLevel);
@@ -192,7 +192,7 @@ export function createGatewayServer(gateway: McpGateway, ctx: CallContext, optio
     try {
       if (name === SEARCH_TOOLS_NAME) {
         const query = typeof args.query === 'string' ? args.query : '';
-        if (!query) throw wireError(ErrorCode.InvalidParams, 'search_tools: query (a string) is required');
+        if (!query) throw wireError(ErrorCode.InvalidParams, 'search_tools: query (a string) is required', { code: 'VALIDATION_FAILED' });
         const k = Number.isInteger(args.k) ? Math.min(20, Math.max(1, args.k as number)) : 5;
         const matches = await gateway.searchTools(ctx.tenant, query, k);
         const tools = matches.map((m) => toMcpTool(m.tool));

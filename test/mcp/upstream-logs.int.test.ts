@@ -148,8 +148,9 @@ describe('MCP gateway: upstream log messages', function () {
     expect(a1.getServerCapabilities()).to.have.property('logging');
     const err = await a1.setLoggingLevel('loud' as never).then(
       () => undefined,
-      (e: { code?: number }) => e,
+      (e: { code?: number; data?: { code?: string } }) => e,
     );
     expect(err?.code).to.equal(-32602);
+    expect(err?.data?.code).to.equal('VALIDATION_FAILED');
   });
 });

@@ -74,6 +74,8 @@ export const ApprovalResponse = z.looseObject({
   taskId: z.string(),
   proposalHash: Hex32,
   decision: z.enum(['approve', 'reject']),
+  /** The last event this decision appended (none for a repeat, which appends nothing). */
+  eventId: z.string().optional(),
   /** approved: released (the agent goes on); rejected; pending: recorded, and more distinct approvers are needed. */
   status: z.enum(['approved', 'rejected', 'pending']).optional(),
   /** Distinct approvers so far and how many the proposal's policy asks for. */
