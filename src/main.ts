@@ -6,6 +6,7 @@ import { Registry } from 'prom-client';
 import { catalog } from '../events';
 import { assertTaskRunnable, createAgentRuntime, ApprovalsService, SqlSpendLedger } from './agent';
 import { buildApp, createLogger, type ReadinessCheck } from './api';
+import { softReadinessCheck } from './telemetry/readiness-check';
 import { mcpGatewayService } from './api/mcp-gateway-service';
 import { proofsService } from './api/proofs-service';
 import { uiPlugin } from './ui';
@@ -280,20 +281,26 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
     const readiness: ReadinessCheck[] = [
       { name: `event store (${rawStore.name})`, check: async () => (await rawStore.ping(), { state: 'up' }) },
       { name: `database (${config.databaseUrl.startsWith('sqlite:') ? 'sqlite' : 'mysql'})`, check: async () => (await knex.raw('SELECT 1'), { state: 'up' }) },
-      { name: `cache (${cache.name})`, check: async () => (await cache.ping(), { state: 'up' }) },
+      softReadinessCheck(
+        { name: `cache (${cache.name})`, check: async () => (await cache.ping(), { state: 'up' }) },
+        'REST answers from SQL, rate limits count per process, /mcp sessions cannot be opened or moved, leases and wallet locks in it wait',
+      ),
       { name: `bus (${bus.name})`, check: async () => ({ state: 'up' }) },
-      {
-        name: 'chain',
-        check: async () => {
-          const res = await fetch(pipeline.rpcUrl, {
-            method: 'POST',
-            headers: { 'content-type': 'application/json' },
-            body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_chainId', params: [] }),
-            signal: AbortSignal.timeout(2000),
-          });
-          return res.ok ? { state: 'up', detail: `AuditAnchor at ${pipeline.contractAddress}` } : { state: 'down', detail: `HTTP ${res.status}` };
+      softReadinessCheck(
+        {
+          name: 'chain',
+          check: async () => {
+            const res = await fetch(pipeline.rpcUrl, {
+              method: 'POST',
+              headers: { 'content-type': 'application/json' },
+              body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_chainId', params: [] }),
+              signal: AbortSignal.timeout(2000),
+            });
+            return res.ok ? { state: 'up', detail: `AuditAnchor at ${pipeline.contractAddress}` } : { state: 'down', detail: `HTTP ${res.status}` };
+          },
         },
-      },
+        'sealed batches wait to be anchored; proofs of anchored batches are still served',
+      ),
       {
         name: 'tool search',
         check: async () => {

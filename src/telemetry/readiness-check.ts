@@ -29,3 +29,20 @@ export async function runReadinessCheck(c: ReadinessCheck, timeoutMs = READINESS
     clearTimeout(timer);
   }
 }
+
+/**
+ * A dependency the process serves without, less well (a cache, the anchoring chain): when its
+ * check fails, throws or does not answer in time, it is `degraded` (/readyz still 200, the gauge
+ * 0.5) with `consequence` said after the reason, not `down`, which would take every replica out of
+ * its load balancer at once over a dependency none of them needs to answer.
+ * @example softReadinessCheck({ name: 'cache (redis)', check }, 'REST answers from SQL; /mcp sessions cannot be opened')
+ */
+export function softReadinessCheck(c: ReadinessCheck, consequence: string, timeoutMs = READINESS_CHECK_TIMEOUT_MS - 250): ReadinessCheck {
+  return {
+    name: c.name,
+    async check() {
+      const r = await runReadinessCheck(c, timeoutMs);
+      return r.state === 'down' ? { state: 'degraded', detail: `${r.detail ?? 'down'}; ${consequence}` } : r;
+    },
+  };
+}

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { READINESS_CHECK_TIMEOUT_MS, runReadinessCheck } from '../../src/telemetry/readiness-check';
+import { READINESS_CHECK_TIMEOUT_MS, runReadinessCheck, softReadinessCheck } from '../../src/telemetry/readiness-check';
 
 describe('runReadinessCheck: one dependency, as /readyz and openmcp_dependency_up see it', () => {
   it('passes the state and detail of a check that answers', async () => {
@@ -20,5 +20,20 @@ describe('runReadinessCheck: one dependency, as /readyz and openmcp_dependency_u
     const t0 = Date.now();
     expect(await runReadinessCheck({ name: 'db', check: () => new Promise(() => {}) }, 50)).to.deep.equal({ state: 'down', detail: 'no answer in 50 ms' });
     expect(Date.now() - t0).to.be.below(1000);
+  });
+
+  it('softReadinessCheck: a failing, throwing or hung dependency the process serves without is degraded with the reason and the consequence; up stays up', async () => {
+    const consequence = 'served without it';
+    const up = softReadinessCheck({ name: 'c', check: async () => ({ state: 'up' }) }, consequence);
+    expect(await runReadinessCheck(up)).to.deep.equal({ state: 'up' });
+    const down = softReadinessCheck({ name: 'c', check: async () => ({ state: 'down', detail: 'HTTP 502' }) }, consequence);
+    expect(await runReadinessCheck(down)).to.deep.equal({ state: 'degraded', detail: `HTTP 502; ${consequence}` });
+    const throws = softReadinessCheck({ name: 'c', check: async () => Promise.reject(new Error('connect ECONNREFUSED redis://u:secret@h:6379')) }, consequence);
+    const t = await runReadinessCheck(throws);
+    expect(t.state).to.equal('degraded');
+    expect(t.detail).to.not.include('secret');
+    expect(t.detail).to.include(consequence);
+    const hung = softReadinessCheck({ name: 'c', check: () => new Promise(() => {}) }, consequence, 50);
+    expect(await runReadinessCheck(hung, 1000)).to.deep.equal({ state: 'degraded', detail: `no answer in 50 ms; ${consequence}` });
   });
 });
