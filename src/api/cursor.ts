@@ -1,3 +1,4 @@
+import { decodeCursorJson, encodeCursorJson } from '../core/cursor-json';
 import { InvalidCursorError } from './errors';
 
 /**
@@ -5,16 +6,11 @@ import { InvalidCursorError } from './errors';
  * belongs to so a cursor from one list is refused by another.
  */
 export function encodeCursor(list: string, last: string | number): string {
-  return Buffer.from(JSON.stringify([list, last]), 'utf8').toString('base64url');
+  return encodeCursorJson([list, last]);
 }
 
 export function decodeCursor(list: string, cursor: string, check: (last: unknown) => boolean): string | number {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch {
-    throw new InvalidCursorError();
-  }
+  const parsed = decodeCursorJson(cursor, 2000, () => new InvalidCursorError());
   if (!Array.isArray(parsed) || parsed.length !== 2 || parsed[0] !== list || !check(parsed[1])) throw new InvalidCursorError();
   return parsed[1] as string | number;
 }

@@ -1,4 +1,5 @@
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
+import { decodeCursorJson, encodeCursorJson } from '../core/cursor-json';
 import { InvalidCursorError } from '../core/errors';
 
 /** Tools per tools/list page unless configured (MCP_TOOLS_PAGE_SIZE). */
@@ -10,7 +11,7 @@ type ToolsCursor = { l: 'tools'; a: string };
 /** The cursor of a page whose last tool is `lastName`: opaque to clients (base64url JSON). */
 export function encodeToolsCursor(lastName: string): string {
   const c: ToolsCursor = { l: 'tools', a: lastName };
-  return Buffer.from(JSON.stringify(c), 'utf8').toString('base64url');
+  return encodeCursorJson(c);
 }
 
 function bad(reason: string): InvalidCursorError {
@@ -24,13 +25,7 @@ function bad(reason: string): InvalidCursorError {
  * caller's own list (the page is drawn from the tools the caller sees, whatever the cursor says).
  */
 export function decodeToolsCursor(raw: string): string {
-  if (raw.length === 0 || raw.length > 1000 || !/^[A-Za-z0-9_-]+$/.test(raw)) throw bad('not base64url');
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8'));
-  } catch {
-    throw bad('malformed');
-  }
+  const parsed = decodeCursorJson(raw, 1000, bad);
   const c = parsed as Partial<ToolsCursor> | null;
   if (typeof c !== 'object' || c === null || Array.isArray(c) || c.l !== 'tools') throw bad('not a tools/list cursor');
   // '' is the start: the position of a first page that held only the gateway's own tools.

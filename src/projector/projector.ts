@@ -50,6 +50,8 @@ export type ProjectorOptions = {
    * raise the epoch without trying Redis. Told once per such window.
    */
   onCacheError?: (err: unknown) => void;
+  /** How long the cache is left alone after a failure (skipWhileDown; default CACHE_SKIP_MS). */
+  cacheSkipMs?: number;
 };
 
 /**
@@ -77,7 +79,7 @@ export class Projector {
   private readonly cache?: SkippingCache;
 
   constructor(private readonly options: ProjectorOptions) {
-    this.cache = options.cache && skipWhileDown(options.cache, { onError: options.onCacheError });
+    this.cache = options.cache && skipWhileDown(options.cache, { onError: options.onCacheError, skipMs: options.cacheSkipMs });
     this.appliers = options.appliers ?? defaultAppliers();
     this.tables = options.tables ?? LIVE_TABLES;
     this.lock = new HeldWriteLock(options.knex, options.lockHoldMs);

@@ -1,3 +1,4 @@
+import { decodeCursorJson, encodeCursorJson } from '../core/cursor-json';
 import { InvalidCursorError } from '../core/errors';
 
 /** Keyset position in the task list: newest first, ties broken by id. */
@@ -6,7 +7,7 @@ export type TaskCursor = { createdAt: string; id: string };
 const ISO_MS_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 export function encodeTaskCursor(c: TaskCursor): string {
-  return Buffer.from(JSON.stringify({ c: c.createdAt, i: c.id }), 'utf8').toString('base64url');
+  return encodeCursorJson({ c: c.createdAt, i: c.id });
 }
 
 function bad(reason: string): InvalidCursorError {
@@ -18,13 +19,7 @@ function bad(reason: string): InvalidCursorError {
  * is INVALID_CURSOR naming `cursor` (HTTP 400, as on every other list), never a 500.
  */
 export function decodeTaskCursor(raw: string): TaskCursor {
-  if (raw.length === 0 || raw.length > 600 || !/^[A-Za-z0-9_-]+$/.test(raw)) throw bad('not base64url');
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8'));
-  } catch {
-    throw bad('malformed');
-  }
+  const parsed = decodeCursorJson(raw, 600, bad);
   const p = parsed as { c?: unknown; i?: unknown };
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw bad('malformed');
   if (typeof p.c !== 'string' || !ISO_MS_RE.test(p.c)) throw bad('malformed time');

@@ -25,6 +25,8 @@ export type SqlReadModelsOptions = {
   tables?: ReadModelTables;
   /** Told of a cache failure (Redis down); reads are answered from SQL meanwhile (skipWhileDown). */
   onCacheError?: (err: unknown) => void;
+  /** How long the cache is left alone after a failure (skipWhileDown; default CACHE_SKIP_MS). */
+  cacheSkipMs?: number;
 };
 
 const MAX_LIMIT = 1000;
@@ -67,7 +69,7 @@ export class SqlReadModels implements ReadModels {
 
   constructor(private readonly options: SqlReadModelsOptions) {
     this.t = options.tables ?? LIVE_TABLES;
-    this.cache = options.cache && skipWhileDown(options.cache, { onError: options.onCacheError });
+    this.cache = options.cache && skipWhileDown(options.cache, { onError: options.onCacheError, skipMs: options.cacheSkipMs });
   }
 
   private get db(): Knex {

@@ -7,7 +7,6 @@ import { createEvent, type RecordedEvent } from '../../src/core/envelope';
 import { newId } from '../../src/core/ids';
 import { Projector } from '../../src/projector/projector';
 import { SqlReadModels } from '../../src/readmodels/sql-read-models';
-import { CACHE_SKIP_MS } from '../../src/cache/skip-while-down';
 import { loadTaskViews } from '../../src/readmodels/task-views';
 import { readCacheEpoch } from '../../src/readmodels/cache-epoch';
 import { taskCacheKey } from '../../src/readmodels/cache-keys';
@@ -17,6 +16,8 @@ import { mysqlAvailable, redisAvailable, redisTestPrefix, REDIS_TEST_URL, requir
 import { openTestDb, type TestDb } from './support';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** The cache is left alone this long after a failure here (CACHE_SKIP_MS, 5 s, in production): the test waits past it. */
+const SKIP_MS = 500;
 
 async function eventually<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean, ms = 15_000): Promise<T> {
   const end = Date.now() + ms;
@@ -67,7 +68,7 @@ for (const dialect of ['sqlite', 'mysql'] as const) {
       projectorCache = await openRedisCache(`redis://127.0.0.1:${proxy.port}`, prefix.prefix);
       direct = new Redis(REDIS_TEST_URL);
       bus = new InProcessBus(db.store, new SqlCheckpointStore(db.knex), { onError: (err) => errors.push(err) });
-      projector = new Projector({ knex: db.knex, bus, cache: projectorCache, onError: (err) => errors.push(err) });
+      projector = new Projector({ knex: db.knex, bus, cache: projectorCache, cacheSkipMs: SKIP_MS, onError: (err) => errors.push(err) });
       await projector.start();
     });
     afterEach(async () => {
@@ -104,8 +105,8 @@ for (const dialect of ['sqlite', 'mysql'] as const) {
       it(`keeps the read models current while Redis is ${outage}, and no process serves the view cached before the outage once it is back`, async () => {
         // The API process reaches Redis through the same cut link as the projector; a second
         // API replica through its own connection, which it gets back at the same time.
-        const api = new SqlReadModels({ knex: db.knex, cache: await viaProxy() });
-        const replica = new SqlReadModels({ knex: db.knex, cache: await viaProxy() });
+        const api = new SqlReadModels({ knex: db.knex, cache: await viaProxy(), cacheSkipMs: SKIP_MS });
+        const replica = new SqlReadModels({ knex: db.knex, cache: await viaProxy(), cacheSkipMs: SKIP_MS });
         const task = await cachedRunningTask([api, replica]);
 
         if (outage === 'down') await proxy.down();
@@ -126,7 +127,7 @@ for (const dialect of ['sqlite', 'mysql'] as const) {
         // the view cached before the outage may be overwritten late; when it was down, nothing is.)
         await proxy.up();
         // Past every reader's bypass window: they read through Redis again.
-        await sleep(CACHE_SKIP_MS + 200);
+        await sleep(SKIP_MS + 200);
         expect((await api.getTask('acme', task.id))?.status, 'the API after the outage').to.equal('completed');
         expect((await replica.getTask('acme', task.id))?.status, 'a replica after the outage').to.equal('completed');
         // And the cache is in use again, under a newer epoch than the view cached before the outage.
@@ -138,7 +139,7 @@ for (const dialect of ['sqlite', 'mysql'] as const) {
 
     for (const outage of ['down', 'hung'] as const) {
       it(`never serves the old view from a replica that still reaches Redis while the projector's Redis is ${outage}`, async () => {
-        const replica = new SqlReadModels({ knex: db.knex, cache: new RedisCache(direct, prefix.prefix) });
+        const replica = new SqlReadModels({ knex: db.knex, cache: new RedisCache(direct, prefix.prefix), cacheSkipMs: SKIP_MS });
         const task = await cachedRunningTask([replica]);
         if (outage === 'down') await proxy.down();
         else proxy.freeze();

@@ -132,7 +132,7 @@ describe(`at scale: 8 role processes under SIGKILL chaos (${process.env.SCALE_EV
     const restarting: Partial<Record<Kind, Promise<void>>> = {};
     for (const kind of order) {
       await restarting[kind];
-      await sleep(1_000 + Math.random() * 3_000);
+      await sleep(500 + Math.random() * 2_000);
       const list = alive[kind];
       const victim = list[Math.floor(Math.random() * list.length)];
       const exited = new Promise((r) => victim.child.once('exit', r));
