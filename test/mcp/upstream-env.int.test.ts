@@ -194,7 +194,8 @@ describe("MCP gateway: a stdio upstream's env by reference to the gateway's envi
     const old = createEvent({ type: 'McpServerRegistered', version: 1, stream: 'mcpserver-old-1', tenant: 'acme', actor, data: { name: 'old', ...stdio, envKeys: ['TOKEN'] } });
     await store.append(old.stream, [old], { expectedRevision: 'no_stream' });
     const b = await other();
-    await eventually('the old server connects', () => b.upstream('old-1')?.health === 'up');
+    // Up, then its tools in the catalog (discovered by this replica and read back from the log).
+    await eventually('the old server connects and its tools are listed', () => b.upstream('old-1')?.health === 'up' && b.listTools('acme').some((t) => t.name === 'old__env_digest'));
     expect(b.listServers('acme').find((x) => x.name === 'old')).to.not.have.property('env');
     expect(await digestOn(b, 'old', 'TOKEN')).to.equal('unset');
   });
