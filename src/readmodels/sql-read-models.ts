@@ -4,7 +4,7 @@ import type { BatchDoc } from '../../projections/batches.projection';
 import type { RecordedEvent } from '../core/envelope';
 import { ValidationError } from '../core/errors';
 import type { Cache } from '../cache/port';
-import { skipWhileDown } from '../cache/skip-while-down';
+import { skipWhileDown, type SkippingCache } from '../cache/skip-while-down';
 import type { AppliedPositions } from './applied-positions';
 import { READ_CACHE_TTL_MS, taskCacheKey, toolCatalogCacheKey } from './cache-keys';
 import { readCacheEpoch } from './cache-epoch';
@@ -65,7 +65,7 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref?.
  */
 export class SqlReadModels implements ReadModels {
   private readonly t: ReadModelTables;
-  private readonly cache?: Cache;
+  private readonly cache?: SkippingCache;
 
   constructor(private readonly options: SqlReadModelsOptions) {
     this.t = options.tables ?? LIVE_TABLES;
@@ -87,7 +87,8 @@ export class SqlReadModels implements ReadModels {
    */
   private async readThrough<T>(key: (epoch: number) => string, load: () => Promise<T | undefined>): Promise<T | undefined> {
     const cache = this.cache;
-    if (!cache) return load();
+    // While the cache is left alone, neither it nor the epoch (a query of its own) is read.
+    if (!cache || cache.skipping) return load();
     const k = key(await readCacheEpoch(this.db));
     try {
       const hit = await cache.get(k);

@@ -6,6 +6,7 @@ import { SqlCheckpointStore } from '../../src/checkpoints/sql-checkpoint-store';
 import { createEvent, type RecordedEvent } from '../../src/core/envelope';
 import { newId } from '../../src/core/ids';
 import { Projector } from '../../src/projector/projector';
+import { CACHE_EPOCH_TABLE } from '../../projections/tables';
 import { SqlReadModels } from '../../src/readmodels/sql-read-models';
 import { loadTaskViews } from '../../src/readmodels/task-views';
 import { readCacheEpoch } from '../../src/readmodels/cache-epoch';
@@ -120,6 +121,13 @@ for (const dialect of ['sqlite', 'mysql'] as const) {
         await later.append('TaskSubmitted', { instruction: 'y' });
         await eventually('a later batch during the outage', () => sqlStatus(later.id), (s) => s === 'submitted');
         expect((await api.getTask('acme', task.id))?.status, 'a read during the outage').to.equal('completed');
+        // That read opened the reader's skip window: within it neither Redis nor the epoch is read.
+        let epochReads = 0;
+        const count = (q: { sql: string }) => void (q.sql.includes(CACHE_EPOCH_TABLE) && epochReads++);
+        db.knex.on('query', count);
+        await api.getTask('acme', task.id);
+        db.knex.removeListener('query', count);
+        expect(epochReads, 'epoch reads while the cache is left alone').to.equal(0);
         expect((await api.getTask('acme', later.id))?.status, 'a task submitted during the outage').to.equal('submitted');
         expect(errors.map(String), 'batches failed').to.deep.equal([]);
 
