@@ -1,7 +1,8 @@
 import type { Knex } from 'knex';
 import { batchFromRow } from '../../projections/batches.sql';
 import type { BatchDoc } from '../../projections/batches.projection';
-import type { RecordedEvent } from '../core/envelope';
+import { tasksProjection } from '../../projections/tasks.projection';
+import { parseStream, type RecordedEvent } from '../core/envelope';
 import { ValidationError } from '../core/errors';
 import type { Cache } from '../cache/port';
 import { skipWhileDown, type SkippingCache } from '../cache/skip-while-down';
@@ -152,9 +153,32 @@ export class SqlReadModels implements ReadModels {
    * Every projection commits a batch in one transaction with its audit-log rows, so "the audit
    * row at `position` exists" means every read model reflects that event. This holds under Kafka
    * too, where a checkpoint watermark would not (partitions are applied out of global order).
+   * The cache is rewritten after that commit, so it is asked too (cacheShows).
    */
   private async isApplied(position: number): Promise<boolean> {
-    return (await this.db(this.t.auditEvents).where('position', position).first('position')) !== undefined;
+    const row = await this.db(this.t.auditEvents).where('position', position).first('stream', 'type', 'revision');
+    return row !== undefined && (await this.cacheShows(String(row.stream), String(row.type), Number(row.revision)));
+  }
+
+  /**
+   * Whether a cached read of the event's task shows it. The projector rewrites a cached view only
+   * after its commit, so between the two the audit row is there while a GET of the task would
+   * still answer the view before it (from Redis): a process without the projector's notification
+   * (an API replica) must wait for the rewrite too. A miss is answered from SQL, which has the
+   * event; so is every read while the cache is left alone, or after a raised epoch (a new key).
+   */
+  private async cacheShows(stream: string, type: string, revision: number): Promise<boolean> {
+    const cache = this.cache;
+    // Only the tasks projection's own events set a task view's revision to theirs.
+    if (!cache || cache.skipping || !tasksProjection.canHandle({ stream, type } as RecordedEvent)) return true;
+    const key = taskCacheKey(await readCacheEpoch(this.db), parseStream(stream).id);
+    let hit: string | undefined;
+    try {
+      hit = await cache.get(key);
+    } catch {
+      return true;
+    }
+    return hit === undefined || (JSON.parse(hit) as TaskView).revision >= revision;
   }
 
   async waitForPosition(position: number, timeoutMs: number): Promise<boolean> {
