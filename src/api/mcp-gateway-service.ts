@@ -10,7 +10,8 @@ export function mcpGatewayService(gw: McpGateway): McpGatewayService {
   return {
     registerServer: (p) => gw.registerServer(p),
     listServers: async (tenant) => gw.listServers(tenant),
-    removeServer: (tenant, id, actor) => gw.removeServer(tenant, id, actor),
+    // The request id becomes the event's correlationId (docs/errors.md), as on every other command.
+    removeServer: (tenant, id, actor, correlationId) => gw.removeServer(tenant, id, actor, correlationId),
     searchTools: async (tenant, q, k) =>
       (await gw.searchTools(tenant, q, k)).map(({ tool, score }) => ({
         name: tool.name,

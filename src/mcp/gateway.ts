@@ -301,7 +301,7 @@ export class McpGateway {
         await this.chains.get(existing.id);
         return this.serverInfo(existing.id);
       }
-      await this.removeServer(p.tenant, existing.id, p.actor);
+      await this.removeServer(p.tenant, existing.id, p.actor, p.correlationId);
     }
     return this.registerServer(p);
   }
@@ -310,11 +310,11 @@ export class McpGateway {
     return this.catalog.listServers(tenant);
   }
 
-  /** Remove a server the tenant owns. NotFoundError when it does not own one with that id. */
-  async removeServer(tenant: string, id: string, actor: Actor): Promise<void> {
+  /** Remove a server the tenant owns. NotFoundError when it does not own one with that id. `correlationId`: the request's id, as for registerServer. */
+  async removeServer(tenant: string, id: string, actor: Actor, correlationId?: string): Promise<void> {
     const s = this.catalog.server(id);
     if (!s || s.tenant !== tenant) throw new NotFoundError('MCP server', id);
-    await this.record(id, tenant, 'McpServerRemoved', { name: s.name }, actor);
+    await this.record(id, tenant, 'McpServerRemoved', { name: s.name }, actor, correlationId);
     await this.detach(id);
   }
 

@@ -190,6 +190,18 @@ describe('REST /v1/mcp-servers and /v1/tools (real McpGateway, real HTTP MCP ups
     expect((await h.call({ method: 'DELETE', url: '/v1/mcp-servers/..%2F..', auth: k.operator })).statusCode).to.equal(400);
   });
 
+  it("DELETE records McpServerRemoved with the request id as its correlationId, as POST does (docs/errors.md)", async () => {
+    const res = await h.call({ method: 'POST', url: '/v1/mcp-servers', auth: k.admin, payload: { name: 'traced', transport: 'http', url: upstream.url }, headers: { 'x-request-id': 'req-add-1' } });
+    expect(res.statusCode, res.body).to.equal(201);
+    const del = await h.call({ method: 'DELETE', url: `/v1/mcp-servers/${res.json().id}`, auth: k.operator, headers: { 'x-request-id': 'req-remove-1' } });
+    expect(del.statusCode).to.equal(204);
+    const stream = (await h.store.readStream(`mcpserver-${res.json().id}`)).filter((e) => e.type === 'McpServerRegistered' || e.type === 'McpServerRemoved');
+    expect(stream.map((e) => [e.type, e.correlationId])).to.deep.equal([
+      ['McpServerRegistered', 'req-add-1'],
+      ['McpServerRemoved', 'req-remove-1'],
+    ]);
+  });
+
   it('503 DEPENDENCY_UNAVAILABLE when no gateway is wired', async () => {
     const h2 = await makeHarness({ gateway: undefined });
     try {

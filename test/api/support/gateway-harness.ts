@@ -14,7 +14,7 @@ export async function makeGatewayHarness(over: Partial<AppDeps> = {}, connectTim
     gateway: {
       registerServer: (p) => svc!.registerServer(p),
       listServers: (t) => svc!.listServers(t),
-      removeServer: (t, id, a) => svc!.removeServer(t, id, a),
+      removeServer: (t, id, a, c) => svc!.removeServer(t, id, a, c),
       searchTools: (t, q, k) => svc!.searchTools(t, q, k),
     },
   });
