@@ -18,7 +18,9 @@ export type RunVerifyBatchOptions = {
 
 /**
  * `openmcp verify-batch <id> --file export.json [--rpc URL] [--contract ADDR]`: re-derives the
- * batch root from the exported events and compares it with the chain. Exit code 0 when equal.
+ * batch root from the exported events and compares it with the chain (the one the export names,
+ * when it names one). Exit code 0 when equal, 1 naming the failed check, 2 when the file cannot be
+ * read or is the export of another batch.
  */
 export async function runVerifyBatch(o: RunVerifyBatchOptions): Promise<number> {
   const out = o.out ?? ((l: string) => console.log(l));
@@ -34,13 +36,20 @@ export async function runVerifyBatch(o: RunVerifyBatchOptions): Promise<number> 
     out(`FAILED: cannot read ${o.file}: ${(err as Error).message}`);
     return 2;
   }
-  const events = Array.isArray(parsed) ? parsed : parsed.events;
-  const contract = o.contract ?? (Array.isArray(parsed) ? undefined : parsed.batch?.anchor?.contract);
+  const head = Array.isArray(parsed) ? undefined : parsed?.batch;
+  const events = Array.isArray(parsed) ? parsed : parsed?.events;
+  const contract = o.contract ?? head?.anchor?.contract;
   if (!Array.isArray(events) || !contract) {
     out('FAILED: the export has no events list or no contract address (pass --contract)');
     return 2;
   }
-  const results = await verifyBatchExport({ batchId: o.batchId, events, rpcUrl: o.rpc ?? DEFAULT_RPC_URL, contract });
+  // Checked against batch <id> on chain, another batch's events only show as "roots differ".
+  if (head?.id !== undefined && head.id !== o.batchId) {
+    out(`FAILED: the export is of batch ${head.id}, not batch ${o.batchId}: pass its id, or export batch ${o.batchId}`);
+    return 2;
+  }
+  const chainId = Number.isSafeInteger(head?.anchor?.chainId) ? head!.anchor!.chainId : undefined;
+  const results = await verifyBatchExport({ batchId: o.batchId, events, rpcUrl: o.rpc ?? DEFAULT_RPC_URL, contract, chainId });
   const warnings = o.contract ? [] : ['the AuditAnchor address was taken from the export; pass --contract (or set ANCHOR_CONTRACT) to the address the operator publishes.'];
   return printChecks(results, out, `batch ${o.batchId}`, warnings);
 }

@@ -44,8 +44,27 @@ export function signBatchHead(head: BatchHead, privateKey: Hex): Hex {
   return toHex(out);
 }
 
-/** The address that signed `head`, or undefined when the signature is malformed. */
+const SECP256K1_HALF_N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n >> 1n;
+
+/**
+ * Why `signature` is not in the one encoding a batch head is signed in (65 bytes r ‖ s ‖ v as 0x
+ * lowercase hex, v = 27 + recovery id, low s: what signBatchHead writes), or undefined. Checked
+ * before recovering because ethers' recoverAddress also takes v 0/1, any v ≥ 35 and 64-byte
+ * compact signatures, and a browser's secp256k1 takes high s: the same file passed one verifier
+ * and failed the other. ui/app/verify/batch-signature.js checks the same.
+ * @example batchSignatureProblem('0x12') // 'is not 65 bytes of 0x lowercase hex (r ‖ s ‖ v)'
+ */
+export function batchSignatureProblem(signature: unknown): string | undefined {
+  if (typeof signature !== 'string' || !/^0x[0-9a-f]{130}$/.test(signature)) return 'is not 65 bytes of 0x lowercase hex (r ‖ s ‖ v)';
+  const v = parseInt(signature.slice(130), 16);
+  if (v !== 27 && v !== 28) return `has v = ${v}, expected 27 or 28 (27 + recovery id)`;
+  if (BigInt(`0x${signature.slice(66, 130)}`) > SECP256K1_HALF_N) return 'has a high s (above n/2): not the canonical low-s form';
+  return undefined;
+}
+
+/** The address that signed `head`, or undefined when the signature is malformed (see batchSignatureProblem). */
 export function recoverBatchHeadSigner(head: BatchHead, signature: string): Hex | undefined {
+  if (batchSignatureProblem(signature)) return undefined;
   try {
     return recoverAddress(batchHeadDigest(head), signature) as Hex;
   } catch {

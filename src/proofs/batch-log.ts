@@ -9,16 +9,19 @@ export type AnchorRecord = BatchAnchoredData & { anchoredAt: string; eventId: st
 /**
  * Cached, append-only view of the batch stream (and of one anchor stream). Both streams only
  * grow and revision = batch id, so the cache is refreshed by reading past the last revision.
+ * One instance is shared by concurrent callers (API requests, the anchorer in the same process).
  */
 export class BatchLog {
   private readonly sealed: SealedBatch[] = [];
   private readonly anchors = new Map<string, AnchorRecord[]>();
+  /** The last refresh of each stream: refreshes of one stream run one after another. */
+  private readonly refreshes = new Map<string, Promise<void>>();
 
   constructor(private readonly store: EventStore) {}
 
   /** All sealed batches, in id order (index = batch id). */
   async sealedBatches(): Promise<readonly SealedBatch[]> {
-    await readOn(this.store, BATCH_STREAM, this.sealed, (e) => ({ ...(e.data as BatchSealedData), sealedAt: e.occurredAt, eventId: e.id }));
+    await this.refresh(BATCH_STREAM, this.sealed, (e) => ({ ...(e.data as BatchSealedData), sealedAt: e.occurredAt, eventId: e.id }));
     return this.sealed;
   }
 
@@ -26,8 +29,22 @@ export class BatchLog {
   async anchorRecords(anchorStream: string): Promise<readonly AnchorRecord[]> {
     let list = this.anchors.get(anchorStream);
     if (!list) this.anchors.set(anchorStream, (list = []));
-    await readOn(this.store, anchorStream, list, (e) => ({ ...(e.data as BatchAnchoredData), anchoredAt: e.occurredAt, eventId: e.id }));
+    await this.refresh(anchorStream, list, (e) => ({ ...(e.data as BatchAnchoredData), anchoredAt: e.occurredAt, eventId: e.id }));
     return list;
+  }
+
+  /**
+   * Read `stream` on past the cache, after any refresh of it already running. Overlapping reads
+   * from the same revision each found the other's events already cached and failed ("expected
+   * revision n, read m"); waiting for the running one (not just sharing it) keeps read-your-writes:
+   * a refresh asked for after an append starts after it.
+   */
+  private refresh<T>(stream: string, into: T[], map: (e: RecordedEvent) => T): Promise<void> {
+    const previous = this.refreshes.get(stream) ?? Promise.resolve();
+    // Its failure was its caller's to handle; this read starts afresh.
+    const next = previous.catch(() => undefined).then(() => readOn(this.store, stream, into, map));
+    this.refreshes.set(stream, next);
+    return next;
   }
 
   /** The sealed batch holding the event at store `position`, or undefined if not sealed yet. */

@@ -12,12 +12,16 @@ export type VerifyBatchParameters = {
   events: RecordedEvent[];
   rpcUrl: string;
   contract: string;
+  /** The chain the export says the batch was anchored on (batch.anchor.chainId); checked against the RPC's. */
+  chainId?: number;
 };
 
 /**
  * Re-derive a batch root from its exported events and compare it with the anchored root. The
  * seq range comes from the chain, not from the export, so a dropped, added or reordered event
- * shows up as a count or root mismatch.
+ * shows up as a count or root mismatch. An RPC serving another chain than `chainId`, or a batch
+ * the contract does not hold yet, is named as such: either would otherwise read as a root that
+ * differs (or a raw revert), which looks like tampering.
  */
 export async function verifyBatchExport(p: VerifyBatchParameters): Promise<CheckResult[]> {
   const results: CheckResult[] = [];
@@ -37,9 +41,20 @@ export async function verifyBatchExport(p: VerifyBatchParameters): Promise<Check
   });
   const provider = createRpcProvider(p.rpcUrl);
   try {
+    const chainId = Number((await provider.getNetwork()).chainId);
+    if (p.chainId !== undefined && chainId !== p.chainId) {
+      results.push({ name: 'root', ok: false, detail: `RPC serves chain ${chainId}, the export's batch was anchored on chain ${p.chainId}` });
+      return results;
+    }
     // Without this, an address with no contract reads as ethers' "could not decode result data (value="0x")".
-    if ((await provider.getCode(p.contract)) === '0x') throw new Error(`no contract at that address on chain ${(await provider.getNetwork()).chainId}`);
-    const [root, firstSeq, lastSeq] = (await auditAnchorAt(p.contract, provider).batch(p.batchId)) as [string, bigint, bigint, bigint];
+    if ((await provider.getCode(p.contract)) === '0x') throw new Error(`no contract at that address on chain ${chainId}`);
+    const contract = auditAnchorAt(p.contract, provider);
+    const next = Number(await contract.nextBatchId());
+    if (p.batchId >= next) {
+      results.push({ name: 'root', ok: false, detail: `batch ${p.batchId} is not anchored on ${p.contract}: it holds ${next ? `batches 0..${next - 1}` : 'no batch yet'}` });
+      return results;
+    }
+    const [root, firstSeq, lastSeq] = (await contract.batch(p.batchId)) as [string, bigint, bigint, bigint];
     const size = Number(lastSeq - firstSeq) + 1;
     results.push({
       name: 'event count',

@@ -3,7 +3,7 @@ import { fromHex, toHex } from '../core/hex';
 import { isHexAddress } from '../core/address';
 import { auditAnchorAt } from '../web3/audit-anchor';
 import { createRpcProvider } from '../web3/provider';
-import { recoverBatchHeadSigner } from './batch-head';
+import { batchSignatureProblem, recoverBatchHeadSigner } from './batch-head';
 import { leafHash, rootFromInclusionProof } from './merkle';
 import { PROOF_FORMAT, type ProofFile } from './proof-file';
 
@@ -100,6 +100,7 @@ export async function verifyProofFile(proof: unknown, opts: VerifyProofOptions):
   }
 
   const head = { batchId: p.batch.id, firstSeq: p.batch.firstSeq, lastSeq: p.batch.lastSeq, root: p.batch.root, prevRoot: p.batch.prevRoot };
+  const sigProblem = batchSignatureProblem(p.batch.signature);
   const signer = recoverBatchHeadSigner(head, p.batch.signature)?.toLowerCase();
   const named = String(p.batch.signer).toLowerCase();
   const pinned = opts.signer?.toLowerCase();
@@ -109,9 +110,11 @@ export async function verifyProofFile(proof: unknown, opts: VerifyProofOptions):
     sigOk,
     sigOk
       ? `signed by ${signer}${pinned ? ' (the sealer you pinned)' : ` (${UNPINNED_SIGNER})`}`
-      : signer && signer === named && pinned
-        ? `signed by ${signer}, not by the sealer you pinned, ${pinned}`
-        : `recovers ${signer ?? 'nothing'}, file names ${p.batch.signer}`,
+      : sigProblem
+        ? `the signature ${sigProblem}`
+        : signer && signer === named && pinned
+          ? `signed by ${signer}, not by the sealer you pinned, ${pinned}`
+          : `recovers ${signer ?? 'nothing'}, file names ${p.batch.signer}`,
   );
 
   const address = opts.contract ?? p.anchor.contract;

@@ -8,7 +8,7 @@ import { computeEventHash } from '../../src/core/envelope';
 import type { Hex } from '../../src/core/hex';
 import { createAnchorer } from '../../src/proofs/anchorer';
 import { signBatchHead, ZERO_ROOT } from '../../src/proofs/batch-head';
-import { buildProof } from '../../src/proofs/batches';
+import { buildProof, getBatchEvents, type BatchExport } from '../../src/proofs/batches';
 import { buildTree, leafHash } from '../../src/proofs/merkle';
 import type { ProofFile } from '../../src/proofs/proof-file';
 import { createSealer } from '../../src/proofs/sealer';
@@ -32,6 +32,7 @@ describe('proof files an auditor must not accept (CLI, server and browser verifi
   let good: ProofFile;
   let browser: Browser;
   let sealerAddress: string;
+  let exports: BatchExport[];
 
   before(async () => {
     f = await openFixture();
@@ -44,12 +45,14 @@ describe('proof files an auditor must not accept (CLI, server and browser verifi
     await sealer.tick();
     const anchorer = createAnchorer(f.store, { rpcUrl: f.chain.rpcUrl, contract: f.chain.contractAddress, privateKey: f.chain.anchorerPrivateKey });
     await anchorer.tick();
-    good = await buildProof(queries(f.store, () => anchorer.anchorStream()), tasks[1].id);
+    const q = queries(f.store, () => anchorer.anchorStream());
+    good = await buildProof(q, tasks[1].id);
     sealerAddress = good.batch.signer;
-    await anchorer.stop();
     // A third batch, sealed but never anchored.
     await submitTasks(f.store, 3);
     await sealer.tick();
+    exports = [await getBatchEvents(q, 0), await getBatchEvents(q, 1), await getBatchEvents(q, 2)];
+    await anchorer.stop();
   });
   after(async () => f?.close());
 
@@ -163,5 +166,35 @@ describe('proof files an auditor must not accept (CLI, server and browser verifi
       if (!first) expect(r.code, name).to.equal(0);
       else expect([r.code, r.failed[0]], name).to.deep.equal([1, first]);
     }
+  });
+
+  /** `openmcp verify-batch <id>` of an export, as the auditor saved it; the CLI's exit code and lines. */
+  async function verifyBatch(name: string, id: number, exported: unknown) {
+    const file = join(f.dir, `${name}.json`);
+    writeFileSync(file, JSON.stringify(exported));
+    const lines: string[] = [];
+    const code = await runVerifyBatch({ batchId: id, file, rpc: f.chain.rpcUrl, contract: f.chain.contractAddress, out: (l) => lines.push(l) });
+    return { code, lines };
+  }
+
+  it('verify-batch: another chain, another batch\'s export or a batch not anchored yet is named as such, not as a root that differs', async () => {
+    expect((await verifyBatch('export-0', 0, exports[0])).code).to.equal(0);
+
+    // The auditor's RPC serves another chain than the export's batch was anchored on (was: "events give …, chain has …").
+    const elsewhere = JSON.parse(JSON.stringify(exports[0])) as BatchExport;
+    elsewhere.batch.anchor!.chainId = 1;
+    const chain = await verifyBatch('export-chain', 0, elsewhere);
+    expect(chain.code).to.equal(1);
+    expect(chain.lines).to.include(`✘ root: RPC serves chain 31337, the export's batch was anchored on chain 1`);
+
+    // The export of batch 1 checked as batch 0 (was: "event count" passed and the roots differed).
+    const other = await verifyBatch('export-1-as-0', 0, exports[1]);
+    expect(other.code).to.equal(2);
+    expect(other.lines).to.deep.equal(['FAILED: the export is of batch 1, not batch 0: pass its id, or export batch 0']);
+
+    // Sealed, not anchored (was: "execution reverted: AuditAnchorUnknownBatch(uint64)").
+    const pending = await verifyBatch('export-2', 2, { events: exports[2].events });
+    expect(pending.code).to.equal(1);
+    expect(pending.lines).to.include(`✘ root: batch 2 is not anchored on ${f.chain.contractAddress}: it holds batches 0..1`);
   });
 });

@@ -50,6 +50,15 @@ function makeProof(): Record<string, any> {
   };
 }
 
+const SECP256K1_N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
+const recoveryId = (sig: string) => parseInt(sig.slice(130, 132), 16) - 27;
+/** The signature with its last byte set to `base` + recovery id. */
+const withV = (sig: string, base: number) => `${sig.slice(0, 130)}${(base + recoveryId(sig)).toString(16).padStart(2, '0')}`;
+/** EIP-2098: r ‖ (recovery id << 255 | s). */
+const compact = (sig: string) => `${sig.slice(0, 66)}${((BigInt(`0x${sig.slice(66, 130)}`) | (BigInt(recoveryId(sig)) << 255n)).toString(16).padStart(64, '0'))}`;
+/** The malleable twin: s → n − s with the other recovery id recovers the same key. */
+const highS = (sig: string) => `${sig.slice(0, 66)}${(SECP256K1_N - BigInt(`0x${sig.slice(66, 130)}`)).toString(16).padStart(64, '0')}${recoveryId(sig) ? '1b' : '1c'}`;
+
 describe('in-browser proof verifier (ui/app/verify)', () => {
   let m: VerifierModules;
 
@@ -139,6 +148,13 @@ describe('in-browser proof verifier (ui/app/verify)', () => {
     ['seq as a string', (p) => (p.seq = String(p.seq)), 'proof format'],
     ['a batch id as a string', (p) => (p.batch.id = String(p.batch.id)), 'proof format'],
     ['an index past the tree', (p) => ((p.index = 3), (p.seq = 43)), 'leaf'],
+    // The same signature re-encoded outside DESIGN.md's r ‖ s ‖ v (v = 27 + recovery id, low s):
+    // ethers took the first three, the browser's secp256k1 the fourth.
+    ['a signature with v = 35 + recovery id (EIP-155 style)', (p) => (p.batch.signature = withV(p.batch.signature, 35)), 'batch signature'],
+    ['a signature with v = 0/1', (p) => (p.batch.signature = withV(p.batch.signature, 0)), 'batch signature'],
+    ['a 64-byte compact signature (EIP-2098)', (p) => (p.batch.signature = compact(p.batch.signature)), 'batch signature'],
+    ['a high-s signature (the same one, s negated mod n)', (p) => (p.batch.signature = highS(p.batch.signature)), 'batch signature'],
+    ['a signature in uppercase hex', (p) => (p.batch.signature = `0x${p.batch.signature.slice(2).toUpperCase()}`), 'batch signature'],
   ];
   for (const [what, tamper, check] of tamperings) {
     it(`fails "${check}" on ${what}, exactly as the server's verifier does`, async () => {

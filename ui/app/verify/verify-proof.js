@@ -2,7 +2,7 @@
 // order as `openmcp verify` (src/proofs/verify-proof.ts), re-implemented here on WebCrypto so
 // nothing the gateway computed is taken on trust: only the file and the chain are read.
 import { readAnchoredBatch, readNextBatchId, chainIdOf, verifyInclusionOnChain } from './anchor-rpc.js';
-import { recoverBatchHeadSigner } from './batch-signature.js';
+import { recoverBatchHeadSigner, signatureProblem } from './batch-signature.js';
 import { envelopeProblem } from './envelope.js';
 import { computeEventHash } from './event-hash.js';
 import { fromHex, toHex } from './hex.js';
@@ -84,6 +84,7 @@ export async function verifyProofInBrowser(proof, opts) {
   }
 
   const head = { batchId: p.batch.id, firstSeq: p.batch.firstSeq, lastSeq: p.batch.lastSeq, root: p.batch.root, prevRoot: p.batch.prevRoot };
+  const sigProblem = signatureProblem(p.batch.signature);
   const signer = await recoverBatchHeadSigner(head, p.batch.signature);
   const named = String(p.batch.signer).toLowerCase();
   const pinned = opts.signer ? opts.signer.toLowerCase() : undefined;
@@ -93,9 +94,11 @@ export async function verifyProofInBrowser(proof, opts) {
     sigOk,
     sigOk
       ? `signed by ${signer} (recovered in this browser; ${pinned ? 'the sealer you entered' : UNPINNED_SIGNER})`
-      : signer && signer === named && pinned
-        ? `signed by ${signer}, not by the sealer you entered, ${pinned}`
-        : `recovers ${signer ?? 'nothing'}, file names ${p.batch.signer}`,
+      : sigProblem
+        ? `the signature ${sigProblem}`
+        : signer && signer === named && pinned
+          ? `signed by ${signer}, not by the sealer you entered, ${pinned}`
+          : `recovers ${signer ?? 'nothing'}, file names ${p.batch.signer}`,
   );
 
   const address = opts.contract || p.anchor.contract;
