@@ -169,6 +169,26 @@ export function eventStoreConformance(name: string, target: ConformanceTarget): 
       expect(await store.readStream(s)).to.deep.equal([]);
     });
 
+    it('refuses an envelope some store could not keep or give back whole, naming the field, and stays usable', async () => {
+      // KurrentDB keeps ids as UUIDs and returns them in lowercase, and calls `$` types its own:
+      // such an event was written there, then read as not ours (its stream unreadable, readAll
+      // skipping it); MariaDB's columns refused a longer stream or tenant with a raw 500; SQLite took all.
+      const s = streamName();
+      const make = (o: { id?: string; type?: string; tenant?: string; stream?: string }) =>
+        createEvent({ type: o.type ?? 'TaskStarted', stream: o.stream ?? s, tenant: o.tenant ?? 'acme', actor, data: {}, id: o.id });
+      const long = `${'a'.repeat(60)}-${newId()}${'x'.repeat(120)}`;
+      const before = await store.headPosition();
+      const failure = (p: Promise<unknown>) => p.then(() => undefined, (x: { code?: string; details?: { field?: string } }) => [x.code, x.details?.field]);
+      expect(await failure(store.append(s, [make({ id: newId().toUpperCase() })])), 'an upper-case id').to.deep.equal(['VALIDATION_FAILED', 'id']);
+      expect(await failure(store.append(s, [make({ id: 'event-1' })])), 'an id that is not a UUID').to.deep.equal(['VALIDATION_FAILED', 'id']);
+      expect(await failure(store.append(s, [make({ type: '$metadata' })])), 'a $ type').to.deep.equal(['VALIDATION_FAILED', 'type']);
+      expect(await failure(store.append(s, [make({ tenant: 't'.repeat(101) })])), 'a tenant over 100').to.deep.equal(['VALIDATION_FAILED', 'tenant']);
+      expect(await failure(store.append(long, [make({ stream: long })])), 'a stream over 200').to.deep.equal(['VALIDATION_FAILED', 'stream']);
+      expect(await store.headPosition()).to.equal(before);
+      expect(await store.readStream(s)).to.deep.equal([]);
+      expect((await store.append(s, [ev(s)], { expectedRevision: 'no_stream' })).nextExpectedRevision).to.equal(0);
+    });
+
     it('reads a missing stream as empty', async () => {
       expect(await store.readStream(streamName())).to.deep.equal([]);
     });
