@@ -1,5 +1,6 @@
 import { EVENT_TYPE_RE, STREAM_PREFIX_RE, STREAM_RE, type PendingEvent, type RecordedEvent } from '../core/envelope';
 import { OpenMcpError, ValidationError } from '../core/errors';
+import { isHex32 } from '../core/hex';
 
 /**
  * What the caller expects the stream to be before the append:
@@ -72,14 +73,16 @@ export class EventIdConflictError extends OpenMcpError {
  */
 const EVENT_ID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 /** The longest stream name and tenant every store keeps whole (the SQL `events` columns). */
-export const MAX_STREAM_LENGTH = 200;
-export const MAX_TENANT_LENGTH = 100;
+const MAX_STREAM_LENGTH = 200;
+const MAX_TENANT_LENGTH = 100;
 
 /**
  * What every adapter refuses before the store sees it: a stream name that is not
  * `<aggregate>-<id>` of at most 200 characters, no events, an event of another stream, an id
  * that is not a lowercase UUID or appears twice in one append, a type that is not PascalCase
- * (KurrentDB takes `$` types for its own), a tenant that is empty or over 100 characters.
+ * (KurrentDB takes `$` types for its own), a tenant that is empty or over 100 characters, a
+ * hash that is not `0x` and 64 lowercase hex digits (stored, it could never leave the append-only
+ * log, and the sealer, which never skips an event, would stop on it for good).
  * Anything one store kept and another refused or lost must fail the same everywhere.
  * Returns the error (naming the field), or undefined when the append may go ahead.
  */
@@ -96,6 +99,7 @@ export function appendInputError(stream: string, events: PendingEvent[]): Valida
     if (typeof e.tenant !== 'string' || e.tenant.length === 0 || e.tenant.length > MAX_TENANT_LENGTH) {
       return new ValidationError(`event ${e.id}: tenant: expected 1 to ${MAX_TENANT_LENGTH} characters`, { field: 'tenant' });
     }
+    if (!isHex32(e.hash)) return new ValidationError(`event ${e.id}: hash: expected 0x and 64 lowercase hex digits`, { field: 'hash' });
     if (ids.has(e.id)) return new ValidationError(`event ${e.id} appears twice in one append`, { field: 'id' });
     ids.add(e.id);
   }

@@ -189,6 +189,20 @@ export function eventStoreConformance(name: string, target: ConformanceTarget): 
       expect((await store.append(s, [ev(s)], { expectedRevision: 'no_stream' })).nextExpectedRevision).to.equal(0);
     });
 
+    it('refuses a hash that is not 0x and 64 lowercase hex digits (hash), writing nothing', async () => {
+      // Once stored it could never leave the append-only log, and the sealer, which never skips
+      // an event, would stop on it for good (as would consumers checking the envelope schema).
+      const s = streamName();
+      const e = ev(s);
+      const before = await store.headPosition();
+      for (const hash of ['0xnot-a-hash', e.hash.toUpperCase().replace('0X', '0x'), e.hash.slice(0, -2), undefined]) {
+        const err = await store.append(s, [{ ...e, hash: hash as PendingEvent['hash'] }]).then(() => undefined, (x: { code?: string; details?: { field?: string } }) => [x.code, x.details?.field]);
+        expect(err, String(hash)).to.deep.equal(['VALIDATION_FAILED', 'hash']);
+      }
+      expect(await store.headPosition()).to.equal(before);
+      expect(await store.readStream(s)).to.deep.equal([]);
+    });
+
     it('reads a missing stream as empty', async () => {
       expect(await store.readStream(streamName())).to.deep.equal([]);
     });
