@@ -1,5 +1,6 @@
-import { STREAM_PREFIX_RE, STREAM_RE, type PendingEvent, type RecordedEvent } from '../core/envelope';
+import { EVENT_TYPE_RE, STREAM_PREFIX_RE, STREAM_RE, type PendingEvent, type RecordedEvent } from '../core/envelope';
 import { OpenMcpError, ValidationError } from '../core/errors';
+import { isHex32 } from '../core/hex';
 
 /**
  * What the caller expects the stream to be before the append:
@@ -66,16 +67,39 @@ export class EventIdConflictError extends OpenMcpError {
 }
 
 /**
+ * An event id as every store gives it back: a UUID in lowercase. KurrentDB keeps ids as UUIDs
+ * and returns them in lowercase, so another spelling was written there and then read as a record
+ * that is not ours (its stream unreadable, the global log silently without it).
+ */
+const EVENT_ID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** The longest stream name and tenant every store keeps whole (the SQL `events` columns). */
+const MAX_STREAM_LENGTH = 200;
+const MAX_TENANT_LENGTH = 100;
+
+/**
  * What every adapter refuses before the store sees it: a stream name that is not
- * `<aggregate>-<id>`, no events, an event of another stream, an id twice in one append.
+ * `<aggregate>-<id>` of at most 200 characters, no events, an event of another stream, an id
+ * that is not a lowercase UUID or appears twice in one append, a type that is not PascalCase
+ * (KurrentDB takes `$` types for its own), a tenant that is empty or over 100 characters, a
+ * hash that is not `0x` and 64 lowercase hex digits (stored, it could never leave the append-only
+ * log, and the sealer, which never skips an event, would stop on it for good).
+ * Anything one store kept and another refused or lost must fail the same everywhere.
  * Returns the error (naming the field), or undefined when the append may go ahead.
  */
 export function appendInputError(stream: string, events: PendingEvent[]): ValidationError | undefined {
-  if (!STREAM_RE.test(stream)) return new ValidationError(`stream ${JSON.stringify(stream)}: expected <aggregate>-<id>`, { field: 'stream' });
+  if (!STREAM_RE.test(stream) || stream.length > MAX_STREAM_LENGTH) {
+    return new ValidationError(`stream ${JSON.stringify(stream.slice(0, 300))}: expected <aggregate>-<id>, at most ${MAX_STREAM_LENGTH} characters`, { field: 'stream' });
+  }
   if (events.length === 0) return new ValidationError('append needs at least one event', { field: 'events' });
   const ids = new Set<string>();
   for (const e of events) {
     if (e.stream !== stream) return new ValidationError(`event ${e.id} belongs to ${e.stream}, not ${stream}`, { field: 'stream' });
+    if (typeof e.id !== 'string' || !EVENT_ID_RE.test(e.id)) return new ValidationError(`event id ${JSON.stringify(e.id)}: expected a UUID in lowercase`, { field: 'id' });
+    if (typeof e.type !== 'string' || !EVENT_TYPE_RE.test(e.type)) return new ValidationError(`event ${e.id}: type ${JSON.stringify(e.type)}: expected PascalCase`, { field: 'type' });
+    if (typeof e.tenant !== 'string' || e.tenant.length === 0 || e.tenant.length > MAX_TENANT_LENGTH) {
+      return new ValidationError(`event ${e.id}: tenant: expected 1 to ${MAX_TENANT_LENGTH} characters`, { field: 'tenant' });
+    }
+    if (!isHex32(e.hash)) return new ValidationError(`event ${e.id}: hash: expected 0x and 64 lowercase hex digits`, { field: 'hash' });
     if (ids.has(e.id)) return new ValidationError(`event ${e.id} appears twice in one append`, { field: 'id' });
     ids.add(e.id);
   }

@@ -14,8 +14,8 @@ import { computeAddress } from 'ethers';
 import { Redis } from 'ioredis';
 import { loadConfig } from '../../src/config';
 import { createEvent } from '../../src/core/envelope';
-import type { Hex } from '../../src/core/hex';
 import { openKnex } from '../../src/db/knex';
+import { toRow } from '../../src/eventstore/sql/rows';
 import { startOpenMcp, type OpenMcp } from '../../src/main';
 import { startLocalChain, type LocalChain } from '../../src/web3/local-chain';
 import { cutProxy } from '../support/cut-proxy';
@@ -92,9 +92,12 @@ describe('src/main.ts wiring: error counts, lease store choice, /readyz redactio
     const a = await start({ OPENMCP_ROLES: 'sealer' });
     const e = createEvent({ type: 'TaskSubmitted', stream: 'task-wiring', tenant: 'acme', actor: { kind: 'system', id: 'test' }, data: {} });
     expect(await errorsCounted(a), 'nothing counted before').to.deep.equal({});
-    // The SQL store keeps the hash it is given: an event with a damaged one makes the sealer fail
-    // on it every time (it never skips an event).
-    await a.store.append('task-wiring', [{ ...e, hash: '0xnot-a-hash' as Hex }]);
+    // An event with a damaged hash makes the sealer fail on it every time (it never skips an
+    // event). The store refuses one (VALIDATION_FAILED), so it is written past the store, as a
+    // restore gone wrong would.
+    const position = (await a.store.headPosition()) + 1;
+    await a.knex('events').insert({ ...toRow(e, 0, position), hash: '0xnot-a-hash' });
+    await a.knex('event_log_head').where({ id: 1 }).update({ next_position: position + 1 });
     await untilErrorCounted(a);
   });
 

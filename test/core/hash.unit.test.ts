@@ -89,6 +89,19 @@ describe('event hash (DESIGN.md, shared vectors)', () => {
     expect(() => computeEventHash({ ...base, data: { n: 10n } as never })).to.throw(ValidationError, /bigint/);
   });
 
+  it('hashes an array hole as null, as every store keeps it (it was left out, or a leading one made the text invalid JSON)', () => {
+    const inner: unknown[] = [1];
+    inner[2] = 3; // [1, <hole>, 3]
+    const leading: unknown[] = [];
+    leading[1] = 'x'; // [<hole>, 'x']
+    expect(canonicalJson({ a: inner, b: leading })).to.equal('{"a":[1,null,3],"b":[null,"x"]}');
+    const e = createEvent({ type: 'TaskStarted', stream: 'task-x1', tenant: 'acme', actor: { kind: 'user', id: 'u' }, data: { a: inner, b: [leading] } });
+    expect(verifyEventHash(JSON.parse(JSON.stringify(e))), 'the event as stored (JSON) keeps its hash').to.equal(true);
+    const floatInHole: unknown[] = [];
+    floatInHole[3] = 1.5;
+    expect(() => canonicalJson({ n: floatInHole })).to.throw(ValidationError, /\$\.n\[3\]/);
+  });
+
   it('omits absent optional fields instead of hashing null', () => {
     const base = vectors.cases[0].event;
     const withUndefined = { ...base, correlationId: undefined, causationId: undefined };

@@ -169,6 +169,40 @@ export function eventStoreConformance(name: string, target: ConformanceTarget): 
       expect(await store.readStream(s)).to.deep.equal([]);
     });
 
+    it('refuses an envelope some store could not keep or give back whole, naming the field, and stays usable', async () => {
+      // KurrentDB keeps ids as UUIDs and returns them in lowercase, and calls `$` types its own:
+      // such an event was written there, then read as not ours (its stream unreadable, readAll
+      // skipping it); MariaDB's columns refused a longer stream or tenant with a raw 500; SQLite took all.
+      const s = streamName();
+      const make = (o: { id?: string; type?: string; tenant?: string; stream?: string }) =>
+        createEvent({ type: o.type ?? 'TaskStarted', stream: o.stream ?? s, tenant: o.tenant ?? 'acme', actor, data: {}, id: o.id });
+      const long = `${'a'.repeat(60)}-${newId()}${'x'.repeat(120)}`;
+      const before = await store.headPosition();
+      const failure = (p: Promise<unknown>) => p.then(() => undefined, (x: { code?: string; details?: { field?: string } }) => [x.code, x.details?.field]);
+      expect(await failure(store.append(s, [make({ id: newId().toUpperCase() })])), 'an upper-case id').to.deep.equal(['VALIDATION_FAILED', 'id']);
+      expect(await failure(store.append(s, [make({ id: 'event-1' })])), 'an id that is not a UUID').to.deep.equal(['VALIDATION_FAILED', 'id']);
+      expect(await failure(store.append(s, [make({ type: '$metadata' })])), 'a $ type').to.deep.equal(['VALIDATION_FAILED', 'type']);
+      expect(await failure(store.append(s, [make({ tenant: 't'.repeat(101) })])), 'a tenant over 100').to.deep.equal(['VALIDATION_FAILED', 'tenant']);
+      expect(await failure(store.append(long, [make({ stream: long })])), 'a stream over 200').to.deep.equal(['VALIDATION_FAILED', 'stream']);
+      expect(await store.headPosition()).to.equal(before);
+      expect(await store.readStream(s)).to.deep.equal([]);
+      expect((await store.append(s, [ev(s)], { expectedRevision: 'no_stream' })).nextExpectedRevision).to.equal(0);
+    });
+
+    it('refuses a hash that is not 0x and 64 lowercase hex digits (hash), writing nothing', async () => {
+      // Once stored it could never leave the append-only log, and the sealer, which never skips
+      // an event, would stop on it for good (as would consumers checking the envelope schema).
+      const s = streamName();
+      const e = ev(s);
+      const before = await store.headPosition();
+      for (const hash of ['0xnot-a-hash', e.hash.toUpperCase().replace('0X', '0x'), e.hash.slice(0, -2), undefined]) {
+        const err = await store.append(s, [{ ...e, hash: hash as PendingEvent['hash'] }]).then(() => undefined, (x: { code?: string; details?: { field?: string } }) => [x.code, x.details?.field]);
+        expect(err, String(hash)).to.deep.equal(['VALIDATION_FAILED', 'hash']);
+      }
+      expect(await store.headPosition()).to.equal(before);
+      expect(await store.readStream(s)).to.deep.equal([]);
+    });
+
     it('reads a missing stream as empty', async () => {
       expect(await store.readStream(streamName())).to.deep.equal([]);
     });
