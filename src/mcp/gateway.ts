@@ -11,7 +11,7 @@ import type { Cache } from '../cache/port';
 import { MemoryCache } from '../cache/memory';
 import type { EventStore, Subscription } from '../eventstore/port';
 import { ToolSearch, type ToolSearchStatus } from '../search/tool-search';
-import { ToolCallAudit, type PayloadPolicy, MAX_STORED_PAYLOAD_CHARS } from './audit';
+import { failureOf, ToolCallAudit, type PayloadPolicy, MAX_STORED_PAYLOAD_CHARS } from './audit';
 import { MCP_SERVER_STREAM_PREFIX, ToolCatalog, type CatalogChange } from './catalog';
 import { cancelledError, McpGatewayError } from './errors';
 import { cutLogData, cutLoggerName, defaultLogRelayLimits, logDropCounter, LogRate, type LogDropReason, type LogRelayLimits } from './log-relay';
@@ -428,8 +428,7 @@ export class McpGateway {
       result ??= await upstream.call(tool.upstreamName, args, safe, options);
     } catch (err) {
       const e = err instanceof McpGatewayError ? err : new McpGatewayError('MCP_UPSTREAM_UNAVAILABLE', (err as Error).message, { cause: err });
-      const rpc = (e.details?.rpcCode as number | undefined) ?? undefined;
-      await audit.failed({ error: { code: e.code, message: rpc === undefined ? e.message : `${rpc}: ${e.message}` }, latencyUs: sinceUs(t0) });
+      await audit.failed({ error: failureOf(e, this.payloadPolicy), latencyUs: sinceUs(t0) });
       throw e;
     }
     const latencyUs = sinceUs(t0);

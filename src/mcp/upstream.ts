@@ -296,23 +296,27 @@ export class Upstream {
       }
       if (err.code !== ErrorCode.ConnectionClosed) return new UpstreamProtocolError(err.code, err.message.replace(/^MCP error -?\d+: /, ''), err.data);
     }
-    return new McpGatewayError('MCP_UPSTREAM_UNAVAILABLE', `${this.label}: ${this.describe(err)}`, { cause: err });
+    // The stderr line is the upstream's own text (it may echo a call's arguments): kept apart in
+    // the details too, so the audit can leave it out under MCP_PAYLOAD_POLICY=hash-only.
+    const stderr = this.spec.tenant !== SHARED_TENANT && this.lastStderr ? this.lastStderr.slice(0, 300) : '';
+    return new McpGatewayError('MCP_UPSTREAM_UNAVAILABLE', `${this.label}: ${this.describe(err)}${stderr ? ` (stderr: ${stderr})` : ''}`, {
+      cause: err,
+      ...(stderr ? { details: { stderr } } : {}),
+    });
   }
 
   /**
    * What a caller, the server's health reason and the log may be told of a transport failure.
    * Never an HTTP upstream's response body (registering an internal URL would read it back),
-   * nor the URL's credentials (fetch repeats the URL it refuses), nor a shared server's stderr
-   * (it may hold another tenant's call).
+   * nor the URL's credentials (fetch repeats the URL it refuses). classify adds the stderr line,
+   * except a shared server's (it may hold another tenant's call).
    */
   private describe(err: unknown): string {
     const code = (err as { code?: unknown }).code;
     if (err instanceof StreamableHTTPError || err instanceof SseError) {
       return typeof code === 'number' && code > 0 ? `the upstream answered HTTP ${code}` : 'the upstream could not be reached';
     }
-    const message = redactUrlsIn(err instanceof Error ? err.message : String(err));
-    const stderr = this.spec.tenant !== SHARED_TENANT && this.lastStderr ? ` (stderr: ${this.lastStderr.slice(0, 300)})` : '';
-    return `${message}${stderr}`;
+    return redactUrlsIn(err instanceof Error ? err.message : String(err));
   }
 
   private async drop(client: Client): Promise<void> {

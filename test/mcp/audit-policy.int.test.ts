@@ -10,6 +10,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const actor = { kind: 'user' as const, id: 'alice' };
+const STDERR_SERVER = join(__dirname, 'support', 'stderr-server.ts');
 
 describe('MCP gateway: payload policy, task link, registry input', function () {
   this.timeout(30_000);
@@ -19,7 +20,7 @@ describe('MCP gateway: payload policy, task link, registry input', function () {
 
   before(async function () {
     db = await openTempSqliteStore();
-    remote = await startHttpExample();
+    remote = await startHttpExample({ testTools: true });
     gateway = new McpGateway({ store: db.store, payloadPolicy: 'hash-only', cacheTtlMs: 0, upstream: { healthIntervalMs: 0 } });
     await gateway.registerServer({ tenant: 'acme', actor, name: 'remote', transport: 'http', url: remote.url });
   });
@@ -40,6 +41,36 @@ describe('MCP gateway: payload policy, task link, registry input', function () {
     expect(events[1].data).to.not.have.property('resultJson');
     // Floats in arguments are the caller's data: hashed by JCS, never put into event data as numbers.
     expect(payloadDigest(args).json).to.equal('{"a":0.5,"b":2}');
+  });
+
+  it("hash-only: an upstream's JSON-RPC error message (which may echo the arguments) is recorded by hash, not as text", async function () {
+    const head = await db.store.headPosition();
+    const err = await gateway.callTool({ tenant: 'acme', actor }, 'remote__reject', { message: 'no such account: secret-4711' }).catch((e: unknown) => e);
+    // The caller still gets the upstream's own code and message: only the log must not keep it.
+    expect((err as { rpcCode?: number }).rpcCode).to.equal(-32602);
+    expect((err as Error).message).to.contain('secret-4711');
+    const events = (await db.store.readAll({ after: head, limit: 1000 })).filter((e) => e.stream.startsWith('toolcall-'));
+    expect(events.map((e) => e.type)).to.deep.equal(['ToolCallRequested', 'ToolCallFailed']);
+    expect(JSON.stringify(events)).to.not.contain('secret-4711');
+    const error = (events[1].data as { error: { code: string; message: string } }).error;
+    expect(error.code).to.equal('MCP_UPSTREAM_ERROR');
+    expect(error.message).to.equal(`-32602: upstream error message withheld (MCP_PAYLOAD_POLICY=hash-only), sha256 ${payloadDigest((err as { rpcMessage: string }).rpcMessage).hash}`);
+  });
+
+  it("hash-only: a stdio server's stderr line (an earlier call's arguments in it) is in the caller's error, not in the log", async function () {
+    const head = await db.store.headPosition();
+    const crm = await gateway.registerServer({ tenant: 'acme', actor, name: 'crm', transport: 'stdio', command: process.execPath, args: ['--require', require.resolve('tsx/cjs'), STDERR_SERVER] });
+    try {
+      await gateway.callTool({ tenant: 'acme', actor }, 'crm__lookup', { customer: 'ACME-HASHONLY-9' });
+      const message = await gateway.callTool({ tenant: 'acme', actor }, 'crm__export', {}).then(() => 'no error', (e: Error) => e.message);
+      expect(message).to.include('stderr: handled lookup customer=ACME-HASHONLY-9');
+      const events = (await db.store.readAll({ after: head, limit: 1000 })).filter((e) => e.stream.startsWith('toolcall-'));
+      expect(events.map((e) => e.type)).to.deep.equal(['ToolCallRequested', 'ToolCallCompleted', 'ToolCallRequested', 'ToolCallFailed']);
+      expect(JSON.stringify(events)).to.not.contain('ACME-HASHONLY-9');
+      expect((events[3].data as { error: { message: string } }).error.message).to.match(/^crm: .*\(stderr withheld: MCP_PAYLOAD_POLICY=hash-only\)$/);
+    } finally {
+      await gateway.removeServer('acme', crm.id, actor);
+    }
   });
 
   it('refuses bad registrations naming the field, and a taken name', async function () {
