@@ -1,6 +1,7 @@
+import type { Readable, Writable } from 'node:stream';
 import { openStores } from '../app/open-stores';
-import { can, createAuthenticator, createJwtVerifier, ensureAdminKey, ForbiddenError, SqlKeyStore } from '../auth';
-import { ValidationError } from '../core/errors';
+import { can, createAuthenticator, createJwtVerifier, ensureAdminKey, ForbiddenError, SqlKeyStore, UnauthenticatedError, type KeyStore, type Principal } from '../auth';
+import { UnavailableError, ValidationError } from '../core/errors';
 import type { Config } from '../config';
 import { createLogger } from '../api/logger';
 import { createGateway } from '../app/gateway';
@@ -19,12 +20,36 @@ const NO_KEY =
   'It does not fall back to OPENMCP_ADMIN_KEY or DATA_DIR/admin.key, so that an MCP host is given a key of its own with the least role: ' +
   'make one with `openmcp keys create --role agent --tenant <tenant>` and put it in the host config (env OPENMCP_API_KEY).';
 
+const RESTART = 'restart this MCP server (the host starts it) with a valid one (--key or OPENMCP_API_KEY)';
+
+/**
+ * Whether the principal a stdio session acts as still may: checked before each tools/list and
+ * tools/call, as /mcp authenticates each request. Its key was checked once, at start, and an MCP
+ * host keeps the process running for days: a key revoked since (by another process, so no cache
+ * of this one would learn it) or a token past its expiry must not go on calling tools.
+ */
+function stillValid(keys: KeyStore, principal: Principal): () => Promise<void> {
+  return async () => {
+    if (principal.expiresAt !== undefined && principal.expiresAt < Date.now()) {
+      throw new UnauthenticatedError(`the token this MCP server acts as has expired: ${RESTART}`);
+    }
+    if (principal.via !== 'api-key') return;
+    let revoked: boolean;
+    try {
+      revoked = Boolean((await keys.get(principal.actor.id))?.revokedAt);
+    } catch (err) {
+      throw new UnavailableError('api key store', `the key this MCP server acts as could not be checked: ${(err as Error).message}`, err);
+    }
+    if (revoked) throw new UnauthenticatedError(`the API key this MCP server acts as was revoked: ${RESTART}`);
+  };
+}
+
 /**
  * `openmcp mcp stdio`: the gateway over stdin/stdout for a local MCP client, acting as the
  * principal of `apiKey` (every call audited in the same log as the server's), which must hold
  * `mcp:call` as on /mcp. Logs go to stderr, because stdout carries the protocol.
  */
-export async function runMcpStdio(config: Config, apiKey: string | undefined): Promise<void> {
+export async function runMcpStdio(config: Config, apiKey: string | undefined, io: { stdin?: Readable; stdout?: Writable } = {}): Promise<void> {
   if (!apiKey) throw new ValidationError(NO_KEY, { field: 'key' });
   const logger = createLogger(config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL, process.stderr);
   const stores = await openStores(config);
@@ -40,7 +65,7 @@ export async function runMcpStdio(config: Config, apiKey: string | undefined): P
     try {
       if (config.OPENMCP_EXAMPLES === 'on') await gateway.ensureServer(examplesServer(SYSTEM_ACTOR));
       if (config.MCP_SERVERS_FILE) await registerServersFromFile(gateway, config.MCP_SERVERS_FILE, SYSTEM_ACTOR);
-      const session = await runGatewayStdio(gateway, { tenant: principal.tenant, actor: principal.actor });
+      const session = await runGatewayStdio(gateway, { tenant: principal.tenant, actor: principal.actor }, { ...io, authorize: stillValid(keys, principal) });
       await session.closed;
     } finally {
       await gateway.close();

@@ -7,14 +7,15 @@ import type { CallContext } from './types';
 
 /**
  * Serve the gateway over stdio (`openmcp mcp stdio`) for local MCP clients, as the identity in `ctx`.
+ * `io.authorize` is checked before each tools/list and tools/call (GatewayServerOptions.authorize).
  * Resolves once connected; `closed` resolves when the client goes away.
  */
 export async function runGatewayStdio(
   gateway: McpGateway,
   ctx: CallContext,
-  io: { stdin?: Readable; stdout?: Writable } = {},
+  io: { stdin?: Readable; stdout?: Writable; authorize?: () => Promise<void> } = {},
 ): Promise<{ close(): Promise<void>; closed: Promise<void> }> {
-  const { server, dispose } = createGatewayServer(gateway, ctx);
+  const { server, dispose } = createGatewayServer(gateway, ctx, { authorize: io.authorize });
   const stdin = io.stdin ?? process.stdin;
   const stdout = io.stdout ?? process.stdout;
   // The SDK's stdio transport waits for 'drain' with one listener per message while stdout is

@@ -1,4 +1,6 @@
 import { expect } from 'chai';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +9,7 @@ import { generateApiKey } from '../../src/auth/api-key';
 import { SqlKeyStore } from '../../src/auth/sql-key-store';
 import { runMcpStdio } from '../../src/cli/mcp-stdio';
 import { loadConfig } from '../../src/config';
+import { StreamClientTransport } from '../mcp/support/stream-client-transport';
 
 /**
  * `openmcp mcp stdio` acts as the key it is given, for an MCP host: it takes no admin key by
@@ -17,20 +20,16 @@ describe('openmcp mcp stdio: the key it acts as', function () {
   const dir = mkdtempSync(join(tmpdir(), 'omc-stdio-key-'));
   const config = loadConfig({ DATA_DIR: dir, OPENMCP_ADMIN_KEY: 'local-stdio-admin-key-0123456789', LOG_LEVEL: 'error' });
   const viewer = generateApiKey();
+  const agent = generateApiKey();
+  const AGENT_ID = '01900000-0000-7000-8000-00000000000b';
 
   before(async () => {
     const stores = await openStores(config);
     try {
-      await new SqlKeyStore(stores.knex).insert({
-        id: '01900000-0000-7000-8000-00000000000a',
-        tenant: 'acme',
-        role: 'viewer',
-        crossTenant: false,
-        prefix: viewer.prefix,
-        hash: viewer.hash,
-        createdAt: new Date().toISOString(),
-        createdBy: 'test',
-      });
+      const keys = new SqlKeyStore(stores.knex);
+      const common = { tenant: 'acme', crossTenant: false, createdAt: new Date().toISOString(), createdBy: 'test' };
+      await keys.insert({ ...common, id: '01900000-0000-7000-8000-00000000000a', role: 'viewer', prefix: viewer.prefix, hash: viewer.hash });
+      await keys.insert({ ...common, id: AGENT_ID, role: 'agent', prefix: agent.prefix, hash: agent.hash });
     } finally {
       await stores.close();
     }
@@ -41,6 +40,41 @@ describe('openmcp mcp stdio: the key it acts as', function () {
     const err = (await runMcpStdio(config, undefined).then(() => null, (e: unknown) => e)) as { code?: string; message?: string } | null;
     expect(err?.code).to.equal('VALIDATION_FAILED');
     expect(err?.message).to.include('--key').and.include('OPENMCP_API_KEY').and.include('admin.key').and.include('openmcp keys create --role agent');
+  });
+
+  it('stops serving once its key is revoked (as /mcp refuses it): no tools/list, no tools/call, nothing forwarded or audited', async () => {
+    const transport = new StreamClientTransport();
+    const running = runMcpStdio(config, agent.key, { stdin: transport.serverStdin, stdout: transport.serverStdout });
+    const client = new Client({ name: 'stdio-revoked', version: '1.0.0' });
+    await client.connect(transport);
+    try {
+      const names = (await client.listTools()).tools.map((t) => t.name);
+      expect(names).to.include('examples__echo');
+      expect((await client.callTool({ name: 'examples__echo', arguments: { text: 'before' } })).isError).to.not.equal(true);
+      // Revoked by another process (`openmcp keys revoke`, DELETE /v1/keys/:id), while the host keeps this one running.
+      const stores = await openStores(config);
+      try {
+        expect(await new SqlKeyStore(stores.knex).revoke(AGENT_ID, new Date().toISOString())).to.equal(true);
+      } finally {
+        await stores.close();
+      }
+      for (const refused of [client.listTools(), client.callTool({ name: 'examples__echo', arguments: { text: 'after revocation' } })]) {
+        const err = await refused.then(() => undefined, (e: unknown) => e);
+        expect(err).to.be.instanceOf(McpError);
+        expect((err as McpError).data).to.deep.equal({ code: 'UNAUTHENTICATED' });
+        expect((err as McpError).message).to.include('revoked');
+      }
+    } finally {
+      await client.close();
+      await running;
+    }
+    const stores = await openStores(config);
+    try {
+      const calls = (await stores.store.readAll({ limit: 10_000 })).filter((e) => e.type === 'ToolCallRequested').map((e) => e.data.argumentsJson);
+      expect(calls).to.deep.equal(['{"text":"before"}']);
+    } finally {
+      await stores.close();
+    }
   });
 
   it('refuses a key whose role may not call tools (FORBIDDEN), as /mcp does', async () => {
