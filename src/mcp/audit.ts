@@ -1,4 +1,5 @@
 import { catalog } from '../../events';
+import { OpenMcpError } from '../core/errors';
 import { createEvent, type Actor, type PendingEvent } from '../core/envelope';
 import { newId } from '../core/ids';
 import type { Clock } from '../core/clock';
@@ -34,6 +35,16 @@ export function failureOf(e: McpGatewayError, policy: PayloadPolicy): { code: st
 }
 
 /**
+ * What a caller is told of a failed audit append: the store's reason when it is one of ours
+ * (OpenMcpError: "event store is closed"…), else only that the store failed. A driver's own
+ * message is for operators (the gateway logs it): a SQL driver's holds the statement with its
+ * values, the whole event and the arguments in it.
+ */
+function storeReason(err: unknown): string {
+  return err instanceof OpenMcpError ? err.message : 'the event store failed; the gateway log has its error';
+}
+
+/**
  * The audit trail of one tools/call, in its own stream `toolcall-<callId>`:
  * ToolCallRequested (revision 0, appended before forwarding), then exactly one of
  * ToolCallCompleted / ToolCallFailed (revision 1). A task id in the context is recorded in
@@ -49,6 +60,8 @@ export class ToolCallAudit {
     private readonly ctx: CallContext,
     tool: CatalogTool,
     private readonly clock?: Clock,
+    /** Told the store's own error when an append fails (the caller is told only that it did). */
+    private readonly logger?: { warn(obj: unknown, msg?: string): void },
   ) {
     this.ref = { serverId: tool.serverId, server: tool.server, tool: tool.upstreamName };
     if (ctx.taskId) this.ref.taskId = ctx.taskId;
@@ -69,7 +82,8 @@ export class ToolCallAudit {
     try {
       await this.store.append(this.stream, [e], { expectedRevision: 'no_stream' });
     } catch (err) {
-      throw new McpGatewayError('AUDIT_UNAVAILABLE', `tool call not forwarded: the audit log could not record it (${(err as Error).message})`, { cause: err });
+      this.refused(err, 'ToolCallRequested', 'the call was not made');
+      throw new McpGatewayError('AUDIT_UNAVAILABLE', `tool call not forwarded: the audit log could not record it (${storeReason(err)})`, { cause: err });
     }
   }
 
@@ -85,7 +99,12 @@ export class ToolCallAudit {
     try {
       await this.store.append(this.stream, [e], { expectedRevision: 0 });
     } catch (err) {
-      throw new McpGatewayError('AUDIT_UNAVAILABLE', `tool call outcome could not be recorded; result withheld (${(err as Error).message})`, { cause: err });
+      this.refused(err, e.type, 'its result was withheld');
+      throw new McpGatewayError('AUDIT_UNAVAILABLE', `tool call outcome could not be recorded; result withheld (${storeReason(err)})`, { cause: err });
     }
+  }
+
+  private refused(err: unknown, type: string, consequence: string): void {
+    this.logger?.warn({ err, tenant: this.ctx.tenant, callId: this.callId, ...this.ref }, `mcp gateway: the audit log did not record ${type}; ${consequence}`);
   }
 }

@@ -408,7 +408,7 @@ export class McpGateway {
 
     const argsDigest = payloadDigest(args);
     const store = this.payloadPolicy === 'store' && argsDigest.json.length <= MAX_STORED_PAYLOAD_CHARS;
-    const audit = new ToolCallAudit(this.options.store, ctx, tool, this.options.clock);
+    const audit = new ToolCallAudit(this.options.store, ctx, tool, this.options.clock, this.options.logger);
     await audit.requested({ argumentsHash: argsDigest.hash, ...(store ? { argumentsJson: argsDigest.json } : {}), payloadPolicy: this.payloadPolicy });
 
     const t0 = process.hrtime.bigint();
