@@ -177,7 +177,7 @@ export function createGatewayServer(gateway: McpGateway, ctx: CallContext, optio
   server.setRequestHandler(LenientListToolsRequestSchema, async (request) => {
     try {
       const cursor = (request.params as { cursor?: unknown } | undefined)?.cursor;
-      await options.authorize?.();
+      if (options.authorize) await options.authorize();
       if (cursor !== undefined && typeof cursor !== 'string') throw new InvalidCursorError('cursor: not a string; pass back the nextCursor of a previous tools/list page unchanged');
       return toolsPage([searchToolsTool], wireTools(gateway.listTools(ctx.tenant)), gateway.toolsPageSize, cursor);
     } catch (err) {
@@ -197,7 +197,8 @@ export function createGatewayServer(gateway: McpGateway, ctx: CallContext, optio
         : (p: Progress) => void extra.sendNotification({ method: 'notifications/progress', params: { ...p, progressToken: token } }).catch(() => {});
     activity.begin();
     try {
-      await options.authorize?.();
+      // Only stdio has one (no await otherwise: tools/call is the hot path of /mcp).
+      if (options.authorize) await options.authorize();
       if (name === SEARCH_TOOLS_NAME) {
         const query = typeof args.query === 'string' ? args.query : '';
         if (!query) throw wireError(ErrorCode.InvalidParams, 'search_tools: query (a string) is required', { code: 'VALIDATION_FAILED' });
