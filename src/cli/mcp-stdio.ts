@@ -20,6 +20,9 @@ const NO_KEY =
   'It does not fall back to OPENMCP_ADMIN_KEY or DATA_DIR/admin.key, so that an MCP host is given a key of its own with the least role: ' +
   'make one with `openmcp keys create --role agent --tenant <tenant>` and put it in the host config (env OPENMCP_API_KEY).';
 
+/** How long a key found valid is trusted before it is looked up again: the authenticator's cache TTL. */
+const KEY_RECHECK_MS = 5_000;
+
 const RESTART = 'restart this MCP server (the host starts it) with a valid one (--key or OPENMCP_API_KEY)';
 
 /**
@@ -28,12 +31,16 @@ const RESTART = 'restart this MCP server (the host starts it) with a valid one (
  * host keeps the process running for days: a key revoked since (by another process, so no cache
  * of this one would learn it) or a token past its expiry must not go on calling tools.
  */
-function stillValid(keys: KeyStore, principal: Principal): () => Promise<void> {
+function stillValid(keys: KeyStore, principal: Principal, cacheMs = KEY_RECHECK_MS): () => Promise<void> {
+  let vouchedAt = -Infinity;
   return async () => {
-    if (principal.expiresAt !== undefined && principal.expiresAt < Date.now()) {
+    const now = Date.now();
+    if (principal.expiresAt !== undefined && principal.expiresAt < now) {
       throw new UnauthenticatedError(`the token this MCP server acts as has expired: ${RESTART}`);
     }
-    if (principal.via !== 'api-key') return;
+    // As long as the API's authenticator trusts a looked-up key (its cache): not a store round
+    // trip per call, and a revocation is seen as soon as on /mcp.
+    if (principal.via !== 'api-key' || now - vouchedAt < cacheMs) return;
     let revoked: boolean;
     try {
       revoked = Boolean((await keys.get(principal.actor.id))?.revokedAt);
@@ -41,6 +48,7 @@ function stillValid(keys: KeyStore, principal: Principal): () => Promise<void> {
       throw new UnavailableError('api key store', `the key this MCP server acts as could not be checked: ${(err as Error).message}`, err);
     }
     if (revoked) throw new UnauthenticatedError(`the API key this MCP server acts as was revoked: ${RESTART}`);
+    vouchedAt = now;
   };
 }
 
@@ -49,7 +57,7 @@ function stillValid(keys: KeyStore, principal: Principal): () => Promise<void> {
  * principal of `apiKey` (every call audited in the same log as the server's), which must hold
  * `mcp:call` as on /mcp. Logs go to stderr, because stdout carries the protocol.
  */
-export async function runMcpStdio(config: Config, apiKey: string | undefined, io: { stdin?: Readable; stdout?: Writable } = {}): Promise<void> {
+export async function runMcpStdio(config: Config, apiKey: string | undefined, io: { stdin?: Readable; stdout?: Writable; keyRecheckMs?: number } = {}): Promise<void> {
   if (!apiKey) throw new ValidationError(NO_KEY, { field: 'key' });
   const logger = createLogger(config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL, process.stderr);
   const stores = await openStores(config);
@@ -65,7 +73,7 @@ export async function runMcpStdio(config: Config, apiKey: string | undefined, io
     try {
       if (config.OPENMCP_EXAMPLES === 'on') await gateway.ensureServer(examplesServer(SYSTEM_ACTOR));
       if (config.MCP_SERVERS_FILE) await registerServersFromFile(gateway, config.MCP_SERVERS_FILE, SYSTEM_ACTOR);
-      const session = await runGatewayStdio(gateway, { tenant: principal.tenant, actor: principal.actor }, { ...io, authorize: stillValid(keys, principal) });
+      const session = await runGatewayStdio(gateway, { tenant: principal.tenant, actor: principal.actor }, { stdin: io.stdin, stdout: io.stdout, authorize: stillValid(keys, principal, io.keyRecheckMs) });
       await session.closed;
     } finally {
       await gateway.close();

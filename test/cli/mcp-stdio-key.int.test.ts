@@ -44,7 +44,7 @@ describe('openmcp mcp stdio: the key it acts as', function () {
 
   it('stops serving once its key is revoked (as /mcp refuses it): no tools/list, no tools/call, nothing forwarded or audited', async () => {
     const transport = new StreamClientTransport();
-    const running = runMcpStdio(config, agent.key, { stdin: transport.serverStdin, stdout: transport.serverStdout });
+    const running = runMcpStdio(config, agent.key, { stdin: transport.serverStdin, stdout: transport.serverStdout, keyRecheckMs: 0 });
     const client = new Client({ name: 'stdio-revoked', version: '1.0.0' });
     await client.connect(transport);
     try {
