@@ -82,6 +82,7 @@ export async function openKnex(url: string, opts: OpenKnexOptions = {}): Promise
     return knexFactory({
       client: 'better-sqlite3',
       log,
+      compileSqlOnError: false,
       connection: { filename: file },
       useNullAsDefault: true,
       pool: {
@@ -126,6 +127,9 @@ export async function openKnex(url: string, opts: OpenKnexOptions = {}): Promise
     return knexFactory({
       client: 'mysql2',
       log,
+      // knex otherwise writes every bound value into a failed query's message (an event body, an
+      // API key's hash), and messages reach logs: the statement with its `?` placeholders is enough.
+      compileSqlOnError: false,
       connection: { ...connection, database },
       pool: {
         min: 0,
