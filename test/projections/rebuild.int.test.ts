@@ -90,6 +90,33 @@ for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
       expect(JSON.stringify(leftovers)).to.not.match(/__r|__old/);
     });
 
+    it('a failure right after the swap never leaves the new tables behind the old cache epoch', async () => {
+      await appendWorkload(db.store, 4);
+      const projector = new Projector({ knex: db.knex, bus: null as never });
+      await projector.applyEvents(await db.store.readAll({ limit: 10_000 }));
+      await projector.stop();
+      // The old tables' mark: views cached from them say "cancelled".
+      await db.knex('rm_tasks').update({ status: 'cancelled' });
+      const before = await readCacheEpoch(db.knex);
+      // From the first rename on, every statement fails (the database or its link failing just
+      // there), except those that end the transaction and give the lock back.
+      let failing = false;
+      const inject = (q: { sql: string }) => {
+        if (failing && !/^(commit|rollback|select release_lock)/i.test(q.sql)) throw new Error('injected failure');
+        if (/\brename\b/i.test(q.sql)) failing = true;
+      };
+      db.knex.on('query', inject);
+      const err = await rebuildProjection({ knex: db.knex, store: db.store }, 'tasks')
+        .catch((e: Error) => e)
+        .finally(() => db.knex.removeListener('query', inject));
+      expect(String(err)).to.match(/injected failure/);
+
+      const swapped = !(await db.knex('rm_tasks').pluck('status')).includes('cancelled');
+      const epoch = await readCacheEpoch(db.knex);
+      // MySQL: RENAME TABLE commits, so the swap is in place; SQLite: rolled back with the rest.
+      expect({ swapped, epochRaised: epoch > before }).to.deep.equal({ swapped: dialect === 'mysql', epochRaised: dialect === 'mysql' });
+    });
+
     it('names an unknown projection as a validation error', async () => {
       const err = await rebuildProjection({ knex: db.knex, store: db.store }, 'nope').catch((e) => e);
       expect(err).to.be.instanceOf(OpenMcpError);
