@@ -19,8 +19,8 @@ export async function readCacheEpoch(db: Knex): Promise<number> {
 /**
  * Raise the epoch by one (atomically: concurrent raises each count). Requires the migration's
  * row: without it nothing could be retired, so its absence is an error, never a silent no-op.
- * Call it holding the projections write lock (the projector does: Projector.refreshCaches), or
- * a rebuild's swap may lose the raise (stageCacheEpoch).
+ * Call it holding the projections write lock (the projector does, on the lock's own connection:
+ * Projector.refreshCaches), or a rebuild's swap may lose the raise (stageCacheEpoch).
  */
 export async function bumpCacheEpoch(db: Knex): Promise<void> {
   const changed = Number(await db(CACHE_EPOCH_TABLE).where('id', 1).increment('epoch', 1));
@@ -45,7 +45,8 @@ export function createCacheEpochTable(knex: Knex, name: string): Promise<void> {
  * Requires the projections write lock (withWriteLock), held from this read until the swap: a
  * raise between the two would land on the table being swapped out, and the new epoch could equal
  * the raised one, under which readers may have cached views of the old tables. Every raise holds
- * that lock (bumpCacheEpoch).
+ * that lock (bumpCacheEpoch); the projector's runs on the very connection holding its lock, so it
+ * cannot run after that lock is lost (the server drops a lock with its connection).
  * @example await stageCacheEpoch(trx, 'rm_cache_epoch__r1'); await swapTables(trx, [...])
  */
 export async function stageCacheEpoch(trx: Knex.Transaction, fresh: string): Promise<number> {
