@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { createTable } from '../src/db/knex';
+import { createCacheEpochTable } from '../src/readmodels/cache-epoch';
 import { CACHE_EPOCH_TABLE } from '../projections/tables';
 
 /**
@@ -7,10 +7,7 @@ import { CACHE_EPOCH_TABLE } from '../projections/tables';
  * those of the releases before it, so the entries they cached stay in use.
  */
 export async function up(knex: Knex): Promise<void> {
-  await createTable(knex, CACHE_EPOCH_TABLE, (t) => {
-    t.integer('id').primary();
-    t.bigInteger('epoch').notNullable();
-  });
+  await createCacheEpochTable(knex, CACHE_EPOCH_TABLE);
   await knex(CACHE_EPOCH_TABLE).insert({ id: 1, epoch: 0 });
 }
 

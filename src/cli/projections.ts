@@ -1,13 +1,13 @@
 import type { Knex } from 'knex';
 import { defaultAppliers } from '../../projections';
-import { bumpCacheEpoch } from '../readmodels/cache-epoch';
+import { createCacheEpochTable, stageCacheEpoch } from '../readmodels/cache-epoch';
 import { ValidationError } from '../core/errors';
 import type { EventStore } from '../eventstore/port';
 import { emptyTouched, type ProjectionApplier } from '../../projections/projection';
 import { swapTables, type TableSwap } from '../projector/swap-tables';
 import { withWriteLock } from '../projector/write-lock';
 import { projectionSchemas } from '../readmodels/schema';
-import { CHECKPOINT_TABLE, LIVE_TABLES, type ReadModelTables } from '../../projections/tables';
+import { CACHE_EPOCH_TABLE, CHECKPOINT_TABLE, LIVE_TABLES, type ReadModelTables } from '../../projections/tables';
 
 export type RebuildProjectionDependencies = {
   /** The read models' database (migrations applied). */
@@ -37,9 +37,11 @@ async function liveWatermark(trx: Knex.Transaction, name: string): Promise<numbe
  * write lock (see withWriteLock), and only once the fresh tables cover every position the live
  * projector has applied (its checkpoint); events the fresh tables hold beyond that are applied
  * again by the live projector after the swap, which changes nothing (idempotent evolve).
- * The cache epoch is raised with the swap (cache-epoch.ts), so no process, whatever its cache
- * (Redis or its own memory), serves a view cached from the old tables afterwards: they fill from
- * the new ones. The old tables are dropped afterwards.
+ * The cache epoch is raised by the swap itself: a fresh epoch table holding a higher epoch is
+ * renamed in with the fresh tables, in the same atomic rename (stageCacheEpoch), so no process,
+ * whatever its cache (Redis or its own memory), serves a view cached from the old tables
+ * afterwards, even when the rebuild fails right after the swap: they fill from the new ones.
+ * The old tables are dropped afterwards.
  * @example await rebuildProjection({ knex, store }, 'tasks')
  */
 export async function rebuildProjection(deps: RebuildProjectionDependencies, name: string): Promise<RebuildProjectionReturnType> {
@@ -51,13 +53,16 @@ export async function rebuildProjection(deps: RebuildProjectionDependencies, nam
     throw new ValidationError(`projection ${JSON.stringify(name)} is unknown; one of: ${appliers.map((a) => a.name).join(', ')}`, { field: 'name' });
   }
   const log = deps.log ?? (() => undefined);
-  const suffix = `__r${Date.now().toString(36)}`;
+  // Random as well as timed: every rebuild swaps the one epoch table, so two started in the same
+  // millisecond (two projections, two processes) must not share its fresh or old name.
+  const suffix = `__r${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
   const fresh: ReadModelTables = { ...LIVE_TABLES };
   const swaps: TableSwap[] = schema.tables.map((k) => {
     fresh[k] = `${LIVE_TABLES[k]}${suffix}`;
     return { live: LIVE_TABLES[k], fresh: fresh[k], old: `${LIVE_TABLES[k]}__old${suffix.slice(3)}` };
   });
-  await schema.create(deps.knex, fresh);
+  const epochSwap: TableSwap = { live: CACHE_EPOCH_TABLE, fresh: `${CACHE_EPOCH_TABLE}${suffix}`, old: `${CACHE_EPOCH_TABLE}__old${suffix.slice(3)}` };
+  const created = [...swaps, epochSwap];
 
   let after: number | undefined;
   let applied = 0;
@@ -73,6 +78,8 @@ export async function rebuildProjection(deps: RebuildProjectionDependencies, nam
   };
 
   try {
+    await createCacheEpochTable(deps.knex, epochSwap.fresh);
+    await schema.create(deps.knex, fresh);
     await copy();
     log(`${name}: ${applied} events replayed into ${swaps.map((s) => s.fresh).join(', ')}`);
     for (let attempt = 0; ; attempt++) {
@@ -83,10 +90,11 @@ export async function rebuildProjection(deps: RebuildProjectionDependencies, nam
           .onConflict('projection')
           .merge();
         if ((await liveWatermark(trx, name)) > (after ?? -1)) return false;
-        await swapTables(trx, swaps);
-        // After the swap (on MySQL RENAME TABLE has committed by now): a reader that took the new
-        // epoch reads the new tables. On SQLite both commit together.
-        await bumpCacheEpoch(trx);
+        // The new epoch goes in with the tables, in one rename: on MySQL RENAME TABLE commits, so
+        // nothing after it may be needed by the new tables. Read under the write lock, which every
+        // raise of the epoch holds too (Projector.refreshCaches), so none lands in between.
+        await stageCacheEpoch(trx, epochSwap.fresh);
+        await swapTables(trx, [...swaps, epochSwap]);
         return true;
       });
       if (swapped) break;
@@ -94,10 +102,10 @@ export async function rebuildProjection(deps: RebuildProjectionDependencies, nam
       await copy();
     }
   } catch (err) {
-    for (const s of swaps) await deps.knex.schema.dropTableIfExists(s.fresh).catch(() => undefined);
+    for (const s of created) await deps.knex.schema.dropTableIfExists(s.fresh).catch(() => undefined);
     throw err;
   }
-  for (const s of swaps) await deps.knex.schema.dropTableIfExists(s.old);
+  for (const s of created) await deps.knex.schema.dropTableIfExists(s.old);
   log(`${name}: swapped in; ${applied} events`);
   return { projection: name, events: applied, tables: swaps.map((s) => s.live), ms: Date.now() - started };
 }

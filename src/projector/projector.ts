@@ -12,7 +12,7 @@ import { AppliedPositions } from '../readmodels/applied-positions';
 import { advanceCheckpoints, readCheckpoints } from './checkpoints';
 import { projectionLagGauge } from './lag-metric';
 import { emptyTouched, type ProjectionApplier, type Touched } from '../../projections/projection';
-import { HeldWriteLock } from './write-lock';
+import { HeldWriteLock, type UnderWriteLock } from './write-lock';
 
 export type ProjectorOptions = {
   knex: Knex;
@@ -138,7 +138,7 @@ export class Projector {
       },
       // Still under the write lock (MySQL): another projector's next commit waits for these
       // cache writes, so the views they read from the committed rows are never overwritten by older ones.
-      this.cache ? () => this.refreshCaches(this.cache!, touched) : undefined,
+      this.cache ? (underLock) => this.refreshCaches(this.cache!, touched, underLock) : undefined,
     );
     for (const n of names) this.watermarks.set(n, Math.max(top, this.watermarks.get(n) ?? -1));
     this.applied.announce(events.map((e) => e.position));
@@ -149,8 +149,19 @@ export class Projector {
    * failed, raise the epoch, so that neither the views it could not rewrite nor the entries
    * readers fill meanwhile from the rows before this batch are read again. Only the database
    * failing (reading the views or the epoch, raising it) fails the batch, which is then retried.
+   *
+   * The raise runs under the projections write lock, on the connection holding it (underLock),
+   * because a rebuild computes its new epoch from the live one under that lock and swaps it in
+   * with its tables (stageCacheEpoch): a raise between the two would land on the epoch table
+   * being swapped out and be lost, and the new epoch could equal the raised one, under which
+   * readers may meanwhile have cached views of the old tables. On a pooled connection the raise
+   * would be under the lock only while the lock's connection lived: were that one cut (network,
+   * KILL), the server would free the lock for a rebuild while the raise was still on its way.
+   * On the lock's connection it runs under the lock or fails (and the batch is retried).
+   * Reading the epoch and the views needs no such care: a view read around a swap is written
+   * under an epoch no newer than the swapped-out table's, which the swap retires.
    */
-  private async refreshCaches(cache: SkippingCache, touched: Touched): Promise<void> {
+  private async refreshCaches(cache: SkippingCache, touched: Touched, underLock: UnderWriteLock): Promise<void> {
     if (!touched.taskIds.size && !touched.catalogTenants.size) return;
     const knex = this.options.knex;
     if (!cache.skipping) {
@@ -162,6 +173,6 @@ export class Projector {
         // Told through onCacheError by skipWhileDown, once per window.
       }
     }
-    await bumpCacheEpoch(knex);
+    await underLock((trx) => bumpCacheEpoch(trx));
   }
 }

@@ -33,6 +33,13 @@ export async function withWriteLock<T>(knex: Knex, fn: (trx: Knex.Transaction) =
 }
 
 type Connection = object;
+
+/**
+ * Runs `fn` in a transaction of its own on the connection that holds the projections write lock
+ * (MySQL), so the statements run under that lock or not at all: the lock is let go only between
+ * transactions (HeldWriteLock) or with its connection, never while one of its statements runs.
+ */
+export type UnderWriteLock = <R>(fn: (trx: Knex.Transaction) => Promise<R>) => Promise<R>;
 type PoolClient = { acquireConnection(): Promise<Connection>; releaseConnection(c: Connection): Promise<unknown> };
 
 /**
@@ -59,9 +66,15 @@ export class HeldWriteLock {
    * Run `fn` in a transaction under the lock, then `afterCommit` still under it: what the
    * projector does after a commit (rewrite the caches from the committed rows) then happens in
    * commit order across processes, so a slower process cannot write an older view over a newer.
+   * Statements `afterCommit` runs on other connections only run while the lock is held as long
+   * as its connection lives; those that must never run without it go through `underLock`.
    */
-  run<T>(fn: (trx: Knex.Transaction) => Promise<T>, afterCommit?: () => Promise<void>): Promise<T> {
-    if (dialectOf(this.knex) === 'sqlite') return this.knex.transaction(fn).then(async (r) => (await afterCommit?.(), r));
+  run<T>(fn: (trx: Knex.Transaction) => Promise<T>, afterCommit?: (underLock: UnderWriteLock) => Promise<void>): Promise<T> {
+    if (dialectOf(this.knex) === 'sqlite') {
+      // The database's writer lock is the lock: a transaction takes it at its first write.
+      const underLock: UnderWriteLock = (g) => this.knex.transaction(g);
+      return this.knex.transaction(fn).then(async (r) => (await afterCommit?.(underLock), r));
+    }
     return this.serial(() => this.runNow(fn, afterCommit));
   }
 
@@ -76,12 +89,12 @@ export class HeldWriteLock {
     return result;
   }
 
-  private async runNow<T>(fn: (trx: Knex.Transaction) => Promise<T>, afterCommit?: () => Promise<void>): Promise<T> {
+  private async runNow<T>(fn: (trx: Knex.Transaction) => Promise<T>, afterCommit?: (underLock: UnderWriteLock) => Promise<void>): Promise<T> {
     clearTimeout(this.idle);
     const connection = await this.take();
     try {
       const result = await this.knex.transaction(fn, { connection } as Knex.TransactionConfig);
-      await afterCommit?.();
+      await afterCommit?.((g) => this.knex.transaction(g, { connection } as Knex.TransactionConfig));
       return result;
     } catch (err) {
       // The connection may be broken (then the server dropped the lock with it): start afresh.

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { createTable, dialectOf } from '../db/knex';
 import { CACHE_EPOCH_TABLE } from '../../projections/tables';
 
 /**
@@ -7,7 +8,8 @@ import { CACHE_EPOCH_TABLE } from '../../projections/tables';
  * raising it retires every cached view at once, in every process sharing the database, whether
  * or not they can reach Redis at that moment (the entries of older epochs are never read again
  * and expire). It is raised when the projector could not refresh the views a batch changed
- * (Redis down or hung) and when a rebuild swaps tables in.
+ * (Redis down or hung), and a rebuild swaps in, with its tables, an epoch table holding a higher
+ * epoch (stageCacheEpoch), so that the tables and the epoch change in one atomic step.
  */
 export async function readCacheEpoch(db: Knex): Promise<number> {
   const row = await db(CACHE_EPOCH_TABLE).where('id', 1).first('epoch');
@@ -17,8 +19,42 @@ export async function readCacheEpoch(db: Knex): Promise<number> {
 /**
  * Raise the epoch by one (atomically: concurrent raises each count). Requires the migration's
  * row: without it nothing could be retired, so its absence is an error, never a silent no-op.
+ * Call it holding the projections write lock (the projector does, on the lock's own connection:
+ * Projector.refreshCaches), or a rebuild's swap may lose the raise (stageCacheEpoch).
  */
 export async function bumpCacheEpoch(db: Knex): Promise<void> {
   const changed = Number(await db(CACHE_EPOCH_TABLE).where('id', 1).increment('epoch', 1));
   if (changed !== 1) throw new Error(`${CACHE_EPOCH_TABLE} has no row: the read cache cannot be invalidated; run the migrations (openmcp start does)`);
+}
+
+/** The epoch table's definition, shared by its migration and by rebuilds (stageCacheEpoch). */
+export function createCacheEpochTable(knex: Knex, name: string): Promise<void> {
+  return createTable(knex, name, (t) => {
+    t.integer('id').primary();
+    t.bigInteger('epoch').notNullable();
+  });
+}
+
+/**
+ * Write into `fresh` (an empty table made by createCacheEpochTable) the live epoch plus one, for
+ * a rebuild to swap `fresh` in with its tables in one atomic rename (swapTables): readers then
+ * see the old tables under the old epochs or the new tables under the new one, never the new
+ * tables under an epoch their views of the old ones were cached under. A separate raise after
+ * the swap could fail once MySQL's RENAME TABLE had committed, leaving exactly that.
+ *
+ * Requires the projections write lock (withWriteLock), held from this read until the swap: a
+ * raise between the two would land on the table being swapped out, and the new epoch could equal
+ * the raised one, under which readers may have cached views of the old tables. Every raise holds
+ * that lock (bumpCacheEpoch); the projector's runs on the very connection holding its lock, so it
+ * cannot run after that lock is lost (the server drops a lock with its connection).
+ * @example await stageCacheEpoch(trx, 'rm_cache_epoch__r1'); await swapTables(trx, [...])
+ */
+export async function stageCacheEpoch(trx: Knex.Transaction, fresh: string): Promise<number> {
+  const live = trx(CACHE_EPOCH_TABLE).where('id', 1).first('epoch');
+  // The newest committed value, not this transaction's snapshot (MySQL's REPEATABLE READ).
+  const row = await (dialectOf(trx) === 'mysql' ? live.forUpdate() : live);
+  if (!row) throw new Error(`${CACHE_EPOCH_TABLE} has no row: the read cache cannot be invalidated; run the migrations (openmcp start does)`);
+  const epoch = Number(row.epoch) + 1;
+  await trx(fresh).insert({ id: 1, epoch }).onConflict('id').merge();
+  return epoch;
 }

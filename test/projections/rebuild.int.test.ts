@@ -8,6 +8,8 @@ import { SqlReadModels } from '../../src/readmodels/sql-read-models';
 import { readCacheEpoch } from '../../src/readmodels/cache-epoch';
 import { taskCacheKey } from '../../src/readmodels/cache-keys';
 import { OpenMcpError } from '../../src/core/errors';
+import { createEvent } from '../../src/core/envelope';
+import { newId } from '../../src/core/ids';
 import { mysqlAvailable, requireService } from '../support/services';
 import { appendWorkload, openTestDb, snapshot, type Dialect, type TestDb } from './support';
 
@@ -89,6 +91,87 @@ for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
       const leftovers = (await db.knex.raw(dialect === 'mysql' ? 'SHOW TABLES' : "SELECT name FROM sqlite_master WHERE type = 'table'"));
       expect(JSON.stringify(leftovers)).to.not.match(/__r|__old/);
     });
+
+    it('a failure right after the swap never leaves the new tables behind the old cache epoch', async () => {
+      await appendWorkload(db.store, 4);
+      const projector = new Projector({ knex: db.knex, bus: null as never });
+      await projector.applyEvents(await db.store.readAll({ limit: 10_000 }));
+      await projector.stop();
+      // The old tables' mark: views cached from them say "cancelled".
+      await db.knex('rm_tasks').update({ status: 'cancelled' });
+      const before = await readCacheEpoch(db.knex);
+      // From the first rename on, every statement fails (the database or its link failing just
+      // there), except those that end the transaction and give the lock back.
+      let failing = false;
+      const inject = (q: { sql: string }) => {
+        if (failing && !/^(commit|rollback|select release_lock)/i.test(q.sql)) throw new Error('injected failure');
+        if (/\brename\b/i.test(q.sql)) failing = true;
+      };
+      db.knex.on('query', inject);
+      const err = await rebuildProjection({ knex: db.knex, store: db.store }, 'tasks')
+        .catch((e: Error) => e)
+        .finally(() => db.knex.removeListener('query', inject));
+      expect(String(err)).to.match(/injected failure/);
+
+      const swapped = !(await db.knex('rm_tasks').pluck('status')).includes('cancelled');
+      const epoch = await readCacheEpoch(db.knex);
+      // MySQL: RENAME TABLE commits, so the swap is in place; SQLite: rolled back with the rest.
+      expect({ swapped, epochRaised: epoch > before }).to.deep.equal({ swapped: dialect === 'mysql', epochRaised: dialect === 'mysql' });
+    });
+
+    if (dialect === 'mysql') {
+      it("a projector's epoch raise while the rebuild waits for the lock is never undone by the swap", async () => {
+        await appendWorkload(db.store, 4);
+        // Redis down for this projector: each batch raises the epoch instead of refreshing. It
+        // keeps the write lock between batches (lockHoldMs), so the rebuild's swap waits for it.
+        const down = new Proxy(new MemoryCache(), {
+          get: (_target, p) => (p === 'name' ? 'memory' : async () => Promise.reject(new Error('cache down'))),
+        });
+        const projector = new Projector({ knex: db.knex, bus: null as never, cache: down, lockHoldMs: 60_000 });
+        // Which connections hold the lock when an epoch raise is sent on one.
+        const holding = new Set<unknown>();
+        const raises: boolean[] = [];
+        const watch = (q: { sql: string; __knexUid?: unknown }) => {
+          if (/GET_LOCK/i.test(q.sql)) holding.add(q.__knexUid);
+          if (/RELEASE_LOCK/i.test(q.sql)) holding.delete(q.__knexUid);
+          if (/^update `rm_cache_epoch`/i.test(q.sql)) raises.push(holding.has(q.__knexUid));
+        };
+        db.knex.on('query', watch);
+        await projector.applyEvents(await db.store.readAll({ limit: 10_000 }));
+        await db.knex('rm_tasks').update({ status: 'cancelled' });
+        const rm = new SqlReadModels({ knex: db.knex, cache: new MemoryCache() });
+        const done = (await rm.listTasks('acme', { limit: 1, status: 'cancelled' })).items[0];
+
+        let copied!: () => void;
+        const replayed = new Promise<void>((r) => (copied = r));
+        const rebuild = rebuildProjection({ knex: db.knex, store: db.store, log: (m) => m.includes('replayed') && copied() }, 'tasks');
+        await Promise.race([replayed, rebuild]);
+        // While the rebuild waits for the lock: a batch, its refresh fails, the epoch is raised,
+        // and a reader caches a view of the old tables under the raised epoch.
+        const stream = `task-${newId()}`;
+        const submitted = await db.store.append(stream, [createEvent({ type: 'TaskSubmitted', stream, tenant: 'acme', actor: { kind: 'user', id: 'u' }, data: { instruction: 'x' } })]);
+        const before = await readCacheEpoch(db.knex);
+        await projector.applyEvents(submitted.events);
+        const raised = await readCacheEpoch(db.knex);
+        expect(raised).to.equal(before + 1);
+        expect((await rm.getTask('acme', done.id))!.status).to.equal('cancelled');
+        await projector.stop();
+        await rebuild;
+
+        // The swap's epoch is above the raised one: the view cached under it is not served.
+        expect((await rm.getTask('acme', done.id))!.status).to.not.equal('cancelled');
+        expect(await readCacheEpoch(db.knex)).to.equal(raised + 1);
+        // Raises after the swap count on the swapped-in epoch table.
+        const next = `task-${newId()}`;
+        await projector.applyEvents((await db.store.append(next, [createEvent({ type: 'TaskSubmitted', stream: next, tenant: 'acme', actor: { kind: 'user', id: 'u' }, data: { instruction: 'y' } })])).events);
+        await projector.stop();
+        db.knex.removeListener('query', watch);
+        expect(await readCacheEpoch(db.knex)).to.equal(raised + 2);
+        // Every raise ran on the connection holding the lock, so under the lock or not at all.
+        expect(raises).to.have.length(3);
+        expect(raises).to.not.include(false);
+      });
+    }
 
     it('names an unknown projection as a validation error', async () => {
       const err = await rebuildProjection({ knex: db.knex, store: db.store }, 'nope').catch((e) => e);
