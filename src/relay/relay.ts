@@ -64,6 +64,12 @@ export type RelayOptions = {
    * ends publishing for good: a newer leader publishes now (startRelayLeadership sets it).
    */
   fence?: () => Promise<void>;
+  /**
+   * How often the relay looks whether its checkpoint was set back (an operator replaying the log,
+   * docs/consumers.md) while it has nothing to publish (default 5000 ms); while publishing, it
+   * looks before each checkpoint save.
+   */
+  checkpointPollMs?: number;
   /** Registry for the lag gauge (default prom-client's global registry). */
   registry?: Registry;
   /** A failed publish is retried with backoff (up to 5 s) on a fresh producer; this hears about it. */
@@ -99,6 +105,8 @@ export class Relay {
   private untrack?: () => void;
   private published = -1;
   private stall?: RelayStall;
+  /** Where the checkpoint was found set back to (see checkSetBack), until the feed restarts there. */
+  private setBackTo?: number;
   /** The topic's partition count when this relay started: a message is never placed with another. */
   private partitions?: number;
 
@@ -186,11 +194,22 @@ export class Relay {
 
   private async run(signal: AbortSignal): Promise<void> {
     for (let failures = 0; !signal.aborted; failures++) {
+      if (this.setBackTo !== undefined) {
+        this.published = this.setBackTo;
+        this.setBackTo = undefined;
+      }
+      // The feed ends on stop(), or when the checkpoint was set back while no event came (the
+      // relay waits in the feed then): it is read again from there.
+      const feed = new AbortController();
+      const endFeed = () => feed.abort();
+      signal.addEventListener('abort', endFeed, { once: true });
+      const watch = setInterval(() => void this.checkSetBack().then((back) => back && endFeed(), () => undefined), this.options.checkpointPollMs ?? 5000);
       try {
-        for await (const batch of readBatches(this.store, { after: this.published, maxBatch: this.options.maxBatch ?? 500, signal })) {
-          await this.publish(batch, signal);
+        for await (const batch of readBatches(this.store, { after: this.published, maxBatch: this.options.maxBatch ?? 500, signal: feed.signal })) {
+          const done = await this.publish(batch, signal);
           failures = 0;
           if (signal.aborted) return;
+          if (!done) break;
         }
       } catch (err) {
         this.options.onError?.(err);
@@ -201,17 +220,33 @@ export class Relay {
         await sleep(Math.min(5000, 1000 * 2 ** failures), signal);
         // The store answers again and holds nothing unpublished: nothing is held up any more.
         if ((await this.store.headPosition().catch(() => Infinity)) <= this.published) this.stall = undefined;
+      } finally {
+        clearInterval(watch);
+        signal.removeEventListener('abort', endFeed);
       }
     }
   }
 
   /**
-   * Publish one batch until Kafka acknowledges it, checkpointing after each acknowledged part.
+   * Whether the stored checkpoint was found below the last position this relay saved: an operator
+   * set it back, or deleted it (-1), to republish the log. Saving over it would undo the replay, so
+   * the relay publishes again from there instead; the point is kept (setBackTo) until the feed
+   * restarts at it, so a save landing just after the look cannot make it forgotten.
+   */
+  private async checkSetBack(): Promise<boolean> {
+    const stored = (await this.checkpoints.load(this.checkpointName)) ?? -1;
+    if (stored < this.published) this.setBackTo = Math.min(stored, this.setBackTo ?? stored);
+    return this.setBackTo !== undefined;
+  }
+
+  /**
+   * Publish one batch until Kafka acknowledges it, checkpointing after each acknowledged part;
+   * false when the checkpoint was found set back instead (the feed must restart from there).
    * Never skips an event: the batch goes out in requests of at most `maxRequestBytes`, a part Kafka
    * refuses as too large is sent in halves, in order, and a single event too large for the topic
    * holds the relay at that event (RELAY_EVENT_TOO_LARGE).
    */
-  private async publish(batch: RecordedEvent[], signal: AbortSignal): Promise<void> {
+  private async publish(batch: RecordedEvent[], signal: AbortSignal): Promise<boolean> {
     const items = batch.map((event) => {
       const message = toKafkaMessage(event);
       return { event, message, bytes: Buffer.byteLength(message.value as string) + RECORD_OVERHEAD };
@@ -219,20 +254,28 @@ export class Relay {
     const pending = splitByBytes(items, (x) => x.bytes, this.options.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES);
     while (pending.length) {
       const part = pending[0];
-      if (!(await this.send(part, signal))) {
+      const sent = await this.send(part, signal);
+      if (sent === 'set-back') return false;
+      if (sent === 'too-large') {
         const half = Math.ceil(part.length / 2);
         pending.splice(0, 1, part.slice(0, half), part.slice(half));
         continue;
       }
       pending.shift();
+      // Set back while this batch was out: the feed restarts there (what went out is duplicated).
+      if (await this.checkSetBack()) return false;
       const last = part[part.length - 1].event.position;
       await this.checkpoints.save(this.checkpointName, last);
       this.published = last;
     }
+    return true;
   }
 
-  /** Send until Kafka acknowledges (true), or refuses the part as too large while it can still be split (false). */
-  private async send(part: { event: RecordedEvent; message: Message; bytes: number }[], signal: AbortSignal): Promise<boolean> {
+  /**
+   * Send until Kafka acknowledges, or refuses the part as too large while it can still be split, or
+   * the checkpoint is found set back between two attempts (a replay asked for while held up).
+   */
+  private async send(part: { event: RecordedEvent; message: Message; bytes: number }[], signal: AbortSignal): Promise<'acked' | 'too-large' | 'set-back'> {
     const events = part.map((x) => x.event);
     const messages = part.map((x) => x.message);
     const contexts = this.options.traceContexts;
@@ -246,7 +289,7 @@ export class Relay {
         await this.producer.send({ topic: this.topic, acks: -1, messages });
         spans?.end();
         this.stall = undefined;
-        return true;
+        return 'acked';
       } catch (err) {
         // A failed request may have been written to some partitions and not others: a fresh
         // producer (fresh producer id) restarts the sequence numbers, and resending the whole part
@@ -259,7 +302,7 @@ export class Relay {
         }
         if (isTooLarge(err) && part.length > 1) {
           spans?.end(err);
-          return false;
+          return 'too-large';
         }
         // Kafka's failures get the relay's codes; the lease check's own (the database) keeps its code.
         const reported = isTooLarge(err)
@@ -273,6 +316,11 @@ export class Relay {
           throw reported;
         }
         await sleep(Math.min(5000, 100 * 2 ** attempt), signal);
+        // Held up, and told to publish from an earlier point: this part is not the next to go out.
+        if (await this.checkSetBack().catch(() => false)) {
+          spans?.end(err);
+          return 'set-back';
+        }
       }
     }
   }
