@@ -23,7 +23,9 @@ const max = option('max') === undefined ? Infinity : Number(option('max'));
 
 async function main(): Promise<void> {
   const kafka = new Kafka({ brokers, clientId: 'openmcp-example-consumer', logLevel: logLevel.WARN });
-  const consumer = kafka.consumer({ groupId });
+  // Never let the broker auto-create the topic with its own defaults (partition count, 1 MiB
+  // limit) when this starts before the relay has created it: it would keep them for good.
+  const consumer = kafka.consumer({ groupId, allowAutoTopicCreation: false });
   // Delivery is at least once: the same event can come twice (after a relay or consumer restart).
   // A real consumer keeps the ids it has applied next to its own state; a Set does for a demo.
   const seen = new Set<string>();

@@ -96,4 +96,41 @@ describe('KafkaBus (kafkajs against the test broker)', function () {
       await bus.close();
     }
   });
+
+  it('never has the broker auto-create its topic with the broker defaults, even when the topic vanishes under it (Kafka lost)', async () => {
+    const topic = 'lost.events.v1';
+    const first = await startKafkaBroker();
+    const bus = new KafkaBus({ brokers: first.brokers, topic, maxWaitTimeInMs: 100, kafka: { logLevel: logLevel.NOTHING }, onInvalidMessage: () => undefined });
+    let second: KafkaBroker | undefined;
+    try {
+      await bus.consume('survivor', async () => undefined);
+      expect(first.highWatermarks(topic)).to.have.length(6);
+      // The cluster is lost and replaced by an empty one at the same address, whose default is 1 partition.
+      await first.stop();
+      second = await startKafkaBroker({ port: first.port, defaultPartitions: 1 });
+      const replaced = second;
+      await eventually(() => replaced.metadataRequests(topic) > 0, 'the consumer to look for its topic on the new cluster');
+      // Left for the relay (or an operator) to create with the contract settings: 1 partition and a
+      // 1 MiB limit would hold the relay (RELAY_PARTITIONS_CHANGED) or, with 6, larger events.
+      expect(replaced.highWatermarks(topic)).to.deep.equal([]);
+    } finally {
+      await bus.close();
+      await second?.stop();
+    }
+  });
+
+  it('refuses to start on a missing topic it may not create (KAFKA_TOPIC_MISSING, saying why), rather than have the broker auto-create it', async () => {
+    const topic = 'forbidden.events.v1';
+    broker.refuseTopic(topic, 29); // TOPIC_AUTHORIZATION_FAILED
+    const bus = new KafkaBus({ brokers: broker.brokers, topic, maxWaitTimeInMs: 100, kafka: { logLevel: logLevel.NOTHING }, onInvalidMessage: () => undefined });
+    try {
+      const err = await bus.consume('refused', async () => undefined).then(() => undefined, (e: unknown) => e as Error & { code?: string });
+      expect(err?.code).to.equal('KAFKA_TOPIC_MISSING');
+      expect(err?.message).to.include(topic).and.include('creating it failed');
+      expect(broker.highWatermarks(topic)).to.deep.equal([]);
+    } finally {
+      broker.refuseTopic(topic, 0);
+      await bus.close();
+    }
+  });
 });

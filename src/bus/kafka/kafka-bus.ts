@@ -6,6 +6,7 @@ import type { Bus, BusConsumer, BusHandler, ConsumeOptions } from '../port';
 import { fromKafkaMessage } from './event-message';
 import { eventsTopic } from './topic';
 import { ensureEventsTopic } from './ensure-topic';
+import { KafkaTopicMissingError } from './kafka-topic-missing-error';
 
 export type KafkaBusOptions = {
   /** host:port list (KAFKA_BROKERS split on commas). */
@@ -44,11 +45,15 @@ export class KafkaBus implements Bus {
   }
 
   async consume(group: string, handler: BusHandler, options: ConsumeOptions = {}): Promise<BusConsumer> {
-    // Before subscribing, which would have the broker auto-create a missing topic with its own
-    // defaults. Best effort: without the right to create topics, the consumer goes on as before.
-    await ensureEventsTopic(this.kafka, this.topic).catch(() => undefined);
+    // Before subscribing, so a missing topic gets the contract settings. Best effort: without the
+    // right to create topics, the consumer goes on with the topic if it exists.
+    const createFailure = await ensureEventsTopic(this.kafka, this.topic).then(() => undefined, (err: unknown) => err);
     const consumer = this.kafka.consumer({
       groupId: group,
+      // kafkajs lets the broker auto-create a topic it asks metadata for: with the broker's defaults
+      // (num.partitions, often 1; a 1 MiB max.message.bytes), and at once when the topic vanishes
+      // under a running consumer (Kafka lost, topic deleted), before the relay can create it right.
+      allowAutoTopicCreation: false,
       maxWaitTimeInMs: this.options.maxWaitTimeInMs ?? 500,
       ...(this.options.sessionTimeoutMs ? { sessionTimeout: this.options.sessionTimeoutMs } : {}),
     });
@@ -87,7 +92,7 @@ export class KafkaBus implements Bus {
       });
     } catch (err) {
       await consumer.disconnect();
-      throw err;
+      throw (err as { type?: unknown }).type === 'UNKNOWN_TOPIC_OR_PARTITION' ? new KafkaTopicMissingError(this.topic, createFailure, err) : err;
     }
     this.consumers.add(consumer);
     return {

@@ -15,6 +15,8 @@ export type ApiContext = {
   newProducerId(): number;
   append(topic: string, partition: number, records: Buffer): { error: number; baseOffset: number };
   waitForAppend(ms: number): Promise<void>;
+  /** A Metadata request named `name` (whether or not it asked for auto-creation). */
+  metadataAsked(name: string): void;
 };
 
 export type Request = { apiKey: number; apiVersion: number; clientId: string; reader: Reader };
@@ -85,6 +87,7 @@ function metadata(ctx: ApiContext, r: Reader, w: Writer, v: number): void {
   if (v >= 2) w.nullableString('openmcp-test-cluster');
   if (v >= 1) w.int32(ctx.nodeId);
   w.array(names, (x, name) => {
+    if (requested !== null) ctx.metadataAsked(name);
     if (!ctx.topics.has(name) && autoCreate && TOPIC_NAME.test(name)) ctx.createTopic(name, ctx.defaultPartitions);
     const parts = ctx.topics.get(name) ?? [];
     x.int16(ctx.topics.has(name) ? 0 : E.UNKNOWN_TOPIC_OR_PARTITION).string(name);

@@ -43,8 +43,10 @@ export type KafkaBroker = {
   port: number;
   /** Create a topic directly (tests); no-op when it exists. */
   createTopic(name: string, partitions: number): void;
-  /** Each partition's high watermark. */
+  /** Each partition's high watermark (none: the topic does not exist). */
   highWatermarks(topic: string): number[];
+  /** Metadata requests that named `topic` so far (a client looking for it, or having it auto-created). */
+  metadataRequests(topic: string): number;
   /** Drop every open client connection (simulates a network cut). */
   dropConnections(): void;
   /**
@@ -76,6 +78,7 @@ export async function startKafkaBroker(options: KafkaBrokerOptions = {}): Promis
   const topicMaxBytes = new Map<string, number>();
   const produceFaults: ProduceFault[] = [];
   const refused = new Map<string, number>();
+  const metadataAsks = new Map<string, number>();
   const appended = new EventEmitter();
   appended.setMaxListeners(0);
   const groups = new GroupCoordinator(options.initialRebalanceDelayMs ?? 30);
@@ -114,6 +117,7 @@ export async function startKafkaBroker(options: KafkaBrokerOptions = {}): Promis
     refuseTopic: (name) => refused.get(name) ?? 0,
     defaultPartitions: options.defaultPartitions ?? 3,
     newProducerId: () => nextProducerId++,
+    metadataAsked: (name) => void metadataAsks.set(name, (metadataAsks.get(name) ?? 0) + 1),
     append(topic, partition, records) {
       const log = topics.get(topic)?.[partition];
       if (!log) return { error: 3, baseOffset: -1 };
@@ -191,6 +195,7 @@ export async function startKafkaBroker(options: KafkaBrokerOptions = {}): Promis
     port,
     createTopic: (name, partitions) => void createTopic(name, partitions),
     highWatermarks: (topic) => (topics.get(topic) ?? []).map((p) => p.highWatermark),
+    metadataRequests: (topic) => metadataAsks.get(topic) ?? 0,
     dropConnections: () => {
       for (const s of sockets) s.destroy();
     },
