@@ -118,7 +118,7 @@ export const ConfigSchema = z.object({
   EMBEDDING_MODEL_DIR: z.string().optional(),
   EMBEDDING_MODEL_ID: z.string().default('model'),
   MCP_SERVERS_FILE: z.string().optional(),
-  /** Tool arguments and results in the audit events: `store` (their canonical JSON, up to 256 KiB) or `hash-only`. */
+  /** Tool arguments and results in the audit events (the gateway's, and the agent's task steps): `store` (their canonical JSON, up to 256 KiB) or `hash-only`. */
   MCP_PAYLOAD_POLICY: z.enum(['store', 'hash-only']).default('store'),
   /** How long one upstream tools/call may take before it fails (and counts against that upstream's breaker). */
   MCP_CALL_TIMEOUT_MS: positiveInt.max(3_600_000).default(30_000),

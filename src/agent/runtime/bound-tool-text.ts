@@ -2,7 +2,8 @@
  * A tool result as the model gets it: at most `maxChars` characters, and when cut, a note saying
  * so (and how much there was), so the model neither overflows its context (nor the event limit,
  * as every later InferenceCompleted carries the conversation) nor mistakes a part for the whole.
- * The full result stays in the step's own events (resultHash, and resultJson up to 256 KiB).
+ * The full result stays in the step's own events (resultHash, and resultJson up to 256 KiB unless
+ * MCP_PAYLOAD_POLICY=hash-only).
  * Requires maxChars >= 1.
  *
  * @example boundToolText('x'.repeat(50_000), 32_000) // 32,000 x's, then the note

@@ -1,6 +1,7 @@
 import { createEvent, MAX_EVENT_BYTES, type Actor } from '../../core/envelope';
 import { InvalidTransitionError, OpenMcpError, WrongExpectedRevisionError } from '../../core/errors';
 import { taskDecider, taskStream, type TaskCommand } from '../../domain/task/task.decider';
+import type { PayloadPolicy } from '../../mcp/audit';
 import { payloadDigest } from '../../mcp/payload-hash';
 import { traceLlmCall, traceToolCall } from '../../telemetry/component-spans';
 import { AgentError } from '../errors';
@@ -16,6 +17,7 @@ import { boundToolText } from './bound-tool-text';
 import { inferenceRecord } from './inference-record';
 import { INFERENCE_RESPONSE_JSON_MAX } from '../../../events/agent.events';
 import { signOutput } from './output-signature';
+import { keptPayload, recordedFailure, unkeptResultText } from './step-payload';
 import type { StepSpec } from './step-spec';
 import type { AgentRuntimeDependencies, AgentRuntimeOptions } from './runtime-deps';
 import { applyTaskEvent, callsOf, foldTaskView, isTerminal, type StepOutcome, type TaskView } from './task-view';
@@ -44,8 +46,12 @@ export class RunInterrupted extends Error {
 
 export type { StepSpec };
 
-/** A step's end: a result (maybe a tool-level error) or a failure; `fatal` failures end the task. */
-export type StepEnd = { ok: StepOutcome; text: string } | { failed: { code: string; message: string }; fatal: boolean };
+/**
+ * A step's end: a result (maybe a tool-level error) or a failure; `fatal` failures end the task.
+ * `failed` is the error as recorded; `told`, when it differs, the whole error the model is given
+ * during this run (under MCP_PAYLOAD_POLICY=hash-only the record withholds the upstream's text).
+ */
+export type StepEnd = { ok: StepOutcome; text: string } | { failed: { code: string; message: string }; fatal: boolean; told?: string };
 
 export type RunHooks = {
   /** Resolves when something may have changed for this task (approval, cancel) or after `ms`. */
@@ -62,10 +68,6 @@ function textOf(r: ToolResult): string {
   const parts = (r.content ?? []).map((c) => (c && typeof c === 'object' && (c as { type?: string }).type === 'text' ? String((c as { text?: unknown }).text ?? '') : payloadDigest(c).json));
   if (parts.length) return parts.join('\n');
   return r.structuredContent !== undefined ? payloadDigest(r.structuredContent).json : '';
-}
-
-function codeOf(err: unknown): string {
-  return err instanceof OpenMcpError ? err.code : 'TOOL_FAILED';
 }
 
 /**
@@ -104,6 +106,14 @@ export class TaskRun {
     this.stream = taskStream(taskId);
     this.view = foldTaskView(taskId, []);
     this.actor = { kind: 'agent', id: opts.worker };
+  }
+
+  /**
+   * What this step's events keep of its payloads: the gateway's MCP_PAYLOAD_POLICY for its tools.
+   * The runtime's own chain tools keep theirs (their transactions are recorded whole anyway).
+   */
+  private payloadPolicyOf(tool: string): PayloadPolicy {
+    return isChainToolName(tool) ? 'store' : (this.deps.tools.payloadPolicy ?? 'store');
   }
 
   private now(): Date {
@@ -247,14 +257,22 @@ export class TaskRun {
   private async execute(): Promise<Record<string, unknown>> {
     const v = this.view;
     const output: Record<string, unknown> = {};
+    // Given to the model whole; the output (an event too) leaves out the text of a tool whose payloads are hash-only.
     const stepResults: Record<string, unknown>[] = [];
+    const outputSteps: Record<string, unknown>[] = [];
     for (const [i, s] of (v.steps ?? []).entries()) {
       const end = await this.step({ stepId: `step-${i}`, index: i, tool: s.tool, args: s.arguments ?? {}, source: 'steps' });
       if ('failed' in end) throw new AgentError(end.failed.code as never, `step ${i} (${s.tool}): ${end.failed.message}`);
-      if (end.ok.isError) throw new AgentError('TOOL_FAILED', `step ${i} (${s.tool}) returned an error: ${end.text.slice(0, 2000)}`);
-      stepResults.push({ stepId: `step-${i}`, tool: s.tool, resultHash: end.ok.resultHash, text: end.text.slice(0, 4000) });
+      const kept = this.payloadPolicyOf(s.tool) === 'store';
+      if (end.ok.isError) {
+        const why = kept ? `: ${end.text.slice(0, 2000)}` : ` (its text withheld: MCP_PAYLOAD_POLICY=hash-only; result sha-256 ${end.ok.resultHash})`;
+        throw new AgentError('TOOL_FAILED', `step ${i} (${s.tool}) returned an error${why}`);
+      }
+      const r = { stepId: `step-${i}`, tool: s.tool, resultHash: end.ok.resultHash };
+      stepResults.push({ ...r, text: end.text.slice(0, 4000) });
+      outputSteps.push(kept ? { ...r, text: end.text.slice(0, 4000) } : r);
     }
-    if (stepResults.length) output.steps = stepResults;
+    if (outputSteps.length) output.steps = outputSteps;
     if (v.instruction !== undefined) output.answer = await this.reason(v.instruction, stepResults);
     return output;
   }
@@ -333,7 +351,8 @@ export class TaskRun {
           },
           response,
           // Left out past the schema's cap or the event limit (promptHash still names them; each result is in its step's events).
-          messagesJson: this.opts.redaction === 'store' ? payloadDigest(req.messages).json : undefined,
+          // Nor kept when they hold results (or errors) of a tool whose payloads are hash-only: they would be in the log after all.
+          messagesJson: this.opts.redaction === 'store' && !this.holdsHashOnlyPayloads(stepResults, messages) ? payloadDigest(req.messages).json : undefined,
         });
         // Recorded even when the answer is too large to keep: its tokens were paid for and count against the budgets.
         await this.append('InferenceCompleted', record.data, record.version);
@@ -369,13 +388,23 @@ export class TaskRun {
           : await this.step({ stepId, index: steps - 1, tool, args, source: 'llm' }, { known });
         if ('failed' in end) {
           if (end.fatal) throw new AgentError(end.failed.code as never, end.failed.message);
-          messages.push({ role: 'tool', tool_call_id: call.id, content: `error ${end.failed.code}: ${end.failed.message}` });
+          messages.push({ role: 'tool', tool_call_id: call.id, content: `error ${end.failed.code}: ${end.told ?? end.failed.message}` });
         } else {
           messages.push({ role: 'tool', tool_call_id: call.id, content: boundToolText(end.text || end.ok.resultJson || '', this.opts.toolResultMaxChars) });
         }
       }
     }
     throw new AgentError('TASK_MAX_STEPS', `the model did not finish within ${this.opts.maxSteps} turns (AGENT_MAX_STEPS)`);
+  }
+
+  /**
+   * Whether the messages for the model carry what a hash-only tool returned: explicit steps'
+   * results in the user message, or a tool message (result or error) of a gateway tool.
+   * Conservative: any tool message counts once the gateway's policy is hash-only.
+   */
+  private holdsHashOnlyPayloads(stepResults: Record<string, unknown>[], messages: ChatMessage[]): boolean {
+    if (this.deps.tools.payloadPolicy !== 'hash-only') return false;
+    return stepResults.some((r) => this.payloadPolicyOf(String(r.tool)) === 'hash-only') || messages.some((m) => m.role === 'tool');
   }
 
   /** Gateway tools picked by search on the instruction, plus the chain tools, minus what policy forbids. */
@@ -453,12 +482,13 @@ export class TaskRun {
         return { failed, fatal: true };
       }
       const a = payloadDigest(s.args);
+      const argumentsJson = keptPayload(a.json, this.payloadPolicyOf(s.tool));
       await this.append('TaskStepStarted', {
         stepId: s.stepId,
         index: s.index,
         tool: s.tool,
         argumentsHash: a.hash,
-        ...(a.json.length <= 256 * 1024 ? { argumentsJson: a.json } : {}),
+        ...(argumentsJson !== undefined ? { argumentsJson } : {}),
         source: s.source,
         idempotent: idempotent,
       });
@@ -486,20 +516,22 @@ export class TaskRun {
         text = textOf(r);
       }
       const d = payloadDigest(result);
-      const ok: StepOutcome = { resultHash: d.hash, ...(d.json.length <= 256 * 1024 ? { resultJson: d.json } : {}), isError };
+      const resultJson = keptPayload(d.json, this.payloadPolicyOf(s.tool));
+      const ok: StepOutcome = { resultHash: d.hash, ...(resultJson !== undefined ? { resultJson } : {}), isError };
       await this.append('TaskStepCompleted', { stepId: s.stepId, ...ok });
       return { ok, text };
     } catch (err) {
       if (err instanceof RunInterrupted) throw err;
       if (this.signal.aborted) throw new RunInterrupted('stopped');
-      const failed = { code: codeOf(err), message: (err as Error).message.slice(0, 4000) };
+      const failed = recordedFailure(err, this.payloadPolicyOf(s.tool));
       await this.append('TaskStepFailed', { stepId: s.stepId, error: failed });
-      return { failed, fatal: s.source === 'steps' || FATAL.has(failed.code) };
+      const told = (err as Error).message.slice(0, 4000);
+      return { failed, fatal: s.source === 'steps' || FATAL.has(failed.code), ...(told !== failed.message ? { told } : {}) };
     }
   }
 
   private recordedText(result: StepOutcome): string {
-    if (result.resultJson === undefined) return `[the result (sha-256 ${result.resultHash}) was over 256 KiB and is not kept in the task's log]`;
+    if (result.resultJson === undefined) return unkeptResultText(result.resultHash);
     const resultJson = result.resultJson;
     try {
       const r = JSON.parse(resultJson) as ToolResult;

@@ -1,4 +1,5 @@
 import type { Actor } from '../../core/envelope';
+import type { PayloadPolicy } from '../../mcp/audit';
 
 /** Who calls, for the gateway's audit (ToolCall* events carry taskId and correlationId). */
 export type ToolCallContext = { tenant: string; actor: Actor; correlationId?: string; taskId?: string };
@@ -28,4 +29,9 @@ export interface ToolCaller {
   callTool(ctx: ToolCallContext, name: string, args: Record<string, unknown>, options?: { signal?: AbortSignal }): Promise<ToolResult>;
   searchTools?(tenant: string, q: string, k: number): Promise<{ tool: ToolInfo; score: number }[]>;
   listTools?(tenant: string): ToolInfo[];
+  /**
+   * What the gateway's audit keeps of tool payloads (MCP_PAYLOAD_POLICY; absent = `store`). The
+   * runtime's step events follow it, so `hash-only` keeps payloads out of the task's stream too.
+   */
+  readonly payloadPolicy?: PayloadPolicy;
 }

@@ -1,0 +1,36 @@
+import { OpenMcpError } from '../../core/errors';
+import { failureOf, MAX_STORED_PAYLOAD_CHARS, type PayloadPolicy } from '../../mcp/audit';
+import { McpGatewayError } from '../../mcp/errors';
+
+/**
+ * The canonical JSON a step event keeps of a tool's arguments or result (`argumentsJson`,
+ * `resultJson`): none under `hash-only`, as the gateway's own ToolCall* events keep none (the
+ * task's stream is as append-only as theirs); otherwise the JSON up to 256 KiB. The hash is
+ * always kept beside it.
+ *
+ * @example keptPayload('{"text":"hi"}', 'hash-only') // undefined
+ */
+export function keptPayload(json: string, policy: PayloadPolicy): string | undefined {
+  return policy === 'store' && json.length <= MAX_STORED_PAYLOAD_CHARS ? json : undefined;
+}
+
+/**
+ * A failed tool call's error as TaskStepFailed records it (cut at 4000 characters). Under
+ * `hash-only`, a gateway error takes the form the gateway gives it in ToolCallFailed (failureOf):
+ * an upstream's JSON-RPC message or stderr line, which commonly echo the arguments, is withheld
+ * here too. Other errors (step timeout, the runtime's own) carry no upstream text: kept as they are.
+ *
+ * @example recordedFailure(new UpstreamProtocolError(-32602, 'no such account: 4711'), 'hash-only').message // '-32602: upstream error message withheld …'
+ */
+export function recordedFailure(err: unknown, policy: PayloadPolicy): { code: string; message: string } {
+  const f = policy === 'hash-only' && err instanceof McpGatewayError ? failureOf(err, policy) : { code: err instanceof OpenMcpError ? err.code : 'TOOL_FAILED', message: (err as Error).message };
+  return { code: f.code, message: f.message.slice(0, 4000) };
+}
+
+/**
+ * What a resumed run has of a result its step's event does not hold (it is given to the model in
+ * its place): the run that had it is gone, and the log kept only its hash.
+ */
+export function unkeptResultText(resultHash: string): string {
+  return `[the result (sha-256 ${resultHash}) is not kept in the task's log (MCP_PAYLOAD_POLICY=hash-only, or over 256 KiB), and this run resumed the task after a restart, so it cannot be shown again]`;
+}
