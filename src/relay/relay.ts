@@ -205,12 +205,19 @@ export class Relay {
       signal.addEventListener('abort', endFeed, { once: true });
       const watch = setInterval(() => void this.checkSetBack().then((back) => back && endFeed(), () => undefined), this.options.checkpointPollMs ?? 5000);
       try {
+        let setBack = false;
         for await (const batch of readBatches(this.store, { after: this.published, maxBatch: this.options.maxBatch ?? 500, signal: feed.signal })) {
           const done = await this.publish(batch, signal);
           failures = 0;
           if (signal.aborted) return;
-          if (!done) break;
+          if (!done) {
+            setBack = true;
+            break;
+          }
         }
+        // A feed that ends by itself (the store closed under a running relay) would be read again
+        // at once, and end again: a loop that never waits. Held as a store failure instead.
+        if (!setBack && !feed.signal.aborted && !signal.aborted) throw new Error('the event store ended its feed');
       } catch (err) {
         this.options.onError?.(err);
         // Deposed: the new leader publishes from the checkpoint; going on would only add duplicates.
