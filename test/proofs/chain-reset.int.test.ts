@@ -145,11 +145,23 @@ describe('anchorer and proofs across a chain restarted with a new genesis', func
       const before = await forQueries.anchorStream();
       expect(await forQueries.anchorStream(), 'the same chain, refreshed').to.equal(before);
       relay.point(new URL(after_.rpcUrl));
+      let answered: string | undefined;
       const err = await afterSwitch(() => forQueries.anchorStream()).then(
-        () => undefined,
+        (stream) => void (answered = stream),
         (e: { code?: string; message?: string }) => e,
       );
-      expect(err?.code, `no error: ${err === undefined ? `anchorStream answered on the second chain (genesis ${await createRpcProvider(after_.rpcUrl).getBlock(0).then((b) => b?.hash)})` : err.message}`).to.equal('ANCHOR_CONTRACT_MISSING');
+      if (err?.code !== 'ANCHOR_CONTRACT_MISSING') {
+        // Failed twice in ~20 runs, both under heavy load, never alone: say what each side saw.
+        const look = async (url: string) => {
+          const p = createRpcProvider(url);
+          try {
+            return `genesis ${(await p.getBlock(0))?.hash}, code at ${contract}: ${(await p.getCode(contract)).length} chars`;
+          } finally {
+            p.destroy();
+          }
+        };
+        expect.fail(`${err ? err.message : `anchorStream answered ${answered}`}; first chain: ${await look(f.chain.rpcUrl)}; second chain: ${await look(after_.rpcUrl)}`);
+      }
       expect(err?.message).to.include(contract.toLowerCase());
       relay.point(new URL(f.chain.rpcUrl));
       expect(await afterSwitch(() => forQueries.anchorStream()), 'back on the first chain').to.equal(before);
