@@ -70,6 +70,8 @@ export type StartOptions = {
   print?: (line: string) => void;
   /** Listen (default) or only build, for tests that use app.inject(). */
   listen?: boolean;
+  /** How long the projector and the read models leave the read cache alone after a failure (default CACHE_SKIP_MS; tests wait less). */
+  cacheSkipMs?: number;
 };
 
 type Closer = { name: string; close(): Promise<unknown> };
@@ -181,6 +183,7 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
         registry,
         group: config.KAFKA_CONSUMER_GROUP,
         lockHoldMs: brokers ? 0 : undefined,
+        cacheSkipMs: options.cacheSkipMs,
         onError: (err) => {
           countError(err);
           logger.warn({ err, role: 'projector' }, 'projector batch failed (will retry)');
@@ -198,6 +201,7 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
       knex,
       cache: readCacheFor({ cache, shared: Boolean(config.REDIS_URL), projectorSeesEveryEvent: Boolean(projector) && !brokers }),
       applied: projector?.applied,
+      cacheSkipMs: options.cacheSkipMs,
       onCacheError: (err) => {
         metrics.errors.inc({ code: 'DEPENDENCY_UNAVAILABLE' });
         logger.warn({ err }, 'read cache unreachable: answering from SQL for now');
