@@ -32,7 +32,7 @@ import { startAuditPipeline, type AuditPipeline } from './proofs';
 import { SqlReadModels } from './readmodels/sql-read-models';
 import { readCacheFor } from './readmodels/read-cache-choice';
 import { appliersFor } from './projector/appliers-for';
-import { relayReadiness, startRelayLeadership, type RelayLeadership } from './relay';
+import { relayReadiness, startRelayLeadership, type RelayLeadership, type RelayOptions } from './relay';
 import { createGateway } from './app/gateway';
 import { ChainRegistry } from './web3/chain-registry';
 import { loadChainsFile } from './web3/chains-file';
@@ -72,6 +72,8 @@ export type StartOptions = {
   listen?: boolean;
   /** How long the projector and the read models leave the read cache alone after a failure (default CACHE_SKIP_MS; tests wait less). */
   cacheSkipMs?: number;
+  /** Extra kafkajs settings of the relay's client (tests shorten its connection retries). */
+  relayKafka?: RelayOptions['kafka'];
 };
 
 type Closer = { name: string; close(): Promise<unknown> };
@@ -145,7 +147,7 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
         checkpoints,
         leases,
         ttlMs: config.LEADER_LEASE_MS,
-        relay: { brokers, clientId: config.KAFKA_CLIENT_ID, topic, registry, traceContexts: tracing.enabled ? traceContexts : undefined },
+        relay: { brokers, clientId: config.KAFKA_CLIENT_ID, topic, registry, traceContexts: tracing.enabled ? traceContexts : undefined, kafka: options.relayKafka },
         log: (line) => logger.info(line),
         onError: (err) => {
           countError(err);
