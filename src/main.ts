@@ -32,7 +32,7 @@ import { startAuditPipeline, type AuditPipeline } from './proofs';
 import { SqlReadModels } from './readmodels/sql-read-models';
 import { readCacheFor } from './readmodels/read-cache-choice';
 import { appliersFor } from './projector/appliers-for';
-import { relayReadiness, startRelayLeadership, type RelayLeadership } from './relay';
+import { relayReadiness, startRelayLeadership, type RelayLeadership, type RelayOptions } from './relay';
 import { createGateway } from './app/gateway';
 import { ChainRegistry } from './web3/chain-registry';
 import { loadChainsFile } from './web3/chains-file';
@@ -70,6 +70,10 @@ export type StartOptions = {
   print?: (line: string) => void;
   /** Listen (default) or only build, for tests that use app.inject(). */
   listen?: boolean;
+  /** How long the projector and the read models leave the read cache alone after a failure (default CACHE_SKIP_MS; tests wait less). */
+  cacheSkipMs?: number;
+  /** Extra kafkajs settings of the relay's client (tests shorten its connection retries). */
+  relayKafka?: RelayOptions['kafka'];
 };
 
 type Closer = { name: string; close(): Promise<unknown> };
@@ -143,7 +147,7 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
         checkpoints,
         leases,
         ttlMs: config.LEADER_LEASE_MS,
-        relay: { brokers, clientId: config.KAFKA_CLIENT_ID, topic, registry, traceContexts: tracing.enabled ? traceContexts : undefined },
+        relay: { brokers, clientId: config.KAFKA_CLIENT_ID, topic, registry, traceContexts: tracing.enabled ? traceContexts : undefined, kafka: options.relayKafka },
         log: (line) => logger.info(line),
         onError: (err) => {
           countError(err);
@@ -181,6 +185,7 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
         registry,
         group: config.KAFKA_CONSUMER_GROUP,
         lockHoldMs: brokers ? 0 : undefined,
+        cacheSkipMs: options.cacheSkipMs,
         onError: (err) => {
           countError(err);
           logger.warn({ err, role: 'projector' }, 'projector batch failed (will retry)');
@@ -198,6 +203,7 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
       knex,
       cache: readCacheFor({ cache, shared: Boolean(config.REDIS_URL), projectorSeesEveryEvent: Boolean(projector) && !brokers }),
       applied: projector?.applied,
+      cacheSkipMs: options.cacheSkipMs,
       onCacheError: (err) => {
         metrics.errors.inc({ code: 'DEPENDENCY_UNAVAILABLE' });
         logger.warn({ err }, 'read cache unreachable: answering from SQL for now');

@@ -107,6 +107,8 @@ export const REDIS_COMMAND_TIMEOUT_MS = 2000;
 export type RedisConnectionEvents = {
   onLost?: (err: Error) => void;
   onRestored?: () => void;
+  /** A command fails after this long without an answer (default REDIS_COMMAND_TIMEOUT_MS; tests of a hung Redis wait less). */
+  commandTimeoutMs?: number;
 };
 
 /**
@@ -116,7 +118,7 @@ export type RedisConnectionEvents = {
  * attempt's error as "Unhandled error event" when nobody listens.
  */
 export async function openRedisCache(url: string, prefix: string, events: RedisConnectionEvents = {}): Promise<RedisCache> {
-  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2, enableAutoPipelining: true, commandTimeout: REDIS_COMMAND_TIMEOUT_MS });
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2, enableAutoPipelining: true, commandTimeout: events.commandTimeoutMs ?? REDIS_COMMAND_TIMEOUT_MS });
   const onLost = events.onLost ?? ((err: Error) => console.error(`redis ${redactUrl(url)} unreachable (retrying): ${err.message}`));
   // Before the first connection nothing is lost: connect() below fails with its own message.
   let down = true;

@@ -34,11 +34,14 @@ const addr = (n: number) => `0x${n.toString(16).padStart(40, '0')}`;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** A tool caller with one slow tool: the task's deadline passes while it runs. */
+/** A tool caller with one slow tool: the task's deadline passes while it runs. `returned` settles once a call has returned. */
 class SlowTools implements ToolCaller {
   tools: ToolInfo[] = [{ name: 'slow__wait', description: 'waits', inputSchema: { type: 'object' }, annotations: { readOnlyHint: true, idempotentHint: true } }];
+  private markReturned!: () => void;
+  readonly returned = new Promise<void>((r) => (this.markReturned = r));
   async callTool() {
-    await sleep(2_000);
+    await sleep(1_200);
+    this.markReturned();
     return { content: [{ type: 'text' as const, text: 'waited' }] };
   }
   listTools() {
@@ -208,12 +211,15 @@ describe('agent runtime: money protections (Hardhat, SqlSpendLedger)', function 
   });
 
   it('a task past AGENT_TASK_TIMEOUT_MS stops: after its TaskFailed nothing is recorded and nothing is sent', async () => {
-    const { store } = await start(tokenPolicy('m7', { maxAmount: '1000' }), { taskTimeoutMs: 500 }, { tools: new SlowTools() });
+    const tools = new SlowTools();
+    const { store } = await start(tokenPolicy('m7', { maxAmount: '1000' }), { taskTimeoutMs: 500 }, { tools });
     const R = addr(0xa4);
     const before = await fx.balanceOf(R);
     const id = await submitTask(store, 'm7', { steps: [{ tool: 'slow__wait', arguments: {} }, transferStep(R, '77')] });
     expect(errorOf(await waitForTask(store, id, ended))?.code).to.equal('TASK_TIMEOUT');
-    await sleep(3_000); // the slow tool returns meanwhile; before, its run went on to the transfer
+    // The slow tool returns after the timeout; before, its run then went on to the transfer: give it the time to.
+    await tools.returned;
+    await sleep(1_000);
     const events = await store.readStream(taskStream(id));
     expect(events[events.length - 1].type, 'TaskFailed is the last event').to.equal('TaskFailed');
     expect((await fx.balanceOf(R)) - before).to.equal(0n);

@@ -16,7 +16,7 @@ import { loadConfig } from '../../src/config';
 import { createEvent } from '../../src/core/envelope';
 import { openKnex } from '../../src/db/knex';
 import { toRow } from '../../src/eventstore/sql/rows';
-import { startOpenMcp, type OpenMcp } from '../../src/main';
+import { startOpenMcp, type OpenMcp, type StartOptions } from '../../src/main';
 import { startLocalChain, type LocalChain } from '../../src/web3/local-chain';
 import { cutProxy } from '../support/cut-proxy';
 import { freePort } from '../support/free-port';
@@ -46,7 +46,7 @@ describe('src/main.ts wiring: error counts, lease store choice, /readyz redactio
   });
 
   /** `openmcp start` in this process, not listening (app.inject), on a fresh DATA_DIR and the shared chain. */
-  async function start(env: Record<string, string>): Promise<OpenMcp> {
+  async function start(env: Record<string, string>, options: StartOptions = {}): Promise<OpenMcp> {
     const dir = mkdtempSync(join(tmpdir(), 'omc-wiring-'));
     dirs.push(dir);
     const config = loadConfig({
@@ -61,7 +61,7 @@ describe('src/main.ts wiring: error counts, lease store choice, /readyz redactio
       LEADER_LEASE_MS: '2000',
       ...env,
     });
-    app = await startOpenMcp(config, { listen: false, print: () => {} });
+    app = await startOpenMcp(config, { listen: false, print: () => {}, ...options });
     return app;
   }
 
@@ -84,7 +84,8 @@ describe('src/main.ts wiring: error counts, lease store choice, /readyz redactio
   }
 
   it("counts the relay's background errors (Kafka unreachable) in openmcp_errors_total", async () => {
-    const a = await start({ OPENMCP_ROLES: 'relay', KAFKA_BROKERS: `127.0.0.1:${await freePort()}` });
+    // One connection attempt, not kafkajs' default five retries with backoff (about 7 s): the first failure is the error counted.
+    const a = await start({ OPENMCP_ROLES: 'relay', KAFKA_BROKERS: `127.0.0.1:${await freePort()}` }, { relayKafka: { retry: { retries: 0 } } });
     await untilErrorCounted(a);
   });
 

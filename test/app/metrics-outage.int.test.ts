@@ -48,6 +48,9 @@ describe('/metrics while the event store is unreachable (real scrape of the app)
     for (const d of [chainDir, ...dirs]) rmSync(d, { recursive: true, force: true });
   });
 
+  /** The read cache is left alone this long after a failure (CACHE_SKIP_MS, 5 s, in production): the Redis test waits past it. */
+  const CACHE_SKIP_MS = 500;
+
   async function start(env: Record<string, string>): Promise<OpenMcp> {
     const dir = mkdtempSync(join(tmpdir(), 'omc-outage-'));
     dirs.push(dir);
@@ -61,7 +64,7 @@ describe('/metrics while the event store is unreachable (real scrape of the app)
       SEALER_PRIVATE_KEY: SEALER_KEY,
       ...env,
     });
-    app = await startOpenMcp(config, { listen: false, print: () => {} });
+    app = await startOpenMcp(config, { listen: false, print: () => {}, cacheSkipMs: CACHE_SKIP_MS });
     return app;
   }
 
@@ -203,7 +206,7 @@ describe('/metrics while the event store is unreachable (real scrape of the app)
         await new Promise((r) => setTimeout(r, 200));
       }
       // Past the read cache's bypass window: reads go through Redis again, and find no pre-outage view.
-      await new Promise((r) => setTimeout(r, 5200));
+      await new Promise((r) => setTimeout(r, CACHE_SKIP_MS + 200));
       expect((await get(first)).json().status).to.equal('cancelled');
     });
   });

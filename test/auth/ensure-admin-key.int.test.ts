@@ -1,9 +1,8 @@
 import { expect } from 'chai';
-import { execFile } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import type { Knex } from 'knex';
 import { migrateLatest } from '../../migrations';
 import { ensureAdminKey } from '../../src/auth/ensure-admin-key';
@@ -14,7 +13,36 @@ import { SqlKeyStore } from '../../src/auth/sql-key-store';
 import { openKnex } from '../../src/db/knex';
 import { createTestDatabase, mysqlAvailable, requireService } from '../support/services';
 
-const run = promisify(execFile);
+/** A child's stdout as lines: `next()` is the next one; it rejects (with stderr) if the child exits first. */
+function lineChild(child: ChildProcess): { child: ChildProcess; next(): Promise<string> } {
+  const lines: string[] = [];
+  const waiting: { resolve(l: string): void; reject(e: Error): void }[] = [];
+  let buf = '';
+  let err = '';
+  child.stderr!.on('data', (d) => (err += d));
+  child.stdout!.on('data', (d) => {
+    buf += d;
+    for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
+      const line = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      const w = waiting.shift();
+      if (w) w.resolve(line);
+      else lines.push(line);
+    }
+  });
+  child.on('exit', (code) => {
+    for (const w of waiting.splice(0)) w.reject(new Error(`child exited with ${code}: ${err}`));
+  });
+  return {
+    child,
+    next: () =>
+      lines.length
+        ? Promise.resolve(lines.shift()!)
+        : child.exitCode !== null
+          ? Promise.reject(new Error(`child exited with ${child.exitCode}: ${err}`))
+          : new Promise((resolve, reject) => waiting.push({ resolve, reject })),
+  };
+}
 const CHILD = join(__dirname, 'support', 'ensure-admin-key-child.ts');
 const ADMIN_KEY = 'omk_shared-bootstrap-key-of-every-process-0123456789abcd';
 
@@ -66,22 +94,23 @@ describe('ensureAdminKey: processes starting at once', function () {
 
   it('with a shared DATA_DIR and no OPENMCP_ADMIN_KEY: one key is generated, and every process uses it', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'omc-adminkey-dir-'));
+    // Six separate processes, started once and released together in each round (a round is a start-up).
+    const children = Array.from({ length: 6 }, () => lineChild(spawn(process.execPath, ['--require', require.resolve('tsx/cjs'), CHILD, dataDir], { stdio: ['pipe', 'pipe', 'pipe'] })));
     try {
-      for (let round = 0; round < 3; round++) {
+      await Promise.all(children.map((c) => c.next()));
+      // More rounds than the 3 of separate starts: each costs a fraction of a second, and a lost race is rare.
+      for (let round = 0; round < 10; round++) {
         rmSync(join(dataDir, 'admin.key'), { force: true });
-        // Separate processes released at one instant, each checking for the file and then creating it.
-        const startAt = Date.now() + 2_500;
-        const runs = await Promise.allSettled(
-          Array.from({ length: 6 }, () => run(process.execPath, ['--require', require.resolve('tsx/cjs'), CHILD, dataDir, String(startAt)])),
-        );
-        const failed = runs.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => String((r.reason as { stderr?: string }).stderr ?? r.reason));
-        expect(failed, 'every start succeeds').to.deep.equal([]);
-        const results = runs.map((r) => JSON.parse((r as PromiseFulfilledResult<{ stdout: string }>).value.stdout) as { key: string; generated: boolean });
+        // Each process checks for the file and then creates it, all at one instant.
+        const startAt = Date.now() + 200;
+        for (const c of children) c.child.stdin!.write(`${startAt}\n`);
+        const results = (await Promise.all(children.map((c) => c.next()))).map((l) => JSON.parse(l) as { key: string; generated: boolean });
         expect(results.filter((r) => r.generated), 'one process generated the key').to.have.length(1);
         expect(new Set(results.map((r) => r.key)).size).to.equal(1);
         expect(readFileSync(join(dataDir, 'admin.key'), 'utf8').trim()).to.equal(results[0].key);
       }
     } finally {
+      for (const c of children) c.child.kill('SIGKILL');
       rmSync(dataDir, { recursive: true, force: true });
     }
   });

@@ -42,7 +42,7 @@ describe('openmcp start: a drain past its deadline leaves no stdio upstream runn
     dir = mkdtempSync(join(tmpdir(), 'omc-drain-stdio-'));
     const servers = join(dir, 'servers.json');
     writeFileSync(servers, JSON.stringify({ mcpServers: { slow: { command: process.execPath, args: ['--require', require.resolve('tsx/cjs'), EXAMPLES_STDIO_SERVER], env: { MCP_EXAMPLE_TEST_TOOLS: 'on' } } } }));
-    gw = await startGatewayProcess({ MCP_SERVERS_FILE: servers, SHUTDOWN_DEADLINE_MS: '3000', OPENMCP_EXAMPLES: 'off' });
+    gw = await startGatewayProcess({ MCP_SERVERS_FILE: servers, SHUTDOWN_DEADLINE_MS: '1500', OPENMCP_EXAMPLES: 'off' });
     pids = stdioChildren(gw.child.pid!);
     expect(pids).to.have.length(1);
     client = await httpClient(`${gw.url}/mcp`, readFileSync(join(gw.dataDir, 'admin.key'), 'utf8').trim());

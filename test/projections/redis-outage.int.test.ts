@@ -19,6 +19,8 @@ import { openTestDb, type TestDb } from './support';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** The cache is left alone this long after a failure here (CACHE_SKIP_MS, 5 s, in production): the test waits past it. */
 const SKIP_MS = 500;
+/** A command to the hung Redis fails after this long (REDIS_COMMAND_TIMEOUT_MS, 2 s, in production): the hung cases wait it out. */
+const COMMAND_TIMEOUT_MS = 600;
 
 async function eventually<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean, ms = 15_000): Promise<T> {
   const end = Date.now() + ms;
@@ -52,7 +54,7 @@ for (const dialect of ['sqlite', 'mysql'] as const) {
     const readerCaches: RedisCache[] = [];
     /** A reader's own Redis client, reaching Redis through the cut link. */
     const viaProxy = async () => {
-      const c = await openRedisCache(`redis://127.0.0.1:${proxy.port}`, prefix.prefix);
+      const c = await openRedisCache(`redis://127.0.0.1:${proxy.port}`, prefix.prefix, { commandTimeoutMs: COMMAND_TIMEOUT_MS });
       readerCaches.push(c);
       return c;
     };
@@ -66,7 +68,7 @@ for (const dialect of ['sqlite', 'mysql'] as const) {
       db = await openTestDb(dialect);
       const target = new URL(REDIS_TEST_URL);
       proxy = await cutProxy(target.hostname, Number(target.port || 6379));
-      projectorCache = await openRedisCache(`redis://127.0.0.1:${proxy.port}`, prefix.prefix);
+      projectorCache = await openRedisCache(`redis://127.0.0.1:${proxy.port}`, prefix.prefix, { commandTimeoutMs: COMMAND_TIMEOUT_MS });
       direct = new Redis(REDIS_TEST_URL);
       bus = new InProcessBus(db.store, new SqlCheckpointStore(db.knex), { onError: (err) => errors.push(err) });
       projector = new Projector({ knex: db.knex, bus, cache: projectorCache, cacheSkipMs: SKIP_MS, onError: (err) => errors.push(err) });
