@@ -75,7 +75,7 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
   let nonce: number | undefined;
 
   async function target(maxAgeMs = Infinity): Promise<AnchorTarget> {
-    if (resolvedTarget && Date.now() - resolvedAt <= maxAgeMs) return resolvedTarget;
+    if (resolvedTarget && Date.now() - resolvedAt < maxAgeMs) return resolvedTarget;
     // The code is looked for once per chain: on first contact (in the same round trip) and on a
     // chain with a new genesis, where the contract may not be deployed yet. A refresh that finds
     // the chain it saw the code on does not ask again: a node that kept its genesis is the same
