@@ -4,7 +4,11 @@ import type { FastifyInstance } from 'fastify';
 import type { Knex } from 'knex';
 import { Registry } from 'prom-client';
 import { catalog } from '../events';
-import { assertTaskRunnable, createAgentRuntime, ApprovalsService, SqlSpendLedger } from './agent';
+// The specific files, not the './agent' barrel: it re-exports the OpenAI client (loaded only with OPENAI_BASE_URL).
+import { assertTaskRunnable } from './agent/runtime/assert-task-runnable';
+import { ApprovalsService } from './agent/approvals-service';
+import { createAgentRuntime } from './agent/create-agent-runtime';
+import { SqlSpendLedger } from './agent/policy/spend-ledger';
 import { buildApp, createLogger, type ReadinessCheck } from './api';
 import { softReadinessCheck } from './telemetry/readiness-check';
 import { mcpGatewayService } from './api/mcp-gateway-service';
@@ -18,7 +22,8 @@ import { dialectOf } from './db/knex';
 import { createAuthenticator, createAuthFailureLimiter, createJwtVerifier, ensureAdminKey, mcpAuthenticate, SqlKeyStore } from './auth';
 import { createRateLimiter } from './auth/rate-limit';
 import { InProcessBus } from './bus/inprocess';
-import { eventsTopic, KafkaBus } from './bus/kafka';
+import { eventsTopic } from './bus/kafka/topic';
+import { loadOptional } from './core/load-optional';
 import type { Bus } from './bus/port';
 import { SqlCheckpointStore } from './checkpoints';
 import { trustProxyOption, type Config } from './config';
@@ -32,13 +37,20 @@ import { startAuditPipeline, type AuditPipeline } from './proofs';
 import { SqlReadModels } from './readmodels/sql-read-models';
 import { readCacheFor } from './readmodels/read-cache-choice';
 import { appliersFor } from './projector/appliers-for';
-import { relayReadiness, startRelayLeadership, type RelayLeadership, type RelayOptions } from './relay';
+import type { RelayLeadership } from './relay/relay-leadership';
+import type { RelayOptions } from './relay/relay';
+import { relayReadiness } from './relay/relay-readiness';
 import { createGateway } from './app/gateway';
 import { ChainRegistry } from './web3/chain-registry';
 import { loadChainsFile } from './web3/chains-file';
 import { createContractDescriber } from './web3/describe-contract';
 
 const SYSTEM_ACTOR = { kind: 'system' as const, id: 'openmcp' };
+
+// kafkajs (the relay, KafkaBus) is loaded only when KAFKA_BROKERS is set: the embedded default
+// never needs it, and every start would pay for loading it.
+const relayLeadershipModule = () => loadOptional('KAFKA_BROKERS', () => require('./relay/relay-leadership') as typeof import('./relay/relay-leadership'));
+const kafkaBusModule = () => loadOptional('KAFKA_BROKERS', () => require('./bus/kafka/kafka-bus') as typeof import('./bus/kafka/kafka-bus'));
 
 export type OpenMcp = {
   config: Config;
@@ -142,7 +154,7 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
     const leases = dialectOf(knex) === 'mysql' || !config.REDIS_URL ? new SqlLeaseStore(knex) : new CacheLeaseStore(cache);
     let relays: RelayLeadership | undefined;
     if (brokers && roles.relay) {
-      relays = startRelayLeadership({
+      relays = relayLeadershipModule().startRelayLeadership({
         store,
         checkpoints,
         leases,
@@ -157,7 +169,7 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
       closers.push({ name: 'relay', close: () => relays!.stop() });
     }
     const bus: Bus = brokers
-      ? new KafkaBus({
+      ? new (kafkaBusModule().KafkaBus)({
           brokers,
           clientId: config.KAFKA_CLIENT_ID,
           topic,

@@ -5,13 +5,13 @@ import type { Cache } from '../cache/port';
 import { MemoryCache } from '../cache/memory';
 import type { CheckpointStore } from '../checkpoints/port';
 import type { Config } from '../config';
+import { loadOptional } from '../core/load-optional';
 import type { EventCatalog } from '../../events/catalog';
 import type { EventStore } from '../eventstore/port';
 import { ChainRegistry } from '../web3/chain-registry';
 import { loadChainsFile } from '../web3/chains-file';
 import { NonceManager } from '../web3/nonce-manager';
 import { KnowledgeBase } from './knowledge/knowledge-base';
-import { OpenAiLlmClient } from './llm/openai-client';
 import { TokenBudget } from './llm/token-budget';
 import { assertPolicyFitsChains } from './policy/check-policy-abis';
 import { loadPolicyFile } from './policy/load-policy';
@@ -38,6 +38,9 @@ export type CreateAgentRuntimeParameters = {
   /** Where wallet secrets named in CHAINS_FILE are read (default process.env). */
   env?: NodeJS.ProcessEnv;
 };
+
+/** The `openai` SDK is loaded only when OPENAI_BASE_URL configures an LLM. */
+const openAiClientModule = () => loadOptional('OPENAI_BASE_URL', () => require('./llm/openai-client') as typeof import('./llm/openai-client'));
 
 /**
  * Build the runtime from configuration: LLM (OPENAI_BASE_URL, else none), knowledge base
@@ -66,7 +69,7 @@ export async function createAgentRuntime(p: CreateAgentRuntimeParameters): Promi
     store: p.store,
     catalog: p.catalog,
     tools: p.tools,
-    llm: c.OPENAI_BASE_URL ? new OpenAiLlmClient({ baseURL: c.OPENAI_BASE_URL, apiKey: c.OPENAI_API_KEY, model: c.OPENAI_MODEL, timeoutMs: c.AGENT_STEP_TIMEOUT_MS, maxRetries: c.LLM_MAX_RETRIES }) : undefined,
+    llm: c.OPENAI_BASE_URL ? new (openAiClientModule().OpenAiLlmClient)({ baseURL: c.OPENAI_BASE_URL, apiKey: c.OPENAI_API_KEY, model: c.OPENAI_MODEL, timeoutMs: c.AGENT_STEP_TIMEOUT_MS, maxRetries: c.LLM_MAX_RETRIES }) : undefined,
     cache,
     knowledge,
     chains,

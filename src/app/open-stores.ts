@@ -4,8 +4,8 @@ import { MemoryCache } from '../cache/memory';
 import type { Cache } from '../cache/port';
 import { openRedisCache, type RedisConnectionEvents } from '../cache/redis';
 import type { Config } from '../config';
+import { loadOptional } from '../core/load-optional';
 import { openKnex } from '../db/knex';
-import { openKurrentEventStore } from '../eventstore/kurrentdb';
 import type { EventStore } from '../eventstore/port';
 import { sqlEventStoreOn, type SqlEventStore } from '../eventstore/sql';
 
@@ -19,6 +19,12 @@ export type Stores = {
   close(): Promise<void>;
 };
 
+/** The KurrentDB client (gRPC) is loaded only when KURRENTDB_URL chooses it. */
+function openKurrent(url: string): Promise<EventStore> {
+  const { openKurrentEventStore } = loadOptional('KURRENTDB_URL', () => require('../eventstore/kurrentdb/KurrentEventStore') as typeof import('../eventstore/kurrentdb/KurrentEventStore'));
+  return openKurrentEventStore(url);
+}
+
 /**
  * Open the configured database (migrated), event store and cache — the adapters every entry
  * point needs (`openmcp start`, `mcp stdio`, `projections rebuild`). Closes what it opened if a
@@ -30,7 +36,7 @@ export async function openStores(config: Config, redisEvents?: RedisConnectionEv
   try {
     await migrateLatest(knex);
     const sqlStore = config.KURRENTDB_URL ? undefined : sqlEventStoreOn(knex);
-    store = sqlStore ?? (await openKurrentEventStore(config.KURRENTDB_URL!));
+    store = sqlStore ?? (await openKurrent(config.KURRENTDB_URL!));
     const cache: Cache = config.REDIS_URL ? await openRedisCache(config.REDIS_URL, config.REDIS_KEY_PREFIX, redisEvents) : new MemoryCache();
     const opened = store;
     return {

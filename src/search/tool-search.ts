@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import type { Embedder } from './embedder';
 import { fuseScores } from './hybrid';
 import { LexicalIndex, type ToolDocument } from './lexical-index';
-import { VectorIndex } from './vector-index';
+import { loadOptional } from '../core/load-optional';
+import type { VectorIndex } from './vector-index';
 
 /** `reason`: why it is lexical-only, or (hybrid) why the vectors are not as they should be (a save or an embedding failed). */
 export type ToolSearchStatus = { mode: 'hybrid' | 'lexical'; model?: string; reason?: string; documents: number; vectors: number };
@@ -35,6 +36,9 @@ export function toolText(d: ToolDocument): string {
   return [d.tool.replace(/[_-]+/g, ' '), d.title, d.server, d.description].filter(Boolean).join('. ');
 }
 
+/** usearch (a native addon) is loaded only with an embedder, i.e. when EMBEDDING_MODEL_DIR is set. */
+const vectorIndexModule = () => loadOptional('EMBEDDING_MODEL_DIR', () => require('./vector-index') as typeof import('./vector-index'));
+
 /**
  * Tool discovery: BM25 always, plus embeddings in a usearch index when a local model is
  * configured (hybrid). Without a model it is lexical-only and `status()` says so.
@@ -53,7 +57,7 @@ export class ToolSearch {
     const e = options.embedder;
     if (e) {
       // The fingerprint, not the folder name: another model under the same EMBEDDING_MODEL_ID must not reuse these vectors.
-      this.vectors = new VectorIndex(e.fingerprint ?? e.model, e.dimensions, options.indexPath);
+      this.vectors = new (vectorIndexModule().VectorIndex)(e.fingerprint ?? e.model, e.dimensions, options.indexPath);
       if (this.vectors.discarded) {
         options.logger?.warn({ indexPath: options.indexPath, why: this.vectors.discarded }, 'tool search: saved vector index discarded; every tool is embedded again');
       }
