@@ -11,6 +11,7 @@ import { newId } from '../../src/core/ids';
 import { openKnex } from '../../src/db/knex';
 import { sqlEventStoreOn } from '../../src/eventstore/sql';
 import type { EventStore } from '../../src/eventstore/port';
+import { startKafkaBroker, type KafkaBroker } from '../support/kafka-broker';
 
 export type TestLog = {
   url: string;
@@ -44,6 +45,23 @@ export async function openTestLog(): Promise<TestLog> {
  * Append `streams` × `perStream` events, interleaved across streams so partitions mix, some with
  * a correlation id. Returns what was stored.
  */
+/**
+ * A test Kafka broker and a fresh event log shared by the tests of the enclosing describe
+ * (started in its before hook, closed in its after hook).
+ */
+export function brokerAndLogPerSuite(): { broker: KafkaBroker; log: TestLog } {
+  const env = {} as { broker: KafkaBroker; log: TestLog };
+  before(async () => {
+    env.broker = await startKafkaBroker();
+    env.log = await openTestLog();
+  });
+  after(async () => {
+    await env.log?.close();
+    await env.broker?.stop();
+  });
+  return env;
+}
+
 export async function appendEvents(store: EventStore, streams: number, perStream: number, chunk = 25): Promise<RecordedEvent[]> {
   const names = Array.from({ length: streams }, () => `task-${newId()}`);
   const out: RecordedEvent[] = [];

@@ -5,8 +5,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { Registry } from 'prom-client';
 import { toKafkaMessage } from '../../src/bus/kafka';
 import { Relay } from '../../src/relay';
-import { startKafkaBroker, type KafkaBroker } from '../support/kafka-broker';
-import { appendEvents, openTestLog, type TestLog } from './event-log-fixture';
+import { appendEvents, brokerAndLogPerSuite } from './event-log-fixture';
 
 const example = join(__dirname, '..', '..', 'examples', 'kafka-consumer.ts');
 
@@ -23,35 +22,25 @@ function runExample(brokers: string[], args: string[]): Promise<{ code: number; 
 
 describe('examples/kafka-consumer.ts', function () {
   this.timeout(60_000);
-  let broker: KafkaBroker;
-  let log: TestLog;
-
-  before(async () => {
-    broker = await startKafkaBroker();
-    log = await openTestLog();
-  });
-  after(async () => {
-    await log?.close();
-    await broker?.stop();
-  });
+  const env = brokerAndLogPerSuite();
 
   it('reads what the relay published, checks every hash, and flags a tampered event', async () => {
-    const stored = await appendEvents(log.store, 4, 5);
-    const relay = new Relay(log.store, log.checkpoints, { brokers: broker.brokers, topic: 'example.events.v1', registry: new Registry() });
+    const stored = await appendEvents(env.log.store, 4, 5);
+    const relay = new Relay(env.log.store, env.log.checkpoints, { brokers: env.broker.brokers, topic: 'example.events.v1', registry: new Registry() });
     await relay.start();
     await relay.waitFor();
     await relay.stop();
 
-    const clean = await runExample(broker.brokers, ['--group', 'ex1', '--from-beginning', '--max', '20']);
+    const clean = await runExample(env.broker.brokers, ['--group', 'ex1', '--from-beginning', '--max', '20']);
     expect(clean.stdout).to.contain('20 events, 0 hash mismatches');
     expect(clean.code).to.equal(0);
 
     const forged = toKafkaMessage({ ...stored[0], id: '0193a0c0-0000-7000-8000-000000000001', data: { i: 999 } });
-    const producer = new Kafka({ brokers: broker.brokers, logLevel: logLevel.NOTHING }).producer();
+    const producer = new Kafka({ brokers: env.broker.brokers, logLevel: logLevel.NOTHING }).producer();
     await producer.connect();
     await producer.send({ topic: 'example.events.v1', messages: [forged] });
     await producer.disconnect();
-    const tampered = await runExample(broker.brokers, ['--group', 'ex2', '--from-beginning', '--max', '21']);
+    const tampered = await runExample(env.broker.brokers, ['--group', 'ex2', '--from-beginning', '--max', '21']);
     expect(tampered.stdout).to.contain('21 events, 1 hash mismatches');
     expect(tampered.code).to.equal(1);
   });

@@ -3,8 +3,7 @@ import { logLevel } from 'kafkajs';
 import { Registry } from 'prom-client';
 import type { EventStore, Subscription } from '../../src/eventstore/port';
 import { Relay } from '../../src/relay';
-import { startKafkaBroker, type KafkaBroker } from '../support/kafka-broker';
-import { openTestLog, type TestLog } from './event-log-fixture';
+import { brokerAndLogPerSuite } from './event-log-fixture';
 
 /** A store whose live feed ends at once, as a store closed under a running relay does. */
 function withEndingFeed(store: EventStore, opened: { count: number }): EventStore {
@@ -27,23 +26,13 @@ function withEndingFeed(store: EventStore, opened: { count: number }): EventStor
 
 describe('Relay: a feed the store ends by itself', function () {
   this.timeout(30_000);
-  let broker: KafkaBroker;
-  let log: TestLog;
-
-  before(async () => {
-    broker = await startKafkaBroker();
-    log = await openTestLog();
-  });
-  after(async () => {
-    await log.close();
-    await broker.stop();
-  });
+  const env = brokerAndLogPerSuite();
 
   it('is held as a store failure (reported, retried with a pause), not read again in a loop that never waits', async () => {
     const opened = { count: 0 };
     const errors: string[] = [];
-    const relay = new Relay(withEndingFeed(log.store, opened), log.checkpoints, {
-      brokers: broker.brokers,
+    const relay = new Relay(withEndingFeed(env.log.store, opened), env.log.checkpoints, {
+      brokers: env.broker.brokers,
       topic: 'feed-end.events.v1',
       partitions: 1,
       registry: new Registry(),
