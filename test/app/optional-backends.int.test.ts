@@ -1,5 +1,5 @@
 /**
- * The embedded default (SQLite, in-process bus, no Kafka, no KurrentDB, no LLM, no embeddings)
+ * The embedded default (SQLite, in-process bus, no Kafka, no KurrentDB, no LLM, no embeddings, no tracing)
  * does not load the optional backends' client libraries: every `openmcp start`, and the dozens
  * the e2e tests run, would pay for them. Checked in a fresh process, since this one has loaded
  * them for other tests.
@@ -9,7 +9,7 @@ import { execFile } from 'node:child_process';
 import { resolve } from 'node:path';
 import { promisify } from 'node:util';
 
-const OPTIONAL = ['@kurrent/kurrentdb-client', 'kafkajs', 'openai', 'usearch', '@xenova/transformers'];
+const OPTIONAL = ['@kurrent/kurrentdb-client', 'kafkajs', 'openai', 'usearch', '@xenova/transformers', '@opentelemetry/exporter-trace-otlp-http', '@opentelemetry/sdk-trace-node'];
 
 describe('src/main.ts: optional backends', function () {
   this.timeout(60_000);
