@@ -68,12 +68,26 @@ describe('README', () => {
     expect(missing, 'variables missing from docs/operations.md').to.deep.equal([]);
   });
 
+  it('names every key file the code keeps in DATA_DIR, in README and in the backup table of docs/operations.md', () => {
+    const files = new Set<string>();
+    for (const f of sources(join(ROOT, 'src'))) for (const m of readFileSync(f, 'utf8').matchAll(/['`]([a-z-]+\.key)['`]/g)) files.add(m[1]);
+    expect([...files], 'the scan finds the key files').to.include.members(['admin.key', 'sealer.key']);
+    const dataDirRow = readme.split('\n').find((l) => l.startsWith('| `DATA_DIR` |'))!;
+    expect([...files].filter((k) => !dataDirRow.includes(`\`${k}\``)), "missing from README's DATA_DIR row").to.deep.equal([]);
+    expect([...files].filter((k) => !operations.includes(`| **DATA_DIR/${k}** |`)), 'missing from the backup table of docs/operations.md').to.deep.equal([]);
+  });
+
   it('shows the two commands and the test command .ci/run uses', () => {
     expect(readme).to.include('npm install && npm start');
     expect(readme).to.include('npm install && npm test');
     const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
     expect(readme).to.include(pkg.scripts.test);
-    expect(readFileSync(join(ROOT, '.ci/run'), 'utf8')).to.match(/^npm test$/m);
+    const ciRun = readFileSync(join(ROOT, '.ci/run'), 'utf8');
+    expect(ciRun).to.match(/^npm test$/m);
+    // What .ci/run provisions before the tests, README says it provisions (and that without it suites skip).
+    for (const [service, pattern] of [['MariaDB', /mariadbd/], ['Redis', /redis-server/], ['chromium', /apt-get install[^\n]*\bchromium\b/]] as const) {
+      if (pattern.test(ciRun)) expect(readme, `.ci/run provisions ${service}`).to.include(service);
+    }
   });
 
   it('lists only CLI commands that exist', () => {

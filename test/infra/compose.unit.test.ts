@@ -30,18 +30,50 @@ function interpolate(value: string): string {
   return String(value).replace(/\$\{([A-Z0-9_]+)(?::[-?]([^}]*))?\}/g, (_m, name: string, fallback?: string) => sample[name] ?? (fallback && !/^set /.test(fallback) ? fallback : ''));
 }
 
-/** Every metric name the code defines: string literals 'openmcp_…' in src/. */
-function definedMetrics(): Set<string> {
-  const names = new Set<string>();
+/**
+ * Every metric the code registers with prom-client, with its label names: the `name:` (a literal or
+ * a constant holding 'openmcp_…') and `labelNames:` of each `new Gauge|Counter|Histogram|Summary({…})`
+ * in src/. A name merely mentioned (a comment, an example) is not a metric.
+ */
+function registeredMetrics(): Map<string, string[]> {
+  const files: string[] = [];
   const walk = (dir: string) => {
     for (const f of readdirSync(dir)) {
       const p = join(dir, f);
       if (statSync(p).isDirectory()) walk(p);
-      else if (p.endsWith('.ts')) for (const m of readFileSync(p, 'utf8').matchAll(/['"](openmcp_[a-z0-9_]+)['"]/g)) names.add(m[1]);
+      else if (p.endsWith('.ts')) files.push(readFileSync(p, 'utf8'));
     }
   };
   walk(join(ROOT, 'src'));
-  return names;
+  const constants = new Map<string, string>();
+  for (const text of files) for (const m of text.matchAll(/\bconst ([A-Z][A-Z0-9_]*) = '(openmcp_[a-z0-9_]+)'/g)) constants.set(m[1], m[2]);
+  const metrics = new Map<string, string[]>();
+  for (const text of files) {
+    for (const m of text.matchAll(/new (?:Gauge|Counter|Histogram|Summary)(?:<[^>]*>)?\(\{([\s\S]*?)\n\s*\}\)/g)) {
+      const name = /\bname: (?:'(openmcp_[a-z0-9_]+)'|([A-Z][A-Z0-9_]*))/.exec(m[1]);
+      if (!name) continue;
+      const metric = name[1] ?? constants.get(name[2]);
+      expect(metric, `metric name constant ${name[2]}`).to.be.a('string');
+      const labels = /\blabelNames: \[([^\]]*)\]/.exec(m[1])?.[1] ?? '';
+      metrics.set(metric!, [...labels.matchAll(/'([a-z_]+)'/g)].map((l) => l[1]));
+    }
+  }
+  return metrics;
+}
+
+/** Labels every scraped series has besides its own: Prometheus' target labels and those prometheus.yml relabels in (`role`). */
+function targetLabels(): string[] {
+  const prom = parse(readFileSync(join(INFRA, 'prometheus', 'prometheus.yml'), 'utf8'));
+  const relabelled = prom.scrape_configs.flatMap((c: { relabel_configs?: Array<{ target_label: string }> }) => (c.relabel_configs ?? []).map((r) => r.target_label));
+  return ['job', 'instance', ...relabelled];
+}
+
+/** Label names an expression selects on (`{label=…}`) or groups by (`by (…)`), each with the metrics of the expression. */
+function usedLabels(promql: string): string[] {
+  const out = new Set<string>();
+  for (const m of promql.matchAll(/\{([^}]*)\}/g)) for (const l of m[1].matchAll(/([a-z_]+)\s*(?:=~|!~|!=|=)/g)) out.add(l[1]);
+  for (const m of promql.matchAll(/\bby \(([^)]*)\)/g)) for (const l of m[1].split(',')) out.add(l.trim());
+  return [...out];
 }
 
 /** openmcp_* series names in PromQL, with histogram suffixes mapped back to the metric. */
@@ -103,8 +135,9 @@ describe('infra/ (production stack description)', () => {
     expect(prom.rule_files).to.deep.equal(['/etc/prometheus/alerts.yml']);
   });
 
-  it('uses in alert rules and in the dashboard only metrics the code defines', () => {
-    const defined = definedMetrics();
+  it('uses in alert rules and in the dashboard only metrics the code registers, and only their labels', () => {
+    const defined = registeredMetrics();
+    expect([...defined.keys()], 'the scan finds the registered metrics').to.include.members(['openmcp_errors_total', 'openmcp_relay_lag_events']);
     const alerts = parse(readFileSync(join(INFRA, 'prometheus', 'alerts.yml'), 'utf8'));
     const alertExprs: string[] = alerts.groups.flatMap((g: { rules: Array<{ expr: string }> }) => g.rules.map((r) => r.expr));
     const dashboard = JSON.parse(readFileSync(join(INFRA, 'grafana', 'dashboards', 'openmcp-overview.json'), 'utf8'));
@@ -112,12 +145,31 @@ describe('infra/ (production stack description)', () => {
     for (const [what, exprs] of [['alerts.yml', alertExprs], ['dashboard', panelExprs]] as const) {
       const used = usedMetrics(exprs);
       expect(used.length, what).to.be.greaterThan(3);
-      expect(used.filter((m) => !defined.has(m)), `${what}: metrics not defined in src/`).to.deep.equal([]);
+      expect(used.filter((m) => !defined.has(m)), `${what}: metrics not registered in src/`).to.deep.equal([]);
+      // A label no series has selects nothing: an alert on it never fires, a panel stays empty.
+      for (const expr of exprs) {
+        const metrics = usedMetrics([expr]);
+        if (!metrics.length) continue;
+        const known = new Set([...targetLabels(), ...metrics.flatMap((m) => defined.get(m) ?? []), ...(/_bucket\b/.test(expr) ? ['le'] : [])]);
+        expect(usedLabels(expr).filter((l) => !known.has(l)), `${what}: labels no series of ${metrics.join(', ')} has, in ${expr}`).to.deep.equal([]);
+      }
     }
     for (const lag of ['openmcp_relay_lag_events', 'openmcp_projection_lag_events', 'openmcp_anchoring_lag_batches']) {
       expect(usedMetrics(alertExprs), 'alerts').to.include(lag);
       expect(usedMetrics(panelExprs), 'dashboard').to.include(lag);
     }
+  });
+
+  it('docs name only registered metrics, and the Observability section of docs/operations.md names each one', () => {
+    const registered = registeredMetrics();
+    const docs = ['README.md', ...readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => join('docs', f))];
+    for (const doc of docs) {
+      const named = usedMetrics([readFileSync(join(ROOT, doc), 'utf8')]);
+      expect(named.filter((m) => !registered.has(m)), `${doc}: metrics not registered in src/`).to.deep.equal([]);
+    }
+    const operations = readFileSync(join(ROOT, 'docs', 'operations.md'), 'utf8');
+    const observability = operations.slice(operations.indexOf('## Observability'));
+    expect([...registered.keys()].filter((m) => !observability.includes(`\`${m}`)), 'missing from docs/operations.md, Observability').to.deep.equal([]);
   });
 
   it('alerts on a stalled relay (its /readyz line degraded), which never skips an event and so waits for an operator', () => {
