@@ -1,5 +1,5 @@
 import type { OpenMcpClient } from '../sdk/client';
-import { reportCliError, type Writer } from './tasks';
+import { reportCliError, stdout, type Writer } from './tasks';
 
 export type EventsTailOptions = {
   stream?: string;
@@ -24,7 +24,7 @@ const sleep = (ms: number, signal?: AbortSignal) =>
  * position order, one line per event (position, time, type, stream, actor, hash), then with
  * --follow keep printing new events as they arrive. Returns the exit code.
  */
-export async function runEventsTail(client: OpenMcpClient, o: EventsTailOptions = {}, out: Writer = (l) => console.log(l)): Promise<number> {
+export async function runEventsTail(client: OpenMcpClient, o: EventsTailOptions = {}, out: Writer = stdout): Promise<number> {
   let after = o.after;
   try {
     for (;;) {

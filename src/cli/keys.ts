@@ -1,9 +1,7 @@
 import { cliTable } from './table';
 import type { Role } from '../auth/roles';
 import type { OpenMcpClient } from '../sdk/client';
-import { reportCliError, type Writer } from './tasks';
-
-const stdout: Writer = (l) => console.log(l);
+import { reportCliError, stdout, type Writer } from './tasks';
 
 export type KeysCreateOptions = { role: Role; tenant: string; name?: string; crossTenant?: boolean };
 

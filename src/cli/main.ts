@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { loadConfig } from '../config';
 import { OpenMcpError } from '../core/errors';
 import { addClientCommands, addMcpClientCommands } from './client-commands';
+import { fatalErrorText } from './fatal-error-text';
 
 /**
  * Load a subcommand's module only when it runs: `openmcp verify` must start fast on an auditor's
@@ -103,17 +104,11 @@ function rpcOption(): Option {
   return new Option('--rpc <url>', 'chain JSON-RPC URL').default(defaultRpc(), 'CHAIN_RPC_URL, else the local chain on CHAIN_PORT');
 }
 
-/** Print an error for a person: a known error as its code and message, anything else with its stack. */
-function report(err: unknown): void {
-  if (err instanceof OpenMcpError) console.error(`openmcp: ${err.code}: ${err.message}`);
-  else console.error('openmcp:', err);
-}
-
 if (require.main === module || process.argv[1]?.endsWith('bin/openmcp')) {
   buildCli()
     .parseAsync(process.argv)
     .catch((err) => {
-      report(err);
+      console.error(fatalErrorText(err));
       process.exit(1);
     });
 }

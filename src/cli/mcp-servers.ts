@@ -3,10 +3,8 @@ import { limitsOf } from '../../events/mcp.events';
 import { ValidationError } from '../core/errors';
 import type { RegisterServerInput } from '../api/schemas/mcp';
 import type { OpenMcpClient } from '../sdk/client';
-import { reportCliError, type Writer } from './tasks';
+import { reportCliError, stdout, type Writer } from './tasks';
 import { isUuid } from '../core/ids';
-
-const stdout: Writer = (l) => console.log(l);
 
 export type McpServersAddOptions = {
   /** The command line of a stdio server: the program, then its arguments. */

@@ -4,10 +4,17 @@ import { OpenMcpError } from '../core/errors';
 import type { TaskListQueryInput } from '../api/schemas/tasks';
 
 export type Writer = (line: string) => void;
-const stdout: Writer = (l) => console.log(l);
+/** The default writer of every client command: its output, on stdout. */
+export const stdout: Writer = (l) => console.log(l);
+const stderr: Writer = (l) => console.error(l);
 
-/** Print an error the way every command does, and return exit code 1. */
-export function reportCliError(err: unknown, out: Writer): number {
+/**
+ * Print an error the way every command does, and return exit code 1. A command writing to
+ * stdout has its errors on stderr: `openmcp tasks list --json | jq` shows the error, not jq's
+ * failure to parse it. A writer given instead (a test, an embedding program) takes both.
+ */
+export function reportCliError(err: unknown, to: Writer): number {
+  const out = to === stdout ? stderr : to;
   if (err instanceof OpenMcpError) out(`error ${err.code}: ${err.message}`);
   else out(`error: ${(err as Error)?.message ?? String(err)}`);
   if (err instanceof OpenMcpError && err.code === 'SDK_CONNECTION_FAILED') {

@@ -48,9 +48,12 @@ export async function createTable(knex: Knex, name: string, columns: (t: Knex.Cr
 }
 
 // Concurrent start-ups race for the migration lock and retry (migrateLatest): not worth a warning.
+// "Acquire connection error" neither: knex throws that error to the caller too, which reports it
+// (a request's log line, the CLI's one line); the warning repeated it with a stack, and without
+// this logger on stdout, where `mcp stdio` speaks its protocol.
 const log = {
   warn(message: string) {
-    if (!/Can't take lock|migrate:unlock/.test(String(message))) console.warn(message);
+    if (!/Can't take lock|migrate:unlock|^Acquire connection error/.test(String(message))) console.warn(message);
   },
 };
 
@@ -117,7 +120,7 @@ export async function openKnex(url: string, opts: OpenKnexOptions = {}): Promise
       timezone: 'Z',
     };
     if (opts.createDatabase) {
-      const admin = knexFactory({ client: 'mysql2', connection, pool: { min: 0, max: 1 } });
+      const admin = knexFactory({ client: 'mysql2', log, compileSqlOnError: false, connection, pool: { min: 0, max: 1 } });
       try {
         await admin.raw('CREATE DATABASE IF NOT EXISTS ?? CHARACTER SET ?? COLLATE ??', [database, MYSQL_CHARSET, await mysqlCollation(admin)]);
       } finally {

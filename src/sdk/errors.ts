@@ -1,4 +1,4 @@
-import { OpenMcpError } from '../core/errors';
+import { OpenMcpError, redactUrlsIn } from '../core/errors';
 import type { Problem } from '../api/problem';
 
 /** An error answer of the API: the problem document's code, status and detail, typed by status. */
@@ -60,9 +60,17 @@ export class ResponseShapeError extends OpenMcpError {
   }
 }
 
-/** The server could not be reached after the retries. */
+/**
+ * The server could not be reached, or did not answer in time, after the retries. `url` must be
+ * redacted already; the cause's message is redacted here, because fetch repeats the URL it
+ * refused, credentials and all ("Request cannot be constructed from a URL that includes
+ * credentials: http://user:pass@…"). Such a cause is not kept: a logger would print it whole.
+ */
 export class ConnectionError extends OpenMcpError {
-  constructor(url: string, cause: unknown) {
-    super('SDK_CONNECTION_FAILED', `cannot reach ${url}: ${(cause as Error)?.message ?? String(cause)}`, { status: 503, cause });
+  constructor(url: string, cause: unknown, timeoutMs?: number) {
+    const said = (cause as Error)?.message ?? String(cause);
+    const safe = redactUrlsIn(said);
+    const why = timeoutMs === undefined ? safe : `no answer within ${timeoutMs} ms (a request that changes something may still have been applied)`;
+    super('SDK_CONNECTION_FAILED', `cannot reach ${url}: ${why}`, { status: 503, cause: safe === said ? cause : undefined });
   }
 }

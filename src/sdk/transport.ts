@@ -12,6 +12,12 @@ export type ClientOptions = {
   retries?: number;
   /** Cap on one wait, including a server's Retry-After. Default 10 000 ms. */
   maxRetryDelayMs?: number;
+  /**
+   * How long one attempt may take, answer body included, before it counts as a lost connection
+   * (retried as one). Default 30 000 ms: without it a server that accepts the connection and never
+   * answers (a hung proxy, a stopped process) holds a call, and a CLI command, for many minutes.
+   */
+  timeoutMs?: number;
   fetch?: typeof fetch;
   /** Sent as x-request-id; it becomes the correlationId of the events a command appends. */
   requestId?: () => string | undefined;
@@ -48,6 +54,7 @@ export async function request(o: ClientOptions, p: RequestParameters): Promise<R
   const url = `${o.baseUrl.replace(/\/$/, '')}${p.path}${queryString(p.query)}`;
   const retries = o.retries ?? 3;
   const maxDelay = o.maxRetryDelayMs ?? 10_000;
+  const timeoutMs = o.timeoutMs ?? 30_000;
   const idempotent = p.method !== 'POST' || p.idempotencyKey !== undefined || p.idempotent === true;
   const headers: Record<string, string> = { accept: 'application/json, application/problem+json' };
   if (o.apiKey) headers.authorization = `Bearer ${o.apiKey}`;
@@ -59,13 +66,13 @@ export async function request(o: ClientOptions, p: RequestParameters): Promise<R
     const backoff = Math.min(maxDelay, 200 * 2 ** attempt) * (0.5 + Math.random() / 2);
     let res: Response;
     try {
-      res = await doFetch(url, { method: p.method, headers, body: p.body === undefined ? undefined : JSON.stringify(p.body) });
+      res = await doFetch(url, { method: p.method, headers, body: p.body === undefined ? undefined : JSON.stringify(p.body), signal: AbortSignal.timeout(timeoutMs) });
     } catch (err) {
       if (idempotent && attempt < retries) {
         await sleep(backoff);
         continue;
       }
-      throw new ConnectionError(redactUrl(url), err);
+      throw new ConnectionError(redactUrl(url), err, (err as Error)?.name === 'TimeoutError' ? timeoutMs : undefined);
     }
     const retryable = res.status === 429 || (res.status === 503 && idempotent);
     if (retryable && attempt < retries) {

@@ -182,9 +182,9 @@ describe('CLI: openmcp mcp servers add|list|remove and mcp tools search (real ga
     const local = listed.stdout.trim().split('\n').map((l) => JSON.parse(l)).find((s: { name: string }) => s.name === 'local');
     expect(local).to.include({ transport: 'stdio' });
     expect(gw.listTools('acme').map((t) => t.name)).to.include('local__echo');
-    const failed = await run(process.execPath, [OPENMCP, 'mcp', 'servers', 'add', 'broken'], { env }).then(() => undefined, (e: { code: number; stdout: string }) => e);
+    const failed = await run(process.execPath, [OPENMCP, 'mcp', 'servers', 'add', 'broken'], { env }).then(() => undefined, (e: { code: number; stdout: string; stderr: string }) => e);
     expect(failed?.code).to.equal(1);
-    expect(failed?.stdout).to.match(/error VALIDATION.*a command after --/);
+    expect(failed?.stderr).to.match(/error VALIDATION.*a command after --/);
   });
 
   it("the real command: --timeout-ms and --max-concurrent set the server's own limits, shown by list; a bad value exits 1 naming the option", async () => {
