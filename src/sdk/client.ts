@@ -38,8 +38,8 @@ export class OpenMcpClient {
     submit: (body: SubmitTaskInput, opts: { idempotencyKey?: string } = {}) =>
       this.call('submit task', SubmitTaskResponse, { method: 'POST', path: '/v1/tasks', body, idempotencyKey: opts.idempotencyKey }, [202]),
     list: (query: Partial<TaskListQueryInput> = {}) => this.call('list tasks', TaskPage, { method: 'GET', path: '/v1/tasks', query: query as Record<string, string | number | undefined> }),
-    /** Every page of a task listing. */
-    all: (query: Partial<TaskListQueryInput> = {}) => this.pages((cursor) => this.tasks.list({ ...query, cursor })),
+    /** Every page of a task listing, from `query.cursor` when given (the first page otherwise). */
+    all: (query: Partial<TaskListQueryInput> = {}) => this.pages((cursor) => this.tasks.list({ ...query, cursor }), query.cursor),
     get: (id: string) => this.call('get task', TaskView, { method: 'GET', path: `/v1/tasks/${seg(id)}` }),
     events: (id: string, query: { after?: number } & PageQuery = {}) =>
       this.call('task events', EventPage, { method: 'GET', path: `/v1/tasks/${seg(id)}/events`, query }),
@@ -98,8 +98,8 @@ export class OpenMcpClient {
     return this.call('OpenAPI document', z.record(z.string(), z.unknown()), { method: 'GET', path: '/docs' });
   }
 
-  private async *pages<T>(fetchPage: (cursor?: string) => Promise<{ items: T[]; nextCursor?: string }>): AsyncGenerator<T> {
-    let cursor: string | undefined;
+  private async *pages<T>(fetchPage: (cursor?: string) => Promise<{ items: T[]; nextCursor?: string }>, from?: string): AsyncGenerator<T> {
+    let cursor = from;
     do {
       const page = await fetchPage(cursor);
       yield* page.items;
