@@ -87,7 +87,14 @@ export async function request(o: ClientOptions, p: RequestParameters): Promise<R
 
 /** Parse a JSON answer with `schema`; turn a problem answer into a typed OpenMcpApiError. */
 export async function parse<T extends z.ZodType>(res: Response, schema: T, what: string, okStatuses: number[] = [200]): Promise<z.infer<T>> {
-  const text = await res.text();
+  let text: string;
+  try {
+    text = await res.text();
+  } catch (err) {
+    // The answer stopped coming after its headers (the attempt's timeout, a dropped connection):
+    // as lost as no answer at all, and said the same way.
+    throw new ConnectionError(redactUrl(res.url || what), err);
+  }
   let json: unknown;
   try {
     json = text === '' ? null : JSON.parse(text);

@@ -41,4 +41,22 @@ describe('SDK transport failures: bounded, and without secrets', function () {
       expect(err.message).to.include('no answer within 100 ms');
     });
   });
+
+  it('fails with SDK_CONNECTION_FAILED when the answer stops coming after its headers', async () => {
+    const sockets = new Set<Socket>();
+    const server = createServer((s) => {
+      sockets.add(s);
+      s.once('data', () => s.write('HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"items":'));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const port = (server.address() as { port: number }).port;
+      const err = await failure(new OpenMcpClient({ baseUrl: `http://127.0.0.1:${port}`, timeoutMs: 150, retries: 0 }).tasks.list());
+      expect(err.code).to.equal('SDK_CONNECTION_FAILED');
+      expect(err.message).to.include(`127.0.0.1:${port}`);
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise((r) => server.close(r));
+    }
+  });
 });
