@@ -16,6 +16,16 @@ export const MAX_STORED_PAYLOAD_CHARS = 256 * 1024;
 export const TOOL_CALL_STREAM_PREFIX = 'toolcall-';
 
 /**
+ * The canonical JSON an audit event keeps of a payload beside its hash (`argumentsJson`,
+ * `resultJson`): none under `hash-only`, nor past MAX_STORED_PAYLOAD_CHARS; the hash is always kept.
+ * The gateway's ToolCall* events and the agent's step events keep the same.
+ * @example keptPayload('{"text":"hi"}', 'hash-only') // undefined
+ */
+export function keptPayload(json: string, policy: PayloadPolicy): string | undefined {
+  return policy === 'store' && json.length <= MAX_STORED_PAYLOAD_CHARS ? json : undefined;
+}
+
+/**
  * The error of a failed call as ToolCallFailed records it. Under `hash-only` the upstream's own
  * text is left out, as its result would be: a JSON-RPC error message (kept as its SHA-256, so
  * whoever holds it can show it was the one) and a stdio server's stderr line, which commonly

@@ -11,7 +11,7 @@ import type { Cache } from '../cache/port';
 import { MemoryCache } from '../cache/memory';
 import type { EventStore, Subscription } from '../eventstore/port';
 import { ToolSearch, type ToolSearchStatus } from '../search/tool-search';
-import { failureOf, ToolCallAudit, type PayloadPolicy, MAX_STORED_PAYLOAD_CHARS } from './audit';
+import { failureOf, keptPayload, ToolCallAudit, type PayloadPolicy } from './audit';
 import { MCP_SERVER_STREAM_PREFIX, ToolCatalog, type CatalogChange } from './catalog';
 import { cancelledError, McpGatewayError } from './errors';
 import { cutLogData, cutLoggerName, defaultLogRelayLimits, logDropCounter, LogRate, type LogDropReason, type LogRelayLimits } from './log-relay';
@@ -407,9 +407,9 @@ export class McpGateway {
     if (!upstream) throw new McpGatewayError('MCP_UPSTREAM_UNAVAILABLE', `server ${tool.server} is not connected`);
 
     const argsDigest = payloadDigest(args);
-    const store = this.payloadPolicy === 'store' && argsDigest.json.length <= MAX_STORED_PAYLOAD_CHARS;
+    const argumentsJson = keptPayload(argsDigest.json, this.payloadPolicy);
     const audit = new ToolCallAudit(this.options.store, ctx, tool, this.options.clock, this.options.logger);
-    await audit.requested({ argumentsHash: argsDigest.hash, ...(store ? { argumentsJson: argsDigest.json } : {}), payloadPolicy: this.payloadPolicy });
+    await audit.requested({ argumentsHash: argsDigest.hash, ...(argumentsJson !== undefined ? { argumentsJson } : {}), payloadPolicy: this.payloadPolicy });
 
     const t0 = process.hrtime.bigint();
     const safe = tool.annotations.readOnlyHint === true && tool.annotations.idempotentHint === true;
@@ -433,8 +433,8 @@ export class McpGateway {
     }
     const latencyUs = sinceUs(t0);
     const r = payloadDigest(result);
-    const storeResult = this.payloadPolicy === 'store' && r.json.length <= MAX_STORED_PAYLOAD_CHARS;
-    await audit.completed({ resultHash: r.hash, ...(storeResult ? { resultJson: r.json } : {}), isError: result.isError === true, cached, latencyUs });
+    const resultJson = keptPayload(r.json, this.payloadPolicy);
+    await audit.completed({ resultHash: r.hash, ...(resultJson !== undefined ? { resultJson } : {}), isError: result.isError === true, cached, latencyUs });
     if (cacheKey && !cached && result.isError !== true) void this.cache.set(cacheKey, r.json, this.cacheTtlMs).catch(() => {});
     return result;
   }

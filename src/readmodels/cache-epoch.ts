@@ -11,6 +11,11 @@ import { CACHE_EPOCH_TABLE } from '../../projections/tables';
  * (Redis down or hung), and a rebuild swaps in, with its tables, an epoch table holding a higher
  * epoch (stageCacheEpoch), so that the tables and the epoch change in one atomic step.
  */
+/** Without the migration's row nothing could be retired: an error, never a silent no-op. */
+function noEpochRow(): Error {
+  return new Error(`${CACHE_EPOCH_TABLE} has no row: the read cache cannot be invalidated; run the migrations (openmcp start does)`);
+}
+
 export async function readCacheEpoch(db: Knex): Promise<number> {
   const row = await db(CACHE_EPOCH_TABLE).where('id', 1).first('epoch');
   return row ? Number(row.epoch) : 0;
@@ -24,7 +29,7 @@ export async function readCacheEpoch(db: Knex): Promise<number> {
  */
 export async function bumpCacheEpoch(db: Knex): Promise<void> {
   const changed = Number(await db(CACHE_EPOCH_TABLE).where('id', 1).increment('epoch', 1));
-  if (changed !== 1) throw new Error(`${CACHE_EPOCH_TABLE} has no row: the read cache cannot be invalidated; run the migrations (openmcp start does)`);
+  if (changed !== 1) throw noEpochRow();
 }
 
 /** The epoch table's definition, shared by its migration and by rebuilds (stageCacheEpoch). */
@@ -53,7 +58,7 @@ export async function stageCacheEpoch(trx: Knex.Transaction, fresh: string): Pro
   const live = trx(CACHE_EPOCH_TABLE).where('id', 1).first('epoch');
   // The newest committed value, not this transaction's snapshot (MySQL's REPEATABLE READ).
   const row = await (dialectOf(trx) === 'mysql' ? live.forUpdate() : live);
-  if (!row) throw new Error(`${CACHE_EPOCH_TABLE} has no row: the read cache cannot be invalidated; run the migrations (openmcp start does)`);
+  if (!row) throw noEpochRow();
   const epoch = Number(row.epoch) + 1;
   await trx(fresh).insert({ id: 1, epoch }).onConflict('id').merge();
   return epoch;

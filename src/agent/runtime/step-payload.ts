@@ -1,18 +1,6 @@
 import { OpenMcpError } from '../../core/errors';
-import { failureOf, MAX_STORED_PAYLOAD_CHARS, type PayloadPolicy } from '../../mcp/audit';
+import { failureOf, type PayloadPolicy } from '../../mcp/audit';
 import { McpGatewayError } from '../../mcp/errors';
-
-/**
- * The canonical JSON a step event keeps of a tool's arguments or result (`argumentsJson`,
- * `resultJson`): none under `hash-only`, as the gateway's own ToolCall* events keep none (the
- * task's stream is as append-only as theirs); otherwise the JSON up to 256 KiB. The hash is
- * always kept beside it.
- *
- * @example keptPayload('{"text":"hi"}', 'hash-only') // undefined
- */
-export function keptPayload(json: string, policy: PayloadPolicy): string | undefined {
-  return policy === 'store' && json.length <= MAX_STORED_PAYLOAD_CHARS ? json : undefined;
-}
 
 /**
  * A failed tool call's error as TaskStepFailed records it (cut at 4000 characters). Under

@@ -1,7 +1,7 @@
 import { createEvent, MAX_EVENT_BYTES, type Actor } from '../../core/envelope';
 import { InvalidTransitionError, OpenMcpError, WrongExpectedRevisionError } from '../../core/errors';
 import { taskDecider, taskStream, type TaskCommand } from '../../domain/task/task.decider';
-import type { PayloadPolicy } from '../../mcp/audit';
+import { keptPayload, type PayloadPolicy } from '../../mcp/audit';
 import { payloadDigest } from '../../mcp/payload-hash';
 import { traceLlmCall, traceToolCall } from '../../telemetry/component-spans';
 import { AgentError } from '../errors';
@@ -17,7 +17,7 @@ import { boundToolText } from './bound-tool-text';
 import { inferenceRecord } from './inference-record';
 import { INFERENCE_RESPONSE_JSON_MAX } from '../../../events/agent.events';
 import { signOutput } from './output-signature';
-import { keptPayload, recordedFailure, unkeptResultText } from './step-payload';
+import { recordedFailure, unkeptResultText } from './step-payload';
 import type { StepSpec } from './step-spec';
 import type { AgentRuntimeDependencies, AgentRuntimeOptions } from './runtime-deps';
 import { applyTaskEvent, callsOf, foldTaskView, isTerminal, type StepOutcome, type TaskView } from './task-view';
