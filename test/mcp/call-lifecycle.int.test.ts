@@ -13,16 +13,9 @@ import { StreamClientTransport } from './support/stream-client-transport';
 import { openTempSqliteStore } from './support/stores';
 import { MemoryCache } from '../../src/cache/memory';
 import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { until } from './support/until';
 
 const actor = { kind: 'user' as const, id: 'alice' };
-
-async function until(what: string, check: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`${what}: not within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 /** The outcome events (revision 1) of tool calls. */
 async function outcomes(store: EventStore): Promise<RecordedEvent[]> {

@@ -1,38 +1,25 @@
 import { expect } from 'chai';
 import { request, type IncomingMessage } from 'node:http';
-import { join } from 'node:path';
 import { Registry, type Counter } from 'prom-client';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { LATEST_PROTOCOL_VERSION, LoggingMessageNotificationSchema, type LoggingMessageNotification } from '@modelcontextprotocol/sdk/types.js';
+import { LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
 import type { FastifyInstance } from 'fastify';
 import { McpGateway } from '../../src/mcp/gateway';
 import { runGatewayStdio } from '../../src/mcp/gateway-stdio';
 import { httpClient, startGatewayHttp } from './support/clients';
 import { openTempSqliteStore } from './support/stores';
 import { StreamClientTransport } from './support/stream-client-transport';
+import { until } from './support/until';
+import { collect, loggingServer, type Log } from './support/logging';
 
-const LOGGING_SERVER = join(__dirname, 'support', 'logging-server.ts');
-const stdio = { transport: 'stdio' as const, command: process.execPath, args: ['--require', require.resolve('tsx/cjs'), LOGGING_SERVER] };
+const stdio = loggingServer;
 const alice = { kind: 'user' as const, id: 'alice' };
 // Named here rather than imported, so that the test runs (and fails) on a gateway without the limits.
 const DROPPED = 'openmcp_mcp_log_messages_dropped_total';
+/** Floods take their time on a loaded machine. */
+const SLOW = 30_000;
 
-type Log = LoggingMessageNotification['params'];
 type Flood = { label: string; n: number; pad: string };
-
-async function until(what: string, check: () => boolean | Promise<boolean>, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`${what}: not within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-function collect(client: Client): Log[] {
-  const logs: Log[] = [];
-  client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => void logs.push(n.params));
-  return logs;
-}
 
 const labelled = (logs: Log[], label: string) => logs.filter((l) => (l.data as Partial<Flood> | undefined)?.label === label);
 
@@ -63,7 +50,7 @@ async function started(limits: Record<string, number>): Promise<{
     await reader.callTool({ name: 'logs__flood', arguments: { label: `ready ${n}`, count: 1, padChars: 0 } });
     await new Promise((r) => setTimeout(r, 50));
     return labelled(logs, `ready ${n++}`).length > 0;
-  });
+  }, SLOW);
   return {
     gateway,
     registry,
@@ -148,7 +135,7 @@ describe('MCP gateway: relayed log messages are bounded', function () {
     it('cuts data over 8192 bytes of JSON to a note giving its size', async function () {
       await g.reader.callTool({ name: 'logs__flood', arguments: { label: 'small', count: 1, padChars: 8000 } });
       await g.reader.callTool({ name: 'logs__flood', arguments: { label: 'big', count: 1, padChars: 20_000 } });
-      await until('the reader hears both', () => labelled(g.logs, 'small').length === 1 && g.logs.some((l) => typeof l.data === 'string'));
+      await until('the reader hears both', () => labelled(g.logs, 'small').length === 1 && g.logs.some((l) => typeof l.data === 'string'), SLOW);
       expect((labelled(g.logs, 'small')[0].data as Flood).pad).to.have.length(8000);
       const size = Buffer.byteLength(JSON.stringify({ label: 'big', n: 0, pad: 'x'.repeat(20_000) }));
       expect(g.logs.filter((l) => typeof l.data === 'string')).to.deep.equal([
@@ -164,14 +151,14 @@ describe('MCP gateway: relayed log messages are bounded', function () {
         // 4000 messages of some 7.9 KB (under the size limit): about 32 MB, more than the sockets hold.
         for (let i = 0; i < sent / 500; i++) await g.reader.callTool({ name: 'logs__flood', arguments: { label: 'flood', count: 500, padChars: 7900 } });
         await g.reader.callTool({ name: 'logs__flood', arguments: { label: 'flood done', count: 1, padChars: 0 } });
-        await until('the reader hears the end of the flood', () => labelled(g.logs, 'flood done').length === 1);
+        await until('the reader hears the end of the flood', () => labelled(g.logs, 'flood done').length === 1, SLOW);
         // Every message was either queued for a client or counted as dropped for it when relayed.
         const droppedInFlood = (await dropped(g.registry, 'backlog')) - before;
         expect(droppedInFlood, 'dropped for the stalled client').to.be.greaterThan(0);
 
         // The stalled client's queue is full: a reader still gets every message, the stalled one none.
         await g.reader.callTool({ name: 'logs__flood', arguments: { label: 'later', count: 20, padChars: 10 } });
-        await until('the reader hears the later ones', () => labelled(g.logs, 'later').length === 20);
+        await until('the reader hears the later ones', () => labelled(g.logs, 'later').length === 20, SLOW);
         expect((await dropped(g.registry, 'backlog')) - before - droppedInFlood, 'the later ones, for the stalled client').to.equal(20);
 
         // Once it reads, it gets what was queued for it, then messages again.
@@ -181,7 +168,7 @@ describe('MCP gateway: relayed log messages are bounded', function () {
           await g.reader.callTool({ name: 'logs__flood', arguments: { label: `resumed ${n++}`, count: 1, padChars: 0 } });
           await new Promise((r) => setTimeout(r, 100));
           return stalled.events().some((l) => String((l.data as Flood).label).startsWith('resumed'));
-        });
+        }, SLOW);
         const stalledGot = labelled(stalled.events(), 'flood').length;
         const readerGot = labelled(g.logs, 'flood').length;
         expect(stalledGot, 'the stalled client got part of the flood').to.be.lessThan(sent);
@@ -207,7 +194,7 @@ describe('MCP gateway: relayed log messages are bounded', function () {
         transport.serverStdout.pause();
         await g.reader.callTool({ name: 'logs__flood', arguments: { label: 'stdio flood', count: 1000, padChars: 7900 } });
         await g.reader.callTool({ name: 'logs__flood', arguments: { label: 'stdio flood done', count: 1, padChars: 0 } });
-        await until('the reader hears the end', () => labelled(g.logs, 'stdio flood done').length === 1);
+        await until('the reader hears the end', () => labelled(g.logs, 'stdio flood done').length === 1, SLOW);
         const held = transport.serverStdout.readableLength + transport.serverStdout.writableLength;
         // 100 messages of some 8 KB and the pipe's own buffers, not the 8 MB sent.
         expect(held, 'bytes waiting in the pipe').to.be.below(1_500_000);
@@ -218,7 +205,7 @@ describe('MCP gateway: relayed log messages are bounded', function () {
           await g.reader.callTool({ name: 'logs__flood', arguments: { label: `stdio resumed ${n++}`, count: 1, padChars: 0 } });
           await new Promise((r) => setTimeout(r, 50));
           return logs.some((l) => String((l.data as Flood).label).startsWith('stdio resumed'));
-        });
+        }, SLOW);
       } finally {
         await client.close().catch(() => {});
         await stdioSession.closed;
@@ -234,7 +221,7 @@ describe('MCP gateway: relayed log messages are bounded', function () {
       // After the flood, a second and more for one more message to pass.
       await new Promise((r) => setTimeout(r, 1_200));
       await g.reader.callTool({ name: 'logs__flood', arguments: { label: 'rate done', count: 1, padChars: 0 } });
-      await until('the reader hears the end', () => labelled(g.logs, 'rate done').length === 1);
+      await until('the reader hears the end', () => labelled(g.logs, 'rate done').length === 1, SLOW);
       const got = labelled(g.logs, 'rate').length;
       const drops = (await dropped(g.registry, 'rate')) - before;
       expect(got + drops, 'relayed or counted as dropped').to.equal(50);

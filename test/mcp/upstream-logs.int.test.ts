@@ -1,7 +1,5 @@
 import { expect } from 'chai';
-import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { LoggingMessageNotificationSchema, type LoggingMessageNotification } from '@modelcontextprotocol/sdk/types.js';
 import type { FastifyInstance } from 'fastify';
 import { McpGateway } from '../../src/mcp/gateway';
 import { MAX_LOGGER_CHARS } from '../../src/mcp/log-relay';
@@ -9,26 +7,11 @@ import { runGatewayStdio } from '../../src/mcp/gateway-stdio';
 import { httpClient, startGatewayHttp } from './support/clients';
 import { openTempSqliteStore } from './support/stores';
 import { StreamClientTransport } from './support/stream-client-transport';
+import { until } from './support/until';
+import { collect, loggingServer, type Log } from './support/logging';
 
-const LOGGING_SERVER = join(__dirname, 'support', 'logging-server.ts');
-const stdio = { transport: 'stdio' as const, command: process.execPath, args: ['--require', require.resolve('tsx/cjs'), LOGGING_SERVER] };
+const stdio = loggingServer;
 const alice = { kind: 'user' as const, id: 'alice' };
-
-type Log = LoggingMessageNotification['params'];
-
-async function until(what: string, check: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`${what}: not within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-function collect(client: Client): Log[] {
-  const logs: Log[] = [];
-  client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => void logs.push(n.params));
-  return logs;
-}
 
 const said = (logs: Log[], data: unknown) => logs.filter((l) => JSON.stringify(l.data) === JSON.stringify(data));
 
