@@ -18,9 +18,9 @@ import { examplesServer } from '../../src/mcp/examples-server';
 import { loadLogLevel, loadSession } from '../../src/mcp/session-directory';
 import { REDIS_TEST_URL, redisAvailable, redisTestPrefix, requireService } from '../support/services';
 import { startGatewayHttp } from './support/clients';
+import { loggingServer } from './support/logging';
 
 const alice = { kind: 'user' as const, id: 'alice' };
-const LOGGING_SERVER = join(__dirname, 'support', 'logging-server.ts');
 const ADOPTED = 'mcp session adopted from the session directory';
 // Short, so that a replica holding a session deleted elsewhere notices within the test.
 const REFRESH_MS = 150;
@@ -265,9 +265,7 @@ for (const directory of directories) {
         tenant: 'acme',
         actor: alice,
         name: 'logs',
-        transport: 'stdio',
-        command: process.execPath,
-        args: ['--require', require.resolve('tsx/cjs'), LOGGING_SERVER],
+        ...loggingServer,
       });
       cleanups.push(() => pair.a.removeServer('acme', logs.id, alice));
       await eventually('B connected to the logging upstream', () => pair.b.status().upstreams.some((u) => u.name === 'logs' && u.health === 'up'));
@@ -300,9 +298,7 @@ for (const directory of directories) {
         tenant: 'acme',
         actor: alice,
         name: 'logs2',
-        transport: 'stdio',
-        command: process.execPath,
-        args: ['--require', require.resolve('tsx/cjs'), LOGGING_SERVER],
+        ...loggingServer,
       });
       cleanups.push(() => pair.a.removeServer('acme', logs.id, alice));
       const reads: string[] = [];
@@ -328,9 +324,7 @@ for (const directory of directories) {
         tenant: 'acme',
         actor: alice,
         name: 'logs3',
-        transport: 'stdio',
-        command: process.execPath,
-        args: ['--require', require.resolve('tsx/cjs'), LOGGING_SERVER],
+        ...loggingServer,
       });
       cleanups.push(() => pair.a.removeServer('acme', logs.id, alice));
       const H = await startGatewayHttp(pair.a, { cache: dir.forA, logLevelRefreshMs: 0 });
