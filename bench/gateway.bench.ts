@@ -14,7 +14,10 @@
  *  - gateway stdio, null store: the same, audit events built but not stored: what the SDK on
  *                   both sides of the gateway costs without the audit (the ceiling of the stdio path);
  *  - audit floor:   the two appends alone; http floor: client → a canned JSON-RPC responder
- *                   (what the SDK client costs over HTTP, no server work at all).
+ *                   (what the SDK client costs over HTTP, no server work at all);
+ *  - SDK relay floor: client → a bare SDK Server whose tools/call handler forwards through an SDK
+ *                   Client (stdio both sides) → upstream: no catalog, breaker, audit or anything
+ *                   else, the ceiling of any gateway built on the SDK on both sides over stdio.
  * Then direct, gateway lib, gateway stdio and /mcp again with the `sleep` tool (2 ms of I/O, as a
  * tool that reads a file or calls a service does at least), and `echo` once more with the same
  * example served over streamable HTTP (its own process; examples/mcp-http) as the upstream: direct
@@ -37,6 +40,9 @@ import Fastify from 'fastify';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { CallToolRequestSchema, ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { openSqlEventStore } from '../src/eventstore/sql';
 import type { EventStore } from '../src/eventstore/port';
 import type { PendingEvent, RecordedEvent } from '../src/core/envelope';
@@ -131,13 +137,31 @@ async function openGateway(dir: string, file: string, sync: SqliteSynchronous, u
   return gateway;
 }
 
+/**
+ * Child-process mode `relay`: the least an SDK-built gateway does per call, a bare SDK Server on
+ * stdio whose tools/call handler forwards the call through an SDK Client to the upstream.
+ */
+async function serveRelay(): Promise<void> {
+  const ex = examplesServer(actor, { testTools: true });
+  const upstream = new Client({ name: 'relay', version: '1' });
+  await upstream.connect(new StdioClientTransport({ command: ex.command!, args: ex.args!, stderr: 'ignore', env: { ...(process.env as Record<string, string>), ...ex.env } }));
+  const server = new Server({ name: 'relay', version: '1' }, { capabilities: { tools: {} } });
+  server.setRequestHandler(ListToolsRequestSchema, () => upstream.listTools());
+  server.setRequestHandler(CallToolRequestSchema, (req) => upstream.callTool(req.params));
+  await server.connect(new StdioServerTransport());
+  process.stdin.once('end', () => process.exit(0));
+}
+
 /** Child-process mode: the gateway with its own SQLite store, over HTTP (printing its URL) or stdio. */
 async function serve(dir: string, transport: string, sync: SqliteSynchronous | 'null', upstreamUrl?: string): Promise<void> {
+  if (transport === 'relay') return serveRelay();
   const file = `gateway-${transport}-${sync}${upstreamUrl ? '-http-upstream' : ''}.db`;
   const gateway = sync === 'null' ? await nullGateway() : await openGateway(dir, file, sync, upstreamUrl);
   if (transport === 'stdio') {
-    await runGatewayStdio(gateway, { tenant: 'bench', actor });
-    return;
+    await (await runGatewayStdio(gateway, { tenant: 'bench', actor })).closed;
+    // The client went away: exit as `openmcp mcp stdio` does (and let a --cpu-prof write its profile).
+    await gateway.close();
+    process.exit(0);
   }
   const app = Fastify({ logger: false });
   await app.register(mcpGatewayPlugin, { gateway, authenticate: async () => ({ tenant: 'bench', actor }) });
@@ -235,6 +259,7 @@ async function main(): Promise<void> {
     const floorStore = await openSqlEventStore(`sqlite:${join(dir, 'floor.db')}`);
     const viaStdio = await stdioClient(process.execPath, [...TSX, __filename, '--serve', dir, 'stdio', 'full']);
     const viaStdioNull = await stdioClient(process.execPath, [...TSX, __filename, '--serve', dir, 'stdio', 'null']);
+    const viaRelay = await stdioClient(process.execPath, [...TSX, __filename, '--serve', dir, 'relay', 'null']);
     const viaHttp = await httpGateway('full');
     const viaHttpNormal = await httpGateway('normal');
     const canned = await cannedResponder();
@@ -266,6 +291,7 @@ async function main(): Promise<void> {
       ],
       ['gateway stdio: client → gateway (stdio, full) → upstream', (i) => viaStdio.callTool({ name: 'examples__echo', arguments: { text: `s${i}` } }), viaChild(viaStdio.pid)],
       ['gateway stdio, audit not stored (null store)', (i) => viaStdioNull.callTool({ name: 'examples__echo', arguments: { text: `u${i}` } }), viaChild(viaStdioNull.pid)],
+      ['SDK relay floor: client → bare SDK Server + Client (stdio) → upstream', (i) => viaRelay.callTool({ name: 'echo', arguments: { text: `r${i}` } }), viaChild(viaRelay.pid)],
       ['gateway /mcp: client → HTTP gateway (full) → upstream', (i) => viaHttp.callTool({ name: 'examples__echo', arguments: { text: `h${i}` } }), viaChild(viaHttp.pid)],
       ['gateway /mcp, SQLITE_SYNCHRONOUS=normal', (i) => viaHttpNormal.callTool({ name: 'examples__echo', arguments: { text: `k${i}` } }), viaChild(viaHttpNormal.pid)],
       ['http floor: client → canned JSON-RPC responder', (i) => floor.callTool({ name: 'echo', arguments: { text: `f${i}` } })],
@@ -332,7 +358,7 @@ async function main(): Promise<void> {
     }
 
     await Promise.all([
-      ...[direct, viaStdio, viaStdioNull, viaHttp, viaHttpNormal, floor, directHttp, viaHttpHttpUp].map((c) => c.close()),
+      ...[direct, viaStdio, viaStdioNull, viaRelay, viaHttp, viaHttpNormal, floor, directHttp, viaHttpHttpUp].map((c) => c.close()),
       ...[full, normal, nul, fullHttpUp].map((g) => g.close()),
     ]);
     await floorStore.close();
