@@ -17,7 +17,7 @@ if ARGV[3] ~= '' then redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3]) else re
 return 1`;
 const HIT = `local c = redis.call('INCR', KEYS[1])
 if c == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
-return {c, redis.call('PTTL', KEYS[1])}`;
+return {c}`;
 
 /** Redis adapter of the Cache port; every key is put under `prefix`. */
 export class RedisCache implements Cache {
@@ -59,9 +59,13 @@ export class RedisCache implements Cache {
 
   async hit(key: string, windowMs: number): Promise<{ count: number; resetMs: number }> {
     const now = Date.now();
-    const windowKey = this.k(`${key}:${now - (now % windowMs)}`);
-    const [count, pttl] = (await this.redis.eval(HIT, 1, windowKey, String(windowMs))) as [number, number];
-    return { count, resetMs: pttl > 0 ? pttl : windowMs };
+    const windowStart = now - (now % windowMs);
+    // The key lives a whole window from its first hit (so processes whose clocks differ a little
+    // still count in it), but the window it counts ends at windowStart + windowMs: that is when
+    // the count starts again, not the key's TTL (a first hit late in a window answered a
+    // Retry-After of a whole window).
+    const [count] = (await this.redis.eval(HIT, 1, this.k(`${key}:${windowStart}`), String(windowMs))) as [number];
+    return { count, resetMs: windowStart + windowMs - now };
   }
 
   async acquireLock(key: string, owner: string, ttlMs: number): Promise<boolean> {

@@ -33,11 +33,11 @@ export type HeldLock = {
  * failed release only leaves the lock to expire, it never replaces fn's result or error (fn may
  * have done something irreversible, such as sending a transaction).
  *
- * Held without a break: every renewal is sent less than ttlMs after the previous successful one
- * was sent, so the cache kept the lock in between whatever its own delays (it counts the TTL from
- * when it received the command, never earlier). A renewal refused (another owner has it) or one
- * too late means the lock may have been another owner's meanwhile: lost for good, even if
- * renewed since. A renewal that failed (cache unreachable) is neither: the lock is still ours
+ * Held without a break: every renewal is answered less than ttlMs after the previous successful
+ * one was sent, so the cache ran it before the lock could lapse, whatever the delays either way
+ * (it counts the TTL from when it received the command, never earlier). A renewal refused
+ * (another owner has it) or answered too late means the lock may have been another owner's
+ * meanwhile: lost for good, even if renewed since. A renewal that failed (cache unreachable) is neither: the lock is still ours
  * until ttlMs after the last successful one.
  *
  * @example await withLock(cache, 'spend:t1', `task-${id}`, { ttlMs: 60_000, pollMs: 50, waitMs: 30_000, busy }, async (lock) => { await lock.check(); … })
@@ -64,7 +64,10 @@ async function hold<T>(cache: Cache, key: string, owner: string, o: WithLockOpti
       const sent = Date.now();
       try {
         const ok = await cache.acquireLock(key, owner, o.ttlMs);
-        if (!ok || sent - lastOk >= o.ttlMs) {
+        // The cache ran it somewhere between `sent` and now: an answer later than ttlMs after the
+        // last good renewal was sent may have been run after the lock lapsed (a slow link), and
+        // taken it back from a free key after another owner held and released it.
+        if (!ok || Date.now() - lastOk >= o.ttlMs) {
           lost = true;
           clearInterval(timer); // lost for good: taking it back later would only hold up its new owner
         } else lastOk = sent;

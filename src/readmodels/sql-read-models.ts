@@ -78,7 +78,7 @@ export class SqlReadModels implements ReadModels {
   }
 
   /**
-   * Read-through: a miss is filled with a set-if-absent (the Cache's atomic acquireLock), so a
+   * Read-through: a miss is filled with a set-if-absent (atomic), so a
    * value the projector wrote in the meantime always wins over the possibly older row read here.
    * The key is that of the cache epoch read from the database first (cache-epoch.ts): an entry
    * the projector could not keep current (Redis was down for it, maybe not for this process) is
@@ -98,7 +98,7 @@ export class SqlReadModels implements ReadModels {
       return load();
     }
     const value = await load();
-    if (value !== undefined) await cache.acquireLock(k, JSON.stringify(value), READ_CACHE_TTL_MS).catch(() => {});
+    if (value !== undefined) await cache.setIfAbsent(k, JSON.stringify(value), READ_CACHE_TTL_MS).catch(() => {});
     return value;
   }
 

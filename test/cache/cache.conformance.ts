@@ -129,6 +129,17 @@ export function describeCache(name: string, open: (ctx: Mocha.Context) => Promis
         for (const x of [...a, b]) expect(x.resetMs).to.be.within(0, windowMs);
       });
 
+      it('reports the time left in the window, not a whole window from the first hit (Retry-After)', async () => {
+        const windowMs = 2_000;
+        // Late in a window, the first hit's counter resets soon: the fixed window ends, whenever it was first hit.
+        while (Date.now() % windowMs < windowMs / 2) await sleep(10);
+        const before = Date.now();
+        const r = await cache.hit('late', windowMs);
+        const after = Date.now();
+        const sameWindow = Math.floor(before / windowMs) === Math.floor(after / windowMs);
+        if (sameWindow) expect(r.resetMs, 'ms to the end of the window').to.be.within(windowMs - (after % windowMs), windowMs - (before % windowMs));
+      });
+
       it('starts again at 1 in the next window', async () => {
         const windowMs = 200;
         await cache.hit('w', windowMs);

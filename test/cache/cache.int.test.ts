@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import Redis from 'ioredis';
-import { MemoryCache } from '../../src/cache/memory';
+import { MEMORY_CACHE_MAX_BYTES, MemoryCache } from '../../src/cache/memory';
 import { openRedisCache, RedisCache } from '../../src/cache/redis';
 import { REDIS_TEST_URL, redisAvailable, redisTestPrefix, requireService } from '../support/services';
 import { describeCache } from './cache.conformance';
@@ -46,5 +46,35 @@ describe('Cache adapters: beyond the port', () => {
     await cache.set('d', 'd');
     expect(await cache.get('b')).to.equal(undefined);
     expect(await Promise.all(['a', 'c', 'd'].map((k) => cache.get(k)))).to.deep.equal(['a', 'c', 'd']);
+  });
+
+  it('in-memory: bounded in bytes too, by default (cached tool results of a megabyte each once held 100 000 of them)', async () => {
+    const cache = new MemoryCache();
+    const mb = 'x'.repeat(1_000_000); // one string, so the test itself holds one megabyte
+    for (let i = 0; i < 300; i++) await cache.set(`r${i}`, mb, 5_000);
+    expect(await cache.get('r0'), 'the oldest went').to.equal(undefined);
+    expect(await cache.get('r299'), 'the newest is kept').to.equal(mb);
+    const kept = (await Promise.all(Array.from({ length: 300 }, (_, i) => cache.get(`r${i}`)))).filter((v) => v !== undefined).length;
+    expect(2 * 1_000_000 * kept).to.be.at.most(MEMORY_CACHE_MAX_BYTES);
+    // A value over a sixteenth of the bound is not kept, and does not leave an older one behind.
+    const small = new MemoryCache(100, 160_000);
+    await small.set('big', 'old');
+    await small.set('big', 'y'.repeat(10_000));
+    expect(await small.get('big')).to.equal(undefined);
+  });
+
+  it('in-memory: a held lock or lease is never evicted by other entries (a second owner would get it while the first still works)', async () => {
+    const cache = new MemoryCache(2);
+    expect(await cache.acquireLock('lock', 'a', 60_000)).to.equal(true);
+    expect(await cache.acquireLease('lease', 'a', 60_000)).to.equal(1);
+    for (let i = 0; i < 10; i++) await cache.set(`k${i}`, 'v');
+    expect(await cache.acquireLock('lock', 'b', 60_000)).to.equal(false);
+    expect(await cache.acquireLease('lease', 'b', 60_000)).to.equal(undefined);
+    expect(await cache.get('lock')).to.equal('a');
+    // Released or expired, they go as before.
+    await cache.releaseLock('lock', 'a');
+    expect(await cache.acquireLock('lock', 'b', 60_000)).to.equal(true);
+    expect(await cache.acquireLock('short', 'a', 1)).to.equal(true);
+    while (!(await cache.acquireLock('short', 'b', 60_000))) await new Promise((r) => setTimeout(r, 5));
   });
 });

@@ -84,4 +84,42 @@ describe('withLock: run holding a cache lock', () => {
       expect(await lock.check().catch((e: Error) => e.message)).to.equal('lost');
     });
   });
+
+  it('a renewal that reaches the cache only after the lock lapsed is lost, though it was sent in time and another owner had the lock in between', async () => {
+    /** Holds owner a's next lock command back until `open()` (a slow network between the two). */
+    class SlowLink extends MemoryCache {
+      private gate?: Promise<void>;
+      waiting = false;
+      /** Lock commands of owner a the cache has answered. */
+      answered = 0;
+      open: () => void = () => {};
+      holdNext(): void {
+        this.gate = new Promise<void>((r) => (this.open = r));
+      }
+      override async acquireLock(key: string, owner: string, ttlMs: number): Promise<boolean> {
+        const g = owner === 'a' ? this.gate : undefined;
+        if (g) {
+          this.gate = undefined;
+          this.waiting = true;
+          await g;
+        }
+        const ok = await super.acquireLock(key, owner, ttlMs);
+        if (owner === 'a') this.answered++;
+        return ok;
+      }
+    }
+    const cache = new SlowLink();
+    const err = await withLock(cache, 'k', 'a', { ...o, ttlMs: 300, lost: () => new Error('lost') }, async (lock) => {
+      cache.holdNext();
+      while (!cache.waiting) await sleep(5); // a renewal was sent, and is on its way
+      while (!(await cache.acquireLock('k', 'b', 10_000))) await sleep(5); // meanwhile the lock lapsed: b has it
+      await cache.releaseLock('k', 'b');
+      const answered = cache.answered;
+      cache.open(); // the renewal arrives now and takes the free lock again
+      // And the next renewal renews it, unless the lock was seen lost (renewals stop then).
+      for (let i = 0; i < 100 && cache.answered < answered + 2; i++) await sleep(5);
+      await lock.check();
+    }).catch((e: Error) => e.message);
+    expect(err, 'b held the lock while a thought it was its own').to.equal('lost');
+  });
 });

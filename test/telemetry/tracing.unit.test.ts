@@ -120,7 +120,9 @@ describe('tracing (in one process)', () => {
       const consume = spans.filter((s) => s.name === 'openmcp.events.v1 process');
       const llm = byName(spans, 'chat gpt-4o-mini');
       const tool = byName(spans, 'tools/call examples__echo');
-      const anchor = byName(spans, 'anchor 0');
+      // The batch is an attribute, not part of the name (one span name per batch is one series per batch in span metrics).
+      const anchor = byName(spans, 'anchor');
+      expect(anchor.attributes['openmcp.batch_id']).to.equal(0);
       const traceId = http.spanContext().traceId;
       for (const s of [append, publish, ...consume, llm, tool, anchor]) expect(s.spanContext().traceId, s.name).to.equal(traceId);
       expect(consume, 'one consume span: the untraced message gets none').to.have.length(1);
