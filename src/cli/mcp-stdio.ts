@@ -1,6 +1,6 @@
 import type { Readable, Writable } from 'node:stream';
 import { openStores } from '../app/open-stores';
-import { can, createAuthenticator, createJwtVerifier, ensureAdminKey, ForbiddenError, SqlKeyStore, UnauthenticatedError, type KeyStore, type Principal } from '../auth';
+import { can, createAuthenticator, createJwtVerifier, ForbiddenError, storeAdminKeyIfAbsent, SqlKeyStore, UnauthenticatedError, type KeyStore, type Principal } from '../auth';
 import { UnavailableError, ValidationError } from '../core/errors';
 import type { Config } from '../config';
 import { createLogger } from '../api/logger';
@@ -63,8 +63,9 @@ export async function runMcpStdio(config: Config, apiKey: string | undefined, io
   const stores = await openStores(config);
   try {
     const keys = new SqlKeyStore(stores.knex);
-    // The same bootstrap admin as `openmcp start`, so a fresh DATA_DIR works with OPENMCP_ADMIN_KEY.
-    await ensureAdminKey(config, keys);
+    // A fresh DATA_DIR works with OPENMCP_ADMIN_KEY, as after `openmcp start`; but the host's
+    // environment never replaces the running gateway's admin key nor writes DATA_DIR/admin.key.
+    await storeAdminKeyIfAbsent(config, keys);
     const auth = createAuthenticator({ keys, jwt: createJwtVerifier(config) });
     const principal = await auth.authenticate(`Bearer ${apiKey}`);
     if (!can(principal.role, 'mcp:call')) throw new ForbiddenError(`a ${principal.role} key may not call tools (mcp:call; docs/security.md): use an agent or operator key`);
