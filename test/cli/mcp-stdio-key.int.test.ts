@@ -118,4 +118,27 @@ describe('openmcp mcp stdio: the key it acts as', function () {
       }
     }
   });
+
+  it('stops serving once the bootstrap admin key it acts as is rotated (its only way of being revoked)', async () => {
+    const transport = new StreamClientTransport();
+    const running = runMcpStdio(config, config.OPENMCP_ADMIN_KEY, { stdin: transport.serverStdin, stdout: transport.serverStdout, keyRecheckMs: 0 });
+    const client = new Client({ name: 'stdio-rotated', version: '1.0.0' });
+    await client.connect(transport);
+    try {
+      expect((await client.listTools()).tools.map((t) => t.name)).to.include('examples__echo');
+      // The gateway restarts with a new OPENMCP_ADMIN_KEY: the old one must stop working everywhere.
+      const stores = await openStores(config);
+      try {
+        await ensureAdminKey({ ...config, OPENMCP_ADMIN_KEY: 'rotated-admin-key-after-a-leak-0123456789' }, new SqlKeyStore(stores.knex));
+      } finally {
+        await stores.close();
+      }
+      const err = await client.listTools().then(() => undefined, (e: unknown) => e);
+      expect(err).to.be.instanceOf(McpError);
+      expect((err as McpError).data).to.deep.equal({ code: 'UNAUTHENTICATED' });
+    } finally {
+      await client.close();
+      await running;
+    }
+  });
 });
