@@ -82,11 +82,14 @@ export function createAuthenticator(o: AuthenticatorOptions): Authenticator {
       const hash = hashApiKey(token);
       const hit = cache?.get(hash);
       if (hit) return hit;
+      const asked = generation;
       const record = await o.keys.findByHash(hash);
       // A key of a reserved tenant (stored before they were refused) is refused like a revoked one.
       if (!record || record.revokedAt || isReservedTenant(record.tenant)) throw new UnauthenticatedError('API key not valid');
       const v = { principal: principalOfKey(record), at: Date.now() };
-      cache?.set(hash, v);
+      // A revocation through this process while the store answered: this request may finish with
+      // what it learnt, but it must not keep the key trusted for another ttl.
+      if (asked === generation) cache?.set(hash, v);
       return v;
     }
     throw new UnauthenticatedError('bearer token is neither an API key nor an accepted JWT');
@@ -98,9 +101,11 @@ export function createAuthenticator(o: AuthenticatorOptions): Authenticator {
       const memo = byConnection.get(connection);
       if (memo && memo.authorization === authorization && memo.generation === generation && memo.until > Date.now()) return memo.principal;
     }
+    const asked = generation;
     const { principal, at } = await verify(authorization);
+    // Memoized under the generation the check began in: a revocation meanwhile voids it.
     if (connection && cache && principal.via === 'api-key') {
-      byConnection.set(connection, { authorization, principal, until: at + ttl, generation });
+      byConnection.set(connection, { authorization, principal, until: at + ttl, generation: asked });
     }
     return principal;
   }

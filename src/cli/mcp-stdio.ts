@@ -1,6 +1,6 @@
 import type { Readable, Writable } from 'node:stream';
 import { openStores } from '../app/open-stores';
-import { can, createAuthenticator, createJwtVerifier, ensureAdminKey, ForbiddenError, SqlKeyStore, UnauthenticatedError, type KeyStore, type Principal } from '../auth';
+import { can, createAuthenticator, createJwtVerifier, ForbiddenError, hashApiKey, storeAdminKeyIfAbsent, SqlKeyStore, UnauthenticatedError, type KeyStore, type Principal } from '../auth';
 import { UnavailableError, ValidationError } from '../core/errors';
 import type { Config } from '../config';
 import { createLogger } from '../api/logger';
@@ -31,7 +31,7 @@ const RESTART = 'restart this MCP server (the host starts it) with a valid one (
  * host keeps the process running for days: a key revoked since (by another process, so no cache
  * of this one would learn it) or a token past its expiry must not go on calling tools.
  */
-function stillValid(keys: KeyStore, principal: Principal, cacheMs = KEY_RECHECK_MS): () => Promise<void> {
+function stillValid(keys: KeyStore, apiKey: string, principal: Principal, cacheMs = KEY_RECHECK_MS): () => Promise<void> {
   let vouchedAt = -Infinity;
   return async () => {
     const now = Date.now();
@@ -41,13 +41,16 @@ function stillValid(keys: KeyStore, principal: Principal, cacheMs = KEY_RECHECK_
     // As long as the API's authenticator trusts a looked-up key (its cache): not a store round
     // trip per call, and a revocation is seen as soon as on /mcp.
     if (principal.via !== 'api-key' || now - vouchedAt < cacheMs) return;
+    // Looked up by the key itself, as the authenticator does: the bootstrap admin key is never
+    // revoked but replaced (a new OPENMCP_ADMIN_KEY), and its row keeps the id with another hash.
     let revoked: boolean;
     try {
-      revoked = Boolean((await keys.get(principal.actor.id))?.revokedAt);
+      const record = await keys.findByHash(hashApiKey(apiKey));
+      revoked = !record || record.id !== principal.actor.id || Boolean(record.revokedAt);
     } catch (err) {
       throw new UnavailableError('api key store', `the key this MCP server acts as could not be checked: ${(err as Error).message}`, err);
     }
-    if (revoked) throw new UnauthenticatedError(`the API key this MCP server acts as was revoked: ${RESTART}`);
+    if (revoked) throw new UnauthenticatedError(`the API key this MCP server acts as was revoked (or, the bootstrap admin key, replaced): ${RESTART}`);
     vouchedAt = now;
   };
 }
@@ -63,8 +66,9 @@ export async function runMcpStdio(config: Config, apiKey: string | undefined, io
   const stores = await openStores(config);
   try {
     const keys = new SqlKeyStore(stores.knex);
-    // The same bootstrap admin as `openmcp start`, so a fresh DATA_DIR works with OPENMCP_ADMIN_KEY.
-    await ensureAdminKey(config, keys);
+    // A fresh DATA_DIR works with OPENMCP_ADMIN_KEY, as after `openmcp start`; but the host's
+    // environment never replaces the running gateway's admin key nor writes DATA_DIR/admin.key.
+    await storeAdminKeyIfAbsent(config, keys);
     const auth = createAuthenticator({ keys, jwt: createJwtVerifier(config) });
     const principal = await auth.authenticate(`Bearer ${apiKey}`);
     if (!can(principal.role, 'mcp:call')) throw new ForbiddenError(`a ${principal.role} key may not call tools (mcp:call; docs/security.md): use an agent or operator key`);
@@ -73,7 +77,7 @@ export async function runMcpStdio(config: Config, apiKey: string | undefined, io
     try {
       if (config.OPENMCP_EXAMPLES === 'on') await gateway.ensureServer(examplesServer(SYSTEM_ACTOR));
       if (config.MCP_SERVERS_FILE) await registerServersFromFile(gateway, config.MCP_SERVERS_FILE, SYSTEM_ACTOR);
-      const session = await runGatewayStdio(gateway, { tenant: principal.tenant, actor: principal.actor }, { stdin: io.stdin, stdout: io.stdout, authorize: stillValid(keys, principal, io.keyRecheckMs) });
+      const session = await runGatewayStdio(gateway, { tenant: principal.tenant, actor: principal.actor }, { stdin: io.stdin, stdout: io.stdout, authorize: stillValid(keys, apiKey, principal, io.keyRecheckMs) });
       await session.closed;
     } finally {
       await gateway.close();

@@ -337,7 +337,12 @@ export async function mcpGatewayPlugin(app: FastifyInstance, opts: McpGatewayPlu
     return { session: s };
   }
 
-  async function handle(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | void> {
+  // Who calls, from the onRequest check: set for every request that reaches `handle`.
+  const callers = new WeakMap<FastifyRequest, McpPrincipal>();
+
+  // Before the body is read, as on REST: a caller without a valid key, or throttled, costs no
+  // reading or parsing of up to bodyLimit bytes, and is told 401/429 whatever it sent.
+  async function authenticate(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | void> {
     if (closing && request.method === 'GET') return rpcError(reply, SHUTTING_DOWN, { 'retry-after': '1' });
     let principal: McpPrincipal | null;
     try {
@@ -348,6 +353,12 @@ export async function mcpGatewayPlugin(app: FastifyInstance, opts: McpGatewayPlu
       if (e.status !== 429) throw err;
       return rpcError(reply, { status: 429, code: 'RATE_LIMITED', message: e.message ?? 'rate limited' }, e.retryAfterSeconds ? { 'retry-after': String(e.retryAfterSeconds) } : {});
     }
+    if (!principal) return rpcError(reply, UNAUTHENTICATED, { 'www-authenticate': 'Bearer' });
+    callers.set(request, principal);
+  }
+
+  async function handle(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | void> {
+    const principal = callers.get(request);
     if (!principal) return rpcError(reply, UNAUTHENTICATED, { 'www-authenticate': 'Bearer' });
     const sid = request.headers['mcp-session-id'];
     let transport: SessionTransport;
@@ -393,9 +404,9 @@ export async function mcpGatewayPlugin(app: FastifyInstance, opts: McpGatewayPlu
     }
   }
 
-  app.post(path, handle);
-  app.get(path, handle);
+  app.post(path, { onRequest: authenticate }, handle);
+  app.get(path, { onRequest: authenticate }, handle);
   // DELETE has no body, but clients that set `content-type: application/json` on every request
   // (in the SDK: requestInit.headers) send it there too, and fastify refuses an empty JSON body (400).
-  app.delete(path, { onRequest: forgetEmptyBodyType }, handle);
+  app.delete(path, { onRequest: [forgetEmptyBodyType, authenticate] }, handle);
 }

@@ -44,6 +44,20 @@ describe('Failed authentications are limited per client address', function () {
       for (let i = 0; i < 3; i++) expect((await get(BAD, '198.51.100.3')).statusCode).to.equal(401);
     });
 
+    it("an IPv6 client is counted by its /64 (it can rotate the rest at will), an IPv4 client on a dual-stack socket (::ffff:a.b.c.d) by its IPv4 address", async () => {
+      // One subscriber's /64: each guess from a new interface address.
+      for (let i = 1; i <= 3; i++) expect((await get(BAD, `2001:db8:1:2::${i.toString(16)}`)).statusCode).to.equal(401);
+      expect((await get(BAD, '2001:db8:1:2:ffff:eeee:dddd:cccc')).statusCode).to.equal(429);
+      expect((await get(BAD, '2001:0db8:0001:0002:0:0:0:0')).statusCode).to.equal(429);
+      // The next /64 is another client.
+      expect((await get(BAD, '2001:db8:1:3::1')).statusCode).to.equal(401);
+      // IPv4 seen as IPv4-mapped IPv6 is that IPv4 address, not a /64 shared by every IPv4 client.
+      for (let i = 0; i < 2; i++) expect((await get(BAD, '::ffff:198.51.100.40')).statusCode).to.equal(401);
+      expect((await get(BAD, '198.51.100.40')).statusCode).to.equal(401);
+      expect((await get(BAD, '::ffff:198.51.100.40')).statusCode).to.equal(429);
+      expect((await get(BAD, '::ffff:198.51.100.41')).statusCode).to.equal(401);
+    });
+
     it('X-Forwarded-For is ignored unless TRUST_PROXY names the proxy', async () => {
       // Without trustProxy every forwarded address is the proxy's (the socket's) address.
       for (let i = 0; i < 3; i++) await get(BAD, '198.51.100.4', { 'x-forwarded-for': `203.0.113.${i}` });

@@ -5,6 +5,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { startHttpExample } from '../../examples/mcp-http/server';
 import { createAuthenticator, mcpAuthenticate } from '../../src/auth/authenticator';
+import { createAuthFailureLimiter } from '../../src/auth/auth-failure-limit';
 import { createRateLimiter } from '../../src/auth/rate-limit';
 import { MemoryCache } from '../../src/cache/memory';
 import { mcpGatewayPlugin } from '../../src/mcp/gateway-plugin';
@@ -134,6 +135,35 @@ describe('/mcp and the role of the key', function () {
       }
       expect((await post('Bearer omk_not-a-real-key-000000000000')).status).to.equal(401);
       expect((await post((await h.key('agent', 'acme')).auth)).status).to.equal(200);
+    } finally {
+      await close();
+    }
+  });
+});
+
+describe('/mcp checks credentials before it reads the body', function () {
+  this.timeout(60_000);
+
+  it('a caller without a valid key is refused (401, or 429 past the failure limit) whatever it sends: its body is neither read nor parsed', async () => {
+    const { h, gw, close } = await makeGatewayHarness({ bodyLimit: 1024 });
+    try {
+      const failures = createAuthFailureLimiter({ cache: new MemoryCache(), perAddressPerMinute: 2 });
+      await h.app.register(mcpGatewayPlugin, { gateway: gw, authenticate: mcpAuthenticate(createAuthenticator({ keys: h.keys, failures })) });
+      const post = (authorization: string, payload: string, remoteAddress = '198.51.100.60') =>
+        h.app.inject({ method: 'POST', url: '/mcp', remoteAddress, headers: { authorization, 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, payload });
+      const BAD = 'Bearer omk_not-a-real-key-000000000000';
+      const malformed = await post(BAD, '{"jsonrpc": "2.0", "method": ');
+      expect(malformed.statusCode, malformed.body).to.equal(401);
+      expect(malformed.json().error.data).to.deep.equal({ code: 'UNAUTHENTICATED' });
+      const oversized = await post(BAD, JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping', params: { pad: 'x'.repeat(4096) } }));
+      expect(oversized.statusCode, oversized.body).to.equal(401);
+      const refused = await post(BAD, '{');
+      expect(refused.statusCode, refused.body).to.equal(429);
+      // A caller with a key is answered as before: its malformed body is its own problem.
+      const agent = (await h.key('agent', 'acme')).auth;
+      expect((await post(agent, '{"jsonrpc": ', '198.51.100.61')).statusCode).to.equal(400);
+      const init = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'x', version: '1' } } };
+      expect((await post(agent, JSON.stringify(init), '198.51.100.61')).statusCode).to.equal(200);
     } finally {
       await close();
     }

@@ -1,7 +1,9 @@
 import { expect } from 'chai';
 import { generateApiKey } from '../../src/auth/api-key';
 import { createAuthenticator, mcpAuthenticate } from '../../src/auth/authenticator';
+import type { KeyStore } from '../../src/auth/key-store';
 import { MemoryKeyStore } from '../../src/auth/memory-key-store';
+import type { Hex } from '../../src/core/hex';
 import { createJwtVerifier, JWT_CLOCK_TOLERANCE_S } from '../../src/auth/jwt';
 import { SignJWT } from 'jose';
 
@@ -45,6 +47,37 @@ describe('Authenticator', () => {
     await keys.revoke('01900000-0000-7000-8000-000000000001', 'now');
     auth.forget(g.hash);
     expect(await code(auth.authenticate(`Bearer ${g.key}`, socket))).to.equal('UNAUTHENTICATED');
+  });
+
+  it('a lookup in flight while the key is revoked here does not put it back in the cache or the memo', async () => {
+    const { keys, g } = await setup();
+    // The store answers the lookup (key active), then the revocation and its forget() run before
+    // that request resumes: what it learnt is already stale.
+    let release!: () => void;
+    let looked!: () => void;
+    const lookedUp = new Promise<void>((r) => (looked = r));
+    let hold = true;
+    const slow: KeyStore = Object.assign(Object.create(keys) as MemoryKeyStore, {
+      async findByHash(hash: Hex) {
+        const r = await keys.findByHash(hash);
+        if (hold) {
+          hold = false;
+          looked();
+          await new Promise<void>((resume) => (release = resume));
+        }
+        return r;
+      },
+    });
+    const auth = createAuthenticator({ keys: slow });
+    const socket = {};
+    const inFlight = auth.authenticate(`Bearer ${g.key}`, socket);
+    await lookedUp;
+    await keys.revoke('01900000-0000-7000-8000-000000000001', 'now');
+    auth.forget(g.hash);
+    release();
+    await inFlight;
+    expect(await code(auth.authenticate(`Bearer ${g.key}`, socket)), 'same connection').to.equal('UNAUTHENTICATED');
+    expect(await code(auth.authenticate(`Bearer ${g.key}`, {})), 'another connection').to.equal('UNAUTHENTICATED');
   });
 
   it('revoked by another process (no forget here): refused once the ttl since the store lookup is over, on a connection first used late too', async () => {

@@ -1,9 +1,9 @@
 import { expect } from 'chai';
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createAuthenticator } from '../../src/auth/authenticator';
-import { ensureAdminKey } from '../../src/auth/ensure-admin-key';
+import { ensureAdminKey, storeAdminKeyIfAbsent } from '../../src/auth/ensure-admin-key';
 import { MemoryKeyStore } from '../../src/auth/memory-key-store';
 
 describe('ensureAdminKey (bootstrap admin)', () => {
@@ -36,5 +36,23 @@ describe('ensureAdminKey (bootstrap admin)', () => {
     await auth.authenticate('Bearer first-admin-key-000000').catch((e) => (code = e.code));
     expect(code).to.equal('UNAUTHENTICATED');
     expect((await keys.list({ tenant: null, limit: 10 }))[0].prefix).to.equal('seco');
+  });
+
+  it('storeAdminKeyIfAbsent (mcp stdio): stores OPENMCP_ADMIN_KEY or an existing admin.key into an empty store only, and never writes a file', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'omcp-admin-'));
+    const keys = new MemoryKeyStore();
+    const auth = createAuthenticator({ keys, cacheTtlMs: 0 });
+    expect(await storeAdminKeyIfAbsent({ dataDir }, keys)).to.equal(false);
+    expect(existsSync(join(dataDir, 'admin.key'))).to.equal(false);
+    expect(await keys.list({ tenant: null, limit: 10 })).to.deep.equal([]);
+    expect(await storeAdminKeyIfAbsent({ dataDir, OPENMCP_ADMIN_KEY: 'first-admin-key-000000' }, keys)).to.equal(true);
+    await auth.authenticate('Bearer first-admin-key-000000');
+    // Another environment's key does not replace the stored one.
+    expect(await storeAdminKeyIfAbsent({ dataDir, OPENMCP_ADMIN_KEY: 'second-admin-key-00000' }, keys)).to.equal(false);
+    await auth.authenticate('Bearer first-admin-key-000000');
+    const fresh = new MemoryKeyStore();
+    const { key } = await ensureAdminKey({ dataDir }, new MemoryKeyStore());
+    expect(await storeAdminKeyIfAbsent({ dataDir }, fresh)).to.equal(true);
+    expect(await createAuthenticator({ keys: fresh }).authenticate(`Bearer ${key}`)).to.include({ role: 'admin', crossTenant: true });
   });
 });

@@ -1,11 +1,13 @@
 import { expect } from 'chai';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openStores } from '../../src/app/open-stores';
 import { generateApiKey } from '../../src/auth/api-key';
+import { createAuthenticator } from '../../src/auth/authenticator';
+import { ensureAdminKey } from '../../src/auth/ensure-admin-key';
 import { SqlKeyStore } from '../../src/auth/sql-key-store';
 import { runMcpStdio } from '../../src/cli/mcp-stdio';
 import { loadConfig } from '../../src/config';
@@ -81,5 +83,62 @@ describe('openmcp mcp stdio: the key it acts as', function () {
     const err = (await runMcpStdio(config, viewer.key).then(() => null, (e: unknown) => e)) as { code?: string; message?: string } | null;
     expect(err?.code).to.equal('FORBIDDEN');
     expect(err?.message).to.include('viewer').and.include('mcp:call');
+  });
+
+  it("leaves the gateway's bootstrap admin key alone: an MCP host's environment neither replaces it nor writes DATA_DIR/admin.key", async () => {
+    // The gateway was started with OPENMCP_ADMIN_KEY in its own environment (a service unit, a
+    // secret store); the MCP host that starts `mcp stdio` with an agent key has another one, or none.
+    const host = generateApiKey();
+    const stores = await openStores(config);
+    try {
+      const keys = new SqlKeyStore(stores.knex);
+      await ensureAdminKey(config, keys);
+      await keys.insert({ id: '01900000-0000-7000-8000-00000000000c', tenant: 'acme', role: 'agent', crossTenant: false, prefix: host.prefix, hash: host.hash, createdAt: new Date().toISOString(), createdBy: 'test' });
+    } finally {
+      await stores.close();
+    }
+    for (const env of [{ DATA_DIR: dir, LOG_LEVEL: 'error' }, { DATA_DIR: dir, LOG_LEVEL: 'error', OPENMCP_ADMIN_KEY: 'another-hosts-admin-key-9876543210' }]) {
+      const transport = new StreamClientTransport();
+      const running = runMcpStdio(loadConfig(env), host.key, { stdin: transport.serverStdin, stdout: transport.serverStdout });
+      const client = new Client({ name: 'stdio-host', version: '1.0.0' });
+      await client.connect(transport);
+      try {
+        expect((await client.listTools()).tools.length).to.be.greaterThan(0);
+      } finally {
+        await client.close();
+        await running;
+      }
+      expect(existsSync(join(dir, 'admin.key')), 'DATA_DIR/admin.key').to.equal(false);
+      const check = await openStores(config);
+      try {
+        const p = await createAuthenticator({ keys: new SqlKeyStore(check.knex), cacheTtlMs: 0 }).authenticate(`Bearer ${config.OPENMCP_ADMIN_KEY}`);
+        expect(p).to.include({ role: 'admin', crossTenant: true });
+      } finally {
+        await check.close();
+      }
+    }
+  });
+
+  it('stops serving once the bootstrap admin key it acts as is rotated (its only way of being revoked)', async () => {
+    const transport = new StreamClientTransport();
+    const running = runMcpStdio(config, config.OPENMCP_ADMIN_KEY, { stdin: transport.serverStdin, stdout: transport.serverStdout, keyRecheckMs: 0 });
+    const client = new Client({ name: 'stdio-rotated', version: '1.0.0' });
+    await client.connect(transport);
+    try {
+      expect((await client.listTools()).tools.map((t) => t.name)).to.include('examples__echo');
+      // The gateway restarts with a new OPENMCP_ADMIN_KEY: the old one must stop working everywhere.
+      const stores = await openStores(config);
+      try {
+        await ensureAdminKey({ ...config, OPENMCP_ADMIN_KEY: 'rotated-admin-key-after-a-leak-0123456789' }, new SqlKeyStore(stores.knex));
+      } finally {
+        await stores.close();
+      }
+      const err = await client.listTools().then(() => undefined, (e: unknown) => e);
+      expect(err).to.be.instanceOf(McpError);
+      expect((err as McpError).data).to.deep.equal({ code: 'UNAUTHENTICATED' });
+    } finally {
+      await client.close();
+      await running;
+    }
   });
 });
