@@ -32,13 +32,15 @@ export class LiveHub {
   private pump?: Promise<void>;
   private closed = false;
   private last = -1;
+  /** Every event after this position has been announced (and is in the backlog) or is still to come. */
+  private from = -1;
 
   constructor(private readonly o: LiveHubOptions) {}
 
   async start(): Promise<void> {
     const head = await this.o.store.headPosition();
     // Positions are gap-free on the SQL store and sparse on KurrentDB; either way this is "recent".
-    this.last = Math.max(-1, head - (this.o.warmEvents ?? 5_000));
+    this.last = this.from = Math.max(-1, head - (this.o.warmEvents ?? 5_000));
     this.pump = this.run(head);
   }
 
@@ -54,7 +56,11 @@ export class LiveHub {
           this.activity.add(n);
           this.tools.add(e);
           this.backlog.push(n);
-          if (this.backlog.length > (this.o.backlog ?? 2_000) * 2) this.backlog = this.backlog.slice(-(this.o.backlog ?? 2_000));
+          const keep = this.o.backlog ?? 2_000;
+          if (this.backlog.length > keep * 2) {
+            this.from = this.backlog[this.backlog.length - keep - 1].position;
+            this.backlog = this.backlog.slice(-keep);
+          }
           for (const l of this.listeners) l(n);
         }
       } catch (err) {
@@ -72,13 +78,24 @@ export class LiveHub {
   }
 
   /**
-   * Listen for notices; those still in the backlog after `after` are delivered first.
+   * Can a client that has seen everything up to `after` be told all it missed? Not when `after`
+   * is older than the backlog (trimmed, or a restarted process that warmed from a bounded
+   * number of events): that client must reload what it shows.
+   */
+  covers(after: number): boolean {
+    return after >= this.from;
+  }
+
+  /**
+   * Listen for notices after `after` (all new ones without it): those in the backlog first, then
+   * each as it is announced, none twice (a hub still catching up announces older events too).
    * Returns the unsubscribe function.
    */
   subscribe(after: number | undefined, listener: Listener): () => void {
     if (after !== undefined) for (const n of this.backlog) if (n.position > after) listener(n);
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    const l: Listener = after === undefined ? listener : (n) => n.position > after && listener(n);
+    this.listeners.add(l);
+    return () => this.listeners.delete(l);
   }
 
   async close(): Promise<void> {

@@ -151,6 +151,9 @@ export const uiPlugin: FastifyPluginAsync<UiPluginOptions> = async (app, o) => {
     const stream = openEventStream(reply);
     streams.add(stream);
     stream.send('hello', undefined, { position: hub.position, tenant: p.tenant });
+    // Back from further than this process can replay (its backlog was trimmed, or it restarted
+    // and warmed from fewer events): what is missed cannot be told, so the page reloads instead.
+    if (after !== undefined && !hub.covers(after)) stream.send('reset', undefined, { position: hub.position });
     const unsubscribe = hub.subscribe(after, (n) => {
       if (visibleTo(n, p)) stream.send('event', n.position, n);
     });

@@ -265,6 +265,22 @@ describe('uiPlugin: /ui assets, authenticated JSON and the live stream', functio
     }
   });
 
+  it('tells a client reconnecting from before what this process can replay to reload (reset), rather than miss events silently', async () => {
+    const away = await store.headPosition();
+    // A laptop asleep through a burst: more events than the live backlog keeps (2,000, trimmed past 4,000).
+    const stream = `task-${newId()}`;
+    await store.append(stream, Array.from({ length: 4_001 }, () => createEvent({ type: 'TaskStarted', stream, tenant: 'acme', actor: { kind: 'system', id: 'test' }, data: {} })));
+    const head = await store.headPosition();
+    // Announced (and trimmed) before the client comes back; one still to come would be heard live.
+    for (let i = 0; i < 1_000 && (await app.inject({ url: '/ui/api/activity', headers: auth(ROOT) })).json().position !== head; i++) await new Promise((r) => setTimeout(r, 10));
+    const { out } = await readStream(`${base}/ui/api/stream?after=${away}`, ACME, (es) => es.some((e) => e.event === 'event' && e.data.position === head), 15_000);
+    expect(out.map((e) => e.event).slice(0, 2)).to.deep.equal(['hello', 'reset']);
+    expect(out.filter((e) => e.event === 'reset')).to.have.length(1);
+    // A client that is not behind hears no reset.
+    const recent = await readStream(`${base}/ui/api/stream?after=${head - 1}`, ACME, (es) => es.some((e) => e.event === 'event'));
+    expect(recent.out.map((e) => e.event)).to.deep.equal(['hello', 'event']);
+  });
+
   // Last: it closes the app.
   it('ends open live streams when the app closes, so a dashboard left open does not hold shutdown to its deadline', async () => {
     const res = await fetch(`${base}/ui/api/stream`, { headers: auth(ACME) });

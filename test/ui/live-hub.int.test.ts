@@ -1,0 +1,72 @@
+import { expect } from 'chai';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createEvent } from '../../src/core/envelope';
+import { newId } from '../../src/core/ids';
+import { openSqlEventStore, type SqlEventStore } from '../../src/eventstore/sql';
+import type { ReadModels } from '../../src/readmodels/port';
+import { LiveHub } from '../../src/ui';
+import type { EventNotice } from '../../src/ui';
+
+const until = async (cond: () => boolean, what: string) => {
+  for (let i = 0; i < 2_000 && !cond(); i++) await new Promise((r) => setTimeout(r, 5));
+  if (!cond()) throw new Error(`timed out waiting for ${what}`);
+};
+
+describe('LiveHub: what a reconnecting dashboard hears', function () {
+  this.timeout(30_000);
+  let dir: string;
+  let store: SqlEventStore;
+  const hubs: LiveHub[] = [];
+  const visible = { waitForPosition: async () => true } as unknown as ReadModels;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'omc-live-hub-'));
+    store = await openSqlEventStore(`sqlite:${join(dir, 'events.db')}`);
+  });
+  afterEach(async () => {
+    for (const h of hubs.splice(0)) await h.close();
+  });
+  after(async () => {
+    await store?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const append = (n: number) => {
+    const stream = `task-${newId()}`;
+    return store.append(stream, Array.from({ length: n }, () => createEvent({ type: 'TaskSubmitted', stream, tenant: 'acme', actor: { kind: 'system', id: 'test' }, data: {} })));
+  };
+  const started = async (o: Partial<ConstructorParameters<typeof LiveHub>[0]> = {}) => {
+    const hub = new LiveHub({ store, readModels: visible, ...o });
+    hubs.push(hub);
+    await hub.start();
+    return hub;
+  };
+
+  it('replays from the position a client names and never repeats what it already had, while the hub is still catching up', async () => {
+    await append(10);
+    const head = await store.headPosition();
+    const hub = await started({ warmEvents: 10 });
+    const heard: number[] = [];
+    hub.subscribe(head - 4, (n: EventNotice) => heard.push(n.position));
+    await until(() => hub.position === head, 'the hub to reach the head');
+    // A browser that saw up to head-4 (on this replica before a restart, or on another) wants the rest, once.
+    expect(heard).to.deep.equal([head - 3, head - 2, head - 1, head]);
+  });
+
+  it("says when a client's position is older than anything it can replay (the page must reload, not miss events silently)", async () => {
+    const before = await store.headPosition();
+    const hub = await started({ warmEvents: 0, backlog: 2 });
+    await append(6);
+    const head = await store.headPosition();
+    await until(() => hub.position === head, 'the hub to reach the head');
+    expect(hub.covers(head - 1), 'a recent position').to.equal(true);
+    expect(hub.covers(head), 'the head').to.equal(true);
+    expect(hub.covers(before), 'older than the trimmed backlog').to.equal(false);
+    // A restarted process warms from a bounded number of events: older positions are not covered.
+    const restarted = await started({ warmEvents: 3 });
+    expect(restarted.covers(head - 3)).to.equal(true);
+    expect(restarted.covers(head - 4)).to.equal(false);
+  });
+});
