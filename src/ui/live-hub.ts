@@ -34,6 +34,8 @@ export class LiveHub {
   private last = -1;
   /** Every event after this position has been announced (and is in the backlog) or is still to come. */
   private from = -1;
+  /** The read side missed its last wait: it is not waited for again until it shows an event. */
+  private readBehind = false;
 
   constructor(private readonly o: LiveHubOptions) {}
 
@@ -50,7 +52,9 @@ export class LiveHub {
         this.sub = this.o.store.subscribeAll({ after: this.last });
         for await (const e of this.sub) {
           if (e.position <= this.last) continue;
-          if (e.position > warmUntil) await this.o.readModels.waitForPosition(e.position, this.o.readYourWritesMs ?? 2_000);
+          // A stalled projector costs the feed one wait, not one per event (which made it crawl
+          // at one notice per timeout, and the stats with it); each later notice is still checked.
+          if (e.position > warmUntil) this.readBehind = !(await this.o.readModels.waitForPosition(e.position, this.readBehind ? 0 : (this.o.readYourWritesMs ?? 2_000)));
           this.last = e.position;
           const n = noticeOf(e);
           this.activity.add(n);

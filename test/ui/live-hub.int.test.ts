@@ -69,4 +69,21 @@ describe('LiveHub: what a reconnecting dashboard hears', function () {
     expect(restarted.covers(head - 3)).to.equal(true);
     expect(restarted.covers(head - 4)).to.equal(false);
   });
+
+  it('waits for a stalled read side once, not once per event (the feed does not crawl at one notice per timeout)', async () => {
+    const waits: number[] = [];
+    let applied = false;
+    const stalled = { waitForPosition: async (_p: number, ms: number) => (waits.push(ms), applied) } as unknown as ReadModels;
+    const hub = await started({ readModels: stalled, warmEvents: 0, readYourWritesMs: 60_000 });
+    await append(4);
+    let head = await store.headPosition();
+    await until(() => hub.position === head, 'four notices');
+    expect(waits).to.deep.equal([60_000, 0, 0, 0]);
+    // Once the read side shows an event again, each notice gets its full wait again.
+    applied = true;
+    await append(2);
+    head = await store.headPosition();
+    await until(() => hub.position === head, 'two more notices');
+    expect(waits.slice(4)).to.deep.equal([0, 60_000]);
+  });
 });
