@@ -265,6 +265,35 @@ describe('uiPlugin: /ui assets, authenticated JSON and the live stream', functio
     }
   });
 
+  it("ends a key's oldest live stream beyond 20 open at once (streams never end by themselves: a key could hold the process's memory and sockets)", async () => {
+    const open = async (key = ACME) => {
+      const ac = new AbortController();
+      const res = await fetch(`${base}/ui/api/stream`, { headers: auth(key), signal: ac.signal });
+      const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+      await reader.read(); // hello
+      return { ac, reader };
+    };
+    const streams = [];
+    for (let i = 0; i < 21; i++) streams.push(await open());
+    const other = await open(ROOT); // another key's count is its own
+    await append('acme', 'McpServerHealthChanged', `mcpserver-${newId()}`, {});
+    const ends = async (reader: ReadableStreamDefaultReader<string>) => {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return 'ended';
+        if (value.includes('event: event')) return 'heard the event';
+      }
+    };
+    try {
+      expect(await ends(streams[0].reader), 'the oldest stream of the key').to.equal('ended');
+      expect(await ends(streams[1].reader)).to.equal('heard the event');
+      expect(await ends(streams[20].reader)).to.equal('heard the event');
+      expect(await ends(other.reader)).to.equal('heard the event');
+    } finally {
+      for (const s of [...streams, other]) s.ac.abort();
+    }
+  });
+
   it('tells a client reconnecting from before what this process can replay to reload (reset), rather than miss events silently', async () => {
     const away = await store.headPosition();
     // A laptop asleep through a burst: more events than the live backlog keeps (2,000, trimmed past 4,000).
