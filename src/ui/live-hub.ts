@@ -34,6 +34,8 @@ export class LiveHub {
   private last = -1;
   /** Every event after this position has been announced (and is in the backlog) or is still to come. */
   private from = -1;
+  /** Where the warm-up started, until its first event is counted. */
+  private warmedFrom = -1;
   /** The read side missed its last wait: it is not waited for again until it shows an event. */
   private readBehind = false;
 
@@ -42,7 +44,7 @@ export class LiveHub {
   async start(): Promise<void> {
     const head = await this.o.store.headPosition();
     // Positions are gap-free on the SQL store and sparse on KurrentDB; either way this is "recent".
-    this.last = this.from = Math.max(-1, head - (this.o.warmEvents ?? 5_000));
+    this.last = this.from = this.warmedFrom = Math.max(-1, head - (this.o.warmEvents ?? 5_000));
     this.pump = this.run(head);
   }
 
@@ -57,6 +59,11 @@ export class LiveHub {
           if (e.position > warmUntil) this.readBehind = !(await this.o.readModels.waitForPosition(e.position, this.readBehind ? 0 : (this.o.readYourWritesMs ?? 2_000)));
           this.last = e.position;
           const n = noticeOf(e);
+          // Warmed from the last events: older ones exist and are not counted.
+          if (this.warmedFrom > -1) {
+            this.activity.startAt(n);
+            this.warmedFrom = -1;
+          }
           this.activity.add(n);
           this.tools.add(e);
           this.backlog.push(n);

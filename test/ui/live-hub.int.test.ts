@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fixedClock } from '../../src/core/clock';
 import { createEvent } from '../../src/core/envelope';
 import { newId } from '../../src/core/ids';
 import { openSqlEventStore, type SqlEventStore } from '../../src/eventstore/sql';
@@ -85,5 +86,21 @@ describe('LiveHub: what a reconnecting dashboard hears', function () {
     head = await store.headPosition();
     await until(() => hub.position === head, 'two more notices');
     expect(waits.slice(4)).to.deep.equal([0, 60_000]);
+  });
+
+  it('shows no sparkline minute it counted only part of: a restarted process warms from its last events, not from a minute boundary', async () => {
+    const minute = (ago: number) => new Date((Math.floor(Date.now() / 60_000) - ago) * 60_000 + 30_000).toISOString();
+    const stream = `task-${newId()}`;
+    const at = (ago: number, n: number) => Array.from({ length: n }, () => createEvent({ type: 'TaskSubmitted', stream, tenant: 'minutes', actor: { kind: 'system', id: 'test' }, data: {} }, fixedClock(minute(ago))));
+    await store.append(stream, [...at(5, 3), ...at(3, 3)]);
+    const head = await store.headPosition();
+    // Warm from the last 4 events: one of minute -5 (of its 3), all 3 of minute -3.
+    const hub = await started({ warmEvents: 4 });
+    await until(() => hub.position === head, 'the warm-up');
+    const series = hub.activity.series((t) => t === 'minutes', Date.now());
+    const at5 = series.find((b) => b.start === new Date(Date.parse(minute(5)) - 30_000).toISOString());
+    const at3 = series.find((b) => b.start === new Date(Date.parse(minute(3)) - 30_000).toISOString());
+    expect(at5?.tasksSubmitted, 'minute -5 had 3 submissions, 1 of them counted').to.equal(undefined);
+    expect(at3?.tasksSubmitted).to.equal(3);
   });
 });
