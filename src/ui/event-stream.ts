@@ -7,6 +7,7 @@ export type EventStreamWriter = {
   send(event: string, id: number | undefined, data: unknown): boolean;
   comment(text: string): void;
   readonly closed: boolean;
+  /** Call `fn` when the stream ends (at once when it has already). */
   onClose(fn: () => void): void;
   /** End the response; the client reconnects (and hears 401 if its key is gone). */
   close(): void;
@@ -35,6 +36,8 @@ export function openEventStream(reply: FastifyReply): EventStreamWriter {
     raw.end();
   };
   raw.on('close', close);
+  // A client gone while its request was authenticated: 'close' has been and will not come again.
+  if (raw.destroyed || !raw.socket || raw.socket.destroyed) close();
   const write = (text: string) => {
     if (closed) return false;
     raw.write(text);
@@ -47,7 +50,7 @@ export function openEventStream(reply: FastifyReply): EventStreamWriter {
     get closed() {
       return closed;
     },
-    onClose: (fn) => void closers.push(fn),
+    onClose: (fn) => (closed ? fn() : void closers.push(fn)),
     close,
   };
 }

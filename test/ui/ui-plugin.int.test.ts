@@ -33,6 +33,10 @@ const ACME = 'key-acme-operator-000000000000';
 const ROOT = 'key-root-admin-00000000000000';
 const TOKEN = '0x8464135c8f25da09e49bc8782676a84730c318bc';
 
+const until = async (cond: () => boolean) => {
+  while (!cond()) await new Promise((r) => setTimeout(r, 5));
+};
+
 /** Read server-sent events from the live stream until `until` holds or `ms` pass. */
 async function readStream(url: string, key: string, until: (events: { event: string; data: any }[]) => boolean, ms = 5000) {
   const ac = new AbortController();
@@ -138,6 +142,41 @@ describe('uiPlugin: /ui assets, authenticated JSON and the live stream', functio
       expect((await limited.inject({ url: '/ui/api/config', headers: auth(ROOT) })).statusCode, 'another key').to.equal(200);
     } finally {
       await limited.close();
+    }
+  });
+
+  it('opens no stream for a client gone while its key was being checked (it kept a heartbeat re-authenticating, and a listener, forever)', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const checks: Record<string, number> = {};
+    const slow = async (h: string | undefined) => {
+      const key = (h ?? '').replace(/^Bearer /, '');
+      checks[key] = (checks[key] ?? 0) + 1;
+      if (key === 'gone') await gate;
+      return { ...principals[ACME], subject: key };
+    };
+    const gw = Fastify();
+    await gw.register(uiPlugin, { store, readModels: { waitForPosition: async () => true } as unknown as ReadModels, authenticate: slow, heartbeatMs: 50 });
+    const url = await gw.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      const socketClosed = new Promise<void>((r) => gw.server.once('connection', (socket) => socket.once('close', () => r())));
+      const ac = new AbortController();
+      const asked = fetch(`${url}/ui/api/stream`, { headers: auth('gone'), signal: ac.signal }).catch(() => undefined);
+      await until(() => checks.gone === 1);
+      ac.abort();
+      await asked;
+      await socketClosed;
+      release();
+      // A witness stream on the same process: three of its heartbeats, and the gone client's
+      // key was not checked again.
+      const witness = await fetch(`${url}/ui/api/stream`, { headers: auth('witness') });
+      const reader = witness.body!.pipeThrough(new TextDecoderStream()).getReader();
+      let beats = 0;
+      while (beats < 3) beats += ((await reader.read()).value ?? '').split('keep-alive').length - 1;
+      await reader.cancel();
+      expect(checks.gone).to.equal(1);
+    } finally {
+      await gw.close();
     }
   });
 
