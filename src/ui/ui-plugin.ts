@@ -162,9 +162,11 @@ export const uiPlugin: FastifyPluginAsync<UiPluginOptions> = async (app, o) => {
     mine.push(stream);
     stream.send('hello', undefined, { position: hub.position, tenant: p.tenant });
     // Back from further than this process can replay (its backlog was trimmed, or it restarted
-    // and warmed from fewer events): what is missed cannot be told, so the page reloads instead.
-    if (after !== undefined && !hub.covers(after)) stream.send('reset', undefined, { position: hub.position });
-    const unsubscribe = hub.subscribe(after, (n) => {
+    // and warmed from fewer events): what is missed cannot be told, so the page reloads instead,
+    // and hears what follows (not the backlog its reload reads anyway).
+    const reset = after !== undefined && !hub.covers(after);
+    if (reset) stream.send('reset', undefined, { position: hub.position });
+    const unsubscribe = hub.subscribe(reset ? hub.position : after, (n) => {
       if (visibleTo(n, p)) stream.send('event', n.position, n);
     });
     // The key was checked once, at connect; a stream lives for hours. Each heartbeat checks it

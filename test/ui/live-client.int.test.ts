@@ -83,6 +83,11 @@ describe('dashboard live feed (ui/app/live.js) across a gateway restart', functi
       await serve();
       await until(() => resyncs > 0, 'the page to be told to reload');
       expect(resyncs).to.equal(1);
+      // And it goes on hearing what happens next.
+      await append(1);
+      const next = await store.headPosition();
+      await until(() => heard.includes(next), 'the next notice');
+      expect(resyncs).to.equal(1);
     } finally {
       live.stopLive();
     }

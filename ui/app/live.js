@@ -45,6 +45,8 @@ function drain(buf) {
       if (after === undefined) after = msg.position;
       setState('live');
     } else if (event === 'reset') {
+      // Everything is reloaded: what follows is from the server's position on.
+      after = msg.position;
       for (const fn of resyncListeners) fn();
     } else if (event === 'event') {
       after = Math.max(after ?? -1, msg.position);
