@@ -1,6 +1,6 @@
 import type { FastifyReply } from 'fastify';
 
-/** Close a client that lets this much pile up unread; it reconnects with `after` and misses nothing. */
+/** Cut off a client that lets this much pile up unread; it reconnects with `after` and misses nothing. */
 const MAX_BUFFERED_BYTES = 1 << 20;
 
 export type EventStreamWriter = {
@@ -41,7 +41,11 @@ export function openEventStream(reply: FastifyReply): EventStreamWriter {
   const write = (text: string) => {
     if (closed) return false;
     raw.write(text);
-    if (raw.writableLength > MAX_BUFFERED_BYTES) close();
+    if (raw.writableLength > MAX_BUFFERED_BYTES) {
+      // Ending would wait for a client that does not read: its socket and this buffer would stay.
+      close();
+      raw.destroy();
+    }
     return !closed;
   };
   return {
