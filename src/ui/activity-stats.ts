@@ -21,8 +21,19 @@ const zero = (): Counts => ({ events: 0, tasksSubmitted: 0, tasksCompleted: 0, t
  */
 export class ActivityStats {
   private readonly byTenant = new Map<string, Map<number, Counts>>();
+  /** The first minute counted in full (earlier ones were not, or only in part). */
+  private firstFull = -Infinity;
 
   constructor(private readonly windowMinutes = 60) {}
+
+  /**
+   * The events before `n` are not counted (a process warms from its last events, not from a
+   * minute boundary): `n`'s minute is only partly counted, so it and earlier ones are not shown.
+   */
+  startAt(n: EventNotice): void {
+    const minute = Math.floor(Date.parse(n.occurredAt) / MINUTE_MS);
+    if (Number.isFinite(minute)) this.firstFull = minute + 1;
+  }
 
   add(n: EventNotice): void {
     const minute = Math.floor(Date.parse(n.occurredAt) / MINUTE_MS);
@@ -44,11 +55,14 @@ export class ActivityStats {
     }
   }
 
-  /** The last `windowMinutes` minutes up to `now`, oldest first, empty minutes included. */
+  /**
+   * The last `windowMinutes` minutes up to `now`, oldest first, empty minutes included; fewer
+   * just after a start, whose first minutes were not counted in full.
+   */
   series(tenants: (tenant: string) => boolean, now: number): ActivityBucket[] {
     const last = Math.floor(now / MINUTE_MS);
     const out: ActivityBucket[] = [];
-    for (let m = last - this.windowMinutes + 1; m <= last; m++) {
+    for (let m = Math.max(last - this.windowMinutes + 1, this.firstFull); m <= last; m++) {
       const sum = zero();
       for (const [tenant, buckets] of this.byTenant) {
         const c = tenants(tenant) ? buckets.get(m) : undefined;

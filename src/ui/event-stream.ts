@@ -1,12 +1,13 @@
 import type { FastifyReply } from 'fastify';
 
-/** Close a client that lets this much pile up unread; it reconnects with `after` and misses nothing. */
+/** Cut off a client that lets this much pile up unread; it reconnects with `after` and misses nothing. */
 const MAX_BUFFERED_BYTES = 1 << 20;
 
 export type EventStreamWriter = {
   send(event: string, id: number | undefined, data: unknown): boolean;
   comment(text: string): void;
   readonly closed: boolean;
+  /** Call `fn` when the stream ends (at once when it has already). */
   onClose(fn: () => void): void;
   /** End the response; the client reconnects (and hears 401 if its key is gone). */
   close(): void;
@@ -35,10 +36,16 @@ export function openEventStream(reply: FastifyReply): EventStreamWriter {
     raw.end();
   };
   raw.on('close', close);
+  // A client gone while its request was authenticated: 'close' has been and will not come again.
+  if (raw.destroyed || !raw.socket || raw.socket.destroyed) close();
   const write = (text: string) => {
     if (closed) return false;
     raw.write(text);
-    if (raw.writableLength > MAX_BUFFERED_BYTES) close();
+    if (raw.writableLength > MAX_BUFFERED_BYTES) {
+      // Ending would wait for a client that does not read: its socket and this buffer would stay.
+      close();
+      raw.destroy();
+    }
     return !closed;
   };
   return {
@@ -47,7 +54,7 @@ export function openEventStream(reply: FastifyReply): EventStreamWriter {
     get closed() {
       return closed;
     },
-    onClose: (fn) => void closers.push(fn),
+    onClose: (fn) => (closed ? fn() : void closers.push(fn)),
     close,
   };
 }

@@ -32,13 +32,19 @@ export class LiveHub {
   private pump?: Promise<void>;
   private closed = false;
   private last = -1;
+  /** Every event after this position has been announced (and is in the backlog) or is still to come. */
+  private from = -1;
+  /** Where the warm-up started, until its first event is counted. */
+  private warmedFrom = -1;
+  /** The read side missed its last wait: it is not waited for again until it shows an event. */
+  private readBehind = false;
 
   constructor(private readonly o: LiveHubOptions) {}
 
   async start(): Promise<void> {
     const head = await this.o.store.headPosition();
     // Positions are gap-free on the SQL store and sparse on KurrentDB; either way this is "recent".
-    this.last = Math.max(-1, head - (this.o.warmEvents ?? 5_000));
+    this.last = this.from = this.warmedFrom = Math.max(-1, head - (this.o.warmEvents ?? 5_000));
     this.pump = this.run(head);
   }
 
@@ -48,13 +54,24 @@ export class LiveHub {
         this.sub = this.o.store.subscribeAll({ after: this.last });
         for await (const e of this.sub) {
           if (e.position <= this.last) continue;
-          if (e.position > warmUntil) await this.o.readModels.waitForPosition(e.position, this.o.readYourWritesMs ?? 2_000);
+          // A stalled projector costs the feed one wait, not one per event (which made it crawl
+          // at one notice per timeout, and the stats with it); each later notice is still checked.
+          if (e.position > warmUntil) this.readBehind = !(await this.o.readModels.waitForPosition(e.position, this.readBehind ? 0 : (this.o.readYourWritesMs ?? 2_000)));
           this.last = e.position;
           const n = noticeOf(e);
+          // Warmed from the last events: older ones exist and are not counted.
+          if (this.warmedFrom > -1) {
+            this.activity.startAt(n);
+            this.warmedFrom = -1;
+          }
           this.activity.add(n);
           this.tools.add(e);
           this.backlog.push(n);
-          if (this.backlog.length > (this.o.backlog ?? 2_000) * 2) this.backlog = this.backlog.slice(-(this.o.backlog ?? 2_000));
+          const keep = this.o.backlog ?? 2_000;
+          if (this.backlog.length > keep * 2) {
+            this.from = this.backlog[this.backlog.length - keep - 1].position;
+            this.backlog = this.backlog.slice(-keep);
+          }
           for (const l of this.listeners) l(n);
         }
       } catch (err) {
@@ -72,13 +89,24 @@ export class LiveHub {
   }
 
   /**
-   * Listen for notices; those still in the backlog after `after` are delivered first.
+   * Can a client that has seen everything up to `after` be told all it missed? Not when `after`
+   * is older than the backlog (trimmed, or a restarted process that warmed from a bounded
+   * number of events): that client must reload what it shows.
+   */
+  covers(after: number): boolean {
+    return after >= this.from;
+  }
+
+  /**
+   * Listen for notices after `after` (all new ones without it): those in the backlog first, then
+   * each as it is announced, none twice (a hub still catching up announces older events too).
    * Returns the unsubscribe function.
    */
   subscribe(after: number | undefined, listener: Listener): () => void {
     if (after !== undefined) for (const n of this.backlog) if (n.position > after) listener(n);
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    const l: Listener = after === undefined ? listener : (n) => n.position > after && listener(n);
+    this.listeners.add(l);
+    return () => this.listeners.delete(l);
   }
 
   async close(): Promise<void> {

@@ -51,7 +51,8 @@ export class ToolLatencyStats {
     }
     return [...merged].map(([serverId, w]) => {
       const sorted = [...w.latenciesUs].sort((a, b) => a - b);
-      const pct = (p: number) => Math.round(sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] / 100) / 10;
+      // Nearest rank, as bench/ reports them: the smallest latency at least p of the calls took.
+      const pct = (p: number) => Math.round(sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)] / 100) / 10;
       return {
         serverId,
         server: w.server,

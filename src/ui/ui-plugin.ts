@@ -37,6 +37,8 @@ export type UiPluginOptions = {
   describeContract?: (p: DescribeContractParameters) => Promise<ContractDescription | undefined>;
   /** Heartbeat on the live stream, so proxies keep it open (default 15 s). */
   heartbeatMs?: number;
+  /** Live streams one key (principal subject) may hold open here; its oldest is ended beyond (default 20). */
+  maxStreamsPerKey?: number;
   onError?: (err: unknown) => void;
 };
 
@@ -75,6 +77,11 @@ export const uiPlugin: FastifyPluginAsync<UiPluginOptions> = async (app, o) => {
   // one open dashboard held each shutdown to its deadline (exit 1). Ended before the server closes,
   // the page reconnects (to another replica, or this one when it is back) with `after`, missing nothing.
   const streams = new Set<EventStreamWriter>();
+  // A stream never ends by itself and costs a socket, a timer and up to 1 MiB of unread notices:
+  // one key opening streams without end held all of that (its rate limit still let 600 a minute
+  // through). Beyond the cap its oldest stream ends; a page still open there reconnects with `after`.
+  const maxPerKey = Math.max(1, o.maxStreamsPerKey ?? 20);
+  const byKey = new Map<string, EventStreamWriter[]>();
   app.addHook('preClose', (done) => {
     for (const s of streams) s.close();
     done();
@@ -150,8 +157,16 @@ export const uiPlugin: FastifyPluginAsync<UiPluginOptions> = async (app, o) => {
     const after = request.query.after !== undefined && /^-?\d{1,16}$/.test(request.query.after) ? Number(request.query.after) : undefined;
     const stream = openEventStream(reply);
     streams.add(stream);
+    const mine = byKey.get(p.subject) ?? [];
+    byKey.set(p.subject, mine);
+    mine.push(stream);
     stream.send('hello', undefined, { position: hub.position, tenant: p.tenant });
-    const unsubscribe = hub.subscribe(after, (n) => {
+    // Back from further than this process can replay (its backlog was trimmed, or it restarted
+    // and warmed from fewer events): what is missed cannot be told, so the page reloads instead,
+    // and hears what follows (not the backlog its reload reads anyway).
+    const reset = after !== undefined && !hub.covers(after);
+    if (reset) stream.send('reset', undefined, { position: hub.position });
+    const unsubscribe = hub.subscribe(reset ? hub.position : after, (n) => {
       if (visibleTo(n, p)) stream.send('event', n.position, n);
     });
     // The key was checked once, at connect; a stream lives for hours. Each heartbeat checks it
@@ -162,8 +177,11 @@ export const uiPlugin: FastifyPluginAsync<UiPluginOptions> = async (app, o) => {
     }, o.heartbeatMs ?? 15_000);
     stream.onClose(() => {
       streams.delete(stream);
+      mine.splice(mine.indexOf(stream), 1);
+      if (mine.length === 0 && byKey.get(p.subject) === mine) byKey.delete(p.subject);
       clearInterval(beat);
       unsubscribe();
     });
+    if (mine.length > maxPerKey) mine[0].close();
   });
 };

@@ -33,6 +33,10 @@ const ACME = 'key-acme-operator-000000000000';
 const ROOT = 'key-root-admin-00000000000000';
 const TOKEN = '0x8464135c8f25da09e49bc8782676a84730c318bc';
 
+const until = async (cond: () => boolean) => {
+  while (!cond()) await new Promise((r) => setTimeout(r, 5));
+};
+
 /** Read server-sent events from the live stream until `until` holds or `ms` pass. */
 async function readStream(url: string, key: string, until: (events: { event: string; data: any }[]) => boolean, ms = 5000) {
   const ac = new AbortController();
@@ -138,6 +142,41 @@ describe('uiPlugin: /ui assets, authenticated JSON and the live stream', functio
       expect((await limited.inject({ url: '/ui/api/config', headers: auth(ROOT) })).statusCode, 'another key').to.equal(200);
     } finally {
       await limited.close();
+    }
+  });
+
+  it('opens no stream for a client gone while its key was being checked (it kept a heartbeat re-authenticating, and a listener, forever)', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const checks: Record<string, number> = {};
+    const slow = async (h: string | undefined) => {
+      const key = (h ?? '').replace(/^Bearer /, '');
+      checks[key] = (checks[key] ?? 0) + 1;
+      if (key === 'gone') await gate;
+      return { ...principals[ACME], subject: key };
+    };
+    const gw = Fastify();
+    await gw.register(uiPlugin, { store, readModels: { waitForPosition: async () => true } as unknown as ReadModels, authenticate: slow, heartbeatMs: 50 });
+    const url = await gw.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      const socketClosed = new Promise<void>((r) => gw.server.once('connection', (socket) => socket.once('close', () => r())));
+      const ac = new AbortController();
+      const asked = fetch(`${url}/ui/api/stream`, { headers: auth('gone'), signal: ac.signal }).catch(() => undefined);
+      await until(() => checks.gone === 1);
+      ac.abort();
+      await asked;
+      await socketClosed;
+      release();
+      // A witness stream on the same process: three of its heartbeats, and the gone client's
+      // key was not checked again.
+      const witness = await fetch(`${url}/ui/api/stream`, { headers: auth('witness') });
+      const reader = witness.body!.pipeThrough(new TextDecoderStream()).getReader();
+      let beats = 0;
+      while (beats < 3) beats += ((await reader.read()).value ?? '').split('keep-alive').length - 1;
+      await reader.cancel();
+      expect(checks.gone).to.equal(1);
+    } finally {
+      await gw.close();
     }
   });
 
@@ -263,6 +302,61 @@ describe('uiPlugin: /ui assets, authenticated JSON and the live stream', functio
     for (const key of ['key-acme-viewer-0000000000000', 'key-acme-agent-00000000000000']) {
       expect(await seen(key), key).to.deep.equal(['TaskSubmitted', 'McpServerRegistered', 'ToolCallCompleted', 'TaskCompleted']);
     }
+  });
+
+  it("ends a key's oldest live stream beyond 20 open at once (streams never end by themselves: a key could hold the process's memory and sockets)", async () => {
+    const open = async (key = ACME) => {
+      const ac = new AbortController();
+      const res = await fetch(`${base}/ui/api/stream`, { headers: auth(key), signal: ac.signal });
+      const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+      await reader.read(); // hello
+      return { ac, reader };
+    };
+    const streams = [];
+    for (let i = 0; i < 21; i++) streams.push(await open());
+    const other = await open(ROOT); // another key's count is its own
+    await append('acme', 'McpServerHealthChanged', `mcpserver-${newId()}`, {});
+    const ends = async (reader: ReadableStreamDefaultReader<string>) => {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return 'ended';
+        if (value.includes('event: event')) return 'heard the event';
+      }
+    };
+    try {
+      expect(await ends(streams[0].reader), 'the oldest stream of the key').to.equal('ended');
+      expect(await ends(streams[1].reader)).to.equal('heard the event');
+      expect(await ends(streams[20].reader)).to.equal('heard the event');
+      expect(await ends(other.reader)).to.equal('heard the event');
+    } finally {
+      for (const s of [...streams, other]) s.ac.abort();
+    }
+  });
+
+  it('tells a client reconnecting from before what this process can replay to reload (reset), rather than miss events silently', async () => {
+    const away = await store.headPosition();
+    // A laptop asleep through a burst: more events than the live backlog keeps (2,000, trimmed past 4,000).
+    const stream = `task-${newId()}`;
+    await store.append(stream, Array.from({ length: 4_001 }, () => createEvent({ type: 'TaskStarted', stream, tenant: 'acme', actor: { kind: 'system', id: 'test' }, data: {} })));
+    const head = await store.headPosition();
+    // Announced (and trimmed) before the client comes back; one still to come would be heard live.
+    for (let i = 0; i < 1_000 && (await app.inject({ url: '/ui/api/activity', headers: auth(ROOT) })).json().position !== head; i++) await new Promise((r) => setTimeout(r, 10));
+    const ac = new AbortController();
+    const res = await fetch(`${base}/ui/api/stream?after=${away}`, { headers: auth(ACME), signal: ac.signal });
+    const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let text = '';
+    while (!text.includes('event: reset')) text += (await reader.read()).value;
+    await append('acme', 'TaskStarted', stream);
+    while (!text.includes('event: event')) text += (await reader.read()).value;
+    ac.abort();
+    const frames = text.split('\n\n').filter((f) => f.startsWith('event:') || f.startsWith('id:'));
+    // The page reloads everything: the backlog it is past is not replayed to it, only what follows.
+    expect(frames.map((f) => /^event: (.*)$/m.exec(f)![1])).to.deep.equal(['hello', 'reset', 'event']);
+    expect(JSON.parse(/^data: (.*)$/m.exec(frames[1])![1])).to.deep.equal({ position: head });
+    expect(JSON.parse(/^data: (.*)$/m.exec(frames[2])![1]).position).to.equal(head + 1);
+    // A client that is not behind hears no reset.
+    const recent = await readStream(`${base}/ui/api/stream?after=${head}`, ACME, (es) => es.some((e) => e.event === 'event'));
+    expect(recent.out.map((e) => e.event)).to.deep.equal(['hello', 'event']);
   });
 
   // Last: it closes the app.

@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { html } from './html.js';
-import { onNotice } from './live.js';
+import { onNotice, onResync } from './live.js';
 
 /**
  * Load data, reload on demand; keeps the last good value while reloading so live updates
@@ -23,22 +23,25 @@ export function useAsync(load, deps) {
 
 /**
  * Call `fn` for live notices that match, at most once per `waitMs` (bursts of events become
- * one refetch). @param {(n: any) => boolean} match @param {() => void} fn
+ * one refetch), and whenever the stream says notices were missed. @param {(n: any) => boolean} match @param {() => void} fn
  */
 export function useLiveRefresh(match, fn, waitMs = 400) {
   const timer = useRef(/** @type {any} */ (undefined));
   const latest = useRef(fn);
   latest.current = fn;
   useEffect(() => {
-    const off = onNotice((n) => {
-      if (!match(n) || timer.current) return;
+    const soon = () => {
+      if (timer.current) return;
       timer.current = setTimeout(() => {
         timer.current = undefined;
         latest.current();
       }, waitMs);
-    });
+    };
+    const off = onNotice((n) => match(n) && soon());
+    const offResync = onResync(soon);
     return () => {
       off();
+      offResync();
       clearTimeout(timer.current);
     };
   }, []);

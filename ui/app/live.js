@@ -5,6 +5,7 @@ import { keyRefused, session } from './api.js';
 /** @typedef {{position:number, id:string, type:string, stream:string, tenant:string, occurredAt:string, taskId?:string, failure?:boolean}} EventNotice */
 
 const listeners = new Set();
+const resyncListeners = new Set();
 const stateListeners = new Set();
 let state = 'connecting';
 let after = /** @type {number|undefined} */ (undefined);
@@ -13,6 +14,11 @@ let stopped = true;
 
 /** @param {(n: EventNotice) => void} fn */
 export const onNotice = (fn) => (listeners.add(fn), () => listeners.delete(fn));
+/**
+ * Told when notices were missed and cannot be replayed (away longer than the server keeps them, or
+ * back on a restarted server): whatever a view shows must be reloaded. @param {() => void} fn
+ */
+export const onResync = (fn) => (resyncListeners.add(fn), () => resyncListeners.delete(fn));
 /** @param {(s: string) => void} fn */
 export const onLiveState = (fn) => (stateListeners.add(fn), fn(state), () => stateListeners.delete(fn));
 
@@ -38,6 +44,10 @@ function drain(buf) {
     if (event === 'hello') {
       if (after === undefined) after = msg.position;
       setState('live');
+    } else if (event === 'reset') {
+      // Everything is reloaded: what follows is from the server's position on.
+      after = msg.position;
+      for (const fn of resyncListeners) fn();
     } else if (event === 'event') {
       after = Math.max(after ?? -1, msg.position);
       for (const fn of listeners) fn(msg);

@@ -4,6 +4,7 @@ import { api, onUnauthorized, session } from './api.js';
 import { ErrorBox } from './components.js';
 import { html } from './html.js';
 import { onLiveState, startLive, stopLive } from './live.js';
+import { parseRoute } from './route.js';
 import { ActivityView } from './views/activity.js';
 import { ApprovalsView } from './views/approvals.js';
 import { BatchesView } from './views/batches.js';
@@ -20,9 +21,9 @@ const NAV = [
   { href: '#/verify', label: 'Verify', match: (/** @type {string[]} */ r) => r[0] === 'verify' },
 ];
 
-/** Hash routes (#/tasks/<id>): the page is one static file and ids never reach the server's logs. */
+/** The current hash route (route.js), updated as it changes. */
 function useRoute() {
-  const parse = () => location.hash.replace(/^#\/?/, '').split('/').map(decodeURIComponent);
+  const parse = () => parseRoute(location.hash);
   const [route, setRoute] = useState(parse);
   useEffect(() => {
     const on = () => setRoute(parse());

@@ -1,9 +1,10 @@
-import { useState } from 'preact/hooks';
+import { useRef, useState } from 'preact/hooks';
 import { api, apiAll } from '../api.js';
 import { Badge, Empty, ErrorBox, Hex, JsonView, Loading, useAsync, useLiveRefresh } from '../components.js';
 import { summarize } from '../event-summary.js';
 import { formatClock, formatCount, formatDuration, formatTime, zoneName } from '../format.js';
 import { html } from '../html.js';
+import { loadTrail } from '../task-trail.js';
 import { undecided } from '../undecided.js';
 
 /** @param {{ e: any }} p */
@@ -28,25 +29,15 @@ function TimelineItem({ e }) {
   </li>`;
 }
 
-/**
- * The task's own stream, plus the gateway's audit of each tool call it made (their own
- * `toolcall-<id>` streams, named by the steps), merged in global order.
- * @param {string} id
- */
-async function loadTrail(id) {
-  const own = await apiAll(`/v1/tasks/${encodeURIComponent(id)}/events?limit=200`, 5000);
-  const task = await api(`/v1/tasks/${encodeURIComponent(id)}`);
-  const callIds = [...new Set(task.steps.map((/** @type {any} */ s) => s.toolCallId).filter(Boolean))];
-  const calls = await Promise.all(callIds.map((c) => apiAll(`/v1/events?stream=toolcall-${encodeURIComponent(String(c))}&limit=100`, 100).catch(() => [])));
-  return [...own, ...calls.flat()].sort((a, b) => a.position - b.position);
-}
-
 /** @param {{ id: string }} p */
 export function TaskView({ id }) {
   const task = useAsync(() => api(`/v1/tasks/${encodeURIComponent(id)}`), [id]);
-  const events = useAsync(() => loadTrail(id), [id]);
-  // Sealing adds seq/batch to events already shown: refresh on batches too.
-  useLiveRefresh((n) => n.taskId === id || n.type === 'BatchSealed', () => (task.reload(), events.reload()));
+  // Tool calls already final (outcome recorded, sealed) are read once per page, not on each reload.
+  const doneCalls = useRef(/** @type {Map<string, any[]>} */ (new Map()));
+  const events = useAsync(() => loadTrail({ api, apiAll }, id, doneCalls.current), [id]);
+  // Sealing adds seq/batch to events already shown: refresh on batches too. At most once a second:
+  // a running task's every event asks for a reload, and each costs several requests of the key's limit.
+  useLiveRefresh((n) => n.taskId === id || n.type === 'BatchSealed', () => (task.reload(), events.reload()), 1000);
 
   if (task.error) return html`<h1>Task <code>${id}</code></h1><${ErrorBox} error=${task.error} retry=${task.reload} />`;
   if (!task.value) return html`<h1>Task</h1><${Loading} what="Loading the task" />`;
