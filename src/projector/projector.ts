@@ -29,6 +29,12 @@ export type ProjectorOptions = {
    * (`(p) => eventsAfter(store, p)`; a difference of KurrentDB positions is bytes).
    */
   eventsAfter?: (position: number) => Promise<number>;
+  /**
+   * For the lag metric under a bus that delivers out of global order (Kafka's partitions): the
+   * events the group has not applied yet, counted by the bus (kafkaProjectionLag). Replaces
+   * `eventsAfter(watermark)`, which a partition ahead of another hides.
+   */
+  lag?: () => Promise<number>;
   registry?: Registry;
   tables?: ReadModelTables;
   /**
@@ -83,7 +89,14 @@ export class Projector {
     this.appliers = options.appliers ?? defaultAppliers();
     this.tables = options.tables ?? LIVE_TABLES;
     this.lock = new HeldWriteLock(options.knex, options.lockHoldMs);
-    if (options.eventsAfter) {
+    if (options.lag) {
+      const lag = options.lag;
+      // One group applies every projection in one transaction per batch: one lag for all.
+      projectionLagGauge(options.registry, this.appliers.map((a) => a.name), async () => {
+        const n = await lag();
+        return this.appliers.map((a) => ({ projection: a.name, lag: n }));
+      });
+    } else if (options.eventsAfter) {
       const eventsAfter = options.eventsAfter;
       projectionLagGauge(options.registry, this.appliers.map((a) => a.name), async () => {
         // The projections share one watermark as a rule (one transaction per batch): count once per distinct one.
