@@ -13,6 +13,7 @@ import { advanceCheckpoints, readCheckpoints } from './checkpoints';
 import { projectionLagGauge } from './lag-metric';
 import { emptyTouched, type ProjectionApplier, type Touched } from '../../projections/projection';
 import { HeldWriteLock, type UnderWriteLock } from './write-lock';
+import { ProjectionFailedError } from './errors';
 
 export type ProjectorOptions = {
   knex: Knex;
@@ -146,7 +147,7 @@ export class Projector {
         await advanceCheckpoints(trx, names, top);
         for (const a of this.appliers) {
           const mine = events.filter((e) => a.canHandle(e));
-          if (mine.length) await a.apply(trx, this.tables, mine, touched);
+          if (mine.length) await a.apply(trx, this.tables, mine, touched).catch((err: unknown) => Promise.reject(new ProjectionFailedError(a.name, mine, err)));
         }
       },
       // Still under the write lock (MySQL): another projector's next commit waits for these
