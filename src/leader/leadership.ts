@@ -41,6 +41,7 @@ export type Leadership = {
 
 const TIMED_OUT = Symbol('timed out');
 
+/** `validUntil` is on the monotonic clock (performance.now()). */
 type Term = { token: number; controller: AbortController; handle: LeaderTerm; validUntil: number };
 
 /**
@@ -48,8 +49,9 @@ type Term = { token: number; controller: AbortController; handle: LeaderTerm; va
  * the role, the returned handle's stop() ends it when the lease is lost, runs out, or on stop().
  *
  * Safety: a term ends locally once `ttlMs` has passed since the start of the last successful
- * renewal request, i.e. no later than the lease can expire in the store, so two terms overlap
- * only if clocks drift faster than the TTL margin; fencing tokens catch even that.
+ * renewal request (on the monotonic clock, which NTP does not set back), i.e. no later than the
+ * lease can expire in the store, so two terms overlap only if clocks drift faster than the TTL
+ * margin; fencing tokens catch even that.
  * @example
  * const l = startLeadership({ name: 'sealer', store: new SqlLeaseStore(knex), ttlMs: 10_000,
  *   onElected: (token) => startSealer(fencedEventStore(store, leases, 'sealer', token), opts, batchLog) });
@@ -87,7 +89,7 @@ export function startLeadership(p: StartLeadershipParameters): Leadership {
       // The signal first, at once: the transition itself may have to wait for a renewal in flight.
       if (term === t) t.controller.abort(new Error(`leadership of ${p.name} ended: expired`));
       void serially(() => (term === t ? endTerm('expired') : Promise.resolve()));
-    }, Math.max(0, t.validUntil - Date.now()));
+    }, Math.max(0, t.validUntil - performance.now()));
     watchdog.unref?.();
   }
 
@@ -123,7 +125,8 @@ export function startLeadership(p: StartLeadershipParameters): Leadership {
   }
 
   async function step(): Promise<void> {
-    const startedAt = Date.now();
+    // The monotonic clock: a wall clock set back (NTP) would stretch the term past the lease.
+    const startedAt = performance.now();
     let token: number | undefined;
     try {
       const answer = await acquireWithin((term ? term.validUntil : startedAt + p.ttlMs) - startedAt);
