@@ -50,6 +50,7 @@ const SYSTEM_ACTOR = { kind: 'system' as const, id: 'openmcp' };
 // kafkajs (the relay, KafkaBus) is loaded only when KAFKA_BROKERS is set: the embedded default
 // never needs it, and every start would pay for loading it.
 const relayLeadershipModule = () => loadOptional('KAFKA_BROKERS', () => require('./relay/relay-leadership') as typeof import('./relay/relay-leadership'));
+const kafkaLagModule = () => loadOptional('KAFKA_BROKERS', () => require('./projector/kafka-lag') as typeof import('./projector/kafka-lag'));
 const kafkaBusModule = () => loadOptional('KAFKA_BROKERS', () => require('./bus/kafka/kafka-bus') as typeof import('./bus/kafka/kafka-bus'));
 
 export type OpenMcp = {
@@ -168,7 +169,7 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
       });
       closers.push({ name: 'relay', close: () => relays!.stop() });
     }
-    const bus: Bus = brokers
+    const kafkaBus = brokers
       ? new (kafkaBusModule().KafkaBus)({
           brokers,
           clientId: config.KAFKA_CLIENT_ID,
@@ -178,12 +179,15 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
             logger.error({ err, role: 'bus' }, 'skipped a Kafka message that is not an event envelope');
           },
         })
-      : new InProcessBus(store, checkpoints, {
-          onError: (err, group) => {
-            countError(err);
-            logger.warn({ err, role: 'bus', group }, 'bus consumer error (will retry)');
-          },
-        });
+      : undefined;
+    const bus: Bus =
+      kafkaBus ??
+      new InProcessBus(store, checkpoints, {
+        onError: (err, group) => {
+          countError(err);
+          logger.warn({ err, role: 'bus', group }, 'bus consumer error (will retry)');
+        },
+      });
     closers.push({ name: 'bus', close: () => bus.close() });
 
     let projector: Projector | undefined;
@@ -194,6 +198,8 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
         cache,
         appliers: appliersFor(store),
         eventsAfter: (position) => eventsAfter(store, position),
+        // Partitions apply out of global order: the group's lag is counted on Kafka instead.
+        lag: kafkaBus ? kafkaLagModule().kafkaProjectionLag({ store, checkpoints, bus: kafkaBus, group: config.KAFKA_CONSUMER_GROUP }) : undefined,
         registry,
         group: config.KAFKA_CONSUMER_GROUP,
         lockHoldMs: brokers ? 0 : undefined,

@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import { defaultAppliers } from '../../projections';
 import { createCacheEpochTable, stageCacheEpoch } from '../readmodels/cache-epoch';
 import { ValidationError } from '../core/errors';
+import { dialectOf } from '../db/knex';
 import type { EventStore } from '../eventstore/port';
 import { emptyTouched, type ProjectionApplier } from '../../projections/projection';
 import { swapTables, type TableSwap } from '../projector/swap-tables';
@@ -66,12 +67,13 @@ export async function rebuildProjection(deps: RebuildProjectionDependencies, nam
 
   let after: number | undefined;
   let applied = 0;
-  const copy = async () => {
-    for (;;) {
+  /** Replay from `after` to the head of the log, or (`until`) at least to that position, in `into` or one transaction a batch. */
+  const copy = async (into?: Knex.Transaction, until?: number) => {
+    while (until === undefined || (after ?? -1) < until) {
       const events = await deps.store.readAll({ after, limit: deps.batchSize ?? 1000 });
       if (!events.length) return;
       const mine = events.filter((e) => applier.canHandle(e));
-      if (mine.length) await deps.knex.transaction((trx) => applier.apply(trx, fresh, mine, emptyTouched()));
+      if (mine.length) await (into ? applier.apply(into, fresh, mine, emptyTouched()) : deps.knex.transaction((trx) => applier.apply(trx, fresh, mine, emptyTouched())));
       applied += mine.length;
       after = events[events.length - 1].position;
     }
@@ -89,7 +91,14 @@ export async function rebuildProjection(deps: RebuildProjectionDependencies, nam
           .insert({ projection: `rebuild:${name}`, position: after ?? -1, updated_at: new Date().toISOString() })
           .onConflict('projection')
           .merge();
-        if ((await liveWatermark(trx, name)) > (after ?? -1)) return false;
+        // Under the lock the live projector cannot advance: the rest up to its watermark is copied
+        // here, or under steady traffic it would always have moved on by the time the rebuild
+        // came back for the lock. MySQL only: there the log is read on other connections of the
+        // pool, where SQLite's one connection is this transaction's (there each try is short, as
+        // the single writer lets the live projector commit only between them).
+        const watermark = await liveWatermark(trx, name);
+        if (watermark > (after ?? -1) && dialectOf(deps.knex) === 'mysql') await copy(trx, watermark);
+        if (watermark > (after ?? -1)) return false;
         // The new epoch goes in with the tables, in one rename: on MySQL RENAME TABLE commits, so
         // nothing after it may be needed by the new tables. Read under the write lock, which every
         // raise of the epoch holds too (Projector.refreshCaches), so none lands in between.

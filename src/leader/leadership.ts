@@ -39,6 +39,9 @@ export type Leadership = {
   stop(options?: { release?: boolean }): Promise<void>;
 };
 
+const TIMED_OUT = Symbol('timed out');
+
+/** `validUntil` is on the monotonic clock (performance.now()). */
 type Term = { token: number; controller: AbortController; handle: LeaderTerm; validUntil: number };
 
 /**
@@ -46,8 +49,9 @@ type Term = { token: number; controller: AbortController; handle: LeaderTerm; va
  * the role, the returned handle's stop() ends it when the lease is lost, runs out, or on stop().
  *
  * Safety: a term ends locally once `ttlMs` has passed since the start of the last successful
- * renewal request, i.e. no later than the lease can expire in the store, so two terms overlap
- * only if clocks drift faster than the TTL margin; fencing tokens catch even that.
+ * renewal request (on the monotonic clock, which NTP does not set back), i.e. no later than the
+ * lease can expire in the store, so two terms overlap only if clocks drift faster than the TTL
+ * margin; fencing tokens catch even that.
  * @example
  * const l = startLeadership({ name: 'sealer', store: new SqlLeaseStore(knex), ttlMs: 10_000,
  *   onElected: (token) => startSealer(fencedEventStore(store, leases, 'sealer', token), opts, batchLog) });
@@ -81,8 +85,29 @@ export function startLeadership(p: StartLeadershipParameters): Leadership {
 
   function arm(t: Term): void {
     clearTimeout(watchdog);
-    watchdog = setTimeout(() => void serially(() => (term === t ? endTerm('expired') : Promise.resolve())), Math.max(0, t.validUntil - Date.now()));
+    watchdog = setTimeout(() => {
+      // The signal first, at once: the transition itself may have to wait for a renewal in flight.
+      if (term === t) t.controller.abort(new Error(`leadership of ${p.name} ended: expired`));
+      void serially(() => (term === t ? endTerm('expired') : Promise.resolve()));
+    }, Math.max(0, t.validUntil - performance.now()));
     watchdog.unref?.();
+  }
+
+  /**
+   * The store's answer, or undefined once the lease it would renew may have run out: a renewal
+   * that hangs (a half-open connection, a client queueing commands while it reconnects) would
+   * otherwise hold up the watchdog's end of the term, which waits for this step, while a standby
+   * takes the lease. A late answer is dropped; the next step asks again (a renewal by the same
+   * holder keeps the token, so nothing is lost).
+   */
+  async function acquireWithin(ms: number): Promise<number | undefined | typeof TIMED_OUT> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<typeof TIMED_OUT>((resolve) => (timer = setTimeout(() => resolve(TIMED_OUT), Math.max(0, ms))));
+    try {
+      return await Promise.race([p.store.acquire(p.name, holder, p.ttlMs), late]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   async function beginTerm(token: number, validUntil: number): Promise<void> {
@@ -100,10 +125,13 @@ export function startLeadership(p: StartLeadershipParameters): Leadership {
   }
 
   async function step(): Promise<void> {
-    const startedAt = Date.now();
+    // The monotonic clock: a wall clock set back (NTP) would stretch the term past the lease.
+    const startedAt = performance.now();
     let token: number | undefined;
     try {
-      token = await p.store.acquire(p.name, holder, p.ttlMs);
+      const answer = await acquireWithin((term ? term.validUntil : startedAt + p.ttlMs) - startedAt);
+      if (answer === TIMED_OUT) throw new Error(`lease ${p.name}: the lease store did not answer within the lease's remaining time`);
+      token = answer;
     } catch (err) {
       report(err);
       return; // the watchdog ends the term if renewals keep failing until the lease could expire

@@ -13,6 +13,7 @@ import { advanceCheckpoints, readCheckpoints } from './checkpoints';
 import { projectionLagGauge } from './lag-metric';
 import { emptyTouched, type ProjectionApplier, type Touched } from '../../projections/projection';
 import { HeldWriteLock, type UnderWriteLock } from './write-lock';
+import { ProjectionFailedError } from './errors';
 
 export type ProjectorOptions = {
   knex: Knex;
@@ -29,6 +30,12 @@ export type ProjectorOptions = {
    * (`(p) => eventsAfter(store, p)`; a difference of KurrentDB positions is bytes).
    */
   eventsAfter?: (position: number) => Promise<number>;
+  /**
+   * For the lag metric under a bus that delivers out of global order (Kafka's partitions): the
+   * events the group has not applied yet, counted by the bus (kafkaProjectionLag). Replaces
+   * `eventsAfter(watermark)`, which a partition ahead of another hides.
+   */
+  lag?: () => Promise<number>;
   registry?: Registry;
   tables?: ReadModelTables;
   /**
@@ -83,7 +90,14 @@ export class Projector {
     this.appliers = options.appliers ?? defaultAppliers();
     this.tables = options.tables ?? LIVE_TABLES;
     this.lock = new HeldWriteLock(options.knex, options.lockHoldMs);
-    if (options.eventsAfter) {
+    if (options.lag) {
+      const lag = options.lag;
+      // One group applies every projection in one transaction per batch: one lag for all.
+      projectionLagGauge(options.registry, this.appliers.map((a) => a.name), async () => {
+        const n = await lag();
+        return this.appliers.map((a) => ({ projection: a.name, lag: n }));
+      });
+    } else if (options.eventsAfter) {
       const eventsAfter = options.eventsAfter;
       projectionLagGauge(options.registry, this.appliers.map((a) => a.name), async () => {
         // The projections share one watermark as a rule (one transaction per batch): count once per distinct one.
@@ -133,7 +147,7 @@ export class Projector {
         await advanceCheckpoints(trx, names, top);
         for (const a of this.appliers) {
           const mine = events.filter((e) => a.canHandle(e));
-          if (mine.length) await a.apply(trx, this.tables, mine, touched);
+          if (mine.length) await a.apply(trx, this.tables, mine, touched).catch((err: unknown) => Promise.reject(new ProjectionFailedError(a.name, mine, err)));
         }
       },
       // Still under the write lock (MySQL): another projector's next commit waits for these

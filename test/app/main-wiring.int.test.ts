@@ -18,7 +18,11 @@ import { openKnex } from '../../src/db/knex';
 import { toRow } from '../../src/eventstore/sql/rows';
 import { startOpenMcp, type OpenMcp, type StartOptions } from '../../src/main';
 import { startLocalChain, type LocalChain } from '../../src/web3/local-chain';
+import { Kafka, logLevel } from 'kafkajs';
+import { toKafkaMessage } from '../../src/bus/kafka';
+import { newId } from '../../src/core/ids';
 import { cutProxy } from '../support/cut-proxy';
+import { startKafkaBroker } from '../support/kafka-broker';
 import { freePort } from '../support/free-port';
 import { createTestDatabase, mysqlAvailable, REDIS_TEST_URL, redisAvailable, redisTestPrefix, requireService } from '../support/services';
 
@@ -234,5 +238,43 @@ describe('src/main.ts wiring: error counts, lease store choice, /readyz redactio
     expect(res.body).to.not.match(/s3cret|sk-live|llm-user/);
     const llm = (res.json() as { dependencies: { name: string; detail?: string }[] }).dependencies.find((d) => d.name === 'llm');
     expect(llm?.detail).to.contain('127.0.0.1:9');
+  });
+
+  it("with Kafka, the projection lag counts a partition held up by an event it cannot apply, though another partition applied a newer position", async function () {
+    await requireService(this, 'MariaDB', mysqlAvailable);
+    const broker = await startKafkaBroker();
+    const db = await createTestDatabase('omc_wiring');
+    const knex = await openKnex(db.url);
+    try {
+      broker.createTopic('wiring-lag.events.v1', 2);
+      const a = await start({ OPENMCP_ROLES: 'projector', DATABASE_URL: db.url, KAFKA_BROKERS: broker.brokers.join(','), KAFKA_TOPIC_PREFIX: 'wiring-lag' });
+      // As another producer could have written them: an agent id longer than rm_tasks.agent_id
+      // (MariaDB refuses it) in partition 0, a task it can apply, at a later position, in partition 1.
+      const task = (position: number, agentId: string) => {
+        const stream = `task-${newId()}`;
+        return { ...createEvent({ type: 'TaskSubmitted', stream, tenant: 'acme', actor: { kind: 'system', id: 't' }, data: { steps: [], agentId } }), revision: 0, position };
+      };
+      const producer = new Kafka({ brokers: broker.brokers, logLevel: logLevel.NOTHING }).producer();
+      await producer.connect();
+      await producer.send({ topic: 'wiring-lag.events.v1', messages: [{ ...toKafkaMessage(task(1000, 'x'.repeat(300))), partition: 0 }] });
+      await producer.send({ topic: 'wiring-lag.events.v1', messages: [{ ...toKafkaMessage(task(1001, 'agent-1')), partition: 1 }] });
+      await producer.disconnect();
+      const end = Date.now() + 45_000;
+      while (!(await knex('rm_audit_events').where('position', 1001).first()) && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
+      let lag = NaN;
+      while (Date.now() < end) {
+        const text = (await a.app.inject({ url: '/metrics' })).body;
+        lag = Number(/^openmcp_projection_lag_events\{projection="tasks"\} (\S+)$/m.exec(text)?.[1]);
+        if (lag >= 1) break;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      expect(lag, 'the event held up in partition 0').to.equal(1);
+    } finally {
+      await app?.close();
+      app = undefined;
+      await knex.destroy();
+      await db.drop();
+      await broker.stop();
+    }
   });
 });

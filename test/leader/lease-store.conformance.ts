@@ -169,5 +169,39 @@ export function describeLeaseStore(label: string, setup: (ctx: Mocha.Context) =>
       await a.stop();
       await b.stop();
     });
+
+    it('ends the term of a leader whose renewal hangs (a half-open connection) before its lease can run out', async () => {
+      const ttlMs = 400;
+      let hung = false;
+      const unanswered: Array<() => void> = [];
+      const hanging: LeaseStore = {
+        name: 'hanging',
+        acquire: (...args) => (hung ? new Promise<undefined>((resolve) => unanswered.push(() => resolve(undefined))) : f.store.acquire(...args)),
+        release: (...args) => f.store.release(...args),
+        currentToken: (l) => f.store.currentToken(l),
+      };
+      const events: string[] = [];
+      const a = startLeadership({
+        name: lease, store: hanging, ttlMs, renewEveryMs: 80, holder: 'a',
+        onElected: (token) => {
+          events.push(`a elected ${token}`);
+          return { stop: async () => void events.push(`a stopped ${token}`) };
+        },
+        onDeposed: (token, reason) => void events.push(`a deposed ${token} ${reason}`),
+      });
+      await eventually('a elected', () => (a.isLeader() ? true : undefined), 3_000);
+      const aToken = a.token()!;
+      const b = startLeadership({ name: lease, store: f.store, ttlMs, renewEveryMs: 80, holder: 'b', onElected: (token) => void events.push(`b elected ${token}`) });
+      hung = true;
+      await eventually('b elected', () => (b.isLeader() ? true : undefined), ttlMs + 2_000);
+      await eventually('a stepped down', () => (a.isLeader() ? undefined : true), 2_000);
+      const bElected = events.findIndex((e) => e.startsWith('b elected'));
+      expect(events.indexOf(`a stopped ${aToken}`), `a's term stopped before b took over: ${events.join(', ')}`).to.be.within(0, bElected);
+      expect(events.indexOf(`a deposed ${aToken} expired`), events.join(', ')).to.be.within(0, bElected);
+      for (const answer of unanswered.splice(0)) answer();
+      hung = false;
+      await b.stop();
+      await a.stop();
+    });
   });
 }

@@ -115,8 +115,35 @@ for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
       await projector.start();
       await runToHead(db, projector);
       await projector.stop();
-      expect(errors.map((e) => (e as Error).message)).to.deep.equal(['database went away', 'database went away']);
+      expect(errors.map((e) => (e as Error).message.replace(/^projection tasks could not apply .*: /, ''))).to.deep.equal(['database went away', 'database went away']);
       expect((await snapshot(db.knex)).rm_audit_events).to.have.length(events.length);
+    });
+
+    it('names the projection and the events of a batch it cannot apply (a poison event), writes nothing of it, and reports it each time it is retried', async () => {
+      const stream = `task-${newId()}`;
+      const at = (position: number, e: ReturnType<typeof createEvent>) => ({ ...e, revision: 0, position }) as RecordedEvent;
+      const good = at(40, createEvent({ type: 'TaskSubmitted', stream: `task-${newId()}`, tenant: 'acme', actor: { kind: 'system', id: 't' }, data: { steps: [] } }));
+      // As another producer on the topic could have written it: an agent id longer than the log
+      // accepts (200), which MariaDB's rm_tasks.agent_id refuses; SQLite would store it, so there
+      // the tasks projection is made to refuse it.
+      const poison = at(41, createEvent({ type: 'TaskSubmitted', stream, tenant: 'acme', actor: { kind: 'system', id: 't' }, data: { steps: [], agentId: 'x'.repeat(300) } }));
+      const appliers: ProjectionApplier[] =
+        dialect === 'mysql'
+          ? defaultAppliers()
+          : defaultAppliers().map((a) => (a.name !== 'tasks' ? a : { ...a, apply: async (trx, t, evs, touched) => (evs.some((e) => e.id === poison.id) ? Promise.reject(new Error("Data too long for column 'agent_id'")) : a.apply(trx, t, evs, touched)) }));
+      const errors: unknown[] = [];
+      const projector = new Projector({ knex: db.knex, bus: null as never, appliers, onError: (e) => errors.push(e) });
+
+      const alone = await projector.applyEvents([poison]).then(() => undefined, (e: unknown) => e);
+      expect(alone).to.include({ code: 'PROJECTION_FAILED' });
+      expect((alone as Error).message).to.equal(`projection tasks could not apply event ${poison.id} (TaskSubmitted in ${stream}) at position 41: Data too long for column 'agent_id'${dialect === 'mysql' ? ' at row 1' : ''}`);
+      expect((alone as { details: unknown }).details).to.deep.include({ projection: 'tasks', firstPosition: 41, lastPosition: 41, events: 1 });
+
+      const inBatch = await projector.applyEvents([good, poison]).then(() => undefined, (e: unknown) => e);
+      expect((inBatch as Error).message).to.match(/^projection tasks could not apply 2 events at positions 40\.\.41 \(the first TaskSubmitted in task-/);
+      expect(errors, 'each failure reported').to.have.length(2);
+      expect(await db.knex('rm_audit_events').whereIn('position', [40, 41]).count({ n: '*' }).first()).to.deep.equal({ n: 0 });
+      expect(await checkpointOf(db.knex, 'tasks')).to.equal(undefined);
     });
 
     it('projects the largest MCP server registration the log accepts (a too-small column would stop every read model)', async () => {

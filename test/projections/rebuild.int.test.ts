@@ -173,6 +173,35 @@ for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
       });
     }
 
+    it('swaps in while events keep coming, the live projector applying each at once (it does not wait for a pause in traffic)', async () => {
+      await appendWorkload(db.store, 4);
+      const projector = new Projector({ knex: db.knex, bus: new InProcessBus(db.store, new MemoryCheckpointStore()) });
+      await projector.start();
+      let writing = true;
+      let appended = 0;
+      const writer = (async () => {
+        while (writing) {
+          const stream = `task-${newId()}`;
+          const { events } = await db.store.append(stream, [createEvent({ type: 'TaskSubmitted', stream, tenant: 'acme', actor: { kind: 'system', id: 't' }, data: { steps: [] } })]);
+          appended++;
+          // Wait until the live projector has applied it: it is always at the head of the log.
+          const applied = projector.applied.wait(events[0].position);
+          if (projector.applied.highest >= events[0].position) applied.cancel();
+          else await applied.promise;
+        }
+      })();
+      try {
+        while (appended < 3) await new Promise((r) => setTimeout(r, 10));
+        const rebuilt = await rebuildProjection({ knex: db.knex, store: db.store }, 'tasks');
+        expect(rebuilt.tables).to.deep.equal(['rm_tasks', 'rm_task_steps']);
+      } finally {
+        writing = false;
+        await writer;
+        await projector.stop();
+      }
+      expect(await db.knex('rm_tasks').count({ n: '*' }).first()).to.deep.equal({ n: 4 + appended });
+    });
+
     it('names an unknown projection as a validation error', async () => {
       const err = await rebuildProjection({ knex: db.knex, store: db.store }, 'nope').catch((e) => e);
       expect(err).to.be.instanceOf(OpenMcpError);

@@ -1,5 +1,5 @@
 import { context } from '@opentelemetry/api';
-import { Kafka, logLevel, type Consumer, type KafkaConfig } from 'kafkajs';
+import { Kafka, logLevel, type Admin, type Consumer, type KafkaConfig } from 'kafkajs';
 import { startConsumeSpans } from '../../telemetry/kafka-trace-headers';
 import type { RecordedEvent } from '../../core/envelope';
 import type { Bus, BusConsumer, BusHandler, ConsumeOptions } from '../port';
@@ -38,6 +38,7 @@ export class KafkaBus implements Bus {
   readonly topic: string;
   private readonly kafka: Kafka;
   private readonly consumers = new Set<Consumer>();
+  private admin?: Promise<Admin>;
 
   constructor(private readonly options: KafkaBusOptions) {
     this.topic = options.topic ?? eventsTopic();
@@ -104,9 +105,48 @@ export class KafkaBus implements Bus {
     };
   }
 
+  /**
+   * Messages on the topic that `group` has not handled yet: per partition, the end offset minus
+   * the group's committed offset (or the partition's start, where it has committed none). This is
+   * the group's lag whichever member holds which partition, and a partition held up shows in it
+   * while the others go on (a watermark of positions applied hides it: partitions apply out of
+   * global order).
+   * @example await bus.pending('openmcp-projector') // 3
+   */
+  async pending(group: string): Promise<number> {
+    const admin = await this.connectedAdmin();
+    const [ends, groups] = await Promise.all([admin.fetchTopicOffsets(this.topic), admin.fetchOffsets({ groupId: group, topics: [this.topic] })]);
+    const committed = new Map((groups.find((t) => t.topic === this.topic)?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
+    let pending = 0;
+    for (const p of ends) {
+      // Where the group resumes: its committed offset, or the start of the partition when it has
+      // none or the retention deleted past it (this bus's groups start at the beginning).
+      const from = Math.max(committed.get(p.partition) ?? -1, Number(p.low));
+      pending += Math.max(0, Number(p.high) - from);
+    }
+    return pending;
+  }
+
+  private connectedAdmin(): Promise<Admin> {
+    if (!this.admin) {
+      const admin = this.kafka.admin();
+      // A failed connect is not kept: the next call (the next scrape) tries again.
+      this.admin = admin.connect().then(
+        () => admin,
+        (err: unknown) => {
+          this.admin = undefined;
+          throw err;
+        },
+      );
+    }
+    return this.admin;
+  }
+
   async close(): Promise<void> {
     const all = [...this.consumers];
     this.consumers.clear();
-    await Promise.all(all.map((c) => c.disconnect()));
+    const admin = this.admin;
+    this.admin = undefined;
+    await Promise.all([...all.map((c) => c.disconnect()), admin?.then((a) => a.disconnect(), () => undefined)]);
   }
 }
