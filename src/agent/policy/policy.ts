@@ -78,7 +78,16 @@ export const AgentPolicySchema = z.strictObject({
       budgets: z.record(z.string(), z.number().int().min(0)).default({}),
     })
     .default({ allow: ['*'], deny: [], budgets: {} }),
-  contracts: z.array(ContractRuleSchema).default([]),
+  contracts: z
+    .array(ContractRuleSchema)
+    .default([])
+    // Two rules for one contract: only the first would ever apply, silently.
+    .superRefine((rules, ctx) => {
+      rules.forEach((r, j) => {
+        const first = rules.findIndex((o) => o.chainId === r.chainId && o.address === r.address);
+        if (first < j) ctx.addIssue({ code: 'custom', path: [j], message: `names the same contract as contracts.${first} (chain ${r.chainId}, ${r.address}): put its methods in one rule` });
+      });
+    }),
   native: z
     .strictObject({
       maxValueWei: decimal.optional(),
@@ -97,7 +106,19 @@ export const AgentPolicySchema = z.strictObject({
 export type AgentPolicy = z.infer<typeof AgentPolicySchema>;
 export type AgentPolicyInput = z.input<typeof AgentPolicySchema>;
 
-export const PolicyFileSchema = z.strictObject({ policies: z.array(AgentPolicySchema).default([]) });
+export const PolicyFileSchema = z.strictObject({
+  policies: z
+    .array(AgentPolicySchema)
+    .default([])
+    // Entries are never merged and the first match wins: a second entry for the same tenant and
+    // agent (say, a stricter one appended later) would be silently ignored.
+    .superRefine((entries, ctx) => {
+      entries.forEach((e, i) => {
+        const first = entries.findIndex((o) => o.tenant === e.tenant && o.agent === e.agent);
+        if (first < i) ctx.addIssue({ code: 'custom', path: [i], message: `has the same tenant and agent as policies.${first} (${e.tenant}/${e.agent}): entries are not merged, so write one` });
+      });
+    }),
+});
 export type PolicyFile = z.infer<typeof PolicyFileSchema>;
 
 /**
