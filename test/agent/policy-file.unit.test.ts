@@ -54,6 +54,11 @@ describe('policy file: refused at load when it is ambiguous or empty', () => {
     });
   }
 
+  it('a budget keyed by a pattern is refused (it budgeted only a tool literally named examples__*: the others had none)', () => {
+    expect(() => parsePolicy({ policies: [{ tenant: 'acme', tools: { budgets: { 'examples__*': 2 } } }] })).to.throw(ConfigError, /policies\.0\.tools\.budgets\.examples__\*: .*exact tool name/);
+    expect(resolvePolicy(parsePolicy({ policies: [{ tenant: 'acme', tools: { budgets: { examples__echo: 2 } } }] }), 'acme').tools.budgets).to.deep.equal({ examples__echo: 2 });
+  });
+
   it('an explicit empty list still loads (no entries: the default)', () => {
     const path = join(dir, 'explicit.yaml');
     writeFileSync(path, 'policies: []\n');

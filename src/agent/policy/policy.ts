@@ -74,8 +74,16 @@ export const AgentPolicySchema = z.strictObject({
       /** Tool names or globs (`examples__*`, `*`). */
       allow: z.array(z.string().min(1).max(200)).default(['*']),
       deny: z.array(z.string().min(1).max(200)).default([]),
-      /** Most calls of a tool within one task. */
-      budgets: z.record(z.string(), z.number().int().min(0)).default({}),
+      /** Most calls of a tool within one task, by its exact name (not a pattern). */
+      budgets: z
+        .record(z.string(), z.number().int().min(0))
+        .default({})
+        // A pattern here would budget only a tool of that literal name, leaving the tools it seems to cover unbounded.
+        .superRefine((budgets, ctx) => {
+          for (const k of Object.keys(budgets)) {
+            if (k.includes('*')) ctx.addIssue({ code: 'custom', path: [k], message: 'a budget is per exact tool name (<server>__<tool>), not a pattern: list each tool' });
+          }
+        }),
     })
     .default({ allow: ['*'], deny: [], budgets: {} }),
   contracts: z
