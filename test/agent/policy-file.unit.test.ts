@@ -59,6 +59,14 @@ describe('policy file: refused at load when it is ambiguous or empty', () => {
     expect(resolvePolicy(parsePolicy({ policies: [{ tenant: 'acme', tools: { budgets: { examples__echo: 2 } } }] }), 'acme').tools.budgets).to.deep.equal({ examples__echo: 2 });
   });
 
+  it('a wei amount written as a bare YAML number too large to be exact is refused, saying to quote it', () => {
+    const path = join(dir, 'unquoted.yaml');
+    writeFileSync(path, 'policies:\n  - tenant: acme\n    native: { maxValueWei: 1000000000000000000 }\n');
+    expect(() => loadPolicyFile(path)).to.throw(ConfigError, /policies\.0\.native\.maxValueWei: .*write it as a decimal string \("1000000000000000000"\)/);
+    writeFileSync(path, 'policies:\n  - tenant: acme\n    native: { maxValueWei: "1000000000000000000" }\n');
+    expect(loadPolicyFile(path).policies[0].native.maxValueWei).to.equal('1000000000000000000');
+  });
+
   it('an explicit empty list still loads (no entries: the default)', () => {
     const path = join(dir, 'explicit.yaml');
     writeFileSync(path, 'policies: []\n');

@@ -3,7 +3,12 @@ import { ADDRESS_PATTERN } from '../../core/address';
 import { canonicalMethodKey } from './method-key';
 
 const decimal = z
-  .union([z.string(), z.number().int().min(0)])
+  .union([z.string(), z.number()])
+  // A bare YAML/JSON number past 2^53 was rounded by the parser: the limit would not be the one written.
+  .refine((v) => typeof v !== 'number' || Math.abs(v) <= Number.MAX_SAFE_INTEGER, {
+    message: 'this number is too large to be read exactly (above 2^53): write it as a decimal string ("1000000000000000000")',
+    abort: true,
+  })
   .transform((v) => String(v))
   .refine((v) => /^\d{1,78}$/.test(v), 'a non-negative integer (decimal string)');
 
