@@ -97,7 +97,7 @@ describe('agent runtime: money protections (Hardhat, SqlSpendLedger)', function 
     const runtime = new AgentRuntime(deps, { model: 'fake-model', stepTimeoutMs: 20_000, worker: `w-${opened.length}`, leaseMs: 1_500, ...opts }, new MemoryCheckpointStore());
     await runtime.start();
     opened.push({ runtime, store });
-    return { store, runtime, approvals: new ApprovalsService({ store, catalog }) };
+    return { store: deps.store, runtime, approvals: new ApprovalsService({ store: deps.store, catalog }) };
   }
 
   const tokenPolicy = (tenant: string, rule: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
@@ -131,6 +131,24 @@ describe('agent runtime: money protections (Hardhat, SqlSpendLedger)', function 
     expect(ofType(events, 'TransactionSubmitted')).to.have.length(2);
     expect(errorOf(events)?.code).to.equal('APPROVAL_REJECTED');
     expect((await fx.balanceOf(R)) - before).to.equal(1000n);
+  });
+
+  it('a transaction held for approval is not sent once a restart brings a policy that denies the tool (it was: a resumed step skipped the tool rules)', async () => {
+    const rule = { maxAmount: '1000', approvalAbove: '10' };
+    const a = await start(tokenPolicy('m31', rule));
+    const R = addr(0xa9);
+    const before = await fx.balanceOf(R);
+    const id = await submitTask(a.store, 'm31', { steps: [transferStep(R, '50')] });
+    const held = await waitForTask(a.store, id, (x) => ofType(x, 'ApprovalRequested').length > 0 || ended(x));
+    await a.runtime.stop();
+    // The operator's emergency stop: the same contract rules, but the tool is denied.
+    const b = await start(tokenPolicy('m31', rule, { tools: { deny: ['chain__send_transaction'] } }), {}, { store: a.store });
+    await b.approvals.decide({ tenant: 'm31', actor: user, taskId: id, proposalHash: hashOf(ofType(held, 'ApprovalRequested')[0]), decision: 'approve' });
+    const events = await waitForTask(a.store, id, ended);
+    expect(ofType(events, 'TransactionSubmitted'), 'nothing signed').to.have.length(0);
+    expect(errorOf(events)).to.include({ code: 'POLICY_DENIED' });
+    expect(ofType(events, 'PolicyEvaluated').map((e) => (e.data as { rule: string }).rule)).to.include('tools.deny');
+    expect((await fx.balanceOf(R)) - before).to.equal(0n);
   });
 
   it('the daily cap is checked again when sending: of two approved tasks of 600 under a cap of 1000, one is sent', async () => {

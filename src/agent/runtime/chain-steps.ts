@@ -8,7 +8,7 @@ import { functionFacts, resolveFunction, type FunctionFacts } from '../../web3/c
 import type { ContractHandle } from '../../web3/chain-registry';
 import { amountOf, matchMethodRule } from '../policy/method-rule';
 import { AgentError } from '../errors';
-import { evaluateContractRead, evaluateTransaction, findContract, type PolicyDecision } from '../policy/evaluate-policy';
+import { evaluateContractRead, evaluateToolCall, evaluateTransaction, findContract, type PolicyDecision } from '../policy/evaluate-policy';
 import type { AgentPolicy } from '../policy/policy';
 import { proposalHash, type Proposal } from '../policy/proposal';
 import { CacheSpendLedger, utcDay, type SpendLedger } from '../policy/spend-ledger';
@@ -18,7 +18,7 @@ import { withLock } from '../../cache/with-lock';
 import { errorCodeOf, WrongExpectedRevisionError } from '../../core/errors';
 import { newId } from '../../core/ids';
 import type { AgentRuntimeDependencies, AgentRuntimeOptions } from './runtime-deps';
-import type { TaskView } from './task-view';
+import { callsOf, type TaskView } from './task-view';
 import type { StepSpec } from './step-spec';
 import { RunInterrupted } from './run-interrupted';
 
@@ -118,8 +118,22 @@ function denied(d: PolicyDecision): AgentError {
   return new AgentError('POLICY_DENIED', `policy rule ${d.rule}: ${d.reason}`, { details: { rule: d.rule } });
 }
 
+/**
+ * The tool rules again. They were checked when the step started, but a step resumed after a
+ * restart (a transaction held for approval) may now run under another policy: nothing new is read
+ * or signed unless it still allows the tool (denying chain__send_transaction is an operator's
+ * emergency stop). Unchanged, the decision is the one recorded already and is not recorded again.
+ */
+async function assertToolAllowed(ctx: ChainStepContext, s: StepSpec): Promise<void> {
+  const d = evaluateToolCall(ctx.policy, { tool: s.tool, callsInTask: callsOf(ctx.view(), s.tool, s.stepId) });
+  if (d.decision === 'allow') return;
+  await ctx.recordPolicy(s.stepId, 'tool', s.tool, d);
+  throw denied(d);
+}
+
 /** chain__read_contract: allowlisted contracts only (deny by default), then eth_call. */
 export async function runChainRead(ctx: ChainStepContext, s: StepSpec): Promise<unknown> {
+  await assertToolAllowed(ctx, s);
   const chainId = chainIdOf(ctx, s.args.chainId);
   const to = addressOf(ctx, chainId, s.args.contract);
   const target = stepFunction(ctx, chainId, to, s.args.method);
@@ -162,6 +176,7 @@ export async function runChainTransaction(ctx: ChainStepContext, s: StepSpec): P
   const recorded = view.txs.get(s.stepId);
   if (recorded?.rejected) throw new Web3Error('TX_REJECTED', recorded.rejected.message);
   if (recorded?.submitted) return confirm(ctx, s, recorded.submitted, findHashOf(view, s.stepId));
+  await assertToolAllowed(ctx, s);
 
   const waiting = [...view.approvalRequests.entries()].find(([, r]) => r.stepId === s.stepId);
   let proposal: Proposal;
