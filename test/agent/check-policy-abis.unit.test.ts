@@ -46,6 +46,12 @@ describe('assertPolicyFitsChains: method rules the configured ABIs make unsafe o
     expect(refused({ pause: { amountArg: 0 } })).to.match(/amountArg 0 is not a parameter of function pause\(\)/);
   });
 
+  it('refuses a name key and a signature key for one function (the signature rule applied: a cap under the name was silently ignored)', () => {
+    expect(refused({ transfer: { amountArg: 1, maxAmount: '10' }, 'transfer(address to, uint256 value)': {} })).to.equal(
+      'POLICY_FILE: policies.0.contracts.0.methods.transfer: names the same function of Vault as the key transfer(address,uint256), whose rule is the one that applies: keep one',
+    );
+  });
+
   it('does not check what nothing can be sent to: functions the ABI lacks, selectors, unconfigured contracts or chains', () => {
     check({ mint: { amountArg: 5 }, 'withdraw(address)': { amountArg: 'x' } });
     // A selector is no key a proposal is matched by (a name or a signature), so it governs no function.

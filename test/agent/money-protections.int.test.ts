@@ -11,6 +11,7 @@ import type { Knex } from 'knex';
 import { catalog } from '../../events';
 import type { RecordedEvent } from '../../src/core/envelope';
 import type { EventStore } from '../../src/eventstore/port';
+import { WrongExpectedRevisionError } from '../../src/core/errors';
 import { AgentRuntime } from '../../src/agent/runtime/agent-runtime';
 import type { AgentRuntimeOptions, AgentRuntimeDependencies } from '../../src/agent/runtime/runtime-deps';
 import { ApprovalsService } from '../../src/agent/approvals-service';
@@ -96,7 +97,7 @@ describe('agent runtime: money protections (Hardhat, SqlSpendLedger)', function 
     const runtime = new AgentRuntime(deps, { model: 'fake-model', stepTimeoutMs: 20_000, worker: `w-${opened.length}`, leaseMs: 1_500, ...opts }, new MemoryCheckpointStore());
     await runtime.start();
     opened.push({ runtime, store });
-    return { store, runtime, approvals: new ApprovalsService({ store, catalog }) };
+    return { store: deps.store, runtime, approvals: new ApprovalsService({ store: deps.store, catalog }) };
   }
 
   const tokenPolicy = (tenant: string, rule: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
@@ -130,6 +131,24 @@ describe('agent runtime: money protections (Hardhat, SqlSpendLedger)', function 
     expect(ofType(events, 'TransactionSubmitted')).to.have.length(2);
     expect(errorOf(events)?.code).to.equal('APPROVAL_REJECTED');
     expect((await fx.balanceOf(R)) - before).to.equal(1000n);
+  });
+
+  it('a transaction held for approval is not sent once a restart brings a policy that denies the tool (it was: a resumed step skipped the tool rules)', async () => {
+    const rule = { maxAmount: '1000', approvalAbove: '10' };
+    const a = await start(tokenPolicy('m31', rule));
+    const R = addr(0xa9);
+    const before = await fx.balanceOf(R);
+    const id = await submitTask(a.store, 'm31', { steps: [transferStep(R, '50')] });
+    const held = await waitForTask(a.store, id, (x) => ofType(x, 'ApprovalRequested').length > 0 || ended(x));
+    await a.runtime.stop();
+    // The operator's emergency stop: the same contract rules, but the tool is denied.
+    const b = await start(tokenPolicy('m31', rule, { tools: { deny: ['chain__send_transaction'] } }), {}, { store: a.store });
+    await b.approvals.decide({ tenant: 'm31', actor: user, taskId: id, proposalHash: hashOf(ofType(held, 'ApprovalRequested')[0]), decision: 'approve' });
+    const events = await waitForTask(a.store, id, ended);
+    expect(ofType(events, 'TransactionSubmitted'), 'nothing signed').to.have.length(0);
+    expect(errorOf(events)).to.include({ code: 'POLICY_DENIED' });
+    expect(ofType(events, 'PolicyEvaluated').map((e) => (e.data as { rule: string }).rule)).to.include('tools.deny');
+    expect((await fx.balanceOf(R)) - before).to.equal(0n);
   });
 
   it('the daily cap is checked again when sending: of two approved tasks of 600 under a cap of 1000, one is sent', async () => {
@@ -325,11 +344,11 @@ describe('agent runtime: money protections (Hardhat, SqlSpendLedger)', function 
     expect((await fx.balanceOf(R)) - before, 'paid once').to.equal(35n);
   });
 
-  it('booking the spend fails after the transaction is recorded: recorded as never sent (TransactionRejected), nothing charged, the retry pays once', async () => {
+  it('booking the spend fails: the signed transaction is not recorded nor sent, nothing stays charged, the retry pays once', async () => {
     const R = addr(0xf9);
     const tenant = 'm29';
     let failures = 0;
-    /** The ledger's database fails its first addition (after TransactionSubmitted, before the broadcast). */
+    /** The ledger's database fails its first addition (once signed, before it is recorded and broadcast). */
     const flaky = Object.assign(Object.create(ledger) as typeof ledger, {
       add: async (...a: Parameters<typeof ledger.add>) => {
         if (failures++ === 0) throw new Error('database connection lost (test)');
@@ -340,14 +359,31 @@ describe('agent runtime: money protections (Hardhat, SqlSpendLedger)', function 
     const { store } = await start(tokenPolicy(tenant, { maxAmount: '1000', dailyCap: '1000' }), {}, { ledger: flaky });
     const before = await fx.balanceOf(R);
     const events = await waitForTask(store, await submitTask(store, tenant, { instruction: `pay 45 DEMO to ${R}` }), ended, 60_000);
-    const submitted = ofType(events, 'TransactionSubmitted');
-    expect(submitted, 'the first attempt and the retry').to.have.length(2);
-    const rejected = ofType(events, 'TransactionRejected');
-    expect(rejected.map((e) => (e.data as { txHash: string }).txHash), 'the first is recorded as never sent').to.deep.equal([(submitted[0].data as { txHash: string }).txHash]);
-    expect((rejected[0].data as { error: { message: string } }).error.message).to.match(/database connection lost/);
+    expect(ofType(events, 'TransactionSubmitted'), 'only the retry is recorded').to.have.length(1);
+    expect(ofType(events, 'TransactionRejected')).to.have.length(0);
+    const failed = ofType(events, 'TaskStepFailed').map((e) => (e.data as { error: { message: string } }).error.message);
+    expect(failed).to.have.length(1);
+    expect(failed[0]).to.match(/database connection lost/);
     expect(lastType(events)).to.equal('TaskCompleted');
     expect((await fx.balanceOf(R)) - before, 'paid once').to.equal(45n);
     expect(await ledger.spent(tenant, '*', meter(), utcDay(new Date())), 'charged once').to.equal(45n);
+  });
+
+  it('recording a booked transaction certainly fails (a conflict every time): nothing is sent and its charge is taken back', async () => {
+    const R = addr(0xfb);
+    const tenant = 'm30';
+    let failures = 0;
+    const { store } = await start(tokenPolicy(tenant, { maxAmount: '1000', dailyCap: '1000' }), {}, {});
+    const inner = store.append.bind(store);
+    /** A conflict on the first TransactionSubmitted every time (another writer keeps moving the stream): never written. */
+    store.append = async (...a: Parameters<typeof inner>) => {
+      if (a[1].some((e) => e.type === 'TransactionSubmitted') && failures++ < 20) throw new WrongExpectedRevisionError(a[0], 'test', 'moved');
+      return inner(...a);
+    };
+    const events = await waitForTask(store, await submitTask(store, tenant, { steps: [transferStep(R, '55')] }), ended, 60_000);
+    expect(failures, 'the record was refused').to.be.greaterThan(0);
+    expect(ofType(events, 'TransactionSubmitted')).to.have.length(0);
+    expect(await ledger.spent(tenant, '*', meter(), utcDay(new Date())), 'taken back').to.equal(0n);
   });
 
   for (const [mode, n] of [['drop', 2], ['internal-error', 3]] as const) it(`a broadcast whose answer was lost (${mode}: maybe sent) stays charged and is not sent again by the model`, async () => {

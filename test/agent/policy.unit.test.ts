@@ -226,3 +226,42 @@ describe('evaluateTransaction: a method or tool named like an Object.prototype m
     expect(evaluateToolCall(p, { tool: 'toString', callsInTask: 5 }).decision).to.equal('allow');
   });
 });
+
+describe('evaluateTransaction: no limit is ever passed (property over random policies and proposals)', () => {
+  const TOKEN = '0x1111111111111111111111111111111111111111';
+  const opt = <T>(a: fc.Arbitrary<T>) => fc.option(a, { nil: undefined });
+  const big = fc.bigInt({ min: 0n, max: 2n ** 256n - 1n });
+  const small = fc.bigInt({ min: 0n, max: 2000n });
+  const limit = opt(fc.oneof(small, big).map(String));
+
+  it('allow means within every cap and under every approval threshold; approval means within every cap', () => {
+    fc.assert(
+      fc.property(
+        fc.record({ maxValueWei: limit, dailyCapWei: limit, approvalAboveWei: limit, maxGasLimit: limit, maxAmount: limit, dailyCap: limit, approvalAbove: limit }),
+        fc.record({ value: fc.oneof(small, big), gas: fc.oneof(small, big), amount: fc.oneof(small, big), nativeSpent: fc.oneof(small, big), methodSpent: fc.oneof(small, big) }),
+        fc.constantFrom((a: string) => a, (a: string) => a.toUpperCase().replace('0X', '0x')),
+        (l, x, caseOf) => {
+          const defined = <T extends Record<string, unknown>>(o: T) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+          const p = AgentPolicySchema.parse({
+            tenant: 'acme',
+            native: defined({ maxValueWei: l.maxValueWei, dailyCapWei: l.dailyCapWei, approvalAboveWei: l.approvalAboveWei }),
+            ...defined({ maxGasLimit: l.maxGasLimit }),
+            contracts: [{ chainId: 1, address: caseOf(TOKEN), methods: { 'transfer(address,uint256)': { amountArg: 'amount', ...defined({ maxAmount: l.maxAmount, dailyCap: l.dailyCap, approvalAbove: l.approvalAbove }) } } }],
+          });
+          const proposal: Proposal = { chainId: 1, to: caseOf(TOKEN), method: 'transfer', signature: 'transfer(address,uint256)', args: [TOKEN, x.amount.toString()], value: x.value.toString(), gas: x.gas.toString() };
+          const d = evaluateTransaction(p, { proposal, fn: { inputs: ['to', 'amount'], overloads: ['transfer(address,uint256)'] }, nativeSpentToday: x.nativeSpent, methodSpentToday: x.methodSpent });
+          const le = (v: bigint, cap?: string) => cap === undefined || v <= BigInt(cap);
+          const withinCaps =
+            le(x.gas, l.maxGasLimit) &&
+            le(x.value, l.maxValueWei) &&
+            (x.value === 0n || le(x.nativeSpent + x.value, l.dailyCapWei)) &&
+            le(x.amount, l.maxAmount) &&
+            le(x.methodSpent + x.amount, l.dailyCap);
+          const underThresholds = le(x.value, l.approvalAboveWei) && le(x.amount, l.approvalAbove);
+          expect(d.decision, d.reason).to.equal(!withinCaps ? 'deny' : underThresholds ? 'allow' : 'require_approval');
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+});

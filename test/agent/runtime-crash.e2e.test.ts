@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import type { EventStore } from '../../src/eventstore/port';
 import { openSqlEventStore } from '../../src/eventstore/sql';
+import { openKnex } from '../../src/db/knex';
 import { verifyOutputSignature } from '../../src/agent/runtime/output-signature';
 import { startOpenAiFake, type ChatRequest, type FakeReply, type OpenAiFake } from '../support/openai-fake/openai-fake';
 import { AGENT_WALLET, AGENT_WALLET_KEY, ended, ofType, startChainFixture, submitTask, waitForTask, type ChainFixture } from './support/agent-fixture';
@@ -27,9 +28,9 @@ describe('agent runtime: SIGKILL mid-transaction, restart in a new process', fun
   let dbPath: string;
   const children: ChildProcess[] = [];
 
-  function startChild(): Promise<ChildProcess> {
+  function startChild(env: Record<string, string> = {}): Promise<ChildProcess> {
     const child = spawn(process.execPath, ['--require', require.resolve('tsx/cjs'), join(__dirname, 'support', 'runtime-child.ts')], {
-      env: { ...process.env, OMC_DB: dbPath, OMC_RPC: fx.chain.rpcUrl, OMC_CHAIN_ID: String(fx.chain.chainId), OMC_TOKEN: fx.token, OMC_LLM: fake.baseURL, OMC_WALLET_KEY: AGENT_WALLET_KEY, OMC_RUNTIME_KEY: RUNTIME_KEY },
+      env: { ...process.env, ...env, OMC_DB: dbPath, OMC_RPC: fx.chain.rpcUrl, OMC_CHAIN_ID: String(fx.chain.chainId), OMC_TOKEN: fx.token, OMC_LLM: fake.baseURL, OMC_WALLET_KEY: AGENT_WALLET_KEY, OMC_RUNTIME_KEY: RUNTIME_KEY },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     children.push(child);
@@ -47,8 +48,17 @@ describe('agent runtime: SIGKILL mid-transaction, restart in a new process', fun
     dbPath = join(fx.dir, 'crash.db');
     store = await openSqlEventStore(`sqlite:${dbPath}`);
   });
+  async function killChildren(): Promise<void> {
+    for (const c of children) {
+      if (c.exitCode !== null || c.signalCode !== null) continue;
+      const exited = new Promise((r) => c.once('exit', r));
+      c.kill('SIGKILL');
+      await exited;
+    }
+  }
+
   after(async () => {
-    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    await killChildren();
     await store?.close();
     await fake?.close();
     await fx?.close();
@@ -83,5 +93,29 @@ describe('agent runtime: SIGKILL mid-transaction, restart in a new process', fun
     expect(fake.requests.length - asked).to.equal(1);
     const workers = new Set(events.filter((e) => e.actor.kind === 'agent').map((e) => e.actor.id));
     expect(workers.size).to.equal(2);
+  });
+
+  it('a crash right after the transaction is recorded: the resumed step sends it, and it counts against the daily cap', async () => {
+    await killChildren(); // the first test's runtime
+    const tenant = 'crash-after-record';
+    const balance = await fx.balanceOf(RECIPIENT);
+    const first = await startChild({ OMC_DIE_AFTER: 'TransactionSubmitted' });
+    const died = new Promise((r) => first.once('exit', r));
+    const id = await submitTask(store, tenant, { instruction: 'Send 70 DEMO to the treasury' });
+    await died;
+    await startChild();
+    const events = await waitForTask(store, id, ended, 60_000);
+    expect(ofType(events, 'TaskCompleted'), JSON.stringify(ofType(events, 'TaskFailed')[0]?.data)).to.have.length(1);
+    expect(ofType(events, 'TransactionSubmitted')).to.have.length(1);
+    expect(await fx.balanceOf(RECIPIENT)).to.equal(balance + 70n);
+    const knex = await openKnex(`sqlite:${dbPath}`);
+    try {
+      const rows: { amount: string }[] = await knex('agent_spend').where({ tenant, meter: `method:${fx.chain.chainId}:${fx.token.toLowerCase()}:transfer` });
+      // Before: 0. It had been recorded, then the process died before booking it, and the resumed
+      // step only awaited (re-broadcast) the recorded transaction: sent, never counted.
+      expect(rows.reduce((n, r) => n + BigInt(r.amount), 0n), 'charged to the daily cap').to.equal(70n);
+    } finally {
+      await knex.destroy();
+    }
   });
 });

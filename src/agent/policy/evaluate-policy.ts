@@ -43,9 +43,9 @@ export function approvalQuorum(policy: AgentPolicy, method: MethodRule): Approva
   return { required: method.approvals ?? policy.approvals ?? 1, selfApproval: method.selfApproval ?? policy.selfApproval ?? true };
 }
 
-/** `*` matches any run of characters; everything else is literal. */
+/** `*` matches any run of characters (line breaks too: a deny pattern must not miss a name for one); everything else is literal. */
 export function globMatch(pattern: string, name: string): boolean {
-  const re = new RegExp(`^${pattern.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+  const re = new RegExp(`^${pattern.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`, 's');
   return re.test(name);
 }
 

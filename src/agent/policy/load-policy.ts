@@ -13,7 +13,7 @@ export function parsePolicy(doc: unknown, source = 'POLICY_FILE'): PolicyFile {
   return parsed.data;
 }
 
-/** Read POLICY_FILE (JSON or YAML by extension). No file = no entries (DEFAULT_POLICY everywhere). */
+/** Read POLICY_FILE (JSON or YAML by extension). No file = no entries (DEFAULT_POLICY everywhere); an empty file is refused. */
 export function loadPolicyFile(path: string | undefined): PolicyFile {
   if (!path) return { policies: [] };
   let text: string;
@@ -27,6 +27,11 @@ export function loadPolicyFile(path: string | undefined): PolicyFile {
     doc = /\.ya?ml$/i.test(path) ? parseYaml(text) : JSON.parse(text);
   } catch (err) {
     throw new ConfigError(`POLICY_FILE: ${path} is not valid JSON/YAML: ${(err as Error).message}`, { variable: 'POLICY_FILE' });
+  }
+  // A file that is there but says nothing (empty, only comments) is a mistake, not "no policy":
+  // it would apply the default, which allows every tool.
+  if (doc === null || doc === undefined) {
+    throw new ConfigError(`POLICY_FILE ${path} has no policies document (it is empty or only comments); write \`policies: []\` for none, or unset POLICY_FILE`, { variable: 'POLICY_FILE' });
   }
   return parsePolicy(doc, `POLICY_FILE ${path}`);
 }

@@ -3,7 +3,12 @@ import { ADDRESS_PATTERN } from '../../core/address';
 import { canonicalMethodKey } from './method-key';
 
 const decimal = z
-  .union([z.string(), z.number().int().min(0)])
+  .union([z.string(), z.number()])
+  // A bare YAML/JSON number past 2^53 was rounded by the parser: the limit would not be the one written.
+  .refine((v) => typeof v !== 'number' || Math.abs(v) <= Number.MAX_SAFE_INTEGER, {
+    message: 'this number is too large to be read exactly (above 2^53): write it as a decimal string ("1000000000000000000")',
+    abort: true,
+  })
   .transform((v) => String(v))
   .refine((v) => /^\d{1,78}$/.test(v), 'a non-negative integer (decimal string)');
 
@@ -74,11 +79,28 @@ export const AgentPolicySchema = z.strictObject({
       /** Tool names or globs (`examples__*`, `*`). */
       allow: z.array(z.string().min(1).max(200)).default(['*']),
       deny: z.array(z.string().min(1).max(200)).default([]),
-      /** Most calls of a tool within one task. */
-      budgets: z.record(z.string(), z.number().int().min(0)).default({}),
+      /** Most calls of a tool within one task, by its exact name (not a pattern). */
+      budgets: z
+        .record(z.string(), z.number().int().min(0))
+        .default({})
+        // A pattern here would budget only a tool of that literal name, leaving the tools it seems to cover unbounded.
+        .superRefine((budgets, ctx) => {
+          for (const k of Object.keys(budgets)) {
+            if (k.includes('*')) ctx.addIssue({ code: 'custom', path: [k], message: 'a budget is per exact tool name (<server>__<tool>), not a pattern: list each tool' });
+          }
+        }),
     })
     .default({ allow: ['*'], deny: [], budgets: {} }),
-  contracts: z.array(ContractRuleSchema).default([]),
+  contracts: z
+    .array(ContractRuleSchema)
+    .default([])
+    // Two rules for one contract: only the first would ever apply, silently.
+    .superRefine((rules, ctx) => {
+      rules.forEach((r, j) => {
+        const first = rules.findIndex((o) => o.chainId === r.chainId && o.address === r.address);
+        if (first < j) ctx.addIssue({ code: 'custom', path: [j], message: `names the same contract as contracts.${first} (chain ${r.chainId}, ${r.address}): put its methods in one rule` });
+      });
+    }),
   native: z
     .strictObject({
       maxValueWei: decimal.optional(),
@@ -97,7 +119,19 @@ export const AgentPolicySchema = z.strictObject({
 export type AgentPolicy = z.infer<typeof AgentPolicySchema>;
 export type AgentPolicyInput = z.input<typeof AgentPolicySchema>;
 
-export const PolicyFileSchema = z.strictObject({ policies: z.array(AgentPolicySchema).default([]) });
+export const PolicyFileSchema = z.strictObject({
+  policies: z
+    .array(AgentPolicySchema)
+    .default([])
+    // Entries are never merged and the first match wins: a second entry for the same tenant and
+    // agent (say, a stricter one appended later) would be silently ignored.
+    .superRefine((entries, ctx) => {
+      entries.forEach((e, i) => {
+        const first = entries.findIndex((o) => o.tenant === e.tenant && o.agent === e.agent);
+        if (first < i) ctx.addIssue({ code: 'custom', path: [i], message: `has the same tenant and agent as policies.${first} (${e.tenant}/${e.agent}): entries are not merged, so write one` });
+      });
+    }),
+});
 export type PolicyFile = z.infer<typeof PolicyFileSchema>;
 
 /**

@@ -8,18 +8,19 @@ import { functionFacts, resolveFunction, type FunctionFacts } from '../../web3/c
 import type { ContractHandle } from '../../web3/chain-registry';
 import { amountOf, matchMethodRule } from '../policy/method-rule';
 import { AgentError } from '../errors';
-import { evaluateContractRead, evaluateTransaction, findContract, type PolicyDecision } from '../policy/evaluate-policy';
+import { evaluateContractRead, evaluateToolCall, evaluateTransaction, findContract, type PolicyDecision } from '../policy/evaluate-policy';
 import type { AgentPolicy } from '../policy/policy';
 import { proposalHash, type Proposal } from '../policy/proposal';
 import { CacheSpendLedger, utcDay, type SpendLedger } from '../policy/spend-ledger';
 import { MemoryCache } from '../../cache/memory';
 import type { Cache } from '../../cache/port';
 import { withLock } from '../../cache/with-lock';
-import { errorCodeOf } from '../../core/errors';
+import { errorCodeOf, WrongExpectedRevisionError } from '../../core/errors';
 import { newId } from '../../core/ids';
 import type { AgentRuntimeDependencies, AgentRuntimeOptions } from './runtime-deps';
-import type { TaskView } from './task-view';
+import { callsOf, type TaskView } from './task-view';
 import type { StepSpec } from './step-spec';
+import { RunInterrupted } from './run-interrupted';
 
 export type ChainStepContext = {
   deps: AgentRuntimeDependencies;
@@ -117,8 +118,22 @@ function denied(d: PolicyDecision): AgentError {
   return new AgentError('POLICY_DENIED', `policy rule ${d.rule}: ${d.reason}`, { details: { rule: d.rule } });
 }
 
+/**
+ * The tool rules again. They were checked when the step started, but a step resumed after a
+ * restart (a transaction held for approval) may now run under another policy: nothing new is read
+ * or signed unless it still allows the tool (denying chain__send_transaction is an operator's
+ * emergency stop). Unchanged, the decision is the one recorded already and is not recorded again.
+ */
+async function assertToolAllowed(ctx: ChainStepContext, s: StepSpec): Promise<void> {
+  const d = evaluateToolCall(ctx.policy, { tool: s.tool, callsInTask: callsOf(ctx.view(), s.tool, s.stepId) });
+  if (d.decision === 'allow') return;
+  await ctx.recordPolicy(s.stepId, 'tool', s.tool, d);
+  throw denied(d);
+}
+
 /** chain__read_contract: allowlisted contracts only (deny by default), then eth_call. */
 export async function runChainRead(ctx: ChainStepContext, s: StepSpec): Promise<unknown> {
+  await assertToolAllowed(ctx, s);
   const chainId = chainIdOf(ctx, s.args.chainId);
   const to = addressOf(ctx, chainId, s.args.contract);
   const target = stepFunction(ctx, chainId, to, s.args.method);
@@ -161,6 +176,7 @@ export async function runChainTransaction(ctx: ChainStepContext, s: StepSpec): P
   const recorded = view.txs.get(s.stepId);
   if (recorded?.rejected) throw new Web3Error('TX_REJECTED', recorded.rejected.message);
   if (recorded?.submitted) return confirm(ctx, s, recorded.submitted, findHashOf(view, s.stepId));
+  await assertToolAllowed(ctx, s);
 
   const waiting = [...view.approvalRequests.entries()].find(([, r]) => r.stepId === s.stepId);
   let proposal: Proposal;
@@ -237,11 +253,12 @@ export async function runChainTransaction(ctx: ChainStepContext, s: StepSpec): P
   const lockKey = `agent:spend-lock:${view.tenant}:${agent}`;
   const busy = () => new AgentError('POLICY_DENIED', `spend lock ${lockKey} stayed busy: the transaction is not sent`);
   const lost = () => new AgentError('POLICY_DENIED', `spend lock ${lockKey} was lost (not renewed for too long: the cache unreachable, or the process stalled): the transaction is not sent`);
-  // Recorded (TransactionSubmitted) and booked: from then on the transaction may be out.
+  // Booked (charged) and recorded (TransactionSubmitted): from then on the transaction may be out.
   let booked: SignedTransaction | undefined;
-  // Recorded but not yet booked: what of the caps was charged so far, to take back if booking fails.
-  let submitted: SignedTransaction | undefined;
+  // What of the caps was charged so far, to take back if the transaction is certainly never sent.
   const charged = { native: 0n, method: 0n };
+  // Whether the TransactionSubmitted append was tried: if it failed, it may still have been written.
+  let recording = false;
   // Set once a recorded transaction is known never to have been broadcast: from then on no
   // failure (of the clean-up below, a cancel, a stop) may lead to awaiting it, which re-broadcasts.
   let neverSent: unknown;
@@ -254,10 +271,35 @@ export async function runChainTransaction(ctx: ChainStepContext, s: StepSpec): P
         await ctx.recordPolicy(s.stepId, 'transaction', s.tool, now, hash);
         throw denied(now);
       }
+      // Taken back (best effort: left charged is too much, never too little).
+      const release = async () => {
+        const back = (meter: string, amount: bigint) =>
+          ledger.release(view.tenant, agent, meter, day, amount).catch((releaseErr: Error) => ctx.deps.logger?.warn({ taskId: view.taskId, stepId: s.stepId, meter, err: releaseErr.message }, 'spend of a transaction never sent not taken back: it stays charged for the day'));
+        if (charged.native > 0n) await back(m.native, charged.native);
+        if (m.method && charged.method > 0n) await back(m.method.meter, charged.method);
+      };
       try {
         return await signAndSend(reg, nonces, proposal, async (tx) => {
           // Renewed while the nonce was awaited and the transaction signed; it must still be ours to book.
           await spendLock.check();
+          // Charged before it is recorded: once recorded it may go out (now, or from a resumed
+          // step, which awaits the recorded transaction and re-broadcasts it without running this
+          // again), so a crash between recording and charging would let it be sent uncounted. A
+          // crash between charging and recording leaves it charged but never sent: too much,
+          // never too little.
+          if (BigInt(proposal.value) > 0n) {
+            await ledger.add(view.tenant, agent, m.native, day, BigInt(proposal.value));
+            charged.native = BigInt(proposal.value);
+          }
+          if (m.method) {
+            await ledger.add(view.tenant, agent, m.method.meter, day, m.method.amount);
+            charged.method = m.method.amount;
+          }
+          // Still ours after booking (a slow database while the cache was unreachable): else another
+          // holder may have checked the caps without this charge. Not recorded yet, so if lost it is
+          // never sent.
+          await spendLock.check();
+          recording = true;
           await ctx.append('TransactionSubmitted', {
             stepId: s.stepId,
             chainId: tx.chainId,
@@ -271,46 +313,33 @@ export async function runChainTransaction(ctx: ChainStepContext, s: StepSpec): P
             gasLimit: tx.gasLimit,
             rawTransaction: tx.rawTransaction,
           });
-          submitted = tx;
-          // Counted once recorded, before the broadcast: a crash after this point resumes by
-          // re-broadcasting the recorded transaction (never re-running this step), so the spend is real.
-          if (BigInt(proposal.value) > 0n) {
-            await ledger.add(view.tenant, agent, m.native, day, BigInt(proposal.value));
-            charged.native = BigInt(proposal.value);
-          }
-          if (m.method) {
-            await ledger.add(view.tenant, agent, m.method.meter, day, m.method.amount);
-            charged.method = m.method.amount;
-          }
-          // Still ours after booking (a slow database while the cache was unreachable): else another
-          // holder may have checked the caps without this charge. Not booked yet, so if lost it is
-          // recorded as never sent, like a refusal.
-          await spendLock.check();
           booked = tx;
         }, resolved.fn);
       } catch (err) {
+        if (!booked) {
+          // Not recorded, so never broadcast (signAndSend broadcasts only what was recorded). The
+          // charge is taken back unless the record may have been written all the same (an event
+          // store error; a conflict or an interrupted run write nothing): a resumed step would
+          // then send it, and it must stay counted.
+          if (!recording || err instanceof RunInterrupted || err instanceof WrongExpectedRevisionError) await release();
+          else ctx.deps.logger?.warn({ taskId: view.taskId, stepId: s.stepId, err: (err as Error).message }, 'recording a signed transaction failed and may have been written: its spend stays charged for the day');
+          throw err;
+        }
         // Certainly never sent (the node refused it, or the nonce lock was lost before the
         // broadcast): it must not eat the caps. Recorded first, then taken back: a crash in
         // between leaves it charged (too much, never too little), and a resumed step finds the
         // refusal instead of broadcasting the recorded bytes again.
-        // Recorded but booking failed (the ledger's database): the broadcast comes only after
-        // booking, so it was never sent either; the log says so instead of leaving it open.
-        const unsent = booked ? (notSent(err) ? booked : undefined) : submitted;
-        if (unsent) {
+        if (notSent(err)) {
           neverSent = err;
           const error = { code: errorCodeOf(err), message: (err as Error).message?.slice(0, 4000) ?? String(err) };
           // If this append fails the step still fails with `err` (and stays charged): a resumed
           // step finds the transaction recorded without an outcome and awaits it, but nothing
           // here may broadcast it.
-          await ctx.append('TransactionRejected', { stepId: s.stepId, chainId: unsent.chainId, txHash: unsent.txHash, error }).catch((appendErr: Error) => {
-            ctx.deps.logger?.warn({ taskId: view.taskId, stepId: s.stepId, txHash: unsent.txHash, err: appendErr.message }, 'transaction never sent, but its refusal could not be recorded');
+          await ctx.append('TransactionRejected', { stepId: s.stepId, chainId: booked.chainId, txHash: booked.txHash, error }).catch((appendErr: Error) => {
+            ctx.deps.logger?.warn({ taskId: view.taskId, stepId: s.stepId, txHash: booked!.txHash, err: appendErr.message }, 'transaction never sent, but its refusal could not be recorded');
             throw err;
           });
-          // Taking the charge back is best effort: left charged is too much, never too little.
-          const release = (meter: string, amount: bigint) =>
-            ledger.release(view.tenant, agent, meter, day, amount).catch((releaseErr: Error) => ctx.deps.logger?.warn({ taskId: view.taskId, stepId: s.stepId, meter, err: releaseErr.message }, 'spend of a transaction never sent not taken back: it stays charged for the day'));
-          if (charged.native > 0n) await release(m.native, charged.native);
-          if (m.method && charged.method > 0n) await release(m.method.meter, charged.method);
+          await release();
         }
         throw err;
       }

@@ -13,6 +13,7 @@ import { evaluateToolCall, type PolicyDecision } from '../policy/evaluate-policy
 import type { AgentPolicy } from '../policy/policy';
 import { READ_CONTRACT_TOOL, SEND_TRANSACTION_TOOL, chainTools, isChainToolName } from './chain-tools';
 import { runChainRead, runChainTransaction } from './chain-steps';
+import { RunInterrupted } from './run-interrupted';
 import { boundToolText } from './bound-tool-text';
 import { inferenceRecord } from './inference-record';
 import { INFERENCE_RESPONSE_JSON_MAX } from '../../../events/agent.events';
@@ -37,12 +38,7 @@ const RUNNER_TYPES = new Set([
 /** How a run returns: the task is finished (by anyone), the run was stopped (resume later), or another worker holds its lease (retry at `heldUntil`). */
 export type RunOutcome = 'ended' | 'interrupted' | 'held';
 
-/** Why a run stops without writing: the runtime stopped (it resumes later), the task was cancelled, or another runner owns it. */
-export class RunInterrupted extends Error {
-  constructor(readonly why: 'stopped' | 'cancelled' | 'taken-over' | 'ended') {
-    super(`task run interrupted: ${why}`);
-  }
-}
+export { RunInterrupted };
 
 export type { StepSpec };
 

@@ -1,12 +1,14 @@
 /**
  * A runtime in its own process, for the crash test: configured by environment, killed with
- * SIGKILL by the test. Chain tools only (no gateway tools).
+ * SIGKILL by the test, or by itself right after appending an event of type OMC_DIE_AFTER.
+ * Chain tools only (no gateway tools); daily totals in the event store's SQLite file (SqlSpendLedger).
  */
 import { catalog } from '../../../events';
 import { openSqlEventStore } from '../../../src/eventstore/sql';
 import { AgentRuntime } from '../../../src/agent/runtime/agent-runtime';
 import { OpenAiLlmClient } from '../../../src/agent/llm/openai-client';
-import { parsePolicy } from '../../../src/agent/policy';
+import { parsePolicy, SqlSpendLedger } from '../../../src/agent/policy';
+import { openKnex } from '../../../src/db/knex';
 import { MemoryCache } from '../../../src/cache/memory';
 import { NonceManager } from '../../../src/web3/nonce-manager';
 import { ChainRegistry } from '../../../src/web3/chain-registry';
@@ -18,6 +20,16 @@ async function main(): Promise<void> {
   const env = process.env;
   const chainId = Number(env.OMC_CHAIN_ID);
   const store = await openSqlEventStore(`sqlite:${env.OMC_DB}`, { pollIntervalMs: 50 });
+  const dieAfter = env.OMC_DIE_AFTER;
+  if (dieAfter) {
+    // A crash at an exact point: the event is durable, nothing after it runs.
+    const append = store.append.bind(store);
+    store.append = async (...a: Parameters<typeof append>) => {
+      const r = await append(...a);
+      if (a[1].some((e) => e.type === dieAfter)) process.kill(process.pid, 'SIGKILL');
+      return r;
+    };
+  }
   const chains = await ChainRegistry.open(
     parseChains({ chains: [{ chainId, rpcUrl: env.OMC_RPC, wallet: { type: 'key', privateKey: env.OMC_WALLET_KEY }, contracts: [{ name: 'DemoToken', address: env.OMC_TOKEN, abi: loadDemoTokenArtifact().abi }] }] }, process.cwd()),
   );
@@ -30,7 +42,8 @@ async function main(): Promise<void> {
       cache: new MemoryCache(),
       chains,
       nonces: new NonceManager(),
-      policy: parsePolicy({ policies: [{ tenant: 'acme', tools: { allow: ['chain__*'] }, contracts: [{ chainId, address: env.OMC_TOKEN!, methods: { transfer: { amountArg: 1, maxAmount: '1000' } } }] }] }),
+      ledger: new SqlSpendLedger(await openKnex(`sqlite:${env.OMC_DB}`)),
+      policy: parsePolicy({ policies: [{ tenant: '*', tools: { allow: ['chain__*'] }, contracts: [{ chainId, address: env.OMC_TOKEN!, methods: { transfer: { amountArg: 1, maxAmount: '1000', dailyCap: '100000' } } }] }] }),
       privateKey: env.OMC_RUNTIME_KEY as Hex,
     },
     { model: 'fake-model', worker: `child-${process.pid}`, stepTimeoutMs: 20_000, leaseMs: 1_500 },

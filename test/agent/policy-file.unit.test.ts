@@ -1,0 +1,93 @@
+/**
+ * A policy file that cannot say what its author meant is refused at load, naming the fault,
+ * rather than applying something else: two entries for one tenant and agent, two rules for one
+ * contract, an empty file. And tool patterns match every tool name they cover.
+ */
+import { expect } from 'chai';
+import fc from 'fast-check';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError } from '../../src/core/errors';
+import { evaluateToolCall, globMatch, loadPolicyFile, parsePolicy, resolvePolicy, AgentPolicySchema } from '../../src/agent/policy';
+
+const TOKEN = '0x1111111111111111111111111111111111111111';
+
+describe('policy file: refused at load when it is ambiguous or empty', () => {
+  let dir: string;
+  before(() => (dir = mkdtempSync(join(tmpdir(), 'policy-file-'))));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('two entries for one tenant and agent are refused, naming both (the second, stricter one was silently ignored)', () => {
+    const doc = { policies: [{ tenant: 'acme', tools: { allow: ['*'] } }, { tenant: 'acme', agent: '*', tools: { deny: ['files__delete'] } }] };
+    expect(() => parsePolicy(doc)).to.throw(ConfigError, /policies\.1: .*same tenant and agent as policies\.0 \(acme\/\*\)/);
+    // Different agents of one tenant are distinct entries.
+    expect(resolvePolicy(parsePolicy({ policies: [{ tenant: 'acme' }, { tenant: 'acme', agent: 'bot', approvalRequired: true }] }), 'acme', 'bot').approvalRequired).to.equal(true);
+  });
+
+  it('two rules for one contract of an entry are refused (the second was silently ignored), whatever the address case', () => {
+    const doc = {
+      policies: [
+        {
+          tenant: 'acme',
+          contracts: [
+            { chainId: 1, address: TOKEN, methods: { transfer: { amountArg: 1, maxAmount: '10' } } },
+            { chainId: 1, address: TOKEN.toUpperCase().replace('0X', '0x'), methods: { transfer: { amountArg: 1, maxAmount: '1' } } },
+          ],
+        },
+      ],
+    };
+    expect(() => parsePolicy(doc)).to.throw(ConfigError, /policies\.0\.contracts\.1: .*same contract as contracts\.0/);
+    // The same address on another chain is another contract.
+    expect(() => parsePolicy({ policies: [{ tenant: 'acme', contracts: [{ chainId: 1, address: TOKEN }, { chainId: 2, address: TOKEN }] }] })).to.not.throw();
+  });
+
+  for (const [what, text, ext] of [
+    ['an empty YAML file', '', 'yaml'],
+    ['a YAML file of comments only', '# policies: to be written\n', 'yml'],
+    ['a JSON null', 'null', 'json'],
+  ] as const) {
+    it(`${what} is refused (it applied the default: every tool allowed)`, () => {
+      const path = join(dir, `p-${ext}-${text.length}.${ext}`);
+      writeFileSync(path, text);
+      expect(() => loadPolicyFile(path)).to.throw(ConfigError, /POLICY_FILE .* has no policies document/);
+    });
+  }
+
+  it('a budget keyed by a pattern is refused (it budgeted only a tool literally named examples__*: the others had none)', () => {
+    expect(() => parsePolicy({ policies: [{ tenant: 'acme', tools: { budgets: { 'examples__*': 2 } } }] })).to.throw(ConfigError, /policies\.0\.tools\.budgets\.examples__\*: .*exact tool name/);
+    expect(resolvePolicy(parsePolicy({ policies: [{ tenant: 'acme', tools: { budgets: { examples__echo: 2 } } }] }), 'acme').tools.budgets).to.deep.equal({ examples__echo: 2 });
+  });
+
+  it('a wei amount written as a bare YAML number too large to be exact is refused, saying to quote it', () => {
+    const path = join(dir, 'unquoted.yaml');
+    writeFileSync(path, 'policies:\n  - tenant: acme\n    native: { maxValueWei: 1000000000000000000 }\n');
+    expect(() => loadPolicyFile(path)).to.throw(ConfigError, /policies\.0\.native\.maxValueWei: .*write it as a decimal string \("1000000000000000000"\)/);
+    writeFileSync(path, 'policies:\n  - tenant: acme\n    native: { maxValueWei: "1000000000000000000" }\n');
+    expect(loadPolicyFile(path).policies[0].native.maxValueWei).to.equal('1000000000000000000');
+  });
+
+  it('an explicit empty list still loads (no entries: the default)', () => {
+    const path = join(dir, 'explicit.yaml');
+    writeFileSync(path, 'policies: []\n');
+    expect(loadPolicyFile(path)).to.deep.equal({ policies: [] });
+  });
+});
+
+describe('tool patterns', () => {
+  it('a pattern with * matches every name it covers, line breaks included (property)', () => {
+    const part = fc.string({ unit: fc.constantFrom('a', '_', '.', '\n', '\r', '\u2028', '(', '$', '*') });
+    fc.assert(
+      fc.property(part, part, part, (pre, mid, post) => {
+        fc.pre(!pre.includes('*') && !post.includes('*'));
+        expect(globMatch(`${pre}*${post}`, `${pre}${mid}${post}`)).to.equal(true);
+        expect(globMatch('*', mid)).to.equal(true);
+      }),
+    );
+  });
+
+  it('a deny pattern stops a tool whose name has a line break (it was let through by a literal allow)', () => {
+    const p = AgentPolicySchema.parse({ tenant: 'acme', tools: { allow: ['files__read\nall'], deny: ['files__*'] } });
+    expect(evaluateToolCall(p, { tool: 'files__read\nall', callsInTask: 0 })).to.include({ decision: 'deny', rule: 'tools.deny' });
+  });
+});
