@@ -95,7 +95,7 @@ describe('configuration', () => {
     expect(printed({ PORT: '70000' })).to.contain('PORT="70000": expected number to be <=65535');
     expect(printed({ OPENMCP_ADMIN_KEY: 'short' })).to.contain('OPENMCP_ADMIN_KEY=(hidden): expected a random key, and this one is shorter than 32 characters; generate one with');
     expect(printed({ DATABASE_URL: 'postgres://x/y' })).to.contain('expected sqlite:<path> or mysql://<user>:<password>@<host>:<port>/<database>');
-    for (const env of [{ LOG_LEVEL: 'loud' }, { PORT: 'eighty' }, { BATCH_MAX_EVENTS: '0' }, { OPENMCP_EXAMPLES: 'no' }]) {
+    for (const env of [{ LOG_LEVEL: 'loud' }, { PORT: 'eighty' }, { BATCH_MAX_EVENTS: '0' }, { OPENMCP_EXAMPLES: 'no' }] as Record<string, string>[]) {
       expect(printed(env), JSON.stringify(env)).to.not.match(/expected (Invalid|Too)/);
     }
   });
