@@ -58,7 +58,7 @@ export const ConfigSchema = z.object({
     .string()
     .superRefine((v, ctx) => {
       const weak = adminKeyWeakness(v);
-      if (weak) ctx.addIssue({ code: 'custom', message: `${weak}; ${ADMIN_KEY_ADVICE}` });
+      if (weak) ctx.addIssue({ code: 'custom', message: `a random key, and this one is ${weak}; ${ADMIN_KEY_ADVICE}` });
     })
     .optional(),
   OPENMCP_EXAMPLES: onOff.default('on'),
@@ -67,7 +67,8 @@ export const ConfigSchema = z.object({
 
   DATABASE_URL: z
     .string()
-    .refine((v) => /^(sqlite:|mysql:\/\/|mariadb:\/\/)/.test(v), 'sqlite:<path> or mysql://user:pass@host:port/db')
+    // Placeholders in <>: a literal user:pass@ would be masked as credentials when printed (mysql://***@…).
+    .refine((v) => /^(sqlite:|mysql:\/\/|mariadb:\/\/)/.test(v), 'sqlite:<path> or mysql://<user>:<password>@<host>:<port>/<database>')
     .optional(),
   /** SQLite commits: `full` = fsynced before acknowledged (survives power loss); `normal` = WAL without per-commit fsync (survives a process crash, not an OS crash). */
   SQLITE_SYNCHRONOUS: z.enum(['full', 'normal']).default('full'),
@@ -180,6 +181,15 @@ function readConfigFile(path: string): Record<string, unknown> {
 }
 
 /**
+ * What a setting expects, from an issue's message: ours name it ("a URL (redis, rediss)"); zod's
+ * own say it after a prefix ("Invalid option: expected one of …", "Too big: expected number to be
+ * <=65535"), which after our "expected" read "expected Invalid option: expected one of …".
+ */
+function expectation(message: string): string {
+  return message.replace(/^(?:Invalid (?:input|option)|Too (?:big|small)): expected /, '');
+}
+
+/**
  * Read the configuration. Empty strings count as unset. A bad value throws a ConfigError whose
  * message names the variable and what it expects, so start-up stops with a clear line.
  * @example loadConfig({ PORT: '9000' }).PORT === 9000
@@ -198,7 +208,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     const issue = parsed.error.issues[0];
     const variable = String(issue.path[0]);
     const shown = variable.match(/KEY|SECRET|PASSWORD/) ? '(hidden)' : JSON.stringify(raw[variable]);
-    throw new ConfigError(`Invalid configuration: ${variable}=${shown}: expected ${issue.message}`, { variable });
+    throw new ConfigError(`Invalid configuration: ${variable}=${shown}: expected ${expectation(issue.message)}`, { variable });
   }
   const c = parsed.data;
   if (c.ANCHOR_CONTRACT && !c.CHAIN_RPC_URL) {

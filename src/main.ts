@@ -415,6 +415,10 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
       url = await app.listen({ host: config.HOST, port: config.PORT }).catch((err: NodeJS.ErrnoException) => {
         // Said plainly, not as a stack trace: another gateway (or anything else) holds the port.
         if (err.code === 'EADDRINUSE') throw new ConfigError(`PORT: ${config.HOST}:${config.PORT} is already in use: set PORT (or HOST) to a free address`, { variable: 'PORT' });
+        if (err.code === 'EACCES') throw new ConfigError(`PORT: ${config.HOST}:${config.PORT} needs privileges this process lacks: set PORT above 1023`, { variable: 'PORT' });
+        if (err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN' || err.code === 'EADDRNOTAVAIL') {
+          throw new ConfigError(`HOST: ${config.HOST} is not an address of this machine (${err.code}): set HOST to one of its addresses, e.g. 127.0.0.1, or 0.0.0.0 for all of them`, { variable: 'HOST' });
+        }
         throw err;
       });
       print(`OpenMCP-Chain listening on ${url} (dashboard: ${url}/ui, API docs: ${url}/docs, MCP: ${url}/mcp)`);

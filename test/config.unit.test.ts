@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gatewayOptionsFrom } from '../src/app/gateway';
 import { loadConfig, trustProxyOption } from '../src/config';
+import { fatalErrorText } from '../src/cli/fatal-error-text';
 import { ConfigError } from '../src/core/errors';
 
 describe('configuration', () => {
@@ -80,6 +81,24 @@ describe('configuration', () => {
       expect(() => loadConfig(env, '/x')).to.throw(ConfigError, re);
     });
   }
+
+  it('says plainly what a setting expects, as `openmcp start` prints it (was "expected Invalid option: expected …", "expected shorter than 32 characters", "mysql://***@…")', () => {
+    const printed = (env: Record<string, string>) => {
+      try {
+        loadConfig(env, '/x');
+      } catch (e) {
+        return fatalErrorText(e);
+      }
+      return expect.fail('should throw');
+    };
+    expect(printed({ LOG_LEVEL: 'loud' })).to.contain('LOG_LEVEL="loud": expected one of "fatal"|');
+    expect(printed({ PORT: '70000' })).to.contain('PORT="70000": expected number to be <=65535');
+    expect(printed({ OPENMCP_ADMIN_KEY: 'short' })).to.contain('OPENMCP_ADMIN_KEY=(hidden): expected a random key, and this one is shorter than 32 characters; generate one with');
+    expect(printed({ DATABASE_URL: 'postgres://x/y' })).to.contain('expected sqlite:<path> or mysql://<user>:<password>@<host>:<port>/<database>');
+    for (const env of [{ LOG_LEVEL: 'loud' }, { PORT: 'eighty' }, { BATCH_MAX_EVENTS: '0' }, { OPENMCP_EXAMPLES: 'no' }] as Record<string, string>[]) {
+      expect(printed(env), JSON.stringify(env)).to.not.match(/expected (Invalid|Too)/);
+    }
+  });
 
   it('never echoes a secret value in the message', () => {
     try {

@@ -104,7 +104,19 @@ function rpcOption(): Option {
   return new Option('--rpc <url>', 'chain JSON-RPC URL').default(defaultRpc(), 'CHAIN_RPC_URL, else the local chain on CHAIN_PORT');
 }
 
+/**
+ * `openmcp events tail | head`: once the reader has gone, a write fails with EPIPE, which Node
+ * raises as an unhandled 'error' with a stack trace. End quietly instead, as Unix tools do.
+ */
+function endQuietlyWhenStdoutCloses(): void {
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
+}
+
 if (require.main === module || process.argv[1]?.endsWith('bin/openmcp')) {
+  endQuietlyWhenStdoutCloses();
   buildCli()
     .parseAsync(process.argv)
     .catch((err) => {

@@ -134,6 +134,8 @@ export async function runToolsSearch(client: OpenMcpClient, query: string, o: { 
       for (const t of items) out(JSON.stringify(t));
       return 0;
     }
+    // An empty table said nothing: not whether the words matched nothing or no server is there.
+    if (items.length === 0) return out(`no tool matches "${query}" (openmcp mcp servers list shows the servers registered for your tenant)`), 0;
     // `name` is what a client calls: `<server>__<tool>`, or its host-safe alias when LLM hosts would
     // refuse that (docs/architecture.md). An alias does not say which upstream tool it stands for.
     const upstreamName = (t: (typeof items)[number]) => (t.tool !== undefined && t.name !== `${t.server}__${t.tool}` ? t.tool : '');

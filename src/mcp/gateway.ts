@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { catalog as eventCatalog } from '../../events';
 import { limitsOf, McpServerLimitsSchema } from '../../events/mcp.events';
 import { createEvent, parseStream, type Actor, type PendingEvent } from '../core/envelope';
-import { NotFoundError, ValidationError, redactUrl } from '../core/errors';
+import { NotFoundError, OpenMcpError, ValidationError, redactUrl } from '../core/errors';
 import { newId } from '../core/ids';
 import type { Clock } from '../core/clock';
 import type { Cache } from '../cache/port';
@@ -310,9 +310,21 @@ export class McpGateway {
     return this.catalog.listServers(tenant);
   }
 
-  /** Remove a server the tenant owns. NotFoundError when it does not own one with that id. `correlationId`: the request's id, as for registerServer. */
+  /**
+   * Remove a server the tenant owns. NotFoundError when it does not own one with that id; FORBIDDEN
+   * for a shared one (tenant `*`), which every tenant lists but the configuration owns.
+   * `correlationId`: the request's id, as for registerServer.
+   */
   async removeServer(tenant: string, id: string, actor: Actor, correlationId?: string): Promise<void> {
     const s = this.catalog.server(id);
+    if (s && s.tenant === SHARED_TENANT && tenant !== SHARED_TENANT) {
+      // Not a 404: the caller sees it in its list, and "not found" left it wondering why.
+      throw new OpenMcpError(
+        'FORBIDDEN',
+        `MCP server ${s.name} is shared by every tenant: it comes from the gateway's configuration (MCP_SERVERS_FILE, or OPENMCP_EXAMPLES for the bundled examples) and is removed there, not over the API`,
+        { status: 403, details: { field: 'id' } },
+      );
+    }
     if (!s || s.tenant !== tenant) throw new NotFoundError('MCP server', id);
     await this.record(id, tenant, 'McpServerRemoved', { name: s.name }, actor, correlationId);
     await this.detach(id);

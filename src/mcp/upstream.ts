@@ -316,7 +316,11 @@ export class Upstream {
     if (err instanceof StreamableHTTPError || err instanceof SseError) {
       return typeof code === 'number' && code > 0 ? `the upstream answered HTTP ${code}` : 'the upstream could not be reached';
     }
-    return redactUrlsIn(err instanceof Error ? err.message : String(err));
+    const text = err instanceof Error ? err.message : String(err);
+    // undici says only "fetch failed"; why (a refused connection, a name that does not resolve,
+    // a certificate) is in its cause, which holds the address and no response body.
+    const cause = (err as { cause?: { message?: unknown } }).cause;
+    return redactUrlsIn(text === 'fetch failed' && typeof cause?.message === 'string' ? `${text}: ${cause.message}` : text);
   }
 
   private async drop(client: Client): Promise<void> {

@@ -4,6 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ADDRESS_PATTERN } from '../core/address';
 import { ConfigError } from '../core/errors';
+import { hasKey } from '../core/has-key';
 
 const address = z.string().regex(ADDRESS_PATTERN, 'a 0x-prefixed 20-byte address');
 
@@ -75,7 +76,7 @@ export function parseChains(doc: unknown, baseDir: string, source = '(inline)'):
   });
 }
 
-/** Read CHAINS_FILE (JSON or YAML). Unset = no chains (web3 tools are not offered). */
+/** Read CHAINS_FILE (JSON or YAML). Unset = no chains (web3 tools are not offered); set, it must list them (`chains: []` for none). */
 export function loadChainsFile(path: string | undefined): ResolvedChain[] {
   if (!path) return [];
   let text: string;
@@ -90,5 +91,8 @@ export function loadChainsFile(path: string | undefined): ResolvedChain[] {
   } catch (err) {
     fail(path, `not valid JSON/YAML: ${(err as Error).message}`);
   }
+  // Set but saying nothing (empty, only comments, `{}`): read as "no chains", the start went on
+  // and the first transfer failed CHAIN_NOT_CONFIGURED while CHAINS_FILE was set.
+  if (!hasKey(doc, 'chains')) fail(path, 'has no `chains` list (an empty file?): list the chains the agent may use (docs/agent.md), or unset CHAINS_FILE');
   return parseChains(doc, dirname(path), path);
 }

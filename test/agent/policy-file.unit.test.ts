@@ -50,7 +50,7 @@ describe('policy file: refused at load when it is ambiguous or empty', () => {
     it(`${what} is refused (it applied the default: every tool allowed)`, () => {
       const path = join(dir, `p-${ext}-${text.length}.${ext}`);
       writeFileSync(path, text);
-      expect(() => loadPolicyFile(path)).to.throw(ConfigError, /POLICY_FILE .* has no policies document/);
+      expect(() => loadPolicyFile(path)).to.throw(ConfigError, /POLICY_FILE .*: has no `policies` list/);
     });
   }
 

@@ -190,6 +190,21 @@ describe('REST /v1/mcp-servers and /v1/tools (real McpGateway, real HTTP MCP ups
     expect((await h.call({ method: 'DELETE', url: '/v1/mcp-servers/..%2F..', auth: k.operator })).statusCode).to.equal(400);
   });
 
+  it('DELETE of a shared server (tenant *, from the configuration): 403 saying where it comes from (was 404 "not found" for a server the list shows)', async () => {
+    const shared = await gw.registerServer({ tenant: '*', actor: { kind: 'system', id: 'test' }, name: 'sharedx', transport: 'http', url: upstream.url });
+    try {
+      const listed = (await h.call({ method: 'GET', url: '/v1/mcp-servers', auth: k.admin })).json().items as { id: string }[];
+      expect(listed.map((x) => x.id)).to.include(shared.id);
+      const res = await h.call({ method: 'DELETE', url: `/v1/mcp-servers/${shared.id}`, auth: k.admin });
+      expect(res.statusCode, res.body).to.equal(403);
+      expect(res.json()).to.include({ code: 'FORBIDDEN', field: 'id' });
+      expect(res.json().detail).to.equal('MCP server sharedx is shared by every tenant: it comes from the gateway\'s configuration (MCP_SERVERS_FILE, or OPENMCP_EXAMPLES for the bundled examples) and is removed there, not over the API');
+      expect(gw.listServers('acme').map((x) => x.id)).to.include(shared.id);
+    } finally {
+      await gw.removeServer('*', shared.id, { kind: 'system', id: 'test' });
+    }
+  });
+
   it("DELETE records McpServerRemoved with the request id as its correlationId, as POST does (docs/errors.md)", async () => {
     const res = await h.call({ method: 'POST', url: '/v1/mcp-servers', auth: k.admin, payload: { name: 'traced', transport: 'http', url: upstream.url }, headers: { 'x-request-id': 'req-add-1' } });
     expect(res.statusCode, res.body).to.equal(201);

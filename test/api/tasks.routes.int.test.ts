@@ -69,11 +69,12 @@ describe('REST /v1/tasks', () => {
       });
     }
 
-    it('400 for a float in step arguments (hashing needs safe integers), nothing appended', async () => {
+    it('400 for a float in step arguments (hashing needs safe integers) naming the field (was "$.data.steps[0]…", no field), nothing appended', async () => {
       const before = await h.store.headPosition();
-      const res = await submit(k.agent, { steps: [{ tool: 'x__y', arguments: { n: 1.5 } }] });
+      const res = await submit(k.agent, { steps: [{ tool: 'x__y', arguments: { n: 1 } }, { tool: 'x__y', arguments: { deep: [{ ok: 2 }, { n: 1.5 }] } }] });
       expect(res.statusCode).to.equal(400);
-      expect(res.json().code).to.equal('VALIDATION_FAILED');
+      expect(res.json()).to.include({ code: 'VALIDATION_FAILED', field: 'body.steps.1.arguments.deep.1.n' });
+      expect(res.json().detail).to.equal('body.steps.1.arguments.deep.1.n: numbers must be safe integers (use a string for 1.5)');
       expect(await h.store.headPosition()).to.equal(before);
     });
 

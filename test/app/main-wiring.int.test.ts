@@ -232,6 +232,20 @@ describe('src/main.ts wiring: error counts, lease store choice, /readyz redactio
     }
   });
 
+  it('a HOST that is not an address of this machine: CONFIG_INVALID naming HOST (was "openmcp: ENOTFOUND: getaddrinfo ENOTFOUND …")', async () => {
+    for (const host of ['203.0.113.7', 'no-such-host.invalid']) {
+      const dir = mkdtempSync(join(tmpdir(), 'omc-wiring-'));
+      dirs.push(dir);
+      const config = loadConfig({ DATA_DIR: dir, LOG_LEVEL: 'silent', OPENMCP_EXAMPLES: 'off', HOST: host, PORT: String(await freePort()), CHAIN_RPC_URL: chain.rpcUrl, ANCHOR_CONTRACT: chain.contractAddress, ANCHORER_PRIVATE_KEY: chain.anchorerPrivateKey });
+      const err = await startOpenMcp(config, { print: () => {} }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err, host).to.have.property('code', 'CONFIG_INVALID');
+      expect((err as Error).message, host).to.match(new RegExp(`^HOST: ${host.replace(/\./g, '\\.')} is not an address of this machine \\((EADDRNOTAVAIL|ENOTFOUND|EAI_AGAIN)\\): set HOST`));
+    }
+  });
+
   it('names the LLM endpoint in /readyz without its credentials', async () => {
     const a = await start({ OPENMCP_ROLES: 'api', OPENAI_BASE_URL: 'http://llm-user:s3cret-pass@127.0.0.1:9/v1?api_key=sk-live-123' });
     const res = await a.app.inject({ url: '/readyz' });

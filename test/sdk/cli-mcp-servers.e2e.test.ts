@@ -96,6 +96,10 @@ describe('CLI: openmcp mcp servers add|list|remove and mcp tools search (real ga
     expect(lines.map((l) => JSON.parse(l).name)).to.include('remote__echo');
 
     lines = [];
+    expect(await runToolsSearch(as('viewer'), 'zqxj', {}, out)).to.equal(0);
+    expect(lines, 'an empty table said nothing').to.deep.equal(['no tool matches "zqxj" (openmcp mcp servers list shows the servers registered for your tenant)']);
+
+    lines = [];
     expect(await runMcpServersRemove(as('operator'), id, out)).to.equal(0);
     expect(lines).to.deep.equal([`removed ${id}`]);
     lines = [];

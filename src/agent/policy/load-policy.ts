@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError } from '../../core/errors';
+import { hasKey } from '../../core/has-key';
 import { PolicyFileSchema, type PolicyFile } from './policy';
 
 /** Parse a policy document (already read): `{ policies: [...] }`. Throws ConfigError naming the field. */
@@ -28,10 +29,9 @@ export function loadPolicyFile(path: string | undefined): PolicyFile {
   } catch (err) {
     throw new ConfigError(`POLICY_FILE: ${path} is not valid JSON/YAML: ${(err as Error).message}`, { variable: 'POLICY_FILE' });
   }
-  // A file that is there but says nothing (empty, only comments) is a mistake, not "no policy":
-  // it would apply the default, which allows every tool.
-  if (doc === null || doc === undefined) {
-    throw new ConfigError(`POLICY_FILE ${path} has no policies document (it is empty or only comments); write \`policies: []\` for none, or unset POLICY_FILE`, { variable: 'POLICY_FILE' });
+  // Set but saying nothing (empty, only comments, `{}`): every task ran under the default policy.
+  if (!hasKey(doc, 'policies')) {
+    throw new ConfigError(`POLICY_FILE ${path}: has no \`policies\` list (an empty file?): write the policies (docs/policy.md), or unset POLICY_FILE for the default policy`, { variable: 'POLICY_FILE' });
   }
   return parsePolicy(doc, `POLICY_FILE ${path}`);
 }

@@ -14,7 +14,26 @@ export const SubmitTaskBody = z
   .refine((b) => b.instruction !== undefined || b.steps !== undefined, {
     message: 'a task needs an instruction or steps',
     path: ['instruction'],
+  })
+  .superRefine((b, ctx) => {
+    // The steps are hashed into TaskSubmitted, whose numbers must be safe integers: said here, the
+    // 400 names the field (body.steps.0.arguments.x); found while hashing, it named "$.data.steps[0]…".
+    for (const [i, step] of (b.steps ?? []).entries()) {
+      const at = unsafeNumberIn(step.arguments);
+      if (at) ctx.addIssue({ code: 'custom', path: ['steps', i, 'arguments', ...at.path], message: `numbers must be safe integers (use a string for ${at.value})` });
+    }
   });
+
+/** The path of the first number in `v` that is not a safe integer (a float, NaN, ±Infinity, beyond 2^53), if any. */
+function unsafeNumberIn(v: unknown, path: (string | number)[] = []): { path: (string | number)[]; value: number } | undefined {
+  if (typeof v === 'number') return Number.isSafeInteger(v) ? undefined : { path, value: v };
+  if (v === null || typeof v !== 'object') return undefined;
+  for (const [k, x] of Object.entries(v)) {
+    const found = unsafeNumberIn(x, [...path, Array.isArray(v) ? Number(k) : k]);
+    if (found) return found;
+  }
+  return undefined;
+}
 export type SubmitTaskInput = z.input<typeof SubmitTaskBody>;
 
 export const SubmitTaskResponse = z.object({ id: z.uuid(), status: TaskStatus });

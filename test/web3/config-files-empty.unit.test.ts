@@ -1,0 +1,42 @@
+import { expect } from 'chai';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadPolicyFile } from '../../src/agent/policy/load-policy';
+import { ConfigError } from '../../src/core/errors';
+import { loadChainsFile } from '../../src/web3/chains-file';
+
+// A CHAINS_FILE or POLICY_FILE that is set but empty (a file not written yet, a heredoc that went
+// wrong, only comments) was read as "no chains" / "no policies": the start went on, and the first
+// transfer failed CHAIN_NOT_CONFIGURED "no chains are configured (CHAINS_FILE)" — or every tool ran
+// under the default policy — with CHAINS_FILE / POLICY_FILE set all along.
+describe('CHAINS_FILE and POLICY_FILE: a file that says nothing stops the start', () => {
+  let dir: string;
+  before(() => (dir = mkdtempSync(join(tmpdir(), 'omc-empty-'))));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  const file = (name: string, text: string) => {
+    const p = join(dir, name);
+    writeFileSync(p, text);
+    return p;
+  };
+
+  for (const [name, text] of [['empty.yaml', ''], ['comments.yaml', '# chains to come\n'], ['empty.json', '{}'], ['other.yaml', 'policies: []\n']] as const) {
+    it(`CHAINS_FILE ${name}: CONFIG_INVALID naming CHAINS_FILE and the missing chains list`, () => {
+      const p = file(`c-${name}`, text);
+      expect(() => loadChainsFile(p)).to.throw(ConfigError, new RegExp(`^CHAINS_FILE ${p.replace(/[.]/g, '\\.')}: has no \`chains\` list`));
+    });
+  }
+
+  for (const [name, text] of [['empty.yaml', ''], ['comments.yaml', '# policies to come\n'], ['empty.json', '{}']] as const) {
+    it(`POLICY_FILE ${name}: CONFIG_INVALID naming POLICY_FILE and the missing policies list`, () => {
+      const p = file(`p-${name}`, text);
+      expect(() => loadPolicyFile(p)).to.throw(ConfigError, new RegExp(`^POLICY_FILE ${p.replace(/[.]/g, '\\.')}: has no \`policies\` list`));
+    });
+  }
+
+  it('an explicit empty list is a choice, and is kept', () => {
+    expect(loadChainsFile(file('none.yaml', 'chains: []\n'))).to.deep.equal([]);
+    expect(loadPolicyFile(file('none-p.yaml', 'policies: []\n'))).to.deep.equal({ policies: [] });
+  });
+});
