@@ -184,6 +184,37 @@ describe('task runs: resume rules, limits and policy (in-test ToolCaller, openai
     expect(tools.listed).to.equal(2);
   });
 
+  it('a run cut short by a store error (not a stop) is tried again while the worker runs, and the task ends once', async () => {
+    // A lost database connection: the task's stream unreadable once, then neither its TaskCompleted
+    // nor its TaskFailed recorded. The run gave up ('interrupted') and the task stayed open until the worker restarted.
+    const id = await submitTask(store, 'acme', { steps: [{ tool: 'kv__get', arguments: { k: 'a' } }] });
+    const stream = taskStream(id);
+    let reads = 1;
+    const appends = new Set(['TaskCompleted', 'TaskFailed']);
+    const flaky = new Proxy(store, {
+      get(target, key) {
+        if (key === 'readStream') {
+          return (name: string, o?: object) => (name === stream && reads-- > 0 ? Promise.reject(new Error('connection lost')) : target.readStream(name, o));
+        }
+        if (key === 'append') {
+          return (name: string, events: { type: string }[], o?: object) => {
+            const t = events[0]?.type;
+            if (name === stream && appends.delete(t)) return Promise.reject(new Error(`connection lost appending ${t}`));
+            return target.append(name, events as never, o);
+          };
+        }
+        const v = Reflect.get(target, key);
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    });
+    await start({}, { store: flaky });
+    const events = await waitForTask(store, id, ended);
+    expect(appends.size, 'both end events failed once').to.equal(0);
+    expect(ofType(events, 'TaskFailed')).to.have.length(0);
+    expect(ofType(events, 'TaskCompleted')).to.have.length(1);
+    expect(tools.calls.map((c) => c.name)).to.deep.equal(['kv__get']);
+  });
+
   it('stops at the per-task token budget with LLM_BUDGET_EXCEEDED', async () => {
     fake.setScript(() => ({ toolCalls: [{ name: 'kv__get', arguments: { k: String(Math.random()) } }], usage: { prompt_tokens: 60, completion_tokens: 0 } }));
     const budget = new TokenBudget(new CacheSpendLedger(new MemoryCache()), { perTask: 100 });

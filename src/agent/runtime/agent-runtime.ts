@@ -46,8 +46,10 @@ export class AgentRuntime {
   private savedAt = -1;
   private savedWhen = 0;
   private trailing?: NodeJS.Timeout;
-  /** Tasks another worker holds: when to look again. */
+  /** Tasks another worker holds, or whose run gave up on an error: when to look again. */
   private readonly held = new Map<string, NodeJS.Timeout>();
+  /** Runs in a row of a task that ended on an error, not a stop (the store unreachable): the next one waits longer. */
+  private readonly failedRuns = new Map<string, number>();
   private accepting = false;
 
   constructor(private readonly deps: AgentRuntimeDependencies, options: Partial<AgentRuntimeOptions> = {}, checkpoints?: CheckpointStore) {
@@ -100,7 +102,7 @@ export class AgentRuntime {
     await this.halt();
   }
 
-  /** Tasks another worker holds, which this one watches. */
+  /** Tasks this worker watches: held by another worker, or waiting to be tried again after a run ended on an error. */
   heldTasks(): string[] {
     return [...this.held.keys()];
   }
@@ -148,6 +150,7 @@ export class AgentRuntime {
       } else if (END_TYPES.has(e.type)) {
         this.open.delete(taskId);
         this.submittedIds.delete(taskId);
+        this.failedRuns.delete(taskId);
         clearTimeout(this.held.get(taskId));
         this.held.delete(taskId);
       } else if (e.type === 'TaskLeaseReleased' && this.held.has(taskId)) {
@@ -209,18 +212,29 @@ export class AgentRuntime {
       })
       .then((outcome) => {
         this.running.delete(taskId);
+        const failures = outcome === 'interrupted' && !controller.signal.aborted ? (this.failedRuns.get(taskId) ?? 0) + 1 : 0;
+        if (failures) this.failedRuns.set(taskId, failures);
+        else this.failedRuns.delete(taskId);
         // An interrupted task keeps holding the checkpoint back, so the next start resumes it.
         if (outcome === 'ended') this.markEnded(taskId);
         else if (outcome === 'held') this.watch(taskId, run.heldUntil);
+        // Interrupted by an error, not by a stop or a cancel (the store unreachable, its end not
+        // recorded): tried again, 1 s after the first time and doubling up to the lease time, so the
+        // task does not sit open until the worker restarts. It resumes from its events (no step twice).
+        else if (failures) this.watch(taskId, this.nowMs() + Math.min(1_000 * 2 ** (failures - 1), this.options.leaseMs));
         this.pump();
       });
     this.running.set(taskId, entry);
   }
 
-  /** Look at a task another worker holds again when its lease expires (a little after, spread out). */
+  /** Look at a task again at `until` (a little after, spread out): when the lease another worker holds expires, or to retry a failed run. */
+  private nowMs(): number {
+    return this.deps.clock ? this.deps.clock().getTime() : Date.now();
+  }
+
   private watch(taskId: string, until: number): void {
     if (this.dead || !this.accepting) return;
-    const now = this.deps.clock ? this.deps.clock().getTime() : Date.now();
+    const now = this.nowMs();
     const ms = Math.min(Math.max(until - now, 0), this.options.leaseMs) + 50 + Math.floor(Math.random() * 200);
     clearTimeout(this.held.get(taskId));
     this.held.set(
