@@ -51,6 +51,10 @@ export class AgentRuntime {
   /** Runs in a row of a task that ended on an error, not a stop (the store unreachable): the next one waits longer. */
   private readonly failedRuns = new Map<string, number>();
   private accepting = false;
+  /** Runs waiting for a human (an approval): they hold no slot of AGENT_CONCURRENCY meanwhile. */
+  private parked = 0;
+  /** Runs back from such a wait, waiting for a slot (served before new tasks). */
+  private readonly slotWaiters: (() => void)[] = [];
 
   constructor(private readonly deps: AgentRuntimeDependencies, options: Partial<AgentRuntimeOptions> = {}, checkpoints?: CheckpointStore) {
     this.options = { ...defaultRuntimeOptions, ...options };
@@ -179,8 +183,15 @@ export class AgentRuntime {
     this.pump();
   }
 
+  /** Runs at work: running, less those waiting for a human. */
+  private busy(): number {
+    return this.running.size - this.parked;
+  }
+
   private pump(): void {
-    while (!this.dead && this.accepting && this.running.size < this.options.concurrency && this.queue.length) {
+    // Runs back from a wait first: they were at work before the queued tasks.
+    while (this.slotWaiters.length && this.busy() < this.options.concurrency) this.slotWaiters.shift()!();
+    while (!this.dead && this.accepting && this.busy() < this.options.concurrency && this.queue.length) {
       const taskId = this.queue.shift()!;
       this.queued.delete(taskId);
       this.launch(taskId);
@@ -191,16 +202,28 @@ export class AgentRuntime {
     const controller = new AbortController();
     const cancel = new AbortController();
     const wakers = new Set<() => void>();
-    const waitForChange = (ms: number) =>
-      new Promise<void>((resolve) => {
-        const done = () => {
-          clearTimeout(t);
-          wakers.delete(done);
-          resolve();
-        };
-        const t = setTimeout(done, ms);
-        wakers.add(done);
-      });
+    const parked = { now: false };
+    // Only a wait for a human (an approval) goes through here: it gives its slot to other tasks
+    // (otherwise AGENT_CONCURRENCY transfers held for approval stopped the worker for up to
+    // AGENT_TASK_TIMEOUT_MS), and takes one back before the run goes on.
+    const waitForChange = async (ms: number) => {
+      parked.now = true;
+      this.parked++;
+      this.pump();
+      try {
+        await new Promise<void>((resolve) => {
+          const done = () => {
+            clearTimeout(t);
+            wakers.delete(done);
+            resolve();
+          };
+          const t = setTimeout(done, ms);
+          wakers.add(done);
+        });
+      } finally {
+        await this.unpark(controller.signal, parked);
+      }
+    };
     const run = new TaskRun(this.deps, this.options, taskId, controller.signal, { waitForChange, cancelled: cancel.signal });
     const entry: Running = { run, controller, cancel, wakers, done: Promise.resolve() };
     const submitted = this.submittedIds.get(taskId);
@@ -215,6 +238,10 @@ export class AgentRuntime {
         const failures = outcome === 'interrupted' && !controller.signal.aborted ? (this.failedRuns.get(taskId) ?? 0) + 1 : 0;
         if (failures) this.failedRuns.set(taskId, failures);
         else this.failedRuns.delete(taskId);
+        // A wait the run left behind (its task timed out during an approval wait) ends now, and no longer counts as parked.
+        this.leavePark(parked);
+        controller.abort(new Error('task run over'));
+        for (const w of wakers) w();
         // An interrupted task keeps holding the checkpoint back, so the next start resumes it.
         if (outcome === 'ended') this.markEnded(taskId);
         else if (outcome === 'held') this.watch(taskId, run.heldUntil);
@@ -225,6 +252,28 @@ export class AgentRuntime {
         this.pump();
       });
     this.running.set(taskId, entry);
+  }
+
+  /** Back from a wait: take a slot, now if one is free, else when one frees (at once when the run is stopped or cancelled). */
+  private unpark(signal: AbortSignal, parked: { now: boolean }): Promise<void> {
+    return new Promise((resolve) => {
+      const go = () => {
+        signal.removeEventListener('abort', go);
+        const i = this.slotWaiters.indexOf(go);
+        if (i >= 0) this.slotWaiters.splice(i, 1);
+        this.leavePark(parked);
+        resolve();
+      };
+      if (this.dead || signal.aborted || this.busy() < this.options.concurrency) return go();
+      this.slotWaiters.push(go);
+      signal.addEventListener('abort', go, { once: true });
+    });
+  }
+
+  private leavePark(parked: { now: boolean }): void {
+    if (!parked.now) return;
+    parked.now = false;
+    this.parked--;
   }
 
   /** Look at a task again at `until` (a little after, spread out): when the lease another worker holds expires, or to retry a failed run. */
