@@ -18,6 +18,20 @@ describe('knowledge base (markdown chunks, BM25)', () => {
     expect(chunks.every((c) => c.text.length <= 1400)).to.equal(true);
   });
 
+  it('splits a paragraph longer than the chunk size too (one long line, lines without blank ones, a wide UTF-8 run)', () => {
+    // One such paragraph was one chunk of any size, put whole into every matching task's system prompt.
+    const oneLine = `## Table\n\n${'cell | value | note '.repeat(3_000)}`;
+    const lines = `## Log\n\n${Array.from({ length: 500 }, (_, i) => `line ${i} of the runbook`).join('\n')}`;
+    const noSpace = `## Blob\n\n${'x'.repeat(5_000)}😀${'y'.repeat(5_000)}`;
+    for (const [file, text] of [['table.md', oneLine], ['log.md', lines], ['blob.md', noSpace]]) {
+      const chunks = chunkMarkdown(file, text);
+      expect(chunks.length, file).to.be.greaterThan(1);
+      expect(Math.max(...chunks.map((c) => c.text.length)), file).to.be.at.most(1400);
+      expect(chunks.every((c) => !/[\ud800-\udbff]$/.test(c.text) && !/^[\udc00-\udfff]/.test(c.text.split('\n').slice(1).join('\n'))), `${file}: a surrogate pair split`).to.equal(true);
+      expect(chunks.map((c) => c.text.split('\n').slice(1).join('\n')).join('').replace(/\s+/g, ''), `${file}: nothing lost`).to.equal(text.split('\n\n').slice(1).join('').replace(/\s+/g, ''));
+    }
+  });
+
   it('finds the best chunk for a query (stemmed)', () => {
     const kb = new KnowledgeBase();
     kb.add(chunkMarkdown('ops.md', doc));

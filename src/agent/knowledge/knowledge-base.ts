@@ -19,7 +19,26 @@ function markdownFiles(dir: string): string[] {
 }
 
 /**
- * Split markdown at headings, then at blank lines so no chunk exceeds MAX_CHUNK_CHARS.
+ * A paragraph in pieces of at most `max` characters: cut at its last line break in reach, else its
+ * last space, else anywhere but inside a surrogate pair.
+ */
+function pieces(para: string, max: number): string[] {
+  const out: string[] = [];
+  let rest = para;
+  while (rest.length > max) {
+    let cut = rest.lastIndexOf('\n', max);
+    if (cut <= 0) cut = rest.lastIndexOf(' ', max);
+    if (cut <= 0) cut = /[\ud800-\udbff]/.test(rest[max - 1]) ? max - 1 : max;
+    out.push(rest.slice(0, cut));
+    rest = rest.slice(cut).replace(/^[ \n]/, '');
+  }
+  out.push(rest);
+  return out;
+}
+
+/**
+ * Split markdown at headings, then at blank lines (and a paragraph longer than MAX_CHUNK_CHARS
+ * at line breaks or spaces) so no chunk exceeds MAX_CHUNK_CHARS.
  * Ids are `<relative path>#<n>`: stable while the file is unchanged, recorded in InferenceCompleted.
  */
 export function chunkMarkdown(file: string, text: string): KnowledgeChunk[] {
@@ -37,7 +56,7 @@ export function chunkMarkdown(file: string, text: string): KnowledgeChunk[] {
       if (t) chunks.push({ id: `${file}#${chunks.length}`, file, heading: s.heading, text: s.heading ? `${s.heading}\n${t}` : t });
       buf = '';
     };
-    for (const para of s.body.join('\n').split(/\n\s*\n/)) {
+    for (const para of s.body.join('\n').split(/\n\s*\n/).flatMap((p) => pieces(p, MAX_CHUNK_CHARS))) {
       if (buf && buf.length + para.length > MAX_CHUNK_CHARS) flush();
       buf += `${para}\n\n`;
     }
