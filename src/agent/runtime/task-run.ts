@@ -166,7 +166,7 @@ export class TaskRun {
       } catch (e) {
         if (e instanceof RunInterrupted && e.why === 'taken-over') return this.heldOrEnded();
         if (e instanceof InvalidTransitionError || (e instanceof RunInterrupted && e.why !== 'stopped')) return 'ended';
-        if (!(e instanceof RunInterrupted)) this.deps.logger?.warn({ err: e, taskId: this.taskId }, 'TaskFailed not recorded; the task resumes on the next start');
+        if (!(e instanceof RunInterrupted)) this.deps.logger?.warn({ err: e, taskId: this.taskId }, 'TaskFailed not recorded; the run is tried again (it resumes from its events)');
         return 'interrupted';
       }
     }
