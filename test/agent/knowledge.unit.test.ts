@@ -1,4 +1,7 @@
 import { expect } from 'chai';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { KnowledgeBase, chunkMarkdown } from '../../src/agent/knowledge/knowledge-base';
 
 describe('knowledge base (markdown chunks, BM25)', () => {
@@ -29,6 +32,21 @@ describe('knowledge base (markdown chunks, BM25)', () => {
       expect(Math.max(...chunks.map((c) => c.text.length)), file).to.be.at.most(1400);
       expect(chunks.every((c) => !/[\ud800-\udbff]$/.test(c.text) && !/^[\udc00-\udfff]/.test(c.text.split('\n').slice(1).join('\n'))), `${file}: a surrogate pair split`).to.equal(true);
       expect(chunks.map((c) => c.text.split('\n').slice(1).join('\n')).join('').replace(/\s+/g, ''), `${file}: nothing lost`).to.equal(text.split('\n\n').slice(1).join('').replace(/\s+/g, ''));
+    }
+  });
+
+  it('loads a directory with a symlink loop (a link to a parent) once per file, instead of recursing until the stack overflows', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'omc-kb-'));
+    try {
+      mkdirSync(join(dir, 'ops'));
+      writeFileSync(join(dir, 'ops', 'deploy.md'), '# Deploy\n\nDeploy on Tuesdays only.\n');
+      symlinkSync('..', join(dir, 'ops', 'up'));
+      symlinkSync(join(dir, 'ops'), join(dir, 'ops-link'));
+      const kb = KnowledgeBase.fromDirectory(dir);
+      expect(kb.size).to.equal(1);
+      expect(kb.search('deploy', 1)[0].id).to.equal('ops/deploy.md#0');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

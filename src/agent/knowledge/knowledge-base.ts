@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import MiniSearch from 'minisearch';
 import { processTerm, words } from '../../search/text';
@@ -8,12 +8,21 @@ export type KnowledgeHit = KnowledgeChunk & { score: number };
 
 const MAX_CHUNK_CHARS = 1200;
 
-function markdownFiles(dir: string): string[] {
+/**
+ * The markdown files under `dir`, in name order. Symlinks are followed, but each directory and
+ * file is taken once (by the first path that reaches it): a link to a parent made a loop.
+ */
+function markdownFiles(dir: string, seen = new Set<string>([realpathSync(dir)])): string[] {
   const out: string[] = [];
   for (const name of readdirSync(dir).sort()) {
     const p = join(dir, name);
-    if (statSync(p).isDirectory()) out.push(...markdownFiles(p));
-    else if (/\.(md|markdown)$/i.test(name)) out.push(p);
+    const isDir = statSync(p).isDirectory();
+    if (!isDir && !/\.(md|markdown)$/i.test(name)) continue;
+    const real = realpathSync(p);
+    if (seen.has(real)) continue;
+    seen.add(real);
+    if (isDir) out.push(...markdownFiles(p, seen));
+    else out.push(p);
   }
   return out;
 }
