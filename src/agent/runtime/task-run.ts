@@ -37,9 +37,9 @@ const RUNNER_TYPES = new Set([
 /** How a run returns: the task is finished (by anyone), the run was stopped (resume later), or another worker holds its lease (retry at `heldUntil`). */
 export type RunOutcome = 'ended' | 'interrupted' | 'held';
 
-/** Why a run stops without writing: the runtime stopped (it resumes later), the task was cancelled, or another runner owns it. */
+/** Why a run stops without writing: the runtime stopped (it resumes later), the task was cancelled, another runner owns it, or a step's end could not be recorded (the store unreachable: it is tried again). */
 export class RunInterrupted extends Error {
-  constructor(readonly why: 'stopped' | 'cancelled' | 'taken-over' | 'ended') {
+  constructor(readonly why: 'stopped' | 'cancelled' | 'taken-over' | 'ended' | 'unrecorded') {
     super(`task run interrupted: ${why}`);
   }
 }
@@ -152,7 +152,7 @@ export class TaskRun {
       await this.command({ type: 'CompleteTask', output: signed.output, outputHash: signed.outputHash, signer: signed.signer, signature: signed.signature });
       return 'ended';
     } catch (err) {
-      if (err instanceof RunInterrupted) return err.why === 'stopped' ? 'interrupted' : err.why === 'taken-over' ? this.heldOrEnded() : 'ended';
+      if (err instanceof RunInterrupted) return err.why === 'stopped' || err.why === 'unrecorded' ? 'interrupted' : err.why === 'taken-over' ? this.heldOrEnded() : 'ended';
       if (this.signal.aborted) return 'interrupted';
       if (err instanceof InvalidTransitionError) return 'ended'; // cancelled or finished meanwhile
       const code = err instanceof OpenMcpError ? err.code : 'TASK_ERROR';
@@ -493,10 +493,10 @@ export class TaskRun {
         idempotent: idempotent,
       });
     }
+    let result: unknown;
+    let isError = false;
+    let text: string;
     try {
-      let result: unknown;
-      let isError = false;
-      let text: string;
       if (s.tool === READ_CONTRACT_TOOL && this.deps.chains) {
         result = await this.timed(runChainRead(this.chainContext(), s));
         text = payloadDigest(result).json;
@@ -515,11 +515,6 @@ export class TaskRun {
         isError = r.isError === true;
         text = textOf(r);
       }
-      const d = payloadDigest(result);
-      const resultJson = keptPayload(d.json, this.payloadPolicyOf(s.tool));
-      const ok: StepOutcome = { resultHash: d.hash, ...(resultJson !== undefined ? { resultJson } : {}), isError };
-      await this.append('TaskStepCompleted', { stepId: s.stepId, ...ok });
-      return { ok, text };
     } catch (err) {
       if (err instanceof RunInterrupted) throw err;
       if (this.signal.aborted) throw new RunInterrupted('stopped');
@@ -528,6 +523,18 @@ export class TaskRun {
       const told = (err as Error).message.slice(0, 4000);
       return { failed, fatal: s.source === 'steps' || FATAL.has(failed.code), ...(told !== failed.message ? { told } : {}) };
     }
+    const d = payloadDigest(result);
+    const resultJson = keptPayload(d.json, this.payloadPolicyOf(s.tool));
+    const ok: StepOutcome = { resultHash: d.hash, ...(resultJson !== undefined ? { resultJson } : {}), isError };
+    // Outside the call's try: the call was made, so failing to record it is not the tool's failure
+    // (told to the model, it would make the call again). The store unreachable: the run stops and is
+    // tried again, and resumes the step by the rules for one started and not ended (docs/agent.md).
+    await this.append('TaskStepCompleted', { stepId: s.stepId, ...ok }).catch((err) => {
+      if (err instanceof OpenMcpError || err instanceof RunInterrupted) throw err;
+      this.deps.logger?.warn({ err, taskId: this.taskId, stepId: s.stepId }, 'step result not recorded; the run stops and is tried again');
+      throw new RunInterrupted('unrecorded');
+    });
+    return { ok, text };
   }
 
   private recordedText(result: StepOutcome): string {
