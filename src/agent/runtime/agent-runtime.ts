@@ -238,9 +238,8 @@ export class AgentRuntime {
         const failures = outcome === 'interrupted' && !controller.signal.aborted ? (this.failedRuns.get(taskId) ?? 0) + 1 : 0;
         if (failures) this.failedRuns.set(taskId, failures);
         else this.failedRuns.delete(taskId);
-        // A wait the run left behind (its task timed out during an approval wait) ends now, and no longer counts as parked.
+        // A wait the run left behind (its task timed out during an approval wait) no longer counts as parked, and ends now.
         this.leavePark(parked);
-        controller.abort(new Error('task run over'));
         for (const w of wakers) w();
         // An interrupted task keeps holding the checkpoint back, so the next start resumes it.
         if (outcome === 'ended') this.markEnded(taskId);
