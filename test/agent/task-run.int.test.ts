@@ -230,6 +230,20 @@ describe('task runs: resume rules, limits and policy (in-test ToolCaller, openai
     expect(tools.calls.map((c) => c.name)).to.deep.equal(['kv__get', 'kv__get']);
   });
 
+  it('a model turn that could not be recorded (the store unreachable) is asked again on resume (from the response cache at temperature 0), and the task completes', async () => {
+    // It was: TaskFailed TASK_ERROR 'connection lost appending InferenceCompleted'.
+    fake.setScript(() => ({ content: 'hello' }));
+    const id = await submitTask(store, 'acme', { instruction: 'say hello' });
+    let appends = 1;
+    const n = fake.requests.length;
+    await start({}, { store: flakyStore(taskStream(id), () => false, (type) => type === 'InferenceCompleted' && appends-- > 0) });
+    const events = await waitForTask(store, id, ended);
+    expect(ofType(events, 'TaskFailed').map((e) => e.data)).to.deep.equal([]);
+    expect((ofType(events, 'TaskCompleted')[0].data as { output: { answer: string } }).output.answer).to.equal('hello');
+    expect((ofType(events, 'InferenceCompleted')[0].data as { cached: boolean }).cached, 'the paid answer, from the cache').to.equal(true);
+    expect(fake.requests.length - n).to.equal(1);
+  });
+
   it('a run cut short by a store error (not a stop) is tried again while the worker runs, and the task ends once', async () => {
     // A lost database connection: the task's stream unreadable once, then neither its TaskCompleted
     // nor its TaskFailed recorded. The run gave up ('interrupted') and the task stayed open until the worker restarted.

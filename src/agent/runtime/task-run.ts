@@ -355,7 +355,7 @@ export class TaskRun {
           messagesJson: this.opts.redaction === 'store' && !this.holdsHashOnlyPayloads(stepResults, messages) ? payloadDigest(req.messages).json : undefined,
         });
         // Recorded even when the answer is too large to keep: its tokens were paid for and count against the budgets.
-        await this.append('InferenceCompleted', record.data, record.version);
+        await this.appendDone('InferenceCompleted', record.data, record.version);
         if (record.omitted) throw responseTooLarge(turn, response.json.length);
       }
       messages.push(message);
@@ -527,14 +527,23 @@ export class TaskRun {
     const resultJson = keptPayload(d.json, this.payloadPolicyOf(s.tool));
     const ok: StepOutcome = { resultHash: d.hash, ...(resultJson !== undefined ? { resultJson } : {}), isError };
     // Outside the call's try: the call was made, so failing to record it is not the tool's failure
-    // (told to the model, it would make the call again). The store unreachable: the run stops and is
-    // tried again, and resumes the step by the rules for one started and not ended (docs/agent.md).
-    await this.append('TaskStepCompleted', { stepId: s.stepId, ...ok }).catch((err) => {
+    // (told to the model, it would make the call again). The run resumes the step by the rules for
+    // one started and not ended (docs/agent.md).
+    await this.appendDone('TaskStepCompleted', { stepId: s.stepId, ...ok });
+    return { ok, text };
+  }
+
+  /**
+   * Record what was done (a call made, a model turn paid for). When the store cannot take it (not
+   * a refusal: those are OpenMcpErrors and fail the task), the run stops ('unrecorded') and is
+   * tried again, resuming from what the log holds, rather than fail the task or act as if it had not happened.
+   */
+  private async appendDone(type: string, data: Record<string, unknown>, version?: number): Promise<void> {
+    await this.append(type, data, version).catch((err) => {
       if (err instanceof OpenMcpError || err instanceof RunInterrupted) throw err;
-      this.deps.logger?.warn({ err, taskId: this.taskId, stepId: s.stepId }, 'step result not recorded; the run stops and is tried again');
+      this.deps.logger?.warn({ err, taskId: this.taskId, type }, 'not recorded; the run stops and is tried again');
       throw new RunInterrupted('unrecorded');
     });
-    return { ok, text };
   }
 
   private recordedText(result: StepOutcome): string {
