@@ -275,11 +275,11 @@ export class AgentRuntime {
     this.parked--;
   }
 
-  /** Look at a task again at `until` (a little after, spread out): when the lease another worker holds expires, or to retry a failed run. */
   private nowMs(): number {
     return this.deps.clock ? this.deps.clock().getTime() : Date.now();
   }
 
+  /** Look at a task again at `until` (a little after, spread out): when the lease another worker holds expires, or to retry a failed run. */
   private watch(taskId: string, until: number): void {
     if (this.dead || !this.accepting) return;
     const now = this.nowMs();
