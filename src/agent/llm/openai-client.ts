@@ -115,9 +115,9 @@ export class OpenAiLlmClient implements LlmClient {
     const choice = Array.isArray(res?.choices) ? res.choices[0] : undefined;
     if (!choice) throw this.invalid('returned no choice');
     if (!choice.message || typeof choice.message !== 'object') throw this.invalid('returned a choice without a message');
-    const asked = Array.isArray(choice.message.tool_calls) ? choice.message.tool_calls : [];
+    const requested = Array.isArray(choice.message.tool_calls) ? choice.message.tool_calls : [];
     // A call without its type (null or left out: some vLLM, Ollama and Azure servers) is a function call all the same.
-    const toolCalls: ToolCall[] = asked
+    const toolCalls: ToolCall[] = requested
       .filter((t): t is OpenAI.Chat.Completions.ChatCompletionMessageFunctionToolCall => (t?.type === 'function' || t?.type == null) && typeof (t as { function?: { name?: unknown } })?.function?.name === 'string')
       .map((t) => ({
         id: typeof t.id === 'string' ? t.id : '',
@@ -127,8 +127,8 @@ export class OpenAiLlmClient implements LlmClient {
       }));
     const content = textOf(choice.message.content);
     // Nothing it asked for can be made and nothing said: not an (empty) final answer to sign.
-    if (!toolCalls.length && !content && (asked.length || choice.finish_reason === 'tool_calls')) {
-      throw this.invalid(`asked for ${asked.length} tool call(s) none of which is a function call with a name (finish_reason ${JSON.stringify(choice.finish_reason)}), and answered no text`);
+    if (!toolCalls.length && !content && (requested.length || choice.finish_reason === 'tool_calls')) {
+      throw this.invalid(`asked for ${requested.length} tool call(s) none of which is a function call with a name (finish_reason ${JSON.stringify(choice.finish_reason)}), and answered no text`);
     }
     const message: AssistantMessage = { role: 'assistant', content, ...(toolCalls.length ? { tool_calls: toolCalls } : {}) };
     const u = res.usage;
