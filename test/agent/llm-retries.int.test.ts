@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { catalog } from '../../events';
 import { loadConfig } from '../../src/config';
+import type { RecordedEvent } from '../../src/core/envelope';
 import type { EventStore } from '../../src/eventstore/port';
 import { createAgentRuntime } from '../../src/agent/create-agent-runtime';
 import type { AgentRuntime } from '../../src/agent/runtime/agent-runtime';
@@ -33,14 +34,29 @@ describe('LLM_MAX_RETRIES (createAgentRuntime from configuration)', function () 
     rmSync(dir, { recursive: true, force: true });
   });
 
-  async function runWith(env: Record<string, string>) {
+  async function startWith(env: Record<string, string>) {
     const config = loadConfig({ DATA_DIR: dir, OPENAI_BASE_URL: fake.baseURL, OPENAI_MODEL: 'm', ...env });
     ({ runtime } = await createAgentRuntime({ config, store, catalog, tools: { callTool: async () => ({ content: [] }) } }));
     await runtime.start();
+    return runtime;
+  }
+
+  async function runWith(env: Record<string, string>) {
+    await startWith(env);
     const n = fake.requests.length;
     const id = await submitTask(store, 'acme', { instruction: 'say ok' });
     const events = await waitForTask(store, id, ended);
     return { events, requests: fake.requests.length - n };
+  }
+
+  const failure = (events: RecordedEvent[]) => (ofType(events, 'TaskFailed')[0]?.data as { error: { code: string; message: string } } | undefined)?.error;
+
+  async function until(what: string, cond: () => boolean, ms = 20_000): Promise<void> {
+    const end = Date.now() + ms;
+    while (!cond()) {
+      if (Date.now() > end) throw new Error(`not seen in ${ms} ms: ${what}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
   }
 
   it('by default (2) two 429s in a row are retried and the task completes', async () => {
@@ -55,5 +71,39 @@ describe('LLM_MAX_RETRIES (createAgentRuntime from configuration)', function () 
     const { events, requests } = await runWith({ LLM_MAX_RETRIES: '0' });
     expect((ofType(events, 'TaskFailed')[0]?.data as { error: { code: string } }).error.code).to.equal('LLM_UNAVAILABLE');
     expect(requests).to.equal(1);
+  });
+
+  it('a 429 whose Retry-After is past AGENT_STEP_TIMEOUT_MS fails the task at once, LLM_UNAVAILABLE naming the status and the wait asked for', async () => {
+    // The SDK slept the whole Retry-After (an hour here), deaf to the step timeout, cancel and stop.
+    fake.setScript([{ status: 429, headers: { 'retry-after': '3600' } }, { content: 'never' }]);
+    const { events, requests } = await runWith({ AGENT_STEP_TIMEOUT_MS: '5000' });
+    const error = failure(events);
+    expect(error?.code).to.equal('LLM_UNAVAILABLE');
+    expect(error?.message).to.match(/\b429\b/).and.to.include('Retry-After 3600 s').and.to.include('AGENT_STEP_TIMEOUT_MS');
+    expect(requests).to.equal(1);
+  });
+
+  it('a Retry-After that fits in the step timeout is waited for, then the call is retried', async () => {
+    fake.setScript([{ status: 503, headers: { 'retry-after': '1' } }, { content: 'ok' }]);
+    const { events, requests } = await runWith({});
+    expect(failure(events)).to.equal(undefined);
+    expect(requests).to.equal(2);
+  });
+
+  it('a stop while a call waits to be retried returns without waiting it out, and the task resumes on the next start', async function () {
+    this.timeout(30_000); // the SDK's wait (600 s) was not abortable: stop() hung until it ended
+    fake.setScript([{ status: 429, headers: { 'retry-after': '600' } }, { content: 'ok' }]);
+    const env = { AGENT_STEP_TIMEOUT_MS: '1200000' };
+    const rt = await startWith(env);
+    const n = fake.requests.length;
+    const id = await submitTask(store, 'acme', { instruction: 'say ok' });
+    await until('the first request', () => fake.requests.length > n);
+    await rt.stop();
+    expect(rt.activeTasks()).to.deep.equal([]);
+    expect(ended(await store.readStream(`task-${id}`)), 'ended by the stop').to.equal(false);
+    fake.setScript([{ content: 'ok' }]);
+    await startWith(env);
+    const events = await waitForTask(store, id, ended);
+    expect((ofType(events, 'TaskCompleted')[0]?.data as { output: { answer: string } }).output.answer).to.equal('ok');
   });
 });

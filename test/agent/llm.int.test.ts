@@ -54,6 +54,29 @@ describe('LLM adapter (openai SDK over HTTP against openai-fake)', function () {
     expect([other.cached, again.cached]).to.deep.equal([false, true]);
   });
 
+  const answer = (message: Record<string, unknown>, finish_reason = 'tool_calls') =>
+    JSON.stringify({ id: 'x', object: 'chat.completion', created: 0, model: 'm', choices: [{ index: 0, message: { role: 'assistant', ...message }, finish_reason }], usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 } });
+
+  it('takes a tool call without its type (null or left out, as some vLLM, Ollama and Azure servers send) as the function call it is', async () => {
+    // They were dropped: the turn had no tool call and no text, and the task completed with an empty answer, signed.
+    const calls = [
+      { id: 'a', function: { name: 'examples__echo', arguments: '{"text":"a"}' } },
+      { id: 'b', type: null, function: { name: 'examples__echo', arguments: '{"text":"b"}' } },
+    ];
+    fake.setScript([{ raw: answer({ content: null, tool_calls: calls }) }]);
+    const c = await client().complete(req('echo twice'));
+    expect(c.message.tool_calls?.map((t) => [t.id, t.type, t.function.arguments])).to.deep.equal([['a', 'function', '{"text":"a"}'], ['b', 'function', '{"text":"b"}']]);
+  });
+
+  it('an answer asking for tool calls none of which it can make (and without text) is LLM_RESPONSE_INVALID, not an empty answer', async () => {
+    fake.setScript([{ raw: answer({ content: null, tool_calls: [{ id: 'a', type: 'custom', custom: { name: 'x', input: 'y' } }] }) }, { raw: answer({ content: '', tool_calls: [{ id: 'a', type: 'function', function: {} }] }) }]);
+    for (let i = 0; i < 2; i++) {
+      const err = await client().complete(req('x')).catch((e) => e);
+      expect(err.code, String(err)).to.equal('LLM_RESPONSE_INVALID');
+      expect(err.message).to.contain('tool call');
+    }
+  });
+
   it('reports an endpoint failure as LLM_UNAVAILABLE with the URL', async () => {
     fake.setScript([{ status: 500 }]);
     const err = await client().complete(req('x')).catch((e) => e);

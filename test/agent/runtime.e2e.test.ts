@@ -245,6 +245,25 @@ describe('agent runtime (acceptance): openai-fake + Hardhat + MCP gateway', func
     expect(late.code).to.equal('APPROVAL_NOT_PENDING');
   });
 
+  it('tasks waiting for an approval hold no AGENT_CONCURRENCY slot: other tasks run meanwhile', async () => {
+    // As many transfers held for a human as the worker runs tasks at once: every slot was taken by
+    // a wait (up to AGENT_TASK_TIMEOUT_MS, an hour by default) and no other task of any tenant ran.
+    const waiting = await Promise.all(Array.from({ length: runtime.options.concurrency }, () => submitTask(store, 'acme', { instruction: `Send 300 DEMO to ${RECIPIENT} following the transfer rules` })));
+    for (const id of waiting) await waitForTask(store, id, (es) => ofType(es, 'ApprovalRequested').length > 0 || ended(es));
+    const echo = await submitTask(store, 'acme', { steps: [{ tool: 'examples__echo', arguments: { text: 'meanwhile' } }] });
+    const events = await waitForTask(store, echo, ended);
+    expect(ofType(events, 'TaskCompleted'), events.map((e) => e.type).join()).to.have.length(1);
+    // Still waiting, and still released by an approval.
+    const first = await store.readStream(taskStream(waiting[0]));
+    expect(ended(first)).to.equal(false);
+    await approvals.decide({ tenant: 'acme', actor: user, taskId: waiting[0], proposalHash: (ofType(first, 'ApprovalRequested')[0].data as { proposalHash: string }).proposalHash, decision: 'approve' });
+    expect(ofType(await waitForTask(store, waiting[0], ended), 'TaskCompleted')).to.have.length(1);
+    for (const id of waiting.slice(1)) {
+      await handleCommand({ store, catalog }, { decider: taskDecider, stream: taskStream(id), command: { type: 'CancelTask' }, metadata: { tenant: 'acme', actor: user } });
+      await runtime.settled(id);
+    }
+  });
+
   it('fails natural-language tasks without an LLM, naming OPENAI_BASE_URL; explicit steps still run', async () => {
     expect(() => assertTaskRunnable({}, { instruction: 'hello' })).to.throw(/OPENAI_BASE_URL/);
     expect(() => assertTaskRunnable({}, { steps: [{}] })).to.not.throw();

@@ -184,6 +184,82 @@ describe('task runs: resume rules, limits and policy (in-test ToolCaller, openai
     expect(tools.listed).to.equal(2);
   });
 
+  /** The store, but reads of `stream` fail while `failRead()` says so, and appends to it of the types `failAppend` picks (a lost connection). */
+  function flakyStore(stream: string, failRead: () => boolean, failAppend: (type: string) => boolean): EventStore {
+    return new Proxy(store, {
+      get(target, key) {
+        if (key === 'readStream') {
+          return (name: string, o?: object) => (name === stream && failRead() ? Promise.reject(new Error('connection lost')) : target.readStream(name, o));
+        }
+        if (key === 'append') {
+          return (name: string, events: { type: string }[], o?: object) => {
+            const t = events[0]?.type;
+            if (name === stream && failAppend(t)) return Promise.reject(new Error(`connection lost appending ${t}`));
+            return target.append(name, events as never, o);
+          };
+        }
+        const v = Reflect.get(target, key);
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    });
+  }
+
+  it('a tool call whose result could not be recorded (the store unreachable) is never reported to the model as a failed call', async () => {
+    // It was: TaskStepFailed TOOL_FAILED 'connection lost…' told to the model, which sent the mail again.
+    fake.setScript((req) => {
+      const told = req.messages.filter((m) => m.role === 'tool');
+      return told.length === 0 || String(told[told.length - 1].content).startsWith('error') ? { toolCalls: [{ name: 'mail__send', arguments: { to: 'bob' } }] } : { content: 'sent' };
+    });
+    const id = await submitTask(store, 'acme', { instruction: 'send mail to bob' });
+    let appends = 1;
+    await start({}, { store: flakyStore(taskStream(id), () => false, (type) => type === 'TaskStepCompleted' && appends-- > 0) });
+    const events = await waitForTask(store, id, ended);
+    expect(tools.calls.map((c) => c.name)).to.deep.equal(['mail__send']);
+    // Resumed as after a crash: the call's outcome is unknown to the log, and the tool is not idempotent.
+    expect((ofType(events, 'TaskFailed')[0]?.data as { error: { code: string } } | undefined)?.error.code).to.equal('STEP_OUTCOME_UNKNOWN');
+  });
+
+  it('an idempotent tool call whose result could not be recorded is made again on resume, and the task completes', async () => {
+    fake.setScript((req) => (req.messages.some((m) => m.role === 'tool') ? { content: 'read' } : { toolCalls: [{ name: 'kv__get', arguments: { k: 'a' } }] }));
+    const id = await submitTask(store, 'acme', { instruction: 'read kv a' });
+    let appends = 1;
+    await start({}, { store: flakyStore(taskStream(id), () => false, (type) => type === 'TaskStepCompleted' && appends-- > 0) });
+    const events = await waitForTask(store, id, ended);
+    expect(ofType(events, 'TaskCompleted')).to.have.length(1);
+    expect(ofType(events, 'TaskStepFailed')).to.have.length(0);
+    expect(tools.calls.map((c) => c.name)).to.deep.equal(['kv__get', 'kv__get']);
+  });
+
+  it('a model turn that could not be recorded (the store unreachable) is asked again on resume (from the response cache at temperature 0), and the task completes', async () => {
+    // It was: TaskFailed TASK_ERROR 'connection lost appending InferenceCompleted'.
+    fake.setScript(() => ({ content: 'hello' }));
+    const id = await submitTask(store, 'acme', { instruction: 'say hello' });
+    let appends = 1;
+    const n = fake.requests.length;
+    await start({}, { store: flakyStore(taskStream(id), () => false, (type) => type === 'InferenceCompleted' && appends-- > 0) });
+    const events = await waitForTask(store, id, ended);
+    expect(ofType(events, 'TaskFailed').map((e) => e.data)).to.deep.equal([]);
+    expect((ofType(events, 'TaskCompleted')[0].data as { output: { answer: string } }).output.answer).to.equal('hello');
+    expect((ofType(events, 'InferenceCompleted')[0].data as { cached: boolean }).cached, 'the paid answer, from the cache').to.equal(true);
+    expect(fake.requests.length - n).to.equal(1);
+  });
+
+  it('a run cut short by a store error (not a stop) is tried again while the worker runs, and the task ends once', async () => {
+    // A lost database connection: the task's stream unreadable once, then neither its TaskCompleted
+    // nor its TaskFailed recorded. The run gave up ('interrupted') and the task stayed open until the worker restarted.
+    const id = await submitTask(store, 'acme', { steps: [{ tool: 'kv__get', arguments: { k: 'a' } }] });
+    const stream = taskStream(id);
+    let reads = 1;
+    const appends = new Set(['TaskCompleted', 'TaskFailed']);
+    const flaky = flakyStore(stream, () => reads-- > 0, (type) => appends.delete(type));
+    await start({}, { store: flaky });
+    const events = await waitForTask(store, id, ended);
+    expect(appends.size, 'both end events failed once').to.equal(0);
+    expect(ofType(events, 'TaskFailed')).to.have.length(0);
+    expect(ofType(events, 'TaskCompleted')).to.have.length(1);
+    expect(tools.calls.map((c) => c.name)).to.deep.equal(['kv__get']);
+  });
+
   it('stops at the per-task token budget with LLM_BUDGET_EXCEEDED', async () => {
     fake.setScript(() => ({ toolCalls: [{ name: 'kv__get', arguments: { k: String(Math.random()) } }], usage: { prompt_tokens: 60, completion_tokens: 0 } }));
     const budget = new TokenBudget(new CacheSpendLedger(new MemoryCache()), { perTask: 100 });

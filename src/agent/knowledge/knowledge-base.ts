@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import MiniSearch from 'minisearch';
 import { processTerm, words } from '../../search/text';
@@ -8,18 +8,46 @@ export type KnowledgeHit = KnowledgeChunk & { score: number };
 
 const MAX_CHUNK_CHARS = 1200;
 
-function markdownFiles(dir: string): string[] {
+/**
+ * The markdown files under `dir`, in name order. Symlinks are followed, but each directory and
+ * file is taken once (by the first path that reaches it): a link to a parent made a loop.
+ */
+function markdownFiles(dir: string, seen = new Set<string>([realpathSync(dir)])): string[] {
   const out: string[] = [];
   for (const name of readdirSync(dir).sort()) {
     const p = join(dir, name);
-    if (statSync(p).isDirectory()) out.push(...markdownFiles(p));
-    else if (/\.(md|markdown)$/i.test(name)) out.push(p);
+    const isDir = statSync(p).isDirectory();
+    if (!isDir && !/\.(md|markdown)$/i.test(name)) continue;
+    const real = realpathSync(p);
+    if (seen.has(real)) continue;
+    seen.add(real);
+    if (isDir) out.push(...markdownFiles(p, seen));
+    else out.push(p);
   }
   return out;
 }
 
 /**
- * Split markdown at headings, then at blank lines so no chunk exceeds MAX_CHUNK_CHARS.
+ * A paragraph in pieces of at most `max` characters: cut at its last line break in reach, else its
+ * last space, else anywhere but inside a surrogate pair.
+ */
+function pieces(para: string, max: number): string[] {
+  const out: string[] = [];
+  let rest = para;
+  while (rest.length > max) {
+    let cut = rest.lastIndexOf('\n', max);
+    if (cut <= 0) cut = rest.lastIndexOf(' ', max);
+    if (cut <= 0) cut = /[\ud800-\udbff]/.test(rest[max - 1]) ? max - 1 : max;
+    out.push(rest.slice(0, cut));
+    rest = rest.slice(cut).replace(/^[ \n]/, '');
+  }
+  out.push(rest);
+  return out;
+}
+
+/**
+ * Split markdown at headings, then at blank lines (and a paragraph longer than MAX_CHUNK_CHARS
+ * at line breaks or spaces) so no chunk exceeds MAX_CHUNK_CHARS.
  * Ids are `<relative path>#<n>`: stable while the file is unchanged, recorded in InferenceCompleted.
  */
 export function chunkMarkdown(file: string, text: string): KnowledgeChunk[] {
@@ -37,7 +65,7 @@ export function chunkMarkdown(file: string, text: string): KnowledgeChunk[] {
       if (t) chunks.push({ id: `${file}#${chunks.length}`, file, heading: s.heading, text: s.heading ? `${s.heading}\n${t}` : t });
       buf = '';
     };
-    for (const para of s.body.join('\n').split(/\n\s*\n/)) {
+    for (const para of s.body.join('\n').split(/\n\s*\n/).flatMap((p) => pieces(p, MAX_CHUNK_CHARS))) {
       if (buf && buf.length + para.length > MAX_CHUNK_CHARS) flush();
       buf += `${para}\n\n`;
     }

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import OpenAI from 'openai';
 import { redactUrl } from '../../core/errors';
 import { AgentError } from '../errors';
@@ -7,10 +8,38 @@ export type OpenAiLlmClientOptions = {
   baseURL: string;
   apiKey?: string;
   model: string;
-  /** Per request; the runtime's step timeout also aborts. Default 60 s. */
+  /** Per call, all attempts and waits between them included (createAgentRuntime: AGENT_STEP_TIMEOUT_MS); the runtime's step timeout also aborts. Default 60 s. */
   timeoutMs?: number;
+  /** Attempts after the first one for a 408, 409, 429, 5xx or lost connection (LLM_MAX_RETRIES). Default 1. */
   maxRetries?: number;
 };
+
+/** The statuses the `openai` SDK retries (unless the server says otherwise in `x-should-retry`). */
+function retriable(err: unknown): boolean {
+  if (err instanceof OpenAI.APIConnectionError) return true;
+  if (!(err instanceof OpenAI.APIError) || err.status === undefined) return false;
+  const said = err.headers?.get('x-should-retry');
+  if (said === 'true' || said === 'false') return said === 'true';
+  return err.status === 408 || err.status === 409 || err.status === 429 || err.status >= 500;
+}
+
+/** The wait a 429/503 asks for (`retry-after-ms`, else `Retry-After` in seconds or as an HTTP date), in ms; undefined when it asks none. */
+function retryAfterMs(err: unknown): number | undefined {
+  const h = err instanceof OpenAI.APIError ? err.headers : undefined;
+  const ms = Number.parseFloat(h?.get('retry-after-ms') ?? '');
+  if (Number.isFinite(ms) && ms >= 0) return ms;
+  const v = h?.get('retry-after');
+  if (!v) return undefined;
+  const s = Number.parseFloat(v);
+  if (Number.isFinite(s)) return s >= 0 ? s * 1000 : undefined;
+  const at = Date.parse(v);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
+}
+
+/** The SDK's default backoff: 0.5 s doubling per retry up to 8 s, less up to 25 % jitter. */
+function backoffMs(retry: number): number {
+  return Math.min(500 * 2 ** retry, 8_000) * (1 - Math.random() * 0.25);
+}
 
 /** The message's text: a string, or (some servers) an array of content parts whose text parts are joined. */
 function textOf(content: unknown): string | null {
@@ -36,37 +65,60 @@ export class OpenAiLlmClient implements LlmClient {
   constructor(private readonly options: OpenAiLlmClientOptions) {
     this.model = options.model;
     this.provider = `openai-compatible:${new URL(options.baseURL).host}`;
-    // Local servers accept any key; the SDK insists on one being set.
-    this.client = new OpenAI({ baseURL: options.baseURL, apiKey: options.apiKey || 'unused', timeout: options.timeoutMs ?? 60_000, maxRetries: options.maxRetries ?? 1 });
+    // Local servers accept any key; the SDK insists on one being set. Its own retries are off: it
+    // slept whatever Retry-After said (an hour, say) deaf to the call's signal, so neither the step
+    // timeout nor a cancel nor a stop could end the call. complete() retries as it did, abortably.
+    this.client = new OpenAI({ baseURL: options.baseURL, apiKey: options.apiKey || 'unused', timeout: this.timeoutMs, maxRetries: 0 });
   }
 
+  private get timeoutMs(): number {
+    return this.options.timeoutMs ?? 60_000;
+  }
+
+  /**
+   * One chat completion. A 408, 409, 429, 5xx or lost connection is tried again up to
+   * `maxRetries` times, after the wait the server asks for (Retry-After) or the SDK's backoff,
+   * all within `timeoutMs`: a wait that would end past it fails the call at once, saying so.
+   * Aborting `req.signal` ends the call, in a request or in a wait. Throws LLM_UNAVAILABLE
+   * (the last error, and the attempts made) or LLM_RESPONSE_INVALID.
+   */
   async complete(req: CompletionRequest): Promise<Completion> {
+    const body = {
+      model: req.model,
+      messages: req.messages as OpenAI.Chat.Completions.ChatCompletionMessageParam[],
+      ...(req.tools.length ? { tools: req.tools.map((t) => ({ type: 'function' as const, function: { name: t.name, description: t.description, parameters: t.parameters } })) } : {}),
+      temperature: req.temperature,
+      max_tokens: req.maxTokens,
+    };
+    const giveUpAt = Date.now() + this.timeoutMs;
+    const maxRetries = this.options.maxRetries ?? 1;
     let res: OpenAI.Chat.Completions.ChatCompletion;
-    try {
-      res = await this.client.chat.completions.create(
-        {
-          model: req.model,
-          messages: req.messages as OpenAI.Chat.Completions.ChatCompletionMessageParam[],
-          ...(req.tools.length
-            ? { tools: req.tools.map((t) => ({ type: 'function' as const, function: { name: t.name, description: t.description, parameters: t.parameters } })) }
-            : {}),
-          temperature: req.temperature,
-          max_tokens: req.maxTokens,
-        },
-        { signal: req.signal },
-      );
-    } catch (err) {
-      if (req.signal?.aborted) throw err;
-      // The SDK parses the body itself: a 200 that is not JSON surfaces as a SyntaxError.
-      if (err instanceof SyntaxError) throw this.invalid(`answered with a body that is not JSON (${err.message})`, err);
-      throw new AgentError('LLM_UNAVAILABLE', `LLM at ${redactUrl(this.options.baseURL)}: ${(err as Error).message}`, { cause: err });
+    for (let attempt = 1; ; attempt++) {
+      try {
+        res = await this.client.chat.completions.create(body, { signal: req.signal, timeout: Math.max(1, giveUpAt - Date.now()) });
+        break;
+      } catch (err) {
+        if (req.signal?.aborted) throw err;
+        // The SDK parses the body itself: a 200 that is not JSON surfaces as a SyntaxError.
+        if (err instanceof SyntaxError) throw this.invalid(`answered with a body that is not JSON (${err.message})`, err);
+        if (!retriable(err) || attempt > maxRetries) throw this.unavailable(err, attempt);
+        const asked = retryAfterMs(err);
+        const wait = asked ?? backoffMs(attempt - 1);
+        if (Date.now() + wait >= giveUpAt) {
+          const why = asked !== undefined ? `it asked to be retried after Retry-After ${+(asked / 1000).toFixed(3)} s` : `its next retry would come after ${Math.round(wait)} ms`;
+          throw this.unavailable(err, attempt, `; ${why}, past this call's AGENT_STEP_TIMEOUT_MS=${this.timeoutMs} ms, so it is not retried`);
+        }
+        await sleep(wait, undefined, { signal: req.signal });
+      }
     }
     // OpenAI-compatible servers vary: check the shape rather than trust the SDK's types.
     const choice = Array.isArray(res?.choices) ? res.choices[0] : undefined;
     if (!choice) throw this.invalid('returned no choice');
     if (!choice.message || typeof choice.message !== 'object') throw this.invalid('returned a choice without a message');
-    const toolCalls: ToolCall[] = (Array.isArray(choice.message.tool_calls) ? choice.message.tool_calls : [])
-      .filter((t): t is OpenAI.Chat.Completions.ChatCompletionMessageFunctionToolCall => t?.type === 'function' && typeof t.function?.name === 'string')
+    const requested = Array.isArray(choice.message.tool_calls) ? choice.message.tool_calls : [];
+    // A call without its type (null or left out: some vLLM, Ollama and Azure servers) is a function call all the same.
+    const toolCalls: ToolCall[] = requested
+      .filter((t): t is OpenAI.Chat.Completions.ChatCompletionMessageFunctionToolCall => (t?.type === 'function' || t?.type == null) && typeof (t as { function?: { name?: unknown } })?.function?.name === 'string')
       .map((t) => ({
         id: typeof t.id === 'string' ? t.id : '',
         type: 'function',
@@ -74,6 +126,10 @@ export class OpenAiLlmClient implements LlmClient {
         function: { name: t.function.name, arguments: typeof t.function.arguments === 'string' ? t.function.arguments : JSON.stringify(t.function.arguments ?? {}) },
       }));
     const content = textOf(choice.message.content);
+    // Nothing it asked for can be made and nothing said: not an (empty) final answer to sign.
+    if (!toolCalls.length && !content && (requested.length || choice.finish_reason === 'tool_calls')) {
+      throw this.invalid(`asked for ${requested.length} tool call(s) none of which is a function call with a name (finish_reason ${JSON.stringify(choice.finish_reason)}), and answered no text`);
+    }
     const message: AssistantMessage = { role: 'assistant', content, ...(toolCalls.length ? { tool_calls: toolCalls } : {}) };
     const u = res.usage;
     return {
@@ -83,6 +139,11 @@ export class OpenAiLlmClient implements LlmClient {
       // Recorded in InferenceCompleted (safe integers only): a server's odd count is not worth failing the task.
       usage: { promptTokens: count(u?.prompt_tokens), completionTokens: count(u?.completion_tokens), totalTokens: count(u?.total_tokens) },
     };
+  }
+
+  private unavailable(err: unknown, attempts: number, more = ''): AgentError {
+    const tries = attempts > 1 ? ` (after ${attempts} attempts, LLM_MAX_RETRIES=${this.options.maxRetries ?? 1})` : '';
+    return new AgentError('LLM_UNAVAILABLE', `LLM at ${redactUrl(this.options.baseURL)}: ${(err as Error).message}${tries}${more}`, { cause: err });
   }
 
   private invalid(what: string, cause?: unknown): AgentError {

@@ -46,9 +46,15 @@ export class AgentRuntime {
   private savedAt = -1;
   private savedWhen = 0;
   private trailing?: NodeJS.Timeout;
-  /** Tasks another worker holds: when to look again. */
+  /** Tasks another worker holds, or whose run gave up on an error: when to look again. */
   private readonly held = new Map<string, NodeJS.Timeout>();
+  /** Runs in a row of a task that ended on an error, not a stop (the store unreachable): the next one waits longer. */
+  private readonly failedRuns = new Map<string, number>();
   private accepting = false;
+  /** Runs waiting for a human (an approval): they hold no slot of AGENT_CONCURRENCY meanwhile. */
+  private parked = 0;
+  /** Runs back from such a wait, waiting for a slot (served before new tasks). */
+  private readonly slotWaiters: (() => void)[] = [];
 
   constructor(private readonly deps: AgentRuntimeDependencies, options: Partial<AgentRuntimeOptions> = {}, checkpoints?: CheckpointStore) {
     this.options = { ...defaultRuntimeOptions, ...options };
@@ -100,7 +106,7 @@ export class AgentRuntime {
     await this.halt();
   }
 
-  /** Tasks another worker holds, which this one watches. */
+  /** Tasks this worker watches: held by another worker, or waiting to be tried again after a run ended on an error. */
   heldTasks(): string[] {
     return [...this.held.keys()];
   }
@@ -148,6 +154,7 @@ export class AgentRuntime {
       } else if (END_TYPES.has(e.type)) {
         this.open.delete(taskId);
         this.submittedIds.delete(taskId);
+        this.failedRuns.delete(taskId);
         clearTimeout(this.held.get(taskId));
         this.held.delete(taskId);
       } else if (e.type === 'TaskLeaseReleased' && this.held.has(taskId)) {
@@ -176,8 +183,15 @@ export class AgentRuntime {
     this.pump();
   }
 
+  /** Runs at work: running, less those waiting for a human. */
+  private busy(): number {
+    return this.running.size - this.parked;
+  }
+
   private pump(): void {
-    while (!this.dead && this.accepting && this.running.size < this.options.concurrency && this.queue.length) {
+    // Runs back from a wait first: they were at work before the queued tasks.
+    while (this.slotWaiters.length && this.busy() < this.options.concurrency) this.slotWaiters.shift()!();
+    while (!this.dead && this.accepting && this.busy() < this.options.concurrency && this.queue.length) {
       const taskId = this.queue.shift()!;
       this.queued.delete(taskId);
       this.launch(taskId);
@@ -188,16 +202,28 @@ export class AgentRuntime {
     const controller = new AbortController();
     const cancel = new AbortController();
     const wakers = new Set<() => void>();
-    const waitForChange = (ms: number) =>
-      new Promise<void>((resolve) => {
-        const done = () => {
-          clearTimeout(t);
-          wakers.delete(done);
-          resolve();
-        };
-        const t = setTimeout(done, ms);
-        wakers.add(done);
-      });
+    const parked = { now: false };
+    // Only a wait for a human (an approval) goes through here: it gives its slot to other tasks
+    // (otherwise AGENT_CONCURRENCY transfers held for approval stopped the worker for up to
+    // AGENT_TASK_TIMEOUT_MS), and takes one back before the run goes on.
+    const waitForChange = async (ms: number) => {
+      parked.now = true;
+      this.parked++;
+      this.pump();
+      try {
+        await new Promise<void>((resolve) => {
+          const done = () => {
+            clearTimeout(t);
+            wakers.delete(done);
+            resolve();
+          };
+          const t = setTimeout(done, ms);
+          wakers.add(done);
+        });
+      } finally {
+        await this.unpark(controller.signal, parked);
+      }
+    };
     const run = new TaskRun(this.deps, this.options, taskId, controller.signal, { waitForChange, cancelled: cancel.signal });
     const entry: Running = { run, controller, cancel, wakers, done: Promise.resolve() };
     const submitted = this.submittedIds.get(taskId);
@@ -209,18 +235,54 @@ export class AgentRuntime {
       })
       .then((outcome) => {
         this.running.delete(taskId);
+        const failures = outcome === 'interrupted' && !controller.signal.aborted ? (this.failedRuns.get(taskId) ?? 0) + 1 : 0;
+        if (failures) this.failedRuns.set(taskId, failures);
+        else this.failedRuns.delete(taskId);
+        // A wait the run left behind (its task timed out during an approval wait) no longer counts as parked, and ends now.
+        this.leavePark(parked);
+        for (const w of wakers) w();
         // An interrupted task keeps holding the checkpoint back, so the next start resumes it.
         if (outcome === 'ended') this.markEnded(taskId);
         else if (outcome === 'held') this.watch(taskId, run.heldUntil);
+        // Interrupted by an error, not by a stop or a cancel (the store unreachable, its end not
+        // recorded): tried again, 1 s after the first time and doubling up to the lease time, so the
+        // task does not sit open until the worker restarts. It resumes from its events (no step twice).
+        else if (failures) this.watch(taskId, this.nowMs() + Math.min(1_000 * 2 ** (failures - 1), this.options.leaseMs));
         this.pump();
       });
     this.running.set(taskId, entry);
   }
 
-  /** Look at a task another worker holds again when its lease expires (a little after, spread out). */
+  /** Back from a wait: take a slot, now if one is free, else when one frees (at once when the run is stopped or cancelled). */
+  private unpark(signal: AbortSignal, parked: { now: boolean }): Promise<void> {
+    return new Promise((resolve) => {
+      const go = () => {
+        signal.removeEventListener('abort', go);
+        const i = this.slotWaiters.indexOf(go);
+        if (i >= 0) this.slotWaiters.splice(i, 1);
+        this.leavePark(parked);
+        resolve();
+      };
+      if (this.dead || signal.aborted || this.busy() < this.options.concurrency) return go();
+      this.slotWaiters.push(go);
+      signal.addEventListener('abort', go, { once: true });
+    });
+  }
+
+  private leavePark(parked: { now: boolean }): void {
+    if (!parked.now) return;
+    parked.now = false;
+    this.parked--;
+  }
+
+  private nowMs(): number {
+    return this.deps.clock ? this.deps.clock().getTime() : Date.now();
+  }
+
+  /** Look at a task again at `until` (a little after, spread out): when the lease another worker holds expires, or to retry a failed run. */
   private watch(taskId: string, until: number): void {
     if (this.dead || !this.accepting) return;
-    const now = this.deps.clock ? this.deps.clock().getTime() : Date.now();
+    const now = this.nowMs();
     const ms = Math.min(Math.max(until - now, 0), this.options.leaseMs) + 50 + Math.floor(Math.random() * 200);
     clearTimeout(this.held.get(taskId));
     this.held.set(

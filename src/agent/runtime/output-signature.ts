@@ -13,7 +13,7 @@ export type SignedOutput = { output: unknown; outputHash: Hex; signer: Hex; sign
 /**
  * Sign a task's output: outputHash = SHA-256 of the output's canonical JSON (integers only);
  * signature = ECDSA secp256k1 over outputHash (RFC 6979, low-s), 65 bytes r ‖ s ‖ v with
- * v = 27 + recovery id, as the batch head. Check with `ethers.recoverAddress(outputHash, signature) === signer`.
+ * v = 27 + recovery id, as the batch head. Check with `ethers.recoverAddress(outputHash, signature).toLowerCase() === signer` (signer is lowercase).
  */
 export function signOutput(output: unknown, privateKey: Hex): SignedOutput {
   const outputHash = hashCanonical(output);

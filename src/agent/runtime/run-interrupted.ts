@@ -1,6 +1,6 @@
-/** Why a run stops without writing: the runtime stopped (it resumes later), the task was cancelled, or another runner owns it. */
+/** Why a run stops without writing: the runtime stopped (it resumes later), the task was cancelled, another runner owns it, or a step's end could not be recorded (the store unreachable: it is tried again). */
 export class RunInterrupted extends Error {
-  constructor(readonly why: 'stopped' | 'cancelled' | 'taken-over' | 'ended') {
+  constructor(readonly why: 'stopped' | 'cancelled' | 'taken-over' | 'ended' | 'unrecorded') {
     super(`task run interrupted: ${why}`);
   }
 }

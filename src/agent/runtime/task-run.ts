@@ -148,7 +148,7 @@ export class TaskRun {
       await this.command({ type: 'CompleteTask', output: signed.output, outputHash: signed.outputHash, signer: signed.signer, signature: signed.signature });
       return 'ended';
     } catch (err) {
-      if (err instanceof RunInterrupted) return err.why === 'stopped' ? 'interrupted' : err.why === 'taken-over' ? this.heldOrEnded() : 'ended';
+      if (err instanceof RunInterrupted) return err.why === 'stopped' || err.why === 'unrecorded' ? 'interrupted' : err.why === 'taken-over' ? this.heldOrEnded() : 'ended';
       if (this.signal.aborted) return 'interrupted';
       if (err instanceof InvalidTransitionError) return 'ended'; // cancelled or finished meanwhile
       const code = err instanceof OpenMcpError ? err.code : 'TASK_ERROR';
@@ -162,7 +162,7 @@ export class TaskRun {
       } catch (e) {
         if (e instanceof RunInterrupted && e.why === 'taken-over') return this.heldOrEnded();
         if (e instanceof InvalidTransitionError || (e instanceof RunInterrupted && e.why !== 'stopped')) return 'ended';
-        if (!(e instanceof RunInterrupted)) this.deps.logger?.warn({ err: e, taskId: this.taskId }, 'TaskFailed not recorded; the task resumes on the next start');
+        if (!(e instanceof RunInterrupted)) this.deps.logger?.warn({ err: e, taskId: this.taskId }, 'TaskFailed not recorded; the run is tried again (it resumes from its events)');
         return 'interrupted';
       }
     }
@@ -351,7 +351,7 @@ export class TaskRun {
           messagesJson: this.opts.redaction === 'store' && !this.holdsHashOnlyPayloads(stepResults, messages) ? payloadDigest(req.messages).json : undefined,
         });
         // Recorded even when the answer is too large to keep: its tokens were paid for and count against the budgets.
-        await this.append('InferenceCompleted', record.data, record.version);
+        await this.appendDone('InferenceCompleted', record.data, record.version);
         if (record.omitted) throw responseTooLarge(turn, response.json.length);
       }
       messages.push(message);
@@ -489,10 +489,10 @@ export class TaskRun {
         idempotent: idempotent,
       });
     }
+    let result: unknown;
+    let isError = false;
+    let text: string;
     try {
-      let result: unknown;
-      let isError = false;
-      let text: string;
       if (s.tool === READ_CONTRACT_TOOL && this.deps.chains) {
         result = await this.timed(runChainRead(this.chainContext(), s));
         text = payloadDigest(result).json;
@@ -511,11 +511,6 @@ export class TaskRun {
         isError = r.isError === true;
         text = textOf(r);
       }
-      const d = payloadDigest(result);
-      const resultJson = keptPayload(d.json, this.payloadPolicyOf(s.tool));
-      const ok: StepOutcome = { resultHash: d.hash, ...(resultJson !== undefined ? { resultJson } : {}), isError };
-      await this.append('TaskStepCompleted', { stepId: s.stepId, ...ok });
-      return { ok, text };
     } catch (err) {
       if (err instanceof RunInterrupted) throw err;
       if (this.signal.aborted) throw new RunInterrupted('stopped');
@@ -524,6 +519,27 @@ export class TaskRun {
       const told = (err as Error).message.slice(0, 4000);
       return { failed, fatal: s.source === 'steps' || FATAL.has(failed.code), ...(told !== failed.message ? { told } : {}) };
     }
+    const d = payloadDigest(result);
+    const resultJson = keptPayload(d.json, this.payloadPolicyOf(s.tool));
+    const ok: StepOutcome = { resultHash: d.hash, ...(resultJson !== undefined ? { resultJson } : {}), isError };
+    // Outside the call's try: the call was made, so failing to record it is not the tool's failure
+    // (told to the model, it would make the call again). The run resumes the step by the rules for
+    // one started and not ended (docs/agent.md).
+    await this.appendDone('TaskStepCompleted', { stepId: s.stepId, ...ok });
+    return { ok, text };
+  }
+
+  /**
+   * Record what was done (a call made, a model turn paid for). When the store cannot take it (not
+   * a refusal: those are OpenMcpErrors and fail the task), the run stops ('unrecorded') and is
+   * tried again, resuming from what the log holds, rather than fail the task or act as if it had not happened.
+   */
+  private async appendDone(type: string, data: Record<string, unknown>, version?: number): Promise<void> {
+    await this.append(type, data, version).catch((err) => {
+      if (err instanceof OpenMcpError || err instanceof RunInterrupted) throw err;
+      this.deps.logger?.warn({ err, taskId: this.taskId, type }, 'not recorded; the run stops and is tried again');
+      throw new RunInterrupted('unrecorded');
+    });
   }
 
   private recordedText(result: StepOutcome): string {

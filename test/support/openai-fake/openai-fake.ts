@@ -13,6 +13,8 @@ export type FakeReply = {
   usage?: { prompt_tokens: number; completion_tokens: number };
   /** Answer with this HTTP status and an OpenAI-style error body instead. */
   status?: number;
+  /** Extra response headers (e.g. `retry-after` with a `status`). */
+  headers?: Record<string, string>;
   delayMs?: number;
   /** Never answer (until the client gives up or the server closes): a model that hangs. */
   hang?: boolean;
@@ -71,8 +73,8 @@ export async function startOpenAiFake(script: FakeScript = []): Promise<OpenAiFa
   const authorizations: string[] = [];
   const hanging = new Set<ServerResponse>();
 
-  const send = (res: ServerResponse, status: number, body: unknown) => {
-    res.writeHead(status, { 'content-type': 'application/json' });
+  const send = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
+    res.writeHead(status, { 'content-type': 'application/json', ...headers });
     res.end(JSON.stringify(body));
   };
 
@@ -98,7 +100,7 @@ export async function startOpenAiFake(script: FakeScript = []): Promise<OpenAiFa
         return;
       }
       const answer = () => {
-        if (reply.status) return send(res, reply.status, { error: { message: `scripted error ${reply.status}`, type: 'server_error', code: null } });
+        if (reply.status) return send(res, reply.status, { error: { message: `scripted error ${reply.status}`, type: 'server_error', code: null } }, reply.headers);
         if (reply.raw !== undefined) {
           res.writeHead(200, { 'content-type': 'application/json' });
           return void res.end(reply.raw);
