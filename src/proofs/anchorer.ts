@@ -1,4 +1,4 @@
-import { Wallet, type Contract, type JsonRpcProvider, type TransactionReceipt } from 'ethers';
+import { Wallet, isError, type Contract, type FeeData, type JsonRpcProvider, type TransactionReceipt, type TransactionResponse } from 'ethers';
 import { createEvent } from '../core/envelope';
 import { WrongExpectedRevisionError } from '../core/errors';
 import type { Hex } from '../core/hex';
@@ -18,8 +18,9 @@ export type AnchorerOptions = {
   /** Blocks to wait after inclusion (CHAIN_CONFIRMATIONS; 1 = mined). */
   confirmations?: number;
   /**
-   * Give up waiting for an anchor transaction after this long (default 180 s). A transaction the
-   * node dropped is never mined: without a limit the anchorer would wait for it forever.
+   * Send an anchor transaction again (same nonce, same call, higher fees) when it is not mined
+   * within this long (default 180 s). A transaction the node dropped, or one whose fees a base-fee
+   * spike left behind, is never mined: waiting for it alone, the anchorer would stall for good.
    */
   txTimeoutMs?: number;
   pollIntervalMs?: number;
@@ -153,7 +154,8 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
       }
       await new Promise((r) => setTimeout(r, opts.pollIntervalMs ?? 200));
     }
-    throw new Error('earlier anchor transactions are still pending');
+    const [latest, pending] = await Promise.all([provider.getTransactionCount(me, 'latest'), provider.getTransactionCount(me, 'pending')]);
+    throw new Error(`earlier transactions of the anchorer account ${me} are still pending (nonces ${latest}..${pending - 1}): anchoring waits for them to be mined or dropped (fees too low for the chain now? replace them with higher fees)`);
   }
 
   async function send(b: SealedBatch): Promise<void> {
@@ -163,17 +165,54 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
     // counter (it just read it), else here.
     if (nonce === undefined) await waitForPendingTransactions();
     else nonce = Math.max(nonce, await provider.getTransactionCount(wallet.address, 'pending'));
+    const n = nonce!;
     await opts.beforeSend?.();
     await opts.faults?.('before-send');
-    const tx = await contract.anchor(b.batchId, b.firstSeq, b.lastSeq, b.root, { nonce: nonce! }).catch((err: unknown) => {
+    const tx = (await contract.anchor(b.batchId, b.firstSeq, b.lastSeq, b.root, { nonce: n }).catch((err: unknown) => {
       throw namedRevert(contract, b.batchId, err);
-    });
-    nonce = nonce! + 1;
+    })) as TransactionResponse;
+    nonce = n + 1;
     await opts.faults?.('after-send');
-    const receipt = (await tx.wait(confirmations, opts.txTimeoutMs ?? 180_000)) as TransactionReceipt | null;
-    if (!receipt || receipt.status !== 1) throw new Error(`anchor(${b.batchId}) transaction ${tx.hash} failed`);
+    const receipt = await mined(b, n, tx);
     await opts.faults?.('after-confirm');
     await record(b, receipt);
+  }
+
+  /**
+   * The receipt of batch `b`'s anchor on nonce `n`. A transaction not mined within txTimeoutMs
+   * (the node dropped it, or the base fee rose above what it offers) is sent again on the same
+   * nonce, same call, with fees raised past the node's replacement bar and at least to the
+   * current market: whichever of the sends is mined anchors the batch, and the nonce is never
+   * left to a transaction nobody will mine (a stuck nonce holds up every later anchor).
+   */
+  async function mined(b: SealedBatch, n: number, first: TransactionResponse): Promise<TransactionReceipt> {
+    let last = first;
+    let fees = feesOf(first);
+    for (;;) {
+      try {
+        const receipt = (await last.wait(confirmations, opts.txTimeoutMs ?? 180_000)) as TransactionReceipt | null;
+        if (!receipt || receipt.status !== 1) throw new Error(`anchor(${b.batchId}) transaction ${last.hash} failed`);
+        return receipt;
+      } catch (err) {
+        // An earlier send of the same call was mined instead (ethers: "repriced"): as good.
+        if (isError(err, 'TRANSACTION_REPLACED') && err.reason === 'repriced' && err.receipt.status === 1) return err.receipt;
+        if (isError(err, 'TRANSACTION_REPLACED')) throw new Error(`anchor(${b.batchId}) on nonce ${n} was replaced by transaction ${err.hash}, another call sent with the anchorer's key`, { cause: err });
+        if (isError(err, 'CALL_EXCEPTION')) throw new Error(`anchor(${b.batchId}) transaction ${last.hash} reverted on chain (another anchorer sent the batch first, or the role was revoked)`, { cause: err });
+        if (!isError(err, 'TIMEOUT')) throw err;
+      }
+      // A stopped anchorer sends nothing more; what it sent is found on chain by the next one.
+      if (stopped) throw new Error(`anchor(${b.batchId}) transaction ${last.hash} not mined yet; stopped before sending it again`);
+      await opts.beforeSend?.();
+      fees = raisedFees(fees, await provider.getFeeData());
+      try {
+        last = (await contract.anchor(b.batchId, b.firstSeq, b.lastSeq, b.root, { nonce: n, ...fees })) as TransactionResponse;
+        opts.onError?.(new Error(`anchor(${b.batchId}) transaction not mined within ${opts.txTimeoutMs ?? 180_000} ms: sent again on nonce ${n} as ${last.hash} with higher fees (${describeFees(fees)})`));
+      } catch (err) {
+        // Mined meanwhile (the nonce is used, or the call now reverts as the batch is anchored):
+        // the wait above finds the receipt. Refused as underpriced: the next round raises more.
+        if ((await provider.getTransactionCount(wallet.address, 'latest')) <= n && !/underpriced|replacement|fee too low|already known/i.test(String((err as Error).message))) throw namedRevert(contract, b.batchId, err);
+      }
+    }
   }
 
   async function tick(): Promise<number> {
@@ -269,6 +308,28 @@ function namedRevert(contract: Contract, batchId: number, err: unknown): unknown
   } catch {
     return err;
   }
+}
+
+type Fees = { maxFeePerGas: bigint; maxPriorityFeePerGas: bigint } | { gasPrice: bigint };
+
+function feesOf(tx: TransactionResponse): Fees {
+  return tx.maxFeePerGas != null ? { maxFeePerGas: tx.maxFeePerGas, maxPriorityFeePerGas: tx.maxPriorityFeePerGas ?? 0n } : { gasPrice: tx.gasPrice };
+}
+
+/**
+ * Fees for a replacement: each raised by 12.5% (nodes refuse one raised by less than 10%: geth,
+ * Hardhat) and to at least the market's now (a spike can outrun several raises).
+ */
+function raisedFees(prev: Fees, now: FeeData): Fees {
+  const up = (x: bigint) => x + x / 8n + 1n;
+  const max = (...xs: bigint[]) => xs.reduce((a, x) => (x > a ? x : a));
+  if ('gasPrice' in prev) return { gasPrice: max(up(prev.gasPrice), now.gasPrice ?? 0n) };
+  const maxPriorityFeePerGas = max(up(prev.maxPriorityFeePerGas), now.maxPriorityFeePerGas ?? 0n);
+  return { maxFeePerGas: max(up(prev.maxFeePerGas), now.maxFeePerGas ?? 0n, maxPriorityFeePerGas), maxPriorityFeePerGas };
+}
+
+function describeFees(f: Fees): string {
+  return 'gasPrice' in f ? `gas price ${f.gasPrice} wei` : `max fee ${f.maxFeePerGas} wei, priority fee ${f.maxPriorityFeePerGas} wei`;
 }
 
 /** Create and start the anchorer loop (retries with backoff while the chain is down). */

@@ -1,0 +1,80 @@
+import { expect } from 'chai';
+import { Wallet, type JsonRpcProvider } from 'ethers';
+import { createAnchorer, type AnchorerOptions } from '../../src/proofs/anchorer';
+import { BATCH_STREAM } from '../../src/proofs/audit-streams';
+import { createSealer } from '../../src/proofs/sealer';
+import { auditAnchorAt } from '../../src/web3/audit-anchor';
+import { createRpcProvider } from '../../src/web3/provider';
+import { deployAnother, openFixture, SEALER_KEY, submitTasks, type Fixture } from './pipeline-fixture';
+
+/**
+ * What an anchor transaction costs and who pays: a base fee that rises above what the
+ * transaction offers (it would sit in the mempool for as long as the spike lasts) and an
+ * anchorer account with nothing to pay with. This file turns automining off, so it has its own chain.
+ */
+describe('anchorer and fees', function () {
+  this.timeout(120_000);
+  let f: Fixture;
+  let provider: JsonRpcProvider;
+  before(async () => {
+    f = await openFixture();
+    provider = createRpcProvider(f.chain.rpcUrl);
+  });
+  after(async () => {
+    provider?.destroy();
+    await f?.close();
+  });
+
+  async function sealOne(): Promise<void> {
+    await submitTasks(f.store, 2);
+    expect(await createSealer(f.store, { sealerKey: SEALER_KEY, maxEvents: 2, maxWaitMs: 0 }).flush()).to.not.equal(undefined);
+  }
+
+  it('sends a stuck anchor again on its nonce with raised fees when the base fee spikes above it (was: TIMEOUT, then waited for it for ever)', async () => {
+    const contract = await deployAnother(f.chain);
+    await sealOne();
+    const spike = 500n * 10n ** 9n;
+    let sent: { maxFeePerGas: bigint | null; hash: string } | undefined;
+    let mining: Promise<void> | undefined;
+    let done = false;
+    const opts: AnchorerOptions = {
+      rpcUrl: f.chain.rpcUrl,
+      contract,
+      privateKey: f.chain.anchorerPrivateKey,
+      txTimeoutMs: 1000,
+      faults: async (point) => {
+        if (point !== 'after-send' || mining) return;
+        const [pending] = (await provider.send('eth_pendingTransactions', [])) as { hash: string }[];
+        const tx = (await provider.getTransaction(pending.hash))!;
+        sent = { hash: tx.hash, maxFeePerGas: tx.maxFeePerGas };
+        expect(sent.maxFeePerGas! < spike).to.equal(true);
+        // From now on every block's base fee is above what the first transaction offers.
+        mining = (async () => {
+          while (!done) {
+            await provider.send('hardhat_setNextBlockBaseFeePerGas', [`0x${spike.toString(16)}`]);
+            await provider.send('evm_mine', []);
+            await new Promise((r) => setTimeout(r, 100));
+          }
+        })();
+      },
+    };
+    await provider.send('evm_setAutomine', [false]);
+    const anchorer = createAnchorer(f.store, opts);
+    try {
+      expect(await anchorer.tick()).to.equal((await f.store.readStream(BATCH_STREAM)).length);
+    } finally {
+      done = true;
+      await mining;
+      await provider.send('evm_setAutomine', [true]);
+      await anchorer.stop();
+    }
+    const sealed = (await f.store.readStream(BATCH_STREAM)).length;
+    expect(Number(await auditAnchorAt(contract, provider).nextBatchId())).to.equal(sealed);
+    // The replacement was mined (same call, same nonce), not the first transaction.
+    const stream = (await f.store.readAll({ limit: 10_000 })).filter((e) => e.type === 'BatchAnchored' && (e.data as { contract: string }).contract === contract);
+    const txHash = (stream.at(-1)!.data as { txHash: string }).txHash;
+    expect(txHash).to.not.equal(sent!.hash);
+    expect((await provider.getTransaction(txHash))!.maxFeePerGas! >= spike).to.equal(true);
+    expect(await provider.getTransaction(sent!.hash)).to.equal(null);
+  });
+});
