@@ -9,7 +9,7 @@ import { blocksAtTimestamp } from '../web3/block-at-timestamp';
 import { createRpcProvider } from '../web3/provider';
 import { ANCHORER_ACTOR, AUDIT_TENANT, anchorStreamName, type AnchorTarget } from './audit-streams';
 import { BatchLog, type AnchorRecord, type SealedBatch } from './batch-log';
-import { AnchorContractMissingError, AnchorMismatchError, AnchorsLostError } from './errors';
+import { AnchorContractMissingError, AnchorerNoFundsError, AnchorMismatchError, AnchorsLostError } from './errors';
 
 export type AnchorerOptions = {
   rpcUrl: string;
@@ -168,8 +168,8 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
     const n = nonce!;
     await opts.beforeSend?.();
     await opts.faults?.('before-send');
-    const tx = (await contract.anchor(b.batchId, b.firstSeq, b.lastSeq, b.root, { nonce: n }).catch((err: unknown) => {
-      throw namedRevert(contract, b.batchId, err);
+    const tx = (await contract.anchor(b.batchId, b.firstSeq, b.lastSeq, b.root, { nonce: n }).catch(async (err: unknown) => {
+      throw await sendError(b, err);
     })) as TransactionResponse;
     nonce = n + 1;
     await opts.faults?.('after-send');
@@ -210,9 +210,20 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
       } catch (err) {
         // Mined meanwhile (the nonce is used, or the call now reverts as the batch is anchored):
         // the wait above finds the receipt. Refused as underpriced: the next round raises more.
-        if ((await provider.getTransactionCount(wallet.address, 'latest')) <= n && !/underpriced|replacement|fee too low|already known/i.test(String((err as Error).message))) throw namedRevert(contract, b.batchId, err);
+        if ((await provider.getTransactionCount(wallet.address, 'latest')) <= n && !/underpriced|replacement|fee too low|already known/i.test(String((err as Error).message))) throw await sendError(b, err);
       }
     }
+  }
+
+  /** What a refused anchor() send says to an operator: the custom error of a revert, or an account that cannot pay. */
+  async function sendError(b: SealedBatch, err: unknown): Promise<unknown> {
+    // geth: "insufficient funds for gas * price + value" (ethers INSUFFICIENT_FUNDS); Hardhat:
+    // "Sender doesn't have enough funds", which ethers leaves as "could not coalesce error".
+    if (isError(err, 'INSUFFICIENT_FUNDS') || /insufficient funds|enough funds/i.test(rpcMessage(err))) {
+      const [balance, t] = await Promise.all([provider.getBalance(wallet.address), target()]).catch(() => [undefined, undefined] as const);
+      if (balance !== undefined && t) return new AnchorerNoFundsError(wallet.address.toLowerCase(), t.chainId, balance, b.batchId, err);
+    }
+    return namedRevert(contract, b.batchId, err);
   }
 
   async function tick(): Promise<number> {
@@ -291,6 +302,12 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
     target,
     anchorStream: async () => anchorStreamName(await target(opts.targetMaxAgeMs ?? 10_000)),
   };
+}
+
+/** The node's own words in a failed JSON-RPC call (ethers keeps them as `error` or `info.error`), else the message. */
+function rpcMessage(err: unknown): string {
+  const e = err as { message?: unknown; error?: { message?: unknown }; info?: { error?: { message?: unknown } } } | null;
+  return `${String(e?.error?.message ?? '')} ${String(e?.info?.error?.message ?? '')} ${String(e?.message ?? '')}`;
 }
 
 /**

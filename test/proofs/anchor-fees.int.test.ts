@@ -77,4 +77,20 @@ describe('anchorer and fees', function () {
     expect((await provider.getTransaction(txHash))!.maxFeePerGas! >= spike).to.equal(true);
     expect(await provider.getTransaction(sent!.hash)).to.equal(null);
   });
+
+  it('names an anchorer account without funds, its address and balance (was: "could not coalesce error" with the node\'s raw answer)', async () => {
+    const contract = await deployAnother(f.chain);
+    await sealOne();
+    const poor = Wallet.createRandom();
+    const admin = auditAnchorAt(contract, new Wallet(f.chain.anchorerPrivateKey, provider));
+    await (await admin.grantRole(await admin.ANCHORER_ROLE(), poor.address)).wait();
+    const anchorer = createAnchorer(f.store, { rpcUrl: f.chain.rpcUrl, contract, privateKey: poor.privateKey as `0x${string}` });
+    let err: { code?: string; message?: string; details?: Record<string, unknown> } | undefined;
+    await anchorer.tick().catch((e) => (err = e));
+    await anchorer.stop();
+    expect(err?.code).to.equal('ANCHORER_NO_FUNDS');
+    expect(err?.message).to.equal(`the anchorer account ${poor.address.toLowerCase()} cannot pay for anchor(0) on chain 31337: its balance is 0 wei; fund it`);
+    expect(err?.details).to.deep.equal({ account: poor.address.toLowerCase(), chainId: 31337, balance: '0' });
+    expect(Number(await auditAnchorAt(contract, provider).nextBatchId())).to.equal(0);
+  });
 });
