@@ -33,6 +33,12 @@ export type AnchorerOptions = {
    * process) follows a chain restarted with a new genesis to its new anchor stream.
    */
   targetMaxAgeMs?: number;
+  /**
+   * Longest anchorStream() waits for the chain when it already knows a stream (default 3 s): a
+   * chain RPC that does not answer (ethers waits 5 minutes) then answers with the chain last seen,
+   * so proof, batch and /metrics requests do not hang with it.
+   */
+  queryWaitMs?: number;
   onAnchored?: (record: AnchorRecord) => void;
   onError?: (err: unknown) => void;
   /**
@@ -94,6 +100,23 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
     resolvedTarget = { chainId, contract: opts.contract.toLowerCase(), genesisHash: genesis.hash };
     resolvedAt = Date.now();
     return resolvedTarget;
+  }
+
+  let refreshing: Promise<AnchorTarget> | undefined;
+  /**
+   * target() for queries. The chain's answer is waited for up to queryWaitMs when a target is
+   * known already, else that one is used: a genesis seen seconds ago is the best answer a chain
+   * that does not answer allows. Its errors (a new genesis without the contract) are thrown as
+   * ever. One refresh at a time, so queries do not pile requests onto a hung RPC.
+   */
+  async function queryTarget(): Promise<AnchorTarget> {
+    const known = resolvedTarget;
+    const fresh = (refreshing ??= target(opts.targetMaxAgeMs ?? 10_000).finally(() => (refreshing = undefined)));
+    if (!known) return fresh;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<AnchorTarget>((r) => (timer = setTimeout(() => r(known), opts.queryWaitMs ?? 3000)));
+    fresh.catch(() => undefined);
+    return Promise.race([fresh, late]).finally(() => clearTimeout(timer));
   }
 
   async function record(b: SealedBatch, receipt: Pick<TransactionReceipt, 'hash' | 'blockNumber' | 'gasUsed'>): Promise<void> {
@@ -300,7 +323,7 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
       provider.destroy();
     },
     target,
-    anchorStream: async () => anchorStreamName(await target(opts.targetMaxAgeMs ?? 10_000)),
+    anchorStream: async () => anchorStreamName(await queryTarget()),
   };
 }
 
