@@ -225,11 +225,25 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
       }
       // A stopped anchorer sends nothing more; what it sent is found on chain by the next one.
       if (stopped) throw new Error(`anchor(${b.batchId}) transaction ${last.hash} not mined yet; stopped before sending it again`);
+      const [known, market, latest] = await Promise.all([provider.getTransaction(last.hash), provider.getFeeData(), provider.getTransactionCount(wallet.address, 'latest')]);
+      // Sent again only when that can help: the node dropped it, or the market outran its fees.
+      // Not behind a lower nonce still pending (higher fees on ours do not get that one mined),
+      // nor while it offers the market's fees: each raise compounds, so raising on every round
+      // of a long wait would end up paying any price.
+      const waitMs = opts.txTimeoutMs ?? 180_000;
+      if (latest < n) {
+        opts.onError?.(new Error(`anchor(${b.batchId}) on nonce ${n} is not mined within ${waitMs} ms: it waits behind nonce ${latest} of the anchorer account ${wallet.address}, still pending (sent by someone else with the key?)`));
+        continue;
+      }
+      if (known && !belowMarket(feesOf(last), market)) {
+        opts.onError?.(new Error(`anchor(${b.batchId}) transaction ${last.hash} is not mined within ${waitMs} ms although it offers the market's fees (${describeFees(feesOf(last))}): still waiting`));
+        continue;
+      }
       await opts.beforeSend?.();
-      fees = raisedFees(fees, await provider.getFeeData());
+      fees = raisedFees(fees, market);
       try {
         last = (await contract.anchor(b.batchId, b.firstSeq, b.lastSeq, b.root, { nonce: n, ...fees })) as TransactionResponse;
-        opts.onError?.(new Error(`anchor(${b.batchId}) transaction not mined within ${opts.txTimeoutMs ?? 180_000} ms: sent again on nonce ${n} as ${last.hash} with higher fees (${describeFees(fees)})`));
+        opts.onError?.(new Error(`anchor(${b.batchId}) transaction not mined within ${waitMs} ms: sent again on nonce ${n} as ${last.hash} with higher fees (${describeFees(fees)})`));
       } catch (err) {
         // Mined meanwhile (the nonce is used, or the call now reverts as the batch is anchored):
         // the wait above finds the receipt. Refused as underpriced: the next round raises more.
@@ -366,6 +380,12 @@ function raisedFees(prev: Fees, now: FeeData): Fees {
   if ('gasPrice' in prev) return { gasPrice: max(up(prev.gasPrice), now.gasPrice ?? 0n) };
   const maxPriorityFeePerGas = max(up(prev.maxPriorityFeePerGas), now.maxPriorityFeePerGas ?? 0n);
   return { maxFeePerGas: max(up(prev.maxFeePerGas), now.maxFeePerGas ?? 0n, maxPriorityFeePerGas), maxPriorityFeePerGas };
+}
+
+/** Whether the market's fees now are above what `f` offers (a transaction at `f` may never be mined). */
+function belowMarket(f: Fees, now: FeeData): boolean {
+  if ('gasPrice' in f) return now.gasPrice != null && f.gasPrice < now.gasPrice;
+  return (now.maxFeePerGas != null && f.maxFeePerGas < now.maxFeePerGas) || (now.maxPriorityFeePerGas != null && f.maxPriorityFeePerGas < now.maxPriorityFeePerGas);
 }
 
 function describeFees(f: Fees): string {

@@ -78,6 +78,41 @@ describe('anchorer and fees', function () {
     expect(await provider.getTransaction(sent!.hash)).to.equal(null);
   });
 
+  it('does not raise the fees of a transaction that offers the market\'s while it waits (each raise compounds)', async () => {
+    const contract = await deployAnother(f.chain);
+    await sealOne();
+    const waits: string[] = [];
+    let first: string | undefined;
+    await provider.send('evm_setAutomine', [false]);
+    const anchorer = createAnchorer(f.store, {
+      rpcUrl: f.chain.rpcUrl,
+      contract,
+      privateKey: f.chain.anchorerPrivateKey,
+      txTimeoutMs: 300,
+      onError: (e) => waits.push((e as Error).message),
+      faults: async (point) => {
+        if (point === 'after-send') first ??= ((await provider.send('eth_pendingTransactions', [])) as { hash: string }[])[0].hash;
+      },
+    });
+    try {
+      const ticking = anchorer.tick();
+      while (waits.filter((m) => m.includes('still waiting')).length < 3) await new Promise((r) => setTimeout(r, 50));
+      expect(waits.filter((m) => m.includes('sent again'))).to.deep.equal([]);
+      expect(((await provider.send('eth_pendingTransactions', [])) as { hash: string }[]).map((t) => t.hash)).to.deep.equal([first]);
+      // Mined as it is; the batches after it (this contract is new: every sealed batch) likewise.
+      let done = false;
+      const mined = ticking.finally(() => (done = true));
+      while (!done) {
+        await provider.send('evm_mine', []);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(await mined).to.equal((await f.store.readStream(BATCH_STREAM)).length);
+    } finally {
+      await provider.send('evm_setAutomine', [true]);
+      await anchorer.stop();
+    }
+  });
+
   it('names an anchorer account without funds, its address and balance (was: "could not coalesce error" with the node\'s raw answer)', async () => {
     const contract = await deployAnother(f.chain);
     await sealOne();
