@@ -218,7 +218,10 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
         return receipt;
       } catch (err) {
         // An earlier send of the same call was mined instead (ethers: "repriced"): as good.
-        if (isError(err, 'TRANSACTION_REPLACED') && err.reason === 'repriced' && err.receipt.status === 1) return err.receipt;
+        if (isError(err, 'TRANSACTION_REPLACED') && err.reason === 'repriced') {
+          if (err.receipt.status === 1) return err.receipt;
+          throw new Error(`anchor(${b.batchId}) transaction ${err.hash} reverted on chain (another anchorer sent the batch first, or the role was revoked)`, { cause: err });
+        }
         if (isError(err, 'TRANSACTION_REPLACED')) throw new Error(`anchor(${b.batchId}) on nonce ${n} was replaced by transaction ${err.hash}, another call sent with the anchorer's key`, { cause: err });
         if (isError(err, 'CALL_EXCEPTION')) throw new Error(`anchor(${b.batchId}) transaction ${last.hash} reverted on chain (another anchorer sent the batch first, or the role was revoked)`, { cause: err });
         if (!isError(err, 'TIMEOUT')) throw err;
