@@ -35,7 +35,7 @@ export type AnchorerOptions = {
   targetMaxAgeMs?: number;
   /**
    * Longest anchorStream() waits for the chain when it already knows a stream (default 3 s): a
-   * chain RPC that does not answer (ethers waits 5 minutes) then answers with the chain last seen,
+   * chain RPC that does not answer (a request waits up to 30 s) then answers with the chain last seen,
    * so proof, batch and /metrics requests do not hang with it.
    */
   queryWaitMs?: number;

@@ -5,7 +5,7 @@ import { openFixture, type Fixture } from './pipeline-fixture';
 
 /**
  * A chain RPC that accepts connections and never answers (a stalled node, a proxy with nothing
- * behind it). ethers waits 5 minutes for each request; what the API and /metrics ask of the
+ * behind it). A request waits up to 30 s (5 minutes before); what the API and /metrics ask of the
  * anchorer (the current anchor stream) must not wait that long.
  */
 describe('anchor stream queries while the chain RPC hangs', function () {
