@@ -234,6 +234,8 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
       // nor while it offers the market's fees: each raise compounds, so raising on every round
       // of a long wait would end up paying any price.
       const waitMs = opts.txTimeoutMs ?? 180_000;
+      // The nonce is used: mined, awaiting its confirmations (or replaced: the wait says which).
+      if (latest > n) continue;
       if (latest < n) {
         opts.onError?.(new Error(`anchor(${b.batchId}) on nonce ${n} is not mined within ${waitMs} ms: it waits behind nonce ${latest} of the anchorer account ${wallet.address}, still pending (sent by someone else with the key?)`));
         continue;
