@@ -1,4 +1,4 @@
-import { Wallet, type Contract, type JsonRpcProvider, type TransactionReceipt } from 'ethers';
+import { Wallet, isError, type Contract, type FeeData, type JsonRpcProvider, type TransactionReceipt, type TransactionResponse } from 'ethers';
 import { createEvent } from '../core/envelope';
 import { WrongExpectedRevisionError } from '../core/errors';
 import type { Hex } from '../core/hex';
@@ -9,7 +9,7 @@ import { blocksAtTimestamp } from '../web3/block-at-timestamp';
 import { createRpcProvider } from '../web3/provider';
 import { ANCHORER_ACTOR, AUDIT_TENANT, anchorStreamName, type AnchorTarget } from './audit-streams';
 import { BatchLog, type AnchorRecord, type SealedBatch } from './batch-log';
-import { AnchorContractMissingError, AnchorMismatchError, AnchorsLostError } from './errors';
+import { AnchorContractMissingError, AnchorerNoFundsError, AnchorMismatchError, AnchorsLostError } from './errors';
 
 export type AnchorerOptions = {
   rpcUrl: string;
@@ -18,8 +18,9 @@ export type AnchorerOptions = {
   /** Blocks to wait after inclusion (CHAIN_CONFIRMATIONS; 1 = mined). */
   confirmations?: number;
   /**
-   * Give up waiting for an anchor transaction after this long (default 180 s). A transaction the
-   * node dropped is never mined: without a limit the anchorer would wait for it forever.
+   * Send an anchor transaction again (same nonce, same call, higher fees) when it is not mined
+   * within this long (default 180 s). A transaction the node dropped, or one whose fees a base-fee
+   * spike left behind, is never mined: waiting for it alone, the anchorer would stall for good.
    */
   txTimeoutMs?: number;
   pollIntervalMs?: number;
@@ -32,6 +33,12 @@ export type AnchorerOptions = {
    * process) follows a chain restarted with a new genesis to its new anchor stream.
    */
   targetMaxAgeMs?: number;
+  /**
+   * Longest anchorStream() waits for the chain when it already knows a stream (default 3 s): a
+   * chain RPC that does not answer (a request waits up to 30 s) then answers with the chain last seen,
+   * so proof, batch and /metrics requests do not hang with it.
+   */
+  queryWaitMs?: number;
   onAnchored?: (record: AnchorRecord) => void;
   onError?: (err: unknown) => void;
   /**
@@ -95,6 +102,23 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
     return resolvedTarget;
   }
 
+  let refreshing: Promise<AnchorTarget> | undefined;
+  /**
+   * target() for queries. The chain's answer is waited for up to queryWaitMs when a target is
+   * known already, else that one is used: a genesis seen seconds ago is the best answer a chain
+   * that does not answer allows. Its errors (a new genesis without the contract) are thrown as
+   * ever. One refresh at a time, so queries do not pile requests onto a hung RPC.
+   */
+  async function queryTarget(): Promise<AnchorTarget> {
+    const known = resolvedTarget;
+    const fresh = (refreshing ??= target(opts.targetMaxAgeMs ?? 10_000).finally(() => (refreshing = undefined)));
+    if (!known) return fresh;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<AnchorTarget>((r) => (timer = setTimeout(() => r(known), opts.queryWaitMs ?? 3000)));
+    fresh.catch(() => undefined);
+    return Promise.race([fresh, late]).finally(() => clearTimeout(timer));
+  }
+
   async function record(b: SealedBatch, receipt: Pick<TransactionReceipt, 'hash' | 'blockNumber' | 'gasUsed'>): Promise<void> {
     const t = await target();
     const stream = anchorStreamName(t);
@@ -153,7 +177,8 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
       }
       await new Promise((r) => setTimeout(r, opts.pollIntervalMs ?? 200));
     }
-    throw new Error('earlier anchor transactions are still pending');
+    const [latest, pending] = await Promise.all([provider.getTransactionCount(me, 'latest'), provider.getTransactionCount(me, 'pending')]);
+    throw new Error(`earlier transactions of the anchorer account ${me} are still pending (nonces ${latest}..${pending - 1}): anchoring waits for them to be mined or dropped (fees too low for the chain now? replace them with higher fees)`);
   }
 
   async function send(b: SealedBatch): Promise<void> {
@@ -163,17 +188,84 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
     // counter (it just read it), else here.
     if (nonce === undefined) await waitForPendingTransactions();
     else nonce = Math.max(nonce, await provider.getTransactionCount(wallet.address, 'pending'));
+    const n = nonce!;
     await opts.beforeSend?.();
     await opts.faults?.('before-send');
-    const tx = await contract.anchor(b.batchId, b.firstSeq, b.lastSeq, b.root, { nonce: nonce! }).catch((err: unknown) => {
-      throw namedRevert(contract, b.batchId, err);
-    });
-    nonce = nonce! + 1;
+    const tx = (await contract.anchor(b.batchId, b.firstSeq, b.lastSeq, b.root, { nonce: n }).catch(async (err: unknown) => {
+      throw await sendError(b, err);
+    })) as TransactionResponse;
+    nonce = n + 1;
     await opts.faults?.('after-send');
-    const receipt = (await tx.wait(confirmations, opts.txTimeoutMs ?? 180_000)) as TransactionReceipt | null;
-    if (!receipt || receipt.status !== 1) throw new Error(`anchor(${b.batchId}) transaction ${tx.hash} failed`);
+    const receipt = await mined(b, n, tx);
     await opts.faults?.('after-confirm');
     await record(b, receipt);
+  }
+
+  /**
+   * The receipt of batch `b`'s anchor on nonce `n`. A transaction not mined within txTimeoutMs
+   * (the node dropped it, or the base fee rose above what it offers) is sent again on the same
+   * nonce, same call, with fees raised past the node's replacement bar and at least to the
+   * current market: whichever of the sends is mined anchors the batch, and the nonce is never
+   * left to a transaction nobody will mine (a stuck nonce holds up every later anchor).
+   */
+  async function mined(b: SealedBatch, n: number, first: TransactionResponse): Promise<TransactionReceipt> {
+    let last = first;
+    let fees = feesOf(first);
+    for (;;) {
+      try {
+        const receipt = (await last.wait(confirmations, opts.txTimeoutMs ?? 180_000)) as TransactionReceipt | null;
+        if (!receipt || receipt.status !== 1) throw new Error(`anchor(${b.batchId}) transaction ${last.hash} failed`);
+        return receipt;
+      } catch (err) {
+        // An earlier send of the same call was mined instead (ethers: "repriced"): as good.
+        if (isError(err, 'TRANSACTION_REPLACED') && err.reason === 'repriced') {
+          if (err.receipt.status === 1) return err.receipt;
+          throw new Error(`anchor(${b.batchId}) transaction ${err.hash} reverted on chain (another anchorer sent the batch first, or the role was revoked)`, { cause: err });
+        }
+        if (isError(err, 'TRANSACTION_REPLACED')) throw new Error(`anchor(${b.batchId}) on nonce ${n} was replaced by transaction ${err.hash}, another call sent with the anchorer's key`, { cause: err });
+        if (isError(err, 'CALL_EXCEPTION')) throw new Error(`anchor(${b.batchId}) transaction ${last.hash} reverted on chain (another anchorer sent the batch first, or the role was revoked)`, { cause: err });
+        if (!isError(err, 'TIMEOUT')) throw err;
+      }
+      // A stopped anchorer sends nothing more; what it sent is found on chain by the next one.
+      if (stopped) throw new Error(`anchor(${b.batchId}) transaction ${last.hash} not mined yet; stopped before sending it again`);
+      const [known, market, latest] = await Promise.all([provider.getTransaction(last.hash), provider.getFeeData(), provider.getTransactionCount(wallet.address, 'latest')]);
+      // Sent again only when that can help: the node dropped it, or the market outran its fees.
+      // Not behind a lower nonce still pending (higher fees on ours do not get that one mined),
+      // nor while it offers the market's fees: each raise compounds, so raising on every round
+      // of a long wait would end up paying any price.
+      const waitMs = opts.txTimeoutMs ?? 180_000;
+      // The nonce is used: mined, awaiting its confirmations (or replaced: the wait says which).
+      if (latest > n) continue;
+      if (latest < n) {
+        opts.onError?.(new Error(`anchor(${b.batchId}) on nonce ${n} is not mined within ${waitMs} ms: it waits behind nonce ${latest} of the anchorer account ${wallet.address}, still pending (sent by someone else with the key?)`));
+        continue;
+      }
+      if (known && !belowMarket(feesOf(last), market)) {
+        opts.onError?.(new Error(`anchor(${b.batchId}) transaction ${last.hash} is not mined within ${waitMs} ms although it offers the market's fees (${describeFees(feesOf(last))}): still waiting`));
+        continue;
+      }
+      await opts.beforeSend?.();
+      fees = raisedFees(fees, market);
+      try {
+        last = (await contract.anchor(b.batchId, b.firstSeq, b.lastSeq, b.root, { nonce: n, ...fees })) as TransactionResponse;
+        opts.onError?.(new Error(`anchor(${b.batchId}) transaction not mined within ${waitMs} ms: sent again on nonce ${n} as ${last.hash} with higher fees (${describeFees(fees)})`));
+      } catch (err) {
+        // Mined meanwhile (the nonce is used, or the call now reverts as the batch is anchored):
+        // the wait above finds the receipt. Refused as underpriced: the next round raises more.
+        if ((await provider.getTransactionCount(wallet.address, 'latest')) <= n && !/underpriced|replacement|fee too low|already known/i.test(String((err as Error).message))) throw await sendError(b, err);
+      }
+    }
+  }
+
+  /** What a refused anchor() send says to an operator: the custom error of a revert, or an account that cannot pay. */
+  async function sendError(b: SealedBatch, err: unknown): Promise<unknown> {
+    // geth: "insufficient funds for gas * price + value" (ethers INSUFFICIENT_FUNDS); Hardhat:
+    // "Sender doesn't have enough funds", which ethers leaves as "could not coalesce error".
+    if (isError(err, 'INSUFFICIENT_FUNDS') || /insufficient funds|enough funds/i.test(rpcMessage(err))) {
+      const [balance, t] = await Promise.all([provider.getBalance(wallet.address), target()]).catch(() => [undefined, undefined] as const);
+      if (balance !== undefined && t) return new AnchorerNoFundsError(wallet.address.toLowerCase(), t.chainId, balance, b.batchId, err);
+    }
+    return namedRevert(contract, b.batchId, err);
   }
 
   async function tick(): Promise<number> {
@@ -250,8 +342,14 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
       provider.destroy();
     },
     target,
-    anchorStream: async () => anchorStreamName(await target(opts.targetMaxAgeMs ?? 10_000)),
+    anchorStream: async () => anchorStreamName(await queryTarget()),
   };
+}
+
+/** The node's own words in a failed JSON-RPC call (ethers keeps them as `error` or `info.error`), else the message. */
+function rpcMessage(err: unknown): string {
+  const e = err as { message?: unknown; error?: { message?: unknown }; info?: { error?: { message?: unknown } } } | null;
+  return `${String(e?.error?.message ?? '')} ${String(e?.info?.error?.message ?? '')} ${String(e?.message ?? '')}`;
 }
 
 /**
@@ -269,6 +367,34 @@ function namedRevert(contract: Contract, batchId: number, err: unknown): unknown
   } catch {
     return err;
   }
+}
+
+type Fees = { maxFeePerGas: bigint; maxPriorityFeePerGas: bigint } | { gasPrice: bigint };
+
+function feesOf(tx: TransactionResponse): Fees {
+  return tx.maxFeePerGas != null ? { maxFeePerGas: tx.maxFeePerGas, maxPriorityFeePerGas: tx.maxPriorityFeePerGas ?? 0n } : { gasPrice: tx.gasPrice };
+}
+
+/**
+ * Fees for a replacement: each raised by 12.5% (nodes refuse one raised by less than 10%: geth,
+ * Hardhat) and to at least the market's now (a spike can outrun several raises).
+ */
+function raisedFees(prev: Fees, now: FeeData): Fees {
+  const up = (x: bigint) => x + x / 8n + 1n;
+  const max = (...xs: bigint[]) => xs.reduce((a, x) => (x > a ? x : a));
+  if ('gasPrice' in prev) return { gasPrice: max(up(prev.gasPrice), now.gasPrice ?? 0n) };
+  const maxPriorityFeePerGas = max(up(prev.maxPriorityFeePerGas), now.maxPriorityFeePerGas ?? 0n);
+  return { maxFeePerGas: max(up(prev.maxFeePerGas), now.maxFeePerGas ?? 0n, maxPriorityFeePerGas), maxPriorityFeePerGas };
+}
+
+/** Whether the market's fees now are above what `f` offers (a transaction at `f` may never be mined). */
+function belowMarket(f: Fees, now: FeeData): boolean {
+  if ('gasPrice' in f) return now.gasPrice != null && f.gasPrice < now.gasPrice;
+  return (now.maxFeePerGas != null && f.maxFeePerGas < now.maxFeePerGas) || (now.maxPriorityFeePerGas != null && f.maxPriorityFeePerGas < now.maxPriorityFeePerGas);
+}
+
+function describeFees(f: Fees): string {
+  return 'gasPrice' in f ? `gas price ${f.gasPrice} wei` : `max fee ${f.maxFeePerGas} wei, priority fee ${f.maxPriorityFeePerGas} wei`;
 }
 
 /** Create and start the anchorer loop (retries with backoff while the chain is down). */

@@ -52,3 +52,14 @@ export class AnchorContractMissingError extends OpenMcpError {
     });
   }
 }
+
+/** The anchorer's account cannot pay for an anchor transaction (the node refused it: insufficient funds). */
+export class AnchorerNoFundsError extends OpenMcpError {
+  constructor(account: string, chainId: number, balance: bigint, batchId: number, cause?: unknown) {
+    super('ANCHORER_NO_FUNDS', `the anchorer account ${account} cannot pay for anchor(${batchId}) on chain ${chainId}: its balance is ${balance} wei; fund it`, {
+      status: 503,
+      cause,
+      details: { account, chainId, balance: balance.toString() },
+    });
+  }
+}

@@ -1,0 +1,131 @@
+import { expect } from 'chai';
+import { Wallet, type JsonRpcProvider } from 'ethers';
+import { createAnchorer, type AnchorerOptions } from '../../src/proofs/anchorer';
+import { BATCH_STREAM } from '../../src/proofs/audit-streams';
+import { createSealer } from '../../src/proofs/sealer';
+import { auditAnchorAt } from '../../src/web3/audit-anchor';
+import { createRpcProvider } from '../../src/web3/provider';
+import { deployAnother, openFixture, SEALER_KEY, submitTasks, type Fixture } from './pipeline-fixture';
+
+/**
+ * What an anchor transaction costs and who pays: a base fee that rises above what the
+ * transaction offers (it would sit in the mempool for as long as the spike lasts) and an
+ * anchorer account with nothing to pay with. This file turns automining off, so it has its own chain.
+ */
+describe('anchorer and fees', function () {
+  this.timeout(120_000);
+  let f: Fixture;
+  let provider: JsonRpcProvider;
+  before(async () => {
+    f = await openFixture();
+    provider = createRpcProvider(f.chain.rpcUrl);
+  });
+  after(async () => {
+    provider?.destroy();
+    await f?.close();
+  });
+
+  async function sealOne(): Promise<void> {
+    await submitTasks(f.store, 2);
+    expect(await createSealer(f.store, { sealerKey: SEALER_KEY, maxEvents: 2, maxWaitMs: 0 }).flush()).to.not.equal(undefined);
+  }
+
+  it('sends a stuck anchor again on its nonce with raised fees when the base fee spikes above it (was: TIMEOUT, then waited for it for ever)', async () => {
+    const contract = await deployAnother(f.chain);
+    await sealOne();
+    const spike = 500n * 10n ** 9n;
+    let sent: { maxFeePerGas: bigint | null; hash: string } | undefined;
+    let mining: Promise<void> | undefined;
+    let done = false;
+    const opts: AnchorerOptions = {
+      rpcUrl: f.chain.rpcUrl,
+      contract,
+      privateKey: f.chain.anchorerPrivateKey,
+      txTimeoutMs: 1000,
+      faults: async (point) => {
+        if (point !== 'after-send' || mining) return;
+        const [pending] = (await provider.send('eth_pendingTransactions', [])) as { hash: string }[];
+        const tx = (await provider.getTransaction(pending.hash))!;
+        sent = { hash: tx.hash, maxFeePerGas: tx.maxFeePerGas };
+        expect(sent.maxFeePerGas! < spike).to.equal(true);
+        // From now on every block's base fee is above what the first transaction offers.
+        mining = (async () => {
+          while (!done) {
+            await provider.send('hardhat_setNextBlockBaseFeePerGas', [`0x${spike.toString(16)}`]);
+            await provider.send('evm_mine', []);
+            await new Promise((r) => setTimeout(r, 100));
+          }
+        })();
+      },
+    };
+    await provider.send('evm_setAutomine', [false]);
+    const anchorer = createAnchorer(f.store, opts);
+    try {
+      expect(await anchorer.tick()).to.equal((await f.store.readStream(BATCH_STREAM)).length);
+    } finally {
+      done = true;
+      await mining;
+      await provider.send('evm_setAutomine', [true]);
+      await anchorer.stop();
+    }
+    const sealed = (await f.store.readStream(BATCH_STREAM)).length;
+    expect(Number(await auditAnchorAt(contract, provider).nextBatchId())).to.equal(sealed);
+    // The replacement was mined (same call, same nonce), not the first transaction.
+    const stream = (await f.store.readAll({ limit: 10_000 })).filter((e) => e.type === 'BatchAnchored' && (e.data as { contract: string }).contract === contract);
+    const txHash = (stream.at(-1)!.data as { txHash: string }).txHash;
+    expect(txHash).to.not.equal(sent!.hash);
+    expect((await provider.getTransaction(txHash))!.maxFeePerGas! >= spike).to.equal(true);
+    expect(await provider.getTransaction(sent!.hash)).to.equal(null);
+  });
+
+  it('does not raise the fees of a transaction that offers the market\'s while it waits (each raise compounds)', async () => {
+    const contract = await deployAnother(f.chain);
+    await sealOne();
+    const waits: string[] = [];
+    let first: string | undefined;
+    await provider.send('evm_setAutomine', [false]);
+    const anchorer = createAnchorer(f.store, {
+      rpcUrl: f.chain.rpcUrl,
+      contract,
+      privateKey: f.chain.anchorerPrivateKey,
+      txTimeoutMs: 300,
+      onError: (e) => waits.push((e as Error).message),
+      faults: async (point) => {
+        if (point === 'after-send') first ??= ((await provider.send('eth_pendingTransactions', [])) as { hash: string }[])[0].hash;
+      },
+    });
+    try {
+      const ticking = anchorer.tick();
+      while (waits.filter((m) => m.includes('still waiting')).length < 3) await new Promise((r) => setTimeout(r, 50));
+      expect(waits.filter((m) => m.includes('sent again'))).to.deep.equal([]);
+      expect(((await provider.send('eth_pendingTransactions', [])) as { hash: string }[]).map((t) => t.hash)).to.deep.equal([first]);
+      // Mined as it is; the batches after it (this contract is new: every sealed batch) likewise.
+      let done = false;
+      const mined = ticking.finally(() => (done = true));
+      while (!done) {
+        await provider.send('evm_mine', []);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(await mined).to.equal((await f.store.readStream(BATCH_STREAM)).length);
+    } finally {
+      await provider.send('evm_setAutomine', [true]);
+      await anchorer.stop();
+    }
+  });
+
+  it('names an anchorer account without funds, its address and balance (was: "could not coalesce error" with the node\'s raw answer)', async () => {
+    const contract = await deployAnother(f.chain);
+    await sealOne();
+    const poor = Wallet.createRandom();
+    const admin = auditAnchorAt(contract, new Wallet(f.chain.anchorerPrivateKey, provider));
+    await (await admin.grantRole(await admin.ANCHORER_ROLE(), poor.address)).wait();
+    const anchorer = createAnchorer(f.store, { rpcUrl: f.chain.rpcUrl, contract, privateKey: poor.privateKey as `0x${string}` });
+    let err: { code?: string; message?: string; details?: Record<string, unknown> } | undefined;
+    await anchorer.tick().catch((e) => (err = e));
+    await anchorer.stop();
+    expect(err?.code).to.equal('ANCHORER_NO_FUNDS');
+    expect(err?.message).to.equal(`the anchorer account ${poor.address.toLowerCase()} cannot pay for anchor(0) on chain 31337: its balance is 0 wei; fund it`);
+    expect(err?.details).to.deep.equal({ account: poor.address.toLowerCase(), chainId: 31337, balance: '0' });
+    expect(Number(await auditAnchorAt(contract, provider).nextBatchId())).to.equal(0);
+  });
+});
