@@ -38,4 +38,11 @@ export interface Cache {
   setIfLeaseToken(key: string, token: number, target: string, value: string, ttlMs?: number): Promise<boolean>;
   ping(): Promise<void>;
   close(): Promise<void>;
+  /**
+   * For a cache that can lose writes it acknowledged (Redis: a failover to a replica they had not
+   * reached, a restart with AOF `everysec`): `listener` is told each time its connection is back
+   * after being lost, when values written before may have been set back to older ones. Returns
+   * the unsubscribe. Absent from a cache that never loses a write (the in-memory one).
+   */
+  onWritesMaybeLost?(listener: () => void): () => void;
 }

@@ -22,11 +22,29 @@ return {c}`;
 /** Redis adapter of the Cache port; every key is put under `prefix`. */
 export class RedisCache implements Cache {
   readonly name = 'redis';
+  private readonly restored = new Set<() => void>();
 
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
-  ) {}
+  ) {
+    // 'close', not 'error': Sentinel ends a failover by closing the clients' connections (CLIENT
+    // KILL), which ioredis sees without an error. Closes before the first connection lose nothing.
+    let opened = redis.status === 'ready';
+    let lost = false;
+    redis.on('close', () => (lost ||= opened));
+    redis.on('ready', () => {
+      opened = true;
+      if (!lost) return;
+      lost = false;
+      for (const listener of this.restored) listener();
+    });
+  }
+
+  onWritesMaybeLost(listener: () => void): () => void {
+    this.restored.add(listener);
+    return () => this.restored.delete(listener);
+  }
 
   private k(key: string): string {
     return this.prefix + key;

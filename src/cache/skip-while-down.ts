@@ -77,5 +77,6 @@ export function skipWhileDown(cache: Cache, o: SkipWhileDownOptions = {}): Skipp
     setIfLeaseToken: (key, token, target, value, ttlMs) => run(() => cache.setIfLeaseToken(key, token, target, value, ttlMs)),
     ping: () => run(() => cache.ping()),
     close: () => cache.close(),
+    onWritesMaybeLost: cache.onWritesMaybeLost && ((listener) => cache.onWritesMaybeLost!(listener)),
   };
 }

@@ -15,6 +15,9 @@ import { emptyTouched, type ProjectionApplier, type Touched } from '../../projec
 import { HeldWriteLock, type UnderWriteLock } from './write-lock';
 import { ProjectionFailedError } from './errors';
 
+/** Wait before raising the cache epoch again when the raise after a reconnect failed (the database down). */
+const RETIRE_RETRY_MS = 1000;
+
 export type ProjectorOptions = {
   knex: Knex;
   bus: Bus;
@@ -47,7 +50,8 @@ export type ProjectorOptions = {
   /**
    * Told of each batch that failed (database down, a bad event); the bus delivers it again after
    * a backoff. Without it a stuck projector shows only in the lag metric: the in-process bus
-   * retries silently.
+   * retries silently. Told too when the epoch raise after a reconnect to the cache failed (it is
+   * tried again, and by the next batch).
    */
   onError?: (err: unknown) => void;
   /**
@@ -84,6 +88,11 @@ export class Projector {
   private readonly watermarks = new Map<string, number>();
   private readonly lock: HeldWriteLock;
   private readonly cache?: SkippingCache;
+  /** Returns of the cache's connection seen (it may have lost writes before each), and how many of them a raise of the epoch covers. */
+  private readonly lostWrites = { seen: 0, retired: 0 };
+  private stopWatchingCache?: () => void;
+  private retryRetire?: NodeJS.Timeout;
+  private retiring?: Promise<void>;
 
   constructor(private readonly options: ProjectorOptions) {
     this.cache = options.cache && skipWhileDown(options.cache, { onError: options.onCacheError, skipMs: options.cacheSkipMs });
@@ -114,15 +123,50 @@ export class Projector {
 
   async start(): Promise<void> {
     for (const [name, position] of await readCheckpoints(this.options.knex)) this.watermarks.set(name, position);
+    this.stopWatchingCache = this.cache?.onWritesMaybeLost?.(() => {
+      this.lostWrites.seen++;
+      this.retireLostWrites();
+    });
     this.consumer = await this.options.bus.consume(this.group, (events) => this.applyEvents(events));
   }
 
   /** Stops after the batch in hand is applied and its progress committed. */
   async stop(): Promise<void> {
+    this.stopWatchingCache?.();
+    this.stopWatchingCache = undefined;
+    clearTimeout(this.retryRetire);
     const c = this.consumer;
     this.consumer = undefined;
     await c?.stop();
+    await this.retiring;
     await this.lock.release();
+  }
+
+  /**
+   * Raise the cache epoch once the cache's connection is back after being lost: the views this
+   * projector wrote just before may be gone from the server it is back on, which then holds older
+   * ones (a failover, a restart with AOF `everysec`), and readers, who fill only misses, would
+   * serve those for the whole TTL. At once rather than at the next batch, which may be an hour
+   * away; under the write lock like every raise (refreshCaches). Until a raise has covered the
+   * return, a failed one is tried again, and every batch raises it first (refreshCaches).
+   * Processes without a projector need nothing: readers fill misses from SQL, so what a loss
+   * takes from them costs a miss, never a stale read.
+   */
+  private retireLostWrites(): void {
+    const seen = this.lostWrites.seen;
+    if (!this.stopWatchingCache || seen <= this.lostWrites.retired) return;
+    clearTimeout(this.retryRetire);
+    this.retiring = this.lock
+      .run(async (trx) => {
+        if (seen > this.lostWrites.retired) await bumpCacheEpoch(trx);
+      })
+      .then(
+        () => void (this.lostWrites.retired = Math.max(this.lostWrites.retired, seen)),
+        (err: unknown) => {
+          this.options.onError?.(err);
+          if (this.stopWatchingCache) this.retryRetire = setTimeout(() => this.retireLostWrites(), RETIRE_RETRY_MS).unref();
+        },
+      );
   }
 
   /** Apply a delivery (also usable without a bus, e.g. by tests and tools). */
@@ -176,6 +220,12 @@ export class Projector {
    * under an epoch no newer than the swapped-out table's, which the swap retires.
    */
   private async refreshCaches(cache: SkippingCache, touched: Touched, underLock: UnderWriteLock): Promise<void> {
+    const lost = this.lostWrites.seen;
+    if (lost > this.lostWrites.retired) {
+      // Not yet raised since the cache came back (retireLostWrites): first that, then this batch's views under the new epoch.
+      await underLock((trx) => bumpCacheEpoch(trx));
+      this.lostWrites.retired = Math.max(this.lostWrites.retired, lost);
+    }
     if (!touched.taskIds.size && !touched.catalogTenants.size) return;
     const knex = this.options.knex;
     if (!cache.skipping) {

@@ -2,7 +2,9 @@ import { expect } from 'chai';
 import Redis from 'ioredis';
 import { MEMORY_CACHE_MAX_BYTES, MemoryCache } from '../../src/cache/memory';
 import { openRedisCache, RedisCache } from '../../src/cache/redis';
-import { REDIS_TEST_URL, redisAvailable, redisTestPrefix, requireService } from '../support/services';
+import type { Cache } from '../../src/cache/port';
+import { skipWhileDown } from '../../src/cache/skip-while-down';
+import { REDIS_TEST_URL, redisAvailable, redisTestPrefix, requireService, uniqueName } from '../support/services';
 import { describeCache } from './cache.conformance';
 
 describeCache('Redis', async (ctx) => {
@@ -37,6 +39,36 @@ describe('Cache adapters: beyond the port', () => {
       await p1.drop();
       await p2.drop();
     }
+  });
+
+  it('Redis: tells when its connection is back after being lost (writes may be lost), through skipWhileDown too; not on its first connection or its close', async function () {
+    await requireService(this, 'Redis', redisAvailable);
+    const p = redisTestPrefix('omc_cache_lost');
+    const name = uniqueName('omc_cache_lost');
+    const redis = new Redis(REDIS_TEST_URL, { lazyConnect: true, connectionName: name });
+    const killer = new Redis(REDIS_TEST_URL);
+    const cache = new RedisCache(redis, p.prefix);
+    let told = 0;
+    const stop = skipWhileDown(cache).onWritesMaybeLost!(() => told++);
+    try {
+      await redis.connect();
+      await cache.set('k', 'v');
+      expect(told, 'on the first connection').to.equal(0);
+      const back = new Promise<void>((r) => redis.once('ready', () => r()));
+      // As Sentinel ends a failover: the server closes the connection, ioredis sees no error.
+      const line = String(await killer.client('LIST')).split('\n').find((l) => l.includes(` name=${name} `))!;
+      await killer.call('CLIENT', 'KILL', 'ID', line.match(/\bid=(\d+)/)![1]);
+      await back;
+      expect(told, 'once back').to.equal(1);
+      stop();
+      await cache.close();
+      expect(told, 'after close').to.equal(1);
+    } finally {
+      redis.disconnect();
+      killer.disconnect();
+      await p.drop();
+    }
+    expect((new MemoryCache() as Cache).onWritesMaybeLost, 'the in-memory cache never loses a write').to.equal(undefined);
   });
 
   it('in-memory: bounded, the least recently used entry goes first', async () => {
