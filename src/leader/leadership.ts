@@ -41,6 +41,17 @@ export type Leadership = {
 
 const TIMED_OUT = Symbol('timed out');
 
+/** `promise`'s answer, or TIMED_OUT once `ms` have passed without one (a late answer is dropped). */
+async function within<T>(ms: number, promise: Promise<T>): Promise<T | typeof TIMED_OUT> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<typeof TIMED_OUT>((resolve) => (timer = setTimeout(() => resolve(TIMED_OUT), Math.max(0, ms))));
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** `validUntil` is on the monotonic clock (performance.now()). */
 type Term = { token: number; controller: AbortController; handle: LeaderTerm; validUntil: number };
 
@@ -100,14 +111,17 @@ export function startLeadership(p: StartLeadershipParameters): Leadership {
    * takes the lease. A late answer is dropped; the next step asks again (a renewal by the same
    * holder keeps the token, so nothing is lost).
    */
-  async function acquireWithin(ms: number): Promise<number | undefined | typeof TIMED_OUT> {
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<typeof TIMED_OUT>((resolve) => (timer = setTimeout(() => resolve(TIMED_OUT), Math.max(0, ms))));
-    try {
-      return await Promise.race([p.store.acquire(p.name, holder, p.ttlMs), late]);
-    } finally {
-      clearTimeout(timer);
-    }
+  function acquireWithin(ms: number): Promise<number | undefined | typeof TIMED_OUT> {
+    return within(ms, p.store.acquire(p.name, holder, p.ttlMs));
+  }
+
+  /**
+   * Free the lease, waiting for the store at most a TTL: past that the lease has run out anyway,
+   * and a hung store (a half-open connection) must not hold up a SIGTERM drain until its deadline.
+   */
+  async function release(): Promise<void> {
+    const answer = await within(p.ttlMs, p.store.release(p.name, holder)).catch(report);
+    if (answer === TIMED_OUT) report(new Error(`lease ${p.name}: the lease store did not answer the release within the lease's TTL; it runs out by itself`));
   }
 
   async function beginTerm(token: number, validUntil: number): Promise<void> {
@@ -120,7 +134,7 @@ export function startLeadership(p: StartLeadershipParameters): Leadership {
     } catch (err) {
       report(err);
       await endTerm('stopped');
-      await p.store.release(p.name, holder).catch(report);
+      await release();
     }
   }
 
@@ -165,7 +179,7 @@ export function startLeadership(p: StartLeadershipParameters): Leadership {
       wake?.();
       await loop;
       await serially(() => endTerm('stopped'));
-      if (options.release !== false) await p.store.release(p.name, holder).catch(report);
+      if (options.release !== false) await release();
     },
   };
 }

@@ -170,6 +170,27 @@ export function describeLeaseStore(label: string, setup: (ctx: Mocha.Context) =>
       await b.stop();
     });
 
+    it('stop() returns within about a TTL when the lease store does not answer the release (a hung store must not hold up a drain)', async () => {
+      const ttlMs = 300;
+      const unanswered: Array<() => void> = [];
+      const errors: unknown[] = [];
+      const hanging: LeaseStore = {
+        name: 'hanging-release',
+        acquire: (...args) => f.store.acquire(...args),
+        release: () => new Promise<void>((resolve) => unanswered.push(resolve)),
+        currentToken: (l) => f.store.currentToken(l),
+      };
+      const a = startLeadership({ name: lease, store: hanging, ttlMs, renewEveryMs: 80, holder: 'a', onElected: () => undefined, onError: (e) => void errors.push(e) });
+      await eventually('a elected', () => (a.isLeader() ? true : undefined), 3_000);
+      let done = false;
+      const stopping = a.stop().then(() => void (done = true));
+      await eventually('stop() returned', () => (done ? true : undefined), ttlMs + 3_000);
+      await stopping;
+      expect(unanswered, 'release was asked').to.have.length(1);
+      expect(String(errors.at(-1))).to.match(/did not answer the release/);
+      for (const answer of unanswered.splice(0)) answer();
+    });
+
     it('ends the term of a leader whose renewal hangs (a half-open connection) before its lease can run out', async () => {
       const ttlMs = 400;
       let hung = false;
