@@ -203,6 +203,13 @@ describe('infra/ (production stack description)', () => {
     for (const p of dashboard.panels) if (p.datasource) expect(uids).to.include(p.datasource.uid);
   });
 
+  it('runs Redis with the eviction policy docs/operations.md requires (noeviction: an LRU policy evicts held locks)', () => {
+    const redis = Object.values(compose.services).find((s) => String((s as { image?: string }).image).startsWith('redis'));
+    const command = (redis as { command?: string[] } | undefined)?.command ?? [];
+    expect(command[command.indexOf('--maxmemory-policy') + 1]).to.equal('noeviction');
+    expect(readFileSync(join(ROOT, 'docs', 'operations.md'), 'utf8')).to.include('`maxmemory-policy noeviction`');
+  });
+
   it('mounts config files the product accepts', () => {
     expect(readServersFile(join(INFRA, 'config', 'mcp-servers.yaml'), { kind: 'system', id: 't' })).to.deep.equal([]);
     expect(loadPolicyFile(join(INFRA, 'config', 'policy.yaml'))).to.have.property('policies');
