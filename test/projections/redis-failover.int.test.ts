@@ -10,20 +10,10 @@ import { SqlReadModels } from '../../src/readmodels/sql-read-models';
 import { readCacheEpoch } from '../../src/readmodels/cache-epoch';
 import { taskCacheKey } from '../../src/readmodels/cache-keys';
 import { mysqlAvailable, redisAvailable, redisTestPrefix, REDIS_TEST_URL, requireService, uniqueName } from '../support/services';
-import { openTestDb, type TestDb } from './support';
+import { openTestDb, type TestDb, eventually } from './support';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function eventually<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean, ms = 10_000): Promise<T> {
-  const end = Date.now() + ms;
-  let v = await read();
-  while (!ok(v)) {
-    if (Date.now() > end) throw new Error(`${what}: still ${JSON.stringify(v)} after ${ms} ms`);
-    await sleep(50);
-    v = await read();
-  }
-  return v;
-}
 
 /**
  * Redis may lose writes it acknowledged: a failover to a replica they had not reached, a restart

@@ -14,7 +14,7 @@ import { taskCacheKey } from '../../src/readmodels/cache-keys';
 import { LIVE_TABLES } from '../../projections/tables';
 import { cutProxy, type CutProxy } from '../support/cut-proxy';
 import { mysqlAvailable, redisAvailable, redisTestPrefix, REDIS_TEST_URL, requireService } from '../support/services';
-import { openTestDb, type TestDb } from './support';
+import { openTestDb, type TestDb, eventually } from './support';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** The cache is left alone this long after a failure here (CACHE_SKIP_MS, 5 s, in production): the test waits past it. */
@@ -22,16 +22,6 @@ const SKIP_MS = 500;
 /** A command to the hung Redis fails after this long (REDIS_COMMAND_TIMEOUT_MS, 2 s, in production): the hung cases wait it out. */
 const COMMAND_TIMEOUT_MS = 600;
 
-async function eventually<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean, ms = 15_000): Promise<T> {
-  const end = Date.now() + ms;
-  let v = await read();
-  while (!ok(v)) {
-    if (Date.now() > end) throw new Error(`${what}: still ${JSON.stringify(v)} after ${ms} ms`);
-    await sleep(50);
-    v = await read();
-  }
-  return v;
-}
 
 /**
  * Redis is a cache (docs/operations.md): an outage must neither stop the projections (the REST

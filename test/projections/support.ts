@@ -86,3 +86,15 @@ export async function checkpointOf(knex: Knex, projection: string): Promise<numb
   const row = await knex(CHECKPOINT_TABLE).where('projection', projection).first();
   return row ? Number(row.position) : undefined;
 }
+
+/** `read()` once `ok` holds for its value, polled every 50 ms; fails naming `what` and the last value after `ms`. */
+export async function eventually<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean, ms = 15_000): Promise<T> {
+  const end = Date.now() + ms;
+  let v = await read();
+  while (!ok(v)) {
+    if (Date.now() > end) throw new Error(`${what}: still ${JSON.stringify(v)} after ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+    v = await read();
+  }
+  return v;
+}
