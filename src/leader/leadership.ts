@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import { NO_ANSWER, within } from '../core/within';
 import { assertToken } from './assert-token';
 import type { LeaseStore } from './lease-store';
 
@@ -38,19 +39,6 @@ export type Leadership = {
    */
   stop(options?: { release?: boolean }): Promise<void>;
 };
-
-const TIMED_OUT = Symbol('timed out');
-
-/** `promise`'s answer, or TIMED_OUT once `ms` have passed without one (a late answer is dropped). */
-async function within<T>(ms: number, promise: Promise<T>): Promise<T | typeof TIMED_OUT> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<typeof TIMED_OUT>((resolve) => (timer = setTimeout(() => resolve(TIMED_OUT), Math.max(0, ms))));
-  try {
-    return await Promise.race([promise, late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** `validUntil` is on the monotonic clock (performance.now()). */
 type Term = { token: number; controller: AbortController; handle: LeaderTerm; validUntil: number };
@@ -111,7 +99,7 @@ export function startLeadership(p: StartLeadershipParameters): Leadership {
    * takes the lease. A late answer is dropped; the next step asks again (a renewal by the same
    * holder keeps the token, so nothing is lost).
    */
-  function acquireWithin(ms: number): Promise<number | undefined | typeof TIMED_OUT> {
+  function acquireWithin(ms: number): Promise<number | undefined | typeof NO_ANSWER> {
     return within(ms, p.store.acquire(p.name, holder, p.ttlMs));
   }
 
@@ -121,7 +109,7 @@ export function startLeadership(p: StartLeadershipParameters): Leadership {
    */
   async function release(): Promise<void> {
     const answer = await within(p.ttlMs, p.store.release(p.name, holder)).catch(report);
-    if (answer === TIMED_OUT) report(new Error(`lease ${p.name}: the lease store did not answer the release within the lease's TTL; it runs out by itself`));
+    if (answer === NO_ANSWER) report(new Error(`lease ${p.name}: the lease store did not answer the release within the lease's TTL; it runs out by itself`));
   }
 
   async function beginTerm(token: number, validUntil: number): Promise<void> {
@@ -144,7 +132,7 @@ export function startLeadership(p: StartLeadershipParameters): Leadership {
     let token: number | undefined;
     try {
       const answer = await acquireWithin((term ? term.validUntil : startedAt + p.ttlMs) - startedAt);
-      if (answer === TIMED_OUT) throw new Error(`lease ${p.name}: the lease store did not answer within the lease's remaining time`);
+      if (answer === NO_ANSWER) throw new Error(`lease ${p.name}: the lease store did not answer within the lease's remaining time`);
       token = answer;
     } catch (err) {
       report(err);

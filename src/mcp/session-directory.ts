@@ -2,6 +2,7 @@ import { LoggingLevelSchema, type ClientCapabilities, type Implementation, type 
 import type { Cache } from '../cache/port';
 import type { Actor } from '../core/envelope';
 import { UnavailableError } from '../core/errors';
+import { NO_ANSWER, within } from '../core/within';
 
 /**
  * What a replica needs to rebuild an /mcp session it did not open: the owner, and the parameters
@@ -27,16 +28,12 @@ const keyOf = (id: string): string => `mcp-session:${id}`;
 const levelKeyOf = (id: string): string => `mcp-session:${id}:log-level`;
 
 async function guarded<T>(op: string, work: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer in ${TIMEOUT_MS} ms`)), TIMEOUT_MS);
-  });
   try {
-    return await Promise.race([work, late]);
+    const answer = await within(TIMEOUT_MS, work);
+    if (answer === NO_ANSWER) throw new Error(`no answer in ${TIMEOUT_MS} ms`);
+    return answer;
   } catch (err) {
     throw new UnavailableError('mcp session directory', `${op}: ${(err as Error).message}`, err);
-  } finally {
-    clearTimeout(timer);
   }
 }
 

@@ -1,4 +1,5 @@
 import { Counter, type Registry } from 'prom-client';
+import { NO_ANSWER, within } from '../core/within';
 
 export const METRIC_READ_FAILURES_METRIC = 'openmcp_metric_read_failures_total';
 
@@ -65,19 +66,14 @@ export function scrapeReader<T>(
       });
       inFlight = started;
     }
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer in ${timeoutMs} ms`)), timeoutMs);
-      timer.unref();
-    });
     try {
-      return await Promise.race([inFlight, late]);
+      const answer = await within(timeoutMs, inFlight);
+      if (answer !== NO_ANSWER) return answer;
     } catch {
-      for (const metric of metrics) failures.counter.inc({ metric });
-      return undefined;
-    } finally {
-      clearTimeout(timer);
+      // a failed read counts as one with no answer
     }
+    for (const metric of metrics) failures.counter.inc({ metric });
+    return undefined;
   }
 
   return () => {

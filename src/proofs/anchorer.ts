@@ -1,6 +1,7 @@
 import { Wallet, isError, type Contract, type FeeData, type JsonRpcProvider, type TransactionReceipt, type TransactionResponse } from 'ethers';
 import { createEvent } from '../core/envelope';
 import { WrongExpectedRevisionError } from '../core/errors';
+import { NO_ANSWER, within } from '../core/within';
 import type { Hex } from '../core/hex';
 import type { EventStore } from '../eventstore/port';
 import type { BatchAnchoredData } from '../../events/proofs.events';
@@ -113,10 +114,8 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
     const known = resolvedTarget;
     const fresh = (refreshing ??= target(opts.targetMaxAgeMs ?? 10_000).finally(() => (refreshing = undefined)));
     if (!known) return fresh;
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<AnchorTarget>((r) => (timer = setTimeout(() => r(known), opts.queryWaitMs ?? 3000)));
-    fresh.catch(() => undefined);
-    return Promise.race([fresh, late]).finally(() => clearTimeout(timer));
+    const answer = await within(opts.queryWaitMs ?? 3000, fresh);
+    return answer === NO_ANSWER ? known : answer;
   }
 
   async function record(b: SealedBatch, receipt: Pick<TransactionReceipt, 'hash' | 'blockNumber' | 'gasUsed'>): Promise<void> {

@@ -1,4 +1,5 @@
 import { redactUrlsIn } from '../core/errors';
+import { NO_ANSWER, within } from '../core/within';
 
 export type ReadinessAnswer = { state: 'up' | 'down' | 'degraded'; detail?: string };
 
@@ -18,15 +19,12 @@ export const READINESS_CHECK_TIMEOUT_MS = 2000;
  * @example const { state, detail } = await runReadinessCheck({ name: 'db', check: async () => ({ state: 'up' }) });
  */
 export async function runReadinessCheck(c: ReadinessCheck, timeoutMs = READINESS_CHECK_TIMEOUT_MS): Promise<ReadinessAnswer> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer in ${timeoutMs} ms`)), timeoutMs)).unref());
   try {
-    const r = await Promise.race([(async () => c.check())(), late]);
+    const r = await within(timeoutMs, (async () => c.check())());
+    if (r === NO_ANSWER) throw new Error(`no answer in ${timeoutMs} ms`);
     return { state: r.state, ...(r.detail ? { detail: r.detail } : {}) };
   } catch (err) {
     return { state: 'down', detail: redactUrlsIn(String((err as Error)?.message ?? err)).slice(0, 300) };
-  } finally {
-    clearTimeout(timer);
   }
 }
 

@@ -2,6 +2,21 @@ import { z } from 'zod';
 import { ADDRESS_PATTERN } from '../../core/address';
 import { canonicalMethodKey } from './method-key';
 
+/**
+ * A list refinement: an issue on each item whose `keyOf` repeats an earlier item's, `say` given
+ * the item and the index of the first one (list entries where only the first of a kind would apply).
+ */
+function noRepeats<T>(keyOf: (item: T) => string, say: (item: T, first: number) => string) {
+  return (items: T[], ctx: z.RefinementCtx) => {
+    const firstOf = new Map<string, number>();
+    items.forEach((item, i) => {
+      const first = firstOf.get(keyOf(item));
+      if (first === undefined) firstOf.set(keyOf(item), i);
+      else ctx.addIssue({ code: 'custom', path: [i], message: say(item, first) });
+    });
+  };
+}
+
 const decimal = z
   .union([z.string(), z.number()])
   // A bare YAML/JSON number past 2^53 was rounded by the parser: the limit would not be the one written.
@@ -95,12 +110,7 @@ export const AgentPolicySchema = z.strictObject({
     .array(ContractRuleSchema)
     .default([])
     // Two rules for one contract: only the first would ever apply, silently.
-    .superRefine((rules, ctx) => {
-      rules.forEach((r, j) => {
-        const first = rules.findIndex((o) => o.chainId === r.chainId && o.address === r.address);
-        if (first < j) ctx.addIssue({ code: 'custom', path: [j], message: `names the same contract as contracts.${first} (chain ${r.chainId}, ${r.address}): put its methods in one rule` });
-      });
-    }),
+    .superRefine(noRepeats((r) => `${r.chainId} ${r.address}`, (r, first) => `names the same contract as contracts.${first} (chain ${r.chainId}, ${r.address}): put its methods in one rule`)),
   native: z
     .strictObject({
       maxValueWei: decimal.optional(),
@@ -125,12 +135,7 @@ export const PolicyFileSchema = z.strictObject({
     .default([])
     // Entries are never merged and the first match wins: a second entry for the same tenant and
     // agent (say, a stricter one appended later) would be silently ignored.
-    .superRefine((entries, ctx) => {
-      entries.forEach((e, i) => {
-        const first = entries.findIndex((o) => o.tenant === e.tenant && o.agent === e.agent);
-        if (first < i) ctx.addIssue({ code: 'custom', path: [i], message: `has the same tenant and agent as policies.${first} (${e.tenant}/${e.agent}): entries are not merged, so write one` });
-      });
-    }),
+    .superRefine(noRepeats((e) => JSON.stringify([e.tenant, e.agent]), (e, first) => `has the same tenant and agent as policies.${first} (${e.tenant}/${e.agent}): entries are not merged, so write one`)),
 });
 export type PolicyFile = z.infer<typeof PolicyFileSchema>;
 
