@@ -93,8 +93,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       .authenticate(request.headers.authorization, request.raw.socket, request.ip)
       .then((principal) => {
         // The request's log lines (a 403 or 429 included) name who made it: tenant and key id or
-        // token subject, never the credential, so a key's requests can be found in the log.
-        request.log = reply.log = request.log.child({ tenant: principal.tenant, subject: principal.subject });
+        // token subject, never the credential, so a key's requests can be found in the log. Added
+        // to the request's own logger (fastify makes one per request): a second child logger per
+        // request cost ~45 µs of CPU, two thirds of a cached read (bench/api.bench.ts).
+        (request.log as { setBindings?(b: Record<string, string>): void }).setBindings?.({ tenant: principal.tenant, subject: principal.subject });
         if (!can(principal.role, permission)) throw new ForbiddenError(`role ${principal.role} lacks ${permission}`, { permission });
         request.principal = principal;
         return rateLimit(principal);

@@ -1,3 +1,4 @@
+import type { Database } from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import knexFactory, { type Knex } from 'knex';
@@ -17,6 +18,21 @@ export function dialectOf(knex: Knex): Dialect {
  * case-insensitive one. Binary and without padding: MariaDB's `utf8mb4_nopad_bin`, MySQL 8's
  * `utf8mb4_0900_bin`; `utf8mb4_bin` (which ignores trailing spaces) only where neither exists.
  */
+/**
+ * Run `fn` on the SQLite pool's one better-sqlite3 connection, held meanwhile (a knex transaction
+ * on it is waited for, never joined): for hot statements prepared once per connection, which
+ * knex's better-sqlite3 dialect prepares again on every query.
+ */
+export async function withSqliteConnection<T>(knex: Knex, fn: (db: Database) => T): Promise<T> {
+  const client = knex.client as { acquireConnection(): Promise<Database>; releaseConnection(c: Database): Promise<unknown> };
+  const db = await client.acquireConnection();
+  try {
+    return fn(db);
+  } finally {
+    await client.releaseConnection(db);
+  }
+}
+
 export const MYSQL_CHARSET = 'utf8mb4';
 const EXACT_COLLATIONS = ['utf8mb4_nopad_bin', 'utf8mb4_0900_bin', 'utf8mb4_bin'];
 const collations = new WeakMap<Knex, Promise<string>>();

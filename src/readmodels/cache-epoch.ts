@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
-import { createTable, dialectOf } from '../db/knex';
+import type { Database, Statement } from 'better-sqlite3';
+import { createTable, dialectOf, withSqliteConnection } from '../db/knex';
 import { CACHE_EPOCH_TABLE } from '../../projections/tables';
 
 /**
@@ -16,7 +17,19 @@ function noEpochRow(): Error {
   return new Error(`${CACHE_EPOCH_TABLE} has no row: the read cache cannot be invalidated; run the migrations (openmcp start does)`);
 }
 
+// Read on every cached read: on SQLite through a statement prepared once per connection (knex
+// prepares each query anew, which cost a third of a cached GET's CPU; bench/api.bench.ts).
+const epochStatements = new WeakMap<Database, Statement<[], { epoch: number }>>();
+
 export async function readCacheEpoch(db: Knex): Promise<number> {
+  if (dialectOf(db) === 'sqlite') {
+    return withSqliteConnection(db, (conn) => {
+      let stmt = epochStatements.get(conn);
+      if (!stmt) epochStatements.set(conn, (stmt = conn.prepare(`SELECT epoch FROM ${CACHE_EPOCH_TABLE} WHERE id = 1`)));
+      const row = stmt.get();
+      return row ? Number(row.epoch) : 0;
+    });
+  }
   const row = await db(CACHE_EPOCH_TABLE).where('id', 1).first('epoch');
   return row ? Number(row.epoch) : 0;
 }

@@ -1,9 +1,8 @@
 import { EventEmitter } from 'node:events';
 import type { Knex } from 'knex';
-import type { Database } from 'better-sqlite3';
 import type { PendingEvent, RecordedEvent } from '../../core/envelope';
 import { OpenMcpError } from '../../core/errors';
-import { dialectOf, type Dialect } from '../../db/knex';
+import { dialectOf, withSqliteConnection, type Dialect } from '../../db/knex';
 import { appendInputError, assertStreamPrefix, type AppendOptions, type AppendResult, type EventStore, type ReadAllOptions, type ReadStreamOptions, type SubscribeOptions, type Subscription } from '../port';
 import { planAppends, type AppendPlan, type AppendRequest } from './append-plan';
 import { retryOnContention } from '../../db/contention';
@@ -108,18 +107,7 @@ export class SqlEventStore implements EventStore {
     if (this.dialect === 'mysql') {
       return this.knex.transaction((trx) => this.appendBatch(trx, reqs), { isolationLevel: 'read committed' }).then(attempt);
     }
-    return this.retryBusy(() => this.withSqliteConnection((db) => attempt(appendOnSqlite(db, reqs))));
-  }
-
-  /** The pool's one connection, held while `fn` runs: a knex transaction elsewhere on it is waited for, never joined. */
-  private async withSqliteConnection<T>(fn: (db: Database) => T): Promise<T> {
-    const client = this.knex.client as { acquireConnection(): Promise<Database>; releaseConnection(c: Database): Promise<unknown> };
-    const db = await client.acquireConnection();
-    try {
-      return fn(db);
-    } finally {
-      await client.releaseConnection(db);
-    }
+    return this.retryBusy(() => withSqliteConnection(this.knex, (db) => attempt(appendOnSqlite(db, reqs))));
   }
 
   private retryBusy<T>(fn: () => Promise<T>): Promise<T> {
