@@ -17,6 +17,8 @@ export type KafkaBusOptions = {
   /** Longest a fetch waits for new messages (default 500 ms): bounds how late a quiet consumer notices stop(). */
   maxWaitTimeInMs?: number;
   sessionTimeoutMs?: number;
+  /** How often a member heartbeats (kafkajs default 3 s); must stay below `sessionTimeoutMs`. */
+  heartbeatIntervalMs?: number;
   /**
    * Messages that are not envelopes are skipped (they could never be handled, and holding the
    * partition on them would stop every stream in it) and reported here: required, so a skip is
@@ -57,6 +59,7 @@ export class KafkaBus implements Bus {
       allowAutoTopicCreation: false,
       maxWaitTimeInMs: this.options.maxWaitTimeInMs ?? 500,
       ...(this.options.sessionTimeoutMs ? { sessionTimeout: this.options.sessionTimeoutMs } : {}),
+      ...(this.options.heartbeatIntervalMs ? { heartbeatInterval: this.options.heartbeatIntervalMs } : {}),
     });
     await consumer.connect();
     try {
