@@ -283,6 +283,15 @@ describe('src/main.ts wiring: error counts, lease store choice, /readyz redactio
         await new Promise((r) => setTimeout(r, 200));
       }
       expect(lag, 'the event held up in partition 0').to.equal(1);
+      // Each redelivery fails again and is counted, by the same member: the group never rejoins.
+      const joins = broker.requests(11);
+      let failed = 0;
+      while (failed < 3 && Date.now() < end) {
+        failed = (await errorsCounted(a)).PROJECTION_FAILED ?? 0;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(failed, 'PROJECTION_FAILED counted per attempt').to.be.at.least(3);
+      expect(broker.requests(11) - joins, 'JoinGroup requests while retrying').to.equal(0);
     } finally {
       await app?.close();
       app = undefined;

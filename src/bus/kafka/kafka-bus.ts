@@ -7,6 +7,7 @@ import { fromKafkaMessage } from './event-message';
 import { eventsTopic } from './topic';
 import { ensureEventsTopic } from './ensure-topic';
 import { KafkaTopicMissingError } from './kafka-topic-missing-error';
+import { PartitionBackoff, type BackoffOptions } from './partition-backoff';
 
 export type KafkaBusOptions = {
   /** host:port list (KAFKA_BROKERS split on commas). */
@@ -18,6 +19,13 @@ export type KafkaBusOptions = {
   maxWaitTimeInMs?: number;
   sessionTimeoutMs?: number;
   /**
+   * Wait before a batch the handler failed is delivered again (default 300 ms, doubling up to
+   * 5 s while it keeps failing). Only its partition waits; the member stays in the group.
+   */
+  backoff?: BackoffOptions;
+  /** How often a member heartbeats (kafkajs default 3 s); must stay below `sessionTimeoutMs`. */
+  heartbeatIntervalMs?: number;
+  /**
    * Messages that are not envelopes are skipped (they could never be handled, and holding the
    * partition on them would stop every stream in it) and reported here: required, so a skip is
    * never silent (main.ts logs it and counts KAFKA_MESSAGE_INVALID in openmcp_errors_total).
@@ -27,17 +35,28 @@ export type KafkaBusOptions = {
   kafka?: Omit<KafkaConfig, 'brokers' | 'clientId'>;
 };
 
+type RunningConsumer = { consumer: Consumer; backoff: PartitionBackoff };
+
+/** Drop the pending resumes first, so no backoff holds the stop up. */
+async function stopConsumer({ consumer, backoff }: RunningConsumer): Promise<void> {
+  backoff.close();
+  // disconnect() waits for the batch in hand, then commits resolved offsets and leaves the group.
+  await consumer.disconnect();
+}
+
 /**
  * The bus over the Kafka events topic: each group is a Kafka consumer group. A handler gets one
  * partition's messages at a time (so order per stream holds) and the offsets are committed only
- * after it resolved: a crash redelivers the batch (at least once).
+ * after it resolved: a crash redelivers the batch (at least once). A batch the handler failed is
+ * delivered again by the same member after a backoff, its partition alone held meanwhile: the
+ * member stays in the group, so a poison event rebalances nothing and holds no other partition.
  * @example const bus = new KafkaBus({ brokers: ['127.0.0.1:9092'], topic: eventsTopic('openmcp'), onInvalidMessage: (err) => log.error(err) })
  */
 export class KafkaBus implements Bus {
   readonly name = 'kafka';
   readonly topic: string;
   private readonly kafka: Kafka;
-  private readonly consumers = new Set<Consumer>();
+  private readonly consumers = new Set<RunningConsumer>();
   private admin?: Promise<Admin>;
 
   constructor(private readonly options: KafkaBusOptions) {
@@ -57,13 +76,15 @@ export class KafkaBus implements Bus {
       allowAutoTopicCreation: false,
       maxWaitTimeInMs: this.options.maxWaitTimeInMs ?? 500,
       ...(this.options.sessionTimeoutMs ? { sessionTimeout: this.options.sessionTimeoutMs } : {}),
+      ...(this.options.heartbeatIntervalMs ? { heartbeatInterval: this.options.heartbeatIntervalMs } : {}),
     });
+    const backoff = new PartitionBackoff(this.options.backoff);
     await consumer.connect();
     try {
       await consumer.subscribe({ topic: this.topic, fromBeginning: options.start !== 'end' });
       await consumer.run({
         eachBatchAutoResolve: false,
-        eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, uncommittedOffsets, isRunning, isStale }) => {
+        eachBatch: async ({ batch, resolveOffset, heartbeat, pause, commitOffsetsIfNecessary, uncommittedOffsets, isRunning, isStale }) => {
           if (!isRunning() || isStale() || batch.messages.length === 0) return;
           const events: RecordedEvent[] = [];
           for (const m of batch.messages) {
@@ -82,9 +103,17 @@ export class KafkaBus implements Bus {
               spans.end();
             } catch (err) {
               spans.end(err);
-              throw err;
+              // Not thrown to kafkajs: its retries end in a consumer crash and restart, which
+              // leaves and rejoins the group, a rebalance of every member per retry. Instead this
+              // partition alone is paused for the backoff, while the member fetches (and so
+              // heartbeats) for its others. Nothing is resolved: kafkajs fetches a partition from
+              // its last resolved offset, so the resumed partition starts at this batch again (no
+              // seek needed, which would commit that offset once more on every retry).
+              backoff.hold(batch.partition, pause);
+              return;
             }
           }
+          backoff.applied(batch.partition);
           resolveOffset(batch.messages[batch.messages.length - 1].offset);
           // Commit now rather than on kafkajs's timer: progress is durable as soon as it is handled.
           await commitOffsetsIfNecessary(uncommittedOffsets());
@@ -92,15 +121,16 @@ export class KafkaBus implements Bus {
         },
       });
     } catch (err) {
+      backoff.close();
       await consumer.disconnect();
       throw (err as { type?: unknown }).type === 'UNKNOWN_TOPIC_OR_PARTITION' ? new KafkaTopicMissingError(this.topic, createFailure, err) : err;
     }
-    this.consumers.add(consumer);
+    const running = { consumer, backoff };
+    this.consumers.add(running);
     return {
       stop: async () => {
-        this.consumers.delete(consumer);
-        // disconnect() waits for the batch in hand, then commits resolved offsets and leaves the group.
-        await consumer.disconnect();
+        this.consumers.delete(running);
+        await stopConsumer(running);
       },
     };
   }
@@ -147,6 +177,6 @@ export class KafkaBus implements Bus {
     this.consumers.clear();
     const admin = this.admin;
     this.admin = undefined;
-    await Promise.all([...all.map((c) => c.disconnect()), admin?.then((a) => a.disconnect(), () => undefined)]);
+    await Promise.all([...all.map(stopConsumer), admin?.then((a) => a.disconnect(), () => undefined)]);
   }
 }

@@ -47,6 +47,8 @@ export type KafkaBroker = {
   highWatermarks(topic: string): number[];
   /** Metadata requests that named `topic` so far (a client looking for it, or having it auto-created). */
   metadataRequests(topic: string): number;
+  /** Requests received so far with this API key (e.g. 11 JoinGroup, 13 LeaveGroup: rebalances), on every connection. */
+  requests(apiKey: number): number;
   /** Drop every open client connection (simulates a network cut). */
   dropConnections(): void;
   /**
@@ -79,6 +81,7 @@ export async function startKafkaBroker(options: KafkaBrokerOptions = {}): Promis
   const produceFaults: ProduceFault[] = [];
   const refused = new Map<string, number>();
   const metadataAsks = new Map<string, number>();
+  const requestCounts = new Map<number, number>();
   const appended = new EventEmitter();
   appended.setMaxListeners(0);
   const groups = new GroupCoordinator(options.initialRebalanceDelayMs ?? 30);
@@ -174,6 +177,7 @@ export async function startKafkaBroker(options: KafkaBrokerOptions = {}): Promis
     if (socket.destroyed) return;
     const r = new Reader(frame);
     const apiKey = r.int16();
+    requestCounts.set(apiKey, (requestCounts.get(apiKey) ?? 0) + 1);
     const apiVersion = r.int16();
     const correlationId = r.int32();
     const clientId = r.nullableString() ?? '';
@@ -196,6 +200,7 @@ export async function startKafkaBroker(options: KafkaBrokerOptions = {}): Promis
     createTopic: (name, partitions) => void createTopic(name, partitions),
     highWatermarks: (topic) => (topics.get(topic) ?? []).map((p) => p.highWatermark),
     metadataRequests: (topic) => metadataAsks.get(topic) ?? 0,
+    requests: (apiKey) => requestCounts.get(apiKey) ?? 0,
     dropConnections: () => {
       for (const s of sockets) s.destroy();
     },
