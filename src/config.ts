@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { ADMIN_KEY_ADVICE, adminKeyWeakness } from './auth/admin-key-strength';
 import { ADDRESS_PATTERN } from './core/address';
 import { ConfigError } from './core/errors';
+import { firstInvalid, isHostName, isOrigin } from './mcp/origin-policy';
 
 const port = z.coerce.number().int().min(1).max(65535);
 const positiveInt = z.coerce.number().int().min(1);
@@ -38,6 +39,13 @@ export function trustProxyOption(v: string): false | string | ((address: string,
   const hops = Number(v);
   return (_address, hop) => hop < hops;
 }
+
+/** A comma-separated list setting whose every entry `valid` accepts, or `*` alone. */
+const listOf = (valid: (entry: string) => boolean, expected: string) =>
+  z.string().superRefine((v, ctx) => {
+    const bad = firstInvalid(v, valid);
+    if (bad !== undefined) ctx.addIssue({ code: 'custom', message: `${expected}; ${bad === '*' ? '* goes alone, not in a list' : `${JSON.stringify(bad)} is not one`}` });
+  });
 
 const hexKey = z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'a 0x-prefixed 32-byte hex private key');
 const address = z.string().regex(ADDRESS_PATTERN, 'a 0x-prefixed 20-byte address');
@@ -131,6 +139,13 @@ export const ConfigSchema = z.object({
   MCP_HEALTH_INTERVAL_MS: z.coerce.number().int().min(0).max(86_400_000).default(15_000),
   /** Tools per page of the gateway's tools/list (MCP clients follow nextCursor). */
   MCP_TOOLS_PAGE_SIZE: positiveInt.max(10_000).default(500),
+  /** Browser origins that may call /mcp besides the gateway's own (docs/security.md); `*` = any, unsafe. */
+  MCP_ALLOWED_ORIGINS: listOf(
+    isOrigin,
+    'comma-separated origins as browsers send them (scheme://host[:port], no path or trailing slash: https://app.example.com), or * for any origin (unsafe)',
+  ).optional(),
+  /** Host names /mcp answers to besides localhost and loopback addresses (DNS rebinding, docs/security.md); `*` = any. */
+  MCP_ALLOWED_HOSTS: listOf(isHostName, 'comma-separated host names or IP addresses without port (mcp.example.com, 10.0.0.5), or * for any').optional(),
 
   JWT_SECRET: z.string().min(32, 'at least 32 characters').optional(),
   JWT_PUBLIC_KEY_FILE: z.string().optional(),

@@ -40,7 +40,7 @@ import { appliersFor } from './projector/appliers-for';
 import type { RelayLeadership } from './relay/relay-leadership';
 import type { RelayOptions } from './relay/relay';
 import { relayReadiness } from './relay/relay-readiness';
-import { createGateway } from './app/gateway';
+import { createGateway, mcpOriginPolicyFrom } from './app/gateway';
 import { ChainRegistry } from './web3/chain-registry';
 import { loadChainsFile } from './web3/chains-file';
 import { createContractDescriber } from './web3/describe-contract';
@@ -385,7 +385,9 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
     if (roles.gateway) {
       // An API key's actor id is the key id; other principals (JWT subjects) have no key to revoke.
       const isRevoked = async (p: { actor: { id: string } }) => Boolean((await keys.get(p.actor.id))?.revokedAt);
-      await app.register(mcpGatewayPlugin, { gateway, cache, authenticate: mcpAuthenticate(auth, rateLimit), isRevoked });
+      const origins = mcpOriginPolicyFrom(config);
+      if (origins.allowedOrigins === '*') logger.warn('MCP_ALLOWED_ORIGINS=*: any web page a user opens may call /mcp from their browser (docs/security.md)');
+      await app.register(mcpGatewayPlugin, { gateway, cache, authenticate: mcpAuthenticate(auth, rateLimit), isRevoked, origins });
     }
     // An API process without the agent role reads the same CHAINS_FILE for the approvers' names,
     // without wallets: it only describes contracts, it never signs.

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gatewayOptionsFrom } from '../src/app/gateway';
+import { gatewayOptionsFrom, mcpOriginPolicyFrom } from '../src/app/gateway';
 import { loadConfig, trustProxyOption } from '../src/config';
 import { fatalErrorText } from '../src/cli/fatal-error-text';
 import { ConfigError } from '../src/core/errors';
@@ -34,6 +34,45 @@ describe('configuration', () => {
     for (const ok of ['192.168.1.10', '10.0.0.0/8, 172.16.0.0/12', 'fd00::/8,loopback', '2']) expect(loadConfig({ TRUST_PROXY: ok }, '/x').TRUST_PROXY).to.equal(ok);
     for (const bad of ['true', 'on', '*', '10.0.0.0/33', 'proxy.internal', '0']) {
       expect(() => loadConfig({ TRUST_PROXY: bad }, '/x'), bad).to.throw(ConfigError, /TRUST_PROXY/);
+    }
+  });
+
+  it('MCP_ALLOWED_ORIGINS: origins as browsers send them, or * alone; a bad one names the variable and the entry', () => {
+    expect(mcpOriginPolicyFrom(loadConfig({}, '/x')), 'the embedded default').to.deep.equal({ loopback: true, allowedOrigins: undefined, allowedHosts: undefined });
+    const ok = 'https://app.example.com, http://localhost:5173,chrome-extension://abcdefghijklmnop, https://[::1]:8443';
+    expect(mcpOriginPolicyFrom(loadConfig({ MCP_ALLOWED_ORIGINS: ok }, '/x')).allowedOrigins).to.deep.equal([
+      'https://app.example.com',
+      'http://localhost:5173',
+      'chrome-extension://abcdefghijklmnop',
+      'https://[::1]:8443',
+    ]);
+    expect(mcpOriginPolicyFrom(loadConfig({ MCP_ALLOWED_ORIGINS: '*' }, '/x')).allowedOrigins).to.equal('*');
+    const bad: Record<string, string> = {
+      'https://app.example.com/': '"https://app.example.com/" is not one',
+      'app.example.com': '"app.example.com" is not one',
+      'https://App.example.com': '"https://App.example.com" is not one',
+      'https://app.example.com:443': '"https://app.example.com:443" is not one',
+      'https://app.example.com/path': 'is not one',
+      'https://user@app.example.com': 'is not one',
+      null: '"null" is not one',
+      'https://a.example,*': '* goes alone',
+    };
+    for (const [value, why] of Object.entries(bad)) {
+      expect(() => loadConfig({ MCP_ALLOWED_ORIGINS: value }, '/x'), value).to.throw(ConfigError, /^Invalid configuration: MCP_ALLOWED_ORIGINS=.*: expected comma-separated origins as browsers send them \(scheme:\/\/host\[:port\]/);
+      expect(() => loadConfig({ MCP_ALLOWED_ORIGINS: value }, '/x'), value).to.throw(ConfigError, why);
+    }
+  });
+
+  it('MCP_ALLOWED_HOSTS: host names or addresses without port, or * alone; HOST on loopback turns the Host check on', () => {
+    expect(mcpOriginPolicyFrom(loadConfig({ HOST: '0.0.0.0', MCP_ALLOWED_HOSTS: 'mcp.example.com, 10.0.0.5,[fd00::1]' }, '/x'))).to.deep.equal({
+      loopback: false,
+      allowedOrigins: undefined,
+      allowedHosts: ['mcp.example.com', '10.0.0.5', '[fd00::1]'],
+    });
+    for (const host of ['localhost', '127.0.0.1', '127.0.0.53', '::1']) expect(mcpOriginPolicyFrom(loadConfig({ HOST: host }, '/x')).loopback, host).to.equal(true);
+    for (const host of ['0.0.0.0', '::', '10.0.0.5', 'gateway.internal']) expect(mcpOriginPolicyFrom(loadConfig({ HOST: host }, '/x')).loopback, host).to.equal(false);
+    for (const value of ['mcp.example.com:443', 'https://mcp.example.com', 'mcp.example.com/mcp', '*,mcp.example.com', 'a b']) {
+      expect(() => loadConfig({ MCP_ALLOWED_HOSTS: value }, '/x'), value).to.throw(ConfigError, /^Invalid configuration: MCP_ALLOWED_HOSTS=.*: expected comma-separated host names or IP addresses without port/);
     }
   });
 

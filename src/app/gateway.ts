@@ -4,6 +4,7 @@ import type { Cache } from '../cache/port';
 import type { Config } from '../config';
 import type { EventStore } from '../eventstore/port';
 import { McpGateway, type McpGatewayOptions } from '../mcp/gateway';
+import { isLoopbackName, listSetting, type OriginPolicy } from '../mcp/origin-policy';
 import { loadLocalEmbedder } from '../search/embedder';
 import { ToolSearch } from '../search/tool-search';
 
@@ -20,6 +21,16 @@ export function gatewayOptionsFrom(config: GatewaySettings): Pick<McpGatewayOpti
     cacheTtlMs: config.MCP_CACHE_TTL_MS,
     upstream: { callTimeoutMs: config.MCP_CALL_TIMEOUT_MS, maxConcurrent: config.MCP_MAX_CONCURRENT, healthIntervalMs: config.MCP_HEALTH_INTERVAL_MS },
   };
+}
+
+/**
+ * Which browser origins may call /mcp, under which Host names (MCP_ALLOWED_ORIGINS,
+ * MCP_ALLOWED_HOSTS): listening on loopback (HOST localhost or a loopback address), only to
+ * loopback names unless MCP_ALLOWED_HOSTS names more.
+ * @example mcpOriginPolicyFrom(loadConfig({})) // { loopback: true, allowedOrigins: undefined, allowedHosts: undefined }
+ */
+export function mcpOriginPolicyFrom(config: Pick<Config, 'HOST' | 'MCP_ALLOWED_ORIGINS' | 'MCP_ALLOWED_HOSTS'>): OriginPolicy {
+  return { loopback: isLoopbackName(config.HOST), allowedOrigins: listSetting(config.MCP_ALLOWED_ORIGINS), allowedHosts: listSetting(config.MCP_ALLOWED_HOSTS) };
 }
 
 /**

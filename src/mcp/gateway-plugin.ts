@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { Cache } from '../cache/port';
 import type { Actor } from '../core/envelope';
 import type { McpGateway } from './gateway';
 import { createGatewayServer } from './gateway-server';
+import { originCheck, type OriginPolicy } from './origin-policy';
 import { replayInitialize } from './replay-initialize';
 import { endSession, loadLogLevel, loadSession, removeSession, saveLogLevel, saveSession, touchSession, type SessionRecord } from './session-directory';
 import { SessionTransport } from './session-transport';
@@ -24,6 +25,12 @@ export type McpGatewayPluginOptions = {
    * rate limit; its `retryAfterSeconds` becomes Retry-After).
    */
   authenticate(request: FastifyRequest): Promise<McpPrincipal | null>;
+  /**
+   * Which browser pages may call and under which Host names (DNS rebinding; src/mcp/origin-policy.ts).
+   * A request it refuses gets 403 before anything else is done. Default: pages of the gateway's
+   * own origin only, any Host (main.ts passes HOST, MCP_ALLOWED_ORIGINS and MCP_ALLOWED_HOSTS).
+   */
+  origins?: OriginPolicy;
   /** Route path. Default `/mcp`. */
   path?: string;
   /** Answer POSTs with application/json instead of an SSE stream (faster; notifications go to the GET stream). Default true. */
@@ -83,7 +90,16 @@ type Session = {
  */
 type Refusal = {
   status: 400 | 401 | 403 | 404 | 429 | 500 | 503;
-  code: 'VALIDATION_FAILED' | 'UNAUTHENTICATED' | 'FORBIDDEN' | 'MCP_SESSION_NOT_FOUND' | 'RATE_LIMITED' | 'INTERNAL' | 'DEPENDENCY_UNAVAILABLE';
+  code:
+    | 'VALIDATION_FAILED'
+    | 'UNAUTHENTICATED'
+    | 'FORBIDDEN'
+    | 'MCP_ORIGIN_FORBIDDEN'
+    | 'MCP_HOST_FORBIDDEN'
+    | 'MCP_SESSION_NOT_FOUND'
+    | 'RATE_LIMITED'
+    | 'INTERNAL'
+    | 'DEPENDENCY_UNAVAILABLE';
   message: string;
 };
 type Lookup = { session: Session } | Refusal;
@@ -113,8 +129,9 @@ function sameOwner(a: McpPrincipal, b: McpPrincipal): boolean {
 }
 
 /**
- * The gateway as an MCP server over streamable HTTP at POST/GET/DELETE `/mcp`. Every request is
- * authenticated; a session belongs to the tenant and actor that opened it, and a request for it
+ * The gateway as an MCP server over streamable HTTP at POST/GET/DELETE `/mcp`. A browser
+ * `Origin` or a `Host` that `origins` does not allow is refused first (403, DNS rebinding). Every
+ * request is authenticated; a session belongs to the tenant and actor that opened it, and a request for it
  * with another identity is refused (403). With a `cache`, sessions are recorded in it and a
  * replica adopts a session opened elsewhere on its first request.
  *
@@ -337,6 +354,18 @@ export async function mcpGatewayPlugin(app: FastifyInstance, opts: McpGatewayPlu
     return { session: s };
   }
 
+  // First of all, before the key is looked up or a session touched: a page the browser of a
+  // user runs (another site, or one DNS-rebound onto this address) is refused here, so it
+  // costs no key lookup, counts as no failed authentication, and opens, ends or calls nothing.
+  // Callback style: it runs on every /mcp request.
+  const check = originCheck(opts.origins ?? {});
+  const guardOrigin: onRequestHookHandler = (request, reply, done) => {
+    const refused = check(request.headers);
+    if (!refused) return done();
+    request.log.info({ origin: request.headers.origin, host: request.headers.host, code: refused.code }, 'mcp request refused: origin or host not allowed');
+    rpcError(reply, { status: 403, ...refused });
+  };
+
   // Who calls, from the onRequest check: set for every request that reaches `handle`.
   const callers = new WeakMap<FastifyRequest, McpPrincipal>();
 
@@ -404,9 +433,9 @@ export async function mcpGatewayPlugin(app: FastifyInstance, opts: McpGatewayPlu
     }
   }
 
-  app.post(path, { onRequest: authenticate }, handle);
-  app.get(path, { onRequest: authenticate }, handle);
+  app.post(path, { onRequest: [guardOrigin, authenticate] }, handle);
+  app.get(path, { onRequest: [guardOrigin, authenticate] }, handle);
   // DELETE has no body, but clients that set `content-type: application/json` on every request
   // (in the SDK: requestInit.headers) send it there too, and fastify refuses an empty JSON body (400).
-  app.delete(path, { onRequest: [forgetEmptyBodyType, authenticate] }, handle);
+  app.delete(path, { onRequest: [guardOrigin, forgetEmptyBodyType, authenticate] }, handle);
 }

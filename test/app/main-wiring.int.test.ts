@@ -145,6 +145,23 @@ describe('src/main.ts wiring: error counts, lease store choice, /readyz redactio
     }
   });
 
+  it('hands HOST and MCP_ALLOWED_ORIGINS to /mcp: on loopback a foreign Host or Origin is refused 403 before the key, a listed origin passes', async () => {
+    const a = await start({ OPENMCP_ROLES: 'gateway', MCP_ALLOWED_ORIGINS: 'https://app.example.com' });
+    const auth = `Bearer ${a.generatedAdminKey}`;
+    const initialize = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'wiring', version: '1' } } };
+    const post = (headers: Record<string, string>) =>
+      a.app.inject({ method: 'POST', url: '/mcp', headers: { authorization: auth, accept: 'application/json, text/event-stream', ...headers }, payload: initialize });
+    const code = (res: { body: string }) => (JSON.parse(res.body) as { error?: { data?: { code?: string } } }).error?.data?.code;
+    const rebound = await post({ host: 'evil.example:8080', origin: 'http://evil.example:8080' });
+    expect([rebound.statusCode, code(rebound)]).to.deep.equal([403, 'MCP_HOST_FORBIDDEN']);
+    const foreign = await post({ host: '127.0.0.1:8080', origin: 'https://evil.example' });
+    expect([foreign.statusCode, code(foreign)]).to.deep.equal([403, 'MCP_ORIGIN_FORBIDDEN']);
+    const listed = await post({ host: '127.0.0.1:8080', origin: 'https://app.example.com' });
+    expect(listed.statusCode, listed.body).to.equal(200);
+    const noKey = await a.app.inject({ method: 'POST', url: '/mcp', headers: { host: 'localhost:8080', accept: 'application/json, text/event-stream' }, payload: initialize });
+    expect([noKey.statusCode, code(noKey)], 'no Origin, a loopback Host: on to the key check').to.deep.equal([401, 'UNAUTHENTICATED']);
+  });
+
   it('counts REST, /mcp and /ui/api requests against one per-key limit while Redis is down (one limiter, one in-process fallback)', async function () {
     await requireService(this, 'Redis', redisAvailable);
     const target = new URL(REDIS_TEST_URL);
