@@ -2,7 +2,9 @@
  * Gas is native currency: a native daily cap counts the most a transaction can cost (value +
  * gasLimit × maxFeePerGas), charged at signing, and the unused part of the fee is taken back once
  * the receipt shows what was paid. Against a real local Hardhat chain, the real SqlSpendLedger
- * (SQLite) and a real payable contract. (Each case failed before the change: gas counted in no cap.)
+ * (SQLite) and a real payable contract (test/agent/support/PayableSink.sol). Each case failed
+ * before the change (gas counted in no cap), except the node's refusal, which guards that the
+ * larger charge is still taken back in full.
  */
 import { expect } from 'chai';
 import { join } from 'node:path';
