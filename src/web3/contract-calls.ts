@@ -82,7 +82,26 @@ export async function prepareProposal(reg: ChainRegistry, input: ContractCallInp
   return { chainId: chain.chainId, to: c.address, method: f.name, signature: f.format('sighash'), args, value: value.toString(), gas: gas.toString() };
 }
 
-export type SignedTransaction = { chainId: number; from: string; nonce: number; txHash: Hex; rawTransaction: Hex; gasLimit: string; value: string };
+/**
+ * The fees a transaction is signed with (EIP-1559). `maxFeePerGas` is the most one unit of gas
+ * can cost, so gasLimit × maxFeePerGas is the most its gas can cost.
+ */
+export type FeeQuote = { maxFeePerGas: bigint; maxPriorityFeePerGas: bigint };
+
+/**
+ * The fees to sign with now, from the chain's node (ethers' getFeeData: twice the latest base fee
+ * plus the tip; a node without EIP-1559 gives its gas price, used as the max fee with no tip).
+ */
+export async function quoteFees(reg: ChainRegistry, chainId: number): Promise<FeeQuote> {
+  const fees = await reg.get(chainId).provider.getFeeData();
+  return { maxFeePerGas: fees.maxFeePerGas ?? fees.gasPrice ?? 1_000_000_000n, maxPriorityFeePerGas: fees.maxPriorityFeePerGas ?? 0n };
+}
+
+/**
+ * `maxFeePerGas`: the highest fee per gas the signed bytes allow (their `maxFeePerGas`, or the
+ * `gasPrice` of a legacy transaction), read from the transaction as signed: what its gas may cost.
+ */
+export type SignedTransaction = { chainId: number; from: string; nonce: number; txHash: Hex; rawTransaction: Hex; gasLimit: string; value: string; maxFeePerGas: string };
 
 /**
  * Sign a proposal with the chain's wallet under the nonce manager, hand the signed transaction
@@ -100,8 +119,9 @@ export type SignedTransaction = { chainId: number; from: string; nonce: number; 
  * transaction is recorded, only those two say it was not sent.
  *
  * `fn`: the function the proposal names, when the caller resolved it already in the contract's ABI.
+ * `fees`: the fees to sign with (a policy decided on them: `quoteFees`); absent, the node's now.
  */
-export async function signAndSend(reg: ChainRegistry, nonces: NonceManager, p: Proposal, onSigned: (tx: SignedTransaction) => Promise<void>, fn?: FunctionFragment): Promise<SignedTransaction> {
+export async function signAndSend(reg: ChainRegistry, nonces: NonceManager, p: Proposal, onSigned: (tx: SignedTransaction) => Promise<void>, fn?: FunctionFragment, fees?: FeeQuote): Promise<SignedTransaction> {
   const chain = reg.get(p.chainId);
   const signer = chain.signer;
   if (!signer) throw new Web3Error('WALLET_NOT_CONFIGURED', `chain ${p.chainId} has no wallet in CHAINS_FILE`);
@@ -115,7 +135,7 @@ export async function signAndSend(reg: ChainRegistry, nonces: NonceManager, p: P
   let recorded: SignedTransaction | undefined;
   try {
     return await nonces.withNonce(chain.provider, chain.chainId, from, async (nonce, lock) => {
-      const fees = await chain.provider.getFeeData();
+      const fee = fees ?? (await quoteFees(reg, p.chainId));
       const raw = (await signer.signTransaction({
         type: 2,
         chainId: p.chainId,
@@ -125,17 +145,20 @@ export async function signAndSend(reg: ChainRegistry, nonces: NonceManager, p: P
         value: BigInt(p.value),
         gasLimit: BigInt(p.gas),
         nonce,
-        maxFeePerGas: fees.maxFeePerGas ?? fees.gasPrice ?? 1_000_000_000n,
-        maxPriorityFeePerGas: fees.maxPriorityFeePerGas ?? 0n,
+        maxFeePerGas: fee.maxFeePerGas,
+        maxPriorityFeePerGas: fee.maxPriorityFeePerGas,
       })) as Hex;
+      const signed = Transaction.from(raw);
       const tx: SignedTransaction = {
         chainId: p.chainId,
         from: from.toLowerCase(),
         nonce,
-        txHash: Transaction.from(raw).hash!.toLowerCase() as Hex,
+        txHash: signed.hash!.toLowerCase() as Hex,
         rawTransaction: raw.toLowerCase() as Hex,
         gasLimit: p.gas,
         value: p.value,
+        // From the bytes, not the request: a remote signer could have filled in other fees.
+        maxFeePerGas: (signed.maxFeePerGas ?? signed.gasPrice ?? 0n).toString(),
       };
       // The signer may have taken long (a remote one waiting on a human): the lock must still be ours.
       await lock.check();
@@ -185,7 +208,8 @@ async function broadcast(chain: ChainHandle, raw: string): Promise<void> {
   }
 }
 
-export type ConfirmedTransaction = { txHash: Hex; blockNumber: number; blockHash: Hex; status: 'success' | 'reverted'; gasUsed: string };
+/** `effectiveGasPrice`: what each unit of gas cost (the receipt's), when the node says. */
+export type ConfirmedTransaction = { txHash: Hex; blockNumber: number; blockHash: Hex; status: 'success' | 'reverted'; gasUsed: string; effectiveGasPrice?: string };
 
 /**
  * Whether a broadcast was refused because the sender's nonce is used already: ethers v6 code
@@ -246,5 +270,6 @@ export async function waitForTransaction(
     blockHash: receipt.blockHash.toLowerCase() as Hex,
     status: receipt.status === 1 ? 'success' : 'reverted',
     gasUsed: receipt.gasUsed.toString(),
+    ...(typeof receipt.gasPrice === 'bigint' && receipt.gasPrice > 0n ? { effectiveGasPrice: receipt.gasPrice.toString() } : {}),
   };
 }

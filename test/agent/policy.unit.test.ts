@@ -34,7 +34,7 @@ describe('policy engine (pure)', () => {
     fc.assert(
       fc.property(hexAddr, fc.integer({ min: 1, max: 1_000_000 }), (addr, chainId) => {
         fc.pre(!(addr === TOKEN && chainId === 31337));
-        const d = evaluateTransaction(policy, { proposal: { ...transfer(addr, 1n), to: addr, chainId }, nativeSpentToday: 0n, methodSpentToday: 0n });
+        const d = evaluateTransaction(policy, { proposal: { ...transfer(addr, 1n), to: addr, chainId }, maxFeePerGas: 0n, nativeSpentToday: 0n, methodSpentToday: 0n });
         expect(d).to.include({ decision: 'deny', rule: 'contracts.unknown' });
         expect(evaluateContractRead(policy, chainId, addr).rule).to.equal('contracts.unknown');
       }),
@@ -44,7 +44,7 @@ describe('policy engine (pure)', () => {
   it('never allows an amount above the maximum, and never denies below the approval threshold within caps', () => {
     fc.assert(
       fc.property(hexAddr, amount, fc.bigInt({ min: 0n, max: 2000n }), (to, amt, spent) => {
-        const d = evaluateTransaction(policy, { proposal: transfer(to, amt), nativeSpentToday: 0n, methodSpentToday: spent });
+        const d = evaluateTransaction(policy, { proposal: transfer(to, amt), maxFeePerGas: 0n, nativeSpentToday: 0n, methodSpentToday: spent });
         if (amt > 1000n) expect(d).to.include({ decision: 'deny', rule: 'method.maxAmount' });
         else if (spent + amt > 1500n) expect(d).to.include({ decision: 'deny', rule: 'method.dailyCap' });
         else if (amt > 100n) expect(d).to.include({ decision: 'require_approval', rule: 'method.approvalAbove' });
@@ -64,7 +64,7 @@ describe('policy engine (pure)', () => {
           ...(entrySelf !== undefined ? { selfApproval: entrySelf } : {}),
           contracts: [{ chainId: 31337, address: TOKEN, methods: { transfer: { amountArg: 1, approvalAbove: '100', ...(methodN !== undefined ? { approvals: methodN } : {}), ...(methodSelf !== undefined ? { selfApproval: methodSelf } : {}) } } }],
         });
-        const d = evaluateTransaction(p, { proposal: transfer(TOKEN, 500n), nativeSpentToday: 0n, methodSpentToday: 0n });
+        const d = evaluateTransaction(p, { proposal: transfer(TOKEN, 500n), maxFeePerGas: 0n, nativeSpentToday: 0n, methodSpentToday: 0n });
         expect(d).to.include({ decision: 'require_approval', rule: always ? 'approval.always' : 'method.approvalAbove' });
         const q = { required: methodN ?? entryN ?? 1, selfApproval: methodSelf ?? entrySelf ?? true };
         expect(d.approvals).to.deep.equal(q);
@@ -72,7 +72,7 @@ describe('policy engine (pure)', () => {
         if (!q.selfApproval) expect(d.reason).to.contain("not the task's submitter");
         if (q.required === 1 && q.selfApproval) expect(d.reason).to.not.contain('(');
         // Below the threshold nothing waits, whatever the quorum says.
-        if (!always) expect(evaluateTransaction(p, { proposal: transfer(TOKEN, 50n), nativeSpentToday: 0n, methodSpentToday: 0n }).decision).to.equal('allow');
+        if (!always) expect(evaluateTransaction(p, { proposal: transfer(TOKEN, 50n), maxFeePerGas: 0n, nativeSpentToday: 0n, methodSpentToday: 0n }).decision).to.equal('allow');
       }),
     );
   });
@@ -91,14 +91,37 @@ describe('policy engine (pure)', () => {
     }
   });
 
-  it('orders native value rules: cap, then daily cap, then approval', () => {
+  it('orders native value rules: cap (value), then daily cap (value + gas at most), then approval (value)', () => {
     fc.assert(
-      fc.property(fc.bigInt({ min: 0n, max: 3_000_000n }), fc.bigInt({ min: 0n, max: 2_000_000n }), (value, spent) => {
-        const d = evaluateTransaction(policy, { proposal: { ...transfer(TOKEN, 0n), method: 'ping', args: [], value: value.toString() }, nativeSpentToday: spent, methodSpentToday: 0n });
+      fc.property(fc.bigInt({ min: 0n, max: 3_000_000n }), fc.bigInt({ min: 0n, max: 2_000_000n }), fc.bigInt({ min: 0n, max: 20n }), (value, spent, fee) => {
+        const d = evaluateTransaction(policy, { proposal: { ...transfer(TOKEN, 0n), method: 'ping', args: [], value: value.toString(), gas: '21000' }, maxFeePerGas: fee, nativeSpentToday: spent, methodSpentToday: 0n });
+        const cost = value + 21_000n * fee;
         if (value > 1_000_000n) expect(d.rule).to.equal('native.maxValue');
-        else if (value > 0n && spent + value > 1_500_000n) expect(d.rule).to.equal('native.dailyCap');
+        else if (cost > 0n && spent + cost > 1_500_000n) expect(d.rule).to.equal('native.dailyCap');
         else if (value > 500_000n) expect(d.rule).to.equal('native.approvalAbove');
         else expect(d.decision).to.equal('allow');
+      }),
+    );
+  });
+
+  it('the native daily cap counts gas: a call of value 0 is denied once its gas could pass the cap, naming the amounts', () => {
+    const capped = AgentPolicySchema.parse({ tenant: 'acme', native: { dailyCapWei: '1000000' }, contracts: [{ chainId: 31337, address: TOKEN, methods: { transfer: { amountArg: 1 } } }] });
+    const facts = (spent: bigint, fee: bigint) => ({ proposal: transfer(TOKEN, 1n, { gas: '50000' }), maxFeePerGas: fee, nativeSpentToday: spent, methodSpentToday: 0n });
+    expect(evaluateTransaction(capped, facts(0n, 20n)).decision, '50,000 × 20 = the cap').to.equal('allow');
+    const d = evaluateTransaction(capped, facts(1n, 20n));
+    expect(d).to.include({ decision: 'deny', rule: 'native.dailyCap' });
+    expect(d.reason).to.equal("value 0 wei + up to 1000000 wei of gas (gas limit 50000 × max fee 20 wei) would bring today's spend to 1000001 wei (1 spent), above the daily cap 1000000");
+    expect(evaluateTransaction(capped, facts(0n, 21n)).rule, 'a higher fee').to.equal('native.dailyCap');
+    // Free gas, no value: nothing to count (as before, whatever was spent).
+    expect(evaluateTransaction(capped, facts(5_000_000n, 0n)).decision).to.equal('allow');
+  });
+
+  it('is monotone in the fee: a lower max fee per gas never turns an allow into a deny (property)', () => {
+    fc.assert(
+      fc.property(amount, fc.bigInt({ min: 0n, max: 10n ** 12n }), fc.bigInt({ min: 0n, max: 10n ** 12n }), fc.bigInt({ min: 0n, max: 2_000_000n }), (value, a, b, spent) => {
+        const [lo, hi] = a < b ? [a, b] : [b, a];
+        const of = (fee: bigint) => evaluateTransaction(policy, { proposal: { ...transfer(TOKEN, 0n), method: 'ping', args: [], value: value.toString() }, maxFeePerGas: fee, nativeSpentToday: spent, methodSpentToday: 0n });
+        if (of(hi).decision !== 'deny') expect(of(lo).decision).to.equal(of(hi).decision);
       }),
     );
   });
@@ -107,8 +130,8 @@ describe('policy engine (pure)', () => {
     fc.assert(
       fc.property(hexAddr, amount, amount, (to, a, b) => {
         const [lo, hi] = a < b ? [a, b] : [b, a];
-        const dHi = evaluateTransaction(policy, { proposal: transfer(to, hi), nativeSpentToday: 0n, methodSpentToday: 0n });
-        const dLo = evaluateTransaction(policy, { proposal: transfer(to, lo), nativeSpentToday: 0n, methodSpentToday: 0n });
+        const dHi = evaluateTransaction(policy, { proposal: transfer(to, hi), maxFeePerGas: 0n, nativeSpentToday: 0n, methodSpentToday: 0n });
+        const dLo = evaluateTransaction(policy, { proposal: transfer(to, lo), maxFeePerGas: 0n, nativeSpentToday: 0n, methodSpentToday: 0n });
         if (dHi.decision === 'allow') expect(dLo.decision).to.equal('allow');
         if (dHi.decision !== 'deny') expect(dLo.decision).to.not.equal('deny');
       }),
@@ -116,8 +139,8 @@ describe('policy engine (pure)', () => {
   });
 
   it('caps the gas limit and refuses methods that are not listed', () => {
-    expect(evaluateTransaction(policy, { proposal: transfer(TOKEN, 1n, { gas: '300001' }), nativeSpentToday: 0n, methodSpentToday: 0n }).rule).to.equal('gas.limitCap');
-    expect(evaluateTransaction(policy, { proposal: transfer(TOKEN, 1n, { method: 'approve' }), nativeSpentToday: 0n, methodSpentToday: 0n }).rule).to.equal('contracts.method');
+    expect(evaluateTransaction(policy, { proposal: transfer(TOKEN, 1n, { gas: '300001' }), maxFeePerGas: 0n, nativeSpentToday: 0n, methodSpentToday: 0n }).rule).to.equal('gas.limitCap');
+    expect(evaluateTransaction(policy, { proposal: transfer(TOKEN, 1n, { method: 'approve' }), maxFeePerGas: 0n, nativeSpentToday: 0n, methodSpentToday: 0n }).rule).to.equal('contracts.method');
   });
 
   it('checks tools against deny, allow and per-task budgets', () => {
@@ -174,7 +197,7 @@ describe('policy engine: overloaded methods', () => {
     const p = vaultPolicy({ withdraw: { amountArg: 0, maxAmount: '1000' } });
     fc.assert(
       fc.property(fc.constantFrom(...overloads, undefined), fc.array(amount.map(String), { minLength: 1, maxLength: 2 }), (sig, args) => {
-        const d = evaluateTransaction(p, { proposal: withdraw(sig, args), nativeSpentToday: 0n, methodSpentToday: 0n, fn: fnOf(sig ?? overloads[1]) });
+        const d = evaluateTransaction(p, { proposal: withdraw(sig, args), maxFeePerGas: 0n, nativeSpentToday: 0n, methodSpentToday: 0n, fn: fnOf(sig ?? overloads[1]) });
         expect(d).to.include({ decision: 'deny', rule: 'method.overloaded' });
       }),
     );
@@ -185,7 +208,7 @@ describe('policy engine: overloaded methods', () => {
     fc.assert(
       fc.property(fc.constantFrom(...overloads), amount, amount, (sig, id, amt) => {
         const args = sig === overloads[0] ? [amt.toString()] : [id.toString(), amt.toString()];
-        const d = evaluateTransaction(p, { proposal: withdraw(sig, args), nativeSpentToday: 0n, methodSpentToday: 0n, fn: fnOf(sig) });
+        const d = evaluateTransaction(p, { proposal: withdraw(sig, args), maxFeePerGas: 0n, nativeSpentToday: 0n, methodSpentToday: 0n, fn: fnOf(sig) });
         expect(d.decision).to.equal(amt > 1000n ? 'deny' : 'allow');
         if (amt > 1000n) expect(d.rule).to.equal('method.maxAmount');
       }),
@@ -194,9 +217,9 @@ describe('policy engine: overloaded methods', () => {
 
   it('an overload with no rule of its own is not allowlisted; an amountArg name it lacks is not an amount', () => {
     const only = vaultPolicy({ 'withdraw(uint256)': { amountArg: 0, maxAmount: '1000' } });
-    expect(evaluateTransaction(only, { proposal: withdraw(overloads[1], ['1', '5']), nativeSpentToday: 0n, methodSpentToday: 0n, fn: fnOf(overloads[1]) })).to.include({ decision: 'deny', rule: 'contracts.method' });
+    expect(evaluateTransaction(only, { proposal: withdraw(overloads[1], ['1', '5']), maxFeePerGas: 0n, nativeSpentToday: 0n, methodSpentToday: 0n, fn: fnOf(overloads[1]) })).to.include({ decision: 'deny', rule: 'contracts.method' });
     const named = vaultPolicy({ 'withdraw(uint256)': { amountArg: 'value', maxAmount: '1000' } });
-    expect(evaluateTransaction(named, { proposal: withdraw(overloads[0], ['5']), nativeSpentToday: 0n, methodSpentToday: 0n, fn: fnOf(overloads[0]) })).to.include({ decision: 'deny', rule: 'method.amount' });
+    expect(evaluateTransaction(named, { proposal: withdraw(overloads[0], ['5']), maxFeePerGas: 0n, nativeSpentToday: 0n, methodSpentToday: 0n, fn: fnOf(overloads[0]) })).to.include({ decision: 'deny', rule: 'method.amount' });
   });
 
   it('keeps signature keys in canonical form and refuses bad or duplicate ones, naming the key', () => {
@@ -219,7 +242,7 @@ describe('evaluateTransaction: a method or tool named like an Object.prototype m
   for (const method of ['valueOf', 'toString', 'hasOwnProperty', '__proto__', 'constructor']) {
     it(`"${method}" is denied as not allowlisted (it was allowed with no limit)`, () => {
       const proposal = { chainId: 31337, to: TOKEN, method, args: ['0x000000000000000000000000000000000000beef', '999999999'], value: '0', gas: '60000' };
-      expect(evaluateTransaction(p, { proposal, nativeSpentToday: 0n, methodSpentToday: 0n })).to.include({ decision: 'deny', rule: 'contracts.method' });
+      expect(evaluateTransaction(p, { proposal, maxFeePerGas: 0n, nativeSpentToday: 0n, methodSpentToday: 0n })).to.include({ decision: 'deny', rule: 'contracts.method' });
     });
   }
   it('a tool named toString has no budget (the allowlist decides)', () => {
@@ -238,7 +261,7 @@ describe('evaluateTransaction: no limit is ever passed (property over random pol
     fc.assert(
       fc.property(
         fc.record({ maxValueWei: limit, dailyCapWei: limit, approvalAboveWei: limit, maxGasLimit: limit, maxAmount: limit, dailyCap: limit, approvalAbove: limit }),
-        fc.record({ value: fc.oneof(small, big), gas: fc.oneof(small, big), amount: fc.oneof(small, big), nativeSpent: fc.oneof(small, big), methodSpent: fc.oneof(small, big) }),
+        fc.record({ value: fc.oneof(small, big), gas: fc.oneof(small, big), fee: fc.oneof(fc.constant(0n), small, big), amount: fc.oneof(small, big), nativeSpent: fc.oneof(small, big), methodSpent: fc.oneof(small, big) }),
         fc.constantFrom((a: string) => a, (a: string) => a.toUpperCase().replace('0X', '0x')),
         (l, x, caseOf) => {
           const defined = <T extends Record<string, unknown>>(o: T) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
@@ -249,12 +272,14 @@ describe('evaluateTransaction: no limit is ever passed (property over random pol
             contracts: [{ chainId: 1, address: caseOf(TOKEN), methods: { 'transfer(address,uint256)': { amountArg: 'amount', ...defined({ maxAmount: l.maxAmount, dailyCap: l.dailyCap, approvalAbove: l.approvalAbove }) } } }],
           });
           const proposal: Proposal = { chainId: 1, to: caseOf(TOKEN), method: 'transfer', signature: 'transfer(address,uint256)', args: [TOKEN, x.amount.toString()], value: x.value.toString(), gas: x.gas.toString() };
-          const d = evaluateTransaction(p, { proposal, fn: { inputs: ['to', 'amount'], overloads: ['transfer(address,uint256)'] }, nativeSpentToday: x.nativeSpent, methodSpentToday: x.methodSpent });
+          const d = evaluateTransaction(p, { proposal, fn: { inputs: ['to', 'amount'], overloads: ['transfer(address,uint256)'] }, maxFeePerGas: x.fee, nativeSpentToday: x.nativeSpent, methodSpentToday: x.methodSpent });
+          // The most it can take from the wallet: value and its whole gas limit at the max fee.
+          const cost = x.value + x.gas * x.fee;
           const le = (v: bigint, cap?: string) => cap === undefined || v <= BigInt(cap);
           const withinCaps =
             le(x.gas, l.maxGasLimit) &&
             le(x.value, l.maxValueWei) &&
-            (x.value === 0n || le(x.nativeSpent + x.value, l.dailyCapWei)) &&
+            (cost === 0n || le(x.nativeSpent + cost, l.dailyCapWei)) &&
             le(x.amount, l.maxAmount) &&
             le(x.methodSpent + x.amount, l.dailyCap);
           const underThresholds = le(x.value, l.approvalAboveWei) && le(x.amount, l.approvalAbove);

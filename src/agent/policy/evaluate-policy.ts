@@ -1,5 +1,6 @@
 import type { FunctionFacts } from '../../web3/contract-function';
 import { amountOf, matchMethodRule } from './method-rule';
+import { maxNativeCost } from './native-cost';
 import type { AgentPolicy, ContractRule, MethodRule } from './policy';
 import type { Proposal } from './proposal';
 
@@ -23,8 +24,14 @@ export type ToolCallFacts = {
 
 export type TransactionFacts = {
   proposal: Proposal;
-  /** Wei already spent today by this tenant's agent on this chain. */
+  /** Wei already spent today by this tenant's agent on this chain (values and gas). */
   nativeSpentToday: bigint;
+  /**
+   * The fee per gas the transaction is (to be) signed with: its `maxFeePerGas` (the `gasPrice` of a
+   * legacy one). With the proposal's gas limit it bounds what its gas can cost, which counts in
+   * the native daily cap whatever the value (a call of value 0 pays gas too). 0 = gas is free.
+   */
+  maxFeePerGas: bigint;
   /** Amount already moved today under the method's rule (its amountArg), when it has one. */
   methodSpentToday: bigint;
   /**
@@ -76,7 +83,9 @@ export function evaluateContractRead(policy: AgentPolicy, chainId: number, to: s
 
 /**
  * Pure: the decision on one proposed transaction. Denials come first (contract, method, gas,
- * value, daily caps), then approvals; the first rule that applies is named.
+ * value, daily caps), then approvals; the first rule that applies is named. The native daily cap
+ * counts the most the transaction can cost (value + gas limit × `maxFeePerGas`); the
+ * per-transaction maximum and the approval threshold compare its value alone.
  * Requires `proposal.value` and `proposal.gas` to be decimal strings.
  */
 export function evaluateTransaction(policy: AgentPolicy, facts: TransactionFacts): PolicyDecision {
@@ -99,8 +108,14 @@ export function evaluateTransaction(policy: AgentPolicy, facts: TransactionFacts
   if (n.maxValueWei !== undefined && value > BigInt(n.maxValueWei)) {
     return deny('native.maxValue', `value ${value} wei is above the per-transaction maximum ${n.maxValueWei}`);
   }
-  if (n.dailyCapWei !== undefined && value > 0n && facts.nativeSpentToday + value > BigInt(n.dailyCapWei)) {
-    return deny('native.dailyCap', `value ${value} wei would bring today's spend to ${facts.nativeSpentToday + value}, above the daily cap ${n.dailyCapWei}`);
+  // The most it can cost, gas included: gas is paid from the same balance, also by a call of value 0.
+  const cost = maxNativeCost(p, facts.maxFeePerGas);
+  if (n.dailyCapWei !== undefined && cost > 0n && facts.nativeSpentToday + cost > BigInt(n.dailyCapWei)) {
+    const fee = cost - value;
+    return deny(
+      'native.dailyCap',
+      `value ${value} wei + up to ${fee} wei of gas (gas limit ${gas} × max fee ${facts.maxFeePerGas} wei) would bring today's spend to ${facts.nativeSpentToday + cost} wei (${facts.nativeSpentToday} spent), above the daily cap ${n.dailyCapWei}`,
+    );
   }
   const amount = amountOf(p, method, facts.fn);
   if (amount === null) return deny('method.amount', `argument ${method.amountArg} of ${label} is not an amount`);

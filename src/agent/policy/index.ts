@@ -6,4 +6,5 @@ export * from './load-policy';
 export * from './spend-ledger';
 export * from './method-key';
 export * from './method-rule';
+export * from './native-cost';
 export * from './check-policy-abis';

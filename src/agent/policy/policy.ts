@@ -113,8 +113,11 @@ export const AgentPolicySchema = z.strictObject({
     .superRefine(noRepeats((r) => `${r.chainId} ${r.address}`, (r, first) => `names the same contract as contracts.${first} (chain ${r.chainId}, ${r.address}): put its methods in one rule`)),
   native: z
     .strictObject({
+      /** Largest value one transaction may carry (its value alone). */
       maxValueWei: decimal.optional(),
+      /** Most native currency a day per chain, gas included: each transaction counts value + gas limit × max fee per gas (docs/policy.md). */
       dailyCapWei: decimal.optional(),
+      /** A value above this waits for a human (its value alone). */
       approvalAboveWei: decimal.optional(),
     })
     .default({}),

@@ -1,7 +1,7 @@
 import type { FunctionFragment } from 'ethers';
 import { isHexAddress } from '../../core/address';
 import type { Hex } from '../../core/hex';
-import { prepareProposal, readContract, signAndSend, waitForTransaction, type SignedTransaction } from '../../web3/contract-calls';
+import { prepareProposal, quoteFees, readContract, signAndSend, waitForTransaction, type ConfirmedTransaction, type SignedTransaction } from '../../web3/contract-calls';
 import { NonceManager } from '../../web3/nonce-manager';
 import { Web3Error } from '../../web3/web3-error';
 import { functionFacts, resolveFunction, type FunctionFacts } from '../../web3/contract-function';
@@ -11,6 +11,7 @@ import { AgentError } from '../errors';
 import { evaluateContractRead, evaluateToolCall, evaluateTransaction, findContract, type PolicyDecision } from '../policy/evaluate-policy';
 import type { AgentPolicy } from '../policy/policy';
 import { proposalHash, type Proposal } from '../policy/proposal';
+import { maxNativeCost } from '../policy/native-cost';
 import { CacheSpendLedger, utcDay, type SpendLedger } from '../policy/spend-ledger';
 import { MemoryCache } from '../../cache/memory';
 import type { Cache } from '../../cache/port';
@@ -150,7 +151,7 @@ function proposalFunction(ctx: ChainStepContext, p: Proposal): StepFunction {
 }
 
 /**
- * The spend meters a proposal counts on: native value per chain, and the amount under the method
+ * The spend meters a proposal counts on: native currency per chain (value and gas), and the amount under the method
  * rule that governs it, metered by that rule's key (`method:<chainId>:<to>:<name or signature>`),
  * read from the argument the rule names for this very function.
  */
@@ -214,14 +215,16 @@ export async function runChainTransaction(ctx: ChainStepContext, s: StepSpec): P
   const resolved = target ?? proposalFunction(ctx, proposal);
   const fn = functionFacts(resolved.contract, resolved.fn);
   const m = meters(ctx, proposal, fn);
-  const evaluate = async (day: string) =>
+  const evaluate = async (day: string, maxFeePerGas: bigint) =>
     evaluateTransaction(ctx.policy, {
       proposal,
       fn,
+      maxFeePerGas,
       nativeSpentToday: await ledger.spent(view.tenant, agent, m.native, day),
       methodSpentToday: m.method ? await ledger.spent(view.tenant, agent, m.method.meter, day) : 0n,
     });
-  const d = await evaluate(utcDay(ctx.now()));
+  // Judged at today's fee (whether it fits, whether it waits for a human); quoted again to sign.
+  const d = await evaluate(utcDay(ctx.now()), (await ctx.timed(quoteFees(reg, proposal.chainId))).maxFeePerGas);
   const approved = ctx.view().approvals.get(hash) === 'approve';
   // Already approved: the policy said "approval" before; re-recording it would only repeat evidence.
   if (!(approved && d.decision === 'require_approval')) await ctx.recordPolicy(s.stepId, 'transaction', s.tool, d, hash);
@@ -255,8 +258,9 @@ export async function runChainTransaction(ctx: ChainStepContext, s: StepSpec): P
   const lost = () => new AgentError('POLICY_DENIED', `spend lock ${lockKey} was lost (not renewed for too long: the cache unreachable, or the process stalled): the transaction is not sent`);
   // Booked (charged) and recorded (TransactionSubmitted): from then on the transaction may be out.
   let booked: SignedTransaction | undefined;
-  // What of the caps was charged so far, to take back if the transaction is certainly never sent.
-  const charged = { native: 0n, method: 0n };
+  // What of the caps was charged so far, to take back if the transaction is certainly never sent,
+  // and on which day (the native charge's unused fee is taken back from it once mined).
+  const charged = { native: 0n, method: 0n, day: '' };
   // Whether the TransactionSubmitted append was tried: if it failed, it may still have been written.
   let recording = false;
   // Set once a recorded transaction is known never to have been broadcast: from then on no
@@ -266,7 +270,10 @@ export async function runChainTransaction(ctx: ChainStepContext, s: StepSpec): P
   try {
     signed = await withLock(cacheOf(ctx.deps), lockKey, `${view.taskId}:${s.stepId}:${newId()}`, { ttlMs: SPEND_LOCK_MS, pollMs: 50, waitMs: 30_000, busy, lost, logger: ctx.deps.logger }, async (spendLock) => {
       const day = utcDay(ctx.now());
-      const now = await evaluate(day);
+      charged.day = day;
+      // The fees it is signed with, fixed before the caps are checked: what is judged is what is signed.
+      const fees = await quoteFees(reg, proposal.chainId);
+      const now = await evaluate(day, fees.maxFeePerGas);
       if (now.decision === 'deny') {
         await ctx.recordPolicy(s.stepId, 'transaction', s.tool, now, hash);
         throw denied(now);
@@ -282,14 +289,25 @@ export async function runChainTransaction(ctx: ChainStepContext, s: StepSpec): P
         return await signAndSend(reg, nonces, proposal, async (tx) => {
           // Renewed while the nonce was awaited and the transaction signed; it must still be ours to book.
           await spendLock.check();
+          // Its gas at the fee in the signed bytes: a signer that set a higher one than asked is
+          // judged again on it (not recorded, so never sent, if that no longer fits).
+          const signedFee = BigInt(tx.maxFeePerGas);
+          if (signedFee > fees.maxFeePerGas) {
+            const again = await evaluate(day, signedFee);
+            if (again.decision === 'deny') {
+              await ctx.recordPolicy(s.stepId, 'transaction', s.tool, again, hash);
+              throw denied(again);
+            }
+          }
           // Charged before it is recorded: once recorded it may go out (now, or from a resumed
           // step, which awaits the recorded transaction and re-broadcasts it without running this
           // again), so a crash between recording and charging would let it be sent uncounted. A
           // crash between charging and recording leaves it charged but never sent: too much,
-          // never too little.
-          if (BigInt(proposal.value) > 0n) {
-            await ledger.add(view.tenant, agent, m.native, day, BigInt(proposal.value));
-            charged.native = BigInt(proposal.value);
+          // never too little. Native: the most it can cost, value + gas limit × max fee.
+          const cost = maxNativeCost(proposal, signedFee);
+          if (cost > 0n) {
+            await ledger.add(view.tenant, agent, m.native, day, cost);
+            charged.native = cost;
           }
           if (m.method) {
             await ledger.add(view.tenant, agent, m.method.meter, day, m.method.amount);
@@ -354,7 +372,37 @@ export async function runChainTransaction(ctx: ChainStepContext, s: StepSpec): P
     ctx.deps.logger?.warn({ taskId: view.taskId, stepId: s.stepId, txHash: booked.txHash, err: (err as Error).message }, 'transaction recorded but its send ended in an error: awaiting it as maybe sent');
     signed = booked;
   }
-  return confirm(ctx, s, { chainId: signed.chainId, txHash: signed.txHash, rawTransaction: signed.rawTransaction }, hash);
+  const refund: NativeCharge | undefined = charged.native > 0n ? { ledger, tenant: view.tenant, agent, meter: m.native, day: charged.day, amount: charged.native, value: BigInt(proposal.value) } : undefined;
+  return confirm(ctx, s, { chainId: signed.chainId, txHash: signed.txHash, rawTransaction: signed.rawTransaction }, hash, refund);
+}
+
+/** What this run charged the native meter for its transaction: the maximum, on `day`. */
+type NativeCharge = { ledger: SpendLedger; tenant: string; agent: string; meter: string; day: string; amount: bigint; value: bigint };
+
+/**
+ * What the mined transaction took from the wallet: its fee (gas used × the receipt's price per
+ * gas) and, unless it reverted, its value. Undefined when the receipt gives no price.
+ */
+function nativePaid(r: ConfirmedTransaction, value: bigint): bigint | undefined {
+  if (r.effectiveGasPrice === undefined) return undefined;
+  return (r.status === 'success' ? value : 0n) + BigInt(r.gasUsed) * BigInt(r.effectiveGasPrice);
+}
+
+/**
+ * Take back the part of the maximum charged at signing that the mined transaction did not cost
+ * (gas left unused, a lower price, the value of a reverted call), from the day it was booked on:
+ * the cap then counts what left the wallet. Only the run that charged it does, once, right after
+ * recording TransactionConfirmed (recorded once per step). A run resumed after a crash does not
+ * know what an earlier run charged and takes nothing back, nor does a run whose record of the
+ * receipt failed: the maximum stays counted (too much, never too little). Best effort: the
+ * transaction is mined, so a ledger error must not fail the step (the model would pay again).
+ */
+async function releaseUnusedFee(ctx: ChainStepContext, c: NativeCharge, r: ConfirmedTransaction): Promise<void> {
+  const paid = nativePaid(r, c.value);
+  if (paid === undefined || paid >= c.amount) return;
+  await c.ledger.release(c.tenant, c.agent, c.meter, c.day, c.amount - paid).catch((err: Error) =>
+    ctx.deps.logger?.warn({ taskId: ctx.view().taskId, txHash: r.txHash, meter: c.meter, err: err.message }, 'the unused gas fee was not taken back: the maximum stays charged for the day'),
+  );
 }
 
 /** The errors that say a recorded transaction was certainly never broadcast. */
@@ -374,7 +422,8 @@ function findHashOf(view: TaskView, stepId: string): string {
   return '';
 }
 
-async function confirm(ctx: ChainStepContext, s: StepSpec, tx: { chainId: number; txHash: string; rawTransaction?: string }, hash: string): Promise<TransactionResult> {
+/** `charge`: what this very run charged the native meter (absent on a resumed step). */
+async function confirm(ctx: ChainStepContext, s: StepSpec, tx: { chainId: number; txHash: string; rawTransaction?: string }, hash: string, charge?: NativeCharge): Promise<TransactionResult> {
   const done = ctx.view().txs.get(s.stepId)?.confirmed;
   if (done) return { chainId: tx.chainId, txHash: done.txHash, blockNumber: done.blockNumber, status: done.status, gasUsed: done.gasUsed, proposalHash: hash };
   let r: Awaited<ReturnType<typeof waitForTransaction>>;
@@ -390,5 +439,6 @@ async function confirm(ctx: ChainStepContext, s: StepSpec, tx: { chainId: number
     throw err;
   }
   await ctx.append('TransactionConfirmed', { stepId: s.stepId, chainId: tx.chainId, txHash: r.txHash as Hex, blockNumber: r.blockNumber, blockHash: r.blockHash, status: r.status, gasUsed: r.gasUsed });
+  if (charge) await releaseUnusedFee(ctx, charge, r);
   return { chainId: tx.chainId, txHash: r.txHash, blockNumber: r.blockNumber, status: r.status, gasUsed: r.gasUsed, proposalHash: hash };
 }

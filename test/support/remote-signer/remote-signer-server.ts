@@ -8,6 +8,8 @@ export type RemoteSignerServer = {
   calls: string[];
   /** Answer eth_signTransaction only after `ms` (a signer waiting on a human to confirm). */
   setDelay(ms: number): void;
+  /** Sign EIP-1559 transactions with this max fee per gas instead of the one asked (Clef lets its user edit the fees). */
+  setMaxFeePerGas(wei: bigint | undefined): void;
   close(): Promise<void>;
 };
 
@@ -24,6 +26,7 @@ export async function startRemoteSigner(privateKey: string, opts: { clefStyle?: 
   const wallet = new Wallet(privateKey);
   const calls: string[] = [];
   let delayMs = 0;
+  let maxFeePerGas: bigint | undefined;
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -48,7 +51,7 @@ export async function startRemoteSigner(privateKey: string, opts: { clefStyle?: 
           data: p.data,
           value: big(p.value),
           gasLimit: big(p.gas),
-          ...(p.type === '0x2' ? { maxFeePerGas: big(p.maxFeePerGas), maxPriorityFeePerGas: big(p.maxPriorityFeePerGas) } : { gasPrice: big(p.gasPrice) }),
+          ...(p.type === '0x2' ? { maxFeePerGas: maxFeePerGas ?? big(p.maxFeePerGas), maxPriorityFeePerGas: big(p.maxPriorityFeePerGas) } : { gasPrice: big(p.gasPrice) }),
         });
         return reply({ result: opts.clefStyle ? { raw, tx: p } : raw });
       } catch (err) {
@@ -62,6 +65,7 @@ export async function startRemoteSigner(privateKey: string, opts: { clefStyle?: 
     address: wallet.address.toLowerCase(),
     calls,
     setDelay: (ms) => void (delayMs = ms),
+    setMaxFeePerGas: (wei) => void (maxFeePerGas = wei),
     close: () =>
       new Promise<void>((r) => {
         server.closeAllConnections();
