@@ -66,9 +66,10 @@ const inferenceFieldsBefore = {
   messagesJson: z.string().max(2_000_000).optional(),
   redaction: z.enum(['store', 'hash-only']),
 };
+const usageFields = { promptTokens: safeInt, completionTokens: safeInt, totalTokens: safeInt };
 const inferenceFieldsAfter = {
   finishReason: z.string().max(100),
-  usage: z.strictObject({ promptTokens: safeInt, completionTokens: safeInt, totalTokens: safeInt }),
+  usage: z.strictObject(usageFields),
   latencyMs: safeInt,
   cached: z.boolean(),
   /** Knowledge-base chunks added to the system prompt. */
@@ -92,15 +93,15 @@ export const InferenceCompleted = defineEvent(
   'The model answered one turn of the task.',
 );
 
-export const InferenceCompletedV2 = defineEvent(
-  'InferenceCompleted',
-  2,
-  z
+/** v2's fields (and v3's, whose `usage` may say `estimated`): the response kept whole, or only its digest, length and head. */
+function inferenceV2Schema(usage: z.ZodType) {
+  return z
     .strictObject({
       ...inferenceFieldsBefore,
       /** Canonical JSON of the assistant message (content and tool calls), when it fits. */
       responseJson: z.string().max(INFERENCE_RESPONSE_JSON_MAX).optional(),
       ...inferenceFieldsAfter,
+      usage,
       /** Instead of responseJson, for an answer too large to keep: the task then fails LLM_RESPONSE_TOO_LARGE. */
       responseOmitted: z
         .strictObject({
@@ -116,8 +117,27 @@ export const InferenceCompletedV2 = defineEvent(
     .refine((d) => (d.responseJson === undefined) !== (d.responseOmitted === undefined), {
       message: 'exactly one of responseJson and responseOmitted',
       path: ['responseJson'],
-    }),
+    });
+}
+
+export const InferenceCompletedV2 = defineEvent(
+  'InferenceCompleted',
+  2,
+  inferenceV2Schema(inferenceFieldsAfter.usage),
   'The model answered one turn of the task. v2 may record, instead of `responseJson`, `responseOmitted` {hash, chars, head}: an answer too large for the log (over 1,000,000 characters of canonical JSON), after which the task fails LLM_RESPONSE_TOO_LARGE. v2 is written only for such a turn, v1 otherwise, and a v1 event reads as v2 as it is.',
+);
+
+export const InferenceCompletedV3 = defineEvent(
+  'InferenceCompleted',
+  3,
+  inferenceV2Schema(
+    z.strictObject({
+      ...usageFields,
+      /** The server reported no usage, or not all of it: the missing counts are the gateway's estimate (they count against the budgets all the same). */
+      estimated: z.literal(true).optional(),
+    }),
+  ),
+  'The model answered one turn of the task. v3 is v2 whose `usage` may say `estimated: true`: the LLM server reported no usage (or not all of it), and the counts it left out are the gateway\'s conservative estimate, which the token budgets count. v3 is written only for such a turn (v1 or v2 otherwise), and a v1 or v2 event reads as v3 as it is.',
 );
 
 export const PolicyEvaluated = defineEvent(
@@ -273,6 +293,7 @@ export const agentEvents = [
   TaskStepFailed,
   InferenceCompleted,
   InferenceCompletedV2,
+  InferenceCompletedV3,
   PolicyEvaluated,
   ApprovalRequested,
   ApprovalRequestedV2,
@@ -286,9 +307,11 @@ export const agentEvents = [
 
 /**
  * InferenceCompleted v1 → v2: a turn whose response was kept whole (v2's responseJson).
+ * InferenceCompleted v2 → v3: a turn whose usage the server counted whole (no `estimated`).
  * ApprovalRequested v1 → v2: a proposal one approval releases, from anyone (no `approvals`).
  */
 export const agentUpcasters: Upcaster[] = [
   { type: 'InferenceCompleted', fromVersion: 1, upcast: (data) => data },
+  { type: 'InferenceCompleted', fromVersion: 2, upcast: (data) => data },
   { type: 'ApprovalRequested', fromVersion: 1, upcast: (data) => data },
 ];

@@ -76,10 +76,10 @@ describe('inferenceRecord (what one model turn records)', () => {
 describe('InferenceCompleted v2 beside v1 (the event versioning rules)', () => {
   const v1 = { ...base, responseJson: '{"content":"hi","role":"assistant"}' };
 
-  it('a v1 event stays valid and reads as v2 unchanged, its stored hash untouched', () => {
+  it('a v1 event stays valid and reads as v2 (and on, v3) unchanged, its stored hash untouched', () => {
     const stored = createEvent({ type: 'InferenceCompleted', version: 1, stream: 'task-1', tenant: 'acme', actor: { kind: 'agent', id: 'w' }, data: catalog.validate('InferenceCompleted', 1, v1) });
     const read = catalog.upcast(stored);
-    expect(read.version).to.equal(2);
+    expect(read.version).to.equal(3);
     expect(read.data).to.deep.equal(v1);
     expect(catalog.validate('InferenceCompleted', 2, read.data)).to.deep.equal(v1);
     expect(verifyEventHash(stored)).to.equal(true);
@@ -94,5 +94,36 @@ describe('InferenceCompleted v2 beside v1 (the event versioning rules)', () => {
     expect(() => catalog.validate('InferenceCompleted', 2, { ...v1, responseOmitted: omitted })).to.throw(/exactly one/);
     expect(catalog.validate('InferenceCompleted', 2, { ...noResponse, responseOmitted: omitted })).to.deep.include({ responseOmitted: omitted });
     expect(() => catalog.validate('InferenceCompleted', 2, { ...noResponse, responseOmitted: { ...omitted, head: 'x'.repeat(10_001) } })).to.throw(/head/);
+  });
+});
+
+describe('InferenceCompleted v3 beside v1 and v2 (a usage the gateway estimated)', () => {
+  const estimated = { ...base, usage: { promptTokens: 40, completionTokens: 3, totalTokens: 43, estimated: true } };
+  const actor = { kind: 'agent' as const, id: 'w' };
+
+  it('is written only for a turn whose usage is estimated, kept whole or omitted', () => {
+    const small = payloadDigest({ role: 'assistant', content: 'hi' });
+    const large = payloadDigest({ role: 'assistant', content: 'x'.repeat(1_000_001) });
+    expect(inferenceRecord({ base, response: small }).version).to.equal(1);
+    const whole = inferenceRecord({ base: estimated, response: small });
+    expect([whole.version, whole.omitted, whole.data.responseJson]).to.deep.equal([3, false, small.json]);
+    const omitted = inferenceRecord({ base: estimated, response: large });
+    expect([omitted.version, omitted.omitted, omitted.data.responseJson]).to.deep.equal([3, true, undefined]);
+    for (const r of [whole, omitted]) expect(catalog.validate('InferenceCompleted', 3, r.data)).to.deep.equal(r.data);
+  });
+
+  it('v1 and v2 refuse `usage.estimated` (hence the new version); v3 takes only `true`; v1 and v2 events read as v3 unchanged', () => {
+    const data = { ...estimated, responseJson: '{"content":"hi","role":"assistant"}' };
+    for (const v of [1, 2]) expect(() => catalog.validate('InferenceCompleted', v, data), `v${v}`).to.throw(/usage/);
+    expect(() => catalog.validate('InferenceCompleted', 3, { ...data, usage: { ...data.usage, estimated: false } })).to.throw(/usage\.estimated/);
+    const v1 = { ...base, responseJson: data.responseJson };
+    const { responseJson: _r, ...noResponse } = v1;
+    const v2 = { ...noResponse, responseOmitted: { hash: `0x${'b'.repeat(64)}`, chars: 2_000_000, head: 'x' } };
+    for (const [version, d] of [[1, v1], [2, v2]] as const) {
+      const stored = createEvent({ type: 'InferenceCompleted', version, stream: 'task-1', tenant: 'acme', actor, data: catalog.validate('InferenceCompleted', version, d) });
+      const read = catalog.upcast(stored);
+      expect([read.version, read.hash]).to.deep.equal([3, stored.hash]);
+      expect(catalog.validate('InferenceCompleted', 3, read.data)).to.deep.equal(d);
+    }
   });
 });

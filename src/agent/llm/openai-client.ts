@@ -2,7 +2,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import OpenAI from 'openai';
 import { redactUrl } from '../../core/errors';
 import { AgentError } from '../errors';
-import type { AssistantMessage, Completion, CompletionRequest, LlmClient, ToolCall } from './port';
+import { estimateUsage } from './estimate-usage';
+import type { AssistantMessage, Completion, CompletionRequest, LlmClient, ToolCall, Usage } from './port';
 
 export type OpenAiLlmClientOptions = {
   baseURL: string;
@@ -49,13 +50,32 @@ function textOf(content: unknown): string | null {
   return texts.length ? texts.join('') : null;
 }
 
-function count(n: unknown): number {
-  return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0 ? n : 0;
+/** A count the server gave: a safe integer ≥ 0 (anything else is none: events hold safe integers only). */
+function reported(n: unknown): number | undefined {
+  return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0 ? n : undefined;
+}
+
+/**
+ * The usage to record and budget: the server's counts where it gave them and an estimate for
+ * each one it left out, marked `estimated` (several local servers answer without `usage`, which
+ * counted 0 and slipped past every budget). A usage whose prompt is 0 tokens counted nothing (no
+ * prompt is empty: the chat template alone has tokens). The total is at least its parts' sum.
+ */
+function usageOf(u: Partial<Record<'prompt_tokens' | 'completion_tokens' | 'total_tokens', unknown>> | undefined, req: CompletionRequest, message: AssistantMessage): Usage {
+  const counted = (reported(u?.prompt_tokens) ?? 0) > 0 ? u : undefined;
+  const prompt = reported(counted?.prompt_tokens);
+  const completion = reported(counted?.completion_tokens);
+  const estimate = prompt === undefined || completion === undefined ? estimateUsage(req, message) : undefined;
+  const promptTokens = prompt ?? estimate!.promptTokens;
+  const completionTokens = completion ?? estimate!.completionTokens;
+  const totalTokens = Math.max(reported(u?.total_tokens) ?? 0, promptTokens + completionTokens);
+  return { promptTokens, completionTokens, totalTokens, ...(estimate ? { estimated: true as const } : {}) };
 }
 
 /**
  * The LLM adapter over the `openai` SDK, for any OpenAI-compatible endpoint (OpenAI, vLLM,
- * Ollama, llama.cpp server): chat completions with function tools, non-streaming.
+ * Ollama, llama.cpp server): chat completions with function tools, non-streaming (a stream
+ * would carry usage only if asked with `stream_options.include_usage`).
  */
 export class OpenAiLlmClient implements LlmClient {
   readonly provider: string;
@@ -131,13 +151,12 @@ export class OpenAiLlmClient implements LlmClient {
       throw this.invalid(`asked for ${requested.length} tool call(s) none of which is a function call with a name (finish_reason ${JSON.stringify(choice.finish_reason)}), and answered no text`);
     }
     const message: AssistantMessage = { role: 'assistant', content, ...(toolCalls.length ? { tool_calls: toolCalls } : {}) };
-    const u = res.usage;
     return {
       message,
       finishReason: typeof choice.finish_reason === 'string' && choice.finish_reason ? choice.finish_reason.slice(0, 100) : 'stop',
       model: typeof res.model === 'string' && res.model ? res.model.slice(0, 200) : req.model,
-      // Recorded in InferenceCompleted (safe integers only): a server's odd count is not worth failing the task.
-      usage: { promptTokens: count(u?.prompt_tokens), completionTokens: count(u?.completion_tokens), totalTokens: count(u?.total_tokens) },
+      // A server's odd count is not worth failing the task; nor is its missing one worth a free call.
+      usage: usageOf(res.usage ?? undefined, req, message),
     };
   }
 

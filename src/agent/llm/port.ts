@@ -10,7 +10,11 @@ export type AssistantMessage = Extract<ChatMessage, { role: 'assistant' }>;
 
 export type ToolSpec = { name: string; description?: string; parameters: Record<string, unknown> };
 
-export type Usage = { promptTokens: number; completionTokens: number; totalTokens: number };
+/**
+ * Tokens one call used, as the server counted them; `estimated` when the server left some or all
+ * of them out and the adapter counted an estimate instead (estimateUsage), so budgets still hold.
+ */
+export type Usage = { promptTokens: number; completionTokens: number; totalTokens: number; estimated?: true };
 
 export type CompletionRequest = {
   messages: ChatMessage[];

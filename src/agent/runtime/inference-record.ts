@@ -18,7 +18,7 @@ export type InferenceRecordParameters = {
   messagesJson?: string;
 };
 
-export type InferenceRecordReturnType = { version: 1 | 2; data: Record<string, unknown>; omitted: boolean };
+export type InferenceRecordReturnType = { version: 1 | 2 | 3; data: Record<string, unknown>; omitted: boolean };
 
 const bytesOf = (data: Record<string, unknown>) => Buffer.byteLength(canonicalJson(data));
 
@@ -35,20 +35,22 @@ function head(text: string, n: number): string {
  * MAX_EVENT_BYTES: promptHash still names them, and each tool result is in its step's events);
  * the response is kept whole whenever it fits (v1, as always), and otherwise replaced by
  * `responseOmitted {hash, chars, head}` (v2) — the caller must then fail the task, as a turn
- * the log does not hold whole cannot be replayed. Pure.
+ * the log does not hold whole cannot be replayed. A turn whose usage is `estimated` is v3 (v2's
+ * fields, `usage.estimated` allowed), whatever else it holds. Pure.
  *
  * @example inferenceRecord({ base, response: payloadDigest(message), messagesJson }).omitted // true past 1,000,000 characters
  */
 export function inferenceRecord(p: InferenceRecordParameters): InferenceRecordReturnType {
   const fits = (d: Record<string, unknown>) => bytesOf(d) + ENVELOPE_ROOM <= MAX_EVENT_BYTES;
+  const estimated = (p.base.usage as { estimated?: boolean } | undefined)?.estimated === true;
   const messages = p.messagesJson !== undefined && p.messagesJson.length <= MESSAGES_JSON_MAX ? { messagesJson: p.messagesJson } : {};
   if (p.response.json.length <= INFERENCE_RESPONSE_JSON_MAX) {
     const whole = { ...p.base, ...messages, responseJson: p.response.json };
-    if (fits(whole)) return { version: 1, data: whole, omitted: false };
+    if (fits(whole)) return { version: estimated ? 3 : 1, data: whole, omitted: false };
     const lean = { ...p.base, responseJson: p.response.json };
-    if (fits(lean)) return { version: 1, data: lean, omitted: false };
+    if (fits(lean)) return { version: estimated ? 3 : 1, data: lean, omitted: false };
   }
   const omitted = { ...p.base, responseOmitted: { hash: p.response.hash, chars: p.response.json.length, head: head(p.response.json, RESPONSE_HEAD_CHARS) } };
   const withMessages = { ...omitted, ...messages };
-  return { version: 2, data: fits(withMessages) ? withMessages : omitted, omitted: true };
+  return { version: estimated ? 3 : 2, data: fits(withMessages) ? withMessages : omitted, omitted: true };
 }

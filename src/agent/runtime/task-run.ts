@@ -326,7 +326,8 @@ export class TaskRun {
           if (signal.aborted) throw new AgentError('STEP_TIMEOUT', `the model did not answer within ${this.opts.stepTimeoutMs} ms (AGENT_STEP_TIMEOUT_MS)`);
           throw err;
         }
-        // Booked whether or not the turn can still be recorded: the provider was paid for it.
+        // Booked whether or not the turn can still be recorded: the provider was paid for it. (Its usage is
+        // the adapter's estimate where the server reported none: counted all the same, or the budgets would not hold.)
         await hold?.settle(r.cached ? 0 : r.completion.usage.totalTokens, this.now());
         message = r.completion.message;
         finishReason = r.completion.finishReason;

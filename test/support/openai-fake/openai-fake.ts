@@ -10,7 +10,12 @@ export type FakeReply = {
   finishReason?: string;
   /** Answer 200 with exactly this body text instead (a broken or odd server: not JSON, no choices). */
   raw?: string;
-  usage?: { prompt_tokens: number; completion_tokens: number };
+  /**
+   * Default: some tokens, with total_tokens. `null`: no `usage` at all (as several local servers
+   * answer, and streams unless asked). With only some counts, exactly those are sent
+   * (total_tokens added only when both prompt_tokens and completion_tokens are given).
+   */
+  usage?: { prompt_tokens?: number; completion_tokens?: number; total_tokens?: number } | null;
   /** Answer with this HTTP status and an OpenAI-style error body instead. */
   status?: number;
   /** Extra response headers (e.g. `retry-after` with a `status`). */
@@ -110,7 +115,9 @@ export async function startOpenAiFake(script: FakeScript = []): Promise<OpenAiFa
           type: 'function',
           function: { name: t.name, arguments: typeof t.arguments === 'string' ? t.arguments : JSON.stringify(t.arguments) },
         }));
-        const usage = reply.usage ?? { prompt_tokens: 10 + JSON.stringify(body.messages).length % 50, completion_tokens: 5 };
+        const u = reply.usage === undefined ? { prompt_tokens: 10 + (JSON.stringify(body.messages).length % 50), completion_tokens: 5 } : reply.usage;
+        const whole = u && u.total_tokens === undefined && u.prompt_tokens !== undefined && u.completion_tokens !== undefined;
+        const usage = u === null ? {} : { usage: whole ? { ...u, total_tokens: u.prompt_tokens! + u.completion_tokens! } : u };
         send(res, 200, {
           id: `chatcmpl-${index}`,
           object: 'chat.completion',
@@ -124,7 +131,7 @@ export async function startOpenAiFake(script: FakeScript = []): Promise<OpenAiFa
               logprobs: null,
             },
           ],
-          usage: { ...usage, total_tokens: usage.prompt_tokens + usage.completion_tokens },
+          ...usage,
         });
       };
       if (reply.delayMs) setTimeout(answer, reply.delayMs);

@@ -1,0 +1,68 @@
+import type { AssistantMessage, CompletionRequest, Usage } from './port';
+
+/**
+ * The pre-tokenizer of GPT-4's cl100k_base (tiktoken's pattern; Llama 3 and Qwen2 split alike):
+ * contractions, letter runs with one leading non-letter, digits in threes, symbol runs,
+ * whitespace. Tokenizers that split so never merge across these pieces: each is at least one token.
+ */
+const PIECES = /'(?:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+/giu;
+
+/**
+ * One piece, at least one token: ASCII letters, digits and spaces at one token per 3 bytes, ASCII
+ * symbols at two per 3 (runs of them tokenize poorly), anything else at one per UTF-8 byte (what
+ * a byte-level BPE makes at most: scripts and emoji vary from one tokenizer to the next).
+ */
+function pieceTokens(piece: string): number {
+  let thirds = 0;
+  let bytes = 0;
+  for (let i = 0; i < piece.length; i++) {
+    const c = piece.charCodeAt(i);
+    if (c < 0x80) thirds += (c >= 0x30 && c <= 0x39) || ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x7a) || c === 0x20 || (c >= 0x09 && c <= 0x0d) ? 1 : 2;
+    else if (c < 0x800) bytes += 2;
+    // A surrogate pair is one 4-byte character: 2 bytes for each half.
+    else if (c >= 0xd800 && c <= 0xdfff) bytes += 2;
+    else bytes += 3;
+  }
+  return Math.max(1, Math.ceil(thirds / 3) + bytes);
+}
+
+/**
+ * A conservative token count of `text` for a tokenizer we do not know (0 only for ''), for when
+ * the LLM server reports no usage. Never more than its UTF-8 bytes (what byte-level BPE can
+ * make at most). On the published cl100k_base and o200k_base test samples it over-counts English
+ * prose and code (1 to 2.5 times), symbols, and every other script and emoji (by their bytes: up
+ * to 4 times for CJK and 7 for Cyrillic); it can under-count strings of random letters (passwords,
+ * base64), down to ~0.7 of the true count. Monotone: more text never counts less.
+ *
+ * @example estimateTextTokens('hello world') // 4 (cl100k_base: 2)
+ */
+export function estimateTextTokens(text: string): number {
+  let n = 0;
+  // Whitespace pieces next to each other count as one: the pattern splits "\n " in two but keeps
+  // "\n \n" whole, and more text must never count less.
+  let space = '';
+  for (const [piece] of text.matchAll(PIECES)) {
+    if (!piece.trim()) {
+      space += piece;
+      continue;
+    }
+    if (space) n += pieceTokens(space);
+    space = '';
+    n += pieceTokens(piece);
+  }
+  return space ? n + pieceTokens(space) : n;
+}
+
+/**
+ * The usage to count for a call whose server reported none: the prompt from the JSON of its
+ * messages and tool definitions (their keys and quotes outweigh a chat template's markers), the
+ * completion from the answer's text and tool calls (at least 1: the end of the answer is a token too).
+ *
+ * @example estimateUsage(req, message) // { promptTokens: 63, completionTokens: 9, totalTokens: 72, estimated: true }
+ */
+export function estimateUsage(req: Pick<CompletionRequest, 'messages' | 'tools'>, message: AssistantMessage): Usage & { estimated: true } {
+  const promptTokens = estimateTextTokens(JSON.stringify(req.messages)) + (req.tools.length ? estimateTextTokens(JSON.stringify(req.tools)) : 0);
+  const calls = (message.tool_calls ?? []).map((c) => estimateTextTokens(c.function.name) + estimateTextTokens(c.function.arguments));
+  const completionTokens = Math.max(1, estimateTextTokens(message.content ?? '') + calls.reduce((a, b) => a + b, 0));
+  return { promptTokens, completionTokens, totalTokens: promptTokens + completionTokens, estimated: true };
+}
