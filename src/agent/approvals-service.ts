@@ -18,7 +18,7 @@ export type ApprovalOutcome = {
   /** The last event appended (none for a repeat, which changes nothing). */
   eventId?: string;
   status: 'approved' | 'rejected' | 'pending';
-  /** Distinct approvers so far and how many the proposal needs (1 unless its policy asks for more). */
+  /** Distinct approvers so far and how many the proposal needs (1 unless its policy asks for more; the policy in force, once the runtime recorded a change). */
   approvals: { given: number; required: number };
 };
 
@@ -42,7 +42,9 @@ export class ApprovalsService {
       });
       const decided = r.state.decided.get(p.proposalHash);
       const required = r.state.requested.get(p.proposalHash)?.quorum.required ?? 1;
-      const given = required > 1 ? (r.state.given.get(p.proposalHash)?.size ?? 0) : decided === 'approve' ? 1 : 0;
+      // Distinct approvals recorded (ApprovalGiven, or carried by an ApprovalRequirementChanged); one approval releases a v1 proposal without one.
+      const counted = r.state.given.get(p.proposalHash)?.size ?? 0;
+      const given = decided === 'approve' ? Math.max(counted, 1) : counted;
       const last = r.events[r.events.length - 1];
       return {
         taskId: p.taskId,
