@@ -25,7 +25,10 @@ export type ApprovalOutcome = {
 /**
  * What POST /v1/tasks/:id/approvals calls. Appends ApprovalGranted/ApprovalRejected (and, for a
  * proposal that needs several approvers, ApprovalGiven) to the task stream; the runtime waiting
- * on that proposal sees ApprovalGranted or ApprovalRejected and goes on. Errors: NOT_FOUND (no such
+ * on that proposal sees ApprovalGranted or ApprovalRejected and goes on. Approvals are counted
+ * against the requirement the log holds: ApprovalRequested's, or the ApprovalRequirementChanged the
+ * runtime recorded when the policy in force asked another (docs/policy.md); the runtime checks the
+ * release against its policy again before it sends. Errors: NOT_FOUND (no such
  * task for this tenant), APPROVAL_PROPOSAL_MISMATCH, APPROVAL_NOT_PENDING, APPROVAL_ALREADY_DECIDED
  * (409), APPROVAL_SELF_NOT_ALLOWED (403).
  */
