@@ -211,6 +211,29 @@ export const ApprovalGiven = defineEvent(
   'One approver approved the proposal with this hash, which needs several (ApprovalRequested v2 `approvals.required`). It does not release it: ApprovalGranted does, appended with the approval that makes `given` reach `required`.',
 );
 
+const approver = z.strictObject({ kind: z.enum(['user', 'agent', 'system']), id: z.string().min(1).max(200) });
+
+export const ApprovalRequirementChanged = defineEvent(
+  'ApprovalRequirementChanged',
+  1,
+  z.strictObject({
+    stepId,
+    proposalHash: hex32,
+    /** What releases the proposal from now on: the policy in force now (its `approvals`, `selfApproval`), `requestedBy` as in ApprovalRequested. */
+    approvals: approvalQuorum,
+    /** What it was recorded to need before (ApprovalRequested, or the previous change; a v1 request: 1, true). */
+    previous: z.strictObject({ required: z.number().int().min(1).max(10), selfApproval: z.boolean() }),
+    /** The distinct approvers whose approvals stand and count toward `approvals` (the submitter's not, under selfApproval false), oldest first. */
+    approvers: z.array(approver).max(10),
+    /** It had been released (ApprovalGranted) under `previous` by fewer approvers than `approvals` asks: that release no longer stands, and it waits again. */
+    reopened: z.boolean(),
+    /** The policy rule that holds it now, and the entry (`<tenant>/<agent>`, `default`) it is in, as PolicyEvaluated names them. */
+    rule: z.string().min(1).max(200),
+    policy: z.string().max(300),
+  }),
+  'The policy now in force asks another number of approvers (or another selfApproval) of a proposal already waiting, than was recorded: from here on `approvals` releases it, counting the `approvers` who already approved. Recorded by the agent runtime when it resumes the step or before acting on a release. A raised requirement also reopens a proposal released under the old one by too few (`reopened`: its ApprovalGranted no longer releases it; a new ApprovalGranted will). A lowered one releases nothing by itself: the next approval is checked against it.',
+);
+
 export const ApprovalGranted = defineEvent(
   'ApprovalGranted',
   1,
@@ -298,6 +321,7 @@ export const agentEvents = [
   ApprovalRequested,
   ApprovalRequestedV2,
   ApprovalGiven,
+  ApprovalRequirementChanged,
   ApprovalGranted,
   ApprovalRejected,
   TransactionSubmitted,

@@ -18,14 +18,17 @@ export type ApprovalOutcome = {
   /** The last event appended (none for a repeat, which changes nothing). */
   eventId?: string;
   status: 'approved' | 'rejected' | 'pending';
-  /** Distinct approvers so far and how many the proposal needs (1 unless its policy asks for more). */
+  /** Distinct approvers so far and how many the proposal needs (1 unless its policy asks for more; the policy in force, once the runtime recorded a change). */
   approvals: { given: number; required: number };
 };
 
 /**
  * What POST /v1/tasks/:id/approvals calls. Appends ApprovalGranted/ApprovalRejected (and, for a
  * proposal that needs several approvers, ApprovalGiven) to the task stream; the runtime waiting
- * on that proposal sees ApprovalGranted or ApprovalRejected and goes on. Errors: NOT_FOUND (no such
+ * on that proposal sees ApprovalGranted or ApprovalRejected and goes on. Approvals are counted
+ * against the requirement the log holds: ApprovalRequested's, or the ApprovalRequirementChanged the
+ * runtime recorded when the policy in force asked another (docs/policy.md); the runtime checks the
+ * release against its policy again before it sends. Errors: NOT_FOUND (no such
  * task for this tenant), APPROVAL_PROPOSAL_MISMATCH, APPROVAL_NOT_PENDING, APPROVAL_ALREADY_DECIDED
  * (409), APPROVAL_SELF_NOT_ALLOWED (403).
  */
@@ -42,7 +45,9 @@ export class ApprovalsService {
       });
       const decided = r.state.decided.get(p.proposalHash);
       const required = r.state.requested.get(p.proposalHash)?.quorum.required ?? 1;
-      const given = required > 1 ? (r.state.given.get(p.proposalHash)?.size ?? 0) : decided === 'approve' ? 1 : 0;
+      // Distinct approvals recorded (ApprovalGiven, or carried by an ApprovalRequirementChanged); one approval releases a v1 proposal without one.
+      const counted = r.state.given.get(p.proposalHash)?.size ?? 0;
+      const given = decided === 'approve' ? Math.max(counted, 1) : counted;
       const last = r.events[r.events.length - 1];
       return {
         taskId: p.taskId,

@@ -1,7 +1,10 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import type { Actor } from '../../src/core/envelope';
+import type { RecordedEvent } from '../../src/core/envelope';
 import { approvalDecider, principalKey, type ApprovalState } from '../../src/domain/task/approval.decider';
+import { approvalRequirementChange } from '../../src/domain/task/approval-requirement';
+import { applyTaskEvent, emptyTaskView, heldProposal } from '../../src/agent/runtime/task-view';
 
 // ui/app is plain ES modules (ui/package.json: type module): the very file the dashboard serves.
 type Progress = {
@@ -144,12 +147,96 @@ describe('dashboard: where a proposal needing several approvers stands', () => {
   });
 });
 
+describe('dashboard: a proposal whose requirement the policy changed while it waited (ApprovalRequirementChanged)', () => {
+  const changed = (hash: string, approvals: { required: number; selfApproval: boolean; requestedBy: Actor }, previous: { required: number; selfApproval: boolean }, approvers: Actor[], reopened: boolean) =>
+    ev('ApprovalRequirementChanged', { stepId: 's', proposalHash: hash, approvals, previous, approvers, reopened, rule: 'method.approvalAbove', policy: 'acme/*' });
+
+  it('raised 1 → 2 after one approval released it: waits again, "1 of 2", the first approver may not approve again, another may', async () => {
+    const { pendingApprovals } = await load();
+    const trail = [requested(H1), ev('ApprovalGranted', { proposalHash: H1 }, BOB), changed(H1, { required: 2, selfApproval: true, requestedBy: ALICE }, { required: 1, selfApproval: true }, [BOB], true)];
+    const [bob] = pendingApprovals(trail, meAs(BOB));
+    expect(bob.progress).to.deep.include({ required: 2, changedFrom: { required: 1, selfApproval: true, reopened: true, at: trail[2].occurredAt } });
+    expect(bob.progress.approvers.map((a) => [a.id, a.at])).to.deep.equal([[BOB.id, trail[2].occurredAt]]);
+    expect(bob.progress).to.include({ youApproved: true, mayApprove: false });
+    expect(pendingApprovals(trail, meAs(CAROL))[0].progress).to.include({ mayApprove: true });
+    const done = [...trail, given(H1, CAROL, 2, 2), ev('ApprovalGranted', { proposalHash: H1 }, CAROL)];
+    expect(pendingApprovals(done, meAs(BOB))).to.deep.equal([]);
+  });
+
+  it('lowered 3 → 2 with two approvals: the count is met, and a counted approver may approve again (that releases it)', async () => {
+    const { pendingApprovals } = await load();
+    const q3 = { required: 3, selfApproval: true, requestedBy: ALICE };
+    const trail = [requested(H1, q3), given(H1, BOB, 1, 3), given(H1, CAROL, 2, 3), changed(H1, { ...q3, required: 2 }, { required: 3, selfApproval: true }, [BOB, CAROL], false)];
+    const [bob] = pendingApprovals(trail, meAs(BOB));
+    expect(bob.progress.approvers.map((a) => [a.id, a.at])).to.deep.equal([[BOB.id, trail[1].occurredAt], [CAROL.id, trail[2].occurredAt]]);
+    expect(bob.progress).to.include({ required: 2, youApproved: true, mayApprove: true });
+  });
+
+  it('selfApproval turned off: the submitter\'s approval no longer counts and they may not approve', async () => {
+    const { pendingApprovals } = await load();
+    const q = { required: 2, selfApproval: true, requestedBy: ALICE };
+    const trail = [requested(H1, q), given(H1, ALICE, 1, 2), changed(H1, { ...q, selfApproval: false }, { required: 2, selfApproval: true }, [], false)];
+    expect(pendingApprovals(trail, meAs(ALICE))[0].progress).to.include({ selfApproval: false, youApproved: false, youSubmitted: true, mayApprove: false, mayReject: true });
+    expect(pendingApprovals(trail, meAs(ALICE))[0].progress.approvers).to.deep.equal([]);
+  });
+});
+
+describe('dashboard and server agree after policy changes', () => {
+  it('on who has approved, what is asked, and whether Approve counts, with requirement changes among the approvals (property)', async () => {
+    const { pendingApprovals } = await load();
+    const people = ['key-a', 'key-b', 'key-c', 'key-d'];
+    const op = fc.oneof(
+      fc.record({ vote: fc.constantFrom(...people), kind: fc.constantFrom('user', 'agent') }),
+      fc.record({ required: fc.integer({ min: 1, max: 4 }), selfApproval: fc.boolean() }),
+    );
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 4 }), fc.boolean(), fc.array(op, { maxLength: 10 }), fc.constantFrom(...people), (required, selfApproval, ops, viewer) => {
+        const submitter: Actor = { kind: 'user', id: people[0] };
+        const trail = [ev('TaskSubmitted', { instruction: 'x' }, submitter), ev('TaskStarted', {}), requested(H1, { required, selfApproval, requestedBy: submitter })];
+        const state = () => trail.reduce(approvalDecider.evolve, approvalDecider.initialState());
+        for (const o of ops) {
+          if ('vote' in o) {
+            const approver = { kind: o.kind as Actor['kind'], id: o.vote };
+            try {
+              for (const d of approvalDecider.decide({ type: 'DecideApproval', proposalHash: H1, decision: 'approve', approver }, state())) trail.push(ev(d.type, d.data as Record<string, unknown>, approver));
+            } catch {
+              /* the submitter under four-eyes */
+            }
+          } else {
+            // The runtime under a policy asking this now (as chain-steps records it).
+            const held = heldProposal(trail.reduce((v, e) => applyTaskEvent(v, e as unknown as RecordedEvent), emptyTaskView('t')), H1)!;
+            const change = approvalRequirementChange(held, { ...o, requestedBy: submitter });
+            if (change) trail.push(ev('ApprovalRequirementChanged', { stepId: 's', proposalHash: H1, ...change, rule: 'r', policy: 'acme/*' }));
+          }
+        }
+        const st = state();
+        const out = pendingApprovals(trail, meAs({ kind: 'user', id: viewer }));
+        if (st.decided.get(H1) === 'approve') {
+          expect(out).to.deep.equal([]);
+          return;
+        }
+        expect(out).to.have.length(1);
+        const p = out[0].progress;
+        expect(p.approvers.map((a) => a.id)).to.deep.equal([...(st.given.get(H1)?.values() ?? [])].map(principalKey));
+        expect({ required: p.required, selfApproval: p.selfApproval }).to.deep.equal({ required: st.requested.get(H1)!.quorum.required, selfApproval: st.requested.get(H1)!.quorum.selfApproval });
+        let counts = false;
+        try {
+          counts = approvalDecider.decide({ type: 'DecideApproval', proposalHash: H1, decision: 'approve', approver: { kind: 'user', id: viewer } }, st).length > 0;
+        } catch {
+          counts = false;
+        }
+        expect(p.mayApprove).to.equal(counts);
+      }),
+    );
+  });
+});
+
 describe('dashboard: which live notices reload the Approvals page', () => {
   it('reloads for a partial approval (ApprovalGiven) by another approver, and for the end of a task a card shows only', async () => {
     const { changesApprovals } = await load();
     const shown = new Set(['t1']);
     expect(changesApprovals({ type: 'ApprovalGiven', taskId: 't2' }, shown)).to.equal(true);
-    for (const type of ['ApprovalRequested', 'ApprovalGranted', 'ApprovalRejected']) expect(changesApprovals({ type, taskId: 't2' }, shown), type).to.equal(true);
+    for (const type of ['ApprovalRequested', 'ApprovalRequirementChanged', 'ApprovalGranted', 'ApprovalRejected']) expect(changesApprovals({ type, taskId: 't2' }, shown), type).to.equal(true);
     expect(changesApprovals({ type: 'TaskCompleted', taskId: 't1' }, shown)).to.equal(true);
     expect(changesApprovals({ type: 'TaskCompleted', taskId: 't2' }, shown)).to.equal(false);
     expect(changesApprovals({ type: 'ToolCallCompleted', taskId: 't1' }, shown)).to.equal(false);

@@ -33,4 +33,15 @@ describe('dashboard timeline: approvals by several approvers', () => {
     expect(s.category).to.equal('approval');
     expect(s.summary).to.match(/^Approved by .*bob.* \(1 of 2 approvers\): proposal /);
   });
+
+  it('an ApprovalRequirementChanged says what the policy asks now, what it asked, whose approvals stand, and a reopened release', async () => {
+    const { summarize } = await load();
+    const s = summarize({
+      type: 'ApprovalRequirementChanged',
+      actor: { kind: 'agent', id: 'worker' },
+      data: { stepId: 'step-0', proposalHash: `0x${'ab'.repeat(32)}`, approvals: { required: 2, selfApproval: false, requestedBy: { kind: 'user', id: 'alice' } }, previous: { required: 1, selfApproval: true }, approvers: [{ kind: 'user', id: 'bob' }], reopened: true, rule: 'method.approvalAbove', policy: 'acme/*' },
+    });
+    expect(s.category).to.equal('approval');
+    expect(s.summary).to.match(/now needs 2 distinct approvers, not the submitter \(was one approver, policy acme\/\*, rule method\.approvalAbove\) · approvals that stand: bob — its approval no longer releases it: it waits again$/);
+  });
 });

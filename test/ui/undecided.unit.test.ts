@@ -17,4 +17,16 @@ describe('dashboard: which approval requests of a task still wait', () => {
     expect(undecided([...trail, ev('5', 'ApprovalRejected', B)])).to.deep.equal([]);
     expect(undecided([])).to.deep.equal([]);
   });
+
+  it('a release the policy in force reopened (ApprovalRequirementChanged after ApprovalGranted) waits again; a rejection stays final; read in log order', async () => {
+    const { undecided } = await load();
+    const at = (position: number, e: ReturnType<typeof ev>) => ({ ...e, position });
+    // Gathered one type at a time, as the Approvals page reads them: the log order is by position.
+    const trail = [at(1, ev('1', 'ApprovalRequested', A)), at(3, ev('3', 'ApprovalRequirementChanged', A)), at(2, ev('2', 'ApprovalGranted', A))];
+    expect(undecided(trail).map((e) => e.id)).to.deep.equal(['1']);
+    expect(undecided([...trail, at(4, ev('4', 'ApprovalGranted', A))])).to.deep.equal([]);
+    expect(undecided([at(1, ev('1', 'ApprovalRequested', A)), at(2, ev('2', 'ApprovalRejected', A)), at(3, ev('3', 'ApprovalRequirementChanged', A))])).to.deep.equal([]);
+    // A change of a proposal still waiting keeps it waiting.
+    expect(undecided([at(1, ev('1', 'ApprovalRequested', B)), at(2, ev('2', 'ApprovalRequirementChanged', B))]).map((e) => e.id)).to.deep.equal(['1']);
+  });
 });

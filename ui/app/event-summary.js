@@ -40,6 +40,11 @@ export function summarize(e) {
       return { category: 'approval', summary: `Waiting for a human approval (rule ${d.rule}) of proposal ${short(d.proposalHash)}` };
     case 'ApprovalGiven':
       return { category: 'approval', summary: `Approved by ${who(e.actor)} (${d.given} of ${d.required} approvers): proposal ${short(d.proposalHash)}${d.comment ? ` — “${d.comment}”` : ''}` };
+    case 'ApprovalRequirementChanged': {
+      const asks = (/** @type {any} */ q) => `${q?.required === 1 ? 'one approver' : `${q?.required} distinct approvers`}${q?.selfApproval === false ? ", not the submitter" : ''}`;
+      const standing = d.approvers?.length ? ` · approvals that stand: ${d.approvers.map((/** @type {any} */ a) => a.id).join(', ')}` : '';
+      return { category: 'approval', summary: `Policy changed while waiting: proposal ${short(d.proposalHash)} now needs ${asks(d.approvals)} (was ${asks(d.previous)}, policy ${d.policy}, rule ${d.rule})${standing}${d.reopened ? ' — its approval no longer releases it: it waits again' : ''}` };
+    }
     case 'ApprovalGranted':
       return { category: 'approval', summary: `Approved by ${who(e.actor)}: proposal ${short(d.proposalHash)}${d.comment ? ` — “${d.comment}”` : ''}` };
     case 'ApprovalRejected':

@@ -2,10 +2,25 @@
 // with its own proposal hash and its own decision.
 
 /**
- * The ApprovalRequested events with no ApprovalGranted/ApprovalRejected for the same proposal
- * hash, in the order given. Requires the events of one task. @param {any[]} events
+ * The events in log order (by `position` when every one has it: a page may gather them one type
+ * at a time), else as given. @param {any[]} events
+ */
+export const inLogOrder = (events) => (events.every((e) => typeof e.position === 'number') ? [...events].sort((a, b) => a.position - b.position) : events);
+
+/**
+ * The ApprovalRequested events still waiting, in the order given: no ApprovalRejected for the
+ * same proposal hash, and no ApprovalGranted unless an ApprovalRequirementChanged came after it
+ * (the policy in force asked more approvers than had released it: it waits again). Requires the
+ * events of one task. @param {any[]} events
  */
 export function undecided(events) {
-  const decided = new Set(events.filter((e) => e.type === 'ApprovalGranted' || e.type === 'ApprovalRejected').map((e) => e.data?.proposalHash));
-  return events.filter((e) => e.type === 'ApprovalRequested' && !decided.has(e.data?.proposalHash));
+  /** @type {Map<string, 'waiting' | 'granted' | 'rejected'>} */
+  const state = new Map();
+  for (const e of inLogOrder(events)) {
+    const h = e.data?.proposalHash;
+    if (e.type === 'ApprovalRejected') state.set(h, 'rejected');
+    else if (e.type === 'ApprovalGranted' && state.get(h) !== 'rejected') state.set(h, 'granted');
+    else if (e.type === 'ApprovalRequirementChanged' && state.get(h) !== 'rejected') state.set(h, 'waiting');
+  }
+  return events.filter((e) => e.type === 'ApprovalRequested' && (state.get(e.data?.proposalHash) ?? 'waiting') === 'waiting');
 }

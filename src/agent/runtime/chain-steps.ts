@@ -19,7 +19,8 @@ import { withLock } from '../../cache/with-lock';
 import { errorCodeOf, WrongExpectedRevisionError } from '../../core/errors';
 import { newId } from '../../core/ids';
 import type { AgentRuntimeDependencies, AgentRuntimeOptions } from './runtime-deps';
-import { callsOf, type TaskView } from './task-view';
+import { callsOf, heldProposal, type TaskView } from './task-view';
+import { approvalRequirementChange, type ApprovalRequirementChange } from '../../domain/task/approval-requirement';
 import type { StepSpec } from './step-spec';
 import { RunInterrupted } from './run-interrupted';
 
@@ -32,6 +33,13 @@ export type ChainStepContext = {
   signal: AbortSignal;
   /** `version` for a type whose later version is written only when needed (default: the latest). */
   append(type: string, data: Record<string, unknown>, version?: number): Promise<void>;
+  /**
+   * Decide on the view and append what `decide` gives (nothing when undefined) at that view's
+   * revision, with nothing read in between; a conflict re-reads and decides again.
+   */
+  appendDecided(decide: (v: TaskView) => { type: string; data: Record<string, unknown> } | undefined): Promise<void>;
+  /** The policy entry in force, as PolicyEvaluated names it. */
+  policyName: string;
   recordPolicy(stepId: string, subject: 'tool' | 'contract-read' | 'transaction', tool: string, d: PolicyDecision, proposalHash?: string): Promise<void>;
   sync(): Promise<TaskView>;
   waitForChange(ms: number): Promise<void>;
@@ -230,19 +238,33 @@ export async function runChainTransaction(ctx: ChainStepContext, s: StepSpec): P
   if (!(approved && d.decision === 'require_approval')) await ctx.recordPolicy(s.stepId, 'transaction', s.tool, d, hash);
   if (d.decision === 'deny') throw denied(d);
   if (d.decision === 'require_approval') {
+    const q = d.approvals ?? { required: 1, selfApproval: true };
+    const requestedBy = view.submitter ?? { kind: 'system' as const, id: 'unknown' };
     if (!ctx.view().approvalRequests.has(hash)) {
       const request = { stepId: s.stepId, proposalHash: hash, proposalJson: JSON.stringify(proposal), rule: d.rule };
-      const q = d.approvals ?? { required: 1, selfApproval: true };
       // v2 only for a proposal that one approver, anyone, does not release: any other stays as it always was (v1).
       if (q.required === 1 && q.selfApproval) await ctx.append('ApprovalRequested', request, 1);
-      else await ctx.append('ApprovalRequested', { ...request, approvals: { required: q.required, selfApproval: q.selfApproval, requestedBy: view.submitter ?? { kind: 'system', id: 'unknown' } } }, 2);
+      else await ctx.append('ApprovalRequested', { ...request, approvals: { required: q.required, selfApproval: q.selfApproval, requestedBy } }, 2);
       ctx.deps.logger?.info?.({ taskId: view.taskId, proposalHash: hash }, 'transaction waits for approval');
     }
     for (;;) {
-      const v = await ctx.sync();
-      const decision = v.approvals.get(hash);
-      if (decision === 'approve') break;
-      if (decision === 'reject') throw new AgentError('APPROVAL_REJECTED', `an approver rejected proposal ${hash}`, { details: { proposalHash: hash } });
+      await ctx.sync();
+      // Released only by what the policy in force asks now, not by what the policy that held it
+      // asked: a proposal held before a restart under another `approvals` gets its new
+      // requirement recorded, and a release by fewer approvers than asked now is reopened
+      // (approvalRequirementChange). Decided and appended on one view: an approval that lands
+      // in between makes the append conflict, and it is decided again.
+      let outcome: 'approve' | 'reject' | undefined;
+      let change: ApprovalRequirementChange | undefined;
+      await ctx.appendDecided((v) => {
+        const held = heldProposal(v, hash);
+        change = held && approvalRequirementChange(held, { ...q, requestedBy });
+        outcome = change ? undefined : held?.decided;
+        return change && { type: 'ApprovalRequirementChanged', data: { stepId: s.stepId, proposalHash: hash, ...change, rule: d.rule, policy: ctx.policyName } };
+      });
+      if (change) ctx.deps.logger?.info?.({ taskId: view.taskId, proposalHash: hash, required: q.required, previous: change.previous.required, reopened: change.reopened }, 'the policy in force asks another approval requirement of a waiting transaction');
+      if (outcome === 'approve') break;
+      if (outcome === 'reject') throw new AgentError('APPROVAL_REJECTED', `an approver rejected proposal ${hash}`, { details: { proposalHash: hash } });
       await ctx.waitForChange(1_000);
     }
   }

@@ -32,7 +32,7 @@ function canonicalName(t: ToolInfo): string {
 /** Events only a runner writes: seeing one we did not write means another runner has the task. */
 const RUNNER_TYPES = new Set([
   'TaskLeased', 'TaskLeaseReleased', 'TaskStarted', 'TaskCompleted', 'TaskFailed', 'TaskStepStarted', 'TaskStepCompleted', 'TaskStepFailed',
-  'InferenceCompleted', 'PolicyEvaluated', 'ApprovalRequested', 'TransactionSubmitted', 'TransactionConfirmed', 'TransactionRejected',
+  'InferenceCompleted', 'PolicyEvaluated', 'ApprovalRequested', 'ApprovalRequirementChanged', 'TransactionSubmitted', 'TransactionConfirmed', 'TransactionRejected',
 ]);
 
 /** How a run returns: the task is finished (by anyone), the run was stopped (resume later), or another worker holds its lease (retry at `heldUntil`). */
@@ -582,6 +582,7 @@ export class TaskRun {
       now: () => this.now(),
       signal: this.signal,
       append: (type: string, data: Record<string, unknown>, version?: number) => this.append(type, data, version),
+      appendDecided: (decide: (v: TaskView) => { type: string; data: Record<string, unknown> } | undefined) => this.appendDecided(decide),
       recordPolicy: (stepId: string, subject: 'tool' | 'contract-read' | 'transaction', tool: string, d: PolicyDecision, proposalHash?: string) => this.recordPolicy(stepId, subject, tool, d, proposalHash),
       sync: () => this.sync(),
       waitForChange: (ms: number) => this.hooks.waitForChange(ms),
@@ -627,6 +628,26 @@ export class TaskRun {
       if (this.signal.aborted) throw new RunInterrupted('stopped');
       try {
         return await this.appendAt(type, data, version);
+      } catch (err) {
+        if (!(err instanceof WrongExpectedRevisionError) || attempt >= 10) throw err;
+        await this.sync();
+      }
+    }
+  }
+
+  /**
+   * Decide on the view and append what `decide` gives at its revision, in one serialized turn (no
+   * read applies others' events in between, so the event never rests on a view it did not see).
+   * A conflict re-reads and decides again, like handleCommand.
+   */
+  private async appendDecided(decide: (v: TaskView) => { type: string; data: Record<string, unknown> } | undefined): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      if (this.signal.aborted) throw new RunInterrupted('stopped');
+      try {
+        return await this.serialized(async () => {
+          const draft = decide(this.view);
+          if (draft) await this.appendNow(draft.type, draft.data);
+        });
       } catch (err) {
         if (!(err instanceof WrongExpectedRevisionError) || attempt >= 10) throw err;
         await this.sync();

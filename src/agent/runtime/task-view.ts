@@ -1,5 +1,7 @@
 import type { Actor, RecordedEvent } from '../../core/envelope';
 import type { TaskStep } from '../../../events/task.events';
+import { principalKey, type ApprovalQuorum } from '../../domain/task/approval.decider';
+import type { HeldProposal } from '../../domain/task/approval-requirement';
 
 export type StepOutcome = { resultHash: string; resultJson?: string; isError: boolean };
 
@@ -43,8 +45,8 @@ export type TaskView = {
   stepRecords: Map<string, StepRecord>;
   turns: TurnRecord[];
   policy: Map<string, PolicyRecord>;
-  /** proposalHash → { stepId, proposalJson } */
-  approvalRequests: Map<string, { stepId: string; proposalJson: string }>;
+  /** proposalHash → the step it holds, the proposal, what releases it as recorded, and who approved it so far. */
+  approvalRequests: Map<string, ApprovalRequestRecord>;
   approvals: Map<string, 'approve' | 'reject'>;
   txs: Map<string, TxRecord>;
   tokensUsed: number;
@@ -53,6 +55,15 @@ export type TaskView = {
   /** Highest lease term seen (0 = never leased). */
   leaseTerm: number;
   lastRevision: number;
+};
+
+export type ApprovalRequestRecord = {
+  stepId: string;
+  proposalJson: string;
+  /** ApprovalRequested's `approvals` (v1: one approver, anyone), or the last ApprovalRequirementChanged's. */
+  quorum: ApprovalQuorum;
+  /** principalKey → approver: ApprovalGiven's, ApprovalGranted's actor, those an ApprovalRequirementChanged carried. */
+  approvers: Map<string, Actor>;
 };
 
 export type TaskLease = { worker: string; term: number; until: number };
@@ -124,10 +135,21 @@ export function applyTaskEvent(v: TaskView, e: RecordedEvent): TaskView {
       v.policy.set(`${d.stepId}:${d.subject}`, { decision: d.decision, rule: d.rule, reason: d.reason, proposalHash: d.proposalHash });
       break;
     case 'ApprovalRequested':
-      v.approvalRequests.set(d.proposalHash, { stepId: d.stepId, proposalJson: d.proposalJson });
+      v.approvalRequests.set(d.proposalHash, { stepId: d.stepId, proposalJson: d.proposalJson, quorum: d.approvals ?? { required: 1, selfApproval: true }, approvers: new Map() });
       break;
+    case 'ApprovalGiven':
+      v.approvalRequests.get(d.proposalHash)?.approvers.set(principalKey(d.approver), d.approver);
+      break;
+    case 'ApprovalRequirementChanged': {
+      const r = v.approvalRequests.get(d.proposalHash);
+      if (r) Object.assign(r, { quorum: d.approvals, approvers: new Map((d.approvers as Actor[]).map((a) => [principalKey(a), a])) });
+      if (v.approvals.get(d.proposalHash) === 'approve') v.approvals.delete(d.proposalHash);
+      break;
+    }
     case 'ApprovalGranted':
       v.approvals.set(d.proposalHash, 'approve');
+      // Who released it: for a proposal one approval releases there is no ApprovalGiven.
+      v.approvalRequests.get(d.proposalHash)?.approvers.set(principalKey(e.actor), { kind: e.actor.kind, id: e.actor.id });
       break;
     case 'ApprovalRejected':
       v.approvals.set(d.proposalHash, 'reject');
@@ -154,6 +176,14 @@ export function applyTaskEvent(v: TaskView, e: RecordedEvent): TaskView {
       break;
   }
   return v;
+}
+
+/** The proposal with this hash as approvalRequirementChange reads it (undefined: none was requested). */
+export function heldProposal(v: TaskView, hash: string): HeldProposal | undefined {
+  const r = v.approvalRequests.get(hash);
+  if (!r) return undefined;
+  const decided = v.approvals.get(hash);
+  return { quorum: r.quorum, approvers: [...r.approvers.values()], ...(decided ? { decided } : {}) };
 }
 
 export function foldTaskView(taskId: string, events: RecordedEvent[]): TaskView {

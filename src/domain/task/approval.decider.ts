@@ -42,6 +42,11 @@ const ONE_APPROVER: ApprovalQuorum = { required: 1, selfApproval: true };
  * ApprovalGranted, which alone releases it. The same principal approving again counts once
  * (a no-op). One rejection, by any approver, rejects it. With `selfApproval: false` the
  * task's submitter (`requestedBy`) may reject but not approve (APPROVAL_SELF_NOT_ALLOWED).
+ *
+ * ApprovalRequirementChanged (the runtime's, when the policy in force asks another quorum of a
+ * proposal still waiting) replaces its quorum and its approvers so far, and reopens it if it had
+ * been released (approvalRequirementChange). After a lowered requirement the count may already
+ * be met: then the next approval releases it, a counted approver's repeat too.
  */
 export const approvalDecider: Decider<ApprovalState, ApprovalCommand, EventDraft> = {
   name: 'task-approval',
@@ -74,7 +79,8 @@ export const approvalDecider: Decider<ApprovalState, ApprovalCommand, EventDraft
     }
     if (q.required <= 1) return [{ type: 'ApprovalGranted', data: { proposalHash: hash, ...comment } }];
     const given = state.given.get(hash) ?? new Map<string, Actor>();
-    if (given.has(principalKey(command.approver))) return [];
+    // Counted already: a no-op, unless the count is met (its requirement lowered since): then it releases.
+    if (given.has(principalKey(command.approver))) return given.size >= q.required ? [{ type: 'ApprovalGranted', data: { proposalHash: hash, ...comment } }] : [];
     const count = given.size + 1;
     const vote: EventDraft = { type: 'ApprovalGiven', data: { proposalHash: hash, approver: { kind: command.approver.kind, id: command.approver.id }, given: count, required: q.required, ...comment } };
     return count >= q.required ? [vote, { type: 'ApprovalGranted', data: { proposalHash: hash } }] : [vote];
@@ -91,6 +97,18 @@ export const approvalDecider: Decider<ApprovalState, ApprovalCommand, EventDraft
         const approver = d.approver as Actor;
         const given = new Map(state.given.get(hash) ?? []).set(principalKey(approver), approver);
         return { ...state, given: new Map(state.given).set(hash, given) };
+      }
+      case 'ApprovalRequirementChanged': {
+        const request = state.requested.get(hash);
+        const carried = new Map((d.approvers as Actor[]).map((a) => [principalKey(a), a] as const));
+        const decided = new Map(state.decided);
+        if (decided.get(hash) === 'approve') decided.delete(hash);
+        return {
+          ...state,
+          requested: new Map(state.requested).set(hash, { stepId: request?.stepId ?? (d.stepId as string), quorum: d.approvals as ApprovalQuorum }),
+          given: new Map(state.given).set(hash, carried),
+          decided,
+        };
       }
       case 'ApprovalGranted':
         return { ...state, decided: new Map(state.decided).set(hash, 'approve') };

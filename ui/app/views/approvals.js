@@ -14,7 +14,7 @@ const approvalEvents = (taskId, type) => apiAll(`/v1/events?stream=task-${encode
 
 /**
  * Requests without a decision, newest first, each with its proposal re-hashed here and where its
- * approvals stand for `me` (from the recorded ApprovalGiven events). Only a running task can wait
+ * approvals stand for `me` (from the recorded ApprovalGiven and ApprovalRequirementChanged events). Only a running task can wait
  * for a human (the agent holds it until the decision), so the search starts from those — a
  * handful, bounded by the workers' concurrency — and reads their own streams: never the whole
  * history of approvals, which grows without end. @param {any} me /ui/api/config
@@ -76,10 +76,13 @@ function ApprovalCard({ item, onDecided, mayDecide }) {
   return html`<article class="card approval" aria-labelledby=${headingId} data-proposal=${e.data.proposalHash}>
     <h2 id=${headingId}>${pr ? `${pr.signature ?? `${pr.method}(…)`} on ${c?.name ?? pr.to}` : 'Proposal'} <span class="muted small">task <a href=${`#/tasks/${taskId}`}><code>${taskId.slice(0, 8)}</code></a></span></h2>
     <p class="muted">Requested ${formatTime(e.occurredAt)} by rule <code>${e.data.rule}</code>${task?.instruction ? html` · task: “${task.instruction}”` : null}</p>
-    ${e.data.approvals && (e.data.approvals.required > 1 || !e.data.approvals.selfApproval)
-      ? html`<p data-quorum>Needs ${e.data.approvals.required > 1 ? `${e.data.approvals.required} distinct approvers` : 'one approver'}${e.data.approvals.selfApproval ? '' : html`, not the task's submitter (<code>${e.data.approvals.requestedBy.id}</code>${p.youSubmitted ? ': you' : ''})`}.</p>`
+    ${p.required > 1 || !p.selfApproval
+      ? html`<p data-quorum>Needs ${p.required > 1 ? `${p.required} distinct approvers` : 'one approver'}${p.selfApproval ? '' : html`, not the task's submitter (<code>${p.requestedBy?.id}</code>${p.youSubmitted ? ': you' : ''})`}.</p>`
       : null}
-    ${p.required > 1
+    ${p.changedFrom
+      ? html`<p class="notice" data-requirement-changed>The policy changed while it waited (${formatTime(p.changedFrom.at)}): it asked ${p.changedFrom.required > 1 ? `${p.changedFrom.required} distinct approvers` : 'one approver'}${p.changedFrom.selfApproval ? '' : ", not the task's submitter"} before.${p.changedFrom.reopened ? ' It had been approved under that; it waits for the approvers the policy asks now.' : ''}${p.approvers.length >= p.required ? ' The approvals given are enough now: the next approval releases it.' : ''}</p>`
+      : null}
+    ${p.required > 1 || p.changedFrom
       ? html`<p data-approvals><strong>${p.approvers.length} of ${p.required} approvals</strong>${p.approvers.length
           ? html` — approved by ${p.approvers.map((a, i) => html`${i ? ', ' : ''}<code>${a.id}</code>${a.you ? ' (you)' : ''} <span class="muted small">${formatTime(a.at)}</span>`)}`
           : null}</p>`
@@ -110,7 +113,7 @@ function ApprovalCard({ item, onDecided, mayDecide }) {
       : html`<div class="decide">
           <label for=${`c-${e.id}`}>Comment (optional)</label>
           <input id=${`c-${e.id}`} type="text" maxlength="2000" value=${comment} onInput=${(/** @type {any} */ ev) => setComment(ev.currentTarget.value)} />
-          ${p.youApproved || recorded
+          ${(p.youApproved && !p.mayApprove) || recorded
             ? html`<span class="given" data-you-approved>You approved</span>`
             : !p.mayApprove
             ? html`<span class="given muted" data-self>You submitted this task: someone else must approve it</span>`
