@@ -207,6 +207,23 @@ describe('MCP gateway: sampling and elicitation relayed to the caller', function
       expect([...asked.alice.prompts, ...asked.stdio.prompts]).to.not.include('ambiguous');
     });
 
+    it('a tools/call in a JSON-RPC batch (answered as one JSON body by the SDK transport): at once, not when the call times out', async () => {
+      const headers = { authorization: 'Bearer key-acme-carol', accept: 'application/json, text/event-stream', 'content-type': 'application/json' };
+      const post = (body: unknown, extra: Record<string, string> = {}) => fetch(http.url, { method: 'POST', headers: { ...headers, ...extra }, body: JSON.stringify(body) });
+      const init = await post({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-03-26', capabilities: { sampling: {} }, clientInfo: { name: 'raw', version: '1' } } });
+      const session = { 'mcp-session-id': init.headers.get('mcp-session-id')!, 'mcp-protocol-version': '2025-03-26' };
+      await init.text();
+      await (await post({ jsonrpc: '2.0', method: 'notifications/initialized' }, session)).text();
+      const t0 = Date.now();
+      const batch = await post([{ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'askhttp__sample', arguments: { prompt: 'batched' } } }], session);
+      // The SDK answers a batch of one with the response alone.
+      type Answer = { result: CallToolResult };
+      const body = (await batch.json()) as Answer | Answer[];
+      const answer = Array.isArray(body) ? body[0] : body;
+      expect(textOf(answer.result)).to.match(/^refused -32600 MCP_CLIENT_REQUEST_REFUSED: .*batch/);
+      expect(Date.now() - t0).to.be.below(10_000);
+    });
+
     it('a request outside any call', async () => {
       for (const server of ['askhttp', 'askstdio']) {
         expect(textOf(await a.callTool({ name: `${server}__background`, arguments: {} }))).to.equal('asked later');
