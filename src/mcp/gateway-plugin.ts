@@ -258,7 +258,7 @@ export async function mcpGatewayPlugin(app: FastifyInstance, opts: McpGatewayPlu
         ? () => endSession(cache, id, idleMs).catch((err) => app.log.warn({ err }, 'mcp session ended but still in the session directory'))
         : undefined,
     });
-    const transport = new SessionTransport(sdk);
+    const transport = new SessionTransport(sdk, jsonResponses);
     const session: Session = {
       transport,
       principal,

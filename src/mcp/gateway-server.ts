@@ -2,6 +2,9 @@ import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import {
   CallToolRequestSchema,
   type CallToolRequest,
+  CreateMessageResultSchema,
+  CreateMessageResultWithToolsSchema,
+  ElicitResultSchema,
   ErrorCode,
   ListToolsRequestSchema,
   LoggingLevelSchema,
@@ -14,10 +17,12 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { InvalidCursorError, OpenMcpError } from '../core/errors';
+import { callerCannotTake, type AskCaller } from './caller-requests';
 import { McpGatewayError, UpstreamProtocolError } from './errors';
 import type { McpGateway, UpstreamLog } from './gateway';
 import { MAX_QUEUED_LOG_MESSAGES } from './log-relay';
 import { sortedByName, toolsPage } from './tools-page';
+import { wireError } from './wire-error';
 import type { CallContext, CatalogTool } from './types';
 
 export const SEARCH_TOOLS_NAME = 'search_tools';
@@ -78,16 +83,6 @@ function wireTools(list: CatalogTool[]): Tool[] {
     wireCache.set(list, wire);
   }
   return wire;
-}
-
-/**
- * An McpError whose message on the wire is `message` itself. The SDK sends `error.message`, and
- * McpError's reads "MCP error <code>: <message>", which the client's SDK prefixes once more.
- */
-function wireError(code: number, message: string, data?: unknown): McpError {
-  const e = new McpError(code, message, data);
-  e.message = message;
-  return e;
 }
 
 /** The gateway's errors as MCP (JSON-RPC) errors; an upstream's own JSON-RPC error keeps its code and message. */
@@ -195,6 +190,13 @@ export function createGatewayServer(gateway: McpGateway, ctx: CallContext, optio
       token === undefined
         ? undefined
         : (p: Progress) => void extra.sendNotification({ method: 'notifications/progress', params: { ...p, progressToken: token } }).catch(() => {});
+    // The upstream's sampling and elicitation for this call, sent with it (on /mcp, on its answer stream).
+    const ask: AskCaller = (request, { signal, timeout }) => {
+      const refused = callerCannotTake(server.getClientCapabilities(), request);
+      if (refused) return Promise.reject(refused);
+      if (request.method === 'elicitation/create') return extra.sendRequest(request, ElicitResultSchema, { signal, timeout });
+      return extra.sendRequest(request, request.params.tools ? CreateMessageResultWithToolsSchema : CreateMessageResultSchema, { signal, timeout });
+    };
     activity.begin();
     try {
       // Only stdio has one (no await otherwise: tools/call is the hot path of /mcp).
@@ -208,7 +210,7 @@ export function createGatewayServer(gateway: McpGateway, ctx: CallContext, optio
         return { content: [{ type: 'text', text: JSON.stringify({ tools }) }], structuredContent: { tools } };
       }
       // The SDK aborts `extra.signal` on notifications/cancelled and when the connection closes.
-      return await gateway.callTool(ctx, name, args, { signal: extra.signal, onProgress });
+      return await gateway.callTool(ctx, name, args, { signal: extra.signal, onProgress, ask });
     } catch (err) {
       throw toMcpError(err);
     } finally {

@@ -3,7 +3,7 @@ import { PassThrough, type Readable } from 'node:stream';
 import type { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
-import { ErrorCode, JSONRPCMessageSchema, SUPPORTED_PROTOCOL_VERSIONS, type JSONRPCMessage, type RequestId } from '@modelcontextprotocol/sdk/types.js';
+import { ErrorCode, isJSONRPCRequest, JSONRPCMessageSchema, SUPPORTED_PROTOCOL_VERSIONS, type JSONRPCMessage, type RequestId } from '@modelcontextprotocol/sdk/types.js';
 
 /** A POST the fast path can answer, as the HTTP layer hands it over (body already parsed). */
 export type FastPost = {
@@ -15,13 +15,14 @@ export type FastPost = {
 
 /**
  * What to answer: 202 for notifications and responses, 200 with the JSON-RPC response for a
- * request, or 200 with an SSE stream (`text/event-stream`) for a request that asked for progress.
+ * request, or 200 with an SSE stream (`text/event-stream`) for a request that asked for progress
+ * or during which the server sent the client a request of its own.
  */
 export type FastReply = { status: 202 } | { status: 200; body: string } | { status: 200; stream: Readable };
 
 /**
- * A request awaiting its response; `notify` takes the notifications tied to it when it is answered
- * over SSE; `drop` ends its HTTP response without one (the client cancelled it: none will come).
+ * A request awaiting its response; `notify` takes the messages tied to it (notifications, and
+ * requests for the client) when it is, or turns out to be, answered over SSE; `drop` ends its HTTP response without one (the client cancelled it: none will come).
  */
 type Pending = { deliver(message: JSONRPCMessage): void; notify?(message: JSONRPCMessage): void; drop(): void };
 
@@ -46,7 +47,14 @@ export class SessionTransport implements Transport {
   private readonly pending = new Map<RequestId, Pending>();
   private closed = false;
 
-  constructor(readonly sdk: StreamableHTTPServerTransport) {
+  /**
+   * `jsonResponses`: the SDK transport was made with `enableJsonResponse` (it answers POSTs it
+   * handles itself with JSON, and drops the requests for the client tied to them).
+   */
+  constructor(
+    readonly sdk: StreamableHTTPServerTransport,
+    private readonly jsonResponses = false,
+  ) {
     sdk.onmessage = (message, extra) => this.receive(message, extra);
     sdk.onerror = (error) => this.onerror?.(error);
     sdk.onclose = () => {
@@ -101,13 +109,22 @@ export class SessionTransport implements Transport {
           this.pending.delete(id);
           pending.deliver(message);
         } else {
-          // Like the SDK in JSON-response mode, notifications tied to a request answered with JSON have nowhere to go.
           pending.notify?.(message);
         }
         return Promise.resolve();
       }
     }
-    return this.sdk.send(message, options);
+    // The SDK transport in JSON-response mode drops a request tied to a request it answers (a
+    // batch, say): failing says so at once, where it would wait for an answer that cannot come.
+    if (this.jsonResponses && options?.relatedRequestId !== undefined && isJSONRPCRequest(message)) {
+      return Promise.reject(new Error('its request came in a batch, answered as one JSON body: no request tied to it can reach it'));
+    }
+    const sent = this.sdk.send(message, options);
+    if (options?.relatedRequestId === undefined || !('method' in message) || message.method !== 'notifications/cancelled') return sent;
+    // The cancellation of a request for the client (a relayed sampling or elicitation) whose
+    // client's own request has ended — the client cancelled it, its stream is gone: the session's
+    // GET stream still reaches the client, else nothing would tell it to stop.
+    return sent.catch(() => this.sdk.send(message));
   }
 
   /** Answer a POST on the fast path, or return undefined to let the SDK transport handle it. */
@@ -149,10 +166,33 @@ export class SessionTransport implements Transport {
       this.onmessage?.(message, { authInfo: post.authInfo, requestInfo });
       return { status: 200, stream };
     }
-    const response = new Promise<JSONRPCMessage | undefined>((resolve) => this.pending.set(id, { deliver: resolve, drop: () => resolve(undefined) }));
+    const reply = new Promise<FastReply>((resolve) => {
+      let stream: PassThrough | undefined;
+      const write = (m: JSONRPCMessage) => {
+        if (!stream!.destroyed && !stream!.writableEnded) stream!.write(sseEvent(m));
+      };
+      this.pending.set(id, {
+        deliver: (m) => {
+          if (!stream) return resolve({ status: 200, body: JSON.stringify(m) });
+          write(m);
+          stream.end();
+        },
+        // A request for the client tied to this one (an upstream's sampling or elicitation, relayed)
+        // cannot wait for the JSON answer: from it on, the answer is an SSE stream (the spec lets
+        // the server choose). Notifications before it have nowhere to go, as in JSON mode.
+        notify: (m) => {
+          if (!stream) {
+            if (!isJSONRPCRequest(m)) return;
+            stream = new PassThrough();
+            resolve({ status: 200, stream });
+          }
+          write(m);
+        },
+        drop: () => (stream ? stream.end() : resolve({ status: 202 })),
+      });
+    });
     this.onmessage?.(message, { authInfo: post.authInfo, requestInfo });
-    const answer = await response;
-    return answer === undefined ? { status: 202 } : { status: 200, body: JSON.stringify(answer) };
+    return reply;
   }
 
   /**

@@ -1,7 +1,7 @@
 import { StdioClientTransport, getDefaultEnvironment } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { FetchLike, Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { ValidationError } from '../core/errors';
 import { isolatedAbortFetch } from './isolated-abort-fetch';
 import { resolveEnv } from './upstream-env';
@@ -11,8 +11,9 @@ import type { UpstreamSpec } from './types';
 /**
  * The SDK client transport for an upstream. A stdio child's stderr is piped and only its last
  * line kept (for error messages), so a chatty server can neither fill a pipe nor the gateway's log.
+ * `wrapFetch`, for streamable HTTP: what the transport's fetch goes through (CallStreams.fetch).
  */
-export function openUpstreamTransport(spec: UpstreamSpec, onStderrLine: (line: string) => void): Transport {
+export function openUpstreamTransport(spec: UpstreamSpec, onStderrLine: (line: string) => void, wrapFetch: (f: FetchLike) => FetchLike = (f) => f): Transport {
   switch (spec.transport) {
     case 'stdio': {
       if (!spec.command) throw new ValidationError('stdio upstream needs a command', { field: 'command' });
@@ -40,7 +41,7 @@ export function openUpstreamTransport(spec: UpstreamSpec, onStderrLine: (line: s
     // from the next connection on.
     case 'http':
       if (!spec.url) throw new ValidationError('http upstream needs a url', { field: 'url' });
-      return new StreamableHTTPClientTransport(new URL(spec.url), { fetch: isolatedAbortFetch(), ...requestInitOf(spec) });
+      return new StreamableHTTPClientTransport(new URL(spec.url), { fetch: wrapFetch(isolatedAbortFetch()), ...requestInitOf(spec) });
     case 'sse':
       if (!spec.url) throw new ValidationError('sse upstream needs a url', { field: 'url' });
       return new SSEClientTransport(new URL(spec.url), { fetch: isolatedAbortFetch(), ...requestInitOf(spec) });

@@ -13,6 +13,8 @@ import {
 import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { SseError } from '@modelcontextprotocol/sdk/client/sse.js';
 import { redactUrl, redactUrlsIn } from '../core/errors';
+import { CallerRequests, type ActiveCall, type AskCaller } from './caller-requests';
+import { CallStreams } from './call-streams';
 import { cancelledError, McpGatewayError, UpstreamProtocolError } from './errors';
 import { ConcurrencyLimiter } from './limiter';
 import { openUpstreamTransport } from './upstream-transport';
@@ -65,6 +67,11 @@ export type CallOptions = {
   /** Aborting it cancels the call: dequeued if still waiting, else notifications/cancelled to the upstream. */
   signal?: AbortSignal;
   onProgress?: (progress: Progress) => void;
+  /**
+   * Where the upstream's sampling/createMessage and elicitation/create made for this call go: its
+   * caller (CallerRequests says which requests are this call's). Without it they are refused.
+   */
+  ask?: AskCaller;
 };
 
 /** Every page of a client's tools/list. */
@@ -94,6 +101,7 @@ export class Upstream {
   private transport?: { pid?: number | null };
   private readonly breaker: CircuitBreaker<CallArgs, CallToolResult>;
   private readonly limiter: ConcurrencyLimiter;
+  private readonly requests: CallerRequests;
   private timer?: NodeJS.Timeout;
   private closed = false;
   private lastStderr = '';
@@ -120,6 +128,7 @@ export class Upstream {
     this.breaker.on('open', () => this.setHealth('down', 'circuit opened'));
     this.breaker.on('close', () => this.setHealth('up'));
     this.limiter = new ConcurrencyLimiter(options.maxConcurrent, options.maxQueue, `upstream ${spec.name}`);
+    this.requests = new CallerRequests({ shared: spec.tenant === SHARED_TENANT });
     if (options.healthIntervalMs > 0) {
       this.timer = setInterval(() => void this.checkHealth(), options.healthIntervalMs);
       this.timer.unref();
@@ -154,12 +163,18 @@ export class Upstream {
 
   private async open(): Promise<Client> {
     if (this.closed) throw new McpGatewayError('MCP_UPSTREAM_UNAVAILABLE', `${this.label}: closed`);
-    const client = new Client({ name: 'openmcp-gateway', version: '0.1.0' });
+    // Offered to every upstream; relayed per call to the caller that declared it (CallerRequests).
+    // No sampling.tools, sampling.context or elicitation.url: a server adapts to a client without them.
+    const client = new Client({ name: 'openmcp-gateway', version: '0.1.0' }, { capabilities: { sampling: {}, elicitation: { form: {} } } });
     this.lastStderr = '';
     const timeout = this.options.connectTimeoutMs;
     try {
+      // Only streamable HTTP gives each call an answer stream of its own, which ties a request to its call.
+      const streams = this.spec.transport === 'http' ? new CallStreams<ActiveCall>() : undefined;
       // Inside the try: a header or env template whose variable is unset is a failed connect (health down, naming it).
-      const transport = openUpstreamTransport(this.spec, (line) => (this.lastStderr = line));
+      const transport = openUpstreamTransport(this.spec, (line) => (this.lastStderr = line), streams && ((f) => streams.fetch(f)));
+      streams?.watch(transport);
+      this.requests.install(client, streams);
       this.transport = transport as { pid?: number | null };
       // Set before connecting: an upstream may log while it initializes.
       client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => {
@@ -225,7 +240,7 @@ export class Upstream {
     }, signal);
   }
 
-  private async attempt(name: string, args: Record<string, unknown>, { signal, onProgress }: CallOptions): Promise<CallToolResult> {
+  private async attempt(name: string, args: Record<string, unknown>, { signal, onProgress, ask }: CallOptions): Promise<CallToolResult> {
     for (let reinit = 0; ; reinit++) {
       if (signal?.aborted) throw cancelledError(signal);
       const client = await this.connect();
@@ -240,6 +255,8 @@ export class Upstream {
       // AbortSignal.timeout and AbortSignal.any cost more per call, and the former's timer cannot
       // be cleared: every call left one pending for the whole maximum.
       const ac = new AbortController();
+      // Aborted when the call ends, however: a request relayed to its caller must not outlive it.
+      const ended = new AbortController();
       let hard = false;
       let hardTimer: NodeJS.Timeout | undefined;
       const cancel = () => ac.abort(signal!.reason);
@@ -258,7 +275,8 @@ export class Upstream {
             onProgress?.(p);
           },
         };
-        return (await client.callTool({ name, arguments: args }, undefined, options)) as CallToolResult;
+        const call = { client, ask, ended: ended.signal, timeout: maxMs };
+        return (await this.requests.within(call, () => client.callTool({ name, arguments: args }, undefined, options))) as CallToolResult;
       } catch (err) {
         // Cancelled by our caller: the SDK rejects with a RequestTimeout that is not one.
         if (signal?.aborted) throw cancelledError(signal);
@@ -274,6 +292,7 @@ export class Upstream {
         if (e.code === 'MCP_UPSTREAM_UNAVAILABLE') await this.drop(client);
         throw e;
       } finally {
+        ended.abort();
         clearTimeout(hardTimer);
         signal?.removeEventListener('abort', cancel);
       }
