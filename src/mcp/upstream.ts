@@ -13,7 +13,7 @@ import {
 import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { SseError } from '@modelcontextprotocol/sdk/client/sse.js';
 import { redactUrl, redactUrlsIn } from '../core/errors';
-import { CallerRequests, type ActiveCall, type AskCaller } from './caller-requests';
+import { CallEnd, CallerRequests, type ActiveCall, type AskCaller } from './caller-requests';
 import { CallStreams } from './call-streams';
 import { cancelledError, McpGatewayError, UpstreamProtocolError } from './errors';
 import { ConcurrencyLimiter } from './limiter';
@@ -255,8 +255,8 @@ export class Upstream {
       // AbortSignal.timeout and AbortSignal.any cost more per call, and the former's timer cannot
       // be cleared: every call left one pending for the whole maximum.
       const ac = new AbortController();
-      // Aborted when the call ends, however: a request relayed to its caller must not outlive it.
-      const ended = new AbortController();
+      // Ends when the call ends, however: a request relayed to its caller must not outlive it.
+      const ended = new CallEnd();
       let hard = false;
       let hardTimer: NodeJS.Timeout | undefined;
       const cancel = () => ac.abort(signal!.reason);
@@ -275,7 +275,7 @@ export class Upstream {
             onProgress?.(p);
           },
         };
-        const call = { client, ask, ended: ended.signal, timeout: maxMs };
+        const call = { client, ask, ended, timeout: maxMs };
         return (await this.requests.within(call, () => client.callTool({ name, arguments: args }, undefined, options))) as CallToolResult;
       } catch (err) {
         // Cancelled by our caller: the SDK rejects with a RequestTimeout that is not one.
@@ -292,7 +292,7 @@ export class Upstream {
         if (e.code === 'MCP_UPSTREAM_UNAVAILABLE') await this.drop(client);
         throw e;
       } finally {
-        ended.abort();
+        ended.end();
         clearTimeout(hardTimer);
         signal?.removeEventListener('abort', cancel);
       }
