@@ -9,7 +9,6 @@
 import { expect } from 'chai';
 import { join } from 'node:path';
 import type { Knex } from 'knex';
-import { ContractFactory, Wallet } from 'ethers';
 import { catalog } from '../../events';
 import type { RecordedEvent } from '../../src/core/envelope';
 import type { EventStore } from '../../src/eventstore/port';
@@ -21,9 +20,8 @@ import { migrateLatest } from '../../migrations';
 import { NonceManager } from '../../src/web3/nonce-manager';
 import { ChainRegistry } from '../../src/web3/chain-registry';
 import { parseChains } from '../../src/web3/chains-file';
-import { compileSample } from '../../src/web3/sample-contracts';
 import { startRemoteSigner } from '../support/remote-signer/remote-signer-server';
-import { AGENT_WALLET, AGENT_WALLET_KEY, OTHER_KEY, MemoryCache, MemoryCheckpointStore, ended, ofType, openStore, startChainFixture, submitTask, waitForTask, type ChainFixture } from './support/agent-fixture';
+import { AGENT_WALLET, OTHER_KEY, MemoryCache, MemoryCheckpointStore, ended, ofType, openStore, startChainFixture, submitTask, waitForTask, type ChainFixture } from './support/agent-fixture';
 
 const RUNTIME_KEY = '0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba' as const;
 const addr = (n: number) => `0x${n.toString(16).padStart(40, '0')}`;
@@ -41,30 +39,10 @@ describe('agent runtime: gas counts in the native daily cap (Hardhat, SqlSpendLe
 
   before(async () => {
     fx = await startChainFixture();
-    const artifact = compileSample(join(__dirname, 'support', 'PayableSink.sol'), 'PayableSink');
-    sinkAbi = artifact.abi;
-    const deployer = new Wallet(AGENT_WALLET_KEY, (await fx.registry()).get(fx.chain.chainId).provider);
-    const c = await new ContractFactory(artifact.abi as never, artifact.bytecode, deployer).deploy();
-    await c.waitForDeployment();
-    sink = (await c.getAddress()).toLowerCase();
-    chains = await ChainRegistry.open(
-      parseChains(
-        {
-          chains: [
-            {
-              chainId: fx.chain.chainId,
-              rpcUrl: fx.chain.rpcUrl,
-              wallet: { type: 'key', privateKey: AGENT_WALLET_KEY },
-              contracts: [
-                { name: 'DemoToken', address: fx.token, abi: fx.tokenAbi },
-                { name: 'Sink', address: sink, abi: artifact.abi },
-              ],
-            },
-          ],
-        },
-        fx.dir,
-      ),
-    );
+    const deployed = await fx.deploy(join(__dirname, 'support', 'PayableSink.sol'), 'PayableSink');
+    sinkAbi = deployed.abi;
+    sink = deployed.address;
+    chains = await fx.registry([{ name: 'Sink', address: sink, abi: deployed.abi }]);
     knex = await openKnex(`sqlite:${join(fx.dir, 'ledger.db')}`);
     await migrateLatest(knex);
     ledger = new SqlSpendLedger(knex);

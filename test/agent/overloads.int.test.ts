@@ -7,7 +7,7 @@
 import { expect } from 'chai';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ContractFactory, Contract, Wallet, type Interface } from 'ethers';
+import { Contract, type Interface } from 'ethers';
 import { catalog } from '../../events';
 import type { RecordedEvent } from '../../src/core/envelope';
 import type { EventStore } from '../../src/eventstore/port';
@@ -20,13 +20,11 @@ import { hashCanonical } from '../../src/core/hash';
 import { loadConfig } from '../../src/config';
 import { createAgentRuntime } from '../../src/agent/create-agent-runtime';
 import { NonceManager } from '../../src/web3/nonce-manager';
-import { ChainRegistry } from '../../src/web3/chain-registry';
-import { parseChains } from '../../src/web3/chains-file';
-import { compileSample, type SampleArtifact } from '../../src/web3/sample-contracts';
+import type { ChainRegistry } from '../../src/web3/chain-registry';
 import { signAndSend, waitForTransaction } from '../../src/web3/contract-calls';
 import { OpenAiLlmClient } from '../../src/agent/llm/openai-client';
 import { startOpenAiFake, type ChatRequest, type FakeReply, type OpenAiFake } from '../support/openai-fake/openai-fake';
-import { AGENT_WALLET_KEY, MemoryCache, MemoryCheckpointStore, ended, ofType, openStore, startChainFixture, submitTask, user, waitForTask, type ChainFixture } from './support/agent-fixture';
+import { MemoryCache, MemoryCheckpointStore, ended, ofType, openStore, startChainFixture, submitTask, user, waitForTask, type ChainFixture } from './support/agent-fixture';
 
 const RUNTIME_KEY = '0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba' as const;
 const addr = (n: number) => `0x${n.toString(16).padStart(40, '0')}`;
@@ -35,7 +33,7 @@ const DEAD = '0x000000000000000000000000000000000000dead';
 describe('agent runtime: overloaded contract methods (Hardhat)', function () {
   this.timeout(120_000);
   let fx: ChainFixture;
-  let vault: SampleArtifact;
+  let vault: { address: string; abi: unknown[] };
   let vaultAddress: string;
   let chains: ChainRegistry;
   let reader: Contract;
@@ -45,29 +43,9 @@ describe('agent runtime: overloaded contract methods (Hardhat)', function () {
   before(async () => {
     fx = await startChainFixture();
     fake = await startOpenAiFake([]);
-    vault = compileSample(join(__dirname, 'support', 'OverloadedVault.sol'), 'OverloadedVault');
-    const deployer = new Wallet(AGENT_WALLET_KEY, (await fx.registry()).get(fx.chain.chainId).provider);
-    const c = await new ContractFactory(vault.abi as never, vault.bytecode, deployer).deploy(1_000_000n);
-    await c.waitForDeployment();
-    vaultAddress = (await c.getAddress()).toLowerCase();
-    chains = await ChainRegistry.open(
-      parseChains(
-        {
-          chains: [
-            {
-              chainId: fx.chain.chainId,
-              rpcUrl: fx.chain.rpcUrl,
-              wallet: { type: 'key', privateKey: AGENT_WALLET_KEY },
-              contracts: [
-                { name: 'DemoToken', address: fx.token, abi: fx.tokenAbi },
-                { name: 'Vault', address: vaultAddress, abi: vault.abi },
-              ],
-            },
-          ],
-        },
-        fx.dir,
-      ),
-    );
+    vault = await fx.deploy(join(__dirname, 'support', 'OverloadedVault.sol'), 'OverloadedVault', 1_000_000n);
+    vaultAddress = vault.address;
+    chains = await fx.registry([{ name: 'Vault', address: vaultAddress, abi: vault.abi }]);
     reader = new Contract(vaultAddress, vault.abi as never, chains.get(fx.chain.chainId).provider);
   });
 

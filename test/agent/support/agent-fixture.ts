@@ -1,7 +1,7 @@
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Contract, Wallet, computeAddress } from 'ethers';
+import { Contract, ContractFactory, Wallet, computeAddress } from 'ethers';
 import { catalog } from '../../../events';
 import type { RecordedEvent } from '../../../src/core/envelope';
 import type { Hex } from '../../../src/core/hex';
@@ -14,7 +14,7 @@ import { openSqlEventStore } from '../../../src/eventstore/sql';
 import type { EventStore } from '../../../src/eventstore/port';
 import { startLocalChain, type LocalChain } from '../../../src/web3/local-chain';
 import { createRpcProvider } from '../../../src/web3/provider';
-import { deployDemoToken, loadDemoTokenArtifact } from '../../../src/web3/sample-contracts';
+import { compileSample, deployDemoToken, loadDemoTokenArtifact } from '../../../src/web3/sample-contracts';
 import { parseChains } from '../../../src/web3/chains-file';
 import { ChainRegistry } from '../../../src/web3/chain-registry';
 
@@ -29,7 +29,10 @@ export type ChainFixture = {
   chain: LocalChain;
   token: string;
   tokenAbi: unknown[];
-  registry(): Promise<ChainRegistry>;
+  /** The chain with DemoToken and `contracts` registered, the agent wallet signing. */
+  registry(contracts?: { name: string; address: string; abi: unknown[] }[]): Promise<ChainRegistry>;
+  /** Compile `contractName` of the Solidity file `sourcePath` and deploy it from the agent wallet. */
+  deploy(sourcePath: string, contractName: string, ...args: unknown[]): Promise<{ address: string; abi: unknown[] }>;
   balanceOf(addr: string): Promise<bigint>;
   nonceOf(addr: string): Promise<number>;
   rpc(method: string, params?: unknown[]): Promise<unknown>;
@@ -49,10 +52,19 @@ export async function startChainFixture(): Promise<ChainFixture> {
     chain,
     token,
     tokenAbi,
-    registry: async () =>
+    registry: async (contracts = []) =>
       ChainRegistry.open(
-        parseChains({ chains: [{ chainId: chain.chainId, rpcUrl: chain.rpcUrl, wallet: { type: 'key', privateKey: AGENT_WALLET_KEY }, contracts: [{ name: 'DemoToken', address: token, abi: tokenAbi }] }] }, dir),
+        parseChains(
+          { chains: [{ chainId: chain.chainId, rpcUrl: chain.rpcUrl, wallet: { type: 'key', privateKey: AGENT_WALLET_KEY }, contracts: [{ name: 'DemoToken', address: token, abi: tokenAbi }, ...contracts] }] },
+          dir,
+        ),
       ),
+    deploy: async (sourcePath, contractName, ...args) => {
+      const artifact = compileSample(sourcePath, contractName);
+      const c = await new ContractFactory(artifact.abi as never, artifact.bytecode, new Wallet(AGENT_WALLET_KEY, provider)).deploy(...args);
+      await c.waitForDeployment();
+      return { address: (await c.getAddress()).toLowerCase(), abi: artifact.abi as unknown[] };
+    },
     balanceOf: async (a) => (await reader.balanceOf(a)) as bigint,
     nonceOf: (a) => provider.getTransactionCount(a, 'latest'),
     rpc: (m, p = []) => provider.send(m, p),
