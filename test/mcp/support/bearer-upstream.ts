@@ -1,10 +1,8 @@
-import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
-import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import { buildExampleServer } from '../../../examples/mcp-stdio/tools';
+import { mcpSessions, readJson } from './mcp-sessions';
 
 /** One request as the upstream saw it: whether it carried the expected credentials. */
 export type SeenRequest = { method: string; path: string; authorized: boolean };
@@ -20,19 +18,12 @@ export type BearerUpstream = {
   close(): Promise<void>;
 };
 
-async function readJson(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  for await (const c of req) chunks.push(c as Buffer);
-  const text = Buffer.concat(chunks).toString('utf8');
-  return text ? JSON.parse(text) : undefined;
-}
-
 /**
  * The example tools behind the real SDK server transports, answering 401 to any request whose
  * `header` is not exactly `value` (as a hosted MCP server does without its bearer token or API key).
  */
 export async function startBearerUpstream(header: string, value: string): Promise<BearerUpstream> {
-  const sessions = new Map<string, StreamableHTTPServerTransport>();
+  const sessions = mcpSessions(buildExampleServer);
   const sse = new Map<string, SSEServerTransport>();
   const requests: SeenRequest[] = [];
   const http: Server = createServer(async (req, res) => {
@@ -55,21 +46,7 @@ export async function startBearerUpstream(header: string, value: string): Promis
       }
       if (path !== '/mcp') return void res.writeHead(404).end();
       const body = req.method === 'POST' ? await readJson(req) : undefined;
-      const sid = req.headers['mcp-session-id'];
-      let transport = typeof sid === 'string' ? sessions.get(sid) : undefined;
-      if (!transport) {
-        if (sid !== undefined || !isInitializeRequest(body)) {
-          res.writeHead(sid === undefined ? 400 : 404, { 'content-type': 'application/json' });
-          return void res.end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32001, message: 'Session not found' }, id: null }));
-        }
-        const t: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
-          sessionIdGenerator: () => randomUUID(),
-          onsessioninitialized: (id) => void sessions.set(id, t),
-        });
-        await buildExampleServer().connect(t);
-        transport = t;
-      }
-      await transport.handleRequest(req, res, body);
+      await sessions.handle(req, res, body);
     } catch (err) {
       if (!res.headersSent) res.writeHead(500).end(String(err));
     }
@@ -80,9 +57,10 @@ export async function startBearerUpstream(header: string, value: string): Promis
     url: `${base}/mcp`,
     sseUrl: `${base}/sse`,
     requests,
-    forgetSessions: () => sessions.clear(),
+    forgetSessions: () => sessions.forget(),
     close: async () => {
-      for (const t of [...sessions.values(), ...sse.values()]) await t.close().catch(() => {});
+      await sessions.close();
+      for (const t of sse.values()) await t.close().catch(() => {});
       http.closeAllConnections();
       await new Promise<void>((resolve) => http.close(() => resolve()));
     },

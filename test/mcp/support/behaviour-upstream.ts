@@ -1,10 +1,9 @@
-import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { isInitializeRequest, type CallToolResult, type Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
+import { mcpSessions, readJson } from './mcp-sessions';
 
 /** A 1×1 PNG, base64. */
 const PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==';
@@ -38,20 +37,12 @@ export type BehaviourUpstream = {
   close(): Promise<void>;
 };
 
-async function readJson(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  for await (const c of req) chunks.push(c as Buffer);
-  const text = Buffer.concat(chunks).toString('utf8');
-  return text ? JSON.parse(text) : undefined;
-}
-
 /**
  * An upstream over streamable HTTP answering in SSE (so its progress reaches the gateway), with
  * tools that show what the gateway passes on: `hold` runs until cancelled, `progress` reports
  * progress and logs, `media` answers every content type with structured content.
  */
 export async function startBehaviourUpstream(): Promise<BehaviourUpstream> {
-  const sessions = new Map<string, StreamableHTTPServerTransport>();
   const servers: McpServer[] = [];
   const extraTools: string[] = [];
   const cancelled: string[] = [];
@@ -114,25 +105,11 @@ export async function startBehaviourUpstream(): Promise<BehaviourUpstream> {
     return server;
   }
 
+  const sessions = mcpSessions(build);
   const http: Server = createServer(async (req, res) => {
     try {
       const body = req.method === 'POST' ? await readJson(req) : undefined;
-      const sid = req.headers['mcp-session-id'];
-      let transport = typeof sid === 'string' ? sessions.get(sid) : undefined;
-      if (!transport) {
-        if (sid !== undefined || !isInitializeRequest(body)) {
-          res.writeHead(sid === undefined ? 400 : 404, { 'content-type': 'application/json' });
-          return void res.end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32001, message: 'Session not found' }, id: null }));
-        }
-        const t: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
-          sessionIdGenerator: () => randomUUID(),
-          onsessioninitialized: (id) => void sessions.set(id, t),
-        });
-        t.onclose = () => t.sessionId && sessions.delete(t.sessionId);
-        await build().connect(t);
-        transport = t;
-      }
-      await transport.handleRequest(req, res, body);
+      await sessions.handle(req, res, body);
     } catch (err) {
       if (!res.headersSent) res.writeHead(500).end(String(err));
     }
@@ -153,8 +130,7 @@ export async function startBehaviourUpstream(): Promise<BehaviourUpstream> {
       for (const s of servers) if (s.isConnected()) addTo(s, name);
     },
     close: async () => {
-      for (const t of sessions.values()) await t.close().catch(() => {});
-      sessions.clear();
+      await sessions.close();
       http.closeAllConnections();
       await new Promise<void>((resolve) => http.close(() => resolve()));
     },
