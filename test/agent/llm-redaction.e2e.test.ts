@@ -181,6 +181,17 @@ describe('LLM_REDACTION=hash-only: no prompt or response content in the log or t
     expect(await logText(store)).to.not.contain('papa-secret');
   });
 
+  it("an LLM server's error text (which may echo the prompt) is withheld in TaskFailed; the status stays", async () => {
+    fake.setScript([{ status: 400, errorMessage: "invalid request: messages[1].content 'quebec-secret' is not allowed" }]);
+    await worker('worker-a').start();
+    const id = await submitTask(store, 'acme', { instruction: 'quebec-secret' });
+    const events = await waitForTask(store, id, ended);
+    const error = (ofType(events, 'TaskFailed')[0]?.data as { error: { code: string; message: string } }).error;
+    expect(error.code).to.equal('LLM_UNAVAILABLE');
+    expect(error.message).to.match(/^LLM at http:\/\/127\.0\.0\.1:\d+\/v1: 400 withheld \(LLM_REDACTION=hash-only\), sha256 0x[0-9a-f]{64}$/);
+    expect(await logText(store)).to.not.contain('quebec-secret');
+  });
+
   it('store (the default) keeps the turns whole, as before: v1 with responseJson and messagesJson, the answer in the output', async () => {
     fake.setScript((req) =>
       toolMessages(req).length === 0 ? { toolCalls: [{ id: 'c1', name: 'remote__reverse', arguments: { text: 'quebec' } }] } : { content: 'the answer is romeo' },
