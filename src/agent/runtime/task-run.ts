@@ -574,7 +574,9 @@ export class TaskRun {
         // Cancelled upstream when the task is cancelled and when the step times out (its result would be dropped).
         const timeout = AbortSignal.timeout(this.opts.stepTimeoutMs);
         const signal = AbortSignal.any([...(this.hooks.cancelled ? [this.hooks.cancelled] : []), this.pastDeadline.signal, timeout]);
-        const ctx = { tenant: this.view.tenant, actor: this.actor, correlationId: this.view.correlationId, taskId: this.taskId, argumentsPolicy: this.argumentsPolicyOf(s) };
+        // Arguments the model wrote stay out of the gateway's audit too under LLM_REDACTION=hash-only, whatever its MCP_PAYLOAD_POLICY.
+        const withheldArgs = this.argumentsPolicyOf(s) === 'hash-only' ? { argumentsPolicy: 'hash-only' as const } : {};
+        const ctx = { tenant: this.view.tenant, actor: this.actor, correlationId: this.view.correlationId, taskId: this.taskId, ...withheldArgs };
         const r = await this.timed(traceToolCall(s.tool, () => this.deps.tools.callTool(ctx, s.tool, s.args, { signal })));
         result = r;
         isError = r.isError === true;
