@@ -93,8 +93,31 @@ export const InferenceCompleted = defineEvent(
   'The model answered one turn of the task.',
 );
 
-/** v2's fields (and v3's, whose `usage` may say `estimated`): the response kept whole, or only its digest, length and head. */
-function inferenceV2Schema(usage: z.ZodType) {
+/** The most tool calls a redacted turn lists (a turn of at most INFERENCE_RESPONSE_JSON_MAX characters holds fewer). */
+export const REDACTED_TOOL_CALLS_MAX = 20_000;
+
+/** What a turn keeps of its answer under `LLM_REDACTION=hash-only` (v4): digests and the non-content parts needed to resume. */
+const responseRedacted = z.strictObject({
+  /** SHA-256 of the full canonical JSON of the assistant message (what responseJson would have held). */
+  hash: hex32,
+  /** Its length in characters (UTF-16 code units, as responseJson's limit counts them). */
+  chars: safeInt,
+  /** SHA-256 of the canonical JSON of the message's text (a JSON string; "" when it had none): the task's answerHash for a final turn. */
+  contentHash: hex32,
+  /**
+   * The tool calls it asked for, in order: the server's call id (steps are `turn-<n>-<id>`) and the
+   * tool's name when it is one of the tools offered (a name the model made up is its own words:
+   * left out). Their arguments are content: only the whole message's hash covers them. Empty
+   * for an answer too large to record (the task then fails LLM_RESPONSE_TOO_LARGE).
+   */
+  toolCalls: z.array(z.strictObject({ id: z.string().max(200), name: z.string().min(1).max(200).optional() })).max(REDACTED_TOOL_CALLS_MAX),
+});
+
+/**
+ * v2's fields (and v3's, whose `usage` may say `estimated`; v4's, which may hold `responseRedacted`
+ * instead): the response kept whole, or only its digest, length and head, or (v4) its digests alone.
+ */
+function inferenceV2Schema(usage: z.ZodType, redacted = false) {
   return z
     .strictObject({
       ...inferenceFieldsBefore,
@@ -113,9 +136,10 @@ function inferenceV2Schema(usage: z.ZodType) {
           head: z.string().max(10_000),
         })
         .optional(),
+      ...(redacted ? { responseRedacted: responseRedacted.optional() } : {}),
     })
-    .refine((d) => (d.responseJson === undefined) !== (d.responseOmitted === undefined), {
-      message: 'exactly one of responseJson and responseOmitted',
+    .refine((d) => [d.responseJson, d.responseOmitted, (d as { responseRedacted?: unknown }).responseRedacted].filter((x) => x !== undefined).length === 1, {
+      message: redacted ? 'exactly one of responseJson, responseOmitted and responseRedacted' : 'exactly one of responseJson and responseOmitted',
       path: ['responseJson'],
     });
 }
@@ -127,17 +151,21 @@ export const InferenceCompletedV2 = defineEvent(
   'The model answered one turn of the task. v2 may record, instead of `responseJson`, `responseOmitted` {hash, chars, head}: an answer too large for the log (over 1,000,000 characters of canonical JSON), after which the task fails LLM_RESPONSE_TOO_LARGE. v2 is written only for such a turn, v1 otherwise, and a v1 event reads as v2 as it is.',
 );
 
+/** v3's usage: the server reported no usage, or not all of it: the missing counts are the gateway's estimate (they count against the budgets all the same). */
+const usageMaybeEstimated = z.strictObject({ ...usageFields, estimated: z.literal(true).optional() });
+
 export const InferenceCompletedV3 = defineEvent(
   'InferenceCompleted',
   3,
-  inferenceV2Schema(
-    z.strictObject({
-      ...usageFields,
-      /** The server reported no usage, or not all of it: the missing counts are the gateway's estimate (they count against the budgets all the same). */
-      estimated: z.literal(true).optional(),
-    }),
-  ),
+  inferenceV2Schema(usageMaybeEstimated),
   'The model answered one turn of the task. v3 is v2 whose `usage` may say `estimated: true`: the LLM server reported no usage (or not all of it), and the counts it left out are the gateway\'s conservative estimate, which the token budgets count. v3 is written only for such a turn (v1 or v2 otherwise), and a v1 or v2 event reads as v3 as it is.',
+);
+
+export const InferenceCompletedV4 = defineEvent(
+  'InferenceCompleted',
+  4,
+  inferenceV2Schema(usageMaybeEstimated, true),
+  'The model answered one turn of the task. v4 is v3 that may record, instead of `responseJson`, `responseRedacted` {hash, chars, contentHash, toolCalls: [{id, name?}]}: a turn under `LLM_REDACTION=hash-only`, whose answer (its text and its tool calls\' arguments) is kept out of the log, only its digests and the non-content parts a resumed run needs (the calls\' ids, and the names of offered tools) recorded. v4 is written only for such a turn (v1, v2 or v3 otherwise), and a v1, v2 or v3 event reads as v4 as it is.',
 );
 
 export const PolicyEvaluated = defineEvent(
@@ -317,6 +345,7 @@ export const agentEvents = [
   InferenceCompleted,
   InferenceCompletedV2,
   InferenceCompletedV3,
+  InferenceCompletedV4,
   PolicyEvaluated,
   ApprovalRequested,
   ApprovalRequestedV2,
@@ -332,10 +361,12 @@ export const agentEvents = [
 /**
  * InferenceCompleted v1 → v2: a turn whose response was kept whole (v2's responseJson).
  * InferenceCompleted v2 → v3: a turn whose usage the server counted whole (no `estimated`).
+ * InferenceCompleted v3 → v4: a turn recorded whole or omitted (no `responseRedacted`).
  * ApprovalRequested v1 → v2: a proposal one approval releases, from anyone (no `approvals`).
  */
 export const agentUpcasters: Upcaster[] = [
   { type: 'InferenceCompleted', fromVersion: 1, upcast: (data) => data },
   { type: 'InferenceCompleted', fromVersion: 2, upcast: (data) => data },
+  { type: 'InferenceCompleted', fromVersion: 3, upcast: (data) => data },
   { type: 'ApprovalRequested', fromVersion: 1, upcast: (data) => data },
 ];

@@ -210,7 +210,7 @@ export const ToolCallRequested = defineEvent(
   z.strictObject({
     ...ToolCallRef,
     argumentsHash: hash,
-    /** Canonical JSON of the arguments, present when the payload policy is `store`. */
+    /** Canonical JSON of the arguments, present when the payload policy is `store` (and the caller did not ask for them to be left out: arguments a model wrote under LLM_REDACTION=hash-only). */
     argumentsJson: z.string().max(1_000_000).optional(),
     payloadPolicy: z.enum(['store', 'hash-only']),
   }),

@@ -110,6 +110,7 @@ export const ConfigSchema = z.object({
   LLM_MAX_RETRIES: z.coerce.number().int().min(0).max(10).default(2),
   LLM_TOKEN_BUDGET_PER_TASK: positiveInt.optional(),
   LLM_TOKEN_BUDGET_PER_TENANT_DAY: positiveInt.optional(),
+  /** What the log keeps of the model's turns: `store` (messages and answers whole) or `hash-only` (their hashes and the turns' metadata only: docs/agent.md). */
   LLM_REDACTION: z.enum(['store', 'hash-only']).default('store'),
   AGENT_PRIVATE_KEY: hexKey.optional(),
   AGENT_MAX_STEPS: positiveInt.max(1000).default(20),

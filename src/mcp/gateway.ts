@@ -419,7 +419,7 @@ export class McpGateway {
     if (!upstream) throw new McpGatewayError('MCP_UPSTREAM_UNAVAILABLE', `server ${tool.server} is not connected`);
 
     const argsDigest = payloadDigest(args);
-    const argumentsJson = keptPayload(argsDigest.json, this.payloadPolicy);
+    const argumentsJson = keptPayload(argsDigest.json, ctx.argumentsPolicy === 'hash-only' ? 'hash-only' : this.payloadPolicy);
     const audit = new ToolCallAudit(this.options.store, ctx, tool, this.options.clock, this.options.logger);
     await audit.requested({ argumentsHash: argsDigest.hash, ...(argumentsJson !== undefined ? { argumentsJson } : {}), payloadPolicy: this.payloadPolicy });
 

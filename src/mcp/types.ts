@@ -45,6 +45,12 @@ export type CallContext = {
   actor: Actor;
   correlationId?: string;
   taskId?: string;
+  /**
+   * The caller's own policy for the arguments: `hash-only` keeps them out of ToolCallRequested
+   * (only `argumentsHash`) even when the gateway's MCP_PAYLOAD_POLICY stores payloads. The agent
+   * runtime sets it for arguments a model wrote under LLM_REDACTION=hash-only.
+   */
+  argumentsPolicy?: 'store' | 'hash-only';
 };
 
 export type ToolAnnotations = {

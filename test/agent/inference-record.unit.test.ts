@@ -76,10 +76,10 @@ describe('inferenceRecord (what one model turn records)', () => {
 describe('InferenceCompleted v2 beside v1 (the event versioning rules)', () => {
   const v1 = { ...base, responseJson: '{"content":"hi","role":"assistant"}' };
 
-  it('a v1 event stays valid and reads as v2 (and on, v3) unchanged, its stored hash untouched', () => {
+  it('a v1 event stays valid and reads as v2 (and on, v3 and v4) unchanged, its stored hash untouched', () => {
     const stored = createEvent({ type: 'InferenceCompleted', version: 1, stream: 'task-1', tenant: 'acme', actor: { kind: 'agent', id: 'w' }, data: catalog.validate('InferenceCompleted', 1, v1) });
     const read = catalog.upcast(stored);
-    expect(read.version).to.equal(3);
+    expect(read.version).to.equal(4);
     expect(read.data).to.deep.equal(v1);
     expect(catalog.validate('InferenceCompleted', 2, read.data)).to.deep.equal(v1);
     expect(verifyEventHash(stored)).to.equal(true);
@@ -112,7 +112,7 @@ describe('InferenceCompleted v3 beside v1 and v2 (a usage the gateway estimated)
     for (const r of [whole, omitted]) expect(catalog.validate('InferenceCompleted', 3, r.data)).to.deep.equal(r.data);
   });
 
-  it('v1 and v2 refuse `usage.estimated` (hence the new version); v3 takes only `true`; v1 and v2 events read as v3 unchanged', () => {
+  it('v1 and v2 refuse `usage.estimated` (hence the new version); v3 takes only `true`; v1 and v2 events read as v3 (and on, v4) unchanged', () => {
     const data = { ...estimated, responseJson: '{"content":"hi","role":"assistant"}' };
     for (const v of [1, 2]) expect(() => catalog.validate('InferenceCompleted', v, data), `v${v}`).to.throw(/usage/);
     expect(() => catalog.validate('InferenceCompleted', 3, { ...data, usage: { ...data.usage, estimated: false } })).to.throw(/usage\.estimated/);
@@ -122,8 +122,50 @@ describe('InferenceCompleted v3 beside v1 and v2 (a usage the gateway estimated)
     for (const [version, d] of [[1, v1], [2, v2]] as const) {
       const stored = createEvent({ type: 'InferenceCompleted', version, stream: 'task-1', tenant: 'acme', actor, data: catalog.validate('InferenceCompleted', version, d) });
       const read = catalog.upcast(stored);
-      expect([read.version, read.hash]).to.deep.equal([3, stored.hash]);
+      expect([read.version, read.hash]).to.deep.equal([4, stored.hash]);
       expect(catalog.validate('InferenceCompleted', 3, read.data)).to.deep.equal(d);
+      expect(catalog.validate('InferenceCompleted', 4, read.data)).to.deep.equal(d);
     }
+  });
+});
+
+describe('InferenceCompleted v4: a turn under LLM_REDACTION=hash-only', () => {
+  const hashOnly = { ...base, redaction: 'hash-only' };
+  const actor = { kind: 'agent' as const, id: 'w' };
+  const call = { id: 'c1', type: 'function', function: { name: 'crm__lookup', arguments: '{"customer":"secret-7"}' } };
+  const message = { role: 'assistant', content: 'secret-6', tool_calls: [call] };
+  const redacted = { contentHash: payloadDigest('secret-6').hash, toolCalls: [{ id: 'c1', name: 'crm__lookup' }] };
+
+  it('records digests and metadata only: no response, no messages, no head, whatever the usage', () => {
+    const response = payloadDigest(message);
+    for (const b of [hashOnly, { ...hashOnly, usage: { ...hashOnly.usage, estimated: true } }]) {
+      const r = inferenceRecord({ base: b, response, messagesJson: '[{"role":"user","content":"secret-5"}]', redacted });
+      expect([r.version, r.omitted]).to.deep.equal([4, false]);
+      expect(r.data.responseRedacted).to.deep.equal({ hash: response.hash, chars: response.json.length, ...redacted });
+      expect(JSON.stringify(r.data)).to.not.match(/secret-/);
+      expect(catalog.validate('InferenceCompleted', 4, r.data)).to.deep.equal(r.data);
+    }
+  });
+
+  it('an answer over 1,000,000 characters is omitted all the same (the task fails alike), listing no calls and no characters of it', () => {
+    const response = payloadDigest({ ...message, content: 'secret-'.repeat(200_000) });
+    const r = inferenceRecord({ base: hashOnly, response, redacted });
+    expect([r.version, r.omitted]).to.deep.equal([4, true]);
+    expect((r.data.responseRedacted as { toolCalls: unknown[] }).toolCalls).to.deep.equal([]);
+    expect(JSON.stringify(r.data)).to.not.match(/secret-/);
+  });
+
+  it('v4 takes exactly one of responseJson, responseOmitted and responseRedacted; v1 to v3 refuse responseRedacted; a v3 event reads as v4 unchanged', () => {
+    const response = payloadDigest(message);
+    const data = inferenceRecord({ base: hashOnly, response, redacted }).data;
+    expect(() => catalog.validate('InferenceCompleted', 4, { ...data, responseJson: response.json })).to.throw(/exactly one of responseJson, responseOmitted and responseRedacted/);
+    const { responseRedacted: _r, ...none } = data;
+    expect(() => catalog.validate('InferenceCompleted', 4, none)).to.throw(/exactly one/);
+    for (const v of [1, 2, 3]) expect(() => catalog.validate('InferenceCompleted', v, data), `v${v}`).to.throw();
+    expect(() => catalog.validate('InferenceCompleted', 4, { ...data, responseRedacted: { ...(data.responseRedacted as object), toolCalls: [{ id: 'c1', name: 'x', arguments: '{}' }] } })).to.throw();
+    const v3 = { ...base, usage: { ...base.usage, estimated: true }, responseJson: response.json };
+    const stored = createEvent({ type: 'InferenceCompleted', version: 3, stream: 'task-1', tenant: 'acme', actor, data: catalog.validate('InferenceCompleted', 3, v3) });
+    const read = catalog.upcast(stored);
+    expect([read.version, read.hash, read.data]).to.deep.equal([4, stored.hash, v3]);
   });
 });

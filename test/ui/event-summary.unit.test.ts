@@ -45,3 +45,22 @@ describe('dashboard timeline: approvals by several approvers', () => {
     expect(s.summary).to.match(/now needs 2 distinct approvers, not the submitter \(was one approver, policy acme\/\*, rule method\.approvalAbove\) · approvals that stand: bob — its approval no longer releases it: it waits again$/);
   });
 });
+
+describe('dashboard timeline: a model turn under LLM_REDACTION=hash-only', () => {
+  const h = (c: string) => `0x${c.repeat(64)}`;
+  const turn = { turn: 1, provider: 'p', model: 'm', promptHash: h('1'), redaction: 'hash-only', finishReason: 'tool_calls', usage: { promptTokens: 10, completionTokens: 5, totalTokens: 15 }, latencyMs: 20, cached: false, knowledgeChunks: [], tools: ['crm__lookup'] };
+
+  it('says the prompt and the answer are withheld, naming both hashes, and which offered tools it asked for', async () => {
+    const { summarize } = await load();
+    const s = summarize({ type: 'InferenceCompleted', version: 4, data: { ...turn, responseRedacted: { hash: h('2'), chars: 90, contentHash: h('3'), toolCalls: [{ id: 'c1', name: 'crm__lookup' }, { id: 'c2' }] } } });
+    expect(s.category).to.equal('inference');
+    expect(s.summary).to.match(/turn 1: 15 tokens .* finished by tool_calls · asked for crm__lookup, an unknown tool$/);
+    expect(s.redacted).to.match(/^prompt and answer withheld by the redaction policy \(hash-only; prompt hash 0x1111.*, answer hash 0x2222.*\)$/);
+  });
+
+  it('a model-asked step without its arguments may be either policy', async () => {
+    const { summarize } = await load();
+    const s = summarize({ type: 'TaskStepStarted', data: { stepId: 'turn-1-c1', index: 0, tool: 'crm__lookup', argumentsHash: h('4'), source: 'llm', idempotent: false } });
+    expect(s.redacted).to.match(/^arguments withheld by the payload or redaction policy \(hash 0x4444/);
+  });
+});

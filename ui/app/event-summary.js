@@ -1,5 +1,5 @@
 // How each event type of a task's trail reads in the timeline: a category (for its colour and
-// icon), one line of summary, and what the payload policy withheld.
+// icon), one line of summary, and what the payload or redaction policy withheld.
 import { formatCount, formatDuration, formatWei, short } from './format.js';
 
 /** @typedef {{ category: string, summary: string, redacted?: string }} EventSummary */
@@ -15,7 +15,8 @@ export function summarize(e) {
     case 'TaskStarted':
       return { category: 'lifecycle', summary: `Started${d.worker ? ` by worker ${d.worker}` : ''}` };
     case 'TaskStepStarted':
-      return { category: 'tool', summary: `Step ${d.index}: call ${d.tool} (${d.source === 'llm' ? 'asked by the model' : 'explicit step'})`, redacted: d.argumentsJson === undefined ? `arguments withheld by the payload policy (hash ${short(d.argumentsHash)})` : undefined };
+      // A model's arguments are withheld by LLM_REDACTION as well as by MCP_PAYLOAD_POLICY: the event does not say which.
+      return { category: 'tool', summary: `Step ${d.index}: call ${d.tool} (${d.source === 'llm' ? 'asked by the model' : 'explicit step'})`, redacted: d.argumentsJson === undefined ? `arguments withheld by the ${d.source === 'llm' ? 'payload or redaction' : 'payload'} policy (hash ${short(d.argumentsHash)})` : undefined };
     case 'TaskStepCompleted':
       return { category: d.isError ? 'error' : 'tool', summary: d.isError ? 'Step returned a tool error' : 'Step returned a result', redacted: d.resultJson === undefined ? `result withheld by the payload policy (hash ${short(d.resultHash)})` : undefined };
     case 'TaskStepFailed':
@@ -28,12 +29,17 @@ export function summarize(e) {
       const what = e.type === 'ToolCallRequested' ? 'requested' : e.type === 'ToolCallFailed' ? 'failed' : d.isError === true ? 'returned a tool error' : 'completed';
       return { category: failed ? 'error' : 'tool', summary: `Tool call ${what}: ${d.server}__${d.tool}${d.latencyUs !== undefined ? ` in ${formatDuration(d.latencyUs / 1000)}` : ''}${e.type === 'ToolCallFailed' && d.error ? ` — ${d.error.code}: ${d.error.message}` : ''}` };
     }
-    case 'InferenceCompleted':
+    case 'InferenceCompleted': {
+      const r = d.responseRedacted;
+      const calls = r?.toolCalls?.length ? ` · asked for ${r.toolCalls.map((/** @type {any} */ c) => c.name ?? 'an unknown tool').join(', ')}` : '';
       return {
         category: 'inference',
-        summary: `Model ${d.model} turn ${d.turn}: ${formatCount(d.usage?.totalTokens ?? 0, 'token')} in ${formatDuration(d.latencyMs)}, finished by ${d.finishReason}${d.cached ? ' (cached)' : ''}`,
-        redacted: d.redaction === 'hash-only' ? `prompt messages withheld by the redaction policy (hash-only; prompt hash ${short(d.promptHash)})` : undefined,
+        summary: `Model ${d.model} turn ${d.turn}: ${formatCount(d.usage?.totalTokens ?? 0, 'token')} in ${formatDuration(d.latencyMs)}, finished by ${d.finishReason}${d.cached ? ' (cached)' : ''}${calls}`,
+        redacted: r
+          ? `prompt and answer withheld by the redaction policy (hash-only; prompt hash ${short(d.promptHash)}, answer hash ${short(r.hash)})`
+          : d.redaction === 'hash-only' ? `prompt messages withheld by the redaction policy (hash-only; prompt hash ${short(d.promptHash)})` : undefined,
       };
+    }
     case 'PolicyEvaluated':
       return { category: d.decision === 'deny' ? 'error' : 'policy', summary: `Policy ${d.decision.replace('_', ' ')}: ${d.subject} ${d.tool} — rule ${d.rule}${d.reason ? `: ${d.reason}` : ''}` };
     case 'ApprovalRequested':

@@ -11,6 +11,11 @@ export function promptDigest(req: CompletionRequest): { hash: Hex; messagesJson:
   return { hash: payloadDigest({ model, messages, tools, temperature, maxTokens }).hash, messagesJson: payloadDigest(messages).json };
 }
 
+/** Where the response cache keeps the answer to a prompt (per tenant: see infer). */
+export function responseCacheKey(tenant: string, model: string, promptHash: string): string {
+  return `llm:response:${tenant}:${model}:${promptHash}`;
+}
+
 /**
  * One model call through the response cache (Redis in production, in-memory in the embedded
  * default), keyed by tenant and prompt hash: the same model, messages, tools and sampling get the
@@ -20,7 +25,7 @@ export function promptDigest(req: CompletionRequest): { hash: Hex; messagesJson:
  */
 export async function infer(deps: { llm: LlmClient; tenant: string; cache?: Cache; cacheTtlMs?: number }, req: CompletionRequest): Promise<InferResult> {
   const { hash } = promptDigest(req);
-  const key = `llm:response:${deps.tenant}:${req.model}:${hash}`;
+  const key = responseCacheKey(deps.tenant, req.model, hash);
   const useCache = deps.cache && req.temperature === 0 && (deps.cacheTtlMs ?? 1) > 0;
   const t0 = Date.now();
   if (useCache) {

@@ -37,6 +37,17 @@ function retryAfterMs(err: unknown): number | undefined {
   return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
 }
 
+/**
+ * The server's own words in an HTTP error (the SDK's message is `<status> <the body's error message>`),
+ * which may echo the request, so the prompt: a record under LLM_REDACTION=hash-only leaves them out.
+ */
+function serverTextOf(err: unknown): string | undefined {
+  if (!(err instanceof OpenAI.APIError) || err.status === undefined) return undefined;
+  const prefix = `${err.status} `;
+  const text = err.message.startsWith(prefix) ? err.message.slice(prefix.length) : err.message;
+  return text && text !== 'status code (no body)' ? text : undefined;
+}
+
 /** The SDK's default backoff: 0.5 s doubling per retry up to 8 s, less up to 25 % jitter. */
 function backoffMs(retry: number): number {
   return Math.min(500 * 2 ** retry, 8_000) * (1 - Math.random() * 0.25);
@@ -120,7 +131,8 @@ export class OpenAiLlmClient implements LlmClient {
       } catch (err) {
         if (req.signal?.aborted) throw err;
         // The SDK parses the body itself: a 200 that is not JSON surfaces as a SyntaxError.
-        if (err instanceof SyntaxError) throw this.invalid(`answered with a body that is not JSON (${err.message})`, err);
+        // The parser's message quotes the body: marked, so a record under LLM_REDACTION=hash-only can leave it out.
+        if (err instanceof SyntaxError) throw this.invalid(`answered with a body that is not JSON (${err.message})`, err, err.message);
         if (!retriable(err) || attempt > maxRetries) throw this.unavailable(err, attempt);
         const asked = retryAfterMs(err);
         const wait = asked ?? backoffMs(attempt - 1);
@@ -162,10 +174,12 @@ export class OpenAiLlmClient implements LlmClient {
 
   private unavailable(err: unknown, attempts: number, more = ''): AgentError {
     const tries = attempts > 1 ? ` (after ${attempts} attempts, LLM_MAX_RETRIES=${this.options.maxRetries ?? 1})` : '';
-    return new AgentError('LLM_UNAVAILABLE', `LLM at ${redactUrl(this.options.baseURL)}: ${(err as Error).message}${tries}${more}`, { cause: err });
+    const serverText = serverTextOf(err);
+    return new AgentError('LLM_UNAVAILABLE', `LLM at ${redactUrl(this.options.baseURL)}: ${(err as Error).message}${tries}${more}`, { cause: err, ...(serverText ? { details: { serverText } } : {}) });
   }
 
-  private invalid(what: string, cause?: unknown): AgentError {
-    return new AgentError('LLM_RESPONSE_INVALID', `LLM at ${redactUrl(this.options.baseURL)} ${what}`, cause === undefined ? {} : { cause });
+  /** `serverText`: the part of `what` that quotes what the server sent (details.serverText; see recordedError). */
+  private invalid(what: string, cause?: unknown, serverText?: string): AgentError {
+    return new AgentError('LLM_RESPONSE_INVALID', `LLM at ${redactUrl(this.options.baseURL)} ${what}`, { ...(cause === undefined ? {} : { cause }), ...(serverText ? { details: { serverText } } : {}) });
   }
 }

@@ -16,9 +16,14 @@ export type InferenceRecordParameters = {
   response: { json: string; hash: string };
   /** The messages' canonical JSON, when the redaction policy stores them. */
   messagesJson?: string;
+  /**
+   * Under LLM_REDACTION=hash-only: what is kept of the response instead of its JSON (redactedResponse).
+   * Then neither the response nor the messages are recorded, only digests (v4).
+   */
+  redacted?: { contentHash: string; toolCalls: { id: string; name?: string }[] };
 };
 
-export type InferenceRecordReturnType = { version: 1 | 2 | 3; data: Record<string, unknown>; omitted: boolean };
+export type InferenceRecordReturnType = { version: 1 | 2 | 3 | 4; data: Record<string, unknown>; omitted: boolean };
 
 const bytesOf = (data: Record<string, unknown>) => Buffer.byteLength(canonicalJson(data));
 
@@ -36,13 +41,21 @@ function head(text: string, n: number): string {
  * the response is kept whole whenever it fits (v1, as always), and otherwise replaced by
  * `responseOmitted {hash, chars, head}` (v2) — the caller must then fail the task, as a turn
  * the log does not hold whole cannot be replayed. A turn whose usage is `estimated` is v3 (v2's
- * fields, `usage.estimated` allowed), whatever else it holds. Pure.
+ * fields, `usage.estimated` allowed), whatever else it holds. A `redacted` turn (LLM_REDACTION=hash-only)
+ * is v4 with `responseRedacted {hash, chars, contentHash, toolCalls}` and no messages, whatever its
+ * size; one past INFERENCE_RESPONSE_JSON_MAX is `omitted` all the same (no tool calls listed), so the
+ * task fails alike under either policy. Pure.
  *
  * @example inferenceRecord({ base, response: payloadDigest(message), messagesJson }).omitted // true past 1,000,000 characters
  */
 export function inferenceRecord(p: InferenceRecordParameters): InferenceRecordReturnType {
   const fits = (d: Record<string, unknown>) => bytesOf(d) + ENVELOPE_ROOM <= MAX_EVENT_BYTES;
   const estimated = (p.base.usage as { estimated?: boolean } | undefined)?.estimated === true;
+  if (p.redacted) {
+    const tooLarge = p.response.json.length > INFERENCE_RESPONSE_JSON_MAX;
+    const responseRedacted = { hash: p.response.hash, chars: p.response.json.length, contentHash: p.redacted.contentHash, toolCalls: tooLarge ? [] : p.redacted.toolCalls };
+    return { version: 4, data: { ...p.base, responseRedacted }, omitted: tooLarge };
+  }
   const messages = p.messagesJson !== undefined && p.messagesJson.length <= MESSAGES_JSON_MAX ? { messagesJson: p.messagesJson } : {};
   if (p.response.json.length <= INFERENCE_RESPONSE_JSON_MAX) {
     const whole = { ...p.base, ...messages, responseJson: p.response.json };

@@ -52,7 +52,11 @@ export type AgentRuntimeOptions = {
   model: string;
   temperature: number;
   maxTokens: number;
-  /** Whether InferenceCompleted stores the messages or only their hash. */
+  /**
+   * LLM_REDACTION: `store` records each turn whole; `hash-only` records no prompt or answer, only
+   * their hashes and the turn's metadata (InferenceCompleted v4), the model's tool-call arguments by
+   * hash, and the output's `answerHash` in place of `answer` (docs/agent.md).
+   */
   redaction: 'store' | 'hash-only';
   /** Gateway tools offered per task (picked by tool search on the instruction). */
   toolsPerTask: number;

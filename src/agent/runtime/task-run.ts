@@ -5,9 +5,9 @@ import { keptPayload, type PayloadPolicy } from '../../mcp/audit';
 import { payloadDigest } from '../../mcp/payload-hash';
 import { traceLlmCall, traceToolCall } from '../../telemetry/component-spans';
 import { AgentError } from '../errors';
-import { infer } from '../llm/infer';
+import { infer, responseCacheKey } from '../llm/infer';
 import { estimateTokens } from '../llm/token-budget';
-import type { ChatMessage, ToolSpec } from '../llm/port';
+import type { AssistantMessage, ChatMessage, Completion, ToolSpec } from '../llm/port';
 import { policyName, resolvePolicy } from '../policy/resolve-policy';
 import { evaluateToolCall, type PolicyDecision } from '../policy/evaluate-policy';
 import type { AgentPolicy } from '../policy/policy';
@@ -16,12 +16,13 @@ import { runChainRead, runChainTransaction } from './chain-steps';
 import { RunInterrupted } from './run-interrupted';
 import { boundToolText } from './bound-tool-text';
 import { inferenceRecord } from './inference-record';
+import { argumentsNotKept, recordedError, redactedResponse, unkeptTurnMessage, withheld } from './llm-redaction';
 import { INFERENCE_RESPONSE_JSON_MAX } from '../../../events/agent.events';
 import { signOutput } from './output-signature';
 import { recordedFailure, unkeptResultText } from './step-payload';
 import type { StepSpec } from './step-spec';
 import type { AgentRuntimeDependencies, AgentRuntimeOptions } from './runtime-deps';
-import { applyTaskEvent, callsOf, foldTaskView, isTerminal, type StepOutcome, type TaskView } from './task-view';
+import { applyTaskEvent, callsOf, foldTaskView, isTerminal, type StepOutcome, type TaskView, type TurnRecord } from './task-view';
 import type { ToolInfo, ToolResult } from './tool-caller';
 
 /** The name steps record and policy rules match: `<server>__<tool>`, exact. */
@@ -112,6 +113,15 @@ export class TaskRun {
     return isChainToolName(tool) ? 'store' : (this.deps.tools.payloadPolicy ?? 'store');
   }
 
+  /**
+   * What this step's events (and the gateway's ToolCallRequested) keep of its arguments: those the
+   * model wrote are its answer, kept by hash only under LLM_REDACTION=hash-only; else as its payloads.
+   * The runtime's own chain tools keep theirs (their transactions are recorded whole, and a resumed run needs them).
+   */
+  private argumentsPolicyOf(s: StepSpec): PayloadPolicy {
+    return s.source === 'llm' && this.opts.redaction === 'hash-only' && !isChainToolName(s.tool) ? 'hash-only' : this.payloadPolicyOf(s.tool);
+  }
+
   private now(): Date {
     return this.deps.clock ? this.deps.clock() : new Date();
   }
@@ -151,10 +161,9 @@ export class TaskRun {
       if (err instanceof RunInterrupted) return err.why === 'stopped' || err.why === 'unrecorded' ? 'interrupted' : err.why === 'taken-over' ? this.heldOrEnded() : 'ended';
       if (this.signal.aborted) return 'interrupted';
       if (err instanceof InvalidTransitionError) return 'ended'; // cancelled or finished meanwhile
-      const code = err instanceof OpenMcpError ? err.code : 'TASK_ERROR';
       this.deps.logger?.warn({ err, taskId: this.taskId }, 'task failed');
       try {
-        await this.command({ type: 'FailTask', error: { code, message: (err as Error).message.slice(0, 4000) } });
+        await this.command({ type: 'FailTask', error: recordedError(err, this.opts.redaction) });
         // Only now (TaskFailed recorded, so nothing more can be appended): a model or tool call still
         // in flight past the deadline is given up, and the tool call cancelled upstream.
         this.pastDeadline.abort(new Error('task ended'));
@@ -269,12 +278,21 @@ export class TaskRun {
       outputSteps.push(kept ? { ...r, text: end.text.slice(0, 4000) } : r);
     }
     if (outputSteps.length) output.steps = outputSteps;
-    if (v.instruction !== undefined) output.answer = await this.reason(v.instruction, stepResults);
+    if (v.instruction !== undefined) {
+      const { answer, answerHash } = await this.reason(v.instruction, stepResults);
+      // Under hash-only the answer is the model's words: the signed output names it by hash (the log keeps no copy).
+      if (this.opts.redaction === 'store' && answer !== undefined) output.answer = answer;
+      else output.answerHash = answerHash;
+    }
     return output;
   }
 
-  /** The model loop: turns already recorded are replayed from their events, never asked again. */
-  private async reason(instruction: string, stepResults: Record<string, unknown>[]): Promise<string> {
+  /**
+   * The model loop: turns already recorded are replayed from their events, never asked again. The
+   * answer is undefined when the log (and the response cache) has no copy of it: a hash-only final
+   * turn recorded before a restart; its hash is always known.
+   */
+  private async reason(instruction: string, stepResults: Record<string, unknown>[]): Promise<{ answer?: string; answerHash: string }> {
     const llm = this.deps.llm;
     if (!llm) throw new AgentError('LLM_NOT_CONFIGURED', 'natural-language tasks need an LLM: set OPENAI_BASE_URL (OPENAI_API_KEY, OPENAI_MODEL)');
     const tools = await this.offeredTools(instruction);
@@ -293,14 +311,24 @@ export class TaskRun {
     ];
     // The explicit steps (all done by now); the model's steps are counted as their turns are run or replayed.
     let steps = this.view.steps?.length ?? 0;
+    const offered = new Set(specs.map((t) => t.name));
     for (let turn = 0; turn <= this.opts.maxSteps; turn++) {
       const recorded = this.view.turns[turn];
-      let message: Extract<ChatMessage, { role: 'assistant' }>;
+      let message: AssistantMessage;
       let finishReason: string;
+      // A hash-only turn replayed without a copy of its words: its calls' arguments are unknown.
+      let unkept = false;
       if (recorded) {
+        const r = recorded.redacted;
         // A turn the log could not hold whole cannot be replayed: it ends the task the same way again.
-        if (recorded.responseJson === undefined) throw responseTooLarge(turn, recorded.responseChars ?? 0);
-        message = JSON.parse(recorded.responseJson);
+        if (r ? r.chars > INFERENCE_RESPONSE_JSON_MAX : recorded.responseJson === undefined) throw responseTooLarge(turn, r?.chars ?? recorded.responseChars ?? 0);
+        if (r) {
+          const exact = await this.cachedTurn(recorded);
+          unkept = !exact;
+          message = exact ?? unkeptTurnMessage(r);
+        } else {
+          message = JSON.parse(recorded.responseJson!);
+        }
         finishReason = recorded.finishReason;
       } else {
         await this.sync();
@@ -332,6 +360,7 @@ export class TaskRun {
         message = r.completion.message;
         finishReason = r.completion.finishReason;
         const response = payloadDigest(message);
+        const hashOnly = this.opts.redaction === 'hash-only';
         const record = inferenceRecord({
           base: {
             turn,
@@ -349,7 +378,8 @@ export class TaskRun {
           response,
           // Left out past the schema's cap or the event limit (promptHash still names them; each result is in its step's events).
           // Nor kept when they hold results (or errors) of a tool whose payloads are hash-only: they would be in the log after all.
-          messagesJson: this.opts.redaction === 'store' && !this.holdsHashOnlyPayloads(stepResults, messages) ? payloadDigest(req.messages).json : undefined,
+          messagesJson: !hashOnly && !this.holdsHashOnlyPayloads(stepResults, messages) ? payloadDigest(req.messages).json : undefined,
+          redacted: hashOnly ? redactedResponse(message, offered) : undefined,
         });
         // Recorded even when the answer is too large to keep: its tokens were paid for and count against the budgets.
         await this.appendDone('InferenceCompleted', record.data, record.version);
@@ -357,20 +387,38 @@ export class TaskRun {
       }
       messages.push(message);
       const calls = message.tool_calls ?? [];
-      if (!calls.length) return finalAnswer(message, finishReason, this.opts.maxTokens);
+      if (!calls.length) {
+        const answer = finalAnswer(message, finishReason, this.opts.maxTokens);
+        return unkept ? { answerHash: recorded!.redacted!.contentHash } : { answer, answerHash: payloadDigest(answer).hash };
+      }
       const stepIds = stepIdsOf(turn, calls);
       for (const [i, call] of calls.entries()) {
         if (++steps > this.opts.maxSteps) throw new AgentError('TASK_MAX_STEPS', `task reached ${this.opts.maxSteps} steps (AGENT_MAX_STEPS)`);
         const stepId = stepIds[i];
         let args: Record<string, unknown>;
+        if (unkept) {
+          // Its arguments are known only where the step kept them (a chain tool's); a call that ended keeps its recorded end.
+          const rec = this.view.stepRecords.get(stepId);
+          if (!rec?.result && !rec?.failed && rec?.argumentsJson === undefined && (!rec || rec.idempotent)) {
+            const failed = argumentsNotKept(stepId, rec !== undefined);
+            await this.append('TaskStepFailed', { stepId, error: failed });
+            messages.push({ role: 'tool', tool_call_id: call.id, content: `error ${failed.code}: ${failed.message}` });
+            continue;
+          }
+          call.function.arguments = rec?.argumentsJson ?? '{}';
+        }
         try {
           args = JSON.parse(call.function.arguments || '{}');
           if (!args || typeof args !== 'object' || Array.isArray(args)) throw new Error('arguments must be a JSON object');
         } catch (err) {
-          const failed = { code: 'TOOL_ARGUMENTS_INVALID', message: `the arguments of ${call.function.name.slice(0, 200)} are not a JSON object: ${(err as Error).message}`.slice(0, 4000) };
+          const code = 'TOOL_ARGUMENTS_INVALID';
+          const told = `the arguments of ${call.function.name.slice(0, 200)} are not a JSON object: ${(err as Error).message}`.slice(0, 4000);
+          // The model's text, and the parser's message that quotes it, are its words.
+          const name = offered.has(call.function.name) ? call.function.name : 'a tool call';
+          const failed = { code, message: this.opts.redaction === 'hash-only' ? `the arguments of ${name} are not a JSON object (the model's text and the parser's message ${withheld(call.function.arguments)})` : told };
           // Recorded for the audit (nothing was called); a replay parses the same text and says the same.
           if (!this.view.stepRecords.has(stepId)) await this.append('TaskStepFailed', { stepId, error: failed });
-          messages.push({ role: 'tool', tool_call_id: call.id, content: `error ${failed.code}: ${failed.message}` });
+          messages.push({ role: 'tool', tool_call_id: call.id, content: `error ${code}: ${told}` });
           continue;
         }
         const tool = stepTool.get(call.function.name) ?? call.function.name;
@@ -418,9 +466,29 @@ export class TaskRun {
 
   private async noSuchTool(stepId: string, tool: string, offered: ToolSpec[]): Promise<StepEnd> {
     const name = `${JSON.stringify(tool.slice(0, 100))}${tool.length > 100 ? '…' : ''}`;
-    const failed = { code: 'MCP_TOOL_NOT_FOUND', message: `no tool named ${name}; the tools you may call are: ${offered.map((x) => x.name).join(', ')}`.slice(0, 4000) };
+    const may = `the tools you may call are: ${offered.map((x) => x.name).join(', ')}`;
+    const told = `no tool named ${name}; ${may}`.slice(0, 4000);
+    // A name the model made up is its own words.
+    const failed = { code: 'MCP_TOOL_NOT_FOUND', message: this.opts.redaction === 'hash-only' ? `no tool by the name the model gave (${withheld(tool)}); ${may}`.slice(0, 4000) : told };
     await this.append('TaskStepFailed', { stepId, error: failed });
-    return { failed, fatal: false };
+    return { failed, fatal: false, ...(told !== failed.message ? { told } : {}) };
+  }
+
+  /**
+   * A hash-only turn's answer from the LLM response cache (Redis in production), when it still holds
+   * exactly the recorded one (same SHA-256): then a resumed run replays the turn whole.
+   */
+  private async cachedTurn(t: TurnRecord): Promise<AssistantMessage | undefined> {
+    const cache = this.deps.cache;
+    if (!cache || !t.redacted) return undefined;
+    const hit = await cache.get(responseCacheKey(this.view.tenant, this.opts.model, t.promptHash)).catch(() => undefined);
+    if (!hit) return undefined;
+    try {
+      const { message } = JSON.parse(hit) as Completion;
+      return payloadDigest(message).hash === t.redacted.hash ? message : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   /** True only when the catalog can be listed and the lookup (toolInfo) found no tool of that name (nor a chain tool). */
@@ -479,7 +547,7 @@ export class TaskRun {
         return { failed, fatal: true };
       }
       const a = payloadDigest(s.args);
-      const argumentsJson = keptPayload(a.json, this.payloadPolicyOf(s.tool));
+      const argumentsJson = keptPayload(a.json, this.argumentsPolicyOf(s));
       await this.append('TaskStepStarted', {
         stepId: s.stepId,
         index: s.index,
@@ -506,7 +574,9 @@ export class TaskRun {
         // Cancelled upstream when the task is cancelled and when the step times out (its result would be dropped).
         const timeout = AbortSignal.timeout(this.opts.stepTimeoutMs);
         const signal = AbortSignal.any([...(this.hooks.cancelled ? [this.hooks.cancelled] : []), this.pastDeadline.signal, timeout]);
-        const ctx = { tenant: this.view.tenant, actor: this.actor, correlationId: this.view.correlationId, taskId: this.taskId };
+        // Arguments the model wrote stay out of the gateway's audit too under LLM_REDACTION=hash-only, whatever its MCP_PAYLOAD_POLICY.
+        const withheldArgs = this.argumentsPolicyOf(s) === 'hash-only' ? { argumentsPolicy: 'hash-only' as const } : {};
+        const ctx = { tenant: this.view.tenant, actor: this.actor, correlationId: this.view.correlationId, taskId: this.taskId, ...withheldArgs };
         const r = await this.timed(traceToolCall(s.tool, () => this.deps.tools.callTool(ctx, s.tool, s.args, { signal })));
         result = r;
         isError = r.isError === true;

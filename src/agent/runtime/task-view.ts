@@ -2,6 +2,7 @@ import type { Actor, RecordedEvent } from '../../core/envelope';
 import type { TaskStep } from '../../../events/task.events';
 import { principalKey, type ApprovalQuorum } from '../../domain/task/approval.decider';
 import type { HeldProposal } from '../../domain/task/approval-requirement';
+import type { RedactedTurn } from './llm-redaction';
 
 export type StepOutcome = { resultHash: string; resultJson?: string; isError: boolean };
 
@@ -10,12 +11,17 @@ export type StepRecord = {
   index: number;
   tool: string;
   idempotent: boolean;
+  /** TaskStepStarted's arguments, when it kept them (a resumed run that has no copy of a hash-only turn makes a started chain step from them). */
+  argumentsJson?: string;
   result?: StepOutcome;
   failed?: { code: string; message: string };
 };
 
-/** A recorded model turn; `responseJson` is absent (and `responseChars` set) for an answer too large to keep (InferenceCompleted v2). */
-export type TurnRecord = { responseJson?: string; responseChars?: number; finishReason: string; totalTokens: number; cached: boolean };
+/**
+ * A recorded model turn; `responseJson` is absent (and `responseChars` set) for an answer too large
+ * to keep (InferenceCompleted v2), and (`redacted` set instead) under LLM_REDACTION=hash-only (v4).
+ */
+export type TurnRecord = { responseJson?: string; responseChars?: number; redacted?: RedactedTurn; promptHash: string; finishReason: string; totalTokens: number; cached: boolean };
 
 export type PolicyRecord = { decision: 'allow' | 'deny' | 'require_approval'; rule: string; reason: string; proposalHash?: string };
 
@@ -114,7 +120,7 @@ export function applyTaskEvent(v: TaskView, e: RecordedEvent): TaskView {
       v.status = 'cancelled';
       break;
     case 'TaskStepStarted':
-      v.stepRecords.set(d.stepId, { stepId: d.stepId, index: d.index, tool: d.tool, idempotent: d.idempotent });
+      v.stepRecords.set(d.stepId, { stepId: d.stepId, index: d.index, tool: d.tool, idempotent: d.idempotent, argumentsJson: d.argumentsJson });
       break;
     case 'TaskStepCompleted': {
       const s = v.stepRecords.get(d.stepId);
@@ -128,7 +134,15 @@ export function applyTaskEvent(v: TaskView, e: RecordedEvent): TaskView {
       break;
     }
     case 'InferenceCompleted':
-      v.turns[d.turn] = { responseJson: d.responseJson, responseChars: d.responseOmitted?.chars, finishReason: d.finishReason, totalTokens: d.usage.totalTokens, cached: d.cached };
+      v.turns[d.turn] = {
+        responseJson: d.responseJson,
+        responseChars: d.responseOmitted?.chars,
+        redacted: d.responseRedacted,
+        promptHash: d.promptHash,
+        finishReason: d.finishReason,
+        totalTokens: d.usage.totalTokens,
+        cached: d.cached,
+      };
       if (!d.cached) v.tokensUsed += d.usage.totalTokens;
       break;
     case 'PolicyEvaluated':

@@ -1,8 +1,12 @@
 import type { Actor } from '../../core/envelope';
 import type { PayloadPolicy } from '../../mcp/audit';
 
-/** Who calls, for the gateway's audit (ToolCall* events carry taskId and correlationId). */
-export type ToolCallContext = { tenant: string; actor: Actor; correlationId?: string; taskId?: string };
+/**
+ * Who calls, for the gateway's audit (ToolCall* events carry taskId and correlationId).
+ * `argumentsPolicy: 'hash-only'` keeps the arguments out of the gateway's ToolCallRequested whatever
+ * its MCP_PAYLOAD_POLICY (arguments a model wrote under LLM_REDACTION=hash-only).
+ */
+export type ToolCallContext = { tenant: string; actor: Actor; correlationId?: string; taskId?: string; argumentsPolicy?: PayloadPolicy };
 
 export type ToolResult = { content?: unknown[]; structuredContent?: unknown; isError?: boolean };
 

@@ -18,6 +18,8 @@ export type FakeReply = {
   usage?: { prompt_tokens?: number; completion_tokens?: number; total_tokens?: number } | null;
   /** Answer with this HTTP status and an OpenAI-style error body instead. */
   status?: number;
+  /** The error body's message with `status` (default `scripted error <status>`): some servers quote the request in it. */
+  errorMessage?: string;
   /** Extra response headers (e.g. `retry-after` with a `status`). */
   headers?: Record<string, string>;
   delayMs?: number;
@@ -105,7 +107,7 @@ export async function startOpenAiFake(script: FakeScript = []): Promise<OpenAiFa
         return;
       }
       const answer = () => {
-        if (reply.status) return send(res, reply.status, { error: { message: `scripted error ${reply.status}`, type: 'server_error', code: null } }, reply.headers);
+        if (reply.status) return send(res, reply.status, { error: { message: reply.errorMessage ?? `scripted error ${reply.status}`, type: 'server_error', code: null } }, reply.headers);
         if (reply.raw !== undefined) {
           res.writeHead(200, { 'content-type': 'application/json' });
           return void res.end(reply.raw);

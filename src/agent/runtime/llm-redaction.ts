@@ -1,0 +1,67 @@
+import { OpenMcpError } from '../../core/errors';
+import { payloadDigest } from '../../mcp/payload-hash';
+import type { AssistantMessage } from '../llm/port';
+
+/** What InferenceCompleted v4 keeps of a turn's answer under LLM_REDACTION=hash-only (`responseRedacted`). */
+export type RedactedTurn = { hash: string; chars: number; contentHash: string; toolCalls: { id: string; name?: string }[] };
+
+/**
+ * The non-content parts of an answer, kept under LLM_REDACTION=hash-only beside its hash: the
+ * SHA-256 of its text (the canonical JSON string, "" for none: the signed output's `answerHash`
+ * for a final turn), and its tool calls' ids (steps are named after them) with the tool's name
+ * when it is one of the `offered` tools (a name the model made up is its own words). Arguments
+ * are content: left out. Ids are cut at 200 characters, as step ids are.
+ *
+ * @example redactedResponse({ role: 'assistant', content: null, tool_calls: [call] }, new Set(['crm__lookup'])).toolCalls // [{ id: 'c1', name: 'crm__lookup' }]
+ */
+export function redactedResponse(message: AssistantMessage, offered: ReadonlySet<string>): Pick<RedactedTurn, 'contentHash' | 'toolCalls'> {
+  return {
+    contentHash: payloadDigest(message.content ?? '').hash,
+    toolCalls: (message.tool_calls ?? []).map((c) => ({ id: c.id.slice(0, 200), ...(offered.has(c.function.name) ? { name: c.function.name } : {}) })),
+  };
+}
+
+/**
+ * The assistant message a resumed run puts in the model's history for a hash-only turn it has no
+ * copy of: the calls' ids and names (so each tool result still answers its call), `{}` for their
+ * arguments, and a note in place of the text saying why. Its calls that have not ended cannot be
+ * made (their arguments are unknown): see argumentsNotKept.
+ */
+export function unkeptTurnMessage(t: RedactedTurn): AssistantMessage {
+  const content = `[this turn's text (sha-256 ${t.contentHash}) and the arguments of the tools it called are not kept in the task's log (LLM_REDACTION=hash-only), and this run resumed the task after a restart, so they cannot be shown again]`;
+  const tool_calls = t.toolCalls.map((c) => ({ id: c.id, type: 'function' as const, function: { name: c.name ?? 'unknown_tool', arguments: '{}' } }));
+  return { role: 'assistant', content, ...(tool_calls.length ? { tool_calls } : {}) };
+}
+
+/**
+ * The failure a resumed run records for a call of a hash-only turn it has no copy of, and that had
+ * not ended: not started (never made), or started and read-only and idempotent (safe to repeat,
+ * but with what?). Not fatal: the model is told, and may ask for the call again.
+ */
+export function argumentsNotKept(stepId: string, started: boolean): { code: string; message: string } {
+  const what = started
+    ? `step ${stepId} was started before a restart and its outcome is unknown; it is read-only and idempotent, but its arguments are not kept in the task's log (LLM_REDACTION=hash-only), so it is not repeated`
+    : `step ${stepId} was not made: its arguments are not kept in the task's log (LLM_REDACTION=hash-only) and this run resumed the task after a restart`;
+  return { code: 'STEP_ARGUMENTS_NOT_KEPT', message: `${what}; ask for it again if it is still needed` };
+}
+
+/** How a recorded message names text it leaves out under LLM_REDACTION=hash-only: by its SHA-256 (canonical JSON string), so whoever holds it can show it was that. */
+export function withheld(text: string): string {
+  return `withheld (LLM_REDACTION=hash-only), sha256 ${payloadDigest(text).hash}`;
+}
+
+/**
+ * A task's error as TaskFailed records it (cut at 4000 characters). Under `hash-only`, the part of
+ * an LLM error that quotes what the LLM server sent (`details.serverText`: a body that is not JSON,
+ * the server's own error message, which may echo the prompt) is withheld. The log of the worker
+ * keeps the whole error.
+ *
+ * @example recordedError(new AgentError('LLM_RESPONSE_INVALID', 'LLM … (Unexpected token …)', { details: { serverText: 'Unexpected token …' } }), 'hash-only').message // 'LLM … (withheld (LLM_REDACTION=hash-only), sha256 0x…)'
+ */
+export function recordedError(err: unknown, redaction: 'store' | 'hash-only'): { code: string; message: string } {
+  const code = err instanceof OpenMcpError ? err.code : 'TASK_ERROR';
+  let message = (err as Error).message;
+  const quoted = err instanceof OpenMcpError ? err.details?.serverText : undefined;
+  if (redaction === 'hash-only' && typeof quoted === 'string' && quoted && message.includes(quoted)) message = message.split(quoted).join(withheld(quoted));
+  return { code, message: message.slice(0, 4000) };
+}

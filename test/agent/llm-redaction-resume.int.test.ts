@@ -1,0 +1,216 @@
+import { expect } from 'chai';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { catalog } from '../../events';
+import type { Cache } from '../../src/cache/port';
+import type { RecordedEvent } from '../../src/core/envelope';
+import { payloadDigest } from '../../src/mcp/payload-hash';
+import { openSqlEventStore } from '../../src/eventstore/sql';
+import type { EventStore } from '../../src/eventstore/port';
+import { taskStream } from '../../src/domain/task/task.decider';
+import { AgentRuntime } from '../../src/agent/runtime/agent-runtime';
+import { OpenAiLlmClient } from '../../src/agent/llm/openai-client';
+import { parsePolicy } from '../../src/agent/policy';
+import type { AgentRuntimeOptions } from '../../src/agent/runtime/runtime-deps';
+import type { ToolCaller, ToolCallContext, ToolInfo } from '../../src/agent/runtime/tool-caller';
+import { startOpenAiFake, type ChatRequest, type OpenAiFake } from '../support/openai-fake/openai-fake';
+import { MemoryCache, MemoryCheckpointStore, ended, ofType, submitTask, waitForTask } from './support/agent-fixture';
+
+/** An in-test ToolCaller (our own port): counts calls, and a call hangs while `hang` is set (its worker dies during it). */
+class Tools implements ToolCaller {
+  calls: { name: string; args: Record<string, unknown> }[] = [];
+  hang = false;
+  tools: ToolInfo[] = [
+    { name: 'kv__get', description: 'read a value by key', inputSchema: { type: 'object' }, annotations: { readOnlyHint: true, idempotentHint: true } },
+    { name: 'mail__send', description: 'send an email message', inputSchema: { type: 'object' }, annotations: { readOnlyHint: false } },
+  ];
+  async callTool(_ctx: ToolCallContext, name: string, args: Record<string, unknown>) {
+    this.calls.push({ name, args });
+    if (this.hang) return new Promise<never>(() => {});
+    // Not an echo of the arguments: a tool's result is the tool's (MCP_PAYLOAD_POLICY), not the model's words.
+    return { content: [{ type: 'text', text: 'a value' }] };
+  }
+  async searchTools() {
+    return this.tools.map((tool) => ({ tool, score: 1 }));
+  }
+  listTools() {
+    return this.tools;
+  }
+}
+
+const KEY = '0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318' as const;
+const toolMessages = (req: ChatRequest) => req.messages.filter((m) => m.role === 'tool').map((m) => String(m.content));
+const SECRETS = /sierra-secret|tango-secret|uniform-secret/;
+
+describe('LLM_REDACTION=hash-only: a task resumes after a restart from a log that holds no answer (openai-fake)', function () {
+  this.timeout(60_000);
+  let dir: string;
+  let store: EventStore;
+  let fake: OpenAiFake;
+  let tools: Tools;
+  let runtimes: AgentRuntime[] = [];
+
+  function worker(name: string, o: { cache?: Cache; store?: EventStore; opts?: Partial<AgentRuntimeOptions> } = {}): AgentRuntime {
+    const rt = new AgentRuntime(
+      {
+        store: o.store ?? store,
+        catalog,
+        tools,
+        llm: new OpenAiLlmClient({ baseURL: fake.baseURL, model: 'm', maxRetries: 0 }),
+        cache: o.cache ?? new MemoryCache(),
+        policy: parsePolicy({ policies: [{ tenant: 'acme', tools: { allow: ['kv__*', 'mail__*'] } }] }),
+        privateKey: KEY,
+      },
+      { worker: name, model: 'm', stepTimeoutMs: 20_000, leaseMs: 1_000, redaction: 'hash-only', ...o.opts },
+      new MemoryCheckpointStore(),
+    );
+    runtimes.push(rt);
+    return rt;
+  }
+
+  /** The store, but appends to `stream` of the types `failAppend` picks fail (a lost connection). */
+  function flakyStore(stream: string, failAppend: (type: string) => boolean): EventStore {
+    return new Proxy(store, {
+      get(target, key) {
+        if (key === 'append') {
+          return (name: string, events: { type: string }[], o?: object) => {
+            const t = events[0]?.type;
+            if (name === stream && failAppend(t)) return Promise.reject(new Error(`connection lost appending ${t}`));
+            return target.append(name, events as never, o);
+          };
+        }
+        const v = Reflect.get(target, key);
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    });
+  }
+
+  const logText = async () => JSON.stringify((await store.readAll()).filter((e) => e.type !== 'TaskSubmitted'));
+  const outputOf = (events: RecordedEvent[]) => (ofType(events, 'TaskCompleted')[0]?.data as { output: Record<string, unknown> } | undefined)?.output;
+  const failuresOf = (events: RecordedEvent[]) => ofType(events, 'TaskStepFailed').map((e) => e.data as { stepId: string; error: { code: string; message: string } });
+
+  before(async () => {
+    fake = await startOpenAiFake();
+  });
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'omc-redaction-resume-'));
+    store = await openSqlEventStore(`sqlite:${join(dir, 'events.db')}`, { pollIntervalMs: 20 });
+    tools = new Tools();
+    fake.setScript((req) =>
+      toolMessages(req).length === 0
+        ? { content: 'looking up tango-secret', toolCalls: [{ id: 'k1', name: 'kv__get', arguments: { k: 'sierra-secret' } }] }
+        : { content: 'done: uniform-secret' },
+    );
+  });
+  afterEach(async () => {
+    await Promise.all(runtimes.map((r) => r.kill()));
+    runtimes = [];
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  after(async () => fake?.close());
+
+  /** worker-a dies during the turn-0 call (read-only and idempotent); worker-b, with `cache`, resumes the task. */
+  async function dieDuringCall(cacheOfB: Cache, cacheOfA: Cache = new MemoryCache()): Promise<{ events: RecordedEvent[]; asked: number }> {
+    tools.hang = true;
+    const a = worker('worker-a', { cache: cacheOfA });
+    await a.start();
+    const id = await submitTask(store, 'acme', { instruction: 'read kv sierra' });
+    await waitForTask(store, id, (es) => ofType(es, 'TaskStepStarted').length > 0);
+    await a.kill();
+    tools.hang = false;
+    const asked = fake.requests.length;
+    await worker('worker-b', { cache: cacheOfB }).start();
+    return { events: await waitForTask(store, id, ended), asked };
+  }
+
+  it('without a copy of the turn: its call is not made again (its arguments are not in the log), the model is told so and asked on, and the task completes', async () => {
+    const { events, asked } = await dieDuringCall(new MemoryCache());
+    expect(outputOf(events), events.map((e) => e.type).join()).to.deep.equal({ answerHash: payloadDigest('done: uniform-secret').hash });
+    expect(tools.calls, 'the call worker-a made, and no other').to.have.length(1);
+    expect(failuresOf(events).map((f) => [f.stepId, f.error.code])).to.deep.equal([['turn-0-k1', 'STEP_ARGUMENTS_NOT_KEPT']]);
+    expect(failuresOf(events)[0].error.message).to.match(/started before a restart .* read-only and idempotent, but its arguments are not kept in the task's log \(LLM_REDACTION=hash-only\)/);
+    // worker-b asked the model once, with turn 0 as the log has it: the call's id and name, a note for its words, and the failure.
+    expect(fake.requests.length - asked).to.equal(1);
+    const resumed = fake.requests.at(-1)!;
+    const assistant = resumed.messages.find((m) => m.role === 'assistant')!;
+    expect(assistant.content).to.contain('LLM_REDACTION=hash-only').and.contain(payloadDigest('looking up tango-secret').hash);
+    expect(assistant.tool_calls).to.deep.equal([{ id: 'k1', type: 'function', function: { name: 'kv__get', arguments: '{}' } }]);
+    expect(toolMessages(resumed)).to.have.length(1);
+    expect(toolMessages(resumed)[0]).to.match(/^error STEP_ARGUMENTS_NOT_KEPT: /);
+    expect(JSON.stringify(resumed.messages)).to.not.match(SECRETS);
+    expect(await logText()).to.not.match(SECRETS);
+  });
+
+  it("with the turn still in the LLM response cache (Redis, shared by the workers), it is replayed whole: verified by its hash, the idempotent call is made again", async () => {
+    const shared = new MemoryCache();
+    const { events, asked } = await dieDuringCall(shared, shared);
+    expect(outputOf(events)).to.deep.equal({ answerHash: payloadDigest('done: uniform-secret').hash });
+    expect(failuresOf(events)).to.deep.equal([]);
+    expect(tools.calls.map((c) => c.args)).to.deep.equal([{ k: 'sierra-secret' }, { k: 'sierra-secret' }]);
+    expect(fake.requests.length - asked).to.equal(1);
+    expect(JSON.stringify(fake.requests.at(-1)!.messages)).to.contain('sierra-secret').and.contain('looking up tango-secret');
+    expect(await logText()).to.not.match(SECRETS);
+  });
+
+  it('a cached answer that is not the recorded one (another hash) is not used', async () => {
+    const shared = new MemoryCache();
+    const realSet = shared.set.bind(shared);
+    // What the cache holds for that prompt is another answer (e.g. written by a worker of another model version).
+    shared.set = (key: string, value: string, ttl?: number) => {
+      const c = JSON.parse(value) as { message: { content: string | null } };
+      if (key.startsWith('llm:response:')) c.message.content = 'something else';
+      return realSet(key, JSON.stringify(c), ttl);
+    };
+    const { events } = await dieDuringCall(shared, shared);
+    expect(failuresOf(events).map((f) => f.error.code)).to.deep.equal(['STEP_ARGUMENTS_NOT_KEPT']);
+    expect(tools.calls).to.have.length(1);
+  });
+
+  it('a call of the turn that was never started is reported not made (even a non-idempotent one), and the task completes', async () => {
+    fake.setScript((req) => (toolMessages(req).length === 0 ? { toolCalls: [{ id: 'm1', name: 'mail__send', arguments: { to: 'sierra-secret' } }] } : { content: 'done: uniform-secret' }));
+    const id = await submitTask(store, 'acme', { instruction: 'mail sierra' });
+    // The store is lost right after the turn is recorded: neither the step's start nor the task's failure is recorded; the run is tried again.
+    const failing = new Set(['TaskStepStarted', 'TaskFailed']);
+    await worker('worker-a', { store: flakyStore(taskStream(id), (t) => failing.delete(t)), opts: { llmCacheTtlMs: 0 } }).start();
+    const events = await waitForTask(store, id, ended);
+    expect(failing.size, 'both appends failed once').to.equal(0);
+    expect(outputOf(events), events.map((e) => e.type).join()).to.deep.equal({ answerHash: payloadDigest('done: uniform-secret').hash });
+    expect(tools.calls).to.deep.equal([]);
+    expect(failuresOf(events).map((f) => [f.stepId, f.error.code])).to.deep.equal([['turn-0-m1', 'STEP_ARGUMENTS_NOT_KEPT']]);
+    expect(failuresOf(events)[0].error.message).to.match(/^step turn-0-m1 was not made: its arguments are not kept/);
+    expect(await logText()).to.not.match(SECRETS);
+  });
+
+  it('a final answer recorded before a restart completes the task with its hash, without asking the model again', async () => {
+    fake.setScript(() => ({ content: 'done: uniform-secret' }));
+    const asked = fake.requests.length;
+    const id = await submitTask(store, 'acme', { instruction: 'say it' });
+    const failing = new Set(['TaskCompleted', 'TaskFailed']);
+    await worker('worker-a', { store: flakyStore(taskStream(id), (t) => failing.delete(t)), opts: { llmCacheTtlMs: 0 } }).start();
+    const events = await waitForTask(store, id, ended);
+    expect(failing.size, 'both appends failed once').to.equal(0);
+    const turns = ofType(events, 'InferenceCompleted');
+    expect(turns).to.have.length(1);
+    expect(outputOf(events)).to.deep.equal({ answerHash: (turns[0].data as { responseRedacted: { contentHash: string } }).responseRedacted.contentHash });
+    expect(outputOf(events)!.answerHash).to.equal(payloadDigest('done: uniform-secret').hash);
+    expect(fake.requests.length - asked).to.equal(1);
+    expect(await logText()).to.not.match(SECRETS);
+  });
+
+  it("a started non-idempotent call of such a turn still fails the task STEP_OUTCOME_UNKNOWN (as under store): it is never made twice", async () => {
+    fake.setScript((req) => (toolMessages(req).length === 0 ? { toolCalls: [{ id: 'm1', name: 'mail__send', arguments: { to: 'sierra-secret' } }] } : { content: 'done' }));
+    tools.hang = true;
+    const a = worker('worker-a');
+    await a.start();
+    const id = await submitTask(store, 'acme', { instruction: 'mail sierra' });
+    await waitForTask(store, id, (es) => ofType(es, 'TaskStepStarted').length > 0);
+    await a.kill();
+    tools.hang = false;
+    await worker('worker-b').start();
+    const events = await waitForTask(store, id, ended);
+    expect((ofType(events, 'TaskFailed')[0]?.data as { error: { code: string } }).error.code).to.equal('STEP_OUTCOME_UNKNOWN');
+    expect(tools.calls).to.have.length(1);
+  });
+});
