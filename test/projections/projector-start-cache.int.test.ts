@@ -112,6 +112,30 @@ describe('a projector starting after the read cache was left behind the read mod
         expect(errors.map(String)).to.deep.equal([]);
       });
 
+      if (dialect === 'mysql') {
+        it('raises the epoch under the projections write lock, on the connection holding it', async () => {
+          // A rebuild reads the live epoch under that lock and swaps in one above it (stageCacheEpoch):
+          // a raise outside it could land on the epoch table being swapped out, and be lost.
+          const holding = new Set<unknown>();
+          const raises: boolean[] = [];
+          const watch = (q: { sql: string; __knexUid?: unknown }) => {
+            if (/GET_LOCK/i.test(q.sql)) holding.add(q.__knexUid);
+            if (/RELEASE_LOCK/i.test(q.sql)) holding.delete(q.__knexUid);
+            if (/^update `rm_cache_epoch`/i.test(q.sql)) raises.push(holding.has(q.__knexUid));
+          };
+          db.knex.on('query', watch);
+          try {
+            const before = await readCacheEpoch(db.knex);
+            const started = await startProjector(db);
+            expect(await readCacheEpoch(db.knex)).to.be.greaterThan(before);
+            await started.stop();
+          } finally {
+            db.knex.removeListener('query', watch);
+          }
+          expect(raises).to.deep.equal([true]);
+        });
+      }
+
       it('repairs the views a projector that died between its commit and its refresh left behind', async () => {
         const task = taskOf(db);
         // The dying projector: once armed, its commits land and its refreshes never reach Redis.

@@ -44,6 +44,7 @@ export async function startRedisServer(): Promise<RedisServerProcess> {
     // Ready once it answers (it has loaded its snapshot by then: PING waits for the load).
     for (let i = 0; ; i++) {
       const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+      probe.on('error', () => undefined); // refused until the server listens: connect() rejects with it
       try {
         await Promise.race([probe.connect().then(() => probe.ping()), exited]);
         return;
