@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import type { Registry } from 'prom-client';
 import { defaultAppliers } from '../../projections';
 import { cachedViews, writeCachedViews } from '../readmodels/read-model.cache';
-import { bumpCacheEpoch, readCacheEpoch } from '../readmodels/cache-epoch';
+import { bumpCacheEpoch, clockEpochFloor, readCacheEpoch } from '../readmodels/cache-epoch';
 import type { RecordedEvent } from '../core/envelope';
 import type { Bus, BusConsumer } from '../bus/port';
 import type { Cache } from '../cache/port';
@@ -77,8 +77,10 @@ export type ProjectorOptions = {
  * process, and the next batch goes on.
  * A crash anywhere before the bus commits its progress means redelivery, which changes nothing
  * in SQL (idempotent evolve, insert-ignore for the log) and rewrites the caches (or raises the
- * epoch), so they cannot stay stale. Scale out by running this in several processes with the
- * Kafka bus: partitions (by stream) are shared among the group's members.
+ * epoch), so they cannot stay stale; and every start raises the epoch before its first batch
+ * (retireOnStart), so no view left behind while no projector watched is read after it. Scale out
+ * by running this in several processes with the Kafka bus: partitions (by stream) are shared
+ * among the group's members.
  */
 export class Projector {
   readonly applied = new AppliedPositions();
@@ -121,13 +123,48 @@ export class Projector {
     return this.options.group ?? 'openmcp-projector';
   }
 
+  /**
+   * Retires every cached view first (retireOnStart), then consumes: a failure to raise the cache
+   * epoch (the database down, the write lock not granted) fails the start, as reading the
+   * checkpoints does.
+   */
   async start(): Promise<void> {
     for (const [name, position] of await readCheckpoints(this.options.knex)) this.watermarks.set(name, position);
     this.stopWatchingCache = this.cache?.onWritesMaybeLost?.(() => {
       this.lostWrites.seen++;
       this.retireLostWrites();
     });
+    try {
+      if (this.cache) await this.retireOnStart();
+    } catch (err) {
+      this.stopWatchingCache?.();
+      this.stopWatchingCache = undefined;
+      throw err;
+    }
     this.consumer = await this.options.bus.consume(this.group, (events) => this.applyEvents(events));
+  }
+
+  /**
+   * Raise the cache epoch as the projector starts, before its first batch (and, in `openmcp
+   * start`, before its process serves): what the cache holds now was not watched by this
+   * projector, and may be older than the read models with no other projector to notice. Redis
+   * restarted, failed over or was restored from an older snapshot while no projector ran (no
+   * connection came back to tell retireLostWrites); a projector died between a commit and its
+   * refresh (its redelivery rewrites those views, but only once the feed gets there); or the
+   * database was restored from a backup, taking the epoch back to a value whose keys, and those
+   * of the values after it, Redis may hold from the timeline the restore undid: hence a raise
+   * to the clock (clockEpochFloor), not by one.
+   *
+   * Under the projections write lock like every raise (refreshCaches). Every projector raises
+   * once per start, never more (the raise neither depends on nor waits for the others): N
+   * projectors starting together retire the cache N times within their start, each costing a
+   * miss per view read in between (docs/operations.md). It also covers a loss of the cache's
+   * connection seen before it (lostWrites).
+   */
+  private async retireOnStart(): Promise<void> {
+    const seen = this.lostWrites.seen;
+    await this.lock.run((trx) => bumpCacheEpoch(trx, clockEpochFloor()));
+    this.lostWrites.retired = Math.max(this.lostWrites.retired, seen);
   }
 
   /** Stops after the batch in hand is applied and its progress committed. */
@@ -149,8 +186,8 @@ export class Projector {
    * serve those for the whole TTL. At once rather than at the next batch, which may be an hour
    * away; under the write lock like every raise (refreshCaches). Until a raise has covered the
    * return, a failed one is tried again, and every batch raises it first (refreshCaches).
-   * Processes without a projector need nothing: readers fill misses from SQL, so what a loss
-   * takes from them costs a miss, never a stale read.
+   * Processes without a projector need nothing: the views a loss sets back are ones a projector
+   * wrote, and it raises the epoch here, or as it starts when it was not running (retireOnStart).
    */
   private retireLostWrites(): void {
     const seen = this.lostWrites.seen;

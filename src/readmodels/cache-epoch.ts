@@ -10,7 +10,10 @@ import { CACHE_EPOCH_TABLE } from '../../projections/tables';
  * or not they can reach Redis at that moment (the entries of older epochs are never read again
  * and expire). It is raised when the projector could not refresh the views a batch changed
  * (Redis down or hung), and a rebuild swaps in, with its tables, an epoch table holding a higher
- * epoch (stageCacheEpoch), so that the tables and the epoch change in one atomic step.
+ * epoch (stageCacheEpoch), so that the tables and the epoch change in one atomic step. Every
+ * projector raises it when it starts, past the clock (clockEpochFloor): what the cache holds then
+ * was left unwatched (Redis restarted or restored from an older snapshot while no projector ran,
+ * the database restored from a backup, a projector dead between its commit and its refresh).
  */
 /** Without the migration's row nothing could be retired: an error, never a silent no-op. */
 function noEpochRow(): Error {
@@ -35,14 +38,34 @@ export async function readCacheEpoch(db: Knex): Promise<number> {
 }
 
 /**
- * Raise the epoch by one (atomically: concurrent raises each count). Requires the migration's
- * row: without it nothing could be retired, so its absence is an error, never a silent no-op.
+ * Raise the epoch by one, or to `floor` when that is higher (atomically: concurrent raises each
+ * count, the second of two with one floor lands one above it). Requires the migration's row:
+ * without it nothing could be retired, so its absence is an error, never a silent no-op.
  * Call it holding the projections write lock (the projector does, on the lock's own connection:
  * Projector.refreshCaches), or a rebuild's swap may lose the raise (stageCacheEpoch).
+ * @example await bumpCacheEpoch(trx) // a refresh failed
+ * @example await bumpCacheEpoch(trx, clockEpochFloor()) // a projector starts
  */
-export async function bumpCacheEpoch(db: Knex): Promise<void> {
-  const changed = Number(await db(CACHE_EPOCH_TABLE).where('id', 1).increment('epoch', 1));
+export async function bumpCacheEpoch(db: Knex, floor = 0): Promise<void> {
+  const row = db(CACHE_EPOCH_TABLE).where('id', 1);
+  const changed = Number(
+    floor > 0 ? await row.update({ epoch: db.raw('CASE WHEN epoch + 1 >= ? THEN epoch + 1 ELSE ? END', [floor, floor]) }) : await row.increment('epoch', 1),
+  );
   if (changed !== 1) throw noEpochRow();
+}
+
+/**
+ * The floor of a raise when a projector starts: the clock, in microseconds since 1970 (about
+ * 1.8e15 now, a safe integer until the year 2255). A restore of the database from a backup takes
+ * the epoch back to the value it had then, while Redis may keep views cached under that value and
+ * the ones after it, in the timeline the restore undid; a raise by one would land on one of them.
+ * The epoch only grows by one per raise, or jumps to this floor, so a raise to the clock lands
+ * above every value held before, as long as fewer raises came than microseconds passed since the
+ * last such jump (a raise is a SQL commit: a few thousand a second at most) and the starting
+ * host's clock is not behind the one that made that jump by more than the time since.
+ */
+export function clockEpochFloor(nowMs = Date.now()): number {
+  return Math.floor(nowMs) * 1000;
 }
 
 /** The epoch table's definition, shared by its migration and by rebuilds (stageCacheEpoch). */

@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Knex } from 'knex';
@@ -10,6 +11,7 @@ import { sqlEventStoreOn } from '../../src/eventstore/sql';
 import type { EventStore } from '../../src/eventstore/port';
 import { LIVE_TABLES, CHECKPOINT_TABLE } from '../../projections/tables';
 import { createTestDatabase } from '../support/services';
+import { dialectOf } from '../../src/db/knex';
 
 export type Dialect = 'sqlite' | 'mysql';
 export type TestDb = { knex: Knex; store: EventStore; close(): Promise<void> };
@@ -97,4 +99,40 @@ export async function eventually<T>(what: string, read: () => Promise<T>, ok: (v
     v = await read();
   }
   return v;
+}
+
+/** A backup of a MariaDB database: `restore()` puts it back as it was when it was taken. */
+export type DatabaseBackup = { restore(): Promise<void>; drop(): Promise<void> };
+
+/** Throws when this machine has no mariadb-dump (use with requireService). */
+export async function mariadbDumpInstalled(): Promise<void> {
+  const r = spawnSync('mariadb-dump', ['--version'], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`mariadb-dump not runnable: ${r.error?.message ?? r.stderr}`);
+}
+
+/**
+ * Dump the MariaDB database under `knex` with mariadb-dump (event store, read models,
+ * checkpoints, the cache epoch; triggers included), as an operator's backup does; `restore()`
+ * loads that dump back with the mariadb client, dropping and recreating every table.
+ */
+export async function backupDatabase(knex: Knex): Promise<DatabaseBackup> {
+  if (dialectOf(knex) !== 'mysql') throw new Error('backupDatabase: MariaDB only');
+  const c = knex.client.config.connection as { host: string; port?: number; user: string; password?: string; database: string };
+  const args = ['-h', c.host, '-P', String(c.port ?? 3306), '-u', c.user, ...(c.password ? [`-p${c.password}`] : [])];
+  const dir = mkdtempSync(join(tmpdir(), 'omc-dump-'));
+  const file = join(dir, 'dump.sql');
+  const run = (cmd: string, a: string[], input?: string) => {
+    const r = spawnSync(cmd, a, { encoding: 'utf8', input, maxBuffer: 256 * 1024 * 1024 });
+    if (r.status !== 0) throw new Error(`${cmd} failed: ${r.error?.message ?? r.stderr}`);
+    return r.stdout;
+  };
+  writeFileSync(file, run('mariadb-dump', [...args, '--single-transaction', '--triggers', c.database]));
+  return {
+    async restore() {
+      run('mariadb', [...args, c.database], readFileSync(file, 'utf8'));
+    },
+    async drop() {
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
