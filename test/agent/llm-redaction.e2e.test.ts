@@ -1,24 +1,14 @@
 import { expect } from 'chai';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { catalog } from '../../events';
 import type { RecordedEvent } from '../../src/core/envelope';
 import type { EventStore } from '../../src/eventstore/port';
-import { McpGateway } from '../../src/mcp/gateway';
 import { payloadDigest } from '../../src/mcp/payload-hash';
-import { AgentRuntime } from '../../src/agent/runtime/agent-runtime';
-import { OpenAiLlmClient } from '../../src/agent/llm/openai-client';
-import { parsePolicy } from '../../src/agent/policy';
 import { taskStepsProjection } from '../../projections/task-steps.projection';
 import { tasksProjection } from '../../projections/tasks.projection';
 import { toolCallsProjection } from '../../projections/tool-calls.projection';
-import { startHttpExample, type HttpExample } from '../../examples/mcp-http/server';
-import { startOpenAiFake, type ChatRequest, type OpenAiFake } from '../support/openai-fake/openai-fake';
-import { MemoryCache, MemoryCheckpointStore, ended, ofType, openStore, submitTask, waitForTask } from './support/agent-fixture';
+import type { ChatRequest } from '../support/openai-fake/openai-fake';
+import { startGatewayHarness, type GatewayHarness } from './support/gateway-harness';
+import { ended, ofType, openStore, submitTask, waitForTask } from './support/agent-fixture';
 
-const KEY = '0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318' as const;
-const actor = { kind: 'user' as const, id: 'alice' };
 const toolMessages = (req: ChatRequest) => req.messages.filter((m) => m.role === 'tool').map((m) => String(m.content));
 
 /** Every event of the log (the task's stream and the gateway's toolcall-* streams) but the client's own TaskSubmitted, as text. */
@@ -44,70 +34,33 @@ function readModelsText(events: RecordedEvent[]): string {
 
 describe('LLM_REDACTION=hash-only: no prompt or response content in the log or the read models (real openai client + openai-fake)', function () {
   this.timeout(60_000);
-  let dir: string;
-  let store: EventStore;
-  let remote: HttpExample;
-  let gateway: McpGateway;
-  let fake: OpenAiFake;
-  let runtimes: AgentRuntime[] = [];
-
-  function worker(name: string, redaction: 'store' | 'hash-only' = 'hash-only'): AgentRuntime {
-    const rt = new AgentRuntime(
-      {
-        store,
-        catalog,
-        tools: gateway,
-        llm: new OpenAiLlmClient({ baseURL: fake.baseURL, model: 'm', maxRetries: 0 }),
-        cache: new MemoryCache(),
-        policy: parsePolicy({ policies: [{ tenant: 'acme', tools: { allow: ['remote__*'] } }] }),
-        privateKey: KEY,
-      },
-      { worker: name, model: 'm', stepTimeoutMs: 20_000, leaseMs: 1_000, redaction },
-      new MemoryCheckpointStore(),
-    );
-    runtimes.push(rt);
-    return rt;
-  }
-
+  let h: GatewayHarness;
+  // The gateway stores tool payloads (MCP_PAYLOAD_POLICY=store): only LLM_REDACTION keeps what the model wrote out.
   beforeEach(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'omc-redaction-'));
-    store = await openStore(dir);
-    remote = await startHttpExample({ testTools: true });
-    // The gateway stores tool payloads (MCP_PAYLOAD_POLICY=store): only LLM_REDACTION keeps what the model wrote out.
-    gateway = new McpGateway({ store, payloadPolicy: 'store', cacheTtlMs: 0, upstream: { healthIntervalMs: 0 } });
-    await gateway.start();
-    await gateway.registerServer({ tenant: 'acme', actor, name: 'remote', transport: 'http', url: remote.url });
-    fake = await startOpenAiFake();
+    h = await startGatewayHarness('store');
   });
-  afterEach(async () => {
-    await Promise.all(runtimes.map((r) => r.kill()));
-    runtimes = [];
-    await gateway?.close();
-    await remote?.close();
-    await fake?.close();
-    await store?.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterEach(() => h?.close());
+  const worker = (name: string, redaction: 'store' | 'hash-only' = 'hash-only') => h.worker(name, { redaction });
 
   it("keeps neither the model's text nor its tool calls' arguments in any event, only their hashes; the model is told everything all the same", async () => {
-    fake.setScript((req) =>
+    h.fake.setScript((req) =>
       toolMessages(req).length === 0
         ? { content: 'thinking about kilo-secret', toolCalls: [{ id: 'c1', name: 'remote__reverse', arguments: { text: 'lima-secret' } }] }
         : { content: 'the answer is mike-secret' },
     );
     await worker('worker-a').start();
-    const id = await submitTask(store, 'acme', { instruction: 'reverse some text' });
-    const events = await waitForTask(store, id, ended);
+    const id = await submitTask(h.store, 'acme', { instruction: 'reverse some text' });
+    const events = await waitForTask(h.store, id, ended);
     expect(ofType(events, 'TaskCompleted'), events.map((e) => e.type).join()).to.have.length(1);
 
-    const log = await logText(store);
+    const log = await logText(h.store);
     for (const secret of ['kilo-secret', 'lima-secret', 'mike-secret']) expect(log, secret).to.not.contain(secret);
-    expect(readModelsText(await store.readAll())).to.not.match(/kilo-secret|lima-secret|mike-secret/);
+    expect(readModelsText(await h.store.readAll())).to.not.match(/kilo-secret|lima-secret|mike-secret/);
 
     // Each turn: the digests and the non-content metadata.
     const turns = ofType(events, 'InferenceCompleted');
     expect(turns).to.have.length(2);
-    const first = fake.requests[0];
+    const first = h.fake.requests[0];
     for (const [i, t] of turns.entries()) {
       expect(t.version).to.equal(4);
       expect(t.data).to.not.have.any.keys('responseJson', 'responseOmitted', 'messagesJson');
@@ -127,7 +80,7 @@ describe('LLM_REDACTION=hash-only: no prompt or response content in the log or t
     const started = ofType(events, 'TaskStepStarted')[0].data as Record<string, unknown>;
     expect(started).to.include({ stepId: 'turn-0-c1', tool: 'remote__reverse', source: 'llm', argumentsHash: payloadDigest({ text: 'lima-secret' }).hash });
     expect(started).to.not.have.property('argumentsJson');
-    const requested = (await store.readAll()).filter((e) => e.type === 'ToolCallRequested');
+    const requested = (await h.store.readAll()).filter((e) => e.type === 'ToolCallRequested');
     expect(requested).to.have.length(1);
     expect(requested[0].data).to.include({ argumentsHash: payloadDigest({ text: 'lima-secret' }).hash, taskId: id }).and.not.to.have.property('argumentsJson');
     // The tool's result is the tool's (MCP_PAYLOAD_POLICY=store): kept.
@@ -140,65 +93,65 @@ describe('LLM_REDACTION=hash-only: no prompt or response content in the log or t
 
     // During the run the model had everything.
     expect(first.messages.at(-1)?.content).to.equal('reverse some text');
-    const second = fake.requests[1];
+    const second = h.fake.requests[1];
     expect(JSON.stringify(second.messages)).to.contain('lima-secret').and.contain('kilo-secret');
     expect(toolMessages(second)).to.deep.equal(['terces-amil']);
   });
 
   it("a model's slips keep its words out too: arguments that are not JSON, and a tool name no tool has", async () => {
-    fake.setScript((req) => {
+    h.fake.setScript((req) => {
       const told = toolMessages(req);
       if (told.length === 0) return { toolCalls: [{ id: 'b1', name: 'remote__reverse', arguments: '{"text": november-secret' }, { id: 'b2', name: 'oscar_secret_lookup', arguments: {} }] };
       return { content: 'gave up' };
     });
     await worker('worker-a').start();
-    const id = await submitTask(store, 'acme', { instruction: 'try to reverse some text' });
-    const events = await waitForTask(store, id, ended);
+    const id = await submitTask(h.store, 'acme', { instruction: 'try to reverse some text' });
+    const events = await waitForTask(h.store, id, ended);
     expect(ofType(events, 'TaskCompleted'), events.map((e) => e.type).join()).to.have.length(1);
     const failed = ofType(events, 'TaskStepFailed').map((e) => e.data as { stepId: string; error: { code: string; message: string } });
     expect(failed.map((f) => [f.stepId, f.error.code])).to.deep.equal([
       ['turn-0-b1', 'TOOL_ARGUMENTS_INVALID'],
       ['turn-0-b2', 'MCP_TOOL_NOT_FOUND'],
     ]);
-    const log = await logText(store);
+    const log = await logText(h.store);
     expect(log).to.not.contain('november').and.not.contain('oscar_secret');
     expect(failed[0].error.message).to.match(/withheld \(LLM_REDACTION=hash-only\)/);
     expect(failed[1].error.message).to.match(/withheld \(LLM_REDACTION=hash-only\)/);
     // The model is told its mistakes whole, so it can correct them.
-    const told = toolMessages(fake.requests[1]);
+    const told = toolMessages(h.fake.requests[1]);
     expect(told[0]).to.contain('TOOL_ARGUMENTS_INVALID').and.contain('november-se'); // the parser quotes the text
     expect(told[1]).to.contain('MCP_TOOL_NOT_FOUND').and.contain('oscar_secret_lookup').and.contain('remote__reverse');
   });
 
   it("an LLM server's answer that is not a completion is not quoted in TaskFailed", async () => {
-    fake.setScript([{ raw: 'papa-secret is not json' }]);
+    h.fake.setScript([{ raw: 'papa-secret is not json' }]);
     await worker('worker-a').start();
-    const id = await submitTask(store, 'acme', { instruction: 'anything' });
-    const events = await waitForTask(store, id, ended);
+    const id = await submitTask(h.store, 'acme', { instruction: 'anything' });
+    const events = await waitForTask(h.store, id, ended);
     const error = (ofType(events, 'TaskFailed')[0]?.data as { error: { code: string; message: string } }).error;
     expect(error.code).to.equal('LLM_RESPONSE_INVALID');
     expect(error.message).to.match(/withheld \(LLM_REDACTION=hash-only\)/);
-    expect(await logText(store)).to.not.contain('papa-secret');
+    expect(await logText(h.store)).to.not.contain('papa-secret');
   });
 
   it("an LLM server's error text (which may echo the prompt) is withheld in TaskFailed; the status stays", async () => {
-    fake.setScript([{ status: 400, errorMessage: "invalid request: messages[1].content 'quebec-secret' is not allowed" }]);
+    h.fake.setScript([{ status: 400, errorMessage: "invalid request: messages[1].content 'quebec-secret' is not allowed" }]);
     await worker('worker-a').start();
-    const id = await submitTask(store, 'acme', { instruction: 'quebec-secret' });
-    const events = await waitForTask(store, id, ended);
+    const id = await submitTask(h.store, 'acme', { instruction: 'quebec-secret' });
+    const events = await waitForTask(h.store, id, ended);
     const error = (ofType(events, 'TaskFailed')[0]?.data as { error: { code: string; message: string } }).error;
     expect(error.code).to.equal('LLM_UNAVAILABLE');
     expect(error.message).to.match(/^LLM at http:\/\/127\.0\.0\.1:\d+\/v1: 400 withheld \(LLM_REDACTION=hash-only\), sha256 0x[0-9a-f]{64}$/);
-    expect(await logText(store)).to.not.contain('quebec-secret');
+    expect(await logText(h.store)).to.not.contain('quebec-secret');
   });
 
   it('store (the default) keeps the turns whole, as before: v1 with responseJson and messagesJson, the answer in the output', async () => {
-    fake.setScript((req) =>
+    h.fake.setScript((req) =>
       toolMessages(req).length === 0 ? { toolCalls: [{ id: 'c1', name: 'remote__reverse', arguments: { text: 'quebec' } }] } : { content: 'the answer is romeo' },
     );
     await worker('worker-a', 'store').start();
-    const id = await submitTask(store, 'acme', { instruction: 'reverse some text' });
-    const events = await waitForTask(store, id, ended);
+    const id = await submitTask(h.store, 'acme', { instruction: 'reverse some text' });
+    const events = await waitForTask(h.store, id, ended);
     const turns = ofType(events, 'InferenceCompleted');
     expect(turns.map((t) => t.version)).to.deep.equal([1, 1]);
     expect(turns[0].data).to.have.property('responseJson').that.contains('quebec');

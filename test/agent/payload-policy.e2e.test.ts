@@ -1,21 +1,11 @@
 import { expect } from 'chai';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { catalog } from '../../events';
 import type { RecordedEvent } from '../../src/core/envelope';
 import type { EventStore } from '../../src/eventstore/port';
-import { McpGateway } from '../../src/mcp/gateway';
 import { payloadDigest } from '../../src/mcp/payload-hash';
-import { AgentRuntime } from '../../src/agent/runtime/agent-runtime';
-import { OpenAiLlmClient } from '../../src/agent/llm/openai-client';
-import { parsePolicy } from '../../src/agent/policy';
-import { startHttpExample, type HttpExample } from '../../examples/mcp-http/server';
-import { startOpenAiFake, type ChatRequest, type OpenAiFake } from '../support/openai-fake/openai-fake';
-import { MemoryCache, MemoryCheckpointStore, ended, ofType, openStore, submitTask, waitForTask } from './support/agent-fixture';
+import type { ChatRequest } from '../support/openai-fake/openai-fake';
+import { startGatewayHarness, type GatewayHarness } from './support/gateway-harness';
+import { ended, ofType, openStore, submitTask, waitForTask } from './support/agent-fixture';
 
-const KEY = '0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318' as const;
-const actor = { kind: 'user' as const, id: 'alice' };
 const toolMessages = (req: ChatRequest) => req.messages.filter((m) => m.role === 'tool').map((m) => String(m.content));
 
 /** The task's events as text, leaving out what the client and the model wrote themselves (the task's input, the model's answers). */
@@ -29,61 +19,22 @@ function recordedText(events: RecordedEvent[]): string {
 
 describe('MCP_PAYLOAD_POLICY=hash-only in the agent runtime: task events keep hashes, not tool payloads (gateway + openai-fake)', function () {
   this.timeout(60_000);
-  let dir: string;
-  let store: EventStore;
-  let remote: HttpExample;
-  let gateway: McpGateway;
-  let fake: OpenAiFake;
-  let runtimes: AgentRuntime[] = [];
-
-  function worker(name: string): AgentRuntime {
-    const rt = new AgentRuntime(
-      {
-        store,
-        catalog,
-        tools: gateway,
-        llm: new OpenAiLlmClient({ baseURL: fake.baseURL, model: 'm', maxRetries: 0 }),
-        cache: new MemoryCache(),
-        policy: parsePolicy({ policies: [{ tenant: 'acme', tools: { allow: ['remote__*'] } }] }),
-        privateKey: KEY,
-      },
-      { worker: name, model: 'm', stepTimeoutMs: 20_000, leaseMs: 1_000 },
-      new MemoryCheckpointStore(),
-    );
-    runtimes.push(rt);
-    return rt;
-  }
-
+  let h: GatewayHarness;
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'omc-payload-'));
-    store = await openStore(dir);
-    remote = await startHttpExample({ testTools: true });
-    gateway = new McpGateway({ store, payloadPolicy: 'hash-only', cacheTtlMs: 0, upstream: { healthIntervalMs: 0 } });
-    await gateway.start();
-    await gateway.registerServer({ tenant: 'acme', actor, name: 'remote', transport: 'http', url: remote.url });
-    fake = await startOpenAiFake();
+    h = await startGatewayHarness('hash-only');
   });
-  afterEach(async () => {
-    await Promise.all(runtimes.map((r) => r.kill()));
-    runtimes = [];
-  });
-  after(async () => {
-    await gateway?.close();
-    await remote?.close();
-    await fake?.close();
-    await store?.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterEach(() => h.stopWorkers());
+  after(() => h?.close());
 
   it("records no argument, result or upstream error text in the task's steps, output or model turns; the model is told them all the same", async () => {
-    fake.setScript((req) =>
+    h.fake.setScript((req) =>
       toolMessages(req).length === 0
         ? { toolCalls: [{ id: 'c1', name: 'remote__reverse', arguments: { text: 'bravo-hidden' } }, { id: 'c2', name: 'remote__reject', arguments: { message: 'charlie-hidden' } }] }
         : { content: 'done' },
     );
-    await worker('worker-a').start();
-    const id = await submitTask(store, 'acme', { steps: [{ tool: 'remote__reverse', arguments: { text: 'alpha-hidden' } }], instruction: 'reverse and reject some text' });
-    const events = await waitForTask(store, id, ended);
+    await h.worker('worker-a').start();
+    const id = await submitTask(h.store, 'acme', { steps: [{ tool: 'remote__reverse', arguments: { text: 'alpha-hidden' } }], instruction: 'reverse and reject some text' });
+    const events = await waitForTask(h.store, id, ended);
     expect(ofType(events, 'TaskCompleted'), events.map((e) => e.type).join()).to.have.length(1);
 
     const text = recordedText(events);
@@ -99,17 +50,17 @@ describe('MCP_PAYLOAD_POLICY=hash-only in the agent runtime: task events keep ha
     expect(output.steps[0]).to.include({ stepId: 'step-0', tool: 'remote__reverse' }).and.not.to.have.property('text');
 
     // During the run the model is given everything, as under `store`.
-    expect(String(fake.requests.at(-2)?.messages.find((m) => m.role === 'user')?.content)).to.contain('neddih-ahpla');
-    const told = toolMessages(fake.requests.at(-1)!);
+    expect(String(h.fake.requests.at(-2)?.messages.find((m) => m.role === 'user')?.content)).to.contain('neddih-ahpla');
+    const told = toolMessages(h.fake.requests.at(-1)!);
     expect(told[0]).to.equal('neddih-ovarb');
     expect(told[1]).to.contain('charlie-hidden');
   });
 
   it("an explicit step's error result or upstream error fails the task without its text in TaskFailed", async () => {
-    await worker('worker-a').start();
-    const failing = await submitTask(store, 'acme', { steps: [{ tool: 'remote__fail', arguments: { message: 'echo-hidden' } }] });
-    const rejected = await submitTask(store, 'acme', { steps: [{ tool: 'remote__reject', arguments: { message: 'foxtrot-hidden' } }] });
-    const [a, b] = await Promise.all([waitForTask(store, failing, ended), waitForTask(store, rejected, ended)]);
+    await h.worker('worker-a').start();
+    const failing = await submitTask(h.store, 'acme', { steps: [{ tool: 'remote__fail', arguments: { message: 'echo-hidden' } }] });
+    const rejected = await submitTask(h.store, 'acme', { steps: [{ tool: 'remote__reject', arguments: { message: 'foxtrot-hidden' } }] });
+    const [a, b] = await Promise.all([waitForTask(h.store, failing, ended), waitForTask(h.store, rejected, ended)]);
     const errorOf = (es: RecordedEvent[]) => (ofType(es, 'TaskFailed')[0]?.data as { error: { code: string; message: string } }).error;
     expect(errorOf(a).code).to.equal('TOOL_FAILED');
     expect(errorOf(a).message).to.match(/^step 0 \(remote__fail\) returned an error \(its text withheld: MCP_PAYLOAD_POLICY=hash-only; result sha-256 0x[0-9a-f]{64}\)$/);
@@ -121,25 +72,25 @@ describe('MCP_PAYLOAD_POLICY=hash-only in the agent runtime: task events keep ha
 
   it('a run resumed after a crash gives the model a placeholder naming the hash for a result the log did not keep', async () => {
     let hung = false;
-    fake.setScript((req) => {
+    h.fake.setScript((req) => {
       if (toolMessages(req).length === 0) return { toolCalls: [{ id: 'd1', name: 'remote__reverse', arguments: { text: 'delta-hidden' } }] };
       if (!hung) return (hung = true), { hang: true };
       return { content: 'done again' };
     });
-    const a = worker('worker-a');
+    const a = h.worker('worker-a');
     await a.start();
-    const id = await submitTask(store, 'acme', { instruction: 'reverse some text' });
-    await waitForTask(store, id, (es) => ofType(es, 'TaskStepCompleted').length > 0);
+    const id = await submitTask(h.store, 'acme', { instruction: 'reverse some text' });
+    await waitForTask(h.store, id, (es) => ofType(es, 'TaskStepCompleted').length > 0);
     await new Promise((r) => setTimeout(r, 200)); // the second model call is in flight
     await a.kill();
-    const asked = fake.requests.length;
-    await worker('worker-b').start();
-    const events = await waitForTask(store, id, ended);
+    const asked = h.fake.requests.length;
+    await h.worker('worker-b').start();
+    const events = await waitForTask(h.store, id, ended);
     expect((ofType(events, 'TaskCompleted')[0]?.data as { output: { answer: string } }).output.answer).to.equal('done again');
-    expect(toolMessages(fake.requests[asked - 1])).to.deep.equal(['neddih-atled']);
+    expect(toolMessages(h.fake.requests[asked - 1])).to.deep.equal(['neddih-atled']);
     const resultHash = (ofType(events, 'TaskStepCompleted')[0].data as { resultHash: string }).resultHash;
     expect(resultHash).to.equal(payloadDigest({ content: [{ type: 'text', text: 'neddih-atled' }] }).hash);
-    const resumed = toolMessages(fake.requests.at(-1)!);
+    const resumed = toolMessages(h.fake.requests.at(-1)!);
     expect(resumed).to.have.length(1);
     expect(resumed[0]).to.contain(resultHash).and.contain('MCP_PAYLOAD_POLICY=hash-only').and.not.contain('neddih-atled');
     expect(recordedText(events)).to.not.contain('neddih-atled');
