@@ -162,6 +162,9 @@ export const ConfigSchema = z.object({
     .refine(isTrustProxy, 'off, a number of proxy hops, or a comma-separated list of proxy addresses or CIDRs (loopback, linklocal, uniquelocal too)')
     .default('off'),
 
+  /** Heartbeat of the dashboard's live stream (/ui/api/stream): keeps proxies from closing it as idle, and re-checks its key (a revoked key stops hearing within one). */
+  UI_HEARTBEAT_MS: positiveInt.min(1000).max(600_000).default(15_000),
+
   // Tracing is off unless an OTLP/HTTP collector is named (spans go to <endpoint>/v1/traces).
   OTEL_EXPORTER_OTLP_ENDPOINT: url(['http', 'https']).optional(),
   OTEL_SERVICE_NAME: z.string().min(1).default('openmcp'),

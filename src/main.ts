@@ -408,6 +408,7 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
       anchorContract: pipeline.contractAddress,
       upstreams: () => gateway.status().upstreams,
       ...(contractChains ? { describeContract: createContractDescriber(contractChains) } : {}),
+      heartbeatMs: config.UI_HEARTBEAT_MS,
       onError: (err: unknown) => logger.warn({ err }, 'ui live stream error (will retry)'),
     });
     closers.push({ name: 'http', close: () => app.close() });

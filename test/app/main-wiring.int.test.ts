@@ -3,10 +3,12 @@
  * against a real Hardhat node, MariaDB and Redis: background errors of the relay, the sealer and
  * the anchorer count in openmcp_errors_total; with MySQL configured the single-leader leases live
  * in its `leases` table, not in Redis; /readyz names the LLM endpoint without its credentials;
- * REST, /mcp and /ui/api share one rate limiter, also while Redis is down.
+ * REST, /mcp and /ui/api share one rate limiter, also while Redis is down; the dashboard's live
+ * stream beats at UI_HEARTBEAT_MS.
  */
 import { expect } from 'chai';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { get } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -221,6 +223,29 @@ describe('src/main.ts wiring: error counts, lease store choice, /readyz redactio
     app = await startOpenMcp(config, { print: (l) => lines.push(l) });
     expect(lines.join('\n')).to.include(`AuditAnchor ${chain.contractAddress}`);
     expect(lines.join('\n')).to.include(`Sealer ${computeAddress(SEALER_KEY).toLowerCase()}`);
+  });
+
+  it("beats the dashboard's live stream at UI_HEARTBEAT_MS (was: always 15 s)", async () => {
+    const port = await freePort();
+    const a = await start({ OPENMCP_ROLES: 'api', HOST: '127.0.0.1', PORT: String(port), UI_HEARTBEAT_MS: '1000' }, { listen: true });
+    // node:http without keep-alive: the socket goes with the stream, so app.close() does not wait on an idle one.
+    let timer: NodeJS.Timeout | undefined;
+    const waited = await new Promise<number>((resolve, reject) => {
+      const t0 = Date.now();
+      const req = get({ host: '127.0.0.1', port, path: '/ui/api/stream', agent: false, headers: { authorization: `Bearer ${a.generatedAdminKey}` } }, (res) => {
+        if (res.statusCode !== 200) return reject(new Error(`stream: ${res.statusCode}`));
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          if (!chunk.includes(': keep-alive')) return;
+          resolve(Date.now() - t0);
+          req.destroy();
+        });
+      });
+      req.on('error', reject);
+      timer = setTimeout(() => (req.destroy(), reject(new Error('no heartbeat within 7.5 s'))), 7_500);
+    }).finally(() => clearTimeout(timer));
+    // Half the default: the default would not beat this soon, whatever the load.
+    expect(waited).to.be.below(7_500);
   });
 
   it('says in /readyz why tool search is lexical, once (it said "lexical only: … lexical (BM25) search only")', async () => {
