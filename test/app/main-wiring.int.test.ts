@@ -296,14 +296,16 @@ describe('src/main.ts wiring: error counts, lease store choice, /readyz redactio
     expect(llm?.detail).to.contain('127.0.0.1:9');
   });
 
-  it("with Kafka, the projection lag counts a partition held up by an event it cannot apply, though another partition applied a newer position", async function () {
+  it("with Kafka, the projector joins its group with KAFKA_SESSION_TIMEOUT_MS, and the projection lag counts a partition held up by an event it cannot apply, though another partition applied a newer position", async function () {
     await requireService(this, 'MariaDB', mysqlAvailable);
     const broker = await startKafkaBroker();
     const db = await createTestDatabase('omc_wiring');
     const knex = await openKnex(db.url);
     try {
       broker.createTopic('wiring-lag.events.v1', 2);
-      const a = await start({ OPENMCP_ROLES: 'projector', DATABASE_URL: db.url, KAFKA_BROKERS: broker.brokers.join(','), KAFKA_TOPIC_PREFIX: 'wiring-lag' });
+      const a = await start({ OPENMCP_ROLES: 'projector', DATABASE_URL: db.url, KAFKA_BROKERS: broker.brokers.join(','), KAFKA_TOPIC_PREFIX: 'wiring-lag', KAFKA_CONSUMER_GROUP: 'wiring-lag-projector', KAFKA_SESSION_TIMEOUT_MS: '7000' });
+      // The projector joined its group with the configured session (kafkajs' own is 30 s).
+      expect(broker.sessionTimeouts('wiring-lag-projector')).to.deep.equal([7000]);
       // As another producer could have written them: an agent id longer than rm_tasks.agent_id
       // (MariaDB refuses it) in partition 0, a task it can apply, at a later position, in partition 1.
       const task = (position: number, agentId: string) => {
