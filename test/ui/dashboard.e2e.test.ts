@@ -90,15 +90,17 @@ describe('dashboard /ui in headless Chromium against a running gateway', functio
       { tenant: 'four', tools: { allow: ['chain__*'] }, contracts: demo({ approvals: 2, selfApproval: false }) },
     ];
     writeFileSync(policyFile, JSON.stringify({ policies }));
+    // The browser starts while the gateway does (both take seconds, neither needs the other yet).
+    const launched = launchChromium({ viewport: DESKTOP, timezoneId: VIEWER_ZONE, locale: 'en-GB', acceptDownloads: false });
+    launched.then((b) => (closeBrowser = b.close), () => {});
     gw = await startUiGateway({ UI_HEARTBEAT_MS: '1000', CHAIN_PORT: String(chainPort), OPENAI_BASE_URL: fake.baseURL, OPENAI_API_KEY: 'sk-test', OPENAI_MODEL: 'fake-model', CHAINS_FILE: chainsFile, POLICY_FILE: policyFile });
     const provider = createRpcProvider(gw.rpcUrl);
     const { address } = await deployDemoToken(new Wallet(AGENT_KEY, provider), 1_000_000n);
     provider.destroy();
     expect(address.toLowerCase()).to.equal(TOKEN);
 
-    const browser = await launchChromium({ viewport: DESKTOP, timezoneId: VIEWER_ZONE, locale: 'en-GB', acceptDownloads: false });
+    const browser = await launched;
     context = browser.context;
-    closeBrowser = browser.close;
     context.on('request', (r) => requests.push(r.url()));
     page = context.pages()[0] ?? (await context.newPage());
   });
