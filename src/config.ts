@@ -90,6 +90,8 @@ export const ConfigSchema = z.object({
   KAFKA_CLIENT_ID: z.string().min(1).default('openmcp'),
   KAFKA_TOPIC_PREFIX: z.string().regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, . _ -').default('openmcp'),
   KAFKA_CONSUMER_GROUP: z.string().min(1).default('openmcp-projector'),
+  /** A projector that stops heartbeating (killed, hung) leaves the consumer group after this long; its partitions wait until then, and so does a member joining meanwhile. */
+  KAFKA_SESSION_TIMEOUT_MS: positiveInt.min(3000).max(1_800_000).default(30_000),
 
   CHAIN_RPC_URL: url(['http', 'https', 'ws', 'wss']).optional(),
   CHAIN_PORT: port.default(8545),
@@ -162,6 +164,9 @@ export const ConfigSchema = z.object({
     .string()
     .refine(isTrustProxy, 'off, a number of proxy hops, or a comma-separated list of proxy addresses or CIDRs (loopback, linklocal, uniquelocal too)')
     .default('off'),
+
+  /** Heartbeat of the dashboard's live stream (/ui/api/stream): keeps proxies from closing it as idle, and re-checks its key (a revoked key stops hearing within one). */
+  UI_HEARTBEAT_MS: positiveInt.min(1000).max(600_000).default(15_000),
 
   // Tracing is off unless an OTLP/HTTP collector is named (spans go to <endpoint>/v1/traces).
   OTEL_EXPORTER_OTLP_ENDPOINT: url(['http', 'https']).optional(),

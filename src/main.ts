@@ -174,6 +174,9 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
           brokers,
           clientId: config.KAFKA_CLIENT_ID,
           topic,
+          sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
+          // kafkajs' 3 s, or a third of a shorter session: a member misses two beats before it is dropped.
+          heartbeatIntervalMs: Math.min(3_000, Math.floor(config.KAFKA_SESSION_TIMEOUT_MS / 3)),
           onInvalidMessage: (err) => {
             countError(err);
             logger.error({ err, role: 'bus' }, 'skipped a Kafka message that is not an event envelope');
@@ -408,6 +411,7 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
       anchorContract: pipeline.contractAddress,
       upstreams: () => gateway.status().upstreams,
       ...(contractChains ? { describeContract: createContractDescriber(contractChains) } : {}),
+      heartbeatMs: config.UI_HEARTBEAT_MS,
       onError: (err: unknown) => logger.warn({ err }, 'ui live stream error (will retry)'),
     });
     closers.push({ name: 'http', close: () => app.close() });

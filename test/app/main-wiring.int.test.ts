@@ -3,10 +3,12 @@
  * against a real Hardhat node, MariaDB and Redis: background errors of the relay, the sealer and
  * the anchorer count in openmcp_errors_total; with MySQL configured the single-leader leases live
  * in its `leases` table, not in Redis; /readyz names the LLM endpoint without its credentials;
- * REST, /mcp and /ui/api share one rate limiter, also while Redis is down.
+ * REST, /mcp and /ui/api share one rate limiter, also while Redis is down; the dashboard's live
+ * stream beats at UI_HEARTBEAT_MS.
  */
 import { expect } from 'chai';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { get } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -223,6 +225,29 @@ describe('src/main.ts wiring: error counts, lease store choice, /readyz redactio
     expect(lines.join('\n')).to.include(`Sealer ${computeAddress(SEALER_KEY).toLowerCase()}`);
   });
 
+  it("beats the dashboard's live stream at UI_HEARTBEAT_MS (was: always 15 s)", async () => {
+    const port = await freePort();
+    const a = await start({ OPENMCP_ROLES: 'api', HOST: '127.0.0.1', PORT: String(port), UI_HEARTBEAT_MS: '1000' }, { listen: true });
+    // node:http without keep-alive: the socket goes with the stream, so app.close() does not wait on an idle one.
+    let timer: NodeJS.Timeout | undefined;
+    const waited = await new Promise<number>((resolve, reject) => {
+      const t0 = Date.now();
+      const req = get({ host: '127.0.0.1', port, path: '/ui/api/stream', agent: false, headers: { authorization: `Bearer ${a.generatedAdminKey}` } }, (res) => {
+        if (res.statusCode !== 200) return reject(new Error(`stream: ${res.statusCode}`));
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          if (!chunk.includes(': keep-alive')) return;
+          resolve(Date.now() - t0);
+          req.destroy();
+        });
+      });
+      req.on('error', reject);
+      timer = setTimeout(() => (req.destroy(), reject(new Error('no heartbeat within 7.5 s'))), 7_500);
+    }).finally(() => clearTimeout(timer));
+    // Half the default: the default would not beat this soon, whatever the load.
+    expect(waited).to.be.below(7_500);
+  });
+
   it('says in /readyz why tool search is lexical, once (it said "lexical only: … lexical (BM25) search only")', async () => {
     const a = await start({ OPENMCP_ROLES: 'api' });
     const res = await a.app.inject({ url: '/readyz' });
@@ -271,14 +296,16 @@ describe('src/main.ts wiring: error counts, lease store choice, /readyz redactio
     expect(llm?.detail).to.contain('127.0.0.1:9');
   });
 
-  it("with Kafka, the projection lag counts a partition held up by an event it cannot apply, though another partition applied a newer position", async function () {
+  it("with Kafka, the projector joins its group with KAFKA_SESSION_TIMEOUT_MS, and the projection lag counts a partition held up by an event it cannot apply, though another partition applied a newer position", async function () {
     await requireService(this, 'MariaDB', mysqlAvailable);
     const broker = await startKafkaBroker();
     const db = await createTestDatabase('omc_wiring');
     const knex = await openKnex(db.url);
     try {
       broker.createTopic('wiring-lag.events.v1', 2);
-      const a = await start({ OPENMCP_ROLES: 'projector', DATABASE_URL: db.url, KAFKA_BROKERS: broker.brokers.join(','), KAFKA_TOPIC_PREFIX: 'wiring-lag' });
+      const a = await start({ OPENMCP_ROLES: 'projector', DATABASE_URL: db.url, KAFKA_BROKERS: broker.brokers.join(','), KAFKA_TOPIC_PREFIX: 'wiring-lag', KAFKA_CONSUMER_GROUP: 'wiring-lag-projector', KAFKA_SESSION_TIMEOUT_MS: '7000' });
+      // The projector joined its group with the configured session (kafkajs' own is 30 s).
+      expect(broker.sessionTimeouts('wiring-lag-projector')).to.deep.equal([7000]);
       // As another producer could have written them: an agent id longer than rm_tasks.agent_id
       // (MariaDB refuses it) in partition 0, a task it can apply, at a later position, in partition 1.
       const task = (position: number, agentId: string) => {

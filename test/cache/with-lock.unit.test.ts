@@ -37,14 +37,17 @@ describe('withLock: run holding a cache lock', () => {
   it('renews the lock while fn runs past its TTL: no other owner takes it meanwhile', async () => {
     const cache = new MemoryCache();
     let stolen = false;
-    await withLock(cache, 'k', 'slow', { ...o, ttlMs: 120 }, async (lock) => {
+    // The lock lapses, rightly, if this process stalls for longer than the TTL less a renewal
+    // period (a GC pause, or no CPU on a loaded machine): a TTL of 120 ms (80 ms of slack) did
+    // under load. 400 ms leaves 266 ms, and fn still runs three TTLs.
+    await withLock(cache, 'k', 'slow', { ...o, ttlMs: 400 }, async (lock) => {
       for (let t = 0; t < 30; t++) {
         if (await cache.acquireLock('k', 'other', 1_000)) stolen = true;
-        await sleep(20);
+        await sleep(40);
       }
       await lock.check();
     });
-    expect(stolen, 'taken by another owner while fn ran (600 ms, TTL 120 ms)').to.equal(false);
+    expect(stolen, 'taken by another owner while fn ran (1.2 s, TTL 400 ms)').to.equal(false);
     expect(await cache.acquireLock('k', 'other', 1_000), 'released after').to.equal(true);
   });
 

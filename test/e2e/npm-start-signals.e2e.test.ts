@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../support/free-port';
-import { startGatewayProcess } from '../support/gateway-process';
+import { startGatewayProcess, type GatewayProcess } from '../support/gateway-process';
 
 const ROOT = join(__dirname, '..', '..');
 
@@ -45,18 +45,30 @@ async function refused(url: string): Promise<boolean> {
  */
 describe('stopping the gateway: Ctrl-C and SIGTERM through npm start drain it; a SIGKILL leaves no chain behind', function () {
   this.timeout(300_000);
-  let dir: string;
-  let running: Started | undefined;
+  const dirs: string[] = [];
+  const started: Started[] = [];
+  // Each test stops a gateway of its own, on a DATA_DIR of its own: they start side by side here
+  // (starting is most of this file's time), each test waits for its own.
+  let forSigint: Promise<Started>;
+  let forSigterm: Promise<Started>;
+  let forSigkill: Promise<GatewayProcess>;
   before(() => {
-    dir = mkdtempSync(join(tmpdir(), 'omc-npm-start-'));
+    const dir = () => (dirs.push(mkdtempSync(join(tmpdir(), 'omc-npm-start-'))), dirs[dirs.length - 1]);
+    const track = (p: Promise<Started>) => p.then((s) => (started.push(s), s));
+    forSigint = track(npmStart(dir()));
+    forSigterm = track(npmStart(dir()));
+    forSigkill = startGatewayProcess({}, dir());
+    // Waited for in their tests; a failed start fails that test, not this hook.
+    for (const p of [forSigint, forSigterm, forSigkill]) p.catch(() => {});
   });
-  after(() => {
-    if (running?.npm.pid && running.npm.exitCode === null) process.kill(-running.npm.pid, 'SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
+  after(async () => {
+    for (const s of started) if (s.npm.pid && s.npm.exitCode === null) process.kill(-s.npm.pid, 'SIGKILL');
+    await forSigkill?.then((gw) => gw.stop('SIGKILL')).catch(() => {});
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
   });
 
   it('Ctrl-C (SIGINT to the whole process group) drains once and exits 0; the local chain outlives the drain', async () => {
-    running = await npmStart(dir);
+    const running = await forSigint;
     process.kill(-running.npm.pid!, 'SIGINT');
     const code = await running.exited;
     const out = running.output();
@@ -69,7 +81,7 @@ describe('stopping the gateway: Ctrl-C and SIGTERM through npm start drain it; a
   });
 
   it("SIGTERM to npm's process alone reaches the gateway, which drains and exits, freeing its ports", async () => {
-    running = await npmStart(dir);
+    const running = await forSigterm;
     process.kill(running.npm.pid!, 'SIGTERM');
     await running.exited;
     const deadline = Date.now() + 30_000;
@@ -81,7 +93,7 @@ describe('stopping the gateway: Ctrl-C and SIGTERM through npm start drain it; a
   });
 
   it('a gateway killed with SIGKILL (no clean-up runs) does not leave its local chain holding the port', async () => {
-    const gw = await startGatewayProcess({}, dir);
+    const gw = await forSigkill;
     expect(await refused(`http://127.0.0.1:${gw.chainPort}`), 'the chain is up').to.equal(false);
     await gw.stop('SIGKILL');
     const deadline = Date.now() + 15_000;

@@ -100,8 +100,10 @@ describe("MCP gateway: a server's own limits are in the log (McpServerRegistered
     } finally {
       clearInterval(watch);
     }
-    // One at a time: three 300 ms calls cannot take less than 900 ms (with the default of 16, about 300 ms).
-    expect(Date.now() - started).to.be.at.least(880);
+    // One at a time: three 300 ms calls take about 900 ms (with the default of 16, about 300 ms).
+    // Not 880: a timer counts from the event loop's cached time, so on a loaded machine each sleep
+    // may end tens of ms early by the wall clock. `most` above is the exact check.
+    expect(Date.now() - started).to.be.at.least(600);
     expect(most).to.equal(1);
   });
 

@@ -59,6 +59,17 @@ async function openReplicaPair(): Promise<{ a: McpGateway; b: McpGateway; storeA
   };
 }
 
+/**
+ * Close a replica's app without waiting on its clients' idle keep-alive connections (undici keeps
+ * them 4 s; the server waits for them): nothing here tests the shutdown.
+ */
+async function closeApp(h: Http | undefined): Promise<void> {
+  if (!h) return;
+  const closing = h.app.close();
+  h.app.server.closeAllConnections();
+  await closing;
+}
+
 const headers = (key: string, session?: string): Record<string, string> => ({
   authorization: `Bearer ${key}`,
   'content-type': 'application/json',
@@ -181,8 +192,8 @@ for (const directory of directories) {
 
     after(async function () {
       for (const c of cleanups.reverse()) await c().catch(() => {});
-      await A?.app.close();
-      await B?.app.close();
+      await closeApp(A);
+      await closeApp(B);
       await pair?.close();
       await dir?.close();
     });
@@ -498,7 +509,7 @@ describe('/mcp sessions without a session directory, or with one that does not a
   });
 
   after(async function () {
-    for (const h of apps) await h.app.close();
+    for (const h of apps) await closeApp(h);
     await pair?.close();
   });
 

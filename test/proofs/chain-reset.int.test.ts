@@ -1,6 +1,7 @@
 import { expect } from 'chai';
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runVerify } from '../../src/cli/verify';
 import { createAnchorer } from '../../src/proofs/anchorer';
@@ -44,11 +45,14 @@ describe('anchorer and proofs across a chain restarted with a new genesis', func
   this.timeout(180_000);
   let f: Fixture;
   let after_: LocalChain;
+  let secondDir: string;
   before(async () => {
-    f = await openFixture();
     // A Hardhat genesis is a function of its config and its start time in whole seconds: two nodes
     // started within one second have the same genesis, and then the second is not a new chain
-    // (the anchorer rightly reports lost anchors). Start the second one in another second.
+    // (the anchorer rightly reports lost anchors). The second one starts a second after the first,
+    // while the first is still starting (a node takes seconds); another second later if they
+    // still met in one.
+    secondDir = mkdtempSync(join(tmpdir(), 'omc-chain-reset-'));
     const genesisOf = async (url: string) => {
       const p = createRpcProvider(url);
       try {
@@ -57,18 +61,22 @@ describe('anchorer and proofs across a chain restarted with a new genesis', func
         p.destroy();
       }
     };
+    const later = (i: number) => new Promise((r) => setTimeout(r, 1_100)).then(() => startLocalChain({ port: 0, dataDir: join(secondDir, `second-${i}`) }));
+    const second = later(0);
+    second.then((c) => (after_ = c), () => {});
+    f = await openFixture();
     const first = await genesisOf(f.chain.rpcUrl);
-    for (let i = 0; ; i++) {
-      await new Promise((r) => setTimeout(r, 1_100));
-      after_ = await startLocalChain({ port: 0, dataDir: join(f.dir, `second-${i}`) });
-      if ((await genesisOf(after_.rpcUrl)) !== first) break;
+    after_ = await second;
+    for (let i = 1; (await genesisOf(after_.rpcUrl)) === first; i++) {
       await after_.stop();
-      if (i >= 2) throw new Error(`three Hardhat nodes started seconds apart had the genesis ${first} of the first`);
+      if (i >= 3) throw new Error(`three Hardhat nodes started seconds apart had the genesis ${first} of the first`);
+      after_ = await later(i);
     }
   });
   after(async () => {
     await after_?.stop();
     await f?.close();
+    if (secondDir) rmSync(secondDir, { recursive: true, force: true });
   });
 
   it('anchors every batch again on the new chain and serves proofs that verify there (was: anchor() reverted forever)', async () => {

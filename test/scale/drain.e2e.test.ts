@@ -62,7 +62,9 @@ describe('graceful drain (SIGTERM) of agent worker processes', function () {
 
   it('hands back a run that outlasts the grace period: the other worker resumes it at once; /readyz is 503 meanwhile; exit 0 within the deadline', async () => {
     const workers = await Promise.all([cluster.spawn('agent-1', 'agent'), cluster.spawn('agent-2', 'agent')]);
-    const id = await submit(10_000);
+    // Past the grace period (SHUTDOWN_DEADLINE_MS / 2 = 3 s after the SIGTERM, sent once the step
+    // is seen started) with 4 s to spare; the worker that resumes it sleeps it again.
+    const id = await submit(7_000);
     const started = await waitFor(id, has('TaskStepStarted'));
     const holder = holderOf(started, workers);
     const t0 = Date.now();

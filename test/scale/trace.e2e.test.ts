@@ -19,9 +19,9 @@ describe('tracing across role processes (OTLP to a test receiver)', function () 
     await requireService(this, 'Redis', redisAvailable);
     otlp = await startOtlpReceiver();
     cluster = await startCluster({ OTEL_EXPORTER_OTLP_ENDPOINT: otlp.endpoint, OTEL_BSP_SCHEDULE_DELAY: '200' });
-    // The API first: it migrates the database; the others then start side by side.
-    await cluster.spawn('api', 'api,gateway');
-    await Promise.all([cluster.spawn('relay', 'relay'), cluster.spawn('projector', 'projector'), cluster.spawn('agent', 'agent'), cluster.spawn('audit', 'sealer,anchorer')]);
+    // Side by side, as a deployment starts them (every role migrates; migrations are made for
+    // processes starting at once).
+    await Promise.all([cluster.spawn('api', 'api,gateway'), cluster.spawn('relay', 'relay'), cluster.spawn('projector', 'projector'), cluster.spawn('agent', 'agent'), cluster.spawn('audit', 'sealer,anchorer')]);
   });
   after(async () => {
     await cluster?.close();
@@ -29,7 +29,7 @@ describe('tracing across role processes (OTLP to a test receiver)', function () 
   });
 
   it('shows spans from at least four processes (api, relay, projector, agent) under the request trace id', async () => {
-    const api = cluster.processes[0];
+    const api = cluster.processes.find((p) => p.name === 'api')!;
     const res = await fetch(`${api.url}/v1/tasks`, { method: 'POST', headers: cluster.headers, body: JSON.stringify({ steps: [{ tool: 'examples__echo', arguments: { text: 'trace me' } }] }) });
     expect(res.status, await res.clone().text()).to.equal(202);
     const { id } = (await res.json()) as { id: string };

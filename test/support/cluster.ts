@@ -39,12 +39,15 @@ export type Cluster = {
  * checkpoints and leases. Call `close()` in after().
  */
 export async function startCluster(extraEnv: Record<string, string> = {}, options: { kurrent?: boolean } = {}): Promise<Cluster> {
-  const kurrent: KurrentFakeProcess | undefined = options.kurrent ? await startKurrentFakeProcess() : undefined;
-  const db = await createTestDatabase('omc_cluster');
   const redis = redisTestPrefix('omc_cluster');
-  const broker = await startBrokerProcess();
   const chainDir = mkdtempSync(join(tmpdir(), 'omc-cluster-chain-'));
-  const chain = await startLocalChain({ port: await freePort(), dataDir: chainDir });
+  // Independent of one another: started side by side (each is a process or a database to wait for).
+  const [kurrent, db, broker, chain] = await Promise.all([
+    options.kurrent ? startKurrentFakeProcess() : Promise.resolve<KurrentFakeProcess | undefined>(undefined),
+    createTestDatabase('omc_cluster'),
+    startBrokerProcess(),
+    freePort().then((port) => startLocalChain({ port, dataDir: chainDir })),
+  ]);
   const env: Record<string, string> = {
     DATABASE_URL: db.url,
     REDIS_URL: REDIS_TEST_URL,

@@ -90,15 +90,17 @@ describe('dashboard /ui in headless Chromium against a running gateway', functio
       { tenant: 'four', tools: { allow: ['chain__*'] }, contracts: demo({ approvals: 2, selfApproval: false }) },
     ];
     writeFileSync(policyFile, JSON.stringify({ policies }));
-    gw = await startUiGateway({ CHAIN_PORT: String(chainPort), OPENAI_BASE_URL: fake.baseURL, OPENAI_API_KEY: 'sk-test', OPENAI_MODEL: 'fake-model', CHAINS_FILE: chainsFile, POLICY_FILE: policyFile });
+    // The browser starts while the gateway does (both take seconds, neither needs the other yet).
+    const launched = launchChromium({ viewport: DESKTOP, timezoneId: VIEWER_ZONE, locale: 'en-GB', acceptDownloads: false });
+    launched.then((b) => (closeBrowser = b.close), () => {});
+    gw = await startUiGateway({ UI_HEARTBEAT_MS: '1000', CHAIN_PORT: String(chainPort), OPENAI_BASE_URL: fake.baseURL, OPENAI_API_KEY: 'sk-test', OPENAI_MODEL: 'fake-model', CHAINS_FILE: chainsFile, POLICY_FILE: policyFile });
     const provider = createRpcProvider(gw.rpcUrl);
     const { address } = await deployDemoToken(new Wallet(AGENT_KEY, provider), 1_000_000n);
     provider.destroy();
     expect(address.toLowerCase()).to.equal(TOKEN);
 
-    const browser = await launchChromium({ viewport: DESKTOP, timezoneId: VIEWER_ZONE, locale: 'en-GB', acceptDownloads: false });
+    const browser = await launched;
     context = browser.context;
-    closeBrowser = browser.close;
     context.on('request', (r) => requests.push(r.url()));
     page = context.pages()[0] ?? (await context.newPage());
   });
@@ -387,7 +389,7 @@ describe('dashboard /ui in headless Chromium against a running gateway', functio
     await tab.keyboard.press('Enter');
     await tab.locator('[data-live="live"]').waitFor();
     expect((await apiCall(`/v1/keys/${created.id}`, { method: 'DELETE' })).status).to.equal(204);
-    // The live stream is the only connection left: the server ends it at its next heartbeat (15 s).
+    // The live stream is the only connection left: the server ends it at its next heartbeat (UI_HEARTBEAT_MS: 1 s here, 15 s by default).
     await tab.getByText('Your key was refused').waitFor({ timeout: 60_000 });
     expect(await tab.getByLabel('API key').isVisible()).to.equal(true);
     expect(await tab.evaluate(() => sessionStorage.getItem('openmcp.apiKey'))).to.equal(null);

@@ -40,16 +40,17 @@ export type Harness = {
  * A real app on a real SQLite event store (in memory), SQL read models kept by the real projector,
  * and the SQL key store; the proofs service (not yet in the repo) is a small in-test fake. Logs are captured for the log-scan test.
  */
-export async function makeHarness(over: Partial<AppDeps> = {}): Promise<Harness> {
+export async function makeHarness(over: Partial<AppDeps> = {}, options: { cacheSkipMs?: number } = {}): Promise<Harness> {
   const knex = await openKnex('sqlite::memory:');
   await migrateLatest(knex);
   const store = sqlEventStoreOn(knex, { pollIntervalMs: 10 });
   // The real read side: projections fed by the in-process bus, queried through SqlReadModels.
   // `over.cache` (e.g. Redis) serves the projector, the read models and the rate limits alike.
   const cache = over.cache ?? new MemoryCache();
-  const projector = new Projector({ knex, bus: new InProcessBus(store, new MemoryCheckpointStore()), cache });
+  // `options.cacheSkipMs`: how long both leave the cache alone after a failure (CACHE_SKIP_MS, 5 s, by default).
+  const projector = new Projector({ knex, bus: new InProcessBus(store, new MemoryCheckpointStore()), cache, cacheSkipMs: options.cacheSkipMs });
   await projector.start();
-  const readModels = new SqlReadModels({ knex, cache, applied: projector.applied });
+  const readModels = new SqlReadModels({ knex, cache, applied: projector.applied, cacheSkipMs: options.cacheSkipMs });
   const keys = new SqlKeyStore(knex);
   const proofs = new FakeProofs(store);
   const gateway = new FakeGateway();

@@ -49,6 +49,8 @@ export type KafkaBroker = {
   metadataRequests(topic: string): number;
   /** Requests received so far with this API key (e.g. 11 JoinGroup, 13 LeaveGroup: rebalances), on every connection. */
   requests(apiKey: number): number;
+  /** The session timeout each member of a consumer group asked for when it joined. */
+  sessionTimeouts(groupId: string): number[];
   /** Drop every open client connection (simulates a network cut). */
   dropConnections(): void;
   /**
@@ -201,6 +203,7 @@ export async function startKafkaBroker(options: KafkaBrokerOptions = {}): Promis
     highWatermarks: (topic) => (topics.get(topic) ?? []).map((p) => p.highWatermark),
     metadataRequests: (topic) => metadataAsks.get(topic) ?? 0,
     requests: (apiKey) => requestCounts.get(apiKey) ?? 0,
+    sessionTimeouts: (groupId) => groups.sessionTimeouts(groupId),
     dropConnections: () => {
       for (const s of sockets) s.destroy();
     },

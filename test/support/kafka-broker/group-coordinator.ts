@@ -175,6 +175,11 @@ export class GroupCoordinator {
     return this.groups.get(groupId)?.offsets.get(`${topic}\u0000${partition}`);
   }
 
+  /** The session timeout each member of the group asked for when it joined. */
+  sessionTimeouts(groupId: string): number[] {
+    return [...(this.groups.get(groupId)?.members.values() ?? [])].map((m) => m.sessionTimeoutMs);
+  }
+
   committedTopics(groupId: string): Map<string, number[]> {
     const out = new Map<string, number[]>();
     for (const key of this.groups.get(groupId)?.offsets.keys() ?? []) {
