@@ -303,9 +303,10 @@ describe('src/main.ts wiring: error counts, lease store choice, /readyz redactio
     const knex = await openKnex(db.url);
     try {
       broker.createTopic('wiring-lag.events.v1', 2);
-      const a = await start({ OPENMCP_ROLES: 'projector', DATABASE_URL: db.url, KAFKA_BROKERS: broker.brokers.join(','), KAFKA_TOPIC_PREFIX: 'wiring-lag', KAFKA_CONSUMER_GROUP: 'wiring-lag-projector', KAFKA_SESSION_TIMEOUT_MS: '7000' });
-      // The projector joined its group with the configured session (kafkajs' own is 30 s).
-      expect(broker.sessionTimeouts('wiring-lag-projector')).to.deep.equal([7000]);
+      const a = await start({ OPENMCP_ROLES: 'projector', DATABASE_URL: db.url, KAFKA_BROKERS: broker.brokers.join(','), KAFKA_TOPIC_PREFIX: 'wiring-lag', KAFKA_CONSUMER_GROUP: 'wiring-lag-projector', KAFKA_SESSION_TIMEOUT_MS: '45000' });
+      // The projector joined its group with the configured session (kafkajs' own is 30 s; longer
+      // here, so a member starved of CPU is not dropped, which the rejoin count below would show).
+      expect(broker.sessionTimeouts('wiring-lag-projector')).to.deep.equal([45000]);
       // As another producer could have written them: an agent id longer than rm_tasks.agent_id
       // (MariaDB refuses it) in partition 0, a task it can apply, at a later position, in partition 1.
       const task = (position: number, agentId: string) => {

@@ -76,7 +76,9 @@ export async function startKurrentFake(options: KurrentFakeOptions = {}): Promis
   // A fresh real server already holds system records; so does the fake, so readers must skip them.
   if (fresh) log.append('$settings', { kind: 'any' }, [systemRecord('$settings')]);
   return {
-    url: `kurrentdb://127.0.0.1:${port}?tls=false`,
+    // discoveryInterval: the client's reads (its native part) wait that long before they first
+    // connect, 500 ms by default: on every new client, in every test. Reconnects retry as often.
+    url: `kurrentdb://127.0.0.1:${port}?tls=false&discoveryInterval=10`,
     port,
     calls,
     log,
