@@ -11,11 +11,13 @@ export const RPC_TIMEOUT_MS = 30_000;
 /**
  * An ethers v6 provider for a JSON-RPC URL. No response cache and a short polling interval:
  * with the defaults, back-to-back transactions on a local node see a stale nonce ("nonce too
- * low") and every wait() sleeps 4 s. A request fails after `timeoutMs` (default RPC_TIMEOUT_MS)
+ * low") and every wait() sleeps 4 s. Requests made in the same tick still go as one batch, but
+ * none waits for later ones (ethers' default waits 10 ms on every call: an anchoring round or a
+ * transaction step makes a dozen calls one after another). A request fails after `timeoutMs` (default RPC_TIMEOUT_MS)
  * without an answer, with ethers' TIMEOUT.
  */
 export function createRpcProvider(url: string, opts: { pollingIntervalMs?: number; timeoutMs?: number } = {}): JsonRpcProvider {
   const request = new FetchRequest(url);
   request.timeout = opts.timeoutMs ?? RPC_TIMEOUT_MS;
-  return new JsonRpcProvider(request, undefined, { cacheTimeout: -1, pollingInterval: opts.pollingIntervalMs ?? 50, staticNetwork: false });
+  return new JsonRpcProvider(request, undefined, { cacheTimeout: -1, pollingInterval: opts.pollingIntervalMs ?? 50, staticNetwork: false, batchStallTime: 0 });
 }
