@@ -139,6 +139,25 @@ describe('tracing (in one process)', () => {
       expect(logged.span_id).to.equal(http.spanContext().spanId);
     });
 
+    it('remembers an event\'s trace context before its append returns: a consumer that reads it at once continues the trace', async () => {
+      // A cache whose writes land one tick late, as Redis answers: a write sent after the append
+      // was not there yet when a fast consumer (the agent, in another process) asked for it.
+      const cache = new MemoryCache();
+      const set = cache.set.bind(cache);
+      cache.set = (k, v, ttl) => new Promise<void>((resolve, reject) => setImmediate(() => set(k, v, ttl).then(resolve, reject)));
+      const contexts = new EventTraceContexts(cache);
+      const slowStore: EventStore = { ...store, append: async (stream, events, options) => {
+        const r = await store.append(stream, events, options);
+        await new Promise((resolve) => setImmediate(resolve)); // the database's round trip
+        return r;
+      } };
+      const traced = tracedEventStore(slowStore, contexts);
+      const r = await withSpan('request', {}, () => traced.append('task-early1', [createEvent({ type: 'TaskSubmitted', stream: 'task-early1', tenant: 't', actor, data: {} })]));
+      const ctx = await contexts.recall(r.events[0].id);
+      expect(ctx, 'no trace context for the event when its append returned').to.not.equal(undefined);
+      expect(trace.getSpanContext(ctx!)?.traceId).to.equal(byName(exporter.getFinishedSpans(), 'request').spanContext().traceId);
+    });
+
     it('records a failed call on its span and rethrows the same error', async () => {
       const err = new Error('tool down');
       const thrown = await traceToolCall('t', async () => Promise.reject(err)).catch((e) => e);
