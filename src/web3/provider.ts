@@ -1,4 +1,6 @@
-import { FetchRequest, JsonRpcProvider } from 'ethers';
+import http from 'node:http';
+import https from 'node:https';
+import { FetchRequest, JsonRpcProvider, type FetchGetUrlFunc } from 'ethers';
 
 /**
  * Longest wait for one JSON-RPC answer. ethers' own is 5 minutes: a node that accepts the
@@ -14,10 +16,39 @@ export const RPC_TIMEOUT_MS = 30_000;
  * low") and every wait() sleeps 4 s. Requests made in the same tick still go as one batch, but
  * none waits for later ones (ethers' default waits 10 ms on every call: an anchoring round or a
  * transaction step makes a dozen calls one after another). A request fails after `timeoutMs` (default RPC_TIMEOUT_MS)
- * without an answer, with ethers' TIMEOUT.
+ * without an answer, with ethers' TIMEOUT. A request cut before its answer by a connection reset is
+ * sent once more (see resendOnceIfCut).
  */
 export function createRpcProvider(url: string, opts: { pollingIntervalMs?: number; timeoutMs?: number } = {}): JsonRpcProvider {
   const request = new FetchRequest(url);
   request.timeout = opts.timeoutMs ?? RPC_TIMEOUT_MS;
+  request.getUrlFunc = resendOnceIfCut(FetchRequest.createGetUrlFunc());
   return new JsonRpcProvider(request, undefined, { cacheTimeout: -1, pollingInterval: opts.pollingIntervalMs ?? 50, staticNetwork: false, batchStallTime: 0 });
 }
+
+/**
+ * Node keeps HTTP connections alive between requests. A node, or a proxy before it, that closes an
+ * idle one is seen to do so only when the event loop next reads it; a request sent on it before
+ * then ends unanswered with ECONNRESET ("socket hang up"), and an anchoring round failed on it. As
+ * Node's documentation advises, such a request is sent again, once, on a new connection of its own
+ * (not from the pool, which may hold more connections closed at the same moment). Every
+ * request made through this provider can be sent twice: reads, log queries, and raw signed
+ * transactions (the same bytes twice are one transaction, and a resend's "already known" or "nonce
+ * too low" is handled where transactions are sent). A timeout is not a cut and is not retried.
+ */
+function resendOnceIfCut(getUrl: FetchGetUrlFunc): FetchGetUrlFunc {
+  return async (req, signal) => {
+    try {
+      return await getUrl(req, signal);
+    } catch (err) {
+      if ((err as { code?: unknown }).code !== 'ECONNRESET' || signal?.cancelled) throw err;
+      return (req.url.startsWith('https:') ? onNewConnection.https : onNewConnection.http)(req, signal);
+    }
+  };
+}
+
+/** Requests each on a connection of its own, closed after its answer (agents that pool nothing). */
+const onNewConnection = {
+  http: FetchRequest.createGetUrlFunc({ agent: new http.Agent({ keepAlive: false }) }),
+  https: FetchRequest.createGetUrlFunc({ agent: new https.Agent({ keepAlive: false }) }),
+};
