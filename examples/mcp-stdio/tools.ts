@@ -1,5 +1,6 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { McpError, ErrorCode } from '@modelcontextprotocol/sdk/types.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 
 const readOnly = { readOnlyHint: true, idempotentHint: true };
@@ -39,9 +40,9 @@ export function buildExampleServer(opts: { name?: string; testTools?: boolean } 
   );
   server.registerTool(
     'sleep',
-    { description: 'Wait for ms milliseconds, then answer.', inputSchema: { ms: z.number().int().min(0) }, annotations: readOnly },
-    async ({ ms }) => {
-      await new Promise((r) => setTimeout(r, ms));
+    { description: 'Wait for ms milliseconds, then answer (stops waiting when the call is cancelled).', inputSchema: { ms: z.number().int().min(0) }, annotations: readOnly },
+    async ({ ms }, { signal }) => {
+      await sleep(ms, undefined, { signal });
       return { content: [{ type: 'text', text: `slept ${ms}` }] };
     },
   );
