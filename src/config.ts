@@ -47,6 +47,9 @@ const listOf = (valid: (entry: string) => boolean, expected: string) =>
     if (bad !== undefined) ctx.addIssue({ code: 'custom', message: `${expected}; ${bad === '*' ? '* goes alone, not in a list' : `${JSON.stringify(bad)} is not one`}` });
   });
 
+const LLM_CACHE_TTL_MAX_MS = 7 * 86_400_000;
+const LLM_CACHE_TTL_EXPECTED = `milliseconds, a whole number from 0 (the response cache off) to ${LLM_CACHE_TTL_MAX_MS} (7 days)`;
+
 const hexKey = z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'a 0x-prefixed 32-byte hex private key');
 const address = z.string().regex(ADDRESS_PATTERN, 'a 0x-prefixed 20-byte address');
 
@@ -114,6 +117,16 @@ export const ConfigSchema = z.object({
   LLM_TOKEN_BUDGET_PER_TENANT_DAY: positiveInt.optional(),
   /** What the log keeps of the model's turns: `store` (messages and answers whole) or `hash-only` (their hashes and the turns' metadata only: docs/agent.md). */
   LLM_REDACTION: z.enum(['store', 'hash-only']).default('store'),
+  /**
+   * How long the LLM response cache keeps an answer; 0 = off. No default here: unset means 24 hours,
+   * or off under LLM_REDACTION=hash-only (responseCacheTtlMs), so whether the operator set it is known.
+   */
+  LLM_CACHE_TTL_MS: z.coerce
+    .number(LLM_CACHE_TTL_EXPECTED)
+    .int(LLM_CACHE_TTL_EXPECTED)
+    .min(0, LLM_CACHE_TTL_EXPECTED)
+    .max(LLM_CACHE_TTL_MAX_MS, LLM_CACHE_TTL_EXPECTED)
+    .optional(),
   AGENT_PRIVATE_KEY: hexKey.optional(),
   AGENT_MAX_STEPS: positiveInt.max(1000).default(20),
   AGENT_STEP_TIMEOUT_MS: positiveInt.default(60_000),

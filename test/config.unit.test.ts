@@ -92,6 +92,20 @@ describe('configuration', () => {
     });
   });
 
+  it('LLM_CACHE_TTL_MS: unset (the default follows LLM_REDACTION), 0 (off) or a lifetime in ms; refused otherwise with CONFIG_INVALID', () => {
+    expect(loadConfig({}, '/x').LLM_CACHE_TTL_MS).to.equal(undefined);
+    expect(loadConfig({ LLM_CACHE_TTL_MS: '' }, '/x').LLM_CACHE_TTL_MS).to.equal(undefined);
+    expect(loadConfig({ LLM_CACHE_TTL_MS: '0' }, '/x').LLM_CACHE_TTL_MS).to.equal(0);
+    expect(loadConfig({ LLM_CACHE_TTL_MS: '600000', LLM_REDACTION: 'hash-only' }, '/x').LLM_CACHE_TTL_MS).to.equal(600_000);
+    try {
+      loadConfig({ LLM_CACHE_TTL_MS: 'forever' }, '/x');
+      expect.fail('should throw');
+    } catch (e) {
+      expect(e).to.be.instanceOf(ConfigError).and.include({ code: 'CONFIG_INVALID' });
+      expect(fatalErrorText(e)).to.contain('LLM_CACHE_TTL_MS="forever": expected milliseconds, a whole number from 0 (the response cache off) to 604800000 (7 days)');
+    }
+  });
+
   it('switches adapters by variable and treats empty strings as unset', () => {
     const c = loadConfig({ DATABASE_URL: 'mysql://root@db:3306/openmcp', REDIS_URL: 'redis://r:6379', KAFKA_BROKERS: 'k1:9092,k2:9092', PORT: '' }, '/x');
     expect(c.databaseUrl).to.equal('mysql://root@db:3306/openmcp');
@@ -114,6 +128,10 @@ describe('configuration', () => {
     [{ MCP_CALL_TIMEOUT_MS: '0' }, /MCP_CALL_TIMEOUT_MS/],
     [{ MCP_CACHE_TTL_MS: '-1' }, /MCP_CACHE_TTL_MS/],
     [{ LEADER_LEASE_MS: '500' }, /LEADER_LEASE_MS/],
+    [{ LLM_CACHE_TTL_MS: '-1' }, /LLM_CACHE_TTL_MS="-1": expected milliseconds, a whole number from 0 \(the response cache off\) to 604800000 \(7 days\)$/],
+    [{ LLM_CACHE_TTL_MS: '1.5' }, /LLM_CACHE_TTL_MS="1.5": expected milliseconds, a whole number from 0/],
+    [{ LLM_CACHE_TTL_MS: '1h' }, /LLM_CACHE_TTL_MS="1h": expected milliseconds, a whole number from 0/],
+    [{ LLM_CACHE_TTL_MS: '604800001' }, /LLM_CACHE_TTL_MS="604800001": expected milliseconds, a whole number from 0/],
   ];
   for (const [env, re] of bad) {
     it(`stops on ${Object.keys(env)[0]}=${Object.values(env)[0]} naming the variable`, () => {

@@ -82,6 +82,13 @@ export async function createAgentRuntime(p: CreateAgentRuntimeParameters): Promi
     traceContexts: p.traceContexts,
     logger: p.logger,
   };
+  // Unset, the cache is off under hash-only; set, it is the operator's choice, said once so it is not a surprise.
+  if (c.LLM_REDACTION === 'hash-only' && c.LLM_CACHE_TTL_MS) {
+    p.logger?.warn(
+      { llmCacheTtlMs: c.LLM_CACHE_TTL_MS },
+      `LLM_REDACTION=hash-only with LLM_CACHE_TTL_MS=${c.LLM_CACHE_TTL_MS}: the LLM response cache keeps each answer whole for that long (cache: ${cache.name}), outside the log; unset LLM_CACHE_TTL_MS (or set 0) to keep none`,
+    );
+  }
   const runtime = new AgentRuntime(
     deps,
     {
@@ -97,6 +104,7 @@ export async function createAgentRuntime(p: CreateAgentRuntimeParameters): Promi
       temperature: c.LLM_TEMPERATURE,
       maxTokens: c.LLM_MAX_TOKENS,
       redaction: c.LLM_REDACTION,
+      llmCacheTtlMs: c.LLM_CACHE_TTL_MS,
     },
     p.checkpoints,
   );

@@ -11,6 +11,7 @@ import type { EventStore } from '../../src/eventstore/port';
 import { taskStream } from '../../src/domain/task/task.decider';
 import { AgentRuntime } from '../../src/agent/runtime/agent-runtime';
 import { OpenAiLlmClient } from '../../src/agent/llm/openai-client';
+import { responseCacheKey } from '../../src/agent/llm/infer';
 import { parsePolicy } from '../../src/agent/policy';
 import type { AgentRuntimeOptions } from '../../src/agent/runtime/runtime-deps';
 import type { ToolCaller, ToolCallContext, ToolInfo } from '../../src/agent/runtime/tool-caller';
@@ -111,22 +112,23 @@ describe('LLM_REDACTION=hash-only: a task resumes after a restart from a log tha
   });
   after(async () => fake?.close());
 
-  /** worker-a dies during the turn-0 call (read-only and idempotent); worker-b, with `cache`, resumes the task. */
-  async function dieDuringCall(cacheOfB: Cache, cacheOfA: Cache = new MemoryCache()): Promise<{ events: RecordedEvent[]; asked: number }> {
+  /** worker-a dies during the turn-0 call (read-only and idempotent); worker-b, with `cache`, resumes the task. Both with `opts`. */
+  async function dieDuringCall(cacheOfB: Cache, cacheOfA: Cache = new MemoryCache(), opts: Partial<AgentRuntimeOptions> = {}): Promise<{ events: RecordedEvent[]; asked: number }> {
     tools.hang = true;
-    const a = worker('worker-a', { cache: cacheOfA });
+    const a = worker('worker-a', { cache: cacheOfA, opts });
     await a.start();
     const id = await submitTask(store, 'acme', { instruction: 'read kv sierra' });
     await waitForTask(store, id, (es) => ofType(es, 'TaskStepStarted').length > 0);
     await a.kill();
     tools.hang = false;
     const asked = fake.requests.length;
-    await worker('worker-b', { cache: cacheOfB }).start();
+    await worker('worker-b', { cache: cacheOfB, opts }).start();
     return { events: await waitForTask(store, id, ended), asked };
   }
 
-  it('without a copy of the turn: its call is not made again (its arguments are not in the log), the model is told so and asked on, and the task completes', async () => {
-    const { events, asked } = await dieDuringCall(new MemoryCache());
+  it('without a copy of the turn (by default the response cache is off under hash-only, even one the workers share): its call is not made again (its arguments are not in the log), the model is told so and asked on, and the task completes', async () => {
+    const shared = new MemoryCache();
+    const { events, asked } = await dieDuringCall(shared, shared);
     expect(outputOf(events), events.map((e) => e.type).join()).to.deep.equal({ answerHash: payloadDigest('done: uniform-secret').hash });
     expect(tools.calls, 'the call worker-a made, and no other').to.have.length(1);
     expect(failuresOf(events).map((f) => [f.stepId, f.error.code])).to.deep.equal([['turn-0-k1', 'STEP_ARGUMENTS_NOT_KEPT']]);
@@ -141,11 +143,12 @@ describe('LLM_REDACTION=hash-only: a task resumes after a restart from a log tha
     expect(toolMessages(resumed)[0]).to.match(/^error STEP_ARGUMENTS_NOT_KEPT: /);
     expect(JSON.stringify(resumed.messages)).to.not.match(SECRETS);
     expect(await logText()).to.not.match(SECRETS);
+    for (const e of ofType(events, 'InferenceCompleted')) expect(await shared.get(responseCacheKey('acme', 'm', (e.data as { promptHash: string }).promptHash))).to.equal(undefined);
   });
 
-  it("with the turn still in the LLM response cache (Redis, shared by the workers), it is replayed whole: verified by its hash, the idempotent call is made again", async () => {
+  it("with LLM_CACHE_TTL_MS set (the operator's choice) and the turn still in the LLM response cache (Redis, shared by the workers), it is replayed whole: verified by its hash, the idempotent call is made again", async () => {
     const shared = new MemoryCache();
-    const { events, asked } = await dieDuringCall(shared, shared);
+    const { events, asked } = await dieDuringCall(shared, shared, { llmCacheTtlMs: 600_000 });
     expect(outputOf(events)).to.deep.equal({ answerHash: payloadDigest('done: uniform-secret').hash });
     expect(failuresOf(events)).to.deep.equal([]);
     expect(tools.calls.map((c) => c.args)).to.deep.equal([{ k: 'sierra-secret' }, { k: 'sierra-secret' }]);
@@ -163,7 +166,7 @@ describe('LLM_REDACTION=hash-only: a task resumes after a restart from a log tha
       if (key.startsWith('llm:response:')) c.message.content = 'something else';
       return realSet(key, JSON.stringify(c), ttl);
     };
-    const { events } = await dieDuringCall(shared, shared);
+    const { events } = await dieDuringCall(shared, shared, { llmCacheTtlMs: 600_000 });
     expect(failuresOf(events).map((f) => f.error.code)).to.deep.equal(['STEP_ARGUMENTS_NOT_KEPT']);
     expect(tools.calls).to.have.length(1);
   });

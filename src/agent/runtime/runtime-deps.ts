@@ -63,7 +63,11 @@ export type AgentRuntimeOptions = {
   knowledgeChunks: number;
   /** Most characters of one tool result the model is given (the rest is cut, with a note): AGENT_TOOL_RESULT_MAX_CHARS. */
   toolResultMaxChars: number;
-  llmCacheTtlMs: number;
+  /**
+   * LLM_CACHE_TTL_MS: how long the response cache keeps an answer (temperature 0 only); 0 = off.
+   * Unset: 24 hours, or off under `redaction: 'hash-only'` (responseCacheTtlMs).
+   */
+  llmCacheTtlMs?: number;
   /** Tasks run at once by this worker. */
   concurrency: number;
   /** Name of the checkpoint (consumer) in the CheckpointStore. */
@@ -87,7 +91,6 @@ export const defaultRuntimeOptions: AgentRuntimeOptions = {
   toolsPerTask: 8,
   knowledgeChunks: 3,
   toolResultMaxChars: 32_000,
-  llmCacheTtlMs: 86_400_000,
   concurrency: 4,
   checkpointName: 'agent-runtime',
   leaseMs: 30_000,

@@ -17,6 +17,7 @@ import { RunInterrupted } from './run-interrupted';
 import { boundToolText } from './bound-tool-text';
 import { inferenceRecord } from './inference-record';
 import { argumentsNotKept, recordedError, redactedResponse, unkeptTurnMessage, withheld } from './llm-redaction';
+import { responseCacheTtlMs } from './response-cache-ttl';
 import { INFERENCE_RESPONSE_JSON_MAX } from '../../../events/agent.events';
 import { signOutput } from './output-signature';
 import { recordedFailure, unkeptResultText } from './step-payload';
@@ -346,7 +347,7 @@ export class TaskRun {
         const req = { ...base, signal };
         let r;
         try {
-          r = await traceLlmCall(this.opts.model, () => infer({ llm, tenant: this.view.tenant, cache: this.deps.cache, cacheTtlMs: this.opts.llmCacheTtlMs }, req));
+          r = await traceLlmCall(this.opts.model, () => infer({ llm, tenant: this.view.tenant, cache: this.deps.cache, cacheTtlMs: responseCacheTtlMs(this.opts) }, req));
         } catch (err) {
           // No answer, no usage to book: the reservation is freed.
           await hold?.settle(0, this.now()).catch((e) => this.deps.logger?.warn({ err: e, taskId: this.taskId }, 'token reservation not freed; it expires on its own'));
@@ -476,11 +477,13 @@ export class TaskRun {
 
   /**
    * A hash-only turn's answer from the LLM response cache (Redis in production), when it still holds
-   * exactly the recorded one (same SHA-256): then a resumed run replays the turn whole.
+   * exactly the recorded one (same SHA-256): then a resumed run replays the turn whole. Never with
+   * the cache off (the default under hash-only): the turn is then rebuilt from its event, as when
+   * the entry has expired.
    */
   private async cachedTurn(t: TurnRecord): Promise<AssistantMessage | undefined> {
     const cache = this.deps.cache;
-    if (!cache || !t.redacted) return undefined;
+    if (!cache || !t.redacted || responseCacheTtlMs(this.opts) === 0) return undefined;
     const hit = await cache.get(responseCacheKey(this.view.tenant, this.opts.model, t.promptHash)).catch(() => undefined);
     if (!hit) return undefined;
     try {
