@@ -158,7 +158,7 @@ export const InferenceCompletedV3 = defineEvent(
   'InferenceCompleted',
   3,
   inferenceV2Schema(usageMaybeEstimated),
-  'The model answered one turn of the task. v3 is v2 whose `usage` may say `estimated: true`: the LLM server reported no usage (or not all of it), and the counts it left out are the gateway\'s conservative estimate, which the token budgets count. v3 is written only for such a turn (v1 or v2 otherwise), and a v1 or v2 event reads as v3 as it is.',
+  'The model answered one turn of the task. v3 is v2 whose `usage` may say `estimated: true`: the LLM server reported no usage (or not all of it), and the counts it left out are the gateway\'s estimate (with the model\'s tokenizer when the gateway knows the model, else a conservative one), which the token budgets count. v3 is written only for such a turn (v1 or v2 otherwise), and a v1 or v2 event reads as v3 as it is.',
 );
 
 export const InferenceCompletedV4 = defineEvent(

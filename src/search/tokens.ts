@@ -1,12 +1,12 @@
+import { bpeEncoding } from '../core/bpe-encoding';
+
 /**
- * Token count estimate for tool lists sent to a model: roughly what BPE tokenizers give for
- * English and JSON (one token per word or number, one per punctuation run; long words count per 4 chars).
+ * Exact token count of `text` (a tool list sent to a model, as JSON) under o200k_base, the
+ * encoding of OpenAI's current models (GPT-4o, GPT-4.1, GPT-5, o-series). Special-token text
+ * (`<|endoftext|>`) counts as the plain text it is. Loads the encoding on first use (see bpeEncoding).
+ *
+ * @example countTokens('{"a": "hello world"}') // 7
  */
-export function estimateTokens(text: string): number {
-  let n = 0;
-  for (const m of text.matchAll(/[A-Za-z]+|[0-9]+|[^\sA-Za-z0-9]+/g)) {
-    const s = m[0];
-    n += /[A-Za-z]/.test(s[0]) ? Math.max(1, Math.ceil(s.length / 6)) : Math.max(1, Math.ceil(s.length / 2));
-  }
-  return n;
+export function countTokens(text: string): number {
+  return bpeEncoding('o200k_base').countText(text);
 }

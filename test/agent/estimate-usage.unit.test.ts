@@ -1,6 +1,9 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
+import o200k from 'gpt-tokenizer/encoding/o200k_base';
 import { estimateTextTokens, estimateUsage } from '../../src/agent/llm/estimate-usage';
+import { modelTokenizer } from '../../src/agent/llm/model-tokenizer';
+import type { ChatMessage, ToolSpec } from '../../src/agent/llm/port';
 import vectors from '../vectors/token-counts.json';
 
 type Sample = { encoding: string; text: string; tokens: number; kind: 'ascii-text' | 'ascii-random' | 'non-ascii' };
@@ -59,8 +62,8 @@ describe('estimateTextTokens / estimateUsage (a token count for a server that re
     }
   });
 
-  it('counts a prompt from its messages and tools, an answer from its text and tool calls, at least 1 token each', () => {
-    const req = { messages: [{ role: 'user' as const, content: 'read k1' }], tools: [] };
+  it('counts a prompt from its messages and tools, an answer from its text and tool calls, at least 1 token each (a model whose tokenizer is unknown)', () => {
+    const req = { model: 'qwen2.5:7b', messages: [{ role: 'user' as const, content: 'read k1' }], tools: [] };
     const empty = estimateUsage(req, { role: 'assistant', content: null });
     expect(empty).to.deep.equal({ promptTokens: estimateTextTokens(JSON.stringify(req.messages)), completionTokens: 1, totalTokens: empty.promptTokens + 1, estimated: true });
     const tool = { name: 'kv__get', parameters: { type: 'object', properties: { key: { type: 'string' } } } };
@@ -69,5 +72,68 @@ describe('estimateTextTokens / estimateUsage (a token count for a server that re
     expect(withTools.completionTokens).to.equal(estimateTextTokens('k1 is 42'));
     const call = estimateUsage(req, { role: 'assistant', content: null, tool_calls: [{ id: 'c', type: 'function', function: { name: 'kv__get', arguments: '{"key":"k1"}' } }] });
     expect(call.completionTokens).to.equal(estimateTextTokens('kv__get') + estimateTextTokens('{"key":"k1"}'));
+  });
+});
+
+/** Special-token text (`<|endoftext|>`) in a prompt is text to the server: counted as such, never refused. */
+const plain = { disallowedSpecial: new Set<string>() };
+
+describe('estimateUsage for a model whose tokenizer gpt-tokenizer knows (an exact count, still marked estimated)', () => {
+  it("knows a model by its exact name in gpt-tokenizer's list of chat models, with that list's encoding, and no other", () => {
+    for (const m of ['gpt-4o', 'gpt-4o-mini', 'gpt-4.1', 'gpt-5', 'o1', 'o3', 'o3-mini', 'o4-mini']) expect(modelTokenizer(m)?.encoding, m).to.equal('o200k_base');
+    for (const m of ['gpt-4', 'gpt-4-turbo', 'gpt-3.5-turbo']) expect(modelTokenizer(m)?.encoding, m).to.equal('cl100k_base');
+    expect(modelTokenizer('gpt-oss-20b')?.encoding).to.equal('o200k_harmony');
+    // Local models, prefixed or misspelled names, and models that are not chat models: the conservative estimate.
+    for (const m of ['', 'm', 'qwen2.5:7b', 'llama3.1:8b', 'gpt-oss:20b', 'openai/gpt-4o', 'GPT-4o', 'gpt-4o ', 'davinci', 'text-embedding-3-small', 'constructor', '__proto__']) {
+      expect(modelTokenizer(m), JSON.stringify(m)).to.equal(undefined);
+    }
+  });
+
+  it('counts text as the published samples of cl100k_base (gpt-4) and o200k_base (gpt-4o) say', () => {
+    for (const s of samples) {
+      const tokenizer = modelTokenizer(s.encoding === 'cl100k_base' ? 'gpt-4' : 'gpt-4o')!;
+      expect(tokenizer.countText(s.text), `${s.encoding} ${JSON.stringify(s.text)}`).to.equal(s.tokens);
+    }
+  });
+
+  it("counts any text as the model's encoding does, special-token text as plain text, never past its UTF-8 bytes (property)", () => {
+    const tokenizer = modelTokenizer('gpt-4o')!;
+    const special = fc.constantFrom('<|endoftext|>', '<|im_start|>', '<|im_end|>', '<|im_sep|>', '<|endofprompt|>');
+    fc.assert(
+      fc.property(fc.oneof(text, codeUnits, fc.array(fc.oneof(text, special), { maxLength: 6 }).map((xs) => xs.join(''))), (t) => {
+        const n = tokenizer.countText(t);
+        expect(n).to.equal(o200k.countTokens(t, plain));
+        expect(n).to.be.at.most(Buffer.byteLength(t));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("counts the prompt as the model's chat template renders its messages, with the JSON of its tools; the answer as its text and tool calls", () => {
+    const tools: ToolSpec[] = [{ name: 'kv__get', description: 'read a value by key', parameters: { type: 'object', properties: { key: { type: 'string' } } } }];
+    const call = { id: 'c1', type: 'function' as const, function: { name: 'kv__get', arguments: '{"key":"k1"}' } };
+    const messages: ChatMessage[] = [
+      { role: 'system', content: 'You are an agent. <|endoftext|> is text here.' },
+      { role: 'user', content: 'read the value of k1 and tell me what it is' },
+      { role: 'assistant', content: null, tool_calls: [call] },
+      { role: 'tool', tool_call_id: 'c1', content: 'value of k1: 42' },
+    ];
+    const chat = [
+      { role: 'system', content: messages[0].content as string },
+      { role: 'user', content: messages[1].content as string },
+      { role: 'assistant', content: '' },
+      { role: 'tool', content: 'value of k1: 42' },
+    ];
+    const prompt = o200k.encodeChat(chat, 'gpt-4o', plain).length + o200k.countTokens('kv__get') + o200k.countTokens('{"key":"k1"}') + o200k.countTokens(JSON.stringify(tools));
+    const text = estimateUsage({ model: 'gpt-4o', messages, tools }, { role: 'assistant', content: 'The value of k1 is 42.' });
+    expect(text).to.deep.equal({ promptTokens: prompt, completionTokens: o200k.countTokens('The value of k1 is 42.'), totalTokens: prompt + o200k.countTokens('The value of k1 is 42.'), estimated: true });
+    const asked = estimateUsage({ model: 'gpt-4o', messages, tools: [] }, { role: 'assistant', content: null, tool_calls: [call] });
+    expect(asked.promptTokens).to.equal(prompt - o200k.countTokens(JSON.stringify(tools)));
+    expect(asked.completionTokens).to.equal(o200k.countTokens('kv__get') + o200k.countTokens('{"key":"k1"}'));
+    expect(estimateUsage({ model: 'gpt-4o', messages, tools }, { role: 'assistant', content: '' }).completionTokens, 'the end of the answer is a token too').to.equal(1);
+    // The same call to a model whose tokenizer is unknown: the conservative estimate, higher.
+    const unknown = estimateUsage({ model: 'qwen2.5:7b', messages, tools }, { role: 'assistant', content: 'The value of k1 is 42.' });
+    expect(unknown.promptTokens).to.equal(estimateTextTokens(JSON.stringify(messages)) + estimateTextTokens(JSON.stringify(tools)));
+    expect(unknown.promptTokens).to.be.above(text.promptTokens);
   });
 });

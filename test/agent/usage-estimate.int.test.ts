@@ -75,6 +75,14 @@ describe('token budgets when the LLM server reports no usage (openai SDK against
     expect(call.usage.completionTokens, 'the tool call it asked for').to.be.above(1);
   });
 
+  it("for a model whose tokenizer gpt-tokenizer knows (gpt-4o-mini), the adapter counts exactly with it, still marked as an estimate", async () => {
+    fake.setScript([{ content: 'The value of k1 is 42.', usage: null }]);
+    const { encodeChat, countTokens } = require('gpt-tokenizer/encoding/o200k_base') as typeof import('gpt-tokenizer/encoding/o200k_base');
+    const known = await new OpenAiLlmClient({ baseURL: fake.baseURL, model: 'gpt-4o-mini', maxRetries: 0 }).complete({ ...req, model: 'gpt-4o-mini' });
+    const prompt = encodeChat(req.messages, 'gpt-4o-mini').length + countTokens(JSON.stringify(req.tools));
+    expect(known.usage).to.deep.equal({ promptTokens: prompt, completionTokens: countTokens('The value of k1 is 42.'), totalTokens: prompt + countTokens('The value of k1 is 42.'), estimated: true });
+  });
+
   it('the adapter keeps what the server counted and estimates only what it left out', async () => {
     const estimated = (await (fake.setScript([{ content: 'ok', usage: null }]), client().complete(req))).usage;
     const cases: [FakeReply['usage'], Usage][] = [

@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import { fuseScores } from '../../src/search/hybrid';
 import { expandQuery, stem, words } from '../../src/search/text';
-import { estimateTokens } from '../../src/search/tokens';
+import { countTokens } from '../../src/search/tokens';
+import vectors from '../vectors/token-counts.json';
 
 describe('search ranking pieces', function () {
   it('fuses scaled BM25 and cosine scores with the given weight', function () {
@@ -21,9 +22,12 @@ describe('search ranking pieces', function () {
     expect(expandQuery('open https://example.com').expanded).to.include('url');
   });
 
-  it('estimates more tokens for longer text', function () {
-    expect(estimateTokens('')).to.equal(0);
-    expect(estimateTokens('{"a": "hello world"}')).to.be.greaterThan(3);
-    expect(estimateTokens('word '.repeat(100))).to.equal(100);
+  it('counts the tokens of a tool list exactly as o200k_base does (the published samples; special-token text as plain text)', function () {
+    expect(countTokens('')).to.equal(0);
+    for (const s of (vectors.samples as { encoding: string; text: string; tokens: number }[]).filter((v) => v.encoding === 'o200k_base')) {
+      expect(countTokens(s.text), JSON.stringify(s.text)).to.equal(s.tokens);
+    }
+    // "<|endoftext|>" in a tool's description is text to the model, not the end of it: 7 ordinary tokens, no throw.
+    expect(countTokens('<|endoftext|>')).to.equal(7);
   });
 });

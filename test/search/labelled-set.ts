@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ToolDocument } from '../../src/search/lexical-index';
 import type { ToolSearch } from '../../src/search/tool-search';
-import { estimateTokens } from '../../src/search/tokens';
+import { countTokens } from '../../src/search/tokens';
 
 type FixtureTool = { name: string; description: string; params: Record<string, string> };
 
@@ -36,11 +36,11 @@ export type RecallReport = { recallAt5: number; queries: number; misses: { query
 
 /**
  * recall@k = mean over queries of (needed tools found in the top k) / (needed tools).
- * Tokens: the tool list a model would get — all definitions vs the top k of each query (mean), as JSON.
+ * Tokens: the tool list a model would get — all definitions vs the top k of each query (mean), as JSON, counted exactly with o200k_base (countTokens).
  */
 export async function measureRecall(search: ToolSearch, tools: LabelledTool[], k = 5, weight?: number): Promise<RecallReport> {
   const defs = new Map(tools.map((t) => [t.doc.id, t.definition]));
-  const fullTokens = estimateTokens(JSON.stringify({ tools: tools.map((t) => t.definition) }));
+  const fullTokens = countTokens(JSON.stringify({ tools: tools.map((t) => t.definition) }));
   const queries = loadLabelledQueries();
   let sum = 0;
   let reduced = 0;
@@ -51,7 +51,7 @@ export async function measureRecall(search: ToolSearch, tools: LabelledTool[], k
     const found = q.tools.filter((t) => got.includes(t));
     sum += found.length / q.tools.length;
     if (found.length < q.tools.length) misses.push({ query: q.query, missing: q.tools.filter((t) => !got.includes(t)), got });
-    reduced += estimateTokens(JSON.stringify({ tools: got.map((id) => defs.get(id)) }));
+    reduced += countTokens(JSON.stringify({ tools: got.map((id) => defs.get(id)) }));
   }
   const reducedTokens = Math.round(reduced / queries.length);
   return { recallAt5: sum / queries.length, queries: queries.length, misses, fullTokens, reducedTokens, reducedShare: reducedTokens / fullTokens };

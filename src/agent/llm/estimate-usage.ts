@@ -1,4 +1,5 @@
-import type { AssistantMessage, CompletionRequest, Usage } from './port';
+import { modelTokenizer, type ModelTokenizer } from './model-tokenizer';
+import type { AssistantMessage, ChatMessage, CompletionRequest, Usage } from './port';
 
 /**
  * The pre-tokenizer of GPT-4's cl100k_base (tiktoken's pattern; Llama 3 and Qwen2 split alike):
@@ -32,7 +33,8 @@ function pieceTokens(piece: string): number {
  * make at most). On the published cl100k_base and o200k_base test samples it over-counts English
  * prose and code (1 to 2.5 times), symbols, and every other script and emoji (by their bytes: up
  * to 4 times for CJK and 7 for Cyrillic); it can under-count strings of random letters (passwords,
- * base64), down to ~0.7 of the true count. Monotone: more text never counts less.
+ * base64), down to ~0.7 of the true count. Monotone: more text never counts less. (For a model
+ * whose tokenizer is known, estimateUsage counts exactly instead: modelTokenizer.)
  *
  * @example estimateTextTokens('hello world') // 4 (cl100k_base: 2)
  */
@@ -53,16 +55,31 @@ export function estimateTextTokens(text: string): number {
   return space ? n + pieceTokens(space) : n;
 }
 
+/** The prompt's messages as the model's chat template renders them, and the tool calls the model asked for earlier (their name and arguments, as it wrote them). */
+function chatTokens(tokenizer: ModelTokenizer, messages: readonly ChatMessage[]): number {
+  const calls = messages.flatMap((m) => (m.role === 'assistant' ? (m.tool_calls ?? []) : []));
+  return tokenizer.countChat(messages.map((m) => ({ role: m.role, content: m.content ?? '' }))) + calls.reduce((n, c) => n + tokenizer.countText(c.function.name) + tokenizer.countText(c.function.arguments), 0);
+}
+
 /**
- * The usage to count for a call whose server reported none: the prompt from the JSON of its
- * messages and tool definitions (their keys and quotes outweigh a chat template's markers), the
- * completion from the answer's text and tool calls (at least 1: the end of the answer is a token too).
+ * The usage to count for a call whose server reported none. For a model whose tokenizer
+ * gpt-tokenizer knows (modelTokenizer: `gpt-4o`, `gpt-4.1`, `o3`, `gpt-4`…), exact counts with its
+ * encoding: the prompt as its chat template renders the messages, plus the JSON of the tool
+ * definitions (the server renders them its own, unpublished way: the JSON is usually more). For
+ * any other model, the conservative estimateTextTokens of the JSON of the messages and of the tool
+ * definitions (their keys and quotes outweigh a chat template's markers). The completion, either
+ * way, from the answer's text and tool calls (at least 1: the end of the answer is a token too).
+ * Still an estimate, not the server's figure: `estimated: true`. Exact counts are never more than
+ * the text's UTF-8 bytes either, but neither monotone (BPE may merge added text into fewer tokens)
+ * nor an over-count: they are what the model's encoding makes.
  *
- * @example estimateUsage(req, message) // { promptTokens: 63, completionTokens: 9, totalTokens: 72, estimated: true }
+ * @example estimateUsage({ model: 'qwen2.5:7b', messages, tools }, message) // { promptTokens: 63, completionTokens: 9, totalTokens: 72, estimated: true }
  */
-export function estimateUsage(req: Pick<CompletionRequest, 'messages' | 'tools'>, message: AssistantMessage): Usage & { estimated: true } {
-  const promptTokens = estimateTextTokens(JSON.stringify(req.messages)) + (req.tools.length ? estimateTextTokens(JSON.stringify(req.tools)) : 0);
-  const calls = (message.tool_calls ?? []).map((c) => estimateTextTokens(c.function.name) + estimateTextTokens(c.function.arguments));
-  const completionTokens = Math.max(1, estimateTextTokens(message.content ?? '') + calls.reduce((a, b) => a + b, 0));
+export function estimateUsage(req: Pick<CompletionRequest, 'messages' | 'tools' | 'model'>, message: AssistantMessage): Usage & { estimated: true } {
+  const tokenizer = modelTokenizer(req.model);
+  const count = tokenizer ? tokenizer.countText : estimateTextTokens;
+  const promptTokens = (tokenizer ? chatTokens(tokenizer, req.messages) : estimateTextTokens(JSON.stringify(req.messages))) + (req.tools.length ? count(JSON.stringify(req.tools)) : 0);
+  const calls = (message.tool_calls ?? []).map((c) => count(c.function.name) + count(c.function.arguments));
+  const completionTokens = Math.max(1, count(message.content ?? '') + calls.reduce((a, b) => a + b, 0));
   return { promptTokens, completionTokens, totalTokens: promptTokens + completionTokens, estimated: true };
 }
