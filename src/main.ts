@@ -14,7 +14,7 @@ import { softReadinessCheck } from './telemetry/readiness-check';
 import { mcpGatewayService } from './api/mcp-gateway-service';
 import { proofsService } from './api/proofs-service';
 import { uiPlugin } from './ui';
-import { parseRoles } from './app/roles';
+import { connectsUpstreams, parseRoles } from './app/roles';
 import { CacheLeaseStore, SqlLeaseStore, type Leadership } from './leader';
 import { EventTraceContexts, initTracing, installHttpTracing, trackAuditLag, trackDependencies, tracedEventStore } from './telemetry';
 import { ConfigError, errorCodeOf, redactUrl } from './core/errors';
@@ -62,7 +62,8 @@ export type OpenMcp = {
   generatedAdminKey?: string;
   store: EventStore;
   knex: Knex;
-  gateway: McpGateway;
+  /** The MCP gateway, in a process whose roles call tools (api, gateway, agent: connectsUpstreams); else undefined. */
+  gateway?: McpGateway;
   pipeline: AuditPipeline;
   /** Stop at once, in order (tests, start-up failures). */
   close(): Promise<void>;
@@ -94,6 +95,19 @@ type Closer = { name: string; close(): Promise<unknown> };
 /** Readiness of a single-leader role: always up; the detail says leader (with its fencing token) or standby. */
 function leaderCheck<L extends Leadership>(name: string, l: L, more?: (l: L) => string): ReadinessCheck {
   return { name, check: async () => ({ state: 'up', detail: l.isLeader() ? `leader (token ${l.token()})${more ? `, ${more(l)}` : ''}` : 'standby' }) };
+}
+
+/** Readiness of tool search: hybrid, or lexical only (no model, or the model failed) and why. */
+function toolSearchCheck(gateway: McpGateway): ReadinessCheck {
+  return {
+    name: 'tool search',
+    check: async () => {
+      const s = gateway.status().search;
+      if (s.mode === 'lexical') return { state: 'degraded', detail: `lexical only (BM25): ${s.reason}` };
+      // Hybrid, but the last index update failed (disk full, read-only DATA_DIR): searches go on from memory.
+      return s.reason ? { state: 'degraded', detail: `hybrid (${s.model}); ${s.reason}` } : { state: 'up', detail: `hybrid (${s.model})` };
+    },
+  };
 }
 
 /**
@@ -250,11 +264,19 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
       : undefined;
     const auth = createAuthenticator({ keys, jwt, failures });
 
-    const gateway = await createGateway({ config, store, cache, logger, registry });
-    await gateway.start();
-    closers.push({ name: 'gateway', close: () => gateway.close() });
-    if (config.OPENMCP_EXAMPLES === 'on') await gateway.ensureServer(examplesServer(SYSTEM_ACTOR));
-    if (config.MCP_SERVERS_FILE) await registerServersFromFile(gateway, config.MCP_SERVERS_FILE, SYSTEM_ACTOR);
+    // Only a process that calls tools connects to the upstreams (a stdio server runs once per such
+    // process), checks their health and records their discoveries and health changes; it alone
+    // registers OPENMCP_EXAMPLES and MCP_SERVERS_FILE. A relay, projector, sealer or anchorer
+    // process starts none of them.
+    let gateway: McpGateway | undefined;
+    if (connectsUpstreams(roles)) {
+      const gw = await createGateway({ config, store, cache, logger, registry });
+      await gw.start();
+      gateway = gw;
+      closers.push({ name: 'gateway', close: () => gw.close() });
+      if (config.OPENMCP_EXAMPLES === 'on') await gw.ensureServer(examplesServer(SYSTEM_ACTOR));
+      if (config.MCP_SERVERS_FILE) await registerServersFromFile(gw, config.MCP_SERVERS_FILE, SYSTEM_ACTOR);
+    }
 
     const findEvent = async (id: string) => {
       if (sqlStore) return sqlStore.getById(id);
@@ -283,7 +305,8 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
         config,
         store,
         catalog,
-        tools: gateway,
+        // Set: the agent role connects to the upstreams (connectsUpstreams).
+        tools: gateway!,
         cache,
         // Daily caps and token budgets are policy: kept in the SQL database, which is backed up and
         // survives restarts (Redis is a cache, started empty after a loss).
@@ -328,15 +351,7 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
         },
         'sealed batches wait to be anchored; proofs of anchored batches are still served',
       ),
-      {
-        name: 'tool search',
-        check: async () => {
-          const s = gateway.status().search;
-          if (s.mode === 'lexical') return { state: 'degraded', detail: `lexical only (BM25): ${s.reason}` };
-          // Hybrid, but the last index update failed (disk full, read-only DATA_DIR): searches go on from memory.
-          return s.reason ? { state: 'degraded', detail: `hybrid (${s.model}); ${s.reason}` } : { state: 'up', detail: `hybrid (${s.model})` };
-        },
-      },
+      ...(gateway ? [toolSearchCheck(gateway)] : []),
       // Single leaders: a standby is ready (it takes over when the leader dies), the detail says which this is.
       // The relay's check also says when publishing is held up (an event too large, a refused topic).
       ...(relays ? [{ name: `relay (${topic})`, check: async () => relayReadiness(relays!) }] : []),
@@ -376,7 +391,7 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
       trustProxy: trustProxyOption(config.TRUST_PROXY),
       metrics,
       proofs: proofsService(pipeline.queries, readModels),
-      gateway: mcpGatewayService(gateway),
+      gateway: gateway && mcpGatewayService(gateway),
       approvals: new ApprovalsService({ store, catalog }),
       readiness,
       assertTaskRunnable: (task) => assertTaskRunnable(config, task),
@@ -390,7 +405,7 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
       const isRevoked = async (p: { actor: { id: string } }) => Boolean((await keys.get(p.actor.id))?.revokedAt);
       const origins = mcpOriginPolicyFrom(config);
       if (origins.allowedOrigins === '*') logger.warn('MCP_ALLOWED_ORIGINS=*: any web page a user opens may call /mcp from their browser (docs/security.md)');
-      await app.register(mcpGatewayPlugin, { gateway, cache, authenticate: mcpAuthenticate(auth, rateLimit), isRevoked, origins });
+      await app.register(mcpGatewayPlugin, { gateway: gateway!, cache, authenticate: mcpAuthenticate(auth, rateLimit), isRevoked, origins });
     }
     // An API process without the agent role reads the same CHAINS_FILE for the approvers' names,
     // without wallets: it only describes contracts, it never signs.
@@ -409,7 +424,7 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
       rateLimit,
       chainRpcUrl: pipeline.rpcUrl,
       anchorContract: pipeline.contractAddress,
-      upstreams: () => gateway.status().upstreams,
+      upstreams: () => gateway?.status().upstreams ?? [],
       ...(contractChains ? { describeContract: createContractDescriber(contractChains) } : {}),
       heartbeatMs: config.UI_HEARTBEAT_MS,
       onError: (err: unknown) => logger.warn({ err }, 'ui live stream error (will retry)'),

@@ -24,3 +24,16 @@ export function parseRoles(spec: string): Roles {
   for (const r of ROLE_NAMES) roles[r] = all || words.includes(r);
   return roles;
 }
+
+/**
+ * Whether a process with these roles connects to the upstream MCP servers (starting each stdio
+ * server as its child): `gateway` calls them for /mcp, `agent` for its tasks' tool steps, `api`
+ * waits on a new server's first tool discovery (POST /v1/mcp-servers) and shows its own
+ * connections in the dashboard's MCP panel. The others (relay, projector, sealer, anchorer) never
+ * call a tool, so they build no gateway: no upstream process, connection or health check of theirs,
+ * and they need none of the upstreams' secrets.
+ * @example connectsUpstreams(parseRoles('projector,sealer')) === false
+ */
+export function connectsUpstreams(roles: Roles): boolean {
+  return roles.api || roles.gateway || roles.agent;
+}

@@ -16,7 +16,7 @@ export async function runStart(config: Config): Promise<void> {
   const gw = await startOpenMcp(config);
   // Whatever way the process ends (the drain's deadline, a second signal), no stdio upstream it
   // started outlives it still running a call: a drain that finishes has closed them already.
-  process.once('exit', () => gw.gateway.killUpstreams());
+  process.once('exit', () => gw.gateway?.killUpstreams());
   let stoppingSince: number | undefined;
   const stop = (signal: string) => {
     if (stoppingSince !== undefined) {

@@ -1,3 +1,4 @@
 export * from './metrics';
 export * from './instrument-store';
+export * from './scrape-budget';
 export * from './scrape-reader';

@@ -1,13 +1,8 @@
 import { Counter, type Registry } from 'prom-client';
 import { NO_ANSWER, within } from '../core/within';
+import { currentScrapeReadTimeoutMs } from './scrape-budget';
 
 export const METRIC_READ_FAILURES_METRIC = 'openmcp_metric_read_failures_total';
-
-/**
- * How long a gauge's read may take at scrape time: well under Prometheus' default scrape_timeout
- * (10 s), since the reads of one scrape run side by side.
- */
-export const SCRAPE_READ_TIMEOUT_MS = 5000;
 
 type Failures = { counter: Counter<'metric'>; pending: Set<Promise<unknown>> };
 const perRegistry = new WeakMap<Registry, Failures>();
@@ -20,7 +15,7 @@ function failuresOn(registry: Registry): Failures {
     (registry.getSingleMetric(METRIC_READ_FAILURES_METRIC) as Counter<'metric'> | undefined) ??
     new Counter({
       name: METRIC_READ_FAILURES_METRIC,
-      help: 'Scrape-time reads behind a gauge that failed or gave no answer in 5 s (its store down or hung); that gauge reports NaN (unknown) in that scrape.',
+      help: 'Scrape-time reads behind a gauge that failed or gave no answer in half the scrape timeout (X-Prometheus-Scrape-Timeout-Seconds; 5 s without it), its store down or hung; that gauge reports NaN (unknown) in that scrape.',
       labelNames: ['metric'],
       registers: [registry],
       async collect() {
@@ -40,7 +35,8 @@ function failuresOn(registry: Registry): Failures {
  * whole registry.metrics() (and /metrics answer an error), and one that hangs makes Prometheus
  * time the scrape out: either way every metric of the process is lost exactly during the outage
  * operators need them for. The wrapped read resolves to undefined instead when the read fails or
- * has not answered in `timeoutMs`, and counts that in `openmcp_metric_read_failures_total{metric}`
+ * has not answered in `timeoutMs` (default: the scrape's, see withScrapeReadTimeout; 5 s outside
+ * one), and counts that in `openmcp_metric_read_failures_total{metric}`
  * once per name in `metrics`; the gauge then reports NaN (unknown: threshold alerts do not fire,
  * `absent()` stays false, a dashboard shows a gap). While a read hangs, later scrapes wait on the
  * same one rather than pile up more.
@@ -52,7 +48,7 @@ export function scrapeReader<T>(
   registry: Registry,
   metrics: readonly string[],
   read: () => Promise<T>,
-  timeoutMs = SCRAPE_READ_TIMEOUT_MS,
+  timeoutMs?: number,
 ): () => Promise<T | undefined> {
   const failures = failuresOn(registry);
   // Start each series at 0, so increase() sees the first failure too.
@@ -67,7 +63,7 @@ export function scrapeReader<T>(
       inFlight = started;
     }
     try {
-      const answer = await within(timeoutMs, inFlight);
+      const answer = await within(timeoutMs ?? currentScrapeReadTimeoutMs(), inFlight);
       if (answer !== NO_ANSWER) return answer;
     } catch {
       // a failed read counts as one with no answer

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { Gauge, Registry } from 'prom-client';
 import { makeHarness, type Harness } from './support/harness';
 import { createMetrics } from '../../src/metrics/metrics';
+import { METRIC_READ_FAILURES_METRIC, scrapeReader } from '../../src/metrics/scrape-reader';
 import { instrumentEventStore } from '../../src/metrics/instrument-store';
 import { createEvent } from '../../src/core/envelope';
 import { READINESS_CHECK_TIMEOUT_MS } from '../../src/telemetry/readiness-check';
@@ -83,6 +84,24 @@ describe('REST system routes: /healthz, /readyz, /metrics, /docs; request ids; r
     expect(res.body).to.match(/openmcp_errors_total\{code="VALIDATION_FAILED"\} 1/);
     expect(res.body).to.match(/openmcp_eventstore_append_duration_seconds_count\{store="sql:sqlite"\} 1/);
     expect(res.body).to.include('openmcp_projection_lag_events 3');
+  });
+
+  it("/metrics gives a gauge's read half the scraper's own timeout (X-Prometheus-Scrape-Timeout-Seconds), else 5 s (was 5 s whatever the scrape_timeout: a shorter one lost the whole scrape)", async () => {
+    const own = new Registry();
+    // A read slower than half of the 0.2 s scrape below, well within 5 s.
+    const read = scrapeReader(own, ['openmcp_slow_lag_events'], () => new Promise<number>((r) => setTimeout(() => r(9), 300)));
+    new Gauge({ name: 'openmcp_slow_lag_events', help: 'test', registers: [own], async collect() { this.set((await read()) ?? NaN); } });
+    const scraped = await makeHarness({ metrics: undefined, registry: own });
+    try {
+      const short = await scraped.call({ method: 'GET', url: '/metrics', headers: { 'x-prometheus-scrape-timeout-seconds': '0.2' } });
+      expect(short.body).to.match(/^openmcp_slow_lag_events Nan$/m);
+      expect(short.body).to.contain(`${METRIC_READ_FAILURES_METRIC}{metric="openmcp_slow_lag_events"} 1`);
+      await new Promise((r) => setTimeout(r, 300)); // the given-up read ends: the next scrape reads afresh
+      const plain = await scraped.call({ method: 'GET', url: '/metrics' });
+      expect(plain.body).to.match(/^openmcp_slow_lag_events 9$/m);
+    } finally {
+      await scraped.close();
+    }
   });
 
   it('/docs and /docs/json serve the OpenAPI document with every route', async () => {

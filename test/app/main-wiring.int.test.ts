@@ -4,9 +4,10 @@
  * the anchorer count in openmcp_errors_total; with MySQL configured the single-leader leases live
  * in its `leases` table, not in Redis; /readyz names the LLM endpoint without its credentials;
  * REST, /mcp and /ui/api share one rate limiter, also while Redis is down; the dashboard's live
- * stream beats at UI_HEARTBEAT_MS.
+ * stream beats at UI_HEARTBEAT_MS; only processes that call tools start the stdio MCP servers.
  */
 import { expect } from 'chai';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { get } from 'node:http';
 import { createServer } from 'node:net';
@@ -16,6 +17,7 @@ import { computeAddress } from 'ethers';
 import { Redis } from 'ioredis';
 import { loadConfig } from '../../src/config';
 import { createEvent } from '../../src/core/envelope';
+import { EXAMPLES_STDIO_SERVER } from '../../src/mcp/examples-server';
 import { openKnex } from '../../src/db/knex';
 import { toRow } from '../../src/eventstore/sql/rows';
 import { startOpenMcp, type OpenMcp, type StartOptions } from '../../src/main';
@@ -88,6 +90,48 @@ describe('src/main.ts wiring: error counts, lease store choice, /readyz redactio
       await new Promise((r) => setTimeout(r, 200));
     }
   }
+
+  /** Pids of this process's children running the bundled stdio example: each gateway that connects to it starts one. */
+  function exampleServerPids(): number[] {
+    // ps exits 1 when this process has no child at all: the output is what counts.
+    const out = spawnSync('ps', ['-o', 'pid=,args=', '--ppid', String(process.pid)], { encoding: 'utf8' }).stdout;
+    return out
+      .split('\n')
+      .filter((l) => l.includes(EXAMPLES_STDIO_SERVER))
+      .map((l) => Number(l.trim().split(/\s+/)[0]));
+  }
+
+  it('starts no stdio MCP server in a process without api, gateway or agent; a gateway process sharing the log starts it and the projector projects its tools (every role process started its own copy)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'omc-wiring-shared-'));
+    dirs.push(dir);
+    const shared = { DATABASE_URL: `sqlite:${join(dir, 'shared.db')}`, OPENMCP_EXAMPLES: 'on' };
+    const before = new Set(exampleServerPids());
+    const started = () => exampleServerPids().filter((pid) => !before.has(pid));
+    const projector = await start({ OPENMCP_ROLES: 'projector', ...shared });
+    app = undefined; // closed below, after the gateway process
+    try {
+      // OPENMCP_EXAMPLES=on registers and connects before start returns, where it still does.
+      expect(started(), 'stdio servers started by the projector-only process').to.deep.equal([]);
+      expect(projector.gateway, 'no MCP gateway in a projector-only process').to.equal(undefined);
+      const ready = (await projector.app.inject({ url: '/readyz' })).json() as { dependencies: { name: string }[] };
+      expect(ready.dependencies.map((d) => d.name)).to.not.include('tool search');
+
+      const gateway = await start({ OPENMCP_ROLES: 'gateway', ...shared });
+      expect(started(), 'the gateway process starts the example server once').to.have.length(1);
+      expect(gateway.gateway?.listTools('acme').map((t) => t.name)).to.include('examples__echo');
+      // Its discovery, written by the gateway process, reaches the projector's read model.
+      const end = Date.now() + 20_000;
+      let tools: string[] = [];
+      while (Date.now() < end) {
+        tools = (await projector.knex('rm_mcp_tools').where('server', 'examples').select('name')).map((r: { name: string }) => r.name);
+        if (tools.length) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(tools).to.include('echo');
+    } finally {
+      await projector.close();
+    }
+  });
 
   it("counts the relay's background errors (Kafka unreachable) in openmcp_errors_total", async () => {
     // One connection attempt, not kafkajs' default five retries with backoff (about 7 s): the first failure is the error counted.

@@ -68,10 +68,13 @@ describe('/metrics while the event store is unreachable (real scrape of the app)
     return app;
   }
 
-  /** One scrape, given at most `ms` to answer (a hung gauge read used to hold it until Prometheus gave up). */
-  async function scrape(a: OpenMcp, ms = 15_000): Promise<{ status: number; body: string }> {
+  /**
+   * One scrape, given at most `ms` to answer (a hung gauge read used to hold it until Prometheus
+   * gave up); `scrapeTimeoutS` is sent as Prometheus sends its scrape_timeout.
+   */
+  async function scrape(a: OpenMcp, ms = 15_000, scrapeTimeoutS?: number): Promise<{ status: number; body: string }> {
     const res = await Promise.race([
-      a.app.inject({ url: '/metrics' }),
+      a.app.inject({ url: '/metrics', headers: scrapeTimeoutS ? { 'x-prometheus-scrape-timeout-seconds': String(scrapeTimeoutS) } : {} }),
       new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`/metrics gave no answer in ${ms} ms`)), ms)),
     ]);
     return { status: res.statusCode, body: res.body };
@@ -139,7 +142,8 @@ describe('/metrics while the event store is unreachable (real scrape of the app)
       const a = await start({ OPENMCP_ROLES: 'api,projector', DATABASE_URL: proxied() });
       expect((await scrape(a)).status).to.equal(200);
       proxy.freeze();
-      const during = await scrape(a);
+      // A 3 s scrape_timeout: the hung reads are given up after 1.5 s (5 s without the header).
+      const during = await scrape(a, 15_000, 3);
       expect(during.status).to.equal(200);
       expectEveryMetricWithLagsUnknown(during.body, /event store/);
     });

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Metrics } from '../../metrics/metrics';
+import { SCRAPE_TIMEOUT_HEADER, scrapeReadTimeoutMs, withScrapeReadTimeout } from '../../metrics/scrape-budget';
 import type { AppDeps } from '../deps';
 import { Health, Readiness } from '../schemas/system';
 import { runReadinessCheck, type ReadinessCheck } from '../../telemetry/readiness-check';
@@ -22,8 +23,10 @@ export function systemRoutes(deps: AppDeps, metrics: Metrics): FastifyPluginAsyn
       return reply.code(down ? 503 : 200).send({ status: down ? 'not_ready' : degraded ? 'degraded' : 'ready', dependencies });
     });
 
-    app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
-      const text = await metrics.registry.metrics();
+    app.get('/metrics', { schema: { hide: true } }, async (request, reply) => {
+      // The scraper says how long it waits: a gauge whose read takes longer reports NaN rather
+      // than costing the whole scrape (scrapeReader).
+      const text = await withScrapeReadTimeout(scrapeReadTimeoutMs(request.headers[SCRAPE_TIMEOUT_HEADER]), () => metrics.registry.metrics());
       return reply.type(metrics.registry.contentType).send(text);
     });
 
