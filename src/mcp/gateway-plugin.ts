@@ -15,8 +15,12 @@ import { SessionTransport } from './session-transport';
 /**
  * Who calls. `expiresAt` (ms since the epoch): when the credential stops being accepted (a JWT's
  * exp plus the verifier's leeway); absent for credentials that do not expire (API keys).
+ * `credential`: what tells the credential presented from another of the same actor (an API key's
+ * hash), for `isRevoked`: a session keeps the one it was opened with, so a key whose value is
+ * replaced under the same id (the bootstrap admin key) counts as revoked for the sessions opened
+ * with the old value. Kept in this process only, never in the session directory.
  */
-export type McpPrincipal = { tenant: string; actor: Actor; expiresAt?: number };
+export type McpPrincipal = { tenant: string; actor: Actor; expiresAt?: number; credential?: string };
 
 export type McpGatewayPluginOptions = {
   gateway: McpGateway;
@@ -60,8 +64,9 @@ export type McpGatewayPluginOptions = {
    */
   logLevelRefreshMs?: number;
   /**
-   * Whether the credentials a session was opened with have been revoked since. Every request is
-   * authenticated anyway; this ends what no request renews: an open GET (SSE) stream.
+   * Whether the credentials a session was opened with (its principal, `credential` included) have
+   * been revoked since. Every request is authenticated anyway; this ends what no request renews:
+   * an open GET (SSE) stream.
    */
   isRevoked?(principal: McpPrincipal): Promise<boolean>;
   /**
@@ -176,10 +181,10 @@ export async function mcpGatewayPlugin(app: FastifyInstance, opts: McpGatewayPlu
     const now = Date.now();
     for (const s of sessions.values()) if (s.expiresAt !== undefined && s.expiresAt < now) s.transport.sdk.closeStandaloneSSEStream();
     if (!isRevoked) return;
-    // One check per identity, however many sessions it has open.
+    // One check per identity and credential, however many sessions it has open.
     const byOwner = new Map<string, Session[]>();
     for (const s of sessions.values()) {
-      const owner = `${s.principal.tenant}\n${s.principal.actor.id}`;
+      const owner = `${s.principal.tenant}\n${s.principal.actor.id}\n${s.principal.credential ?? ''}`;
       byOwner.set(owner, [...(byOwner.get(owner) ?? []), s]);
     }
     for (const owned of byOwner.values()) {
@@ -286,7 +291,8 @@ export async function mcpGatewayPlugin(app: FastifyInstance, opts: McpGatewayPlu
 
   async function adopt(id: string, record: SessionRecord, caller: McpPrincipal): Promise<Session> {
     const { tenant, actor, protocolVersion, capabilities, clientInfo } = record;
-    const session = await build({ tenant, actor, expiresAt: caller.expiresAt }, id, false, record);
+    // The directory holds no credential: the adopting request's is the one this replica checks.
+    const session = await build({ tenant, actor, expiresAt: caller.expiresAt, credential: caller.credential }, id, false, record);
     try {
       await replayInitialize(session.transport.sdk, id, { protocolVersion, capabilities, clientInfo });
     } catch (err) {
