@@ -19,7 +19,7 @@ import { CacheLeaseStore, SqlLeaseStore, type Leadership } from './leader';
 import { EventTraceContexts, initTracing, installHttpTracing, trackAuditLag, trackDependencies, tracedEventStore } from './telemetry';
 import { ConfigError, errorCodeOf, redactUrl } from './core/errors';
 import { dialectOf } from './db/knex';
-import { createAuthenticator, createAuthFailureLimiter, createJwtVerifier, ensureAdminKey, mcpAuthenticate, SqlKeyStore } from './auth';
+import { createAuthenticator, createAuthFailureLimiter, createJwtVerifier, ensureAdminKey, isCredentialRevoked, mcpAuthenticate, SqlKeyStore } from './auth';
 import { createRateLimiter } from './auth/rate-limit';
 import { InProcessBus } from './bus/inprocess';
 import { eventsTopic } from './bus/kafka/topic';
@@ -401,11 +401,9 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
     });
     installHttpTracing(app);
     if (roles.gateway) {
-      // An API key's actor id is the key id; other principals (JWT subjects) have no key to revoke.
-      const isRevoked = async (p: { actor: { id: string } }) => Boolean((await keys.get(p.actor.id))?.revokedAt);
       const origins = mcpOriginPolicyFrom(config);
       if (origins.allowedOrigins === '*') logger.warn('MCP_ALLOWED_ORIGINS=*: any web page a user opens may call /mcp from their browser (docs/security.md)');
-      await app.register(mcpGatewayPlugin, { gateway: gateway!, cache, authenticate: mcpAuthenticate(auth, rateLimit), isRevoked, origins });
+      await app.register(mcpGatewayPlugin, { gateway: gateway!, cache, authenticate: mcpAuthenticate(auth, rateLimit), isRevoked: (p) => isCredentialRevoked(keys, p), origins });
     }
     // An API process without the agent role reads the same CHAINS_FILE for the approvers' names,
     // without wallets: it only describes contracts, it never signs.

@@ -129,8 +129,11 @@ export function createAuthenticator(o: AuthenticatorOptions): Authenticator {
   };
 }
 
-/** What the /mcp gateway plugin needs of a request. */
-export type McpAuthentication = { tenant: string; actor: Actor; role: Principal['role']; principal: Principal; expiresAt?: number };
+/**
+ * What the /mcp gateway plugin needs of a request. `credential`: an API key's hash (the key
+ * presented, not only its id: see isCredentialRevoked); absent for JWTs.
+ */
+export type McpAuthentication = { tenant: string; actor: Actor; role: Principal['role']; principal: Principal; expiresAt?: number; credential?: string };
 
 /**
  * For the gateway's `/mcp` plugin option `authenticate(request)`: the caller's tenant and actor,
@@ -152,6 +155,15 @@ export function mcpAuthenticate(auth: Authenticator, rateLimit?: RateLimiter) {
     }
     if (!can(p.role, 'mcp:call')) throw new ForbiddenError(`a ${p.role} key may not call tools (mcp:call; docs/security.md)`);
     await rateLimit?.(p);
-    return { tenant: p.tenant, actor: p.actor, role: p.role, principal: p, ...(p.expiresAt !== undefined ? { expiresAt: p.expiresAt } : {}) };
+    // The key accepted, as `Bearer <key>`: its hash tells this value from another stored under the same id since.
+    const credential = p.via === 'api-key' ? hashApiKey(String(Array.isArray(h) ? h[0] : h).replace(/^Bearer[ ]+/i, '').trim()) : undefined;
+    return {
+      tenant: p.tenant,
+      actor: p.actor,
+      role: p.role,
+      principal: p,
+      ...(p.expiresAt !== undefined ? { expiresAt: p.expiresAt } : {}),
+      ...(credential !== undefined ? { credential } : {}),
+    };
   };
 }

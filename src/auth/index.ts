@@ -8,6 +8,7 @@ export * from './sql-key-store';
 export * from './key-service';
 export * from './jwt';
 export * from './authenticator';
+export * from './credential-revoked';
 export * from './rate-limit';
 export * from './auth-failure-limit';
 export * from './ensure-admin-key';

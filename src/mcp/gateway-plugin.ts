@@ -5,6 +5,7 @@ import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { Cache } from '../cache/port';
 import type { Actor } from '../core/envelope';
 import type { McpGateway } from './gateway';
+import { corsHeaders, MCP_METHODS, preflightHeaders } from './cors';
 import { createGatewayServer } from './gateway-server';
 import { originCheck, type OriginPolicy } from './origin-policy';
 import { replayInitialize } from './replay-initialize';
@@ -14,8 +15,12 @@ import { SessionTransport } from './session-transport';
 /**
  * Who calls. `expiresAt` (ms since the epoch): when the credential stops being accepted (a JWT's
  * exp plus the verifier's leeway); absent for credentials that do not expire (API keys).
+ * `credential`: what tells the credential presented from another of the same actor (an API key's
+ * hash), for `isRevoked`: a session keeps the one it was opened with, so a key whose value is
+ * replaced under the same id (the bootstrap admin key) counts as revoked for the sessions opened
+ * with the old value. Kept in this process only, never in the session directory.
  */
-export type McpPrincipal = { tenant: string; actor: Actor; expiresAt?: number };
+export type McpPrincipal = { tenant: string; actor: Actor; expiresAt?: number; credential?: string };
 
 export type McpGatewayPluginOptions = {
   gateway: McpGateway;
@@ -27,8 +32,9 @@ export type McpGatewayPluginOptions = {
   authenticate(request: FastifyRequest): Promise<McpPrincipal | null>;
   /**
    * Which browser pages may call and under which Host names (DNS rebinding; src/mcp/origin-policy.ts).
-   * A request it refuses gets 403 before anything else is done. Default: pages of the gateway's
-   * own origin only, any Host (main.ts passes HOST, MCP_ALLOWED_ORIGINS and MCP_ALLOWED_HOSTS).
+   * A request it refuses gets 403 before anything else is done; the pages it allows get CORS
+   * answers (src/mcp/cors.ts). Default: pages of the gateway's own origin only, any Host
+   * (main.ts passes HOST, MCP_ALLOWED_ORIGINS and MCP_ALLOWED_HOSTS).
    */
   origins?: OriginPolicy;
   /** Route path. Default `/mcp`. */
@@ -58,8 +64,9 @@ export type McpGatewayPluginOptions = {
    */
   logLevelRefreshMs?: number;
   /**
-   * Whether the credentials a session was opened with have been revoked since. Every request is
-   * authenticated anyway; this ends what no request renews: an open GET (SSE) stream.
+   * Whether the credentials a session was opened with (its principal, `credential` included) have
+   * been revoked since. Every request is authenticated anyway; this ends what no request renews:
+   * an open GET (SSE) stream.
    */
   isRevoked?(principal: McpPrincipal): Promise<boolean>;
   /**
@@ -130,7 +137,8 @@ function sameOwner(a: McpPrincipal, b: McpPrincipal): boolean {
 
 /**
  * The gateway as an MCP server over streamable HTTP at POST/GET/DELETE `/mcp`. A browser
- * `Origin` or a `Host` that `origins` does not allow is refused first (403, DNS rebinding). Every
+ * `Origin` or a `Host` that `origins` does not allow is refused first (403, DNS rebinding); an
+ * allowed origin's CORS preflight (OPTIONS) is answered without a key. Every
  * request is authenticated; a session belongs to the tenant and actor that opened it, and a request for it
  * with another identity is refused (403). With a `cache`, sessions are recorded in it and a
  * replica adopts a session opened elsewhere on its first request.
@@ -173,10 +181,10 @@ export async function mcpGatewayPlugin(app: FastifyInstance, opts: McpGatewayPlu
     const now = Date.now();
     for (const s of sessions.values()) if (s.expiresAt !== undefined && s.expiresAt < now) s.transport.sdk.closeStandaloneSSEStream();
     if (!isRevoked) return;
-    // One check per identity, however many sessions it has open.
+    // One check per identity and credential, however many sessions it has open.
     const byOwner = new Map<string, Session[]>();
     for (const s of sessions.values()) {
-      const owner = `${s.principal.tenant}\n${s.principal.actor.id}`;
+      const owner = `${s.principal.tenant}\n${s.principal.actor.id}\n${s.principal.credential ?? ''}`;
       byOwner.set(owner, [...(byOwner.get(owner) ?? []), s]);
     }
     for (const owned of byOwner.values()) {
@@ -283,7 +291,8 @@ export async function mcpGatewayPlugin(app: FastifyInstance, opts: McpGatewayPlu
 
   async function adopt(id: string, record: SessionRecord, caller: McpPrincipal): Promise<Session> {
     const { tenant, actor, protocolVersion, capabilities, clientInfo } = record;
-    const session = await build({ tenant, actor, expiresAt: caller.expiresAt }, id, false, record);
+    // The directory holds no credential: the adopting request's is the one this replica checks.
+    const session = await build({ tenant, actor, expiresAt: caller.expiresAt, credential: caller.credential }, id, false, record);
     try {
       await replayInitialize(session.transport.sdk, id, { protocolVersion, capabilities, clientInfo });
     } catch (err) {
@@ -357,11 +366,17 @@ export async function mcpGatewayPlugin(app: FastifyInstance, opts: McpGatewayPlu
   // First of all, before the key is looked up or a session touched: a page the browser of a
   // user runs (another site, or one DNS-rebound onto this address) is refused here, so it
   // costs no key lookup, counts as no failed authentication, and opens, ends or calls nothing.
+  // A page of an allowed origin gets the CORS headers on whatever it is answered, set on the raw
+  // response: the SDK writes a session's answers itself (hijacked), and Node merges them in.
   // Callback style: it runs on every /mcp request.
   const check = originCheck(opts.origins ?? {});
   const guardOrigin: onRequestHookHandler = (request, reply, done) => {
     const refused = check(request.headers);
-    if (!refused) return done();
+    if (!refused) {
+      const origin = request.headers.origin;
+      if (origin !== undefined) for (const [name, value] of Object.entries(corsHeaders(origin))) reply.raw.setHeader(name, value);
+      return done();
+    }
     request.log.info({ origin: request.headers.origin, host: request.headers.host, code: refused.code }, 'mcp request refused: origin or host not allowed');
     rpcError(reply, { status: 403, ...refused });
   };
@@ -433,6 +448,12 @@ export async function mcpGatewayPlugin(app: FastifyInstance, opts: McpGatewayPlu
     }
   }
 
+  // A browser's CORS preflight: sent without credentials, so it is not authenticated, and it
+  // opens nothing. An OPTIONS that is not one (no Origin) is told the methods.
+  app.options(path, { onRequest: [guardOrigin] }, async (request, reply) => {
+    const preflight = request.headers.origin !== undefined && request.headers['access-control-request-method'] !== undefined;
+    return reply.code(204).headers(preflight ? preflightHeaders() : { allow: `${MCP_METHODS}, OPTIONS` }).send();
+  });
   app.post(path, { onRequest: [guardOrigin, authenticate] }, handle);
   app.get(path, { onRequest: [guardOrigin, authenticate] }, handle);
   // DELETE has no body, but clients that set `content-type: application/json` on every request

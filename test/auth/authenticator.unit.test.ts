@@ -108,6 +108,15 @@ describe('Authenticator', () => {
     expect(await viaMcp({ headers: { authorization: `Bearer ${g.key}` } })).to.not.have.property('expiresAt');
   });
 
+  it("mcpAuthenticate names a key's credential by its hash (a value replaced under the same id is another one); a JWT has none", async () => {
+    const { keys, g } = await setup();
+    const SECRET = 'a-test-secret-that-is-at-least-32-chars!';
+    const viaMcp = mcpAuthenticate(createAuthenticator({ keys, jwt: createJwtVerifier({ JWT_SECRET: SECRET }) }));
+    expect((await viaMcp({ headers: { authorization: `bearer  ${g.key} ` } }))?.credential).to.equal(g.hash);
+    const token = await new SignJWT({ tenant: 'acme', role: 'agent' }).setProtectedHeader({ alg: 'HS256' }).setSubject('bot').setExpirationTime('5m').sign(Buffer.from(SECRET));
+    expect(await viaMcp({ headers: { authorization: `Bearer ${token}` } })).to.not.have.property('credential');
+  });
+
   it('mcpAuthenticate counts /mcp requests against the rate limiter, after the key check, and lets its refusal through', async () => {
     const { g, auth } = await setup();
     let counted = 0;

@@ -55,10 +55,21 @@ function send(url: string, method: string, headers: Record<string, string>, body
 
 const initialize = { jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: LATEST_PROTOCOL_VERSION, capabilities: {}, clientInfo: { name: 'raw', version: '1' } } };
 
+/** The names of the CORS headers of an answer (`access-control-*`). */
+function corsHeadersOf(res: Answer): string[] {
+  return Object.keys(res.headers).filter((h) => h.startsWith('access-control-'));
+}
+
+/** A comma-separated header value as a lowercase list. */
+function listOf(v: string | string[] | undefined): string[] {
+  return String(v ?? '').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
+}
+
 function expectRefused(res: Answer, code: 'MCP_ORIGIN_FORBIDDEN' | 'MCP_HOST_FORBIDDEN'): { message: string } {
   expect(res.status, res.body).to.equal(403);
   expect(res.headers['content-type']).to.match(/^application\/json/);
   expect(res.headers['mcp-session-id'], 'no session comes of it').to.equal(undefined);
+  expect(corsHeadersOf(res), 'no CORS headers for a refused request').to.deep.equal([]);
   const body = JSON.parse(res.body) as { jsonrpc: string; id: unknown; error: { code: number; message: string; data?: { code?: string } } };
   expect(body.jsonrpc).to.equal('2.0');
   expect(body.id).to.equal(null);
@@ -204,6 +215,80 @@ describe('/mcp refuses browser origins it does not allow, and Host names it does
     for (const origin of ['https://app.example.com:8443', 'http://app.example.com', 'https://evil.example']) {
       expectRefused(await send(url, 'POST', { authorization: 'Bearer key-acme-alice', origin }, initialize), 'MCP_ORIGIN_FORBIDDEN');
     }
+  });
+
+  describe('CORS: a page of an allowed origin can use /mcp from the browser', () => {
+    const app = 'https://app.example.com';
+    let url: string;
+    before(async () => ({ url } = await serve({ loopback: true, allowedOrigins: [app] })));
+    const preflight = (origin: string, method = 'POST') =>
+      send(url, 'OPTIONS', { origin, 'access-control-request-method': method, 'access-control-request-headers': 'authorization, content-type, mcp-protocol-version, mcp-session-id, last-event-id' });
+
+    it('answers the preflight (OPTIONS, sent without a key) for the allowed origin, echoing it, and opens, checks and appends nothing', async () => {
+      const seen = authenticated.length;
+      const head = await db.store.headPosition();
+      for (const method of ['POST', 'GET', 'DELETE']) {
+        const res = await preflight(app, method);
+        expect(res.status, res.body).to.equal(204);
+        expect(res.headers['access-control-allow-origin']).to.equal(app);
+        expect(listOf(res.headers.vary)).to.include('origin');
+        expect(listOf(res.headers['access-control-allow-methods'])).to.include.members(['get', 'post', 'delete']);
+        expect(listOf(res.headers['access-control-allow-headers'])).to.include.members(['authorization', 'content-type', 'accept', 'mcp-session-id', 'mcp-protocol-version', 'last-event-id']);
+        expect(Number(res.headers['access-control-max-age'])).to.be.greaterThan(0);
+        expect(res.headers['access-control-allow-credentials'], 'no cookies are used: credentials are never allowed').to.equal(undefined);
+        expect(res.headers['mcp-session-id']).to.equal(undefined);
+      }
+      expect(authenticated.length, 'authenticate was not called').to.equal(seen);
+      expect(await db.store.headPosition(), 'no event appended').to.equal(head);
+    });
+
+    it('refuses the preflight of an origin it does not allow: 403 MCP_ORIGIN_FORBIDDEN and no CORS headers', async () => {
+      const error = expectRefused(await preflight('https://evil.example'), 'MCP_ORIGIN_FORBIDDEN');
+      expect(error.message).to.include('https://evil.example');
+      expectRefused(await preflight('null'), 'MCP_ORIGIN_FORBIDDEN');
+    });
+
+    it('a real initialize from the allowed origin exposes mcp-session-id to the page; its session answers with the same headers', async () => {
+      const init = await send(url, 'POST', { authorization: 'Bearer key-acme-alice', origin: app }, initialize);
+      expect(init.status, init.body).to.equal(200);
+      expect(init.headers['mcp-session-id']).to.be.a('string');
+      expect(init.headers['access-control-allow-origin']).to.equal(app);
+      expect(listOf(init.headers.vary)).to.include('origin');
+      expect(listOf(init.headers['access-control-expose-headers'])).to.include('mcp-session-id');
+      expect(init.headers['access-control-allow-credentials']).to.equal(undefined);
+      const sid = String(init.headers['mcp-session-id']);
+      const session = { authorization: 'Bearer key-acme-alice', origin: app, 'mcp-session-id': sid };
+      const initialized = await send(url, 'POST', session, { jsonrpc: '2.0', method: 'notifications/initialized' });
+      expect(initialized.status).to.equal(202);
+      expect(initialized.headers['access-control-allow-origin']).to.equal(app);
+      const list = await send(url, 'POST', session, { jsonrpc: '2.0', id: 1, method: 'tools/list' });
+      expect(list.status, list.body).to.equal(200);
+      expect(list.headers['access-control-allow-origin']).to.equal(app);
+      // The GET stream is the SDK's own response: it carries them too.
+      const stream = await send(url, 'GET', { ...session, accept: 'text/event-stream' });
+      expect(stream.status).to.equal(200);
+      expect(stream.headers['access-control-allow-origin']).to.equal(app);
+      const end = await send(url, 'DELETE', session);
+      expect(end.status).to.equal(200);
+      expect(end.headers['access-control-allow-origin']).to.equal(app);
+    });
+
+    it('a 401 reaches the page readable (its origin allowed, WWW-Authenticate exposed); no CORS headers without an Origin', async () => {
+      const res = await send(url, 'POST', { origin: app }, initialize);
+      expect(res.status).to.equal(401);
+      expect(res.headers['access-control-allow-origin']).to.equal(app);
+      expect(listOf(res.headers['access-control-expose-headers'])).to.include('www-authenticate');
+      const program = await send(url, 'POST', { authorization: 'Bearer key-acme-alice' }, initialize);
+      expect(program.status).to.equal(200);
+      expect(corsHeadersOf(program)).to.deep.equal([]);
+    });
+
+    it('echoes the origin even with MCP_ALLOWED_ORIGINS=*, never "*"', async () => {
+      const any = await serve({ loopback: true, allowedOrigins: '*' });
+      const res = await send(any.url, 'OPTIONS', { origin: 'https://other.example', 'access-control-request-method': 'POST' });
+      expect(res.status).to.equal(204);
+      expect(res.headers['access-control-allow-origin']).to.equal('https://other.example');
+    });
   });
 
   it('MCP_ALLOWED_ORIGINS=*: any origin passes (unsafe), the Host check stays', async () => {
