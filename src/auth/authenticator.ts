@@ -47,6 +47,7 @@ function principalOfKey(r: ApiKeyRecord): Principal {
     role: r.role,
     actor: { kind: r.role === 'agent' ? 'agent' : 'user', id: r.id },
     crossTenant: r.crossTenant,
+    ...(r.agents ? { agents: r.agents } : {}),
     via: 'api-key',
     subject: r.id,
   };

@@ -26,3 +26,13 @@ export class RateLimitedError extends OpenMcpError {
     });
   }
 }
+
+/**
+ * The key or token is limited to agent ids (`agents`) and the request would act as another agent,
+ * or as none (a task without agentId takes the tenant-wide policy entry). Nothing is appended.
+ */
+export class AgentNotAllowedError extends OpenMcpError {
+  constructor(message: string, details?: ErrorDetails) {
+    super('AGENT_NOT_ALLOWED', message, { status: 403, details });
+  }
+}

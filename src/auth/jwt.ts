@@ -1,6 +1,7 @@
 import { createPublicKey, createSecretKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createLocalJWKSet, errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { AgentIdsSchema } from '../../events/auth.events';
 import { ConfigError } from '../core/errors';
 import { UnauthenticatedError } from './errors';
 import type { Principal } from './principal';
@@ -25,7 +26,8 @@ export const JWT_CLOCK_TOLERANCE_S = 30;
 
 /**
  * Claims (docs/security.md): `sub` → actor id; `tenant` → tenant; `role` → one of the five roles;
- * `cross_tenant: true` → cross-tenant scope (honoured for admin and auditor only).
+ * `cross_tenant: true` → cross-tenant scope (honoured for admin and auditor only); `agents` → the
+ * agent ids the principal may act as (as a key's list; a malformed claim refuses the token).
  * Actor kind is `agent` for role agent, `user` otherwise.
  */
 export function principalFromClaims(claims: JWTPayload): Principal {
@@ -38,11 +40,15 @@ export function principalFromClaims(claims: JWTPayload): Principal {
   if (isReservedTenant(tenant.data)) throw new UnauthenticatedError(`token tenant claim names the reserved tenant ${tenant.data}`);
   if (!isRole(claims.role)) throw new UnauthenticatedError('token role claim is not one of admin, operator, agent, auditor, viewer');
   const role = claims.role;
+  // A limit the gateway cannot read must not become no limit: refuse the token instead.
+  const agents = claims.agents === undefined ? undefined : AgentIdsSchema.safeParse(claims.agents);
+  if (agents && !agents.success) throw new UnauthenticatedError(`token agents claim is not a list of 1 to 100 distinct agent ids (${agents.error.issues[0]?.message})`);
   return {
     tenant: tenant.data,
     role,
     actor: { kind: role === 'agent' ? 'agent' : 'user', id: sub },
     crossTenant: claims.cross_tenant === true && (role === 'admin' || role === 'auditor'),
+    ...(agents ? { agents: agents.data } : {}),
     via: 'jwt',
     // Subjects are unique per issuer, not across tenants: two tenants' "bot" are two callers
     // (else one tenant's traffic would use up the other's per-key rate limit). Tenants hold no ':'.

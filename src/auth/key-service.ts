@@ -8,12 +8,21 @@ import { generateApiKey } from './api-key';
 import { apiKeyDecider, apiKeyStream } from './api-key.decider';
 import type { ApiKeyRecord, KeyStore } from './key-store';
 import type { Principal } from './principal';
-import type { Role } from './roles';
+import { can, type Role } from './roles';
+import { assertMayIssueFor } from './agent-scope';
 import { isReservedTenant, reservedTenantMessage } from './tenant';
 
 export type KeyServiceDependencies = HandleCommandDependencies & { keys: KeyStore; clock?: Clock; onRevoke?: (hash: string) => void };
 
-export type CreateKeyParameters = { role: Role; tenant: string; name?: string; crossTenant?: boolean; correlationId?: string };
+export type CreateKeyParameters = {
+  role: Role;
+  tenant: string;
+  name?: string;
+  crossTenant?: boolean;
+  /** The agent ids the key may act as (checked by the API schema: AgentIdsSchema); absent = any. */
+  agents?: string[];
+  correlationId?: string;
+};
 
 /** A key as listed: everything but its hash. */
 export type ApiKeyView = Omit<ApiKeyRecord, 'hash'>;
@@ -34,6 +43,8 @@ function assertManages(by: Principal, tenant: string): void {
  * Issue a key: store its hash, then record ApiKeyCreated (without key or hash) in the log.
  * If the append fails the row is removed again, so no key works without its audit event.
  * Only a cross-tenant admin may issue a cross-tenant key, and only for roles admin or auditor.
+ * `agents` is for roles that submit tasks (tasks:write); a principal limited to agents issues
+ * such keys only limited to some of its own.
  */
 export async function createApiKey(
   deps: KeyServiceDependencies,
@@ -47,6 +58,10 @@ export async function createApiKey(
   if (crossTenant && p.role !== 'admin' && p.role !== 'auditor') {
     throw new ForbiddenError('cross-tenant keys are for roles admin and auditor only', { field: 'crossTenant' });
   }
+  if (can(p.role, 'tasks:write')) assertMayIssueFor(by, p.agents);
+  else if (p.agents) {
+    throw new ValidationError(`agents limits the agents a key submits tasks as; a ${p.role} key submits none (roles admin, operator, agent)`, { field: 'body.agents' });
+  }
   const { key, hash, prefix } = generateApiKey();
   const record: ApiKeyRecord = {
     id: newId(),
@@ -54,6 +69,7 @@ export async function createApiKey(
     role: p.role,
     ...(p.name !== undefined ? { name: p.name } : {}),
     crossTenant,
+    ...(p.agents ? { agents: [...p.agents] } : {}),
     prefix,
     hash,
     createdAt: (deps.clock ?? systemClock)().toISOString(),
@@ -64,7 +80,7 @@ export async function createApiKey(
     await handleCommand(deps, {
       decider: apiKeyDecider,
       stream: apiKeyStream(record.id),
-      command: { type: 'CreateApiKey', keyId: record.id, role: p.role, name: p.name, crossTenant, prefix },
+      command: { type: 'CreateApiKey', keyId: record.id, role: p.role, name: p.name, crossTenant, prefix, agents: record.agents },
       metadata: { tenant: p.tenant, actor: by.actor, correlationId: p.correlationId },
     });
   } catch (err) {

@@ -7,6 +7,8 @@ export type ApiKeyRecord = {
   role: Role;
   name?: string;
   crossTenant: boolean;
+  /** The agent ids the key may act as (submit tasks as, cancel and approve their tasks); absent = any agent of its tenant. */
+  agents?: string[];
   /** First characters of the key, for people to recognise it; never enough to use it. */
   prefix: string;
   hash: Hex;

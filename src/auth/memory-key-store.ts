@@ -1,17 +1,20 @@
 import type { Hex } from '../core/hex';
 import type { ApiKeyRecord, KeyStore, ListKeysParameters } from './key-store';
 
+/** A copy that shares no array with the caller's record. */
+const copy = (r: ApiKeyRecord): ApiKeyRecord => ({ ...r, ...(r.agents ? { agents: [...r.agents] } : {}) });
+
 /** In-process twin of SqlKeyStore. */
 export class MemoryKeyStore implements KeyStore {
   private readonly byId = new Map<string, ApiKeyRecord>();
 
   async insert(record: ApiKeyRecord): Promise<void> {
     if (this.byId.has(record.id)) throw new Error(`key ${record.id} exists`);
-    this.byId.set(record.id, { ...record });
+    this.byId.set(record.id, copy(record));
   }
 
   async put(record: ApiKeyRecord): Promise<void> {
-    this.byId.set(record.id, { ...record });
+    this.byId.set(record.id, copy(record));
   }
 
   async remove(id: string): Promise<void> {
@@ -19,13 +22,13 @@ export class MemoryKeyStore implements KeyStore {
   }
 
   async findByHash(hash: Hex): Promise<ApiKeyRecord | undefined> {
-    for (const r of this.byId.values()) if (r.hash === hash) return { ...r };
+    for (const r of this.byId.values()) if (r.hash === hash) return copy(r);
     return undefined;
   }
 
   async get(id: string): Promise<ApiKeyRecord | undefined> {
     const r = this.byId.get(id);
-    return r && { ...r };
+    return r && copy(r);
   }
 
   async list(p: ListKeysParameters): Promise<ApiKeyRecord[]> {
@@ -33,7 +36,7 @@ export class MemoryKeyStore implements KeyStore {
       .filter((r) => (p.tenant === null || r.tenant === p.tenant) && (p.afterId === undefined || r.id > p.afterId))
       .sort((a, b) => (a.id < b.id ? -1 : 1))
       .slice(0, p.limit)
-      .map((r) => ({ ...r }));
+      .map(copy);
   }
 
   async revoke(id: string, at: string): Promise<boolean> {

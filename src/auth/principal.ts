@@ -14,6 +14,12 @@ export type Principal = {
   via: 'api-key' | 'jwt';
   /** Key id (API keys) or `jwt:<tenant>:<sub>` (JWT): the rate-limit identity. */
   subject: string;
+  /**
+   * The agent ids this principal may act as: submit tasks as (`agentId`), cancel and approve
+   * their tasks (src/auth/agent-scope.ts). Absent = any agent of its tenant. From the key's
+   * record, or a JWT's `agents` claim.
+   */
+  agents?: readonly string[];
   /** JWT: when the token stops being accepted (exp plus the clock leeway, ms since the epoch); keys do not expire. */
   expiresAt?: number;
 };

@@ -10,6 +10,8 @@ type Row = {
   role: string;
   name: string | null;
   cross_tenant: number | boolean;
+  /** JSON array of agent ids (migration 20261206000100); null = any agent. */
+  agents_json: string | null;
   prefix: string;
   key_hash: string;
   created_at: string;
@@ -24,6 +26,7 @@ function toRow(r: ApiKeyRecord): Row {
     role: r.role,
     name: r.name ?? null,
     cross_tenant: r.crossTenant,
+    agents_json: r.agents ? JSON.stringify(r.agents) : null,
     prefix: r.prefix,
     key_hash: r.hash,
     created_at: r.createdAt,
@@ -39,6 +42,7 @@ function fromRow(row: Row): ApiKeyRecord {
     role: row.role as Role,
     ...(row.name !== null ? { name: row.name } : {}),
     crossTenant: Boolean(row.cross_tenant),
+    ...(row.agents_json !== null ? { agents: JSON.parse(row.agents_json) as string[] } : {}),
     prefix: row.prefix,
     hash: row.key_hash as Hex,
     createdAt: row.created_at,
@@ -47,7 +51,7 @@ function fromRow(row: Row): ApiKeyRecord {
   };
 }
 
-/** API keys in the `api_keys` table (migration 20261122000500), SQLite or MySQL. */
+/** API keys in the `api_keys` table (migrations 20261122000500, 20261206000100), SQLite or MySQL. */
 export class SqlKeyStore implements KeyStore {
   constructor(private readonly knex: Knex) {}
 

@@ -79,9 +79,11 @@ export function addClientCommands(program: Command): void {
     .requiredOption('--tenant <tenant>', 'tenant of the key')
     .option('--name <name>', 'a label')
     .option('--cross-tenant', 'admin/auditor keys that see every tenant')
-    .action(async (o: { role: (typeof ROLES)[number]; tenant: string; name?: string; crossTenant?: boolean }) => {
+    .option('--agent <id>', 'limit the key to this agent id (repeatable): it submits tasks only as the agents given, and acts only on their tasks; without it, any agent', collect)
+    .action(async (o: { role: (typeof ROLES)[number]; tenant: string; name?: string; crossTenant?: boolean; agent?: string[] }) => {
       const { runKeysCreate } = require('./keys') as typeof import('./keys');
-      process.exitCode = await runKeysCreate(client(), o);
+      const { agent, ...rest } = o;
+      process.exitCode = await runKeysCreate(client(), { ...rest, ...(agent ? { agents: agent } : {}) });
     });
   keys
     .command('list')

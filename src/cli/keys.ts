@@ -3,17 +3,17 @@ import type { Role } from '../auth/roles';
 import type { OpenMcpClient } from '../sdk/client';
 import { reportCliError, stdout, type Writer } from './tasks';
 
-export type KeysCreateOptions = { role: Role; tenant: string; name?: string; crossTenant?: boolean };
+export type KeysCreateOptions = { role: Role; tenant: string; name?: string; crossTenant?: boolean; agents?: string[] };
 
 /**
- * `openmcp keys create --role R --tenant T [--name N]`: prints the key once (it is stored only as
+ * `openmcp keys create --role R --tenant T [--name N] [--agent A]…`: prints the key once (it is stored only as
  * a hash; it cannot be shown again). Needs an admin key (OPENMCP_API_KEY or the bootstrap key).
  */
 export async function runKeysCreate(client: OpenMcpClient, o: KeysCreateOptions, out: Writer = stdout): Promise<number> {
   try {
     const k = await client.keys.create(o);
     out(k.key);
-    out(`id ${k.id}  role ${k.role}  tenant ${k.tenant}${k.crossTenant ? '  cross-tenant' : ''}`);
+    out(`id ${k.id}  role ${k.role}  tenant ${k.tenant}${k.crossTenant ? '  cross-tenant' : ''}${k.agents ? `  agents ${k.agents.join(', ')}` : ''}`);
     out('Store this key now: it is shown only once.');
     return 0;
   } catch (err) {
@@ -21,14 +21,14 @@ export async function runKeysCreate(client: OpenMcpClient, o: KeysCreateOptions,
   }
 }
 
-/** `openmcp keys list [--tenant T]`: ids, roles, prefixes; never the keys. */
+/** `openmcp keys list [--tenant T]`: ids, roles, the agents a key is limited to (`*` = any), prefixes; never the keys. */
 export async function runKeysList(client: OpenMcpClient, o: { tenant?: string } = {}, out: Writer = stdout): Promise<number> {
   try {
-    const table = cliTable({ head: ['id', 'tenant', 'role', 'name', 'prefix', 'created', 'revoked'] });
+    const table = cliTable({ head: ['id', 'tenant', 'role', 'name', 'agents', 'prefix', 'created', 'revoked'] });
     let cursor: string | undefined;
     do {
       const page = await client.keys.list({ tenant: o.tenant, limit: 200, cursor });
-      for (const k of page.items) table.push([k.id, k.tenant, k.role, k.name ?? '', `${k.prefix}…`, k.createdAt, k.revokedAt ?? '']);
+      for (const k of page.items) table.push([k.id, k.tenant, k.role, k.name ?? '', k.agents?.join(', ') ?? '*', `${k.prefix}…`, k.createdAt, k.revokedAt ?? '']);
       cursor = page.nextCursor;
     } while (cursor);
     out(table.toString());

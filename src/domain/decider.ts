@@ -2,6 +2,12 @@
 export type EventDraft<TType extends string = string, TData = Record<string, unknown>> = {
   type: TType;
   data: TData;
+  /**
+   * The schema version to write; the latest when absent. A type whose new version only adds an
+   * optional field is written at the old version when the field is absent, so consumers that know
+   * only the old version keep reading the events they always got.
+   */
+  version?: number;
 };
 
 /**

@@ -51,21 +51,22 @@ export async function handleCommand<TState, TCommand>(
     const drafts = p.decider.decide(p.command, state);
     const expected = history.length === 0 ? 'no_stream' : history[history.length - 1].revision;
     if (drafts.length === 0) return { state, events: [], nextExpectedRevision: expected === 'no_stream' ? -1 : expected };
-    const pending = drafts.map((d) =>
-      createEvent(
+    const pending = drafts.map((d) => {
+      const version = d.version ?? deps.catalog.latestVersion(d.type);
+      return createEvent(
         {
           type: d.type,
-          version: deps.catalog.latestVersion(d.type),
+          version,
           stream: p.stream,
           tenant: p.metadata.tenant,
           actor: p.metadata.actor,
           correlationId: p.metadata.correlationId,
           causationId: p.metadata.causationId,
-          data: deps.catalog.validate(d.type, deps.catalog.latestVersion(d.type), d.data),
+          data: deps.catalog.validate(d.type, version, d.data),
         },
         deps.clock,
-      ),
-    );
+      );
+    });
     try {
       const result = await deps.store.append(p.stream, pending, { expectedRevision: expected });
       for (const d of drafts) state = p.decider.evolve(state, d);

@@ -42,6 +42,18 @@ describe('JWT bearer verification', () => {
     expect(await refused(none)).to.equal('UNAUTHENTICATED');
   });
 
+  it('an agents claim limits the principal to those agent ids; a malformed one is refused, never read as no limit', async () => {
+    const verify = createJwtVerifier({ JWT_SECRET: SECRET })!;
+    expect((await verify(await hs({ ...claims, agents: ['billing-bot', 'ops.bot:2'] }))).agents).to.deep.equal(['billing-bot', 'ops.bot:2']);
+    expect(await verify(await hs(claims))).not.to.have.property('agents');
+    for (const agents of ['billing-bot', [], ['*'], ['a b'], [7], ['a', 'a'], null, Array.from({ length: 101 }, (_, i) => `a${i}`)]) {
+      let err: { code?: string; message?: string } = {};
+      await verify(await hs({ ...claims, agents })).catch((e) => (err = e));
+      expect(err, JSON.stringify(agents)).to.include({ code: 'UNAUTHENTICATED' });
+      expect(err.message).to.include('agents claim');
+    }
+  });
+
   it('refuses a token without exp (it would never expire and cannot be revoked), and a sub with control characters', async () => {
     const verify = createJwtVerifier({ JWT_SECRET: SECRET })!;
     const noExp = await new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setSubject('alice').setIssuedAt().sign(Buffer.from(SECRET));

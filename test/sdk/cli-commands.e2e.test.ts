@@ -11,12 +11,13 @@ describe('CLI commands (tasks, events, keys) through the SDK against a listening
   this.timeout(20_000);
   let h: Harness;
   let client: OpenMcpClient;
+  let url: string;
   let lines: string[];
   const out = (l: string) => lines.push(l);
 
   before(async () => {
     h = await makeHarness();
-    const url = await h.app.listen({ host: '127.0.0.1', port: 0 });
+    url = await h.app.listen({ host: '127.0.0.1', port: 0 });
     const { key } = await ensureAdminKey({ OPENMCP_ADMIN_KEY: 'cli-test-bootstrap-admin-key', dataDir: '/nonexistent' }, h.keys);
     client = clientFromEnvironment({ env: { OPENMCP_URL: url, OPENMCP_API_KEY: key } });
     for (let i = 0; i < 3; i++) await client.tasks.submit({ instruction: `task ${i}`, agentId: 'cli' });
@@ -77,5 +78,21 @@ describe('CLI commands (tasks, events, keys) through the SDK against a listening
     expect(await runKeysRevoke(client, id, out)).to.equal(0);
     expect(await runKeysRevoke(client, id, out)).to.equal(1);
     expect(lines[1]).to.match(/^error INVALID_TRANSITION/);
+  });
+
+  it('keys create --agent limits the key to those agents: printed, listed, and enforced', async () => {
+    expect(await runKeysCreate(client, { role: 'agent', tenant: 'acme', agents: ['billing-bot', 'billing-2'] }, out)).to.equal(0);
+    expect(lines[1]).to.include('agents billing-bot, billing-2');
+    const id = /^id (\S+)/.exec(lines[1])![1];
+    const limited = clientFromEnvironment({ env: { OPENMCP_URL: url, OPENMCP_API_KEY: lines[0] } });
+    lines = [];
+    expect(await runKeysList(client, { tenant: 'acme' }, out)).to.equal(0);
+    const row = lines.join('\n').split('\n').find((l) => l.includes(id));
+    expect(row).to.include('billing-bot, billing-2');
+    const refused = await limited.tasks.submit({ instruction: 'x', agentId: 'ops-bot' }).catch((e) => e);
+    expect(refused).to.include({ code: 'AGENT_NOT_ALLOWED', status: 403 });
+    lines = [];
+    expect(await runKeysCreate(client, { role: 'viewer', tenant: 'acme', agents: ['billing-bot'] }, out)).to.equal(1);
+    expect(lines[0]).to.match(/^error VALIDATION_FAILED/);
   });
 });

@@ -1,6 +1,8 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { assertMayActOnTask, assertMaySubmitAs } from '../../auth/agent-scope';
+import type { Principal } from '../../auth/principal';
 import { InvalidTransitionError, NotFoundError } from '../../core/errors';
 import { handleCommand } from '../../domain/handle-command';
 import { taskDecider, taskStream } from '../../domain/task/task.decider';
@@ -36,13 +38,33 @@ export function tasksRoutes(deps: AppDeps): FastifyPluginAsync {
   const waitMs = deps.readYourWritesMs ?? 2000;
   const commandDeps = { store: deps.store, catalog: deps.catalog, clock: deps.clock };
 
+  /**
+   * A principal limited to agents acts only on its agents' tasks: read from the log (the read
+   * model may not show a task yet), only for such a principal. A task of another tenant, or none,
+   * is 404 as it would be anyway.
+   */
+  async function assertActsOn(p: Principal, taskId: string): Promise<void> {
+    if (!p.agents) return;
+    const [first] = await deps.store.readStream(taskStream(taskId), { maxCount: 1 });
+    if (!first || first.tenant !== p.tenant || first.type !== 'TaskSubmitted') throw new NotFoundError('task', taskId);
+    assertMayActOnTask(p, taskId, (deps.catalog.upcast(first).data as { agentId?: string }).agentId);
+  }
+
   return async (fastify) => {
     const app = fastify.withTypeProvider<ZodTypeProvider>();
 
     app.post('/tasks', {
       config: { permission: 'tasks:write' },
-      schema: { tags: ['tasks'], summary: 'Submit a task (optional Idempotency-Key header)', headers: SubmitTaskHeaders, body: SubmitTaskBody, response: { 202: SubmitTaskResponse, 422: ProblemSchema, ...problems } },
+      schema: {
+        tags: ['tasks'],
+        summary: 'Submit a task (optional Idempotency-Key header)',
+        description: '403 AGENT_NOT_ALLOWED: the key or token is limited to agents (`agents`) and the body names another agentId, or none; nothing is appended.',
+        headers: SubmitTaskHeaders,
+        body: SubmitTaskBody,
+        response: { 202: SubmitTaskResponse, 422: ProblemSchema, ...problems },
+      },
     }, async (request, reply) => {
+      assertMaySubmitAs(principalOf(request), request.body.agentId);
       deps.assertTaskRunnable?.(request.body);
       const out = await submitTask(commandDeps, { command: { type: 'SubmitTask', ...request.body }, metadata: metadataOf(request), idempotencyKey: request.headers['idempotency-key'] });
       // Read-your-writes: GET /v1/tasks/:id right after this answer sees the task.
@@ -88,13 +110,15 @@ export function tasksRoutes(deps: AppDeps): FastifyPluginAsync {
         summary: 'Cancel a task (idempotent)',
         description:
           '202 {id, status: "cancelled"} once TaskCancelled is recorded. A cancel of a task already cancelled (a retry) answers the same, ' +
-          'with `Idempotent-Replayed: true`, and records nothing (the first reason stays). A task that completed or failed answers 409 INVALID_TRANSITION.',
+          'with `Idempotent-Replayed: true`, and records nothing (the first reason stays). A task that completed or failed answers 409 INVALID_TRANSITION. ' +
+          'A key or token limited to agents cancels only tasks of those agents (403 AGENT_NOT_ALLOWED otherwise).',
         params: UuidParams,
         body: CancelTaskBody,
         response: { 202: SubmitTaskResponse, ...problems },
       },
     }, async (request, reply) => {
       const { id } = request.params;
+      await assertActsOn(principalOf(request), id);
       const stream = taskStream(id);
       let result;
       try {
@@ -125,6 +149,7 @@ export function tasksRoutes(deps: AppDeps): FastifyPluginAsync {
         description:
           'Names the exact proposalHash of ApprovalRequested. 202 with status approved (released), rejected, or pending: the policy wants several distinct approvers ' +
           '(approvals {given, required}); the same principal approving again counts once. 403 APPROVAL_SELF_NOT_ALLOWED: the task\'s submitter approving where the policy wants someone else. ' +
+          '403 AGENT_NOT_ALLOWED: a key or token limited to agents deciding on a task of another agent. ' +
           '409 APPROVAL_PROPOSAL_MISMATCH, APPROVAL_NOT_PENDING, APPROVAL_ALREADY_DECIDED (docs/policy.md).',
         params: UuidParams,
         body: ApprovalBody,
@@ -132,6 +157,7 @@ export function tasksRoutes(deps: AppDeps): FastifyPluginAsync {
       },
     }, async (request, reply) => {
       if (!deps.approvals) throw new NotImplementedError('approvals');
+      await assertActsOn(principalOf(request), request.params.id);
       const m = metadataOf(request);
       const out = await deps.approvals.decide({ ...m, taskId: request.params.id, ...request.body });
       return reply.code(202).send(out);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { AgentIdsSchema } from '../../../events/auth.events';
 import { ROLES } from '../../auth/roles';
 import { KeyTenantSchema, TenantSchema } from '../../auth/tenant';
 import { Cursor } from './common';
@@ -9,6 +10,8 @@ export const CreateKeyBody = z.strictObject({
   // Printed by `openmcp keys list` on other admins' terminals: no control characters (escape sequences).
   name: z.string().min(1).max(100).regex(/^[^\u0000-\u001f\u007f-\u009f]*$/, 'no control characters').optional(),
   crossTenant: z.boolean().optional(),
+  /** The agent ids the key may act as (submit tasks as, cancel and approve their tasks); absent = any agent of the tenant. */
+  agents: AgentIdsSchema.optional(),
 });
 export type CreateKeyInput = z.infer<typeof CreateKeyBody>;
 
@@ -18,6 +21,8 @@ export const KeyView = z.object({
   role: z.enum(ROLES),
   name: z.string().optional(),
   crossTenant: z.boolean(),
+  /** Absent: the key may act as any agent of its tenant. */
+  agents: z.array(z.string()).optional(),
   prefix: z.string(),
   createdAt: z.string(),
   createdBy: z.string(),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { AgentIdSchema } from '../../../events/auth.events';
 import { TASK_STATUSES, TaskStepSchema } from '../../../events/task.events';
 import { Cursor, ErrorInfo, Hex32, IsoTime, Limit, page } from './common';
 
@@ -8,7 +9,7 @@ export const SubmitTaskBody = z
   .strictObject({
     instruction: z.string().min(1).max(20000).optional(),
     steps: z.array(TaskStepSchema).min(1).max(100).optional(),
-    agentId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$/, 'letters, digits, . _ : -').optional(),
+    agentId: AgentIdSchema.optional(),
     chainId: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).optional(),
   })
   .refine((b) => b.instruction !== undefined || b.steps !== undefined, {

@@ -30,8 +30,8 @@ export type Harness = {
   proofs: FakeProofs;
   gateway: FakeGateway;
   logs: string[];
-  /** Issue a key directly in the store (no event): returns the bearer header value. */
-  key(role: Role, tenant: string, crossTenant?: boolean): Promise<{ auth: string; id: string; key: string }>;
+  /** Issue a key directly in the store (no event): returns the bearer header value. `agents`: the agent ids it may act as. */
+  key(role: Role, tenant: string, crossTenant?: boolean, agents?: string[]): Promise<{ auth: string; id: string; key: string }>;
   call(o: InjectOptions & { auth?: string }): Promise<LightMyRequestResponse>;
   close(): Promise<void>;
 };
@@ -85,10 +85,10 @@ export async function makeHarness(over: Partial<AppDeps> = {}, options: { cacheS
     proofs,
     gateway,
     logs,
-    async key(role, tenant, crossTenant = false) {
+    async key(role, tenant, crossTenant = false, agents) {
       const g = generateApiKey();
       const id = newId();
-      await keys.insert({ id, tenant, role, crossTenant, prefix: g.prefix, hash: g.hash, createdAt: new Date().toISOString(), createdBy: 'test' });
+      await keys.insert({ id, tenant, role, crossTenant, ...(agents ? { agents } : {}), prefix: g.prefix, hash: g.hash, createdAt: new Date().toISOString(), createdBy: 'test' });
       return { auth: `Bearer ${g.key}`, id, key: g.key };
     },
     call({ auth, headers, ...o }) {

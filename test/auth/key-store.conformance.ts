@@ -1,0 +1,67 @@
+import { expect } from 'chai';
+import { generateApiKey } from '../../src/auth/api-key';
+import type { ApiKeyRecord, KeyStore } from '../../src/auth/key-store';
+import { newId } from '../../src/core/ids';
+
+export type KeyStoreFixture = { keys: KeyStore; close(): Promise<void> };
+
+function record(over: Partial<ApiKeyRecord> = {}): ApiKeyRecord {
+  const g = generateApiKey();
+  return { id: newId(), tenant: 'acme', role: 'agent', crossTenant: false, prefix: g.prefix, hash: g.hash, createdAt: '2026-12-06T10:00:00.000Z', createdBy: 'test', ...over };
+}
+
+/** What every adapter of the KeyStore port must do (SQL on SQLite and MariaDB, in-memory). */
+export function describeKeyStore(name: string, open: (ctx: Mocha.Context) => Promise<KeyStoreFixture>): void {
+  describe(`KeyStore port conformance: ${name}`, function () {
+    let f: KeyStoreFixture;
+    before(async function () {
+      f = await open(this);
+    });
+    after(() => f?.close());
+
+    it('round-trips every field; optional ones absent when not set', async () => {
+      const full = record({ name: 'ci', crossTenant: true, role: 'admin', agents: ['billing-bot', 'ops.bot:2'] });
+      const bare = record();
+      await f.keys.insert(full);
+      await f.keys.insert(bare);
+      expect(await f.keys.get(full.id)).to.deep.equal(full);
+      expect(await f.keys.findByHash(full.hash)).to.deep.equal(full);
+      expect(await f.keys.get(bare.id)).to.deep.equal(bare);
+      expect(await f.keys.get(bare.id)).not.to.have.property('agents');
+      const listed = await f.keys.list({ tenant: 'acme', limit: 100 });
+      expect(listed.find((r) => r.id === full.id)).to.deep.equal(full);
+      expect(listed.find((r) => r.id === bare.id)).to.deep.equal(bare);
+    });
+
+    it('keeps the agents list in order, at its limits (100 ids of 200 characters)', async () => {
+      const agents = Array.from({ length: 100 }, (_, i) => `${String(i).padStart(3, '0')}${'x'.repeat(197)}`).reverse();
+      const r = record({ agents });
+      await f.keys.insert(r);
+      expect((await f.keys.get(r.id))!.agents).to.deep.equal(agents);
+    });
+
+    it('put replaces a record, its agents list too (set and cleared)', async () => {
+      const r = record({ agents: ['a'] });
+      await f.keys.put(r);
+      await f.keys.put({ ...r, agents: ['b', 'c'] });
+      expect((await f.keys.get(r.id))!.agents).to.deep.equal(['b', 'c']);
+      const { agents: _agents, ...cleared } = r;
+      await f.keys.put(cleared);
+      expect(await f.keys.get(r.id)).to.deep.equal(cleared);
+    });
+
+    it('revokes once; lists by tenant in id order after a cursor', async () => {
+      const r = record({ tenant: 'beta', agents: ['x'] });
+      await f.keys.insert(r);
+      expect(await f.keys.revoke(r.id, '2026-12-06T11:00:00.000Z')).to.equal(true);
+      expect(await f.keys.revoke(r.id, '2026-12-06T12:00:00.000Z')).to.equal(false);
+      expect(await f.keys.get(r.id)).to.deep.equal({ ...r, revokedAt: '2026-12-06T11:00:00.000Z' });
+      const second = record({ tenant: 'beta' });
+      await f.keys.insert(second);
+      expect((await f.keys.list({ tenant: 'beta', limit: 10 })).map((x) => x.id)).to.deep.equal([r.id, second.id]);
+      expect((await f.keys.list({ tenant: 'beta', limit: 10, afterId: r.id })).map((x) => x.id)).to.deep.equal([second.id]);
+      await f.keys.remove(second.id);
+      expect(await f.keys.get(second.id)).to.equal(undefined);
+    });
+  });
+}
