@@ -31,20 +31,32 @@ export function createRpcProvider(url: string, opts: { pollingIntervalMs?: numbe
  * idle one is seen to do so only when the event loop next reads it; a request sent on it before
  * then ends unanswered with ECONNRESET ("socket hang up"), and an anchoring round failed on it. As
  * Node's documentation advises, such a request is sent again, once, on a new connection of its own
- * (not from the pool, which may hold more connections closed at the same moment). Every
- * request made through this provider can be sent twice: reads, log queries, and raw signed
- * transactions (the same bytes twice are one transaction, and a resend's "already known" or "nonce
- * too low" is handled where transactions are sent). A timeout is not a cut and is not retried.
+ * (not from the pool, which may hold more connections closed at the same moment): reads and log
+ * queries, which may be asked twice. Not a broadcast (eth_sendRawTransaction): the node may have
+ * taken it before the cut, and its sender already treats that answer as "maybe sent" (it stays
+ * charged, is looked for, and is re-broadcast by its own rules); a resend answered "nonce too low"
+ * would read as a refusal instead. A timeout is not a cut and is not retried either.
  */
 function resendOnceIfCut(getUrl: FetchGetUrlFunc): FetchGetUrlFunc {
   return async (req, signal) => {
     try {
       return await getUrl(req, signal);
     } catch (err) {
-      if ((err as { code?: unknown }).code !== 'ECONNRESET' || signal?.cancelled) throw err;
+      if ((err as { code?: unknown }).code !== 'ECONNRESET' || signal?.cancelled || broadcasts(req.body)) throw err;
       return (req.url.startsWith('https:') ? onNewConnection.https : onNewConnection.http)(req, signal);
     }
   };
+}
+
+/** Whether a JSON-RPC request body (one call or a batch) sends a transaction. */
+function broadcasts(body: Uint8Array | null): boolean {
+  if (!body) return false;
+  try {
+    const calls: unknown = JSON.parse(Buffer.from(body).toString('utf8'));
+    return (Array.isArray(calls) ? calls : [calls]).some((c) => (c as { method?: unknown })?.method === 'eth_sendRawTransaction');
+  } catch {
+    return true; // not JSON-RPC we can read: do not send it twice
+  }
 }
 
 /** Requests each on a connection of its own, closed after its answer (agents that pool nothing). */

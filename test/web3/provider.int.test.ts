@@ -120,6 +120,21 @@ describe('RPC provider over a kept-alive connection the node has just closed', f
     }
   });
 
+  it('does not send a transaction again (it may have been taken before the cut): its sender decides, "maybe sent"', async () => {
+    const provider = createRpcProvider(url);
+    try {
+      expect(await provider.getBlockNumber()).to.equal(16);
+      cutNextReused = true;
+      const before = cut + answered;
+      const err = await provider.send('eth_sendRawTransaction', ['0x02']).then(() => undefined, (e: Error & { code?: string }) => e);
+      expect(err?.code, String(err)).to.equal('ECONNRESET');
+      expect(cut + answered - before, 'sent once').to.equal(1);
+    } finally {
+      cutNextReused = false;
+      provider.destroy();
+    }
+  });
+
   it('fails a request whose new connection is cut too, with the network error', async () => {
     const provider = createRpcProvider(url);
     const onConnection = (s: net.Socket) => void s.destroy();
