@@ -49,6 +49,8 @@ const listOf = (valid: (entry: string) => boolean, expected: string) =>
 
 const LLM_CACHE_TTL_MAX_MS = 7 * 86_400_000;
 const LLM_CACHE_TTL_EXPECTED = `milliseconds, a whole number from 0 (the response cache off) to ${LLM_CACHE_TTL_MAX_MS} (7 days)`;
+const MCP_CACHE_TTL_MAX_MS = 86_400_000;
+const MCP_CACHE_TTL_EXPECTED = `milliseconds, a whole number from 0 (the result cache off) to ${MCP_CACHE_TTL_MAX_MS} (1 day)`;
 
 const hexKey = z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'a 0x-prefixed 32-byte hex private key');
 const address = z.string().regex(ADDRESS_PATTERN, 'a 0x-prefixed 20-byte address');
@@ -149,8 +151,16 @@ export const ConfigSchema = z.object({
   MCP_CALL_TIMEOUT_MS: positiveInt.max(3_600_000).default(30_000),
   /** Calls in flight per upstream; more wait in its queue. */
   MCP_MAX_CONCURRENT: positiveInt.max(10_000).default(16),
-  /** How long results of read-only idempotent tools are cached; 0 = never. */
-  MCP_CACHE_TTL_MS: z.coerce.number().int().min(0).max(86_400_000).default(5_000),
+  /**
+   * How long results of read-only idempotent tools are cached; 0 = never. No default here: unset
+   * means 5 s, or off under MCP_PAYLOAD_POLICY=hash-only (resultCacheTtlMs), so whether the operator set it is known.
+   */
+  MCP_CACHE_TTL_MS: z.coerce
+    .number(MCP_CACHE_TTL_EXPECTED)
+    .int(MCP_CACHE_TTL_EXPECTED)
+    .min(0, MCP_CACHE_TTL_EXPECTED)
+    .max(MCP_CACHE_TTL_MAX_MS, MCP_CACHE_TTL_EXPECTED)
+    .optional(),
   /** Active health check of every upstream (a ping); 0 = off. */
   MCP_HEALTH_INTERVAL_MS: z.coerce.number().int().min(0).max(86_400_000).default(15_000),
   /** Tools per page of the gateway's tools/list (MCP clients follow nextCursor). */

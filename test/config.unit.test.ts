@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gatewayOptionsFrom, mcpOriginPolicyFrom } from '../src/app/gateway';
 import { loadConfig, trustProxyOption } from '../src/config';
+import { resultCacheTtlMs } from '../src/mcp/result-cache';
 import { fatalErrorText } from '../src/cli/fatal-error-text';
 import { ConfigError } from '../src/core/errors';
 
@@ -80,7 +81,7 @@ describe('configuration', () => {
     expect(gatewayOptionsFrom(loadConfig({}, '/x'))).to.deep.equal({
       payloadPolicy: 'store',
       toolsPageSize: 500,
-      cacheTtlMs: 5_000,
+      cacheTtlMs: undefined,
       upstream: { callTimeoutMs: 30_000, maxConcurrent: 16, healthIntervalMs: 15_000 },
     });
     const env = { MCP_PAYLOAD_POLICY: 'hash-only', MCP_CACHE_TTL_MS: '0', MCP_CALL_TIMEOUT_MS: '2500', MCP_MAX_CONCURRENT: '4', MCP_HEALTH_INTERVAL_MS: '0', MCP_TOOLS_PAGE_SIZE: '50' };
@@ -90,6 +91,27 @@ describe('configuration', () => {
       cacheTtlMs: 0,
       upstream: { callTimeoutMs: 2_500, maxConcurrent: 4, healthIntervalMs: 0 },
     });
+  });
+
+  it('MCP_CACHE_TTL_MS: unset (the default follows MCP_PAYLOAD_POLICY), 0 (off) or a lifetime in ms; refused otherwise with CONFIG_INVALID', () => {
+    expect(loadConfig({}, '/x').MCP_CACHE_TTL_MS).to.equal(undefined);
+    expect(loadConfig({ MCP_CACHE_TTL_MS: '' }, '/x').MCP_CACHE_TTL_MS).to.equal(undefined);
+    expect(loadConfig({ MCP_CACHE_TTL_MS: '0' }, '/x').MCP_CACHE_TTL_MS).to.equal(0);
+    expect(loadConfig({ MCP_CACHE_TTL_MS: '60000', MCP_PAYLOAD_POLICY: 'hash-only' }, '/x').MCP_CACHE_TTL_MS).to.equal(60_000);
+    // What the gateway makes of it: 5 s unset, off unset under hash-only, the operator's value when set (0 = off in every mode).
+    const ttl = (env: Record<string, string>) => resultCacheTtlMs(gatewayOptionsFrom(loadConfig(env, '/x')));
+    expect(ttl({})).to.equal(5_000);
+    expect(ttl({ MCP_PAYLOAD_POLICY: 'hash-only' })).to.equal(0);
+    expect(ttl({ MCP_PAYLOAD_POLICY: 'hash-only', MCP_CACHE_TTL_MS: '60000' })).to.equal(60_000);
+    expect(ttl({ MCP_CACHE_TTL_MS: '0' })).to.equal(0);
+    expect(ttl({ MCP_PAYLOAD_POLICY: 'hash-only', MCP_CACHE_TTL_MS: '0' })).to.equal(0);
+    try {
+      loadConfig({ MCP_CACHE_TTL_MS: 'forever' }, '/x');
+      expect.fail('should throw');
+    } catch (e) {
+      expect(e).to.be.instanceOf(ConfigError).and.include({ code: 'CONFIG_INVALID' });
+      expect(fatalErrorText(e)).to.contain('MCP_CACHE_TTL_MS="forever": expected milliseconds, a whole number from 0 (the result cache off) to 86400000 (1 day)');
+    }
   });
 
   it('LLM_CACHE_TTL_MS: unset (the default follows LLM_REDACTION), 0 (off) or a lifetime in ms; refused otherwise with CONFIG_INVALID', () => {
@@ -126,7 +148,9 @@ describe('configuration', () => {
     [{ MCP_PAYLOAD_POLICY: 'redact' }, /MCP_PAYLOAD_POLICY/],
     [{ MCP_TOOLS_PAGE_SIZE: '0' }, /MCP_TOOLS_PAGE_SIZE/],
     [{ MCP_CALL_TIMEOUT_MS: '0' }, /MCP_CALL_TIMEOUT_MS/],
-    [{ MCP_CACHE_TTL_MS: '-1' }, /MCP_CACHE_TTL_MS/],
+    [{ MCP_CACHE_TTL_MS: '-1' }, /MCP_CACHE_TTL_MS="-1": expected milliseconds, a whole number from 0 \(the result cache off\) to 86400000 \(1 day\)$/],
+    [{ MCP_CACHE_TTL_MS: '1.5' }, /MCP_CACHE_TTL_MS="1.5": expected milliseconds, a whole number from 0/],
+    [{ MCP_CACHE_TTL_MS: '86400001' }, /MCP_CACHE_TTL_MS="86400001": expected milliseconds, a whole number from 0/],
     [{ LEADER_LEASE_MS: '500' }, /LEADER_LEASE_MS/],
     [{ LLM_CACHE_TTL_MS: '-1' }, /LLM_CACHE_TTL_MS="-1": expected milliseconds, a whole number from 0 \(the response cache off\) to 604800000 \(7 days\)$/],
     [{ LLM_CACHE_TTL_MS: '1.5' }, /LLM_CACHE_TTL_MS="1.5": expected milliseconds, a whole number from 0/],

@@ -40,7 +40,11 @@ describe('README', () => {
   it("states each variable's default as the schema has it", () => {
     const defaults = ConfigSchema.parse({}) as Record<string, unknown>;
     // Without a schema default: unset (—), made at first start (generated), or derived from another setting.
-    const derived: Record<string, string> = { DATABASE_URL: '`sqlite:DATA_DIR/openmcp.db`', LLM_CACHE_TTL_MS: '`86400000`, `0` under `LLM_REDACTION=hash-only`' };
+    const derived: Record<string, string> = {
+      DATABASE_URL: '`sqlite:DATA_DIR/openmcp.db`',
+      LLM_CACHE_TTL_MS: '`86400000`, `0` under `LLM_REDACTION=hash-only`',
+      MCP_CACHE_TTL_MS: '`5000`, `0` under `MCP_PAYLOAD_POLICY=hash-only`',
+    };
     const wrong = CONFIG_VARIABLES.flatMap((v) => {
       const cell = readme.split('\n').find((l) => l.startsWith(`| \`${v}\` |`))?.split('|')[2].trim();
       const want = defaults[v] === undefined ? (derived[v] ?? ['—', 'generated']) : [`\`${String(defaults[v])}\``];

@@ -13,7 +13,10 @@ type GatewaySettings = Pick<
   'dataDir' | 'EMBEDDING_MODEL_DIR' | 'EMBEDDING_MODEL_ID' | 'MCP_PAYLOAD_POLICY' | 'MCP_CACHE_TTL_MS' | 'MCP_CALL_TIMEOUT_MS' | 'MCP_MAX_CONCURRENT' | 'MCP_HEALTH_INTERVAL_MS' | 'MCP_TOOLS_PAGE_SIZE'
 >;
 
-/** The gateway's audit, cache and upstream settings from the configuration (MCP_*). */
+/**
+ * The gateway's audit, cache and upstream settings from the configuration (MCP_*). `cacheTtlMs`
+ * stays unset when MCP_CACHE_TTL_MS is: the gateway then picks it by payload policy (resultCacheTtlMs).
+ */
 export function gatewayOptionsFrom(config: GatewaySettings): Pick<McpGatewayOptions, 'payloadPolicy' | 'cacheTtlMs' | 'upstream' | 'toolsPageSize'> {
   return {
     payloadPolicy: config.MCP_PAYLOAD_POLICY,
@@ -46,6 +49,13 @@ export async function createGateway(p: {
   registry?: Registry;
 }): Promise<McpGateway> {
   const { config } = p;
+  // Unset, the cache is off under hash-only; set, it is the operator's choice, said once so it is not a surprise.
+  if (config.MCP_PAYLOAD_POLICY === 'hash-only' && config.MCP_CACHE_TTL_MS) {
+    p.logger?.warn(
+      { mcpCacheTtlMs: config.MCP_CACHE_TTL_MS },
+      `MCP_PAYLOAD_POLICY=hash-only with MCP_CACHE_TTL_MS=${config.MCP_CACHE_TTL_MS}: the MCP result cache keeps each result of a read-only idempotent tool whole for that long (cache: ${p.cache.name}), outside the log; unset MCP_CACHE_TTL_MS (or set 0) to keep none`,
+    );
+  }
   const search = config.EMBEDDING_MODEL_DIR
     ? new ToolSearch({
         embedder: await loadLocalEmbedder(config.EMBEDDING_MODEL_DIR, config.EMBEDDING_MODEL_ID),

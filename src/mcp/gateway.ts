@@ -16,6 +16,7 @@ import { MCP_SERVER_STREAM_PREFIX, ToolCatalog, type CatalogChange } from './cat
 import { cancelledError, McpGatewayError } from './errors';
 import { cutLogData, cutLoggerName, defaultLogRelayLimits, logDropCounter, LogRate, type LogDropReason, type LogRelayLimits } from './log-relay';
 import { payloadDigest } from './payload-hash';
+import { resultCacheKey, resultCacheTtlMs } from './result-cache';
 import { envProblems, envRecord, missingEnvVariables } from './upstream-env';
 import { headersProblems, missingVariables } from './upstream-headers';
 import { toolRecords } from './tool-records';
@@ -31,7 +32,10 @@ export type McpGatewayOptions = {
   search?: ToolSearch;
   /** Whether tool arguments and results are stored in the audit events or only hashed. Default `store`. */
   payloadPolicy?: PayloadPolicy;
-  /** TTL of cached results of read-only idempotent tools; 0 turns the cache off. Default 5000. */
+  /**
+   * TTL of cached results of read-only idempotent tools; 0 turns the cache off. Default 5000, or
+   * 0 (off) under `payloadPolicy: 'hash-only'` (resultCacheTtlMs): the cache keeps results whole.
+   */
   cacheTtlMs?: number;
   upstream?: Partial<UpstreamOptions>;
   /** Tools per tools/list page (the first page leads with search_tools). Default 500 (MCP_TOOLS_PAGE_SIZE). */
@@ -140,7 +144,7 @@ export class McpGateway {
     this.cache = options.cache ?? new MemoryCache(10_000);
     this.search = options.search ?? ToolSearch.lexicalOnly('no embedding model configured (EMBEDDING_MODEL_DIR unset)');
     this.payloadPolicy = options.payloadPolicy ?? 'store';
-    this.cacheTtlMs = options.cacheTtlMs ?? 5_000;
+    this.cacheTtlMs = resultCacheTtlMs(options);
     this.toolsPageSize = Math.max(1, Math.floor(options.toolsPageSize ?? DEFAULT_TOOLS_PAGE_SIZE));
     const u = options.upstream ?? {};
     this.upstreamOptions = { ...defaultUpstreamOptions, ...u, breaker: { ...defaultUpstreamOptions.breaker, ...(u.breaker ?? {}) } };
@@ -425,8 +429,7 @@ export class McpGateway {
 
     const t0 = process.hrtime.bigint();
     const safe = tool.annotations.readOnlyHint === true && tool.annotations.idempotentHint === true;
-    // Per tenant: on a shared server, a hit would tell one tenant what another asked a moment ago.
-    const cacheKey = safe && this.cacheTtlMs > 0 ? `mcp:result:${ctx.tenant}:${tool.serverId}:${tool.upstreamName}:${argsDigest.hash}` : undefined;
+    const cacheKey = safe && this.cacheTtlMs > 0 ? resultCacheKey(ctx.tenant, tool.serverId, tool.upstreamName, argsDigest.hash) : undefined;
     let result: CallToolResult | undefined;
     let cached = false;
     try {
