@@ -7,18 +7,16 @@ import { expect } from 'chai';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Redis from 'ioredis';
 import { catalog } from '../../events';
 import type { Cache } from '../../src/cache/port';
 import { MemoryCache } from '../../src/cache/memory';
-import { openRedisCache, type RedisCache } from '../../src/cache/redis';
 import { loadConfig } from '../../src/config';
 import type { EventStore } from '../../src/eventstore/port';
 import { createAgentRuntime } from '../../src/agent/create-agent-runtime';
 import { responseCacheKey } from '../../src/agent/llm/infer';
 import type { AgentRuntime } from '../../src/agent/runtime/agent-runtime';
 import { startOpenAiFake, type OpenAiFake } from '../support/openai-fake/openai-fake';
-import { REDIS_TEST_URL, redisAvailable, redisTestPrefix, requireService } from '../support/services';
+import { useRedisTestCache } from '../support/redis-test-cache';
 import { ended, ofType, openStore, submitTask, waitForTask } from './support/agent-fixture';
 
 const ANSWER = 'the answer is mike-secret';
@@ -96,76 +94,38 @@ describe('LLM response cache: LLM_CACHE_TTL_MS, and no answer kept under LLM_RED
   });
 
   describe('in Redis (REDIS_URL)', () => {
-    let prefix: ReturnType<typeof redisTestPrefix>;
-    let cache: RedisCache | undefined;
-    let redis: Redis;
-
-    before(async function () {
-      await requireService(this, 'Redis', redisAvailable);
-      redis = new Redis(REDIS_TEST_URL, { maxRetriesPerRequest: 1 });
-    });
-    beforeEach(async () => {
-      prefix = redisTestPrefix('omc_llm_cache');
-      cache = await openRedisCache(REDIS_TEST_URL, prefix.prefix);
-    });
-    afterEach(async () => {
+    const r = useRedisTestCache('omc_llm_cache', async () => {
       await runtime?.stop();
       runtime = undefined;
-      await cache?.close();
-      await prefix?.drop();
     });
-    after(() => redis?.disconnect());
-
-    /** Every key under this test's prefix with what it holds, whatever its type. */
-    async function everything(): Promise<Record<string, string>> {
-      const out: Record<string, string> = {};
-      let cursor = '0';
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix.prefix}*`, 'COUNT', 500);
-        cursor = next;
-        for (const k of keys) {
-          const type = await redis.type(k);
-          const value =
-            type === 'string' ? await redis.get(k)
-            : type === 'hash' ? await redis.hgetall(k)
-            : type === 'list' ? await redis.lrange(k, 0, -1)
-            : type === 'set' ? await redis.smembers(k)
-            : type === 'zset' ? await redis.zrange(k, 0, -1)
-            : `(${type})`;
-          out[k] = JSON.stringify(value);
-        }
-      } while (cursor !== '0');
-      return out;
-    }
-
     it('LLM_REDACTION=hash-only: no key holds the answer, and there is no response entry', async () => {
-      const { turns, asked } = await runTwice({ LLM_REDACTION: 'hash-only' }, cache!);
+      const { turns, asked } = await runTwice({ LLM_REDACTION: 'hash-only' }, r.cache);
       expect(asked).to.equal(2);
-      const all = await everything();
+      const all = await r.everything();
       expect(Object.keys(all).filter((k) => k.includes('llm:response:'))).to.deep.equal([]);
       expect(JSON.stringify(all)).to.not.contain('mike-secret');
-      expect(await redis.exists(prefix.prefix + keyOf(turns[0]))).to.equal(0);
+      expect(await r.redis.exists(r.prefix + keyOf(turns[0]))).to.equal(0);
     });
 
     it('LLM_CACHE_TTL_MS=0: nothing is cached', async () => {
-      const { turns, asked } = await runTwice({ LLM_CACHE_TTL_MS: '0' }, cache!);
+      const { turns, asked } = await runTwice({ LLM_CACHE_TTL_MS: '0' }, r.cache);
       expect(turns.map((t) => t.cached)).to.deep.equal([false, false]);
       expect(asked).to.equal(2);
-      expect(JSON.stringify(await everything())).to.not.contain('mike-secret');
+      expect(JSON.stringify(await r.everything())).to.not.contain('mike-secret');
     });
 
     it('LLM_CACHE_TTL_MS sets how long an answer is kept (Redis PTTL)', async () => {
-      const { turns } = await runTwice({ LLM_CACHE_TTL_MS: '60000' }, cache!);
+      const { turns } = await runTwice({ LLM_CACHE_TTL_MS: '60000' }, r.cache);
       expect(turns.map((t) => t.cached)).to.deep.equal([false, true]);
-      const ttl = await redis.pttl(prefix.prefix + keyOf(turns[0]));
+      const ttl = await r.redis.pttl(r.prefix + keyOf(turns[0]));
       expect(ttl).to.be.within(1, 60_000);
     });
 
     it('LLM_REDACTION=hash-only with LLM_CACHE_TTL_MS set: the operator chose to keep answers that long; said at start', async () => {
-      const { turns } = await runTwice({ LLM_REDACTION: 'hash-only', LLM_CACHE_TTL_MS: '60000' }, cache!);
+      const { turns } = await runTwice({ LLM_REDACTION: 'hash-only', LLM_CACHE_TTL_MS: '60000' }, r.cache);
       expect(turns.map((t) => t.cached)).to.deep.equal([false, true]);
-      expect(await redis.get(prefix.prefix + keyOf(turns[0]))).to.contain('mike-secret');
-      expect(await redis.pttl(prefix.prefix + keyOf(turns[0]))).to.be.within(1, 60_000);
+      expect(await r.redis.get(r.prefix + keyOf(turns[0]))).to.contain('mike-secret');
+      expect(await r.redis.pttl(r.prefix + keyOf(turns[0]))).to.be.within(1, 60_000);
       expect(warnings.join('\n')).to.match(/LLM_REDACTION=hash-only.*LLM_CACHE_TTL_MS=60000/);
     });
   });

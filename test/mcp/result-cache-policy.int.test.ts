@@ -5,18 +5,16 @@
  * and Redis).
  */
 import { expect } from 'chai';
-import Redis from 'ioredis';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { createGateway } from '../../src/app/gateway';
 import type { Cache } from '../../src/cache/port';
 import { MemoryCache } from '../../src/cache/memory';
-import { openRedisCache, type RedisCache } from '../../src/cache/redis';
 import { loadConfig } from '../../src/config';
 import type { McpGateway } from '../../src/mcp/gateway';
 import { payloadDigest } from '../../src/mcp/payload-hash';
 import { resultCacheKey } from '../../src/mcp/result-cache';
 import { startHttpExample, type HttpExample } from '../../examples/mcp-http/server';
-import { REDIS_TEST_URL, redisAvailable, redisTestPrefix, requireService } from '../support/services';
+import { useRedisTestCache } from '../support/redis-test-cache';
 import { openTempSqliteStore } from './support/stores';
 
 const actor = { kind: 'user' as const, id: 'alice' };
@@ -100,60 +98,32 @@ describe('MCP result cache: MCP_CACHE_TTL_MS, and no result kept under MCP_PAYLO
   });
 
   describe('in Redis (REDIS_URL)', () => {
-    let prefix: ReturnType<typeof redisTestPrefix>;
-    let cache: RedisCache | undefined;
-    let redis: Redis;
-
-    before(async function () {
-      await requireService(this, 'Redis', redisAvailable);
-      redis = new Redis(REDIS_TEST_URL, { maxRetriesPerRequest: 1 });
-    });
-    beforeEach(async () => {
-      prefix = redisTestPrefix('omc_mcp_cache');
-      cache = await openRedisCache(REDIS_TEST_URL, prefix.prefix);
-    });
-    afterEach(async () => {
+    const r = useRedisTestCache('omc_mcp_cache', async () => {
       await gateway?.close();
       gateway = undefined;
-      await cache?.close();
-      await prefix?.drop();
     });
-    after(() => redis?.disconnect());
-
-    /** Every string key under this test's prefix with its value (the result cache writes strings only). */
-    async function everything(): Promise<Record<string, string | null>> {
-      const out: Record<string, string | null> = {};
-      let cursor = '0';
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix.prefix}*`, 'COUNT', 500);
-        cursor = next;
-        for (const k of keys) out[k] = (await redis.type(k)) === 'string' ? await redis.get(k) : null;
-      } while (cursor !== '0');
-      return out;
-    }
-
     it('by default (MCP_PAYLOAD_POLICY=store) keeps a result for 5 s (Redis PTTL)', async () => {
-      const { cached, key, secret } = await countTwice({}, cache!);
+      const { cached, key, secret } = await countTwice({}, r.cache);
       expect(cached).to.deep.equal([false, true]);
-      expect(await redis.get(prefix.prefix + key)).to.contain(secret);
-      expect(await redis.pttl(prefix.prefix + key)).to.be.within(1, 5_000);
+      expect(await r.redis.get(r.prefix + key)).to.contain(secret);
+      expect(await r.redis.pttl(r.prefix + key)).to.be.within(1, 5_000);
     });
 
     it('MCP_PAYLOAD_POLICY=hash-only: no key holds the result, and there is no result entry', async () => {
-      const { texts, cached, key, secret } = await countTwice({ MCP_PAYLOAD_POLICY: 'hash-only' }, cache!);
+      const { texts, cached, key, secret } = await countTwice({ MCP_PAYLOAD_POLICY: 'hash-only' }, r.cache);
       expect(texts.map((t) => t.split(':')[1])).to.deep.equal(['1', '2']);
       expect(cached).to.deep.equal([false, false]);
-      const all = await everything();
+      const all = await r.everything();
       expect(Object.keys(all).filter((k) => k.includes('mcp:result:'))).to.deep.equal([]);
       expect(JSON.stringify(all)).to.not.contain(secret);
-      expect(await redis.exists(prefix.prefix + key)).to.equal(0);
+      expect(await r.redis.exists(r.prefix + key)).to.equal(0);
     });
 
     it('MCP_PAYLOAD_POLICY=hash-only with MCP_CACHE_TTL_MS set: cached that long; said at start', async () => {
-      const { cached, key, secret } = await countTwice({ MCP_PAYLOAD_POLICY: 'hash-only', MCP_CACHE_TTL_MS: '60000' }, cache!);
+      const { cached, key, secret } = await countTwice({ MCP_PAYLOAD_POLICY: 'hash-only', MCP_CACHE_TTL_MS: '60000' }, r.cache);
       expect(cached).to.deep.equal([false, true]);
-      expect(await redis.get(prefix.prefix + key)).to.contain(secret);
-      expect(await redis.pttl(prefix.prefix + key)).to.be.within(1, 60_000);
+      expect(await r.redis.get(r.prefix + key)).to.contain(secret);
+      expect(await r.redis.pttl(r.prefix + key)).to.be.within(1, 60_000);
       expect(warnings.join('\n')).to.match(/MCP_PAYLOAD_POLICY=hash-only with MCP_CACHE_TTL_MS=60000: .*\(cache: redis\)/);
     });
   });
