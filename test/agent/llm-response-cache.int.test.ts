@@ -4,8 +4,6 @@
  * configuration, the real `openai` client against openai-fake; the in-memory cache and Redis).
  */
 import { expect } from 'chai';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { catalog } from '../../events';
 import type { Cache } from '../../src/cache/port';
@@ -15,9 +13,9 @@ import type { EventStore } from '../../src/eventstore/port';
 import { createAgentRuntime } from '../../src/agent/create-agent-runtime';
 import { responseCacheKey } from '../../src/agent/llm/infer';
 import type { AgentRuntime } from '../../src/agent/runtime/agent-runtime';
-import { startOpenAiFake, type OpenAiFake } from '../support/openai-fake/openai-fake';
+import type { OpenAiFake } from '../support/openai-fake/openai-fake';
 import { useRedisTestCache } from '../support/redis-test-cache';
-import { ended, ofType, openStore, submitTask, waitForTask } from './support/agent-fixture';
+import { ended, ofType, submitTask, useStoreAndFake, waitForTask } from './support/agent-fixture';
 
 const ANSWER = 'the answer is mike-secret';
 type Turn = { promptHash: string; cached: boolean };
@@ -30,20 +28,10 @@ describe('LLM response cache: LLM_CACHE_TTL_MS, and no answer kept under LLM_RED
   let runtime: AgentRuntime | undefined;
   let warnings: string[];
 
-  before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'omc-llm-cache-'));
-    store = await openStore(dir);
-    fake = await startOpenAiFake(() => ({ content: ANSWER }));
-  });
-  afterEach(async () => {
+  useStoreAndFake('omc-llm-cache-', (s) => ({ dir, store, fake } = s), async () => {
     await runtime?.stop();
     runtime = undefined;
-  });
-  after(async () => {
-    await fake?.close();
-    await store?.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  }, () => ({ content: ANSWER }));
 
   /** The same instruction twice (so the same prompt), by a runtime built from `env` over `cache`: each task's turn, and how many times the model was asked. */
   async function runTwice(env: Record<string, string>, cache: Cache): Promise<{ turns: Turn[]; asked: number }> {

@@ -1,15 +1,12 @@
 import { expect } from 'chai';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { catalog } from '../../events';
 import { loadConfig } from '../../src/config';
 import type { RecordedEvent } from '../../src/core/envelope';
 import type { EventStore } from '../../src/eventstore/port';
 import { createAgentRuntime } from '../../src/agent/create-agent-runtime';
 import type { AgentRuntime } from '../../src/agent/runtime/agent-runtime';
-import { startOpenAiFake, type OpenAiFake } from '../support/openai-fake/openai-fake';
-import { ended, ofType, openStore, submitTask, waitForTask } from './support/agent-fixture';
+import type { OpenAiFake } from '../support/openai-fake/openai-fake';
+import { ended, ofType, submitTask, useStoreAndFake, waitForTask } from './support/agent-fixture';
 
 /** LLM_MAX_RETRIES reaches the `openai` SDK, which retries 429/5xx with backoff (real SDK, openai-fake over HTTP). */
 describe('LLM_MAX_RETRIES (createAgentRuntime from configuration)', function () {
@@ -19,19 +16,9 @@ describe('LLM_MAX_RETRIES (createAgentRuntime from configuration)', function () 
   let fake: OpenAiFake;
   let runtime: AgentRuntime | undefined;
 
-  before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'omc-retries-'));
-    store = await openStore(dir);
-    fake = await startOpenAiFake();
-  });
-  afterEach(async () => {
+  useStoreAndFake('omc-retries-', (s) => ({ dir, store, fake } = s), async () => {
     await runtime?.stop();
     runtime = undefined;
-  });
-  after(async () => {
-    await fake?.close();
-    await store?.close();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   async function startWith(env: Record<string, string>) {

@@ -1,12 +1,8 @@
 import { expect } from 'chai';
 import { McpGatewayError } from '../../src/mcp/errors';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { catalog } from '../../events';
 import { createEvent } from '../../src/core/envelope';
 import { payloadDigest } from '../../src/mcp/payload-hash';
-import { openSqlEventStore } from '../../src/eventstore/sql';
 import type { EventStore } from '../../src/eventstore/port';
 import { taskStream } from '../../src/domain/task/task.decider';
 import { AgentRuntime } from '../../src/agent/runtime/agent-runtime';
@@ -16,8 +12,8 @@ import { CacheSpendLedger } from '../../src/agent/policy/spend-ledger';
 import { parsePolicy } from '../../src/agent/policy';
 import type { ToolCaller, ToolCallContext, ToolInfo } from '../../src/agent/runtime/tool-caller';
 import type { AgentRuntimeDependencies } from '../../src/agent/runtime/runtime-deps';
-import { startOpenAiFake, type OpenAiFake } from '../support/openai-fake/openai-fake';
-import { MemoryCache, MemoryCheckpointStore, ended, ofType, submitTask, waitForTask } from './support/agent-fixture';
+import type { OpenAiFake } from '../support/openai-fake/openai-fake';
+import { MemoryCache, MemoryCheckpointStore, ended, ofType, submitTask, useStoreAndFake, waitForTask } from './support/agent-fixture';
 
 /**
  * An in-test ToolCaller (our own port, not a client library): counts calls, can hang, and lists
@@ -53,17 +49,15 @@ const KEY = '0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318'
 
 describe('task runs: resume rules, limits and policy (in-test ToolCaller, openai-fake)', function () {
   this.timeout(30_000);
-  let dir: string;
   let store: EventStore;
   let fake: OpenAiFake;
   let tools: CountingTools;
   let deps: AgentRuntimeDependencies;
   let runtime: AgentRuntime | undefined;
 
-  before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'omc-run-'));
-    store = await openSqlEventStore(`sqlite:${join(dir, 'events.db')}`);
-    fake = await startOpenAiFake();
+  useStoreAndFake('omc-run-', (s) => ({ store, fake } = s), async () => {
+    await runtime?.stop();
+    runtime = undefined;
   });
   beforeEach(() => {
     tools = new CountingTools();
@@ -76,15 +70,6 @@ describe('task runs: resume rules, limits and policy (in-test ToolCaller, openai
       policy: parsePolicy({ policies: [{ tenant: 'acme', tools: { allow: ['kv__*', 'mail__*'], budgets: { kv__get: 2 } } }] }),
       privateKey: KEY,
     };
-  });
-  afterEach(async () => {
-    await runtime?.stop();
-    runtime = undefined;
-  });
-  after(async () => {
-    await fake?.close();
-    await store?.close();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   async function start(opts: Partial<ConstructorParameters<typeof AgentRuntime>[1]> = {}, d: Partial<AgentRuntimeDependencies> = {}) {

@@ -6,12 +6,8 @@
  * `usage.estimated: true`).
  */
 import { expect } from 'chai';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { catalog } from '../../events';
 import type { RecordedEvent } from '../../src/core/envelope';
-import { openSqlEventStore } from '../../src/eventstore/sql';
 import type { EventStore } from '../../src/eventstore/port';
 import { AgentRuntime } from '../../src/agent/runtime/agent-runtime';
 import { OpenAiLlmClient } from '../../src/agent/llm/openai-client';
@@ -19,8 +15,8 @@ import { TokenBudget, type TokenBudgetOptions } from '../../src/agent/llm/token-
 import { CacheSpendLedger, utcDay } from '../../src/agent/policy/spend-ledger';
 import { parsePolicy } from '../../src/agent/policy';
 import type { ToolCaller } from '../../src/agent/runtime/tool-caller';
-import { startOpenAiFake, type ChatRequest, type FakeReply, type OpenAiFake } from '../support/openai-fake/openai-fake';
-import { MemoryCache, MemoryCheckpointStore, ended, ofType, submitTask, waitForTask } from './support/agent-fixture';
+import type { ChatRequest, FakeReply, OpenAiFake } from '../support/openai-fake/openai-fake';
+import { MemoryCache, MemoryCheckpointStore, ended, ofType, submitTask, useStoreAndFake, waitForTask } from './support/agent-fixture';
 
 const KEY = '0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318' as const;
 
@@ -39,24 +35,13 @@ const tools: ToolCaller = {
 
 describe('token budgets when the LLM server reports no usage (openai SDK against openai-fake)', function () {
   this.timeout(60_000);
-  let dir: string;
   let store: EventStore;
   let fake: OpenAiFake;
   let runtime: AgentRuntime | undefined;
 
-  before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'omc-usage-'));
-    store = await openSqlEventStore(`sqlite:${join(dir, 'events.db')}`);
-    fake = await startOpenAiFake();
-  });
-  afterEach(async () => {
+  useStoreAndFake('omc-usage-', (s) => ({ store, fake } = s), async () => {
     await runtime?.stop();
     runtime = undefined;
-  });
-  after(async () => {
-    await fake?.close();
-    await store?.close();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   const client = () => new OpenAiLlmClient({ baseURL: fake.baseURL, model: 'm', maxRetries: 0 });

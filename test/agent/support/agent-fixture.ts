@@ -17,6 +17,7 @@ import { createRpcProvider } from '../../../src/web3/provider';
 import { compileSample, deployDemoToken, loadDemoTokenArtifact } from '../../../src/web3/sample-contracts';
 import { parseChains } from '../../../src/web3/chains-file';
 import { ChainRegistry } from '../../../src/web3/chain-registry';
+import { startOpenAiFake, type OpenAiFake } from '../../support/openai-fake/openai-fake';
 
 /** Hardhat's well-known account #1 (mnemonic "test … junk"): the agent's wallet in tests. Account #0 is the anchorer. */
 export const AGENT_WALLET_KEY: Hex = '0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d';
@@ -110,3 +111,30 @@ export function knowledgeDir(root: string): string {
 }
 
 export { MemoryCache, MemoryCheckpointStore };
+
+/**
+ * A suite's SQLite event store, in a temporary directory, and an openai-fake server (answering
+ * with `reply` until a test scripts it): opened before the suite's tests, handed to `set`, closed
+ * after them. `release` runs after each test (stop the test's runtime).
+ * @example useStoreAndFake('omc-run-', (s) => ({ store, fake } = s), async () => void (await runtime?.stop()))
+ */
+export function useStoreAndFake(
+  dirPrefix: string,
+  set: (s: { dir: string; store: EventStore; fake: OpenAiFake }) => void,
+  release: () => Promise<void>,
+  reply?: Parameters<typeof startOpenAiFake>[0],
+): void {
+  let s: { dir: string; store?: EventStore; fake?: OpenAiFake } | undefined;
+  before(async () => {
+    s = { dir: mkdtempSync(join(tmpdir(), dirPrefix)) };
+    s.store = await openStore(s.dir);
+    s.fake = await startOpenAiFake(reply);
+    set(s as { dir: string; store: EventStore; fake: OpenAiFake });
+  });
+  afterEach(release);
+  after(async () => {
+    await s?.fake?.close();
+    await s?.store?.close();
+    if (s) rmSync(s.dir, { recursive: true, force: true });
+  });
+}
