@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { createLocalJWKSet, errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { AgentIdsSchema } from '../../events/auth.events';
 import { ConfigError } from '../core/errors';
+import { isUuidV7 } from '../core/ids';
 import { UnauthenticatedError } from './errors';
 import type { Principal } from './principal';
 import { isRole } from './roles';
@@ -25,15 +26,20 @@ const CONTROL_RE = /[\u0000-\u001f\u007f-\u009f]/;
 export const JWT_CLOCK_TOLERANCE_S = 30;
 
 /**
- * Claims (docs/security.md): `sub` → actor id; `tenant` → tenant; `role` → one of the five roles;
- * `cross_tenant: true` → cross-tenant scope (honoured for admin and auditor only); `agents` → the
- * agent ids the principal may act as (as a key's list; a malformed claim refuses the token).
+ * Claims (docs/security.md): `sub` → actor id (never of an API key id's form, a UUIDv7);
+ * `tenant` → tenant; `role` → one of the five roles; `cross_tenant: true` → cross-tenant scope
+ * (honoured for admin and auditor only); `agents` → the agent ids the principal may act as (as a
+ * key's list; a malformed claim refuses the token).
  * Actor kind is `agent` for role agent, `user` otherwise.
  */
 export function principalFromClaims(claims: JWTPayload): Principal {
   const sub = claims.sub;
   // The sub becomes the actor id of events and a key of session ownership: no control characters.
   if (typeof sub !== 'string' || sub.length === 0 || sub.length > 200 || CONTROL_RE.test(sub)) throw new UnauthenticatedError('token has no usable sub claim');
+  // An API key's actor id is its key id, a UUIDv7 (the bootstrap key's too), and "the same
+  // principal" is the same actor id: /mcp session ownership, four-eyes approvals, the log's
+  // readers. A sub that could be a key id would be taken for that key's holder, so none may.
+  if (isUuidV7(sub)) throw new UnauthenticatedError('token sub claim has the form of an API key id (a UUIDv7); a JWT subject may not, both are actor ids (docs/security.md)');
   const tenant = TenantSchema.safeParse(claims.tenant);
   if (!tenant.success) throw new UnauthenticatedError('token has no usable tenant claim');
   // A principal of tenant system would read the sealer's and anchorer's events as its own.

@@ -131,6 +131,7 @@ async function forgetEmptyBodyType(request: FastifyRequest): Promise<void> {
   if ((length === undefined || length === '0') && request.headers['transfer-encoding'] === undefined) delete request.headers['content-type'];
 }
 
+/** One identity: tenant and actor id. A JWT's sub never equals a key's id (refused if of a key id's form: principalFromClaims). */
 function sameOwner(a: McpPrincipal, b: McpPrincipal): boolean {
   return a.tenant === b.tenant && a.actor.id === b.actor.id;
 }

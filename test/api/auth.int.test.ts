@@ -27,6 +27,16 @@ describe('Authentication over REST: JWT principals, and keys never logged', () =
     expect(viewer.statusCode).to.equal(403);
   });
 
+  it("a JWT whose sub is an API key's id is refused (401 naming the sub claim), never recorded as that key's actor", async () => {
+    const key = await h.key('operator', 'acme');
+    const head = await h.store.headPosition();
+    const res = await h.call({ method: 'POST', url: '/v1/tasks', auth: `Bearer ${await jwt('acme', 'operator', key.id)}`, payload: { instruction: 'hi' } });
+    expect(res.statusCode, res.body).to.equal(401);
+    expect(res.json()).to.include({ code: 'UNAUTHENTICATED' });
+    expect(res.json().detail).to.match(/sub claim has the form of an API key id/);
+    expect(await h.store.headPosition()).to.equal(head);
+  });
+
   it('per-key rate limits of JWT callers are per tenant and sub: the same sub in another tenant is another caller', async () => {
     const limited = await makeHarness({ jwt: createJwtVerifier({ JWT_SECRET: SECRET }), rateLimit: { perKeyPerMinute: 2, perTenantPerMinute: 100 } });
     try {

@@ -3,9 +3,11 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { SignJWT } from 'jose';
 import { startHttpExample } from '../../examples/mcp-http/server';
 import { createAuthenticator, mcpAuthenticate } from '../../src/auth/authenticator';
 import { createAuthFailureLimiter } from '../../src/auth/auth-failure-limit';
+import { createJwtVerifier } from '../../src/auth/jwt';
 import { createRateLimiter } from '../../src/auth/rate-limit';
 import { MemoryCache } from '../../src/cache/memory';
 import { mcpGatewayPlugin } from '../../src/mcp/gateway-plugin';
@@ -164,6 +166,38 @@ describe('/mcp checks credentials before it reads the body', function () {
       expect((await post(agent, '{"jsonrpc": ', '198.51.100.61')).statusCode).to.equal(400);
       const init = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'x', version: '1' } } };
       expect((await post(agent, JSON.stringify(init), '198.51.100.61')).statusCode).to.equal(200);
+    } finally {
+      await close();
+    }
+  });
+});
+
+describe('/mcp sessions and JWT subjects', function () {
+  this.timeout(60_000);
+
+  it("a JWT whose sub is an API key's id is refused (401), not taken for the key's holder: it cannot use that key's session", async () => {
+    const { h, gw, close } = await makeGatewayHarness();
+    try {
+      const SECRET = 'a-test-secret-that-is-at-least-32-chars!';
+      await h.app.register(mcpGatewayPlugin, { gateway: gw, authenticate: mcpAuthenticate(createAuthenticator({ keys: h.keys, jwt: createJwtVerifier({ JWT_SECRET: SECRET }) })) });
+      const token = async (sub: string) => `Bearer ${await new SignJWT({ tenant: 'acme', role: 'operator' }).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setExpirationTime('5m').sign(Buffer.from(SECRET))}`;
+      const post = (authorization: string, body: object, session?: string) =>
+        h.app.inject({
+          method: 'POST',
+          url: '/mcp',
+          headers: { authorization, 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...(session ? { 'mcp-session-id': session } : {}) },
+          payload: JSON.stringify(body),
+        });
+      const key = await h.key('operator', 'acme');
+      const opened = await post(key.auth, { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'x', version: '1' } } });
+      expect(opened.statusCode, opened.body).to.equal(200);
+      const session = String(opened.headers['mcp-session-id']);
+      const ping = { jsonrpc: '2.0', id: 2, method: 'ping' };
+      expect((await post(key.auth, ping, session)).statusCode, "the key's own").to.equal(200);
+      expect((await post(await token('mallory'), ping, session)).statusCode, "another subject's").to.equal(403);
+      const impostor = await post(await token(key.id), ping, session);
+      expect(impostor.statusCode, impostor.body).to.equal(401);
+      expect(impostor.json().error.data).to.deep.equal({ code: 'UNAUTHENTICATED' });
     } finally {
       await close();
     }

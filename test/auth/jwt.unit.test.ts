@@ -1,11 +1,13 @@
 import { expect } from 'chai';
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SignJWT, exportJWK } from 'jose';
 import { createJwtVerifier, JWT_CLOCK_TOLERANCE_S } from '../../src/auth/jwt';
+import { BOOTSTRAP_KEY_ID } from '../../src/auth/key-service';
 import { ConfigError } from '../../src/core/errors';
+import { newId } from '../../src/core/ids';
 
 const SECRET = 'a-test-secret-that-is-at-least-32-chars!';
 const claims = { tenant: 'acme', role: 'operator' };
@@ -63,6 +65,19 @@ describe('JWT bearer verification', () => {
     err = {};
     await verify(await new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setSubject('a\nforged log line').setExpirationTime('5m').sign(Buffer.from(SECRET))).catch((e) => (err = e));
     expect(err).to.include({ code: 'UNAUTHENTICATED', message: 'token has no usable sub claim' });
+  });
+
+  it("refuses a sub that has the form of an API key id (a UUIDv7, the bootstrap key's too): it would be taken for that key's holder", async () => {
+    const verify = createJwtVerifier({ JWT_SECRET: SECRET })!;
+    const as = (sub: string) => new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setExpirationTime('5m').sign(Buffer.from(SECRET));
+    for (const sub of [newId(), BOOTSTRAP_KEY_ID, newId().toUpperCase()]) {
+      let err: { code?: string; message?: string } = {};
+      await verify(await as(sub)).catch((e) => (err = e));
+      expect(err, sub).to.include({ code: 'UNAUTHENTICATED' });
+      expect(err.message, sub).to.match(/^token sub claim has the form of an API key id \(a UUIDv7\)/);
+    }
+    // Other UUIDs (an IdP's v4 user ids) and names are subjects as before.
+    for (const sub of [randomUUID(), 'auth0|0193a0c0', `x-${newId()}`]) expect((await verify(await as(sub))).actor.id, sub).to.equal(sub);
   });
 
   it("refuses a token naming the reserved tenant system (the sealer's and anchorer's events), in any case", async () => {

@@ -24,7 +24,9 @@ export type ApprovalCommand = { type: 'DecideApproval'; proposalHash: string; de
  * One approver, counted once however often they approve: the actor's id (an API key's id, a JWT
  * subject). Not its kind, which follows the role of the key or token used: a subject holding an
  * agent token and an operator token is one principal, so it cannot submit with one and approve
- * its own step with the other. Two ids that happen to be equal count as one: the safe side.
+ * its own step with the other. Two ids that happen to be equal count as one: the safe side. An API
+ * key's id and a JWT subject never are: a token whose sub has a key id's form (UUIDv7) is refused
+ * at authentication (principalFromClaims), so the recorded actor id alone tells the principal.
  */
 export const principalKey = (a: Actor) => a.id;
 
