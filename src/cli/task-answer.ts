@@ -43,7 +43,7 @@ export async function runTasksAnswer(client: OpenMcpClient, id: string, o: Tasks
 /**
  * `openmcp tasks answer-key --key FILE`: the key pair to submit tasks with (`answerRecipient`):
  * the private key is made and written to FILE (mode 0600) unless FILE holds one already; the
- * public key, to give as answerRecipient, is printed.
+ * public key, to give as answerRecipient, is printed (alone on stdout).
  */
 export function runTasksAnswerKey(o: { keyFile: string }, out: Writer = stdout): number {
   try {
@@ -53,7 +53,9 @@ export function runTasksAnswerKey(o: { keyFile: string }, out: Writer = stdout):
       }
     });
     out(toHex(secp.getPublicKey(Buffer.from(key.replace(/^0x/, ''), 'hex'), true)));
-    if (created) out(`(a new private key is in ${o.keyFile}, mode 0600: keep it, and a copy, safe — an answer sealed to it opens with nothing else)`);
+    // On stderr from the command line, so `$(openmcp tasks answer-key --key FILE)` is the public key alone.
+    const note: Writer = out === stdout ? (l) => console.error(l) : out;
+    if (created) note(`(a new private key is in ${o.keyFile}, mode 0600: keep it, and a copy, safe — an answer sealed to it opens with nothing else)`);
     return 0;
   } catch (err) {
     return reportCliError(err, out);
