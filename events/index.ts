@@ -1,5 +1,5 @@
 import { EventCatalog } from './catalog';
-import { taskEvents } from './task.events';
+import { taskEvents, taskUpcasters } from './task.events';
 import { mcpEvents, mcpUpcasters } from './mcp.events';
 import { authEvents, authUpcasters } from './auth.events';
 import { proofEvents } from './proofs.events';
@@ -14,4 +14,4 @@ export * from './agent.events';
 
 /** Every event type the product writes. Later contexts register theirs here. */
 export const catalog = new EventCatalog().register(...taskEvents).register(...mcpEvents).register(...authEvents).register(...proofEvents).register(...agentEvents);
-for (const u of [...mcpUpcasters, ...agentUpcasters, ...authUpcasters]) catalog.addUpcaster(u);
+for (const u of [...taskUpcasters, ...mcpUpcasters, ...agentUpcasters, ...authUpcasters]) catalog.addUpcaster(u);

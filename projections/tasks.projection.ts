@@ -2,6 +2,7 @@ import { parseStream, type RecordedEvent } from '../src/core/envelope';
 import type { DocumentProjection } from './projection';
 import type { TaskStatus } from '../events/task.events';
 import { alreadyApplied } from './stream-revision';
+import type { SealedAnswer } from '../src/core/sealed-answer';
 
 /** A task's status in the read models (a task that exists has had its first event). */
 export type { TaskStatus };
@@ -19,6 +20,8 @@ export type TaskDoc = {
   steps?: TaskStepDoc[];
   output?: unknown;
   outputHash?: string;
+  /** TaskCompleted v2: the answer sealed to the task's answerRecipient (ciphertext only). */
+  sealedAnswer?: SealedAnswer;
   error?: { code: string; message: string };
   createdAt: string;
   updatedAt: string;
@@ -63,7 +66,7 @@ export const tasksProjection: DocumentProjection<TaskDoc> = {
       case 'TaskStarted':
         return advance(current, e, { status: 'running' });
       case 'TaskCompleted':
-        return advance(current, e, { status: 'completed', output: d.output, outputHash: d.outputHash as string | undefined });
+        return advance(current, e, { status: 'completed', output: d.output, outputHash: d.outputHash as string | undefined, sealedAnswer: d.sealedAnswer as SealedAnswer | undefined });
       case 'TaskFailed':
         return advance(current, e, { status: 'failed', error: d.error as TaskDoc['error'] });
       case 'TaskCancelled':

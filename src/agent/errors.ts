@@ -2,6 +2,7 @@ import { OpenMcpError } from '../core/errors';
 
 export type AgentErrorCode =
   | 'LLM_NOT_CONFIGURED'
+  | 'ANSWER_RECIPIENT_UNSUPPORTED'
   | 'LLM_UNAVAILABLE'
   | 'LLM_RESPONSE_INVALID'
   | 'LLM_OUTPUT_TRUNCATED'
@@ -22,6 +23,7 @@ export type AgentErrorCode =
 
 const STATUS: Partial<Record<AgentErrorCode, number>> = {
   LLM_NOT_CONFIGURED: 422,
+  ANSWER_RECIPIENT_UNSUPPORTED: 422,
   LLM_UNAVAILABLE: 503,
   LLM_RESPONSE_INVALID: 502,
   LLM_OUTPUT_TRUNCATED: 502,

@@ -43,9 +43,9 @@ export type AppDeps = {
   draining?: () => boolean;
   /**
    * Refuse a task this deployment cannot run before it is accepted (e.g. an instruction with no
-   * LLM configured: src/agent assertTaskRunnable). Throws an OpenMcpError (4xx).
+   * LLM configured, or an answerRecipient under LLM_REDACTION=store: src/agent assertTaskRunnable). Throws an OpenMcpError (4xx).
    */
-  assertTaskRunnable?: (task: { instruction?: string; steps?: unknown[] }) => void;
+  assertTaskRunnable?: (task: { instruction?: string; steps?: unknown[]; answerRecipient?: string }) => void;
   /** A pino logger (createLogger in src/api/logger.ts redacts credentials); false = silent. */
   logger?: FastifyBaseLogger | false;
   clock?: Clock;

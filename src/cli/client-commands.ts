@@ -57,6 +57,25 @@ export function addClientCommands(program: Command): void {
       process.exitCode = await runTasksShow(client(), id, o);
     });
 
+  tasks
+    .command('answer')
+    .description("print a task's final answer; under LLM_REDACTION=hash-only, opened from its sealed answer with the recipient's private key")
+    .argument('<id>', 'task id')
+    .option('--key <file>', 'file holding the private key of the task\'s answerRecipient (default: the key in OPENMCP_ANSWER_KEY)')
+    .option('--json', 'print JSON {id, answer, answerHash, sealed}')
+    .action(async (id: string, o: { key?: string; json?: boolean }) => {
+      const { runTasksAnswer } = require('./task-answer') as typeof import('./task-answer');
+      process.exitCode = await runTasksAnswer(client(), id, { keyFile: o.key, key: process.env.OPENMCP_ANSWER_KEY, json: o.json });
+    });
+  tasks
+    .command('answer-key')
+    .description('make a key pair for sealed answers (kept in --key, mode 0600, unless there already) and print its public key, to submit as answerRecipient')
+    .requiredOption('--key <file>', 'file for the private key')
+    .action((o: { key: string }) => {
+      const { runTasksAnswerKey } = require('./task-answer') as typeof import('./task-answer');
+      process.exitCode = runTasksAnswerKey({ keyFile: o.key });
+    });
+
   const events = program.command('events').description('the event log (through the REST API)');
   events
     .command('tail')

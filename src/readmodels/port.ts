@@ -1,5 +1,6 @@
 import type { McpToolIcon } from '../../events/mcp.events';
 import type { RecordedEvent } from '../core/envelope';
+import type { SealedAnswer } from '../core/sealed-answer';
 import type { TaskStatus } from '../../projections/tasks.projection';
 
 /** One page of a list; `nextCursor` is opaque and absent on the last page. */
@@ -30,6 +31,8 @@ export type TaskView = {
   steps: TaskStepView[];
   output?: unknown;
   outputHash?: string;
+  /** TaskCompleted v2: the answer sealed to the task's answerRecipient (docs/agent.md "Sealed answers"). */
+  sealedAnswer?: SealedAnswer;
   error?: { code: string; message: string };
   createdAt: string;
   updatedAt: string;

@@ -27,6 +27,7 @@ export const projectionSchemas: Record<string, { tables: (keyof ReadModelTables)
         t.bigInteger('chain_id');
         longText(knex, t, 'output_json');
         t.string('output_hash', 66);
+        longText(knex, t, 'sealed_answer_json');
         t.text('error_json');
         t.string('created_at', 24).notNullable();
         t.string('updated_at', 24).notNullable();

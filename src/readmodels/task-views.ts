@@ -81,6 +81,7 @@ export function assembleTaskView(doc: TaskDoc, steps: StepRow[], calls: ToolCall
   if (doc.chainId !== undefined) view.chainId = doc.chainId;
   if (doc.output !== undefined) view.output = doc.output;
   if (doc.outputHash !== undefined) view.outputHash = doc.outputHash;
+  if (doc.sealedAnswer !== undefined) view.sealedAnswer = doc.sealedAnswer;
   if (doc.error !== undefined) view.error = doc.error;
   return view;
 }

@@ -6,6 +6,7 @@ import { CreatedKey, KeyPage, type CreateKeyInput } from '../api/schemas/keys';
 import { McpServerList, McpServerView, ToolList, type RegisterServerInput } from '../api/schemas/mcp';
 import { Health, Readiness } from '../api/schemas/system';
 import { ApprovalResponse, SubmitTaskResponse, TaskPage, TaskView, type ApprovalInput, type SubmitTaskInput, type TaskListQueryInput } from '../api/schemas/tasks';
+import { readTaskAnswer } from './task-answer';
 import { expectNoContent, parse, request, type ClientOptions } from './transport';
 
 const seg = (id: string | number) => encodeURIComponent(String(id));
@@ -47,6 +48,12 @@ export class OpenMcpClient {
     cancel: (id: string, reason?: string) =>
       this.call('cancel task', SubmitTaskResponse, { method: 'POST', path: `/v1/tasks/${seg(id)}/cancel`, body: reason === undefined ? {} : { reason }, idempotent: true }, [202]),
     approve: (id: string, body: ApprovalInput) => this.call('decide approval', ApprovalResponse, { method: 'POST', path: `/v1/tasks/${seg(id)}/approvals`, body }, [202]),
+    /**
+     * The task's final answer: the output's `answer`, or under LLM_REDACTION=hash-only its
+     * `sealedAnswer` opened here with `privateKey` (the answerRecipient's; never sent) and checked
+     * against the signed `answerHash`. See readTaskAnswer for the errors.
+     */
+    answer: async (id: string, o: { privateKey?: string | Uint8Array } = {}) => readTaskAnswer(await this.tasks.get(id), o.privateKey),
   };
 
   readonly events = {

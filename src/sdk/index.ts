@@ -1,5 +1,7 @@
 export { OpenMcpClient } from './client';
 export type { ClientOptions } from './transport';
 export * from './errors';
+export { readTaskAnswer, TaskAnswerError, type TaskAnswer } from './task-answer';
+export { openSealedAnswer, recipientPublicKey, sealAnswer, SealedAnswerError, SEALED_ANSWER_SCHEME, type SealedAnswer } from '../core/sealed-answer';
 export * as schemas from '../api/schemas';
 export { clientFromEnvironment, type ClientEnvironment } from './from-env';

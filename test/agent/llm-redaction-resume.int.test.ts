@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import { catalog } from '../../events';
 import type { Cache } from '../../src/cache/port';
 import type { RecordedEvent } from '../../src/core/envelope';
+import * as secp from '@noble/secp256k1';
 import { payloadDigest } from '../../src/mcp/payload-hash';
+import { toHex } from '../../src/core/hex';
 import { openSqlEventStore } from '../../src/eventstore/sql';
 import type { EventStore } from '../../src/eventstore/port';
 import { taskStream } from '../../src/domain/task/task.decider';
@@ -199,6 +201,20 @@ describe('LLM_REDACTION=hash-only: a task resumes after a restart from a log tha
     expect(outputOf(events)).to.deep.equal({ answerHash: (turns[0].data as { responseRedacted: { contentHash: string } }).responseRedacted.contentHash });
     expect(outputOf(events)!.answerHash).to.equal(payloadDigest('done: uniform-secret').hash);
     expect(fake.requests.length - asked).to.equal(1);
+    expect(await logText()).to.not.match(SECRETS);
+  });
+
+  it('with an answerRecipient, a final answer recorded before a restart is not sealed (no copy anywhere): the task completes with answerHash alone, TaskCompleted v1', async () => {
+    fake.setScript(() => ({ content: 'done: uniform-secret' }));
+    const id = await submitTask(store, 'acme', { instruction: 'say it', answerRecipient: toHex(secp.getPublicKey(secp.utils.randomSecretKey(), true)) });
+    const failing = new Set(['TaskCompleted', 'TaskFailed']);
+    await worker('worker-a', { store: flakyStore(taskStream(id), (t) => failing.delete(t)), opts: { llmCacheTtlMs: 0 } }).start();
+    const events = await waitForTask(store, id, ended);
+    expect(failing.size, 'both appends failed once').to.equal(0);
+    const [completed] = ofType(events, 'TaskCompleted');
+    expect(outputOf(events)).to.deep.equal({ answerHash: payloadDigest('done: uniform-secret').hash });
+    expect(completed.version).to.equal(1);
+    expect(completed.data).to.not.have.property('sealedAnswer');
     expect(await logText()).to.not.match(SECRETS);
   });
 

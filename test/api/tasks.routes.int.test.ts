@@ -8,6 +8,8 @@ import { taskDecider } from '../../src/domain/task/task.decider';
 import { makeHarness, type Harness } from './support/harness';
 
 const STEP = { steps: [{ tool: 'examples__echo', arguments: { text: 'hi' } }] };
+/** secp256k1's generator, compressed: a valid public key (of the private key 1). */
+const G = '0x0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798';
 
 describe('REST /v1/tasks', () => {
   let h: Harness;
@@ -52,12 +54,29 @@ describe('REST /v1/tasks', () => {
       expect(res.json()).to.include({ id, tenant: 'acme', status: 'submitted', instruction: 'say hi' });
     });
 
+    it('takes answerRecipient compressed or not, in either case, and records it compressed in lowercase (TaskSubmitted v2); v1 without it', async () => {
+      const uncompressed = '0x0479BE667EF9DCBBAC55A06295CE870B07029BFCDB2DCE28D959F2815B16F81798483ADA7726A3C4655DA4FBFC0E1108A8FD17B448A68554199C47D08FFB10D4B8';
+      for (const given of [G, G.toUpperCase().replace('0X', '0x'), uncompressed]) {
+        const res = await submit(k.agent, { instruction: 'seal it', answerRecipient: given });
+        expect(res.statusCode, given).to.equal(202);
+        const [e] = await h.store.readStream(`task-${res.json().id}`);
+        expect(e.version).to.equal(2);
+        expect(e.data).to.deep.equal({ instruction: 'seal it', answerRecipient: G });
+      }
+      const [plain] = await h.store.readStream(`task-${(await submit(k.agent, { instruction: 'no seal' })).json().id}`);
+      expect(plain.version).to.equal(1);
+    });
+
     for (const [name, body, field] of [
       ['neither instruction nor steps', {}, 'body.instruction'],
       ['an unknown field', { ...STEP, admin: true }, 'body.admin'],
       ['steps of the wrong type', { steps: 'echo' }, 'body.steps'],
       ['a step without a tool', { steps: [{ arguments: {} }] }, 'body.steps.0.tool'],
       ['a negative chainId', { ...STEP, chainId: -1 }, 'body.chainId'],
+      ['an answerRecipient that is not hex', { instruction: 'x', answerRecipient: 'my-key' }, 'body.answerRecipient'],
+      ['an answerRecipient of the wrong length (a private key)', { instruction: 'x', answerRecipient: `0x${'11'.repeat(32)}` }, 'body.answerRecipient'],
+      ['an answerRecipient that is no point of secp256k1', { instruction: 'x', answerRecipient: `0x02${'ff'.repeat(32)}` }, 'body.answerRecipient'],
+      ['an answerRecipient on a task of steps only (it has no answer to seal)', { ...STEP, answerRecipient: G }, 'body.answerRecipient'],
     ] as const) {
       it(`400 VALIDATION_FAILED naming the field for ${name}; nothing appended`, async () => {
         const before = await h.store.headPosition();

@@ -20,6 +20,8 @@ import { argumentsNotKept, recordedError, redactedResponse, unkeptTurnMessage, w
 import { responseCacheTtlMs } from './response-cache-ttl';
 import { INFERENCE_RESPONSE_JSON_MAX } from '../../../events/agent.events';
 import { signOutput } from './output-signature';
+import { sealAnswer, type SealedAnswer } from '../../core/sealed-answer';
+import type { Hex } from '../../core/hex';
 import { recordedFailure, unkeptResultText } from './step-payload';
 import type { StepSpec } from './step-spec';
 import type { AgentRuntimeDependencies, AgentRuntimeOptions } from './runtime-deps';
@@ -154,9 +156,9 @@ export class TaskRun {
       this.heartbeat.unref();
       if (this.view.status === 'submitted') await this.command({ type: 'StartTask', worker: this.opts.worker });
       const deadline = Date.parse(this.view.startedAt ?? this.now().toISOString()) + this.opts.taskTimeoutMs;
-      const output = await this.withDeadline(deadline, () => this.execute());
+      const { output, sealedAnswer } = await this.withDeadline(deadline, () => this.execute());
       const signed = signOutput(output, this.deps.privateKey);
-      await this.command({ type: 'CompleteTask', output: signed.output, outputHash: signed.outputHash, signer: signed.signer, signature: signed.signature });
+      await this.command({ type: 'CompleteTask', output: signed.output, outputHash: signed.outputHash, signer: signed.signer, signature: signed.signature, sealedAnswer });
       return 'ended';
     } catch (err) {
       if (err instanceof RunInterrupted) return err.why === 'stopped' || err.why === 'unrecorded' ? 'interrupted' : err.why === 'taken-over' ? this.heldOrEnded() : 'ended';
@@ -260,9 +262,11 @@ export class TaskRun {
     }
   }
 
-  private async execute(): Promise<Record<string, unknown>> {
+  /** The task's work; `sealedAnswer` beside the signed output when its answer is kept only sealed (sealedAnswerOf). */
+  private async execute(): Promise<{ output: Record<string, unknown>; sealedAnswer?: SealedAnswer }> {
     const v = this.view;
     const output: Record<string, unknown> = {};
+    let sealedAnswer: SealedAnswer | undefined;
     // Given to the model whole; the output (an event too) leaves out the text of a tool whose payloads are hash-only.
     const stepResults: Record<string, unknown>[] = [];
     const outputSteps: Record<string, unknown>[] = [];
@@ -283,9 +287,28 @@ export class TaskRun {
       const { answer, answerHash } = await this.reason(v.instruction, stepResults);
       // Under hash-only the answer is the model's words: the signed output names it by hash (the log keeps no copy).
       if (this.opts.redaction === 'store' && answer !== undefined) output.answer = answer;
-      else output.answerHash = answerHash;
+      else {
+        output.answerHash = answerHash;
+        sealedAnswer = this.sealedAnswerOf(answer);
+      }
     }
-    return output;
+    return { output, sealedAnswer };
+  }
+
+  /**
+   * Under hash-only, the answer sealed to the client's key when the task names one (TaskSubmitted
+   * v2 `answerRecipient`): only the holder of its private key can read it, not the log's readers.
+   * None when the run has no copy of the answer (a final turn recorded before a restart, the
+   * response cache off): the task completes with `answerHash` alone, as without a recipient.
+   */
+  private sealedAnswerOf(answer: string | undefined): SealedAnswer | undefined {
+    const recipient = this.view.answerRecipient;
+    if (recipient === undefined) return undefined;
+    if (answer === undefined) {
+      this.deps.logger?.warn({ taskId: this.taskId }, 'the answer is not sealed: this run resumed the task after its final turn and has no copy of the answer (LLM_REDACTION=hash-only)');
+      return undefined;
+    }
+    return sealAnswer(answer, recipient as Hex, this.taskId);
   }
 
   /**
@@ -757,7 +780,7 @@ export class TaskRun {
     // Decided on our own view and appended at our revision (not re-read): a lifecycle event must
     // not land after another worker has taken the task over.
     const state = { status: this.view.status, stepCount: this.view.steps?.length ?? 0 };
-    for (const draft of taskDecider.decide(command, state)) await this.append(draft.type, draft.data as Record<string, unknown>);
+    for (const draft of taskDecider.decide(command, state)) await this.append(draft.type, draft.data as Record<string, unknown>, draft.version);
   }
 }
 

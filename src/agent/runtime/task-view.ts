@@ -48,6 +48,8 @@ export type TaskView = {
   steps?: TaskStep[];
   agentId?: string;
   chainId?: number;
+  /** TaskSubmitted v2: the client's public key its answer is sealed to under LLM_REDACTION=hash-only. */
+  answerRecipient?: string;
   stepRecords: Map<string, StepRecord>;
   turns: TurnRecord[];
   policy: Map<string, PolicyRecord>;
@@ -97,7 +99,7 @@ export function applyTaskEvent(v: TaskView, e: RecordedEvent): TaskView {
   v.lastRevision = e.revision;
   switch (e.type) {
     case 'TaskSubmitted':
-      Object.assign(v, { tenant: e.tenant, submitter: e.actor, correlationId: e.correlationId ?? e.id, status: 'submitted', instruction: d.instruction, steps: d.steps, agentId: d.agentId, chainId: d.chainId });
+      Object.assign(v, { tenant: e.tenant, submitter: e.actor, correlationId: e.correlationId ?? e.id, status: 'submitted', instruction: d.instruction, steps: d.steps, agentId: d.agentId, chainId: d.chainId, answerRecipient: d.answerRecipient });
       break;
     case 'TaskLeased':
       v.lease = { worker: d.worker, term: d.term, until: Date.parse(d.leaseUntil) };

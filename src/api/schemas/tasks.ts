@@ -1,9 +1,27 @@
 import { z } from 'zod';
 import { AgentIdSchema } from '../../../events/auth.events';
-import { TASK_STATUSES, TaskStepSchema } from '../../../events/task.events';
+import { SealedAnswerSchema, TASK_STATUSES, TaskStepSchema } from '../../../events/task.events';
+import { recipientPublicKey } from '../../core/sealed-answer';
 import { Cursor, ErrorInfo, Hex32, IsoTime, Limit, page } from './common';
 
 export const TaskStatus = z.enum(TASK_STATUSES);
+
+/**
+ * The client's secp256k1 public key its answer is sealed to under LLM_REDACTION=hash-only (SEC 1
+ * hex, compressed or not, either case); recorded compressed in lowercase (TaskSubmitted v2).
+ */
+const AnswerRecipient = z
+  .string()
+  .max(200)
+  .transform((v, ctx) => {
+    try {
+      return recipientPublicKey(v);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      return z.NEVER;
+    }
+  })
+  .describe('secp256k1 public key (0x02/0x03 + 64 hex, or 0x04 + 128 hex) the final answer is sealed to under LLM_REDACTION=hash-only (docs/agent.md "Sealed answers")');
 
 export const SubmitTaskBody = z
   .strictObject({
@@ -11,10 +29,15 @@ export const SubmitTaskBody = z
     steps: z.array(TaskStepSchema).min(1).max(100).optional(),
     agentId: AgentIdSchema.optional(),
     chainId: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).optional(),
+    answerRecipient: AnswerRecipient.optional(),
   })
   .refine((b) => b.instruction !== undefined || b.steps !== undefined, {
     message: 'a task needs an instruction or steps',
     path: ['instruction'],
+  })
+  .refine((b) => b.answerRecipient === undefined || b.instruction !== undefined, {
+    message: 'only a task with an instruction has an answer to seal',
+    path: ['answerRecipient'],
   })
   .superRefine((b, ctx) => {
     // The steps are hashed into TaskSubmitted, whose numbers must be safe integers: said here, the
@@ -62,6 +85,8 @@ export const TaskView = z.object({
   steps: z.array(TaskStepView),
   output: z.unknown().optional(),
   outputHash: Hex32.optional(),
+  /** The answer sealed to the task's answerRecipient (TaskCompleted v2); open it with the SDK's `tasks.answer` or `openmcp tasks answer`. */
+  sealedAnswer: SealedAnswerSchema.optional(),
   error: ErrorInfo.optional(),
   createdAt: z.string(),
   updatedAt: z.string(),

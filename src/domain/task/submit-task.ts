@@ -50,7 +50,7 @@ export async function submitTask(deps: HandleCommandDependencies, p: SubmitTaskP
   // The key was used before: answer with that task if it is the same request.
   const history = (await deps.store.readStream(stream)).map((e) => deps.catalog.upcast(e));
   const [draft] = taskDecider.decide(p.command, taskDecider.initialState());
-  const wanted = deps.catalog.validate(draft.type, deps.catalog.latestVersion(draft.type), draft.data);
+  const wanted = deps.catalog.validate(draft.type, draft.version ?? deps.catalog.latestVersion(draft.type), draft.data);
   if (history[0]?.type !== 'TaskSubmitted' || canonicalJson(history[0].data) !== canonicalJson(wanted)) throw new IdempotencyKeyReusedError(id);
   const state = history.reduce((s, e) => taskDecider.evolve(s, { type: e.type, data: e.data }), taskDecider.initialState());
   return { id, status: state.status as Exclude<TaskStatus, 'none'>, replayed: true, position: history[0].position };

@@ -1,6 +1,7 @@
 import { InvalidTransitionError } from '../../core/errors';
 import type { Decider, EventDraft } from '../decider';
 import type { TaskStatus as TaskLifecycleStatus, TaskStep } from '../../../events/task.events';
+import type { SealedAnswer } from '../../core/sealed-answer';
 
 /** `none` until the task's first event. */
 export type TaskStatus = 'none' | TaskLifecycleStatus;
@@ -8,9 +9,9 @@ export type TaskStatus = 'none' | TaskLifecycleStatus;
 export type TaskState = { status: TaskStatus; stepCount: number };
 
 export type TaskCommand =
-  | { type: 'SubmitTask'; instruction?: string; steps?: TaskStep[]; agentId?: string; chainId?: number }
+  | { type: 'SubmitTask'; instruction?: string; steps?: TaskStep[]; agentId?: string; chainId?: number; answerRecipient?: string }
   | { type: 'StartTask'; worker?: string }
-  | { type: 'CompleteTask'; output?: unknown; outputHash?: string; signer?: string; signature?: string }
+  | { type: 'CompleteTask'; output?: unknown; outputHash?: string; signer?: string; signature?: string; sealedAnswer?: SealedAnswer }
   | { type: 'FailTask'; error: { code: string; message: string } }
   | { type: 'CancelTask'; reason?: string };
 
@@ -33,13 +34,14 @@ export const taskDecider: Decider<TaskState, TaskCommand, EventDraft> = {
     switch (type) {
       case 'SubmitTask':
         if (state.status !== 'none') reject(state, command);
-        return [{ type: 'TaskSubmitted', data: omitUndefined(data) }];
+        // v2 only for a task with a recipient: consumers that know v1 keep reading every other task.
+        return [{ type: 'TaskSubmitted', version: command.answerRecipient !== undefined ? 2 : 1, data: omitUndefined(data) }];
       case 'StartTask':
         if (state.status !== 'submitted') reject(state, command);
         return [{ type: 'TaskStarted', data: omitUndefined(data) }];
       case 'CompleteTask':
         if (state.status !== 'running') reject(state, command);
-        return [{ type: 'TaskCompleted', data: omitUndefined(data) }];
+        return [{ type: 'TaskCompleted', version: command.sealedAnswer !== undefined ? 2 : 1, data: omitUndefined(data) }];
       case 'FailTask':
         if (state.status !== 'submitted' && state.status !== 'running') reject(state, command);
         return [{ type: 'TaskFailed', data: omitUndefined(data) }];

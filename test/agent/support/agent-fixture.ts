@@ -83,7 +83,11 @@ export async function openStore(dir: string): Promise<EventStore> {
 
 export const user = { kind: 'user' as const, id: 'alice' };
 
-export async function submitTask(store: EventStore, tenant: string, data: { instruction?: string; steps?: { tool: string; arguments: Record<string, unknown> }[]; agentId?: string; chainId?: number }): Promise<string> {
+export async function submitTask(
+  store: EventStore,
+  tenant: string,
+  data: { instruction?: string; steps?: { tool: string; arguments: Record<string, unknown> }[]; agentId?: string; chainId?: number; answerRecipient?: string },
+): Promise<string> {
   const id = newId();
   await handleCommand({ store, catalog }, { decider: taskDecider, stream: taskStream(id), command: { type: 'SubmitTask', ...data }, metadata: { tenant, actor: user, correlationId: id } });
   return id;
