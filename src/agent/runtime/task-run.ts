@@ -16,7 +16,7 @@ import { runChainRead, runChainTransaction } from './chain-steps';
 import { RunInterrupted } from './run-interrupted';
 import { boundToolText } from './bound-tool-text';
 import { inferenceRecord } from './inference-record';
-import { argumentsNotKept, recordedError, redactedResponse, unkeptTurnMessage, withheld } from './llm-redaction';
+import { argumentsNotKept, recordedError, redactedResponse, taskRedaction, unkeptTurnMessage, withheld } from './llm-redaction';
 import { responseCacheTtlMs } from './response-cache-ttl';
 import { INFERENCE_RESPONSE_JSON_MAX } from '../../../events/agent.events';
 import { signOutput } from './output-signature';
@@ -122,7 +122,20 @@ export class TaskRun {
    * The runtime's own chain tools keep theirs (their transactions are recorded whole, and a resumed run needs them).
    */
   private argumentsPolicyOf(s: StepSpec): PayloadPolicy {
-    return s.source === 'llm' && this.opts.redaction === 'hash-only' && !isChainToolName(s.tool) ? 'hash-only' : this.payloadPolicyOf(s.tool);
+    return s.source === 'llm' && this.redaction === 'hash-only' && !isChainToolName(s.tool) ? 'hash-only' : this.payloadPolicyOf(s.tool);
+  }
+
+  /**
+   * LLM_REDACTION for this task: the worker's, or `hash-only` for a task with an `answerRecipient`
+   * (taskRedaction). Read from the view: TaskSubmitted, the view's first event, fixes it.
+   */
+  private get redaction(): 'store' | 'hash-only' {
+    return taskRedaction(this.opts.redaction, this.view);
+  }
+
+  /** LLM_CACHE_TTL_MS for this task's turns: off by default when it is run hash-only (responseCacheTtlMs). */
+  private get cacheTtlMs(): number {
+    return responseCacheTtlMs({ redaction: this.redaction, llmCacheTtlMs: this.opts.llmCacheTtlMs });
   }
 
   private now(): Date {
@@ -149,6 +162,9 @@ export class TaskRun {
     try {
       const lease = await this.acquire();
       if (lease !== 'acquired') return lease;
+      if (this.redaction !== this.opts.redaction) {
+        this.deps.logger?.warn({ taskId: this.taskId }, 'this task names an answerRecipient: it is run under LLM_REDACTION=hash-only, not this worker\'s store (give the API and the workers the same LLM_REDACTION)');
+      }
       // Renewed on a timer too, not only between steps: a model or tool call longer than half the
       // lease must not let another worker take a task whose worker is alive (it would fail the call
       // in flight as STEP_OUTCOME_UNKNOWN, or ask the model twice). Errors surface in the run's own next sync.
@@ -166,7 +182,7 @@ export class TaskRun {
       if (err instanceof InvalidTransitionError) return 'ended'; // cancelled or finished meanwhile
       this.deps.logger?.warn({ err, taskId: this.taskId }, 'task failed');
       try {
-        await this.command({ type: 'FailTask', error: recordedError(err, this.opts.redaction) });
+        await this.command({ type: 'FailTask', error: recordedError(err, this.redaction) });
         // Only now (TaskFailed recorded, so nothing more can be appended): a model or tool call still
         // in flight past the deadline is given up, and the tool call cancelled upstream.
         this.pastDeadline.abort(new Error('task ended'));
@@ -286,7 +302,7 @@ export class TaskRun {
     if (v.instruction !== undefined) {
       const { answer, answerHash } = await this.reason(v.instruction, stepResults);
       // Under hash-only the answer is the model's words: the signed output names it by hash (the log keeps no copy).
-      if (this.opts.redaction === 'store' && answer !== undefined) output.answer = answer;
+      if (this.redaction === 'store' && answer !== undefined) output.answer = answer;
       else {
         output.answerHash = answerHash;
         sealedAnswer = this.sealedAnswerOf(answer);
@@ -370,7 +386,7 @@ export class TaskRun {
         const req = { ...base, signal };
         let r;
         try {
-          r = await traceLlmCall(this.opts.model, () => infer({ llm, tenant: this.view.tenant, cache: this.deps.cache, cacheTtlMs: responseCacheTtlMs(this.opts) }, req));
+          r = await traceLlmCall(this.opts.model, () => infer({ llm, tenant: this.view.tenant, cache: this.deps.cache, cacheTtlMs: this.cacheTtlMs }, req));
         } catch (err) {
           // No answer, no usage to book: the reservation is freed.
           await hold?.settle(0, this.now()).catch((e) => this.deps.logger?.warn({ err: e, taskId: this.taskId }, 'token reservation not freed; it expires on its own'));
@@ -384,14 +400,14 @@ export class TaskRun {
         message = r.completion.message;
         finishReason = r.completion.finishReason;
         const response = payloadDigest(message);
-        const hashOnly = this.opts.redaction === 'hash-only';
+        const hashOnly = this.redaction === 'hash-only';
         const record = inferenceRecord({
           base: {
             turn,
             provider: llm.provider,
             model: r.completion.model,
             promptHash: r.promptHash,
-            redaction: this.opts.redaction,
+            redaction: this.redaction,
             finishReason: r.completion.finishReason,
             usage: r.completion.usage,
             latencyMs: r.latencyMs,
@@ -439,7 +455,7 @@ export class TaskRun {
           const told = `the arguments of ${call.function.name.slice(0, 200)} are not a JSON object: ${(err as Error).message}`.slice(0, 4000);
           // The model's text, and the parser's message that quotes it, are its words.
           const name = offered.has(call.function.name) ? call.function.name : 'a tool call';
-          const failed = { code, message: this.opts.redaction === 'hash-only' ? `the arguments of ${name} are not a JSON object (the model's text and the parser's message ${withheld(call.function.arguments)})` : told };
+          const failed = { code, message: this.redaction === 'hash-only' ? `the arguments of ${name} are not a JSON object (the model's text and the parser's message ${withheld(call.function.arguments)})` : told };
           // Recorded for the audit (nothing was called); a replay parses the same text and says the same.
           if (!this.view.stepRecords.has(stepId)) await this.append('TaskStepFailed', { stepId, error: failed });
           messages.push({ role: 'tool', tool_call_id: call.id, content: `error ${code}: ${told}` });
@@ -493,7 +509,7 @@ export class TaskRun {
     const may = `the tools you may call are: ${offered.map((x) => x.name).join(', ')}`;
     const told = `no tool named ${name}; ${may}`.slice(0, 4000);
     // A name the model made up is its own words.
-    const failed = { code: 'MCP_TOOL_NOT_FOUND', message: this.opts.redaction === 'hash-only' ? `no tool by the name the model gave (${withheld(tool)}); ${may}`.slice(0, 4000) : told };
+    const failed = { code: 'MCP_TOOL_NOT_FOUND', message: this.redaction === 'hash-only' ? `no tool by the name the model gave (${withheld(tool)}); ${may}`.slice(0, 4000) : told };
     await this.append('TaskStepFailed', { stepId, error: failed });
     return { failed, fatal: false, ...(told !== failed.message ? { told } : {}) };
   }
@@ -506,7 +522,7 @@ export class TaskRun {
    */
   private async cachedTurn(t: TurnRecord): Promise<AssistantMessage | undefined> {
     const cache = this.deps.cache;
-    if (!cache || !t.redacted || responseCacheTtlMs(this.opts) === 0) return undefined;
+    if (!cache || !t.redacted || this.cacheTtlMs === 0) return undefined;
     const hit = await cache.get(responseCacheKey(this.view.tenant, this.opts.model, t.promptHash)).catch(() => undefined);
     if (!hit) return undefined;
     try {
