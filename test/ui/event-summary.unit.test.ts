@@ -64,3 +64,32 @@ describe('dashboard timeline: a model turn under LLM_REDACTION=hash-only', () =>
     expect(s.redacted).to.match(/^arguments withheld by the payload or redaction policy \(hash 0x4444/);
   });
 });
+
+describe("dashboard: a task's answer under LLM_REDACTION=hash-only", () => {
+  const h = (c: string) => `0x${c.repeat(64)}`;
+  const id = '019b0c5e-7a1d-7c3e-8f00-5e41ed000001';
+  const recipient = `0x02${'ab'.repeat(31)}cd`;
+  const sealedAnswer = { scheme: 'ecies-secp256k1-hkdf-sha256-aes-256-gcm', recipient, ephemeralPublicKey: `0x03${'11'.repeat(32)}`, nonce: `0x${'22'.repeat(12)}`, ciphertext: '0x3344', tag: `0x${'55'.repeat(16)}` };
+  const completed = (data: Record<string, unknown>) => ({ type: 'TaskCompleted', stream: `task-${id}`, data: { outputHash: h('9'), signer: `0x${'77'.repeat(20)}`, signature: '0x', ...data } });
+  const loadNote = async () => (await import(MODULE)) as { summarize(e: unknown): Summary; answerNote(id: string, output: unknown, sealed?: unknown): { text: string } | undefined };
+
+  it('a sealed answer: to whom (shortened), and the command that opens it with the private key; nothing of the ciphertext', async () => {
+    const { summarize, answerNote } = await loadNote();
+    const s = summarize(completed({ output: { answerHash: h('a') }, sealedAnswer }));
+    expect(s.category).to.equal('done');
+    expect(s.redacted).to.equal(`answer sealed to 0x02abab…ababcd; open it with openmcp tasks answer ${id} --key FILE`);
+    expect(answerNote(id, { answerHash: h('a') }, sealedAnswer)).to.deep.include({ sealed: true, recipient, command: `openmcp tasks answer ${id} --key FILE` });
+  });
+
+  it('hash-only without a seal: the answer is not kept, named by its hash (shortened)', async () => {
+    const { summarize } = await loadNote();
+    expect(summarize(completed({ output: { answerHash: h('a') } })).redacted).to.equal('answer not kept (hash-only): 0xaaaaaa…aaaaaa');
+  });
+
+  it('nothing to say when the output holds the answer (store) or has none (steps only)', async () => {
+    const { summarize, answerNote } = await loadNote();
+    expect(summarize(completed({ output: { answer: 'hello' } })).redacted).to.equal(undefined);
+    expect(summarize(completed({ output: { steps: [] } })).redacted).to.equal(undefined);
+    expect(answerNote(id, undefined)).to.equal(undefined);
+  });
+});

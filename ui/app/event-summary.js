@@ -6,6 +6,24 @@ import { formatCount, formatDuration, formatWei, short } from './format.js';
 
 const who = (/** @type {any} */ a) => (a ? `${a.kind} ${a.id}` : 'someone');
 
+/**
+ * What can be said of a task's answer that its log does not hold (LLM_REDACTION=hash-only): sealed
+ * to its client's key (TaskCompleted v2 `sealedAnswer`), which only the client opens with its
+ * private key, never the dashboard (the key is the client's alone); or not kept, named by its hash.
+ * Undefined when the output holds the answer (`store`) or has none (a task of steps only).
+ * @example answerNote('0193…', { answerHash: '0xa7c7…' }) // { sealed: false, answerHash: '0xa7c7…', text: 'answer not kept (hash-only): 0xa7c7…' }
+ * @param {string} taskId @param {any} output the task's signed output @param {any} [sealedAnswer]
+ * @returns {{ sealed: true, recipient: string, command: string, text: string } | { sealed: false, answerHash: string, text: string } | undefined}
+ */
+export function answerNote(taskId, output, sealedAnswer) {
+  if (typeof sealedAnswer?.recipient === 'string') {
+    const command = `openmcp tasks answer ${taskId} --key FILE`;
+    return { sealed: true, recipient: sealedAnswer.recipient, command, text: `answer sealed to ${short(sealedAnswer.recipient)}; open it with ${command}` };
+  }
+  if (typeof output?.answerHash === 'string' && output.answer === undefined) return { sealed: false, answerHash: output.answerHash, text: `answer not kept (hash-only): ${short(output.answerHash)}` };
+  return undefined;
+}
+
 /** @param {any} e an audit event (envelope) @returns {EventSummary} */
 export function summarize(e) {
   const d = e.data ?? {};
@@ -60,7 +78,7 @@ export function summarize(e) {
     case 'TransactionConfirmed':
       return { category: d.status === 'success' ? 'transaction' : 'error', summary: `Transaction ${short(d.txHash)} ${d.status === 'success' ? 'mined' : 'reverted'} in block ${formatCount(d.blockNumber)}, ${formatCount(Number(d.gasUsed))} gas used` };
     case 'TaskCompleted':
-      return { category: 'done', summary: `Completed${d.signer ? `, output signed by ${short(d.signer)}` : ''}` };
+      return { category: 'done', summary: `Completed${d.signer ? `, output signed by ${short(d.signer)}` : ''}`, redacted: answerNote(String(e.stream ?? '').replace(/^task-/, ''), d.output, d.sealedAnswer)?.text };
     case 'TaskFailed':
       return { category: 'error', summary: `Failed: ${d.error?.code} — ${d.error?.message}` };
     case 'TaskCancelled':

@@ -1,7 +1,7 @@
 import { useRef, useState } from 'preact/hooks';
 import { api, apiAll } from '../api.js';
 import { Badge, Empty, ErrorBox, Hex, JsonView, Loading, useAsync, useLiveRefresh } from '../components.js';
-import { summarize } from '../event-summary.js';
+import { answerNote, summarize } from '../event-summary.js';
 import { formatClock, formatCount, formatDuration, formatTime, zoneName } from '../format.js';
 import { html } from '../html.js';
 import { loadTrail } from '../task-trail.js';
@@ -43,6 +43,8 @@ export function TaskView({ id }) {
   if (!task.value) return html`<h1>Task</h1><${Loading} what="Loading the task" />`;
   const t = task.value;
   const pendingApproval = undecided(events.value ?? []).length > 0 && (t.status === 'running' || t.status === 'submitted');
+  // Never opened here: the private key is the client's alone (docs/agent.md, "Sealed answers").
+  const answer = answerNote(t.id, t.output, t.sealedAnswer);
   return html`<h1>Task <code class="id">${t.id}</code> <${Badge} status=${t.status} /></h1>
     <dl class="facts">
       <div><dt>Submitted</dt><dd>${formatTime(t.createdAt)}</dd></div>
@@ -51,6 +53,11 @@ export function TaskView({ id }) {
       ${t.agentId ? html`<div><dt>Agent</dt><dd>${t.agentId}</dd></div>` : null}
       ${t.chainId ? html`<div><dt>Chain</dt><dd>${t.chainId}</dd></div>` : null}
       ${t.outputHash ? html`<div><dt>Output hash</dt><dd><${Hex} value=${t.outputHash} /></dd></div>` : null}
+      ${answer
+        ? html`<div class="wide" data-answer=${answer.sealed ? 'sealed' : 'not-kept'}><dt>Answer</dt><dd>${answer.sealed
+            ? html`sealed to <${Hex} value=${answer.recipient} />; open it with <code>${answer.command}</code>`
+            : html`not kept (hash-only): <${Hex} value=${answer.answerHash} />`}</dd></div>`
+        : null}
       ${t.error ? html`<div class="wide"><dt>Error</dt><dd class="bad">${t.error.code}: ${t.error.message}</dd></div>` : null}
     </dl>
     ${pendingApproval ? html`<p class="notice">This task waits for a human approval. <a href="#/approvals">Review it in Approvals</a>.</p>` : null}
