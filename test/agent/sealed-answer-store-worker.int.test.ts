@@ -49,7 +49,7 @@ describe('a task with answerRecipient on a worker configured LLM_REDACTION=store
   let runtime: AgentRuntime | undefined;
   useStoreAndFake('omc-sealed-store-', (s) => ({ store, fake } = s), async () => void (await runtime?.kill()));
 
-  async function run(answerRecipient?: string): Promise<{ events: RecordedEvent[]; tools: Tools; cache: MemoryCache; id: string }> {
+  async function run(answerRecipient?: string, llmCacheTtlMs?: number): Promise<{ events: RecordedEvent[]; tools: Tools; cache: MemoryCache; id: string }> {
     const tools = new Tools();
     const cache = new MemoryCache();
     fake.setScript((req: ChatRequest) =>
@@ -59,7 +59,7 @@ describe('a task with answerRecipient on a worker configured LLM_REDACTION=store
     );
     runtime = new AgentRuntime(
       { store, catalog, tools, llm: new OpenAiLlmClient({ baseURL: fake.baseURL, model: 'm', maxRetries: 0 }), cache, policy: parsePolicy({ policies: [{ tenant: 'acme', tools: { allow: ['kv__*'] } }] }), privateKey: SIGNER },
-      { worker: 'w-store', model: 'm', stepTimeoutMs: 20_000, leaseMs: 1_000, redaction: 'store' },
+      { worker: 'w-store', model: 'm', stepTimeoutMs: 20_000, leaseMs: 1_000, redaction: 'store', ...(llmCacheTtlMs !== undefined ? { llmCacheTtlMs } : {}) },
       new MemoryCheckpointStore(),
     );
     await runtime.start();
@@ -85,6 +85,19 @@ describe('a task with answerRecipient on a worker configured LLM_REDACTION=store
     for (const t of turns) expect(t.data).to.not.have.any.keys('messagesJson', 'responseJson');
     expect(tools.contexts.map((c) => c.argumentsPolicy)).to.deep.equal(['hash-only']);
     for (const t of turns) expect(await cache.get(responseCacheKey('acme', 'm', (t.data as { promptHash: string }).promptHash))).to.equal(undefined);
+  });
+
+  it("keeps its answers out of the response cache even when the store worker's LLM_CACHE_TTL_MS is set (set for its store tasks)", async () => {
+    const secret = secp.utils.randomSecretKey();
+    const sealed = await run(toHex(secp.getPublicKey(secret, true)), 60_000);
+    const sealedTurns = ofType(sealed.events, 'InferenceCompleted');
+    expect(sealedTurns).to.have.length(2);
+    for (const t of sealedTurns) expect(await sealed.cache.get(responseCacheKey('acme', 'm', (t.data as { promptHash: string }).promptHash))).to.equal(undefined);
+    // The same worker does cache a store task's turns: the setting is in force.
+    await runtime?.kill();
+    const plain = await run(undefined, 60_000);
+    const cachedTurns = await Promise.all(ofType(plain.events, 'InferenceCompleted').map((t) => plain.cache.get(responseCacheKey('acme', 'm', (t.data as { promptHash: string }).promptHash))));
+    expect(cachedTurns.filter((v) => v !== undefined)).to.have.length(2);
   });
 
   it('without a recipient the worker keeps to its setting: the turns and the answer recorded whole', async () => {

@@ -133,8 +133,14 @@ export class TaskRun {
     return taskRedaction(this.opts.redaction, this.view);
   }
 
-  /** LLM_CACHE_TTL_MS for this task's turns: off by default when it is run hash-only (responseCacheTtlMs). */
+  /**
+   * LLM_CACHE_TTL_MS for this task's turns: off by default when it is run hash-only
+   * (responseCacheTtlMs). Always off for a task a `store` worker runs hash-only for its
+   * answerRecipient: that worker's LLM_CACHE_TTL_MS was set for its store tasks, and the client
+   * asked that no one but itself could read the answer.
+   */
   private get cacheTtlMs(): number {
+    if (this.redaction === 'hash-only' && this.opts.redaction !== 'hash-only') return 0;
     return responseCacheTtlMs({ redaction: this.redaction, llmCacheTtlMs: this.opts.llmCacheTtlMs });
   }
 
