@@ -136,4 +136,19 @@ describe('estimateUsage for a model whose tokenizer gpt-tokenizer knows (an exac
     expect(unknown.promptTokens).to.equal(estimateTextTokens(JSON.stringify(messages)) + estimateTextTokens(JSON.stringify(tools)));
     expect(unknown.promptTokens).to.be.above(text.promptTokens);
   });
+
+  it('counts a call holding an unbroken run of 1,000 letters or symbols (a blob, unpunctuated CJK) by the conservative estimate: an exact count takes the square of its length', () => {
+    const messages: ChatMessage[] = [
+      { role: 'user', content: 'summarise the file' },
+      { role: 'tool', tool_call_id: 'c1', content: `file: ${'Qm'.repeat(500)} end` },
+    ];
+    const long = estimateUsage({ model: 'gpt-4o', messages, tools: [] }, { role: 'assistant', content: 'a summary' });
+    expect(long.promptTokens).to.equal(estimateTextTokens(JSON.stringify(messages)));
+    expect(long.completionTokens).to.equal(estimateTextTokens('a summary'));
+    const answer = estimateUsage({ model: 'gpt-4o', messages: messages.slice(0, 1), tools: [] }, { role: 'assistant', content: '中'.repeat(1_000) });
+    expect(answer.completionTokens).to.equal(estimateTextTokens('中'.repeat(1_000)));
+    // One letter short of the run: counted exactly.
+    const short = estimateUsage({ model: 'gpt-4o', messages: [{ role: 'user', content: 'x'.repeat(999) }], tools: [] }, { role: 'assistant', content: 'ok' });
+    expect(short.completionTokens).to.equal(o200k.countTokens('ok'));
+  });
 });

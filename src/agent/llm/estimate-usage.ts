@@ -55,6 +55,21 @@ export function estimateTextTokens(text: string): number {
   return space ? n + pieceTokens(space) : n;
 }
 
+/**
+ * An unbroken run of 1,000 letters, or of 1,000 symbols: one piece to a BPE pre-tokenizer, and
+ * merging a piece takes time in the square of its length (32,000 letters: 0.7 s of the worker's
+ * event loop; 100,000: 6 s; measured with gpt-tokenizer's o200k_base). No word is so long; a
+ * blob in a tool result (base64 without line breaks) or unpunctuated CJK text may be.
+ */
+const LONG_RUN = /[\p{L}\p{M}]{1000}|[^\s\p{L}\p{M}\p{N}]{1000}/u;
+
+/** Whether any text of the call holds a LONG_RUN: the call is then counted by the conservative estimate, in linear time. */
+function holdsLongRun(req: Pick<CompletionRequest, 'messages' | 'tools'>, message: AssistantMessage): boolean {
+  const calls = (m: { tool_calls?: readonly { function: { name: string; arguments: string } }[] | null }) => (m.tool_calls ?? []).flatMap((c) => [c.function.name, c.function.arguments]);
+  const texts = [...req.messages.flatMap((m) => [m.content ?? '', ...(m.role === 'assistant' ? calls(m) : [])]), message.content ?? '', ...calls(message)];
+  return texts.some((t) => t.length >= 1000 && LONG_RUN.test(t)) || (req.tools.length > 0 && LONG_RUN.test(JSON.stringify(req.tools)));
+}
+
 /** The prompt's messages as the model's chat template renders them, and the tool calls the model asked for earlier (their name and arguments, as it wrote them). */
 function chatTokens(tokenizer: ModelTokenizer, messages: readonly ChatMessage[]): number {
   const calls = messages.flatMap((m) => (m.role === 'assistant' ? (m.tool_calls ?? []) : []));
@@ -66,7 +81,8 @@ function chatTokens(tokenizer: ModelTokenizer, messages: readonly ChatMessage[])
  * gpt-tokenizer knows (modelTokenizer: `gpt-4o`, `gpt-4.1`, `o3`, `gpt-4`…), exact counts with its
  * encoding: the prompt as its chat template renders the messages, plus the JSON of the tool
  * definitions (the server renders them its own, unpublished way: the JSON is usually more). For
- * any other model, the conservative estimateTextTokens of the JSON of the messages and of the tool
+ * any other model, and for a call holding an unbroken run of 1,000 letters or symbols (LONG_RUN),
+ * the conservative estimateTextTokens of the JSON of the messages and of the tool
  * definitions (their keys and quotes outweigh a chat template's markers). The completion, either
  * way, from the answer's text and tool calls (at least 1: the end of the answer is a token too).
  * Still an estimate, not the server's figure: `estimated: true`. Exact counts are never more than
@@ -76,7 +92,7 @@ function chatTokens(tokenizer: ModelTokenizer, messages: readonly ChatMessage[])
  * @example estimateUsage({ model: 'qwen2.5:7b', messages, tools }, message) // { promptTokens: 63, completionTokens: 9, totalTokens: 72, estimated: true }
  */
 export function estimateUsage(req: Pick<CompletionRequest, 'messages' | 'tools' | 'model'>, message: AssistantMessage): Usage & { estimated: true } {
-  const tokenizer = modelTokenizer(req.model);
+  const tokenizer = holdsLongRun(req, message) ? undefined : modelTokenizer(req.model);
   const count = tokenizer ? tokenizer.countText : estimateTextTokens;
   const promptTokens = (tokenizer ? chatTokens(tokenizer, req.messages) : estimateTextTokens(JSON.stringify(req.messages))) + (req.tools.length ? count(JSON.stringify(req.tools)) : 0);
   const calls = (message.tool_calls ?? []).map((c) => count(c.function.name) + count(c.function.arguments));
