@@ -92,7 +92,7 @@ function secretKeyOf(privateKey: string | Uint8Array): Uint8Array {
  * SEALED_ANSWER_INVALID (the tag does not check: altered, or another task's), ANSWER_HASH_MISMATCH.
  * @example openSealedAnswer(task.sealedAnswer, readFileSync('./answer.key', 'utf8'), { taskId: task.id, answerHash: task.output.answerHash })
  */
-export function openSealedAnswer(sealed: SealedAnswer, privateKey: string | Uint8Array, o: { taskId: string; answerHash?: string }): string {
+export function openSealedAnswer(sealed: Omit<SealedAnswer, 'scheme'> & { scheme: string }, privateKey: string | Uint8Array, o: { taskId: string; answerHash?: string }): string {
   if (sealed.scheme !== SEALED_ANSWER_SCHEME) throw new SealedAnswerError('SEALED_ANSWER_INVALID', `sealed with ${String(sealed.scheme)}, which this client cannot open (it knows ${SEALED_ANSWER_SCHEME})`);
   const secret = secretKeyOf(privateKey);
   const own = toHex(secp.getPublicKey(secret, true));

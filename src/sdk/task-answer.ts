@@ -12,7 +12,8 @@ export class TaskAnswerError extends OpenMcpError {
   }
 }
 
-type TaskLike = { id: string; status: string; output?: unknown; sealedAnswer?: SealedAnswer };
+/** As GET /v1/tasks/:id shows it: a `sealedAnswer` of a scheme this client does not know is read, and refused on opening. */
+type TaskLike = { id: string; status: string; output?: unknown; sealedAnswer?: Omit<SealedAnswer, 'scheme'> & { scheme: string } };
 
 /**
  * The final answer of a task as GET /v1/tasks/:id shows it: the output's `answer` (LLM_REDACTION=store),

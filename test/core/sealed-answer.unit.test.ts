@@ -5,6 +5,8 @@ import { fromHex, toHex, type Hex } from '../../src/core/hex';
 import { openSealedAnswer, recipientPublicKey, sealAnswer, SealedAnswerError, type SealedAnswer } from '../../src/core/sealed-answer';
 import { payloadDigest } from '../../src/mcp/payload-hash';
 import vectors from '../vectors/sealed-answer.json';
+import { TaskView } from '../../src/api/schemas/tasks';
+import { readTaskAnswer } from '../../src/sdk/task-answer';
 
 const TASK = vectors.taskId;
 const KEY = vectors.recipientPrivateKey as Hex;
@@ -92,5 +94,26 @@ describe('sealed answers (ECIES secp256k1, HKDF-SHA256, AES-256-GCM)', () => {
       expect(err.code).to.equal('ANSWER_HASH_MISMATCH');
       expect(err.message).to.contain(vectors.cases[0].answerHash);
     });
+  });
+});
+
+describe('a sealed answer in a scheme this client does not know (a newer server)', () => {
+  it('still parses in the task view the SDK reads, and reading it names the scheme (SEALED_ANSWER_INVALID), rather than failing the whole response', () => {
+    const secret = secp.utils.randomSecretKey();
+    const sealed = sealAnswer('the answer', toHex(secp.getPublicKey(secret, true)), 't-1');
+    const future = { ...sealed, scheme: 'openmcp-sealed-answer/2' };
+    const view = TaskView.parse({
+      id: 't-1', tenant: 'acme', status: 'completed', steps: [], output: { answerHash: payloadDigest('the answer').hash },
+      sealedAnswer: future, createdAt: '2026-12-06T00:00:00.000Z', updatedAt: '2026-12-06T00:00:00.000Z', revision: 2,
+    });
+    const err = (() => {
+      try {
+        readTaskAnswer(view, secret);
+      } catch (e) {
+        return e as SealedAnswerError;
+      }
+    })();
+    expect(err?.code).to.equal('SEALED_ANSWER_INVALID');
+    expect(err?.message).to.contain('openmcp-sealed-answer/2');
   });
 });

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { AgentIdSchema } from '../../../events/auth.events';
-import { SealedAnswerSchema, TASK_STATUSES, TaskStepSchema } from '../../../events/task.events';
+import { TASK_STATUSES, TaskStepSchema } from '../../../events/task.events';
 import { recipientPublicKey } from '../../core/sealed-answer';
 import { Cursor, ErrorInfo, Hex32, IsoTime, Limit, page } from './common';
 
@@ -75,6 +75,13 @@ export const TaskStepView = z.object({
   completedAt: z.string().optional(),
 });
 
+/**
+ * A sealed answer as the API shows it. Loose where the event is strict: a scheme (or a field) this
+ * version does not know still parses, so an older SDK or CLI reading a newer server fails only on
+ * opening it (SEALED_ANSWER_INVALID, naming the scheme), not on the whole task.
+ */
+const SealedAnswerView = z.looseObject({ scheme: z.string(), recipient: z.string(), ephemeralPublicKey: z.string(), nonce: z.string(), ciphertext: z.string(), tag: z.string() });
+
 export const TaskView = z.object({
   id: z.string(),
   tenant: z.string(),
@@ -86,7 +93,7 @@ export const TaskView = z.object({
   output: z.unknown().optional(),
   outputHash: Hex32.optional(),
   /** The answer sealed to the task's answerRecipient (TaskCompleted v2); open it with the SDK's `tasks.answer` or `openmcp tasks answer`. */
-  sealedAnswer: SealedAnswerSchema.optional(),
+  sealedAnswer: SealedAnswerView.optional(),
   error: ErrorInfo.optional(),
   createdAt: z.string(),
   updatedAt: z.string(),
