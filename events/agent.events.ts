@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineEvent, type Upcaster } from './catalog';
+import { SealedAnswerSchema } from './task.events';
 
 const safeInt = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const hex32 = z.string().regex(/^0x[0-9a-f]{64}$/);
@@ -117,8 +118,8 @@ const responseRedacted = z.strictObject({
  * v2's fields (and v3's, whose `usage` may say `estimated`; v4's, which may hold `responseRedacted`
  * instead): the response kept whole, or only its digest, length and head, or (v4) its digests alone.
  */
-function inferenceV2Schema(usage: z.ZodType, redacted = false) {
-  return z
+function inferenceV2Schema(usage: z.ZodType, redacted = false, sealed = false) {
+  const schema = z
     .strictObject({
       ...inferenceFieldsBefore,
       /** Canonical JSON of the assistant message (content and tool calls), when it fits. */
@@ -137,11 +138,18 @@ function inferenceV2Schema(usage: z.ZodType, redacted = false) {
         })
         .optional(),
       ...(redacted ? { responseRedacted: responseRedacted.optional() } : {}),
+      ...(sealed ? { sealedAnswer: SealedAnswerSchema.optional() } : {}),
     })
     .refine((d) => [d.responseJson, d.responseOmitted, (d as { responseRedacted?: unknown }).responseRedacted].filter((x) => x !== undefined).length === 1, {
       message: redacted ? 'exactly one of responseJson, responseOmitted and responseRedacted' : 'exactly one of responseJson and responseOmitted',
       path: ['responseJson'],
     });
+  if (!sealed) return schema;
+  // A sealed copy is the final answer of a redacted turn that lists no tool calls: any other turn's text is not the task's answer.
+  return schema.refine((d) => {
+    const r = (d as { responseRedacted?: { toolCalls: unknown[] }; sealedAnswer?: unknown });
+    return r.sealedAnswer === undefined || (r.responseRedacted !== undefined && r.responseRedacted.toolCalls.length === 0);
+  }, { message: 'sealedAnswer only beside responseRedacted, for a final turn (no toolCalls)', path: ['sealedAnswer'] });
 }
 
 export const InferenceCompletedV2 = defineEvent(
@@ -166,6 +174,13 @@ export const InferenceCompletedV4 = defineEvent(
   4,
   inferenceV2Schema(usageMaybeEstimated, true),
   'The model answered one turn of the task. v4 is v3 that may record, instead of `responseJson`, `responseRedacted` {hash, chars, contentHash, toolCalls: [{id, name?}]}: a turn under `LLM_REDACTION=hash-only`, whose answer (its text and its tool calls\' arguments) is kept out of the log, only its digests and the non-content parts a resumed run needs (the calls\' ids, and the names of offered tools) recorded. v4 is written only for such a turn (v1, v2 or v3 otherwise), and a v1, v2 or v3 event reads as v4 as it is.',
+);
+
+export const InferenceCompletedV5 = defineEvent(
+  'InferenceCompleted',
+  5,
+  inferenceV2Schema(usageMaybeEstimated, true, true),
+  'The model answered one turn of the task. v5 is v4 that may record, beside `responseRedacted`, `sealedAnswer` {scheme, recipient, ephemeralPublicKey, nonce, ciphertext, tag}: the final turn (no tool calls) of a task submitted with `answerRecipient`, whose answer is kept only sealed to that key (as TaskCompleted v2 `sealedAnswer`, which is the same copy), so that a run resumed after the turn was recorded completes the task with it. v5 is written only for such a turn (v1 to v4 otherwise), and a v1 to v4 event reads as v5 as it is.',
 );
 
 export const PolicyEvaluated = defineEvent(
@@ -346,6 +361,7 @@ export const agentEvents = [
   InferenceCompletedV2,
   InferenceCompletedV3,
   InferenceCompletedV4,
+  InferenceCompletedV5,
   PolicyEvaluated,
   ApprovalRequested,
   ApprovalRequestedV2,
@@ -362,11 +378,13 @@ export const agentEvents = [
  * InferenceCompleted v1 → v2: a turn whose response was kept whole (v2's responseJson).
  * InferenceCompleted v2 → v3: a turn whose usage the server counted whole (no `estimated`).
  * InferenceCompleted v3 → v4: a turn recorded whole or omitted (no `responseRedacted`).
+ * InferenceCompleted v4 → v5: a turn with no sealed copy of its answer (no `sealedAnswer`).
  * ApprovalRequested v1 → v2: a proposal one approval releases, from anyone (no `approvals`).
  */
 export const agentUpcasters: Upcaster[] = [
   { type: 'InferenceCompleted', fromVersion: 1, upcast: (data) => data },
   { type: 'InferenceCompleted', fromVersion: 2, upcast: (data) => data },
   { type: 'InferenceCompleted', fromVersion: 3, upcast: (data) => data },
+  { type: 'InferenceCompleted', fromVersion: 4, upcast: (data) => data },
   { type: 'ApprovalRequested', fromVersion: 1, upcast: (data) => data },
 ];

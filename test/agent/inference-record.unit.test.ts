@@ -5,6 +5,9 @@ import { canonicalJson } from '../../src/core/canonical';
 import { createEvent, MAX_EVENT_BYTES, verifyEventHash } from '../../src/core/envelope';
 import { payloadDigest } from '../../src/mcp/payload-hash';
 import { inferenceRecord, MESSAGES_JSON_MAX, RESPONSE_HEAD_CHARS } from '../../src/agent/runtime/inference-record';
+import * as secp from '@noble/secp256k1';
+import { toHex } from '../../src/core/hex';
+import { openSealedAnswer, sealAnswer, type SealedAnswer } from '../../src/core/sealed-answer';
 
 const base = {
   turn: 0,
@@ -76,10 +79,10 @@ describe('inferenceRecord (what one model turn records)', () => {
 describe('InferenceCompleted v2 beside v1 (the event versioning rules)', () => {
   const v1 = { ...base, responseJson: '{"content":"hi","role":"assistant"}' };
 
-  it('a v1 event stays valid and reads as v2 (and on, v3 and v4) unchanged, its stored hash untouched', () => {
+  it('a v1 event stays valid and reads as v2 (and on, v3 to v5) unchanged, its stored hash untouched', () => {
     const stored = createEvent({ type: 'InferenceCompleted', version: 1, stream: 'task-1', tenant: 'acme', actor: { kind: 'agent', id: 'w' }, data: catalog.validate('InferenceCompleted', 1, v1) });
     const read = catalog.upcast(stored);
-    expect(read.version).to.equal(4);
+    expect(read.version).to.equal(5);
     expect(read.data).to.deep.equal(v1);
     expect(catalog.validate('InferenceCompleted', 2, read.data)).to.deep.equal(v1);
     expect(verifyEventHash(stored)).to.equal(true);
@@ -112,7 +115,7 @@ describe('InferenceCompleted v3 beside v1 and v2 (a usage the gateway estimated)
     for (const r of [whole, omitted]) expect(catalog.validate('InferenceCompleted', 3, r.data)).to.deep.equal(r.data);
   });
 
-  it('v1 and v2 refuse `usage.estimated` (hence the new version); v3 takes only `true`; v1 and v2 events read as v3 (and on, v4) unchanged', () => {
+  it('v1 and v2 refuse `usage.estimated` (hence the new version); v3 takes only `true`; v1 and v2 events read as v3 (and on, v4 and v5) unchanged', () => {
     const data = { ...estimated, responseJson: '{"content":"hi","role":"assistant"}' };
     for (const v of [1, 2]) expect(() => catalog.validate('InferenceCompleted', v, data), `v${v}`).to.throw(/usage/);
     expect(() => catalog.validate('InferenceCompleted', 3, { ...data, usage: { ...data.usage, estimated: false } })).to.throw(/usage\.estimated/);
@@ -122,7 +125,7 @@ describe('InferenceCompleted v3 beside v1 and v2 (a usage the gateway estimated)
     for (const [version, d] of [[1, v1], [2, v2]] as const) {
       const stored = createEvent({ type: 'InferenceCompleted', version, stream: 'task-1', tenant: 'acme', actor, data: catalog.validate('InferenceCompleted', version, d) });
       const read = catalog.upcast(stored);
-      expect([read.version, read.hash]).to.deep.equal([4, stored.hash]);
+      expect([read.version, read.hash]).to.deep.equal([5, stored.hash]);
       expect(catalog.validate('InferenceCompleted', 3, read.data)).to.deep.equal(d);
       expect(catalog.validate('InferenceCompleted', 4, read.data)).to.deep.equal(d);
     }
@@ -155,7 +158,7 @@ describe('InferenceCompleted v4: a turn under LLM_REDACTION=hash-only', () => {
     expect(JSON.stringify(r.data)).to.not.match(/secret-/);
   });
 
-  it('v4 takes exactly one of responseJson, responseOmitted and responseRedacted; v1 to v3 refuse responseRedacted; a v3 event reads as v4 unchanged', () => {
+  it('v4 takes exactly one of responseJson, responseOmitted and responseRedacted; v1 to v3 refuse responseRedacted; a v3 event reads as v4 (and v5) unchanged', () => {
     const response = payloadDigest(message);
     const data = inferenceRecord({ base: hashOnly, response, redacted }).data;
     expect(() => catalog.validate('InferenceCompleted', 4, { ...data, responseJson: response.json })).to.throw(/exactly one of responseJson, responseOmitted and responseRedacted/);
@@ -166,6 +169,55 @@ describe('InferenceCompleted v4: a turn under LLM_REDACTION=hash-only', () => {
     const v3 = { ...base, usage: { ...base.usage, estimated: true }, responseJson: response.json };
     const stored = createEvent({ type: 'InferenceCompleted', version: 3, stream: 'task-1', tenant: 'acme', actor, data: catalog.validate('InferenceCompleted', 3, v3) });
     const read = catalog.upcast(stored);
-    expect([read.version, read.hash, read.data]).to.deep.equal([4, stored.hash, v3]);
+    expect([read.version, read.hash, read.data]).to.deep.equal([5, stored.hash, v3]);
+  });
+});
+
+describe('InferenceCompleted v5: the final turn of a task with an answerRecipient keeps its answer sealed', () => {
+  const hashOnly = { ...base, redaction: 'hash-only' };
+  const actor = { kind: 'agent' as const, id: 'w' };
+  const secret = secp.utils.randomSecretKey();
+  const recipient = toHex(secp.getPublicKey(secret, true));
+  const final = (content: string) => ({ response: payloadDigest({ role: 'assistant', content }), redacted: { contentHash: payloadDigest(content).hash, toolCalls: [] } });
+
+  it('is written with the sealed copy (it opens to the answer, whose hash is contentHash), and no characters of the answer', () => {
+    const { response, redacted } = final('secret-8 ✓');
+    const sealedAnswer = sealAnswer('secret-8 ✓', recipient, 'task-1');
+    const r = inferenceRecord({ base: hashOnly, response, redacted, sealedAnswer });
+    expect([r.version, r.omitted]).to.deep.equal([5, false]);
+    expect(r.data.sealedAnswer).to.deep.equal(sealedAnswer);
+    expect(catalog.validate('InferenceCompleted', 5, r.data)).to.deep.equal(r.data);
+    expect(openSealedAnswer(r.data.sealedAnswer as SealedAnswer, secret, { taskId: 'task-1', answerHash: redacted.contentHash })).to.equal('secret-8 ✓');
+    expect(JSON.stringify(r.data)).to.not.match(/secret-/);
+    // Without one (any other turn, or a task without a recipient): v4 as before.
+    expect(inferenceRecord({ base: hashOnly, response, redacted }).version).to.equal(4);
+  });
+
+  it('a sealed copy the event cannot hold (about 2 MB of UTF-8: hex doubles it) is left out and the turn omitted, so the task fails; under 1,000,000 characters all the same', () => {
+    const fitting = final('€'.repeat(400_000));
+    const kept = inferenceRecord({ base: hashOnly, ...fitting, sealedAnswer: sealAnswer('€'.repeat(400_000), recipient, 'task-1') });
+    expect([kept.version, kept.omitted]).to.deep.equal([5, false]);
+    const e = createEvent({ type: 'InferenceCompleted', version: kept.version, stream: 'task-1', tenant: 'acme', actor, data: catalog.validate('InferenceCompleted', 5, kept.data) });
+    expect(Buffer.byteLength(canonicalJson(e))).to.be.at.most(MAX_EVENT_BYTES);
+    const big = final('€'.repeat(700_000));
+    expect(big.response.json.length).to.be.below(1_000_000);
+    const r = inferenceRecord({ base: hashOnly, ...big, sealedAnswer: sealAnswer('€'.repeat(700_000), recipient, 'task-1') });
+    expect([r.version, r.omitted]).to.deep.equal([4, true]);
+    expect(r.data).to.not.have.property('sealedAnswer');
+  });
+
+  it('v5 takes a sealed copy only beside responseRedacted of a final turn (no toolCalls); v1 to v4 refuse it; a v4 event reads as v5 unchanged', () => {
+    const { response, redacted } = final('secret-9');
+    const sealedAnswer = sealAnswer('secret-9', recipient, 'task-1');
+    const data = inferenceRecord({ base: hashOnly, response, redacted, sealedAnswer }).data;
+    for (const v of [1, 2, 3, 4]) expect(() => catalog.validate('InferenceCompleted', v, data), `v${v}`).to.throw();
+    expect(() => catalog.validate('InferenceCompleted', 5, { ...data, responseRedacted: { ...(data.responseRedacted as object), toolCalls: [{ id: 'c1' }] } })).to.throw(/sealedAnswer only beside responseRedacted, for a final turn/);
+    const { responseRedacted: _r, sealedAnswer: _s, ...rest } = data;
+    expect(() => catalog.validate('InferenceCompleted', 5, { ...rest, responseJson: response.json, sealedAnswer })).to.throw(/sealedAnswer only beside responseRedacted/);
+    expect(() => catalog.validate('InferenceCompleted', 5, { ...data, sealedAnswer: { ...sealedAnswer, ciphertext: 'secret-9' } })).to.throw(/ciphertext/);
+    const v4 = inferenceRecord({ base: hashOnly, response, redacted }).data;
+    const stored = createEvent({ type: 'InferenceCompleted', version: 4, stream: 'task-1', tenant: 'acme', actor, data: catalog.validate('InferenceCompleted', 4, v4) });
+    const read = catalog.upcast(stored);
+    expect([read.version, read.hash, read.data]).to.deep.equal([5, stored.hash, v4]);
   });
 });

@@ -1,6 +1,7 @@
 import { INFERENCE_RESPONSE_JSON_MAX } from '../../../events/agent.events';
 import { canonicalJson } from '../../core/canonical';
 import { MAX_EVENT_BYTES } from '../../core/envelope';
+import type { SealedAnswer } from '../../core/sealed-answer';
 
 /** InferenceCompleted.messagesJson's limit in the event schema (characters). */
 export const MESSAGES_JSON_MAX = 2_000_000;
@@ -21,9 +22,14 @@ export type InferenceRecordParameters = {
    * Then neither the response nor the messages are recorded, only digests (v4).
    */
   redacted?: { contentHash: string; toolCalls: { id: string; name?: string }[] };
+  /**
+   * With `redacted`, for the final turn of a task with an answerRecipient: its answer sealed to that
+   * key, kept in the turn's record (v5) so that a run resumed after it completes the task with it.
+   */
+  sealedAnswer?: SealedAnswer;
 };
 
-export type InferenceRecordReturnType = { version: 1 | 2 | 3 | 4; data: Record<string, unknown>; omitted: boolean };
+export type InferenceRecordReturnType = { version: 1 | 2 | 3 | 4 | 5; data: Record<string, unknown>; omitted: boolean };
 
 const bytesOf = (data: Record<string, unknown>) => Buffer.byteLength(canonicalJson(data));
 
@@ -44,7 +50,10 @@ function head(text: string, n: number): string {
  * fields, `usage.estimated` allowed), whatever else it holds. A `redacted` turn (LLM_REDACTION=hash-only)
  * is v4 with `responseRedacted {hash, chars, contentHash, toolCalls}` and no messages, whatever its
  * size; one past INFERENCE_RESPONSE_JSON_MAX is `omitted` all the same (no tool calls listed), so the
- * task fails alike under either policy. Pure.
+ * task fails alike under either policy. A redacted turn with a `sealedAnswer` is v5 and keeps it; one
+ * whose sealed copy would pass MAX_EVENT_BYTES (the ciphertext is hex: two characters a byte) is
+ * `omitted`, kept as v4 without it: the answer could not be delivered (TaskCompleted holds the same
+ * copy), so the task fails as for any answer too large for the log. Pure.
  *
  * @example inferenceRecord({ base, response: payloadDigest(message), messagesJson }).omitted // true past 1,000,000 characters
  */
@@ -54,7 +63,10 @@ export function inferenceRecord(p: InferenceRecordParameters): InferenceRecordRe
   if (p.redacted) {
     const tooLarge = p.response.json.length > INFERENCE_RESPONSE_JSON_MAX;
     const responseRedacted = { hash: p.response.hash, chars: p.response.json.length, contentHash: p.redacted.contentHash, toolCalls: tooLarge ? [] : p.redacted.toolCalls };
-    return { version: 4, data: { ...p.base, responseRedacted }, omitted: tooLarge };
+    const data = { ...p.base, responseRedacted };
+    if (tooLarge || !p.sealedAnswer) return { version: 4, data, omitted: tooLarge };
+    const sealed = { ...data, sealedAnswer: p.sealedAnswer };
+    return fits(sealed) ? { version: 5, data: sealed, omitted: false } : { version: 4, data, omitted: true };
   }
   const messages = p.messagesJson !== undefined && p.messagesJson.length <= MESSAGES_JSON_MAX ? { messagesJson: p.messagesJson } : {};
   if (p.response.json.length <= INFERENCE_RESPONSE_JSON_MAX) {
