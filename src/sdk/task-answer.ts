@@ -30,7 +30,7 @@ export function readTaskAnswer(task: TaskLike, privateKey?: string | Uint8Array)
   if (!task.sealedAnswer) {
     throw new TaskAnswerError(
       'ANSWER_NOT_KEPT',
-      `task ${task.id} ran under LLM_REDACTION=hash-only and its answer was not sealed (submitted without answerRecipient, or resumed after its final turn with no copy of it): the log keeps only its hash ${output.answerHash}`,
+      `task ${task.id} ran under LLM_REDACTION=hash-only and its answer was not sealed (submitted without answerRecipient, or resumed after a final turn recorded without a sealed copy, by a worker from before InferenceCompleted v5): the log keeps only its hash ${output.answerHash}`,
     );
   }
   if (privateKey === undefined) throw new SealedAnswerError('SEALED_ANSWER_KEY_INVALID', `task ${task.id}'s answer is sealed to the public key ${task.sealedAnswer.recipient}: give its private key`);

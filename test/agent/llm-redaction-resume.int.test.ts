@@ -4,10 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { catalog } from '../../events';
 import type { Cache } from '../../src/cache/port';
-import type { RecordedEvent } from '../../src/core/envelope';
+import { createEvent, type PendingEvent, type RecordedEvent } from '../../src/core/envelope';
 import * as secp from '@noble/secp256k1';
 import { payloadDigest } from '../../src/mcp/payload-hash';
 import { toHex } from '../../src/core/hex';
+import { openSealedAnswer, type SealedAnswer } from '../../src/core/sealed-answer';
 import { openSqlEventStore } from '../../src/eventstore/sql';
 import type { EventStore } from '../../src/eventstore/port';
 import { taskStream } from '../../src/domain/task/task.decider';
@@ -72,14 +73,18 @@ describe('LLM_REDACTION=hash-only: a task resumes after a restart from a log tha
     return rt;
   }
 
-  /** The store, but appends to `stream` of the types `failAppend` picks fail (a lost connection). */
-  function flakyStore(stream: string, failAppend: (type: string) => boolean): EventStore {
+  /**
+   * The store, but appends to `stream` of the types `failAppend` picks fail (a lost connection);
+   * given a promise instead, the append fails once it settles (the worker is cut off mid-append).
+   */
+  function flakyStore(stream: string, failAppend: (type: string) => boolean | Promise<void>): EventStore {
     return new Proxy(store, {
       get(target, key) {
         if (key === 'append') {
           return (name: string, events: { type: string }[], o?: object) => {
             const t = events[0]?.type;
-            if (name === stream && failAppend(t)) return Promise.reject(new Error(`connection lost appending ${t}`));
+            const fails = name === stream ? failAppend(t) : false;
+            if (fails) return Promise.resolve(fails).then(() => Promise.reject(new Error(`connection lost appending ${t}`)));
             return target.append(name, events as never, o);
           };
         }
@@ -204,17 +209,94 @@ describe('LLM_REDACTION=hash-only: a task resumes after a restart from a log tha
     expect(await logText()).to.not.match(SECRETS);
   });
 
-  it('with an answerRecipient, a final answer recorded before a restart is not sealed (no copy anywhere): the task completes with answerHash alone, TaskCompleted v1', async () => {
+  /** A client's key pair: the answer is sealed to `recipient`; only `secret` opens it. */
+  function recipientKeys(): { secret: Uint8Array; recipient: string } {
+    const secret = secp.utils.randomSecretKey();
+    return { secret, recipient: toHex(secp.getPublicKey(secret, true)) };
+  }
+
+  /** The final turn (InferenceCompleted) and TaskCompleted of a task with an answerRecipient: the answer in both only sealed, the same copy, opening to `answer`. */
+  function expectSealedOnce(events: RecordedEvent[], id: string, secret: Uint8Array, answer: string): void {
+    const turns = ofType(events, 'InferenceCompleted');
+    expect(turns, events.map((e) => e.type).join()).to.have.length(1);
+    const [completed] = ofType(events, 'TaskCompleted');
+    expect(completed, events.map((e) => e.type).join()).to.not.equal(undefined);
+    const data = completed.data as { output: { answerHash: string }; sealedAnswer?: SealedAnswer };
+    expect(completed.version).to.equal(2);
+    expect(data.output).to.deep.equal({ answerHash: payloadDigest(answer).hash });
+    // The copy the turn recorded, sealed before it was recorded: the resumed run had no other.
+    const turn = turns[0].data as { responseRedacted: { contentHash: string }; sealedAnswer?: SealedAnswer };
+    expect(turns[0].version).to.equal(5);
+    expect(turn.responseRedacted.contentHash).to.equal(data.output.answerHash);
+    expect(data.sealedAnswer).to.deep.equal(turn.sealedAnswer);
+    expect(openSealedAnswer(data.sealedAnswer!, secret, { taskId: id, answerHash: data.output.answerHash })).to.equal(answer);
+  }
+
+  it('with an answerRecipient, a final answer recorded before a restart is sealed all the same, from the copy its turn recorded sealed: the task completes with it (TaskCompleted v2), and the model is not asked again', async () => {
     fake.setScript(() => ({ content: 'done: uniform-secret' }));
-    const id = await submitTask(store, 'acme', { instruction: 'say it', answerRecipient: toHex(secp.getPublicKey(secp.utils.randomSecretKey(), true)) });
+    const asked = fake.requests.length;
+    const { secret, recipient } = recipientKeys();
+    const id = await submitTask(store, 'acme', { instruction: 'say it', answerRecipient: recipient });
     const failing = new Set(['TaskCompleted', 'TaskFailed']);
     await worker('worker-a', { store: flakyStore(taskStream(id), (t) => failing.delete(t)), opts: { llmCacheTtlMs: 0 } }).start();
     const events = await waitForTask(store, id, ended);
     expect(failing.size, 'both appends failed once').to.equal(0);
+    expectSealedOnce(events, id, secret, 'done: uniform-secret');
+    expect(fake.requests.length - asked).to.equal(1);
+    expect(await logText()).to.not.match(SECRETS);
+  });
+
+  it('with an answerRecipient, another worker that takes the task over after its final turn was recorded completes it with that sealed answer', async () => {
+    fake.setScript(() => ({ content: 'done: uniform-secret ✓' }));
+    const asked = fake.requests.length;
+    const { secret, recipient } = recipientKeys();
+    const id = await submitTask(store, 'acme', { instruction: 'say it', answerRecipient: recipient });
+    // worker-a dies while appending TaskCompleted (the append never lands), its lease left to expire.
+    let lost!: () => void;
+    const connection = new Promise<void>((r) => (lost = r));
+    const a = worker('worker-a', { store: flakyStore(taskStream(id), (t) => (t === 'TaskCompleted' || t === 'TaskFailed' ? connection : false)) });
+    await a.start();
+    await waitForTask(store, id, (es) => ofType(es, 'InferenceCompleted').length > 0);
+    const dead = a.kill();
+    lost();
+    await dead;
+    expect(ofType(await store.readStream(taskStream(id)), 'TaskCompleted')).to.have.length(0);
+    await worker('worker-b').start();
+    const events = await waitForTask(store, id, ended);
+    expect(ofType(events, 'TaskLeased').map((e) => (e.data as { worker: string }).worker)).to.include('worker-b');
+    expect(ofType(events, 'TaskCompleted')[0].actor.id).to.equal('worker-b');
+    expectSealedOnce(events, id, secret, 'done: uniform-secret ✓');
+    expect(fake.requests.length - asked).to.equal(1);
+    expect(await logText()).to.not.match(SECRETS);
+  });
+
+  it('with an answerRecipient, a final turn recorded without a sealed copy (by a worker from before InferenceCompleted v5) and resumed without the response cache completes with answerHash alone (TaskCompleted v1), as before', async () => {
+    fake.setScript(() => ({ content: 'done: uniform-secret' }));
+    const id = await submitTask(store, 'acme', { instruction: 'say it', answerRecipient: recipientKeys().recipient });
+    // worker-a records the final turn as an older worker did (v4, no sealedAnswer), then loses the store before TaskCompleted (and TaskFailed).
+    const failing = new Set(['TaskCompleted', 'TaskFailed']);
+    const older = new Proxy(store, {
+      get(target, key) {
+        if (key === 'append') {
+          return (name: string, events: PendingEvent[], o?: object) => {
+            const [e] = events;
+            if (name === taskStream(id) && failing.delete(e.type)) return Promise.reject(new Error(`connection lost appending ${e.type}`));
+            if (name !== taskStream(id) || e.type !== 'InferenceCompleted' || e.version !== 5) return target.append(name, events, o);
+            const { sealedAnswer: _s, ...data } = e.data as Record<string, unknown>;
+            return target.append(name, [createEvent({ ...e, version: 4, data: catalog.validate('InferenceCompleted', 4, data) })], o);
+          };
+        }
+        const v = Reflect.get(target, key);
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    });
+    await worker('worker-a', { store: older }).start();
+    const events = await waitForTask(store, id, ended);
+    expect(failing.size, 'both appends failed once').to.equal(0);
+    expect(ofType(events, 'InferenceCompleted').map((e) => e.version)).to.deep.equal([4]);
     const [completed] = ofType(events, 'TaskCompleted');
     expect(outputOf(events)).to.deep.equal({ answerHash: payloadDigest('done: uniform-secret').hash });
     expect(completed.version).to.equal(1);
-    expect(completed.data).to.not.have.property('sealedAnswer');
     expect(await logText()).to.not.match(SECRETS);
   });
 

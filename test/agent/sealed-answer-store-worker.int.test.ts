@@ -81,7 +81,9 @@ describe('a task with answerRecipient on a worker configured LLM_REDACTION=store
     const recorded = events.filter((e) => e.type !== 'TaskSubmitted');
     expect(JSON.stringify(recorded)).to.not.match(MODEL_WORDS).and.not.contain(PROMPT);
     const turns = ofType(events, 'InferenceCompleted');
-    expect(turns.map((e) => [e.version, (e.data as { redaction: string }).redaction])).to.deep.equal([[4, 'hash-only'], [4, 'hash-only']]);
+    // The final turn keeps the answer sealed (v5), the very copy TaskCompleted holds.
+    expect(turns.map((e) => [e.version, (e.data as { redaction: string }).redaction])).to.deep.equal([[4, 'hash-only'], [5, 'hash-only']]);
+    expect((turns[1].data as { sealedAnswer?: SealedAnswer }).sealedAnswer).to.deep.equal(data.sealedAnswer);
     for (const t of turns) expect(t.data).to.not.have.any.keys('messagesJson', 'responseJson');
     expect(tools.contexts.map((c) => c.argumentsPolicy)).to.deep.equal(['hash-only']);
     for (const t of turns) expect(await cache.get(responseCacheKey('acme', 'm', (t.data as { promptHash: string }).promptHash))).to.equal(undefined);

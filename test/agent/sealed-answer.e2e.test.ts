@@ -75,6 +75,9 @@ describe('sealed answers under LLM_REDACTION=hash-only: REST submit with answerR
     const data = completed.data as { output: { answerHash: string }; sealedAnswer: { recipient: string } };
     expect(data.output).to.deep.equal({ answerHash: payloadDigest('the vault code is quebec-secret ✓').hash });
     expect(data.sealedAnswer.recipient).to.equal(ownRecipient);
+    // The same copy is kept with the final turn (InferenceCompleted v5), for a run resumed after it.
+    const [turn] = ofType(events, 'InferenceCompleted');
+    expect([turn.version, (turn.data as { sealedAnswer?: unknown }).sealedAnswer]).to.deep.equal([5, data.sealedAnswer]);
 
     // Opened with the private key: the model's very answer, and it hashes to the signed answerHash.
     expect(openSealedAnswer(data.sealedAnswer as never, recipientKey, { taskId: id, answerHash: data.output.answerHash })).to.equal('the vault code is quebec-secret ✓');

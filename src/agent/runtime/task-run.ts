@@ -306,12 +306,12 @@ export class TaskRun {
     }
     if (outputSteps.length) output.steps = outputSteps;
     if (v.instruction !== undefined) {
-      const { answer, answerHash } = await this.reason(v.instruction, stepResults);
-      // Under hash-only the answer is the model's words: the signed output names it by hash (the log keeps no copy).
-      if (this.redaction === 'store' && answer !== undefined) output.answer = answer;
+      const reasoned = await this.reason(v.instruction, stepResults);
+      // Under hash-only the answer is the model's words: the signed output names it by hash (the log keeps no copy in clear).
+      if (this.redaction === 'store' && reasoned.answer !== undefined) output.answer = reasoned.answer;
       else {
-        output.answerHash = answerHash;
-        sealedAnswer = this.sealedAnswerOf(answer);
+        output.answerHash = reasoned.answerHash;
+        sealedAnswer = reasoned.sealedAnswer ?? this.sealedAnswerOf(reasoned.answer);
       }
     }
     return { output, sealedAnswer };
@@ -319,26 +319,41 @@ export class TaskRun {
 
   /**
    * Under hash-only, the answer sealed to the client's key when the task names one (TaskSubmitted
-   * v2 `answerRecipient`): only the holder of its private key can read it, not the log's readers.
-   * None when the run has no copy of the answer (a final turn recorded before a restart, the
-   * response cache off): the task completes with `answerHash` alone, as without a recipient.
+   * v2 `answerRecipient`), for a final turn whose record holds no sealed copy (recorded by a worker
+   * from before InferenceCompleted v5): sealed here when the run has the answer (the response
+   * cache), else none, and the task completes with `answerHash` alone, as without a recipient.
    */
   private sealedAnswerOf(answer: string | undefined): SealedAnswer | undefined {
     const recipient = this.view.answerRecipient;
     if (recipient === undefined) return undefined;
     if (answer === undefined) {
-      this.deps.logger?.warn({ taskId: this.taskId }, 'the answer is not sealed: this run resumed the task after its final turn and has no copy of the answer (LLM_REDACTION=hash-only)');
+      this.deps.logger?.warn({ taskId: this.taskId }, 'the answer is not sealed: this run resumed the task after a final turn recorded without a sealed copy (by an older worker) and has no copy of the answer (LLM_REDACTION=hash-only)');
       return undefined;
     }
     return sealAnswer(answer, recipient as Hex, this.taskId);
   }
 
   /**
-   * The model loop: turns already recorded are replayed from their events, never asked again. The
-   * answer is undefined when the log (and the response cache) has no copy of it: a hash-only final
-   * turn recorded before a restart; its hash is always known.
+   * The answer of a final turn (no tool calls, and not cut off or filtered: finalAnswer) sealed to
+   * the task's answerRecipient, to be recorded with the turn (InferenceCompleted v5) and then
+   * completed with (TaskCompleted v2 holds the same copy). Sealed before the turn is recorded: a
+   * run resumed after it, by this worker or another, has no other copy of the answer (the log
+   * keeps only its hash, the response cache is off), and would complete the task with the hash
+   * alone, an answer paid for and lost. Undefined for any other turn, or a task without a recipient.
    */
-  private async reason(instruction: string, stepResults: Record<string, unknown>[]): Promise<{ answer?: string; answerHash: string }> {
+  private sealedFinalAnswer(message: AssistantMessage, finishReason: string): SealedAnswer | undefined {
+    const recipient = this.view.answerRecipient;
+    if (recipient === undefined || (message.tool_calls ?? []).length > 0 || answerRefusal(finishReason, this.opts.maxTokens)) return undefined;
+    return sealAnswer(message.content ?? '', recipient as Hex, this.taskId);
+  }
+
+  /**
+   * The model loop: turns already recorded are replayed from their events, never asked again. The
+   * answer is undefined when the log (and the response cache) has no copy of it in clear: a
+   * hash-only final turn recorded before a restart; its hash is always known, and `sealedAnswer`
+   * is the sealed copy its turn recorded, for a task with an answerRecipient (sealedFinalAnswer).
+   */
+  private async reason(instruction: string, stepResults: Record<string, unknown>[]): Promise<{ answer?: string; answerHash: string; sealedAnswer?: SealedAnswer }> {
     const llm = this.deps.llm;
     if (!llm) throw new AgentError('LLM_NOT_CONFIGURED', 'natural-language tasks need an LLM: set OPENAI_BASE_URL (OPENAI_API_KEY, OPENAI_MODEL)');
     const tools = await this.offeredTools(instruction);
@@ -364,7 +379,9 @@ export class TaskRun {
       let finishReason: string;
       // A hash-only turn replayed without a copy of its words: its calls' arguments are unknown.
       let unkept = false;
+      let sealedAnswer: SealedAnswer | undefined;
       if (recorded) {
+        sealedAnswer = recorded.sealedAnswer;
         const r = recorded.redacted;
         // A turn the log could not hold whole cannot be replayed: it ends the task the same way again.
         if (r ? r.chars > INFERENCE_RESPONSE_JSON_MAX : recorded.responseJson === undefined) throw responseTooLarge(turn, r?.chars ?? recorded.responseChars ?? 0);
@@ -407,6 +424,7 @@ export class TaskRun {
         finishReason = r.completion.finishReason;
         const response = payloadDigest(message);
         const hashOnly = this.redaction === 'hash-only';
+        sealedAnswer = hashOnly ? this.sealedFinalAnswer(message, finishReason) : undefined;
         const record = inferenceRecord({
           base: {
             turn,
@@ -426,16 +444,20 @@ export class TaskRun {
           // Nor kept when they hold results (or errors) of a tool whose payloads are hash-only: they would be in the log after all.
           messagesJson: !hashOnly && !this.holdsHashOnlyPayloads(stepResults, messages) ? payloadDigest(req.messages).json : undefined,
           redacted: hashOnly ? redactedResponse(message, offered) : undefined,
+          sealedAnswer,
         });
         // Recorded even when the answer is too large to keep: its tokens were paid for and count against the budgets.
         await this.appendDone('InferenceCompleted', record.data, record.version);
-        if (record.omitted) throw responseTooLarge(turn, response.json.length);
+        if (record.omitted) {
+          throw sealedAnswer && response.json.length <= INFERENCE_RESPONSE_JSON_MAX ? sealedAnswerTooLarge(turn, sealedAnswer.ciphertext.length) : responseTooLarge(turn, response.json.length);
+        }
       }
       messages.push(message);
       const calls = message.tool_calls ?? [];
       if (!calls.length) {
         const answer = finalAnswer(message, finishReason, this.opts.maxTokens);
-        return unkept ? { answerHash: recorded!.redacted!.contentHash } : { answer, answerHash: payloadDigest(answer).hash };
+        const kept = sealedAnswer ? { sealedAnswer } : {};
+        return unkept ? { answerHash: recorded!.redacted!.contentHash, ...kept } : { answer, answerHash: payloadDigest(answer).hash, ...kept };
       }
       const stepIds = stepIdsOf(turn, calls);
       for (const [i, call] of calls.entries()) {
@@ -814,6 +836,14 @@ function responseTooLarge(turn: number, chars: number): AgentError {
   );
 }
 
+/** A final answer whose sealed copy (TaskCompleted v2 `sealedAnswer`, and the turn's InferenceCompleted) the log cannot hold. */
+function sealedAnswerTooLarge(turn: number, ciphertextChars: number): AgentError {
+  return new AgentError(
+    'LLM_RESPONSE_TOO_LARGE',
+    `the model's answer in turn ${turn} is too large to record sealed to the task's answerRecipient: its ciphertext is ${ciphertextChars} characters of hex (two per byte of its UTF-8), and an event holds at most ${MAX_EVENT_BYTES} bytes; its SHA-256 and length are in InferenceCompleted.responseRedacted. Lower LLM_MAX_TOKENS or ask for a shorter answer`,
+  );
+}
+
 /**
  * Step ids of one turn's tool calls: `turn-<n>-<callId>`. Some OpenAI-compatible servers give
  * every call of a turn the same id (or none): a repeat gets its index too, so each call is its
@@ -831,12 +861,20 @@ function stepIdsOf(turn: number, calls: { id: string }[]): string[] {
 }
 
 /**
- * The model's final answer, unless it was cut off (finish_reason `length`: a partial answer must
- * not be signed as the task's output) or withheld by the provider's filter (`content_filter`).
+ * Why a turn without tool calls is not the task's answer: it was cut off (finish_reason `length`: a
+ * partial answer must not be signed as the task's output) or withheld by the provider's filter
+ * (`content_filter`). Undefined when it is the answer.
  */
+function answerRefusal(finishReason: string, maxTokens: number): AgentError | undefined {
+  if (finishReason === 'length') return new AgentError('LLM_OUTPUT_TRUNCATED', `the model's answer was cut off at LLM_MAX_TOKENS=${maxTokens} tokens (finish_reason length); raise LLM_MAX_TOKENS or ask for a shorter answer`);
+  if (finishReason === 'content_filter') return new AgentError('LLM_CONTENT_FILTERED', "the provider's content filter withheld the model's answer (finish_reason content_filter)");
+  return undefined;
+}
+
+/** The model's final answer, unless answerRefusal refuses it. */
 function finalAnswer(message: { content: string | null }, finishReason: string, maxTokens: number): string {
-  if (finishReason === 'length') throw new AgentError('LLM_OUTPUT_TRUNCATED', `the model's answer was cut off at LLM_MAX_TOKENS=${maxTokens} tokens (finish_reason length); raise LLM_MAX_TOKENS or ask for a shorter answer`);
-  if (finishReason === 'content_filter') throw new AgentError('LLM_CONTENT_FILTERED', "the provider's content filter withheld the model's answer (finish_reason content_filter)");
+  const refused = answerRefusal(finishReason, maxTokens);
+  if (refused) throw refused;
   return message.content ?? '';
 }
 

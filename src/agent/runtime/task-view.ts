@@ -3,6 +3,7 @@ import type { TaskStep } from '../../../events/task.events';
 import { principalKey, type ApprovalQuorum } from '../../domain/task/approval.decider';
 import type { HeldProposal } from '../../domain/task/approval-requirement';
 import type { RedactedTurn } from './llm-redaction';
+import type { SealedAnswer } from '../../core/sealed-answer';
 
 export type StepOutcome = { resultHash: string; resultJson?: string; isError: boolean };
 
@@ -19,9 +20,10 @@ export type StepRecord = {
 
 /**
  * A recorded model turn; `responseJson` is absent (and `responseChars` set) for an answer too large
- * to keep (InferenceCompleted v2), and (`redacted` set instead) under LLM_REDACTION=hash-only (v4).
+ * to keep (InferenceCompleted v2), and (`redacted` set instead) under LLM_REDACTION=hash-only (v4);
+ * `sealedAnswer` is the final answer sealed to the task's answerRecipient, recorded with its turn (v5).
  */
-export type TurnRecord = { responseJson?: string; responseChars?: number; redacted?: RedactedTurn; promptHash: string; finishReason: string; totalTokens: number; cached: boolean };
+export type TurnRecord = { responseJson?: string; responseChars?: number; redacted?: RedactedTurn; sealedAnswer?: SealedAnswer; promptHash: string; finishReason: string; totalTokens: number; cached: boolean };
 
 export type PolicyRecord = { decision: 'allow' | 'deny' | 'require_approval'; rule: string; reason: string; proposalHash?: string };
 
@@ -140,6 +142,7 @@ export function applyTaskEvent(v: TaskView, e: RecordedEvent): TaskView {
         responseJson: d.responseJson,
         responseChars: d.responseOmitted?.chars,
         redacted: d.responseRedacted,
+        sealedAnswer: d.sealedAnswer,
         promptHash: d.promptHash,
         finishReason: d.finishReason,
         totalTokens: d.usage.totalTokens,
