@@ -58,6 +58,13 @@ describe('dashboard timeline: a model turn under LLM_REDACTION=hash-only', () =>
     expect(s.redacted).to.match(/^prompt and answer withheld by the redaction policy \(hash-only; prompt hash 0x1111.*, answer hash 0x2222.*\)$/);
   });
 
+  it('a final turn that keeps its answer sealed (v5) names the key it is sealed to', async () => {
+    const { summarize } = await load();
+    const sealedAnswer = { scheme: 'ecies-secp256k1-hkdf-sha256-aes-256-gcm', recipient: `0x02${'5'.repeat(64)}`, ephemeralPublicKey: `0x03${'6'.repeat(64)}`, nonce: `0x${'7'.repeat(24)}`, ciphertext: '0x88', tag: `0x${'9'.repeat(32)}` };
+    const s = summarize({ type: 'InferenceCompleted', version: 5, data: { ...turn, finishReason: 'stop', responseRedacted: { hash: h('2'), chars: 90, contentHash: h('3'), toolCalls: [] }, sealedAnswer } });
+    expect(s.redacted).to.match(/^prompt and answer withheld by the redaction policy \(hash-only; .*\); the answer kept sealed to 0x0255/);
+  });
+
   it('a model-asked step without its arguments may be either policy', async () => {
     const { summarize } = await load();
     const s = summarize({ type: 'TaskStepStarted', data: { stepId: 'turn-1-c1', index: 0, tool: 'crm__lookup', argumentsHash: h('4'), source: 'llm', idempotent: false } });

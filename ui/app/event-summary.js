@@ -54,7 +54,7 @@ export function summarize(e) {
         category: 'inference',
         summary: `Model ${d.model} turn ${d.turn}: ${formatCount(d.usage?.totalTokens ?? 0, 'token')} in ${formatDuration(d.latencyMs)}, finished by ${d.finishReason}${d.cached ? ' (cached)' : ''}${calls}`,
         redacted: r
-          ? `prompt and answer withheld by the redaction policy (hash-only; prompt hash ${short(d.promptHash)}, answer hash ${short(r.hash)})`
+          ? `prompt and answer withheld by the redaction policy (hash-only; prompt hash ${short(d.promptHash)}, answer hash ${short(r.hash)})${typeof d.sealedAnswer?.recipient === 'string' ? `; the answer kept sealed to ${short(d.sealedAnswer.recipient)}` : ''}`
           : d.redaction === 'hash-only' ? `prompt messages withheld by the redaction policy (hash-only; prompt hash ${short(d.promptHash)})` : undefined,
       };
     }
