@@ -1,6 +1,6 @@
 import type { Readable, Writable } from 'node:stream';
 import { openStores } from '../app/open-stores';
-import { can, createAuthenticator, createJwtVerifier, ForbiddenError, hashApiKey, storeAdminKeyIfAbsent, SqlKeyStore, UnauthenticatedError, type KeyStore, type Principal } from '../auth';
+import { can, createAuthenticator, createJwtVerifier, ForbiddenError, hashApiKey, isCredentialRevoked, storeAdminKeyIfAbsent, SqlKeyStore, UnauthenticatedError, type KeyStore, type Principal } from '../auth';
 import { UnavailableError, ValidationError } from '../core/errors';
 import type { Config } from '../config';
 import { createLogger } from '../api/logger';
@@ -45,8 +45,7 @@ function stillValid(keys: KeyStore, apiKey: string, principal: Principal, cacheM
     // revoked but replaced (a new OPENMCP_ADMIN_KEY), and its row keeps the id with another hash.
     let revoked: boolean;
     try {
-      const record = await keys.findByHash(hashApiKey(apiKey));
-      revoked = !record || record.id !== principal.actor.id || Boolean(record.revokedAt);
+      revoked = await isCredentialRevoked(keys, { actor: principal.actor, credential: hashApiKey(apiKey) });
     } catch (err) {
       throw new UnavailableError('api key store', `the key this MCP server acts as could not be checked: ${(err as Error).message}`, err);
     }
