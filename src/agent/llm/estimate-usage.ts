@@ -64,10 +64,10 @@ export function estimateTextTokens(text: string): number {
 const LONG_RUN = /[\p{L}\p{M}]{1000}|[^\s\p{L}\p{M}\p{N}]{1000}/u;
 
 /** Whether any text of the call holds a LONG_RUN: the call is then counted by the conservative estimate, in linear time. */
-function holdsLongRun(req: Pick<CompletionRequest, 'messages' | 'tools'>, message: AssistantMessage): boolean {
+function holdsLongRun(req: Pick<CompletionRequest, 'messages'>, toolsJson: string, message: AssistantMessage): boolean {
   const calls = (m: { tool_calls?: readonly { function: { name: string; arguments: string } }[] | null }) => (m.tool_calls ?? []).flatMap((c) => [c.function.name, c.function.arguments]);
   const texts = [...req.messages.flatMap((m) => [m.content ?? '', ...(m.role === 'assistant' ? calls(m) : [])]), message.content ?? '', ...calls(message)];
-  return texts.some((t) => t.length >= 1000 && LONG_RUN.test(t)) || (req.tools.length > 0 && LONG_RUN.test(JSON.stringify(req.tools)));
+  return [...texts, toolsJson].some((t) => t.length >= 1000 && LONG_RUN.test(t));
 }
 
 /** The prompt's messages as the model's chat template renders them, and the tool calls the model asked for earlier (their name and arguments, as it wrote them). */
@@ -92,9 +92,11 @@ function chatTokens(tokenizer: ModelTokenizer, messages: readonly ChatMessage[])
  * @example estimateUsage({ model: 'qwen2.5:7b', messages, tools }, message) // { promptTokens: 63, completionTokens: 9, totalTokens: 72, estimated: true }
  */
 export function estimateUsage(req: Pick<CompletionRequest, 'messages' | 'tools' | 'model'>, message: AssistantMessage): Usage & { estimated: true } {
-  const tokenizer = holdsLongRun(req, message) ? undefined : modelTokenizer(req.model);
+  const toolsJson = req.tools.length ? JSON.stringify(req.tools) : '';
+  const known = modelTokenizer(req.model);
+  const tokenizer = known && !holdsLongRun(req, toolsJson, message) ? known : undefined;
   const count = tokenizer ? tokenizer.countText : estimateTextTokens;
-  const promptTokens = (tokenizer ? chatTokens(tokenizer, req.messages) : estimateTextTokens(JSON.stringify(req.messages))) + (req.tools.length ? count(JSON.stringify(req.tools)) : 0);
+  const promptTokens = (tokenizer ? chatTokens(tokenizer, req.messages) : estimateTextTokens(JSON.stringify(req.messages))) + (toolsJson ? count(toolsJson) : 0);
   const calls = (message.tool_calls ?? []).map((c) => count(c.function.name) + count(c.function.arguments));
   const completionTokens = Math.max(1, count(message.content ?? '') + calls.reduce((a, b) => a + b, 0));
   return { promptTokens, completionTokens, totalTokens: promptTokens + completionTokens, estimated: true };
