@@ -47,7 +47,16 @@ export const ApiKeyRevoked = defineEvent(
   'An API key was revoked; requests with it are refused from now on.',
 );
 
-export const authEvents = [ApiKeyCreated, ApiKeyCreatedV2, ApiKeyRevoked];
+export const ApiKeyAgentsChanged = defineEvent(
+  'ApiKeyAgentsChanged',
+  1,
+  z.strictObject({ keyId: z.uuid(), agents: AgentIdsSchema.optional() }),
+  'An admin (the event actor) changed the agent ids an API key may act as (submit tasks as, cancel and approve their tasks): ' +
+    '`agents` is the whole new list, absent for a key that may now act as any agent of its tenant. It replaces the list of the ' +
+    "key's ApiKeyCreated, or of its previous ApiKeyAgentsChanged, from this event on. Never written for a list equal to the one the key has.",
+);
+
+export const authEvents = [ApiKeyCreated, ApiKeyCreatedV2, ApiKeyAgentsChanged, ApiKeyRevoked];
 
 /** ApiKeyCreated v1 → v2: a key without `agents`. */
 export const authUpcasters: Upcaster[] = [{ type: 'ApiKeyCreated', fromVersion: 1, upcast: (data) => data }];

@@ -11,6 +11,7 @@ import * as mcpToolIconsMeta from './20261205000300_mcp_tool_icons_meta';
 import * as readCacheEpoch from './20261205000400_read_cache_epoch';
 import * as apiKeyAgents from './20261206000100_api_key_agents';
 import * as taskSealedAnswer from './20261207000100_task_sealed_answer';
+import * as apiKeyAgentsRevision from './20261208000100_api_key_agents_revision';
 
 /**
  * Every migration, in order. A custom source (not a directory scan) so the same list runs under
@@ -28,6 +29,7 @@ const migrations: Record<string, Knex.Migration> = {
   '20261205000400_read_cache_epoch': readCacheEpoch,
   '20261206000100_api_key_agents': apiKeyAgents,
   '20261207000100_task_sealed_answer': taskSealedAnswer,
+  '20261208000100_api_key_agents_revision': apiKeyAgentsRevision,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

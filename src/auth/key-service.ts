@@ -1,4 +1,4 @@
-import { NotFoundError, ValidationError } from '../core/errors';
+import { InvalidTransitionError, NotFoundError, ValidationError } from '../core/errors';
 import { newId } from '../core/ids';
 import type { Clock } from '../core/clock';
 import { systemClock } from '../core/clock';
@@ -12,7 +12,12 @@ import { can, type Role } from './roles';
 import { assertMayIssueFor } from './agent-scope';
 import { isReservedTenant, reservedTenantMessage } from './tenant';
 
-export type KeyServiceDependencies = HandleCommandDependencies & { keys: KeyStore; clock?: Clock; onRevoke?: (hash: string) => void };
+export type KeyServiceDependencies = HandleCommandDependencies & {
+  keys: KeyStore;
+  clock?: Clock;
+  /** A key was revoked or its agents changed: drop what this process trusts of it (the authenticator's `forget`). */
+  onKeyChange?: (hash: string) => void;
+};
 
 export type CreateKeyParameters = {
   role: Role;
@@ -39,6 +44,13 @@ function assertManages(by: Principal, tenant: string): void {
   if (by.tenant !== tenant && !by.crossTenant) throw new ForbiddenError(`keys of tenant ${tenant} are outside your tenant`, { field: 'tenant' });
 }
 
+/** Only a key of a role that submits tasks (tasks:write) has agents to limit. */
+function assertAgentsFit(role: Role, agents: readonly string[] | undefined): void {
+  if (agents && !can(role, 'tasks:write')) {
+    throw new ValidationError(`agents limits the agents a key submits tasks as; a ${role} key submits none (roles admin, operator, agent)`, { field: 'body.agents' });
+  }
+}
+
 /**
  * Issue a key: store its hash, then record ApiKeyCreated (without key or hash) in the log.
  * If the append fails the row is removed again, so no key works without its audit event.
@@ -58,10 +70,8 @@ export async function createApiKey(
   if (crossTenant && p.role !== 'admin' && p.role !== 'auditor') {
     throw new ForbiddenError('cross-tenant keys are for roles admin and auditor only', { field: 'crossTenant' });
   }
+  assertAgentsFit(p.role, p.agents);
   if (can(p.role, 'tasks:write')) assertMayIssueFor(by, p.agents);
-  else if (p.agents) {
-    throw new ValidationError(`agents limits the agents a key submits tasks as; a ${p.role} key submits none (roles admin, operator, agent)`, { field: 'body.agents' });
-  }
   const { key, hash, prefix } = generateApiKey();
   const record: ApiKeyRecord = {
     id: newId(),
@@ -90,22 +100,78 @@ export async function createApiKey(
   return { key, record: keyView(record) };
 }
 
-/** Revoke a key of the caller's tenant (any tenant for cross-tenant admins; cross-tenant keys by them only). The bootstrap key is revoked by changing OPENMCP_ADMIN_KEY. */
-export async function revokeApiKey(deps: KeyServiceDependencies, by: Principal, id: string, correlationId?: string): Promise<void> {
+const BOOTSTRAP_UNCHANGED = {
+  revoke: 'the bootstrap admin key is replaced by changing OPENMCP_ADMIN_KEY (or DATA_DIR/admin.key), not revoked',
+  change:
+    'the bootstrap admin key acts as any agent: every start puts it back as configured (OPENMCP_ADMIN_KEY or DATA_DIR/admin.key); ' +
+    'issue an admin key limited to agents instead (POST /v1/keys with agents)',
+};
+
+/**
+ * The key `by` may revoke or change: of its tenant, of any for a cross-tenant admin (else 404, as
+ * a missing key); not the bootstrap key (403); a cross-tenant key by a cross-tenant admin only (403).
+ */
+async function keyToAdminister(deps: KeyServiceDependencies, by: Principal, id: string, action: 'revoke' | 'change'): Promise<ApiKeyRecord> {
   const record = await deps.keys.get(id);
   if (!record || (record.tenant !== by.tenant && !by.crossTenant)) throw new NotFoundError('api key', id);
-  if (id === BOOTSTRAP_KEY_ID) throw new ForbiddenError('the bootstrap admin key is replaced by changing OPENMCP_ADMIN_KEY (or DATA_DIR/admin.key), not revoked');
+  if (id === BOOTSTRAP_KEY_ID) throw new ForbiddenError(BOOTSTRAP_UNCHANGED[action]);
   // Only a cross-tenant admin issues cross-tenant keys; a tenant admin of the key's home tenant
-  // must not take them away either (it could lock the operators who see every tenant out).
-  if (record.crossTenant && !by.crossTenant) throw new ForbiddenError('only a cross-tenant admin can revoke a cross-tenant key', { field: 'id' });
+  // must not take them away or narrow them either (it could lock the operators who see every tenant out).
+  if (record.crossTenant && !by.crossTenant) throw new ForbiddenError(`only a cross-tenant admin can ${action} a cross-tenant key`, { field: 'id' });
+  return record;
+}
+
+/** Revoke a key of the caller's tenant (any tenant for cross-tenant admins; cross-tenant keys by them only). The bootstrap key is revoked by changing OPENMCP_ADMIN_KEY. */
+export async function revokeApiKey(deps: KeyServiceDependencies, by: Principal, id: string, correlationId?: string): Promise<void> {
+  const record = await keyToAdminister(deps, by, id, 'revoke');
   // Refuse the key first (fail closed); a failed append leaves the log behind, and a retried
   // DELETE appends the missing ApiKeyRevoked because the log still says active.
   await deps.keys.revoke(id, (deps.clock ?? systemClock)().toISOString());
-  deps.onRevoke?.(record.hash);
+  deps.onKeyChange?.(record.hash);
   await handleCommand(deps, {
     decider: apiKeyDecider,
     stream: apiKeyStream(id),
     command: { type: 'RevokeApiKey', keyId: id },
     metadata: { tenant: record.tenant, actor: by.actor, correlationId },
   });
+}
+
+/**
+ * Change the agents a key may act as (`agents`: checked by the API schema, AgentIdsSchema; null =
+ * any agent of its tenant), by the rules of revokeApiKey, and of createApiKey for the list (a role
+ * that submits tasks; a limited admin sets only lists within its own). Records ApiKeyAgentsChanged
+ * (by `by`, in the key's tenant), then writes the list the key's stream now ends with into the
+ * store and drops the key from this process's authenticator: its next request is checked against
+ * it. The list the key has already (in any order) records nothing and answers the key as it is.
+ * A write that fails after the append answers the error; the same request again finds the change
+ * in the log, records nothing and writes it (the store takes a list only from a newer revision, so
+ * changes made at once end with the last one recorded).
+ * @example await changeApiKeyAgents(deps, admin, keyId, ['billing-bot'])
+ */
+export async function changeApiKeyAgents(
+  deps: KeyServiceDependencies,
+  by: Principal,
+  id: string,
+  agents: string[] | null,
+  correlationId?: string,
+): Promise<ApiKeyView> {
+  const record = await keyToAdminister(deps, by, id, 'change');
+  if (record.revokedAt) {
+    throw new InvalidTransitionError('apikey', 'revoked', 'ChangeApiKeyAgents', `api key ${id} was revoked at ${record.revokedAt}: a revoked key's agents do not change (issue a new key)`);
+  }
+  const list = agents ?? undefined;
+  assertAgentsFit(record.role, list);
+  if (can(record.role, 'tasks:write')) assertMayIssueFor(by, list);
+  const { state, nextExpectedRevision } = await handleCommand(deps, {
+    decider: apiKeyDecider,
+    stream: apiKeyStream(id),
+    command: { type: 'ChangeApiKeyAgents', keyId: id, ...(list ? { agents: list } : {}) },
+    metadata: { tenant: record.tenant, actor: by.actor, correlationId },
+  });
+  // What the log says now, at the revision it says it: a change recorded at once by another
+  // request, after this one's, is newer and stays.
+  if (await deps.keys.setAgents(id, state.agents, nextExpectedRevision)) deps.onKeyChange?.(record.hash);
+  const now = await deps.keys.get(id);
+  if (!now) throw new NotFoundError('api key', id);
+  return keyView(now);
 }

@@ -34,6 +34,13 @@ export interface KeyStore {
   findByHash(hash: Hex): Promise<ApiKeyRecord | undefined>;
   get(id: string): Promise<ApiKeyRecord | undefined>;
   list(p: ListKeysParameters): Promise<ApiKeyRecord[]>;
+  /**
+   * Set the agents the key may act as (undefined = any), as of `revision` of its stream (the
+   * ApiKeyAgentsChanged it applies, or the head the list was read at): written only when newer
+   * than the revision the record already reflects (none yet = older than any), so changes written
+   * out of order end with the last one. False when not written (no such key, or not newer).
+   */
+  setAgents(id: string, agents: string[] | undefined, revision: number): Promise<boolean>;
   /** Mark revoked; false when the key does not exist or was already revoked. */
   revoke(id: string, at: string): Promise<boolean>;
 }

@@ -7,6 +7,8 @@ const copy = (r: ApiKeyRecord): ApiKeyRecord => ({ ...r, ...(r.agents ? { agents
 /** In-process twin of SqlKeyStore. */
 export class MemoryKeyStore implements KeyStore {
   private readonly byId = new Map<string, ApiKeyRecord>();
+  /** The stream revision each changed record's agents reflect (SqlKeyStore's agents_revision). */
+  private readonly agentsRevision = new Map<string, number>();
 
   async insert(record: ApiKeyRecord): Promise<void> {
     if (this.byId.has(record.id)) throw new Error(`key ${record.id} exists`);
@@ -19,6 +21,7 @@ export class MemoryKeyStore implements KeyStore {
 
   async remove(id: string): Promise<void> {
     this.byId.delete(id);
+    this.agentsRevision.delete(id);
   }
 
   async findByHash(hash: Hex): Promise<ApiKeyRecord | undefined> {
@@ -37,6 +40,16 @@ export class MemoryKeyStore implements KeyStore {
       .sort((a, b) => (a.id < b.id ? -1 : 1))
       .slice(0, p.limit)
       .map(copy);
+  }
+
+  async setAgents(id: string, agents: string[] | undefined, revision: number): Promise<boolean> {
+    const r = this.byId.get(id);
+    const applied = this.agentsRevision.get(id);
+    if (!r || (applied !== undefined && applied >= revision)) return false;
+    const { agents: _old, ...rest } = r;
+    this.byId.set(id, { ...rest, ...(agents ? { agents: [...agents] } : {}) });
+    this.agentsRevision.set(id, revision);
+    return true;
   }
 
   async revoke(id: string, at: string): Promise<boolean> {

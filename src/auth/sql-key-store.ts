@@ -12,6 +12,8 @@ type Row = {
   cross_tenant: number | boolean;
   /** JSON array of agent ids (migration 20261206000100); null = any agent. */
   agents_json: string | null;
+  /** The key stream's revision agents_json reflects, once changed after creation (migration 20261208000100); written by setAgents only. */
+  agents_revision?: number | null;
   prefix: string;
   key_hash: string;
   created_at: string;
@@ -51,7 +53,7 @@ function fromRow(row: Row): ApiKeyRecord {
   };
 }
 
-/** API keys in the `api_keys` table (migrations 20261122000500, 20261206000100), SQLite or MySQL. */
+/** API keys in the `api_keys` table (migrations 20261122000500, 20261206000100, 20261208000100), SQLite or MySQL. */
 export class SqlKeyStore implements KeyStore {
   constructor(private readonly knex: Knex) {}
 
@@ -88,6 +90,15 @@ export class SqlKeyStore implements KeyStore {
     if (p.tenant !== null) q.where({ tenant: p.tenant });
     if (p.afterId !== undefined) q.where('id', '>', p.afterId);
     return (await q).map(fromRow);
+  }
+
+  async setAgents(id: string, agents: string[] | undefined, revision: number): Promise<boolean> {
+    // One conditional UPDATE: of two changes written at once, the newer revision wins whatever the order.
+    const n = await this.knex('api_keys')
+      .where({ id })
+      .andWhere((q) => q.whereNull('agents_revision').orWhere('agents_revision', '<', revision))
+      .update({ agents_json: agents ? JSON.stringify(agents) : null, agents_revision: revision });
+    return n > 0;
   }
 
   async revoke(id: string, at: string): Promise<boolean> {

@@ -113,6 +113,16 @@ export function addClientCommands(program: Command): void {
       process.exitCode = await runKeysList(client(), o);
     });
   keys
+    .command('set-agents')
+    .description('change the agents a key may act as (submit tasks as, cancel and approve their tasks), at once')
+    .argument('<id>', 'key id')
+    .option('--agent <id>', 'an agent id of the whole new list (repeatable)', collect)
+    .addOption(new Option('--all', 'no limit: any agent of its tenant').conflicts('agent'))
+    .action(async (id: string, o: { agent?: string[]; all?: boolean }) => {
+      const { runKeysSetAgents } = require('./keys') as typeof import('./keys');
+      process.exitCode = await runKeysSetAgents(client(), id, { agents: o.agent, all: o.all });
+    });
+  keys
     .command('revoke')
     .description('revoke a key')
     .argument('<id>', 'key id')

@@ -1,5 +1,6 @@
 import { cliTable } from './table';
 import type { Role } from '../auth/roles';
+import { ValidationError } from '../core/errors';
 import type { OpenMcpClient } from '../sdk/client';
 import { reportCliError, stdout, type Writer } from './tasks';
 
@@ -32,6 +33,25 @@ export async function runKeysList(client: OpenMcpClient, o: { tenant?: string } 
       cursor = page.nextCursor;
     } while (cursor);
     out(table.toString());
+    return 0;
+  } catch (err) {
+    return reportCliError(err, out);
+  }
+}
+
+export type KeysSetAgentsOptions = { agents?: string[]; all?: boolean };
+
+/**
+ * `openmcp keys set-agents <id> --agent A [--agent B]…` (the whole new list) or `--all` (any agent):
+ * changes the agents a key may act as, at once for its next request. Needs an admin key.
+ */
+export async function runKeysSetAgents(client: OpenMcpClient, id: string, o: KeysSetAgentsOptions, out: Writer = stdout): Promise<number> {
+  try {
+    if (Boolean(o.all) === Boolean(o.agents?.length)) {
+      throw new ValidationError('give the whole new list with --agent A (repeatable), or --all for any agent; one of them, not both', { field: 'agents' });
+    }
+    const k = await client.keys.setAgents(id, o.all ? null : o.agents!);
+    out(`id ${k.id}  agents ${k.agents ? k.agents.join(', ') : 'any (no limit)'}`);
     return 0;
   } catch (err) {
     return reportCliError(err, out);

@@ -51,8 +51,8 @@ export class WrongExpectedRevisionError extends OpenMcpError {
 
 /** A command that the aggregate's current state does not allow (e.g. completing a cancelled task). */
 export class InvalidTransitionError extends OpenMcpError {
-  constructor(readonly aggregate: string, readonly from: string, readonly command: string) {
-    super('INVALID_TRANSITION', `${aggregate} in state ${from} cannot ${command}`, {
+  constructor(readonly aggregate: string, readonly from: string, readonly command: string, message?: string) {
+    super('INVALID_TRANSITION', message ?? `${aggregate} in state ${from} cannot ${command}`, {
       status: 409,
       details: { aggregate, from, command },
     });

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { ProblemSchema } from '../api/problem';
 import { BatchEvents, BatchPage, BatchView } from '../api/schemas/batches';
 import { AuditEventView, EventPage, ProofFile, type EventsQueryInput } from '../api/schemas/events';
-import { CreatedKey, KeyPage, type CreateKeyInput } from '../api/schemas/keys';
+import { CreatedKey, KeyPage, KeyView, type CreateKeyInput } from '../api/schemas/keys';
 import { McpServerList, McpServerView, ToolList, type RegisterServerInput } from '../api/schemas/mcp';
 import { Health, Readiness } from '../api/schemas/system';
 import { ApprovalResponse, SubmitTaskResponse, TaskPage, TaskView, type ApprovalInput, type SubmitTaskInput, type TaskListQueryInput } from '../api/schemas/tasks';
@@ -83,6 +83,11 @@ export class OpenMcpClient {
     /** The only call that ever returns a key: store it now. */
     create: (body: CreateKeyInput) => this.call('create key', CreatedKey, { method: 'POST', path: '/v1/keys', body }, [201]),
     list: (query: { tenant?: string } & PageQuery = {}) => this.call('list keys', KeyPage, { method: 'GET', path: '/v1/keys', query }),
+    /**
+     * Change the agents the key may act as: the whole new list, or null for any agent of its
+     * tenant. Applies to the key's next request; the list it has already changes nothing (safe to repeat).
+     */
+    setAgents: (id: string, agents: string[] | null) => this.call('set key agents', KeyView, { method: 'PATCH', path: `/v1/keys/${seg(id)}`, body: { agents } }),
     revoke: (id: string) => this.callNoContent('revoke key', { method: 'DELETE', path: `/v1/keys/${seg(id)}` }),
   };
 

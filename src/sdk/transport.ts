@@ -8,7 +8,7 @@ export type ClientOptions = {
   baseUrl: string;
   /** API key (omk_…) or JWT. */
   apiKey?: string;
-  /** Attempts after the first on 429 (any method) and 503 or connection errors (GET, DELETE, a cancel, and a POST with an Idempotency-Key). Default 3. */
+  /** Attempts after the first on 429 (any method) and 503 or connection errors (GET, PATCH, DELETE, a cancel, and a POST with an Idempotency-Key). Default 3. */
   retries?: number;
   /** Cap on one wait, including a server's Retry-After. Default 10 000 ms. */
   maxRetryDelayMs?: number;
@@ -24,7 +24,8 @@ export type ClientOptions = {
 };
 
 export type RequestParameters = {
-  method: 'GET' | 'POST' | 'DELETE';
+  /** PATCH sets a whole value (a key's agents): a repeat changes nothing, so it is retried like a GET. */
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
   path: string;
   query?: Record<string, string | number | undefined>;
   body?: unknown;
@@ -46,7 +47,7 @@ function queryString(q: RequestParameters['query']): string {
 
 /**
  * One HTTP exchange with retries: 429 is always safe to retry (the server refused before doing
- * anything); 503 and lost connections only for GET and DELETE, and for a POST with an
+ * anything); 503 and lost connections only for GET, PATCH and DELETE, and for a POST with an
  * Idempotency-Key or one idempotent by itself (a cancel), because any other POST may have been applied before the failure. Waits honour Retry-After, else back off exponentially with jitter.
  */
 export async function request(o: ClientOptions, p: RequestParameters): Promise<Response> {

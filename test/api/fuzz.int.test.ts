@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import { makeHarness, type Harness } from './support/harness';
 
-type Method = 'GET' | 'POST' | 'DELETE';
+type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
 const ROUTES: Array<[Method, string]> = [
   ['POST', '/v1/tasks'],
   ['GET', '/v1/tasks'],
@@ -22,6 +22,7 @@ const ROUTES: Array<[Method, string]> = [
   ['GET', '/v1/tools'],
   ['POST', '/v1/keys'],
   ['GET', '/v1/keys'],
+  ['PATCH', '/v1/keys/:id'],
   ['DELETE', '/v1/keys/:id'],
   ['GET', '/healthz'],
   ['GET', '/readyz'],
@@ -45,6 +46,7 @@ const hostileBody = fc.oneof(
   fc.record({ role: fc.constant('admin'), tenant: fc.constant('acme'), crossTenant: fc.oneof(fc.string(), fc.integer()) }),
   fc.record({ name: hostileString, transport: fc.constantFrom('stdio', 'http', 'sse', 'ftp'), url: hostileString, command: hostileString }),
   fc.record({ proposalHash: hostileString, decision: hostileString }),
+  fc.record({ agents: fc.oneof(hostileString, fc.array(hostileString, { maxLength: 3 }), fc.constant(null), fc.constant(['*'])) }),
   fc.constant({ __proto__: { admin: true }, constructor: { prototype: { x: 1 } } }),
   fc.constant(JSON.parse('{"__proto__":{"polluted":true},"instruction":1}')),
 );
@@ -101,7 +103,7 @@ describe('Fuzz: hostile requests to every route', function () {
       if (s.auth) headers.authorization = s.auth;
       if (s.requestId !== null) headers['x-request-id'] = s.requestId.replace(/[^\x20-\x7e]/g, '');
       let payload: string | undefined;
-      if (method === 'POST' || (method === 'DELETE' && s.id.length % 3 === 0)) {
+      if (method === 'POST' || method === 'PATCH' || (method === 'DELETE' && s.id.length % 3 === 0)) {
         payload = 'json' in s.body ? JSON.stringify(s.body.json) ?? 'null' : s.body.raw;
         if (s.contentType) headers['content-type'] = s.contentType;
       }

@@ -50,6 +50,30 @@ export function describeKeyStore(name: string, open: (ctx: Mocha.Context) => Pro
       expect(await f.keys.get(r.id)).to.deep.equal(cleared);
     });
 
+    it('setAgents changes the list (set and cleared) as of a stream revision: an older or equal revision applied late changes nothing', async () => {
+      const r = record({ agents: ['a'] });
+      await f.keys.insert(r);
+      expect(await f.keys.setAgents(r.id, ['b', 'c'], 1)).to.equal(true);
+      expect(await f.keys.get(r.id)).to.deep.equal({ ...r, agents: ['b', 'c'] });
+      expect(await f.keys.findByHash(r.hash)).to.deep.equal({ ...r, agents: ['b', 'c'] });
+      expect(await f.keys.setAgents(r.id, undefined, 3)).to.equal(true);
+      const { agents: _agents, ...cleared } = r;
+      expect(await f.keys.get(r.id)).to.deep.equal(cleared);
+      // Revision 2's change arriving after revision 3's: the key keeps revision 3's (no list).
+      expect(await f.keys.setAgents(r.id, ['late'], 2)).to.equal(false);
+      expect(await f.keys.setAgents(r.id, ['same'], 3)).to.equal(false);
+      expect(await f.keys.get(r.id)).to.deep.equal(cleared);
+      expect(await f.keys.setAgents(r.id, ['d'], 4)).to.equal(true);
+      expect((await f.keys.get(r.id))!.agents).to.deep.equal(['d']);
+      expect(await f.keys.setAgents('01900000-0000-7000-8000-0000000000ff', ['x'], 1)).to.equal(false);
+      // A record never changed takes revision 0 (the key's ApiKeyCreated) as well.
+      const fresh = record();
+      await f.keys.insert(fresh);
+      expect(await f.keys.setAgents(fresh.id, undefined, 0)).to.equal(true);
+      expect(await f.keys.setAgents(fresh.id, ['x'], 0)).to.equal(false);
+      expect(await f.keys.get(fresh.id)).to.deep.equal(fresh);
+    });
+
     it('revokes once; lists by tenant in id order after a cursor', async () => {
       const r = record({ tenant: 'beta', agents: ['x'] });
       await f.keys.insert(r);

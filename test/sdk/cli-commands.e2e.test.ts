@@ -1,17 +1,24 @@
 import { expect } from 'chai';
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { runEventsTail } from '../../src/cli/events';
-import { runKeysCreate, runKeysList, runKeysRevoke } from '../../src/cli/keys';
+import { runKeysCreate, runKeysList, runKeysRevoke, runKeysSetAgents } from '../../src/cli/keys';
 import { runTasksList, runTasksShow } from '../../src/cli/tasks';
 import { ensureAdminKey } from '../../src/auth/ensure-admin-key';
 import { clientFromEnvironment } from '../../src/sdk/from-env';
 import { makeHarness, type Harness } from '../api/support/harness';
 import type { OpenMcpClient } from '../../src/sdk/client';
 
+const run = promisify(execFile);
+const OPENMCP = join(__dirname, '..', '..', 'bin', 'openmcp');
+
 describe('CLI commands (tasks, events, keys) through the SDK against a listening server', function () {
   this.timeout(20_000);
   let h: Harness;
   let client: OpenMcpClient;
   let url: string;
+  let adminKey: string;
   let lines: string[];
   const out = (l: string) => lines.push(l);
 
@@ -19,6 +26,7 @@ describe('CLI commands (tasks, events, keys) through the SDK against a listening
     h = await makeHarness();
     url = await h.app.listen({ host: '127.0.0.1', port: 0 });
     const { key } = await ensureAdminKey({ OPENMCP_ADMIN_KEY: 'cli-test-bootstrap-admin-key', dataDir: '/nonexistent' }, h.keys);
+    adminKey = key;
     client = clientFromEnvironment({ env: { OPENMCP_URL: url, OPENMCP_API_KEY: key } });
     for (let i = 0; i < 3; i++) await client.tasks.submit({ instruction: `task ${i}`, agentId: 'cli' });
   });
@@ -94,5 +102,49 @@ describe('CLI commands (tasks, events, keys) through the SDK against a listening
     lines = [];
     expect(await runKeysCreate(client, { role: 'viewer', tenant: 'acme', agents: ['billing-bot'] }, out)).to.equal(1);
     expect(lines[0]).to.match(/^error VALIDATION_FAILED/);
+  });
+
+  it('keys set-agents changes the agents of a key in place (--agent A…, or --all for any): printed, listed, enforced at once', async () => {
+    expect(await runKeysCreate(client, { role: 'agent', tenant: 'acme', agents: ['billing-bot'] }, out)).to.equal(0);
+    const id = /^id (\S+)/.exec(lines[1])![1];
+    const limited = clientFromEnvironment({ env: { OPENMCP_URL: url, OPENMCP_API_KEY: lines[0] } });
+    expect((await limited.tasks.submit({ instruction: 'x', agentId: 'billing-bot' })).status).to.equal('submitted');
+
+    lines = [];
+    expect(await runKeysSetAgents(client, id, { agents: ['ops-bot', 'billing-2'] }, out)).to.equal(0);
+    expect(lines).to.deep.equal([`id ${id}  agents ops-bot, billing-2`]);
+    expect(await limited.tasks.submit({ instruction: 'x', agentId: 'billing-bot' }).catch((e) => e)).to.include({ code: 'AGENT_NOT_ALLOWED', status: 403 });
+    expect((await limited.tasks.submit({ instruction: 'x', agentId: 'ops-bot' })).status).to.equal('submitted');
+    lines = [];
+    expect(await runKeysList(client, { tenant: 'acme' }, out)).to.equal(0);
+    expect(lines.join('\n').split('\n').find((l) => l.includes(id))).to.include('ops-bot, billing-2');
+
+    lines = [];
+    expect(await runKeysSetAgents(client, id, { all: true }, out)).to.equal(0);
+    expect(lines).to.deep.equal([`id ${id}  agents any (no limit)`]);
+    expect((await limited.tasks.submit({ instruction: 'x' })).status).to.equal('submitted');
+
+    lines = [];
+    expect(await runKeysSetAgents(client, id, {}, out)).to.equal(1);
+    expect(await runKeysSetAgents(client, id, { all: true, agents: ['x'] }, out)).to.equal(1);
+    expect(await runKeysSetAgents(client, id, { agents: ['*'] }, out)).to.equal(1);
+    expect(await runKeysSetAgents(client, '01900000-0000-7000-8000-000000000000', { all: true }, out)).to.equal(1);
+    expect(lines.map((l) => l.replace(/:.*/, ''))).to.deep.equal(['error VALIDATION_FAILED', 'error VALIDATION_FAILED', 'error VALIDATION_FAILED', 'error NOT_FOUND']);
+    expect(lines[0]).to.include('--agent').and.to.include('--all');
+    expect((await h.store.readStream(`apikey-${id}`)).map((e) => e.type)).to.deep.equal(['ApiKeyCreated', 'ApiKeyAgentsChanged', 'ApiKeyAgentsChanged']);
+  });
+
+  it('the real command: `openmcp keys set-agents <id> --agent A --agent B`, `--all`; both at once is refused', async () => {
+    const env = { ...process.env, OPENMCP_URL: url, OPENMCP_API_KEY: adminKey };
+    const { id } = await client.keys.create({ role: 'agent', tenant: 'acme' });
+    const set = await run(process.execPath, [OPENMCP, 'keys', 'set-agents', id, '--agent', 'billing-bot', '--agent', 'ops-bot'], { env });
+    expect(set.stdout.trim()).to.equal(`id ${id}  agents billing-bot, ops-bot`);
+    expect((await client.keys.list({ tenant: 'acme', limit: 200 })).items.find((k) => k.id === id)?.agents).to.deep.equal(['billing-bot', 'ops-bot']);
+    const both = await run(process.execPath, [OPENMCP, 'keys', 'set-agents', id, '--all', '--agent', 'x'], { env }).then(() => undefined, (e: { code: number; stderr: string }) => e);
+    expect(both?.code).to.equal(1);
+    expect(both?.stderr).to.match(/--all.*cannot be used with.*--agent|--agent.*cannot be used with.*--all/);
+    const all = await run(process.execPath, [OPENMCP, 'keys', 'set-agents', id, '--all'], { env });
+    expect(all.stdout.trim()).to.equal(`id ${id}  agents any (no limit)`);
+    expect((await client.keys.list({ tenant: 'acme', limit: 200 })).items.find((k) => k.id === id)).not.to.have.property('agents');
   });
 });

@@ -65,6 +65,20 @@ describe('SDK round-trips every route against a listening server', function () {
     await rejects(admin.keys.revoke(created.id), ConflictApiError);
   });
 
+  it('keys.setAgents: a list, null for any agent; typed errors for bad input and a revoked key', async () => {
+    const created = await admin.keys.create({ role: 'agent', tenant: 'acme', agents: ['sdk-bot'] });
+    const changed = await admin.keys.setAgents(created.id, ['sdk-bot', 'other-bot']);
+    expect(changed).to.include({ id: created.id, role: 'agent' });
+    expect(changed.agents).to.deep.equal(['sdk-bot', 'other-bot']);
+    expect(changed).not.to.have.property('key');
+    const any = await admin.keys.setAgents(created.id, null);
+    expect(any).not.to.have.property('agents');
+    const bad = await rejects(admin.keys.setAgents(created.id, ['*']), ValidationApiError);
+    expect(bad.field).to.equal('body.agents.0');
+    await admin.keys.revoke(created.id);
+    await rejects(admin.keys.setAgents(created.id, ['sdk-bot']), ConflictApiError);
+  });
+
   it('tasks: submit, get, list (all pages), events, cancel, approve (501 typed), and typed 4xx', async () => {
     const { key } = await admin.keys.create({ role: 'operator', tenant: 'acme' });
     const op = new OpenMcpClient({ baseUrl, apiKey: key, requestId: () => 'sdk-corr' });

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { createApiKey, keyView, revokeApiKey, type KeyServiceDependencies } from '../../auth/key-service';
+import { changeApiKeyAgents, createApiKey, keyView, revokeApiKey, type KeyServiceDependencies } from '../../auth/key-service';
 import { isUuid } from '../../core/ids';
 import type { AppDeps } from '../deps';
 import { principalOf } from '../context';
@@ -9,11 +9,11 @@ import { ForbiddenError } from '../errors';
 import { ProblemSchema } from '../problem';
 import { NoContent } from '../schemas/common';
 import { UuidParams } from '../schemas/common';
-import { CreateKeyBody, CreatedKey, KeyListQuery, KeyPage } from '../schemas/keys';
+import { CreateKeyBody, CreatedKey, KeyListQuery, KeyPage, KeyView, SetKeyAgentsBody } from '../schemas/keys';
 
 const problems = { 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchema, 404: ProblemSchema, 409: ProblemSchema, 429: ProblemSchema };
 
-/** API keys: issue (the only time a key is shown), list (never the key or its hash), revoke. Admins only. */
+/** API keys: issue (the only time a key is shown), list (never the key or its hash), change the agents a key may act as, revoke. Admins only. */
 export function keysRoutes(deps: AppDeps, keyDeps: KeyServiceDependencies): FastifyPluginAsync {
   return async (fastify) => {
     const app = fastify.withTypeProvider<ZodTypeProvider>();
@@ -39,6 +39,21 @@ export function keysRoutes(deps: AppDeps, keyDeps: KeyServiceDependencies): Fast
       const last = items[items.length - 1];
       return { items, ...(last && items.length === q.limit ? { nextCursor: encodeCursor('keys', last.id) } : {}) };
     });
+
+    app.patch('/keys/:id', {
+      config: { permission: 'keys:manage' },
+      schema: {
+        tags: ['keys'],
+        summary: 'Change the agents an API key may act as',
+        description:
+          'The whole new list (`agents`, 1 to 100 distinct agent ids), or null for any agent of its tenant. Recorded as ' +
+          'ApiKeyAgentsChanged and applied to the next request made with the key. The list the key has already (in any order) ' +
+          'records nothing and answers the key as it is, so a repeated request is safe.',
+        params: UuidParams,
+        body: SetKeyAgentsBody,
+        response: { 200: KeyView, ...problems },
+      },
+    }, async (request) => changeApiKeyAgents(keyDeps, principalOf(request), request.params.id, request.body.agents, String(request.id)));
 
     app.delete('/keys/:id', {
       config: { permission: 'keys:manage' },

@@ -15,6 +15,12 @@ export const CreateKeyBody = z.strictObject({
 });
 export type CreateKeyInput = z.infer<typeof CreateKeyBody>;
 
+/** The whole new list, or null for a key that may act as any agent of its tenant; required, so that `{}` is not read as either. */
+export const SetKeyAgentsBody = z.strictObject({
+  agents: AgentIdsSchema.nullable(),
+});
+export type SetKeyAgentsInput = z.infer<typeof SetKeyAgentsBody>;
+
 export const KeyView = z.object({
   id: z.string(),
   tenant: z.string(),
