@@ -34,14 +34,21 @@ export function assertMayActOnTask(p: Scoped, taskId: string, agentId: string | 
 
 /**
  * Throws AGENT_NOT_ALLOWED (403) unless `by` may issue a key limited to `agents` (undefined = not
- * limited): a limited principal issues only keys limited to some of its own agents, or it would
- * hand out more than it holds.
+ * limited), or change a key's list to `agents` (`action` 'change'): a limited principal issues or
+ * sets only lists within its own agents, or it would hand out more than it holds.
  */
-export function assertMayIssueFor(by: Scoped, agents: readonly string[] | undefined): void {
+export function assertMayIssueFor(by: Scoped, agents: readonly string[] | undefined, action: 'issue' | 'change' = 'issue'): void {
   if (!by.agents) return;
   const mine = by.agents;
   const outside = agents?.filter((a) => !mine.includes(a)) ?? [];
   if (agents && outside.length === 0) return;
-  const why = agents ? `it may not issue a key for ${outside.join(', ')}` : 'a key it issues must be limited to some of them (agents)';
+  const why =
+    action === 'issue'
+      ? agents
+        ? `it may not issue a key for ${outside.join(', ')}`
+        : 'a key it issues must be limited to some of them (agents)'
+      : agents
+        ? `it may not give a key ${outside.join(', ')}`
+        : 'a key it changes must stay limited to some of them (agents)';
   throw new AgentNotAllowedError(`${limitedTo(by.via, mine)}: ${why}`, { field: 'body.agents' });
 }

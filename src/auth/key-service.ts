@@ -161,7 +161,7 @@ export async function changeApiKeyAgents(
   }
   const list = agents ?? undefined;
   assertAgentsFit(record.role, list);
-  if (can(record.role, 'tasks:write')) assertMayIssueFor(by, list);
+  if (can(record.role, 'tasks:write')) assertMayIssueFor(by, list, 'change');
   const { state, nextExpectedRevision } = await handleCommand(deps, {
     decider: apiKeyDecider,
     stream: apiKeyStream(id),

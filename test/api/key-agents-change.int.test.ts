@@ -230,6 +230,8 @@ describe('PATCH /v1/keys/:id (change the agents a key may act as)', () => {
       const res = await patch(limitedAdmin.auth, k.id, { agents });
       expect(res.statusCode, JSON.stringify(agents)).to.equal(403);
       expect(res.json()).to.include({ code: 'AGENT_NOT_ALLOWED', field: 'body.agents' });
+      // Worded for a change, not an issue.
+      expect(JSON.stringify(res.json())).to.match(agents ? /may not give a key root-bot/ : /a key it changes must stay limited/);
     }
     expect(await h.store.headPosition()).to.equal(head);
     expect((await patch(limitedAdmin.auth, k.id, { agents: ['ops-bot'] })).json().agents).to.deep.equal(['ops-bot']);
