@@ -190,6 +190,71 @@ export const McpServerHealthChanged = defineEvent(
   'A health check or a call found the upstream reachable again, or not.',
 );
 
+/**
+ * Why an upstream is down, as the gateway itself found it (McpServerHealthChanged v2 `cause`):
+ * a kind and the numbers or codes that came from the operating system, the HTTP status line or
+ * the JSON-RPC error's code, never text the upstream wrote (its stderr, its error messages, its
+ * response bodies), which may hold its secrets and has no place in a log that cannot be edited.
+ */
+export const MCP_HEALTH_CAUSE_KINDS = [
+  /** The circuit breaker opened after repeated failed calls. */
+  'circuit-open',
+  /** No answer within `timeoutMs` (connect, initialize, tools/list or ping). */
+  'timeout',
+  /** The stdio server's process ended: `exitCode`, or `signal` when a signal ended it. */
+  'exited',
+  /** The stdio server's process could not be started (`errno`: ENOENT, EACCES…). */
+  'spawn-failed',
+  /** The connection closed, with no exit of a process to say why. */
+  'connection-closed',
+  /** The URL could not be reached (`errno`: ECONNREFUSED, ENOTFOUND, a certificate's code…). */
+  'unreachable',
+  /** The upstream answered with HTTP status `httpStatus`. */
+  'http-status',
+  /** The upstream answered a JSON-RPC error with code `rpcCode`. */
+  'protocol-error',
+  /** A header or env template refers to `variable`, which is not set (or empty) on this gateway. */
+  'variable-unset',
+  /** `variable` holds a character the header or the process environment cannot carry. */
+  'variable-unusable',
+  /** None of the above: only the digest says which failure it was. */
+  'other',
+] as const;
+
+export const McpHealthCauseSchema = z.strictObject({
+  kind: z.enum(MCP_HEALTH_CAUSE_KINDS),
+  exitCode: z.number().int().min(0).max(4_294_967_295).optional(),
+  signal: z.string().regex(/^SIG[A-Z0-9]{1,16}$/).optional(),
+  /** A Node.js or system error code. */
+  errno: z.string().regex(/^[A-Z][A-Z0-9_]{1,63}$/).optional(),
+  httpStatus: z.number().int().min(100).max(599).optional(),
+  rpcCode: z.number().int().min(Number.MIN_SAFE_INTEGER).max(Number.MAX_SAFE_INTEGER).optional(),
+  timeoutMs: safeInt.optional(),
+  variable: z.string().regex(ENV_NAME).optional(),
+});
+export type McpHealthCause = z.infer<typeof McpHealthCauseSchema>;
+
+export const McpServerHealthChangedV2 = defineEvent(
+  'McpServerHealthChanged',
+  2,
+  z
+    .strictObject({
+      status: z.enum(['up', 'down']),
+      reason: z.string().max(2000).optional(),
+      cause: McpHealthCauseSchema.optional(),
+      /** SHA-256 of the canonical JSON of the reason `store` would have recorded (the string, as v1 `reason`). */
+      reasonHash: hash.optional(),
+    })
+    .refine((d) => d.reason === undefined || (d.cause === undefined && d.reasonHash === undefined), 'reason, or cause and reasonHash: not both')
+    .meta({ not: { anyOf: [{ required: ['reason', 'cause'] }, { required: ['reason', 'reasonHash'] }] } }),
+  'A health check or a call found the upstream reachable again, or not. v2 adds `cause` and `reasonHash` in place ' +
+    "of `reason`, for an upstream found down under MCP_PAYLOAD_POLICY=hash-only: `reason` may quote the upstream's own " +
+    'text (its stderr, its error messages), so the gateway records instead what it found itself, `cause` {kind, exitCode?, ' +
+    'signal?, errno?, httpStatus?, rpcCode?, timeoutMs?, variable?}, and `reasonHash`, the SHA-256 of the reason it kept out ' +
+    "(the gateway's own log has it, with the same digest). v2 is written only for such a change, v1 otherwise, and a v1 " +
+    'event reads as v2 as it is (with `reason`).',
+);
+
 export const McpServerRemoved = defineEvent(
   'McpServerRemoved',
   1,
@@ -250,6 +315,7 @@ export const mcpEvents = [
   McpServerToolsDiscovered,
   McpServerToolsDiscoveredV2,
   McpServerHealthChanged,
+  McpServerHealthChangedV2,
   McpServerRemoved,
   ToolCallRequested,
   ToolCallCompleted,
@@ -259,9 +325,11 @@ export const mcpEvents = [
 /**
  * McpServerRegistered v1 → v2: a registration without limits (the gateway-wide settings apply);
  * v2 → v3: without headers and env templates. McpServerToolsDiscovered v1 → v2: tools without icons or _meta.
+ * McpServerHealthChanged v1 → v2: its `reason`, no `cause`.
  */
 export const mcpUpcasters: Upcaster[] = [
   { type: 'McpServerRegistered', fromVersion: 1, upcast: (data) => data },
   { type: 'McpServerRegistered', fromVersion: 2, upcast: (data) => data },
   { type: 'McpServerToolsDiscovered', fromVersion: 1, upcast: (data) => data },
+  { type: 'McpServerHealthChanged', fromVersion: 1, upcast: (data) => data },
 ];

@@ -2,6 +2,7 @@ import { parseStream } from '../src/core/envelope';
 import type { DocumentProjection } from './projection';
 import type { McpToolRecord } from '../events/mcp.events';
 import { alreadyApplied } from './stream-revision';
+import { healthReasonOf } from '../src/mcp/health-change';
 
 export type McpServerDoc = {
   id: string;
@@ -56,7 +57,8 @@ export const mcpServersProjection: DocumentProjection<McpServerDoc> = {
       case 'McpServerToolsDiscovered':
         return { ...next, tools: d.tools as McpToolRecord[], toolsHash: d.toolsHash as string };
       case 'McpServerHealthChanged':
-        return { ...next, health: d.status as 'up' | 'down', healthReason: d.reason as string | undefined };
+        // v1 and v2: v2's cause in words where the reason was kept out of the log (MCP_PAYLOAD_POLICY=hash-only).
+        return { ...next, health: d.status as 'up' | 'down', healthReason: healthReasonOf(d) };
       case 'McpServerRemoved':
         return { ...next, removed: true, tools: [] };
       default:

@@ -2,6 +2,7 @@ import type { EventContent } from '../core/envelope';
 import { parseStream } from '../core/envelope';
 import { uniqueTools, type McpServerLimits, type McpToolRecord } from '../../events/mcp.events';
 import { aliasToolName, ALIAS_HASH_DIGITS, hostSafeToolName, namespacedToolName } from '../core/tool-name';
+import { healthReasonOf } from './health-change';
 import { SHARED_TENANT, type CatalogTool, type ServerHealth, type ServerInfo, type UpstreamTransportKind } from './types';
 
 type ServerState = Omit<ServerInfo, 'toolCount'> & { tools: CatalogTool[]; toolsHash?: string };
@@ -97,7 +98,7 @@ export class ToolCatalog {
       case 'McpServerHealthChanged':
         if (!s) return false;
         s.health = d.status as ServerHealth;
-        s.healthReason = d.reason as string | undefined;
+        s.healthReason = healthReasonOf(d);
         kind = 'health';
         break;
       case 'McpServerRemoved':

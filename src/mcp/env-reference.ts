@@ -11,7 +11,8 @@ export function referencedVariables(template: string): string[] {
 /**
  * `template` with each reference replaced by the variable's value in `processEnv`. Throws
  * MCP_UPSTREAM_UNAVAILABLE naming `what` (e.g. `header Authorization`) and the variable, never a
- * value, when one is unset or empty, or when `unfit(value)` says why it cannot be used (the
+ * value (`details.problem`: `unset`), when one is unset or empty, or when `unfit(value)` says why
+ * it cannot be used (`unusable`; the
  * consumer — fetch, spawn — would repeat the value in its own error).
  * @example resolveReferences('Bearer ${env:T}', { T: 'x' }, 'header Authorization', { header: 'Authorization' }) // 'Bearer x'
  */
@@ -24,9 +25,9 @@ export function resolveReferences(
 ): string {
   return template.replace(REFERENCE, (_, variable: string) => {
     const value = processEnv[variable];
-    if (!value) throw new McpGatewayError('MCP_UPSTREAM_UNAVAILABLE', `${what}: environment variable ${variable} is not set on this gateway`, { details: { ...details, variable } });
+    if (!value) throw new McpGatewayError('MCP_UPSTREAM_UNAVAILABLE', `${what}: environment variable ${variable} is not set on this gateway`, { details: { ...details, variable, problem: 'unset' } });
     const why = unfit(value);
-    if (why) throw new McpGatewayError('MCP_UPSTREAM_UNAVAILABLE', `${what}: environment variable ${variable} ${why}`, { details: { ...details, variable } });
+    if (why) throw new McpGatewayError('MCP_UPSTREAM_UNAVAILABLE', `${what}: environment variable ${variable} ${why}`, { details: { ...details, variable, problem: 'unusable' } });
     return value;
   });
 }

@@ -15,6 +15,7 @@ import { failureOf, keptPayload, ToolCallAudit, type PayloadPolicy } from './aud
 import { MCP_SERVER_STREAM_PREFIX, ToolCatalog, type CatalogChange } from './catalog';
 import { cancelledError, McpGatewayError } from './errors';
 import { cutLogData, cutLoggerName, defaultLogRelayLimits, logDropCounter, LogRate, type LogDropReason, type LogRelayLimits } from './log-relay';
+import { healthChangeEvent, type HealthFailure } from './health-change';
 import { payloadDigest } from './payload-hash';
 import { resultCacheKey, resultCacheTtlMs } from './result-cache';
 import { envProblems, envRecord, missingEnvVariables } from './upstream-env';
@@ -509,13 +510,26 @@ export class McpGateway {
     const u = new Upstream(spec, { ...this.upstreamOptions, ...own }, {
       onLog: (params) => this.relayLog(spec, params),
       onTools: (tools) => this.enqueue(spec.id, () => this.discovered(spec, tools)),
-      onHealth: (status, reason) =>
-        this.enqueue(spec.id, () =>
-          this.record(spec.id, spec.tenant, 'McpServerHealthChanged', reason ? { status, reason: reason.slice(0, 2000) } : { status }),
-        ),
+      onHealth: (status, failure) => this.enqueue(spec.id, () => this.healthChanged(spec, status, failure)),
     });
     this.upstreams.set(spec.id, u);
     return u;
+  }
+
+  /**
+   * Record a change of an upstream's health. Under hash-only the reason is kept out of the log
+   * (it may quote the upstream: healthChangeEvent), so operators find it in the gateway's own log,
+   * beside the digest the event keeps.
+   */
+  private async healthChanged(spec: UpstreamSpec, status: 'up' | 'down', failure?: HealthFailure): Promise<void> {
+    const { version, data } = healthChangeEvent(status, failure, this.payloadPolicy);
+    if (version === 2 && failure) {
+      this.options.logger?.warn(
+        { serverId: spec.id, server: spec.name, tenant: spec.tenant, reason: failure.reason, reasonHash: data.reasonHash, cause: failure.cause },
+        'mcp gateway: upstream down; its reason is kept out of the event log (MCP_PAYLOAD_POLICY=hash-only)',
+      );
+    }
+    await this.record(spec.id, spec.tenant, 'McpServerHealthChanged', data, SYSTEM_ACTOR, undefined, 'any', version);
   }
 
   private async discovered(spec: UpstreamSpec, tools: Tool[]): Promise<void> {

@@ -105,6 +105,7 @@ export type ServerInfo = {
   /** The server's own limits, when its registration set any (else the gateway-wide settings apply). */
   limits?: McpServerLimits;
   health: ServerHealth;
+  /** Why it is down: the recorded reason, or, under MCP_PAYLOAD_POLICY=hash-only, the gateway's classification in words (healthReasonOf). */
   healthReason?: string;
   toolCount: number;
   registeredAt: string;

@@ -1,23 +1,50 @@
+import type { ChildProcess } from 'node:child_process';
 import { StdioClientTransport, getDefaultEnvironment } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import type { FetchLike, Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { ValidationError } from '../core/errors';
+import type { ExitStatus } from './health-cause';
 import { isolatedAbortFetch } from './isolated-abort-fetch';
 import { resolveEnv } from './upstream-env';
 import { resolveHeaders } from './upstream-headers';
 import type { UpstreamSpec } from './types';
 
+/** What a stdio upstream's process tells besides the protocol: its stderr, line by line, and how it ended. */
+export type StdioHooks = { stderrLine(line: string): void; exit?(status: ExitStatus): void };
+
+/**
+ * The SDK's stdio transport, telling how its process ended: the SDK drops the exit code and
+ * signal, which are what the gateway may say of a crash without quoting the server. The child is
+ * the SDK's private `_process`; should a later SDK rename it, exits are reported without a code.
+ */
+class StdioTransportWithExit extends StdioClientTransport {
+  constructor(
+    params: ConstructorParameters<typeof StdioClientTransport>[0],
+    private readonly onExit?: (status: ExitStatus) => void,
+  ) {
+    super(params);
+  }
+
+  override async start(): Promise<void> {
+    await super.start();
+    // Resolved at 'spawn'; Node emits 'exit' later, and always before 'close' (which the SDK turns into the connection's end).
+    const child = (this as unknown as { _process?: ChildProcess })._process;
+    child?.once('exit', (code, signal) => this.onExit?.({ code, signal }));
+  }
+}
+
 /**
  * The SDK client transport for an upstream. A stdio child's stderr is piped and only its last
- * line kept (for error messages), so a chatty server can neither fill a pipe nor the gateway's log.
+ * line kept (for error messages), so a chatty server can neither fill a pipe nor the gateway's log;
+ * its exit is reported to `hooks.exit`.
  * `wrapFetch`, for streamable HTTP: what the transport's fetch goes through (CallStreams.fetch).
  */
-export function openUpstreamTransport(spec: UpstreamSpec, onStderrLine: (line: string) => void, wrapFetch: (f: FetchLike) => FetchLike = (f) => f): Transport {
+export function openUpstreamTransport(spec: UpstreamSpec, hooks: StdioHooks, wrapFetch: (f: FetchLike) => FetchLike = (f) => f): Transport {
   switch (spec.transport) {
     case 'stdio': {
       if (!spec.command) throw new ValidationError('stdio upstream needs a command', { field: 'command' });
-      const t = new StdioClientTransport({
+      const t = new StdioTransportWithExit({
         command: spec.command,
         args: spec.args ?? [],
         // Templates resolved here, at each start, from this process's environment (as headers
@@ -25,11 +52,11 @@ export function openUpstreamTransport(spec: UpstreamSpec, onStderrLine: (line: s
         env: { ...getDefaultEnvironment(), ...resolveEnv(spec.env ?? {}) },
         cwd: spec.cwd,
         stderr: 'pipe',
-      });
+      }, hooks.exit);
       t.stderr?.on('data', (chunk: Buffer) => {
         const lines = chunk.toString('utf8').trim().split('\n');
         const last = lines[lines.length - 1];
-        if (last) onStderrLine(last);
+        if (last) hooks.stderrLine(last);
       });
       return t;
     }

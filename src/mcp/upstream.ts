@@ -16,6 +16,8 @@ import { redactUrl, redactUrlsIn } from '../core/errors';
 import { CallEnd, CallerRequests, type ActiveCall, type AskCaller } from './caller-requests';
 import { CallStreams } from './call-streams';
 import { cancelledError, McpGatewayError, UpstreamProtocolError } from './errors';
+import { healthCauseOf, type ExitStatus } from './health-cause';
+import type { HealthFailure } from './health-change';
 import { ConcurrencyLimiter } from './limiter';
 import { openUpstreamTransport } from './upstream-transport';
 import { SHARED_TENANT, type ServerHealth, type UpstreamSpec } from './types';
@@ -50,7 +52,8 @@ export const defaultUpstreamOptions: UpstreamOptions = {
 };
 
 export type UpstreamEvents = {
-  onHealth(status: Exclude<ServerHealth, 'unknown'>, reason?: string): void;
+  /** `failure`: why it is down, in words (which may quote the upstream) and as the gateway classified it. */
+  onHealth(status: Exclude<ServerHealth, 'unknown'>, failure?: HealthFailure): void;
   onTools(tools: Tool[]): void;
   /** A log message the upstream sent (notifications/message), as it sent it. */
   onLog?(params: LoggingMessageNotification['params']): void;
@@ -105,6 +108,8 @@ export class Upstream {
   private timer?: NodeJS.Timeout;
   private closed = false;
   private lastStderr = '';
+  /** How the latest stdio process ended, once it has. */
+  private lastExit?: ExitStatus;
   /** Listings of the tools started after tools/list_changed. */
   private listings = 0;
   health: ServerHealth = 'unknown';
@@ -125,7 +130,7 @@ export class Upstream {
       // cancelled says nothing about the upstream either.
       errorFilter: (err: unknown) => err instanceof UpstreamProtocolError || (err as McpGatewayError).code === 'MCP_CALL_CANCELLED',
     });
-    this.breaker.on('open', () => this.setHealth('down', 'circuit opened'));
+    this.breaker.on('open', () => this.setHealth('down', { reason: 'circuit opened', cause: { kind: 'circuit-open' } }));
     this.breaker.on('close', () => this.setHealth('up'));
     this.limiter = new ConcurrencyLimiter(options.maxConcurrent, options.maxQueue, `upstream ${spec.name}`);
     this.requests = new CallerRequests({ shared: spec.tenant === SHARED_TENANT });
@@ -167,12 +172,23 @@ export class Upstream {
     // No sampling.tools, sampling.context or elicitation.url: a server adapts to a client without them.
     const client = new Client({ name: 'openmcp-gateway', version: '0.1.0' }, { capabilities: { sampling: {}, elicitation: { form: {} } } });
     this.lastStderr = '';
+    this.lastExit = undefined;
     const timeout = this.options.connectTimeoutMs;
     try {
       // Only streamable HTTP gives each call an answer stream of its own, which ties a request to its call.
       const streams = this.spec.transport === 'http' ? new CallStreams<ActiveCall>() : undefined;
       // Inside the try: a header or env template whose variable is unset is a failed connect (health down, naming it).
-      const transport = openUpstreamTransport(this.spec, (line) => (this.lastStderr = line), streams && ((f) => streams.fetch(f)));
+      const transport = openUpstreamTransport(
+        this.spec,
+        {
+          stderrLine: (line) => (this.lastStderr = line),
+          // An earlier process ending late (killed while this one starts) says nothing of this one.
+          exit: (status) => {
+            if (this.transport === transport) this.lastExit = status;
+          },
+        },
+        streams && ((f) => streams.fetch(f)),
+      );
       streams?.watch(transport);
       this.requests.install(client, streams);
       this.transport = transport as { pid?: number | null };
@@ -197,9 +213,11 @@ export class Upstream {
       this.events.onTools(tools);
       return client;
     } catch (err) {
+      // Classified before close(), which ends the process: that exit says nothing of why it failed.
+      const cause = healthCauseOf(err, this.lastExit);
       await client.close().catch(() => {});
       const e = this.classify(err);
-      this.setHealth('down', e.message);
+      this.setHealth('down', { reason: e.message, cause });
       throw e;
     }
   }
@@ -328,7 +346,9 @@ export class Upstream {
    * What a caller, the server's health reason and the log may be told of a transport failure.
    * Never an HTTP upstream's response body (registering an internal URL would read it back),
    * nor the URL's credentials (fetch repeats the URL it refuses). classify adds the stderr line,
-   * except a shared server's (it may hold another tenant's call).
+   * except a shared server's (it may hold another tenant's call). Other text here may still come
+   * from the upstream (an SDK error quoting what it answered): under MCP_PAYLOAD_POLICY=hash-only
+   * the log records a health change by healthCauseOf's classification instead (healthChangeEvent).
    */
   private describe(err: unknown): string {
     const code = (err as { code?: unknown }).code;
@@ -356,16 +376,17 @@ export class Upstream {
       if (this.breaker.opened || this.breaker.halfOpen) this.breaker.close();
       this.setHealth('up');
     } catch (err) {
+      const cause = healthCauseOf(err, this.lastExit);
       if (this.client) await this.drop(this.client);
-      this.setHealth('down', this.classify(err).message);
+      this.setHealth('down', { reason: this.classify(err).message, cause });
     }
     return this.health;
   }
 
-  private setHealth(status: Exclude<ServerHealth, 'unknown'>, reason?: string): void {
+  private setHealth(status: Exclude<ServerHealth, 'unknown'>, failure?: HealthFailure): void {
     if (this.health === status || this.closed) return;
     this.health = status;
-    this.events.onHealth(status, reason);
+    this.events.onHealth(status, failure);
   }
 
   /**

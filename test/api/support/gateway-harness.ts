@@ -1,13 +1,18 @@
 import { mcpGatewayService } from '../../../src/api/mcp-gateway-service';
 import type { AppDeps } from '../../../src/api/deps';
-import { McpGateway } from '../../../src/mcp/gateway';
+import { McpGateway, type McpGatewayOptions } from '../../../src/mcp/gateway';
 import { makeHarness, type Harness } from './harness';
 
 /**
  * The API harness with a real McpGateway on the harness's own event store (built after the store
- * is open, then swapped in behind the routes). Close with `close()`: gateway, then harness.
+ * is open, then swapped in behind the routes). `gateway`: more of the gateway's options (its
+ * payload policy, a logger). Close with `close()`: gateway, then harness.
  */
-export async function makeGatewayHarness(over: Partial<AppDeps> = {}, connectTimeoutMs = 5_000): Promise<{ h: Harness; gw: McpGateway; close(): Promise<void> }> {
+export async function makeGatewayHarness(
+  over: Partial<AppDeps> = {},
+  connectTimeoutMs = 5_000,
+  gateway: Omit<Partial<McpGatewayOptions>, 'store' | 'upstream'> = {},
+): Promise<{ h: Harness; gw: McpGateway; close(): Promise<void> }> {
   let svc: ReturnType<typeof mcpGatewayService> | undefined;
   const h = await makeHarness({
     ...over,
@@ -18,7 +23,7 @@ export async function makeGatewayHarness(over: Partial<AppDeps> = {}, connectTim
       searchTools: (t, q, k) => svc!.searchTools(t, q, k),
     },
   });
-  const gw = new McpGateway({ store: h.store, upstream: { connectTimeoutMs, healthIntervalMs: 0 } });
+  const gw = new McpGateway({ ...gateway, store: h.store, upstream: { connectTimeoutMs, healthIntervalMs: 0 } });
   await gw.start();
   svc = mcpGatewayService(gw);
   return {

@@ -1,0 +1,111 @@
+import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
+import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { SseError } from '@modelcontextprotocol/sdk/client/sse.js';
+import { McpHealthCauseSchema, type McpHealthCause } from '../../events/mcp.events';
+import { McpGatewayError, UpstreamProtocolError } from './errors';
+
+/** How a stdio upstream's process ended, as Node reports it ('exit'). */
+export type ExitStatus = { code: number | null; signal: NodeJS.Signals | null };
+
+/** A system or Node.js error code (ECONNREFUSED, ENOENT, UND_ERR_CONNECT_TIMEOUT, CERT_HAS_EXPIRED…). */
+const ERRNO = /^[A-Z][A-Z0-9_]{1,63}$/;
+
+function errnoOf(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && ERRNO.test(code) ? code : undefined;
+}
+
+/** The cause with the optional fields that are set (the event schema has no undefined values). */
+function cause(kind: McpHealthCause['kind'], fields: Omit<Partial<McpHealthCause>, 'kind'> = {}): McpHealthCause {
+  const out: McpHealthCause = { kind };
+  for (const [k, v] of Object.entries(fields)) if (v !== undefined && v !== null) (out as Record<string, unknown>)[k] = v;
+  // Whatever slipped through (a code that fits no rule) goes rather than failing the append.
+  const parsed = McpHealthCauseSchema.safeParse(out);
+  return parsed.success ? parsed.data : { kind };
+}
+
+function exited(exit: ExitStatus): McpHealthCause {
+  return exit.signal ? cause('exited', { signal: exit.signal }) : cause('exited', { exitCode: exit.code ?? undefined });
+}
+
+/**
+ * What the gateway itself can say of why connecting to (or pinging) an upstream failed: the
+ * failure's kind and its numbers and codes only, taken from the error's type, the SDK's error
+ * code, the HTTP status, the system error code and the process's exit, never from a message
+ * (which may quote the upstream). `exit`: how the stdio server's process ended, if it did.
+ * @example healthCauseOf(new McpError(ErrorCode.ConnectionClosed, 'Connection closed'), { code: 7, signal: null }) // { kind: 'exited', exitCode: 7 }
+ */
+export function healthCauseOf(err: unknown, exit?: ExitStatus): McpHealthCause {
+  if (err instanceof UpstreamProtocolError) return cause('protocol-error', { rpcCode: err.rpcCode });
+  if (err instanceof McpGatewayError) {
+    const variable = err.details?.variable;
+    if (typeof variable === 'string') return cause(err.details?.problem === 'unusable' ? 'variable-unusable' : 'variable-unset', { variable });
+    if (err.code === 'MCP_CIRCUIT_OPEN') return cause('circuit-open');
+    // Ours wrapping another (a timeout, a lost connection): the wrapped one says what it was.
+    const inner = err.cause !== undefined ? healthCauseOf(err.cause, exit) : cause('other');
+    return inner.kind === 'other' && err.code === 'MCP_UPSTREAM_TIMEOUT' ? cause('timeout') : inner;
+  }
+  if (err instanceof McpError) {
+    if (err.code === ErrorCode.RequestTimeout) {
+      const ms = (err.data as { timeout?: unknown } | undefined)?.timeout;
+      return cause('timeout', { timeoutMs: typeof ms === 'number' && Number.isSafeInteger(ms) && ms >= 0 ? ms : undefined });
+    }
+    if (err.code === ErrorCode.ConnectionClosed) return exit ? exited(exit) : cause('connection-closed');
+    return cause('protocol-error', { rpcCode: err.code });
+  }
+  if (err instanceof StreamableHTTPError || err instanceof SseError) {
+    const status = (err as { code?: unknown }).code;
+    return typeof status === 'number' && status >= 100 && status <= 599 ? cause('http-status', { httpStatus: status }) : cause('unreachable');
+  }
+  const syscall = (err as { syscall?: unknown } | undefined)?.syscall;
+  if (typeof syscall === 'string' && syscall.startsWith('spawn')) return cause('spawn-failed', { errno: errnoOf(err) });
+  if (exit) return exited(exit);
+  // undici's "fetch failed": why (refused, no such host, a certificate) is its cause's code.
+  const inner = (err as { cause?: unknown } | undefined)?.cause;
+  if (err instanceof TypeError && inner !== undefined) return cause('unreachable', { errno: errnoOf(inner) ?? errnoOf(err) });
+  const errno = errnoOf(err);
+  return errno ? cause('unreachable', { errno }) : cause('other');
+}
+
+const ERRNO_TEXT: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'the connection was reset',
+  ENOTFOUND: 'the host name does not resolve',
+  EAI_AGAIN: 'the host name could not be resolved (try again)',
+  ETIMEDOUT: 'the connection timed out',
+  UND_ERR_CONNECT_TIMEOUT: 'the connection timed out',
+  EHOSTUNREACH: 'the host is unreachable',
+  ENETUNREACH: 'the network is unreachable',
+};
+
+/**
+ * A cause in words, for the server's health reason (REST, the CLI, the read model).
+ * @example healthCauseText({ kind: 'http-status', httpStatus: 401 }) // 'the upstream answered HTTP 401'
+ */
+export function healthCauseText(c: McpHealthCause): string {
+  const errno = c.errno ? ` (${c.errno})` : '';
+  switch (c.kind) {
+    case 'circuit-open':
+      return 'circuit opened';
+    case 'timeout':
+      return c.timeoutMs !== undefined ? `no answer within ${c.timeoutMs} ms` : 'no answer in time';
+    case 'exited':
+      return c.signal ? `the process was ended by ${c.signal}` : c.exitCode !== undefined ? `the process exited with code ${c.exitCode}` : 'the process exited';
+    case 'spawn-failed':
+      return `the process could not be started${errno}`;
+    case 'connection-closed':
+      return 'the connection closed';
+    case 'unreachable':
+      return c.errno && ERRNO_TEXT[c.errno] ? `${ERRNO_TEXT[c.errno]}${errno}` : `the upstream could not be reached${errno}`;
+    case 'http-status':
+      return `the upstream answered HTTP ${c.httpStatus ?? '(no status)'}`;
+    case 'protocol-error':
+      return `the upstream answered JSON-RPC error ${c.rpcCode ?? '(no code)'}`;
+    case 'variable-unset':
+      return `environment variable ${c.variable ?? '(unnamed)'} is not set on this gateway`;
+    case 'variable-unusable':
+      return `environment variable ${c.variable ?? '(unnamed)'} holds a character it cannot be used with`;
+    case 'other':
+      return 'an unclassified failure';
+  }
+}

@@ -1,0 +1,43 @@
+import type { McpHealthCause } from '../../events/mcp.events';
+import type { PayloadPolicy } from './audit';
+import { healthCauseText } from './health-cause';
+import { payloadDigest } from './payload-hash';
+
+/** Why an upstream went down: the reason in words (it may quote the upstream), and the gateway's own classification of it. */
+export type HealthFailure = { reason: string; cause: McpHealthCause };
+
+/** The longest reason McpServerHealthChanged v1 holds. */
+export const MAX_HEALTH_REASON_CHARS = 2000;
+
+/**
+ * What McpServerHealthChanged records of a change under the payload policy. `store`: v1 with the
+ * reason, as it always was. `hash-only`: the reason may quote the upstream (its stderr, its error
+ * message), so a change with one is v2 with the gateway's `cause` and the reason's digest
+ * (`reasonHash`, over the very string `store` would have recorded) instead. A change without a
+ * reason (up) is v1 either way.
+ * @example healthChangeEvent('down', { reason: 'x: ...', cause: { kind: 'exited', exitCode: 1 } }, 'hash-only') // { version: 2, data: { status: 'down', cause: {…}, reasonHash: '0x…' } }
+ */
+export function healthChangeEvent(
+  status: 'up' | 'down',
+  failure: HealthFailure | undefined,
+  policy: PayloadPolicy,
+): { version: 1 | 2; data: Record<string, unknown> } {
+  if (!failure) return { version: 1, data: { status } };
+  const reason = failure.reason.slice(0, MAX_HEALTH_REASON_CHARS);
+  if (policy === 'store') return { version: 1, data: { status, reason } };
+  return { version: 2, data: { status, cause: failure.cause, reasonHash: payloadDigest(reason).hash } };
+}
+
+/** What stands in a server's health reason for the text a v2 event kept out of the log. */
+export const WITHHELD_SUFFIX = ' (details withheld: MCP_PAYLOAD_POLICY=hash-only)';
+
+/**
+ * A server's health reason as readers show it (REST, the CLI, the read model), from the data of
+ * McpServerHealthChanged of either version: v1's (or v2's) `reason`, or v2's `cause` in words.
+ * @example healthReasonOf({ status: 'down', cause: { kind: 'exited', exitCode: 7 } }) // 'the process exited with code 7 (details withheld: MCP_PAYLOAD_POLICY=hash-only)'
+ */
+export function healthReasonOf(data: Record<string, unknown>): string | undefined {
+  if (typeof data.reason === 'string') return data.reason;
+  const cause = data.cause as McpHealthCause | undefined;
+  return cause ? `${healthCauseText(cause)}${WITHHELD_SUFFIX}` : undefined;
+}

@@ -1,0 +1,137 @@
+import { expect } from 'chai';
+import fc from 'fast-check';
+import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
+import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { SseError } from '@modelcontextprotocol/sdk/client/sse.js';
+import { catalog } from '../../events';
+import { MCP_HEALTH_CAUSE_KINDS, type McpHealthCause } from '../../events/mcp.events';
+import { createEvent } from '../../src/core/envelope';
+import { resolveReferences } from '../../src/mcp/env-reference';
+import { McpGatewayError, UpstreamProtocolError } from '../../src/mcp/errors';
+import { healthCauseOf, healthCauseText } from '../../src/mcp/health-cause';
+import { healthChangeEvent, healthReasonOf } from '../../src/mcp/health-change';
+import { payloadDigest } from '../../src/mcp/payload-hash';
+import { mcpServersProjection, type McpServerDoc } from '../../projections/mcp-servers.projection';
+
+const S = 'sk_live_UNIT_4711';
+
+describe("health causes: what the gateway itself says of a failed upstream, without the upstream's text", () => {
+  it('classifies by type, code, status, errno and exit, never by message', () => {
+    const closed = new McpError(ErrorCode.ConnectionClosed, `Connection closed ${S}`);
+    const cases: [unknown, McpHealthCause, { code: number | null; signal: NodeJS.Signals | null }?][] = [
+      [closed, { kind: 'exited', exitCode: 7 }, { code: 7, signal: null }],
+      [closed, { kind: 'exited', signal: 'SIGKILL' }, { code: null, signal: 'SIGKILL' }],
+      [closed, { kind: 'connection-closed' }],
+      [McpError.fromError(ErrorCode.RequestTimeout, 'Request timed out', { timeout: 10_000 }), { kind: 'timeout', timeoutMs: 10_000 }],
+      [new McpError(-32603, `db ${S}`), { kind: 'protocol-error', rpcCode: -32603 }],
+      [new UpstreamProtocolError(-32602, `no such account ${S}`), { kind: 'protocol-error', rpcCode: -32602 }],
+      [new StreamableHTTPError(403, `Forbidden ${S}`), { kind: 'http-status', httpStatus: 403 }],
+      [new StreamableHTTPError(-1, `Unexpected content type: ${S}`), { kind: 'unreachable' }],
+      [new SseError(undefined, `stream ${S}`, undefined as never), { kind: 'unreachable' }],
+      [new TypeError('fetch failed', { cause: Object.assign(new Error(`connect ECONNREFUSED ${S}`), { code: 'ECONNREFUSED' }) }), { kind: 'unreachable', errno: 'ECONNREFUSED' }],
+      [Object.assign(new Error(`spawn /opt/${S} ENOENT`), { code: 'ENOENT', syscall: `spawn /opt/${S}` }), { kind: 'spawn-failed', errno: 'ENOENT' }],
+      // Ours, wrapping what happened (classify adds the stderr line to the message and details).
+      [new McpGatewayError('MCP_UPSTREAM_UNAVAILABLE', `x: (stderr: ${S})`, { cause: closed, details: { stderr: S } }), { kind: 'exited', exitCode: 1 }, { code: 1, signal: null }],
+      [new McpGatewayError('MCP_UPSTREAM_TIMEOUT', 'x: no answer'), { kind: 'timeout' }],
+      [new McpGatewayError('MCP_CIRCUIT_OPEN', 'x: open'), { kind: 'circuit-open' }],
+      [new McpGatewayError('MCP_UPSTREAM_UNAVAILABLE', 'x: closed'), { kind: 'other' }],
+      // Text the SDK builds from what the upstream answered: nothing to classify it by.
+      [new Error(`Server's protocol version is not supported: ${S}`), { kind: 'other' }],
+      // A "code" that is not a system error code is not taken for one.
+      [Object.assign(new Error('x'), { code: `${S} !` }), { kind: 'other' }],
+    ];
+    for (const [err, want, exit] of cases) expect(healthCauseOf(err, exit), String((err as Error).message)).to.deep.equal(want);
+  });
+
+  it("names the variable of a header or env template that cannot be resolved (its name is the registration's, never its value)", () => {
+    const unset = (() => {
+      try {
+        resolveReferences('${env:OMC_UNIT_NOT_SET}', {}, 'env TOKEN', { env: 'TOKEN' });
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(healthCauseOf(unset)).to.deep.equal({ kind: 'variable-unset', variable: 'OMC_UNIT_NOT_SET' });
+    const unusable = (() => {
+      try {
+        resolveReferences('${env:V}', { V: `a\0${S}` }, 'env TOKEN', { env: 'TOKEN' }, (v) => (v.includes('\0') ? 'holds a NUL' : undefined));
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(healthCauseOf(unusable)).to.deep.equal({ kind: 'variable-unusable', variable: 'V' });
+  });
+
+  it('never carries any of the error text, whatever it says (property)', () => {
+    const errors = (m: string) => [
+      new Error(m),
+      new McpError(-32000 - 1, m),
+      new McpError(ErrorCode.ConnectionClosed, m),
+      new StreamableHTTPError(500, m),
+      new TypeError('fetch failed', { cause: new Error(m) }),
+      new McpGatewayError('MCP_UPSTREAM_UNAVAILABLE', m, { cause: new Error(m), details: { stderr: m } }),
+    ];
+    fc.assert(
+      fc.property(fc.string({ minLength: 1, maxLength: 50 }), (tail) => {
+        const m = `SECRET-${tail}`;
+        for (const e of errors(m)) expect(JSON.stringify(healthCauseOf(e, { code: 3, signal: null }))).to.not.include('SECRET-');
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('says each kind in words', () => {
+    const said = MCP_HEALTH_CAUSE_KINDS.map((kind) => healthCauseText({ kind }));
+    expect(new Set(said).size, said.join(' | ')).to.equal(MCP_HEALTH_CAUSE_KINDS.length);
+    expect(healthCauseText({ kind: 'exited', exitCode: 7 })).to.equal('the process exited with code 7');
+    expect(healthCauseText({ kind: 'exited', signal: 'SIGKILL' })).to.equal('the process was ended by SIGKILL');
+    expect(healthCauseText({ kind: 'unreachable', errno: 'ECONNREFUSED' })).to.equal('connection refused (ECONNREFUSED)');
+    expect(healthCauseText({ kind: 'http-status', httpStatus: 401 })).to.equal('the upstream answered HTTP 401');
+    expect(healthCauseText({ kind: 'timeout', timeoutMs: 5000 })).to.equal('no answer within 5000 ms');
+    expect(healthCauseText({ kind: 'variable-unset', variable: 'GITHUB_TOKEN' })).to.equal('environment variable GITHUB_TOKEN is not set on this gateway');
+  });
+});
+
+describe('McpServerHealthChanged: what each payload policy records, and how readers show both versions', () => {
+  const failure = { reason: `srv: MCP error -32000: Connection closed (stderr: ${S}) ${'x'.repeat(3000)}`, cause: { kind: 'exited', exitCode: 7 } as McpHealthCause };
+
+  it('store: v1 with the reason (bounded), as before; hash-only: v2 with the cause and the digest of that reason, no text', () => {
+    const store = healthChangeEvent('down', failure, 'store');
+    expect(store).to.deep.equal({ version: 1, data: { status: 'down', reason: failure.reason.slice(0, 2000) } });
+    const hashOnly = healthChangeEvent('down', failure, 'hash-only');
+    expect(hashOnly).to.deep.equal({ version: 2, data: { status: 'down', cause: { kind: 'exited', exitCode: 7 }, reasonHash: payloadDigest(failure.reason.slice(0, 2000)).hash } });
+    for (const e of [store, hashOnly]) catalog.validate('McpServerHealthChanged', e.version, e.data);
+    expect(JSON.stringify(hashOnly)).to.not.include(S);
+    // Up has no reason: v1 under both, as before.
+    expect(healthChangeEvent('up', undefined, 'hash-only')).to.deep.equal({ version: 1, data: { status: 'up' } });
+  });
+
+  it('v2 refuses a reason beside a cause (the text the cause stands in for)', () => {
+    expect(() => catalog.validate('McpServerHealthChanged', 2, { status: 'down', reason: S, cause: { kind: 'other' } })).to.throw(/not both/);
+    expect(() => catalog.validate('McpServerHealthChanged', 2, { status: 'down', cause: { kind: 'other', detail: S } })).to.throw();
+  });
+
+  it('the catalog and the read model show v1 reasons as they are and v2 causes in words', () => {
+    expect(healthReasonOf({ status: 'down', reason: 'srv: the upstream answered HTTP 403' })).to.equal('srv: the upstream answered HTTP 403');
+    expect(healthReasonOf({ status: 'down', cause: { kind: 'exited', exitCode: 7 }, reasonHash: `0x${'a'.repeat(64)}` })).to.equal(
+      'the process exited with code 7 (details withheld: MCP_PAYLOAD_POLICY=hash-only)',
+    );
+    expect(healthReasonOf({ status: 'up' })).to.equal(undefined);
+
+    const stream = 'mcpserver-s1';
+    let revision = 0;
+    const ev = (type: string, version: number, data: Record<string, unknown>) => ({
+      ...createEvent({ type, version, stream, tenant: 'acme', actor: { kind: 'system', id: 't' }, data }),
+      revision: revision++,
+      position: revision,
+      hash: `0x${'0'.repeat(64)}` as const,
+    });
+    let doc: McpServerDoc | undefined;
+    doc = mcpServersProjection.evolve(doc, ev('McpServerRegistered', 1, { name: 'srv', transport: 'stdio', command: 'x' }));
+    doc = mcpServersProjection.evolve(doc, ev('McpServerHealthChanged', 1, { status: 'down', reason: 'srv: old reason' }));
+    expect([doc?.health, doc?.healthReason]).to.deep.equal(['down', 'srv: old reason']);
+    doc = mcpServersProjection.evolve(doc, ev('McpServerHealthChanged', 1, { status: 'up' }));
+    doc = mcpServersProjection.evolve(doc, ev('McpServerHealthChanged', 2, healthChangeEvent('down', failure, 'hash-only').data));
+    expect([doc?.health, doc?.healthReason]).to.deep.equal(['down', 'the process exited with code 7 (details withheld: MCP_PAYLOAD_POLICY=hash-only)']);
+  });
+});
