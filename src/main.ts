@@ -253,6 +253,9 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
       print(`Bootstrap admin API key (shown once, stored in ${join(config.dataDir, 'admin.key')}):`);
       print(`  ${admin.key}`);
     }
+    if (admin.removedStaleFile) {
+      logger.warn(`${admin.removedStaleFile} held an older bootstrap admin key, replaced by OPENMCP_ADMIN_KEY: removed it, so a start without the variable cannot put the old key back (such a start makes a new key and prints it once)`);
+    }
     const jwt = createJwtVerifier(config);
     // A brake on guessing credentials, per client address (request.ip, see TRUST_PROXY).
     const failures = config.RATE_LIMIT_AUTH_FAILURES

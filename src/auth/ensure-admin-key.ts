@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '../core/errors';
 import { loadOrCreateKeyFile } from '../core/key-file';
@@ -52,18 +52,37 @@ function bootstrapRecord(key: string): ApiKeyRecord {
  * DATA_DIR/admin.key, else a new key written there with mode 0600. Its hash is stored (replacing
  * a previous bootstrap key, so changing the variable rotates it) as a cross-tenant admin of
  * tenant `default`. `generated` is true only when a new key was made: print it once then.
+ * When OPENMCP_ADMIN_KEY replaces a different key held in DATA_DIR/admin.key, that file is
+ * removed (`removedStaleFile`, for a warning): left there, a later start without the variable
+ * would read the old key from it and put it back, and the client commands would fall back to it.
  * For the gateway itself (`openmcp start`); a process that only uses its store calls
  * storeAdminKeyIfAbsent instead.
  * @example const { key, generated } = await ensureAdminKey(config, keyStore); if (generated) console.log(key);
  */
-export async function ensureAdminKey(config: EnsureAdminKeyConfig, keys: KeyStore): Promise<{ key: string; generated: boolean }> {
+export async function ensureAdminKey(
+  config: EnsureAdminKeyConfig,
+  keys: KeyStore,
+): Promise<{ key: string; generated: boolean; removedStaleFile?: string }> {
   let key = config.OPENMCP_ADMIN_KEY;
   let generated = false;
   if (!key) ({ key, created: generated } = adminKeyFile(config.dataDir, true)!);
   const record = bootstrapRecord(key);
   const existing = await keys.get(BOOTSTRAP_KEY_ID);
   if (existing?.hash !== record.hash) await keys.put(record);
-  return { key, generated };
+  const stale = config.OPENMCP_ADMIN_KEY ? staleKeyFile(config.dataDir, key) : undefined;
+  if (stale) rmSync(stale, { force: true });
+  return stale ? { key, generated, removedStaleFile: stale } : { key, generated };
+}
+
+/** DATA_DIR/admin.key when it holds a key other than `key` (unreadable: left alone). */
+function staleKeyFile(dataDir: string, key: string): string | undefined {
+  const file = join(dataDir, ADMIN_KEY_FILE);
+  if (!existsSync(file)) return undefined;
+  try {
+    return readFileSync(file, 'utf8').trim() === key ? undefined : file;
+  } catch {
+    return undefined;
+  }
 }
 
 /**

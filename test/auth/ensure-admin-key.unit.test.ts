@@ -38,6 +38,32 @@ describe('ensureAdminKey (bootstrap admin)', () => {
     expect((await keys.list({ tenant: null, limit: 10 }))[0].prefix).to.equal('seco');
   });
 
+  it('OPENMCP_ADMIN_KEY replacing a generated DATA_DIR/admin.key removes that file, so a later start without the variable cannot put the old key back', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'omcp-admin-'));
+    const keys = new MemoryKeyStore();
+    const auth = createAuthenticator({ keys, cacheTtlMs: 0 });
+    const first = await ensureAdminKey({ dataDir }, keys);
+    expect(first.generated).to.equal(true);
+    const rotated = await ensureAdminKey({ dataDir, OPENMCP_ADMIN_KEY: 'rotated-admin-key-Hq7Wz2Lp9Xc4' }, keys);
+    expect(rotated).to.deep.equal({ key: 'rotated-admin-key-Hq7Wz2Lp9Xc4', generated: false, removedStaleFile: join(dataDir, 'admin.key') });
+    expect(existsSync(join(dataDir, 'admin.key'))).to.equal(false);
+    // A start without the variable: a new key (printed once), never the old one back.
+    const later = await ensureAdminKey({ dataDir }, keys);
+    expect(later.generated).to.equal(true);
+    expect(later.key).to.not.equal(first.key);
+    let code = '';
+    await auth.authenticate(`Bearer ${first.key}`).catch((e) => (code = e.code));
+    expect(code).to.equal('UNAUTHENTICATED');
+  });
+
+  it('a DATA_DIR/admin.key holding the same key as OPENMCP_ADMIN_KEY is left alone', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'omcp-admin-'));
+    const keys = new MemoryKeyStore();
+    const { key } = await ensureAdminKey({ dataDir }, keys);
+    expect(await ensureAdminKey({ dataDir, OPENMCP_ADMIN_KEY: key }, keys)).to.deep.equal({ key, generated: false });
+    expect(existsSync(join(dataDir, 'admin.key'))).to.equal(true);
+  });
+
   it('storeAdminKeyIfAbsent (mcp stdio): stores OPENMCP_ADMIN_KEY or an existing admin.key into an empty store only, and never writes a file', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'omcp-admin-'));
     const keys = new MemoryKeyStore();
