@@ -1,6 +1,7 @@
 import { cliTable } from './table';
 import type { OpenMcpClient } from '../sdk/client';
 import { OpenMcpError } from '../core/errors';
+import { UnauthenticatedApiError } from '../sdk/errors';
 import type { TaskListQueryInput } from '../api/schemas/tasks';
 
 export type Writer = (line: string) => void;
@@ -19,6 +20,9 @@ export function reportCliError(err: unknown, to: Writer): number {
   else out(`error: ${(err as Error)?.message ?? String(err)}`);
   if (err instanceof OpenMcpError && err.code === 'SDK_CONNECTION_FAILED') {
     out('(the CLI talks to OPENMCP_URL, else to HOST:PORT of the same settings as `openmcp start`: set OPENMCP_URL to the gateway, e.g. http://127.0.0.1:18080)');
+  }
+  if (err instanceof UnauthenticatedApiError && err.keySource) {
+    out(`(the key sent came from ${err.keySource}; the CLI takes OPENMCP_API_KEY, else OPENMCP_ADMIN_KEY, else DATA_DIR/admin.key: set OPENMCP_API_KEY to a key of this gateway)`);
   }
   return 1;
 }

@@ -6,6 +6,7 @@ import { CreatedKey, KeyPage, KeyView, type CreateKeyInput } from '../api/schema
 import { McpServerList, McpServerView, ToolList, type RegisterServerInput } from '../api/schemas/mcp';
 import { Health, Readiness } from '../api/schemas/system';
 import { ApprovalResponse, SubmitTaskResponse, TaskPage, TaskView, type ApprovalInput, type SubmitTaskInput, type TaskListQueryInput } from '../api/schemas/tasks';
+import { UnauthenticatedApiError } from './errors';
 import { readTaskAnswer } from './task-answer';
 import { expectNoContent, parse, request, type ClientOptions } from './transport';
 
@@ -24,11 +25,17 @@ export class OpenMcpClient {
   constructor(readonly options: ClientOptions) {}
 
   private async call<T extends z.ZodType>(what: string, schema: T, p: Parameters<typeof request>[1], ok = [200]): Promise<z.infer<T>> {
-    return parse(await request(this.options, p), schema, what, ok);
+    return parse(await request(this.options, p), schema, what, ok).catch((err) => this.refused(err));
   }
 
   private async callNoContent(what: string, p: Parameters<typeof request>[1]): Promise<void> {
-    return expectNoContent(await request(this.options, p), what);
+    return expectNoContent(await request(this.options, p), what).catch((err) => this.refused(err));
+  }
+
+  /** Rethrows `err`, a refused key's error telling where the key came from (options.keySource). */
+  private refused(err: unknown): never {
+    if (err instanceof UnauthenticatedApiError && this.options.keySource) err.keySource = this.options.keySource;
+    throw err;
   }
 
   readonly tasks = {

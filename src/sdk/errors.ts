@@ -19,7 +19,10 @@ export class OpenMcpApiError extends OpenMcpError {
 }
 
 export class ValidationApiError extends OpenMcpApiError {}
-export class UnauthenticatedApiError extends OpenMcpApiError {}
+/** 401. `keySource`: where the client's key came from, when the client was told (clientFromEnvironment tells it). */
+export class UnauthenticatedApiError extends OpenMcpApiError {
+  keySource?: string;
+}
 export class ForbiddenApiError extends OpenMcpApiError {}
 export class NotFoundApiError extends OpenMcpApiError {}
 /** 409: INVALID_TRANSITION, WRONG_EXPECTED_REVISION, PROOF_PENDING (see retryAfterSeconds), … */

@@ -17,9 +17,13 @@ export function clientFromEnvironment(o: ClientEnvironment = {}): OpenMcpClient 
   const host = !o.config || o.config.HOST === '0.0.0.0' || o.config.HOST === '::' ? '127.0.0.1' : o.config.HOST;
   const baseUrl = env.OPENMCP_URL || `http://${host.includes(':') ? `[${host}]` : host}:${o.config?.PORT ?? 8080}`;
   let apiKey = env.OPENMCP_API_KEY || env.OPENMCP_ADMIN_KEY || undefined;
+  let keySource = env.OPENMCP_API_KEY ? 'OPENMCP_API_KEY' : env.OPENMCP_ADMIN_KEY ? 'OPENMCP_ADMIN_KEY (OPENMCP_API_KEY is not set)' : undefined;
   if (!apiKey && o.config) {
     const file = join(o.config.dataDir, 'admin.key');
-    if (existsSync(file)) apiKey = readFileSync(file, 'utf8').trim();
+    if (existsSync(file)) {
+      apiKey = readFileSync(file, 'utf8').trim();
+      keySource = `${file} (neither OPENMCP_API_KEY nor OPENMCP_ADMIN_KEY is set)`;
+    }
   }
-  return new OpenMcpClient({ baseUrl, apiKey });
+  return new OpenMcpClient({ baseUrl, apiKey, keySource: keySource ?? 'nowhere: none of OPENMCP_API_KEY, OPENMCP_ADMIN_KEY, DATA_DIR/admin.key is set' });
 }

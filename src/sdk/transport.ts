@@ -8,6 +8,8 @@ export type ClientOptions = {
   baseUrl: string;
   /** API key (omk_…) or JWT. */
   apiKey?: string;
+  /** Where `apiKey` came from (e.g. `OPENMCP_API_KEY`): a refused key's error names it (UnauthenticatedApiError.keySource). */
+  keySource?: string;
   /** Attempts after the first on 429 (any method) and 503 or connection errors (GET, PATCH, DELETE, a cancel, and a POST with an Idempotency-Key). Default 3. */
   retries?: number;
   /** Cap on one wait, including a server's Retry-After. Default 10 000 ms. */

@@ -1,5 +1,7 @@
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { runEventsTail } from '../../src/cli/events';
@@ -39,6 +41,24 @@ describe('CLI commands (tasks, events, keys) through the SDK against a listening
     expect(await runTasksList(nowhere, {}, (l) => lines.push(l))).to.equal(1);
     expect(lines[0]).to.match(/^error SDK_CONNECTION_FAILED: cannot reach http:\/\/127\.0\.0\.1:9/);
     expect(lines[1]).to.include('OPENMCP_URL');
+  });
+
+  it('a key the gateway refuses: exit 1, UNAUTHENTICATED, and where the key came from', async () => {
+    const lines: string[] = [];
+    const wrongKey = clientFromEnvironment({ env: { OPENMCP_URL: url, OPENMCP_ADMIN_KEY: 'omk_not_a_key_of_this_gateway' } });
+    expect(await runTasksList(wrongKey, {}, (l) => lines.push(l))).to.equal(1);
+    expect(lines[0]).to.match(/^error UNAUTHENTICATED: /);
+    expect(lines[1]).to.include('came from OPENMCP_ADMIN_KEY (OPENMCP_API_KEY is not set)');
+    const dataDir = mkdtempSync(join(tmpdir(), 'omcp-cli-key-'));
+    writeFileSync(join(dataDir, 'admin.key'), 'omk_stale_key_from_an_old_start\n', { mode: 0o600 });
+    const fromFile = clientFromEnvironment({ env: { OPENMCP_URL: url }, config: { HOST: '127.0.0.1', PORT: 9, dataDir } });
+    lines.length = 0;
+    expect(await runTasksList(fromFile, {}, (l) => lines.push(l))).to.equal(1);
+    expect(lines[1]).to.include(`came from ${join(dataDir, 'admin.key')}`);
+    const none = clientFromEnvironment({ env: { OPENMCP_URL: url } });
+    lines.length = 0;
+    expect(await runTasksList(none, {}, (l) => lines.push(l))).to.equal(1);
+    expect(lines[1]).to.include('came from nowhere');
   });
 
   it('tasks list prints a table (and JSON lines with --json); --all follows pages', async () => {
