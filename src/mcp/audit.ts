@@ -4,8 +4,7 @@ import { createEvent, type Actor, type PendingEvent } from '../core/envelope';
 import { newId } from '../core/ids';
 import type { Clock } from '../core/clock';
 import type { EventStore } from '../eventstore/port';
-import { McpGatewayError, UpstreamProtocolError } from './errors';
-import { payloadDigest } from './payload-hash';
+import { McpGatewayError } from './errors';
 import type { CallContext, CatalogTool } from './types';
 
 export type PayloadPolicy = 'store' | 'hash-only';
@@ -23,25 +22,6 @@ export const TOOL_CALL_STREAM_PREFIX = 'toolcall-';
  */
 export function keptPayload(json: string, policy: PayloadPolicy): string | undefined {
   return policy === 'store' && json.length <= MAX_STORED_PAYLOAD_CHARS ? json : undefined;
-}
-
-/**
- * The error of a failed call as ToolCallFailed records it. Under `hash-only` the upstream's own
- * text is left out, as its result would be: a JSON-RPC error message (kept as its SHA-256, so
- * whoever holds it can show it was the one) and a stdio server's stderr line, which commonly
- * echo the call's arguments, or an earlier call's. The caller still gets the whole error.
- */
-export function failureOf(e: McpGatewayError, policy: PayloadPolicy): { code: string; message: string } {
-  if (e instanceof UpstreamProtocolError) {
-    const message = policy === 'hash-only' ? `upstream error message withheld (MCP_PAYLOAD_POLICY=hash-only), sha256 ${payloadDigest(e.rpcMessage).hash}` : e.message;
-    return { code: e.code, message: `${e.rpcCode}: ${message}` };
-  }
-  const stderr = e.details?.stderr;
-  const suffix = ` (stderr: ${String(stderr)})`;
-  if (policy === 'hash-only' && typeof stderr === 'string' && e.message.endsWith(suffix)) {
-    return { code: e.code, message: `${e.message.slice(0, -suffix.length)} (stderr withheld: MCP_PAYLOAD_POLICY=hash-only)` };
-  }
-  return { code: e.code, message: e.message };
 }
 
 /**

@@ -334,11 +334,13 @@ export class Upstream {
       if (err.code !== ErrorCode.ConnectionClosed) return new UpstreamProtocolError(err.code, err.message.replace(/^MCP error -?\d+: /, ''), err.data);
     }
     // The stderr line is the upstream's own text (it may echo a call's arguments): kept apart in
-    // the details too, so the audit can leave it out under MCP_PAYLOAD_POLICY=hash-only.
+    // the details too. So is how its process ended: under MCP_PAYLOAD_POLICY=hash-only the audit
+    // records the exit code in place of the message (callFailureText).
     const stderr = this.spec.tenant !== SHARED_TENANT && this.lastStderr ? this.lastStderr.slice(0, 300) : '';
+    const details = { ...(stderr ? { stderr } : {}), ...(this.lastExit ? { exit: this.lastExit } : {}) };
     return new McpGatewayError('MCP_UPSTREAM_UNAVAILABLE', `${this.label}: ${this.describe(err)}${stderr ? ` (stderr: ${stderr})` : ''}`, {
       cause: err,
-      ...(stderr ? { details: { stderr } } : {}),
+      ...(Object.keys(details).length ? { details } : {}),
     });
   }
 
@@ -348,7 +350,8 @@ export class Upstream {
    * nor the URL's credentials (fetch repeats the URL it refuses). classify adds the stderr line,
    * except a shared server's (it may hold another tenant's call). Other text here may still come
    * from the upstream (an SDK error quoting what it answered): under MCP_PAYLOAD_POLICY=hash-only
-   * the log records a health change by healthCauseOf's classification instead (healthChangeEvent).
+   * the log records a health change by healthCauseOf's classification instead (healthChangeEvent),
+   * and a failed call by the gateway's own words for it (failureOf).
    */
   private describe(err: unknown): string {
     const code = (err as { code?: unknown }).code;

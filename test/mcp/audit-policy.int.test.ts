@@ -67,7 +67,11 @@ describe('MCP gateway: payload policy, task link, registry input', function () {
       const events = (await db.store.readAll({ after: head, limit: 1000 })).filter((e) => e.stream.startsWith('toolcall-'));
       expect(events.map((e) => e.type)).to.deep.equal(['ToolCallRequested', 'ToolCallCompleted', 'ToolCallRequested', 'ToolCallFailed']);
       expect(JSON.stringify(events)).to.not.contain('ACME-HASHONLY-9');
-      expect((events[3].data as { error: { message: string } }).error.message).to.match(/^crm: .*\(stderr withheld: MCP_PAYLOAD_POLICY=hash-only\)$/);
+      // The gateway's own words for the crash (the process's exit code), and the digest of what the caller was told.
+      expect((events[3].data as { error: unknown }).error).to.deep.equal({
+        code: 'MCP_UPSTREAM_UNAVAILABLE',
+        message: `the process exited with code 3; message withheld (MCP_PAYLOAD_POLICY=hash-only), sha256 ${payloadDigest(message).hash}`,
+      });
     } finally {
       await gateway.removeServer('acme', crm.id, actor);
     }

@@ -1,17 +1,20 @@
-import { OpenMcpError } from '../../core/errors';
-import { failureOf, type PayloadPolicy } from '../../mcp/audit';
+import { OpenMcpError, redactUrlsIn } from '../../core/errors';
+import type { PayloadPolicy } from '../../mcp/audit';
+import { failureOf } from '../../mcp/call-failure';
 import { McpGatewayError } from '../../mcp/errors';
 
 /**
  * A failed tool call's error as TaskStepFailed records it (cut at 4000 characters). Under
  * `hash-only`, a gateway error takes the form the gateway gives it in ToolCallFailed (failureOf):
- * an upstream's JSON-RPC message or stderr line, which commonly echo the arguments, is withheld
- * here too. Other errors (step timeout, the runtime's own) carry no upstream text: kept as they are.
+ * none of its text but the gateway's own (an upstream's JSON-RPC message, its stderr line, SDK
+ * text quoting its answer commonly echo the arguments or hold the upstream's secrets), with the
+ * message's digest. Other errors (step timeout, the runtime's own) carry no upstream text: kept
+ * as they are. Whatever is kept has a URL's credentials redacted.
  *
  * @example recordedFailure(new UpstreamProtocolError(-32602, 'no such account: 4711'), 'hash-only').message // '-32602: upstream error message withheld …'
  */
 export function recordedFailure(err: unknown, policy: PayloadPolicy): { code: string; message: string } {
-  const f = policy === 'hash-only' && err instanceof McpGatewayError ? failureOf(err, policy) : { code: err instanceof OpenMcpError ? err.code : 'TOOL_FAILED', message: (err as Error).message };
+  const f = policy === 'hash-only' && err instanceof McpGatewayError ? failureOf(err, policy) : { code: err instanceof OpenMcpError ? err.code : 'TOOL_FAILED', message: redactUrlsIn((err as Error).message) };
   return { code: f.code, message: f.message.slice(0, 4000) };
 }
 

@@ -1,0 +1,70 @@
+import { z } from 'zod';
+import { redactUrlsIn } from '../core/errors';
+import type { PayloadPolicy } from './audit';
+import { McpGatewayError, UpstreamProtocolError } from './errors';
+import { healthCauseOf, healthCauseText, type ExitStatus } from './health-cause';
+import { payloadDigest } from './payload-hash';
+
+/** What a recorded failure says in place of the message it leaves out (hash-only). */
+export const CALL_MESSAGE_WITHHELD = 'message withheld (MCP_PAYLOAD_POLICY=hash-only)';
+
+/**
+ * An answer the gateway's MCP client could not read: a body that is not JSON (the parser's error
+ * quotes it), or JSON that is not the shape MCP requires (zod's error names the fields). Told by
+ * the error's type, anywhere in its cause chain.
+ */
+function unreadableAnswer(err: unknown): boolean {
+  for (let e = err, depth = 0; e !== undefined && e !== null && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    if (e instanceof SyntaxError || e instanceof z.core.$ZodError) return true;
+  }
+  return false;
+}
+
+/** How the stdio upstream's process had ended when the call failed, as Upstream.classify noted it. */
+function exitOf(e: McpGatewayError): ExitStatus | undefined {
+  const exit = e.details?.exit as Partial<ExitStatus> | undefined;
+  if (!exit || typeof exit !== 'object') return undefined;
+  return { code: typeof exit.code === 'number' ? exit.code : null, signal: typeof exit.signal === 'string' ? (exit.signal as NodeJS.Signals) : null };
+}
+
+/**
+ * Why a call failed, in the gateway's own words only: from the error's code and healthCauseOf's
+ * classification of what it wraps (an exit code, a system error code, an HTTP status, a timeout),
+ * never from a message, which may quote the upstream (its JSON-RPC error, its stderr, SDK text
+ * repeating its answer) or the caller (a cancellation's reason).
+ * @example callFailureText(new McpGatewayError('MCP_CIRCUIT_OPEN', 'crm: circuit open …')) // 'circuit open after repeated failures'
+ */
+export function callFailureText(e: McpGatewayError): string {
+  switch (e.code) {
+    case 'MCP_CALL_CANCELLED':
+      return 'the call was cancelled by its caller or with its session';
+    case 'MCP_CIRCUIT_OPEN':
+      return 'circuit open after repeated failures';
+    case 'MCP_UPSTREAM_BUSY':
+      return 'too many calls in flight and queued';
+  }
+  if (e instanceof UpstreamProtocolError) return `the upstream answered JSON-RPC error ${e.rpcCode}`;
+  if (unreadableAnswer(e.cause)) return "the upstream's answer could not be read (not JSON, or not the shape MCP requires)";
+  const cause = healthCauseOf(e, exitOf(e));
+  if (cause.kind === 'other' && e.code === 'MCP_UPSTREAM_UNAVAILABLE' && e.cause === undefined) return 'the upstream is not connected';
+  return healthCauseText(cause);
+}
+
+/**
+ * The error of a failed call as ToolCallFailed (and the agent's TaskStepFailed) records it.
+ * `store`: the message the caller was told (an upstream's JSON-RPC error as `<code>: <message>`),
+ * with a URL's credentials redacted. `hash-only`: no text but the gateway's own, as no result is
+ * kept either: the message may quote the upstream (its JSON-RPC error message, its stderr line,
+ * SDK text repeating its answer), which commonly echoes the arguments and may hold its secrets,
+ * and a log cannot be edited later. What stands in its place is the code, the gateway's words for
+ * the failure (callFailureText) and the SHA-256 of the message (of its canonical JSON, as
+ * payloads are hashed), so whoever holds the message can show it was the one. An upstream's
+ * JSON-RPC error keeps the form it always had. The caller is still told the whole error.
+ * @example failureOf(new UpstreamProtocolError(-32602, 'no such account: 4711'), 'hash-only').message // '-32602: upstream error message withheld (MCP_PAYLOAD_POLICY=hash-only), sha256 0x…'
+ */
+export function failureOf(e: McpGatewayError, policy: PayloadPolicy): { code: string; message: string } {
+  if (policy === 'store') return { code: e.code, message: redactUrlsIn(e instanceof UpstreamProtocolError ? `${e.rpcCode}: ${e.message}` : e.message) };
+  const digest = `sha256 ${payloadDigest(e.message).hash}`;
+  if (e instanceof UpstreamProtocolError) return { code: e.code, message: `${e.rpcCode}: upstream error ${CALL_MESSAGE_WITHHELD}, ${digest}` };
+  return { code: e.code, message: `${callFailureText(e)}; ${CALL_MESSAGE_WITHHELD}, ${digest}` };
+}

@@ -1,0 +1,81 @@
+import { expect } from 'chai';
+import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
+import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { z } from 'zod';
+import { recordedFailure } from '../../src/agent/runtime/step-payload';
+import { AgentError } from '../../src/agent/errors';
+import { failureOf } from '../../src/mcp/call-failure';
+import { cancelledError, McpGatewayError, UpstreamProtocolError } from '../../src/mcp/errors';
+import { payloadDigest } from '../../src/mcp/payload-hash';
+
+const S = 'sk_live_UNIT_4711';
+const DSN = `postgres://app:pw-${S}@db.internal/app`;
+const closed = new McpError(ErrorCode.ConnectionClosed, 'Connection closed');
+const withheld = (message: string) => `message withheld (MCP_PAYLOAD_POLICY=hash-only), sha256 ${payloadDigest(message).hash}`;
+
+/** The failures a call can end in, each with text of the upstream's (or the caller's) in its message, and what hash-only records in words. */
+const CASES: [string, McpGatewayError, string][] = [
+  ['a JSON-RPC error the upstream answered', new UpstreamProtocolError(-32050, `license check failed for ${DSN}`), '-32050: upstream error'],
+  [
+    'a crash, its stderr line and exit',
+    new McpGatewayError('MCP_UPSTREAM_UNAVAILABLE', `crm: MCP error -32000: Connection closed (stderr: FATAL ${DSN})`, { cause: closed, details: { stderr: `FATAL ${DSN}`, exit: { code: 3, signal: null } } }),
+    'the process exited with code 3;',
+  ],
+  ['a lost connection', new McpGatewayError('MCP_UPSTREAM_UNAVAILABLE', `crm: MCP error -32000: Connection closed ${S}`, { cause: closed }), 'the connection closed;'],
+  [
+    'a refused connection',
+    new McpGatewayError('MCP_UPSTREAM_UNAVAILABLE', `api: fetch failed: connect ECONNREFUSED ${S}`, {
+      cause: new TypeError('fetch failed', { cause: Object.assign(new Error(`connect ECONNREFUSED ${S}`), { code: 'ECONNREFUSED' }) }),
+    }),
+    'connection refused (ECONNREFUSED);',
+  ],
+  ['an HTTP status', new McpGatewayError('MCP_UPSTREAM_UNAVAILABLE', 'api: the upstream answered HTTP 502', { cause: new StreamableHTTPError(502, `Bad gateway ${S}`) }), 'the upstream answered HTTP 502;'],
+  [
+    'an answer that is not JSON',
+    new McpGatewayError('MCP_UPSTREAM_UNAVAILABLE', `api: Unexpected token 's', "${S}"... is not valid JSON`, { cause: new SyntaxError(`Unexpected token 's', "${S}"... is not valid JSON`) }),
+    "the upstream's answer could not be read (not JSON, or not the shape MCP requires);",
+  ],
+  [
+    'an answer not of the shape MCP requires',
+    new McpGatewayError('MCP_UPSTREAM_UNAVAILABLE', `api: invalid ${S}`, { cause: z.object({ content: z.array(z.string()) }).safeParse({ content: S }).error }),
+    "the upstream's answer could not be read (not JSON, or not the shape MCP requires);",
+  ],
+  ['SDK text quoting the answer', new McpGatewayError('MCP_UPSTREAM_UNAVAILABLE', `api: Server's protocol version is not supported: ${S}`, { cause: new Error(`Server's protocol version is not supported: ${S}`) }), 'an unclassified failure;'],
+  [
+    'a timeout',
+    new McpGatewayError('MCP_UPSTREAM_TIMEOUT', 'api: no answer, nor progress, within 30000 ms', { cause: McpError.fromError(ErrorCode.RequestTimeout, 'Request timed out', { timeout: 30_000 }) }),
+    'no answer within 30000 ms;',
+  ],
+  ['a timeout past progress', new McpGatewayError('MCP_UPSTREAM_TIMEOUT', 'api: no answer within 300000 ms …', { cause: new McpError(ErrorCode.RequestTimeout, 'AbortError') }), 'no answer in time;'],
+  ['an open circuit', new McpGatewayError('MCP_CIRCUIT_OPEN', 'api: circuit open after repeated failures; retry later'), 'circuit open after repeated failures;'],
+  ['a full queue', new McpGatewayError('MCP_UPSTREAM_BUSY', 'upstream api: 16 calls in flight and 256 queued'), 'too many calls in flight and queued;'],
+  ["a cancellation, with its caller's reason", cancelledError(AbortSignal.abort(`user gave up on ${S}`)), 'the call was cancelled by its caller or with its session;'],
+  ['a variable not set', new McpGatewayError('MCP_UPSTREAM_UNAVAILABLE', 'headers.Authorization: environment variable API_TOKEN is not set on this gateway', { details: { variable: 'API_TOKEN', problem: 'unset' } }), 'environment variable API_TOKEN is not set on this gateway;'],
+  ['an upstream closed by the gateway', new McpGatewayError('MCP_UPSTREAM_UNAVAILABLE', 'api: closed'), 'the upstream is not connected;'],
+];
+
+describe("failed calls: what ToolCallFailed records of the error, without the upstream's text under hash-only", () => {
+  it("hash-only: the code, the gateway's own words and the message's digest, nothing of the message", () => {
+    for (const [what, e, words] of CASES) {
+      const f = failureOf(e, 'hash-only');
+      expect(f, what).to.deep.equal({ code: e.code, message: `${words} ${withheld(e.message)}` });
+      expect(f.message, what).to.not.include(S);
+    }
+  });
+
+  it("store: the caller's message as before (an upstream's JSON-RPC error as <code>: <message>), a URL's credentials redacted", () => {
+    const redacted = 'postgres://***:***@db.internal/app';
+    expect(failureOf(CASES[0][1], 'store')).to.deep.equal({ code: 'MCP_UPSTREAM_ERROR', message: `-32050: license check failed for ${redacted}` });
+    expect(failureOf(CASES[1][1], 'store')).to.deep.equal({ code: 'MCP_UPSTREAM_UNAVAILABLE', message: `crm: MCP error -32000: Connection closed (stderr: FATAL ${redacted})` });
+    for (const [what, e] of CASES.slice(2)) expect(failureOf(e, 'store'), what).to.deep.equal({ code: e.code, message: e.message });
+  });
+
+  it("the agent's TaskStepFailed: the gateway's form under hash-only; under store the message, a URL's credentials redacted", () => {
+    const e = CASES[1][1];
+    expect(recordedFailure(e, 'hash-only')).to.deep.equal(failureOf(e, 'hash-only'));
+    expect(recordedFailure(e, 'store')).to.deep.equal({ code: 'MCP_UPSTREAM_UNAVAILABLE', message: 'crm: MCP error -32000: Connection closed (stderr: FATAL postgres://***:***@db.internal/app)' });
+    // The runtime's own errors carry no upstream text: kept, under either policy.
+    const own = new AgentError('STEP_TIMEOUT', 'step 0 did not finish within 1000 ms');
+    expect(recordedFailure(own, 'hash-only')).to.deep.equal({ code: 'STEP_TIMEOUT', message: own.message });
+  });
+});
