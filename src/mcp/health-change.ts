@@ -1,4 +1,5 @@
 import type { McpHealthCause } from '../../events/mcp.events';
+import { redactUrlsIn } from '../core/errors';
 import type { PayloadPolicy } from './audit';
 import { healthCauseText } from './health-cause';
 import { payloadDigest } from './payload-hash';
@@ -24,7 +25,8 @@ export function healthChangeEvent(
 ): { version: 1 | 2; data: Record<string, unknown> } {
   if (!failure) return { version: 1, data: { status } };
   const reason = failure.reason.slice(0, MAX_HEALTH_REASON_CHARS);
-  if (policy === 'store') return { version: 1, data: { status, reason } };
+  // Kept as it came, but for a URL's credentials (a DSN in a stderr line), as every recorded message.
+  if (policy === 'store') return { version: 1, data: { status, reason: redactUrlsIn(reason) } };
   return { version: 2, data: { status, cause: failure.cause, reasonHash: payloadDigest(reason).hash } };
 }
 

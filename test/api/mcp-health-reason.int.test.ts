@@ -96,7 +96,8 @@ describe("MCP server health: the upstream's own text and MCP_PAYLOAD_POLICY", fu
       const dying = await t.register('dying', 'exit');
       const refusing = await t.register('refusing', 'refuse');
       const odd = await t.register('odd', 'version');
-      const text = `postgres://app:${password}@db.internal/app with key ${token}`;
+      // As it came, but for the URL's credentials.
+      const text = `postgres://***:***@db.internal/app with key ${token}`;
       expect(dying.json().healthReason).to.equal(`dying: MCP error -32000: Connection closed (stderr: FATAL: could not connect to ${text})`);
       expect(refusing.json().healthReason).to.equal(`license check failed for ${text}`);
       expect(odd.json().healthReason).to.equal(`odd: Server's protocol version is not supported: ${token}-${password}`);
@@ -108,6 +109,7 @@ describe("MCP server health: the upstream's own text and MCP_PAYLOAD_POLICY", fu
       ]);
       const seen = await everything(t.h, t.admin);
       expect(seen['GET /v1/mcp-servers']).to.include(token);
+      expect(JSON.stringify(health.slice(0, 2)), "the DSN's password").to.not.include(password);
       const rows = await t.h.knex('rm_mcp_servers').select('name', 'health_reason').orderBy('name');
       expect(rows.map((r) => r.health_reason)).to.deep.equal([dying.json().healthReason, odd.json().healthReason, refusing.json().healthReason]);
       expect(t.warnings.filter((w) => 'reason' in w.obj), 'no warning: the log has the reason').to.deep.equal([]);
