@@ -11,7 +11,7 @@ export function mcpGatewayService(gw: McpGateway): McpGatewayService {
     registerServer: (p) => gw.registerServer(p),
     listServers: async (tenant) => gw.listServers(tenant),
     // The request id becomes the event's correlationId (docs/errors.md), as on every other command.
-    removeServer: (tenant, id, actor, correlationId) => gw.removeServer(tenant, id, actor, correlationId),
+    removeServer: (tenant, id, actor, correlationId, options) => gw.removeServer(tenant, id, actor, correlationId, options),
     searchTools: async (tenant, q, k) =>
       (await gw.searchTools(tenant, q, k)).map(({ tool, score }) => ({
         name: tool.name,

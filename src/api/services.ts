@@ -39,7 +39,8 @@ export type RegisterServerParameters = {
 export interface McpGatewayService {
   registerServer(p: RegisterServerParameters): Promise<McpServerViewOutput>;
   listServers(tenant: string): Promise<McpServerViewOutput[]>;
-  removeServer(tenant: string, id: string, actor: Actor, correlationId?: string): Promise<void>;
+  /** `crossTenant`: the caller acts for every tenant (a cross-tenant admin), so a shared server (tenant `*`) is its to remove. */
+  removeServer(tenant: string, id: string, actor: Actor, correlationId?: string, options?: { crossTenant?: boolean }): Promise<void>;
   searchTools(tenant: string, q: string, k: number): Promise<ToolHitOutput[]>;
 }
 

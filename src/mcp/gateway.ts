@@ -14,6 +14,7 @@ import { ToolSearch, type ToolSearchStatus } from '../search/tool-search';
 import { keptPayload, ToolCallAudit, type PayloadPolicy } from './audit';
 import { failureOf } from './call-failure';
 import { MCP_SERVER_STREAM_PREFIX, ToolCatalog, type CatalogChange } from './catalog';
+import type { ConfigSource } from './config-source';
 import { cancelledError, McpGatewayError } from './errors';
 import { cutLogData, cutLoggerName, defaultLogRelayLimits, logDropCounter, LogRate, type LogDropReason, type LogRelayLimits } from './log-relay';
 import { healthChangeEvent, type HealthFailure } from './health-change';
@@ -57,6 +58,16 @@ export type McpGatewayOptions = {
 };
 
 export type ToolMatch = { tool: CatalogTool; score: number };
+
+export type RemoveServerOptions = {
+  /** The caller acts for every tenant (a cross-tenant admin): it may remove a shared server (tenant `*`). */
+  crossTenant?: boolean;
+};
+
+/** A server's key among those of the configuration: names are unique per tenant. */
+function configuredKey(tenant: string, name: string): string {
+  return `${tenant}/${name}`;
+}
 
 /** An upstream's log message as the gateway relays it: `logger` is `<server>` or `<server>/<the upstream's logger>`. */
 export type UpstreamLog = LoggingMessageNotification['params'];
@@ -130,6 +141,8 @@ export class McpGateway {
   private readonly cacheTtlMs: number;
   /** Servers this process is registering: it attaches their upstream itself, with the secrets the log does not hold. */
   private readonly registering = new Set<string>();
+  /** Servers this process's configuration registers at every start, by configuredKey: the setting that does. */
+  private readonly configured = new Map<string, ConfigSource>();
   /** Calls in progress: close() waits for their audit outcome to be recorded. */
   private readonly calls = new Set<Promise<unknown>>();
   private readonly logListeners = new Set<(tenant: string, log: UpstreamLog) => void>();
@@ -284,8 +297,12 @@ export class McpGateway {
   /**
    * Register unless a server of that name exists with the same transport, command, args and url
    * (then reuse it, with these env values). For servers from config at start-up: idempotent across restarts.
+   * `source`: the setting of this process's configuration that registers it at every start; while
+   * this process runs, removeServer refuses it naming that setting (it would come back at the next
+   * start). Another process's settings do not count: each process knows only its own.
    */
-  async ensureServer(p: RegisterServerParameters): Promise<ServerInfo> {
+  async ensureServer(p: RegisterServerParameters, source?: ConfigSource): Promise<ServerInfo> {
+    if (source) this.configured.set(configuredKey(p.tenant, p.name), source);
     const existing = this.catalog.serverByName(p.tenant, p.name);
     if (existing) {
       const same =
@@ -307,7 +324,7 @@ export class McpGateway {
         await this.chains.get(existing.id);
         return this.serverInfo(existing.id);
       }
-      await this.removeServer(p.tenant, existing.id, p.actor, p.correlationId);
+      await this.remove(existing.id, p.actor, p.correlationId);
     }
     return this.registerServer(p);
   }
@@ -317,22 +334,40 @@ export class McpGateway {
   }
 
   /**
-   * Remove a server the tenant owns. NotFoundError when it does not own one with that id; FORBIDDEN
-   * for a shared one (tenant `*`), which every tenant lists but the configuration owns.
+   * Remove a server the tenant owns, or a shared one (tenant `*`, which every tenant lists) when
+   * `options.crossTenant` (the caller acts for every tenant: a cross-tenant admin). NotFoundError
+   * when the tenant does not own one with that id; FORBIDDEN for a shared one without
+   * `crossTenant`, and for one this process's configuration registers at every start (ensureServer's
+   * `source`: it would come back), naming the setting to change first.
    * `correlationId`: the request's id, as for registerServer.
    */
-  async removeServer(tenant: string, id: string, actor: Actor, correlationId?: string): Promise<void> {
+  async removeServer(tenant: string, id: string, actor: Actor, correlationId?: string, options: RemoveServerOptions = {}): Promise<void> {
     const s = this.catalog.server(id);
-    if (s && s.tenant === SHARED_TENANT && tenant !== SHARED_TENANT) {
-      // Not a 404: the caller sees it in its list, and "not found" left it wondering why.
+    const shared = s?.tenant === SHARED_TENANT && tenant !== SHARED_TENANT;
+    if (!s || (s.tenant !== tenant && !shared)) throw new NotFoundError('MCP server', id);
+    const source = this.configured.get(configuredKey(s.tenant, s.name));
+    if (source) {
       throw new OpenMcpError(
         'FORBIDDEN',
-        `MCP server ${s.name} is shared by every tenant: it comes from the gateway's configuration (MCP_SERVERS_FILE, or OPENMCP_EXAMPLES for the bundled examples) and is removed there, not over the API`,
+        `MCP server ${s.name} is registered at every start by this gateway's configuration (${source.setting}): ${source.undo}, restart, then remove it`,
         { status: 403, details: { field: 'id' } },
       );
     }
-    if (!s || s.tenant !== tenant) throw new NotFoundError('MCP server', id);
-    await this.record(id, tenant, 'McpServerRemoved', { name: s.name }, actor, correlationId);
+    // Not a 404: the caller sees it in its list, and "not found" left it wondering why.
+    if (shared && !options.crossTenant) {
+      throw new OpenMcpError('FORBIDDEN', `MCP server ${s.name} is shared by every tenant: only a cross-tenant admin (such as the bootstrap admin key) removes it`, {
+        status: 403,
+        details: { field: 'id' },
+      });
+    }
+    await this.remove(id, actor, correlationId);
+  }
+
+  /** Record the removal (in the server's own tenant) and close its upstream here; other processes follow the log. */
+  private async remove(id: string, actor: Actor, correlationId?: string): Promise<void> {
+    const s = this.catalog.server(id);
+    if (!s) throw new NotFoundError('MCP server', id);
+    await this.record(id, s.tenant, 'McpServerRemoved', { name: s.name }, actor, correlationId);
     await this.detach(id);
   }
 

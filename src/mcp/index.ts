@@ -10,3 +10,4 @@ export * from './gateway-plugin';
 export * from './gateway-stdio';
 export * from './servers-file';
 export * from './examples-server';
+export * from './config-source';

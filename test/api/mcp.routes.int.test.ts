@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { startHttpExample, type HttpExample } from '../../examples/mcp-http/server';
 import { startBearerUpstream } from '../mcp/support/bearer-upstream';
+import { EXAMPLES_SOURCE, serversFileSource } from '../../src/mcp/config-source';
 import type { McpGateway } from '../../src/mcp/gateway';
 import { makeGatewayHarness } from './support/gateway-harness';
 import { makeHarness, type Harness } from './support/harness';
@@ -190,18 +191,52 @@ describe('REST /v1/mcp-servers and /v1/tools (real McpGateway, real HTTP MCP ups
     expect((await h.call({ method: 'DELETE', url: '/v1/mcp-servers/..%2F..', auth: k.operator })).statusCode).to.equal(400);
   });
 
-  it('DELETE of a shared server (tenant *, from the configuration): 403 saying where it comes from (was 404 "not found" for a server the list shows)', async () => {
+  it("DELETE of a shared server (tenant *): 403 for a tenant's admin or operator, saying who may; a cross-tenant admin removes it, recorded in its tenant with that admin as actor (was: 403 for everyone, \"removed there\" in a configuration that may not have it)", async () => {
     const shared = await gw.registerServer({ tenant: '*', actor: { kind: 'system', id: 'test' }, name: 'sharedx', transport: 'http', url: upstream.url });
     try {
       const listed = (await h.call({ method: 'GET', url: '/v1/mcp-servers', auth: k.admin })).json().items as { id: string }[];
       expect(listed.map((x) => x.id)).to.include(shared.id);
-      const res = await h.call({ method: 'DELETE', url: `/v1/mcp-servers/${shared.id}`, auth: k.admin });
+      for (const auth of [k.admin, k.operator]) {
+        const res = await h.call({ method: 'DELETE', url: `/v1/mcp-servers/${shared.id}`, auth });
+        expect(res.statusCode, res.body).to.equal(403);
+        expect(res.json()).to.include({ code: 'FORBIDDEN', field: 'id' });
+        expect(res.json().detail).to.equal('MCP server sharedx is shared by every tenant: only a cross-tenant admin (such as the bootstrap admin key) removes it');
+      }
+      expect(gw.listServers('acme').map((x) => x.id)).to.include(shared.id);
+      const root = await h.key('admin', 'default', true);
+      const res = await h.call({ method: 'DELETE', url: `/v1/mcp-servers/${shared.id}`, auth: root.auth, headers: { 'x-request-id': 'req-shared-1' } });
+      expect(res.statusCode, res.body).to.equal(204);
+      expect(gw.listServers('acme').map((x) => x.id)).to.not.include(shared.id);
+      expect(gw.upstream(shared.id)).to.equal(undefined);
+      const removed = (await h.store.readStream(`mcpserver-${shared.id}`)).filter((e) => e.type === 'McpServerRemoved');
+      expect(removed.map((e) => ({ version: e.version, tenant: e.tenant, actor: e.actor, correlationId: e.correlationId, data: e.data }))).to.deep.equal([
+        { version: 1, tenant: '*', actor: { kind: 'user', id: root.id }, correlationId: 'req-shared-1', data: { name: 'sharedx' } },
+      ]);
+      // A cross-tenant auditor has no mcp:write.
+      expect((await h.call({ method: 'DELETE', url: `/v1/mcp-servers/${shared.id}`, auth: (await h.key('auditor', 'default', true)).auth })).statusCode).to.equal(403);
+    } finally {
+      if (gw.listServers('*').some((x) => x.id === shared.id)) await gw.removeServer('*', shared.id, { kind: 'system', id: 'test' });
+    }
+  });
+
+  it("DELETE of a server this gateway's configuration registers at every start: 403 naming the setting, for a cross-tenant admin too; a tenant's own entry likewise", async () => {
+    const root = (await h.key('admin', 'default', true)).auth;
+    const fromFile = await gw.ensureServer({ tenant: 'acme', actor: { kind: 'system', id: 'test' }, name: 'listed', transport: 'http', url: upstream.url }, serversFileSource('listed'));
+    const examples = await gw.ensureServer({ tenant: '*', actor: { kind: 'system', id: 'test' }, name: 'cfgshared', transport: 'http', url: upstream.url }, EXAMPLES_SOURCE);
+    try {
+      const own = await h.call({ method: 'DELETE', url: `/v1/mcp-servers/${fromFile.id}`, auth: k.admin });
+      expect(own.statusCode, own.body).to.equal(403);
+      expect(own.json().detail).to.equal('MCP server listed is registered at every start by this gateway\'s configuration (entry "listed" of MCP_SERVERS_FILE): delete that entry from the file, restart, then remove it');
+      const res = await h.call({ method: 'DELETE', url: `/v1/mcp-servers/${examples.id}`, auth: root });
       expect(res.statusCode, res.body).to.equal(403);
       expect(res.json()).to.include({ code: 'FORBIDDEN', field: 'id' });
-      expect(res.json().detail).to.equal('MCP server sharedx is shared by every tenant: it comes from the gateway\'s configuration (MCP_SERVERS_FILE, or OPENMCP_EXAMPLES for the bundled examples) and is removed there, not over the API');
-      expect(gw.listServers('acme').map((x) => x.id)).to.include(shared.id);
+      expect(res.json().detail).to.equal("MCP server cfgshared is registered at every start by this gateway's configuration (OPENMCP_EXAMPLES=on, the default): set OPENMCP_EXAMPLES=off, restart, then remove it");
+      expect((await h.call({ method: 'DELETE', url: `/v1/mcp-servers/${fromFile.id}`, auth: k.beta })).statusCode, "another tenant's: not found").to.equal(404);
+      expect(gw.listServers('acme').map((x) => x.name)).to.include.members(['listed', 'cfgshared']);
     } finally {
-      await gw.removeServer('*', shared.id, { kind: 'system', id: 'test' });
+      // The configuration's own re-registration (a changed entry) still replaces it: ensureServer is not refused.
+      const replaced = await gw.ensureServer({ tenant: 'acme', actor: { kind: 'system', id: 'test' }, name: 'listed', transport: 'http', url: `${upstream.url}?v=2` }, serversFileSource('listed'));
+      expect(replaced.id).to.not.equal(fromFile.id);
     }
   });
 

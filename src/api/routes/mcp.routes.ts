@@ -56,7 +56,9 @@ export function mcpRoutes(deps: AppDeps): FastifyPluginAsync {
       schema: { tags: ['mcp'], summary: 'Remove an MCP server', params: ServerIdParams, response: { 204: NoContent, ...problems } },
     }, async (request, reply) => {
       const m = metadataOf(request);
-      await gateway().removeServer(m.tenant, request.params.id, m.actor, m.correlationId);
+      // A shared server (tenant *) serves every tenant: a tenant's own admin or operator may not take it away from the others.
+      const p = principalOf(request);
+      await gateway().removeServer(m.tenant, request.params.id, m.actor, m.correlationId, { crossTenant: p.crossTenant && p.role === 'admin' });
       return reply.code(204).send(null);
     });
 

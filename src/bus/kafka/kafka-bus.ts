@@ -67,7 +67,7 @@ export class KafkaBus implements Bus {
   async consume(group: string, handler: BusHandler, options: ConsumeOptions = {}): Promise<BusConsumer> {
     // Before subscribing, so a missing topic gets the contract settings. Best effort: without the
     // right to create topics, the consumer goes on with the topic if it exists.
-    const createFailure = await ensureEventsTopic(this.kafka, this.topic).then(() => undefined, (err: unknown) => err);
+    const createFailure = await ensureEventsTopic(this.kafka, this.topic, { brokers: this.options.brokers }).then(() => undefined, (err: unknown) => err);
     const consumer = this.kafka.consumer({
       groupId: group,
       // kafkajs lets the broker auto-create a topic it asks metadata for: with the broker's defaults

@@ -19,7 +19,7 @@ export async function makeGatewayHarness(
     gateway: {
       registerServer: (p) => svc!.registerServer(p),
       listServers: (t) => svc!.listServers(t),
-      removeServer: (t, id, a, c) => svc!.removeServer(t, id, a, c),
+      removeServer: (t, id, a, c, o) => svc!.removeServer(t, id, a, c, o),
       searchTools: (t, q, k) => svc!.searchTools(t, q, k),
     },
   });

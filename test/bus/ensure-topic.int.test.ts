@@ -1,0 +1,79 @@
+/**
+ * ensureEventsTopic with the real kafkajs client against the wire-protocol test broker. In one
+ * process the relay and the projector's bus each ensure the topic at start, at the same moment:
+ * the loser's CreateTopics came back TOPIC_ALREADY_EXISTS, which the code took as done but kafkajs
+ * logged at ERROR ("Topic creation errors"), alarming operators at every first start.
+ */
+import { expect } from 'chai';
+import { Kafka, logLevel, type logCreator } from 'kafkajs';
+import { Registry } from 'prom-client';
+import { ensureEventsTopic, KafkaBus } from '../../src/bus/kafka';
+import { Relay } from '../../src/relay';
+import { startKafkaBroker, type KafkaBroker } from '../support/kafka-broker';
+import { openTestLog } from '../relay/event-log-fixture';
+
+type Line = { level: number; namespace: string; message: string };
+
+const CREATE_TOPICS = 19;
+
+describe('ensureEventsTopic (kafkajs against the test broker)', function () {
+  this.timeout(30_000);
+  let broker: KafkaBroker;
+  let lines: Line[];
+  const capture: logCreator = () => ({ level, namespace, log }) => void lines.push({ level, namespace, message: String(log.message) });
+  /** A client of its own, as the relay and the bus each build one, logging into `lines`. */
+  const client = () => new Kafka({ brokers: broker.brokers, clientId: 'openmcp', logLevel: logLevel.INFO, logCreator: capture, retry: { retries: 0 } });
+  const errors = () => lines.filter((l) => l.level === logLevel.ERROR);
+
+  beforeEach(async () => {
+    lines = [];
+    broker = await startKafkaBroker();
+  });
+  afterEach(async () => broker?.stop());
+
+  it('two ensures at once in one process (relay and bus, each its own client) send one CreateTopics and log no ERROR line', async () => {
+    const [a, b] = await Promise.all([ensureEventsTopic(client(), 'race.events.v1', { brokers: broker.brokers }), ensureEventsTopic(client(), 'race.events.v1', { brokers: broker.brokers })]);
+    expect([a, b]).to.deep.equal([6, 6]);
+    expect(broker.highWatermarks('race.events.v1')).to.have.length(6);
+    expect(errors(), JSON.stringify(errors())).to.deep.equal([]);
+    expect(broker.requests(CREATE_TOPICS)).to.equal(1);
+  });
+
+  it('the relay and the bus starting together, as one process runs them (each told KAFKA_BROKERS): one CreateTopics, no ERROR line', async () => {
+    const log = await openTestLog();
+    // Copies of one list, as main.ts gives each its own split of KAFKA_BROKERS.
+    const relay = new Relay(log.store, log.checkpoints, { brokers: [...broker.brokers], topic: 'app.events.v1', registry: new Registry(), kafka: { logLevel: logLevel.INFO, logCreator: capture } });
+    const bus = new KafkaBus({ brokers: [...broker.brokers], topic: 'app.events.v1', kafka: { logLevel: logLevel.INFO, logCreator: capture }, onInvalidMessage: () => {} });
+    try {
+      await Promise.all([relay.start(), bus.consume('projector', async () => {})]);
+      expect(errors(), JSON.stringify(errors())).to.deep.equal([]);
+      expect(broker.requests(CREATE_TOPICS)).to.equal(1);
+    } finally {
+      await bus.close();
+      await relay.stop();
+      await log.close();
+    }
+  });
+
+  it('ensures of different topics are each done by their caller: one CreateTopics each', async () => {
+    const counts = await Promise.all([ensureEventsTopic(client(), 'one.events.v1', { brokers: broker.brokers, partitions: 2 }), ensureEventsTopic(client(), 'two.events.v1', { brokers: broker.brokers, partitions: 3 })]);
+    expect(counts).to.deep.equal([2, 3]);
+    expect(broker.requests(CREATE_TOPICS)).to.equal(2);
+    expect(errors()).to.deep.equal([]);
+  });
+
+  it('a real refusal still fails each ensure with its error (and kafkajs still logs it); the next ensure tries again', async () => {
+    broker.refuseTopic('denied.events.v1', 29);
+    const results = await Promise.allSettled([ensureEventsTopic(client(), 'denied.events.v1', { brokers: broker.brokers }), ensureEventsTopic(client(), 'denied.events.v1', { brokers: broker.brokers })]);
+    for (const r of results) {
+      expect(r.status).to.equal('rejected');
+      const err = (r as PromiseRejectedResult).reason as { errors?: { type: string }[] };
+      expect(err.errors?.map((e) => e.type)).to.deep.equal(['TOPIC_AUTHORIZATION_FAILED']);
+    }
+    expect(broker.requests(CREATE_TOPICS), 'each tried itself, one after the other').to.equal(2);
+    expect(errors().map((l) => l.message).join('\n')).to.match(/CreateTopics/);
+
+    broker.refuseTopic('denied.events.v1', 0);
+    expect(await ensureEventsTopic(client(), 'denied.events.v1', { brokers: broker.brokers })).to.equal(6);
+  });
+});
