@@ -242,7 +242,7 @@ export const McpServerHealthChangedV2 = defineEvent(
       status: z.enum(['up', 'down']),
       reason: z.string().max(2000).optional(),
       cause: McpHealthCauseSchema.optional(),
-      /** SHA-256 of the canonical JSON of the reason `store` would have recorded (the string, as v1 `reason`). */
+      /** SHA-256 of the canonical JSON of the whole reason kept out (the string, as the gateway's own log has it). */
       reasonHash: hash.optional(),
     })
     .refine((d) => d.reason === undefined || (d.cause === undefined && d.reasonHash === undefined), 'reason, or cause and reasonHash: not both')

@@ -12,10 +12,12 @@ export const MAX_HEALTH_REASON_CHARS = 2000;
 
 /**
  * What McpServerHealthChanged records of a change under the payload policy. `store`: v1 with the
- * reason, as it always was. `hash-only`: the reason may quote the upstream (its stderr, its error
- * message), so a change with one is v2 with the gateway's `cause` and the reason's digest
- * (`reasonHash`, over the very string `store` would have recorded) instead. A change without a
- * reason (up) is v1 either way.
+ * reason, a URL's credentials redacted, then cut to v1's 2,000 characters (in that order: a cut
+ * inside a URL would leave its password where redaction no longer finds it, and redaction can
+ * lengthen a reason past what v1 holds). `hash-only`: the reason may quote the upstream (its
+ * stderr, its error message), so a change with one is v2 with the gateway's `cause` and the
+ * digest of the whole reason (`reasonHash`, as the gateway's own log has it) instead. A change
+ * without a reason (up) is v1 either way.
  * @example healthChangeEvent('down', { reason: 'x: ...', cause: { kind: 'exited', exitCode: 1 } }, 'hash-only') // { version: 2, data: { status: 'down', cause: {…}, reasonHash: '0x…' } }
  */
 export function healthChangeEvent(
@@ -24,10 +26,9 @@ export function healthChangeEvent(
   policy: PayloadPolicy,
 ): { version: 1 | 2; data: Record<string, unknown> } {
   if (!failure) return { version: 1, data: { status } };
-  const reason = failure.reason.slice(0, MAX_HEALTH_REASON_CHARS);
   // Kept as it came, but for a URL's credentials (a DSN in a stderr line), as every recorded message.
-  if (policy === 'store') return { version: 1, data: { status, reason: redactUrlsIn(reason) } };
-  return { version: 2, data: { status, cause: failure.cause, reasonHash: payloadDigest(reason).hash } };
+  if (policy === 'store') return { version: 1, data: { status, reason: redactUrlsIn(failure.reason).slice(0, MAX_HEALTH_REASON_CHARS) } };
+  return { version: 2, data: { status, cause: failure.cause, reasonHash: payloadDigest(failure.reason).hash } };
 }
 
 /** What stands in a server's health reason for the text a v2 event kept out of the log. */

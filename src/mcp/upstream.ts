@@ -336,7 +336,8 @@ export class Upstream {
     // The stderr line is the upstream's own text (it may echo a call's arguments): kept apart in
     // the details too. So is how its process ended: under MCP_PAYLOAD_POLICY=hash-only the audit
     // records the exit code in place of the message (callFailureText).
-    const stderr = this.spec.tenant !== SHARED_TENANT && this.lastStderr ? this.lastStderr.slice(0, 300) : '';
+    // A URL's credentials redacted before the cut: cut inside them, what is left is no URL redactUrlsIn can find.
+    const stderr = this.spec.tenant !== SHARED_TENANT && this.lastStderr ? redactUrlsIn(this.lastStderr).slice(0, 300) : '';
     const details = { ...(stderr ? { stderr } : {}), ...(this.lastExit ? { exit: this.lastExit } : {}) };
     return new McpGatewayError('MCP_UPSTREAM_UNAVAILABLE', `${this.label}: ${this.describe(err)}${stderr ? ` (stderr: ${stderr})` : ''}`, {
       cause: err,

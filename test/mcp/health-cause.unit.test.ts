@@ -99,11 +99,33 @@ describe('McpServerHealthChanged: what each payload policy records, and how read
     const store = healthChangeEvent('down', failure, 'store');
     expect(store).to.deep.equal({ version: 1, data: { status: 'down', reason: failure.reason.slice(0, 2000) } });
     const hashOnly = healthChangeEvent('down', failure, 'hash-only');
-    expect(hashOnly).to.deep.equal({ version: 2, data: { status: 'down', cause: { kind: 'exited', exitCode: 7 }, reasonHash: payloadDigest(failure.reason.slice(0, 2000)).hash } });
+    expect(hashOnly).to.deep.equal({ version: 2, data: { status: 'down', cause: { kind: 'exited', exitCode: 7 }, reasonHash: payloadDigest(failure.reason).hash } });
     for (const e of [store, hashOnly]) catalog.validate('McpServerHealthChanged', e.version, e.data);
     expect(JSON.stringify(hashOnly)).to.not.include(S);
     // Up has no reason: v1 under both, as before.
     expect(healthChangeEvent('up', undefined, 'hash-only')).to.deep.equal({ version: 1, data: { status: 'up' } });
+  });
+
+  it("store: a URL's credentials are redacted before the reason is cut, so no part of them is kept where the cut falls inside the URL", () => {
+    const url = `postgres://app:pw-${S}@db.internal/app`;
+    // Cut at 2,000 characters right inside the password: what is left of the URL has no '@' and no valid port.
+    const head = 'x'.repeat(2000 - 'postgres://app:pw-sk_live'.length);
+    const e = healthChangeEvent('down', { reason: `${head}${url} and more`, cause: { kind: 'other' } }, 'store');
+    expect(String(e.data.reason)).to.not.include('pw-sk_live');
+    expect(String(e.data.reason)).to.have.length(2000);
+    catalog.validate('McpServerHealthChanged', 1, e.data);
+  });
+
+  it('store: a reason that redaction lengthens (short credentials, a secret query value) still fits v1 and is recorded', () => {
+    const reason = `${'x'.repeat(1950)} http://a:b@h/ https://h/?token=1 https://h/?sig=2 ${'y'.repeat(3000)}`;
+    const e = healthChangeEvent('down', { reason, cause: { kind: 'other' } }, 'store');
+    expect(() => catalog.validate('McpServerHealthChanged', 1, e.data)).not.to.throw();
+    expect(String(e.data.reason)).to.include('http://***:***@h/').and.to.have.length(2000);
+  });
+
+  it("hash-only: reasonHash is the digest of the whole reason, the one the gateway's own log holds, however long", () => {
+    expect(failure.reason.length).to.be.greaterThan(2000);
+    expect(healthChangeEvent('down', failure, 'hash-only').data.reasonHash).to.equal(payloadDigest(failure.reason).hash);
   });
 
   it('v2 refuses a reason beside a cause (the text the cause stands in for)', () => {
