@@ -148,6 +148,14 @@ export async function revokeApiKey(deps: KeyServiceDependencies, by: Principal, 
  * changes made at once end with the last one recorded).
  * @example await changeApiKeyAgents(deps, admin, keyId, ['billing-bot'])
  */
+/** The agents a key keeps while a change from `had` to `next` is recorded, when it takes some away (undefined = no limit). */
+function narrowing(had: readonly string[] | undefined, next: readonly string[] | undefined): string[] | undefined {
+  if (!next) return undefined;
+  if (!had) return [...next];
+  const kept = had.filter((a) => next.includes(a));
+  return kept.length < had.length ? kept : undefined;
+}
+
 export async function changeApiKeyAgents(
   deps: KeyServiceDependencies,
   by: Principal,
@@ -162,6 +170,11 @@ export async function changeApiKeyAgents(
   const list = agents ?? undefined;
   assertAgentsFit(record.role, list);
   if (can(record.role, 'tasks:write')) assertMayIssueFor(by, list, 'change');
+  // A change that takes agents away fails closed: the key first keeps only the agents both lists
+  // allow, so if recording the change or writing it after fails, the key is never wider than its
+  // log says (the same request again completes it). Agents given are written only once recorded.
+  const interim = narrowing(record.agents, list);
+  if (interim && (await deps.keys.narrowAgents(id, interim))) deps.onKeyChange?.(record.hash);
   const { state, nextExpectedRevision } = await handleCommand(deps, {
     decider: apiKeyDecider,
     stream: apiKeyStream(id),

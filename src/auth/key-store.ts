@@ -41,6 +41,12 @@ export interface KeyStore {
    * out of order end with the last one. False when not written (no such key, or not newer).
    */
   setAgents(id: string, agents: string[] | undefined, revision: number): Promise<boolean>;
+  /**
+   * Narrow a key's agents to those it has that are also in `agents` (all of `agents` when it has no
+   * limit), leaving the revision setAgents compares as it is: the step before recording a change
+   * that takes agents away, so the key is never wider than its log says. False when no such key.
+   */
+  narrowAgents(id: string, agents: string[]): Promise<boolean>;
   /** Mark revoked; false when the key does not exist or was already revoked. */
   revoke(id: string, at: string): Promise<boolean>;
 }

@@ -52,6 +52,13 @@ export class MemoryKeyStore implements KeyStore {
     return true;
   }
 
+  async narrowAgents(id: string, agents: string[]): Promise<boolean> {
+    const r = this.byId.get(id);
+    if (!r) return false;
+    this.byId.set(id, { ...r, agents: r.agents ? r.agents.filter((a) => agents.includes(a)) : [...agents] });
+    return true;
+  }
+
   async revoke(id: string, at: string): Promise<boolean> {
     const r = this.byId.get(id);
     if (!r || r.revokedAt) return false;

@@ -101,6 +101,19 @@ export class SqlKeyStore implements KeyStore {
     return n > 0;
   }
 
+  async narrowAgents(id: string, agents: string[]): Promise<boolean> {
+    // Read and write under the row's lock (SQLite: the write transaction), so a change written
+    // meanwhile is narrowed too, never replaced by an older, wider list.
+    return this.knex.transaction(async (trx) => {
+      const row = await trx<Row>('api_keys').where({ id }).forUpdate().first('agents_json');
+      if (!row) return false;
+      const had = row.agents_json === null ? undefined : (JSON.parse(row.agents_json) as string[]);
+      const next = had ? had.filter((a) => agents.includes(a)) : agents;
+      await trx('api_keys').where({ id }).update({ agents_json: JSON.stringify(next) });
+      return true;
+    });
+  }
+
   async revoke(id: string, at: string): Promise<boolean> {
     const n = await this.knex('api_keys').where({ id }).whereNull('revoked_at').update({ revoked_at: at });
     return n > 0;

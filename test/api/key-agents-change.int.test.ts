@@ -288,6 +288,9 @@ describe('PATCH /v1/keys/:id when the key store fails after the change was recor
     const failed = await h.call({ method: 'PATCH', url: `/v1/keys/${id}`, auth: admin, payload: { agents: ['b-bot'] } });
     expect(failed.statusCode).to.equal(500);
     expect((await h.store.readStream(`apikey-${id}`)).map((e) => e.type)).to.deep.equal(['ApiKeyCreated', 'ApiKeyAgentsChanged']);
+    // Meanwhile the key is not wider than its log says: a-bot, taken away, is refused already.
+    const asOld = await h.call({ method: 'POST', url: '/v1/tasks', auth: `Bearer ${key}`, payload: { ...STEP, agentId: 'a-bot' } });
+    expect(asOld.statusCode, asOld.body).to.equal(403);
     const again = await h.call({ method: 'PATCH', url: `/v1/keys/${id}`, auth: admin, payload: { agents: ['b-bot'] } });
     expect(again.statusCode, again.body).to.equal(200);
     expect(again.json().agents).to.deep.equal(['b-bot']);

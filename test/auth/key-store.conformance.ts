@@ -74,6 +74,25 @@ export function describeKeyStore(name: string, open: (ctx: Mocha.Context) => Pro
       expect(await f.keys.get(fresh.id)).to.deep.equal(fresh);
     });
 
+    it('narrowAgents keeps only the agents in both lists (all given for a key without a limit), and leaves the revision setAgents compares', async () => {
+      const r = record({ agents: ['a', 'b', 'c'] });
+      await f.keys.insert(r);
+      expect(await f.keys.setAgents(r.id, ['a', 'b', 'c'], 2)).to.equal(true);
+      expect(await f.keys.narrowAgents(r.id, ['b', 'c', 'd'])).to.equal(true);
+      expect((await f.keys.get(r.id))!.agents).to.deep.equal(['b', 'c']);
+      expect(await f.keys.narrowAgents(r.id, ['x'])).to.equal(true);
+      expect((await f.keys.findByHash(r.hash))!.agents).to.deep.equal([]);
+      // The change it stood in for, written at the next revision, still lands.
+      expect(await f.keys.setAgents(r.id, ['x'], 3)).to.equal(true);
+      expect((await f.keys.get(r.id))!.agents).to.deep.equal(['x']);
+      const open = record();
+      await f.keys.insert(open);
+      expect(await f.keys.narrowAgents(open.id, ['p', 'q'])).to.equal(true);
+      expect((await f.keys.get(open.id))!.agents).to.deep.equal(['p', 'q']);
+      expect(await f.keys.setAgents(open.id, undefined, 0)).to.equal(true);
+      expect(await f.keys.narrowAgents('01900000-0000-7000-8000-0000000000fe', ['p'])).to.equal(false);
+    });
+
     it('revokes once; lists by tenant in id order after a cursor', async () => {
       const r = record({ tenant: 'beta', agents: ['x'] });
       await f.keys.insert(r);
