@@ -1,4 +1,4 @@
-import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
+import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { SseError } from '@modelcontextprotocol/sdk/client/sse.js';
 import { McpHealthCauseSchema, type McpHealthCause } from '../../events/mcp.events';
@@ -29,11 +29,18 @@ function exited(exit: ExitStatus): McpHealthCause {
 }
 
 /**
- * What the gateway itself can say of why connecting to (or pinging) an upstream failed: the
- * failure's kind and its numbers and codes only, taken from the error's type, the SDK's error
- * code, the HTTP status, the system error code and the process's exit, never from a message
- * (which may quote the upstream). `exit`: how the stdio server's process ended, if it did.
- * @example healthCauseOf(new McpError(ErrorCode.ConnectionClosed, 'Connection closed'), { code: 7, signal: null }) // { kind: 'exited', exitCode: 7 }
+ * What the gateway itself can say of why connecting to (or pinging, or calling) an upstream
+ * failed: the failure's kind and its numbers and codes only, taken from the error's type, the
+ * gateway's classification (Upstream.classify), the HTTP status, the system error code and the
+ * process's exit, never from a message (which may quote the upstream). An McpError on its own is
+ * what the upstream answered, whatever its code: a timeout or a lost connection is the gateway's
+ * MCP_UPSTREAM_TIMEOUT or MCP_UPSTREAM_UNAVAILABLE wrapping the SDK's error, as the SDK's
+ * RequestTimeout (-32001) and ConnectionClosed (-32000) share their codes with what an upstream
+ * may answer. `exit`: how the stdio server's process ended, if it did.
+ * @example
+ * const closed = new McpError(ErrorCode.ConnectionClosed, 'Connection closed');
+ * healthCauseOf(new McpGatewayError('MCP_UPSTREAM_UNAVAILABLE', 'crm: MCP error -32000: Connection closed', { cause: closed }), { code: 7, signal: null }) // { kind: 'exited', exitCode: 7 }
+ * healthCauseOf(closed) // { kind: 'protocol-error', rpcCode: -32000 }: the upstream answered it
  */
 export function healthCauseOf(err: unknown, exit?: ExitStatus): McpHealthCause {
   if (err instanceof UpstreamProtocolError) return cause('protocol-error', { rpcCode: err.rpcCode });
@@ -41,18 +48,17 @@ export function healthCauseOf(err: unknown, exit?: ExitStatus): McpHealthCause {
     const variable = err.details?.variable;
     if (typeof variable === 'string') return cause(err.details?.problem === 'unusable' ? 'variable-unusable' : 'variable-unset', { variable });
     if (err.code === 'MCP_CIRCUIT_OPEN') return cause('circuit-open');
-    // Ours wrapping another (a timeout, a lost connection): the wrapped one says what it was.
-    const inner = err.cause !== undefined ? healthCauseOf(err.cause, exit) : cause('other');
-    return inner.kind === 'other' && err.code === 'MCP_UPSTREAM_TIMEOUT' ? cause('timeout') : inner;
-  }
-  if (err instanceof McpError) {
-    if (err.code === ErrorCode.RequestTimeout) {
-      const ms = (err.data as { timeout?: unknown } | undefined)?.timeout;
+    if (err.code === 'MCP_UPSTREAM_TIMEOUT') {
+      // The gateway's Deadline aborts with the SDK's form of a timeout, its length in `data`.
+      const ms = err.cause instanceof McpError ? (err.cause.data as { timeout?: unknown } | undefined)?.timeout : undefined;
       return cause('timeout', { timeoutMs: typeof ms === 'number' && Number.isSafeInteger(ms) && ms >= 0 ? ms : undefined });
     }
-    if (err.code === ErrorCode.ConnectionClosed) return exit ? exited(exit) : cause('connection-closed');
-    return cause('protocol-error', { rpcCode: err.code });
+    // The SDK's ConnectionClosed, which the gateway judged its connection's end.
+    if (err.cause instanceof McpError) return exit ? exited(exit) : cause('connection-closed');
+    // Ours wrapping another (a transport's error): the wrapped one says what it was.
+    return err.cause !== undefined ? healthCauseOf(err.cause, exit) : cause('other');
   }
+  if (err instanceof McpError) return cause('protocol-error', { rpcCode: err.code });
   if (err instanceof StreamableHTTPError || err instanceof SseError) {
     const status = (err as { code?: unknown }).code;
     return typeof status === 'number' && status >= 100 && status <= 599 ? cause('http-status', { httpStatus: status }) : cause('unreachable');

@@ -1,11 +1,13 @@
 import CircuitBreaker from 'opossum';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import {
   McpError,
   ErrorCode,
   LoggingMessageNotificationSchema,
   ToolListChangedNotificationSchema,
   type CallToolResult,
+  type ListToolsResult,
   type LoggingMessageNotification,
   type Progress,
   type Tool,
@@ -15,6 +17,7 @@ import { SseError } from '@modelcontextprotocol/sdk/client/sse.js';
 import { redactUrl, redactUrlsIn } from '../core/errors';
 import { CallEnd, CallerRequests, type ActiveCall, type AskCaller } from './caller-requests';
 import { CallStreams } from './call-streams';
+import { Deadline, SDK_TIMEOUT_OFF } from './deadline';
 import { cancelledError, McpGatewayError, UpstreamProtocolError } from './errors';
 import { healthCauseOf, type ExitStatus } from './health-cause';
 import type { HealthFailure } from './health-change';
@@ -77,12 +80,12 @@ export type CallOptions = {
   ask?: AskCaller;
 };
 
-/** Every page of a client's tools/list. */
-async function listAllTools(client: Client, timeout: number): Promise<Tool[]> {
+/** Every page of a tools/list, each asked for with `listPage`. */
+async function listAllTools(listPage: (cursor?: string) => Promise<ListToolsResult>): Promise<Tool[]> {
   const tools: Tool[] = [];
   let cursor: string | undefined;
   do {
-    const page = await client.listTools(cursor ? { cursor } : undefined, { timeout });
+    const page = await listPage(cursor);
     tools.push(...page.tools);
     cursor = page.nextCursor;
   } while (cursor);
@@ -96,9 +99,18 @@ type CallArgs = [name: string, args: Record<string, unknown>, options: CallOptio
  * breaker (opossum) counting only transport failures and timeouts, a concurrency limit and
  * an active health check. A lost connection or an expired session (HTTP 404) drops the client;
  * the next call or health check connects again and re-lists the tools.
+ *
+ * Timeouts and lost connections are told from what the gateway itself saw, never from an
+ * McpError's code: the SDK gives its own RequestTimeout and ConnectionClosed the codes -32001 and
+ * -32000, which an upstream may answer with as well (an answer is passed on, as any JSON-RPC
+ * error). A timeout is the gateway's own Deadline passing; a lost connection is the client's
+ * transport having closed (client.onclose, which the SDK calls before it fails the requests
+ * still pending) before the failure reached the gateway.
  */
 export class Upstream {
   private client?: Client;
+  /** Clients whose transport closed (a stdio process that ended, a client the gateway closed). */
+  private readonly closedClients = new WeakSet<Client>();
   private connecting?: Promise<Client>;
   /** The latest transport opened (a stdio child's pid, also while it is still connecting). */
   private transport?: { pid?: number | null };
@@ -196,14 +208,15 @@ export class Upstream {
       client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => {
         if (!this.closed) this.events.onLog?.(n.params);
       });
-      await client.connect(transport, { timeout });
-      const tools = await listAllTools(client, timeout);
+      client.onclose = () => {
+        this.closedClients.add(client);
+        if (this.client === client) this.client = undefined;
+      };
+      await this.timed(timeout, (o) => client.connect(transport, o));
+      const tools = await this.listTools(client, timeout);
       // An upstream whose tools change says so (it advertised tools.listChanged): list them again,
       // so the catalog, search and the gateway's own clients (list_changed) follow without a reconnect.
       client.setNotificationHandler(ToolListChangedNotificationSchema, () => void this.relist(client));
-      client.onclose = () => {
-        if (this.client === client) this.client = undefined;
-      };
       if (this.closed) {
         await client.close().catch(() => {});
         throw new McpGatewayError('MCP_UPSTREAM_UNAVAILABLE', `${this.label}: closed`);
@@ -213,13 +226,38 @@ export class Upstream {
       this.events.onTools(tools);
       return client;
     } catch (err) {
-      // Classified before close(), which ends the process: that exit says nothing of why it failed.
-      const cause = healthCauseOf(err, this.lastExit);
+      // Taken before close(), which ends the process: that exit says nothing of why it failed.
+      // The connection was lost if this upstream is closing, or a stdio process had ended (its
+      // exit, or its transport's close). Not an HTTP client's closed flag: the SDK closes the
+      // client on a failed initialize before it rethrows, and that close is at once over HTTP
+      // (only when the process has closed over stdio); an HTTP transport never closes by itself.
+      const exit = this.lastExit;
+      const lost = this.closed || exit !== undefined || (this.spec.transport === 'stdio' && this.closedClients.has(client));
       await client.close().catch(() => {});
-      const e = this.classify(err);
-      this.setHealth('down', { reason: e.message, cause });
+      const e = this.classify(err, lost);
+      this.setHealth('down', { reason: e.message, cause: healthCauseOf(e, exit) });
       throw e;
     }
+  }
+
+  /**
+   * Send one request of the gateway's own (initialize, tools/list, ping) under a Deadline: its
+   * passing is MCP_UPSTREAM_TIMEOUT; any other failure is left as it came, for classify.
+   */
+  private async timed<T>(ms: number, send: (options: RequestOptions) => Promise<T>): Promise<T> {
+    const deadline = new Deadline(ms);
+    try {
+      return await send({ signal: deadline.signal, timeout: SDK_TIMEOUT_OFF });
+    } catch (err) {
+      if (deadline.isExpiry(err)) throw new McpGatewayError('MCP_UPSTREAM_TIMEOUT', `${this.label}: no answer within ${ms} ms`, { cause: err });
+      throw err;
+    } finally {
+      deadline.clear();
+    }
+  }
+
+  private listTools(client: Client, timeout: number): Promise<Tool[]> {
+    return listAllTools((cursor) => this.timed(timeout, (o) => client.listTools(cursor ? { cursor } : undefined, o)));
   }
 
   /** List the tools of a connected client again and report them (after the upstream said they changed). */
@@ -227,7 +265,7 @@ export class Upstream {
     // Changes in quick succession start listings that may finish out of order: only the latest counts.
     const listing = ++this.listings;
     try {
-      const tools = await listAllTools(client, this.options.connectTimeoutMs);
+      const tools = await this.listTools(client, this.options.connectTimeoutMs);
       if (this.client === client && !this.closed && listing === this.listings) this.events.onTools(tools);
     } catch {
       // The catalog would keep the old tools: drop the connection, the next call or health check
@@ -268,11 +306,13 @@ export class Upstream {
       // maxTotalTimeout, because aborting a signal also sends notifications/cancelled upstream
       // (the SDK's maximum only stops waiting and leaves the tool running).
       const maxMs = this.options.callTimeoutMs * CALL_MAX_TIMEOUT_FACTOR;
-      // One controller per call, its hard timer armed at the first progress notification only (a
-      // call without progress ends at the SDK's own timeout) and cleared when the call ends.
-      // AbortSignal.timeout and AbortSignal.any cost more per call, and the former's timer cannot
-      // be cleared: every call left one pending for the whole maximum.
+      // One controller per call, aborted by its caller's cancellation, by the call timeout (a
+      // Deadline: the SDK's own would fail the call with the code an upstream may answer with) and
+      // by the hard timer, armed at the first progress notification only and cleared when the call
+      // ends. AbortSignal.timeout and AbortSignal.any cost more per call, and the former's timer
+      // cannot be cleared: every call left one pending for the whole maximum.
       const ac = new AbortController();
+      const deadline = new Deadline(this.options.callTimeoutMs, ac);
       // Ends when the call ends, however: a request relayed to its caller must not outlive it.
       const ended = new CallEnd();
       let hard = false;
@@ -282,10 +322,10 @@ export class Upstream {
       try {
         // The SDK sends a progress token only with `onprogress`: always asked for, or the upstream could not show it is alive.
         const options = {
-          timeout: this.options.callTimeoutMs,
-          resetTimeoutOnProgress: true,
+          timeout: SDK_TIMEOUT_OFF,
           signal: ac.signal,
           onprogress: (p: Progress) => {
+            deadline.restart();
             hardTimer ??= setTimeout(() => {
               hard = true;
               ac.abort();
@@ -301,16 +341,23 @@ export class Upstream {
         if (hard) {
           throw new McpGatewayError('MCP_UPSTREAM_TIMEOUT', `${this.label}: no answer within ${maxMs} ms (${CALL_MAX_TIMEOUT_FACTOR} times the call timeout), progress notwithstanding; the call was cancelled upstream`, { cause: err });
         }
+        if (deadline.isExpiry(err)) {
+          throw new McpGatewayError('MCP_UPSTREAM_TIMEOUT', `${this.label}: no answer, nor progress, within ${this.options.callTimeoutMs} ms`, { cause: err });
+        }
         // A 404 means the upstream forgot our session (restart, expiry): it never ran the call, so one fresh session is safe.
         if (err instanceof StreamableHTTPError && err.code === 404 && reinit === 0) {
           await this.drop(client);
           continue;
         }
-        const e = this.classify(err);
+        // Whether the connection had closed is read as the failure arrives (only microtasks
+        // between the SDK's rejection and here): an error the upstream answered just before its
+        // process ended stays its answer.
+        const e = this.classify(err, this.closedClients.has(client));
         if (e.code === 'MCP_UPSTREAM_UNAVAILABLE') await this.drop(client);
         throw e;
       } finally {
         ended.end();
+        deadline.clear();
         clearTimeout(hardTimer);
         signal?.removeEventListener('abort', cancel);
       }
@@ -322,16 +369,21 @@ export class Upstream {
     if ((err as { code?: string })?.code === 'EOPENBREAKER') {
       return new McpGatewayError('MCP_CIRCUIT_OPEN', `${this.label}: circuit open after repeated failures; retry later`);
     }
-    return this.classify(err);
+    // attempt throws the gateway's errors only: nothing here says the connection was lost.
+    return this.classify(err, false);
   }
 
-  private classify(err: unknown): McpGatewayError {
+  /**
+   * A failure other than the gateway's own timeout (a Deadline's, told apart by its caller) as
+   * the gateway's error. An McpError is what the upstream answered, passed on with its code and
+   * message whatever the code, unless it is the SDK's ConnectionClosed for a connection that was
+   * `lost`: closed before the failure reached the gateway (an upstream may answer -32000 too).
+   * Anything else (a transport's error, a process that could not start) is MCP_UPSTREAM_UNAVAILABLE.
+   */
+  private classify(err: unknown, lost: boolean): McpGatewayError {
     if (err instanceof McpGatewayError) return err;
-    if (err instanceof McpError) {
-      if (err.code === ErrorCode.RequestTimeout) {
-        return new McpGatewayError('MCP_UPSTREAM_TIMEOUT', `${this.label}: no answer, nor progress, within ${this.options.callTimeoutMs} ms`, { cause: err });
-      }
-      if (err.code !== ErrorCode.ConnectionClosed) return new UpstreamProtocolError(err.code, err.message.replace(/^MCP error -?\d+: /, ''), err.data);
+    if (err instanceof McpError && !(lost && err.code === ErrorCode.ConnectionClosed)) {
+      return new UpstreamProtocolError(err.code, err.message.replace(/^MCP error -?\d+: /, ''), err.data);
     }
     // The stderr line is the upstream's own text (it may echo a call's arguments): kept apart in
     // the details too. So is how its process ended: under MCP_PAYLOAD_POLICY=hash-only the audit
@@ -374,15 +426,18 @@ export class Upstream {
   /** Ping (connecting first if needed). Closes the breaker when the upstream answers again. */
   async checkHealth(): Promise<ServerHealth> {
     if (this.closed) return this.health;
+    let client: Client | undefined;
     try {
-      const client = await this.connect();
-      await client.ping({ timeout: Math.min(this.options.callTimeoutMs, 5_000) });
+      client = await this.connect();
+      const c = client;
+      await this.timed(Math.min(this.options.callTimeoutMs, 5_000), (o) => c.ping(o));
       if (this.breaker.opened || this.breaker.halfOpen) this.breaker.close();
       this.setHealth('up');
     } catch (err) {
-      const cause = healthCauseOf(err, this.lastExit);
+      const e = this.classify(err, client !== undefined && this.closedClients.has(client));
+      const cause = healthCauseOf(e, this.lastExit);
       if (this.client) await this.drop(this.client);
-      this.setHealth('down', { reason: this.classify(err).message, cause });
+      this.setHealth('down', { reason: e.message, cause });
     }
     return this.health;
   }

@@ -17,12 +17,20 @@ const S = 'sk_live_UNIT_4711';
 
 describe("health causes: what the gateway itself says of a failed upstream, without the upstream's text", () => {
   it('classifies by type, code, status, errno and exit, never by message', () => {
+    // The SDK's own ConnectionClosed and RequestTimeout, as the gateway wraps them when they are its own.
     const closed = new McpError(ErrorCode.ConnectionClosed, `Connection closed ${S}`);
+    const lost = new McpGatewayError('MCP_UPSTREAM_UNAVAILABLE', `x: MCP error -32000: Connection closed ${S}`, { cause: closed });
+    const timedOut = McpError.fromError(ErrorCode.RequestTimeout, 'Request timed out', { timeout: 10_000 });
     const cases: [unknown, McpHealthCause, { code: number | null; signal: NodeJS.Signals | null }?][] = [
-      [closed, { kind: 'exited', exitCode: 7 }, { code: 7, signal: null }],
-      [closed, { kind: 'exited', signal: 'SIGKILL' }, { code: null, signal: 'SIGKILL' }],
-      [closed, { kind: 'connection-closed' }],
-      [McpError.fromError(ErrorCode.RequestTimeout, 'Request timed out', { timeout: 10_000 }), { kind: 'timeout', timeoutMs: 10_000 }],
+      [lost, { kind: 'exited', exitCode: 7 }, { code: 7, signal: null }],
+      [lost, { kind: 'exited', signal: 'SIGKILL' }, { code: null, signal: 'SIGKILL' }],
+      [lost, { kind: 'connection-closed' }],
+      [new McpGatewayError('MCP_UPSTREAM_TIMEOUT', 'x: no answer within 10000 ms', { cause: timedOut }), { kind: 'timeout', timeoutMs: 10_000 }],
+      // An McpError of its own is what the upstream answered, whatever its code: -32000 and -32001 too.
+      [closed, { kind: 'protocol-error', rpcCode: -32000 }, { code: 7, signal: null }],
+      [timedOut, { kind: 'protocol-error', rpcCode: -32001 }],
+      [new UpstreamProtocolError(-32000, `ledger locked ${S}`), { kind: 'protocol-error', rpcCode: -32000 }, { code: 7, signal: null }],
+      [new UpstreamProtocolError(-32001, `quota timed out ${S}`), { kind: 'protocol-error', rpcCode: -32001 }],
       [new McpError(-32603, `db ${S}`), { kind: 'protocol-error', rpcCode: -32603 }],
       [new UpstreamProtocolError(-32602, `no such account ${S}`), { kind: 'protocol-error', rpcCode: -32602 }],
       [new StreamableHTTPError(403, `Forbidden ${S}`), { kind: 'http-status', httpStatus: 403 }],
