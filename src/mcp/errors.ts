@@ -1,4 +1,4 @@
-import { OpenMcpError } from '../core/errors';
+import { OpenMcpError, redactUrlsIn } from '../core/errors';
 
 /** Codes of the gateway's own errors (listed in docs/errors.md). */
 export type McpGatewayErrorCode =
@@ -52,6 +52,8 @@ export class UpstreamProtocolError extends McpGatewayError {
 export function cancelledError(signal: AbortSignal): McpGatewayError {
   const reason: unknown = signal.reason;
   const plain = reason === undefined || (reason instanceof Error && reason.name === 'AbortError');
-  const why = plain ? '' : `: ${reason instanceof Error ? reason.message : String(reason)}`;
+  // The caller's reason may hold a URL with credentials: redacted before it is cut, or a cut
+  // inside the password would leave what redaction no longer recognises.
+  const why = plain ? '' : `: ${redactUrlsIn(reason instanceof Error ? reason.message : String(reason))}`;
   return new McpGatewayError('MCP_CALL_CANCELLED', `the call was cancelled by its caller or with its session${why}`.slice(0, 500));
 }

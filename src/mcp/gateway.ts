@@ -345,6 +345,14 @@ export class McpGateway {
     const s = this.catalog.server(id);
     const shared = s?.tenant === SHARED_TENANT && tenant !== SHARED_TENANT;
     if (!s || (s.tenant !== tenant && !shared)) throw new NotFoundError('MCP server', id);
+    // First: a tenant's admin told to change the configuration could not remove it even then.
+    // Not a 404: the caller sees it in its list, and "not found" left it wondering why.
+    if (shared && !options.crossTenant) {
+      throw new OpenMcpError('FORBIDDEN', `MCP server ${s.name} is shared by every tenant: only a cross-tenant admin (such as the bootstrap admin key) removes it`, {
+        status: 403,
+        details: { field: 'id' },
+      });
+    }
     const source = this.configured.get(configuredKey(s.tenant, s.name));
     if (source) {
       throw new OpenMcpError(
@@ -352,13 +360,6 @@ export class McpGateway {
         `MCP server ${s.name} is registered at every start by this gateway's configuration (${source.setting}): ${source.undo}, restart, then remove it`,
         { status: 403, details: { field: 'id' } },
       );
-    }
-    // Not a 404: the caller sees it in its list, and "not found" left it wondering why.
-    if (shared && !options.crossTenant) {
-      throw new OpenMcpError('FORBIDDEN', `MCP server ${s.name} is shared by every tenant: only a cross-tenant admin (such as the bootstrap admin key) removes it`, {
-        status: 403,
-        details: { field: 'id' },
-      });
     }
     await this.remove(id, actor, correlationId);
   }

@@ -231,6 +231,10 @@ describe('REST /v1/mcp-servers and /v1/tools (real McpGateway, real HTTP MCP ups
       expect(res.statusCode, res.body).to.equal(403);
       expect(res.json()).to.include({ code: 'FORBIDDEN', field: 'id' });
       expect(res.json().detail).to.equal("MCP server cfgshared is registered at every start by this gateway's configuration (OPENMCP_EXAMPLES=on, the default): set OPENMCP_EXAMPLES=off, restart, then remove it");
+      // A tenant's admin is told what holds for it: only a cross-tenant admin removes a shared server, configured or not.
+      const byTenant = await h.call({ method: 'DELETE', url: `/v1/mcp-servers/${examples.id}`, auth: k.admin });
+      expect(byTenant.statusCode, byTenant.body).to.equal(403);
+      expect(byTenant.json().detail).to.equal('MCP server cfgshared is shared by every tenant: only a cross-tenant admin (such as the bootstrap admin key) removes it');
       expect((await h.call({ method: 'DELETE', url: `/v1/mcp-servers/${fromFile.id}`, auth: k.beta })).statusCode, "another tenant's: not found").to.equal(404);
       expect(gw.listServers('acme').map((x) => x.name)).to.include.members(['listed', 'cfgshared']);
     } finally {

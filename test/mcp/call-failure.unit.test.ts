@@ -79,3 +79,15 @@ describe("failed calls: what ToolCallFailed records of the error, without the up
     expect(recordedFailure(own, 'hash-only')).to.deep.equal({ code: 'STEP_TIMEOUT', message: own.message });
   });
 });
+
+describe('cancelledError', () => {
+  it("redacts a URL's credentials in the caller's reason before cutting it to 500 characters (a cut inside the password would hide it from redaction)", () => {
+    const password = 'pw-CANCEL-4242-secret';
+    // The password straddles character 500 of the message.
+    const prefix = 'x'.repeat(500 - 'the call was cancelled by its caller or with its session: '.length - 'postgres://app:pw-CAN'.length);
+    const err = cancelledError(AbortSignal.abort(`${prefix}postgres://app:${password}@db.internal/app`));
+    expect(err.message.length).to.be.at.most(500);
+    expect(err.message).to.not.include('pw-CAN');
+    expect(err.message).to.include('postgres://***');
+  });
+});
