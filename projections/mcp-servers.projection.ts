@@ -2,7 +2,7 @@ import { parseStream } from '../src/core/envelope';
 import type { DocumentProjection } from './projection';
 import type { McpToolRecord } from '../events/mcp.events';
 import { alreadyApplied } from './stream-revision';
-import { healthReasonOf } from '../src/mcp/health-change';
+import { healthReasonOf } from '../events/mcp-health-reason';
 
 export type McpServerDoc = {
   id: string;

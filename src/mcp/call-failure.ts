@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { redactUrlsIn } from '../core/errors';
 import type { PayloadPolicy } from './audit';
 import { McpGatewayError, UpstreamProtocolError } from './errors';
-import { healthCauseOf, healthCauseText, type ExitStatus } from './health-cause';
+import { healthCauseText } from '../../events/mcp-health-reason';
+import { healthCauseOf, type ExitStatus } from './health-cause';
 import { payloadDigest } from './payload-hash';
 
 /** What a recorded failure says in place of the message it leaves out (hash-only). */

@@ -2,7 +2,7 @@ import type { EventContent } from '../core/envelope';
 import { parseStream } from '../core/envelope';
 import { uniqueTools, type McpServerLimits, type McpToolRecord } from '../../events/mcp.events';
 import { aliasToolName, ALIAS_HASH_DIGITS, hostSafeToolName, namespacedToolName } from '../core/tool-name';
-import { healthReasonOf } from './health-change';
+import { healthReasonOf } from '../../events/mcp-health-reason';
 import { SHARED_TENANT, type CatalogTool, type ServerHealth, type ServerInfo, type UpstreamTransportKind } from './types';
 
 type ServerState = Omit<ServerInfo, 'toolCount'> & { tools: CatalogTool[]; toolsHash?: string };

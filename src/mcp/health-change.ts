@@ -1,7 +1,6 @@
 import type { McpHealthCause } from '../../events/mcp.events';
 import { redactUrlsIn } from '../core/errors';
 import type { PayloadPolicy } from './audit';
-import { healthCauseText } from './health-cause';
 import { payloadDigest } from './payload-hash';
 
 /** Why an upstream went down: the reason in words (it may quote the upstream), and the gateway's own classification of it. */
@@ -29,18 +28,4 @@ export function healthChangeEvent(
   // Kept as it came, but for a URL's credentials (a DSN in a stderr line), as every recorded message.
   if (policy === 'store') return { version: 1, data: { status, reason: redactUrlsIn(failure.reason).slice(0, MAX_HEALTH_REASON_CHARS) } };
   return { version: 2, data: { status, cause: failure.cause, reasonHash: payloadDigest(failure.reason).hash } };
-}
-
-/** What stands in a server's health reason for the text a v2 event kept out of the log. */
-export const WITHHELD_SUFFIX = ' (details withheld: MCP_PAYLOAD_POLICY=hash-only)';
-
-/**
- * A server's health reason as readers show it (REST, the CLI, the read model), from the data of
- * McpServerHealthChanged of either version: v1's (or v2's) `reason`, or v2's `cause` in words.
- * @example healthReasonOf({ status: 'down', cause: { kind: 'exited', exitCode: 7 } }) // 'the process exited with code 7 (details withheld: MCP_PAYLOAD_POLICY=hash-only)'
- */
-export function healthReasonOf(data: Record<string, unknown>): string | undefined {
-  if (typeof data.reason === 'string') return data.reason;
-  const cause = data.cause as McpHealthCause | undefined;
-  return cause ? `${healthCauseText(cause)}${WITHHELD_SUFFIX}` : undefined;
 }

@@ -8,8 +8,9 @@ import { MCP_HEALTH_CAUSE_KINDS, type McpHealthCause } from '../../events/mcp.ev
 import { createEvent } from '../../src/core/envelope';
 import { resolveReferences } from '../../src/mcp/env-reference';
 import { McpGatewayError, UpstreamProtocolError } from '../../src/mcp/errors';
-import { healthCauseOf, healthCauseText } from '../../src/mcp/health-cause';
-import { healthChangeEvent, healthReasonOf } from '../../src/mcp/health-change';
+import { healthCauseText, healthReasonOf } from '../../events/mcp-health-reason';
+import { healthCauseOf } from '../../src/mcp/health-cause';
+import { healthChangeEvent } from '../../src/mcp/health-change';
 import { payloadDigest } from '../../src/mcp/payload-hash';
 import { mcpServersProjection, type McpServerDoc } from '../../projections/mcp-servers.projection';
 
