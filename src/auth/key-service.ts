@@ -136,6 +136,14 @@ export async function revokeApiKey(deps: KeyServiceDependencies, by: Principal, 
   });
 }
 
+/** The agents a key keeps while a change from `had` to `next` is recorded, when it takes some away (undefined = no limit). */
+function narrowing(had: readonly string[] | undefined, next: readonly string[] | undefined): string[] | undefined {
+  if (!next) return undefined;
+  if (!had) return [...next];
+  const kept = had.filter((a) => next.includes(a));
+  return kept.length < had.length ? kept : undefined;
+}
+
 /**
  * Change the agents a key may act as (`agents`: checked by the API schema, AgentIdsSchema; null =
  * any agent of its tenant), by the rules of revokeApiKey, and of createApiKey for the list (a role
@@ -148,14 +156,6 @@ export async function revokeApiKey(deps: KeyServiceDependencies, by: Principal, 
  * changes made at once end with the last one recorded).
  * @example await changeApiKeyAgents(deps, admin, keyId, ['billing-bot'])
  */
-/** The agents a key keeps while a change from `had` to `next` is recorded, when it takes some away (undefined = no limit). */
-function narrowing(had: readonly string[] | undefined, next: readonly string[] | undefined): string[] | undefined {
-  if (!next) return undefined;
-  if (!had) return [...next];
-  const kept = had.filter((a) => next.includes(a));
-  return kept.length < had.length ? kept : undefined;
-}
-
 export async function changeApiKeyAgents(
   deps: KeyServiceDependencies,
   by: Principal,

@@ -12,8 +12,9 @@ export const SDK_TIMEOUT_OFF = 2 ** 31 - 1;
  * out with McpError RequestTimeout (-32001), the very code an upstream may answer with; so does
  * it fail one whose signal was aborted with such an McpError, but with that object itself. Once
  * `ms` pass (since the start, or the latest restart()), `expired` is set and the controller is
- * aborted with `reason`, an McpError like the SDK's own (`data: { timeout }`): `isExpiry(err)`
- * then tells this deadline's end from anything the upstream answered, by identity, never by code.
+ * aborted with `reason`, an McpError like the SDK's own (`data: { timeout }`) made only then:
+ * `isExpiry(err)` tells this deadline's end from anything the upstream answered, by identity,
+ * never by code.
  * Send the request with `{ signal, timeout: SDK_TIMEOUT_OFF }`, and clear() the deadline when it
  * settles. `controller`: one the caller aborts for other reasons too (a cancellation).
  * @example
@@ -22,18 +23,17 @@ export const SDK_TIMEOUT_OFF = 2 ** 31 - 1;
  * catch (err) { if (deadline.isExpiry(err)) … } finally { deadline.clear() }
  */
 export class Deadline {
-  readonly reason: McpError;
   private readonly timer: NodeJS.Timeout;
-  private fired = false;
+  /** Made only when the deadline passes: an Error captures a stack, microseconds on every call that ends in time. */
+  private expiry?: McpError;
 
   constructor(
     readonly ms: number,
     private readonly controller = new AbortController(),
   ) {
-    this.reason = McpError.fromError(ErrorCode.RequestTimeout, 'Request timed out', { timeout: ms });
     this.timer = setTimeout(() => {
-      this.fired = true;
-      this.controller.abort(this.reason);
+      this.expiry = McpError.fromError(ErrorCode.RequestTimeout, 'Request timed out', { timeout: ms });
+      this.controller.abort(this.expiry);
     }, ms);
   }
 
@@ -41,19 +41,24 @@ export class Deadline {
     return this.controller.signal;
   }
 
+  /** What the deadline aborted the signal with, once it passed (undefined before). */
+  get reason(): McpError | undefined {
+    return this.expiry;
+  }
+
   /** Whether the deadline passed (and aborted the signal). */
   get expired(): boolean {
-    return this.fired;
+    return this.expiry !== undefined;
   }
 
   /** `err` is the SDK's rejection of the request because this deadline passed. */
   isExpiry(err: unknown): boolean {
-    return this.fired && err === this.reason;
+    return this.expiry !== undefined && err === this.expiry;
   }
 
-  /** Count `ms` from now again (a sign of life: a progress notification). No effect once expired. */
+  /** Count `ms` from now again (a sign of life: a progress notification). No effect once expired or cleared. */
   restart(): void {
-    if (!this.fired) this.timer.refresh();
+    if (!this.expiry) this.timer.refresh();
   }
 
   clear(): void {

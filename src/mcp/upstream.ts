@@ -243,11 +243,16 @@ export class Upstream {
   /**
    * Send one request of the gateway's own (initialize, tools/list, ping) under a Deadline: its
    * passing is MCP_UPSTREAM_TIMEOUT; any other failure is left as it came, for classify.
+   * Raced with the deadline, not only given its signal: what the signal does not reach (the SDK's
+   * notifications/initialized after initialize, an SSE transport waiting for its endpoint) would
+   * wait for ever, and every call, health check and close() with it (they wait on the connect).
+   * The caller then closes the client, which ends what is left.
    */
   private async timed<T>(ms: number, send: (options: RequestOptions) => Promise<T>): Promise<T> {
     const deadline = new Deadline(ms);
+    const expired = new Promise<never>((_, reject) => deadline.signal.addEventListener('abort', () => reject(deadline.reason), { once: true }));
     try {
-      return await send({ signal: deadline.signal, timeout: SDK_TIMEOUT_OFF });
+      return await Promise.race([send({ signal: deadline.signal, timeout: SDK_TIMEOUT_OFF }), expired]);
     } catch (err) {
       if (deadline.isExpiry(err)) throw new McpGatewayError('MCP_UPSTREAM_TIMEOUT', `${this.label}: no answer within ${ms} ms`, { cause: err });
       throw err;
@@ -300,6 +305,9 @@ export class Upstream {
     for (let reinit = 0; ; reinit++) {
       if (signal?.aborted) throw cancelledError(signal);
       const client = await this.connect();
+      // Cancelled while connecting: the listener added below never hears an abort already past,
+      // and the call would be sent (and run) all the same.
+      if (signal?.aborted) throw cancelledError(signal);
       // The call timeout counts from the last sign of life: each progress notification restarts
       // it, so a long tool that reports progress is not cut off, and one that goes quiet still is.
       // A hard maximum bounds a tool that reports progress forever. It is ours, not the SDK's

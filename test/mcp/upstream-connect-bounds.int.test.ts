@@ -1,0 +1,114 @@
+import { expect } from 'chai';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { defaultUpstreamOptions, Upstream } from '../../src/mcp/upstream';
+import { mcpSessions, readJson } from './support/mcp-sessions';
+import { buildRpcErrorServer } from './support/rpc-error-server';
+
+type Hold = 'initialize' | 'notifications/initialized';
+
+/**
+ * The rpc-error server over streamable HTTP (JSON answers), which can hold back its answer to
+ * initialize for a while, or to notifications/initialized for good (a request the SDK sends
+ * without a timeout of its own), and counts the tools/call requests it was sent.
+ */
+async function startHoldingUpstream() {
+  const mcp = mcpSessions(() => buildRpcErrorServer(), { json: true });
+  const held = new Set<ServerResponse>();
+  const hold: { method?: Hold; ms?: number } = {};
+  let calls = 0;
+  const http = createServer((req: IncomingMessage, res: ServerResponse) => {
+    (async () => {
+      const body = req.method === 'POST' ? await readJson(req) : undefined;
+      const method = (body as { method?: string } | undefined)?.method;
+      if (method === 'tools/call') calls++;
+      if (method && method === hold.method) {
+        if (hold.ms === undefined) return void held.add(res);
+        await new Promise((r) => setTimeout(r, hold.ms));
+      }
+      await mcp.handle(req, res, body);
+    })().catch((err) => {
+      if (!res.headersSent) res.writeHead(500).end(String(err));
+    });
+  });
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(http.address() as AddressInfo).port}/mcp`,
+    hold: (method: Hold | undefined, ms?: number) => Object.assign(hold, { method, ms }),
+    calls: () => calls,
+    /** Answer nothing held so far: end those requests' connections. */
+    release: () => {
+      for (const res of held) res.destroy();
+      held.clear();
+    },
+    close: async () => {
+      for (const res of held) res.destroy();
+      await mcp.close();
+      http.closeAllConnections();
+      await new Promise<void>((resolve) => http.close(() => resolve()));
+    },
+  };
+}
+
+/** `p`'s outcome, or 'still pending' after `ms`. */
+const within = <T>(p: Promise<T>, ms: number) =>
+  Promise.race([p.then((v) => ({ value: v }), (error: unknown) => ({ error })), new Promise<'still pending'>((r) => setTimeout(() => r('still pending'), ms))]);
+
+describe('Upstream: connecting ends in bounded time, and a call cancelled meanwhile never reaches the upstream', function () {
+  this.timeout(20_000);
+  let remote: Awaited<ReturnType<typeof startHoldingUpstream>>;
+  const upstreams: Upstream[] = [];
+  const open = (connectTimeoutMs: number) => {
+    const health: string[] = [];
+    const u = new Upstream(
+      { id: 'u1', tenant: 'acme', name: 'holding', transport: 'http', url: remote.url } as ConstructorParameters<typeof Upstream>[0],
+      { ...defaultUpstreamOptions, connectTimeoutMs, healthIntervalMs: 0 },
+      { onHealth: (s) => void health.push(s), onTools: () => {} },
+    );
+    upstreams.push(u);
+    return { u, health };
+  };
+
+  before(async () => {
+    remote = await startHoldingUpstream();
+  });
+  afterEach(async () => {
+    remote.hold(undefined);
+    remote.release();
+    for (const u of upstreams.splice(0)) await u.close();
+  });
+  after(async () => {
+    await remote?.close();
+  });
+
+  it('an upstream that never answers the POST of notifications/initialized is down after the connect timeout, not waited on for ever', async function () {
+    remote.hold('notifications/initialized');
+    const { u, health } = open(300);
+    const outcome = await within(u.checkHealth(), 5_000);
+    expect(outcome).to.deep.equal({ value: 'down' });
+    expect(health).to.deep.equal(['down']);
+    // And a call meanwhile fails as the connect did, rather than holding its slot for ever.
+    const call = await within(u.call('failed', {}, false), 5_000);
+    expect(call).to.have.property('error').that.includes({ code: 'MCP_UPSTREAM_TIMEOUT' });
+    expect(u.inFlight).to.equal(0);
+    // Nor does closing it (at shutdown, or removing the server) wait on a connect for ever.
+    remote.hold('notifications/initialized');
+    const connecting = u.checkHealth();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(await within(u.close(), 5_000)).to.deep.equal({ value: undefined });
+    await connecting;
+  });
+
+  it('a call cancelled while its upstream connects is cancelled, and not sent once connected', async function () {
+    remote.hold('initialize', 400);
+    const { u } = open(5_000);
+    const ac = new AbortController();
+    const call = u.call('failed', {}, false, { signal: ac.signal });
+    setTimeout(() => ac.abort('the client went away'), 100);
+    const outcome = await within(call, 5_000);
+    expect(outcome).to.have.property('error').that.includes({ code: 'MCP_CALL_CANCELLED' });
+    // The connection was made (for the next call), the cancelled call never sent.
+    expect(await u.checkHealth()).to.equal('up');
+    expect(remote.calls()).to.equal(0);
+  });
+});
