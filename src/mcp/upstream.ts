@@ -14,6 +14,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { SseError } from '@modelcontextprotocol/sdk/client/sse.js';
+import { MCP_TOOL_LIMITS } from '../../events/mcp.events';
 import { redactUrl, redactUrlsIn } from '../core/errors';
 import { CallEnd, CallerRequests, type ActiveCall, type AskCaller } from './caller-requests';
 import { CallStreams } from './call-streams';
@@ -80,16 +81,28 @@ export type CallOptions = {
   ask?: AskCaller;
 };
 
-/** Every page of a tools/list, each asked for with `listPage`. */
-async function listAllTools(listPage: (cursor?: string) => Promise<ListToolsResult>): Promise<Tool[]> {
+/** Most pages one tools/list of an upstream may take (a server paging for ever would hold its connect for ever). */
+export const MAX_UPSTREAM_TOOL_PAGES = 500;
+
+/**
+ * Every page of a tools/list, each asked for with `listPage`: each page has its deadline, so the
+ * listing itself is bounded here. It stops once it holds more tools than the catalog keeps (the
+ * rest would be left out, and toolRecords says so), and refuses (MCP_UPSTREAM_UNAVAILABLE) an
+ * upstream whose cursors repeat or whose pages do not end within MAX_UPSTREAM_TOOL_PAGES.
+ */
+export async function listAllTools(listPage: (cursor?: string) => Promise<ListToolsResult>, label: string): Promise<Tool[]> {
   const tools: Tool[] = [];
+  const seen = new Set<string>();
   let cursor: string | undefined;
-  do {
+  for (let pages = 1; ; pages++) {
     const page = await listPage(cursor);
     tools.push(...page.tools);
     cursor = page.nextCursor;
-  } while (cursor);
-  return tools;
+    if (!cursor || tools.length > MCP_TOOL_LIMITS.tools) return tools;
+    if (seen.has(cursor)) throw new McpGatewayError('MCP_UPSTREAM_UNAVAILABLE', `${label}: its tools/list does not end (page ${pages} gave a cursor it had given before)`);
+    if (pages >= MAX_UPSTREAM_TOOL_PAGES) throw new McpGatewayError('MCP_UPSTREAM_UNAVAILABLE', `${label}: its tools/list did not end within ${MAX_UPSTREAM_TOOL_PAGES} pages`);
+    seen.add(cursor);
+  }
 }
 
 type CallArgs = [name: string, args: Record<string, unknown>, options: CallOptions];
@@ -262,7 +275,7 @@ export class Upstream {
   }
 
   private listTools(client: Client, timeout: number): Promise<Tool[]> {
-    return listAllTools((cursor) => this.timed(timeout, (o) => client.listTools(cursor ? { cursor } : undefined, o)));
+    return listAllTools((cursor) => this.timed(timeout, (o) => client.listTools(cursor ? { cursor } : undefined, o)), this.label);
   }
 
   /** List the tools of a connected client again and report them (after the upstream said they changed). */
