@@ -167,18 +167,21 @@ describe('src/main.ts wiring: error counts, lease store choice, /readyz redactio
       const a = await start({ OPENMCP_ROLES: 'sealer,anchorer', DATABASE_URL: db.url, REDIS_URL: REDIS_TEST_URL, REDIS_KEY_PREFIX: redis.prefix });
       const end = Date.now() + 30_000;
       let rows: { name: string; holder: string | null; token: number }[] = [];
+      let readiness: { name: string; detail?: string }[] = [];
       const knex = await openKnex(db.url);
       try {
+        // The lease row is written before the process learns its acquire succeeded: wait for both
+        // (reading /readyz once the rows showed a holder was a race that failed now and then).
         while (Date.now() < end) {
           rows = await knex('leases').select('name', 'holder', 'token');
-          if (['sealer', 'anchorer'].every((n) => rows.some((x) => x.name.includes(n) && x.holder))) break;
+          readiness = ((await a.app.inject({ url: '/readyz' })).json() as { dependencies: { name: string; detail?: string }[] }).dependencies;
+          if (['sealer', 'anchorer'].every((n) => rows.some((x) => x.name.includes(n) && x.holder)) && /^leader/.test(readiness.find((d) => d.name === 'sealer')?.detail ?? '')) break;
           await new Promise((res) => setTimeout(res, 200));
         }
       } finally {
         await knex.destroy();
       }
       expect(rows.filter((x) => x.holder).map((x) => x.name).sort().join(',')).to.match(/anchorer.*sealer/);
-      const readiness = ((await a.app.inject({ url: '/readyz' })).json() as { dependencies: { name: string; detail?: string }[] }).dependencies;
       expect(readiness.find((d) => d.name === 'sealer')?.detail).to.match(/^leader/);
       const keys = await r.keys(`${redis.prefix}*`);
       expect(keys.filter((k) => /lease|sealer|anchorer/.test(k)), 'no lease in Redis').to.deep.equal([]);
