@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { catalog as eventCatalog } from '../../events';
 import { limitsOf, McpServerLimitsSchema } from '../../events/mcp.events';
 import { createEvent, parseStream, type Actor, type PendingEvent } from '../core/envelope';
-import { NotFoundError, OpenMcpError, ValidationError, redactUrl } from '../core/errors';
+import { NotFoundError, OpenMcpError, ValidationError, redactUrl, redactUrlsIn } from '../core/errors';
 import { newId } from '../core/ids';
 import type { Clock } from '../core/clock';
 import type { Cache } from '../cache/port';
@@ -562,7 +562,7 @@ export class McpGateway {
     const { version, data } = healthChangeEvent(status, failure, this.payloadPolicy);
     if (version === 2 && failure) {
       this.options.logger?.warn(
-        { serverId: spec.id, server: spec.name, tenant: spec.tenant, reason: failure.reason, reasonHash: data.reasonHash, cause: failure.cause },
+        { serverId: spec.id, server: spec.name, tenant: spec.tenant, reason: redactUrlsIn(failure.reason), reasonHash: data.reasonHash, cause: failure.cause },
         'mcp gateway: upstream down; its reason is kept out of the event log (MCP_PAYLOAD_POLICY=hash-only)',
       );
     }

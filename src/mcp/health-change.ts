@@ -15,7 +15,7 @@ export const MAX_HEALTH_REASON_CHARS = 2000;
  * inside a URL would leave its password where redaction no longer finds it, and redaction can
  * lengthen a reason past what v1 holds). `hash-only`: the reason may quote the upstream (its
  * stderr, its error message), so a change with one is v2 with the gateway's `cause` and the
- * digest of the whole reason (`reasonHash`, as the gateway's own log has it) instead. A change
+ * digest of the whole reason, URL credentials redacted (`reasonHash`, as the gateway's own log has it) instead. A change
  * without a reason (up) is v1 either way.
  * @example healthChangeEvent('down', { reason: 'x: ...', cause: { kind: 'exited', exitCode: 1 } }, 'hash-only') // { version: 2, data: { status: 'down', cause: {…}, reasonHash: '0x…' } }
  */
@@ -25,7 +25,8 @@ export function healthChangeEvent(
   policy: PayloadPolicy,
 ): { version: 1 | 2; data: Record<string, unknown> } {
   if (!failure) return { version: 1, data: { status } };
-  // Kept as it came, but for a URL's credentials (a DSN in a stderr line), as every recorded message.
-  if (policy === 'store') return { version: 1, data: { status, reason: redactUrlsIn(failure.reason).slice(0, MAX_HEALTH_REASON_CHARS) } };
-  return { version: 2, data: { status, cause: failure.cause, reasonHash: payloadDigest(failure.reason).hash } };
+  // Kept as it came, but for a URL's credentials (a DSN in a stderr line), as every recorded or logged message.
+  const reason = redactUrlsIn(failure.reason);
+  if (policy === 'store') return { version: 1, data: { status, reason: reason.slice(0, MAX_HEALTH_REASON_CHARS) } };
+  return { version: 2, data: { status, cause: failure.cause, reasonHash: payloadDigest(reason).hash } };
 }

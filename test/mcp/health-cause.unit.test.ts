@@ -12,6 +12,7 @@ import { healthCauseText, healthReasonOf } from '../../events/mcp-health-reason'
 import { healthCauseOf } from '../../src/mcp/health-cause';
 import { healthChangeEvent } from '../../src/mcp/health-change';
 import { payloadDigest } from '../../src/mcp/payload-hash';
+import { redactUrlsIn } from '../../src/core/errors';
 import { mcpServersProjection, type McpServerDoc } from '../../projections/mcp-servers.projection';
 
 const S = 'sk_live_UNIT_4711';
@@ -132,9 +133,11 @@ describe('McpServerHealthChanged: what each payload policy records, and how read
     expect(String(e.data.reason)).to.include('http://***:***@h/').and.to.have.length(2000);
   });
 
-  it("hash-only: reasonHash is the digest of the whole reason, the one the gateway's own log holds, however long", () => {
+  it("hash-only: reasonHash is the digest of the whole reason, URL credentials redacted, the one the gateway's own log holds, however long", () => {
     expect(failure.reason.length).to.be.greaterThan(2000);
-    expect(healthChangeEvent('down', failure, 'hash-only').data.reasonHash).to.equal(payloadDigest(failure.reason).hash);
+    expect(healthChangeEvent('down', failure, 'hash-only').data.reasonHash).to.equal(payloadDigest(redactUrlsIn(failure.reason)).hash);
+    const dsn = { reason: 'srv: (stderr: FATAL: postgres://app:pw-HASH-77@db/app)', cause: { kind: 'exited', exitCode: 1 } as McpHealthCause };
+    expect(healthChangeEvent('down', dsn, 'hash-only').data.reasonHash).to.equal(payloadDigest('srv: (stderr: FATAL: postgres://***:***@db/app)').hash);
   });
 
   it('v2 refuses a reason beside a cause (the text the cause stands in for)', () => {
