@@ -15,8 +15,8 @@ export const MAX_HEALTH_REASON_CHARS = 2000;
  * inside a URL would leave its password where redaction no longer finds it, and redaction can
  * lengthen a reason past what v1 holds). `hash-only`: the reason may quote the upstream (its
  * stderr, its error message), so a change with one is v2 with the gateway's `cause` and the
- * digest of the whole reason, URL credentials redacted (`reasonHash`, as the gateway's own log has it) instead. A change
- * without a reason (up) is v1 either way.
+ * digest of the whole reason, URL credentials redacted (`reasonHash`, as the gateway's own log
+ * has it), instead. A change without a reason (up) is v1 either way.
  * @example healthChangeEvent('down', { reason: 'x: ...', cause: { kind: 'exited', exitCode: 1 } }, 'hash-only') // { version: 2, data: { status: 'down', cause: {…}, reasonHash: '0x…' } }
  */
 export function healthChangeEvent(
