@@ -9,6 +9,7 @@ import { corsHeaders, MCP_METHODS, preflightHeaders } from './cors';
 import { createGatewayServer } from './gateway-server';
 import { originCheck, type OriginPolicy } from './origin-policy';
 import { replayInitialize } from './replay-initialize';
+import { correlationAuthInfo } from './request-correlation';
 import { endSession, loadLogLevel, loadSession, removeSession, saveLogLevel, saveSession, touchSession, type SessionRecord } from './session-directory';
 import { SessionTransport } from './session-transport';
 
@@ -413,7 +414,7 @@ export async function mcpGatewayPlugin(app: FastifyInstance, opts: McpGatewayPlu
       if (!('session' in found)) return rpcError(reply, found);
       transport = found.session.transport;
       if (jsonResponses && request.method === 'POST') {
-        const fast = await transport.tryPost({ headers: request.headers, url: request.url, body: request.body });
+        const fast = await transport.tryPost({ headers: request.headers, url: request.url, body: request.body, authInfo: correlationAuthInfo(request.id) });
         if (fast?.status === 202) return reply.code(202).send();
         if (fast && 'stream' in fast) {
           return reply.code(200).headers({ 'content-type': 'text/event-stream', 'cache-control': 'no-cache, no-transform', 'mcp-session-id': sid }).send(fast.stream);
@@ -441,7 +442,7 @@ export async function mcpGatewayPlugin(app: FastifyInstance, opts: McpGatewayPlu
       return rpcError(reply, NO_SESSION);
     }
     reply.hijack();
-    await transport.sdk.handleRequest(request.raw, reply.raw, request.body);
+    await transport.sdk.handleRequest(Object.assign(request.raw, { auth: correlationAuthInfo(request.id) }), reply.raw, request.body);
     if (opened && transport.sessionId === undefined) {
       // The SDK refused the initialize (Accept or Content-Type header): no session came of it.
       await opened.session.close();

@@ -23,6 +23,7 @@ import type { McpGateway, UpstreamLog } from './gateway';
 import { MAX_QUEUED_LOG_MESSAGES } from './log-relay';
 import { sortedByName, toolsPage } from './tools-page';
 import { wireError } from './wire-error';
+import { correlationIdOf } from './request-correlation';
 import type { CallContext, CatalogTool } from './types';
 
 export const SEARCH_TOOLS_NAME = 'search_tools';
@@ -210,7 +211,9 @@ export function createGatewayServer(gateway: McpGateway, ctx: CallContext, optio
         return { content: [{ type: 'text', text: JSON.stringify({ tools }) }], structuredContent: { tools } };
       }
       // The SDK aborts `extra.signal` on notifications/cancelled and when the connection closes.
-      return await gateway.callTool(ctx, name, args, { signal: extra.signal, onProgress, ask });
+      // Over HTTP, each POST's request id (docs/errors.md); over stdio, the context's (none).
+      const correlationId = correlationIdOf(extra);
+      return await gateway.callTool(correlationId === undefined ? ctx : { ...ctx, correlationId }, name, args, { signal: extra.signal, onProgress, ask });
     } catch (err) {
       throw toMcpError(err);
     } finally {
