@@ -38,12 +38,15 @@ function storeReason(err: unknown): string {
  * The audit trail of one tools/call, in its own stream `toolcall-<callId>`:
  * ToolCallRequested (revision 0, appended before forwarding), then exactly one of
  * ToolCallCompleted / ToolCallFailed (revision 1). A task id in the context is recorded in
- * the data (`taskId`), and the correlation id links the call to whatever caused it.
+ * the data (`taskId`), and the correlation id links the call to whatever caused it; the outcome's
+ * causationId is the ToolCallRequested event's id.
  */
 export class ToolCallAudit {
   readonly callId = newId();
   readonly stream = `${TOOL_CALL_STREAM_PREFIX}${this.callId}`;
   private readonly ref: Record<string, unknown>;
+  /** ToolCallRequested's id once built: the causationId of the outcome. */
+  private requestedId?: string;
 
   constructor(
     private readonly store: EventStore,
@@ -61,7 +64,15 @@ export class ToolCallAudit {
     const full = { ...this.ref, ...data };
     catalog.validate(type, 1, full);
     return createEvent(
-      { type, stream: this.stream, tenant: this.ctx.tenant, actor: this.ctx.actor as Actor, correlationId: this.ctx.correlationId, data: full },
+      {
+        type,
+        stream: this.stream,
+        tenant: this.ctx.tenant,
+        actor: this.ctx.actor as Actor,
+        correlationId: this.ctx.correlationId,
+        causationId: this.requestedId,
+        data: full,
+      },
       this.clock,
     );
   }
@@ -69,6 +80,7 @@ export class ToolCallAudit {
   /** Record the request. Throws AUDIT_UNAVAILABLE when it cannot be stored: the call must then not be made. */
   async requested(data: { argumentsHash: string; argumentsJson?: string; payloadPolicy: PayloadPolicy }): Promise<void> {
     const e = this.event('ToolCallRequested', data);
+    this.requestedId = e.id;
     try {
       await this.store.append(this.stream, [e], { expectedRevision: 'no_stream' });
     } catch (err) {

@@ -118,6 +118,10 @@ describe('MCP gateway over real SDK clients and servers (stdio + streamable HTTP
     expect(events.map((e) => e.type)).to.deep.equal(['ToolCallRequested', 'ToolCallCompleted', 'ToolCallRequested', 'ToolCallFailed']);
     expect(events[0].stream).to.equal(events[1].stream);
     expect(events[2].stream).to.equal(events[3].stream);
+    // The outcome names the request that caused it; the request itself has no cause.
+    expect([events[0].causationId, events[1].causationId, events[2].causationId, events[3].causationId]).to.deep.equal([
+      undefined, events[0].id, undefined, events[2].id,
+    ]);
     for (const e of events) {
       catalog.validate(e.type, e.version, e.data);
       assertIntegerOnly(e.data);
