@@ -121,12 +121,31 @@ describe('proof files an auditor must not accept (CLI, server and browser verifi
     const r = await verifyAll('no-contract', good, { contract: nowhere, signer: sealerAddress });
     expect(r.code).to.equal(1);
     expect(r.failed).to.deep.equal(['on-chain root', 'on-chain inclusion']);
-    expect(r.server.find((x) => x.name === 'on-chain root')!.detail).to.equal(`cannot read batch ${good.batch.id} from ${nowhere}: no contract at that address on chain 31337`);
+    expect(r.server.find((x) => x.name === 'on-chain root')!.detail).to.equal(
+      `the proof names AuditAnchor ${good.anchor.contract}, not the one you pinned, ${nowhere}; cannot read batch ${good.batch.id} from ${nowhere}: no contract at that address on chain 31337`,
+    );
     const file = join(f.dir, 'export.json');
     writeFileSync(file, JSON.stringify({ events: [good.event] }));
     const lines: string[] = [];
     expect(await runVerifyBatch({ batchId: good.batch.id, file, rpc: f.chain.rpcUrl, contract: nowhere, out: (l) => lines.push(l) })).to.equal(1);
     expect(lines.join('\n')).to.contain(`from ${nowhere}: no contract at that address on chain 31337`);
+  });
+
+  it('a file naming another contract than the one pinned: fails on-chain root naming both, though the pinned one holds the root', async () => {
+    // The pinned contract is read, so the roots agree; the file's own claim about its anchor is false all the same.
+    for (const [name, named] of [['other-contract', '0x00000000000000000000000000000000000000b2'], ['eoa-contract', sealerAddress]] as const) {
+      const proof = JSON.parse(JSON.stringify(good)) as ProofFile;
+      proof.anchor.contract = named as Hex;
+      const r = await verifyAll(name, proof, { contract: f.chain.contractAddress, signer: sealerAddress });
+      expect([r.code, r.failed], name).to.deep.equal([1, ['on-chain root']]);
+      expect(r.server.find((x) => x.name === 'on-chain root')!.detail, name).to.equal(
+        `the proof names AuditAnchor ${named}, not the one you pinned, ${f.chain.contractAddress}; ${f.chain.contractAddress} batch ${good.batch.id} = ${good.batch.root}`,
+      );
+      expect(r.lines.at(-1), name).to.match(/^FAILED: on-chain root/);
+    }
+    // The same address in another letter case is the same contract.
+    const upper = await verifyAll('contract-case', good, { contract: `0x${f.chain.contractAddress.slice(2).toUpperCase()}`, signer: sealerAddress });
+    expect(upper.code).to.equal(0);
   });
 
   it('a malformed pinned address: exit 2 naming the option, before any check (not an ENS lookup or a wrong-sealer verdict)', async () => {
