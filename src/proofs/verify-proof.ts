@@ -144,7 +144,7 @@ export async function verifyProofFile(proof: unknown, opts: VerifyProofOptions):
           ok,
           ok
             ? `${whose} batch ${p.batch.id} = ${root}`
-            : `${whose} has root ${root} for seqs ${firstSeq}..${lastSeq}, the proof says root ${p.batch.root} for seqs ${p.batch.firstSeq}..${p.batch.lastSeq}`,
+            : `${whose} batch ${p.batch.id} has root ${root} for seqs ${firstSeq}..${lastSeq}, the proof says root ${p.batch.root} for seqs ${p.batch.firstSeq}..${p.batch.lastSeq}`,
         );
       }
     }

@@ -108,7 +108,12 @@ describe('proof files an auditor must not accept (CLI, server and browser verifi
     const pinnedContract = await verifyAll('forged-contract', proof, { contract: f.chain.contractAddress });
     expect(pinnedContract.code).to.equal(1);
     expect(pinnedContract.failed).to.deep.equal(['on-chain root', 'on-chain inclusion']);
-    expect(pinnedContract.server.find((r) => r.name === 'on-chain root')!.detail).to.match(new RegExp(`has root 0x[0-9a-f]{64} for seqs 0\\.\\.2, the proof says root ${proof.batch.root} for seqs 0\\.\\.0$`));
+    expect(pinnedContract.server.find((r) => r.name === 'on-chain root')!.detail).to.match(
+      new RegExp(
+        `^the proof names AuditAnchor ${proof.anchor.contract}, not the one you pinned, ${f.chain.contractAddress}; ` +
+          `${f.chain.contractAddress} batch 0 has root 0x[0-9a-f]{64} for seqs 0\\.\\.2, the proof says root ${proof.batch.root} for seqs 0\\.\\.0$`,
+      ),
+    );
 
     const pinnedSigner = await verifyAll('forged-signer', proof, { signer: sealerAddress });
     expect(pinnedSigner.code).to.equal(1);

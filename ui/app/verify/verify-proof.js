@@ -125,7 +125,7 @@ export async function verifyProofInBrowser(proof, opts) {
           ok,
           ok
             ? `${whose} batch ${p.batch.id} = ${b.root}`
-            : `${whose} has root ${b.root} for seqs ${b.firstSeq}..${b.lastSeq}, the proof says root ${p.batch.root} for seqs ${p.batch.firstSeq}..${p.batch.lastSeq}`,
+            : `${whose} batch ${p.batch.id} has root ${b.root} for seqs ${b.firstSeq}..${b.lastSeq}, the proof says root ${p.batch.root} for seqs ${p.batch.firstSeq}..${p.batch.lastSeq}`,
         );
       }
     }
