@@ -221,4 +221,22 @@ describe('proof files an auditor must not accept (CLI, server and browser verifi
     expect(pending.code).to.equal(1);
     expect(pending.lines).to.include(`✘ root: batch 2 is not anchored on ${f.chain.contractAddress}: it holds batches 0..1`);
   });
+
+  it('verify-batch: an export whose head names another contract than the pinned one, or another root than the chain holds, fails root naming it', async () => {
+    const root = exports[0].batch.root;
+    const otherContract = JSON.parse(JSON.stringify(exports[0])) as BatchExport;
+    otherContract.batch.anchor!.contract = '0x00000000000000000000000000000000000000b2' as Hex;
+    const c = await verifyBatch('export-other-contract', 0, otherContract);
+    expect(c.code).to.equal(1);
+    expect(c.lines).to.include(`✘ root: the export names AuditAnchor 0x00000000000000000000000000000000000000b2, not the one you pinned, ${f.chain.contractAddress}; the events give the chain's root ${root}`);
+
+    const otherRoot = JSON.parse(JSON.stringify(exports[0])) as BatchExport;
+    otherRoot.batch.root = `0x${'11'.repeat(32)}` as Hex;
+    const r = await verifyBatch('export-other-root', 0, otherRoot);
+    expect(r.code).to.equal(1);
+    expect(r.lines).to.include(`✘ root: the export's batch head says root 0x${'11'.repeat(32)}, the chain has ${root}; the events give the chain's root ${root}`);
+
+    // A bare array of events brings no head: nothing to disagree with.
+    expect((await verifyBatch('export-bare', 0, exports[0].events)).code).to.equal(0);
+  });
 });
