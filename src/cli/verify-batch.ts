@@ -49,7 +49,8 @@ export async function runVerifyBatch(o: RunVerifyBatchOptions): Promise<number> 
     return 2;
   }
   const chainId = Number.isSafeInteger(head?.anchor?.chainId) ? head!.anchor!.chainId : undefined;
-  const results = await verifyBatchExport({ batchId: o.batchId, events, rpcUrl: o.rpc ?? DEFAULT_RPC_URL, contract, chainId });
+  const claimed = { contract: typeof head?.anchor?.contract === 'string' ? head.anchor.contract : undefined, root: typeof head?.root === 'string' ? head.root : undefined };
+  const results = await verifyBatchExport({ batchId: o.batchId, events, rpcUrl: o.rpc ?? DEFAULT_RPC_URL, contract, chainId, claimed });
   const warnings = o.contract ? [] : ['the AuditAnchor address was taken from the export; pass --contract (or set ANCHOR_CONTRACT) to the address the operator publishes.'];
   return printChecks(results, out, `batch ${o.batchId}`, warnings);
 }

@@ -14,6 +14,8 @@ export type VerifyBatchParameters = {
   contract: string;
   /** The chain the export says the batch was anchored on (batch.anchor.chainId); checked against the RPC's. */
   chainId?: number;
+  /** What the export's batch head claims (batch.anchor.contract, batch.root): each must agree with the chain. */
+  claimed?: { contract?: string; root?: string };
 };
 
 /**
@@ -62,7 +64,13 @@ export async function verifyBatchExport(p: VerifyBatchParameters): Promise<Check
       detail: `chain says seqs ${firstSeq}..${lastSeq} (${size} events), export has ${p.events.length}`,
     });
     const derived = !p.events.every((e) => isHex32(e?.hash)) ? 'none (not every event has a 32-byte hash)' : p.events.length ? toHex(buildTree(batchLeaves(Number(firstSeq), p.events)).root) : 'none (no events)';
-    results.push({ name: 'root', ok: derived === root, detail: derived === root ? root : `events give ${derived}, chain has ${root}` });
+    // The events are what is proven, but an export whose head says otherwise is not the operator's export of them.
+    const claims = [
+      p.claimed?.contract !== undefined && p.claimed.contract.toLowerCase() !== p.contract.toLowerCase() && `the export names AuditAnchor ${p.claimed.contract}, not the one you pinned, ${p.contract}`,
+      p.claimed?.root !== undefined && p.claimed.root !== root && `the export's batch head says root ${p.claimed.root}, the chain has ${root}`,
+    ].filter((x): x is string => !!x);
+    const rootDetail = derived === root ? (claims.length ? `the events give the chain's root ${root}` : root) : `events give ${derived}, chain has ${root}`;
+    results.push({ name: 'root', ok: derived === root && claims.length === 0, detail: [...claims, rootDetail].join('; ') });
   } catch (err) {
     results.push({ name: 'root', ok: false, detail: `cannot read batch ${p.batchId} from ${p.contract}: ${(err as Error).message.slice(0, 200)}` });
   } finally {

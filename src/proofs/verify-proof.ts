@@ -119,27 +119,32 @@ export async function verifyProofFile(proof: unknown, opts: VerifyProofOptions):
 
   const address = opts.contract ?? p.anchor.contract;
   const whose = opts.contract ? address : `${address} (${UNPINNED_CONTRACT})`;
+  // The pinned contract is the one read, but a file whose anchor names another is not what was anchored there.
+  const otherContract =
+    opts.contract && opts.contract.toLowerCase() !== p.anchor.contract.toLowerCase()
+      ? `the proof names AuditAnchor ${p.anchor.contract}, not the one you pinned, ${opts.contract}`
+      : undefined;
+  const addRoot = (ok: boolean, detail: string) => add('on-chain root', ok && !otherContract, otherContract ? `${otherContract}; ${detail}` : detail);
   const provider = createRpcProvider(opts.rpcUrl);
   try {
     const network = await provider.getNetwork();
     const contract = auditAnchorAt(address, provider);
     if (Number(network.chainId) !== p.anchor.chainId) {
-      add('on-chain root', false, `RPC serves chain ${network.chainId}, the proof was anchored on chain ${p.anchor.chainId}`);
+      addRoot(false, `RPC serves chain ${network.chainId}, the proof was anchored on chain ${p.anchor.chainId}`);
     } else {
       // Without this, an address with no contract reads as ethers' "could not decode result data (value="0x")".
       if ((await provider.getCode(address)) === '0x') throw new Error(`no contract at that address on chain ${network.chainId}`);
       const next = Number(await contract.nextBatchId());
       if (p.batch.id >= next) {
-        add('on-chain root', false, `batch ${p.batch.id} is not anchored on ${whose}: it holds ${next ? `batches 0..${next - 1}` : 'no batch yet'}`);
+        addRoot(false, `batch ${p.batch.id} is not anchored on ${whose}: it holds ${next ? `batches 0..${next - 1}` : 'no batch yet'}`);
       } else {
         const [root, firstSeq, lastSeq] = (await contract.batch(p.batch.id)) as [string, bigint, bigint, bigint];
         const ok = root === p.batch.root && Number(firstSeq) === p.batch.firstSeq && Number(lastSeq) === p.batch.lastSeq;
-        add(
-          'on-chain root',
+        addRoot(
           ok,
           ok
             ? `${whose} batch ${p.batch.id} = ${root}`
-            : `${whose} has root ${root} for seqs ${firstSeq}..${lastSeq}, the proof says root ${p.batch.root} for seqs ${p.batch.firstSeq}..${p.batch.lastSeq}`,
+            : `${whose} batch ${p.batch.id} has root ${root} for seqs ${firstSeq}..${lastSeq}, the proof says root ${p.batch.root} for seqs ${p.batch.firstSeq}..${p.batch.lastSeq}`,
         );
       }
     }
@@ -147,7 +152,7 @@ export async function verifyProofFile(proof: unknown, opts: VerifyProofOptions):
     add('on-chain inclusion', included, included ? 'AuditAnchor.verifyInclusion returned true' : 'AuditAnchor.verifyInclusion returned false');
   } catch (err) {
     const msg = `cannot read batch ${p.batch.id} from ${address}: ${(err as Error).message.slice(0, 200)}`;
-    if (!results.some((r) => r.name === 'on-chain root')) add('on-chain root', false, msg);
+    if (!results.some((r) => r.name === 'on-chain root')) addRoot(false, msg);
     add('on-chain inclusion', false, msg);
   } finally {
     provider.destroy();

@@ -108,7 +108,12 @@ describe('proof files an auditor must not accept (CLI, server and browser verifi
     const pinnedContract = await verifyAll('forged-contract', proof, { contract: f.chain.contractAddress });
     expect(pinnedContract.code).to.equal(1);
     expect(pinnedContract.failed).to.deep.equal(['on-chain root', 'on-chain inclusion']);
-    expect(pinnedContract.server.find((r) => r.name === 'on-chain root')!.detail).to.match(new RegExp(`has root 0x[0-9a-f]{64} for seqs 0\\.\\.2, the proof says root ${proof.batch.root} for seqs 0\\.\\.0$`));
+    expect(pinnedContract.server.find((r) => r.name === 'on-chain root')!.detail).to.match(
+      new RegExp(
+        `^the proof names AuditAnchor ${proof.anchor.contract}, not the one you pinned, ${f.chain.contractAddress}; ` +
+          `${f.chain.contractAddress} batch 0 has root 0x[0-9a-f]{64} for seqs 0\\.\\.2, the proof says root ${proof.batch.root} for seqs 0\\.\\.0$`,
+      ),
+    );
 
     const pinnedSigner = await verifyAll('forged-signer', proof, { signer: sealerAddress });
     expect(pinnedSigner.code).to.equal(1);
@@ -121,12 +126,31 @@ describe('proof files an auditor must not accept (CLI, server and browser verifi
     const r = await verifyAll('no-contract', good, { contract: nowhere, signer: sealerAddress });
     expect(r.code).to.equal(1);
     expect(r.failed).to.deep.equal(['on-chain root', 'on-chain inclusion']);
-    expect(r.server.find((x) => x.name === 'on-chain root')!.detail).to.equal(`cannot read batch ${good.batch.id} from ${nowhere}: no contract at that address on chain 31337`);
+    expect(r.server.find((x) => x.name === 'on-chain root')!.detail).to.equal(
+      `the proof names AuditAnchor ${good.anchor.contract}, not the one you pinned, ${nowhere}; cannot read batch ${good.batch.id} from ${nowhere}: no contract at that address on chain 31337`,
+    );
     const file = join(f.dir, 'export.json');
     writeFileSync(file, JSON.stringify({ events: [good.event] }));
     const lines: string[] = [];
     expect(await runVerifyBatch({ batchId: good.batch.id, file, rpc: f.chain.rpcUrl, contract: nowhere, out: (l) => lines.push(l) })).to.equal(1);
     expect(lines.join('\n')).to.contain(`from ${nowhere}: no contract at that address on chain 31337`);
+  });
+
+  it('a file naming another contract than the one pinned: fails on-chain root naming both, though the pinned one holds the root', async () => {
+    // The pinned contract is read, so the roots agree; the file's own claim about its anchor is false all the same.
+    for (const [name, named] of [['other-contract', '0x00000000000000000000000000000000000000b2'], ['eoa-contract', sealerAddress]] as const) {
+      const proof = JSON.parse(JSON.stringify(good)) as ProofFile;
+      proof.anchor.contract = named as Hex;
+      const r = await verifyAll(name, proof, { contract: f.chain.contractAddress, signer: sealerAddress });
+      expect([r.code, r.failed], name).to.deep.equal([1, ['on-chain root']]);
+      expect(r.server.find((x) => x.name === 'on-chain root')!.detail, name).to.equal(
+        `the proof names AuditAnchor ${named}, not the one you pinned, ${f.chain.contractAddress}; ${f.chain.contractAddress} batch ${good.batch.id} = ${good.batch.root}`,
+      );
+      expect(r.lines.at(-1), name).to.match(/^FAILED: on-chain root/);
+    }
+    // The same address in another letter case is the same contract.
+    const upper = await verifyAll('contract-case', good, { contract: `0x${f.chain.contractAddress.slice(2).toUpperCase()}`, signer: sealerAddress });
+    expect(upper.code).to.equal(0);
   });
 
   it('a malformed pinned address: exit 2 naming the option, before any check (not an ENS lookup or a wrong-sealer verdict)', async () => {
@@ -196,5 +220,23 @@ describe('proof files an auditor must not accept (CLI, server and browser verifi
     const pending = await verifyBatch('export-2', 2, { events: exports[2].events });
     expect(pending.code).to.equal(1);
     expect(pending.lines).to.include(`✘ root: batch 2 is not anchored on ${f.chain.contractAddress}: it holds batches 0..1`);
+  });
+
+  it('verify-batch: an export whose head names another contract than the pinned one, or another root than the chain holds, fails root naming it', async () => {
+    const root = exports[0].batch.root;
+    const otherContract = JSON.parse(JSON.stringify(exports[0])) as BatchExport;
+    otherContract.batch.anchor!.contract = '0x00000000000000000000000000000000000000b2' as Hex;
+    const c = await verifyBatch('export-other-contract', 0, otherContract);
+    expect(c.code).to.equal(1);
+    expect(c.lines).to.include(`✘ root: the export names AuditAnchor 0x00000000000000000000000000000000000000b2, not the one you pinned, ${f.chain.contractAddress}; the events give the chain's root ${root}`);
+
+    const otherRoot = JSON.parse(JSON.stringify(exports[0])) as BatchExport;
+    otherRoot.batch.root = `0x${'11'.repeat(32)}` as Hex;
+    const r = await verifyBatch('export-other-root', 0, otherRoot);
+    expect(r.code).to.equal(1);
+    expect(r.lines).to.include(`✘ root: the export's batch head says root 0x${'11'.repeat(32)}, the chain has ${root}; the events give the chain's root ${root}`);
+
+    // A bare array of events brings no head: nothing to disagree with.
+    expect((await verifyBatch('export-bare', 0, exports[0].events)).code).to.equal(0);
   });
 });

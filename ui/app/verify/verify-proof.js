@@ -103,23 +103,29 @@ export async function verifyProofInBrowser(proof, opts) {
 
   const address = opts.contract || p.anchor.contract;
   const whose = opts.contract ? address : `${address} (${UNPINNED_CONTRACT})`;
+  // The entered contract is the one read, but a file whose anchor names another is not what was anchored there.
+  const otherContract =
+    opts.contract && opts.contract.toLowerCase() !== p.anchor.contract.toLowerCase()
+      ? `the proof names AuditAnchor ${p.anchor.contract}, not the one you entered, ${opts.contract}`
+      : undefined;
+  /** @param {boolean} ok @param {string} detail */
+  const addRoot = (ok, detail) => add('on-chain root', ok && !otherContract, otherContract ? `${otherContract}; ${detail}` : detail);
   try {
     const chainId = await chainIdOf(fetchFn, opts.rpcUrl);
     if (chainId !== p.anchor.chainId) {
-      add('on-chain root', false, `RPC serves chain ${chainId}, the proof was anchored on chain ${p.anchor.chainId}`);
+      addRoot(false, `RPC serves chain ${chainId}, the proof was anchored on chain ${p.anchor.chainId}`);
     } else {
       const next = await readNextBatchId(fetchFn, opts.rpcUrl, address);
       if (p.batch.id >= next) {
-        add('on-chain root', false, `batch ${p.batch.id} is not anchored on ${whose}: it holds ${next ? `batches 0..${next - 1}` : 'no batch yet'}`);
+        addRoot(false, `batch ${p.batch.id} is not anchored on ${whose}: it holds ${next ? `batches 0..${next - 1}` : 'no batch yet'}`);
       } else {
         const b = await readAnchoredBatch(fetchFn, opts.rpcUrl, address, p.batch.id);
         const ok = b.root === p.batch.root && b.firstSeq === p.batch.firstSeq && b.lastSeq === p.batch.lastSeq;
-        add(
-          'on-chain root',
+        addRoot(
           ok,
           ok
             ? `${whose} batch ${p.batch.id} = ${b.root}`
-            : `${whose} has root ${b.root} for seqs ${b.firstSeq}..${b.lastSeq}, the proof says root ${p.batch.root} for seqs ${p.batch.firstSeq}..${p.batch.lastSeq}`,
+            : `${whose} batch ${p.batch.id} has root ${b.root} for seqs ${b.firstSeq}..${b.lastSeq}, the proof says root ${p.batch.root} for seqs ${p.batch.firstSeq}..${p.batch.lastSeq}`,
         );
       }
     }
@@ -127,7 +133,7 @@ export async function verifyProofInBrowser(proof, opts) {
     add('on-chain inclusion', included, included ? 'AuditAnchor.verifyInclusion returned true' : 'AuditAnchor.verifyInclusion returned false');
   } catch (err) {
     const msg = `cannot read batch ${p.batch.id} from ${address} at ${opts.rpcUrl}: ${String(/** @type {Error} */ (err).message).slice(0, 200)}`;
-    if (!results.some((r) => r.name === 'on-chain root')) add('on-chain root', false, msg);
+    if (!results.some((r) => r.name === 'on-chain root')) addRoot(false, msg);
     add('on-chain inclusion', false, msg);
   }
   return results;
