@@ -722,6 +722,7 @@ export class TaskRun {
       now: () => this.now(),
       signal: this.signal,
       append: (type: string, data: Record<string, unknown>, version?: number) => this.append(type, data, version),
+      appendDone: (type: string, data: Record<string, unknown>) => this.appendDone(type, data),
       appendDecided: (decide: (v: TaskView) => { type: string; data: Record<string, unknown> } | undefined) => this.appendDecided(decide),
       recordPolicy: (stepId: string, subject: 'tool' | 'contract-read' | 'transaction', tool: string, d: PolicyDecision, proposalHash?: string) => this.recordPolicy(stepId, subject, tool, d, proposalHash),
       sync: () => this.sync(),
