@@ -443,4 +443,26 @@ describe('agent runtime: money protections (Hardhat, SqlSpendLedger)', function 
     expect(errorOf(events)?.code).to.equal('TX_REJECTED');
     expect((await fx.balanceOf(R)) - before, 'recorded as never sent, so nothing may be paid').to.equal(0n);
   });
+
+  it('recording the receipt fails once (the store blips): not a step failure the model retries; the resumed step records it, paid once', async () => {
+    const R = addr(0xfc);
+    const tenant = 'm31';
+    let failures = 0;
+    fake.setScript(payScript(R, '65'));
+    const { store } = await start(tokenPolicy(tenant, { maxAmount: '1000', dailyCap: '1000' }));
+    const inner = store.append.bind(store);
+    /** The database fails the first TransactionConfirmed (the transaction is mined) and is back for the next append. */
+    store.append = async (...a: Parameters<typeof inner>) => {
+      if (a[1].some((e) => e.type === 'TransactionConfirmed') && failures++ === 0) throw new Error('database connection lost (test)');
+      return inner(...a);
+    };
+    const before = await fx.balanceOf(R);
+    const events = await waitForTask(store, await submitTask(store, tenant, { instruction: `pay 65 DEMO to ${R}` }), ended, 60_000);
+    expect(failures, 'the record failed once').to.be.greaterThan(0);
+    expect((await fx.balanceOf(R)) - before, 'paid once').to.equal(65n);
+    expect(ofType(events, 'TaskStepFailed').map((e) => JSON.stringify(e.data)), 'no failed step').to.deep.equal([]);
+    expect(ofType(events, 'TransactionSubmitted')).to.have.length(1);
+    expect(ofType(events, 'TransactionConfirmed')).to.have.length(1);
+    expect(lastType(events)).to.equal('TaskCompleted');
+  });
 });

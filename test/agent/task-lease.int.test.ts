@@ -158,4 +158,23 @@ describe('task leases: workers share tasks without running one twice (two runtim
     expect(new Set(ofType(events, 'TaskLeased').map((e) => (e.data as { worker: string }).worker))).to.deep.equal(new Set(['worker-a']));
     expect(tools.calls).to.have.length(1);
   });
+
+  it('follows the log again after its subscription fails (the store unreachable a moment): tasks submitted later still run', async () => {
+    const inner = store.subscribeAll.bind(store);
+    let subscriptions = 0;
+    // The first subscription fails at once, as a read of the log does when the database drops the connection.
+    store.subscribeAll = (o) => {
+      if (subscriptions++ > 0) return inner(o);
+      return {
+        [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(new Error('connection lost (test)')) }),
+        close: async () => {},
+      };
+    };
+    const a = worker('worker-a');
+    await a.start();
+    const id = await submitTask(store, 'acme', { steps: [{ tool: 'mail__send', arguments: { n: 1 } }] });
+    const events = await waitForTask(store, id, ended, 8_000);
+    expect(ofType(events, 'TaskCompleted')).to.have.length(1);
+    expect(subscriptions).to.equal(2);
+  });
 });

@@ -90,6 +90,22 @@ describe('task runs: resume rules, limits and policy (in-test ToolCaller, openai
     return id;
   }
 
+  it('a task of many steps leaves no listener per step on its run\'s signal (no "EventTarget memory leak" warning)', async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.message);
+    process.on('warning', onWarning);
+    try {
+      await start();
+      const id = await submitTask(store, 'acme', { steps: Array.from({ length: 15 }, (_, n) => ({ tool: 'mail__send', arguments: { n } })) });
+      const events = await waitForTask(store, id, ended);
+      expect(ofType(events, 'TaskCompleted')).to.have.length(1);
+      await new Promise((r) => setImmediate(r));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings.filter((w) => /abort listeners/.test(w))).to.deep.equal([]);
+  });
+
   it('does not repeat a non-idempotent call whose outcome is unknown after a crash (STEP_OUTCOME_UNKNOWN)', async () => {
     const id = await crashedTask('mail__send');
     await start();

@@ -23,6 +23,7 @@ import { parsePolicy } from '../../src/agent/policy';
 import { openKnex } from '../../src/db/knex';
 import { migrateLatest } from '../../migrations';
 import { startOpenAiFake, type OpenAiFake } from '../support/openai-fake/openai-fake';
+import { FlakyCache } from '../support/flaky-cache';
 import { REDIS_TEST_URL, redisAvailable, redisTestPrefix, requireService } from '../support/services';
 import { MemoryCache, MemoryCheckpointStore, ended, ofType, submitTask, waitForTask } from './support/agent-fixture';
 
@@ -98,6 +99,24 @@ describe('LLM token budget per tenant and day, under concurrency (openai-fake)',
   it('tasks running at once in one worker do not together pass the budget', async () => {
     start('w-1', new MemoryCache());
     await expectWithinBudget('t-one', await runTasks('t-one', 4));
+  });
+
+  it('freeing a reservation fails (the cache blips after the call was booked): the turn is still recorded and the task completes', async () => {
+    /** The budget lock's second taking (settle frees the reservation under it) fails once. */
+    class SecondLockFails extends FlakyCache {
+      taken = 0;
+      override async acquireLock(key: string, owner: string, ttlMs: number) {
+        if (/^llm:budget:/.test(key) && ++this.taken === 2) this.fail('acquireLock', /^llm:budget:/);
+        return super.acquireLock(key, owner, ttlMs);
+      }
+    }
+    const cache = new SecondLockFails(new MemoryCache());
+    start('w-f', cache);
+    const [events] = await runTasks('t-free', 1);
+    expect(cache.failed, 'the cache failed').to.have.length(1);
+    expect(ofType(events, 'TaskFailed').map((e) => JSON.stringify(e.data)), 'not failed').to.deep.equal([]);
+    expect(ofType(events, 'InferenceCompleted')).to.have.length(1);
+    expect(Number(await ledger.spent('t-free', '*', 'llm-tokens', utcDay(new Date()))), 'booked').to.equal(PER_CALL);
   });
 
   it('tasks running at once in two workers sharing Redis do not together pass the budget', async function () {

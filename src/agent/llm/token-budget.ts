@@ -106,10 +106,12 @@ export class TokenBudget {
     }
     return {
       // Booked first, then freed: in between the tokens count twice (too much, never too little).
-      // If booking fails the reservation stays until it expires.
+      // If booking fails the reservation stays until it expires. Freeing is best effort: once the
+      // call is booked, a cache error here must not fail the task and lose the record of a paid
+      // turn; a reservation not freed only holds its room until it expires (ttlMs).
       settle: async (tokens, now) => {
         await this.record(p.tenant, tokens, now);
-        await this.locked(key, async (reserved) => void delete reserved[id]);
+        await this.locked(key, async (reserved) => void delete reserved[id]).catch(() => {});
       },
     };
   }

@@ -33,6 +33,8 @@ export type ChainStepContext = {
   signal: AbortSignal;
   /** `version` for a type whose later version is written only when needed (default: the latest). */
   append(type: string, data: Record<string, unknown>, version?: number): Promise<void>;
+  /** Like `append`, for what was done (a transaction mined): a store failure stops the run to be tried again, never a step failure. */
+  appendDone(type: string, data: Record<string, unknown>): Promise<void>;
   /**
    * Decide on the view and append what `decide` gives (nothing when undefined) at that view's
    * revision, with nothing read in between; a conflict re-reads and decides again.
@@ -460,7 +462,9 @@ async function confirm(ctx: ChainStepContext, s: StepSpec, tx: { chainId: number
     }
     throw err;
   }
-  await ctx.append('TransactionConfirmed', { stepId: s.stepId, chainId: tx.chainId, txHash: r.txHash as Hex, blockNumber: r.blockNumber, blockHash: r.blockHash, status: r.status, gasUsed: r.gasUsed });
+  // Mined: failing to record it is not the step's failure (told to the model, it would pay again);
+  // the run stops and its resumed step awaits the recorded transaction and records it.
+  await ctx.appendDone('TransactionConfirmed', { stepId: s.stepId, chainId: tx.chainId, txHash: r.txHash as Hex, blockNumber: r.blockNumber, blockHash: r.blockHash, status: r.status, gasUsed: r.gasUsed });
   if (charge) await releaseUnusedFee(ctx, charge, r);
   return { chainId: tx.chainId, txHash: r.txHash, blockNumber: r.blockNumber, status: r.status, gasUsed: r.gasUsed, proposalHash: hash };
 }

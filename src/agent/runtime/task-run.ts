@@ -701,14 +701,18 @@ export class TaskRun {
     const t = new Promise<never>((_, rej) => {
       timer = setTimeout(() => rej(new AgentError('STEP_TIMEOUT', `step did not finish within ${this.opts.stepTimeoutMs} ms (AGENT_STEP_TIMEOUT_MS)`)), this.opts.stepTimeoutMs);
     });
+    let onAbort: (() => void) | undefined;
     const aborted = new Promise<never>((_, rej) => {
       if (this.signal.aborted) rej(new RunInterrupted('stopped'));
-      this.signal.addEventListener('abort', () => rej(new RunInterrupted('stopped')), { once: true });
+      onAbort = () => rej(new RunInterrupted('stopped'));
+      this.signal.addEventListener('abort', onAbort, { once: true });
     });
     try {
       return await Promise.race([p, t, aborted]);
     } finally {
       clearTimeout(timer);
+      // One listener per step otherwise, on the run's signal for the whole run.
+      this.signal.removeEventListener('abort', onAbort!);
     }
   }
 
@@ -722,6 +726,7 @@ export class TaskRun {
       now: () => this.now(),
       signal: this.signal,
       append: (type: string, data: Record<string, unknown>, version?: number) => this.append(type, data, version),
+      appendDone: (type: string, data: Record<string, unknown>) => this.appendDone(type, data),
       appendDecided: (decide: (v: TaskView) => { type: string; data: Record<string, unknown> } | undefined) => this.appendDecided(decide),
       recordPolicy: (stepId: string, subject: 'tool' | 'contract-read' | 'transaction', tool: string, d: PolicyDecision, proposalHash?: string) => this.recordPolicy(stepId, subject, tool, d, proposalHash),
       sync: () => this.sync(),
