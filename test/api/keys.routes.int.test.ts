@@ -90,6 +90,21 @@ describe('REST /v1/keys', () => {
     expect((await h.call({ method: 'GET', url: '/v1/keys?cursor=WyJldmVudHMiLDVd', auth: root })).json().code).to.equal('INVALID_CURSOR');
   });
 
+  it('the last page has no nextCursor, a full one too (it led to an empty page), as on every other list', async () => {
+    const gammaAdmin = (await h.key('admin', 'gamma')).auth;
+    await h.call({ method: 'POST', url: '/v1/keys', auth: gammaAdmin, payload: { role: 'viewer', tenant: 'gamma' } });
+    const only = (await h.call({ method: 'GET', url: '/v1/keys?limit=2', auth: gammaAdmin })).json();
+    expect(only.items).to.have.length(2);
+    expect(only).to.not.have.property('nextCursor');
+    await h.call({ method: 'POST', url: '/v1/keys', auth: gammaAdmin, payload: { role: 'viewer', tenant: 'gamma' } });
+    const p1 = (await h.call({ method: 'GET', url: '/v1/keys?limit=2', auth: gammaAdmin })).json();
+    expect(p1.items).to.have.length(2);
+    const p2 = (await h.call({ method: 'GET', url: `/v1/keys?limit=2&cursor=${p1.nextCursor}`, auth: gammaAdmin })).json();
+    expect(p2.items).to.have.length(1);
+    expect(p2).to.not.have.property('nextCursor');
+    expect(new Set([...p1.items, ...p2.items].map((k: { id: string }) => k.id)).size).to.equal(3);
+  });
+
   it('revokes (204, ApiKeyRevoked, key refused at once); twice is 409; other tenant 404; bootstrap key 403', async () => {
     const created = (await h.call({ method: 'POST', url: '/v1/keys', auth: acmeAdmin, payload: { role: 'viewer', tenant: 'acme' } })).json();
     const auth = `Bearer ${created.key}`;
