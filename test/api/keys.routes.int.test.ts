@@ -43,7 +43,7 @@ describe('REST /v1/keys', () => {
     const ok = await h.call({ method: 'POST', url: '/v1/keys', auth: root, payload: { role: 'auditor', tenant: 'ops', crossTenant: true } });
     expect(ok.statusCode).to.equal(201);
     const agentCross = await h.call({ method: 'POST', url: '/v1/keys', auth: root, payload: { role: 'agent', tenant: 'ops', crossTenant: true } });
-    expect(agentCross.json().field).to.equal('crossTenant');
+    expect(agentCross.json().field).to.equal('body.crossTenant');
   });
 
   it('400 for a bad role, tenant or unknown field; 403 for non-admins; 401 without a key', async () => {

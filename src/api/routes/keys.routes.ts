@@ -32,7 +32,7 @@ export function keysRoutes(deps: AppDeps, keyDeps: KeyServiceDependencies): Fast
     }, async (request) => {
       const p = principalOf(request);
       const q = request.query;
-      if (q.tenant !== undefined && q.tenant !== p.tenant && !p.crossTenant) throw new ForbiddenError(`keys of tenant ${q.tenant} are outside your tenant`, { field: 'tenant' });
+      if (q.tenant !== undefined && q.tenant !== p.tenant && !p.crossTenant) throw new ForbiddenError(`keys of tenant ${q.tenant} are outside your tenant`, { field: 'querystring.tenant' });
       const tenant = q.tenant ?? (p.crossTenant ? null : p.tenant);
       const afterId = q.cursor !== undefined ? String(decodeCursor('keys', q.cursor, isUuid)) : undefined;
       // One more than the page, so a full last page is known to be the last (no cursor to an empty page).
