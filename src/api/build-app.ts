@@ -9,6 +9,7 @@ import { can, type Permission } from '../auth/roles';
 import { createMetrics } from '../metrics/metrics';
 import type { AppDeps } from './deps';
 import { installErrorHandler, toProblem } from './error-handler';
+import { problemContentTypes } from './openapi-problems';
 import { ForbiddenError } from './errors';
 import { createLogger } from './logger';
 import { problemOf, sendProblem } from './problem';
@@ -74,6 +75,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       security: [{ bearer: [] }],
     },
     transform: jsonSchemaTransform,
+    transformObject: (d) => problemContentTypes('openapiObject' in d ? d.openapiObject : d.swaggerObject),
   });
 
   // Declared up front so every request object has the same shape (no per-request property add).

@@ -41,7 +41,7 @@ export function keyView(r: ApiKeyRecord): ApiKeyView {
 export const BOOTSTRAP_KEY_ID = '00000000-0000-7000-8000-000000000000';
 
 function assertManages(by: Principal, tenant: string): void {
-  if (by.tenant !== tenant && !by.crossTenant) throw new ForbiddenError(`keys of tenant ${tenant} are outside your tenant`, { field: 'tenant' });
+  if (by.tenant !== tenant && !by.crossTenant) throw new ForbiddenError(`keys of tenant ${tenant} are outside your tenant`, { field: 'body.tenant' });
 }
 
 /** Only a key of a role that submits tasks (tasks:write) has agents to limit. */
@@ -64,11 +64,11 @@ export async function createApiKey(
   p: CreateKeyParameters,
 ): Promise<{ key: string; record: ApiKeyView }> {
   assertManages(by, p.tenant);
-  if (isReservedTenant(p.tenant)) throw new ValidationError(reservedTenantMessage(p.tenant), { field: 'tenant' });
+  if (isReservedTenant(p.tenant)) throw new ValidationError(reservedTenantMessage(p.tenant), { field: 'body.tenant' });
   const crossTenant = p.crossTenant ?? false;
-  if (crossTenant && !by.crossTenant) throw new ForbiddenError('only a cross-tenant admin can issue cross-tenant keys', { field: 'crossTenant' });
+  if (crossTenant && !by.crossTenant) throw new ForbiddenError('only a cross-tenant admin can issue cross-tenant keys', { field: 'body.crossTenant' });
   if (crossTenant && p.role !== 'admin' && p.role !== 'auditor') {
-    throw new ForbiddenError('cross-tenant keys are for roles admin and auditor only', { field: 'crossTenant' });
+    throw new ForbiddenError('cross-tenant keys are for roles admin and auditor only', { field: 'body.crossTenant' });
   }
   assertAgentsFit(p.role, p.agents);
   if (can(p.role, 'tasks:write')) assertMayIssueFor(by, p.agents);

@@ -53,6 +53,19 @@ describe('REST /v1/events, proofs and batches', () => {
       expect(beta).to.deep.equal([]);
     });
 
+    it('after and cursor together are 400 naming querystring.after (the cursor won silently, after was ignored), on a task\'s events too', async () => {
+      const p1 = (await get('/v1/events?limit=1', k.auditor)).json();
+      const both = await get(`/v1/events?limit=1&after=0&cursor=${p1.nextCursor}`, k.auditor);
+      expect(both.statusCode).to.equal(400);
+      expect(both.json()).to.include({ code: 'VALIDATION_FAILED', field: 'querystring.after' });
+      const t1 = (await get(`/v1/tasks/${acmeTask}/events?limit=1`, k.auditor)).json();
+      const taskBoth = await get(`/v1/tasks/${acmeTask}/events?limit=1&after=0&cursor=${t1.nextCursor}`, k.auditor);
+      expect(taskBoth.statusCode).to.equal(400);
+      expect(taskBoth.json()).to.include({ code: 'VALIDATION_FAILED', field: 'querystring.after' });
+      expect((await get(`/v1/events?limit=1&cursor=${p1.nextCursor}`, k.auditor)).statusCode).to.equal(200);
+      expect((await get('/v1/events?limit=1&after=0', k.auditor)).statusCode).to.equal(200);
+    });
+
     it('400 for bad filters and cursors; 403 for viewer and agent; 401 without a key', async () => {
       for (const q of ['stream=../etc', 'type=lower', 'after=-5', 'limit=5000', 'cursor=!!', 'x=1']) {
         const res = await get(`/v1/events?${q}`, k.auditor);

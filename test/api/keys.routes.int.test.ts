@@ -43,7 +43,7 @@ describe('REST /v1/keys', () => {
     const ok = await h.call({ method: 'POST', url: '/v1/keys', auth: root, payload: { role: 'auditor', tenant: 'ops', crossTenant: true } });
     expect(ok.statusCode).to.equal(201);
     const agentCross = await h.call({ method: 'POST', url: '/v1/keys', auth: root, payload: { role: 'agent', tenant: 'ops', crossTenant: true } });
-    expect(agentCross.json().field).to.equal('crossTenant');
+    expect(agentCross.json().field).to.equal('body.crossTenant');
   });
 
   it('400 for a bad role, tenant or unknown field; 403 for non-admins; 401 without a key', async () => {
@@ -88,6 +88,21 @@ describe('REST /v1/keys', () => {
     const all = (await h.call({ method: 'GET', url: '/v1/keys?limit=200', auth: root })).json();
     expect([...new Set(all.items.map((x: { tenant: string }) => x.tenant))]).to.include.members(['acme', 'beta', 'default']);
     expect((await h.call({ method: 'GET', url: '/v1/keys?cursor=WyJldmVudHMiLDVd', auth: root })).json().code).to.equal('INVALID_CURSOR');
+  });
+
+  it('the last page has no nextCursor, a full one too (it led to an empty page), as on every other list', async () => {
+    const gammaAdmin = (await h.key('admin', 'gamma')).auth;
+    await h.call({ method: 'POST', url: '/v1/keys', auth: gammaAdmin, payload: { role: 'viewer', tenant: 'gamma' } });
+    const only = (await h.call({ method: 'GET', url: '/v1/keys?limit=2', auth: gammaAdmin })).json();
+    expect(only.items).to.have.length(2);
+    expect(only).to.not.have.property('nextCursor');
+    await h.call({ method: 'POST', url: '/v1/keys', auth: gammaAdmin, payload: { role: 'viewer', tenant: 'gamma' } });
+    const p1 = (await h.call({ method: 'GET', url: '/v1/keys?limit=2', auth: gammaAdmin })).json();
+    expect(p1.items).to.have.length(2);
+    const p2 = (await h.call({ method: 'GET', url: `/v1/keys?limit=2&cursor=${p1.nextCursor}`, auth: gammaAdmin })).json();
+    expect(p2.items).to.have.length(1);
+    expect(p2).to.not.have.property('nextCursor');
+    expect(new Set([...p1.items, ...p2.items].map((k: { id: string }) => k.id)).size).to.equal(3);
   });
 
   it('revokes (204, ApiKeyRevoked, key refused at once); twice is 409; other tenant 404; bootstrap key 403', async () => {

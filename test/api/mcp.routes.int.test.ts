@@ -173,6 +173,14 @@ describe('REST /v1/mcp-servers and /v1/tools (real McpGateway, real HTTP MCP ups
     expect((await h.call({ method: 'GET', url: '/v1/mcp-servers' })).statusCode).to.equal(401);
   });
 
+  it('GET /v1/mcp-servers takes no query: ?limit= or ?cursor= is 400 naming it, not a silently whole list (it has no pages)', async () => {
+    for (const q of ['limit=1', 'cursor=abc', 'tenant=beta']) {
+      const res = await h.call({ method: 'GET', url: `/v1/mcp-servers?${q}`, auth: k.viewer });
+      expect(res.statusCode, q).to.equal(400);
+      expect(res.json()).to.include({ code: 'VALIDATION_FAILED', field: `querystring.${q.split('=')[0]}` });
+    }
+  });
+
   it('GET /v1/tools?q= finds the upstream tools for its tenant, not for another', async () => {
     const res = await h.call({ method: 'GET', url: '/v1/tools?q=echo%20text&k=3', auth: k.agent });
     expect(res.statusCode).to.equal(200);

@@ -119,6 +119,31 @@ describe('REST system routes: /healthz, /readyz, /metrics, /docs; request ids; r
     expect((await h.call({ method: 'GET', url: '/docs/json' })).json().openapi).to.equal(doc.openapi);
   });
 
+  it('/docs describes error answers as application/problem+json, as they are sent, and the public routes without a key', async () => {
+    const doc = (await h.call({ method: 'GET', url: '/docs' })).json();
+    const problems: string[] = [];
+    for (const [path, ops] of Object.entries(doc.paths as Record<string, Record<string, { responses: Record<string, { content?: Record<string, unknown> }> }>>)) {
+      for (const [method, op] of Object.entries(ops)) {
+        for (const [status, r] of Object.entries(op.responses)) {
+          if (Number(status) >= 400 && r.content) problems.push(`${method} ${path} ${status}: ${Object.keys(r.content).join(',')}`);
+        }
+      }
+    }
+    expect(problems).to.not.be.empty;
+    expect(problems.filter((p) => !p.endsWith(': application/problem+json'))).to.deep.equal([]);
+    const sent = await h.call({ method: 'GET', url: '/v1/tasks?limit=0', headers: { authorization: (await h.key('viewer', 'acme')).auth } });
+    expect(sent.headers['content-type']).to.match(/^application\/problem\+json/);
+    // Every route that takes a body answers 413 and 415 too (fastify's own checks, before the route).
+    for (const [path, ops] of Object.entries(doc.paths as Record<string, Record<string, { requestBody?: unknown; responses: Record<string, unknown> }>>)) {
+      for (const [method, op] of Object.entries(ops)) {
+        if (op.requestBody && path.startsWith('/v1/')) expect(Object.keys(op.responses), `${method} ${path}`).to.include.members(['413', '415']);
+      }
+    }
+    expect(doc.paths['/healthz'].get.security).to.deep.equal([]);
+    expect(doc.paths['/readyz'].get.security).to.deep.equal([]);
+    expect(doc.paths['/v1/tasks'].get.security).to.equal(undefined); // the document's own: bearer
+  });
+
   it('echoes a valid x-request-id, replaces a hostile one', async () => {
     const ok = await h.call({ method: 'GET', url: '/healthz', headers: { 'x-request-id': 'abc-123' } });
     expect(ok.headers['x-request-id']).to.equal('abc-123');

@@ -17,7 +17,7 @@ export function assertTaskRunnable(
     throw new AgentError(
       'LLM_NOT_CONFIGURED',
       'natural-language tasks need an LLM: set OPENAI_BASE_URL (and OPENAI_API_KEY, OPENAI_MODEL) to an OpenAI-compatible endpoint, or submit explicit steps',
-      { details: { field: 'instruction', setting: 'OPENAI_BASE_URL' } },
+      { details: { field: 'body.instruction', setting: 'OPENAI_BASE_URL' } },
     );
   }
   if (task.answerRecipient !== undefined && config.LLM_REDACTION !== 'hash-only') {

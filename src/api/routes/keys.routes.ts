@@ -32,12 +32,14 @@ export function keysRoutes(deps: AppDeps, keyDeps: KeyServiceDependencies): Fast
     }, async (request) => {
       const p = principalOf(request);
       const q = request.query;
-      if (q.tenant !== undefined && q.tenant !== p.tenant && !p.crossTenant) throw new ForbiddenError(`keys of tenant ${q.tenant} are outside your tenant`, { field: 'tenant' });
+      if (q.tenant !== undefined && q.tenant !== p.tenant && !p.crossTenant) throw new ForbiddenError(`keys of tenant ${q.tenant} are outside your tenant`, { field: 'querystring.tenant' });
       const tenant = q.tenant ?? (p.crossTenant ? null : p.tenant);
       const afterId = q.cursor !== undefined ? String(decodeCursor('keys', q.cursor, isUuid)) : undefined;
-      const items = (await deps.keys.list({ tenant, limit: q.limit, afterId })).map(keyView);
+      // One more than the page, so a full last page is known to be the last (no cursor to an empty page).
+      const rows = await deps.keys.list({ tenant, limit: q.limit + 1, afterId });
+      const items = rows.slice(0, q.limit).map(keyView);
       const last = items[items.length - 1];
-      return { items, ...(last && items.length === q.limit ? { nextCursor: encodeCursor('keys', last.id) } : {}) };
+      return { items, ...(last && rows.length > q.limit ? { nextCursor: encodeCursor('keys', last.id) } : {}) };
     });
 
     app.patch('/keys/:id', {

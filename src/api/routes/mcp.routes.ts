@@ -8,7 +8,7 @@ import { ForbiddenError } from '../errors';
 import { reachesInternalAddress } from '../../mcp/private-address';
 import { ProblemSchema } from '../problem';
 import { NoContent } from '../schemas/common';
-import { McpServerList, McpServerView, RegisterServerBody, ServerIdParams, ToolList, ToolsQuery } from '../schemas/mcp';
+import { McpServerList, McpServerListQuery, McpServerView, RegisterServerBody, ServerIdParams, ToolList, ToolsQuery } from '../schemas/mcp';
 
 const problems = { 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchema, 404: ProblemSchema, 409: ProblemSchema, 429: ProblemSchema, 503: ProblemSchema };
 
@@ -48,7 +48,7 @@ export function mcpRoutes(deps: AppDeps): FastifyPluginAsync {
 
     app.get('/mcp-servers', {
       config: { permission: 'mcp:read' },
-      schema: { tags: ['mcp'], summary: "The tenant's MCP servers", response: { 200: McpServerList, ...problems } },
+      schema: { tags: ['mcp'], summary: "The tenant's MCP servers (the whole list: no pages)", querystring: McpServerListQuery, response: { 200: McpServerList, ...problems } },
     }, async (request) => ({ items: await gateway().listServers(principalOf(request).tenant) }));
 
     app.delete('/mcp-servers/:id', {

@@ -20,6 +20,10 @@ export const AuditEventView = z.object({
 });
 export type AuditEventViewOutput = z.infer<typeof AuditEventView>;
 
+/** The cursor holds the position to go on from: with `after` too, one of them would be ignored. */
+const afterOrCursor = (q: { after?: number; cursor?: string }) => q.after === undefined || q.cursor === undefined;
+const AFTER_OR_CURSOR = { message: 'after or cursor, not both (the cursor holds the position)', path: ['after'] };
+
 export const EventsQuery = z.strictObject({
   stream: z.string().regex(/^[a-z][a-z0-9]*-[A-Za-z0-9][A-Za-z0-9._:-]{0,190}$/, '<aggregate>-<id>').optional(),
   type: z.string().regex(/^[A-Z][A-Za-z0-9]{1,99}$/, 'a PascalCase event type').optional(),
@@ -27,7 +31,7 @@ export const EventsQuery = z.strictObject({
   after: z.coerce.number().int().min(-1).max(Number.MAX_SAFE_INTEGER).optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
   cursor: Cursor.optional(),
-});
+}).refine(afterOrCursor, AFTER_OR_CURSOR);
 export type EventsQueryInput = z.input<typeof EventsQuery>;
 
 export const EventPage = page(AuditEventView);
@@ -36,7 +40,7 @@ export const TaskEventsQuery = z.strictObject({
   after: z.coerce.number().int().min(-1).max(Number.MAX_SAFE_INTEGER).optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
   cursor: Cursor.optional(),
-});
+}).refine(afterOrCursor, AFTER_OR_CURSOR);
 
 /** The proof file (DESIGN.md "openmcp-proof/1"); its full shape is owned by src/proofs. */
 export const ProofFile = z.looseObject({

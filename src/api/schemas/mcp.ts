@@ -48,6 +48,9 @@ export type McpServerViewOutput = z.infer<typeof McpServerView>;
 
 export const McpServerList = z.object({ items: z.array(McpServerView) });
 
+/** The list is whole (no pages, no filters): a query parameter is refused, not ignored. */
+export const McpServerListQuery = z.strictObject({});
+
 export const ServerIdParams = z.strictObject({ id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$/, 'a server id') });
 
 export const ToolsQuery = z.strictObject({

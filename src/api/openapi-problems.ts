@@ -1,0 +1,33 @@
+import { PROBLEM_CONTENT_TYPE } from './problem';
+
+type Response = { description?: string; content?: Record<string, unknown> };
+type Operation = { requestBody?: unknown; responses?: Record<string, Response> };
+type OpenApiDocument = { paths?: Record<string, Record<string, Operation> | undefined> };
+
+/** Refused by fastify before the route, for any route that takes a body (error-handler.ts). */
+const BODY_PROBLEMS: Record<string, string> = { '413': 'PAYLOAD_TOO_LARGE: body over the limit', '415': 'UNSUPPORTED_MEDIA_TYPE: a body that is not application/json' };
+
+/**
+ * Error answers are sent as application/problem+json (sendProblem), but the route schemas give
+ * their ProblemSchema as a plain response, which the document lists under application/json: a
+ * client generated from /docs would then look for the problem under the wrong media type. Moves
+ * every 4xx/5xx response's content there, in place (2xx answers are left alone), and lists 413
+ * and 415 on every operation that takes a body, as the 400 problem.
+ * @example app.register(swagger, { openapi, transformObject: ({ openapiObject }) => problemContentTypes(openapiObject) })
+ */
+export function problemContentTypes<T extends object>(doc: T): T {
+  for (const ops of Object.values((doc as OpenApiDocument).paths ?? {})) {
+    for (const op of Object.values(ops ?? {})) {
+      const responses = op.responses ?? {};
+      for (const [status, response] of Object.entries(responses)) {
+        const json = response.content?.['application/json'];
+        if (Number(status) < 400 || json === undefined) continue;
+        response.content = { [PROBLEM_CONTENT_TYPE]: json };
+      }
+      const problem = responses['400']?.content;
+      if (!op.requestBody || !problem) continue;
+      for (const [status, description] of Object.entries(BODY_PROBLEMS)) responses[status] ??= { description, content: problem };
+    }
+  }
+  return doc;
+}
