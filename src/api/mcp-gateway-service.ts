@@ -9,7 +9,7 @@ import type { McpGatewayService } from './services';
 export function mcpGatewayService(gw: McpGateway): McpGatewayService {
   return {
     registerServer: (p) => gw.registerServer(p),
-    listServers: async (tenant) => gw.listServers(tenant),
+    listServers: async (tenant, options) => gw.listServers(tenant, options),
     // The request id becomes the event's correlationId (docs/errors.md), as on every other command.
     removeServer: (tenant, id, actor, correlationId, options) => gw.removeServer(tenant, id, actor, correlationId, options),
     searchTools: async (tenant, q, k) =>

@@ -38,7 +38,8 @@ export type RegisterServerParameters = {
 /** What the REST API needs of the MCP gateway (src/mcp). Unknown or foreign ids throw NOT_FOUND. */
 export interface McpGatewayService {
   registerServer(p: RegisterServerParameters): Promise<McpServerViewOutput>;
-  listServers(tenant: string): Promise<McpServerViewOutput[]>;
+  /** `sharedDetails`: show a shared server's configuration (command, args, env, url, headers): a cross-tenant caller only. */
+  listServers(tenant: string, options?: { sharedDetails?: boolean }): Promise<McpServerViewOutput[]>;
   /** `crossTenant`: the caller acts for every tenant (a cross-tenant admin), so a shared server (tenant `*`) is its to remove. */
   removeServer(tenant: string, id: string, actor: Actor, correlationId?: string, options?: { crossTenant?: boolean }): Promise<void>;
   searchTools(tenant: string, q: string, k: number): Promise<ToolHitOutput[]>;

@@ -110,6 +110,12 @@ function sameTemplates(a: Record<string, string> | undefined, b: Record<string, 
 }
 
 /** Microseconds since `t0` (an hrtime bigint), as a safe integer. */
+/** A shared server as a tenant sees it: what it is and how it is doing, not how the operator starts it. */
+function withoutConfiguration(s: ServerInfo): ServerInfo {
+  const { command: _c, args: _a, envKeys: _k, env: _e, url: _u, headers: _h, ...seen } = s;
+  return seen;
+}
+
 function sinceUs(t0: bigint): number {
   return Number((process.hrtime.bigint() - t0) / 1000n);
 }
@@ -329,8 +335,16 @@ export class McpGateway {
     return this.registerServer(p);
   }
 
-  listServers(tenant: string): ServerInfo[] {
-    return this.catalog.listServers(tenant);
+  /**
+   * The servers the tenant reaches: its own and the shared ones (tenant `*`). A shared server's
+   * configuration (command, args, env, url, headers) is the operator's: it may name host paths or
+   * internal addresses, and its events are not in any tenant's log, so it is shown only when
+   * `options.sharedDetails` (the caller acts for every tenant: a cross-tenant principal).
+   */
+  listServers(tenant: string, options: { sharedDetails?: boolean } = {}): ServerInfo[] {
+    const servers = this.catalog.listServers(tenant);
+    if (options.sharedDetails || tenant === SHARED_TENANT) return servers;
+    return servers.map((s) => (s.tenant === SHARED_TENANT ? withoutConfiguration(s) : s));
   }
 
   /**

@@ -191,6 +191,28 @@ describe('REST /v1/mcp-servers and /v1/tools (real McpGateway, real HTTP MCP ups
     expect((await h.call({ method: 'GET', url: '/v1/tools?q=x&k=500', auth: k.agent })).json().field).to.equal('querystring.k');
   });
 
+  it("GET /v1/mcp-servers: a shared server's configuration (command, args, env, url, headers) is shown to cross-tenant callers only; a tenant sees its name, health and tools, and all of its own", async () => {
+    const shared = await gw.registerServer({
+      tenant: '*', actor: { kind: 'system', id: 'test' }, name: 'sharedcfg', transport: 'http', url: `${upstream.url}?internal=1`, headers: { authorization: 'Bearer ${env:HOME}' },
+    });
+    try {
+      const byName = (items: Record<string, unknown>[], name: string) => items.find((x) => x.name === name)!;
+      const tenantView = byName((await h.call({ method: 'GET', url: '/v1/mcp-servers', auth: k.admin })).json().items, 'sharedcfg');
+      expect(tenantView).to.include({ id: shared.id, name: 'sharedcfg', transport: 'http', tenant: '*' });
+      expect(tenantView).to.have.property('health');
+      expect(tenantView).to.have.property('toolCount');
+      for (const field of ['command', 'args', 'env', 'envKeys', 'url', 'headers']) expect(tenantView, field).to.not.have.property(field);
+      // The tenant's own server keeps its configuration in the tenant's list.
+      expect(byName((await h.call({ method: 'GET', url: '/v1/mcp-servers', auth: k.viewer })).json().items, 'remote')).to.have.property('url');
+      const root = await h.key('admin', 'default', true);
+      const operatorView = byName((await h.call({ method: 'GET', url: '/v1/mcp-servers', auth: root.auth })).json().items, 'sharedcfg');
+      expect(operatorView).to.include({ url: `${upstream.url}?internal=1` });
+      expect(operatorView.headers).to.deep.equal({ authorization: 'Bearer ${env:HOME}' });
+    } finally {
+      await gw.removeServer('*', shared.id, { kind: 'system', id: 'test' });
+    }
+  });
+
   it('DELETE: another tenant gets 404, viewer 403, operator 204, then 404', async () => {
     expect((await h.call({ method: 'DELETE', url: `/v1/mcp-servers/${serverId}`, auth: k.beta })).statusCode).to.equal(404);
     expect((await h.call({ method: 'DELETE', url: `/v1/mcp-servers/${serverId}`, auth: k.viewer })).statusCode).to.equal(403);

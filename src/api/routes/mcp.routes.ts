@@ -49,7 +49,11 @@ export function mcpRoutes(deps: AppDeps): FastifyPluginAsync {
     app.get('/mcp-servers', {
       config: { permission: 'mcp:read' },
       schema: { tags: ['mcp'], summary: "The tenant's MCP servers (the whole list: no pages)", querystring: McpServerListQuery, response: { 200: McpServerList, ...problems } },
-    }, async (request) => ({ items: await gateway().listServers(principalOf(request).tenant) }));
+    }, async (request) => {
+      // A shared server's configuration is the operator's (host paths, internal URLs): cross-tenant callers only.
+      const p = principalOf(request);
+      return { items: await gateway().listServers(p.tenant, { sharedDetails: p.crossTenant }) };
+    });
 
     app.delete('/mcp-servers/:id', {
       config: { permission: 'mcp:write' },

@@ -18,7 +18,7 @@ export async function makeGatewayHarness(
     ...over,
     gateway: {
       registerServer: (p) => svc!.registerServer(p),
-      listServers: (t) => svc!.listServers(t),
+      listServers: (t, o) => svc!.listServers(t, o),
       removeServer: (t, id, a, c, o) => svc!.removeServer(t, id, a, c, o),
       searchTools: (t, q, k) => svc!.searchTools(t, q, k),
     },
