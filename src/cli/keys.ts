@@ -26,12 +26,9 @@ export async function runKeysCreate(client: OpenMcpClient, o: KeysCreateOptions,
 export async function runKeysList(client: OpenMcpClient, o: { tenant?: string } = {}, out: Writer = stdout): Promise<number> {
   try {
     const table = cliTable({ head: ['id', 'tenant', 'role', 'name', 'agents', 'prefix', 'created', 'revoked'] });
-    let cursor: string | undefined;
-    do {
-      const page = await client.keys.list({ tenant: o.tenant, limit: 200, cursor });
-      for (const k of page.items) table.push([k.id, k.tenant, k.role, k.name ?? '', k.agents?.join(', ') ?? '*', `${k.prefix}…`, k.createdAt, k.revokedAt ?? '']);
-      cursor = page.nextCursor;
-    } while (cursor);
+    for await (const k of client.keys.all({ tenant: o.tenant, limit: 200 })) {
+      table.push([k.id, k.tenant, k.role, k.name ?? '', k.agents?.join(', ') ?? '*', `${k.prefix}…`, k.createdAt, k.revokedAt ?? '']);
+    }
     out(table.toString());
     return 0;
   } catch (err) {

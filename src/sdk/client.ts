@@ -8,18 +8,25 @@ import { Health, Readiness } from '../api/schemas/system';
 import { ApprovalResponse, SubmitTaskResponse, TaskPage, TaskView, type ApprovalInput, type SubmitTaskInput, type TaskListQueryInput } from '../api/schemas/tasks';
 import { UnauthenticatedApiError } from './errors';
 import { readTaskAnswer } from './task-answer';
+import { pages } from './pages';
 import { expectNoContent, parse, request, type ClientOptions } from './transport';
 
 const seg = (id: string | number) => encodeURIComponent(String(id));
 
 type PageQuery = { limit?: number; cursor?: string };
+type TaskEventsQuery = { after?: number } & PageQuery;
+type KeyListQuery = { tenant?: string } & PageQuery;
 
 /**
  * Typed client of the REST API. Requests and answers are checked against the same zod schemas
  * the server uses; errors are OpenMcpApiError subclasses by status (NotFoundApiError, …).
+ * Every paginated list has a page method (`list`, `tasks.events`) and an `all` twin
+ * (`tasks.all`, `tasks.allEvents`, `events.all`, `keys.all`, `batches.all`): an async iterator over
+ * every item that takes the page method's query and follows `nextCursor` until the last page.
  * @example
  * const client = new OpenMcpClient({ baseUrl: 'http://127.0.0.1:8080', apiKey });
  * const { id } = await client.tasks.submit({ steps: [{ tool: 'examples__echo', arguments: { text: 'hi' } }] });
+ * for await (const e of client.tasks.allEvents(id)) console.log(e.position, e.type);
  */
 export class OpenMcpClient {
   constructor(readonly options: ClientOptions) {}
@@ -46,11 +53,23 @@ export class OpenMcpClient {
     submit: (body: SubmitTaskInput, opts: { idempotencyKey?: string } = {}) =>
       this.call('submit task', SubmitTaskResponse, { method: 'POST', path: '/v1/tasks', body, idempotencyKey: opts.idempotencyKey }, [202]),
     list: (query: Partial<TaskListQueryInput> = {}) => this.call('list tasks', TaskPage, { method: 'GET', path: '/v1/tasks', query: query as Record<string, string | number | undefined> }),
-    /** Every page of a task listing, from `query.cursor` when given (the first page otherwise). */
-    all: (query: Partial<TaskListQueryInput> = {}) => this.pages((cursor) => this.tasks.list({ ...query, cursor }), query.cursor),
+    /**
+     * Every task of the listing (newest first), page by page from `query.cursor` when given (the
+     * first page otherwise); `query.limit` is the page size. Tasks submitted during the walk land
+     * before the first page and are not seen.
+     * @example for await (const t of client.tasks.all({ status: 'failed' })) console.log(t.id);
+     */
+    all: (query: Partial<TaskListQueryInput> = {}) => pages(() => this.tasks.list(query), (cursor) => this.tasks.list({ ...query, cursor })),
     get: (id: string) => this.call('get task', TaskView, { method: 'GET', path: `/v1/tasks/${seg(id)}` }),
-    events: (id: string, query: { after?: number } & PageQuery = {}) =>
+    /** One page of the task's audit trail, in position order; `after` or `cursor`, not both. */
+    events: (id: string, query: TaskEventsQuery = {}) =>
       this.call('task events', EventPage, { method: 'GET', path: `/v1/tasks/${seg(id)}/events`, query }),
+    /**
+     * The task's whole audit trail from `query.after` or `query.cursor` (the start otherwise),
+     * page by page; events the task records during the walk come at its end.
+     */
+    allEvents: (id: string, query: TaskEventsQuery = {}) =>
+      pages(() => this.tasks.events(id, query), (cursor) => this.tasks.events(id, { ...query, after: undefined, cursor })),
     /** Idempotent (a repeat answers `cancelled` and records nothing), so retried on 503 and lost connections; a task that completed or failed is a ConflictApiError. */
     cancel: (id: string, reason?: string) =>
       this.call('cancel task', SubmitTaskResponse, { method: 'POST', path: `/v1/tasks/${seg(id)}/cancel`, body: reason === undefined ? {} : { reason }, idempotent: true }, [202]),
@@ -64,14 +83,25 @@ export class OpenMcpClient {
   };
 
   readonly events = {
+    /** One page of the log, in position order; `after` or `cursor`, not both. */
     list: (query: Partial<EventsQueryInput> = {}) => this.call('list events', EventPage, { method: 'GET', path: '/v1/events', query: query as Record<string, string | number | undefined> }),
+    /**
+     * Every event of the log that matches `query` (stream, type), from `query.after` or
+     * `query.cursor` (the start otherwise), page by page; events appended during the walk come at
+     * its end. The cursor holds the position, so pages after the first send it without `after`.
+     * @example for await (const e of client.events.all({ type: 'TaskFailed', limit: 500 })) console.log(e.stream);
+     */
+    all: (query: Partial<EventsQueryInput> = {}) => pages(() => this.events.list(query), (cursor) => this.events.list({ ...query, after: undefined, cursor })),
     get: (id: string) => this.call('get event', AuditEventView, { method: 'GET', path: `/v1/events/${seg(id)}` }),
     /** The proof file; throws ConflictApiError code PROOF_PENDING (with retryAfterSeconds) until anchored. */
     proof: (id: string) => this.call('get proof', ProofFile, { method: 'GET', path: `/v1/events/${seg(id)}/proof` }),
   };
 
   readonly batches = {
+    /** One page of sealed batches, newest first. */
     list: (query: PageQuery = {}) => this.call('list batches', BatchPage, { method: 'GET', path: '/v1/batches', query }),
+    /** Every sealed batch, newest first, from `query.cursor` when given; batches sealed during the walk are not seen. */
+    all: (query: PageQuery = {}) => pages(() => this.batches.list(query), (cursor) => this.batches.list({ ...query, cursor })),
     get: (id: number) => this.call('get batch', BatchView, { method: 'GET', path: `/v1/batches/${seg(id)}` }),
     events: (id: number) => this.call('batch events', BatchEvents, { method: 'GET', path: `/v1/batches/${seg(id)}/events` }),
   };
@@ -89,7 +119,13 @@ export class OpenMcpClient {
   readonly keys = {
     /** The only call that ever returns a key: store it now. */
     create: (body: CreateKeyInput) => this.call('create key', CreatedKey, { method: 'POST', path: '/v1/keys', body }, [201]),
-    list: (query: { tenant?: string } & PageQuery = {}) => this.call('list keys', KeyPage, { method: 'GET', path: '/v1/keys', query }),
+    /** One page of keys (never the keys themselves), oldest first. */
+    list: (query: KeyListQuery = {}) => this.call('list keys', KeyPage, { method: 'GET', path: '/v1/keys', query }),
+    /**
+     * Every key of `query.tenant` (the caller's tenant otherwise; every tenant for a cross-tenant
+     * admin), oldest first, from `query.cursor` when given; keys issued during the walk come at its end.
+     */
+    all: (query: KeyListQuery = {}) => pages(() => this.keys.list(query), (cursor) => this.keys.list({ ...query, cursor })),
     /**
      * Change the agents the key may act as: the whole new list, or null for any agent of its
      * tenant. Applies to the key's next request; the list it has already changes nothing (safe to repeat).
@@ -115,14 +151,5 @@ export class OpenMcpClient {
 
   openapi(): Promise<Record<string, unknown>> {
     return this.call('OpenAPI document', z.record(z.string(), z.unknown()), { method: 'GET', path: '/docs' });
-  }
-
-  private async *pages<T>(fetchPage: (cursor?: string) => Promise<{ items: T[]; nextCursor?: string }>, from?: string): AsyncGenerator<T> {
-    let cursor = from;
-    do {
-      const page = await fetchPage(cursor);
-      yield* page.items;
-      cursor = page.nextCursor;
-    } while (cursor);
   }
 }
