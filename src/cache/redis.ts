@@ -23,6 +23,8 @@ return {c}`;
 export class RedisCache implements Cache {
   readonly name = 'redis';
   private readonly restored = new Set<() => void>();
+  /** Why the connection is down (the latest connection error), until it is ready again. */
+  private lastError: Error | undefined;
 
   constructor(
     private readonly redis: Redis,
@@ -33,7 +35,9 @@ export class RedisCache implements Cache {
     let opened = redis.status === 'ready';
     let lost = false;
     redis.on('close', () => (lost ||= opened));
+    redis.on('error', (err: Error) => (this.lastError = err));
     redis.on('ready', () => {
+      this.lastError = undefined;
       opened = true;
       if (!lost) return;
       lost = false;
@@ -109,6 +113,9 @@ export class RedisCache implements Cache {
   }
 
   async ping(): Promise<void> {
+    // While reconnecting a PING would wait in ioredis's offline queue for its retries, and /readyz
+    // would report "no answer" of a Redis that refuses connections: say why at once instead.
+    if (this.redis.status !== 'ready' && this.lastError) throw new Error(`not connected: ${this.lastError.message}`);
     await this.redis.ping();
   }
 

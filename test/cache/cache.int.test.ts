@@ -5,6 +5,7 @@ import { openRedisCache, RedisCache } from '../../src/cache/redis';
 import type { Cache } from '../../src/cache/port';
 import { skipWhileDown } from '../../src/cache/skip-while-down';
 import { freePort } from '../support/free-port';
+import { redisServerInstalled, startRedisServer } from '../support/redis-server-process';
 import { REDIS_TEST_URL, redisAvailable, redisTestPrefix, requireService, uniqueName } from '../support/services';
 import { describeCache } from './cache.conformance';
 
@@ -103,6 +104,29 @@ describe('Cache adapters: beyond the port', () => {
       expect(err3?.message, 'nobody listening').to.match(/ECONNREFUSED/);
     } finally {
       await p.drop();
+    }
+  });
+
+  it('Redis: ping while the server refuses connections fails at once with why (/readyz said "no answer in 1750 ms" of a Redis that was simply down)', async function () {
+    await requireService(this, 'redis-server', redisServerInstalled);
+    const server = await startRedisServer();
+    let lost: Error | undefined;
+    let cache: RedisCache | undefined;
+    try {
+      cache = await openRedisCache(server.url, 'omc_cache_ping:', { onLost: (err) => (lost = err) });
+      await cache.ping();
+      await server.stop();
+      while (!lost) await new Promise((r) => setTimeout(r, 20));
+      const started = Date.now();
+      const err = await cache.ping().then(
+        () => undefined,
+        (e: Error) => e,
+      );
+      expect(err?.message).to.match(/ECONNREFUSED/);
+      expect(Date.now() - started, 'without waiting out the retries').to.be.below(500);
+    } finally {
+      await cache?.close();
+      await server.stop();
     }
   });
 
