@@ -4,6 +4,7 @@ import { MemoryCache } from '../cache/memory';
 import type { Cache } from '../cache/port';
 import { openRedisCache, type RedisConnectionEvents } from '../cache/redis';
 import type { Config } from '../config';
+import { UnavailableError, redactUrl } from '../core/errors';
 import { loadOptional } from '../core/load-optional';
 import { openKnex } from '../db/knex';
 import type { EventStore } from '../eventstore/port';
@@ -19,10 +20,22 @@ export type Stores = {
   close(): Promise<void>;
 };
 
-/** The KurrentDB client (gRPC) is loaded only when KURRENTDB_URL chooses it. */
-function openKurrent(url: string): Promise<EventStore> {
+/**
+ * The KurrentDB client (gRPC) is loaded only when KURRENTDB_URL chooses it. It connects lazily:
+ * one read now, so a server that does not answer fails the start naming where it was looked for
+ * (the first read of a role said only "kurrentdb: readAll: unavailable").
+ */
+async function openKurrent(url: string): Promise<EventStore> {
   const { openKurrentEventStore } = loadOptional('KURRENTDB_URL', () => require('../eventstore/kurrentdb/KurrentEventStore') as typeof import('../eventstore/kurrentdb/KurrentEventStore'));
-  return openKurrentEventStore(url);
+  const store = await openKurrentEventStore(url);
+  try {
+    await store.ping();
+  } catch (err) {
+    await store.close().catch(() => undefined);
+    if (!(err instanceof UnavailableError)) throw err;
+    throw new UnavailableError('kurrentdb', `cannot connect to ${redactUrl(url)} (KURRENTDB_URL): ${err.message.replace(/^kurrentdb: /, '')}`, err);
+  }
+  return store;
 }
 
 /**

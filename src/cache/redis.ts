@@ -1,5 +1,5 @@
 import Redis from 'ioredis';
-import { UnavailableError, redactUrl } from '../core/errors';
+import { UnavailableError, redactUrl, redactUrlsIn } from '../core/errors';
 import type { Cache } from './port';
 
 // Lock take/extend and release must compare the owner atomically, hence Lua.
@@ -23,6 +23,8 @@ return {c}`;
 export class RedisCache implements Cache {
   readonly name = 'redis';
   private readonly restored = new Set<() => void>();
+  /** Why the connection is down (the latest connection error), until it is ready again. */
+  private lastError: Error | undefined;
 
   constructor(
     private readonly redis: Redis,
@@ -33,7 +35,9 @@ export class RedisCache implements Cache {
     let opened = redis.status === 'ready';
     let lost = false;
     redis.on('close', () => (lost ||= opened));
+    redis.on('error', (err: Error) => (this.lastError = err));
     redis.on('ready', () => {
+      this.lastError = undefined;
       opened = true;
       if (!lost) return;
       lost = false;
@@ -109,6 +113,9 @@ export class RedisCache implements Cache {
   }
 
   async ping(): Promise<void> {
+    // While reconnecting a PING would wait in ioredis's offline queue for its retries, and /readyz
+    // would report "no answer" of a Redis that refuses connections: say why at once instead.
+    if (this.redis.status !== 'ready' && this.lastError) throw new Error(`not connected: ${this.lastError.message}`);
     await this.redis.ping();
   }
 
@@ -142,14 +149,17 @@ export type RedisConnectionEvents = {
 export async function openRedisCache(url: string, prefix: string, events: RedisConnectionEvents = {}): Promise<RedisCache> {
   const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2, enableAutoPipelining: true, commandTimeout: events.commandTimeoutMs ?? REDIS_COMMAND_TIMEOUT_MS });
   const onLost = events.onLost ?? ((err: Error) => console.error(`redis ${redactUrl(url)} unreachable (retrying): ${err.message}`));
-  // Before the first connection nothing is lost: connect() below fails with its own message.
+  // Before the first connection nothing is lost: connect() below fails, with this error as its
+  // reason (ioredis rejects with a bare "Connection is closed." after a refused AUTH or connect).
   let down = true;
+  let refused: Error | undefined;
+  let opened = false;
   redis.on('error', (err: Error) => {
+    if (!opened) refused ??= err;
     if (down) return;
     down = true;
     onLost(err);
   });
-  let opened = false;
   redis.on('ready', () => {
     if (!down) return;
     down = false;
@@ -157,9 +167,13 @@ export async function openRedisCache(url: string, prefix: string, events: RedisC
   });
   try {
     await redis.connect();
+    // A failed SELECT (a database index the server lacks) does not fail connect(): ioredis would
+    // go on on database 0, among another deployment's keys.
+    if (refused) throw refused;
   } catch (err) {
     redis.disconnect();
-    throw new UnavailableError('redis', `cannot connect to ${redactUrl(url)}: ${(err as Error).message}`, err);
+    const reason = refused ?? (err as Error);
+    throw new UnavailableError('redis', `cannot connect to ${redactUrl(url)}: ${redactUrlsIn(reason.message)}`, reason);
   }
   opened = true;
   down = false;

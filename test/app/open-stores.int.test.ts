@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openStores } from '../../src/app/open-stores';
 import { loadConfig } from '../../src/config';
+import { freePort } from '../support/free-port';
 
 describe('openStores (embedded default)', () => {
   for (const [setting, expected] of [['full', 2], ['normal', 1]] as const) {
@@ -21,4 +22,23 @@ describe('openStores (embedded default)', () => {
       }
     });
   }
+});
+
+describe('openStores (production adapters)', () => {
+  it('KURRENTDB_URL with nobody answering: the start fails naming the address and the setting (was "kurrentdb: readAll: unavailable")', async function () {
+    this.timeout(60_000);
+    const dir = mkdtempSync(join(tmpdir(), 'omc-os-'));
+    const port = await freePort();
+    try {
+      const err = await openStores(loadConfig({ DATA_DIR: dir, KURRENTDB_URL: `kurrentdb://admin:changeit@127.0.0.1:${port}?tls=false` })).then(
+        async (s) => (await s.close(), undefined),
+        (e: Error & { code?: string }) => e,
+      );
+      expect(err?.code).to.equal('DEPENDENCY_UNAVAILABLE');
+      expect(err?.message).to.match(new RegExp(`^kurrentdb: cannot connect to kurrentdb://\\*\\*\\*:\\*\\*\\*@127\\.0\\.0\\.1:${port}\\?tls=false \\(KURRENTDB_URL\\): `));
+      expect(err?.message).not.to.include('changeit');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

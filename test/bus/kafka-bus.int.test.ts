@@ -3,6 +3,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { KafkaBus, toKafkaMessage } from '../../src/bus/kafka';
 import { createEvent, type RecordedEvent } from '../../src/core/envelope';
 import { newId } from '../../src/core/ids';
+import { freePort } from '../support/free-port';
 import { startKafkaBroker, type KafkaBroker } from '../support/kafka-broker';
 
 const eventually = async (check: () => boolean, what: string) => {
@@ -20,6 +21,21 @@ describe('KafkaBus (kafkajs against the test broker)', function () {
     broker = await startKafkaBroker();
   });
   after(async () => broker?.stop());
+
+  it('a start with no broker answering fails DEPENDENCY_UNAVAILABLE naming Kafka and its brokers, not a stack trace of kafkajs internals', async () => {
+    const port = await freePort();
+    const bus = new KafkaBus({ brokers: [`127.0.0.1:${port}`], topic: 'none.events.v1', kafka: { logLevel: logLevel.NOTHING, retry: { retries: 0 } }, onInvalidMessage: () => undefined });
+    try {
+      const err = await bus.consume('g', async () => undefined).then(
+        () => undefined,
+        (e: Error & { code?: string }) => e,
+      );
+      expect(err?.code, String(err?.stack)).to.equal('DEPENDENCY_UNAVAILABLE');
+      expect(err?.message).to.match(new RegExp(`^kafka: cannot connect to 127\\.0\\.0\\.1:${port} \\(KAFKA_BROKERS\\): .*ECONNREFUSED`));
+    } finally {
+      await bus.close();
+    }
+  });
 
   it('reports a message that is not an envelope (KAFKA_MESSAGE_INVALID, naming partition and offset) and delivers the events around it', async () => {
     const topic = 'bus.events.v1';

@@ -4,6 +4,8 @@ import { MEMORY_CACHE_MAX_BYTES, MemoryCache } from '../../src/cache/memory';
 import { openRedisCache, RedisCache } from '../../src/cache/redis';
 import type { Cache } from '../../src/cache/port';
 import { skipWhileDown } from '../../src/cache/skip-while-down';
+import { freePort } from '../support/free-port';
+import { redisServerInstalled, startRedisServer } from '../support/redis-server-process';
 import { REDIS_TEST_URL, redisAvailable, redisTestPrefix, requireService, uniqueName } from '../support/services';
 import { describeCache } from './cache.conformance';
 
@@ -69,6 +71,63 @@ describe('Cache adapters: beyond the port', () => {
       await p.drop();
     }
     expect((new MemoryCache() as Cache).onWritesMaybeLost, 'the in-memory cache never loses a write').to.equal(undefined);
+  });
+
+  it("Redis: a start that Redis refuses fails naming Redis's reason (a wrong password, a database that does not exist), never on another database", async function () {
+    await requireService(this, 'Redis', redisAvailable);
+    const p = redisTestPrefix('omc_cache_refused');
+    const url = (path: string, auth = '') => {
+      const u = new URL(REDIS_TEST_URL);
+      return `redis://${auth}${u.host}${path}`;
+    };
+    try {
+      // ioredis connected anyway on a failed SELECT, on database 0: keys landed beside another deployment's.
+      const err1 = await openRedisCache(url('/1000000'), p.prefix).then(
+        async (c) => (await c.set('k', 'v'), await c.close(), undefined),
+        (e: Error) => e,
+      );
+      expect(err1?.message, 'a database index the server does not have').to.match(/cannot connect to redis:\/\/.*\/1000000: .*DB index is out of range/);
+      const db0 = new Redis(REDIS_TEST_URL);
+      expect(await db0.get(`${p.prefix}k`).finally(() => db0.disconnect()), 'nothing written on database 0').to.equal(null);
+      // Every refusal was "Connection is closed.": the operator could not tell a typo from an outage.
+      const err2 = await openRedisCache(url('', 'omc-no-such-user:not-the-password@'), p.prefix).then(
+        async (c) => (await c.close(), undefined),
+        (e: Error) => e,
+      );
+      expect(err2?.message, 'credentials Redis refuses').to.match(/WRONGPASS/);
+      expect(err2?.message, 'without the credentials').not.to.include('not-the-password');
+      const port = await freePort();
+      const err3 = await openRedisCache(`redis://127.0.0.1:${port}`, p.prefix).then(
+        async (c) => (await c.close(), undefined),
+        (e: Error) => e,
+      );
+      expect(err3?.message, 'nobody listening').to.match(/ECONNREFUSED/);
+    } finally {
+      await p.drop();
+    }
+  });
+
+  it('Redis: ping while the server refuses connections fails at once with why (/readyz said "no answer in 1750 ms" of a Redis that was simply down)', async function () {
+    await requireService(this, 'redis-server', redisServerInstalled);
+    const server = await startRedisServer();
+    let lost: Error | undefined;
+    let cache: RedisCache | undefined;
+    try {
+      cache = await openRedisCache(server.url, 'omc_cache_ping:', { onLost: (err) => (lost = err) });
+      await cache.ping();
+      await server.stop();
+      while (!lost) await new Promise((r) => setTimeout(r, 20));
+      const started = Date.now();
+      const err = await cache.ping().then(
+        () => undefined,
+        (e: Error) => e,
+      );
+      expect(err?.message).to.match(/ECONNREFUSED/);
+      expect(Date.now() - started, 'without waiting out the retries').to.be.below(500);
+    } finally {
+      await cache?.close();
+      await server.stop();
+    }
   });
 
   it('in-memory: bounded, the least recently used entry goes first', async () => {

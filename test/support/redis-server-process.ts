@@ -59,7 +59,7 @@ export async function startRedisServer(): Promise<RedisServerProcess> {
 
   const shutdown = async () => {
     const c = child;
-    if (!c || c.exitCode !== null) return;
+    if (!c || c.exitCode !== null || c.signalCode !== null) return; // stopped already (killed: no exit code)
     const gone = new Promise<void>((r) => c.once('exit', () => r()));
     c.kill('SIGKILL');
     await gone;

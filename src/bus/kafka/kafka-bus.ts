@@ -1,5 +1,6 @@
 import { context } from '@opentelemetry/api';
 import { Kafka, logLevel, type Admin, type Consumer, type KafkaConfig } from 'kafkajs';
+import { UnavailableError } from '../../core/errors';
 import { startConsumeSpans } from '../../telemetry/kafka-trace-headers';
 import type { RecordedEvent } from '../../core/envelope';
 import type { Bus, BusConsumer, BusHandler, ConsumeOptions } from '../port';
@@ -79,7 +80,11 @@ export class KafkaBus implements Bus {
       ...(this.options.heartbeatIntervalMs ? { heartbeatInterval: this.options.heartbeatIntervalMs } : {}),
     });
     const backoff = new PartitionBackoff(this.options.backoff);
-    await consumer.connect();
+    await consumer.connect().catch((err: Error) => {
+      backoff.close();
+      // kafkajs's own error prints as a stack of its internals, naming no setting.
+      throw new UnavailableError('kafka', `cannot connect to ${this.options.brokers.join(',')} (KAFKA_BROKERS): ${err.message}`, err);
+    });
     try {
       await consumer.subscribe({ topic: this.topic, fromBeginning: options.start !== 'end' });
       await consumer.run({
