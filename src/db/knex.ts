@@ -2,7 +2,7 @@ import type { Database } from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import knexFactory, { type Knex } from 'knex';
-import { ConfigError, redactUrl } from '../core/errors';
+import { ConfigError, UnavailableError, redactUrl, redactUrlsIn } from '../core/errors';
 
 export type Dialect = 'sqlite' | 'mysql';
 
@@ -93,6 +93,19 @@ export type OpenKnexOptions = {
  * `mysql://user:pass@host:port/db` (mysql2). With `createDatabase`, a missing MySQL database
  * is created first.
  */
+/**
+ * A server that cannot be reached or refuses the login, said as the start's other stores say it:
+ * which setting and where (credentials redacted), then the driver's reason with its code. The
+ * driver's own message named neither (`ECONNREFUSED 127.0.0.1:3306`, "Access denied for user …").
+ * Any other error (a bug, a statement) is passed on as it is.
+ */
+function cannotConnect(url: string, err: unknown): unknown {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (!(err instanceof Error) || typeof code !== 'string' || !/^(E[A-Z]+|ER_(ACCESS_DENIED|DBACCESS_DENIED|BAD_DB|HOST_NOT_PRIVILEGED|HOST_IS_BLOCKED|CON_COUNT)\w*|PROTOCOL_CONNECTION_LOST|HANDSHAKE_\w+)$/.test(code)) return err;
+  const reason = err.message.includes(code) ? err.message : `${code}: ${err.message}`;
+  return new UnavailableError('mysql', `cannot connect to ${redactUrl(url)} (DATABASE_URL): ${redactUrlsIn(reason)}`, err);
+}
+
 export async function openKnex(url: string, opts: OpenKnexOptions = {}): Promise<Knex> {
   if (url.startsWith('sqlite:')) {
     const file = url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
@@ -138,12 +151,13 @@ export async function openKnex(url: string, opts: OpenKnexOptions = {}): Promise
     if (opts.createDatabase) {
       const admin = knexFactory({ client: 'mysql2', log, compileSqlOnError: false, connection, pool: { min: 0, max: 1 } });
       try {
+        await admin.raw('SELECT 1').catch((err) => Promise.reject(cannotConnect(url, err)));
         await admin.raw('CREATE DATABASE IF NOT EXISTS ?? CHARACTER SET ?? COLLATE ??', [database, MYSQL_CHARSET, await mysqlCollation(admin)]);
       } finally {
         await admin.destroy();
       }
     }
-    return knexFactory({
+    const db = knexFactory({
       client: 'mysql2',
       log,
       // knex otherwise writes every bound value into a failed query's message (an event body, an
@@ -161,6 +175,13 @@ export async function openKnex(url: string, opts: OpenKnexOptions = {}): Promise
         },
       },
     });
+    try {
+      await db.raw('SELECT 1');
+    } catch (err) {
+      await db.destroy();
+      throw cannotConnect(url, err);
+    }
+    return db;
   }
   throw new ConfigError(`DATABASE_URL: unsupported URL ${redactUrl(url)} (sqlite:<path> or mysql://…)`, { variable: 'DATABASE_URL' });
 }
