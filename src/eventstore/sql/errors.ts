@@ -1,4 +1,4 @@
-import { UnavailableError, redactUrlsIn } from '../../core/errors';
+import { UnavailableError } from '../../core/errors';
 import { isConnectionFailure } from '../../db/connection-failure';
 import type { Dialect } from '../../db/knex';
 
@@ -11,6 +11,7 @@ import type { Dialect } from '../../db/knex';
 export function toSqlStoreError(err: unknown, dialect: Dialect, context: { op: string; stream?: string }): unknown {
   if (!isConnectionFailure(err)) return err;
   const e = err as Error & { code?: string };
-  const what = `${context.op}${context.stream ? ` ${context.stream}` : ''}`;
-  return new UnavailableError(`event store (${dialect})`, `${what}: ${e.code ? `${e.code}: ` : ''}${redactUrlsIn(e.message)}`, err);
+  // The driver's code, not its message: knex puts the statement first, and a 503 says what failed, not how.
+  const why = e.code ?? (e.name === 'KnexTimeoutError' ? 'no database connection free within the pool timeout' : 'the connection closed');
+  return new UnavailableError(`event store (${dialect})`, `${context.op}${context.stream ? ` ${context.stream}` : ''}: ${why}`, err);
 }
