@@ -3,7 +3,8 @@ import { McpGatewayError } from '../../src/mcp/errors';
 import { catalog } from '../../events';
 import { createEvent } from '../../src/core/envelope';
 import { payloadDigest } from '../../src/mcp/payload-hash';
-import type { EventStore } from '../../src/eventstore/port';
+import type { EventStore, ReadStreamOptions } from '../../src/eventstore/port';
+import { OpenMcpError, UnavailableError } from '../../src/core/errors';
 import { taskStream } from '../../src/domain/task/task.decider';
 import { AgentRuntime } from '../../src/agent/runtime/agent-runtime';
 import { OpenAiLlmClient } from '../../src/agent/llm/openai-client';
@@ -185,17 +186,20 @@ describe('task runs: resume rules, limits and policy (in-test ToolCaller, openai
     expect(tools.listed).to.equal(2);
   });
 
-  /** The store, but reads of `stream` fail while `failRead()` says so, and appends to it of the types `failAppend` picks (a lost connection). */
-  function flakyStore(stream: string, failRead: () => boolean, failAppend: (type: string) => boolean): EventStore {
+  /**
+   * The store, but reads of `stream` fail while `failRead(options)` says so, and appends to it of the
+   * types `failAppend` picks, with `error` (default a bare Error, as a driver's lost connection).
+   */
+  function flakyStore(stream: string, failRead: (o?: ReadStreamOptions) => boolean, failAppend: (type: string) => boolean, error: (what: string) => Error = (what) => new Error(`connection lost ${what}`)): EventStore {
     return new Proxy(store, {
       get(target, key) {
         if (key === 'readStream') {
-          return (name: string, o?: object) => (name === stream && failRead() ? Promise.reject(new Error('connection lost')) : target.readStream(name, o));
+          return (name: string, o?: ReadStreamOptions) => (name === stream && failRead(o) ? Promise.reject(error('reading')) : target.readStream(name, o));
         }
         if (key === 'append') {
           return (name: string, events: { type: string }[], o?: object) => {
             const t = events[0]?.type;
-            if (name === stream && failAppend(t)) return Promise.reject(new Error(`connection lost appending ${t}`));
+            if (name === stream && failAppend(t)) return Promise.reject(error(`appending ${t}`));
             return target.append(name, events as never, o);
           };
         }
@@ -260,6 +264,69 @@ describe('task runs: resume rules, limits and policy (in-test ToolCaller, openai
     expect(ofType(events, 'TaskCompleted')).to.have.length(1);
     expect(tools.calls.map((c) => c.name)).to.deep.equal(['kv__get']);
   });
+
+  /** What the SQL and KurrentDB adapters throw when the server cannot be reached a moment (a restart, a lost connection, a busy SQLite). */
+  const outage = (what: string) => new UnavailableError('event store (mysql)', `${what}: connect ECONNREFUSED 127.0.0.1:3306`);
+  /** The task's events as a client reads them, less the lease bookkeeping (a resumed run takes the lease again, with the next term). */
+  const story = (events: { type: string }[]) => events.map((e) => e.type).filter((t) => t !== 'TaskLeased' && t !== 'TaskLeaseReleased');
+
+  for (const [where, failAt] of [
+    ['taking the lease (TaskLeased)', { append: 'TaskLeased' }],
+    ['recording the start (TaskStarted)', { append: 'TaskStarted' }],
+    ['reading newer events before the step (sync)', { read: 2 }],
+  ] as const) {
+    it(`the store unreachable a moment while ${where}: the run stops and is tried again, and the task completes with the events of a normal run`, async () => {
+      // It was: TaskFailed DEPENDENCY_UNAVAILABLE (or TASK_ERROR for a bare driver error): a database restart ended the task for good.
+      const steps = [{ tool: 'kv__get', arguments: { k: 'a' } }];
+      const normal = await submitTask(store, 'acme', { steps });
+      await start();
+      const reference = story(await waitForTask(store, normal, ended));
+      await runtime!.stop();
+      tools.calls = [];
+      const id = await submitTask(store, 'acme', { steps });
+      let reads = 0;
+      let appends = 1;
+      const failRead = (o?: ReadStreamOptions) => 'read' in failAt && o?.fromRevision !== undefined && ++reads === failAt.read;
+      const failAppend = (type: string) => 'append' in failAt && type === failAt.append && appends-- > 0;
+      await start({}, { store: flakyStore(taskStream(id), failRead, failAppend, outage) });
+      const events = await waitForTask(store, id, ended);
+      expect('read' in failAt ? reads : 1 - appends, 'the store failed once').to.be.at.least(1);
+      expect(story(events)).to.deep.equal(reference);
+      expect(ofType(events, 'TaskCompleted')).to.have.length(1);
+      expect(tools.calls.map((c) => c.name)).to.deep.equal(['kv__get']);
+      const terms = ofType(events, 'TaskLeased').map((e) => (e.data as { term: number }).term);
+      expect(terms, 'the resumed run holds the next term').to.deep.equal([...terms].sort((a, b) => a - b));
+      expect(new Set(terms).size).to.be.at.least(failAt.append === 'TaskLeased' ? 1 : 2);
+    });
+  }
+
+  it('a step\'s end the store could not take while unreachable (DEPENDENCY_UNAVAILABLE, as KurrentDB reports it) stops the run; on resume the idempotent call is made again and the task completes', async () => {
+    // It was: TaskFailed DEPENDENCY_UNAVAILABLE: appendDone took the adapter's outage error for a refusal.
+    const id = await submitTask(store, 'acme', { steps: [{ tool: 'kv__get', arguments: { k: 'a' } }] });
+    let appends = 1;
+    await start({}, { store: flakyStore(taskStream(id), () => false, (type) => type === 'TaskStepCompleted' && appends-- > 0, outage) });
+    const events = await waitForTask(store, id, ended);
+    expect(ofType(events, 'TaskFailed').map((e) => e.data)).to.deep.equal([]);
+    expect(ofType(events, 'TaskCompleted')).to.have.length(1);
+    expect(ofType(events, 'TaskStepStarted')).to.have.length(1);
+    expect(ofType(events, 'TaskStepCompleted')).to.have.length(1);
+    expect(tools.calls.map((c) => c.name)).to.deep.equal(['kv__get', 'kv__get']);
+  });
+
+  for (const [what, error, code] of [
+    ['a bug (a bare TypeError from a read)', () => new TypeError("Cannot read properties of undefined (reading 'revision')"), 'TASK_ERROR'],
+    ['a refusal (an OpenMcpError that is not DEPENDENCY_UNAVAILABLE)', () => new OpenMcpError('KURRENTDB_FAILED', 'kurrentdb: readStream: access denied'), 'KURRENTDB_FAILED'],
+  ] as const) {
+    it(`${what} outside a step's end still fails the task, once (it is not tried again)`, async () => {
+      const id = await submitTask(store, 'acme', { steps: [{ tool: 'kv__get', arguments: { k: 'a' } }] });
+      let reads = 0;
+      await start({}, { store: flakyStore(taskStream(id), (o) => o?.fromRevision !== undefined && ++reads === 2, () => false, error) });
+      const events = await waitForTask(store, id, ended);
+      expect(ofType(events, 'TaskFailed').map((e) => (e.data as { error: { code: string } }).error.code)).to.deep.equal([code]);
+      expect(tools.calls).to.have.length(0);
+      expect(ofType(events, 'TaskLeased'), 'one run').to.have.length(1);
+    });
+  }
 
   it('stops at the per-task token budget with LLM_BUDGET_EXCEEDED', async () => {
     fake.setScript(() => ({ toolCalls: [{ name: 'kv__get', arguments: { k: String(Math.random()) } }], usage: { prompt_tokens: 60, completion_tokens: 0 } }));

@@ -1,5 +1,5 @@
 import { createEvent, MAX_EVENT_BYTES, type Actor } from '../../core/envelope';
-import { InvalidTransitionError, OpenMcpError, WrongExpectedRevisionError } from '../../core/errors';
+import { InvalidTransitionError, OpenMcpError, UnavailableError, WrongExpectedRevisionError } from '../../core/errors';
 import { taskDecider, taskStream, type TaskCommand } from '../../domain/task/task.decider';
 import { keptPayload, type PayloadPolicy } from '../../mcp/audit';
 import { payloadDigest } from '../../mcp/payload-hash';
@@ -186,6 +186,13 @@ export class TaskRun {
       if (err instanceof RunInterrupted) return err.why === 'stopped' || err.why === 'unrecorded' ? 'interrupted' : err.why === 'taken-over' ? this.heldOrEnded() : 'ended';
       if (this.signal.aborted) return 'interrupted';
       if (err instanceof InvalidTransitionError) return 'ended'; // cancelled or finished meanwhile
+      // A dependency unreachable a moment (the adapter says so: DEPENDENCY_UNAVAILABLE) is not the
+      // task's failure: the run stops and is tried again with the runtime's backoff, resuming from
+      // the log. Anything else (a bug, a refusal) fails the task: retried, it would fail the same way.
+      if (err instanceof UnavailableError) {
+        this.deps.logger?.warn({ err, taskId: this.taskId }, 'a dependency is unreachable; the run stops and is tried again (it resumes from its events)');
+        return 'interrupted';
+      }
       this.deps.logger?.warn({ err, taskId: this.taskId }, 'task failed');
       try {
         await this.command({ type: 'FailTask', error: recordedError(err, this.redaction) });
@@ -671,13 +678,14 @@ export class TaskRun {
   }
 
   /**
-   * Record what was done (a call made, a model turn paid for). When the store cannot take it (not
-   * a refusal: those are OpenMcpErrors and fail the task), the run stops ('unrecorded') and is
-   * tried again, resuming from what the log holds, rather than fail the task or act as if it had not happened.
+   * Record what was done (a call made, a model turn paid for). When the store cannot take it (it is
+   * unreachable: DEPENDENCY_UNAVAILABLE, or a driver's bare error; not a refusal: other
+   * OpenMcpErrors fail the task), the run stops ('unrecorded') and is tried again, resuming from
+   * what the log holds, rather than fail the task or act as if it had not happened.
    */
   private async appendDone(type: string, data: Record<string, unknown>, version?: number): Promise<void> {
     await this.append(type, data, version).catch((err) => {
-      if (err instanceof OpenMcpError || err instanceof RunInterrupted) throw err;
+      if ((err instanceof OpenMcpError && !(err instanceof UnavailableError)) || err instanceof RunInterrupted) throw err;
       this.deps.logger?.warn({ err, taskId: this.taskId, type }, 'not recorded; the run stops and is tried again');
       throw new RunInterrupted('unrecorded');
     });

@@ -10,6 +10,7 @@ import { statementChunks } from '../../db/statement-chunks';
 import { GroupCommit } from './group-commit';
 import { fromRow, type EventRow } from './rows';
 import { appendOnSqlite } from './sqlite-append';
+import { toSqlStoreError } from './errors';
 
 export { EventIdConflictError } from './append-plan';
 
@@ -69,7 +70,12 @@ export class SqlEventStore implements EventStore {
     if (this.closed) return Promise.reject(new OpenMcpError('STORE_CLOSED', 'event store is closed', { status: 503 }));
     const invalid = appendInputError(stream, events);
     if (invalid) return Promise.reject(invalid);
-    return this.group.submit({ stream, events, expected: options.expectedRevision ?? 'any' });
+    return this.group.submit({ stream, events, expected: options.expectedRevision ?? 'any' }).catch((err: unknown) => this.fail(err, 'append', stream));
+  }
+
+  /** Rethrow `err` as the store reports it: an outage as UnavailableError (toSqlStoreError), anything else as it is. */
+  private fail(err: unknown, op: string, stream?: string): never {
+    throw toSqlStoreError(err, this.dialect, { op, stream });
   }
 
   private async flush(reqs: AppendRequest[]): Promise<(AppendResult | Error)[]> {
@@ -143,10 +149,14 @@ export class SqlEventStore implements EventStore {
     const q = this.knex<EventRow>('events').where({ stream }).orderBy('revision', backwards ? 'desc' : 'asc');
     if (options.fromRevision !== undefined) q.andWhere('revision', backwards ? '<=' : '>=', options.fromRevision);
     if (options.maxCount !== undefined) q.limit(options.maxCount);
-    return (await q.select('*')).map(fromRow);
+    return (await q.select('*').catch((err: unknown) => this.fail(err, 'readStream', stream))).map(fromRow);
   }
 
-  async readAll(options: ReadAllOptions = {}): Promise<RecordedEvent[]> {
+  readAll(options: ReadAllOptions = {}): Promise<RecordedEvent[]> {
+    return this.readAllRows(options).catch((err: unknown) => this.fail(err, 'readAll'));
+  }
+
+  private async readAllRows(options: ReadAllOptions): Promise<RecordedEvent[]> {
     const limit = options.limit ?? DEFAULT_READ_LIMIT;
     const prefix = options.streamPrefix;
     if (prefix === undefined) {
@@ -282,7 +292,8 @@ export class SqlEventStore implements EventStore {
       .andWhereRaw(`stream LIKE ? ESCAPE '!'`, [`${prefix.replace(/[!%_]/g, (c) => `!${c}`)}%`])
       .orderBy('position', 'asc')
       .limit(limit)
-      .select('*');
+      .select('*')
+      .catch((err: unknown) => this.fail(err, 'subscribeAll'));
     // LIKE ignores ASCII case on SQLite and under MySQL's default collations: check exactly.
     const last = rows.length ? Number(rows[rows.length - 1].position) : head;
     return { events: rows.filter((r) => r.stream.startsWith(prefix)).map(fromRow), full: rows.length === limit, scannedTo: rows.length === limit ? last : head };
@@ -294,17 +305,17 @@ export class SqlEventStore implements EventStore {
 
   /** One event by id (the SQL store indexes ids; not part of the port). */
   async getById(id: string): Promise<RecordedEvent | undefined> {
-    const row = await this.knex<EventRow>('events').where({ id }).first('*');
+    const row = await this.knex<EventRow>('events').where({ id }).first('*').catch((err: unknown) => this.fail(err, 'getById'));
     return row ? fromRow(row) : undefined;
   }
 
   async headPosition(): Promise<number> {
-    const head = await this.knex('event_log_head').where({ id: 1 }).first('next_position');
+    const head = await this.knex('event_log_head').where({ id: 1 }).first('next_position').catch((err: unknown) => this.fail(err, 'headPosition'));
     return Number(head.next_position) - 1;
   }
 
   async ping(): Promise<void> {
-    await this.knex.raw('SELECT 1');
+    await this.knex.raw('SELECT 1').catch((err: unknown) => this.fail(err, 'ping'));
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,17 @@
+import { UnavailableError } from '../../core/errors';
+import { isConnectionFailure } from '../../db/connection-failure';
+import type { Dialect } from '../../db/knex';
+
+/**
+ * The SQL store's error for `err`: UnavailableError (DEPENDENCY_UNAVAILABLE, the driver's error as
+ * its cause) when the database is unreachable or busy for a moment (isConnectionFailure), as the
+ * KurrentDB adapter reports an outage; anything else as it is (a conflict, a refusal, a bug).
+ * Callers tell "try again later" from "this will fail again" by that class alone.
+ */
+export function toSqlStoreError(err: unknown, dialect: Dialect, context: { op: string; stream?: string }): unknown {
+  if (!isConnectionFailure(err)) return err;
+  const e = err as Error & { code?: string };
+  // The driver's code, not its message: knex puts the statement first, and a 503 says what failed, not how.
+  const why = e.code ?? (e.name === 'KnexTimeoutError' ? 'no database connection free within the pool timeout' : 'the connection closed');
+  return new UnavailableError(`event store (${dialect})`, `${context.op}${context.stream ? ` ${context.stream}` : ''}: ${why}`, err);
+}
