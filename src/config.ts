@@ -101,6 +101,7 @@ export const ConfigSchema = z.object({
   CHAIN_RPC_URL: url(['http', 'https', 'ws', 'wss']).optional(),
   CHAIN_PORT: port.default(8545),
   ANCHOR_CONTRACT: address.optional(),
+  /** Signs anchor transactions: only a process running the anchorer role reads it (startAuditPipeline requires it there with CHAIN_RPC_URL). */
   ANCHORER_PRIVATE_KEY: hexKey.optional(),
   ANCHORER_KEYSTORE: z.string().optional(),
   ANCHORER_KEYSTORE_PASSWORD: z.string().optional(),
@@ -257,11 +258,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   const c = parsed.data;
   if (c.ANCHOR_CONTRACT && !c.CHAIN_RPC_URL) {
     throw new ConfigError('Invalid configuration: ANCHOR_CONTRACT is set but CHAIN_RPC_URL is not', { variable: 'CHAIN_RPC_URL' });
-  }
-  if (c.CHAIN_RPC_URL && !c.ANCHORER_PRIVATE_KEY && !c.ANCHORER_KEYSTORE) {
-    throw new ConfigError('Invalid configuration: CHAIN_RPC_URL needs ANCHORER_PRIVATE_KEY or ANCHORER_KEYSTORE', {
-      variable: 'ANCHORER_PRIVATE_KEY',
-    });
   }
   const dataDir = isAbsolute(c.DATA_DIR) ? c.DATA_DIR : resolve(cwd, c.DATA_DIR);
   return { ...c, dataDir, databaseUrl: c.DATABASE_URL ?? `sqlite:${resolve(dataDir, 'openmcp.db')}` };

@@ -143,7 +143,6 @@ describe('configuration', () => {
     [{ BATCH_MAX_EVENTS: '0' }, /BATCH_MAX_EVENTS/],
     [{ ANCHOR_CONTRACT: '0x1234' }, /ANCHOR_CONTRACT/],
     [{ ANCHORER_PRIVATE_KEY: 'secret-value' }, /ANCHORER_PRIVATE_KEY=\(hidden\)/],
-    [{ CHAIN_RPC_URL: 'http://node:8545' }, /needs ANCHORER_PRIVATE_KEY or ANCHORER_KEYSTORE/],
     [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL/],
     [{ MCP_PAYLOAD_POLICY: 'redact' }, /MCP_PAYLOAD_POLICY/],
     [{ MCP_TOOLS_PAGE_SIZE: '0' }, /MCP_TOOLS_PAGE_SIZE/],
@@ -179,6 +178,13 @@ describe('configuration', () => {
     for (const env of [{ LOG_LEVEL: 'loud' }, { PORT: 'eighty' }, { BATCH_MAX_EVENTS: '0' }, { OPENMCP_EXAMPLES: 'no' }] as Record<string, string>[]) {
       expect(printed(env), JSON.stringify(env)).to.not.match(/expected (Invalid|Too)/);
     }
+  });
+
+  it('loads CHAIN_RPC_URL + ANCHOR_CONTRACT without an anchorer key: only a process running the anchorer role needs one, and the audit pipeline asks it there (was: every process, "CHAIN_RPC_URL needs ANCHORER_PRIVATE_KEY or ANCHORER_KEYSTORE")', () => {
+    const c = loadConfig({ CHAIN_RPC_URL: 'http://node:8545', ANCHOR_CONTRACT: `0x${'11'.repeat(20)}`, OPENMCP_ROLES: 'api' }, '/x');
+    expect(c.CHAIN_RPC_URL).to.equal('http://node:8545');
+    expect(c.ANCHORER_PRIVATE_KEY).to.equal(undefined);
+    expect(c.ANCHORER_KEYSTORE).to.equal(undefined);
   });
 
   it('never echoes a secret value in the message', () => {

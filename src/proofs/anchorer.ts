@@ -15,7 +15,12 @@ import { AnchorContractMissingError, AnchorerNoFundsError, AnchorMismatchError, 
 export type AnchorerOptions = {
   rpcUrl: string;
   contract: string;
-  privateKey: Hex;
+  /**
+   * The key holding AuditAnchor's anchorer role. Only a process running the anchorer role has it:
+   * without it the anchorer only reads (target(), anchorStream() for proofs, batches, /readyz),
+   * and tick() / start() throw.
+   */
+  privateKey?: Hex;
   /** Blocks to wait after inclusion (CHAIN_CONFIRMATIONS; 1 = mined). */
   confirmations?: number;
   /**
@@ -62,6 +67,9 @@ export type Anchorer = {
   anchorStream(): Promise<string>;
 };
 
+/** What an anchorer made without a key says when asked to anchor (never reached: only the anchorer role starts it, with its key). */
+export const NO_ANCHORER_KEY = 'this process has no anchorer key: it does not run the anchorer role';
+
 /**
  * Create the anchorer: anchors sealed batches onto AuditAnchor strictly in batch order and
  * records each as BatchAnchored in this deployment's anchor stream (revision = batch id).
@@ -70,11 +78,20 @@ export type Anchorer = {
  * Batches the chain has but the log lacks (a crash after mining) get their BatchAnchored
  * rebuilt from the contract's BatchAnchored log. A transaction still pending from a previous
  * run is waited out before anything new is sent, so a batch is never sent on two nonces.
+ *
+ * Without `privateKey` (a process that does not run the anchorer role) it only reads the chain:
+ * target() and anchorStream() answer, tick() and start() throw NO_ANCHORER_KEY.
  */
 export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = new BatchLog(store)): Anchorer {
   const provider: JsonRpcProvider = createRpcProvider(opts.rpcUrl);
-  const wallet = new Wallet(opts.privateKey, provider);
-  const contract: Contract = auditAnchorAt(opts.contract, wallet);
+  // Without a key, the contract is bound to the provider: its views answer, anchor() cannot be sent.
+  const wallet = opts.privateKey ? new Wallet(opts.privateKey, provider) : undefined;
+  const contract: Contract = auditAnchorAt(opts.contract, wallet ?? provider);
+  /** The anchorer's account; every path that signs or names the account goes through it. */
+  function signer(): Wallet {
+    if (!wallet) throw new Error(NO_ANCHORER_KEY);
+    return wallet;
+  }
   const confirmations = opts.confirmations ?? 1;
   let resolvedTarget: AnchorTarget | undefined;
   let resolvedAt = 0;
@@ -167,7 +184,7 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
   }
 
   async function waitForPendingTransactions(): Promise<void> {
-    const me = wallet.address;
+    const me = signer().address;
     for (let i = 0; i < 600; i++) {
       const [latest, pending] = await Promise.all([provider.getTransactionCount(me, 'latest'), provider.getTransactionCount(me, 'pending')]);
       if (pending === latest) {
@@ -186,7 +203,7 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
     // pending count is read before every send: by waitForPendingTransactions when there is no
     // counter (it just read it), else here.
     if (nonce === undefined) await waitForPendingTransactions();
-    else nonce = Math.max(nonce, await provider.getTransactionCount(wallet.address, 'pending'));
+    else nonce = Math.max(nonce, await provider.getTransactionCount(signer().address, 'pending'));
     const n = nonce!;
     await opts.beforeSend?.();
     await opts.faults?.('before-send');
@@ -227,7 +244,7 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
       }
       // A stopped anchorer sends nothing more; what it sent is found on chain by the next one.
       if (stopped) throw new Error(`anchor(${b.batchId}) transaction ${last.hash} not mined yet; stopped before sending it again`);
-      const [known, market, latest] = await Promise.all([provider.getTransaction(last.hash), provider.getFeeData(), provider.getTransactionCount(wallet.address, 'latest')]);
+      const [known, market, latest] = await Promise.all([provider.getTransaction(last.hash), provider.getFeeData(), provider.getTransactionCount(signer().address, 'latest')]);
       // Sent again only when that can help: the node dropped it, or the market outran its fees.
       // Not behind a lower nonce still pending (higher fees on ours do not get that one mined),
       // nor while it offers the market's fees: each raise compounds, so raising on every round
@@ -236,7 +253,7 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
       // The nonce is used: mined, awaiting its confirmations (or replaced: the wait says which).
       if (latest > n) continue;
       if (latest < n) {
-        opts.onError?.(new Error(`anchor(${b.batchId}) on nonce ${n} is not mined within ${waitMs} ms: it waits behind nonce ${latest} of the anchorer account ${wallet.address}, still pending (sent by someone else with the key?)`));
+        opts.onError?.(new Error(`anchor(${b.batchId}) on nonce ${n} is not mined within ${waitMs} ms: it waits behind nonce ${latest} of the anchorer account ${signer().address}, still pending (sent by someone else with the key?)`));
         continue;
       }
       if (known && !belowMarket(feesOf(last), market)) {
@@ -251,7 +268,7 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
       } catch (err) {
         // Mined meanwhile (the nonce is used, or the call now reverts as the batch is anchored):
         // the wait above finds the receipt. Refused as underpriced: the next round raises more.
-        if ((await provider.getTransactionCount(wallet.address, 'latest')) <= n && !/underpriced|replacement|fee too low|already known/i.test(String((err as Error).message))) throw await sendError(b, err);
+        if ((await provider.getTransactionCount(signer().address, 'latest')) <= n && !/underpriced|replacement|fee too low|already known/i.test(String((err as Error).message))) throw await sendError(b, err);
       }
     }
   }
@@ -261,13 +278,15 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
     // geth: "insufficient funds for gas * price + value" (ethers INSUFFICIENT_FUNDS); Hardhat:
     // "Sender doesn't have enough funds", which ethers leaves as "could not coalesce error".
     if (isError(err, 'INSUFFICIENT_FUNDS') || /insufficient funds|enough funds/i.test(rpcMessage(err))) {
-      const [balance, t] = await Promise.all([provider.getBalance(wallet.address), target()]).catch(() => [undefined, undefined] as const);
-      if (balance !== undefined && t) return new AnchorerNoFundsError(wallet.address.toLowerCase(), t.chainId, balance, b.batchId, err);
+      const [balance, t] = await Promise.all([provider.getBalance(signer().address), target()]).catch(() => [undefined, undefined] as const);
+      if (balance !== undefined && t) return new AnchorerNoFundsError(signer().address.toLowerCase(), t.chainId, balance, b.batchId, err);
     }
     return namedRevert(contract, b.batchId, err);
   }
 
   async function tick(): Promise<number> {
+    // Before any chain call: a process without the key (not running the anchorer role) anchors nothing.
+    signer();
     let stream = anchorStreamName(await target());
     const sealed = await log.sealedBatches();
     let logNext = (await log.anchorRecords(stream)).length;
@@ -332,6 +351,7 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
       }
     },
     start() {
+      signer();
       loop ??= run();
     },
     async stop() {

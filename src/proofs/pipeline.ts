@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { Wallet } from 'ethers';
 import type { Config } from '../config';
+import { ConfigError } from '../core/errors';
 import type { RecordedEvent } from '../core/envelope';
 import type { Hex } from '../core/hex';
 import type { EventStore } from '../eventstore/port';
@@ -14,7 +15,7 @@ import { loadOrCreateSealerKey } from './sealer-key';
 import { assertToken, fencedEventStore, startLeadership, type Leadership, type LeaseStore } from '../leader';
 
 export type AuditPipeline = {
-  /** The anchorer this process's queries use (started only where the anchorer role runs unleased). */
+  /** The anchorer this process's queries use (started only where the anchorer role runs unleased; without that role it has no key and only reads). */
   anchorer: Anchorer;
   /** The embedded chain, when CHAIN_RPC_URL is not set. */
   chain?: LocalChain;
@@ -49,8 +50,15 @@ export type StartAuditPipelineParameters = {
   leaseTtlMs?: number;
 };
 
+/** The key that signs anchor transactions: read only where the anchorer role runs (no other process needs to hold it). */
 async function anchorerKey(c: StartAuditPipelineParameters['config']): Promise<Hex> {
   if (c.ANCHORER_PRIVATE_KEY) return c.ANCHORER_PRIVATE_KEY as Hex;
+  if (!c.ANCHORER_KEYSTORE) {
+    throw new ConfigError(
+      'Invalid configuration: the anchorer role with CHAIN_RPC_URL needs ANCHORER_PRIVATE_KEY or ANCHORER_KEYSTORE (the key that signs anchor transactions; processes without the anchorer role need neither)',
+      { variable: 'ANCHORER_PRIVATE_KEY' },
+    );
+  }
   const json = await readFile(c.ANCHORER_KEYSTORE!, 'utf8');
   return (await Wallet.fromEncryptedJson(json, c.ANCHORER_KEYSTORE_PASSWORD ?? '')).privateKey as Hex;
 }
@@ -58,7 +66,9 @@ async function anchorerKey(c: StartAuditPipelineParameters['config']): Promise<H
 /**
  * Sealer + anchorer + (without CHAIN_RPC_URL) the embedded Hardhat chain with a fresh
  * AuditAnchor. With CHAIN_RPC_URL and no ANCHOR_CONTRACT, start-up fails: deploy first with
- * `openmcp contracts deploy --rpc URL`.
+ * `openmcp contracts deploy --rpc URL`. The anchorer key (ANCHORER_PRIVATE_KEY or
+ * ANCHORER_KEYSTORE) is read only when the anchorer role runs here, and is then required (a
+ * ConfigError naming ANCHORER_PRIVATE_KEY); elsewhere the anchorer only reads the chain.
  */
 export async function startAuditPipeline(p: StartAuditPipelineParameters): Promise<AuditPipeline> {
   const c = p.config;
@@ -66,17 +76,17 @@ export async function startAuditPipeline(p: StartAuditPipelineParameters): Promi
   let chain: LocalChain | undefined;
   let rpcUrl: string;
   let contractAddress: string;
-  let key: Hex;
+  let key: Hex | undefined;
   if (c.CHAIN_RPC_URL) {
     if (!c.ANCHOR_CONTRACT) throw new Error('CHAIN_RPC_URL is set but ANCHOR_CONTRACT is not: run `openmcp contracts deploy --rpc URL` first');
     rpcUrl = c.CHAIN_RPC_URL;
     contractAddress = c.ANCHOR_CONTRACT;
-    key = await anchorerKey(c);
+    if (roles.anchorer) key = await anchorerKey(c);
   } else {
     chain = await startLocalChain({ port: c.CHAIN_PORT, dataDir: c.dataDir, log: p.log });
     rpcUrl = chain.rpcUrl;
     contractAddress = chain.contractAddress;
-    key = chain.anchorerPrivateKey;
+    if (roles.anchorer) key = chain.anchorerPrivateKey;
   }
   const batchLog = new BatchLog(p.store);
   const sealerOpts = {

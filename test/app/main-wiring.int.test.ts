@@ -13,7 +13,7 @@ import { get } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { computeAddress } from 'ethers';
+import { computeAddress, Wallet } from 'ethers';
 import { Redis } from 'ioredis';
 import { loadConfig } from '../../src/config';
 import { createEvent } from '../../src/core/envelope';
@@ -22,6 +22,8 @@ import { openKnex } from '../../src/db/knex';
 import { toRow } from '../../src/eventstore/sql/rows';
 import { startOpenMcp, type OpenMcp, type StartOptions } from '../../src/main';
 import { startLocalChain, type LocalChain } from '../../src/web3/local-chain';
+import { deployAuditAnchor } from '../../src/web3/audit-anchor';
+import { createRpcProvider } from '../../src/web3/provider';
 import { Kafka, logLevel } from 'kafkajs';
 import { toKafkaMessage } from '../../src/bus/kafka';
 import { newId } from '../../src/core/ids';
@@ -155,6 +157,60 @@ describe('src/main.ts wiring: error counts, lease store choice, /readyz redactio
   it("counts the anchorer's background errors (no AuditAnchor at ANCHOR_CONTRACT) in openmcp_errors_total", async () => {
     const a = await start({ OPENMCP_ROLES: 'anchorer', ANCHOR_CONTRACT: '0x000000000000000000000000000000000000dead' });
     await untilErrorCounted(a);
+  });
+
+  it('runs api, projector and sealer without the anchorer key, and serves the proof once the anchorer process, the only one holding the key, anchored it (was: every process with CHAIN_RPC_URL needed ANCHORER_PRIVATE_KEY)', async () => {
+    // A contract of its own: batches of this log are anchored onto it, not onto the shared one.
+    const provider = createRpcProvider(chain.rpcUrl);
+    const contract = await deployAuditAnchor(new Wallet(chain.anchorerPrivateKey, provider)).finally(() => provider.destroy());
+    const dir = mkdtempSync(join(tmpdir(), 'omc-wiring-shared-'));
+    dirs.push(dir);
+    // One admin key for both: a process generating its own would replace the stored one.
+    const shared = { DATABASE_URL: `sqlite:${join(dir, 'shared.db')}`, ANCHOR_CONTRACT: contract.address, OPENMCP_ADMIN_KEY: 'omc_wiring_admin_key_0123456789abcdef' };
+    const api = await start({ OPENMCP_ROLES: 'api,projector,sealer', ANCHORER_PRIVATE_KEY: '', ...shared });
+    app = undefined; // closed below, with the anchorer process
+    let anchorer: OpenMcp | undefined;
+    try {
+      expect(api.config.ANCHORER_PRIVATE_KEY).to.equal(undefined);
+      const e = createEvent({ type: 'TaskSubmitted', stream: `task-${newId()}`, tenant: 'acme', actor: { kind: 'system', id: 'test' }, data: { steps: [] } });
+      await api.store.append(e.stream, [e], { expectedRevision: 'no_stream' });
+      const proof = () => api.app.inject({ url: `/v1/events/${e.id}/proof`, headers: { authorization: `Bearer ${shared.OPENMCP_ADMIN_KEY}` } });
+      const until = async (what: string, ok: (res: Awaited<ReturnType<typeof proof>>) => boolean) => {
+        for (const end = Date.now() + 30_000; ; ) {
+          const res = await proof();
+          if (ok(res)) return res;
+          if (Date.now() > end) throw new Error(`${what}: last answer ${res.statusCode} ${res.body}`);
+          await new Promise((r) => setTimeout(r, 200));
+        }
+      };
+      // Sealed by this process, not anchored: nobody runs the anchorer yet.
+      const pending = await until('sealed', (res) => res.statusCode === 409 && /not anchored/.test(res.json().detail ?? res.json().message ?? ''));
+      expect(pending.json().code).to.equal('PROOF_PENDING');
+      expect(pending.headers['retry-after']).to.equal('1');
+      const ready = (await api.app.inject({ url: '/readyz' })).json() as { dependencies: { name: string; state: string; detail?: string }[] };
+      expect(ready.dependencies.find((d) => d.detail?.includes(`AuditAnchor at ${contract.address}`))?.state).to.equal('up');
+
+      anchorer = await start({ OPENMCP_ROLES: 'anchorer', ...shared });
+      app = undefined;
+      const served = await until('anchored', (res) => res.statusCode === 200);
+      expect(served.json().event.id).to.equal(e.id);
+      expect(served.json().anchor.contract).to.equal(contract.address);
+    } finally {
+      await anchorer?.close();
+      await api.close();
+    }
+  });
+
+  it('refuses to start the anchorer role against CHAIN_RPC_URL without its key: CONFIG_INVALID naming ANCHORER_PRIVATE_KEY', async () => {
+    for (const roles of ['anchorer', 'api,anchorer', 'all']) {
+      const err = await start({ OPENMCP_ROLES: roles, ANCHORER_PRIVATE_KEY: '' }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err, roles).to.have.property('code', 'CONFIG_INVALID');
+      expect((err as { details?: { variable?: string } }).details?.variable, roles).to.equal('ANCHORER_PRIVATE_KEY');
+      expect((err as Error).message, roles).to.equal('Invalid configuration: the anchorer role with CHAIN_RPC_URL needs ANCHORER_PRIVATE_KEY or ANCHORER_KEYSTORE (the key that signs anchor transactions; processes without the anchorer role need neither)');
+    }
   });
 
   it('keeps the sealer and anchorer leases in MySQL, not Redis, when both are configured', async function () {

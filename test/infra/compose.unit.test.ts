@@ -128,6 +128,16 @@ describe('infra/ (production stack description)', () => {
     }
   });
 
+  it('gives the anchorer key only to the services that sign with it: those running the anchorer role (each needs it) and the one-shot contracts-deploy', () => {
+    const hasKey = (s: Service) => Boolean(s.environment?.ANCHORER_PRIVATE_KEY || s.environment?.ANCHORER_KEYSTORE);
+    for (const [name, s] of roleServices) {
+      const anchors = s.environment!.OPENMCP_ROLES.split(',').some((r) => r === 'anchorer' || r === 'all');
+      expect(hasKey(s), `${name} (roles ${s.environment!.OPENMCP_ROLES}): holds the anchorer key`).to.equal(anchors);
+    }
+    const setup = gatewayServices.filter(([, s]) => s.profiles?.includes('setup'));
+    expect(setup.filter(([, s]) => hasKey(s)).map(([n]) => n)).to.deep.equal(['contracts-deploy']);
+  });
+
   it('scrapes every role service with Prometheus', () => {
     const prom = parse(readFileSync(join(INFRA, 'prometheus', 'prometheus.yml'), 'utf8'));
     const names = prom.scrape_configs.flatMap((c: { dns_sd_configs?: Array<{ names: string[] }> }) => (c.dns_sd_configs ?? []).flatMap((d) => d.names));
