@@ -46,10 +46,11 @@ export function buildCli(): Command {
     .requiredOption('--file <export.json>', 'the export (GET /v1/batches/:id/events)')
     .addOption(rpcOption())
     .addOption(new Option('--contract <address>', "AuditAnchor address to trust; without it, the export's, with a warning").env('ANCHOR_CONTRACT'))
-    .action(async (id: string, o: { file: string; rpc: string; contract?: string }) => {
+    .option('--signer <address>', "the sealer's address to trust (default: the one named in the export's batch head)")
+    .action(async (id: string, o: { file: string; rpc: string; contract?: string; signer?: string }) => {
       if (!/^(0|[1-9][0-9]*)$/.test(id)) throw new OpenMcpError('VALIDATION_FAILED', `batch id must be a non-negative integer, got ${id}`, { status: 400 });
       const { runVerifyBatch } = load<typeof import('./verify-batch')>('./verify-batch');
-      process.exitCode = await runVerifyBatch({ batchId: Number(id), file: o.file, rpc: o.rpc, contract: o.contract });
+      process.exitCode = await runVerifyBatch({ batchId: Number(id), file: o.file, rpc: o.rpc, contract: o.contract, signer: o.signer });
     });
 
   const contracts = program.command('contracts').description('smart contracts');

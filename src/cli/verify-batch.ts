@@ -13,18 +13,21 @@ export type RunVerifyBatchOptions = {
   rpc?: string;
   /** Defaults to batch.anchor.contract in the export; required for a bare array. */
   contract?: string;
+  /** The sealer address to trust; defaults to the one in the export's batch head. */
+  signer?: string;
   out?: Writer;
 };
 
 /**
- * `openmcp verify-batch <id> --file export.json [--rpc URL] [--contract ADDR]`: re-derives the
- * batch root from the exported events and compares it with the chain (the one the export names,
- * when it names one). Exit code 0 when equal, 1 naming the failed check, 2 when the file cannot be
- * read or is the export of another batch.
+ * `openmcp verify-batch <id> --file export.json [--rpc URL] [--contract ADDR] [--signer ADDR]`:
+ * re-derives the batch root from the exported events and compares it with the chain (the one the
+ * export names, when it names one), and checks the batch head's signature as `verify` does. Exit
+ * code 0 when all pass, 1 naming the failed check, 2 when the file cannot be read, is the export of
+ * another batch, or a pinned address is malformed.
  */
 export async function runVerifyBatch(o: RunVerifyBatchOptions): Promise<number> {
   const out = o.out ?? ((l: string) => console.log(l));
-  const pin = pinnedAddressProblem('--contract (or ANCHOR_CONTRACT)', o.contract);
+  const pin = pinnedAddressProblem('--contract (or ANCHOR_CONTRACT)', o.contract) ?? pinnedAddressProblem('--signer', o.signer);
   if (pin) {
     out(`FAILED: ${pin}`);
     return 2;
@@ -50,7 +53,7 @@ export async function runVerifyBatch(o: RunVerifyBatchOptions): Promise<number> 
   }
   const chainId = Number.isSafeInteger(head?.anchor?.chainId) ? head!.anchor!.chainId : undefined;
   const claimed = { contract: typeof head?.anchor?.contract === 'string' ? head.anchor.contract : undefined, root: typeof head?.root === 'string' ? head.root : undefined };
-  const results = await verifyBatchExport({ batchId: o.batchId, events, rpcUrl: o.rpc ?? DEFAULT_RPC_URL, contract, chainId, claimed });
+  const results = await verifyBatchExport({ batchId: o.batchId, events, rpcUrl: o.rpc ?? DEFAULT_RPC_URL, contract, chainId, claimed, head: head && typeof head === 'object' ? head : undefined, signer: o.signer });
   const warnings = o.contract ? [] : ['the AuditAnchor address was taken from the export; pass --contract (or set ANCHOR_CONTRACT) to the address the operator publishes.'];
   return printChecks(results, out, `batch ${o.batchId}`, warnings);
 }

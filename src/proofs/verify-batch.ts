@@ -2,6 +2,7 @@ import { verifyEventHash, type RecordedEvent } from '../core/envelope';
 import { isHex32, toHex } from '../core/hex';
 import { auditAnchorAt } from '../web3/audit-anchor';
 import { createRpcProvider } from '../web3/provider';
+import { checkBatchSignature, type SignedBatchHead } from './check-batch-signature';
 import { buildTree } from './merkle';
 import { batchLeaves } from './seal-batch';
 import type { CheckResult } from './verify-proof';
@@ -16,10 +17,15 @@ export type VerifyBatchParameters = {
   chainId?: number;
   /** What the export's batch head claims (batch.anchor.contract, batch.root): each must agree with the chain. */
   claimed?: { contract?: string; root?: string };
+  /** The export's signed batch head (batch); absent for a bare list of events, which then fails "batch signature". */
+  head?: SignedBatchHead;
+  /** The sealer's address you trust; without it, the signature is only checked against the head's `signer`. */
+  signer?: string;
 };
 
 /**
- * Re-derive a batch root from its exported events and compare it with the anchored root. The
+ * Re-derive a batch root from its exported events and compare it with the anchored root, and check
+ * the export's batch head signature as `openmcp verify` does (checkBatchSignature). The
  * seq range comes from the chain, not from the export, so a dropped, added or reordered event
  * shows up as a count or root mismatch. An RPC serving another chain than `chainId`, or a batch
  * the contract does not hold yet, is named as such: either would otherwise read as a root that
@@ -41,6 +47,11 @@ export async function verifyBatchExport(p: VerifyBatchParameters): Promise<Check
     ok: bad.length === 0,
     detail: bad.length ? `${bad.length} event(s) do not match their hash, first ${bad[0]?.id}` : `${p.events.length} events`,
   });
+  // Before the chain is read, so a head signed by another key is named even when the chain cannot be.
+  const sig = p.head
+    ? checkBatchSignature(p.head, p.signer, 'export')
+    : { ok: false, detail: 'not checked: the export has no batch head (its "batch"); verify the whole answer of GET /v1/batches/:id/events, not its events alone' };
+  results.push({ name: 'batch signature', ...sig });
   const provider = createRpcProvider(p.rpcUrl);
   try {
     const chainId = Number((await provider.getNetwork()).chainId);

@@ -3,7 +3,7 @@ import { fromHex, toHex } from '../core/hex';
 import { isHexAddress } from '../core/address';
 import { auditAnchorAt } from '../web3/audit-anchor';
 import { createRpcProvider } from '../web3/provider';
-import { batchSignatureProblem, recoverBatchHeadSigner } from './batch-head';
+import { checkBatchSignature, unpinnedSigner } from './check-batch-signature';
 import { leafHash, rootFromInclusionProof } from './merkle';
 import { PROOF_FORMAT, type ProofFile } from './proof-file';
 
@@ -22,7 +22,7 @@ export type VerifyProofOptions = {
  * AuditAnchor and sign with their own key, so such a proof shows consistency, not origin.
  */
 export const UNPINNED_CONTRACT = 'named by the proof file, not pinned: anyone can deploy an AuditAnchor, pass --contract <the operator\'s address>';
-export const UNPINNED_SIGNER = 'named by the proof file, not pinned: pass --signer <the operator\'s sealer address>';
+export const UNPINNED_SIGNER = unpinnedSigner('proof file');
 
 /** The named checks, in the order they run and are printed. */
 export const PROOF_CHECKS = ['proof format', 'event hash', 'leaf', 'root from path', 'batch signature', 'on-chain root', 'on-chain inclusion'] as const;
@@ -99,23 +99,8 @@ export async function verifyProofFile(proof: unknown, opts: VerifyProofOptions):
     add('root from path', false, (err as Error).message);
   }
 
-  const head = { batchId: p.batch.id, firstSeq: p.batch.firstSeq, lastSeq: p.batch.lastSeq, root: p.batch.root, prevRoot: p.batch.prevRoot };
-  const sigProblem = batchSignatureProblem(p.batch.signature);
-  const signer = recoverBatchHeadSigner(head, p.batch.signature)?.toLowerCase();
-  const named = String(p.batch.signer).toLowerCase();
-  const pinned = opts.signer?.toLowerCase();
-  const sigOk = !!signer && signer === named && (pinned === undefined || signer === pinned);
-  add(
-    'batch signature',
-    sigOk,
-    sigOk
-      ? `signed by ${signer}${pinned ? ' (the sealer you pinned)' : ` (${UNPINNED_SIGNER})`}`
-      : sigProblem
-        ? `the signature ${sigProblem}`
-        : signer && signer === named && pinned
-          ? `signed by ${signer}, not by the sealer you pinned, ${pinned}`
-          : `recovers ${signer ?? 'nothing'}, file names ${p.batch.signer}`,
-  );
+  const sig = checkBatchSignature(p.batch, opts.signer, 'proof file');
+  add('batch signature', sig.ok, sig.detail);
 
   const address = opts.contract ?? p.anchor.contract;
   const whose = opts.contract ? address : `${address} (${UNPINNED_CONTRACT})`;

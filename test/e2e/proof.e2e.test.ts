@@ -114,6 +114,14 @@ describe('proofs end to end (embedded default)', function () {
     writeFileSync(file, JSON.stringify(exp));
     const ok = await openmcp(['verify-batch', String(proof.batch.id), '--file', file, '--rpc', `http://127.0.0.1:${gw.chainPort}`]);
     expect(ok.code, ok.out).to.equal(0);
+    expect(ok.out).to.contain(`✔ batch signature: signed by ${proof.batch.signer} (named by the export, not pinned`);
+    const pinned = await openmcp(['verify-batch', String(proof.batch.id), '--file', file, '--rpc', `http://127.0.0.1:${gw.chainPort}`, '--signer', proof.batch.signer]);
+    expect(pinned.code, pinned.out).to.equal(0);
+    expect(pinned.out).to.contain(`✔ batch signature: signed by ${proof.batch.signer} (the sealer you pinned)`);
+    const other = `0x${'c3'.repeat(20)}`;
+    const wrong = await openmcp(['verify-batch', String(proof.batch.id), '--file', file, '--rpc', `http://127.0.0.1:${gw.chainPort}`, '--signer', other]);
+    expect(wrong.code, wrong.out).to.equal(1);
+    expect(wrong.out).to.contain(`✘ batch signature: signed by ${proof.batch.signer}, not by the sealer you pinned, ${other}`);
     exp.events.splice(0, 1);
     writeFileSync(file, JSON.stringify(exp));
     const bad = await openmcp(['verify-batch', String(proof.batch.id), '--file', file, '--rpc', `http://127.0.0.1:${gw.chainPort}`]);

@@ -164,6 +164,9 @@ describe('proof files an auditor must not accept (CLI, server and browser verifi
     const lines: string[] = [];
     expect(await runVerifyBatch({ batchId: 0, file, rpc: f.chain.rpcUrl, contract: 'nothex', out: (l) => lines.push(l) })).to.equal(2);
     expect(lines).to.deep.equal(['FAILED: --contract (or ANCHOR_CONTRACT) nothex is not an address (0x and 40 hex digits)']);
+    lines.length = 0;
+    expect(await runVerifyBatch({ batchId: 0, file, rpc: f.chain.rpcUrl, signer: 'nothex', out: (l) => lines.push(l) })).to.equal(2);
+    expect(lines).to.deep.equal(['FAILED: --signer nothex is not an address (0x and 40 hex digits)']);
   });
 
   it('a batch sealed but not anchored: names it and what the contract holds', async () => {
@@ -193,11 +196,11 @@ describe('proof files an auditor must not accept (CLI, server and browser verifi
   });
 
   /** `openmcp verify-batch <id>` of an export, as the auditor saved it; the CLI's exit code and lines. */
-  async function verifyBatch(name: string, id: number, exported: unknown) {
+  async function verifyBatch(name: string, id: number, exported: unknown, pins: { signer?: string } = {}) {
     const file = join(f.dir, `${name}.json`);
     writeFileSync(file, JSON.stringify(exported));
     const lines: string[] = [];
-    const code = await runVerifyBatch({ batchId: id, file, rpc: f.chain.rpcUrl, contract: f.chain.contractAddress, out: (l) => lines.push(l) });
+    const code = await runVerifyBatch({ batchId: id, file, rpc: f.chain.rpcUrl, contract: f.chain.contractAddress, ...pins, out: (l) => lines.push(l) });
     return { code, lines };
   }
 
@@ -236,7 +239,52 @@ describe('proof files an auditor must not accept (CLI, server and browser verifi
     expect(r.code).to.equal(1);
     expect(r.lines).to.include(`✘ root: the export's batch head says root 0x${'11'.repeat(32)}, the chain has ${root}; the events give the chain's root ${root}`);
 
-    // A bare array of events brings no head: nothing to disagree with.
-    expect((await verifyBatch('export-bare', 0, exports[0].events)).code).to.equal(0);
+    // A bare array of events brings no head: its root agrees with the chain, but no sealer signed it.
+    const bare = await verifyBatch('export-bare', 0, exports[0].events);
+    expect(bare.code).to.equal(1);
+    expect(bare.lines).to.include(`✔ root: ${root}`);
+    expect(bare.lines).to.include('✘ batch signature: not checked: the export has no batch head (its "batch"); verify the whole answer of GET /v1/batches/:id/events, not its events alone');
+  });
+
+  it('verify-batch checks the batch head\'s signature as verify does: pinned sealer, another sealer, a tampered or missing signature, unpinned', async () => {
+    const other = '0x00000000000000000000000000000000000000c3';
+    const pinned = await verifyBatch('export-signer', 0, exports[0], { signer: sealerAddress });
+    expect(pinned.code, pinned.lines.join('\n')).to.equal(0);
+    expect(pinned.lines).to.include(`✔ batch signature: signed by ${sealerAddress} (the sealer you pinned)`);
+    expect(pinned.lines.some((l) => l.startsWith('WARNING'))).to.equal(false);
+
+    const wrong = await verifyBatch('export-wrong-signer', 0, exports[0], { signer: other });
+    expect(wrong.code).to.equal(1);
+    expect(wrong.lines).to.include(`✘ batch signature: signed by ${sealerAddress}, not by the sealer you pinned, ${other}`);
+    expect(wrong.lines.at(-1)).to.equal('FAILED: batch signature (batch 0)');
+
+    // One bit of r flipped: it recovers some other address.
+    const flipped = JSON.parse(JSON.stringify(exports[0])) as BatchExport;
+    const sig = flipped.batch.signature;
+    flipped.batch.signature = `${sig.slice(0, 10)}${(parseInt(sig[10], 16) ^ 1).toString(16)}${sig.slice(11)}` as Hex;
+    const tampered = await verifyBatch('export-tampered-sig', 0, flipped, { signer: sealerAddress });
+    expect(tampered.code).to.equal(1);
+    expect(tampered.lines.find((l) => l.startsWith('✘ batch signature'))).to.match(new RegExp(`^✘ batch signature: recovers (0x[0-9a-f]{40}|nothing), file names ${sealerAddress}$`));
+
+    // The sealer's own signature, but over another head (batch 1's): not this head's.
+    const borrowed = JSON.parse(JSON.stringify(exports[0])) as BatchExport;
+    borrowed.batch.signature = exports[1].batch.signature;
+    const over = await verifyBatch('export-other-head', 0, borrowed, { signer: sealerAddress });
+    expect(over.code).to.equal(1);
+    expect(over.lines.find((l) => l.startsWith('✘ batch signature'))).to.match(new RegExp(`^✘ batch signature: recovers 0x[0-9a-f]{40}, file names ${sealerAddress}$`));
+
+    // No signature at all.
+    const missing = JSON.parse(JSON.stringify(exports[0])) as BatchExport;
+    delete (missing.batch as Partial<BatchExport['batch']>).signature;
+    const none = await verifyBatch('export-no-sig', 0, missing, { signer: sealerAddress });
+    expect(none.code).to.equal(1);
+    expect(none.lines).to.include('✘ batch signature: the signature is not 65 bytes of 0x lowercase hex (r ‖ s ‖ v)');
+
+    // Not pinned: it passes, and says where its trust came from, as verify does.
+    const unpinned = await verifyBatch('export-unpinned', 0, exports[0]);
+    expect(unpinned.code).to.equal(0);
+    expect(unpinned.lines.find((l) => l.startsWith('✔ batch signature'))).to.equal(
+      `✔ batch signature: signed by ${sealerAddress} (named by the export, not pinned: pass --signer <the operator's sealer address>)`,
+    );
   });
 });

@@ -26,6 +26,6 @@ describe('openmcp verify / verify-batch: the default --rpc', () => {
     const option = (command: string) => buildCli().commands.find((c) => c.name() === command)!.options.find((o) => o.long === '--contract')!;
     expect(option('verify').envVar).to.equal('ANCHOR_CONTRACT');
     expect(option('verify-batch').envVar).to.equal('ANCHOR_CONTRACT');
-    expect(buildCli().commands.find((c) => c.name() === 'verify')!.options.some((o) => o.long === '--signer')).to.equal(true);
+    for (const command of ['verify', 'verify-batch']) expect(buildCli().commands.find((c) => c.name() === command)!.options.some((o) => o.long === '--signer'), command).to.equal(true);
   });
 });
