@@ -1,4 +1,5 @@
 import { cliTable } from './table';
+import { printable } from './printable';
 import { limitsOf } from '../../events/mcp.events';
 import { ValidationError } from '../core/errors';
 import type { RegisterServerInput } from '../api/schemas/mcp';
@@ -77,7 +78,7 @@ function headersOf(pairs: string[]): Record<string, string> | undefined {
 export async function runMcpServersAdd(client: OpenMcpClient, name: string, o: McpServersAddOptions, out: Writer = stdout): Promise<number> {
   try {
     const s = await client.mcpServers.register(registrationOf(name, o));
-    out(`registered ${s.name} (${s.transport})  id ${s.id}${s.health ? `  ${s.health}${s.health !== 'up' && s.healthReason ? ` (${s.healthReason})` : ''}` : ''}${s.toolCount !== undefined ? `  ${s.toolCount} tool(s)` : ''}${limitsText(s.limits)}${s.headers ? `  headers ${Object.keys(s.headers).join(', ')}` : ''}${s.env ? `  env ${Object.keys(s.env).join(', ')}` : ''}`);
+    out(`registered ${s.name} (${s.transport})  id ${s.id}${s.health ? `  ${s.health}${s.health !== 'up' && s.healthReason ? ` (${printable(s.healthReason)})` : ''}` : ''}${s.toolCount !== undefined ? `  ${s.toolCount} tool(s)` : ''}${limitsText(s.limits)}${s.headers ? `  headers ${Object.keys(s.headers).join(', ')}` : ''}${s.env ? `  env ${Object.keys(s.env).join(', ')}` : ''}`);
     return 0;
   } catch (err) {
     return reportCliError(err, out);
@@ -99,7 +100,7 @@ export async function runMcpServersList(client: OpenMcpClient, o: { json?: boole
       return 0;
     }
     // A server that is not up says why (a missing ${env:…} variable, a refused connection).
-    const health = (s: (typeof items)[number]) => (s.health && s.health !== 'up' && s.healthReason ? `${s.health}: ${s.healthReason}` : (s.health ?? ''));
+    const health = (s: (typeof items)[number]) => (s.health && s.health !== 'up' && s.healthReason ? `${s.health}: ${printable(s.healthReason)}` : (s.health ?? ''));
     const table = cliTable({ head: ['id', 'name', 'transport', 'tenant', 'health', 'tools', 'limits'], colWidths: [null, null, null, null, 40, null, null], wordWrap: true });
     for (const s of items) table.push([s.id, s.name, s.transport, s.tenant ?? '', health(s), s.toolCount ?? '', limitsText(s.limits).trim()]);
     out(table.toString());
@@ -140,7 +141,7 @@ export async function runToolsSearch(client: OpenMcpClient, query: string, o: { 
     // refuse that (docs/architecture.md). An alias does not say which upstream tool it stands for.
     const upstreamName = (t: (typeof items)[number]) => (t.tool !== undefined && t.name !== `${t.server}__${t.tool}` ? t.tool : '');
     const table = cliTable({ head: ['call as', 'server', 'upstream name (if aliased)', 'score', 'description'], colWidths: [null, null, 28, null, 50], wordWrap: true });
-    for (const t of items) table.push([t.name, t.server, upstreamName(t), t.score.toFixed(3), t.description ?? '']);
+    for (const t of items) table.push([t.name, t.server, upstreamName(t), t.score.toFixed(3), printable(t.description ?? '')]);
     out(table.toString());
     return 0;
   } catch (err) {

@@ -1,4 +1,5 @@
 import { cliTable } from './table';
+import { printable } from './printable';
 import type { OpenMcpClient } from '../sdk/client';
 import { OpenMcpError } from '../core/errors';
 import { UnauthenticatedApiError } from '../sdk/errors';
@@ -73,15 +74,15 @@ export async function runTasksShow(client: OpenMcpClient, id: string, o: { json?
     }
     out(`task ${t.id}  ${t.status}  (tenant ${t.tenant}${t.agentId ? `, agent ${t.agentId}` : ''})`);
     out(`created ${t.createdAt}  updated ${t.updatedAt}`);
-    if (t.instruction) out(`instruction: ${t.instruction}`);
+    if (t.instruction) out(`instruction: ${printable(t.instruction)}`);
     if (t.steps.length) {
       const table = cliTable({ head: ['#', 'tool', 'status', 'latency ms', 'error'] });
-      for (const s of t.steps) table.push([String(s.index), s.tool, s.status, s.latencyMs === undefined ? '' : String(s.latencyMs), s.error ? `${s.error.code}: ${s.error.message}` : '']);
+      for (const s of t.steps) table.push([String(s.index), printable(s.tool), s.status, s.latencyMs === undefined ? '' : String(s.latencyMs), s.error ? printable(`${s.error.code}: ${s.error.message}`) : '']);
       out(table.toString());
     }
     if (t.output !== undefined) out(`output: ${JSON.stringify(t.output)}`);
     if (t.outputHash) out(`output hash: ${t.outputHash}`);
-    if (t.error) out(`error ${t.error.code}: ${t.error.message}`);
+    if (t.error) out(`error ${t.error.code}: ${printable(t.error.message)}`);
     return 0;
   } catch (err) {
     return reportCliError(err, out);

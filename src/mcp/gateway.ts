@@ -111,9 +111,14 @@ function sameTemplates(a: Record<string, string> | undefined, b: Record<string, 
 
 /** Microseconds since `t0` (an hrtime bigint), as a safe integer. */
 /** A shared server as a tenant sees it: what it is and how it is doing, not how the operator starts it. */
+/** What a tenant reads of why a shared server is down, in place of the reason itself. */
+export const SHARED_HEALTH_REASON_WITHHELD = "the reason is withheld: it names the shared server's configuration, which cross-tenant principals read";
+
 function withoutConfiguration(s: ServerInfo): ServerInfo {
   const { command: _c, args: _a, envKeys: _k, env: _e, url: _u, headers: _h, ...seen } = s;
-  return seen;
+  // The reason names the URL (host, path, query) or the command ("spawn /opt/… ENOENT"), and the
+  // address it could not reach: the configuration itself, in other words.
+  return seen.healthReason === undefined ? seen : { ...seen, healthReason: SHARED_HEALTH_REASON_WITHHELD };
 }
 
 function sinceUs(t0: bigint): number {

@@ -15,6 +15,7 @@ import {
 import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { SseError } from '@modelcontextprotocol/sdk/client/sse.js';
 import { MCP_TOOL_LIMITS } from '../../events/mcp.events';
+import { healthCauseText } from '../../events/mcp-health-reason';
 import { redactUrl, redactUrlsIn } from '../core/errors';
 import { CallEnd, CallerRequests, type ActiveCall, type AskCaller } from './caller-requests';
 import { CallStreams } from './call-streams';
@@ -165,8 +166,13 @@ export class Upstream {
     }
   }
 
+  /**
+   * How messages name this upstream. A shared server's (tenant `*`) by its name only: its URL is
+   * the operator's configuration (an internal host, a path), and its messages reach every tenant's
+   * callers and their ToolCallFailed events.
+   */
   get label(): string {
-    return this.spec.url ? `${this.spec.name} (${redactUrl(this.spec.url)})` : this.spec.name;
+    return this.spec.url && this.spec.tenant !== SHARED_TENANT ? `${this.spec.name} (${redactUrl(this.spec.url)})` : this.spec.name;
   }
 
   get circuit(): 'closed' | 'open' | 'half-open' {
@@ -432,6 +438,9 @@ export class Upstream {
     if (err instanceof StreamableHTTPError || err instanceof SseError) {
       return typeof code === 'number' && code > 0 ? `the upstream answered HTTP ${code}` : 'the upstream could not be reached';
     }
+    // A shared server's failure reaches every tenant's callers: the gateway's own words only, as
+    // its text names the address it could not reach or the command it could not start.
+    if (this.spec.tenant === SHARED_TENANT) return healthCauseText(healthCauseOf(err, this.lastExit));
     const text = err instanceof Error ? err.message : String(err);
     // undici says only "fetch failed"; why (a refused connection, a name that does not resolve,
     // a certificate) is in its cause, which holds the address and no response body.

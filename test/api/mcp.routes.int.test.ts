@@ -1,5 +1,7 @@
 import { expect } from 'chai';
 import { createHash } from 'node:crypto';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { startHttpExample, type HttpExample } from '../../examples/mcp-http/server';
 import { startBearerUpstream } from '../mcp/support/bearer-upstream';
@@ -208,6 +210,33 @@ describe('REST /v1/mcp-servers and /v1/tools (real McpGateway, real HTTP MCP ups
       const operatorView = byName((await h.call({ method: 'GET', url: '/v1/mcp-servers', auth: root.auth })).json().items, 'sharedcfg');
       expect(operatorView).to.include({ url: `${upstream.url}?internal=1` });
       expect(operatorView.headers).to.deep.equal({ authorization: 'Bearer ${env:HOME}' });
+    } finally {
+      await gw.removeServer('*', shared.id, { kind: 'system', id: 'test' });
+    }
+  });
+
+  it("GET /v1/mcp-servers: a shared server's health reason, which names its url or command, is withheld from a tenant (cross-tenant callers read it)", async () => {
+    // A port nothing listens on: the connection is refused, and the reason names the URL (host, path, query).
+    const closed = await new Promise<number>((resolve) => {
+      const s = createServer().listen(0, '127.0.0.1', () => {
+        const port = (s.address() as AddressInfo).port;
+        s.close(() => resolve(port));
+      });
+    });
+    const url = `http://127.0.0.1:${closed}/corp-internal/crm?tier=gold`;
+    const shared = await gw.registerServer({ tenant: '*', actor: { kind: 'system', id: 'test' }, name: 'shareddown', transport: 'http', url });
+    try {
+      const root = await h.key('admin', 'default', true);
+      const list = async (auth: string) => ((await h.call({ method: 'GET', url: '/v1/mcp-servers', auth })).json().items as Record<string, unknown>[]).find((x) => x.name === 'shareddown')!;
+      for (let i = 0; i < 100 && !(await list(root.auth)).healthReason; i++) await new Promise((r) => setTimeout(r, 50));
+      const operatorView = await list(root.auth);
+      expect(operatorView.health).to.equal('down');
+      expect(String(operatorView.healthReason)).to.include('corp-internal');
+      for (const auth of [k.viewer, k.admin, k.beta]) {
+        const tenantView = await list(auth);
+        expect(tenantView.health).to.equal('down');
+        expect(String(tenantView.healthReason ?? '')).to.not.match(/corp-internal|127\.0\.0\.1|ECONNREFUSED|gold/);
+      }
     } finally {
       await gw.removeServer('*', shared.id, { kind: 'system', id: 'test' });
     }

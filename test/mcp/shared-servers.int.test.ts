@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { join } from 'node:path';
+import { startHttpExample } from '../../examples/mcp-http/server';
 import { examplesServer } from '../../src/mcp/examples-server';
 import { McpGateway } from '../../src/mcp/gateway';
 import { openTempSqliteStore } from './support/stores';
@@ -48,5 +49,21 @@ describe('MCP gateway: shared servers keep tenants apart', function () {
     expect(own, 'its own server: stderr helps the tenant debug it').to.include('stderr: handled lookup customer=ACME-OWN-1');
     const log = JSON.stringify((await db.store.readAll({ limit: 10_000 })).filter((e) => e.tenant !== 'acme'));
     expect(log).to.not.include('ACME-CONFIDENTIAL-4711');
+  });
+
+  it("a shared http server's URL (the operator's configuration) is in no tenant's error when it cannot be reached", async () => {
+    const upstream = await startHttpExample();
+    const url = `${upstream.url}?site=corp-internal`;
+    const s = await gw.registerServer({ actor: { kind: 'system', id: 'cfg' }, transport: 'http', tenant: '*', name: 'hq', url });
+    try {
+      expect(s.health).to.equal('up');
+      await upstream.close();
+      const failed = await gw.callTool(beta, 'hq__echo', { text: 'x' }).then(() => 'no error', (e: Error) => e.message);
+      expect(failed).to.match(/^hq/).and.not.include('corp-internal').and.not.include(new URL(upstream.url).host);
+      const recorded = JSON.stringify((await db.store.readAll({ limit: 10_000 })).filter((e) => e.tenant === 'beta' && e.type === 'ToolCallFailed'));
+      expect(recorded).to.not.include('corp-internal');
+    } finally {
+      await gw.removeServer('*', s.id, { kind: 'system', id: 'cfg' });
+    }
   });
 });

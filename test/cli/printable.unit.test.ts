@@ -1,0 +1,25 @@
+import { expect } from 'chai';
+import { runTasksShow } from '../../src/cli/tasks';
+import type { OpenMcpClient } from '../../src/sdk/client';
+
+/** Text that others wrote reaches the terminal of whoever runs the CLI: no escape sequence of theirs may act on it. */
+describe('CLI: text of others is printed without its control characters', () => {
+  it('tasks show: an instruction, a step tool and an error message holding ESC sequences print them as \\u escapes', async () => {
+    // Clear the screen, set the window title, write the clipboard (OSC 52): what an agent key's holder could send.
+    const hostile = 'hi\u001b[2J\u001b]0;pwned\u0007\u001b]52;c;Y3VybCBldmlsfHNo\u0007\r\nfake line\u009b31m';
+    const task = {
+      id: '01900000-0000-7000-8000-000000000001', tenant: 'acme', status: 'failed', createdAt: 'c', updatedAt: 'u',
+      instruction: hostile,
+      steps: [{ index: 0, tool: `x${hostile}`, status: 'failed', error: { code: 'MCP_UPSTREAM_ERROR', message: hostile } }],
+      error: { code: 'TASK_FAILED', message: hostile },
+    };
+    const client = { tasks: { get: async () => task } } as unknown as OpenMcpClient;
+    const lines: string[] = [];
+    expect(await runTasksShow(client, task.id, {}, (l) => lines.push(l), )).to.equal(0);
+    const text = lines.join('\n');
+    // The table's own borders carry no colour when stdout is not a terminal (cliTable): any ESC here came from the data.
+    expect(text).to.not.match(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/);
+    expect(text).to.include('\\u001b[2J');
+    expect(lines.find((l) => l.startsWith('instruction: '))).to.equal('instruction: hi\\u001b[2J\\u001b]0;pwned\\u0007\\u001b]52;c;Y3VybCBldmlsfHNo\\u0007\\u000d\\u000afake line\\u009b31m');
+  });
+});
