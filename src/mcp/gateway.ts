@@ -109,11 +109,10 @@ function sameTemplates(a: Record<string, string> | undefined, b: Record<string, 
   return sorted(a) === sorted(b);
 }
 
-/** Microseconds since `t0` (an hrtime bigint), as a safe integer. */
-/** A shared server as a tenant sees it: what it is and how it is doing, not how the operator starts it. */
 /** What a tenant reads of why a shared server is down, in place of the reason itself. */
 export const SHARED_HEALTH_REASON_WITHHELD = "the reason is withheld: it names the shared server's configuration, which cross-tenant principals read";
 
+/** A shared server as a tenant sees it: what it is and how it is doing, not how the operator starts it. */
 function withoutConfiguration(s: ServerInfo): ServerInfo {
   const { command: _c, args: _a, envKeys: _k, env: _e, url: _u, headers: _h, ...seen } = s;
   // The reason names the URL (host, path, query) or the command ("spawn /opt/… ENOENT"), and the
@@ -121,6 +120,7 @@ function withoutConfiguration(s: ServerInfo): ServerInfo {
   return seen.healthReason === undefined ? seen : { ...seen, healthReason: SHARED_HEALTH_REASON_WITHHELD };
 }
 
+/** Microseconds since `t0` (an hrtime bigint), as a safe integer. */
 function sinceUs(t0: bigint): number {
   return Number((process.hrtime.bigint() - t0) / 1000n);
 }
