@@ -8,10 +8,42 @@ for (const [net, bits] of [['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], 
 }
 for (const [net, bits] of [['::', 128], ['::1', 128], ['fc00::', 7], ['fe80::', 10]] as const) INTERNAL.addSubnet(net, bits, 'ipv6');
 
-/** Whether `address` (IPv4, IPv6, or IPv6-mapped IPv4) is internal. */
+/** An IPv6 address's eight 16-bit groups (a trailing dotted IPv4 read as the last two). */
+function ipv6Groups(address: string): number[] | undefined {
+  if (isIP(address) !== 6) return undefined;
+  let a = address.toLowerCase();
+  const dotted = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(a);
+  if (dotted) {
+    const [b0, b1, b2, b3] = dotted.slice(1).map(Number);
+    a = `${a.slice(0, dotted.index)}${((b0 << 8) | b1).toString(16)}:${((b2 << 8) | b3).toString(16)}`;
+  }
+  const [head, tail] = a.split('::');
+  const h = head ? head.split(':') : [];
+  const t = tail ? tail.split(':') : [];
+  const groups = tail === undefined ? h : [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t];
+  return groups.length === 8 ? groups.map((g) => parseInt(g, 16)) : undefined;
+}
+
+/**
+ * Where NAT64 delivers an IPv6 address to an IPv4 host. The well-known prefix 64:ff9b::/96
+ * (RFC 6052) carries the IPv4 address in its last 32 bits: `64:ff9b::a00:1` reaches 10.0.0.1, and
+ * is what that address is. The local-use 64:ff9b:1::/48 (RFC 8215) is an operator's own
+ * translator inside its network, with prefix lengths that place the IPv4 address differently: all
+ * of it counts as internal. Other addresses: undefined.
+ */
+function nat64Target(address: string): { ipv4: string } | 'local-use' | undefined {
+  const g = ipv6Groups(address);
+  if (!g || g[0] !== 0x64 || g[1] !== 0xff9b) return undefined;
+  if (g.slice(2, 6).every((x) => x === 0)) return { ipv4: [g[6] >> 8, g[6] & 0xff, g[7] >> 8, g[7] & 0xff].join('.') };
+  return g[2] === 1 ? 'local-use' : undefined;
+}
+
+/** Whether `address` (IPv4, IPv6, IPv6-mapped IPv4, or NAT64 of an IPv4) is internal. */
 export function isInternalAddress(address: string): boolean {
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
   if (mapped) return INTERNAL.check(mapped[1], 'ipv4');
+  const nat64 = nat64Target(address);
+  if (nat64 !== undefined) return nat64 === 'local-use' || INTERNAL.check(nat64.ipv4, 'ipv4');
   const family = isIP(address);
   return family === 4 ? INTERNAL.check(address, 'ipv4') : family === 6 ? INTERNAL.check(address, 'ipv6') : false;
 }

@@ -1,0 +1,17 @@
+import { expect } from 'chai';
+import { isInternalAddress } from '../../src/mcp/private-address';
+
+describe('internal addresses (who may register an MCP server URL)', function () {
+  it('IPv4, IPv6 and IPv6-mapped IPv4 inside a host or its networks are internal; public ones are not', () => {
+    for (const a of ['127.0.0.1', '10.1.2.3', '169.254.169.254', '192.168.1.1', '::1', 'fe80::1', 'fd00::1', '::ffff:127.0.0.1']) expect(isInternalAddress(a), a).to.equal(true);
+    for (const a of ['8.8.8.8', '2606:4700:4700::1111', '::ffff:8.8.8.8']) expect(isInternalAddress(a), a).to.equal(false);
+  });
+
+  it('NAT64: 64:ff9b::/96 is what the IPv4 it carries is (64:ff9b::a00:1 reaches 10.0.0.1; was: public); the local-use 64:ff9b:1::/48 is internal', () => {
+    for (const a of ['64:ff9b::a00:1', '64:ff9b::10.0.0.1', '64:ff9b::7f00:1', '64:FF9B::A9FE:A9FE', '64:ff9b:1::c0a8:101', '64:ff9b:0:0:0:0:a00:1']) {
+      expect(isInternalAddress(a), a).to.equal(true);
+    }
+    // A public IPv4 behind NAT64 (what DNS64 gives every IPv4-only name) stays public.
+    for (const a of ['64:ff9b::808:808', '64:ff9b::8.8.8.8', '64:ff9b:2::a00:1']) expect(isInternalAddress(a), a).to.equal(false);
+  });
+});
