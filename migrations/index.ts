@@ -12,6 +12,7 @@ import * as readCacheEpoch from './20261205000400_read_cache_epoch';
 import * as apiKeyAgents from './20261206000100_api_key_agents';
 import * as taskSealedAnswer from './20261207000100_task_sealed_answer';
 import * as apiKeyAgentsRevision from './20261208000100_api_key_agents_revision';
+import * as toolCallListIndexes from './20261209000100_tool_call_list_indexes';
 
 /**
  * Every migration, in order. A custom source (not a directory scan) so the same list runs under
@@ -30,6 +31,7 @@ const migrations: Record<string, Knex.Migration> = {
   '20261206000100_api_key_agents': apiKeyAgents,
   '20261207000100_task_sealed_answer': taskSealedAnswer,
   '20261208000100_api_key_agents_revision': apiKeyAgentsRevision,
+  '20261209000100_tool_call_list_indexes': toolCallListIndexes,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -19,6 +19,7 @@ import { keysRoutes } from './routes/keys.routes';
 import { mcpRoutes } from './routes/mcp.routes';
 import { systemRoutes } from './routes/system.routes';
 import { tasksRoutes } from './routes/tasks.routes';
+import { toolCallsRoutes } from './routes/tool-calls.routes';
 import { bodyDepth, MAX_BODY_DEPTH } from './body-depth';
 
 const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -140,6 +141,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(systemRoutes(deps, metrics));
   if (deps.routes !== false) {
     await app.register(tasksRoutes(deps), { prefix: '/v1' });
+    await app.register(toolCallsRoutes(deps), { prefix: '/v1' });
     await app.register(eventsRoutes(deps), { prefix: '/v1' });
     await app.register(batchesRoutes(deps), { prefix: '/v1' });
     await app.register(mcpRoutes(deps), { prefix: '/v1' });

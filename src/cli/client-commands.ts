@@ -31,6 +31,26 @@ function position(option: string): (value: string) => number {
 }
 
 export function addClientCommands(program: Command): void {
+  program
+    .command('tool-calls')
+    .description("the gateway's tool calls (through the REST API)")
+    .command('list')
+    .description('list tool calls, newest first')
+    .option('--server <name>', 'only calls to this server')
+    .option('--tool <name>', "only calls of this tool (the upstream's own name)")
+    .option('--status <status>', 'requested | completed | failed')
+    .option('--task <id>', "only this task's calls")
+    .option('--from <iso>', 'requested at or after')
+    .option('--to <iso>', 'requested at or before')
+    .option('--limit <n>', 'page size', positiveInt('--limit'))
+    .option('--cursor <cursor>', 'continue from a previous page')
+    .option('--all', 'follow every page')
+    .option('--json', 'print JSON')
+    .action(async (o) => {
+      const { runToolCallsList } = require('./tool-calls') as typeof import('./tool-calls');
+      process.exitCode = await runToolCallsList(client(), { ...o, taskId: o.task });
+    });
+
   const tasks = program.command('tasks').description('tasks (through the REST API)');
   tasks
     .command('list')

@@ -50,6 +50,47 @@ export type TaskListFilter = {
   cursor?: string;
 };
 
+/**
+ * One gateway tool call (a `toolcall-<id>` stream) as the API shows it. `arguments` and `result`
+ * are there only when the call's payload policy kept them (`store`); the hashes always are.
+ */
+export type ToolCallView = {
+  id: string;
+  tenant: string;
+  taskId?: string;
+  serverId: string;
+  server: string;
+  /** The upstream's own tool name (the gateway serves it as `<server>__<tool>`). */
+  tool: string;
+  status: ToolCallStatus;
+  argumentsHash?: string;
+  arguments?: unknown;
+  resultHash?: string;
+  result?: unknown;
+  /** The upstream answered with a tool-level error result (status `completed`). */
+  isError?: boolean;
+  cached?: boolean;
+  latencyMs?: number;
+  error?: { code: string; message: string };
+  /** Absent only for a call whose request the read model never saw (listed after every other). */
+  requestedAt?: string;
+  completedAt?: string;
+};
+
+export type ToolCallStatus = 'requested' | 'completed' | 'failed';
+
+export type ToolCallListFilter = {
+  server?: string;
+  tool?: string;
+  status?: ToolCallStatus;
+  taskId?: string;
+  /** ISO time range on requestedAt, inclusive. */
+  from?: string;
+  to?: string;
+  limit: number;
+  cursor?: string;
+};
+
 export type AuditEventFilter = { stream?: string; type?: string; after?: number; limit: number };
 
 /** An event in the audit log read model: the full envelope plus its audit seq and batch once sealed. */
@@ -95,6 +136,9 @@ export type ToolCatalogEntry = {
 export interface ReadModels {
   getTask(tenant: string, id: string): Promise<TaskView | undefined>;
   listTasks(tenant: string, filter: TaskListFilter): Promise<Page<TaskView>>;
+  /** The tenant's gateway tool calls, newest request first (then id descending). */
+  listToolCalls(tenant: string, filter: ToolCallListFilter): Promise<Page<ToolCallView>>;
+  getToolCall(tenant: string, id: string): Promise<ToolCallView | undefined>;
   listAuditEvents(tenant: string | null, filter: AuditEventFilter): Promise<Page<AuditEventView>>;
   getAuditEvent(tenant: string | null, id: string): Promise<AuditEventView | undefined>;
   /**

@@ -4,6 +4,19 @@ import { CHECKPOINT_TABLE, type ReadModelTables } from '../../projections/tables
 
 type Builder = Knex.CreateTableBuilder;
 
+/**
+ * Indexes of `GET /v1/tool-calls`' filters, each in the list's order (newest request first);
+ * (tenant, requested_at) serves the unfiltered list. A task's own (task_id, requested_position)
+ * does not: with the tenant also given, SQLite's planner prefers the tenant's time index and
+ * scans the whole tenant for one task's calls.
+ */
+export const TOOL_CALL_LIST_INDEXES = [
+  ['tenant', 'server', 'requested_at', 'id'],
+  ['tenant', 'tool', 'requested_at', 'id'],
+  ['tenant', 'status', 'requested_at', 'id'],
+  ['tenant', 'task_id', 'requested_at', 'id'],
+] as const;
+
 // MySQL TEXT stops at 64 KiB; results and envelopes may be up to about 1 MB.
 function longText(knex: Knex, t: Builder, column: string): Knex.ColumnBuilder {
   return dialectOf(knex) === 'mysql' ? t.specificType(column, 'LONGTEXT') : t.text(column);
@@ -95,6 +108,8 @@ export const projectionSchemas: Record<string, { tables: (keyof ReadModelTables)
         t.integer('revision').notNullable();
         t.index(['task_id', 'requested_position']);
         t.index(['tenant', 'requested_at']);
+        // GET /v1/tool-calls filters (migrations/20261209000100_tool_call_list_indexes.ts).
+        for (const columns of TOOL_CALL_LIST_INDEXES) t.index([...columns]);
       });
     },
   },

@@ -10,10 +10,13 @@ import type { AppliedPositions } from './applied-positions';
 import { READ_CACHE_TTL_MS, taskCacheKey, toolCatalogCacheKey } from './cache-keys';
 import { readCacheEpoch } from './cache-epoch';
 import { decodeTaskCursor, encodeTaskCursor } from './cursor';
-import type { AuditEventFilter, AuditEventView, BatchView, Page, ReadModels, TaskListFilter, TaskView, ToolCatalogEntry } from './port';
+import type { AuditEventFilter, AuditEventView, BatchView, Page, ReadModels, TaskListFilter, TaskView, ToolCallListFilter, ToolCallView, ToolCatalogEntry } from './port';
 import { LIVE_TABLES, type ReadModelTables } from '../../projections/tables';
 import { loadTaskViews } from './task-views';
 import { loadToolCatalog } from './tool-catalog';
+import { toolCallFromRow } from '../../projections/tool-calls.sql';
+import { decodeToolCallCursor, encodeToolCallCursor } from './tool-call-cursor';
+import { toolCallView } from './tool-call-view';
 
 export type SqlReadModelsOptions = {
   knex: Knex;
@@ -126,6 +129,55 @@ export class SqlReadModels implements ReadModels {
     const items = page.map((r) => views.get(String(r.id))).filter((v): v is TaskView => v !== undefined);
     const last = page[page.length - 1];
     return rows.length > filter.limit ? { items, nextCursor: encodeTaskCursor({ createdAt: String(last.created_at), id: String(last.id) }) } : { items };
+  }
+
+  /**
+   * Newest request first, then id; calls without a request time (their request never projected)
+   * after all others, by id. Each filter has an index with the list's order: (tenant,
+   * requested_at) and (tenant, <server|tool|status|task_id>, requested_at, id); other filters
+   * given with one narrow its rows. The cursor is a range bound on requested_at, not an OR the
+   * planners would read as a scan from the top. Not cached: a call's row changes within its
+   * latency, and the list is not a hot read.
+   */
+  async listToolCalls(tenant: string, filter: ToolCallListFilter): Promise<Page<ToolCallView>> {
+    checkLimit(filter.limit);
+    const from = checkTime('from', filter.from);
+    const to = checkTime('to', filter.to);
+    const c = filter.cursor === undefined ? undefined : decodeToolCallCursor(filter.cursor);
+    const filtered = () => {
+      const q = this.db(this.t.toolCalls).where('tenant', tenant);
+      if (filter.server !== undefined) q.where('server', filter.server);
+      if (filter.tool !== undefined) q.where('tool', filter.tool);
+      if (filter.status !== undefined) q.where('status', filter.status);
+      if (filter.taskId !== undefined) q.where('task_id', filter.taskId);
+      return q;
+    };
+    const want = filter.limit + 1;
+    let rows: Record<string, unknown>[] = [];
+    if (c?.requestedAt !== null) {
+      const q = filtered().whereNotNull('requested_at');
+      if (from) q.where('requested_at', '>=', from);
+      if (to) q.where('requested_at', '<=', to);
+      if (c) {
+        const at = c.requestedAt;
+        q.where('requested_at', '<=', at).where((w) => w.where('requested_at', '<', at).orWhere('id', '<', c.id));
+      }
+      rows = await q.orderBy([{ column: 'requested_at', order: 'desc' }, { column: 'id', order: 'desc' }]).limit(want);
+    }
+    // A time range never matches a call without a request time.
+    if (rows.length < want && !from && !to) {
+      const q = filtered().whereNull('requested_at');
+      if (c?.requestedAt === null) q.where('id', '<', c.id);
+      rows.push(...(await q.orderBy('id', 'desc').limit(want - rows.length)));
+    }
+    const items = rows.slice(0, filter.limit).map((r) => toolCallView(toolCallFromRow(r)));
+    const last = items[items.length - 1];
+    return rows.length > filter.limit ? { items, nextCursor: encodeToolCallCursor({ requestedAt: last.requestedAt ?? null, id: last.id }) } : { items };
+  }
+
+  async getToolCall(tenant: string, id: string): Promise<ToolCallView | undefined> {
+    const row = await this.db(this.t.toolCalls).where({ id, tenant }).first();
+    return row ? toolCallView(toolCallFromRow(row)) : undefined;
   }
 
   async listAuditEvents(tenant: string | null, filter: AuditEventFilter): Promise<Page<AuditEventView>> {

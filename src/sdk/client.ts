@@ -6,6 +6,7 @@ import { CreatedKey, KeyPage, KeyView, type CreateKeyInput } from '../api/schema
 import { McpServerList, McpServerView, ToolList, type RegisterServerInput } from '../api/schemas/mcp';
 import { Health, Readiness } from '../api/schemas/system';
 import { ApprovalResponse, SubmitTaskResponse, TaskPage, TaskView, type ApprovalInput, type SubmitTaskInput, type TaskListQueryInput } from '../api/schemas/tasks';
+import { ToolCallPage, ToolCallView, type ToolCallListQueryInput } from '../api/schemas/tool-calls';
 import { UnauthenticatedApiError } from './errors';
 import { readTaskAnswer } from './task-answer';
 import { pages } from './pages';
@@ -21,7 +22,7 @@ type KeyListQuery = { tenant?: string } & PageQuery;
  * Typed client of the REST API. Requests and answers are checked against the same zod schemas
  * the server uses; errors are OpenMcpApiError subclasses by status (NotFoundApiError, …).
  * Every paginated list has a page method (`list`, `tasks.events`) and an `all` twin
- * (`tasks.all`, `tasks.allEvents`, `events.all`, `keys.all`, `batches.all`): an async iterator over
+ * (`tasks.all`, `tasks.allEvents`, `toolCalls.all`, `events.all`, `keys.all`, `batches.all`): an async iterator over
  * every item that takes the page method's query and follows `nextCursor` until the last page.
  * @example
  * const client = new OpenMcpClient({ baseUrl: 'http://127.0.0.1:8080', apiKey });
@@ -80,6 +81,20 @@ export class OpenMcpClient {
      * against the signed `answerHash`. See readTaskAnswer for the errors.
      */
     answer: async (id: string, o: { privateKey?: string | Uint8Array } = {}) => readTaskAnswer(await this.tasks.get(id), o.privateKey),
+  };
+
+  readonly toolCalls = {
+    /** One page of the tenant's gateway tool calls, newest request first; filters server, tool, status, taskId, from/to. */
+    list: (query: Partial<ToolCallListQueryInput> = {}) =>
+      this.call('list tool calls', ToolCallPage, { method: 'GET', path: '/v1/tool-calls', query: query as Record<string, string | number | undefined> }),
+    /**
+     * Every tool call of the listing (newest first), page by page from `query.cursor` when given;
+     * calls made during the walk land before the first page and are not seen.
+     * @example for await (const c of client.toolCalls.all({ server: 'examples', status: 'failed', from: '2026-12-06T00:00:00Z' })) console.log(c.tool, c.error);
+     */
+    all: (query: Partial<ToolCallListQueryInput> = {}) => pages(() => this.toolCalls.list(query), (cursor) => this.toolCalls.list({ ...query, cursor })),
+    /** One call; its `arguments` and `result` only where recorded (MCP_PAYLOAD_POLICY=store), hashes always. */
+    get: (id: string) => this.call('get tool call', ToolCallView, { method: 'GET', path: `/v1/tool-calls/${seg(id)}` }),
   };
 
   readonly events = {

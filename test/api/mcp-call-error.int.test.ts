@@ -54,10 +54,17 @@ describe("MCP gateway: a failed tool call's error, the upstream's own text and M
       'GET /v1/tasks/:id': await get(`/v1/tasks/${t.taskId}`),
       'GET /v1/tasks/:id/events': await get(`/v1/tasks/${t.taskId}/events`),
       'GET /v1/tasks': await get('/v1/tasks'),
+      'GET /v1/tool-calls': await get('/v1/tool-calls'),
       'GET /v1/mcp-servers': await get('/v1/mcp-servers'),
     };
     for (const table of READ_MODELS) seen[table] = JSON.stringify(await t.h.knex(table).select());
     return seen;
+  }
+
+  /** The calls as GET /v1/tool-calls shows them, oldest first: each one's error. */
+  async function listedErrors(t: Setup): Promise<unknown[]> {
+    const page = (await t.h.call({ method: 'GET', url: `/v1/tool-calls?taskId=${t.taskId}`, auth: t.admin })).json() as { items: { error?: unknown }[] };
+    return page.items.map((c) => c.error).reverse();
   }
 
   /** The task's steps as REST shows them: each call's error. */
@@ -95,6 +102,7 @@ describe("MCP gateway: a failed tool call's error, the upstream's own text and M
       expect(t.failed.map((e) => (e.data as { error: unknown }).error)).to.deep.equal(recorded);
       expect(t.failed.map((e) => (e.data as { tool: string }).tool)).to.deep.equal([...TOOLS]);
       expect(await stepErrors(t)).to.deep.equal(recorded);
+      expect(await listedErrors(t)).to.deep.equal(recorded);
     });
   });
 
@@ -116,6 +124,7 @@ describe("MCP gateway: a failed tool call's error, the upstream's own text and M
       expect(t.failed.map((e) => (e.data as { error: unknown }).error)).to.deep.equal(recorded);
       expect(seen.rm_tool_calls).to.include(token).and.include(code);
       expect(await stepErrors(t)).to.deep.equal(recorded);
+      expect(await listedErrors(t)).to.deep.equal(recorded);
     });
   });
 });

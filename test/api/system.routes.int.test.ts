@@ -112,10 +112,13 @@ describe('REST system routes: /healthz, /readyz, /metrics, /docs; request ids; r
     const paths = Object.keys(doc.paths);
     for (const p of [
       '/v1/tasks', '/v1/tasks/{id}', '/v1/tasks/{id}/events', '/v1/tasks/{id}/cancel', '/v1/tasks/{id}/approvals',
+      '/v1/tool-calls', '/v1/tool-calls/{id}',
       '/v1/events', '/v1/events/{id}', '/v1/events/{id}/proof', '/v1/batches', '/v1/batches/{id}', '/v1/batches/{id}/events',
       '/v1/mcp-servers', '/v1/mcp-servers/{id}', '/v1/tools', '/v1/keys', '/v1/keys/{id}', '/healthz', '/readyz',
     ]) expect(paths, p).to.include(p);
     expect(doc.paths['/v1/tasks'].post.requestBody.content['application/json'].schema.properties).to.have.property('steps');
+    expect(doc.paths['/v1/tool-calls'].get.parameters.map((p: { name: string }) => p.name)).to.include.members(['server', 'tool', 'status', 'taskId', 'from', 'to', 'limit', 'cursor']);
+    expect(doc.paths['/v1/tool-calls/{id}'].get.responses['200'].content['application/json'].schema.properties).to.include.keys('argumentsHash', 'arguments', 'resultHash', 'result');
     expect((await h.call({ method: 'GET', url: '/docs/json' })).json().openapi).to.equal(doc.openapi);
   });
 

@@ -7,6 +7,8 @@ import { promisify } from 'node:util';
 import { runEventsTail } from '../../src/cli/events';
 import { runKeysCreate, runKeysList, runKeysRevoke, runKeysSetAgents } from '../../src/cli/keys';
 import { runTasksList, runTasksShow } from '../../src/cli/tasks';
+import { runToolCallsList } from '../../src/cli/tool-calls';
+import { recordCall } from '../support/tool-call-events';
 import { ensureAdminKey } from '../../src/auth/ensure-admin-key';
 import { clientFromEnvironment } from '../../src/sdk/from-env';
 import { makeHarness, type Harness } from '../api/support/harness';
@@ -68,6 +70,29 @@ describe('CLI commands (tasks, events, keys) through the SDK against a listening
     lines = [];
     expect(await runTasksList(client, { agentId: 'cli', limit: 2, all: true, json: true }, out)).to.equal(0);
     expect(lines.map((l) => JSON.parse(l).agentId)).to.deep.equal(['cli', 'cli', 'cli']);
+  });
+
+  it('tool-calls list prints a table (and JSON lines with --json) with the filters; --all follows pages; a bad filter exits 1 naming the field', async () => {
+    const at = (s: number) => `2026-08-01T00:00:0${s}.000Z`;
+    const calls = [
+      await recordCall(h.store, { tenant: 'default', server: 'cli', at: at(1) }),
+      await recordCall(h.store, { tenant: 'default', server: 'cli', outcome: 'failed', at: at(2) }),
+      await recordCall(h.store, { tenant: 'default', server: 'cli', at: at(3) }),
+    ];
+    const other = await recordCall(h.store, { tenant: 'default', server: 'other', outcome: 'failed', at: at(4) });
+    await h.deps.readModels.waitForPosition(other.position, 5000);
+    expect(await runToolCallsList(client, { server: 'cli', limit: 2 }, out)).to.equal(0);
+    expect(lines.join('\n')).to.include('cli__echo').and.include('MCP_UPSTREAM_TIMEOUT').and.include(calls[1].id);
+    expect(lines.at(-1)).to.match(/^2 tool call\(s\); more with --cursor /);
+    lines = [];
+    expect(await runToolCallsList(client, { server: 'cli', limit: 2, all: true, json: true }, out)).to.equal(0);
+    expect(lines.map((l) => JSON.parse(l).id)).to.deep.equal(calls.map((c) => c.id).reverse());
+    lines = [];
+    expect(await runToolCallsList(client, { server: 'cli', status: 'failed', json: true }, out)).to.equal(0);
+    expect(lines.map((l) => JSON.parse(l).id)).to.deep.equal([calls[1].id]);
+    lines = [];
+    expect(await runToolCallsList(client, { taskId: 'nope' }, out)).to.equal(1);
+    expect(lines[0]).to.match(/^error VALIDATION_FAILED: .*taskId/);
   });
 
   it('tasks show prints the task; an unknown id exits 1 naming the code', async () => {

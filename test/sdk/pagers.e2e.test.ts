@@ -7,14 +7,15 @@ import { handleCommand } from '../../src/domain/handle-command';
 import { taskDecider } from '../../src/domain/task/task.decider';
 import { BatchLog } from '../../src/proofs/batch-log';
 import { createSealer, type Sealer } from '../../src/proofs/sealer';
-import { OpenMcpClient } from '../../src/sdk';
+import { NotFoundApiError, OpenMcpClient, ValidationApiError } from '../../src/sdk';
+import { recordCall } from '../support/tool-call-events';
 import { makeHarness, type Harness } from '../api/support/harness';
 
 /**
  * The `all` pagers of every paginated list, against a listening server with the real read models,
  * key store and proofs queries: more than one page each, and a list that grows during the walk.
  */
-describe('SDK pagers (tasks.all, tasks.allEvents, events.all, keys.all, batches.all) against a listening server', function () {
+describe('SDK pagers (tasks.all, tasks.allEvents, toolCalls.all, events.all, keys.all, batches.all) against a listening server', function () {
   this.timeout(30_000);
   let h: Harness;
   let sealer: Sealer;
@@ -72,6 +73,33 @@ describe('SDK pagers (tasks.all, tasks.allEvents, events.all, keys.all, batches.
     expect(seen.slice(0, 5)).to.deep.equal(ids);
     expect(seen).not.to.include.members(late);
     expect(asked.filter((u) => u.startsWith('/v1/tasks?'))).to.have.length(Math.ceil(seen.length / 2));
+  });
+
+  it('toolCalls.all: newest first over several pages, the filters on every page; calls made during the walk are not seen; toolCalls.get', async () => {
+    const call = async (tenant: string, at?: string, outcome?: 'completed' | 'failed') => {
+      const c = await recordCall(h.store, { tenant, server: 'sdk', at, outcome });
+      await h.deps.readModels.waitForPosition(c.position, 5000);
+      return c.id;
+    };
+    const made: string[] = [];
+    for (let i = 0; i < 5; i++) made.push(await call('acme', `2026-09-01T00:00:0${i}.000Z`, i % 2 ? 'failed' : 'completed'));
+    await call('beta', '2026-09-01T00:00:09.000Z', 'failed');
+    let late = '';
+    const seen = (await walk(client.toolCalls.all({ server: 'sdk', limit: 2 }), async () => (late = await call('acme')))).map((c) => c.id);
+    expect(seen).to.deep.equal([...made].reverse());
+    expect(seen).not.to.include(late);
+    expect(asked).to.have.length(3);
+    for (const u of asked) expect(u).to.match(/^\/v1\/tool-calls\?.*server=sdk/);
+    const failed = await walk(client.toolCalls.all({ server: 'sdk', status: 'failed', limit: 1 }));
+    expect(failed.map((c) => c.id)).to.deep.equal([made[3], made[1]]);
+    expect(failed[0].error).to.deep.equal({ code: 'MCP_UPSTREAM_TIMEOUT', message: 'no answer in 30000 ms' });
+    const one = await client.toolCalls.get(made[0]);
+    expect(one).to.deep.include({ id: made[0], server: 'sdk', tool: 'echo', status: 'completed', arguments: { text: 'hi' }, requestedAt: '2026-09-01T00:00:00.000Z' });
+    const theirs = (await walk(new OpenMcpClient({ ...client.options, apiKey: (await h.key('viewer', 'beta')).key }).toolCalls.all({ server: 'sdk' })))[0].id;
+    expect(await client.toolCalls.get(theirs).catch((e) => e)).to.be.instanceOf(NotFoundApiError);
+    const bad = await client.toolCalls.list({ status: 'done' as 'failed' }).catch((e) => e);
+    expect(bad).to.be.instanceOf(ValidationApiError);
+    expect(bad.field).to.equal('querystring.status');
   });
 
   it('events.all: from `after`, position order over several pages (the cursor sent without after); events appended during the walk come at the end', async () => {

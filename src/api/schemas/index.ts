@@ -1,5 +1,6 @@
 export * from './common';
 export * from './tasks';
+export * from './tool-calls';
 export * from './events';
 export * from './batches';
 export * from './mcp';

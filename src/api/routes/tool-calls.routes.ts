@@ -1,0 +1,41 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { NotFoundError } from '../../core/errors';
+import type { AppDeps } from '../deps';
+import { principalOf } from '../context';
+import { ProblemSchema } from '../problem';
+import { UuidParams } from '../schemas/common';
+import { ToolCallListQuery, ToolCallPage, ToolCallView } from '../schemas/tool-calls';
+
+const problems = { 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchema, 404: ProblemSchema, 429: ProblemSchema };
+
+/**
+ * The gateway's tool calls (every tools/call through /mcp, `openmcp mcp stdio` or a task's step),
+ * from the tool-calls read model, scoped to the caller's tenant. Read with `tasks:read`: a task's
+ * view shows the same calls' arguments and results in its steps.
+ */
+export function toolCallsRoutes(deps: AppDeps): FastifyPluginAsync {
+  return async (fastify) => {
+    const app = fastify.withTypeProvider<ZodTypeProvider>();
+
+    app.get('/tool-calls', {
+      config: { permission: 'tasks:read' },
+      schema: {
+        tags: ['tool-calls'],
+        summary: 'List tool calls, newest first (filters, cursor pagination)',
+        description: 'Filters: server, tool (the upstream name), status, taskId, from/to (on requestedAt, inclusive). Arguments and results only where recorded (MCP_PAYLOAD_POLICY=store); hashes always.',
+        querystring: ToolCallListQuery,
+        response: { 200: ToolCallPage, ...problems },
+      },
+    }, async (request) => deps.readModels.listToolCalls(principalOf(request).tenant, request.query));
+
+    app.get('/tool-calls/:id', {
+      config: { permission: 'tasks:read' },
+      schema: { tags: ['tool-calls'], summary: 'Show a tool call', params: UuidParams, response: { 200: ToolCallView, ...problems } },
+    }, async (request) => {
+      const call = await deps.readModels.getToolCall(principalOf(request).tenant, request.params.id);
+      if (!call) throw new NotFoundError('tool call', request.params.id);
+      return call;
+    });
+  };
+}

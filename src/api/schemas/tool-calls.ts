@@ -1,0 +1,41 @@
+import { z } from 'zod';
+import { Cursor, ErrorInfo, Hex32, IsoTime, Limit, page } from './common';
+
+export const ToolCallStatus = z.enum(['requested', 'completed', 'failed']);
+
+export const ToolCallView = z.object({
+  id: z.string(),
+  tenant: z.string(),
+  taskId: z.string().optional().describe('The task whose step made the call; absent for a call made over /mcp or `openmcp mcp stdio`'),
+  serverId: z.string(),
+  server: z.string(),
+  tool: z.string().describe("The upstream's own tool name; the gateway serves it as `<server>__<tool>`"),
+  status: ToolCallStatus.describe('requested: no answer recorded yet; completed: the upstream answered (see isError); failed: no answer (error)'),
+  argumentsHash: Hex32.optional().describe('SHA-256 of the JCS text of the arguments, recorded whatever the payload policy'),
+  arguments: z.unknown().optional().describe('Only when recorded: MCP_PAYLOAD_POLICY=store and at most 256 KiB of JSON (arguments a model wrote under LLM_REDACTION=hash-only are not)'),
+  resultHash: Hex32.optional(),
+  result: z.unknown().optional().describe('Only when recorded, as arguments'),
+  isError: z.boolean().optional().describe('The upstream answered with a tool-level error result'),
+  cached: z.boolean().optional(),
+  latencyMs: z.number().optional(),
+  error: ErrorInfo.optional(),
+  requestedAt: z.string().optional(),
+  completedAt: z.string().optional(),
+});
+export type ToolCallViewOutput = z.infer<typeof ToolCallView>;
+
+const Name = z.string().min(1).max(200);
+
+export const ToolCallListQuery = z.strictObject({
+  server: Name.optional().describe('The server name, as in `<server>__<tool>`'),
+  tool: Name.optional().describe("The upstream's own tool name"),
+  status: ToolCallStatus.optional(),
+  taskId: z.uuid('a task id is a UUID').optional(),
+  from: IsoTime.optional().describe('requestedAt at or after'),
+  to: IsoTime.optional().describe('requestedAt at or before'),
+  limit: Limit,
+  cursor: Cursor.optional(),
+});
+export type ToolCallListQueryInput = z.input<typeof ToolCallListQuery>;
+
+export const ToolCallPage = page(ToolCallView);

@@ -1,0 +1,44 @@
+import type { ToolCallListQueryInput } from '../api/schemas/tool-calls';
+import type { OpenMcpClient } from '../sdk/client';
+import { cliTable } from './table';
+import { reportCliError, stdout, type Writer } from './tasks';
+
+export type ToolCallsListOptions = Partial<Pick<ToolCallListQueryInput, 'server' | 'tool' | 'status' | 'taskId' | 'from' | 'to' | 'limit' | 'cursor'>> & {
+  /** Follow every page instead of one. */
+  all?: boolean;
+  json?: boolean;
+};
+
+/**
+ * `openmcp tool-calls list [--server S] [--tool T] [--status S] [--task ID] [--from T] [--to T]
+ * [--limit N] [--cursor C] [--all] [--json]`: the tenant's gateway tool calls, newest first; a
+ * table for people, JSON lines for scripts. Returns the exit code.
+ */
+export async function runToolCallsList(client: OpenMcpClient, o: ToolCallsListOptions = {}, out: Writer = stdout): Promise<number> {
+  try {
+    const query = { server: o.server, tool: o.tool, status: o.status, taskId: o.taskId, from: o.from, to: o.to, limit: o.limit, cursor: o.cursor };
+    const items = [];
+    let next: string | undefined;
+    if (o.all) {
+      for await (const c of client.toolCalls.all(query)) items.push(c);
+    } else {
+      const page = await client.toolCalls.list(query);
+      items.push(...page.items);
+      next = page.nextCursor;
+    }
+    if (o.json) {
+      for (const c of items) out(JSON.stringify(c));
+      return 0;
+    }
+    const table = cliTable({ head: ['id', 'tool', 'status', 'latency ms', 'requested', 'task', 'error'] });
+    for (const c of items) {
+      const status = c.isError ? `${c.status} (tool error)` : c.status;
+      table.push([c.id, `${c.server}__${c.tool}`, status, c.latencyMs === undefined ? '' : String(c.latencyMs), c.requestedAt ?? '', c.taskId ?? '', c.error ? `${c.error.code}: ${c.error.message}` : '']);
+    }
+    out(table.toString());
+    out(`${items.length} tool call(s)${next ? `; more with --cursor ${next}` : ''}`);
+    return 0;
+  } catch (err) {
+    return reportCliError(err, out);
+  }
+}

@@ -1,0 +1,157 @@
+import { expect } from 'chai';
+import { up as addListIndexes } from '../../migrations/20261209000100_tool_call_list_indexes';
+import { InProcessBus } from '../../src/bus/inprocess';
+import { MemoryCheckpointStore } from '../../src/checkpoints';
+import { newId } from '../../src/core/ids';
+import { dialectOf } from '../../src/db/knex';
+import { Projector } from '../../src/projector/projector';
+import { encodeTaskCursor } from '../../src/readmodels/cursor';
+import type { ToolCallListFilter } from '../../src/readmodels/port';
+import { TOOL_CALL_LIST_INDEXES } from '../../src/readmodels/schema';
+import { SqlReadModels } from '../../src/readmodels/sql-read-models';
+import { encodeToolCallCursor } from '../../src/readmodels/tool-call-cursor';
+import { LIVE_TABLES } from '../../projections/tables';
+import { openTestDb, type Dialect, type TestDb } from '../projections/support';
+import { mysqlAvailable, requireService } from '../support/services';
+import { recordCall, type RecordCallParameters } from '../support/tool-call-events';
+
+/** The `rm_tool_calls` indexes, as their column lists. */
+async function indexes(db: TestDb): Promise<string[]> {
+  const t = LIVE_TABLES.toolCalls;
+  const rows: { name: string; col: string }[] =
+    dialectOf(db.knex) === 'mysql'
+      ? (await db.knex.raw('SELECT INDEX_NAME AS name, COLUMN_NAME AS col FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? ORDER BY INDEX_NAME, SEQ_IN_INDEX', [t]))[0]
+      : await db.knex.raw('SELECT il.name AS name, ii.name AS col FROM pragma_index_list(?) il JOIN pragma_index_info(il.name) ii ORDER BY il.name, ii.seqno', [t]);
+  const by = new Map<string, string[]>();
+  for (const r of rows) by.set(r.name, [...(by.get(r.name) ?? []), r.col]);
+  return [...by.values()].map((c) => c.join(','));
+}
+
+for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
+  describe(`tool-call read model queries: listToolCalls / getToolCall (${dialect})`, function () {
+    this.timeout(60_000);
+    let db: TestDb;
+    let projector: Projector;
+    let rm: SqlReadModels;
+    before(async function () {
+      if (dialect === 'mysql') await requireService(this, 'MariaDB', mysqlAvailable);
+    });
+    beforeEach(async () => {
+      db = await openTestDb(dialect);
+      projector = new Projector({ knex: db.knex, bus: new InProcessBus(db.store, new MemoryCheckpointStore()) });
+      await projector.start();
+      rm = new SqlReadModels({ knex: db.knex, applied: projector.applied });
+    });
+    afterEach(async () => {
+      await projector?.stop();
+      await db?.close();
+    });
+
+    const call = async (p: RecordCallParameters) => {
+      const c = await recordCall(db.store, p);
+      expect(await rm.waitForPosition(c.position, 10_000)).to.equal(true);
+      return c.id;
+    };
+    const ids = async (tenant: string, f: Partial<ToolCallListFilter> = {}) => (await rm.listToolCalls(tenant, { limit: 100, ...f })).items.map((c) => c.id);
+
+    it('a migrated database has an index for each filter, and the migration adds any that a table lacks, once', async () => {
+      const want = TOOL_CALL_LIST_INDEXES.map((c) => c.join(','));
+      expect(await indexes(db)).to.include.members([...want, 'tenant,requested_at', 'task_id,requested_position']);
+      for (const columns of TOOL_CALL_LIST_INDEXES) await db.knex.schema.alterTable(LIVE_TABLES.toolCalls, (t) => t.dropIndex([...columns]));
+      expect(await indexes(db)).not.to.include.members(want);
+      await addListIndexes(db.knex);
+      await addListIndexes(db.knex);
+      const after = await indexes(db);
+      expect(after).to.include.members(want);
+      expect(after.filter((c) => want.includes(c))).to.have.length(want.length);
+    });
+
+    it('newest request first over pages; calls recorded during the walk do not shift or repeat them', async () => {
+      const made: string[] = [];
+      // Two calls in the same millisecond: the id orders them.
+      for (let i = 0; i < 7; i++) made.push(await call({ tenant: 'acme', at: `2026-12-01T10:00:0${Math.min(i, 5)}.000Z` }));
+      await call({ tenant: 'globex', at: '2026-12-01T10:00:09.000Z' });
+      const expected = [...made.slice(0, 5)].reverse();
+      expected.unshift(...made.slice(5).sort().reverse());
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await rm.listToolCalls('acme', { limit: 3, cursor });
+        seen.push(...page.items.map((c) => c.id));
+        cursor = page.nextCursor;
+        await call({ tenant: 'acme', at: '2027-01-01T00:00:00.000Z' }); // newer than every cursor: lands before the first page
+      } while (cursor);
+      expect(seen).to.deep.equal(expected);
+    });
+
+    it('filters by server, tool, status, taskId and requestedAt, alone and together', async () => {
+      const task = newId();
+      const a = await call({ tenant: 'acme', server: 'files', tool: 'read', at: '2026-12-01T09:00:00.000Z' });
+      const b = await call({ tenant: 'acme', server: 'files', tool: 'write', outcome: 'failed', at: '2026-12-01T10:00:00.000Z' });
+      const c = await call({ tenant: 'acme', server: 'web', tool: 'read', outcome: 'none', taskId: task, at: '2026-12-01T11:00:00.000Z' });
+      const d = await call({ tenant: 'acme', server: 'web', tool: 'fetch', taskId: task, at: '2026-12-02T00:00:00.000Z' });
+      await call({ tenant: 'globex', server: 'files', tool: 'read', taskId: task, outcome: 'failed', at: '2026-12-01T10:00:00.000Z' });
+      expect(await ids('acme')).to.deep.equal([d, c, b, a]);
+      expect(await ids('acme', { server: 'files' })).to.deep.equal([b, a]);
+      expect(await ids('acme', { tool: 'read' })).to.deep.equal([c, a]);
+      expect(await ids('acme', { server: 'web', tool: 'read' })).to.deep.equal([c]);
+      expect(await ids('acme', { status: 'failed' })).to.deep.equal([b]);
+      expect(await ids('acme', { status: 'requested' })).to.deep.equal([c]);
+      expect(await ids('acme', { status: 'completed' })).to.deep.equal([d, a]);
+      expect(await ids('acme', { taskId: task })).to.deep.equal([d, c]);
+      expect(await ids('acme', { from: '2026-12-01T10:00:00.000Z', to: '2026-12-01T11:00:00.000Z' })).to.deep.equal([c, b]);
+      expect(await ids('acme', { from: '2026-12-01', to: '2026-12-01T23:59:59.999Z' })).to.deep.equal([c, b, a]);
+      expect(await ids('acme', { server: 'files', status: 'failed', from: '2026-12-01T00:00:00.000Z' })).to.deep.equal([b]);
+      expect(await ids('acme', { server: 'nope' })).to.deep.equal([]);
+    });
+
+    it('shows payloads only where recorded, hashes always; failures with their error', async () => {
+      const kept = await call({ tenant: 'acme', arguments: { text: 'secret', n: 1.5 }, result: { ok: true } });
+      const hashed = await call({ tenant: 'acme', policy: 'hash-only' });
+      const failed = await call({ tenant: 'acme', outcome: 'failed' });
+      const k = (await rm.getToolCall('acme', kept))!;
+      expect(k).to.deep.include({ status: 'completed', server: 'examples', tool: 'echo', arguments: { text: 'secret', n: 1.5 }, result: { ok: true }, isError: false, cached: false, latencyMs: 4 });
+      expect(k.argumentsHash).to.match(/^0x[0-9a-f]{64}$/);
+      const h = (await rm.getToolCall('acme', hashed))!;
+      expect(h.argumentsHash).to.match(/^0x[0-9a-f]{64}$/);
+      expect(h.resultHash).to.match(/^0x[0-9a-f]{64}$/);
+      expect(h).not.to.have.any.keys('arguments', 'result');
+      expect((await rm.getToolCall('acme', failed))!).to.deep.include({ status: 'failed', error: { code: 'MCP_UPSTREAM_TIMEOUT', message: 'no answer in 30000 ms' }, latencyMs: 30_000 });
+    });
+
+    it("keeps tenants apart: another tenant's call is neither listed nor shown", async () => {
+      const mine = await call({ tenant: 'acme' });
+      const theirs = await call({ tenant: 'Acme' });
+      expect(await ids('acme')).to.deep.equal([mine]);
+      expect(await rm.getToolCall('acme', theirs)).to.equal(undefined);
+      expect((await rm.getToolCall('Acme', theirs))!.tenant).to.equal('Acme');
+    });
+
+    it('lists a call whose request it never saw after every other, once, across pages', async () => {
+      const late = await call({ tenant: 'acme', withoutRequest: true });
+      const late2 = await call({ tenant: 'acme', withoutRequest: true });
+      const timed = [await call({ tenant: 'acme', at: '2026-12-01T10:00:00.000Z' }), await call({ tenant: 'acme', at: '2026-12-01T09:00:00.000Z' })];
+      expect((await rm.getToolCall('acme', late))!.requestedAt).to.equal(undefined);
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await rm.listToolCalls('acme', { limit: 1, cursor });
+        seen.push(...page.items.map((c) => c.id));
+        cursor = page.nextCursor;
+      } while (cursor);
+      expect(seen).to.deep.equal([...timed, ...[late, late2].sort().reverse()]);
+      expect(await ids('acme', { from: '2000-01-01T00:00:00.000Z' })).to.deep.equal(timed);
+    });
+
+    const badCursors = ['%%%', encodeTaskCursor({ createdAt: '2026-12-01T10:00:00.000Z', id: 'x' }), encodeToolCallCursor({ requestedAt: 'yesterday', id: 'x' }), encodeToolCallCursor({ requestedAt: null, id: '' })];
+    it('refuses a cursor it did not issue (another list\'s too) as INVALID_CURSOR, and a bad limit or time naming the field', async () => {
+      for (const cursor of badCursors) {
+        const err = await rm.listToolCalls('acme', { limit: 3, cursor }).catch((e) => e);
+        expect(err.code, cursor).to.equal('INVALID_CURSOR');
+        expect(err.details).to.deep.equal({ field: 'cursor' });
+      }
+      expect((await rm.listToolCalls('acme', { limit: 0 }).catch((e) => e)).details).to.deep.equal({ field: 'limit' });
+      expect((await rm.listToolCalls('acme', { limit: 5, to: 'soon' }).catch((e) => e)).details).to.deep.equal({ field: 'to' });
+    });
+  });
+}
