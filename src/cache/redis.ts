@@ -1,6 +1,7 @@
 import Redis from 'ioredis';
 import { UnavailableError, redactUrl, redactUrlsIn } from '../core/errors';
 import type { Cache } from './port';
+import { toRedisCacheError } from './redis-errors';
 
 // Lock take/extend and release must compare the owner atomically, hence Lua.
 const ACQUIRE = `local v = redis.call('GET', KEYS[1])
@@ -19,7 +20,12 @@ const HIT = `local c = redis.call('INCR', KEYS[1])
 if c == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 return {c}`;
 
-/** Redis adapter of the Cache port; every key is put under `prefix`. */
+/**
+ * Redis adapter of the Cache port; every key is put under `prefix`. A command that gets no answer
+ * over the connection (Redis down, restarting, hung, failing over) rejects with UnavailableError
+ * (DEPENDENCY_UNAVAILABLE, ioredis's error as its cause), as the event stores report an outage;
+ * any other error (a script's, WRONGTYPE, OOM) as ioredis gives it (redis-errors.ts).
+ */
 export class RedisCache implements Cache {
   readonly name = 'redis';
   private readonly restored = new Set<() => void>();
@@ -54,29 +60,37 @@ export class RedisCache implements Cache {
     return this.prefix + key;
   }
 
+  /** `reply`, or its failure as toRedisCacheError reports it. */
+  private async send<T>(op: string, reply: Promise<T>): Promise<T> {
+    try {
+      return await reply;
+    } catch (err) {
+      throw toRedisCacheError(err, op, this.lastError);
+    }
+  }
+
   async get(key: string): Promise<string | undefined> {
-    return (await this.redis.get(this.k(key))) ?? undefined;
+    return (await this.send('get', this.redis.get(this.k(key)))) ?? undefined;
   }
 
   async set(key: string, value: string, ttlMs?: number): Promise<void> {
-    if (ttlMs === undefined) await this.redis.set(this.k(key), value);
-    else await this.redis.set(this.k(key), value, 'PX', Math.max(1, Math.ceil(ttlMs)));
+    await this.send('set', ttlMs === undefined ? this.redis.set(this.k(key), value) : this.redis.set(this.k(key), value, 'PX', Math.max(1, Math.ceil(ttlMs))));
   }
 
   async del(...keys: string[]): Promise<void> {
-    if (keys.length) await this.redis.del(...keys.map((k) => this.k(k)));
+    if (keys.length) await this.send('del', this.redis.del(...keys.map((k) => this.k(k))));
   }
 
   async setIfAbsent(key: string, value: string, ttlMs?: number): Promise<boolean> {
-    const done =
-      ttlMs === undefined
-        ? await this.redis.set(this.k(key), value, 'NX')
-        : await this.redis.set(this.k(key), value, 'PX', Math.max(1, Math.ceil(ttlMs)), 'NX');
+    const done = await this.send(
+      'setIfAbsent',
+      ttlMs === undefined ? this.redis.set(this.k(key), value, 'NX') : this.redis.set(this.k(key), value, 'PX', Math.max(1, Math.ceil(ttlMs)), 'NX'),
+    );
     return done === 'OK';
   }
 
   async expire(key: string, ttlMs: number): Promise<boolean> {
-    return (await this.redis.pexpire(this.k(key), Math.max(1, Math.ceil(ttlMs)))) === 1;
+    return (await this.send('expire', this.redis.pexpire(this.k(key), Math.max(1, Math.ceil(ttlMs))))) === 1;
   }
 
   async hit(key: string, windowMs: number): Promise<{ count: number; resetMs: number }> {
@@ -86,37 +100,37 @@ export class RedisCache implements Cache {
     // still count in it), but the window it counts ends at windowStart + windowMs: that is when
     // the count starts again, not the key's TTL (a first hit late in a window answered a
     // Retry-After of a whole window).
-    const [count] = (await this.redis.eval(HIT, 1, this.k(`${key}:${windowStart}`), String(windowMs))) as [number];
+    const [count] = (await this.send('hit', this.redis.eval(HIT, 1, this.k(`${key}:${windowStart}`), String(windowMs)))) as [number];
     return { count, resetMs: windowStart + windowMs - now };
   }
 
   async acquireLock(key: string, owner: string, ttlMs: number): Promise<boolean> {
-    return (await this.redis.eval(ACQUIRE, 1, this.k(key), owner, String(Math.ceil(ttlMs)))) === 1;
+    return (await this.send('acquireLock', this.redis.eval(ACQUIRE, 1, this.k(key), owner, String(Math.ceil(ttlMs))))) === 1;
   }
 
   async releaseLock(key: string, owner: string): Promise<void> {
-    await this.redis.eval(RELEASE, 1, this.k(key), owner);
+    await this.send('releaseLock', this.redis.eval(RELEASE, 1, this.k(key), owner));
   }
 
   async acquireLease(key: string, owner: string, ttlMs: number): Promise<number | undefined> {
-    const t = (await this.redis.eval(ACQUIRE_LEASE, 2, this.k(key), this.k(`${key}:token`), owner, String(Math.ceil(ttlMs)))) as number;
+    const t = (await this.send('acquireLease', this.redis.eval(ACQUIRE_LEASE, 2, this.k(key), this.k(`${key}:token`), owner, String(Math.ceil(ttlMs))))) as number;
     return t >= 0 ? t : undefined;
   }
 
   async leaseToken(key: string): Promise<number> {
-    return Number((await this.redis.get(this.k(`${key}:token`))) ?? 0);
+    return Number((await this.send('leaseToken', this.redis.get(this.k(`${key}:token`)))) ?? 0);
   }
 
   async setIfLeaseToken(key: string, token: number, target: string, value: string, ttlMs?: number): Promise<boolean> {
     const ttl = ttlMs === undefined ? '' : String(Math.max(1, Math.ceil(ttlMs)));
-    return (await this.redis.eval(SET_IF_TOKEN, 2, this.k(`${key}:token`), this.k(target), String(token), value, ttl)) === 1;
+    return (await this.send('setIfLeaseToken', this.redis.eval(SET_IF_TOKEN, 2, this.k(`${key}:token`), this.k(target), String(token), value, ttl))) === 1;
   }
 
   async ping(): Promise<void> {
     // While reconnecting a PING would wait in ioredis's offline queue for its retries, and /readyz
     // would report "no answer" of a Redis that refuses connections: say why at once instead.
-    if (this.redis.status !== 'ready' && this.lastError) throw new Error(`not connected: ${this.lastError.message}`);
-    await this.redis.ping();
+    if (this.redis.status !== 'ready' && this.lastError) throw new UnavailableError('redis', `ping: not connected: ${redactUrlsIn(this.lastError.message)}`, this.lastError);
+    await this.send('ping', this.redis.ping());
   }
 
   async close(): Promise<void> {

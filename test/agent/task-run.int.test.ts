@@ -14,6 +14,10 @@ import { parsePolicy } from '../../src/agent/policy';
 import type { ToolCaller, ToolCallContext, ToolInfo } from '../../src/agent/runtime/tool-caller';
 import type { AgentRuntimeDependencies } from '../../src/agent/runtime/runtime-deps';
 import type { OpenAiFake } from '../support/openai-fake/openai-fake';
+import { openRedisCache } from '../../src/cache/redis';
+import type { Cache } from '../../src/cache/port';
+import { cutProxy } from '../support/cut-proxy';
+import { REDIS_TEST_URL, redisAvailable, redisTestPrefix, requireService } from '../support/services';
 import { MemoryCache, MemoryCheckpointStore, ended, ofType, submitTask, useStoreAndFake, waitForTask } from './support/agent-fixture';
 
 /**
@@ -336,6 +340,57 @@ describe('task runs: resume rules, limits and policy (in-test ToolCaller, openai
     const events = await waitForTask(store, id, ended);
     expect((ofType(events, 'TaskFailed')[0].data as { error: { code: string } }).error.code).to.equal('LLM_BUDGET_EXCEEDED');
     expect(ofType(events, 'InferenceCompleted')).to.have.length(2);
+  });
+
+  it('Redis unreachable a moment while reserving the tenant\'s token budget: the run stops and is tried again, and the task completes', async function () {
+    // It was: TaskFailed TASK_ERROR "Reached the max retries per request limit": the Redis adapter
+    // rejected with ioredis's bare error, which the run took for the task's own failure.
+    await requireService(this, 'Redis', redisAvailable);
+    const target = new URL(REDIS_TEST_URL);
+    const proxy = await cutProxy(target.hostname, Number(target.port || 6379));
+    const prefix = redisTestPrefix('omc_run_budget');
+    const redis = await openRedisCache(`redis://127.0.0.1:${proxy.port}`, prefix.prefix, { onLost: () => {} });
+    try {
+      // The budget's lock: its first take finds Redis down (refused), then Redis is back.
+      const failures: unknown[] = [];
+      let cuts = 1;
+      const flaky = new Proxy(redis, {
+        get(t, key) {
+          if (key === 'acquireLock' && cuts > 0) {
+            return async (...args: Parameters<Cache['acquireLock']>) => {
+              cuts--;
+              await proxy.down();
+              try {
+                return await t.acquireLock(...args);
+              } catch (err) {
+                failures.push(err);
+                throw err;
+              } finally {
+                await proxy.up();
+              }
+            };
+          }
+          const v = Reflect.get(t, key);
+          return typeof v === 'function' ? v.bind(t) : v;
+        },
+      });
+      fake.setScript(() => ({ content: 'hello' }));
+      const budget = new TokenBudget(new CacheSpendLedger(new MemoryCache()), { perTenantDay: 1_000_000 }, flaky);
+      const id = await submitTask(store, 'acme', { instruction: 'say hello' });
+      await start({}, { tokenBudget: budget });
+      const events = await waitForTask(store, id, ended);
+      expect(ofType(events, 'TaskFailed').map((e) => e.data)).to.deep.equal([]);
+      expect(failures.map((e) => (e as OpenMcpError).code), 'the lock failed once, as an outage').to.deep.equal(['DEPENDENCY_UNAVAILABLE']);
+      expect((ofType(events, 'TaskCompleted')[0].data as { output: { answer: string } }).output.answer).to.equal('hello');
+      expect(ofType(events, 'InferenceCompleted'), 'the model asked once: the reservation failed before the call').to.have.length(1);
+      expect(ofType(events, 'TaskLeased').length, 'a second run').to.be.at.least(2);
+    } finally {
+      await runtime?.stop();
+      runtime = undefined;
+      await redis.close();
+      await proxy.close();
+      await prefix.drop();
+    }
   });
 
   it('records only the prompt hash when redaction is hash-only, and resumes from a checkpoint without rerunning finished tasks', async () => {

@@ -4,6 +4,8 @@ import { MEMORY_CACHE_MAX_BYTES, MemoryCache } from '../../src/cache/memory';
 import { openRedisCache, RedisCache } from '../../src/cache/redis';
 import type { Cache } from '../../src/cache/port';
 import { skipWhileDown } from '../../src/cache/skip-while-down';
+import { UnavailableError } from '../../src/core/errors';
+import { cutProxy } from '../support/cut-proxy';
 import { freePort } from '../support/free-port';
 import { redisServerInstalled, startRedisServer } from '../support/redis-server-process';
 import { REDIS_TEST_URL, redisAvailable, redisTestPrefix, requireService, uniqueName } from '../support/services';
@@ -126,6 +128,64 @@ describe('Cache adapters: beyond the port', () => {
       expect(Date.now() - started, 'without waiting out the retries').to.be.below(500);
     } finally {
       await cache?.close();
+      await server.stop();
+    }
+  });
+
+  it('Redis: a command that gets no answer (Redis down, hung, a replica since a failover) rejects with DEPENDENCY_UNAVAILABLE naming it; a script error or WRONGTYPE as before', async function () {
+    // It was ioredis's bare error ("Reached the max retries per request limit", "Command timed
+    // out"): an agent run took a Redis blip in its token-budget lock for the task's failure (TASK_ERROR).
+    this.timeout(30_000);
+    await requireService(this, 'redis-server', redisServerInstalled);
+    const server = await startRedisServer();
+    const proxy = await cutProxy('127.0.0.1', Number(new URL(server.url).port));
+    const raw = new Redis(server.url);
+    let cache: RedisCache | undefined;
+    const failure = (p: Promise<unknown>) => p.then(() => undefined, (e: Error & { code?: string }) => e);
+    try {
+      cache = await openRedisCache(`redis://127.0.0.1:${proxy.port}`, 'omc_cache_outage:', { commandTimeoutMs: 300, onLost: () => {} });
+
+      // Redis answers with an error: not an outage (it would fail the same way every time).
+      await cache.set('c:0', 'not a number');
+      const script = await failure(cache.hit('c', 1e15)); // window 0: the counter key is `c:0`
+      expect(script?.message, 'a script error').to.match(/not an integer/);
+      expect(script).not.to.be.instanceOf(UnavailableError);
+      await raw.lpush('omc_cache_outage:l', 'a');
+      const wrongType = await failure(cache.get('l'));
+      expect(wrongType?.message).to.match(/^WRONGTYPE/);
+      expect(wrongType).not.to.be.instanceOf(UnavailableError);
+
+      // Down (refused): the command fails once ioredis gives up reconnecting for it.
+      await proxy.down();
+      for (const [op, p] of [['get', cache.get('k')], ['acquireLock', cache.acquireLock('lock', 'me', 1000)]] as const) {
+        const down = await failure(p);
+        expect(down, op).to.be.instanceOf(UnavailableError);
+        expect(down?.code).to.equal('DEPENDENCY_UNAVAILABLE');
+        expect(down?.message).to.match(new RegExp(`^redis: ${op}: not connected \\(.*ECONNREFUSED`));
+        expect(down?.cause).to.have.property('name', 'MaxRetriesPerRequestError');
+      }
+
+      // Hung (connection open, no reply): the command times out.
+      await proxy.up();
+      while ((await failure(cache.get('k'))) !== undefined) await new Promise((r) => setTimeout(r, 50));
+      proxy.freeze();
+      const hung = await failure(cache.set('k', 'v'));
+      expect(hung).to.be.instanceOf(UnavailableError);
+      expect(hung?.message).to.equal('redis: set: Command timed out');
+
+      // A replica since a failover (its primary unreachable): writes refused with READONLY.
+      await proxy.up();
+      while ((await failure(cache.get('k'))) !== undefined) await new Promise((r) => setTimeout(r, 50));
+      await raw.call('REPLICAOF', '127.0.0.1', String(await freePort()));
+      const readonly = await failure(cache.setIfAbsent('k', 'v'));
+      expect(readonly).to.be.instanceOf(UnavailableError);
+      expect(readonly?.message).to.match(/^redis: setIfAbsent: READONLY/);
+      const readonlyScript = await failure(cache.acquireLock('lock', 'me', 1000));
+      expect(readonlyScript, 'a write in a script').to.be.instanceOf(UnavailableError);
+    } finally {
+      await cache?.close();
+      raw.disconnect();
+      await proxy.close();
       await server.stop();
     }
   });
