@@ -1,3 +1,5 @@
+import { UnavailableError } from '../core/errors';
+
 /**
  * Driver codes of a database that cannot be reached or is busy for a moment: the network (MariaDB
  * down, restarting, a cut link), the server turning connections away or killing them, a lock race
@@ -35,4 +37,18 @@ export function isConnectionFailure(err: unknown): boolean {
   const code = typeof e.code === 'string' ? e.code : undefined;
   if (code !== undefined) return TRANSIENT_CODES.has(code) || /^SQLITE_(BUSY|LOCKED)/.test(code);
   return e.fatal === true || e.name === 'KnexTimeoutError';
+}
+
+/**
+ * `err` as a SQL adapter reports it: UnavailableError (DEPENDENCY_UNAVAILABLE, the driver's error
+ * as its cause) when isConnectionFailure, saying `<what>: <op>: <driver code>`; anything else as it
+ * is (a conflict, a refusal, a bug). The driver's code, not its message: knex puts the statement
+ * first, and an outage's message reaches API clients (503), which are told what failed, not how.
+ * @example await knex('t').first().catch((err) => { throw sqlOutage(err, 'spend ledger (mysql)', 'spent'); })
+ */
+export function sqlOutage(err: unknown, what: string, op: string): unknown {
+  if (!isConnectionFailure(err)) return err;
+  const e = err as Error & { code?: string };
+  const why = e.code ?? (e.name === 'KnexTimeoutError' ? 'no database connection free within the pool timeout' : 'the connection closed');
+  return new UnavailableError(what, `${op}: ${why}`, err);
 }

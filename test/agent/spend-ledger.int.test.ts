@@ -124,3 +124,30 @@ describeLedger('Redis', async (ctx) => {
 });
 
 describeLedger('in-memory cache', async () => ({ ledger: new CacheSpendLedger(new MemoryCache()), close: async () => {} }));
+
+describe('SqlSpendLedger: a database unreachable a moment', function () {
+  this.timeout(30_000);
+
+  it('rejects with DEPENDENCY_UNAVAILABLE (an agent run then stops to be tried again, rather than fail its task); other errors as they are', async () => {
+    const { default: knexFactory } = await import('knex');
+    // Nobody listens on port 1: every statement meets ECONNREFUSED.
+    const down = knexFactory({ client: 'mysql2', connection: { host: '127.0.0.1', port: 1, user: 'root', database: 'nodb' }, pool: { min: 0, max: 1 }, acquireConnectionTimeout: 5_000, log: { warn() {}, error() {}, debug() {}, deprecate() {} } });
+    const dir = mkdtempSync(join(tmpdir(), 'spend-ledger-'));
+    // A database without the ledger's table: a statement error, the same every time.
+    const bare = await openKnex(`sqlite:${join(dir, 'bare.db')}`);
+    try {
+      const ledger = new SqlSpendLedger(down);
+      for (const attempt of [() => ledger.spent('acme', 'a-1', 'native:1', DAY), () => ledger.add('acme', 'a-1', 'native:1', DAY, 1n), () => ledger.release('acme', 'a-1', 'native:1', DAY, 1n)]) {
+        const err = await attempt().catch((e: unknown) => e as { code?: string; message: string });
+        expect(err?.code, err?.message).to.equal('DEPENDENCY_UNAVAILABLE');
+        expect(err?.message).to.match(/^spend ledger \(mysql\): (spent|add|release): ECONNREFUSED$/);
+      }
+      const refused = await new SqlSpendLedger(bare).spent('acme', 'a-1', 'native:1', DAY).catch((e: unknown) => e as { code?: string });
+      expect(refused?.code).to.match(/^SQLITE_ERROR/);
+    } finally {
+      await down.destroy();
+      await bare.destroy();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

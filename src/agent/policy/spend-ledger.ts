@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import type { Cache } from '../../cache/port';
 import { withLock } from '../../cache/with-lock';
 import { ValidationError } from '../../core/errors';
+import { sqlOutage } from '../../db/connection-failure';
 import { dialectOf } from '../../db/knex';
 
 /** Today's running totals per tenant, agent and meter (`native:<chainId>`, `method:<chainId>:<to>:<method>`). */
@@ -79,19 +80,26 @@ function assertAmount(amount: bigint): void {
 export class SqlSpendLedger implements SpendLedger {
   constructor(private readonly knex: Knex) {}
 
+  /** A database unreachable a moment is DEPENDENCY_UNAVAILABLE (sqlOutage): an agent run stops and is tried again, rather than fail its task. */
+  private fail(op: string): (err: unknown) => never {
+    return (err) => {
+      throw sqlOutage(err, `spend ledger (${dialectOf(this.knex)})`, op);
+    };
+  }
+
   async spent(tenant: string, agent: string, meter: string, day: string): Promise<bigint> {
-    const row = await this.knex('agent_spend').where({ tenant, agent, meter, day }).first('amount');
+    const row = await this.knex('agent_spend').where({ tenant, agent, meter, day }).first('amount').catch(this.fail('spent'));
     return row ? BigInt(row.amount as string) : 0n;
   }
 
   async add(tenant: string, agent: string, meter: string, day: string, amount: bigint): Promise<void> {
     assertAmount(amount);
-    await this.change({ tenant, agent, meter, day }, amount);
+    await this.change({ tenant, agent, meter, day }, amount).catch(this.fail('add'));
   }
 
   async release(tenant: string, agent: string, meter: string, day: string, amount: bigint): Promise<void> {
     assertAmount(amount);
-    await this.change({ tenant, agent, meter, day }, -amount);
+    await this.change({ tenant, agent, meter, day }, -amount).catch(this.fail('release'));
   }
 
   private async change(key: { tenant: string; agent: string; meter: string; day: string }, delta: bigint): Promise<void> {

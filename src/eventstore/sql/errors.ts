@@ -1,5 +1,4 @@
-import { UnavailableError } from '../../core/errors';
-import { isConnectionFailure } from '../../db/connection-failure';
+import { sqlOutage } from '../../db/connection-failure';
 import type { Dialect } from '../../db/knex';
 
 /**
@@ -9,9 +8,5 @@ import type { Dialect } from '../../db/knex';
  * Callers tell "try again later" from "this will fail again" by that class alone.
  */
 export function toSqlStoreError(err: unknown, dialect: Dialect, context: { op: string; stream?: string }): unknown {
-  if (!isConnectionFailure(err)) return err;
-  const e = err as Error & { code?: string };
-  // The driver's code, not its message: knex puts the statement first, and a 503 says what failed, not how.
-  const why = e.code ?? (e.name === 'KnexTimeoutError' ? 'no database connection free within the pool timeout' : 'the connection closed');
-  return new UnavailableError(`event store (${dialect})`, `${context.op}${context.stream ? ` ${context.stream}` : ''}: ${why}`, err);
+  return sqlOutage(err, `event store (${dialect})`, `${context.op}${context.stream ? ` ${context.stream}` : ''}`);
 }
