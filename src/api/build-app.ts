@@ -20,7 +20,7 @@ import { mcpRoutes } from './routes/mcp.routes';
 import { systemRoutes } from './routes/system.routes';
 import { tasksRoutes } from './routes/tasks.routes';
 import { toolCallsRoutes } from './routes/tool-calls.routes';
-import { bodyDepth, MAX_BODY_DEPTH } from './body-depth';
+import { bodyDepth, MAX_BODY_DEPTH } from '../core/body-depth';
 
 const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
 

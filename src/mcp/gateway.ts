@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { catalog as eventCatalog } from '../../events';
 import { limitsOf, McpServerLimitsSchema } from '../../events/mcp.events';
 import { createEvent, parseStream, type Actor, type PendingEvent } from '../core/envelope';
+import { bodyDepth, MAX_BODY_DEPTH } from '../core/body-depth';
 import { NotFoundError, OpenMcpError, ValidationError, redactUrl, redactUrlsIn } from '../core/errors';
 import { newId } from '../core/ids';
 import type { Clock } from '../core/clock';
@@ -462,7 +463,12 @@ export class McpGateway {
    * `options.onProgress` receives the upstream's progress notifications.
    */
   callTool(ctx: CallContext, name: string, args: Record<string, unknown> = {}, options: CallOptions = {}): Promise<CallToolResult> {
-    const call = this.audited(ctx, name, args, options);
+    const call = this.audited(ctx, name, args, options).catch((err: unknown) => {
+      // Ours are told to the caller as they are; anything else is a bug the caller sees only as
+      // "internal error": the operator's log has it.
+      if (!(err instanceof OpenMcpError)) this.options.logger?.warn({ err, tenant: ctx.tenant, tool: name }, 'mcp gateway: tools/call failed on an unexpected error');
+      throw err;
+    });
     const settled: Promise<void> = call.then(
       () => void this.calls.delete(settled),
       () => void this.calls.delete(settled),
@@ -479,6 +485,10 @@ export class McpGateway {
     const upstream = this.upstreams.get(tool.serverId);
     if (!upstream) throw new McpGatewayError('MCP_UPSTREAM_UNAVAILABLE', `server ${tool.server} is not connected`);
 
+    // As REST bodies (docs/errors.md): deeper arguments would exhaust the stack while being hashed.
+    if (bodyDepth(args, MAX_BODY_DEPTH) > MAX_BODY_DEPTH) {
+      throw new ValidationError(`arguments nest deeper than ${MAX_BODY_DEPTH} levels`, { field: 'arguments' });
+    }
     const argsDigest = payloadDigest(args);
     const argumentsJson = keptPayload(argsDigest.json, ctx.argumentsPolicy === 'hash-only' ? 'hash-only' : this.payloadPolicy);
     const audit = new ToolCallAudit(this.options.store, ctx, tool, this.options.clock, this.options.logger);

@@ -138,11 +138,11 @@ describe('SqlSpendLedger: a database unreachable a moment', function () {
     try {
       const ledger = new SqlSpendLedger(down);
       for (const attempt of [() => ledger.spent('acme', 'a-1', 'native:1', DAY), () => ledger.add('acme', 'a-1', 'native:1', DAY, 1n), () => ledger.release('acme', 'a-1', 'native:1', DAY, 1n)]) {
-        const err = await attempt().catch((e: unknown) => e as { code?: string; message: string });
+        const err = (await attempt().then(() => undefined, (e: unknown) => e)) as { code?: string; message: string } | undefined;
         expect(err?.code, err?.message).to.equal('DEPENDENCY_UNAVAILABLE');
         expect(err?.message).to.match(/^spend ledger \(mysql\): (spent|add|release): ECONNREFUSED$/);
       }
-      const refused = await new SqlSpendLedger(bare).spent('acme', 'a-1', 'native:1', DAY).catch((e: unknown) => e as { code?: string });
+      const refused = (await new SqlSpendLedger(bare).spent('acme', 'a-1', 'native:1', DAY).then(() => undefined, (e: unknown) => e)) as { code?: string } | undefined;
       expect(refused?.code).to.match(/^SQLITE_ERROR/);
     } finally {
       await down.destroy();

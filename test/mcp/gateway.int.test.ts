@@ -110,6 +110,19 @@ describe('MCP gateway over real SDK clients and servers (stdio + streamable HTTP
     expect(missing.message).to.equal('MCP error -32602: no tool named examples__nope');
   });
 
+  it('refuses arguments nested deeper than 64 levels with -32602 naming the limit, recording and forwarding nothing (3,000 levels was -32603 "internal error", unlogged)', async function () {
+    const head = await db.store.headPosition();
+    for (const levels of [64, 3_000]) {
+      let deep: Record<string, unknown> = { leaf: 1 };
+      for (let i = 0; i < levels; i++) deep = { a: deep };
+      const err = await client.callTool({ name: 'examples__echo', arguments: { text: 'x', deep } }).catch((e) => e);
+      expect(err, String(levels)).to.be.instanceOf(McpError);
+      expect(err.code).to.equal(-32602);
+      expect(err.message).to.equal('MCP error -32602: arguments nest deeper than 64 levels');
+    }
+    expect(await callEvents(db.store, head)).to.deep.equal([]);
+  });
+
   it('records ToolCallRequested then ToolCallCompleted/Failed for every forwarded call, valid and integer-only', async function () {
     const head = await db.store.headPosition();
     await client.callTool({ name: 'examples__add', arguments: { a: 1, b: 2 } });
