@@ -7,11 +7,18 @@ type OpenApiDocument = { paths?: Record<string, Record<string, Operation> | unde
 /** Refused by fastify before the route, for any route that takes a body (error-handler.ts). */
 const BODY_PROBLEMS: Record<string, string> = { '413': 'PAYLOAD_TOO_LARGE: body over the limit', '415': 'UNSUPPORTED_MEDIA_TYPE: a body that is not application/json' };
 
+/** Whether a response's content is ProblemSchema's: /readyz's 503 is its report, sent as application/json. */
+function isProblem(content: unknown): boolean {
+  const props = (content as { schema?: { properties?: Record<string, unknown> } } | undefined)?.schema?.properties;
+  return !!props && ['type', 'title', 'status', 'code'].every((k) => k in props);
+}
+
 /**
  * Error answers are sent as application/problem+json (sendProblem), but the route schemas give
  * their ProblemSchema as a plain response, which the document lists under application/json: a
  * client generated from /docs would then look for the problem under the wrong media type. Moves
- * every 4xx/5xx response's content there, in place (2xx answers are left alone), and lists 413
+ * every 4xx/5xx problem response's content there, in place (2xx answers, and an error status
+ * that answers another body, such as /readyz's 503, are left alone), and lists 413
  * and 415 on every operation that takes a body, as the 400 problem.
  * @example app.register(swagger, { openapi, transformObject: ({ openapiObject }) => problemContentTypes(openapiObject) })
  */
@@ -21,7 +28,7 @@ export function problemContentTypes<T extends object>(doc: T): T {
       const responses = op.responses ?? {};
       for (const [status, response] of Object.entries(responses)) {
         const json = response.content?.['application/json'];
-        if (Number(status) < 400 || json === undefined) continue;
+        if (Number(status) < 400 || !isProblem(json)) continue;
         response.content = { [PROBLEM_CONTENT_TYPE]: json };
       }
       const problem = responses['400']?.content;

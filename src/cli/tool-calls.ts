@@ -1,5 +1,6 @@
 import type { ToolCallListQueryInput } from '../api/schemas/tool-calls';
 import type { OpenMcpClient } from '../sdk/client';
+import { printable } from './printable';
 import { cliTable } from './table';
 import { reportCliError, stdout, type Writer } from './tasks';
 
@@ -33,7 +34,8 @@ export async function runToolCallsList(client: OpenMcpClient, o: ToolCallsListOp
     const table = cliTable({ head: ['id', 'tool', 'status', 'latency ms', 'requested', 'task', 'error'] });
     for (const c of items) {
       const status = c.isError ? `${c.status} (tool error)` : c.status;
-      table.push([c.id, `${c.server}__${c.tool}`, status, c.latencyMs === undefined ? '' : String(c.latencyMs), c.requestedAt ?? '', c.taskId ?? '', c.error ? `${c.error.code}: ${c.error.message}` : '']);
+      // The tool's name and the error's text are the upstream's words (as in tasks show).
+      table.push([c.id, printable(`${c.server}__${c.tool}`), status, c.latencyMs === undefined ? '' : String(c.latencyMs), c.requestedAt ?? '', c.taskId ?? '', c.error ? printable(`${c.error.code}: ${c.error.message}`) : '']);
     }
     out(table.toString());
     out(`${items.length} tool call(s)${next ? `; more with --cursor ${next}` : ''}`);

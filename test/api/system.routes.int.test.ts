@@ -48,6 +48,10 @@ describe('REST system routes: /healthz, /readyz, /metrics, /docs; request ids; r
       const rb = await b.call({ method: 'GET', url: '/readyz' });
       expect(rb.statusCode).to.equal(503);
       expect(rb.json().dependencies[1]).to.deep.equal({ name: 'dep1', state: 'down', detail: 'connection refused' });
+      // Its 503 is the readiness report, not a problem: /docs lists it under the media type it is sent with.
+      expect(rb.headers['content-type']).to.match(/^application\/json/);
+      const doc = (await b.call({ method: 'GET', url: '/docs' })).json();
+      expect(Object.keys(doc.paths['/readyz'].get.responses['503'].content)).to.deep.equal(['application/json']);
     } finally {
       await a.close();
       await b.close();
@@ -133,7 +137,8 @@ describe('REST system routes: /healthz, /readyz, /metrics, /docs; request ids; r
       }
     }
     expect(problems).to.not.be.empty;
-    expect(problems.filter((p) => !p.endsWith(': application/problem+json'))).to.deep.equal([]);
+    // Every one but /readyz's 503, which is its readiness report (application/json, as sent).
+    expect(problems.filter((p) => !p.endsWith(': application/problem+json'))).to.deep.equal(['get /readyz 503: application/json']);
     const sent = await h.call({ method: 'GET', url: '/v1/tasks?limit=0', headers: { authorization: (await h.key('viewer', 'acme')).auth } });
     expect(sent.headers['content-type']).to.match(/^application\/problem\+json/);
     // Every route that takes a body answers 413 and 415 too (fastify's own checks, before the route).

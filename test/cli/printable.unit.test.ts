@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { runTasksShow } from '../../src/cli/tasks';
+import { runToolCallsList } from '../../src/cli/tool-calls';
 import type { OpenMcpClient } from '../../src/sdk/client';
 
 /** Text that others wrote reaches the terminal of whoever runs the CLI: no escape sequence of theirs may act on it. */
@@ -21,5 +22,21 @@ describe('CLI: text of others is printed without its control characters', () => 
     expect(text).to.not.match(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/);
     expect(text).to.include('\\u001b[2J');
     expect(lines.find((l) => l.startsWith('instruction: '))).to.equal('instruction: hi\\u001b[2J\\u001b]0;pwned\\u0007\\u001b]52;c;Y3VybCBldmlsfHNo\\u0007\\u000d\\u000afake line\\u009b31m');
+  });
+});
+
+describe('CLI: tool-calls list prints others\' text without its control characters', () => {
+  it('an upstream error message and tool name holding ESC sequences print them as \\u escapes', async () => {
+    const hostile = 'boom\u001b[2J\u001b]52;c;Y3VybCBldmlsfHNo\u0007\r\nfake line\u009b31m';
+    const call = {
+      id: '01900000-0000-7000-8000-000000000002', tenant: 'acme', serverId: 's1', server: 'files', tool: `read${hostile}`,
+      status: 'failed', requestedAt: '2026-12-09T00:00:00.000Z', error: { code: 'MCP_UPSTREAM_ERROR', message: hostile },
+    };
+    const client = { toolCalls: { list: async () => ({ items: [call] }) } } as unknown as OpenMcpClient;
+    const lines: string[] = [];
+    expect(await runToolCallsList(client, {}, (l) => lines.push(l))).to.equal(0);
+    const text = lines.join('\n');
+    expect(text).to.not.match(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/);
+    expect(text).to.include('\\u001b[2J');
   });
 });
