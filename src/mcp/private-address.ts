@@ -25,25 +25,32 @@ function ipv6Groups(address: string): number[] | undefined {
 }
 
 /**
- * Where NAT64 delivers an IPv6 address to an IPv4 host. The well-known prefix 64:ff9b::/96
- * (RFC 6052) carries the IPv4 address in its last 32 bits: `64:ff9b::a00:1` reaches 10.0.0.1, and
- * is what that address is. The local-use 64:ff9b:1::/48 (RFC 8215) is an operator's own
- * translator inside its network, with prefix lengths that place the IPv4 address differently: all
- * of it counts as internal. Other addresses: undefined.
+ * The IPv4 host an IPv6 address reaches through a translation or tunnel that carries the IPv4
+ * address inside it: NAT64's well-known 64:ff9b::/96 (RFC 6052: `64:ff9b::a00:1` reaches 10.0.0.1),
+ * SIIT's ::ffff:0:0/96 and the deprecated IPv4-compatible ::/96 (the last 32 bits), 6to4's
+ * 2002::/16 (the 32 bits after the prefix). The local-use NAT64 64:ff9b:1::/48 (RFC 8215) is an
+ * operator's own translator, with prefix lengths that place the IPv4 address differently: all of
+ * it counts as internal. Other addresses (IPv4-mapped ones are BlockList's own): undefined.
  */
-function nat64Target(address: string): { ipv4: string } | 'local-use' | undefined {
+function embeddedIpv4(address: string): { ipv4: string } | 'local-use' | undefined {
   const g = ipv6Groups(address);
-  if (!g || g[0] !== 0x64 || g[1] !== 0xff9b) return undefined;
-  if (g.slice(2, 6).every((x) => x === 0)) return { ipv4: [g[6] >> 8, g[6] & 0xff, g[7] >> 8, g[7] & 0xff].join('.') };
-  return g[2] === 1 ? 'local-use' : undefined;
+  if (!g) return undefined;
+  const dotted = (hi: number, lo: number) => ({ ipv4: [hi >> 8, hi & 0xff, lo >> 8, lo & 0xff].join('.') });
+  const zero = (from: number, to: number) => g.slice(from, to).every((x) => x === 0);
+  if (g[0] === 0x64 && g[1] === 0xff9b) return zero(2, 6) ? dotted(g[6], g[7]) : g[2] === 1 ? 'local-use' : undefined;
+  if (g[0] === 0x2002) return dotted(g[1], g[2]);
+  if (zero(0, 4) && g[4] === 0xffff && g[5] === 0) return dotted(g[6], g[7]);
+  // ::/96, but not :: and ::1 themselves (the list has them as IPv6).
+  if (zero(0, 6) && (g[6] !== 0 || g[7] > 1)) return dotted(g[6], g[7]);
+  return undefined;
 }
 
-/** Whether `address` (IPv4, IPv6, IPv6-mapped IPv4, or NAT64 of an IPv4) is internal. */
+/** Whether `address` (IPv4, IPv6, or an IPv6 address carrying an IPv4 one: mapped, NAT64, SIIT, 6to4, IPv4-compatible) is internal. */
 export function isInternalAddress(address: string): boolean {
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
   if (mapped) return INTERNAL.check(mapped[1], 'ipv4');
-  const nat64 = nat64Target(address);
-  if (nat64 !== undefined) return nat64 === 'local-use' || INTERNAL.check(nat64.ipv4, 'ipv4');
+  const embedded = embeddedIpv4(address);
+  if (embedded !== undefined) return embedded === 'local-use' || INTERNAL.check(embedded.ipv4, 'ipv4');
   const family = isIP(address);
   return family === 4 ? INTERNAL.check(address, 'ipv4') : family === 6 ? INTERNAL.check(address, 'ipv6') : false;
 }

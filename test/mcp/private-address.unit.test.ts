@@ -14,4 +14,9 @@ describe('internal addresses (who may register an MCP server URL)', function () 
     // A public IPv4 behind NAT64 (what DNS64 gives every IPv4-only name) stays public.
     for (const a of ['64:ff9b::808:808', '64:ff9b::8.8.8.8', '64:ff9b:2::a00:1']) expect(isInternalAddress(a), a).to.equal(false);
   });
+
+  it('SIIT (::ffff:0:0/96), 6to4 (2002::/16) and IPv4-compatible (::/96) addresses are what the IPv4 they carry is (were public)', () => {
+    for (const a of ['::ffff:0:a00:1', '2002:a00:1::', '2002:7f00:1::1', '::a00:1', '::10.0.0.1', '::a9fe:a9fe']) expect(isInternalAddress(a), a).to.equal(true);
+    for (const a of ['::ffff:0:808:808', '2002:808:808::', '::808:808']) expect(isInternalAddress(a), a).to.equal(false);
+  });
 });
