@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { up as addListIndexes } from '../../migrations/20261209000100_tool_call_list_indexes';
+import { down as dropListIndexes, up as addListIndexes } from '../../migrations/20261209000100_tool_call_list_indexes';
 import { InProcessBus } from '../../src/bus/inprocess';
 import { MemoryCheckpointStore } from '../../src/checkpoints';
 import { newId } from '../../src/core/ids';
@@ -64,6 +64,17 @@ for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
       const after = await indexes(db);
       expect(after).to.include.members(want);
       expect(after.filter((c) => want.includes(c))).to.have.length(want.length);
+    });
+
+    it("the migration's down drops the indexes by their own names (a rebuilt table's are not knex's default ones)", async () => {
+      const want = TOOL_CALL_LIST_INDEXES.map((c) => c.join(','));
+      for (const columns of TOOL_CALL_LIST_INDEXES) await db.knex.schema.alterTable(LIVE_TABLES.toolCalls, (t) => t.dropIndex([...columns]));
+      // As a rebuild leaves them: the same columns under other names.
+      for (const [i, columns] of TOOL_CALL_LIST_INDEXES.entries()) await db.knex.schema.alterTable(LIVE_TABLES.toolCalls, (t) => t.index([...columns], `rebuilt_tool_calls_${i}`));
+      await dropListIndexes(db.knex);
+      expect((await indexes(db)).filter((c) => want.includes(c))).to.deep.equal([]);
+      await addListIndexes(db.knex);
+      expect(await indexes(db)).to.include.members(want);
     });
 
     it('newest request first over pages; calls recorded during the walk do not shift or repeat them', async () => {
