@@ -10,6 +10,7 @@ import type { AppliedPositions } from './applied-positions';
 import { READ_CACHE_TTL_MS, taskCacheKey, toolCatalogCacheKey } from './cache-keys';
 import { readCacheEpoch } from './cache-epoch';
 import { decodeTaskCursor, encodeTaskCursor } from './cursor';
+import { whereBeforeKey } from './keyset';
 import type { AuditEventFilter, AuditEventView, BatchView, Page, ReadModels, TaskListFilter, TaskView, ToolCallListFilter, ToolCallView, ToolCatalogEntry } from './port';
 import { LIVE_TABLES, type ReadModelTables } from '../../projections/tables';
 import { loadTaskViews } from './task-views';
@@ -121,7 +122,7 @@ export class SqlReadModels implements ReadModels {
     if (to) q.where('created_at', '<=', to);
     if (filter.cursor !== undefined) {
       const c = decodeTaskCursor(filter.cursor);
-      q.where((w) => w.where('created_at', '<', c.createdAt).orWhere((x) => x.where('created_at', c.createdAt).where('id', '<', c.id)));
+      whereBeforeKey(q, 'created_at', c.createdAt, c.id);
     }
     const rows = await q.orderBy([{ column: 'created_at', order: 'desc' }, { column: 'id', order: 'desc' }]).limit(filter.limit + 1);
     const page = rows.slice(0, filter.limit);
@@ -135,9 +136,11 @@ export class SqlReadModels implements ReadModels {
    * Newest request first, then id; calls without a request time (their request never projected)
    * after all others, by id. Each filter has an index with the list's order: (tenant,
    * requested_at) and (tenant, <server|tool|status|task_id>, requested_at, id); other filters
-   * given with one narrow its rows. The cursor is a range bound on requested_at, not an OR the
-   * planners would read as a scan from the top. Not cached: a call's row changes within its
-   * latency, and the list is not a hot read.
+   * given with one narrow its rows. The cursor is a range bound on requested_at (whereBeforeKey).
+   * The page's keys are read first and its rows after, by id: asked for whole rows at once,
+   * MariaDB walks the tenant's index from the top (a `ref` on tenant) instead of seeking to the
+   * cursor, as it does when the index alone answers (tasks are read the same way). Not cached: a
+   * call's row changes within its latency, and the list is not a hot read.
    */
   async listToolCalls(tenant: string, filter: ToolCallListFilter): Promise<Page<ToolCallView>> {
     checkLimit(filter.limit);
@@ -155,24 +158,25 @@ export class SqlReadModels implements ReadModels {
     const want = filter.limit + 1;
     let rows: Record<string, unknown>[] = [];
     if (c?.requestedAt !== null) {
-      const q = filtered().whereNotNull('requested_at');
+      const q = filtered().whereNotNull('requested_at').select('id', 'requested_at');
       if (from) q.where('requested_at', '>=', from);
       if (to) q.where('requested_at', '<=', to);
-      if (c) {
-        const at = c.requestedAt;
-        q.where('requested_at', '<=', at).where((w) => w.where('requested_at', '<', at).orWhere('id', '<', c.id));
-      }
+      if (c) whereBeforeKey(q, 'requested_at', c.requestedAt, c.id);
       rows = await q.orderBy([{ column: 'requested_at', order: 'desc' }, { column: 'id', order: 'desc' }]).limit(want);
     }
     // A time range never matches a call without a request time.
     if (rows.length < want && !from && !to) {
-      const q = filtered().whereNull('requested_at');
+      const q = filtered().whereNull('requested_at').select('id', 'requested_at');
       if (c?.requestedAt === null) q.where('id', '<', c.id);
       rows.push(...(await q.orderBy('id', 'desc').limit(want - rows.length)));
     }
-    const items = rows.slice(0, filter.limit).map((r) => toolCallView(toolCallFromRow(r)));
-    const last = items[items.length - 1];
-    return rows.length > filter.limit ? { items, nextCursor: encodeToolCallCursor({ requestedAt: last.requestedAt ?? null, id: last.id }) } : { items };
+    const page = rows.slice(0, filter.limit);
+    const full = new Map<string, Record<string, unknown>>();
+    if (page.length) for (const r of await this.db(this.t.toolCalls).where('tenant', tenant).whereIn('id', page.map((r) => String(r.id)))) full.set(String(r.id), r);
+    const items = page.flatMap((r) => (full.has(String(r.id)) ? [toolCallView(toolCallFromRow(full.get(String(r.id))!))] : []));
+    // The cursor is the page's last key as read, even if its row has been updated since.
+    const last = page[page.length - 1];
+    return rows.length > filter.limit ? { items, nextCursor: encodeToolCallCursor({ requestedAt: last.requested_at === null ? null : String(last.requested_at), id: String(last.id) }) } : { items };
   }
 
   async getToolCall(tenant: string, id: string): Promise<ToolCallView | undefined> {

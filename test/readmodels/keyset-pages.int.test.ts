@@ -1,0 +1,136 @@
+import { expect } from 'chai';
+import type { Knex } from 'knex';
+import { InProcessBus } from '../../src/bus/inprocess';
+import { MemoryCheckpointStore } from '../../src/checkpoints';
+import { createEvent } from '../../src/core/envelope';
+import { newId } from '../../src/core/ids';
+import { dialectOf } from '../../src/db/knex';
+import { Projector } from '../../src/projector/projector';
+import { encodeTaskCursor } from '../../src/readmodels/cursor';
+import { SqlReadModels } from '../../src/readmodels/sql-read-models';
+import { encodeToolCallCursor } from '../../src/readmodels/tool-call-cursor';
+import { LIVE_TABLES as T } from '../../projections/tables';
+import { openTestDb, type Dialect, type TestDb } from '../projections/support';
+import { planOfFirstQuery } from '../support/query-plan';
+import { mysqlAvailable, requireService } from '../support/services';
+import { recordCall } from '../support/tool-call-events';
+
+const actor = { kind: 'user' as const, id: 'u' };
+const TIMES = ['2026-03-01T10:00:00.000Z', '2026-03-01T10:00:00.001Z', '2026-03-01T10:00:00.002Z'];
+/** Newest first, then id descending: the order of every keyset list here (ids compare as bytes). */
+const newestFirst = (a: { at: string; id: string }, b: { at: string; id: string }) => (a.at !== b.at ? (a.at < b.at ? 1 : -1) : a.id < b.id ? 1 : -1);
+
+/** Every page of a list, from the first, `limit` at a time; fails on a page past the end. */
+async function walk(list: (cursor: string | undefined) => Promise<{ items: { id: string }[]; nextCursor?: string }>): Promise<string[]> {
+  const seen: string[] = [];
+  let cursor: string | undefined;
+  for (let pages = 0; pages < 100; pages++) {
+    const page = await list(cursor);
+    expect(page.items, 'no empty page behind a cursor').to.not.be.empty;
+    seen.push(...page.items.map((i) => i.id));
+    if (!(cursor = page.nextCursor)) return seen;
+  }
+  throw new Error('more than 100 pages');
+}
+
+async function insertRows(knex: Knex, table: string, rows: Record<string, unknown>[]): Promise<void> {
+  for (let i = 0; i < rows.length; i += 500) await knex(table).insert(rows.slice(i, i + 500));
+  if (dialectOf(knex) === 'mysql') await knex.raw('ANALYZE TABLE ??', [table]);
+  else await knex.raw('ANALYZE');
+}
+
+for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
+  describe(`keyset pages of the task and tool-call lists (${dialect})`, function () {
+    this.timeout(60_000);
+    let db: TestDb;
+    let projector: Projector;
+    let rm: SqlReadModels;
+    before(async function () {
+      if (dialect === 'mysql') await requireService(this, 'MariaDB', mysqlAvailable);
+    });
+    beforeEach(async () => {
+      db = await openTestDb(dialect);
+      projector = new Projector({ knex: db.knex, bus: new InProcessBus(db.store, new MemoryCheckpointStore()) });
+      await projector.start();
+      rm = new SqlReadModels({ knex: db.knex, applied: projector.applied });
+    });
+    afterEach(async () => {
+      await projector?.stop();
+      await db?.close();
+    });
+
+    it('tasks: pages through runs of equal createdAt with no repeat or gap at any page size, filtered too; a cursor made before goes on from its key', async () => {
+      const tasks: { at: string; id: string; agent: string }[] = [];
+      let position = 0;
+      for (const at of TIMES) {
+        for (let i = 0; i < 5; i++) {
+          const stream = `task-${newId()}`;
+          const agent = `agent-${i % 2}`;
+          const r = await db.store.append(stream, [createEvent({ type: 'TaskSubmitted', stream, tenant: 'acme', actor, data: { instruction: 'x', agentId: agent } }, () => new Date(at))]);
+          tasks.push({ at, id: stream.slice(5), agent });
+          position = r.position;
+        }
+      }
+      const other = `task-${newId()}`;
+      position = (await db.store.append(other, [createEvent({ type: 'TaskSubmitted', stream: other, tenant: 'globex', actor, data: { instruction: 'x' } }, () => new Date(TIMES[1]))])).position;
+      expect(await rm.waitForPosition(position, 10_000)).to.equal(true);
+      const want = [...tasks].sort(newestFirst);
+      for (const limit of [1, 2, 3, 4, 5, 6, 7]) {
+        expect(await walk((cursor) => rm.listTasks('acme', { limit, cursor })), `limit ${limit}`).to.deep.equal(want.map((t) => t.id));
+        expect(await walk((cursor) => rm.listTasks('acme', { limit, agentId: 'agent-1', cursor })), `agent-1, limit ${limit}`).to.deep.equal(want.filter((t) => t.agent === 'agent-1').map((t) => t.id));
+        expect(await walk((cursor) => rm.listTasks('acme', { limit, status: 'submitted', cursor })), `submitted, limit ${limit}`).to.deep.equal(want.map((t) => t.id));
+      }
+      // A cursor as clients hold it (the format is unchanged): the rows after its key, inside a run of ties.
+      const k = want[7];
+      const after = await rm.listTasks('acme', { limit: 100, cursor: encodeTaskCursor({ createdAt: k.at, id: k.id }) });
+      expect(after.items.map((t) => t.id)).to.deep.equal(want.slice(8).map((t) => t.id));
+    });
+
+    it('tool calls: pages through runs of equal requestedAt with no repeat or gap at any page size; a cursor made before goes on from its key', async () => {
+      const calls: { at: string; id: string }[] = [];
+      let position = 0;
+      for (const at of TIMES) {
+        for (let i = 0; i < 5; i++) {
+          const c = await recordCall(db.store, { tenant: 'acme', at, server: i % 2 ? 'odd' : 'even' });
+          calls.push({ at, id: c.id });
+          position = c.position;
+        }
+      }
+      expect(await rm.waitForPosition(position, 10_000)).to.equal(true);
+      const want = [...calls].sort(newestFirst);
+      for (const limit of [1, 2, 3, 4, 6, 7]) {
+        expect(await walk((cursor) => rm.listToolCalls('acme', { limit, cursor })), `limit ${limit}`).to.deep.equal(want.map((c) => c.id));
+      }
+      const k = want[7];
+      const after = await rm.listToolCalls('acme', { limit: 100, cursor: encodeToolCallCursor({ requestedAt: k.at, id: k.id }) });
+      expect(after.items.map((c) => c.id)).to.deep.equal(want.slice(8).map((c) => c.id));
+    });
+
+    it("a page after a cursor deep in a big tenant's list seeks to the cursor in the list's index, never reading from the top", async () => {
+      const n = 6000;
+      const tenantOf = (i: number) => (i % 10 < 6 ? 'acme' : i % 10 < 9 ? 'globex' : 'initech');
+      const at = (i: number) => new Date(Date.UTC(2026, 0, 1) + Math.floor(i / 8)).toISOString();
+      const rows = Array.from({ length: n }, (_, i) => ({ id: newId(), tenant: tenantOf(i), at: at(i), i }));
+      await insertRows(db.knex, T.tasks, rows.map((r) => ({ id: r.id, tenant: r.tenant, status: 'completed', created_at: r.at, updated_at: r.at, revision: 0, position: r.i })));
+      await insertRows(db.knex, T.toolCalls, rows.map((r) => ({ id: r.id, tenant: r.tenant, server_id: 's', server: 'examples', tool: 'echo', status: 'completed', requested_at: r.at, requested_position: r.i, revision: 0 })));
+      // A cursor a third of the way down acme's list, on a run of equal times.
+      const deep = rows.filter((r) => r.tenant === 'acme').sort((a, b) => newestFirst({ at: a.at, id: a.id }, { at: b.at, id: b.id }))[1200];
+      const lists = {
+        tasks: () => rm.listTasks('acme', { limit: 50, cursor: encodeTaskCursor({ createdAt: deep.at, id: deep.id }) }),
+        'tool calls': () => rm.listToolCalls('acme', { limit: 50, cursor: encodeToolCallCursor({ requestedAt: deep.at, id: deep.id }) }),
+      };
+      for (const [name, list] of Object.entries(lists)) {
+        const plan = await planOfFirstQuery(db.knex, list);
+        const shown = `${name}: ${plan.map((l) => l.detail).join(' | ')}`;
+        if (dialect === 'sqlite') {
+          // The seek shows as the cursor's upper bound on the time column inside the index search
+          // (requested_at's lower bound is its IS NOT NULL).
+          expect(plan.some((l) => /^SEARCH .* USING .*INDEX .*\(tenant=\? AND (created_at|requested_at>\? AND requested_at)<\?\)/.test(l.detail)), shown).to.equal(true);
+        } else {
+          expect(plan[0].type, shown).to.equal('range');
+          expect(plan[0].rRows, shown).to.be.at.most(60);
+        }
+      }
+    });
+  });
+}
