@@ -27,6 +27,29 @@ async function eventually<T>(what: string, probe: () => T | undefined, withinMs:
   }
 }
 
+/**
+ * The standby's store in the tests where a leader's term must end before the standby takes over.
+ * Both campaign in this process's event loop, which runs the timers that are due in the order they
+ * were due, not in the order of the clock they read: after a stall (a loaded machine) the standby's
+ * renewal, due a little before the leader's watchdog, runs first, finds the lease run out, and the
+ * standby would be elected before the watchdog, due no later than that expiry, had its turn. So a
+ * granted lease is answered 5 ms later (timers and store clocks count whole ms), after every
+ * timer due by the store's expiry. Deployed, the two are separate processes, a stall is one
+ * process's, and fencing tokens cover it.
+ */
+function afterDueTimers(store: LeaseStore): LeaseStore {
+  return {
+    name: store.name,
+    acquire: async (...args) => {
+      const token = await store.acquire(...args);
+      if (token !== undefined) await sleep(5);
+      return token;
+    },
+    release: (...args) => store.release(...args),
+    currentToken: (l) => store.currentToken(l),
+  };
+}
+
 /** The LeaseStore contract and leader election on top of it, for one adapter. */
 export function describeLeaseStore(label: string, setup: (ctx: Mocha.Context) => Promise<LeaseStoreFixture>): void {
   describe(`${label}: lease store and leader election`, function () {
@@ -160,24 +183,7 @@ export function describeLeaseStore(label: string, setup: (ctx: Mocha.Context) =>
       });
       await eventually('a elected', () => (a.isLeader() ? true : undefined), 3_000);
       const aToken = a.token()!;
-      // a and b share this process's event loop, which runs the timers that are due in the order
-      // they were due, not in the order of the clock they read: after a stall (a loaded machine)
-      // b's renewal, due a little before a's watchdog, runs first, finds the lease run out, and b
-      // would be elected before a's watchdog, due no later than that expiry, has had its turn.
-      // So b's winning answer waits one timer turn (2 ms: store clocks count whole ms), after
-      // every timer due by the store's expiry, a's watchdog among them. Deployed, a and b are
-      // separate processes, a stall is one process's, and the fencing tokens cover it (below).
-      const afterDueTimers: LeaseStore = {
-        name: 'after-due-timers',
-        acquire: async (...args) => {
-          const token = await f.store.acquire(...args);
-          if (token !== undefined && token !== aToken) await sleep(2);
-          return token;
-        },
-        release: (...args) => f.store.release(...args),
-        currentToken: (l) => f.store.currentToken(l),
-      };
-      const b = startLeadership({ name: lease, store: afterDueTimers, ttlMs, renewEveryMs: 80, holder: 'b', onElected: (token) => void events.push(`b elected ${token}`) });
+      const b = startLeadership({ name: lease, store: afterDueTimers(f.store), ttlMs, renewEveryMs: 80, holder: 'b', onElected: (token) => void events.push(`b elected ${token}`) });
       cutOff = true;
       await eventually('b elected', () => (b.isLeader() ? true : undefined), ttlMs + 2_000);
       expect(events.indexOf(`a deposed ${aToken} expired`), `a stepped down before b took over: ${events.join(', ')}`).to.be.within(0, events.findIndex((e) => e.startsWith('b elected')));
@@ -229,7 +235,7 @@ export function describeLeaseStore(label: string, setup: (ctx: Mocha.Context) =>
       });
       await eventually('a elected', () => (a.isLeader() ? true : undefined), 3_000);
       const aToken = a.token()!;
-      const b = startLeadership({ name: lease, store: f.store, ttlMs, renewEveryMs: 80, holder: 'b', onElected: (token) => void events.push(`b elected ${token}`) });
+      const b = startLeadership({ name: lease, store: afterDueTimers(f.store), ttlMs, renewEveryMs: 80, holder: 'b', onElected: (token) => void events.push(`b elected ${token}`) });
       hung = true;
       await eventually('b elected', () => (b.isLeader() ? true : undefined), ttlMs + 2_000);
       await eventually('a stepped down', () => (a.isLeader() ? undefined : true), 2_000);
