@@ -30,6 +30,18 @@ const SIGNER = '0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f3623
 /** No tools: the tasks here are answered in one turn. */
 const noTools: ToolCaller = { callTool: async () => ({ content: [] }), searchTools: async () => [] };
 
+/**
+ * Wait until the task has ended in the log AND the read models show it. The REST reads (and so the
+ * SDK's tasks.get / tasks.answer) come from the read models, which follow the log a moment behind
+ * (docs/architecture.md, "Read models as REST clients see them"): only the POST waits for them.
+ */
+async function waitForEndedTask(h: Harness, id: string) {
+  const events = await waitForTask(h.store, id, ended);
+  const last = Math.max(...events.map((e) => e.position));
+  expect(await h.deps.readModels.waitForPosition(last, 20_000), `read models at position ${last}`).to.equal(true);
+  return events;
+}
+
 describe('sealed answers under LLM_REDACTION=hash-only: REST submit with answerRecipient, runtime, SDK and CLI (openai-fake)', function () {
   this.timeout(30_000);
   let h: Harness;
@@ -65,7 +77,7 @@ describe('sealed answers under LLM_REDACTION=hash-only: REST submit with answerR
   it("records the answer sealed to the recipient's key: it opens with that key to the model's answer, whose hash is answerHash; the log holds no plaintext", async () => {
     fake.setScript([{ content: 'the vault code is quebec-secret ✓' }]);
     const { id } = await client.tasks.submit({ instruction: 'what is the vault code?', answerRecipient: ownRecipient });
-    const events = await waitForTask(h.store, id, ended);
+    const events = await waitForEndedTask(h, id);
     const [submitted] = ofType(events, 'TaskSubmitted');
     expect(submitted.version).to.equal(2);
     expect(submitted.data).to.include({ answerRecipient: ownRecipient });
@@ -103,7 +115,7 @@ describe('sealed answers under LLM_REDACTION=hash-only: REST submit with answerR
   it('a wrong key cannot open it: a clear error naming the key the answer is sealed to (SDK and CLI, exit 1)', async () => {
     fake.setScript([{ content: 'romeo-secret' }]);
     const { id } = await client.tasks.submit({ instruction: 'say the word', answerRecipient: recipient });
-    await waitForTask(h.store, id, ended);
+    await waitForEndedTask(h, id);
     const err = await client.tasks.answer(id, { privateKey: otherKey }).then(() => undefined, (e: unknown) => e as { code: string; message: string });
     expect(err?.code).to.equal('SEALED_ANSWER_WRONG_KEY');
     expect(err?.message).to.contain(recipient);
@@ -115,7 +127,7 @@ describe('sealed answers under LLM_REDACTION=hash-only: REST submit with answerR
   it('without a recipient nothing changes: TaskCompleted v1 with answerHash only, and the SDK says the answer is not kept', async () => {
     fake.setScript([{ content: 'sierra-secret' }]);
     const { id } = await client.tasks.submit({ instruction: 'say another word' });
-    const events = await waitForTask(h.store, id, ended);
+    const events = await waitForEndedTask(h, id);
     expect(ofType(events, 'TaskSubmitted')[0].version).to.equal(1);
     const [completed] = ofType(events, 'TaskCompleted');
     expect(completed.version).to.equal(1);

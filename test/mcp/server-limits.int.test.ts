@@ -91,7 +91,8 @@ describe("MCP gateway: a server's own limits are in the log (McpServerRegistered
 
   it("a replica holds the server's calls in flight to its maxConcurrent", async () => {
     await a.registerServer({ tenant: 'acme', actor, name: 'narrow', transport: 'http', url: upstream.url, limits: { maxConcurrent: 1 } });
-    await eventually('replica B connects', () => b.status().upstreams.some((u) => u.name === 'narrow' && u.health === 'up'));
+    // Its health turns up on connect, before the tools it listed reach B's catalog (an append, or A's, read from the log).
+    await eventually('replica B sees the tools and connects', () => b.listTools('acme').some((t) => t.name === 'narrow__sleep') && b.status().upstreams.some((u) => u.name === 'narrow' && u.health === 'up'));
     let most = 0;
     const watch = setInterval(() => (most = Math.max(most, b.status().upstreams.find((u) => u.name === 'narrow')?.inFlight ?? 0)), 5);
     const started = Date.now();

@@ -21,7 +21,10 @@ describe('MCP gateway: an upstream whose tools/list does not end', function () {
 
   before(async () => {
     db = await openTempSqliteStore();
-    gateway = new McpGateway({ store: db.store, cacheTtlMs: 0, upstream: { healthIntervalMs: 0, connectTimeoutMs: 5_000 } });
+    // Each request of the connect has this deadline, initialize included, which waits for the tsx
+    // server process to start: seconds on a busy machine (about 4 s at a load average of 10).
+    // What must end the listing here is the page bound, not this deadline.
+    gateway = new McpGateway({ store: db.store, cacheTtlMs: 0, upstream: { healthIntervalMs: 0, connectTimeoutMs: 30_000 } });
     await gateway.start();
   });
   after(async () => {

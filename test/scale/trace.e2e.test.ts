@@ -34,13 +34,13 @@ describe('tracing across role processes (OTLP to a test receiver)', function () 
     expect(res.status, await res.clone().text()).to.equal(202);
     const { id } = (await res.json()) as { id: string };
     const deadline = Date.now() + 60_000;
-    let status = '';
+    let view: { status?: string } = {};
     while (Date.now() < deadline) {
-      status = ((await (await fetch(`${api.url}/v1/tasks/${id}`, { headers: cluster.headers })).json()) as { status: string }).status;
-      if (status === 'completed' || status === 'failed') break;
+      view = (await (await fetch(`${api.url}/v1/tasks/${id}`, { headers: cluster.headers })).json()) as { status: string };
+      if (view.status === 'completed' || view.status === 'failed') break;
       await new Promise((r) => setTimeout(r, 200));
     }
-    expect(status).to.equal('completed');
+    expect(view.status, JSON.stringify(view)).to.equal('completed');
 
     const root = otlp.spans.find((s) => s.kind === 2 && /POST/.test(s.name) && s.service === 'openmcp-api');
     let services = new Set<string>();
