@@ -82,17 +82,20 @@ describe('Relay → Kafka (kafkajs against the test broker)', function () {
     });
   });
 
-  it('loses nothing when the relay process is killed (SIGKILL) mid-run and restarted', async () => {
+  it('loses nothing when the relay process is killed (SIGKILL) mid-run and restarted', async function () {
+    this.timeout(150_000);
     const log = await openTestLog();
     const topic = 'crash.events.v1';
+    let child: ReturnType<typeof spawn> | undefined;
     try {
       const stored = await appendEvents(log.store, 50, 200);
-      const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'relay-child.ts'), log.url, broker.brokers[0], topic, '50'], {
+      child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'relay-child.ts'), log.url, broker.brokers[0], topic, '50'], {
         stdio: ['ignore', 'pipe', 'inherit'],
       });
-      const exited = new Promise((r) => child.once('exit', r));
+      const exited = new Promise((r) => child!.once('exit', r));
       const published = () => broker.highWatermarks(topic).reduce((a, b) => a + b, 0);
-      await eventually(() => published() >= 2_000, 'the child relay to publish 2,000 events');
+      // Its start (tsx compiling the relay) takes seconds on a loaded machine: the wait is for that.
+      await eventually(() => published() >= 2_000, 'the child relay to publish 2,000 events', 60_000);
       child.kill('SIGKILL');
       await exited;
       const atKill = published();
@@ -112,6 +115,8 @@ describe('Relay → Kafka (kafkajs against the test broker)', function () {
       expect(stored.every((e) => ids.has(e.id))).to.equal(true);
       checkOrderPerStream(received);
     } finally {
+      // A child left running (the wait above failed) would go on retrying a broker that is gone.
+      if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       await log.close();
     }
   });
