@@ -3,10 +3,9 @@ import { Registry, type Counter } from 'prom-client';
 import { z } from 'zod';
 import { catalog as eventCatalog } from '../../events';
 import { limitsOf, McpServerLimitsSchema } from '../../events/mcp.events';
-import { createEvent, parseStream, type Actor, type PendingEvent } from '../core/envelope';
+import { createEvent, parseStream, type Actor, type PendingEvent, type RecordedEvent } from '../core/envelope';
 import { bodyDepth, MAX_BODY_DEPTH } from '../core/body-depth';
-import { NotFoundError, OpenMcpError, ValidationError, redactUrl, redactUrlsIn } from '../core/errors';
-import { newId } from '../core/ids';
+import { NotFoundError, OpenMcpError, ValidationError, WrongExpectedRevisionError, redactUrl, redactUrlsIn } from '../core/errors';
 import type { Clock } from '../core/clock';
 import type { Cache } from '../cache/port';
 import { MemoryCache } from '../cache/memory';
@@ -19,6 +18,7 @@ import type { ConfigSource } from './config-source';
 import { cancelledError, McpGatewayError } from './errors';
 import { cutLogData, cutLoggerName, defaultLogRelayLimits, logDropCounter, LogRate, type LogDropReason, type LogRelayLimits } from './log-relay';
 import { healthChangeEvent, type HealthFailure } from './health-change';
+import { serverIdFor } from './server-id';
 import { payloadDigest } from './payload-hash';
 import { resultCacheKey, resultCacheTtlMs } from './result-cache';
 import { envProblems, envRecord, missingEnvVariables } from './upstream-env';
@@ -101,6 +101,9 @@ const RegisterSchema = z
     for (const issue of p.env ? envProblems(p.env, p.transport, 'keep') : []) ctx.addIssue({ code: 'custom', ...issue });
   });
 
+/** Registrations of one name that lose a race are retried this many times (the winner may be removed meanwhile). */
+const REGISTER_ATTEMPTS = 3;
+
 /** Waits between attempts to resume following the log after an error (ms), the last one repeated. */
 const FOLLOW_RETRY_MS = [200, 1_000, 5_000];
 
@@ -155,6 +158,10 @@ export class McpGateway {
   private readonly registering = new Set<string>();
   /** Servers this process's configuration registers at every start, by configuredKey: the setting that does. */
   private readonly configured = new Map<string, ConfigSource>();
+  /** Per configuredKey: the last generation of the name seen taken (serverIdFor), so probing starts there. */
+  private readonly generations = new Map<string, number>();
+  /** Per configuredKey: registrations of one name in this process run one at a time (see oneAtATime). */
+  private readonly naming = new Map<string, Promise<unknown>>();
   /** Calls in progress: close() waits for their audit outcome to be recorded. */
   private readonly calls = new Set<Promise<unknown>>();
   private readonly logListeners = new Set<(tenant: string, log: UpstreamLog) => void>();
@@ -216,10 +223,7 @@ export class McpGateway {
         for await (const e of this.subscription) {
           after = e.position;
           failures = 0;
-          if (!e.stream.startsWith(MCP_SERVER_STREAM_PREFIX) || !this.catalog.apply(e)) continue;
-          const id = parseStream(e.stream).id;
-          if (e.type === 'McpServerRegistered') this.attachKnown(id);
-          else if (e.type === 'McpServerRemoved') await this.detach(id);
+          await this.applyFromLog(e);
         }
       } catch (err) {
         why = err;
@@ -234,6 +238,73 @@ export class McpGateway {
       });
       this.stopWaiting = undefined;
     }
+  }
+
+  /** Apply a registry event another process may have appended, connecting to (or from) its server here. */
+  private async applyFromLog(e: RecordedEvent): Promise<void> {
+    if (!this.catalog.apply(e)) return;
+    const id = parseStream(e.stream).id;
+    if (e.type === 'McpServerRegistered') this.attachKnown(id);
+    else if (e.type === 'McpServerRemoved') await this.detach(id);
+  }
+
+  /** Apply a server's stream now, without waiting for the follower (which then skips its events). */
+  private async catchUp(id: string): Promise<void> {
+    for (const e of await this.options.store.readStream(`${MCP_SERVER_STREAM_PREFIX}${id}`)) await this.applyFromLog(e);
+  }
+
+  /**
+   * The id a new server of this name takes: the first generation (serverIdFor) whose stream does
+   * not exist yet, every earlier one having been removed. Undefined when a live server holds the
+   * name: it is in the catalog on return, though this process may not have followed it yet.
+   */
+  private async nextServerId(tenant: string, name: string): Promise<string | undefined> {
+    const key = configuredKey(tenant, name);
+    for (let n = this.generations.get(key) ?? 0; ; n++) {
+      const id = serverIdFor(tenant, name, n);
+      const state = await this.serverStreamState(id);
+      if (state === 'none') return id;
+      this.generations.set(key, n);
+      if (state === 'live') {
+        await this.catchUp(id);
+        return undefined;
+      }
+    }
+  }
+
+  /**
+   * Whether a server's stream does not exist, or holds a server now removed or still live. Read
+   * from the end: a removal is final, yet a health change or discovery in flight may land after it.
+   */
+  private async serverStreamState(id: string): Promise<'none' | 'removed' | 'live'> {
+    const stream = `${MCP_SERVER_STREAM_PREFIX}${id}`;
+    for (let from: number | undefined; ; ) {
+      const page = await this.options.store.readStream(stream, { direction: 'backwards', maxCount: 50, ...(from !== undefined ? { fromRevision: from } : {}) });
+      if (from === undefined && page.length === 0) return 'none';
+      for (const e of page) {
+        if (e.type === 'McpServerRemoved') return 'removed';
+        if (e.type === 'McpServerRegistered') return 'live';
+      }
+      const oldest = page[page.length - 1]?.revision ?? 0;
+      if (page.length < 50 || oldest === 0) return 'live';
+      from = oldest - 1;
+    }
+  }
+
+  /**
+   * Run registrations of one name in this process one after the other: the store keeps two
+   * processes from both registering it, and this keeps one process from attaching two upstreams
+   * for it (the loser of a race reuses the winner's server).
+   */
+  private oneAtATime<T>(tenant: string, name: string, fn: () => Promise<T>): Promise<T> {
+    const key = configuredKey(tenant, name);
+    const run = (this.naming.get(key) ?? Promise.resolve()).then(fn, fn);
+    const tail = run.catch(() => {});
+    this.naming.set(key, tail);
+    void tail.then(() => {
+      if (this.naming.get(key) === tail) this.naming.delete(key);
+    });
+    return run;
   }
 
   /** Connect (in the background) to a server known from the log, unless this process already has or is making its upstream. */
@@ -254,9 +325,14 @@ export class McpGateway {
 
   /**
    * Register an upstream and wait (up to the connect timeout) for its first tool discovery.
-   * It stays registered when that fails; its health says why. Throws MCP_SERVER_EXISTS for a taken name.
+   * It stays registered when that fails; its health says why. Throws MCP_SERVER_EXISTS for a taken
+   * name, also when another process registers it at the same time (the event store decides which wins).
    */
-  async registerServer(p: RegisterServerParameters): Promise<ServerInfo> {
+  registerServer(p: RegisterServerParameters): Promise<ServerInfo> {
+    return this.oneAtATime(p.tenant, p.name, () => this.register(p));
+  }
+
+  private async register(p: RegisterServerParameters): Promise<ServerInfo> {
     const parsed = RegisterSchema.safeParse(p);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
@@ -276,10 +352,6 @@ export class McpGateway {
         details: { field: `env.${missingEnv.name}`, variable: missingEnv.variable },
       });
     }
-    if (this.catalog.serverByName(p.tenant, p.name)) {
-      throw new McpGatewayError('MCP_SERVER_EXISTS', `an MCP server named ${p.name} is already registered`, { details: { name: p.name } });
-    }
-    const id = newId();
     const data: Record<string, unknown> = { name: p.name, transport: p.transport };
     if (p.command) data.command = p.command;
     if (p.args) data.args = p.args;
@@ -293,14 +365,25 @@ export class McpGateway {
     if (p.headers) data.headers = p.headers;
     if (env?.templates) data.env = env.templates;
     const version = p.headers || env?.templates ? 3 : limits ? 2 : 1;
-    this.registering.add(id);
-    let u: Upstream;
-    try {
-      await this.record(id, p.tenant, 'McpServerRegistered', data, p.actor, p.correlationId, 'no_stream', version);
-      u = this.attach({ id, tenant: p.tenant, name: p.name, transport: p.transport, command: p.command, args: p.args, env: p.env, cwd: p.cwd, url: p.url, limits, headers: p.headers });
-    } finally {
-      this.registering.delete(id);
+    let claimed: { id: string; u: Upstream } | undefined;
+    for (let attempt = 1; !claimed; attempt++) {
+      // The catalog first: it knows servers registered before names were claimed by their ids.
+      const id = this.catalog.serverByName(p.tenant, p.name) ? undefined : await this.nextServerId(p.tenant, p.name);
+      if (!id) throw new McpGatewayError('MCP_SERVER_EXISTS', `an MCP server named ${p.name} is already registered`, { details: { name: p.name } });
+      this.registering.add(id);
+      try {
+        await this.record(id, p.tenant, 'McpServerRegistered', data, p.actor, p.correlationId, 'no_stream', version);
+        const u = this.attach({ id, tenant: p.tenant, name: p.name, transport: p.transport, command: p.command, args: p.args, env: p.env, cwd: p.cwd, url: p.url, limits, headers: p.headers });
+        claimed = { id, u };
+      } catch (err) {
+        // Another process registered this name with this id just now: it is in the catalog after this.
+        if (!(err instanceof WrongExpectedRevisionError) || attempt >= REGISTER_ATTEMPTS) throw err;
+        await this.catchUp(id);
+      } finally {
+        this.registering.delete(id);
+      }
     }
+    const { id, u } = claimed;
     await u.connect().catch(() => {});
     await this.chains.get(id);
     return this.serverInfo(id);
@@ -315,6 +398,20 @@ export class McpGateway {
    */
   async ensureServer(p: RegisterServerParameters, source?: ConfigSource): Promise<ServerInfo> {
     if (source) this.configured.set(configuredKey(p.tenant, p.name), source);
+    return this.oneAtATime(p.tenant, p.name, async () => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await this.ensure(p);
+        } catch (err) {
+          // Another process registered it at the same time (processes starting together): the
+          // catalog has its server now, reused when it is the same.
+          if (!(err instanceof McpGatewayError && err.code === 'MCP_SERVER_EXISTS') || attempt >= REGISTER_ATTEMPTS) throw err;
+        }
+      }
+    });
+  }
+
+  private async ensure(p: RegisterServerParameters): Promise<ServerInfo> {
     const existing = this.catalog.serverByName(p.tenant, p.name);
     if (existing) {
       const same =
@@ -338,7 +435,7 @@ export class McpGateway {
       }
       await this.remove(existing.id, p.actor, p.correlationId);
     }
-    return this.registerServer(p);
+    return this.register(p);
   }
 
   /**
