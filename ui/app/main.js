@@ -4,19 +4,23 @@ import { api, onUnauthorized, session } from './api.js';
 import { ErrorBox } from './components.js';
 import { html } from './html.js';
 import { onLiveState, startLive, stopLive } from './live.js';
-import { parseRoute } from './route.js';
+import { parseRoute, routeQuery } from './route.js';
+import { callFilter } from './tool-calls.js';
 import { ActivityView } from './views/activity.js';
 import { ApprovalsView } from './views/approvals.js';
 import { BatchesView } from './views/batches.js';
 import { McpView } from './views/mcp.js';
 import { SignIn } from './views/sign-in.js';
 import { TaskView } from './views/task.js';
+import { ToolCallView } from './views/tool-call.js';
+import { ToolCallsView } from './views/tool-calls.js';
 import { VerifyView } from './views/verify.js';
 
 const NAV = [
   { href: '#/', label: 'Activity', match: (/** @type {string[]} */ r) => r[0] === '' || r[0] === 'tasks' },
   { href: '#/approvals', label: 'Approvals', match: (/** @type {string[]} */ r) => r[0] === 'approvals' },
   { href: '#/mcp', label: 'MCP servers', match: (/** @type {string[]} */ r) => r[0] === 'mcp' },
+  { href: '#/tool-calls', label: 'Tool calls', match: (/** @type {string[]} */ r) => r[0] === 'tool-calls' },
   { href: '#/batches', label: 'Batches', match: (/** @type {string[]} */ r) => r[0] === 'batches' },
   { href: '#/verify', label: 'Verify', match: (/** @type {string[]} */ r) => r[0] === 'verify' },
 ];
@@ -63,6 +67,10 @@ function Shell({ me, onSignOut }) {
     case 'mcp':
       view = html`<${McpView} />`;
       break;
+    case 'tool-calls': {
+      view = route[1] ? html`<${ToolCallView} key=${route[1]} id=${route[1]} />` : html`<${ToolCallsView} filter=${callFilter(routeQuery(location.hash))} />`;
+      break;
+    }
     case 'batches':
       view = html`<${BatchesView} />`;
       break;

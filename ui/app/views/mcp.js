@@ -3,6 +3,7 @@ import { api } from '../api.js';
 import { Badge, Empty, ErrorBox, Loading, useAsync, useLiveRefresh } from '../components.js';
 import { formatAgo, formatCount, formatDuration, formatTime } from '../format.js';
 import { html } from '../html.js';
+import { toolCallsHash } from '../tool-calls.js';
 
 const MCP_TYPES = new Set(['McpServerRegistered', 'McpServerToolsDiscovered', 'McpServerHealthChanged', 'McpServerRemoved', 'ToolCallCompleted', 'ToolCallFailed']);
 
@@ -61,7 +62,7 @@ export function McpView() {
                 <td><${Badge} status=${s.health ?? s.status ?? 'unknown'} />${s.healthReason ? html` <span class="muted small">${s.healthReason}</span>` : null}</td>
                 <td>${b ? html`<${Badge} status=${b.circuit} />${b.inFlight ? html` <span class="muted small">${formatCount(b.inFlight)} in flight</span>` : null}` : html`<span class="muted">—</span>`}${s.limits ? html`<div class="muted small" data-limits>${limitsText(s.limits)}</div>` : null}</td>
                 <td class="num">${formatCount(s.toolCount ?? 0)}</td>
-                <td class="num">${formatCount(c?.calls ?? 0)}</td>
+                <td class="num"><a href=${toolCallsHash({ server: s.name })} data-server-calls title=${`Recent calls of ${s.name}`}>${formatCount(c?.calls ?? 0)}</a></td>
                 <td class="num">${formatCount(c?.errors ?? 0)}</td>
                 <td class="num">${c?.p50Ms !== undefined ? `${formatDuration(c.p50Ms)} / ${formatDuration(c.p95Ms)}` : '—'}</td>
                 <td>${c?.lastCallAt ? html`<span title=${formatTime(c.lastCallAt)}>${formatAgo(c.lastCallAt)}</span>` : '—'}</td>
@@ -69,7 +70,7 @@ export function McpView() {
               </tr>`;
             })}</tbody>
           </table></div>
-          <p class="muted small">Calls, errors and latency count tool calls seen since the gateway started (up to its last 5,000 events), last 200 calls per server for latency.</p>`
+          <p class="muted small">Calls, errors and latency count tool calls seen since the gateway started (up to its last 5,000 events), last 200 calls per server for latency. Each call, with its arguments and result where recorded: <a href="#/tool-calls">Tool calls</a> (a server's count opens its own).</p>`
         : null}
     </section>
     <${ToolSearch} />`;

@@ -5,6 +5,7 @@ import { answerNote, summarize } from '../event-summary.js';
 import { formatClock, formatCount, formatDuration, formatTime, zoneName } from '../format.js';
 import { html } from '../html.js';
 import { loadTrail } from '../task-trail.js';
+import { toolCallsHash } from '../tool-calls.js';
 import { undecided } from '../undecided.js';
 
 /** @param {{ e: any }} p */
@@ -62,7 +63,7 @@ export function TaskView({ id }) {
     </dl>
     ${pendingApproval ? html`<p class="notice">This task waits for a human approval. <a href="#/approvals">Review it in Approvals</a>.</p>` : null}
     ${t.steps.length
-      ? html`<h2>Steps</h2><div class="table-wrap"><table>
+      ? html`<h2>Steps <span class="muted small"><a href=${toolCallsHash({ taskId: t.id })} data-task-calls>its tool calls</a></span></h2><div class="table-wrap"><table>
           <thead><tr><th scope="col" class="num">#</th><th scope="col">Tool</th><th scope="col">Status</th><th scope="col" class="num">Latency</th></tr></thead>
           <tbody>${t.steps.map((/** @type {any} */ s) => html`<tr><td class="num">${s.index}</td><td><code>${s.tool}</code></td><td><${Badge} status=${s.status} />${s.error ? html` <span class="bad small">${s.error.code}</span>` : null}</td><td class="num">${formatDuration(s.latencyMs)}</td></tr>`)}</tbody>
         </table></div>`

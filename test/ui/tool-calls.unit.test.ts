@@ -1,0 +1,60 @@
+import { expect } from 'chai';
+
+type Filter = { server?: string; tool?: string; status?: string; taskId?: string };
+const MODULE: string = '../../ui/app/tool-calls.js';
+const load = async () =>
+  (await import(MODULE)) as {
+    callFilter(q: Record<string, string>): Filter;
+    toolCallsPath(f: Filter, cursor?: string, limit?: number): string;
+    toolCallsHash(f: Filter): string;
+    callName(c: { server: string; tool: string }): string;
+    payloadState(c: object, part: 'arguments' | 'result'): string;
+  };
+const ROUTE: string = '../../ui/app/route.js';
+const loadRoute = async () => (await import(ROUTE)) as { parseRoute(h: string): string[]; routeQuery(h: string): Record<string, string> };
+
+const HASH = `0x${'ab'.repeat(32)}`;
+
+describe('dashboard tool calls: filters, links and payload notes', () => {
+  it('keeps the filters the API knows, trimmed, and drops an unknown status or key', async () => {
+    const { callFilter } = await load();
+    expect(callFilter({ server: ' examples ', tool: '', status: 'failed', x: '1' })).to.deep.equal({ server: 'examples', status: 'failed' });
+    expect(callFilter({ status: 'odd', taskId: 't1' })).to.deep.equal({ taskId: 't1' });
+    expect(callFilter({})).to.deep.equal({});
+  });
+
+  it('builds the REST page path and the page link, values escaped, the cursor last', async () => {
+    const { toolCallsPath, toolCallsHash } = await load();
+    expect(toolCallsPath({})).to.equal('/v1/tool-calls?limit=50');
+    expect(toolCallsPath({ status: 'completed', server: 'a b&c' }, 'c/1=', 20)).to.equal('/v1/tool-calls?limit=20&server=a%20b%26c&status=completed&cursor=c%2F1%3D');
+    expect(toolCallsHash({})).to.equal('#/tool-calls');
+    expect(toolCallsHash({ tool: 'echo', server: undefined, taskId: 'x?y' })).to.equal('#/tool-calls?tool=echo&taskId=x%3Fy');
+  });
+
+  it('reads a link it built back into the same filter (route and query apart)', async () => {
+    const { toolCallsHash, callFilter } = await load();
+    const { parseRoute, routeQuery } = await loadRoute();
+    const f = { server: 'a b&c=d', tool: 'ünï', status: 'requested', taskId: '01937a6e-7f00-7000-8000-000000000001' };
+    const hash = toolCallsHash(f);
+    expect(parseRoute(hash)).to.deep.equal(['tool-calls']);
+    expect(callFilter(routeQuery(hash))).to.deep.equal(f);
+    expect(routeQuery('#/tool-calls')).to.deep.equal({});
+    expect(routeQuery('#/tool-calls?server=50%&&tool')).to.deep.equal({ server: '50%', tool: '' });
+    expect(parseRoute('#/tool-calls/abc?x=1')).to.deep.equal(['tool-calls', 'abc']);
+  });
+
+  it('names the tool as the gateway serves it', async () => {
+    const { callName } = await load();
+    expect(callName({ server: 'examples', tool: 'echo' })).to.equal('examples__echo');
+  });
+
+  it('says why a payload is missing: hash only, no answer yet, or none', async () => {
+    const { payloadState } = await load();
+    expect(payloadState({ status: 'completed', arguments: {}, argumentsHash: HASH }, 'arguments')).to.equal('shown');
+    expect(payloadState({ status: 'completed', argumentsHash: HASH, resultHash: HASH }, 'arguments')).to.equal('hashOnly');
+    expect(payloadState({ status: 'completed', resultHash: HASH }, 'result')).to.equal('hashOnly');
+    expect(payloadState({ status: 'requested', argumentsHash: HASH }, 'result')).to.equal('pending');
+    expect(payloadState({ status: 'failed', argumentsHash: HASH }, 'result')).to.equal('none');
+    expect(payloadState({ status: 'completed', result: { content: [] } }, 'result')).to.equal('shown');
+  });
+});

@@ -1,0 +1,59 @@
+// The tool-calls pages' filters, links and payload notes: pure, so they are tested without a browser.
+
+export const CALL_STATUSES = ['requested', 'completed', 'failed'];
+
+/** The filters GET /v1/tool-calls takes from the page's link, in this order. */
+const KEYS = ['server', 'tool', 'status', 'taskId'];
+
+/**
+ * The list filter a link asks for: known keys with a non-empty value, a status only if the API
+ * knows it. callFilter({ server: ' examples ', status: 'odd', x: '1' }) → { server: 'examples' }.
+ * @param {Record<string, string>} query
+ * @returns {{ server?: string, tool?: string, status?: string, taskId?: string }}
+ */
+export function callFilter(query) {
+  /** @type {Record<string, string>} */
+  const out = {};
+  for (const k of KEYS) {
+    const v = (query[k] ?? '').trim();
+    if (v && (k !== 'status' || CALL_STATUSES.includes(v))) out[k] = v;
+  }
+  return out;
+}
+
+/** @param {Record<string, string|undefined>} filter */
+const queryOf = (filter) =>
+  KEYS.filter((k) => filter[k])
+    .map((k) => `${k}=${encodeURIComponent(/** @type {string} */ (filter[k]))}`)
+    .join('&');
+
+/**
+ * The REST path of one page, newest first. toolCallsPath({ server: 'a b' }, 'c1', 50) →
+ * '/v1/tool-calls?limit=50&server=a%20b&cursor=c1'. @param {Record<string, string|undefined>} filter
+ * @param {string} [cursor] @param {number} [limit]
+ */
+export function toolCallsPath(filter, cursor, limit = 50) {
+  const q = queryOf(filter);
+  return `/v1/tool-calls?limit=${limit}${q ? `&${q}` : ''}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
+}
+
+/** The page's own link for a filter: toolCallsHash({ status: 'failed' }) → '#/tool-calls?status=failed'. @param {Record<string, string|undefined>} filter */
+export function toolCallsHash(filter) {
+  const q = queryOf(filter);
+  return `#/tool-calls${q ? `?${q}` : ''}`;
+}
+
+/** The name the gateway serves the tool by. @param {{ server: string, tool: string }} c */
+export const callName = (c) => `${c.server}__${c.tool}`;
+
+/**
+ * What the detail page can say about a call's arguments or result: `shown` (recorded), `hashOnly`
+ * (answered, only the hash kept), `pending` (no answer yet), `none` (the call failed: no result).
+ * @param {any} c a ToolCallView @param {'arguments'|'result'} part
+ */
+export function payloadState(c, part) {
+  if (c[part] !== undefined) return 'shown';
+  if (c[`${part}Hash`]) return 'hashOnly';
+  if (part === 'result' && c.status === 'requested') return 'pending';
+  return 'none';
+}
