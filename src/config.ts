@@ -152,6 +152,8 @@ export const ConfigSchema = z.object({
   MCP_CALL_TIMEOUT_MS: positiveInt.max(3_600_000).default(30_000),
   /** Calls in flight per upstream; more wait in its queue. */
   MCP_MAX_CONCURRENT: positiveInt.max(10_000).default(16),
+  /** MCP servers one tenant may register over the API (each is connected to and health-checked); the configuration's own are not counted against it. */
+  MCP_MAX_SERVERS_PER_TENANT: positiveInt.max(100_000).default(100),
   /**
    * How long results of read-only idempotent tools are cached; 0 = never. No default here: unset
    * means 5 s, or off under MCP_PAYLOAD_POLICY=hash-only (resultCacheTtlMs), so whether the operator set it is known.

@@ -77,17 +77,19 @@ describe('configuration', () => {
     }
   });
 
-  it('hands the MCP_* settings to the gateway: audit payload policy, result cache, upstream timeout, concurrency, health checks, tools/list page size', () => {
+  it('hands the MCP_* settings to the gateway: audit payload policy, result cache, upstream timeout, concurrency, health checks, tools/list page size, servers per tenant', () => {
     expect(gatewayOptionsFrom(loadConfig({}, '/x'))).to.deep.equal({
       payloadPolicy: 'store',
       toolsPageSize: 500,
+      maxServersPerTenant: 100,
       cacheTtlMs: undefined,
       upstream: { callTimeoutMs: 30_000, maxConcurrent: 16, healthIntervalMs: 15_000 },
     });
-    const env = { MCP_PAYLOAD_POLICY: 'hash-only', MCP_CACHE_TTL_MS: '0', MCP_CALL_TIMEOUT_MS: '2500', MCP_MAX_CONCURRENT: '4', MCP_HEALTH_INTERVAL_MS: '0', MCP_TOOLS_PAGE_SIZE: '50' };
+    const env = { MCP_PAYLOAD_POLICY: 'hash-only', MCP_CACHE_TTL_MS: '0', MCP_CALL_TIMEOUT_MS: '2500', MCP_MAX_CONCURRENT: '4', MCP_HEALTH_INTERVAL_MS: '0', MCP_TOOLS_PAGE_SIZE: '50', MCP_MAX_SERVERS_PER_TENANT: '7' };
     expect(gatewayOptionsFrom(loadConfig(env, '/x'))).to.deep.equal({
       payloadPolicy: 'hash-only',
       toolsPageSize: 50,
+      maxServersPerTenant: 7,
       cacheTtlMs: 0,
       upstream: { callTimeoutMs: 2_500, maxConcurrent: 4, healthIntervalMs: 0 },
     });

@@ -10,17 +10,18 @@ import { ToolSearch } from '../search/tool-search';
 
 type GatewaySettings = Pick<
   Config,
-  'dataDir' | 'EMBEDDING_MODEL_DIR' | 'EMBEDDING_MODEL_ID' | 'MCP_PAYLOAD_POLICY' | 'MCP_CACHE_TTL_MS' | 'MCP_CALL_TIMEOUT_MS' | 'MCP_MAX_CONCURRENT' | 'MCP_HEALTH_INTERVAL_MS' | 'MCP_TOOLS_PAGE_SIZE'
+  'dataDir' | 'EMBEDDING_MODEL_DIR' | 'EMBEDDING_MODEL_ID' | 'MCP_PAYLOAD_POLICY' | 'MCP_CACHE_TTL_MS' | 'MCP_CALL_TIMEOUT_MS' | 'MCP_MAX_CONCURRENT' | 'MCP_HEALTH_INTERVAL_MS' | 'MCP_TOOLS_PAGE_SIZE' | 'MCP_MAX_SERVERS_PER_TENANT'
 >;
 
 /**
  * The gateway's audit, cache and upstream settings from the configuration (MCP_*). `cacheTtlMs`
  * stays unset when MCP_CACHE_TTL_MS is: the gateway then picks it by payload policy (resultCacheTtlMs).
  */
-export function gatewayOptionsFrom(config: GatewaySettings): Pick<McpGatewayOptions, 'payloadPolicy' | 'cacheTtlMs' | 'upstream' | 'toolsPageSize'> {
+export function gatewayOptionsFrom(config: GatewaySettings): Pick<McpGatewayOptions, 'payloadPolicy' | 'cacheTtlMs' | 'upstream' | 'toolsPageSize' | 'maxServersPerTenant'> {
   return {
     payloadPolicy: config.MCP_PAYLOAD_POLICY,
     toolsPageSize: config.MCP_TOOLS_PAGE_SIZE,
+    maxServersPerTenant: config.MCP_MAX_SERVERS_PER_TENANT,
     cacheTtlMs: config.MCP_CACHE_TTL_MS,
     upstream: { callTimeoutMs: config.MCP_CALL_TIMEOUT_MS, maxConcurrent: config.MCP_MAX_CONCURRENT, healthIntervalMs: config.MCP_HEALTH_INTERVAL_MS },
   };

@@ -4,6 +4,7 @@ import { OpenMcpError, redactUrlsIn } from '../core/errors';
 export type McpGatewayErrorCode =
   | 'MCP_TOOL_NOT_FOUND'
   | 'MCP_SERVER_EXISTS'
+  | 'MCP_SERVER_LIMIT'
   | 'MCP_SECRET_MISSING'
   | 'MCP_UPSTREAM_UNAVAILABLE'
   | 'MCP_UPSTREAM_TIMEOUT'
@@ -16,6 +17,7 @@ export type McpGatewayErrorCode =
 const STATUS: Record<McpGatewayErrorCode, number> = {
   MCP_TOOL_NOT_FOUND: 404,
   MCP_SERVER_EXISTS: 409,
+  MCP_SERVER_LIMIT: 409,
   MCP_SECRET_MISSING: 400,
   MCP_UPSTREAM_UNAVAILABLE: 503,
   MCP_UPSTREAM_TIMEOUT: 504,

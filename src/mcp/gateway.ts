@@ -44,6 +44,8 @@ export type McpGatewayOptions = {
   upstream?: Partial<UpstreamOptions>;
   /** Tools per tools/list page (the first page leads with search_tools). Default 500 (MCP_TOOLS_PAGE_SIZE). */
   toolsPageSize?: number;
+  /** Servers one tenant may register with registerServer (MCP_MAX_SERVERS_PER_TENANT); none when unset. ensureServer (the configuration's) is not limited. */
+  maxServersPerTenant?: number;
   clock?: Clock;
   logger?: { warn(obj: unknown, msg?: string): void; info?(obj: unknown, msg?: string): void; debug?(obj: unknown, msg?: string): void };
   /**
@@ -329,6 +331,18 @@ export class McpGateway {
    * name, also when another process registers it at the same time (the event store decides which wins).
    */
   registerServer(p: RegisterServerParameters): Promise<ServerInfo> {
+    // Each server is a connection (a process, for stdio) and a health check for every replica: a
+    // tenant's admin could otherwise register them without end. Counted from the catalog, so two
+    // registrations at once may pass it by one.
+    const max = this.options.maxServersPerTenant;
+    const held = max === undefined ? 0 : this.catalog.allServers().filter((s) => s.tenant === p.tenant).length;
+    if (max !== undefined && held >= max) {
+      return Promise.reject(
+        new McpGatewayError('MCP_SERVER_LIMIT', `tenant ${p.tenant} has ${held} MCP servers, as many as MCP_MAX_SERVERS_PER_TENANT allows (${max}): remove one first`, {
+          details: { limit: max },
+        }),
+      );
+    }
     return this.oneAtATime(p.tenant, p.name, () => this.register(p));
   }
 
