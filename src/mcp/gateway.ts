@@ -9,7 +9,8 @@ import { NotFoundError, OpenMcpError, ValidationError, WrongExpectedRevisionErro
 import type { Clock } from '../core/clock';
 import type { Cache } from '../cache/port';
 import { MemoryCache } from '../cache/memory';
-import type { EventStore, Subscription } from '../eventstore/port';
+import { followLog, type LogFollower } from '../eventstore/follow-log';
+import type { EventStore } from '../eventstore/port';
 import { ToolSearch, type ToolSearchStatus } from '../search/tool-search';
 import { keptPayload, ToolCallAudit, type PayloadPolicy } from './audit';
 import { failureOf } from './call-failure';
@@ -106,9 +107,6 @@ const RegisterSchema = z
 /** Registrations of one name that lose a race are retried this many times (the winner may be removed meanwhile). */
 const REGISTER_ATTEMPTS = 3;
 
-/** Waits between attempts to resume following the log after an error (ms), the last one repeated. */
-const FOLLOW_RETRY_MS = [200, 1_000, 5_000];
-
 /** The same templates (headers or env), in any order. */
 function sameTemplates(a: Record<string, string> | undefined, b: Record<string, string> | undefined): boolean {
   const sorted = (h?: Record<string, string>) => JSON.stringify(Object.entries(h ?? {}).sort(([x], [y]) => x.localeCompare(y)));
@@ -171,9 +169,7 @@ export class McpGateway {
   /** Per upstream (by server id): its log messages over the relay rate are dropped. */
   private readonly logRates = new Map<string, { rate: LogRate; warnedAt: number }>();
   private readonly logsDropped: Counter<'reason'>;
-  private subscription?: Subscription;
-  private following?: Promise<void>;
-  private stopWaiting?: () => void;
+  private following?: LogFollower;
   private closed = false;
 
   constructor(private readonly options: McpGatewayOptions) {
@@ -214,32 +210,16 @@ export class McpGateway {
 
   /**
    * Apply registry events appended after `after` by anyone, resuming from the last one seen when
-   * the subscription fails. Events this process appended itself are already applied (no-op).
+   * the subscription fails (followLog). Events this process appended itself are already applied (no-op).
    */
-  private async follow(after: number): Promise<void> {
-    let failures = 0;
-    while (!this.closed) {
-      let why: unknown = new Error('the subscription ended');
-      try {
-        this.subscription = this.options.store.subscribeAll({ after, streamPrefix: MCP_SERVER_STREAM_PREFIX });
-        for await (const e of this.subscription) {
-          after = e.position;
-          failures = 0;
-          await this.applyFromLog(e);
-        }
-      } catch (err) {
-        why = err;
-      }
-      if (this.closed) return;
-      const wait = FOLLOW_RETRY_MS[Math.min(failures++, FOLLOW_RETRY_MS.length - 1)];
-      this.options.logger?.warn({ err: why, after, retryInMs: wait }, 'mcp gateway: following the log stopped; registry changes from other processes wait until it resumes');
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, wait);
-        timer.unref();
-        this.stopWaiting = () => (clearTimeout(timer), resolve());
-      });
-      this.stopWaiting = undefined;
-    }
+  private follow(after: number): LogFollower {
+    return followLog(this.options.store, {
+      after,
+      streamPrefix: MCP_SERVER_STREAM_PREFIX,
+      onEvent: (e) => this.applyFromLog(e),
+      onFailure: (err, at, retryInMs) =>
+        this.options.logger?.warn({ err, after: at, retryInMs }, 'mcp gateway: following the log stopped; registry changes from other processes wait until it resumes'),
+    });
   }
 
   /** Apply a registry event another process may have appended, connecting to (or from) its server here. */
@@ -670,9 +650,7 @@ export class McpGateway {
 
   async close(): Promise<void> {
     this.closed = true;
-    this.stopWaiting?.();
-    await this.subscription?.close().catch(() => {});
-    await this.following;
+    await this.following?.stop();
     await Promise.all([...this.upstreams.values()].map((u) => u.close()));
     this.upstreams.clear();
     // Their upstreams are gone, so they end now: let each record its outcome before the store closes.

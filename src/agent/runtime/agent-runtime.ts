@@ -2,15 +2,13 @@ import type { RecordedEvent } from '../../core/envelope';
 import { parseStream } from '../../core/envelope';
 import type { CheckpointStore } from '../../checkpoints/port';
 import { MemoryCheckpointStore } from '../../checkpoints/memory-checkpoint-store';
-import type { Subscription } from '../../eventstore/port';
+import { followLog, type LogFollower } from '../../eventstore/follow-log';
 import { defaultRuntimeOptions, type AgentRuntimeDependencies, type AgentRuntimeOptions } from './runtime-deps';
 import { withEventContext } from '../../telemetry/component-spans';
 import { withSpan } from '../../telemetry/with-span';
 import { TaskRun } from './task-run';
 
 const WAKE_TYPES = new Set(['ApprovalGranted', 'ApprovalRejected', 'TaskCancelled']);
-/** Waits before following the log again after the subscription failed, by failures in a row. */
-const FOLLOW_RETRY_MS = [200, 1_000, 5_000];
 const END_TYPES = new Set(['TaskCompleted', 'TaskFailed', 'TaskCancelled']);
 
 type Running = { run: TaskRun; controller: AbortController; cancel: AbortController; done: Promise<void>; wakers: Set<() => void> };
@@ -34,8 +32,8 @@ type Running = { run: TaskRun; controller: AbortController; cancel: AbortControl
 export class AgentRuntime {
   readonly options: AgentRuntimeOptions;
   private readonly checkpoints: CheckpointStore;
-  private sub?: Subscription;
-  private loop?: Promise<void>;
+  /** Follows the log from the checkpoint, subscribing again when the subscription fails (followLog). */
+  private follower?: LogFollower;
   private readonly running = new Map<string, Running>();
   private readonly queue: string[] = [];
   private readonly queued = new Set<string>();
@@ -48,8 +46,6 @@ export class AgentRuntime {
   private savedAt = -1;
   private savedWhen = 0;
   private trailing?: NodeJS.Timeout;
-  /** Ends the wait before following the log again (halt). */
-  private stopWaiting?: () => void;
   /** Tasks another worker holds, or whose run gave up on an error: when to look again. */
   private readonly held = new Map<string, NodeJS.Timeout>();
   /** Runs in a row of a task that ended on an error, not a stop (the store unreachable): the next one waits longer. */
@@ -66,46 +62,18 @@ export class AgentRuntime {
   }
 
   async start(): Promise<void> {
-    if (this.sub) return;
+    if (this.follower) return;
     this.dead = false;
     this.accepting = true;
     const after = await this.checkpoints.load(this.options.checkpointName);
     this.lastSeen = after ?? -1;
-    this.loop = this.follow();
-  }
-
-  /**
-   * Follow the log until halted. A subscription that fails (the store unreachable a moment) is
-   * opened again after the last event seen, 200 ms to 5 s later: otherwise this worker never saw
-   * another task, approval or cancel until it restarted.
-   */
-  private async follow(): Promise<void> {
-    let failures = 0;
-    while (!this.dead) {
-      const sub = this.deps.store.subscribeAll(this.lastSeen < 0 ? {} : { after: this.lastSeen });
-      this.sub = sub;
-      let why: unknown = new Error('the subscription ended');
-      try {
-        for await (const e of sub) {
-          if (this.dead) break;
-          failures = 0;
-          this.onEvent(e);
-        }
-      } catch (err) {
-        why = err;
-      }
-      if (this.dead) return;
-      const wait = FOLLOW_RETRY_MS[Math.min(failures++, FOLLOW_RETRY_MS.length - 1)];
-      this.deps.logger?.error?.({ err: why, after: this.lastSeen, retryInMs: wait }, 'agent runtime subscription ended; following the log again');
-      await sub.close().catch(() => {});
-      if (this.dead) return;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, wait);
-        timer.unref();
-        this.stopWaiting = () => (clearTimeout(timer), resolve());
-      });
-      this.stopWaiting = undefined;
-    }
+    this.follower = followLog(this.deps.store, {
+      after,
+      onEvent: (e) => {
+        if (!this.dead) this.onEvent(e);
+      },
+      onFailure: (err, at, retryInMs) => this.deps.logger?.error?.({ err, after: at, retryInMs }, 'agent runtime subscription ended; following the log again'),
+    });
   }
 
   /**
@@ -162,11 +130,9 @@ export class AgentRuntime {
       r.controller.abort(new Error('runtime stopped'));
       for (const w of r.wakers) w();
     }
-    this.stopWaiting?.();
-    await this.sub?.close().catch(() => {});
-    await this.loop;
+    await this.follower?.stop();
     await Promise.all([...this.running.values()].map((r) => r.done));
-    this.sub = undefined;
+    this.follower = undefined;
     this.queue.length = 0;
     this.queued.clear();
   }
