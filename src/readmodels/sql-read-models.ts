@@ -9,14 +9,13 @@ import { skipWhileDown, type SkippingCache } from '../cache/skip-while-down';
 import type { AppliedPositions } from './applied-positions';
 import { READ_CACHE_TTL_MS, taskCacheKey, toolCatalogCacheKey } from './cache-keys';
 import { readCacheEpoch } from './cache-epoch';
-import { decodeTaskCursor, encodeTaskCursor } from './cursor';
+import { decodeTaskCursor, decodeToolCallCursor, encodeTaskCursor, encodeToolCallCursor } from './cursor';
 import { whereBeforeKey } from './keyset';
 import type { AuditEventFilter, AuditEventView, BatchView, Page, ReadModels, TaskListFilter, TaskView, ToolCallListFilter, ToolCallView, ToolCatalogEntry } from './port';
 import { LIVE_TABLES, type ReadModelTables } from '../../projections/tables';
 import { loadTaskViews } from './task-views';
 import { loadToolCatalog } from './tool-catalog';
 import { toolCallFromRow } from '../../projections/tool-calls.sql';
-import { decodeToolCallCursor, encodeToolCallCursor } from './tool-call-cursor';
 import { toolCallView } from './tool-call-view';
 
 export type SqlReadModelsOptions = {

@@ -5,11 +5,10 @@ import { MemoryCheckpointStore } from '../../src/checkpoints';
 import { newId } from '../../src/core/ids';
 import { dialectOf } from '../../src/db/knex';
 import { Projector } from '../../src/projector/projector';
-import { encodeTaskCursor } from '../../src/readmodels/cursor';
+import { encodeTaskCursor, encodeToolCallCursor } from '../../src/readmodels/cursor';
 import type { ToolCallListFilter } from '../../src/readmodels/port';
 import { TOOL_CALL_LIST_INDEXES } from '../../src/readmodels/schema';
 import { SqlReadModels } from '../../src/readmodels/sql-read-models';
-import { encodeToolCallCursor } from '../../src/readmodels/tool-call-cursor';
 import { LIVE_TABLES } from '../../projections/tables';
 import { openTestDb, type Dialect, type TestDb } from '../projections/support';
 import { mysqlAvailable, requireService } from '../support/services';
@@ -161,6 +160,9 @@ for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
         expect(err.code, cursor).to.equal('INVALID_CURSOR');
         expect(err.details).to.deep.equal({ field: 'cursor' });
       }
+      // And the task list refuses a tool-call cursor (it read its time and id as a task's).
+      const onTasks = await rm.listTasks('acme', { limit: 3, cursor: encodeToolCallCursor({ requestedAt: '2026-12-01T10:00:00.000Z', id: 'x' }) }).catch((e) => e);
+      expect(onTasks.code).to.equal('INVALID_CURSOR');
       expect((await rm.listToolCalls('acme', { limit: 0 }).catch((e) => e)).details).to.deep.equal({ field: 'limit' });
       expect((await rm.listToolCalls('acme', { limit: 5, to: 'soon' }).catch((e) => e)).details).to.deep.equal({ field: 'to' });
     });
