@@ -1,7 +1,4 @@
-import { UnavailableError, redactUrlsIn } from '../core/errors';
-
-/** Socket codes of a Redis that cannot be reached a moment (as the SQL adapters' list, src/db/connection-failure.ts). */
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
+import { NETWORK_ERROR_CODES, UnavailableError, redactUrlsIn } from '../core/errors';
 
 /**
  * What ioredis rejects a command with when it got no answer over the connection: it gave up
@@ -27,7 +24,7 @@ const UNAVAILABLE_REPLIES = new Set(['LOADING', 'READONLY', 'MASTERDOWN', 'BUSY'
 export function isRedisConnectionFailure(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   const e = err as Error & { code?: unknown };
-  if (typeof e.code === 'string' && NETWORK_CODES.has(e.code)) return true;
+  if (typeof e.code === 'string' && NETWORK_ERROR_CODES.has(e.code)) return true;
   if (e.name === 'MaxRetriesPerRequestError' || e.name === 'AbortError' || e.name === 'InterruptError') return true;
   if (e.name === 'ReplyError') return UNAVAILABLE_REPLIES.has(e.message.split(' ', 1)[0]);
   return CLIENT_MESSAGES.has(e.message);

@@ -66,6 +66,12 @@ export class ConfigError extends OpenMcpError {
 }
 
 /** A dependency (database, broker, chain, upstream) could not be reached or failed. */
+/**
+ * Socket error codes of a server that cannot be reached a moment (refused, reset, timed out, no
+ * route, a name that does not resolve yet): what every adapter reports as UnavailableError.
+ */
+export const NETWORK_ERROR_CODES: ReadonlySet<string> = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
+
 export class UnavailableError extends OpenMcpError {
   constructor(what: string, message: string, cause?: unknown) {
     super('DEPENDENCY_UNAVAILABLE', `${what}: ${message}`, { status: 503, cause, details: { dependency: what } });

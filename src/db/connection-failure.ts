@@ -1,19 +1,13 @@
-import { UnavailableError } from '../core/errors';
+import { NETWORK_ERROR_CODES, UnavailableError } from '../core/errors';
 
 /**
- * Driver codes of a database that cannot be reached or is busy for a moment: the network (MariaDB
- * down, restarting, a cut link), the server turning connections away or killing them, a lock race
- * the server says to retry (ER_LOCK_DEADLOCK, ER_LOCK_WAIT_TIMEOUT: "try restarting transaction"),
- * a busy SQLite database.
+ * Driver codes of a database that cannot be reached or is busy for a moment, beside the network's
+ * (NETWORK_ERROR_CODES: MariaDB down, restarting, a cut link): the server turning connections away
+ * or killing them, a lock race the server says to retry (ER_LOCK_DEADLOCK, ER_LOCK_WAIT_TIMEOUT:
+ * "try restarting transaction"); a busy SQLite database is matched by its prefix.
  */
 const TRANSIENT_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EPIPE',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EAI_AGAIN',
+  ...NETWORK_ERROR_CODES,
   'PROTOCOL_CONNECTION_LOST',
   'PROTOCOL_SEQUENCE_TIMEOUT',
   'ER_SERVER_SHUTDOWN',

@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import knexFactory, { type Knex } from 'knex';
 import { ConfigError, UnavailableError, redactUrl, redactUrlsIn } from '../core/errors';
+import { isConnectionFailure } from './connection-failure';
 
 export type Dialect = 'sqlite' | 'mysql';
 
@@ -89,11 +90,6 @@ export type OpenKnexOptions = {
 };
 
 /**
- * Open a knex instance for `sqlite:<path>` (better-sqlite3, WAL, FULL sync unless told otherwise) or
- * `mysql://user:pass@host:port/db` (mysql2). With `createDatabase`, a missing MySQL database
- * is created first.
- */
-/**
  * A server that cannot be reached or refuses the login, said as the start's other stores say it:
  * which setting and where (credentials redacted), then the driver's reason with its code. The
  * driver's own message named neither (`ECONNREFUSED 127.0.0.1:3306`, "Access denied for user …").
@@ -101,11 +97,19 @@ export type OpenKnexOptions = {
  */
 function cannotConnect(url: string, err: unknown): unknown {
   const code = (err as { code?: unknown } | null)?.code;
-  if (!(err instanceof Error) || typeof code !== 'string' || !/^(E[A-Z]+|ER_(ACCESS_DENIED|DBACCESS_DENIED|BAD_DB|HOST_NOT_PRIVILEGED|HOST_IS_BLOCKED|CON_COUNT)\w*|PROTOCOL_CONNECTION_LOST|HANDSHAKE_\w+)$/.test(code)) return err;
+  // An outage (isConnectionFailure), or what a start meets and a moment does not mend: a name that
+  // does not resolve, a refused login or database, a failed handshake.
+  const refused = typeof code === 'string' && /^(ENOTFOUND|ER_(ACCESS_DENIED|DBACCESS_DENIED|BAD_DB|HOST_NOT_PRIVILEGED|HOST_IS_BLOCKED)\w*|HANDSHAKE_\w+)$/.test(code);
+  if (!(err instanceof Error) || typeof code !== 'string' || !(refused || isConnectionFailure(err))) return err;
   const reason = err.message.includes(code) ? err.message : `${code}: ${err.message}`;
   return new UnavailableError('mysql', `cannot connect to ${redactUrl(url)} (DATABASE_URL): ${redactUrlsIn(reason)}`, err);
 }
 
+/**
+ * Open a knex instance for `sqlite:<path>` (better-sqlite3, WAL, FULL sync unless told otherwise) or
+ * `mysql://user:pass@host:port/db` (mysql2). With `createDatabase`, a missing MySQL database
+ * is created first.
+ */
 export async function openKnex(url: string, opts: OpenKnexOptions = {}): Promise<Knex> {
   if (url.startsWith('sqlite:')) {
     const file = url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
