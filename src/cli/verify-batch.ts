@@ -51,9 +51,7 @@ export async function runVerifyBatch(o: RunVerifyBatchOptions): Promise<number> 
     out(`FAILED: the export is of batch ${head.id}, not batch ${o.batchId}: pass its id, or export batch ${o.batchId}`);
     return 2;
   }
-  const chainId = Number.isSafeInteger(head?.anchor?.chainId) ? head!.anchor!.chainId : undefined;
-  const claimed = { contract: typeof head?.anchor?.contract === 'string' ? head.anchor.contract : undefined, root: typeof head?.root === 'string' ? head.root : undefined };
-  const results = await verifyBatchExport({ batchId: o.batchId, events, rpcUrl: o.rpc ?? DEFAULT_RPC_URL, contract, chainId, claimed, head: head && typeof head === 'object' ? head : undefined, signer: o.signer });
+  const results = await verifyBatchExport({ batchId: o.batchId, events, rpcUrl: o.rpc ?? DEFAULT_RPC_URL, contract, head: head && typeof head === 'object' ? head : undefined, signer: o.signer });
   const warnings = o.contract ? [] : ['the AuditAnchor address was taken from the export; pass --contract (or set ANCHOR_CONTRACT) to the address the operator publishes.'];
   return printChecks(results, out, `batch ${o.batchId}`, warnings);
 }

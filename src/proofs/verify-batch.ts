@@ -13,12 +13,13 @@ export type VerifyBatchParameters = {
   events: RecordedEvent[];
   rpcUrl: string;
   contract: string;
-  /** The chain the export says the batch was anchored on (batch.anchor.chainId); checked against the RPC's. */
-  chainId?: number;
-  /** What the export's batch head claims (batch.anchor.contract, batch.root): each must agree with the chain. */
-  claimed?: { contract?: string; root?: string };
-  /** The export's signed batch head (batch); absent for a bare list of events, which then fails "batch signature". */
-  head?: SignedBatchHead;
+  /**
+   * The export's batch head (its `batch`, as read from the file: unchecked JSON); absent for a bare
+   * list of events, which then fails "batch signature". Its signature is checked; what it claims
+   * must agree with the chain: the chain it was anchored on (anchor.chainId, against the RPC's), the
+   * contract (anchor.contract, against `contract`) and the root.
+   */
+  head?: SignedBatchHead & { anchor?: { chainId?: unknown; contract?: unknown } | null };
   /** The sealer's address you trust; without it, the signature is only checked against the head's `signer`. */
   signer?: string;
 };
@@ -52,11 +53,16 @@ export async function verifyBatchExport(p: VerifyBatchParameters): Promise<Check
     ? checkBatchSignature(p.head, p.signer, 'export')
     : { ok: false, detail: 'not checked: the export has no batch head (its "batch"); verify the whole answer of GET /v1/batches/:id/events, not its events alone' };
   results.push({ name: 'batch signature', ...sig });
+  const claimed = {
+    chainId: Number.isSafeInteger(p.head?.anchor?.chainId) ? (p.head!.anchor!.chainId as number) : undefined,
+    contract: typeof p.head?.anchor?.contract === 'string' ? p.head.anchor.contract : undefined,
+    root: typeof p.head?.root === 'string' ? p.head.root : undefined,
+  };
   const provider = createRpcProvider(p.rpcUrl);
   try {
     const chainId = Number((await provider.getNetwork()).chainId);
-    if (p.chainId !== undefined && chainId !== p.chainId) {
-      results.push({ name: 'root', ok: false, detail: `RPC serves chain ${chainId}, the export's batch was anchored on chain ${p.chainId}` });
+    if (claimed.chainId !== undefined && chainId !== claimed.chainId) {
+      results.push({ name: 'root', ok: false, detail: `RPC serves chain ${chainId}, the export's batch was anchored on chain ${claimed.chainId}` });
       return results;
     }
     // Without this, an address with no contract reads as ethers' "could not decode result data (value="0x")".
@@ -77,8 +83,8 @@ export async function verifyBatchExport(p: VerifyBatchParameters): Promise<Check
     const derived = !p.events.every((e) => isHex32(e?.hash)) ? 'none (not every event has a 32-byte hash)' : p.events.length ? toHex(buildTree(batchLeaves(Number(firstSeq), p.events)).root) : 'none (no events)';
     // The events are what is proven, but an export whose head says otherwise is not the operator's export of them.
     const claims = [
-      p.claimed?.contract !== undefined && p.claimed.contract.toLowerCase() !== p.contract.toLowerCase() && `the export names AuditAnchor ${p.claimed.contract}, not the one you pinned, ${p.contract}`,
-      p.claimed?.root !== undefined && p.claimed.root !== root && `the export's batch head says root ${p.claimed.root}, the chain has ${root}`,
+      claimed.contract !== undefined && claimed.contract.toLowerCase() !== p.contract.toLowerCase() && `the export names AuditAnchor ${claimed.contract}, not the one you pinned, ${p.contract}`,
+      claimed.root !== undefined && claimed.root !== root && `the export's batch head says root ${claimed.root}, the chain has ${root}`,
     ].filter((x): x is string => !!x);
     const rootDetail = derived === root ? (claims.length ? `the events give the chain's root ${root}` : root) : `events give ${derived}, chain has ${root}`;
     results.push({ name: 'root', ok: derived === root && claims.length === 0, detail: [...claims, rootDetail].join('; ') });
