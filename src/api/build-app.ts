@@ -140,7 +140,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     route.onResponse = [observe(route.url), ...asArray(route.onResponse)];
   });
 
-  const keyDeps = { store: deps.store, catalog: deps.catalog, clock: deps.clock, keys: deps.keys, onKeyChange: (hash: string) => auth.forget(hash) };
+  const keyDeps = {
+    store: deps.store,
+    catalog: deps.catalog,
+    clock: deps.clock,
+    keys: deps.keys,
+    onKeyChange: (hash: string) => auth.forget(hash),
+    maxKeysPerTenant: deps.maxKeysPerTenant,
+  };
   await app.register(systemRoutes(deps, metrics));
   if (deps.routes !== false) {
     await app.register(tasksRoutes(deps), { prefix: '/v1' });
