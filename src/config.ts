@@ -181,6 +181,8 @@ export const ConfigSchema = z.object({
   JWT_JWKS_FILE: z.string().optional(),
   JWT_ISSUER: z.string().optional(),
   JWT_AUDIENCE: z.string().optional(),
+  /** Active API keys one tenant may hold (each is a rate limit and a set of /mcp sessions of its own); the bootstrap admin key is not counted. */
+  MAX_API_KEYS_PER_TENANT: positiveInt.max(100_000).default(100),
   RATE_LIMIT_PER_KEY: positiveInt.default(600),
   RATE_LIMIT_PER_TENANT: positiveInt.default(3000),
   /** Failed authentications (401) per client address per minute before it gets 429; 0 = no limit. */

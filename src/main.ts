@@ -392,6 +392,7 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
       jwt,
       rateLimit: { perKeyPerMinute: config.RATE_LIMIT_PER_KEY, perTenantPerMinute: config.RATE_LIMIT_PER_TENANT },
       rateLimiter: rateLimit,
+      maxKeysPerTenant: config.MAX_API_KEYS_PER_TENANT,
       trustProxy: trustProxyOption(config.TRUST_PROXY),
       metrics,
       proofs: proofsService(pipeline.queries, readModels),

@@ -26,6 +26,14 @@ describe('configuration', () => {
     }
   });
 
+  it('MAX_API_KEYS_PER_TENANT: 100 unset, else a whole number from 1 to 100000; refused otherwise naming the variable', () => {
+    expect(loadConfig({}, '/x').MAX_API_KEYS_PER_TENANT).to.equal(100);
+    expect(loadConfig({ MAX_API_KEYS_PER_TENANT: '7' }, '/x').MAX_API_KEYS_PER_TENANT).to.equal(7);
+    for (const bad of ['0', '-1', '2.5', 'many', '100001']) {
+      expect(() => loadConfig({ MAX_API_KEYS_PER_TENANT: bad }, '/x'), bad).to.throw(ConfigError, /^Invalid configuration: MAX_API_KEYS_PER_TENANT=/);
+    }
+  });
+
   it('TRUST_PROXY: off, a hop count, or proxy addresses/CIDRs; never "trust everyone"', () => {
     expect(loadConfig({}, '/x')).to.include({ TRUST_PROXY: 'off', RATE_LIMIT_AUTH_FAILURES: 60 });
     expect(trustProxyOption('off')).to.equal(false);

@@ -26,7 +26,7 @@ const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /**
  * The REST API as a fastify instance, not listening (tests use `app.inject()`; src/main.ts adds
- * the /mcp plugin and calls `listen`). Auth, permission and rate limit run in onRequest, before
+ * the /mcp plugin and calls `listen`). Auth, rate limit and permission run in onRequest, before
  * the body is read, so an unauthenticated or throttled caller costs no parsing and appends nothing.
  * @example const app = await buildApp(deps); await app.listen({ host, port });
  */
@@ -100,9 +100,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         // to the request's own logger (fastify makes one per request): a second child logger per
         // request cost ~45 µs of CPU, two thirds of a cached read (bench/api.bench.ts).
         (request.log as { setBindings?(b: Record<string, string>): void }).setBindings?.({ tenant: principal.tenant, subject: principal.subject });
-        if (!can(principal.role, permission)) throw new ForbiddenError(`role ${principal.role} lacks ${permission}`, { permission });
-        request.principal = principal;
-        return rateLimit(principal);
+        // Counted before the permission check: a refused request (403) takes its place in the
+        // key's window like any other, so a key cannot probe the routes its role lacks without end.
+        return rateLimit(principal).then(() => {
+          if (!can(principal.role, permission)) throw new ForbiddenError(`role ${principal.role} lacks ${permission}`, { permission });
+          request.principal = principal;
+        });
       })
       .then(() => done(), done);
   };
@@ -137,7 +140,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     route.onResponse = [observe(route.url), ...asArray(route.onResponse)];
   });
 
-  const keyDeps = { store: deps.store, catalog: deps.catalog, clock: deps.clock, keys: deps.keys, onKeyChange: (hash: string) => auth.forget(hash) };
+  const keyDeps = {
+    store: deps.store,
+    catalog: deps.catalog,
+    clock: deps.clock,
+    keys: deps.keys,
+    onKeyChange: (hash: string) => auth.forget(hash),
+    maxKeysPerTenant: deps.maxKeysPerTenant,
+  };
   await app.register(systemRoutes(deps, metrics));
   if (deps.routes !== false) {
     await app.register(tasksRoutes(deps), { prefix: '/v1' });

@@ -30,6 +30,8 @@ export type AppDeps = {
   rateLimit: { perKeyPerMinute: number; perTenantPerMinute: number; failedAuthPerAddressPerMinute?: number };
   /** Built from `rateLimit` when absent; pass one to count /mcp and /ui/api in the same windows (also in its fallback while Redis is down). */
   rateLimiter?: RateLimiter;
+  /** Active API keys one tenant may hold (MAX_API_KEYS_PER_TENANT; beyond, POST /v1/keys is 409 API_KEY_LIMIT); none when unset. */
+  maxKeysPerTenant?: number;
   /** Fastify's trustProxy: which proxies' X-Forwarded-For gives the client address (TRUST_PROXY); default none. */
   trustProxy?: boolean | string | ((address: string, hop: number) => boolean);
   /** Shared metrics; or a registry to create them on (other contexts add their gauges to it). */

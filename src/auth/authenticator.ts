@@ -140,8 +140,9 @@ export type McpAuthentication = { tenant: string; actor: Actor; role: Principal[
  * For the gateway's `/mcp` plugin option `authenticate(request)`: the caller's tenant and actor,
  * or null when the credentials are missing or bad (→ 401). A valid key whose role may not call
  * tools (mcp:call) throws ForbiddenError (→ 403 FORBIDDEN, as on REST: the key is fine, its role
- * is not). With `rateLimit` every /mcp request counts against the same per-key and per-tenant
- * windows as the REST API; over them it throws RateLimitedError, which the plugin answers with 429.
+ * is not). With `rateLimit` every /mcp request with a valid key, refused for its role or not,
+ * counts against the same per-key and per-tenant windows as the REST API; over them it throws
+ * RateLimitedError, which the plugin answers with 429.
  * So it does when the client address (`request.ip`) made too many failed authentications.
  */
 export function mcpAuthenticate(auth: Authenticator, rateLimit?: RateLimiter) {
@@ -154,8 +155,9 @@ export function mcpAuthenticate(auth: Authenticator, rateLimit?: RateLimiter) {
       if (err instanceof RateLimitedError) throw err;
       return null;
     }
-    if (!can(p.role, 'mcp:call')) throw new ForbiddenError(`a ${p.role} key may not call tools (mcp:call; docs/security.md)`);
+    // Counted first, as on REST: a key refused for its role (403) still uses up its window.
     await rateLimit?.(p);
+    if (!can(p.role, 'mcp:call')) throw new ForbiddenError(`a ${p.role} key may not call tools (mcp:call; docs/security.md)`);
     // The key accepted, as `Bearer <key>`: its hash tells this value from another stored under the same id since.
     const credential = p.via === 'api-key' ? hashApiKey(String(Array.isArray(h) ? h[0] : h).replace(/^Bearer[ ]+/i, '').trim()) : undefined;
     return {

@@ -28,6 +28,20 @@ export class RateLimitedError extends OpenMcpError {
 }
 
 /**
+ * The tenant holds as many active API keys as MAX_API_KEYS_PER_TENANT allows: each key is a rate
+ * limit and a set of /mcp sessions of its own, so more keys would multiply them. Nothing is stored
+ * or recorded.
+ */
+export class ApiKeyLimitError extends OpenMcpError {
+  constructor(tenant: string, active: number, limit: number) {
+    super('API_KEY_LIMIT', `tenant ${tenant} has ${active} active API keys, as many as MAX_API_KEYS_PER_TENANT allows (${limit}): revoke one first`, {
+      status: 409,
+      details: { limit },
+    });
+  }
+}
+
+/**
  * The key or token is limited to agent ids (`agents`) and the request would act as another agent,
  * or as none (a task without agentId takes the tenant-wide policy entry). Nothing is appended.
  */

@@ -3,7 +3,7 @@ import { newId } from '../core/ids';
 import type { Clock } from '../core/clock';
 import { systemClock } from '../core/clock';
 import { handleCommand, type HandleCommandDependencies } from '../domain/handle-command';
-import { ForbiddenError } from './errors';
+import { ApiKeyLimitError, ForbiddenError } from './errors';
 import { generateApiKey } from './api-key';
 import { apiKeyDecider, apiKeyStream } from './api-key.decider';
 import type { ApiKeyRecord, KeyStore } from './key-store';
@@ -17,6 +17,11 @@ export type KeyServiceDependencies = HandleCommandDependencies & {
   clock?: Clock;
   /** A key was revoked or its agents changed: drop what this process trusts of it (the authenticator's `forget`). */
   onKeyChange?: (hash: string) => void;
+  /**
+   * Active keys one tenant may hold (MAX_API_KEYS_PER_TENANT); none when unset. The bootstrap
+   * admin key is the configuration's own (ensureAdminKey stores it, not createApiKey): not counted.
+   */
+  maxKeysPerTenant?: number;
 };
 
 export type CreateKeyParameters = {
@@ -54,6 +59,8 @@ function assertAgentsFit(role: Role, agents: readonly string[] | undefined): voi
 /**
  * Issue a key: store its hash, then record ApiKeyCreated (without key or hash) in the log.
  * If the append fails the row is removed again, so no key works without its audit event.
+ * With `maxKeysPerTenant`, a tenant that holds as many active keys is refused (409
+ * API_KEY_LIMIT, nothing stored or recorded), whoever asks: a revoked key frees its place.
  * Only a cross-tenant admin may issue a cross-tenant key, and only for roles admin or auditor.
  * `agents` is for roles that submit tasks (tasks:write); a principal limited to agents issues
  * such keys only limited to some of its own.
@@ -85,7 +92,15 @@ export async function createApiKey(
     createdAt: (deps.clock ?? systemClock)().toISOString(),
     createdBy: by.actor.id,
   };
-  await deps.keys.insert(record);
+  // Each key is a rate limit and a set of /mcp sessions of its own: a tenant's admin could
+  // otherwise multiply them without end. Counted and inserted in one step, so requests at once
+  // cannot pass the limit together.
+  const max = deps.maxKeysPerTenant;
+  if (max === undefined) await deps.keys.insert(record);
+  else {
+    const { inserted, active } = await deps.keys.insertUnderLimit(record, { limit: max, except: BOOTSTRAP_KEY_ID });
+    if (!inserted) throw new ApiKeyLimitError(p.tenant, active, max);
+  }
   try {
     await handleCommand(deps, {
       decider: apiKeyDecider,

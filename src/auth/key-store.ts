@@ -25,9 +25,24 @@ export type ListKeysParameters = {
   afterId?: string;
 };
 
+export type InsertUnderLimitParameters = {
+  /** Active (unrevoked) keys the record's tenant may hold, the new one included. */
+  limit: number;
+  /** A key id not counted (the bootstrap admin key: the configuration's own). */
+  except?: string;
+};
+
+/** `active`: the tenant's active keys counted before the insert (`except` aside). */
+export type InsertUnderLimitReturnType = { inserted: boolean; active: number };
+
 /** Where API keys live (only their hashes). Adapters: SQL (knex) and in-memory. */
 export interface KeyStore {
   insert(record: ApiKeyRecord): Promise<void>;
+  /**
+   * Insert `record` unless its tenant already holds `limit` active keys; then nothing is inserted.
+   * The count and the insert are one step: keys inserted at once never pass the limit.
+   */
+  insertUnderLimit(record: ApiKeyRecord, p: InsertUnderLimitParameters): Promise<InsertUnderLimitReturnType>;
   /** Insert or replace by id (the bootstrap admin key, whose value may change between starts). */
   put(record: ApiKeyRecord): Promise<void>;
   remove(id: string): Promise<void>;

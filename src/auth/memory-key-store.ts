@@ -1,5 +1,5 @@
 import type { Hex } from '../core/hex';
-import type { ApiKeyRecord, KeyStore, ListKeysParameters } from './key-store';
+import type { ApiKeyRecord, InsertUnderLimitParameters, InsertUnderLimitReturnType, KeyStore, ListKeysParameters } from './key-store';
 
 /** A copy that shares no array with the caller's record. */
 const copy = (r: ApiKeyRecord): ApiKeyRecord => ({ ...r, ...(r.agents ? { agents: [...r.agents] } : {}) });
@@ -13,6 +13,15 @@ export class MemoryKeyStore implements KeyStore {
   async insert(record: ApiKeyRecord): Promise<void> {
     if (this.byId.has(record.id)) throw new Error(`key ${record.id} exists`);
     this.byId.set(record.id, copy(record));
+  }
+
+  async insertUnderLimit(record: ApiKeyRecord, p: InsertUnderLimitParameters): Promise<InsertUnderLimitReturnType> {
+    // No await between the count and the insert: nothing else runs in between.
+    let active = 0;
+    for (const r of this.byId.values()) if (r.tenant === record.tenant && !r.revokedAt && r.id !== p.except) active++;
+    if (active >= p.limit) return { inserted: false, active };
+    await this.insert(record);
+    return { inserted: true, active };
   }
 
   async put(record: ApiKeyRecord): Promise<void> {

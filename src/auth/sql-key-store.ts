@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { retryOnContention } from '../db/contention';
 import type { Hex } from '../core/hex';
-import type { ApiKeyRecord, KeyStore, ListKeysParameters } from './key-store';
+import type { ApiKeyRecord, InsertUnderLimitParameters, InsertUnderLimitReturnType, KeyStore, ListKeysParameters } from './key-store';
 import type { Role } from './roles';
 
 type Row = {
@@ -59,6 +59,27 @@ export class SqlKeyStore implements KeyStore {
 
   async insert(record: ApiKeyRecord): Promise<void> {
     await this.knex('api_keys').insert(toRow(record));
+  }
+
+  /**
+   * Counts the tenant's rows with a locking read in the insert's transaction. MySQL/MariaDB lock
+   * the tenant's range of the (tenant, id) index and the gap after it, so another insert for the
+   * tenant waits until this one commits and then counts it; two that both found the tenant empty
+   * (gap locks do not exclude each other) deadlock on their inserts, and the one the server rolls
+   * back is run again. SQLite has one writer at a time (and this process one connection).
+   */
+  async insertUnderLimit(record: ApiKeyRecord, p: InsertUnderLimitParameters): Promise<InsertUnderLimitReturnType> {
+    return retryOnContention(() =>
+      this.knex.transaction(async (trx) => {
+        const q = trx('api_keys').where({ tenant: record.tenant }).whereNull('revoked_at');
+        if (p.except !== undefined) q.whereNot({ id: p.except });
+        const [{ n }] = await q.forUpdate().count<{ n: number | string }[]>({ n: '*' });
+        const active = Number(n);
+        if (active >= p.limit) return { inserted: false, active };
+        await trx('api_keys').insert(toRow(record));
+        return { inserted: true, active };
+      }),
+    );
   }
 
   /**

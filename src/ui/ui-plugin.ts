@@ -92,8 +92,9 @@ export const uiPlugin: FastifyPluginAsync<UiPluginOptions> = async (app, o) => {
   // neither counts a failed authentication of the client address nor is refused for one.
   const principal = async (request: FastifyRequest, permission: Parameters<typeof can>[1] = 'tasks:read', count = true) => {
     const p = await o.authenticate(request.headers.authorization, undefined, count ? request.ip : undefined);
-    if (!can(p.role, permission)) throw new ForbiddenError(`role ${p.role} lacks ${permission}`, { permission });
+    // Counted before the permission check, as on REST: a refused request (403) uses up the window too.
     if (count) await o.rateLimit?.(p);
+    if (!can(p.role, permission)) throw new ForbiddenError(`role ${p.role} lacks ${permission}`, { permission });
     return p;
   };
   const scope = (p: Principal) => (tenant: string) => p.crossTenant || tenant === p.tenant;

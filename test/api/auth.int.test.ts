@@ -50,6 +50,29 @@ describe('Authentication over REST: JWT principals, and keys never logged', () =
     }
   });
 
+  it('a forbidden request (403) counts against the key\'s and the tenant\'s windows: a key cannot probe routes its role lacks without end; a bad key counts against neither', async () => {
+    const limited = await makeHarness({ rateLimit: { perKeyPerMinute: 2, perTenantPerMinute: 3 } });
+    try {
+      const viewer = await limited.key('viewer', 'acme');
+      const codes: number[] = [];
+      for (let i = 0; i < 3; i++) codes.push((await limited.call({ method: 'GET', url: '/v1/keys', auth: viewer.auth })).statusCode);
+      expect(codes).to.deep.equal([403, 403, 429]);
+      const refused = await limited.call({ method: 'GET', url: '/v1/tasks', auth: viewer.auth });
+      expect(refused.statusCode, 'its permitted routes are over the limit too').to.equal(429);
+      expect(refused.json()).to.include({ code: 'RATE_LIMITED' });
+      expect(Number(refused.headers['retry-after'])).to.be.greaterThan(0);
+      // The tenant's window took the key's four requests (3 allowed): another key of the tenant is refused, one of another tenant is not.
+      expect((await limited.call({ method: 'GET', url: '/v1/tasks', auth: (await limited.key('viewer', 'acme')).auth })).statusCode).to.equal(429);
+      expect((await limited.call({ method: 'GET', url: '/v1/tasks', auth: (await limited.key('viewer', 'beta')).auth })).statusCode).to.equal(200);
+      // Unknown keys are 401, counted per client address (RATE_LIMIT_AUTH_FAILURES), not in a key's or tenant's window.
+      const other = await limited.key('viewer', 'gamma');
+      for (let i = 0; i < 3; i++) expect((await limited.call({ method: 'GET', url: '/v1/tasks', auth: 'Bearer omk_' + 'Z'.repeat(43) })).statusCode).to.equal(401);
+      expect((await limited.call({ method: 'GET', url: '/v1/tasks', auth: other.auth })).statusCode).to.equal(200);
+    } finally {
+      await limited.close();
+    }
+  });
+
   it("a request's log lines name who made it (key id or token subject, and tenant), never the credential", async () => {
     const viewer = await h.key('viewer', 'acme');
     h.logs.length = 0;

@@ -133,3 +133,53 @@ describe('REST /v1/keys', () => {
     }
   });
 });
+
+/** Each key brings its own rate limit and its own /mcp sessions: a tenant holds only so many at once. */
+describe('REST /v1/keys: MAX_API_KEYS_PER_TENANT', () => {
+  let h: Harness;
+  let root: string;
+  before(async () => {
+    h = await makeHarness({ maxKeysPerTenant: 3 });
+    root = `Bearer ${(await ensureAdminKey({ OPENMCP_ADMIN_KEY: 'bootstrap-admin-key-0123456789', dataDir: '/nonexistent' }, h.keys)).key}`;
+  });
+  after(() => h.close());
+
+  const create = (auth: string, tenant: string) => h.call({ method: 'POST', url: '/v1/keys', auth, payload: { role: 'viewer', tenant } });
+
+  it("refuses a tenant's next active key past the limit (409 API_KEY_LIMIT naming the setting), records and stores nothing; another tenant has its own count; a revocation frees a place", async () => {
+    const admin = await h.key('admin', 'acme');
+    const first = (await create(admin.auth, 'acme')).json();
+    expect((await create(admin.auth, 'acme')).statusCode).to.equal(201);
+    const head = await h.store.headPosition();
+    const stored = (await h.keys.list({ tenant: 'acme', limit: 100 })).length;
+    const res = await create(admin.auth, 'acme');
+    expect(res.statusCode).to.equal(409);
+    expect(res.headers['content-type']).to.match(/^application\/problem\+json/);
+    expect(res.json()).to.include({
+      code: 'API_KEY_LIMIT',
+      detail: 'tenant acme has 3 active API keys, as many as MAX_API_KEYS_PER_TENANT allows (3): revoke one first',
+    });
+    expect(await h.store.headPosition(), 'nothing recorded').to.equal(head);
+    expect(await h.keys.list({ tenant: 'acme', limit: 100 }), 'nothing stored').to.have.length(stored);
+    // The operator's bootstrap key (the CLI's `keys create` uses it) goes through the same door: it is refused too.
+    expect((await create(root, 'acme')).json().code).to.equal('API_KEY_LIMIT');
+    expect((await create((await h.key('admin', 'beta')).auth, 'beta')).statusCode, 'another tenant').to.equal(201);
+    expect((await h.call({ method: 'DELETE', url: `/v1/keys/${first.id}`, auth: admin.auth })).statusCode).to.equal(204);
+    expect((await create(admin.auth, 'acme')).statusCode, 'a revoked key does not count').to.equal(201);
+    expect((await create(admin.auth, 'acme')).statusCode).to.equal(409);
+  });
+
+  it("does not count the bootstrap admin key (the configuration's own) against its tenant, and never refuses it: a full tenant default still gets it replaced at start", async () => {
+    for (let i = 0; i < 3; i++) expect((await create(root, 'default')).statusCode, `key ${i + 1} of 3 besides the bootstrap key`).to.equal(201);
+    expect((await create(root, 'default')).json().code).to.equal('API_KEY_LIMIT');
+    const rotated = await ensureAdminKey({ OPENMCP_ADMIN_KEY: 'bootstrap-admin-key-rotated-9876543210', dataDir: '/nonexistent' }, h.keys);
+    expect((await h.call({ method: 'GET', url: '/v1/keys', auth: `Bearer ${rotated.key}` })).statusCode).to.equal(200);
+  });
+
+  it('says so in the OpenAPI document: POST /v1/keys answers 409 API_KEY_LIMIT', async () => {
+    const doc = (await h.call({ method: 'GET', url: '/docs/json' })).json();
+    const op = doc.paths['/v1/keys'].post;
+    expect(op.responses['409'].description).to.include('API_KEY_LIMIT');
+    expect(op.description).to.include('MAX_API_KEYS_PER_TENANT');
+  });
+});

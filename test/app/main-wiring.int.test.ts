@@ -302,6 +302,17 @@ describe('src/main.ts wiring: error counts, lease store choice, /readyz redactio
     }
   });
 
+  it('hands MAX_API_KEYS_PER_TENANT to POST /v1/keys (409 API_KEY_LIMIT past it); the bootstrap admin key is not counted', async () => {
+    const a = await start({ OPENMCP_ROLES: 'api', MAX_API_KEYS_PER_TENANT: '1' });
+    const create = (tenant: string) =>
+      a.app.inject({ method: 'POST', url: '/v1/keys', headers: { authorization: `Bearer ${a.generatedAdminKey}` }, payload: { role: 'viewer', tenant } });
+    for (const tenant of ['acme', 'default']) {
+      expect((await create(tenant)).statusCode, tenant).to.equal(201);
+      const refused = await create(tenant);
+      expect([refused.statusCode, refused.json().code], tenant).to.deep.equal([409, 'API_KEY_LIMIT']);
+    }
+  });
+
   it('makes a new DATA_DIR private (0700): it holds admin.key and, embedded, the whole log', async () => {
     const a = await start({ OPENMCP_ROLES: 'api' });
     expect(statSync(a.config.dataDir).mode & 0o777).to.equal(0o700);

@@ -131,6 +131,21 @@ describe('Authenticator', () => {
     expect(counted).to.equal(3);
   });
 
+  it('mcpAuthenticate counts a valid key refused for its role (403) against the rate limiter too: over it, 429 instead', async () => {
+    const { keys, auth } = await setup();
+    const viewer = generateApiKey();
+    await keys.insert({ id: '01900000-0000-7000-8000-000000000003', tenant: 'acme', role: 'viewer', crossTenant: false, prefix: viewer.prefix, hash: viewer.hash, createdAt: '', createdBy: 't' });
+    let counted = 0;
+    const limited = mcpAuthenticate(auth, async () => {
+      if (++counted > 2) throw Object.assign(new Error('rate limit per key exceeded; retry after 7 s'), { status: 429, retryAfterSeconds: 7 });
+    });
+    const req = { headers: { authorization: `Bearer ${viewer.key}` } };
+    const statuses: number[] = [];
+    for (let i = 0; i < 3; i++) statuses.push(await limited(req).then(() => 200, (e: { status: number }) => e.status));
+    expect(statuses).to.deep.equal([403, 403, 429]);
+    expect(counted).to.equal(3);
+  });
+
   it('the memo is per header: another key on the same connection is checked on its own', async () => {
     const { g, auth } = await setup();
     const socket = {};

@@ -106,5 +106,30 @@ export function describeKeyStore(name: string, open: (ctx: Mocha.Context) => Pro
       await f.keys.remove(second.id);
       expect(await f.keys.get(second.id)).to.equal(undefined);
     });
+
+    it('insertUnderLimit inserts while the tenant has fewer active keys than the limit; at it, inserts nothing and says how many it has; revoked keys, other tenants and the id excepted do not count', async () => {
+      const tenant = `lim-${newId()}`;
+      const uncounted = record({ tenant });
+      await f.keys.put(uncounted);
+      const a = record({ tenant });
+      const b = record({ tenant });
+      expect(await f.keys.insertUnderLimit(a, { limit: 2, except: uncounted.id })).to.deep.equal({ inserted: true, active: 0 });
+      expect(await f.keys.insertUnderLimit(b, { limit: 2, except: uncounted.id })).to.deep.equal({ inserted: true, active: 1 });
+      await f.keys.insert(record({ tenant: `${tenant}-other` }));
+      const c = record({ tenant });
+      expect(await f.keys.insertUnderLimit(c, { limit: 2, except: uncounted.id })).to.deep.equal({ inserted: false, active: 2 });
+      expect(await f.keys.get(c.id), 'nothing inserted').to.equal(undefined);
+      expect(await f.keys.insertUnderLimit(c, { limit: 2 }), 'the id excepted counts when not excepted').to.deep.equal({ inserted: false, active: 3 });
+      await f.keys.revoke(a.id, '2026-12-06T11:00:00.000Z');
+      expect(await f.keys.insertUnderLimit(c, { limit: 2, except: uncounted.id })).to.deep.equal({ inserted: true, active: 1 });
+      expect(await f.keys.get(c.id)).to.deep.equal(c);
+    });
+
+    it('insertUnderLimit holds the limit when keys are inserted at once (the count and the insert are one step)', async () => {
+      const tenant = `race-${newId()}`;
+      const results = await Promise.all(Array.from({ length: 8 }, () => f.keys.insertUnderLimit(record({ tenant }), { limit: 3 })));
+      expect(results.filter((r) => r.inserted)).to.have.length(3);
+      expect(await f.keys.list({ tenant, limit: 100 })).to.have.length(3);
+    });
   });
 }

@@ -20,7 +20,15 @@ export function keysRoutes(deps: AppDeps, keyDeps: KeyServiceDependencies): Fast
 
     app.post('/keys', {
       config: { permission: 'keys:manage' },
-      schema: { tags: ['keys'], summary: 'Issue an API key (shown once)', body: CreateKeyBody, response: { 201: CreatedKey, ...problems } },
+      schema: {
+        tags: ['keys'],
+        summary: 'Issue an API key (shown once)',
+        description:
+          'A tenant holds at most MAX_API_KEYS_PER_TENANT active (unrevoked) keys (default 100; the bootstrap admin key is not counted): ' +
+          'beyond, 409 API_KEY_LIMIT and nothing is stored or recorded. Revoke a key to free its place.',
+        body: CreateKeyBody,
+        response: { 201: CreatedKey, ...problems, 409: ProblemSchema.describe('API_KEY_LIMIT: the tenant holds as many active keys as MAX_API_KEYS_PER_TENANT allows') },
+      },
     }, async (request, reply) => {
       const { key, record } = await createApiKey(keyDeps, principalOf(request), { ...request.body, correlationId: String(request.id) });
       return reply.code(201).header('cache-control', 'no-store').send({ ...record, key });
