@@ -116,8 +116,11 @@ export interface Subscription extends AsyncIterable<RecordedEvent> {
  * Guarantees every adapter passes in test/eventstore/conformance.ts:
  * - appends to one stream are atomic and checked against `expectedRevision`
  *   (WrongExpectedRevisionError on mismatch);
- * - re-appending events whose ids are already stored in that stream returns the original
- *   result and writes nothing (idempotent retries);
+ * - re-appending events whose ids are already stored in that stream, at the revision the first
+ *   append expected, returns the original result and writes nothing (idempotent retries). The
+ *   SQL store also does so at any revision and refuses an id stored in another stream
+ *   (EventIdConflictError); KurrentDB checks ids per stream only, and with 'any' only against its
+ *   cache of recent writes (docs/architecture.md): event ids are fresh UUIDv7s (createEvent);
  * - global positions increase in commit order, so a reader that has seen position p never
  *   later finds an event below p.
  */

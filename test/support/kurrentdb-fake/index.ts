@@ -27,7 +27,10 @@ export type KurrentFakeOptions = {
   batchAppend?: boolean;
   /** Listen on this port (default: an ephemeral one), e.g. to come back where a stopped fake was. */
   port?: number;
-  /** Serve this log (default: a fresh one), e.g. a stopped fake's `log`, as a restarted server keeps its data. */
+  /**
+   * Serve this log (default: a fresh one), e.g. a stopped fake's `log`, as a restarted server
+   * keeps its data, and forgets the recent ids its 'any' idempotency check remembered.
+   */
   log?: MemoryLog;
   /** The server's MaxAppendSize in bytes (BatchAppend only; default: none). Real servers default to 1 MiB. */
   maxAppendSize?: number;
@@ -52,6 +55,7 @@ function supportedMethods(batchAppend: boolean): featuresPb.SupportedMethods {
 export async function startKurrentFake(options: KurrentFakeOptions = {}): Promise<KurrentFake> {
   const fresh = !options.log;
   const log = options.log ?? new MemoryLog();
+  if (!fresh) log.forgetRecentIds();
   const faults = new Faults();
   const server = new grpc.Server();
   server.addService(ServerFeaturesService, {
