@@ -118,7 +118,7 @@ const responseRedacted = z.strictObject({
  * v2's fields (and v3's, whose `usage` may say `estimated`; v4's, which may hold `responseRedacted`
  * instead): the response kept whole, or only its digest, length and head, or (v4) its digests alone.
  */
-function inferenceV2Schema(usage: z.ZodType, redacted = false, sealed = false) {
+function inferenceV2Schema(usage: z.ZodType, redacted = false, sealed = false, unbooked = false) {
   const schema = z
     .strictObject({
       ...inferenceFieldsBefore,
@@ -139,6 +139,11 @@ function inferenceV2Schema(usage: z.ZodType, redacted = false, sealed = false) {
         .optional(),
       ...(redacted ? { responseRedacted: responseRedacted.optional() } : {}),
       ...(sealed ? { sealedAnswer: SealedAnswerSchema.optional() } : {}),
+      /**
+       * (v6) The turn's tokens were not booked in the tenant's daily token ledger when it was
+       * recorded (the ledger failed): a run of the task books them later, keyed by this event's id.
+       */
+      ...(unbooked ? { usageUnbooked: z.literal(true).optional() } : {}),
     })
     .refine((d) => [d.responseJson, d.responseOmitted, (d as { responseRedacted?: unknown }).responseRedacted].filter((x) => x !== undefined).length === 1, {
       message: redacted ? 'exactly one of responseJson, responseOmitted and responseRedacted' : 'exactly one of responseJson and responseOmitted',
@@ -181,6 +186,13 @@ export const InferenceCompletedV5 = defineEvent(
   5,
   inferenceV2Schema(usageMaybeEstimated, true, true),
   'The model answered one turn of the task. v5 is v4 that may record, beside `responseRedacted`, `sealedAnswer` {scheme, recipient, ephemeralPublicKey, nonce, ciphertext, tag}: the final turn (no tool calls) of a task submitted with `answerRecipient`, whose answer is kept only sealed to that key (as TaskCompleted v2 `sealedAnswer`, which is the same copy), so that a run resumed after the turn was recorded completes the task with it. v5 is written only for such a turn (v1 to v4 otherwise), and a v1 to v4 event reads as v5 as it is.',
+);
+
+export const InferenceCompletedV6 = defineEvent(
+  'InferenceCompleted',
+  6,
+  inferenceV2Schema(usageMaybeEstimated, true, true, true),
+  'The model answered one turn of the task. v6 is v5 that may record `usageUnbooked: true`: the turn\'s tokens could not be booked in the tenant\'s daily token ledger (LLM_TOKEN_BUDGET_PER_TENANT_DAY) when it was recorded (the ledger unreachable), so the run stopped and the run that resumes the task books them, once, under this event\'s id, instead of asking the model again. v6 is written only for such a turn (v1 to v5 otherwise), and a v1 to v5 event reads as v6 as it is: its tokens were booked before it was recorded.',
 );
 
 export const PolicyEvaluated = defineEvent(
@@ -362,6 +374,7 @@ export const agentEvents = [
   InferenceCompletedV3,
   InferenceCompletedV4,
   InferenceCompletedV5,
+  InferenceCompletedV6,
   PolicyEvaluated,
   ApprovalRequested,
   ApprovalRequestedV2,
@@ -379,6 +392,7 @@ export const agentEvents = [
  * InferenceCompleted v2 → v3: a turn whose usage the server counted whole (no `estimated`).
  * InferenceCompleted v3 → v4: a turn recorded whole or omitted (no `responseRedacted`).
  * InferenceCompleted v4 → v5: a turn with no sealed copy of its answer (no `sealedAnswer`).
+ * InferenceCompleted v5 → v6: a turn booked before it was recorded (no `usageUnbooked`).
  * ApprovalRequested v1 → v2: a proposal one approval releases, from anyone (no `approvals`).
  */
 export const agentUpcasters: Upcaster[] = [
@@ -386,5 +400,6 @@ export const agentUpcasters: Upcaster[] = [
   { type: 'InferenceCompleted', fromVersion: 2, upcast: (data) => data },
   { type: 'InferenceCompleted', fromVersion: 3, upcast: (data) => data },
   { type: 'InferenceCompleted', fromVersion: 4, upcast: (data) => data },
+  { type: 'InferenceCompleted', fromVersion: 5, upcast: (data) => data },
   { type: 'ApprovalRequested', fromVersion: 1, upcast: (data) => data },
 ];

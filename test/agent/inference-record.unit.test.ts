@@ -79,10 +79,10 @@ describe('inferenceRecord (what one model turn records)', () => {
 describe('InferenceCompleted v2 beside v1 (the event versioning rules)', () => {
   const v1 = { ...base, responseJson: '{"content":"hi","role":"assistant"}' };
 
-  it('a v1 event stays valid and reads as v2 (and on, v3 to v5) unchanged, its stored hash untouched', () => {
+  it('a v1 event stays valid and reads as v2 (and on, v3 to v6) unchanged, its stored hash untouched', () => {
     const stored = createEvent({ type: 'InferenceCompleted', version: 1, stream: 'task-1', tenant: 'acme', actor: { kind: 'agent', id: 'w' }, data: catalog.validate('InferenceCompleted', 1, v1) });
     const read = catalog.upcast(stored);
-    expect(read.version).to.equal(5);
+    expect(read.version).to.equal(6);
     expect(read.data).to.deep.equal(v1);
     expect(catalog.validate('InferenceCompleted', 2, read.data)).to.deep.equal(v1);
     expect(verifyEventHash(stored)).to.equal(true);
@@ -115,7 +115,7 @@ describe('InferenceCompleted v3 beside v1 and v2 (a usage the gateway estimated)
     for (const r of [whole, omitted]) expect(catalog.validate('InferenceCompleted', 3, r.data)).to.deep.equal(r.data);
   });
 
-  it('v1 and v2 refuse `usage.estimated` (hence the new version); v3 takes only `true`; v1 and v2 events read as v3 (and on, v4 and v5) unchanged', () => {
+  it('v1 and v2 refuse `usage.estimated` (hence the new version); v3 takes only `true`; v1 and v2 events read as v3 (and on, v4 to v6) unchanged', () => {
     const data = { ...estimated, responseJson: '{"content":"hi","role":"assistant"}' };
     for (const v of [1, 2]) expect(() => catalog.validate('InferenceCompleted', v, data), `v${v}`).to.throw(/usage/);
     expect(() => catalog.validate('InferenceCompleted', 3, { ...data, usage: { ...data.usage, estimated: false } })).to.throw(/usage\.estimated/);
@@ -125,7 +125,7 @@ describe('InferenceCompleted v3 beside v1 and v2 (a usage the gateway estimated)
     for (const [version, d] of [[1, v1], [2, v2]] as const) {
       const stored = createEvent({ type: 'InferenceCompleted', version, stream: 'task-1', tenant: 'acme', actor, data: catalog.validate('InferenceCompleted', version, d) });
       const read = catalog.upcast(stored);
-      expect([read.version, read.hash]).to.deep.equal([5, stored.hash]);
+      expect([read.version, read.hash]).to.deep.equal([6, stored.hash]);
       expect(catalog.validate('InferenceCompleted', 3, read.data)).to.deep.equal(d);
       expect(catalog.validate('InferenceCompleted', 4, read.data)).to.deep.equal(d);
     }
@@ -158,7 +158,7 @@ describe('InferenceCompleted v4: a turn under LLM_REDACTION=hash-only', () => {
     expect(JSON.stringify(r.data)).to.not.match(/secret-/);
   });
 
-  it('v4 takes exactly one of responseJson, responseOmitted and responseRedacted; v1 to v3 refuse responseRedacted; a v3 event reads as v4 (and v5) unchanged', () => {
+  it('v4 takes exactly one of responseJson, responseOmitted and responseRedacted; v1 to v3 refuse responseRedacted; a v3 event reads as v4 (and on, v5 and v6) unchanged', () => {
     const response = payloadDigest(message);
     const data = inferenceRecord({ base: hashOnly, response, redacted }).data;
     expect(() => catalog.validate('InferenceCompleted', 4, { ...data, responseJson: response.json })).to.throw(/exactly one of responseJson, responseOmitted and responseRedacted/);
@@ -169,7 +169,7 @@ describe('InferenceCompleted v4: a turn under LLM_REDACTION=hash-only', () => {
     const v3 = { ...base, usage: { ...base.usage, estimated: true }, responseJson: response.json };
     const stored = createEvent({ type: 'InferenceCompleted', version: 3, stream: 'task-1', tenant: 'acme', actor, data: catalog.validate('InferenceCompleted', 3, v3) });
     const read = catalog.upcast(stored);
-    expect([read.version, read.hash, read.data]).to.deep.equal([5, stored.hash, v3]);
+    expect([read.version, read.hash, read.data]).to.deep.equal([6, stored.hash, v3]);
   });
 });
 
@@ -206,7 +206,7 @@ describe('InferenceCompleted v5: the final turn of a task with an answerRecipien
     expect(r.data).to.not.have.property('sealedAnswer');
   });
 
-  it('v5 takes a sealed copy only beside responseRedacted of a final turn (no toolCalls); v1 to v4 refuse it; a v4 event reads as v5 unchanged', () => {
+  it('v5 takes a sealed copy only beside responseRedacted of a final turn (no toolCalls); v1 to v4 refuse it; a v4 event reads as v5 (and v6) unchanged', () => {
     const { response, redacted } = final('secret-9');
     const sealedAnswer = sealAnswer('secret-9', recipient, 'task-1');
     const data = inferenceRecord({ base: hashOnly, response, redacted, sealedAnswer }).data;
@@ -218,6 +218,41 @@ describe('InferenceCompleted v5: the final turn of a task with an answerRecipien
     const v4 = inferenceRecord({ base: hashOnly, response, redacted }).data;
     const stored = createEvent({ type: 'InferenceCompleted', version: 4, stream: 'task-1', tenant: 'acme', actor, data: catalog.validate('InferenceCompleted', 4, v4) });
     const read = catalog.upcast(stored);
-    expect([read.version, read.hash, read.data]).to.deep.equal([5, stored.hash, v4]);
+    expect([read.version, read.hash, read.data]).to.deep.equal([6, stored.hash, v4]);
+  });
+});
+
+describe('InferenceCompleted v6: a turn recorded before its tokens could be booked', () => {
+  const actor = { kind: 'agent' as const, id: 'w' };
+  const message = { role: 'assistant', content: 'done' };
+
+  it('is v6 with usageUnbooked, whatever else it holds (whole, estimated, redacted, omitted); without it, as before', () => {
+    const response = payloadDigest(message);
+    const unbooked = { ...base, usageUnbooked: true };
+    const whole = inferenceRecord({ base: unbooked, response, messagesJson: '[]' });
+    expect([whole.version, whole.omitted, whole.data.usageUnbooked, whole.data.responseJson]).to.deep.equal([6, false, true, response.json]);
+    expect(catalog.validate('InferenceCompleted', 6, whole.data)).to.deep.equal(whole.data);
+    const estimated = inferenceRecord({ base: { ...unbooked, usage: { ...base.usage, estimated: true } }, response });
+    expect(estimated.version).to.equal(6);
+    catalog.validate('InferenceCompleted', 6, estimated.data);
+    const redacted = inferenceRecord({ base: { ...unbooked, redaction: 'hash-only' }, response, redacted: { contentHash: payloadDigest('done').hash, toolCalls: [] } });
+    expect(redacted.version).to.equal(6);
+    catalog.validate('InferenceCompleted', 6, redacted.data);
+    const big = payloadDigest({ role: 'assistant', content: 'x'.repeat(1_000_001) });
+    const omitted = inferenceRecord({ base: unbooked, response: big });
+    expect([omitted.version, omitted.omitted]).to.deep.equal([6, true]);
+    catalog.validate('InferenceCompleted', 6, omitted.data);
+    expect(inferenceRecord({ base, response }).version, 'booked: v1 as always').to.equal(1);
+  });
+
+  it('v6 takes only `usageUnbooked: true`; v1 to v5 refuse it; a v5 event reads as v6 unchanged', () => {
+    const response = payloadDigest(message);
+    const data = inferenceRecord({ base: { ...base, usageUnbooked: true }, response }).data;
+    for (const v of [1, 2, 3, 4, 5]) expect(() => catalog.validate('InferenceCompleted', v, data), `v${v}`).to.throw();
+    expect(() => catalog.validate('InferenceCompleted', 6, { ...data, usageUnbooked: false })).to.throw();
+    const v1 = inferenceRecord({ base, response }).data;
+    const stored = createEvent({ type: 'InferenceCompleted', version: 5, stream: 'task-1', tenant: 'acme', actor, data: catalog.validate('InferenceCompleted', 5, v1) });
+    const read = catalog.upcast(stored);
+    expect([read.version, read.hash, read.data]).to.deep.equal([6, stored.hash, v1]);
   });
 });

@@ -66,6 +66,20 @@ function describeLedger(name: string, open: (ctx: Mocha.Context) => Promise<Ledg
       expect(await f.ledger.spent('acme', 'a-n', 'native:1', DAY)).to.equal(0n);
     });
 
+    it('counts a keyed addition once per tenant and key: a repeat (even at once, or on another day) adds nothing', async () => {
+      const l = f.ledger;
+      await l.add('acme', '*', 'llm-tokens', DAY, 60n, 'turn-1');
+      await l.add('acme', '*', 'llm-tokens', DAY, 60n, 'turn-1');
+      await l.add('acme', '*', 'llm-tokens', '2026-11-23', 60n, 'turn-1');
+      await Promise.all(Array.from({ length: 5 }, () => l.add('acme', '*', 'llm-tokens', DAY, 7n, 'turn-2')));
+      await l.add('acme', '*', 'llm-tokens', DAY, 1n);
+      await l.add('acme', '*', 'llm-tokens', DAY, 1n);
+      expect(await l.spent('acme', '*', 'llm-tokens', DAY)).to.equal(60n + 7n + 2n);
+      expect(await l.spent('acme', '*', 'llm-tokens', '2026-11-23'), 'the key was booked the day before').to.equal(0n);
+      await l.add('other', '*', 'llm-tokens', DAY, 5n, 'turn-1');
+      expect(await l.spent('other', '*', 'llm-tokens', DAY), 'another tenant\'s key').to.equal(5n);
+    });
+
     it('still has the totals after a restart (when its storage outlives the process)', async function () {
       if (!f.reopen) this.skip();
       await f.ledger.add('acme', 'a-r', 'native:1', DAY, 7n);

@@ -14,8 +14,11 @@ export type TokenBudgetOptions = {
   perTenantDay?: number;
 };
 
-/** One admitted model call: book what it used (0 for a cached answer or a call that failed), which frees its reservation. */
-export type TokenReservation = { settle(tokens: number, now: Date): Promise<void> };
+/**
+ * One admitted model call: book what it used (0 for a cached answer or a call that failed), which
+ * frees its reservation; `key` (the turn's event id) books it at most once (TokenBudget.record).
+ */
+export type TokenReservation = { settle(tokens: number, now: Date, key?: string): Promise<void> };
 
 export type ReserveParameters = {
   tenant: string;
@@ -65,8 +68,13 @@ export class TokenBudget {
     private readonly cache: Cache = new MemoryCache(),
   ) {}
 
-  async record(tenant: string, tokens: number, now: Date): Promise<void> {
-    if (tokens > 0) await this.ledger.add(tenant, '*', METER, utcDay(now), BigInt(tokens));
+  /**
+   * Book `tokens` in the tenant's total of the UTC day of `now`. With `key` (the id of the turn's
+   * InferenceCompleted), at most once: a booking retried after a failure that may have written it
+   * (an outage, its answer lost) counts once.
+   */
+  async record(tenant: string, tokens: number, now: Date, key?: string): Promise<void> {
+    if (tokens > 0) await this.ledger.add(tenant, '*', METER, utcDay(now), BigInt(tokens), key);
   }
 
   async tenantUsedToday(tenant: string, now: Date): Promise<number> {
@@ -81,7 +89,7 @@ export class TokenBudget {
   async reserve(p: ReserveParameters): Promise<TokenReservation> {
     this.checkTask(p.taskTokens);
     const limit = this.options.perTenantDay;
-    if (limit === undefined) return { settle: (tokens, now) => this.record(p.tenant, tokens, now) };
+    if (limit === undefined) return { settle: (tokens, now, key) => this.record(p.tenant, tokens, now, key) };
     const day = utcDay(p.now());
     const key = `llm:budget:${p.tenant}:${day}:reserved`;
     const id = `${this.owner}:${++this.seq}`;
@@ -106,11 +114,12 @@ export class TokenBudget {
     }
     return {
       // Booked first, then freed: in between the tokens count twice (too much, never too little).
-      // If booking fails the reservation stays until it expires. Freeing is best effort: once the
+      // If booking fails the reservation stays until it expires, holding room for the tokens until
+      // they are booked (by a later run: InferenceCompleted v6). Freeing is best effort: once the
       // call is booked, a cache error here must not fail the task and lose the record of a paid
       // turn; a reservation not freed only holds its room until it expires (ttlMs).
-      settle: async (tokens, now) => {
-        await this.record(p.tenant, tokens, now);
+      settle: async (tokens, now, once) => {
+        await this.record(p.tenant, tokens, now, once);
         await this.locked(key, async (reserved) => void delete reserved[id]).catch(() => {});
       },
     };

@@ -29,7 +29,7 @@ export type InferenceRecordParameters = {
   sealedAnswer?: SealedAnswer;
 };
 
-export type InferenceRecordReturnType = { version: 1 | 2 | 3 | 4 | 5; data: Record<string, unknown>; omitted: boolean };
+export type InferenceRecordReturnType = { version: 1 | 2 | 3 | 4 | 5 | 6; data: Record<string, unknown>; omitted: boolean };
 
 const bytesOf = (data: Record<string, unknown>) => Buffer.byteLength(canonicalJson(data));
 
@@ -53,11 +53,18 @@ function head(text: string, n: number): string {
  * task fails alike under either policy. A redacted turn with a `sealedAnswer` is v5 and keeps it; one
  * whose sealed copy would pass MAX_EVENT_BYTES (the ciphertext is hex: two characters a byte) is
  * `omitted`, kept as v4 without it: the answer could not be delivered (TaskCompleted holds the same
- * copy), so the task fails as for any answer too large for the log. Pure.
+ * copy), so the task fails as for any answer too large for the log. A turn whose `base` says
+ * `usageUnbooked: true` (its tokens not booked in the tenant's ledger yet) is v6, whatever else it
+ * holds. Pure.
  *
  * @example inferenceRecord({ base, response: payloadDigest(message), messagesJson }).omitted // true past 1,000,000 characters
  */
 export function inferenceRecord(p: InferenceRecordParameters): InferenceRecordReturnType {
+  const r = shapedRecord(p);
+  return p.base.usageUnbooked === true ? { ...r, version: 6 } : r;
+}
+
+function shapedRecord(p: InferenceRecordParameters): InferenceRecordReturnType {
   const fits = (d: Record<string, unknown>) => bytesOf(d) + ENVELOPE_ROOM <= MAX_EVENT_BYTES;
   const estimated = (p.base.usage as { estimated?: boolean } | undefined)?.estimated === true;
   if (p.redacted) {

@@ -1,4 +1,5 @@
 import { createEvent, MAX_EVENT_BYTES, type Actor } from '../../core/envelope';
+import { newId } from '../../core/ids';
 import { InvalidTransitionError, OpenMcpError, UnavailableError, WrongExpectedRevisionError } from '../../core/errors';
 import { taskDecider, taskStream, type TaskCommand } from '../../domain/task/task.decider';
 import { keptPayload, type PayloadPolicy } from '../../mcp/audit';
@@ -176,6 +177,7 @@ export class TaskRun {
       // in flight as STEP_OUTCOME_UNKNOWN, or ask the model twice). Errors surface in the run's own next sync.
       this.heartbeat = setInterval(() => void this.keepLease().catch(() => {}), Math.max(100, Math.floor(this.opts.leaseMs / 4)));
       this.heartbeat.unref();
+      await this.bookUnbookedTurns();
       if (this.view.status === 'submitted') await this.command({ type: 'StartTask', worker: this.opts.worker });
       const deadline = Date.parse(this.view.startedAt ?? this.now().toISOString()) + this.opts.taskTimeoutMs;
       const { output, sealedAnswer } = await this.withDeadline(deadline, () => this.execute());
@@ -426,7 +428,15 @@ export class TaskRun {
         }
         // Booked whether or not the turn can still be recorded: the provider was paid for it. (Its usage is
         // the adapter's estimate where the server reported none: counted all the same, or the budgets would not hold.)
-        await hold?.settle(r.cached ? 0 : r.completion.usage.totalTokens, this.now());
+        // Under the id its InferenceCompleted will have, so that a booking made again counts once. If
+        // the ledger fails, the turn is recorded all the same, saying so (v6 usageUnbooked), and the run
+        // stops: the run that resumes books it (bookUnbookedTurns) and replays the turn, rather than
+        // ask the model again (paid twice) or find it in the response cache (booked never).
+        const turnId = newId();
+        let bookingFailed: { err: unknown } | undefined;
+        await hold?.settle(r.cached ? 0 : r.completion.usage.totalTokens, this.now(), turnId).catch((err: unknown) => {
+          bookingFailed = { err };
+        });
         message = r.completion.message;
         finishReason = r.completion.finishReason;
         const response = payloadDigest(message);
@@ -445,6 +455,7 @@ export class TaskRun {
             cached: r.cached,
             knowledgeChunks: hits.map((h) => h.id),
             tools: specs.map((s) => s.name),
+            ...(bookingFailed ? { usageUnbooked: true } : {}),
           },
           response,
           // Left out past the schema's cap or the event limit (promptHash still names them; each result is in its step's events).
@@ -454,7 +465,8 @@ export class TaskRun {
           sealedAnswer,
         });
         // Recorded even when the answer is too large to keep: its tokens were paid for and count against the budgets.
-        await this.appendDone('InferenceCompleted', record.data, record.version);
+        await this.appendDone('InferenceCompleted', record.data, record.version, turnId);
+        if (bookingFailed) throw this.notRecorded(bookingFailed.err, 'InferenceCompleted tokens');
         if (record.omitted) {
           throw sealedAnswer && response.json.length <= INFERENCE_RESPONSE_JSON_MAX ? sealedAnswerTooLarge(turn, sealedAnswer.ciphertext.length) : responseTooLarge(turn, response.json.length);
         }
@@ -683,12 +695,35 @@ export class TaskRun {
    * OpenMcpErrors fail the task), the run stops ('unrecorded') and is tried again, resuming from
    * what the log holds, rather than fail the task or act as if it had not happened.
    */
-  private async appendDone(type: string, data: Record<string, unknown>, version?: number): Promise<void> {
-    await this.append(type, data, version).catch((err) => {
-      if ((err instanceof OpenMcpError && !(err instanceof UnavailableError)) || err instanceof RunInterrupted) throw err;
-      this.deps.logger?.warn({ err, taskId: this.taskId, type }, 'not recorded; the run stops and is tried again');
-      throw new RunInterrupted('unrecorded');
+  private async appendDone(type: string, data: Record<string, unknown>, version?: number, id?: string): Promise<void> {
+    await this.append(type, data, version, id).catch((err) => {
+      throw this.notRecorded(err, type);
     });
+  }
+
+  /** What to throw when `what` could not be recorded (appendDone): a refusal as it is, else RunInterrupted('unrecorded'). */
+  private notRecorded(err: unknown, what: string): unknown {
+    if ((err instanceof OpenMcpError && !(err instanceof UnavailableError)) || err instanceof RunInterrupted) return err;
+    this.deps.logger?.warn({ err, taskId: this.taskId, type: what }, 'not recorded; the run stops and is tried again');
+    return new RunInterrupted('unrecorded');
+  }
+
+  /**
+   * Book the tokens of the task's turns recorded before they could be booked (InferenceCompleted v6
+   * `usageUnbooked`: the ledger failed), each under its event's id and on the UTC day it was
+   * recorded, so at most once however many runs get here. First thing after taking the lease: the
+   * task's deadline or its failure must not leave one unbooked. The ledger failing again stops the
+   * run again (notRecorded), to be tried again.
+   */
+  private async bookUnbookedTurns(): Promise<void> {
+    const budget = this.deps.tokenBudget;
+    if (!budget) return;
+    for (const t of this.view.turns) {
+      if (!t?.unbooked || t.cached) continue;
+      await budget.record(this.view.tenant, t.totalTokens, new Date(t.occurredAt), t.eventId).catch((err: unknown) => {
+        throw this.notRecorded(err, 'InferenceCompleted tokens');
+      });
+    }
   }
 
   private recordedText(result: StepOutcome): string {
@@ -775,12 +810,12 @@ export class TaskRun {
     return this.view;
   }
 
-  /** Append one runtime event at our revision; a conflict with others' approvals/cancel re-reads and retries. */
-  private async append(type: string, data: Record<string, unknown>, version?: number): Promise<void> {
+  /** Append one runtime event at our revision; a conflict with others' approvals/cancel re-reads and retries. `id`: the event's id when the caller needs it beforehand. */
+  private async append(type: string, data: Record<string, unknown>, version?: number, id?: string): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       if (this.signal.aborted) throw new RunInterrupted('stopped');
       try {
-        return await this.appendAt(type, data, version);
+        return await this.appendAt(type, data, version, id);
       } catch (err) {
         if (!(err instanceof WrongExpectedRevisionError) || attempt >= 10) throw err;
         await this.sync();
@@ -812,11 +847,11 @@ export class TaskRun {
    * One append at the revision we know; throws WrongExpectedRevisionError when the stream moved.
    * `version`: the event version to write (default the latest; for a type whose later version is written only when needed, the caller says which).
    */
-  private appendAt(type: string, data: Record<string, unknown>, version?: number): Promise<void> {
-    return this.serialized(() => this.appendNow(type, data, version));
+  private appendAt(type: string, data: Record<string, unknown>, version?: number, id?: string): Promise<void> {
+    return this.serialized(() => this.appendNow(type, data, version, id));
   }
 
-  private async appendNow(type: string, data: Record<string, unknown>, writeVersion?: number): Promise<void> {
+  private async appendNow(type: string, data: Record<string, unknown>, writeVersion?: number, id?: string): Promise<void> {
     // Nothing follows TaskCompleted or TaskFailed: a step still running when the task ended (its
     // deadline passed) records no call and no transaction, and a signed one is never broadcast
     // (TransactionSubmitted is recorded before the broadcast).
@@ -824,7 +859,7 @@ export class TaskRun {
     const { catalog, store } = this.deps;
     const version = writeVersion ?? catalog.latestVersion(type);
     const e = createEvent(
-      { type, version, stream: this.stream, tenant: this.view.tenant, actor: this.actor, correlationId: this.view.correlationId, data: catalog.validate(type, version, data) },
+      { id, type, version, stream: this.stream, tenant: this.view.tenant, actor: this.actor, correlationId: this.view.correlationId, data: catalog.validate(type, version, data) },
       this.deps.clock,
     );
     const res = await store.append(this.stream, [e], { expectedRevision: this.view.lastRevision });

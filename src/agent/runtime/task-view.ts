@@ -22,8 +22,21 @@ export type StepRecord = {
  * A recorded model turn; `responseJson` is absent (and `responseChars` set) for an answer too large
  * to keep (InferenceCompleted v2), and (`redacted` set instead) under LLM_REDACTION=hash-only (v4);
  * `sealedAnswer` is the final answer sealed to the task's answerRecipient, recorded with its turn (v5).
+ * `unbooked` (v6 `usageUnbooked`): its tokens are to be booked under `eventId` on the day it was recorded (`occurredAt`).
  */
-export type TurnRecord = { responseJson?: string; responseChars?: number; redacted?: RedactedTurn; sealedAnswer?: SealedAnswer; promptHash: string; finishReason: string; totalTokens: number; cached: boolean };
+export type TurnRecord = {
+  responseJson?: string;
+  responseChars?: number;
+  redacted?: RedactedTurn;
+  sealedAnswer?: SealedAnswer;
+  promptHash: string;
+  finishReason: string;
+  totalTokens: number;
+  cached: boolean;
+  eventId: string;
+  occurredAt: string;
+  unbooked: boolean;
+};
 
 export type PolicyRecord = { decision: 'allow' | 'deny' | 'require_approval'; rule: string; reason: string; proposalHash?: string };
 
@@ -147,6 +160,9 @@ export function applyTaskEvent(v: TaskView, e: RecordedEvent): TaskView {
         finishReason: d.finishReason,
         totalTokens: d.usage.totalTokens,
         cached: d.cached,
+        eventId: e.id,
+        occurredAt: e.occurredAt,
+        unbooked: d.usageUnbooked === true,
       };
       if (!d.cached) v.tokensUsed += d.usage.totalTokens;
       break;
