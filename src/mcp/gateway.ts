@@ -392,17 +392,34 @@ export class McpGateway {
    */
   async ensureServer(p: RegisterServerParameters, source?: ConfigSource): Promise<ServerInfo> {
     if (source) this.configured.set(configuredKey(p.tenant, p.name), source);
+    return this.oneAtATime(p.tenant, p.name, () => this.ensureRetrying(p));
+  }
+
+  /**
+   * For a server the defaults register (`examples` while OPENMCP_EXAMPLES is unset): as
+   * ensureServer, unless an admin removed the last server of that name and none was registered
+   * since; then undefined. Every process shares the defaults, so an admin's removal must stick for
+   * all of them (an MCP host starting `openmcp mcp stdio` sets none of the server's settings).
+   * Not a configuration `source`: removeServer allows it.
+   * Requires start() first (the catalog has read the registry).
+   */
+  async ensureDefaultServer(p: RegisterServerParameters): Promise<ServerInfo | undefined> {
     return this.oneAtATime(p.tenant, p.name, async () => {
-      for (let attempt = 1; ; attempt++) {
-        try {
-          return await this.ensure(p);
-        } catch (err) {
-          // Another process registered it at the same time (processes starting together): the
-          // catalog has its server now, reused when it is the same.
-          if (!(err instanceof McpGatewayError && err.code === 'MCP_SERVER_EXISTS') || attempt >= REGISTER_ATTEMPTS) throw err;
-        }
-      }
+      if (!this.catalog.serverByName(p.tenant, p.name) && this.catalog.wasRemoved(p.tenant, p.name)) return undefined;
+      return this.ensureRetrying(p);
     });
+  }
+
+  private async ensureRetrying(p: RegisterServerParameters): Promise<ServerInfo> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.ensure(p);
+      } catch (err) {
+        // Another process registered it at the same time (processes starting together): the
+        // catalog has its server now, reused when it is the same.
+        if (!(err instanceof McpGatewayError && err.code === 'MCP_SERVER_EXISTS') || attempt >= REGISTER_ATTEMPTS) throw err;
+      }
+    }
   }
 
   private async ensure(p: RegisterServerParameters): Promise<ServerInfo> {
