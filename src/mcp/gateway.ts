@@ -13,7 +13,7 @@ import { followLog, type LogFollower } from '../eventstore/follow-log';
 import type { EventStore } from '../eventstore/port';
 import { ToolSearch, type ToolSearchStatus } from '../search/tool-search';
 import { keptPayload, ToolCallAudit, type PayloadPolicy } from './audit';
-import { failureOf } from './call-failure';
+import { failureOf, withheldMessageHash } from './call-failure';
 import { MCP_SERVER_STREAM_PREFIX, ToolCatalog, type CatalogChange } from './catalog';
 import type { ConfigSource } from './config-source';
 import { cancelledError, McpGatewayError } from './errors';
@@ -618,6 +618,8 @@ export class McpGateway {
       result ??= await upstream.call(tool.upstreamName, args, safe, options);
     } catch (err) {
       const e = err instanceof McpGatewayError ? err : new McpGatewayError('MCP_UPSTREAM_UNAVAILABLE', (err as Error).message, { cause: err });
+      // Before the append: the operator has the error even when the audit log fails to take the outcome.
+      if (this.payloadPolicy === 'hash-only') audit.withheld(failureOf(e, 'store'), withheldMessageHash(e));
       await audit.failed({ error: failureOf(e, this.payloadPolicy), latencyUs: sinceUs(t0) });
       throw e;
     }
