@@ -74,7 +74,9 @@ export const ConfigSchema = z.object({
       if (weak) ctx.addIssue({ code: 'custom', message: `a random key, and this one is ${weak}; ${ADMIN_KEY_ADVICE}` });
     })
     .optional(),
-  OPENMCP_EXAMPLES: onOff.default('on'),
+  // Unset (the default) registers `examples` unless an admin removed it; `on` at every start, as a
+  // MCP_SERVERS_FILE entry; `off` never (registerExamples).
+  OPENMCP_EXAMPLES: onOff.optional(),
   OPENMCP_ROLES: z.string().default('all'),
   SHUTDOWN_DEADLINE_MS: positiveInt.max(600_000).default(10_000),
 

@@ -30,7 +30,7 @@ import { trustProxyOption, type Config } from './config';
 import type { EventStore } from './eventstore/port';
 import { eventsAfter } from './eventstore/events-after';
 import { openStores } from './app/open-stores';
-import { EXAMPLES_SOURCE, examplesServer, McpGateway, mcpGatewayPlugin, registerServersFromFile } from './mcp';
+import { McpGateway, mcpGatewayPlugin, registerExamples, registerServersFromFile } from './mcp';
 import { createMetrics, instrumentEventStore } from './metrics';
 import { Projector } from './projector/projector';
 import { startAuditPipeline, type AuditPipeline } from './proofs';
@@ -277,8 +277,9 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
       await gw.start();
       gateway = gw;
       closers.push({ name: 'gateway', close: () => gw.close() });
-      // Named as this process's configuration: it refuses their removal over the API while it registers them (ensureServer).
-      if (config.OPENMCP_EXAMPLES === 'on') await gw.ensureServer(examplesServer(SYSTEM_ACTOR), EXAMPLES_SOURCE);
+      // Set explicitly (OPENMCP_EXAMPLES=on, the file's entries), they are this process's configuration: it refuses their
+      // removal over the API while it registers them (ensureServer). `examples` by default is not: its removal sticks.
+      await registerExamples(gw, config.OPENMCP_EXAMPLES, SYSTEM_ACTOR, logger);
       if (config.MCP_SERVERS_FILE) await registerServersFromFile(gw, config.MCP_SERVERS_FILE, SYSTEM_ACTOR);
     }
 

@@ -44,6 +44,7 @@ describe('README', () => {
       DATABASE_URL: '`sqlite:DATA_DIR/openmcp.db`',
       LLM_CACHE_TTL_MS: '`86400000`, `0` under `LLM_REDACTION=hash-only`',
       MCP_CACHE_TTL_MS: '`5000`, `0` under `MCP_PAYLOAD_POLICY=hash-only`',
+      OPENMCP_EXAMPLES: '`on` until an admin removes `examples`',
     };
     const wrong = CONFIG_VARIABLES.flatMap((v) => {
       const cell = readme.split('\n').find((l) => l.startsWith(`| \`${v}\` |`))?.split('|')[2].trim();

@@ -5,7 +5,7 @@ import { UnavailableError, ValidationError } from '../core/errors';
 import type { Config } from '../config';
 import { createLogger } from '../api/logger';
 import { createGateway } from '../app/gateway';
-import { EXAMPLES_SOURCE, examplesServer, registerServersFromFile, runGatewayStdio } from '../mcp';
+import { registerExamples, registerServersFromFile, runGatewayStdio } from '../mcp';
 
 const SYSTEM_ACTOR = { kind: 'system' as const, id: 'openmcp' };
 
@@ -74,7 +74,7 @@ export async function runMcpStdio(config: Config, apiKey: string | undefined, io
     const gateway = await createGateway({ config, store: stores.store, cache: stores.cache, logger });
     await gateway.start();
     try {
-      if (config.OPENMCP_EXAMPLES === 'on') await gateway.ensureServer(examplesServer(SYSTEM_ACTOR), EXAMPLES_SOURCE);
+      await registerExamples(gateway, config.OPENMCP_EXAMPLES, SYSTEM_ACTOR, logger);
       if (config.MCP_SERVERS_FILE) await registerServersFromFile(gateway, config.MCP_SERVERS_FILE, SYSTEM_ACTOR);
       const session = await runGatewayStdio(gateway, { tenant: principal.tenant, actor: principal.actor }, { stdin: io.stdin, stdout: io.stdout, authorize: stillValid(keys, apiKey, principal, io.keyRecheckMs) });
       await session.closed;

@@ -51,6 +51,11 @@ export function callFailureText(e: McpGatewayError): string {
   return healthCauseText(cause);
 }
 
+/** The SHA-256 a hash-only ToolCallFailed keeps of the message it leaves out: of the message's canonical JSON, as the caller was told it. */
+export function withheldMessageHash(e: McpGatewayError): string {
+  return payloadDigest(e.message).hash;
+}
+
 /**
  * The error of a failed call as ToolCallFailed (and the agent's TaskStepFailed) records it.
  * `store`: the message the caller was told (an upstream's JSON-RPC error as `<code>: <message>`),
@@ -65,7 +70,7 @@ export function callFailureText(e: McpGatewayError): string {
  */
 export function failureOf(e: McpGatewayError, policy: PayloadPolicy): { code: string; message: string } {
   if (policy === 'store') return { code: e.code, message: redactUrlsIn(e instanceof UpstreamProtocolError ? `${e.rpcCode}: ${e.message}` : e.message) };
-  const digest = `sha256 ${payloadDigest(e.message).hash}`;
+  const digest = `sha256 ${withheldMessageHash(e)}`;
   if (e instanceof UpstreamProtocolError) return { code: e.code, message: `${e.rpcCode}: upstream error ${CALL_MESSAGE_WITHHELD}, ${digest}` };
   return { code: e.code, message: `${callFailureText(e)}; ${CALL_MESSAGE_WITHHELD}, ${digest}` };
 }

@@ -60,6 +60,8 @@ export class ToolCatalog {
   private readonly seen = new Set<string>();
   private readonly listCache = new Map<string, { list: CatalogTool[]; byName: Map<string, CatalogTool> }>();
   private readonly listeners = new Set<(c: CatalogChange) => void>();
+  /** Names (tenant/name) whose last server was removed by someone other than the system, and not registered since. */
+  private readonly removedByAdmin = new Set<string>();
 
   /** Apply one registry event; returns true when it changed the catalog. */
   apply(event: EventContent): boolean {
@@ -71,6 +73,7 @@ export class ToolCatalog {
     let kind: CatalogChange['kind'];
     switch (event.type) {
       case 'McpServerRegistered':
+        this.removedByAdmin.delete(`${event.tenant}/${d.name as string}`);
         this.servers.set(id, {
           id,
           tenant: event.tenant,
@@ -103,6 +106,8 @@ export class ToolCatalog {
         break;
       case 'McpServerRemoved':
         if (!s) return false;
+        // The system removes a server only to register it again changed (ensureServer): not a removal that should stick.
+        if (event.actor.kind !== 'system') this.removedByAdmin.add(`${s.tenant}/${s.name}`);
         this.servers.delete(id);
         kind = 'removed';
         break;
@@ -141,6 +146,11 @@ export class ToolCatalog {
 
   serverByName(tenant: string, name: string): ServerState | undefined {
     return [...this.servers.values()].find((s) => s.tenant === tenant && s.name === name);
+  }
+
+  /** Whether an admin removed the last server of this name (McpServerRemoved by a user) and none was registered since. */
+  wasRemoved(tenant: string, name: string): boolean {
+    return this.removedByAdmin.has(`${tenant}/${name}`);
   }
 
   allServers(): ServerState[] {

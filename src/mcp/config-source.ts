@@ -4,14 +4,14 @@
  * that process (it would come back at the next start); see McpGateway.ensureServer.
  */
 export type ConfigSource = {
-  /** What registers it, e.g. `OPENMCP_EXAMPLES=on, the default`. */
+  /** What registers it, e.g. `OPENMCP_EXAMPLES=on`. */
   setting: string;
-  /** What to change so that it is no longer registered, e.g. `set OPENMCP_EXAMPLES=off`. */
+  /** What to change so that it is no longer registered, e.g. `delete that entry from the file`. */
   undo: string;
 };
 
-/** The bundled `examples` server, registered unless OPENMCP_EXAMPLES=off. */
-export const EXAMPLES_SOURCE: ConfigSource = { setting: 'OPENMCP_EXAMPLES=on, the default', undo: 'set OPENMCP_EXAMPLES=off' };
+/** The bundled `examples` server while OPENMCP_EXAMPLES=on is set (unset, the default, is no source: registerExamples). */
+export const EXAMPLES_SOURCE: ConfigSource = { setting: 'OPENMCP_EXAMPLES=on', undo: 'unset OPENMCP_EXAMPLES or set it off' };
 
 /**
  * An entry of MCP_SERVERS_FILE. The file's path is not named: the message reaches API callers.

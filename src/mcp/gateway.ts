@@ -13,7 +13,7 @@ import { followLog, type LogFollower } from '../eventstore/follow-log';
 import type { EventStore } from '../eventstore/port';
 import { ToolSearch, type ToolSearchStatus } from '../search/tool-search';
 import { keptPayload, ToolCallAudit, type PayloadPolicy } from './audit';
-import { failureOf } from './call-failure';
+import { failureOf, withheldMessageHash } from './call-failure';
 import { MCP_SERVER_STREAM_PREFIX, ToolCatalog, type CatalogChange } from './catalog';
 import type { ConfigSource } from './config-source';
 import { cancelledError, McpGatewayError } from './errors';
@@ -392,17 +392,34 @@ export class McpGateway {
    */
   async ensureServer(p: RegisterServerParameters, source?: ConfigSource): Promise<ServerInfo> {
     if (source) this.configured.set(configuredKey(p.tenant, p.name), source);
+    return this.oneAtATime(p.tenant, p.name, () => this.ensureRetrying(p));
+  }
+
+  /**
+   * For a server the defaults register (`examples` while OPENMCP_EXAMPLES is unset): as
+   * ensureServer, unless an admin removed the last server of that name and none was registered
+   * since; then undefined. Every process shares the defaults, so an admin's removal must stick for
+   * all of them (an MCP host starting `openmcp mcp stdio` sets none of the server's settings).
+   * Not a configuration `source`: removeServer allows it.
+   * Requires start() first (the catalog has read the registry).
+   */
+  async ensureDefaultServer(p: RegisterServerParameters): Promise<ServerInfo | undefined> {
     return this.oneAtATime(p.tenant, p.name, async () => {
-      for (let attempt = 1; ; attempt++) {
-        try {
-          return await this.ensure(p);
-        } catch (err) {
-          // Another process registered it at the same time (processes starting together): the
-          // catalog has its server now, reused when it is the same.
-          if (!(err instanceof McpGatewayError && err.code === 'MCP_SERVER_EXISTS') || attempt >= REGISTER_ATTEMPTS) throw err;
-        }
-      }
+      if (!this.catalog.serverByName(p.tenant, p.name) && this.catalog.wasRemoved(p.tenant, p.name)) return undefined;
+      return this.ensureRetrying(p);
     });
+  }
+
+  private async ensureRetrying(p: RegisterServerParameters): Promise<ServerInfo> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.ensure(p);
+      } catch (err) {
+        // Another process registered it at the same time (processes starting together): the
+        // catalog has its server now, reused when it is the same.
+        if (!(err instanceof McpGatewayError && err.code === 'MCP_SERVER_EXISTS') || attempt >= REGISTER_ATTEMPTS) throw err;
+      }
+    }
   }
 
   private async ensure(p: RegisterServerParameters): Promise<ServerInfo> {
@@ -601,6 +618,8 @@ export class McpGateway {
       result ??= await upstream.call(tool.upstreamName, args, safe, options);
     } catch (err) {
       const e = err instanceof McpGatewayError ? err : new McpGatewayError('MCP_UPSTREAM_UNAVAILABLE', (err as Error).message, { cause: err });
+      // Before the append: the operator has the error even when the audit log fails to take the outcome.
+      if (this.payloadPolicy === 'hash-only') audit.withheld(failureOf(e, 'store'), withheldMessageHash(e));
       await audit.failed({ error: failureOf(e, this.payloadPolicy), latencyUs: sinceUs(t0) });
       throw e;
     }

@@ -99,6 +99,7 @@ export class Relay {
   readonly topic: string;
   readonly checkpointName: string;
   private readonly kafka: Kafka;
+  private readonly kafkaConfig: KafkaConfig;
   private producer?: Producer;
   private controller?: AbortController;
   private loop?: Promise<void>;
@@ -117,7 +118,8 @@ export class Relay {
   ) {
     this.topic = options.topic ?? eventsTopic();
     this.checkpointName = relayCheckpointName(this.topic);
-    this.kafka = new Kafka({ logLevel: logLevel.WARN, ...options.kafka, brokers: options.brokers, clientId: options.clientId ?? 'openmcp-relay' });
+    this.kafkaConfig = { logLevel: logLevel.WARN, ...options.kafka, brokers: options.brokers, clientId: options.clientId ?? 'openmcp-relay' };
+    this.kafka = new Kafka(this.kafkaConfig);
   }
 
   /** Last global position Kafka acknowledged (-1: none yet). */
@@ -144,7 +146,7 @@ export class Relay {
     this.published = (await this.checkpoints.load(this.checkpointName)) ?? -1;
     let partitions: number;
     try {
-      partitions = await ensureEventsTopic(this.kafka, this.topic, this.options);
+      partitions = await ensureEventsTopic(this.kafkaConfig, this.topic, this.options);
     } catch (err) {
       throw new RelayTopicError(this.topic, err);
     }

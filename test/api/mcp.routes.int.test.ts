@@ -290,7 +290,7 @@ describe('REST /v1/mcp-servers and /v1/tools (real McpGateway, real HTTP MCP ups
       const res = await h.call({ method: 'DELETE', url: `/v1/mcp-servers/${examples.id}`, auth: root });
       expect(res.statusCode, res.body).to.equal(403);
       expect(res.json()).to.include({ code: 'FORBIDDEN', field: 'id' });
-      expect(res.json().detail).to.equal("MCP server cfgshared is registered at every start by this gateway's configuration (OPENMCP_EXAMPLES=on, the default): set OPENMCP_EXAMPLES=off, restart, then remove it");
+      expect(res.json().detail).to.equal("MCP server cfgshared is registered at every start by this gateway's configuration (OPENMCP_EXAMPLES=on): unset OPENMCP_EXAMPLES or set it off, restart, then remove it");
       // A tenant's admin is told what holds for it: only a cross-tenant admin removes a shared server, configured or not.
       const byTenant = await h.call({ method: 'DELETE', url: `/v1/mcp-servers/${examples.id}`, auth: k.admin });
       expect(byTenant.statusCode, byTenant.body).to.equal(403);

@@ -12,10 +12,13 @@ import { join } from 'node:path';
 import { startHttpExample, type HttpExample } from '../../examples/mcp-http/server';
 import { BOOTSTRAP_KEY_ID } from '../../src/auth/key-service';
 import { runMcpServersRemove } from '../../src/cli/mcp-servers';
+import { runMcpStdio } from '../../src/cli/mcp-stdio';
 import { loadConfig } from '../../src/config';
 import { startOpenMcp, type OpenMcp } from '../../src/main';
 import { clientFromEnvironment } from '../../src/sdk/from-env';
 import { freePort } from '../support/free-port';
+import { StreamClientTransport } from '../mcp/support/stream-client-transport';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 
 /** Hardhat account #2: the roles under test (api) never reach the chain, so none runs. */
 const ANCHORER_KEY = '0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a';
@@ -89,7 +92,7 @@ describe('openmcp start: MCP servers from the configuration can be removed once 
     expect(refused.statusCode, refused.body).to.equal(403);
     expect(refused.json()).to.include({ code: 'FORBIDDEN', field: 'id' });
     expect(refused.json().detail).to.equal(
-      'MCP server examples is registered at every start by this gateway\'s configuration (OPENMCP_EXAMPLES=on, the default): set OPENMCP_EXAMPLES=off, restart, then remove it',
+      'MCP server examples is registered at every start by this gateway\'s configuration (OPENMCP_EXAMPLES=on): unset OPENMCP_EXAMPLES or set it off, restart, then remove it',
     );
     const cliRefused = await cliRemove(a, 'examples');
     expect(cliRefused.code).to.equal(1);
@@ -120,6 +123,52 @@ describe('openmcp start: MCP servers from the configuration can be removed once 
     expect(res.statusCode, res.body).to.equal(204);
     expect(await named(a, 'examples')).to.equal(undefined);
     expect(await removals(a, second!.id)).to.have.length(1);
+  });
+
+  /** `openmcp mcp stdio` on DATA_DIR with `env` (the defaults: as an MCP host starts it), acting as the admin key: the tools it lists. */
+  async function stdioTools(env: Record<string, string> = {}): Promise<string[]> {
+    await app?.close();
+    app = undefined;
+    const transport = new StreamClientTransport();
+    const running = runMcpStdio(loadConfig({ DATA_DIR: join(dir, 'data'), LOG_LEVEL: 'silent', ...env }), ADMIN_KEY, { stdin: transport.serverStdin, stdout: transport.serverStdout });
+    const client = new Client({ name: 'config-servers', version: '1.0.0' });
+    try {
+      await client.connect(transport);
+      return (await client.listTools()).tools.map((t) => t.name);
+    } finally {
+      await client.close();
+      await running;
+    }
+  }
+
+  it('OPENMCP_EXAMPLES unset (the default): once an admin removed examples, no later start brings it back (openmcp start, mcp stdio); set to on, it comes back and is refused again', async () => {
+    let a = await restart({});
+    const first = await named(a, 'examples');
+    expect(first, 'the default registers it on a fresh database').to.include({ tenant: '*' });
+    expect(await stdioTools(), 'mcp stdio reuses it').to.include('examples__echo');
+
+    // Under the default its removal is allowed: it sticks.
+    a = await restart({});
+    const removed = await cliRemove(a, 'examples');
+    expect(removed, removed.lines.join('\n')).to.deep.equal({ code: 0, lines: [`removed examples (${first!.id})`] });
+
+    // An MCP host starts `openmcp mcp stdio` with none of the server's settings.
+    expect(await stdioTools(), 'mcp stdio with the defaults').to.not.include('examples__echo');
+    a = await restart({});
+    expect(await named(a, 'examples'), 'openmcp start with the defaults').to.equal(undefined);
+    expect(await removals(a, first!.id)).to.have.length(1);
+
+    // Set on, as a file entry: registered at every start, and its removal refused by that process.
+    a = await restart({ OPENMCP_EXAMPLES: 'on' });
+    const second = await named(a, 'examples');
+    expect(second?.id).to.be.a('string').and.not.equal(first!.id);
+    expect((await del(a, second!.id)).json().detail).to.include('(OPENMCP_EXAMPLES=on)');
+    // Back to the default: it stays (registered since), is removed, and stays removed.
+    a = await restart({});
+    expect((await del(a, second!.id)).statusCode).to.equal(204);
+    expect(await stdioTools()).to.not.include('examples__echo');
+    a = await restart({});
+    expect(await named(a, 'examples')).to.equal(undefined);
   });
 
   it('MCP_SERVERS_FILE: an entry is refused while the file lists it, naming the file; once deleted from it (and restarted), removed by REST', async () => {

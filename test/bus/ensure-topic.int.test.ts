@@ -2,13 +2,17 @@
  * ensureEventsTopic with the real kafkajs client against the wire-protocol test broker. In one
  * process the relay and the projector's bus each ensure the topic at start, at the same moment:
  * the loser's CreateTopics came back TOPIC_ALREADY_EXISTS, which the code took as done but kafkajs
- * logged at ERROR ("Topic creation errors"), alarming operators at every first start.
+ * logged at ERROR ("Topic creation errors"), alarming operators at every first start. Two
+ * processes still race: the loser logged that line, and with a topic whose leaders were not yet
+ * elected, failed (or, with retries, logged more ERROR lines) asking its metadata.
  */
 import { expect } from 'chai';
-import { Kafka, logLevel, type logCreator } from 'kafkajs';
+import { join } from 'node:path';
+import { logLevel, type KafkaConfig, type logCreator } from 'kafkajs';
 import { Registry } from 'prom-client';
 import { ensureEventsTopic, KafkaBus } from '../../src/bus/kafka';
 import { Relay } from '../../src/relay';
+import { startFixtureProcess } from '../support/fixture-process';
 import { startKafkaBroker, type KafkaBroker } from '../support/kafka-broker';
 import { openTestLog } from '../relay/event-log-fixture';
 
@@ -22,7 +26,7 @@ describe('ensureEventsTopic (kafkajs against the test broker)', function () {
   let lines: Line[];
   const capture: logCreator = () => ({ level, namespace, log }) => void lines.push({ level, namespace, message: String(log.message) });
   /** A client of its own, as the relay and the bus each build one, logging into `lines`. */
-  const client = () => new Kafka({ brokers: broker.brokers, clientId: 'openmcp', logLevel: logLevel.INFO, logCreator: capture, retry: { retries: 0 } });
+  const client = (): KafkaConfig => ({ brokers: broker.brokers, clientId: 'openmcp', logLevel: logLevel.INFO, logCreator: capture, retry: { retries: 0 } });
   const errors = () => lines.filter((l) => l.level === logLevel.ERROR);
 
   beforeEach(async () => {
@@ -32,7 +36,7 @@ describe('ensureEventsTopic (kafkajs against the test broker)', function () {
   afterEach(async () => broker?.stop());
 
   it('two ensures at once in one process (relay and bus, each its own client) send one CreateTopics and log no ERROR line', async () => {
-    const [a, b] = await Promise.all([ensureEventsTopic(client(), 'race.events.v1', { brokers: broker.brokers }), ensureEventsTopic(client(), 'race.events.v1', { brokers: broker.brokers })]);
+    const [a, b] = await Promise.all([ensureEventsTopic(client(), 'race.events.v1'), ensureEventsTopic(client(), 'race.events.v1')]);
     expect([a, b]).to.deep.equal([6, 6]);
     expect(broker.highWatermarks('race.events.v1')).to.have.length(6);
     expect(errors(), JSON.stringify(errors())).to.deep.equal([]);
@@ -55,8 +59,21 @@ describe('ensureEventsTopic (kafkajs against the test broker)', function () {
     }
   });
 
+  it('two processes creating it at the same moment, while Kafka elects its leaders: each gets its partitions once led, neither logs an ERROR line', async () => {
+    // Both find it missing and both ask to create it: one gets TOPIC_ALREADY_EXISTS, at once, before the leaders are elected.
+    broker.holdCreateTopics(2);
+    broker.electLeadersAfter(300);
+    const other = startFixtureProcess<{ partitions?: number; error?: string; errors: string[] }>('ensure-topic process', join(__dirname, 'support', 'ensure-topic-process.ts'), [broker.brokers[0], 'twice.events.v1']);
+    const mine = await ensureEventsTopic(client(), 'twice.events.v1');
+    const theirs = await other;
+    await theirs.stop();
+    expect(broker.requests(CREATE_TOPICS), 'the race happened').to.equal(2);
+    expect({ partitions: mine, errors: errors().map((l) => l.message) }).to.deep.equal({ partitions: 6, errors: [] });
+    expect(theirs.info).to.deep.equal({ partitions: 6, errors: [] });
+  });
+
   it('ensures of different topics are each done by their caller: one CreateTopics each', async () => {
-    const counts = await Promise.all([ensureEventsTopic(client(), 'one.events.v1', { brokers: broker.brokers, partitions: 2 }), ensureEventsTopic(client(), 'two.events.v1', { brokers: broker.brokers, partitions: 3 })]);
+    const counts = await Promise.all([ensureEventsTopic(client(), 'one.events.v1', { partitions: 2 }), ensureEventsTopic(client(), 'two.events.v1', { partitions: 3 })]);
     expect(counts).to.deep.equal([2, 3]);
     expect(broker.requests(CREATE_TOPICS)).to.equal(2);
     expect(errors()).to.deep.equal([]);
@@ -64,7 +81,7 @@ describe('ensureEventsTopic (kafkajs against the test broker)', function () {
 
   it('a real refusal still fails each ensure with its error (and kafkajs still logs it); the next ensure tries again', async () => {
     broker.refuseTopic('denied.events.v1', 29);
-    const results = await Promise.allSettled([ensureEventsTopic(client(), 'denied.events.v1', { brokers: broker.brokers }), ensureEventsTopic(client(), 'denied.events.v1', { brokers: broker.brokers })]);
+    const results = await Promise.allSettled([ensureEventsTopic(client(), 'denied.events.v1'), ensureEventsTopic(client(), 'denied.events.v1')]);
     for (const r of results) {
       expect(r.status).to.equal('rejected');
       const err = (r as PromiseRejectedResult).reason as { errors?: { type: string }[] };
@@ -74,6 +91,6 @@ describe('ensureEventsTopic (kafkajs against the test broker)', function () {
     expect(errors().map((l) => l.message).join('\n')).to.match(/CreateTopics/);
 
     broker.refuseTopic('denied.events.v1', 0);
-    expect(await ensureEventsTopic(client(), 'denied.events.v1', { brokers: broker.brokers })).to.equal(6);
+    expect(await ensureEventsTopic(client(), 'denied.events.v1')).to.equal(6);
   });
 });

@@ -17,11 +17,14 @@ describe('MCP gateway: payload policy, task link, registry input', function () {
   let db: Awaited<ReturnType<typeof openTempSqliteStore>>;
   let remote: HttpExample;
   let gateway: McpGateway;
+  /** The gateway's own (operator-side) log: its warn lines. */
+  const warned: { obj: Record<string, unknown>; msg?: string }[] = [];
 
   before(async function () {
     db = await openTempSqliteStore();
     remote = await startHttpExample({ testTools: true });
-    gateway = new McpGateway({ store: db.store, payloadPolicy: 'hash-only', cacheTtlMs: 0, upstream: { healthIntervalMs: 0 } });
+    const logger = { warn: (obj: unknown, msg?: string) => void warned.push({ obj: obj as Record<string, unknown>, msg }) };
+    gateway = new McpGateway({ store: db.store, payloadPolicy: 'hash-only', cacheTtlMs: 0, upstream: { healthIntervalMs: 0 }, logger });
     await gateway.registerServer({ tenant: 'acme', actor, name: 'remote', transport: 'http', url: remote.url });
   });
   after(async function () {
@@ -55,6 +58,31 @@ describe('MCP gateway: payload policy, task link, registry input', function () {
     const error = (events[1].data as { error: { code: string; message: string } }).error;
     expect(error.code).to.equal('MCP_UPSTREAM_ERROR');
     expect(error.message).to.equal(`-32602: upstream error message withheld (MCP_PAYLOAD_POLICY=hash-only), sha256 ${payloadDigest((err as { rpcMessage: string }).rpcMessage).hash}`);
+  });
+
+  it("hash-only: the gateway's own log has the failed call's whole error (a URL's credentials replaced), named by the call, beside the digest the event keeps", async function () {
+    const head = await db.store.headPosition();
+    warned.length = 0;
+    const said = 'no such account: secret-4711 (see postgres://app:hunter2@db.internal/crm)';
+    const err = await gateway.callTool({ tenant: 'acme', actor, taskId: 'task-9', correlationId: 'req-7' }, 'remote__reject', { message: said }).catch((e: unknown) => e);
+    expect((err as Error).message).to.contain('hunter2');
+    const [requested, failed] = (await db.store.readAll({ after: head, limit: 1000 })).filter((e) => e.stream.startsWith('toolcall-'));
+    expect(JSON.stringify(failed)).to.not.contain('secret-4711');
+    const hash = payloadDigest((err as Error).message).hash;
+    expect((failed.data as { error: { message: string } }).error.message).to.contain(hash);
+    const lines = warned.filter((l) => l.obj.callId === requested.stream.slice('toolcall-'.length));
+    expect(lines, JSON.stringify(warned)).to.have.length(1);
+    expect(lines[0].msg).to.equal('mcp gateway: tools/call failed; its error is kept out of the event log (MCP_PAYLOAD_POLICY=hash-only)');
+    expect(lines[0].obj).to.deep.include({
+      tenant: 'acme',
+      server: 'remote',
+      tool: 'reject',
+      taskId: 'task-9',
+      correlationId: 'req-7',
+      // As MCP_PAYLOAD_POLICY=store records it.
+      error: { code: 'MCP_UPSTREAM_ERROR', message: '-32602: MCP error -32602: no such account: secret-4711 (see postgres://***:***@db.internal/crm)' },
+      messageHash: hash,
+    });
   });
 
   it("hash-only: a stdio server's stderr line (an earlier call's arguments in it) is in the caller's error, not in the log", async function () {

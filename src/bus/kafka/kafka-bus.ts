@@ -57,18 +57,20 @@ export class KafkaBus implements Bus {
   readonly name = 'kafka';
   readonly topic: string;
   private readonly kafka: Kafka;
+  private readonly kafkaConfig: KafkaConfig;
   private readonly consumers = new Set<RunningConsumer>();
   private admin?: Promise<Admin>;
 
   constructor(private readonly options: KafkaBusOptions) {
     this.topic = options.topic ?? eventsTopic();
-    this.kafka = new Kafka({ logLevel: logLevel.WARN, ...options.kafka, brokers: options.brokers, clientId: options.clientId ?? 'openmcp' });
+    this.kafkaConfig = { logLevel: logLevel.WARN, ...options.kafka, brokers: options.brokers, clientId: options.clientId ?? 'openmcp' };
+    this.kafka = new Kafka(this.kafkaConfig);
   }
 
   async consume(group: string, handler: BusHandler, options: ConsumeOptions = {}): Promise<BusConsumer> {
     // Before subscribing, so a missing topic gets the contract settings. Best effort: without the
     // right to create topics, the consumer goes on with the topic if it exists.
-    const createFailure = await ensureEventsTopic(this.kafka, this.topic, { brokers: this.options.brokers }).then(() => undefined, (err: unknown) => err);
+    const createFailure = await ensureEventsTopic(this.kafkaConfig, this.topic).then(() => undefined, (err: unknown) => err);
     const consumer = this.kafka.consumer({
       groupId: group,
       // kafkajs lets the broker auto-create a topic it asks metadata for: with the broker's defaults

@@ -10,6 +10,8 @@ export type ApiContext = {
   groups: GroupCoordinator;
   defaultPartitions: number;
   createTopic(name: string, partitions: number, maxMessageBytes?: number): boolean;
+  /** createTopic for a CreateTopics request (its leaders may take a while: electLeadersAfter). */
+  createTopicByRequest(name: string, partitions: number, maxMessageBytes?: number): boolean;
   /** A Kafka error code to refuse creating `name` with (authorization, policy), or 0. */
   refuseTopic(name: string): number;
   newProducerId(): number;
@@ -17,6 +19,10 @@ export type ApiContext = {
   waitForAppend(ms: number): Promise<void>;
   /** A Metadata request named `name` (whether or not it asked for auto-creation). */
   metadataAsked(name: string): void;
+  /** Resolves when a CreateTopics request may be answered (holdCreateTopics). */
+  createTopicsTurn(): Promise<void>;
+  /** Whether a topic's partitions have no leader yet (just created, see electLeadersAfter). */
+  leaderless(name: string): boolean;
 };
 
 export type Request = { apiKey: number; apiVersion: number; clientId: string; reader: Reader };
@@ -33,7 +39,7 @@ const VERSIONS: [number, number, number][] = [
   [11, 0, 5], [12, 0, 3], [13, 0, 3], [14, 0, 3], [18, 0, 2], [19, 0, 3], [22, 0, 1],
 ];
 
-const E = { UNKNOWN_TOPIC_OR_PARTITION: 3, OFFSET_OUT_OF_RANGE: 1, UNSUPPORTED_VERSION: 35, TOPIC_ALREADY_EXISTS: 36, INVALID_PARTITIONS: 37 };
+const E = { UNKNOWN_TOPIC_OR_PARTITION: 3, OFFSET_OUT_OF_RANGE: 1, LEADER_NOT_AVAILABLE: 5, UNSUPPORTED_VERSION: 35, TOPIC_ALREADY_EXISTS: 36, INVALID_PARTITIONS: 37 };
 const TOPIC_NAME = /^[A-Za-z0-9._-]{1,249}$/;
 
 /** Writes the response body after the correlation id; 'no-response' for Produce with acks=0. */
@@ -92,8 +98,10 @@ function metadata(ctx: ApiContext, r: Reader, w: Writer, v: number): void {
     const parts = ctx.topics.get(name) ?? [];
     x.int16(ctx.topics.has(name) ? 0 : E.UNKNOWN_TOPIC_OR_PARTITION).string(name);
     if (v >= 1) x.bool(false);
+    // A partition without a leader yet, as Kafka answers while a new topic's leaders are elected.
+    const leaderless = ctx.leaderless(name);
     x.array(parts, (y, _log, i) => {
-      y.int16(0).int32(i).int32(ctx.nodeId);
+      y.int16(leaderless ? E.LEADER_NOT_AVAILABLE : 0).int32(i).int32(leaderless ? -1 : ctx.nodeId);
       y.array([ctx.nodeId], (z, id) => z.int32(id));
       y.array([ctx.nodeId], (z, id) => z.int32(id));
       if (v >= 5) y.array([], () => undefined);
@@ -101,7 +109,7 @@ function metadata(ctx: ApiContext, r: Reader, w: Writer, v: number): void {
   });
 }
 
-function createTopics(ctx: ApiContext, r: Reader, w: Writer, v: number): void {
+async function createTopics(ctx: ApiContext, r: Reader, w: Writer, v: number): Promise<void> {
   const topics = r.array((x) => {
     const name = x.string();
     const partitions = x.int32();
@@ -117,13 +125,14 @@ function createTopics(ctx: ApiContext, r: Reader, w: Writer, v: number): void {
   });
   r.int32();
   const validateOnly = v >= 1 ? r.bool() : false;
+  await ctx.createTopicsTurn();
   if (v >= 2) w.int32(0);
   w.array(topics, (x, t) => {
     let error = 0;
     if (!TOPIC_NAME.test(t.name)) error = 17;
     else if (ctx.topics.has(t.name)) error = E.TOPIC_ALREADY_EXISTS;
     else if ((error = ctx.refuseTopic(t.name))) void 0;
-    else if (!validateOnly) ctx.createTopic(t.name, t.partitions, t.maxMessageBytes);
+    else if (!validateOnly) ctx.createTopicByRequest(t.name, t.partitions, t.maxMessageBytes);
     x.string(t.name).int16(error);
     if (v >= 1) x.nullableString(error ? `topic ${t.name}: error ${error}` : null);
   });

@@ -65,6 +65,18 @@ export type KafkaBroker = {
   setMaxMessageBytes(topic: string, bytes: number): void;
   /** Refuse CreateTopics for `topic` with `error` (e.g. 29 TOPIC_AUTHORIZATION_FAILED); 0 lifts it. */
   refuseTopic(topic: string, error: number): void;
+  /**
+   * Answer the next `count` CreateTopics requests only once all of them have arrived, in the order
+   * they came: as when that many processes found a topic missing at the same moment and each asked
+   * to create it (the first creates it, the others get 36 TOPIC_ALREADY_EXISTS).
+   */
+  holdCreateTopics(count: number): void;
+  /**
+   * Give a topic that CreateTopics creates from now on its partitions' leaders only `ms` after:
+   * until then Metadata answers them with 5 LEADER_NOT_AVAILABLE and leader -1, as Kafka does while
+   * it elects a new topic's leaders (its CreateTopics answer does not wait for them).
+   */
+  electLeadersAfter(ms: number): void;
   stop(): Promise<void>;
 };
 
@@ -84,6 +96,10 @@ export async function startKafkaBroker(options: KafkaBrokerOptions = {}): Promis
   const refused = new Map<string, number>();
   const metadataAsks = new Map<string, number>();
   const requestCounts = new Map<number, number>();
+  /** Per topic created by CreateTopics while electLeadersAfter was set: when its leaders are elected. */
+  const ledAt = new Map<string, number>();
+  let electionMs = 0;
+  let createHold: { left: number; open: Promise<void>; release: () => void } | undefined;
   const appended = new EventEmitter();
   appended.setMaxListeners(0);
   const groups = new GroupCoordinator(options.initialRebalanceDelayMs ?? 30);
@@ -95,6 +111,11 @@ export async function startKafkaBroker(options: KafkaBrokerOptions = {}): Promis
     topics.set(name, Array.from({ length: partitions }, () => new PartitionLog()));
     if (maxMessageBytes !== undefined) topicMaxBytes.set(name, maxMessageBytes);
     return true;
+  };
+  const createTopicByRequest = (name: string, partitions: number, maxMessageBytes?: number): boolean => {
+    const created = createTopic(name, partitions, maxMessageBytes);
+    if (created && electionMs > 0) ledAt.set(name, Date.now() + electionMs);
+    return created;
   };
   /** The error to refuse this partition write with (0: none), counting the fault down. */
   const takeFault = (topic: string, partition: number): number => {
@@ -119,10 +140,21 @@ export async function startKafkaBroker(options: KafkaBrokerOptions = {}): Promis
     topics,
     groups,
     createTopic,
+    createTopicByRequest,
     refuseTopic: (name) => refused.get(name) ?? 0,
     defaultPartitions: options.defaultPartitions ?? 3,
     newProducerId: () => nextProducerId++,
     metadataAsked: (name) => void metadataAsks.set(name, (metadataAsks.get(name) ?? 0) + 1),
+    createTopicsTurn() {
+      const hold = createHold;
+      if (!hold) return Promise.resolve();
+      if (--hold.left <= 0) {
+        createHold = undefined;
+        hold.release();
+      }
+      return hold.open;
+    },
+    leaderless: (name) => (ledAt.get(name) ?? 0) > Date.now(),
     append(topic, partition, records) {
       const log = topics.get(topic)?.[partition];
       if (!log) return { error: 3, baseOffset: -1 };
@@ -214,6 +246,12 @@ export async function startKafkaBroker(options: KafkaBrokerOptions = {}): Promis
     },
     setMaxMessageBytes: (topic, bytes) => void topicMaxBytes.set(topic, bytes),
     refuseTopic: (topic, error) => void (error ? refused.set(topic, error) : refused.delete(topic)),
+    holdCreateTopics: (count) => {
+      let release!: () => void;
+      const open = new Promise<void>((resolve) => (release = resolve));
+      createHold = { left: count, open, release };
+    },
+    electLeadersAfter: (ms) => void (electionMs = ms),
     stop: async () => {
       groups.close();
       for (const s of sockets) s.destroy();
