@@ -4,8 +4,7 @@ import type { BatchDoc } from '../../projections/batches.projection';
 import { tasksProjection } from '../../projections/tasks.projection';
 import { parseStream, type RecordedEvent } from '../core/envelope';
 import { ValidationError } from '../core/errors';
-import { indexesByColumns, isMissingIndex } from '../db/index-names';
-import { dialectOf } from '../db/knex';
+import { IndexHints } from '../db/index-names';
 import type { Cache } from '../cache/port';
 import { skipWhileDown, type SkippingCache } from '../cache/skip-while-down';
 import type { AppliedPositions } from './applied-positions';
@@ -73,11 +72,11 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref?.
 export class SqlReadModels implements ReadModels {
   private readonly t: ReadModelTables;
   private readonly cache?: SkippingCache;
-  /** Index names by column list, per table (indexOf). */
-  private readonly indexNames = new Map<string, Promise<Map<string, string>>>();
+  private readonly hints: IndexHints;
 
   constructor(private readonly options: SqlReadModelsOptions) {
     this.t = options.tables ?? LIVE_TABLES;
+    this.hints = new IndexHints(options.knex);
     this.cache = options.cache && skipWhileDown(options.cache, { onError: options.onCacheError, skipMs: options.cacheSkipMs });
   }
 
@@ -190,47 +189,23 @@ export class SqlReadModels implements ReadModels {
 
   /**
    * Oldest first, by position. One tenant's events, all or of one type, are read in the order of
-   * their (tenant[, type], position) index from the cursor on. MariaDB is told so (FORCE INDEX):
-   * for a tenant holding much of the log it estimates the range as half the table and prefers a
-   * lookup on the tenant, which reads the tenant's events from its first on and skips them up to
-   * the cursor — every page costs more than the one before. The index is named as it is in the
-   * table (a rebuilt table keeps its `__r<n>` names), and looked up again if a rebuild swapped it.
+   * their (tenant[, type], position) index from the cursor on, MariaDB told so (IndexHints).
    */
   async listAuditEvents(tenant: string | null, filter: AuditEventFilter): Promise<Page<AuditEventView>> {
     checkLimit(filter.limit);
     if (filter.after !== undefined && (!Number.isSafeInteger(filter.after) || filter.after < -1)) throw new ValidationError('after: a position (integer >= -1)', { field: 'after' });
-    const table = this.t.auditEvents;
-    const list = (index: string | undefined) => {
-      const q = this.db.from(index === undefined ? table : this.db.raw('?? FORCE INDEX (??)', [table, index])).select('body', 'seq', 'batch_id', 'position');
+    const index = tenant !== null && !filter.stream ? (filter.type ? AUDIT_TENANT_TYPE_INDEX : AUDIT_TENANT_INDEX) : undefined;
+    const rows = await this.hints.run(this.t.auditEvents, index, (from) => {
+      const q = this.db.from(from).select('body', 'seq', 'batch_id', 'position');
       if (tenant !== null) q.where('tenant', tenant);
       if (filter.stream) q.where('stream', filter.stream);
       if (filter.type) q.where('type', filter.type);
       if (filter.after !== undefined) q.where('position', '>', filter.after);
       return q.orderBy('position', 'asc').limit(filter.limit + 1);
-    };
-    const index = tenant !== null && !filter.stream && dialectOf(this.db) === 'mysql' ? await this.indexOf(table, filter.type ? AUDIT_TENANT_TYPE_INDEX : AUDIT_TENANT_INDEX) : undefined;
-    let rows: Record<string, unknown>[];
-    try {
-      rows = await list(index);
-    } catch (err) {
-      if (index === undefined || !isMissingIndex(err)) throw err;
-      this.indexNames.delete(table);
-      rows = await list(undefined);
-    }
+    });
     const page = rows.slice(0, filter.limit);
     const items = page.map(auditView);
     return rows.length > filter.limit ? { items, nextCursor: String(page[page.length - 1].position) } : { items };
-  }
-
-  /** The name of `table`'s index on `columns` (undefined if it has none), looked up once per table. */
-  private async indexOf(table: string, columns: readonly string[]): Promise<string | undefined> {
-    let names = this.indexNames.get(table);
-    if (!names) {
-      names = indexesByColumns(this.db, table);
-      this.indexNames.set(table, names);
-      names.catch(() => this.indexNames.delete(table));
-    }
-    return (await names).get(columns.join(','));
   }
 
   async getAuditEvent(tenant: string | null, id: string): Promise<AuditEventView | undefined> {

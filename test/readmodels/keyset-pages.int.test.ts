@@ -3,6 +3,7 @@ import type { Knex } from 'knex';
 import { InProcessBus } from '../../src/bus/inprocess';
 import { MemoryCheckpointStore } from '../../src/checkpoints';
 import { createEvent } from '../../src/core/envelope';
+import { SqlKeyStore } from '../../src/auth/sql-key-store';
 import { newId } from '../../src/core/ids';
 import { indexesByColumns } from '../../src/db/index-names';
 import { dialectOf } from '../../src/db/knex';
@@ -42,7 +43,7 @@ async function insertRows(knex: Knex, table: string, rows: Record<string, unknow
 }
 
 for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
-  describe(`keyset pages of the task, tool-call and audit lists (${dialect})`, function () {
+  describe(`keyset pages of the task, tool-call, audit and key lists (${dialect})`, function () {
     this.timeout(60_000);
     let db: TestDb;
     let projector: Projector;
@@ -115,6 +116,7 @@ for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
       const rows = Array.from({ length: n }, (_, i) => ({ id: newId(), tenant: tenantOf(i), at: at(i), i }));
       await insertRows(db.knex, T.tasks, rows.map((r) => ({ id: r.id, tenant: r.tenant, status: 'completed', created_at: r.at, updated_at: r.at, revision: 0, position: r.i })));
       await insertRows(db.knex, T.toolCalls, rows.map((r) => ({ id: r.id, tenant: r.tenant, server_id: 's', server: 'examples', tool: 'echo', status: 'completed', requested_at: r.at, requested_position: r.i, revision: 0 })));
+      await insertRows(db.knex, 'api_keys', rows.map((r) => ({ id: r.id, tenant: r.tenant, role: 'viewer', prefix: 'p', key_hash: `0x${r.i.toString(16).padStart(64, '0')}`, created_at: r.at, created_by: 'test' })));
       await insertRows(db.knex, T.auditEvents, rows.map((r) => ({ position: r.i, id: r.id, stream: `task-${r.id}`, revision: 0, type: r.i % 2 ? 'TaskSubmitted' : 'TaskStarted', tenant: r.tenant, occurred_at: r.at, hash: '0x00', body: JSON.stringify({ position: r.i }) })));
       // A cursor a third of the way down acme's list, on a run of equal times.
       const deep = rows.filter((r) => r.tenant === 'acme').sort((a, b) => newestFirst({ at: a.at, id: a.id }, { at: b.at, id: b.id }))[1200];
@@ -124,6 +126,8 @@ for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
         // Oldest first by position: the cursor is a position two thirds of the way down.
         'audit events': () => rm.listAuditEvents('acme', { limit: 50, after: 4000 }),
         'audit events of a type': () => rm.listAuditEvents('acme', { limit: 50, after: 4000, type: 'TaskStarted' }),
+        // Oldest first by id: the cursor is the id of a key two thirds of the way down.
+        keys: () => new SqlKeyStore(db.knex).list({ tenant: 'acme', limit: 50, afterId: rows.filter((r) => r.tenant === 'acme').map((r) => r.id).sort()[2400] }),
       };
       const sqliteSeek: Record<string, RegExp> = {
         // The seek shows as the cursor's upper bound on the time column inside the index search
@@ -132,6 +136,7 @@ for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
         'tool calls': /^SEARCH .* USING .*INDEX .*\(tenant=\? AND requested_at>\? AND requested_at<\?\)/,
         'audit events': /^SEARCH .* USING .*INDEX .*\(tenant=\? AND position>\?\)/,
         'audit events of a type': /^SEARCH .* USING .*INDEX .*\(tenant=\? AND type=\? AND position>\?\)/,
+        keys: /^SEARCH .* USING .*INDEX .*\(tenant=\? AND id>\?\)/,
       };
       for (const [name, list] of Object.entries(lists)) {
         const plan = await planOfFirstQuery(db.knex, list);
