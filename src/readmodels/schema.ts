@@ -19,7 +19,7 @@ export const TOOL_CALL_LIST_INDEXES = [
 
 /**
  * The audit log's per-tenant lists: (tenant, position) for all of a tenant's events, (tenant,
- * type, position) for one type of them (migrations/20261210000100_audit_event_type_index.ts).
+ * type, position) for one type of them (migrations/20261210000200_audit_event_type_index.ts).
  * Named here because MariaDB is told to use them (SqlReadModels.listAuditEvents).
  */
 export const AUDIT_TENANT_INDEX = ['tenant', 'position'] as const;

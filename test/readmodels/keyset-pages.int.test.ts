@@ -11,7 +11,7 @@ import { Projector } from '../../src/projector/projector';
 import { encodeTaskCursor, encodeToolCallCursor } from '../../src/readmodels/cursor';
 import { AUDIT_TENANT_INDEX, AUDIT_TENANT_TYPE_INDEX } from '../../src/readmodels/schema';
 import { SqlReadModels } from '../../src/readmodels/sql-read-models';
-import { down as dropAuditTypeIndex, up as addAuditTypeIndex } from '../../migrations/20261210000100_audit_event_type_index';
+import { down as dropAuditTypeIndex, up as addAuditTypeIndex } from '../../migrations/20261210000200_audit_event_type_index';
 import { LIVE_TABLES as T } from '../../projections/tables';
 import { openTestDb, type Dialect, type TestDb } from '../projections/support';
 import { planOfFirstQuery } from '../support/query-plan';
