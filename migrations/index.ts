@@ -14,6 +14,7 @@ import * as taskSealedAnswer from './20261207000100_task_sealed_answer';
 import * as apiKeyAgentsRevision from './20261208000100_api_key_agents_revision';
 import * as toolCallListIndexes from './20261209000100_tool_call_list_indexes';
 import * as agentSpendKeys from './20261210000100_agent_spend_keys';
+import * as auditEventTypeIndex from './20261210000200_audit_event_type_index';
 
 /**
  * Every migration, in order. A custom source (not a directory scan) so the same list runs under
@@ -34,6 +35,7 @@ const migrations: Record<string, Knex.Migration> = {
   '20261208000100_api_key_agents_revision': apiKeyAgentsRevision,
   '20261209000100_tool_call_list_indexes': toolCallListIndexes,
   '20261210000100_agent_spend_keys': agentSpendKeys,
+  '20261210000200_audit_event_type_index': auditEventTypeIndex,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { retryOnContention } from '../db/contention';
+import { IndexHints } from '../db/index-names';
 import type { Hex } from '../core/hex';
 import type { ApiKeyRecord, InsertUnderLimitParameters, InsertUnderLimitReturnType, KeyStore, ListKeysParameters } from './key-store';
 import type { Role } from './roles';
@@ -55,7 +56,11 @@ function fromRow(row: Row): ApiKeyRecord {
 
 /** API keys in the `api_keys` table (migrations 20261122000500, 20261206000100, 20261208000100), SQLite or MySQL. */
 export class SqlKeyStore implements KeyStore {
-  constructor(private readonly knex: Knex) {}
+  private readonly hints: IndexHints;
+
+  constructor(private readonly knex: Knex) {
+    this.hints = new IndexHints(knex);
+  }
 
   async insert(record: ApiKeyRecord): Promise<void> {
     await this.knex('api_keys').insert(toRow(record));
@@ -106,11 +111,15 @@ export class SqlKeyStore implements KeyStore {
     return row ? fromRow(row) : undefined;
   }
 
+  /** One tenant's keys are read in the order of its (tenant, id) index from the cursor on, MariaDB told so (IndexHints). */
   async list(p: ListKeysParameters): Promise<ApiKeyRecord[]> {
-    const q = this.knex<Row>('api_keys').orderBy('id', 'asc').limit(p.limit);
-    if (p.tenant !== null) q.where({ tenant: p.tenant });
-    if (p.afterId !== undefined) q.where('id', '>', p.afterId);
-    return (await q).map(fromRow);
+    const rows = await this.hints.run('api_keys', p.tenant === null ? undefined : ['tenant', 'id'], (from) => {
+      const q = this.knex.from<Row>(from).orderBy('id', 'asc').limit(p.limit);
+      if (p.tenant !== null) q.where({ tenant: p.tenant });
+      if (p.afterId !== undefined) q.where('id', '>', p.afterId);
+      return q;
+    });
+    return (rows as Row[]).map(fromRow);
   }
 
   async setAgents(id: string, agents: string[] | undefined, revision: number): Promise<boolean> {

@@ -17,6 +17,14 @@ export const TOOL_CALL_LIST_INDEXES = [
   ['tenant', 'task_id', 'requested_at', 'id'],
 ] as const;
 
+/**
+ * The audit log's per-tenant lists: (tenant, position) for all of a tenant's events, (tenant,
+ * type, position) for one type of them (migrations/20261210000200_audit_event_type_index.ts).
+ * Named here because MariaDB is told to use them (SqlReadModels.listAuditEvents).
+ */
+export const AUDIT_TENANT_INDEX = ['tenant', 'position'] as const;
+export const AUDIT_TENANT_TYPE_INDEX = ['tenant', 'type', 'position'] as const;
+
 // MySQL TEXT stops at 64 KiB; results and envelopes may be up to about 1 MB.
 function longText(knex: Knex, t: Builder, column: string): Knex.ColumnBuilder {
   return dialectOf(knex) === 'mysql' ? t.specificType(column, 'LONGTEXT') : t.text(column);
@@ -128,7 +136,8 @@ export const projectionSchemas: Record<string, { tables: (keyof ReadModelTables)
         longText(knex, t, 'body').notNullable();
         t.bigInteger('seq');
         t.bigInteger('batch_id');
-        t.index(['tenant', 'position']);
+        t.index([...AUDIT_TENANT_INDEX]);
+        t.index([...AUDIT_TENANT_TYPE_INDEX]);
         t.index(['stream', 'position']);
         t.index(['type', 'position']);
         t.index(['seq']);

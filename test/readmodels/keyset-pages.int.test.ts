@@ -3,11 +3,15 @@ import type { Knex } from 'knex';
 import { InProcessBus } from '../../src/bus/inprocess';
 import { MemoryCheckpointStore } from '../../src/checkpoints';
 import { createEvent } from '../../src/core/envelope';
+import { SqlKeyStore } from '../../src/auth/sql-key-store';
 import { newId } from '../../src/core/ids';
+import { indexesByColumns } from '../../src/db/index-names';
 import { dialectOf } from '../../src/db/knex';
 import { Projector } from '../../src/projector/projector';
 import { encodeTaskCursor, encodeToolCallCursor } from '../../src/readmodels/cursor';
+import { AUDIT_TENANT_INDEX, AUDIT_TENANT_TYPE_INDEX } from '../../src/readmodels/schema';
 import { SqlReadModels } from '../../src/readmodels/sql-read-models';
+import { down as dropAuditTypeIndex, up as addAuditTypeIndex } from '../../migrations/20261210000200_audit_event_type_index';
 import { LIVE_TABLES as T } from '../../projections/tables';
 import { openTestDb, type Dialect, type TestDb } from '../projections/support';
 import { planOfFirstQuery } from '../support/query-plan';
@@ -39,7 +43,7 @@ async function insertRows(knex: Knex, table: string, rows: Record<string, unknow
 }
 
 for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
-  describe(`keyset pages of the task and tool-call lists (${dialect})`, function () {
+  describe(`keyset pages of the task, tool-call, audit and key lists (${dialect})`, function () {
     this.timeout(60_000);
     let db: TestDb;
     let projector: Projector;
@@ -112,24 +116,70 @@ for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
       const rows = Array.from({ length: n }, (_, i) => ({ id: newId(), tenant: tenantOf(i), at: at(i), i }));
       await insertRows(db.knex, T.tasks, rows.map((r) => ({ id: r.id, tenant: r.tenant, status: 'completed', created_at: r.at, updated_at: r.at, revision: 0, position: r.i })));
       await insertRows(db.knex, T.toolCalls, rows.map((r) => ({ id: r.id, tenant: r.tenant, server_id: 's', server: 'examples', tool: 'echo', status: 'completed', requested_at: r.at, requested_position: r.i, revision: 0 })));
+      await insertRows(db.knex, 'api_keys', rows.map((r) => ({ id: r.id, tenant: r.tenant, role: 'viewer', prefix: 'p', key_hash: `0x${r.i.toString(16).padStart(64, '0')}`, created_at: r.at, created_by: 'test' })));
+      await insertRows(db.knex, T.auditEvents, rows.map((r) => ({ position: r.i, id: r.id, stream: `task-${r.id}`, revision: 0, type: r.i % 2 ? 'TaskSubmitted' : 'TaskStarted', tenant: r.tenant, occurred_at: r.at, hash: '0x00', body: JSON.stringify({ position: r.i }) })));
       // A cursor a third of the way down acme's list, on a run of equal times.
       const deep = rows.filter((r) => r.tenant === 'acme').sort((a, b) => newestFirst({ at: a.at, id: a.id }, { at: b.at, id: b.id }))[1200];
       const lists = {
         tasks: () => rm.listTasks('acme', { limit: 50, cursor: encodeTaskCursor({ createdAt: deep.at, id: deep.id }) }),
         'tool calls': () => rm.listToolCalls('acme', { limit: 50, cursor: encodeToolCallCursor({ requestedAt: deep.at, id: deep.id }) }),
+        // Oldest first by position: the cursor is a position two thirds of the way down.
+        'audit events': () => rm.listAuditEvents('acme', { limit: 50, after: 4000 }),
+        'audit events of a type': () => rm.listAuditEvents('acme', { limit: 50, after: 4000, type: 'TaskStarted' }),
+        // Oldest first by id: the cursor is the id of a key two thirds of the way down.
+        keys: () => new SqlKeyStore(db.knex).list({ tenant: 'acme', limit: 50, afterId: rows.filter((r) => r.tenant === 'acme').map((r) => r.id).sort()[2400] }),
+      };
+      const sqliteSeek: Record<string, RegExp> = {
+        // The seek shows as the cursor's upper bound on the time column inside the index search
+        // (requested_at's lower bound is its IS NOT NULL).
+        tasks: /^SEARCH .* USING .*INDEX .*\(tenant=\? AND created_at<\?\)/,
+        'tool calls': /^SEARCH .* USING .*INDEX .*\(tenant=\? AND requested_at>\? AND requested_at<\?\)/,
+        'audit events': /^SEARCH .* USING .*INDEX .*\(tenant=\? AND position>\?\)/,
+        'audit events of a type': /^SEARCH .* USING .*INDEX .*\(tenant=\? AND type=\? AND position>\?\)/,
+        keys: /^SEARCH .* USING .*INDEX .*\(tenant=\? AND id>\?\)/,
       };
       for (const [name, list] of Object.entries(lists)) {
         const plan = await planOfFirstQuery(db.knex, list);
         const shown = `${name}: ${plan.map((l) => l.detail).join(' | ')}`;
         if (dialect === 'sqlite') {
-          // The seek shows as the cursor's upper bound on the time column inside the index search
-          // (requested_at's lower bound is its IS NOT NULL).
-          expect(plan.some((l) => /^SEARCH .* USING .*INDEX .*\(tenant=\? AND (created_at|requested_at>\? AND requested_at)<\?\)/.test(l.detail)), shown).to.equal(true);
+          expect(plan.some((l) => sqliteSeek[name].test(l.detail)), shown).to.equal(true);
         } else {
           expect(plan[0].type, shown).to.equal('range');
           expect(plan[0].rRows, shown).to.be.at.most(60);
         }
       }
     });
+
+    it('the audit log has its (tenant, type, position) index from the migration, which adds it once and drops it by its own name', async () => {
+      const want = AUDIT_TENANT_TYPE_INDEX.join(',');
+      const has = async () => (await indexesByColumns(db.knex, T.auditEvents)).has(want);
+      expect(await has()).to.equal(true);
+      await addAuditTypeIndex(db.knex);
+      expect([...(await indexesByColumns(db.knex, T.auditEvents)).keys()].filter((c) => c === want)).to.have.length(1);
+      await db.knex.schema.alterTable(T.auditEvents, (t) => t.dropIndex([...AUDIT_TENANT_TYPE_INDEX]));
+      // As a rebuild leaves it: the same columns under another name.
+      await db.knex.schema.alterTable(T.auditEvents, (t) => t.index([...AUDIT_TENANT_TYPE_INDEX], 'rebuilt_audit_type'));
+      await dropAuditTypeIndex(db.knex);
+      expect(await has()).to.equal(false);
+      // Without it the list still answers (MariaDB is then told nothing).
+      expect((await rm.listAuditEvents('acme', { limit: 5, type: 'TaskStarted' })).items).to.deep.equal([]);
+      await addAuditTypeIndex(db.knex);
+      expect(await has()).to.equal(true);
+    });
+
+    if (dialect === 'mysql') {
+      it("a tenant's audit list goes on answering, and seeking, after its index is renamed under it (a rebuild's swap)", async () => {
+        await insertRows(db.knex, T.auditEvents, Array.from({ length: 3000 }, (_, i) => ({ position: i, id: newId(), stream: `task-${i}`, revision: 0, type: 'TaskStarted', tenant: i % 10 < 6 ? 'acme' : 'globex', occurred_at: TIMES[0], hash: '0x00', body: JSON.stringify({ position: i }) })));
+        const page = () => rm.listAuditEvents('acme', { limit: 50, after: 2000 });
+        const first = (await page()).items.map((e) => (e as unknown as { position: number }).position);
+        expect(first).to.have.length(50);
+        const old = (await indexesByColumns(db.knex, T.auditEvents)).get(AUDIT_TENANT_INDEX.join(','))!;
+        // Not old + suffix: MariaDB takes an index hint's name as a prefix of one name it has.
+        await db.knex.raw('ALTER TABLE ?? RENAME INDEX ?? TO ??', [T.auditEvents, old, 'rebuilt_audit_tenant']);
+        expect((await page()).items.map((e) => (e as unknown as { position: number }).position)).to.deep.equal(first);
+        const [line] = await planOfFirstQuery(db.knex, page);
+        expect(line.detail).to.match(/^range key=rebuilt_audit_tenant /);
+      });
+    }
   });
 }

@@ -3,7 +3,7 @@ import { down as dropListIndexes, up as addListIndexes } from '../../migrations/
 import { InProcessBus } from '../../src/bus/inprocess';
 import { MemoryCheckpointStore } from '../../src/checkpoints';
 import { newId } from '../../src/core/ids';
-import { dialectOf } from '../../src/db/knex';
+import { indexesByColumns } from '../../src/db/index-names';
 import { Projector } from '../../src/projector/projector';
 import { encodeTaskCursor, encodeToolCallCursor } from '../../src/readmodels/cursor';
 import type { ToolCallListFilter } from '../../src/readmodels/port';
@@ -15,16 +15,7 @@ import { mysqlAvailable, requireService } from '../support/services';
 import { recordCall, type RecordCallParameters } from '../support/tool-call-events';
 
 /** The `rm_tool_calls` indexes, as their column lists. */
-async function indexes(db: TestDb): Promise<string[]> {
-  const t = LIVE_TABLES.toolCalls;
-  const rows: { name: string; col: string }[] =
-    dialectOf(db.knex) === 'mysql'
-      ? (await db.knex.raw('SELECT INDEX_NAME AS name, COLUMN_NAME AS col FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? ORDER BY INDEX_NAME, SEQ_IN_INDEX', [t]))[0]
-      : await db.knex.raw('SELECT il.name AS name, ii.name AS col FROM pragma_index_list(?) il JOIN pragma_index_info(il.name) ii ORDER BY il.name, ii.seqno', [t]);
-  const by = new Map<string, string[]>();
-  for (const r of rows) by.set(r.name, [...(by.get(r.name) ?? []), r.col]);
-  return [...by.values()].map((c) => c.join(','));
-}
+const indexes = async (db: TestDb): Promise<string[]> => [...(await indexesByColumns(db.knex, LIVE_TABLES.toolCalls)).keys()];
 
 for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
   describe(`tool-call read model queries: listToolCalls / getToolCall (${dialect})`, function () {
