@@ -33,8 +33,9 @@ class StdioTransportWithExit extends StdioClientTransport {
   ) {
     super(params);
     // Kept by the SDK's client when it connects (it calls a handler set before it, then its own).
+    // A write's EPIPE is the process having gone (its exit says how), not a cause of its own.
     this.onerror = (err) => {
-      if (!this.closing) hooks.error?.(err);
+      if (!this.closing && (err as NodeJS.ErrnoException).code !== 'EPIPE') hooks.error?.(err);
     };
   }
 

@@ -61,5 +61,10 @@ describe('MCP stdio upstream: a connection lost during a call says why', functio
     const s = await gateway.registerServer({ actor, tenant: 'acme', name: 'quits', transport: 'stdio', command: process.execPath, args: ['-e', 'process.exit(4)'] });
     expect(s.health).to.equal('down');
     expect(s.healthReason).to.equal('quits: the connection closed: the process exited with code 4');
+    // Gone before the gateway wrote initialize: that write's EPIPE is the exit's doing, not news.
+    for (let i = 0; i < 3; i++) {
+      const fast = await gateway.registerServer({ actor, tenant: 'acme', name: `instant-${i}`, transport: 'stdio', command: '/bin/sh', args: ['-c', 'exit 4'] });
+      expect(fast.healthReason).to.equal(`instant-${i}: the connection closed: the process exited with code 4`);
+    }
   });
 });
