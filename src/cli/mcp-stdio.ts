@@ -1,7 +1,7 @@
 import type { Readable, Writable } from 'node:stream';
 import { openStores } from '../app/open-stores';
 import { can, createAuthenticator, createJwtVerifier, ForbiddenError, hashApiKey, isCredentialRevoked, storeAdminKeyIfAbsent, SqlKeyStore, UnauthenticatedError, type KeyStore, type Principal } from '../auth';
-import { UnavailableError, ValidationError } from '../core/errors';
+import { redactUrl, UnavailableError, ValidationError } from '../core/errors';
 import type { Config } from '../config';
 import { createLogger } from '../api/logger';
 import { createGateway } from '../app/gateway';
@@ -24,6 +24,20 @@ const NO_KEY =
 const KEY_RECHECK_MS = 5_000;
 
 const RESTART = 'restart this MCP server (the host starts it) with a valid one (--key or OPENMCP_API_KEY)';
+
+/**
+ * Where a refused key was looked for. `mcp stdio` is no client of a running gateway: it runs one
+ * on the database itself, and an MCP host starts it in a directory of its own, where DATA_DIR
+ * (./data) is a fresh database that holds no key — "API key not valid" alone sent people to check
+ * a key that was fine.
+ */
+function whereKeysAre(config: Config): string {
+  const from = config.DATABASE_URL ? 'DATABASE_URL' : `DATA_DIR ${config.dataDir}`;
+  return (
+    `checked in the database at ${config.databaseUrl.startsWith('sqlite:') ? config.databaseUrl : redactUrl(config.databaseUrl)} (from ${from}): mcp stdio runs the gateway on that database itself, not through OPENMCP_URL; ` +
+    "give it the running gateway's DATA_DIR (or DATABASE_URL) and a key of that gateway"
+  );
+}
 
 /**
  * Whether the principal a stdio session acts as still may: checked before each tools/list and
@@ -69,7 +83,9 @@ export async function runMcpStdio(config: Config, apiKey: string | undefined, io
     // environment never replaces the running gateway's admin key nor writes DATA_DIR/admin.key.
     await storeAdminKeyIfAbsent(config, keys);
     const auth = createAuthenticator({ keys, jwt: createJwtVerifier(config) });
-    const principal = await auth.authenticate(`Bearer ${apiKey}`);
+    const principal = await auth.authenticate(`Bearer ${apiKey}`).catch((err: unknown) => {
+      throw err instanceof UnauthenticatedError ? new UnauthenticatedError(`${err.message}: ${whereKeysAre(config)}`) : err;
+    });
     if (!can(principal.role, 'mcp:call')) throw new ForbiddenError(`a ${principal.role} key may not call tools (mcp:call; docs/security.md): use an agent or operator key`);
     const gateway = await createGateway({ config, store: stores.store, cache: stores.cache, logger });
     await gateway.start();

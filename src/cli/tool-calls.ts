@@ -31,11 +31,13 @@ export async function runToolCallsList(client: OpenMcpClient, o: ToolCallsListOp
       for (const c of items) out(JSON.stringify(c));
       return 0;
     }
-    const table = cliTable({ head: ['id', 'tool', 'status', 'latency ms', 'requested', 'task', 'error'] });
+    // The server and the tool as --server and --tool take them (the upstream's own name), not
+    // joined into the `<server>__<tool>` a client calls, which --tool does not find.
+    const table = cliTable({ head: ['id', 'server', 'tool', 'status', 'latency ms', 'requested', 'task', 'error'] });
     for (const c of items) {
       const status = c.isError ? `${c.status} (tool error)` : c.status;
       // The tool's name and the error's text are the upstream's words (as in tasks show).
-      table.push([c.id, printable(`${c.server}__${c.tool}`), status, c.latencyMs === undefined ? '' : String(c.latencyMs), c.requestedAt ?? '', c.taskId ?? '', c.error ? printable(`${c.error.code}: ${c.error.message}`) : '']);
+      table.push([c.id, printable(c.server), printable(c.tool), status, c.latencyMs === undefined ? '' : String(c.latencyMs), c.requestedAt ?? '', c.taskId ?? '', c.error ? printable(`${c.error.code}: ${c.error.message}`) : '']);
     }
     out(table.toString());
     out(`${items.length} tool call(s)${next ? `; more with --cursor ${next}` : ''}`);

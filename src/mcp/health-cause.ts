@@ -24,7 +24,8 @@ function cause(kind: McpHealthCause['kind'], fields: Omit<Partial<McpHealthCause
   return parsed.success ? parsed.data : { kind };
 }
 
-function exited(exit: ExitStatus): McpHealthCause {
+/** How a stdio upstream's process ended, as a cause: its signal, else its exit code. */
+export function exitCause(exit: ExitStatus): McpHealthCause {
   return exit.signal ? cause('exited', { signal: exit.signal }) : cause('exited', { exitCode: exit.code ?? undefined });
 }
 
@@ -39,7 +40,7 @@ function exited(exit: ExitStatus): McpHealthCause {
  * may answer. `exit`: how the stdio server's process ended, if it did.
  * @example
  * const closed = new McpError(ErrorCode.ConnectionClosed, 'Connection closed');
- * healthCauseOf(new McpGatewayError('MCP_UPSTREAM_UNAVAILABLE', 'crm: MCP error -32000: Connection closed', { cause: closed }), { code: 7, signal: null }) // { kind: 'exited', exitCode: 7 }
+ * healthCauseOf(new McpGatewayError('MCP_UPSTREAM_UNAVAILABLE', 'crm: the connection closed: the process exited with code 7', { cause: closed }), { code: 7, signal: null }) // { kind: 'exited', exitCode: 7 }
  * healthCauseOf(closed) // { kind: 'protocol-error', rpcCode: -32000 }: the upstream answered it
  */
 export function healthCauseOf(err: unknown, exit?: ExitStatus): McpHealthCause {
@@ -54,7 +55,7 @@ export function healthCauseOf(err: unknown, exit?: ExitStatus): McpHealthCause {
       return cause('timeout', { timeoutMs: typeof ms === 'number' && Number.isSafeInteger(ms) && ms >= 0 ? ms : undefined });
     }
     // The SDK's ConnectionClosed, which the gateway judged its connection's end.
-    if (err.cause instanceof McpError) return exit ? exited(exit) : cause('connection-closed');
+    if (err.cause instanceof McpError) return exit ? exitCause(exit) : cause('connection-closed');
     // Ours wrapping another (a transport's error): the wrapped one says what it was.
     return err.cause !== undefined ? healthCauseOf(err.cause, exit) : cause('other');
   }
@@ -65,7 +66,7 @@ export function healthCauseOf(err: unknown, exit?: ExitStatus): McpHealthCause {
   }
   const syscall = (err as { syscall?: unknown } | undefined)?.syscall;
   if (typeof syscall === 'string' && syscall.startsWith('spawn')) return cause('spawn-failed', { errno: errnoOf(err) });
-  if (exit) return exited(exit);
+  if (exit) return exitCause(exit);
   // undici's "fetch failed": why (refused, no such host, a certificate) is its cause's code.
   const inner = (err as { cause?: unknown } | undefined)?.cause;
   if (err instanceof TypeError && inner !== undefined) return cause('unreachable', { errno: errnoOf(inner) ?? errnoOf(err) });

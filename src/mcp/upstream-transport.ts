@@ -10,27 +10,45 @@ import { resolveEnv } from './upstream-env';
 import { resolveHeaders } from './upstream-headers';
 import type { UpstreamSpec } from './types';
 
-/** What a stdio upstream's process tells besides the protocol: its stderr, line by line, and how it ended. */
-export type StdioHooks = { stderrLine(line: string): void; exit?(status: ExitStatus): void };
+/**
+ * What a stdio upstream's process tells besides the protocol: its stderr, line by line, how it
+ * ended, and the transport's errors (a line of stdout that is no JSON-RPC message, a message past
+ * the SDK's 10 MiB, after which the SDK closes the connection).
+ */
+export type StdioHooks = { stderrLine(line: string): void; exit?(status: ExitStatus): void; error?(err: Error): void };
 
 /**
  * The SDK's stdio transport, telling how its process ended: the SDK drops the exit code and
  * signal, which are what the gateway may say of a crash without quoting the server. The child is
  * the SDK's private `_process`; should a later SDK rename it, exits are reported without a code.
+ * Also its errors until it closes: the one that made the SDK close it (a message past its size
+ * limit) is the last; what is still read after it (the rest of that message) is no news.
  */
 class StdioTransportWithExit extends StdioClientTransport {
+  private closing = false;
+
   constructor(
     params: ConstructorParameters<typeof StdioClientTransport>[0],
-    private readonly onExit?: (status: ExitStatus) => void,
+    private readonly hooks: Pick<StdioHooks, 'exit' | 'error'>,
   ) {
     super(params);
+    // Kept by the SDK's client when it connects (it calls a handler set before it, then its own).
+    // A write's EPIPE is the process having gone (its exit says how), not a cause of its own.
+    this.onerror = (err) => {
+      if (!this.closing && (err as NodeJS.ErrnoException).code !== 'EPIPE') hooks.error?.(err);
+    };
+  }
+
+  override async close(): Promise<void> {
+    this.closing = true;
+    await super.close();
   }
 
   override async start(): Promise<void> {
     await super.start();
     // Resolved at 'spawn'; Node emits 'exit' later, and always before 'close' (which the SDK turns into the connection's end).
     const child = (this as unknown as { _process?: ChildProcess })._process;
-    child?.once('exit', (code, signal) => this.onExit?.({ code, signal }));
+    child?.once('exit', (code, signal) => this.hooks.exit?.({ code, signal }));
   }
 }
 
@@ -52,7 +70,7 @@ export function openUpstreamTransport(spec: UpstreamSpec, hooks: StdioHooks, wra
         env: { ...getDefaultEnvironment(), ...resolveEnv(spec.env ?? {}) },
         cwd: spec.cwd,
         stderr: 'pipe',
-      }, hooks.exit);
+      }, hooks);
       t.stderr?.on('data', (chunk: Buffer) => {
         const lines = chunk.toString('utf8').trim().split('\n');
         const last = lines[lines.length - 1];

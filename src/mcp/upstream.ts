@@ -21,7 +21,7 @@ import { CallEnd, CallerRequests, type ActiveCall, type AskCaller } from './call
 import { CallStreams } from './call-streams';
 import { Deadline, SDK_TIMEOUT_OFF } from './deadline';
 import { cancelledError, McpGatewayError, UpstreamProtocolError } from './errors';
-import { healthCauseOf, type ExitStatus } from './health-cause';
+import { exitCause, healthCauseOf, type ExitStatus } from './health-cause';
 import type { HealthFailure } from './health-change';
 import { ConcurrencyLimiter } from './limiter';
 import { openUpstreamTransport } from './upstream-transport';
@@ -136,6 +136,8 @@ export class Upstream {
   private lastStderr = '';
   /** How the latest stdio process ended, once it has. */
   private lastExit?: ExitStatus;
+  /** The latest error of the latest stdio transport (a message it could not read, one past its size limit). */
+  private lastTransportError?: Error;
   /** Listings of the tools started after tools/list_changed. */
   private listings = 0;
   health: ServerHealth = 'unknown';
@@ -204,6 +206,7 @@ export class Upstream {
     const client = new Client({ name: 'openmcp-gateway', version: '0.1.0' }, { capabilities: { sampling: {}, elicitation: { form: {} } } });
     this.lastStderr = '';
     this.lastExit = undefined;
+    this.lastTransportError = undefined;
     const timeout = this.options.connectTimeoutMs;
     try {
       // Only streamable HTTP gives each call an answer stream of its own, which ties a request to its call.
@@ -216,6 +219,9 @@ export class Upstream {
           // An earlier process ending late (killed while this one starts) says nothing of this one.
           exit: (status) => {
             if (this.transport === transport) this.lastExit = status;
+          },
+          error: (err) => {
+            if (this.transport === transport) this.lastTransportError = err;
           },
         },
         streams && ((f) => streams.fetch(f)),
@@ -438,6 +444,10 @@ export class Upstream {
     if (err instanceof StreamableHTTPError || err instanceof SseError) {
       return typeof code === 'number' && code > 0 ? `the upstream answered HTTP ${code}` : 'the upstream could not be reached';
     }
+    // classify passes the SDK's ConnectionClosed on as an answer unless the connection was lost:
+    // here it was, and its own words ("MCP error -32000: Connection closed") say neither why nor
+    // that it is no answer (-32000 is a code upstreams answer with too).
+    if (err instanceof McpError && code === ErrorCode.ConnectionClosed) return this.lostConnectionText();
     // A shared server's failure reaches every tenant's callers: the gateway's own words only, as
     // its text names the address it could not reach or the command it could not start.
     if (this.spec.tenant === SHARED_TENANT) return healthCauseText(healthCauseOf(err, this.lastExit));
@@ -446,6 +456,19 @@ export class Upstream {
     // a certificate) is in its cause, which holds the address and no response body.
     const cause = (err as { cause?: { message?: unknown } }).cause;
     return redactUrlsIn(text === 'fetch failed' && typeof cause?.message === 'string' ? `${text}: ${cause.message}` : text);
+  }
+
+  /**
+   * Why the connection was lost, as far as the gateway saw it: closed by the gateway itself
+   * (removal, shutdown), how the stdio process ended, and the transport's last error (a tenant's
+   * own server only: it may quote what the process wrote, like its stderr).
+   */
+  private lostConnectionText(): string {
+    if (this.closed) return 'the connection closed: the gateway closed it (the server was removed, or the gateway is stopping)';
+    const exit = this.lastExit ? healthCauseText(exitCause(this.lastExit)) : undefined;
+    const error = this.lastTransportError && this.spec.tenant !== SHARED_TENANT ? redactUrlsIn(this.lastTransportError.message).slice(0, 300) : undefined;
+    if (error) return `the connection closed after the transport's error: ${error}${exit ? `; ${exit}` : ''}`;
+    return exit ? `the connection closed: ${exit}` : 'the connection closed';
   }
 
   private async drop(client: Client): Promise<void> {

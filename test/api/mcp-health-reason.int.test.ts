@@ -100,7 +100,7 @@ describe("MCP server health: the upstream's own text and MCP_PAYLOAD_POLICY", fu
       const odd = await t.register('odd', 'version');
       // As it came, but for the URL's credentials.
       const text = `postgres://***:***@db.internal/app with key ${token}`;
-      expect(dying.json().healthReason).to.equal(`dying: MCP error -32000: Connection closed (stderr: FATAL: could not connect to ${text})`);
+      expect(dying.json().healthReason).to.equal(`dying: the connection closed: the process exited with code 7 (stderr: FATAL: could not connect to ${text})`);
       expect(refusing.json().healthReason).to.equal(`license check failed for ${text}`);
       expect(odd.json().healthReason).to.equal(`odd: Server's protocol version is not supported: ${token}-${password}`);
       const health = (await t.h.store.readAll({ limit: 10_000 })).filter((e) => e.type === 'McpServerHealthChanged');

@@ -167,6 +167,23 @@ describe('REST /v1/mcp-servers and /v1/tools (real McpGateway, real HTTP MCP ups
     }
   });
 
+  it("POST refuses another transport's fields (command or args on http/sse, url on stdio): 400 naming the field, nothing registered or recorded", async () => {
+    // They were taken, recorded for ever in McpServerRegistered and shown back, and did nothing: a
+    // stdio server's url even named it in its errors, as if it were where it ran.
+    const before = (await h.store.readAll({ limit: 10_000 })).length;
+    for (const [body, field, text] of [
+      [{ name: 'xcmd', transport: 'http', url: upstream.url, command: 'npx' }, 'body.command', 'command and args are for stdio servers'],
+      [{ name: 'xargs', transport: 'sse', url: upstream.url, args: ['-y'] }, 'body.args', 'command and args are for stdio servers'],
+      [{ name: 'xurl', transport: 'stdio', command: process.execPath, url: upstream.url }, 'body.url', 'url is for http and sse servers'],
+    ] as const) {
+      const res = await h.call({ method: 'POST', url: '/v1/mcp-servers', auth: k.admin, payload: body });
+      expect(res.statusCode, res.body).to.equal(400);
+      expect(res.json()).to.include({ code: 'VALIDATION_FAILED', field });
+      expect(res.json().detail).to.include(text);
+    }
+    expect((await h.store.readAll({ limit: 10_000 })).length).to.equal(before);
+  });
+
   it("GET lists the tenant's servers only", async () => {
     const mine = (await h.call({ method: 'GET', url: '/v1/mcp-servers', auth: k.viewer })).json().items;
     expect(mine.map((s: { id: string }) => s.id)).to.include(serverId);

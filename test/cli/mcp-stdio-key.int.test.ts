@@ -79,6 +79,20 @@ describe('openmcp mcp stdio: the key it acts as', function () {
     }
   });
 
+  it("refuses a key this database does not hold naming the database, since it checks keys there, not at OPENMCP_URL's gateway", async () => {
+    // As a builder runs it from the directory of their MCP client: DATA_DIR defaults to ./data there, a fresh database.
+    const elsewhere = mkdtempSync(join(tmpdir(), 'omc-stdio-elsewhere-'));
+    try {
+      const err = (await runMcpStdio(loadConfig({ LOG_LEVEL: 'error' }, elsewhere), agent.key).then(() => null, (e: unknown) => e)) as { code?: string; message?: string } | null;
+      expect(err?.code).to.equal('UNAUTHENTICATED');
+      expect(err?.message).to.include('API key not valid').and.include(`sqlite:${join(elsewhere, 'data', 'openmcp.db')}`).and.include('DATA_DIR').and.include('not through OPENMCP_URL');
+      const viaUrl = (await runMcpStdio(loadConfig({ DATABASE_URL: 'mysql://app:s3cret-pw@127.0.0.1:1/openmcp', LOG_LEVEL: 'error' }, elsewhere), agent.key).then(() => null, (e: unknown) => e)) as { message?: string } | null;
+      expect(viaUrl?.message, 'an unreachable database is not a refused key').to.not.include('API key not valid');
+    } finally {
+      rmSync(elsewhere, { recursive: true, force: true });
+    }
+  });
+
   it('refuses a key whose role may not call tools (FORBIDDEN), as /mcp does', async () => {
     const err = (await runMcpStdio(config, viewer.key).then(() => null, (e: unknown) => e)) as { code?: string; message?: string } | null;
     expect(err?.code).to.equal('FORBIDDEN');

@@ -155,7 +155,7 @@ describe('MCP gateway: an upstream answering JSON-RPC error -32000 or -32001 (th
         process.kill(pid, 'SIGKILL');
         const killed = await hung;
         expect(killed).to.include({ code: 'MCP_UPSTREAM_UNAVAILABLE' });
-        expect(killed.message).to.contain('rpcstdio: MCP error -32000: Connection closed');
+        expect(killed.message).to.contain('rpcstdio: the connection closed: the process was ended by SIGKILL');
 
         const failed = (await db.store.readAll({ after: head, limit: 1000 })).filter((e) => e.type === 'ToolCallFailed').map((e) => e.data.error);
         const digest = (m: string) => `sha256 ${payloadDigest(m).hash}`;

@@ -82,7 +82,12 @@ describe('CLI commands (tasks, events, keys) through the SDK against a listening
     const other = await recordCall(h.store, { tenant: 'default', server: 'other', outcome: 'failed', at: at(4) });
     await h.deps.readModels.waitForPosition(other.position, 5000);
     expect(await runToolCallsList(client, { server: 'cli', limit: 2 }, out)).to.equal(0);
-    expect(lines.join('\n')).to.include('cli__echo').and.include('MCP_UPSTREAM_TIMEOUT').and.include(calls[1].id);
+    expect(lines.join('\n')).to.include('MCP_UPSTREAM_TIMEOUT').and.include(calls[1].id);
+    // The server and the tool each in a column of its own, as --server and --tool take them (the
+    // upstream's own name): a `cli__echo` copied from the table into --tool found nothing.
+    const cells = (line: string) => line.split('│').map((c) => c.trim()).filter(Boolean);
+    expect(cells(lines[0].split('\n')[1]).slice(0, 3)).to.deep.equal(['id', 'server', 'tool']);
+    expect(cells(lines[0].split('\n').find((l) => l.includes(calls[1].id))!).slice(0, 4)).to.deep.equal([calls[1].id, 'cli', 'echo', 'failed']);
     expect(lines.at(-1)).to.match(/^2 tool call\(s\); more with --cursor /);
     lines = [];
     expect(await runToolCallsList(client, { server: 'cli', limit: 2, all: true, json: true }, out)).to.equal(0);

@@ -21,6 +21,11 @@ export const RegisterServerBody = z
   .superRefine((b, ctx) => {
     if (b.transport === 'stdio' && !b.command) ctx.addIssue({ code: 'custom', path: ['command'], message: 'stdio servers need a command' });
     if (b.transport !== 'stdio' && !b.url) ctx.addIssue({ code: 'custom', path: ['url'], message: `${b.transport} servers need a url` });
+    // Another transport's fields would do nothing but be recorded for ever (and a stdio server's url named it in its errors).
+    for (const field of ['command', 'args'] as const) {
+      if (b.transport !== 'stdio' && b[field] !== undefined) ctx.addIssue({ code: 'custom', path: [field], message: `command and args are for stdio servers (an ${b.transport} server takes url)` });
+    }
+    if (b.transport === 'stdio' && b.url !== undefined) ctx.addIssue({ code: 'custom', path: ['url'], message: 'url is for http and sse servers (a stdio server takes command and args)' });
     for (const issue of b.headers ? headersProblems(b.headers, b.transport) : []) ctx.addIssue({ code: 'custom', ...issue });
     // A literal value would live in the memory of the process serving this request only: refused, not silently lost at the next restart.
     for (const issue of b.env ? envProblems(b.env, b.transport, 'refuse') : []) ctx.addIssue({ code: 'custom', ...issue });
