@@ -157,6 +157,11 @@ export const ConfigSchema = z.object({
   /** MCP servers one tenant may register over the API (each is connected to and health-checked); the configuration's own are not counted against it. */
   MCP_MAX_SERVERS_PER_TENANT: positiveInt.max(100_000).default(100),
   /**
+   * /mcp sessions one tenant, all its keys and JWT subjects together, may hold on one replica
+   * (beyond it its least recently used ends); each identity holds at most 100 of them anyway.
+   */
+  MCP_MAX_SESSIONS_PER_TENANT: positiveInt.max(100_000).default(1000),
+  /**
    * How long results of read-only idempotent tools are cached; 0 = never. No default here: unset
    * means 5 s, or off under MCP_PAYLOAD_POLICY=hash-only (resultCacheTtlMs), so whether the operator set it is known.
    */

@@ -40,7 +40,7 @@ import { appliersFor } from './projector/appliers-for';
 import type { RelayLeadership } from './relay/relay-leadership';
 import type { RelayOptions } from './relay/relay';
 import { relayReadiness } from './relay/relay-readiness';
-import { createGateway, mcpOriginPolicyFrom } from './app/gateway';
+import { createGateway, mcpOriginPolicyFrom, mcpSessionLimitsFrom } from './app/gateway';
 import { ChainRegistry } from './web3/chain-registry';
 import { loadChainsFile } from './web3/chains-file';
 import { createContractDescriber } from './web3/describe-contract';
@@ -409,7 +409,7 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
     if (roles.gateway) {
       const origins = mcpOriginPolicyFrom(config);
       if (origins.allowedOrigins === '*') logger.warn('MCP_ALLOWED_ORIGINS=*: any web page a user opens may call /mcp from their browser (docs/security.md)');
-      await app.register(mcpGatewayPlugin, { gateway: gateway!, cache, authenticate: mcpAuthenticate(auth, rateLimit), isRevoked: (p) => isCredentialRevoked(keys, p), origins });
+      await app.register(mcpGatewayPlugin, { gateway: gateway!, cache, authenticate: mcpAuthenticate(auth, rateLimit), isRevoked: (p) => isCredentialRevoked(keys, p), origins, ...mcpSessionLimitsFrom(config) });
     }
     // An API process without the agent role reads the same CHAINS_FILE for the approvers' names,
     // without wallets: it only describes contracts, it never signs.

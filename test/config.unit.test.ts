@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gatewayOptionsFrom, mcpOriginPolicyFrom } from '../src/app/gateway';
+import { gatewayOptionsFrom, mcpOriginPolicyFrom, mcpSessionLimitsFrom } from '../src/app/gateway';
 import { loadConfig, trustProxyOption } from '../src/config';
 import { resultCacheTtlMs } from '../src/mcp/result-cache';
 import { fatalErrorText } from '../src/cli/fatal-error-text';
@@ -31,6 +31,14 @@ describe('configuration', () => {
     expect(loadConfig({ MAX_API_KEYS_PER_TENANT: '7' }, '/x').MAX_API_KEYS_PER_TENANT).to.equal(7);
     for (const bad of ['0', '-1', '2.5', 'many', '100001']) {
       expect(() => loadConfig({ MAX_API_KEYS_PER_TENANT: bad }, '/x'), bad).to.throw(ConfigError, /^Invalid configuration: MAX_API_KEYS_PER_TENANT=/);
+    }
+  });
+
+  it('MCP_MAX_SESSIONS_PER_TENANT: 1000 unset, else a whole number from 1 to 100000, handed to /mcp; refused otherwise naming the variable', () => {
+    expect(mcpSessionLimitsFrom(loadConfig({}, '/x'))).to.deep.equal({ maxSessionsPerTenant: 1000 });
+    expect(mcpSessionLimitsFrom(loadConfig({ MCP_MAX_SESSIONS_PER_TENANT: '7' }, '/x'))).to.deep.equal({ maxSessionsPerTenant: 7 });
+    for (const bad of ['0', '-1', '2.5', 'many', '100001']) {
+      expect(() => loadConfig({ MCP_MAX_SESSIONS_PER_TENANT: bad }, '/x'), bad).to.throw(ConfigError, /^Invalid configuration: MCP_MAX_SESSIONS_PER_TENANT=/);
     }
   });
 

@@ -4,6 +4,7 @@ import type { Cache } from '../cache/port';
 import type { Config } from '../config';
 import type { EventStore } from '../eventstore/port';
 import { McpGateway, type McpGatewayOptions } from '../mcp/gateway';
+import type { McpGatewayPluginOptions } from '../mcp/gateway-plugin';
 import { isLoopbackName, listSetting, type OriginPolicy } from '../mcp/origin-policy';
 import { loadLocalEmbedder } from '../search/embedder';
 import { ToolSearch } from '../search/tool-search';
@@ -35,6 +36,14 @@ export function gatewayOptionsFrom(config: GatewaySettings): Pick<McpGatewayOpti
  */
 export function mcpOriginPolicyFrom(config: Pick<Config, 'HOST' | 'MCP_ALLOWED_ORIGINS' | 'MCP_ALLOWED_HOSTS'>): OriginPolicy {
   return { loopback: isLoopbackName(config.HOST), allowedOrigins: listSetting(config.MCP_ALLOWED_ORIGINS), allowedHosts: listSetting(config.MCP_ALLOWED_HOSTS) };
+}
+
+/**
+ * How many /mcp sessions a replica keeps for one tenant (MCP_MAX_SESSIONS_PER_TENANT).
+ * @example mcpSessionLimitsFrom(loadConfig({})) // { maxSessionsPerTenant: 1000 }
+ */
+export function mcpSessionLimitsFrom(config: Pick<Config, 'MCP_MAX_SESSIONS_PER_TENANT'>): Pick<McpGatewayPluginOptions, 'maxSessionsPerTenant'> {
+  return { maxSessionsPerTenant: config.MCP_MAX_SESSIONS_PER_TENANT };
 }
 
 /**

@@ -51,6 +51,13 @@ export type McpGatewayPluginOptions = {
    */
   maxSessionsPerIdentity?: number;
   /**
+   * Sessions one tenant, all its identities together, may hold on this replica
+   * (MCP_MAX_SESSIONS_PER_TENANT); opening or adopting one more ends the tenant's least recently
+   * used, as above. Without it a tenant's keys (MAX_API_KEYS_PER_TENANT) and JWT subjects (no
+   * bound at all) each bring `maxSessionsPerIdentity` more. Default 1000 (some 30 MiB).
+   */
+  maxSessionsPerTenant?: number;
+  /**
    * The session directory shared by the replicas (Redis in production). A replica that does not
    * know a request's session looks it up there and adopts it, so any replica serves any session.
    * Without it a session lives only in the process that opened it (elsewhere: 404).
@@ -220,19 +227,37 @@ export async function mcpGatewayPlugin(app: FastifyInstance, opts: McpGatewayPlu
   const jsonResponses = opts.enableJsonResponse ?? true;
 
   const maxPerIdentity = Math.max(1, opts.maxSessionsPerIdentity ?? 100);
+  const maxPerTenant = Math.max(1, opts.maxSessionsPerTenant ?? 1000);
 
-  /** List session `id`, ending (everywhere) its owner's least recently used one beyond `maxPerIdentity`. */
-  function admit(id: string, session: Session): void {
-    sessions.set(id, session);
-    const owned = [...sessions.entries()].filter(([, s]) => sameOwner(s.principal, session.principal));
-    if (owned.length <= maxPerIdentity) return;
-    const others = owned.filter(([, s]) => s !== session);
-    // A session waiting on a call is ended only when every other one is too.
-    const idle = others.filter(([, s]) => s.calls === 0);
-    const [oldestId, oldest] = (idle.length ? idle : others).reduce((a, b) => (b[1].lastSeen < a[1].lastSeen ? b : a));
-    app.log.info({ tenant: session.principal.tenant, max: maxPerIdentity }, 'mcp session: too many for one identity, the least recently used ended');
+  /** Ends (everywhere) the least recently used of `held`, one waiting on a call only when all are; returns it. Requires `held` not empty. */
+  function endLeastRecentlyUsed(held: [string, Session][]): Session {
+    const idle = held.filter(([, s]) => s.calls === 0);
+    const [oldestId, oldest] = (idle.length ? idle : held).reduce((a, b) => (b[1].lastSeen < a[1].lastSeen ? b : a));
     void oldest.close();
     if (cache) void endSession(cache, oldestId, idleMs).catch((err) => app.log.warn({ err }, 'mcp session ended but still in the session directory'));
+    return oldest;
+  }
+
+  /**
+   * List session `id`, then end its owner's least recently used beyond `maxPerIdentity` and its
+   * tenant's beyond `maxPerTenant` (never `session` itself: it is the one in use).
+   */
+  function admit(id: string, session: Session): void {
+    sessions.set(id, session);
+    const { tenant } = session.principal;
+    let ofTenant = [...sessions.entries()].filter(([, s]) => s !== session && s.principal.tenant === tenant);
+    let ofOwner = ofTenant.filter(([, s]) => sameOwner(s.principal, session.principal));
+    while (ofOwner.length >= maxPerIdentity) {
+      app.log.info({ tenant, max: maxPerIdentity }, 'mcp session: too many for one identity, the least recently used ended');
+      const ended = endLeastRecentlyUsed(ofOwner);
+      ofOwner = ofOwner.filter(([, s]) => s !== ended);
+      ofTenant = ofTenant.filter(([, s]) => s !== ended);
+    }
+    while (ofTenant.length >= maxPerTenant) {
+      app.log.info({ tenant, max: maxPerTenant }, 'mcp session: too many for one tenant, its least recently used ended');
+      const ended = endLeastRecentlyUsed(ofTenant);
+      ofTenant = ofTenant.filter(([, s]) => s !== ended);
+    }
   }
 
   /** A server and transport for session `id`, not initialized yet; `register` lets the SDK list it once initialized. */

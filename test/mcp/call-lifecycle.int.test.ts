@@ -141,6 +141,25 @@ describe('MCP gateway: a call from the client to the upstream and back', functio
     }
   });
 
+  it("/mcp: over its tenant's session bound, ends an idle session (of another identity) before one waiting on a call", async function () {
+    const bounded = await startGatewayHttp(gateway, { maxSessionsPerTenant: 2 });
+    const busy = await httpClient(bounded.url, 'key-acme-alice');
+    const cs = [busy];
+    try {
+      const call = busy.callTool({ name: 'beh__hold', arguments: { id: 'busy2', ms: 1_500 } });
+      await until('the upstream runs the call', () => upstream.started.includes('busy2'));
+      const idle = await httpClient(bounded.url, 'key-acme-bob');
+      cs.push(idle);
+      cs.push(await httpClient(bounded.url, 'key-acme-carol'));
+      expect((await call).content, 'the busy session kept its call').to.deep.equal([{ type: 'text', text: 'held busy2' }]);
+      const err = await idle.ping().then(() => null, (e: unknown) => e);
+      expect((err as { code?: number } | null)?.code, 'the idle one ended').to.equal(404);
+    } finally {
+      for (const c of cs) await c.close().catch(() => {});
+      await bounded.app.close();
+    }
+  });
+
   it('/mcp: keeps a session waiting on a long call in the session directory, so other replicas still serve it', async function () {
     const cache = new MemoryCache();
     const options = { cache, sessionIdleMs: 400, sessionRefreshMs: 50 };
