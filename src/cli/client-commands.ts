@@ -31,9 +31,8 @@ function position(option: string): (value: string) => number {
 }
 
 export function addClientCommands(program: Command): void {
-  program
-    .command('tool-calls')
-    .description("the gateway's tool calls (through the REST API)")
+  const toolCalls = program.command('tool-calls').description("the gateway's tool calls (through the REST API)");
+  toolCalls
     .command('list')
     .description('list tool calls, newest first')
     .option('--server <name>', 'only calls to this server')
@@ -49,6 +48,15 @@ export function addClientCommands(program: Command): void {
     .action(async (o) => {
       const { runToolCallsList } = require('./tool-calls') as typeof import('./tool-calls');
       process.exitCode = await runToolCallsList(client(), { ...o, taskId: o.task });
+    });
+  toolCalls
+    .command('show')
+    .description('show one tool call with its hashes, and its arguments and result where recorded')
+    .argument('<id>', 'tool call id (as tool-calls list shows it)')
+    .option('--json', 'print JSON')
+    .action(async (id: string, o: { json?: boolean }) => {
+      const { runToolCallsShow } = require('./tool-calls') as typeof import('./tool-calls');
+      process.exitCode = await runToolCallsShow(client(), id, o);
     });
 
   const tasks = program.command('tasks').description('tasks (through the REST API)');

@@ -46,3 +46,34 @@ export async function runToolCallsList(client: OpenMcpClient, o: ToolCallsListOp
     return reportCliError(err, out);
   }
 }
+
+/**
+ * `openmcp tool-calls show <id> [--json]`: one tool call with its hashes, and its arguments and
+ * result where the gateway recorded them (MCP_PAYLOAD_POLICY=store). Returns the exit code.
+ */
+export async function runToolCallsShow(client: OpenMcpClient, id: string, o: { json?: boolean } = {}, out: Writer = stdout): Promise<number> {
+  try {
+    const c = await client.toolCalls.get(id);
+    if (o.json) {
+      out(JSON.stringify(c, null, 2));
+      return 0;
+    }
+    const marks = [c.isError ? 'tool error' : '', c.cached ? 'cached' : ''].filter(Boolean);
+    out(`tool call ${c.id}  ${c.status}${marks.length ? ` (${marks.join(', ')})` : ''}  (tenant ${c.tenant}${c.taskId ? `, task ${c.taskId}` : ''})`);
+    // The server's and the tool's names are the upstream's or a tenant's words: shown escaped.
+    out(`server ${printable(c.server)} (${c.serverId})  tool ${printable(c.tool)}`);
+    out(`requested ${c.requestedAt ?? '(not seen)'}${c.completedAt ? `  completed ${c.completedAt}` : ''}${c.latencyMs === undefined ? '' : `  latency ${c.latencyMs} ms`}`);
+    // JSON.stringify escapes control characters, so recorded payloads print safely as they are.
+    const payload = (name: string, hash: string | undefined, value: unknown) => {
+      if (hash) out(`${name} hash: ${hash}`);
+      if (value !== undefined) out(`${name}: ${JSON.stringify(value)}`);
+      else if (hash) out(`${name}: not recorded (MCP_PAYLOAD_POLICY=hash-only): only its hash`);
+    };
+    payload('arguments', c.argumentsHash, c.arguments);
+    payload('result', c.resultHash, c.result);
+    if (c.error) out(`error ${c.error.code}: ${printable(c.error.message)}`);
+    return 0;
+  } catch (err) {
+    return reportCliError(err, out);
+  }
+}

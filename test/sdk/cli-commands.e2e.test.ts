@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { runEventsTail } from '../../src/cli/events';
 import { runKeysCreate, runKeysList, runKeysRevoke, runKeysSetAgents } from '../../src/cli/keys';
 import { runTasksList, runTasksShow } from '../../src/cli/tasks';
-import { runToolCallsList } from '../../src/cli/tool-calls';
+import { runToolCallsList, runToolCallsShow } from '../../src/cli/tool-calls';
 import { recordCall } from '../support/tool-call-events';
 import { ensureAdminKey } from '../../src/auth/ensure-admin-key';
 import { clientFromEnvironment } from '../../src/sdk/from-env';
@@ -98,6 +98,29 @@ describe('CLI commands (tasks, events, keys) through the SDK against a listening
     lines = [];
     expect(await runToolCallsList(client, { taskId: 'nope' }, out)).to.equal(1);
     expect(lines[0]).to.match(/^error VALIDATION_FAILED: .*taskId/);
+  });
+
+  it('tool-calls show prints one call with its hashes and recorded payloads (hash-only: says they were not recorded); --json; an unknown id exits 1 naming the code', async () => {
+    const kept = await recordCall(h.store, { tenant: 'default', server: 'show', arguments: { text: 'héllo\u001b[2J' }, result: { content: [{ type: 'text', text: 'ok' }] } });
+    const hashed = await recordCall(h.store, { tenant: 'default', server: 'show', policy: 'hash-only', outcome: 'failed' });
+    await h.deps.readModels.waitForPosition(hashed.position, 5000);
+    expect(await runToolCallsShow(client, kept.id, {}, out)).to.equal(0);
+    const text = lines.join('\n');
+    expect(lines[0]).to.match(new RegExp(`^tool call ${kept.id}  completed  \\(tenant default\\)`));
+    expect(text).to.match(/^server show \(\S+\)  tool echo$/m);
+    expect(text).to.match(/^arguments hash: 0x[0-9a-f]{64}$/m);
+    // The recorded arguments as JSON: the escape character stays escaped, never reaches the terminal.
+    expect(text).to.include('arguments: {"text":"héllo\\u001b[2J"}').and.not.include('\u001b');
+    expect(text).to.include('result: {"content":[{"text":"ok","type":"text"}]}'); // canonical JSON, as recorded
+    lines = [];
+    expect(await runToolCallsShow(client, hashed.id, {}, out)).to.equal(0);
+    expect(lines.join('\n')).to.include('arguments: not recorded (MCP_PAYLOAD_POLICY=hash-only)').and.include('error MCP_UPSTREAM_TIMEOUT: no answer in 30000 ms');
+    lines = [];
+    expect(await runToolCallsShow(client, kept.id, { json: true }, out)).to.equal(0);
+    expect(JSON.parse(lines.join('\n'))).to.include({ id: kept.id, server: 'show', status: 'completed' });
+    lines = [];
+    expect(await runToolCallsShow(client, '01900000-0000-7000-8000-000000000000', {}, out)).to.equal(1);
+    expect(lines[0]).to.match(/^error NOT_FOUND: /);
   });
 
   it('tasks show prints the task; an unknown id exits 1 naming the code', async () => {
