@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import { ValidationError } from '../src/core/errors';
 import type { EventContent } from '../src/core/envelope';
+import { EventFromNewerReleaseError } from './event-from-newer-release-error';
+
+export { EventFromNewerReleaseError, NEWER_RELEASE_RETRY_AFTER_SECONDS } from './event-from-newer-release-error';
 
 /** One version of one event type: its zod schema for `data`, and what it means. */
 export type EventDefinition<TType extends string = string, TSchema extends z.ZodType = z.ZodType> = {
@@ -29,7 +32,10 @@ export function defineEvent<TType extends string, TSchema extends z.ZodType>(
 /**
  * The registry of every event type and version the product writes or reads.
  * Old versions stay registered (they are in the log forever); readers see the latest
- * version through upcasters, while proofs always use the stored form.
+ * version through upcasters, while proofs always use the stored form. An event this registry
+ * does not know (a newer version, a new type) was written by a newer release: `upcast` refuses
+ * it, and each reader decides whether to stop, skip it or pass it on (`isFromNewerRelease`;
+ * docs/operations.md, "Events of a newer release").
  */
 export class EventCatalog {
   private readonly defs = new Map<string, Map<number, EventDefinition>>();
@@ -78,10 +84,27 @@ export class EventCatalog {
     return parsed.data as Record<string, unknown>;
   }
 
-  /** Bring an event read from the log to the latest version of its type (pure; hash untouched). */
+  /**
+   * Whether `event` was written by a newer release than this one: its version is above the latest
+   * of its type registered here, or its type is not registered at all. Such an event cannot be
+   * read as what it means (upcast refuses it). Pure; looks at `type` and `version` only.
+   * @example if (catalog.isFromNewerRelease(e)) return skip(e)
+   */
+  isFromNewerRelease(event: Pick<EventContent, 'type' | 'version'>): boolean {
+    const versions = this.defs.get(event.type);
+    return !versions || event.version > Math.max(...versions.keys());
+  }
+
+  /**
+   * Bring an event read from the log to the latest version of its type (pure; hash untouched).
+   * Throws EventFromNewerReleaseError (EVENT_FROM_NEWER_RELEASE, 503) for an event of a newer
+   * release (isFromNewerRelease) rather than hand it on as the version this release knows:
+   * whoever folds it to decide must not misread it. Readers that may pass such an event on
+   * check isFromNewerRelease first.
+   */
   upcast<E extends EventContent>(event: E): E {
+    if (this.isFromNewerRelease(event)) throw new EventFromNewerReleaseError(event, this.has(event.type) ? this.latestVersion(event.type) : undefined);
     let current = event;
-    if (!this.defs.has(event.type)) return event;
     const latest = this.latestVersion(event.type);
     while (current.version < latest) {
       const u = this.upcasters.get(`${current.type}@${current.version}`);

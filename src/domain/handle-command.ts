@@ -34,6 +34,9 @@ export type HandleCommandReturnType<TState> = {
  * append them at the expected revision. A concurrency conflict re-reads and decides again,
  * which is safe because `decide` is pure and nothing was written.
  * A stream of another tenant is reported as not found, so tenants cannot probe each other.
+ * A stream holding an event of a newer release (a version or type this release does not know) is
+ * not decided on: EventFromNewerReleaseError (503 EVENT_FROM_NEWER_RELEASE), nothing appended,
+ * rather than a decision on a history read as something it is not (EventCatalog.upcast).
  */
 export async function handleCommand<TState, TCommand>(
   deps: HandleCommandDependencies,
@@ -45,6 +48,7 @@ export async function handleCommand<TState, TCommand>(
     if (history.length > 0 && history[0].tenant !== p.metadata.tenant) throw new NotFoundError('stream', p.stream);
     let state = p.decider.initialState();
     for (const e of history) {
+      // Throws for an event of a newer release: checked after the tenant, so the refusal names nothing of another tenant's stream.
       const current = deps.catalog.upcast(e);
       state = p.decider.evolve(state, { type: current.type, data: current.data });
     }

@@ -171,6 +171,8 @@ export class McpGateway {
   private readonly logsDropped: Counter<'reason'>;
   private following?: LogFollower;
   private closed = false;
+  /** `type@version` of registry events of a newer release already warned about (once each). */
+  private readonly newerWarned = new Set<string>();
 
   constructor(private readonly options: McpGatewayOptions) {
     this.cache = options.cache ?? new MemoryCache(10_000);
@@ -198,7 +200,7 @@ export class McpGateway {
     let seen = -1;
     for (;;) {
       const page = await this.options.store.readAll({ after: seen, limit: 1000, streamPrefix: MCP_SERVER_STREAM_PREFIX });
-      for (const e of page) if (e.stream.startsWith(MCP_SERVER_STREAM_PREFIX)) this.catalog.apply(e);
+      for (const e of page) if (e.stream.startsWith(MCP_SERVER_STREAM_PREFIX)) this.applyRegistryEvent(e);
       if (page.length) seen = page[page.length - 1].position;
       if (page.length < 1000) break;
     }
@@ -224,10 +226,29 @@ export class McpGateway {
 
   /** Apply a registry event another process may have appended, connecting to (or from) its server here. */
   private async applyFromLog(e: RecordedEvent): Promise<void> {
-    if (!this.catalog.apply(e)) return;
+    if (!this.applyRegistryEvent(e)) return;
     const id = parseStream(e.stream).id;
     if (e.type === 'McpServerRegistered') this.attachKnown(id);
     else if (e.type === 'McpServerRemoved') await this.detach(id);
+  }
+
+  /**
+   * Apply a registry event read from the log. One of a newer release (a version or type this
+   * release does not know: another process was upgraded first) is applied as far as this release
+   * reads it, by its fields' names (a type it does not know changes nothing), never refused: the
+   * catalog serves every tenant, and a removal or a health change must still apply. Warned once per
+   * type and version, since only an upgrade of this process reads it whole.
+   */
+  private applyRegistryEvent(e: RecordedEvent): boolean {
+    if (eventCatalog.isFromNewerRelease(e) && !this.newerWarned.has(`${e.type}@${e.version}`)) {
+      this.newerWarned.add(`${e.type}@${e.version}`);
+      const latestVersion = eventCatalog.has(e.type) ? eventCatalog.latestVersion(e.type) : undefined;
+      this.options.logger?.warn(
+        { eventId: e.id, stream: e.stream, type: e.type, version: e.version, latestVersion },
+        'mcp gateway: the registry holds an event of a newer release; applied as far as this release reads it (upgrade this process to read it whole)',
+      );
+    }
+    return this.catalog.apply(e);
   }
 
   /** Apply a server's stream now, without waiting for the follower (which then skips its events). */

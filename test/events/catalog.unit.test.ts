@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { catalog, defineEvent, EventCatalog } from '../../events';
+import { catalog, defineEvent, EventCatalog, EventFromNewerReleaseError } from '../../events';
 import { exportSchemas, renderEventsDoc } from '../../events/export-schemas';
 import { createEvent, RecordedEventSchema } from '../../src/core/envelope';
 import { ValidationError } from '../../src/core/errors';
@@ -40,6 +40,28 @@ describe('event catalog', () => {
     expect(up.data).to.deep.equal({ firstName: 'Ada', lastName: 'Lovelace' });
     expect(up.hash).to.equal(old.hash);
     expect(c.validate('ThingHappened', 2, up.data)).to.deep.equal(up.data);
+  });
+
+  it('refuses to upcast an event of a newer release (a version above its latest, or a type it does not know), and says which', () => {
+    const newer = createEvent({ type: 'InferenceCompleted', version: 99, stream: 'task-1', tenant: 't', actor: { kind: 'agent', id: 'a' }, data: { turn: 0, usageUnbooked: true } });
+    const unknown = createEvent({ type: 'TaskPaused', version: 1, stream: 'task-1', tenant: 't', actor: { kind: 'agent', id: 'a' }, data: {} });
+    expect(catalog.isFromNewerRelease(newer)).to.equal(true);
+    expect(catalog.isFromNewerRelease(unknown)).to.equal(true);
+    expect(catalog.isFromNewerRelease({ type: 'InferenceCompleted', version: catalog.latestVersion('InferenceCompleted') })).to.equal(false);
+    expect(catalog.isFromNewerRelease({ type: 'InferenceCompleted', version: 1 })).to.equal(false);
+    let err: unknown;
+    try {
+      catalog.upcast(newer);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).to.be.instanceOf(EventFromNewerReleaseError);
+    const e = err as EventFromNewerReleaseError;
+    expect(e.code).to.equal('EVENT_FROM_NEWER_RELEASE');
+    expect(e.status).to.equal(503);
+    expect(e.message).to.match(/InferenceCompleted v99/).and.match(new RegExp(`v${catalog.latestVersion('InferenceCompleted')}`));
+    expect(e.details).to.include({ stream: 'task-1', eventId: newer.id, type: 'InferenceCompleted', version: 99, latestVersion: catalog.latestVersion('InferenceCompleted') });
+    expect(() => catalog.upcast(unknown)).to.throw(EventFromNewerReleaseError, /TaskPaused v1/);
   });
 
   it('refuses to register the same type and version twice', () => {

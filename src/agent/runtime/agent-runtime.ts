@@ -25,6 +25,11 @@ type Running = { run: TaskRun; controller: AbortController; cancel: AbortControl
  * decides which one runs it. The others keep the task open and look again when the lease
  * expires or is handed back, so a task whose worker died is taken over.
  *
+ * Rolling upgrades: a task whose stream holds an event of a newer release (a version or type this
+ * release does not know) is not acted on: its run takes no lease (or stops writing, renewing
+ * nothing, when the event lands mid-run), the task is not failed, the worker logs it once as an
+ * error and only watches it (every AGENT_TASK_LEASE_MS) until a worker of that release ends it.
+ *
  * @example
  * const rt = new AgentRuntime({ store, catalog, tools: gateway, policy, privateKey }, { model: 'gpt-4o-mini' }, checkpoints);
  * await rt.start(); … await rt.stop();
@@ -48,6 +53,8 @@ export class AgentRuntime {
   private trailing?: NodeJS.Timeout;
   /** Tasks another worker holds, or whose run gave up on an error: when to look again. */
   private readonly held = new Map<string, NodeJS.Timeout>();
+  /** Tasks whose stream holds an event of a newer release, already logged (once per task). */
+  private readonly newerLogged = new Set<string>();
   /** Runs in a row of a task that ended on an error, not a stop (the store unreachable): the next one waits longer. */
   private readonly failedRuns = new Map<string, number>();
   private accepting = false;
@@ -149,6 +156,7 @@ export class AgentRuntime {
         this.open.delete(taskId);
         this.submittedIds.delete(taskId);
         this.failedRuns.delete(taskId);
+        this.newerLogged.delete(taskId);
         clearTimeout(this.held.get(taskId));
         this.held.delete(taskId);
       } else if (e.type === 'TaskLeaseReleased' && this.held.has(taskId)) {
@@ -238,6 +246,12 @@ export class AgentRuntime {
         // An interrupted task keeps holding the checkpoint back, so the next start resumes it.
         if (outcome === 'ended') this.markEnded(taskId);
         else if (outcome === 'held') this.watch(taskId, run.heldUntil);
+        // Left to a worker of the newer release, but kept open here (the checkpoint stays before it):
+        // looked at again a lease later, and run by this worker once it is upgraded and restarted.
+        else if (outcome === 'newer') {
+          this.logNewer(taskId, run);
+          this.watch(taskId, this.nowMs() + this.options.leaseMs);
+        }
         // Interrupted by an error, not by a stop or a cancel (the store unreachable, its end not
         // recorded): tried again, 1 s after the first time and doubling up to the lease time, so the
         // task does not sit open until the worker restarts. It resumes from its events (no step twice).
@@ -245,6 +259,17 @@ export class AgentRuntime {
         this.pump();
       });
     this.running.set(taskId, entry);
+  }
+
+  /** Once per task: loud, since only an upgrade (or a worker of the newer release) gets such a task done. */
+  private logNewer(taskId: string, run: TaskRun): void {
+    if (this.newerLogged.has(taskId)) return;
+    this.newerLogged.add(taskId);
+    const e = run.fromNewerRelease;
+    this.deps.logger?.error?.(
+      { taskId, code: e?.code, eventId: e?.event.id, type: e?.event.type, version: e?.event.version, latestVersion: e?.latestVersion, worker: this.options.worker },
+      'task stream holds an event of a newer release: this worker does not act on the task (not failed, no lease taken or renewed); a worker of that release takes it. Upgrade this worker',
+    );
   }
 
   /** Back from a wait: take a slot, now if one is free, else when one frees (at once when the run is stopped or cancelled). */

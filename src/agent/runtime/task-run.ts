@@ -1,6 +1,7 @@
-import { createEvent, MAX_EVENT_BYTES, type Actor } from '../../core/envelope';
+import { createEvent, MAX_EVENT_BYTES, type Actor, type RecordedEvent } from '../../core/envelope';
 import { newId } from '../../core/ids';
 import { InvalidTransitionError, OpenMcpError, UnavailableError, WrongExpectedRevisionError } from '../../core/errors';
+import { EventFromNewerReleaseError } from '../../../events/event-from-newer-release-error';
 import { taskDecider, taskStream, type TaskCommand } from '../../domain/task/task.decider';
 import { keptPayload, type PayloadPolicy } from '../../mcp/audit';
 import { payloadDigest } from '../../mcp/payload-hash';
@@ -40,8 +41,12 @@ const RUNNER_TYPES = new Set([
   'InferenceCompleted', 'PolicyEvaluated', 'ApprovalRequested', 'ApprovalRequirementChanged', 'TransactionSubmitted', 'TransactionConfirmed', 'TransactionRejected',
 ]);
 
-/** How a run returns: the task is finished (by anyone), the run was stopped (resume later), or another worker holds its lease (retry at `heldUntil`). */
-export type RunOutcome = 'ended' | 'interrupted' | 'held';
+/**
+ * How a run returns: the task is finished (by anyone), the run was stopped (resume later), another
+ * worker holds its lease (retry at `heldUntil`), or the task's stream holds an event of a newer
+ * release (`newer`: see `fromNewerRelease`; a worker of that release runs the task, this one only watches).
+ */
+export type RunOutcome = 'ended' | 'interrupted' | 'held' | 'newer';
 
 export { RunInterrupted };
 
@@ -87,6 +92,8 @@ export class TaskRun {
   private view: TaskView;
   /** When the lease another worker holds expires (epoch ms), after run() returned 'held'. */
   heldUntil = 0;
+  /** The first event of a newer release found on the task's stream, after run() returned 'newer'. */
+  fromNewerRelease?: EventFromNewerReleaseError;
   private renewing = false;
   private heartbeat?: NodeJS.Timeout;
   /** Serializes reading newer events and appending (the lease heartbeat runs beside the steps): an event we appended is applied to the view before any read can see it. */
@@ -162,9 +169,16 @@ export class TaskRun {
   }
 
   private async runOnce(): Promise<RunOutcome> {
-    this.view = foldTaskView(this.taskId, await this.deps.store.readStream(this.stream));
+    const history = await this.deps.store.readStream(this.stream);
+    this.view = foldTaskView(this.taskId, history);
     if (this.view.status === 'none') return 'interrupted';
     if (isTerminal(this.view)) return 'ended';
+    // Before the lease: a worker that cannot read the whole stream takes nothing and writes nothing.
+    const newer = history.find((e) => this.deps.catalog.isFromNewerRelease(e));
+    if (newer) {
+      this.noteNewer(newer);
+      return 'newer';
+    }
     this.policy = resolvePolicy(this.deps.policy, this.view.tenant, this.view.agentId ?? '*');
     try {
       const lease = await this.acquire();
@@ -185,7 +199,7 @@ export class TaskRun {
       await this.command({ type: 'CompleteTask', output: signed.output, outputHash: signed.outputHash, signer: signed.signer, signature: signed.signature, sealedAnswer });
       return 'ended';
     } catch (err) {
-      if (err instanceof RunInterrupted) return err.why === 'stopped' || err.why === 'unrecorded' ? 'interrupted' : err.why === 'taken-over' ? this.heldOrEnded() : 'ended';
+      if (err instanceof RunInterrupted) return err.why === 'stopped' || err.why === 'unrecorded' ? 'interrupted' : err.why === 'taken-over' ? this.heldOrEnded() : err.why === 'newer-release' ? 'newer' : 'ended';
       if (this.signal.aborted) return 'interrupted';
       if (err instanceof InvalidTransitionError) return 'ended'; // cancelled or finished meanwhile
       // A dependency unreachable a moment (the adapter says so: DEPENDENCY_UNAVAILABLE) is not the
@@ -204,6 +218,7 @@ export class TaskRun {
         return 'ended';
       } catch (e) {
         if (e instanceof RunInterrupted && e.why === 'taken-over') return this.heldOrEnded();
+        if (e instanceof RunInterrupted && e.why === 'newer-release') return 'newer';
         if (e instanceof InvalidTransitionError || (e instanceof RunInterrupted && e.why !== 'stopped')) return 'ended';
         if (!(e instanceof RunInterrupted)) this.deps.logger?.warn({ err: e, taskId: this.taskId }, 'TaskFailed not recorded; the run is tried again (it resumes from its events)');
         return 'interrupted';
@@ -269,8 +284,27 @@ export class TaskRun {
   /** Read newer events without the takeover check (before we own the task). */
   private async refresh(): Promise<void> {
     await this.serialized(async () => {
-      for (const e of await this.deps.store.readStream(this.stream, { fromRevision: this.view.lastRevision + 1 })) applyTaskEvent(this.view, e);
+      for (const e of await this.deps.store.readStream(this.stream, { fromRevision: this.view.lastRevision + 1 })) {
+        this.admit(e);
+        applyTaskEvent(this.view, e);
+      }
     });
+  }
+
+  /**
+   * Stop at an event of a newer release (RunInterrupted 'newer-release'), before it is applied:
+   * the view stays at the revision before it, so every later append of this run (a lease renewal,
+   * a release) conflicts and nothing is written after an event this worker cannot read.
+   */
+  private admit(e: RecordedEvent): void {
+    if (!this.deps.catalog.isFromNewerRelease(e)) return;
+    this.noteNewer(e);
+    throw new RunInterrupted('newer-release');
+  }
+
+  private noteNewer(e: RecordedEvent): void {
+    const { catalog } = this.deps;
+    this.fromNewerRelease ??= new EventFromNewerReleaseError(e, catalog.has(e.type) ? catalog.latestVersion(e.type) : undefined);
   }
 
   private serialized<T>(fn: () => Promise<T>): Promise<T> {
@@ -801,6 +835,7 @@ export class TaskRun {
     await this.serialized(async () => {
       const newer = await this.deps.store.readStream(this.stream, { fromRevision: this.view.lastRevision + 1 });
       for (const e of newer) {
+        this.admit(e);
         if (RUNNER_TYPES.has(e.type)) throw new RunInterrupted('taken-over');
         applyTaskEvent(this.view, e);
       }

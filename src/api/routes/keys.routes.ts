@@ -61,13 +61,13 @@ export function keysRoutes(deps: AppDeps, keyDeps: KeyServiceDependencies): Fast
           'records nothing and answers the key as it is, so a repeated request is safe.',
         params: UuidParams,
         body: SetKeyAgentsBody,
-        response: { 200: KeyView, ...problems },
+        response: { 200: KeyView, 503: ProblemSchema, ...problems },
       },
     }, async (request) => changeApiKeyAgents(keyDeps, principalOf(request), request.params.id, request.body.agents, String(request.id)));
 
     app.delete('/keys/:id', {
       config: { permission: 'keys:manage' },
-      schema: { tags: ['keys'], summary: 'Revoke an API key', params: UuidParams, response: { 204: NoContent, ...problems } },
+      schema: { tags: ['keys'], summary: 'Revoke an API key', params: UuidParams, response: { 204: NoContent, 503: ProblemSchema, ...problems } },
     }, async (request, reply) => {
       await revokeApiKey(keyDeps, principalOf(request), request.params.id, String(request.id));
       return reply.code(204).send(null);

@@ -27,6 +27,8 @@ import {
 } from '../schemas/tasks';
 
 const problems = { 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchema, 404: ProblemSchema, 409: ProblemSchema, 429: ProblemSchema };
+/** Commands decided on the task's stream: refused while it holds an event this release cannot read (EventCatalog.upcast). */
+const NEWER_RELEASE = ' 503 EVENT_FROM_NEWER_RELEASE (with Retry-After): the task\'s stream holds an event of a newer release than this process (a rolling upgrade); nothing is appended, and a process of that release answers a retry.';
 
 /** The optional `Idempotency-Key` header (shown in /docs): one printable-ASCII string of 1 to 255 characters. */
 const SubmitTaskHeaders = z.looseObject({
@@ -61,7 +63,7 @@ export function tasksRoutes(deps: AppDeps): FastifyPluginAsync {
         description: '403 AGENT_NOT_ALLOWED: the key or token is limited to agents (`agents`) and the body names another agentId, or none; nothing is appended.',
         headers: SubmitTaskHeaders,
         body: SubmitTaskBody,
-        response: { 202: SubmitTaskResponse, 422: ProblemSchema, ...problems },
+        response: { 202: SubmitTaskResponse, 422: ProblemSchema, 503: ProblemSchema, ...problems },
       },
     }, async (request, reply) => {
       assertMaySubmitAs(principalOf(request), request.body.agentId);
@@ -111,10 +113,10 @@ export function tasksRoutes(deps: AppDeps): FastifyPluginAsync {
         description:
           '202 {id, status: "cancelled"} once TaskCancelled is recorded. A cancel of a task already cancelled (a retry) answers the same, ' +
           'with `Idempotent-Replayed: true`, and records nothing (the first reason stays). A task that completed or failed answers 409 INVALID_TRANSITION. ' +
-          'A key or token limited to agents cancels only tasks of those agents (403 AGENT_NOT_ALLOWED otherwise).',
+          'A key or token limited to agents cancels only tasks of those agents (403 AGENT_NOT_ALLOWED otherwise).' + NEWER_RELEASE,
         params: UuidParams,
         body: CancelTaskBody,
-        response: { 202: SubmitTaskResponse, ...problems },
+        response: { 202: SubmitTaskResponse, 503: ProblemSchema, ...problems },
       },
     }, async (request, reply) => {
       const { id } = request.params;
@@ -150,10 +152,10 @@ export function tasksRoutes(deps: AppDeps): FastifyPluginAsync {
           'Names the exact proposalHash of ApprovalRequested. 202 with status approved (released), rejected, or pending: the policy wants several distinct approvers ' +
           '(approvals {given, required}); the same principal approving again counts once. 403 APPROVAL_SELF_NOT_ALLOWED: the task\'s submitter approving where the policy wants someone else. ' +
           '403 AGENT_NOT_ALLOWED: a key or token limited to agents deciding on a task of another agent. ' +
-          '409 APPROVAL_PROPOSAL_MISMATCH, APPROVAL_NOT_PENDING, APPROVAL_ALREADY_DECIDED (docs/policy.md).',
+          '409 APPROVAL_PROPOSAL_MISMATCH, APPROVAL_NOT_PENDING, APPROVAL_ALREADY_DECIDED (docs/policy.md).' + NEWER_RELEASE,
         params: UuidParams,
         body: ApprovalBody,
-        response: { 202: ApprovalResponse, 501: ProblemSchema, ...problems },
+        response: { 202: ApprovalResponse, 501: ProblemSchema, 503: ProblemSchema, ...problems },
       },
     }, async (request, reply) => {
       if (!deps.approvals) throw new NotImplementedError('approvals');
