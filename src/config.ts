@@ -242,7 +242,11 @@ function readConfigFile(path: string): Record<string, unknown> {
  * <=65535"), which after our "expected" read "expected Invalid option: expected one of …".
  */
 function expectation(message: string): string {
-  return message.replace(/^(?:Invalid (?:input|option)|Too (?:big|small)): expected /, '');
+  const expected = message.replace(/^(?:Invalid (?:input|option)|Too (?:big|small)): expected /, '');
+  // zod's words for text where a number goes (coerced to NaN) and for a fraction where an integer does.
+  if (expected === 'number, received NaN') return 'a number';
+  if (expected === 'int, received number') return 'a whole number';
+  return expected;
 }
 
 /**

@@ -8,6 +8,7 @@ import { catalog } from '../events';
 import { assertTaskRunnable } from './agent/runtime/assert-task-runnable';
 import { ApprovalsService } from './agent/approvals-service';
 import { createAgentRuntime } from './agent/create-agent-runtime';
+import { llmReadinessCheck } from './agent/llm/llm-readiness';
 import { SqlSpendLedger } from './agent/policy/spend-ledger';
 import { buildApp, createLogger, type ReadinessCheck } from './api';
 import { softReadinessCheck } from './telemetry/readiness-check';
@@ -17,7 +18,7 @@ import { uiPlugin } from './ui';
 import { connectsUpstreams, parseRoles } from './app/roles';
 import { CacheLeaseStore, SqlLeaseStore, type Leadership } from './leader';
 import { EventTraceContexts, initTracing, installHttpTracing, trackAuditLag, trackDependencies, tracedEventStore } from './telemetry';
-import { ConfigError, errorCodeOf, redactUrl } from './core/errors';
+import { ConfigError, errorCodeOf } from './core/errors';
 import { dialectOf } from './db/knex';
 import { createAuthenticator, createAuthFailureLimiter, createJwtVerifier, ensureAdminKey, isCredentialRevoked, mcpAuthenticate, SqlKeyStore } from './auth';
 import { createRateLimiter } from './auth/rate-limit';
@@ -361,7 +362,7 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
       // The relay's check also says when publishing is held up (an event too large, a refused topic).
       ...(relays ? [{ name: `relay (${topic})`, check: async () => relayReadiness(relays!) }] : []),
       ...pipeline.leaderships.map(({ role, leadership }) => leaderCheck(role, leadership)),
-      { name: 'llm', check: async () => (config.OPENAI_BASE_URL ? { state: 'up', detail: redactUrl(config.OPENAI_BASE_URL) } : { state: 'degraded', detail: 'OPENAI_BASE_URL is not set: only tasks with explicit steps run' }) },
+      llmReadinessCheck(config.OPENAI_BASE_URL),
     ];
 
     trackDependencies(registry, readiness);

@@ -198,6 +198,21 @@ describe('configuration', () => {
     }
   });
 
+  it('says "a number" for text and "a whole number" for a fraction, not zod\'s "received NaN" / "expected int, received number"', () => {
+    const message = (env: Record<string, string>) => {
+      try {
+        loadConfig(env, '/x');
+      } catch (e) {
+        return (e as Error).message;
+      }
+      return expect.fail('should throw');
+    };
+    expect(message({ PORT: 'abc' })).to.equal('Invalid configuration: PORT="abc": expected a number');
+    expect(message({ LLM_TEMPERATURE: 'hot' })).to.equal('Invalid configuration: LLM_TEMPERATURE="hot": expected a number');
+    expect(message({ PORT: '1.5' })).to.equal('Invalid configuration: PORT="1.5": expected a whole number');
+    expect(message({ PORT: '70000' })).to.equal('Invalid configuration: PORT="70000": expected number to be <=65535');
+  });
+
   it('loads CHAIN_RPC_URL + ANCHOR_CONTRACT without an anchorer key: only a process running the anchorer role needs one, and the audit pipeline asks it there (was: every process, "CHAIN_RPC_URL needs ANCHORER_PRIVATE_KEY or ANCHORER_KEYSTORE")', () => {
     const c = loadConfig({ CHAIN_RPC_URL: 'http://node:8545', ANCHOR_CONTRACT: `0x${'11'.repeat(20)}`, OPENMCP_ROLES: 'api' }, '/x');
     expect(c.CHAIN_RPC_URL).to.equal('http://node:8545');

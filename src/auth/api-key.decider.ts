@@ -40,6 +40,7 @@ export const apiKeyDecider: Decider<ApiKeyState, ApiKeyCommand, EventDraft> = {
       return [{ type: 'ApiKeyAgentsChanged', data: { keyId: command.keyId, ...(command.agents ? { agents: [...command.agents] } : {}) } }];
     }
     const { type, ...data } = command;
+    if (state.status === 'revoked') throw new InvalidTransitionError('apikey', state.status, type, `api key ${data.keyId} is revoked already`);
     if (state.status !== 'active') throw new InvalidTransitionError('apikey', state.status, type);
     return [{ type: 'ApiKeyRevoked', data }];
   },

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { RecordedEvent } from '../core/envelope';
 import type { BatchExport } from '../proofs/batches';
 import { verifyBatchExport } from '../proofs/verify-batch';
+import { apiProblemIn } from './api-problem';
 import { pinnedAddressProblem } from './pinned-address';
 import { printChecks, type Writer } from './print-checks';
 import { DEFAULT_RPC_URL } from './verify';
@@ -37,6 +38,12 @@ export async function runVerifyBatch(o: RunVerifyBatchOptions): Promise<number> 
     parsed = JSON.parse(await readFile(o.file, 'utf8'));
   } catch (err) {
     out(`FAILED: cannot read ${o.file}: ${(err as Error).message}`);
+    return 2;
+  }
+  // The API's error answer saved in place of the export (403 for a key that is not cross-tenant, 404).
+  const problem = apiProblemIn(parsed);
+  if (problem) {
+    out(`FAILED: ${o.file} is an error answer from the API, not a batch export: ${problem}`);
     return 2;
   }
   const head = Array.isArray(parsed) ? undefined : parsed?.batch;

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { verifyProofFile } from '../proofs/verify-proof';
+import { apiProblemIn } from './api-problem';
 import { pinnedAddressProblem } from './pinned-address';
 import { printChecks, type Writer } from './print-checks';
 
@@ -35,10 +36,10 @@ export async function runVerify(o: RunVerifyOptions): Promise<number> {
     out(`FAILED: cannot read ${o.file}: ${(err as Error).message}`);
     return 2;
   }
-  const problem = proof as { code?: unknown; detail?: unknown; format?: unknown } | null;
-  if (problem && typeof problem === 'object' && problem.format === undefined && typeof problem.code === 'string') {
-    // The API's error answer saved in place of a proof (e.g. 409 PROOF_PENDING before the batch is anchored).
-    out(`FAILED: ${o.file} is an error answer from the API, not a proof: ${problem.code}${typeof problem.detail === 'string' ? `: ${problem.detail}` : ''}`);
+  // The API's error answer saved in place of a proof (e.g. 409 PROOF_PENDING before the batch is anchored).
+  const problem = apiProblemIn(proof);
+  if (problem) {
+    out(`FAILED: ${o.file} is an error answer from the API, not a proof: ${problem}`);
     return 2;
   }
   const results = await verifyProofFile(proof, { rpcUrl: o.rpc ?? DEFAULT_RPC_URL, contract: o.contract, signer: o.signer });

@@ -1,8 +1,7 @@
 import type { CallToolResult, LoggingMessageNotification, Tool } from '@modelcontextprotocol/sdk/types.js';
 import { Registry, type Counter } from 'prom-client';
-import { z } from 'zod';
 import { catalog as eventCatalog } from '../../events';
-import { limitsOf, McpServerLimitsSchema } from '../../events/mcp.events';
+import { limitsOf } from '../../events/mcp.events';
 import { createEvent, parseStream, type Actor, type PendingEvent, type RecordedEvent } from '../core/envelope';
 import { bodyDepth, MAX_BODY_DEPTH } from '../core/body-depth';
 import { NotFoundError, OpenMcpError, ValidationError, WrongExpectedRevisionError, redactUrl, redactUrlsIn } from '../core/errors';
@@ -22,8 +21,9 @@ import { healthChangeEvent, type HealthFailure } from './health-change';
 import { serverIdFor } from './server-id';
 import { payloadDigest } from './payload-hash';
 import { resultCacheKey, resultCacheTtlMs } from './result-cache';
-import { envProblems, envRecord, missingEnvVariables } from './upstream-env';
-import { headersProblems, missingVariables } from './upstream-headers';
+import { envRecord, missingEnvVariables } from './upstream-env';
+import { missingVariables } from './upstream-headers';
+import { registrationProblem } from './register-schema';
 import { toolRecords } from './tool-records';
 import { DEFAULT_TOOLS_PAGE_SIZE } from './tools-page';
 import { Upstream, defaultUpstreamOptions, type CallOptions, type UpstreamOptions } from './upstream';
@@ -77,32 +77,6 @@ function configuredKey(tenant: string, name: string): string {
 export type UpstreamLog = LoggingMessageNotification['params'];
 
 const SYSTEM_ACTOR: Actor = { kind: 'system', id: 'mcp-gateway' };
-
-const RegisterSchema = z
-  .object({
-    tenant: z.string().min(1).max(100),
-    name: z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, 'lowercase letters, digits and -, starting with a letter (no "__")'),
-    transport: z.enum(['stdio', 'http', 'sse']),
-    command: z.string().min(1).max(2000).optional(),
-    args: z.array(z.string().max(4000)).max(100).optional(),
-    env: z.record(z.string().max(200), z.string()).optional(),
-    cwd: z.string().optional(),
-    url: z
-      .url({ protocol: /^https?$/ })
-      .refine((u) => !/^[a-z]+:\/\/[^/]*@/i.test(u), 'a user name or password in the URL is not supported (fetch refuses it, and the log must not hold it)')
-      .optional(),
-    limits: McpServerLimitsSchema.optional(),
-    headers: z.record(z.string(), z.string()).optional(),
-  })
-  .refine((p) => (p.transport === 'stdio' ? !!p.command : !!p.url), {
-    message: 'stdio needs a command; http and sse need a url',
-    path: ['transport'],
-  })
-  .superRefine((p, ctx) => {
-    for (const issue of p.headers ? headersProblems(p.headers, p.transport) : []) ctx.addIssue({ code: 'custom', ...issue });
-    // Literal values are kept (in memory only): MCP_SERVERS_FILE and in-process callers give them again at each start.
-    for (const issue of p.env ? envProblems(p.env, p.transport, 'keep') : []) ctx.addIssue({ code: 'custom', ...issue });
-  });
 
 /** Registrations of one name that lose a race are retried this many times (the winner may be removed meanwhile). */
 const REGISTER_ATTEMPTS = 3;
@@ -348,9 +322,8 @@ export class McpGateway {
   }
 
   private async register(p: RegisterServerParameters): Promise<ServerInfo> {
-    const parsed = RegisterSchema.safeParse(p);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
+    const issue = registrationProblem(p);
+    if (issue) {
       const field = issue.path.join('.') || 'body';
       throw new ValidationError(`${field}: ${issue.message}`, { field });
     }

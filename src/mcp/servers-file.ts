@@ -8,6 +8,7 @@ import { serversFileSource } from './config-source';
 import type { McpGateway } from './gateway';
 import { envProblems, missingEnvVariables } from './upstream-env';
 import { headersProblems, missingVariables } from './upstream-headers';
+import { registrationProblem } from './register-schema';
 import { SHARED_TENANT, type RegisterServerParameters } from './types';
 
 const Entry = z.object({
@@ -34,7 +35,9 @@ const FileSchema = z.union([
 /**
  * Read MCP_SERVERS_FILE (JSON or YAML): `{servers: [{name, transport, command?, args?, env?, url?, headers?, tenant?, timeoutMs?, maxConcurrent?}]}`
  * or the common `{mcpServers: {name: {command, args, env} | {url, type, headers}}}`. Entries without a tenant are shared.
- * A header or env value referring to an environment variable this process lacks stops start-up, naming both.
+ * A header or env value referring to an environment variable this process lacks stops start-up, naming both;
+ * so does an entry the gateway would refuse (a bad name, url or transport), naming the entry: the whole
+ * file is checked before any entry is registered.
  */
 export function readServersFile(path: string, actor: Actor): RegisterServerParameters[] {
   let parsed: unknown;
@@ -68,7 +71,15 @@ export function readServersFile(path: string, actor: Actor): RegisterServerParam
       const missing = missingEnvVariables(e.env)[0];
       if (missing) throw new ConfigError(`MCP_SERVERS_FILE: ${at}.env.${missing.name}: environment variable ${missing.variable} is not set`, { variable: missing.variable });
     }
-    return { tenant: e.tenant ?? SHARED_TENANT, actor, name: e.name, transport: kind, command: e.command, args: e.args, env: e.env, cwd: e.cwd, url: e.url, limits: limitsOf(e), ...(e.headers ? { headers: e.headers } : {}) };
+    const p: RegisterServerParameters = { tenant: e.tenant ?? SHARED_TENANT, actor, name: e.name, transport: kind, command: e.command, args: e.args, env: e.env, cwd: e.cwd, url: e.url, limits: limitsOf(e), ...(e.headers ? { headers: e.headers } : {}) };
+    // What the gateway would refuse, refused here for every entry before any is registered.
+    const refused = registrationProblem(p);
+    if (refused) {
+      // A name is quoted: in the mcpServers form it is the entry's key, and other clients allow spaces there.
+      const where = refused.path[0] === 'name' ? `${at}: name ${JSON.stringify(e.name)}` : `${at}.${refused.path.join('.')}`;
+      throw new ConfigError(`MCP_SERVERS_FILE: ${where}: ${refused.message}`, { variable: 'MCP_SERVERS_FILE' });
+    }
+    return p;
   });
 }
 

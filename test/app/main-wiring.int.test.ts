@@ -402,12 +402,16 @@ describe('src/main.ts wiring: error counts, lease store choice, /readyz redactio
     }
   });
 
-  it('names the LLM endpoint in /readyz without its credentials', async () => {
+  it('names the LLM endpoint in /readyz without its credentials, degraded while nothing answers there (it said "up")', async () => {
     const a = await start({ OPENMCP_ROLES: 'api', OPENAI_BASE_URL: 'http://llm-user:s3cret-pass@127.0.0.1:9/v1?api_key=sk-live-123' });
     const res = await a.app.inject({ url: '/readyz' });
+    expect(res.statusCode, 'a process serves without its LLM').to.equal(200);
     expect(res.body).to.not.match(/s3cret|sk-live|llm-user/);
-    const llm = (res.json() as { dependencies: { name: string; detail?: string }[] }).dependencies.find((d) => d.name === 'llm');
+    const llm = (res.json() as { dependencies: { name: string; state: string; detail?: string }[] }).dependencies.find((d) => d.name === 'llm');
     expect(llm?.detail).to.contain('127.0.0.1:9');
+    expect(llm?.state).to.equal('degraded');
+    // Port 9 is one fetch refuses outright ("bad port"): nothing answers there either way.
+    expect(llm?.detail).to.match(/^cannot reach http:\/\/\*\*\*:\*\*\*@127\.0\.0\.1:9\/v1\?api_key=\*\*\*: .+; tasks with an instruction fail LLM_UNAVAILABLE/);
   });
 
   it("with Kafka, the projector joins its group with KAFKA_SESSION_TIMEOUT_MS, and the projection lag counts a partition held up by an event it cannot apply, though another partition applied a newer position", async function () {

@@ -46,4 +46,17 @@ describe('apiKeyDecider: the agents a key may act as, from its stream', () => {
     expect(() => apiKeyDecider.decide({ type: 'ChangeApiKeyAgents', keyId: KEY, agents: ['a'] }, replay([created(), revoked()]))).to.throw(InvalidTransitionError, /revoked/);
     expect(() => apiKeyDecider.decide({ type: 'ChangeApiKeyAgents', keyId: KEY, agents: ['a'] }, apiKeyDecider.initialState())).to.throw(InvalidTransitionError);
   });
+
+  it('RevokeApiKey of a revoked key says so in words (was "apikey in state revoked cannot RevokeApiKey", what `openmcp keys revoke` printed)', () => {
+    expect(apiKeyDecider.decide({ type: 'RevokeApiKey', keyId: KEY }, replay([created()]))).to.deep.equal([{ type: 'ApiKeyRevoked', data: { keyId: KEY } }]);
+    let err: InvalidTransitionError | undefined;
+    try {
+      apiKeyDecider.decide({ type: 'RevokeApiKey', keyId: KEY }, replay([created(), revoked()]));
+    } catch (e) {
+      err = e as InvalidTransitionError;
+    }
+    expect(err).to.be.instanceOf(InvalidTransitionError);
+    expect(err!.message).to.equal(`api key ${KEY} is revoked already`);
+    expect(err!.from).to.equal('revoked');
+  });
 });

@@ -1,0 +1,46 @@
+import { expect } from 'chai';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runVerifyBatch } from '../../src/cli/verify-batch';
+
+// Nothing here reaches a chain: each file is refused before any check (exit 2).
+const NO_CHAIN = 'http://127.0.0.1:1';
+
+describe('openmcp verify-batch: a file that is not a batch export is named for what it is', () => {
+  let dir: string;
+  before(() => (dir = mkdtempSync(join(tmpdir(), 'omc-verify-batch-'))));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  const run = async (name: string, content: unknown, contract?: string) => {
+    const file = join(dir, name);
+    writeFileSync(file, JSON.stringify(content));
+    const out: string[] = [];
+    const code = await runVerifyBatch({ batchId: 1, file, rpc: NO_CHAIN, contract, out: (l) => out.push(l) });
+    return { code, out, file };
+  };
+
+  it('the API\'s error answer saved in its place (403 for a key that is not cross-tenant): said so, not "pass --contract"', async () => {
+    const { code, out, file } = await run('forbidden.json', {
+      type: 'https://openmcp.dev/errors#forbidden',
+      title: 'Forbidden',
+      status: 403,
+      code: 'FORBIDDEN',
+      detail: "the batch export holds every tenant's events: cross-tenant principals only",
+    });
+    expect(code).to.equal(2);
+    expect(out).to.deep.equal([`FAILED: ${file} is an error answer from the API, not a batch export: FORBIDDEN: the batch export holds every tenant's events: cross-tenant principals only`]);
+  });
+
+  it('the same with --contract given (it was "no events list" then)', async () => {
+    const { code, out } = await run('not-found.json', { status: 404, code: 'NOT_FOUND', detail: 'batch 1 not found' }, '0x5fbdb2315678afecb367f032d93f642f64180aa3');
+    expect(code).to.equal(2);
+    expect(out[0]).to.match(/is an error answer from the API, not a batch export: NOT_FOUND: batch 1 not found$/);
+  });
+
+  it('an object that is neither keeps its message', async () => {
+    const { code, out } = await run('other.json', { hello: 'world' });
+    expect(code).to.equal(2);
+    expect(out).to.deep.equal(['FAILED: the export has no events list or no contract address (pass --contract)']);
+  });
+});

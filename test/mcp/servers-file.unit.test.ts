@@ -1,0 +1,64 @@
+import { expect } from 'chai';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { McpGateway } from '../../src/mcp/gateway';
+import { readServersFile, registerServersFromFile } from '../../src/mcp/servers-file';
+import type { RegisterServerParameters } from '../../src/mcp/types';
+
+const actor = { kind: 'system' as const, id: 'openmcp' };
+
+/** Only what registerServersFromFile uses of a gateway: the registrations it asks for, in order. */
+function recordingGateway(): { gateway: McpGateway; ensured: string[] } {
+  const ensured: string[] = [];
+  const gateway = { ensureServer: async (p: RegisterServerParameters) => void ensured.push(p.name) } as unknown as McpGateway;
+  return { gateway, ensured };
+}
+
+describe('MCP_SERVERS_FILE: an entry the gateway would refuse stops start-up naming the file and the entry, before any is registered', () => {
+  let dir: string;
+  const file = (name: string, content: unknown) => {
+    const path = join(dir, name);
+    writeFileSync(path, typeof content === 'string' ? content : JSON.stringify(content));
+    return path;
+  };
+  before(() => (dir = mkdtempSync(join(tmpdir(), 'omc-servers-file-'))));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('an entry with neither a command nor a url', () => {
+    const path = file('no-command.json', { mcpServers: { files: { command: 'npx', args: ['-y', 'x'] }, bad: { type: 'http' } } });
+    let err: (Error & { code?: string }) | undefined;
+    try {
+      readServersFile(path, actor);
+    } catch (e) {
+      err = e as Error & { code?: string };
+    }
+    expect(err?.code).to.equal('CONFIG_INVALID');
+    expect(err?.message).to.equal('MCP_SERVERS_FILE: mcpServers.bad.transport: stdio needs a command; http and sse need a url');
+  });
+
+  it('a name the registry does not take (other MCP clients allow capitals and spaces)', () => {
+    const path = file('name.json', { mcpServers: { 'My Files': { command: 'npx' } } });
+    expect(() => readServersFile(path, actor)).to.throw(/^MCP_SERVERS_FILE: mcpServers\.My Files: name "My Files": lowercase letters, digits and -/);
+  });
+
+  it('a url that is not http(s)', () => {
+    const path = file('url.yaml', 'servers:\n  - name: web\n    url: ftp://example.com/mcp\n');
+    expect(() => readServersFile(path, actor)).to.throw(/^MCP_SERVERS_FILE: servers\.0\.url: /);
+  });
+
+  it('registers none of the entries, the good ones before the bad one included', async () => {
+    const path = file('mixed.json', { mcpServers: { files: { command: 'npx' }, local: { url: 'http://127.0.0.1:3001/mcp' }, bad: { type: 'http' } } });
+    const { gateway, ensured } = recordingGateway();
+    const err = await registerServersFromFile(gateway, path, actor).then(() => undefined, (e: Error) => e);
+    expect(err?.message).to.match(/^MCP_SERVERS_FILE: mcpServers\.bad\./);
+    expect(ensured).to.deep.equal([]);
+  });
+
+  it('a file of good entries is registered whole, in order', async () => {
+    const path = file('good.json', { mcpServers: { files: { command: 'npx' }, local: { url: 'http://127.0.0.1:3001/mcp' } } });
+    const { gateway, ensured } = recordingGateway();
+    await registerServersFromFile(gateway, path, actor);
+    expect(ensured).to.deep.equal(['files', 'local']);
+  });
+});
