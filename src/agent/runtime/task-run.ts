@@ -164,7 +164,7 @@ export class TaskRun {
   private async runOnce(): Promise<RunOutcome> {
     this.view = foldTaskView(this.taskId, await this.deps.store.readStream(this.stream));
     if (this.view.status === 'none') return 'interrupted';
-    if (isTerminal(this.view)) return 'ended';
+    if (isTerminal(this.view)) return this.bookEnded();
     this.policy = resolvePolicy(this.deps.policy, this.view.tenant, this.view.agentId ?? '*');
     try {
       const lease = await this.acquire();
@@ -208,6 +208,22 @@ export class TaskRun {
         if (!(e instanceof RunInterrupted)) this.deps.logger?.warn({ err: e, taskId: this.taskId }, 'TaskFailed not recorded; the run is tried again (it resumes from its events)');
         return 'interrupted';
       }
+    }
+  }
+
+  /**
+   * A finished task (cancelled, say, while its run waited to be tried again after a ledger outage)
+   * may still hold turns whose tokens were never booked: booked now (keyed, so no lease is needed:
+   * runs of the task anywhere book each at most once). 'interrupted' while the ledger still fails,
+   * so the runtime tries again.
+   */
+  private async bookEnded(): Promise<RunOutcome> {
+    try {
+      await this.bookUnbookedTurns();
+      return 'ended';
+    } catch (err) {
+      if (err instanceof RunInterrupted || err instanceof UnavailableError) return 'interrupted';
+      throw err;
     }
   }
 
