@@ -34,7 +34,11 @@ export class RateLimitedError extends OpenMcpError {
  */
 export class ApiKeyLimitError extends OpenMcpError {
   constructor(tenant: string, active: number, limit: number) {
-    super('API_KEY_LIMIT', `tenant ${tenant} has ${active} active API keys, as many as MAX_API_KEYS_PER_TENANT allows (${limit}): revoke one first`, {
+    // More than the limit once the setting was lowered below what the tenant already holds: one
+    // revocation is then not enough to issue a key.
+    const toRevoke = active - limit + 1;
+    const held = active > limit ? `more than MAX_API_KEYS_PER_TENANT allows (${limit}): revoke ${toRevoke} first` : `as many as MAX_API_KEYS_PER_TENANT allows (${limit}): revoke one first`;
+    super('API_KEY_LIMIT', `tenant ${tenant} has ${active} active API keys, ${held}`, {
       status: 409,
       details: { limit },
     });

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { retryOnContention } from '../db/contention';
+import { dialectOf } from '../db/knex';
 import { IndexHints } from '../db/index-names';
 import type { Hex } from '../core/hex';
 import type { ApiKeyRecord, InsertUnderLimitParameters, InsertUnderLimitReturnType, KeyStore, ListKeysParameters } from './key-store';
@@ -71,9 +72,13 @@ export class SqlKeyStore implements KeyStore {
    * the tenant's range of the (tenant, id) index and the gap after it, so another insert for the
    * tenant waits until this one commits and then counts it; two that both found the tenant empty
    * (gap locks do not exclude each other) deadlock on their inserts, and the one the server rolls
-   * back is run again. SQLite has one writer at a time (and this process one connection).
+   * back is run again. Those gap locks exist only under REPEATABLE READ, so the transaction asks
+   * for it: on a server whose sessions run READ COMMITTED, inserts into a tenant with no active
+   * key all counted 0 and all went in. SQLite has one writer at a time (and this process one
+   * connection).
    */
   async insertUnderLimit(record: ApiKeyRecord, p: InsertUnderLimitParameters): Promise<InsertUnderLimitReturnType> {
+    const config: Knex.TransactionConfig = dialectOf(this.knex) === 'mysql' ? { isolationLevel: 'repeatable read' } : {};
     return retryOnContention(() =>
       this.knex.transaction(async (trx) => {
         const q = trx('api_keys').where({ tenant: record.tenant }).whereNull('revoked_at');
@@ -83,7 +88,7 @@ export class SqlKeyStore implements KeyStore {
         if (active >= p.limit) return { inserted: false, active };
         await trx('api_keys').insert(toRow(record));
         return { inserted: true, active };
-      }),
+      }, config),
     );
   }
 

@@ -80,6 +80,14 @@ function describeLedger(name: string, open: (ctx: Mocha.Context) => Promise<Ledg
       expect(await l.spent('other', '*', 'llm-tokens', DAY), 'another tenant\'s key').to.equal(5n);
     });
 
+    it('counts a keyed addition once when repeats on other days run at the same time (a day is not part of the key)', async () => {
+      const l = f.ledger;
+      const days = ['2026-11-22', '2026-11-23', '2026-11-24', '2026-11-25'];
+      await Promise.all(days.map((day) => l.add('acme', '*', 'llm-days', day, 9n, 'turn-days')));
+      const totals = await Promise.all(days.map((day) => l.spent('acme', '*', 'llm-days', day)));
+      expect(totals.reduce((a, b) => a + b, 0n), totals.join(',')).to.equal(9n);
+    });
+
     it('still has the totals after a restart (when its storage outlives the process)', async function () {
       if (!f.reopen) this.skip();
       await f.ledger.add('acme', 'a-r', 'native:1', DAY, 7n);

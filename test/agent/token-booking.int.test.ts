@@ -24,7 +24,9 @@ import { migrateLatest } from '../../migrations';
 import type { OpenAiFake } from '../support/openai-fake/openai-fake';
 import { cutProxy } from '../support/cut-proxy';
 import { createTestDatabase, mysqlAvailable, requireService } from '../support/services';
-import { MemoryCache, MemoryCheckpointStore, ended, ofType, submitTask, useStoreAndFake, waitForTask } from './support/agent-fixture';
+import { MemoryCache, MemoryCheckpointStore, ended, ofType, submitTask, useStoreAndFake, user, waitForTask } from './support/agent-fixture';
+import { handleCommand } from '../../src/domain/handle-command';
+import { taskDecider, taskStream } from '../../src/domain/task/task.decider';
 
 const KEY = '0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318' as const;
 const PER_CALL = 60;
@@ -34,11 +36,13 @@ const METER = 'llm-tokens';
 const outage = () => new UnavailableError('spend ledger (mysql)', 'add: ECONNREFUSED');
 
 /**
- * The ledger, but its first `times` additions fail with an outage (`error`): before booking
- * (`committed: false`, the database was down) or after (`committed: true`: the row was written,
- * the answer lost). `adds` counts every addition asked for.
+ * The ledger, but the first `times` additions for `tenant` fail with an outage (`error`): before
+ * booking (`committed: false`, the database was down) or after (`committed: true`: the row was
+ * written, the answer lost). `adds` counts every addition asked for `tenant`. Other tenants' pass
+ * through uncounted: a new runtime replays the suite's earlier tasks, and books their turns again
+ * (keyed: nothing more) where one was recorded unbooked.
  */
-function flakyLedger(ledger: SpendLedger, committed: boolean, times = 1, error: () => Error = outage): SpendLedger & { adds: number } {
+function flakyLedger(ledger: SpendLedger, tenant: string, committed: boolean, times = 1, error: () => Error = outage): SpendLedger & { adds: number } {
   let adds = 0;
   return {
     get adds() {
@@ -47,7 +51,7 @@ function flakyLedger(ledger: SpendLedger, committed: boolean, times = 1, error: 
     spent: (...a) => ledger.spent(...a),
     release: (...a) => ledger.release(...a),
     add: async (...a) => {
-      if (adds++ >= times) return ledger.add(...a);
+      if (a[0] !== tenant || adds++ >= times) return ledger.add(...a);
       if (committed) await ledger.add(...a);
       throw error();
     },
@@ -78,6 +82,12 @@ describe('a model turn booked once when the spend ledger is unreachable at its b
   /** Tools the task's model was offered and called (by name). */
   let calls: string[] = [];
   async function run(tenant: string, l: SpendLedger, temperature: number, offered: ToolInfo[] = []): Promise<RecordedEvent[]> {
+    const id = await start(tenant, l, temperature, offered);
+    return waitForTask(store, id, ended, 30_000);
+  }
+
+  /** Submit a task to a new runtime over `l`; its id. */
+  async function start(tenant: string, l: SpendLedger, temperature: number, offered: ToolInfo[] = []): Promise<string> {
     const cache = new MemoryCache();
     calls = [];
     const tools: ToolCaller = {
@@ -98,7 +108,7 @@ describe('a model turn booked once when the spend ledger is unreachable at its b
     runtime = new AgentRuntime(deps, { model: 'm', worker: 'w-1', stepTimeoutMs: 5_000, temperature }, new MemoryCheckpointStore());
     const id = await submitTask(store, tenant, { instruction: `say done for ${tenant}` });
     await runtime.start();
-    return waitForTask(store, id, ended, 30_000);
+    return id;
   }
 
   const booked = (tenant: string, l: SpendLedger = ledger) => l.spent(tenant, '*', METER, utcDay(new Date())).then(Number);
@@ -111,7 +121,7 @@ describe('a model turn booked once when the spend ledger is unreachable at its b
     it(`${what}: the model is asked once, the turn recorded once, its tokens booked once, and the task completes`, async () => {
       const tenant = `t-${committed ? 'c' : 'd'}-${temperature}`;
       const before = fake.requests.length;
-      const flaky = flakyLedger(ledger, committed);
+      const flaky = flakyLedger(ledger, tenant, committed);
       const events = await run(tenant, flaky, temperature);
       expect(ofType(events, 'TaskFailed').map((e) => e.data)).to.deep.equal([]);
       expect(ofType(events, 'TaskCompleted')).to.have.length(1);
@@ -126,7 +136,7 @@ describe('a model turn booked once when the spend ledger is unreachable at its b
 
   it('the ledger still down when the run resumes, and failing with a bare error (a busy lock): each run stops again; a turn that asked for a tool has it called once; booked once', async () => {
     fake.setScript((req) => (req.messages.some((m) => m.role === 'tool') ? { content: 'done', usage: { prompt_tokens: PER_CALL, completion_tokens: 0 } } : { toolCalls: [{ id: 'c1', name: 'kv__get', arguments: { k: 'a' } }], usage: { prompt_tokens: PER_CALL, completion_tokens: 0 } }));
-    const flaky = flakyLedger(ledger, false, 3, () => new Error('spend ledger: lock agent:spend:t-again busy'));
+    const flaky = flakyLedger(ledger, 't-again', false, 3, () => new Error('spend ledger: lock agent:spend:t-again busy'));
     const before = fake.requests.length;
     const events = await run('t-again', flaky, 0.7, [{ name: 'kv__get', description: 'read a value by key (kv)', inputSchema: { type: 'object' } }]);
     expect(ofType(events, 'TaskFailed').map((e) => e.data)).to.deep.equal([]);
@@ -137,6 +147,24 @@ describe('a model turn booked once when the spend ledger is unreachable at its b
     expect(await booked('t-again'), 'each turn booked once').to.equal(2 * PER_CALL);
     expect(flaky.adds, 'three failures (the turn, then two resumed runs), then the first turn and the second').to.equal(5);
     expect(ofType(events, 'TaskLeased').length, 'three runs stopped, a fourth completed').to.be.at.least(4);
+  });
+
+  it('a task cancelled while its run waits to be tried again still has its unbooked turn booked, once', async () => {
+    const tenant = 't-cancelled';
+    const flaky = flakyLedger(ledger, tenant, false);
+    const before = fake.requests.length;
+    const id = await start(tenant, flaky, 0.7);
+    await waitForTask(store, id, (events) => ofType(events, 'InferenceCompleted').length > 0, 20_000);
+    // The run stopped on the booking; it is tried again 1 s later. Cancelled before that:
+    await handleCommand({ store, catalog }, { decider: taskDecider, stream: taskStream(id), command: { type: 'CancelTask' }, metadata: { tenant, actor: user } });
+    const deadline = Date.now() + 10_000;
+    while ((await booked(tenant)) === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(await booked(tenant), 'booked by the run tried again, though the task ended').to.equal(PER_CALL);
+    expect(fake.requests.length - before, 'the model asked once').to.equal(1);
+    const events = await store.readStream(taskStream(id));
+    expect(events.map((e) => e.type).filter((t) => t === 'TaskCancelled' || t === 'TaskCompleted' || t === 'TaskFailed')).to.deep.equal(['TaskCancelled']);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await booked(tenant), 'and only once').to.equal(PER_CALL);
   });
 
   it('a turn booked at once is recorded as before (v1, no usageUnbooked)', async () => {
@@ -161,7 +189,8 @@ describe('a model turn booked once when the spend ledger is unreachable at its b
         spent: (...a) => real.spent(...a),
         release: (...a) => real.release(...a),
         add: async (...a) => {
-          if (cuts-- <= 0) return real.add(...a);
+          // The suite's earlier tasks, replayed by this runtime, pass.
+          if (a[0] !== 't-maria' || cuts-- <= 0) return real.add(...a);
           await proxy.down();
           try {
             return await real.add(...a);

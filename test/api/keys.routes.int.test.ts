@@ -176,6 +176,17 @@ describe('REST /v1/keys: MAX_API_KEYS_PER_TENANT', () => {
     expect((await h.call({ method: 'GET', url: '/v1/keys', auth: `Bearer ${rotated.key}` })).statusCode).to.equal(200);
   });
 
+  it('says how many to revoke for a tenant holding more keys than the limit (the setting lowered since they were issued)', async () => {
+    // Issued while the limit was higher: 5 active, the limit now 3.
+    const keys = await Promise.all(Array.from({ length: 5 }, () => h.key('admin', 'lowered')));
+    const res = await create(keys[0].auth, 'lowered');
+    expect(res.statusCode).to.equal(409);
+    expect(res.json()).to.include({
+      code: 'API_KEY_LIMIT',
+      detail: 'tenant lowered has 5 active API keys, more than MAX_API_KEYS_PER_TENANT allows (3): revoke 3 first',
+    });
+  });
+
   it('says so in the OpenAPI document: POST /v1/keys answers 409 API_KEY_LIMIT', async () => {
     const doc = (await h.call({ method: 'GET', url: '/docs/json' })).json();
     const op = doc.paths['/v1/keys'].post;

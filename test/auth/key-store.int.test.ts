@@ -7,6 +7,7 @@ import { migrateLatest } from '../../migrations';
 import { generateApiKey } from '../../src/auth/api-key';
 import { MemoryKeyStore } from '../../src/auth/memory-key-store';
 import { SqlKeyStore } from '../../src/auth/sql-key-store';
+import { newId } from '../../src/core/ids';
 import { openKnex } from '../../src/db/knex';
 import { createTestDatabase, mysqlAvailable, requireService } from '../support/services';
 import { describeKeyStore } from './key-store.conformance';
@@ -61,6 +62,45 @@ describe('api_keys.agents_json migration (20261206000100)', () => {
     const knex = await openKnex(db.url);
     try {
       await upgradesInPlace(knex);
+    } finally {
+      await knex.destroy();
+      await db.drop();
+    }
+  });
+});
+
+describe('SqlKeyStore.insertUnderLimit on a MariaDB whose sessions run READ COMMITTED', () => {
+  it('holds the limit when keys are inserted at once into an empty tenant (no gap locks at that level)', async function () {
+    this.timeout(30_000);
+    await requireService(this, 'MariaDB', mysqlAvailable);
+    const db = await createTestDatabase('omc_keys_rc');
+    const { default: knexFactory } = await import('knex');
+    const url = new URL(db.url);
+    // As a server configured with transaction_isolation=READ-COMMITTED gives every session.
+    const knex = knexFactory({
+      client: 'mysql2',
+      connection: { host: url.hostname, port: Number(url.port || 3306), user: decodeURIComponent(url.username), database: url.pathname.slice(1) },
+      pool: {
+        min: 0,
+        max: 10,
+        afterCreate(conn: { query(sql: string, cb: (err: Error | null) => void): void }, done: (err: Error | null, conn: unknown) => void) {
+          conn.query('SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED', (err) => done(err, conn));
+        },
+      },
+    });
+    try {
+      await migrateLatest(knex);
+      // Every connection open first, so the inserts below do run at once.
+      await Promise.all(Array.from({ length: 8 }, () => knex.raw('SELECT SLEEP(0.1)')));
+      const keys = new SqlKeyStore(knex);
+      const tenant = 'rc-empty';
+      const record = () => {
+        const g = generateApiKey();
+        return { id: newId(), tenant, role: 'viewer' as const, crossTenant: false, prefix: g.prefix, hash: g.hash, createdAt: '2026-12-10T00:00:00.000Z', createdBy: 'test' };
+      };
+      const results = await Promise.all(Array.from({ length: 8 }, () => keys.insertUnderLimit(record(), { limit: 3 })));
+      expect(results.filter((r) => r.inserted)).to.have.length(3);
+      expect(await keys.list({ tenant, limit: 100 })).to.have.length(3);
     } finally {
       await knex.destroy();
       await db.drop();

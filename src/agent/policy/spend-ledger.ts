@@ -63,15 +63,22 @@ export class CacheSpendLedger implements SpendLedger {
     // this process interleave and lose one.
     const holder = `${this.owner}:${++this.additions}`;
     const booked = once === undefined ? undefined : `agent:spend:booked:${tenant}:${once}`;
-    await withLock(this.cache, lock, holder, { ttlMs: 5_000, pollMs: 10, waitMs: 5_000, busy: () => new Error(`spend ledger: lock ${lock} busy`) }, async () => {
-      // Under the total's lock, so two additions with the same key cannot both pass. Not atomic with
-      // the total (the cache has no transactions): a failure between the two writes adds it again on
-      // a retry, too much rather than too little. The SQL ledger writes both in one transaction.
-      if (booked && (await this.cache.get(booked)) !== undefined) return;
-      const current = await this.spent(tenant, agent, meter, day);
-      await this.cache.set(key, String(atLeastZero(current + delta)), 2 * DAY_MS);
-      if (booked) await this.cache.set(booked, day, 2 * DAY_MS);
-    });
+    const locked = (name: string, fn: () => Promise<void>) =>
+      withLock(this.cache, name, holder, { ttlMs: 5_000, pollMs: 10, waitMs: 5_000, busy: () => new Error(`spend ledger: lock ${name} busy`) }, fn);
+    const addToTotal = () =>
+      locked(lock, async () => {
+        // Not atomic with the total (the cache has no transactions): a failure between the two
+        // writes adds it again on a retry, too much rather than too little. The SQL ledger writes
+        // both in one transaction.
+        if (booked && (await this.cache.get(booked)) !== undefined) return;
+        const current = await this.spent(tenant, agent, meter, day);
+        await this.cache.set(key, String(atLeastZero(current + delta)), 2 * DAY_MS);
+        if (booked) await this.cache.set(booked, day, 2 * DAY_MS);
+      });
+    // A keyed addition holds its key's own lock too, taken first: the key is the tenant's whatever
+    // the day, and repeats on other days take other totals' locks, so under those alone two could
+    // both find the key unbooked. Always key, then total: no two additions wait on each other in turn.
+    await (booked ? locked(`${booked}:lock`, addToTotal) : addToTotal());
   }
 }
 

@@ -153,6 +153,10 @@ export class AgentRuntime {
         this.submittedIds.set(taskId, e.id);
         this.enqueue(taskId);
       } else if (END_TYPES.has(e.type)) {
+        // A run that stopped on an error is still tried again (watch), once more: the task may hold
+        // a model turn whose tokens are not booked yet (InferenceCompleted v6), which that run books
+        // (TaskRun: a finished task's turns) before the task is let go.
+        if (this.failedRuns.has(taskId) && this.held.has(taskId) && !this.running.has(taskId)) return void this.saveCheckpoint(false);
         this.open.delete(taskId);
         this.submittedIds.delete(taskId);
         this.failedRuns.delete(taskId);
@@ -317,6 +321,7 @@ export class AgentRuntime {
   private markEnded(taskId: string): void {
     if (this.dead) return;
     this.open.delete(taskId);
+    this.submittedIds.delete(taskId);
     void this.saveCheckpoint(false);
   }
 

@@ -172,9 +172,11 @@ export class TaskRun {
     const history = await this.deps.store.readStream(this.stream);
     this.view = foldTaskView(this.taskId, history);
     if (this.view.status === 'none') return 'interrupted';
-    if (isTerminal(this.view)) return 'ended';
-    // Before the lease: a worker that cannot read the whole stream takes nothing and writes nothing.
     const newer = history.find((e) => this.deps.catalog.isFromNewerRelease(e));
+    // A finished task's unbooked turns are booked here (bookEnded), unless a newer release wrote to
+    // its stream: then one of its workers does, and this one has nothing to watch.
+    if (isTerminal(this.view)) return newer ? 'ended' : this.bookEnded();
+    // Before the lease: a worker that cannot read the whole stream takes nothing and writes nothing.
     if (newer) {
       this.noteNewer(newer);
       return 'newer';
@@ -223,6 +225,22 @@ export class TaskRun {
         if (!(e instanceof RunInterrupted)) this.deps.logger?.warn({ err: e, taskId: this.taskId }, 'TaskFailed not recorded; the run is tried again (it resumes from its events)');
         return 'interrupted';
       }
+    }
+  }
+
+  /**
+   * A finished task (cancelled, say, while its run waited to be tried again after a ledger outage)
+   * may still hold turns whose tokens were never booked: booked now (keyed, so no lease is needed:
+   * runs of the task anywhere book each at most once). 'interrupted' while the ledger still fails,
+   * so the runtime tries again.
+   */
+  private async bookEnded(): Promise<RunOutcome> {
+    try {
+      await this.bookUnbookedTurns();
+      return 'ended';
+    } catch (err) {
+      if (err instanceof RunInterrupted || err instanceof UnavailableError) return 'interrupted';
+      throw err;
     }
   }
 
