@@ -2,8 +2,10 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Knex } from 'knex';
+import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { catalog } from '../events';
+import type { MigrateLatestReturnType } from '../migrations';
 // The specific files, not the './agent' barrel: it re-exports the OpenAI client (loaded only with OPENAI_BASE_URL).
 import { assertTaskRunnable } from './agent/runtime/assert-task-runnable';
 import { ApprovalsService } from './agent/approvals-service';
@@ -92,6 +94,21 @@ export type StartOptions = {
 
 type Closer = { name: string; close(): Promise<unknown> };
 
+/**
+ * What the start did to the schema, for the operator upgrading: the migrations it ran, and a
+ * warning when the database was migrated by a newer release (this one runs on it: a rolling
+ * upgrade's old process, or a rollback).
+ */
+function logMigrations(logger: Logger, m: MigrateLatestReturnType): void {
+  if (m.applied.length) logger.info({ migrations: m.applied }, `database migrated: ${m.applied.join(', ')}`);
+  if (m.newer.length) {
+    logger.warn(
+      { migrations: m.newer },
+      `the database has migrations of a newer release (${m.newer.join(', ')}): this release runs on that schema, as migrations are additive; finish the upgrade, or roll back as docs/operations.md says ("Upgrading without downtime")`,
+    );
+  }
+}
+
 /** Readiness of a single-leader role: always up; the detail says leader (with its fencing token) or standby. */
 function leaderCheck<L extends Leadership>(name: string, l: L, more?: (l: L) => string): ReadinessCheck {
   return { name, check: async () => ({ state: 'up', detail: l.isLeader() ? `leader (token ${l.token()})${more ? `, ${more(l)}` : ''}` : 'standby' }) };
@@ -152,6 +169,7 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
       onRestored: () => logger.info({ component: 'redis' }, 'redis connection restored'),
     });
     closers.push({ name: 'stores', close: () => stores.close() });
+    logMigrations(logger, stores.migrations);
     const { knex, sqlStore, cache } = stores;
     const rawStore = stores.store;
     const traceContexts = new EventTraceContexts(cache);
