@@ -16,7 +16,7 @@ import { softReadinessCheck } from './telemetry/readiness-check';
 import { mcpGatewayService } from './api/mcp-gateway-service';
 import { proofsService } from './api/proofs-service';
 import { uiPlugin } from './ui';
-import { connectsUpstreams, parseRoles } from './app/roles';
+import { connectsUpstreams, parseRoles, ROLE_NAMES, type Roles } from './app/roles';
 import { CacheLeaseStore, SqlLeaseStore, type Leadership } from './leader';
 import { EventTraceContexts, initTracing, installHttpTracing, trackAuditLag, trackDependencies, tracedEventStore } from './telemetry';
 import { ConfigError, errorCodeOf, redactUrl } from './core/errors';
@@ -107,6 +107,20 @@ function logMigrations(logger: Logger, m: MigrateLatestReturnType): void {
       `the database has migrations of a newer release (${m.newer.join(', ')}): this release runs on that schema, as migrations are additive; finish the upgrade, or roll back as docs/operations.md says ("Upgrading without downtime")`,
     );
   }
+}
+
+/**
+ * The start's line for a person: where the process listens and what it serves there. A process
+ * with neither `api` nor `gateway` serves only its probes and metrics (its /ui and /mcp answer 404).
+ * @example listeningLine('http://127.0.0.1:8080', parseRoles('projector')) // '… (projector: health …/readyz, metrics …/metrics)'
+ */
+function listeningLine(url: string, roles: Roles): string {
+  const serves = [
+    ...(roles.api ? [`dashboard: ${url}/ui`, `API docs: ${url}/docs`] : []),
+    ...(roles.gateway ? [`MCP: ${url}/mcp`] : []),
+  ];
+  if (!serves.length) serves.push(`${ROLE_NAMES.filter((r) => roles[r]).join(', ')}: health ${url}/readyz, metrics ${url}/metrics`);
+  return `OpenMCP-Chain listening on ${url} (${serves.join(', ')})`;
 }
 
 /** Readiness of a single-leader role: always up; the detail says leader (with its fencing token) or standby. */
@@ -464,7 +478,7 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
         }
         throw err;
       });
-      print(`OpenMCP-Chain listening on ${url} (dashboard: ${url}/ui, API docs: ${url}/docs, MCP: ${url}/mcp)`);
+      print(listeningLine(url, roles));
       print(`AuditAnchor ${pipeline.contractAddress} on ${pipeline.rpcUrl}`);
       // The operator publishes both addresses; an auditor pins them (verify --contract, --signer).
       if (pipeline.sealerAddress) print(`Sealer ${pipeline.sealerAddress} signs batch heads (auditors pin it: openmcp verify --signer)`);
