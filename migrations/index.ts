@@ -77,19 +77,37 @@ async function ensureBookkeeping(knex: Knex): Promise<void> {
   if (rows.length > 1) await knex(LOCK_TABLE).where('index', '>', rows[0].index).del();
 }
 
+export type MigrateLatestReturnType = {
+  /** The migrations this call ran, in order (none when another process had run them). */
+  applied: string[];
+  /** Migrations the database records that this release does not know: a newer release ran them. */
+  newer: string[];
+};
+
 /**
  * Bring the database schema up to date. Idempotent; several processes starting at once are
  * serialized by knex's migration lock (its tables made race-safe first), and the losers retry
- * until the winner is done.
+ * until the winner is done. A database a newer release migrated (a rolling upgrade running this
+ * release beside it, or a rollback to this release) is run on as it is: migrations are additive
+ * (docs/operations.md, "Upgrading without downtime"), and this release's own ones that it lacks
+ * still run; `newer` names the others.
+ * @example const { applied, newer } = await migrateLatest(knex)
  */
-export async function migrateLatest(knex: Knex): Promise<void> {
+export async function migrateLatest(knex: Knex): Promise<MigrateLatestReturnType> {
+  let applied: string[] = [];
   // Racing starts lose lock races (MySQL deadlocks, e.g. both inserting the lock row; a busy
   // SQLite) or find the migration lock held: all retried until the winner is done.
   await retryOnContention(
     async () => {
       await ensureBookkeeping(knex);
-      await knex.migrate.latest({ migrationSource });
+      // knex's list check would refuse a newer release's migrations as "missing files" and fail
+      // every start; what is pending is still this release's own migrations not yet recorded.
+      const [, log]: [number, string[]] = await knex.migrate.latest({ migrationSource, disableMigrationsListValidation: true });
+      applied = log;
     },
     { deadlineMs: 60_000, alsoRetry: (err) => (err as { name?: string }).name === 'MigrationLocked' },
   );
+  const known = new Set(await migrationSource.getMigrations([]));
+  const recorded: { name: string }[] = await knex('knex_migrations').select('name').orderBy('name');
+  return { applied, newer: recorded.map((r) => r.name).filter((name) => !known.has(name)) };
 }

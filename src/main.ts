@@ -2,8 +2,10 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Knex } from 'knex';
+import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { catalog } from '../events';
+import type { MigrateLatestReturnType } from '../migrations';
 // The specific files, not the './agent' barrel: it re-exports the OpenAI client (loaded only with OPENAI_BASE_URL).
 import { assertTaskRunnable } from './agent/runtime/assert-task-runnable';
 import { ApprovalsService } from './agent/approvals-service';
@@ -15,7 +17,7 @@ import { softReadinessCheck } from './telemetry/readiness-check';
 import { mcpGatewayService } from './api/mcp-gateway-service';
 import { proofsService } from './api/proofs-service';
 import { uiPlugin } from './ui';
-import { connectsUpstreams, parseRoles } from './app/roles';
+import { connectsUpstreams, parseRoles, ROLE_NAMES, type Roles } from './app/roles';
 import { CacheLeaseStore, SqlLeaseStore, type Leadership } from './leader';
 import { EventTraceContexts, initTracing, installHttpTracing, trackAuditLag, trackDependencies, tracedEventStore } from './telemetry';
 import { ConfigError, errorCodeOf } from './core/errors';
@@ -93,6 +95,35 @@ export type StartOptions = {
 
 type Closer = { name: string; close(): Promise<unknown> };
 
+/**
+ * What the start did to the schema, for the operator upgrading: the migrations it ran, and a
+ * warning when the database was migrated by a newer release (this one runs on it: a rolling
+ * upgrade's old process, or a rollback).
+ */
+function logMigrations(logger: Logger, m: MigrateLatestReturnType): void {
+  if (m.applied.length) logger.info({ migrations: m.applied }, `database migrated: ${m.applied.join(', ')}`);
+  if (m.newer.length) {
+    logger.warn(
+      { migrations: m.newer },
+      `the database has migrations of a newer release (${m.newer.join(', ')}): this release runs on that schema, as migrations are additive; finish the upgrade, or roll back as docs/operations.md says ("Upgrading without downtime")`,
+    );
+  }
+}
+
+/**
+ * The start's line for a person: where the process listens and what it serves there. A process
+ * with neither `api` nor `gateway` serves only its probes and metrics (its /ui and /mcp answer 404).
+ * @example listeningLine('http://127.0.0.1:8080', parseRoles('projector')) // '… (projector: health …/readyz, metrics …/metrics)'
+ */
+function listeningLine(url: string, roles: Roles): string {
+  const serves = [
+    ...(roles.api ? [`dashboard: ${url}/ui`, `API docs: ${url}/docs`] : []),
+    ...(roles.gateway ? [`MCP: ${url}/mcp`] : []),
+  ];
+  if (!serves.length) serves.push(`${ROLE_NAMES.filter((r) => roles[r]).join(', ')}: health ${url}/readyz, metrics ${url}/metrics`);
+  return `OpenMCP-Chain listening on ${url} (${serves.join(', ')})`;
+}
+
 /** Readiness of a single-leader role: always up; the detail says leader (with its fencing token) or standby. */
 function leaderCheck<L extends Leadership>(name: string, l: L, more?: (l: L) => string): ReadinessCheck {
   return { name, check: async () => ({ state: 'up', detail: l.isLeader() ? `leader (token ${l.token()})${more ? `, ${more(l)}` : ''}` : 'standby' }) };
@@ -153,6 +184,7 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
       onRestored: () => logger.info({ component: 'redis' }, 'redis connection restored'),
     });
     closers.push({ name: 'stores', close: () => stores.close() });
+    logMigrations(logger, stores.migrations);
     const { knex, sqlStore, cache } = stores;
     const rawStore = stores.store;
     const traceContexts = new EventTraceContexts(cache);
@@ -447,7 +479,7 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
         }
         throw err;
       });
-      print(`OpenMCP-Chain listening on ${url} (dashboard: ${url}/ui, API docs: ${url}/docs, MCP: ${url}/mcp)`);
+      print(listeningLine(url, roles));
       print(`AuditAnchor ${pipeline.contractAddress} on ${pipeline.rpcUrl}`);
       // The operator publishes both addresses; an auditor pins them (verify --contract, --signer).
       if (pipeline.sealerAddress) print(`Sealer ${pipeline.sealerAddress} signs batch heads (auditors pin it: openmcp verify --signer)`);

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { migrateLatest } from '../../migrations';
+import { migrateLatest, type MigrateLatestReturnType } from '../../migrations';
 import { MemoryCache } from '../cache/memory';
 import type { Cache } from '../cache/port';
 import { openRedisCache, type RedisConnectionEvents } from '../cache/redis';
@@ -17,6 +17,8 @@ export type Stores = {
   /** Set when the event store is the SQL one (it can look events up by id). */
   sqlStore?: SqlEventStore;
   cache: Cache;
+  /** What the start's migration did: the migrations it ran, and those of a newer release it found. */
+  migrations: MigrateLatestReturnType;
   close(): Promise<void>;
 };
 
@@ -47,7 +49,7 @@ export async function openStores(config: Config, redisEvents?: RedisConnectionEv
   const knex = await openKnex(config.databaseUrl, { createDatabase: true, sqliteSynchronous: config.SQLITE_SYNCHRONOUS });
   let store: EventStore | undefined;
   try {
-    await migrateLatest(knex);
+    const migrations = await migrateLatest(knex);
     const sqlStore = config.KURRENTDB_URL ? undefined : sqlEventStoreOn(knex);
     store = sqlStore ?? (await openKurrent(config.KURRENTDB_URL!));
     const cache: Cache = config.REDIS_URL ? await openRedisCache(config.REDIS_URL, config.REDIS_KEY_PREFIX, redisEvents) : new MemoryCache();
@@ -57,6 +59,7 @@ export async function openStores(config: Config, redisEvents?: RedisConnectionEv
       store: opened,
       sqlStore,
       cache,
+      migrations,
       async close() {
         await cache.close().catch(() => undefined);
         await opened.close().catch(() => undefined);

@@ -419,17 +419,18 @@ export class McpGateway {
   private async ensure(p: RegisterServerParameters): Promise<ServerInfo> {
     const existing = this.catalog.serverByName(p.tenant, p.name);
     if (existing) {
-      const same =
-        existing.transport === p.transport &&
-        existing.command === p.command &&
-        JSON.stringify(existing.args ?? []) === JSON.stringify(p.args ?? []) &&
-        existing.url === (p.url ? redactUrl(p.url) : undefined) &&
-        JSON.stringify(existing.envKeys ?? []) === JSON.stringify(p.env ? Object.keys(p.env).sort() : []) &&
-        existing.limits?.timeoutMs === p.limits?.timeoutMs &&
-        existing.limits?.maxConcurrent === p.limits?.maxConcurrent &&
-        sameTemplates(existing.headers, p.headers) &&
-        sameTemplates(existing.env, p.env && envRecord(p.env).templates);
-      if (same) {
+      const changed = Object.entries({
+        transport: existing.transport === p.transport,
+        command: existing.command === p.command,
+        args: JSON.stringify(existing.args ?? []) === JSON.stringify(p.args ?? []),
+        url: existing.url === (p.url ? redactUrl(p.url) : undefined),
+        env: JSON.stringify(existing.envKeys ?? []) === JSON.stringify(p.env ? Object.keys(p.env).sort() : []) && sameTemplates(existing.env, p.env && envRecord(p.env).templates),
+        limits: existing.limits?.timeoutMs === p.limits?.timeoutMs && existing.limits?.maxConcurrent === p.limits?.maxConcurrent,
+        headers: sameTemplates(existing.headers, p.headers),
+      })
+        .filter(([, same]) => !same)
+        .map(([field]) => field);
+      if (!changed.length) {
         const old = this.upstreams.get(existing.id);
         const spec = { ...(old?.spec ?? { id: existing.id, tenant: p.tenant, name: p.name, transport: p.transport }), env: p.env, cwd: p.cwd, url: p.url, command: p.command, args: p.args, limits: p.limits, headers: p.headers };
         if (old) await old.close();
@@ -438,6 +439,12 @@ export class McpGateway {
         await this.chains.get(existing.id);
         return this.serverInfo(existing.id);
       }
+      // Said, as the operator did not ask for it as such: a release installed at another path
+      // changes the bundled examples' command, and the tools are gone meanwhile.
+      this.options.logger?.warn(
+        { tenant: p.tenant, server: p.name, serverId: existing.id, changed },
+        `mcp gateway: ${p.name} is configured otherwise than registered (${changed.join(', ')}): removed and registered again; its tools are gone from every process until the new registration's first discovery`,
+      );
       await this.remove(existing.id, p.actor, p.correlationId);
     }
     return this.register(p);

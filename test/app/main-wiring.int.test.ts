@@ -369,6 +369,29 @@ describe('src/main.ts wiring: error counts, lease store choice, /readyz redactio
     expect(search?.detail).to.equal('lexical only (BM25): EMBEDDING_MODEL_DIR is not set');
   });
 
+  it("names in its listening line only what the process serves (a projector's named a dashboard and /mcp that answered it 404)", async () => {
+    const lines: Record<string, string> = {};
+    for (const roles of ['projector', 'relay,sealer', 'api', 'gateway', 'api,gateway,agent']) {
+      const port = await freePort();
+      let listening = '';
+      const a = await start({ OPENMCP_ROLES: roles, HOST: '127.0.0.1', PORT: String(port) }, { listen: true, print: (l) => void (l.includes('listening on') && (listening = l)) });
+      lines[roles] = listening.replaceAll(a.url, 'URL');
+      for (const [path, shown] of [['/ui', roles.includes('api')], ['/mcp', roles.includes('gateway')]] as const) {
+        const status = (await fetch(`${a.url}${path}`, { method: path === '/mcp' ? 'POST' : 'GET' })).status;
+        expect(status === 404, `${roles} ${path} answers ${status}`).to.equal(!shown);
+      }
+      await a.close();
+      app = undefined;
+    }
+    expect(lines).to.deep.equal({
+      projector: 'OpenMCP-Chain listening on URL (projector: health URL/readyz, metrics URL/metrics)',
+      'relay,sealer': 'OpenMCP-Chain listening on URL (relay, sealer: health URL/readyz, metrics URL/metrics)',
+      api: 'OpenMCP-Chain listening on URL (dashboard: URL/ui, API docs: URL/docs)',
+      gateway: 'OpenMCP-Chain listening on URL (MCP: URL/mcp)',
+      'api,gateway,agent': 'OpenMCP-Chain listening on URL (dashboard: URL/ui, API docs: URL/docs, MCP: URL/mcp)',
+    });
+  });
+
   it('a PORT already in use: CONFIG_INVALID naming PORT, not a stack trace', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'omc-wiring-'));
     dirs.push(dir);

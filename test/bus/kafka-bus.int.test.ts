@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, logLevel, type logCreator } from 'kafkajs';
 import { KafkaBus, toKafkaMessage } from '../../src/bus/kafka';
 import { createEvent, type RecordedEvent } from '../../src/core/envelope';
 import { newId } from '../../src/core/ids';
@@ -94,6 +94,28 @@ describe('KafkaBus (kafkajs against the test broker)', function () {
       expect(failed).to.equal(true);
     } finally {
       await bus.close();
+    }
+  });
+
+  it("logs no ERROR line when another member joins or leaves its group (every projector start, stop or deploy): kafkajs logged the heartbeat told to rejoin at ERROR on each member", async () => {
+    const topic = 'rebalance.events.v1';
+    const lines: { level: number; message: string; error?: string }[] = [];
+    const capture: logCreator = () => ({ level, log }) => void lines.push({ level, message: String(log.message), error: log.error as string | undefined });
+    const member = () => new KafkaBus({ brokers: broker.brokers, topic, maxWaitTimeInMs: 100, heartbeatIntervalMs: 100, kafka: { logLevel: logLevel.INFO, logCreator: capture }, onInvalidMessage: () => undefined });
+    const rejoins = () => lines.filter((l) => l.message.includes('The group is rebalancing, re-joining')).length;
+    const first = member();
+    const second = member();
+    try {
+      await first.consume('projector', async () => undefined);
+      await second.consume('projector', async () => undefined);
+      await eventually(() => rejoins() >= 1, 'the first member told to rejoin as the second joins');
+      await second.close();
+      await eventually(() => rejoins() >= 2, 'the first member told to rejoin as the second leaves');
+      const errors = lines.filter((l) => l.level === logLevel.ERROR);
+      expect(errors, JSON.stringify(errors)).to.deep.equal([]);
+    } finally {
+      await second.close();
+      await first.close();
     }
   });
 

@@ -108,6 +108,27 @@ describe("MCP gateway: a server's own limits are in the log (McpServerRegistered
     expect(most).to.equal(1);
   });
 
+  it('a start-up registration configured otherwise than registered says so in a warning naming what changed (its tools are gone meanwhile); the same, nothing', async () => {
+    const warnings: { obj: unknown; msg?: string }[] = [];
+    const c = new McpGateway({ store: storeA, cacheTtlMs: 0, upstream: { healthIntervalMs: 0 }, logger: { warn: (obj, msg) => void warnings.push({ obj, msg }) } });
+    await c.start();
+    try {
+      const spec = { ...examplesServer(actor, { name: 'moved' }), tenant: 'acme' };
+      const first = await c.ensureServer(spec);
+      await c.ensureServer(spec);
+      expect(warnings).to.deep.equal([]);
+      await c.ensureServer({ ...spec, limits: { timeoutMs: 9_000 } });
+      expect(warnings).to.deep.equal([
+        {
+          obj: { tenant: 'acme', server: 'moved', serverId: first.id, changed: ['limits'] },
+          msg: "mcp gateway: moved is configured otherwise than registered (limits): removed and registered again; its tools are gone from every process until the new registration's first discovery",
+        },
+      ]);
+    } finally {
+      await c.close();
+    }
+  });
+
   it('a start-up registration (ensureServer) with other limits registers again; with the same, reuses the server', async () => {
     const spec = { ...examplesServer(actor, { name: 'cfg' }), tenant: 'acme' };
     const first = await a.ensureServer({ ...spec, limits: { timeoutMs: 5_000 } });

@@ -68,6 +68,52 @@ describe('migrateLatest: processes starting at once on a fresh database', functi
 });
 
 /**
+ * A rolling upgrade runs the previous release beside the new one, and a rollback runs it after the
+ * new one: the first new process has recorded migrations the previous release does not know. They
+ * are additive (docs/operations.md), so the previous release must start on that schema; knex's own
+ * check refused every such start ("The migration directory is corrupt, the following files are
+ * missing"), so an old process that restarted during the rollout, or any after a rollback, failed.
+ */
+describe('migrateLatest: a database a newer release migrated', function () {
+  this.timeout(120_000);
+  const NEWER = ['20991231000100_of_a_newer_release', '20991231000200_another_of_it'];
+
+  async function expectRunsOnIt(k: Knex): Promise<void> {
+    const all = await migrationSource.getMigrations([]);
+    expect((await migrateLatest(k)).applied, 'a fresh database').to.deep.equal(all);
+    await k('knex_migrations').insert(NEWER.map((name) => ({ name, batch: 99, migration_time: new Date() })));
+    expect(await migrateLatest(k)).to.deep.equal({ applied: [], newer: NEWER });
+    // One of this release's own still missing (a newer release always has run it; here, by hand) runs all the same.
+    const last = all[all.length - 1];
+    await k('knex_migrations').where({ name: last }).delete();
+    expect(await migrateLatest(k)).to.deep.equal({ applied: [last], newer: NEWER });
+  }
+
+  it('SQLite: starts, runs what it lacks of its own, names the newer ones', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'omc-migrate-newer-'));
+    const k = await openKnex(`sqlite:${join(dir, 'db.sqlite')}`);
+    try {
+      await expectRunsOnIt(k);
+    } finally {
+      await k.destroy();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('MariaDB: starts, runs what it lacks of its own, names the newer ones', async function () {
+    await requireService(this, 'MariaDB', mysqlAvailable);
+    const db = await createTestDatabase('omc_migrate_newer');
+    const k = await openKnex(db.url);
+    try {
+      await expectRunsOnIt(k);
+    } finally {
+      await k.destroy();
+      await db.drop();
+    }
+  });
+});
+
+/**
  * MySQL tables must compare text exactly, as SQLite does: tenants, stream names, tool names and
  * ids that differ only in case or in trailing spaces are different. knex used to create every table with utf8mb4's default,
  * case-insensitive collation, whatever the database's own (a database made by a compose file's

@@ -19,15 +19,8 @@ export type HeldErrors = {
  * @example const log = holdErrors(config); try { ...; log.drop(isRace) } finally { log.release() }
  */
 export function holdErrors(config: KafkaConfig): HeldErrors {
-  const original = new Kafka(config).logger();
+  const forward = forwardLog(config);
   const held: LogEntry[] = [];
-  const forward = (e: LogEntry): void => {
-    // `extra` keeps the line's own timestamp (kafkajs lets it override the time of forwarding).
-    const { message, ...extra } = e.log;
-    const l = original.namespace(e.namespace);
-    const write = e.level === logLevel.ERROR ? l.error : e.level === logLevel.WARN ? l.warn : e.level === logLevel.INFO ? l.info : l.debug;
-    write(message, extra);
-  };
   return {
     config: { ...config, logCreator: () => (e) => (e.level === logLevel.ERROR ? void held.push(e) : forward(e)) },
     drop: (expected) => {
@@ -36,5 +29,20 @@ export function holdErrors(config: KafkaConfig): HeldErrors {
     release: () => {
       for (const e of held.splice(0)) forward(e);
     },
+  };
+}
+
+/**
+ * Log an entry one client's logCreator received as `config`'s own logCreator and level would
+ * (kafkajs's console logger when none): for a logCreator that keeps some lines back.
+ */
+export function forwardLog(config: KafkaConfig): (entry: LogEntry) => void {
+  const original = new Kafka(config).logger();
+  return (e) => {
+    // `extra` keeps the line's own timestamp (kafkajs lets it override the time of forwarding).
+    const { message, ...extra } = e.log;
+    const l = original.namespace(e.namespace);
+    const write = e.level === logLevel.ERROR ? l.error : e.level === logLevel.WARN ? l.warn : e.level === logLevel.INFO ? l.info : l.debug;
+    write(message, extra);
   };
 }

@@ -9,6 +9,7 @@ import { eventsTopic } from './topic';
 import { ensureEventsTopic } from './ensure-topic';
 import { KafkaTopicMissingError } from './kafka-topic-missing-error';
 import { PartitionBackoff, type BackoffOptions } from './partition-backoff';
+import { withoutRejoinErrors } from './quiet-rejoin';
 
 export type KafkaBusOptions = {
   /** host:port list (KAFKA_BROKERS split on commas). */
@@ -64,7 +65,7 @@ export class KafkaBus implements Bus {
   constructor(private readonly options: KafkaBusOptions) {
     this.topic = options.topic ?? eventsTopic();
     this.kafkaConfig = { logLevel: logLevel.WARN, ...options.kafka, brokers: options.brokers, clientId: options.clientId ?? 'openmcp' };
-    this.kafka = new Kafka(this.kafkaConfig);
+    this.kafka = new Kafka(withoutRejoinErrors(this.kafkaConfig));
   }
 
   async consume(group: string, handler: BusHandler, options: ConsumeOptions = {}): Promise<BusConsumer> {
