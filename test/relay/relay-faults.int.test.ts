@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { logLevel } from 'kafkajs';
+import { logLevel, Partitioners } from 'kafkajs';
 import { Registry } from 'prom-client';
 import { createEvent, type RecordedEvent } from '../../src/core/envelope';
 import { newId } from '../../src/core/ids';
@@ -8,6 +8,15 @@ import { assertToken, fencedCheckpoints, SqlLeaseStore } from '../../src/leader'
 import { Relay, relayCheckpointName, relayReadiness, startRelayLeadership } from '../../src/relay';
 import { startKafkaBroker, type KafkaBroker } from '../support/kafka-broker';
 import { appendEvents, checkOrderPerStream, eventually, openTestLog, readTopic, type TestLog } from './event-log-fixture';
+
+/**
+ * The partition kafkajs' default partitioner (the relay's) gives a stream's events: a fault set on
+ * a fixed partition was never hit when none of the test's random streams landed there.
+ */
+function partitionOf(stream: string, partitions: number): number {
+  const partitionMetadata = Array.from({ length: partitions }, (_, partitionId) => ({ partitionId, leader: 0, replicas: [0], isr: [0], partitionErrorCode: 0 }));
+  return Partitioners.DefaultPartitioner()({ topic: 't', partitionMetadata, message: { key: stream, value: null } });
+}
 
 const LIMIT = 64 * 1024;
 
@@ -119,7 +128,7 @@ describe('Relay under broker faults (kafkajs against the test broker)', function
     const topic = 'retriable.events.v1';
     broker.createTopic(topic, 3);
     const stored = await appendEvents(log.store, 12, 5);
-    broker.failProduce({ topic, partition: 1, error: 6 }); // NOT_LEADER_OR_FOLLOWER
+    broker.failProduce({ topic, partition: partitionOf(stored[0].stream, 3), error: 6 }); // NOT_LEADER_OR_FOLLOWER
     const r = relay(topic);
     await r.start();
     await r.waitFor(stored[stored.length - 1].position, 15_000);
@@ -131,7 +140,7 @@ describe('Relay under broker faults (kafkajs against the test broker)', function
     const topic = 'refused.events.v1';
     broker.createTopic(topic, 3);
     const stored = await appendEvents(log.store, 12, 5);
-    broker.failProduce({ topic, partition: 1, error: 29 }); // TOPIC_AUTHORIZATION_FAILED, not retriable
+    broker.failProduce({ topic, partition: partitionOf(stored[0].stream, 3), error: 29 }); // TOPIC_AUTHORIZATION_FAILED, not retriable
     const errors: unknown[] = [];
     const r = relay(topic, { onError: (e) => errors.push(e) });
     await r.start();
