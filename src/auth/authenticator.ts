@@ -78,7 +78,7 @@ export function createAuthenticator(o: AuthenticatorOptions): Authenticator {
     }
     const token = m[1];
     if (o.jwt && JWT_RE.test(token)) return { principal: await o.jwt(token), at: Date.now() };
-    // Generated keys look like omk_…; OPENMCP_ADMIN_KEY may be any string of 16+ characters.
+    // Generated keys look like omk_…; OPENMCP_ADMIN_KEY is any string of 32+ random characters (admin-key-strength).
     if (isApiKeyFormat(token) || token.length >= 16) {
       const hash = hashApiKey(token);
       const hit = cache?.get(hash);

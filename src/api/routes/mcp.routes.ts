@@ -68,7 +68,7 @@ export function mcpRoutes(deps: AppDeps): FastifyPluginAsync {
 
     app.get('/tools', {
       config: { permission: 'mcp:read' },
-      schema: { tags: ['mcp'], summary: 'Search tools by meaning', querystring: ToolsQuery, response: { 200: ToolList, ...problems } },
+      schema: { tags: ['mcp'], summary: 'Search tools (BM25 over names and descriptions; by meaning too with EMBEDDING_MODEL_DIR)', querystring: ToolsQuery, response: { 200: ToolList, ...problems } },
     }, async (request) => ({ items: await gateway().searchTools(principalOf(request).tenant, request.query.q, request.query.k) }));
   };
 }
