@@ -135,7 +135,7 @@ export class ToolCatalog {
         break;
       case 'McpServerRemoved':
         if (!s) return false;
-        // The system removes a server only to register it again changed (ensureServer): not a removal that should stick.
+        // The system removed a server only to register it again changed (ensureServer before McpServerReconfigured): not a removal that should stick.
         if (event.actor.kind !== 'system') this.removedByAdmin.add(`${s.tenant}/${s.name}`);
         this.servers.delete(id);
         kind = 'removed';

@@ -107,7 +107,7 @@ function sinceUs(t0: bigint): number {
  * Many MCP servers behind one endpoint. The registry is event-sourced (`mcpserver-<id>` streams)
  * into an in-memory catalog that serves tools/list without touching upstreams; every tools/call
  * is audited (`toolcall-<id>` streams, see ToolCallAudit) before its result is returned.
- * After start() the gateway follows the log, so servers registered or removed by any process
+ * After start() the gateway follows the log, so servers registered, reconfigured or removed by any process
  * sharing it appear here (and are connected from here) without a restart.
  *
  * @example
@@ -422,8 +422,11 @@ export class McpGateway {
   }
 
   /**
-   * Register unless a server of that name exists with the same transport, command, args and url
-   * (then reuse it, with these env values). For servers from config at start-up: idempotent across restarts.
+   * Register unless a server of that name exists. One with the same settings is reused (connected
+   * again with this process's env values and cwd, which the log does not hold); one with other
+   * settings is reconfigured in place (McpServerReconfigured: same id, its tools served meanwhile,
+   * calls from then on going to the new connection; replaceUpstream). Either way this waits for
+   * the connection's first tool discovery. For servers from config at start-up: idempotent across restarts.
    * `source`: the setting of this process's configuration that registers it at every start; while
    * this process runs, removeServer refuses it naming that setting (it would come back at the next
    * start). Another process's settings do not count: each process knows only its own.

@@ -141,4 +141,34 @@ describe('MCP gateway: a configured server whose settings change is reconfigured
     expect(docs.get(registered.id)).to.deep.include({ id: registered.id, name: 'cfg', command: before.command, args: after.args, envKeys: ['MOVED'], removed: false });
     expect(docs.get(registered.id)!.health).to.equal('up');
   });
+
+  it('a call in flight on the old connection finishes there; calls made after the change go to the new one; the old process ends after its call', async () => {
+    const gw = await gateway();
+    const before = { ...examplesServer(actor, { name: 'slow', testTools: true }), tenant: 'acme' };
+    const s = await gw.ensureServer(before, serversFileSource('slow'));
+    const oldPid = gw.upstream(s.id)!.pid!;
+    expect(oldPid).to.be.a('number');
+    expect((await gw.callTool(ctx, 'slow__count', { key: 'k' })).content).to.deep.equal([{ type: 'text', text: 'k:1' }]);
+    // Longer than the SDK's own grace for a closing stdio process (2 s), which would let a shorter call finish anyway.
+    const inFlight = gw.callTool(ctx, 'slow__sleep', { ms: 3_000 });
+    await until('the call reached the old process', () => gw.upstream(s.id)!.inFlight === 1);
+    const changed = await gw.ensureServer({ ...before, args: ['--no-deprecation', ...before.args!] }, serversFileSource('slow'));
+    expect(changed.id).to.equal(s.id);
+    const newPid = gw.upstream(s.id)!.pid;
+    expect(newPid).to.be.a('number').and.not.equal(oldPid);
+    // The new process counts from 1: the call went to it.
+    expect((await gw.callTool(ctx, 'slow__count', { key: 'k' })).content).to.deep.equal([{ type: 'text', text: 'k:1' }]);
+    const alive = (pid: number) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    expect(alive(oldPid), 'the old process serves its call').to.equal(true);
+    expect((await inFlight).content).to.deep.equal([{ type: 'text', text: 'slept 3000' }]);
+    await until('the old process ended', () => !alive(oldPid));
+    expect(alive(newPid!)).to.equal(true);
+  });
 });
