@@ -164,6 +164,29 @@ export const McpServerRegisteredV3 = defineEvent(
     'and a v2 event reads as v3 without `headers` and `env`.',
 );
 
+/** The settings of a server a reconfiguration may change, as McpServerReconfigured `changed` names them. */
+export const MCP_SERVER_SETTINGS = ['transport', 'command', 'args', 'env', 'url', 'limits', 'headers'] as const;
+export type McpServerSetting = (typeof MCP_SERVER_SETTINGS)[number];
+
+export const McpServerReconfigured = defineEvent(
+  'McpServerReconfigured',
+  1,
+  z.strictObject({
+    ...registeredV1,
+    limits: McpServerLimitsSchema.optional(),
+    headers: McpServerHeadersSchema.optional(),
+    env: McpServerEnvSchema.optional(),
+    changed: z.array(z.enum(MCP_SERVER_SETTINGS)).min(1).max(MCP_SERVER_SETTINGS.length),
+  }),
+  'A registered upstream MCP server now has other settings: the configuration that registers it at every start ' +
+    '(an MCP_SERVERS_FILE entry, the bundled `examples` of a release installed elsewhere) changed. It keeps its id, ' +
+    'its name and its tools; the gateway connects to it again with these settings and lists its tools again. `data` ' +
+    'holds every setting as McpServerRegistered v3 does (`transport`, `command`, `args`, `envKeys`, `url`, `limits`, ' +
+    '`headers`, `env`: the same redaction, names and `${env:NAME}` templates, never a value), replacing those of the ' +
+    'registration or of the previous McpServerReconfigured whole (a setting absent here is no longer set), and `changed` ' +
+    'names the settings that differ from those.',
+);
+
 export const McpServerToolsDiscovered = defineEvent(
   'McpServerToolsDiscovered',
   1,
@@ -312,6 +335,7 @@ export const mcpEvents = [
   McpServerRegistered,
   McpServerRegisteredV2,
   McpServerRegisteredV3,
+  McpServerReconfigured,
   McpServerToolsDiscovered,
   McpServerToolsDiscoveredV2,
   McpServerHealthChanged,

@@ -54,6 +54,16 @@ export const mcpServersProjection: DocumentProjection<McpServerDoc> = {
     if (!current) return undefined;
     const next = { ...current, updatedAt: e.occurredAt, revision: e.revision };
     switch (e.type) {
+      case 'McpServerReconfigured':
+        // The settings replaced whole (an absent one is no longer set); id, name, tools and health stay.
+        return {
+          ...next,
+          transport: d.transport as McpServerDoc['transport'],
+          command: d.command as string | undefined,
+          args: d.args as string[] | undefined,
+          envKeys: d.envKeys as string[] | undefined,
+          url: d.url as string | undefined,
+        };
       case 'McpServerToolsDiscovered':
         return { ...next, tools: d.tools as McpToolRecord[], toolsHash: d.toolsHash as string };
       case 'McpServerHealthChanged':

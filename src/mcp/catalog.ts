@@ -9,7 +9,25 @@ type ServerState = Omit<ServerInfo, 'toolCount'> & { tools: CatalogTool[]; tools
 
 export const MCP_SERVER_STREAM_PREFIX = 'mcpserver-';
 
-export type CatalogChange = { tenant: string; serverId: string; kind: 'registered' | 'tools' | 'health' | 'removed' };
+/**
+ * What changed: `reconfigured` (McpServerReconfigured) changes how the gateway reaches a server,
+ * never its tools, like `health`.
+ */
+export type CatalogChange = { tenant: string; serverId: string; kind: 'registered' | 'reconfigured' | 'tools' | 'health' | 'removed' };
+
+/** A server's settings as McpServerRegistered and McpServerReconfigured record them (every absent one unset). */
+function settingsOf(d: Record<string, unknown>): Pick<ServerState, 'transport' | 'command' | 'args' | 'envKeys' | 'url' | 'limits' | 'headers' | 'env'> {
+  return {
+    transport: d.transport as UpstreamTransportKind,
+    command: d.command as string | undefined,
+    args: d.args as string[] | undefined,
+    envKeys: d.envKeys as string[] | undefined,
+    url: d.url as string | undefined,
+    ...(d.limits ? { limits: d.limits as McpServerLimits } : {}),
+    ...(d.headers ? { headers: d.headers as Record<string, string> } : {}),
+    ...(d.env ? { env: d.env as Record<string, string> } : {}),
+  };
+}
 
 function toCatalogTool(serverId: string, server: string, t: McpToolRecord): CatalogTool {
   return {
@@ -78,20 +96,31 @@ export class ToolCatalog {
           id,
           tenant: event.tenant,
           name: d.name as string,
-          transport: d.transport as UpstreamTransportKind,
-          command: d.command as string | undefined,
-          args: d.args as string[] | undefined,
-          envKeys: d.envKeys as string[] | undefined,
-          url: d.url as string | undefined,
-          ...(d.limits ? { limits: d.limits as McpServerLimits } : {}),
-          ...(d.headers ? { headers: d.headers as Record<string, string> } : {}),
-          ...(d.env ? { env: d.env as Record<string, string> } : {}),
+          ...settingsOf(d),
           health: 'unknown',
           registeredAt: event.occurredAt,
           tools: [],
         });
         kind = 'registered';
         break;
+      case 'McpServerReconfigured': {
+        if (!s) return false;
+        // The settings are replaced whole; the id, name, tools and health stay (the tools are served until the next discovery).
+        const { tools, toolsHash, health, healthReason, registeredAt } = s;
+        this.servers.set(id, {
+          id,
+          tenant: s.tenant,
+          name: s.name,
+          ...settingsOf(d),
+          health,
+          ...(healthReason !== undefined ? { healthReason } : {}),
+          registeredAt,
+          tools,
+          ...(toolsHash !== undefined ? { toolsHash } : {}),
+        });
+        kind = 'reconfigured';
+        break;
+      }
       case 'McpServerToolsDiscovered':
         if (!s) return false;
         s.tools = uniqueTools(d.tools as McpToolRecord[]).map((t) => toCatalogTool(id, s.name, t));
@@ -106,7 +135,7 @@ export class ToolCatalog {
         break;
       case 'McpServerRemoved':
         if (!s) return false;
-        // The system removes a server only to register it again changed (ensureServer): not a removal that should stick.
+        // The system removed a server only to register it again changed (ensureServer before McpServerReconfigured): not a removal that should stick.
         if (event.actor.kind !== 'system') this.removedByAdmin.add(`${s.tenant}/${s.name}`);
         this.servers.delete(id);
         kind = 'removed';
@@ -115,7 +144,7 @@ export class ToolCatalog {
         return false;
     }
     const tenant = s?.tenant ?? event.tenant;
-    if (kind !== 'health') {
+    if (kind !== 'health' && kind !== 'reconfigured') {
       if (tenant === SHARED_TENANT) this.listCache.clear();
       else this.listCache.delete(tenant);
     }

@@ -1,7 +1,7 @@
 import type { CallToolResult, LoggingMessageNotification, Tool } from '@modelcontextprotocol/sdk/types.js';
 import { Registry, type Counter } from 'prom-client';
 import { catalog as eventCatalog } from '../../events';
-import { limitsOf } from '../../events/mcp.events';
+import { limitsOf, MCP_SERVER_SETTINGS, type McpServerLimits, type McpServerSetting } from '../../events/mcp.events';
 import { createEvent, parseStream, type Actor, type PendingEvent, type RecordedEvent } from '../core/envelope';
 import { bodyDepth, MAX_BODY_DEPTH } from '../core/body-depth';
 import { NotFoundError, OpenMcpError, ValidationError, WrongExpectedRevisionError, redactUrl, redactUrlsIn } from '../core/errors';
@@ -107,7 +107,7 @@ function sinceUs(t0: bigint): number {
  * Many MCP servers behind one endpoint. The registry is event-sourced (`mcpserver-<id>` streams)
  * into an in-memory catalog that serves tools/list without touching upstreams; every tools/call
  * is audited (`toolcall-<id>` streams, see ToolCallAudit) before its result is returned.
- * After start() the gateway follows the log, so servers registered or removed by any process
+ * After start() the gateway follows the log, so servers registered, reconfigured or removed by any process
  * sharing it appear here (and are connected from here) without a restart.
  *
  * @example
@@ -120,6 +120,8 @@ export class McpGateway {
   readonly catalog = new ToolCatalog();
   readonly search: ToolSearch;
   private readonly upstreams = new Map<string, Upstream>();
+  /** Connections a reconfigured server no longer uses, until the calls they took have ended (Upstream.retire). */
+  private readonly retiring = new Set<Upstream>();
   private readonly chains = new Map<string, Promise<void>>();
   private readonly indexed = new Map<string, string[]>();
   private readonly cache: Cache;
@@ -203,6 +205,7 @@ export class McpGateway {
     if (!this.applyRegistryEvent(e)) return;
     const id = parseStream(e.stream).id;
     if (e.type === 'McpServerRegistered') this.attachKnown(id);
+    else if (e.type === 'McpServerReconfigured') this.reattachKnown(id);
     else if (e.type === 'McpServerRemoved') await this.detach(id);
   }
 
@@ -288,9 +291,39 @@ export class McpGateway {
   private attachKnown(id: string): void {
     const s = this.catalog.server(id);
     if (!s || this.closed || this.upstreams.has(id) || this.registering.has(id)) return;
-    // The log has the env templates (resolved at connect from this process's environment), never literal values.
-    const u = this.attach({ id: s.id, tenant: s.tenant, name: s.name, transport: s.transport, command: s.command, args: s.args, env: s.env, url: s.url, limits: s.limits, headers: s.headers });
-    void u.connect().catch(() => {});
+    void this.attach(this.knownSpec(id)!).connect().catch(() => {});
+  }
+
+  /**
+   * Reconnect (in the background) to a server another process reconfigured, with its settings from
+   * the log; the connection this process had ends once its calls have (replaceUpstream).
+   */
+  private reattachKnown(id: string): void {
+    const spec = this.knownSpec(id);
+    if (!spec || this.closed || this.registering.has(id)) return;
+    void this.replaceUpstream(spec).connect().catch(() => {});
+  }
+
+  /** What the log says of how to reach a server: the env templates (resolved at connect from this process's environment), never literal values. */
+  private knownSpec(id: string): UpstreamSpec | undefined {
+    const s = this.catalog.server(id);
+    return s && { id: s.id, tenant: s.tenant, name: s.name, transport: s.transport, command: s.command, args: s.args, env: s.env, url: s.url, limits: s.limits, headers: s.headers };
+  }
+
+  /**
+   * Make `spec` the server's upstream for every call from now on, and retire the one it had: the
+   * calls that one took end there (in flight, or queued for its concurrency), then it closes. New
+   * calls wait for the new connection (at most the connect timeout), as any call to an upstream
+   * not connected yet does: none fails for want of a connection in between.
+   */
+  private replaceUpstream(spec: UpstreamSpec): Upstream {
+    const old = this.upstreams.get(spec.id);
+    const u = this.attach(spec);
+    if (old) {
+      this.retiring.add(old);
+      void old.retire().finally(() => this.retiring.delete(old));
+    }
+    return u;
   }
 
   private async detach(id: string): Promise<void> {
@@ -322,6 +355,38 @@ export class McpGateway {
   }
 
   private async register(p: RegisterServerParameters): Promise<ServerInfo> {
+    const { data, version, limits } = this.settingsRecord(p);
+    let claimed: { id: string; u: Upstream } | undefined;
+    for (let attempt = 1; !claimed; attempt++) {
+      // The catalog first: it knows servers registered before names were claimed by their ids.
+      const id = this.catalog.serverByName(p.tenant, p.name) ? undefined : await this.nextServerId(p.tenant, p.name);
+      if (!id) throw new McpGatewayError('MCP_SERVER_EXISTS', `an MCP server named ${p.name} is already registered`, { details: { name: p.name } });
+      this.registering.add(id);
+      try {
+        await this.record(id, p.tenant, 'McpServerRegistered', data, p.actor, p.correlationId, 'no_stream', version);
+        const u = this.attach({ id, tenant: p.tenant, name: p.name, transport: p.transport, command: p.command, args: p.args, env: p.env, cwd: p.cwd, url: p.url, limits, headers: p.headers });
+        claimed = { id, u };
+      } catch (err) {
+        // Another process registered this name with this id just now: it is in the catalog after this.
+        if (!(err instanceof WrongExpectedRevisionError) || attempt >= REGISTER_ATTEMPTS) throw err;
+        await this.catchUp(id);
+      } finally {
+        this.registering.delete(id);
+      }
+    }
+    const { id, u } = claimed;
+    await u.connect().catch(() => {});
+    await this.chains.get(id);
+    return this.serverInfo(id);
+  }
+
+  /**
+   * What the log records of a registration's settings (McpServerRegistered, McpServerReconfigured):
+   * env names and templates, never a literal value; the URL's credentials redacted. Throws, with
+   * nothing recorded, for settings the gateway refuses or could not authenticate with (a variable
+   * a template names that is not set here). `version`: McpServerRegistered's, the first that holds them.
+   */
+  private settingsRecord(p: RegisterServerParameters): { data: Record<string, unknown>; version: number; limits?: McpServerLimits } {
     const issue = registrationProblem(p);
     if (issue) {
       const field = issue.path.join('.') || 'body';
@@ -353,33 +418,15 @@ export class McpGateway {
     if (p.headers) data.headers = p.headers;
     if (env?.templates) data.env = env.templates;
     const version = p.headers || env?.templates ? 3 : limits ? 2 : 1;
-    let claimed: { id: string; u: Upstream } | undefined;
-    for (let attempt = 1; !claimed; attempt++) {
-      // The catalog first: it knows servers registered before names were claimed by their ids.
-      const id = this.catalog.serverByName(p.tenant, p.name) ? undefined : await this.nextServerId(p.tenant, p.name);
-      if (!id) throw new McpGatewayError('MCP_SERVER_EXISTS', `an MCP server named ${p.name} is already registered`, { details: { name: p.name } });
-      this.registering.add(id);
-      try {
-        await this.record(id, p.tenant, 'McpServerRegistered', data, p.actor, p.correlationId, 'no_stream', version);
-        const u = this.attach({ id, tenant: p.tenant, name: p.name, transport: p.transport, command: p.command, args: p.args, env: p.env, cwd: p.cwd, url: p.url, limits, headers: p.headers });
-        claimed = { id, u };
-      } catch (err) {
-        // Another process registered this name with this id just now: it is in the catalog after this.
-        if (!(err instanceof WrongExpectedRevisionError) || attempt >= REGISTER_ATTEMPTS) throw err;
-        await this.catchUp(id);
-      } finally {
-        this.registering.delete(id);
-      }
-    }
-    const { id, u } = claimed;
-    await u.connect().catch(() => {});
-    await this.chains.get(id);
-    return this.serverInfo(id);
+    return { data, version, ...(limits ? { limits } : {}) };
   }
 
   /**
-   * Register unless a server of that name exists with the same transport, command, args and url
-   * (then reuse it, with these env values). For servers from config at start-up: idempotent across restarts.
+   * Register unless a server of that name exists. One with the same settings is reused (connected
+   * again with this process's env values and cwd, which the log does not hold); one with other
+   * settings is reconfigured in place (McpServerReconfigured: same id, its tools served meanwhile,
+   * calls from then on going to the new connection; replaceUpstream). Either way this waits for
+   * the connection's first tool discovery. For servers from config at start-up: idempotent across restarts.
    * `source`: the setting of this process's configuration that registers it at every start; while
    * this process runs, removeServer refuses it naming that setting (it would come back at the next
    * start). Another process's settings do not count: each process knows only its own.
@@ -418,36 +465,40 @@ export class McpGateway {
 
   private async ensure(p: RegisterServerParameters): Promise<ServerInfo> {
     const existing = this.catalog.serverByName(p.tenant, p.name);
-    if (existing) {
-      const changed = Object.entries({
-        transport: existing.transport === p.transport,
-        command: existing.command === p.command,
-        args: JSON.stringify(existing.args ?? []) === JSON.stringify(p.args ?? []),
-        url: existing.url === (p.url ? redactUrl(p.url) : undefined),
-        env: JSON.stringify(existing.envKeys ?? []) === JSON.stringify(p.env ? Object.keys(p.env).sort() : []) && sameTemplates(existing.env, p.env && envRecord(p.env).templates),
-        limits: existing.limits?.timeoutMs === p.limits?.timeoutMs && existing.limits?.maxConcurrent === p.limits?.maxConcurrent,
-        headers: sameTemplates(existing.headers, p.headers),
-      })
-        .filter(([, same]) => !same)
-        .map(([field]) => field);
-      if (!changed.length) {
-        const old = this.upstreams.get(existing.id);
-        const spec = { ...(old?.spec ?? { id: existing.id, tenant: p.tenant, name: p.name, transport: p.transport }), env: p.env, cwd: p.cwd, url: p.url, command: p.command, args: p.args, limits: p.limits, headers: p.headers };
-        if (old) await old.close();
-        const u = this.attach(spec);
-        await u.connect().catch(() => {});
-        await this.chains.get(existing.id);
-        return this.serverInfo(existing.id);
-      }
-      // Said, as the operator did not ask for it as such: a release installed at another path
-      // changes the bundled examples' command, and the tools are gone meanwhile.
+    if (!existing) return this.register(p);
+    const same: Record<McpServerSetting, boolean> = {
+      transport: existing.transport === p.transport,
+      command: existing.command === p.command,
+      args: JSON.stringify(existing.args ?? []) === JSON.stringify(p.args ?? []),
+      env: JSON.stringify(existing.envKeys ?? []) === JSON.stringify(p.env ? Object.keys(p.env).sort() : []) && sameTemplates(existing.env, p.env && envRecord(p.env).templates),
+      url: existing.url === (p.url ? redactUrl(p.url) : undefined),
+      limits: existing.limits?.timeoutMs === p.limits?.timeoutMs && existing.limits?.maxConcurrent === p.limits?.maxConcurrent,
+      headers: sameTemplates(existing.headers, p.headers),
+    };
+    const changed = MCP_SERVER_SETTINGS.filter((k) => !same[k]);
+    if (changed.length) {
+      const { data } = this.settingsRecord(p);
+      // Said, as the operator may not have asked for it as such: a release installed at another
+      // path changes the bundled examples' command, and processes installed at two paths would
+      // reconfigure it at each of their starts.
       this.options.logger?.warn(
         { tenant: p.tenant, server: p.name, serverId: existing.id, changed },
-        `mcp gateway: ${p.name} is configured otherwise than registered (${changed.join(', ')}): removed and registered again; its tools are gone from every process until the new registration's first discovery`,
+        `mcp gateway: ${p.name} is configured otherwise than registered (${changed.join(', ')}): reconfigured in place (same id, its tools served meanwhile), connecting with the new settings`,
       );
-      await this.remove(existing.id, p.actor, p.correlationId);
+      // Kept from reconnecting with the log's settings alone when the follower applies it first (reattachKnown): this process has the literal env values.
+      this.registering.add(existing.id);
+      try {
+        await this.record(existing.id, existing.tenant, 'McpServerReconfigured', { ...data, changed }, p.actor, p.correlationId);
+      } finally {
+        this.registering.delete(existing.id);
+      }
     }
-    return this.register(p);
+    // The same settings get this process's env values (and cwd) too, which the log does not hold.
+    const spec: UpstreamSpec = { id: existing.id, tenant: existing.tenant, name: p.name, transport: p.transport, command: p.command, args: p.args, env: p.env, cwd: p.cwd, url: p.url, limits: p.limits && limitsOf(p.limits), headers: p.headers };
+    const u = this.replaceUpstream(spec);
+    await u.connect().catch(() => {});
+    await this.chains.get(existing.id);
+    return this.serverInfo(existing.id);
   }
 
   /**
@@ -517,7 +568,7 @@ export class McpGateway {
   /** Called on every catalog change of a tenant's visible servers (for notifications/tools/list_changed). */
   onToolsChanged(listener: (tenant: string) => void): () => void {
     return this.catalog.onChange((c) => {
-      if (c.kind !== 'health') listener(c.tenant);
+      if (c.kind !== 'health' && c.kind !== 'reconfigured') listener(c.tenant);
     });
   }
 
@@ -616,7 +667,8 @@ export class McpGateway {
           cached = true;
         }
       }
-      result ??= await upstream.call(tool.upstreamName, args, safe, options);
+      // The upstream as it is now, after the audit's append: a reconfiguration meanwhile replaced it (replaceUpstream).
+      result ??= await (this.upstreams.get(tool.serverId) ?? upstream).call(tool.upstreamName, args, safe, options);
     } catch (err) {
       const e = err instanceof McpGatewayError ? err : new McpGatewayError('MCP_UPSTREAM_UNAVAILABLE', (err as Error).message, { cause: err });
       // Before the append: the operator has the error even when the audit log fails to take the outcome.
@@ -665,13 +717,13 @@ export class McpGateway {
    */
   killUpstreams(): void {
     this.closed = true;
-    for (const u of this.upstreams.values()) u.kill();
+    for (const u of [...this.upstreams.values(), ...this.retiring]) u.kill();
   }
 
   async close(): Promise<void> {
     this.closed = true;
     await this.following?.stop();
-    await Promise.all([...this.upstreams.values()].map((u) => u.close()));
+    await Promise.all([...this.upstreams.values(), ...this.retiring].map((u) => u.close()));
     this.upstreams.clear();
     // Their upstreams are gone, so they end now: let each record its outcome before the store closes.
     await Promise.all([...this.calls]);
@@ -682,10 +734,17 @@ export class McpGateway {
     // The server's own limits over the gateway-wide settings (the only place the two meet).
     const { timeoutMs, maxConcurrent } = spec.limits ?? {};
     const own = { ...(timeoutMs !== undefined ? { callTimeoutMs: timeoutMs } : {}), ...(maxConcurrent !== undefined ? { maxConcurrent } : {}) };
-    const u = new Upstream(spec, { ...this.upstreamOptions, ...own }, {
+    // Only the server's current upstream speaks for it: one replaced (replaceUpstream) or detached
+    // says nothing of the server as it is now.
+    const current = () => this.upstreams.get(spec.id) === u;
+    const u: Upstream = new Upstream(spec, { ...this.upstreamOptions, ...own }, {
       onLog: (params) => this.relayLog(spec, params),
-      onTools: (tools) => this.enqueue(spec.id, () => this.discovered(spec, tools)),
-      onHealth: (status, failure) => this.enqueue(spec.id, () => this.healthChanged(spec, status, failure)),
+      onTools: (tools) => {
+        if (current()) this.enqueue(spec.id, () => this.discovered(spec, tools));
+      },
+      onHealth: (status, failure) => {
+        if (current()) this.enqueue(spec.id, () => this.healthChanged(spec, status, failure));
+      },
     });
     this.upstreams.set(spec.id, u);
     return u;
@@ -750,7 +809,7 @@ export class McpGateway {
 
   /** Keep the search index in step with the catalog: a server's documents are replaced whole. */
   private reindex(c: CatalogChange): void {
-    if (c.kind === 'health') return;
+    if (c.kind === 'health' || c.kind === 'reconfigured') return;
     const old = this.indexed.get(c.serverId) ?? [];
     const s = this.catalog.server(c.serverId);
     const tools = s?.tools ?? [];

@@ -140,6 +140,8 @@ export class Upstream {
   private lastTransportError?: Error;
   /** Listings of the tools started after tools/list_changed. */
   private listings = 0;
+  /** Calls taken (in flight or queued): retire() lets them end before it closes. */
+  private readonly calls = new Set<Promise<unknown>>();
   health: ServerHealth = 'unknown';
 
   constructor(
@@ -310,7 +312,17 @@ export class Upstream {
    * retried: the upstream is slow, not gone, and a retry would make the caller wait a multiple
    * of MCP_CALL_TIMEOUT_MS.
    */
-  async call(name: string, args: Record<string, unknown>, retryable: boolean, options: CallOptions = {}): Promise<CallToolResult> {
+  call(name: string, args: Record<string, unknown>, retryable: boolean, options: CallOptions = {}): Promise<CallToolResult> {
+    const call = this.run(name, args, retryable, options);
+    const settled: Promise<void> = call.then(
+      () => void this.calls.delete(settled),
+      () => void this.calls.delete(settled),
+    );
+    this.calls.add(settled);
+    return call;
+  }
+
+  private run(name: string, args: Record<string, unknown>, retryable: boolean, options: CallOptions): Promise<CallToolResult> {
     const { signal } = options;
     return this.limiter.run(async () => {
       for (let attempt = 0; ; attempt++) {
@@ -515,6 +527,18 @@ export class Upstream {
     } catch {
       // Already gone.
     }
+  }
+
+  /**
+   * Close once the calls it took have ended (each within its own timeout), checking its health no
+   * more meanwhile: for the connection a reconfigured server no longer uses, whose calls in flight
+   * (or queued) finish there while new ones go to the new connection. close() ends them at once.
+   */
+  async retire(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    while (this.calls.size) await Promise.all([...this.calls]);
+    await this.close();
   }
 
   async close(): Promise<void> {

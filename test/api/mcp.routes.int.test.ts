@@ -315,9 +315,10 @@ describe('REST /v1/mcp-servers and /v1/tools (real McpGateway, real HTTP MCP ups
       expect((await h.call({ method: 'DELETE', url: `/v1/mcp-servers/${fromFile.id}`, auth: k.beta })).statusCode, "another tenant's: not found").to.equal(404);
       expect(gw.listServers('acme').map((x) => x.name)).to.include.members(['listed', 'cfgshared']);
     } finally {
-      // The configuration's own re-registration (a changed entry) still replaces it: ensureServer is not refused.
+      // The configuration's own change (an edited entry) still applies: ensureServer is not refused, and reconfigures it in place.
       const replaced = await gw.ensureServer({ tenant: 'acme', actor: { kind: 'system', id: 'test' }, name: 'listed', transport: 'http', url: `${upstream.url}?v=2` }, serversFileSource('listed'));
-      expect(replaced.id).to.not.equal(fromFile.id);
+      expect(replaced.id).to.equal(fromFile.id);
+      expect(replaced.url).to.equal(`${upstream.url}?v=2`);
     }
   });
 

@@ -3,8 +3,9 @@ import { ToolCatalog } from '../../src/mcp/catalog';
 
 /**
  * ToolCatalog.wasRemoved: what keeps a default (`examples` with OPENMCP_EXAMPLES unset) from
- * coming back at a start after an admin removed it. The system's own removal (ensureServer
- * replacing a changed configuration) is not one, and a registration since ends it.
+ * coming back at a start after an admin removed it. The system's own removal (ensureServer of a
+ * release before McpServerReconfigured replacing a changed configuration) is not one, and a
+ * registration since ends it.
  */
 describe('ToolCatalog.wasRemoved', function () {
   const admin = { kind: 'user', id: 'admin-key' };

@@ -108,7 +108,7 @@ describe("MCP gateway: a server's own limits are in the log (McpServerRegistered
     expect(most).to.equal(1);
   });
 
-  it('a start-up registration configured otherwise than registered says so in a warning naming what changed (its tools are gone meanwhile); the same, nothing', async () => {
+  it('a start-up registration configured otherwise than registered says so in a warning naming what changed (reconfigured in place); the same, nothing', async () => {
     const warnings: { obj: unknown; msg?: string }[] = [];
     const c = new McpGateway({ store: storeA, cacheTtlMs: 0, upstream: { healthIntervalMs: 0 }, logger: { warn: (obj, msg) => void warnings.push({ obj, msg }) } });
     await c.start();
@@ -121,7 +121,7 @@ describe("MCP gateway: a server's own limits are in the log (McpServerRegistered
       expect(warnings).to.deep.equal([
         {
           obj: { tenant: 'acme', server: 'moved', serverId: first.id, changed: ['limits'] },
-          msg: "mcp gateway: moved is configured otherwise than registered (limits): removed and registered again; its tools are gone from every process until the new registration's first discovery",
+          msg: 'mcp gateway: moved is configured otherwise than registered (limits): reconfigured in place (same id, its tools served meanwhile), connecting with the new settings',
         },
       ]);
     } finally {
@@ -129,17 +129,24 @@ describe("MCP gateway: a server's own limits are in the log (McpServerRegistered
     }
   });
 
-  it('a start-up registration (ensureServer) with other limits registers again; with the same, reuses the server', async () => {
+  it('a start-up registration (ensureServer) with other limits reconfigures the server in place (same id); with the same, reuses it; the replica applies them', async () => {
     const spec = { ...examplesServer(actor, { name: 'cfg' }), tenant: 'acme' };
     const first = await a.ensureServer({ ...spec, limits: { timeoutMs: 5_000 } });
     const same = await a.ensureServer({ ...spec, limits: { timeoutMs: 5_000 } });
     expect(same.id).to.equal(first.id);
     const changed = await a.ensureServer({ ...spec, limits: { timeoutMs: 9_000 } });
-    expect(changed.id).to.not.equal(first.id);
+    expect(changed.id).to.equal(first.id);
     expect(changed.limits).to.deep.equal({ timeoutMs: 9_000 });
+    await eventually('replica B reconnects with the new limits', () => b.upstream(first.id)?.spec.limits?.timeoutMs === 9_000 && b.listServers('acme')[0]?.limits?.timeoutMs === 9_000);
     const dropped = await a.ensureServer(spec);
-    expect(dropped.id).to.not.equal(changed.id);
+    expect(dropped.id).to.equal(first.id);
     expect(dropped).to.not.have.property('limits');
-    expect((await registrations(storeA)).map((e) => e.version)).to.deep.equal([2, 2, 1]);
+    expect((await registrations(storeA)).map((e) => e.version)).to.deep.equal([2]);
+    const reconfigured = (await storeA.readAll({ limit: 10_000 })).filter((e) => e.type === 'McpServerReconfigured');
+    expect(reconfigured.map((e) => [e.stream, e.data.limits, e.data.changed])).to.deep.equal([
+      [`mcpserver-${first.id}`, { timeoutMs: 9_000 }, ['limits']],
+      [`mcpserver-${first.id}`, undefined, ['limits']],
+    ]);
+    await eventually('replica B drops the limits', () => b.upstream(first.id)?.spec.limits === undefined && b.listServers('acme')[0] !== undefined && !('limits' in b.listServers('acme')[0]));
   });
 });

@@ -5,7 +5,7 @@ import { formatAgo, formatCount, formatDuration, formatTime } from '../format.js
 import { html } from '../html.js';
 import { toolCallsHash } from '../tool-calls.js';
 
-const MCP_TYPES = new Set(['McpServerRegistered', 'McpServerToolsDiscovered', 'McpServerHealthChanged', 'McpServerRemoved', 'ToolCallCompleted', 'ToolCallFailed']);
+const MCP_TYPES = new Set(['McpServerRegistered', 'McpServerReconfigured', 'McpServerToolsDiscovered', 'McpServerHealthChanged', 'McpServerRemoved', 'ToolCallCompleted', 'ToolCallFailed']);
 
 /** A server's own limits (over the gateway-wide ones), e.g. `timeout 2 min · at most 2 in flight`. */
 function limitsText(/** @type {{ timeoutMs?: number, maxConcurrent?: number }} */ l) {
