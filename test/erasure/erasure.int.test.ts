@@ -10,6 +10,9 @@ import { until } from '../mcp/support/until';
 import { makeGatewayHarness } from '../api/support/gateway-harness';
 import type { Harness } from '../api/support/harness';
 import type { McpGateway } from '../../src/mcp/gateway';
+import { runSubjectsErase } from '../../src/cli/subjects';
+import { runToolCallsShow } from '../../src/cli/tool-calls';
+import { clientFromEnvironment } from '../../src/sdk/from-env';
 
 const MARKER = 'erasure-marker-4711';
 
@@ -135,5 +138,28 @@ describe('crypto-erasure of tool-call payloads (MCP_PAYLOAD_POLICY=encrypted)', 
     // A cross-tenant admin may erase a subject of any tenant.
     await recordedCall(`${MARKER}-root`);
     expect((await del(`acme:agent:${caller.id}`, (await h.key('admin', 'beta', true)).auth)).statusCode).to.equal(204);
+  });
+
+  it('openmcp tool-calls show prints the payload, then "erased"; openmcp subjects erase erases (again: still 0) and names a bad id', async () => {
+    const url = await h.app.listen({ host: '127.0.0.1', port: 0 });
+    const client = clientFromEnvironment({ env: { OPENMCP_URL: url, OPENMCP_API_KEY: admin.slice('Bearer '.length) } });
+    const someone = await h.key('agent', 'acme');
+    const { id } = await recordedCall(`${MARKER}-cli`, someone.id);
+    let lines: string[] = [];
+    const out = (l: string) => void lines.push(l);
+    expect(await runToolCallsShow(client, id, {}, out)).to.equal(0);
+    expect(lines).to.include(`arguments: {"text":"${MARKER}-cli"}`);
+    lines = [];
+    expect(await runSubjectsErase(client, `acme:agent:${someone.id}`, out)).to.equal(0);
+    expect(await runSubjectsErase(client, `acme:agent:${someone.id}`, out)).to.equal(0);
+    expect(lines).to.deep.equal([`erased the key of acme:agent:${someone.id}`, `erased the key of acme:agent:${someone.id}`]);
+    lines = [];
+    expect(await runToolCallsShow(client, id, {}, out)).to.equal(0);
+    expect(lines).to.include("arguments: erased (recorded encrypted; the subject's key was deleted): only its hash");
+    expect(lines).to.include("result: erased (recorded encrypted; the subject's key was deleted): only its hash");
+    expect(lines.join('\n')).to.not.contain(MARKER);
+    lines = [];
+    expect(await runSubjectsErase(client, 'acme/agent', out)).to.equal(1);
+    expect(lines[0]).to.match(/^error VALIDATION_FAILED: .*<tenant>:<user\|agent\|system>:<actor id>/);
   });
 });
