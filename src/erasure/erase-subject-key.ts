@@ -17,10 +17,11 @@ export const subjectKeyStream = (kid: string): string => `subject-${kid}`;
 /**
  * Erase a subject's data key (`subject`: `<tenant>:<kind>:<actor id>`, parseSubject), by an admin
  * of its tenant or a cross-tenant one: every payload sealed with it becomes unreadable for good,
- * while the events and their proofs stay valid. Then records SubjectKeyErased on `subject-<kid>`.
- * Idempotent: a subject whose key is already erased records nothing more. The key goes first
- * (fail closed): should the append then fail, the error is answered and the key is gone anyway;
- * the operator's log names the kid.
+ * while the events and their proofs stay valid, and records SubjectKeyErased on `subject-<kid>`.
+ * Idempotent, and a repeat completes the record: the key goes first (fail closed: asked to erase,
+ * the data becomes unreadable whatever happens next), then each of the subject's erased keys, now
+ * or before, is recorded once (`no_stream`). Should the append fail, the error is answered and the
+ * key is gone anyway; the same request again records it.
  * Throws VALIDATION_FAILED (malformed id), FORBIDDEN (another tenant), SUBJECT_NOT_FOUND (no key ever).
  */
 export async function eraseSubjectKey(deps: EraseSubjectKeyDependencies, by: Principal, subject: string, correlationId?: string): Promise<{ erased: string[] }> {
@@ -28,11 +29,11 @@ export async function eraseSubjectKey(deps: EraseSubjectKeyDependencies, by: Pri
   if (tenant !== by.tenant && !by.crossTenant) throw new ForbiddenError(`subject ${subject} is outside your tenant`, { field: 'subject' });
   const out = await deps.subjectKeys.erase(subject);
   if (!out.known) throw new SubjectNotFoundError(subject);
-  for (const kid of out.erased) {
+  for (const kid of [...out.before, ...out.erased]) {
     const data = catalog.validate('SubjectKeyErased', 1, { kid });
     const e = createEvent({ type: 'SubjectKeyErased', stream: subjectKeyStream(kid), tenant, actor: by.actor, correlationId, data }, deps.clock);
     await deps.store.append(e.stream, [e], { expectedRevision: 'no_stream' }).catch((err: unknown) => {
-      // Already recorded (a retried request after a lost answer): the log says so once.
+      // Recorded already (by the first request, or a repeat): the log says so once.
       if (!(err instanceof WrongExpectedRevisionError)) throw err;
     });
   }

@@ -6,7 +6,8 @@ import type { EraseSubjectKeyReturnType, SubjectKey, SubjectKeyStore } from './s
 export class MemorySubjectKeyStore implements SubjectKeyStore {
   private readonly live = new Map<string, SubjectKey>();
   private readonly byKid = new Map<string, Buffer>();
-  private readonly known = new Set<string>();
+  /** Each subject's erased kids. */
+  private readonly erased = new Map<string, string[]>();
 
   async keyFor(subject: string): Promise<SubjectKey> {
     let k = this.live.get(subject);
@@ -14,7 +15,6 @@ export class MemorySubjectKeyStore implements SubjectKeyStore {
       k = { kid: newId(), key: randomBytes(32) };
       this.live.set(subject, k);
       this.byKid.set(k.kid, k.key);
-      this.known.add(subject);
     }
     return k;
   }
@@ -24,11 +24,13 @@ export class MemorySubjectKeyStore implements SubjectKeyStore {
   }
 
   async erase(subject: string): Promise<EraseSubjectKeyReturnType> {
+    const before = [...(this.erased.get(subject) ?? [])];
     const k = this.live.get(subject);
-    if (!k) return { erased: [], known: this.known.has(subject) };
+    if (!k) return { erased: [], before, known: before.length > 0 };
     this.live.delete(subject);
     this.byKid.get(k.kid)?.fill(0);
     this.byKid.delete(k.kid);
-    return { erased: [k.kid], known: true };
+    this.erased.set(subject, [...before, k.kid]);
+    return { erased: [k.kid], before, known: true };
   }
 }

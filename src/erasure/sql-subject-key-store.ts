@@ -47,12 +47,12 @@ export class SqlSubjectKeyStore implements SubjectKeyStore {
     const h = sha256Utf8Hex(subject);
     return this.knex.transaction(async (trx) => {
       const rows: { kid: string }[] = await trx(SUBJECT_KEYS_TABLE).where({ live_subject_hash: h }).forUpdate().select('kid');
+      const before = (await trx(SUBJECT_KEYS_TABLE).where({ subject_hash: h }).whereNotNull('erased_at').select('kid')).map((r: { kid: string }) => String(r.kid));
       if (rows.length) {
         await trx(SUBJECT_KEYS_TABLE).whereIn('kid', rows.map((r) => r.kid)).update({ key_hex: null, live_subject_hash: null, erased_at: this.now().toISOString() });
-        return { erased: rows.map((r) => r.kid), known: true };
+        return { erased: rows.map((r) => r.kid), before, known: true };
       }
-      const any = await trx(SUBJECT_KEYS_TABLE).where({ subject_hash: h }).first('kid');
-      return { erased: [], known: any !== undefined };
+      return { erased: [], before, known: before.length > 0 };
     });
   }
 

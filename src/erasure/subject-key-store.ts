@@ -1,8 +1,11 @@
 /** A subject's live data key: `kid` names it in every payload it seals. */
 export type SubjectKey = { kid: string; key: Buffer };
 
-/** What erasing a subject's key did: `erased` = the kids deleted now; `known` = the subject ever had a key. */
-export type EraseSubjectKeyReturnType = { erased: string[]; known: boolean };
+/**
+ * What erasing a subject's key did: `erased` = the kids deleted now; `before` = its kids erased
+ * earlier; `known` = the subject ever had a key.
+ */
+export type EraseSubjectKeyReturnType = { erased: string[]; before: string[]; known: boolean };
 
 /**
  * Where subjects' data keys live (MCP_PAYLOAD_POLICY=encrypted). Adapters: SQL (knex) and
