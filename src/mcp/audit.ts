@@ -98,13 +98,13 @@ export class ToolCallAudit {
   }
 
   /**
-   * Give the operator's log what a hash-only ToolCallFailed leaves out, so a failed call can be
+   * Give the operator's log what a hash-only (or encrypted) ToolCallFailed leaves out, so a failed call can be
    * debugged: `error` as `store` would have recorded it (the message the caller was told, a URL's
    * credentials replaced by `***`, at most 4,000 characters), named by this call (`callId`: the
    * `toolcall-<callId>` stream) and `messageHash`, the digest the event keeps of that message.
    * The process log is the operator's to rotate and purge; the event log keeps no text.
    */
-  withheld(error: { code: string; message: string }, messageHash: string): void {
+  withheld(error: { code: string; message: string }, messageHash: string, policy: PayloadPolicy): void {
     this.logger?.warn(
       {
         tenant: this.ctx.tenant,
@@ -114,7 +114,7 @@ export class ToolCallAudit {
         error: { code: error.code, message: error.message.slice(0, 4000) },
         messageHash,
       },
-      'mcp gateway: tools/call failed; its error is kept out of the event log (MCP_PAYLOAD_POLICY=hash-only)',
+      `mcp gateway: tools/call failed; its error is kept out of the event log (MCP_PAYLOAD_POLICY=${policy})`,
     );
   }
 

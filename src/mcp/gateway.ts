@@ -632,7 +632,7 @@ export class McpGateway {
     } catch (err) {
       const e = err instanceof McpGatewayError ? err : new McpGatewayError('MCP_UPSTREAM_UNAVAILABLE', (err as Error).message, { cause: err });
       // Before the append: the operator has the error even when the audit log fails to take the outcome.
-      if (this.payloadPolicy !== 'store') audit.withheld(failureOf(e, 'store'), withheldMessageHash(e));
+      if (this.payloadPolicy !== 'store') audit.withheld(failureOf(e, 'store'), withheldMessageHash(e), this.payloadPolicy);
       await audit.failed({ error: failureOf(e, this.payloadPolicy), latencyUs: sinceUs(t0) });
       throw e;
     }
@@ -733,7 +733,7 @@ export class McpGateway {
     if (version === 2 && failure) {
       this.options.logger?.warn(
         { serverId: spec.id, server: spec.name, tenant: spec.tenant, reason: redactUrlsIn(failure.reason), reasonHash: data.reasonHash, cause: failure.cause },
-        'mcp gateway: upstream down; its reason is kept out of the event log (MCP_PAYLOAD_POLICY=hash-only)',
+        `mcp gateway: upstream down; its reason is kept out of the event log (MCP_PAYLOAD_POLICY=${this.payloadPolicy})`,
       );
     }
     await this.record(spec.id, spec.tenant, 'McpServerHealthChanged', data, SYSTEM_ACTOR, undefined, 'any', version);
