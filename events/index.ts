@@ -4,6 +4,7 @@ import { mcpEvents, mcpUpcasters } from './mcp.events';
 import { authEvents, authUpcasters } from './auth.events';
 import { proofEvents } from './proofs.events';
 import { agentEvents, agentUpcasters } from './agent.events';
+import { erasureEvents, erasureUpcasters } from './erasure.events';
 
 export * from './catalog';
 export * from './task.events';
@@ -11,7 +12,8 @@ export * from './mcp.events';
 export * from './auth.events';
 export * from './proofs.events';
 export * from './agent.events';
+export * from './erasure.events';
 
 /** Every event type the product writes. Later contexts register theirs here. */
-export const catalog = new EventCatalog().register(...taskEvents).register(...mcpEvents).register(...authEvents).register(...proofEvents).register(...agentEvents);
-for (const u of [...taskUpcasters, ...mcpUpcasters, ...agentUpcasters, ...authUpcasters]) catalog.addUpcaster(u);
+export const catalog = new EventCatalog().register(...taskEvents).register(...mcpEvents).register(...authEvents).register(...proofEvents).register(...agentEvents).register(...erasureEvents);
+for (const u of [...taskUpcasters, ...mcpUpcasters, ...agentUpcasters, ...authUpcasters, ...erasureUpcasters]) catalog.addUpcaster(u);

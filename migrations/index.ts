@@ -15,6 +15,7 @@ import * as apiKeyAgentsRevision from './20261208000100_api_key_agents_revision'
 import * as toolCallListIndexes from './20261209000100_tool_call_list_indexes';
 import * as agentSpendKeys from './20261210000100_agent_spend_keys';
 import * as auditEventTypeIndex from './20261210000200_audit_event_type_index';
+import * as subjectKeys from './20261210000300_subject_keys';
 
 /**
  * Every migration, in order. A custom source (not a directory scan) so the same list runs under
@@ -36,6 +37,7 @@ const migrations: Record<string, Knex.Migration> = {
   '20261209000100_tool_call_list_indexes': toolCallListIndexes,
   '20261210000100_agent_spend_keys': agentSpendKeys,
   '20261210000200_audit_event_type_index': auditEventTypeIndex,
+  '20261210000300_subject_keys': subjectKeys,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -1,4 +1,5 @@
 import { parseStream } from '../src/core/envelope';
+import type { SealedPayload } from '../src/erasure/sealed-payload';
 import type { DocumentProjection } from './projection';
 import { alreadyApplied } from './stream-revision';
 
@@ -14,6 +15,9 @@ export type ToolCallDoc = {
   argumentsJson?: string;
   resultHash?: string;
   resultJson?: string;
+  /** MCP_PAYLOAD_POLICY=encrypted: the payloads as the events keep them, opened only when read (src/erasure). */
+  argumentsSealed?: SealedPayload;
+  resultSealed?: SealedPayload;
   isError?: boolean;
   cached?: boolean;
   latencyUs?: number;
@@ -53,13 +57,21 @@ export const toolCallsProjection: DocumentProjection<ToolCallDoc> = {
     const next: ToolCallDoc = { ...base, revision: e.revision };
     switch (e.type) {
       case 'ToolCallRequested':
-        return { ...next, argumentsHash: d.argumentsHash as string, argumentsJson: d.argumentsJson as string | undefined, requestedAt: e.occurredAt, requestedPosition: e.position };
+        return {
+          ...next,
+          argumentsHash: d.argumentsHash as string,
+          argumentsJson: d.argumentsJson as string | undefined,
+          argumentsSealed: d.argumentsSealed as SealedPayload | undefined,
+          requestedAt: e.occurredAt,
+          requestedPosition: e.position,
+        };
       case 'ToolCallCompleted':
         return {
           ...next,
           status: 'completed',
           resultHash: d.resultHash as string,
           resultJson: d.resultJson as string | undefined,
+          resultSealed: d.resultSealed as SealedPayload | undefined,
           isError: d.isError as boolean,
           cached: d.cached as boolean,
           latencyUs: d.latencyUs as number,

@@ -148,8 +148,12 @@ export const ConfigSchema = z.object({
   EMBEDDING_MODEL_DIR: z.string().optional(),
   EMBEDDING_MODEL_ID: z.string().default('model'),
   MCP_SERVERS_FILE: z.string().optional(),
-  /** Tool arguments and results in the audit events (the gateway's, and the agent's task steps): `store` (their canonical JSON, up to 256 KiB) or `hash-only`. */
-  MCP_PAYLOAD_POLICY: z.enum(['store', 'hash-only']).default('store'),
+  /**
+   * Tool arguments and results in the audit events (the gateway's, and the agent's task steps): `store` (their canonical JSON,
+   * up to 256 KiB), `hash-only`, or `encrypted` (the gateway's ToolCall* events keep them sealed under the data key of the
+   * call's subject, erasable by deleting the key; task steps keep hashes only: docs/security.md, "Erasure").
+   */
+  MCP_PAYLOAD_POLICY: z.enum(['store', 'hash-only', 'encrypted']).default('store'),
   /** How long one upstream tools/call may take before it fails (and counts against that upstream's breaker). */
   MCP_CALL_TIMEOUT_MS: positiveInt.max(3_600_000).default(30_000),
   /** Calls in flight per upstream; more wait in its queue. */
@@ -163,7 +167,7 @@ export const ConfigSchema = z.object({
   MCP_MAX_SESSIONS_PER_TENANT: positiveInt.max(100_000).default(1000),
   /**
    * How long results of read-only idempotent tools are cached; 0 = never. No default here: unset
-   * means 5 s, or off under MCP_PAYLOAD_POLICY=hash-only (resultCacheTtlMs), so whether the operator set it is known.
+   * means 5 s, or off under MCP_PAYLOAD_POLICY=hash-only or encrypted (resultCacheTtlMs), so whether the operator set it is known.
    */
   MCP_CACHE_TTL_MS: z.coerce
     .number(MCP_CACHE_TTL_EXPECTED)

@@ -22,6 +22,8 @@ import { CacheLeaseStore, SqlLeaseStore, type Leadership } from './leader';
 import { EventTraceContexts, initTracing, installHttpTracing, trackAuditLag, trackDependencies, tracedEventStore } from './telemetry';
 import { ConfigError, errorCodeOf } from './core/errors';
 import { dialectOf } from './db/knex';
+import { cachedSubjectKeys } from './erasure/cached-subject-keys';
+import { SqlSubjectKeyStore } from './erasure/sql-subject-key-store';
 import { createAuthenticator, createAuthFailureLimiter, createJwtVerifier, ensureAdminKey, isCredentialRevoked, mcpAuthenticate, SqlKeyStore } from './auth';
 import { createRateLimiter } from './auth/rate-limit';
 import { InProcessBus } from './bus/inprocess';
@@ -279,6 +281,8 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
     });
 
     const keys = new SqlKeyStore(knex);
+    // MCP_PAYLOAD_POLICY=encrypted: the subjects' data keys, in the SQL database beside the API keys.
+    const subjectKeys = cachedSubjectKeys(new SqlSubjectKeyStore(knex));
     const admin = await ensureAdminKey(config, keys);
     // Printed at once: a start that fails later (a bad MCP_SERVERS_FILE, an unreachable chain)
     // leaves the key file behind, and the next start, finding it, prints nothing.
@@ -306,7 +310,7 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
     // process starts none of them.
     let gateway: McpGateway | undefined;
     if (connectsUpstreams(roles)) {
-      const gw = await createGateway({ config, store, cache, logger, registry });
+      const gw = await createGateway({ config, store, cache, logger, registry, subjectKeys });
       await gw.start();
       gateway = gw;
       closers.push({ name: 'gateway', close: () => gw.close() });
@@ -422,6 +426,7 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
       readModels,
       cache,
       keys,
+      subjectKeys,
       auth,
       jwt,
       rateLimit: { perKeyPerMinute: config.RATE_LIMIT_PER_KEY, perTenantPerMinute: config.RATE_LIMIT_PER_TENANT },

@@ -43,7 +43,7 @@ describe('README', () => {
     const derived: Record<string, string> = {
       DATABASE_URL: '`sqlite:DATA_DIR/openmcp.db`',
       LLM_CACHE_TTL_MS: '`86400000`, `0` under `LLM_REDACTION=hash-only`',
-      MCP_CACHE_TTL_MS: '`5000`, `0` under `MCP_PAYLOAD_POLICY=hash-only`',
+      MCP_CACHE_TTL_MS: '`5000`, `0` under `MCP_PAYLOAD_POLICY=hash-only` or `encrypted`',
       OPENMCP_EXAMPLES: '`on` until an admin removes `examples`',
     };
     const wrong = CONFIG_VARIABLES.flatMap((v) => {

@@ -20,6 +20,7 @@ import { mcpRoutes } from './routes/mcp.routes';
 import { systemRoutes } from './routes/system.routes';
 import { tasksRoutes } from './routes/tasks.routes';
 import { toolCallsRoutes } from './routes/tool-calls.routes';
+import { subjectsRoutes } from './routes/subjects.routes';
 import { bodyDepth, MAX_BODY_DEPTH } from '../core/body-depth';
 
 const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -156,6 +157,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await app.register(batchesRoutes(deps), { prefix: '/v1' });
     await app.register(mcpRoutes(deps), { prefix: '/v1' });
     await app.register(keysRoutes(deps, keyDeps), { prefix: '/v1' });
+    await app.register(subjectsRoutes(deps), { prefix: '/v1' });
   }
   return app;
 }

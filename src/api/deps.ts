@@ -9,6 +9,7 @@ import type { ReadModels } from '../readmodels/port';
 import type { Authenticator } from '../auth/authenticator';
 import type { JwtVerifier } from '../auth/jwt';
 import type { KeyStore } from '../auth/key-store';
+import type { SubjectKeyStore } from '../erasure/subject-key-store';
 import type { Metrics } from '../metrics/metrics';
 import type { ApprovalsService, McpGatewayService, ProofsService, ReadinessCheck } from './services';
 
@@ -23,6 +24,8 @@ export type AppDeps = {
   /** Rate-limit counters (Redis or in-memory). */
   cache: Cache;
   keys: KeyStore;
+  /** Subjects' data keys (MCP_PAYLOAD_POLICY=encrypted): open tool-call payloads, erase a subject's key. Absent: sealed payloads show as erased, erasure answers 501. */
+  subjectKeys?: SubjectKeyStore;
   /** Built from `keys` and `jwt` when absent; pass one to share its key cache with /mcp. */
   auth?: Authenticator;
   jwt?: JwtVerifier;

@@ -3,6 +3,7 @@ import type { Registry } from 'prom-client';
 import type { Cache } from '../cache/port';
 import type { Config } from '../config';
 import type { EventStore } from '../eventstore/port';
+import type { SubjectKeyStore } from '../erasure/subject-key-store';
 import { McpGateway, type McpGatewayOptions } from '../mcp/gateway';
 import type { McpGatewayPluginOptions } from '../mcp/gateway-plugin';
 import { isLoopbackName, listSetting, type OriginPolicy } from '../mcp/origin-policy';
@@ -57,13 +58,15 @@ export async function createGateway(p: {
   cache: Cache;
   logger?: McpGatewayOptions['logger'];
   registry?: Registry;
+  /** The subjects' data keys (needed under MCP_PAYLOAD_POLICY=encrypted). */
+  subjectKeys?: SubjectKeyStore;
 }): Promise<McpGateway> {
   const { config } = p;
   // Unset, the cache is off under hash-only; set, it is the operator's choice, said once so it is not a surprise.
-  if (config.MCP_PAYLOAD_POLICY === 'hash-only' && config.MCP_CACHE_TTL_MS) {
+  if (config.MCP_PAYLOAD_POLICY !== 'store' && config.MCP_CACHE_TTL_MS) {
     p.logger?.warn(
       { mcpCacheTtlMs: config.MCP_CACHE_TTL_MS },
-      `MCP_PAYLOAD_POLICY=hash-only with MCP_CACHE_TTL_MS=${config.MCP_CACHE_TTL_MS}: the MCP result cache keeps each result of a read-only idempotent tool whole for that long (cache: ${p.cache.name}), outside the log; unset MCP_CACHE_TTL_MS (or set 0) to keep none`,
+      `MCP_PAYLOAD_POLICY=${config.MCP_PAYLOAD_POLICY} with MCP_CACHE_TTL_MS=${config.MCP_CACHE_TTL_MS}: the MCP result cache keeps each result of a read-only idempotent tool whole for that long (cache: ${p.cache.name}), outside the log; unset MCP_CACHE_TTL_MS (or set 0) to keep none`,
     );
   }
   const search = config.EMBEDDING_MODEL_DIR
@@ -73,5 +76,5 @@ export async function createGateway(p: {
         logger: p.logger,
       })
     : ToolSearch.lexicalOnly('EMBEDDING_MODEL_DIR is not set');
-  return new McpGateway({ store: p.store, cache: p.cache, search, logger: p.logger, registry: p.registry, ...gatewayOptionsFrom(config) });
+  return new McpGateway({ store: p.store, cache: p.cache, search, logger: p.logger, registry: p.registry, subjectKeys: p.subjectKeys, ...gatewayOptionsFrom(config) });
 }

@@ -158,6 +158,16 @@ export function addClientCommands(program: Command): void {
       const { runKeysRevoke } = require('./keys') as typeof import('./keys');
       process.exitCode = await runKeysRevoke(client(), id);
     });
+
+  const subjects = program.command('subjects').description('data subjects (MCP_PAYLOAD_POLICY=encrypted)');
+  subjects
+    .command('erase')
+    .description("delete a subject's data key: its encrypted tool-call payloads can no longer be read; events and proofs stay valid")
+    .argument('<subject>', 'subject id: <tenant>:<user|agent|system>:<actor id>')
+    .action(async (subject: string) => {
+      const { runSubjectsErase } = require('./subjects') as typeof import('./subjects');
+      process.exitCode = await runSubjectsErase(client(), subject);
+    });
 }
 
 /** `openmcp mcp servers …` and `openmcp mcp tools search`, under the `mcp` command (same client settings). */

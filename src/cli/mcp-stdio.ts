@@ -1,5 +1,7 @@
 import type { Readable, Writable } from 'node:stream';
 import { openStores } from '../app/open-stores';
+import { cachedSubjectKeys } from '../erasure/cached-subject-keys';
+import { SqlSubjectKeyStore } from '../erasure/sql-subject-key-store';
 import { can, createAuthenticator, createJwtVerifier, ForbiddenError, hashApiKey, isCredentialRevoked, storeAdminKeyIfAbsent, SqlKeyStore, UnauthenticatedError, type KeyStore, type Principal } from '../auth';
 import { redactUrl, UnavailableError, ValidationError } from '../core/errors';
 import type { Config } from '../config';
@@ -87,7 +89,7 @@ export async function runMcpStdio(config: Config, apiKey: string | undefined, io
       throw err instanceof UnauthenticatedError ? new UnauthenticatedError(`${err.message}: ${whereKeysAre(config)}`) : err;
     });
     if (!can(principal.role, 'mcp:call')) throw new ForbiddenError(`a ${principal.role} key may not call tools (mcp:call; docs/security.md): use an agent or operator key`);
-    const gateway = await createGateway({ config, store: stores.store, cache: stores.cache, logger });
+    const gateway = await createGateway({ config, store: stores.store, cache: stores.cache, logger, subjectKeys: cachedSubjectKeys(new SqlSubjectKeyStore(stores.knex)) });
     await gateway.start();
     try {
       await registerExamples(gateway, config.OPENMCP_EXAMPLES, SYSTEM_ACTOR, logger);

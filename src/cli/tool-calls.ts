@@ -49,7 +49,7 @@ export async function runToolCallsList(client: OpenMcpClient, o: ToolCallsListOp
 
 /**
  * `openmcp tool-calls show <id> [--json]`: one tool call with its hashes, and its arguments and
- * result where the gateway recorded them (MCP_PAYLOAD_POLICY=store). Returns the exit code.
+ * result where the gateway recorded them (MCP_PAYLOAD_POLICY=store, or encrypted and not erased). Returns the exit code.
  */
 export async function runToolCallsShow(client: OpenMcpClient, id: string, o: { json?: boolean } = {}, out: Writer = stdout): Promise<number> {
   try {
@@ -64,13 +64,14 @@ export async function runToolCallsShow(client: OpenMcpClient, id: string, o: { j
     out(`server ${printable(c.server)} (${c.serverId})  tool ${printable(c.tool)}`);
     out(`requested ${c.requestedAt ?? '(not seen)'}${c.completedAt ? `  completed ${c.completedAt}` : ''}${c.latencyMs === undefined ? '' : `  latency ${c.latencyMs} ms`}`);
     // JSON.stringify escapes control characters, so recorded payloads print safely as they are.
-    const payload = (name: string, hash: string | undefined, value: unknown) => {
+    const payload = (name: string, hash: string | undefined, value: unknown, erased?: boolean) => {
       if (hash) out(`${name} hash: ${hash}`);
       if (value !== undefined) out(`${name}: ${JSON.stringify(value)}`);
+      else if (erased) out(`${name}: erased (recorded encrypted; the subject's key was deleted): only its hash`);
       else if (hash) out(`${name}: not recorded (MCP_PAYLOAD_POLICY=hash-only): only its hash`);
     };
-    payload('arguments', c.argumentsHash, c.arguments);
-    payload('result', c.resultHash, c.result);
+    payload('arguments', c.argumentsHash, c.arguments, c.argumentsErased);
+    payload('result', c.resultHash, c.result, c.resultErased);
     if (c.error) out(`error ${c.error.code}: ${printable(c.error.message)}`);
     return 0;
   } catch (err) {

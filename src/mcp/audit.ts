@@ -6,8 +6,10 @@ import type { Clock } from '../core/clock';
 import type { EventStore } from '../eventstore/port';
 import { McpGatewayError } from './errors';
 import type { CallContext, CatalogTool } from './types';
+import type { SealedPayload } from '../erasure/sealed-payload';
 
-export type PayloadPolicy = 'store' | 'hash-only';
+/** `encrypted`: payloads kept sealed under their subject's data key (src/erasure), erasable by deleting the key. */
+export type PayloadPolicy = 'store' | 'hash-only' | 'encrypted';
 
 /** Payloads above this size are recorded by hash only, whatever the policy. */
 export const MAX_STORED_PAYLOAD_CHARS = 256 * 1024;
@@ -60,12 +62,13 @@ export class ToolCallAudit {
     if (ctx.taskId) this.ref.taskId = ctx.taskId;
   }
 
-  private event(type: string, data: Record<string, unknown>): PendingEvent {
+  private event(type: string, data: Record<string, unknown>, version = 1): PendingEvent {
     const full = { ...this.ref, ...data };
-    catalog.validate(type, 1, full);
+    catalog.validate(type, version, full);
     return createEvent(
       {
         type,
+        version,
         stream: this.stream,
         tenant: this.ctx.tenant,
         actor: this.ctx.actor as Actor,
@@ -78,8 +81,9 @@ export class ToolCallAudit {
   }
 
   /** Record the request. Throws AUDIT_UNAVAILABLE when it cannot be stored: the call must then not be made. */
-  async requested(data: { argumentsHash: string; argumentsJson?: string; payloadPolicy: PayloadPolicy }): Promise<void> {
-    const e = this.event('ToolCallRequested', data);
+  async requested(data: { argumentsHash: string; argumentsJson?: string; argumentsSealed?: SealedPayload; payloadPolicy: PayloadPolicy }): Promise<void> {
+    // v2 only where v1 cannot say it (MCP_PAYLOAD_POLICY=encrypted), so v1 readers keep reading the rest.
+    const e = this.event('ToolCallRequested', data, data.payloadPolicy === 'encrypted' ? 2 : 1);
     this.requestedId = e.id;
     try {
       await this.store.append(this.stream, [e], { expectedRevision: 'no_stream' });
@@ -89,18 +93,18 @@ export class ToolCallAudit {
     }
   }
 
-  async completed(data: { resultHash: string; resultJson?: string; isError: boolean; cached: boolean; latencyUs: number }): Promise<void> {
-    await this.finish(this.event('ToolCallCompleted', data));
+  async completed(data: { resultHash: string; resultJson?: string; resultSealed?: SealedPayload; isError: boolean; cached: boolean; latencyUs: number }): Promise<void> {
+    await this.finish(this.event('ToolCallCompleted', data, data.resultSealed ? 2 : 1));
   }
 
   /**
-   * Give the operator's log what a hash-only ToolCallFailed leaves out, so a failed call can be
+   * Give the operator's log what a hash-only (or encrypted) ToolCallFailed leaves out, so a failed call can be
    * debugged: `error` as `store` would have recorded it (the message the caller was told, a URL's
    * credentials replaced by `***`, at most 4,000 characters), named by this call (`callId`: the
    * `toolcall-<callId>` stream) and `messageHash`, the digest the event keeps of that message.
    * The process log is the operator's to rotate and purge; the event log keeps no text.
    */
-  withheld(error: { code: string; message: string }, messageHash: string): void {
+  withheld(error: { code: string; message: string }, messageHash: string, policy: PayloadPolicy): void {
     this.logger?.warn(
       {
         tenant: this.ctx.tenant,
@@ -110,7 +114,7 @@ export class ToolCallAudit {
         error: { code: error.code, message: error.message.slice(0, 4000) },
         messageHash,
       },
-      'mcp gateway: tools/call failed; its error is kept out of the event log (MCP_PAYLOAD_POLICY=hash-only)',
+      `mcp gateway: tools/call failed; its error is kept out of the event log (MCP_PAYLOAD_POLICY=${policy})`,
     );
   }
 

@@ -6,8 +6,8 @@ import { healthCauseText } from '../../events/mcp-health-reason';
 import { healthCauseOf, type ExitStatus } from './health-cause';
 import { payloadDigest } from './payload-hash';
 
-/** What a recorded failure says in place of the message it leaves out (hash-only). */
-export const CALL_MESSAGE_WITHHELD = 'message withheld (MCP_PAYLOAD_POLICY=hash-only)';
+/** What a recorded failure says in place of the message it leaves out (hash-only, encrypted). */
+export const callMessageWithheld = (policy: PayloadPolicy) => `message withheld (MCP_PAYLOAD_POLICY=${policy})`;
 
 /**
  * An answer the gateway's MCP client could not read: a body that is not JSON (the parser's error
@@ -71,6 +71,6 @@ export function withheldMessageHash(e: McpGatewayError): string {
 export function failureOf(e: McpGatewayError, policy: PayloadPolicy): { code: string; message: string } {
   if (policy === 'store') return { code: e.code, message: redactUrlsIn(e instanceof UpstreamProtocolError ? `${e.rpcCode}: ${e.message}` : e.message) };
   const digest = `sha256 ${withheldMessageHash(e)}`;
-  if (e instanceof UpstreamProtocolError) return { code: e.code, message: `${e.rpcCode}: upstream error ${CALL_MESSAGE_WITHHELD}, ${digest}` };
-  return { code: e.code, message: `${callFailureText(e)}; ${CALL_MESSAGE_WITHHELD}, ${digest}` };
+  if (e instanceof UpstreamProtocolError) return { code: e.code, message: `${e.rpcCode}: upstream error ${callMessageWithheld(policy)}, ${digest}` };
+  return { code: e.code, message: `${callFailureText(e)}; ${callMessageWithheld(policy)}, ${digest}` };
 }

@@ -4,14 +4,17 @@ import { catalog as eventCatalog } from '../../events';
 import { limitsOf, MCP_SERVER_SETTINGS, type McpServerLimits, type McpServerSetting } from '../../events/mcp.events';
 import { createEvent, parseStream, type Actor, type PendingEvent, type RecordedEvent } from '../core/envelope';
 import { bodyDepth, MAX_BODY_DEPTH } from '../core/body-depth';
-import { NotFoundError, OpenMcpError, ValidationError, WrongExpectedRevisionError, redactUrl, redactUrlsIn } from '../core/errors';
+import { ConfigError, NotFoundError, OpenMcpError, ValidationError, WrongExpectedRevisionError, redactUrl, redactUrlsIn } from '../core/errors';
 import type { Clock } from '../core/clock';
 import type { Cache } from '../cache/port';
 import { MemoryCache } from '../cache/memory';
 import { followLog, type LogFollower } from '../eventstore/follow-log';
 import type { EventStore } from '../eventstore/port';
 import { ToolSearch, type ToolSearchStatus } from '../search/tool-search';
-import { keptPayload, ToolCallAudit, type PayloadPolicy } from './audit';
+import { keptPayload, MAX_STORED_PAYLOAD_CHARS, ToolCallAudit, type PayloadPolicy } from './audit';
+import { payloadAad, sealPayload, type SealedPayload } from '../erasure/sealed-payload';
+import { subjectOf } from '../erasure/subject';
+import type { SubjectKeyStore } from '../erasure/subject-key-store';
 import { failureOf, withheldMessageHash } from './call-failure';
 import { MCP_SERVER_STREAM_PREFIX, ToolCatalog, type CatalogChange } from './catalog';
 import type { ConfigSource } from './config-source';
@@ -35,8 +38,10 @@ export type McpGatewayOptions = {
   cache?: Cache;
   /** Tool search (hybrid when built with a model). Default: lexical-only. */
   search?: ToolSearch;
-  /** Whether tool arguments and results are stored in the audit events or only hashed. Default `store`. */
+  /** Whether tool arguments and results are stored in the audit events, only hashed, or encrypted per subject. Default `store`. */
   payloadPolicy?: PayloadPolicy;
+  /** The subjects' data keys: required under `payloadPolicy: 'encrypted'`. */
+  subjectKeys?: SubjectKeyStore;
   /**
    * TTL of cached results of read-only idempotent tools; 0 turns the cache off. Default 5000, or
    * 0 (off) under `payloadPolicy: 'hash-only'` (resultCacheTtlMs): the cache keeps results whole.
@@ -154,6 +159,7 @@ export class McpGateway {
     this.cache = options.cache ?? new MemoryCache(10_000);
     this.search = options.search ?? ToolSearch.lexicalOnly('no embedding model configured (EMBEDDING_MODEL_DIR unset)');
     this.payloadPolicy = options.payloadPolicy ?? 'store';
+    if (this.payloadPolicy === 'encrypted' && !options.subjectKeys) throw new ConfigError('MCP_PAYLOAD_POLICY=encrypted needs a subject key store (subjectKeys)', { variable: 'MCP_PAYLOAD_POLICY' });
     this.cacheTtlMs = resultCacheTtlMs(options);
     this.toolsPageSize = Math.max(1, Math.floor(options.toolsPageSize ?? DEFAULT_TOOLS_PAGE_SIZE));
     const u = options.upstream ?? {};
@@ -652,7 +658,13 @@ export class McpGateway {
     const argsDigest = payloadDigest(args);
     const argumentsJson = keptPayload(argsDigest.json, ctx.argumentsPolicy === 'hash-only' ? 'hash-only' : this.payloadPolicy);
     const audit = new ToolCallAudit(this.options.store, ctx, tool, this.options.clock, this.options.logger);
-    await audit.requested({ argumentsHash: argsDigest.hash, ...(argumentsJson !== undefined ? { argumentsJson } : {}), payloadPolicy: this.payloadPolicy });
+    const argumentsSealed = ctx.argumentsPolicy === 'hash-only' ? undefined : await this.sealed(ctx, argsDigest.json, audit.callId, 'arguments');
+    await audit.requested({
+      argumentsHash: argsDigest.hash,
+      ...(argumentsJson !== undefined ? { argumentsJson } : {}),
+      ...(argumentsSealed ? { argumentsSealed } : {}),
+      payloadPolicy: this.payloadPolicy,
+    });
 
     const t0 = process.hrtime.bigint();
     const safe = tool.annotations.readOnlyHint === true && tool.annotations.idempotentHint === true;
@@ -672,16 +684,36 @@ export class McpGateway {
     } catch (err) {
       const e = err instanceof McpGatewayError ? err : new McpGatewayError('MCP_UPSTREAM_UNAVAILABLE', (err as Error).message, { cause: err });
       // Before the append: the operator has the error even when the audit log fails to take the outcome.
-      if (this.payloadPolicy === 'hash-only') audit.withheld(failureOf(e, 'store'), withheldMessageHash(e));
+      if (this.payloadPolicy !== 'store') audit.withheld(failureOf(e, 'store'), withheldMessageHash(e), this.payloadPolicy);
       await audit.failed({ error: failureOf(e, this.payloadPolicy), latencyUs: sinceUs(t0) });
       throw e;
     }
     const latencyUs = sinceUs(t0);
     const r = payloadDigest(result);
     const resultJson = keptPayload(r.json, this.payloadPolicy);
-    await audit.completed({ resultHash: r.hash, ...(resultJson !== undefined ? { resultJson } : {}), isError: result.isError === true, cached, latencyUs });
+    // A key that cannot be read now withholds the result as a failed append would (AUDIT_UNAVAILABLE).
+    const resultSealed = await this.sealed(ctx, r.json, audit.callId, 'result');
+    await audit.completed({ resultHash: r.hash, ...(resultJson !== undefined ? { resultJson } : {}), ...(resultSealed ? { resultSealed } : {}), isError: result.isError === true, cached, latencyUs });
     if (cacheKey && !cached && result.isError !== true) void this.cache.set(cacheKey, r.json, this.cacheTtlMs).catch(() => {});
     return result;
+  }
+
+  /**
+   * `json` sealed under the data key of the call's subject (tenant and actor), under
+   * MCP_PAYLOAD_POLICY=encrypted and up to MAX_STORED_PAYLOAD_CHARS (beyond, hash only, as `store`);
+   * else undefined. The key is made on the subject's first call. Throws AUDIT_UNAVAILABLE when the
+   * key cannot be had: nothing is then recorded or returned, as when the log refuses an append.
+   */
+  private async sealed(ctx: CallContext, json: string, callId: string, field: 'arguments' | 'result'): Promise<SealedPayload | undefined> {
+    if (this.payloadPolicy !== 'encrypted' || json.length > MAX_STORED_PAYLOAD_CHARS) return undefined;
+    try {
+      const k = await this.options.subjectKeys!.keyFor(subjectOf(ctx.tenant, ctx.actor));
+      return sealPayload(k.key, k.kid, json, payloadAad(callId, field));
+    } catch (err) {
+      this.options.logger?.warn({ err, tenant: ctx.tenant, callId }, `mcp gateway: the subject's data key could not be read; the call's ${field} was not recorded`);
+      const what = field === 'arguments' ? 'tool call not forwarded' : 'tool call outcome could not be recorded; result withheld';
+      throw new McpGatewayError('AUDIT_UNAVAILABLE', `${what}: the subject key store failed (MCP_PAYLOAD_POLICY=encrypted)`, { cause: err });
+    }
   }
 
   /** The upstream behind a server id (operators and tests: pid, circuit, health). */
@@ -760,7 +792,7 @@ export class McpGateway {
     if (version === 2 && failure) {
       this.options.logger?.warn(
         { serverId: spec.id, server: spec.name, tenant: spec.tenant, reason: redactUrlsIn(failure.reason), reasonHash: data.reasonHash, cause: failure.cause },
-        'mcp gateway: upstream down; its reason is kept out of the event log (MCP_PAYLOAD_POLICY=hash-only)',
+        `mcp gateway: upstream down; its reason is kept out of the event log (MCP_PAYLOAD_POLICY=${this.payloadPolicy})`,
       );
     }
     await this.record(spec.id, spec.tenant, 'McpServerHealthChanged', data, SYSTEM_ACTOR, undefined, 'any', version);

@@ -6,7 +6,7 @@ export const MCP_CACHE_DEFAULT_TTL_MS = 5_000;
 /**
  * How long the gateway's result cache keeps a read-only idempotent tool's result; 0 = the cache
  * is off (neither read nor written). `cacheTtlMs` (MCP_CACHE_TTL_MS) when the operator set it;
- * else 5 s, or 0 under MCP_PAYLOAD_POLICY=hash-only: the cache holds each result whole, and an
+ * else 5 s, or 0 under MCP_PAYLOAD_POLICY=hash-only or encrypted: the cache holds each result whole, and an
  * operator who asked that no tool payload be kept expects none in Redis either. Setting
  * MCP_CACHE_TTL_MS under hash-only is the operator's explicit choice.
  *
@@ -14,7 +14,7 @@ export const MCP_CACHE_DEFAULT_TTL_MS = 5_000;
  * @example resultCacheTtlMs({ payloadPolicy: 'hash-only', cacheTtlMs: 60_000 }) // 60000
  */
 export function resultCacheTtlMs(o: { payloadPolicy?: PayloadPolicy; cacheTtlMs?: number }): number {
-  return o.cacheTtlMs ?? (o.payloadPolicy === 'hash-only' ? 0 : MCP_CACHE_DEFAULT_TTL_MS);
+  return o.cacheTtlMs ?? ((o.payloadPolicy ?? 'store') === 'store' ? MCP_CACHE_DEFAULT_TTL_MS : 0);
 }
 
 /**

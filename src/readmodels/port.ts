@@ -1,3 +1,4 @@
+import type { SealedPayload } from '../erasure/sealed-payload';
 import type { McpToolIcon } from '../../events/mcp.events';
 import type { RecordedEvent } from '../core/envelope';
 import type { SealedAnswer } from '../core/sealed-answer';
@@ -67,6 +68,12 @@ export type ToolCallView = {
   arguments?: unknown;
   resultHash?: string;
   result?: unknown;
+  /** MCP_PAYLOAD_POLICY=encrypted: the sealed payloads, opened with the subject's key before a view is shown (openToolCallView). */
+  argumentsSealed?: SealedPayload;
+  resultSealed?: SealedPayload;
+  /** The payload was recorded encrypted and its subject's key has been erased (DELETE /v1/subjects/:subject/key). */
+  argumentsErased?: true;
+  resultErased?: true;
   /** The upstream answered with a tool-level error result (status `completed`). */
   isError?: boolean;
   cached?: boolean;

@@ -106,6 +106,9 @@ export const projectionSchemas: Record<string, { tables: (keyof ReadModelTables)
         longText(knex, t, 'arguments_json');
         t.string('result_hash', 66);
         longText(knex, t, 'result_json');
+        // MCP_PAYLOAD_POLICY=encrypted: the sealed envelopes as JSON (migrations/20261210000300_subject_keys.ts).
+        longText(knex, t, 'arguments_sealed');
+        longText(knex, t, 'result_sealed');
         t.boolean('is_error');
         t.boolean('cached');
         t.bigInteger('latency_us');

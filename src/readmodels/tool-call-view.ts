@@ -14,6 +14,8 @@ export function toolCallView(d: ToolCallDoc): ToolCallView {
   if (d.argumentsJson !== undefined) v.arguments = parseJson(d.argumentsJson);
   if (d.resultHash !== undefined) v.resultHash = d.resultHash;
   if (d.resultJson !== undefined) v.result = parseJson(d.resultJson);
+  if (d.argumentsSealed !== undefined) v.argumentsSealed = d.argumentsSealed;
+  if (d.resultSealed !== undefined) v.resultSealed = d.resultSealed;
   if (d.isError !== undefined) v.isError = d.isError;
   if (d.cached !== undefined) v.cached = d.cached;
   if (d.latencyUs !== undefined) v.latencyMs = Math.round(d.latencyUs / 1000);

@@ -93,7 +93,10 @@ export class OpenMcpClient {
      * @example for await (const c of client.toolCalls.all({ server: 'examples', status: 'failed', from: '2026-12-06T00:00:00Z' })) console.log(c.tool, c.error);
      */
     all: (query: Partial<ToolCallListQueryInput> = {}) => pages(() => this.toolCalls.list(query), (cursor) => this.toolCalls.list({ ...query, cursor })),
-    /** One call; its `arguments` and `result` only where recorded (MCP_PAYLOAD_POLICY=store), hashes always. */
+    /**
+     * One call; its `arguments` and `result` only where recorded (MCP_PAYLOAD_POLICY=store, or encrypted while its subject's
+     * key exists: once erased, `argumentsErased` / `resultErased` instead), hashes always.
+     */
     get: (id: string) => this.call('get tool call', ToolCallView, { method: 'GET', path: `/v1/tool-calls/${seg(id)}` }),
   };
 
@@ -147,6 +150,14 @@ export class OpenMcpClient {
      */
     setAgents: (id: string, agents: string[] | null) => this.call('set key agents', KeyView, { method: 'PATCH', path: `/v1/keys/${seg(id)}`, body: { agents } }),
     revoke: (id: string) => this.callNoContent('revoke key', { method: 'DELETE', path: `/v1/keys/${seg(id)}` }),
+  };
+
+  readonly subjects = {
+    /**
+     * Erase the data key of `subject` (`<tenant>:<kind>:<actor id>`): its payloads recorded under
+     * MCP_PAYLOAD_POLICY=encrypted can no longer be read. Idempotent (safe to repeat).
+     */
+    erase: (subject: string) => this.callNoContent('erase subject key', { method: 'DELETE', path: `/v1/subjects/${seg(subject)}/key` }),
   };
 
   health(): Promise<z.infer<typeof Health>> {

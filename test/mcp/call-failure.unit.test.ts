@@ -63,6 +63,13 @@ describe("failed calls: what ToolCallFailed records of the error, without the up
     }
   });
 
+  it('encrypted withholds as hash-only does, and says which setting withheld it', () => {
+    const e = new UpstreamProtocolError(-32050, `license check failed for ${DSN}`);
+    const got = failureOf(e, 'encrypted');
+    expect(got.message).to.match(/^-32050: upstream error message withheld \(MCP_PAYLOAD_POLICY=encrypted\), sha256 0x[0-9a-f]{64}$/);
+    expect(got.message).to.not.include(S).and.not.include('hash-only');
+  });
+
   it("store: the caller's message as before (an upstream's JSON-RPC error as <code>: <message>), a URL's credentials redacted", () => {
     const redacted = 'postgres://***:***@db.internal/app';
     expect(failureOf(CASES[0][1], 'store')).to.deep.equal({ code: 'MCP_UPSTREAM_ERROR', message: `-32050: license check failed for ${redacted}` });

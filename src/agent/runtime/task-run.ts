@@ -121,7 +121,16 @@ export class TaskRun {
    * The runtime's own chain tools keep theirs (their transactions are recorded whole anyway).
    */
   private payloadPolicyOf(tool: string): PayloadPolicy {
-    return isChainToolName(tool) ? 'store' : (this.deps.tools.payloadPolicy ?? 'store');
+    if (isChainToolName(tool)) return 'store';
+    const p = this.deps.tools.payloadPolicy ?? 'store';
+    // The task's own events are never sealed: under `encrypted` they keep hashes only, and the
+    // gateway's ToolCall* events hold the payloads, sealed (erasable with the subject's key).
+    return p === 'encrypted' ? 'hash-only' : p;
+  }
+
+  /** Arguments the model wrote, kept out of every event under LLM_REDACTION=hash-only. */
+  private modelArgumentsWithheld(s: StepSpec): boolean {
+    return s.source === 'llm' && this.redaction === 'hash-only' && !isChainToolName(s.tool);
   }
 
   /**
@@ -130,7 +139,7 @@ export class TaskRun {
    * The runtime's own chain tools keep theirs (their transactions are recorded whole, and a resumed run needs them).
    */
   private argumentsPolicyOf(s: StepSpec): PayloadPolicy {
-    return s.source === 'llm' && this.redaction === 'hash-only' && !isChainToolName(s.tool) ? 'hash-only' : this.payloadPolicyOf(s.tool);
+    return this.modelArgumentsWithheld(s) ? 'hash-only' : this.payloadPolicyOf(s.tool);
   }
 
   /**
@@ -587,7 +596,7 @@ export class TaskRun {
    * Conservative: any tool message counts once the gateway's policy is hash-only.
    */
   private holdsHashOnlyPayloads(stepResults: Record<string, unknown>[], messages: ChatMessage[]): boolean {
-    if (this.deps.tools.payloadPolicy !== 'hash-only') return false;
+    if ((this.deps.tools.payloadPolicy ?? 'store') === 'store') return false;
     return stepResults.some((r) => this.payloadPolicyOf(String(r.tool)) === 'hash-only') || messages.some((m) => m.role === 'tool');
   }
 
@@ -716,7 +725,7 @@ export class TaskRun {
         const timeout = AbortSignal.timeout(this.opts.stepTimeoutMs);
         const signal = AbortSignal.any([...(this.hooks.cancelled ? [this.hooks.cancelled] : []), this.pastDeadline.signal, timeout]);
         // Arguments the model wrote stay out of the gateway's audit too under LLM_REDACTION=hash-only, whatever its MCP_PAYLOAD_POLICY.
-        const withheldArgs = this.argumentsPolicyOf(s) === 'hash-only' ? { argumentsPolicy: 'hash-only' as const } : {};
+        const withheldArgs = this.modelArgumentsWithheld(s) ? { argumentsPolicy: 'hash-only' as const } : {};
         const ctx = { tenant: this.view.tenant, actor: this.actor, correlationId: this.view.correlationId, taskId: this.taskId, ...withheldArgs };
         const r = await this.timed(traceToolCall(s.tool, () => this.deps.tools.callTool(ctx, s.tool, s.args, { signal })));
         result = r;

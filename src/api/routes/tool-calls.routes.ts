@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { NotFoundError } from '../../core/errors';
+import { openToolCallView } from '../../erasure/open-tool-call-view';
 import type { AppDeps } from '../deps';
 import { principalOf } from '../context';
 import { ProblemSchema } from '../problem';
@@ -23,11 +24,14 @@ export function toolCallsRoutes(deps: AppDeps): FastifyPluginAsync {
       schema: {
         tags: ['tool-calls'],
         summary: 'List tool calls, newest first (filters, cursor pagination)',
-        description: 'Filters: server, tool (the upstream name), status, taskId, from/to (on requestedAt, inclusive). Arguments and results only where recorded (MCP_PAYLOAD_POLICY=store); hashes always.',
+        description: 'Filters: server, tool (the upstream name), status, taskId, from/to (on requestedAt, inclusive). Arguments and results only where recorded (MCP_PAYLOAD_POLICY=store, or encrypted while the subject\'s key exists: after erasure `argumentsErased`/`resultErased`); hashes always.',
         querystring: ToolCallListQuery,
         response: { 200: ToolCallPage, ...problems },
       },
-    }, async (request) => deps.readModels.listToolCalls(principalOf(request).tenant, request.query));
+    }, async (request) => {
+      const page = await deps.readModels.listToolCalls(principalOf(request).tenant, request.query);
+      return { ...page, items: await Promise.all(page.items.map((c) => openToolCallView(deps.subjectKeys, c))) };
+    });
 
     app.get('/tool-calls/:id', {
       config: { permission: 'tasks:read' },
@@ -35,7 +39,7 @@ export function toolCallsRoutes(deps: AppDeps): FastifyPluginAsync {
     }, async (request) => {
       const call = await deps.readModels.getToolCall(principalOf(request).tenant, request.params.id);
       if (!call) throw new NotFoundError('tool call', request.params.id);
-      return call;
+      return openToolCallView(deps.subjectKeys, call);
     });
   };
 }

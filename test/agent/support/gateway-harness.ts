@@ -1,3 +1,4 @@
+import { MemorySubjectKeyStore } from '../../../src/erasure/memory-subject-key-store';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,7 +37,8 @@ export async function startGatewayHarness(payloadPolicy: PayloadPolicy): Promise
   const dir = mkdtempSync(join(tmpdir(), 'omc-harness-'));
   const store = await openStore(dir);
   const remote = await startHttpExample({ testTools: true });
-  const gateway = new McpGateway({ store, payloadPolicy, cacheTtlMs: 0, upstream: { healthIntervalMs: 0 } });
+  const subjectKeys = payloadPolicy === 'encrypted' ? new MemorySubjectKeyStore() : undefined;
+  const gateway = new McpGateway({ store, payloadPolicy, subjectKeys, cacheTtlMs: 0, upstream: { healthIntervalMs: 0 } });
   await gateway.start();
   await gateway.registerServer({ tenant: 'acme', actor, name: 'remote', transport: 'http', url: remote.url });
   const fake = await startOpenAiFake();

@@ -1,0 +1,50 @@
+import type { EraseSubjectKeyReturnType, SubjectKey, SubjectKeyStore } from './subject-key-store';
+
+/** How long a process keeps a key it read: another process's erasure takes effect here within it. */
+export const SUBJECT_KEY_CACHE_MS = 30_000;
+
+/**
+ * A SubjectKeyStore that remembers keys it read for `ttlMs` (at most `max` of each kind), so a
+ * busy subject costs one read per window. An erasure through this store forgets at once; one made
+ * by another process is seen here within `ttlMs` (docs/security.md, "Erasure").
+ */
+export function cachedSubjectKeys(store: SubjectKeyStore, o: { ttlMs?: number; max?: number; now?: () => number } = {}): SubjectKeyStore {
+  const ttl = o.ttlMs ?? SUBJECT_KEY_CACHE_MS;
+  const max = o.max ?? 10_000;
+  const now = o.now ?? Date.now;
+  const bySubject = new Map<string, { v: SubjectKey; at: number }>();
+  const byKid = new Map<string, { v: Buffer; at: number }>();
+  const put = <V>(m: Map<string, { v: V; at: number }>, k: string, v: V) => {
+    if (m.size >= max) m.delete(m.keys().next().value as string);
+    m.set(k, { v, at: now() });
+  };
+  const fresh = <V>(m: Map<string, { v: V; at: number }>, k: string): V | undefined => {
+    const e = m.get(k);
+    if (e && now() - e.at < ttl) return e.v;
+    m.delete(k);
+    return undefined;
+  };
+  return {
+    async keyFor(subject) {
+      const hit = fresh(bySubject, subject);
+      if (hit) return hit;
+      const k = await store.keyFor(subject);
+      put(bySubject, subject, k);
+      return k;
+    },
+    async keyById(kid) {
+      const hit = fresh(byKid, kid);
+      if (hit) return hit;
+      const key = await store.keyById(kid);
+      // An erased (absent) key is not remembered: it never comes back.
+      if (key) put(byKid, kid, key);
+      return key;
+    },
+    async erase(subject): Promise<EraseSubjectKeyReturnType> {
+      const out = await store.erase(subject);
+      bySubject.delete(subject);
+      for (const kid of out.erased) byKid.delete(kid);
+      return out;
+    },
+  };
+}

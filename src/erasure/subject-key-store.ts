@@ -1,0 +1,27 @@
+/** A subject's live data key: `kid` names it in every payload it seals. */
+export type SubjectKey = { kid: string; key: Buffer };
+
+/**
+ * What erasing a subject's key did: `erased` = the kids deleted now; `before` = its kids erased
+ * earlier; `known` = the subject ever had a key.
+ */
+export type EraseSubjectKeyReturnType = { erased: string[]; before: string[]; known: boolean };
+
+/**
+ * Where subjects' data keys live (MCP_PAYLOAD_POLICY=encrypted). Adapters: SQL (knex) and
+ * in-memory. Keys are as protected as the database that holds them: there is no KMS here.
+ */
+export interface SubjectKeyStore {
+  /**
+   * The subject's live key, created on first use. Processes creating one subject's key at once
+   * end with the same key: one insert wins, the others read it.
+   */
+  keyFor(subject: string): Promise<SubjectKey>;
+  /** The key named `kid`, or undefined once erased (or never made here). */
+  keyById(kid: string): Promise<Buffer | undefined>;
+  /**
+   * Delete the subject's live key, for good: every payload sealed with it becomes unreadable.
+   * Idempotent; a later keyFor makes a new key (new data of the subject is sealed anew).
+   */
+  erase(subject: string): Promise<EraseSubjectKeyReturnType>;
+}

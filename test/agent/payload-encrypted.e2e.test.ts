@@ -1,0 +1,47 @@
+import { expect } from 'chai';
+import type { RecordedEvent } from '../../src/core/envelope';
+import type { ChatRequest } from '../support/openai-fake/openai-fake';
+import { startGatewayHarness, type GatewayHarness } from './support/gateway-harness';
+import { ended, ofType, submitTask, waitForTask } from './support/agent-fixture';
+
+const toolMessages = (req: ChatRequest) => req.messages.filter((m) => m.role === 'tool').map((m) => String(m.content));
+
+/** Every event as text, leaving out what the client and the model wrote themselves (the task's input, the model's answers). */
+function recordedText(events: RecordedEvent[]): string {
+  return JSON.stringify(
+    events
+      .filter((e) => e.type !== 'TaskSubmitted')
+      .map((e) => (e.type === 'InferenceCompleted' ? { ...e, data: { ...(e.data as object), responseJson: undefined } } : e)),
+  );
+}
+
+describe('MCP_PAYLOAD_POLICY=encrypted in the agent runtime: task events keep hashes, the gateway events keep the payloads sealed', function () {
+  this.timeout(60_000);
+  let h: GatewayHarness;
+  before(async () => {
+    h = await startGatewayHarness('encrypted');
+  });
+  afterEach(() => h.stopWorkers());
+  after(() => h?.close());
+
+  it('records no argument or result text in the log; the model is told them all the same', async () => {
+    h.fake.setScript((req) => (toolMessages(req).length === 0 ? { toolCalls: [{ id: 'c1', name: 'remote__reverse', arguments: { text: 'bravo-hidden' } }] } : { content: 'done' }));
+    await h.worker('worker-a').start();
+    const id = await submitTask(h.store, 'acme', { steps: [{ tool: 'remote__reverse', arguments: { text: 'alpha-hidden' } }], instruction: 'reverse some text' });
+    const events = await waitForTask(h.store, id, ended);
+    expect(ofType(events, 'TaskCompleted'), events.map((e) => e.type).join()).to.have.length(1);
+
+    const all = await h.store.readAll({ limit: 10_000 });
+    const text = recordedText(all);
+    for (const payload of ['alpha-hidden', 'neddih-ahpla', 'bravo-hidden', 'neddih-ovarb']) expect(text).to.not.contain(payload);
+    for (const e of ofType(events, 'TaskStepStarted')) expect(e.data).to.have.property('argumentsHash').and.not.to.have.property('argumentsJson');
+    for (const e of ofType(events, 'TaskStepCompleted')) expect(e.data).to.have.property('resultHash').and.not.to.have.property('resultJson');
+    const requested = all.filter((e) => e.type === 'ToolCallRequested');
+    expect(requested).to.have.length(2);
+    for (const e of requested) expect(e.data).to.include({ payloadPolicy: 'encrypted' }).and.to.have.property('argumentsSealed');
+    for (const e of all.filter((x) => x.type === 'ToolCallCompleted')) expect(e.data).to.have.property('resultSealed');
+
+    expect(String(h.fake.requests.at(-2)?.messages.find((m) => m.role === 'user')?.content)).to.contain('neddih-ahpla');
+    expect(toolMessages(h.fake.requests.at(-1)!)[0]).to.equal('neddih-ovarb');
+  });
+});

@@ -1,0 +1,165 @@
+import { expect } from 'chai';
+import { startHttpExample, type HttpExample } from '../../examples/mcp-http/server';
+import { computeEventHash, type RecordedEvent } from '../../src/core/envelope';
+import { toHex } from '../../src/core/hex';
+import { MemorySubjectKeyStore } from '../../src/erasure/memory-subject-key-store';
+import { payloadDigest } from '../../src/mcp/payload-hash';
+import { batchLeaves } from '../../src/proofs/seal-batch';
+import { buildTree, rootFromInclusionProof } from '../../src/proofs/merkle';
+import { until } from '../mcp/support/until';
+import { makeGatewayHarness } from '../api/support/gateway-harness';
+import type { Harness } from '../api/support/harness';
+import type { McpGateway } from '../../src/mcp/gateway';
+import { runSubjectsErase } from '../../src/cli/subjects';
+import { runToolCallsShow } from '../../src/cli/tool-calls';
+import { clientFromEnvironment } from '../../src/sdk/from-env';
+
+const MARKER = 'erasure-marker-4711';
+
+/**
+ * MCP_PAYLOAD_POLICY=encrypted end to end through the real gateway, log, projector and REST API:
+ * the log keeps no plaintext, REST opens the payloads with the subject's key, and after
+ * DELETE /v1/subjects/:subject/key shows them erased while the events stay byte-identical and
+ * their hashes and Merkle inclusion still check.
+ */
+describe('crypto-erasure of tool-call payloads (MCP_PAYLOAD_POLICY=encrypted)', function () {
+  this.timeout(60_000);
+  let upstream: HttpExample;
+  let h: Harness;
+  let gw: McpGateway;
+  let close: () => Promise<void>;
+  let admin: string;
+  let caller: { auth: string; id: string };
+  const subjectKeys = new MemorySubjectKeyStore();
+
+  before(async () => {
+    upstream = await startHttpExample();
+    ({ h, gw, close } = await makeGatewayHarness({ subjectKeys }, 10_000, { payloadPolicy: 'encrypted', subjectKeys, cacheTtlMs: 0 }));
+    admin = (await h.key('admin', 'acme')).auth;
+    caller = await h.key('agent', 'acme');
+    const reg = await h.call({ method: 'POST', url: '/v1/mcp-servers', auth: admin, payload: { name: 'remote', transport: 'http', url: upstream.url } });
+    expect(reg.statusCode, reg.body).to.equal(201);
+  });
+  after(async () => {
+    await close?.();
+    await upstream?.close();
+  });
+
+  const callAs = (id: string, text: string) => gw.callTool({ tenant: 'acme', actor: { kind: 'agent', id } }, 'remote__echo', { text });
+  const streamEvents = async (stream: string) => (await h.store.readAll({ limit: 10_000 })).filter((e) => e.stream === stream);
+  const shown = async (id: string) => {
+    const res = await h.call({ method: 'GET', url: `/v1/tool-calls/${id}`, auth: admin });
+    expect(res.statusCode, res.body).to.equal(200);
+    return res.json() as Record<string, unknown>;
+  };
+  async function recordedCall(text: string, actorId = caller.id): Promise<{ id: string; events: RecordedEvent[] }> {
+    const head = await h.store.headPosition();
+    await callAs(actorId, text);
+    const events = (await h.store.readAll({ after: head, limit: 100 })).filter((e) => e.stream.startsWith('toolcall-'));
+    const id = events[0].stream.slice('toolcall-'.length);
+    await until('the read model shows the call', async () => (await h.knex('rm_tool_calls').where({ id, status: 'completed' })).length === 1);
+    return { id, events };
+  }
+
+  it('keeps no plaintext in the log or the read model, and REST shows the payloads opened with the subject key', async () => {
+    const { id, events } = await recordedCall(MARKER);
+    expect(events.map((e) => [e.type, e.version])).to.deep.equal([['ToolCallRequested', 2], ['ToolCallCompleted', 2]]);
+    expect(events[0].data).to.include({ payloadPolicy: 'encrypted', argumentsHash: payloadDigest({ text: MARKER }).hash });
+    expect(events[0].data).to.not.have.property('argumentsJson');
+    expect((events[0].data as { argumentsSealed: { alg: string } }).argumentsSealed.alg).to.equal('A256GCM');
+    expect(events[1].data).to.have.property('resultSealed');
+    expect(events[1].data).to.not.have.property('resultJson');
+    const bodies = (await h.knex('events').select('body')).map((r: { body: string }) => r.body).join('\n');
+    expect(bodies).to.not.contain(MARKER);
+    expect(JSON.stringify(await h.knex('rm_tool_calls').select())).to.not.contain(MARKER);
+
+    const view = await shown(id);
+    expect(view.arguments).to.deep.equal({ text: MARKER });
+    expect(JSON.stringify(view.result)).to.contain(MARKER);
+    expect(view).to.not.have.any.keys('argumentsSealed', 'resultSealed', 'argumentsErased', 'resultErased');
+    const listed = (await h.call({ method: 'GET', url: '/v1/tool-calls', auth: admin })).json().items.find((c: { id: string }) => c.id === id);
+    expect(listed.arguments).to.deep.equal({ text: MARKER });
+  });
+
+  it("after DELETE /v1/subjects/:subject/key shows the payloads erased, the events byte-identical, their hashes and inclusion proofs still valid; other subjects' calls stay readable", async () => {
+    const other = await h.key('agent', 'acme');
+    const mine = await recordedCall(`${MARKER}-mine`);
+    const theirs = await recordedCall(`${MARKER}-theirs`, other.id);
+    const before = JSON.stringify(await streamEvents(mine.events[0].stream));
+    const subject = `acme:agent:${caller.id}`;
+
+    const res = await h.call({ method: 'DELETE', url: `/v1/subjects/${encodeURIComponent(subject)}/key`, auth: admin });
+    expect(res.statusCode, res.body).to.equal(204);
+    // Idempotent: the same request again is 204 and records nothing more.
+    expect((await h.call({ method: 'DELETE', url: `/v1/subjects/${encodeURIComponent(subject)}/key`, auth: admin })).statusCode).to.equal(204);
+
+    const view = await shown(mine.id);
+    expect(view).to.include({ argumentsErased: true, resultErased: true, argumentsHash: payloadDigest({ text: `${MARKER}-mine` }).hash });
+    expect(view).to.not.have.any.keys('arguments', 'result', 'argumentsSealed', 'resultSealed');
+    expect((await shown(theirs.id)).arguments).to.deep.equal({ text: `${MARKER}-theirs` });
+
+    const after = await streamEvents(mine.events[0].stream);
+    expect(JSON.stringify(after)).to.equal(before);
+    // What `openmcp verify` recomputes from the envelope: the event hash, the leaf, the root from the path.
+    const all = await h.store.readAll({ limit: 10_000 });
+    const tree = buildTree(batchLeaves(0, all));
+    for (const e of after) {
+      expect(computeEventHash(e)).to.equal(e.hash);
+      const index = all.findIndex((x) => x.id === e.id);
+      expect(toHex(rootFromInclusionProof(index, tree.size, batchLeaves(index, [e])[0], tree.inclusionProof(index)))).to.equal(toHex(tree.root));
+    }
+
+    const erased = all.filter((e) => e.type === 'SubjectKeyErased');
+    expect(erased).to.have.length(1);
+    const kid = (mine.events[0].data as { argumentsSealed: { kid: string } }).argumentsSealed.kid;
+    expect(erased[0]).to.deep.include({ stream: `subject-${kid}`, tenant: 'acme', data: { kid } });
+    expect(JSON.stringify(erased[0])).to.not.contain(caller.id);
+
+    // The subject's next call gets a new key: readable until erased in turn.
+    const next = await recordedCall(`${MARKER}-next`);
+    expect((await shown(next.id)).arguments).to.deep.equal({ text: `${MARKER}-next` });
+    expect((await shown(mine.id)).argumentsErased).to.equal(true);
+  });
+
+  it('refuses bad input with clear errors: a malformed subject id (400), one with no key (404), another tenant (403), a non-admin (403)', async () => {
+    const del = (subject: string, auth = admin) => h.call({ method: 'DELETE', url: `/v1/subjects/${encodeURIComponent(subject)}/key`, auth });
+    const malformed = await del('not-a-subject');
+    expect(malformed.statusCode).to.equal(400);
+    expect(malformed.json()).to.include({ code: 'VALIDATION_FAILED' });
+    expect(malformed.json().detail).to.contain('<tenant>:<user|agent|system>:<actor id>');
+    const unknown = await del('acme:user:nobody');
+    expect(unknown.statusCode).to.equal(404);
+    expect(unknown.json()).to.include({ code: 'SUBJECT_NOT_FOUND' });
+    const beta = (await h.key('admin', 'beta')).auth;
+    const other = await del(`acme:agent:${caller.id}`, beta);
+    expect(other.statusCode).to.equal(403);
+    expect(other.json()).to.include({ code: 'FORBIDDEN' });
+    expect((await del(`acme:agent:${caller.id}`, (await h.key('operator', 'acme')).auth)).statusCode).to.equal(403);
+    // A cross-tenant admin may erase a subject of any tenant.
+    await recordedCall(`${MARKER}-root`);
+    expect((await del(`acme:agent:${caller.id}`, (await h.key('admin', 'beta', true)).auth)).statusCode).to.equal(204);
+  });
+
+  it('openmcp tool-calls show prints the payload, then "erased"; openmcp subjects erase erases (again: still 0) and names a bad id', async () => {
+    const url = await h.app.listen({ host: '127.0.0.1', port: 0 });
+    const client = clientFromEnvironment({ env: { OPENMCP_URL: url, OPENMCP_API_KEY: admin.slice('Bearer '.length) } });
+    const someone = await h.key('agent', 'acme');
+    const { id } = await recordedCall(`${MARKER}-cli`, someone.id);
+    let lines: string[] = [];
+    const out = (l: string) => void lines.push(l);
+    expect(await runToolCallsShow(client, id, {}, out)).to.equal(0);
+    expect(lines).to.include(`arguments: {"text":"${MARKER}-cli"}`);
+    lines = [];
+    expect(await runSubjectsErase(client, `acme:agent:${someone.id}`, out)).to.equal(0);
+    expect(await runSubjectsErase(client, `acme:agent:${someone.id}`, out)).to.equal(0);
+    expect(lines).to.deep.equal([`erased the key of acme:agent:${someone.id}`, `erased the key of acme:agent:${someone.id}`]);
+    lines = [];
+    expect(await runToolCallsShow(client, id, {}, out)).to.equal(0);
+    expect(lines).to.include("arguments: erased (recorded encrypted; the subject's key was deleted): only its hash");
+    expect(lines).to.include("result: erased (recorded encrypted; the subject's key was deleted): only its hash");
+    expect(lines.join('\n')).to.not.contain(MARKER);
+    lines = [];
+    expect(await runSubjectsErase(client, 'acme/agent', out)).to.equal(1);
+    expect(lines[0]).to.match(/^error VALIDATION_FAILED: .*<tenant>:<user\|agent\|system>:<actor id>/);
+  });
+});
