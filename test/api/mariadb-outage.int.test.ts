@@ -1,4 +1,7 @@
 import { expect } from 'chai';
+import { createAuthenticator, mcpAuthenticate } from '../../src/auth/authenticator';
+import { McpGateway } from '../../src/mcp/gateway';
+import { mcpGatewayPlugin } from '../../src/mcp/gateway-plugin';
 import { cutProxy, type CutProxy } from '../support/cut-proxy';
 import { createTestDatabase, mysqlAvailable, requireService } from '../support/services';
 import { makeHarness, type Harness } from './support/harness';
@@ -15,6 +18,7 @@ describe('REST while MariaDB is unreachable: 503 DEPENDENCY_UNAVAILABLE on every
   let db: Awaited<ReturnType<typeof createTestDatabase>> | undefined;
   let proxy: CutProxy;
   let h: Harness;
+  let gw: McpGateway;
   let admin: { auth: string; id: string };
   let other: { auth: string; id: string };
   let taskId: string;
@@ -26,6 +30,9 @@ describe('REST while MariaDB is unreachable: 503 DEPENDENCY_UNAVAILABLE on every
     proxy = await cutProxy(u.hostname, Number(u.port || 3306));
     u.host = `127.0.0.1:${proxy.port}`;
     h = await makeHarness({}, { databaseUrl: u.toString() });
+    gw = new McpGateway({ store: h.store, upstream: { connectTimeoutMs: 5_000, healthIntervalMs: 0 } });
+    await gw.start();
+    await h.app.register(mcpGatewayPlugin, { gateway: gw, authenticate: mcpAuthenticate(createAuthenticator({ keys: h.keys })) });
     admin = await h.key('admin', 'acme');
     other = await h.key('viewer', 'acme');
     const res = await h.call({ method: 'POST', url: '/v1/tasks', auth: admin.auth, payload: { steps: [{ tool: 'x__echo', arguments: {} }] } });
@@ -37,6 +44,7 @@ describe('REST while MariaDB is unreachable: 503 DEPENDENCY_UNAVAILABLE on every
   });
   after(async () => {
     await proxy?.up();
+    await gw?.close();
     await h?.close();
     await proxy?.close();
     await db?.drop();
@@ -69,6 +77,28 @@ describe('REST while MariaDB is unreachable: 503 DEPENDENCY_UNAVAILABLE on every
     expect(res.statusCode, res.body).to.equal(503);
     expect(res.json().code).to.equal('DEPENDENCY_UNAVAILABLE');
     expect(res.json().detail).to.match(/^api keys \(mysql\): findByHash: [A-Z_]+$/);
+  });
+
+  it('/mcp with a key the gateway has not seen yet: 503 DEPENDENCY_UNAVAILABLE with Retry-After, not 401 (a client would give up on a good key)', async () => {
+    const fresh = await (async () => {
+      await proxy.up();
+      try {
+        return await h.key('operator', 'acme');
+      } finally {
+        await proxy.down();
+      }
+    })();
+    const res = await h.call({
+      method: 'POST',
+      url: '/mcp',
+      auth: fresh.auth,
+      headers: { accept: 'application/json, text/event-stream', 'content-type': 'application/json' },
+      payload: { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } } },
+    });
+    expect(res.statusCode, res.body).to.equal(503);
+    expect(res.json().error.data.code).to.equal('DEPENDENCY_UNAVAILABLE');
+    expect(res.json().error.message).to.match(/^api keys \(mysql\): findByHash: [A-Z_]+$/);
+    expect(res.headers['retry-after']).to.equal('1');
   });
 
   it('says which store failed and how, never the statement', async () => {
