@@ -222,7 +222,13 @@ export class TaskRun {
         return 'held';
       }
       try {
-        await this.appendAt('TaskLeased', { worker: this.opts.worker, term: this.view.leaseTerm + 1, leaseUntil: new Date(now + this.opts.leaseMs).toISOString() });
+        const term = this.view.leaseTerm + 1;
+        await this.appendAt('TaskLeased', { worker: this.opts.worker, term, leaseUntil: new Date(now + this.opts.leaseMs).toISOString() });
+        // Another worker's lease that ran out (one handed back is cleared): it died, hung or lost the
+        // log. The log's only other trace of that failure is this TaskLeased, so the operator's log says it.
+        if (l && l.worker !== this.opts.worker) {
+          this.deps.logger?.info?.({ taskId: this.taskId, from: l.worker, term, leaseExpiredAt: new Date(l.until).toISOString() }, `task taken over: the lease of ${l.worker} ran out; resuming from its events`);
+        }
         return 'acquired';
       } catch (err) {
         if (!(err instanceof WrongExpectedRevisionError) || attempt >= 10) throw err;
