@@ -3,6 +3,7 @@ import { newId } from '../../core/ids';
 import { InvalidTransitionError, OpenMcpError, UnavailableError, WrongExpectedRevisionError } from '../../core/errors';
 import { taskDecider, taskStream, type TaskCommand } from '../../domain/task/task.decider';
 import { keptPayload, type PayloadPolicy } from '../../mcp/audit';
+import { McpGatewayError } from '../../mcp/errors';
 import { payloadDigest } from '../../mcp/payload-hash';
 import { traceLlmCall, traceToolCall } from '../../telemetry/component-spans';
 import { AgentError } from '../errors';
@@ -680,6 +681,12 @@ export class TaskRun {
     } catch (err) {
       if (err instanceof RunInterrupted) throw err;
       if (this.signal.aborted) throw new RunInterrupted('stopped');
+      // The gateway's audit log unreachable (the call not forwarded, or its result withheld) is the
+      // store's outage, not the tool's failure: the run stops and resumes the step by the rules for
+      // one started and not ended, as when this run's own append fails (appendDone).
+      if (err instanceof McpGatewayError && err.code === 'AUDIT_UNAVAILABLE' && !(err.cause instanceof OpenMcpError && !(err.cause instanceof UnavailableError))) {
+        throw this.notRecorded(err.cause, `the gateway's audit of step ${s.stepId}`);
+      }
       const failed = recordedFailure(err, this.payloadPolicyOf(s.tool));
       await this.append('TaskStepFailed', { stepId: s.stepId, error: failed });
       const told = (err as Error).message.slice(0, 4000);
