@@ -1,5 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import type { Actor } from '../core/envelope';
+import { UnavailableError } from '../core/errors';
 import { ForbiddenError, RateLimitedError, UnauthenticatedError } from './errors';
 import { hashApiKey, isApiKeyFormat } from './api-key';
 import type { AuthFailureLimiter } from './auth-failure-limit';
@@ -144,6 +145,7 @@ export type McpAuthentication = { tenant: string; actor: Actor; role: Principal[
  * counts against the same per-key and per-tenant windows as the REST API; over them it throws
  * RateLimitedError, which the plugin answers with 429.
  * So it does when the client address (`request.ip`) made too many failed authentications.
+ * A key store it cannot reach (the database away) throws UnavailableError (→ 503, as on REST).
  */
 export function mcpAuthenticate(auth: Authenticator, rateLimit?: RateLimiter) {
   return async (request: { headers: Record<string, string | string[] | undefined>; ip?: string }): Promise<McpAuthentication | null> => {
@@ -152,7 +154,8 @@ export function mcpAuthenticate(auth: Authenticator, rateLimit?: RateLimiter) {
     try {
       p = await auth.authenticate(Array.isArray(h) ? h[0] : h, undefined, request.ip);
     } catch (err) {
-      if (err instanceof RateLimitedError) throw err;
+      // A key store that cannot be reached says nothing about the key: 503, so the client tries again (a 401 tells it the key is bad).
+      if (err instanceof RateLimitedError || err instanceof UnavailableError) throw err;
       return null;
     }
     // Counted first, as on REST: a key refused for its role (403) still uses up its window.

@@ -2,6 +2,8 @@ import type { Knex } from 'knex';
 import { retryOnContention } from '../db/contention';
 import { dialectOf } from '../db/knex';
 import { IndexHints } from '../db/index-names';
+import { dialectOf } from '../db/knex';
+import { reportSqlOutages } from '../db/report-sql-outages';
 import type { Hex } from '../core/hex';
 import type { ApiKeyRecord, InsertUnderLimitParameters, InsertUnderLimitReturnType, KeyStore, ListKeysParameters } from './key-store';
 import type { Role } from './roles';
@@ -61,6 +63,8 @@ export class SqlKeyStore implements KeyStore {
 
   constructor(private readonly knex: Knex) {
     this.hints = new IndexHints(knex);
+    // Every method runs on requests (authentication, /v1/keys): an outage is a 503, not a 500.
+    return reportSqlOutages(this, `api keys (${dialectOf(knex)})`);
   }
 
   async insert(record: ApiKeyRecord): Promise<void> {

@@ -27,8 +27,9 @@ export type McpGatewayPluginOptions = {
   gateway: McpGateway;
   /**
    * The API's key check: who is calling, or null for a missing or bad key (→ 401). It may throw
-   * an error with `status: 403` (a valid key whose role may not call tools) or `status: 429` (a
-   * rate limit; its `retryAfterSeconds` becomes Retry-After).
+   * an error with `status: 403` (a valid key whose role may not call tools), `status: 429` (a
+   * rate limit; its `retryAfterSeconds` becomes Retry-After) or `status: 503` (the
+   * key store unreachable: DEPENDENCY_UNAVAILABLE with its message and `Retry-After: 1`).
    */
   authenticate(request: FastifyRequest): Promise<McpPrincipal | null>;
   /**
@@ -421,6 +422,10 @@ export async function mcpGatewayPlugin(app: FastifyInstance, opts: McpGatewayPlu
     } catch (err) {
       const e = err as { status?: number; retryAfterSeconds?: number; message?: string };
       if (e.status === 403) return rpcError(reply, { status: 403, code: 'FORBIDDEN', message: e.message ?? 'forbidden' });
+      if (e.status === 503) {
+        request.log.warn({ err }, 'mcp: the caller could not be authenticated: a dependency is unreachable');
+        return rpcError(reply, { status: 503, code: 'DEPENDENCY_UNAVAILABLE', message: e.message ?? 'a dependency is unreachable' }, { 'retry-after': '1' });
+      }
       if (e.status !== 429) throw err;
       return rpcError(reply, { status: 429, code: 'RATE_LIMITED', message: e.message ?? 'rate limited' }, e.retryAfterSeconds ? { 'retry-after': String(e.retryAfterSeconds) } : {});
     }

@@ -47,6 +47,8 @@ export type AnchorerOptions = {
   queryWaitMs?: number;
   onAnchored?: (record: AnchorRecord) => void;
   onError?: (err: unknown) => void;
+  /** What an operator should know that is not an error: a new deployment to anchor every batch onto again. */
+  log?: (line: string) => void;
   /**
    * Called before each anchor transaction is sent; throw to stop (a deposed leader's term: the
    * fenced event store guards the log, this guards the chain, where there is no token to check).
@@ -305,6 +307,16 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
     }
     // What both sides hold must agree, or every proof of the disagreeing batches fails: checking
     // the newest common batch each tick catches a contract that someone else anchored into.
+    if (chainNext === 0 && logNext === 0 && sealed.length > 0 && !announced.has(stream) && (await log.anchoredElsewhere(stream))) {
+      // Every batch goes on chain again: a restarted embedded chain at each start, a reset testnet,
+      // or ANCHOR_CONTRACT changed. Proofs issued before keep naming the old deployment.
+      announced.add(stream);
+      const t = await target();
+      opts.log?.(
+        `anchorer: AuditAnchor ${t.contract} on chain ${t.chainId} (genesis ${t.genesisHash.slice(0, 18)}…) has none of the ${sealed.length} sealed batches, which earlier deployments hold: ` +
+          'a new deployment (a chain restarted with a new genesis, or a new contract); anchoring them all again',
+      );
+    }
     const common = Math.min(chainNext, logNext, sealed.length);
     if (common > 0) await assertChainAgrees(sealed[common - 1]);
     for (; logNext < chainNext && logNext < sealed.length; logNext++) await recover(sealed[logNext]);
@@ -317,6 +329,8 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
     return anchored;
   }
 
+  /** Anchor streams whose new deployment was logged (once each). */
+  const announced = new Set<string>();
   let stopped = false;
   let loop: Promise<void> | undefined;
   let wake: (() => void) | undefined;

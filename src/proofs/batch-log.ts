@@ -1,7 +1,7 @@
 import type { RecordedEvent } from '../core/envelope';
 import type { EventStore } from '../eventstore/port';
 import type { BatchAnchoredData, BatchSealedData } from '../../events/proofs.events';
-import { BATCH_STREAM } from './audit-streams';
+import { ANCHOR_STREAM_PREFIX, BATCH_STREAM } from './audit-streams';
 
 export type SealedBatch = BatchSealedData & { sealedAt: string; eventId: string };
 export type AnchorRecord = BatchAnchoredData & { anchoredAt: string; eventId: string };
@@ -23,6 +23,16 @@ export class BatchLog {
   async sealedBatches(): Promise<readonly SealedBatch[]> {
     await this.refresh(BATCH_STREAM, this.sealed, (e) => ({ ...(e.data as BatchSealedData), sealedAt: e.occurredAt, eventId: e.id }));
     return this.sealed;
+  }
+
+  /**
+   * Whether some deployment other than `anchorStream`'s holds an anchor (the log's first
+   * BatchAnchored, read through the store's stream index): for an anchor stream still empty, that
+   * its deployment is not the first.
+   */
+  async anchoredElsewhere(anchorStream: string): Promise<boolean> {
+    const [first] = await this.store.readAll({ streamPrefix: ANCHOR_STREAM_PREFIX, limit: 1 });
+    return first !== undefined && first.stream !== anchorStream;
   }
 
   /** Anchors recorded in `anchorStream`, in batch id order (index = batch id). */

@@ -95,7 +95,7 @@ export async function startAuditPipeline(p: StartAuditPipelineParameters): Promi
     maxWaitMs: c.BATCH_MAX_SECONDS * 1000,
     onError: (e: unknown) => p.onError?.('sealer', e),
   };
-  const anchorerOpts = { rpcUrl, contract: contractAddress, privateKey: key, confirmations: c.CHAIN_CONFIRMATIONS, onError: (e: unknown) => p.onError?.('anchorer', e) };
+  const anchorerOpts = { rpcUrl, contract: contractAddress, privateKey: key, confirmations: c.CHAIN_CONFIRMATIONS, onError: (e: unknown) => p.onError?.('anchorer', e), log: p.log };
   const anchorer = createAnchorer(p.store, anchorerOpts, batchLog);
   const running: { stop(): Promise<unknown> }[] = [];
   const leaderships: { role: 'sealer' | 'anchorer'; leadership: Leadership }[] = [];

@@ -5,6 +5,8 @@ import { tasksProjection } from '../../projections/tasks.projection';
 import { parseStream, type RecordedEvent } from '../core/envelope';
 import { ValidationError } from '../core/errors';
 import { IndexHints } from '../db/index-names';
+import { dialectOf } from '../db/knex';
+import { reportSqlOutages } from '../db/report-sql-outages';
 import type { Cache } from '../cache/port';
 import { skipWhileDown, type SkippingCache } from '../cache/skip-while-down';
 import type { AppliedPositions } from './applied-positions';
@@ -78,6 +80,8 @@ export class SqlReadModels implements ReadModels {
     this.t = options.tables ?? LIVE_TABLES;
     this.hints = new IndexHints(options.knex);
     this.cache = options.cache && skipWhileDown(options.cache, { onError: options.onCacheError, skipMs: options.cacheSkipMs });
+    // Every read answers a request: a database outage is a 503, not a 500.
+    return reportSqlOutages(this, `read models (${dialectOf(options.knex)})`);
   }
 
   private get db(): Knex {

@@ -37,8 +37,12 @@ describe('task leases: workers share tasks without running one twice (two runtim
   let tools: SharedTools;
   let runtimes: AgentRuntime[] = [];
 
+  /** Each worker's info lines, by worker name. */
+  let infos: Record<string, { obj: Record<string, unknown>; msg?: string }[]> = {};
   function worker(name: string, opts: Partial<AgentRuntimeOptions> = {}): AgentRuntime {
-    const deps: AgentRuntimeDependencies = { store, catalog, tools, cache: new MemoryCache(), policy: parsePolicy({ policies: [{ tenant: 'acme', tools: { allow: ['mail__*'] } }] }), privateKey: KEY };
+    const lines: { obj: Record<string, unknown>; msg?: string }[] = (infos[name] = []);
+    const logger = { info: (obj: unknown, msg?: string) => void lines.push({ obj: obj as Record<string, unknown>, msg }), warn: () => {} };
+    const deps: AgentRuntimeDependencies = { store, catalog, tools, cache: new MemoryCache(), policy: parsePolicy({ policies: [{ tenant: 'acme', tools: { allow: ['mail__*'] } }] }), privateKey: KEY, logger };
     const rt = new AgentRuntime(deps, { worker: name, stepTimeoutMs: 10_000, concurrency: 3, ...opts }, new MemoryCheckpointStore());
     runtimes.push(rt);
     return rt;
@@ -49,6 +53,7 @@ describe('task leases: workers share tasks without running one twice (two runtim
     store = await openSqlEventStore(`sqlite:${join(dir, 'events.db')}`, { pollIntervalMs: 20 });
     tools = new SharedTools();
     runtimes = [];
+    infos = {};
   });
   afterEach(async () => {
     await Promise.all(runtimes.map((r) => r.kill()));
@@ -101,6 +106,10 @@ describe('task leases: workers share tasks without running one twice (two runtim
     const failed = ofType(events, 'TaskFailed')[0]?.data as { error: { code: string } };
     expect(failed.error.code).to.equal('STEP_OUTCOME_UNKNOWN');
     expect(tools.calls).to.have.length(1);
+    // The operator's log says so, in the worker that took it: a dead worker's tasks leave no other trace there.
+    const taken = infos['worker-b'].filter((l) => l.obj.taskId === id && /taken over/.test(l.msg ?? ''));
+    expect(taken.map((l) => ({ from: l.obj.from, term: l.obj.term }))).to.deep.equal([{ from: 'worker-a', term: 2 }]);
+    expect(infos['worker-a'].filter((l) => /taken over/.test(l.msg ?? ''))).to.deep.equal([]);
   });
 
   it('hands the lease back on a graceful stop, so another worker resumes at once rather than after expiry', async () => {

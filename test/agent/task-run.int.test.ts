@@ -30,6 +30,8 @@ class CountingTools implements ToolCaller {
   /** listTools calls: how often the runtime looked a tool up in the catalog. */
   listed = 0;
   hang = false;
+  /** The next calls fail as the gateway answers while its audit log (the event store) is unreachable: 'forwarded' after the call was made, 'not-forwarded' before. */
+  auditDown: ('forwarded' | 'not-forwarded')[] = [];
   tools: ToolInfo[] = [
     { name: 'kv__get', description: 'read a value by key', inputSchema: { type: 'object' }, annotations: { readOnlyHint: true, idempotentHint: true } },
     { name: 'mail__send', description: 'send an email message', inputSchema: { type: 'object' }, annotations: { readOnlyHint: false } },
@@ -39,6 +41,11 @@ class CountingTools implements ToolCaller {
     // As the gateway answers a name its catalog does not hold.
     if (!this.tools.some((t) => t.name === name)) throw new McpGatewayError('MCP_TOOL_NOT_FOUND', `no tool named ${name}`);
     if (this.hang) return new Promise<never>(() => {});
+    const down = this.auditDown.shift();
+    if (down) {
+      const cause = new UnavailableError('event store (mysql)', 'append toolcall-x: ECONNREFUSED');
+      throw new McpGatewayError('AUDIT_UNAVAILABLE', down === 'forwarded' ? `tool call outcome could not be recorded; result withheld (${cause.message})` : `tool call not forwarded: the audit log could not record it (${cause.message})`, { cause });
+    }
     return { content: [{ type: 'text', text: `${name}:${JSON.stringify(args)}` }] };
   }
   async searchTools(_tenant: string, q: string, k: number) {
@@ -315,6 +322,37 @@ describe('task runs: resume rules, limits and policy (in-test ToolCaller, openai
     expect(ofType(events, 'TaskStepStarted')).to.have.length(1);
     expect(ofType(events, 'TaskStepCompleted')).to.have.length(1);
     expect(tools.calls.map((c) => c.name)).to.deep.equal(['kv__get', 'kv__get']);
+  });
+
+  for (const when of ['forwarded', 'not-forwarded'] as const) {
+    it(`the gateway's audit log unreachable a moment (AUDIT_UNAVAILABLE, ${when === 'forwarded' ? 'its result withheld' : 'the call not forwarded'}) stops the run as any store outage; on resume the idempotent call is made again and the task completes`, async () => {
+      // It was: TaskStepFailed and TaskFailed AUDIT_UNAVAILABLE: a MariaDB blip during a tool step ended the task for good (found by a failure drill).
+      tools.auditDown = [when];
+      const id = await submitTask(store, 'acme', { steps: [{ tool: 'kv__get', arguments: { k: 'a' } }] });
+      await start();
+      const events = await waitForTask(store, id, ended);
+      expect(ofType(events, 'TaskFailed').map((e) => e.data)).to.deep.equal([]);
+      expect(ofType(events, 'TaskStepFailed').map((e) => e.data)).to.deep.equal([]);
+      expect(ofType(events, 'TaskCompleted')).to.have.length(1);
+      expect(tools.calls.map((c) => c.name)).to.deep.equal(['kv__get', 'kv__get']);
+    });
+  }
+
+  it('an AUDIT_UNAVAILABLE that is a refusal (the store refused the event, not unreachable) still fails the step', async () => {
+    const refusal = new OpenMcpError('EVENT_TOO_LARGE', 'event over 4 MiB');
+    const id = await submitTask(store, 'acme', { steps: [{ tool: 'kv__get', arguments: { k: 'a' } }] });
+    const orig = tools.callTool.bind(tools);
+    let once = true;
+    tools.callTool = async (ctx, name, args) => {
+      if (once) {
+        once = false;
+        throw new McpGatewayError('AUDIT_UNAVAILABLE', 'tool call not forwarded: the audit log could not record it (event over 4 MiB)', { cause: refusal });
+      }
+      return orig(ctx, name, args);
+    };
+    await start();
+    const events = await waitForTask(store, id, ended);
+    expect(ofType(events, 'TaskFailed').map((e) => (e.data as { error: { code: string } }).error.code)).to.deep.equal(['AUDIT_UNAVAILABLE']);
   });
 
   for (const [what, error, code] of [

@@ -93,7 +93,8 @@ describe('anchorer and proofs across a chain restarted with a new genesis', func
     const relay = await switchableRelay(new URL(f.chain.rpcUrl));
     const opts = { rpcUrl: relay.url, contract: f.chain.contractAddress, privateKey: f.chain.anchorerPrivateKey };
     const errors: unknown[] = [];
-    const anchorer = createAnchorer(f.store, { ...opts, onError: (e) => errors.push(e) });
+    const said: string[] = [];
+    const anchorer = createAnchorer(f.store, { ...opts, onError: (e) => errors.push(e), log: (l) => said.push(l) });
     // As with leases: the API's instance serves queries only, another one anchors.
     const forQueries = createAnchorer(f.store, { ...opts, targetMaxAgeMs: 0 });
     const q = queries(f.store, () => forQueries.anchorStream());
@@ -106,9 +107,15 @@ describe('anchorer and proofs across a chain restarted with a new genesis', func
       await buildProof(q, tasks[3].id);
       const streamBefore = await forQueries.anchorStream();
 
+      expect(said, 'the first deployment: nothing to say').to.deep.equal([]);
+
       relay.point(new URL(after_.rpcUrl));
       expect(await anchorer.tick()).to.equal(2);
       expect(errors, 'a new deployment is not a loss of anchors').to.deep.equal([]);
+      // The operator's log says why every batch is sent again (it did not: only the transactions showed it), once.
+      await anchorer.tick();
+      expect(said).to.have.length(1);
+      expect(said[0]).to.match(new RegExp(`^anchorer: AuditAnchor ${after_.contractAddress} on chain 31337 \\(genesis 0x[0-9a-f]{16}…\\) has none of the 2 sealed batches, which earlier deployments hold: a new deployment \\(a chain restarted with a new genesis, or a new contract\\); anchoring them all again$`));
       const provider = createRpcProvider(after_.rpcUrl);
       try {
         expect(Number(await auditAnchorAt(after_.contractAddress, provider).nextBatchId())).to.equal(2);

@@ -4,6 +4,7 @@ import { InvalidTransitionError, OpenMcpError, UnavailableError, WrongExpectedRe
 import { EventFromNewerReleaseError } from '../../../events/event-from-newer-release-error';
 import { taskDecider, taskStream, type TaskCommand } from '../../domain/task/task.decider';
 import { keptPayload, type PayloadPolicy } from '../../mcp/audit';
+import { McpGatewayError } from '../../mcp/errors';
 import { payloadDigest } from '../../mcp/payload-hash';
 import { traceLlmCall, traceToolCall } from '../../telemetry/component-spans';
 import { AgentError } from '../errors';
@@ -264,7 +265,13 @@ export class TaskRun {
         return 'held';
       }
       try {
-        await this.appendAt('TaskLeased', { worker: this.opts.worker, term: this.view.leaseTerm + 1, leaseUntil: new Date(now + this.opts.leaseMs).toISOString() });
+        const term = this.view.leaseTerm + 1;
+        await this.appendAt('TaskLeased', { worker: this.opts.worker, term, leaseUntil: new Date(now + this.opts.leaseMs).toISOString() });
+        // Another worker's lease that ran out (one handed back is cleared): it died, hung or lost the
+        // log. The log's only other trace of that failure is this TaskLeased, so the operator's log says it.
+        if (l && l.worker !== this.opts.worker) {
+          this.deps.logger?.info?.({ taskId: this.taskId, from: l.worker, term, leaseExpiredAt: new Date(l.until).toISOString() }, `task taken over: the lease of ${l.worker} ran out; resuming from its events`);
+        }
         return 'acquired';
       } catch (err) {
         if (!(err instanceof WrongExpectedRevisionError) || attempt >= 10) throw err;
@@ -735,6 +742,12 @@ export class TaskRun {
     } catch (err) {
       if (err instanceof RunInterrupted) throw err;
       if (this.signal.aborted) throw new RunInterrupted('stopped');
+      // The gateway's audit log unreachable (the call not forwarded, or its result withheld) is the
+      // store's outage, not the tool's failure: the run stops and resumes the step by the rules for
+      // one started and not ended, as when this run's own append fails (appendDone).
+      if (err instanceof McpGatewayError && err.code === 'AUDIT_UNAVAILABLE' && !(err.cause instanceof OpenMcpError && !(err.cause instanceof UnavailableError))) {
+        throw this.notRecorded(err.cause, `the gateway's audit of step ${s.stepId}`);
+      }
       const failed = recordedFailure(err, this.payloadPolicyOf(s.tool));
       await this.append('TaskStepFailed', { stepId: s.stepId, error: failed });
       const told = (err as Error).message.slice(0, 4000);

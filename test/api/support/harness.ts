@@ -40,8 +40,9 @@ export type Harness = {
  * A real app on a real SQLite event store (in memory), SQL read models kept by the real projector,
  * and the SQL key store; the proofs service (not yet in the repo) is a small in-test fake. Logs are captured for the log-scan test.
  */
-export async function makeHarness(over: Partial<AppDeps> = {}, options: { cacheSkipMs?: number } = {}): Promise<Harness> {
-  const knex = await openKnex('sqlite::memory:');
+export async function makeHarness(over: Partial<AppDeps> = {}, options: { cacheSkipMs?: number; databaseUrl?: string } = {}): Promise<Harness> {
+  // `options.databaseUrl`: the same app on another database (a MariaDB test database, maybe behind a cut-proxy).
+  const knex = await openKnex(options.databaseUrl ?? 'sqlite::memory:');
   await migrateLatest(knex);
   const store = sqlEventStoreOn(knex, { pollIntervalMs: 10 });
   // The real read side: projections fed by the in-process bus, queried through SqlReadModels.
