@@ -2,7 +2,6 @@ import type { Knex } from 'knex';
 import { retryOnContention } from '../db/contention';
 import { dialectOf } from '../db/knex';
 import { IndexHints } from '../db/index-names';
-import { dialectOf } from '../db/knex';
 import { reportSqlOutages } from '../db/report-sql-outages';
 import type { Hex } from '../core/hex';
 import type { ApiKeyRecord, InsertUnderLimitParameters, InsertUnderLimitReturnType, KeyStore, ListKeysParameters } from './key-store';
