@@ -79,7 +79,7 @@ export class AgentRuntime {
       onEvent: (e) => {
         if (!this.dead) this.onEvent(e);
       },
-      onFailure: (err, at, retryInMs) => this.deps.logger?.error?.({ err, after: at, retryInMs }, 'agent runtime subscription ended; following the log again'),
+      onFailure: (err, at, retryInMs) => this.deps.logger?.warn({ err, after: at, retryInMs }, 'agent runtime subscription ended; following the log again'),
     });
   }
 
