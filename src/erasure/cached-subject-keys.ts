@@ -14,7 +14,12 @@ export function cachedSubjectKeys(store: SubjectKeyStore, o: { ttlMs?: number; m
   const now = o.now ?? Date.now;
   const bySubject = new Map<string, { v: SubjectKey; at: number }>();
   const byKid = new Map<string, { v: Buffer; at: number }>();
-  const put = <V>(m: Map<string, { v: V; at: number }>, k: string, v: V) => {
+  // Erasures made here so far: a read that began before one may answer with the key it erased
+  // (read, then erased, then answered), which must not be remembered, or the erased payloads would
+  // open here (and new ones be sealed with the erased key) for another `ttl`.
+  let erasures = 0;
+  const put = <V>(m: Map<string, { v: V; at: number }>, k: string, v: V, readAt: number) => {
+    if (readAt !== erasures) return;
     if (m.size >= max) m.delete(m.keys().next().value as string);
     m.set(k, { v, at: now() });
   };
@@ -28,20 +33,25 @@ export function cachedSubjectKeys(store: SubjectKeyStore, o: { ttlMs?: number; m
     async keyFor(subject) {
       const hit = fresh(bySubject, subject);
       if (hit) return hit;
+      const readAt = erasures;
       const k = await store.keyFor(subject);
-      put(bySubject, subject, k);
+      put(bySubject, subject, k, readAt);
       return k;
     },
     async keyById(kid) {
       const hit = fresh(byKid, kid);
       if (hit) return hit;
+      const readAt = erasures;
       const key = await store.keyById(kid);
       // An erased (absent) key is not remembered: it never comes back.
-      if (key) put(byKid, kid, key);
+      if (key) put(byKid, kid, key, readAt);
       return key;
     },
     async erase(subject): Promise<EraseSubjectKeyReturnType> {
+      // Before and after: a read begun while the store erases may still have found the key.
+      erasures++;
       const out = await store.erase(subject);
+      erasures++;
       bySubject.delete(subject);
       for (const kid of out.erased) byKid.delete(kid);
       return out;

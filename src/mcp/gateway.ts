@@ -699,7 +699,7 @@ export class McpGateway {
   }
 
   /**
-   * `json` sealed under the data key of the call's subject (tenant and actor), under
+   * `json` sealed under the data key of the call's subject (tenant, and `subject` or else the actor), under
    * MCP_PAYLOAD_POLICY=encrypted and up to MAX_STORED_PAYLOAD_CHARS (beyond, hash only, as `store`);
    * else undefined. The key is made on the subject's first call. Throws AUDIT_UNAVAILABLE when the
    * key cannot be had: nothing is then recorded or returned, as when the log refuses an append.
@@ -707,7 +707,7 @@ export class McpGateway {
   private async sealed(ctx: CallContext, json: string, callId: string, field: 'arguments' | 'result'): Promise<SealedPayload | undefined> {
     if (this.payloadPolicy !== 'encrypted' || json.length > MAX_STORED_PAYLOAD_CHARS) return undefined;
     try {
-      const k = await this.options.subjectKeys!.keyFor(subjectOf(ctx.tenant, ctx.actor));
+      const k = await this.options.subjectKeys!.keyFor(subjectOf(ctx.tenant, ctx.subject ?? ctx.actor));
       return sealPayload(k.key, k.kid, json, payloadAad(callId, field));
     } catch (err) {
       this.options.logger?.warn({ err, tenant: ctx.tenant, callId }, `mcp gateway: the subject's data key could not be read; the call's ${field} was not recorded`);

@@ -46,6 +46,12 @@ export type CallContext = {
   correlationId?: string;
   taskId?: string;
   /**
+   * Whose data the call's payloads are, when not the actor's (MCP_PAYLOAD_POLICY=encrypted seals them
+   * under this subject's key, `<tenant>:<kind>:<id>`): the agent runtime calls as its worker on behalf
+   * of the task's submitter, so that erasing the submitter erases their tasks' calls too.
+   */
+  subject?: Actor;
+  /**
    * The caller's own policy for the arguments: `hash-only` keeps them out of ToolCallRequested
    * (only `argumentsHash`) even when the gateway's MCP_PAYLOAD_POLICY stores payloads. The agent
    * runtime sets it for arguments a model wrote under LLM_REDACTION=hash-only.

@@ -2,7 +2,8 @@ import { expect } from 'chai';
 import type { RecordedEvent } from '../../src/core/envelope';
 import type { ChatRequest } from '../support/openai-fake/openai-fake';
 import { startGatewayHarness, type GatewayHarness } from './support/gateway-harness';
-import { ended, ofType, submitTask, waitForTask } from './support/agent-fixture';
+import { ended, ofType, submitTask, user, waitForTask } from './support/agent-fixture';
+import { subjectOf } from '../../src/erasure/subject';
 
 const toolMessages = (req: ChatRequest) => req.messages.filter((m) => m.role === 'tool').map((m) => String(m.content));
 
@@ -43,5 +44,18 @@ describe('MCP_PAYLOAD_POLICY=encrypted in the agent runtime: task events keep ha
 
     expect(String(h.fake.requests.at(-2)?.messages.find((m) => m.role === 'user')?.content)).to.contain('neddih-ahpla');
     expect(toolMessages(h.fake.requests.at(-1)!)[0]).to.equal('neddih-ovarb');
+  });
+
+  it("seals a task's tool calls under its submitter's key (the data subject), not the worker's: erasing the submitter makes them unreadable", async () => {
+    await h.worker('worker-b').start();
+    const id = await submitTask(h.store, 'acme', { steps: [{ tool: 'remote__reverse', arguments: { text: 'charlie-hidden' } }] });
+    expect(ofType(await waitForTask(h.store, id, ended), 'TaskCompleted')).to.have.length(1);
+    const calls = (await h.store.readAll({ limit: 10_000 })).filter((e) => e.type === 'ToolCallRequested' && (e.data as { taskId?: string }).taskId === id);
+    expect(calls).to.have.length(1);
+    // The call is the agent's (its actor), its payloads the submitter's.
+    expect(calls[0].actor.kind).to.equal('agent');
+    const kid = (calls[0].data as { argumentsSealed: { kid: string } }).argumentsSealed.kid;
+    const erased = await h.subjectKeys!.erase(subjectOf('acme', user));
+    expect(erased.erased).to.deep.equal([kid]);
   });
 });

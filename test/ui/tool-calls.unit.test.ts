@@ -56,5 +56,8 @@ describe('dashboard tool calls: filters, links and payload notes', () => {
     expect(payloadState({ status: 'requested', argumentsHash: HASH }, 'result')).to.equal('pending');
     expect(payloadState({ status: 'failed', argumentsHash: HASH }, 'result')).to.equal('none');
     expect(payloadState({ status: 'completed', result: { content: [] } }, 'result')).to.equal('shown');
+    // Recorded encrypted, its subject's key erased since (MCP_PAYLOAD_POLICY=encrypted): not hash-only.
+    expect(payloadState({ status: 'completed', argumentsHash: HASH, argumentsErased: true, resultHash: HASH }, 'arguments')).to.equal('erased');
+    expect(payloadState({ status: 'completed', resultHash: HASH, resultErased: true }, 'result')).to.equal('erased');
   });
 });

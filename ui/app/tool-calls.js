@@ -47,12 +47,14 @@ export function toolCallsHash(filter) {
 export const callName = (c) => `${c.server}__${c.tool}`;
 
 /**
- * What the detail page can say about a call's arguments or result: `shown` (recorded), `hashOnly`
- * (answered, only the hash kept), `pending` (no answer yet), `none` (the call failed: no result).
+ * What the detail page can say about a call's arguments or result: `shown` (recorded), `erased`
+ * (recorded encrypted, its subject's key erased since), `hashOnly` (answered, only the hash kept),
+ * `pending` (no answer yet), `none` (the call failed: no result).
  * @param {any} c a ToolCallView @param {'arguments'|'result'} part
  */
 export function payloadState(c, part) {
   if (c[part] !== undefined) return 'shown';
+  if (c[`${part}Erased`] === true) return 'erased';
   if (c[`${part}Hash`]) return 'hashOnly';
   if (part === 'result' && c.status === 'requested') return 'pending';
   return 'none';

@@ -733,7 +733,9 @@ export class TaskRun {
         const signal = AbortSignal.any([...(this.hooks.cancelled ? [this.hooks.cancelled] : []), this.pastDeadline.signal, timeout]);
         // Arguments the model wrote stay out of the gateway's audit too under LLM_REDACTION=hash-only, whatever its MCP_PAYLOAD_POLICY.
         const withheldArgs = this.modelArgumentsWithheld(s) ? { argumentsPolicy: 'hash-only' as const } : {};
-        const ctx = { tenant: this.view.tenant, actor: this.actor, correlationId: this.view.correlationId, taskId: this.taskId, ...withheldArgs };
+        // The call is this worker's; its payloads are the submitter's data (sealed under their key under MCP_PAYLOAD_POLICY=encrypted).
+        const subject = this.view.submitter ? { subject: this.view.submitter } : {};
+        const ctx = { tenant: this.view.tenant, actor: this.actor, ...subject, correlationId: this.view.correlationId, taskId: this.taskId, ...withheldArgs };
         const r = await this.timed(traceToolCall(s.tool, () => this.deps.tools.callTool(ctx, s.tool, s.args, { signal })));
         result = r;
         isError = r.isError === true;

@@ -4,9 +4,10 @@ import type { PayloadPolicy } from '../../mcp/audit';
 /**
  * Who calls, for the gateway's audit (ToolCall* events carry taskId and correlationId).
  * `argumentsPolicy: 'hash-only'` keeps the arguments out of the gateway's ToolCallRequested whatever
- * its MCP_PAYLOAD_POLICY (arguments a model wrote under LLM_REDACTION=hash-only).
+ * its MCP_PAYLOAD_POLICY (arguments a model wrote under LLM_REDACTION=hash-only). `subject`: whose
+ * data the payloads are (the task's submitter), when not the actor's (MCP_PAYLOAD_POLICY=encrypted).
  */
-export type ToolCallContext = { tenant: string; actor: Actor; correlationId?: string; taskId?: string; argumentsPolicy?: PayloadPolicy };
+export type ToolCallContext = { tenant: string; actor: Actor; subject?: Actor; correlationId?: string; taskId?: string; argumentsPolicy?: PayloadPolicy };
 
 export type ToolResult = { content?: unknown[]; structuredContent?: unknown; isError?: boolean };
 

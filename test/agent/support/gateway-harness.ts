@@ -25,6 +25,8 @@ const actor = { kind: 'user' as const, id: 'alice' };
 export type GatewayHarness = {
   store: EventStore;
   gateway: McpGateway;
+  /** The gateway's subject keys (MCP_PAYLOAD_POLICY=encrypted only). */
+  subjectKeys?: MemorySubjectKeyStore;
   remote: HttpExample;
   fake: OpenAiFake;
   /** A runtime named `name` (not started), killed by stopWorkers(). */
@@ -50,6 +52,7 @@ export async function startGatewayHarness(payloadPolicy: PayloadPolicy): Promise
   return {
     store,
     gateway,
+    subjectKeys,
     remote,
     fake,
     worker(name, options = {}) {
