@@ -281,8 +281,16 @@ describe('src/main.ts wiring: error counts, lease store choice, /readyz redactio
         mcp: () => a.app.inject({ method: 'POST', url: '/mcp', headers: { authorization: auth, accept: 'application/json, text/event-stream' }, payload: initialize }),
         ui: () => a.app.inject({ method: 'GET', url: '/ui/api/config', headers: { authorization: auth } }),
       };
-      // Redis gone: every limiter counts in its own process memory from now on.
+      // Redis gone: every limiter counts in its own process memory from now on. Once the client
+      // knows (/readyz says so): a command sent just as the link was cut could still be counted in
+      // Redis, which left the local count one short under load.
       await proxy.down();
+      for (const until = Date.now() + 10_000; ; ) {
+        const ready = (await a.app.inject({ url: '/readyz' })).json() as { dependencies: { name: string; state: string }[] };
+        if (ready.dependencies.some((d) => d.name.startsWith('cache') && d.state !== 'up')) break;
+        if (Date.now() > until) throw new Error(`/readyz still says the cache is up: ${JSON.stringify(ready)}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
       // Each passes authentication and the limit (/mcp then finds its session directory, in Redis, unavailable: 503).
       for (const [name, call] of Object.entries(surfaces)) {
         const res = await call();

@@ -7,13 +7,16 @@ export type PlanLine = { detail: string; type?: string; key?: string; rRows?: nu
 /**
  * The plan of the first query `run` sends (a list's own query; views are loaded after it), as
  * the database executes it with the same bindings. MariaDB runs it again under ANALYZE.
- * @example const [line] = await planOfFirstQuery(knex, () => rm.listTasks('acme', { limit: 50, cursor }))
+ * @example const [line] = await planOfFirstQuery(knex, () => rm.listTasks('acme', { limit: 50, cursor }), 'rm_tasks')
  */
-export async function planOfFirstQuery(knex: Knex, run: () => Promise<unknown>): Promise<PlanLine[]> {
+export async function planOfFirstQuery(knex: Knex, run: () => Promise<unknown>, on?: string): Promise<PlanLine[]> {
   let first: { sql: string; bindings: Knex.RawBinding[] } | undefined;
-  // A lookup of the table's own indexes (a list naming one to MariaDB) is not the list's query.
+  // A lookup of the table's own indexes (a list naming one to MariaDB) is not the list's query,
+  // nor, with `on`, one on another table (a projector sharing the knex polls the log meanwhile).
   const listener = (q: { sql: string; bindings?: Knex.RawBinding[] }) => {
-    if (!/information_schema|pragma_index_list/.test(q.sql)) first ??= { sql: q.sql, bindings: q.bindings ?? [] };
+    if (/information_schema|pragma_index_list/.test(q.sql)) return;
+    if (on !== undefined && !q.sql.includes(`\`${on}\``) && !q.sql.includes(`"${on}"`)) return;
+    first ??= { sql: q.sql, bindings: q.bindings ?? [] };
   };
   knex.on('query', listener);
   try {
