@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { defineEvent, type Upcaster } from './catalog';
 import { ToolCallCompleted, ToolCallRequested } from './mcp.events';
+import { TaskStepSchema, taskSubmittedV2Fields } from './task.events';
 
 /**
  * A payload encrypted under its subject's data key (MCP_PAYLOAD_POLICY=encrypted; src/erasure):
@@ -47,10 +48,44 @@ export const SubjectKeyErased = defineEvent(
     "subject's, its actor the admin who erased it; it names no subject, so it keeps no personal data.",
 );
 
-export const erasureEvents = [ToolCallRequestedV2, ToolCallCompletedV2, SubjectKeyErased];
+const sha256Hex = z.string().regex(/^0x[0-9a-f]{64}$/);
+
+/** An explicit step whose arguments are sealed (TaskSubmitted v3): `argumentsHash` is the SHA-256 of their plaintext canonical JSON. */
+export const SealedTaskStepSchema = z.strictObject({
+  tool: TaskStepSchema.shape.tool,
+  argumentsHash: sha256Hex,
+  argumentsSealed: SealedPayloadSchema,
+});
+
+const hasInput = (d: { instruction?: unknown; instructionSealed?: unknown }) => d.instruction !== undefined || d.instructionSealed !== undefined;
+
+export const TaskSubmittedV3 = defineEvent(
+  'TaskSubmitted',
+  3,
+  z
+    .strictObject({
+      ...taskSubmittedV2Fields,
+      instructionHash: sha256Hex.optional(),
+      instructionSealed: SealedPayloadSchema.optional(),
+      steps: z.array(z.union([TaskStepSchema, SealedTaskStepSchema])).min(1).max(100).optional(),
+    })
+    .refine((d) => hasInput(d) || d.steps !== undefined, { message: 'a task needs an instruction or steps', path: ['instruction'] })
+    .refine((d) => d.instruction === undefined || d.instructionSealed === undefined, { message: 'an instruction is kept in clear or sealed, not both', path: ['instructionSealed'] })
+    .refine((d) => (d.instructionSealed === undefined) === (d.instructionHash === undefined), { message: 'a sealed instruction comes with its instructionHash', path: ['instructionHash'] })
+    .refine((d) => d.answerRecipient === undefined || hasInput(d), { message: 'only a task with an instruction has an answer to seal', path: ['answerRecipient'] }),
+  'A task was accepted. v3 (MCP_PAYLOAD_POLICY=encrypted) keeps the client\'s input sealed under the data key of the ' +
+    'submitting subject (tenant and actor): `instructionSealed` in place of `instruction`, with `instructionHash` the SHA-256 ' +
+    'of the instruction\'s canonical JSON (a JSON string), and each explicit step as `{tool, argumentsHash, argumentsSealed}` ' +
+    'in place of `{tool, arguments}`; additional data `task-<id>/instruction` and `task-<id>/steps/<index>/arguments`. ' +
+    'v3 is written only for such a task, v1 or v2 otherwise, and a v1 or v2 event reads as v3 as it is.',
+);
+
+export const erasureEvents = [ToolCallRequestedV2, ToolCallCompletedV2, SubjectKeyErased, TaskSubmittedV3];
 
 /** ToolCallRequested and ToolCallCompleted v1 → v2: a payload stored or hashed, none sealed. */
 export const erasureUpcasters: Upcaster[] = [
   { type: 'ToolCallRequested', fromVersion: 1, upcast: (data) => data },
   { type: 'ToolCallCompleted', fromVersion: 1, upcast: (data) => data },
+  // TaskSubmitted v2 → v3: an input kept in clear, none sealed.
+  { type: 'TaskSubmitted', fromVersion: 2, upcast: (data) => data },
 ];

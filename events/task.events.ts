@@ -44,11 +44,14 @@ export const TaskSubmitted = defineEvent(
 /** A secp256k1 public key, compressed (33 bytes: 0x02 or 0x03 and the x-coordinate), lowercase hex. */
 export const CompressedPublicKeySchema = z.string().regex(/^0x0[23][0-9a-f]{64}$/, 'a compressed secp256k1 public key: 0x02 or 0x03 and 64 lowercase hex digits');
 
+/** TaskSubmitted v2's fields (v3, events/erasure.events.ts, adds the sealed input to them). */
+export const taskSubmittedV2Fields = { ...taskSubmittedV1, answerRecipient: CompressedPublicKeySchema.optional() };
+
 export const TaskSubmittedV2 = defineEvent(
   'TaskSubmitted',
   2,
   z
-    .strictObject({ ...taskSubmittedV1, answerRecipient: CompressedPublicKeySchema.optional() })
+    .strictObject(taskSubmittedV2Fields)
     .refine(...needsInstructionOrSteps)
     .refine((d) => d.answerRecipient === undefined || d.instruction !== undefined, { message: 'only a task with an instruction has an answer to seal', path: ['answerRecipient'] }),
   'A task was accepted. v2 adds `answerRecipient`, the client\'s secp256k1 public key (compressed): under LLM_REDACTION=hash-only ' +

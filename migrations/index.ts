@@ -16,6 +16,7 @@ import * as toolCallListIndexes from './20261209000100_tool_call_list_indexes';
 import * as agentSpendKeys from './20261210000100_agent_spend_keys';
 import * as auditEventTypeIndex from './20261210000200_audit_event_type_index';
 import * as subjectKeys from './20261210000300_subject_keys';
+import * as taskInputSealed from './20261211000100_task_input_sealed';
 
 /**
  * Every migration, in order. A custom source (not a directory scan) so the same list runs under
@@ -38,6 +39,7 @@ const migrations: Record<string, Knex.Migration> = {
   '20261210000100_agent_spend_keys': agentSpendKeys,
   '20261210000200_audit_event_type_index': auditEventTypeIndex,
   '20261210000300_subject_keys': subjectKeys,
+  '20261211000100_task_input_sealed': taskInputSealed,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

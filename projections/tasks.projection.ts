@@ -3,11 +3,13 @@ import type { DocumentProjection } from './projection';
 import type { TaskStatus } from '../events/task.events';
 import { alreadyApplied } from './stream-revision';
 import type { SealedAnswer } from '../src/core/sealed-answer';
+import type { SealedPayload } from '../src/erasure/sealed-payload';
 
 /** A task's status in the read models (a task that exists has had its first event). */
 export type { TaskStatus };
 
-export type TaskStepDoc = { tool: string; arguments?: Record<string, unknown> };
+/** A step given at submission: its arguments in clear, or (TaskSubmitted v3) sealed with their hash. */
+export type TaskStepDoc = { tool: string; arguments?: Record<string, unknown>; argumentsHash?: string; argumentsSealed?: SealedPayload };
 
 /** A task as the `rm_tasks` row holds it. `steps` is present only on a document created in memory. */
 export type TaskDoc = {
@@ -15,6 +17,9 @@ export type TaskDoc = {
   tenant: string;
   status: TaskStatus;
   instruction?: string;
+  /** TaskSubmitted v3 (MCP_PAYLOAD_POLICY=encrypted): the instruction sealed, opened per request (openTaskView). */
+  instructionSealed?: SealedPayload;
+  instructionHash?: string;
   agentId?: string;
   chainId?: number;
   steps?: TaskStepDoc[];
@@ -52,9 +57,11 @@ export const tasksProjection: DocumentProjection<TaskDoc> = {
         tenant: e.tenant,
         status: 'submitted',
         instruction: d.instruction as string | undefined,
+        instructionSealed: d.instructionSealed as SealedPayload | undefined,
+        instructionHash: d.instructionHash as string | undefined,
         agentId: d.agentId as string | undefined,
         chainId: d.chainId as number | undefined,
-        steps: (d.steps as TaskStepDoc[] | undefined)?.map((s) => ({ tool: s.tool, arguments: s.arguments })) ?? [],
+        steps: (d.steps as TaskStepDoc[] | undefined)?.map((s) => ('argumentsSealed' in s ? { tool: s.tool, argumentsHash: s.argumentsHash, argumentsSealed: s.argumentsSealed } : { tool: s.tool, arguments: s.arguments })) ?? [],
         createdAt: e.occurredAt,
         updatedAt: e.occurredAt,
         revision: e.revision,

@@ -11,6 +11,8 @@ export function taskFromRow(r: Row): TaskDoc {
     tenant: String(r.tenant),
     status: r.status as TaskStatus,
     instruction: orUndefined(r.instruction as string | null),
+    instructionSealed: parseJson(r.instruction_sealed),
+    instructionHash: orUndefined(r.instruction_hash as string | null),
     agentId: orUndefined(r.agent_id as string | null),
     chainId: num(r.chain_id),
     output: parseJson(r.output_json),
@@ -30,6 +32,8 @@ function toRow(d: TaskDoc): Row {
     tenant: d.tenant,
     status: d.status,
     instruction: d.instruction ?? null,
+    instruction_sealed: jsonOrNull(d.instructionSealed),
+    instruction_hash: d.instructionHash ?? null,
     agent_id: d.agentId ?? null,
     chain_id: d.chainId ?? null,
     output_json: jsonOrNull(d.output),
@@ -54,7 +58,7 @@ export const taskSqlStore: DocumentStore<TaskDoc> = {
     await upsertRows(db, t.tasks, 'id', changes.map((c) => toRow(c.doc)));
     const steps = changes
       .filter((c) => !c.previous && c.doc.steps)
-      .flatMap((c) => c.doc.steps!.map((s, idx) => ({ task_id: c.id, idx, tool: s.tool, arguments_json: jsonOrNull(s.arguments) })));
+      .flatMap((c) => c.doc.steps!.map((s, idx) => ({ task_id: c.id, idx, tool: s.tool, arguments_json: jsonOrNull(s.arguments), arguments_hash: s.argumentsHash ?? null, arguments_sealed: jsonOrNull(s.argumentsSealed) })));
     await insertNewRows(db, t.taskSteps, ['task_id', 'idx'], steps);
   },
   touch(doc, touched) {

@@ -278,6 +278,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   if (c.ANCHOR_CONTRACT && !c.CHAIN_RPC_URL) {
     throw new ConfigError('Invalid configuration: ANCHOR_CONTRACT is set but CHAIN_RPC_URL is not', { variable: 'CHAIN_RPC_URL' });
   }
+  // Under `encrypted` a task's instruction is recorded sealed (erasable); LLM_REDACTION=store would
+  // record it in clear all the same, in every InferenceCompleted's prompt, beyond erasure.
+  if (c.MCP_PAYLOAD_POLICY === 'encrypted' && c.LLM_REDACTION === 'store' && c.OPENAI_BASE_URL) {
+    throw new ConfigError(
+      'Invalid configuration: MCP_PAYLOAD_POLICY=encrypted with LLM_REDACTION=store: tasks\' instructions are recorded sealed (erasable), but LLM_REDACTION=store would record them in clear in every model turn (InferenceCompleted), where erasure cannot reach; set LLM_REDACTION=hash-only (docs/security.md, "Erasure")',
+      { variable: 'LLM_REDACTION' },
+    );
+  }
   const dataDir = isAbsolute(c.DATA_DIR) ? c.DATA_DIR : resolve(cwd, c.DATA_DIR);
   return { ...c, dataDir, databaseUrl: c.DATABASE_URL ?? `sqlite:${resolve(dataDir, 'openmcp.db')}` };
 }

@@ -356,6 +356,7 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
         checkpoints,
         logger,
         traceContexts: tracing.enabled ? traceContexts : undefined,
+        subjectKeys,
       });
       await agent.runtime.start();
       agentRuntime = agent.runtime;
@@ -427,6 +428,7 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
       cache,
       keys,
       subjectKeys,
+      sealTaskInputs: config.MCP_PAYLOAD_POLICY === 'encrypted',
       auth,
       jwt,
       rateLimit: { perKeyPerMinute: config.RATE_LIMIT_PER_KEY, perTenantPerMinute: config.RATE_LIMIT_PER_TENANT },

@@ -180,6 +180,14 @@ describe('configuration', () => {
     });
   }
 
+  it('refuses MCP_PAYLOAD_POLICY=encrypted with LLM_REDACTION=store and an LLM: the sealed instructions would be recorded in clear in the model turns', () => {
+    const env = { MCP_PAYLOAD_POLICY: 'encrypted', OPENAI_BASE_URL: 'http://llm.local/v1' };
+    expect(() => loadConfig(env, '/x')).to.throw(ConfigError, /MCP_PAYLOAD_POLICY=encrypted with LLM_REDACTION=store: .*set LLM_REDACTION=hash-only/);
+    expect(loadConfig({ ...env, LLM_REDACTION: 'hash-only' }, '/x').MCP_PAYLOAD_POLICY).to.equal('encrypted');
+    // Without an LLM no model turn is recorded: nothing to refuse.
+    expect(loadConfig({ MCP_PAYLOAD_POLICY: 'encrypted' }, '/x').LLM_REDACTION).to.equal('store');
+  });
+
   it('says plainly what a setting expects, as `openmcp start` prints it (was "expected Invalid option: expected …", "expected shorter than 32 characters", "mysql://***@…")', () => {
     const printed = (env: Record<string, string>) => {
       try {

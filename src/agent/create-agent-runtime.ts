@@ -35,6 +35,8 @@ export type CreateAgentRuntimeParameters = {
   logger?: AgentRuntimeDependencies['logger'];
   /** With tracing on: task runs continue the submitting request's trace. */
   traceContexts?: AgentRuntimeDependencies['traceContexts'];
+  /** Subjects' data keys (MCP_PAYLOAD_POLICY=encrypted): tasks' sealed inputs are opened with them. */
+  subjectKeys?: AgentRuntimeDependencies['subjectKeys'];
   /** Where wallet secrets named in CHAINS_FILE are read (default process.env). */
   env?: NodeJS.ProcessEnv;
 };
@@ -81,6 +83,7 @@ export async function createAgentRuntime(p: CreateAgentRuntimeParameters): Promi
     privateKey,
     traceContexts: p.traceContexts,
     logger: p.logger,
+    subjectKeys: p.subjectKeys,
   };
   // Unset, the cache is off under hash-only; set, it is the operator's choice, said once so it is not a surprise.
   if (c.LLM_REDACTION === 'hash-only' && c.LLM_CACHE_TTL_MS) {

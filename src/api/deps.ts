@@ -26,6 +26,11 @@ export type AppDeps = {
   keys: KeyStore;
   /** Subjects' data keys (MCP_PAYLOAD_POLICY=encrypted): open tool-call payloads, erase a subject's key. Absent: sealed payloads show as erased, erasure answers 501. */
   subjectKeys?: SubjectKeyStore;
+  /**
+   * MCP_PAYLOAD_POLICY=encrypted: POST /v1/tasks records the instruction and the steps' arguments
+   * sealed under the submitter's subject key (TaskSubmitted v3). Needs `subjectKeys`.
+   */
+  sealTaskInputs?: boolean;
   /** Built from `keys` and `jwt` when absent; pass one to share its key cache with /mcp. */
   auth?: Authenticator;
   jwt?: JwtVerifier;

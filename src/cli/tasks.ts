@@ -75,6 +75,7 @@ export async function runTasksShow(client: OpenMcpClient, id: string, o: { json?
     out(`task ${t.id}  ${t.status}  (tenant ${t.tenant}${t.agentId ? `, agent ${t.agentId}` : ''})`);
     out(`created ${t.createdAt}  updated ${t.updatedAt}`);
     if (t.instruction) out(`instruction: ${printable(t.instruction)}`);
+    else if (t.instructionErased) out(`instruction: erased (recorded encrypted; the submitter's key was deleted): only its hash ${t.instructionHash ?? ''}`.trimEnd());
     if (t.steps.length) {
       const table = cliTable({ head: ['#', 'tool', 'status', 'latency ms', 'error'] });
       for (const s of t.steps) table.push([String(s.index), printable(s.tool), s.status, s.latencyMs === undefined ? '' : String(s.latencyMs), s.error ? printable(`${s.error.code}: ${s.error.message}`) : '']);

@@ -24,7 +24,8 @@ export async function openToolCallView(keys: SubjectKeyStore | undefined, view: 
   return v;
 }
 
-async function opened(keys: SubjectKeyStore | undefined, sealed: SealedPayload, aad: string): Promise<string | undefined> {
+/** The JSON text of `sealed`, or undefined when it cannot be opened here (key erased, unknown, or not the one it was sealed with). */
+export async function opened(keys: SubjectKeyStore | undefined, sealed: SealedPayload, aad: string): Promise<string | undefined> {
   const key = await keys?.keyById(sealed.kid);
   if (!key) return undefined;
   try {

@@ -13,6 +13,10 @@ export type TaskStepView = {
   index: number;
   tool: string;
   arguments?: Record<string, unknown>;
+  /** TaskSubmitted v3 (MCP_PAYLOAD_POLICY=encrypted): the step's arguments sealed, opened before a view is shown (openTaskView). */
+  argumentsSealed?: SealedPayload;
+  /** The arguments were given sealed and the subject's key has been erased. */
+  argumentsErased?: true;
   status: 'pending' | 'running' | 'completed' | 'failed';
   toolCallId?: string;
   result?: unknown;
@@ -27,6 +31,12 @@ export type TaskView = {
   tenant: string;
   status: TaskStatus;
   instruction?: string;
+  /** TaskSubmitted v3 (MCP_PAYLOAD_POLICY=encrypted): the instruction sealed, opened before a view is shown (openTaskView). */
+  instructionSealed?: SealedPayload;
+  /** SHA-256 of the instruction's canonical JSON, when it was given sealed. */
+  instructionHash?: string;
+  /** The instruction was given sealed and the subject's key has been erased: only instructionHash remains. */
+  instructionErased?: true;
   agentId?: string;
   chainId?: number;
   steps: TaskStepView[];

@@ -44,6 +44,9 @@ export const projectionSchemas: Record<string, { tables: (keyof ReadModelTables)
         t.string('tenant', 100).notNullable();
         t.string('status', 20).notNullable();
         longText(knex, t, 'instruction');
+        // MCP_PAYLOAD_POLICY=encrypted: the sealed instruction as JSON (migrations/20261211000100_task_input_sealed.ts).
+        longText(knex, t, 'instruction_sealed');
+        t.string('instruction_hash', 66);
         t.string('agent_id', 200);
         t.bigInteger('chain_id');
         longText(knex, t, 'output_json');
@@ -63,6 +66,8 @@ export const projectionSchemas: Record<string, { tables: (keyof ReadModelTables)
         t.integer('idx').notNullable();
         t.string('tool', 200).notNullable();
         longText(knex, t, 'arguments_json');
+        t.string('arguments_hash', 66);
+        longText(knex, t, 'arguments_sealed');
         t.primary(['task_id', 'idx']);
       });
     },

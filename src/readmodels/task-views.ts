@@ -7,9 +7,10 @@ import type { TaskDoc } from '../../projections/tasks.projection';
 import type { StepRunDoc } from '../../projections/task-steps.projection';
 import { stepRunFromRow } from '../../projections/task-steps.sql';
 import type { TaskStepView, TaskView } from './port';
+import type { SealedPayload } from '../erasure/sealed-payload';
 import type { ReadModelTables } from '../../projections/tables';
 
-type StepRow = { tool: string; arguments?: Record<string, unknown> };
+type StepRow = { tool: string; arguments?: Record<string, unknown>; argumentsSealed?: SealedPayload };
 
 function stepView(index: number, step: StepRow | undefined, call: ToolCallDoc | undefined): TaskStepView {
   const view: TaskStepView = {
@@ -18,6 +19,7 @@ function stepView(index: number, step: StepRow | undefined, call: ToolCallDoc | 
     arguments: step?.arguments ?? parseJson(call?.argumentsJson),
     status: 'pending',
   };
+  if (step?.argumentsSealed) view.argumentsSealed = step.argumentsSealed;
   if (!call) return view;
   view.toolCallId = call.id;
   view.startedAt = call.requestedAt;
@@ -45,6 +47,7 @@ function runView(index: number, step: StepRow | undefined, run: StepRunDoc, call
     status: run.status,
     startedAt: run.startedAt,
   };
+  if (step?.argumentsSealed) view.argumentsSealed = step.argumentsSealed;
   if (call) view.toolCallId = call.id;
   if (call?.latencyUs !== undefined) view.latencyMs = Math.round(call.latencyUs / 1000);
   if (run.completedAt) view.completedAt = run.completedAt;
@@ -77,6 +80,8 @@ export function assembleTaskView(doc: TaskDoc, steps: StepRow[], calls: ToolCall
     revision: doc.revision,
   };
   if (doc.instruction !== undefined) view.instruction = doc.instruction;
+  if (doc.instructionSealed !== undefined) view.instructionSealed = doc.instructionSealed;
+  if (doc.instructionHash !== undefined) view.instructionHash = doc.instructionHash;
   if (doc.agentId !== undefined) view.agentId = doc.agentId;
   if (doc.chainId !== undefined) view.chainId = doc.chainId;
   if (doc.output !== undefined) view.output = doc.output;
@@ -105,7 +110,7 @@ export async function loadTaskViews(db: Knex, t: ReadModelTables, ids: string[])
     const steps = new Map<string, StepRow[]>();
     for (const r of stepRows) {
       const list = steps.get(r.task_id) ?? [];
-      list.push({ tool: r.tool, arguments: parseJson(r.arguments_json) });
+      list.push({ tool: r.tool, arguments: parseJson(r.arguments_json), argumentsSealed: parseJson(r.arguments_sealed) });
       steps.set(r.task_id, list);
     }
     const calls = new Map<string, ToolCallDoc[]>();

@@ -12,6 +12,7 @@ import type { PolicyFile } from '../policy/policy';
 import type { SpendLedger } from '../policy/spend-ledger';
 import type { EventTraceContexts } from '../../telemetry/event-trace-contexts';
 import type { ToolCaller } from './tool-caller';
+import type { SubjectKeyStore } from '../../erasure/subject-key-store';
 
 export type AgentRuntimeDependencies = {
   store: EventStore;
@@ -33,6 +34,8 @@ export type AgentRuntimeDependencies = {
   /** secp256k1 key that signs TaskCompleted outputs (loadOrCreateRuntimeKey). */
   privateKey: Hex;
   clock?: Clock;
+  /** Subjects' data keys (MCP_PAYLOAD_POLICY=encrypted): a task's sealed input (TaskSubmitted v3) is opened with them. */
+  subjectKeys?: SubjectKeyStore;
   /** With tracing on: a task's run continues the trace of the request that submitted it. */
   traceContexts?: EventTraceContexts;
   logger?: { info?(obj: unknown, msg?: string): void; warn(obj: unknown, msg?: string): void; error?(obj: unknown, msg?: string): void };

@@ -1,3 +1,6 @@
+import type { TaskStep } from '../../../events/task.events';
+import { isSealedStep, openTaskInput } from '../../erasure/task-input';
+import { TaskInputErasedError } from '../../erasure/task-input-erased-error';
 import { createEvent, MAX_EVENT_BYTES, type Actor, type RecordedEvent } from '../../core/envelope';
 import { newId } from '../../core/ids';
 import { InvalidTransitionError, OpenMcpError, UnavailableError, WrongExpectedRevisionError } from '../../core/errors';
@@ -204,6 +207,8 @@ export class TaskRun {
       this.heartbeat = setInterval(() => void this.keepLease().catch(() => {}), Math.max(100, Math.floor(this.opts.leaseMs / 4)));
       this.heartbeat.unref();
       await this.bookUnbookedTurns();
+      // A sealed input is opened first: a task whose submitter's key was erased fails, unrun.
+      await this.openInput();
       if (this.view.status === 'submitted') await this.command({ type: 'StartTask', worker: this.opts.worker });
       const deadline = Date.parse(this.view.startedAt ?? this.now().toISOString()) + this.opts.taskTimeoutMs;
       const { output, sealedAnswer } = await this.withDeadline(deadline, () => this.execute());
@@ -236,6 +241,20 @@ export class TaskRun {
         return 'interrupted';
       }
     }
+  }
+
+  /**
+   * TaskSubmitted v3: the instruction and the steps' arguments opened with the submitter's subject
+   * key into the view. Throws TASK_INPUT_ERASED when any cannot be (the key erased before the task ran).
+   */
+  private async openInput(): Promise<void> {
+    const v = this.view;
+    if (v.instructionSealed === undefined && !(v.steps ?? []).some(isSealedStep)) return;
+    const input = await openTaskInput(this.deps.subjectKeys, this.taskId, { instructionSealed: v.instructionSealed, steps: v.steps });
+    if (input.erased) throw new TaskInputErasedError(this.taskId, this.deps.subjectKeys !== undefined);
+    v.instruction = input.instruction;
+    v.instructionSealed = undefined;
+    v.steps = input.steps as TaskStep[] | undefined;
   }
 
   /**
@@ -370,7 +389,8 @@ export class TaskRun {
     const stepResults: Record<string, unknown>[] = [];
     const outputSteps: Record<string, unknown>[] = [];
     for (const [i, s] of (v.steps ?? []).entries()) {
-      const end = await this.step({ stepId: `step-${i}`, index: i, tool: s.tool, args: s.arguments ?? {}, source: 'steps' });
+      // In clear here: a sealed step was opened by openInput before the run began.
+      const end = await this.step({ stepId: `step-${i}`, index: i, tool: s.tool, args: (s as TaskStep).arguments ?? {}, source: 'steps' });
       if ('failed' in end) throw new AgentError(end.failed.code as never, `step ${i} (${s.tool}): ${end.failed.message}`);
       const kept = this.payloadPolicyOf(s.tool) === 'store';
       if (end.ok.isError) {

@@ -1,3 +1,5 @@
+import type { SealedPayload } from '../../erasure/sealed-payload';
+import type { SealedTaskStep } from '../../erasure/task-input';
 import type { Actor, RecordedEvent } from '../../core/envelope';
 import type { TaskStep } from '../../../events/task.events';
 import { principalKey, type ApprovalQuorum } from '../../domain/task/approval.decider';
@@ -60,7 +62,9 @@ export type TaskView = {
   status: 'none' | 'submitted' | 'running' | 'completed' | 'failed' | 'cancelled';
   startedAt?: string;
   instruction?: string;
-  steps?: TaskStep[];
+  /** TaskSubmitted v3: the input sealed under the submitter's subject key; opened when the run starts (openTaskInput). */
+  instructionSealed?: SealedPayload;
+  steps?: (TaskStep | SealedTaskStep)[];
   agentId?: string;
   chainId?: number;
   /** TaskSubmitted v2: the client's public key its answer is sealed to under LLM_REDACTION=hash-only. */
@@ -114,7 +118,7 @@ export function applyTaskEvent(v: TaskView, e: RecordedEvent): TaskView {
   v.lastRevision = e.revision;
   switch (e.type) {
     case 'TaskSubmitted':
-      Object.assign(v, { tenant: e.tenant, submitter: e.actor, correlationId: e.correlationId ?? e.id, status: 'submitted', instruction: d.instruction, steps: d.steps, agentId: d.agentId, chainId: d.chainId, answerRecipient: d.answerRecipient });
+      Object.assign(v, { tenant: e.tenant, submitter: e.actor, correlationId: e.correlationId ?? e.id, status: 'submitted', instruction: d.instruction, instructionSealed: d.instructionSealed, steps: d.steps, agentId: d.agentId, chainId: d.chainId, answerRecipient: d.answerRecipient });
       break;
     case 'TaskLeased':
       v.lease = { worker: d.worker, term: d.term, until: Date.parse(d.leaseUntil) };

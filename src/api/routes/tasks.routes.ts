@@ -9,6 +9,9 @@ import { taskDecider, taskStream } from '../../domain/task/task.decider';
 import { IDEMPOTENCY_KEY } from '../../domain/task/idempotent-task-id';
 import { submitTask } from '../../domain/task/submit-task';
 import type { AppDeps } from '../deps';
+import { openTaskView } from '../../erasure/open-task-view';
+import { subjectOf } from '../../erasure/subject';
+import { sealTaskInput } from '../../erasure/task-input';
 import { metadataOf, principalOf } from '../context';
 import { decodeCursor, encodeCursor } from '../cursor';
 import { NotImplementedError } from '../errors';
@@ -39,6 +42,8 @@ const SubmitTaskHeaders = z.looseObject({
 export function tasksRoutes(deps: AppDeps): FastifyPluginAsync {
   const waitMs = deps.readYourWritesMs ?? 2000;
   const commandDeps = { store: deps.store, catalog: deps.catalog, clock: deps.clock };
+  // Never record in clear what was asked to be sealed.
+  if (deps.sealTaskInputs && !deps.subjectKeys) throw new Error('sealTaskInputs needs subjectKeys (MCP_PAYLOAD_POLICY=encrypted)');
 
   /**
    * A principal limited to agents acts only on its agents' tasks: read from the log (the read
@@ -68,7 +73,10 @@ export function tasksRoutes(deps: AppDeps): FastifyPluginAsync {
     }, async (request, reply) => {
       assertMaySubmitAs(principalOf(request), request.body.agentId);
       deps.assertTaskRunnable?.(request.body);
-      const out = await submitTask(commandDeps, { command: { type: 'SubmitTask', ...request.body }, metadata: metadataOf(request), idempotencyKey: request.headers['idempotency-key'] });
+      const metadata = metadataOf(request);
+      const keys = deps.sealTaskInputs ? deps.subjectKeys : undefined;
+      const sealInput = keys && ((taskId: string, input: Parameters<typeof sealTaskInput>[3]) => sealTaskInput(keys, subjectOf(metadata.tenant, metadata.actor), taskId, input));
+      const out = await submitTask(commandDeps, { command: { type: 'SubmitTask', ...request.body }, metadata, idempotencyKey: request.headers['idempotency-key'], ...(sealInput ? { sealInput } : {}) });
       // Read-your-writes: GET /v1/tasks/:id right after this answer sees the task.
       await deps.readModels.waitForPosition(out.position, waitMs);
       if (out.replayed) reply.header('idempotent-replayed', 'true');
@@ -79,7 +87,8 @@ export function tasksRoutes(deps: AppDeps): FastifyPluginAsync {
       config: { permission: 'tasks:read' },
       schema: { tags: ['tasks'], summary: 'List tasks (filters, cursor pagination)', querystring: TaskListQuery, response: { 200: TaskPage, ...problems } },
     }, async (request) => {
-      return deps.readModels.listTasks(principalOf(request).tenant, request.query);
+      const page = await deps.readModels.listTasks(principalOf(request).tenant, request.query);
+      return { ...page, items: await Promise.all(page.items.map((t) => openTaskView(deps.subjectKeys, t))) };
     });
 
     app.get('/tasks/:id', {
@@ -88,7 +97,7 @@ export function tasksRoutes(deps: AppDeps): FastifyPluginAsync {
     }, async (request) => {
       const task = await deps.readModels.getTask(principalOf(request).tenant, request.params.id);
       if (!task) throw new NotFoundError('task', request.params.id);
-      return task;
+      return openTaskView(deps.subjectKeys, task);
     });
 
     app.get('/tasks/:id/events', {

@@ -4,6 +4,8 @@ import { newId } from '../../core/ids';
 import { handleCommand, type CommandMetadata, type HandleCommandDependencies } from '../handle-command';
 import { taskIdForIdempotencyKey } from './idempotent-task-id';
 import { taskDecider, taskStream, type TaskCommand, type TaskStatus } from './task.decider';
+import type { TaskStep } from '../../../events/task.events';
+import { taskInputDigest, type RecordedTaskInput } from '../../erasure/task-input';
 
 /** The same Idempotency-Key was sent before with another request: nothing is appended. */
 export class IdempotencyKeyReusedError extends OpenMcpError {
@@ -20,6 +22,11 @@ export type SubmitTaskParameters = {
   metadata: CommandMetadata;
   /** The client's Idempotency-Key (already checked against IDEMPOTENCY_KEY). */
   idempotencyKey?: string;
+  /**
+   * MCP_PAYLOAD_POLICY=encrypted: seal the instruction and the steps' arguments for the task
+   * `taskId` (sealTaskInput under the submitter's subject key) before they are recorded.
+   */
+  sealInput?: (taskId: string, input: { instruction?: string; steps?: TaskStep[] }) => Promise<RecordedTaskInput>;
 };
 
 export type SubmitTaskReturnType = {
@@ -31,6 +38,19 @@ export type SubmitTaskReturnType = {
   position: number;
 };
 
+type SubmitTaskCommand = SubmitTaskParameters['command'];
+
+function sealed(c: SubmitTaskCommand, input: RecordedTaskInput): SubmitTaskCommand {
+  const { instruction: _i, steps: _s, ...rest } = c;
+  return { ...rest, ...input } as SubmitTaskCommand;
+}
+
+/** TaskSubmitted's data with its input (clear or sealed) replaced by the input's hashes. */
+function comparable(data: unknown): Record<string, unknown> {
+  const { instruction: _i, instructionHash: _h, instructionSealed: _x, steps: _s, ...rest } = data as RecordedTaskInput & Record<string, unknown>;
+  return { ...rest, ...taskInputDigest(data as RecordedTaskInput) };
+}
+
 /**
  * Submit a task. With an idempotency key the task id is derived from (tenant, key), so a client
  * retrying a POST whose answer it lost gets the task it already started — never a second one that
@@ -41,8 +61,9 @@ export type SubmitTaskReturnType = {
 export async function submitTask(deps: HandleCommandDependencies, p: SubmitTaskParameters): Promise<SubmitTaskReturnType> {
   const id = p.idempotencyKey === undefined ? newId() : taskIdForIdempotencyKey(p.metadata.tenant, p.idempotencyKey);
   const stream = taskStream(id);
+  const command = p.sealInput ? await sealed(p.command, await p.sealInput(id, { instruction: p.command.instruction, steps: p.command.steps as TaskStep[] | undefined })) : p.command;
   try {
-    const result = await handleCommand(deps, { decider: taskDecider, stream, command: p.command, metadata: p.metadata });
+    const result = await handleCommand(deps, { decider: taskDecider, stream, command, metadata: p.metadata });
     return { id, status: 'submitted', replayed: false, position: result.events[result.events.length - 1].position };
   } catch (err) {
     if (p.idempotencyKey === undefined || !(err instanceof InvalidTransitionError) || err.command !== 'SubmitTask') throw err;
@@ -51,7 +72,8 @@ export async function submitTask(deps: HandleCommandDependencies, p: SubmitTaskP
   const history = (await deps.store.readStream(stream)).map((e) => deps.catalog.upcast(e));
   const [draft] = taskDecider.decide(p.command, taskDecider.initialState());
   const wanted = deps.catalog.validate(draft.type, draft.version ?? deps.catalog.latestVersion(draft.type), draft.data);
-  if (history[0]?.type !== 'TaskSubmitted' || canonicalJson(history[0].data) !== canonicalJson(wanted)) throw new IdempotencyKeyReusedError(id);
+  // Compared by the input's hashes: a sealed input's ciphertext differs on every submission.
+  if (history[0]?.type !== 'TaskSubmitted' || canonicalJson(comparable(history[0].data)) !== canonicalJson(comparable(wanted))) throw new IdempotencyKeyReusedError(id);
   const state = history.reduce((s, e) => taskDecider.evolve(s, { type: e.type, data: e.data }), taskDecider.initialState());
   return { id, status: state.status as Exclude<TaskStatus, 'none'>, replayed: true, position: history[0].position };
 }

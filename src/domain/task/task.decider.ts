@@ -2,6 +2,8 @@ import { InvalidTransitionError } from '../../core/errors';
 import type { Decider, EventDraft } from '../decider';
 import type { TaskStatus as TaskLifecycleStatus, TaskStep } from '../../../events/task.events';
 import type { SealedAnswer } from '../../core/sealed-answer';
+import type { SealedPayload } from '../../erasure/sealed-payload';
+import { isSealedStep, type SealedTaskStep } from '../../erasure/task-input';
 
 /** `none` until the task's first event. */
 export type TaskStatus = 'none' | TaskLifecycleStatus;
@@ -9,7 +11,17 @@ export type TaskStatus = 'none' | TaskLifecycleStatus;
 export type TaskState = { status: TaskStatus; stepCount: number };
 
 export type TaskCommand =
-  | { type: 'SubmitTask'; instruction?: string; steps?: TaskStep[]; agentId?: string; chainId?: number; answerRecipient?: string }
+  | {
+      type: 'SubmitTask';
+      instruction?: string;
+      steps?: (TaskStep | SealedTaskStep)[];
+      agentId?: string;
+      chainId?: number;
+      answerRecipient?: string;
+      /** MCP_PAYLOAD_POLICY=encrypted: the input sealed before deciding (sealTaskInput), in place of `instruction` and steps' arguments. */
+      instructionSealed?: SealedPayload;
+      instructionHash?: string;
+    }
   | { type: 'StartTask'; worker?: string }
   | { type: 'CompleteTask'; output?: unknown; outputHash?: string; signer?: string; signature?: string; sealedAnswer?: SealedAnswer }
   | { type: 'FailTask'; error: { code: string; message: string } }
@@ -25,6 +37,10 @@ function omitUndefined<T extends Record<string, unknown>>(o: T): T {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 }
 
+function sealedInput(c: { instructionSealed?: unknown; steps?: (TaskStep | SealedTaskStep)[] }): boolean {
+  return c.instructionSealed !== undefined || (c.steps ?? []).some(isSealedStep);
+}
+
 /** The task lifecycle: submitted → running → completed | failed; cancel from any open state (again: a no-op). */
 export const taskDecider: Decider<TaskState, TaskCommand, EventDraft> = {
   name: 'task',
@@ -34,8 +50,8 @@ export const taskDecider: Decider<TaskState, TaskCommand, EventDraft> = {
     switch (type) {
       case 'SubmitTask':
         if (state.status !== 'none') reject(state, command);
-        // v2 only for a task with a recipient: consumers that know v1 keep reading every other task.
-        return [{ type: 'TaskSubmitted', version: command.answerRecipient !== undefined ? 2 : 1, data: omitUndefined(data) }];
+        // v3 only for a sealed input, v2 only for a task with a recipient: consumers that know v1 keep reading every other task.
+        return [{ type: 'TaskSubmitted', version: sealedInput(command) ? 3 : command.answerRecipient !== undefined ? 2 : 1, data: omitUndefined(data) }];
       case 'StartTask':
         if (state.status !== 'submitted') reject(state, command);
         return [{ type: 'TaskStarted', data: omitUndefined(data) }];

@@ -29,6 +29,8 @@ export type GatewayHarness = {
   subjectKeys?: MemorySubjectKeyStore;
   remote: HttpExample;
   fake: OpenAiFake;
+  /** The subjects' keys under `encrypted` (shared by the gateway and the workers). */
+  subjectKeys?: MemorySubjectKeyStore;
   /** A runtime named `name` (not started), killed by stopWorkers(). */
   worker(name: string, options?: Partial<AgentRuntimeOptions>): AgentRuntime;
   stopWorkers(): Promise<void>;
@@ -55,6 +57,7 @@ export async function startGatewayHarness(payloadPolicy: PayloadPolicy): Promise
     subjectKeys,
     remote,
     fake,
+    subjectKeys,
     worker(name, options = {}) {
       const rt = new AgentRuntime(
         {
@@ -65,6 +68,7 @@ export async function startGatewayHarness(payloadPolicy: PayloadPolicy): Promise
           cache: new MemoryCache(),
           policy: parsePolicy({ policies: [{ tenant: 'acme', tools: { allow: ['remote__*'] } }] }),
           privateKey: KEY,
+          subjectKeys,
         },
         { worker: name, model: 'm', stepTimeoutMs: 20_000, leaseMs: 1_000, ...options },
         new MemoryCheckpointStore(),
