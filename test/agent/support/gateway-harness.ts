@@ -25,8 +25,6 @@ const actor = { kind: 'user' as const, id: 'alice' };
 export type GatewayHarness = {
   store: EventStore;
   gateway: McpGateway;
-  /** The gateway's subject keys (MCP_PAYLOAD_POLICY=encrypted only). */
-  subjectKeys?: MemorySubjectKeyStore;
   remote: HttpExample;
   fake: OpenAiFake;
   /** The subjects' keys under `encrypted` (shared by the gateway and the workers). */
@@ -54,7 +52,6 @@ export async function startGatewayHarness(payloadPolicy: PayloadPolicy): Promise
   return {
     store,
     gateway,
-    subjectKeys,
     remote,
     fake,
     subjectKeys,
