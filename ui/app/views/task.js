@@ -51,6 +51,9 @@ export function TaskView({ id }) {
       <div><dt>Submitted</dt><dd>${formatTime(t.createdAt)}</dd></div>
       <div><dt>Last change</dt><dd>${formatTime(t.updatedAt)}</dd></div>
       ${t.instruction ? html`<div class="wide"><dt>Instruction</dt><dd>${t.instruction}</dd></div>` : null}
+      ${t.instructionErased
+        ? html`<div class="wide" data-instruction="erased"><dt>Instruction</dt><dd class="muted">erased, only its hash: given encrypted (MCP_PAYLOAD_POLICY=encrypted), and the submitter's key has been deleted since <${Hex} value=${t.instructionHash} /></dd></div>`
+        : null}
       ${t.agentId ? html`<div><dt>Agent</dt><dd>${t.agentId}</dd></div>` : null}
       ${t.chainId ? html`<div><dt>Chain</dt><dd>${t.chainId}</dd></div>` : null}
       ${t.outputHash ? html`<div><dt>Output hash</dt><dd><${Hex} value=${t.outputHash} /></dd></div>` : null}
