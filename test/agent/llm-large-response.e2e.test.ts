@@ -14,7 +14,7 @@ import { AgentRuntime } from '../../src/agent/runtime/agent-runtime';
 import { OpenAiLlmClient } from '../../src/agent/llm/openai-client';
 import { parsePolicy } from '../../src/agent/policy';
 import type { AgentRuntimeOptions } from '../../src/agent/runtime/runtime-deps';
-import { startOpenAiFake, type ChatRequest, type FakeScript, type OpenAiFake } from '../support/openai-fake/openai-fake';
+import { startOpenAiFake, type ChatRequest, type FakeScript, type OpenAiFake, toolMessages } from '../support/openai-fake/openai-fake';
 import { MemoryCache, ended, ofType, openStore, submitTask, waitForTask } from './support/agent-fixture';
 
 const KEY = '0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318' as const;
@@ -22,7 +22,6 @@ const KEY = '0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318'
 type Failed = { error: { code: string; message: string } };
 type Inference = { turn: number; responseJson?: string; responseOmitted?: { hash: string; chars: number; head: string }; messagesJson?: string; usage: { totalTokens: number } };
 const failure = (events: RecordedEvent[]) => (ofType(events, 'TaskFailed')[0]?.data as Failed | undefined)?.error;
-const toolMessages = (req: ChatRequest) => req.messages.filter((m) => m.role === 'tool').map((m) => String(m.content));
 /** The stored size of an event as the store and the relay see it (canonical JSON, UTF-8). */
 const bytesOf = (e: RecordedEvent) => Buffer.byteLength(canonicalJson({ ...e, position: undefined, revision: undefined }));
 

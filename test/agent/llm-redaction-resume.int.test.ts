@@ -18,7 +18,7 @@ import { responseCacheKey } from '../../src/agent/llm/infer';
 import { parsePolicy } from '../../src/agent/policy';
 import type { AgentRuntimeOptions } from '../../src/agent/runtime/runtime-deps';
 import type { ToolCaller, ToolCallContext, ToolInfo } from '../../src/agent/runtime/tool-caller';
-import { startOpenAiFake, type ChatRequest, type OpenAiFake } from '../support/openai-fake/openai-fake';
+import { startOpenAiFake, type OpenAiFake, toolMessages } from '../support/openai-fake/openai-fake';
 import { MemoryCache, MemoryCheckpointStore, ended, ofType, submitTask, waitForTask } from './support/agent-fixture';
 
 /** An in-test ToolCaller (our own port): counts calls, and a call hangs while `hang` is set (its worker dies during it). */
@@ -44,7 +44,6 @@ class Tools implements ToolCaller {
 }
 
 const KEY = '0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318' as const;
-const toolMessages = (req: ChatRequest) => req.messages.filter((m) => m.role === 'tool').map((m) => String(m.content));
 const SECRETS = /sierra-secret|tango-secret|uniform-secret/;
 
 describe('LLM_REDACTION=hash-only: a task resumes after a restart from a log that holds no answer (openai-fake)', function () {

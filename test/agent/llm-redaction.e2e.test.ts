@@ -5,11 +5,10 @@ import { payloadDigest } from '../../src/mcp/payload-hash';
 import { taskStepsProjection } from '../../projections/task-steps.projection';
 import { tasksProjection } from '../../projections/tasks.projection';
 import { toolCallsProjection } from '../../projections/tool-calls.projection';
-import type { ChatRequest } from '../support/openai-fake/openai-fake';
+import { toolMessages } from '../support/openai-fake/openai-fake';
 import { startGatewayHarness, type GatewayHarness } from './support/gateway-harness';
 import { ended, ofType, openStore, submitTask, waitForTask } from './support/agent-fixture';
 
-const toolMessages = (req: ChatRequest) => req.messages.filter((m) => m.role === 'tool').map((m) => String(m.content));
 
 /** Every event of the log (the task's stream and the gateway's toolcall-* streams) but the client's own TaskSubmitted, as text. */
 async function logText(store: EventStore): Promise<string> {

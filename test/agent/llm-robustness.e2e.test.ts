@@ -14,14 +14,13 @@ import { AgentRuntime } from '../../src/agent/runtime/agent-runtime';
 import { OpenAiLlmClient } from '../../src/agent/llm/openai-client';
 import { parsePolicy } from '../../src/agent/policy';
 import type { AgentRuntimeOptions } from '../../src/agent/runtime/runtime-deps';
-import { startOpenAiFake, type ChatRequest, type FakeScript, type OpenAiFake } from '../support/openai-fake/openai-fake';
+import { startOpenAiFake, type ChatRequest, type FakeScript, type OpenAiFake, toolMessages } from '../support/openai-fake/openai-fake';
 import { MemoryCache, ended, ofType, openStore, submitTask, user, waitForTask } from './support/agent-fixture';
 
 const KEY = '0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318' as const;
 
 type Failed = { error: { code: string; message: string } };
 const failure = (events: RecordedEvent[]) => (ofType(events, 'TaskFailed')[0]?.data as Failed | undefined)?.error;
-const toolMessages = (req: ChatRequest) => req.messages.filter((m) => m.role === 'tool').map((m) => String(m.content));
 
 /**
  * What a client sees when the model or its endpoint misbehaves, through the real `openai` SDK

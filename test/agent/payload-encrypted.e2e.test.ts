@@ -1,20 +1,10 @@
 import { expect } from 'chai';
-import type { RecordedEvent } from '../../src/core/envelope';
-import type { ChatRequest } from '../support/openai-fake/openai-fake';
-import { startGatewayHarness, type GatewayHarness } from './support/gateway-harness';
+import { toolMessages } from '../support/openai-fake/openai-fake';
+import { recordedText, startGatewayHarness, type GatewayHarness } from './support/gateway-harness';
 import { ended, ofType, submitTask, user, waitForTask } from './support/agent-fixture';
 import { subjectOf } from '../../src/erasure/subject';
 
-const toolMessages = (req: ChatRequest) => req.messages.filter((m) => m.role === 'tool').map((m) => String(m.content));
 
-/** Every event as text, leaving out what the client and the model wrote themselves (the task's input, the model's answers). */
-function recordedText(events: RecordedEvent[]): string {
-  return JSON.stringify(
-    events
-      .filter((e) => e.type !== 'TaskSubmitted')
-      .map((e) => (e.type === 'InferenceCompleted' ? { ...e, data: { ...(e.data as object), responseJson: undefined } } : e)),
-  );
-}
 
 describe('MCP_PAYLOAD_POLICY=encrypted in the agent runtime: task events keep hashes, the gateway events keep the payloads sealed', function () {
   this.timeout(60_000);

@@ -2,20 +2,11 @@ import { expect } from 'chai';
 import type { RecordedEvent } from '../../src/core/envelope';
 import type { EventStore } from '../../src/eventstore/port';
 import { payloadDigest } from '../../src/mcp/payload-hash';
-import type { ChatRequest } from '../support/openai-fake/openai-fake';
-import { startGatewayHarness, type GatewayHarness } from './support/gateway-harness';
+import { toolMessages } from '../support/openai-fake/openai-fake';
+import { recordedText, startGatewayHarness, type GatewayHarness } from './support/gateway-harness';
 import { ended, ofType, openStore, submitTask, waitForTask } from './support/agent-fixture';
 
-const toolMessages = (req: ChatRequest) => req.messages.filter((m) => m.role === 'tool').map((m) => String(m.content));
 
-/** The task's events as text, leaving out what the client and the model wrote themselves (the task's input, the model's answers). */
-function recordedText(events: RecordedEvent[]): string {
-  return JSON.stringify(
-    events
-      .filter((e) => e.type !== 'TaskSubmitted')
-      .map((e) => (e.type === 'InferenceCompleted' ? { ...e, data: { ...(e.data as object), responseJson: undefined } } : e)),
-  );
-}
 
 describe('MCP_PAYLOAD_POLICY=hash-only in the agent runtime: task events keep hashes, not tool payloads (gateway + openai-fake)', function () {
   this.timeout(60_000);

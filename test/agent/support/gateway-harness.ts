@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { catalog } from '../../../events';
+import type { RecordedEvent } from '../../../src/core/envelope';
 import type { EventStore } from '../../../src/eventstore/port';
 import { McpGateway } from '../../../src/mcp/gateway';
 import type { PayloadPolicy } from '../../../src/mcp/audit';
@@ -16,6 +17,15 @@ import { MemoryCache, MemoryCheckpointStore, openStore } from './agent-fixture';
 
 const KEY = '0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318' as const;
 const actor = { kind: 'user' as const, id: 'alice' };
+
+/** Events as text, leaving out what the client and the model wrote themselves (the task's input, the model's answers). */
+export function recordedText(events: RecordedEvent[]): string {
+  return JSON.stringify(
+    events
+      .filter((e) => e.type !== 'TaskSubmitted')
+      .map((e) => (e.type === 'InferenceCompleted' ? { ...e, data: { ...(e.data as object), responseJson: undefined } } : e)),
+  );
+}
 
 /**
  * An agent runtime's world for a test file: a SQLite event store, the real gateway (its payload

@@ -36,6 +36,9 @@ export type ChatRequest = {
   max_completion_tokens?: number;
 };
 
+/** The contents of a request's tool messages (the tool results the model is told), in order. */
+export const toolMessages = (req: ChatRequest): string[] => req.messages.filter((m) => m.role === 'tool').map((m) => String(m.content));
+
 /** A script: replies in order, or a function of the request (and its 0-based index). */
 export type FakeScript = FakeReply[] | ((req: ChatRequest, index: number) => FakeReply);
 
