@@ -9,6 +9,8 @@
  * default) unless a row says `normal`. Measured, each with a real SDK client:
  *  - direct:        client → upstream over stdio (the baseline);
  *  - gateway lib:   gateway.callTool() in process (audit appends + upstream call; no client transport);
+ *                   also with MCP_PAYLOAD_POLICY=encrypted (arguments and result sealed to the
+ *                   caller's subject key, the keys in the SQL database behind their cache);
  *  - gateway stdio: client → gateway process over stdio (`openmcp mcp stdio`) → upstream: same transport as direct;
  *  - gateway /mcp:  client → gateway process over streamable HTTP (JSON responses) → upstream;
  *  - gateway stdio, null store: the same, audit events built but not stored: what the SDK on
@@ -48,7 +50,10 @@ import type { EventStore } from '../src/eventstore/port';
 import type { PendingEvent, RecordedEvent } from '../src/core/envelope';
 import { createEvent } from '../src/core/envelope';
 import { newId } from '../src/core/ids';
-import type { SqliteSynchronous } from '../src/db/knex';
+import { openKnex, type SqliteSynchronous } from '../src/db/knex';
+import { cachedSubjectKeys } from '../src/erasure/cached-subject-keys';
+import { SqlSubjectKeyStore } from '../src/erasure/sql-subject-key-store';
+import type { PayloadPolicy } from '../src/mcp/audit';
 import { McpGateway } from '../src/mcp/gateway';
 import { mcpGatewayPlugin } from '../src/mcp/gateway-plugin';
 import { runGatewayStdio } from '../src/mcp/gateway-stdio';
@@ -129,9 +134,11 @@ function upstreamSpec(upstreamUrl?: string): RegisterServerParameters {
     : { ...examplesServer(actor, { testTools: true }), tenant: 'bench' };
 }
 
-async function openGateway(dir: string, file: string, sync: SqliteSynchronous, upstreamUrl?: string): Promise<McpGateway> {
+async function openGateway(dir: string, file: string, sync: SqliteSynchronous, upstreamUrl?: string, policy: PayloadPolicy = 'store'): Promise<McpGateway> {
   const store = await openSqlEventStore(`sqlite:${join(dir, file)}`, { sqliteSynchronous: sync });
-  const gateway = new McpGateway({ store, cacheTtlMs: 0, upstream: { healthIntervalMs: 0 } });
+  // As src/main.ts has them: in the SQL database (here its own connection to the same file), cached.
+  const subjectKeys = policy === 'encrypted' ? cachedSubjectKeys(new SqlSubjectKeyStore(await openKnex(`sqlite:${join(dir, file)}`, { sqliteSynchronous: sync }))) : undefined;
+  const gateway = new McpGateway({ store, cacheTtlMs: 0, payloadPolicy: policy, subjectKeys, upstream: { healthIntervalMs: 0 } });
   await gateway.start();
   await gateway.registerServer(upstreamSpec(upstreamUrl));
   return gateway;
@@ -255,6 +262,7 @@ async function main(): Promise<void> {
     const direct = await stdioClient(ex.command!, ex.args!, ex.env);
     const full = await openGateway(dir, 'lib-full.db', 'full');
     const normal = await openGateway(dir, 'lib-normal.db', 'normal');
+    const encrypted = await openGateway(dir, 'lib-encrypted.db', 'full', undefined, 'encrypted');
     const nul = await nullGateway();
     const floorStore = await openSqlEventStore(`sqlite:${join(dir, 'floor.db')}`);
     const viaStdio = await stdioClient(process.execPath, [...TSX, __filename, '--serve', dir, 'stdio', 'full']);
@@ -279,6 +287,7 @@ async function main(): Promise<void> {
       ['direct: client → upstream (stdio)', (i) => direct.callTool({ name: 'echo', arguments: { text: `d${i}` } }), () => ({ upstream: direct.pid })],
       ['gateway lib: callTool + 2 durable appends (full) → upstream', (i) => full.callTool(ctx, 'examples__echo', { text: `l${i}` }), inProcess(full)],
       ['gateway lib, SQLITE_SYNCHRONOUS=normal', (i) => normal.callTool(ctx, 'examples__echo', { text: `n${i}` }), inProcess(normal)],
+      ['gateway lib (full), MCP_PAYLOAD_POLICY=encrypted', (i) => encrypted.callTool(ctx, 'examples__echo', { text: `x${i}` }), inProcess(encrypted)],
       ['gateway lib, audit not stored (null store)', (i) => nul.callTool(ctx, 'examples__echo', { text: `z${i}` }), inProcess(nul)],
       [
         'audit floor: 2 durable SQLite appends (full), no call',
@@ -359,7 +368,7 @@ async function main(): Promise<void> {
 
     await Promise.all([
       ...[direct, viaStdio, viaStdioNull, viaRelay, viaHttp, viaHttpNormal, floor, directHttp, viaHttpHttpUp].map((c) => c.close()),
-      ...[full, normal, nul, fullHttpUp].map((g) => g.close()),
+      ...[full, normal, encrypted, nul, fullHttpUp].map((g) => g.close()),
     ]);
     await floorStore.close();
     canned.close();
