@@ -1,7 +1,7 @@
 import { canonicalJson } from '../core/canonical';
 import { sha256Utf8Hex } from '../core/hash';
 import type { Hex } from '../core/hex';
-import { opened } from './open-tool-call-view';
+import { opened } from './opened';
 import { sealPayload, type SealedPayload } from './sealed-payload';
 import type { SubjectKeyStore } from './subject-key-store';
 

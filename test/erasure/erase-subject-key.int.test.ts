@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Principal } from '../../src/auth/principal';
 import { UnavailableError } from '../../src/core/errors';
-import { eraseSubjectKey, subjectKeyStream } from '../../src/erasure/erase-subject-key';
+import { eraseSubjectKey, subjectKeyStream } from '../../src/auth/erase-subject-key';
 import { MemorySubjectKeyStore } from '../../src/erasure/memory-subject-key-store';
 import { openSqlEventStore, type SqlEventStore } from '../../src/eventstore/sql';
 import type { EventStore } from '../../src/eventstore/port';

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { eraseSubjectKey } from '../../erasure/erase-subject-key';
+import { eraseSubjectKey } from '../../auth/erase-subject-key';
 import type { AppDeps } from '../deps';
 import { principalOf } from '../context';
 import { NotImplementedError } from '../errors';

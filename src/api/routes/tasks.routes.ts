@@ -9,7 +9,7 @@ import { taskDecider, taskStream } from '../../domain/task/task.decider';
 import { IDEMPOTENCY_KEY } from '../../domain/task/idempotent-task-id';
 import { submitTask } from '../../domain/task/submit-task';
 import type { AppDeps } from '../deps';
-import { openTaskView } from '../../erasure/open-task-view';
+import { openTaskView } from '../../readmodels/open-task-view';
 import { subjectOf } from '../../erasure/subject';
 import { sealTaskInput } from '../../erasure/task-input';
 import { metadataOf, principalOf } from '../context';

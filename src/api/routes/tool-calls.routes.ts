@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { NotFoundError } from '../../core/errors';
-import { openToolCallView } from '../../erasure/open-tool-call-view';
+import { openToolCallView } from '../../readmodels/open-tool-call-view';
 import type { AppDeps } from '../deps';
 import { principalOf } from '../context';
 import { ProblemSchema } from '../problem';

@@ -1,13 +1,13 @@
 import { catalog } from '../../events';
-import type { Principal } from '../auth/principal';
-import { ForbiddenError } from '../auth/errors';
+import type { Principal } from './principal';
+import { ForbiddenError } from './errors';
 import type { Clock } from '../core/clock';
 import { createEvent } from '../core/envelope';
 import { WrongExpectedRevisionError } from '../core/errors';
 import type { EventStore } from '../eventstore/port';
-import { SubjectNotFoundError } from './errors';
-import { parseSubject } from './subject';
-import type { SubjectKeyStore } from './subject-key-store';
+import { SubjectNotFoundError } from '../erasure/errors';
+import { parseSubject } from '../erasure/subject';
+import type { SubjectKeyStore } from '../erasure/subject-key-store';
 
 export type EraseSubjectKeyDependencies = { store: EventStore; subjectKeys: SubjectKeyStore; clock?: Clock };
 

@@ -1,6 +1,7 @@
-import type { ToolCallView } from '../readmodels/port';
-import { openSealed, payloadAad, type SealedPayload } from './sealed-payload';
-import type { SubjectKeyStore } from './subject-key-store';
+import { opened } from '../erasure/opened';
+import { payloadAad } from '../erasure/sealed-payload';
+import type { SubjectKeyStore } from '../erasure/subject-key-store';
+import type { ToolCallView } from './port';
 
 /**
  * A tool call's view as the API shows it: payloads recorded encrypted (MCP_PAYLOAD_POLICY=encrypted)
@@ -22,16 +23,4 @@ export async function openToolCallView(keys: SubjectKeyStore | undefined, view: 
     else v.result = JSON.parse(json);
   }
   return v;
-}
-
-/** The JSON text of `sealed`, or undefined when it cannot be opened here (key erased, unknown, or not the one it was sealed with). */
-export async function opened(keys: SubjectKeyStore | undefined, sealed: SealedPayload, aad: string): Promise<string | undefined> {
-  const key = await keys?.keyById(sealed.kid);
-  if (!key) return undefined;
-  try {
-    return openSealed(key, sealed, aad);
-  } catch {
-    // A key that does not open it (not the one it was sealed with): as unreadable as an erased one.
-    return undefined;
-  }
 }

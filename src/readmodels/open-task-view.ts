@@ -1,7 +1,7 @@
-import type { TaskView } from '../readmodels/port';
-import { opened } from './open-tool-call-view';
-import { taskInputAad } from './task-input';
-import type { SubjectKeyStore } from './subject-key-store';
+import { opened } from '../erasure/opened';
+import type { SubjectKeyStore } from '../erasure/subject-key-store';
+import { taskInputAad } from '../erasure/task-input';
+import type { TaskView } from './port';
 
 /**
  * A task's view as the API shows it: an input given sealed (TaskSubmitted v3,
