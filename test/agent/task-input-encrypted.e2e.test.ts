@@ -55,4 +55,26 @@ describe('MCP_PAYLOAD_POLICY=encrypted: the agent runtime runs tasks whose input
     expect(ofType(events, 'TaskStepStarted')).to.have.length(0);
     expect(h.fake.requests.length).to.equal(calls);
   });
+
+  it('a task whose key is erased after it started fails TASK_INPUT_ERASED when resumed, saying so; its recorded steps stay, the model is not asked again', async () => {
+    h.fake.setScript([{ hang: true }]);
+    const id = await submitSealed('midrun');
+    await h.worker('worker-c', { redaction: 'hash-only' }).start();
+    // Its explicit step done and the model asked (and hanging): then the worker dies.
+    await waitForTask(h.store, id, (es) => ofType(es, 'TaskStepCompleted').length === 1 && h.fake.requests.length > 0);
+    await h.stopWorkers();
+    await h.subjectKeys!.erase(subjectOf('acme', user));
+    h.fake.setScript(() => ({ content: 'done' }));
+    const calls = h.fake.requests.length;
+    await h.worker('worker-d', { redaction: 'hash-only' }).start();
+    const events = await waitForTask(h.store, id, ended);
+    const failed = ofType(events, 'TaskFailed');
+    expect(failed, events.map((e) => e.type).join()).to.have.length(1);
+    const error = (failed[0].data as { error: { code: string; message: string } }).error;
+    expect(error.code).to.equal('TASK_INPUT_ERASED');
+    expect(error.message).to.not.contain('was not run');
+    expect(error.message).to.contain('after it started');
+    expect(ofType(events, 'TaskStepCompleted')).to.have.length(1);
+    expect(h.fake.requests.length).to.equal(calls);
+  });
 });

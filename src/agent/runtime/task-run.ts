@@ -245,13 +245,14 @@ export class TaskRun {
 
   /**
    * TaskSubmitted v3: the instruction and the steps' arguments opened with the submitter's subject
-   * key into the view. Throws TASK_INPUT_ERASED when any cannot be (the key erased before the task ran).
+   * key into the view. Throws TASK_INPUT_ERASED when any cannot be: the key erased before the task
+   * ran, or after it started and before this run resumed it (a run going on keeps what it opened).
    */
   private async openInput(): Promise<void> {
     const v = this.view;
     if (v.instructionSealed === undefined && !(v.steps ?? []).some(isSealedStep)) return;
     const input = await openTaskInput(this.deps.subjectKeys, this.taskId, { instructionSealed: v.instructionSealed, steps: v.steps });
-    if (input.erased) throw new TaskInputErasedError(this.taskId, this.deps.subjectKeys !== undefined);
+    if (input.erased) throw new TaskInputErasedError(this.taskId, this.deps.subjectKeys !== undefined, v.status === 'running');
     v.instruction = input.instruction;
     v.instructionSealed = undefined;
     v.steps = input.steps as TaskStep[] | undefined;
