@@ -43,6 +43,17 @@ describe('MCP_PAYLOAD_POLICY=encrypted: the agent runtime runs tasks whose input
     expect(JSON.stringify(await h.store.readAll({ limit: 10_000 }))).to.not.contain(MARKER);
   });
 
+  it('a worker set to LLM_REDACTION=store runs a sealed task hash-only all the same: its prompts and answer stay out of the log', async () => {
+    h.fake.setScript(() => ({ content: `answer ${MARKER}-store` }));
+    const id = await submitSealed('store');
+    await h.worker('worker-s', { redaction: 'store' }).start();
+    const events = await waitForTask(h.store, id, ended);
+    expect(ofType(events, 'TaskCompleted'), JSON.stringify(ofType(events, 'TaskFailed'))).to.have.length(1);
+    const turn = ofType(events, 'InferenceCompleted')[0];
+    expect(turn.data, 'the turn is recorded hash-only').to.not.have.property('messagesJson');
+    expect(JSON.stringify(await h.store.readAll({ limit: 10_000 }))).to.not.contain(MARKER);
+  });
+
   it('fails a task whose submitter key was erased before it ran with TASK_INPUT_ERASED, running nothing', async () => {
     const id = await submitSealed('erased');
     await h.subjectKeys!.erase(subjectOf('acme', user));

@@ -4,15 +4,17 @@ import type { AssistantMessage } from '../llm/port';
 
 /**
  * The LLM_REDACTION a task is run under: the worker's own setting, except that a task submitted with
- * an `answerRecipient` is always run `hash-only`. Its client asked for an answer only it can read;
- * a worker set to `store` (the API and the workers configured apart, or the setting being changed
- * one process at a time) would otherwise record its prompts and answer whole in the append-only
- * log, for good. Run hash-only, the task loses nothing (its answer is sealed) and leaks nothing.
+ * an `answerRecipient`, or with its instruction sealed (TaskSubmitted v3, MCP_PAYLOAD_POLICY=encrypted),
+ * is always run `hash-only`. Its client asked for an answer only it can read, or for an input that
+ * erasing its key makes unreadable; a worker set to `store` (the API and the workers configured
+ * apart, or the setting being changed one process at a time) would otherwise record its prompts and
+ * answer whole in the append-only log, for good. Run hash-only, the task loses nothing (its answer
+ * is sealed or named by hash) and leaks nothing.
  *
  * @example taskRedaction('store', { answerRecipient: '0x02…' }) // 'hash-only'
  */
-export function taskRedaction(setting: 'store' | 'hash-only', task: { answerRecipient?: string }): 'store' | 'hash-only' {
-  return task.answerRecipient !== undefined ? 'hash-only' : setting;
+export function taskRedaction(setting: 'store' | 'hash-only', task: { answerRecipient?: string; instructionSealed?: unknown }): 'store' | 'hash-only' {
+  return task.answerRecipient !== undefined || task.instructionSealed !== undefined ? 'hash-only' : setting;
 }
 
 /** What InferenceCompleted v4 keeps of a turn's answer under LLM_REDACTION=hash-only (`responseRedacted`). */

@@ -96,6 +96,8 @@ export class TaskRun {
   private view: TaskView;
   /** When the lease another worker holds expires (epoch ms), after run() returned 'held'. */
   heldUntil = 0;
+  /** Its instruction was given sealed (TaskSubmitted v3) and opened by this run. */
+  private inputWasSealed = false;
   /** The first event of a newer release found on the task's stream, after run() returned 'newer'. */
   fromNewerRelease?: EventFromNewerReleaseError;
   private renewing = false;
@@ -151,7 +153,7 @@ export class TaskRun {
    * (taskRedaction). Read from the view: TaskSubmitted, the view's first event, fixes it.
    */
   private get redaction(): 'store' | 'hash-only' {
-    return taskRedaction(this.opts.redaction, this.view);
+    return taskRedaction(this.opts.redaction, { answerRecipient: this.view.answerRecipient, instructionSealed: this.inputWasSealed || this.view.instructionSealed });
   }
 
   /**
@@ -199,7 +201,8 @@ export class TaskRun {
       const lease = await this.acquire();
       if (lease !== 'acquired') return lease;
       if (this.redaction !== this.opts.redaction) {
-        this.deps.logger?.warn({ taskId: this.taskId }, 'this task names an answerRecipient: it is run under LLM_REDACTION=hash-only, not this worker\'s store (give the API and the workers the same LLM_REDACTION)');
+        const why = this.view.answerRecipient !== undefined ? 'names an answerRecipient' : 'was given its instruction sealed (MCP_PAYLOAD_POLICY=encrypted)';
+        this.deps.logger?.warn({ taskId: this.taskId }, `this task ${why}: it is run under LLM_REDACTION=hash-only, not this worker's store (give the API and the workers the same LLM_REDACTION)`);
       }
       // Renewed on a timer too, not only between steps: a model or tool call longer than half the
       // lease must not let another worker take a task whose worker is alive (it would fail the call
@@ -254,6 +257,8 @@ export class TaskRun {
     const input = await openTaskInput(this.deps.subjectKeys, this.taskId, { instructionSealed: v.instructionSealed, steps: v.steps });
     if (input.erased) throw new TaskInputErasedError(this.taskId, this.deps.subjectKeys !== undefined, v.status === 'running');
     v.instruction = input.instruction;
+    // Opened here, still run hash-only (taskRedaction): what the client gave sealed stays out of the log.
+    this.inputWasSealed ||= v.instructionSealed !== undefined;
     v.instructionSealed = undefined;
     v.steps = input.steps as TaskStep[] | undefined;
   }
