@@ -81,6 +81,22 @@ describe('crypto-erasure of tool-call payloads (MCP_PAYLOAD_POLICY=encrypted)', 
     expect(listed.arguments).to.deep.equal({ text: MARKER });
   });
 
+  it("GET /v1/tool-calls reads each subject's key once per page, not once per sealed payload", async () => {
+    const who = `lister-${Date.now()}`;
+    for (const n of [1, 2, 3]) await recordedCall(`page-${n}`, who);
+    let lookups = 0;
+    const keyById = subjectKeys.keyById.bind(subjectKeys);
+    subjectKeys.keyById = (kid) => (lookups++, keyById(kid));
+    try {
+      const res = await h.call({ method: 'GET', url: '/v1/tool-calls?limit=3', auth: admin });
+      expect(res.statusCode, res.body).to.equal(200);
+      expect(res.json().items.map((c: { arguments?: { text: string } }) => c.arguments?.text)).to.deep.equal(['page-3', 'page-2', 'page-1']);
+      expect(lookups, 'six sealed payloads, one key').to.equal(1);
+    } finally {
+      subjectKeys.keyById = keyById;
+    }
+  });
+
   it("after DELETE /v1/subjects/:subject/key shows the payloads erased, the events byte-identical, their hashes and inclusion proofs still valid; other subjects' calls stay readable", async () => {
     const other = await h.key('agent', 'acme');
     const mine = await recordedCall(`${MARKER}-mine`);
