@@ -1,17 +1,13 @@
 import { expect } from 'chai';
 import { down as dropListIndexes, up as addListIndexes } from '../../migrations/20261209000100_tool_call_list_indexes';
-import { InProcessBus } from '../../src/bus/inprocess';
-import { MemoryCheckpointStore } from '../../src/checkpoints';
 import { newId } from '../../src/core/ids';
 import { indexesByColumns } from '../../src/db/index-names';
-import { Projector } from '../../src/projector/projector';
 import { encodeTaskCursor, encodeToolCallCursor } from '../../src/readmodels/cursor';
 import type { ToolCallListFilter } from '../../src/readmodels/port';
 import { TOOL_CALL_LIST_INDEXES } from '../../src/readmodels/schema';
-import { SqlReadModels } from '../../src/readmodels/sql-read-models';
 import { LIVE_TABLES } from '../../projections/tables';
-import { openTestDb, type Dialect, type TestDb } from '../projections/support';
-import { mysqlAvailable, requireService } from '../support/services';
+import type { Dialect, TestDb } from '../projections/support';
+import { projectedReadModels } from './support';
 import { recordCall, type RecordCallParameters } from '../support/tool-call-events';
 
 /** The `rm_tool_calls` indexes, as their column lists. */
@@ -20,51 +16,36 @@ const indexes = async (db: TestDb): Promise<string[]> => [...(await indexesByCol
 for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
   describe(`tool-call read model queries: listToolCalls / getToolCall (${dialect})`, function () {
     this.timeout(60_000);
-    let db: TestDb;
-    let projector: Projector;
-    let rm: SqlReadModels;
-    before(async function () {
-      if (dialect === 'mysql') await requireService(this, 'MariaDB', mysqlAvailable);
-    });
-    beforeEach(async () => {
-      db = await openTestDb(dialect);
-      projector = new Projector({ knex: db.knex, bus: new InProcessBus(db.store, new MemoryCheckpointStore()) });
-      await projector.start();
-      rm = new SqlReadModels({ knex: db.knex, applied: projector.applied });
-    });
-    afterEach(async () => {
-      await projector?.stop();
-      await db?.close();
-    });
+    const t = projectedReadModels(dialect);
 
     const call = async (p: RecordCallParameters) => {
-      const c = await recordCall(db.store, p);
-      expect(await rm.waitForPosition(c.position, 10_000)).to.equal(true);
+      const c = await recordCall(t.db.store, p);
+      expect(await t.rm.waitForPosition(c.position, 10_000)).to.equal(true);
       return c.id;
     };
-    const ids = async (tenant: string, f: Partial<ToolCallListFilter> = {}) => (await rm.listToolCalls(tenant, { limit: 100, ...f })).items.map((c) => c.id);
+    const ids = async (tenant: string, f: Partial<ToolCallListFilter> = {}) => (await t.rm.listToolCalls(tenant, { limit: 100, ...f })).items.map((c) => c.id);
 
     it('a migrated database has an index for each filter, and the migration adds any that a table lacks, once', async () => {
       const want = TOOL_CALL_LIST_INDEXES.map((c) => c.join(','));
-      expect(await indexes(db)).to.include.members([...want, 'tenant,requested_at', 'task_id,requested_position']);
-      for (const columns of TOOL_CALL_LIST_INDEXES) await db.knex.schema.alterTable(LIVE_TABLES.toolCalls, (t) => t.dropIndex([...columns]));
-      expect(await indexes(db)).not.to.include.members(want);
-      await addListIndexes(db.knex);
-      await addListIndexes(db.knex);
-      const after = await indexes(db);
+      expect(await indexes(t.db)).to.include.members([...want, 'tenant,requested_at', 'task_id,requested_position']);
+      for (const columns of TOOL_CALL_LIST_INDEXES) await t.db.knex.schema.alterTable(LIVE_TABLES.toolCalls, (t) => t.dropIndex([...columns]));
+      expect(await indexes(t.db)).not.to.include.members(want);
+      await addListIndexes(t.db.knex);
+      await addListIndexes(t.db.knex);
+      const after = await indexes(t.db);
       expect(after).to.include.members(want);
       expect(after.filter((c) => want.includes(c))).to.have.length(want.length);
     });
 
     it("the migration's down drops the indexes by their own names (a rebuilt table's are not knex's default ones)", async () => {
       const want = TOOL_CALL_LIST_INDEXES.map((c) => c.join(','));
-      for (const columns of TOOL_CALL_LIST_INDEXES) await db.knex.schema.alterTable(LIVE_TABLES.toolCalls, (t) => t.dropIndex([...columns]));
+      for (const columns of TOOL_CALL_LIST_INDEXES) await t.db.knex.schema.alterTable(LIVE_TABLES.toolCalls, (t) => t.dropIndex([...columns]));
       // As a rebuild leaves them: the same columns under other names.
-      for (const [i, columns] of TOOL_CALL_LIST_INDEXES.entries()) await db.knex.schema.alterTable(LIVE_TABLES.toolCalls, (t) => t.index([...columns], `rebuilt_tool_calls_${i}`));
-      await dropListIndexes(db.knex);
-      expect((await indexes(db)).filter((c) => want.includes(c))).to.deep.equal([]);
-      await addListIndexes(db.knex);
-      expect(await indexes(db)).to.include.members(want);
+      for (const [i, columns] of TOOL_CALL_LIST_INDEXES.entries()) await t.db.knex.schema.alterTable(LIVE_TABLES.toolCalls, (t) => t.index([...columns], `rebuilt_tool_calls_${i}`));
+      await dropListIndexes(t.db.knex);
+      expect((await indexes(t.db)).filter((c) => want.includes(c))).to.deep.equal([]);
+      await addListIndexes(t.db.knex);
+      expect(await indexes(t.db)).to.include.members(want);
     });
 
     it('newest request first over pages; calls recorded during the walk do not shift or repeat them', async () => {
@@ -77,7 +58,7 @@ for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
       const seen: string[] = [];
       let cursor: string | undefined;
       do {
-        const page = await rm.listToolCalls('acme', { limit: 3, cursor });
+        const page = await t.rm.listToolCalls('acme', { limit: 3, cursor });
         seen.push(...page.items.map((c) => c.id));
         cursor = page.nextCursor;
         await call({ tenant: 'acme', at: '2027-01-01T00:00:00.000Z' }); // newer than every cursor: lands before the first page
@@ -110,33 +91,33 @@ for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
       const kept = await call({ tenant: 'acme', arguments: { text: 'secret', n: 1.5 }, result: { ok: true } });
       const hashed = await call({ tenant: 'acme', policy: 'hash-only' });
       const failed = await call({ tenant: 'acme', outcome: 'failed' });
-      const k = (await rm.getToolCall('acme', kept))!;
+      const k = (await t.rm.getToolCall('acme', kept))!;
       expect(k).to.deep.include({ status: 'completed', server: 'examples', tool: 'echo', arguments: { text: 'secret', n: 1.5 }, result: { ok: true }, isError: false, cached: false, latencyMs: 4 });
       expect(k.argumentsHash).to.match(/^0x[0-9a-f]{64}$/);
-      const h = (await rm.getToolCall('acme', hashed))!;
+      const h = (await t.rm.getToolCall('acme', hashed))!;
       expect(h.argumentsHash).to.match(/^0x[0-9a-f]{64}$/);
       expect(h.resultHash).to.match(/^0x[0-9a-f]{64}$/);
       expect(h).not.to.have.any.keys('arguments', 'result');
-      expect((await rm.getToolCall('acme', failed))!).to.deep.include({ status: 'failed', error: { code: 'MCP_UPSTREAM_TIMEOUT', message: 'no answer in 30000 ms' }, latencyMs: 30_000 });
+      expect((await t.rm.getToolCall('acme', failed))!).to.deep.include({ status: 'failed', error: { code: 'MCP_UPSTREAM_TIMEOUT', message: 'no answer in 30000 ms' }, latencyMs: 30_000 });
     });
 
     it("keeps tenants apart: another tenant's call is neither listed nor shown", async () => {
       const mine = await call({ tenant: 'acme' });
       const theirs = await call({ tenant: 'Acme' });
       expect(await ids('acme')).to.deep.equal([mine]);
-      expect(await rm.getToolCall('acme', theirs)).to.equal(undefined);
-      expect((await rm.getToolCall('Acme', theirs))!.tenant).to.equal('Acme');
+      expect(await t.rm.getToolCall('acme', theirs)).to.equal(undefined);
+      expect((await t.rm.getToolCall('Acme', theirs))!.tenant).to.equal('Acme');
     });
 
     it('lists a call whose request it never saw after every other, once, across pages', async () => {
       const late = await call({ tenant: 'acme', withoutRequest: true });
       const late2 = await call({ tenant: 'acme', withoutRequest: true });
       const timed = [await call({ tenant: 'acme', at: '2026-12-01T10:00:00.000Z' }), await call({ tenant: 'acme', at: '2026-12-01T09:00:00.000Z' })];
-      expect((await rm.getToolCall('acme', late))!.requestedAt).to.equal(undefined);
+      expect((await t.rm.getToolCall('acme', late))!.requestedAt).to.equal(undefined);
       const seen: string[] = [];
       let cursor: string | undefined;
       do {
-        const page = await rm.listToolCalls('acme', { limit: 1, cursor });
+        const page = await t.rm.listToolCalls('acme', { limit: 1, cursor });
         seen.push(...page.items.map((c) => c.id));
         cursor = page.nextCursor;
       } while (cursor);
@@ -147,15 +128,15 @@ for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
     const badCursors = ['%%%', encodeTaskCursor({ createdAt: '2026-12-01T10:00:00.000Z', id: 'x' }), encodeToolCallCursor({ requestedAt: 'yesterday', id: 'x' }), encodeToolCallCursor({ requestedAt: null, id: '' })];
     it('refuses a cursor it did not issue (another list\'s too) as INVALID_CURSOR, and a bad limit or time naming the field', async () => {
       for (const cursor of badCursors) {
-        const err = await rm.listToolCalls('acme', { limit: 3, cursor }).catch((e) => e);
+        const err = await t.rm.listToolCalls('acme', { limit: 3, cursor }).catch((e) => e);
         expect(err.code, cursor).to.equal('INVALID_CURSOR');
         expect(err.details).to.deep.equal({ field: 'cursor' });
       }
       // And the task list refuses a tool-call cursor (it read its time and id as a task's).
-      const onTasks = await rm.listTasks('acme', { limit: 3, cursor: encodeToolCallCursor({ requestedAt: '2026-12-01T10:00:00.000Z', id: 'x' }) }).catch((e) => e);
+      const onTasks = await t.rm.listTasks('acme', { limit: 3, cursor: encodeToolCallCursor({ requestedAt: '2026-12-01T10:00:00.000Z', id: 'x' }) }).catch((e) => e);
       expect(onTasks.code).to.equal('INVALID_CURSOR');
-      expect((await rm.listToolCalls('acme', { limit: 0 }).catch((e) => e)).details).to.deep.equal({ field: 'limit' });
-      expect((await rm.listToolCalls('acme', { limit: 5, to: 'soon' }).catch((e) => e)).details).to.deep.equal({ field: 'to' });
+      expect((await t.rm.listToolCalls('acme', { limit: 0 }).catch((e) => e)).details).to.deep.equal({ field: 'limit' });
+      expect((await t.rm.listToolCalls('acme', { limit: 5, to: 'soon' }).catch((e) => e)).details).to.deep.equal({ field: 'to' });
     });
   });
 }
