@@ -5,7 +5,9 @@ export const SUBJECT_KEY_CACHE_MS = 30_000;
 
 /**
  * A SubjectKeyStore that remembers keys it read for `ttlMs` (at most `max` of each kind), so a
- * busy subject costs one read per window. An erasure through this store forgets at once; one made
+ * busy subject costs one read per window. A key found erased is remembered as such (an erased key
+ * never comes back), and reads of one key at once share one store read: a page of a list opens
+ * many payloads of one subject together. An erasure through this store forgets at once; one made
  * by another process is seen here within `ttlMs` (docs/security.md, "Erasure").
  */
 export function cachedSubjectKeys(store: SubjectKeyStore, o: { ttlMs?: number; max?: number; now?: () => number } = {}): SubjectKeyStore {
@@ -13,7 +15,8 @@ export function cachedSubjectKeys(store: SubjectKeyStore, o: { ttlMs?: number; m
   const max = o.max ?? 10_000;
   const now = o.now ?? Date.now;
   const bySubject = new Map<string, { v: SubjectKey; at: number }>();
-  const byKid = new Map<string, { v: Buffer; at: number }>();
+  const byKid = new Map<string, { v: Buffer | null; at: number }>();
+  const reading = new Map<string, Promise<Buffer | undefined>>();
   // Erasures made here so far: a read that began before one may answer with the key it erased
   // (read, then erased, then answered), which must not be remembered, or the erased payloads would
   // open here (and new ones be sealed with the erased key) for another `ttl`.
@@ -40,18 +43,29 @@ export function cachedSubjectKeys(store: SubjectKeyStore, o: { ttlMs?: number; m
     },
     async keyById(kid) {
       const hit = fresh(byKid, kid);
-      if (hit) return hit;
-      const readAt = erasures;
-      const key = await store.keyById(kid);
-      // An erased (absent) key is not remembered: it never comes back.
-      if (key) put(byKid, kid, key, readAt);
-      return key;
+      if (hit !== undefined) return hit ?? undefined;
+      let read = reading.get(kid);
+      if (!read) {
+        const readAt = erasures;
+        read = store.keyById(kid).then((key) => {
+          // Absent (erased) is remembered too: it never comes back.
+          put(byKid, kid, key ?? null, readAt);
+          return key;
+        });
+        reading.set(kid, read);
+        const done = () => void (reading.get(kid) === read && reading.delete(kid));
+        void read.then(done, done);
+      }
+      return read;
     },
     async erase(subject): Promise<EraseSubjectKeyReturnType> {
-      // Before and after: a read begun while the store erases may still have found the key.
+      // Before and after: a read begun while the store erases may still have found the key, and is
+      // neither remembered nor shared with reads asked for after the erasure.
       erasures++;
+      reading.clear();
       const out = await store.erase(subject);
       erasures++;
+      reading.clear();
       bySubject.delete(subject);
       for (const kid of out.erased) byKid.delete(kid);
       return out;

@@ -38,4 +38,33 @@ describe('cachedSubjectKeys', () => {
     expect(await again).to.equal(undefined);
     expect((await next).kid).to.not.equal(k.kid);
   });
+
+  it('reads a key once for reads asked together, and remembers an erased key as erased', async () => {
+    const inner = new MemorySubjectKeyStore();
+    const k = await inner.keyFor(subject);
+    let reads = 0;
+    const cached = cachedSubjectKeys({ ...inner, keyFor: (s) => inner.keyFor(s), erase: (s) => inner.erase(s), keyById: (kid) => (reads++, inner.keyById(kid)) });
+    const together = await Promise.all([1, 2, 3].map(() => cached.keyById(k.kid)));
+    expect(together.every((key) => key?.equals(k.key))).to.equal(true);
+    expect(reads).to.equal(1);
+    await cached.erase(subject);
+    expect(await cached.keyById(k.kid)).to.equal(undefined);
+    expect(await cached.keyById(k.kid)).to.equal(undefined);
+    expect(reads, 'the erased key read once').to.equal(2);
+  });
+
+  it('a read asked for after an erasure does not share a read begun before it', async () => {
+    const inner = new MemorySubjectKeyStore();
+    const k = await inner.keyFor(subject);
+    const { store, release } = heldReads(inner);
+    const cached = cachedSubjectKeys(store);
+    const before = cached.keyById(k.kid);
+    await new Promise((r) => setImmediate(r));
+    await cached.erase(subject);
+    const after = cached.keyById(k.kid);
+    await new Promise((r) => setImmediate(r));
+    release();
+    expect(await before).to.not.equal(undefined); // found before the erasure, as the store answered
+    expect(await after).to.equal(undefined);
+  });
 });

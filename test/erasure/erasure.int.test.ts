@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { startHttpExample, type HttpExample } from '../../examples/mcp-http/server';
 import { computeEventHash, type RecordedEvent } from '../../src/core/envelope';
 import { toHex } from '../../src/core/hex';
+import { cachedSubjectKeys } from '../../src/erasure/cached-subject-keys';
 import { MemorySubjectKeyStore } from '../../src/erasure/memory-subject-key-store';
 import { payloadDigest } from '../../src/mcp/payload-hash';
 import { batchLeaves } from '../../src/proofs/seal-batch';
@@ -34,7 +35,9 @@ describe('crypto-erasure of tool-call payloads (MCP_PAYLOAD_POLICY=encrypted)', 
 
   before(async () => {
     upstream = await startHttpExample();
-    ({ h, gw, close } = await makeGatewayHarness({ subjectKeys }, 10_000, { payloadPolicy: 'encrypted', subjectKeys, cacheTtlMs: 0 }));
+    // One cached store for the API and the gateway, as src/main.ts has it.
+    const keys = cachedSubjectKeys(subjectKeys);
+    ({ h, gw, close } = await makeGatewayHarness({ subjectKeys: keys }, 10_000, { payloadPolicy: 'encrypted', subjectKeys: keys, cacheTtlMs: 0 }));
     admin = (await h.key('admin', 'acme')).auth;
     caller = await h.key('agent', 'acme');
     const reg = await h.call({ method: 'POST', url: '/v1/mcp-servers', auth: admin, payload: { name: 'remote', transport: 'http', url: upstream.url } });
@@ -81,7 +84,7 @@ describe('crypto-erasure of tool-call payloads (MCP_PAYLOAD_POLICY=encrypted)', 
     expect(listed.arguments).to.deep.equal({ text: MARKER });
   });
 
-  it("GET /v1/tool-calls reads each subject's key once per page, not once per sealed payload", async () => {
+  it("GET /v1/tool-calls reads each subject's key once, not once per sealed payload (the key cache shares reads)", async () => {
     const who = `lister-${Date.now()}`;
     for (const n of [1, 2, 3]) await recordedCall(`page-${n}`, who);
     let lookups = 0;

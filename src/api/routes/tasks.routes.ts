@@ -10,7 +10,6 @@ import { IDEMPOTENCY_KEY } from '../../domain/task/idempotent-task-id';
 import { submitTask } from '../../domain/task/submit-task';
 import type { AppDeps } from '../deps';
 import { openTaskView } from '../../readmodels/open-task-view';
-import { keyLookupsOnce } from '../../erasure/key-lookups-once';
 import { subjectOf } from '../../erasure/subject';
 import { sealTaskInput } from '../../erasure/task-input';
 import { metadataOf, principalOf } from '../context';
@@ -89,9 +88,7 @@ export function tasksRoutes(deps: AppDeps): FastifyPluginAsync {
       schema: { tags: ['tasks'], summary: 'List tasks (filters, cursor pagination)', querystring: TaskListQuery, response: { 200: TaskPage, ...problems } },
     }, async (request) => {
       const page = await deps.readModels.listTasks(principalOf(request).tenant, request.query);
-      // One subject's page of tasks: its key read once, not once per instruction and step.
-      const keys = keyLookupsOnce(deps.subjectKeys);
-      return { ...page, items: await Promise.all(page.items.map((t) => openTaskView(keys, t))) };
+      return { ...page, items: await Promise.all(page.items.map((t) => openTaskView(deps.subjectKeys, t))) };
     });
 
     app.get('/tasks/:id', {

@@ -1,7 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { NotFoundError } from '../../core/errors';
-import { keyLookupsOnce } from '../../erasure/key-lookups-once';
 import { openToolCallView } from '../../readmodels/open-tool-call-view';
 import type { AppDeps } from '../deps';
 import { principalOf } from '../context';
@@ -31,9 +30,7 @@ export function toolCallsRoutes(deps: AppDeps): FastifyPluginAsync {
       },
     }, async (request) => {
       const page = await deps.readModels.listToolCalls(principalOf(request).tenant, request.query);
-      // Each key read once for the page (an erased subject's calls would read the store per field).
-      const keys = keyLookupsOnce(deps.subjectKeys);
-      return { ...page, items: await Promise.all(page.items.map((c) => openToolCallView(keys, c))) };
+      return { ...page, items: await Promise.all(page.items.map((c) => openToolCallView(deps.subjectKeys, c))) };
     });
 
     app.get('/tool-calls/:id', {
