@@ -8,7 +8,8 @@ import { migrateLatest } from '../../migrations';
 import type { ApiKeyRecord, KeyStore } from '../../src/auth/key-store';
 import { createApiKey, type KeyServiceDependencies } from '../../src/auth/key-service';
 import type { Principal } from '../../src/auth/principal';
-import { settleUnissuedKeys, UNISSUED_KEY_HOLD_MS } from '../../src/auth/settle-unissued-keys';
+import { settleUnissuedKeys, UNISSUED_KEY_HOLD_MS, type SettleUnissuedKeysReturnType } from '../../src/auth/settle-unissued-keys';
+import { startUnissuedKeySweep } from '../../src/auth/unissued-key-sweep';
 import { SqlKeyStore } from '../../src/auth/sql-key-store';
 import { UnavailableError } from '../../src/core/errors';
 import { openKnex } from '../../src/db/knex';
@@ -152,6 +153,22 @@ function describeKeyIssue(name: string, open: (ctx: Mocha.Context) => Promise<Fi
       expect(await settleUnissuedKeys(deps())).to.deep.equal({ letGo: [], revoked: [key.id] });
       expect(await streamOf(key.id), 'recorded once').to.have.length(2);
       expect(await f.keys.get(key.id)).to.have.property('revokedAt');
+    });
+
+    it('an API process sweeps as it starts (then every minute), and stops once its run is done', async () => {
+      const appending = deferred();
+      const seen = recording(f.keys);
+      void create(deps({ store: replacing<EventStore>(f.store, { append: () => (appending.resolve(), new Promise(() => {})) }), keys: seen.keys }));
+      await appending.promise;
+      now += UNISSUED_KEY_HOLD_MS + 1;
+      const settled = deferred<SettleUnissuedKeysReturnType>();
+      const sweep = startUnissuedKeySweep(deps(), { intervalMs: 3_600_000, onSettled: settled.resolve, onError: (err) => settled.resolve({ letGo: [String(err)], revoked: [] }) });
+      try {
+        expect(await settled.promise).to.deep.equal({ letGo: [seen.inserted[0].id], revoked: [] });
+      } finally {
+        await sweep.stop();
+      }
+      expect((await create(deps())).record.tenant).to.equal(tenant);
     });
 
     it('API processes sweeping at once settle each key once', async () => {
