@@ -58,21 +58,33 @@ export async function recordUnissuedKeyEnd(deps: HandleCommandDependencies, key:
  * 3. A key with nothing in its log leaves no trace: its row goes once it was let go a hold ago, so
  *    an append still in flight when it was let go has landed by then (and the request that made
  *    it, finding its key let go, records ApiKeyRevoked itself and answers an error).
- * Safe from several processes at once: each step is conditional, each key settled once.
+ * Safe from several processes at once: each step is conditional, each key settled once. A key that
+ * fails (the event store away) is tried again by the next run; the others are settled all the same,
+ * and the run then throws an AggregateError naming the keys that failed.
  * @example await settleUnissuedKeys({ store, catalog, keys }) // { letGo: [...], revoked: [...] }
  */
 export async function settleUnissuedKeys(deps: SettleUnissuedKeysDependencies): Promise<SettleUnissuedKeysReturnType> {
   const now = (deps.clock ?? systemClock)();
   const heldSince = new Date(now.getTime() - UNISSUED_KEY_HOLD_MS).toISOString();
   const out: SettleUnissuedKeysReturnType = { letGo: [], revoked: [] };
+  const failed: { id: string; err: unknown }[] = [];
   for (const key of await deps.keys.unissued({ createdBefore: heldSince, limit: BATCH })) {
-    const letGoNow = key.revokedAt === undefined;
-    // Issued or let go by another process meanwhile: theirs to settle.
-    if (letGoNow && !(await deps.keys.abandon(key.id, now.toISOString()))) continue;
-    if ((await recordUnissuedKeyEnd(deps, key)) === 'revoked') {
-      if (await deps.keys.keepRevoked(key.id)) out.revoked.push(key.id);
-    } else if (letGoNow) out.letGo.push(key.id);
-    else if (key.revokedAt! <= heldSince) await deps.keys.remove(key.id);
+    // One key that cannot be settled now (its stream unreadable, say) does not hold up the others.
+    try {
+      const letGoNow = key.revokedAt === undefined;
+      // Issued or let go by another process meanwhile: theirs to settle.
+      if (letGoNow && !(await deps.keys.abandon(key.id, now.toISOString()))) continue;
+      if ((await recordUnissuedKeyEnd(deps, key)) === 'revoked') {
+        if (await deps.keys.keepRevoked(key.id)) out.revoked.push(key.id);
+      } else if (letGoNow) out.letGo.push(key.id);
+      else if (key.revokedAt! <= heldSince) await deps.keys.remove(key.id);
+    } catch (err) {
+      failed.push({ id: key.id, err });
+    }
+  }
+  if (failed.length > 0) {
+    const done = out.letGo.length + out.revoked.length > 0 ? ` (settled meanwhile: let go ${out.letGo.join(', ') || 'none'}; revoked ${out.revoked.join(', ') || 'none'})` : '';
+    throw new AggregateError(failed.map((f) => f.err), `settling api keys never handed out failed for ${failed.map((f) => f.id).join(', ')}: ${(failed[0].err as Error)?.message ?? String(failed[0].err)}${done}`);
   }
   return out;
 }

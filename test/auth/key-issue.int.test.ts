@@ -180,6 +180,21 @@ function describeKeyIssue(name: string, open: (ctx: Mocha.Context) => Promise<Fi
       expect(runs.flatMap((r) => r.revoked).sort()).to.deep.equal(seen.inserted.map((k) => k.id).sort());
       for (const k of seen.inserted) expect(await streamOf(k.id)).to.deep.equal([['ApiKeyCreated', 'user'], ['ApiKeyRevoked', 'system']]);
     });
+
+    it('a key that cannot be settled now does not hold up the others: the run names it, and the next settles it', async () => {
+      const seen = recording(f.keys);
+      const lostDb = replacing(seen.keys, { issue: () => Promise.reject(lostDatabase('issue')), abandon: () => Promise.reject(lostDatabase('abandon')) });
+      for (let i = 0; i < 2; i++) await failure(create(deps({ keys: lostDb, maxKeysPerTenant: 10 })));
+      const [stuck, other] = seen.inserted;
+      now += UNISSUED_KEY_HOLD_MS + 1;
+      const unreadable = replacing<EventStore>(f.store, { readStream: (stream: string) => (stream === `apikey-${stuck.id}` ? Promise.reject(outage()) : f.store.readStream(stream)) });
+      const err = await failure(settleUnissuedKeys(deps({ store: unreadable })));
+      expect(err).to.be.instanceOf(AggregateError);
+      expect(err?.message).to.include(`failed for ${stuck.id}: event store (test): append: ECONNRESET`).and.include(`revoked ${other.id}`);
+      expect(await streamOf(other.id)).to.deep.equal([['ApiKeyCreated', 'user'], ['ApiKeyRevoked', 'system']]);
+      expect(await settleUnissuedKeys(deps())).to.deep.equal({ letGo: [], revoked: [stuck.id] });
+      expect(await streamOf(stuck.id)).to.deep.equal([['ApiKeyCreated', 'user'], ['ApiKeyRevoked', 'system']]);
+    });
   });
 }
 
