@@ -24,7 +24,7 @@ import { ConfigError, errorCodeOf } from './core/errors';
 import { dialectOf } from './db/knex';
 import { cachedSubjectKeys } from './erasure/cached-subject-keys';
 import { SqlSubjectKeyStore } from './erasure/sql-subject-key-store';
-import { createAuthenticator, createAuthFailureLimiter, createJwtVerifier, ensureAdminKey, isCredentialRevoked, mcpAuthenticate, SqlKeyStore } from './auth';
+import { createAuthenticator, createAuthFailureLimiter, createJwtVerifier, ensureAdminKey, isCredentialRevoked, mcpAuthenticate, SqlKeyStore, startUnissuedKeySweep } from './auth';
 import { createRateLimiter } from './auth/rate-limit';
 import { InProcessBus } from './bus/inprocess';
 import { eventsTopic } from './bus/kafka/topic';
@@ -292,6 +292,18 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
     }
     if (admin.removedStaleFile) {
       logger.warn(`${admin.removedStaleFile} held an older bootstrap admin key, replaced by OPENMCP_ADMIN_KEY: removed it, so a start without the variable cannot put the old key back (such a start makes a new key and prints it once)`);
+    }
+    // Keys a POST /v1/keys left being issued (its process killed, the event store or the database
+    // failing midway) stop counting against their tenant's limit, and their log is completed.
+    if (roles.api) {
+      const sweep = startUnissuedKeySweep(
+        { store, catalog, keys },
+        {
+          onSettled: ({ letGo, revoked }) => logger.warn({ letGo, revoked }, 'api keys never handed out were let go (revoked: their ApiKeyCreated was recorded, ApiKeyRevoked now too)'),
+          onError: (err) => logger.warn({ err }, 'settling api keys never handed out failed (tried again in a minute)'),
+        },
+      );
+      closers.push({ name: 'unissued key sweep', close: () => sweep.stop() });
     }
     const jwt = createJwtVerifier(config);
     // A brake on guessing credentials, per client address (request.ip, see TRUST_PROXY).
