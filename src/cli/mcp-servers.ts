@@ -71,7 +71,7 @@ function headersOf(pairs: string[]): Record<string, string> | undefined {
 }
 
 /**
- * `openmcp mcp servers add <name> -- <command> [args…]` (stdio; admin keys only) or
+ * `openmcp mcp servers add <name> -- <command> [args…]` (stdio; cross-tenant admin keys only) or
  * `openmcp mcp servers add <name> --url URL [--transport sse]`: registers the upstream and prints
  * its id and tools. The registration is an event; every gateway replica picks it up from the log.
  */

@@ -37,7 +37,8 @@ describe('MCP server registration: internal addresses, credentials in URLs, upst
   before(async () => {
     svc = await internalService();
     ({ h, close } = await makeGatewayHarness({}, 3_000));
-    admin = (await h.key('admin', 'acme')).auth;
+    // Internal addresses are a cross-tenant admin's to register (a tenant's own admin gets 403: mcp.routes.int.test.ts).
+    admin = (await h.key('admin', 'acme', true)).auth;
     operator = (await h.key('operator', 'acme')).auth;
   });
   after(async () => {
@@ -55,7 +56,7 @@ describe('MCP server registration: internal addresses, credentials in URLs, upst
     expect(svc.hits).to.deep.equal([]);
   });
 
-  it("an admin may; the upstream's response body reaches no one (health reason, list, log): only its status", async () => {
+  it("a cross-tenant admin may; the upstream's response body reaches no one (health reason, list, log): only its status", async () => {
     const res = await register(admin, { name: 'internal', transport: 'http', url: svc.url });
     expect(res.statusCode, res.body).to.equal(201);
     expect(svc.hits.length).to.be.greaterThan(0);
