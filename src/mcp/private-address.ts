@@ -1,12 +1,21 @@
 import { lookup } from 'node:dns/promises';
 import { BlockList, isIP } from 'node:net';
 
-/** Addresses inside a host or its networks: loopback, private, link-local (cloud metadata), CGNAT, unspecified. */
+/**
+ * Addresses inside a host or its networks: loopback, private, link-local (cloud metadata), CGNAT,
+ * unspecified; and the other ranges that are no public internet, so only a network of the
+ * gateway's own can answer there (IANA's special-purpose registries): IETF protocol assignments
+ * 192.0.0/24, benchmarking 198.18/15 (where fake-IP DNS proxies put every name, too), multicast
+ * 224/4, reserved 240/4 with the broadcast address; IPv6 multicast ff00::/8 and discard 100::/64.
+ */
 const INTERNAL = new BlockList();
-for (const [net, bits] of [['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12], ['192.168.0.0', 16]] as const) {
+for (const [net, bits] of [
+  ['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12], ['192.0.0.0', 24], ['192.168.0.0', 16],
+  ['198.18.0.0', 15], ['224.0.0.0', 3],
+] as const) {
   INTERNAL.addSubnet(net, bits, 'ipv4');
 }
-for (const [net, bits] of [['::', 128], ['::1', 128], ['fc00::', 7], ['fe80::', 10]] as const) INTERNAL.addSubnet(net, bits, 'ipv6');
+for (const [net, bits] of [['::', 128], ['::1', 128], ['100::', 64], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8]] as const) INTERNAL.addSubnet(net, bits, 'ipv6');
 
 /** An IPv6 address's eight 16-bit groups (a trailing dotted IPv4 read as the last two). */
 function ipv6Groups(address: string): number[] | undefined {
