@@ -44,7 +44,10 @@ export function mcpRoutes(deps: AppDeps): FastifyPluginAsync {
       }
       const m = metadataOf(request);
       const { timeoutMs, maxConcurrent, ...spec } = request.body;
-      const server = await gateway().registerServer({ ...m, ...spec, limits: limitsOf({ timeoutMs, maxConcurrent }) });
+      // Its name was checked just now, but may be pointed inside later: anyone but the host's admins
+      // gets a server that every process reaches at public addresses only (egress, checked per request).
+      const egress = spec.url && !host ? { egress: 'public' as const } : {};
+      const server = await gateway().registerServer({ ...m, ...spec, ...egress, limits: limitsOf({ timeoutMs, maxConcurrent }) });
       return reply.code(201).send(server);
     });
 
