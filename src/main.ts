@@ -13,7 +13,7 @@ import { createAgentRuntime } from './agent/create-agent-runtime';
 import { llmReadinessCheck } from './agent/llm/llm-readiness';
 import { SqlSpendLedger } from './agent/policy/spend-ledger';
 import { buildApp, createLogger, type ReadinessCheck } from './api';
-import { softReadinessCheck } from './telemetry/readiness-check';
+import { sharedReadinessCheck, softReadinessCheck } from './telemetry/readiness-check';
 import { mcpGatewayService } from './api/mcp-gateway-service';
 import { proofsService } from './api/proofs-service';
 import { uiPlugin } from './ui';
@@ -383,7 +383,7 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
       logger.info({ signer: agent.signer }, 'agent runtime signs task outputs');
     }
 
-    const readiness: ReadinessCheck[] = [
+    const checks: ReadinessCheck[] = [
       { name: `event store (${rawStore.name})`, check: async () => (await rawStore.ping(), { state: 'up' }) },
       { name: `database (${config.databaseUrl.startsWith('sqlite:') ? 'sqlite' : 'mysql'})`, check: async () => (await knex.raw('SELECT 1'), { state: 'up' }) },
       softReadinessCheck(
@@ -413,6 +413,8 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
       ...pipeline.leaderships.map(({ role, leadership }) => leaderCheck(role, leadership)),
       llmReadinessCheck(config.OPENAI_BASE_URL),
     ];
+    // /readyz and /metrics are public: shared, a flood of them reaches each dependency about once a second.
+    const readiness = checks.map((c) => sharedReadinessCheck(c));
 
     trackDependencies(registry, readiness);
     trackAuditLag(registry, async () => {
