@@ -15,10 +15,11 @@ import { catalog } from '../../events';
 import { loadConfig } from '../../src/config';
 import { computeEventHash, createEvent, MAX_EVENT_BYTES, type RecordedEvent } from '../../src/core/envelope';
 import { newId } from '../../src/core/ids';
+import { Registry } from 'prom-client';
 import { startOpenMcp, type OpenMcp } from '../../src/main';
-import { relayCheckpointName } from '../../src/relay';
+import { Relay, relayCheckpointName } from '../../src/relay';
 import { startKafkaBroker, type KafkaBroker } from '../support/kafka-broker';
-import { eventually } from './event-log-fixture';
+import { appendEvents, eventually, openTestLog } from './event-log-fixture';
 
 const TOPIC = 'openmcp.events.v1';
 const ADMIN_KEY = 'omc_downstream_admin_0123456789abcdef';
@@ -256,5 +257,26 @@ describe('A downstream consumer group reading what the product publishes (docs/c
     expect(computeEventHash(c.newer[1])).to.equal(big.hash);
     const delivered = c.deliveries.find((d) => d.headers['event-id'] === big.id)!;
     expect(delivered.value.length).to.be.greaterThan(MAX_EVENT_BYTES - 400);
+  });
+
+  it('sees no repeat from a relay stopped cleanly mid-backlog and started again: it publishes and checkpoints the batch in flight before it stops', async () => {
+    const log = await openTestLog();
+    const topic = 'clean-stop.events.v1';
+    const onTopic = () => broker.highWatermarks(topic).reduce((a, b) => a + b, 0);
+    try {
+      const stored = await appendEvents(log.store, 20, 50);
+      for (let round = 0; onTopic() < stored.length; round++) {
+        // Small batches and requests: every stop lands in the middle of a batch being published.
+        const relay = new Relay(log.store, log.checkpoints, { brokers: broker.brokers, topic, registry: new Registry(), maxBatch: 40, maxRequestBytes: 4096 });
+        await relay.start();
+        const target = Math.min(stored.length, onTopic() + 150 + round);
+        await eventually(() => onTopic() >= target, `${target} events on the topic`);
+        await relay.stop();
+        expect(await log.checkpoints.load(relay.checkpointName), `checkpoint after stop ${round}`).to.equal(stored[onTopic() - 1].position);
+      }
+      expect(onTopic(), 'messages on the topic').to.equal(stored.length);
+    } finally {
+      await log.close();
+    }
   });
 });
