@@ -173,7 +173,8 @@ describe('A downstream consumer group reading what the product publishes (docs/c
     expect([javaMurmur2(Buffer.from('21')), javaMurmur2(Buffer.from('foobar')), javaMurmur2(Buffer.from('a-little-bit-long-string'))]).to.deep.equal([-973932308, -790332482, -985981536]);
     const partitions = broker.highWatermarks(TOPIC).length;
     expect(partitions, 'the contract partition count').to.equal(6);
-    const byId = new Map(log.map((e) => [e.id, e]));
+    // Read again: the sealer may have appended a batch since, and the consumer may have it already.
+    const byId = new Map((await app.store.readAll({ after: -1, limit: 10_000 })).map((e) => [e.id, e]));
     const tenants = new Set<string>();
     for (const d of c.deliveries) {
       const event = JSON.parse(d.value.toString('utf8')) as Record<string, unknown>;
@@ -223,8 +224,10 @@ describe('A downstream consumer group reading what the product publishes (docs/c
     await eventually(() => c.deliveries.length >= published(), 'the consumer to read the repeats');
     const log = await app.store.readAll({ after: -1, limit: 10_000 });
     await eventually(() => c.applied.length >= log.length, 'every event of the log, however it grew meanwhile (batches)');
-    expect(c.applied.map((e) => e.id).sort()).to.deep.equal(log.map((e) => e.id).sort());
-    expect(c.repeatsById).to.equal(c.deliveries.length - c.applied.length);
+    const applied = c.applied.map((e) => e.id);
+    expect(applied).to.include.members(log.map((e) => e.id));
+    expect(new Set(applied).size, 'each event applied once').to.equal(applied.length);
+    expect(c.repeatsById).to.equal(c.deliveries.length - c.applied.length - c.newer.length);
     expect(c.repeatsByRevision, 'stream + revision drops the same repeats as event-id').to.equal(c.repeatsById);
     // The same event republished is the same bytes: the value does not depend on the publish.
     const first = new Map<string, Buffer>();
@@ -236,7 +239,8 @@ describe('A downstream consumer group reading what the product publishes (docs/c
 
     const fresh = await consumer('downstream-from-start');
     await eventually(() => fresh.deliveries.length >= published(), 'a new group to read the whole topic');
-    expect(new Set(fresh.applied.map((e) => e.id))).to.deep.equal(new Set(c.applied.map((e) => e.id)));
+    expect(fresh.applied.map((e) => e.id)).to.include.members(log.map((e) => e.id));
+    expect(new Set(fresh.applied.map((e) => e.id)).size).to.equal(fresh.applied.length);
   });
 
   it('carries an event of a newer release as it was written, for the consumer to skip (catalog.isFromNewerRelease), and an event near the 4 MiB limit whole to a consumer with kafkajs default fetch sizes', async () => {
