@@ -5,7 +5,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { Registry } from 'prom-client';
 import { toKafkaMessage } from '../../src/bus/kafka';
 import { Relay } from '../../src/relay';
-import { appendEvents, brokerAndLogPerSuite } from './event-log-fixture';
+import { appendEvents, brokerAndLogPerSuite, openTestLog } from './event-log-fixture';
 
 const example = join(__dirname, '..', '..', 'examples', 'kafka-consumer.ts');
 
@@ -47,11 +47,14 @@ describe('examples/kafka-consumer.ts', function () {
 
   it('reports a message that is not an event envelope (not JSON, no event-id header) as BAD and goes on, instead of stopping at it for good', async () => {
     const topic = 'poison.events.v1';
-    const stored = await appendEvents(env.log.store, 2, 2);
-    const relay = new Relay(env.log.store, env.log.checkpoints, { brokers: env.broker.brokers, topic, registry: new Registry() });
+    // A log of its own: the suite's holds the first test's events too.
+    const log = await openTestLog();
+    const stored = await appendEvents(log.store, 2, 2);
+    const relay = new Relay(log.store, log.checkpoints, { brokers: env.broker.brokers, topic, registry: new Registry() });
     await relay.start();
     await relay.waitFor();
     await relay.stop();
+    await log.close();
     const producer = new Kafka({ brokers: env.broker.brokers, logLevel: logLevel.NOTHING }).producer();
     await producer.connect();
     // Both into the partition of a stream that has events after them.
