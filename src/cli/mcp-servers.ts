@@ -141,7 +141,8 @@ export async function runToolsSearch(client: OpenMcpClient, query: string, o: { 
     // refuse that (docs/architecture.md). An alias does not say which upstream tool it stands for.
     const upstreamName = (t: (typeof items)[number]) => (t.tool !== undefined && t.name !== `${t.server}__${t.tool}` ? t.tool : '');
     const table = cliTable({ head: ['call as', 'server', 'upstream name (if aliased)', 'score', 'description'], colWidths: [null, null, 28, null, 50], wordWrap: true });
-    for (const t of items) table.push([t.name, t.server, upstreamName(t), t.score.toFixed(3), printable(t.description ?? '')]);
+    // The upstream's own tool name is its author's text (any characters), as its description is.
+    for (const t of items) table.push([t.name, t.server, printable(upstreamName(t)), t.score.toFixed(3), printable(t.description ?? '')]);
     out(table.toString());
     return 0;
   } catch (err) {

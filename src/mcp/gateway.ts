@@ -500,8 +500,11 @@ export class McpGateway {
         this.registering.delete(existing.id);
       }
     }
-    // The same settings get this process's env values (and cwd) too, which the log does not hold.
-    const spec: UpstreamSpec = { id: existing.id, tenant: existing.tenant, name: p.name, transport: p.transport, command: p.command, args: p.args, env: p.env, cwd: p.cwd, url: p.url, limits: p.limits && limitsOf(p.limits), headers: p.headers };
+    // The same settings get this process's env values (and cwd) too, which the log does not hold;
+    // and the egress the log records (a tenant registered it: public addresses only), as every
+    // other process connects with it. McpServerReconfigured records none: the entry's settings whole.
+    const egress = changed.length ? undefined : existing.egress;
+    const spec: UpstreamSpec = { id: existing.id, tenant: existing.tenant, name: p.name, transport: p.transport, command: p.command, args: p.args, env: p.env, cwd: p.cwd, url: p.url, limits: p.limits && limitsOf(p.limits), headers: p.headers, ...(egress ? { egress } : {}) };
     const u = this.replaceUpstream(spec);
     await u.connect().catch(() => {});
     await this.chains.get(existing.id);

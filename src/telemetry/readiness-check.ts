@@ -51,18 +51,20 @@ export function softReadinessCheck(c: ReadinessCheck, consequence: string, timeo
  * /metrics are public, and each of their requests ran every check: a client that sent requests
  * without pause made as many calls to the chain RPC (a paid provider's quota), the LLM endpoint,
  * the database and the cache. Shared, it makes about one a second, and an answer is at most that
- * old. `now` is for tests.
+ * old. `now` is for tests; by default a monotonic clock, and an answer from a later time than
+ * `now` says (a clock stepped back) is not reused: the wall clock stepped back an hour by NTP
+ * would otherwise keep one answer, and hide an outage, for that hour.
  * @example readiness.map((c) => sharedReadinessCheck(c))
  */
 export function sharedReadinessCheck(c: ReadinessCheck, o: { reuseMs?: number; now?: () => number } = {}): ReadinessCheck {
   const reuseMs = o.reuseMs ?? 1000;
-  const now = o.now ?? Date.now;
+  const now = o.now ?? (() => performance.now());
   let last: { at: number; answer: Promise<ReadinessAnswer> } | undefined;
   return {
     name: c.name,
     check() {
       const t = now();
-      if (!last || t - last.at > reuseMs) {
+      if (!last || t - last.at > reuseMs || t < last.at) {
         // Started at once, so calls while it runs share it; its age counts from the start.
         const answer = (async () => c.check())();
         answer.catch(() => {});

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { runToolsSearch } from '../../src/cli/mcp-servers';
 import { runTasksAnswer } from '../../src/cli/task-answer';
 import { runTasksShow } from '../../src/cli/tasks';
 import { runToolCallsList, runToolCallsShow } from '../../src/cli/tool-calls';
@@ -39,6 +40,19 @@ describe('CLI: tool-calls list prints others\' text without its control characte
     const text = lines.join('\n');
     expect(text).to.not.match(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/);
     expect(text).to.include('\\u001b[2J');
+  });
+});
+
+describe("CLI: mcp tools search prints an upstream's tool names without their control characters", () => {
+  it("the upstream's own name of an aliased tool (its author chose it: any text of up to 200 characters) prints as \\u escapes, as its description does", async () => {
+    const hostile = 'read\u001b]52;c;Y3VybCBldmlsfHNo\u0007\u001b[2J\u009b31m';
+    const tool = { name: 'files__read_6f1c2a', server: 'files', tool: hostile, score: 1, description: `reads ${hostile}` };
+    const client = { tools: { search: async () => [tool] } } as unknown as OpenMcpClient;
+    const lines: string[] = [];
+    expect(await runToolsSearch(client, 'read', {}, (l) => lines.push(l))).to.equal(0);
+    const text = lines.join('\n');
+    expect(text).to.not.match(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/);
+    expect(text).to.include('\\u001b]52');
   });
 });
 

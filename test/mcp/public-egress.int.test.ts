@@ -77,6 +77,21 @@ describe('MCP gateway: a server registered with egress "public" connects to publ
     expect(upstream.requests).to.deep.equal([]);
   });
 
+  it('a configuration entry with the same settings (MCP_SERVERS_FILE at a start: ensureServer) keeps the egress the log records: the process that reads the file refuses internal addresses too, as every other does', async () => {
+    const { gw } = await openGateway();
+    const spec = { tenant: 'gamma', name: 'kept', transport: 'http' as const, url: upstream.url };
+    await gw.registerServer({ ...spec, actor, egress: 'public' });
+    const s = await gw.ensureServer({ ...spec, actor: { kind: 'system', id: 'openmcp' } });
+    expect(s.egress).to.equal('public');
+    expect(s.healthReason).to.match(/internal address/);
+    expect(upstream.requests, 'nothing reached the internal address').to.deep.equal([]);
+    // Other settings are reconfigured in place (McpServerReconfigured), the entry's whole: the
+    // host operator's configuration now, which records no egress, so every process reaches it anywhere.
+    const moved = await gw.ensureServer({ ...spec, url: `${upstream.url}?v=2`, actor: { kind: 'system', id: 'openmcp' } });
+    expect(moved.egress).to.equal(undefined);
+    expect(upstream.requests.length).to.be.greaterThan(0);
+  });
+
   it('without egress (MCP_SERVERS_FILE, a cross-tenant admin): the internal address is reached, as before (v1)', async () => {
     const { gw, store } = await openGateway();
     const s = await gw.registerServer({ tenant: 'acme', actor, name: 'inside', transport: 'http', url: upstream.url });

@@ -63,4 +63,16 @@ describe('runReadinessCheck: one dependency, as /readyz and openmcp_dependency_u
     await runReadinessCheck(failing);
     expect(runs).to.equal(4);
   });
+
+  it('sharedReadinessCheck: a clock stepped back (NTP correcting the wall clock) does not keep an answer past its second: it is checked again', async () => {
+    let runs = 0;
+    let state: 'up' | 'down' = 'up';
+    let clock = 1_000_000;
+    const c = sharedReadinessCheck({ name: 'db', check: async () => (runs++, { state }) }, { reuseMs: 1000, now: () => clock });
+    expect(await runReadinessCheck(c)).to.deep.equal({ state: 'up' });
+    state = 'down';
+    clock -= 3_600_000;
+    expect(await runReadinessCheck(c), 'an hour-old answer would hide the outage for that hour').to.deep.equal({ state: 'down' });
+    expect(runs).to.equal(2);
+  });
 });
