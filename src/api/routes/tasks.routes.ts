@@ -13,7 +13,7 @@ import { openTaskView } from '../../readmodels/open-task-view';
 import { subjectOf } from '../../erasure/subject';
 import { sealTaskInput } from '../../erasure/task-input';
 import { metadataOf, principalOf } from '../context';
-import { decodeCursor, encodeCursor } from '../cursor';
+import { decodeCursor, encodeCursor, isPosition } from '../cursor';
 import { NotImplementedError } from '../errors';
 import { ProblemSchema } from '../problem';
 import { UuidParams } from '../schemas/common';
@@ -108,7 +108,7 @@ export function tasksRoutes(deps: AppDeps): FastifyPluginAsync {
       const { id } = request.params;
       if (!(await deps.readModels.getTask(tenant, id))) throw new NotFoundError('task', id);
       const q = request.query;
-      const after = q.cursor !== undefined ? Number(decodeCursor('task-events', q.cursor, Number.isSafeInteger)) : q.after;
+      const after = q.cursor !== undefined ? Number(decodeCursor('task-events', q.cursor, isPosition)) : q.after;
       const page = await deps.readModels.listAuditEvents(tenant, { stream: taskStream(id), after, limit: q.limit });
       const last = page.items[page.items.length - 1];
       return { items: page.items, ...(last && page.nextCursor !== undefined ? { nextCursor: encodeCursor('task-events', last.position) } : {}) };
