@@ -95,4 +95,35 @@ describe('REST proofs and batches over the real proofs queries (src/proofs)', fu
     expect((await get(`/v1/events/${eventId}/proof`, k.beta)).statusCode).to.equal(404);
     expect((await get(`/v1/events/${eventId}/proof`, k.global)).statusCode).to.equal(200);
   });
+
+  it('/docs declares every field a batch is sent with (size, positions, the anchor\'s gas and time), so the SDK\'s types and generated clients have them', async () => {
+    const doc = (await h.call({ method: 'GET', url: '/docs' })).json();
+    const schemaOf = (path: string) => doc.paths[path].get.responses['200'].content['application/json'].schema;
+    const sent = {
+      list: (await get('/v1/batches', k.acme)).json().items[1],
+      one: (await get('/v1/batches/0', k.acme)).json(),
+      export: (await get('/v1/batches/0/events', k.global)).json().batch,
+    };
+    expect(sent.one.anchor, 'batch 0 is anchored (test above)').to.be.an('object');
+    const declared = {
+      list: schemaOf('/v1/batches').properties.items.items,
+      one: schemaOf('/v1/batches/{id}'),
+      export: schemaOf('/v1/batches/{id}/events').properties.batch,
+    };
+    for (const [route, batch] of Object.entries(sent)) {
+      const schema = declared[route as keyof typeof declared];
+      expect(undeclared(batch, schema), route).to.deep.equal([]);
+      expect(Object.keys(batch), route).to.include.members(['size', 'firstPosition', 'lastPosition']);
+      expect(Object.keys(batch.anchor), route).to.include.members(['gasUsed', 'anchoredAt']);
+    }
+  });
 });
+
+/** The paths of `value`'s object keys that `schema` (an OpenAPI schema) does not name in its properties. */
+function undeclared(value: unknown, schema: { properties?: Record<string, unknown> } | undefined, at = ''): string[] {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return [];
+  return Object.entries(value).flatMap(([k, v]) => {
+    const sub = schema?.properties?.[k] as { properties?: Record<string, unknown> } | undefined;
+    return sub ? undeclared(v, sub, `${at}${k}.`) : [`${at}${k}`];
+  });
+}

@@ -14,7 +14,7 @@ const ROOT = `0x${'ab'.repeat(32)}`;
  */
 export class FakeProofs implements ProofsService {
   anchoredBelow = 0;
-  readonly batch: BatchViewOutput = { id: 0, firstSeq: 0, lastSeq: 0, root: ROOT, prevRoot: ZERO };
+  readonly batch: BatchViewOutput = { id: 0, firstSeq: 0, lastSeq: 0, size: 1, firstPosition: 0, lastPosition: 0, root: ROOT, prevRoot: ZERO, signer: `0x${'5'.repeat(40)}`, signature: `0x${'6'.repeat(130)}`, sealedAt: '2026-12-06T00:00:00.000Z', anchor: null };
 
   constructor(private readonly store: EventStore) {}
 
