@@ -7,6 +7,7 @@ import { AUDIT_TENANT, ANCHORER_ACTOR } from '../../src/proofs/audit-streams';
 import { BatchLog } from '../../src/proofs/batch-log';
 import { createSealer } from '../../src/proofs/sealer';
 import { makeHarness, type Harness } from './support/harness';
+import { undeclared } from './support/undeclared';
 
 const ANCHOR_STREAM = 'auditanchor-31337.0x5fbdb2315678afecb367f032d93f642f64180aa3.0123456789abcdef';
 
@@ -118,12 +119,3 @@ describe('REST proofs and batches over the real proofs queries (src/proofs)', fu
     }
   });
 });
-
-/** The paths of `value`'s object keys that `schema` (an OpenAPI schema) does not name in its properties. */
-function undeclared(value: unknown, schema: { properties?: Record<string, unknown> } | undefined, at = ''): string[] {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return [];
-  return Object.entries(value).flatMap(([k, v]) => {
-    const sub = schema?.properties?.[k] as { properties?: Record<string, unknown> } | undefined;
-    return sub ? undeclared(v, sub, `${at}${k}.`) : [`${at}${k}`];
-  });
-}
