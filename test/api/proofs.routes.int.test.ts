@@ -7,7 +7,7 @@ import { AUDIT_TENANT, ANCHORER_ACTOR } from '../../src/proofs/audit-streams';
 import { BatchLog } from '../../src/proofs/batch-log';
 import { createSealer } from '../../src/proofs/sealer';
 import { makeHarness, type Harness } from './support/harness';
-import { undeclared } from './support/undeclared';
+import { responseSchema, undeclared } from './support/undeclared';
 
 const ANCHOR_STREAM = 'auditanchor-31337.0x5fbdb2315678afecb367f032d93f642f64180aa3.0123456789abcdef';
 
@@ -93,6 +93,12 @@ describe('REST proofs and batches over the real proofs queries (src/proofs)', fu
     expect(proof.format).to.equal('openmcp-proof/1');
     expect(proof.event.id).to.equal(eventId);
     expect(proof.batch.root).to.equal(b0.root);
+    // Every field of the file is in /docs (and so in the SDK's ProofFile type): `anchor` was not.
+    const doc = (await h.call({ method: 'GET', url: '/docs' })).json();
+    const declared = responseSchema(doc, 'get', '/v1/events/{id}/proof');
+    expect(undeclared(proof, declared)).to.deep.equal([]);
+    expect(Object.keys(declared.properties!)).to.include.members(['anchor']);
+    expect(Object.keys((declared.properties!.batch as { properties?: object }).properties ?? {})).to.include.members(['id', 'root', 'signer', 'signature']);
     expect((await get(`/v1/events/${eventId}/proof`, k.beta)).statusCode).to.equal(404);
     expect((await get(`/v1/events/${eventId}/proof`, k.global)).statusCode).to.equal(200);
   });

@@ -24,7 +24,9 @@ export class FakeProofs implements ProofsService {
     if (e.position >= this.anchoredBelow) {
       throw new OpenMcpError('PROOF_PENDING', `event ${eventId} is not in an anchored batch yet`, { status: 409, details: { retryAfterSeconds: 7 } });
     }
-    return { format: 'openmcp-proof/1' as const, event: { ...e }, seq: e.position, batch: { ...this.batch }, index: e.position, treeSize: 1, path: [] };
+    const { id, firstSeq, lastSeq, root, prevRoot, signer, signature } = this.batch;
+    const anchor = { chainId: 31337, contract: `0x${'c'.repeat(40)}`, txHash: `0x${'7'.repeat(64)}`, blockNumber: 1 };
+    return { format: 'openmcp-proof/1' as const, event: { ...e }, seq: e.position, batch: { id, firstSeq, lastSeq, root, prevRoot, signer, signature }, index: e.position, treeSize: 1, path: [], anchor };
   }
 
   async listBatches(p: { limit: number; cursor?: string }) {
