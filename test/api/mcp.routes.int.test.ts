@@ -113,7 +113,7 @@ describe('REST /v1/mcp-servers and /v1/tools (real McpGateway, real HTTP MCP ups
       }
       const unset = await h.call({ method: 'POST', url: '/v1/mcp-servers', auth: k.admin, payload: { ...payload, headers: { 'X-Api-Key': '${env:OMC_TEST_NOT_SET_ANYWHERE}' } } });
       expect(unset.statusCode).to.equal(400);
-      expect(unset.json()).to.deep.include({ code: 'MCP_SECRET_MISSING', field: 'headers.X-Api-Key' });
+      expect(unset.json()).to.deep.include({ code: 'MCP_SECRET_MISSING', field: 'body.headers.X-Api-Key' });
       expect(unset.json().detail).to.include('OMC_TEST_NOT_SET_ANYWHERE');
 
       const res = await h.call({ method: 'POST', url: '/v1/mcp-servers', auth: k.admin, payload });
@@ -152,7 +152,7 @@ describe('REST /v1/mcp-servers and /v1/tools (real McpGateway, real HTTP MCP ups
       }
       const unset = await h.call({ method: 'POST', url: '/v1/mcp-servers', auth: k.admin, payload: { ...payload, env: { TOKEN: '${env:OMC_TEST_NOT_SET_ANYWHERE}' } } });
       expect(unset.statusCode).to.equal(400);
-      expect(unset.json()).to.deep.include({ code: 'MCP_SECRET_MISSING', field: 'env.TOKEN' });
+      expect(unset.json()).to.deep.include({ code: 'MCP_SECRET_MISSING', field: 'body.env.TOKEN' });
       expect(unset.json().detail).to.include('OMC_TEST_NOT_SET_ANYWHERE');
 
       const res = await h.call({ method: 'POST', url: '/v1/mcp-servers', auth: k.admin, payload });
