@@ -1,7 +1,8 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { limitsOf } from '../../../events/mcp.events';
-import { OpenMcpError, UnavailableError } from '../../core/errors';
+import { UnavailableError } from '../../core/errors';
+import { fieldIn } from '../field-in';
 import type { AppDeps } from '../deps';
 import { metadataOf, principalOf } from '../context';
 import { ForbiddenError } from '../errors';
@@ -11,19 +12,6 @@ import { NoContent } from '../schemas/common';
 import { McpServerList, McpServerListQuery, McpServerView, RegisterServerBody, ServerIdParams, ToolList, ToolsQuery } from '../schemas/mcp';
 
 const problems = { 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchema, 404: ProblemSchema, 409: ProblemSchema, 429: ProblemSchema, 503: ProblemSchema };
-
-/**
- * The gateway names a registration's entries as it takes them (`headers.Authorization`,
- * `env.GITHUB_TOKEN`), a file's or a command's as much as a request's; on the wire a field is
- * `<body|querystring|params|headers>.<path>` (docs/errors.md), and `headers.Authorization` there
- * would name the request's own Authorization header.
- */
-function inBody(err: unknown): unknown {
-  const field = err instanceof OpenMcpError ? err.details?.field : undefined;
-  if (!(err instanceof OpenMcpError) || typeof field !== 'string' || field === 'id' || field.startsWith('body')) return err;
-  const message = err.message.startsWith(`${field}: `) ? `body.${err.message}` : err.message;
-  return new OpenMcpError(err.code, message, { status: err.status, cause: err, details: { ...err.details, field: `body.${field}` } });
-}
 
 /** Upstream MCP servers and tool search, per tenant, through the gateway service. */
 export function mcpRoutes(deps: AppDeps): FastifyPluginAsync {
@@ -56,7 +44,8 @@ export function mcpRoutes(deps: AppDeps): FastifyPluginAsync {
       const m = metadataOf(request);
       const { timeoutMs, maxConcurrent, ...spec } = request.body;
       const server = await gateway().registerServer({ ...m, ...spec, limits: limitsOf({ timeoutMs, maxConcurrent }) }).catch((err: unknown) => {
-        throw inBody(err);
+        // The gateway names a registration's entries as it takes them (`headers.Authorization`).
+        throw fieldIn('body', err);
       });
       return reply.code(201).send(server);
     });
