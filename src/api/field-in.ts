@@ -2,7 +2,7 @@ import { OpenMcpError } from '../core/errors';
 
 /**
  * `err` with its `field` named where the request carried it. Services name an input as they take
- * it (`subject`, `headers.Authorization`, `env.GITHUB_TOKEN`), for a CLI flag or a file entry as
+ * it (`subject`, `headers.Authorization`, a stdio server's env entry), for a CLI flag or a file entry as
  * much as for a request; on the wire a field is `<body|querystring|params|headers>.<path>`
  * (docs/errors.md), and `headers.Authorization` there would name the request's own header. Errors
  * without a field, with one named so already, or with a short name the catalogue keeps (`cursor`,
