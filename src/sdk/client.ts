@@ -127,7 +127,8 @@ export class OpenMcpClient {
   readonly mcpServers = {
     register: (body: RegisterServerInput) => this.call('register MCP server', McpServerView, { method: 'POST', path: '/v1/mcp-servers', body }, [201]),
     list: async () => (await this.call('list MCP servers', McpServerList, { method: 'GET', path: '/v1/mcp-servers' })).items,
-    remove: (id: string) => this.callNoContent('remove MCP server', { method: 'DELETE', path: `/v1/mcp-servers/${seg(id)}` }),
+    /** Retried on 503 and lost connections; a retry that finds the server gone (404) resolves: the lost attempt removed it. */
+    remove: (id: string) => this.callNoContent('remove MCP server', { method: 'DELETE', path: `/v1/mcp-servers/${seg(id)}`, doneIfRetryAnswers: [404] }),
   };
 
   readonly tools = {
@@ -149,7 +150,11 @@ export class OpenMcpClient {
      * tenant. Applies to the key's next request; the list it has already changes nothing (safe to repeat).
      */
     setAgents: (id: string, agents: string[] | null) => this.call('set key agents', KeyView, { method: 'PATCH', path: `/v1/keys/${seg(id)}`, body: { agents } }),
-    revoke: (id: string) => this.callNoContent('revoke key', { method: 'DELETE', path: `/v1/keys/${seg(id)}` }),
+    /**
+     * Retried on 503 and lost connections; a retry that finds the key revoked already (409
+     * INVALID_TRANSITION) resolves: the lost attempt revoked it. Revoking a revoked key otherwise throws ConflictApiError.
+     */
+    revoke: (id: string) => this.callNoContent('revoke key', { method: 'DELETE', path: `/v1/keys/${seg(id)}`, doneIfRetryAnswers: [409] }),
   };
 
   readonly subjects = {
