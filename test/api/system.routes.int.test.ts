@@ -147,6 +147,15 @@ describe('REST system routes: /healthz, /readyz, /metrics, /docs; request ids; r
         if (op.requestBody && path.startsWith('/v1/')) expect(Object.keys(op.responses), `${method} ${path}`).to.include.members(['413', '415']);
       }
     }
+    // Every /v1 route answers 503 DEPENDENCY_UNAVAILABLE while the key store or database is away
+    // (docs/errors.md), reads included; and no read answers 409 but a proof's PROOF_PENDING.
+    for (const [path, ops] of Object.entries(doc.paths as Record<string, Record<string, { responses: Record<string, unknown> }>>)) {
+      if (!path.startsWith('/v1/')) continue;
+      for (const [method, op] of Object.entries(ops)) {
+        expect(Object.keys(op.responses), `${method} ${path}`).to.include('503');
+        if (method === 'get' && path !== '/v1/events/{id}/proof') expect(Object.keys(op.responses), `${method} ${path}`).not.to.include('409');
+      }
+    }
     expect(doc.paths['/healthz'].get.security).to.deep.equal([]);
     expect(doc.paths['/readyz'].get.security).to.deep.equal([]);
     expect(doc.paths['/v1/tasks'].get.security).to.equal(undefined); // the document's own: bearer

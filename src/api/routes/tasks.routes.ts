@@ -29,7 +29,8 @@ import {
   TaskView,
 } from '../schemas/tasks';
 
-const problems = { 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchema, 404: ProblemSchema, 409: ProblemSchema, 429: ProblemSchema };
+const reads = { 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchema, 404: ProblemSchema, 429: ProblemSchema };
+const problems = { ...reads, 409: ProblemSchema };
 /** Commands decided on the task's stream: refused while it holds an event this release cannot read (EventCatalog.upcast). */
 const NEWER_RELEASE = ' 503 EVENT_FROM_NEWER_RELEASE (with Retry-After): the task\'s stream holds an event of a newer release than this process (a rolling upgrade); nothing is appended, and a process of that release answers a retry.';
 
@@ -85,7 +86,7 @@ export function tasksRoutes(deps: AppDeps): FastifyPluginAsync {
 
     app.get('/tasks', {
       config: { permission: 'tasks:read' },
-      schema: { tags: ['tasks'], summary: 'List tasks (filters, cursor pagination)', querystring: TaskListQuery, response: { 200: TaskPage, ...problems } },
+      schema: { tags: ['tasks'], summary: 'List tasks (filters, cursor pagination)', querystring: TaskListQuery, response: { 200: TaskPage, ...reads } },
     }, async (request) => {
       const page = await deps.readModels.listTasks(principalOf(request).tenant, request.query);
       return { ...page, items: await Promise.all(page.items.map((t) => openTaskView(deps.subjectKeys, t))) };
@@ -93,7 +94,7 @@ export function tasksRoutes(deps: AppDeps): FastifyPluginAsync {
 
     app.get('/tasks/:id', {
       config: { permission: 'tasks:read' },
-      schema: { tags: ['tasks'], summary: 'Show a task with its steps', params: UuidParams, response: { 200: TaskView, ...problems } },
+      schema: { tags: ['tasks'], summary: 'Show a task with its steps', params: UuidParams, response: { 200: TaskView, ...reads } },
     }, async (request) => {
       const task = await deps.readModels.getTask(principalOf(request).tenant, request.params.id);
       if (!task) throw new NotFoundError('task', request.params.id);
@@ -102,7 +103,7 @@ export function tasksRoutes(deps: AppDeps): FastifyPluginAsync {
 
     app.get('/tasks/:id/events', {
       config: { permission: 'events:read' },
-      schema: { tags: ['tasks'], summary: "A task's audit trail", params: UuidParams, querystring: TaskEventsQuery, response: { 200: EventPage, ...problems } },
+      schema: { tags: ['tasks'], summary: "A task's audit trail", params: UuidParams, querystring: TaskEventsQuery, response: { 200: EventPage, ...reads } },
     }, async (request) => {
       const tenant = principalOf(request).tenant;
       const { id } = request.params;
