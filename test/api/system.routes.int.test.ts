@@ -156,6 +156,9 @@ describe('REST system routes: /healthz, /readyz, /metrics, /docs; request ids; r
         if (method === 'get' && path !== '/v1/events/{id}/proof') expect(Object.keys(op.responses), `${method} ${path}`).not.to.include('409');
       }
     }
+    // A cancel takes its body ({reason}) or none: a client generated from /docs must not be made to send one.
+    expect(doc.paths['/v1/tasks/{id}/cancel'].post.requestBody.required).to.not.equal(true);
+    expect(doc.paths['/v1/tasks'].post.requestBody.required).to.equal(true);
     expect(doc.paths['/healthz'].get.security).to.deep.equal([]);
     expect(doc.paths['/readyz'].get.security).to.deep.equal([]);
     expect(doc.paths['/v1/tasks'].get.security).to.equal(undefined); // the document's own: bearer
