@@ -51,6 +51,7 @@ describe('REST: requests the HTTP parser refuses are problems too', () => {
       expect(res.headers['content-type']).to.match(/^application\/problem\+json/);
       expect(res.body).to.include({ status, code: 'MALFORMED_REQUEST' });
       expect(res.body.type).to.equal('https://openmcp.dev/errors#malformed_request');
+      expect(res.body.title).to.equal(status === 431 ? 'Request Header Fields Too Large' : 'Bad Request');
       expect(res.headers['x-request-id']).to.equal(res.body.requestId);
       expect(res.headers.connection).to.equal('close');
     });
@@ -66,7 +67,7 @@ describe('REST: requests the HTTP parser refuses are problems too', () => {
   it('a request whose headers never end in time: 408 REQUEST_TIMEOUT (the answer node writes for ERR_HTTP_REQUEST_TIMEOUT)', () => {
     const res = parse(clientErrorResponse('ERR_HTTP_REQUEST_TIMEOUT', 'r1'));
     expect(res.status).to.equal(408);
-    expect(res.body).to.include({ status: 408, code: 'REQUEST_TIMEOUT', requestId: 'r1' });
+    expect(res.body).to.include({ status: 408, title: 'Request Timeout', code: 'REQUEST_TIMEOUT', requestId: 'r1' });
     expect(Number(res.headers['content-length'])).to.equal(Buffer.byteLength(JSON.stringify(res.body)));
   });
 });
