@@ -10,6 +10,7 @@ import { createMetrics } from '../metrics/metrics';
 import type { AppDeps } from './deps';
 import { answerClientError } from './client-error';
 import { installErrorHandler, toProblem } from './error-handler';
+import { responseHeaders } from './openapi-headers';
 import { optionalBodies } from './openapi-optional-bodies';
 import { problemContentTypes } from './openapi-problems';
 import { ForbiddenError } from './errors';
@@ -81,7 +82,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       security: [{ bearer: [] }],
     },
     transform: jsonSchemaTransform,
-    transformObject: (d) => optionalBodies(problemContentTypes('openapiObject' in d ? d.openapiObject : d.swaggerObject)),
+    transformObject: (d) => responseHeaders(optionalBodies(problemContentTypes('openapiObject' in d ? d.openapiObject : d.swaggerObject))),
   });
 
   // Declared up front so every request object has the same shape (no per-request property add).
