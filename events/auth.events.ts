@@ -44,7 +44,9 @@ export const ApiKeyRevoked = defineEvent(
   'ApiKeyRevoked',
   1,
   z.strictObject({ keyId: z.uuid() }),
-  'An API key was revoked; requests with it are refused from now on.',
+  'An API key was revoked; requests with it are refused from now on. Revoked by an admin (the actor), or by the system ' +
+    '(actor kind `system`) for a key whose ApiKeyCreated was recorded but that was never handed out (its issue failed or was ' +
+    'interrupted): such a key never authenticated.',
 );
 
 export const ApiKeyAgentsChanged = defineEvent(

@@ -164,6 +164,24 @@ export const McpServerRegisteredV3 = defineEvent(
     'and a v2 event reads as v3 without `headers` and `env`.',
 );
 
+export const McpServerRegisteredV4 = defineEvent(
+  'McpServerRegistered',
+  4,
+  z.strictObject({
+    ...registeredV1,
+    limits: McpServerLimitsSchema.optional(),
+    headers: McpServerHeadersSchema.optional(),
+    env: McpServerEnvSchema.optional(),
+    egress: z.literal('public').optional(),
+  }),
+  'An upstream MCP server was registered for a tenant ("*" = visible to every tenant). v4 adds `egress: "public"`: ' +
+    'the server was registered by a principal who may not reach the gateway\'s internal networks (a tenant\'s admin ' +
+    'or operator), so every process connects to it at public addresses only, checking where its name resolves at ' +
+    'each connection (a name pointed at 127.0.0.1 or 169.254.169.254 after its registration is refused). v4 is ' +
+    'written only for such a registration, v3, v2 or v1 otherwise, and a v3 event reads as v4 without `egress` ' +
+    '(any address, as before).',
+);
+
 /** The settings of a server a reconfiguration may change, as McpServerReconfigured `changed` names them. */
 export const MCP_SERVER_SETTINGS = ['transport', 'command', 'args', 'env', 'url', 'limits', 'headers'] as const;
 export type McpServerSetting = (typeof MCP_SERVER_SETTINGS)[number];
@@ -335,6 +353,7 @@ export const mcpEvents = [
   McpServerRegistered,
   McpServerRegisteredV2,
   McpServerRegisteredV3,
+  McpServerRegisteredV4,
   McpServerReconfigured,
   McpServerToolsDiscovered,
   McpServerToolsDiscoveredV2,
@@ -348,12 +367,13 @@ export const mcpEvents = [
 
 /**
  * McpServerRegistered v1 → v2: a registration without limits (the gateway-wide settings apply);
- * v2 → v3: without headers and env templates. McpServerToolsDiscovered v1 → v2: tools without icons or _meta.
+ * v2 → v3: without headers and env templates; v3 → v4: without egress (any address). McpServerToolsDiscovered v1 → v2: tools without icons or _meta.
  * McpServerHealthChanged v1 → v2: its `reason`, no `cause`.
  */
 export const mcpUpcasters: Upcaster[] = [
   { type: 'McpServerRegistered', fromVersion: 1, upcast: (data) => data },
   { type: 'McpServerRegistered', fromVersion: 2, upcast: (data) => data },
+  { type: 'McpServerRegistered', fromVersion: 3, upcast: (data) => data },
   { type: 'McpServerToolsDiscovered', fromVersion: 1, upcast: (data) => data },
   { type: 'McpServerHealthChanged', fromVersion: 1, upcast: (data) => data },
 ];

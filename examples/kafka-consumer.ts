@@ -5,11 +5,12 @@
  *   KAFKA_BROKERS=127.0.0.1:9092 npx tsx examples/kafka-consumer.ts [--group G] [--from-beginning] [--max N]
  *
  * Environment: KAFKA_BROKERS (default 127.0.0.1:9092), KAFKA_TOPIC_PREFIX (default openmcp).
- * With --max N it exits after N distinct events: 0 if every hash matched, 1 otherwise.
+ * With --max N it exits after N distinct events: 0 if every hash matched, 1 otherwise. A message
+ * that is not an event envelope is reported BAD (counted as a mismatch) and passed over.
  * See docs/consumers.md.
  */
 import { Kafka, logLevel } from 'kafkajs';
-import { computeEventHash, type RecordedEvent } from '../src/core/envelope';
+import { computeEventHash, RecordedEventSchema, type RecordedEvent } from '../src/core/envelope';
 
 const args = process.argv.slice(2);
 const option = (name: string) => {
@@ -44,21 +45,39 @@ async function main(): Promise<void> {
   await consumer.subscribe({ topic, fromBeginning: args.includes('--from-beginning') });
   await consumer.run({
     eachMessage: async ({ partition, message }) => {
-      const id = message.headers?.['event-id']?.toString();
-      if (!id || seen.has(id) || done) return;
-      const event = JSON.parse(message.value!.toString('utf8')) as RecordedEvent;
-      // The hash covers the content fields only; revision, position and hash itself are left out.
-      const computed = computeEventHash(event);
-      const ok = computed === event.hash && event.hash === message.headers?.['event-hash']?.toString() && event.id === id;
-      if (!ok) bad++;
+      if (done) return;
+      const where = `p${partition}@${message.offset}`;
+      // Only the relay writes envelopes to this topic; anything else (someone else's producer) is
+      // reported and passed over: throwing here would have kafkajs redeliver it forever.
+      const id = message.headers?.['event-id']?.toString() ?? where;
+      if (seen.has(id)) return;
       seen.add(id);
-      console.log(
-        `${ok ? 'ok ' : 'BAD'} p${partition}@${message.offset} ${event.stream}#${event.revision} ${event.type} ${event.hash.slice(0, 18)}…` +
-          (ok ? '' : ` computed ${computed}`),
-      );
+      const event = envelopeOf(message.value);
+      if (!event) {
+        bad++;
+        console.log(`BAD ${where} not an event envelope (key ${message.key?.toString() ?? 'none'})`);
+      } else {
+        // The hash covers the content fields only; revision, position and hash itself are left out.
+        const computed = computeEventHash(event);
+        const ok = computed === event.hash && event.hash === message.headers?.['event-hash']?.toString() && event.id === id;
+        if (!ok) bad++;
+        console.log(
+          `${ok ? 'ok ' : 'BAD'} ${where} ${event.stream}#${event.revision} ${event.type} ${event.hash.slice(0, 18)}…` + (ok ? '' : ` computed ${computed}`),
+        );
+      }
       if (seen.size >= max) void finish(bad ? 1 : 0);
     },
   });
+}
+
+/** The envelope in a message value, or undefined when the value is not one (not JSON, fields missing). */
+function envelopeOf(value: Buffer | null): RecordedEvent | undefined {
+  try {
+    const parsed = RecordedEventSchema.safeParse(JSON.parse(value?.toString('utf8') ?? ''));
+    return parsed.success ? (parsed.data as RecordedEvent) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 main().catch((err) => {

@@ -17,6 +17,7 @@ import * as agentSpendKeys from './20261210000100_agent_spend_keys';
 import * as auditEventTypeIndex from './20261210000200_audit_event_type_index';
 import * as subjectKeys from './20261210000300_subject_keys';
 import * as taskInputSealed from './20261211000100_task_input_sealed';
+import * as apiKeyIssuing from './20261211004500_api_key_issuing';
 
 /**
  * Every migration, in order. A custom source (not a directory scan) so the same list runs under
@@ -40,6 +41,7 @@ const migrations: Record<string, Knex.Migration> = {
   '20261210000200_audit_event_type_index': auditEventTypeIndex,
   '20261210000300_subject_keys': subjectKeys,
   '20261211000100_task_input_sealed': taskInputSealed,
+  '20261211004500_api_key_issuing': apiKeyIssuing,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -95,7 +95,8 @@ export const ConfigSchema = z.object({
     .regex(/^[^,\s]+:\d+(,[^,\s]+:\d+)*$/, 'comma-separated host:port list')
     .optional(),
   KAFKA_CLIENT_ID: z.string().min(1).default('openmcp'),
-  KAFKA_TOPIC_PREFIX: z.string().regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, . _ -').default('openmcp'),
+  // At most 84: the relay's lease `relay:<prefix>.events.v1` must fit the 100 characters of leases.name.
+  KAFKA_TOPIC_PREFIX: z.string().regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, . _ -').max(84, 'at most 84 characters').default('openmcp'),
   KAFKA_CONSUMER_GROUP: z.string().min(1).default('openmcp-projector'),
   /** A projector that stops heartbeating (killed, hung) leaves the consumer group after this long; its partitions wait until then, and so does a member joining meanwhile. */
   KAFKA_SESSION_TIMEOUT_MS: positiveInt.min(3000).max(1_800_000).default(30_000),

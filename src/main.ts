@@ -13,7 +13,7 @@ import { createAgentRuntime } from './agent/create-agent-runtime';
 import { llmReadinessCheck } from './agent/llm/llm-readiness';
 import { SqlSpendLedger } from './agent/policy/spend-ledger';
 import { buildApp, createLogger, type ReadinessCheck } from './api';
-import { softReadinessCheck } from './telemetry/readiness-check';
+import { sharedReadinessCheck, softReadinessCheck } from './telemetry/readiness-check';
 import { mcpGatewayService } from './api/mcp-gateway-service';
 import { proofsService } from './api/proofs-service';
 import { uiPlugin } from './ui';
@@ -24,7 +24,7 @@ import { ConfigError, errorCodeOf } from './core/errors';
 import { dialectOf } from './db/knex';
 import { cachedSubjectKeys } from './erasure/cached-subject-keys';
 import { SqlSubjectKeyStore } from './erasure/sql-subject-key-store';
-import { createAuthenticator, createAuthFailureLimiter, createJwtVerifier, ensureAdminKey, isCredentialRevoked, mcpAuthenticate, SqlKeyStore } from './auth';
+import { createAuthenticator, createAuthFailureLimiter, createJwtVerifier, ensureAdminKey, isCredentialRevoked, mcpAuthenticate, SqlKeyStore, startUnissuedKeySweep } from './auth';
 import { createRateLimiter } from './auth/rate-limit';
 import { InProcessBus } from './bus/inprocess';
 import { eventsTopic } from './bus/kafka/topic';
@@ -293,6 +293,18 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
     if (admin.removedStaleFile) {
       logger.warn(`${admin.removedStaleFile} held an older bootstrap admin key, replaced by OPENMCP_ADMIN_KEY: removed it, so a start without the variable cannot put the old key back (such a start makes a new key and prints it once)`);
     }
+    // Keys a POST /v1/keys left being issued (its process killed, the event store or the database
+    // failing midway) stop counting against their tenant's limit, and their log is completed.
+    if (roles.api) {
+      const sweep = startUnissuedKeySweep(
+        { store, catalog, keys },
+        {
+          onSettled: ({ letGo, revoked }) => logger.warn({ letGo, revoked }, 'api keys never handed out were let go (revoked: their ApiKeyCreated was recorded, ApiKeyRevoked now too)'),
+          onError: (err) => logger.warn({ err }, 'settling api keys never handed out failed (tried again in a minute)'),
+        },
+      );
+      closers.push({ name: 'unissued key sweep', close: () => sweep.stop() });
+    }
     const jwt = createJwtVerifier(config);
     // A brake on guessing credentials, per client address (request.ip, see TRUST_PROXY).
     const failures = config.RATE_LIMIT_AUTH_FAILURES
@@ -371,7 +383,7 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
       logger.info({ signer: agent.signer }, 'agent runtime signs task outputs');
     }
 
-    const readiness: ReadinessCheck[] = [
+    const checks: ReadinessCheck[] = [
       { name: `event store (${rawStore.name})`, check: async () => (await rawStore.ping(), { state: 'up' }) },
       { name: `database (${config.databaseUrl.startsWith('sqlite:') ? 'sqlite' : 'mysql'})`, check: async () => (await knex.raw('SELECT 1'), { state: 'up' }) },
       softReadinessCheck(
@@ -401,6 +413,8 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
       ...pipeline.leaderships.map(({ role, leadership }) => leaderCheck(role, leadership)),
       llmReadinessCheck(config.OPENAI_BASE_URL),
     ];
+    // /readyz and /metrics are public: shared, a flood of them reaches each dependency about once a second.
+    const readiness = checks.map((c) => sharedReadinessCheck(c));
 
     trackDependencies(registry, readiness);
     trackAuditLag(registry, async () => {

@@ -34,6 +34,15 @@ describe('configuration', () => {
     }
   });
 
+  it('KAFKA_TOPIC_PREFIX: a Kafka topic name part of at most 84 characters, so the relay lease `relay:<prefix>.events.v1` fits its column (MySQL cut a longer one on insert and the relay never became leader, publishing nothing, with no error)', () => {
+    expect(loadConfig({}, '/x').KAFKA_TOPIC_PREFIX).to.equal('openmcp');
+    expect(loadConfig({ KAFKA_TOPIC_PREFIX: 'p'.repeat(84) }, '/x').KAFKA_TOPIC_PREFIX).to.have.length(84);
+    for (const bad of ['p'.repeat(85), 'a b', 'a/b']) {
+      expect(() => loadConfig({ KAFKA_TOPIC_PREFIX: bad }, '/x'), bad).to.throw(ConfigError, /^Invalid configuration: KAFKA_TOPIC_PREFIX=/);
+    }
+    expect(() => loadConfig({ KAFKA_TOPIC_PREFIX: 'p'.repeat(85) }, '/x')).to.throw(/at most 84 characters/);
+  });
+
   it('MCP_MAX_SESSIONS_PER_TENANT: 1000 unset, else a whole number from 1 to 100000, handed to /mcp; refused otherwise naming the variable', () => {
     expect(mcpSessionLimitsFrom(loadConfig({}, '/x'))).to.deep.equal({ maxSessionsPerTenant: 1000 });
     expect(mcpSessionLimitsFrom(loadConfig({ MCP_MAX_SESSIONS_PER_TENANT: '7' }, '/x'))).to.deep.equal({ maxSessionsPerTenant: 7 });

@@ -33,12 +33,14 @@ export class RateLimitedError extends OpenMcpError {
  * or recorded.
  */
 export class ApiKeyLimitError extends OpenMcpError {
-  constructor(tenant: string, active: number, limit: number) {
+  /** `issuing`: how many of the `active` are still being issued (a POST /v1/keys not finished, or interrupted: they hold their place for at most `holdMinutes`). */
+  constructor(tenant: string, active: number, limit: number, issuing = 0, holdMinutes = 5) {
     // More than the limit once the setting was lowered below what the tenant already holds: one
     // revocation is then not enough to issue a key.
     const toRevoke = active - limit + 1;
     const held = active > limit ? `more than MAX_API_KEYS_PER_TENANT allows (${limit}): revoke ${toRevoke} first` : `as many as MAX_API_KEYS_PER_TENANT allows (${limit}): revoke one first`;
-    super('API_KEY_LIMIT', `tenant ${tenant} has ${active} active API keys, ${held}`, {
+    const being = issuing > 0 ? ` (${issuing} of them being issued: a POST /v1/keys not finished holds its place for at most ${holdMinutes} min)` : '';
+    super('API_KEY_LIMIT', `tenant ${tenant} has ${active} active API keys${being}, ${held}`, {
       status: 409,
       details: { limit },
     });

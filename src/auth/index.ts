@@ -6,6 +6,8 @@ export * from './key-store';
 export * from './memory-key-store';
 export * from './sql-key-store';
 export * from './key-service';
+export * from './settle-unissued-keys';
+export * from './unissued-key-sweep';
 export * from './jwt';
 export * from './authenticator';
 export * from './credential-revoked';

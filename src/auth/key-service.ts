@@ -1,4 +1,4 @@
-import { InvalidTransitionError, NotFoundError, ValidationError } from '../core/errors';
+import { InvalidTransitionError, NotFoundError, UnavailableError, ValidationError } from '../core/errors';
 import { newId } from '../core/ids';
 import type { Clock } from '../core/clock';
 import { systemClock } from '../core/clock';
@@ -11,6 +11,7 @@ import type { Principal } from './principal';
 import { can, type Role } from './roles';
 import { assertMayIssueFor } from './agent-scope';
 import { isReservedTenant, reservedTenantMessage } from './tenant';
+import { recordUnissuedKeyEnd, UNISSUED_KEY_HOLD_MS } from './settle-unissued-keys';
 
 export type KeyServiceDependencies = HandleCommandDependencies & {
   keys: KeyStore;
@@ -57,10 +58,15 @@ function assertAgentsFit(role: Role, agents: readonly string[] | undefined): voi
 }
 
 /**
- * Issue a key: store its hash, then record ApiKeyCreated (without key or hash) in the log.
- * If the append fails the row is removed again, so no key works without its audit event.
- * With `maxKeysPerTenant`, a tenant that holds as many active keys is refused (409
- * API_KEY_LIMIT, nothing stored or recorded), whoever asks: a revoked key frees its place.
+ * Issue a key in three steps: store its hash as being issued (it holds its place under the limit
+ * but does not authenticate), record ApiKeyCreated (without key or hash) in the log, then hand it
+ * out (`issue`): only now does it authenticate, and only now is it returned. So no key works
+ * without its audit event, and a key never handed out never works. A failure after the row lets
+ * the key go at once (its place is free) and answers the error; a process killed in between leaves
+ * it being issued, and settleUnissuedKeys (run by every API process) lets it go after
+ * UNISSUED_KEY_HOLD_MS, recording ApiKeyRevoked when its ApiKeyCreated was recorded.
+ * With `maxKeysPerTenant`, a tenant that holds as many active keys (those being issued included)
+ * is refused (409 API_KEY_LIMIT, nothing stored or recorded), whoever asks: a revoked key frees its place.
  * Only a cross-tenant admin may issue a cross-tenant key, and only for roles admin or auditor.
  * `agents` is for roles that submit tasks (tasks:write); a principal limited to agents issues
  * such keys only limited to some of its own.
@@ -96,11 +102,16 @@ export async function createApiKey(
   // otherwise multiply them without end. Counted and inserted in one step, so requests at once
   // cannot pass the limit together.
   const max = deps.maxKeysPerTenant;
-  if (max === undefined) await deps.keys.insert(record);
+  if (max === undefined) await deps.keys.insert(record, { issuing: true });
   else {
-    const { inserted, active } = await deps.keys.insertUnderLimit(record, { limit: max, except: BOOTSTRAP_KEY_ID });
-    if (!inserted) throw new ApiKeyLimitError(p.tenant, active, max);
+    const { inserted, active, issuing } = await deps.keys.insertUnderLimit(record, { limit: max, except: BOOTSTRAP_KEY_ID, issuing: true });
+    if (!inserted) throw new ApiKeyLimitError(p.tenant, active, max, issuing, UNISSUED_KEY_HOLD_MS / 60_000);
   }
+  // Once the row is in, any failure lets the key go at once: its place is free again, and the
+  // sweep completes its log (the append may have been written although it failed). Should letting
+  // it go fail too, the sweep does it after the hold.
+  const letGo = () => deps.keys.abandon(record.id, (deps.clock ?? systemClock)().toISOString()).catch(() => false);
+  let issued: boolean;
   try {
     await handleCommand(deps, {
       decider: apiKeyDecider,
@@ -108,9 +119,19 @@ export async function createApiKey(
       command: { type: 'CreateApiKey', keyId: record.id, role: p.role, name: p.name, crossTenant, prefix, agents: record.agents },
       metadata: { tenant: p.tenant, actor: by.actor, correlationId: p.correlationId },
     });
+    issued = await deps.keys.issue(record.id);
   } catch (err) {
-    await deps.keys.remove(record.id);
+    await letGo();
     throw err;
+  }
+  if (!issued) {
+    // The sweep let it go while ApiKeyCreated was being recorded (that took longer than the hold),
+    // perhaps finding nothing in its log yet: its log ends here, and nothing is handed out.
+    await recordUnissuedKeyEnd(deps, record, p.correlationId).catch(() => undefined);
+    throw new UnavailableError(
+      'event store',
+      `api key ${record.id} was not issued: recording it took longer than ${UNISSUED_KEY_HOLD_MS / 60_000} min, so it was let go (ApiKeyRevoked) and nothing was handed out; issue another`,
+    );
   }
   return { key, record: keyView(record) };
 }

@@ -25,29 +25,59 @@ export type ListKeysParameters = {
   afterId?: string;
 };
 
-export type InsertUnderLimitParameters = {
+export type InsertOptions = {
+  /**
+   * Insert the key as being issued: it counts against its tenant's limit (insertUnderLimit) but
+   * neither authenticates nor is found (findByHash, get, list) until `issue` hands it out.
+   */
+  issuing?: boolean;
+};
+
+export type InsertUnderLimitParameters = InsertOptions & {
   /** Active (unrevoked) keys the record's tenant may hold, the new one included. */
   limit: number;
   /** A key id not counted (the bootstrap admin key: the configuration's own). */
   except?: string;
 };
 
-/** `active`: the tenant's active keys counted before the insert (`except` aside). */
-export type InsertUnderLimitReturnType = { inserted: boolean; active: number };
+/** `active`: the tenant's active keys counted before the insert (`except` aside); `issuing`: how many of them are still being issued. */
+export type InsertUnderLimitReturnType = { inserted: boolean; active: number; issuing: number };
+
+export type UnissuedKeysParameters = {
+  /** Keys whose row was inserted (createdAt) at or before this ISO time. */
+  createdBefore: string;
+  limit: number;
+};
 
 /** Where API keys live (only their hashes). Adapters: SQL (knex) and in-memory. */
 export interface KeyStore {
-  insert(record: ApiKeyRecord): Promise<void>;
+  insert(record: ApiKeyRecord, o?: InsertOptions): Promise<void>;
   /**
-   * Insert `record` unless its tenant already holds `limit` active keys; then nothing is inserted.
-   * The count and the insert are one step: keys inserted at once never pass the limit.
+   * Insert `record` unless its tenant already holds `limit` active keys (those being issued
+   * included); then nothing is inserted. The count and the insert are one step: keys inserted at
+   * once never pass the limit.
    */
   insertUnderLimit(record: ApiKeyRecord, p: InsertUnderLimitParameters): Promise<InsertUnderLimitReturnType>;
+  /** Hand out a key inserted as being issued: from now on it authenticates and is listed. False when it is not being issued (or was let go: `abandon`). */
+  issue(id: string): Promise<boolean>;
+  /**
+   * Let go a key being issued (revokedAt = `at`): it stops counting against the limit and `issue`
+   * refuses it; it stays unlisted. False when it is not being issued or was let go already. One of
+   * `issue` and `abandon` wins, whatever the order they run in.
+   */
+  abandon(id: string, at: string): Promise<boolean>;
+  /** Keys still being issued, or let go (revokedAt set) and not yet settled, inserted at or before `createdBefore`, oldest first. */
+  unissued(p: UnissuedKeysParameters): Promise<ApiKeyRecord[]>;
+  /** A let-go key its log records (ApiKeyCreated, then ApiKeyRevoked): listed from now on as the revoked key the log says it is. False when not such a key. */
+  keepRevoked(id: string): Promise<boolean>;
   /** Insert or replace by id (the bootstrap admin key, whose value may change between starts). */
   put(record: ApiKeyRecord): Promise<void>;
   remove(id: string): Promise<void>;
+  /** The key with this hash, unless it is being issued or was let go unissued. */
   findByHash(hash: Hex): Promise<ApiKeyRecord | undefined>;
+  /** The key with this id, unless it is being issued or was let go unissued. */
   get(id: string): Promise<ApiKeyRecord | undefined>;
+  /** Keys handed out (revoked ones included), never those being issued or let go unissued. */
   list(p: ListKeysParameters): Promise<ApiKeyRecord[]>;
   /**
    * Set the agents the key may act as (undefined = any), as of `revision` of its stream (the

@@ -1,5 +1,5 @@
 import type { Hex } from '../core/hex';
-import type { ApiKeyRecord, InsertUnderLimitParameters, InsertUnderLimitReturnType, KeyStore, ListKeysParameters } from './key-store';
+import type { ApiKeyRecord, InsertOptions, InsertUnderLimitParameters, InsertUnderLimitReturnType, KeyStore, ListKeysParameters, UnissuedKeysParameters } from './key-store';
 
 /** A copy that shares no array with the caller's record. */
 const copy = (r: ApiKeyRecord): ApiKeyRecord => ({ ...r, ...(r.agents ? { agents: [...r.agents] } : {}) });
@@ -9,43 +9,87 @@ export class MemoryKeyStore implements KeyStore {
   private readonly byId = new Map<string, ApiKeyRecord>();
   /** The stream revision each changed record's agents reflect (SqlKeyStore's agents_revision). */
   private readonly agentsRevision = new Map<string, number>();
+  /** Ids of the keys being issued, or let go unissued (SqlKeyStore's `issuing`). */
+  private readonly issuing = new Set<string>();
 
-  async insert(record: ApiKeyRecord): Promise<void> {
+  private handedOut(r: ApiKeyRecord | undefined): r is ApiKeyRecord {
+    return r !== undefined && !this.issuing.has(r.id);
+  }
+
+  async insert(record: ApiKeyRecord, o: InsertOptions = {}): Promise<void> {
     if (this.byId.has(record.id)) throw new Error(`key ${record.id} exists`);
     this.byId.set(record.id, copy(record));
+    if (o.issuing) this.issuing.add(record.id);
   }
 
   async insertUnderLimit(record: ApiKeyRecord, p: InsertUnderLimitParameters): Promise<InsertUnderLimitReturnType> {
     // No await between the count and the insert: nothing else runs in between.
     let active = 0;
-    for (const r of this.byId.values()) if (r.tenant === record.tenant && !r.revokedAt && r.id !== p.except) active++;
-    if (active >= p.limit) return { inserted: false, active };
-    await this.insert(record);
-    return { inserted: true, active };
+    let issuing = 0;
+    for (const r of this.byId.values()) {
+      if (r.tenant !== record.tenant || r.revokedAt || r.id === p.except) continue;
+      active++;
+      if (this.issuing.has(r.id)) issuing++;
+    }
+    if (active >= p.limit) return { inserted: false, active, issuing };
+    await this.insert(record, p);
+    return { inserted: true, active, issuing };
+  }
+
+  async issue(id: string): Promise<boolean> {
+    const r = this.byId.get(id);
+    if (!r || r.revokedAt || !this.issuing.has(id)) return false;
+    this.issuing.delete(id);
+    return true;
+  }
+
+  async abandon(id: string, at: string): Promise<boolean> {
+    const r = this.byId.get(id);
+    if (!r || r.revokedAt || !this.issuing.has(id)) return false;
+    r.revokedAt = at;
+    return true;
+  }
+
+  async unissued(p: UnissuedKeysParameters): Promise<ApiKeyRecord[]> {
+    return [...this.issuing]
+      .map((id) => this.byId.get(id)!)
+      .filter((r) => r.createdAt <= p.createdBefore)
+      .sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : a.id < b.id ? -1 : 1))
+      .slice(0, p.limit)
+      .map(copy);
+  }
+
+  async keepRevoked(id: string): Promise<boolean> {
+    const r = this.byId.get(id);
+    if (!r || !r.revokedAt || !this.issuing.has(id)) return false;
+    this.issuing.delete(id);
+    return true;
   }
 
   async put(record: ApiKeyRecord): Promise<void> {
     this.byId.set(record.id, copy(record));
+    this.issuing.delete(record.id);
   }
 
   async remove(id: string): Promise<void> {
     this.byId.delete(id);
     this.agentsRevision.delete(id);
+    this.issuing.delete(id);
   }
 
   async findByHash(hash: Hex): Promise<ApiKeyRecord | undefined> {
-    for (const r of this.byId.values()) if (r.hash === hash) return copy(r);
+    for (const r of this.byId.values()) if (r.hash === hash) return this.handedOut(r) ? copy(r) : undefined;
     return undefined;
   }
 
   async get(id: string): Promise<ApiKeyRecord | undefined> {
     const r = this.byId.get(id);
-    return r && copy(r);
+    return this.handedOut(r) ? copy(r) : undefined;
   }
 
   async list(p: ListKeysParameters): Promise<ApiKeyRecord[]> {
     return [...this.byId.values()]
-      .filter((r) => (p.tenant === null || r.tenant === p.tenant) && (p.afterId === undefined || r.id > p.afterId))
+      .filter((r) => this.handedOut(r) && (p.tenant === null || r.tenant === p.tenant) && (p.afterId === undefined || r.id > p.afterId))
       .sort((a, b) => (a.id < b.id ? -1 : 1))
       .slice(0, p.limit)
       .map(copy);
@@ -70,7 +114,7 @@ export class MemoryKeyStore implements KeyStore {
 
   async revoke(id: string, at: string): Promise<boolean> {
     const r = this.byId.get(id);
-    if (!r || r.revokedAt) return false;
+    if (!this.handedOut(r) || r.revokedAt) return false;
     r.revokedAt = at;
     return true;
   }

@@ -4,7 +4,7 @@ import { dialectOf } from '../db/knex';
 import { IndexHints } from '../db/index-names';
 import { reportSqlOutages } from '../db/report-sql-outages';
 import type { Hex } from '../core/hex';
-import type { ApiKeyRecord, InsertUnderLimitParameters, InsertUnderLimitReturnType, KeyStore, ListKeysParameters } from './key-store';
+import type { ApiKeyRecord, InsertOptions, InsertUnderLimitParameters, InsertUnderLimitReturnType, KeyStore, ListKeysParameters, UnissuedKeysParameters } from './key-store';
 import type { Role } from './roles';
 
 type Row = {
@@ -22,9 +22,11 @@ type Row = {
   created_at: string;
   created_by: string;
   revoked_at: string | null;
+  /** Being issued, or let go unissued (migration 20261211004500): never found, listed or authenticated. */
+  issuing?: number | boolean;
 };
 
-function toRow(r: ApiKeyRecord): Row {
+function toRow(r: ApiKeyRecord, issuing = false): Row {
   return {
     id: r.id,
     tenant: r.tenant,
@@ -37,6 +39,7 @@ function toRow(r: ApiKeyRecord): Row {
     created_at: r.createdAt,
     created_by: r.createdBy,
     revoked_at: r.revokedAt ?? null,
+    issuing,
   };
 }
 
@@ -56,7 +59,7 @@ function fromRow(row: Row): ApiKeyRecord {
   };
 }
 
-/** API keys in the `api_keys` table (migrations 20261122000500, 20261206000100, 20261208000100), SQLite or MySQL. */
+/** API keys in the `api_keys` table (migrations 20261122000500, 20261206000100, 20261208000100, 20261211004500), SQLite or MySQL. */
 export class SqlKeyStore implements KeyStore {
   private readonly hints: IndexHints;
 
@@ -66,8 +69,8 @@ export class SqlKeyStore implements KeyStore {
     return reportSqlOutages(this, `api keys (${dialectOf(knex)})`);
   }
 
-  async insert(record: ApiKeyRecord): Promise<void> {
-    await this.knex('api_keys').insert(toRow(record));
+  async insert(record: ApiKeyRecord, o: InsertOptions = {}): Promise<void> {
+    await this.knex('api_keys').insert(toRow(record, o.issuing));
   }
 
   /**
@@ -86,11 +89,12 @@ export class SqlKeyStore implements KeyStore {
       this.knex.transaction(async (trx) => {
         const q = trx('api_keys').where({ tenant: record.tenant }).whereNull('revoked_at');
         if (p.except !== undefined) q.whereNot({ id: p.except });
-        const [{ n }] = await q.forUpdate().count<{ n: number | string }[]>({ n: '*' });
+        const [{ n, u }] = (await q.forUpdate().select(trx.raw('COUNT(*) AS n'), trx.raw('SUM(CASE WHEN issuing THEN 1 ELSE 0 END) AS u'))) as { n: number | string; u: number | string | null }[];
         const active = Number(n);
-        if (active >= p.limit) return { inserted: false, active };
-        await trx('api_keys').insert(toRow(record));
-        return { inserted: true, active };
+        const issuing = Number(u ?? 0);
+        if (active >= p.limit) return { inserted: false, active, issuing };
+        await trx('api_keys').insert(toRow(record, p.issuing));
+        return { inserted: true, active, issuing };
       }, config),
     );
   }
@@ -109,20 +113,38 @@ export class SqlKeyStore implements KeyStore {
     await this.knex('api_keys').where({ id }).delete();
   }
 
+  async issue(id: string): Promise<boolean> {
+    // Conditional, as abandon's: of the two, the one that runs first wins and the other changes nothing.
+    return (await this.knex('api_keys').where({ id, issuing: true }).whereNull('revoked_at').update({ issuing: false })) > 0;
+  }
+
+  async abandon(id: string, at: string): Promise<boolean> {
+    return (await this.knex('api_keys').where({ id, issuing: true }).whereNull('revoked_at').update({ revoked_at: at })) > 0;
+  }
+
+  async unissued(p: UnissuedKeysParameters): Promise<ApiKeyRecord[]> {
+    const rows = await this.knex<Row>('api_keys').where({ issuing: true }).andWhere('created_at', '<=', p.createdBefore).orderBy('created_at', 'asc').orderBy('id', 'asc').limit(p.limit);
+    return rows.map(fromRow);
+  }
+
+  async keepRevoked(id: string): Promise<boolean> {
+    return (await this.knex('api_keys').where({ id, issuing: true }).whereNotNull('revoked_at').update({ issuing: false })) > 0;
+  }
+
   async findByHash(hash: Hex): Promise<ApiKeyRecord | undefined> {
-    const row = await this.knex<Row>('api_keys').where({ key_hash: hash }).first();
+    const row = await this.knex<Row>('api_keys').where({ key_hash: hash, issuing: false }).first();
     return row ? fromRow(row) : undefined;
   }
 
   async get(id: string): Promise<ApiKeyRecord | undefined> {
-    const row = await this.knex<Row>('api_keys').where({ id }).first();
+    const row = await this.knex<Row>('api_keys').where({ id, issuing: false }).first();
     return row ? fromRow(row) : undefined;
   }
 
   /** One tenant's keys are read in the order of its (tenant, id) index from the cursor on, MariaDB told so (IndexHints). */
   async list(p: ListKeysParameters): Promise<ApiKeyRecord[]> {
     const rows = await this.hints.run('api_keys', p.tenant === null ? undefined : ['tenant', 'id'], (from) => {
-      const q = this.knex.from<Row>(from).orderBy('id', 'asc').limit(p.limit);
+      const q = this.knex.from<Row>(from).where({ issuing: false }).orderBy('id', 'asc').limit(p.limit);
       if (p.tenant !== null) q.where({ tenant: p.tenant });
       if (p.afterId !== undefined) q.where('id', '>', p.afterId);
       return q;
@@ -153,7 +175,7 @@ export class SqlKeyStore implements KeyStore {
   }
 
   async revoke(id: string, at: string): Promise<boolean> {
-    const n = await this.knex('api_keys').where({ id }).whereNull('revoked_at').update({ revoked_at: at });
+    const n = await this.knex('api_keys').where({ id, issuing: false }).whereNull('revoked_at').update({ revoked_at: at });
     return n > 0;
   }
 }

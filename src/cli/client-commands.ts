@@ -175,13 +175,13 @@ export function addMcpClientCommands(mcp: Command): void {
   const servers = mcp.command('servers').description('upstream MCP servers (through the REST API)');
   servers
     .command('add')
-    .description('register an upstream: its command after -- (stdio; admin keys only), or --url')
+    .description('register an upstream: its command after -- (stdio; cross-tenant admin keys only), or --url')
     .argument('<name>', 'its tools are offered as <name>__<tool> (or a host-safe alias of it: see mcp tools search)')
     .argument('[command...]', 'stdio: the program and its arguments, after --')
     .option('--url <url>', 'streamable HTTP endpoint (or SSE with --transport sse)')
     .addOption(new Option('--transport <kind>', 'with --url').choices(['http', 'sse']))
     .option('--env <KEY=VALUE>', "a stdio server's environment variable, its value by reference to the gateway's environment, in single quotes: 'GITHUB_TOKEN=${env:GITHUB_TOKEN}' (repeatable)", collect)
-    .option('--header <Name: value>', "a header for an http/sse server, its value by reference to the gateway's environment, in single quotes: 'Authorization: Bearer ${env:TOKEN}' (repeatable; admin keys)", collect)
+    .option('--header <Name: value>', "a header for an http/sse server, its value by reference to the gateway's environment, in single quotes: 'Authorization: Bearer ${env:TOKEN}' (repeatable; cross-tenant admin keys)", collect)
     .option('--timeout-ms <ms>', "this server's call timeout (default: MCP_CALL_TIMEOUT_MS)", positiveInt('--timeout-ms'))
     .option('--max-concurrent <n>', "this server's calls in flight (default: MCP_MAX_CONCURRENT)", positiveInt('--max-concurrent'))
     .addHelpText('after', '\nExamples:\n  openmcp mcp servers add files -- npx -y @modelcontextprotocol/server-filesystem /srv/docs\n  openmcp mcp servers add github --env \'GITHUB_PERSONAL_ACCESS_TOKEN=${env:GITHUB_TOKEN}\' -- npx -y @modelcontextprotocol/server-github\n  openmcp mcp servers add search --url https://mcp.example.com/mcp --timeout-ms 120000\n  openmcp mcp servers add notion --url https://mcp.notion.com/mcp --header \'Authorization: Bearer ${env:NOTION_TOKEN}\'')

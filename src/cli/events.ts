@@ -1,4 +1,5 @@
 import type { OpenMcpClient } from '../sdk/client';
+import { printable, printableJson } from './printable';
 import { reportCliError, stdout, type Writer } from './tasks';
 
 export type EventsTailOptions = {
@@ -30,7 +31,7 @@ export async function runEventsTail(client: OpenMcpClient, o: EventsTailOptions 
     for (;;) {
       const page = await client.events.list({ stream: o.stream, type: o.type, after, limit: 500 });
       for (const e of page.items) {
-        out(o.json ? JSON.stringify(e) : `${e.position}\t${e.occurredAt}\t${e.type}\t${e.stream}\t${e.actor.kind}:${e.actor.id}\t${e.hash}`);
+        out(o.json ? printableJson(e) : `${e.position}\t${e.occurredAt}\t${e.type}\t${e.stream}\t${e.actor.kind}:${printable(e.actor.id)}\t${e.hash}`);
         after = e.position;
       }
       if (page.nextCursor) continue;

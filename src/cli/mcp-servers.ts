@@ -1,5 +1,5 @@
 import { cliTable } from './table';
-import { printable } from './printable';
+import { printable, printableJson } from './printable';
 import { limitsOf } from '../../events/mcp.events';
 import { ValidationError } from '../core/errors';
 import type { RegisterServerInput } from '../api/schemas/mcp';
@@ -71,7 +71,7 @@ function headersOf(pairs: string[]): Record<string, string> | undefined {
 }
 
 /**
- * `openmcp mcp servers add <name> -- <command> [args…]` (stdio; admin keys only) or
+ * `openmcp mcp servers add <name> -- <command> [args…]` (stdio; cross-tenant admin keys only) or
  * `openmcp mcp servers add <name> --url URL [--transport sse]`: registers the upstream and prints
  * its id and tools. The registration is an event; every gateway replica picks it up from the log.
  */
@@ -96,7 +96,7 @@ export async function runMcpServersList(client: OpenMcpClient, o: { json?: boole
   try {
     const items = await client.mcpServers.list();
     if (o.json) {
-      for (const s of items) out(JSON.stringify(s));
+      for (const s of items) out(printableJson(s));
       return 0;
     }
     // A server that is not up says why (a missing ${env:…} variable, a refused connection).
@@ -132,7 +132,7 @@ export async function runToolsSearch(client: OpenMcpClient, query: string, o: { 
   try {
     const items = await client.tools.search(query, o.k);
     if (o.json) {
-      for (const t of items) out(JSON.stringify(t));
+      for (const t of items) out(printableJson(t));
       return 0;
     }
     // An empty table said nothing: not whether the words matched nothing or no server is there.

@@ -5,6 +5,7 @@ import { toHex } from '../core/hex';
 import { OpenMcpError } from '../core/errors';
 import type { OpenMcpClient } from '../sdk/client';
 import { SealedAnswerError } from '../core/sealed-answer';
+import { printableJson, printableText } from './printable';
 import { reportCliError, stdout, type Writer } from './tasks';
 
 export type TasksAnswerOptions = {
@@ -33,7 +34,8 @@ function privateKeyOf(o: TasksAnswerOptions): string | undefined {
 export async function runTasksAnswer(client: OpenMcpClient, id: string, o: TasksAnswerOptions = {}, out: Writer = stdout): Promise<number> {
   try {
     const a = await client.tasks.answer(id, { privateKey: privateKeyOf(o) });
-    out(o.json ? JSON.stringify({ id, ...a }) : a.answer);
+    // The model's words, which tool output may have steered: its lines kept, escape sequences not.
+    out(o.json ? printableJson({ id, ...a }) : printableText(a.answer));
     return 0;
   } catch (err) {
     return reportCliError(err, out);

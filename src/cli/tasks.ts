@@ -1,5 +1,5 @@
 import { cliTable } from './table';
-import { printable } from './printable';
+import { printable, printableJson } from './printable';
 import type { OpenMcpClient, TaskListQuery } from '../sdk/client';
 import { OpenMcpError } from '../core/errors';
 import { UnauthenticatedApiError } from '../sdk/errors';
@@ -50,7 +50,7 @@ export async function runTasksList(client: OpenMcpClient, o: TasksListOptions = 
       next = page.nextCursor;
     }
     if (o.json) {
-      for (const t of items) out(JSON.stringify(t));
+      for (const t of items) out(printableJson(t));
       return 0;
     }
     const table = cliTable({ head: ['id', 'status', 'agent', 'steps', 'created'] });
@@ -68,7 +68,7 @@ export async function runTasksShow(client: OpenMcpClient, id: string, o: { json?
   try {
     const t = await client.tasks.get(id);
     if (o.json) {
-      out(JSON.stringify(t, null, 2));
+      out(printableJson(t, 2));
       return 0;
     }
     out(`task ${t.id}  ${t.status}  (tenant ${t.tenant}${t.agentId ? `, agent ${t.agentId}` : ''})`);
@@ -80,7 +80,7 @@ export async function runTasksShow(client: OpenMcpClient, id: string, o: { json?
       for (const s of t.steps) table.push([String(s.index), printable(s.tool), s.status, s.latencyMs === undefined ? '' : String(s.latencyMs), s.error ? printable(`${s.error.code}: ${s.error.message}`) : '']);
       out(table.toString());
     }
-    if (t.output !== undefined) out(`output: ${JSON.stringify(t.output)}`);
+    if (t.output !== undefined) out(`output: ${printableJson(t.output)}`);
     if (t.outputHash) out(`output hash: ${t.outputHash}`);
     if (t.error) out(`error ${t.error.code}: ${printable(t.error.message)}`);
     return 0;

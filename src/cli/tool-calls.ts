@@ -1,5 +1,5 @@
 import type { OpenMcpClient, ToolCallListQuery } from '../sdk/client';
-import { printable } from './printable';
+import { printable, printableJson } from './printable';
 import { cliTable } from './table';
 import { reportCliError, stdout, type Writer } from './tasks';
 
@@ -27,7 +27,7 @@ export async function runToolCallsList(client: OpenMcpClient, o: ToolCallsListOp
       next = page.nextCursor;
     }
     if (o.json) {
-      for (const c of items) out(JSON.stringify(c));
+      for (const c of items) out(printableJson(c));
       return 0;
     }
     // The server and the tool as --server and --tool take them (the upstream's own name), not
@@ -54,7 +54,7 @@ export async function runToolCallsShow(client: OpenMcpClient, id: string, o: { j
   try {
     const c = await client.toolCalls.get(id);
     if (o.json) {
-      out(JSON.stringify(c, null, 2));
+      out(printableJson(c, 2));
       return 0;
     }
     const marks = [c.isError ? 'tool error' : '', c.cached ? 'cached' : ''].filter(Boolean);
@@ -62,10 +62,10 @@ export async function runToolCallsShow(client: OpenMcpClient, id: string, o: { j
     // The server's and the tool's names are the upstream's or a tenant's words: shown escaped.
     out(`server ${printable(c.server)} (${c.serverId})  tool ${printable(c.tool)}`);
     out(`requested ${c.requestedAt ?? '(not seen)'}${c.completedAt ? `  completed ${c.completedAt}` : ''}${c.latencyMs === undefined ? '' : `  latency ${c.latencyMs} ms`}`);
-    // JSON.stringify escapes control characters, so recorded payloads print safely as they are.
+    // Recorded payloads as JSON, whose escapes (C1 too: printableJson) keep their control characters off the terminal.
     const payload = (name: string, hash: string | undefined, value: unknown, erased?: boolean) => {
       if (hash) out(`${name} hash: ${hash}`);
-      if (value !== undefined) out(`${name}: ${JSON.stringify(value)}`);
+      if (value !== undefined) out(`${name}: ${printableJson(value)}`);
       else if (erased) out(`${name}: erased (recorded encrypted; the subject's key was deleted): only its hash`);
       else if (hash) out(`${name}: not recorded (MCP_PAYLOAD_POLICY=hash-only): only its hash`);
     };

@@ -16,7 +16,7 @@ export const MCP_SERVER_STREAM_PREFIX = 'mcpserver-';
 export type CatalogChange = { tenant: string; serverId: string; kind: 'registered' | 'reconfigured' | 'tools' | 'health' | 'removed' };
 
 /** A server's settings as McpServerRegistered and McpServerReconfigured record them (every absent one unset). */
-function settingsOf(d: Record<string, unknown>): Pick<ServerState, 'transport' | 'command' | 'args' | 'envKeys' | 'url' | 'limits' | 'headers' | 'env'> {
+function settingsOf(d: Record<string, unknown>): Pick<ServerState, 'transport' | 'command' | 'args' | 'envKeys' | 'url' | 'limits' | 'headers' | 'env' | 'egress'> {
   return {
     transport: d.transport as UpstreamTransportKind,
     command: d.command as string | undefined,
@@ -26,6 +26,7 @@ function settingsOf(d: Record<string, unknown>): Pick<ServerState, 'transport' |
     ...(d.limits ? { limits: d.limits as McpServerLimits } : {}),
     ...(d.headers ? { headers: d.headers as Record<string, string> } : {}),
     ...(d.env ? { env: d.env as Record<string, string> } : {}),
+    ...(d.egress === 'public' ? { egress: 'public' as const } : {}),
   };
 }
 

@@ -313,7 +313,7 @@ export class McpGateway {
   /** What the log says of how to reach a server: the env templates (resolved at connect from this process's environment), never literal values. */
   private knownSpec(id: string): UpstreamSpec | undefined {
     const s = this.catalog.server(id);
-    return s && { id: s.id, tenant: s.tenant, name: s.name, transport: s.transport, command: s.command, args: s.args, env: s.env, url: s.url, limits: s.limits, headers: s.headers };
+    return s && { id: s.id, tenant: s.tenant, name: s.name, transport: s.transport, command: s.command, args: s.args, env: s.env, url: s.url, limits: s.limits, headers: s.headers, ...(s.egress ? { egress: s.egress } : {}) };
   }
 
   /**
@@ -370,7 +370,7 @@ export class McpGateway {
       this.registering.add(id);
       try {
         await this.record(id, p.tenant, 'McpServerRegistered', data, p.actor, p.correlationId, 'no_stream', version);
-        const u = this.attach({ id, tenant: p.tenant, name: p.name, transport: p.transport, command: p.command, args: p.args, env: p.env, cwd: p.cwd, url: p.url, limits, headers: p.headers });
+        const u = this.attach({ id, tenant: p.tenant, name: p.name, transport: p.transport, command: p.command, args: p.args, env: p.env, cwd: p.cwd, url: p.url, limits, headers: p.headers, ...(p.egress ? { egress: p.egress } : {}) });
         claimed = { id, u };
       } catch (err) {
         // Another process registered this name with this id just now: it is in the catalog after this.
@@ -423,7 +423,8 @@ export class McpGateway {
     if (limits) data.limits = limits;
     if (p.headers) data.headers = p.headers;
     if (env?.templates) data.env = env.templates;
-    const version = p.headers || env?.templates ? 3 : limits ? 2 : 1;
+    if (p.egress) data.egress = p.egress;
+    const version = p.egress ? 4 : p.headers || env?.templates ? 3 : limits ? 2 : 1;
     return { data, version, ...(limits ? { limits } : {}) };
   }
 

@@ -1,12 +1,22 @@
 import { lookup } from 'node:dns/promises';
 import { BlockList, isIP } from 'node:net';
+import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
 
-/** Addresses inside a host or its networks: loopback, private, link-local (cloud metadata), CGNAT, unspecified. */
+/**
+ * Addresses inside a host or its networks: loopback, private, link-local (cloud metadata), CGNAT,
+ * unspecified; and the other ranges that are no public internet, so only a network of the
+ * gateway's own can answer there (IANA's special-purpose registries): IETF protocol assignments
+ * 192.0.0/24, benchmarking 198.18/15 (where fake-IP DNS proxies put every name, too), multicast
+ * 224/4, reserved 240/4 with the broadcast address; IPv6 multicast ff00::/8 and discard 100::/64.
+ */
 const INTERNAL = new BlockList();
-for (const [net, bits] of [['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12], ['192.168.0.0', 16]] as const) {
+for (const [net, bits] of [
+  ['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12], ['192.0.0.0', 24], ['192.168.0.0', 16],
+  ['198.18.0.0', 15], ['224.0.0.0', 3],
+] as const) {
   INTERNAL.addSubnet(net, bits, 'ipv4');
 }
-for (const [net, bits] of [['::', 128], ['::1', 128], ['fc00::', 7], ['fe80::', 10]] as const) INTERNAL.addSubnet(net, bits, 'ipv6');
+for (const [net, bits] of [['::', 128], ['::1', 128], ['100::', 64], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8]] as const) INTERNAL.addSubnet(net, bits, 'ipv6');
 
 /** An IPv6 address's eight 16-bit groups (a trailing dotted IPv4 read as the last two). */
 function ipv6Groups(address: string): number[] | undefined {
@@ -56,13 +66,48 @@ export function isInternalAddress(address: string): boolean {
 }
 
 /**
+ * The first internal address `url`'s host is, or resolves to, or undefined. A host that does not
+ * resolve has none: the gateway cannot reach it either.
+ */
+export async function internalAddressOf(url: string): Promise<string | undefined> {
+  const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
+  if (isIP(host)) return isInternalAddress(host) ? host : undefined;
+  const found = await lookup(host, { all: true, verbatim: true }).catch(() => []);
+  return found.find((a) => isInternalAddress(a.address))?.address;
+}
+
+/**
  * Whether `url`'s host is, or resolves to, an internal address (any of its addresses). A host that
- * does not resolve is not: the gateway cannot reach it either. This is checked when a server is
- * registered; a name whose DNS answer changes later (rebinding) is not caught here.
+ * does not resolve is not: the gateway cannot reach it either. Checked when a server is
+ * registered; for one registered with egress "public", publicOnlyFetch checks again at each request.
  */
 export async function reachesInternalAddress(url: string): Promise<boolean> {
-  const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
-  if (isIP(host)) return isInternalAddress(host);
-  const found = await lookup(host, { all: true, verbatim: true }).catch(() => []);
-  return found.some((a) => isInternalAddress(a.address));
+  return (await internalAddressOf(url)) !== undefined;
+}
+
+/** A request of a public-only upstream whose host resolves to an internal address: refused, never sent. */
+export class InternalAddressRefusedError extends Error {
+  readonly code = 'INTERNAL_ADDRESS_REFUSED';
+}
+
+/**
+ * `base`, refusing (InternalAddressRefusedError, nothing sent) each request whose host is, or now
+ * resolves to, an internal address: for upstreams registered with egress "public" (by a tenant's
+ * admin or operator), whose name was checked at registration but may be pointed inside later.
+ * Each request looks the name up again (the system resolver's cache answers most); fetch then
+ * looks it up itself, so an answer that changes in between (a rebinding with TTL 0) is not caught
+ * here: firewall the gateway's egress as well.
+ * @example new StreamableHTTPClientTransport(url, { fetch: publicOnlyFetch(fetch) })
+ */
+export function publicOnlyFetch(base: FetchLike): FetchLike {
+  return async (url, init) => {
+    const target = new URL(url instanceof URL ? url.href : url);
+    const internal = await internalAddressOf(target.href);
+    if (internal !== undefined) {
+      throw new InternalAddressRefusedError(
+        `${target.host} resolves to an internal address (${internal}): a server registered by a tenant is reached at public addresses only (docs/security.md)`,
+      );
+    }
+    return base(url, init);
+  };
 }

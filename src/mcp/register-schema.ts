@@ -19,6 +19,7 @@ const RegisterSchema = z
       .optional(),
     limits: McpServerLimitsSchema.optional(),
     headers: z.record(z.string(), z.string()).optional(),
+    egress: z.literal('public').optional(),
   })
   .refine((p) => (p.transport === 'stdio' ? !!p.command : !!p.url), {
     message: 'stdio needs a command; http and sse need a url',

@@ -34,6 +34,12 @@ export type UpstreamSpec = {
    * Recorded in the log (McpServerRegistered v2), so every replica applies them.
    */
   limits?: McpServerLimits;
+  /**
+   * `public`: connect at public addresses only, checked where the URL's host resolves before each
+   * request (privateAddress.ts). Set for servers a tenant's admin or operator registered; recorded
+   * (McpServerRegistered v4), so every replica and restart keeps to it.
+   */
+  egress?: 'public';
 };
 
 /** A registration request: the upstream's spec (the gateway assigns the id) plus who asked. */
@@ -110,6 +116,8 @@ export type ServerInfo = {
   headers?: Record<string, string>;
   /** The server's own limits, when its registration set any (else the gateway-wide settings apply). */
   limits?: McpServerLimits;
+  /** `public`: registered by a tenant's admin or operator, so reached at public addresses only (UpstreamSpec.egress). */
+  egress?: 'public';
   health: ServerHealth;
   /** Why it is down: the recorded reason, or, under MCP_PAYLOAD_POLICY=hash-only, the gateway's classification in words (healthReasonOf). */
   healthReason?: string;

@@ -6,6 +6,7 @@ import type { FetchLike, Transport } from '@modelcontextprotocol/sdk/shared/tran
 import { ValidationError } from '../core/errors';
 import type { ExitStatus } from './health-cause';
 import { isolatedAbortFetch } from './isolated-abort-fetch';
+import { publicOnlyFetch } from './private-address';
 import { resolveEnv } from './upstream-env';
 import { resolveHeaders } from './upstream-headers';
 import type { UpstreamSpec } from './types';
@@ -86,11 +87,16 @@ export function openUpstreamTransport(spec: UpstreamSpec, hooks: StdioHooks, wra
     // from the next connection on.
     case 'http':
       if (!spec.url) throw new ValidationError('http upstream needs a url', { field: 'url' });
-      return new StreamableHTTPClientTransport(new URL(spec.url), { fetch: wrapFetch(isolatedAbortFetch()), ...requestInitOf(spec) });
+      return new StreamableHTTPClientTransport(new URL(spec.url), { fetch: wrapFetch(egressOf(spec, isolatedAbortFetch())), ...requestInitOf(spec) });
     case 'sse':
       if (!spec.url) throw new ValidationError('sse upstream needs a url', { field: 'url' });
-      return new SSEClientTransport(new URL(spec.url), { fetch: isolatedAbortFetch(), ...requestInitOf(spec) });
+      return new SSEClientTransport(new URL(spec.url), { fetch: egressOf(spec, isolatedAbortFetch()), ...requestInitOf(spec) });
   }
+}
+
+/** A server a tenant registered (egress "public") is refused, at every request, where its host resolves to an internal address. */
+function egressOf(spec: UpstreamSpec, f: FetchLike): FetchLike {
+  return spec.egress === 'public' ? publicOnlyFetch(f) : f;
 }
 
 function requestInitOf(spec: UpstreamSpec): { requestInit?: RequestInit } {

@@ -42,6 +42,7 @@ export function initTracing(
   // Loaded only when tracing is on: the SDK and its exporter took ~170 ms of every start-up without it.
   const otel = loadOptional('OTEL_EXPORTER_OTLP_ENDPOINT', () => ({
     sdk: require('@opentelemetry/sdk-trace-node') as typeof import('@opentelemetry/sdk-trace-node'),
+    core: require('@opentelemetry/core') as typeof import('@opentelemetry/core'),
     resources: require('@opentelemetry/resources') as typeof import('@opentelemetry/resources'),
     semconv: require('@opentelemetry/semantic-conventions') as typeof import('@opentelemetry/semantic-conventions'),
     otlp: options.exporter ? undefined : (require('@opentelemetry/exporter-trace-otlp-http') as typeof import('@opentelemetry/exporter-trace-otlp-http')),
@@ -58,7 +59,11 @@ export function initTracing(
     }),
     spanProcessors: [options.simple ? new SimpleSpanProcessor(exporter) : new BatchSpanProcessor(exporter)],
   });
-  provider.register();
+  // The W3C trace context only (traceparent, tracestate): register()'s default also carries W3C
+  // baggage, which took a caller's `baggage` header, whatever it held, into the stored trace
+  // contexts and onto every Kafka message of the request's events, a header the topic contract
+  // does not have (docs/consumers.md).
+  provider.register({ propagator: new otel.core.W3CTraceContextPropagator() });
   return {
     enabled: true,
     tracer: trace.getTracer(TRACER_NAME),

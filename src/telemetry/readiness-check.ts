@@ -44,3 +44,31 @@ export function softReadinessCheck(c: ReadinessCheck, consequence: string, timeo
     },
   };
 }
+
+/**
+ * `c`, run at most once per `reuseMs` (default 1 s) whoever asks: calls while a run is under way
+ * wait for it, and its answer (or failure) serves the calls of the next `reuseMs` too. /readyz and
+ * /metrics are public, and each of their requests ran every check: a client that sent requests
+ * without pause made as many calls to the chain RPC (a paid provider's quota), the LLM endpoint,
+ * the database and the cache. Shared, it makes about one a second, and an answer is at most that
+ * old. `now` is for tests.
+ * @example readiness.map((c) => sharedReadinessCheck(c))
+ */
+export function sharedReadinessCheck(c: ReadinessCheck, o: { reuseMs?: number; now?: () => number } = {}): ReadinessCheck {
+  const reuseMs = o.reuseMs ?? 1000;
+  const now = o.now ?? Date.now;
+  let last: { at: number; answer: Promise<ReadinessAnswer> } | undefined;
+  return {
+    name: c.name,
+    check() {
+      const t = now();
+      if (!last || t - last.at > reuseMs) {
+        // Started at once, so calls while it runs share it; its age counts from the start.
+        const answer = (async () => c.check())();
+        answer.catch(() => {});
+        last = { at: t, answer };
+      }
+      return last.answer;
+    },
+  };
+}

@@ -39,6 +39,8 @@ export type UiPluginOptions = {
   heartbeatMs?: number;
   /** Live streams one key (principal subject) may hold open here; its oldest is ended beyond (default 20). */
   maxStreamsPerKey?: number;
+  /** Live streams one tenant, all its keys and token subjects together, may hold open here; its oldest is ended beyond (default 200). */
+  maxStreamsPerTenant?: number;
   onError?: (err: unknown) => void;
 };
 
@@ -82,6 +84,10 @@ export const uiPlugin: FastifyPluginAsync<UiPluginOptions> = async (app, o) => {
   // through). Beyond the cap its oldest stream ends; a page still open there reconnects with `after`.
   const maxPerKey = Math.max(1, o.maxStreamsPerKey ?? 20);
   const byKey = new Map<string, EventStreamWriter[]>();
+  // Per key is not enough: a tenant's admin mints up to MAX_API_KEYS_PER_TENANT keys (100, so 2,000
+  // streams), and its IdP as many token subjects as it likes. As /mcp sessions are, per tenant too.
+  const maxPerTenant = Math.max(1, o.maxStreamsPerTenant ?? 200);
+  const byTenant = new Map<string, EventStreamWriter[]>();
   app.addHook('preClose', (done) => {
     for (const s of streams) s.close();
     done();
@@ -161,6 +167,9 @@ export const uiPlugin: FastifyPluginAsync<UiPluginOptions> = async (app, o) => {
     const mine = byKey.get(p.subject) ?? [];
     byKey.set(p.subject, mine);
     mine.push(stream);
+    const tenants = byTenant.get(p.tenant) ?? [];
+    byTenant.set(p.tenant, tenants);
+    tenants.push(stream);
     stream.send('hello', undefined, { position: hub.position, tenant: p.tenant });
     // Back from further than this process can replay (its backlog was trimmed, or it restarted
     // and warmed from fewer events): what is missed cannot be told, so the page reloads instead,
@@ -180,9 +189,12 @@ export const uiPlugin: FastifyPluginAsync<UiPluginOptions> = async (app, o) => {
       streams.delete(stream);
       mine.splice(mine.indexOf(stream), 1);
       if (mine.length === 0 && byKey.get(p.subject) === mine) byKey.delete(p.subject);
+      tenants.splice(tenants.indexOf(stream), 1);
+      if (tenants.length === 0 && byTenant.get(p.tenant) === tenants) byTenant.delete(p.tenant);
       clearInterval(beat);
       unsubscribe();
     });
     if (mine.length > maxPerKey) mine[0].close();
+    if (tenants.length > maxPerTenant) tenants[0].close();
   });
 };

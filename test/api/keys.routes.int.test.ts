@@ -1,6 +1,8 @@
 import { expect } from 'chai';
 import { BOOTSTRAP_KEY_ID } from '../../src/auth/key-service';
 import { ensureAdminKey } from '../../src/auth/ensure-admin-key';
+import { buildApp } from '../../src/api/build-app';
+import { UnavailableError } from '../../src/core/errors';
 import { makeHarness, type Harness } from './support/harness';
 
 describe('REST /v1/keys', () => {
@@ -187,10 +189,29 @@ describe('REST /v1/keys: MAX_API_KEYS_PER_TENANT', () => {
     });
   });
 
-  it('says so in the OpenAPI document: POST /v1/keys answers 409 API_KEY_LIMIT', async () => {
+  it('the event store down while a key is recorded: 503 DEPENDENCY_UNAVAILABLE, no key shown, nothing listed, its place free at once', async () => {
+    const admin = await h.key('admin', 'outage');
+    await h.key('viewer', 'outage');
+    // The same app's routes on an event store that refuses appends, then on the real one.
+    const down = await buildApp({ ...h.deps, store: new Proxy(h.store, { get: (t, p) => (p === 'append' ? () => Promise.reject(new UnavailableError('event store (test)', 'append: ECONNRESET')) : Reflect.get(t, p)) }) });
+    try {
+      const res = await down.inject({ method: 'POST', url: '/v1/keys', headers: { authorization: admin.auth }, payload: { role: 'viewer', tenant: 'outage' } });
+      expect(res.statusCode).to.equal(503);
+      expect(res.headers['content-type']).to.match(/^application\/problem\+json/);
+      expect(res.json()).to.include({ code: 'DEPENDENCY_UNAVAILABLE' });
+      expect(res.body).not.to.match(/omk_/);
+    } finally {
+      await down.close();
+    }
+    expect((await h.call({ method: 'GET', url: '/v1/keys', auth: admin.auth })).json().items, 'nothing listed').to.have.length(2);
+    expect((await create(admin.auth, 'outage')).statusCode, 'the third place is free').to.equal(201);
+  });
+
+  it('says so in the OpenAPI document: POST /v1/keys answers 409 API_KEY_LIMIT, and 503 when no key was issued', async () => {
     const doc = (await h.call({ method: 'GET', url: '/docs/json' })).json();
     const op = doc.paths['/v1/keys'].post;
     expect(op.responses['409'].description).to.include('API_KEY_LIMIT');
+    expect(op.responses['503'].description).to.include('no key was issued');
     expect(op.description).to.include('MAX_API_KEYS_PER_TENANT');
   });
 });

@@ -30,7 +30,7 @@ describe("MCP gateway: a failed tool call's error, the upstream's own text and M
   async function setUp(payloadPolicy: PayloadPolicy) {
     const upstream = await startLeakyUpstream();
     const { h, gw, close } = await makeGatewayHarness({}, 10_000, { payloadPolicy, cacheTtlMs: 0 });
-    const admin = (await h.key('admin', 'acme')).auth;
+    const admin = (await h.key('admin', 'acme', true)).auth;
     const reg = await h.call({ method: 'POST', url: '/v1/mcp-servers', auth: admin, payload: { name: 'leaky', transport: 'http', url: upstream.url } });
     expect(reg.statusCode, reg.body).to.equal(201);
     expect(reg.json()).to.include({ health: 'up' });

@@ -27,7 +27,8 @@ describe("MCP server health: the upstream's own text and MCP_PAYLOAD_POLICY", fu
     const warnings: Warning[] = [];
     const logger = { warn: (obj: unknown, msg?: string) => void warnings.push({ obj: obj as Record<string, unknown>, msg }) };
     const { h, close } = await makeGatewayHarness({}, 10_000, { payloadPolicy, logger });
-    const admin = (await h.key('admin', 'acme')).auth;
+    // Registering a stdio server is a cross-tenant admin's (docs/security.md); this one lives in acme.
+    const admin = (await h.key('admin', 'acme', true)).auth;
     const register = (name: string, mode: Mode) => h.call({ method: 'POST', url: '/v1/mcp-servers', auth: admin, payload: { name, ...stdio(mode) } });
     return { h, close, admin, warnings, register };
   }

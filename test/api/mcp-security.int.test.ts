@@ -37,7 +37,8 @@ describe('MCP server registration: internal addresses, credentials in URLs, upst
   before(async () => {
     svc = await internalService();
     ({ h, close } = await makeGatewayHarness({}, 3_000));
-    admin = (await h.key('admin', 'acme')).auth;
+    // Internal addresses are a cross-tenant admin's to register (a tenant's own admin gets 403: mcp.routes.int.test.ts).
+    admin = (await h.key('admin', 'acme', true)).auth;
     operator = (await h.key('operator', 'acme')).auth;
   });
   after(async () => {
@@ -55,13 +56,29 @@ describe('MCP server registration: internal addresses, credentials in URLs, upst
     expect(svc.hits).to.deep.equal([]);
   });
 
-  it("an admin may; the upstream's response body reaches no one (health reason, list, log): only its status", async () => {
+  it("a cross-tenant admin may; the upstream's response body reaches no one (health reason, list, log): only its status", async () => {
     const res = await register(admin, { name: 'internal', transport: 'http', url: svc.url });
     expect(res.statusCode, res.body).to.equal(201);
     expect(svc.hits.length).to.be.greaterThan(0);
     expect(res.json().healthReason).to.include('HTTP 403');
     const list = await h.call({ method: 'GET', url: '/v1/mcp-servers', auth: operator });
     for (const text of [res.body, list.body, await log()]) expect(text).to.not.include('hunter2');
+  });
+
+  it('a server an operator registers is recorded with egress "public" (v4) and shown so; one a cross-tenant admin registers is not: only the former is refused internal addresses at each connection', async () => {
+    // A name that does not resolve passes the registration check (nothing to reach), as one public then and pointed inside later would.
+    const res = await register(operator, { name: 'later', transport: 'http', url: 'http://later.invalid/mcp' });
+    expect(res.statusCode, res.body).to.equal(201);
+    expect(res.json()).to.include({ egress: 'public' });
+    const events = (await h.store.readAll({ limit: 10_000 })).filter((e) => e.type === 'McpServerRegistered');
+    const later = events.find((e) => (e.data as { name: string }).name === 'later')!;
+    expect([later.version, (later.data as { egress?: string }).egress]).to.deep.equal([4, 'public']);
+    const internal = events.find((e) => (e.data as { name: string }).name === 'internal')!;
+    expect(internal.data).to.not.have.property('egress');
+    const listed = (await h.call({ method: 'GET', url: '/v1/mcp-servers', auth: operator })).json().items as { name: string; egress?: string }[];
+    expect(listed.find((x) => x.name === 'later')?.egress).to.equal('public');
+    expect(listed.find((x) => x.name === 'internal')).to.not.have.property('egress');
+    expect((await h.call({ method: 'DELETE', url: `/v1/mcp-servers/${res.json().id}`, auth: operator })).statusCode).to.equal(204);
   });
 
   it('refuses a user name or password in the URL (400 naming the url): fetch would refuse it, and the log must not hold it', async () => {

@@ -25,6 +25,9 @@ describe('REST /v1/mcp-servers and /v1/tools (real McpGateway, real HTTP MCP ups
     ({ h, gw, close } = await makeGatewayHarness());
     k = {
       admin: (await h.key('admin', 'acme')).auth,
+      // A cross-tenant admin living in tenant acme: what registering a stdio server, an upstream
+      // with headers or one at an internal address takes (all reach the host, so every tenant).
+      host: (await h.key('admin', 'acme', true)).auth,
       operator: (await h.key('operator', 'acme')).auth,
       agent: (await h.key('agent', 'acme')).auth,
       viewer: (await h.key('viewer', 'acme')).auth,
@@ -40,7 +43,7 @@ describe('REST /v1/mcp-servers and /v1/tools (real McpGateway, real HTTP MCP ups
 
   it('POST registers an http upstream (201) and records McpServerRegistered with the actor', async () => {
     // The upstream listens on 127.0.0.1, an internal address: admins only (an operator gets 403, below).
-    const res = await h.call({ method: 'POST', url: '/v1/mcp-servers', auth: k.admin, payload: { name: 'remote', transport: 'http', url: upstream.url } });
+    const res = await h.call({ method: 'POST', url: '/v1/mcp-servers', auth: k.host, payload: { name: 'remote', transport: 'http', url: upstream.url } });
     expect(res.statusCode, res.body).to.equal(201);
     const s = res.json();
     expect(s).to.include({ name: 'remote', transport: 'http' });
@@ -51,7 +54,7 @@ describe('REST /v1/mcp-servers and /v1/tools (real McpGateway, real HTTP MCP ups
   });
 
   it("POST with the server's own timeoutMs and maxConcurrent: recorded as McpServerRegistered v2, shown in the list", async () => {
-    const res = await h.call({ method: 'POST', url: '/v1/mcp-servers', auth: k.admin, payload: { name: 'slow', transport: 'http', url: upstream.url, timeoutMs: 120_000, maxConcurrent: 2 } });
+    const res = await h.call({ method: 'POST', url: '/v1/mcp-servers', auth: k.host, payload: { name: 'slow', transport: 'http', url: upstream.url, timeoutMs: 120_000, maxConcurrent: 2 } });
     expect(res.statusCode, res.body).to.equal(201);
     expect(res.json().limits).to.deep.equal({ timeoutMs: 120_000, maxConcurrent: 2 });
     const e = (await h.store.readAll({ limit: 1000 })).filter((x) => x.type === 'McpServerRegistered').at(-1)!;
@@ -65,8 +68,27 @@ describe('REST /v1/mcp-servers and /v1/tools (real McpGateway, real HTTP MCP ups
     expect((await h.call({ method: 'DELETE', url: `/v1/mcp-servers/${res.json().id}`, auth: k.operator })).statusCode).to.equal(204);
   });
 
+  it("a tenant's own admin may not register what reaches the host: stdio (its process reads DATA_DIR and the environment), headers or env (they send or hand the gateway's variables), an internal URL: 403 naming the field, nothing registered or recorded", async () => {
+    const before = (await h.store.readAll({ limit: 10_000 })).length;
+    for (const [payload, field] of [
+      [{ name: 'own-stdio', transport: 'stdio', command: 'sh', args: ['-c', 'cat admin.key >&2'] }, 'body.transport'],
+      [{ name: 'own-env', transport: 'stdio', command: 'sh', env: { X: '${env:OPENMCP_ADMIN_KEY}' } }, 'body.transport'],
+      [{ name: 'own-headers', transport: 'http', url: 'https://mcp.example.com/mcp', headers: { 'X-Key': '${env:OPENMCP_ADMIN_KEY}' } }, 'body.headers'],
+      [{ name: 'own-internal', transport: 'http', url: upstream.url }, 'body.url'],
+      [{ name: 'own-metadata', transport: 'sse', url: 'http://169.254.169.254/latest/meta-data/' }, 'body.url'],
+    ] as const) {
+      const res = await h.call({ method: 'POST', url: '/v1/mcp-servers', auth: k.admin, payload });
+      expect(res.statusCode, payload.name).to.equal(403);
+      expect(res.json(), payload.name).to.deep.include({ code: 'FORBIDDEN', field });
+      expect(res.json().detail, payload.name).to.include('cross-tenant admin');
+    }
+    expect((await h.store.readAll({ limit: 10_000 })).length).to.equal(before);
+    const listed = (await h.call({ method: 'GET', url: '/v1/mcp-servers', auth: k.admin })).json().items as { name: string }[];
+    expect(listed.map((x) => x.name).filter((n) => n.startsWith('own-'))).to.deep.equal([]);
+  });
+
   it('409 for a taken name; 400 for bad bodies; stdio is admin-only; viewer and agent may not register', async () => {
-    const dup = await h.call({ method: 'POST', url: '/v1/mcp-servers', auth: k.admin, payload: { name: 'remote', transport: 'http', url: upstream.url } });
+    const dup = await h.call({ method: 'POST', url: '/v1/mcp-servers', auth: k.host, payload: { name: 'remote', transport: 'http', url: upstream.url } });
     expect(dup.statusCode).to.equal(409);
     for (const [body, field] of [
       [{ name: 'Bad Name', transport: 'http', url: upstream.url }, 'body.name'],
@@ -106,17 +128,17 @@ describe('REST /v1/mcp-servers and /v1/tools (real McpGateway, real HTTP MCP ups
         [{ 'Mcp-Session-Id': template }, 'body.headers.Mcp-Session-Id'],
         [{ Authorization: `Bearer ${secret}` }, 'body.headers.Authorization'],
       ] as const) {
-        const res = await h.call({ method: 'POST', url: '/v1/mcp-servers', auth: k.admin, payload: { ...payload, headers } });
+        const res = await h.call({ method: 'POST', url: '/v1/mcp-servers', auth: k.host, payload: { ...payload, headers } });
         expect(res.statusCode, JSON.stringify(headers)).to.equal(400);
         expect(res.json().field).to.equal(field);
         expect(res.body).to.not.include(secret);
       }
-      const unset = await h.call({ method: 'POST', url: '/v1/mcp-servers', auth: k.admin, payload: { ...payload, headers: { 'X-Api-Key': '${env:OMC_TEST_NOT_SET_ANYWHERE}' } } });
+      const unset = await h.call({ method: 'POST', url: '/v1/mcp-servers', auth: k.host, payload: { ...payload, headers: { 'X-Api-Key': '${env:OMC_TEST_NOT_SET_ANYWHERE}' } } });
       expect(unset.statusCode).to.equal(400);
       expect(unset.json()).to.deep.include({ code: 'MCP_SECRET_MISSING', field: 'body.headers.X-Api-Key' });
       expect(unset.json().detail).to.include('OMC_TEST_NOT_SET_ANYWHERE');
 
-      const res = await h.call({ method: 'POST', url: '/v1/mcp-servers', auth: k.admin, payload });
+      const res = await h.call({ method: 'POST', url: '/v1/mcp-servers', auth: k.host, payload });
       expect(res.statusCode, res.body).to.equal(201);
       expect(res.json()).to.deep.include({ health: 'up', headers: { Authorization: template } });
       expect(hosted.requests.filter((q) => !q.authorized)).to.deep.equal([]);
@@ -144,18 +166,18 @@ describe('REST /v1/mcp-servers and /v1/tools (real McpGateway, real HTTP MCP ups
         [{ ...payload, env: { TOKEN: '${ENV:X}' } }, 'body.env.TOKEN', 'not a valid reference'],
         [{ name: 'x', transport: 'http', url: upstream.url, env: { TOKEN: `\${env:${variable}}` } }, 'body.env', 'env is for stdio servers'],
       ] as const) {
-        const res = await h.call({ method: 'POST', url: '/v1/mcp-servers', auth: k.admin, payload: body });
+        const res = await h.call({ method: 'POST', url: '/v1/mcp-servers', auth: k.host, payload: body });
         expect(res.statusCode, JSON.stringify(body.env)).to.equal(400);
         expect(res.json().field).to.equal(field);
         expect(res.json().detail).to.include(text);
         expect(res.body).to.not.include(secret);
       }
-      const unset = await h.call({ method: 'POST', url: '/v1/mcp-servers', auth: k.admin, payload: { ...payload, env: { TOKEN: '${env:OMC_TEST_NOT_SET_ANYWHERE}' } } });
+      const unset = await h.call({ method: 'POST', url: '/v1/mcp-servers', auth: k.host, payload: { ...payload, env: { TOKEN: '${env:OMC_TEST_NOT_SET_ANYWHERE}' } } });
       expect(unset.statusCode).to.equal(400);
       expect(unset.json()).to.deep.include({ code: 'MCP_SECRET_MISSING', field: 'body.env.TOKEN' });
       expect(unset.json().detail).to.include('OMC_TEST_NOT_SET_ANYWHERE');
 
-      const res = await h.call({ method: 'POST', url: '/v1/mcp-servers', auth: k.admin, payload });
+      const res = await h.call({ method: 'POST', url: '/v1/mcp-servers', auth: k.host, payload });
       expect(res.statusCode, res.body).to.equal(201);
       expect(res.json()).to.deep.include({ health: 'up', envKeys: ['TOKEN'], env: { TOKEN: `\${env:${variable}}` } });
       const r = await gw.callTool({ tenant: 'acme', actor: { kind: 'user', id: 'test' } }, 'probe__env_digest', { name: 'TOKEN' });
@@ -178,7 +200,7 @@ describe('REST /v1/mcp-servers and /v1/tools (real McpGateway, real HTTP MCP ups
       [{ name: 'xargs', transport: 'sse', url: upstream.url, args: ['-y'] }, 'body.args', 'command and args are for stdio servers'],
       [{ name: 'xurl', transport: 'stdio', command: process.execPath, url: upstream.url }, 'body.url', 'url is for http and sse servers'],
     ] as const) {
-      const res = await h.call({ method: 'POST', url: '/v1/mcp-servers', auth: k.admin, payload: body });
+      const res = await h.call({ method: 'POST', url: '/v1/mcp-servers', auth: k.host, payload: body });
       expect(res.statusCode, res.body).to.equal(400);
       expect(res.json()).to.include({ code: 'VALIDATION_FAILED', field });
       expect(res.json().detail).to.include(text);
@@ -348,7 +370,7 @@ describe('REST /v1/mcp-servers and /v1/tools (real McpGateway, real HTTP MCP ups
   });
 
   it("DELETE records McpServerRemoved with the request id as its correlationId, as POST does (docs/errors.md)", async () => {
-    const res = await h.call({ method: 'POST', url: '/v1/mcp-servers', auth: k.admin, payload: { name: 'traced', transport: 'http', url: upstream.url }, headers: { 'x-request-id': 'req-add-1' } });
+    const res = await h.call({ method: 'POST', url: '/v1/mcp-servers', auth: k.host, payload: { name: 'traced', transport: 'http', url: upstream.url }, headers: { 'x-request-id': 'req-add-1' } });
     expect(res.statusCode, res.body).to.equal(201);
     const del = await h.call({ method: 'DELETE', url: `/v1/mcp-servers/${res.json().id}`, auth: k.operator, headers: { 'x-request-id': 'req-remove-1' } });
     expect(del.statusCode).to.equal(204);

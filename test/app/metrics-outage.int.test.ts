@@ -80,6 +80,9 @@ describe('/metrics while the event store is unreachable (real scrape of the app)
     return { status: res.statusCode, body: res.body };
   }
 
+  /** Past the second for which a readiness answer is shared (sharedReadinessCheck): the next scrape checks again. */
+  const pastSharedReadiness = () => new Promise((r) => setTimeout(r, 1100));
+
   function expectEveryMetricWithLagsUnknown(body: string, store: RegExp): void {
     expect(body).to.contain('openmcp_http_request_duration_seconds');
     expect(body).to.contain('process_cpu_user_seconds_total');
@@ -123,6 +126,7 @@ describe('/metrics while the event store is unreachable (real scrape of the app)
       expect(before.status).to.equal(200);
       expect(samples(before.body, 'openmcp_projection_lag_events{projection="tasks"}')).to.deep.equal([' 0']);
       await proxy.down();
+      await pastSharedReadiness();
       const during = await scrape(a);
       expect(during.status, during.body.slice(0, 300)).to.equal(200);
       expectEveryMetricWithLagsUnknown(during.body, /event store/);
@@ -142,6 +146,7 @@ describe('/metrics while the event store is unreachable (real scrape of the app)
       const a = await start({ OPENMCP_ROLES: 'api,projector', DATABASE_URL: proxied() });
       expect((await scrape(a)).status).to.equal(200);
       proxy.freeze();
+      await pastSharedReadiness();
       // A 3 s scrape_timeout: the hung reads are given up after 1.5 s (5 s without the header).
       const during = await scrape(a, 15_000, 3);
       expect(during.status).to.equal(200);
@@ -230,6 +235,7 @@ describe('/metrics while the event store is unreachable (real scrape of the app)
       await appendEvents(a.store, 2, 5, 5);
       expect(samples((await scrape(a)).body, 'openmcp_sealing_lag_events')).to.deep.equal([' 10']);
       await fake.stop();
+      await pastSharedReadiness();
       const during = await scrape(a);
       expect(during.status, during.body.slice(0, 300)).to.equal(200);
       expectEveryMetricWithLagsUnknown(during.body, /event store \(kurrentdb\)/);

@@ -113,16 +113,64 @@ export function describeKeyStore(name: string, open: (ctx: Mocha.Context) => Pro
       await f.keys.put(uncounted);
       const a = record({ tenant });
       const b = record({ tenant });
-      expect(await f.keys.insertUnderLimit(a, { limit: 2, except: uncounted.id })).to.deep.equal({ inserted: true, active: 0 });
-      expect(await f.keys.insertUnderLimit(b, { limit: 2, except: uncounted.id })).to.deep.equal({ inserted: true, active: 1 });
+      expect(await f.keys.insertUnderLimit(a, { limit: 2, except: uncounted.id })).to.deep.equal({ inserted: true, active: 0, issuing: 0 });
+      expect(await f.keys.insertUnderLimit(b, { limit: 2, except: uncounted.id })).to.deep.equal({ inserted: true, active: 1, issuing: 0 });
       await f.keys.insert(record({ tenant: `${tenant}-other` }));
       const c = record({ tenant });
-      expect(await f.keys.insertUnderLimit(c, { limit: 2, except: uncounted.id })).to.deep.equal({ inserted: false, active: 2 });
+      expect(await f.keys.insertUnderLimit(c, { limit: 2, except: uncounted.id })).to.deep.equal({ inserted: false, active: 2, issuing: 0 });
       expect(await f.keys.get(c.id), 'nothing inserted').to.equal(undefined);
-      expect(await f.keys.insertUnderLimit(c, { limit: 2 }), 'the id excepted counts when not excepted').to.deep.equal({ inserted: false, active: 3 });
+      expect(await f.keys.insertUnderLimit(c, { limit: 2 }), 'the id excepted counts when not excepted').to.deep.equal({ inserted: false, active: 3, issuing: 0 });
       await f.keys.revoke(a.id, '2026-12-06T11:00:00.000Z');
-      expect(await f.keys.insertUnderLimit(c, { limit: 2, except: uncounted.id })).to.deep.equal({ inserted: true, active: 1 });
+      expect(await f.keys.insertUnderLimit(c, { limit: 2, except: uncounted.id })).to.deep.equal({ inserted: true, active: 1, issuing: 0 });
       expect(await f.keys.get(c.id)).to.deep.equal(c);
+    });
+
+    it('a key inserted as being issued counts against the limit but is neither found nor listed nor revocable until issued; issue hands it out once', async () => {
+      const tenant = `iss-${newId()}`;
+      const r = record({ tenant, agents: ['a'] });
+      expect(await f.keys.insertUnderLimit(r, { limit: 1, issuing: true })).to.deep.equal({ inserted: true, active: 0, issuing: 0 });
+      expect(await f.keys.findByHash(r.hash), 'never authenticates').to.equal(undefined);
+      expect(await f.keys.get(r.id)).to.equal(undefined);
+      expect(await f.keys.list({ tenant, limit: 10 })).to.deep.equal([]);
+      expect(await f.keys.revoke(r.id, '2026-12-06T11:00:00.000Z')).to.equal(false);
+      expect(await f.keys.insertUnderLimit(record({ tenant }), { limit: 1 }), 'it holds its place').to.deep.equal({ inserted: false, active: 1, issuing: 1 });
+      expect(await f.keys.issue(r.id)).to.equal(true);
+      expect(await f.keys.issue(r.id), 'once').to.equal(false);
+      expect(await f.keys.abandon(r.id, '2026-12-06T11:00:00.000Z'), 'an issued key is not let go').to.equal(false);
+      expect(await f.keys.findByHash(r.hash)).to.deep.equal(r);
+      expect((await f.keys.list({ tenant, limit: 10 })).map((k) => k.id)).to.deep.equal([r.id]);
+      expect(await f.keys.insertUnderLimit(record({ tenant }), { limit: 1 })).to.deep.equal({ inserted: false, active: 1, issuing: 0 });
+      const plain = record({ tenant });
+      await f.keys.insert(plain, { issuing: true });
+      expect(await f.keys.get(plain.id)).to.equal(undefined);
+      expect(await f.keys.issue(plain.id)).to.equal(true);
+      expect(await f.keys.get(plain.id)).to.deep.equal(plain);
+      expect(await f.keys.issue('01900000-0000-7000-8000-0000000000fd')).to.equal(false);
+    });
+
+    it('abandon lets a key being issued go (its place freed, issue refused, still unfound); unissued lists such keys oldest first; keepRevoked lists one as revoked, remove drops one', async () => {
+      const tenant = `ab-${newId()}`;
+      const old = record({ tenant, createdAt: '2026-12-06T09:00:00.000Z' });
+      const older = record({ tenant, createdAt: '2026-12-06T08:00:00.000Z' });
+      const recent = record({ tenant, createdAt: '2026-12-06T10:30:00.000Z' });
+      for (const r of [old, older, recent]) await f.keys.insert(r, { issuing: true });
+      const mine = (rs: ApiKeyRecord[]) => rs.filter((r) => r.tenant === tenant);
+      expect(mine(await f.keys.unissued({ createdBefore: '2026-12-06T10:00:00.000Z', limit: 1000 }))).to.deep.equal([older, old]);
+      expect(await f.keys.abandon(old.id, '2026-12-06T10:05:00.000Z')).to.equal(true);
+      expect(await f.keys.abandon(old.id, '2026-12-06T10:06:00.000Z'), 'once').to.equal(false);
+      expect(await f.keys.issue(old.id), 'a key let go is never handed out').to.equal(false);
+      expect(await f.keys.findByHash(old.hash)).to.equal(undefined);
+      expect(await f.keys.insertUnderLimit(record({ tenant }), { limit: 3 }), 'no longer counted').to.deep.equal({ inserted: true, active: 2, issuing: 2 });
+      expect(mine(await f.keys.unissued({ createdBefore: '2026-12-06T10:00:00.000Z', limit: 1000 }))).to.deep.equal([older, { ...old, revokedAt: '2026-12-06T10:05:00.000Z' }]);
+      expect(await f.keys.keepRevoked(older.id), 'only a key let go').to.equal(false);
+      expect(await f.keys.keepRevoked(old.id)).to.equal(true);
+      expect(await f.keys.keepRevoked(old.id)).to.equal(false);
+      expect(await f.keys.get(old.id)).to.deep.equal({ ...old, revokedAt: '2026-12-06T10:05:00.000Z' });
+      expect(await f.keys.findByHash(old.hash)).to.have.property('revokedAt');
+      expect(mine(await f.keys.unissued({ createdBefore: '2026-12-06T11:00:00.000Z', limit: 1000 }))).to.deep.equal([older, recent]);
+      await f.keys.abandon(recent.id, '2026-12-06T10:40:00.000Z');
+      await f.keys.remove(recent.id);
+      expect(mine(await f.keys.unissued({ createdBefore: '2026-12-06T11:00:00.000Z', limit: 1000 }))).to.deep.equal([older]);
     });
 
     it('insertUnderLimit holds the limit when keys are inserted at once (the count and the insert are one step)', async () => {

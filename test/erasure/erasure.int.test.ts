@@ -40,7 +40,8 @@ describe('crypto-erasure of tool-call payloads (MCP_PAYLOAD_POLICY=encrypted)', 
     ({ h, gw, close } = await makeGatewayHarness({ subjectKeys: keys }, 10_000, { payloadPolicy: 'encrypted', subjectKeys: keys, cacheTtlMs: 0 }));
     admin = (await h.key('admin', 'acme')).auth;
     caller = await h.key('agent', 'acme');
-    const reg = await h.call({ method: 'POST', url: '/v1/mcp-servers', auth: admin, payload: { name: 'remote', transport: 'http', url: upstream.url } });
+    // An upstream at an internal address (127.0.0.1) is a cross-tenant admin's to register.
+    const reg = await h.call({ method: 'POST', url: '/v1/mcp-servers', auth: (await h.key('admin', 'acme', true)).auth, payload: { name: 'remote', transport: 'http', url: upstream.url } });
     expect(reg.statusCode, reg.body).to.equal(201);
   });
   after(async () => {

@@ -220,6 +220,16 @@ describe('infra/ (production stack description)', () => {
     expect(readFileSync(join(ROOT, 'docs', 'operations.md'), 'utf8')).to.include('`maxmemory-policy noeviction`');
   });
 
+  it("runs Kafka so the events topic has the contract's settings: made only by the relay or a projector (no auto-create by a consumer started first), with the broker's partition default the relay's own (6)", () => {
+    const kafka = Object.values(compose.services).find((s) => String((s as { image?: string }).image).startsWith('apache/kafka'))!;
+    const env = kafka.environment!;
+    // Auto-created, the topic would keep the broker's 1 MiB max.message.bytes for its life, and the relay would hold at the first larger event.
+    expect(env.KAFKA_AUTO_CREATE_TOPICS_ENABLE, 'KAFKA_AUTO_CREATE_TOPICS_ENABLE').to.equal('false');
+    expect(env.KAFKA_NUM_PARTITIONS).to.equal('6');
+    expect(readFileSync(join(ROOT, 'src', 'bus', 'kafka', 'ensure-topic.ts'), 'utf8')).to.include('numPartitions: settings.partitions ?? 6');
+    for (const [, s] of roleServices) expect(s.environment!.KAFKA_TOPIC_PREFIX).to.equal('openmcp');
+  });
+
   it('mounts config files the product accepts', () => {
     expect(readServersFile(join(INFRA, 'config', 'mcp-servers.yaml'), { kind: 'system', id: 't' })).to.deep.equal([]);
     expect(loadPolicyFile(join(INFRA, 'config', 'policy.yaml'))).to.have.property('policies');

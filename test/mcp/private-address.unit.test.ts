@@ -19,4 +19,12 @@ describe('internal addresses (who may register an MCP server URL)', function () 
     for (const a of ['::ffff:0:a00:1', '2002:a00:1::', '2002:7f00:1::1', '::a00:1', '::10.0.0.1', '::a9fe:a9fe']) expect(isInternalAddress(a), a).to.equal(true);
     for (const a of ['::ffff:0:808:808', '2002:808:808::', '::808:808']) expect(isInternalAddress(a), a).to.equal(false);
   });
+
+  it('the other ranges that are no public internet are internal too (were public): 192.0.0/24, benchmarking 198.18/15, multicast 224/4, reserved 240/4 and broadcast, IPv6 multicast ff00::/8 and discard 100::/64', () => {
+    // 198.18/15 is also where fake-IP DNS proxies put every name; 240/4 and 224/4 are routed inside networks only.
+    for (const a of ['192.0.0.8', '198.18.0.1', '198.19.255.254', '224.0.0.1', '239.255.255.250', '240.0.0.1', '255.255.255.255', 'ff02::1', 'ff05::2', '100::1', '::ffff:198.18.0.1', '64:ff9b::c612:1']) {
+      expect(isInternalAddress(a), a).to.equal(true);
+    }
+    for (const a of ['192.0.1.1', '198.17.255.255', '198.20.0.1', '223.255.255.255', '101::1']) expect(isInternalAddress(a), a).to.equal(false);
+  });
 });

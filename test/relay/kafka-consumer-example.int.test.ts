@@ -5,16 +5,16 @@ import { Kafka, logLevel } from 'kafkajs';
 import { Registry } from 'prom-client';
 import { toKafkaMessage } from '../../src/bus/kafka';
 import { Relay } from '../../src/relay';
-import { appendEvents, brokerAndLogPerSuite } from './event-log-fixture';
+import { appendEvents, brokerAndLogPerSuite, openTestLog } from './event-log-fixture';
 
 const example = join(__dirname, '..', '..', 'examples', 'kafka-consumer.ts');
 
-function runExample(brokers: string[], args: string[]): Promise<{ code: number; stdout: string }> {
+function runExample(brokers: string[], args: string[], prefix = 'example'): Promise<{ code: number; stdout: string }> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       ['--import', 'tsx', example, ...args],
-      { env: { ...process.env, KAFKA_BROKERS: brokers.join(','), KAFKA_TOPIC_PREFIX: 'example' }, timeout: 30_000 },
+      { env: { ...process.env, KAFKA_BROKERS: brokers.join(','), KAFKA_TOPIC_PREFIX: prefix }, timeout: 30_000 },
       (err, stdout) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout }),
     );
   });
@@ -43,5 +43,34 @@ describe('examples/kafka-consumer.ts', function () {
     const tampered = await runExample(env.broker.brokers, ['--group', 'ex2', '--from-beginning', '--max', '21']);
     expect(tampered.stdout).to.contain('21 events, 1 hash mismatches');
     expect(tampered.code).to.equal(1);
+  });
+
+  it('reports a message that is not an event envelope (not JSON, no event-id header) as BAD and goes on, instead of stopping at it for good', async () => {
+    const topic = 'poison.events.v1';
+    // A log of its own: the suite's holds the first test's events too.
+    const log = await openTestLog();
+    const stored = await appendEvents(log.store, 2, 2);
+    const relay = new Relay(log.store, log.checkpoints, { brokers: env.broker.brokers, topic, registry: new Registry() });
+    await relay.start();
+    await relay.waitFor();
+    await relay.stop();
+    await log.close();
+    const producer = new Kafka({ brokers: env.broker.brokers, logLevel: logLevel.NOTHING }).producer();
+    await producer.connect();
+    // Both into the partition of a stream that has events after them.
+    const after = toKafkaMessage({ ...stored[stored.length - 1], id: '0193a0c0-0000-7000-8000-000000000002' });
+    await producer.send({
+      topic,
+      messages: [
+        { key: stored[0].stream, value: 'not json', headers: { 'event-id': '0193a0c0-0000-7000-8000-000000000003' } },
+        { key: stored[0].stream, value: '{"id":"0193a0c0-0000-7000-8000-000000000004"}' },
+        { ...after, key: stored[0].stream },
+      ],
+    });
+    await producer.disconnect();
+    const run = await runExample(env.broker.brokers, ['--group', 'ex3', '--from-beginning', '--max', '7'], 'poison');
+    expect(run.stdout, run.stdout).to.match(/BAD p\d+@\d+ not an event envelope/);
+    expect(run.stdout).to.contain('7 events, 3 hash mismatches');
+    expect(run.code).to.equal(1);
   });
 });

@@ -35,7 +35,7 @@ describe('CLI: openmcp mcp servers add|list|remove and mcp tools search (real ga
     upstream = await startHttpExample();
     ({ h, gw, close } = await makeGatewayHarness({}, 10_000));
     url = await h.app.listen({ host: '127.0.0.1', port: 0 });
-    for (const role of ['admin', 'operator', 'viewer'] as const) keys[role] = (await h.key(role, 'acme')).key;
+    for (const role of ['admin', 'operator', 'viewer'] as const) keys[role] = (await h.key(role, 'acme', role === 'admin')).key; // stdio and internal URLs: cross-tenant admins
   });
   after(async () => {
     await close?.();

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { READINESS_CHECK_TIMEOUT_MS, runReadinessCheck, softReadinessCheck } from '../../src/telemetry/readiness-check';
+import { READINESS_CHECK_TIMEOUT_MS, runReadinessCheck, sharedReadinessCheck, softReadinessCheck } from '../../src/telemetry/readiness-check';
 
 describe('runReadinessCheck: one dependency, as /readyz and openmcp_dependency_up see it', () => {
   it('passes the state and detail of a check that answers', async () => {
@@ -35,5 +35,32 @@ describe('runReadinessCheck: one dependency, as /readyz and openmcp_dependency_u
     expect(t.detail).to.include(consequence);
     const hung = softReadinessCheck({ name: 'c', check: () => new Promise(() => {}) }, consequence, 50);
     expect(await runReadinessCheck(hung, 1000)).to.deep.equal({ state: 'degraded', detail: `no answer in 50 ms; ${consequence}` });
+  });
+
+  it('sharedReadinessCheck: requests together share one run, and an answer serves the next second too: a flood of public /readyz or /metrics requests reaches a dependency (the chain RPC, the LLM) about once a second, not once per request', async () => {
+    let runs = 0;
+    let release!: () => void;
+    let clock = 1_000_000;
+    const c = sharedReadinessCheck({ name: 'chain', check: () => (runs++, new Promise((r) => (release = () => r({ state: 'up', detail: 'x' })))) }, { reuseMs: 1000, now: () => clock });
+    expect(c.name).to.equal('chain');
+    const together = Array.from({ length: 50 }, () => runReadinessCheck(c));
+    release();
+    for (const a of await Promise.all(together)) expect(a).to.deep.equal({ state: 'up', detail: 'x' });
+    expect(runs).to.equal(1);
+    clock += 999;
+    expect(await runReadinessCheck(c)).to.deep.equal({ state: 'up', detail: 'x' });
+    expect(runs).to.equal(1);
+    clock += 2;
+    const later = runReadinessCheck(c);
+    release();
+    expect(await later).to.deep.equal({ state: 'up', detail: 'x' });
+    expect(runs).to.equal(2);
+    // A failure is shared the same way, and is not kept past its second either.
+    const failing = sharedReadinessCheck({ name: 'db', check: async () => (runs++, Promise.reject(new Error('down'))) }, { reuseMs: 1000, now: () => clock });
+    expect((await Promise.all([runReadinessCheck(failing), runReadinessCheck(failing)])).map((a) => a.state)).to.deep.equal(['down', 'down']);
+    expect(runs).to.equal(3);
+    clock += 1001;
+    await runReadinessCheck(failing);
+    expect(runs).to.equal(4);
   });
 });

@@ -182,6 +182,26 @@ describe('tracing (in one process)', () => {
       expect(span.status.code).to.equal(2);
     });
 
+    it("passes on the trace context only: a caller's W3C `baggage` header reaches neither the stored context nor the Kafka headers (docs/consumers.md lists traceparent and tracestate)", async () => {
+      const contexts = new EventTraceContexts(new MemoryCache());
+      const traced = tracedEventStore(store, contexts);
+      const app = Fastify();
+      app.post('/v1/tasks', async () => {
+        const r = await traced.append('task-bag1', [createEvent({ type: 'TaskSubmitted', stream: 'task-bag1', tenant: 't', actor, data: {} })]);
+        return { id: r.events[0].id };
+      });
+      installHttpTracing(app);
+      const headers = { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01', tracestate: 'vendor=x', baggage: 'userId=alice,secret=s3cr3t' };
+      const { id } = (await app.inject({ method: 'POST', url: '/v1/tasks', headers })).json() as { id: string };
+      await app.close();
+      await new Promise((r) => setImmediate(r)); // remember() is fire-and-forget
+      const message = { headers: {} as IHeaders };
+      const spans = startPublishSpans('t.events.v1', [message], [await contexts.recall(id)]);
+      spans.end();
+      expect(Object.keys(message.headers).sort()).to.deep.equal(['traceparent', 'tracestate']);
+      expect(String(message.headers.traceparent)).to.match(/^00-0af7651916cd43dd8448eb211c80319c-[0-9a-f]{16}-01$/);
+    });
+
     it('extracts nothing from headers without a valid traceparent', () => {
       expect(extractTraceContext(undefined)).to.equal(undefined);
       expect(extractTraceContext({ traceparent: Buffer.from('garbage') })).to.equal(undefined);

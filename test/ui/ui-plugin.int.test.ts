@@ -336,6 +336,39 @@ describe('uiPlugin: /ui assets, authenticated JSON and the live stream', functio
     }
   });
 
+  it("ends a tenant's oldest live stream beyond its cap (200 by default), whichever of its keys opened it: a tenant admin's 100 keys held 20 each, 2,000 streams of up to 1 MiB unread", async () => {
+    const capped = Fastify();
+    installErrorHandler(capped);
+    await capped.register(uiPlugin, { store, readModels: { waitForPosition: async () => true } as unknown as ReadModels, authenticate, heartbeatMs: 60_000, maxStreamsPerKey: 2, maxStreamsPerTenant: 3 });
+    const at = await capped.listen({ host: '127.0.0.1', port: 0 });
+    const open = async (key: string) => {
+      const ac = new AbortController();
+      const res = await fetch(`${at}/ui/api/stream`, { headers: auth(key), signal: ac.signal });
+      const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+      await reader.read(); // hello
+      return { ac, reader };
+    };
+    const VIEWER = 'key-acme-viewer-0000000000000';
+    const streams = [await open(ACME), await open(ACME), await open(VIEWER), await open(VIEWER)];
+    const other = await open(ROOT); // another tenant's count is its own
+    await append('acme', 'TaskStarted', `task-${newId()}`, {});
+    const ends = async (reader: ReadableStreamDefaultReader<string>) => {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return 'ended';
+        if (value.includes('event: event')) return 'heard the event';
+      }
+    };
+    try {
+      expect(await ends(streams[0].reader), "the tenant's oldest stream").to.equal('ended');
+      for (const s of streams.slice(1)) expect(await ends(s.reader)).to.equal('heard the event');
+      expect(await ends(other.reader)).to.equal('heard the event');
+    } finally {
+      for (const s of [...streams, other]) s.ac.abort();
+      await capped.close();
+    }
+  });
+
   it('tells a client reconnecting from before what this process can replay to reload (reset), rather than miss events silently', async () => {
     const away = await store.headPosition();
     // A laptop asleep through a burst: more events than the live backlog keeps (2,000, trimmed past 4,000).

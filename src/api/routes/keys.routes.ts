@@ -26,9 +26,15 @@ export function keysRoutes(deps: AppDeps, keyDeps: KeyServiceDependencies): Fast
         summary: 'Issue an API key (shown once)',
         description:
           'A tenant holds at most MAX_API_KEYS_PER_TENANT active (unrevoked) keys (default 100; the bootstrap admin key is not counted): ' +
-          'beyond, 409 API_KEY_LIMIT and nothing is stored or recorded. Revoke a key to free its place.',
+          'beyond, 409 API_KEY_LIMIT and nothing is stored or recorded. Revoke a key to free its place. ' +
+          'The key is returned only once ApiKeyCreated is recorded; a failure before (503) hands nothing out, and the key generated never authenticates.',
         body: CreateKeyBody,
-        response: { 201: CreatedKey, ...problems, 409: ProblemSchema.describe('API_KEY_LIMIT: the tenant holds as many active keys as MAX_API_KEYS_PER_TENANT allows') },
+        response: {
+          201: CreatedKey,
+          ...problems,
+          409: ProblemSchema.describe('API_KEY_LIMIT: the tenant holds as many active keys as MAX_API_KEYS_PER_TENANT allows'),
+          503: ProblemSchema.describe('DEPENDENCY_UNAVAILABLE: the database or the event store failed, or recording the key took longer than 5 min: no key was issued'),
+        },
       },
     }, async (request, reply) => {
       const { key, record } = await createApiKey(keyDeps, principalOf(request), { ...request.body, correlationId: String(request.id) });

@@ -27,24 +27,29 @@ export function mcpRoutes(deps: AppDeps): FastifyPluginAsync {
       config: { permission: 'mcp:write' },
       schema: { tags: ['mcp'], summary: 'Register an upstream MCP server', body: RegisterServerBody, response: { 201: McpServerView, ...problems } },
     }, async (request, reply) => {
-      // A stdio server is a process started on this host: only admins may do that.
-      if (request.body.transport === 'stdio' && principalOf(request).role !== 'admin') {
-        throw new ForbiddenError('registering a stdio server starts a process on the host: admins only', { field: 'body.transport' });
-      }
-      // A header value is read from the gateway's environment and sent to the URL the caller chose:
-      // any variable, the gateway's own secrets too (admin key, database password). Admins only,
-      // as for stdio, whose child process could print the same environment.
-      if (request.body.headers && principalOf(request).role !== 'admin') {
-        throw new ForbiddenError("headers read the gateway's environment variables and send them to the server's URL: admins only", { field: 'body.headers' });
-      }
-      // The gateway connects to the URL from inside the network: an internal address (loopback,
-      // private, link-local such as cloud metadata) is an admin's decision too.
-      if (request.body.url && principalOf(request).role !== 'admin' && (await reachesInternalAddress(request.body.url))) {
-        throw new ForbiddenError('the URL reaches an internal address (loopback, private or link-local network): admins only', { field: 'body.url' });
+      // What reaches the host is the host operator's, not a tenant's: a stdio server is a process
+      // on this host (it reads DATA_DIR — admin.key, sealer.key, the database of every tenant —
+      // and prints what it likes into its health reason), headers and env hand it or the URL the
+      // gateway's variables (OPENMCP_ADMIN_KEY among them), and an internal URL reaches into the
+      // gateway's own network. A tenant's admin doing any of these acted as every tenant's admin:
+      // cross-tenant admins only (the host operator gives a tenant its own such server through
+      // MCP_SERVERS_FILE with `tenant`, or with a cross-tenant admin key issued in that tenant).
+      const p = principalOf(request);
+      const host = p.role === 'admin' && p.crossTenant;
+      const refuse = (what: string, field: string) => {
+        throw new ForbiddenError(`${what}: cross-tenant admins only, as a key of one tenant must reach no other (docs/security.md)`, { field });
+      };
+      if (request.body.transport === 'stdio' && !host) refuse('registering a stdio server starts a process on the host, which can read every tenant\'s data and the gateway\'s keys', 'body.transport');
+      if (request.body.headers && !host) refuse("headers read the gateway's environment variables and send them to the server's URL", 'body.headers');
+      if (request.body.url && !host && (await reachesInternalAddress(request.body.url))) {
+        refuse('the URL reaches an internal address (loopback, private or link-local network) of the gateway', 'body.url');
       }
       const m = metadataOf(request);
       const { timeoutMs, maxConcurrent, ...spec } = request.body;
-      const server = await gateway().registerServer({ ...m, ...spec, limits: limitsOf({ timeoutMs, maxConcurrent }) }).catch((err: unknown) => {
+      // Its name was checked just now, but may be pointed inside later: anyone but the host's admins
+      // gets a server that every process reaches at public addresses only (egress, checked per request).
+      const egress = spec.url && !host ? { egress: 'public' as const } : {};
+      const server = await gateway().registerServer({ ...m, ...spec, ...egress, limits: limitsOf({ timeoutMs, maxConcurrent }) }).catch((err: unknown) => {
         // The gateway names a registration's entries as it takes them (`headers.Authorization`).
         throw fieldIn('body', err);
       });

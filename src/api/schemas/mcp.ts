@@ -47,6 +47,8 @@ export const McpServerView = z.looseObject({
   limits: z.object({ timeoutMs: z.number().int().optional(), maxConcurrent: z.number().int().optional() }).optional(),
   /** Header templates sent to the upstream (`Bearer ${env:NAME}`): variable names, never values. */
   headers: z.record(z.string(), z.string()).optional(),
+  /** `public`: registered by a tenant's admin or operator, so the gateway connects to it at public addresses only (docs/security.md). */
+  egress: z.literal('public').optional(),
   /** Every variable given to a stdio server's process, names only. */
   envKeys: z.array(z.string()).optional(),
   /** Those given by reference (`${env:NAME}`): templates, never values. */

@@ -1,0 +1,89 @@
+import { expect } from 'chai';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { catalog } from '../../events';
+import { openSqlEventStore } from '../../src/eventstore/sql';
+import type { EventStore } from '../../src/eventstore/port';
+import { McpGateway } from '../../src/mcp/gateway';
+import { startBearerUpstream, type BearerUpstream } from './support/bearer-upstream';
+
+const actor = { kind: 'user' as const, id: 'op' };
+
+/**
+ * A server a tenant registered (egress "public") must never reach an internal address, whatever its
+ * name resolves to when the gateway connects: the check at registration alone let a name that
+ * resolved to a public address then, or to none, be pointed at 127.0.0.1 or 169.254.169.254 later.
+ */
+describe('MCP gateway: a server registered with egress "public" connects to public addresses only, checked at every connection (McpServerRegistered v4)', function () {
+  this.timeout(60_000);
+  let dir: string;
+  let url: string;
+  let upstream: BearerUpstream;
+  const opened: { gw: McpGateway; store: EventStore }[] = [];
+
+  const openGateway = async () => {
+    const store = await openSqlEventStore(url, { pollIntervalMs: 50 });
+    const gw = new McpGateway({ store, cacheTtlMs: 0, upstream: { healthIntervalMs: 0, retries: 0, connectTimeoutMs: 5_000 } });
+    await gw.start();
+    opened.push({ gw, store });
+    return { gw, store };
+  };
+
+  before(async () => {
+    upstream = await startBearerUpstream('X-Unused', 'none');
+    dir = mkdtempSync(join(tmpdir(), 'omc-egress-'));
+    url = `sqlite:${join(dir, 'events.db')}`;
+  });
+  after(async () => {
+    for (const o of opened) {
+      await o.gw.close();
+      await o.store.close();
+    }
+    await upstream?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a name that resolves to loopback, and a loopback address: down with the reason, nothing sent; recorded as v4 with egress "public", and so for a replica reading the log', async () => {
+    const { gw, store } = await openGateway();
+    const port = new URL(upstream.url).port;
+    for (const [name, at] of [['byname', `http://localhost:${port}/mcp`], ['byaddress', `http://127.0.0.1:${port}/mcp`]] as const) {
+      const s = await gw.registerServer({ tenant: 'acme', actor, name, transport: 'http', url: at, egress: 'public' });
+      expect(s.health, name).to.equal('down');
+      expect(s.healthReason, name).to.match(/resolves to an internal address \((127\.0\.0\.1|::1)\)/);
+    }
+    expect(upstream.requests, 'nothing reached the internal address').to.deep.equal([]);
+    const registered = (await store.readAll({ limit: 1000 })).filter((e) => e.type === 'McpServerRegistered');
+    expect(registered.map((e) => [e.version, (e.data as { egress?: string }).egress])).to.deep.equal([[4, 'public'], [4, 'public']]);
+    for (const e of registered) expect(catalog.validate(e.type, e.version, e.data)).to.deep.include({ egress: 'public' });
+
+    // Another replica (or a restart) learns the servers from the log: it refuses them the same way.
+    const other = await openGateway();
+    for (let i = 0; i < 200 && other.gw.listServers('acme').some((x) => x.health !== 'down'); i++) await new Promise((r) => setTimeout(r, 25));
+    for (const x of other.gw.listServers('acme')) expect(x.healthReason, x.name).to.match(/internal address/);
+    expect(upstream.requests).to.deep.equal([]);
+  });
+
+  it('under MCP_PAYLOAD_POLICY=hash-only the log keeps the cause (unreachable, INTERNAL_ADDRESS_REFUSED), not the text', async () => {
+    const store = await openSqlEventStore(url, { pollIntervalMs: 50 });
+    const gw = new McpGateway({ store, cacheTtlMs: 0, payloadPolicy: 'hash-only', upstream: { healthIntervalMs: 0, retries: 0, connectTimeoutMs: 5_000 } });
+    await gw.start();
+    opened.push({ gw, store });
+    const s = await gw.registerServer({ tenant: 'beta', actor, name: 'hidden', transport: 'http', url: upstream.url, egress: 'public' });
+    expect(s.health).to.equal('down');
+    const change = (await store.readAll({ limit: 1000 })).filter((e) => e.type === 'McpServerHealthChanged' && e.tenant === 'beta').at(-1)!;
+    expect(change.data).to.deep.include({ cause: { kind: 'unreachable', errno: 'INTERNAL_ADDRESS_REFUSED' } });
+    expect(JSON.stringify(change.data)).to.not.include('127.0.0.1');
+    expect(upstream.requests).to.deep.equal([]);
+  });
+
+  it('without egress (MCP_SERVERS_FILE, a cross-tenant admin): the internal address is reached, as before (v1)', async () => {
+    const { gw, store } = await openGateway();
+    const s = await gw.registerServer({ tenant: 'acme', actor, name: 'inside', transport: 'http', url: upstream.url });
+    expect(upstream.requests.length).to.be.greaterThan(0);
+    expect(s.healthReason ?? '').to.not.match(/internal address/);
+    const e = (await store.readAll({ limit: 1000 })).filter((x) => x.type === 'McpServerRegistered').at(-1)!;
+    expect(e.version).to.equal(1);
+    expect(e.data).to.not.have.property('egress');
+  });
+});
