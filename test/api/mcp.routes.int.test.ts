@@ -241,7 +241,7 @@ describe('REST /v1/mcp-servers and /v1/tools (real McpGateway, real HTTP MCP ups
     expect(remote).to.include.keys('url', 'registeredAt');
     expect(undeclared(list, responseSchema(doc, 'get', '/v1/mcp-servers'))).to.deep.equal([]);
     const stdio = { name: 'stdiofields', transport: 'stdio', command: process.execPath, args: ['--require', require.resolve('tsx/cjs'), join(__dirname, '..', '..', 'examples', 'mcp-stdio', 'server.ts')] };
-    const registered = await h.call({ method: 'POST', url: '/v1/mcp-servers', auth: k.admin, payload: stdio });
+    const registered = await h.call({ method: 'POST', url: '/v1/mcp-servers', auth: k.host, payload: stdio });
     expect(registered.statusCode, registered.body).to.equal(201);
     try {
       expect(registered.json()).to.include.keys('command', 'args', 'registeredAt');
@@ -253,7 +253,7 @@ describe('REST /v1/mcp-servers and /v1/tools (real McpGateway, real HTTP MCP ups
       expect(titled[0]).to.include({ title: 'B' });
       expect(undeclared({ items: titled }, responseSchema(doc, 'get', '/v1/tools'))).to.deep.equal([]);
     } finally {
-      await h.call({ method: 'DELETE', url: `/v1/mcp-servers/${registered.json().id}`, auth: k.admin });
+      await h.call({ method: 'DELETE', url: `/v1/mcp-servers/${registered.json().id}`, auth: k.host });
     }
   });
 
