@@ -8,7 +8,10 @@ import { createRateLimiter } from '../auth/rate-limit';
 import { can, type Permission } from '../auth/roles';
 import { createMetrics } from '../metrics/metrics';
 import type { AppDeps } from './deps';
+import { answerClientError } from './client-error';
 import { installErrorHandler, toProblem } from './error-handler';
+import { responseHeaders } from './openapi-headers';
+import { optionalBodies } from './openapi-optional-bodies';
 import { problemContentTypes } from './openapi-problems';
 import { ForbiddenError } from './errors';
 import { createLogger } from './logger';
@@ -53,6 +56,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       return typeof h === 'string' && REQUEST_ID_RE.test(h) ? h : newId();
     },
     routerOptions: { maxParamLength: 500 },
+    // Requests node's parser refuses before any route (not HTTP, headers over 16 KiB) are problems too.
+    clientErrorHandler: (err, socket) => answerClientError(err, socket, (code) => metrics.errors.inc({ code })),
     // Errors raised by the router before any hook (bad URL encoding, over-long ids) are problems too.
     frameworkErrors: (err, request, reply) => {
       const problem = toProblem(err, request);
@@ -77,7 +82,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       security: [{ bearer: [] }],
     },
     transform: jsonSchemaTransform,
-    transformObject: (d) => problemContentTypes('openapiObject' in d ? d.openapiObject : d.swaggerObject),
+    transformObject: (d) => responseHeaders(optionalBodies(problemContentTypes('openapiObject' in d ? d.openapiObject : d.swaggerObject))),
   });
 
   // Declared up front so every request object has the same shape (no per-request property add).

@@ -14,3 +14,6 @@ export function decodeCursor(list: string, cursor: string, check: (last: unknown
   if (!Array.isArray(parsed) || parsed.length !== 2 || parsed[0] !== list || !check(parsed[1])) throw new InvalidCursorError();
   return parsed[1] as string | number;
 }
+
+/** A global position as a list cursor holds it: what a page's last event had, never below 0. */
+export const isPosition = (v: unknown): boolean => Number.isSafeInteger(v) && (v as number) >= 0;

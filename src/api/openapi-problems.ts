@@ -7,6 +7,9 @@ type OpenApiDocument = { paths?: Record<string, Record<string, Operation> | unde
 /** Refused by fastify before the route, for any route that takes a body (error-handler.ts). */
 const BODY_PROBLEMS: Record<string, string> = { '413': 'PAYLOAD_TOO_LARGE: body over the limit', '415': 'UNSUPPORTED_MEDIA_TYPE: a body that is not application/json' };
 
+/** Any route with a key: authentication reads the key store, and every route a database (docs/errors.md). */
+const DEPENDENCY_DOWN = 'DEPENDENCY_UNAVAILABLE: the database or the key store cannot be reached (Retry-After when known)';
+
 /** Whether a response's content is ProblemSchema's: /readyz's 503 is its report, sent as application/json. */
 function isProblem(content: unknown): boolean {
   const props = (content as { schema?: { properties?: Record<string, unknown> } } | undefined)?.schema?.properties;
@@ -18,8 +21,9 @@ function isProblem(content: unknown): boolean {
  * their ProblemSchema as a plain response, which the document lists under application/json: a
  * client generated from /docs would then look for the problem under the wrong media type. Moves
  * every 4xx/5xx problem response's content there, in place (2xx answers, and an error status
- * that answers another body, such as /readyz's 503, are left alone), and lists 413
- * and 415 on every operation that takes a body, as the 400 problem.
+ * that answers another body, such as /readyz's 503, are left alone), lists 503 on every operation
+ * that answers problems (the key store or database away), and 413 and 415 on every operation that
+ * takes a body, as the 400 problem.
  * @example app.register(swagger, { openapi, transformObject: ({ openapiObject }) => problemContentTypes(openapiObject) })
  */
 export function problemContentTypes<T extends object>(doc: T): T {
@@ -32,7 +36,9 @@ export function problemContentTypes<T extends object>(doc: T): T {
         response.content = { [PROBLEM_CONTENT_TYPE]: json };
       }
       const problem = responses['400']?.content;
-      if (!op.requestBody || !problem) continue;
+      if (!problem) continue;
+      responses['503'] ??= { description: DEPENDENCY_DOWN, content: problem };
+      if (!op.requestBody) continue;
       for (const [status, description] of Object.entries(BODY_PROBLEMS)) responses[status] ??= { description, content: problem };
     }
   }

@@ -1,9 +1,8 @@
 import { cliTable } from './table';
 import { printable, printableJson } from './printable';
-import type { OpenMcpClient } from '../sdk/client';
+import type { OpenMcpClient, TaskListQuery } from '../sdk/client';
 import { OpenMcpError } from '../core/errors';
 import { UnauthenticatedApiError } from '../sdk/errors';
-import type { TaskListQueryInput } from '../api/schemas/tasks';
 
 export type Writer = (line: string) => void;
 /** The default writer of every client command: its output, on stdout. */
@@ -28,7 +27,7 @@ export function reportCliError(err: unknown, to: Writer): number {
   return 1;
 }
 
-export type TasksListOptions = Partial<Pick<TaskListQueryInput, 'status' | 'agentId' | 'from' | 'to' | 'limit' | 'cursor'>> & {
+export type TasksListOptions = Pick<TaskListQuery, 'status' | 'agentId' | 'from' | 'to' | 'limit' | 'cursor'> & {
   /** Follow every page instead of one. */
   all?: boolean;
   json?: boolean;

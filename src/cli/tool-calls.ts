@@ -1,10 +1,9 @@
-import type { ToolCallListQueryInput } from '../api/schemas/tool-calls';
-import type { OpenMcpClient } from '../sdk/client';
+import type { OpenMcpClient, ToolCallListQuery } from '../sdk/client';
 import { printable, printableJson } from './printable';
 import { cliTable } from './table';
 import { reportCliError, stdout, type Writer } from './tasks';
 
-export type ToolCallsListOptions = Partial<Pick<ToolCallListQueryInput, 'server' | 'tool' | 'status' | 'taskId' | 'from' | 'to' | 'limit' | 'cursor'>> & {
+export type ToolCallsListOptions = Pick<ToolCallListQuery, 'server' | 'tool' | 'status' | 'taskId' | 'from' | 'to' | 'limit' | 'cursor'> & {
   /** Follow every page instead of one. */
   all?: boolean;
   json?: boolean;

@@ -14,6 +14,15 @@ import { expectNoContent, parse, request, type ClientOptions } from './transport
 
 const seg = (id: string | number) => encodeURIComponent(String(id));
 
+/**
+ * A list's query as the SDK takes it: the route schema's input, every field optional, with its
+ * numbers typed as numbers (the schema's z.coerce.number() takes `unknown`, so `limit: 'abc'`
+ * compiled and the server answered 400).
+ */
+export type ListQuery<T> = { [K in keyof T]?: K extends 'limit' | 'after' ? number : T[K] };
+export type TaskListQuery = ListQuery<TaskListQueryInput>;
+export type ToolCallListQuery = ListQuery<ToolCallListQueryInput>;
+export type EventsQuery = ListQuery<EventsQueryInput>;
 type PageQuery = { limit?: number; cursor?: string };
 type TaskEventsQuery = { after?: number } & PageQuery;
 type KeyListQuery = { tenant?: string } & PageQuery;
@@ -53,14 +62,14 @@ export class OpenMcpClient {
      */
     submit: (body: SubmitTaskInput, opts: { idempotencyKey?: string } = {}) =>
       this.call('submit task', SubmitTaskResponse, { method: 'POST', path: '/v1/tasks', body, idempotencyKey: opts.idempotencyKey }, [202]),
-    list: (query: Partial<TaskListQueryInput> = {}) => this.call('list tasks', TaskPage, { method: 'GET', path: '/v1/tasks', query: query as Record<string, string | number | undefined> }),
+    list: (query: TaskListQuery = {}) => this.call('list tasks', TaskPage, { method: 'GET', path: '/v1/tasks', query: query as Record<string, string | number | undefined> }),
     /**
      * Every task of the listing (newest first), page by page from `query.cursor` when given (the
      * first page otherwise); `query.limit` is the page size. Tasks submitted during the walk land
      * before the first page and are not seen.
      * @example for await (const t of client.tasks.all({ status: 'failed' })) console.log(t.id);
      */
-    all: (query: Partial<TaskListQueryInput> = {}) => pages(() => this.tasks.list(query), (cursor) => this.tasks.list({ ...query, cursor })),
+    all: (query: TaskListQuery = {}) => pages(() => this.tasks.list(query), (cursor) => this.tasks.list({ ...query, cursor })),
     get: (id: string) => this.call('get task', TaskView, { method: 'GET', path: `/v1/tasks/${seg(id)}` }),
     /** One page of the task's audit trail, in position order; `after` or `cursor`, not both. */
     events: (id: string, query: TaskEventsQuery = {}) =>
@@ -85,14 +94,14 @@ export class OpenMcpClient {
 
   readonly toolCalls = {
     /** One page of the tenant's gateway tool calls, newest request first; filters server, tool, status, taskId, from/to. */
-    list: (query: Partial<ToolCallListQueryInput> = {}) =>
+    list: (query: ToolCallListQuery = {}) =>
       this.call('list tool calls', ToolCallPage, { method: 'GET', path: '/v1/tool-calls', query: query as Record<string, string | number | undefined> }),
     /**
      * Every tool call of the listing (newest first), page by page from `query.cursor` when given;
      * calls made during the walk land before the first page and are not seen.
      * @example for await (const c of client.toolCalls.all({ server: 'examples', status: 'failed', from: '2026-12-06T00:00:00Z' })) console.log(c.tool, c.error);
      */
-    all: (query: Partial<ToolCallListQueryInput> = {}) => pages(() => this.toolCalls.list(query), (cursor) => this.toolCalls.list({ ...query, cursor })),
+    all: (query: ToolCallListQuery = {}) => pages(() => this.toolCalls.list(query), (cursor) => this.toolCalls.list({ ...query, cursor })),
     /**
      * One call; its `arguments` and `result` only where recorded (MCP_PAYLOAD_POLICY=store, or encrypted while its subject's
      * key exists: once erased, `argumentsErased` / `resultErased` instead), hashes always.
@@ -102,14 +111,14 @@ export class OpenMcpClient {
 
   readonly events = {
     /** One page of the log, in position order; `after` or `cursor`, not both. */
-    list: (query: Partial<EventsQueryInput> = {}) => this.call('list events', EventPage, { method: 'GET', path: '/v1/events', query: query as Record<string, string | number | undefined> }),
+    list: (query: EventsQuery = {}) => this.call('list events', EventPage, { method: 'GET', path: '/v1/events', query: query as Record<string, string | number | undefined> }),
     /**
      * Every event of the log that matches `query` (stream, type), from `query.after` or
      * `query.cursor` (the start otherwise), page by page; events appended during the walk come at
      * its end. The cursor holds the position, so pages after the first send it without `after`.
      * @example for await (const e of client.events.all({ type: 'TaskFailed', limit: 500 })) console.log(e.stream);
      */
-    all: (query: Partial<EventsQueryInput> = {}) => pages(() => this.events.list(query), (cursor) => this.events.list({ ...query, after: undefined, cursor })),
+    all: (query: EventsQuery = {}) => pages(() => this.events.list(query), (cursor) => this.events.list({ ...query, after: undefined, cursor })),
     get: (id: string) => this.call('get event', AuditEventView, { method: 'GET', path: `/v1/events/${seg(id)}` }),
     /** The proof file; throws ConflictApiError code PROOF_PENDING (with retryAfterSeconds) until anchored. */
     proof: (id: string) => this.call('get proof', ProofFile, { method: 'GET', path: `/v1/events/${seg(id)}/proof` }),
@@ -127,7 +136,8 @@ export class OpenMcpClient {
   readonly mcpServers = {
     register: (body: RegisterServerInput) => this.call('register MCP server', McpServerView, { method: 'POST', path: '/v1/mcp-servers', body }, [201]),
     list: async () => (await this.call('list MCP servers', McpServerList, { method: 'GET', path: '/v1/mcp-servers' })).items,
-    remove: (id: string) => this.callNoContent('remove MCP server', { method: 'DELETE', path: `/v1/mcp-servers/${seg(id)}` }),
+    /** Retried on 503 and lost connections; a retry that finds the server gone (404) resolves: the lost attempt removed it. */
+    remove: (id: string) => this.callNoContent('remove MCP server', { method: 'DELETE', path: `/v1/mcp-servers/${seg(id)}`, doneIfRetryAnswers: [404] }),
   };
 
   readonly tools = {
@@ -149,7 +159,11 @@ export class OpenMcpClient {
      * tenant. Applies to the key's next request; the list it has already changes nothing (safe to repeat).
      */
     setAgents: (id: string, agents: string[] | null) => this.call('set key agents', KeyView, { method: 'PATCH', path: `/v1/keys/${seg(id)}`, body: { agents } }),
-    revoke: (id: string) => this.callNoContent('revoke key', { method: 'DELETE', path: `/v1/keys/${seg(id)}` }),
+    /**
+     * Retried on 503 and lost connections; a retry that finds the key revoked already (409
+     * INVALID_TRANSITION) resolves: the lost attempt revoked it. Revoking a revoked key otherwise throws ConflictApiError.
+     */
+    revoke: (id: string) => this.callNoContent('revoke key', { method: 'DELETE', path: `/v1/keys/${seg(id)}`, doneIfRetryAnswers: [409] }),
   };
 
   readonly subjects = {

@@ -47,6 +47,7 @@ const BY_STATUS: Record<number, new (p: Problem) => OpenMcpApiError> = {
   413: ValidationApiError,
   414: ValidationApiError,
   415: ValidationApiError,
+  431: ValidationApiError,
   429: RateLimitedApiError,
   503: UnavailableApiError,
 };

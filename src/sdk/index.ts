@@ -1,4 +1,4 @@
-export { OpenMcpClient } from './client';
+export { OpenMcpClient, type EventsQuery, type ListQuery, type TaskListQuery, type ToolCallListQuery } from './client';
 export type { ClientOptions } from './transport';
 export * from './errors';
 export { readTaskAnswer, TaskAnswerError, type TaskAnswer } from './task-answer';

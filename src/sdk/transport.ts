@@ -35,6 +35,12 @@ export type RequestParameters = {
   idempotencyKey?: string;
   /** A POST the server makes idempotent by itself (a cancel: a repeat changes nothing): retried like a GET. */
   idempotent?: boolean;
+  /**
+   * Statuses that, answering a retry after an attempt whose outcome is unknown (its answer lost,
+   * or a 503), say that attempt did it: a DELETE repeated finds the key revoked already (409) or
+   * the server gone (404). Such an answer is returned as `204` with `Idempotent-Replayed: true`.
+   */
+  doneIfRetryAnswers?: number[];
 };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -65,6 +71,8 @@ export async function request(o: ClientOptions, p: RequestParameters): Promise<R
   const rid = o.requestId?.();
   if (rid) headers['x-request-id'] = rid;
   if (p.idempotencyKey !== undefined) headers['idempotency-key'] = p.idempotencyKey;
+  // Whether an earlier attempt may have been applied without our hearing it (lost answer, 503).
+  let outcomeUnknown = false;
   for (let attempt = 0; ; attempt++) {
     const backoff = Math.min(maxDelay, 200 * 2 ** attempt) * (0.5 + Math.random() / 2);
     let res: Response;
@@ -72,13 +80,19 @@ export async function request(o: ClientOptions, p: RequestParameters): Promise<R
       res = await doFetch(url, { method: p.method, headers, body: p.body === undefined ? undefined : JSON.stringify(p.body), signal: AbortSignal.timeout(timeoutMs) });
     } catch (err) {
       if (idempotent && attempt < retries) {
+        outcomeUnknown = true;
         await sleep(backoff);
         continue;
       }
       throw new ConnectionError(redactUrl(url), err, (err as Error)?.name === 'TimeoutError' ? timeoutMs : undefined);
     }
+    if (outcomeUnknown && p.doneIfRetryAnswers?.includes(res.status)) {
+      await res.body?.cancel().catch(() => {});
+      return new Response(null, { status: 204, headers: { 'idempotent-replayed': 'true' } });
+    }
     const retryable = res.status === 429 || (res.status === 503 && idempotent);
     if (retryable && attempt < retries) {
+      if (res.status === 503) outcomeUnknown = true;
       const after = Number(res.headers.get('retry-after'));
       await res.body?.cancel().catch(() => {});
       await sleep(Number.isFinite(after) && after > 0 ? Math.min(maxDelay, after * 1000) : backoff);

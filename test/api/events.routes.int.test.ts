@@ -73,6 +73,16 @@ describe('REST /v1/events, proofs and batches', () => {
         expect(res.headers['content-type']).to.match(/problem\+json/);
       }
       expect((await get('/v1/events?cursor=WyJrZXlzIiwiYSJd', k.auditor)).json().code).to.equal('INVALID_CURSOR');
+      // A cursor of the right list edited to a position no page ends at: the cursor is what is
+      // wrong (it answered VALIDATION_FAILED naming `after`, a parameter the client never sent).
+      for (const [list, url] of [['events', '/v1/events'], ['task-events', `/v1/tasks/${acmeTask}/events`]]) {
+        for (const position of [-5, -2]) {
+          const edited = Buffer.from(JSON.stringify([list, position])).toString('base64url');
+          const res = await get(`${url}?cursor=${edited}`, k.auditor);
+          expect(res.statusCode, `${list} ${position}`).to.equal(400);
+          expect(res.json(), `${list} ${position}`).to.include({ code: 'INVALID_CURSOR', field: 'cursor' });
+        }
+      }
       expect((await get('/v1/events', k.viewer)).statusCode).to.equal(403);
       expect((await get('/v1/events', k.agent)).statusCode).to.equal(403);
       expect((await get('/v1/events')).statusCode).to.equal(401);

@@ -9,6 +9,8 @@ import { EXAMPLES_SOURCE, serversFileSource } from '../../src/mcp/config-source'
 import { SHARED_HEALTH_REASON_WITHHELD, type McpGateway } from '../../src/mcp/gateway';
 import { makeGatewayHarness } from './support/gateway-harness';
 import { makeHarness, type Harness } from './support/harness';
+import { responseSchema, undeclared } from './support/undeclared';
+import { mcpGatewayService } from '../../src/api/mcp-gateway-service';
 
 describe('REST /v1/mcp-servers and /v1/tools (real McpGateway, real HTTP MCP upstream)', function () {
   this.timeout(30_000);
@@ -133,7 +135,7 @@ describe('REST /v1/mcp-servers and /v1/tools (real McpGateway, real HTTP MCP ups
       }
       const unset = await h.call({ method: 'POST', url: '/v1/mcp-servers', auth: k.host, payload: { ...payload, headers: { 'X-Api-Key': '${env:OMC_TEST_NOT_SET_ANYWHERE}' } } });
       expect(unset.statusCode).to.equal(400);
-      expect(unset.json()).to.deep.include({ code: 'MCP_SECRET_MISSING', field: 'headers.X-Api-Key' });
+      expect(unset.json()).to.deep.include({ code: 'MCP_SECRET_MISSING', field: 'body.headers.X-Api-Key' });
       expect(unset.json().detail).to.include('OMC_TEST_NOT_SET_ANYWHERE');
 
       const res = await h.call({ method: 'POST', url: '/v1/mcp-servers', auth: k.host, payload });
@@ -172,7 +174,7 @@ describe('REST /v1/mcp-servers and /v1/tools (real McpGateway, real HTTP MCP ups
       }
       const unset = await h.call({ method: 'POST', url: '/v1/mcp-servers', auth: k.host, payload: { ...payload, env: { TOKEN: '${env:OMC_TEST_NOT_SET_ANYWHERE}' } } });
       expect(unset.statusCode).to.equal(400);
-      expect(unset.json()).to.deep.include({ code: 'MCP_SECRET_MISSING', field: 'env.TOKEN' });
+      expect(unset.json()).to.deep.include({ code: 'MCP_SECRET_MISSING', field: 'body.env.TOKEN' });
       expect(unset.json().detail).to.include('OMC_TEST_NOT_SET_ANYWHERE');
 
       const res = await h.call({ method: 'POST', url: '/v1/mcp-servers', auth: k.host, payload });
@@ -230,6 +232,29 @@ describe('REST /v1/mcp-servers and /v1/tools (real McpGateway, real HTTP MCP ups
     expect(beta.map((t: { name: string }) => t.name)).not.to.include('remote__echo');
     expect((await h.call({ method: 'GET', url: '/v1/tools', auth: k.agent })).json().field).to.equal('querystring.q');
     expect((await h.call({ method: 'GET', url: '/v1/tools?q=x&k=500', auth: k.agent })).json().field).to.equal('querystring.k');
+  });
+
+  it('/docs declares every field a server (registered, listed) and a tool hit are sent with: command, args, url, registeredAt and a tool\'s title were in answers but not in /docs nor the SDK\'s types', async () => {
+    const doc = (await h.call({ method: 'GET', url: '/docs' })).json();
+    const list = (await h.call({ method: 'GET', url: '/v1/mcp-servers', auth: k.admin })).json();
+    const remote = list.items.find((x: { name: string }) => x.name === 'remote');
+    expect(remote).to.include.keys('url', 'registeredAt');
+    expect(undeclared(list, responseSchema(doc, 'get', '/v1/mcp-servers'))).to.deep.equal([]);
+    const stdio = { name: 'stdiofields', transport: 'stdio', command: process.execPath, args: ['--require', require.resolve('tsx/cjs'), join(__dirname, '..', '..', 'examples', 'mcp-stdio', 'server.ts')] };
+    const registered = await h.call({ method: 'POST', url: '/v1/mcp-servers', auth: k.host, payload: stdio });
+    expect(registered.statusCode, registered.body).to.equal(201);
+    try {
+      expect(registered.json()).to.include.keys('command', 'args', 'registeredAt');
+      expect(undeclared(registered.json(), responseSchema(doc, 'post', '/v1/mcp-servers', '201'))).to.deep.equal([]);
+      const tools = (await h.call({ method: 'GET', url: '/v1/tools?q=echo', auth: k.admin })).json();
+      expect(undeclared(tools, responseSchema(doc, 'get', '/v1/tools'))).to.deep.equal([]);
+      // An upstream tool with a title: the hit carries it (mcpGatewayService), so /docs must name it.
+      const titled = await mcpGatewayService({ searchTools: async () => [{ tool: { name: 'a__b', server: 'a', upstreamName: 'b', title: 'B', description: 'd' }, score: 1 }] } as unknown as McpGateway).searchTools('acme', 'b', 1);
+      expect(titled[0]).to.include({ title: 'B' });
+      expect(undeclared({ items: titled }, responseSchema(doc, 'get', '/v1/tools'))).to.deep.equal([]);
+    } finally {
+      await h.call({ method: 'DELETE', url: `/v1/mcp-servers/${registered.json().id}`, auth: k.host });
+    }
   });
 
   it("GET /v1/mcp-servers: a shared server's configuration (command, args, env, url, headers) is shown to cross-tenant callers only; a tenant sees its name, health and tools, and all of its own", async () => {

@@ -7,6 +7,7 @@ import { AUDIT_TENANT, ANCHORER_ACTOR } from '../../src/proofs/audit-streams';
 import { BatchLog } from '../../src/proofs/batch-log';
 import { createSealer } from '../../src/proofs/sealer';
 import { makeHarness, type Harness } from './support/harness';
+import { responseSchema, undeclared } from './support/undeclared';
 
 const ANCHOR_STREAM = 'auditanchor-31337.0x5fbdb2315678afecb367f032d93f642f64180aa3.0123456789abcdef';
 
@@ -92,7 +93,35 @@ describe('REST proofs and batches over the real proofs queries (src/proofs)', fu
     expect(proof.format).to.equal('openmcp-proof/1');
     expect(proof.event.id).to.equal(eventId);
     expect(proof.batch.root).to.equal(b0.root);
+    // Every field of the file is in /docs (and so in the SDK's ProofFile type): `anchor` was not.
+    const doc = (await h.call({ method: 'GET', url: '/docs' })).json();
+    const declared = responseSchema(doc, 'get', '/v1/events/{id}/proof');
+    expect(undeclared(proof, declared)).to.deep.equal([]);
+    expect(Object.keys(declared.properties!)).to.include.members(['anchor']);
+    expect(Object.keys((declared.properties!.batch as { properties?: object }).properties ?? {})).to.include.members(['id', 'root', 'signer', 'signature']);
     expect((await get(`/v1/events/${eventId}/proof`, k.beta)).statusCode).to.equal(404);
     expect((await get(`/v1/events/${eventId}/proof`, k.global)).statusCode).to.equal(200);
+  });
+
+  it('/docs declares every field a batch is sent with (size, positions, the anchor\'s gas and time), so the SDK\'s types and generated clients have them', async () => {
+    const doc = (await h.call({ method: 'GET', url: '/docs' })).json();
+    const schemaOf = (path: string) => doc.paths[path].get.responses['200'].content['application/json'].schema;
+    const sent = {
+      list: (await get('/v1/batches', k.acme)).json().items[1],
+      one: (await get('/v1/batches/0', k.acme)).json(),
+      export: (await get('/v1/batches/0/events', k.global)).json().batch,
+    };
+    expect(sent.one.anchor, 'batch 0 is anchored (test above)').to.be.an('object');
+    const declared = {
+      list: schemaOf('/v1/batches').properties.items.items,
+      one: schemaOf('/v1/batches/{id}'),
+      export: schemaOf('/v1/batches/{id}/events').properties.batch,
+    };
+    for (const [route, batch] of Object.entries(sent)) {
+      const schema = declared[route as keyof typeof declared];
+      expect(undeclared(batch, schema), route).to.deep.equal([]);
+      expect(Object.keys(batch), route).to.include.members(['size', 'firstPosition', 'lastPosition']);
+      expect(Object.keys(batch.anchor), route).to.include.members(['gasUsed', 'anchoredAt']);
+    }
   });
 });

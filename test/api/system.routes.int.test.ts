@@ -147,9 +147,48 @@ describe('REST system routes: /healthz, /readyz, /metrics, /docs; request ids; r
         if (op.requestBody && path.startsWith('/v1/')) expect(Object.keys(op.responses), `${method} ${path}`).to.include.members(['413', '415']);
       }
     }
+    // Every /v1 route answers 503 DEPENDENCY_UNAVAILABLE while the key store or database is away
+    // (docs/errors.md), reads included; and no read answers 409 but a proof's PROOF_PENDING.
+    for (const [path, ops] of Object.entries(doc.paths as Record<string, Record<string, { responses: Record<string, unknown> }>>)) {
+      if (!path.startsWith('/v1/')) continue;
+      for (const [method, op] of Object.entries(ops)) {
+        expect(Object.keys(op.responses), `${method} ${path}`).to.include('503');
+        if (method === 'get' && path !== '/v1/events/{id}/proof') expect(Object.keys(op.responses), `${method} ${path}`).not.to.include('409');
+      }
+    }
+    // A cancel takes its body ({reason}) or none: a client generated from /docs must not be made to send one.
+    expect(doc.paths['/v1/tasks/{id}/cancel'].post.requestBody.required).to.not.equal(true);
+    expect(doc.paths['/v1/tasks'].post.requestBody.required).to.equal(true);
     expect(doc.paths['/healthz'].get.security).to.deep.equal([]);
     expect(doc.paths['/readyz'].get.security).to.deep.equal([]);
     expect(doc.paths['/v1/tasks'].get.security).to.equal(undefined); // the document's own: bearer
+  });
+
+  it('/docs declares the headers answers carry: x-request-id on every one, Location and Idempotent-Replayed on a submit, Retry-After on 429, 503 and PROOF_PENDING, Cache-Control on a new key', async () => {
+    const doc = (await h.call({ method: 'GET', url: '/docs' })).json();
+    type Responses = Record<string, { headers?: Record<string, unknown> }>;
+    const headersOf = (path: string, method: string, status: string) => Object.keys(((doc.paths[path][method].responses as Responses)[status]?.headers) ?? {});
+    for (const [path, ops] of Object.entries(doc.paths as Record<string, Record<string, { responses: Responses }>>)) {
+      if (!path.startsWith('/v1/')) continue;
+      for (const [method, op] of Object.entries(ops)) {
+        for (const status of Object.keys(op.responses)) {
+          expect(headersOf(path, method, status), `${method} ${path} ${status}`).to.include('x-request-id');
+          if (status === '429' || status === '503') expect(headersOf(path, method, status), `${method} ${path} ${status}`).to.include('retry-after');
+        }
+      }
+    }
+    expect(headersOf('/v1/tasks', 'post', '202')).to.include.members(['location', 'idempotent-replayed']);
+    expect(headersOf('/v1/tasks/{id}/cancel', 'post', '202')).to.include('idempotent-replayed');
+    expect(headersOf('/v1/events/{id}/proof', 'get', '409')).to.include('retry-after');
+    expect(headersOf('/v1/keys', 'post', '201')).to.include('cache-control');
+    // As sent:
+    const auth = (await h.key('operator', 'acme')).auth;
+    const payload = { steps: [{ tool: 'examples__echo', arguments: { text: 'headers' } }] };
+    const first = await h.call({ method: 'POST', url: '/v1/tasks', auth, payload, headers: { 'idempotency-key': 'docs-headers' } });
+    const again = await h.call({ method: 'POST', url: '/v1/tasks', auth, payload, headers: { 'idempotency-key': 'docs-headers' } });
+    expect(first.headers.location).to.equal(`/v1/tasks/${first.json().id}`);
+    expect(again.headers['idempotent-replayed']).to.equal('true');
+    expect(first.headers['x-request-id']).to.be.a('string');
   });
 
   it('echoes a valid x-request-id, replaces a hostile one', async () => {

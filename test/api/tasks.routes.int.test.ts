@@ -188,6 +188,26 @@ describe('REST /v1/tasks', () => {
       expect((await h.call({ method: 'GET', url: `/v1/tasks/${id}`, auth: k.beta })).statusCode).to.equal(404);
     });
 
+    it('takes an id in upper case as the same id (UUIDs are case-insensitive on input, RFC 9562; Swift and some tools write them so): it answered 404 for the existing task', async () => {
+      const upper = id.toUpperCase();
+      const task = await h.call({ method: 'GET', url: `/v1/tasks/${upper}`, auth: k.viewer });
+      expect(task.statusCode, task.body).to.equal(200);
+      expect(task.json().id).to.equal(id);
+      const trail = await h.call({ method: 'GET', url: `/v1/tasks/${upper}/events`, auth: k.auditor });
+      expect(trail.statusCode, trail.body).to.equal(200);
+      const event = trail.json().items[0];
+      expect((await h.call({ method: 'GET', url: `/v1/events/${event.id.toUpperCase()}`, auth: k.auditor })).json().id).to.equal(event.id);
+      const calls = await h.call({ method: 'GET', url: `/v1/tool-calls?taskId=${upper}`, auth: k.viewer });
+      expect(calls.statusCode, calls.body).to.equal(200);
+      expect((await h.call({ method: 'GET', url: `/v1/tasks/${upper}`, auth: k.beta })).statusCode).to.equal(404);
+      // A command too: the cancel is recorded on the task's own stream, not on a new one.
+      const other = (await submit(k.agent)).json().id as string;
+      const cancel = await h.call({ method: 'POST', url: `/v1/tasks/${other.toUpperCase()}/cancel`, auth: k.operator, payload: {} });
+      expect(cancel.statusCode, cancel.body).to.equal(202);
+      expect(cancel.json().id).to.equal(other);
+      expect((await h.store.readStream(`task-${other}`)).map((e) => e.type)).to.include('TaskCancelled');
+    });
+
     it('GET /v1/tasks/:id/events is the audit trail; viewer and agent denied; other tenant 404', async () => {
       const res = await h.call({ method: 'GET', url: `/v1/tasks/${id}/events`, auth: k.auditor });
       expect(res.statusCode).to.equal(200);

@@ -145,15 +145,16 @@ describe('crypto-erasure of tool-call payloads (MCP_PAYLOAD_POLICY=encrypted)', 
     const del = (subject: string, auth = admin) => h.call({ method: 'DELETE', url: `/v1/subjects/${encodeURIComponent(subject)}/key`, auth });
     const malformed = await del('not-a-subject');
     expect(malformed.statusCode).to.equal(400);
-    expect(malformed.json()).to.include({ code: 'VALIDATION_FAILED' });
+    // The path parameter is named as every other is on the wire (it was `subject`): docs/errors.md, field.
+    expect(malformed.json()).to.include({ code: 'VALIDATION_FAILED', field: 'params.subject' });
     expect(malformed.json().detail).to.contain('<tenant>:<user|agent|system>:<actor id>');
     const unknown = await del('acme:user:nobody');
     expect(unknown.statusCode).to.equal(404);
-    expect(unknown.json()).to.include({ code: 'SUBJECT_NOT_FOUND' });
+    expect(unknown.json()).to.include({ code: 'SUBJECT_NOT_FOUND', field: 'params.subject' });
     const beta = (await h.key('admin', 'beta')).auth;
     const other = await del(`acme:agent:${caller.id}`, beta);
     expect(other.statusCode).to.equal(403);
-    expect(other.json()).to.include({ code: 'FORBIDDEN' });
+    expect(other.json()).to.include({ code: 'FORBIDDEN', field: 'params.subject' });
     expect((await del(`acme:agent:${caller.id}`, (await h.key('operator', 'acme')).auth)).statusCode).to.equal(403);
     // A cross-tenant admin may erase a subject of any tenant.
     await recordedCall(`${MARKER}-root`);

@@ -65,6 +65,27 @@ describe('SDK round-trips every route against a listening server', function () {
     await rejects(admin.keys.revoke(created.id), ConflictApiError);
   });
 
+  it("keys.revoke and mcpServers.remove retried after an answer that was lost resolve: the lost attempt did it (a revoked key's 409 INVALID_TRANSITION, a removed server's 404 on the retry); a first answer still throws", async () => {
+    // The request reaches the server and is applied; its answer is lost on the way back.
+    let lose = 1;
+    const losing: typeof fetch = async (input, init) => {
+      const res = await fetch(input, init);
+      if (init?.method === 'DELETE' && lose-- > 0) throw new TypeError('fetch failed (answer lost)');
+      return res;
+    };
+    const flaky = new OpenMcpClient({ ...admin.options, fetch: losing, maxRetryDelayMs: 1 });
+    const created = await admin.keys.create({ role: 'viewer', tenant: 'acme' });
+    await flaky.keys.revoke(created.id);
+    expect((await h.store.readStream(`apikey-${created.id}`)).map((e) => e.type)).to.deep.equal(['ApiKeyCreated', 'ApiKeyRevoked']);
+    await rejects(flaky.keys.revoke(created.id), ConflictApiError);
+
+    const server = await admin.mcpServers.register({ name: 'lostanswer', transport: 'http', url: upstream.url });
+    lose = 1;
+    await flaky.mcpServers.remove(server.id);
+    expect((await admin.mcpServers.list()).map((x) => x.id)).not.to.include(server.id);
+    await rejects(flaky.mcpServers.remove(server.id), NotFoundApiError);
+  });
+
   it('keys.setAgents: a list, null for any agent; typed errors for bad input and a revoked key', async () => {
     const created = await admin.keys.create({ role: 'agent', tenant: 'acme', agents: ['sdk-bot'] });
     const changed = await admin.keys.setAgents(created.id, ['sdk-bot', 'other-bot']);

@@ -4,7 +4,7 @@ import { NotFoundError, UnavailableError } from '../../core/errors';
 import { readScope } from '../../auth/principal';
 import type { AppDeps } from '../deps';
 import { principalOf } from '../context';
-import { decodeCursor, encodeCursor } from '../cursor';
+import { decodeCursor, encodeCursor, isPosition } from '../cursor';
 import { ProblemSchema } from '../problem';
 import { UuidParams } from '../schemas/common';
 import { AuditEventView, EventPage, EventsQuery, ProofFile } from '../schemas/events';
@@ -21,7 +21,7 @@ export function eventsRoutes(deps: AppDeps): FastifyPluginAsync {
       schema: { tags: ['events'], summary: 'The event log, filtered (position order)', querystring: EventsQuery, response: { 200: EventPage, ...problems } },
     }, async (request) => {
       const q = request.query;
-      const after = q.cursor !== undefined ? Number(decodeCursor('events', q.cursor, Number.isSafeInteger)) : q.after;
+      const after = q.cursor !== undefined ? Number(decodeCursor('events', q.cursor, isPosition)) : q.after;
       const page = await deps.readModels.listAuditEvents(readScope(principalOf(request)), { stream: q.stream, type: q.type, after, limit: q.limit });
       const last = page.items[page.items.length - 1];
       // Position order is stable under concurrent inserts: new events only ever land after the cursor.

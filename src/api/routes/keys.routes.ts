@@ -11,7 +11,8 @@ import { NoContent } from '../schemas/common';
 import { UuidParams } from '../schemas/common';
 import { CreateKeyBody, CreatedKey, KeyListQuery, KeyPage, KeyView, SetKeyAgentsBody } from '../schemas/keys';
 
-const problems = { 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchema, 404: ProblemSchema, 409: ProblemSchema, 429: ProblemSchema };
+const reads = { 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchema, 404: ProblemSchema, 429: ProblemSchema };
+const problems = { ...reads, 409: ProblemSchema };
 
 /** API keys: issue (the only time a key is shown), list (never the key or its hash), change the agents a key may act as, revoke. Admins only. */
 export function keysRoutes(deps: AppDeps, keyDeps: KeyServiceDependencies): FastifyPluginAsync {
@@ -42,7 +43,7 @@ export function keysRoutes(deps: AppDeps, keyDeps: KeyServiceDependencies): Fast
 
     app.get('/keys', {
       config: { permission: 'keys:manage' },
-      schema: { tags: ['keys'], summary: 'List API keys (never the keys themselves)', querystring: KeyListQuery, response: { 200: KeyPage, ...problems } },
+      schema: { tags: ['keys'], summary: 'List API keys (never the keys themselves)', querystring: KeyListQuery, response: { 200: KeyPage, ...reads } },
     }, async (request) => {
       const p = principalOf(request);
       const q = request.query;

@@ -2,6 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { limitsOf } from '../../../events/mcp.events';
 import { UnavailableError } from '../../core/errors';
+import { fieldIn } from '../field-in';
 import type { AppDeps } from '../deps';
 import { metadataOf, principalOf } from '../context';
 import { ForbiddenError } from '../errors';
@@ -10,7 +11,8 @@ import { ProblemSchema } from '../problem';
 import { NoContent } from '../schemas/common';
 import { McpServerList, McpServerListQuery, McpServerView, RegisterServerBody, ServerIdParams, ToolList, ToolsQuery } from '../schemas/mcp';
 
-const problems = { 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchema, 404: ProblemSchema, 409: ProblemSchema, 429: ProblemSchema, 503: ProblemSchema };
+const reads = { 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchema, 404: ProblemSchema, 429: ProblemSchema, 503: ProblemSchema };
+const problems = { ...reads, 409: ProblemSchema };
 
 /** Upstream MCP servers and tool search, per tenant, through the gateway service. */
 export function mcpRoutes(deps: AppDeps): FastifyPluginAsync {
@@ -47,13 +49,16 @@ export function mcpRoutes(deps: AppDeps): FastifyPluginAsync {
       // Its name was checked just now, but may be pointed inside later: anyone but the host's admins
       // gets a server that every process reaches at public addresses only (egress, checked per request).
       const egress = spec.url && !host ? { egress: 'public' as const } : {};
-      const server = await gateway().registerServer({ ...m, ...spec, ...egress, limits: limitsOf({ timeoutMs, maxConcurrent }) });
+      const server = await gateway().registerServer({ ...m, ...spec, ...egress, limits: limitsOf({ timeoutMs, maxConcurrent }) }).catch((err: unknown) => {
+        // The gateway names a registration's entries as it takes them (`headers.Authorization`).
+        throw fieldIn('body', err);
+      });
       return reply.code(201).send(server);
     });
 
     app.get('/mcp-servers', {
       config: { permission: 'mcp:read' },
-      schema: { tags: ['mcp'], summary: "The tenant's MCP servers (the whole list: no pages)", querystring: McpServerListQuery, response: { 200: McpServerList, ...problems } },
+      schema: { tags: ['mcp'], summary: "The tenant's MCP servers (the whole list: no pages)", querystring: McpServerListQuery, response: { 200: McpServerList, ...reads } },
     }, async (request) => {
       // A shared server's configuration is the operator's (host paths, internal URLs): cross-tenant callers only.
       const p = principalOf(request);
@@ -73,7 +78,7 @@ export function mcpRoutes(deps: AppDeps): FastifyPluginAsync {
 
     app.get('/tools', {
       config: { permission: 'mcp:read' },
-      schema: { tags: ['mcp'], summary: 'Search tools (BM25 over names and descriptions; by meaning too with EMBEDDING_MODEL_DIR)', querystring: ToolsQuery, response: { 200: ToolList, ...problems } },
+      schema: { tags: ['mcp'], summary: 'Search tools (BM25 over names and descriptions; by meaning too with EMBEDDING_MODEL_DIR)', querystring: ToolsQuery, response: { 200: ToolList, ...reads } },
     }, async (request) => ({ items: await gateway().searchTools(principalOf(request).tenant, request.query.q, request.query.k) }));
   };
 }

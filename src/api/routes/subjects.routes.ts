@@ -5,6 +5,7 @@ import { eraseSubjectKey } from '../../auth/erase-subject-key';
 import type { AppDeps } from '../deps';
 import { principalOf } from '../context';
 import { NotImplementedError } from '../errors';
+import { fieldIn } from '../field-in';
 import { ProblemSchema } from '../problem';
 import { NoContent } from '../schemas/common';
 
@@ -34,7 +35,9 @@ export function subjectsRoutes(deps: AppDeps): FastifyPluginAsync {
       },
     }, async (request, reply) => {
       if (!deps.subjectKeys) throw new NotImplementedError('subject key erasure');
-      await eraseSubjectKey({ store: deps.store, subjectKeys: deps.subjectKeys, clock: deps.clock }, principalOf(request), request.params.subject, String(request.id));
+      await eraseSubjectKey({ store: deps.store, subjectKeys: deps.subjectKeys, clock: deps.clock }, principalOf(request), request.params.subject, String(request.id)).catch((err: unknown) => {
+        throw fieldIn('params', err);
+      });
       return reply.code(204).send(null);
     });
   };

@@ -13,7 +13,7 @@ import { openTaskView } from '../../readmodels/open-task-view';
 import { subjectOf } from '../../erasure/subject';
 import { sealTaskInput } from '../../erasure/task-input';
 import { metadataOf, principalOf } from '../context';
-import { decodeCursor, encodeCursor } from '../cursor';
+import { decodeCursor, encodeCursor, isPosition } from '../cursor';
 import { NotImplementedError } from '../errors';
 import { ProblemSchema } from '../problem';
 import { UuidParams } from '../schemas/common';
@@ -29,7 +29,8 @@ import {
   TaskView,
 } from '../schemas/tasks';
 
-const problems = { 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchema, 404: ProblemSchema, 409: ProblemSchema, 429: ProblemSchema };
+const reads = { 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchema, 404: ProblemSchema, 429: ProblemSchema };
+const problems = { ...reads, 409: ProblemSchema };
 /** Commands decided on the task's stream: refused while it holds an event this release cannot read (EventCatalog.upcast). */
 const NEWER_RELEASE = ' 503 EVENT_FROM_NEWER_RELEASE (with Retry-After): the task\'s stream holds an event of a newer release than this process (a rolling upgrade); nothing is appended, and a process of that release answers a retry.';
 
@@ -85,7 +86,7 @@ export function tasksRoutes(deps: AppDeps): FastifyPluginAsync {
 
     app.get('/tasks', {
       config: { permission: 'tasks:read' },
-      schema: { tags: ['tasks'], summary: 'List tasks (filters, cursor pagination)', querystring: TaskListQuery, response: { 200: TaskPage, ...problems } },
+      schema: { tags: ['tasks'], summary: 'List tasks (filters, cursor pagination)', querystring: TaskListQuery, response: { 200: TaskPage, ...reads } },
     }, async (request) => {
       const page = await deps.readModels.listTasks(principalOf(request).tenant, request.query);
       return { ...page, items: await Promise.all(page.items.map((t) => openTaskView(deps.subjectKeys, t))) };
@@ -93,7 +94,7 @@ export function tasksRoutes(deps: AppDeps): FastifyPluginAsync {
 
     app.get('/tasks/:id', {
       config: { permission: 'tasks:read' },
-      schema: { tags: ['tasks'], summary: 'Show a task with its steps', params: UuidParams, response: { 200: TaskView, ...problems } },
+      schema: { tags: ['tasks'], summary: 'Show a task with its steps', params: UuidParams, response: { 200: TaskView, ...reads } },
     }, async (request) => {
       const task = await deps.readModels.getTask(principalOf(request).tenant, request.params.id);
       if (!task) throw new NotFoundError('task', request.params.id);
@@ -102,13 +103,13 @@ export function tasksRoutes(deps: AppDeps): FastifyPluginAsync {
 
     app.get('/tasks/:id/events', {
       config: { permission: 'events:read' },
-      schema: { tags: ['tasks'], summary: "A task's audit trail", params: UuidParams, querystring: TaskEventsQuery, response: { 200: EventPage, ...problems } },
+      schema: { tags: ['tasks'], summary: "A task's audit trail", params: UuidParams, querystring: TaskEventsQuery, response: { 200: EventPage, ...reads } },
     }, async (request) => {
       const tenant = principalOf(request).tenant;
       const { id } = request.params;
       if (!(await deps.readModels.getTask(tenant, id))) throw new NotFoundError('task', id);
       const q = request.query;
-      const after = q.cursor !== undefined ? Number(decodeCursor('task-events', q.cursor, Number.isSafeInteger)) : q.after;
+      const after = q.cursor !== undefined ? Number(decodeCursor('task-events', q.cursor, isPosition)) : q.after;
       const page = await deps.readModels.listAuditEvents(tenant, { stream: taskStream(id), after, limit: q.limit });
       const last = page.items[page.items.length - 1];
       return { items: page.items, ...(last && page.nextCursor !== undefined ? { nextCursor: encodeCursor('task-events', last.position) } : {}) };

@@ -14,19 +14,24 @@ export const BatchAnchor = z.looseObject({
   contract: z.string(),
   txHash: z.string(),
   blockNumber: z.number().int(),
+  gasUsed: z.number().int().describe('Gas the anchor transaction used'),
+  anchoredAt: z.string().describe('When BatchAnchored was recorded (after CHAIN_CONFIRMATIONS)'),
 });
 
+/** A batch head as src/proofs/batches.ts views it: every field is sent, `anchor` null until anchored. */
 export const BatchView = z.looseObject({
   id: z.number().int(),
   firstSeq: z.number().int(),
   lastSeq: z.number().int(),
+  size: z.number().int().describe('Events in the batch: lastSeq - firstSeq + 1'),
+  firstPosition: z.number().int().describe('Global position of its first event'),
+  lastPosition: z.number().int().describe('Global position of its last event'),
   root: Hex32,
   prevRoot: Hex32,
-  signer: z.string().optional(),
-  signature: z.string().optional(),
-  sealedAt: z.string().optional(),
-  // null until anchored (src/proofs), absent from older read models.
-  anchor: BatchAnchor.nullish(),
+  signer: z.string(),
+  signature: z.string(),
+  sealedAt: z.string(),
+  anchor: BatchAnchor.nullable(),
 });
 export type BatchViewOutput = z.infer<typeof BatchView>;
 

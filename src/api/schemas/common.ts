@@ -1,7 +1,13 @@
 import { z } from 'zod';
 
+/**
+ * A UUID as a client may write it, in either case (RFC 9562: case-insensitive on input; Swift's
+ * `uuidString` is upper case), as the ids are stored: in lower case.
+ */
+export const Uuid = (message: string) => z.uuid(message).transform((v) => v.toLowerCase());
+
 /** Ids in paths are UUIDs (tasks, events, keys are UUIDv7); anything else is a 400 naming `params.id`. */
-export const UuidParams = z.strictObject({ id: z.uuid('an id is a UUID') });
+export const UuidParams = z.strictObject({ id: Uuid('an id is a UUID') });
 
 /** Cursors are opaque base64url tokens issued by a previous page. */
 export const Cursor = z.string().regex(/^[A-Za-z0-9_-]{1,1024}$/, 'a cursor from a previous page');

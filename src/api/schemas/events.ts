@@ -42,14 +42,23 @@ export const TaskEventsQuery = z.strictObject({
   cursor: Cursor.optional(),
 }).refine(afterOrCursor, AFTER_OR_CURSOR);
 
-/** The proof file (DESIGN.md "openmcp-proof/1"); its full shape is owned by src/proofs. */
+/** The proof file (DESIGN.md "openmcp-proof/1", src/proofs/proof-file.ts); loose, so a field a later format adds still parses. */
 export const ProofFile = z.looseObject({
   format: z.literal('openmcp-proof/1'),
-  event: z.record(z.string(), z.unknown()),
+  event: z.record(z.string(), z.unknown()).describe('The full envelope, hash included'),
   seq: z.number().int(),
-  batch: z.record(z.string(), z.unknown()),
+  batch: z.looseObject({
+    id: z.number().int(),
+    firstSeq: z.number().int(),
+    lastSeq: z.number().int(),
+    root: z.string(),
+    prevRoot: z.string(),
+    signer: z.string().describe("The sealer's Ethereum address"),
+    signature: z.string().describe('65 bytes r ‖ s ‖ v over SHA-256 of the batch head\'s JCS'),
+  }),
   index: z.number().int(),
   treeSize: z.number().int(),
   path: z.array(z.string()),
+  anchor: z.looseObject({ chainId: z.number().int(), contract: z.string(), txHash: z.string(), blockNumber: z.number().int() }),
 });
 export type ProofFileOutput = z.infer<typeof ProofFile>;

@@ -37,6 +37,10 @@ export const McpServerView = z.looseObject({
   name: z.string(),
   transport: z.enum(['stdio', 'http', 'sse']),
   tenant: z.string().optional(),
+  /** A stdio server's command and arguments; an http or sse server's URL (credentials redacted). A shared server's only to cross-tenant callers. */
+  command: z.string().optional(),
+  args: z.array(z.string()).optional(),
+  url: z.string().optional(),
   health: z.enum(['unknown', 'up', 'down']).optional(),
   healthReason: z.string().optional(),
   /** The server's own limits, when its registration set any (else the gateway-wide settings apply). */
@@ -50,6 +54,7 @@ export const McpServerView = z.looseObject({
   /** Those given by reference (`${env:NAME}`): templates, never values. */
   env: z.record(z.string(), z.string()).optional(),
   toolCount: z.number().int().optional(),
+  registeredAt: z.string().optional().describe('When McpServerRegistered was recorded'),
 });
 export type McpServerViewOutput = z.infer<typeof McpServerView>;
 
@@ -71,6 +76,8 @@ export const ToolHit = z.looseObject({
   server: z.string(),
   /** The upstream's own tool name, exact. */
   tool: z.string().optional(),
+  /** The upstream's human-readable title of the tool, when it gives one. */
+  title: z.string().optional(),
   description: z.string().optional(),
   score: z.number(),
 });

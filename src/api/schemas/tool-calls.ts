@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Cursor, ErrorInfo, Hex32, IsoTime, Limit, page } from './common';
+import { Cursor, ErrorInfo, Hex32, IsoTime, Limit, page, Uuid } from './common';
 
 export const ToolCallStatus = z.enum(['requested', 'completed', 'failed']);
 
@@ -32,7 +32,7 @@ export const ToolCallListQuery = z.strictObject({
   server: Name.optional().describe('The server name, as in `<server>__<tool>`'),
   tool: Name.optional().describe("The upstream's own tool name"),
   status: ToolCallStatus.optional(),
-  taskId: z.uuid('a task id is a UUID').optional(),
+  taskId: Uuid('a task id is a UUID').optional(),
   from: IsoTime.optional().describe('requestedAt at or after'),
   to: IsoTime.optional().describe('requestedAt at or before'),
   limit: Limit,

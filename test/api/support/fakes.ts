@@ -14,7 +14,7 @@ const ROOT = `0x${'ab'.repeat(32)}`;
  */
 export class FakeProofs implements ProofsService {
   anchoredBelow = 0;
-  readonly batch: BatchViewOutput = { id: 0, firstSeq: 0, lastSeq: 0, root: ROOT, prevRoot: ZERO };
+  readonly batch: BatchViewOutput = { id: 0, firstSeq: 0, lastSeq: 0, size: 1, firstPosition: 0, lastPosition: 0, root: ROOT, prevRoot: ZERO, signer: `0x${'5'.repeat(40)}`, signature: `0x${'6'.repeat(130)}`, sealedAt: '2026-12-06T00:00:00.000Z', anchor: null };
 
   constructor(private readonly store: EventStore) {}
 
@@ -24,7 +24,9 @@ export class FakeProofs implements ProofsService {
     if (e.position >= this.anchoredBelow) {
       throw new OpenMcpError('PROOF_PENDING', `event ${eventId} is not in an anchored batch yet`, { status: 409, details: { retryAfterSeconds: 7 } });
     }
-    return { format: 'openmcp-proof/1' as const, event: { ...e }, seq: e.position, batch: { ...this.batch }, index: e.position, treeSize: 1, path: [] };
+    const { id, firstSeq, lastSeq, root, prevRoot, signer, signature } = this.batch;
+    const anchor = { chainId: 31337, contract: `0x${'c'.repeat(40)}`, txHash: `0x${'7'.repeat(64)}`, blockNumber: 1 };
+    return { format: 'openmcp-proof/1' as const, event: { ...e }, seq: e.position, batch: { id, firstSeq, lastSeq, root, prevRoot, signer, signature }, index: e.position, treeSize: 1, path: [], anchor };
   }
 
   async listBatches(p: { limit: number; cursor?: string }) {

@@ -1,0 +1,38 @@
+import type { Socket } from 'node:net';
+import { STATUS_CODES } from 'node:http';
+import { newId } from '../core/ids';
+import { problemOf } from './problem';
+
+/**
+ * The whole HTTP answer to a request node's parser refused before fastify saw it (its
+ * `clientError`): a problem like every other error (docs/errors.md), not fastify's own
+ * `{"error","message","statusCode"}`. 408 REQUEST_TIMEOUT for headers or a body that did not come
+ * in time; 431 MALFORMED_REQUEST for headers over node's limit (16 KiB); 400 MALFORMED_REQUEST for
+ * anything else (not HTTP, conflicting Content-Length). The connection is closed after it.
+ * @example socket.end(clientErrorResponse(err.code, newId()))
+ */
+export function clientErrorResponse(code: string | undefined, requestId: string): string {
+  const { status, code: problemCode, detail } =
+    code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? { status: 408, code: 'REQUEST_TIMEOUT', detail: 'the request did not arrive in time' }
+      : code === 'HPE_HEADER_OVERFLOW'
+        ? { status: 431, code: 'MALFORMED_REQUEST', detail: 'request headers over 16 KiB' }
+        : { status: 400, code: 'MALFORMED_REQUEST', detail: 'not an HTTP request this server can read' };
+  const body = JSON.stringify(problemOf(status, problemCode, detail, { requestId }));
+  return (
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/problem+json; charset=utf-8\r\n` +
+    `Content-Length: ${Buffer.byteLength(body)}\r\nx-request-id: ${requestId}\r\nConnection: close\r\n\r\n${body}`
+  );
+}
+
+/**
+ * fastify's `clientErrorHandler`: answers with clientErrorResponse, then closes the socket. A reset
+ * connection, or one already gone, gets nothing (nobody to read it).
+ */
+export function answerClientError(err: NodeJS.ErrnoException, socket: Socket, onError?: (code: string, status: number) => void): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const answer = clientErrorResponse(err.code, newId());
+  onError?.(answer.slice(answer.indexOf('"code":"') + 8).split('"')[0], Number(answer.slice(9, 12)));
+  if (socket.writable) socket.write(answer);
+  socket.destroy(err);
+}

@@ -1,0 +1,35 @@
+type Header = { description: string; schema: { type: string } };
+type Response = { headers?: Record<string, Header> };
+type OpenApiDocument = { paths?: Record<string, Record<string, { responses?: Record<string, Response> }> | undefined> };
+
+const text = (description: string): Header => ({ description, schema: { type: 'string' } });
+const REQUEST_ID = text('The exchange\'s request id: the caller\'s x-request-id when it was a plain token, else a new one; the correlationId of any event the request appended (docs/errors.md)');
+const RETRY_AFTER = text('Seconds to wait before asking again: with RATE_LIMITED (429), PROOF_PENDING (409) and EVENT_FROM_NEWER_RELEASE (503)');
+const REPLAYED = text('"true" when the request repeated one already done (the same Idempotency-Key, a cancel of a cancelled task): nothing new was recorded');
+
+/** Headers of particular answers, by `METHOD path status`. */
+const SPECIFIC: Record<string, Record<string, Header>> = {
+  'post /v1/tasks 202': { location: text('/v1/tasks/<id>: the task, readable at once (read-your-writes, docs/architecture.md)'), 'idempotent-replayed': REPLAYED },
+  'post /v1/tasks/{id}/cancel 202': { 'idempotent-replayed': REPLAYED },
+  'get /v1/events/{id}/proof 409': { 'retry-after': RETRY_AFTER },
+  'post /v1/keys 201': { 'cache-control': text('no-store: the only answer that carries the key') },
+};
+
+/**
+ * Declares in the OpenAPI document the response headers the API sends, which route schemas cannot
+ * say: `x-request-id` on every answer of a `/v1` route, `Retry-After` on 429 and 503, and the
+ * headers of particular answers (SPECIFIC). In place.
+ * @example app.register(swagger, { openapi, transformObject: ({ openapiObject }) => responseHeaders(openapiObject) })
+ */
+export function responseHeaders<T extends object>(doc: T): T {
+  for (const [path, ops] of Object.entries((doc as OpenApiDocument).paths ?? {})) {
+    if (!path.startsWith('/v1/')) continue;
+    for (const [method, op] of Object.entries(ops ?? {})) {
+      for (const [status, response] of Object.entries(op.responses ?? {})) {
+        const headers: Record<string, Header> = { 'x-request-id': REQUEST_ID, ...(status === '429' || status === '503' ? { 'retry-after': RETRY_AFTER } : {}), ...SPECIFIC[`${method} ${path} ${status}`] };
+        response.headers = { ...response.headers, ...headers };
+      }
+    }
+  }
+  return doc;
+}
