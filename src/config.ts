@@ -52,6 +52,8 @@ const LLM_CACHE_TTL_EXPECTED = `milliseconds, a whole number from 0 (the respons
 const MCP_CACHE_TTL_MAX_MS = 86_400_000;
 const MCP_CACHE_TTL_EXPECTED = `milliseconds, a whole number from 0 (the result cache off) to ${MCP_CACHE_TTL_MAX_MS} (1 day)`;
 
+const BATCH_MAX_EVENTS_EXPECTED = 'a whole number of events from 3 (each batch adds its own BatchSealed and BatchAnchored to the log, which batches of 1 or 2 would seal forever) to 1000000';
+
 const hexKey = z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'a 0x-prefixed 32-byte hex private key');
 const address = z.string().regex(ADDRESS_PATTERN, 'a 0x-prefixed 20-byte address');
 
@@ -109,7 +111,17 @@ export const ConfigSchema = z.object({
   ANCHORER_KEYSTORE_PASSWORD: z.string().optional(),
   CHAIN_CONFIRMATIONS: z.coerce.number().int().min(0).max(64).default(1),
   SEALER_PRIVATE_KEY: hexKey.optional(),
-  BATCH_MAX_EVENTS: positiveInt.max(1_000_000).default(1000),
+  /**
+   * At least 3: every sealed batch adds two events of its own to the log (BatchSealed, and
+   * BatchAnchored once anchored), so batches of 1 or 2 events would seal and anchor those
+   * forever, one transaction each, on an idle system.
+   */
+  BATCH_MAX_EVENTS: z.coerce
+    .number(BATCH_MAX_EVENTS_EXPECTED)
+    .int(BATCH_MAX_EVENTS_EXPECTED)
+    .min(3, BATCH_MAX_EVENTS_EXPECTED)
+    .max(1_000_000, BATCH_MAX_EVENTS_EXPECTED)
+    .default(1000),
   BATCH_MAX_SECONDS: z.coerce.number().positive().max(86_400).default(10),
 
   OPENAI_BASE_URL: url(['http', 'https']).optional(),

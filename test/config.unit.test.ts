@@ -159,6 +159,9 @@ describe('configuration', () => {
     [{ KAFKA_BROKERS: 'k1,k2' }, /KAFKA_BROKERS.*host:port/],
     [{ REDIS_URL: 'http://r' }, /REDIS_URL/],
     [{ BATCH_MAX_EVENTS: '0' }, /BATCH_MAX_EVENTS/],
+    // Each batch adds its own BatchSealed and BatchAnchored: a batch of 1 or 2 would seal those forever.
+    [{ BATCH_MAX_EVENTS: '1' }, /BATCH_MAX_EVENTS="1": expected a whole number of events from 3 .* to 1000000/],
+    [{ BATCH_MAX_EVENTS: '2' }, /BATCH_MAX_EVENTS="2": expected a whole number of events from 3/],
     [{ ANCHOR_CONTRACT: '0x1234' }, /ANCHOR_CONTRACT/],
     [{ ANCHORER_PRIVATE_KEY: 'secret-value' }, /ANCHORER_PRIVATE_KEY=\(hidden\)/],
     [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL/],
