@@ -29,8 +29,11 @@ export const PROOF_CHECKS = ['proof format', 'event hash', 'leaf', 'root from pa
 
 const hex32 = /^0x[0-9a-f]{64}$/;
 
-/** The first schema issue of the envelope, as `field: message` (the browser verifier names the same field). */
-function envelopeProblem(event: unknown): string | undefined {
+/**
+ * The first schema issue of the envelope, as `field: message` (the browser verifier names the same field);
+ * undefined for a recorded envelope with no field beside those DESIGN.md lists.
+ */
+export function envelopeProblem(event: unknown): string | undefined {
   const r = RecordedEventSchema.safeParse(event);
   if (r.success) return undefined;
   const issue = r.error.issues[0];
