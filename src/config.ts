@@ -290,6 +290,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   if (c.ANCHOR_CONTRACT && !c.CHAIN_RPC_URL) {
     throw new ConfigError('Invalid configuration: ANCHOR_CONTRACT is set but CHAIN_RPC_URL is not', { variable: 'CHAIN_RPC_URL' });
   }
+  // The embedded Hardhat node mines a block only for a transaction: once the anchorer's own is
+  // mined nothing follows it, so a second confirmation would never come and no proof with it.
+  if (!c.CHAIN_RPC_URL && c.CHAIN_CONFIRMATIONS > 1) {
+    throw new ConfigError(
+      `Invalid configuration: CHAIN_CONFIRMATIONS=${c.CHAIN_CONFIRMATIONS} needs CHAIN_RPC_URL: the embedded chain mines a block only for a transaction, so a batch's anchor would wait for ever for its second confirmation`,
+      { variable: 'CHAIN_CONFIRMATIONS' },
+    );
+  }
   // Under `encrypted` a task's instruction is recorded sealed (erasable); LLM_REDACTION=store would
   // record it in clear all the same, in every InferenceCompleted's prompt, beyond erasure.
   if (c.MCP_PAYLOAD_POLICY === 'encrypted' && c.LLM_REDACTION === 'store' && c.OPENAI_BASE_URL) {
