@@ -52,6 +52,8 @@ const LLM_CACHE_TTL_EXPECTED = `milliseconds, a whole number from 0 (the respons
 const MCP_CACHE_TTL_MAX_MS = 86_400_000;
 const MCP_CACHE_TTL_EXPECTED = `milliseconds, a whole number from 0 (the result cache off) to ${MCP_CACHE_TTL_MAX_MS} (1 day)`;
 
+const BATCH_MAX_EVENTS_EXPECTED = 'a whole number of events from 3 (each batch adds its own BatchSealed and BatchAnchored to the log, which batches of 1 or 2 would seal forever) to 1000000';
+
 const hexKey = z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'a 0x-prefixed 32-byte hex private key');
 const address = z.string().regex(ADDRESS_PATTERN, 'a 0x-prefixed 20-byte address');
 
@@ -110,7 +112,17 @@ export const ConfigSchema = z.object({
   ANCHORER_KEYSTORE_PASSWORD: z.string().optional(),
   CHAIN_CONFIRMATIONS: z.coerce.number().int().min(0).max(64).default(1),
   SEALER_PRIVATE_KEY: hexKey.optional(),
-  BATCH_MAX_EVENTS: positiveInt.max(1_000_000).default(1000),
+  /**
+   * At least 3: every sealed batch adds two events of its own to the log (BatchSealed, and
+   * BatchAnchored once anchored), so batches of 1 or 2 events would seal and anchor those
+   * forever, one transaction each, on an idle system.
+   */
+  BATCH_MAX_EVENTS: z.coerce
+    .number(BATCH_MAX_EVENTS_EXPECTED)
+    .int(BATCH_MAX_EVENTS_EXPECTED)
+    .min(3, BATCH_MAX_EVENTS_EXPECTED)
+    .max(1_000_000, BATCH_MAX_EVENTS_EXPECTED)
+    .default(1000),
   BATCH_MAX_SECONDS: z.coerce.number().positive().max(86_400).default(10),
 
   OPENAI_BASE_URL: url(['http', 'https']).optional(),
@@ -278,6 +290,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   const c = parsed.data;
   if (c.ANCHOR_CONTRACT && !c.CHAIN_RPC_URL) {
     throw new ConfigError('Invalid configuration: ANCHOR_CONTRACT is set but CHAIN_RPC_URL is not', { variable: 'CHAIN_RPC_URL' });
+  }
+  // The embedded Hardhat node mines a block only for a transaction: once the anchorer's own is
+  // mined nothing follows it, so a second confirmation would never come and no proof with it.
+  if (!c.CHAIN_RPC_URL && c.CHAIN_CONFIRMATIONS > 1) {
+    throw new ConfigError(
+      `Invalid configuration: CHAIN_CONFIRMATIONS=${c.CHAIN_CONFIRMATIONS} needs CHAIN_RPC_URL: the embedded chain mines a block only for a transaction, so a batch's anchor would wait for ever for its second confirmation`,
+      { variable: 'CHAIN_CONFIRMATIONS' },
+    );
   }
   // Under `encrypted` a task's instruction is recorded sealed (erasable); LLM_REDACTION=store would
   // record it in clear all the same, in every InferenceCompleted's prompt, beyond erasure.

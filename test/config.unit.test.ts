@@ -168,7 +168,12 @@ describe('configuration', () => {
     [{ KAFKA_BROKERS: 'k1,k2' }, /KAFKA_BROKERS.*host:port/],
     [{ REDIS_URL: 'http://r' }, /REDIS_URL/],
     [{ BATCH_MAX_EVENTS: '0' }, /BATCH_MAX_EVENTS/],
+    // Each batch adds its own BatchSealed and BatchAnchored: a batch of 1 or 2 would seal those forever.
+    [{ BATCH_MAX_EVENTS: '1' }, /BATCH_MAX_EVENTS="1": expected a whole number of events from 3 .* to 1000000/],
+    [{ BATCH_MAX_EVENTS: '2' }, /BATCH_MAX_EVENTS="2": expected a whole number of events from 3/],
     [{ ANCHOR_CONTRACT: '0x1234' }, /ANCHOR_CONTRACT/],
+    // The embedded chain mines a block per transaction only: the anchorer waited for a second confirmation for ever.
+    [{ CHAIN_CONFIRMATIONS: '2' }, /^Invalid configuration: CHAIN_CONFIRMATIONS=2 needs CHAIN_RPC_URL: the embedded chain mines a block only for a transaction, so a batch's anchor would wait for ever for its second confirmation$/],
     [{ ANCHORER_PRIVATE_KEY: 'secret-value' }, /ANCHORER_PRIVATE_KEY=\(hidden\)/],
     [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL/],
     [{ MCP_PAYLOAD_POLICY: 'redact' }, /MCP_PAYLOAD_POLICY/],
@@ -183,6 +188,13 @@ describe('configuration', () => {
     [{ LLM_CACHE_TTL_MS: '1h' }, /LLM_CACHE_TTL_MS="1h": expected milliseconds, a whole number from 0/],
     [{ LLM_CACHE_TTL_MS: '604800001' }, /LLM_CACHE_TTL_MS="604800001": expected milliseconds, a whole number from 0/],
   ];
+  it('takes CHAIN_CONFIRMATIONS above 1 for a chain of CHAIN_RPC_URL, and 0 or 1 on the embedded one', () => {
+    const rpc = { CHAIN_RPC_URL: 'http://node:8545', ANCHOR_CONTRACT: `0x${'ab'.repeat(20)}` };
+    expect(loadConfig({ ...rpc, CHAIN_CONFIRMATIONS: '12' }, '/x').CHAIN_CONFIRMATIONS).to.equal(12);
+    expect(loadConfig({ CHAIN_CONFIRMATIONS: '0' }, '/x').CHAIN_CONFIRMATIONS).to.equal(0);
+    expect(loadConfig({}, '/x').CHAIN_CONFIRMATIONS).to.equal(1);
+  });
+
   for (const [env, re] of bad) {
     it(`stops on ${Object.keys(env)[0]}=${Object.values(env)[0]} naming the variable`, () => {
       expect(() => loadConfig(env, '/x')).to.throw(ConfigError, re);

@@ -25,6 +25,7 @@ import { tasksRoutes } from './routes/tasks.routes';
 import { toolCallsRoutes } from './routes/tool-calls.routes';
 import { subjectsRoutes } from './routes/subjects.routes';
 import { bodyDepth, MAX_BODY_DEPTH } from '../core/body-depth';
+import { loneSurrogateIn } from '../core/lone-surrogate';
 
 const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -121,6 +122,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const depthCheck: preValidationHookHandler = (request, reply, done) => {
     if (request.body !== undefined && request.body !== null && bodyDepth(request.body, MAX_BODY_DEPTH) > MAX_BODY_DEPTH) {
       sendProblem(reply, problemOf(400, 'VALIDATION_FAILED', `body: nested deeper than ${MAX_BODY_DEPTH} levels`, { field: 'body', requestId: String(request.id) }));
+      return;
+    }
+    // What a body says may be hashed into an event, whose hash must be reproducible outside JavaScript.
+    const lone = loneSurrogateIn(request.body, ['body']);
+    if (lone) {
+      const field = lone.path.join('.');
+      const detail = `${field}: a lone UTF-16 surrogate (\\${lone.unit}) is not Unicode text, which event hashes need (RFC 8785)`;
+      sendProblem(reply, problemOf(400, 'VALIDATION_FAILED', detail, { field, requestId: String(request.id) }));
       return;
     }
     done();

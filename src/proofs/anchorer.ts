@@ -253,7 +253,20 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
       // of a long wait would end up paying any price.
       const waitMs = opts.txTimeoutMs ?? 180_000;
       // The nonce is used: mined, awaiting its confirmations (or replaced: the wait says which).
-      if (latest > n) continue;
+      if (latest > n) {
+        // Said each round: on a node that mines only for transactions (a dev node) they never come.
+        const [receipt, head] = await Promise.all([provider.getTransactionReceipt(last.hash), provider.getBlockNumber()]);
+        if (receipt) {
+          const got = head - receipt.blockNumber + 1;
+          const why = got === 1 ? ': no block came after it (a node that mines only for transactions?)' : '';
+          opts.onError?.(
+            new Error(
+              `anchor(${b.batchId}) transaction ${last.hash} is mined in block ${receipt.blockNumber} but has ${got} of the ${confirmations} confirmations CHAIN_CONFIRMATIONS asks after ${waitMs} ms${why}; still waiting`,
+            ),
+          );
+        }
+        continue;
+      }
       if (latest < n) {
         opts.onError?.(new Error(`anchor(${b.batchId}) on nonce ${n} is not mined within ${waitMs} ms: it waits behind nonce ${latest} of the anchorer account ${signer().address}, still pending (sent by someone else with the key?)`));
         continue;

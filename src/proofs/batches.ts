@@ -2,6 +2,7 @@ import type { RecordedEvent } from '../core/envelope';
 import { NotFoundError } from '../core/errors';
 import { toHex, type Hex } from '../core/hex';
 import type { EventStore } from '../eventstore/port';
+import { BOOKKEEPING_TYPES } from './audit-streams';
 import { BatchLog, readBatchEvents, type AnchorRecord, type SealedBatch } from './batch-log';
 import { BatchIntegrityError, ProofPendingError } from './errors';
 import { batchLeaves } from './seal-batch';
@@ -122,7 +123,7 @@ export async function buildProof(deps: ProofQueryDependencies, eventId: string):
 export async function buildProofForEvent(deps: ProofQueryDependencies, event: RecordedEvent): Promise<ProofFile> {
   const retry = deps.retryAfterSeconds ?? 10;
   const b = await deps.batchLog.batchAtPosition(event.position);
-  if (!b) throw new ProofPendingError(event.id, 'unsealed', retry);
+  if (!b) throw new ProofPendingError(event.id, 'unsealed', retry, BOOKKEEPING_TYPES.has(event.type));
   const a = (await anchors(deps))[b.batchId];
   if (!a) throw new ProofPendingError(event.id, 'unanchored', retry);
   const { tree, events } = await batchTree(deps, b);

@@ -1,13 +1,21 @@
 import { OpenMcpError } from '../core/errors';
 
-/** The event's batch is not sealed or not anchored yet; retry later. */
+// A batch of only these is not sealed on time (createSealer): the wait is for another event, not for the clock.
+const WAITS_FOR_ANOTHER_EVENT = ', and a batch of only BatchSealed and BatchAnchored events is sealed once another event joins it (or it reaches BATCH_MAX_EVENTS)';
+
+/**
+ * The event's batch is not sealed or not anchored yet; retry later. `bookkeeping` (the event is a
+ * BatchSealed or BatchAnchored) says why an unsealed one may wait longer than Retry-After.
+ */
 export class ProofPendingError extends OpenMcpError {
   constructor(
     readonly eventId: string,
     readonly stage: 'unsealed' | 'unanchored',
     readonly retryAfterSeconds: number,
+    bookkeeping = false,
   ) {
-    super('PROOF_PENDING', `event ${eventId}: its batch is ${stage === 'unsealed' ? 'not sealed' : 'not anchored'} yet`, {
+    const why = stage === 'unanchored' ? 'not anchored yet' : `not sealed yet${bookkeeping ? WAITS_FOR_ANOTHER_EVENT : ''}`;
+    super('PROOF_PENDING', `event ${eventId}: its batch is ${why}`, {
       status: 409,
       details: { eventId, stage, retryAfterSeconds },
     });

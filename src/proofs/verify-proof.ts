@@ -29,8 +29,11 @@ export const PROOF_CHECKS = ['proof format', 'event hash', 'leaf', 'root from pa
 
 const hex32 = /^0x[0-9a-f]{64}$/;
 
-/** The first schema issue of the envelope, as `field: message` (the browser verifier names the same field). */
-function envelopeProblem(event: unknown): string | undefined {
+/**
+ * The first schema issue of the envelope, as `field: message` (the browser verifier names the same field);
+ * undefined for a recorded envelope with no field beside those DESIGN.md lists.
+ */
+export function envelopeProblem(event: unknown): string | undefined {
   const r = RecordedEventSchema.safeParse(event);
   if (r.success) return undefined;
   const issue = r.error.issues[0];
@@ -38,10 +41,33 @@ function envelopeProblem(event: unknown): string | undefined {
   return `field ${String(issue.path[0] ?? '')} is missing or malformed`;
 }
 
+/** The fields of the proof file, its batch head and its anchor (DESIGN.md "Proof file"); the event's are the envelope's. */
+const PROOF_FIELDS = {
+  '': ['format', 'event', 'seq', 'batch', 'index', 'treeSize', 'path', 'anchor'],
+  batch: ['id', 'firstSeq', 'lastSeq', 'root', 'prevRoot', 'signer', 'signature'],
+  anchor: ['chainId', 'contract', 'txHash', 'blockNumber'],
+} as const;
+
+/**
+ * A field no check covers, as `batch.approvedBy`: beside the signed head or the anchor a reader
+ * would take it as proven, as beside the event (browser twin: ui/app/verify/verify-proof.js).
+ */
+function extraField(f: Record<string, unknown>): string | undefined {
+  for (const [where, known] of Object.entries(PROOF_FIELDS)) {
+    const o = where ? f[where] : f;
+    if (!o || typeof o !== 'object' || Array.isArray(o)) continue;
+    const extra = Object.keys(o).find((k) => !(known as readonly string[]).includes(k));
+    if (extra !== undefined) return where ? `${where}.${extra}` : extra;
+  }
+  return undefined;
+}
+
 function formatProblem(p: unknown): string | undefined {
   const f = p as ProofFile;
   if (!f || typeof f !== 'object') return 'not a JSON object';
   if (f.format !== PROOF_FORMAT) return `format is ${JSON.stringify(f.format)}, expected ${PROOF_FORMAT}`;
+  const extra = extraField(f as unknown as Record<string, unknown>);
+  if (extra !== undefined) return `unexpected field ${JSON.stringify(extra)}: the proof covers none beside those of openmcp-proof/1`;
   if (!f.event || typeof f.event !== 'object' || Array.isArray(f.event)) return 'event is not a recorded event envelope: not an object';
   const bad = envelopeProblem(f.event);
   if (bad) return `event is not a recorded event envelope: ${bad}`;

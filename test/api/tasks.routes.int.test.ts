@@ -97,6 +97,20 @@ describe('REST /v1/tasks', () => {
       expect(await h.store.headPosition()).to.equal(before);
     });
 
+    // JSON lets `\ud800` stand alone; RFC 8785 hashes UTF-8, which has no form for it, so an event holding it
+    // had a hash only JavaScript reproduces (a Python or Go verifier fails on it): refused like a float.
+    it('400 for a lone UTF-16 surrogate in the body naming the field (it was hashed into TaskSubmitted), nothing appended; a surrogate pair passes', async () => {
+      const before = await h.store.headPosition();
+      const res = await submit(k.agent, { steps: [{ tool: 'x__y', arguments: { text: 'broken \ud800 emoji' } }] });
+      expect(res.statusCode).to.equal(400);
+      expect(res.json()).to.include({ code: 'VALIDATION_FAILED', field: 'body.steps.0.arguments.text' });
+      expect(res.json().detail).to.equal('body.steps.0.arguments.text: a lone UTF-16 surrogate (\\ud800) is not Unicode text, which event hashes need (RFC 8785)');
+      const key = await h.call({ method: 'POST', url: '/v1/tasks', auth: k.agent, payload: { instruction: 'x', [`k\udc00`]: 1 } });
+      expect(key.json()).to.include({ code: 'VALIDATION_FAILED', field: 'body.k\udc00' });
+      expect(await h.store.headPosition()).to.equal(before);
+      expect((await submit(k.agent, { steps: [{ tool: 'x__y', arguments: { text: 'emoji \ud83d\ude00' } }] })).statusCode).to.equal(202);
+    });
+
     it('400 MALFORMED_JSON, 415 for text/plain, 413 for oversize bodies', async () => {
       const bad = await h.call({ method: 'POST', url: '/v1/tasks', auth: k.agent, payload: '{"steps":', headers: { 'content-type': 'application/json' } });
       expect(bad.statusCode).to.equal(400);

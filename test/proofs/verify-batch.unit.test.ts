@@ -22,4 +22,21 @@ describe('verifyBatchExport on a doctored export', () => {
       expect(results[0].detail).to.match(/^1 event\(s\) do not match their hash/);
     });
   }
+
+  // As `openmcp verify` refuses it in a proof file: the hashes prove the envelope's fields, not what rides beside them.
+  it('fails "event hashes" on a field the hash does not cover (it passed: a note beside a proven event)', async () => {
+    const es = events();
+    (es[1] as unknown as Record<string, unknown>).approvedBy = 'the auditor';
+    const results = await verifyBatchExport({ batchId: 0, events: es, rpcUrl: UNREACHABLE_RPC, contract: `0x${'ab'.repeat(20)}` });
+    expect(results[0]).to.deep.equal({
+      name: 'event hashes',
+      ok: false,
+      detail: `1 event(s) are not a recorded event envelope, first ${es[1].id}: unexpected field "approvedBy"`,
+    });
+  });
+
+  it('passes "event hashes" on the envelopes as exported', async () => {
+    const results = await verifyBatchExport({ batchId: 0, events: events(), rpcUrl: UNREACHABLE_RPC, contract: `0x${'ab'.repeat(20)}` });
+    expect(results[0]).to.deep.equal({ name: 'event hashes', ok: true, detail: '3 events' });
+  });
 });

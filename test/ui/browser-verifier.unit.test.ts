@@ -144,6 +144,10 @@ describe('in-browser proof verifier (ui/app/verify)', () => {
     ['an unhashed field added to the envelope', (p) => (p.event.approvedBy = 'the CEO'), 'proof format'],
     ['an envelope without its version', (p) => delete p.event.version, 'proof format'],
     ['an actor with an extra field', (p) => (p.event.actor = { ...p.event.actor, role: 'admin' }), 'proof format'],
+    // Nothing checks a field beside the signed head, the anchor or the proof's own: a reader would take it as proven.
+    ['a field beside the signed batch head', (p) => (p.batch.approvedBy = 'the CEO'), 'proof format'],
+    ['a field beside the anchor', (p) => (p.anchor.finalized = true), 'proof format'],
+    ['a field beside the proof\'s own', (p) => (p.verified = true), 'proof format'],
     ['no contract address', (p) => delete p.anchor.contract, 'proof format'],
     ['seq as a string', (p) => (p.seq = String(p.seq)), 'proof format'],
     ['a batch id as a string', (p) => (p.batch.id = String(p.batch.id)), 'proof format'],
@@ -166,6 +170,14 @@ describe('in-browser proof verifier (ui/app/verify)', () => {
       expect(mine.slice(0, 5).map((r) => [r.name, r.ok])).to.deep.equal(server.slice(0, 5).map((r) => [r.name, r.ok]));
     });
   }
+
+  it('names a field beside the signed batch head the way the server does', async () => {
+    const proof = makeProof();
+    proof.batch.approvedBy = 'the CEO';
+    const detail = 'unexpected field "batch.approvedBy": the proof covers none beside those of openmcp-proof/1';
+    expect((await m.verify.verifyProofInBrowser(proof, { rpcUrl: UNREACHABLE_RPC }))[0]).to.deep.equal({ name: 'proof format', ok: false, detail });
+    expect((await verifyProofFile(proof, { rpcUrl: UNREACHABLE_RPC }))[0]).to.deep.equal({ name: 'proof format', ok: false, detail });
+  });
 
   it('agrees with the server on any envelope field set to any JSON value, or removed', async () => {
     const fields = ['id', 'type', 'version', 'stream', 'occurredAt', 'tenant', 'actor', 'correlationId', 'causationId', 'data', 'revision', 'position', 'hash', 'note'];

@@ -19,10 +19,31 @@ const hex32 = /^0x[0-9a-f]{64}$/;
 const ADDRESS_RE = /^0x[0-9a-fA-F]{40}$/;
 const isCount = (/** @type {unknown} */ n) => Number.isSafeInteger(n) && /** @type {number} */ (n) >= 0;
 
+// The fields of the proof file, its batch head and its anchor (as src/proofs/verify-proof.ts); the event's are the envelope's.
+/** @type {Record<string, string[]>} */
+const PROOF_FIELDS = {
+  '': ['format', 'event', 'seq', 'batch', 'index', 'treeSize', 'path', 'anchor'],
+  batch: ['id', 'firstSeq', 'lastSeq', 'root', 'prevRoot', 'signer', 'signature'],
+  anchor: ['chainId', 'contract', 'txHash', 'blockNumber'],
+};
+
+/** A field no check covers, as `batch.approvedBy`: a reader would take it as proven. @param {any} f @returns {string|undefined} */
+function extraField(f) {
+  for (const [where, known] of Object.entries(PROOF_FIELDS)) {
+    const o = where ? f[where] : f;
+    if (!o || typeof o !== 'object' || Array.isArray(o)) continue;
+    const extra = Object.keys(o).find((k) => !known.includes(k));
+    if (extra !== undefined) return where ? `${where}.${extra}` : extra;
+  }
+  return undefined;
+}
+
 /** @param {any} f @returns {string|undefined} */
 function formatProblem(f) {
   if (!f || typeof f !== 'object' || Array.isArray(f)) return 'not a JSON object';
   if (f.format !== PROOF_FORMAT) return `format is ${JSON.stringify(f.format)}, expected ${PROOF_FORMAT}`;
+  const extra = extraField(f);
+  if (extra !== undefined) return `unexpected field ${JSON.stringify(extra)}: the proof covers none beside those of openmcp-proof/1`;
   const bad = envelopeProblem(f.event);
   if (bad) return `event is not a recorded event envelope: ${bad}`;
   for (const k of ['seq', 'index', 'treeSize']) if (!isCount(f[k])) return `${k} is not a non-negative integer`;

@@ -1,0 +1,26 @@
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/**
+ * The first UTF-16 surrogate without its pair in `value`'s strings or keys, with its path, if any.
+ * JSON may escape one (`"\ud800"`), but it is no Unicode character: RFC 8785 hashes UTF-8, which
+ * cannot encode it, so an event holding one has a hash only JavaScript's JSON.stringify reproduces.
+ * Requires a value no deeper than the caller's depth limit (bodyDepth) — the walk is recursive.
+ * @example loneSurrogateIn({ a: ['ok', 'x\ud800'] }) // { path: ['a', 1], unit: 'ud800' }
+ */
+export function loneSurrogateIn(value: unknown, path: (string | number)[] = []): { path: (string | number)[]; unit: string } | undefined {
+  const lone = (s: string) => LONE_SURROGATE.exec(s)?.[0].charCodeAt(0).toString(16);
+  if (typeof value === 'string') {
+    const unit = lone(value);
+    return unit ? { path, unit: `u${unit}` } : undefined;
+  }
+  if (value === null || typeof value !== 'object') return undefined;
+  const isArray = Array.isArray(value);
+  for (const [k, v] of Object.entries(value)) {
+    const at = [...path, isArray ? Number(k) : k];
+    const unit = isArray ? undefined : lone(k);
+    if (unit) return { path: at, unit: `u${unit}` };
+    const found = loneSurrogateIn(v, at);
+    if (found) return found;
+  }
+  return undefined;
+}
