@@ -20,7 +20,7 @@ import { uiPlugin } from './ui';
 import { connectsUpstreams, parseRoles, ROLE_NAMES, type Roles } from './app/roles';
 import { CacheLeaseStore, SqlLeaseStore, type Leadership } from './leader';
 import { EventTraceContexts, initTracing, installHttpTracing, trackAuditLag, trackDependencies, tracedEventStore } from './telemetry';
-import { ConfigError, errorCodeOf } from './core/errors';
+import { ConfigError } from './core/errors';
 import { dialectOf } from './db/knex';
 import { cachedSubjectKeys } from './erasure/cached-subject-keys';
 import { SqlSubjectKeyStore } from './erasure/sql-subject-key-store';
@@ -36,7 +36,7 @@ import type { EventStore } from './eventstore/port';
 import { eventsAfter } from './eventstore/events-after';
 import { openStores } from './app/open-stores';
 import { McpGateway, mcpGatewayPlugin, registerExamples, registerServersFromFile } from './mcp';
-import { createMetrics, instrumentEventStore } from './metrics';
+import { countedErrorCode, createMetrics, instrumentEventStore } from './metrics';
 import { Projector } from './projector/projector';
 import { startAuditPipeline, type AuditPipeline } from './proofs';
 import { SqlReadModels } from './readmodels/sql-read-models';
@@ -194,7 +194,7 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
 
     // Background roles' errors count in openmcp_errors_total too (as API errors do): an alert on
     // ANCHOR_MISMATCH or a dependency down must see them, not only the log.
-    const countError = (err: unknown) => metrics.errors.inc({ code: errorCodeOf(err) });
+    const countError = (err: unknown) => metrics.errors.inc({ code: countedErrorCode(err) });
     const checkpoints = new SqlCheckpointStore(knex);
     const brokers = config.KAFKA_BROKERS?.split(',');
     const topic = eventsTopic(config.KAFKA_TOPIC_PREFIX);
