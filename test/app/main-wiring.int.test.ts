@@ -370,6 +370,37 @@ describe('src/main.ts wiring: error counts, lease store choice, /readyz redactio
     expect(waited).to.be.below(7_500);
   });
 
+  it("keeps server-sent event streams (GET /mcp, /ui/api/stream) out of the HTTP latency histogram once open: their lifetime is the client's session, and it read as a 5 s+ request in every p99", async () => {
+    const port = await freePort();
+    const a = await start({ OPENMCP_ROLES: 'api,gateway', HOST: '127.0.0.1', PORT: String(port), UI_HEARTBEAT_MS: '1000' }, { listen: true });
+    const base = `http://127.0.0.1:${port}`;
+    const admin = { authorization: `Bearer ${a.generatedAdminKey}` };
+    const mcp = { ...admin, accept: 'application/json, text/event-stream', 'content-type': 'application/json', 'mcp-protocol-version': '2025-06-18' };
+    const initialize = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'wiring', version: '1' } } };
+    const init = await fetch(`${base}/mcp`, { method: 'POST', headers: mcp, body: JSON.stringify(initialize) });
+    expect(init.status).to.equal(200);
+    await init.text();
+    const session = { ...mcp, 'mcp-session-id': init.headers.get('mcp-session-id')! };
+    // The MCP client's GET stream, ended by the server when the session ends (DELETE).
+    const get = await fetch(`${base}/mcp`, { headers: { ...session, accept: 'text/event-stream' } });
+    expect(get.status).to.equal(200);
+    expect((await fetch(`${base}/mcp`, { method: 'DELETE', headers: session })).status).to.equal(200);
+    await get.text();
+    // The dashboard's live stream, ended by the server at the heartbeat after its key is revoked.
+    const created = await fetch(`${base}/v1/keys`, { method: 'POST', headers: { ...admin, 'content-type': 'application/json' }, body: JSON.stringify({ role: 'viewer', tenant: 'acme' }) });
+    const key = (await created.json()) as { id: string; key: string };
+    const ui = await fetch(`${base}/ui/api/stream`, { headers: { authorization: `Bearer ${key.key}` } });
+    expect(ui.status).to.equal(200);
+    expect((await fetch(`${base}/v1/keys/${key.id}`, { method: 'DELETE', headers: admin })).status).to.equal(204);
+    await ui.text();
+    const text = (await a.app.inject({ url: '/metrics' })).body;
+    const series = text.split('\n').filter((l) => l.startsWith('openmcp_http_request_duration_seconds_count'));
+    expect(series.filter((l) => /method="GET",route="\/mcp",status="200"|route="\/ui\/api\/stream",status="200"/.test(l)), 'open streams observed').to.deep.equal([]);
+    // The requests around them are observed as ever.
+    expect(series.some((l) => /method="DELETE",route="\/mcp",status="200"/.test(l))).to.equal(true);
+    expect(series.some((l) => /method="POST",route="\/v1\/keys",status="201"/.test(l))).to.equal(true);
+  });
+
   it('says in /readyz why tool search is lexical, once (it said "lexical only: … lexical (BM25) search only")', async () => {
     const a = await start({ OPENMCP_ROLES: 'api' });
     const res = await a.app.inject({ url: '/readyz' });
