@@ -378,7 +378,11 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
         { name: `cache (${cache.name})`, check: async () => (await cache.ping(), { state: 'up' }) },
         'REST answers from SQL, rate limits count per process, /mcp sessions cannot be opened or moved, leases and wallet locks in it wait',
       ),
-      { name: `bus (${bus.name})`, check: async () => ({ state: 'up' }) },
+      // Kafka is checked (a metadata request), and only degrades: the API, /mcp and the agents
+      // answer without it; projectors wait, and the relay's own line says when it holds.
+      kafkaBus
+        ? softReadinessCheck({ name: `bus (${bus.name})`, check: async () => (await kafkaBus.ping(), { state: 'up' }) }, 'projectors wait for it; REST, /mcp and agents go on')
+        : { name: `bus (${bus.name})`, check: async () => ({ state: 'up' }) },
       softReadinessCheck(
         {
           name: 'chain',

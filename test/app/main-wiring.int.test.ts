@@ -401,6 +401,35 @@ describe('src/main.ts wiring: error counts, lease store choice, /readyz redactio
     expect(series.some((l) => /method="POST",route="\/v1\/keys",status="201"/.test(l))).to.equal(true);
   });
 
+  it("checks Kafka in /readyz and openmcp_dependency_up: bus (kafka) is degraded while no broker answers, up once one does (it said up whatever Kafka did)", async () => {
+    const port = await freePort();
+    const a = await start({ OPENMCP_ROLES: 'api', KAFKA_BROKERS: `127.0.0.1:${port}` });
+    const bus = async () => {
+      const ready = await a.app.inject({ url: '/readyz' });
+      const line = (ready.json() as { dependencies: { name: string; state: string; detail?: string }[] }).dependencies.find((d) => d.name === 'bus (kafka)');
+      const gauge = /^openmcp_dependency_up\{dependency="bus \(kafka\)"\} (\S+)$/m.exec((await a.app.inject({ url: '/metrics' })).body)?.[1];
+      return { status: ready.statusCode, state: line?.state, detail: line?.detail, gauge };
+    };
+    const down = await bus();
+    // Degraded, not down: REST and /mcp answer without Kafka, so a 503 would take every replica out of its load balancer.
+    expect(down).to.deep.include({ status: 200, state: 'degraded', gauge: '0.5' });
+    expect(down.detail).to.match(/projectors wait/);
+    const broker = await startKafkaBroker({ port });
+    try {
+      const end = Date.now() + 30_000;
+      let now = await bus();
+      while (now.state !== 'up' && Date.now() < end) {
+        await new Promise((r) => setTimeout(r, 250));
+        now = await bus();
+      }
+      expect(now).to.deep.include({ status: 200, state: 'up', gauge: '1' });
+    } finally {
+      await app?.close();
+      app = undefined;
+      await broker.stop();
+    }
+  });
+
   it('says in /readyz why tool search is lexical, once (it said "lexical only: … lexical (BM25) search only")', async () => {
     const a = await start({ OPENMCP_ROLES: 'api' });
     const res = await a.app.inject({ url: '/readyz' });
