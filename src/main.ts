@@ -403,7 +403,10 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
       // The relay's check also says when publishing is held up (an event too large, a refused topic).
       ...(relays ? [{ name: `relay (${topic})`, check: async () => relayReadiness(relays!) }] : []),
       ...pipeline.leaderships.map(({ role, leadership }) => leaderCheck(role, leadership)),
-      llmReadinessCheck(config.OPENAI_BASE_URL),
+      // Only where the setting matters: the api accepts tasks with an instruction by it, agents call
+      // the model. Elsewhere it is no dependency, and an "OPENAI_BASE_URL is not set" line there
+      // would read as the deployment's LLM degraded.
+      ...(roles.api || roles.agent ? [llmReadinessCheck(config.OPENAI_BASE_URL)] : []),
     ];
 
     trackDependencies(registry, readiness);

@@ -505,6 +505,21 @@ describe('src/main.ts wiring: error counts, lease store choice, /readyz redactio
     expect(llm?.detail).to.match(/^cannot reach http:\/\/\*\*\*:\*\*\*@127\.0\.0\.1:9\/v1\?api_key=\*\*\*: .+; tasks with an instruction fail LLM_UNAVAILABLE/);
   });
 
+  it("has an llm line in /readyz only where the LLM setting matters (api: accepts instruction tasks; agent: calls the model): a relay's or sealer's said degraded \"OPENAI_BASE_URL is not set\", and held the dashboard's llm at 0.5 however the agents' LLM did", async () => {
+    const names = async (roles: string) => {
+      const a = await start({ OPENMCP_ROLES: roles });
+      try {
+        return ((await a.app.inject({ url: '/readyz' })).json() as { dependencies: { name: string }[] }).dependencies.map((d) => d.name);
+      } finally {
+        await a.close();
+        app = undefined;
+      }
+    };
+    expect(await names('sealer,anchorer')).to.not.include('llm');
+    expect(await names('projector')).to.not.include('llm');
+    expect(await names('api')).to.include('llm');
+  });
+
   it("with Kafka, the projector joins its group with KAFKA_SESSION_TIMEOUT_MS, and the projection lag counts a partition held up by an event it cannot apply, though another partition applied a newer position", async function () {
     await requireService(this, 'MariaDB', mysqlAvailable);
     const broker = await startKafkaBroker();

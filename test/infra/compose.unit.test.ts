@@ -107,6 +107,17 @@ describe('infra/ (production stack description)', () => {
     }
   });
 
+  it("gives the api service the agents' LLM settings: the API refuses a task with an instruction (422 LLM_NOT_CONFIGURED) unless OPENAI_BASE_URL is set in its own process, and accepts answerRecipient by its own LLM_REDACTION", () => {
+    const env = (name: string) => Object.fromEntries(Object.entries(compose.services[name].environment ?? {}).map(([k, v]) => [k, interpolate(v)]));
+    const api = loadConfig(env('api'), '/app');
+    const agent = loadConfig(env('agent'), '/app');
+    expect(agent.OPENAI_BASE_URL, 'the agents have an LLM').to.be.a('string');
+    expect(api.OPENAI_BASE_URL, 'api: OPENAI_BASE_URL').to.equal(agent.OPENAI_BASE_URL);
+    expect(api.LLM_REDACTION, 'api: LLM_REDACTION').to.equal(agent.LLM_REDACTION);
+    // The API never calls the model: it needs no key.
+    expect(compose.services.api.environment).to.not.have.property('OPENAI_API_KEY');
+  });
+
   it('gives the anchorer key only to the services that sign with it: those running the anchorer role (each needs it) and the one-shot contracts-deploy', () => {
     const hasKey = (s: Service) => Boolean(s.environment?.ANCHORER_PRIVATE_KEY || s.environment?.ANCHORER_KEYSTORE);
     for (const [name, s] of roleServices) {
