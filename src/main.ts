@@ -202,6 +202,8 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
     // In MySQL when there is one: its fencing tokens survive restarts, where Redis without
     // persistence would start them again at 1. Redis only when the database is per process (SQLite).
     const leases = dialectOf(knex) === 'mysql' || !config.REDIS_URL ? new SqlLeaseStore(knex) : new CacheLeaseStore(cache);
+    // kafkajs's lines go through our logger (JSON, LOG_LEVEL), not kafkajs's console logger.
+    const kafkaLog = brokers ? { logCreator: kafkaBusModule().kafkaLogCreator(logger) } : {};
     let relays: RelayLeadership | undefined;
     if (brokers && roles.relay) {
       relays = relayLeadershipModule().startRelayLeadership({
@@ -209,7 +211,7 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
         checkpoints,
         leases,
         ttlMs: config.LEADER_LEASE_MS,
-        relay: { brokers, clientId: config.KAFKA_CLIENT_ID, topic, registry, traceContexts: tracing.enabled ? traceContexts : undefined, kafka: options.relayKafka },
+        relay: { brokers, clientId: config.KAFKA_CLIENT_ID, topic, registry, traceContexts: tracing.enabled ? traceContexts : undefined, kafka: { ...kafkaLog, ...options.relayKafka } },
         log: (line) => logger.info(line),
         onError: (err) => {
           countError(err);
@@ -226,6 +228,7 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
           sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
           // kafkajs' 3 s, or a third of a shorter session: a member misses two beats before it is dropped.
           heartbeatIntervalMs: Math.min(3_000, Math.floor(config.KAFKA_SESSION_TIMEOUT_MS / 3)),
+          kafka: kafkaLog,
           onInvalidMessage: (err) => {
             countError(err);
             logger.error({ err, role: 'bus' }, 'skipped a Kafka message that is not an event envelope');

@@ -141,6 +141,21 @@ describe('src/main.ts wiring: error counts, lease store choice, /readyz redactio
     await untilErrorCounted(a);
   });
 
+  it("writes kafkajs's lines through the process's logger, so LOG_LEVEL holds them and they are its JSON (they went to the console in kafkajs's own format, even at LOG_LEVEL=silent)", async () => {
+    const written: string[] = [];
+    const saved = { error: console.error, warn: console.warn, info: console.info, log: console.log };
+    const capture = (...args: unknown[]) => void written.push(args.map(String).join(' '));
+    Object.assign(console, { error: capture, warn: capture, info: capture, log: capture });
+    try {
+      // LOG_LEVEL=silent (start()): the relay's failed connections must write nothing.
+      const a = await start({ OPENMCP_ROLES: 'relay', KAFKA_BROKERS: `127.0.0.1:${await freePort()}` }, { relayKafka: { retry: { retries: 0 } } });
+      await untilErrorCounted(a);
+    } finally {
+      Object.assign(console, saved);
+    }
+    expect(written.filter((l) => l.includes('kafkajs')), 'kafkajs lines on the console').to.deep.equal([]);
+  });
+
   it("counts the sealer's background errors (an event it cannot hash) in openmcp_errors_total", async () => {
     const a = await start({ OPENMCP_ROLES: 'sealer' });
     const e = createEvent({ type: 'TaskSubmitted', stream: 'task-wiring', tenant: 'acme', actor: { kind: 'system', id: 'test' }, data: {} });

@@ -214,3 +214,6 @@ export class KafkaBus implements Bus {
     await Promise.all([...all.map(stopConsumer), ...admins.map((admin) => admin?.then((a) => a.disconnect(), () => undefined))]);
   }
 }
+
+// For the composition root, which loads kafkajs only with KAFKA_BROKERS (through this module).
+export { kafkaLogCreator } from './log-creator';
