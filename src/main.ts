@@ -20,7 +20,7 @@ import { uiPlugin } from './ui';
 import { connectsUpstreams, parseRoles, ROLE_NAMES, type Roles } from './app/roles';
 import { CacheLeaseStore, SqlLeaseStore, type Leadership } from './leader';
 import { EventTraceContexts, initTracing, installHttpTracing, trackAuditLag, trackDependencies, tracedEventStore } from './telemetry';
-import { ConfigError, errorCodeOf } from './core/errors';
+import { ConfigError } from './core/errors';
 import { dialectOf } from './db/knex';
 import { cachedSubjectKeys } from './erasure/cached-subject-keys';
 import { SqlSubjectKeyStore } from './erasure/sql-subject-key-store';
@@ -36,7 +36,7 @@ import type { EventStore } from './eventstore/port';
 import { eventsAfter } from './eventstore/events-after';
 import { openStores } from './app/open-stores';
 import { McpGateway, mcpGatewayPlugin, registerExamples, registerServersFromFile } from './mcp';
-import { createMetrics, instrumentEventStore } from './metrics';
+import { countedErrorCode, createMetrics, instrumentEventStore } from './metrics';
 import { Projector } from './projector/projector';
 import { startAuditPipeline, type AuditPipeline } from './proofs';
 import { SqlReadModels } from './readmodels/sql-read-models';
@@ -194,7 +194,7 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
 
     // Background roles' errors count in openmcp_errors_total too (as API errors do): an alert on
     // ANCHOR_MISMATCH or a dependency down must see them, not only the log.
-    const countError = (err: unknown) => metrics.errors.inc({ code: errorCodeOf(err) });
+    const countError = (err: unknown) => metrics.errors.inc({ code: countedErrorCode(err) });
     const checkpoints = new SqlCheckpointStore(knex);
     const brokers = config.KAFKA_BROKERS?.split(',');
     const topic = eventsTopic(config.KAFKA_TOPIC_PREFIX);
@@ -202,6 +202,8 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
     // In MySQL when there is one: its fencing tokens survive restarts, where Redis without
     // persistence would start them again at 1. Redis only when the database is per process (SQLite).
     const leases = dialectOf(knex) === 'mysql' || !config.REDIS_URL ? new SqlLeaseStore(knex) : new CacheLeaseStore(cache);
+    // kafkajs's lines go through our logger (JSON, LOG_LEVEL), not kafkajs's console logger.
+    const kafkaLog = brokers ? { logCreator: kafkaBusModule().kafkaLogCreator(logger) } : {};
     let relays: RelayLeadership | undefined;
     if (brokers && roles.relay) {
       relays = relayLeadershipModule().startRelayLeadership({
@@ -209,7 +211,7 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
         checkpoints,
         leases,
         ttlMs: config.LEADER_LEASE_MS,
-        relay: { brokers, clientId: config.KAFKA_CLIENT_ID, topic, registry, traceContexts: tracing.enabled ? traceContexts : undefined, kafka: options.relayKafka },
+        relay: { brokers, clientId: config.KAFKA_CLIENT_ID, topic, registry, traceContexts: tracing.enabled ? traceContexts : undefined, kafka: { ...kafkaLog, ...options.relayKafka } },
         log: (line) => logger.info(line),
         onError: (err) => {
           countError(err);
@@ -226,6 +228,7 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
           sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
           // kafkajs' 3 s, or a third of a shorter session: a member misses two beats before it is dropped.
           heartbeatIntervalMs: Math.min(3_000, Math.floor(config.KAFKA_SESSION_TIMEOUT_MS / 3)),
+          kafka: kafkaLog,
           onInvalidMessage: (err) => {
             countError(err);
             logger.error({ err, role: 'bus' }, 'skipped a Kafka message that is not an event envelope');
@@ -390,7 +393,11 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
         { name: `cache (${cache.name})`, check: async () => (await cache.ping(), { state: 'up' }) },
         'REST answers from SQL, rate limits count per process, /mcp sessions cannot be opened or moved, leases and wallet locks in it wait',
       ),
-      { name: `bus (${bus.name})`, check: async () => ({ state: 'up' }) },
+      // Kafka is checked (a metadata request), and only degrades: the API, /mcp and the agents
+      // answer without it; projectors wait, and the relay's own line says when it holds.
+      kafkaBus
+        ? softReadinessCheck({ name: `bus (${bus.name})`, check: async () => (await kafkaBus.ping(), { state: 'up' }) }, 'projectors wait for it; REST, /mcp and agents go on')
+        : { name: `bus (${bus.name})`, check: async () => ({ state: 'up' }) },
       softReadinessCheck(
         {
           name: 'chain',
@@ -411,7 +418,10 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
       // The relay's check also says when publishing is held up (an event too large, a refused topic).
       ...(relays ? [{ name: `relay (${topic})`, check: async () => relayReadiness(relays!) }] : []),
       ...pipeline.leaderships.map(({ role, leadership }) => leaderCheck(role, leadership)),
-      llmReadinessCheck(config.OPENAI_BASE_URL),
+      // Only where the setting matters: the api accepts tasks with an instruction by it, agents call
+      // the model. Elsewhere it is no dependency, and an "OPENAI_BASE_URL is not set" line there
+      // would read as the deployment's LLM degraded.
+      ...(roles.api || roles.agent ? [llmReadinessCheck(config.OPENAI_BASE_URL)] : []),
     ];
     // /readyz and /metrics are public: shared, a flood of them reaches each dependency about once a second.
     const readiness = checks.map((c) => sharedReadinessCheck(c));

@@ -8,6 +8,12 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** The permission a route needs; routes without one are public (health, metrics, docs). */
     permission?: Permission;
+    /**
+     * The route answers 200 with a server-sent event stream that lasts as long as its client's
+     * session: its 200s are left out of `openmcp_http_request_duration_seconds` (their duration is no
+     * latency), its other answers (401, 404, 503) are observed as any request's.
+     */
+    eventStream?: boolean;
   }
   interface FastifyRequest {
     principal?: Principal;

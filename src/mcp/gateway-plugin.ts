@@ -487,7 +487,7 @@ export async function mcpGatewayPlugin(app: FastifyInstance, opts: McpGatewayPlu
     return reply.code(204).headers(preflight ? preflightHeaders() : { allow: `${MCP_METHODS}, OPTIONS` }).send();
   });
   app.post(path, { onRequest: [guardOrigin, authenticate] }, handle);
-  app.get(path, { onRequest: [guardOrigin, authenticate] }, handle);
+  app.get(path, { onRequest: [guardOrigin, authenticate], config: { eventStream: true } }, handle);
   // DELETE has no body, but clients that set `content-type: application/json` on every request
   // (in the SDK: requestInit.headers) send it there too, and fastify refuses an empty JSON body (400).
   app.delete(path, { onRequest: [guardOrigin, forgetEmptyBodyType, authenticate] }, handle);

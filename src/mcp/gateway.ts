@@ -30,6 +30,7 @@ import { registrationProblem } from './register-schema';
 import { toolRecords } from './tool-records';
 import { DEFAULT_TOOLS_PAGE_SIZE } from './tools-page';
 import { Upstream, defaultUpstreamOptions, type CallOptions, type UpstreamOptions } from './upstream';
+import { createMetrics } from '../metrics/metrics';
 import { SHARED_TENANT, type CallContext, type CatalogTool, type RegisterServerParameters, type ServerInfo, type UpstreamSpec } from './types';
 
 export type McpGatewayOptions = {
@@ -62,7 +63,7 @@ export type McpGatewayOptions = {
   follow?: boolean;
   /** How much of the upstreams' logging is relayed to clients (size of a message's data, rate per upstream). */
   logRelay?: Partial<LogRelayLimits>;
-  /** Where the gateway's metrics go (openmcp_mcp_log_messages_dropped_total). Default: a registry of its own. */
+  /** Where the gateway's metrics go (openmcp_mcp_log_messages_dropped_total, failed calls in openmcp_errors_total). Default: a registry of its own. */
   registry?: Registry;
 };
 
@@ -150,6 +151,8 @@ export class McpGateway {
   /** Per upstream (by server id): its log messages over the relay rate are dropped. */
   private readonly logRates = new Map<string, { rate: LogRate; warnedAt: number }>();
   private readonly logsDropped: Counter<'reason'>;
+  /** `openmcp_errors_total`: each failed tools/call under its code, as REST errors are (an MCP error answer is HTTP 200). */
+  private readonly callErrors: Counter<'code'>;
   private following?: LogFollower;
   private closed = false;
   /** `type@version` of registry events of a newer release already warned about (once each). */
@@ -165,7 +168,9 @@ export class McpGateway {
     const u = options.upstream ?? {};
     this.upstreamOptions = { ...defaultUpstreamOptions, ...u, breaker: { ...defaultUpstreamOptions.breaker, ...(u.breaker ?? {}) } };
     this.logLimits = { ...defaultLogRelayLimits, ...(options.logRelay ?? {}) };
-    this.logsDropped = logDropCounter(options.registry ?? new Registry());
+    const registry = options.registry ?? new Registry();
+    this.logsDropped = logDropCounter(registry);
+    this.callErrors = createMetrics({ registry }).errors;
     this.catalog.onChange((c) => this.reindex(c));
   }
 
@@ -687,6 +692,7 @@ export class McpGateway {
       result ??= await (this.upstreams.get(tool.serverId) ?? upstream).call(tool.upstreamName, args, safe, options);
     } catch (err) {
       const e = err instanceof McpGatewayError ? err : new McpGatewayError('MCP_UPSTREAM_UNAVAILABLE', (err as Error).message, { cause: err });
+      this.callErrors.inc({ code: e.code });
       // Before the append: the operator has the error even when the audit log fails to take the outcome.
       if (this.payloadPolicy !== 'store') audit.withheld(failureOf(e, 'store'), withheldMessageHash(e), this.payloadPolicy);
       await audit.failed({ error: failureOf(e, this.payloadPolicy), latencyUs: sinceUs(t0) });

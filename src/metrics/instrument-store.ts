@@ -1,10 +1,10 @@
-import { errorCodeOf } from '../core/errors';
+import { countedErrorCode } from './error-code';
 import type { EventStore } from '../eventstore/port';
 import type { Metrics } from './metrics';
 
 /**
  * Wrap a store so every append is timed into `openmcp_eventstore_append_duration_seconds`
- * and failed appends count under their error code. Everything else passes through.
+ * and failed appends count under their error code (countedErrorCode). Everything else passes through.
  */
 export function instrumentEventStore(store: EventStore, metrics: Metrics): EventStore {
   const append: EventStore['append'] = async (stream, events, options) => {
@@ -12,7 +12,7 @@ export function instrumentEventStore(store: EventStore, metrics: Metrics): Event
     try {
       return await store.append(stream, events, options);
     } catch (err) {
-      metrics.errors.inc({ code: errorCodeOf(err) });
+      metrics.errors.inc({ code: countedErrorCode(err) });
       throw err;
     } finally {
       end();

@@ -22,9 +22,11 @@ export function createMetrics(o: CreateMetricsOptions = {}): Metrics {
     existing<Metrics['httpDuration']>('openmcp_http_request_duration_seconds') ??
     new Histogram({
       name: 'openmcp_http_request_duration_seconds',
-      help: 'HTTP request latency by route pattern and status code',
+      help: 'HTTP request latency by route pattern and status code (a server-sent event stream once open is not observed: its lifetime is the client\'s session)',
       labelNames: ['method', 'route', 'status'] as const,
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      // Up to 2 min: a /mcp tool call or a registration waits on its upstream (MCP_CALL_TIMEOUT_MS,
+      // 30 s by default); with 5 s on top, every slow call fell in +Inf and each p99 read 5 s.
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
       registers: [registry],
     });
   const appendDuration =

@@ -141,6 +141,21 @@ describe('src/main.ts wiring: error counts, lease store choice, /readyz redactio
     await untilErrorCounted(a);
   });
 
+  it("writes kafkajs's lines through the process's logger, so LOG_LEVEL holds them and they are its JSON (they went to the console in kafkajs's own format, even at LOG_LEVEL=silent)", async () => {
+    const written: string[] = [];
+    const saved = { error: console.error, warn: console.warn, info: console.info, log: console.log };
+    const capture = (...args: unknown[]) => void written.push(args.map(String).join(' '));
+    Object.assign(console, { error: capture, warn: capture, info: capture, log: capture });
+    try {
+      // LOG_LEVEL=silent (start()): the relay's failed connections must write nothing.
+      const a = await start({ OPENMCP_ROLES: 'relay', KAFKA_BROKERS: `127.0.0.1:${await freePort()}` }, { relayKafka: { retry: { retries: 0 } } });
+      await untilErrorCounted(a);
+    } finally {
+      Object.assign(console, saved);
+    }
+    expect(written.filter((l) => l.includes('kafkajs')), 'kafkajs lines on the console').to.deep.equal([]);
+  });
+
   it("counts the sealer's background errors (an event it cannot hash) in openmcp_errors_total", async () => {
     const a = await start({ OPENMCP_ROLES: 'sealer' });
     const e = createEvent({ type: 'TaskSubmitted', stream: 'task-wiring', tenant: 'acme', actor: { kind: 'system', id: 'test' }, data: {} });
@@ -370,6 +385,66 @@ describe('src/main.ts wiring: error counts, lease store choice, /readyz redactio
     expect(waited).to.be.below(7_500);
   });
 
+  it("keeps server-sent event streams (GET /mcp, /ui/api/stream) out of the HTTP latency histogram once open: their lifetime is the client's session, and it read as a 5 s+ request in every p99", async () => {
+    const port = await freePort();
+    const a = await start({ OPENMCP_ROLES: 'api,gateway', HOST: '127.0.0.1', PORT: String(port), UI_HEARTBEAT_MS: '1000' }, { listen: true });
+    const base = `http://127.0.0.1:${port}`;
+    const admin = { authorization: `Bearer ${a.generatedAdminKey}` };
+    const mcp = { ...admin, accept: 'application/json, text/event-stream', 'content-type': 'application/json', 'mcp-protocol-version': '2025-06-18' };
+    const initialize = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'wiring', version: '1' } } };
+    const init = await fetch(`${base}/mcp`, { method: 'POST', headers: mcp, body: JSON.stringify(initialize) });
+    expect(init.status).to.equal(200);
+    await init.text();
+    const session = { ...mcp, 'mcp-session-id': init.headers.get('mcp-session-id')! };
+    // The MCP client's GET stream, ended by the server when the session ends (DELETE).
+    const get = await fetch(`${base}/mcp`, { headers: { ...session, accept: 'text/event-stream' } });
+    expect(get.status).to.equal(200);
+    expect((await fetch(`${base}/mcp`, { method: 'DELETE', headers: session })).status).to.equal(200);
+    await get.text();
+    // The dashboard's live stream, ended by the server at the heartbeat after its key is revoked.
+    const created = await fetch(`${base}/v1/keys`, { method: 'POST', headers: { ...admin, 'content-type': 'application/json' }, body: JSON.stringify({ role: 'viewer', tenant: 'acme' }) });
+    const key = (await created.json()) as { id: string; key: string };
+    const ui = await fetch(`${base}/ui/api/stream`, { headers: { authorization: `Bearer ${key.key}` } });
+    expect(ui.status).to.equal(200);
+    expect((await fetch(`${base}/v1/keys/${key.id}`, { method: 'DELETE', headers: admin })).status).to.equal(204);
+    await ui.text();
+    const text = (await a.app.inject({ url: '/metrics' })).body;
+    const series = text.split('\n').filter((l) => l.startsWith('openmcp_http_request_duration_seconds_count'));
+    expect(series.filter((l) => /method="GET",route="\/mcp",status="200"|route="\/ui\/api\/stream",status="200"/.test(l)), 'open streams observed').to.deep.equal([]);
+    // The requests around them are observed as ever.
+    expect(series.some((l) => /method="DELETE",route="\/mcp",status="200"/.test(l))).to.equal(true);
+    expect(series.some((l) => /method="POST",route="\/v1\/keys",status="201"/.test(l))).to.equal(true);
+  });
+
+  it("checks Kafka in /readyz and openmcp_dependency_up: bus (kafka) is degraded while no broker answers, up once one does (it said up whatever Kafka did)", async () => {
+    const port = await freePort();
+    const a = await start({ OPENMCP_ROLES: 'api', KAFKA_BROKERS: `127.0.0.1:${port}` });
+    const bus = async () => {
+      const ready = await a.app.inject({ url: '/readyz' });
+      const line = (ready.json() as { dependencies: { name: string; state: string; detail?: string }[] }).dependencies.find((d) => d.name === 'bus (kafka)');
+      const gauge = /^openmcp_dependency_up\{dependency="bus \(kafka\)"\} (\S+)$/m.exec((await a.app.inject({ url: '/metrics' })).body)?.[1];
+      return { status: ready.statusCode, state: line?.state, detail: line?.detail, gauge };
+    };
+    const down = await bus();
+    // Degraded, not down: REST and /mcp answer without Kafka, so a 503 would take every replica out of its load balancer.
+    expect(down).to.deep.include({ status: 200, state: 'degraded', gauge: '0.5' });
+    expect(down.detail).to.match(/projectors wait/);
+    const broker = await startKafkaBroker({ port });
+    try {
+      const end = Date.now() + 30_000;
+      let now = await bus();
+      while (now.state !== 'up' && Date.now() < end) {
+        await new Promise((r) => setTimeout(r, 250));
+        now = await bus();
+      }
+      expect(now).to.deep.include({ status: 200, state: 'up', gauge: '1' });
+    } finally {
+      await app?.close();
+      app = undefined;
+      await broker.stop();
+    }
+  });
+
   it('says in /readyz why tool search is lexical, once (it said "lexical only: … lexical (BM25) search only")', async () => {
     const a = await start({ OPENMCP_ROLES: 'api' });
     const res = await a.app.inject({ url: '/readyz' });
@@ -443,6 +518,21 @@ describe('src/main.ts wiring: error counts, lease store choice, /readyz redactio
     expect(llm?.state).to.equal('degraded');
     // Port 9 is one fetch refuses outright ("bad port"): nothing answers there either way.
     expect(llm?.detail).to.match(/^cannot reach http:\/\/\*\*\*:\*\*\*@127\.0\.0\.1:9\/v1\?api_key=\*\*\*: .+; tasks with an instruction fail LLM_UNAVAILABLE/);
+  });
+
+  it("has an llm line in /readyz only where the LLM setting matters (api: accepts instruction tasks; agent: calls the model): a relay's or sealer's said degraded \"OPENAI_BASE_URL is not set\", and held the dashboard's llm at 0.5 however the agents' LLM did", async () => {
+    const names = async (roles: string) => {
+      const a = await start({ OPENMCP_ROLES: roles });
+      try {
+        return ((await a.app.inject({ url: '/readyz' })).json() as { dependencies: { name: string }[] }).dependencies.map((d) => d.name);
+      } finally {
+        await a.close();
+        app = undefined;
+      }
+    };
+    expect(await names('sealer,anchorer')).to.not.include('llm');
+    expect(await names('projector')).to.not.include('llm');
+    expect(await names('api')).to.include('llm');
   });
 
   it("with Kafka, the projector joins its group with KAFKA_SESSION_TIMEOUT_MS, and the projection lag counts a partition held up by an event it cannot apply, though another partition applied a newer position", async function () {

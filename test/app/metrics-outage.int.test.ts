@@ -8,7 +8,7 @@
  * cache shows down in dependency_up and /readyz.
  */
 import { expect } from 'chai';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config';
@@ -140,6 +140,23 @@ describe('/metrics while the event store is unreachable (real scrape of the app)
         after = await scrape(a);
       }
       expect(samples(after.body, 'openmcp_sealing_lag_events')).to.deep.equal([' 0']);
+    });
+
+    it("counts the sealer's and anchorer's errors during the outage under catalogue codes (DEPENDENCY_UNAVAILABLE), not the driver's (it counted ECONNREFUSED, which no alert watches)", async () => {
+      const a = await start({ OPENMCP_ROLES: 'sealer,anchorer', DATABASE_URL: proxied(), LEADER_LEASE_MS: '2000' });
+      await proxy.down();
+      const end = Date.now() + 30_000;
+      let counted: Record<string, number> = {};
+      // Both roles poll the log and renew their leases every ~0.7 s: a few rounds of each.
+      while ((counted.DEPENDENCY_UNAVAILABLE ?? 0) < 6 && Date.now() < end) {
+        await new Promise((r) => setTimeout(r, 300));
+        counted = Object.fromEntries(
+          samples((await scrape(a)).body, 'openmcp_errors_total').map((l) => [/code="([^"]+)"/.exec(l)![1], Number(l.split(' ').at(-1))]),
+        );
+      }
+      expect(counted.DEPENDENCY_UNAVAILABLE, JSON.stringify(counted)).to.be.at.least(6);
+      const catalogue = new Set([...readFileSync(join(__dirname, '..', '..', 'docs', 'errors.md'), 'utf8').matchAll(/^\| `([A-Z_]+)` \|/gm)].map((m) => m[1]));
+      expect(Object.keys(counted).filter((code) => !catalogue.has(code)), 'codes not in docs/errors.md').to.deep.equal([]);
     });
 
     it('answers while MariaDB hangs (connections open, nothing flows) instead of holding the scrape past its timeout', async () => {

@@ -7,6 +7,7 @@ import { CONFIG_VARIABLES, loadConfig } from '../../src/config';
 import { readServersFile } from '../../src/mcp/servers-file';
 import { EVENT_COUNT_CAP } from '../../src/eventstore/events-after';
 import { METRIC_READ_FAILURES_METRIC } from '../../src/metrics';
+import { alertRules, panelExprs, targetLabels, usedLabels, usedMetrics } from './promql';
 
 const ROOT = join(__dirname, '..', '..');
 const INFRA = join(ROOT, 'infra');
@@ -61,28 +62,6 @@ function registeredMetrics(): Map<string, string[]> {
   return metrics;
 }
 
-/** Labels every scraped series has besides its own: Prometheus' target labels and those prometheus.yml relabels in (`role`). */
-function targetLabels(): string[] {
-  const prom = parse(readFileSync(join(INFRA, 'prometheus', 'prometheus.yml'), 'utf8'));
-  const relabelled = prom.scrape_configs.flatMap((c: { relabel_configs?: Array<{ target_label: string }> }) => (c.relabel_configs ?? []).map((r) => r.target_label));
-  return ['job', 'instance', ...relabelled];
-}
-
-/** Label names an expression selects on (`{label=…}`) or groups by (`by (…)`), each with the metrics of the expression. */
-function usedLabels(promql: string): string[] {
-  const out = new Set<string>();
-  for (const m of promql.matchAll(/\{([^}]*)\}/g)) for (const l of m[1].matchAll(/([a-z_]+)\s*(?:=~|!~|!=|=)/g)) out.add(l[1]);
-  for (const m of promql.matchAll(/\bby \(([^)]*)\)/g)) for (const l of m[1].split(',')) out.add(l.trim());
-  return [...out];
-}
-
-/** openmcp_* series names in PromQL, with histogram suffixes mapped back to the metric. */
-function usedMetrics(promql: string[]): string[] {
-  const out = new Set<string>();
-  for (const q of promql) for (const m of q.matchAll(/\b(openmcp_[a-z0-9_]+)/g)) out.add(m[1].replace(/_(bucket|count|sum)$/, ''));
-  return [...out];
-}
-
 describe('infra/ (production stack description)', () => {
   it('runs every role as a gateway service, and each service runs the roles it is named for', () => {
     const seen = new Set<string>();
@@ -126,6 +105,17 @@ describe('infra/ (production stack description)', () => {
       expect(c.KAFKA_BROKERS && c.REDIS_URL && c.CHAIN_RPC_URL && c.OTEL_EXPORTER_OTLP_ENDPOINT, name).to.be.a('string');
       expect(c.OTEL_SERVICE_NAME, name).to.equal(`openmcp-${name}`);
     }
+  });
+
+  it("gives the api service the agents' LLM settings: the API refuses a task with an instruction (422 LLM_NOT_CONFIGURED) unless OPENAI_BASE_URL is set in its own process, and accepts answerRecipient by its own LLM_REDACTION", () => {
+    const env = (name: string) => Object.fromEntries(Object.entries(compose.services[name].environment ?? {}).map(([k, v]) => [k, interpolate(v)]));
+    const api = loadConfig(env('api'), '/app');
+    const agent = loadConfig(env('agent'), '/app');
+    expect(agent.OPENAI_BASE_URL, 'the agents have an LLM').to.be.a('string');
+    expect(api.OPENAI_BASE_URL, 'api: OPENAI_BASE_URL').to.equal(agent.OPENAI_BASE_URL);
+    expect(api.LLM_REDACTION, 'api: LLM_REDACTION').to.equal(agent.LLM_REDACTION);
+    // The API never calls the model: it needs no key.
+    expect(compose.services.api.environment).to.not.have.property('OPENAI_API_KEY');
   });
 
   it('gives the anchorer key only to the services that sign with it: those running the anchorer role (each needs it) and the one-shot contracts-deploy', () => {
@@ -180,6 +170,22 @@ describe('infra/ (production stack description)', () => {
     const operations = readFileSync(join(ROOT, 'docs', 'operations.md'), 'utf8');
     const observability = operations.slice(operations.indexOf('## Observability'));
     expect([...registered.keys()].filter((m) => !observability.includes(`\`${m}`)), 'missing from docs/operations.md, Observability').to.deep.equal([]);
+  });
+
+  it('selects on up{} only the job and roles prometheus.yml scrapes (an alert on another never fires: OpenMcpRoleMissing would stay silent)', () => {
+    const prom = parse(readFileSync(join(INFRA, 'prometheus', 'prometheus.yml'), 'utf8'));
+    const jobs = prom.scrape_configs.map((c: { job_name: string }) => c.job_name);
+    const roles = prom.scrape_configs.flatMap((c: { dns_sd_configs?: Array<{ names: string[] }> }) => (c.dns_sd_configs ?? []).flatMap((d) => d.names));
+    const exprs = [...alertRules().map((r) => r.expr), ...panelExprs()];
+    const ups = exprs.flatMap((e) => [...e.matchAll(/\bup\{([^}]*)\}/g)].map((m) => m[1]));
+    expect(ups.length).to.be.greaterThan(3);
+    for (const selector of ups) {
+      for (const [, label, value] of selector.matchAll(/([a-z_]+)="([^"]*)"/g)) {
+        if (label === 'job') expect(jobs, selector).to.include(value);
+        else if (label === 'role') expect(roles, selector).to.include(value);
+        else expect.fail(`up{${selector}}: label ${label} is not set by prometheus.yml`);
+      }
+    }
   });
 
   it('alerts on a stalled relay (its /readyz line degraded), which never skips an event and so waits for an operator', () => {

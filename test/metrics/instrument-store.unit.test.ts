@@ -23,4 +23,13 @@ describe('instrumentEventStore: failed appends counted by code', () => {
     // A rejection without a value is passed on, not replaced by a TypeError from reading its code.
     expect(await count(undefined)).to.deep.equal({ thrown: undefined, values: [['INTERNAL', 1]] });
   });
+
+  it("counts a driver's outage error (ECONNREFUSED, a lost connection, SQLite busy) as DEPENDENCY_UNAVAILABLE, the catalogue code an outage has; other driver codes as they are", async () => {
+    for (const code of ['ECONNREFUSED', 'PROTOCOL_CONNECTION_LOST', 'SQLITE_BUSY']) {
+      const raw = Object.assign(new Error(`connect ${code}`), { code });
+      expect(await count(raw), code).to.deep.equal({ thrown: raw, values: [['DEPENDENCY_UNAVAILABLE', 1]] });
+    }
+    const constraint = Object.assign(new Error('Duplicate entry'), { code: 'ER_DUP_ENTRY' });
+    expect(await count(constraint)).to.deep.equal({ thrown: constraint, values: [['ER_DUP_ENTRY', 1]] });
+  });
 });

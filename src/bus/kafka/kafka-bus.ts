@@ -61,6 +61,8 @@ export class KafkaBus implements Bus {
   private readonly kafkaConfig: KafkaConfig;
   private readonly consumers = new Set<RunningConsumer>();
   private admin?: Promise<Admin>;
+  /** The readiness check's admin client (ping). */
+  private probe?: Promise<Admin>;
 
   constructor(private readonly options: KafkaBusOptions) {
     this.topic = options.topic ?? eventsTopic();
@@ -165,6 +167,29 @@ export class KafkaBus implements Bus {
     return pending;
   }
 
+  /**
+   * Resolves once a broker answers a metadata request (the cluster's description); rejects when
+   * none does. For /readyz, run every few seconds by probes and scrapes: its client of its own
+   * tries once and logs nothing (the outage is the check's answer, not a stream of kafkajs ERROR
+   * lines from every process that has KAFKA_BROKERS), and stays connected between checks.
+   * @example await bus.ping()
+   */
+  async ping(): Promise<void> {
+    if (!this.probe) {
+      const admin = new Kafka({ ...this.kafkaConfig, logLevel: logLevel.NOTHING, retry: { retries: 0 } }).admin();
+      this.probe = admin.connect().then(() => admin);
+    }
+    const probe = this.probe;
+    try {
+      await (await probe).describeCluster();
+    } catch (err) {
+      // A failed connect or request is not kept: the next check connects afresh.
+      if (this.probe === probe) this.probe = undefined;
+      void probe.then((a) => a.disconnect(), () => undefined);
+      throw err;
+    }
+  }
+
   private connectedAdmin(): Promise<Admin> {
     if (!this.admin) {
       const admin = this.kafka.admin();
@@ -183,8 +208,12 @@ export class KafkaBus implements Bus {
   async close(): Promise<void> {
     const all = [...this.consumers];
     this.consumers.clear();
-    const admin = this.admin;
+    const admins = [this.admin, this.probe];
     this.admin = undefined;
-    await Promise.all([...all.map(stopConsumer), admin?.then((a) => a.disconnect(), () => undefined)]);
+    this.probe = undefined;
+    await Promise.all([...all.map(stopConsumer), ...admins.map((admin) => admin?.then((a) => a.disconnect(), () => undefined))]);
   }
 }
+
+// For the composition root, which loads kafkajs only with KAFKA_BROKERS (through this module).
+export { kafkaLogCreator } from './log-creator';
