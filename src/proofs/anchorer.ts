@@ -21,7 +21,11 @@ export type AnchorerOptions = {
    * and tick() / start() throw.
    */
   privateKey?: Hex;
-  /** Blocks to wait after inclusion (CHAIN_CONFIRMATIONS; 1 = mined). */
+  /**
+   * Blocks a batch's transaction must have before the batch counts as anchored (CHAIN_CONFIRMATIONS;
+   * 1 = mined; 0 is taken as 1: a batch is recorded with its block). The same bar holds for a batch
+   * found on chain but not recorded (a restart after a send): it is recorded once that deep.
+   */
   confirmations?: number;
   /**
    * Send an anchor transaction again (same nonce, same call, higher fees) when it is not mined
@@ -94,12 +98,15 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
     if (!wallet) throw new Error(NO_ANCHORER_KEY);
     return wallet;
   }
-  const confirmations = opts.confirmations ?? 1;
+  // A record names the transaction's block: there is none to name before it is mined.
+  const confirmations = Math.max(1, opts.confirmations ?? 1);
   let resolvedTarget: AnchorTarget | undefined;
   let resolvedAt = 0;
   /** The chain (`chainId:genesisHash`) on which the contract's code was last seen. */
   let codeSeenOn: string | undefined;
   let nonce: number | undefined;
+  /** `nonce` was just read from the chain (by waitForPendingTransactions): the first send need not read it again. */
+  let nonceFresh = false;
 
   async function target(maxAgeMs = Infinity): Promise<AnchorTarget> {
     if (resolvedTarget && Date.now() - resolvedAt < maxAgeMs) return resolvedTarget;
@@ -191,6 +198,7 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
       const [latest, pending] = await Promise.all([provider.getTransactionCount(me, 'latest'), provider.getTransactionCount(me, 'pending')]);
       if (pending === latest) {
         nonce = latest;
+        nonceFresh = true;
         return;
       }
       await new Promise((r) => setTimeout(r, opts.pollIntervalMs ?? 200));
@@ -202,10 +210,11 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
   async function send(b: SealedBatch): Promise<void> {
     // Our counter may lag the chain: another sender with this key took the nonce meanwhile, and
     // sending on it would replace their pending transaction (or fail as underpriced). So the
-    // pending count is read before every send: by waitForPendingTransactions when there is no
-    // counter (it just read it), else here.
+    // pending count is read before every send: by waitForPendingTransactions at the start of the
+    // round when there is no counter (it just read it), else here.
     if (nonce === undefined) await waitForPendingTransactions();
-    else nonce = Math.max(nonce, await provider.getTransactionCount(signer().address, 'pending'));
+    else if (!nonceFresh) nonce = Math.max(nonce, await provider.getTransactionCount(signer().address, 'pending'));
+    nonceFresh = false;
     const n = nonce!;
     await opts.beforeSend?.();
     await opts.faults?.('before-send');
@@ -289,6 +298,9 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
   async function tick(): Promise<number> {
     // Before any chain call: a process without the key (not running the anchorer role) anchors nothing.
     signer();
+    // A transaction of an earlier run (or term) still pending may be anchoring the next batch:
+    // waited out before the contract is read, so that batch is found anchored, not sent again.
+    if (nonce === undefined) await waitForPendingTransactions();
     let stream = anchorStreamName(await target());
     const sealed = await log.sealedBatches();
     let logNext = (await log.anchorRecords(stream)).length;
@@ -319,7 +331,13 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
     }
     const common = Math.min(chainNext, logNext, sealed.length);
     if (common > 0) await assertChainAgrees(sealed[common - 1]);
-    for (; logNext < chainNext && logNext < sealed.length; logNext++) await recover(sealed[logNext]);
+    // Batches the chain has but the log lacks (a previous run's transaction, mined after it
+    // stopped) count as anchored only CHAIN_CONFIRMATIONS deep, as those this run sends: a
+    // shallower one may still be reorged out, and its record would name a block that is gone.
+    const confirmedNext = logNext < chainNext ? await confirmedNextBatchId(chainNext) : chainNext;
+    for (; logNext < confirmedNext && logNext < sealed.length; logNext++) await recover(sealed[logNext]);
+    // Nothing is sent past a batch not recorded yet: a later round records it once deep enough.
+    if (logNext < Math.min(chainNext, sealed.length)) return 0;
     let anchored = 0;
     // A stopped anchorer (a term that ended) sends nothing more, even in the middle of a backlog.
     for (let id = chainNext; id < sealed.length && !stopped; id++) {
@@ -327,6 +345,15 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
       anchored++;
     }
     return anchored;
+  }
+
+  /** nextBatchId() as of the newest block with `confirmations` blocks (the head itself when 1). */
+  async function confirmedNextBatchId(chainNext: number): Promise<number> {
+    if (confirmations === 1) return chainNext;
+    const deep = (await provider.getBlockNumber()) - confirmations + 1;
+    // Before the contract existed there is nothing to read: nothing is that deep.
+    if (deep < 0 || (await provider.getCode(opts.contract, deep)) === '0x') return 0;
+    return Number(await contract.nextBatchId({ blockTag: deep }));
   }
 
   /** Anchor streams whose new deployment was logged (once each). */
