@@ -122,6 +122,11 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
       const code = firstCode ?? (await provider.getCode(opts.contract));
       // Else every call fails as "could not decode result data", which names nothing.
       if (code === '0x') throw new AnchorContractMissingError(opts.contract.toLowerCase(), chainId);
+      // Code of another contract (an address copied from another chain or deployment) reverts
+      // or answers nothing decodable to every call: named once here, not as each round's CALL_EXCEPTION.
+      await contract.nextBatchId().catch((err: unknown) => {
+        throw isError(err, 'CALL_EXCEPTION') || isError(err, 'BAD_DATA') ? new AnchorContractMissingError(opts.contract.toLowerCase(), chainId, 'not-audit-anchor', err) : err;
+      });
       codeSeenOn = chain;
     }
     resolvedTarget = { chainId, contract: opts.contract.toLowerCase(), genesisHash: genesis.hash };

@@ -5,6 +5,7 @@ import { BATCH_STREAM } from '../../src/proofs/audit-streams';
 import { createSealer } from '../../src/proofs/sealer';
 import { auditAnchorAt } from '../../src/web3/audit-anchor';
 import { createRpcProvider } from '../../src/web3/provider';
+import { deployDemoToken } from '../../src/web3/sample-contracts';
 import { deployAnother, openFixture, SEALER_KEY, submitTasks, type Fixture } from './pipeline-fixture';
 
 /**
@@ -96,6 +97,16 @@ describe('anchorer when the chain forgets or contradicts what was anchored', fun
     await anchorer.stop();
     expect(err?.code).to.equal('ANCHOR_CONTRACT_MISSING');
     expect(err?.message).to.equal(`no contract at 0x${'12'.repeat(20)} on chain 31337: check ANCHOR_CONTRACT, or deploy with \`openmcp contracts deploy\``);
+  });
+
+  it('names a contract address whose code is not AuditAnchor (was: "could not decode result data" each round)', async () => {
+    const token = (await deployDemoToken(new Wallet(f.chain.anchorerPrivateKey, provider), 1000n)).address;
+    const anchorer = createAnchorer(f.store, { rpcUrl: f.chain.rpcUrl, contract: token, privateKey: f.chain.anchorerPrivateKey });
+    let err: { code?: string; message?: string } | undefined;
+    await anchorer.tick().catch((e) => (err = e));
+    await anchorer.stop();
+    expect(err?.code).to.equal('ANCHOR_CONTRACT_MISSING');
+    expect(err?.message).to.equal(`the contract at ${token} on chain 31337 is not an AuditAnchor (it does not answer nextBatchId()): check ANCHOR_CONTRACT, or deploy with \`openmcp contracts deploy\``);
   });
 
   it('sends a transaction the node dropped again, on its nonce, within the same round (was: waited forever; then TIMEOUT and the next round)', async () => {
