@@ -100,7 +100,8 @@ export const ConfigSchema = z.object({
   /** A projector that stops heartbeating (killed, hung) leaves the consumer group after this long; its partitions wait until then, and so does a member joining meanwhile. */
   KAFKA_SESSION_TIMEOUT_MS: positiveInt.min(3000).max(1_800_000).default(30_000),
 
-  CHAIN_RPC_URL: url(['http', 'https', 'ws', 'wss']).optional(),
+  // HTTP only: the chain provider (createRpcProvider) speaks JSON-RPC over HTTP(S), with its timeout and resend rules.
+  CHAIN_RPC_URL: url(['http', 'https']).optional(),
   CHAIN_PORT: port.default(8545),
   ANCHOR_CONTRACT: address.optional(),
   /** Signs anchor transactions: only a process running the anchorer role reads it (startAuditPipeline requires it there with CHAIN_RPC_URL). */

@@ -228,6 +228,13 @@ describe('configuration', () => {
     expect(c.ANCHORER_KEYSTORE).to.equal(undefined);
   });
 
+  it('CHAIN_RPC_URL: an http(s) JSON-RPC URL; ws:// and wss:// are refused at start naming the variable (was: accepted, then every chain call failed "unsupported protocol ws")', () => {
+    expect(loadConfig({ CHAIN_RPC_URL: 'https://rpc.example/eth' }, '/x').CHAIN_RPC_URL).to.equal('https://rpc.example/eth');
+    for (const url of ['ws://node:8546', 'wss://rpc.example/ws']) {
+      expect(() => loadConfig({ CHAIN_RPC_URL: url }, '/x'), url).to.throw(`Invalid configuration: CHAIN_RPC_URL="${url}": expected a URL (http, https)`);
+    }
+  });
+
   it('never echoes a secret value in the message', () => {
     try {
       loadConfig({ ANCHORER_PRIVATE_KEY: 'super-secret-value' }, '/x');
