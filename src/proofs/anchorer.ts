@@ -206,6 +206,8 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
         nonceFresh = true;
         return;
       }
+      // A stopped anchorer (shutdown, a term that ended) waits no more: the next one waits again.
+      if (stopped) throw new Error(`stopped while earlier transactions of the anchorer account ${me} were still pending (nonces ${latest}..${pending - 1})`);
       await new Promise((r) => setTimeout(r, opts.pollIntervalMs ?? 200));
     }
     const [latest, pending] = await Promise.all([provider.getTransactionCount(me, 'latest'), provider.getTransactionCount(me, 'pending')]);

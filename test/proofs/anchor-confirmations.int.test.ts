@@ -94,6 +94,23 @@ describe('anchorer confirmations across restarts', function () {
     expect(errors).to.deep.equal([]);
   });
 
+  it('stop() ends the wait for a transaction of the account still pending (was: held for up to 600 polls, past the shutdown deadline)', async () => {
+    const { opts } = await fresh();
+    await provider.send('evm_setAutomine', [false]);
+    try {
+      // Someone else's transaction with the key, never mined while the anchorer runs.
+      const wallet = new Wallet(opts.privateKey!, provider);
+      await wallet.sendTransaction({ to: wallet.address, value: 1n });
+      const anchorer = createAnchorer(f.store, { ...opts, pollIntervalMs: 1000 });
+      anchorer.start();
+      await new Promise((r) => setTimeout(r, 300));
+      await anchorer.stop();
+      expect((await provider.send('eth_pendingTransactions', [])) as unknown[], 'stopped while it was still pending').to.have.length(1);
+    } finally {
+      await provider.send('evm_setAutomine', [true]);
+    }
+  });
+
   it('after a restart, a batch whose transaction of the previous run was still pending is recorded from the chain, not sent again (was: reverted AuditAnchorBatchOutOfOrder)', async () => {
     const { opts, errors } = await fresh();
     const sealed = (await f.store.readStream(BATCH_STREAM)).length;
