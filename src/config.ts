@@ -102,6 +102,8 @@ export const ConfigSchema = z.object({
 
   // HTTP only: the chain provider (createRpcProvider) speaks JSON-RPC over HTTP(S), with its timeout and resend rules.
   CHAIN_RPC_URL: url(['http', 'https']).optional(),
+  /** The chain id CHAIN_RPC_URL must serve: the anchorer anchors nothing on another chain (an RPC URL of another network, where the same deployer's contract may sit at the same address). */
+  CHAIN_ID: positiveInt.optional(),
   CHAIN_PORT: port.default(8545),
   ANCHOR_CONTRACT: address.optional(),
   /** Signs anchor transactions: only a process running the anchorer role reads it (startAuditPipeline requires it there with CHAIN_RPC_URL). */
@@ -278,6 +280,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   const c = parsed.data;
   if (c.ANCHOR_CONTRACT && !c.CHAIN_RPC_URL) {
     throw new ConfigError('Invalid configuration: ANCHOR_CONTRACT is set but CHAIN_RPC_URL is not', { variable: 'CHAIN_RPC_URL' });
+  }
+  if (c.CHAIN_ID !== undefined && !c.CHAIN_RPC_URL) {
+    throw new ConfigError('Invalid configuration: CHAIN_ID is set but CHAIN_RPC_URL is not (the embedded chain is 31337)', { variable: 'CHAIN_RPC_URL' });
   }
   // Under `encrypted` a task's instruction is recorded sealed (erasable); LLM_REDACTION=store would
   // record it in clear all the same, in every InferenceCompleted's prompt, beyond erasure.

@@ -235,6 +235,13 @@ describe('configuration', () => {
     }
   });
 
+  it('CHAIN_ID: the chain id CHAIN_RPC_URL must serve (a whole number), only with CHAIN_RPC_URL', () => {
+    expect(loadConfig({ CHAIN_RPC_URL: 'https://rpc.example/eth', CHAIN_ID: '1' }, '/x').CHAIN_ID).to.equal(1);
+    expect(loadConfig({}, '/x').CHAIN_ID).to.equal(undefined);
+    expect(() => loadConfig({ CHAIN_RPC_URL: 'https://rpc.example/eth', CHAIN_ID: 'mainnet' }, '/x')).to.throw('Invalid configuration: CHAIN_ID="mainnet": expected a number');
+    expect(() => loadConfig({ CHAIN_ID: '1' }, '/x')).to.throw('Invalid configuration: CHAIN_ID is set but CHAIN_RPC_URL is not (the embedded chain is 31337)');
+  });
+
   it('never echoes a secret value in the message', () => {
     try {
       loadConfig({ ANCHORER_PRIVATE_KEY: 'super-secret-value' }, '/x');

@@ -1,6 +1,6 @@
 import { Wallet, isError, type Contract, type FeeData, type JsonRpcProvider, type TransactionReceipt, type TransactionResponse } from 'ethers';
 import { createEvent } from '../core/envelope';
-import { WrongExpectedRevisionError } from '../core/errors';
+import { ConfigError, WrongExpectedRevisionError } from '../core/errors';
 import { NO_ANSWER, within } from '../core/within';
 import type { Hex } from '../core/hex';
 import type { EventStore } from '../eventstore/port';
@@ -15,6 +15,11 @@ import { AnchorContractMissingError, AnchorerNoFundsError, AnchorMismatchError, 
 export type AnchorerOptions = {
   rpcUrl: string;
   contract: string;
+  /**
+   * The chain id the RPC must serve (CHAIN_ID). Another one is refused (CONFIG_INVALID) by every
+   * call, reads included: nothing is anchored there and no anchor stream of it is named.
+   */
+  chainId?: number;
   /**
    * The key holding AuditAnchor's anchorer role. Only a process running the anchorer role has it:
    * without it the anchorer only reads (target(), anchorStream() for proofs, batches, /readyz),
@@ -117,6 +122,13 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
     const [network, genesis, firstCode] = await Promise.all([provider.getNetwork(), provider.getBlock(0), codeSeenOn === undefined ? provider.getCode(opts.contract) : undefined]);
     if (!genesis?.hash) throw new Error('chain returned no genesis block');
     const chainId = Number(network.chainId);
+    if (opts.chainId !== undefined && chainId !== opts.chainId) {
+      throw new ConfigError(`CHAIN_ID is ${opts.chainId} but CHAIN_RPC_URL serves chain ${chainId}: anchoring nothing there (check CHAIN_RPC_URL, or CHAIN_ID)`, {
+        variable: 'CHAIN_ID',
+        expected: opts.chainId,
+        chainId,
+      });
+    }
     const chain = `${chainId}:${genesis.hash}`;
     if (chain !== codeSeenOn) {
       const code = firstCode ?? (await provider.getCode(opts.contract));

@@ -34,7 +34,7 @@ export type StartAuditPipelineParameters = {
   store: EventStore;
   config: Pick<
     Config,
-    | 'dataDir' | 'CHAIN_RPC_URL' | 'CHAIN_PORT' | 'ANCHOR_CONTRACT' | 'ANCHORER_PRIVATE_KEY' | 'ANCHORER_KEYSTORE'
+    | 'dataDir' | 'CHAIN_RPC_URL' | 'CHAIN_ID' | 'CHAIN_PORT' | 'ANCHOR_CONTRACT' | 'ANCHORER_PRIVATE_KEY' | 'ANCHORER_KEYSTORE'
     | 'ANCHORER_KEYSTORE_PASSWORD' | 'CHAIN_CONFIRMATIONS' | 'SEALER_PRIVATE_KEY' | 'BATCH_MAX_EVENTS' | 'BATCH_MAX_SECONDS'
   >;
   findEvent: (id: string) => Promise<RecordedEvent | undefined>;
@@ -95,7 +95,7 @@ export async function startAuditPipeline(p: StartAuditPipelineParameters): Promi
     maxWaitMs: c.BATCH_MAX_SECONDS * 1000,
     onError: (e: unknown) => p.onError?.('sealer', e),
   };
-  const anchorerOpts = { rpcUrl, contract: contractAddress, privateKey: key, confirmations: c.CHAIN_CONFIRMATIONS, onError: (e: unknown) => p.onError?.('anchorer', e), log: p.log };
+  const anchorerOpts = { rpcUrl, contract: contractAddress, chainId: c.CHAIN_RPC_URL ? c.CHAIN_ID : undefined, privateKey: key, confirmations: c.CHAIN_CONFIRMATIONS, onError: (e: unknown) => p.onError?.('anchorer', e), log: p.log };
   const anchorer = createAnchorer(p.store, anchorerOpts, batchLog);
   const running: { stop(): Promise<unknown> }[] = [];
   const leaderships: { role: 'sealer' | 'anchorer'; leadership: Leadership }[] = [];

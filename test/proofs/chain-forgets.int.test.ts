@@ -109,6 +109,22 @@ describe('anchorer when the chain forgets or contradicts what was anchored', fun
     expect(err?.message).to.equal(`the contract at ${token} on chain 31337 is not an AuditAnchor (it does not answer nextBatchId()): check ANCHOR_CONTRACT, or deploy with \`openmcp contracts deploy\``);
   });
 
+  it('refuses a chain whose id is not CHAIN_ID, naming both, and anchors nothing there (was: anchored on whatever chain CHAIN_RPC_URL served)', async () => {
+    const { contract, opts } = await setup(1);
+    const wrong = createAnchorer(f.store, { ...opts, chainId: 1 });
+    let err: { code?: string; message?: string; details?: unknown } | undefined;
+    await wrong.tick().catch((e) => (err = e));
+    expect(err?.code).to.equal('CONFIG_INVALID');
+    expect(err?.message).to.equal('CHAIN_ID is 1 but CHAIN_RPC_URL serves chain 31337: anchoring nothing there (check CHAIN_RPC_URL, or CHAIN_ID)');
+    expect(err?.details).to.deep.equal({ variable: 'CHAIN_ID', expected: 1, chainId: 31337 });
+    await wrong.anchorStream().then(() => expect.fail('anchorStream answered'), (e) => expect(e.code).to.equal('CONFIG_INVALID'));
+    await wrong.stop();
+    expect(Number(await auditAnchorAt(contract, provider).nextBatchId())).to.equal(0);
+    const right = createAnchorer(f.store, { ...opts, chainId: 31337 });
+    expect(await right.tick()).to.equal((await f.store.readStream(BATCH_STREAM)).length);
+    await right.stop();
+  });
+
   it('sends a transaction the node dropped again, on its nonce, within the same round (was: waited forever; then TIMEOUT and the next round)', async () => {
     const { contract, opts } = await setup(1);
     await provider.send('evm_setAutomine', [false]);
