@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { Wallet } from 'ethers';
+import { Wallet, isKeystoreJson } from 'ethers';
 import type { Config } from '../config';
 import { ConfigError } from '../core/errors';
 import type { RecordedEvent } from '../core/envelope';
@@ -59,8 +59,17 @@ async function anchorerKey(c: StartAuditPipelineParameters['config']): Promise<H
       { variable: 'ANCHORER_PRIVATE_KEY' },
     );
   }
-  const json = await readFile(c.ANCHORER_KEYSTORE!, 'utf8');
-  return (await Wallet.fromEncryptedJson(json, c.ANCHORER_KEYSTORE_PASSWORD ?? '')).privateKey as Hex;
+  const path = c.ANCHORER_KEYSTORE;
+  const json = await readFile(path, 'utf8').catch((err: NodeJS.ErrnoException) => {
+    throw new ConfigError(`Invalid configuration: ANCHORER_KEYSTORE=${path}: cannot read it (${err.code ?? err.message})`, { variable: 'ANCHORER_KEYSTORE' });
+  });
+  if (!isKeystoreJson(json)) throw new ConfigError(`Invalid configuration: ANCHORER_KEYSTORE=${path}: not an encrypted JSON keystore`, { variable: 'ANCHORER_KEYSTORE' });
+  try {
+    return (await Wallet.fromEncryptedJson(json, c.ANCHORER_KEYSTORE_PASSWORD ?? '')).privateKey as Hex;
+  } catch {
+    // ethers' error repeats its arguments; the password is not written anywhere.
+    throw new ConfigError(`Invalid configuration: ANCHORER_KEYSTORE_PASSWORD does not decrypt ANCHORER_KEYSTORE=${path}`, { variable: 'ANCHORER_KEYSTORE_PASSWORD' });
+  }
 }
 
 /**
