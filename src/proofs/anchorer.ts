@@ -39,6 +39,13 @@ export type AnchorerOptions = {
    */
   txTimeoutMs?: number;
   pollIntervalMs?: number;
+  /**
+   * How often the background loop reads the chain while every sealed batch is recorded (default
+   * 30 s): it still checks then that the chain kept what it holds (ANCHORS_LOST, ANCHOR_MISMATCH),
+   * without spending two RPC calls every poll (over 800,000 a day, past a hosted RPC's free quota).
+   * A new sealed batch is anchored at the next poll all the same. tick() called directly always reads.
+   */
+  idleChainCheckMs?: number;
   /** Retry delays grow from min to max while the chain is unreachable. */
   minBackoffMs?: number;
   maxBackoffMs?: number;
@@ -314,9 +321,17 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
     return namedRevert(contract, b.batchId, err);
   }
 
-  async function tick(): Promise<number> {
+  /** When (monotonic ms) a round last read the chain, for `idle` rounds. */
+  let chainReadAt = -Infinity;
+
+  async function tick(idle = false): Promise<number> {
     // Before any chain call: a process without the key (not running the anchorer role) anchors nothing.
     signer();
+    if (idle && resolvedTarget && performance.now() - chainReadAt < (opts.idleChainCheckMs ?? 30_000)) {
+      const recorded = (await log.anchorRecords(anchorStreamName(resolvedTarget))).length;
+      if (recorded >= (await log.sealedBatches()).length) return 0;
+    }
+    chainReadAt = performance.now();
     // A transaction of an earlier run (or term) still pending may be anchoring the next batch:
     // waited out before the contract is read, so that batch is found anchored, not sent again.
     if (nonce === undefined) await waitForPendingTransactions();
@@ -388,7 +403,8 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
     while (!stopped) {
       let delay = opts.pollIntervalMs ?? 200;
       try {
-        await tick();
+        // Rounds that only find everything recorded read the chain every idleChainCheckMs, not every poll.
+        await tick(backoff === 0);
         backoff = 0;
       } catch (err) {
         opts.onError?.(err);
