@@ -111,6 +111,12 @@ export const ConfigSchema = z.object({
   ANCHORER_KEYSTORE: z.string().optional(),
   ANCHORER_KEYSTORE_PASSWORD: z.string().optional(),
   CHAIN_CONFIRMATIONS: z.coerce.number().int().min(0).max(64).default(1),
+  /** Fee cap of anchor transactions, gwei per gas (decimals allowed, as on L2s): none offers more. Unset: no cap. */
+  ANCHOR_MAX_FEE_GWEI: z
+    .string()
+    .regex(/^(0|[1-9][0-9]*)(\.[0-9]{1,9})?$/, 'gwei per gas, e.g. 50 or 0.05 (at most 9 decimals)')
+    .refine((v) => /[1-9]/.test(v), 'more than 0 gwei')
+    .optional(),
   SEALER_PRIVATE_KEY: hexKey.optional(),
   BATCH_MAX_EVENTS: positiveInt.max(1_000_000).default(1000),
   BATCH_MAX_SECONDS: z.coerce.number().positive().max(86_400).default(10),

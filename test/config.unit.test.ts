@@ -242,6 +242,15 @@ describe('configuration', () => {
     expect(() => loadConfig({ CHAIN_ID: '1' }, '/x')).to.throw('Invalid configuration: CHAIN_ID is set but CHAIN_RPC_URL is not (the embedded chain is 31337)');
   });
 
+  it('ANCHOR_MAX_FEE_GWEI: gwei per gas, decimals allowed (L2s), more than 0; refused otherwise naming the variable', () => {
+    expect(loadConfig({ ANCHOR_MAX_FEE_GWEI: '50' }, '/x').ANCHOR_MAX_FEE_GWEI).to.equal('50');
+    expect(loadConfig({ ANCHOR_MAX_FEE_GWEI: '0.05' }, '/x').ANCHOR_MAX_FEE_GWEI).to.equal('0.05');
+    expect(loadConfig({}, '/x').ANCHOR_MAX_FEE_GWEI).to.equal(undefined);
+    for (const v of ['0', '0.0', '-1', '1e-7', '1.0000000001', 'fifty']) {
+      expect(() => loadConfig({ ANCHOR_MAX_FEE_GWEI: v }, '/x'), v).to.throw(`Invalid configuration: ANCHOR_MAX_FEE_GWEI="${v}"`);
+    }
+  });
+
   it('never echoes a secret value in the message', () => {
     try {
       loadConfig({ ANCHORER_PRIVATE_KEY: 'super-secret-value' }, '/x');

@@ -1,4 +1,4 @@
-import { Wallet, isError, type Contract, type FeeData, type JsonRpcProvider, type TransactionReceipt, type TransactionResponse } from 'ethers';
+import { Wallet, formatUnits, isError, type Contract, type FeeData, type JsonRpcProvider, type TransactionReceipt, type TransactionResponse } from 'ethers';
 import { createEvent } from '../core/envelope';
 import { ConfigError, WrongExpectedRevisionError } from '../core/errors';
 import { NO_ANSWER, within } from '../core/within';
@@ -38,6 +38,12 @@ export type AnchorerOptions = {
    * spike left behind, is never mined: waiting for it alone, the anchorer would stall for good.
    */
   txTimeoutMs?: number;
+  /**
+   * Fee cap in wei per gas (ANCHOR_MAX_FEE_GWEI): no anchor transaction offers more, first send or
+   * replacement. While the market asks more, the transaction waits at the cap (logged each round)
+   * and is mined when fees fall. Unset: no cap, the market's fee is paid rather than stall.
+   */
+  maxFeePerGas?: bigint;
   pollIntervalMs?: number;
   /**
    * How often the background loop reads the chain while every sealed batch is recorded (default
@@ -244,7 +250,7 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
     const n = nonce!;
     await opts.beforeSend?.();
     await opts.faults?.('before-send');
-    const tx = (await contract.anchor(b.batchId, b.firstSeq, b.lastSeq, b.root, { nonce: n }).catch(async (err: unknown) => {
+    const tx = (await contract.anchor(b.batchId, b.firstSeq, b.lastSeq, b.root, { nonce: n, ...(await cappedMarketFees()) }).catch(async (err: unknown) => {
       throw await sendError(b, err);
     })) as TransactionResponse;
     nonce = n + 1;
@@ -252,6 +258,12 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
     const receipt = await mined(b, n, tx);
     await opts.faults?.('after-confirm');
     await record(b, receipt);
+  }
+
+  /** With a fee cap: the market's fees, none above the cap (else ethers' own, unchanged). */
+  async function cappedMarketFees(): Promise<Fees | Record<string, never>> {
+    if (opts.maxFeePerGas === undefined) return {};
+    return capFees(marketFees(await provider.getFeeData()), opts.maxFeePerGas);
   }
 
   /**
@@ -297,8 +309,14 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
         opts.onError?.(new Error(`anchor(${b.batchId}) transaction ${last.hash} is not mined within ${waitMs} ms although it offers the market's fees (${describeFees(feesOf(last))}): still waiting`));
         continue;
       }
+      const raised = opts.maxFeePerGas === undefined ? raisedFees(fees, market) : capFees(raisedFees(fees, market), opts.maxFeePerGas);
+      if (opts.maxFeePerGas !== undefined && !raisesBoth(fees, raised)) {
+        // Nodes refuse a replacement that does not raise every fee (by 10%): at the cap, only the market can move.
+        opts.onError?.(new Error(`anchor(${b.batchId}) transaction ${last.hash} is not mined within ${waitMs} ms: it offers the fee cap (ANCHOR_MAX_FEE_GWEI, ${formatGwei(opts.maxFeePerGas)} gwei) and the market asks more: waiting for it to fall (at the fee cap)`));
+        continue;
+      }
       await opts.beforeSend?.();
-      fees = raisedFees(fees, market);
+      fees = raised;
       try {
         last = (await contract.anchor(b.batchId, b.firstSeq, b.lastSeq, b.root, { nonce: n, ...fees })) as TransactionResponse;
         opts.onError?.(new Error(`anchor(${b.batchId}) transaction not mined within ${waitMs} ms: sent again on nonce ${n} as ${last.hash} with higher fees (${describeFees(fees)})`));
@@ -486,6 +504,31 @@ function raisedFees(prev: Fees, now: FeeData): Fees {
 function belowMarket(f: Fees, now: FeeData): boolean {
   if ('gasPrice' in f) return now.gasPrice != null && f.gasPrice < now.gasPrice;
   return (now.maxFeePerGas != null && f.maxFeePerGas < now.maxFeePerGas) || (now.maxPriorityFeePerGas != null && f.maxPriorityFeePerGas < now.maxPriorityFeePerGas);
+}
+
+/** The market's fees now, as a transaction would offer them (ethers' own choice: 2 × base fee + tip). */
+function marketFees(now: FeeData): Fees {
+  if (now.maxFeePerGas != null) return { maxFeePerGas: now.maxFeePerGas, maxPriorityFeePerGas: now.maxPriorityFeePerGas ?? 0n };
+  return { gasPrice: now.gasPrice ?? 0n };
+}
+
+/** `f` with no fee above `cap` (the tip never above the max fee). */
+function capFees(f: Fees, cap: bigint): Fees {
+  const min = (a: bigint, b: bigint) => (a < b ? a : b);
+  if ('gasPrice' in f) return { gasPrice: min(f.gasPrice, cap) };
+  const maxFeePerGas = min(f.maxFeePerGas, cap);
+  return { maxFeePerGas, maxPriorityFeePerGas: min(f.maxPriorityFeePerGas, maxFeePerGas) };
+}
+
+/** Whether `next` raises every fee of `prev` by the 10% nodes require of a replacement. */
+function raisesBoth(prev: Fees, next: Fees): boolean {
+  const enough = (a: bigint, b: bigint) => b * 10n >= a * 11n;
+  if ('gasPrice' in prev || 'gasPrice' in next) return 'gasPrice' in prev && 'gasPrice' in next && enough(prev.gasPrice, next.gasPrice);
+  return enough(prev.maxFeePerGas, next.maxFeePerGas) && enough(prev.maxPriorityFeePerGas, next.maxPriorityFeePerGas);
+}
+
+function formatGwei(wei: bigint): string {
+  return formatUnits(wei, 'gwei').replace(/\.0$/, '');
 }
 
 function describeFees(f: Fees): string {

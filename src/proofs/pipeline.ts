@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { Wallet, isKeystoreJson } from 'ethers';
+import { Wallet, isKeystoreJson, parseUnits } from 'ethers';
 import type { Config } from '../config';
 import { ConfigError } from '../core/errors';
 import type { RecordedEvent } from '../core/envelope';
@@ -35,7 +35,7 @@ export type StartAuditPipelineParameters = {
   config: Pick<
     Config,
     | 'dataDir' | 'CHAIN_RPC_URL' | 'CHAIN_ID' | 'CHAIN_PORT' | 'ANCHOR_CONTRACT' | 'ANCHORER_PRIVATE_KEY' | 'ANCHORER_KEYSTORE'
-    | 'ANCHORER_KEYSTORE_PASSWORD' | 'CHAIN_CONFIRMATIONS' | 'SEALER_PRIVATE_KEY' | 'BATCH_MAX_EVENTS' | 'BATCH_MAX_SECONDS'
+    | 'ANCHORER_KEYSTORE_PASSWORD' | 'CHAIN_CONFIRMATIONS' | 'ANCHOR_MAX_FEE_GWEI' | 'SEALER_PRIVATE_KEY' | 'BATCH_MAX_EVENTS' | 'BATCH_MAX_SECONDS'
   >;
   findEvent: (id: string) => Promise<RecordedEvent | undefined>;
   log?: (line: string) => void;
@@ -104,7 +104,7 @@ export async function startAuditPipeline(p: StartAuditPipelineParameters): Promi
     maxWaitMs: c.BATCH_MAX_SECONDS * 1000,
     onError: (e: unknown) => p.onError?.('sealer', e),
   };
-  const anchorerOpts = { rpcUrl, contract: contractAddress, chainId: c.CHAIN_RPC_URL ? c.CHAIN_ID : undefined, privateKey: key, confirmations: c.CHAIN_CONFIRMATIONS, onError: (e: unknown) => p.onError?.('anchorer', e), log: p.log };
+  const anchorerOpts = { rpcUrl, contract: contractAddress, chainId: c.CHAIN_RPC_URL ? c.CHAIN_ID : undefined, privateKey: key, confirmations: c.CHAIN_CONFIRMATIONS, maxFeePerGas: c.ANCHOR_MAX_FEE_GWEI ? parseUnits(c.ANCHOR_MAX_FEE_GWEI, 'gwei') : undefined, onError: (e: unknown) => p.onError?.('anchorer', e), log: p.log };
   const anchorer = createAnchorer(p.store, anchorerOpts, batchLog);
   const running: { stop(): Promise<unknown> }[] = [];
   const leaderships: { role: 'sealer' | 'anchorer'; leadership: Leadership }[] = [];
