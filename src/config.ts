@@ -103,7 +103,10 @@ export const ConfigSchema = z.object({
   /** A projector that stops heartbeating (killed, hung) leaves the consumer group after this long; its partitions wait until then, and so does a member joining meanwhile. */
   KAFKA_SESSION_TIMEOUT_MS: positiveInt.min(3000).max(1_800_000).default(30_000),
 
-  CHAIN_RPC_URL: url(['http', 'https', 'ws', 'wss']).optional(),
+  // HTTP only: the chain provider (createRpcProvider) speaks JSON-RPC over HTTP(S), with its timeout and resend rules.
+  CHAIN_RPC_URL: url(['http', 'https']).optional(),
+  /** The chain id CHAIN_RPC_URL must serve: the anchorer anchors nothing on another chain (an RPC URL of another network, where the same deployer's contract may sit at the same address). */
+  CHAIN_ID: positiveInt.optional(),
   CHAIN_PORT: port.default(8545),
   ANCHOR_CONTRACT: address.optional(),
   /** Signs anchor transactions: only a process running the anchorer role reads it (startAuditPipeline requires it there with CHAIN_RPC_URL). */
@@ -111,6 +114,12 @@ export const ConfigSchema = z.object({
   ANCHORER_KEYSTORE: z.string().optional(),
   ANCHORER_KEYSTORE_PASSWORD: z.string().optional(),
   CHAIN_CONFIRMATIONS: z.coerce.number().int().min(0).max(64).default(1),
+  /** Fee cap of anchor transactions, gwei per gas (decimals allowed, as on L2s): none offers more. Unset: no cap. */
+  ANCHOR_MAX_FEE_GWEI: z
+    .string()
+    .regex(/^(0|[1-9][0-9]*)(\.[0-9]{1,9})?$/, 'gwei per gas, e.g. 50 or 0.05 (at most 9 decimals)')
+    .refine((v) => /[1-9]/.test(v), 'more than 0 gwei')
+    .optional(),
   SEALER_PRIVATE_KEY: hexKey.optional(),
   /**
    * At least 3: every sealed batch adds two events of its own to the log (BatchSealed, and
@@ -298,6 +307,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       `Invalid configuration: CHAIN_CONFIRMATIONS=${c.CHAIN_CONFIRMATIONS} needs CHAIN_RPC_URL: the embedded chain mines a block only for a transaction, so a batch's anchor would wait for ever for its second confirmation`,
       { variable: 'CHAIN_CONFIRMATIONS' },
     );
+  }
+  if (c.CHAIN_ID !== undefined && !c.CHAIN_RPC_URL) {
+    throw new ConfigError('Invalid configuration: CHAIN_ID is set but CHAIN_RPC_URL is not (the embedded chain is 31337)', { variable: 'CHAIN_RPC_URL' });
   }
   // Under `encrypted` a task's instruction is recorded sealed (erasable); LLM_REDACTION=store would
   // record it in clear all the same, in every InferenceCompleted's prompt, beyond erasure.

@@ -14,6 +14,7 @@ import { llmReadinessCheck } from './agent/llm/llm-readiness';
 import { SqlSpendLedger } from './agent/policy/spend-ledger';
 import { buildApp, createLogger, type ReadinessCheck } from './api';
 import { sharedReadinessCheck, softReadinessCheck } from './telemetry/readiness-check';
+import { chainReadiness } from './web3/chain-readiness';
 import { mcpGatewayService } from './api/mcp-gateway-service';
 import { proofsService } from './api/proofs-service';
 import { uiPlugin } from './ui';
@@ -399,18 +400,7 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
         ? softReadinessCheck({ name: `bus (${bus.name})`, check: async () => (await kafkaBus.ping(), { state: 'up' }) }, 'projectors wait for it; REST, /mcp and agents go on')
         : { name: `bus (${bus.name})`, check: async () => ({ state: 'up' }) },
       softReadinessCheck(
-        {
-          name: 'chain',
-          check: async () => {
-            const res = await fetch(pipeline.rpcUrl, {
-              method: 'POST',
-              headers: { 'content-type': 'application/json' },
-              body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_chainId', params: [] }),
-              signal: AbortSignal.timeout(2000),
-            });
-            return res.ok ? { state: 'up', detail: `AuditAnchor at ${pipeline.contractAddress}` } : { state: 'down', detail: `HTTP ${res.status}` };
-          },
-        },
+        { name: 'chain', check: () => chainReadiness({ rpcUrl: pipeline.rpcUrl, contract: pipeline.contractAddress }) },
         'sealed batches wait to be anchored; proofs of anchored batches are still served',
       ),
       ...(gateway ? [toolSearchCheck(gateway)] : []),

@@ -249,6 +249,29 @@ describe('configuration', () => {
     expect(c.ANCHORER_KEYSTORE).to.equal(undefined);
   });
 
+  it('CHAIN_RPC_URL: an http(s) JSON-RPC URL; ws:// and wss:// are refused at start naming the variable (was: accepted, then every chain call failed "unsupported protocol ws")', () => {
+    expect(loadConfig({ CHAIN_RPC_URL: 'https://rpc.example/eth' }, '/x').CHAIN_RPC_URL).to.equal('https://rpc.example/eth');
+    for (const url of ['ws://node:8546', 'wss://rpc.example/ws']) {
+      expect(() => loadConfig({ CHAIN_RPC_URL: url }, '/x'), url).to.throw(`Invalid configuration: CHAIN_RPC_URL="${url}": expected a URL (http, https)`);
+    }
+  });
+
+  it('CHAIN_ID: the chain id CHAIN_RPC_URL must serve (a whole number), only with CHAIN_RPC_URL', () => {
+    expect(loadConfig({ CHAIN_RPC_URL: 'https://rpc.example/eth', CHAIN_ID: '1' }, '/x').CHAIN_ID).to.equal(1);
+    expect(loadConfig({}, '/x').CHAIN_ID).to.equal(undefined);
+    expect(() => loadConfig({ CHAIN_RPC_URL: 'https://rpc.example/eth', CHAIN_ID: 'mainnet' }, '/x')).to.throw('Invalid configuration: CHAIN_ID="mainnet": expected a number');
+    expect(() => loadConfig({ CHAIN_ID: '1' }, '/x')).to.throw('Invalid configuration: CHAIN_ID is set but CHAIN_RPC_URL is not (the embedded chain is 31337)');
+  });
+
+  it('ANCHOR_MAX_FEE_GWEI: gwei per gas, decimals allowed (L2s), more than 0; refused otherwise naming the variable', () => {
+    expect(loadConfig({ ANCHOR_MAX_FEE_GWEI: '50' }, '/x').ANCHOR_MAX_FEE_GWEI).to.equal('50');
+    expect(loadConfig({ ANCHOR_MAX_FEE_GWEI: '0.05' }, '/x').ANCHOR_MAX_FEE_GWEI).to.equal('0.05');
+    expect(loadConfig({}, '/x').ANCHOR_MAX_FEE_GWEI).to.equal(undefined);
+    for (const v of ['0', '0.0', '-1', '1e-7', '1.0000000001', 'fifty']) {
+      expect(() => loadConfig({ ANCHOR_MAX_FEE_GWEI: v }, '/x'), v).to.throw(`Invalid configuration: ANCHOR_MAX_FEE_GWEI="${v}"`);
+    }
+  });
+
   it('never echoes a secret value in the message', () => {
     try {
       loadConfig({ ANCHORER_PRIVATE_KEY: 'super-secret-value' }, '/x');

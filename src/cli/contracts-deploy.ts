@@ -6,7 +6,7 @@ import type { Writer } from './print-checks';
 
 export type ContractsDeployOptions = {
   rpc: string;
-  /** Deployer key (ANCHORER_PRIVATE_KEY); it becomes admin and, unless `anchorer` is set, anchorer. */
+  /** Deployer key (ANCHORER_PRIVATE_KEY); unless `admin` / `anchorer` are set, it gets those roles. */
   privateKey: Hex;
   anchorer?: string;
   admin?: string;
@@ -21,8 +21,15 @@ export async function contractsDeploy(o: ContractsDeployOptions): Promise<Deploy
   const out = o.out ?? ((l: string) => console.log(l));
   const provider = createRpcProvider(o.rpc);
   try {
-    const d = await deployAuditAnchor(new Wallet(o.privateKey, provider), { admin: o.admin, anchorer: o.anchorer });
+    const deployer = new Wallet(o.privateKey, provider);
+    const d = await deployAuditAnchor(deployer, { admin: o.admin, anchorer: o.anchorer });
     out(`AuditAnchor deployed at ${d.address} on chain ${d.chainId} (tx ${d.txHash}, block ${d.blockNumber}, gas ${d.gasUsed})`);
+    out(`admin (grants and revokes anchorers): ${(o.admin ?? deployer.address).toLowerCase()}`);
+    out(`anchorer: ${(o.anchorer ?? deployer.address).toLowerCase()}`);
+    // The anchorer's key lives in a running process; the admin's can stay offline.
+    if ((o.admin ?? deployer.address).toLowerCase() === (o.anchorer ?? deployer.address).toLowerCase()) {
+      out('note: one account holds both roles; a leaked anchorer key could then grant the anchorer role again after it is revoked (docs/operations.md, "Rotating keys")');
+    }
     out(`ANCHOR_CONTRACT=${d.address}`);
     return d;
   } finally {

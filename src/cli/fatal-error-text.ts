@@ -9,6 +9,6 @@ import { OpenMcpError, redactUrlsIn } from '../core/errors';
  */
 export function fatalErrorText(err: unknown): string {
   const code = (err as { code?: unknown } | null | undefined)?.code;
-  if (err instanceof Error && (err instanceof OpenMcpError || typeof code === 'string')) return `openmcp: ${String(code)}: ${redactUrlsIn(err.message)}`;
-  return `openmcp: ${redactUrlsIn(err instanceof Error ? (err.stack ?? String(err)) : String(err))}`;
+  if (err instanceof Error && (err instanceof OpenMcpError || typeof code === 'string')) return `openmcp: ${String(code)}: ${redactUrlsIn(err.message, { pathKeys: true })}`;
+  return `openmcp: ${redactUrlsIn(err instanceof Error ? (err.stack ?? String(err)) : String(err), { pathKeys: true })}`;
 }

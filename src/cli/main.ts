@@ -60,10 +60,15 @@ export function buildCli(): Command {
     .requiredOption('--rpc <url>', 'chain JSON-RPC URL')
     .addOption(new Option('--private-key <hex>', 'deployer key').env('ANCHORER_PRIVATE_KEY'))
     .option('--anchorer <address>', 'address given the anchorer role (default: the deployer)')
-    .action(async (o: { rpc: string; privateKey?: string; anchorer?: string }) => {
+    .option('--admin <address>', 'address given the admin role, which grants and revokes anchorers (default: the deployer; use a key the anchorer process does not hold)')
+    .action(async (o: { rpc: string; privateKey?: string; anchorer?: string; admin?: string }) => {
       if (!o.privateKey) throw new OpenMcpError('VALIDATION_FAILED', 'contracts deploy needs --private-key or ANCHORER_PRIVATE_KEY', { status: 400 });
+      for (const flag of ['admin', 'anchorer'] as const) {
+        const v = o[flag];
+        if (v !== undefined && !/^0x[0-9a-fA-F]{40}$/.test(v)) throw new OpenMcpError('VALIDATION_FAILED', `--${flag} must be an address (0x and 40 hex digits), got ${v}`, { status: 400 });
+      }
       const { contractsDeploy } = load<typeof import('./contracts-deploy')>('./contracts-deploy');
-      await contractsDeploy({ rpc: o.rpc, privateKey: o.privateKey as `0x${string}`, anchorer: o.anchorer as `0x${string}` | undefined });
+      await contractsDeploy({ rpc: o.rpc, privateKey: o.privateKey as `0x${string}`, anchorer: o.anchorer, admin: o.admin });
     });
 
   const projections = program.command('projections').description('read models');

@@ -89,16 +89,27 @@ export function errorCodeOf(err: unknown): string {
   return typeof code === 'string' ? code : 'INTERNAL';
 }
 
+export type RedactUrlOptions = {
+  /**
+   * Also mask key-like path segments (chain RPC providers take the API key in the path: Infura
+   * `/v3/<key>`, Alchemy `/v2/<key>`). For what is only read (logs, printed errors), never for a
+   * URL that is stored to be used again (an MCP upstream's, whose path may hold an id it needs).
+   */
+  pathKeys?: boolean;
+};
+
 /**
  * A URL fit for a message, a log or the event log: its user name, password and credential-like
- * query values (`?api_key=`, `?token=`, `?sig=` …) replaced by `***`.
+ * query values (`?api_key=`, `?token=`, `?sig=` …) replaced by `***`; with `pathKeys`, key-like
+ * path segments too.
  */
-export function redactUrl(url: string): string {
+export function redactUrl(url: string, opts: RedactUrlOptions = {}): string {
   try {
     const u = new URL(url);
     if (u.username) u.username = '***';
     if (u.password) u.password = '***';
     for (const [k] of [...u.searchParams]) if (SECRET_PARAM.test(k)) u.searchParams.set(k, '***');
+    if (opts.pathKeys && u.pathname.split('/').some(isKeyLike)) u.pathname = u.pathname.split('/').map((seg) => (isKeyLike(seg) ? '***' : seg)).join('/');
     return u.toString();
   } catch {
     return url.replace(/\/\/[^@/]*@/, '//***@');
@@ -106,8 +117,16 @@ export function redactUrl(url: string): string {
 }
 
 /** `text` with every URL in it passed through redactUrl (error messages repeat the URL they failed on). */
-export function redactUrlsIn(text: string): string {
-  return text.replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s'"<>]+/gi, (u) => redactUrl(u));
+export function redactUrlsIn(text: string, opts: RedactUrlOptions = {}): string {
+  return text.replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s'"<>]+/gi, (u) => redactUrl(u, opts));
+}
+
+/**
+ * A path segment that looks like an API key: 20 or more letters, digits, `-` or `_`, with both
+ * letters and digits (a key, a token, also an id; never a word-like name such as `archive-node`).
+ */
+function isKeyLike(segment: string): boolean {
+  return segment.length >= 20 && /^[A-Za-z0-9_-]+$/.test(segment) && /[0-9]/.test(segment) && /[A-Za-z]/.test(segment);
 }
 
 /** Query parameters that commonly carry a credential (`?api_key=`, `?token=`, `?sig=` …). */

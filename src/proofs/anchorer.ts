@@ -1,6 +1,6 @@
-import { Wallet, isError, type Contract, type FeeData, type JsonRpcProvider, type TransactionReceipt, type TransactionResponse } from 'ethers';
+import { Wallet, formatUnits, isError, type Contract, type FeeData, type JsonRpcProvider, type TransactionReceipt, type TransactionResponse } from 'ethers';
 import { createEvent } from '../core/envelope';
-import { WrongExpectedRevisionError } from '../core/errors';
+import { ConfigError, WrongExpectedRevisionError } from '../core/errors';
 import { NO_ANSWER, within } from '../core/within';
 import type { Hex } from '../core/hex';
 import type { EventStore } from '../eventstore/port';
@@ -16,12 +16,21 @@ export type AnchorerOptions = {
   rpcUrl: string;
   contract: string;
   /**
+   * The chain id the RPC must serve (CHAIN_ID). Another one is refused (CONFIG_INVALID) by every
+   * call, reads included: nothing is anchored there and no anchor stream of it is named.
+   */
+  chainId?: number;
+  /**
    * The key holding AuditAnchor's anchorer role. Only a process running the anchorer role has it:
    * without it the anchorer only reads (target(), anchorStream() for proofs, batches, /readyz),
    * and tick() / start() throw.
    */
   privateKey?: Hex;
-  /** Blocks to wait after inclusion (CHAIN_CONFIRMATIONS; 1 = mined). */
+  /**
+   * Blocks a batch's transaction must have before the batch counts as anchored (CHAIN_CONFIRMATIONS;
+   * 1 = mined; 0 is taken as 1: a batch is recorded with its block). The same bar holds for a batch
+   * found on chain but not recorded (a restart after a send): it is recorded once that deep.
+   */
   confirmations?: number;
   /**
    * Send an anchor transaction again (same nonce, same call, higher fees) when it is not mined
@@ -29,7 +38,20 @@ export type AnchorerOptions = {
    * spike left behind, is never mined: waiting for it alone, the anchorer would stall for good.
    */
   txTimeoutMs?: number;
+  /**
+   * Fee cap in wei per gas (ANCHOR_MAX_FEE_GWEI): no anchor transaction offers more, first send or
+   * replacement. While the market asks more, the transaction waits at the cap (logged each round)
+   * and is mined when fees fall. Unset: no cap, the market's fee is paid rather than stall.
+   */
+  maxFeePerGas?: bigint;
   pollIntervalMs?: number;
+  /**
+   * How often the background loop reads the chain while every sealed batch is recorded (default
+   * 30 s): it still checks then that the chain kept what it holds (ANCHORS_LOST, ANCHOR_MISMATCH),
+   * without spending two RPC calls every poll (over 800,000 a day, past a hosted RPC's free quota).
+   * A new sealed batch is anchored at the next poll all the same. tick() called directly always reads.
+   */
+  idleChainCheckMs?: number;
   /** Retry delays grow from min to max while the chain is unreachable. */
   minBackoffMs?: number;
   maxBackoffMs?: number;
@@ -94,12 +116,15 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
     if (!wallet) throw new Error(NO_ANCHORER_KEY);
     return wallet;
   }
-  const confirmations = opts.confirmations ?? 1;
+  // A record names the transaction's block: there is none to name before it is mined.
+  const confirmations = Math.max(1, opts.confirmations ?? 1);
   let resolvedTarget: AnchorTarget | undefined;
   let resolvedAt = 0;
   /** The chain (`chainId:genesisHash`) on which the contract's code was last seen. */
   let codeSeenOn: string | undefined;
   let nonce: number | undefined;
+  /** `nonce` was just read from the chain (by waitForPendingTransactions): the first send need not read it again. */
+  let nonceFresh = false;
 
   async function target(maxAgeMs = Infinity): Promise<AnchorTarget> {
     if (resolvedTarget && Date.now() - resolvedAt < maxAgeMs) return resolvedTarget;
@@ -110,11 +135,23 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
     const [network, genesis, firstCode] = await Promise.all([provider.getNetwork(), provider.getBlock(0), codeSeenOn === undefined ? provider.getCode(opts.contract) : undefined]);
     if (!genesis?.hash) throw new Error('chain returned no genesis block');
     const chainId = Number(network.chainId);
+    if (opts.chainId !== undefined && chainId !== opts.chainId) {
+      throw new ConfigError(`CHAIN_ID is ${opts.chainId} but CHAIN_RPC_URL serves chain ${chainId}: anchoring nothing there (check CHAIN_RPC_URL, or CHAIN_ID)`, {
+        variable: 'CHAIN_ID',
+        expected: opts.chainId,
+        chainId,
+      });
+    }
     const chain = `${chainId}:${genesis.hash}`;
     if (chain !== codeSeenOn) {
       const code = firstCode ?? (await provider.getCode(opts.contract));
       // Else every call fails as "could not decode result data", which names nothing.
       if (code === '0x') throw new AnchorContractMissingError(opts.contract.toLowerCase(), chainId);
+      // Code of another contract (an address copied from another chain or deployment) reverts
+      // or answers nothing decodable to every call: named once here, not as each round's CALL_EXCEPTION.
+      await contract.nextBatchId().catch((err: unknown) => {
+        throw isError(err, 'CALL_EXCEPTION') || isError(err, 'BAD_DATA') ? new AnchorContractMissingError(opts.contract.toLowerCase(), chainId, 'not-audit-anchor', err) : err;
+      });
       codeSeenOn = chain;
     }
     resolvedTarget = { chainId, contract: opts.contract.toLowerCase(), genesisHash: genesis.hash };
@@ -191,8 +228,11 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
       const [latest, pending] = await Promise.all([provider.getTransactionCount(me, 'latest'), provider.getTransactionCount(me, 'pending')]);
       if (pending === latest) {
         nonce = latest;
+        nonceFresh = true;
         return;
       }
+      // A stopped anchorer (shutdown, a term that ended) waits no more: the next one waits again.
+      if (stopped) throw new Error(`stopped while earlier transactions of the anchorer account ${me} were still pending (nonces ${latest}..${pending - 1})`);
       await new Promise((r) => setTimeout(r, opts.pollIntervalMs ?? 200));
     }
     const [latest, pending] = await Promise.all([provider.getTransactionCount(me, 'latest'), provider.getTransactionCount(me, 'pending')]);
@@ -202,14 +242,15 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
   async function send(b: SealedBatch): Promise<void> {
     // Our counter may lag the chain: another sender with this key took the nonce meanwhile, and
     // sending on it would replace their pending transaction (or fail as underpriced). So the
-    // pending count is read before every send: by waitForPendingTransactions when there is no
-    // counter (it just read it), else here.
+    // pending count is read before every send: by waitForPendingTransactions at the start of the
+    // round when there is no counter (it just read it), else here.
     if (nonce === undefined) await waitForPendingTransactions();
-    else nonce = Math.max(nonce, await provider.getTransactionCount(signer().address, 'pending'));
+    else if (!nonceFresh) nonce = Math.max(nonce, await provider.getTransactionCount(signer().address, 'pending'));
+    nonceFresh = false;
     const n = nonce!;
     await opts.beforeSend?.();
     await opts.faults?.('before-send');
-    const tx = (await contract.anchor(b.batchId, b.firstSeq, b.lastSeq, b.root, { nonce: n }).catch(async (err: unknown) => {
+    const tx = (await contract.anchor(b.batchId, b.firstSeq, b.lastSeq, b.root, { nonce: n, ...(await cappedMarketFees()) }).catch(async (err: unknown) => {
       throw await sendError(b, err);
     })) as TransactionResponse;
     nonce = n + 1;
@@ -217,6 +258,12 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
     const receipt = await mined(b, n, tx);
     await opts.faults?.('after-confirm');
     await record(b, receipt);
+  }
+
+  /** With a fee cap: the market's fees, none above the cap (else ethers' own, unchanged). */
+  async function cappedMarketFees(): Promise<Fees | Record<string, never>> {
+    if (opts.maxFeePerGas === undefined) return {};
+    return capFees(marketFees(await provider.getFeeData()), opts.maxFeePerGas);
   }
 
   /**
@@ -275,8 +322,14 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
         opts.onError?.(new Error(`anchor(${b.batchId}) transaction ${last.hash} is not mined within ${waitMs} ms although it offers the market's fees (${describeFees(feesOf(last))}): still waiting`));
         continue;
       }
+      const raised = opts.maxFeePerGas === undefined ? raisedFees(fees, market) : capFees(raisedFees(fees, market), opts.maxFeePerGas);
+      if (opts.maxFeePerGas !== undefined && !raisesBoth(fees, raised)) {
+        // Nodes refuse a replacement that does not raise every fee (by 10%): at the cap, only the market can move.
+        opts.onError?.(new Error(`anchor(${b.batchId}) transaction ${last.hash} is not mined within ${waitMs} ms: it offers the fee cap (ANCHOR_MAX_FEE_GWEI, ${formatGwei(opts.maxFeePerGas)} gwei) and the market asks more: waiting for it to fall (at the fee cap)`));
+        continue;
+      }
       await opts.beforeSend?.();
-      fees = raisedFees(fees, market);
+      fees = raised;
       try {
         last = (await contract.anchor(b.batchId, b.firstSeq, b.lastSeq, b.root, { nonce: n, ...fees })) as TransactionResponse;
         opts.onError?.(new Error(`anchor(${b.batchId}) transaction not mined within ${waitMs} ms: sent again on nonce ${n} as ${last.hash} with higher fees (${describeFees(fees)})`));
@@ -299,9 +352,20 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
     return namedRevert(contract, b.batchId, err);
   }
 
-  async function tick(): Promise<number> {
+  /** When (monotonic ms) a round last read the chain, for `idle` rounds. */
+  let chainReadAt = -Infinity;
+
+  async function tick(idle = false): Promise<number> {
     // Before any chain call: a process without the key (not running the anchorer role) anchors nothing.
     signer();
+    if (idle && resolvedTarget && performance.now() - chainReadAt < (opts.idleChainCheckMs ?? 30_000)) {
+      const recorded = (await log.anchorRecords(anchorStreamName(resolvedTarget))).length;
+      if (recorded >= (await log.sealedBatches()).length) return 0;
+    }
+    chainReadAt = performance.now();
+    // A transaction of an earlier run (or term) still pending may be anchoring the next batch:
+    // waited out before the contract is read, so that batch is found anchored, not sent again.
+    if (nonce === undefined) await waitForPendingTransactions();
     let stream = anchorStreamName(await target());
     const sealed = await log.sealedBatches();
     let logNext = (await log.anchorRecords(stream)).length;
@@ -332,7 +396,13 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
     }
     const common = Math.min(chainNext, logNext, sealed.length);
     if (common > 0) await assertChainAgrees(sealed[common - 1]);
-    for (; logNext < chainNext && logNext < sealed.length; logNext++) await recover(sealed[logNext]);
+    // Batches the chain has but the log lacks (a previous run's transaction, mined after it
+    // stopped) count as anchored only CHAIN_CONFIRMATIONS deep, as those this run sends: a
+    // shallower one may still be reorged out, and its record would name a block that is gone.
+    const confirmedNext = logNext < chainNext ? await confirmedNextBatchId(chainNext) : chainNext;
+    for (; logNext < confirmedNext && logNext < sealed.length; logNext++) await recover(sealed[logNext]);
+    // Nothing is sent past a batch not recorded yet: a later round records it once deep enough.
+    if (logNext < Math.min(chainNext, sealed.length)) return 0;
     let anchored = 0;
     // A stopped anchorer (a term that ended) sends nothing more, even in the middle of a backlog.
     for (let id = chainNext; id < sealed.length && !stopped; id++) {
@@ -340,6 +410,15 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
       anchored++;
     }
     return anchored;
+  }
+
+  /** nextBatchId() as of the newest block with `confirmations` blocks (the head itself when 1). */
+  async function confirmedNextBatchId(chainNext: number): Promise<number> {
+    if (confirmations === 1) return chainNext;
+    const deep = (await provider.getBlockNumber()) - confirmations + 1;
+    // Before the contract existed there is nothing to read: nothing is that deep.
+    if (deep < 0 || (await provider.getCode(opts.contract, deep)) === '0x') return 0;
+    return Number(await contract.nextBatchId({ blockTag: deep }));
   }
 
   /** Anchor streams whose new deployment was logged (once each). */
@@ -355,7 +434,8 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
     while (!stopped) {
       let delay = opts.pollIntervalMs ?? 200;
       try {
-        await tick();
+        // Rounds that only find everything recorded read the chain every idleChainCheckMs, not every poll.
+        await tick(backoff === 0);
         backoff = 0;
       } catch (err) {
         opts.onError?.(err);
@@ -437,6 +517,31 @@ function raisedFees(prev: Fees, now: FeeData): Fees {
 function belowMarket(f: Fees, now: FeeData): boolean {
   if ('gasPrice' in f) return now.gasPrice != null && f.gasPrice < now.gasPrice;
   return (now.maxFeePerGas != null && f.maxFeePerGas < now.maxFeePerGas) || (now.maxPriorityFeePerGas != null && f.maxPriorityFeePerGas < now.maxPriorityFeePerGas);
+}
+
+/** The market's fees now, as a transaction would offer them (ethers' own choice: 2 × base fee + tip). */
+function marketFees(now: FeeData): Fees {
+  if (now.maxFeePerGas != null) return { maxFeePerGas: now.maxFeePerGas, maxPriorityFeePerGas: now.maxPriorityFeePerGas ?? 0n };
+  return { gasPrice: now.gasPrice ?? 0n };
+}
+
+/** `f` with no fee above `cap` (the tip never above the max fee). */
+function capFees(f: Fees, cap: bigint): Fees {
+  const min = (a: bigint, b: bigint) => (a < b ? a : b);
+  if ('gasPrice' in f) return { gasPrice: min(f.gasPrice, cap) };
+  const maxFeePerGas = min(f.maxFeePerGas, cap);
+  return { maxFeePerGas, maxPriorityFeePerGas: min(f.maxPriorityFeePerGas, maxFeePerGas) };
+}
+
+/** Whether `next` raises every fee of `prev` by the 10% nodes require of a replacement. */
+function raisesBoth(prev: Fees, next: Fees): boolean {
+  const enough = (a: bigint, b: bigint) => b * 10n >= a * 11n;
+  if ('gasPrice' in prev || 'gasPrice' in next) return 'gasPrice' in prev && 'gasPrice' in next && enough(prev.gasPrice, next.gasPrice);
+  return enough(prev.maxFeePerGas, next.maxFeePerGas) && enough(prev.maxPriorityFeePerGas, next.maxPriorityFeePerGas);
+}
+
+function formatGwei(wei: bigint): string {
+  return formatUnits(wei, 'gwei').replace(/\.0$/, '');
 }
 
 function describeFees(f: Fees): string {

@@ -51,12 +51,17 @@ export class BatchIntegrityError extends OpenMcpError {
   }
 }
 
-/** ANCHOR_CONTRACT names an address without code on the chain (a wrong address, or a chain reset without redeploying). */
+/**
+ * ANCHOR_CONTRACT names an address without code on the chain (a wrong address, or a chain reset
+ * without redeploying), or one whose code is not AuditAnchor (an address from another chain).
+ */
 export class AnchorContractMissingError extends OpenMcpError {
-  constructor(contract: string, chainId: number) {
-    super('ANCHOR_CONTRACT_MISSING', `no contract at ${contract} on chain ${chainId}: check ANCHOR_CONTRACT, or deploy with \`openmcp contracts deploy\``, {
+  constructor(contract: string, chainId: number, reason: 'no-code' | 'not-audit-anchor' = 'no-code', cause?: unknown) {
+    const what = reason === 'no-code' ? `no contract at ${contract} on chain ${chainId}` : `the contract at ${contract} on chain ${chainId} is not an AuditAnchor (it does not answer nextBatchId())`;
+    super('ANCHOR_CONTRACT_MISSING', `${what}: check ANCHOR_CONTRACT, or deploy with \`openmcp contracts deploy\``, {
       status: 503,
-      details: { contract, chainId },
+      cause,
+      details: { contract, chainId, reason },
     });
   }
 }

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { Wallet } from 'ethers';
+import { Wallet, isKeystoreJson, parseUnits } from 'ethers';
 import type { Config } from '../config';
 import { ConfigError } from '../core/errors';
 import type { RecordedEvent } from '../core/envelope';
@@ -34,8 +34,8 @@ export type StartAuditPipelineParameters = {
   store: EventStore;
   config: Pick<
     Config,
-    | 'dataDir' | 'CHAIN_RPC_URL' | 'CHAIN_PORT' | 'ANCHOR_CONTRACT' | 'ANCHORER_PRIVATE_KEY' | 'ANCHORER_KEYSTORE'
-    | 'ANCHORER_KEYSTORE_PASSWORD' | 'CHAIN_CONFIRMATIONS' | 'SEALER_PRIVATE_KEY' | 'BATCH_MAX_EVENTS' | 'BATCH_MAX_SECONDS'
+    | 'dataDir' | 'CHAIN_RPC_URL' | 'CHAIN_ID' | 'CHAIN_PORT' | 'ANCHOR_CONTRACT' | 'ANCHORER_PRIVATE_KEY' | 'ANCHORER_KEYSTORE'
+    | 'ANCHORER_KEYSTORE_PASSWORD' | 'CHAIN_CONFIRMATIONS' | 'ANCHOR_MAX_FEE_GWEI' | 'SEALER_PRIVATE_KEY' | 'BATCH_MAX_EVENTS' | 'BATCH_MAX_SECONDS'
   >;
   findEvent: (id: string) => Promise<RecordedEvent | undefined>;
   log?: (line: string) => void;
@@ -59,8 +59,17 @@ async function anchorerKey(c: StartAuditPipelineParameters['config']): Promise<H
       { variable: 'ANCHORER_PRIVATE_KEY' },
     );
   }
-  const json = await readFile(c.ANCHORER_KEYSTORE!, 'utf8');
-  return (await Wallet.fromEncryptedJson(json, c.ANCHORER_KEYSTORE_PASSWORD ?? '')).privateKey as Hex;
+  const path = c.ANCHORER_KEYSTORE;
+  const json = await readFile(path, 'utf8').catch((err: NodeJS.ErrnoException) => {
+    throw new ConfigError(`Invalid configuration: ANCHORER_KEYSTORE=${path}: cannot read it (${err.code ?? err.message})`, { variable: 'ANCHORER_KEYSTORE' });
+  });
+  if (!isKeystoreJson(json)) throw new ConfigError(`Invalid configuration: ANCHORER_KEYSTORE=${path}: not an encrypted JSON keystore`, { variable: 'ANCHORER_KEYSTORE' });
+  try {
+    return (await Wallet.fromEncryptedJson(json, c.ANCHORER_KEYSTORE_PASSWORD ?? '')).privateKey as Hex;
+  } catch {
+    // ethers' error repeats its arguments; the password is not written anywhere.
+    throw new ConfigError(`Invalid configuration: ANCHORER_KEYSTORE_PASSWORD does not decrypt ANCHORER_KEYSTORE=${path}`, { variable: 'ANCHORER_KEYSTORE_PASSWORD' });
+  }
 }
 
 /**
@@ -95,7 +104,7 @@ export async function startAuditPipeline(p: StartAuditPipelineParameters): Promi
     maxWaitMs: c.BATCH_MAX_SECONDS * 1000,
     onError: (e: unknown) => p.onError?.('sealer', e),
   };
-  const anchorerOpts = { rpcUrl, contract: contractAddress, privateKey: key, confirmations: c.CHAIN_CONFIRMATIONS, onError: (e: unknown) => p.onError?.('anchorer', e), log: p.log };
+  const anchorerOpts = { rpcUrl, contract: contractAddress, chainId: c.CHAIN_RPC_URL ? c.CHAIN_ID : undefined, privateKey: key, confirmations: c.CHAIN_CONFIRMATIONS, maxFeePerGas: c.ANCHOR_MAX_FEE_GWEI ? parseUnits(c.ANCHOR_MAX_FEE_GWEI, 'gwei') : undefined, onError: (e: unknown) => p.onError?.('anchorer', e), log: p.log };
   const anchorer = createAnchorer(p.store, anchorerOpts, batchLog);
   const running: { stop(): Promise<unknown> }[] = [];
   const leaderships: { role: 'sealer' | 'anchorer'; leadership: Leadership }[] = [];

@@ -36,4 +36,9 @@ describe('openmcp: an error that ends a command', function () {
     const err = Object.assign(new Error('connect to redis://:hunter2@10.0.0.1:6379 failed'), { code: 'ETIMEDOUT' });
     expect(fatalErrorText(err)).to.equal('openmcp: ETIMEDOUT: connect to redis://:***@10.0.0.1:6379 failed');
   });
+
+  it('redacts a chain RPC API key in the path (Infura /v3/<key>), as ethers repeats the URL (was: printed whole)', () => {
+    const err = Object.assign(new Error('server response 401 Unauthorized (info={ "requestUrl": "https://mainnet.infura.io/v3/0123456789abcdef0123456789abcdef" })'), { code: 'SERVER_ERROR' });
+    expect(fatalErrorText(err)).to.equal('openmcp: SERVER_ERROR: server response 401 Unauthorized (info={ "requestUrl": "https://mainnet.infura.io/v3/***" })');
+  });
 });

@@ -12,6 +12,18 @@ describe('redactUrl / redactUrlsIn: URLs fit for messages, logs and the event lo
     expect(redactUrl('not a url //user:pw@x')).to.equal('not a url //***@x');
   });
 
+  it('with pathKeys (logs), masks an API key in the path, where chain RPC providers take it (Infura /v3/<key>, Alchemy /v2/<key>, QuickNode /<token>/); keeps short or word-like segments, and the path of a URL kept for use', () => {
+    const k = { pathKeys: true };
+    expect(redactUrl('https://mainnet.infura.io/v3/0123456789abcdef0123456789abcdef', k)).to.equal('https://mainnet.infura.io/v3/***');
+    expect(redactUrl('https://eth-mainnet.g.alchemy.com/v2/aB3dE_fGh1jKlMn0pQrStUvWx-Yz12', k)).to.equal('https://eth-mainnet.g.alchemy.com/v2/***');
+    expect(redactUrl(`https://x.quiknode.pro/${'9f'.repeat(20)}/`, k)).to.equal('https://x.quiknode.pro/***/');
+    expect(redactUrl('https://rpc.example/eth/mainnet/archive-node-primary', k)).to.equal('https://rpc.example/eth/mainnet/archive-node-primary');
+    const msg = 'server response 401 Unauthorized (info={ "requestUrl": "https://mainnet.infura.io/v3/0123456789abcdef0123456789abcdef", "responseStatus": "401" })';
+    expect(redactUrlsIn(msg, k)).to.not.include('0123456789abcdef');
+    // An MCP upstream's URL is stored redacted and connected to from it: its path stays whole.
+    expect(redactUrl('https://mcp.example/s/0123456789abcdef0123456789abcdef/mcp')).to.equal('https://mcp.example/s/0123456789abcdef0123456789abcdef/mcp');
+  });
+
   it('finds the URLs inside a message (as fetch repeats the one it refuses)', () => {
     const msg = 'Request cannot be constructed from a URL that includes credentials: http://svc:S3cret@10.0.0.5/mcp, retry https://h/x?token=abc';
     const out = redactUrlsIn(msg);

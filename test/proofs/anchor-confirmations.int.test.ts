@@ -1,52 +1,133 @@
 import { expect } from 'chai';
-import type { JsonRpcProvider } from 'ethers';
-import { createAnchorer } from '../../src/proofs/anchorer';
+import { Wallet, type JsonRpcProvider } from 'ethers';
+import { createAnchorer, type AnchorerOptions } from '../../src/proofs/anchorer';
+import { BatchLog } from '../../src/proofs/batch-log';
+import { BATCH_STREAM } from '../../src/proofs/audit-streams';
 import { createSealer } from '../../src/proofs/sealer';
+import { auditAnchorAt } from '../../src/web3/audit-anchor';
 import { createRpcProvider } from '../../src/web3/provider';
 import { deployAnother, openFixture, SEALER_KEY, submitTasks, type Fixture } from './pipeline-fixture';
 
+class Killed extends Error {}
+
 /**
- * CHAIN_CONFIRMATIONS above 1 on a node that mines only for transactions (a dev node: Hardhat,
- * anvil): the anchor is mined, and no block follows it. The anchorer waited without a word, and
- * no proof was ever served; now each round of the wait says how far the confirmations got.
+ * A batch counts as anchored (BatchAnchored recorded, its proofs served) only once its transaction
+ * has CHAIN_CONFIRMATIONS blocks, whichever way the anchorer learns of it: its own wait, or the
+ * contract read after a restart that found a transaction of the previous run mined.
  */
-describe('anchorer waiting for confirmations that do not come', function () {
+describe('anchorer confirmations across restarts', function () {
   this.timeout(120_000);
   let f: Fixture;
   let provider: JsonRpcProvider;
   before(async () => {
     f = await openFixture();
     provider = createRpcProvider(f.chain.rpcUrl);
+    const sealer = createSealer(f.store, { sealerKey: SEALER_KEY, maxEvents: 2, maxWaitMs: 0 });
+    for (let i = 0; i < 2; i++) {
+      await submitTasks(f.store, 2);
+      expect(await sealer.flush()).to.not.equal(undefined);
+    }
   });
   after(async () => {
     provider?.destroy();
     await f?.close();
   });
 
-  it('reports a mined anchor still short of its confirmations, and anchors once the blocks come', async () => {
+  async function fresh(): Promise<{ contract: string; opts: AnchorerOptions; errors: unknown[] }> {
     const contract = await deployAnother(f.chain);
-    await submitTasks(f.store, 2);
-    expect(await createSealer(f.store, { sealerKey: SEALER_KEY, maxEvents: 2, maxWaitMs: 0 }).flush()).to.not.equal(undefined);
-    const said: string[] = [];
-    let heard!: () => void;
-    const reported = new Promise<void>((r) => (heard = r));
-    const anchorer = createAnchorer(f.store, {
-      rpcUrl: f.chain.rpcUrl,
-      contract,
-      privateKey: f.chain.anchorerPrivateKey,
-      confirmations: 3,
-      txTimeoutMs: 500,
-      onError: (e) => {
-        said.push((e as Error).message);
-        heard();
-      },
-    });
-    const anchoring = anchorer.tick();
-    await reported;
-    expect(said[0]).to.match(
-      /^anchor\(0\) transaction 0x[0-9a-f]{64} is mined in block \d+ but has 1 of the 3 confirmations CHAIN_CONFIRMATIONS asks after 500 ms: no block came after it \(a node that mines only for transactions\?\); still waiting$/,
-    );
+    const errors: unknown[] = [];
+    return { contract, errors, opts: { rpcUrl: f.chain.rpcUrl, contract, privateKey: f.chain.anchorerPrivateKey, pollIntervalMs: 50, onError: (e) => errors.push(e) } };
+  }
+
+  /** Mine a block every 100 ms until `done` settles (automine is off). */
+  async function mineUntil<T>(done: Promise<T>): Promise<T> {
+    let settled = false;
+    const watched = done.finally(() => (settled = true));
+    const mining = (async () => {
+      while (!settled) {
+        await new Promise((r) => setTimeout(r, 100));
+        if (!settled) await provider.send('evm_mine', []);
+      }
+    })();
+    try {
+      return await watched;
+    } finally {
+      await mining;
+    }
+  }
+
+  async function records(anchorer: ReturnType<typeof createAnchorer>) {
+    return new BatchLog(f.store).anchorRecords(await anchorer.anchorStream());
+  }
+
+  it('a batch found mined after a restart is recorded only once it has CHAIN_CONFIRMATIONS (was: at once, on its first block)', async () => {
+    const { opts } = await fresh();
+    const crashed = createAnchorer(f.store, { ...opts, confirmations: 3, faults: (p) => { if (p === 'after-send') throw new Killed('killed after send'); } });
+    await crashed.tick().then(() => expect.fail('the fault did not fire'), (e) => expect(e).to.be.instanceOf(Killed));
+    await crashed.stop();
+    const [log] = await auditAnchorAt(opts.contract, provider).queryFilter(auditAnchorAt(opts.contract, provider).filters.BatchAnchored(0));
+    expect(await provider.getBlockNumber(), 'automine: its block is the head (1 confirmation)').to.equal(log.blockNumber);
+
+    // The restart sends nothing past the unconfirmed batch and records nothing yet.
+    const restarted = createAnchorer(f.store, { ...opts, confirmations: 3, faults: (p) => { if (p === 'before-send') throw new Killed('would send'); } });
+    expect(await restarted.tick()).to.equal(0);
+    expect(await records(restarted)).to.have.length(0);
+
     await provider.send('hardhat_mine', ['0x2']);
-    expect(await anchoring).to.equal(1);
+    await restarted.tick().catch((e) => expect(e).to.be.instanceOf(Killed));
+    await restarted.stop();
+    const [r] = await records(restarted);
+    expect([r?.batchId, r?.txHash, r?.blockNumber]).to.deep.equal([0, log.transactionHash.toLowerCase(), log.blockNumber]);
+  });
+
+  it('CHAIN_CONFIRMATIONS=0 anchors once mined (was: "transaction failed" for every batch not mined at once)', async () => {
+    const { opts, errors } = await fresh();
+    const anchorer = createAnchorer(f.store, { ...opts, confirmations: 0 });
+    await provider.send('evm_setAutomine', [false]);
+    try {
+      expect(await mineUntil(anchorer.tick())).to.equal((await f.store.readStream(BATCH_STREAM)).length);
+    } finally {
+      await provider.send('evm_setAutomine', [true]);
+    }
+    expect(await records(anchorer)).to.have.length((await f.store.readStream(BATCH_STREAM)).length);
+    await anchorer.stop();
+    expect(errors).to.deep.equal([]);
+  });
+
+  it('stop() ends the wait for a transaction of the account still pending (was: held for up to 600 polls, past the shutdown deadline)', async () => {
+    const { opts } = await fresh();
+    await provider.send('evm_setAutomine', [false]);
+    try {
+      // Someone else's transaction with the key, never mined while the anchorer runs.
+      const wallet = new Wallet(opts.privateKey!, provider);
+      await wallet.sendTransaction({ to: wallet.address, value: 1n });
+      const anchorer = createAnchorer(f.store, { ...opts, pollIntervalMs: 1000 });
+      anchorer.start();
+      await new Promise((r) => setTimeout(r, 300));
+      await anchorer.stop();
+      expect((await provider.send('eth_pendingTransactions', [])) as unknown[], 'stopped while it was still pending').to.have.length(1);
+    } finally {
+      await provider.send('evm_setAutomine', [true]);
+    }
+  });
+
+  it('after a restart, a batch whose transaction of the previous run was still pending is recorded from the chain, not sent again (was: reverted AuditAnchorBatchOutOfOrder)', async () => {
+    const { opts, errors } = await fresh();
+    const sealed = (await f.store.readStream(BATCH_STREAM)).length;
+    await provider.send('evm_setAutomine', [false]);
+    try {
+      const crashed = createAnchorer(f.store, { ...opts, faults: (p) => { if (p === 'after-send') throw new Killed('killed after send'); } });
+      await crashed.tick().then(() => expect.fail('the fault did not fire'), (e) => expect(e).to.be.instanceOf(Killed));
+      await crashed.stop();
+      const me = new Wallet(opts.privateKey!).address;
+      expect(await provider.getTransactionCount(me, 'pending'), 'its transaction is still pending').to.be.greaterThan(await provider.getTransactionCount(me, 'latest'));
+      const restarted = createAnchorer(f.store, opts);
+      expect(await mineUntil(restarted.tick()), 'the batches after the one already sent').to.equal(sealed - 1);
+      expect((await records(restarted)).map((r) => r.batchId)).to.deep.equal([...Array(sealed).keys()]);
+      await restarted.stop();
+    } finally {
+      await provider.send('evm_setAutomine', [true]);
+    }
+    expect(errors).to.deep.equal([]);
   });
 });

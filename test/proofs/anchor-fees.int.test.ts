@@ -78,6 +78,56 @@ describe('anchorer and fees', function () {
     expect(await provider.getTransaction(sent!.hash)).to.equal(null);
   });
 
+  it('with a fee cap (ANCHOR_MAX_FEE_GWEI) offers at most the cap, first send and replacements, and waits at it for the market to fall (was: no cap, paid any price)', async () => {
+    const contract = await deployAnother(f.chain);
+    await sealOne();
+    const gwei = 10n ** 9n;
+    const cap = 80n * gwei;
+    const messages: string[] = [];
+    // Above the cap from the start: the first send already offers the cap, not the market's fee.
+    let baseFee = 500n * gwei;
+    let done = false;
+    await provider.send('evm_setAutomine', [false]);
+    // Every block at `baseFee` (a spike the anchorer cannot outbid at its cap).
+    const mining = (async () => {
+      while (!done) {
+        await provider.send('hardhat_setNextBlockBaseFeePerGas', [`0x${baseFee.toString(16)}`]);
+        await provider.send('evm_mine', []);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
+    await new Promise((r) => setTimeout(r, 250));
+    const anchorer = createAnchorer(f.store, {
+      rpcUrl: f.chain.rpcUrl,
+      contract,
+      privateKey: f.chain.anchorerPrivateKey,
+      txTimeoutMs: 300,
+      maxFeePerGas: cap,
+      onError: (e) => messages.push((e as Error).message),
+    });
+    try {
+      const ticking = anchorer.tick();
+      for (let i = 0; i < 400 && messages.filter((m) => m.includes('at the fee cap')).length < 2; i++) await new Promise((r) => setTimeout(r, 50));
+      expect(messages.filter((m) => m.includes('at the fee cap')), messages.join('\n')).to.have.length.of.at.least(2);
+      // The spike ends: the capped transaction is mined.
+      baseFee = 1n * gwei;
+      expect(await ticking).to.equal((await f.store.readStream(BATCH_STREAM)).length);
+    } finally {
+      done = true;
+      await mining;
+      await provider.send('evm_setAutomine', [true]);
+      await anchorer.stop();
+    }
+    expect(messages.filter((m) => m.includes('sent again')), 'nothing above the cap is sent').to.deep.equal([]);
+    const anchored = (await f.store.readAll({ limit: 10_000 })).filter((e) => e.type === 'BatchAnchored' && (e.data as { contract: string }).contract === contract);
+    // This contract is new: every sealed batch was anchored. The first waited out the spike at the
+    // cap; those after it were sent at the market's fee once it fell below.
+    const offered = await Promise.all(anchored.map(async (e) => (await provider.getTransaction((e.data as { txHash: string }).txHash))!.maxFeePerGas!));
+    expect(offered[0]).to.equal(cap);
+    for (const fee of offered) expect(fee <= cap).to.equal(true);
+    expect(messages.find((m) => m.includes('at the fee cap'))).to.match(/offers the fee cap \(ANCHOR_MAX_FEE_GWEI, 80 gwei\) and the market asks more: waiting for it to fall/);
+  });
+
   it('does not raise the fees of a transaction that offers the market\'s while it waits (each raise compounds)', async () => {
     const contract = await deployAnother(f.chain);
     await sealOne();

@@ -63,6 +63,44 @@ describe('anchorer nonce when another sender shares its key', function () {
     expect(Number(await auditAnchorAt(contract, provider).nextBatchId())).to.equal((await f.store.readStream('auditbatch-log')).length);
   });
 
+  it('an idle background anchorer reads the chain every idleChainCheckMs, not every poll (was: two eth_calls every 200 ms, over 800,000 a day)', async () => {
+    const contract = await deployAnother(f.chain);
+    const sealer = createSealer(f.store, { sealerKey: SEALER_KEY, maxEvents: 2, maxWaitMs: 0 });
+    await submitTasks(f.store, 2);
+    await sealer.flush();
+    const first = createAnchorer(f.store, { rpcUrl: f.chain.rpcUrl, contract, privateKey: f.chain.anchorerPrivateKey });
+    expect(await first.tick()).to.be.greaterThan(0);
+    await first.stop();
+
+    let rounds = 0;
+    // Each round reads the anchor stream: counted to know how many rounds ran.
+    const store = new Proxy(f.store, {
+      get(target, prop, receiver) {
+        if (prop !== 'readStream') return Reflect.get(target, prop, receiver);
+        return (stream: string, ...rest: unknown[]) => {
+          if (stream.startsWith('auditanchor-')) rounds++;
+          return (target.readStream as (...a: unknown[]) => unknown)(stream, ...rest);
+        };
+      },
+    });
+    const proxy = await startCountingProxy(f.chain.rpcUrl);
+    const anchorer = createAnchorer(store, { rpcUrl: proxy.url, contract, privateKey: f.chain.anchorerPrivateKey, pollIntervalMs: 10, idleChainCheckMs: 600_000 });
+    try {
+      anchorer.start();
+      while (rounds < 30) await new Promise((r) => setTimeout(r, 20));
+      // The first round only: the contract checked at first contact, nextBatchId, the newest common batch.
+      expect(proxy.count('eth_call')).to.equal(3);
+      // A batch sealed meanwhile is anchored at the next poll, idle check or not.
+      await submitTasks(f.store, 2);
+      await sealer.flush();
+      const sealed = (await f.store.readStream('auditbatch-log')).length;
+      while (Number(await auditAnchorAt(contract, provider).nextBatchId()) < sealed) await new Promise((r) => setTimeout(r, 20));
+    } finally {
+      await anchorer.stop();
+      await proxy.close();
+    }
+  });
+
   it('reads the pending count once per send, and looks for the contract\'s code once per chain, not on every refresh', async () => {
     const contract = await deployAnother(f.chain);
     const sealer = createSealer(f.store, { sealerKey: SEALER_KEY, maxEvents: 2, maxWaitMs: 0 });

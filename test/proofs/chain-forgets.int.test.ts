@@ -5,6 +5,7 @@ import { BATCH_STREAM } from '../../src/proofs/audit-streams';
 import { createSealer } from '../../src/proofs/sealer';
 import { auditAnchorAt } from '../../src/web3/audit-anchor';
 import { createRpcProvider } from '../../src/web3/provider';
+import { deployDemoToken } from '../../src/web3/sample-contracts';
 import { deployAnother, openFixture, SEALER_KEY, submitTasks, type Fixture } from './pipeline-fixture';
 
 /**
@@ -96,6 +97,32 @@ describe('anchorer when the chain forgets or contradicts what was anchored', fun
     await anchorer.stop();
     expect(err?.code).to.equal('ANCHOR_CONTRACT_MISSING');
     expect(err?.message).to.equal(`no contract at 0x${'12'.repeat(20)} on chain 31337: check ANCHOR_CONTRACT, or deploy with \`openmcp contracts deploy\``);
+  });
+
+  it('names a contract address whose code is not AuditAnchor (was: "could not decode result data" each round)', async () => {
+    const token = (await deployDemoToken(new Wallet(f.chain.anchorerPrivateKey, provider), 1000n)).address;
+    const anchorer = createAnchorer(f.store, { rpcUrl: f.chain.rpcUrl, contract: token, privateKey: f.chain.anchorerPrivateKey });
+    let err: { code?: string; message?: string } | undefined;
+    await anchorer.tick().catch((e) => (err = e));
+    await anchorer.stop();
+    expect(err?.code).to.equal('ANCHOR_CONTRACT_MISSING');
+    expect(err?.message).to.equal(`the contract at ${token} on chain 31337 is not an AuditAnchor (it does not answer nextBatchId()): check ANCHOR_CONTRACT, or deploy with \`openmcp contracts deploy\``);
+  });
+
+  it('refuses a chain whose id is not CHAIN_ID, naming both, and anchors nothing there (was: anchored on whatever chain CHAIN_RPC_URL served)', async () => {
+    const { contract, opts } = await setup(1);
+    const wrong = createAnchorer(f.store, { ...opts, chainId: 1 });
+    let err: { code?: string; message?: string; details?: unknown } | undefined;
+    await wrong.tick().catch((e) => (err = e));
+    expect(err?.code).to.equal('CONFIG_INVALID');
+    expect(err?.message).to.equal('CHAIN_ID is 1 but CHAIN_RPC_URL serves chain 31337: anchoring nothing there (check CHAIN_RPC_URL, or CHAIN_ID)');
+    expect(err?.details).to.deep.equal({ variable: 'CHAIN_ID', expected: 1, chainId: 31337 });
+    await wrong.anchorStream().then(() => expect.fail('anchorStream answered'), (e) => expect(e.code).to.equal('CONFIG_INVALID'));
+    await wrong.stop();
+    expect(Number(await auditAnchorAt(contract, provider).nextBatchId())).to.equal(0);
+    const right = createAnchorer(f.store, { ...opts, chainId: 31337 });
+    expect(await right.tick()).to.equal((await f.store.readStream(BATCH_STREAM)).length);
+    await right.stop();
   });
 
   it('sends a transaction the node dropped again, on its nonce, within the same round (was: waited forever; then TIMEOUT and the next round)', async () => {

@@ -1,0 +1,65 @@
+import { expect } from 'chai';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Wallet } from 'ethers';
+import { auditAnchorAt } from '../../src/web3/audit-anchor';
+import { startLocalChain, type LocalChain } from '../../src/web3/local-chain';
+import { createRpcProvider } from '../../src/web3/provider';
+
+function openmcp(args: string[], env: Record<string, string>): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['bin/openmcp', ...args], { env: { ...process.env, OPENMCP_CONFIG: '', ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c) => (stdout += String(c)));
+    child.stderr.on('data', (c) => (stderr += String(c)));
+    child.on('exit', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
+/**
+ * The admin role grants and revokes anchorers. Deployed by the anchorer's key without --admin, that
+ * hot key is also the admin: rotated out after a leak, it could grant itself the anchorer role again.
+ */
+describe('openmcp contracts deploy', function () {
+  this.timeout(120_000);
+  let dir: string;
+  let chain: LocalChain;
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'openmcp-deploy-'));
+    chain = await startLocalChain({ port: 0, dataDir: dir });
+  });
+  after(async () => {
+    await chain?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('gives the admin role to --admin and the anchorer role to --anchorer, and says who holds which (was: no --admin, the deployer was always admin)', async () => {
+    const admin = Wallet.createRandom().address;
+    const anchorer = Wallet.createRandom().address;
+    const r = await openmcp(['contracts', 'deploy', '--rpc', chain.rpcUrl, '--admin', admin, '--anchorer', anchorer], { ANCHORER_PRIVATE_KEY: chain.anchorerPrivateKey });
+    expect(r.status, r.stderr).to.equal(0);
+    const address = /ANCHOR_CONTRACT=(0x[0-9a-f]{40})/.exec(r.stdout)?.[1];
+    expect(address, r.stdout).to.be.a('string');
+    expect(r.stdout).to.include(`admin (grants and revokes anchorers): ${admin.toLowerCase()}`).and.include(`anchorer: ${anchorer.toLowerCase()}`);
+    const provider = createRpcProvider(chain.rpcUrl);
+    try {
+      const c = auditAnchorAt(address!, provider);
+      const deployer = new Wallet(chain.anchorerPrivateKey).address;
+      expect(await c.hasRole(await c.DEFAULT_ADMIN_ROLE(), admin)).to.equal(true);
+      expect(await c.hasRole(await c.DEFAULT_ADMIN_ROLE(), deployer)).to.equal(false);
+      expect(await c.hasRole(await c.ANCHORER_ROLE(), anchorer)).to.equal(true);
+      expect(await c.hasRole(await c.ANCHORER_ROLE(), deployer)).to.equal(false);
+    } finally {
+      provider.destroy();
+    }
+  });
+
+  it('refuses an --admin or --anchorer that is not an address, before sending anything', async () => {
+    const r = await openmcp(['contracts', 'deploy', '--rpc', chain.rpcUrl, '--admin', '0x1234'], { ANCHORER_PRIVATE_KEY: chain.anchorerPrivateKey });
+    expect(r.status).to.equal(1);
+    expect(r.stderr).to.include('VALIDATION_FAILED: --admin must be an address (0x and 40 hex digits), got 0x1234');
+  });
+});

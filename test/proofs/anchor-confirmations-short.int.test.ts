@@ -1,0 +1,52 @@
+import { expect } from 'chai';
+import type { JsonRpcProvider } from 'ethers';
+import { createAnchorer } from '../../src/proofs/anchorer';
+import { createSealer } from '../../src/proofs/sealer';
+import { createRpcProvider } from '../../src/web3/provider';
+import { deployAnother, openFixture, SEALER_KEY, submitTasks, type Fixture } from './pipeline-fixture';
+
+/**
+ * CHAIN_CONFIRMATIONS above 1 on a node that mines only for transactions (a dev node: Hardhat,
+ * anvil): the anchor is mined, and no block follows it. The anchorer waited without a word, and
+ * no proof was ever served; now each round of the wait says how far the confirmations got.
+ */
+describe('anchorer waiting for confirmations that do not come', function () {
+  this.timeout(120_000);
+  let f: Fixture;
+  let provider: JsonRpcProvider;
+  before(async () => {
+    f = await openFixture();
+    provider = createRpcProvider(f.chain.rpcUrl);
+  });
+  after(async () => {
+    provider?.destroy();
+    await f?.close();
+  });
+
+  it('reports a mined anchor still short of its confirmations, and anchors once the blocks come', async () => {
+    const contract = await deployAnother(f.chain);
+    await submitTasks(f.store, 2);
+    expect(await createSealer(f.store, { sealerKey: SEALER_KEY, maxEvents: 2, maxWaitMs: 0 }).flush()).to.not.equal(undefined);
+    const said: string[] = [];
+    let heard!: () => void;
+    const reported = new Promise<void>((r) => (heard = r));
+    const anchorer = createAnchorer(f.store, {
+      rpcUrl: f.chain.rpcUrl,
+      contract,
+      privateKey: f.chain.anchorerPrivateKey,
+      confirmations: 3,
+      txTimeoutMs: 500,
+      onError: (e) => {
+        said.push((e as Error).message);
+        heard();
+      },
+    });
+    const anchoring = anchorer.tick();
+    await reported;
+    expect(said[0]).to.match(
+      /^anchor\(0\) transaction 0x[0-9a-f]{64} is mined in block \d+ but has 1 of the 3 confirmations CHAIN_CONFIRMATIONS asks after 500 ms: no block came after it \(a node that mines only for transactions\?\); still waiting$/,
+    );
+    await provider.send('hardhat_mine', ['0x2']);
+    expect(await anchoring).to.equal(1);
+  });
+});
