@@ -123,7 +123,7 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
   /** The chain (`chainId:genesisHash`) on which the contract's code was last seen. */
   let codeSeenOn: string | undefined;
   let nonce: number | undefined;
-  /** `nonce` was just read from the chain (by waitForPendingTransactions): the first send need not read it again. */
+  /** `nonce` was read from the chain this round (by waitForPendingTransactions): the round's first send need not read it again. */
   let nonceFresh = false;
 
   async function target(maxAgeMs = Infinity): Promise<AnchorTarget> {
@@ -363,6 +363,8 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
       if (recorded >= (await log.sealedBatches()).length) return 0;
     }
     chainReadAt = performance.now();
+    // A count read by an earlier round is stale: someone else with the key may have sent since.
+    nonceFresh = false;
     // A transaction of an earlier run (or term) still pending may be anchoring the next batch:
     // waited out before the contract is read, so that batch is found anchored, not sent again.
     if (nonce === undefined) await waitForPendingTransactions();
