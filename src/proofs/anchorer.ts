@@ -323,8 +323,9 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
         continue;
       }
       const raised = opts.maxFeePerGas === undefined ? raisedFees(fees, market) : capFees(raisedFees(fees, market), opts.maxFeePerGas);
-      if (opts.maxFeePerGas !== undefined && !raisesBoth(fees, raised)) {
-        // Nodes refuse a replacement that does not raise every fee (by 10%): at the cap, only the market can move.
+      // Nodes refuse a replacement that does not raise every fee (by 10%): at the cap, only the
+      // market can move. A transaction the node dropped replaces nothing: sent again at the cap.
+      if (opts.maxFeePerGas !== undefined && known && !raisesBoth(fees, raised)) {
         opts.onError?.(new Error(`anchor(${b.batchId}) transaction ${last.hash} is not mined within ${waitMs} ms: it offers the fee cap (ANCHOR_MAX_FEE_GWEI, ${formatGwei(opts.maxFeePerGas)} gwei) and the market asks more: waiting for it to fall (at the fee cap)`));
         continue;
       }
@@ -332,7 +333,7 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
       fees = raised;
       try {
         last = (await contract.anchor(b.batchId, b.firstSeq, b.lastSeq, b.root, { nonce: n, ...fees })) as TransactionResponse;
-        opts.onError?.(new Error(`anchor(${b.batchId}) transaction not mined within ${waitMs} ms: sent again on nonce ${n} as ${last.hash} with higher fees (${describeFees(fees)})`));
+        opts.onError?.(new Error(`anchor(${b.batchId}) transaction not mined within ${waitMs} ms: sent again on nonce ${n} as ${last.hash} ${known ? 'with higher fees' : 'as the node no longer knows it'} (${describeFees(fees)})`));
       } catch (err) {
         // Mined meanwhile (the nonce is used, or the call now reverts as the batch is anchored):
         // the wait above finds the receipt. Refused as underpriced: the next round raises more.
