@@ -278,7 +278,10 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
     let fees = feesOf(first);
     for (;;) {
       try {
-        const receipt = (await last.wait(confirmations, opts.txTimeoutMs ?? 180_000)) as TransactionReceipt | null;
+        // A stopped anchorer (shutdown, a term that ended) waits no more: the transaction is on its
+        // way, and the next run finds it (pending, or on chain once CHAIN_CONFIRMATIONS deep).
+        const receipt = (await Promise.race([last.wait(confirmations, opts.txTimeoutMs ?? 180_000), stopSignal])) as TransactionReceipt | null | typeof STOPPED;
+        if (receipt === STOPPED) throw new Error(`anchor(${b.batchId}) transaction ${last.hash} ${confirmations === 1 ? 'not mined yet' : `not ${confirmations} blocks deep yet`}; stopped: the next run finds it`);
         if (!receipt || receipt.status !== 1) throw new Error(`anchor(${b.batchId}) transaction ${last.hash} failed`);
         return receipt;
       } catch (err) {
@@ -427,6 +430,9 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
   /** Anchor streams whose new deployment was logged (once each). */
   const announced = new Set<string>();
   let stopped = false;
+  let onStop!: () => void;
+  /** Settles (with STOPPED) when stop() is called: what waits on the chain races it. */
+  const stopSignal = new Promise<typeof STOPPED>((r) => (onStop = () => r(STOPPED)));
   let loop: Promise<void> | undefined;
   let wake: (() => void) | undefined;
 
@@ -466,6 +472,7 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
     },
     async stop() {
       stopped = true;
+      onStop();
       wake?.();
       await loop;
       provider.destroy();
@@ -474,6 +481,8 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
     anchorStream: async () => anchorStreamName(await queryTarget()),
   };
 }
+
+const STOPPED = Symbol('stopped');
 
 /** The node's own words in a failed JSON-RPC call (ethers keeps them as `error` or `info.error`), else the message. */
 function rpcMessage(err: unknown): string {
