@@ -405,10 +405,14 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
     // Batches the chain has but the log lacks (a previous run's transaction, mined after it
     // stopped) count as anchored only CHAIN_CONFIRMATIONS deep, as those this run sends: a
     // shallower one may still be reorged out, and its record would name a block that is gone.
-    const confirmedNext = logNext < chainNext ? await confirmedNextBatchId(chainNext) : chainNext;
-    for (; logNext < confirmedNext && logNext < sealed.length; logNext++) await recover(sealed[logNext]);
+    const confirmed = logNext < chainNext ? await confirmedNextBatchId(chainNext) : { next: chainNext };
+    for (; logNext < confirmed.next && logNext < sealed.length; logNext++) await recover(sealed[logNext]);
     // Nothing is sent past a batch not recorded yet: a later round records it once deep enough.
-    if (logNext < Math.min(chainNext, sealed.length)) return 0;
+    if (logNext < Math.min(chainNext, sealed.length)) {
+      reportShallow(logNext, confirmed.head);
+      return 0;
+    }
+    shallow = undefined;
     let anchored = 0;
     // A stopped anchorer (a term that ended) sends nothing more, even in the middle of a backlog.
     for (let id = chainNext; id < sealed.length && !stopped; id++) {
@@ -418,13 +422,30 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
     return anchored;
   }
 
-  /** nextBatchId() as of the newest block with `confirmations` blocks (the head itself when 1). */
-  async function confirmedNextBatchId(chainNext: number): Promise<number> {
-    if (confirmations === 1) return chainNext;
-    const deep = (await provider.getBlockNumber()) - confirmations + 1;
+  /** nextBatchId() as of the newest block with `confirmations` blocks (the head itself when 1), and the head read. */
+  async function confirmedNextBatchId(chainNext: number): Promise<{ next: number; head?: number }> {
+    if (confirmations === 1) return { next: chainNext };
+    const head = await provider.getBlockNumber();
+    const deep = head - confirmations + 1;
     // Before the contract existed there is nothing to read: nothing is that deep.
-    if (deep < 0 || (await provider.getCode(opts.contract, deep)) === '0x') return 0;
-    return Number(await contract.nextBatchId({ blockTag: deep }));
+    if (deep < 0 || (await provider.getCode(opts.contract, deep)) === '0x') return { next: 0, head };
+    return { next: Number(await contract.nextBatchId({ blockTag: deep })), head };
+  }
+
+  /** The batch of an earlier run found on chain and not deep enough yet, since when, and the head then. */
+  let shallow: { batchId: number; head?: number; at: number } | undefined;
+  /**
+   * Said every txTimeoutMs while batch `batchId` waits for its confirmations, as mined() says of
+   * the anchorer's own transaction: on a node that mines only for transactions they never come.
+   */
+  function reportShallow(batchId: number, head: number | undefined): void {
+    const now = performance.now();
+    const waitMs = opts.txTimeoutMs ?? 180_000;
+    if (shallow?.batchId !== batchId) shallow = { batchId, head, at: now };
+    if (now - shallow.at < waitMs) return;
+    const why = head === shallow.head ? `: no block came for ${waitMs} ms (a node that mines only for transactions?)` : '';
+    opts.onError?.(new Error(`anchor(${batchId}) is on chain (sent by an earlier run) but not yet ${confirmations} blocks deep (CHAIN_CONFIRMATIONS), head block ${head}${why}; recorded once it is`));
+    shallow = { batchId, head, at: now };
   }
 
   /** Anchor streams whose new deployment was logged (once each). */
