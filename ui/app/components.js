@@ -3,15 +3,22 @@ import { html } from './html.js';
 import { onNotice, onResync } from './live.js';
 
 /**
- * Load data, reload on demand; keeps the last good value while reloading so live updates
- * do not flash a spinner. @template T @param {() => Promise<T>} load @param {unknown[]} deps
+ * Load data, reload on demand; keeps the last good value while reloading (and when a reload
+ * fails) so live updates do not flash a spinner. A new `identity` (another filter, another id:
+ * by default, other `deps`) starts afresh: the last value answered another question, and shown
+ * under the new one (or under its error) it would pass for its answer. Deps that only widen the
+ * same answer (more pages) keep it: `useAsync(load, [pages, filter], filter)`.
+ * @template T @param {() => Promise<T>} load @param {unknown[]} deps @param {string} [identity]
  */
-export function useAsync(load, deps) {
+export function useAsync(load, deps, identity = JSON.stringify(deps)) {
   const [state, setState] = useState(/** @type {{ value?: T, error?: any, loading: boolean }} */ ({ loading: true }));
   const seq = useRef(0);
+  const shown = useRef(identity);
   const reload = useCallback(() => {
     const mine = ++seq.current;
-    setState((s) => ({ ...s, loading: true }));
+    const fresh = shown.current !== identity;
+    shown.current = identity;
+    setState((s) => (fresh ? { loading: true } : { ...s, loading: true }));
     load().then(
       (value) => mine === seq.current && setState({ value, loading: false }),
       (error) => mine === seq.current && setState((s) => ({ value: s.value, error, loading: false })),

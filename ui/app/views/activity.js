@@ -47,7 +47,7 @@ export function ActivityView() {
       if (!cursor) break;
     }
     return { items, more: !!cursor };
-  }, [pages]);
+  }, [pages], '');
   useLiveRefresh((n) => !!n.taskId, tasks.reload);
   const items = tasks.value?.items ?? [];
   const shown = status ? items.filter((/** @type {any} */ t) => t.status === status) : items;

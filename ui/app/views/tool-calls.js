@@ -50,7 +50,7 @@ export function ToolCallsView({ filter }) {
       if (!cursor) break;
     }
     return { items, more: !!cursor };
-  }, [pages, key]);
+  }, [pages, key], key);
   // The hub announces an event once the read models show it, so the refetch sees the call.
   useLiveRefresh((n) => n.type.startsWith('ToolCall'), calls.reload, 1000);
   const items = calls.value?.items ?? [];
