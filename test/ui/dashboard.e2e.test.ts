@@ -142,6 +142,9 @@ describe('dashboard /ui in headless Chromium against a running gateway', functio
     // Times in the viewer's zone: the submitted cell names IST, not the machine's UTC.
     expect(await row.locator('td').nth(4).innerText()).to.match(/GMT\+5:30|IST/);
     await page.locator('.spark').first().waitFor();
+    // The bootstrap key is cross-tenant: its counts take in every tenant, its task list is its own
+    // tenant's (GET /v1/tasks), and the page says so rather than seem to disagree with itself.
+    expect(await page.locator('[data-scope="all-tenants"]').innerText()).to.contain("every tenant (your key is cross-tenant); the tasks below are tenant default's");
     await shoot('activity');
   });
 
@@ -210,6 +213,7 @@ describe('dashboard /ui in headless Chromium against a running gateway', functio
     await page.locator('tr[data-server="examples"] .badge-up').waitFor();
     expect(await page.locator('tr[data-server="patient"] [data-limits]').innerText()).to.equal('timeout 2 min · at most 2 in flight');
     expect(await page.locator('tr[data-server="examples"] [data-limits]').count(), 'no limits of its own: nothing shown').to.equal(0);
+    expect(await page.locator('[data-scope="all-tenants"]').innerText(), 'call counts of every tenant, said so').to.contain("the Tool calls page lists tenant default's");
     await page.getByLabel('Search tools by what they do').fill('echo');
     await page.locator('.tools li', { hasText: 'examples__echo' }).waitFor();
     await shoot('mcp');
@@ -378,6 +382,12 @@ describe('dashboard /ui in headless Chromium against a running gateway', functio
     await tab.unroute('**/ui/api/config');
     await tab.getByRole('button', { name: 'Try again' }).click();
     await tab.getByRole('heading', { name: 'Live activity' }).waitFor();
+    // A task list that did not load has no counts to show: not a row of zeros passing for "no tasks".
+    await tab.route(/\/v1\/tasks\?/, (r) => r.abort('connectionrefused'));
+    await tab.reload();
+    await tab.getByText('The gateway cannot be reached').first().waitFor();
+    expect(await tab.locator('button[data-status] strong').allInnerTexts()).to.deep.equal(['—', '—', '—', '—', '—']);
+    expect(await tab.locator('#by-status').innerText()).to.equal('Tasks by status');
     await tab.close();
   });
 

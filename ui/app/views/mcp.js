@@ -39,7 +39,8 @@ function ToolSearch() {
   </section>`;
 }
 
-export function McpView() {
+/** @param {{ me: any }} p */
+export function McpView({ me }) {
   const servers = useAsync(() => api('/v1/mcp-servers'), []);
   const health = useAsync(() => api('/ui/api/mcp-health'), []);
   useLiveRefresh((n) => MCP_TYPES.has(n.type), () => (servers.reload(), health.reload()), 1000);
@@ -70,7 +71,7 @@ export function McpView() {
               </tr>`;
             })}</tbody>
           </table></div>
-          <p class="muted small">Calls, errors and latency count tool calls seen since the gateway started (up to its last 5,000 events), last 200 calls per server for latency. Each call, with its arguments and result where recorded: <a href="#/tool-calls">Tool calls</a> (a server's count opens its own).</p>`
+          <p class="muted small">Calls, errors and latency count ${me.crossTenant ? html`<span data-scope="all-tenants">every tenant's tool calls (your key is cross-tenant; the Tool calls page lists tenant ${me.tenant}'s)</span>` : 'tool calls'} seen since the gateway started (up to its last 5,000 events), last 200 calls per server for latency. Each call, with its arguments and result where recorded: <a href="#/tool-calls">Tool calls</a> (a server's count opens its own).</p>`
         : null}
     </section>
     <${ToolSearch} />`;
