@@ -406,6 +406,23 @@ describe('dashboard /ui in headless Chromium against a running gateway', functio
     await tab.close();
   });
 
+  it("shows a viewer a task without the audit trail its role may not read, and no Try again on a 403", async () => {
+    const viewer = (await apiCall('/v1/keys', { method: 'POST', body: { role: 'viewer', tenant: 'default', name: 'e2e viewer' } })).body;
+    const tab = await context.newPage();
+    const asked: string[] = [];
+    tab.on('request', (r) => asked.push(r.url()));
+    await tab.goto(`${gw.url}/ui#/tasks/${taskId}`);
+    await tab.getByLabel('API key').fill(viewer.key);
+    await tab.keyboard.press('Enter');
+    await tab.getByText("Your key's role (viewer) cannot read a task's audit trail").waitFor();
+    expect(await tab.locator('h2', { hasText: 'Timeline' }).innerText(), 'no count of events it cannot read').to.equal('Timeline');
+    expect(asked.filter((u) => u.includes('/events')), 'no request its role is refused').to.deep.equal([]);
+    await tab.getByRole('link', { name: 'Batches' }).click();
+    await tab.getByText('role viewer lacks proofs:read').waitFor();
+    expect(await tab.getByRole('button', { name: 'Try again' }).count(), 'the same key would be refused again').to.equal(0);
+    await tab.close();
+  });
+
   it('sent no request anywhere but the gateway and the chain RPC', () => {
     const allowed = [new URL(gw.url).origin, new URL(gw.rpcUrl).origin];
     const stray = requests.filter((u) => !u.startsWith('data:') && !u.startsWith('blob:') && !allowed.includes(new URL(u).origin));

@@ -65,7 +65,8 @@ export function Badge({ status, label }) {
 
 /**
  * An API error with its problem code. `title` says what failed: a refused action must not read
- * as a page that failed to load. @param {{ error: any, retry?: () => void, title?: string }} p
+ * as a page that failed to load. No Try again for a 403: the same key would be refused again.
+ * @param {{ error: any, retry?: () => void, title?: string }} p
  */
 export function ErrorBox({ error, retry, title = 'Could not load this.' }) {
   if (!error) return null;
@@ -73,7 +74,7 @@ export function ErrorBox({ error, retry, title = 'Could not load this.' }) {
   return html`<div class="error" role="alert">
     <strong>${title}</strong> ${error.message}${status}
     ${error.status === 403 ? html`<p>Your key's role does not allow this.</p>` : null}
-    ${retry ? html`<button type="button" onClick=${retry}>Try again</button>` : null}
+    ${retry && error.status !== 403 ? html`<button type="button" onClick=${retry}>Try again</button>` : null}
   </div>`;
 }
 

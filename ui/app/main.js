@@ -59,7 +59,7 @@ function Shell({ me, onSignOut }) {
   let view;
   switch (route[0]) {
     case 'tasks':
-      view = html`<${TaskView} id=${route[1]} />`;
+      view = html`<${TaskView} id=${route[1]} me=${me} />`;
       break;
     case 'approvals':
       view = html`<${ApprovalsView} me=${me} />`;
