@@ -423,6 +423,25 @@ describe('dashboard /ui in headless Chromium against a running gateway', functio
     await tab.close();
   });
 
+  it('keeps an idle page current: per-minute counts and "ago" times move on with the clock', async () => {
+    const tab = await context.newPage();
+    await tab.clock.install();
+    let counts = 0;
+    tab.on('request', (r) => void (r.url().includes('/ui/api/activity') && counts++));
+    await tab.goto(`${gw.url}/ui`);
+    await tab.getByLabel('API key').fill(gw.adminKey);
+    await tab.keyboard.press('Enter');
+    const updated = tab.locator('tr[data-task]').first().locator('td').nth(5);
+    await updated.waitFor();
+    const [before, loads] = [await updated.innerText(), counts];
+    // Nothing happens meanwhile (no notice reloads anything): only the clock moves.
+    await tab.clock.fastForward(61_000);
+    for (let i = 0; i < 100 && (counts === loads || (await updated.innerText()) === before); i++) await tab.waitForTimeout(50);
+    expect(counts, 'the per-minute counts read again').to.be.greaterThan(loads);
+    expect(await updated.innerText(), `"${before}" a minute later`).to.not.equal(before);
+    await tab.close();
+  });
+
   it('sent no request anywhere but the gateway and the chain RPC', () => {
     const allowed = [new URL(gw.url).origin, new URL(gw.rpcUrl).origin];
     const stray = requests.filter((u) => !u.startsWith('data:') && !u.startsWith('blob:') && !allowed.includes(new URL(u).origin));

@@ -1,6 +1,6 @@
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api.js';
-import { Badge, Empty, ErrorBox, Loading, Sparkline, useAsync, useLiveRefresh } from '../components.js';
+import { Badge, Empty, ErrorBox, Loading, Sparkline, useAsync, useLiveRefresh, useTick } from '../components.js';
 import { formatAgo, formatCount, formatPercent, formatTime } from '../format.js';
 import { html } from '../html.js';
 
@@ -13,6 +13,12 @@ const describe = (t) => t.instruction ?? (t.steps.map((/** @type {any} */ s) => 
 function Sparklines({ me }) {
   const a = useAsync(() => api('/ui/api/activity'), []);
   useLiveRefresh(() => true, a.reload, 2000);
+  // Minutes pass without events too: an idle tenant's "this minute" must fall back to 0, and the
+  // 30-minute totals let go of what left the window (notices alone never reload an idle page).
+  useEffect(() => {
+    const t = setInterval(a.reload, 30_000);
+    return () => clearInterval(t);
+  }, [a.reload]);
   if (a.error) return html`<${ErrorBox} error=${a.error} retry=${a.reload} />`;
   if (!a.value) return html`<${Loading} what="Loading activity" />`;
   const b = a.value.buckets.slice(-30);
@@ -54,6 +60,7 @@ export function ActivityView({ me }) {
     return { items, more: !!cursor };
   }, [pages], '');
   useLiveRefresh((n) => !!n.taskId, tasks.reload);
+  useTick(10_000);
   const items = tasks.value?.items ?? [];
   const shown = status ? items.filter((/** @type {any} */ t) => t.status === status) : items;
   const counts = Object.fromEntries(STATUSES.map((s) => [s, items.filter((/** @type {any} */ t) => t.status === s).length]));

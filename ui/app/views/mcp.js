@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api.js';
-import { Badge, Empty, ErrorBox, Loading, useAsync, useLiveRefresh } from '../components.js';
+import { Badge, Empty, ErrorBox, Loading, useAsync, useLiveRefresh, useTick } from '../components.js';
 import { formatAgo, formatCount, formatDuration, formatTime } from '../format.js';
 import { html } from '../html.js';
 import { toolCallsHash } from '../tool-calls.js';
@@ -44,6 +44,7 @@ export function McpView({ me }) {
   const servers = useAsync(() => api('/v1/mcp-servers'), []);
   const health = useAsync(() => api('/ui/api/mcp-health'), []);
   useLiveRefresh((n) => MCP_TYPES.has(n.type), () => (servers.reload(), health.reload()), 1000);
+  useTick(10_000);
   const calls = new Map((health.value?.calls ?? []).map((/** @type {any} */ c) => [c.serverId, c]));
   const breakers = new Map((health.value?.upstreams ?? []).map((/** @type {any} */ u) => [u.id, u]));
   return html`<h1>MCP servers and tools</h1>
