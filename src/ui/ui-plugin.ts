@@ -136,7 +136,9 @@ export const uiPlugin: FastifyPluginAsync<UiPluginOptions> = async (app, o) => {
 
   app.get(`${MOUNT}/api/activity`, { schema: { hide: true } }, async (request) => {
     const p = await principal(request);
-    return { bucketSeconds: 60, position: hub.position, buckets: hub.activity.series(scope(p), Date.now()) };
+    // Events by what the role may read, as its live stream (visibleTo): no count of key events for a viewer.
+    const mayRead = (x: Parameters<typeof can>[1]) => can(p.role, 'events:read') || can(p.role, x);
+    return { bucketSeconds: 60, position: hub.position, buckets: hub.activity.series(scope(p), Date.now(), mayRead) };
   });
 
   app.get(`${MOUNT}/api/mcp-health`, { schema: { hide: true } }, async (request) => {
