@@ -6,8 +6,8 @@ import { problemOf } from './problem';
 /**
  * The whole HTTP answer to a request node's parser refused before fastify saw it (its
  * `clientError`): a problem like every other error (docs/errors.md), not fastify's own
- * `{"error","message","statusCode"}`. 408 REQUEST_TIMEOUT for headers or a body that did not come
- * in time; 431 MALFORMED_REQUEST for headers over node's limit (16 KiB); 400 MALFORMED_REQUEST for
+ * `{"error","message","statusCode"}`. 408 REQUEST_TIMEOUT for headers that did not all come in
+ * time (node's headersTimeout; fastify turns requestTimeout, the body's, off); 431 MALFORMED_REQUEST for headers over node's limit (16 KiB); 400 MALFORMED_REQUEST for
  * anything else (not HTTP, conflicting Content-Length). The connection is closed after it.
  * @example socket.end(clientErrorResponse(err.code, newId()))
  */

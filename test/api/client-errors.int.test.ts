@@ -64,6 +64,11 @@ describe('REST: requests the HTTP parser refuses are problems too', () => {
     expect(err).to.include({ code: 'MALFORMED_REQUEST', status: 431 });
   });
 
+  it('times out headers only, as docs/errors.md says: 60 s for the headers, no limit on the body', () => {
+    expect(h.app.server.headersTimeout).to.equal(60_000);
+    expect(h.app.server.requestTimeout).to.equal(0);
+  });
+
   it('a request whose headers never end in time: 408 REQUEST_TIMEOUT (the answer node writes for ERR_HTTP_REQUEST_TIMEOUT)', () => {
     const res = parse(clientErrorResponse('ERR_HTTP_REQUEST_TIMEOUT', 'r1'));
     expect(res.status).to.equal(408);
