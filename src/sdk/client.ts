@@ -136,8 +136,8 @@ export class OpenMcpClient {
   readonly mcpServers = {
     register: (body: RegisterServerInput) => this.call('register MCP server', McpServerView, { method: 'POST', path: '/v1/mcp-servers', body }, [201]),
     list: async () => (await this.call('list MCP servers', McpServerList, { method: 'GET', path: '/v1/mcp-servers' })).items,
-    /** Retried on 503 and lost connections; a retry that finds the server gone (404) resolves: the lost attempt removed it. */
-    remove: (id: string) => this.callNoContent('remove MCP server', { method: 'DELETE', path: `/v1/mcp-servers/${seg(id)}`, doneIfRetryAnswers: [404] }),
+    /** Retried on 503 and lost connections; a retry that finds the server gone (404 NOT_FOUND) resolves: the lost attempt removed it. */
+    remove: (id: string) => this.callNoContent('remove MCP server', { method: 'DELETE', path: `/v1/mcp-servers/${seg(id)}`, doneIfRetryAnswers: [{ status: 404, code: 'NOT_FOUND' }] }),
   };
 
   readonly tools = {
@@ -163,7 +163,7 @@ export class OpenMcpClient {
      * Retried on 503 and lost connections; a retry that finds the key revoked already (409
      * INVALID_TRANSITION) resolves: the lost attempt revoked it. Revoking a revoked key otherwise throws ConflictApiError.
      */
-    revoke: (id: string) => this.callNoContent('revoke key', { method: 'DELETE', path: `/v1/keys/${seg(id)}`, doneIfRetryAnswers: [409] }),
+    revoke: (id: string) => this.callNoContent('revoke key', { method: 'DELETE', path: `/v1/keys/${seg(id)}`, doneIfRetryAnswers: [{ status: 409, code: 'INVALID_TRANSITION' }] }),
   };
 
   readonly subjects = {

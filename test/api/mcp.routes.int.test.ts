@@ -53,6 +53,15 @@ describe('REST /v1/mcp-servers and /v1/tools (real McpGateway, real HTTP MCP ups
     expect(events.at(-1)!.actor.kind).to.equal('user');
   });
 
+  it('DELETE takes a server id in upper case as the same id, as the other ids in paths (a UUID; `openmcp mcp servers remove` passes one on as given): it answered 404 for the registered server', async () => {
+    const res = await h.call({ method: 'POST', url: '/v1/mcp-servers', auth: k.host, payload: { name: 'uppercased', transport: 'http', url: upstream.url } });
+    expect(res.statusCode, res.body).to.equal(201);
+    const id = res.json().id as string;
+    const removed = await h.call({ method: 'DELETE', url: `/v1/mcp-servers/${id.toUpperCase()}`, auth: k.operator });
+    expect(removed.statusCode, removed.body).to.equal(204);
+    expect((await h.call({ method: 'GET', url: '/v1/mcp-servers', auth: k.viewer })).json().items.map((x: { id: string }) => x.id)).to.not.include(id);
+  });
+
   it("POST with the server's own timeoutMs and maxConcurrent: recorded as McpServerRegistered v2, shown in the list", async () => {
     const res = await h.call({ method: 'POST', url: '/v1/mcp-servers', auth: k.host, payload: { name: 'slow', transport: 'http', url: upstream.url, timeoutMs: 120_000, maxConcurrent: 2 } });
     expect(res.statusCode, res.body).to.equal(201);
