@@ -21,7 +21,7 @@ export type AnchorerOptions = {
    * and tick() / start() throw.
    */
   privateKey?: Hex;
-  /** Blocks to wait after inclusion (CHAIN_CONFIRMATIONS; 1 = mined). */
+  /** Blocks to wait after inclusion (CHAIN_CONFIRMATIONS; 1 = mined, and so is 0). */
   confirmations?: number;
   /**
    * Send an anchor transaction again (same nonce, same call, higher fees) when it is not mined
@@ -94,7 +94,9 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
     if (!wallet) throw new Error(NO_ANCHORER_KEY);
     return wallet;
   }
-  const confirmations = opts.confirmations ?? 1;
+  // At least 1: ethers' wait(0) answers at once, null for a transaction not mined yet, and the
+  // record of an anchor needs its block (BatchAnchored names it), so 0 waits for the block as 1 does.
+  const confirmations = Math.max(1, opts.confirmations ?? 1);
   let resolvedTarget: AnchorTarget | undefined;
   let resolvedAt = 0;
   /** The chain (`chainId:genesisHash`) on which the contract's code was last seen. */
