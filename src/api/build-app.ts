@@ -25,7 +25,8 @@ import { tasksRoutes } from './routes/tasks.routes';
 import { toolCallsRoutes } from './routes/tool-calls.routes';
 import { subjectsRoutes } from './routes/subjects.routes';
 import { bodyDepth, MAX_BODY_DEPTH } from '../core/body-depth';
-import { loneSurrogateIn } from '../core/lone-surrogate';
+import { escapeLoneSurrogates, loneSurrogateIn } from '../core/lone-surrogate';
+import { ValidationError } from '../core/errors';
 
 const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -118,19 +119,19 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   };
 
   // Hostile bodies nested thousands deep would overflow recursive walkers (zod, JCS); refuse
-  // them before validation. Only routes that take a body pay for the check.
-  const depthCheck: preValidationHookHandler = (request, reply, done) => {
+  // them before validation. Only routes that take a body pay for the check. Refused through the
+  // error handler, as every other problem: counted in openmcp_errors_total and logged.
+  const depthCheck: preValidationHookHandler = (request, _reply, done) => {
     if (request.body !== undefined && request.body !== null && bodyDepth(request.body, MAX_BODY_DEPTH) > MAX_BODY_DEPTH) {
-      sendProblem(reply, problemOf(400, 'VALIDATION_FAILED', `body: nested deeper than ${MAX_BODY_DEPTH} levels`, { field: 'body', requestId: String(request.id) }));
-      return;
+      return done(new ValidationError(`body: nested deeper than ${MAX_BODY_DEPTH} levels`, { field: 'body' }));
     }
     // What a body says may be hashed into an event, whose hash must be reproducible outside JavaScript.
     const lone = loneSurrogateIn(request.body, ['body']);
     if (lone) {
-      const field = lone.path.join('.');
+      // A key holding the surrogate is named with it written out (`\\udc00`): the answer itself stays Unicode text.
+      const field = lone.path.map((p) => (typeof p === 'string' ? escapeLoneSurrogates(p) : p)).join('.');
       const detail = `${field}: a lone UTF-16 surrogate (\\${lone.unit}) is not Unicode text, which event hashes need (RFC 8785)`;
-      sendProblem(reply, problemOf(400, 'VALIDATION_FAILED', detail, { field, requestId: String(request.id) }));
-      return;
+      return done(new ValidationError(detail, { field }));
     }
     done();
   };

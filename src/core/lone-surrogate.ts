@@ -24,3 +24,12 @@ export function loneSurrogateIn(value: unknown, path: (string | number)[] = []):
   }
   return undefined;
 }
+
+/**
+ * `s` with each lone surrogate written out as the text `\udXXX`, so that `s` can be quoted in an
+ * answer or a log line that must itself be Unicode text; surrogate pairs are left as they are.
+ * @example escapeLoneSurrogates('k\udc00 😀') // 'k\\udc00 😀'
+ */
+export function escapeLoneSurrogates(s: string): string {
+  return s.replace(new RegExp(LONE_SURROGATE.source, 'g'), (u) => `\\u${u.charCodeAt(0).toString(16)}`);
+}
