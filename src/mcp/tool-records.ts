@@ -2,6 +2,7 @@ import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import { MCP_TOOL_LIMITS, McpToolIconSchema, McpToolRecordV2Schema, type McpToolIcon, type McpToolRecord } from '../../events/mcp.events';
 import { MAX_EVENT_BYTES } from '../core/envelope';
 import { payloadDigest } from './payload-hash';
+import { cutText } from '../core/well-formed';
 
 /** Room for the records in one McpServerToolsDiscovered event (the rest of the envelope is small). */
 export const TOOL_LIST_BYTES = MAX_EVENT_BYTES - 64 * 1024;
@@ -9,13 +10,7 @@ export const TOOL_LIST_BYTES = MAX_EVENT_BYTES - 64 * 1024;
 /** A tool of the upstream's list that the catalog leaves out, and why. */
 export type SkippedTool = { name: string; why: string };
 
-/** At most `max` UTF-16 units of `s`, not ending in half a surrogate pair. */
-function clip(s: string, max: number): string {
-  if (s.length <= max) return s;
-  const cut = s.slice(0, max);
-  const last = cut.charCodeAt(cut.length - 1);
-  return last >= 0xd800 && last <= 0xdbff ? cut.slice(0, -1) : cut;
-}
+const clip = cutText;
 
 function toRecord(t: Tool): McpToolRecord {
   const a = t.annotations ?? {};
