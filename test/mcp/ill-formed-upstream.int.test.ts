@@ -7,6 +7,8 @@ import { McpGateway } from '../../src/mcp/gateway';
 import { ToolCallAudit } from '../../src/mcp/audit';
 import { loneSurrogateIn } from '../../src/core/lone-surrogate';
 import { openTempSqliteStore } from './support/stores';
+import { httpClient, startGatewayHttp } from './support/clients';
+import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { startIllFormedUpstream, unitsOf } from './support/ill-formed-server';
 import { strictJcs, strictJcsHash, untrustedText } from '../support/strict-jcs';
 
@@ -94,6 +96,25 @@ describe('MCP gateway: an upstream whose text is not well-formed Unicode', funct
       }),
       { numRuns: 25 },
     );
+  });
+
+  it('over /mcp: the MCP client gets the result ToolCallCompleted records (resultHash is its RFC 8785 hash), and its own lone surrogate is -32602 naming the field', async () => {
+    const http = await startGatewayHttp(gateway);
+    const client = await httpClient(http.url, 'key-acme-alice');
+    try {
+      const got = await client.callTool({ name: 'odd__say', arguments: { units: unitsOf('a\ud800b\udc00 \ud83d\ude00'), keyUnits: [0xdbff] } });
+      expect(got).to.deep.equal({ content: [{ type: 'text', text: 'a\ufffdb\ufffd \ud83d\ude00' }], structuredContent: { '\ufffd': 'a\ufffdb\ufffd \ud83d\ude00' } });
+      const done = await outcomeOf(db.store);
+      expect(done.data.resultHash).to.equal(strictJcsHash(got));
+      expect(JSON.parse(done.data.resultJson as string)).to.deep.equal(got);
+      const refused = await failure(client.callTool({ name: 'odd__say', arguments: { units: [65], note: 'x\ud800' } }));
+      expect(refused).to.be.instanceOf(McpError);
+      expect((refused as unknown as McpError).code).to.equal(ErrorCode.InvalidParams);
+      expect(refused!.message).to.include('arguments.note: a lone UTF-16 surrogate (\\ud800)');
+    } finally {
+      await client.close().catch(() => {});
+      await http.app.close();
+    }
   });
 
   it('a caller\'s own arguments with a lone surrogate are refused naming the field, nothing recorded or called', async () => {
