@@ -700,7 +700,7 @@ export class McpGateway {
       // The upstream as it is now, after the audit's append: a reconfiguration meanwhile replaced it (replaceUpstream).
       result ??= await (this.upstreams.get(tool.serverId) ?? upstream).call(tool.upstreamName, args, safe, options);
     } catch (err) {
-      const e = err instanceof McpGatewayError ? err : new McpGatewayError('MCP_UPSTREAM_UNAVAILABLE', (err as Error).message, { cause: err });
+      const e = err instanceof McpGatewayError ? err : new McpGatewayError('MCP_UPSTREAM_UNAVAILABLE', wellFormed(String((err as Error)?.message ?? err)), { cause: err });
       this.callErrors.inc({ code: e.code });
       // Before the append: the operator has the error even when the audit log fails to take the outcome.
       if (this.payloadPolicy !== 'store') audit.withheld(failureOf(e, 'store'), withheldMessageHash(e), this.payloadPolicy);

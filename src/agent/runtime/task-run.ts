@@ -650,7 +650,7 @@ export class TaskRun {
   }
 
   private async noSuchTool(stepId: string, tool: string, offered: ToolSpec[]): Promise<StepEnd> {
-    const name = `${JSON.stringify(tool.slice(0, 100))}${tool.length > 100 ? '…' : ''}`;
+    const name = `${JSON.stringify(cutText(tool, 100))}${tool.length > 100 ? '…' : ''}`;
     const may = `the tools you may call are: ${offered.map((x) => x.name).join(', ')}`;
     const told = cutText(`no tool named ${name}; ${may}`, 4000);
     // A name the model made up is its own words.
