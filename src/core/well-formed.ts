@@ -6,7 +6,9 @@
  * that the gateway relays enters it (an upstream's tools, results and errors, a model's answer), so
  * that what is passed on and what is recorded and hashed are the same text.
  * Strings, object keys and array items are replaced, at any depth; a value already well-formed is
- * returned as it is (the same object), so the common case costs one scan and no copy.
+ * returned as it is (the same object), so the common case costs one scan and no copy. Two keys that
+ * differ only in their lone surrogates become one (the later wins): no text outside JavaScript
+ * could tell them apart either.
  * Requires a value no deeper than the caller's depth limit (the walk is recursive) and no cycles.
  * @example wellFormed({ text: 'a\ud800b' }) // { text: 'a\ufffdb' }
  */
