@@ -32,6 +32,8 @@ import { DEFAULT_TOOLS_PAGE_SIZE } from './tools-page';
 import { Upstream, defaultUpstreamOptions, type CallOptions, type UpstreamOptions } from './upstream';
 import { createMetrics } from '../metrics/metrics';
 import { SHARED_TENANT, type CallContext, type CatalogTool, type RegisterServerParameters, type ServerInfo, type UpstreamSpec } from './types';
+import { loneSurrogateIn } from '../core/lone-surrogate';
+import { wellFormed } from '../core/well-formed';
 
 export type McpGatewayOptions = {
   store: EventStore;
@@ -664,6 +666,12 @@ export class McpGateway {
     if (bodyDepth(args, MAX_BODY_DEPTH) > MAX_BODY_DEPTH) {
       throw new ValidationError(`arguments nest deeper than ${MAX_BODY_DEPTH} levels`, { field: 'arguments' });
     }
+    // As REST bodies: the caller's own input, hashed into ToolCallRequested, refused rather than changed.
+    const lone = loneSurrogateIn(args, ['arguments']);
+    if (lone) {
+      const field = lone.path.join('.').toWellFormed();
+      throw new ValidationError(`${field}: a lone UTF-16 surrogate (\\${lone.unit}) is not Unicode text, which event hashes need (RFC 8785)`, { field });
+    }
     const argsDigest = payloadDigest(args);
     const argumentsJson = keptPayload(argsDigest.json, ctx.argumentsPolicy === 'hash-only' ? 'hash-only' : this.payloadPolicy);
     const audit = new ToolCallAudit(this.options.store, ctx, tool, this.options.clock, this.options.logger);
@@ -684,14 +692,15 @@ export class McpGateway {
       if (cacheKey) {
         const hit = await this.cache.get(cacheKey).catch(() => undefined);
         if (hit !== undefined) {
-          result = JSON.parse(hit) as CallToolResult;
+          // An entry of an earlier release may hold a lone surrogate (JSON.parse makes one of the escape \\ud800).
+          result = wellFormed(JSON.parse(hit) as CallToolResult);
           cached = true;
         }
       }
       // The upstream as it is now, after the audit's append: a reconfiguration meanwhile replaced it (replaceUpstream).
       result ??= await (this.upstreams.get(tool.serverId) ?? upstream).call(tool.upstreamName, args, safe, options);
     } catch (err) {
-      const e = err instanceof McpGatewayError ? err : new McpGatewayError('MCP_UPSTREAM_UNAVAILABLE', (err as Error).message, { cause: err });
+      const e = err instanceof McpGatewayError ? err : new McpGatewayError('MCP_UPSTREAM_UNAVAILABLE', wellFormed(String((err as Error)?.message ?? err)), { cause: err });
       this.callErrors.inc({ code: e.code });
       // Before the append: the operator has the error even when the audit log fails to take the outcome.
       if (this.payloadPolicy !== 'store') audit.withheld(failureOf(e, 'store'), withheldMessageHash(e), this.payloadPolicy);
@@ -700,6 +709,13 @@ export class McpGateway {
     }
     const latencyUs = sinceUs(t0);
     const r = payloadDigest(result);
+    // The upstream's results are made well-formed where they enter (Upstream): one that is not would
+    // have a resultHash no RFC 8785 outside JavaScript reproduces. Never recorded so: the call ends failed.
+    const illFormed = r.json.includes('\\ud') ? loneSurrogateIn(result, ['result']) : undefined;
+    if (illFormed) {
+      const field = illFormed.path.join('.').toWellFormed();
+      await audit.unrecordable(new ValidationError(`${field} holds a lone UTF-16 surrogate (\\${illFormed.unit}), not Unicode text, so resultHash (RFC 8785, over UTF-8) could not be reproduced outside JavaScript`, { field }), latencyUs);
+    }
     const resultJson = keptPayload(r.json, this.payloadPolicy);
     // A key that cannot be read now withholds the result as a failed append would (AUDIT_UNAVAILABLE).
     const resultSealed = await this.sealed(ctx, r.json, audit.callId, 'result');

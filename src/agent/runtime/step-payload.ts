@@ -2,6 +2,7 @@ import { OpenMcpError, redactUrlsIn } from '../../core/errors';
 import type { PayloadPolicy } from '../../mcp/audit';
 import { failureOf } from '../../mcp/call-failure';
 import { McpGatewayError } from '../../mcp/errors';
+import { cutText, wellFormed } from '../../core/well-formed';
 
 /**
  * A failed tool call's error as TaskStepFailed records it (cut at 4000 characters). Under
@@ -15,7 +16,8 @@ import { McpGatewayError } from '../../mcp/errors';
  */
 export function recordedFailure(err: unknown, policy: PayloadPolicy): { code: string; message: string } {
   const f = policy === 'hash-only' && err instanceof McpGatewayError ? failureOf(err, policy) : { code: err instanceof OpenMcpError ? err.code : 'TOOL_FAILED', message: redactUrlsIn((err as Error).message) };
-  return { code: f.code, message: f.message.slice(0, 4000) };
+  // An error's message may quote what the upstream or a parser said: well-formed, as events need (createEvent).
+  return { code: f.code, message: wellFormed(cutText(f.message, 4000)) };
 }
 
 /**
