@@ -4,7 +4,7 @@ import { catalog as eventCatalog } from '../../events';
 import { limitsOf, MCP_SERVER_SETTINGS, type McpServerLimits, type McpServerSetting } from '../../events/mcp.events';
 import { createEvent, parseStream, type Actor, type PendingEvent, type RecordedEvent } from '../core/envelope';
 import { bodyDepth, MAX_BODY_DEPTH } from '../core/body-depth';
-import { ConfigError, NotFoundError, OpenMcpError, ValidationError, WrongExpectedRevisionError, redactUrl, redactUrlsIn } from '../core/errors';
+import { ConfigError, InvalidTransitionError, NotFoundError, OpenMcpError, ValidationError, WrongExpectedRevisionError, redactUrl, redactUrlsIn } from '../core/errors';
 import type { Clock } from '../core/clock';
 import type { Cache } from '../cache/port';
 import { MemoryCache } from '../cache/memory';
@@ -540,8 +540,9 @@ export class McpGateway {
    */
   async removeServer(tenant: string, id: string, actor: Actor, correlationId?: string, options: RemoveServerOptions = {}): Promise<void> {
     const s = this.catalog.server(id);
-    const shared = s?.tenant === SHARED_TENANT && tenant !== SHARED_TENANT;
-    if (!s || (s.tenant !== tenant && !shared)) throw new NotFoundError('MCP server', id);
+    if (!s) throw this.removedAlready(tenant, id) ?? new NotFoundError('MCP server', id);
+    const shared = s.tenant === SHARED_TENANT && tenant !== SHARED_TENANT;
+    if (s.tenant !== tenant && !shared) throw new NotFoundError('MCP server', id);
     // First: a tenant's admin told to change the configuration could not remove it even then.
     // Not a 404: the caller sees it in its list, and "not found" left it wondering why.
     if (shared && !options.crossTenant) {
@@ -561,10 +562,32 @@ export class McpGateway {
     await this.remove(id, actor, correlationId);
   }
 
+  /**
+   * For a server the tenant had (its own, or a shared one, which every tenant lists) and that is
+   * removed: INVALID_TRANSITION (409), so a retried DELETE whose first answer was lost is told
+   * apart from an id that never existed; undefined otherwise (NOT_FOUND: another tenant's server,
+   * removed or not, must not be told from one that never existed). Names the server that holds
+   * the name now, if one does: an id is never reused, a name registered again gets a new one.
+   */
+  private removedAlready(tenant: string, id: string): InvalidTransitionError | undefined {
+    const gone = this.catalog.removedServer(id);
+    if (!gone || (gone.tenant !== tenant && gone.tenant !== SHARED_TENANT)) return undefined;
+    const now = this.catalog.serverByName(gone.tenant, gone.name);
+    const successor = now ? `; a server of that name is registered now as ${now.id}` : '';
+    return new InvalidTransitionError('mcpserver', 'removed', 'RemoveMcpServer', `MCP server ${gone.name} (${id}) is removed already${successor}`);
+  }
+
   /** Record the removal (in the server's own tenant) and close its upstream here; other processes follow the log. */
   private async remove(id: string, actor: Actor, correlationId?: string): Promise<void> {
     const s = this.catalog.server(id);
     if (!s) throw new NotFoundError('MCP server', id);
+    // Removed by another process (or request) that this catalog has not followed yet: said so, as
+    // once followed, rather than a second McpServerRemoved and a 204. (Two removals in the same
+    // instant can still both append; the second then changes nothing.)
+    if ((await this.serverStreamState(id)) === 'removed') {
+      await this.catchUp(id);
+      throw this.removedAlready(s.tenant, id) ?? new NotFoundError('MCP server', id);
+    }
     await this.record(id, s.tenant, 'McpServerRemoved', { name: s.name }, actor, correlationId);
     await this.detach(id);
   }

@@ -136,8 +136,12 @@ export class OpenMcpClient {
   readonly mcpServers = {
     register: (body: RegisterServerInput) => this.call('register MCP server', McpServerView, { method: 'POST', path: '/v1/mcp-servers', body }, [201]),
     list: async () => (await this.call('list MCP servers', McpServerList, { method: 'GET', path: '/v1/mcp-servers' })).items,
-    /** Retried on 503 and lost connections; a retry that finds the server gone (404 NOT_FOUND) resolves: the lost attempt removed it. */
-    remove: (id: string) => this.callNoContent('remove MCP server', { method: 'DELETE', path: `/v1/mcp-servers/${seg(id)}`, doneIfRetryAnswers: [{ status: 404, code: 'NOT_FOUND' }] }),
+    /**
+     * Retried on 503 and lost connections; a retry that finds the server removed already (409
+     * INVALID_TRANSITION) resolves: the lost attempt removed it. Removing a removed server otherwise
+     * throws ConflictApiError; an id the tenant never had (a typo, another tenant's) NotFoundApiError, on a retry too.
+     */
+    remove: (id: string) => this.callNoContent('remove MCP server', { method: 'DELETE', path: `/v1/mcp-servers/${seg(id)}`, doneIfRetryAnswers: [{ status: 409, code: 'INVALID_TRANSITION' }] }),
   };
 
   readonly tools = {

@@ -38,9 +38,10 @@ export type RequestParameters = {
   /**
    * Refusals (status and problem code) that, answering a retry after an attempt whose outcome is
    * unknown (its answer lost, or a 503), say that attempt did it: a DELETE repeated finds the key
-   * revoked already (409 INVALID_TRANSITION) or the server gone (404 NOT_FOUND). Such an answer is
-   * returned as `204` with `Idempotent-Replayed: true`; another code of the same status (a 404
-   * ROUTE_NOT_FOUND from a proxy) is not the lost attempt's work and is returned as it came.
+   * revoked already or the MCP server removed already (409 INVALID_TRANSITION). Such an answer is
+   * returned as `204` with `Idempotent-Replayed: true`; any other refusal (a 409 of another code,
+   * a 404 NOT_FOUND for an id never had or ROUTE_NOT_FOUND from a proxy) is not the lost attempt's
+   * work and is returned as it came.
    */
   doneIfRetryAnswers?: { status: number; code: string }[];
 };

@@ -17,9 +17,10 @@ const ID = '0193a0c0-0000-7000-8000-000000000001';
 
 /**
  * keys.revoke and mcpServers.remove resolve when their retry finds the work done (docs/errors.md):
- * the retry's 409 INVALID_TRANSITION (revoked already) and 404 NOT_FOUND (no such server). Any
- * other refusal on the retry is not the lost attempt's work: a 404 ROUTE_NOT_FOUND (a proxy or a
- * release without the route) or a 409 WRONG_EXPECTED_REVISION must still throw.
+ * the retry's 409 INVALID_TRANSITION (revoked already, removed already). Any other refusal on the
+ * retry is not the lost attempt's work: a 404 NOT_FOUND (an id the tenant never had: a typo), a
+ * 404 ROUTE_NOT_FOUND (a proxy or a release without the route) or a 409 WRONG_EXPECTED_REVISION
+ * must still throw.
  */
 describe('SDK: a retry "finds it done" only on the refusal that says so', () => {
   it('keys.revoke resolves on the retry\'s 409 INVALID_TRANSITION', async () => {
@@ -32,8 +33,14 @@ describe('SDK: a retry "finds it done" only on the refusal that says so', () => 
     expect(err).to.include({ code: 'WRONG_EXPECTED_REVISION' });
   });
 
-  it('mcpServers.remove resolves on the retry\'s 404 NOT_FOUND', async () => {
-    expect(await failure(client(losingThen({ status: 404, code: 'NOT_FOUND' })).mcpServers.remove(ID))).to.equal(undefined);
+  it('mcpServers.remove resolves on the retry\'s 409 INVALID_TRANSITION (removed already)', async () => {
+    expect(await failure(client(losingThen({ status: 409, code: 'INVALID_TRANSITION' })).mcpServers.remove(ID))).to.equal(undefined);
+  });
+
+  it('mcpServers.remove throws on a retry\'s 404 NOT_FOUND: the server answers that for an id the tenant never had (a typo), not for one removed (was: resolved, as if removed)', async () => {
+    const err = await failure(client(losingThen({ status: 404, code: 'NOT_FOUND' })).mcpServers.remove(ID));
+    expect(err).to.be.instanceOf(NotFoundApiError);
+    expect(err).to.include({ code: 'NOT_FOUND' });
   });
 
   it('mcpServers.remove throws on a retry\'s 404 ROUTE_NOT_FOUND (nothing says the server is gone)', async () => {

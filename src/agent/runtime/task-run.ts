@@ -128,11 +128,15 @@ export class TaskRun {
    * The runtime's own chain tools keep theirs (their transactions are recorded whole anyway).
    */
   private payloadPolicyOf(tool: string): PayloadPolicy {
-    if (isChainToolName(tool)) return 'store';
-    const p = this.deps.tools.payloadPolicy ?? 'store';
+    const p = this.configuredPolicyOf(tool);
     // The task's own events are never sealed: under `encrypted` they keep hashes only, and the
     // gateway's ToolCall* events hold the payloads, sealed (erasable with the subject's key).
     return p === 'encrypted' ? 'hash-only' : p;
+  }
+
+  /** The gateway's MCP_PAYLOAD_POLICY for this step's tool as configured: what a withheld text names. */
+  private configuredPolicyOf(tool: string): PayloadPolicy {
+    return isChainToolName(tool) ? 'store' : (this.deps.tools.payloadPolicy ?? 'store');
   }
 
   /** Arguments the model wrote, kept out of every event under LLM_REDACTION=hash-only. */
@@ -401,7 +405,8 @@ export class TaskRun {
       if ('failed' in end) throw new AgentError(end.failed.code as never, `step ${i} (${s.tool}): ${end.failed.message}`);
       const kept = this.payloadPolicyOf(s.tool) === 'store';
       if (end.ok.isError) {
-        const why = kept ? `: ${end.text.slice(0, 2000)}` : ` (its text withheld: MCP_PAYLOAD_POLICY=hash-only; result sha-256 ${end.ok.resultHash})`;
+        const policy = this.configuredPolicyOf(s.tool) === 'encrypted' ? "MCP_PAYLOAD_POLICY=encrypted, under which the task's events keep hashes only" : 'MCP_PAYLOAD_POLICY=hash-only';
+        const why = kept ? `: ${end.text.slice(0, 2000)}` : ` (its text withheld: ${policy}; result sha-256 ${end.ok.resultHash})`;
         throw new AgentError('TOOL_FAILED', `step ${i} (${s.tool}) returned an error${why}`);
       }
       const r = { stepId: `step-${i}`, tool: s.tool, resultHash: end.ok.resultHash };
@@ -780,7 +785,8 @@ export class TaskRun {
       if (err instanceof McpGatewayError && err.code === 'AUDIT_UNAVAILABLE' && !(err.cause instanceof OpenMcpError && !(err.cause instanceof UnavailableError))) {
         throw this.notRecorded(err.cause, `the gateway's audit of step ${s.stepId}`);
       }
-      const failed = recordedFailure(err, this.payloadPolicyOf(s.tool));
+      // Withheld under `encrypted` as under `hash-only`, in words naming the policy configured (as the gateway's ToolCallFailed).
+      const failed = recordedFailure(err, this.configuredPolicyOf(s.tool));
       await this.append('TaskStepFailed', { stepId: s.stepId, error: failed });
       const told = cutText((err as Error).message, 4000);
       return { failed, fatal: s.source === 'steps' || FATAL.has(failed.code), ...(told !== failed.message ? { told } : {}) };

@@ -3,11 +3,10 @@ import { api } from '../api.js';
 import { Badge, Empty, ErrorBox, Loading, Sparkline, useAsync, useLiveRefresh, useTick } from '../components.js';
 import { formatAgo, formatCount, formatPercent, formatTime } from '../format.js';
 import { html } from '../html.js';
+import { taskDescription } from '../task-description.js';
 
 const STATUSES = ['submitted', 'running', 'completed', 'failed', 'cancelled'];
 
-/** A task's one-line description: its instruction, else its tools. @param {any} t */
-const describe = (t) => t.instruction ?? (t.steps.map((/** @type {any} */ s) => s.tool).join(', ') || '(no steps)');
 
 /** @param {{ me: any }} p */
 function Sparklines({ me }) {
@@ -89,7 +88,7 @@ export function ActivityView({ me }) {
                 (/** @type {any} */ t) => html`<tr data-task=${t.id}>
                   <td><a href=${`#/tasks/${t.id}`}><code>${t.id.slice(0, 8)}</code></a></td>
                   <td><${Badge} status=${t.status} /></td>
-                  <td class="what">${describe(t)}</td>
+                  <td class="what">${taskDescription(t)}</td>
                   <td class="num">${formatCount(t.steps.filter((/** @type {any} */ s) => s.status === 'completed').length)}/${formatCount(t.steps.length)}</td>
                   <td>${formatTime(t.createdAt)}</td>
                   <td title=${formatTime(t.updatedAt)}>${formatAgo(t.updatedAt)}</td>
