@@ -97,8 +97,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     done();
   };
 
+  // Answers to authenticated requests (tasks with their instructions and answers, tool calls with
+  // their payloads, events, keys, proofs) and their refusals are never stored by a proxy or a
+  // browser cache: set before authentication, so every answer of the route has it.
   const authorize = (permission: Permission): onRequestHookHandler => (request, reply, done) => {
-    reply.header('x-request-id', request.id);
+    reply.header('x-request-id', request.id).header('cache-control', 'no-store');
     auth
       .authenticate(request.headers.authorization, request.raw.socket, request.ip)
       .then((principal) => {
