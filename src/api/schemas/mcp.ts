@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { mcpServerLimitFields } from '../../../events/mcp.events';
 import { envProblems } from '../../mcp/upstream-env';
 import { headersProblems } from '../../mcp/upstream-headers';
+import { QueryInt } from './common';
 
 export const RegisterServerBody = z
   .strictObject({
@@ -67,7 +68,7 @@ export const ServerIdParams = z.strictObject({ id: z.string().regex(/^[A-Za-z0-9
 
 export const ToolsQuery = z.strictObject({
   q: z.string().min(1).max(500),
-  k: z.coerce.number().int().min(1).max(50).default(10),
+  k: QueryInt(1, 50).prefault(10),
 });
 
 export const ToolHit = z.looseObject({
