@@ -7,7 +7,7 @@ import { makeHarness, type Harness } from './support/harness';
  * expected number to be >=1", though none was given) and a repeated `limit=1&limit=2` as NaN
  * ("expected number, received NaN").
  */
-describe('REST /v1: integer query parameters are decimal digits, given once', () => {
+describe('REST /v1: integer query parameters are decimal digits; every query parameter is given once', () => {
   let h: Harness;
   let auth: string;
   let task: string;
@@ -53,6 +53,16 @@ describe('REST /v1: integer query parameters are decimal digits, given once', ()
       expect(twice.statusCode, `${path} ${name} twice`).to.equal(400);
       expect(twice.json()).to.deep.include({ code: 'VALIDATION_FAILED', field: `querystring.${name}`, detail: `querystring.${name}: given 2 times; give it once` });
     }
+  });
+
+  it('says so for any other parameter given more than once (was: "expected string, received array")', async () => {
+    for (const [path, name, v] of [['/v1/tasks', 'status', 'running'], ['/v1/tool-calls', 'server', 'examples'], ['/v1/events', 'type', 'TaskSubmitted'], ['/v1/tools', 'q', 'echo'], ['/v1/keys', 'tenant', 'acme'], ['/v1/batches', 'cursor', 'abc']]) {
+      const res = await get(`${path}?${name}=${v}&${name}=${v}&${name}=${v}`);
+      expect(res.statusCode, `${path} ${name}`).to.equal(400);
+      expect(res.json(), `${path} ${name}`).to.deep.include({ code: 'VALIDATION_FAILED', field: `querystring.${name}`, detail: `querystring.${name}: given 3 times; give it once` });
+    }
+    // An unknown parameter is named as unknown, however often it is given.
+    expect((await get('/v1/tasks?colour=1&colour=2')).json()).to.deep.include({ field: 'querystring.colour', detail: 'querystring.colour: unknown field' });
   });
 
   it('takes decimal digits in range (leading zeros, -1 for after), and says the range otherwise', async () => {

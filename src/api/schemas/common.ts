@@ -14,16 +14,16 @@ export const Cursor = z.string().regex(/^[A-Za-z0-9_-]{1,1024}$/, 'a cursor from
 
 /**
  * An integer query parameter from `min` to `max`: decimal digits (`-` first where `min` is
- * negative), given once. What z.coerce.number() also took is refused, naming the parameter:
- * `1e2`, `0x10`, ` 5`, `1.0`; an empty value (it read 0) and a repeated one (NaN) say so.
+ * negative). What z.coerce.number() also took is refused, naming the parameter: `1e2`, `0x10`,
+ * ` 5`, `1.0`; an empty value (it read 0) says so. A repeated one (an array) is named as such by
+ * the error handler, as for every query parameter.
  * Declared in OpenAPI as `integer` with its range. Numbers pass as they are. Give a default with
  * `.prefault(n)`: `.default(n)` works alike but is left out of the OpenAPI document.
  * @example QueryInt(1, 200).prefault(50) // ?limit=50 → 50; none → 50; ?limit=1e2 → 400 querystring.limit
  */
 export const QueryInt = (min: number, max: number) =>
   z.preprocess((v, ctx) => {
-    if (Array.isArray(v)) ctx.addIssue({ code: 'custom', message: `given ${v.length} times; give it once`, input: v });
-    else if (v === '') ctx.addIssue({ code: 'custom', message: `empty; give an integer from ${min} to ${max}, or leave it out`, input: v });
+    if (v === '') ctx.addIssue({ code: 'custom', message: `empty; give an integer from ${min} to ${max}, or leave it out`, input: v });
     else if (typeof v === 'string' && !/^-?[0-9]{1,20}$/.test(v)) ctx.addIssue({ code: 'custom', message: `an integer in decimal digits, from ${min} to ${max}`, input: v });
     else return typeof v === 'string' ? Number(v) : v;
     return z.NEVER;
