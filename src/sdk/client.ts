@@ -16,8 +16,9 @@ const seg = (id: string | number) => encodeURIComponent(String(id));
 
 /**
  * A list's query as the SDK takes it: the route schema's input, every field optional, with its
- * numbers typed as numbers (the schema's z.coerce.number() takes `unknown`, so `limit: 'abc'`
- * compiled and the server answered 400).
+ * numbers typed as numbers (the schema's QueryInt takes `unknown`, so `limit: 'abc'` would
+ * compile and the server answer 400). A number is sent as `String(n)`: decimal digits for the
+ * integers the server takes (it refuses `1e2`, `0x10` and fractions).
  */
 export type ListQuery<T> = { [K in keyof T]?: K extends 'limit' | 'after' ? number : T[K] };
 export type TaskListQuery = ListQuery<TaskListQueryInput>;

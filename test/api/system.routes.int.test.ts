@@ -179,7 +179,7 @@ describe('REST system routes: /healthz, /readyz, /metrics, /docs; request ids; r
     expect(doc.paths['/v1/tasks'].get.security).to.equal(undefined); // the document's own: bearer
   });
 
-  it('/docs declares the headers answers carry: x-request-id on every one, Location and Idempotent-Replayed on a submit, Retry-After on 429, 503 and PROOF_PENDING, Cache-Control on a new key', async () => {
+  it('/docs declares the headers answers carry: x-request-id on every one, Location and Idempotent-Replayed on a submit, Retry-After on 429, 503 and PROOF_PENDING, Cache-Control on every one (a new key included)', async () => {
     const doc = (await h.call({ method: 'GET', url: '/docs' })).json();
     type Responses = Record<string, { headers?: Record<string, unknown> }>;
     const headersOf = (path: string, method: string, status: string) => Object.keys(((doc.paths[path][method].responses as Responses)[status]?.headers) ?? {});

@@ -190,6 +190,10 @@ describe('uiPlugin: /ui assets, authenticated JSON and the live stream', functio
       expect(res.json().code).to.equal('UNAUTHENTICATED');
     }
     const cfg = await app.inject({ url: '/ui/api/config', headers: auth(ACME) });
+    // What a tenant's key reads is never kept by a proxy or browser cache (nor its refusals).
+    for (const url of ['/ui/api/config', '/ui/api/activity', '/ui/api/mcp-health', '/ui/api/contract?chainId=1']) {
+      for (const key of [ACME, 'wrong']) expect((await app.inject({ url, headers: auth(key) })).headers['cache-control'], `${url} ${key}`).to.equal('no-store');
+    }
     expect(cfg.json()).to.deep.equal({
       tenant: 'acme',
       role: 'operator',

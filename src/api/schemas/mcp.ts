@@ -3,6 +3,7 @@ import { isUuid } from '../../core/ids';
 import { mcpServerLimitFields } from '../../../events/mcp.events';
 import { envProblems } from '../../mcp/upstream-env';
 import { headersProblems } from '../../mcp/upstream-headers';
+import { QueryInt } from './common';
 
 export const RegisterServerBody = z
   .strictObject({
@@ -78,7 +79,7 @@ export const ServerIdParams = z.strictObject({
 
 export const ToolsQuery = z.strictObject({
   q: z.string().min(1).max(500),
-  k: z.coerce.number().int().min(1).max(50).default(10),
+  k: QueryInt(1, 50).prefault(10),
 });
 
 export const ToolHit = z.looseObject({
