@@ -6,7 +6,8 @@
  *
  * Environment: KAFKA_BROKERS (default 127.0.0.1:9092), KAFKA_TOPIC_PREFIX (default openmcp).
  * With --max N it exits after N distinct events: 0 if every hash matched, 1 otherwise. A message
- * that is not an event envelope is reported BAD (counted as a mismatch) and passed over.
+ * that is not an event envelope is reported BAD (counted as a mismatch) and passed over. An id
+ * counts as seen only once its envelope checked out: a forged copy does not hide the genuine one.
  * See docs/consumers.md.
  */
 import { Kafka, logLevel } from 'kafkajs';
@@ -30,13 +31,15 @@ async function main(): Promise<void> {
   // Delivery is at least once: the same event can come twice (after a relay or consumer restart).
   // A real consumer keeps the ids it has applied next to its own state; a Set does for a demo.
   const seen = new Set<string>();
+  // Messages reported BAD, by partition and offset (a redelivery is not reported twice).
+  const rejected = new Set<string>();
   let bad = 0;
   let done = false;
   const finish = async (code: number) => {
     if (done) return;
     done = true;
     await consumer.disconnect();
-    console.log(`${seen.size} events, ${bad} hash mismatches`);
+    console.log(`${seen.size + rejected.size} events, ${bad} hash mismatches`);
     process.exit(code);
   };
   process.on('SIGINT', () => void finish(bad ? 1 : 0));
@@ -49,23 +52,29 @@ async function main(): Promise<void> {
       const where = `p${partition}@${message.offset}`;
       // Only the relay writes envelopes to this topic; anything else (someone else's producer) is
       // reported and passed over: throwing here would have kafkajs redeliver it forever.
-      const id = message.headers?.['event-id']?.toString() ?? where;
-      if (seen.has(id)) return;
-      seen.add(id);
+      const id = message.headers?.['event-id']?.toString();
+      if ((id !== undefined && seen.has(id)) || rejected.has(where)) return;
       const event = envelopeOf(message.value);
       if (!event) {
         bad++;
+        rejected.add(where);
         console.log(`BAD ${where} not an event envelope (key ${message.key?.toString() ?? 'none'})`);
       } else {
         // The hash covers the content fields only; revision, position and hash itself are left out.
         const computed = computeEventHash(event);
         const ok = computed === event.hash && event.hash === message.headers?.['event-hash']?.toString() && event.id === id;
-        if (!ok) bad++;
+        // Only an authentic envelope marks its id seen: a forged copy that came first (same
+        // event-id) must not have the genuine event dropped as its repeat.
+        if (ok) seen.add(event.id);
+        else {
+          bad++;
+          rejected.add(where);
+        }
         console.log(
           `${ok ? 'ok ' : 'BAD'} ${where} ${event.stream}#${event.revision} ${event.type} ${event.hash.slice(0, 18)}…` + (ok ? '' : ` computed ${computed}`),
         );
       }
-      if (seen.size >= max) void finish(bad ? 1 : 0);
+      if (seen.size + rejected.size >= max) void finish(bad ? 1 : 0);
     },
   });
 }

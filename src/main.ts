@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Knex } from 'knex';
-import type { Logger } from 'pino';
+import type { DestinationStream, Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { catalog } from '../events';
 import type { MigrateLatestReturnType } from '../migrations';
@@ -14,6 +14,7 @@ import { llmReadinessCheck } from './agent/llm/llm-readiness';
 import { SqlSpendLedger } from './agent/policy/spend-ledger';
 import { buildApp, createLogger, type ReadinessCheck } from './api';
 import { sharedReadinessCheck, softReadinessCheck } from './telemetry/readiness-check';
+import { requestLog } from './telemetry/request-log';
 import { chainReadiness } from './web3/chain-readiness';
 import { mcpGatewayService } from './api/mcp-gateway-service';
 import { proofsService } from './api/proofs-service';
@@ -88,6 +89,8 @@ export type OpenMcp = {
 export type StartOptions = {
   /** Lines for a person (addresses, the generated key); default console.log. */
   print?: (line: string) => void;
+  /** Where the JSON log goes (default stdout; tests read it). */
+  logStream?: DestinationStream;
   /** Listen (default) or only build, for tests that use app.inject(). */
   listen?: boolean;
   /** How long the projector and the read models leave the read cache alone after a failure (default CACHE_SKIP_MS; tests wait less). */
@@ -161,7 +164,7 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
     });
   }
   const tracing = initTracing(config);
-  const logger = createLogger(config.LOG_LEVEL);
+  const logger = createLogger(config.LOG_LEVEL, options.logStream);
   const closers: Closer[] = [{ name: 'tracing', close: () => tracing.shutdown() }];
   let draining = false;
   let agentRuntime: { stop(graceMs?: number): Promise<void> } | undefined;
@@ -280,7 +283,7 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
       cacheSkipMs: options.cacheSkipMs,
       onCacheError: (err) => {
         metrics.errors.inc({ code: 'DEPENDENCY_UNAVAILABLE' });
-        logger.warn({ err }, 'read cache unreachable: answering from SQL for now');
+        requestLog(logger).warn({ err }, 'read cache unreachable: answering from SQL for now');
       },
     });
 
@@ -315,7 +318,7 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
       ? createAuthFailureLimiter({
           cache,
           perAddressPerMinute: config.RATE_LIMIT_AUTH_FAILURES,
-          onCacheError: (err) => logger.warn({ err }, 'rate-limit counters unreachable: counting in this process for now'),
+          onCacheError: (err) => requestLog(logger).warn({ err }, 'rate-limit counters unreachable: counting in this process for now'),
         })
       : undefined;
     const auth = createAuthenticator({ keys, jwt, failures });
@@ -433,7 +436,7 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
       cache,
       perKeyPerMinute: config.RATE_LIMIT_PER_KEY,
       perTenantPerMinute: config.RATE_LIMIT_PER_TENANT,
-      onCacheError: (err) => logger.warn({ err }, 'rate-limit counters unreachable: counting in this process for now'),
+      onCacheError: (err) => requestLog(logger).warn({ err }, 'rate-limit counters unreachable: counting in this process for now'),
     });
     const app = await buildApp({
       store,

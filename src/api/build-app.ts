@@ -25,7 +25,9 @@ import { tasksRoutes } from './routes/tasks.routes';
 import { toolCallsRoutes } from './routes/tool-calls.routes';
 import { subjectsRoutes } from './routes/subjects.routes';
 import { bodyDepth, MAX_BODY_DEPTH } from '../core/body-depth';
-import { loneSurrogateIn } from '../core/lone-surrogate';
+import { escapeLoneSurrogates, loneSurrogateIn } from '../core/lone-surrogate';
+import { ValidationError } from '../core/errors';
+import { requestLog, withRequestLog } from '../telemetry/request-log';
 
 const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -38,7 +40,7 @@ const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const metrics = deps.metrics ?? createMetrics({ registry: deps.registry });
   const logger = deps.logger === undefined ? createLogger('info') : deps.logger === false ? createLogger('silent') : deps.logger;
-  const onCacheError = (err: unknown) => logger.warn({ err }, 'rate-limit counters unreachable: counting in this process for now');
+  const onCacheError = (err: unknown) => requestLog(logger).warn({ err }, 'rate-limit counters unreachable: counting in this process for now');
   const { failedAuthPerAddressPerMinute, ...perPrincipal } = deps.rateLimit;
   const failures = failedAuthPerAddressPerMinute ? createAuthFailureLimiter({ cache: deps.cache, perAddressPerMinute: failedAuthPerAddressPerMinute, onCacheError }) : undefined;
   const auth = deps.auth ?? createAuthenticator({ keys: deps.keys, jwt: deps.jwt, failures });
@@ -97,8 +99,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     done();
   };
 
+  // Answers to authenticated requests (tasks with their instructions and answers, tool calls with
+  // their payloads, events, keys, proofs) and their refusals are never stored by a proxy or a
+  // browser cache: set before authentication, so every answer of the route has it.
   const authorize = (permission: Permission): onRequestHookHandler => (request, reply, done) => {
-    reply.header('x-request-id', request.id);
+    reply.header('x-request-id', request.id).header('cache-control', 'no-store');
     auth
       .authenticate(request.headers.authorization, request.raw.socket, request.ip)
       .then((principal) => {
@@ -118,19 +123,19 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   };
 
   // Hostile bodies nested thousands deep would overflow recursive walkers (zod, JCS); refuse
-  // them before validation. Only routes that take a body pay for the check.
-  const depthCheck: preValidationHookHandler = (request, reply, done) => {
+  // them before validation. Only routes that take a body pay for the check. Refused through the
+  // error handler, as every other problem: counted in openmcp_errors_total and logged.
+  const depthCheck: preValidationHookHandler = (request, _reply, done) => {
     if (request.body !== undefined && request.body !== null && bodyDepth(request.body, MAX_BODY_DEPTH) > MAX_BODY_DEPTH) {
-      sendProblem(reply, problemOf(400, 'VALIDATION_FAILED', `body: nested deeper than ${MAX_BODY_DEPTH} levels`, { field: 'body', requestId: String(request.id) }));
-      return;
+      return done(new ValidationError(`body: nested deeper than ${MAX_BODY_DEPTH} levels`, { field: 'body' }));
     }
     // What a body says may be hashed into an event, whose hash must be reproducible outside JavaScript.
     const lone = loneSurrogateIn(request.body, ['body']);
     if (lone) {
-      const field = lone.path.join('.');
+      // A key holding the surrogate is named with it written out (`\\udc00`): the answer itself stays Unicode text.
+      const field = lone.path.map((p) => (typeof p === 'string' ? escapeLoneSurrogates(p) : p)).join('.');
       const detail = `${field}: a lone UTF-16 surrogate (\\${lone.unit}) is not Unicode text, which event hashes need (RFC 8785)`;
-      sendProblem(reply, problemOf(400, 'VALIDATION_FAILED', detail, { field, requestId: String(request.id) }));
-      return;
+      return done(new ValidationError(detail, { field }));
     }
     done();
   };
@@ -150,10 +155,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     };
   };
 
+  // Warnings told through process-wide callbacks under a request (the rate-limit counters or the
+  // read cache unreachable) are written with the request's logger (requestLog), so they carry its
+  // reqId like its other lines. Entered first: the rest of the request runs in it (fastify hands a
+  // body read in the socket's callbacks back in the request's async context).
+  const enterRequestLog: onRequestHookHandler = (request, _reply, done) => withRequestLog(request.log, done);
+
   const asArray = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
   app.addHook('onRoute', (route) => {
     const permission = route.config?.permission;
-    route.onRequest = [permission ? authorize(permission) : tagRequest, ...asArray(route.onRequest)];
+    route.onRequest = [enterRequestLog, permission ? authorize(permission) : tagRequest, ...asArray(route.onRequest)];
     if (route.schema?.body) route.preValidation = [depthCheck, ...asArray(route.preValidation)];
     route.onResponse = [observe(route.url, route.config?.eventStream === true), ...asArray(route.onResponse)];
   });

@@ -27,8 +27,12 @@ export function toProblem(err: unknown, request: FastifyRequest): Problem {
   const requestId = String(request.id);
   if (hasZodFastifySchemaValidationErrors(err)) {
     const v = (err as unknown as { validation: Validation[] }).validation[0];
-    const field = fieldOf((err as { validationContext?: string }).validationContext, v);
-    const what = v.keyword === 'unrecognized_keys' ? 'unknown field' : v.message;
+    const context = (err as { validationContext?: string }).validationContext;
+    const field = fieldOf(context, v);
+    // No query parameter takes a list: a repeated one (?status=a&status=b, parsed as an array)
+    // is named as such rather than as a type mismatch.
+    const given = context === 'querystring' ? (request.query as Record<string, unknown> | undefined)?.[v.instancePath.split('/')[1] ?? ''] : undefined;
+    const what = v.keyword === 'unrecognized_keys' ? 'unknown field' : Array.isArray(given) ? `given ${given.length} times; give it once` : v.message;
     return problemOf(400, 'VALIDATION_FAILED', `${field}: ${what}`, { field, requestId });
   }
   if (err instanceof OpenMcpError) {

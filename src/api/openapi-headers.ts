@@ -12,12 +12,12 @@ const SPECIFIC: Record<string, Record<string, Header>> = {
   'post /v1/tasks 202': { location: text('/v1/tasks/<id>: the task, readable at once (read-your-writes, docs/architecture.md)'), 'idempotent-replayed': REPLAYED },
   'post /v1/tasks/{id}/cancel 202': { 'idempotent-replayed': REPLAYED },
   'get /v1/events/{id}/proof 409': { 'retry-after': RETRY_AFTER },
-  'post /v1/keys 201': { 'cache-control': text('no-store: the only answer that carries the key') },
 };
+const NO_STORE = text('no-store: answers to authenticated requests are never kept by a proxy or browser cache (a new key\'s answer carries the key, shown once)');
 
 /**
  * Declares in the OpenAPI document the response headers the API sends, which route schemas cannot
- * say: `x-request-id` on every answer of a `/v1` route, `Retry-After` on 429 and 503, and the
+ * say: `x-request-id` and `Cache-Control: no-store` on every answer of a `/v1` route, `Retry-After` on 429 and 503, and the
  * headers of particular answers (SPECIFIC). In place.
  * @example app.register(swagger, { openapi, transformObject: ({ openapiObject }) => responseHeaders(openapiObject) })
  */
@@ -26,7 +26,7 @@ export function responseHeaders<T extends object>(doc: T): T {
     if (!path.startsWith('/v1/')) continue;
     for (const [method, op] of Object.entries(ops ?? {})) {
       for (const [status, response] of Object.entries(op.responses ?? {})) {
-        const headers: Record<string, Header> = { 'x-request-id': REQUEST_ID, ...(status === '429' || status === '503' ? { 'retry-after': RETRY_AFTER } : {}), ...SPECIFIC[`${method} ${path} ${status}`] };
+        const headers: Record<string, Header> = { 'x-request-id': REQUEST_ID, 'cache-control': NO_STORE, ...(status === '429' || status === '503' ? { 'retry-after': RETRY_AFTER } : {}), ...SPECIFIC[`${method} ${path} ${status}`] };
         response.headers = { ...response.headers, ...headers };
       }
     }

@@ -34,8 +34,9 @@ export const JWT_CLOCK_TOLERANCE_S = 30;
  */
 export function principalFromClaims(claims: JWTPayload): Principal {
   const sub = claims.sub;
-  // The sub becomes the actor id of events and a key of session ownership: no control characters.
-  if (typeof sub !== 'string' || sub.length === 0 || sub.length > 200 || CONTROL_RE.test(sub)) throw new UnauthenticatedError('token has no usable sub claim');
+  // The sub becomes the actor id of events and a key of session ownership: no control characters,
+  // and Unicode text (a payload may escape a lone surrogate, "\ud800", which no event may hold: createEvent).
+  if (typeof sub !== 'string' || sub.length === 0 || sub.length > 200 || CONTROL_RE.test(sub) || !sub.isWellFormed()) throw new UnauthenticatedError('token has no usable sub claim');
   // An API key's actor id is its key id, a UUIDv7 (the bootstrap key's too), and "the same
   // principal" is the same actor id: /mcp session ownership, four-eyes approvals, the log's
   // readers. A sub that could be a key id would be taken for that key's holder, so none may.

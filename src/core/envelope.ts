@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { canonicalJson } from './canonical';
 import { hashCanonical, sha256Utf8Hex } from './hash';
-import { OpenMcpError } from './errors';
+import { OpenMcpError, ValidationError } from './errors';
+import { loneSurrogateIn } from './lone-surrogate';
 import { newId } from './ids';
 import { systemClock, type Clock } from './clock';
 import type { Hex } from './hex';
@@ -107,7 +108,31 @@ export type CreateEventParameters<TType extends string, TData> = {
 };
 
 /**
+ * An event whose content holds a lone UTF-16 surrogate: refused where it is built, naming the
+ * field. Its hash would be reproducible only in JavaScript (RFC 8785 hashes UTF-8, which has no
+ * form for it). Text from outside is made well-formed where it enters (wellFormed), and input is
+ * refused at its door (REST bodies, tools/call arguments, configuration files), so this is the
+ * last line: it finds a path that missed both. Events already in a log are never re-hashed, and
+ * verify as they were.
+ */
+function assertWellFormedContent(content: EventContent, text: string): void {
+  // JSON.stringify (which canonicalize uses) writes a lone surrogate as an escape and a pair as it
+  // is, so only a text with `\ud` in it can hold one: then the walk finds it and names the field.
+  if (!text.includes('\\ud')) return;
+  const lone = loneSurrogateIn(content);
+  if (!lone) return;
+  // A key may be the ill-formed text: the message must itself be recordable (a TaskFailed quotes it).
+  const field = lone.path.join('.').toWellFormed();
+  throw new ValidationError(
+    `${content.type} event not built: ${field} holds a lone UTF-16 surrogate (\\${lone.unit}), not Unicode text, so its hash (RFC 8785, over UTF-8) could not be reproduced outside JavaScript`,
+    { field, type: content.type },
+  );
+}
+
+/**
  * Build a hashed event from its content. Id defaults to a new UUIDv7, time to the clock.
+ * Throws VALIDATION_FAILED naming the field for content with a lone UTF-16 surrogate (see
+ * assertWellFormedContent) and EVENT_TOO_LARGE past MAX_EVENT_BYTES.
  * @example createEvent({ type: 'TaskStarted', stream: 'task-…', tenant: 'acme', actor, data: {} })
  */
 export function createEvent<TType extends string, TData extends Record<string, unknown>>(
@@ -127,6 +152,7 @@ export function createEvent<TType extends string, TData extends Record<string, u
     data: p.data,
   }) as EventContent<TType, TData>;
   const text = canonicalJson(content);
+  assertWellFormedContent(content, text);
   // UTF-8 takes at most 3 bytes per UTF-16 unit: only a long text needs counting.
   if (text.length > MAX_EVENT_BYTES / 3) {
     const bytes = Buffer.byteLength(text);

@@ -24,3 +24,25 @@ export function loneSurrogateIn(value: unknown, path: (string | number)[] = []):
   }
   return undefined;
 }
+
+/**
+ * `s` with each lone surrogate written out as the text `\udXXX`, so that `s` can be quoted in an
+ * answer or a log line that must itself be Unicode text; surrogate pairs are left as they are.
+ * @example escapeLoneSurrogates('k\udc00 😀') // 'k\\udc00 😀'
+ */
+export function escapeLoneSurrogates(s: string): string {
+  return s.replace(new RegExp(LONE_SURROGATE.source, 'g'), (u) => `\\u${u.charCodeAt(0).toString(16)}`);
+}
+
+/**
+ * Why a configuration document (a file of ours: MCP_SERVERS_FILE, POLICY_FILE, CHAINS_FILE) cannot
+ * be used, when it holds a lone surrogate: `<path>: a lone UTF-16 surrogate (\ud800) …`. Its text
+ * reaches events (a server's name and command, a rule's reason), and the operator can fix the
+ * file, so it is refused at start rather than changed.
+ * @example loneSurrogateProblem({ servers: [{ name: 'a\ud800' }] }) // 'servers.0.name: a lone UTF-16 surrogate (\\ud800) is not Unicode text, which event hashes need (RFC 8785)'
+ */
+export function loneSurrogateProblem(doc: unknown): string | undefined {
+  const lone = loneSurrogateIn(doc);
+  if (!lone) return undefined;
+  return `${lone.path.join('.').toWellFormed() || '(root)'}: a lone UTF-16 surrogate (\\${lone.unit}) is not Unicode text, which event hashes need (RFC 8785)`;
+}

@@ -1,5 +1,6 @@
 import { catalog } from '../../events';
-import { OpenMcpError } from '../core/errors';
+import { OpenMcpError, ValidationError } from '../core/errors';
+import { cutText, wellFormed } from '../core/well-formed';
 import { createEvent, type Actor, type PendingEvent } from '../core/envelope';
 import { newId } from '../core/ids';
 import type { Clock } from '../core/clock';
@@ -93,8 +94,32 @@ export class ToolCallAudit {
     }
   }
 
+  /**
+   * Record the result. A result the log cannot hold as it is (an event the envelope refuses:
+   * ill-formed text, see createEvent) still ends the call's stream: ToolCallFailed names why, and
+   * the caller is told AUDIT_UNAVAILABLE with no result, as when the append fails (no record, no result).
+   */
   async completed(data: { resultHash: string; resultJson?: string; resultSealed?: SealedPayload; isError: boolean; cached: boolean; latencyUs: number }): Promise<void> {
-    await this.finish(this.event('ToolCallCompleted', data, data.resultSealed ? 2 : 1));
+    let e: PendingEvent;
+    try {
+      e = this.event('ToolCallCompleted', data, data.resultSealed ? 2 : 1);
+    } catch (err) {
+      if (!(err instanceof ValidationError)) throw err;
+      return this.unrecordable(err, data.latencyUs);
+    }
+    await this.finish(e);
+  }
+
+  /**
+   * End the call whose result the log cannot hold (`why`, naming the field): ToolCallFailed says so
+   * (the call was made, its outcome is on record), and the caller gets no result (AUDIT_UNAVAILABLE,
+   * caused by `why`: an agent's step fails on it rather than trying again).
+   */
+  async unrecordable(why: ValidationError, latencyUs: number): Promise<never> {
+    const message = `the result could not be recorded, so it was withheld: ${why.message}`;
+    this.logger?.warn({ err: why, tenant: this.ctx.tenant, callId: this.callId, ...this.ref }, 'mcp gateway: a tool call result the audit log cannot hold was withheld');
+    await this.failed({ error: { code: 'AUDIT_UNAVAILABLE', message }, latencyUs });
+    throw new McpGatewayError('AUDIT_UNAVAILABLE', `tool call outcome could not be recorded; result withheld (${why.message})`, { cause: why, details: why.details });
   }
 
   /**
@@ -111,7 +136,7 @@ export class ToolCallAudit {
         callId: this.callId,
         ...this.ref,
         ...(this.ctx.correlationId ? { correlationId: this.ctx.correlationId } : {}),
-        error: { code: error.code, message: error.message.slice(0, 4000) },
+        error: { code: error.code, message: cutText(error.message, 4000) },
         messageHash,
       },
       `mcp gateway: tools/call failed; its error is kept out of the event log (MCP_PAYLOAD_POLICY=${policy})`,
@@ -119,7 +144,9 @@ export class ToolCallAudit {
   }
 
   async failed(data: { error: { code: string; message: string }; latencyUs: number }): Promise<void> {
-    await this.finish(this.event('ToolCallFailed', { ...data, error: { code: data.error.code, message: data.error.message.slice(0, 4000) } }));
+    // The message may quote an upstream or a caller: well-formed (the boundaries make it so; this is the
+    // backstop, as a refused ToolCallFailed would leave the call without an outcome), never cut inside a pair.
+    await this.finish(this.event('ToolCallFailed', { ...data, error: { code: data.error.code, message: wellFormed(cutText(data.error.message, 4000)) } }));
   }
 
   private async finish(e: PendingEvent): Promise<void> {

@@ -6,8 +6,12 @@ import { healthCauseText } from '../../events/mcp-health-reason';
 import { healthCauseOf, type ExitStatus } from './health-cause';
 import { payloadDigest } from './payload-hash';
 
-/** What a recorded failure says in place of the message it leaves out (hash-only, encrypted). */
-export const callMessageWithheld = (policy: PayloadPolicy) => `message withheld (MCP_PAYLOAD_POLICY=${policy})`;
+/**
+ * What a recorded failure says in place of the message it leaves out (hash-only, encrypted).
+ * Under `encrypted` it says why too: that policy seals payloads, which a reader may expect of the
+ * error as well, but an error's text is left out as under `hash-only`, not sealed.
+ */
+export const callMessageWithheld = (policy: PayloadPolicy) => `message withheld (MCP_PAYLOAD_POLICY=${policy === 'encrypted' ? 'encrypted: error texts are not recorded' : policy})`;
 
 /**
  * An answer the gateway's MCP client could not read: a body that is not JSON (the parser's error

@@ -81,6 +81,8 @@ export class ToolCatalog {
   private readonly listeners = new Set<(c: CatalogChange) => void>();
   /** Names (tenant/name) whose last server was removed by someone other than the system, and not registered since. */
   private readonly removedByAdmin = new Set<string>();
+  /** Servers removed (McpServerRemoved), by id: an id is never registered again (a name's next server takes a new one). */
+  private readonly removed = new Map<string, { tenant: string; name: string }>();
 
   /** Apply one registry event; returns true when it changed the catalog. */
   apply(event: EventContent): boolean {
@@ -135,6 +137,8 @@ export class ToolCatalog {
         kind = 'health';
         break;
       case 'McpServerRemoved':
+        // Recorded in the server's own tenant; kept even when its registration was not seen here.
+        this.removed.set(id, { tenant: s?.tenant ?? event.tenant, name: s?.name ?? (d.name as string) });
         if (!s) return false;
         // The system removed a server only to register it again changed (ensureServer before McpServerReconfigured): not a removal that should stick.
         if (event.actor.kind !== 'system') this.removedByAdmin.add(`${s.tenant}/${s.name}`);
@@ -176,6 +180,11 @@ export class ToolCatalog {
 
   serverByName(tenant: string, name: string): ServerState | undefined {
     return [...this.servers.values()].find((s) => s.tenant === tenant && s.name === name);
+  }
+
+  /** A server that was removed (by anyone), with its tenant and name; undefined for one live or never seen. */
+  removedServer(id: string): { tenant: string; name: string } | undefined {
+    return this.servers.has(id) ? undefined : this.removed.get(id);
   }
 
   /** Whether an admin removed the last server of this name (McpServerRemoved by a user) and none was registered since. */

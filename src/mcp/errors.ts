@@ -1,4 +1,5 @@
 import { OpenMcpError, redactUrlsIn } from '../core/errors';
+import { cutText, wellFormed } from '../core/well-formed';
 
 /** Codes of the gateway's own errors (listed in docs/errors.md). */
 export type McpGatewayErrorCode =
@@ -57,5 +58,6 @@ export function cancelledError(signal: AbortSignal): McpGatewayError {
   // The caller's reason may hold a URL with credentials: redacted before it is cut, or a cut
   // inside the password would leave what redaction no longer recognises.
   const why = plain ? '' : `: ${redactUrlsIn(reason instanceof Error ? reason.message : String(reason))}`;
-  return new McpGatewayError('MCP_CALL_CANCELLED', `the call was cancelled by its caller or with its session${why}`.slice(0, 500));
+  // The client's own text, recorded in ToolCallFailed: well-formed (wellFormed), never cut inside a pair.
+  return new McpGatewayError('MCP_CALL_CANCELLED', wellFormed(cutText(`the call was cancelled by its caller or with its session${why}`, 500)));
 }

@@ -4,7 +4,7 @@ import { catalog as eventCatalog } from '../../events';
 import { limitsOf, MCP_SERVER_SETTINGS, type McpServerLimits, type McpServerSetting } from '../../events/mcp.events';
 import { createEvent, parseStream, type Actor, type PendingEvent, type RecordedEvent } from '../core/envelope';
 import { bodyDepth, MAX_BODY_DEPTH } from '../core/body-depth';
-import { ConfigError, NotFoundError, OpenMcpError, ValidationError, WrongExpectedRevisionError, redactUrl, redactUrlsIn } from '../core/errors';
+import { ConfigError, InvalidTransitionError, NotFoundError, OpenMcpError, ValidationError, WrongExpectedRevisionError, redactUrl, redactUrlsIn } from '../core/errors';
 import type { Clock } from '../core/clock';
 import type { Cache } from '../cache/port';
 import { MemoryCache } from '../cache/memory';
@@ -32,6 +32,8 @@ import { DEFAULT_TOOLS_PAGE_SIZE } from './tools-page';
 import { Upstream, defaultUpstreamOptions, type CallOptions, type UpstreamOptions } from './upstream';
 import { createMetrics } from '../metrics/metrics';
 import { SHARED_TENANT, type CallContext, type CatalogTool, type RegisterServerParameters, type ServerInfo, type UpstreamSpec } from './types';
+import { loneSurrogateIn } from '../core/lone-surrogate';
+import { wellFormed } from '../core/well-formed';
 
 export type McpGatewayOptions = {
   store: EventStore;
@@ -538,8 +540,9 @@ export class McpGateway {
    */
   async removeServer(tenant: string, id: string, actor: Actor, correlationId?: string, options: RemoveServerOptions = {}): Promise<void> {
     const s = this.catalog.server(id);
-    const shared = s?.tenant === SHARED_TENANT && tenant !== SHARED_TENANT;
-    if (!s || (s.tenant !== tenant && !shared)) throw new NotFoundError('MCP server', id);
+    if (!s) throw this.removedAlready(tenant, id) ?? new NotFoundError('MCP server', id);
+    const shared = s.tenant === SHARED_TENANT && tenant !== SHARED_TENANT;
+    if (s.tenant !== tenant && !shared) throw new NotFoundError('MCP server', id);
     // First: a tenant's admin told to change the configuration could not remove it even then.
     // Not a 404: the caller sees it in its list, and "not found" left it wondering why.
     if (shared && !options.crossTenant) {
@@ -559,10 +562,32 @@ export class McpGateway {
     await this.remove(id, actor, correlationId);
   }
 
+  /**
+   * For a server the tenant had (its own, or a shared one, which every tenant lists) and that is
+   * removed: INVALID_TRANSITION (409), so a retried DELETE whose first answer was lost is told
+   * apart from an id that never existed; undefined otherwise (NOT_FOUND: another tenant's server,
+   * removed or not, must not be told from one that never existed). Names the server that holds
+   * the name now, if one does: an id is never reused, a name registered again gets a new one.
+   */
+  private removedAlready(tenant: string, id: string): InvalidTransitionError | undefined {
+    const gone = this.catalog.removedServer(id);
+    if (!gone || (gone.tenant !== tenant && gone.tenant !== SHARED_TENANT)) return undefined;
+    const now = this.catalog.serverByName(gone.tenant, gone.name);
+    const successor = now ? `; a server of that name is registered now as ${now.id}` : '';
+    return new InvalidTransitionError('mcpserver', 'removed', 'RemoveMcpServer', `MCP server ${gone.name} (${id}) is removed already${successor}`);
+  }
+
   /** Record the removal (in the server's own tenant) and close its upstream here; other processes follow the log. */
   private async remove(id: string, actor: Actor, correlationId?: string): Promise<void> {
     const s = this.catalog.server(id);
     if (!s) throw new NotFoundError('MCP server', id);
+    // Removed by another process (or request) that this catalog has not followed yet: said so, as
+    // once followed, rather than a second McpServerRemoved and a 204. (Two removals in the same
+    // instant can still both append; the second then changes nothing.)
+    if ((await this.serverStreamState(id)) === 'removed') {
+      await this.catchUp(id);
+      throw this.removedAlready(s.tenant, id) ?? new NotFoundError('MCP server', id);
+    }
     await this.record(id, s.tenant, 'McpServerRemoved', { name: s.name }, actor, correlationId);
     await this.detach(id);
   }
@@ -664,6 +689,12 @@ export class McpGateway {
     if (bodyDepth(args, MAX_BODY_DEPTH) > MAX_BODY_DEPTH) {
       throw new ValidationError(`arguments nest deeper than ${MAX_BODY_DEPTH} levels`, { field: 'arguments' });
     }
+    // As REST bodies: the caller's own input, hashed into ToolCallRequested, refused rather than changed.
+    const lone = loneSurrogateIn(args, ['arguments']);
+    if (lone) {
+      const field = lone.path.join('.').toWellFormed();
+      throw new ValidationError(`${field}: a lone UTF-16 surrogate (\\${lone.unit}) is not Unicode text, which event hashes need (RFC 8785)`, { field });
+    }
     const argsDigest = payloadDigest(args);
     const argumentsJson = keptPayload(argsDigest.json, ctx.argumentsPolicy === 'hash-only' ? 'hash-only' : this.payloadPolicy);
     const audit = new ToolCallAudit(this.options.store, ctx, tool, this.options.clock, this.options.logger);
@@ -684,14 +715,15 @@ export class McpGateway {
       if (cacheKey) {
         const hit = await this.cache.get(cacheKey).catch(() => undefined);
         if (hit !== undefined) {
-          result = JSON.parse(hit) as CallToolResult;
+          // An entry of an earlier release may hold a lone surrogate (JSON.parse makes one of the escape \\ud800).
+          result = wellFormed(JSON.parse(hit) as CallToolResult);
           cached = true;
         }
       }
       // The upstream as it is now, after the audit's append: a reconfiguration meanwhile replaced it (replaceUpstream).
       result ??= await (this.upstreams.get(tool.serverId) ?? upstream).call(tool.upstreamName, args, safe, options);
     } catch (err) {
-      const e = err instanceof McpGatewayError ? err : new McpGatewayError('MCP_UPSTREAM_UNAVAILABLE', (err as Error).message, { cause: err });
+      const e = err instanceof McpGatewayError ? err : new McpGatewayError('MCP_UPSTREAM_UNAVAILABLE', wellFormed(String((err as Error)?.message ?? err)), { cause: err });
       this.callErrors.inc({ code: e.code });
       // Before the append: the operator has the error even when the audit log fails to take the outcome.
       if (this.payloadPolicy !== 'store') audit.withheld(failureOf(e, 'store'), withheldMessageHash(e), this.payloadPolicy);
@@ -700,6 +732,13 @@ export class McpGateway {
     }
     const latencyUs = sinceUs(t0);
     const r = payloadDigest(result);
+    // The upstream's results are made well-formed where they enter (Upstream): one that is not would
+    // have a resultHash no RFC 8785 outside JavaScript reproduces. Never recorded so: the call ends failed.
+    const illFormed = r.json.includes('\\ud') ? loneSurrogateIn(result, ['result']) : undefined;
+    if (illFormed) {
+      const field = illFormed.path.join('.').toWellFormed();
+      await audit.unrecordable(new ValidationError(`${field} holds a lone UTF-16 surrogate (\\${illFormed.unit}), not Unicode text, so resultHash (RFC 8785, over UTF-8) could not be reproduced outside JavaScript`, { field }), latencyUs);
+    }
     const resultJson = keptPayload(r.json, this.payloadPolicy);
     // A key that cannot be read now withholds the result as a failed append would (AUDIT_UNAVAILABLE).
     const resultSealed = await this.sealed(ctx, r.json, audit.callId, 'result');

@@ -2,6 +2,7 @@ import type { McpHealthCause } from '../../events/mcp.events';
 import { redactUrlsIn } from '../core/errors';
 import type { PayloadPolicy } from './audit';
 import { payloadDigest } from './payload-hash';
+import { cutText, wellFormed } from '../core/well-formed';
 
 /** Why an upstream went down: the reason in words (it may quote the upstream), and the gateway's own classification of it. */
 export type HealthFailure = { reason: string; cause: McpHealthCause };
@@ -27,6 +28,6 @@ export function healthChangeEvent(
   if (!failure) return { version: 1, data: { status } };
   // Kept as it came, but for a URL's credentials (a DSN in a stderr line), as every recorded or logged message.
   const reason = redactUrlsIn(failure.reason);
-  if (policy === 'store') return { version: 1, data: { status, reason: reason.slice(0, MAX_HEALTH_REASON_CHARS) } };
+  if (policy === 'store') return { version: 1, data: { status, reason: wellFormed(cutText(reason, MAX_HEALTH_REASON_CHARS)) } };
   return { version: 2, data: { status, cause: failure.cause, reasonHash: payloadDigest(reason).hash } };
 }

@@ -10,6 +10,7 @@ import { envProblems, missingEnvVariables } from './upstream-env';
 import { headersProblems, missingVariables } from './upstream-headers';
 import { registrationProblem } from './register-schema';
 import { SHARED_TENANT, type RegisterServerParameters } from './types';
+import { loneSurrogateProblem } from '../core/lone-surrogate';
 
 const Entry = z.object({
   tenant: z.string().min(1).optional(),
@@ -47,6 +48,8 @@ export function readServersFile(path: string, actor: Actor): RegisterServerParam
   } catch (err) {
     throw new ConfigError(`MCP_SERVERS_FILE: cannot read ${path}: ${(err as Error).message}`, { variable: 'MCP_SERVERS_FILE' });
   }
+  const lone = loneSurrogateProblem(parsed);
+  if (lone) throw new ConfigError(`MCP_SERVERS_FILE: ${lone}`, { variable: 'MCP_SERVERS_FILE' });
   const r = FileSchema.safeParse(parsed);
   if (!r.success) {
     const issue = r.error.issues[0];

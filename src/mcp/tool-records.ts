@@ -2,6 +2,7 @@ import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import { MCP_TOOL_LIMITS, McpToolIconSchema, McpToolRecordV2Schema, type McpToolIcon, type McpToolRecord } from '../../events/mcp.events';
 import { MAX_EVENT_BYTES } from '../core/envelope';
 import { payloadDigest } from './payload-hash';
+import { cutText } from '../core/well-formed';
 
 /** Room for the records in one McpServerToolsDiscovered event (the rest of the envelope is small). */
 export const TOOL_LIST_BYTES = MAX_EVENT_BYTES - 64 * 1024;
@@ -9,13 +10,7 @@ export const TOOL_LIST_BYTES = MAX_EVENT_BYTES - 64 * 1024;
 /** A tool of the upstream's list that the catalog leaves out, and why. */
 export type SkippedTool = { name: string; why: string };
 
-/** At most `max` UTF-16 units of `s`, not ending in half a surrogate pair. */
-function clip(s: string, max: number): string {
-  if (s.length <= max) return s;
-  const cut = s.slice(0, max);
-  const last = cut.charCodeAt(cut.length - 1);
-  return last >= 0xd800 && last <= 0xdbff ? cut.slice(0, -1) : cut;
-}
+const clip = cutText;
 
 function toRecord(t: Tool): McpToolRecord {
   const a = t.annotations ?? {};
@@ -64,7 +59,7 @@ function pickIcon(i: Record<string, unknown>): Record<string, unknown> {
  * An upstream's tools as the log records them (McpServerToolsDiscovered). One bad tool must not
  * cost the server its others, nor stop the read models: a second tool of the same name is left
  * out (the first is kept; a table keyed by name could not hold both), so is a tool the record
- * cannot hold (an empty or over-long name, a schema over the size limit) and any beyond the
+ * cannot hold (an empty or over-long name, one with a lone UTF-16 surrogate, a schema over the size limit) and any beyond the
  * per-server limit or the room of one event (TOOL_LIST_BYTES, in list order); an over-long title
  * or description is cut to its limit, an icon the record cannot hold is left out (the others
  * kept), and so is a `_meta` over MCP_TOOL_LIMITS.metaJson.
@@ -82,6 +77,11 @@ export function toolRecords(tools: Tool[]): { records: McpToolRecord[]; skipped:
     }
     if (records.length >= MCP_TOOL_LIMITS.tools) {
       skipped.push({ name, why: `more than ${MCP_TOOL_LIMITS.tools} tools` });
+      continue;
+    }
+    // Its name is how the upstream is called: made well-formed it would name no tool (see wellFormedTool).
+    if (!String(t.name).isWellFormed()) {
+      skipped.push({ name: name.toWellFormed(), why: 'name: a lone UTF-16 surrogate, not Unicode text, which the log needs (RFC 8785 hashes UTF-8)' });
       continue;
     }
     const r = toRecord(t);

@@ -17,6 +17,7 @@ import { SseError } from '@modelcontextprotocol/sdk/client/sse.js';
 import { MCP_TOOL_LIMITS } from '../../events/mcp.events';
 import { healthCauseText } from '../../events/mcp-health-reason';
 import { redactUrl, redactUrlsIn } from '../core/errors';
+import { cutText, wellFormed } from '../core/well-formed';
 import { CallEnd, CallerRequests, type ActiveCall, type AskCaller } from './caller-requests';
 import { CallStreams } from './call-streams';
 import { Deadline, SDK_TIMEOUT_OFF } from './deadline';
@@ -97,13 +98,24 @@ export async function listAllTools(listPage: (cursor?: string) => Promise<ListTo
   let cursor: string | undefined;
   for (let pages = 1; ; pages++) {
     const page = await listPage(cursor);
-    tools.push(...page.tools);
+    tools.push(...page.tools.map(wellFormedTool));
     cursor = page.nextCursor;
     if (!cursor || tools.length > MCP_TOOL_LIMITS.tools) return tools;
     if (seen.has(cursor)) throw new McpGatewayError('MCP_UPSTREAM_UNAVAILABLE', `${label}: its tools/list does not end (page ${pages} gave a cursor it had given before)`);
     if (pages >= MAX_UPSTREAM_TOOL_PAGES) throw new McpGatewayError('MCP_UPSTREAM_UNAVAILABLE', `${label}: its tools/list did not end within ${MAX_UPSTREAM_TOOL_PAGES} pages`);
     seen.add(cursor);
   }
+}
+
+/**
+ * A listed tool as the gateway keeps and passes it on: its text well-formed (a lone UTF-16 surrogate
+ * replaced with U+FFFD, see wellFormed), except its name, which is how the upstream is called:
+ * changed, it would name no tool, so a name with one is left as it is and toolRecords leaves the
+ * tool out, saying why.
+ */
+function wellFormedTool(t: Tool): Tool {
+  const w = wellFormed(t);
+  return w === t ? t : { ...w, name: t.name };
 }
 
 type CallArgs = [name: string, args: Record<string, unknown>, options: CallOptions];
@@ -379,7 +391,8 @@ export class Upstream {
           },
         };
         const call = { client, ask, ended, timeout: maxMs };
-        return (await this.requests.within(call, () => client.callTool({ name, arguments: args }, undefined, options))) as CallToolResult;
+        // Well-formed where it enters: the caller, the audit's resultJson and resultHash all have the same text.
+        return wellFormed((await this.requests.within(call, () => client.callTool({ name, arguments: args }, undefined, options))) as CallToolResult);
       } catch (err) {
         // Cancelled by our caller: the SDK rejects with a RequestTimeout that is not one.
         if (signal?.aborted) throw cancelledError(signal);
@@ -427,16 +440,17 @@ export class Upstream {
    */
   private classify(err: unknown, lost: boolean): McpGatewayError {
     if (err instanceof McpGatewayError) return err;
+    // Its text well-formed (wellFormed) as it enters: the caller is told what ToolCallFailed records.
     if (err instanceof McpError && !(lost && err.code === ErrorCode.ConnectionClosed)) {
-      return new UpstreamProtocolError(err.code, err.message.replace(/^MCP error -?\d+: /, ''), err.data);
+      return new UpstreamProtocolError(err.code, wellFormed(err.message.replace(/^MCP error -?\d+: /, '')), wellFormed(err.data));
     }
     // The stderr line is the upstream's own text (it may echo a call's arguments): kept apart in
     // the details too. So is how its process ended: under MCP_PAYLOAD_POLICY=hash-only the audit
     // records the exit code in place of the message (callFailureText).
     // A URL's credentials redacted before the cut: cut inside them, what is left is no URL redactUrlsIn can find.
-    const stderr = this.spec.tenant !== SHARED_TENANT && this.lastStderr ? redactUrlsIn(this.lastStderr).slice(0, 300) : '';
+    const stderr = this.spec.tenant !== SHARED_TENANT && this.lastStderr ? wellFormed(cutText(redactUrlsIn(this.lastStderr), 300)) : '';
     const details = { ...(stderr ? { stderr } : {}), ...(this.lastExit ? { exit: this.lastExit } : {}) };
-    return new McpGatewayError('MCP_UPSTREAM_UNAVAILABLE', `${this.label}: ${this.describe(err)}${stderr ? ` (stderr: ${stderr})` : ''}`, {
+    return new McpGatewayError('MCP_UPSTREAM_UNAVAILABLE', wellFormed(`${this.label}: ${this.describe(err)}${stderr ? ` (stderr: ${stderr})` : ''}`), {
       cause: err,
       ...(Object.keys(details).length ? { details } : {}),
     });
@@ -478,7 +492,7 @@ export class Upstream {
   private lostConnectionText(): string {
     if (this.closed) return 'the connection closed: the gateway closed it (the server was removed, or the gateway is stopping)';
     const exit = this.lastExit ? healthCauseText(exitCause(this.lastExit)) : undefined;
-    const error = this.lastTransportError && this.spec.tenant !== SHARED_TENANT ? redactUrlsIn(this.lastTransportError.message).slice(0, 300) : undefined;
+    const error = this.lastTransportError && this.spec.tenant !== SHARED_TENANT ? cutText(redactUrlsIn(this.lastTransportError.message), 300) : undefined;
     if (error) return `the connection closed after the transport's error: ${error}${exit ? `; ${exit}` : ''}`;
     return exit ? `the connection closed: ${exit}` : 'the connection closed';
   }

@@ -16,8 +16,9 @@ const seg = (id: string | number) => encodeURIComponent(String(id));
 
 /**
  * A list's query as the SDK takes it: the route schema's input, every field optional, with its
- * numbers typed as numbers (the schema's z.coerce.number() takes `unknown`, so `limit: 'abc'`
- * compiled and the server answered 400).
+ * numbers typed as numbers (the schema's QueryInt takes `unknown`, so `limit: 'abc'` would
+ * compile and the server answer 400). A number is sent as `String(n)`: decimal digits for the
+ * integers the server takes (it refuses `1e2`, `0x10` and fractions).
  */
 export type ListQuery<T> = { [K in keyof T]?: K extends 'limit' | 'after' ? number : T[K] };
 export type TaskListQuery = ListQuery<TaskListQueryInput>;
@@ -136,8 +137,12 @@ export class OpenMcpClient {
   readonly mcpServers = {
     register: (body: RegisterServerInput) => this.call('register MCP server', McpServerView, { method: 'POST', path: '/v1/mcp-servers', body }, [201]),
     list: async () => (await this.call('list MCP servers', McpServerList, { method: 'GET', path: '/v1/mcp-servers' })).items,
-    /** Retried on 503 and lost connections; a retry that finds the server gone (404) resolves: the lost attempt removed it. */
-    remove: (id: string) => this.callNoContent('remove MCP server', { method: 'DELETE', path: `/v1/mcp-servers/${seg(id)}`, doneIfRetryAnswers: [404] }),
+    /**
+     * Retried on 503 and lost connections; a retry that finds the server removed already (409
+     * INVALID_TRANSITION) resolves: the lost attempt removed it. Removing a removed server otherwise
+     * throws ConflictApiError; an id the tenant never had (a typo, another tenant's) NotFoundApiError, on a retry too.
+     */
+    remove: (id: string) => this.callNoContent('remove MCP server', { method: 'DELETE', path: `/v1/mcp-servers/${seg(id)}`, doneIfRetryAnswers: [{ status: 409, code: 'INVALID_TRANSITION' }] }),
   };
 
   readonly tools = {
@@ -163,7 +168,7 @@ export class OpenMcpClient {
      * Retried on 503 and lost connections; a retry that finds the key revoked already (409
      * INVALID_TRANSITION) resolves: the lost attempt revoked it. Revoking a revoked key otherwise throws ConflictApiError.
      */
-    revoke: (id: string) => this.callNoContent('revoke key', { method: 'DELETE', path: `/v1/keys/${seg(id)}`, doneIfRetryAnswers: [409] }),
+    revoke: (id: string) => this.callNoContent('revoke key', { method: 'DELETE', path: `/v1/keys/${seg(id)}`, doneIfRetryAnswers: [{ status: 409, code: 'INVALID_TRANSITION' }] }),
   };
 
   readonly subjects = {

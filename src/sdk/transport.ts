@@ -36,14 +36,27 @@ export type RequestParameters = {
   /** A POST the server makes idempotent by itself (a cancel: a repeat changes nothing): retried like a GET. */
   idempotent?: boolean;
   /**
-   * Statuses that, answering a retry after an attempt whose outcome is unknown (its answer lost,
-   * or a 503), say that attempt did it: a DELETE repeated finds the key revoked already (409) or
-   * the server gone (404). Such an answer is returned as `204` with `Idempotent-Replayed: true`.
+   * Refusals (status and problem code) that, answering a retry after an attempt whose outcome is
+   * unknown (its answer lost, or a 503), say that attempt did it: a DELETE repeated finds the key
+   * revoked already or the MCP server removed already (409 INVALID_TRANSITION). Such an answer is
+   * returned as `204` with `Idempotent-Replayed: true`; any other refusal (a 409 of another code,
+   * a 404 NOT_FOUND for an id never had or ROUTE_NOT_FOUND from a proxy) is not the lost attempt's
+   * work and is returned as it came.
    */
-  doneIfRetryAnswers?: number[];
+  doneIfRetryAnswers?: { status: number; code: string }[];
 };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The `code` of a problem document, or undefined when `text` is not one. */
+function problemCodeIn(text: string): string | undefined {
+  try {
+    const code = (JSON.parse(text) as { code?: unknown } | null)?.code;
+    return typeof code === 'string' ? code : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 function queryString(q: RequestParameters['query']): string {
   if (!q) return '';
@@ -86,9 +99,14 @@ export async function request(o: ClientOptions, p: RequestParameters): Promise<R
       }
       throw new ConnectionError(redactUrl(url), err, (err as Error)?.name === 'TimeoutError' ? timeoutMs : undefined);
     }
-    if (outcomeUnknown && p.doneIfRetryAnswers?.includes(res.status)) {
-      await res.body?.cancel().catch(() => {});
-      return new Response(null, { status: 204, headers: { 'idempotent-replayed': 'true' } });
+    if (outcomeUnknown && p.doneIfRetryAnswers?.some((d) => d.status === res.status)) {
+      const text = await res.text().catch((err: unknown) => {
+        throw new ConnectionError(redactUrl(url), err);
+      });
+      if (p.doneIfRetryAnswers.some((d) => d.status === res.status && d.code === problemCodeIn(text))) {
+        return new Response(null, { status: 204, headers: { 'idempotent-replayed': 'true' } });
+      }
+      return new Response(text, { status: res.status, headers: res.headers });
     }
     const retryable = res.status === 429 || (res.status === 503 && idempotent);
     if (retryable && attempt < retries) {

@@ -1,4 +1,5 @@
-import type { EventNotice } from './event-notice';
+import type { Permission } from '../auth/roles';
+import { permissionOf, type EventNotice } from './event-notice';
 
 export type ActivityBucket = {
   /** Start of the minute, ISO 8601 UTC. */
@@ -14,13 +15,15 @@ export type ActivityBucket = {
 const MINUTE_MS = 60_000;
 type Counts = Omit<ActivityBucket, 'start'>;
 const zero = (): Counts => ({ events: 0, tasksSubmitted: 0, tasksCompleted: 0, tasksFailed: 0, toolCalls: 0, toolErrors: 0 });
+/** A minute's counts, with its events by the permission that reads them (permissionOf). */
+type Minute = Counts & { eventsBy: Map<Permission, number> };
 
 /**
  * Per-minute counts per tenant for the dashboard's throughput and error-rate sparklines, kept
  * for `windowMinutes`. Memory is bounded by tenants × window, whatever the event rate.
  */
 export class ActivityStats {
-  private readonly byTenant = new Map<string, Map<number, Counts>>();
+  private readonly byTenant = new Map<string, Map<number, Minute>>();
   /** The first minute counted in full (earlier ones were not, or only in part). */
   private firstFull = -Infinity;
 
@@ -42,10 +45,12 @@ export class ActivityStats {
     if (!buckets) this.byTenant.set(n.tenant, (buckets = new Map()));
     let c = buckets.get(minute);
     if (!c) {
-      buckets.set(minute, (c = zero()));
+      buckets.set(minute, (c = { ...zero(), eventsBy: new Map() }));
       for (const m of buckets.keys()) if (m <= minute - this.windowMinutes) buckets.delete(m);
     }
     c.events++;
+    const permission = permissionOf(n);
+    c.eventsBy.set(permission, (c.eventsBy.get(permission) ?? 0) + 1);
     if (n.type === 'TaskSubmitted') c.tasksSubmitted++;
     if (n.type === 'TaskCompleted') c.tasksCompleted++;
     if (n.type === 'TaskFailed') c.tasksFailed++;
@@ -57,16 +62,20 @@ export class ActivityStats {
 
   /**
    * The last `windowMinutes` minutes up to `now`, oldest first, empty minutes included; fewer
-   * just after a start, whose first minutes were not counted in full.
+   * just after a start, whose first minutes were not counted in full. `events` counts only the
+   * events `mayRead` allows (as the live stream tells each role only of those, visibleTo): a
+   * viewer's count must not move when a key is issued, which it may not hear of.
    */
-  series(tenants: (tenant: string) => boolean, now: number): ActivityBucket[] {
+  series(tenants: (tenant: string) => boolean, now: number, mayRead: (p: Permission) => boolean = () => true): ActivityBucket[] {
     const last = Math.floor(now / MINUTE_MS);
     const out: ActivityBucket[] = [];
     for (let m = Math.max(last - this.windowMinutes + 1, this.firstFull); m <= last; m++) {
       const sum = zero();
       for (const [tenant, buckets] of this.byTenant) {
         const c = tenants(tenant) ? buckets.get(m) : undefined;
-        if (c) for (const k of Object.keys(sum) as (keyof Counts)[]) sum[k] += c[k];
+        if (!c) continue;
+        for (const k of Object.keys(sum) as (keyof Counts)[]) if (k !== 'events') sum[k] += c[k];
+        for (const [permission, n] of c.eventsBy) if (mayRead(permission)) sum.events += n;
       }
       out.push({ start: new Date(m * MINUTE_MS).toISOString(), ...sum });
     }

@@ -104,6 +104,15 @@ export const uiPlugin: FastifyPluginAsync<UiPluginOptions> = async (app, o) => {
     return p;
   };
   const scope = (p: Principal) => (tenant: string) => p.crossTenant || tenant === p.tenant;
+  // What a key reads here (its tenant's activity, tool health, its permissions) and the refusals
+  // are never kept by a proxy or browser cache, as on /v1; set before authentication.
+  const api = {
+    schema: { hide: true },
+    onRequest: (_request: FastifyRequest, reply: FastifyReply, done: () => void) => {
+      reply.header('cache-control', 'no-store');
+      done();
+    },
+  };
 
   const page = async (_request: FastifyRequest, reply: FastifyReply) => secure(reply).type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(html);
   app.get(MOUNT, { schema: { hide: true } }, page);
@@ -118,7 +127,7 @@ export const uiPlugin: FastifyPluginAsync<UiPluginOptions> = async (app, o) => {
     return reply.type(a.type).send(a.body);
   });
 
-  app.get(`${MOUNT}/api/config`, { schema: { hide: true } }, async (request) => {
+  app.get(`${MOUNT}/api/config`, api, async (request) => {
     const p = await principal(request);
     return {
       tenant: p.tenant,
@@ -134,12 +143,14 @@ export const uiPlugin: FastifyPluginAsync<UiPluginOptions> = async (app, o) => {
     };
   });
 
-  app.get(`${MOUNT}/api/activity`, { schema: { hide: true } }, async (request) => {
+  app.get(`${MOUNT}/api/activity`, api, async (request) => {
     const p = await principal(request);
-    return { bucketSeconds: 60, position: hub.position, buckets: hub.activity.series(scope(p), Date.now()) };
+    // Events by what the role may read, as its live stream (visibleTo): no count of key events for a viewer.
+    const mayRead = (x: Parameters<typeof can>[1]) => can(p.role, 'events:read') || can(p.role, x);
+    return { bucketSeconds: 60, position: hub.position, buckets: hub.activity.series(scope(p), Date.now(), mayRead) };
   });
 
-  app.get(`${MOUNT}/api/mcp-health`, { schema: { hide: true } }, async (request) => {
+  app.get(`${MOUNT}/api/mcp-health`, api, async (request) => {
     const p = await principal(request, 'mcp:read');
     const calls = hub.tools.byServer(scope(p));
     const upstreams = (o.upstreams?.() ?? []).filter((u) => u.tenant === '*' || scope(p)(u.tenant));
@@ -148,7 +159,7 @@ export const uiPlugin: FastifyPluginAsync<UiPluginOptions> = async (app, o) => {
 
   // Public facts from CHAINS_FILE and the chain (names, ABI, token units), shown beside a proposal
   // whose hash the browser checks itself: they explain what is approved, they are not what is approved.
-  app.get<{ Querystring: { chainId?: string; address?: string; method?: string } }>(`${MOUNT}/api/contract`, { schema: { hide: true } }, async (request) => {
+  app.get<{ Querystring: { chainId?: string; address?: string; method?: string } }>(`${MOUNT}/api/contract`, api, async (request) => {
     await principal(request);
     const q = request.query;
     if (!q.chainId || !/^\d{1,15}$/.test(q.chainId)) throw new ValidationError('chainId must be a chain id (decimal)', { field: 'chainId' });

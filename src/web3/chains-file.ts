@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { ADDRESS_PATTERN } from '../core/address';
 import { ConfigError } from '../core/errors';
 import { hasKey } from '../core/has-key';
+import { loneSurrogateProblem } from '../core/lone-surrogate';
 
 const address = z.string().regex(ADDRESS_PATTERN, 'a 0x-prefixed 20-byte address');
 
@@ -49,6 +50,8 @@ function fail(source: string, msg: string): never {
 
 /** Validate a chains document; ABI files resolve relative to `baseDir`. */
 export function parseChains(doc: unknown, baseDir: string, source = '(inline)'): ResolvedChain[] {
+  const lone = loneSurrogateProblem(doc);
+  if (lone) fail(source, lone);
   const parsed = ChainsFileSchema.safeParse(doc ?? {});
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -69,6 +72,8 @@ export function parseChains(doc: unknown, baseDir: string, source = '(inline)'):
           fail(source, `chains.${i}.contracts.${j}.abiFile: cannot read ${p}: ${(err as Error).message}`);
         }
         if (!abi) fail(source, `chains.${i}.contracts.${j}.abiFile: ${p} has no ABI`);
+        const loneInAbi = loneSurrogateProblem(abi);
+        if (loneInAbi) fail(source, `chains.${i}.contracts.${j}.abiFile: ${p}: ${loneInAbi}`);
       }
       return { name: k.name, address: k.address.toLowerCase(), abi: abi! };
     });

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import type { RecordedEvent } from '../../src/core/envelope';
 import { toolMessages } from '../support/openai-fake/openai-fake';
 import { recordedText, startGatewayHarness, type GatewayHarness } from './support/gateway-harness';
 import { ended, ofType, submitTask, user, waitForTask } from './support/agent-fixture';
@@ -34,6 +35,24 @@ describe('MCP_PAYLOAD_POLICY=encrypted in the agent runtime: task events keep ha
 
     expect(String(h.fake.requests.at(-2)?.messages.find((m) => m.role === 'user')?.content)).to.contain('neddih-ahpla');
     expect(toolMessages(h.fake.requests.at(-1)!)[0]).to.equal('neddih-ovarb');
+  });
+
+  it("an explicit step's error result or upstream error fails the task without its text, saying encrypted withheld it (not hash-only)", async () => {
+    await h.worker('worker-c').start();
+    const failing = await submitTask(h.store, 'acme', { steps: [{ tool: 'remote__fail', arguments: { message: 'golf-hidden' } }] });
+    const rejected = await submitTask(h.store, 'acme', { steps: [{ tool: 'remote__reject', arguments: { message: 'hotel-hidden' } }] });
+    const [a, b] = await Promise.all([waitForTask(h.store, failing, ended), waitForTask(h.store, rejected, ended)]);
+    const errorOf = (es: RecordedEvent[], type: string) => (ofType(es, type)[0]?.data as { error: { code: string; message: string } }).error;
+    expect(errorOf(a, 'TaskFailed').message).to.match(/^step 0 \(remote__fail\) returned an error \(its text withheld: MCP_PAYLOAD_POLICY=encrypted, under which the task's events keep hashes only; result sha-256 0x[0-9a-f]{64}\)$/);
+    const stepFailed = errorOf(b, 'TaskStepFailed');
+    expect(stepFailed.code).to.equal('MCP_UPSTREAM_ERROR');
+    expect(stepFailed.message).to.match(/^-32602: upstream error message withheld \(MCP_PAYLOAD_POLICY=encrypted: error texts are not recorded\), sha256 0x[0-9a-f]{64}$/);
+    expect(errorOf(b, 'TaskFailed').message).to.equal(`step 0 (remote__reject): ${stepFailed.message}`);
+    // The same words as the gateway's own ToolCallFailed for that call.
+    const call = (await h.store.readAll({ limit: 10_000 })).find((e) => e.type === 'ToolCallFailed' && e.correlationId === b[0].correlationId);
+    expect((call?.data as { error: { message: string } } | undefined)?.error.message).to.equal(stepFailed.message);
+    expect(recordedText(a)).to.not.contain('golf-hidden');
+    expect(recordedText(b)).to.not.contain('hotel-hidden');
   });
 
   it("seals a task's tool calls under its submitter's key (the data subject), not the worker's: erasing the submitter makes them unreadable", async () => {

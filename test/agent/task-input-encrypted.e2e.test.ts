@@ -69,10 +69,12 @@ describe('MCP_PAYLOAD_POLICY=encrypted: the agent runtime runs tasks whose input
 
   it('a task whose key is erased after it started fails TASK_INPUT_ERASED when resumed, saying so; its recorded steps stay, the model is not asked again', async () => {
     h.fake.setScript([{ hang: true }]);
+    // The fake is shared by the file's tests: wait for this task's own model request, not any.
+    const asked = h.fake.requests.length;
     const id = await submitSealed('midrun');
     await h.worker('worker-c', { redaction: 'hash-only' }).start();
     // Its explicit step done and the model asked (and hanging): then the worker dies.
-    await waitForTask(h.store, id, (es) => ofType(es, 'TaskStepCompleted').length === 1 && h.fake.requests.length > 0);
+    await waitForTask(h.store, id, (es) => ofType(es, 'TaskStepCompleted').length === 1 && h.fake.requests.length > asked);
     await h.stopWorkers();
     await h.subjectKeys!.erase(subjectOf('acme', user));
     h.fake.setScript(() => ({ content: 'done' }));

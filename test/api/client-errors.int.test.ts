@@ -57,11 +57,33 @@ describe('REST: requests the HTTP parser refuses are problems too', () => {
     });
   }
 
+  it('pipelined behind a valid request, a malformed one is refused after that request is answered, not in its place', async () => {
+    const answer = await exchange(port, 'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGARBAGE\r\n\r\n');
+    // The first answer is the health check's; the refusal follows it, then the connection closes.
+    expect(answer.startsWith('HTTP/1.1 200 '), answer.slice(0, 80)).to.equal(true);
+    const second = answer.indexOf('HTTP/1.1 400 ');
+    expect(second, answer).to.be.greaterThan(0);
+    const res = parse(answer.slice(second));
+    expect(res.body).to.include({ status: 400, code: 'MALFORMED_REQUEST' });
+    expect(res.headers.connection).to.equal('close');
+  });
+
+  it('a request whose own body is malformed (a bad chunk) gets the refusal alone, at once, whatever its route would have answered', async () => {
+    const res = parse(await exchange(port, 'POST /v1/tasks HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nZZZ\r\n\r\n'));
+    expect(res.status).to.equal(400);
+    expect(res.body).to.include({ status: 400, code: 'MALFORMED_REQUEST' });
+  });
+
   it('the SDK reads the 431 as a typed error (ValidationApiError MALFORMED_REQUEST), not SDK_RESPONSE_INVALID', async () => {
     const client = new OpenMcpClient({ baseUrl: `http://127.0.0.1:${port}`, apiKey: 'x'.repeat(20_000), retries: 0 });
     const err = await client.tasks.list().then(() => undefined, (e: unknown) => e);
     expect(err).to.be.instanceOf(ValidationApiError);
     expect(err).to.include({ code: 'MALFORMED_REQUEST', status: 431 });
+  });
+
+  it('times out headers only, as docs/errors.md says: 60 s for the headers, no limit on the body', () => {
+    expect(h.app.server.headersTimeout).to.equal(60_000);
+    expect(h.app.server.requestTimeout).to.equal(0);
   });
 
   it('a request whose headers never end in time: 408 REQUEST_TIMEOUT (the answer node writes for ERR_HTTP_REQUEST_TIMEOUT)', () => {

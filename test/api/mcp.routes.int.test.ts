@@ -53,6 +53,15 @@ describe('REST /v1/mcp-servers and /v1/tools (real McpGateway, real HTTP MCP ups
     expect(events.at(-1)!.actor.kind).to.equal('user');
   });
 
+  it('DELETE takes a server id in upper case as the same id, as the other ids in paths (a UUID; `openmcp mcp servers remove` passes one on as given): it answered 404 for the registered server', async () => {
+    const res = await h.call({ method: 'POST', url: '/v1/mcp-servers', auth: k.host, payload: { name: 'uppercased', transport: 'http', url: upstream.url } });
+    expect(res.statusCode, res.body).to.equal(201);
+    const id = res.json().id as string;
+    const removed = await h.call({ method: 'DELETE', url: `/v1/mcp-servers/${id.toUpperCase()}`, auth: k.operator });
+    expect(removed.statusCode, removed.body).to.equal(204);
+    expect((await h.call({ method: 'GET', url: '/v1/mcp-servers', auth: k.viewer })).json().items.map((x: { id: string }) => x.id)).to.not.include(id);
+  });
+
   it("POST with the server's own timeoutMs and maxConcurrent: recorded as McpServerRegistered v2, shown in the list", async () => {
     const res = await h.call({ method: 'POST', url: '/v1/mcp-servers', auth: k.host, payload: { name: 'slow', transport: 'http', url: upstream.url, timeoutMs: 120_000, maxConcurrent: 2 } });
     expect(res.statusCode, res.body).to.equal(201);
@@ -307,12 +316,42 @@ describe('REST /v1/mcp-servers and /v1/tools (real McpGateway, real HTTP MCP ups
     }
   });
 
-  it('DELETE: another tenant gets 404, viewer 403, operator 204, then 404', async () => {
+  it('DELETE: another tenant gets 404, viewer 403, operator 204, then 409 INVALID_TRANSITION "removed already" (was: 404, as for an id that never existed)', async () => {
     expect((await h.call({ method: 'DELETE', url: `/v1/mcp-servers/${serverId}`, auth: k.beta })).statusCode).to.equal(404);
     expect((await h.call({ method: 'DELETE', url: `/v1/mcp-servers/${serverId}`, auth: k.viewer })).statusCode).to.equal(403);
     expect((await h.call({ method: 'DELETE', url: `/v1/mcp-servers/${serverId}`, auth: k.operator })).statusCode).to.equal(204);
-    expect((await h.call({ method: 'DELETE', url: `/v1/mcp-servers/${serverId}`, auth: k.operator })).statusCode).to.equal(404);
+    const again = await h.call({ method: 'DELETE', url: `/v1/mcp-servers/${serverId}`, auth: k.operator });
+    expect(again.statusCode, again.body).to.equal(409);
+    expect(again.json()).to.include({ code: 'INVALID_TRANSITION', detail: `MCP server remote (${serverId}) is removed already` });
+    // Another tenant's, removed or not, is not found: tenants cannot probe each other's ids.
+    const other = await h.call({ method: 'DELETE', url: `/v1/mcp-servers/${serverId}`, auth: k.beta });
+    expect(other.statusCode, other.body).to.equal(404);
+    expect(other.json()).to.include({ code: 'NOT_FOUND' });
+    const never = await h.call({ method: 'DELETE', url: '/v1/mcp-servers/0193a0c0-0000-7000-8000-00000000abcd', auth: k.operator });
+    expect(never.statusCode, never.body).to.equal(404);
+    expect(never.json()).to.include({ code: 'NOT_FOUND' });
     expect((await h.call({ method: 'DELETE', url: '/v1/mcp-servers/..%2F..', auth: k.operator })).statusCode).to.equal(400);
+    // /docs declares both answers and tells them apart.
+    const route = (await h.call({ method: 'GET', url: '/docs' })).json().paths['/v1/mcp-servers/{id}'].delete;
+    expect(route.responses).to.include.keys('204', '404', '409');
+    expect(route.description).to.match(/409 INVALID_TRANSITION \("removed already"\)/).and.match(/404 NOT_FOUND for an id your tenant never had/);
+  });
+
+  it('DELETE of a removed server whose name was registered again: the new server has a new id, and the old id stays removed already (409, naming the new id)', async () => {
+    const first = await h.call({ method: 'POST', url: '/v1/mcp-servers', auth: k.host, payload: { name: 'again', transport: 'http', url: upstream.url } });
+    expect(first.statusCode, first.body).to.equal(201);
+    expect((await h.call({ method: 'DELETE', url: `/v1/mcp-servers/${first.json().id}`, auth: k.operator })).statusCode).to.equal(204);
+    const second = await h.call({ method: 'POST', url: '/v1/mcp-servers', auth: k.host, payload: { name: 'again', transport: 'http', url: upstream.url } });
+    expect(second.statusCode, second.body).to.equal(201);
+    try {
+      expect(second.json().id).to.not.equal(first.json().id);
+      const old = await h.call({ method: 'DELETE', url: `/v1/mcp-servers/${first.json().id}`, auth: k.operator });
+      expect(old.statusCode, old.body).to.equal(409);
+      expect(old.json()).to.include({ code: 'INVALID_TRANSITION', detail: `MCP server again (${first.json().id}) is removed already; a server of that name is registered now as ${second.json().id}` });
+      expect(gw.listServers('acme').map((x) => x.id)).to.include(second.json().id);
+    } finally {
+      expect((await h.call({ method: 'DELETE', url: `/v1/mcp-servers/${second.json().id}`, auth: k.operator })).statusCode).to.equal(204);
+    }
   });
 
   it("DELETE of a shared server (tenant *): 403 for a tenant's admin or operator, saying who may; a cross-tenant admin removes it, recorded in its tenant with that admin as actor (was: 403 for everyone, \"removed there\" in a configuration that may not have it)", async () => {

@@ -90,6 +90,21 @@ describe('REST system routes: /healthz, /readyz, /metrics, /docs; request ids; r
     expect(res.body).to.include('openmcp_projection_lag_events 3');
   });
 
+  // Both are refused before schema validation, by a hook that answered itself: they reached no
+  // error handler, so openmcp_errors_total said nothing of them (the REST API's answers are counted).
+  it('counts the 400s for a body nested too deep and for a lone UTF-16 surrogate in openmcp_errors_total, as every other VALIDATION_FAILED', async () => {
+    const admin = (await h.key('admin', 'acme')).auth;
+    const count = async () => Number(/^openmcp_errors_total\{code="VALIDATION_FAILED"\} (\d+)$/m.exec((await h.call({ method: 'GET', url: '/metrics' })).body)?.[1] ?? 0);
+    const before = await count();
+    let deep: unknown = 'x';
+    for (let i = 0; i < 80; i++) deep = { a: deep };
+    const nested = await h.call({ method: 'POST', url: '/v1/tasks', auth: admin, payload: { steps: [{ tool: 'x__y', arguments: deep }] } });
+    expect(nested.json()).to.include({ status: 400, code: 'VALIDATION_FAILED', field: 'body' });
+    const lone = await h.call({ method: 'POST', url: '/v1/tasks', auth: admin, payload: { instruction: 'broken \ud800' } });
+    expect(lone.json()).to.include({ status: 400, code: 'VALIDATION_FAILED', field: 'body.instruction' });
+    expect(await count()).to.equal(before + 2);
+  });
+
   it("/metrics gives a gauge's read half the scraper's own timeout (X-Prometheus-Scrape-Timeout-Seconds), else 5 s (was 5 s whatever the scrape_timeout: a shorter one lost the whole scrape)", async () => {
     const own = new Registry();
     // A read slower than half of the 0.2 s scrape below, well within 5 s.
@@ -164,7 +179,7 @@ describe('REST system routes: /healthz, /readyz, /metrics, /docs; request ids; r
     expect(doc.paths['/v1/tasks'].get.security).to.equal(undefined); // the document's own: bearer
   });
 
-  it('/docs declares the headers answers carry: x-request-id on every one, Location and Idempotent-Replayed on a submit, Retry-After on 429, 503 and PROOF_PENDING, Cache-Control on a new key', async () => {
+  it('/docs declares the headers answers carry: x-request-id on every one, Location and Idempotent-Replayed on a submit, Retry-After on 429, 503 and PROOF_PENDING, Cache-Control on every one (a new key included)', async () => {
     const doc = (await h.call({ method: 'GET', url: '/docs' })).json();
     type Responses = Record<string, { headers?: Record<string, unknown> }>;
     const headersOf = (path: string, method: string, status: string) => Object.keys(((doc.paths[path][method].responses as Responses)[status]?.headers) ?? {});

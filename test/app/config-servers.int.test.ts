@@ -163,12 +163,17 @@ describe('openmcp start: MCP servers from the configuration can be removed once 
     const second = await named(a, 'examples');
     expect(second?.id).to.be.a('string').and.not.equal(first!.id);
     expect((await del(a, second!.id)).json().detail).to.include('(OPENMCP_EXAMPLES=on)');
+    // The first one's id stays removed after restarts (read back from the log), not "not found": it names the id the name has now.
+    const stale = await del(a, first!.id);
+    expect(stale.statusCode, stale.body).to.equal(409);
+    expect(stale.json()).to.include({ code: 'INVALID_TRANSITION', detail: `MCP server examples (${first!.id}) is removed already; a server of that name is registered now as ${second!.id}` });
     // Back to the default: it stays (registered since), is removed, and stays removed.
     a = await restart({});
     expect((await del(a, second!.id)).statusCode).to.equal(204);
     expect(await stdioTools()).to.not.include('examples__echo');
     a = await restart({});
     expect(await named(a, 'examples')).to.equal(undefined);
+    expect((await del(a, second!.id)).json()).to.include({ code: 'INVALID_TRANSITION', detail: `MCP server examples (${second!.id}) is removed already` });
   });
 
   it('MCP_SERVERS_FILE: an entry is refused while the file lists it, naming the file; once deleted from it (and restarted), removed by REST', async () => {
@@ -190,5 +195,8 @@ describe('openmcp start: MCP servers from the configuration can be removed once 
     expect((await del(a, other!.id)).statusCode, 'still in the file').to.equal(403);
     a = await restart({ OPENMCP_EXAMPLES: 'off', MCP_SERVERS_FILE: file });
     expect((await servers(a)).map((s) => s.name)).to.deep.equal(['other']);
+    const again = await del(a, remote!.id);
+    expect(again.statusCode, again.body).to.equal(409);
+    expect(again.json()).to.include({ code: 'INVALID_TRANSITION', detail: `MCP server remote (${remote!.id}) is removed already` });
   });
 });

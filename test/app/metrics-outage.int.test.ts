@@ -51,6 +51,9 @@ describe('/metrics while the event store is unreachable (real scrape of the app)
   /** The read cache is left alone this long after a failure (CACHE_SKIP_MS, 5 s, in production): the Redis test waits past it. */
   const CACHE_SKIP_MS = 500;
 
+  /** The log of the app `start` made last (JSON lines, from warn up when LOG_LEVEL is set so). */
+  let log: string[] = [];
+
   async function start(env: Record<string, string>): Promise<OpenMcp> {
     const dir = mkdtempSync(join(tmpdir(), 'omc-outage-'));
     dirs.push(dir);
@@ -64,7 +67,9 @@ describe('/metrics while the event store is unreachable (real scrape of the app)
       SEALER_PRIVATE_KEY: SEALER_KEY,
       ...env,
     });
-    app = await startOpenMcp(config, { listen: false, print: () => {}, cacheSkipMs: CACHE_SKIP_MS });
+    log = [];
+    const logStream = { write: (line: string) => void log.push(line) };
+    app = await startOpenMcp(config, { listen: false, print: () => {}, cacheSkipMs: CACHE_SKIP_MS, logStream });
     return app;
   }
 
@@ -193,7 +198,7 @@ describe('/metrics while the event store is unreachable (real scrape of the app)
     });
 
     it('goes on projecting (lag 0, tasks readable), shows the cache down, and serves no view cached before the outage once Redis is back', async () => {
-      const a = await start({ OPENMCP_ROLES: 'api,projector', REDIS_URL: `redis://127.0.0.1:${proxy.port}`, REDIS_KEY_PREFIX: prefix.prefix });
+      const a = await start({ OPENMCP_ROLES: 'api,projector', REDIS_URL: `redis://127.0.0.1:${proxy.port}`, REDIS_KEY_PREFIX: prefix.prefix, LOG_LEVEL: 'warn' });
       const auth = { authorization: `Bearer ${a.generatedAdminKey}` };
       const submit = async () => {
         const res = await a.app.inject({ method: 'POST', url: '/v1/tasks', headers: auth, payload: { steps: [{ tool: 'examples__echo', arguments: { text: 'x' } }] } });
@@ -205,7 +210,7 @@ describe('/metrics while the event store is unreachable (real scrape of the app)
       expect((await get(first)).json().status).to.equal('submitted');
 
       await proxy.down();
-      const cancel = await a.app.inject({ method: 'POST', url: `/v1/tasks/${first}/cancel`, headers: auth, payload: {} });
+      const cancel = await a.app.inject({ method: 'POST', url: `/v1/tasks/${first}/cancel`, headers: { ...auth, 'x-request-id': 'first-in-outage' }, payload: {} });
       expect(cancel.statusCode, cancel.body).to.equal(202);
       const during = await submit();
       const later = await submit();
@@ -213,6 +218,9 @@ describe('/metrics while the event store is unreachable (real scrape of the app)
       expect((await get(first)).json().status).to.equal('cancelled');
       expect((await get(during)).statusCode).to.equal(200);
       expect((await get(later)).statusCode).to.equal(200);
+      // A warning a request met names it, as its other lines do (it came from the process's logger, without reqId).
+      const lines = log.map((l) => JSON.parse(l) as { msg: string; reqId?: string });
+      expect(lines.find((l) => l.msg.startsWith('rate-limit counters unreachable')), JSON.stringify(lines.map((l) => l.msg))).to.include({ reqId: 'first-in-outage' });
       const metrics = (await scrape(a)).body;
       expect(samples(metrics, 'openmcp_projection_lag_events{projection="tasks"}')).to.deep.equal([' 0']);
       expect(samples(metrics, 'openmcp_dependency_up').find((l) => /cache \(redis\)/.test(l))).to.match(/ 0\.5$/);

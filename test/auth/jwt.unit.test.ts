@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { createHmac, generateKeyPairSync, randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -65,6 +65,22 @@ describe('JWT bearer verification', () => {
     err = {};
     await verify(await new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setSubject('a\nforged log line').setExpirationTime('5m').sign(Buffer.from(SECRET))).catch((e) => (err = e));
     expect(err).to.include({ code: 'UNAUTHENTICATED', message: 'token has no usable sub claim' });
+  });
+
+  it('refuses a sub with a lone UTF-16 surrogate (a payload escaping "\\ud800"): it would be the actor id of events, whose hash then only JavaScript reproduced', async () => {
+    const verify = createJwtVerifier({ JWT_SECRET: SECRET })!;
+    // Written by hand: jose's own signer encodes a lone surrogate as U+FFFD, an issuer elsewhere may not.
+    const b64 = (text: string) => Buffer.from(text).toString('base64url');
+    const signed = (payloadJson: string) => {
+      const head = `${b64('{"alg":"HS256"}')}.${b64(payloadJson)}`;
+      return `${head}.${createHmac('sha256', SECRET).update(head).digest('base64url')}`;
+    };
+    const exp = Math.floor(Date.now() / 1000) + 300;
+    let err: { code?: string; message?: string } = {};
+    await verify(signed(`{"sub":"alice\\ud800","tenant":"acme","role":"operator","exp":${exp}}`)).catch((e) => (err = e));
+    expect(err).to.include({ code: 'UNAUTHENTICATED', message: 'token has no usable sub claim' });
+    // A pair is text: the same token with an emoji in its sub is taken.
+    expect((await verify(signed(`{"sub":"alice\\ud83d\\ude00","tenant":"acme","role":"operator","exp":${exp}}`))).actor.id).to.equal('alice\ud83d\ude00');
   });
 
   it("refuses a sub that has the form of an API key id (a UUIDv7, the bootstrap key's too): it would be taken for that key's holder", async () => {

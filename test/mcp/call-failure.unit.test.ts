@@ -64,11 +64,12 @@ describe("failed calls: what ToolCallFailed records of the error, without the up
     }
   });
 
-  it('encrypted withholds as hash-only does, and says which setting withheld it', () => {
+  it('encrypted withholds as hash-only does, and says which setting withheld it and why (error texts are not sealed, but left out)', () => {
     const e = new UpstreamProtocolError(-32050, `license check failed for ${DSN}`);
     const got = failureOf(e, 'encrypted');
-    expect(got.message).to.match(/^-32050: upstream error message withheld \(MCP_PAYLOAD_POLICY=encrypted\), sha256 0x[0-9a-f]{64}$/);
+    expect(got.message).to.match(/^-32050: upstream error message withheld \(MCP_PAYLOAD_POLICY=encrypted: error texts are not recorded\), sha256 0x[0-9a-f]{64}$/);
     expect(got.message).to.not.include(S).and.not.include('hash-only');
+    for (const [what, c, words] of CASES) expect(failureOf(c, 'encrypted').message, what).to.equal(`${words} ${withheld(c.message).replace('hash-only', 'encrypted: error texts are not recorded')}`);
   });
 
   it("store: the caller's message as before (an upstream's JSON-RPC error as <code>: <message>), a URL's credentials redacted", () => {
@@ -96,6 +97,16 @@ describe("failed calls: what ToolCallFailed records of the error, without the up
       expect(r.message).to.not.include(key);
       expect(r.message).to.include('"requestUrl": "https://eth-mainnet.g.alchemy.com/v2/***"');
     }
+  });
+
+  it("the agent's TaskStepFailed under encrypted: withheld as under hash-only, in the gateway's encrypted form (naming encrypted, not hash-only)", () => {
+    for (const [what, e] of CASES) {
+      const got = recordedFailure(e, 'encrypted');
+      expect(got, what).to.deep.equal(failureOf(e, 'encrypted'));
+      expect(got.message, what).to.not.include(S).and.not.include('hash-only');
+    }
+    const own = new AgentError('STEP_TIMEOUT', 'step 0 did not finish within 1000 ms');
+    expect(recordedFailure(own, 'encrypted')).to.deep.equal({ code: 'STEP_TIMEOUT', message: own.message });
   });
 });
 

@@ -83,6 +83,31 @@ describe('MCP gateway replicas sharing one log', function () {
     await b.removeServer('acme', info.id, actor);
   });
 
+  it('a replica that has not followed a removal made elsewhere yet answers removed already (409), recording no second McpServerRemoved (it recorded one and answered 204)', async function () {
+    const info = await a.registerServer({ ...examplesServer(actor, { name: 'twice' }), tenant: 'acme' });
+    // A replica whose follower will not poll again during the test: it sees the server, not its removal.
+    const storeC = await openSqlEventStore(`sqlite:${join(dir, 'events.db')}`, { pollIntervalMs: 600_000 });
+    const c = new McpGateway({ store: storeC, upstream: { healthIntervalMs: 0 } });
+    try {
+      await c.start();
+      expect(c.listServers('acme').map((x) => x.id)).to.include(info.id);
+      await a.removeServer('acme', info.id, actor);
+      expect(c.listServers('acme').map((x) => x.id), 'C has not followed the removal').to.include(info.id);
+      let refused: unknown;
+      await c.removeServer('acme', info.id, actor).catch((e: unknown) => (refused = e));
+      expect(refused).to.include({ code: 'INVALID_TRANSITION', status: 409 });
+      expect((refused as Error).message).to.equal(`MCP server twice (${info.id}) is removed already`);
+      const removals = (await storeA.readStream(`mcpserver-${info.id}`)).filter((e) => e.type === 'McpServerRemoved');
+      expect(removals).to.have.length(1);
+      // Caught up with that stream on the way: the server is gone from C's catalog, its upstream closed.
+      expect(c.listServers('acme').map((x) => x.id)).to.not.include(info.id);
+      expect(c.upstream(info.id)).to.equal(undefined);
+    } finally {
+      await c.close();
+      await storeC.close();
+    }
+  });
+
   it('a replica starting on a long log reads only the registry streams, then follows from the head', async function () {
     const big = await a.registerServer({ ...examplesServer(actor, { name: 'big' }), tenant: 'acme' });
     // The log a gateway lives in is mostly tool calls: 3,000 events of other streams after the registration.

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import type { JsonRpcProvider } from 'ethers';
+import { Wallet, type JsonRpcProvider } from 'ethers';
 import { createAnchorer } from '../../src/proofs/anchorer';
 import { BatchLog } from '../../src/proofs/batch-log';
 import { createSealer } from '../../src/proofs/sealer';
@@ -73,6 +73,37 @@ describe('anchorer waiting for confirmations that do not come', function () {
       expect((await anchored.anchorRecords(await restarted.anchorStream())).map((r) => r.batchId)[0]).to.equal(0);
     } finally {
       await restarted.stop();
+    }
+  });
+
+  // ethers' wait(0) answers at once, with null for a transaction not mined yet: on any chain that
+  // does not mine at the send (every real one), CHAIN_CONFIRMATIONS=0 took each anchor for failed.
+  it('CHAIN_CONFIRMATIONS=0 waits for the anchor to be mined, as 1 does (the record needs its block), on a chain that does not mine at the send', async () => {
+    const contract = await deployAnother(f.chain);
+    await submitTasks(f.store, 1);
+    await createSealer(f.store, { sealerKey: SEALER_KEY, maxEvents: 1000, maxWaitMs: 0 }).flush();
+    const errors: string[] = [];
+    const anchorer = createAnchorer(f.store, { rpcUrl: f.chain.rpcUrl, contract, privateKey: f.chain.anchorerPrivateKey, confirmations: 0, onError: (e) => void errors.push((e as Error).message) });
+    const account = new Wallet(f.chain.anchorerPrivateKey).address;
+    await provider.send('evm_setAutomine', [false]);
+    try {
+      const anchoring = anchorer.tick().then((n) => ({ n }), (err: Error) => ({ err: err.message }));
+      let done: { n?: number; err?: string } | undefined;
+      void anchoring.then((r) => (done = r));
+      // Each anchor is mined only once it has been seen pending for a while, then the next.
+      while (!done) {
+        const [latest, pending] = await Promise.all([provider.getTransactionCount(account, 'latest'), provider.getTransactionCount(account, 'pending')]);
+        if (pending > latest) {
+          await new Promise((r) => setTimeout(r, 300));
+          await provider.send('hardhat_mine', ['0x1']);
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(done.err, 'tick failed').to.equal(undefined);
+      expect(done.n).to.be.greaterThan(0);
+      expect(errors).to.deep.equal([]);
+    } finally {
+      await provider.send('evm_setAutomine', [true]);
     }
   });
 });

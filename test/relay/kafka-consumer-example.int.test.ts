@@ -45,6 +45,24 @@ describe('examples/kafka-consumer.ts', function () {
     expect(tampered.code).to.equal(1);
   });
 
+  it('a forged copy of an event that comes before the genuine one (same event-id, hash off) does not hide it: the id counts as seen only once an envelope checks out', async () => {
+    const topic = 'forgedfirst.events.v1';
+    const log = await openTestLog();
+    const stored = await appendEvents(log.store, 2, 2);
+    const producer = new Kafka({ brokers: env.broker.brokers, logLevel: logLevel.NOTHING }).producer();
+    await producer.connect();
+    await producer.send({ topic, messages: [toKafkaMessage({ ...stored[0], data: { forged: true } })] });
+    await producer.disconnect();
+    const relay = new Relay(log.store, log.checkpoints, { brokers: env.broker.brokers, topic, registry: new Registry() });
+    await relay.start();
+    await relay.waitFor();
+    await relay.stop();
+    await log.close();
+    const run = await runExample(env.broker.brokers, ['--group', 'ex4', '--from-beginning', '--max', String(stored.length + 1)], 'forgedfirst');
+    expect(run.stdout, run.stdout).to.contain(`${stored.length + 1} events, 1 hash mismatches`);
+    expect(run.stdout.split('\n').filter((l) => l.startsWith('ok ') && l.includes(`${stored[0].stream}#0 `))).to.have.length(1);
+  });
+
   it('reports a message that is not an event envelope (not JSON, no event-id header) as BAD and goes on, instead of stopping at it for good', async () => {
     const topic = 'poison.events.v1';
     // A log of its own: the suite's holds the first test's events too.

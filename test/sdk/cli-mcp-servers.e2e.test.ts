@@ -105,6 +105,10 @@ describe('CLI: openmcp mcp servers add|list|remove and mcp tools search (real ga
     lines = [];
     expect(await runMcpServersList(as('viewer'), { json: true }, out)).to.equal(0);
     expect(lines.map((l) => JSON.parse(l).id)).not.to.include(id);
+    // Removed already: said so (exit 1, as revoking a revoked key), not "not found" as a typo is.
+    lines = [];
+    expect(await runMcpServersRemove(as('operator'), id, out)).to.equal(1);
+    expect(lines).to.deep.equal([`error INVALID_TRANSITION: MCP server remote (${id}) is removed already`]);
 
     lines = [];
     expect(await runMcpServersAdd(as('admin'), 'named', { url: upstream.url }, out)).to.equal(0);

@@ -65,7 +65,7 @@ describe('SDK round-trips every route against a listening server', function () {
     await rejects(admin.keys.revoke(created.id), ConflictApiError);
   });
 
-  it("keys.revoke and mcpServers.remove retried after an answer that was lost resolve: the lost attempt did it (a revoked key's 409 INVALID_TRANSITION, a removed server's 404 on the retry); a first answer still throws", async () => {
+  it("keys.revoke and mcpServers.remove retried after an answer that was lost resolve: the lost attempt did it (a revoked key's, a removed server's 409 INVALID_TRANSITION on the retry); a first answer still throws, and so does a mistyped id on a retry (it resolved: the 404 was taken for a removal)", async () => {
     // The request reaches the server and is applied; its answer is lost on the way back.
     let lose = 1;
     const losing: typeof fetch = async (input, init) => {
@@ -83,7 +83,11 @@ describe('SDK round-trips every route against a listening server', function () {
     lose = 1;
     await flaky.mcpServers.remove(server.id);
     expect((await admin.mcpServers.list()).map((x) => x.id)).not.to.include(server.id);
-    await rejects(flaky.mcpServers.remove(server.id), NotFoundApiError);
+    expect((await h.store.readStream(`mcpserver-${server.id}`)).filter((e) => e.type === 'McpServerRemoved')).to.have.length(1);
+    await rejects(flaky.mcpServers.remove(server.id), ConflictApiError);
+    // A typo: its first answer (404) lost, the retry's 404 is no removal.
+    lose = 1;
+    await rejects(flaky.mcpServers.remove('0193a0c0-0000-7000-8000-00000000beef'), NotFoundApiError);
   });
 
   it('keys.setAgents: a list, null for any agent; typed errors for bad input and a revoked key', async () => {
@@ -150,7 +154,7 @@ describe('SDK round-trips every route against a listening server', function () {
     const hits = await admin.tools.search('echo', 3);
     expect(hits.map((x) => x.name)).to.include('sdkremote__echo');
     await admin.mcpServers.remove(s.id);
-    await rejects(admin.mcpServers.remove(s.id), NotFoundApiError);
+    await rejects(admin.mcpServers.remove(s.id), ConflictApiError);
   });
 
   it('retries 429 and 503 (GET) with Retry-After, not 503 on POST; gives a typed error when retries run out', async () => {

@@ -142,6 +142,9 @@ describe('dashboard /ui in headless Chromium against a running gateway', functio
     // Times in the viewer's zone: the submitted cell names IST, not the machine's UTC.
     expect(await row.locator('td').nth(4).innerText()).to.match(/GMT\+5:30|IST/);
     await page.locator('.spark').first().waitFor();
+    // The bootstrap key is cross-tenant: its counts take in every tenant, its task list is its own
+    // tenant's (GET /v1/tasks), and the page says so rather than seem to disagree with itself.
+    expect(await page.locator('[data-scope="all-tenants"]').innerText()).to.contain("every tenant (your key is cross-tenant); the tasks below are tenant default's");
     await shoot('activity');
   });
 
@@ -210,6 +213,7 @@ describe('dashboard /ui in headless Chromium against a running gateway', functio
     await page.locator('tr[data-server="examples"] .badge-up').waitFor();
     expect(await page.locator('tr[data-server="patient"] [data-limits]').innerText()).to.equal('timeout 2 min · at most 2 in flight');
     expect(await page.locator('tr[data-server="examples"] [data-limits]').count(), 'no limits of its own: nothing shown').to.equal(0);
+    expect(await page.locator('[data-scope="all-tenants"]').innerText(), 'call counts of every tenant, said so').to.contain("the Tool calls page lists tenant default's");
     await page.getByLabel('Search tools by what they do').fill('echo');
     await page.locator('.tools li', { hasText: 'examples__echo' }).waitFor();
     await shoot('mcp');
@@ -378,6 +382,12 @@ describe('dashboard /ui in headless Chromium against a running gateway', functio
     await tab.unroute('**/ui/api/config');
     await tab.getByRole('button', { name: 'Try again' }).click();
     await tab.getByRole('heading', { name: 'Live activity' }).waitFor();
+    // A task list that did not load has no counts to show: not a row of zeros passing for "no tasks".
+    await tab.route(/\/v1\/tasks\?/, (r) => r.abort('connectionrefused'));
+    await tab.reload();
+    await tab.getByText('The gateway cannot be reached').first().waitFor();
+    expect(await tab.locator('button[data-status] strong').allInnerTexts()).to.deep.equal(['—', '—', '—', '—', '—']);
+    expect(await tab.locator('#by-status').innerText()).to.equal('Tasks by status');
     await tab.close();
   });
 
@@ -393,6 +403,42 @@ describe('dashboard /ui in headless Chromium against a running gateway', functio
     await tab.getByText('Your key was refused').waitFor({ timeout: 60_000 });
     expect(await tab.getByLabel('API key').isVisible()).to.equal(true);
     expect(await tab.evaluate(() => sessionStorage.getItem('openmcp.apiKey'))).to.equal(null);
+    await tab.close();
+  });
+
+  it("shows a viewer a task without the audit trail its role may not read, and no Try again on a 403", async () => {
+    const viewer = (await apiCall('/v1/keys', { method: 'POST', body: { role: 'viewer', tenant: 'default', name: 'e2e viewer' } })).body;
+    const tab = await context.newPage();
+    const asked: string[] = [];
+    tab.on('request', (r) => asked.push(r.url()));
+    await tab.goto(`${gw.url}/ui#/tasks/${taskId}`);
+    await tab.getByLabel('API key').fill(viewer.key);
+    await tab.keyboard.press('Enter');
+    await tab.getByText("Your key's role (viewer) cannot read a task's audit trail").waitFor();
+    expect(await tab.locator('h2', { hasText: 'Timeline' }).innerText(), 'no count of events it cannot read').to.equal('Timeline');
+    expect(asked.filter((u) => u.includes('/events')), 'no request its role is refused').to.deep.equal([]);
+    await tab.getByRole('link', { name: 'Batches' }).click();
+    await tab.getByText('role viewer lacks proofs:read').waitFor();
+    expect(await tab.getByRole('button', { name: 'Try again' }).count(), 'the same key would be refused again').to.equal(0);
+    await tab.close();
+  });
+
+  it('keeps an idle page current: per-minute counts and "ago" times move on with the clock', async () => {
+    const tab = await context.newPage();
+    await tab.clock.install();
+    let counts = 0;
+    tab.on('request', (r) => void (r.url().includes('/ui/api/activity') && counts++));
+    await tab.goto(`${gw.url}/ui`);
+    await tab.getByLabel('API key').fill(gw.adminKey);
+    await tab.keyboard.press('Enter');
+    const updated = tab.locator('tr[data-task]').first().locator('td').nth(5);
+    await updated.waitFor();
+    const [before, loads] = [await updated.innerText(), counts];
+    // Nothing happens meanwhile (no notice reloads anything): only the clock moves.
+    await tab.clock.fastForward(61_000);
+    for (let i = 0; i < 100 && (counts === loads || (await updated.innerText()) === before); i++) await tab.waitForTimeout(50);
+    expect(counts, 'the per-minute counts read again').to.be.greaterThan(loads);
+    expect(await updated.innerText(), `"${before}" a minute later`).to.not.equal(before);
     await tab.close();
   });
 

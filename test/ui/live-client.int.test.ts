@@ -20,6 +20,7 @@ type Live = {
   onLiveState(fn: (s: string) => void): () => void;
 };
 const MODULE: string = '../../ui/app/live.js';
+const API_MODULE: string = '../../ui/app/api.js';
 
 const until = async (cond: () => boolean, what: string, ms = 20_000) => {
   const end = Date.now() + ms;
@@ -92,6 +93,45 @@ describe('dashboard live feed (ui/app/live.js) across a gateway restart', functi
       await until(() => heard.includes(next), 'the next notice');
       expect(resyncs).to.equal(1);
     } finally {
+      live.stopLive();
+    }
+  });
+
+  it('reloads every view once when it is back after a break in which a request failed, and not after a mere reconnect', async () => {
+    const live = (await import(MODULE)) as Live;
+    const { api } = (await import(API_MODULE)) as { api(path: string): Promise<unknown> };
+    await serve();
+    let resyncs = 0;
+    let state = '';
+    const offResync = live.onResync(() => resyncs++);
+    const offState = live.onLiveState((s) => (state = s));
+    live.startLive();
+    try {
+      await until(() => state === 'live', 'the feed to connect');
+      expect(resyncs, 'a first connection reloads nothing').to.equal(0);
+      await app!.close();
+      await until(() => state === 'reconnecting', 'the feed to notice the restart');
+      // A page opened meanwhile: its request fails, and shows an error until something reloads it.
+      expect(await api('/ui/api/config').catch((e: { code: string }) => e.code)).to.equal('NETWORK');
+      await serve();
+      await until(() => state === 'live', 'the feed to be back');
+      await until(() => resyncs > 0, 'the page to be told to reload');
+      expect(resyncs).to.equal(1);
+      // Only a reconnect (a proxy's idle timeout, a stream cut): nothing failed, nothing to reload.
+      await app!.close();
+      await until(() => state === 'reconnecting', 'the feed to notice the second restart');
+      await serve();
+      await until(() => state === 'live', 'the feed to be back again');
+      await append(1);
+      const next = await store.headPosition();
+      let heard = false;
+      const offNotice = live.onNotice((n) => (heard ||= n.position === next));
+      await until(() => heard, 'a notice after the second restart');
+      offNotice();
+      expect(resyncs).to.equal(1);
+    } finally {
+      offResync();
+      offState();
       live.stopLive();
     }
   });

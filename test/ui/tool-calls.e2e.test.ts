@@ -130,6 +130,12 @@ describe('dashboard /ui tool calls in headless Chromium: calls made through the 
     await page.getByRole('button', { name: 'Show all calls' }).click();
     await page.locator(`tr[data-call="${ids.echo}"]`).waitFor();
     expect(await page.getByLabel('Server', { exact: true }).inputValue(), 'the form shows the filter applied').to.equal('');
+    // A filter the API refuses says so, with none of the calls the filter before it listed.
+    await page.evaluate(() => (location.hash = '#/tool-calls?taskId=not-a-task'));
+    await page.getByText('a task id is a UUID').waitFor();
+    expect(await page.locator('tr[data-call]').count(), 'no rows of the previous filter').to.equal(0);
+    await page.getByRole('button', { name: 'Show all calls' }).click();
+    await page.locator(`tr[data-call="${ids.echo}"]`).waitFor();
     await page.screenshot({ path: join(OUT, 'tool-calls-desktop.png'), fullPage: true });
   });
 

@@ -190,6 +190,10 @@ describe('uiPlugin: /ui assets, authenticated JSON and the live stream', functio
       expect(res.json().code).to.equal('UNAUTHENTICATED');
     }
     const cfg = await app.inject({ url: '/ui/api/config', headers: auth(ACME) });
+    // What a tenant's key reads is never kept by a proxy or browser cache (nor its refusals).
+    for (const url of ['/ui/api/config', '/ui/api/activity', '/ui/api/mcp-health', '/ui/api/contract?chainId=1']) {
+      for (const key of [ACME, 'wrong']) expect((await app.inject({ url, headers: auth(key) })).headers['cache-control'], `${url} ${key}`).to.equal('no-store');
+    }
     expect(cfg.json()).to.deep.equal({
       tenant: 'acme',
       role: 'operator',
@@ -287,6 +291,8 @@ describe('uiPlugin: /ui assets, authenticated JSON and the live stream', functio
   // After the activity test: its events would change the counts there.
   it('streams to each role only the notices of what it may read: no key events without events:read, no batches without proofs:read', async () => {
     const head = await store.headPosition();
+    const counted = async (key: string) => (await app.inject({ url: '/ui/api/activity', headers: auth(key) })).json().buckets.reduce((n: number, b: { events: number }) => n + b.events, 0);
+    const before = { operator: await counted(ACME), viewer: await counted('key-acme-viewer-0000000000000') };
     const taskId = newId();
     await append('acme', 'TaskSubmitted', `task-${taskId}`, { instruction: 'x' });
     await append('acme', 'ApiKeyCreated', `apikey-${newId()}`, { keyId: newId(), role: 'admin', crossTenant: false, prefix: 'omk_abcdefgh' });
@@ -305,6 +311,9 @@ describe('uiPlugin: /ui assets, authenticated JSON and the live stream', functio
     for (const key of ['key-acme-viewer-0000000000000', 'key-acme-agent-00000000000000']) {
       expect(await seen(key), key).to.deep.equal(['TaskSubmitted', 'McpServerRegistered', 'ToolCallCompleted', 'TaskCompleted']);
     }
+    // Nor counted: a viewer's Events sparkline does not move when a key is issued or revoked.
+    expect((await counted(ACME)) - before.operator, "acme's five").to.equal(5);
+    expect((await counted('key-acme-viewer-0000000000000')) - before.viewer, 'no key events').to.equal(3);
   });
 
   it("ends a key's oldest live stream beyond 20 open at once (streams never end by themselves: a key could hold the process's memory and sockets)", async () => {

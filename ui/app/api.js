@@ -26,6 +26,14 @@ export class ApiError extends Error {
   }
 }
 
+/**
+ * Requests that did not reach the gateway (or that it, or a proxy before it, failed with a 5xx)
+ * since the live feed last had the views reload: when the feed is back after a break, it has them
+ * reload if any did (live.js), and only then, so a feed that merely reconnected costs nothing.
+ */
+let unanswered = 0;
+export const unansweredRequests = { count: () => unanswered, clear: () => void (unanswered = 0) };
+
 /** Listeners told when the key is refused (401), so the app can ask for a new one. */
 const unauthorized = new Set();
 export const onUnauthorized = (/** @type {() => void} */ fn) => (unauthorized.add(fn), () => unauthorized.delete(fn));
@@ -46,6 +54,7 @@ export async function api(path, opts = {}) {
   try {
     res = await fetch(path, { method: opts.method ?? 'GET', headers, body: opts.body === undefined ? undefined : JSON.stringify(opts.body), cache: 'no-store' });
   } catch (err) {
+    unanswered++;
     throw new ApiError(0, 'NETWORK', `The gateway cannot be reached (${/** @type {Error} */ (err).message}).`);
   }
   if (res.status === 204) return undefined;
@@ -58,6 +67,7 @@ export async function api(path, opts = {}) {
   }
   if (!res.ok) {
     if (res.status === 401 && opts.key === undefined) keyRefused();
+    if (res.status >= 500) unanswered++;
     const retry = Number(res.headers.get('retry-after'));
     throw new ApiError(res.status, body?.code ?? `HTTP_${res.status}`, body?.detail ?? body?.title ?? `HTTP ${res.status}`, Number.isFinite(retry) && retry > 0 ? retry : undefined);
   }

@@ -3,15 +3,22 @@ import { html } from './html.js';
 import { onNotice, onResync } from './live.js';
 
 /**
- * Load data, reload on demand; keeps the last good value while reloading so live updates
- * do not flash a spinner. @template T @param {() => Promise<T>} load @param {unknown[]} deps
+ * Load data, reload on demand; keeps the last good value while reloading (and when a reload
+ * fails) so live updates do not flash a spinner. A new `identity` (another filter, another id:
+ * by default, other `deps`) starts afresh: the last value answered another question, and shown
+ * under the new one (or under its error) it would pass for its answer. Deps that only widen the
+ * same answer (more pages) keep it: `useAsync(load, [pages, filter], filter)`.
+ * @template T @param {() => Promise<T>} load @param {unknown[]} deps @param {string} [identity]
  */
-export function useAsync(load, deps) {
+export function useAsync(load, deps, identity = JSON.stringify(deps)) {
   const [state, setState] = useState(/** @type {{ value?: T, error?: any, loading: boolean }} */ ({ loading: true }));
   const seq = useRef(0);
+  const shown = useRef(identity);
   const reload = useCallback(() => {
     const mine = ++seq.current;
-    setState((s) => ({ ...s, loading: true }));
+    const fresh = shown.current !== identity;
+    shown.current = identity;
+    setState((s) => (fresh ? { loading: true } : { ...s, loading: true }));
     load().then(
       (value) => mine === seq.current && setState({ value, loading: false }),
       (error) => mine === seq.current && setState((s) => ({ value: s.value, error, loading: false })),
@@ -49,6 +56,18 @@ export function useLiveRefresh(match, fn, waitMs = 1000) {
   }, []);
 }
 
+/**
+ * Render again every `ms` while nothing else happens: "12 s ago" must not read so an hour later
+ * on a page left open on an idle tenant. @param {number} ms
+ */
+export function useTick(ms) {
+  const [, setTick] = useState(0);
+  useEffect(() => {
+    const t = setInterval(() => setTick((n) => n + 1), ms);
+    return () => clearInterval(t);
+  }, [ms]);
+}
+
 const STATUS_LABEL = { submitted: 'Submitted', running: 'Running', completed: 'Completed', failed: 'Failed', cancelled: 'Cancelled', pending: 'Pending', up: 'Up', down: 'Down', unknown: 'Unknown', closed: 'Closed', open: 'Open', halfOpen: 'Half-open', 'half-open': 'Half-open' };
 
 /** A status word with a colour and a shape, so it never relies on colour alone. @param {{ status: string, label?: string }} p */
@@ -58,7 +77,8 @@ export function Badge({ status, label }) {
 
 /**
  * An API error with its problem code. `title` says what failed: a refused action must not read
- * as a page that failed to load. @param {{ error: any, retry?: () => void, title?: string }} p
+ * as a page that failed to load. No Try again for a 403: the same key would be refused again.
+ * @param {{ error: any, retry?: () => void, title?: string }} p
  */
 export function ErrorBox({ error, retry, title = 'Could not load this.' }) {
   if (!error) return null;
@@ -66,7 +86,7 @@ export function ErrorBox({ error, retry, title = 'Could not load this.' }) {
   return html`<div class="error" role="alert">
     <strong>${title}</strong> ${error.message}${status}
     ${error.status === 403 ? html`<p>Your key's role does not allow this.</p>` : null}
-    ${retry ? html`<button type="button" onClick=${retry}>Try again</button>` : null}
+    ${retry && error.status !== 403 ? html`<button type="button" onClick=${retry}>Try again</button>` : null}
   </div>`;
 }
 

@@ -1,6 +1,6 @@
 // The live feed: server-sent events read with fetch() (EventSource cannot send the key in a
 // header), reconnecting with `after` = the last position seen so no notice is lost.
-import { keyRefused, session } from './api.js';
+import { keyRefused, session, unansweredRequests } from './api.js';
 
 /** @typedef {{position:number, id:string, type:string, stream:string, tenant:string, occurredAt:string, taskId?:string, failure?:boolean}} EventNotice */
 
@@ -16,7 +16,8 @@ let stopped = true;
 export const onNotice = (fn) => (listeners.add(fn), () => listeners.delete(fn));
 /**
  * Told when notices were missed and cannot be replayed (away longer than the server keeps them, or
- * back on a restarted server): whatever a view shows must be reloaded. @param {() => void} fn
+ * back on a restarted server), and when the feed is back after a break in which a request failed
+ * (a view shows its error): whatever a view shows must be reloaded. @param {() => void} fn
  */
 export const onResync = (fn) => (resyncListeners.add(fn), () => resyncListeners.delete(fn));
 /** @param {(s: string) => void} fn */
@@ -26,6 +27,14 @@ function setState(/** @type {string} */ s) {
   state = s;
   for (const fn of stateListeners) fn(s);
 }
+
+/** Whether this connection has told the views to reload (its hello, or a reset): once is enough. */
+let resynced = false;
+const resync = () => {
+  resynced = true;
+  unansweredRequests.clear();
+  for (const fn of resyncListeners) fn();
+};
 
 /** Parse SSE frames out of a text buffer; returns what is left unparsed. @param {string} buf */
 function drain(buf) {
@@ -43,11 +52,15 @@ function drain(buf) {
     const msg = JSON.parse(data);
     if (event === 'hello') {
       if (after === undefined) after = msg.position;
+      // Back after a break in which a view's request failed (a page opened, a filter set, while
+      // the gateway was away shows an error): nothing tells it to ask again if no notice of its
+      // own follows. Reloaded once, as after a reset.
+      if (state === 'reconnecting' && unansweredRequests.count() > 0) resync();
       setState('live');
     } else if (event === 'reset') {
       // Everything is reloaded: what follows is from the server's position on.
       after = msg.position;
-      for (const fn of resyncListeners) fn();
+      if (!resynced) resync();
     } else if (event === 'event') {
       after = Math.max(after ?? -1, msg.position);
       for (const fn of listeners) fn(msg);
@@ -60,6 +73,7 @@ async function run() {
   let delay = 500;
   while (!stopped) {
     controller = new AbortController();
+    resynced = false;
     try {
       const q = after === undefined ? '' : `?after=${after}`;
       const res = await fetch(`/ui/api/stream${q}`, { headers: { authorization: `Bearer ${session.key}` }, signal: controller.signal, cache: 'no-store' });

@@ -59,13 +59,13 @@ function Shell({ me, onSignOut }) {
   let view;
   switch (route[0]) {
     case 'tasks':
-      view = html`<${TaskView} id=${route[1]} />`;
+      view = html`<${TaskView} id=${route[1]} me=${me} />`;
       break;
     case 'approvals':
       view = html`<${ApprovalsView} me=${me} />`;
       break;
     case 'mcp':
-      view = html`<${McpView} />`;
+      view = html`<${McpView} me=${me} />`;
       break;
     case 'tool-calls': {
       view = route[1] ? html`<${ToolCallView} key=${route[1]} id=${route[1]} />` : html`<${ToolCallsView} filter=${callFilter(routeQuery(location.hash))} />`;
@@ -78,7 +78,7 @@ function Shell({ me, onSignOut }) {
       view = html`<${VerifyView} eventId=${route[1]} me=${me} />`;
       break;
     default:
-      view = html`<${ActivityView} />`;
+      view = html`<${ActivityView} me=${me} />`;
   }
   return html`
     <a class="skip" href="#content" onClick=${(/** @type {Event} */ e) => (e.preventDefault(), main.current?.focus())}>Skip to content</a>

@@ -4,6 +4,7 @@ import { redactUrl } from '../../core/errors';
 import { AgentError } from '../errors';
 import { estimateUsage } from './estimate-usage';
 import type { AssistantMessage, Completion, CompletionRequest, LlmClient, ToolCall, Usage } from './port';
+import { cutText } from '../../core/well-formed';
 
 export type OpenAiLlmClientOptions = {
   baseURL: string;
@@ -165,8 +166,8 @@ export class OpenAiLlmClient implements LlmClient {
     const message: AssistantMessage = { role: 'assistant', content, ...(toolCalls.length ? { tool_calls: toolCalls } : {}) };
     return {
       message,
-      finishReason: typeof choice.finish_reason === 'string' && choice.finish_reason ? choice.finish_reason.slice(0, 100) : 'stop',
-      model: typeof res.model === 'string' && res.model ? res.model.slice(0, 200) : req.model,
+      finishReason: typeof choice.finish_reason === 'string' && choice.finish_reason ? cutText(choice.finish_reason, 100) : 'stop',
+      model: typeof res.model === 'string' && res.model ? cutText(res.model, 200) : req.model,
       // A server's odd count is not worth failing the task; nor is its missing one worth a free call.
       usage: usageOf(res.usage ?? undefined, req, message),
     };

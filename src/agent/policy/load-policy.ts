@@ -3,9 +3,12 @@ import { parse as parseYaml } from 'yaml';
 import { ConfigError } from '../../core/errors';
 import { hasKey } from '../../core/has-key';
 import { PolicyFileSchema, type PolicyFile } from './policy';
+import { loneSurrogateProblem } from '../../core/lone-surrogate';
 
 /** Parse a policy document (already read): `{ policies: [...] }`. Throws ConfigError naming the field. */
 export function parsePolicy(doc: unknown, source = 'POLICY_FILE'): PolicyFile {
+  const lone = loneSurrogateProblem(doc);
+  if (lone) throw new ConfigError(`${source}: ${lone}`, { variable: 'POLICY_FILE' });
   const parsed = PolicyFileSchema.safeParse(doc ?? {});
   if (!parsed.success) {
     const issue = parsed.error.issues[0];

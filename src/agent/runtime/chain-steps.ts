@@ -23,6 +23,7 @@ import { callsOf, heldProposal, type TaskView } from './task-view';
 import { approvalRequirementChange, type ApprovalRequirementChange } from '../../domain/task/approval-requirement';
 import type { StepSpec } from './step-spec';
 import { RunInterrupted } from './run-interrupted';
+import { cutText, wellFormed } from '../../core/well-formed';
 
 export type ChainStepContext = {
   deps: AgentRuntimeDependencies;
@@ -373,7 +374,8 @@ export async function runChainTransaction(ctx: ChainStepContext, s: StepSpec): P
         // refusal instead of broadcasting the recorded bytes again.
         if (notSent(err)) {
           neverSent = err;
-          const error = { code: errorCodeOf(err), message: (err as Error).message?.slice(0, 4000) ?? String(err) };
+          // The node's own words (its JSON-RPC error): well-formed, as events need (createEvent).
+          const error = { code: errorCodeOf(err), message: wellFormed(cutText((err as Error).message ?? String(err), 4000)) };
           // If this append fails the step still fails with `err` (and stays charged): a resumed
           // step finds the transaction recorded without an outcome and awaits it, but nothing
           // here may broadcast it.

@@ -1,6 +1,7 @@
 import { OpenMcpError } from '../../core/errors';
 import { payloadDigest } from '../../mcp/payload-hash';
 import type { AssistantMessage } from '../llm/port';
+import { cutText, wellFormed } from '../../core/well-formed';
 
 /**
  * The LLM_REDACTION a task is run under: the worker's own setting, except that a task submitted with
@@ -32,7 +33,7 @@ export type RedactedTurn = { hash: string; chars: number; contentHash: string; t
 export function redactedResponse(message: AssistantMessage, offered: ReadonlySet<string>): Pick<RedactedTurn, 'contentHash' | 'toolCalls'> {
   return {
     contentHash: payloadDigest(message.content ?? '').hash,
-    toolCalls: (message.tool_calls ?? []).map((c) => ({ id: c.id.slice(0, 200), ...(offered.has(c.function.name) ? { name: c.function.name } : {}) })),
+    toolCalls: (message.tool_calls ?? []).map((c) => ({ id: cutText(c.id, 200), ...(offered.has(c.function.name) ? { name: c.function.name } : {}) })),
   };
 }
 
@@ -78,5 +79,6 @@ export function recordedError(err: unknown, redaction: 'store' | 'hash-only'): {
   let message = (err as Error).message;
   const quoted = err instanceof OpenMcpError ? err.details?.serverText : undefined;
   if (redaction === 'hash-only' && typeof quoted === 'string' && quoted && message.includes(quoted)) message = message.split(quoted).join(withheld(quoted));
-  return { code, message: message.slice(0, 4000) };
+  // It may quote the LLM server or a parser: well-formed, as events need (createEvent).
+  return { code, message: wellFormed(cutText(message, 4000)) };
 }

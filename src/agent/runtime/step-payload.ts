@@ -2,10 +2,12 @@ import { OpenMcpError, redactUrlsIn } from '../../core/errors';
 import type { PayloadPolicy } from '../../mcp/audit';
 import { failureOf } from '../../mcp/call-failure';
 import { McpGatewayError } from '../../mcp/errors';
+import { cutText, wellFormed } from '../../core/well-formed';
 
 /**
- * A failed tool call's error as TaskStepFailed records it (cut at 4000 characters). Under
- * `hash-only`, a gateway error takes the form the gateway gives it in ToolCallFailed (failureOf):
+ * A failed tool call's error as TaskStepFailed records it (cut at 4000 characters). `policy` is the
+ * gateway's MCP_PAYLOAD_POLICY as configured (the recorded words name it). Under `hash-only` and
+ * `encrypted`, a gateway error takes the form the gateway gives it in ToolCallFailed (failureOf):
  * none of its text but the gateway's own (an upstream's JSON-RPC message, its stderr line, SDK
  * text quoting its answer commonly echo the arguments or hold the upstream's secrets), with the
  * message's digest. Other errors (step timeout, the runtime's own) carry no upstream text: kept
@@ -18,8 +20,9 @@ export function recordedFailure(err: unknown, policy: PayloadPolicy): { code: st
   // Key-like path segments too, except in an upstream's text (its URLs may name ids it needs
   // read back): the runtime's own errors quote only the chain RPC's, whose path holds its API key.
   const pathKeys = !(err instanceof McpGatewayError);
-  const f = policy === 'hash-only' && err instanceof McpGatewayError ? failureOf(err, policy) : { code: err instanceof OpenMcpError ? err.code : 'TOOL_FAILED', message: redactUrlsIn((err as Error).message, { pathKeys }) };
-  return { code: f.code, message: f.message.slice(0, 4000) };
+  const f = policy !== 'store' && err instanceof McpGatewayError ? failureOf(err, policy) : { code: err instanceof OpenMcpError ? err.code : 'TOOL_FAILED', message: redactUrlsIn((err as Error).message, { pathKeys }) };
+  // An error's message may quote what the upstream or a parser said: well-formed, as events need (createEvent).
+  return { code: f.code, message: wellFormed(cutText(f.message, 4000)) };
 }
 
 /**

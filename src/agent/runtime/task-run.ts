@@ -33,6 +33,7 @@ import type { StepSpec } from './step-spec';
 import type { AgentRuntimeDependencies, AgentRuntimeOptions } from './runtime-deps';
 import { applyTaskEvent, callsOf, foldTaskView, isTerminal, type StepOutcome, type TaskView, type TurnRecord } from './task-view';
 import type { ToolInfo, ToolResult } from './tool-caller';
+import { cutText, wellFormed } from '../../core/well-formed';
 
 /** The name steps record and policy rules match: `<server>__<tool>`, exact. */
 function canonicalName(t: ToolInfo): string {
@@ -127,11 +128,15 @@ export class TaskRun {
    * The runtime's own chain tools keep theirs (their transactions are recorded whole anyway).
    */
   private payloadPolicyOf(tool: string): PayloadPolicy {
-    if (isChainToolName(tool)) return 'store';
-    const p = this.deps.tools.payloadPolicy ?? 'store';
+    const p = this.configuredPolicyOf(tool);
     // The task's own events are never sealed: under `encrypted` they keep hashes only, and the
     // gateway's ToolCall* events hold the payloads, sealed (erasable with the subject's key).
     return p === 'encrypted' ? 'hash-only' : p;
+  }
+
+  /** The gateway's MCP_PAYLOAD_POLICY for this step's tool as configured: what a withheld text names. */
+  private configuredPolicyOf(tool: string): PayloadPolicy {
+    return isChainToolName(tool) ? 'store' : (this.deps.tools.payloadPolicy ?? 'store');
   }
 
   /** Arguments the model wrote, kept out of every event under LLM_REDACTION=hash-only. */
@@ -400,12 +405,13 @@ export class TaskRun {
       if ('failed' in end) throw new AgentError(end.failed.code as never, `step ${i} (${s.tool}): ${end.failed.message}`);
       const kept = this.payloadPolicyOf(s.tool) === 'store';
       if (end.ok.isError) {
-        const why = kept ? `: ${end.text.slice(0, 2000)}` : ` (its text withheld: MCP_PAYLOAD_POLICY=hash-only; result sha-256 ${end.ok.resultHash})`;
+        const policy = this.configuredPolicyOf(s.tool) === 'encrypted' ? "MCP_PAYLOAD_POLICY=encrypted, under which the task's events keep hashes only" : 'MCP_PAYLOAD_POLICY=hash-only';
+        const why = kept ? `: ${end.text.slice(0, 2000)}` : ` (its text withheld: ${policy}; result sha-256 ${end.ok.resultHash})`;
         throw new AgentError('TOOL_FAILED', `step ${i} (${s.tool}) returned an error${why}`);
       }
       const r = { stepId: `step-${i}`, tool: s.tool, resultHash: end.ok.resultHash };
-      stepResults.push({ ...r, text: end.text.slice(0, 4000) });
-      outputSteps.push(kept ? { ...r, text: end.text.slice(0, 4000) } : r);
+      stepResults.push({ ...r, text: cutText(end.text, 4000) });
+      outputSteps.push(kept ? { ...r, text: cutText(end.text, 4000) } : r);
     }
     if (outputSteps.length) output.steps = outputSteps;
     if (v.instruction !== undefined) {
@@ -493,7 +499,8 @@ export class TaskRun {
           unkept = !exact;
           message = exact ?? unkeptTurnMessage(r);
         } else {
-          message = JSON.parse(recorded.responseJson!);
+          // A turn recorded by an earlier release may hold the escape of a lone surrogate: replayed well-formed.
+          message = wellFormed(JSON.parse(recorded.responseJson!) as AssistantMessage);
         }
         finishReason = recorded.finishReason;
       } else {
@@ -589,11 +596,13 @@ export class TaskRun {
           call.function.arguments = rec?.argumentsJson ?? '{}';
         }
         try {
-          args = JSON.parse(call.function.arguments || '{}');
+          // The model's JSON may escape a lone surrogate (`"\ud800"`): its arguments are well-formed text, as its words are (infer).
+          args = wellFormed(JSON.parse(call.function.arguments || '{}'));
           if (!args || typeof args !== 'object' || Array.isArray(args)) throw new Error('arguments must be a JSON object');
         } catch (err) {
           const code = 'TOOL_ARGUMENTS_INVALID';
-          const told = `the arguments of ${call.function.name.slice(0, 200)} are not a JSON object: ${(err as Error).message}`.slice(0, 4000);
+          // The parser quotes the model's text, and may cut it inside a pair: well-formed, as events need.
+          const told = wellFormed(cutText(`the arguments of ${cutText(call.function.name, 200)} are not a JSON object: ${(err as Error).message}`, 4000));
           // The model's text, and the parser's message that quotes it, are its words.
           const name = offered.has(call.function.name) ? call.function.name : 'a tool call';
           const failed = { code, message: this.redaction === 'hash-only' ? `the arguments of ${name} are not a JSON object (the model's text and the parser's message ${withheld(call.function.arguments)})` : told };
@@ -646,11 +655,11 @@ export class TaskRun {
   }
 
   private async noSuchTool(stepId: string, tool: string, offered: ToolSpec[]): Promise<StepEnd> {
-    const name = `${JSON.stringify(tool.slice(0, 100))}${tool.length > 100 ? '…' : ''}`;
+    const name = `${JSON.stringify(cutText(tool, 100))}${tool.length > 100 ? '…' : ''}`;
     const may = `the tools you may call are: ${offered.map((x) => x.name).join(', ')}`;
-    const told = `no tool named ${name}; ${may}`.slice(0, 4000);
+    const told = cutText(`no tool named ${name}; ${may}`, 4000);
     // A name the model made up is its own words.
-    const failed = { code: 'MCP_TOOL_NOT_FOUND', message: this.redaction === 'hash-only' ? `no tool by the name the model gave (${withheld(tool)}); ${may}`.slice(0, 4000) : told };
+    const failed = { code: 'MCP_TOOL_NOT_FOUND', message: this.redaction === 'hash-only' ? cutText(`no tool by the name the model gave (${withheld(tool)}); ${may}`, 4000) : told };
     await this.append('TaskStepFailed', { stepId, error: failed });
     return { failed, fatal: false, ...(told !== failed.message ? { told } : {}) };
   }
@@ -667,7 +676,7 @@ export class TaskRun {
     const hit = await cache.get(responseCacheKey(this.view.tenant, this.opts.model, t.promptHash)).catch(() => undefined);
     if (!hit) return undefined;
     try {
-      const { message } = JSON.parse(hit) as Completion;
+      const message = wellFormed((JSON.parse(hit) as Completion).message);
       return payloadDigest(message).hash === t.redacted.hash ? message : undefined;
     } catch {
       return undefined;
@@ -776,9 +785,10 @@ export class TaskRun {
       if (err instanceof McpGatewayError && err.code === 'AUDIT_UNAVAILABLE' && !(err.cause instanceof OpenMcpError && !(err.cause instanceof UnavailableError))) {
         throw this.notRecorded(err.cause, `the gateway's audit of step ${s.stepId}`);
       }
-      const failed = recordedFailure(err, this.payloadPolicyOf(s.tool));
+      // Withheld under `encrypted` as under `hash-only`, in words naming the policy configured (as the gateway's ToolCallFailed).
+      const failed = recordedFailure(err, this.configuredPolicyOf(s.tool));
       await this.append('TaskStepFailed', { stepId: s.stepId, error: failed });
-      const told = (err as Error).message.slice(0, 4000);
+      const told = cutText((err as Error).message, 4000);
       return { failed, fatal: s.source === 'steps' || FATAL.has(failed.code), ...(told !== failed.message ? { told } : {}) };
     }
     const d = payloadDigest(result);
@@ -889,7 +899,7 @@ export class TaskRun {
       tool,
       decision: d.decision,
       rule: d.rule,
-      reason: d.reason.slice(0, 2000),
+      reason: cutText(d.reason, 2000),
       ...(proposalHash ? { proposalHash } : {}),
       policy: policyName(this.policy),
     });
@@ -1004,8 +1014,8 @@ function sealedAnswerTooLarge(turn: number, ciphertextChars: number): AgentError
 function stepIdsOf(turn: number, calls: { id: string }[]): string[] {
   const seen = new Set<string>();
   return calls.map((call, i) => {
-    let id = `turn-${turn}-${call.id}`.slice(0, 200);
-    for (let k = 0; seen.has(id); k++) id = `turn-${turn}-${i}${k ? `.${k}` : ''}-${call.id}`.slice(0, 200);
+    let id = cutText(`turn-${turn}-${call.id}`, 200);
+    for (let k = 0; seen.has(id); k++) id = cutText(`turn-${turn}-${i}${k ? `.${k}` : ''}-${call.id}`, 200);
     seen.add(id);
     return id;
   });

@@ -67,7 +67,15 @@ export function mcpRoutes(deps: AppDeps): FastifyPluginAsync {
 
     app.delete('/mcp-servers/:id', {
       config: { permission: 'mcp:write' },
-      schema: { tags: ['mcp'], summary: 'Remove an MCP server', params: ServerIdParams, response: { 204: NoContent, ...problems } },
+      schema: {
+        tags: ['mcp'],
+        summary: 'Remove an MCP server',
+        description:
+          '204 when removed. 409 INVALID_TRANSITION ("removed already") for a server of your tenant (or a shared one) that is removed already: a retry whose first answer was lost ' +
+          'finds it so, and may count it done. 404 NOT_FOUND for an id your tenant never had, or another tenant\'s server, removed or not. A name registered again after its removal gets a new id.',
+        params: ServerIdParams,
+        response: { 204: NoContent, ...problems },
+      },
     }, async (request, reply) => {
       const m = metadataOf(request);
       // A shared server (tenant *) serves every tenant: a tenant's own admin or operator may not take it away from the others.

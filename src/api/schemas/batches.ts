@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Cursor, Hex32 } from './common';
+import { Cursor, Hex32, Limit } from './common';
 import { AuditEventView } from './events';
 
 export const BatchIdParams = z.strictObject({
@@ -36,7 +36,7 @@ export const BatchView = z.looseObject({
 export type BatchViewOutput = z.infer<typeof BatchView>;
 
 export const BatchListQuery = z.strictObject({
-  limit: z.coerce.number().int().min(1).max(200).default(50),
+  limit: Limit,
   cursor: Cursor.optional(),
 });
 

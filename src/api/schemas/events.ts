@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ActorView, Cursor, Hex32, page } from './common';
+import { ActorView, Cursor, Hex32, page, QueryInt } from './common';
 
 export const AuditEventView = z.object({
   id: z.string(),
@@ -28,8 +28,8 @@ export const EventsQuery = z.strictObject({
   stream: z.string().regex(/^[a-z][a-z0-9]*-[A-Za-z0-9][A-Za-z0-9._:-]{0,190}$/, '<aggregate>-<id>').optional(),
   type: z.string().regex(/^[A-Z][A-Za-z0-9]{1,99}$/, 'a PascalCase event type').optional(),
   /** Exclusive global position. */
-  after: z.coerce.number().int().min(-1).max(Number.MAX_SAFE_INTEGER).optional(),
-  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  after: QueryInt(-1, Number.MAX_SAFE_INTEGER).optional(),
+  limit: QueryInt(1, 1000).prefault(100),
   cursor: Cursor.optional(),
 }).refine(afterOrCursor, AFTER_OR_CURSOR);
 export type EventsQueryInput = z.input<typeof EventsQuery>;
@@ -37,8 +37,8 @@ export type EventsQueryInput = z.input<typeof EventsQuery>;
 export const EventPage = page(AuditEventView);
 
 export const TaskEventsQuery = z.strictObject({
-  after: z.coerce.number().int().min(-1).max(Number.MAX_SAFE_INTEGER).optional(),
-  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  after: QueryInt(-1, Number.MAX_SAFE_INTEGER).optional(),
+  limit: QueryInt(1, 1000).prefault(100),
   cursor: Cursor.optional(),
 }).refine(afterOrCursor, AFTER_OR_CURSOR);
 

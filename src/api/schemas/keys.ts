@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { AgentIdsSchema } from '../../../events/auth.events';
 import { ROLES } from '../../auth/roles';
 import { KeyTenantSchema, TenantSchema } from '../../auth/tenant';
-import { Cursor } from './common';
+import { Cursor, Limit } from './common';
 
 export const CreateKeyBody = z.strictObject({
   role: z.enum(ROLES),
@@ -42,7 +42,7 @@ export type CreatedKeyOutput = z.infer<typeof CreatedKey>;
 
 export const KeyListQuery = z.strictObject({
   tenant: TenantSchema.optional(),
-  limit: z.coerce.number().int().min(1).max(200).default(50),
+  limit: Limit,
   cursor: Cursor.optional(),
 });
 

@@ -1,7 +1,9 @@
 import { z } from 'zod';
+import { isUuid } from '../../core/ids';
 import { mcpServerLimitFields } from '../../../events/mcp.events';
 import { envProblems } from '../../mcp/upstream-env';
 import { headersProblems } from '../../mcp/upstream-headers';
+import { QueryInt } from './common';
 
 export const RegisterServerBody = z
   .strictObject({
@@ -63,11 +65,21 @@ export const McpServerList = z.object({ items: z.array(McpServerView) });
 /** The list is whole (no pages, no filters): a query parameter is refused, not ignored. */
 export const McpServerListQuery = z.strictObject({});
 
-export const ServerIdParams = z.strictObject({ id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$/, 'a server id') });
+/**
+ * A server id: a UUID (v7 before 2026-12-06, v5 since, always stored in lower case), taken in either
+ * case as the other ids in paths are (Uuid); anything else of the id's characters is passed on as
+ * it is, and answers 404.
+ */
+export const ServerIdParams = z.strictObject({
+  id: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$/, 'a server id')
+    .transform((v) => (isUuid(v) ? v.toLowerCase() : v)),
+});
 
 export const ToolsQuery = z.strictObject({
   q: z.string().min(1).max(500),
-  k: z.coerce.number().int().min(1).max(50).default(10),
+  k: QueryInt(1, 50).prefault(10),
 });
 
 export const ToolHit = z.looseObject({

@@ -2,6 +2,7 @@ import { context } from '@opentelemetry/api';
 import { Kafka, logLevel, type Admin, type Consumer, type KafkaConfig } from 'kafkajs';
 import { UnavailableError } from '../../core/errors';
 import { startConsumeSpans } from '../../telemetry/kafka-trace-headers';
+import { READINESS_CHECK_TIMEOUT_MS } from '../../telemetry/readiness-check';
 import type { RecordedEvent } from '../../core/envelope';
 import type { Bus, BusConsumer, BusHandler, ConsumeOptions } from '../port';
 import { fromKafkaMessage } from './event-message';
@@ -171,12 +172,24 @@ export class KafkaBus implements Bus {
    * Resolves once a broker answers a metadata request (the cluster's description); rejects when
    * none does. For /readyz, run every few seconds by probes and scrapes: its client of its own
    * tries once and logs nothing (the outage is the check's answer, not a stream of kafkajs ERROR
-   * lines from every process that has KAFKA_BROKERS), and stays connected between checks.
+   * lines from every process that has KAFKA_BROKERS), and stays connected between checks. It waits
+   * for an answer no longer than the readiness check does (READINESS_CHECK_TIMEOUT_MS): kafkajs's
+   * 30 s would leave a request pending per check against a broker that never answers, and hold
+   * close() (kafkajs's disconnect waits for a connect under way), so a process's stop, that long.
    * @example await bus.ping()
    */
   async ping(): Promise<void> {
     if (!this.probe) {
-      const admin = new Kafka({ ...this.kafkaConfig, logLevel: logLevel.NOTHING, retry: { retries: 0 } }).admin();
+      const t = READINESS_CHECK_TIMEOUT_MS;
+      const admin = new Kafka({
+        ...this.kafkaConfig,
+        logLevel: logLevel.NOTHING,
+        retry: { retries: 0 },
+        connectionTimeout: Math.min(this.kafkaConfig.connectionTimeout ?? t, t),
+        authenticationTimeout: t,
+        requestTimeout: t,
+        enforceRequestTimeout: true,
+      }).admin();
       this.probe = admin.connect().then(() => admin);
     }
     const probe = this.probe;

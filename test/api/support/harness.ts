@@ -20,6 +20,7 @@ import { InProcessBus } from '../../../src/bus/inprocess';
 import { MemoryCheckpointStore } from '../../../src/checkpoints/memory-checkpoint-store';
 import { Projector } from '../../../src/projector/projector';
 import { SqlReadModels } from '../../../src/readmodels/sql-read-models';
+import { requestLog } from '../../../src/telemetry/request-log';
 
 export type Harness = {
   app: FastifyInstance;
@@ -51,10 +52,6 @@ export async function makeHarness(over: Partial<AppDeps> = {}, options: { cacheS
   // `options.cacheSkipMs`: how long both leave the cache alone after a failure (CACHE_SKIP_MS, 5 s, by default).
   const projector = new Projector({ knex, bus: new InProcessBus(store, new MemoryCheckpointStore()), cache, cacheSkipMs: options.cacheSkipMs });
   await projector.start();
-  const readModels = new SqlReadModels({ knex, cache, applied: projector.applied, cacheSkipMs: options.cacheSkipMs });
-  const keys = new SqlKeyStore(knex);
-  const proofs = new FakeProofs(store);
-  const gateway = new FakeGateway();
   const logs: string[] = [];
   const sink = new Writable({
     write(chunk, _enc, cb) {
@@ -62,6 +59,13 @@ export async function makeHarness(over: Partial<AppDeps> = {}, options: { cacheS
       cb();
     },
   });
+  const logger = createLogger('debug', sink);
+  // As src/main.ts wires it: the warning names the request that met the outage.
+  const onCacheError = (err: unknown) => requestLog(logger).warn({ err }, 'read cache unreachable: answering from SQL for now');
+  const readModels = new SqlReadModels({ knex, cache, applied: projector.applied, cacheSkipMs: options.cacheSkipMs, onCacheError });
+  const keys = new SqlKeyStore(knex);
+  const proofs = new FakeProofs(store);
+  const gateway = new FakeGateway();
   const deps: AppDeps = {
     store,
     catalog,
@@ -73,7 +77,7 @@ export async function makeHarness(over: Partial<AppDeps> = {}, options: { cacheS
     proofs,
     gateway,
     readiness: [{ name: 'eventstore', check: async () => (await store.ping(), { state: 'up' as const }) }],
-    logger: createLogger('debug', sink),
+    logger,
     ...over,
   };
   const app = await buildApp(deps);

@@ -1,17 +1,23 @@
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api.js';
-import { Badge, Empty, ErrorBox, Loading, Sparkline, useAsync, useLiveRefresh } from '../components.js';
+import { Badge, Empty, ErrorBox, Loading, Sparkline, useAsync, useLiveRefresh, useTick } from '../components.js';
 import { formatAgo, formatCount, formatPercent, formatTime } from '../format.js';
 import { html } from '../html.js';
+import { taskDescription } from '../task-description.js';
 
 const STATUSES = ['submitted', 'running', 'completed', 'failed', 'cancelled'];
 
-/** A task's one-line description: its instruction, else its tools. @param {any} t */
-const describe = (t) => t.instruction ?? (t.steps.map((/** @type {any} */ s) => s.tool).join(', ') || '(no steps)');
 
-function Sparklines() {
+/** @param {{ me: any }} p */
+function Sparklines({ me }) {
   const a = useAsync(() => api('/ui/api/activity'), []);
   useLiveRefresh(() => true, a.reload, 2000);
+  // Minutes pass without events too: an idle tenant's "this minute" must fall back to 0, and the
+  // 30-minute totals let go of what left the window (notices alone never reload an idle page).
+  useEffect(() => {
+    const t = setInterval(a.reload, 30_000);
+    return () => clearInterval(t);
+  }, [a.reload]);
   if (a.error) return html`<${ErrorBox} error=${a.error} retry=${a.reload} />`;
   if (!a.value) return html`<${Loading} what="Loading activity" />`;
   const b = a.value.buckets.slice(-30);
@@ -22,7 +28,10 @@ function Sparklines() {
     const attempts = x.toolCalls + x.tasksCompleted + x.tasksFailed;
     return attempts ? (x.toolErrors + x.tasksFailed) / attempts : 0;
   });
-  return html`<section class="sparks" aria-label="Throughput and errors over the last 30 minutes">
+  // A cross-tenant key's counts take in every tenant (as its /v1/events does); the tasks listed
+  // below are its own tenant's, as GET /v1/tasks answers it: said, so the two never seem to disagree.
+  return html`${me.crossTenant ? html`<p class="muted small" data-scope="all-tenants">Throughput and errors of every tenant (your key is cross-tenant); the tasks below are tenant ${me.tenant}'s.</p>` : null}
+    <section class="sparks" aria-label="Throughput and errors over the last 30 minutes">
     <${Sparkline} label="Events" unit="events/min" values=${b.map((/** @type {any} */ x) => x.events)} format=${(/** @type {number} */ n) => formatCount(n)} />
     <${Sparkline} label="Tasks completed" unit="tasks/min" values=${b.map((/** @type {any} */ x) => x.tasksCompleted)} format=${(/** @type {number} */ n) => formatCount(n)} tone="ok" />
     <${Sparkline} label="Tool calls" unit="calls/min" values=${b.map((/** @type {any} */ x) => x.toolCalls)} format=${(/** @type {number} */ n) => formatCount(n)} />
@@ -33,7 +42,8 @@ function Sparklines() {
 /** Tasks per page; "Load older tasks" adds one more. */
 const PAGE = 50;
 
-export function ActivityView() {
+/** @param {{ me: any }} p */
+export function ActivityView({ me }) {
   const [status, setStatus] = useState('');
   const [pages, setPages] = useState(1);
   // Newest first, `pages` pages of them: a live refresh keeps every page the operator opened.
@@ -47,19 +57,20 @@ export function ActivityView() {
       if (!cursor) break;
     }
     return { items, more: !!cursor };
-  }, [pages]);
+  }, [pages], '');
   useLiveRefresh((n) => !!n.taskId, tasks.reload);
+  useTick(10_000);
   const items = tasks.value?.items ?? [];
   const shown = status ? items.filter((/** @type {any} */ t) => t.status === status) : items;
   const counts = Object.fromEntries(STATUSES.map((s) => [s, items.filter((/** @type {any} */ t) => t.status === s).length]));
 
   return html`<h1>Live activity</h1>
-    <${Sparklines} />
+    <${Sparklines} me=${me} />
     <section aria-labelledby="by-status">
-      <h2 id="by-status">Tasks by status <span class="muted small">(latest ${formatCount(items.length, 'task')})</span></h2>
+      <h2 id="by-status">Tasks by status ${tasks.value ? html`<span class="muted small">(latest ${formatCount(items.length, 'task')})</span>` : null}</h2>
       <ul class="counts">
         ${STATUSES.map((s) => html`<li><button type="button" class=${`count ${status === s ? 'on' : ''}`} aria-pressed=${status === s} onClick=${() => setStatus(status === s ? '' : s)} data-status=${s}>
-          <${Badge} status=${s} /> <strong>${formatCount(counts[s])}</strong>
+          <${Badge} status=${s} /> <strong>${tasks.value ? formatCount(counts[s]) : '—'}</strong>
         </button></li>`)}
       </ul>
     </section>
@@ -77,7 +88,7 @@ export function ActivityView() {
                 (/** @type {any} */ t) => html`<tr data-task=${t.id}>
                   <td><a href=${`#/tasks/${t.id}`}><code>${t.id.slice(0, 8)}</code></a></td>
                   <td><${Badge} status=${t.status} /></td>
-                  <td class="what">${describe(t)}</td>
+                  <td class="what">${taskDescription(t)}</td>
                   <td class="num">${formatCount(t.steps.filter((/** @type {any} */ s) => s.status === 'completed').length)}/${formatCount(t.steps.length)}</td>
                   <td>${formatTime(t.createdAt)}</td>
                   <td title=${formatTime(t.updatedAt)}>${formatAgo(t.updatedAt)}</td>

@@ -16,7 +16,7 @@ export function BatchesView() {
       if (!cursor) break;
     }
     return { items, more: !!cursor };
-  }, [pages]);
+  }, [pages], '');
   useLiveRefresh((n) => n.type === 'BatchSealed' || n.type === 'BatchAnchored', batches.reload, 500);
   const items = batches.value?.items ?? [];
   return html`<h1>Batches and anchors</h1>

@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api.js';
-import { Badge, Empty, ErrorBox, Loading, useAsync, useLiveRefresh } from '../components.js';
+import { Badge, Empty, ErrorBox, Loading, useAsync, useLiveRefresh, useTick } from '../components.js';
 import { formatAgo, formatCount, formatDuration, formatTime } from '../format.js';
 import { html } from '../html.js';
 import { toolCallsHash } from '../tool-calls.js';
@@ -39,10 +39,12 @@ function ToolSearch() {
   </section>`;
 }
 
-export function McpView() {
+/** @param {{ me: any }} p */
+export function McpView({ me }) {
   const servers = useAsync(() => api('/v1/mcp-servers'), []);
   const health = useAsync(() => api('/ui/api/mcp-health'), []);
   useLiveRefresh((n) => MCP_TYPES.has(n.type), () => (servers.reload(), health.reload()), 1000);
+  useTick(10_000);
   const calls = new Map((health.value?.calls ?? []).map((/** @type {any} */ c) => [c.serverId, c]));
   const breakers = new Map((health.value?.upstreams ?? []).map((/** @type {any} */ u) => [u.id, u]));
   return html`<h1>MCP servers and tools</h1>
@@ -70,7 +72,7 @@ export function McpView() {
               </tr>`;
             })}</tbody>
           </table></div>
-          <p class="muted small">Calls, errors and latency count tool calls seen since the gateway started (up to its last 5,000 events), last 200 calls per server for latency. Each call, with its arguments and result where recorded: <a href="#/tool-calls">Tool calls</a> (a server's count opens its own).</p>`
+          <p class="muted small">Calls, errors and latency count ${me.crossTenant ? html`<span data-scope="all-tenants">every tenant's tool calls (your key is cross-tenant; the Tool calls page lists tenant ${me.tenant}'s)</span>` : 'tool calls'} seen since the gateway started (up to its last 5,000 events), last 200 calls per server for latency. Each call, with its arguments and result where recorded: <a href="#/tool-calls">Tool calls</a> (a server's count opens its own).</p>`
         : null}
     </section>
     <${ToolSearch} />`;

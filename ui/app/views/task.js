@@ -30,12 +30,15 @@ function TimelineItem({ e }) {
   </li>`;
 }
 
-/** @param {{ id: string }} p */
-export function TaskView({ id }) {
+/** @param {{ id: string, me: any }} p */
+export function TaskView({ id, me }) {
   const task = useAsync(() => api(`/v1/tasks/${encodeURIComponent(id)}`), [id]);
   // Tool calls already final (outcome recorded, sealed) are read once per page, not on each reload.
   const doneCalls = useRef(/** @type {Map<string, any[]>} */ (new Map()));
-  const events = useAsync(() => loadTrail({ api, apiAll }, id, doneCalls.current), [id]);
+  // The trail is the log's (events:read), which viewers and agents may not read: not asked for,
+  // said instead (older servers send no permissions: ask, and let the API answer).
+  const mayReadTrail = me.permissions ? me.permissions.includes('events:read') : true;
+  const events = useAsync(() => (mayReadTrail ? loadTrail({ api, apiAll }, id, doneCalls.current) : Promise.resolve(undefined)), [id]);
   // Sealing adds seq/batch to events already shown: refresh on batches too. At most once a second:
   // a running task's every event asks for a reload, and each costs several requests of the key's limit.
   useLiveRefresh((n) => n.taskId === id || n.type === 'BatchSealed', () => (task.reload(), events.reload()), 1000);
@@ -72,9 +75,10 @@ export function TaskView({ id }) {
         </table></div>`
       : null}
     ${t.output !== undefined ? html`<details><summary>Output</summary><${JsonView} value=${t.output} /></details>` : null}
-    <h2>Timeline <span class="muted small" data-zone>${events.value ? formatCount(events.value.length, 'event') : ''}, in order, times in ${zoneName()}</span></h2>
+    <h2>Timeline ${events.value ? html`<span class="muted small" data-zone>${formatCount(events.value.length, 'event')}, in order, times in ${zoneName()}</span>` : null}</h2>
+    ${!mayReadTrail ? html`<p class="muted" data-trail="forbidden">Your key's role (${me.role}) cannot read a task's audit trail (the event log): an auditor, operator or admin key can.</p>` : null}
     <${ErrorBox} error=${events.error} retry=${events.reload} />
-    ${!events.value && !events.error ? html`<${Loading} what="Loading the audit trail" />` : null}
+    ${mayReadTrail && !events.value && !events.error ? html`<${Loading} what="Loading the audit trail" />` : null}
     ${events.value && events.value.length === 0 ? html`<${Empty}>No events visible yet.</${Empty}>` : null}
     ${events.value?.length ? html`<ol class="timeline">${events.value.map((/** @type {any} */ e) => html`<${TimelineItem} key=${e.id} e=${e} />`)}</ol>` : null}`;
 }

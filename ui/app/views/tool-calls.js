@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api.js';
-import { Badge, Empty, ErrorBox, Loading, useAsync, useLiveRefresh } from '../components.js';
+import { Badge, Empty, ErrorBox, Loading, useAsync, useLiveRefresh, useTick } from '../components.js';
 import { formatAgo, formatCount, formatDuration, formatTime } from '../format.js';
 import { html } from '../html.js';
 import { CALL_STATUSES, callName, toolCallsHash, toolCallsPath } from '../tool-calls.js';
@@ -50,9 +50,10 @@ export function ToolCallsView({ filter }) {
       if (!cursor) break;
     }
     return { items, more: !!cursor };
-  }, [pages, key]);
+  }, [pages, key], key);
   // The hub announces an event once the read models show it, so the refetch sees the call.
   useLiveRefresh((n) => n.type.startsWith('ToolCall'), calls.reload, 1000);
+  useTick(10_000);
   const items = calls.value?.items ?? [];
   const filtered = Object.keys(filter).length > 0;
   return html`<h1>Tool calls</h1>

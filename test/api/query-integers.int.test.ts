@@ -1,0 +1,90 @@
+import { expect } from 'chai';
+import { makeHarness, type Harness } from './support/harness';
+
+/**
+ * Integer query parameters (`limit`, `after`, `k`) were read with z.coerce.number(): `limit=1e2`
+ * and `limit=0x10` were taken as 100 and 16, ` 5` as 5, an empty `limit=` as 0 ("Too small:
+ * expected number to be >=1", though none was given) and a repeated `limit=1&limit=2` as NaN
+ * ("expected number, received NaN").
+ */
+describe('REST /v1: integer query parameters are decimal digits; every query parameter is given once', () => {
+  let h: Harness;
+  let auth: string;
+  let task: string;
+
+  before(async () => {
+    h = await makeHarness();
+    auth = (await h.key('admin', 'acme', true)).auth;
+    const res = await h.call({ method: 'POST', url: '/v1/tasks', auth, payload: { steps: [{ tool: 'examples__echo', arguments: { text: 'q' } }] } });
+    task = String(res.json().id);
+  });
+  after(() => h.close());
+
+  const get = (url: string) => h.call({ method: 'GET', url, auth });
+  const routes = () => [
+    { path: '/v1/tasks', name: 'limit', range: '1 to 200' },
+    { path: '/v1/tool-calls', name: 'limit', range: '1 to 200' },
+    { path: '/v1/events', name: 'limit', range: '1 to 1000' },
+    { path: '/v1/events', name: 'after', range: '-1 to 9007199254740991' },
+    { path: `/v1/tasks/${task}/events`, name: 'limit', range: '1 to 1000' },
+    { path: `/v1/tasks/${task}/events`, name: 'after', range: '-1 to 9007199254740991' },
+    { path: '/v1/batches', name: 'limit', range: '1 to 200' },
+    { path: '/v1/keys', name: 'limit', range: '1 to 200' },
+    { path: '/v1/tools?q=echo', name: 'k', range: '1 to 50' },
+  ];
+  const url = (path: string, query: string) => `${path}${path.includes('?') ? '&' : '?'}${query}`;
+
+  it('refuses exponents, hex, signs, spaces and fractions, naming the parameter and what it takes', async () => {
+    for (const { path, name, range } of routes()) {
+      for (const v of ['1e2', '0x10', '%2B5', '%205', '5%20', '1.5', '1.0', 'ten', 'Infinity']) {
+        const res = await get(url(path, `${name}=${v}`));
+        expect(res.statusCode, `${path} ${name}=${v}`).to.equal(400);
+        expect(res.json(), `${path} ${name}=${v}`).to.deep.include({ code: 'VALIDATION_FAILED', field: `querystring.${name}`, detail: `querystring.${name}: an integer in decimal digits, from ${range}` });
+      }
+    }
+  });
+
+  it('says so when a parameter is empty or given more than once', async () => {
+    for (const { path, name, range } of routes()) {
+      const empty = await get(url(path, `${name}=`));
+      expect(empty.statusCode, `${path} ${name}=`).to.equal(400);
+      expect(empty.json()).to.deep.include({ code: 'VALIDATION_FAILED', field: `querystring.${name}`, detail: `querystring.${name}: empty; give an integer from ${range}, or leave it out` });
+      const twice = await get(url(path, `${name}=1&${name}=2`));
+      expect(twice.statusCode, `${path} ${name} twice`).to.equal(400);
+      expect(twice.json()).to.deep.include({ code: 'VALIDATION_FAILED', field: `querystring.${name}`, detail: `querystring.${name}: given 2 times; give it once` });
+    }
+  });
+
+  it('says so for any other parameter given more than once (was: "expected string, received array")', async () => {
+    for (const [path, name, v] of [['/v1/tasks', 'status', 'running'], ['/v1/tool-calls', 'server', 'examples'], ['/v1/events', 'type', 'TaskSubmitted'], ['/v1/tools', 'q', 'echo'], ['/v1/keys', 'tenant', 'acme'], ['/v1/batches', 'cursor', 'abc']]) {
+      const res = await get(`${path}?${name}=${v}&${name}=${v}&${name}=${v}`);
+      expect(res.statusCode, `${path} ${name}`).to.equal(400);
+      expect(res.json(), `${path} ${name}`).to.deep.include({ code: 'VALIDATION_FAILED', field: `querystring.${name}`, detail: `querystring.${name}: given 3 times; give it once` });
+    }
+    // An unknown parameter is named as unknown, however often it is given.
+    expect((await get('/v1/tasks?colour=1&colour=2')).json()).to.deep.include({ field: 'querystring.colour', detail: 'querystring.colour: unknown field' });
+  });
+
+  it('takes decimal digits in range (leading zeros, -1 for after), and says the range otherwise', async () => {
+    for (const { path, name } of routes()) {
+      for (const v of ['1', '007', '50']) expect((await get(url(path, `${name}=${v}`))).statusCode, `${path} ${name}=${v}`).to.equal(200);
+    }
+    expect((await get('/v1/events?after=-1')).statusCode).to.equal(200);
+    const zero = await get('/v1/tasks?limit=0');
+    expect(zero.json()).to.deep.include({ code: 'VALIDATION_FAILED', field: 'querystring.limit' });
+    expect(zero.json().detail).to.match(/^querystring\.limit: Too small: expected number to be >=1$/);
+    expect((await get('/v1/tasks?limit=201')).json().detail).to.match(/^querystring\.limit: Too big: expected number to be <=200$/);
+    expect((await get('/v1/events?after=-2')).json().field).to.equal('querystring.after');
+    expect((await get('/v1/events?after=99999999999999999999')).json().field).to.equal('querystring.after');
+  });
+
+  it('/docs declares them as integers with their range and default', async () => {
+    const doc = (await h.call({ method: 'GET', url: '/docs' })).json();
+    type Param = { name: string; in: string; schema: Record<string, unknown> };
+    const param = (path: string, name: string) => (doc.paths[path].get.parameters as Param[]).find((p) => p.in === 'query' && p.name === name)!.schema;
+    expect(param('/v1/tasks', 'limit')).to.deep.include({ type: 'integer', minimum: 1, maximum: 200, default: 50 });
+    expect(param('/v1/events', 'limit')).to.deep.include({ type: 'integer', minimum: 1, maximum: 1000, default: 100 });
+    expect(param('/v1/events', 'after')).to.deep.include({ type: 'integer', minimum: -1 });
+    expect(param('/v1/tools', 'k')).to.deep.include({ type: 'integer', minimum: 1, maximum: 50, default: 10 });
+  });
+});
