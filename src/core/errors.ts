@@ -118,15 +118,22 @@ export function redactUrl(url: string, opts: RedactUrlOptions = {}): string {
 
 /** `text` with every URL in it passed through redactUrl (error messages repeat the URL they failed on). */
 export function redactUrlsIn(text: string, opts: RedactUrlOptions = {}): string {
-  return text.replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s'"<>]+/gi, (u) => redactUrl(u, opts));
+  // Punctuation closing the sentence or bracket around a URL is not part of it: left in, it would
+  // hide a key in the path's last segment from isKeyLike ("…/v2/<key>)").
+  return text.replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s'"<>]+/gi, (u) => {
+    const tail = /[.,;:!?)\]}]+$/.exec(u)?.[0] ?? '';
+    return redactUrl(u.slice(0, u.length - tail.length), opts) + tail;
+  });
 }
 
 /**
  * A path segment that looks like an API key: 20 or more letters, digits, `-` or `_`, with both
- * letters and digits (a key, a token, also an id; never a word-like name such as `archive-node`).
+ * letters and digits or both cases of letters (a key, a token, also an id; never a word-like
+ * name such as `ethereum-mainnet-archive`).
  */
 function isKeyLike(segment: string): boolean {
-  return segment.length >= 20 && /^[A-Za-z0-9_-]+$/.test(segment) && /[0-9]/.test(segment) && /[A-Za-z]/.test(segment);
+  if (segment.length < 20 || !/^[A-Za-z0-9_-]+$/.test(segment)) return false;
+  return (/[0-9]/.test(segment) && /[A-Za-z]/.test(segment)) || (/[a-z]/.test(segment) && /[A-Z]/.test(segment));
 }
 
 /** Query parameters that commonly carry a credential (`?api_key=`, `?token=`, `?sig=` …). */

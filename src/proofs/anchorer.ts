@@ -48,7 +48,7 @@ export type AnchorerOptions = {
   /**
    * How often the background loop reads the chain while every sealed batch is recorded (default
    * 30 s): it still checks then that the chain kept what it holds (ANCHORS_LOST, ANCHOR_MISMATCH),
-   * without spending two RPC calls every poll (over 800,000 a day, past a hosted RPC's free quota).
+   * without spending four RPC requests every poll (two eth_calls, each after ethers' eth_chainId: 1.7 million a day, past a hosted RPC's free quota).
    * A new sealed batch is anchored at the next poll all the same. tick() called directly always reads.
    */
   idleChainCheckMs?: number;
@@ -123,7 +123,7 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
   /** The chain (`chainId:genesisHash`) on which the contract's code was last seen. */
   let codeSeenOn: string | undefined;
   let nonce: number | undefined;
-  /** `nonce` was just read from the chain (by waitForPendingTransactions): the first send need not read it again. */
+  /** `nonce` was read from the chain this round (by waitForPendingTransactions): the round's first send need not read it again. */
   let nonceFresh = false;
 
   async function target(maxAgeMs = Infinity): Promise<AnchorTarget> {
@@ -278,7 +278,10 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
     let fees = feesOf(first);
     for (;;) {
       try {
-        const receipt = (await last.wait(confirmations, opts.txTimeoutMs ?? 180_000)) as TransactionReceipt | null;
+        // A stopped anchorer (shutdown, a term that ended) waits no more: the transaction is on its
+        // way, and the next run finds it (pending, or on chain once CHAIN_CONFIRMATIONS deep).
+        const receipt = (await Promise.race([last.wait(confirmations, opts.txTimeoutMs ?? 180_000), stopSignal])) as TransactionReceipt | null | typeof STOPPED;
+        if (receipt === STOPPED) throw new Error(`anchor(${b.batchId}) transaction ${last.hash} ${confirmations === 1 ? 'not mined yet' : `not ${confirmations} blocks deep yet`}; stopped: the next run finds it`);
         if (!receipt || receipt.status !== 1) throw new Error(`anchor(${b.batchId}) transaction ${last.hash} failed`);
         return receipt;
       } catch (err) {
@@ -323,8 +326,9 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
         continue;
       }
       const raised = opts.maxFeePerGas === undefined ? raisedFees(fees, market) : capFees(raisedFees(fees, market), opts.maxFeePerGas);
-      if (opts.maxFeePerGas !== undefined && !raisesBoth(fees, raised)) {
-        // Nodes refuse a replacement that does not raise every fee (by 10%): at the cap, only the market can move.
+      // Nodes refuse a replacement that does not raise every fee (by 10%): at the cap, only the
+      // market can move. A transaction the node dropped replaces nothing: sent again at the cap.
+      if (opts.maxFeePerGas !== undefined && known && !raisesBoth(fees, raised)) {
         opts.onError?.(new Error(`anchor(${b.batchId}) transaction ${last.hash} is not mined within ${waitMs} ms: it offers the fee cap (ANCHOR_MAX_FEE_GWEI, ${formatGwei(opts.maxFeePerGas)} gwei) and the market asks more: waiting for it to fall (at the fee cap)`));
         continue;
       }
@@ -332,7 +336,7 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
       fees = raised;
       try {
         last = (await contract.anchor(b.batchId, b.firstSeq, b.lastSeq, b.root, { nonce: n, ...fees })) as TransactionResponse;
-        opts.onError?.(new Error(`anchor(${b.batchId}) transaction not mined within ${waitMs} ms: sent again on nonce ${n} as ${last.hash} with higher fees (${describeFees(fees)})`));
+        opts.onError?.(new Error(`anchor(${b.batchId}) transaction not mined within ${waitMs} ms: sent again on nonce ${n} as ${last.hash} ${known ? 'with higher fees' : 'as the node no longer knows it'} (${describeFees(fees)})`));
       } catch (err) {
         // Mined meanwhile (the nonce is used, or the call now reverts as the batch is anchored):
         // the wait above finds the receipt. Refused as underpriced: the next round raises more.
@@ -363,6 +367,8 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
       if (recorded >= (await log.sealedBatches()).length) return 0;
     }
     chainReadAt = performance.now();
+    // A count read by an earlier round is stale: someone else with the key may have sent since.
+    nonceFresh = false;
     // A transaction of an earlier run (or term) still pending may be anchoring the next batch:
     // waited out before the contract is read, so that batch is found anchored, not sent again.
     if (nonce === undefined) await waitForPendingTransactions();
@@ -399,10 +405,14 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
     // Batches the chain has but the log lacks (a previous run's transaction, mined after it
     // stopped) count as anchored only CHAIN_CONFIRMATIONS deep, as those this run sends: a
     // shallower one may still be reorged out, and its record would name a block that is gone.
-    const confirmedNext = logNext < chainNext ? await confirmedNextBatchId(chainNext) : chainNext;
-    for (; logNext < confirmedNext && logNext < sealed.length; logNext++) await recover(sealed[logNext]);
+    const confirmed = logNext < chainNext ? await confirmedNextBatchId(chainNext) : { next: chainNext };
+    for (; logNext < confirmed.next && logNext < sealed.length; logNext++) await recover(sealed[logNext]);
     // Nothing is sent past a batch not recorded yet: a later round records it once deep enough.
-    if (logNext < Math.min(chainNext, sealed.length)) return 0;
+    if (logNext < Math.min(chainNext, sealed.length)) {
+      reportShallow(logNext, confirmed.head);
+      return 0;
+    }
+    shallow = undefined;
     let anchored = 0;
     // A stopped anchorer (a term that ended) sends nothing more, even in the middle of a backlog.
     for (let id = chainNext; id < sealed.length && !stopped; id++) {
@@ -412,18 +422,38 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
     return anchored;
   }
 
-  /** nextBatchId() as of the newest block with `confirmations` blocks (the head itself when 1). */
-  async function confirmedNextBatchId(chainNext: number): Promise<number> {
-    if (confirmations === 1) return chainNext;
-    const deep = (await provider.getBlockNumber()) - confirmations + 1;
+  /** nextBatchId() as of the newest block with `confirmations` blocks (the head itself when 1), and the head read. */
+  async function confirmedNextBatchId(chainNext: number): Promise<{ next: number; head?: number }> {
+    if (confirmations === 1) return { next: chainNext };
+    const head = await provider.getBlockNumber();
+    const deep = head - confirmations + 1;
     // Before the contract existed there is nothing to read: nothing is that deep.
-    if (deep < 0 || (await provider.getCode(opts.contract, deep)) === '0x') return 0;
-    return Number(await contract.nextBatchId({ blockTag: deep }));
+    if (deep < 0 || (await provider.getCode(opts.contract, deep)) === '0x') return { next: 0, head };
+    return { next: Number(await contract.nextBatchId({ blockTag: deep })), head };
+  }
+
+  /** The batch of an earlier run found on chain and not deep enough yet, since when, and the head then. */
+  let shallow: { batchId: number; head?: number; at: number } | undefined;
+  /**
+   * Said every txTimeoutMs while batch `batchId` waits for its confirmations, as mined() says of
+   * the anchorer's own transaction: on a node that mines only for transactions they never come.
+   */
+  function reportShallow(batchId: number, head: number | undefined): void {
+    const now = performance.now();
+    const waitMs = opts.txTimeoutMs ?? 180_000;
+    if (shallow?.batchId !== batchId) shallow = { batchId, head, at: now };
+    if (now - shallow.at < waitMs) return;
+    const why = head === shallow.head ? `: no block came for ${waitMs} ms (a node that mines only for transactions?)` : '';
+    opts.onError?.(new Error(`anchor(${batchId}) is on chain (sent by an earlier run) but not yet ${confirmations} blocks deep (CHAIN_CONFIRMATIONS), head block ${head}${why}; recorded once it is`));
+    shallow = { batchId, head, at: now };
   }
 
   /** Anchor streams whose new deployment was logged (once each). */
   const announced = new Set<string>();
   let stopped = false;
+  let onStop!: () => void;
+  /** Settles (with STOPPED) when stop() is called: what waits on the chain races it. */
+  const stopSignal = new Promise<typeof STOPPED>((r) => (onStop = () => r(STOPPED)));
   let loop: Promise<void> | undefined;
   let wake: (() => void) | undefined;
 
@@ -463,6 +493,7 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
     },
     async stop() {
       stopped = true;
+      onStop();
       wake?.();
       await loop;
       provider.destroy();
@@ -471,6 +502,8 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
     anchorStream: async () => anchorStreamName(await queryTarget()),
   };
 }
+
+const STOPPED = Symbol('stopped');
 
 /** The node's own words in a failed JSON-RPC call (ethers keeps them as `error` or `info.error`), else the message. */
 function rpcMessage(err: unknown): string {

@@ -4,6 +4,8 @@ export type ChainReadinessParameters = {
   rpcUrl: string;
   /** The AuditAnchor address, named in the detail. */
   contract: string;
+  /** CHAIN_ID: another chain id in the answer is down (the anchorer anchors nothing there). */
+  chainId?: number;
   timeoutMs?: number;
 };
 
@@ -11,7 +13,8 @@ export type ChainReadinessParameters = {
  * The chain's line of /readyz: `eth_chainId` asked of the RPC, answered with a chain id. A user
  * name and password in the URL (a node behind basic auth) go as an Authorization header, as the
  * anchorer's provider sends them (fetch refuses a URL with credentials). An HTTP error, or a
- * JSON-RPC error (a provider refusing an unknown API key answers 200 with one), is down.
+ * JSON-RPC error (a provider refusing an unknown API key answers 200 with one), is down, and so
+ * is another chain than `chainId` (CHAIN_ID) says.
  * @example await chainReadiness({ rpcUrl: 'https://u:p@node/', contract }) // { state: 'up', detail: 'chain 1, AuditAnchor at 0x…' }
  */
 export async function chainReadiness(p: ChainReadinessParameters): Promise<{ state: 'up' | 'down'; detail: string }> {
@@ -33,5 +36,7 @@ export async function chainReadiness(p: ChainReadinessParameters): Promise<{ sta
   if (typeof body?.result !== 'string') {
     return { state: 'down', detail: redactUrlsIn(`JSON-RPC error: ${String(body?.error?.message ?? 'no chain id in the answer')}`, { pathKeys: true }).slice(0, 300) };
   }
-  return { state: 'up', detail: `chain ${Number(body.result)}, AuditAnchor at ${p.contract}` };
+  const chainId = Number(body.result);
+  if (p.chainId !== undefined && chainId !== p.chainId) return { state: 'down', detail: `CHAIN_ID is ${p.chainId} but CHAIN_RPC_URL serves chain ${chainId}: nothing is anchored there` };
+  return { state: 'up', detail: `chain ${chainId}, AuditAnchor at ${p.contract}` };
 }

@@ -66,7 +66,7 @@ export class ChainRegistry {
   /** A contract of the chain by name (case-insensitive) or address; CONTRACT_NOT_CONFIGURED if it is not configured. */
   contract(chain: ChainHandle, ref: string): ContractHandle {
     const c = this.find(chain.chainId, ref);
-    if (!c) throw new Web3Error('CONTRACT_NOT_CONFIGURED', `contract ${ref} is not configured on chain ${chain.chainId} (${redactUrl(chain.rpcUrl)})`);
+    if (!c) throw new Web3Error('CONTRACT_NOT_CONFIGURED', `contract ${ref} is not configured on chain ${chain.chainId} (${redactUrl(chain.rpcUrl, { pathKeys: true })})`);
     return c;
   }
 

@@ -342,6 +342,14 @@ describe('src/main.ts wiring: error counts, lease store choice, /readyz redactio
     expect(statSync(join(a.config.dataDir, 'admin.key')).mode & 0o777).to.equal(0o600);
   });
 
+  it('hands CHAIN_ID to the chain line of /readyz: degraded naming both ids when CHAIN_RPC_URL serves another chain (was: up, while the anchorer refused every round)', async () => {
+    const a = await start({ OPENMCP_ROLES: 'api', CHAIN_ID: '1' });
+    const ready = (await a.app.inject({ url: '/readyz' })).json() as { dependencies: { name: string; state: string; detail?: string }[] };
+    const line = ready.dependencies.find((d) => d.name === 'chain');
+    expect(line?.state).to.equal('degraded');
+    expect(line?.detail).to.match(/^CHAIN_ID is 1 but CHAIN_RPC_URL serves chain 31337: nothing is anchored there; /);
+  });
+
   it('prints the addresses an operator publishes for auditors: AuditAnchor and the sealer', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'omc-wiring-'));
     dirs.push(dir);

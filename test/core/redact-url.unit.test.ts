@@ -24,6 +24,18 @@ describe('redactUrl / redactUrlsIn: URLs fit for messages, logs and the event lo
     expect(redactUrl('https://mcp.example/s/0123456789abcdef0123456789abcdef/mcp')).to.equal('https://mcp.example/s/0123456789abcdef0123456789abcdef/mcp');
   });
 
+  it('with pathKeys, masks a key that a sentence\'s punctuation follows, and a key of letters only (a few Alchemy keys in a thousand have no digit)', () => {
+    const k = { pathKeys: true };
+    const key = 'aB3dE_fGh1jKlMn0pQrStUvWx-Yz12';
+    for (const [before, after] of [['(', ')'], ['', ':'], ['', ','], ['', '.'], ['"', '";'], ['[', ']']]) {
+      const out = redactUrlsIn(`failed ${before}https://eth-mainnet.g.alchemy.com/v2/${key}${after} retrying`, k);
+      expect(out).to.equal(`failed ${before}https://eth-mainnet.g.alchemy.com/v2/***${after} retrying`);
+    }
+    expect(redactUrl('https://eth-mainnet.g.alchemy.com/v2/ABCDEFGHIJKLMNOPQRSTUVWXyzabcdef', k)).to.equal('https://eth-mainnet.g.alchemy.com/v2/***');
+    // Word-like names stay: lower case with dashes, however long.
+    expect(redactUrl('https://rpc.example/ethereum-mainnet-archive', k)).to.equal('https://rpc.example/ethereum-mainnet-archive');
+  });
+
   it('finds the URLs inside a message (as fetch repeats the one it refuses)', () => {
     const msg = 'Request cannot be constructed from a URL that includes credentials: http://svc:S3cret@10.0.0.5/mcp, retry https://h/x?token=abc';
     const out = redactUrlsIn(msg);

@@ -7,6 +7,7 @@ import { AgentError } from '../../src/agent/errors';
 import { failureOf } from '../../src/mcp/call-failure';
 import { cancelledError, McpGatewayError, UpstreamProtocolError } from '../../src/mcp/errors';
 import { payloadDigest } from '../../src/mcp/payload-hash';
+import { Web3Error } from '../../src/web3/web3-error';
 
 const S = 'sk_live_UNIT_4711';
 const DSN = `postgres://app:pw-${S}@db.internal/app`;
@@ -85,6 +86,17 @@ describe("failed calls: what ToolCallFailed records of the error, without the up
     // The runtime's own errors carry no upstream text: kept, under either policy.
     const own = new AgentError('STEP_TIMEOUT', 'step 0 did not finish within 1000 ms');
     expect(recordedFailure(own, 'hash-only')).to.deep.equal({ code: 'STEP_TIMEOUT', message: own.message });
+  });
+
+  it("a chain step's error quoting its RPC's URL (ethers' requestUrl, a provider refusing with 429) is recorded with the API key in the URL's path masked (was: the whole Alchemy key, in the log for good)", () => {
+    const key = 'aB3dE_fGh1jKlMn0pQrStUvWx-Yz12';
+    const ethers = `server response 429 Too Many Requests (request={  }, response={  }, error=null, info={ "requestUrl": "https://eth-mainnet.g.alchemy.com/v2/${key}", "responseStatus": "429 Too Many Requests" }, code=SERVER_ERROR, version=6.17.0)`;
+    const e = new Web3Error('TX_FAILED', `transaction 0x${'ab'.repeat(32)} is unknown to chain 1 and sending it again was refused: ${ethers}`);
+    for (const policy of ['store', 'hash-only'] as const) {
+      const r = recordedFailure(e, policy);
+      expect(r.message).to.not.include(key);
+      expect(r.message).to.include('"requestUrl": "https://eth-mainnet.g.alchemy.com/v2/***"');
+    }
   });
 
   it("the agent's TaskStepFailed under encrypted: withheld as under hash-only, in the gateway's encrypted form (naming encrypted, not hash-only)", () => {

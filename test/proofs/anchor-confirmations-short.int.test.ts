@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { Wallet, type JsonRpcProvider } from 'ethers';
 import { createAnchorer } from '../../src/proofs/anchorer';
+import { BatchLog } from '../../src/proofs/batch-log';
 import { createSealer } from '../../src/proofs/sealer';
 import { createRpcProvider } from '../../src/web3/provider';
 import { deployAnother, openFixture, SEALER_KEY, submitTasks, type Fixture } from './pipeline-fixture';
@@ -48,6 +49,31 @@ describe('anchorer waiting for confirmations that do not come', function () {
     );
     await provider.send('hardhat_mine', ['0x2']);
     expect(await anchoring).to.equal(1);
+  });
+
+  it('after a restart, reports an anchor of the earlier run still short of its confirmations (was: waited without a word, for ever on such a node)', async () => {
+    const contract = await deployAnother(f.chain);
+    await submitTasks(f.store, 2);
+    expect(await createSealer(f.store, { sealerKey: SEALER_KEY, maxEvents: 2, maxWaitMs: 0 }).flush()).to.not.equal(undefined);
+    const opts = { rpcUrl: f.chain.rpcUrl, contract, privateKey: f.chain.anchorerPrivateKey, confirmations: 3 };
+    const crashed = createAnchorer(f.store, { ...opts, faults: (p) => { if (p === 'after-send') throw new Error('killed after send'); } });
+    await crashed.tick().catch(() => {});
+    await crashed.stop();
+    const said: string[] = [];
+    const restarted = createAnchorer(f.store, { ...opts, pollIntervalMs: 20, txTimeoutMs: 300, onError: (e) => said.push((e as Error).message) });
+    restarted.start();
+    try {
+      for (let i = 0; i < 200 && said.length === 0; i++) await new Promise((r) => setTimeout(r, 25));
+      expect(said[0]).to.match(
+        /^anchor\(0\) is on chain \(sent by an earlier run\) but not yet 3 blocks deep \(CHAIN_CONFIRMATIONS\), head block \d+: no block came for 300 ms \(a node that mines only for transactions\?\); recorded once it is$/,
+      );
+      await provider.send('hardhat_mine', ['0x2']);
+      const anchored = new BatchLog(f.store);
+      for (let i = 0; i < 200 && (await anchored.anchorRecords(await restarted.anchorStream())).length === 0; i++) await new Promise((r) => setTimeout(r, 25));
+      expect((await anchored.anchorRecords(await restarted.anchorStream())).map((r) => r.batchId)[0]).to.equal(0);
+    } finally {
+      await restarted.stop();
+    }
   });
 
   // ethers' wait(0) answers at once, with null for a transaction not mined yet: on any chain that

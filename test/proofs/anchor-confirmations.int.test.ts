@@ -111,6 +111,29 @@ describe('anchorer confirmations across restarts', function () {
     }
   });
 
+  it('stop() ends the wait for the receipt of its own anchor transaction, which the next run finds on chain (was: held until txTimeoutMs, 180 s by default, past the 10 s shutdown deadline)', async () => {
+    const { opts, errors } = await fresh();
+    const sealed = (await f.store.readStream(BATCH_STREAM)).length;
+    const me = new Wallet(opts.privateKey!).address;
+    await provider.send('evm_setAutomine', [false]);
+    try {
+      const anchorer = createAnchorer(f.store, { ...opts, txTimeoutMs: 60_000 });
+      anchorer.start();
+      while ((await provider.getTransactionCount(me, 'pending')) === (await provider.getTransactionCount(me, 'latest'))) await new Promise((r) => setTimeout(r, 50));
+      const outcome = await Promise.race([anchorer.stop().then(() => 'stopped'), new Promise((r) => setTimeout(r, 10_000, 'still waiting for the receipt'))]);
+      expect(outcome).to.equal('stopped');
+      expect(errors.map((e) => (e as Error).message)).to.have.length(1);
+      expect((errors[0] as Error).message).to.match(/^anchor\(0\) transaction 0x[0-9a-f]{64} not mined yet; stopped: the next run finds it$/);
+      // Its transaction stays pending; the next run waits for it and records the batch, sending it not again.
+      const restarted = createAnchorer(f.store, opts);
+      expect(await mineUntil(restarted.tick())).to.equal(sealed - 1);
+      expect((await records(restarted)).map((r) => r.batchId)).to.deep.equal([...Array(sealed).keys()]);
+      await restarted.stop();
+    } finally {
+      await provider.send('evm_setAutomine', [true]);
+    }
+  });
+
   it('after a restart, a batch whose transaction of the previous run was still pending is recorded from the chain, not sent again (was: reverted AuditAnchorBatchOutOfOrder)', async () => {
     const { opts, errors } = await fresh();
     const sealed = (await f.store.readStream(BATCH_STREAM)).length;

@@ -128,6 +128,57 @@ describe('anchorer and fees', function () {
     expect(messages.find((m) => m.includes('at the fee cap'))).to.match(/offers the fee cap \(ANCHOR_MAX_FEE_GWEI, 80 gwei\) and the market asks more: waiting for it to fall/);
   });
 
+  it('with a fee cap, sends an anchor the node dropped again at the cap (was: "waiting for it to fall" for ever: a transaction at the cap cannot be raised, and nothing was left to mine)', async () => {
+    const contract = await deployAnother(f.chain);
+    await sealOne();
+    const gwei = 10n ** 9n;
+    const cap = 80n * gwei;
+    const messages: string[] = [];
+    let first: string | undefined;
+    let baseFee = 500n * gwei;
+    let done = false;
+    await provider.send('evm_setAutomine', [false]);
+    const mining = (async () => {
+      while (!done) {
+        await provider.send('hardhat_setNextBlockBaseFeePerGas', [`0x${baseFee.toString(16)}`]);
+        await provider.send('evm_mine', []);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
+    await new Promise((r) => setTimeout(r, 250));
+    const anchorer = createAnchorer(f.store, {
+      rpcUrl: f.chain.rpcUrl,
+      contract,
+      privateKey: f.chain.anchorerPrivateKey,
+      txTimeoutMs: 300,
+      maxFeePerGas: cap,
+      onError: (e) => messages.push((e as Error).message),
+      faults: async (point) => {
+        if (point === 'after-send') first ??= ((await provider.send('eth_pendingTransactions', [])) as { hash: string }[])[0].hash;
+      },
+    });
+    let finished = false;
+    const ticking = anchorer.tick().finally(() => (finished = true));
+    try {
+      while (!messages.some((m) => m.includes('at the fee cap'))) await new Promise((r) => setTimeout(r, 50));
+      // The spike's low bidders are evicted from the node's pool (geth drops the cheapest when it is full); then fees fall.
+      expect(await provider.send('hardhat_dropTransaction', [first])).to.equal(true);
+      baseFee = 1n * gwei;
+      for (let i = 0; i < 200 && !finished; i++) await new Promise((r) => setTimeout(r, 50));
+      expect(finished, `still waiting after the drop:\n${messages.slice(-3).join('\n')}`).to.equal(true);
+      expect(await ticking).to.equal((await f.store.readStream(BATCH_STREAM)).length);
+    } finally {
+      await anchorer.stop();
+      await ticking.catch(() => {});
+      done = true;
+      await mining;
+      await provider.send('evm_setAutomine', [true]);
+    }
+    const anchored = (await f.store.readAll({ limit: 10_000 })).filter((e) => e.type === 'BatchAnchored' && (e.data as { contract: string }).contract === contract);
+    const offered = await Promise.all(anchored.map(async (e) => (await provider.getTransaction((e.data as { txHash: string }).txHash))!.maxFeePerGas!));
+    for (const fee of offered) expect(fee <= cap).to.equal(true);
+  });
+
   it('does not raise the fees of a transaction that offers the market\'s while it waits (each raise compounds)', async () => {
     const contract = await deployAnother(f.chain);
     await sealOne();

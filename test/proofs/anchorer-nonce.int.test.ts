@@ -63,6 +63,49 @@ describe('anchorer nonce when another sender shares its key', function () {
     expect(Number(await auditAnchorAt(contract, provider).nextBatchId())).to.equal((await f.store.readStream('auditbatch-log')).length);
   });
 
+  it('a round that sent nothing leaves no nonce to trust later: the next send reads the pending count again (was: sent on the nonce of that earlier round, over a transaction of the key sent meanwhile)', async () => {
+    const contract = await deployAnother(f.chain);
+    const sealer = createSealer(f.store, { sealerKey: SEALER_KEY, maxEvents: 2, maxWaitMs: 0 });
+    await submitTasks(f.store, 2);
+    await sealer.flush();
+    const first = createAnchorer(f.store, { rpcUrl: f.chain.rpcUrl, contract, privateKey: f.chain.anchorerPrivateKey });
+    expect(await first.tick()).to.be.greaterThan(0);
+    await first.stop();
+    // A restarted anchorer: its first round reads the account's nonce and finds nothing to send.
+    const anchorer = createAnchorer(f.store, { rpcUrl: f.chain.rpcUrl, contract, privateKey: f.chain.anchorerPrivateKey });
+    expect(await anchorer.tick()).to.equal(0);
+
+    await submitTasks(f.store, 2);
+    await sealer.flush();
+    await provider.send('evm_setAutomine', [false]);
+    let other: string;
+    try {
+      // Meanwhile someone else with the key sends a transaction, still pending, with higher fees.
+      const wallet = new Wallet(f.chain.anchorerPrivateKey, provider);
+      const fees = await provider.getFeeData();
+      other = (await wallet.sendTransaction({ to: wallet.address, value: 1n, maxFeePerGas: fees.maxFeePerGas! * 3n, maxPriorityFeePerGas: fees.maxPriorityFeePerGas! * 3n })).hash;
+      let done = false;
+      const ticking = anchorer.tick().finally(() => (done = true));
+      const mining = (async () => {
+        for (let i = 0; i < 100 && !done; i++) {
+          await new Promise((r) => setTimeout(r, 100));
+          await provider.send('evm_mine', []);
+        }
+      })();
+      try {
+        expect(await ticking).to.equal(1);
+      } finally {
+        done = true;
+        await mining;
+      }
+    } finally {
+      await provider.send('evm_setAutomine', [true]);
+      await anchorer.stop();
+    }
+    expect((await provider.getTransactionReceipt(other))?.status, 'the other transaction was mined').to.equal(1);
+    expect(Number(await auditAnchorAt(contract, provider).nextBatchId())).to.equal((await f.store.readStream('auditbatch-log')).length);
+  });
+
   it('an idle background anchorer reads the chain every idleChainCheckMs, not every poll (was: two eth_calls every 200 ms, over 800,000 a day)', async () => {
     const contract = await deployAnother(f.chain);
     const sealer = createSealer(f.store, { sealerKey: SEALER_KEY, maxEvents: 2, maxWaitMs: 0 });

@@ -25,6 +25,12 @@ describe('chainReadiness (the chain line of /readyz)', () => {
     expect(r).to.deep.equal({ state: 'up', detail: 'chain 11155111, AuditAnchor at 0xabc' });
   });
 
+  it('with CHAIN_ID, is down when the RPC serves another chain, naming both ids (was: up, while the anchorer refused every round)', async () => {
+    const rpcUrl = `http://rpc:p%40ss@${base}/`;
+    expect(await chainReadiness({ rpcUrl, contract: '0xabc', chainId: 1 })).to.deep.equal({ state: 'down', detail: 'CHAIN_ID is 1 but CHAIN_RPC_URL serves chain 11155111: nothing is anchored there' });
+    expect(await chainReadiness({ rpcUrl, contract: '0xabc', chainId: 11155111 })).to.deep.equal({ state: 'up', detail: 'chain 11155111, AuditAnchor at 0xabc' });
+  });
+
   it('is down on a JSON-RPC error, naming it (was: up on any HTTP 200)', async () => {
     const r = await chainReadiness({ rpcUrl: `http://${base}/`, contract: '0xabc' });
     expect(r).to.deep.equal({ state: 'down', detail: 'JSON-RPC error: unauthorized' });

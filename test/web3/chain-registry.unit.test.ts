@@ -32,4 +32,14 @@ describe('ChainRegistry: the configured contracts', () => {
     expect(reg.contract(reg.get(31337), 'DemoToken').address).to.equal(TOKEN);
     expect(() => reg.contract(reg.get(31337), 'Other')).to.throw(/contract Other is not configured on chain 31337/).with.property('code', 'CONTRACT_NOT_CONFIGURED');
   });
+
+  it('names the chain\'s RPC without the API key in its path (the error reaches the model and the task\'s events; was: the whole Alchemy key)', async () => {
+    const key = 'aB3dE_fGh1jKlMn0pQrStUvWx-Yz12';
+    const keyed = await ChainRegistry.open(parseChains({ chains: [{ chainId: 1, rpcUrl: `https://eth-mainnet.g.alchemy.com/v2/${key}`, contracts: [{ name: 'Vault', address: VAULT, abi }] }] }, '.'));
+    try {
+      expect(() => keyed.contract(keyed.get(1), 'Other')).to.throw('contract Other is not configured on chain 1 (https://eth-mainnet.g.alchemy.com/v2/***)');
+    } finally {
+      keyed.close();
+    }
+  });
 });
