@@ -1,10 +1,9 @@
 import { expect } from 'chai';
-import { Wallet, type JsonRpcProvider } from 'ethers';
+import { Wallet } from 'ethers';
 import { createAnchorer } from '../../src/proofs/anchorer';
 import { BatchLog } from '../../src/proofs/batch-log';
 import { createSealer } from '../../src/proofs/sealer';
-import { createRpcProvider } from '../../src/web3/provider';
-import { deployAnother, openFixture, SEALER_KEY, submitTasks, type Fixture } from './pipeline-fixture';
+import { deployAnother, openChainFixture, SEALER_KEY, submitTasks, type ChainFixture } from './pipeline-fixture';
 
 /**
  * CHAIN_CONFIRMATIONS above 1 on a node that mines only for transactions (a dev node: Hardhat,
@@ -13,16 +12,11 @@ import { deployAnother, openFixture, SEALER_KEY, submitTasks, type Fixture } fro
  */
 describe('anchorer waiting for confirmations that do not come', function () {
   this.timeout(120_000);
-  let f: Fixture;
-  let provider: JsonRpcProvider;
+  let f: ChainFixture;
   before(async () => {
-    f = await openFixture();
-    provider = createRpcProvider(f.chain.rpcUrl);
+    f = await openChainFixture();
   });
-  after(async () => {
-    provider?.destroy();
-    await f?.close();
-  });
+  after(() => f?.close());
 
   it('reports a mined anchor still short of its confirmations, and anchors once the blocks come', async () => {
     const contract = await deployAnother(f.chain);
@@ -47,7 +41,7 @@ describe('anchorer waiting for confirmations that do not come', function () {
     expect(said[0]).to.match(
       /^anchor\(0\) transaction 0x[0-9a-f]{64} is mined in block \d+ but has 1 of the 3 confirmations CHAIN_CONFIRMATIONS asks after 500 ms: no block came after it \(a node that mines only for transactions\?\); still waiting$/,
     );
-    await provider.send('hardhat_mine', ['0x2']);
+    await f.provider.send('hardhat_mine', ['0x2']);
     expect(await anchoring).to.equal(1);
   });
 
@@ -67,7 +61,7 @@ describe('anchorer waiting for confirmations that do not come', function () {
       expect(said[0]).to.match(
         /^anchor\(0\) is on chain \(sent by an earlier run\) but not yet 3 blocks deep \(CHAIN_CONFIRMATIONS\), head block \d+: no block came for 300 ms \(a node that mines only for transactions\?\); recorded once it is$/,
       );
-      await provider.send('hardhat_mine', ['0x2']);
+      await f.provider.send('hardhat_mine', ['0x2']);
       const anchored = new BatchLog(f.store);
       for (let i = 0; i < 200 && (await anchored.anchorRecords(await restarted.anchorStream())).length === 0; i++) await new Promise((r) => setTimeout(r, 25));
       expect((await anchored.anchorRecords(await restarted.anchorStream())).map((r) => r.batchId)[0]).to.equal(0);
@@ -85,17 +79,17 @@ describe('anchorer waiting for confirmations that do not come', function () {
     const errors: string[] = [];
     const anchorer = createAnchorer(f.store, { rpcUrl: f.chain.rpcUrl, contract, privateKey: f.chain.anchorerPrivateKey, confirmations: 0, onError: (e) => void errors.push((e as Error).message) });
     const account = new Wallet(f.chain.anchorerPrivateKey).address;
-    await provider.send('evm_setAutomine', [false]);
+    await f.provider.send('evm_setAutomine', [false]);
     try {
       const anchoring = anchorer.tick().then((n) => ({ n }), (err: Error) => ({ err: err.message }));
       let done: { n?: number; err?: string } | undefined;
       void anchoring.then((r) => (done = r));
       // Each anchor is mined only once it has been seen pending for a while, then the next.
       while (!done) {
-        const [latest, pending] = await Promise.all([provider.getTransactionCount(account, 'latest'), provider.getTransactionCount(account, 'pending')]);
+        const [latest, pending] = await Promise.all([f.provider.getTransactionCount(account, 'latest'), f.provider.getTransactionCount(account, 'pending')]);
         if (pending > latest) {
           await new Promise((r) => setTimeout(r, 300));
-          await provider.send('hardhat_mine', ['0x1']);
+          await f.provider.send('hardhat_mine', ['0x1']);
         }
         await new Promise((r) => setTimeout(r, 50));
       }
@@ -103,7 +97,7 @@ describe('anchorer waiting for confirmations that do not come', function () {
       expect(done.n).to.be.greaterThan(0);
       expect(errors).to.deep.equal([]);
     } finally {
-      await provider.send('evm_setAutomine', [true]);
+      await f.provider.send('evm_setAutomine', [true]);
     }
   });
 });

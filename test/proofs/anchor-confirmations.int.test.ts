@@ -1,12 +1,11 @@
 import { expect } from 'chai';
-import { Wallet, type JsonRpcProvider } from 'ethers';
+import { Wallet } from 'ethers';
 import { createAnchorer, type AnchorerOptions } from '../../src/proofs/anchorer';
 import { BatchLog } from '../../src/proofs/batch-log';
 import { BATCH_STREAM } from '../../src/proofs/audit-streams';
 import { createSealer } from '../../src/proofs/sealer';
 import { auditAnchorAt } from '../../src/web3/audit-anchor';
-import { createRpcProvider } from '../../src/web3/provider';
-import { deployAnother, openFixture, SEALER_KEY, submitTasks, type Fixture } from './pipeline-fixture';
+import { deployAnother, openChainFixture, SEALER_KEY, submitTasks, type ChainFixture } from './pipeline-fixture';
 
 class Killed extends Error {}
 
@@ -17,21 +16,16 @@ class Killed extends Error {}
  */
 describe('anchorer confirmations across restarts', function () {
   this.timeout(120_000);
-  let f: Fixture;
-  let provider: JsonRpcProvider;
+  let f: ChainFixture;
   before(async () => {
-    f = await openFixture();
-    provider = createRpcProvider(f.chain.rpcUrl);
+    f = await openChainFixture();
     const sealer = createSealer(f.store, { sealerKey: SEALER_KEY, maxEvents: 2, maxWaitMs: 0 });
     for (let i = 0; i < 2; i++) {
       await submitTasks(f.store, 2);
       expect(await sealer.flush()).to.not.equal(undefined);
     }
   });
-  after(async () => {
-    provider?.destroy();
-    await f?.close();
-  });
+  after(() => f?.close());
 
   async function fresh(): Promise<{ contract: string; opts: AnchorerOptions; errors: unknown[] }> {
     const contract = await deployAnother(f.chain);
@@ -46,7 +40,7 @@ describe('anchorer confirmations across restarts', function () {
     const mining = (async () => {
       while (!settled) {
         await new Promise((r) => setTimeout(r, 100));
-        if (!settled) await provider.send('evm_mine', []);
+        if (!settled) await f.provider.send('evm_mine', []);
       }
     })();
     try {
@@ -65,15 +59,15 @@ describe('anchorer confirmations across restarts', function () {
     const crashed = createAnchorer(f.store, { ...opts, confirmations: 3, faults: (p) => { if (p === 'after-send') throw new Killed('killed after send'); } });
     await crashed.tick().then(() => expect.fail('the fault did not fire'), (e) => expect(e).to.be.instanceOf(Killed));
     await crashed.stop();
-    const [log] = await auditAnchorAt(opts.contract, provider).queryFilter(auditAnchorAt(opts.contract, provider).filters.BatchAnchored(0));
-    expect(await provider.getBlockNumber(), 'automine: its block is the head (1 confirmation)').to.equal(log.blockNumber);
+    const [log] = await auditAnchorAt(opts.contract, f.provider).queryFilter(auditAnchorAt(opts.contract, f.provider).filters.BatchAnchored(0));
+    expect(await f.provider.getBlockNumber(), 'automine: its block is the head (1 confirmation)').to.equal(log.blockNumber);
 
     // The restart sends nothing past the unconfirmed batch and records nothing yet.
     const restarted = createAnchorer(f.store, { ...opts, confirmations: 3, faults: (p) => { if (p === 'before-send') throw new Killed('would send'); } });
     expect(await restarted.tick()).to.equal(0);
     expect(await records(restarted)).to.have.length(0);
 
-    await provider.send('hardhat_mine', ['0x2']);
+    await f.provider.send('hardhat_mine', ['0x2']);
     await restarted.tick().catch((e) => expect(e).to.be.instanceOf(Killed));
     await restarted.stop();
     const [r] = await records(restarted);
@@ -83,11 +77,11 @@ describe('anchorer confirmations across restarts', function () {
   it('CHAIN_CONFIRMATIONS=0 anchors once mined (was: "transaction failed" for every batch not mined at once)', async () => {
     const { opts, errors } = await fresh();
     const anchorer = createAnchorer(f.store, { ...opts, confirmations: 0 });
-    await provider.send('evm_setAutomine', [false]);
+    await f.provider.send('evm_setAutomine', [false]);
     try {
       expect(await mineUntil(anchorer.tick())).to.equal((await f.store.readStream(BATCH_STREAM)).length);
     } finally {
-      await provider.send('evm_setAutomine', [true]);
+      await f.provider.send('evm_setAutomine', [true]);
     }
     expect(await records(anchorer)).to.have.length((await f.store.readStream(BATCH_STREAM)).length);
     await anchorer.stop();
@@ -96,18 +90,18 @@ describe('anchorer confirmations across restarts', function () {
 
   it('stop() ends the wait for a transaction of the account still pending (was: held for up to 600 polls, past the shutdown deadline)', async () => {
     const { opts } = await fresh();
-    await provider.send('evm_setAutomine', [false]);
+    await f.provider.send('evm_setAutomine', [false]);
     try {
       // Someone else's transaction with the key, never mined while the anchorer runs.
-      const wallet = new Wallet(opts.privateKey!, provider);
+      const wallet = new Wallet(opts.privateKey!, f.provider);
       await wallet.sendTransaction({ to: wallet.address, value: 1n });
       const anchorer = createAnchorer(f.store, { ...opts, pollIntervalMs: 1000 });
       anchorer.start();
       await new Promise((r) => setTimeout(r, 300));
       await anchorer.stop();
-      expect((await provider.send('eth_pendingTransactions', [])) as unknown[], 'stopped while it was still pending').to.have.length(1);
+      expect((await f.provider.send('eth_pendingTransactions', [])) as unknown[], 'stopped while it was still pending').to.have.length(1);
     } finally {
-      await provider.send('evm_setAutomine', [true]);
+      await f.provider.send('evm_setAutomine', [true]);
     }
   });
 
@@ -115,11 +109,11 @@ describe('anchorer confirmations across restarts', function () {
     const { opts, errors } = await fresh();
     const sealed = (await f.store.readStream(BATCH_STREAM)).length;
     const me = new Wallet(opts.privateKey!).address;
-    await provider.send('evm_setAutomine', [false]);
+    await f.provider.send('evm_setAutomine', [false]);
     try {
       const anchorer = createAnchorer(f.store, { ...opts, txTimeoutMs: 60_000 });
       anchorer.start();
-      while ((await provider.getTransactionCount(me, 'pending')) === (await provider.getTransactionCount(me, 'latest'))) await new Promise((r) => setTimeout(r, 50));
+      while ((await f.provider.getTransactionCount(me, 'pending')) === (await f.provider.getTransactionCount(me, 'latest'))) await new Promise((r) => setTimeout(r, 50));
       const outcome = await Promise.race([anchorer.stop().then(() => 'stopped'), new Promise((r) => setTimeout(r, 10_000, 'still waiting for the receipt'))]);
       expect(outcome).to.equal('stopped');
       expect(errors.map((e) => (e as Error).message)).to.have.length(1);
@@ -130,26 +124,26 @@ describe('anchorer confirmations across restarts', function () {
       expect((await records(restarted)).map((r) => r.batchId)).to.deep.equal([...Array(sealed).keys()]);
       await restarted.stop();
     } finally {
-      await provider.send('evm_setAutomine', [true]);
+      await f.provider.send('evm_setAutomine', [true]);
     }
   });
 
   it('after a restart, a batch whose transaction of the previous run was still pending is recorded from the chain, not sent again (was: reverted AuditAnchorBatchOutOfOrder)', async () => {
     const { opts, errors } = await fresh();
     const sealed = (await f.store.readStream(BATCH_STREAM)).length;
-    await provider.send('evm_setAutomine', [false]);
+    await f.provider.send('evm_setAutomine', [false]);
     try {
       const crashed = createAnchorer(f.store, { ...opts, faults: (p) => { if (p === 'after-send') throw new Killed('killed after send'); } });
       await crashed.tick().then(() => expect.fail('the fault did not fire'), (e) => expect(e).to.be.instanceOf(Killed));
       await crashed.stop();
       const me = new Wallet(opts.privateKey!).address;
-      expect(await provider.getTransactionCount(me, 'pending'), 'its transaction is still pending').to.be.greaterThan(await provider.getTransactionCount(me, 'latest'));
+      expect(await f.provider.getTransactionCount(me, 'pending'), 'its transaction is still pending').to.be.greaterThan(await f.provider.getTransactionCount(me, 'latest'));
       const restarted = createAnchorer(f.store, opts);
       expect(await mineUntil(restarted.tick()), 'the batches after the one already sent').to.equal(sealed - 1);
       expect((await records(restarted)).map((r) => r.batchId)).to.deep.equal([...Array(sealed).keys()]);
       await restarted.stop();
     } finally {
-      await provider.send('evm_setAutomine', [true]);
+      await f.provider.send('evm_setAutomine', [true]);
     }
     expect(errors).to.deep.equal([]);
   });

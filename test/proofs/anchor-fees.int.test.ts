@@ -1,11 +1,10 @@
 import { expect } from 'chai';
-import { Wallet, type JsonRpcProvider } from 'ethers';
+import { Wallet } from 'ethers';
 import { createAnchorer, type AnchorerOptions } from '../../src/proofs/anchorer';
 import { BATCH_STREAM } from '../../src/proofs/audit-streams';
 import { createSealer } from '../../src/proofs/sealer';
 import { auditAnchorAt } from '../../src/web3/audit-anchor';
-import { createRpcProvider } from '../../src/web3/provider';
-import { deployAnother, openFixture, SEALER_KEY, submitTasks, type Fixture } from './pipeline-fixture';
+import { deployAnother, openChainFixture, SEALER_KEY, submitTasks, type ChainFixture } from './pipeline-fixture';
 
 /**
  * What an anchor transaction costs and who pays: a base fee that rises above what the
@@ -14,16 +13,11 @@ import { deployAnother, openFixture, SEALER_KEY, submitTasks, type Fixture } fro
  */
 describe('anchorer and fees', function () {
   this.timeout(120_000);
-  let f: Fixture;
-  let provider: JsonRpcProvider;
+  let f: ChainFixture;
   before(async () => {
-    f = await openFixture();
-    provider = createRpcProvider(f.chain.rpcUrl);
+    f = await openChainFixture();
   });
-  after(async () => {
-    provider?.destroy();
-    await f?.close();
-  });
+  after(() => f?.close());
 
   async function sealOne(): Promise<void> {
     await submitTasks(f.store, 2);
@@ -44,38 +38,38 @@ describe('anchorer and fees', function () {
       txTimeoutMs: 1000,
       faults: async (point) => {
         if (point !== 'after-send' || mining) return;
-        const [pending] = (await provider.send('eth_pendingTransactions', [])) as { hash: string }[];
-        const tx = (await provider.getTransaction(pending.hash))!;
+        const [pending] = (await f.provider.send('eth_pendingTransactions', [])) as { hash: string }[];
+        const tx = (await f.provider.getTransaction(pending.hash))!;
         sent = { hash: tx.hash, maxFeePerGas: tx.maxFeePerGas };
         expect(sent.maxFeePerGas! < spike).to.equal(true);
         // From now on every block's base fee is above what the first transaction offers.
         mining = (async () => {
           while (!done) {
-            await provider.send('hardhat_setNextBlockBaseFeePerGas', [`0x${spike.toString(16)}`]);
-            await provider.send('evm_mine', []);
+            await f.provider.send('hardhat_setNextBlockBaseFeePerGas', [`0x${spike.toString(16)}`]);
+            await f.provider.send('evm_mine', []);
             await new Promise((r) => setTimeout(r, 100));
           }
         })();
       },
     };
-    await provider.send('evm_setAutomine', [false]);
+    await f.provider.send('evm_setAutomine', [false]);
     const anchorer = createAnchorer(f.store, opts);
     try {
       expect(await anchorer.tick()).to.equal((await f.store.readStream(BATCH_STREAM)).length);
     } finally {
       done = true;
       await mining;
-      await provider.send('evm_setAutomine', [true]);
+      await f.provider.send('evm_setAutomine', [true]);
       await anchorer.stop();
     }
     const sealed = (await f.store.readStream(BATCH_STREAM)).length;
-    expect(Number(await auditAnchorAt(contract, provider).nextBatchId())).to.equal(sealed);
+    expect(Number(await auditAnchorAt(contract, f.provider).nextBatchId())).to.equal(sealed);
     // The replacement was mined (same call, same nonce), not the first transaction.
     const stream = (await f.store.readAll({ limit: 10_000 })).filter((e) => e.type === 'BatchAnchored' && (e.data as { contract: string }).contract === contract);
     const txHash = (stream.at(-1)!.data as { txHash: string }).txHash;
     expect(txHash).to.not.equal(sent!.hash);
-    expect((await provider.getTransaction(txHash))!.maxFeePerGas! >= spike).to.equal(true);
-    expect(await provider.getTransaction(sent!.hash)).to.equal(null);
+    expect((await f.provider.getTransaction(txHash))!.maxFeePerGas! >= spike).to.equal(true);
+    expect(await f.provider.getTransaction(sent!.hash)).to.equal(null);
   });
 
   it('with a fee cap (ANCHOR_MAX_FEE_GWEI) offers at most the cap, first send and replacements, and waits at it for the market to fall (was: no cap, paid any price)', async () => {
@@ -87,12 +81,12 @@ describe('anchorer and fees', function () {
     // Above the cap from the start: the first send already offers the cap, not the market's fee.
     let baseFee = 500n * gwei;
     let done = false;
-    await provider.send('evm_setAutomine', [false]);
+    await f.provider.send('evm_setAutomine', [false]);
     // Every block at `baseFee` (a spike the anchorer cannot outbid at its cap).
     const mining = (async () => {
       while (!done) {
-        await provider.send('hardhat_setNextBlockBaseFeePerGas', [`0x${baseFee.toString(16)}`]);
-        await provider.send('evm_mine', []);
+        await f.provider.send('hardhat_setNextBlockBaseFeePerGas', [`0x${baseFee.toString(16)}`]);
+        await f.provider.send('evm_mine', []);
         await new Promise((r) => setTimeout(r, 100));
       }
     })();
@@ -115,14 +109,14 @@ describe('anchorer and fees', function () {
     } finally {
       done = true;
       await mining;
-      await provider.send('evm_setAutomine', [true]);
+      await f.provider.send('evm_setAutomine', [true]);
       await anchorer.stop();
     }
     expect(messages.filter((m) => m.includes('sent again')), 'nothing above the cap is sent').to.deep.equal([]);
     const anchored = (await f.store.readAll({ limit: 10_000 })).filter((e) => e.type === 'BatchAnchored' && (e.data as { contract: string }).contract === contract);
     // This contract is new: every sealed batch was anchored. The first waited out the spike at the
     // cap; those after it were sent at the market's fee once it fell below.
-    const offered = await Promise.all(anchored.map(async (e) => (await provider.getTransaction((e.data as { txHash: string }).txHash))!.maxFeePerGas!));
+    const offered = await Promise.all(anchored.map(async (e) => (await f.provider.getTransaction((e.data as { txHash: string }).txHash))!.maxFeePerGas!));
     expect(offered[0]).to.equal(cap);
     for (const fee of offered) expect(fee <= cap).to.equal(true);
     expect(messages.find((m) => m.includes('at the fee cap'))).to.match(/offers the fee cap \(ANCHOR_MAX_FEE_GWEI, 80 gwei\) and the market asks more: waiting for it to fall/);
@@ -137,11 +131,11 @@ describe('anchorer and fees', function () {
     let first: string | undefined;
     let baseFee = 500n * gwei;
     let done = false;
-    await provider.send('evm_setAutomine', [false]);
+    await f.provider.send('evm_setAutomine', [false]);
     const mining = (async () => {
       while (!done) {
-        await provider.send('hardhat_setNextBlockBaseFeePerGas', [`0x${baseFee.toString(16)}`]);
-        await provider.send('evm_mine', []);
+        await f.provider.send('hardhat_setNextBlockBaseFeePerGas', [`0x${baseFee.toString(16)}`]);
+        await f.provider.send('evm_mine', []);
         await new Promise((r) => setTimeout(r, 100));
       }
     })();
@@ -154,7 +148,7 @@ describe('anchorer and fees', function () {
       maxFeePerGas: cap,
       onError: (e) => messages.push((e as Error).message),
       faults: async (point) => {
-        if (point === 'after-send') first ??= ((await provider.send('eth_pendingTransactions', [])) as { hash: string }[])[0].hash;
+        if (point === 'after-send') first ??= ((await f.provider.send('eth_pendingTransactions', [])) as { hash: string }[])[0].hash;
       },
     });
     let finished = false;
@@ -162,7 +156,7 @@ describe('anchorer and fees', function () {
     try {
       while (!messages.some((m) => m.includes('at the fee cap'))) await new Promise((r) => setTimeout(r, 50));
       // The spike's low bidders are evicted from the node's pool (geth drops the cheapest when it is full); then fees fall.
-      expect(await provider.send('hardhat_dropTransaction', [first])).to.equal(true);
+      expect(await f.provider.send('hardhat_dropTransaction', [first])).to.equal(true);
       baseFee = 1n * gwei;
       for (let i = 0; i < 200 && !finished; i++) await new Promise((r) => setTimeout(r, 50));
       expect(finished, `still waiting after the drop:\n${messages.slice(-3).join('\n')}`).to.equal(true);
@@ -172,10 +166,10 @@ describe('anchorer and fees', function () {
       await ticking.catch(() => {});
       done = true;
       await mining;
-      await provider.send('evm_setAutomine', [true]);
+      await f.provider.send('evm_setAutomine', [true]);
     }
     const anchored = (await f.store.readAll({ limit: 10_000 })).filter((e) => e.type === 'BatchAnchored' && (e.data as { contract: string }).contract === contract);
-    const offered = await Promise.all(anchored.map(async (e) => (await provider.getTransaction((e.data as { txHash: string }).txHash))!.maxFeePerGas!));
+    const offered = await Promise.all(anchored.map(async (e) => (await f.provider.getTransaction((e.data as { txHash: string }).txHash))!.maxFeePerGas!));
     for (const fee of offered) expect(fee <= cap).to.equal(true);
   });
 
@@ -184,7 +178,7 @@ describe('anchorer and fees', function () {
     await sealOne();
     const waits: string[] = [];
     let first: string | undefined;
-    await provider.send('evm_setAutomine', [false]);
+    await f.provider.send('evm_setAutomine', [false]);
     const anchorer = createAnchorer(f.store, {
       rpcUrl: f.chain.rpcUrl,
       contract,
@@ -192,24 +186,24 @@ describe('anchorer and fees', function () {
       txTimeoutMs: 300,
       onError: (e) => waits.push((e as Error).message),
       faults: async (point) => {
-        if (point === 'after-send') first ??= ((await provider.send('eth_pendingTransactions', [])) as { hash: string }[])[0].hash;
+        if (point === 'after-send') first ??= ((await f.provider.send('eth_pendingTransactions', [])) as { hash: string }[])[0].hash;
       },
     });
     try {
       const ticking = anchorer.tick();
       while (waits.filter((m) => m.includes('still waiting')).length < 3) await new Promise((r) => setTimeout(r, 50));
       expect(waits.filter((m) => m.includes('sent again'))).to.deep.equal([]);
-      expect(((await provider.send('eth_pendingTransactions', [])) as { hash: string }[]).map((t) => t.hash)).to.deep.equal([first]);
+      expect(((await f.provider.send('eth_pendingTransactions', [])) as { hash: string }[]).map((t) => t.hash)).to.deep.equal([first]);
       // Mined as it is; the batches after it (this contract is new: every sealed batch) likewise.
       let done = false;
       const mined = ticking.finally(() => (done = true));
       while (!done) {
-        await provider.send('evm_mine', []);
+        await f.provider.send('evm_mine', []);
         await new Promise((r) => setTimeout(r, 100));
       }
       expect(await mined).to.equal((await f.store.readStream(BATCH_STREAM)).length);
     } finally {
-      await provider.send('evm_setAutomine', [true]);
+      await f.provider.send('evm_setAutomine', [true]);
       await anchorer.stop();
     }
   });
@@ -218,7 +212,7 @@ describe('anchorer and fees', function () {
     const contract = await deployAnother(f.chain);
     await sealOne();
     const poor = Wallet.createRandom();
-    const admin = auditAnchorAt(contract, new Wallet(f.chain.anchorerPrivateKey, provider));
+    const admin = auditAnchorAt(contract, new Wallet(f.chain.anchorerPrivateKey, f.provider));
     await (await admin.grantRole(await admin.ANCHORER_ROLE(), poor.address)).wait();
     const anchorer = createAnchorer(f.store, { rpcUrl: f.chain.rpcUrl, contract, privateKey: poor.privateKey as `0x${string}` });
     let err: { code?: string; message?: string; details?: Record<string, unknown> } | undefined;
@@ -227,6 +221,6 @@ describe('anchorer and fees', function () {
     expect(err?.code).to.equal('ANCHORER_NO_FUNDS');
     expect(err?.message).to.equal(`the anchorer account ${poor.address.toLowerCase()} cannot pay for anchor(0) on chain 31337: its balance is 0 wei; fund it`);
     expect(err?.details).to.deep.equal({ account: poor.address.toLowerCase(), chainId: 31337, balance: '0' });
-    expect(Number(await auditAnchorAt(contract, provider).nextBatchId())).to.equal(0);
+    expect(Number(await auditAnchorAt(contract, f.provider).nextBatchId())).to.equal(0);
   });
 });

@@ -1,11 +1,10 @@
 import { expect } from 'chai';
-import { Wallet, type JsonRpcProvider } from 'ethers';
+import { Wallet } from 'ethers';
 import { createAnchorer } from '../../src/proofs/anchorer';
 import { createSealer } from '../../src/proofs/sealer';
 import { auditAnchorAt } from '../../src/web3/audit-anchor';
-import { createRpcProvider } from '../../src/web3/provider';
 import { startCountingProxy } from '../support/counting-rpc-proxy';
-import { deployAnother, openFixture, SEALER_KEY, submitTasks, type Fixture } from './pipeline-fixture';
+import { deployAnother, openChainFixture, SEALER_KEY, submitTasks, type ChainFixture } from './pipeline-fixture';
 
 /**
  * The anchorer remembers its next nonce between transactions. Another sender with the same key
@@ -14,16 +13,11 @@ import { deployAnother, openFixture, SEALER_KEY, submitTasks, type Fixture } fro
  */
 describe('anchorer nonce when another sender shares its key', function () {
   this.timeout(120_000);
-  let f: Fixture;
-  let provider: JsonRpcProvider;
+  let f: ChainFixture;
   before(async () => {
-    f = await openFixture();
-    provider = createRpcProvider(f.chain.rpcUrl);
+    f = await openChainFixture();
   });
-  after(async () => {
-    provider?.destroy();
-    await f?.close();
-  });
+  after(() => f?.close());
 
   it('sends after a pending transaction of the same key instead of over it', async () => {
     const contract = await deployAnother(f.chain);
@@ -35,13 +29,13 @@ describe('anchorer nonce when another sender shares its key', function () {
 
     await submitTasks(f.store, 2);
     await sealer.flush();
-    await provider.send('evm_setAutomine', [false]);
+    await f.provider.send('evm_setAutomine', [false]);
     let other: string;
     try {
       // Someone else with the key sends a transaction that is still pending, with higher fees
       // than the anchorer would offer (so a replacement would be refused, not silently accepted).
-      const wallet = new Wallet(f.chain.anchorerPrivateKey, provider);
-      const fees = await provider.getFeeData();
+      const wallet = new Wallet(f.chain.anchorerPrivateKey, f.provider);
+      const fees = await f.provider.getFeeData();
       const tx = await wallet.sendTransaction({ to: wallet.address, value: 1n, maxFeePerGas: fees.maxFeePerGas! * 3n, maxPriorityFeePerGas: fees.maxPriorityFeePerGas! * 3n });
       other = tx.hash;
       let done = false;
@@ -50,17 +44,17 @@ describe('anchorer nonce when another sender shares its key', function () {
       const mining = (async () => {
         for (let i = 0; i < 100 && !done; i++) {
           await new Promise((r) => setTimeout(r, 100));
-          await provider.send('evm_mine', []);
+          await f.provider.send('evm_mine', []);
         }
       })();
       expect(await ticking).to.equal(1);
       await mining;
     } finally {
-      await provider.send('evm_setAutomine', [true]);
+      await f.provider.send('evm_setAutomine', [true]);
     }
     await anchorer.stop();
-    expect((await provider.getTransactionReceipt(other))?.status, 'the other transaction was mined').to.equal(1);
-    expect(Number(await auditAnchorAt(contract, provider).nextBatchId())).to.equal((await f.store.readStream('auditbatch-log')).length);
+    expect((await f.provider.getTransactionReceipt(other))?.status, 'the other transaction was mined').to.equal(1);
+    expect(Number(await auditAnchorAt(contract, f.provider).nextBatchId())).to.equal((await f.store.readStream('auditbatch-log')).length);
   });
 
   it('a round that sent nothing leaves no nonce to trust later: the next send reads the pending count again (was: sent on the nonce of that earlier round, over a transaction of the key sent meanwhile)', async () => {
@@ -77,19 +71,19 @@ describe('anchorer nonce when another sender shares its key', function () {
 
     await submitTasks(f.store, 2);
     await sealer.flush();
-    await provider.send('evm_setAutomine', [false]);
+    await f.provider.send('evm_setAutomine', [false]);
     let other: string;
     try {
       // Meanwhile someone else with the key sends a transaction, still pending, with higher fees.
-      const wallet = new Wallet(f.chain.anchorerPrivateKey, provider);
-      const fees = await provider.getFeeData();
+      const wallet = new Wallet(f.chain.anchorerPrivateKey, f.provider);
+      const fees = await f.provider.getFeeData();
       other = (await wallet.sendTransaction({ to: wallet.address, value: 1n, maxFeePerGas: fees.maxFeePerGas! * 3n, maxPriorityFeePerGas: fees.maxPriorityFeePerGas! * 3n })).hash;
       let done = false;
       const ticking = anchorer.tick().finally(() => (done = true));
       const mining = (async () => {
         for (let i = 0; i < 100 && !done; i++) {
           await new Promise((r) => setTimeout(r, 100));
-          await provider.send('evm_mine', []);
+          await f.provider.send('evm_mine', []);
         }
       })();
       try {
@@ -99,11 +93,11 @@ describe('anchorer nonce when another sender shares its key', function () {
         await mining;
       }
     } finally {
-      await provider.send('evm_setAutomine', [true]);
+      await f.provider.send('evm_setAutomine', [true]);
       await anchorer.stop();
     }
-    expect((await provider.getTransactionReceipt(other))?.status, 'the other transaction was mined').to.equal(1);
-    expect(Number(await auditAnchorAt(contract, provider).nextBatchId())).to.equal((await f.store.readStream('auditbatch-log')).length);
+    expect((await f.provider.getTransactionReceipt(other))?.status, 'the other transaction was mined').to.equal(1);
+    expect(Number(await auditAnchorAt(contract, f.provider).nextBatchId())).to.equal((await f.store.readStream('auditbatch-log')).length);
   });
 
   it('an idle background anchorer reads the chain every idleChainCheckMs, not every poll (was: two eth_calls every 200 ms, over 800,000 a day)', async () => {
@@ -137,7 +131,7 @@ describe('anchorer nonce when another sender shares its key', function () {
       await submitTasks(f.store, 2);
       await sealer.flush();
       const sealed = (await f.store.readStream('auditbatch-log')).length;
-      while (Number(await auditAnchorAt(contract, provider).nextBatchId()) < sealed) await new Promise((r) => setTimeout(r, 20));
+      while (Number(await auditAnchorAt(contract, f.provider).nextBatchId()) < sealed) await new Promise((r) => setTimeout(r, 20));
     } finally {
       await anchorer.stop();
       await proxy.close();

@@ -1,12 +1,11 @@
 import { expect } from 'chai';
-import { Wallet, type JsonRpcProvider } from 'ethers';
+import { Wallet } from 'ethers';
 import { createAnchorer, type AnchorerOptions } from '../../src/proofs/anchorer';
 import { BATCH_STREAM } from '../../src/proofs/audit-streams';
 import { createSealer } from '../../src/proofs/sealer';
 import { auditAnchorAt } from '../../src/web3/audit-anchor';
-import { createRpcProvider } from '../../src/web3/provider';
 import { deployDemoToken } from '../../src/web3/sample-contracts';
-import { deployAnother, openFixture, SEALER_KEY, submitTasks, type Fixture } from './pipeline-fixture';
+import { deployAnother, openChainFixture, SEALER_KEY, submitTasks, type ChainFixture } from './pipeline-fixture';
 
 /**
  * The chain is not always what the anchor stream says it is: a reorg deeper than the
@@ -16,16 +15,11 @@ import { deployAnother, openFixture, SEALER_KEY, submitTasks, type Fixture } fro
  */
 describe('anchorer when the chain forgets or contradicts what was anchored', function () {
   this.timeout(120_000);
-  let f: Fixture;
-  let provider: JsonRpcProvider;
+  let f: ChainFixture;
   before(async () => {
-    f = await openFixture();
-    provider = createRpcProvider(f.chain.rpcUrl);
+    f = await openChainFixture();
   });
-  after(async () => {
-    provider?.destroy();
-    await f?.close();
-  });
+  after(() => f?.close());
 
   /** A fresh contract and `batches` more sealed batches of 3 events. */
   async function setup(batches: number): Promise<{ contract: string; opts: AnchorerOptions; errors: unknown[] }> {
@@ -41,7 +35,7 @@ describe('anchorer when the chain forgets or contradicts what was anchored', fun
 
   async function chainMatchesLog(contract: string): Promise<void> {
     const sealed = (await f.store.readStream(BATCH_STREAM)).map((e) => e.data as { batchId: number; root: string; firstSeq: number; lastSeq: number });
-    const c = auditAnchorAt(contract, provider);
+    const c = auditAnchorAt(contract, f.provider);
     expect(Number(await c.nextBatchId())).to.equal(sealed.length);
     for (const b of sealed) {
       const [root, firstSeq, lastSeq] = await c.batch(b.batchId);
@@ -51,12 +45,12 @@ describe('anchorer when the chain forgets or contradicts what was anchored', fun
 
   it('anchors again the batches a chain lost (same genesis), and says so (was: reverted forever)', async () => {
     const { contract, opts, errors } = await setup(3);
-    const snapshot = await provider.send('evm_snapshot', []);
+    const snapshot = await f.provider.send('evm_snapshot', []);
     const anchorer = createAnchorer(f.store, opts);
     const sealed = (await f.store.readStream(BATCH_STREAM)).length;
     expect(await anchorer.tick()).to.equal(sealed);
-    expect(await provider.send('evm_revert', [snapshot])).to.equal(true);
-    expect(Number(await auditAnchorAt(contract, provider).nextBatchId())).to.equal(0);
+    expect(await f.provider.send('evm_revert', [snapshot])).to.equal(true);
+    expect(Number(await auditAnchorAt(contract, f.provider).nextBatchId())).to.equal(0);
 
     expect(await anchorer.tick()).to.equal(sealed);
     await anchorer.stop();
@@ -66,13 +60,13 @@ describe('anchorer when the chain forgets or contradicts what was anchored', fun
 
   it('refuses to anchor on top of roots it did not anchor (ANCHOR_MISMATCH, expected and chain root named)', async () => {
     const { contract, opts } = await setup(1);
-    const snapshot = await provider.send('evm_snapshot', []);
+    const snapshot = await f.provider.send('evm_snapshot', []);
     const anchorer = createAnchorer(f.store, opts);
     const sealed = (await f.store.readStream(BATCH_STREAM)).map((e) => e.data as { lastSeq: number; root: string });
     expect(await anchorer.tick()).to.equal(sealed.length);
-    await provider.send('evm_revert', [snapshot]);
+    await f.provider.send('evm_revert', [snapshot]);
     // Someone holding the anchorer role fills the same ids with other roots.
-    const writer = auditAnchorAt(contract, new Wallet(f.chain.anchorerPrivateKey, provider));
+    const writer = auditAnchorAt(contract, new Wallet(f.chain.anchorerPrivateKey, f.provider));
     let firstSeq = 0;
     for (let id = 0; id < sealed.length; id++) {
       await (await writer.anchor(id, firstSeq, sealed[id].lastSeq, `0x${'77'.repeat(32)}`)).wait();
@@ -87,7 +81,7 @@ describe('anchorer when the chain forgets or contradicts what was anchored', fun
     expect(err?.code).to.equal('ANCHOR_MISMATCH');
     expect(err?.details).to.include({ batchId: sealed.length - 1, expectedRoot: sealed[sealed.length - 1].root, chainRoot: `0x${'77'.repeat(32)}` });
     // Nothing was added over the foreign roots (was: the next batch was anchored after them).
-    expect(Number(await auditAnchorAt(contract, provider).nextBatchId())).to.equal(sealed.length);
+    expect(Number(await auditAnchorAt(contract, f.provider).nextBatchId())).to.equal(sealed.length);
   });
 
   it('names a contract address without code (was: "could not decode result data")', async () => {
@@ -100,7 +94,7 @@ describe('anchorer when the chain forgets or contradicts what was anchored', fun
   });
 
   it('names a contract address whose code is not AuditAnchor (was: "could not decode result data" each round)', async () => {
-    const token = (await deployDemoToken(new Wallet(f.chain.anchorerPrivateKey, provider), 1000n)).address;
+    const token = (await deployDemoToken(new Wallet(f.chain.anchorerPrivateKey, f.provider), 1000n)).address;
     const anchorer = createAnchorer(f.store, { rpcUrl: f.chain.rpcUrl, contract: token, privateKey: f.chain.anchorerPrivateKey });
     let err: { code?: string; message?: string } | undefined;
     await anchorer.tick().catch((e) => (err = e));
@@ -119,7 +113,7 @@ describe('anchorer when the chain forgets or contradicts what was anchored', fun
     expect(err?.details).to.deep.equal({ variable: 'CHAIN_ID', expected: 1, chainId: 31337 });
     await wrong.anchorStream().then(() => expect.fail('anchorStream answered'), (e) => expect(e.code).to.equal('CONFIG_INVALID'));
     await wrong.stop();
-    expect(Number(await auditAnchorAt(contract, provider).nextBatchId())).to.equal(0);
+    expect(Number(await auditAnchorAt(contract, f.provider).nextBatchId())).to.equal(0);
     const right = createAnchorer(f.store, { ...opts, chainId: 31337 });
     expect(await right.tick()).to.equal((await f.store.readStream(BATCH_STREAM)).length);
     await right.stop();
@@ -127,7 +121,7 @@ describe('anchorer when the chain forgets or contradicts what was anchored', fun
 
   it('sends a transaction the node dropped again, on its nonce, within the same round (was: waited forever; then TIMEOUT and the next round)', async () => {
     const { contract, opts } = await setup(1);
-    await provider.send('evm_setAutomine', [false]);
+    await f.provider.send('evm_setAutomine', [false]);
     let dropped = false;
     const anchorer = createAnchorer(f.store, {
       ...opts,
@@ -135,14 +129,14 @@ describe('anchorer when the chain forgets or contradicts what was anchored', fun
       faults: async (point) => {
         if (point !== 'after-send' || dropped) return;
         dropped = true;
-        for (const tx of (await provider.send('eth_pendingTransactions', [])) as { hash: string }[]) await provider.send('hardhat_dropTransaction', [tx.hash]);
-        await provider.send('evm_setAutomine', [true]);
+        for (const tx of (await f.provider.send('eth_pendingTransactions', [])) as { hash: string }[]) await f.provider.send('hardhat_dropTransaction', [tx.hash]);
+        await f.provider.send('evm_setAutomine', [true]);
       },
     });
     try {
       expect(await anchorer.tick()).to.equal((await f.store.readStream(BATCH_STREAM)).length);
     } finally {
-      await provider.send('evm_setAutomine', [true]);
+      await f.provider.send('evm_setAutomine', [true]);
     }
     await anchorer.stop();
     await chainMatchesLog(contract);

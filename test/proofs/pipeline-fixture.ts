@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Wallet } from 'ethers';
+import { Wallet, type JsonRpcProvider } from 'ethers';
 import { createEvent, type RecordedEvent } from '../../src/core/envelope';
 import { newId } from '../../src/core/ids';
 import type { Hex } from '../../src/core/hex';
@@ -29,6 +29,22 @@ export async function openFixture(): Promise<Fixture> {
       await store.close();
       await chain.stop();
       rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export type ChainFixture = Fixture & { provider: JsonRpcProvider };
+
+/** openFixture with a JSON-RPC provider on its chain, for the anchorer files that drive the chain (mining, fees, snapshots); close() destroys it too. */
+export async function openChainFixture(): Promise<ChainFixture> {
+  const f = await openFixture();
+  const provider = createRpcProvider(f.chain.rpcUrl);
+  return {
+    ...f,
+    provider,
+    async close() {
+      provider.destroy();
+      await f.close();
     },
   };
 }
