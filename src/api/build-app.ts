@@ -66,7 +66,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       const problem = toProblem(err, request);
       metrics.errors.inc({ code: problem.code });
       metrics.httpDuration.observe({ method: request.method, route: 'unmatched', status: String(problem.status) }, reply.elapsedTime / 1000);
-      reply.header('x-request-id', request.id);
+      // Before any route's hooks (which set no-store under /v1): as every refusal there.
+      reply.header('x-request-id', request.id).header('cache-control', 'no-store');
       return sendProblem(reply, problem);
     },
   });

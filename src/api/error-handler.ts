@@ -79,7 +79,8 @@ export function installErrorHandler(
   app.setNotFoundHandler((request, reply) => {
     onError('ROUTE_NOT_FOUND', 404);
     onUnmatched(request.method, 404, reply.elapsedTime / 1000);
-    reply.header('x-request-id', request.id);
+    // No route's hooks ran (they set no-store under /v1 and /ui/api): a 404 is cacheable by default.
+    reply.header('x-request-id', request.id).header('cache-control', 'no-store');
     return sendProblem(
       reply,
       problemOf(404, 'ROUTE_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0].slice(0, 200)}`, {

@@ -170,7 +170,7 @@ export const uiPlugin: FastifyPluginAsync<UiPluginOptions> = async (app, o) => {
     return d;
   });
 
-  app.get<{ Querystring: { after?: string } }>(`${MOUNT}/api/stream`, { schema: { hide: true }, config: { eventStream: true } }, async (request, reply) => {
+  app.get<{ Querystring: { after?: string } }>(`${MOUNT}/api/stream`, { ...api, config: { eventStream: true } }, async (request, reply) => {
     const p = await principal(request);
     const after = request.query.after !== undefined && /^-?\d{1,16}$/.test(request.query.after) ? Number(request.query.after) : undefined;
     const stream = openEventStream(reply);

@@ -41,6 +41,14 @@ describe('REST /v1: Cache-Control no-store on every answer', () => {
     for (const res of answers) expect(res.headers['cache-control'], `${res.statusCode} ${res.body.slice(0, 80)}`).to.equal('no-store');
     expect(answers.map((r) => r.statusCode)).to.include.members([200, 202, 201, 400, 401, 409]);
 
+    // Refused before any route (no route, bad URL encoding, an id over 500 characters): no-store
+    // as well (a 404 is cacheable by default, and the docs say every answer under /v1).
+    for (const url of ['/v1/nope', '/v1/tasks/%zz', `/v1/tasks/${'a'.repeat(501)}`, '/v1/tasks/x/nope']) {
+      const res = await h.call({ method: 'GET', url, auth: admin });
+      expect([400, 404, 414], url).to.include(res.statusCode);
+      expect(res.headers['cache-control'], `${url}: ${res.statusCode}`).to.equal('no-store');
+    }
+
     expect((await h.call({ method: 'GET', url: '/healthz' })).headers['cache-control']).to.equal(undefined);
     expect((await h.call({ method: 'GET', url: '/docs' })).headers['cache-control']).to.equal(undefined);
   });

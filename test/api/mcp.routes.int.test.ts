@@ -330,6 +330,11 @@ describe('REST /v1/mcp-servers and /v1/tools (real McpGateway, real HTTP MCP ups
     const never = await h.call({ method: 'DELETE', url: '/v1/mcp-servers/0193a0c0-0000-7000-8000-00000000abcd', auth: k.operator });
     expect(never.statusCode, never.body).to.equal(404);
     expect(never.json()).to.include({ code: 'NOT_FOUND' });
+    // Word for word as an id never seen (but the id and request id): nothing tells the removed one apart.
+    const random = await h.call({ method: 'DELETE', url: '/v1/mcp-servers/0193a0c0-0000-7000-8000-00000000abcd', auth: k.beta });
+    const same = (r: typeof other, id: string) => ({ ...r.json(), detail: r.json().detail.replace(id, '<id>'), requestId: undefined, instance: undefined });
+    expect(same(other, serverId)).to.deep.equal(same(random, '0193a0c0-0000-7000-8000-00000000abcd'));
+    expect(Object.keys(other.headers).sort()).to.deep.equal(Object.keys(random.headers).sort());
     expect((await h.call({ method: 'DELETE', url: '/v1/mcp-servers/..%2F..', auth: k.operator })).statusCode).to.equal(400);
     // /docs declares both answers and tells them apart.
     const route = (await h.call({ method: 'GET', url: '/docs' })).json().paths['/v1/mcp-servers/{id}'].delete;
@@ -377,6 +382,12 @@ describe('REST /v1/mcp-servers and /v1/tools (real McpGateway, real HTTP MCP ups
       ]);
       // A cross-tenant auditor has no mcp:write.
       expect((await h.call({ method: 'DELETE', url: `/v1/mcp-servers/${shared.id}`, auth: (await h.key('auditor', 'default', true)).auth })).statusCode).to.equal(403);
+      // Removed already, for every tenant (each listed it), not 404 and not 403 any more.
+      for (const auth of [k.operator, k.beta]) {
+        const again = await h.call({ method: 'DELETE', url: `/v1/mcp-servers/${shared.id}`, auth });
+        expect(again.statusCode, again.body).to.equal(409);
+        expect(again.json()).to.include({ code: 'INVALID_TRANSITION', detail: `MCP server sharedx (${shared.id}) is removed already` });
+      }
     } finally {
       if (gw.listServers('*').some((x) => x.id === shared.id)) await gw.removeServer('*', shared.id, { kind: 'system', id: 'test' });
     }

@@ -188,6 +188,8 @@ describe('uiPlugin: /ui assets, authenticated JSON and the live stream', functio
       const res = await app.inject({ url, headers: auth('wrong') });
       expect(res.statusCode, url).to.equal(401);
       expect(res.json().code).to.equal('UNAUTHENTICATED');
+      // The stream's refusals too (its open stream always was): docs/security.md, every /ui/api answer.
+      expect(res.headers['cache-control'], url).to.equal('no-store');
     }
     const cfg = await app.inject({ url: '/ui/api/config', headers: auth(ACME) });
     // What a tenant's key reads is never kept by a proxy or browser cache (nor its refusals).
