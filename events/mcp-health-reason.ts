@@ -48,13 +48,16 @@ export function healthCauseText(c: McpHealthCause): string {
   }
 }
 
-/** What stands in a server's health reason for the text a v2 event kept out of the log. */
-export const WITHHELD_SUFFIX = ' (details withheld: MCP_PAYLOAD_POLICY=hash-only)';
+/**
+ * What stands in a server's health reason for the text a v2 event kept out of the log. It names
+ * no policy: v2 is recorded under hash-only and encrypted alike, and the event does not say which.
+ */
+export const WITHHELD_SUFFIX = ' (details withheld by the payload policy)';
 
 /**
  * A server's health reason as readers show it (REST, the CLI, the read model), from the data of
  * McpServerHealthChanged of either version: v1's (or v2's) `reason`, or v2's `cause` in words.
- * @example healthReasonOf({ status: 'down', cause: { kind: 'exited', exitCode: 7 } }) // 'the process exited with code 7 (details withheld: MCP_PAYLOAD_POLICY=hash-only)'
+ * @example healthReasonOf({ status: 'down', cause: { kind: 'exited', exitCode: 7 } }) // 'the process exited with code 7 (details withheld by the payload policy)'
  */
 export function healthReasonOf(data: Record<string, unknown>): string | undefined {
   if (typeof data.reason === 'string') return data.reason;

@@ -67,7 +67,7 @@ export const mcpServersProjection: DocumentProjection<McpServerDoc> = {
       case 'McpServerToolsDiscovered':
         return { ...next, tools: d.tools as McpToolRecord[], toolsHash: d.toolsHash as string };
       case 'McpServerHealthChanged':
-        // v1 and v2: v2's cause in words where the reason was kept out of the log (MCP_PAYLOAD_POLICY=hash-only).
+        // v1 and v2: v2's cause in words where the reason was kept out of the log (MCP_PAYLOAD_POLICY=hash-only or encrypted).
         return { ...next, health: d.status as 'up' | 'down', healthReason: healthReasonOf(d) };
       case 'McpServerRemoved':
         return { ...next, removed: true, tools: [] };

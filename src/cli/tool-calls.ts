@@ -1,4 +1,5 @@
 import type { OpenMcpClient, ToolCallListQuery } from '../sdk/client';
+import { payloadNote, payloadState } from '../sdk/payload-note';
 import { printable, printableJson } from './printable';
 import { cliTable } from './table';
 import { reportCliError, stdout, type Writer } from './tasks';
@@ -62,15 +63,14 @@ export async function runToolCallsShow(client: OpenMcpClient, id: string, o: { j
     // The server's and the tool's names are the upstream's or a tenant's words: shown escaped.
     out(`server ${printable(c.server)} (${c.serverId})  tool ${printable(c.tool)}`);
     out(`requested ${c.requestedAt ?? '(not seen)'}${c.completedAt ? `  completed ${c.completedAt}` : ''}${c.latencyMs === undefined ? '' : `  latency ${c.latencyMs} ms`}`);
-    // Recorded payloads as JSON, whose escapes (C1 too: printableJson) keep their control characters off the terminal.
-    const payload = (name: string, hash: string | undefined, value: unknown, erased?: boolean) => {
-      if (hash) out(`${name} hash: ${hash}`);
-      if (value !== undefined) out(`${name}: ${printableJson(value)}`);
-      else if (erased) out(`${name}: erased (recorded encrypted; the subject's key was deleted): only its hash`);
-      else if (hash) out(`${name}: not recorded (MCP_PAYLOAD_POLICY=hash-only): only its hash`);
-    };
-    payload('arguments', c.argumentsHash, c.arguments, c.argumentsErased);
-    payload('result', c.resultHash, c.result, c.resultErased);
+    // Recorded payloads as JSON, whose escapes (C1 too: printableJson) keep their control characters
+    // off the terminal; else why there is none, in the dashboard's words.
+    for (const part of ['arguments', 'result'] as const) {
+      const hash = c[`${part}Hash`];
+      if (hash) out(`${part} hash: ${hash}`);
+      const state = payloadState(c, part);
+      out(`${part}: ${state === 'shown' ? printableJson(c[part]) : payloadNote(state, part)}`);
+    }
     if (c.error) out(`error ${c.error.code}: ${printable(c.error.message)}`);
     return 0;
   } catch (err) {

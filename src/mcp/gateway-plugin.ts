@@ -7,6 +7,7 @@ import type { Actor } from '../core/envelope';
 import type { McpGateway } from './gateway';
 import { corsHeaders, MCP_METHODS, preflightHeaders } from './cors';
 import { createGatewayServer } from './gateway-server';
+import { storeNothing } from './no-store';
 import { originCheck, type OriginPolicy } from './origin-policy';
 import { replayInitialize } from './replay-initialize';
 import { correlationAuthInfo } from './request-correlation';
@@ -396,9 +397,10 @@ export async function mcpGatewayPlugin(app: FastifyInstance, opts: McpGatewayPlu
   // costs no key lookup, counts as no failed authentication, and opens, ends or calls nothing.
   // A page of an allowed origin gets the CORS headers on whatever it is answered, set on the raw
   // response: the SDK writes a session's answers itself (hijacked), and Node merges them in.
-  // Callback style: it runs on every /mcp request.
+  // Every answer, refusals included, is no-store (storeNothing). Callback style: it runs on every /mcp request.
   const check = originCheck(opts.origins ?? {});
   const guardOrigin: onRequestHookHandler = (request, reply, done) => {
+    storeNothing(reply.raw);
     const refused = check(request.headers);
     if (!refused) {
       const origin = request.headers.origin;
@@ -447,7 +449,7 @@ export async function mcpGatewayPlugin(app: FastifyInstance, opts: McpGatewayPlu
         const fast = await transport.tryPost({ headers: request.headers, url: request.url, body: request.body, authInfo: correlationAuthInfo(request.id) });
         if (fast?.status === 202) return reply.code(202).send();
         if (fast && 'stream' in fast) {
-          return reply.code(200).headers({ 'content-type': 'text/event-stream', 'cache-control': 'no-cache, no-transform', 'mcp-session-id': sid }).send(fast.stream);
+          return reply.code(200).headers({ 'content-type': 'text/event-stream', 'cache-control': 'no-store, no-transform', 'mcp-session-id': sid }).send(fast.stream);
         }
         if (fast) return reply.code(200).headers({ 'content-type': 'application/json', 'mcp-session-id': sid }).send(fast.body);
       }

@@ -11,6 +11,7 @@ import { createRpcProvider } from '../web3/provider';
 import { ANCHORER_ACTOR, AUDIT_TENANT, anchorStreamName, type AnchorTarget } from './audit-streams';
 import { BatchLog, type AnchorRecord, type SealedBatch } from './batch-log';
 import { AnchorContractMissingError, AnchorerNoFundsError, AnchorMismatchError, AnchorsLostError } from './errors';
+import { shortOfConfirmations } from './short-of-confirmations';
 
 export type AnchorerOptions = {
   rpcUrl: string;
@@ -304,17 +305,9 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
       const waitMs = opts.txTimeoutMs ?? 180_000;
       // The nonce is used: mined, awaiting its confirmations (or replaced: the wait says which).
       if (latest > n) {
-        // Said each round: on a node that mines only for transactions (a dev node) they never come.
         const [receipt, head] = await Promise.all([provider.getTransactionReceipt(last.hash), provider.getBlockNumber()]);
-        if (receipt) {
-          const got = head - receipt.blockNumber + 1;
-          const why = got === 1 ? ': no block came after it (a node that mines only for transactions?)' : '';
-          opts.onError?.(
-            new Error(
-              `anchor(${b.batchId}) transaction ${last.hash} is mined in block ${receipt.blockNumber} but has ${got} of the ${confirmations} confirmations CHAIN_CONFIRMATIONS asks after ${waitMs} ms${why}; still waiting`,
-            ),
-          );
-        }
+        const short = receipt && shortOfConfirmations({ batchId: b.batchId, hash: last.hash, blockNumber: receipt.blockNumber, head, confirmations, waitMs });
+        if (short) opts.onError?.(new Error(short));
         continue;
       }
       if (latest < n) {

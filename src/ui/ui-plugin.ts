@@ -14,6 +14,7 @@ import { visibleTo } from './event-notice';
 import { openEventStream, type EventStreamWriter } from './event-stream';
 import { LiveHub } from './live-hub';
 import { importMap, loadAssets, UI_ROOT, type Asset } from './static-assets';
+import { streamAfter } from './stream-after';
 
 export type UpstreamStatus = { id: string; tenant: string; name: string; health: string; circuit: string; inFlight: number };
 
@@ -170,9 +171,9 @@ export const uiPlugin: FastifyPluginAsync<UiPluginOptions> = async (app, o) => {
     return d;
   });
 
-  app.get<{ Querystring: { after?: string } }>(`${MOUNT}/api/stream`, { ...api, config: { eventStream: true } }, async (request, reply) => {
+  app.get<{ Querystring: { after?: string | string[] } }>(`${MOUNT}/api/stream`, { ...api, config: { eventStream: true } }, async (request, reply) => {
     const p = await principal(request);
-    const after = request.query.after !== undefined && /^-?\d{1,16}$/.test(request.query.after) ? Number(request.query.after) : undefined;
+    const after = streamAfter(request.query.after);
     const stream = openEventStream(reply);
     streams.add(stream);
     const mine = byKey.get(p.subject) ?? [];

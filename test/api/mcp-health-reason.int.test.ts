@@ -55,10 +55,10 @@ describe("MCP server health: the upstream's own text and MCP_PAYLOAD_POLICY", fu
       const refusing = await t.register('refusing', 'refuse');
       const odd = await t.register('odd', 'version');
       expect(dying.statusCode, dying.body).to.equal(201);
-      expect(dying.json()).to.include({ health: 'down', healthReason: 'the process exited with code 7 (details withheld: MCP_PAYLOAD_POLICY=hash-only)' });
-      expect(refusing.json()).to.include({ health: 'down', healthReason: 'the upstream answered JSON-RPC error -32603 (details withheld: MCP_PAYLOAD_POLICY=hash-only)' });
+      expect(dying.json()).to.include({ health: 'down', healthReason: 'the process exited with code 7 (details withheld by the payload policy)' });
+      expect(refusing.json()).to.include({ health: 'down', healthReason: 'the upstream answered JSON-RPC error -32603 (details withheld by the payload policy)' });
       // The SDK's error quotes what the upstream answered: nothing the gateway can classify (and not the exit of the process it then ended itself).
-      expect(odd.json()).to.include({ health: 'down', healthReason: 'an unclassified failure (details withheld: MCP_PAYLOAD_POLICY=hash-only)' });
+      expect(odd.json()).to.include({ health: 'down', healthReason: 'an unclassified failure (details withheld by the payload policy)' });
 
       const health = (await t.h.store.readAll({ limit: 10_000 })).filter((e) => e.type === 'McpServerHealthChanged');
       expect(health.map((e) => [e.version, e.data.status, e.data.cause, 'reason' in e.data])).to.deep.equal([
@@ -83,9 +83,9 @@ describe("MCP server health: the upstream's own text and MCP_PAYLOAD_POLICY", fu
       }
       const rows = await t.h.knex('rm_mcp_servers').select('name', 'health_reason').orderBy('name');
       expect(rows).to.deep.equal([
-        { name: 'dying', health_reason: 'the process exited with code 7 (details withheld: MCP_PAYLOAD_POLICY=hash-only)' },
-        { name: 'odd', health_reason: 'an unclassified failure (details withheld: MCP_PAYLOAD_POLICY=hash-only)' },
-        { name: 'refusing', health_reason: 'the upstream answered JSON-RPC error -32603 (details withheld: MCP_PAYLOAD_POLICY=hash-only)' },
+        { name: 'dying', health_reason: 'the process exited with code 7 (details withheld by the payload policy)' },
+        { name: 'odd', health_reason: 'an unclassified failure (details withheld by the payload policy)' },
+        { name: 'refusing', health_reason: 'the upstream answered JSON-RPC error -32603 (details withheld by the payload policy)' },
       ]);
     });
   });

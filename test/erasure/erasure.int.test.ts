@@ -176,8 +176,8 @@ describe('crypto-erasure of tool-call payloads (MCP_PAYLOAD_POLICY=encrypted)', 
     expect(lines).to.deep.equal([`erased the key of acme:agent:${someone.id}`, `erased the key of acme:agent:${someone.id}`]);
     lines = [];
     expect(await runToolCallsShow(client, id, {}, out)).to.equal(0);
-    expect(lines).to.include("arguments: erased (recorded encrypted; the subject's key was deleted): only its hash");
-    expect(lines).to.include("result: erased (recorded encrypted; the subject's key was deleted): only its hash");
+    expect(lines).to.include("arguments: Erased, only its hash: recorded encrypted (MCP_PAYLOAD_POLICY=encrypted), and the subject's key has been deleted since.");
+    expect(lines).to.include("result: Erased, only its hash: recorded encrypted (MCP_PAYLOAD_POLICY=encrypted), and the subject's key has been deleted since.");
     expect(lines.join('\n')).to.not.contain(MARKER);
     lines = [];
     expect(await runSubjectsErase(client, 'acme/agent', out)).to.equal(1);

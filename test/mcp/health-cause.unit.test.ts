@@ -148,9 +148,16 @@ describe('McpServerHealthChanged: what each payload policy records, and how read
   it('the catalog and the read model show v1 reasons as they are and v2 causes in words', () => {
     expect(healthReasonOf({ status: 'down', reason: 'srv: the upstream answered HTTP 403' })).to.equal('srv: the upstream answered HTTP 403');
     expect(healthReasonOf({ status: 'down', cause: { kind: 'exited', exitCode: 7 }, reasonHash: `0x${'a'.repeat(64)}` })).to.equal(
-      'the process exited with code 7 (details withheld: MCP_PAYLOAD_POLICY=hash-only)',
+      'the process exited with code 7 (details withheld by the payload policy)',
     );
     expect(healthReasonOf({ status: 'up' })).to.equal(undefined);
+    // v2 is recorded under hash-only and under encrypted alike, and names neither: the reason
+    // named hash-only on a gateway under encrypted.
+    for (const policy of ['hash-only', 'encrypted'] as const) {
+      const reason = healthReasonOf(healthChangeEvent('down', failure, policy).data)!;
+      expect(reason, policy).to.equal('the process exited with code 7 (details withheld by the payload policy)');
+      expect(reason, policy).to.not.include('MCP_PAYLOAD_POLICY');
+    }
 
     const stream = 'mcpserver-s1';
     let revision = 0;
@@ -166,6 +173,6 @@ describe('McpServerHealthChanged: what each payload policy records, and how read
     expect([doc?.health, doc?.healthReason]).to.deep.equal(['down', 'srv: old reason']);
     doc = mcpServersProjection.evolve(doc, ev('McpServerHealthChanged', 1, { status: 'up' }));
     doc = mcpServersProjection.evolve(doc, ev('McpServerHealthChanged', 2, healthChangeEvent('down', failure, 'hash-only').data));
-    expect([doc?.health, doc?.healthReason]).to.deep.equal(['down', 'the process exited with code 7 (details withheld: MCP_PAYLOAD_POLICY=hash-only)']);
+    expect([doc?.health, doc?.healthReason]).to.deep.equal(['down', 'the process exited with code 7 (details withheld by the payload policy)']);
   });
 });

@@ -114,7 +114,7 @@ describe('CLI commands (tasks, events, keys) through the SDK against a listening
     expect(text).to.include('result: {"content":[{"text":"ok","type":"text"}]}'); // canonical JSON, as recorded
     lines = [];
     expect(await runToolCallsShow(client, hashed.id, {}, out)).to.equal(0);
-    expect(lines.join('\n')).to.include('arguments: not recorded (MCP_PAYLOAD_POLICY=hash-only)').and.include('error MCP_UPSTREAM_TIMEOUT: no answer in 30000 ms');
+    expect(lines.join('\n')).to.include('arguments: Not recorded, only its hash: MCP_PAYLOAD_POLICY=hash-only, more than 256 KiB of JSON, or arguments a model wrote under LLM_REDACTION=hash-only.').and.include('error MCP_UPSTREAM_TIMEOUT: no answer in 30000 ms');
     lines = [];
     expect(await runToolCallsShow(client, kept.id, { json: true }, out)).to.equal(0);
     expect(JSON.parse(lines.join('\n'))).to.include({ id: kept.id, server: 'show', status: 'completed' });

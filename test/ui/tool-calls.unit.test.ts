@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import * as cli from '../../src/sdk/payload-note';
 
 type Filter = { server?: string; tool?: string; status?: string; taskId?: string };
 const MODULE: string = '../../ui/app/tool-calls.js';
@@ -9,6 +10,7 @@ const load = async () =>
     toolCallsHash(f: Filter): string;
     callName(c: { server: string; tool: string }): string;
     payloadState(c: object, part: 'arguments' | 'result'): string;
+    payloadNote(state: string, part: 'arguments' | 'result'): string;
   };
 const ROUTE: string = '../../ui/app/route.js';
 const loadRoute = async () => (await import(ROUTE)) as { parseRoute(h: string): string[]; routeQuery(h: string): Record<string, string> };
@@ -59,5 +61,26 @@ describe('dashboard tool calls: filters, links and payload notes', () => {
     // Recorded encrypted, its subject's key erased since (MCP_PAYLOAD_POLICY=encrypted): not hash-only.
     expect(payloadState({ status: 'completed', argumentsHash: HASH, argumentsErased: true, resultHash: HASH }, 'arguments')).to.equal('erased');
     expect(payloadState({ status: 'completed', resultHash: HASH, resultErased: true }, 'result')).to.equal('erased');
+  });
+
+  // The CLI (openmcp tool-calls show) says the same from its twin, src/sdk/payload-note.ts: it
+  // said "not recorded (MCP_PAYLOAD_POLICY=hash-only)" for every payload kept by its hash only.
+  it('decides and words it as the CLI does (src/sdk/payload-note.ts)', async () => {
+    const ui = await load();
+    const calls = [
+      { status: 'completed', arguments: {}, argumentsHash: HASH, result: { content: [] }, resultHash: HASH },
+      { status: 'completed', argumentsHash: HASH, resultHash: HASH },
+      { status: 'completed', argumentsHash: HASH, argumentsErased: true, resultHash: HASH, resultErased: true },
+      { status: 'requested', argumentsHash: HASH },
+      { status: 'requested' },
+      { status: 'failed', argumentsHash: HASH },
+    ] as const;
+    for (const c of calls) {
+      for (const part of ['arguments', 'result'] as const) expect(ui.payloadState(c, part), `${JSON.stringify(c)} ${part}`).to.equal(cli.payloadState(c, part));
+    }
+    for (const state of ['erased', 'hashOnly', 'pending', 'none'] as const) {
+      for (const part of ['arguments', 'result'] as const) expect(ui.payloadNote(state, part), `${state} ${part}`).to.equal(cli.payloadNote(state, part));
+    }
+    expect(cli.payloadNote('hashOnly', 'result')).to.equal('Not recorded, only its hash: MCP_PAYLOAD_POLICY=hash-only, more than 256 KiB of JSON, or arguments a model wrote under LLM_REDACTION=hash-only.');
   });
 });

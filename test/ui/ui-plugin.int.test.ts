@@ -193,7 +193,7 @@ describe('uiPlugin: /ui assets, authenticated JSON and the live stream', functio
     }
     const cfg = await app.inject({ url: '/ui/api/config', headers: auth(ACME) });
     // What a tenant's key reads is never kept by a proxy or browser cache (nor its refusals).
-    for (const url of ['/ui/api/config', '/ui/api/activity', '/ui/api/mcp-health', '/ui/api/contract?chainId=1']) {
+    for (const url of ['/ui/api/config', '/ui/api/activity', '/ui/api/mcp-health', '/ui/api/contract?chainId=1', '/ui/api/stream?after=x']) {
       for (const key of [ACME, 'wrong']) expect((await app.inject({ url, headers: auth(key) })).headers['cache-control'], `${url} ${key}`).to.equal('no-store');
     }
     expect(cfg.json()).to.deep.equal({
@@ -378,6 +378,35 @@ describe('uiPlugin: /ui assets, authenticated JSON and the live stream', functio
       for (const s of [...streams, other]) s.ac.abort();
       await capped.close();
     }
+  });
+
+  // A malformed `after` was ignored: the stream opened as if none was given, so a client that
+  // sent one (a bug, a hand-written URL) silently missed what it asked to hear, told nothing.
+  it('refuses a malformed after (400 VALIDATION_FAILED naming querystring.after) before opening a stream, after the key', async () => {
+    const cases: [string, RegExp][] = [
+      ['after=', /^querystring\.after: empty/],
+      ['after=abc', /^querystring\.after: an integer in decimal digits, from -1 to /],
+      ['after=1e3', /^querystring\.after: an integer in decimal digits/],
+      ['after=0x10', /^querystring\.after: an integer in decimal digits/],
+      ['after=1.0', /^querystring\.after: an integer in decimal digits/],
+      ['after=-2', /^querystring\.after: /],
+      ['after=99999999999999999', /^querystring\.after: /],
+      ['after=1&after=2', /^querystring\.after: given 2 times; give it once$/],
+    ];
+    for (const [q, message] of cases) {
+      const res = await app.inject({ url: `/ui/api/stream?${q}`, headers: auth(ACME) });
+      expect(res.statusCode, q).to.equal(400);
+      expect(res.json(), q).to.include({ code: 'VALIDATION_FAILED', field: 'querystring.after' });
+      expect(res.json().detail, q).to.match(message);
+      expect(res.headers['cache-control'], q).to.equal('no-store');
+    }
+    // What the dashboard sends: a position the server told it, -1 from a hub that had announced nothing.
+    for (const q of ['after=-1', 'after=0']) {
+      const { out } = await readStream(`${base}/ui/api/stream?${q}`, ACME, (es) => es.some((e) => e.event === 'hello'));
+      expect(out.map((e) => e.event), q).to.include('hello');
+    }
+    // The key first, as on /v1: no valid key, no word on the query.
+    expect((await app.inject({ url: '/ui/api/stream?after=abc', headers: auth('wrong') })).statusCode).to.equal(401);
   });
 
   it('tells a client reconnecting from before what this process can replay to reload (reset), rather than miss events silently', async () => {

@@ -59,3 +59,16 @@ export function payloadState(c, part) {
   if (part === 'result' && c.status === 'requested') return 'pending';
   return 'none';
 }
+
+/**
+ * Why a payload is not shown (state as payloadState gives it): the words `openmcp tool-calls show`
+ * prints too (its twin is src/sdk/payload-note.ts; a test keeps them equal). Kept by its hash
+ * only names every reason it can be: the call does not say which.
+ * @param {'erased'|'hashOnly'|'pending'|'none'} state @param {'arguments'|'result'} part
+ */
+export function payloadNote(state, part) {
+  if (state === 'erased') return "Erased, only its hash: recorded encrypted (MCP_PAYLOAD_POLICY=encrypted), and the subject's key has been deleted since.";
+  if (state === 'hashOnly') return 'Not recorded, only its hash: MCP_PAYLOAD_POLICY=hash-only, more than 256 KiB of JSON, or arguments a model wrote under LLM_REDACTION=hash-only.';
+  if (state === 'pending') return 'No answer yet.';
+  return part === 'result' ? 'None: the call got no answer.' : 'Not recorded.';
+}

@@ -2,18 +2,14 @@ import { api } from '../api.js';
 import { Badge, ErrorBox, Hex, JsonView, Loading, useAsync, useLiveRefresh } from '../components.js';
 import { formatDuration, formatTime } from '../format.js';
 import { html } from '../html.js';
-import { callName, payloadState, toolCallsHash } from '../tool-calls.js';
-
-const ERASED = "Erased, only its hash: recorded encrypted (MCP_PAYLOAD_POLICY=encrypted), and the subject's key has been deleted since.";
-const NOT_KEPT = 'Not recorded, only its hash: MCP_PAYLOAD_POLICY=hash-only, more than 256 KiB of JSON, or arguments a model wrote under LLM_REDACTION=hash-only.';
+import { callName, payloadNote, payloadState, toolCallsHash } from '../tool-calls.js';
 
 /** Arguments or result: the recorded JSON, else why there is none. @param {{ c: any, part: 'arguments'|'result', title: string }} p */
 function Payload({ c, part, title }) {
   const state = payloadState(c, part);
-  const note = { erased: ERASED, hashOnly: NOT_KEPT, pending: 'No answer yet.', none: part === 'result' ? 'None: the call got no answer.' : 'Not recorded.' }[state];
   return html`<section data-payload=${part} data-state=${state}>
     <h2>${title}</h2>
-    ${state === 'shown' ? html`<${JsonView} value=${c[part]} />` : html`<p class="muted">${note}</p>`}
+    ${state === 'shown' ? html`<${JsonView} value=${c[part]} />` : html`<p class="muted">${payloadNote(state, part)}</p>`}
   </section>`;
 }
 
