@@ -31,7 +31,12 @@ function replaceDeep(value: unknown): unknown {
   // toJSON (a Date) is left to JSON: its text is ours, not the upstream's.
   if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return value;
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) out[k.toWellFormed()] = replaceDeep(v);
+  for (const [k, v] of Object.entries(value)) {
+    const key = k.toWellFormed();
+    // JSON.parse makes "__proto__" an own key; assigned, it would set the copy's prototype and drop the key.
+    if (key === '__proto__') Object.defineProperty(out, key, { value: replaceDeep(v), enumerable: true, writable: true, configurable: true });
+    else out[key] = replaceDeep(v);
+  }
   return out;
 }
 
