@@ -135,15 +135,12 @@ describe('dashboard /ui tool calls in headless Chromium: calls made through the 
     expect(await page.getByLabel('Server', { exact: true }).inputValue(), 'the form shows the filter applied').to.equal('');
     // A filter the API refuses says so, with none of the calls the filter before it listed: not
     // even for the one render before its request is made (each DOM change after the hash is watched).
-    await page.evaluate(() => {
-      const w = window as unknown as { staleRows: number };
-      w.staleRows = 0;
-      new MutationObserver(() => void (document.querySelector('tr[data-call]') && w.staleRows++)).observe(document.body, { subtree: true, childList: true, attributes: true, characterData: true });
-      location.hash = '#/tool-calls?taskId=not-a-task';
-    });
+    await page.evaluate(`window.staleRows = 0;
+      new MutationObserver(() => void (document.querySelector('tr[data-call]') && window.staleRows++)).observe(document.body, { subtree: true, childList: true, attributes: true, characterData: true });
+      location.hash = '#/tool-calls?taskId=not-a-task';`);
     await page.getByText('a task id is a UUID').waitFor();
     expect(await page.locator('tr[data-call]').count(), 'no rows of the previous filter').to.equal(0);
-    expect(await page.evaluate(() => (window as unknown as { staleRows: number }).staleRows), 'renders showing the rows of the previous filter').to.equal(0);
+    expect(await page.evaluate('window.staleRows'), 'renders showing the rows of the previous filter').to.equal(0);
     await page.getByRole('button', { name: 'Show all calls' }).click();
     await page.locator(`tr[data-call="${ids.echo}"]`).waitFor();
     await page.screenshot({ path: join(OUT, 'tool-calls-desktop.png'), fullPage: true });
