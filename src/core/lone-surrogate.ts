@@ -1,3 +1,5 @@
+import { isWellFormedDeep } from './well-formed';
+
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 /**
@@ -8,7 +10,13 @@ const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[
  * @example loneSurrogateIn({ a: ['ok', 'x\ud800'] }) // { path: ['a', 1], unit: 'ud800' }
  */
 export function loneSurrogateIn(value: unknown, path: (string | number)[] = []): { path: (string | number)[]; unit: string } | undefined {
-  const lone = (s: string) => LONE_SURROGATE.exec(s)?.[0].charCodeAt(0).toString(16);
+  // Every REST body and tools/call's arguments are checked: the native scan first (a 100 KB body
+  // in well under a millisecond), the walk that builds paths only when there is one to name.
+  return isWellFormedDeep(value) ? undefined : findLone(value, path);
+}
+
+function findLone(value: unknown, path: (string | number)[]): { path: (string | number)[]; unit: string } | undefined {
+  const lone = (s: string) => (s.isWellFormed() ? undefined : LONE_SURROGATE.exec(s)?.[0].charCodeAt(0).toString(16));
   if (typeof value === 'string') {
     const unit = lone(value);
     return unit ? { path, unit: `u${unit}` } : undefined;
@@ -19,7 +27,7 @@ export function loneSurrogateIn(value: unknown, path: (string | number)[] = []):
     const at = [...path, isArray ? Number(k) : k];
     const unit = isArray ? undefined : lone(k);
     if (unit) return { path: at, unit: `u${unit}` };
-    const found = loneSurrogateIn(v, at);
+    const found = findLone(v, at);
     if (found) return found;
   }
   return undefined;

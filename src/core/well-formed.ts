@@ -16,7 +16,12 @@ export function wellFormed<T>(value: T): T {
   return isWellFormedDeep(value) ? value : (replaceDeep(value) as T);
 }
 
-function isWellFormedDeep(value: unknown): boolean {
+/**
+ * Whether every string and key of `value`, at any depth, is well-formed Unicode: a native scan per
+ * string and no allocation, so the common case (nothing to find) costs little.
+ * @example isWellFormedDeep({ a: ['ok'] }) // true
+ */
+export function isWellFormedDeep(value: unknown): boolean {
   if (typeof value === 'string') return value.isWellFormed();
   if (value === null || typeof value !== 'object') return true;
   if (Array.isArray(value)) return value.every(isWellFormedDeep);
@@ -31,7 +36,12 @@ function replaceDeep(value: unknown): unknown {
   // toJSON (a Date) is left to JSON: its text is ours, not the upstream's.
   if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return value;
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) out[k.toWellFormed()] = replaceDeep(v);
+  for (const [k, v] of Object.entries(value)) {
+    const key = k.toWellFormed();
+    // JSON.parse makes "__proto__" an own key; assigned, it would set the copy's prototype and drop the key.
+    if (key === '__proto__') Object.defineProperty(out, key, { value: replaceDeep(v), enumerable: true, writable: true, configurable: true });
+    else out[key] = replaceDeep(v);
+  }
   return out;
 }
 

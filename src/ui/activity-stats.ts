@@ -24,6 +24,8 @@ type Minute = Counts & { eventsBy: Map<Permission, number> };
  */
 export class ActivityStats {
   private readonly byTenant = new Map<string, Map<number, Minute>>();
+  /** Every tenant's minutes summed as they are counted: a cross-tenant key's series reads one map, not one per tenant. */
+  private readonly allTenants = new Map<number, Minute>();
   /** The first minute counted in full (earlier ones were not, or only in part). */
   private firstFull = -Infinity;
 
@@ -43,6 +45,11 @@ export class ActivityStats {
     if (!Number.isFinite(minute)) return;
     let buckets = this.byTenant.get(n.tenant);
     if (!buckets) this.byTenant.set(n.tenant, (buckets = new Map()));
+    this.count(buckets, minute, n);
+    this.count(this.allTenants, minute, n);
+  }
+
+  private count(buckets: Map<number, Minute>, minute: number, n: EventNotice): void {
     let c = buckets.get(minute);
     if (!c) {
       buckets.set(minute, (c = { ...zero(), eventsBy: new Map() }));
@@ -61,19 +68,21 @@ export class ActivityStats {
   }
 
   /**
-   * The last `windowMinutes` minutes up to `now`, oldest first, empty minutes included; fewer
+   * The last `windowMinutes` minutes up to `now` of `tenant` (undefined: of every tenant), oldest first, empty minutes included; fewer
    * just after a start, whose first minutes were not counted in full. `events` counts only the
    * events `mayRead` allows (as the live stream tells each role only of those, visibleTo): a
    * viewer's count must not move when a key is issued, which it may not hear of.
    */
-  series(tenants: (tenant: string) => boolean, now: number, mayRead: (p: Permission) => boolean = () => true): ActivityBucket[] {
+  series(tenant: string | undefined, now: number, mayRead: (p: Permission) => boolean = () => true): ActivityBucket[] {
+    // One tenant's minutes, or the sum kept of all (tenant undefined): each page that shows them
+    // reads them every 30 s and on live notices, so the cost must not grow with the tenants.
+    const buckets = tenant === undefined ? this.allTenants : this.byTenant.get(tenant);
     const last = Math.floor(now / MINUTE_MS);
     const out: ActivityBucket[] = [];
     for (let m = Math.max(last - this.windowMinutes + 1, this.firstFull); m <= last; m++) {
       const sum = zero();
-      for (const [tenant, buckets] of this.byTenant) {
-        const c = tenants(tenant) ? buckets.get(m) : undefined;
-        if (!c) continue;
+      const c = buckets?.get(m);
+      if (c) {
         for (const k of Object.keys(sum) as (keyof Counts)[]) if (k !== 'events') sum[k] += c[k];
         for (const [permission, n] of c.eventsBy) if (mayRead(permission)) sum.events += n;
       }

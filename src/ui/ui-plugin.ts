@@ -148,7 +148,7 @@ export const uiPlugin: FastifyPluginAsync<UiPluginOptions> = async (app, o) => {
     const p = await principal(request);
     // Events by what the role may read, as its live stream (visibleTo): no count of key events for a viewer.
     const mayRead = (x: Parameters<typeof can>[1]) => can(p.role, 'events:read') || can(p.role, x);
-    return { bucketSeconds: 60, position: hub.position, buckets: hub.activity.series(scope(p), Date.now(), mayRead) };
+    return { bucketSeconds: 60, position: hub.position, buckets: hub.activity.series(p.crossTenant ? undefined : p.tenant, Date.now(), mayRead) };
   });
 
   app.get(`${MOUNT}/api/mcp-health`, api, async (request) => {

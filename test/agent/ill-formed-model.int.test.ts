@@ -1,7 +1,11 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { catalog } from '../../events';
-import { contentOf, type RecordedEvent } from '../../src/core/envelope';
+import { computeEventHash, contentOf, type PendingEvent, type RecordedEvent } from '../../src/core/envelope';
+import { openSqlEventStore } from '../../src/eventstore/sql';
 import { loneSurrogateIn } from '../../src/core/lone-surrogate';
 import { AgentRuntime } from '../../src/agent/runtime/agent-runtime';
 import { OpenAiLlmClient } from '../../src/agent/llm/openai-client';
@@ -10,7 +14,7 @@ import type { ToolCaller, ToolCallContext, ToolInfo } from '../../src/agent/runt
 import type { EventStore } from '../../src/eventstore/port';
 import type { OpenAiFake } from '../support/openai-fake/openai-fake';
 import { strictJcsHash, untrustedText } from '../support/strict-jcs';
-import { MemoryCache, ended, ofType, submitTask, useStoreAndFake, waitForTask } from './support/agent-fixture';
+import { MemoryCache, MemoryCheckpointStore, ended, ofType, submitTask, useStoreAndFake, waitForTask } from './support/agent-fixture';
 
 /** An in-test ToolCaller (our own port): answers with the arguments it was given, as text. */
 class EchoTools implements ToolCaller {
@@ -84,5 +88,83 @@ describe('agent runtime: a model whose text is not well-formed Unicode', functio
       }),
       { numRuns: 12 },
     );
+  });
+});
+
+/** The tools of a resumed task: step `b` hangs the first time it is called (its worker dies during it). */
+class ResumedTools implements ToolCaller {
+  hung = false;
+  tools: ToolInfo[] = [{ name: 'kv__get', description: 'read a value by key', inputSchema: { type: 'object' }, annotations: { readOnlyHint: true, idempotentHint: true } }];
+  async callTool(_ctx: ToolCallContext, _name: string, args: Record<string, unknown>) {
+    if (args.k === 'b' && !this.hung) return (this.hung = true), new Promise<never>(() => {});
+    return { content: [{ type: 'text' as const, text: `got ${String(args.k)}` }] };
+  }
+  listTools() {
+    return this.tools;
+  }
+}
+
+/**
+ * A store that writes TaskStepCompleted of step-0 as an earlier release could: its resultJson with
+ * the escape of a lone surrogate (hashed as JavaScript writes it), as no event of this release is.
+ */
+function asEarlierRelease(store: EventStore): EventStore {
+  return new Proxy(store, {
+    get(target, prop, receiver) {
+      if (prop !== 'append') return Reflect.get(target, prop, receiver);
+      return (stream: string, events: PendingEvent[], options?: unknown) =>
+        target.append(
+          stream,
+          events.map((e) => {
+            const d = e.data as { stepId?: string; resultJson?: string };
+            if (e.type !== 'TaskStepCompleted' || d.stepId !== 'step-0' || !d.resultJson) return e;
+            const old = { ...e, data: { ...d, resultJson: d.resultJson.replace('got a', 'got a\\ud800') } };
+            return { ...old, hash: computeEventHash(contentOf(old)) };
+          }),
+          options as never,
+        );
+    },
+  });
+}
+
+describe('agent runtime: a task resumed after an upgrade, whose step result was recorded with a lone surrogate', function () {
+  this.timeout(60_000);
+  let dir: string;
+  let store: EventStore;
+  const runtimes: AgentRuntime[] = [];
+
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'omc-illformed-resume-'));
+    store = await openSqlEventStore(`sqlite:${join(dir, 'events.db')}`, { pollIntervalMs: 20 });
+  });
+  afterEach(async () => {
+    await Promise.all(runtimes.splice(0).map((r) => r.kill()));
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('completes, its output holding the recorded text well-formed (the old event itself is left as it is)', async () => {
+    const tools = new ResumedTools();
+    const worker = (s: EventStore, name: string) => {
+      const rt = new AgentRuntime(
+        { store: s, catalog, tools, llm: new OpenAiLlmClient({ baseURL: 'http://127.0.0.1:9', model: 'm', maxRetries: 0 }), cache: new MemoryCache(), policy: parsePolicy({ policies: [{ tenant: 'acme', tools: { allow: ['kv__*'] } }] }), privateKey: '0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318' },
+        { worker: name, model: 'm', stepTimeoutMs: 20_000, leaseMs: 1_000 },
+        new MemoryCheckpointStore(),
+      );
+      runtimes.push(rt);
+      return rt;
+    };
+    const a = worker(asEarlierRelease(store), 'worker-a');
+    await a.start();
+    const id = await submitTask(store, 'acme', { steps: [{ tool: 'kv__get', arguments: { k: 'a' } }, { tool: 'kv__get', arguments: { k: 'b' } }] });
+    await waitForTask(store, id, (es) => ofType(es, 'TaskStepStarted').length === 2);
+    await a.kill();
+    await worker(store, 'worker-b').start();
+    const events = await waitForTask(store, id, ended);
+    expect(ofType(events, 'TaskFailed').map((e) => e.data), 'failed').to.deep.equal([]);
+    const old = ofType(events, 'TaskStepCompleted')[0].data as { resultJson: string };
+    expect(old.resultJson).to.include('got a\\ud800');
+    const done = ofType(events, 'TaskCompleted')[0].data as { output: { steps: { text: string }[] } };
+    expect(done.output.steps.map((s) => s.text)).to.deep.equal(['got a\ufffd', 'got b']);
   });
 });

@@ -25,6 +25,14 @@ describe('well-formed text in events (RFC 8785 outside JavaScript)', () => {
     expect(wellFormed({ 'k\udc00': ['a\ud800b', 'ok \ud83d\ude00'] })).to.deep.equal({ 'k\ufffd': ['a\ufffdb', 'ok \ud83d\ude00'] });
   });
 
+  it('wellFormed keeps an own "__proto__" key (JSON.parse makes one) when it copies its object, rather than setting the copy\'s prototype', () => {
+    const v = JSON.parse('{"__proto__":{"admin":true},"t":"a\\ud800"}') as Record<string, unknown>;
+    const w = wellFormed(v);
+    expect(Object.keys(w)).to.deep.equal(['__proto__', 't']);
+    expect(Object.getPrototypeOf(w)).to.equal(Object.prototype);
+    expect(JSON.stringify(w)).to.equal('{"__proto__":{"admin":true},"t":"a\ufffd"}');
+  });
+
   it('cutText cuts at the limit and never between the halves of a pair (property)', () => {
     fc.assert(
       fc.property(fc.string({ unit: 'binary', maxLength: 30 }), fc.nat(40), (s, max) => {

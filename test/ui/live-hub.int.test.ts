@@ -97,7 +97,7 @@ describe('LiveHub: what a reconnecting dashboard hears', function () {
     // Warm from the last 4 events: one of minute -5 (of its 3), all 3 of minute -3.
     const hub = await started({ warmEvents: 4 });
     await until(() => hub.position === head, 'the warm-up');
-    const series = hub.activity.series((t) => t === 'minutes', Date.now());
+    const series = hub.activity.series('minutes', Date.now());
     const at5 = series.find((b) => b.start === new Date(Date.parse(minute(5)) - 30_000).toISOString());
     const at3 = series.find((b) => b.start === new Date(Date.parse(minute(3)) - 30_000).toISOString());
     expect(at5?.tasksSubmitted, 'minute -5 had 3 submissions, 1 of them counted').to.equal(undefined);

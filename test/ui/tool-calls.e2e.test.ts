@@ -117,6 +117,7 @@ describe('dashboard /ui tool calls in headless Chromium: calls made through the 
     await page.getByLabel('Status').selectOption('failed');
     await page.waitForFunction(() => location.hash === '#/tool-calls?status=failed');
     await page.locator(`tr[data-call="${ids.echo}"]`).waitFor({ state: 'detached' });
+    await page.locator('tr[data-call]').first().waitFor();
     expect(await page.locator('tr[data-call]').count()).to.equal(1);
     expect(await page.evaluate(() => document.activeElement?.id)).to.equal('call-status');
 
@@ -124,16 +125,22 @@ describe('dashboard /ui tool calls in headless Chromium: calls made through the 
     await page.getByLabel('Server', { exact: true }).fill('tester');
     await page.getByRole('button', { name: 'Filter' }).click();
     await page.locator(`tr[data-call="${ids.echo}"]`).waitFor({ state: 'detached' });
+    // The new filter's rows, once they are answered (the last filter's are gone at once).
+    await page.locator('tr[data-call]').nth(1).waitFor();
     expect(await page.locator('tr[data-call]').count()).to.equal(2);
     await page.getByLabel('Status').selectOption('requested');
     await page.getByText('No tool call matches these filters.').waitFor();
     await page.getByRole('button', { name: 'Show all calls' }).click();
     await page.locator(`tr[data-call="${ids.echo}"]`).waitFor();
     expect(await page.getByLabel('Server', { exact: true }).inputValue(), 'the form shows the filter applied').to.equal('');
-    // A filter the API refuses says so, with none of the calls the filter before it listed.
-    await page.evaluate(() => (location.hash = '#/tool-calls?taskId=not-a-task'));
+    // A filter the API refuses says so, with none of the calls the filter before it listed: not
+    // even for the one render before its request is made (each DOM change after the hash is watched).
+    await page.evaluate(`window.staleRows = 0;
+      new MutationObserver(() => void (document.querySelector('tr[data-call]') && window.staleRows++)).observe(document.body, { subtree: true, childList: true, attributes: true, characterData: true });
+      location.hash = '#/tool-calls?taskId=not-a-task';`);
     await page.getByText('a task id is a UUID').waitFor();
     expect(await page.locator('tr[data-call]').count(), 'no rows of the previous filter').to.equal(0);
+    expect(await page.evaluate('window.staleRows'), 'renders showing the rows of the previous filter').to.equal(0);
     await page.getByRole('button', { name: 'Show all calls' }).click();
     await page.locator(`tr[data-call="${ids.echo}"]`).waitFor();
     await page.screenshot({ path: join(OUT, 'tool-calls-desktop.png'), fullPage: true });

@@ -25,7 +25,9 @@ export function useAsync(load, deps, identity = JSON.stringify(deps)) {
     );
   }, deps);
   useEffect(reload, [reload]);
-  return { ...state, reload };
+  // The render between a new identity and its reload (an effect, run after paint) shows nothing of
+  // the last answer either.
+  return { ...(shown.current === identity ? state : { loading: true }), reload };
 }
 
 /**

@@ -406,7 +406,7 @@ export class TaskRun {
       const kept = this.payloadPolicyOf(s.tool) === 'store';
       if (end.ok.isError) {
         const policy = this.configuredPolicyOf(s.tool) === 'encrypted' ? "MCP_PAYLOAD_POLICY=encrypted, under which the task's events keep hashes only" : 'MCP_PAYLOAD_POLICY=hash-only';
-        const why = kept ? `: ${end.text.slice(0, 2000)}` : ` (its text withheld: ${policy}; result sha-256 ${end.ok.resultHash})`;
+        const why = kept ? `: ${cutText(end.text, 2000)}` : ` (its text withheld: ${policy}; result sha-256 ${end.ok.resultHash})`;
         throw new AgentError('TOOL_FAILED', `step ${i} (${s.tool}) returned an error${why}`);
       }
       const r = { stepId: `step-${i}`, tool: s.tool, resultHash: end.ok.resultHash };
@@ -842,7 +842,9 @@ export class TaskRun {
     if (result.resultJson === undefined) return unkeptResultText(result.resultHash);
     const resultJson = result.resultJson;
     try {
-      const r = JSON.parse(resultJson) as ToolResult;
+      // A result recorded by an earlier release may hold the escape of a lone surrogate (`\ud800`):
+      // read well-formed, as a fresh result is (Upstream), or the task's output could not be recorded.
+      const r = wellFormed(JSON.parse(resultJson) as ToolResult);
       if (r && typeof r === 'object' && Array.isArray(r.content)) return textOf(r);
     } catch {
       /* recorded as is */
