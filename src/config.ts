@@ -8,7 +8,8 @@ import { ADDRESS_PATTERN } from './core/address';
 import { ConfigError } from './core/errors';
 import { firstInvalid, isHostName, isOrigin } from './mcp/origin-policy';
 
-const port = z.coerce.number().int().min(1).max(65535);
+const PORT_EXPECTED = 'a port, a whole number from 1 to 65535';
+const port = z.coerce.number(PORT_EXPECTED).int(PORT_EXPECTED).min(1, PORT_EXPECTED).max(65535, PORT_EXPECTED);
 const positiveInt = z.coerce.number().int().min(1);
 const onOff = z.enum(['on', 'off']);
 const url = (protocols: string[]) =>

@@ -219,7 +219,7 @@ describe('configuration', () => {
       return expect.fail('should throw');
     };
     expect(printed({ LOG_LEVEL: 'loud' })).to.contain('LOG_LEVEL="loud": expected one of "fatal"|');
-    expect(printed({ PORT: '70000' })).to.contain('PORT="70000": expected number to be <=65535');
+    expect(printed({ PORT: '70000' })).to.contain('PORT="70000": expected a port, a whole number from 1 to 65535');
     expect(printed({ OPENMCP_ADMIN_KEY: 'short' })).to.contain('OPENMCP_ADMIN_KEY=(hidden): expected a random key, and this one is shorter than 32 characters; generate one with');
     expect(printed({ DATABASE_URL: 'postgres://x/y' })).to.contain('expected sqlite:<path> or mysql://<user>:<password>@<host>:<port>/<database>');
     for (const env of [{ LOG_LEVEL: 'loud' }, { PORT: 'eighty' }, { BATCH_MAX_EVENTS: '0' }, { OPENMCP_EXAMPLES: 'no' }] as Record<string, string>[]) {
@@ -236,10 +236,11 @@ describe('configuration', () => {
       }
       return expect.fail('should throw');
     };
-    expect(message({ PORT: 'abc' })).to.equal('Invalid configuration: PORT="abc": expected a number');
     expect(message({ LLM_TEMPERATURE: 'hot' })).to.equal('Invalid configuration: LLM_TEMPERATURE="hot": expected a number');
-    expect(message({ PORT: '1.5' })).to.equal('Invalid configuration: PORT="1.5": expected a whole number');
-    expect(message({ PORT: '70000' })).to.equal('Invalid configuration: PORT="70000": expected number to be <=65535');
+    // A port says what a port takes, whatever is wrong with it (was "expected number to be <=65535").
+    for (const [name, v] of [['PORT', 'abc'], ['PORT', '1.5'], ['PORT', '70000'], ['PORT', '0'], ['CHAIN_PORT', '-1']]) {
+      expect(message({ [name]: v })).to.equal(`Invalid configuration: ${name}="${v}": expected a port, a whole number from 1 to 65535`);
+    }
   });
 
   it('loads CHAIN_RPC_URL + ANCHOR_CONTRACT without an anchorer key: only a process running the anchorer role needs one, and the audit pipeline asks it there (was: every process, "CHAIN_RPC_URL needs ANCHORER_PRIVATE_KEY or ANCHORER_KEYSTORE")', () => {

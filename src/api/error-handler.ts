@@ -22,6 +22,13 @@ function fieldOf(context: string | undefined, v: Validation): string {
   return [context ?? 'body', ...path].join('.');
 }
 
+/** The parameters a route's query schema takes, for an unknown one's answer ("" when not an object schema). */
+function queryFieldsOf(request: FastifyRequest): string {
+  const shape = (request.routeOptions?.schema?.querystring as { shape?: unknown } | undefined)?.shape;
+  const names = shape && typeof shape === 'object' ? Object.keys(shape) : [];
+  return names.length > 0 ? `; this route takes ${names.join(', ')}` : '';
+}
+
 /** Turn any thrown error into a problem; never a stack trace, never a secret, 5xx only for our own faults. */
 export function toProblem(err: unknown, request: FastifyRequest): Problem {
   const requestId = String(request.id);
@@ -32,7 +39,8 @@ export function toProblem(err: unknown, request: FastifyRequest): Problem {
     // No query parameter takes a list: a repeated one (?status=a&status=b, parsed as an array)
     // is named as such rather than as a type mismatch.
     const given = context === 'querystring' ? (request.query as Record<string, unknown> | undefined)?.[v.instancePath.split('/')[1] ?? ''] : undefined;
-    const what = v.keyword === 'unrecognized_keys' ? 'unknown field' : Array.isArray(given) ? `given ${given.length} times; give it once` : v.message;
+    const unknown = `unknown field${context === 'querystring' && v.instancePath.split('/').filter(Boolean).length === 0 ? queryFieldsOf(request) : ''}`;
+    const what = v.keyword === 'unrecognized_keys' ? unknown : Array.isArray(given) ? `given ${given.length} times; give it once` : v.message;
     return problemOf(400, 'VALIDATION_FAILED', `${field}: ${what}`, { field, requestId });
   }
   if (err instanceof OpenMcpError) {

@@ -1,7 +1,7 @@
 import { cliTable } from './table';
 import { printable, printableJson } from './printable';
 import { limitsOf } from '../../events/mcp.events';
-import { ValidationError } from '../core/errors';
+import { OpenMcpError, ValidationError } from '../core/errors';
 import type { RegisterServerInput } from '../api/schemas/mcp';
 import type { OpenMcpClient } from '../sdk/client';
 import { reportCliError, stdout, type Writer } from './tasks';
@@ -117,7 +117,9 @@ export async function runMcpServersRemove(client: OpenMcpClient, idOrName: strin
     let id = idOrName;
     if (!isUuid(idOrName)) {
       const named = (await client.mcpServers.list()).find((s) => s.name === idOrName);
-      if (named) id = named.id;
+      // A name not listed: the API would answer a bare "not found", read as a typo when it was removed already.
+      if (!named) throw new OpenMcpError('NOT_FOUND', `no MCP server named ${printable(idOrName)} for your tenant (removed ones are not listed: openmcp mcp servers list shows the others)`, { status: 404 });
+      id = named.id;
     }
     await client.mcpServers.remove(id);
     out(id === idOrName ? `removed ${id}` : `removed ${idOrName} (${id})`);

@@ -116,6 +116,10 @@ describe('CLI: openmcp mcp servers add|list|remove and mcp tools search (real ga
     lines = [];
     expect(await runMcpServersRemove(as('operator'), 'named', out), lines.join('\n')).to.equal(0);
     expect(lines).to.deep.equal([`removed named (${named})`]);
+    // Again by name: the answer says a removed server is not listed (a bare "MCP server named not found" read as a typo).
+    lines = [];
+    expect(await runMcpServersRemove(as('operator'), 'named', out)).to.equal(1);
+    expect(lines).to.deep.equal(['error NOT_FOUND: no MCP server named named for your tenant (removed ones are not listed: openmcp mcp servers list shows the others)']);
   });
 
   it('says why a server is down, when it is added and in the list (the API has the reason: the CLI showed a bare "down")', async () => {
