@@ -6,6 +6,7 @@ import { checkBatchSignature, type SignedBatchHead } from './check-batch-signatu
 import { buildTree } from './merkle';
 import { batchLeaves } from './seal-batch';
 import { envelopeProblem, type CheckResult } from './verify-proof';
+import { chainReadProblem } from './rpc-unreachable';
 
 export type VerifyBatchParameters = {
   batchId: number;
@@ -98,7 +99,7 @@ export async function verifyBatchExport(p: VerifyBatchParameters): Promise<Check
     const rootDetail = derived === root ? (claims.length ? `the events give the chain's root ${root}` : root) : `events give ${derived}, chain has ${root}`;
     results.push({ name: 'root', ok: derived === root && claims.length === 0, detail: [...claims, rootDetail].join('; ') });
   } catch (err) {
-    results.push({ name: 'root', ok: false, detail: `cannot read batch ${p.batchId} from ${p.contract}: ${(err as Error).message.slice(0, 200)}` });
+    results.push({ name: 'root', ok: false, detail: `cannot read batch ${p.batchId} from ${p.contract}: ${chainReadProblem(err, p.rpcUrl)}` });
   } finally {
     provider.destroy();
   }

@@ -6,6 +6,7 @@ import { createRpcProvider } from '../web3/provider';
 import { checkBatchSignature, unpinnedSigner } from './check-batch-signature';
 import { leafHash, rootFromInclusionProof } from './merkle';
 import { PROOF_FORMAT, type ProofFile } from './proof-file';
+import { chainReadProblem } from './rpc-unreachable';
 
 export type CheckResult = { name: string; ok: boolean; detail: string };
 
@@ -162,7 +163,7 @@ export async function verifyProofFile(proof: unknown, opts: VerifyProofOptions):
     const included = (await contract.verifyInclusion(p.batch.id, p.index, toHex(leaf), p.path)) as boolean;
     add('on-chain inclusion', included, included ? 'AuditAnchor.verifyInclusion returned true' : 'AuditAnchor.verifyInclusion returned false');
   } catch (err) {
-    const msg = `cannot read batch ${p.batch.id} from ${address}: ${(err as Error).message.slice(0, 200)}`;
+    const msg = `cannot read batch ${p.batch.id} from ${address}: ${chainReadProblem(err, opts.rpcUrl, p.anchor.chainId)}`;
     if (!results.some((r) => r.name === 'on-chain root')) addRoot(false, msg);
     add('on-chain inclusion', false, msg);
   } finally {
