@@ -252,8 +252,11 @@ describe('configuration', () => {
   it('CHAIN_RPC_URL: an http(s) JSON-RPC URL; ws:// and wss:// are refused at start naming the variable (was: accepted, then every chain call failed "unsupported protocol ws")', () => {
     expect(loadConfig({ CHAIN_RPC_URL: 'https://rpc.example/eth' }, '/x').CHAIN_RPC_URL).to.equal('https://rpc.example/eth');
     for (const url of ['ws://node:8546', 'wss://rpc.example/ws']) {
-      expect(() => loadConfig({ CHAIN_RPC_URL: url }, '/x'), url).to.throw(`Invalid configuration: CHAIN_RPC_URL="${url}": expected a URL (http, https)`);
+      expect(() => loadConfig({ CHAIN_RPC_URL: url }, '/x'), url).to.throw(
+        `Invalid configuration: CHAIN_RPC_URL="${url}": expected the node's HTTP JSON-RPC endpoint, http:// or https:// (WebSocket is not supported: a ws:// URL an earlier release took needs the node's http:// one, often another port)`,
+      );
     }
+    expect(() => loadConfig({ CHAIN_RPC_URL: 'node:8545' }, '/x')).to.throw(`Invalid configuration: CHAIN_RPC_URL="node:8545": expected the node's HTTP JSON-RPC endpoint, http:// or https://`);
   });
 
   it('CHAIN_ID: the chain id CHAIN_RPC_URL must serve (a whole number), only with CHAIN_RPC_URL', () => {
