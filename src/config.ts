@@ -308,7 +308,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   // mined nothing follows it, so a second confirmation would never come and no proof with it.
   if (!c.CHAIN_RPC_URL && c.CHAIN_CONFIRMATIONS > 1) {
     throw new ConfigError(
-      `Invalid configuration: CHAIN_CONFIRMATIONS=${c.CHAIN_CONFIRMATIONS} needs CHAIN_RPC_URL: the embedded chain mines a block only for a transaction, so a batch's anchor would wait for ever for its second confirmation`,
+      `Invalid configuration: CHAIN_CONFIRMATIONS=${c.CHAIN_CONFIRMATIONS} needs CHAIN_RPC_URL: the embedded chain mines a block only for a transaction, so a batch's anchor would wait for ever for its second confirmation: set CHAIN_CONFIRMATIONS=1 (or unset it), or anchor on a node at CHAIN_RPC_URL`,
       { variable: 'CHAIN_CONFIRMATIONS' },
     );
   }

@@ -173,7 +173,7 @@ describe('configuration', () => {
     [{ BATCH_MAX_EVENTS: '2' }, /BATCH_MAX_EVENTS="2": expected a whole number of events from 3/],
     [{ ANCHOR_CONTRACT: '0x1234' }, /ANCHOR_CONTRACT/],
     // The embedded chain mines a block per transaction only: the anchorer waited for a second confirmation for ever.
-    [{ CHAIN_CONFIRMATIONS: '2' }, /^Invalid configuration: CHAIN_CONFIRMATIONS=2 needs CHAIN_RPC_URL: the embedded chain mines a block only for a transaction, so a batch's anchor would wait for ever for its second confirmation$/],
+    [{ CHAIN_CONFIRMATIONS: '2' }, /^Invalid configuration: CHAIN_CONFIRMATIONS=2 needs CHAIN_RPC_URL: the embedded chain mines a block only for a transaction, so a batch's anchor would wait for ever for its second confirmation: set CHAIN_CONFIRMATIONS=1 \(or unset it\), or anchor on a node at CHAIN_RPC_URL$/],
     [{ ANCHORER_PRIVATE_KEY: 'secret-value' }, /ANCHORER_PRIVATE_KEY=\(hidden\)/],
     [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL/],
     [{ MCP_PAYLOAD_POLICY: 'redact' }, /MCP_PAYLOAD_POLICY/],
