@@ -12,14 +12,14 @@ const PORT_EXPECTED = 'a port, a whole number from 1 to 65535';
 const port = z.coerce.number(PORT_EXPECTED).int(PORT_EXPECTED).min(1, PORT_EXPECTED).max(65535, PORT_EXPECTED);
 const positiveInt = z.coerce.number().int().min(1);
 const onOff = z.enum(['on', 'off']);
-const url = (protocols: string[]) =>
+const url = (protocols: string[], expected = `a URL (${protocols.join(', ')})`) =>
   z.string().refine((v) => {
     try {
       return protocols.includes(new URL(v).protocol.replace(':', ''));
     } catch {
       return false;
     }
-  }, `a URL (${protocols.join(', ')})`);
+  }, expected);
 const PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
 // `true` (trust every hop) is not offered: any client could then choose its address by the header.
 function isTrustProxy(v: string): boolean {
@@ -105,7 +105,11 @@ export const ConfigSchema = z.object({
   KAFKA_SESSION_TIMEOUT_MS: positiveInt.min(3000).max(1_800_000).default(30_000),
 
   // HTTP only: the chain provider (createRpcProvider) speaks JSON-RPC over HTTP(S), with its timeout and resend rules.
-  CHAIN_RPC_URL: url(['http', 'https']).optional(),
+  // Releases before 2026-12-11 took ws:// and wss:// (then failed every call): say what to give instead.
+  CHAIN_RPC_URL: url(
+    ['http', 'https'],
+    "the node's HTTP JSON-RPC endpoint, http:// or https:// (WebSocket is not supported: a ws:// URL an earlier release took needs the node's http:// one, often another port)",
+  ).optional(),
   /** The chain id CHAIN_RPC_URL must serve: the anchorer anchors nothing on another chain (an RPC URL of another network, where the same deployer's contract may sit at the same address). */
   CHAIN_ID: positiveInt.optional(),
   CHAIN_PORT: port.default(8545),
@@ -305,7 +309,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   // mined nothing follows it, so a second confirmation would never come and no proof with it.
   if (!c.CHAIN_RPC_URL && c.CHAIN_CONFIRMATIONS > 1) {
     throw new ConfigError(
-      `Invalid configuration: CHAIN_CONFIRMATIONS=${c.CHAIN_CONFIRMATIONS} needs CHAIN_RPC_URL: the embedded chain mines a block only for a transaction, so a batch's anchor would wait for ever for its second confirmation`,
+      `Invalid configuration: CHAIN_CONFIRMATIONS=${c.CHAIN_CONFIRMATIONS} needs CHAIN_RPC_URL: the embedded chain mines a block only for a transaction, so a batch's anchor would wait for ever for its second confirmation: set CHAIN_CONFIRMATIONS=1 (or unset it), or anchor on a node at CHAIN_RPC_URL`,
       { variable: 'CHAIN_CONFIRMATIONS' },
     );
   }

@@ -173,7 +173,7 @@ describe('configuration', () => {
     [{ BATCH_MAX_EVENTS: '2' }, /BATCH_MAX_EVENTS="2": expected a whole number of events from 3/],
     [{ ANCHOR_CONTRACT: '0x1234' }, /ANCHOR_CONTRACT/],
     // The embedded chain mines a block per transaction only: the anchorer waited for a second confirmation for ever.
-    [{ CHAIN_CONFIRMATIONS: '2' }, /^Invalid configuration: CHAIN_CONFIRMATIONS=2 needs CHAIN_RPC_URL: the embedded chain mines a block only for a transaction, so a batch's anchor would wait for ever for its second confirmation$/],
+    [{ CHAIN_CONFIRMATIONS: '2' }, /^Invalid configuration: CHAIN_CONFIRMATIONS=2 needs CHAIN_RPC_URL: the embedded chain mines a block only for a transaction, so a batch's anchor would wait for ever for its second confirmation: set CHAIN_CONFIRMATIONS=1 \(or unset it\), or anchor on a node at CHAIN_RPC_URL$/],
     [{ ANCHORER_PRIVATE_KEY: 'secret-value' }, /ANCHORER_PRIVATE_KEY=\(hidden\)/],
     [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL/],
     [{ MCP_PAYLOAD_POLICY: 'redact' }, /MCP_PAYLOAD_POLICY/],
@@ -253,8 +253,11 @@ describe('configuration', () => {
   it('CHAIN_RPC_URL: an http(s) JSON-RPC URL; ws:// and wss:// are refused at start naming the variable (was: accepted, then every chain call failed "unsupported protocol ws")', () => {
     expect(loadConfig({ CHAIN_RPC_URL: 'https://rpc.example/eth' }, '/x').CHAIN_RPC_URL).to.equal('https://rpc.example/eth');
     for (const url of ['ws://node:8546', 'wss://rpc.example/ws']) {
-      expect(() => loadConfig({ CHAIN_RPC_URL: url }, '/x'), url).to.throw(`Invalid configuration: CHAIN_RPC_URL="${url}": expected a URL (http, https)`);
+      expect(() => loadConfig({ CHAIN_RPC_URL: url }, '/x'), url).to.throw(
+        `Invalid configuration: CHAIN_RPC_URL="${url}": expected the node's HTTP JSON-RPC endpoint, http:// or https:// (WebSocket is not supported: a ws:// URL an earlier release took needs the node's http:// one, often another port)`,
+      );
     }
+    expect(() => loadConfig({ CHAIN_RPC_URL: 'node:8545' }, '/x')).to.throw(`Invalid configuration: CHAIN_RPC_URL="node:8545": expected the node's HTTP JSON-RPC endpoint, http:// or https://`);
   });
 
   it('CHAIN_ID: the chain id CHAIN_RPC_URL must serve (a whole number), only with CHAIN_RPC_URL', () => {
