@@ -105,6 +105,13 @@ describe('dashboard /ui in headless Chromium against a running gateway', functio
     page = context.pages()[0] ?? (await context.newPage());
   });
 
+  // A failure on a loaded CI machine is seldom seen twice: keep what the page showed.
+  afterEach(async function () {
+    if (this.currentTest?.state !== 'failed' || !page) return;
+    const name = this.currentTest.title.replace(/[^a-z0-9]+/gi, '-').slice(0, 60);
+    await page.screenshot({ path: join(OUT, 'failed', `${name}.png`), fullPage: true }).catch(() => {});
+  });
+
   after(async () => {
     await closeBrowser?.();
     await gw?.stop();

@@ -81,6 +81,13 @@ describe('dashboard /ui tool calls in headless Chromium: calls made through the 
     mcp = await httpClient(`${gw.url}/mcp`, gw.adminKey);
   });
 
+  // A failure on a loaded CI machine is seldom seen twice: keep what the page showed.
+  afterEach(async function () {
+    if (this.currentTest?.state !== 'failed' || !page) return;
+    const name = this.currentTest.title.replace(/[^a-z0-9]+/gi, '-').slice(0, 60);
+    await page.screenshot({ path: join(OUT, 'failed', `${name}.png`), fullPage: true }).catch(() => {});
+  });
+
   after(async () => {
     await mcp?.close().catch(() => {});
     await closeBrowser?.();
