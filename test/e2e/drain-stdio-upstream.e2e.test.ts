@@ -45,14 +45,22 @@ describe('openmcp start: a drain past its deadline leaves no stdio upstream runn
     gw = await startGatewayProcess({ MCP_SERVERS_FILE: servers, SHUTDOWN_DEADLINE_MS: '1500', OPENMCP_EXAMPLES: 'off' });
     pids = stdioChildren(gw.child.pid!);
     expect(pids).to.have.length(1);
-    client = await httpClient(`${gw.url}/mcp`, readFileSync(join(gw.dataDir, 'admin.key'), 'utf8').trim());
+    const adminKey = readFileSync(join(gw.dataDir, 'admin.key'), 'utf8').trim();
+    client = await httpClient(`${gw.url}/mcp`, adminKey);
     // Mid-call at the signal: the HTTP request stays in flight, so the drain cannot finish in time.
     const call = client.callTool({ name: 'slow__sleep', arguments: { ms: 60_000 } }, undefined, { timeout: 90_000 }).catch((err: Error) => err);
-    await new Promise((r) => setTimeout(r, 1_000));
+    // Signal once the gateway has the call (a fixed pause was too short on a loaded machine: the drain then had nothing to wait for).
+    const inFlight = async () => {
+      const res = await fetch(`${gw!.url}/v1/tool-calls?server=slow&tool=sleep&limit=1`, { headers: { authorization: `Bearer ${adminKey}` } });
+      return ((await res.json()) as { items: { status: string }[] }).items[0]?.status === 'requested';
+    };
+    for (const until = Date.now() + 30_000; !(await inFlight()) && Date.now() < until; ) await new Promise((r) => setTimeout(r, 100));
+    expect(await inFlight(), 'the call reached the gateway').to.equal(true);
     expect(running(pids[0])).to.equal(true);
     expect(await gw.stop('SIGTERM')).to.equal(1);
     expect(gw.output()).to.include('shutdown deadline');
-    await new Promise((r) => setTimeout(r, 300));
+    // A signal takes a moment to land (longer on a loaded machine); the call sleeps for a minute.
+    for (const until = Date.now() + 5_000; running(pids[0]) && Date.now() < until; ) await new Promise((r) => setTimeout(r, 50));
     expect(running(pids[0]), 'the stdio upstream still runs after the gateway exited').to.equal(false);
     expect(await call).to.be.instanceOf(Error);
   });

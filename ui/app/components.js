@@ -7,7 +7,8 @@ import { onNotice, onResync } from './live.js';
  * fails) so live updates do not flash a spinner. A new `identity` (another filter, another id:
  * by default, other `deps`) starts afresh: the last value answered another question, and shown
  * under the new one (or under its error) it would pass for its answer. Deps that only widen the
- * same answer (more pages) keep it: `useAsync(load, [pages, filter], filter)`.
+ * same answer (more pages) keep it: `useAsync(load, [pages, filter], filter)`. Not even the first
+ * render under a new identity shows the last value.
  * @template T @param {() => Promise<T>} load @param {unknown[]} deps @param {string} [identity]
  */
 export function useAsync(load, deps, identity = JSON.stringify(deps)) {
@@ -25,9 +26,10 @@ export function useAsync(load, deps, identity = JSON.stringify(deps)) {
     );
   }, deps);
   useEffect(reload, [reload]);
-  // The render between a new identity and its reload (an effect, run after paint) shows nothing of
-  // the last answer either.
-  return { ...(shown.current === identity ? state : { loading: true }), reload };
+  // The render that brings a new identity comes before the effect that reloads: it must not show
+  // the last value either (for a frame, or longer on a busy machine, it would list another filter's rows).
+  if (shown.current !== identity) return { loading: true, reload };
+  return { ...state, reload };
 }
 
 /**
