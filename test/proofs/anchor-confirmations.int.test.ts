@@ -5,7 +5,7 @@ import { BatchLog } from '../../src/proofs/batch-log';
 import { BATCH_STREAM } from '../../src/proofs/audit-streams';
 import { createSealer } from '../../src/proofs/sealer';
 import { auditAnchorAt } from '../../src/web3/audit-anchor';
-import { deployAnother, openChainFixture, SEALER_KEY, submitTasks, type ChainFixture } from './pipeline-fixture';
+import { deployAnother, mineUntil, openChainFixture, SEALER_KEY, submitTasks, type ChainFixture } from './pipeline-fixture';
 
 class Killed extends Error {}
 
@@ -31,23 +31,6 @@ describe('anchorer confirmations across restarts', function () {
     const contract = await deployAnother(f.chain);
     const errors: unknown[] = [];
     return { contract, errors, opts: { rpcUrl: f.chain.rpcUrl, contract, privateKey: f.chain.anchorerPrivateKey, pollIntervalMs: 50, onError: (e) => errors.push(e) } };
-  }
-
-  /** Mine a block every 100 ms until `done` settles (automine is off). */
-  async function mineUntil<T>(done: Promise<T>): Promise<T> {
-    let settled = false;
-    const watched = done.finally(() => (settled = true));
-    const mining = (async () => {
-      while (!settled) {
-        await new Promise((r) => setTimeout(r, 100));
-        if (!settled) await f.provider.send('evm_mine', []);
-      }
-    })();
-    try {
-      return await watched;
-    } finally {
-      await mining;
-    }
   }
 
   async function records(anchorer: ReturnType<typeof createAnchorer>) {
@@ -79,7 +62,7 @@ describe('anchorer confirmations across restarts', function () {
     const anchorer = createAnchorer(f.store, { ...opts, confirmations: 0 });
     await f.provider.send('evm_setAutomine', [false]);
     try {
-      expect(await mineUntil(anchorer.tick())).to.equal((await f.store.readStream(BATCH_STREAM)).length);
+      expect(await mineUntil(f.provider, anchorer.tick())).to.equal((await f.store.readStream(BATCH_STREAM)).length);
     } finally {
       await f.provider.send('evm_setAutomine', [true]);
     }
@@ -120,7 +103,7 @@ describe('anchorer confirmations across restarts', function () {
       expect((errors[0] as Error).message).to.match(/^anchor\(0\) transaction 0x[0-9a-f]{64} not mined yet; stopped: the next run finds it$/);
       // Its transaction stays pending; the next run waits for it and records the batch, sending it not again.
       const restarted = createAnchorer(f.store, opts);
-      expect(await mineUntil(restarted.tick())).to.equal(sealed - 1);
+      expect(await mineUntil(f.provider, restarted.tick())).to.equal(sealed - 1);
       expect((await records(restarted)).map((r) => r.batchId)).to.deep.equal([...Array(sealed).keys()]);
       await restarted.stop();
     } finally {
@@ -139,7 +122,7 @@ describe('anchorer confirmations across restarts', function () {
       const me = new Wallet(opts.privateKey!).address;
       expect(await f.provider.getTransactionCount(me, 'pending'), 'its transaction is still pending').to.be.greaterThan(await f.provider.getTransactionCount(me, 'latest'));
       const restarted = createAnchorer(f.store, opts);
-      expect(await mineUntil(restarted.tick()), 'the batches after the one already sent').to.equal(sealed - 1);
+      expect(await mineUntil(f.provider, restarted.tick()), 'the batches after the one already sent').to.equal(sealed - 1);
       expect((await records(restarted)).map((r) => r.batchId)).to.deep.equal([...Array(sealed).keys()]);
       await restarted.stop();
     } finally {

@@ -4,7 +4,7 @@ import { createAnchorer } from '../../src/proofs/anchorer';
 import { createSealer } from '../../src/proofs/sealer';
 import { auditAnchorAt } from '../../src/web3/audit-anchor';
 import { startCountingProxy } from '../support/counting-rpc-proxy';
-import { deployAnother, openChainFixture, SEALER_KEY, submitTasks, type ChainFixture } from './pipeline-fixture';
+import { deployAnother, mineUntil, openChainFixture, SEALER_KEY, submitTasks, type ChainFixture } from './pipeline-fixture';
 
 /**
  * The anchorer remembers its next nonce between transactions. Another sender with the same key
@@ -19,6 +19,25 @@ describe('anchorer nonce when another sender shares its key', function () {
   });
   after(() => f?.close());
 
+  /**
+   * Someone else with the anchorer's key sends a transaction that stays pending (automine off),
+   * with higher fees than the anchorer would offer (so a replacement would be refused, not silently
+   * accepted); then the anchorer's round runs while blocks are mined, and must anchor one batch.
+   * Its hash.
+   */
+  async function tickBesideAnotherSender(anchorer: ReturnType<typeof createAnchorer>): Promise<string> {
+    await f.provider.send('evm_setAutomine', [false]);
+    try {
+      const wallet = new Wallet(f.chain.anchorerPrivateKey, f.provider);
+      const fees = await f.provider.getFeeData();
+      const other = (await wallet.sendTransaction({ to: wallet.address, value: 1n, maxFeePerGas: fees.maxFeePerGas! * 3n, maxPriorityFeePerGas: fees.maxPriorityFeePerGas! * 3n })).hash;
+      expect(await mineUntil(f.provider, anchorer.tick())).to.equal(1);
+      return other;
+    } finally {
+      await f.provider.send('evm_setAutomine', [true]);
+    }
+  }
+
   it('sends after a pending transaction of the same key instead of over it', async () => {
     const contract = await deployAnother(f.chain);
     const sealer = createSealer(f.store, { sealerKey: SEALER_KEY, maxEvents: 2, maxWaitMs: 0 });
@@ -29,29 +48,7 @@ describe('anchorer nonce when another sender shares its key', function () {
 
     await submitTasks(f.store, 2);
     await sealer.flush();
-    await f.provider.send('evm_setAutomine', [false]);
-    let other: string;
-    try {
-      // Someone else with the key sends a transaction that is still pending, with higher fees
-      // than the anchorer would offer (so a replacement would be refused, not silently accepted).
-      const wallet = new Wallet(f.chain.anchorerPrivateKey, f.provider);
-      const fees = await f.provider.getFeeData();
-      const tx = await wallet.sendTransaction({ to: wallet.address, value: 1n, maxFeePerGas: fees.maxFeePerGas! * 3n, maxPriorityFeePerGas: fees.maxPriorityFeePerGas! * 3n });
-      other = tx.hash;
-      let done = false;
-      const ticking = anchorer.tick().finally(() => (done = true));
-      // Mine whatever is pending while the anchorer waits for its receipt.
-      const mining = (async () => {
-        for (let i = 0; i < 100 && !done; i++) {
-          await new Promise((r) => setTimeout(r, 100));
-          await f.provider.send('evm_mine', []);
-        }
-      })();
-      expect(await ticking).to.equal(1);
-      await mining;
-    } finally {
-      await f.provider.send('evm_setAutomine', [true]);
-    }
+    const other = await tickBesideAnotherSender(anchorer);
     await anchorer.stop();
     expect((await f.provider.getTransactionReceipt(other))?.status, 'the other transaction was mined').to.equal(1);
     expect(Number(await auditAnchorAt(contract, f.provider).nextBatchId())).to.equal((await f.store.readStream('auditbatch-log')).length);
@@ -71,29 +68,10 @@ describe('anchorer nonce when another sender shares its key', function () {
 
     await submitTasks(f.store, 2);
     await sealer.flush();
-    await f.provider.send('evm_setAutomine', [false]);
     let other: string;
     try {
-      // Meanwhile someone else with the key sends a transaction, still pending, with higher fees.
-      const wallet = new Wallet(f.chain.anchorerPrivateKey, f.provider);
-      const fees = await f.provider.getFeeData();
-      other = (await wallet.sendTransaction({ to: wallet.address, value: 1n, maxFeePerGas: fees.maxFeePerGas! * 3n, maxPriorityFeePerGas: fees.maxPriorityFeePerGas! * 3n })).hash;
-      let done = false;
-      const ticking = anchorer.tick().finally(() => (done = true));
-      const mining = (async () => {
-        for (let i = 0; i < 100 && !done; i++) {
-          await new Promise((r) => setTimeout(r, 100));
-          await f.provider.send('evm_mine', []);
-        }
-      })();
-      try {
-        expect(await ticking).to.equal(1);
-      } finally {
-        done = true;
-        await mining;
-      }
+      other = await tickBesideAnotherSender(anchorer);
     } finally {
-      await f.provider.send('evm_setAutomine', [true]);
       await anchorer.stop();
     }
     expect((await f.provider.getTransactionReceipt(other))?.status, 'the other transaction was mined').to.equal(1);

@@ -49,6 +49,23 @@ export async function openChainFixture(): Promise<ChainFixture> {
   };
 }
 
+/** Mine a block on `provider`'s chain every 100 ms until `done` settles (for a chain with automine off); its answer. */
+export async function mineUntil<T>(provider: JsonRpcProvider, done: Promise<T>): Promise<T> {
+  let settled = false;
+  const watched = done.finally(() => (settled = true));
+  const mining = (async () => {
+    while (!settled) {
+      await new Promise((r) => setTimeout(r, 100));
+      if (!settled) await provider.send('evm_mine', []);
+    }
+  })();
+  try {
+    return await watched;
+  } finally {
+    await mining;
+  }
+}
+
 /** Submit `n` tasks (one TaskSubmitted each), as the API would. */
 export async function submitTasks(store: SqlEventStore, n: number): Promise<RecordedEvent[]> {
   const out: RecordedEvent[] = [];
