@@ -14,7 +14,6 @@ import { llmReadinessCheck } from './agent/llm/llm-readiness';
 import { SqlSpendLedger } from './agent/policy/spend-ledger';
 import { buildApp, createLogger, type ReadinessCheck } from './api';
 import { sharedReadinessCheck, softReadinessCheck } from './telemetry/readiness-check';
-import { requestLog } from './telemetry/request-log';
 import { chainReadiness } from './web3/chain-readiness';
 import { mcpGatewayService } from './api/mcp-gateway-service';
 import { proofsService } from './api/proofs-service';
@@ -283,7 +282,7 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
       cacheSkipMs: options.cacheSkipMs,
       onCacheError: (err) => {
         metrics.errors.inc({ code: 'DEPENDENCY_UNAVAILABLE' });
-        requestLog(logger).warn({ err }, 'read cache unreachable: answering from SQL for now');
+        logger.warn({ err }, 'read cache unreachable: answering from SQL for now');
       },
     });
 
@@ -318,7 +317,7 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
       ? createAuthFailureLimiter({
           cache,
           perAddressPerMinute: config.RATE_LIMIT_AUTH_FAILURES,
-          onCacheError: (err) => requestLog(logger).warn({ err }, 'rate-limit counters unreachable: counting in this process for now'),
+          onCacheError: (err) => logger.warn({ err }, 'rate-limit counters unreachable: counting in this process for now'),
         })
       : undefined;
     const auth = createAuthenticator({ keys, jwt, failures });
@@ -436,7 +435,7 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
       cache,
       perKeyPerMinute: config.RATE_LIMIT_PER_KEY,
       perTenantPerMinute: config.RATE_LIMIT_PER_TENANT,
-      onCacheError: (err) => requestLog(logger).warn({ err }, 'rate-limit counters unreachable: counting in this process for now'),
+      onCacheError: (err) => logger.warn({ err }, 'rate-limit counters unreachable: counting in this process for now'),
     });
     const app = await buildApp({
       store,

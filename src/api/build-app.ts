@@ -27,7 +27,6 @@ import { subjectsRoutes } from './routes/subjects.routes';
 import { bodyDepth, MAX_BODY_DEPTH } from '../core/body-depth';
 import { escapeLoneSurrogates, loneSurrogateIn } from '../core/lone-surrogate';
 import { ValidationError } from '../core/errors';
-import { requestLog, withRequestLog } from '../telemetry/request-log';
 
 const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -40,7 +39,7 @@ const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const metrics = deps.metrics ?? createMetrics({ registry: deps.registry });
   const logger = deps.logger === undefined ? createLogger('info') : deps.logger === false ? createLogger('silent') : deps.logger;
-  const onCacheError = (err: unknown) => requestLog(logger).warn({ err }, 'rate-limit counters unreachable: counting in this process for now');
+  const onCacheError = (err: unknown) => logger.warn({ err }, 'rate-limit counters unreachable: counting in this process for now');
   const { failedAuthPerAddressPerMinute, ...perPrincipal } = deps.rateLimit;
   const failures = failedAuthPerAddressPerMinute ? createAuthFailureLimiter({ cache: deps.cache, perAddressPerMinute: failedAuthPerAddressPerMinute, onCacheError }) : undefined;
   const auth = deps.auth ?? createAuthenticator({ keys: deps.keys, jwt: deps.jwt, failures });
@@ -156,16 +155,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     };
   };
 
-  // Warnings told through process-wide callbacks under a request (the rate-limit counters or the
-  // read cache unreachable) are written with the request's logger (requestLog), so they carry its
-  // reqId like its other lines. Entered first: the rest of the request runs in it (fastify hands a
-  // body read in the socket's callbacks back in the request's async context).
-  const enterRequestLog: onRequestHookHandler = (request, _reply, done) => withRequestLog(request.log, done);
-
   const asArray = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
   app.addHook('onRoute', (route) => {
     const permission = route.config?.permission;
-    route.onRequest = [enterRequestLog, permission ? authorize(permission) : tagRequest, ...asArray(route.onRequest)];
+    route.onRequest = [permission ? authorize(permission) : tagRequest, ...asArray(route.onRequest)];
     if (route.schema?.body) route.preValidation = [depthCheck, ...asArray(route.preValidation)];
     route.onResponse = [observe(route.url, route.config?.eventStream === true), ...asArray(route.onResponse)];
   });

@@ -9,4 +9,3 @@ export * from './log-mixin';
 export * from './audit-lag-gauges';
 export * from './readiness-gauge';
 export * from './readiness-check';
-export * from './request-log';

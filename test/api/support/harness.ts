@@ -20,7 +20,6 @@ import { InProcessBus } from '../../../src/bus/inprocess';
 import { MemoryCheckpointStore } from '../../../src/checkpoints/memory-checkpoint-store';
 import { Projector } from '../../../src/projector/projector';
 import { SqlReadModels } from '../../../src/readmodels/sql-read-models';
-import { requestLog } from '../../../src/telemetry/request-log';
 
 export type Harness = {
   app: FastifyInstance;
@@ -61,7 +60,7 @@ export async function makeHarness(over: Partial<AppDeps> = {}, options: { cacheS
   });
   const logger = createLogger('debug', sink);
   // As src/main.ts wires it: the warning names the request that met the outage.
-  const onCacheError = (err: unknown) => requestLog(logger).warn({ err }, 'read cache unreachable: answering from SQL for now');
+  const onCacheError = (err: unknown) => logger.warn({ err }, 'read cache unreachable: answering from SQL for now');
   const readModels = new SqlReadModels({ knex, cache, applied: projector.applied, cacheSkipMs: options.cacheSkipMs, onCacheError });
   const keys = new SqlKeyStore(knex);
   const proofs = new FakeProofs(store);
