@@ -24,4 +24,22 @@ describe("scrape budget (a scrape's reads get half the scraper's timeout)", () =
     expect(seen).to.equal(700);
     expect(currentScrapeReadTimeoutMs()).to.equal(SCRAPE_READ_TIMEOUT_MS);
   });
+
+  it('scrapes that overlap share the shortest budget among them, so none overruns its own (each used to see its own through an AsyncLocalStorage, which cost every request of the process ~30 µs)', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const long = withScrapeReadTimeout(4000, async () => {
+      await held;
+      return currentScrapeReadTimeoutMs();
+    });
+    const short = await withScrapeReadTimeout(900, async () => {
+      release();
+      await new Promise((r) => setImmediate(r));
+      return currentScrapeReadTimeoutMs();
+    });
+    expect(short).to.equal(900);
+    expect(await long, 'the 4 s scrape read while the 0.9 s one was under way').to.equal(900);
+    expect(await withScrapeReadTimeout(4000, async () => currentScrapeReadTimeoutMs()), 'alone').to.equal(4000);
+    expect(currentScrapeReadTimeoutMs()).to.equal(SCRAPE_READ_TIMEOUT_MS);
+  });
 });
