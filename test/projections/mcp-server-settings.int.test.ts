@@ -1,13 +1,9 @@
 import { expect } from 'chai';
-import { catalog } from '../../events';
-import { MemoryCheckpointStore } from '../../src/checkpoints';
-import { InProcessBus } from '../../src/bus/inprocess';
 import { createEvent } from '../../src/core/envelope';
 import { newId } from '../../src/core/ids';
-import { Projector } from '../../src/projector/projector';
 import { SqlReadModels } from '../../src/readmodels/sql-read-models';
 import { LIVE_TABLES } from '../../projections/tables';
-import { openTestDb, type TestDb } from './support';
+import { applyOnce, appendAndProject, openTestDb, type TestDb } from './support';
 
 const actor = { kind: 'system' as const, id: 'test' };
 
@@ -31,14 +27,7 @@ describe('MCP servers read model: a reconfigured server', function () {
         data: { name: 'files', transport: 'stdio', command: '/opt/openmcp-2/node', args: ['/opt/openmcp-2/server.js'], changed: ['command', 'args', 'env'] },
       }),
     ];
-    for (const e of events) catalog.validate(e.type, e.version, e.data);
-    const r = await db.store.append(stream, events);
-    const projector = new Projector({ knex: db.knex, bus: new InProcessBus(db.store, new MemoryCheckpointStore()) });
-    try {
-      await projector.applyEvents(r.events);
-    } finally {
-      await projector.stop();
-    }
+    await appendAndProject(db, stream, events);
   });
   after(async () => {
     await db?.close();

@@ -1,16 +1,12 @@
 import { expect } from 'chai';
-import { catalog } from '../../events';
 import { migrateLatest } from '../../migrations';
-import { MemoryCheckpointStore } from '../../src/checkpoints';
-import { InProcessBus } from '../../src/bus/inprocess';
 import { rebuildProjection } from '../../src/cli/projections';
 import { createEvent } from '../../src/core/envelope';
 import { newId } from '../../src/core/ids';
-import { Projector } from '../../src/projector/projector';
 import { SqlReadModels } from '../../src/readmodels/sql-read-models';
 import { LIVE_TABLES } from '../../projections/tables';
 import { mysqlAvailable, requireService } from '../support/services';
-import { openTestDb, type Dialect, type TestDb } from './support';
+import { applyOnce, appendAndProject, openTestDb, type Dialect, type TestDb } from './support';
 
 const actor = { kind: 'system' as const, id: 'test' };
 const ICONS = [{ src: 'https://example.com/chart.svg', mimeType: 'image/svg+xml', sizes: ['any'] }];
@@ -36,14 +32,7 @@ for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
         createEvent({ type: 'McpServerRegistered', stream, tenant: 'acme', actor, data: { name: 'viz', transport: 'http', url: 'http://127.0.0.1:9/mcp' } }),
         createEvent({ type: 'McpServerToolsDiscovered', version: 2, stream, tenant: 'acme', actor, data: { tools, toolsHash: `0x${'1'.repeat(64)}` } }),
       ];
-      for (const e of events) catalog.validate(e.type, e.version, e.data);
-      const r = await db.store.append(stream, events);
-      const projector = new Projector({ knex: db.knex, bus: new InProcessBus(db.store, new MemoryCheckpointStore()) });
-      try {
-        await projector.applyEvents(r.events);
-      } finally {
-        await projector.stop();
-      }
+      await appendAndProject(db, stream, events);
     });
     after(async () => {
       await db?.close();
@@ -85,14 +74,7 @@ for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
         createEvent({ type: 'McpServerRegistered', stream, tenant: 'acme', actor, data: { name: 'big', transport: 'http', url: 'http://127.0.0.1:9/mcp' } }),
         createEvent({ type: 'McpServerToolsDiscovered', version: 2, stream, tenant: 'acme', actor, data: { tools: [{ name: 'huge', inputSchemaJson: '{}', ...big }], toolsHash: `0x${'2'.repeat(64)}` } }),
       ];
-      for (const e of events) catalog.validate(e.type, e.version, e.data);
-      const r = await db.store.append(stream, events);
-      const projector = new Projector({ knex: db.knex, bus: new InProcessBus(db.store, new MemoryCheckpointStore()) });
-      try {
-        await projector.applyEvents(r.events);
-      } finally {
-        await projector.stop();
-      }
+      await appendAndProject(db, stream, events);
       const huge = (await byName()).huge;
       expect(huge.icons).to.deep.equal(big.icons);
       expect(huge.meta).to.deep.equal(JSON.parse(big.metaJson));

@@ -11,7 +11,7 @@ import { defaultAppliers } from '../../projections';
 import type { ProjectionApplier } from '../../projections/projection';
 import { SqlReadModels } from '../../src/readmodels/sql-read-models';
 import { mysqlAvailable, requireService } from '../support/services';
-import { appendWorkload, checkpointOf, openTestDb, snapshot, type Dialect, type TestDb } from './support';
+import { appendAndProject, appendWorkload, applyOnce, checkpointOf, openTestDb, snapshot, type Dialect, type TestDb } from './support';
 
 async function runToHead(db: TestDb, projector: Projector): Promise<void> {
   const head = await db.store.headPosition();
@@ -158,12 +158,7 @@ for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
       catalog.validate('McpServerRegistered', 1, data);
       const stream = `mcpserver-${newId()}`;
       const r = await db.store.append(stream, [createEvent({ type: 'McpServerRegistered', stream, tenant: 'acme', actor: { kind: 'user', id: 'u' }, data })]);
-      const projector = new Projector({ knex: db.knex, bus: new InProcessBus(db.store, new MemoryCheckpointStore()) });
-      try {
-        await projector.applyEvents(r.events);
-      } finally {
-        await projector.stop();
-      }
+      await applyOnce(db, r.events);
       const row = await db.knex('rm_mcp_servers').where({ id: stream.slice('mcpserver-'.length) }).first('args_json', 'env_keys_json', 'command');
       expect(JSON.parse(row.args_json)).to.deep.equal(data.args);
       expect(JSON.parse(row.env_keys_json)).to.deep.equal(data.envKeys);
@@ -178,14 +173,7 @@ for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
         createEvent({ type: 'McpServerRegistered', stream, tenant: 'acme', actor, data: { name: 'dup', transport: 'http', url: 'http://127.0.0.1:9/mcp' } }),
         createEvent({ type: 'McpServerToolsDiscovered', stream, tenant: 'acme', actor, data: { tools: [t('search', 'first'), t('other', 'o'), t('search', 'second')], toolsHash: `0x${'0'.repeat(64)}` } }),
       ];
-      for (const e of events) catalog.validate(e.type, 1, e.data);
-      const r = await db.store.append(stream, events);
-      const projector = new Projector({ knex: db.knex, bus: new InProcessBus(db.store, new MemoryCheckpointStore()) });
-      try {
-        await projector.applyEvents(r.events);
-      } finally {
-        await projector.stop();
-      }
+      await appendAndProject(db, stream, events);
       const rows = await db.knex('rm_mcp_tools').where({ server_id: stream.slice('mcpserver-'.length) }).orderBy('name').select('name', 'description');
       expect(rows).to.deep.equal([{ name: 'other', description: 'o' }, { name: 'search', description: 'first' }]);
     });
@@ -202,12 +190,7 @@ for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
         events.push(...(await db.store.append(stream, [createEvent({ type: 'ToolCallRequested', stream, tenant: 'acme', actor, data })])).events);
       }
       // About 20 MB in one batch: the audit-log rows alone, 200 to a statement before, were one packet over the limit.
-      const projector = new Projector({ knex: db.knex, bus: new InProcessBus(db.store, new MemoryCheckpointStore()) });
-      try {
-        await projector.applyEvents(events);
-      } finally {
-        await projector.stop();
-      }
+      await applyOnce(db, events);
       const counted = async (table: string) => Number((await db.knex(table).whereIn('id', events.map((e) => e.id)).count({ n: '*' }))[0].n);
       expect(await counted('rm_audit_events')).to.equal(80);
     });

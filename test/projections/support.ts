@@ -10,6 +10,10 @@ import { openKnex } from '../../src/db/knex';
 import { sqlEventStoreOn } from '../../src/eventstore/sql';
 import type { EventStore } from '../../src/eventstore/port';
 import { LIVE_TABLES, CHECKPOINT_TABLE } from '../../projections/tables';
+import { catalog } from '../../events';
+import { InProcessBus } from '../../src/bus/inprocess';
+import { MemoryCheckpointStore } from '../../src/checkpoints';
+import { Projector } from '../../src/projector/projector';
 import { createTestDatabase } from '../support/services';
 import { dialectOf } from '../../src/db/knex';
 
@@ -30,6 +34,24 @@ export async function openTestDb(dialect: Dialect): Promise<TestDb> {
   await migrateLatest(knex);
   const store = sqlEventStoreOn(knex, { pollIntervalMs: 20 });
   return { knex, store, close: async () => { await store.close(); await knex.destroy(); await db.drop(); } };
+}
+
+/** Apply `events` once with a projector of their own (its bus never polled), stopped after. */
+export async function applyOnce(db: TestDb, events: RecordedEvent[]): Promise<void> {
+  const projector = new Projector({ knex: db.knex, bus: new InProcessBus(db.store, new MemoryCheckpointStore()) });
+  try {
+    await projector.applyEvents(events);
+  } finally {
+    await projector.stop();
+  }
+}
+
+/** Check `events` against the event catalog, append them to `stream` and apply them once (applyOnce). */
+export async function appendAndProject(db: TestDb, stream: string, events: PendingEvent[]): Promise<RecordedEvent[]> {
+  for (const e of events) catalog.validate(e.type, e.version, e.data);
+  const r = await db.store.append(stream, events);
+  await applyOnce(db, r.events);
+  return r.events;
 }
 
 const actor = { kind: 'system' as const, id: 'test' };
