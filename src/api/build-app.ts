@@ -25,7 +25,7 @@ import { tasksRoutes } from './routes/tasks.routes';
 import { toolCallsRoutes } from './routes/tool-calls.routes';
 import { subjectsRoutes } from './routes/subjects.routes';
 import { bodyDepth, MAX_BODY_DEPTH } from '../core/body-depth';
-import { escapeLoneSurrogates, loneSurrogateIn } from '../core/lone-surrogate';
+import { loneSurrogateIn } from '../core/lone-surrogate';
 import { ValidationError } from '../core/errors';
 
 const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -133,7 +133,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     const lone = loneSurrogateIn(request.body, ['body']);
     if (lone) {
       // A key holding the surrogate is named with it written out (`\\udc00`): the answer itself stays Unicode text.
-      const field = lone.path.map((p) => (typeof p === 'string' ? escapeLoneSurrogates(p) : p)).join('.');
+      const { field } = lone;
       const detail = `${field}: a lone UTF-16 surrogate (\\${lone.unit}) is not Unicode text, which event hashes need (RFC 8785)`;
       return done(new ValidationError(detail, { field }));
     }

@@ -121,8 +121,8 @@ function assertWellFormedContent(content: EventContent, text: string): void {
   if (!text.includes('\\ud')) return;
   const lone = loneSurrogateIn(content);
   if (!lone) return;
-  // A key may be the ill-formed text: the message must itself be recordable (a TaskFailed quotes it).
-  const field = lone.path.join('.').toWellFormed();
+  // A key may be the ill-formed text: `field` writes it out, so the message is itself recordable (a TaskFailed quotes it).
+  const { field } = lone;
   throw new ValidationError(
     `${content.type} event not built: ${field} holds a lone UTF-16 surrogate (\\${lone.unit}), not Unicode text, so its hash (RFC 8785, over UTF-8) could not be reproduced outside JavaScript`,
     { field, type: content.type },

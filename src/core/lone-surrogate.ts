@@ -7,12 +7,16 @@ const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[
  * JSON may escape one (`"\ud800"`), but it is no Unicode character: RFC 8785 hashes UTF-8, which
  * cannot encode it, so an event holding one has a hash only JavaScript's JSON.stringify reproduces.
  * Requires a value no deeper than the caller's depth limit (bodyDepth) — the walk is recursive.
- * @example loneSurrogateIn({ a: ['ok', 'x\ud800'] }) // { path: ['a', 1], unit: 'ud800' }
+ * `field` is the path as a message names it: dotted, a key holding the surrogate written out as
+ * `\udXXX`, so the message that quotes it is itself Unicode text (recordable, readable by strict
+ * JSON parsers).
+ * @example loneSurrogateIn({ a: ['ok', 'x\ud800'] }) // { path: ['a', 1], field: 'a.1', unit: 'ud800' }
  */
-export function loneSurrogateIn(value: unknown, path: (string | number)[] = []): { path: (string | number)[]; unit: string } | undefined {
+export function loneSurrogateIn(value: unknown, path: (string | number)[] = []): { path: (string | number)[]; field: string; unit: string } | undefined {
   // Every REST body and tools/call's arguments are checked: the native scan first (a 100 KB body
   // in well under a millisecond), the walk that builds paths only when there is one to name.
-  return isWellFormedDeep(value) ? undefined : findLone(value, path);
+  const found = isWellFormedDeep(value) ? undefined : findLone(value, path);
+  return found && { ...found, field: found.path.map((p) => (typeof p === 'string' ? escapeLoneSurrogates(p) : p)).join('.') };
 }
 
 function findLone(value: unknown, path: (string | number)[]): { path: (string | number)[]; unit: string } | undefined {
@@ -52,5 +56,5 @@ export function escapeLoneSurrogates(s: string): string {
 export function loneSurrogateProblem(doc: unknown): string | undefined {
   const lone = loneSurrogateIn(doc);
   if (!lone) return undefined;
-  return `${lone.path.join('.').toWellFormed() || '(root)'}: a lone UTF-16 surrogate (\\${lone.unit}) is not Unicode text, which event hashes need (RFC 8785)`;
+  return `${lone.field || '(root)'}: a lone UTF-16 surrogate (\\${lone.unit}) is not Unicode text, which event hashes need (RFC 8785)`;
 }

@@ -692,7 +692,7 @@ export class McpGateway {
     // As REST bodies: the caller's own input, hashed into ToolCallRequested, refused rather than changed.
     const lone = loneSurrogateIn(args, ['arguments']);
     if (lone) {
-      const field = lone.path.join('.').toWellFormed();
+      const { field } = lone;
       throw new ValidationError(`${field}: a lone UTF-16 surrogate (\\${lone.unit}) is not Unicode text, which event hashes need (RFC 8785)`, { field });
     }
     const argsDigest = payloadDigest(args);
@@ -736,7 +736,7 @@ export class McpGateway {
     // have a resultHash no RFC 8785 outside JavaScript reproduces. Never recorded so: the call ends failed.
     const illFormed = r.json.includes('\\ud') ? loneSurrogateIn(result, ['result']) : undefined;
     if (illFormed) {
-      const field = illFormed.path.join('.').toWellFormed();
+      const { field } = illFormed;
       await audit.unrecordable(new ValidationError(`${field} holds a lone UTF-16 surrogate (\\${illFormed.unit}), not Unicode text, so resultHash (RFC 8785, over UTF-8) could not be reproduced outside JavaScript`, { field }), latencyUs);
     }
     const resultJson = keptPayload(r.json, this.payloadPolicy);

@@ -13,7 +13,8 @@ describe('loneSurrogateIn / escapeLoneSurrogates', () => {
   it('finds a lone surrogate exactly where UTF-8 cannot carry the text, in values and in keys; pairs (emoji) pass', () => {
     fc.assert(fc.property(text, (s) => (loneSurrogateIn(s) === undefined) === wellFormed(s)), { numRuns: 20_000 });
     fc.assert(fc.property(text, (s) => (loneSurrogateIn({ a: [{ [s]: 1 }] }) === undefined) === wellFormed(s)), { numRuns: 5_000 });
-    expect(loneSurrogateIn({ '😀': ['😀 \ud83d\ude00', { k: 'x\ud800' }] })).to.deep.equal({ path: ['😀', 1, 'k'], unit: 'ud800' });
+    expect(loneSurrogateIn({ '😀': ['😀 \ud83d\ude00', { k: 'x\ud800' }] })).to.deep.equal({ path: ['😀', 1, 'k'], field: '😀.1.k', unit: 'ud800' });
+    expect(loneSurrogateIn({ a: { 'k\udc00': 1 } })?.field, 'a key holding it is written out').to.equal('a.k\\udc00');
   });
 
   it('writes each lone surrogate out as text and leaves everything else, pairs included, as it is', () => {
