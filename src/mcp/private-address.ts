@@ -1,6 +1,6 @@
+import type { LookupAddress } from 'node:dns';
 import { lookup } from 'node:dns/promises';
 import { BlockList, isIP } from 'node:net';
-import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
 
 /**
  * Addresses inside a host or its networks: loopback, private, link-local (cloud metadata), CGNAT,
@@ -65,21 +65,28 @@ export function isInternalAddress(address: string): boolean {
   return family === 4 ? INTERNAL.check(address, 'ipv4') : family === 6 ? INTERNAL.check(address, 'ipv6') : false;
 }
 
+/** Every address a host name resolves to (the system resolver's: getaddrinfo, as fetch's own lookup). */
+export type ResolveHost = (hostname: string) => Promise<LookupAddress[]>;
+
+export const systemResolve: ResolveHost = (hostname) => lookup(hostname, { all: true, verbatim: true });
+
 /**
  * The first internal address `url`'s host is, or resolves to, or undefined. A host that does not
- * resolve has none: the gateway cannot reach it either.
+ * resolve has none: the gateway cannot reach it either. `resolve`, `isInternal`: the system
+ * resolver and isInternalAddress, unless a test simulates a resolver of its own.
  */
-export async function internalAddressOf(url: string): Promise<string | undefined> {
+export async function internalAddressOf(url: string, resolve: ResolveHost = systemResolve, isInternal = isInternalAddress): Promise<string | undefined> {
   const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
-  if (isIP(host)) return isInternalAddress(host) ? host : undefined;
-  const found = await lookup(host, { all: true, verbatim: true }).catch(() => []);
-  return found.find((a) => isInternalAddress(a.address))?.address;
+  if (isIP(host)) return isInternal(host) ? host : undefined;
+  const found = await resolve(host).catch(() => []);
+  return found.find((a) => isInternal(a.address))?.address;
 }
 
 /**
  * Whether `url`'s host is, or resolves to, an internal address (any of its addresses). A host that
  * does not resolve is not: the gateway cannot reach it either. Checked when a server is
- * registered; for one registered with egress "public", publicOnlyFetch checks again at each request.
+ * registered; for one registered with egress "public", publicOnlyFetch checks again at each
+ * request and connection.
  */
 export async function reachesInternalAddress(url: string): Promise<boolean> {
   return (await internalAddressOf(url)) !== undefined;
@@ -88,26 +95,9 @@ export async function reachesInternalAddress(url: string): Promise<boolean> {
 /** A request of a public-only upstream whose host resolves to an internal address: refused, never sent. */
 export class InternalAddressRefusedError extends Error {
   readonly code = 'INTERNAL_ADDRESS_REFUSED';
-}
 
-/**
- * `base`, refusing (InternalAddressRefusedError, nothing sent) each request whose host is, or now
- * resolves to, an internal address: for upstreams registered with egress "public" (by a tenant's
- * admin or operator), whose name was checked at registration but may be pointed inside later.
- * Each request looks the name up again (the system resolver's cache answers most); fetch then
- * looks it up itself, so an answer that changes in between (a rebinding with TTL 0) is not caught
- * here: firewall the gateway's egress as well.
- * @example new StreamableHTTPClientTransport(url, { fetch: publicOnlyFetch(fetch) })
- */
-export function publicOnlyFetch(base: FetchLike): FetchLike {
-  return async (url, init) => {
-    const target = new URL(url instanceof URL ? url.href : url);
-    const internal = await internalAddressOf(target.href);
-    if (internal !== undefined) {
-      throw new InternalAddressRefusedError(
-        `${target.host} resolves to an internal address (${internal}): a server registered by a tenant is reached at public addresses only (docs/security.md)`,
-      );
-    }
-    return base(url, init);
-  };
+  /** `host` (as written in the URL, with its port if any) is, or resolves to, `address`. */
+  constructor(host: string, address: string) {
+    super(`${host} resolves to an internal address (${address}): a server registered by a tenant is reached at public addresses only (docs/security.md)`);
+  }
 }

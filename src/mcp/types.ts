@@ -36,7 +36,8 @@ export type UpstreamSpec = {
   limits?: McpServerLimits;
   /**
    * `public`: connect at public addresses only, checked where the URL's host resolves before each
-   * request (privateAddress.ts). Set for servers a tenant's admin or operator registered; recorded
+   * request and for each connection, which goes to the checked addresses only (public-only-fetch.ts).
+   * Set for servers a tenant's admin or operator registered; recorded
    * (McpServerRegistered v4), so every replica and restart keeps to it.
    */
   egress?: 'public';

@@ -6,7 +6,7 @@ import type { FetchLike, Transport } from '@modelcontextprotocol/sdk/shared/tran
 import { ValidationError } from '../core/errors';
 import type { ExitStatus } from './health-cause';
 import { isolatedAbortFetch } from './isolated-abort-fetch';
-import { publicOnlyFetch } from './private-address';
+import { publicOnlyFetch } from './public-only-fetch';
 import { resolveEnv } from './upstream-env';
 import { resolveHeaders } from './upstream-headers';
 import type { UpstreamSpec } from './types';
@@ -87,16 +87,20 @@ export function openUpstreamTransport(spec: UpstreamSpec, hooks: StdioHooks, wra
     // from the next connection on.
     case 'http':
       if (!spec.url) throw new ValidationError('http upstream needs a url', { field: 'url' });
-      return new StreamableHTTPClientTransport(new URL(spec.url), { fetch: wrapFetch(egressOf(spec, isolatedAbortFetch())), ...requestInitOf(spec) });
+      return new StreamableHTTPClientTransport(new URL(spec.url), { fetch: wrapFetch(fetchOf(spec)), ...requestInitOf(spec) });
     case 'sse':
       if (!spec.url) throw new ValidationError('sse upstream needs a url', { field: 'url' });
-      return new SSEClientTransport(new URL(spec.url), { fetch: egressOf(spec, isolatedAbortFetch()), ...requestInitOf(spec) });
+      return new SSEClientTransport(new URL(spec.url), { fetch: fetchOf(spec), ...requestInitOf(spec) });
   }
 }
 
-/** A server a tenant registered (egress "public") is refused, at every request, where its host resolves to an internal address. */
-function egressOf(spec: UpstreamSpec, f: FetchLike): FetchLike {
-  return spec.egress === 'public' ? publicOnlyFetch(f) : f;
+/**
+ * A server a tenant registered (egress "public") is refused, at every request, where its host
+ * resolves to an internal address, and each of its connections goes to an address checked for it
+ * (publicOnlyFetch); any other is reached with Node's fetch, as it always was.
+ */
+function fetchOf(spec: UpstreamSpec): FetchLike {
+  return isolatedAbortFetch(spec.egress === 'public' ? publicOnlyFetch() : fetch);
 }
 
 function requestInitOf(spec: UpstreamSpec): { requestInit?: RequestInit } {
