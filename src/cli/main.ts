@@ -61,14 +61,20 @@ export function buildCli(): Command {
     .addOption(new Option('--private-key <hex>', 'deployer key').env('ANCHORER_PRIVATE_KEY'))
     .option('--anchorer <address>', 'address given the anchorer role (default: the deployer)')
     .option('--admin <address>', 'address given the admin role, which grants and revokes anchorers (default: the deployer; use a key the anchorer process does not hold)')
-    .action(async (o: { rpc: string; privateKey?: string; anchorer?: string; admin?: string }) => {
+    .option('--admin-delay <duration>', 'how long a new admin waits between `contracts admin begin` and `accept`: seconds, or with s, m, h or d, at most 30d (default: 1d)')
+    .action(async (o: { rpc: string; privateKey?: string; anchorer?: string; admin?: string; adminDelay?: string }) => {
       if (!o.privateKey) throw new OpenMcpError('VALIDATION_FAILED', 'contracts deploy needs --private-key or ANCHORER_PRIVATE_KEY', { status: 400 });
       for (const flag of ['admin', 'anchorer'] as const) {
         const v = o[flag];
         if (v !== undefined && !/^0x[0-9a-fA-F]{40}$/.test(v)) throw new OpenMcpError('VALIDATION_FAILED', `--${flag} must be an address (0x and 40 hex digits), got ${v}`, { status: 400 });
       }
+      const { parseAdminDelay, MAX_ADMIN_DELAY_SECONDS } = load<typeof import('../web3/admin-delay')>('../web3/admin-delay');
+      const adminDelaySeconds = o.adminDelay === undefined ? undefined : parseAdminDelay(o.adminDelay);
+      if (o.adminDelay !== undefined && adminDelaySeconds === undefined) {
+        throw new OpenMcpError('VALIDATION_FAILED', `--admin-delay must be seconds, or a whole number with s, m, h or d, at most 30d (${MAX_ADMIN_DELAY_SECONDS} s), got ${o.adminDelay}`, { status: 400 });
+      }
       const { contractsDeploy } = load<typeof import('./contracts-deploy')>('./contracts-deploy');
-      await contractsDeploy({ rpc: o.rpc, privateKey: o.privateKey as `0x${string}`, anchorer: o.anchorer, admin: o.admin });
+      await contractsDeploy({ rpc: o.rpc, privateKey: o.privateKey as `0x${string}`, anchorer: o.anchorer, admin: o.admin, adminDelaySeconds });
     });
 
   const projections = program.command('projections').description('read models');
