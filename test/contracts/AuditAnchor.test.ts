@@ -5,7 +5,12 @@ import { hardhat } from './hardhat-env';
 import { loadAuditAnchorArtifact } from '../../src/web3/compile-audit-anchor';
 
 const hre = hardhat();
-const { ethers } = hre as unknown as { ethers: typeof import('ethers') & { getSigners(): Promise<import('ethers').Signer[]> } };
+const { ethers } = hre as unknown as {
+  ethers: typeof import('ethers') & {
+    getSigners(): Promise<import('ethers').Signer[]>;
+    provider: { send(method: string, params: unknown[]): Promise<unknown>; getBlock(n: number): Promise<import('ethers').Block | null> };
+  };
+};
 
 const ROOT_A = `0x${'aa'.repeat(32)}`;
 const ROOT_B = `0x${'bb'.repeat(32)}`;
@@ -57,8 +62,8 @@ describe('AuditAnchor.sol (Hardhat network)', function () {
   describe('admin handover (two steps, with a delay: AccessControlDefaultAdminRules)', () => {
     const ADMIN = ethers.ZeroHash; // DEFAULT_ADMIN_ROLE
     async function later(seconds: number): Promise<void> {
-      await (ethers as unknown as { provider: { send(m: string, p: unknown[]): Promise<unknown> } }).provider.send('evm_increaseTime', [seconds]);
-      await (ethers as unknown as { provider: { send(m: string, p: unknown[]): Promise<unknown> } }).provider.send('evm_mine', []);
+      await ethers.provider.send('evm_increaseTime', [seconds]);
+      await ethers.provider.send('evm_mine', []);
     }
     const asAdmin = () => f.contract.connect(f.admin) as Contract;
 
@@ -74,7 +79,7 @@ describe('AuditAnchor.sol (Hardhat network)', function () {
       const [, , , next] = await ethers.getSigners();
       const nextAddress = await next.getAddress();
       const tx = await asAdmin().beginDefaultAdminTransfer(nextAddress);
-      const at = BigInt((await ethers.provider!.getBlock((await tx.wait())!.blockNumber))!.timestamp);
+      const at = BigInt((await ethers.provider.getBlock((await tx.wait())!.blockNumber))!.timestamp);
       await expect(tx).to.emit(f.contract, 'DefaultAdminTransferScheduled').withArgs(nextAddress, at + BigInt(DELAY));
       expect(await f.contract.pendingDefaultAdmin()).to.deep.equal([nextAddress, at + BigInt(DELAY)]);
       // Until accepted, the old admin still is the admin.
