@@ -77,6 +77,8 @@ export function buildCli(): Command {
       await contractsDeploy({ rpc: o.rpc, privateKey: o.privateKey as `0x${string}`, anchorer: o.anchorer, admin: o.admin, adminDelaySeconds });
     });
 
+  addContractsAdminCommands(contracts);
+
   const projections = program.command('projections').description('read models');
   projections
     .command('rebuild')
@@ -101,6 +103,53 @@ export function buildCli(): Command {
   addMcpClientCommands(mcp);
 
   return program;
+}
+
+const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
+
+function requireAddress(what: string, v: string, nonZero = false): void {
+  if (!ADDRESS.test(v) || (nonZero && /^0x0{40}$/.test(v))) {
+    throw new OpenMcpError('VALIDATION_FAILED', `${what} must be ${nonZero ? 'a non-zero' : 'an'} address (0x and 40 hex digits), got ${v}`, { status: 400 });
+  }
+}
+
+/**
+ * `openmcp contracts admin status|begin|accept|cancel`: AuditAnchor's admin role moves in two
+ * steps with a delay (contracts deployed from release 2026-12-11 on). The key is given on the
+ * command line only: ANCHORER_PRIVATE_KEY is the anchorer's, which should not be the admin.
+ */
+function addContractsAdminCommands(contracts: Command): void {
+  const admin = contracts.command('admin').description("AuditAnchor's admin role (grants and revokes anchorers): handed over in two steps, with a delay");
+  const target = (cmd: Command) =>
+    cmd
+      .addOption(new Option('--rpc <url>', 'chain JSON-RPC URL').env('CHAIN_RPC_URL').makeOptionMandatory())
+      .addOption(new Option('--contract <address>', 'the AuditAnchor').env('ANCHOR_CONTRACT').makeOptionMandatory());
+  const key = (cmd: Command, whose: string) => cmd.requiredOption('--private-key <hex>', `${whose} key (0x and 64 hex digits)`);
+  type Target = { rpc: string; contract: string; privateKey?: string };
+  const checked = (o: Target) => {
+    requireAddress('--contract', o.contract);
+    if (o.privateKey !== undefined && !/^0x[0-9a-fA-F]{64}$/.test(o.privateKey)) {
+      throw new OpenMcpError('VALIDATION_FAILED', '--private-key must be 0x and 64 hex digits', { status: 400 });
+    }
+    return { rpc: o.rpc, contract: o.contract, privateKey: o.privateKey as `0x${string}` };
+  };
+  const run = () => load<typeof import('./contracts-admin')>('./contracts-admin');
+
+  target(admin.command('status').description('the admin, the handover delay, and any handover pending')).action(async (o: Target) => {
+    await run().contractsAdminStatus(checked(o));
+  });
+  key(target(admin.command('begin').description('schedule the handover to <new-admin>, who accepts once the delay is over (run with the admin key)').argument('<new-admin>', 'address of the new admin')), "the admin's").action(
+    async (newAdmin: string, o: Target) => {
+      requireAddress('<new-admin>', newAdmin, true);
+      await run().contractsAdminBegin({ ...checked(o), newAdmin });
+    },
+  );
+  key(target(admin.command('accept').description('take the admin role handed over to this key, once the delay is over')), "the new admin's").action(async (o: Target) => {
+    await run().contractsAdminAccept(checked(o));
+  });
+  key(target(admin.command('cancel').description('drop the pending handover (run with the admin key)')), "the admin's").action(async (o: Target) => {
+    await run().contractsAdminCancel(checked(o));
+  });
 }
 
 /** The chain a verification reads by default: CHAIN_RPC_URL, else the embedded chain at CHAIN_PORT (as `start` runs it). */
