@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity 0.8.30;
 
-import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {AccessControlDefaultAdminRules} from "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
 
 /// @title AuditAnchor
 /// @notice Append-only, gap-free record of OpenMCP-Chain audit batch roots (RFC 9162 Merkle trees
@@ -9,7 +9,12 @@ import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 ///         right after the previous one, so the on-chain record has no gaps and no rewrites.
 /// @dev Leaf = SHA-256(0x00 ‖ seq as uint64 big-endian ‖ eventHash); node = SHA-256(0x01 ‖ left ‖ right).
 ///      Byte-level spec: docs/proofs.md.
-contract AuditAnchor is AccessControl {
+///      The admin (DEFAULT_ADMIN_ROLE, which grants and revokes anchorers) is one account and moves in
+///      two steps with a delay (OpenZeppelin's AccessControlDefaultAdminRules): the admin calls
+///      beginDefaultAdminTransfer(newAdmin), and only newAdmin, once the delay is over, can
+///      acceptDefaultAdminTransfer(); grantRole/revokeRole of DEFAULT_ADMIN_ROLE revert. A mistyped
+///      address therefore never takes the role, and the admin can cancel until it is accepted.
+contract AuditAnchor is AccessControlDefaultAdminRules {
     /// @notice Role allowed to call anchor().
     bytes32 public constant ANCHORER_ROLE = keccak256("ANCHORER_ROLE");
 
@@ -44,10 +49,11 @@ contract AuditAnchor is AccessControl {
     /// @notice A batch root was recorded. Emitted once per batch id, ever.
     event BatchAnchored(uint64 indexed batchId, uint64 firstSeq, uint64 lastSeq, bytes32 root);
 
-    /// @param admin receives DEFAULT_ADMIN_ROLE (grants and revokes anchorers).
+    /// @param admin receives DEFAULT_ADMIN_ROLE (grants and revokes anchorers); not the zero address.
     /// @param anchorer receives ANCHORER_ROLE.
-    constructor(address admin, address anchorer) {
-        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+    /// @param adminDelay seconds between beginDefaultAdminTransfer() and the earliest
+    ///        acceptDefaultAdminTransfer() (changeDefaultAdminDelay() changes it later).
+    constructor(address admin, address anchorer, uint48 adminDelay) AccessControlDefaultAdminRules(adminDelay, admin) {
         _grantRole(ANCHORER_ROLE, anchorer);
     }
 

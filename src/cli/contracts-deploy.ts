@@ -1,5 +1,6 @@
 import { Wallet } from 'ethers';
 import type { Hex } from '../core/hex';
+import { DEFAULT_ADMIN_DELAY_SECONDS, formatAdminDelay } from '../web3/admin-delay';
 import { deployAuditAnchor, type DeployAuditAnchorReturnType } from '../web3/audit-anchor';
 import { createRpcProvider } from '../web3/provider';
 import type { Writer } from './print-checks';
@@ -10,6 +11,8 @@ export type ContractsDeployOptions = {
   privateKey: Hex;
   anchorer?: string;
   admin?: string;
+  /** Admin handover delay in seconds (default 1 day). */
+  adminDelaySeconds?: number;
   out?: Writer;
 };
 
@@ -22,9 +25,11 @@ export async function contractsDeploy(o: ContractsDeployOptions): Promise<Deploy
   const provider = createRpcProvider(o.rpc);
   try {
     const deployer = new Wallet(o.privateKey, provider);
-    const d = await deployAuditAnchor(deployer, { admin: o.admin, anchorer: o.anchorer });
+    const delay = o.adminDelaySeconds ?? DEFAULT_ADMIN_DELAY_SECONDS;
+    const d = await deployAuditAnchor(deployer, { admin: o.admin, anchorer: o.anchorer, adminDelaySeconds: delay });
     out(`AuditAnchor deployed at ${d.address} on chain ${d.chainId} (tx ${d.txHash}, block ${d.blockNumber}, gas ${d.gasUsed})`);
     out(`admin (grants and revokes anchorers): ${(o.admin ?? deployer.address).toLowerCase()}`);
+    out(`admin handover delay: ${delay} s (${formatAdminDelay(delay)}): a new admin accepts no sooner after \`openmcp contracts admin begin\``);
     out(`anchorer: ${(o.anchorer ?? deployer.address).toLowerCase()}`);
     // The anchorer's key lives in a running process; the admin's can stay offline.
     if ((o.admin ?? deployer.address).toLowerCase() === (o.anchorer ?? deployer.address).toLowerCase()) {

@@ -61,15 +61,23 @@ export function buildCli(): Command {
     .addOption(new Option('--private-key <hex>', 'deployer key').env('ANCHORER_PRIVATE_KEY'))
     .option('--anchorer <address>', 'address given the anchorer role (default: the deployer)')
     .option('--admin <address>', 'address given the admin role, which grants and revokes anchorers (default: the deployer; use a key the anchorer process does not hold)')
-    .action(async (o: { rpc: string; privateKey?: string; anchorer?: string; admin?: string }) => {
+    .option('--admin-delay <duration>', 'how long a new admin waits between `contracts admin begin` and `accept`: seconds, or with s, m, h or d, at most 30d (default: 1d)')
+    .action(async (o: { rpc: string; privateKey?: string; anchorer?: string; admin?: string; adminDelay?: string }) => {
       if (!o.privateKey) throw new OpenMcpError('VALIDATION_FAILED', 'contracts deploy needs --private-key or ANCHORER_PRIVATE_KEY', { status: 400 });
       for (const flag of ['admin', 'anchorer'] as const) {
         const v = o[flag];
         if (v !== undefined && !/^0x[0-9a-fA-F]{40}$/.test(v)) throw new OpenMcpError('VALIDATION_FAILED', `--${flag} must be an address (0x and 40 hex digits), got ${v}`, { status: 400 });
       }
+      const { parseAdminDelay, MAX_ADMIN_DELAY_SECONDS } = load<typeof import('../web3/admin-delay')>('../web3/admin-delay');
+      const adminDelaySeconds = o.adminDelay === undefined ? undefined : parseAdminDelay(o.adminDelay);
+      if (o.adminDelay !== undefined && adminDelaySeconds === undefined) {
+        throw new OpenMcpError('VALIDATION_FAILED', `--admin-delay must be seconds, or a whole number with s, m, h or d, at most 30d (${MAX_ADMIN_DELAY_SECONDS} s), got ${o.adminDelay}`, { status: 400 });
+      }
       const { contractsDeploy } = load<typeof import('./contracts-deploy')>('./contracts-deploy');
-      await contractsDeploy({ rpc: o.rpc, privateKey: o.privateKey as `0x${string}`, anchorer: o.anchorer, admin: o.admin });
+      await contractsDeploy({ rpc: o.rpc, privateKey: o.privateKey as `0x${string}`, anchorer: o.anchorer, admin: o.admin, adminDelaySeconds });
     });
+
+  addContractsAdminCommands(contracts);
 
   const projections = program.command('projections').description('read models');
   projections
@@ -95,6 +103,53 @@ export function buildCli(): Command {
   addMcpClientCommands(mcp);
 
   return program;
+}
+
+const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
+
+function requireAddress(what: string, v: string, nonZero = false): void {
+  if (!ADDRESS.test(v) || (nonZero && /^0x0{40}$/.test(v))) {
+    throw new OpenMcpError('VALIDATION_FAILED', `${what} must be ${nonZero ? 'a non-zero' : 'an'} address (0x and 40 hex digits), got ${v}`, { status: 400 });
+  }
+}
+
+/**
+ * `openmcp contracts admin status|begin|accept|cancel`: AuditAnchor's admin role moves in two
+ * steps with a delay (contracts deployed from release 2026-12-11 on). The key is given on the
+ * command line only: ANCHORER_PRIVATE_KEY is the anchorer's, which should not be the admin.
+ */
+function addContractsAdminCommands(contracts: Command): void {
+  const admin = contracts.command('admin').description("AuditAnchor's admin role (grants and revokes anchorers): handed over in two steps, with a delay");
+  const target = (cmd: Command) =>
+    cmd
+      .addOption(new Option('--rpc <url>', 'chain JSON-RPC URL').env('CHAIN_RPC_URL').makeOptionMandatory())
+      .addOption(new Option('--contract <address>', 'the AuditAnchor').env('ANCHOR_CONTRACT').makeOptionMandatory());
+  const key = (cmd: Command, whose: string) => cmd.requiredOption('--private-key <hex>', `${whose} key (0x and 64 hex digits)`);
+  type Target = { rpc: string; contract: string; privateKey?: string };
+  const checked = (o: Target) => {
+    requireAddress('--contract', o.contract);
+    if (o.privateKey !== undefined && !/^0x[0-9a-fA-F]{64}$/.test(o.privateKey)) {
+      throw new OpenMcpError('VALIDATION_FAILED', '--private-key must be 0x and 64 hex digits', { status: 400 });
+    }
+    return { rpc: o.rpc, contract: o.contract, privateKey: o.privateKey as `0x${string}` };
+  };
+  const run = () => load<typeof import('./contracts-admin')>('./contracts-admin');
+
+  target(admin.command('status').description('the admin, the handover delay, and any handover pending')).action(async (o: Target) => {
+    await run().contractsAdminStatus(checked(o));
+  });
+  key(target(admin.command('begin').description('schedule the handover to <new-admin>, who accepts once the delay is over (run with the admin key)').argument('<new-admin>', 'address of the new admin')), "the admin's").action(
+    async (newAdmin: string, o: Target) => {
+      requireAddress('<new-admin>', newAdmin, true);
+      await run().contractsAdminBegin({ ...checked(o), newAdmin });
+    },
+  );
+  key(target(admin.command('accept').description('take the admin role handed over to this key, once the delay is over')), "the new admin's").action(async (o: Target) => {
+    await run().contractsAdminAccept(checked(o));
+  });
+  key(target(admin.command('cancel').description('drop the pending handover (run with the admin key)')), "the admin's").action(async (o: Target) => {
+    await run().contractsAdminCancel(checked(o));
+  });
 }
 
 /** The chain a verification reads by default: CHAIN_RPC_URL, else the embedded chain at CHAIN_PORT (as `start` runs it). */

@@ -76,3 +76,15 @@ export class AnchorerNoFundsError extends OpenMcpError {
     });
   }
 }
+
+export type AnchorAdminRefusal = 'single-step-admin' | 'not-admin' | 'not-pending-admin' | 'too-early' | 'nothing-pending';
+
+/**
+ * `openmcp contracts admin begin|accept|cancel` would send a transaction the AuditAnchor reverts
+ * (checked with a call first, so nothing was sent), or the contract predates the two-step admin.
+ */
+export class AnchorAdminRefusedError extends OpenMcpError {
+  constructor(contract: string, reason: AnchorAdminRefusal, message: string, details: Record<string, unknown> = {}, cause?: unknown) {
+    super('ANCHOR_ADMIN_REFUSED', `${message}; nothing was sent`, { status: 409, cause, details: { contract, reason, ...details } });
+  }
+}

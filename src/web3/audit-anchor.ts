@@ -1,6 +1,7 @@
 import { Contract, ContractFactory, type ContractRunner, type Signer } from 'ethers';
 import { loadAuditAnchorArtifact } from './compile-audit-anchor';
 import type { Hex } from '../core/hex';
+import { DEFAULT_ADMIN_DELAY_SECONDS } from './admin-delay';
 
 /** A handle on a deployed AuditAnchor (ABI from the committed artifact). */
 export function auditAnchorAt(address: string, runner: ContractRunner): Contract {
@@ -12,6 +13,8 @@ export type DeployAuditAnchorParameters = {
   admin?: string;
   /** Receives ANCHORER_ROLE; defaults to the deployer. */
   anchorer?: string;
+  /** Seconds a new admin waits between the handover's begin and its accept; default DEFAULT_ADMIN_DELAY_SECONDS (1 day). */
+  adminDelaySeconds?: number;
 };
 
 export type DeployAuditAnchorReturnType = { address: Hex; txHash: Hex; blockNumber: number; gasUsed: number; chainId: number };
@@ -21,7 +24,7 @@ export async function deployAuditAnchor(deployer: Signer, p: DeployAuditAnchorPa
   const { abi, bytecode } = loadAuditAnchorArtifact();
   const me = await deployer.getAddress();
   const factory = new ContractFactory(abi as never, bytecode, deployer);
-  const contract = await factory.deploy(p.admin ?? me, p.anchorer ?? me);
+  const contract = await factory.deploy(p.admin ?? me, p.anchorer ?? me, p.adminDelaySeconds ?? DEFAULT_ADMIN_DELAY_SECONDS);
   const receipt = await contract.deploymentTransaction()!.wait(1);
   if (!receipt || receipt.status !== 1) throw new Error('AuditAnchor deployment failed');
   const network = await deployer.provider!.getNetwork();

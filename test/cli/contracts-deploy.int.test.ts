@@ -52,8 +52,30 @@ describe('openmcp contracts deploy', function () {
       expect(await c.hasRole(await c.DEFAULT_ADMIN_ROLE(), deployer)).to.equal(false);
       expect(await c.hasRole(await c.ANCHORER_ROLE(), anchorer)).to.equal(true);
       expect(await c.hasRole(await c.ANCHORER_ROLE(), deployer)).to.equal(false);
+      // The admin moves in two steps, a day apart unless --admin-delay says otherwise.
+      expect(await c.defaultAdmin()).to.equal(admin);
+      expect(await c.defaultAdminDelay()).to.equal(86_400n);
+      expect(r.stdout).to.include('admin handover delay: 86400 s (1d)');
     } finally {
       provider.destroy();
+    }
+  });
+
+  it('--admin-delay sets the handover delay (seconds, or with s, m, h or d); a bad one or one over 30d is refused before sending anything', async () => {
+    const r = await openmcp(['contracts', 'deploy', '--rpc', chain.rpcUrl, '--admin-delay', '12h'], { ANCHORER_PRIVATE_KEY: chain.anchorerPrivateKey });
+    expect(r.status, r.stderr).to.equal(0);
+    expect(r.stdout).to.include('admin handover delay: 43200 s (12h)');
+    const address = /ANCHOR_CONTRACT=(0x[0-9a-f]{40})/.exec(r.stdout)![1];
+    const provider = createRpcProvider(chain.rpcUrl);
+    try {
+      expect(await auditAnchorAt(address, provider).defaultAdminDelay()).to.equal(43_200n);
+    } finally {
+      provider.destroy();
+    }
+    for (const bad of ['1y', '-1', '31d', '1.5h', '']) {
+      const refused = await openmcp(['contracts', 'deploy', '--rpc', chain.rpcUrl, '--admin-delay', bad], { ANCHORER_PRIVATE_KEY: chain.anchorerPrivateKey });
+      expect(refused.status, bad).to.equal(1);
+      expect(refused.stderr).to.include(`VALIDATION_FAILED: --admin-delay must be seconds, or a whole number with s, m, h or d, at most 30d (2592000 s), got ${bad}`);
     }
   });
 

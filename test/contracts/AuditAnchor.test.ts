@@ -5,16 +5,23 @@ import { hardhat } from './hardhat-env';
 import { loadAuditAnchorArtifact } from '../../src/web3/compile-audit-anchor';
 
 const hre = hardhat();
-const { ethers } = hre as unknown as { ethers: typeof import('ethers') & { getSigners(): Promise<import('ethers').Signer[]> } };
+const { ethers } = hre as unknown as {
+  ethers: typeof import('ethers') & {
+    getSigners(): Promise<import('ethers').Signer[]>;
+    provider: { send(method: string, params: unknown[]): Promise<unknown>; getBlock(n: number): Promise<import('ethers').Block | null> };
+  };
+};
 
 const ROOT_A = `0x${'aa'.repeat(32)}`;
 const ROOT_B = `0x${'bb'.repeat(32)}`;
+/** The admin handover delay the fixture deploys with (seconds). */
+const DELAY = 3600;
 
 async function deployFixture() {
   const [admin, anchorer, stranger] = await ethers.getSigners();
   const { abi, bytecode } = loadAuditAnchorArtifact();
   const factory = new ethers.ContractFactory(abi as never, bytecode, admin);
-  const contract = (await factory.deploy(await admin.getAddress(), await anchorer.getAddress())) as unknown as Contract;
+  const contract = (await factory.deploy(await admin.getAddress(), await anchorer.getAddress(), DELAY)) as unknown as Contract;
   await contract.waitForDeployment();
   const deployReceipt = await contract.deploymentTransaction()!.wait();
   return { contract, admin, anchorer, stranger, deployGas: deployReceipt!.gasUsed };
@@ -49,6 +56,105 @@ describe('AuditAnchor.sol (Hardhat network)', function () {
       await (f.contract.connect(f.stranger) as Contract).anchor(0, 0, 0, ROOT_A);
       await (f.contract.connect(f.admin) as Contract).revokeRole(role, await f.anchorer.getAddress());
       await expect(asAnchorer.anchor(1, 1, 1, ROOT_B)).to.be.revertedWithCustomError(f.contract, 'AccessControlUnauthorizedAccount');
+    });
+  });
+
+  describe('admin handover (two steps, with a delay: AccessControlDefaultAdminRules)', () => {
+    const ADMIN = ethers.ZeroHash; // DEFAULT_ADMIN_ROLE
+    async function later(seconds: number): Promise<void> {
+      await ethers.provider.send('evm_increaseTime', [seconds]);
+      await ethers.provider.send('evm_mine', []);
+    }
+    const asAdmin = () => f.contract.connect(f.admin) as Contract;
+
+    it('the deployment names its admin and the delay', async () => {
+      expect(await f.contract.defaultAdmin()).to.equal(await f.admin.getAddress());
+      expect(await f.contract.owner()).to.equal(await f.admin.getAddress());
+      expect(await f.contract.defaultAdminDelay()).to.equal(BigInt(DELAY));
+      expect(await f.contract.pendingDefaultAdmin()).to.deep.equal([ethers.ZeroAddress, 0n]);
+      expect(await f.contract.hasRole(ADMIN, await f.admin.getAddress())).to.equal(true);
+    });
+
+    it('begin, then accept by the new admin once the delay is over: the role moves, the old admin loses it, the new one manages anchorers', async () => {
+      const [, , , next] = await ethers.getSigners();
+      const nextAddress = await next.getAddress();
+      const tx = await asAdmin().beginDefaultAdminTransfer(nextAddress);
+      const at = BigInt((await ethers.provider.getBlock((await tx.wait())!.blockNumber))!.timestamp);
+      await expect(tx).to.emit(f.contract, 'DefaultAdminTransferScheduled').withArgs(nextAddress, at + BigInt(DELAY));
+      expect(await f.contract.pendingDefaultAdmin()).to.deep.equal([nextAddress, at + BigInt(DELAY)]);
+      // Until accepted, the old admin still is the admin.
+      expect(await f.contract.defaultAdmin()).to.equal(await f.admin.getAddress());
+
+      await later(DELAY);
+      await expect((f.contract.connect(next) as Contract).acceptDefaultAdminTransfer())
+        .to.emit(f.contract, 'RoleGranted')
+        .withArgs(ADMIN, nextAddress, nextAddress);
+      expect(await f.contract.defaultAdmin()).to.equal(nextAddress);
+      expect(await f.contract.hasRole(ADMIN, await f.admin.getAddress())).to.equal(false);
+      expect(await f.contract.pendingDefaultAdmin()).to.deep.equal([ethers.ZeroAddress, 0n]);
+
+      const role = await f.contract.ANCHORER_ROLE();
+      await expect(asAdmin().grantRole(role, await f.stranger.getAddress()))
+        .to.be.revertedWithCustomError(f.contract, 'AccessControlUnauthorizedAccount')
+        .withArgs(await f.admin.getAddress(), ADMIN);
+      await (f.contract.connect(next) as Contract).revokeRole(role, await f.anchorer.getAddress());
+      await expect(asAnchorer.anchor(0, 0, 9, ROOT_A)).to.be.revertedWithCustomError(f.contract, 'AccessControlUnauthorizedAccount');
+      await (f.contract.connect(next) as Contract).grantRole(role, await f.stranger.getAddress());
+      await (f.contract.connect(f.stranger) as Contract).anchor(0, 0, 9, ROOT_A);
+    });
+
+    it('the delay is enforced: an accept before it is over reverts with AccessControlEnforcedDefaultAdminDelay(schedule)', async () => {
+      const [, , , next] = await ethers.getSigners();
+      await (await asAdmin().beginDefaultAdminTransfer(await next.getAddress())).wait();
+      const [, schedule] = await f.contract.pendingDefaultAdmin();
+      await expect((f.contract.connect(next) as Contract).acceptDefaultAdminTransfer())
+        .to.be.revertedWithCustomError(f.contract, 'AccessControlEnforcedDefaultAdminDelay')
+        .withArgs(schedule);
+      await later(DELAY - 60);
+      await expect((f.contract.connect(next) as Contract).acceptDefaultAdminTransfer()).to.be.revertedWithCustomError(f.contract, 'AccessControlEnforcedDefaultAdminDelay');
+      expect(await f.contract.defaultAdmin()).to.equal(await f.admin.getAddress());
+      await later(120);
+      await (f.contract.connect(next) as Contract).acceptDefaultAdminTransfer();
+      expect(await f.contract.defaultAdmin()).to.equal(await next.getAddress());
+    });
+
+    it('a mistyped new admin never gets the role without accepting (nobody else can accept), and the admin cancels', async () => {
+      const typo = '0x000000000000000000000000000000000000dEaD';
+      await (await asAdmin().beginDefaultAdminTransfer(typo)).wait();
+      await later(DELAY * 2);
+      expect(await f.contract.hasRole(ADMIN, typo)).to.equal(false);
+      expect(await f.contract.defaultAdmin()).to.equal(await f.admin.getAddress());
+      for (const who of [f.stranger, f.admin, f.anchorer]) {
+        await expect((f.contract.connect(who) as Contract).acceptDefaultAdminTransfer())
+          .to.be.revertedWithCustomError(f.contract, 'AccessControlInvalidDefaultAdmin')
+          .withArgs(await who.getAddress());
+      }
+      await expect((f.contract.connect(f.stranger) as Contract).cancelDefaultAdminTransfer()).to.be.revertedWithCustomError(
+        f.contract,
+        'AccessControlUnauthorizedAccount',
+      );
+      await expect(asAdmin().cancelDefaultAdminTransfer()).to.emit(f.contract, 'DefaultAdminTransferCanceled');
+      expect(await f.contract.pendingDefaultAdmin()).to.deep.equal([ethers.ZeroAddress, 0n]);
+      // The admin still manages anchorers.
+      await asAdmin().grantRole(await f.contract.ANCHORER_ROLE(), await f.stranger.getAddress());
+      expect(await f.contract.hasRole(await f.contract.ANCHORER_ROLE(), await f.stranger.getAddress())).to.equal(true);
+    });
+
+    it('the admin role cannot move in one step: grantRole, revokeRole and an unscheduled renounceRole of it revert', async () => {
+      const stranger = await f.stranger.getAddress();
+      const admin = await f.admin.getAddress();
+      await expect(asAdmin().grantRole(ADMIN, stranger)).to.be.revertedWithCustomError(f.contract, 'AccessControlEnforcedDefaultAdminRules');
+      await expect(asAdmin().revokeRole(ADMIN, admin)).to.be.revertedWithCustomError(f.contract, 'AccessControlEnforcedDefaultAdminRules');
+      await expect(asAdmin().renounceRole(ADMIN, admin)).to.be.revertedWithCustomError(f.contract, 'AccessControlEnforcedDefaultAdminDelay').withArgs(0);
+      expect(await f.contract.defaultAdmin()).to.equal(admin);
+    });
+
+    it('a deployment without an admin is refused (AccessControlInvalidDefaultAdmin(0))', async () => {
+      const { abi, bytecode } = loadAuditAnchorArtifact();
+      const factory = new ethers.ContractFactory(abi as never, bytecode, f.admin);
+      await expect(factory.deploy(ethers.ZeroAddress, await f.anchorer.getAddress(), DELAY))
+        .to.be.revertedWithCustomError(f.contract, 'AccessControlInvalidDefaultAdmin')
+        .withArgs(ethers.ZeroAddress);
     });
   });
 

@@ -1,4 +1,6 @@
 import { expect } from 'chai';
+import { Interface } from 'ethers';
+import singleStepAdmin from '../fixtures/AuditAnchor.single-step-admin.artifact.json';
 import { auditAnchorSourceHash, compileAuditAnchor, loadAuditAnchorArtifact } from '../../src/web3/compile-audit-anchor';
 
 describe('AuditAnchor artifact (contracts/AuditAnchor.artifact.json)', function () {
@@ -18,4 +20,22 @@ describe('AuditAnchor artifact (contracts/AuditAnchor.artifact.json)', function 
     expect(committed.abi).to.deep.equal(fresh.abi);
   });
 
+  it('keeps every function, event and error of the contracts deployed by releases before 2026-12-11 (single-step admin): the ABI only grows (names of parameters aside)', () => {
+    const before = new Interface(singleStepAdmin.abi as never);
+    const now = new Interface(loadAuditAnchorArtifact().abi as never);
+    const missing: string[] = [];
+    before.forEachFunction((fn) => {
+      const same = now.getFunction(fn.selector);
+      if (!same || same.format('minimal') !== fn.format('minimal')) missing.push(fn.format('minimal'));
+    });
+    before.forEachEvent((ev) => {
+      if (now.getEvent(ev.topicHash)?.format('minimal') !== ev.format('minimal')) missing.push(ev.format('minimal'));
+    });
+    before.forEachError((er) => {
+      if (now.getError(er.selector)?.format('minimal') !== er.format('minimal')) missing.push(er.format('minimal'));
+    });
+    expect(missing).to.deep.equal([]);
+    // The deployment takes the delay after the two addresses it took before.
+    expect(now.deploy.inputs.map((i) => `${i.type} ${i.name}`)).to.deep.equal(['address admin', 'address anchorer', 'uint48 adminDelay']);
+  });
 });

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { Wallet } from 'ethers';
+import { ContractFactory, Wallet } from 'ethers';
+import singleStepAdmin from '../fixtures/AuditAnchor.single-step-admin.artifact.json';
 import { createAnchorer, type AnchorerOptions } from '../../src/proofs/anchorer';
 import { BATCH_STREAM } from '../../src/proofs/audit-streams';
 import { createSealer } from '../../src/proofs/sealer';
@@ -101,6 +102,28 @@ describe('anchorer when the chain forgets or contradicts what was anchored', fun
     await anchorer.stop();
     expect(err?.code).to.equal('ANCHOR_CONTRACT_MISSING');
     expect(err?.message).to.equal(`the contract at ${token} on chain 31337 is not an AuditAnchor (it does not answer nextBatchId()): check ANCHOR_CONTRACT, or deploy with \`openmcp contracts deploy\``);
+  });
+
+  it('takes an AuditAnchor of either admin model for one (deployed before release 2026-12-11: single-step admin; since: two-step) and anchors onto it', async () => {
+    const { contract: twoStep, opts } = await setup(1);
+    const wallet = new Wallet(f.chain.anchorerPrivateKey, f.provider);
+    const old = await new ContractFactory(singleStepAdmin.abi as never, singleStepAdmin.bytecode, wallet).deploy(wallet.address, wallet.address);
+    await old.waitForDeployment();
+    const oldAddress = (await old.getAddress()).toLowerCase();
+    // The old bytecode really is the old model: it has no defaultAdmin().
+    await auditAnchorAt(oldAddress, f.provider).defaultAdmin().then(
+      () => expect.fail('the single-step contract answered defaultAdmin()'),
+      (e: { code?: string }) => expect(e.code).to.equal('CALL_EXCEPTION'),
+    );
+    const sealed = (await f.store.readStream(BATCH_STREAM)).length;
+    for (const contract of [twoStep, oldAddress]) {
+      const errors: unknown[] = [];
+      const anchorer = createAnchorer(f.store, { ...opts, contract, onError: (e) => errors.push(e) });
+      expect(await anchorer.tick(), contract).to.equal(sealed);
+      await anchorer.stop();
+      expect(errors).to.deep.equal([]);
+      await chainMatchesLog(contract);
+    }
   });
 
   it('refuses a chain whose id is not CHAIN_ID, naming both, and anchors nothing there (was: anchored on whatever chain CHAIN_RPC_URL served)', async () => {

@@ -1,0 +1,145 @@
+import { isError, Wallet, type Contract } from 'ethers';
+import type { Hex } from '../core/hex';
+import { AnchorAdminRefusedError, AnchorContractMissingError } from '../proofs/errors';
+import { formatAdminDelay } from '../web3/admin-delay';
+import { auditAnchorAt } from '../web3/audit-anchor';
+import { createRpcProvider } from '../web3/provider';
+import type { Writer } from './print-checks';
+
+export type ContractsAdminOptions = {
+  rpc: string;
+  /** The AuditAnchor (ANCHOR_CONTRACT). */
+  contract: string;
+  out?: Writer;
+};
+
+export type ContractsAdminSendOptions = ContractsAdminOptions & {
+  /** begin and cancel: the admin's key; accept: the new admin's. */
+  privateKey: Hex;
+};
+
+const SINGLE_STEP =
+  'was deployed by a release before 2026-12-11: its admin moves in one step, grantRole(DEFAULT_ADMIN_ROLE, new) then revokeRole(DEFAULT_ADMIN_ROLE, old) from the new admin (docs/operations.md, "Rotating keys")';
+
+/** `openmcp contracts admin status`: the admin, the delay and any handover or delay change pending. */
+export async function contractsAdminStatus(o: ContractsAdminOptions): Promise<void> {
+  const out = o.out ?? ((l: string) => console.log(l));
+  await withAnchor(o, undefined, async (c, chainId) => {
+    const contract = o.contract.toLowerCase();
+    if (!(await hasTwoStepAdmin(c))) {
+      out(`AuditAnchor ${contract} on chain ${chainId} ${SINGLE_STEP}`);
+      return;
+    }
+    const [admin, delay, [pending, schedule], [newDelay, delaySchedule]] = await Promise.all([
+      c.defaultAdmin() as Promise<string>,
+      c.defaultAdminDelay() as Promise<bigint>,
+      c.pendingDefaultAdmin() as Promise<[string, bigint]>,
+      c.pendingDefaultAdminDelay() as Promise<[bigint, bigint]>,
+    ]);
+    out(`AuditAnchor ${contract} on chain ${chainId}: two-step admin`);
+    out(`admin: ${admin.toLowerCase()}`);
+    out(`admin handover delay: ${delay} s (${formatAdminDelay(Number(delay))})`);
+    out(`pending admin: ${schedule === 0n ? 'none' : `${pending.toLowerCase()}, who can accept after ${isoTime(schedule)}`}`);
+    if (delaySchedule !== 0n) out(`pending delay change: ${newDelay} s (${formatAdminDelay(Number(newDelay))}) from ${isoTime(delaySchedule)}`);
+  });
+}
+
+/**
+ * `openmcp contracts admin begin <newAdmin>`: the admin schedules the handover. Nothing changes
+ * until newAdmin accepts, after the delay; a handover pending before is replaced.
+ */
+export async function contractsAdminBegin(o: ContractsAdminSendOptions & { newAdmin: string }): Promise<void> {
+  const out = o.out ?? ((l: string) => console.log(l));
+  await withAnchor(o, o.privateKey, async (c, _chainId, me) => {
+    await preflight(o.contract, c, () => c.beginDefaultAdminTransfer.staticCall(o.newAdmin), me);
+    const tx = await c.beginDefaultAdminTransfer(o.newAdmin);
+    const receipt = await tx.wait(1);
+    const [, schedule] = (await c.pendingDefaultAdmin({ blockTag: receipt.blockNumber })) as [string, bigint];
+    out(`handover scheduled (tx ${receipt.hash}, block ${receipt.blockNumber}): ${o.newAdmin.toLowerCase()} can accept after ${isoTime(schedule)}`);
+    out(`the new admin then runs: openmcp contracts admin accept --rpc … --contract ${o.contract.toLowerCase()} --private-key …; until then ${me.toLowerCase()} stays admin and can cancel`);
+  });
+}
+
+/** `openmcp contracts admin accept`: the pending admin takes the role, once the delay is over. */
+export async function contractsAdminAccept(o: ContractsAdminSendOptions): Promise<void> {
+  const out = o.out ?? ((l: string) => console.log(l));
+  await withAnchor(o, o.privateKey, async (c, _chainId, me) => {
+    await preflight(o.contract, c, () => c.acceptDefaultAdminTransfer.staticCall(), me);
+    const receipt = await (await c.acceptDefaultAdminTransfer()).wait(1);
+    out(`admin is now ${me.toLowerCase()} (tx ${receipt.hash}, block ${receipt.blockNumber})`);
+  });
+}
+
+/** `openmcp contracts admin cancel`: the admin drops a pending handover. */
+export async function contractsAdminCancel(o: ContractsAdminSendOptions): Promise<void> {
+  const out = o.out ?? ((l: string) => console.log(l));
+  await withAnchor(o, o.privateKey, async (c, _chainId, me) => {
+    await preflight(o.contract, c, () => c.cancelDefaultAdminTransfer.staticCall(), me);
+    const [pending, schedule] = (await c.pendingDefaultAdmin()) as [string, bigint];
+    if (schedule === 0n) throw new AnchorAdminRefusedError(o.contract.toLowerCase(), 'nothing-pending', `no admin handover is pending on ${o.contract.toLowerCase()}`);
+    const receipt = await (await c.cancelDefaultAdminTransfer()).wait(1);
+    out(`handover to ${pending.toLowerCase()} cancelled (tx ${receipt.hash}, block ${receipt.blockNumber}); admin stays ${me.toLowerCase()}`);
+  });
+}
+
+/** Run `fn` on the AuditAnchor at o.contract, refusing an address without one (as the anchorer does). */
+async function withAnchor(o: ContractsAdminOptions, privateKey: Hex | undefined, fn: (c: Contract, chainId: number, me: string) => Promise<void>): Promise<void> {
+  const provider = createRpcProvider(o.rpc);
+  try {
+    const wallet = privateKey ? new Wallet(privateKey, provider) : undefined;
+    const c = auditAnchorAt(o.contract, wallet ?? provider);
+    const [network, code] = await Promise.all([provider.getNetwork(), provider.getCode(o.contract)]);
+    const chainId = Number(network.chainId);
+    if (code === '0x') throw new AnchorContractMissingError(o.contract.toLowerCase(), chainId);
+    await c.nextBatchId().catch((err: unknown) => {
+      throw isError(err, 'CALL_EXCEPTION') || isError(err, 'BAD_DATA') ? new AnchorContractMissingError(o.contract.toLowerCase(), chainId, 'not-audit-anchor', err) : err;
+    });
+    await fn(c, chainId, wallet?.address ?? '');
+  } finally {
+    provider.destroy();
+  }
+}
+
+/** Contracts deployed before release 2026-12-11 have no defaultAdmin(): their call reverts without data. */
+async function hasTwoStepAdmin(c: Contract): Promise<boolean> {
+  return c.defaultAdmin().then(
+    () => true,
+    (err: unknown) => {
+      if (isError(err, 'CALL_EXCEPTION') || isError(err, 'BAD_DATA')) return false;
+      throw err;
+    },
+  );
+}
+
+/**
+ * Call the transaction first and name why the contract would revert it, so that a refused handover
+ * costs no gas and says what to do (a wrong key, too early, no such contract model).
+ */
+async function preflight(contract: string, c: Contract, call: () => Promise<unknown>, me: string): Promise<void> {
+  const address = contract.toLowerCase();
+  if (!(await hasTwoStepAdmin(c))) throw new AnchorAdminRefusedError(address, 'single-step-admin', `the AuditAnchor at ${address} ${SINGLE_STEP}`);
+  try {
+    await call();
+  } catch (err) {
+    const revert = isError(err, 'CALL_EXCEPTION') ? err.revert : undefined;
+    const account = me.toLowerCase();
+    if (revert?.name === 'AccessControlUnauthorizedAccount') {
+      const admin = String(await c.defaultAdmin()).toLowerCase();
+      throw new AnchorAdminRefusedError(address, 'not-admin', `${account} is not the admin of ${address} (the admin is ${admin}): give the admin's key`, { account, admin }, err);
+    }
+    if (revert?.name === 'AccessControlInvalidDefaultAdmin') {
+      const [pending, schedule] = (await c.pendingDefaultAdmin()) as [string, bigint];
+      const who = schedule === 0n ? 'no handover is pending' : `the pending admin is ${pending.toLowerCase()}`;
+      throw new AnchorAdminRefusedError(address, 'not-pending-admin', `${account} cannot accept the admin role of ${address}: ${who}`, { account }, err);
+    }
+    if (revert?.name === 'AccessControlEnforcedDefaultAdminDelay') {
+      const schedule = BigInt(revert.args[0]);
+      throw new AnchorAdminRefusedError(address, 'too-early', `the admin handover of ${address} can be accepted after ${isoTime(schedule)}, not before`, { acceptAfter: isoTime(schedule) }, err);
+    }
+    throw err;
+  }
+}
+
+function isoTime(unixSeconds: bigint): string {
+  return new Date(Number(unixSeconds) * 1000).toISOString();
+}

@@ -1,0 +1,123 @@
+import { expect } from 'chai';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ContractFactory, parseEther, Wallet, type JsonRpcProvider } from 'ethers';
+import singleStepAdmin from '../fixtures/AuditAnchor.single-step-admin.artifact.json';
+import { auditAnchorAt, deployAuditAnchor } from '../../src/web3/audit-anchor';
+import { startLocalChain, type LocalChain } from '../../src/web3/local-chain';
+import { createRpcProvider } from '../../src/web3/provider';
+
+function openmcp(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const env: NodeJS.ProcessEnv = { ...process.env, OPENMCP_CONFIG: '' };
+    for (const v of ['CHAIN_RPC_URL', 'ANCHOR_CONTRACT', 'ANCHORER_PRIVATE_KEY']) delete env[v];
+    const child = spawn(process.execPath, ['bin/openmcp', ...args], { env });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c) => (stdout += String(c)));
+    child.stderr.on('data', (c) => (stderr += String(c)));
+    child.on('exit', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
+/**
+ * AuditAnchor's admin grants and revokes anchorers. Handed over in one step (grantRole, then
+ * revokeRole of the old one), a mistyped address lost it for good; now the new admin must accept,
+ * after a delay, and the old one can cancel until then.
+ */
+describe('openmcp contracts admin status|begin|accept|cancel', function () {
+  this.timeout(180_000);
+  let dir: string;
+  let chain: LocalChain;
+  let provider: JsonRpcProvider;
+  const admin = Wallet.createRandom();
+  const next = Wallet.createRandom();
+  const stranger = Wallet.createRandom();
+  let contract: string;
+  const on = () => ['--rpc', chain.rpcUrl, '--contract', contract];
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'openmcp-admin-'));
+    chain = await startLocalChain({ port: 0, dataDir: dir });
+    provider = createRpcProvider(chain.rpcUrl);
+    const funder = new Wallet(chain.anchorerPrivateKey, provider);
+    for (const w of [admin, next, stranger]) await (await funder.sendTransaction({ to: w.address, value: parseEther('1') })).wait();
+    contract = (await deployAuditAnchor(funder, { admin: admin.address, adminDelaySeconds: 3600 })).address;
+  });
+  after(async () => {
+    provider?.destroy();
+    await chain?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('hands the admin role over: begin by the admin, accept by the new admin only after the delay; refusals send nothing and say why', async () => {
+    let r = await openmcp(['contracts', 'admin', 'status', ...on()]);
+    expect(r.status, r.stderr).to.equal(0);
+    expect(r.stdout).to.include(`admin: ${admin.address.toLowerCase()}`).and.include('admin handover delay: 3600 s (1h)').and.include('pending admin: none');
+
+    r = await openmcp(['contracts', 'admin', 'begin', next.address, ...on(), '--private-key', stranger.privateKey]);
+    expect(r.status).to.equal(1);
+    expect(r.stderr).to.include(`ANCHOR_ADMIN_REFUSED: ${stranger.address.toLowerCase()} is not the admin of ${contract} (the admin is ${admin.address.toLowerCase()}): give the admin's key; nothing was sent`);
+    expect(await provider.getTransactionCount(stranger.address)).to.equal(0);
+
+    r = await openmcp(['contracts', 'admin', 'begin', next.address, ...on(), '--private-key', admin.privateKey]);
+    expect(r.status, r.stderr).to.equal(0);
+    const acceptAfter = /can accept after (\S+)/.exec(r.stdout)?.[1];
+    expect(acceptAfter, r.stdout).to.be.a('string');
+    r = await openmcp(['contracts', 'admin', 'status', ...on()]);
+    expect(r.stdout).to.include(`pending admin: ${next.address.toLowerCase()}, who can accept after ${acceptAfter}`);
+
+    r = await openmcp(['contracts', 'admin', 'accept', ...on(), '--private-key', next.privateKey]);
+    expect(r.status).to.equal(1);
+    expect(r.stderr).to.include(`ANCHOR_ADMIN_REFUSED: the admin handover of ${contract} can be accepted after ${acceptAfter}, not before; nothing was sent`);
+    r = await openmcp(['contracts', 'admin', 'accept', ...on(), '--private-key', stranger.privateKey]);
+    expect(r.status).to.equal(1);
+    expect(r.stderr).to.include(`ANCHOR_ADMIN_REFUSED: ${stranger.address.toLowerCase()} cannot accept the admin role of ${contract}: the pending admin is ${next.address.toLowerCase()}`);
+
+    await provider.send('evm_increaseTime', [3601]);
+    await provider.send('evm_mine', []);
+    r = await openmcp(['contracts', 'admin', 'accept', ...on(), '--private-key', next.privateKey]);
+    expect(r.status, r.stderr).to.equal(0);
+    expect(r.stdout).to.include(`admin is now ${next.address.toLowerCase()}`);
+    const c = auditAnchorAt(contract, provider);
+    expect(await c.defaultAdmin()).to.equal(next.address);
+    expect(await c.hasRole(await c.DEFAULT_ADMIN_ROLE(), admin.address)).to.equal(false);
+  });
+
+  it('cancel drops a handover to a mistyped address; the admin stays', async () => {
+    const typo = '0x000000000000000000000000000000000000dEaD';
+    let r = await openmcp(['contracts', 'admin', 'cancel', ...on(), '--private-key', next.privateKey]);
+    expect(r.status).to.equal(1);
+    expect(r.stderr).to.include(`ANCHOR_ADMIN_REFUSED: no admin handover is pending on ${contract}; nothing was sent`);
+    r = await openmcp(['contracts', 'admin', 'begin', typo, ...on(), '--private-key', next.privateKey]);
+    expect(r.status, r.stderr).to.equal(0);
+    r = await openmcp(['contracts', 'admin', 'cancel', ...on(), '--private-key', next.privateKey]);
+    expect(r.status, r.stderr).to.equal(0);
+    expect(r.stdout).to.include(`handover to ${typo.toLowerCase()} cancelled`).and.include(`admin stays ${next.address.toLowerCase()}`);
+    const [pending, schedule] = await auditAnchorAt(contract, provider).pendingDefaultAdmin();
+    expect([pending, schedule]).to.deep.equal(['0x0000000000000000000000000000000000000000', 0n]);
+  });
+
+  it('refuses bad input before asking the chain: a zero or malformed new admin, a malformed key (not echoed)', async () => {
+    let r = await openmcp(['contracts', 'admin', 'begin', `0x${'0'.repeat(40)}`, ...on(), '--private-key', admin.privateKey]);
+    expect(r.stderr).to.include(`VALIDATION_FAILED: <new-admin> must be a non-zero address (0x and 40 hex digits), got 0x${'0'.repeat(40)}`);
+    r = await openmcp(['contracts', 'admin', 'accept', ...on(), '--private-key', '0xsecret']);
+    expect(r.status).to.equal(1);
+    expect(r.stderr).to.include('VALIDATION_FAILED: --private-key must be 0x and 64 hex digits').and.not.include('0xsecret');
+  });
+
+  it('names a contract deployed before release 2026-12-11 (single-step admin) and how its admin moves instead', async () => {
+    const funder = new Wallet(chain.anchorerPrivateKey, provider);
+    const old = await new ContractFactory(singleStepAdmin.abi as never, singleStepAdmin.bytecode, funder).deploy(admin.address, funder.address);
+    await old.waitForDeployment();
+    const address = (await old.getAddress()).toLowerCase();
+    let r = await openmcp(['contracts', 'admin', 'status', '--rpc', chain.rpcUrl, '--contract', address]);
+    expect(r.status, r.stderr).to.equal(0);
+    expect(r.stdout).to.include(`AuditAnchor ${address} on chain 31337 was deployed by a release before 2026-12-11: its admin moves in one step`);
+    r = await openmcp(['contracts', 'admin', 'begin', next.address, '--rpc', chain.rpcUrl, '--contract', address, '--private-key', admin.privateKey]);
+    expect(r.status).to.equal(1);
+    expect(r.stderr).to.include(`ANCHOR_ADMIN_REFUSED: the AuditAnchor at ${address} was deployed by a release before 2026-12-11`);
+  });
+});
