@@ -129,6 +129,26 @@ describe('publicOnlyFetch: each connection of an egress "public" upstream goes t
     expect(loop.seen.at(-1)).to.equal(`public.test:${loop.port} /landed`);
   });
 
+  it('mixed answers at the connection (Happy Eyeballs: one public, one internal) are refused whole: no address is tried, the public one neither', async () => {
+    let answered = 0;
+    const mixed: ResolveHost = async () =>
+      answered++ === 0 ? [{ address: '127.0.0.1', family: 4 }] : [{ address: '127.0.0.1', family: 4 }, { address: '127.0.0.2', family: 4 }];
+    const err = await failure(publicOnlyFetch({ resolve: mixed, isInternal: loopbackIsPublic })(`http://mixed.test:${loop.port}/mixed`));
+    expect(loop.seen).to.deep.equal([]);
+    expect(causeOf(err)).to.include({ code: 'INTERNAL_ADDRESS_REFUSED' });
+    expect(causeOf(err).message).to.match(/^mixed\.test resolves to an internal address \(127\.0\.0\.2\)/);
+  });
+
+  it('a name pointed inside while its connection is kept alive: the next request is refused, not sent on the open connection', async () => {
+    const table: Record<string, string> = { 'moving.test': '127.0.0.1' };
+    const f = publicOnlyFetch({ resolve: names(table), isInternal: loopbackIsPublic });
+    expect((await f(`http://moving.test:${loop.port}/first`)).status).to.equal(200);
+    table['moving.test'] = '127.0.0.2';
+    const err = await failure(f(`http://moving.test:${loop.port}/second`));
+    expect(err).to.have.property('code', 'INTERNAL_ADDRESS_REFUSED');
+    expect(loop.seen.map((x) => x.split(' ')[1])).to.deep.equal(['/first']);
+  });
+
   it('TLS asks for the name (SNI), not the address, and verifies the certificate (a self-signed one is refused)', async () => {
     const f = publicOnlyFetch({ resolve: names({ 'public.test': '127.0.0.1' }), isInternal: loopbackIsPublic });
     const err = await failure(f(`https://public.test:${secure.port}/`));
