@@ -169,7 +169,9 @@ export async function mcpGatewayPlugin(app: FastifyInstance, opts: McpGatewayPlu
     if (body === '') return done(new errorCodes.FST_ERR_CTP_EMPTY_JSON_BODY(), undefined);
     let parsed: unknown;
     try {
-      parsed = JSON.parse(body as string);
+      // A leading byte order mark is dropped, as fastify's own parser drops it.
+      const text = body as string;
+      parsed = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
     } catch {
       return done(new errorCodes.FST_ERR_CTP_INVALID_JSON_BODY(), undefined);
     }

@@ -82,6 +82,16 @@ describe('/mcp forwards and records argument keys named __proto__ and constructo
     expect(({} as Record<string, unknown>).admin, 'no prototype was touched').to.equal(undefined);
   });
 
+  it('a body that starts with a byte order mark is read as before (fastify\'s parser drops it)', async function () {
+    const res = await fetch(http.url, {
+      method: 'POST',
+      headers: { authorization: 'Bearer key-acme-alice', 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': LATEST_PROTOCOL_VERSION },
+      body: '\ufeff' + JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: LATEST_PROTOCOL_VERSION, capabilities: {}, clientInfo: { name: 'bom', version: '1' } } }),
+    });
+    expect(res.status).to.equal(200);
+    expect(res.headers.get('mcp-session-id')).to.be.a('string');
+  });
+
   it('a body that is not JSON, or empty, is still refused with 400', async function () {
     const post = (body: string) =>
       fetch(http.url, {
