@@ -289,6 +289,35 @@ describe('evaluateTransaction: no limit is ever passed (property over random pol
       { numRuns: 500 },
     );
   });
+
+  it('is monotone in gas and fee: what is denied at gas 0 and fee 0 is denied at any (the runtime judges that before estimating gas)', () => {
+    fc.assert(
+      fc.property(
+        fc.record({ maxValueWei: limit, dailyCapWei: limit, approvalAboveWei: limit, maxGasLimit: limit, maxAmount: limit, dailyCap: limit, approvalAbove: limit, approvalRequired: fc.boolean() }),
+        fc.record({ value: fc.oneof(small, big), gas: fc.oneof(small, big), fee: fc.oneof(fc.constant(0n), small, big), amount: fc.oneof(small, big), nativeSpent: fc.oneof(small, big), methodSpent: fc.oneof(small, big) }),
+        (l, x) => {
+          const defined = <T extends Record<string, unknown>>(o: T) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+          const p = AgentPolicySchema.parse({
+            tenant: 'acme',
+            native: defined({ maxValueWei: l.maxValueWei, dailyCapWei: l.dailyCapWei, approvalAboveWei: l.approvalAboveWei }),
+            ...defined({ maxGasLimit: l.maxGasLimit }),
+            approvalRequired: l.approvalRequired,
+            contracts: [{ chainId: 1, address: TOKEN, methods: { 'transfer(address,uint256)': { amountArg: 'amount', ...defined({ maxAmount: l.maxAmount, dailyCap: l.dailyCap, approvalAbove: l.approvalAbove }) } } }],
+          });
+          const at = (gas: bigint, fee: bigint) =>
+            evaluateTransaction(p, {
+              proposal: { chainId: 1, to: TOKEN, method: 'transfer', signature: 'transfer(address,uint256)', args: [TOKEN, x.amount.toString()], value: x.value.toString(), gas: gas.toString() },
+              fn: { inputs: ['to', 'amount'], overloads: ['transfer(address,uint256)'] },
+              maxFeePerGas: fee,
+              nativeSpentToday: x.nativeSpent,
+              methodSpentToday: x.methodSpent,
+            });
+          if (at(0n, 0n).decision === 'deny') expect(at(x.gas, x.fee).decision).to.equal('deny');
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
 });
 
 describe('evaluateToolCall: names are matched exactly, deny first (property)', () => {
