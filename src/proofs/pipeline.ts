@@ -87,7 +87,13 @@ export async function startAuditPipeline(p: StartAuditPipelineParameters): Promi
   let contractAddress: string;
   let key: Hex | undefined;
   if (c.CHAIN_RPC_URL) {
-    if (!c.ANCHOR_CONTRACT) throw new Error('CHAIN_RPC_URL is set but ANCHOR_CONTRACT is not: run `openmcp contracts deploy --rpc URL` first');
+    if (!c.ANCHOR_CONTRACT) {
+      // A setting to fix, not a bug: one line naming it (infra/: the first `up` before contracts-deploy).
+      throw new ConfigError(
+        'Invalid configuration: CHAIN_RPC_URL is set but ANCHOR_CONTRACT is not: deploy AuditAnchor first with `openmcp contracts deploy --rpc <CHAIN_RPC_URL>` (infra/: `docker compose run --rm contracts-deploy`) and set ANCHOR_CONTRACT to the address it prints',
+        { variable: 'ANCHOR_CONTRACT' },
+      );
+    }
     rpcUrl = c.CHAIN_RPC_URL;
     contractAddress = c.ANCHOR_CONTRACT;
     if (roles.anchorer) key = await anchorerKey(c);
