@@ -216,6 +216,13 @@ describe('infra/ (production stack description)', () => {
     }
   });
 
+  it("alerts (critical) on every code the anchorer keeps failing with until an operator acts: ANCHOR_MISMATCH, ANCHOR_CONTRACT_MISSING, and CONFIG_INVALID (a key without AuditAnchor's anchorer role, another chain than CHAIN_ID)", () => {
+    const alerts = parse(readFileSync(join(INFRA, 'prometheus', 'alerts.yml'), 'utf8'));
+    const rules: Array<{ expr: string; labels: { severity: string } }> = alerts.groups.flatMap((g: { rules: unknown[] }) => g.rules);
+    const critical = rules.filter((r) => r.labels.severity === 'critical' && r.expr.includes('openmcp_errors_total')).map((r) => r.expr).join('\n');
+    for (const code of ['ANCHOR_MISMATCH', 'ANCHOR_CONTRACT_MISSING', 'CONFIG_INVALID']) expect(critical, code).to.match(new RegExp(`\\b${code}\\b`));
+  });
+
   it('alerts on lag gauges that cannot be read (NaN meanwhile, so no lag alert fires)', () => {
     const alerts = parse(readFileSync(join(INFRA, 'prometheus', 'alerts.yml'), 'utf8'));
     const rules: Array<{ alert: string; expr: string }> = alerts.groups.flatMap((g: { rules: unknown[] }) => g.rules);
