@@ -84,4 +84,12 @@ describe('openmcp contracts deploy', function () {
     expect(r.status).to.equal(1);
     expect(r.stderr).to.include('VALIDATION_FAILED: --admin must be an address (0x and 40 hex digits), got 0x1234');
   });
+
+  it("refuses a deployer key that is not one naming where it came from, never printing it (infra/.env.example's placeholder `0x`; was: ethers' INVALID_ARGUMENT \"invalid private key\")", async () => {
+    for (const key of ['0x', `0x${'ab'.repeat(31)}`, 'not-a-key-at-all']) {
+      const r = await openmcp(['contracts', 'deploy', '--rpc', chain.rpcUrl], { ANCHORER_PRIVATE_KEY: key });
+      expect(r.status, key).to.equal(1);
+      expect(r.stderr.trim(), key).to.equal('openmcp: VALIDATION_FAILED: contracts deploy: --private-key or ANCHORER_PRIVATE_KEY is not a private key: expected 0x and 64 hex digits');
+    }
+  });
 });
