@@ -96,7 +96,7 @@ export class SqlReadModels implements ReadModels {
    * value the projector wrote in the meantime always wins over the possibly older row read here.
    * The key is that of the cache epoch read from the database first (cache-epoch.ts; one query
    * for the reads asked for in the same event-loop turn, never one begun before this read was
-   * asked for: sharedRead, which took a cached GET's CPU from ~110 to ~60 µs): an entry
+   * asked for: sharedRead, which took a cached GET's CPU from ~125 to ~65 µs): an entry
    * the projector could not keep current (Redis was down for it, maybe not for this process) is
    * under an older epoch and never read. The cache only speeds reads up: when it fails (Redis
    * down) the read is answered from SQL, the source of the cached values, and the cache is left
