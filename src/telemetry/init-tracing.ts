@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { context, propagation, trace, type Tracer } from '@opentelemetry/api';
 import type { SpanExporter } from '@opentelemetry/sdk-trace-node';
 import type { Config } from '../config';
-import { UnavailableError } from '../core/errors';
+import { UnavailableError, redactUrl, redactUrlsIn } from '../core/errors';
 import { loadOptional } from '../core/load-optional';
 
 /** Name of the tracer every span of the product comes from. */
@@ -23,7 +23,8 @@ export type Tracing = {
   forceFlush(): Promise<void>;
   /**
    * Flush and stop; the process-wide registration is undone so tracing can be set up again. A flush
-   * the collector has not taken within the flush window is given up: rejects DEPENDENCY_UNAVAILABLE.
+   * the collector has not taken within the flush window is given up, and one it refused is not
+   * retried: either rejects DEPENDENCY_UNAVAILABLE naming the collector's URL.
    */
   shutdown(): Promise<void>;
 };
@@ -64,6 +65,7 @@ export function initTracing(
   const { ATTR_SERVICE_INSTANCE_ID, ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } = otel.semconv;
   const url = endpoint ? `${endpoint.replace(/\/+$/, '')}/v1/traces` : 'the configured exporter';
   const exporter = options.exporter ?? new otel.otlp!.OTLPTraceExporter({ url });
+  const shownUrl = redactUrl(url);
   const provider = new NodeTracerProvider({
     resource: otel.resources.resourceFromAttributes({
       [ATTR_SERVICE_NAME]: config.OTEL_SERVICE_NAME,
@@ -91,11 +93,14 @@ export function initTracing(
       });
       try {
         // The provider goes on trying in the background; the process exits without it.
-        if ((await Promise.race([provider.shutdown().then(() => false as const), gaveUp])) === true) {
-          throw new UnavailableError(
-            'tracing',
-            `the spans still queued were not exported: the collector at ${url} (OTEL_EXPORTER_OTLP_ENDPOINT) did not take them within ${flushMs} ms`,
-          );
+        const outcome = await Promise.race([provider.shutdown().then(() => ({ refused: false as const }), (err: unknown) => ({ refused: true as const, err })), gaveUp]);
+        if (outcome === true) {
+          throw new UnavailableError('tracing', `the spans still queued were not exported: the collector at ${shownUrl} (OTEL_EXPORTER_OTLP_ENDPOINT) did not take them within ${flushMs} ms`);
+        }
+        // Refused at once (a wrong path's 404, a refused token's 401): said as the timeout is, naming where.
+        if (outcome.refused) {
+          const why = redactUrlsIn(outcome.err instanceof Error ? outcome.err.message : String(outcome.err));
+          throw new UnavailableError('tracing', `the spans still queued were not exported: the collector at ${shownUrl} (OTEL_EXPORTER_OTLP_ENDPOINT) refused them: ${why}`, outcome.err);
         }
       } finally {
         clearTimeout(timer);

@@ -24,6 +24,7 @@ type Service = {
   ports?: string[];
   volumes?: string[];
   user?: string;
+  healthcheck?: { test?: string[] };
 };
 const compose = parse(readFileSync(join(INFRA, 'docker-compose.yml'), 'utf8'), { merge: true }) as { services: Record<string, Service> };
 const gatewayServices = Object.entries(compose.services).filter(([, s]) => s.image === GATEWAY_IMAGE);
@@ -269,6 +270,18 @@ describe('infra/ (production stack description)', () => {
         expect(published.has(m![1]), `host port ${m![1]} published twice`).to.equal(false);
         published.set(m![1], name);
       }
+    }
+  });
+
+  it('reaches every role service where it listens: published ports need a HOST other than loopback, and the healthcheck and Prometheus use its PORT', () => {
+    const scrape = parse(readFileSync(join(INFRA, 'prometheus', 'prometheus.yml'), 'utf8'));
+    const scrapePorts: number[] = scrape.scrape_configs.flatMap((c: { dns_sd_configs?: Array<{ port: number }> }) => (c.dns_sd_configs ?? []).map((d) => d.port));
+    for (const [name, s] of roleServices) {
+      const env = s.environment!;
+      if (s.ports?.length) expect(env.HOST, `${name}: HOST`).to.not.match(/^(127\.|localhost$|::1$)/);
+      const probe = (s.healthcheck?.test ?? []).join(' ');
+      expect(/http:\/\/127\.0\.0\.1:(\d+)\/readyz/.exec(probe)?.[1], `${name}: healthcheck port`).to.equal(env.PORT);
+      expect(scrapePorts, `${name}: scraped on PORT`).to.include(Number(env.PORT));
     }
   });
 

@@ -1,5 +1,6 @@
 import { trace } from '@opentelemetry/api';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { expect } from 'chai';
 import { initTracing } from '../../src/telemetry';
 
@@ -8,6 +9,14 @@ class SilentExporter implements SpanExporter {
   exported = 0;
   export(spans: ReadableSpan[]): void {
     this.exported += spans.length;
+  }
+  async shutdown(): Promise<void> {}
+}
+
+/** A collector that answers every export with an error (a wrong path's 404, a refused token's 401). */
+class RefusingExporter implements SpanExporter {
+  export(_spans: ReadableSpan[], done: (result: ExportResult) => void): void {
+    done({ code: ExportResultCode.FAILED, error: new Error('Not Found') });
   }
   async shutdown(): Promise<void> {}
 }
@@ -33,6 +42,23 @@ describe('tracing shutdown against a collector that does not answer', () => {
     expect(exporter.exported).to.equal(1);
     expect(err.code).to.equal('DEPENDENCY_UNAVAILABLE');
     expect(err.message).to.include('OTEL_EXPORTER_OTLP_ENDPOINT').and.include('http://jaeger:4318/v1/traces').and.include('50 ms');
+    expect(trace.getTracer('x').startSpan('after').isRecording()).to.equal(false);
+  });
+
+  it('says the same of a collector that refuses the last spans at once: DEPENDENCY_UNAVAILABLE naming OTEL_EXPORTER_OTLP_ENDPOINT and the URL (credentials masked), the answer kept as the cause (was: the exporter\'s bare "Not Found")', async () => {
+    const tracing = initTracing(
+      { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://otel:s3cret@jaeger:4318/', OTEL_SERVICE_NAME: 'openmcp-test', OPENMCP_ROLES: 'all' },
+      { exporter: new RefusingExporter(), shutdownFlushMs: 5_000 },
+    );
+    tracing.tracer.startSpan('queued').end();
+    const err = await tracing.shutdown().then(
+      () => expect.fail('shutdown claimed the spans were exported'),
+      (e: Error & { code?: string; cause?: unknown }) => e,
+    );
+    expect(err.code).to.equal('DEPENDENCY_UNAVAILABLE');
+    expect(err.message).to.include('OTEL_EXPORTER_OTLP_ENDPOINT').and.include('http://***:***@jaeger:4318/v1/traces').and.include('refused them: Not Found');
+    expect(err.message, 'credentials in the URL').to.not.include('s3cret');
+    expect((err.cause as Error).message).to.equal('Not Found');
     expect(trace.getTracer('x').startSpan('after').isRecording()).to.equal(false);
   });
 });
