@@ -62,6 +62,25 @@ describe('approval decider', () => {
     expect(approvalDecider.decide({ type: 'DecideApproval', proposalHash: H1, decision: 'approve', approver: ALICE }, fold(approved))).to.deep.equal([]);
   });
 
+  it('the only proposal of a task whose step ended is refused in words naming its step, not "has no proposal waiting"', () => {
+    for (const end of ['TransactionSubmitted', 'TaskStepFailed']) {
+      const ended = [...waiting, { type: end, data: { stepId: 's' } }];
+      expect(() => approvalDecider.decide({ type: 'DecideApproval', proposalHash: H1, decision: 'reject', approver: ALICE }, fold(ended)))
+        .to.throw(/step s has ended/)
+        .with.property('code', 'APPROVAL_NOT_PENDING');
+    }
+  });
+
+  it('an old stream (a decision recorded after its step ended, by the release before) still folds; the decision stands', () => {
+    for (const [type, decision, other] of [['ApprovalGranted', 'approve', 'reject'], ['ApprovalRejected', 'reject', 'approve']] as const) {
+      const old = [...waiting, { type: 'TransactionSubmitted', data: { stepId: 's' } }, { type, data: { proposalHash: H1 } }, { type: 'TaskStepCompleted', data: { stepId: 's' } }];
+      const state = fold(old);
+      expect(state.decided.get(H1)).to.equal(decision);
+      expect(approvalDecider.decide({ type: 'DecideApproval', proposalHash: H1, decision, approver: ALICE }, state)).to.deep.equal([]);
+      expect(() => approvalDecider.decide({ type: 'DecideApproval', proposalHash: H1, decision: other, approver: ALICE }, state)).to.throw().with.property('code', 'APPROVAL_ALREADY_DECIDED');
+    }
+  });
+
   it('refuses approvals on finished tasks', () => {
     const cancelled = [...waiting, { type: 'TaskCancelled', data: {} }];
     expect(() => approvalDecider.decide({ type: 'DecideApproval', proposalHash: H1, decision: 'approve', approver: ALICE }, fold(cancelled))).to.throw().with.property('code', 'APPROVAL_NOT_PENDING');

@@ -119,6 +119,23 @@ describe('policy file: refused at load when it is ambiguous or empty', () => {
     expect(parsePolicy({ policies: [{ tenant: 'acme', agent: 'bot-1' }, { tenant: 'acme', agent: '*' }] }).policies).to.have.length(2);
   });
 
+  it('a refused tenant or agent is named with what to write instead', () => {
+    expect(() => parsePolicy({ policies: [{ tenant: 'acme corp' }] })).to.throw(ConfigError, /policies\.0\.tenant: "acme corp" .*no key.*write .*"\*"/);
+    expect(() => parsePolicy({ policies: [{ tenant: 'acme', agent: 'bot-*' }] })).to.throw(ConfigError, /policies\.0\.agent: "bot-\*" .*exact agentId.*"\*"/);
+  });
+
+  it('an agent no task can name (a space, a slash: agentIds are letters, digits, . _ : -) is refused: its entry never applied', () => {
+    for (const agent of ['bot 1', 'bot/1', ' bot', '-bot']) {
+      expect(() => parsePolicy({ policies: [{ tenant: 'acme', agent }] }), agent).to.throw(ConfigError, /policies\.0\.agent: .*agentId/);
+    }
+    expect(parsePolicy({ policies: [{ tenant: 'acme', agent: 'Bot.eu:1_x-2' }] }).policies[0].agent).to.equal('Bot.eu:1_x-2');
+  });
+
+  it('a tool pattern that names no tool is refused quoting it, and a server part in capitals is shown in lowercase', () => {
+    expect(() => parsePolicy({ policies: [{ tenant: 'acme', tools: { deny: ['Examples__now'] } }] })).to.throw(ConfigError, /policies\.0\.tools\.deny\.0: "Examples__now" names no tool.*examples__now/);
+    expect(() => parsePolicy({ policies: [{ tenant: 'acme', tools: { budgets: { 'examples.now': 1 } } }] })).to.throw(ConfigError, /budgets\.examples\.now: "examples\.now" names no tool/);
+  });
+
   it('an explicit empty list still loads (no entries: the default)', () => {
     const path = join(dir, 'explicit.yaml');
     writeFileSync(path, 'policies: []\n');

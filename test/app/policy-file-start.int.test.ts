@@ -29,7 +29,7 @@ describe('openmcp start: a bad POLICY_FILE', function () {
       (e: unknown) => e,
     );
     expect(err).to.have.property('code', 'CONFIG_INVALID');
-    expect((err as Error).message).to.match(/POLICY_FILE .*policies\.0\.tools\.deny\.0: names no tool/);
+    expect((err as Error).message).to.match(/POLICY_FILE .*policies\.0\.tools\.deny\.0: .*names no tool/);
     expect(existsSync(data) ? readdirSync(data) : [], 'nothing made in DATA_DIR').to.deep.equal([]);
     expect(lines, 'no bootstrap key printed').to.deep.equal([]);
   });

@@ -243,5 +243,8 @@ describe('dashboard: which live notices reload the Approvals page', () => {
     // A transaction a shown task sent may be one a card shows, sent without a decision (the card goes).
     expect(changesApprovals({ type: 'TransactionSubmitted', taskId: 't1' }, shown)).to.equal(true);
     expect(changesApprovals({ type: 'TransactionSubmitted', taskId: 't2' }, shown)).to.equal(false);
+    // A step of a shown task that failed may hold a card's proposal (its decision is refused now: the card goes).
+    expect(changesApprovals({ type: 'TaskStepFailed', taskId: 't1' }, shown)).to.equal(true);
+    expect(changesApprovals({ type: 'TaskStepFailed', taskId: 't2' }, shown)).to.equal(false);
   });
 });

@@ -38,4 +38,11 @@ describe('dashboard: a proposal sent without a decision no longer waits', () => 
     const trail = [step('1', 'ApprovalRequested', { stepId: 's1', proposalHash: A }), step('2', 'TransactionSubmitted', { stepId: 's1' }), step('3', 'ApprovalRequested', { stepId: 's2', proposalHash: B })];
     expect(undecided(trail).map((e) => e.id)).to.deep.equal(['3']);
   });
+
+  it('an ApprovalRequested whose step failed (the task goes on) is not shown: its decision is refused, APPROVAL_NOT_PENDING', async () => {
+    const { undecided } = await load();
+    const step = (id: string, type: string, data: Record<string, unknown>) => ({ id, type, data });
+    const trail = [step('1', 'ApprovalRequested', { stepId: 's1', proposalHash: A }), step('2', 'TaskStepFailed', { stepId: 's1' }), step('3', 'ApprovalRequested', { stepId: 's2', proposalHash: B })];
+    expect(undecided(trail).map((e) => e.id)).to.deep.equal(['3']);
+  });
 });

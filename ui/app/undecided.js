@@ -8,17 +8,26 @@
 export const inLogOrder = (events) => (events.every((e) => typeof e.position === 'number') ? [...events].sort((a, b) => a.position - b.position) : events);
 
 /**
+ * What ends a step (its transaction sent, or the step over): a proposal of an ended step no longer
+ * waits, whatever was decided of it, and its decision is refused (APPROVAL_NOT_PENDING). A
+ * transaction step completes only after its TransactionSubmitted, so the Approvals page reads the
+ * first and the last (ENDS_READ).
+ */
+export const STEP_ENDS = ['TransactionSubmitted', 'TaskStepCompleted', 'TaskStepFailed'];
+export const ENDS_READ = ['TransactionSubmitted', 'TaskStepFailed'];
+
+/**
  * The ApprovalRequested events still waiting, in the order given: no ApprovalRejected for the
  * same proposal hash, and no ApprovalGranted unless an ApprovalRequirementChanged came after it
- * (the policy in force asked more approvers than had released it: it waits again), and no
- * TransactionSubmitted of its step (sent without one: its decision is refused, APPROVAL_NOT_PENDING).
+ * (the policy in force asked more approvers than had released it: it waits again), and no end of
+ * its step (STEP_ENDS: sent without one, or failed; its decision is refused, APPROVAL_NOT_PENDING).
  * Requires the events of one task. @param {any[]} events
  */
 export function undecided(events) {
   /** @type {Map<string, 'waiting' | 'granted' | 'rejected'>} */
   const state = new Map();
-  // A step whose transaction went out without a decision (a restarted agent's policy no longer held it): nothing to decide.
-  const sent = new Set(events.filter((e) => e.type === 'TransactionSubmitted').map((e) => e.data?.stepId));
+  // A step whose transaction went out without a decision (a restarted agent's policy no longer held it), or that failed: nothing to decide.
+  const sent = new Set(events.filter((e) => STEP_ENDS.includes(e.type)).map((e) => e.data?.stepId));
   for (const e of inLogOrder(events)) {
     const h = e.data?.proposalHash;
     if (e.type === 'ApprovalRejected') state.set(h, 'rejected');

@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { ADDRESS_PATTERN } from '../../core/address';
 import { TenantSchema } from '../../auth/tenant';
 import { canonicalMethodKey } from './method-key';
-import { canNameATool, NAMES_NO_TOOL } from './tool-pattern';
+import { canNameATool, namesNoTool } from './tool-pattern';
+import { AgentIdSchema } from '../../../events/auth.events';
 
 /**
  * A list refinement: an issue on each item whose `keyOf` repeats an earlier item's, `say` given
@@ -87,18 +88,29 @@ export const ContractRuleSchema = z.strictObject({
 });
 export type ContractRule = z.infer<typeof ContractRuleSchema>;
 
+/** A refused value as the message shows it: JSON-quoted, cut. */
+const quote = (v: unknown) => JSON.stringify(typeof v === 'string' && v.length > 100 ? `${v.slice(0, 100)}…` : v) ?? String(v);
+
 /** A tool name or glob that some tool name can match (a deny that matches nothing stops nothing). */
-const toolPattern = z.string().min(1).max(200).refine(canNameATool, NAMES_NO_TOOL);
+const toolPattern = z
+  .string()
+  .min(1)
+  .max(200)
+  .refine(canNameATool, { error: (issue) => namesNoTool(String(issue.input)) });
 
 export const AgentPolicySchema = z.strictObject({
   /** A tenant id, or `*`: an entry for a name no key can have (`acme corp`) would never apply, leaving the default. */
-  tenant: z.union([z.literal('*'), TenantSchema], { error: 'a tenant id (letters, digits, . _ -, max 100) or "*"' }),
+  tenant: z.string().refine((t) => t === '*' || TenantSchema.safeParse(t).success, {
+    error: (issue) =>
+      `${quote(issue.input)} is no tenant id: no key or token can have it, so the entry would never apply; write the tenant as its keys name it (letters, digits, . _ -, at most 100), or "*" for every tenant`,
+  }),
   /** Agent id (TaskSubmitted.agentId); `*` or omitted = every agent of the tenant. Exact: not a pattern. */
   agent: z
     .string()
-    .min(1)
-    .max(200)
-    .refine((a) => a === '*' || !a.includes('*'), 'an exact agentId, or "*" for every agent (agents are not matched by pattern)')
+    .refine((a) => a === '*' || AgentIdSchema.safeParse(a).success, {
+      error: (issue) =>
+        `${quote(issue.input)} is no agentId a task can name, so the entry would never apply: write an exact agentId (letters, digits, . _ : -, at most 200), or "*" for every agent (agents are not matched by pattern)`,
+    })
     .default('*'),
   tools: z
     .strictObject({
@@ -113,7 +125,7 @@ export const AgentPolicySchema = z.strictObject({
         .superRefine((budgets, ctx) => {
           for (const k of Object.keys(budgets)) {
             if (k.includes('*')) ctx.addIssue({ code: 'custom', path: [k], message: 'a budget is per exact tool name (<server>__<tool>), not a pattern: list each tool' });
-            else if (!canNameATool(k)) ctx.addIssue({ code: 'custom', path: [k], message: NAMES_NO_TOOL });
+            else if (!canNameATool(k)) ctx.addIssue({ code: 'custom', path: [k], message: namesNoTool(k) });
           }
         }),
     })

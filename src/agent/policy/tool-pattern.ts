@@ -14,5 +14,14 @@ export function canNameATool(pattern: string): boolean {
   return prefix === '' || /^[a-z][a-z0-9_-]*(__[\s\S]*)?$/.test(prefix);
 }
 
-export const NAMES_NO_TOOL =
-  'names no tool: tool names are <server>__<tool>, the server part in lowercase letters, digits and - as registered (e.g. examples__echo, examples__*)';
+/**
+ * Why `pattern` is refused, and what to write: the pattern with its server part in lowercase when
+ * that names a tool (`Examples__now` → `examples__now`).
+ * @example namesNoTool('Examples__now') // '"Examples__now" names no tool: … did you mean "examples__now"?'
+ */
+export function namesNoTool(pattern: string): string {
+  const quoted = JSON.stringify(pattern.length > 100 ? `${pattern.slice(0, 100)}…` : pattern);
+  const lower = pattern.replace(/^[\s\S]*?(?=__|\*|$)/, (server) => server.toLowerCase());
+  const hint = lower !== pattern && canNameATool(lower) ? `: did you mean ${JSON.stringify(lower)}?` : ': write it so';
+  return `${quoted} names no tool: tool names are <server>__<tool>, the server's registered name (lowercase letters, digits and -), then __, then the tool's exact name (e.g. examples__echo, examples__*)${hint}`;
+}

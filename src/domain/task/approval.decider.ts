@@ -66,17 +66,18 @@ export const approvalDecider: Decider<ApprovalState, ApprovalCommand, EventDraft
     if (previous === decision) return [];
     if (previous) throw new ApprovalError('APPROVAL_ALREADY_DECIDED', `proposal ${hash} was already decided: ${previous}`, { proposalHash: hash, decision: previous });
     const open = state.task.status === 'submitted' || state.task.status === 'running';
-    const pending = [...state.requested.entries()].filter(([h, r]) => !state.decided.has(h) && !state.ended.has(r.stepId)).map(([h]) => h);
-    if (!open || pending.length === 0) {
-      throw new ApprovalError('APPROVAL_NOT_PENDING', `task is ${state.task.status} and has no proposal waiting for approval`, { proposalHash: hash, status: state.task.status });
-    }
     const request = state.requested.get(hash);
-    // Sent (or failed) without this decision: recording one now would tell the approver they stopped, or released, what already happened.
-    if (request && state.ended.has(request.stepId)) {
+    // Sent (or failed) without this decision: recording one now would tell the approver they stopped,
+    // or released, what already happened. Said before "nothing waits", which it is too when it was the only one.
+    if (open && request && state.ended.has(request.stepId)) {
       throw new ApprovalError('APPROVAL_NOT_PENDING', `proposal ${hash} no longer waits: step ${request.stepId} has ended without it (the policy in force after a restart no longer held it, or the step failed); see the task's events`, {
         proposalHash: hash,
         status: state.task.status,
       });
+    }
+    const pending = [...state.requested.entries()].filter(([h, r]) => !state.decided.has(h) && !state.ended.has(r.stepId)).map(([h]) => h);
+    if (!open || pending.length === 0) {
+      throw new ApprovalError('APPROVAL_NOT_PENDING', `task is ${state.task.status} and has no proposal waiting for approval`, { proposalHash: hash, status: state.task.status });
     }
     if (!request) {
       throw new ApprovalError('APPROVAL_PROPOSAL_MISMATCH', `proposal hash ${hash} does not match the proposal waiting for approval; approve the exact hash shown in ApprovalRequested`, {

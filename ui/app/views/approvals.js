@@ -1,6 +1,7 @@
 import { useRef, useState } from 'preact/hooks';
 import { api, apiAll } from '../api.js';
 import { APPROVAL_TYPES, changesApprovals, pendingApprovals } from '../approval-progress.js';
+import { ENDS_READ } from '../undecided.js';
 import { Empty, ErrorBox, Hex, Loading, useAsync, useLiveRefresh } from '../components.js';
 import { formatCount, formatTime, formatWei } from '../format.js';
 import { html } from '../html.js';
@@ -26,7 +27,7 @@ async function loadPending(me) {
   for (const task of running) {
     const asked = await approvalEvents(task.id, 'ApprovalRequested');
     if (asked.length === 0) continue;
-    const rest = await Promise.all([...APPROVAL_TYPES.filter((t) => t !== 'ApprovalRequested'), 'TransactionSubmitted'].map((t) => approvalEvents(task.id, t)));
+    const rest = await Promise.all([...APPROVAL_TYPES.filter((t) => t !== 'ApprovalRequested'), ...ENDS_READ].map((t) => approvalEvents(task.id, t)));
     for (const { e, progress } of pendingApprovals([...asked, ...rest.flat()], me)) requests.push({ e, task, progress });
   }
   requests.sort((a, b) => b.e.position - a.e.position);
