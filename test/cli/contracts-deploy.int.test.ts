@@ -84,4 +84,26 @@ describe('openmcp contracts deploy', function () {
     expect(r.status).to.equal(1);
     expect(r.stderr).to.include('VALIDATION_FAILED: --admin must be an address (0x and 40 hex digits), got 0x1234');
   });
+
+  it('refuses a deployer key that is no secp256k1 private key with a clear error, not a stack trace, and without echoing it', async () => {
+    const bad = `0x${'0'.repeat(64)}`;
+    const r = await openmcp(['contracts', 'deploy', '--rpc', chain.rpcUrl], { ANCHORER_PRIVATE_KEY: bad });
+    expect(r.status).to.equal(1);
+    expect(r.stderr).to.include('VALIDATION_FAILED: --private-key is not a secp256k1 private key').and.not.include(bad.slice(2)).and.not.include('    at ');
+  });
+
+  it('refuses the zero address as --admin before sending anything (was: the deployment reverted in estimateGas, printing the whole creation bytecode)', async () => {
+    const deployer = new Wallet(chain.anchorerPrivateKey).address;
+    const provider = createRpcProvider(chain.rpcUrl);
+    try {
+      const nonce = await provider.getTransactionCount(deployer);
+      const r = await openmcp(['contracts', 'deploy', '--rpc', chain.rpcUrl, '--admin', `0x${'0'.repeat(40)}`], { ANCHORER_PRIVATE_KEY: chain.anchorerPrivateKey });
+      expect(r.status).to.equal(1);
+      expect(r.stderr).to.include(`VALIDATION_FAILED: --admin must be a non-zero address (0x and 40 hex digits), got 0x${'0'.repeat(40)}`);
+      expect(r.stderr).to.not.include('0x6080');
+      expect(await provider.getTransactionCount(deployer)).to.equal(nonce);
+    } finally {
+      provider.destroy();
+    }
+  });
 });
