@@ -52,10 +52,13 @@ export async function contractsAdminBegin(o: ContractsAdminSendOptions & { newAd
   const out = o.out ?? ((l: string) => console.log(l));
   await withAnchor(o, o.privateKey, async (c, _chainId, me) => {
     await preflight(o.contract, c, () => c.beginDefaultAdminTransfer.staticCall(o.newAdmin), me);
+    // The contract replaces a pending handover without a word: say which one goes.
+    const [before, beforeSchedule] = (await c.pendingDefaultAdmin()) as [string, bigint];
     const tx = await c.beginDefaultAdminTransfer(o.newAdmin);
     const receipt = await tx.wait(1);
     const [, schedule] = (await c.pendingDefaultAdmin({ blockTag: receipt.blockNumber })) as [string, bigint];
     out(`handover scheduled (tx ${receipt.hash}, block ${receipt.blockNumber}): ${o.newAdmin.toLowerCase()} can accept after ${isoTime(schedule)}`);
+    if (beforeSchedule !== 0n) out(`this replaces the handover to ${before.toLowerCase()}, pending until now (it could have been accepted after ${isoTime(beforeSchedule)})`);
     out(`the new admin then runs: openmcp contracts admin accept --rpc … --contract ${o.contract.toLowerCase()} --private-key …; until then ${me.toLowerCase()} stays admin and can cancel`);
   });
 }
