@@ -162,4 +162,15 @@ describe('openmcp contracts admin status|begin|accept|cancel', function () {
     expect(r.status, r.stderr).to.equal(0);
     expect(r.stdout).to.include(`replaces the handover to ${next.address.toLowerCase()}, pending until now`);
   });
+  it('an admin account that cannot pay the gas (a fresh offline key) is told so in one line, not with the raw signed transaction', async () => {
+    const poor = Wallet.createRandom();
+    const own = (await deployAuditAnchor(new Wallet(chain.anchorerPrivateKey, provider), { admin: poor.address, adminDelaySeconds: 60 })).address;
+    const r = await openmcp(['contracts', 'admin', 'begin', next.address, '--rpc', chain.rpcUrl, '--contract', own, '--private-key', poor.privateKey]);
+    expect(r.status).to.equal(1);
+    expect(r.stderr).to.include(
+      `ANCHOR_ADMIN_REFUSED: ${poor.address.toLowerCase()} cannot pay the gas of beginDefaultAdminTransfer on chain 31337: its balance is 0 wei; fund it; nothing was sent`,
+    );
+    expect(r.stderr).to.not.include('eth_sendRawTransaction');
+    expect(await provider.getTransactionCount(poor.address)).to.equal(0);
+  });
 });
