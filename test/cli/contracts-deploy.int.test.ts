@@ -79,6 +79,13 @@ describe('openmcp contracts deploy', function () {
     }
   });
 
+  it('--admin-delay 0 is taken (OpenZeppelin allows it) with a note that nothing is left to cancel', async () => {
+    const r = await openmcp(['contracts', 'deploy', '--rpc', chain.rpcUrl, '--admin-delay', '0'], { ANCHORER_PRIVATE_KEY: chain.anchorerPrivateKey });
+    expect(r.status, r.stderr).to.equal(0);
+    expect(r.stdout).to.include('admin handover delay: 0 s (none)');
+    expect(r.stdout).to.include('note: without a delay a new admin can accept at once: a handover begun with a leaked admin key cannot be cancelled in time');
+  });
+
   it('refuses an --admin or --anchorer that is not an address, before sending anything', async () => {
     const r = await openmcp(['contracts', 'deploy', '--rpc', chain.rpcUrl, '--admin', '0x1234'], { ANCHORER_PRIVATE_KEY: chain.anchorerPrivateKey });
     expect(r.status).to.equal(1);
