@@ -1,4 +1,5 @@
 import { isError, Wallet, type Contract, type ContractTransactionReceipt, type ContractTransactionResponse } from 'ethers';
+import { redactUrl, UnavailableError } from '../core/errors';
 import type { Hex } from '../core/hex';
 import { AnchorAdminRefusedError, AnchorContractMissingError } from '../proofs/errors';
 import { formatAdminDelay } from '../web3/admin-delay';
@@ -90,7 +91,9 @@ async function withAnchor(o: ContractsAdminOptions, privateKey: Hex | undefined,
   try {
     const wallet = privateKey ? new Wallet(privateKey, provider) : undefined;
     const c = auditAnchorAt(o.contract, wallet ?? provider);
-    const [network, code] = await Promise.all([provider.getNetwork(), provider.getCode(o.contract)]);
+    const [network, code] = await Promise.all([provider.getNetwork(), provider.getCode(o.contract)]).catch((err: unknown) => {
+      throw unreachable(err, o.rpc);
+    });
     const chainId = Number(network.chainId);
     if (code === '0x') throw new AnchorContractMissingError(o.contract.toLowerCase(), chainId);
     await c.nextBatchId().catch((err: unknown) => {
@@ -100,6 +103,13 @@ async function withAnchor(o: ContractsAdminOptions, privateKey: Hex | undefined,
   } finally {
     provider.destroy();
   }
+}
+
+/** A node that refuses the connection, has no such host, or does not answer in time: named by its URL (credentials masked). */
+function unreachable(err: unknown, rpc: string): unknown {
+  const said = String((err as Error)?.message ?? err);
+  if (!isError(err, 'TIMEOUT') && !/ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|ECONNRESET/.test(said)) return err;
+  return new UnavailableError('chain', `no JSON-RPC node answers at ${redactUrl(rpc, { pathKeys: true })} (${said.slice(0, 200)}): check --rpc (CHAIN_RPC_URL)`, err);
 }
 
 /** Contracts deployed before release 2026-12-11 have no defaultAdmin(): their call reverts without data. */

@@ -173,4 +173,10 @@ describe('openmcp contracts admin status|begin|accept|cancel', function () {
     expect(r.stderr).to.not.include('eth_sendRawTransaction');
     expect(await provider.getTransactionCount(poor.address)).to.equal(0);
   });
+  it('a chain that does not answer is named by its URL, credentials masked, and the option to fix (was: ECONNREFUSED and an address, nothing else)', async () => {
+    const r = await openmcp(['contracts', 'admin', 'status', '--rpc', 'http://ops:s3cretpw@127.0.0.1:1/', '--contract', contract]);
+    expect(r.status).to.equal(1);
+    expect(r.stderr).to.include('DEPENDENCY_UNAVAILABLE: chain: no JSON-RPC node answers at http://***:***@127.0.0.1:1/ (connect ECONNREFUSED 127.0.0.1:1): check --rpc (CHAIN_RPC_URL)');
+    expect(r.stderr + r.stdout).to.not.include('s3cretpw');
+  });
 });
