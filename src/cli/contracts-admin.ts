@@ -40,7 +40,13 @@ export async function contractsAdminStatus(o: ContractsAdminOptions): Promise<vo
     out(`AuditAnchor ${contract} on chain ${chainId}: two-step admin`);
     out(`admin: ${admin.toLowerCase()}`);
     out(`admin handover delay: ${delay} s (${formatAdminDelay(Number(delay))})`);
-    out(`pending admin: ${schedule === 0n ? 'none' : `${pending.toLowerCase()}, who can accept after ${isoTime(schedule)}`}`);
+    if (schedule === 0n) out('pending admin: none');
+    else if (BigInt(pending) === 0n) {
+      // The one way to give the role up (OpenZeppelin): a handover to the zero address, then renounceRole.
+      out(
+        `pending admin: none; the admin's renouncement is scheduled: after ${isoTime(schedule)}, renounceRole(DEFAULT_ADMIN_ROLE, ${admin.toLowerCase()}) leaves the contract without an admin for good (cancel stops it)`,
+      );
+    } else out(`pending admin: ${pending.toLowerCase()}, who can accept after ${isoTime(schedule)}`);
     if (delaySchedule !== 0n) out(`pending delay change: ${newDelay} s (${formatAdminDelay(Number(newDelay))}) from ${isoTime(delaySchedule)}`);
   });
 }

@@ -179,4 +179,15 @@ describe('openmcp contracts admin status|begin|accept|cancel', function () {
     expect(r.stderr).to.include('DEPENDENCY_UNAVAILABLE: chain: no JSON-RPC node answers at http://***:***@127.0.0.1:1/ (connect ECONNREFUSED 127.0.0.1:1): check --rpc (CHAIN_RPC_URL)');
     expect(r.stderr + r.stdout).to.not.include('s3cretpw');
   });
+  it('status names a scheduled renouncement (a handover to the zero address, sent from a wallet) for what it is, not as a pending admin 0x0…0', async () => {
+    const own = (await deployAuditAnchor(new Wallet(chain.anchorerPrivateKey, provider), { admin: admin.address, adminDelaySeconds: 60 })).address;
+    await (await (auditAnchorAt(own, admin.connect(provider)).beginDefaultAdminTransfer(`0x${'0'.repeat(40)}`) as Promise<{ wait(): Promise<unknown> }>)).wait();
+    const [, schedule] = (await auditAnchorAt(own, provider).pendingDefaultAdmin()) as [string, bigint];
+    const r = await openmcp(['contracts', 'admin', 'status', '--rpc', chain.rpcUrl, '--contract', own]);
+    expect(r.status, r.stderr).to.equal(0);
+    const at = new Date(Number(schedule) * 1000).toISOString();
+    expect(r.stdout).to.include(
+      `pending admin: none; the admin's renouncement is scheduled: after ${at}, renounceRole(DEFAULT_ADMIN_ROLE, ${admin.address.toLowerCase()}) leaves the contract without an admin for good (cancel stops it)`,
+    );
+  });
 });
