@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { isAbsolute, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ADMIN_KEY_ADVICE, adminKeyWeakness } from './auth/admin-key-strength';
 import { ADDRESS_PATTERN } from './core/address';
 import { ConfigError } from './core/errors';
+import { parseSettingsText } from './core/settings-text';
 import { firstInvalid, isHostName, isOrigin } from './mcp/origin-policy';
 
 const PORT_EXPECTED = 'a port, a whole number from 1 to 65535';
@@ -257,7 +257,7 @@ function readConfigFile(path: string): Record<string, unknown> {
     throw new ConfigError(`OPENMCP_CONFIG: cannot read ${path}: ${(err as Error).message}`, { variable: 'OPENMCP_CONFIG' });
   }
   try {
-    const parsed = /\.ya?ml$/i.test(path) ? parseYaml(text) : JSON.parse(text);
+    const parsed = parseSettingsText(path, text);
     if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('expected an object of settings');
     return Object.fromEntries(Object.entries(parsed).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]));
   } catch (err) {

@@ -49,6 +49,7 @@ import { relayReadiness } from './relay/relay-readiness';
 import { createGateway, mcpOriginPolicyFrom, mcpSessionLimitsFrom } from './app/gateway';
 import { ChainRegistry } from './web3/chain-registry';
 import { loadChainsFile } from './web3/chains-file';
+import { loadPolicyFile } from './agent/policy/load-policy';
 import { createContractDescriber } from './web3/describe-contract';
 
 const SYSTEM_ACTOR = { kind: 'system' as const, id: 'openmcp' };
@@ -162,6 +163,9 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
       variable: 'CHAIN_RPC_URL',
     });
   }
+  // A policy the agent would refuse stops the start before anything is made: the database, the
+  // bootstrap key, the chain. Read again when the agent is built, and checked then against the chains' ABIs.
+  if (roles.agent) loadPolicyFile(config.POLICY_FILE ? resolve(config.POLICY_FILE) : undefined);
   const tracing = initTracing(config);
   const logger = createLogger(config.LOG_LEVEL, options.logStream);
   const closers: Closer[] = [{ name: 'tracing', close: () => tracing.shutdown() }];

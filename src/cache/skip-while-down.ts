@@ -40,23 +40,36 @@ export function skipWhileDown(cache: Cache, o: SkipWhileDownOptions = {}): Skipp
   const skipMs = o.skipMs ?? CACHE_SKIP_MS;
   let downUntil = 0; // 0: up; else the end of the current or last window
   let retrying = false; // the one command trying the cache again after a window is in flight
-  const run = async <T>(command: () => Promise<T>): Promise<T> => {
-    if (Date.now() < downUntil) throw new CacheSkippedError(cache.name, downUntil);
-    if (retrying) throw new CacheSkippedError(cache.name);
-    const retry = downUntil !== 0;
-    if (retry) retrying = true;
+  const failed = (err: unknown): never => {
+    // Two commands failing together (a rate limit hits two counters) open one window, told once.
+    const wasUp = Date.now() >= downUntil;
+    downUntil = Date.now() + skipMs;
+    if (wasUp) o.onError?.(err);
+    throw err;
+  };
+  const retryOnce = async <T>(command: () => Promise<T>): Promise<T> => {
+    retrying = true;
     try {
       const result = await command();
-      if (retry) downUntil = 0;
+      downUntil = 0;
       return result;
     } catch (err) {
-      // Two commands failing together (a rate limit hits two counters) open one window, told once.
-      const wasUp = Date.now() >= downUntil;
-      downUntil = Date.now() + skipMs;
-      if (wasUp) o.onError?.(err);
-      throw err;
+      return failed(err);
     } finally {
-      if (retry) retrying = false;
+      retrying = false;
+    }
+  };
+  const run = <T>(command: () => Promise<T>): Promise<T> => {
+    if (downUntil !== 0) {
+      if (Date.now() < downUntil) return Promise.reject(new CacheSkippedError(cache.name, downUntil));
+      if (retrying) return Promise.reject(new CacheSkippedError(cache.name));
+      return retryOnce(command);
+    }
+    // Up (every command of a healthy cache, on every request): no async frame of its own.
+    try {
+      return command().catch(failed);
+    } catch (err) {
+      return Promise.reject(err).catch(failed);
     }
   };
   return {

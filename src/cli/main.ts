@@ -64,7 +64,12 @@ export function buildCli(): Command {
     .option('--admin-delay <duration>', 'how long a new admin waits between `contracts admin begin` and `accept`: seconds, or with s, m, h or d, at most 30d (default: 1d)')
     .action(async (o: { rpc: string; privateKey?: string; anchorer?: string; admin?: string; adminDelay?: string }) => {
       if (!o.privateKey) throw new OpenMcpError('VALIDATION_FAILED', 'contracts deploy needs --private-key or ANCHORER_PRIVATE_KEY', { status: 400 });
-      const privateKey = load<typeof import('./private-key')>('./private-key').checkedPrivateKey(o.privateKey, '--private-key');
+      // infra/.env.example's placeholder is `0x`: name the setting, never echo the value.
+      if (!/^0x[0-9a-fA-F]{64}$/.test(o.privateKey)) {
+        throw new OpenMcpError('VALIDATION_FAILED', 'contracts deploy: --private-key or ANCHORER_PRIVATE_KEY is not a private key: expected 0x and 64 hex digits', { status: 400 });
+      }
+      // 0, or the curve order and above: ethers fails later with the curve library's stack trace.
+      const privateKey = load<typeof import('./private-key')>('./private-key').checkedPrivateKey(o.privateKey, 'contracts deploy: --private-key or ANCHORER_PRIVATE_KEY');
       for (const flag of ['admin', 'anchorer'] as const) {
         const v = o[flag];
         if (v !== undefined && !/^0x[0-9a-fA-F]{40}$/.test(v)) throw new OpenMcpError('VALIDATION_FAILED', `--${flag} must be an address (0x and 40 hex digits), got ${v}`, { status: 400 });

@@ -1,28 +1,42 @@
+const escape = (c: string) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+
+/**
+ * The bidirectional controls (U+061C, U+200E, U+200F, U+202A–U+202E, U+2066–U+2069): no control
+ * characters, yet a terminal that lays out bidirectional text shows what follows one reordered
+ * ("\u202Etxt.exe" reads "exe.txt"), so the text a person reads is not the text the data holds.
+ */
+const BIDI = '\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069';
+const CONTROLS = new RegExp(`[\\u0000-\\u0008\\u000a-\\u001f\\u007f-\\u009f${BIDI}]`, 'g');
+const CONTROLS_BUT_LINES = new RegExp(`[\\u0000-\\u0008\\u000b-\\u001f\\u007f-\\u009f${BIDI}]`, 'g');
+const C1_AND_BIDI = new RegExp(`[\\u007f-\\u009f${BIDI}]`, 'g');
+
 /**
  * Text that others wrote (a task's instruction, an upstream's error or tool description), made
- * safe to print on a terminal: each control character (C0 but tab, DEL, C1) becomes its `\uXXXX`
- * escape, so an ESC sequence in it cannot clear the screen, retitle the window, write the
- * clipboard (OSC 52) or forge lines of output. The CLI's own colours are added around it.
+ * safe to print on a terminal: each control character (C0 but tab, DEL, C1) and bidirectional
+ * control becomes its `\uXXXX` escape, so an ESC sequence in it cannot clear the screen, retitle
+ * the window, write the clipboard (OSC 52) or forge lines of output, nor an override show other
+ * words than it holds. The CLI's own colours are added around it.
  * @example printable('a\u001b[2Jb') // 'a\\u001b[2Jb'
  */
 export function printable(text: string): string {
-  return text.replace(/[\u0000-\u0008\u000a-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return text.replace(CONTROLS, escape);
 }
 
 /**
  * `printable` for a whole text meant to be read as text (a task's answer): its line breaks and
- * tabs are kept, every other control character escaped.
+ * tabs are kept, every other control character (and bidirectional control) escaped.
  * @example printableText('a\nb\u009b2J') // 'a\nb\\u009b2J'
  */
 export function printableText(text: string): string {
-  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return text.replace(CONTROLS_BUT_LINES, escape);
 }
 
 /**
- * JSON.stringify with DEL and the C1 controls escaped too (JSON.stringify escapes only C0): U+009B
- * is CSI, which terminals act on in UTF-8 as ESC [. Still the same JSON: `\u009b` is its escape.
+ * JSON.stringify with DEL, the C1 controls and the bidirectional controls escaped too
+ * (JSON.stringify escapes only C0): U+009B is CSI, which terminals act on in UTF-8 as ESC [.
+ * Still the same JSON: `\u009b` is its escape.
  * @example printableJson({ a: '\u009b2J' }) // '{"a":"\\u009b2J"}'
  */
 export function printableJson(value: unknown, space?: number): string {
-  return JSON.stringify(value, null, space).replace(/[\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return JSON.stringify(value, null, space).replace(C1_AND_BIDI, escape);
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
+import { errorCodes, type FastifyInstance, type FastifyReply, type FastifyRequest, type onRequestHookHandler } from 'fastify';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { Cache } from '../cache/port';
@@ -158,6 +158,25 @@ function sameOwner(a: McpPrincipal, b: McpPrincipal): boolean {
  */
 export async function mcpGatewayPlugin(app: FastifyInstance, opts: McpGatewayPluginOptions): Promise<void> {
   const path = opts.path ?? '/mcp';
+  // JSON bodies of /mcp (this plugin's routes only) are read as MCP reads them, as `openmcp mcp
+  // stdio` and the SDK's own transports do: plain JSON.parse. Fastify's parser refuses a key named
+  // `__proto__` (or `constructor` holding `prototype`) as "not valid JSON", yet a tool's arguments
+  // may hold one (a tool editing JSON or code). JSON.parse makes it an own property like any
+  // other, never a prototype; the MCP server's schemas, the audit's canonical JSON and the upstream
+  // see it as such. Other errors stay fastify's: 400 MALFORMED_JSON, 413 over bodyLimit.
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+    if (body === '') return done(new errorCodes.FST_ERR_CTP_EMPTY_JSON_BODY(), undefined);
+    let parsed: unknown;
+    try {
+      // A leading byte order mark is dropped, as fastify's own parser drops it.
+      const text = body as string;
+      parsed = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+    } catch {
+      return done(new errorCodes.FST_ERR_CTP_INVALID_JSON_BODY(), undefined);
+    }
+    done(null, parsed);
+  });
   const idleMs = opts.sessionIdleMs ?? 30 * 60_000;
   const refreshMs = opts.sessionRefreshMs ?? Math.min(60_000, idleMs / 2);
   const cache = opts.cache;

@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { limitsOf, mcpServerLimitFields } from '../../events/mcp.events';
 import { ConfigError } from '../core/errors';
@@ -11,6 +10,7 @@ import { headersProblems, missingVariables } from './upstream-headers';
 import { registrationProblem } from './register-schema';
 import { SHARED_TENANT, type RegisterServerParameters } from './types';
 import { loneSurrogateProblem } from '../core/lone-surrogate';
+import { parseSettingsText } from '../core/settings-text';
 
 const Entry = z.object({
   tenant: z.string().min(1).optional(),
@@ -41,12 +41,17 @@ const FileSchema = z.union([
  * file is checked before any entry is registered.
  */
 export function readServersFile(path: string, actor: Actor): RegisterServerParameters[] {
-  let parsed: unknown;
+  let text: string;
   try {
-    const text = readFileSync(path, 'utf8');
-    parsed = /\.ya?ml$/i.test(path) ? parseYaml(text) : JSON.parse(text);
+    text = readFileSync(path, 'utf8');
   } catch (err) {
     throw new ConfigError(`MCP_SERVERS_FILE: cannot read ${path}: ${(err as Error).message}`, { variable: 'MCP_SERVERS_FILE' });
+  }
+  let parsed: unknown;
+  try {
+    parsed = parseSettingsText(path, text);
+  } catch (err) {
+    throw new ConfigError(`MCP_SERVERS_FILE ${path}: ${(err as Error).message}`, { variable: 'MCP_SERVERS_FILE' });
   }
   const lone = loneSurrogateProblem(parsed);
   if (lone) throw new ConfigError(`MCP_SERVERS_FILE: ${lone}`, { variable: 'MCP_SERVERS_FILE' });

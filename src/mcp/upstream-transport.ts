@@ -7,6 +7,7 @@ import { ValidationError } from '../core/errors';
 import type { ExitStatus } from './health-cause';
 import { isolatedAbortFetch } from './isolated-abort-fetch';
 import { publicOnlyFetch } from './public-only-fetch';
+import { SseTransportWithRefusal } from './sse-transport-with-refusal';
 import { resolveEnv } from './upstream-env';
 import { resolveHeaders } from './upstream-headers';
 import type { UpstreamSpec } from './types';
@@ -90,6 +91,8 @@ export function openUpstreamTransport(spec: UpstreamSpec, hooks: StdioHooks, wra
       return new StreamableHTTPClientTransport(new URL(spec.url), { fetch: wrapFetch(fetchOf(spec)), ...requestInitOf(spec) });
     case 'sse':
       if (!spec.url) throw new ValidationError('sse upstream needs a url', { field: 'url' });
+      // A tenant's server is refused, at its event stream too, with the refusal's own error (SseTransportWithRefusal).
+      if (spec.egress === 'public') return new SseTransportWithRefusal(new URL(spec.url), { fetch: fetchOf(spec), ...requestInitOf(spec) });
       return new SSEClientTransport(new URL(spec.url), { fetch: fetchOf(spec), ...requestInitOf(spec) });
   }
 }

@@ -1,6 +1,6 @@
 import { Wallet, formatUnits, isError, type Contract, type FeeData, type JsonRpcProvider, type TransactionReceipt, type TransactionResponse } from 'ethers';
 import { createEvent } from '../core/envelope';
-import { ConfigError, WrongExpectedRevisionError } from '../core/errors';
+import { ConfigError, OpenMcpError, WrongExpectedRevisionError } from '../core/errors';
 import { NO_ANSWER, within } from '../core/within';
 import type { Hex } from '../core/hex';
 import type { EventStore } from '../eventstore/port';
@@ -515,7 +515,17 @@ function namedRevert(contract: Contract, batchId: number, err: unknown): unknown
   try {
     const e = contract.interface.parseError(data);
     if (!e) return err;
-    return new Error(`anchor(${batchId}) reverted with ${e.name}(${e.args.map(String).join(', ')})`, { cause: err });
+    const reverted = `anchor(${batchId}) reverted with ${e.name}(${e.args.map(String).join(', ')})`;
+    if (e.name === 'AccessControlUnauthorizedAccount') {
+      // A setting to fix, not an outage: say which key and what to do (CONFIG_INVALID, as for CHAIN_ID).
+      const account = String(e.args[0]);
+      return new OpenMcpError(
+        'CONFIG_INVALID',
+        `${reverted}: the anchorer key's account ${account} does not hold the anchorer role of AuditAnchor at ${String(contract.target)}: grantRole(ANCHORER_ROLE, ${account}) from its admin account, or set ANCHORER_PRIVATE_KEY (or ANCHORER_KEYSTORE) to the key that holds it, the deployer's unless contracts deploy had --anchorer (docs/operations.md, "Rotating keys")`,
+        { status: 500, cause: err, details: { variable: 'ANCHORER_PRIVATE_KEY' } },
+      );
+    }
+    return new Error(reverted, { cause: err });
   } catch {
     return err;
   }

@@ -87,7 +87,13 @@ export async function startAuditPipeline(p: StartAuditPipelineParameters): Promi
   let contractAddress: string;
   let key: Hex | undefined;
   if (c.CHAIN_RPC_URL) {
-    if (!c.ANCHOR_CONTRACT) throw new Error('CHAIN_RPC_URL is set but ANCHOR_CONTRACT is not: run `openmcp contracts deploy --rpc URL` first');
+    if (!c.ANCHOR_CONTRACT) {
+      // A setting to fix, not a bug: one line naming it (infra/: the first `up` before contracts-deploy).
+      throw new ConfigError(
+        'Invalid configuration: CHAIN_RPC_URL is set but ANCHOR_CONTRACT is not: deploy AuditAnchor first with `openmcp contracts deploy --rpc <CHAIN_RPC_URL>` (infra/: `docker compose run --rm contracts-deploy`) and set ANCHOR_CONTRACT to the address it prints',
+        { variable: 'ANCHOR_CONTRACT' },
+      );
+    }
     rpcUrl = c.CHAIN_RPC_URL;
     contractAddress = c.ANCHOR_CONTRACT;
     if (roles.anchorer) key = await anchorerKey(c);
@@ -98,12 +104,14 @@ export async function startAuditPipeline(p: StartAuditPipelineParameters): Promi
     if (roles.anchorer) key = chain.anchorerPrivateKey;
   }
   const batchLog = new BatchLog(p.store);
-  const sealerOpts = {
-    sealerKey: loadOrCreateSealerKey(c.dataDir, c.SEALER_PRIVATE_KEY),
+  // Only a process that seals reads (or, without SEALER_PRIVATE_KEY, creates) DATA_DIR/sealer.key.
+  const sealerKey = roles.sealer ? loadOrCreateSealerKey(c.dataDir, c.SEALER_PRIVATE_KEY) : undefined;
+  const sealerOpts = (key: Hex) => ({
+    sealerKey: key,
     maxEvents: c.BATCH_MAX_EVENTS,
     maxWaitMs: c.BATCH_MAX_SECONDS * 1000,
     onError: (e: unknown) => p.onError?.('sealer', e),
-  };
+  });
   const anchorerOpts = { rpcUrl, contract: contractAddress, chainId: c.CHAIN_RPC_URL ? c.CHAIN_ID : undefined, privateKey: key, confirmations: c.CHAIN_CONFIRMATIONS, maxFeePerGas: c.ANCHOR_MAX_FEE_GWEI ? parseUnits(c.ANCHOR_MAX_FEE_GWEI, 'gwei') : undefined, onError: (e: unknown) => p.onError?.('anchorer', e), log: p.log };
   const anchorer = createAnchorer(p.store, anchorerOpts, batchLog);
   const running: { stop(): Promise<unknown> }[] = [];
@@ -123,14 +131,14 @@ export async function startAuditPipeline(p: StartAuditPipelineParameters): Promi
         onDeposed: (token, reason) => p.log?.(`${name}: term ${token} ended (${reason})`),
         onError: (e) => p.onError?.(name, e),
       });
-    if (roles.sealer) leaderships.push({ role: 'sealer', leadership: lead('sealer', (store) => startSealer(store, sealerOpts, new BatchLog(store))) });
+    if (sealerKey) leaderships.push({ role: 'sealer', leadership: lead('sealer', (store) => startSealer(store, sealerOpts(sealerKey), new BatchLog(store))) });
     // The chain has no fencing token: the term's token is checked before each transaction instead.
     const fencedAnchorer = (store: EventStore, token: number) =>
       startAnchorer(store, { ...anchorerOpts, beforeSend: () => assertToken(leases, 'anchorer', token) }, new BatchLog(store));
     if (roles.anchorer) leaderships.push({ role: 'anchorer', leadership: lead('anchorer', fencedAnchorer) });
     running.push(...leaderships.map((l) => l.leadership));
   } else {
-    if (roles.sealer) running.push(startSealer(p.store, sealerOpts, batchLog));
+    if (sealerKey) running.push(startSealer(p.store, sealerOpts(sealerKey), batchLog));
     if (roles.anchorer) {
       anchorer.start();
       running.push(anchorer);
@@ -141,7 +149,7 @@ export async function startAuditPipeline(p: StartAuditPipelineParameters): Promi
     chain,
     rpcUrl,
     contractAddress,
-    sealerAddress: roles.sealer ? (signerAddress(sealerOpts.sealerKey).toLowerCase() as Hex) : undefined,
+    sealerAddress: sealerKey ? (signerAddress(sealerKey).toLowerCase() as Hex) : undefined,
     queries: {
       store: p.store,
       batchLog,

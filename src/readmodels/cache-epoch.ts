@@ -5,7 +5,9 @@ import { CACHE_EPOCH_TABLE } from '../../projections/tables';
 
 /**
  * The read cache's epoch, kept in the read models' database. Every read-cache key carries it
- * (`rm:<epoch>:…`, cache-keys.ts), and readers read it from the database on every cached read:
+ * (`rm:<epoch>:…`, cache-keys.ts), and readers read it from the database for every cached read
+ * (SqlReadModels shares one query between the reads asked for in one event-loop turn, made after
+ * each of them was asked for: sharedRead):
  * raising it retires every cached view at once, in every process sharing the database, whether
  * or not they can reach Redis at that moment (the entries of older epochs are never read again
  * and expire). It is raised when the projector could not refresh the views a batch changed

@@ -2,10 +2,18 @@ import { hostname } from 'node:os';
 import { context, propagation, trace, type Tracer } from '@opentelemetry/api';
 import type { SpanExporter } from '@opentelemetry/sdk-trace-node';
 import type { Config } from '../config';
+import { UnavailableError } from '../core/errors';
 import { loadOptional } from '../core/load-optional';
 
 /** Name of the tracer every span of the product comes from. */
 export const TRACER_NAME = 'openmcp';
+
+/**
+ * How long the last flush may take at shutdown. It ends a drain (SHUTDOWN_DEADLINE_MS, 10 s by
+ * default): against a collector that does not answer, the OTLP exporter's own timeouts and retries
+ * took ~8 s of it, so every restart waited and a drain with anything else to do passed its deadline.
+ */
+const SHUTDOWN_FLUSH_MS = 2_000;
 
 export type Tracing = {
   /** False when no endpoint (or exporter) is configured: every helper is then a no-op. */
@@ -13,7 +21,10 @@ export type Tracing = {
   tracer: Tracer;
   /** Export what is buffered now (tests, and before a planned exit). */
   forceFlush(): Promise<void>;
-  /** Flush and stop; the process-wide registration is undone so tracing can be set up again. */
+  /**
+   * Flush and stop; the process-wide registration is undone so tracing can be set up again. A flush
+   * the collector has not taken within the flush window is given up: rejects DEPENDENCY_UNAVAILABLE.
+   */
   shutdown(): Promise<void>;
 };
 
@@ -22,6 +33,8 @@ export type InitTracingOptions = {
   exporter?: SpanExporter;
   /** Export each span as it ends instead of in batches (tests). */
   simple?: boolean;
+  /** Longest wait for the last flush at shutdown (default SHUTDOWN_FLUSH_MS; tests wait less). */
+  shutdownFlushMs?: number;
 };
 
 /**
@@ -49,7 +62,8 @@ export function initTracing(
   }));
   const { BatchSpanProcessor, NodeTracerProvider, SimpleSpanProcessor } = otel.sdk;
   const { ATTR_SERVICE_INSTANCE_ID, ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } = otel.semconv;
-  const exporter = options.exporter ?? new otel.otlp!.OTLPTraceExporter({ url: `${endpoint!.replace(/\/+$/, '')}/v1/traces` });
+  const url = endpoint ? `${endpoint.replace(/\/+$/, '')}/v1/traces` : 'the configured exporter';
+  const exporter = options.exporter ?? new otel.otlp!.OTLPTraceExporter({ url });
   const provider = new NodeTracerProvider({
     resource: otel.resources.resourceFromAttributes({
       [ATTR_SERVICE_NAME]: config.OTEL_SERVICE_NAME,
@@ -69,10 +83,26 @@ export function initTracing(
     tracer: trace.getTracer(TRACER_NAME),
     forceFlush: () => provider.forceFlush(),
     async shutdown() {
-      await provider.shutdown();
-      trace.disable();
-      context.disable();
-      propagation.disable();
+      const flushMs = options.shutdownFlushMs ?? SHUTDOWN_FLUSH_MS;
+      let timer: NodeJS.Timeout | undefined;
+      const gaveUp = new Promise<true>((resolve) => {
+        timer = setTimeout(() => resolve(true), flushMs);
+        timer.unref();
+      });
+      try {
+        // The provider goes on trying in the background; the process exits without it.
+        if ((await Promise.race([provider.shutdown().then(() => false as const), gaveUp])) === true) {
+          throw new UnavailableError(
+            'tracing',
+            `the spans still queued were not exported: the collector at ${url} (OTEL_EXPORTER_OTLP_ENDPOINT) did not take them within ${flushMs} ms`,
+          );
+        }
+      } finally {
+        clearTimeout(timer);
+        trace.disable();
+        context.disable();
+        propagation.disable();
+      }
     },
   };
 }

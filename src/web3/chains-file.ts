@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ADDRESS_PATTERN } from '../core/address';
 import { ConfigError } from '../core/errors';
 import { hasKey } from '../core/has-key';
 import { loneSurrogateProblem } from '../core/lone-surrogate';
+import { DuplicateKeyError, parseSettingsText } from '../core/settings-text';
 
 const address = z.string().regex(ADDRESS_PATTERN, 'a 0x-prefixed 20-byte address');
 
@@ -92,9 +92,9 @@ export function loadChainsFile(path: string | undefined): ResolvedChain[] {
   }
   let doc: unknown;
   try {
-    doc = /\.ya?ml$/i.test(path) ? parseYaml(text) : JSON.parse(text);
+    doc = parseSettingsText(path, text);
   } catch (err) {
-    fail(path, `not valid JSON/YAML: ${(err as Error).message}`);
+    fail(path, err instanceof DuplicateKeyError ? err.message : `not valid JSON/YAML: ${(err as Error).message}`);
   }
   // Set but saying nothing (empty, only comments, `{}`): read as "no chains", the start went on
   // and the first transfer failed CHAIN_NOT_CONFIGURED while CHAINS_FILE was set.

@@ -18,6 +18,9 @@ export type ContractCallInput = {
   fn?: FunctionFragment;
 };
 
+/** prepareProposal's input: `beforeEstimate` sees the canonical proposal (gas: the given limit, else 0) before the node is asked for a gas estimate, and may refuse it by throwing. */
+export type PrepareProposalInput = ContractCallInput & { beforeEstimate?: (draft: Proposal) => Promise<void> };
+
 function encode(c: ContractHandle, f: FunctionFragment, args: unknown[]): string {
   try {
     return c.iface.encodeFunctionData(f, args);
@@ -61,7 +64,7 @@ export async function readContract(reg: ChainRegistry, input: ContractCallInput)
  * (one form per value) and the gas limit fixed now (estimate + 20% unless given), so the approver
  * sees, and the hash binds, exactly what will be sent.
  */
-export async function prepareProposal(reg: ChainRegistry, input: ContractCallInput): Promise<Proposal> {
+export async function prepareProposal(reg: ChainRegistry, input: PrepareProposalInput): Promise<Proposal> {
   const chain = reg.get(input.chainId);
   const c = reg.contract(chain, input.contract);
   const f = input.fn ?? resolveFunction(c, input.method);
@@ -71,6 +74,8 @@ export async function prepareProposal(reg: ChainRegistry, input: ContractCallInp
   const value = decimal(input.value, 'value');
   if (value > 0n && !f.payable) throw new Web3Error('CONTRACT_CALL_FAILED', `${c.name}.${f.name} is not payable: value must be 0`);
   let gas = input.gasLimit === undefined ? undefined : decimal(input.gasLimit, 'gasLimit');
+  const draft = { chainId: chain.chainId, to: c.address, method: f.name, signature: f.format('sighash'), args, value: value.toString() };
+  await input.beforeEstimate?.({ ...draft, gas: (gas ?? 0n).toString() });
   if (gas === undefined) {
     const from = chain.signer ? await chain.signer.getAddress() : undefined;
     try {
@@ -79,7 +84,7 @@ export async function prepareProposal(reg: ChainRegistry, input: ContractCallInp
       throw new Web3Error('CONTRACT_CALL_FAILED', `${c.name}.${f.name} would revert: ${reason(err)}`, err);
     }
   }
-  return { chainId: chain.chainId, to: c.address, method: f.name, signature: f.format('sighash'), args, value: value.toString(), gas: gas.toString() };
+  return { ...draft, gas: gas.toString() };
 }
 
 /**

@@ -42,6 +42,26 @@ describe('approval decider', () => {
     expect(approvalDecider.decide({ type: 'DecideApproval', proposalHash: H2, decision: 'approve', approver: ALICE }, fold(changed))).to.have.length(1);
   });
 
+  it('refuses a decision on a proposal whose step has ended, while the task goes on (it was sent without approval after a policy change, or its step failed)', () => {
+    // A restarted agent whose policy no longer holds the proposal sends it (PolicyEvaluated allow):
+    // a rejection recorded afterwards answered 202 "rejected" for a transaction already on chain.
+    const sent = [...waiting, { type: 'TransactionSubmitted', data: { stepId: 's', chainId: 1, txHash: '0x' } }, { type: 'ApprovalRequested', data: { stepId: 's2', proposalHash: H2, proposalJson: '{}', rule: 'r' } }];
+    for (const decision of ['approve', 'reject'] as const) {
+      expect(() => approvalDecider.decide({ type: 'DecideApproval', proposalHash: H1, decision, approver: ALICE }, fold(sent)))
+        .to.throw(/step s has ended/)
+        .with.property('code', 'APPROVAL_NOT_PENDING');
+    }
+    // The task's other proposal still waits.
+    expect(approvalDecider.decide({ type: 'DecideApproval', proposalHash: H2, decision: 'approve', approver: ALICE }, fold(sent))).to.have.length(1);
+    for (const end of ['TaskStepCompleted', 'TaskStepFailed']) {
+      const ended = [...waiting, { type: end, data: { stepId: 's' } }];
+      expect(() => approvalDecider.decide({ type: 'DecideApproval', proposalHash: H1, decision: 'reject', approver: ALICE }, fold(ended))).to.throw().with.property('code', 'APPROVAL_NOT_PENDING');
+    }
+    // A decision recorded before the step ended is still answered as a retry.
+    const approved = [...waiting, { type: 'ApprovalGranted', data: { proposalHash: H1 } }, { type: 'TransactionSubmitted', data: { stepId: 's' } }];
+    expect(approvalDecider.decide({ type: 'DecideApproval', proposalHash: H1, decision: 'approve', approver: ALICE }, fold(approved))).to.deep.equal([]);
+  });
+
   it('refuses approvals on finished tasks', () => {
     const cancelled = [...waiting, { type: 'TaskCancelled', data: {} }];
     expect(() => approvalDecider.decide({ type: 'DecideApproval', proposalHash: H1, decision: 'approve', approver: ALICE }, fold(cancelled))).to.throw().with.property('code', 'APPROVAL_NOT_PENDING');

@@ -67,6 +67,58 @@ describe('policy file: refused at load when it is ambiguous or empty', () => {
     expect(loadPolicyFile(path).policies[0].native.maxValueWei).to.equal('1000000000000000000');
   });
 
+  it('a JSON file naming a key twice is refused, naming where (JSON.parse kept the last: a deny list before it was dropped)', () => {
+    const path = join(dir, 'twice.json');
+    writeFileSync(path, '{"policies":[{"tenant":"acme","tools":{"deny":["examples__now"],\n "deny":[]}}]}');
+    expect(() => loadPolicyFile(path)).to.throw(ConfigError, /POLICY_FILE .*twice\.json: names "deny" twice .*line 2/);
+    // The same entries under distinct keys load as before.
+    writeFileSync(path, '{"policies":[{"tenant":"acme","tools":{"deny":["examples__now"],"allow":["*"]}}]}');
+    expect(loadPolicyFile(path).policies[0].tools.deny).to.deep.equal(['examples__now']);
+  });
+
+  for (const [field, value, why] of [
+    ['deny', 'Examples__now', 'a server name is lowercase'],
+    ['deny', ' examples__now', 'a leading space'],
+    ['deny', 'examples.now', 'no <server>__ separator'],
+    ['deny', 'examples_now', 'one underscore'],
+    ['deny', 'Examples__*', 'a pattern whose server part is not lowercase'],
+    ['allow', 'examples.*', 'a pattern with no separator before the *'],
+  ] as const) {
+    it(`a tools.${field} pattern that names no tool is refused (${why}: it matched nothing, silently)`, () => {
+      const doc = { policies: [{ tenant: 'acme', tools: { [field]: ['examples__echo', value] } }] };
+      expect(() => parsePolicy(doc)).to.throw(ConfigError, new RegExp(`policies\\.0\\.tools\\.${field}\\.1: .*names no tool`));
+    });
+  }
+
+  it('a budget keyed by a name no tool can have is refused (the tool it meant had no budget)', () => {
+    expect(() => parsePolicy({ policies: [{ tenant: 'acme', tools: { budgets: { Examples__echo: 1 } } }] })).to.throw(ConfigError, /policies\.0\.tools\.budgets\.Examples__echo: .*names no tool/);
+  });
+
+  it('every pattern that can match a tool name still loads (property)', () => {
+    const server = fc.stringMatching(/^[a-z][a-z0-9-]{0,20}$/);
+    const tool = fc.string({ minLength: 1, maxLength: 20 });
+    fc.assert(
+      fc.property(server, tool, fc.nat(), (s, t, cut) => {
+        const name = `${s}__${t}`;
+        fc.pre(!name.includes('*'));
+        const prefix = name.slice(0, cut % (name.length + 1));
+        const p = parsePolicy({ policies: [{ tenant: 'acme', tools: { allow: [name, `${prefix}*`, '*', `*${t}`], deny: [name, `${prefix}*`], budgets: { [name]: 1 } } }] });
+        expect(evaluateToolCall(p.policies[0], { tool: name, callsInTask: 0 })).to.include({ decision: 'deny', rule: 'tools.deny' });
+      }),
+    );
+  });
+
+  it('an entry for a tenant no key can have is refused (it never applied: the default allowed every tool)', () => {
+    expect(() => parsePolicy({ policies: [{ tenant: 'acme corp', tools: { deny: ['examples__now'] } }] })).to.throw(ConfigError, /policies\.0\.tenant: /);
+    expect(() => parsePolicy({ policies: [{ tenant: 'acme ' }] })).to.throw(ConfigError, /policies\.0\.tenant: /);
+    expect(parsePolicy({ policies: [{ tenant: '*' }, { tenant: 'Acme.eu-1' }] }).policies).to.have.length(2);
+  });
+
+  it('an agent written as a pattern is refused (agents are matched exactly: "bot-*" applied to no agent)', () => {
+    expect(() => parsePolicy({ policies: [{ tenant: 'acme', agent: 'bot-*' }] })).to.throw(ConfigError, /policies\.0\.agent: .*exact/);
+    expect(parsePolicy({ policies: [{ tenant: 'acme', agent: 'bot-1' }, { tenant: 'acme', agent: '*' }] }).policies).to.have.length(2);
+  });
+
   it('an explicit empty list still loads (no entries: the default)', () => {
     const path = join(dir, 'explicit.yaml');
     writeFileSync(path, 'policies: []\n');

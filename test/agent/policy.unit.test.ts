@@ -289,4 +289,69 @@ describe('evaluateTransaction: no limit is ever passed (property over random pol
       { numRuns: 500 },
     );
   });
+
+  it('is monotone in gas and fee: what is denied at gas 0 and fee 0 is denied at any (the runtime judges that before estimating gas)', () => {
+    fc.assert(
+      fc.property(
+        fc.record({ maxValueWei: limit, dailyCapWei: limit, approvalAboveWei: limit, maxGasLimit: limit, maxAmount: limit, dailyCap: limit, approvalAbove: limit, approvalRequired: fc.boolean() }),
+        fc.record({ value: fc.oneof(small, big), gas: fc.oneof(small, big), fee: fc.oneof(fc.constant(0n), small, big), amount: fc.oneof(small, big), nativeSpent: fc.oneof(small, big), methodSpent: fc.oneof(small, big) }),
+        (l, x) => {
+          const defined = <T extends Record<string, unknown>>(o: T) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+          const p = AgentPolicySchema.parse({
+            tenant: 'acme',
+            native: defined({ maxValueWei: l.maxValueWei, dailyCapWei: l.dailyCapWei, approvalAboveWei: l.approvalAboveWei }),
+            ...defined({ maxGasLimit: l.maxGasLimit }),
+            approvalRequired: l.approvalRequired,
+            contracts: [{ chainId: 1, address: TOKEN, methods: { 'transfer(address,uint256)': { amountArg: 'amount', ...defined({ maxAmount: l.maxAmount, dailyCap: l.dailyCap, approvalAbove: l.approvalAbove }) } } }],
+          });
+          const at = (gas: bigint, fee: bigint) =>
+            evaluateTransaction(p, {
+              proposal: { chainId: 1, to: TOKEN, method: 'transfer', signature: 'transfer(address,uint256)', args: [TOKEN, x.amount.toString()], value: x.value.toString(), gas: gas.toString() },
+              fn: { inputs: ['to', 'amount'], overloads: ['transfer(address,uint256)'] },
+              maxFeePerGas: fee,
+              nativeSpentToday: x.nativeSpent,
+              methodSpentToday: x.methodSpent,
+            });
+          if (at(0n, 0n).decision === 'deny') expect(at(x.gas, x.fee).decision).to.equal('deny');
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+});
+
+describe('evaluateToolCall: names are matched exactly, deny first (property)', () => {
+  // Tool parts with what makes names look alike: case, a Cyrillic о, a zero-width space, a combining accent, regex syntax.
+  const unit = fc.constantFrom('a', 'b', 'o', 'O', '\u043e', '\u200b', 'e', '\u0301', '\u00e9', '.', '_', '-', '(', '[', '\\', '$', '^', '+', '?', '|');
+  const toolPart = fc.string({ unit, minLength: 1, maxLength: 8 });
+  const server = fc.constantFrom('examples', 'files', 'chain', 'a-b');
+  const name = fc.tuple(server, toolPart).map(([s, t]) => `${s}__${t}`);
+
+  it('a literal allow list admits exactly its names: a look-alike (case, confusable, NFD, zero-width) is denied by tools.allow', () => {
+    fc.assert(
+      fc.property(fc.uniqueArray(name, { minLength: 1, maxLength: 4 }), name, (allowed, called) => {
+        const p = AgentPolicySchema.parse({ tenant: 'acme', tools: { allow: allowed } });
+        const d = evaluateToolCall(p, { tool: called, callsInTask: 0 });
+        if (allowed.includes(called)) expect(d).to.include({ decision: 'allow', rule: 'tools.allow' });
+        else expect(d).to.include({ decision: 'deny', rule: 'tools.allow' });
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('a name a deny pattern matches is denied whatever the allow list and budgets say, and nothing else is denied by it', () => {
+    fc.assert(
+      fc.property(name, name, fc.boolean(), fc.nat({ max: 3 }), fc.nat({ max: 3 }), (denied, called, byPrefix, budget, calls) => {
+        const deny = byPrefix ? `${denied.slice(0, denied.indexOf('__') + 2)}*` : denied;
+        const p = AgentPolicySchema.parse({ tenant: 'acme', tools: { allow: ['*', called], deny: [deny], budgets: { [called]: budget } } });
+        const d = evaluateToolCall(p, { tool: called, callsInTask: calls });
+        const matches = byPrefix ? called.startsWith(deny.slice(0, -1)) : called === denied;
+        if (matches) expect(d).to.include({ decision: 'deny', rule: 'tools.deny' });
+        else expect(d.rule).to.not.equal('tools.deny');
+        // The budget: the n+1th call is the first refused.
+        if (!matches) expect(d).to.include(calls >= budget ? { decision: 'deny', rule: 'tools.budget' } : { decision: 'allow', rule: 'tools.allow' });
+      }),
+      { numRuns: 500 },
+    );
+  });
 });

@@ -96,7 +96,7 @@ describe('openmcp contracts deploy', function () {
     const bad = `0x${'0'.repeat(64)}`;
     const r = await openmcp(['contracts', 'deploy', '--rpc', chain.rpcUrl], { ANCHORER_PRIVATE_KEY: bad });
     expect(r.status).to.equal(1);
-    expect(r.stderr).to.include('VALIDATION_FAILED: --private-key is not a secp256k1 private key').and.not.include(bad.slice(2)).and.not.include('    at ');
+    expect(r.stderr).to.include('VALIDATION_FAILED: contracts deploy: --private-key or ANCHORER_PRIVATE_KEY is not a secp256k1 private key').and.not.include(bad.slice(2)).and.not.include('    at ');
   });
 
   it('refuses the zero address as --admin before sending anything (was: the deployment reverted in estimateGas, printing the whole creation bytecode)', async () => {
@@ -111,6 +111,14 @@ describe('openmcp contracts deploy', function () {
       expect(await provider.getTransactionCount(deployer)).to.equal(nonce);
     } finally {
       provider.destroy();
+    }
+  });
+
+  it("refuses a deployer key that is not one naming where it came from, never printing it (infra/.env.example's placeholder `0x`; was: ethers' INVALID_ARGUMENT \"invalid private key\")", async () => {
+    for (const key of ['0x', `0x${'ab'.repeat(31)}`, 'not-a-key-at-all']) {
+      const r = await openmcp(['contracts', 'deploy', '--rpc', chain.rpcUrl], { ANCHORER_PRIVATE_KEY: key });
+      expect(r.status, key).to.equal(1);
+      expect(r.stderr.trim(), key).to.equal('openmcp: VALIDATION_FAILED: contracts deploy: --private-key or ANCHORER_PRIVATE_KEY is not a private key: expected 0x and 64 hex digits');
     }
   });
 });

@@ -101,3 +101,40 @@ describe('CLI: payloads and answers of others print without control characters, 
     expect(JSON.parse(json.join('\n')).answer).to.equal(answer);
   });
 });
+
+describe('CLI: text of others prints its bidirectional controls as escapes (what a person reads is what the data holds)', () => {
+  // A right-to-left override (U+202E) or isolate (U+2066…U+2069) is no control character, yet a
+  // terminal that lays out bidirectional text shows what follows it reversed: an argument
+  // "\u202Etxt.exe" reads "exe.txt", and an error or tool name can show other words than it holds
+  // (the Trojan Source attack on code review). They printed as they were.
+  const bidi = '\u202Etxt.exe \u2066x\u2069 \u200F\u061C\u202A';
+  const hidden = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
+
+  it('tool-calls show (arguments, result; and --json, the same JSON) and tool-calls list (tool, error)', async () => {
+    const call = {
+      id: '01900000-0000-7000-8000-000000000005', tenant: 'acme', serverId: 's1', server: 'files', tool: `read${bidi}`, status: 'failed',
+      requestedAt: '2026-12-09T00:00:00.000Z', argumentsHash: '0x1', arguments: { path: bidi }, resultHash: '0x2',
+      result: { content: [{ type: 'text', text: bidi }] }, error: { code: 'MCP_UPSTREAM_ERROR', message: bidi },
+    };
+    const client = { toolCalls: { get: async () => call, list: async () => ({ items: [call] }) } } as unknown as OpenMcpClient;
+    for (const json of [false, true]) {
+      const lines: string[] = [];
+      expect(await runToolCallsShow(client, call.id, { json }, (l) => lines.push(l))).to.equal(0);
+      const text = lines.join('\n');
+      expect(text, `json: ${json}`).to.not.match(hidden);
+      expect(text).to.include('\\u202etxt.exe');
+      if (json) expect(JSON.parse(text).arguments.path, 'still the same JSON').to.equal(bidi);
+    }
+    const lines: string[] = [];
+    expect(await runToolCallsList(client, {}, (l) => lines.push(l))).to.equal(0);
+    expect(lines.join('\n')).to.not.match(hidden);
+  });
+
+  it('tasks answer keeps its lines but not its overrides', async () => {
+    const client = { tasks: { answer: async () => ({ answer: `a\n${bidi}`, answerHash: '0x3' }) } } as unknown as OpenMcpClient;
+    const lines: string[] = [];
+    expect(await runTasksAnswer(client, 'id', {}, (l) => lines.push(l))).to.equal(0);
+    expect(lines.join('\n')).to.not.match(hidden);
+    expect(lines.join('\n')).to.include('a\n\\u202etxt.exe');
+  });
+});

@@ -1,8 +1,9 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { expect } from 'chai';
 import { parse } from 'yaml';
 import { loadPolicyFile } from '../../src/agent/policy/load-policy';
+import { connectsUpstreams, parseRoles } from '../../src/app/roles';
 import { CONFIG_VARIABLES, loadConfig } from '../../src/config';
 import { readServersFile } from '../../src/mcp/servers-file';
 import { EVENT_COUNT_CAP } from '../../src/eventstore/events-after';
@@ -14,7 +15,16 @@ const INFRA = join(ROOT, 'infra');
 const ROLES = ['api', 'gateway', 'relay', 'projector', 'sealer', 'anchorer', 'agent'];
 const GATEWAY_IMAGE = 'openmcp-chain:latest';
 
-type Service = { image?: string; command?: string[]; environment?: Record<string, string>; profiles?: string[] };
+type Service = {
+  image?: string;
+  command?: string[];
+  entrypoint?: string[];
+  environment?: Record<string, string>;
+  profiles?: string[];
+  ports?: string[];
+  volumes?: string[];
+  user?: string;
+};
 const compose = parse(readFileSync(join(INFRA, 'docker-compose.yml'), 'utf8'), { merge: true }) as { services: Record<string, Service> };
 const gatewayServices = Object.entries(compose.services).filter(([, s]) => s.image === GATEWAY_IMAGE);
 const roleServices = gatewayServices.filter(([, s]) => !s.profiles?.includes('setup'));
@@ -206,6 +216,13 @@ describe('infra/ (production stack description)', () => {
     }
   });
 
+  it("alerts (critical) on every code the anchorer keeps failing with until an operator acts: ANCHOR_MISMATCH, ANCHOR_CONTRACT_MISSING, and CONFIG_INVALID (a key without AuditAnchor's anchorer role, another chain than CHAIN_ID)", () => {
+    const alerts = parse(readFileSync(join(INFRA, 'prometheus', 'alerts.yml'), 'utf8'));
+    const rules: Array<{ expr: string; labels: { severity: string } }> = alerts.groups.flatMap((g: { rules: unknown[] }) => g.rules);
+    const critical = rules.filter((r) => r.labels.severity === 'critical' && r.expr.includes('openmcp_errors_total')).map((r) => r.expr).join('\n');
+    for (const code of ['ANCHOR_MISMATCH', 'ANCHOR_CONTRACT_MISSING', 'CONFIG_INVALID']) expect(critical, code).to.match(new RegExp(`\\b${code}\\b`));
+  });
+
   it('alerts on lag gauges that cannot be read (NaN meanwhile, so no lag alert fires)', () => {
     const alerts = parse(readFileSync(join(INFRA, 'prometheus', 'alerts.yml'), 'utf8'));
     const rules: Array<{ alert: string; expr: string }> = alerts.groups.flatMap((g: { rules: unknown[] }) => g.rules);
@@ -239,6 +256,56 @@ describe('infra/ (production stack description)', () => {
   it('mounts config files the product accepts', () => {
     expect(readServersFile(join(INFRA, 'config', 'mcp-servers.yaml'), { kind: 'system', id: 't' })).to.deep.equal([]);
     expect(loadPolicyFile(join(INFRA, 'config', 'policy.yaml'))).to.have.property('policies');
+  });
+
+  it('publishes a host port for each endpoint clients reach: the REST API and dashboard (api) and /mcp (gateway, which alone serves it), each to the container port the role listens on', () => {
+    const published = new Map<string, string>();
+    for (const role of ['api', 'gateway']) {
+      const [name, s] = roleServices.find(([, svc]) => svc.environment!.OPENMCP_ROLES.split(',').includes(role))!;
+      const ports = (s.ports ?? []).map((p) => /^(?:[\d.]+:)?(\d+):(\d+)$/.exec(p));
+      expect(ports.length, `${name} (${role}): ports`).to.be.greaterThan(0);
+      expect(ports.map((m) => m?.[2]), `${name}: container port`).to.include(s.environment!.PORT);
+      for (const m of ports) {
+        expect(published.has(m![1]), `host port ${m![1]} published twice`).to.equal(false);
+        published.set(m![1], name);
+      }
+    }
+  });
+
+  it('gives every service that connects to the upstream MCP servers (api, gateway, agent) the same MCP_SERVERS_FILE and OPENMCP_EXAMPLES, mounted (docs/operations.md, Roles)', () => {
+    const connecting = roleServices.filter(([, s]) => connectsUpstreams(parseRoles(s.environment!.OPENMCP_ROLES)));
+    expect(connecting.map(([n]) => n).sort()).to.deep.equal(['agent', 'api', 'gateway']);
+    const [, first] = connecting[0];
+    const file = first.environment!.MCP_SERVERS_FILE;
+    expect(file, 'MCP_SERVERS_FILE').to.be.a('string');
+    for (const [name, s] of connecting) {
+      expect(s.environment!.MCP_SERVERS_FILE, `${name}: MCP_SERVERS_FILE`).to.equal(file);
+      expect(s.environment!.OPENMCP_EXAMPLES, `${name}: OPENMCP_EXAMPLES`).to.equal(first.environment!.OPENMCP_EXAMPLES);
+      const targets = (s.volumes ?? []).map((v) => v.split(':')[1]);
+      expect(targets, `${name}: a volume holding ${file}`).to.include(dirname(file));
+    }
+  });
+
+  it('keeps the chain (and the AuditAnchor at ANCHOR_CONTRACT) in a volume anvil can write: its --state file under the volume, written as root (the foundry image runs anvil as an unprivileged user, and a named volume mounted where the image has no directory is root\'s)', () => {
+    const chain = Object.values(compose.services).find((s) => (s.entrypoint ?? s.command ?? [])[0] === 'anvil')!;
+    const args = chain.entrypoint ?? chain.command!;
+    const state = args[args.indexOf('--state') + 1];
+    const targets = (chain.volumes ?? []).map((v) => v.split(':')[1]);
+    expect(targets, `a volume holding ${state}`).to.include(dirname(state));
+    expect(['root', '0', '0:0'], 'user').to.include(chain.user);
+  });
+
+  it('gives every Kafka admin command in the docs the --bootstrap-server the tools of Kafka 3 (infra/: apache/kafka 3.9) require', () => {
+    const docs = ['README.md', ...readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => join('docs', f))];
+    let seen = 0;
+    for (const doc of docs) {
+      const text = readFileSync(join(ROOT, doc), 'utf8').replace(/\\\n\s*/g, ' ');
+      for (const m of text.matchAll(/\bkafka-(?:configs|topics)(?:\.sh)? --[^`\n]*/g)) {
+        seen++;
+        expect(m[0], doc).to.include('--bootstrap-server');
+      }
+    }
+    expect(seen).to.be.greaterThan(1);
   });
 
   it('builds the image on node:20-slim and starts openmcp', () => {

@@ -77,6 +77,23 @@ describe('MCP gateway: a server registered with egress "public" connects to publ
     expect(upstream.requests).to.deep.equal([]);
   });
 
+  it('over SSE too: the reason names the refused address and the log keeps INTERNAL_ADDRESS_REFUSED (the EventSource that opens the stream reports a failed fetch as text only)', async () => {
+    const sseAt = upstream.sseUrl.replace('127.0.0.1', 'localhost');
+    const { gw } = await openGateway();
+    const s = await gw.registerServer({ tenant: 'acme', actor, name: 'stream', transport: 'sse', url: sseAt, egress: 'public' });
+    expect(s.health).to.equal('down');
+    expect(s.healthReason).to.match(/localhost(:\d+)? resolves to an internal address \((127\.0\.0\.1|::1)\)/);
+
+    const store = await openSqlEventStore(url, { pollIntervalMs: 50 });
+    const hidden = new McpGateway({ store, cacheTtlMs: 0, payloadPolicy: 'hash-only', upstream: { healthIntervalMs: 0, retries: 0, connectTimeoutMs: 5_000 } });
+    await hidden.start();
+    opened.push({ gw: hidden, store });
+    await hidden.registerServer({ tenant: 'delta', actor, name: 'stream', transport: 'sse', url: sseAt, egress: 'public' });
+    const change = (await store.readAll({ limit: 1000 })).filter((e) => e.type === 'McpServerHealthChanged' && e.tenant === 'delta').at(-1)!;
+    expect(change.data).to.deep.include({ cause: { kind: 'unreachable', errno: 'INTERNAL_ADDRESS_REFUSED' } });
+    expect(upstream.requests, 'nothing reached the internal address').to.deep.equal([]);
+  });
+
   it('a configuration entry with the same settings (MCP_SERVERS_FILE at a start: ensureServer) keeps the egress the log records: the process that reads the file refuses internal addresses too, as every other does', async () => {
     const { gw } = await openGateway();
     const spec = { tenant: 'gamma', name: 'kept', transport: 'http' as const, url: upstream.url };

@@ -3,12 +3,12 @@ import { createServer as createHttpServer, type IncomingMessage, type ServerResp
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { healthCauseOf } from '../../src/mcp/health-cause';
 import { isolatedAbortFetch } from '../../src/mcp/isolated-abort-fetch';
 import { isInternalAddress, type ResolveHost } from '../../src/mcp/private-address';
 import { publicOnlyFetch } from '../../src/mcp/public-only-fetch';
+import { SseTransportWithRefusal } from '../../src/mcp/sse-transport-with-refusal';
 import { startBearerUpstream, type BearerUpstream } from './support/bearer-upstream';
 import { publicTestTls } from './support/public-test-tls';
 
@@ -91,6 +91,21 @@ describe('publicOnlyFetch: each connection of an egress "public" upstream goes t
     expect(healthCauseOf(err)).to.deep.equal({ kind: 'unreachable', errno: 'INTERNAL_ADDRESS_REFUSED' });
   });
 
+  it('the SSE transport\'s event stream, rebound at its connection: its start fails with the refusal itself (healthCauseOf: INTERNAL_ADDRESS_REFUSED), not the EventSource\'s text', async () => {
+    let answered = 0;
+    const rebinding: ResolveHost = async () => [{ address: answered++ === 0 ? '192.0.2.10' : '127.0.0.1', family: 4 }];
+    const transport = new SseTransportWithRefusal(new URL(`http://localhost:${loop.port}/sse`), { fetch: isolatedAbortFetch(publicOnlyFetch({ resolve: rebinding })) });
+    const client = new Client({ name: 'test', version: '1' });
+    try {
+      const err = await failure(client.connect(transport));
+      expect(loop.seen, 'nothing reached 127.0.0.1').to.deep.equal([]);
+      expect(causeOf(err)).to.include({ code: 'INTERNAL_ADDRESS_REFUSED' });
+      expect(healthCauseOf(err)).to.deep.equal({ kind: 'unreachable', errno: 'INTERNAL_ADDRESS_REFUSED' });
+    } finally {
+      await client.close();
+    }
+  });
+
   for (const [what, target] of [
     ['an internal address', (port: number) => `http://127.0.0.2:${port}/`],
     ['a name resolving to an internal address', (port: number) => `http://inside.test:${port}/`],
@@ -114,6 +129,26 @@ describe('publicOnlyFetch: each connection of an egress "public" upstream goes t
     expect(loop.seen.at(-1)).to.equal(`public.test:${loop.port} /landed`);
   });
 
+  it('mixed answers at the connection (Happy Eyeballs: one public, one internal) are refused whole: no address is tried, the public one neither', async () => {
+    let answered = 0;
+    const mixed: ResolveHost = async () =>
+      answered++ === 0 ? [{ address: '127.0.0.1', family: 4 }] : [{ address: '127.0.0.1', family: 4 }, { address: '127.0.0.2', family: 4 }];
+    const err = await failure(publicOnlyFetch({ resolve: mixed, isInternal: loopbackIsPublic })(`http://mixed.test:${loop.port}/mixed`));
+    expect(loop.seen).to.deep.equal([]);
+    expect(causeOf(err)).to.include({ code: 'INTERNAL_ADDRESS_REFUSED' });
+    expect(causeOf(err).message).to.match(/^mixed\.test resolves to an internal address \(127\.0\.0\.2\)/);
+  });
+
+  it('a name pointed inside while its connection is kept alive: the next request is refused, not sent on the open connection', async () => {
+    const table: Record<string, string> = { 'moving.test': '127.0.0.1' };
+    const f = publicOnlyFetch({ resolve: names(table), isInternal: loopbackIsPublic });
+    expect((await f(`http://moving.test:${loop.port}/first`)).status).to.equal(200);
+    table['moving.test'] = '127.0.0.2';
+    const err = await failure(f(`http://moving.test:${loop.port}/second`));
+    expect(err).to.have.property('code', 'INTERNAL_ADDRESS_REFUSED');
+    expect(loop.seen.map((x) => x.split(' ')[1])).to.deep.equal(['/first']);
+  });
+
   it('TLS asks for the name (SNI), not the address, and verifies the certificate (a self-signed one is refused)', async () => {
     const f = publicOnlyFetch({ resolve: names({ 'public.test': '127.0.0.1' }), isInternal: loopbackIsPublic });
     const err = await failure(f(`https://public.test:${secure.port}/`));
@@ -122,7 +157,7 @@ describe('publicOnlyFetch: each connection of an egress "public" upstream goes t
     expect(secure.seen).to.deep.equal([]);
   });
 
-  describe('under the SDK client transports, as the gateway reaches an upstream (isolatedAbortFetch, requestInit headers)', () => {
+  describe('under the client transports the gateway reaches an upstream with (isolatedAbortFetch, requestInit headers; SSE: SseTransportWithRefusal)', () => {
     let upstream: BearerUpstream;
     before(async () => {
       upstream = await startBearerUpstream('X-Api-Key', 'k-1');
@@ -134,7 +169,7 @@ describe('publicOnlyFetch: each connection of an egress "public" upstream goes t
         const fetch = isolatedAbortFetch(publicOnlyFetch({ resolve: names({ 'public.test': '127.0.0.1' }), isInternal: loopbackIsPublic }));
         const at = (u: string) => new URL(u.replace('127.0.0.1', 'public.test'));
         const options = { fetch, requestInit: { headers: { 'X-Api-Key': 'k-1' } } };
-        const transport = kind === 'SSE' ? new SSEClientTransport(at(upstream.sseUrl), options) : new StreamableHTTPClientTransport(at(upstream.url), options);
+        const transport = kind === 'SSE' ? new SseTransportWithRefusal(at(upstream.sseUrl), options) : new StreamableHTTPClientTransport(at(upstream.url), options);
         const client = new Client({ name: 'test', version: '1' });
         upstream.requests.length = 0;
         try {

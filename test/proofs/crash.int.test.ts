@@ -111,16 +111,22 @@ describe('sealer and anchorer killed at random points', function () {
     await checkInvariants(contract);
   });
 
-  it('a funded key without the anchorer role is told so by the error\'s name (was: "unknown custom error" and raw data)', async () => {
+  it('a funded key without the anchorer role is told so by the error\'s name, as CONFIG_INVALID naming ANCHORER_PRIVATE_KEY and what to do (was: "unknown custom error" and raw data; then a bare Error, counted INTERNAL)', async () => {
     const contract = await deployAnother(f.chain);
     await submitTasks(f.store, 1);
     await createSealer(f.store, { sealerKey: SEALER_KEY, maxEvents: 1000, maxWaitMs: 0 }).flush();
     // Hardhat's account #1: funded, never granted ANCHORER_ROLE on this contract.
     const anchorer = createAnchorer(f.store, { rpcUrl: f.chain.rpcUrl, contract, privateKey: '0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d' });
-    let err: Error | undefined;
+    let err: (Error & { code?: string; details?: Record<string, unknown> }) | undefined;
     await anchorer.tick().catch((e) => (err = e));
     await anchorer.stop();
-    expect(err?.message).to.match(/^anchor\(0\) reverted with AccessControlUnauthorizedAccount\(0x70997970C51812dc3A010C7d01b50e0d17dc79C8, 0x[0-9a-f]{64}\)$/);
+    expect(err?.message).to.match(/^anchor\(0\) reverted with AccessControlUnauthorizedAccount\(0x70997970C51812dc3A010C7d01b50e0d17dc79C8, 0x[0-9a-f]{64}\): /);
+    expect(err?.code).to.equal('CONFIG_INVALID');
+    expect(err?.details?.variable).to.equal('ANCHORER_PRIVATE_KEY');
+    expect(err?.message)
+      .to.include(`0x70997970C51812dc3A010C7d01b50e0d17dc79C8 does not hold the anchorer role of AuditAnchor at ${contract}`)
+      .and.include('grantRole(ANCHORER_ROLE, 0x70997970C51812dc3A010C7d01b50e0d17dc79C8)')
+      .and.include('ANCHORER_PRIVATE_KEY');
   });
 
   it('an anchorer without the role keeps failing and anchors nothing', async () => {

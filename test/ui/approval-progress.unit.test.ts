@@ -240,5 +240,8 @@ describe('dashboard: which live notices reload the Approvals page', () => {
     expect(changesApprovals({ type: 'TaskCompleted', taskId: 't1' }, shown)).to.equal(true);
     expect(changesApprovals({ type: 'TaskCompleted', taskId: 't2' }, shown)).to.equal(false);
     expect(changesApprovals({ type: 'ToolCallCompleted', taskId: 't1' }, shown)).to.equal(false);
+    // A transaction a shown task sent may be one a card shows, sent without a decision (the card goes).
+    expect(changesApprovals({ type: 'TransactionSubmitted', taskId: 't1' }, shown)).to.equal(true);
+    expect(changesApprovals({ type: 'TransactionSubmitted', taskId: 't2' }, shown)).to.equal(false);
   });
 });

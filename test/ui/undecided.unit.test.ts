@@ -30,3 +30,12 @@ describe('dashboard: which approval requests of a task still wait', () => {
     expect(undecided([at(1, ev('1', 'ApprovalRequested', B)), at(2, ev('2', 'ApprovalRequirementChanged', B))]).map((e) => e.id)).to.deep.equal(['1']);
   });
 });
+
+describe('dashboard: a proposal sent without a decision no longer waits', () => {
+  it('an ApprovalRequested whose step sent its transaction (a restarted agent no longer held it) is not shown; the next one is', async () => {
+    const { undecided } = await load();
+    const step = (id: string, type: string, data: Record<string, unknown>) => ({ id, type, data });
+    const trail = [step('1', 'ApprovalRequested', { stepId: 's1', proposalHash: A }), step('2', 'TransactionSubmitted', { stepId: 's1' }), step('3', 'ApprovalRequested', { stepId: 's2', proposalHash: B })];
+    expect(undecided(trail).map((e) => e.id)).to.deep.equal(['3']);
+  });
+});

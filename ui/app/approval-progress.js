@@ -78,11 +78,12 @@ const TASK_ENDS = new Set(['TaskCompleted', 'TaskFailed', 'TaskCancelled']);
 
 /**
  * Does this live notice change the Approvals page? Any approval event (a partial approval by
- * another approver too), and the end of a task a card shows: not every task that ends on a busy
+ * another approver too), and the end of a task a card shows, or a transaction it sent (maybe one a card shows, sent without a decision): not every task that ends on a busy
  * gateway, whose reloads would spend the key's rate limit. @param {{ type: string, taskId?: string }} n
  * @param {Set<string>} shownTaskIds
  */
-export const changesApprovals = (n, shownTaskIds) => APPROVAL_TYPES.includes(n.type) || (TASK_ENDS.has(n.type) && n.taskId !== undefined && shownTaskIds.has(n.taskId));
+export const changesApprovals = (n, shownTaskIds) =>
+  APPROVAL_TYPES.includes(n.type) || ((TASK_ENDS.has(n.type) || n.type === 'TransactionSubmitted') && n.taskId !== undefined && shownTaskIds.has(n.taskId));
 
 /**
  * The proposals of one task still waiting for a decision, in the order given, each with its

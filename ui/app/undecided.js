@@ -10,17 +10,20 @@ export const inLogOrder = (events) => (events.every((e) => typeof e.position ===
 /**
  * The ApprovalRequested events still waiting, in the order given: no ApprovalRejected for the
  * same proposal hash, and no ApprovalGranted unless an ApprovalRequirementChanged came after it
- * (the policy in force asked more approvers than had released it: it waits again). Requires the
- * events of one task. @param {any[]} events
+ * (the policy in force asked more approvers than had released it: it waits again), and no
+ * TransactionSubmitted of its step (sent without one: its decision is refused, APPROVAL_NOT_PENDING).
+ * Requires the events of one task. @param {any[]} events
  */
 export function undecided(events) {
   /** @type {Map<string, 'waiting' | 'granted' | 'rejected'>} */
   const state = new Map();
+  // A step whose transaction went out without a decision (a restarted agent's policy no longer held it): nothing to decide.
+  const sent = new Set(events.filter((e) => e.type === 'TransactionSubmitted').map((e) => e.data?.stepId));
   for (const e of inLogOrder(events)) {
     const h = e.data?.proposalHash;
     if (e.type === 'ApprovalRejected') state.set(h, 'rejected');
     else if (e.type === 'ApprovalGranted' && state.get(h) !== 'rejected') state.set(h, 'granted');
     else if (e.type === 'ApprovalRequirementChanged' && state.get(h) !== 'rejected') state.set(h, 'waiting');
   }
-  return events.filter((e) => e.type === 'ApprovalRequested' && (state.get(e.data?.proposalHash) ?? 'waiting') === 'waiting');
+  return events.filter((e) => e.type === 'ApprovalRequested' && !sent.has(e.data?.stepId) && (state.get(e.data?.proposalHash) ?? 'waiting') === 'waiting');
 }

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { ADDRESS_PATTERN } from '../../core/address';
+import { TenantSchema } from '../../auth/tenant';
 import { canonicalMethodKey } from './method-key';
+import { canNameATool, NAMES_NO_TOOL } from './tool-pattern';
 
 /**
  * A list refinement: an issue on each item whose `keyOf` repeats an earlier item's, `say` given
@@ -85,15 +87,24 @@ export const ContractRuleSchema = z.strictObject({
 });
 export type ContractRule = z.infer<typeof ContractRuleSchema>;
 
+/** A tool name or glob that some tool name can match (a deny that matches nothing stops nothing). */
+const toolPattern = z.string().min(1).max(200).refine(canNameATool, NAMES_NO_TOOL);
+
 export const AgentPolicySchema = z.strictObject({
-  tenant: z.string().min(1).max(100),
-  /** Agent id (TaskSubmitted.agentId); `*` or omitted = every agent of the tenant. */
-  agent: z.string().min(1).max(200).default('*'),
+  /** A tenant id, or `*`: an entry for a name no key can have (`acme corp`) would never apply, leaving the default. */
+  tenant: z.union([z.literal('*'), TenantSchema], { error: 'a tenant id (letters, digits, . _ -, max 100) or "*"' }),
+  /** Agent id (TaskSubmitted.agentId); `*` or omitted = every agent of the tenant. Exact: not a pattern. */
+  agent: z
+    .string()
+    .min(1)
+    .max(200)
+    .refine((a) => a === '*' || !a.includes('*'), 'an exact agentId, or "*" for every agent (agents are not matched by pattern)')
+    .default('*'),
   tools: z
     .strictObject({
       /** Tool names or globs (`examples__*`, `*`). */
-      allow: z.array(z.string().min(1).max(200)).default(['*']),
-      deny: z.array(z.string().min(1).max(200)).default([]),
+      allow: z.array(toolPattern).default(['*']),
+      deny: z.array(toolPattern).default([]),
       /** Most calls of a tool within one task, by its exact name (not a pattern). */
       budgets: z
         .record(z.string(), z.number().int().min(0))
@@ -102,6 +113,7 @@ export const AgentPolicySchema = z.strictObject({
         .superRefine((budgets, ctx) => {
           for (const k of Object.keys(budgets)) {
             if (k.includes('*')) ctx.addIssue({ code: 'custom', path: [k], message: 'a budget is per exact tool name (<server>__<tool>), not a pattern: list each tool' });
+            else if (!canNameATool(k)) ctx.addIssue({ code: 'custom', path: [k], message: NAMES_NO_TOOL });
           }
         }),
     })

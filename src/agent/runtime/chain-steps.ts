@@ -177,6 +177,39 @@ function meters(ctx: ChainStepContext, p: Proposal, fn: FunctionFacts): { native
 }
 
 /**
+ * Refuses, recording the denial, a proposal the policy denies whatever its gas and fee: judged at
+ * gas 0 and fee 0, before the node is asked to estimate its gas (which would hand the node the
+ * denied call, and fail it as "would revert" when the node would also revert it). Sound because
+ * every rule is monotone in gas and fee: denied at 0, it is denied at any. An allow or an approval
+ * here decides nothing: the proposal is judged whole, with its gas, once prepared.
+ */
+async function denyWhateverItsGas(ctx: ChainStepContext, s: StepSpec, draft: Proposal, fn: FunctionFacts): Promise<void> {
+  const view = ctx.view();
+  const ledger = ledgerOf(ctx.deps);
+  const agent = spendAgent(ctx);
+  const day = utcDay(ctx.now());
+  const m = meters(ctx, draft, fn);
+  const d = evaluateTransaction(ctx.policy, {
+    proposal: draft,
+    fn,
+    maxFeePerGas: 0n,
+    nativeSpentToday: await ledger.spent(view.tenant, agent, m.native, day),
+    methodSpentToday: m.method ? await ledger.spent(view.tenant, agent, m.method.meter, day) : 0n,
+  });
+  if (d.decision !== 'deny') return;
+  await ctx.recordPolicy(s.stepId, 'transaction', s.tool, d, proposalHash(draft));
+  throw denied(d);
+}
+
+/**
+ * Whose daily totals: the agent's only when its policy entry names it. Under an entry for every
+ * agent ('*') the cap is the tenant's, whatever agentId each submitter chose.
+ */
+function spendAgent(ctx: ChainStepContext): string {
+  return ctx.policy.agent === '*' ? '*' : (ctx.view().agentId ?? '*');
+}
+
+/**
  * chain__send_transaction, resumable at every point: a confirmed transaction is returned as
  * recorded; a submitted one is awaited (its raw bytes re-broadcast if the node lost them);
  * a proposal waiting for approval keeps its recorded form (so its hash, and the approval, still
@@ -204,6 +237,7 @@ export async function runChainTransaction(ctx: ChainStepContext, s: StepSpec): P
       await ctx.recordPolicy(s.stepId, 'transaction', s.tool, d);
       throw denied(d);
     }
+    const judged = target;
     const prepared = await ctx.timed(
       prepareProposal(reg, {
         chainId,
@@ -213,15 +247,15 @@ export async function runChainTransaction(ctx: ChainStepContext, s: StepSpec): P
         value: s.args.value as string | undefined,
         gasLimit: s.args.gasLimit as string | undefined,
         fn: target?.fn,
+        // Judged first on what does not depend on gas: a denied call never reaches the node, not even as an estimate.
+        ...(judged ? { beforeEstimate: (draft: Proposal) => denyWhateverItsGas(ctx, s, { ...draft, stepId: s.stepId }, functionFacts(judged.contract, judged.fn)) } : {}),
       }),
     );
     proposal = { ...prepared, stepId: s.stepId };
   }
   const hash = proposalHash(proposal);
   const ledger = ledgerOf(ctx.deps);
-  // Whose daily totals: the agent's only when its policy entry names it. Under an entry for every
-  // agent ('*') the cap is the tenant's, whatever agentId each submitter chose.
-  const agent = ctx.policy.agent === '*' ? '*' : (view.agentId ?? '*');
+  const agent = spendAgent(ctx);
   // Prepared just now, the proposal names the step's function; recorded, it is found by its signature.
   const resolved = target ?? proposalFunction(ctx, proposal);
   const fn = functionFacts(resolved.contract, resolved.fn);

@@ -16,6 +16,12 @@ export type ApprovalState = {
   /** proposalHash → the distinct approvers so far (by principalKey) of a proposal that needs several. */
   given: Map<string, Map<string, Actor>>;
   decided: Map<string, 'approve' | 'reject'>;
+  /**
+   * Steps that have ended or sent their transaction (TaskStepCompleted, TaskStepFailed,
+   * TransactionSubmitted): a proposal of one no longer waits, whatever was decided of it. A
+   * restarted agent whose policy no longer holds a proposal sends it without an approval.
+   */
+  ended: Set<string>;
 };
 
 export type ApprovalCommand = { type: 'DecideApproval'; proposalHash: string; decision: 'approve' | 'reject'; comment?: string; approver: Actor };
@@ -52,7 +58,7 @@ const ONE_APPROVER: ApprovalQuorum = { required: 1, selfApproval: true };
  */
 export const approvalDecider: Decider<ApprovalState, ApprovalCommand, EventDraft> = {
   name: 'task-approval',
-  initialState: () => ({ task: taskDecider.initialState(), requested: new Map(), given: new Map(), decided: new Map() }),
+  initialState: () => ({ task: taskDecider.initialState(), requested: new Map(), given: new Map(), decided: new Map(), ended: new Set() }),
   decide(command, state) {
     const { proposalHash: hash, decision } = command;
     if (state.task.status === 'none') throw new NotFoundError('task', '(stream)');
@@ -60,11 +66,18 @@ export const approvalDecider: Decider<ApprovalState, ApprovalCommand, EventDraft
     if (previous === decision) return [];
     if (previous) throw new ApprovalError('APPROVAL_ALREADY_DECIDED', `proposal ${hash} was already decided: ${previous}`, { proposalHash: hash, decision: previous });
     const open = state.task.status === 'submitted' || state.task.status === 'running';
-    const pending = [...state.requested.keys()].filter((h) => !state.decided.has(h));
+    const pending = [...state.requested.entries()].filter(([h, r]) => !state.decided.has(h) && !state.ended.has(r.stepId)).map(([h]) => h);
     if (!open || pending.length === 0) {
       throw new ApprovalError('APPROVAL_NOT_PENDING', `task is ${state.task.status} and has no proposal waiting for approval`, { proposalHash: hash, status: state.task.status });
     }
     const request = state.requested.get(hash);
+    // Sent (or failed) without this decision: recording one now would tell the approver they stopped, or released, what already happened.
+    if (request && state.ended.has(request.stepId)) {
+      throw new ApprovalError('APPROVAL_NOT_PENDING', `proposal ${hash} no longer waits: step ${request.stepId} has ended without it (the policy in force after a restart no longer held it, or the step failed); see the task's events`, {
+        proposalHash: hash,
+        status: state.task.status,
+      });
+    }
     if (!request) {
       throw new ApprovalError('APPROVAL_PROPOSAL_MISMATCH', `proposal hash ${hash} does not match the proposal waiting for approval; approve the exact hash shown in ApprovalRequested`, {
         proposalHash: hash,
@@ -116,6 +129,10 @@ export const approvalDecider: Decider<ApprovalState, ApprovalCommand, EventDraft
         return { ...state, decided: new Map(state.decided).set(hash, 'approve') };
       case 'ApprovalRejected':
         return { ...state, decided: new Map(state.decided).set(hash, 'reject') };
+      case 'TransactionSubmitted':
+      case 'TaskStepCompleted':
+      case 'TaskStepFailed':
+        return { ...state, ended: new Set(state.ended).add(d.stepId as string), task: taskDecider.evolve(state.task, event) };
       default:
         return { ...state, task: taskDecider.evolve(state.task, event) };
     }

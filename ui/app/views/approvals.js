@@ -26,7 +26,7 @@ async function loadPending(me) {
   for (const task of running) {
     const asked = await approvalEvents(task.id, 'ApprovalRequested');
     if (asked.length === 0) continue;
-    const rest = await Promise.all(APPROVAL_TYPES.filter((t) => t !== 'ApprovalRequested').map((t) => approvalEvents(task.id, t)));
+    const rest = await Promise.all([...APPROVAL_TYPES.filter((t) => t !== 'ApprovalRequested'), 'TransactionSubmitted'].map((t) => approvalEvents(task.id, t)));
     for (const { e, progress } of pendingApprovals([...asked, ...rest.flat()], me)) requests.push({ e, task, progress });
   }
   requests.sort((a, b) => b.e.position - a.e.position);

@@ -1,0 +1,36 @@
+/**
+ * A POLICY_FILE the agent would refuse stops `openmcp start` before anything is made or started:
+ * no database, no bootstrap key, no chain. Nothing of a start that could not apply the policy is
+ * left behind for the next one.
+ */
+import { expect } from 'chai';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from '../../src/config';
+import { startOpenMcp } from '../../src/main';
+
+describe('openmcp start: a bad POLICY_FILE', function () {
+  this.timeout(60_000);
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'omc-policy-start-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('stops the start naming the field, before the database, the bootstrap key or the chain exist', async () => {
+    const policy = join(dir, 'policy.yaml');
+    writeFileSync(policy, 'policies:\n  - tenant: acme\n    tools: { deny: ["Examples__now"] }\n');
+    const data = join(dir, 'data');
+    const config = loadConfig({ DATA_DIR: data, LOG_LEVEL: 'silent', OPENMCP_EXAMPLES: 'off', POLICY_FILE: policy, CHAIN_PORT: '1' });
+    const lines: string[] = [];
+    const err = await startOpenMcp(config, { listen: false, print: (l) => lines.push(l) }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).to.have.property('code', 'CONFIG_INVALID');
+    expect((err as Error).message).to.match(/POLICY_FILE .*policies\.0\.tools\.deny\.0: names no tool/);
+    expect(existsSync(data) ? readdirSync(data) : [], 'nothing made in DATA_DIR').to.deep.equal([]);
+    expect(lines, 'no bootstrap key printed').to.deep.equal([]);
+  });
+});
