@@ -1,4 +1,5 @@
-import { isError, Wallet, type Contract } from 'ethers';
+import { isError, Wallet, type Contract, type ContractTransactionReceipt, type ContractTransactionResponse } from 'ethers';
+import { redactUrl, UnavailableError } from '../core/errors';
 import type { Hex } from '../core/hex';
 import { AnchorAdminRefusedError, AnchorContractMissingError } from '../proofs/errors';
 import { formatAdminDelay } from '../web3/admin-delay';
@@ -39,7 +40,13 @@ export async function contractsAdminStatus(o: ContractsAdminOptions): Promise<vo
     out(`AuditAnchor ${contract} on chain ${chainId}: two-step admin`);
     out(`admin: ${admin.toLowerCase()}`);
     out(`admin handover delay: ${delay} s (${formatAdminDelay(Number(delay))})`);
-    out(`pending admin: ${schedule === 0n ? 'none' : `${pending.toLowerCase()}, who can accept after ${isoTime(schedule)}`}`);
+    if (schedule === 0n) out('pending admin: none');
+    else if (BigInt(pending) === 0n) {
+      // The one way to give the role up (OpenZeppelin): a handover to the zero address, then renounceRole.
+      out(
+        `pending admin: none; the admin's renouncement is scheduled: after ${isoTime(schedule)}, renounceRole(DEFAULT_ADMIN_ROLE, ${admin.toLowerCase()}) leaves the contract without an admin for good (cancel stops it)`,
+      );
+    } else out(`pending admin: ${pending.toLowerCase()}, who can accept after ${isoTime(schedule)}`);
     if (delaySchedule !== 0n) out(`pending delay change: ${newDelay} s (${formatAdminDelay(Number(newDelay))}) from ${isoTime(delaySchedule)}`);
   });
 }
@@ -50,12 +57,14 @@ export async function contractsAdminStatus(o: ContractsAdminOptions): Promise<vo
  */
 export async function contractsAdminBegin(o: ContractsAdminSendOptions & { newAdmin: string }): Promise<void> {
   const out = o.out ?? ((l: string) => console.log(l));
-  await withAnchor(o, o.privateKey, async (c, _chainId, me) => {
+  await withAnchor(o, o.privateKey, async (c, chainId, me) => {
     await preflight(o.contract, c, () => c.beginDefaultAdminTransfer.staticCall(o.newAdmin), me);
-    const tx = await c.beginDefaultAdminTransfer(o.newAdmin);
-    const receipt = await tx.wait(1);
+    // The contract replaces a pending handover without a word: say which one goes.
+    const [before, beforeSchedule] = (await c.pendingDefaultAdmin()) as [string, bigint];
+    const receipt = await send(o.contract, c, chainId, me, 'beginDefaultAdminTransfer', () => c.beginDefaultAdminTransfer(o.newAdmin));
     const [, schedule] = (await c.pendingDefaultAdmin({ blockTag: receipt.blockNumber })) as [string, bigint];
     out(`handover scheduled (tx ${receipt.hash}, block ${receipt.blockNumber}): ${o.newAdmin.toLowerCase()} can accept after ${isoTime(schedule)}`);
+    if (beforeSchedule !== 0n) out(`this replaces the handover to ${before.toLowerCase()}, pending until now (it could have been accepted after ${isoTime(beforeSchedule)})`);
     out(`the new admin then runs: openmcp contracts admin accept --rpc … --contract ${o.contract.toLowerCase()} --private-key …; until then ${me.toLowerCase()} stays admin and can cancel`);
   });
 }
@@ -63,9 +72,9 @@ export async function contractsAdminBegin(o: ContractsAdminSendOptions & { newAd
 /** `openmcp contracts admin accept`: the pending admin takes the role, once the delay is over. */
 export async function contractsAdminAccept(o: ContractsAdminSendOptions): Promise<void> {
   const out = o.out ?? ((l: string) => console.log(l));
-  await withAnchor(o, o.privateKey, async (c, _chainId, me) => {
+  await withAnchor(o, o.privateKey, async (c, chainId, me) => {
     await preflight(o.contract, c, () => c.acceptDefaultAdminTransfer.staticCall(), me);
-    const receipt = await (await c.acceptDefaultAdminTransfer()).wait(1);
+    const receipt = await send(o.contract, c, chainId, me, 'acceptDefaultAdminTransfer', () => c.acceptDefaultAdminTransfer());
     out(`admin is now ${me.toLowerCase()} (tx ${receipt.hash}, block ${receipt.blockNumber})`);
   });
 }
@@ -73,11 +82,11 @@ export async function contractsAdminAccept(o: ContractsAdminSendOptions): Promis
 /** `openmcp contracts admin cancel`: the admin drops a pending handover. */
 export async function contractsAdminCancel(o: ContractsAdminSendOptions): Promise<void> {
   const out = o.out ?? ((l: string) => console.log(l));
-  await withAnchor(o, o.privateKey, async (c, _chainId, me) => {
+  await withAnchor(o, o.privateKey, async (c, chainId, me) => {
     await preflight(o.contract, c, () => c.cancelDefaultAdminTransfer.staticCall(), me);
     const [pending, schedule] = (await c.pendingDefaultAdmin()) as [string, bigint];
     if (schedule === 0n) throw new AnchorAdminRefusedError(o.contract.toLowerCase(), 'nothing-pending', `no admin handover is pending on ${o.contract.toLowerCase()}`);
-    const receipt = await (await c.cancelDefaultAdminTransfer()).wait(1);
+    const receipt = await send(o.contract, c, chainId, me, 'cancelDefaultAdminTransfer', () => c.cancelDefaultAdminTransfer());
     out(`handover to ${pending.toLowerCase()} cancelled (tx ${receipt.hash}, block ${receipt.blockNumber}); admin stays ${me.toLowerCase()}`);
   });
 }
@@ -88,7 +97,9 @@ async function withAnchor(o: ContractsAdminOptions, privateKey: Hex | undefined,
   try {
     const wallet = privateKey ? new Wallet(privateKey, provider) : undefined;
     const c = auditAnchorAt(o.contract, wallet ?? provider);
-    const [network, code] = await Promise.all([provider.getNetwork(), provider.getCode(o.contract)]);
+    const [network, code] = await Promise.all([provider.getNetwork(), provider.getCode(o.contract)]).catch((err: unknown) => {
+      throw unreachable(err, o.rpc);
+    });
     const chainId = Number(network.chainId);
     if (code === '0x') throw new AnchorContractMissingError(o.contract.toLowerCase(), chainId);
     await c.nextBatchId().catch((err: unknown) => {
@@ -98,6 +109,13 @@ async function withAnchor(o: ContractsAdminOptions, privateKey: Hex | undefined,
   } finally {
     provider.destroy();
   }
+}
+
+/** A node that refuses the connection, has no such host, or does not answer in time: named by its URL (credentials masked). */
+function unreachable(err: unknown, rpc: string): unknown {
+  const said = String((err as Error)?.message ?? err);
+  if (!isError(err, 'TIMEOUT') && !/ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|ECONNRESET/.test(said)) return err;
+  return new UnavailableError('chain', `no JSON-RPC node answers at ${redactUrl(rpc, { pathKeys: true })} (${said.slice(0, 200)}): check --rpc (CHAIN_RPC_URL)`, err);
 }
 
 /** Contracts deployed before release 2026-12-11 have no defaultAdmin(): their call reverts without data. */
@@ -138,6 +156,33 @@ async function preflight(contract: string, c: Contract, call: () => Promise<unkn
     }
     throw err;
   }
+}
+
+/**
+ * Send the transaction and wait for one block. An account that cannot pay the gas (a new admin's
+ * fresh key often holds no ether) is refused by the node: said in one line (geth's
+ * INSUFFICIENT_FUNDS; Hardhat's "Sender doesn't have enough funds", which ethers leaves as
+ * "could not coalesce error" with the raw signed transaction).
+ */
+async function send(contract: string, c: Contract, chainId: number, me: string, fn: string, tx: () => Promise<ContractTransactionResponse>): Promise<ContractTransactionReceipt> {
+  let sent: ContractTransactionResponse;
+  try {
+    sent = await tx();
+  } catch (err) {
+    if (!isError(err, 'INSUFFICIENT_FUNDS') && !/insufficient funds|enough funds/i.test(rpcMessage(err))) throw err;
+    const account = me.toLowerCase();
+    const balance = await c.runner!.provider!.getBalance(me);
+    throw new AnchorAdminRefusedError(contract.toLowerCase(), 'no-funds', `${account} cannot pay the gas of ${fn} on chain ${chainId}: its balance is ${balance} wei; fund it`, { account, chainId, balance: balance.toString() }, err);
+  }
+  const receipt = await sent.wait(1);
+  if (!receipt) throw new Error(`${fn} transaction ${sent.hash} was replaced or dropped`);
+  return receipt;
+}
+
+/** The node's own words in an ethers error (nested where ethers could not classify it). */
+function rpcMessage(err: unknown): string {
+  const e = err as { message?: unknown; error?: { message?: unknown }; info?: { error?: { message?: unknown } } } | null;
+  return `${String(e?.error?.message ?? '')} ${String(e?.info?.error?.message ?? '')} ${String(e?.message ?? '')}`;
 }
 
 function isoTime(unixSeconds: bigint): string {

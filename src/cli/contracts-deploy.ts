@@ -29,7 +29,11 @@ export async function contractsDeploy(o: ContractsDeployOptions): Promise<Deploy
     const d = await deployAuditAnchor(deployer, { admin: o.admin, anchorer: o.anchorer, adminDelaySeconds: delay });
     out(`AuditAnchor deployed at ${d.address} on chain ${d.chainId} (tx ${d.txHash}, block ${d.blockNumber}, gas ${d.gasUsed})`);
     out(`admin (grants and revokes anchorers): ${(o.admin ?? deployer.address).toLowerCase()}`);
-    out(`admin handover delay: ${delay} s (${formatAdminDelay(delay)}): a new admin accepts no sooner after \`openmcp contracts admin begin\``);
+    if (delay > 0) out(`admin handover delay: ${delay} s (${formatAdminDelay(delay)}): a new admin accepts no sooner after \`openmcp contracts admin begin\``);
+    else {
+      out(`admin handover delay: 0 s (none)`);
+      out('note: without a delay a new admin can accept at once: a handover begun with a leaked admin key cannot be cancelled in time (docs/operations.md, "Rotating keys")');
+    }
     out(`anchorer: ${(o.anchorer ?? deployer.address).toLowerCase()}`);
     // The anchorer's key lives in a running process; the admin's can stay offline.
     if ((o.admin ?? deployer.address).toLowerCase() === (o.anchorer ?? deployer.address).toLowerCase()) {

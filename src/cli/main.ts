@@ -68,17 +68,21 @@ export function buildCli(): Command {
       if (!/^0x[0-9a-fA-F]{64}$/.test(o.privateKey)) {
         throw new OpenMcpError('VALIDATION_FAILED', 'contracts deploy: --private-key or ANCHORER_PRIVATE_KEY is not a private key: expected 0x and 64 hex digits', { status: 400 });
       }
+      // 0, or the curve order and above: ethers fails later with the curve library's stack trace.
+      const privateKey = load<typeof import('./private-key')>('./private-key').checkedPrivateKey(o.privateKey, 'contracts deploy: --private-key or ANCHORER_PRIVATE_KEY');
       for (const flag of ['admin', 'anchorer'] as const) {
         const v = o[flag];
         if (v !== undefined && !/^0x[0-9a-fA-F]{40}$/.test(v)) throw new OpenMcpError('VALIDATION_FAILED', `--${flag} must be an address (0x and 40 hex digits), got ${v}`, { status: 400 });
       }
+      // AccessControlDefaultAdminRules reverts the deployment (AccessControlInvalidDefaultAdmin(0)).
+      if (o.admin !== undefined) requireAddress('--admin', o.admin, true);
       const { parseAdminDelay, MAX_ADMIN_DELAY_SECONDS } = load<typeof import('../web3/admin-delay')>('../web3/admin-delay');
       const adminDelaySeconds = o.adminDelay === undefined ? undefined : parseAdminDelay(o.adminDelay);
       if (o.adminDelay !== undefined && adminDelaySeconds === undefined) {
         throw new OpenMcpError('VALIDATION_FAILED', `--admin-delay must be seconds, or a whole number with s, m, h or d, at most 30d (${MAX_ADMIN_DELAY_SECONDS} s), got ${o.adminDelay}`, { status: 400 });
       }
       const { contractsDeploy } = load<typeof import('./contracts-deploy')>('./contracts-deploy');
-      await contractsDeploy({ rpc: o.rpc, privateKey: o.privateKey as `0x${string}`, anchorer: o.anchorer, admin: o.admin, adminDelaySeconds });
+      await contractsDeploy({ rpc: o.rpc, privateKey, anchorer: o.anchorer, admin: o.admin, adminDelaySeconds });
     });
 
   addContractsAdminCommands(contracts);
@@ -128,14 +132,20 @@ function addContractsAdminCommands(contracts: Command): void {
     cmd
       .addOption(new Option('--rpc <url>', 'chain JSON-RPC URL').env('CHAIN_RPC_URL').makeOptionMandatory())
       .addOption(new Option('--contract <address>', 'the AuditAnchor').env('ANCHOR_CONTRACT').makeOptionMandatory());
-  const key = (cmd: Command, whose: string) => cmd.requiredOption('--private-key <hex>', `${whose} key (0x and 64 hex digits)`);
-  type Target = { rpc: string; contract: string; privateKey?: string };
+  // The key: --private-key, or --private-key-file (out of `ps` and the shell's history).
+  const key = (cmd: Command, whose: string) =>
+    cmd
+      .option('--private-key <hex>', `${whose} key (0x and 64 hex digits); seen by \`ps\` and the shell's history: prefer --private-key-file`)
+      .option('--private-key-file <path>', `a file holding ${whose} key`);
+  type Target = { rpc: string; contract: string };
+  type Signed = Target & { privateKey?: string; privateKeyFile?: string };
   const checked = (o: Target) => {
     requireAddress('--contract', o.contract);
-    if (o.privateKey !== undefined && !/^0x[0-9a-fA-F]{64}$/.test(o.privateKey)) {
-      throw new OpenMcpError('VALIDATION_FAILED', '--private-key must be 0x and 64 hex digits', { status: 400 });
-    }
-    return { rpc: o.rpc, contract: o.contract, privateKey: o.privateKey as `0x${string}` };
+    return { rpc: o.rpc, contract: o.contract };
+  };
+  const signed = (o: Signed, command: string) => {
+    const target = checked(o);
+    return { ...target, privateKey: load<typeof import('./private-key')>('./private-key').privateKeyFromOptions(o, `contracts admin ${command}`) };
   };
   const run = () => load<typeof import('./contracts-admin')>('./contracts-admin');
 
@@ -143,16 +153,16 @@ function addContractsAdminCommands(contracts: Command): void {
     await run().contractsAdminStatus(checked(o));
   });
   key(target(admin.command('begin').description('schedule the handover to <new-admin>, who accepts once the delay is over (run with the admin key)').argument('<new-admin>', 'address of the new admin')), "the admin's").action(
-    async (newAdmin: string, o: Target) => {
+    async (newAdmin: string, o: Signed) => {
       requireAddress('<new-admin>', newAdmin, true);
-      await run().contractsAdminBegin({ ...checked(o), newAdmin });
+      await run().contractsAdminBegin({ ...signed(o, 'begin'), newAdmin });
     },
   );
-  key(target(admin.command('accept').description('take the admin role handed over to this key, once the delay is over')), "the new admin's").action(async (o: Target) => {
-    await run().contractsAdminAccept(checked(o));
+  key(target(admin.command('accept').description('take the admin role handed over to this key, once the delay is over')), "the new admin's").action(async (o: Signed) => {
+    await run().contractsAdminAccept(signed(o, 'accept'));
   });
-  key(target(admin.command('cancel').description('drop the pending handover (run with the admin key)')), "the admin's").action(async (o: Target) => {
-    await run().contractsAdminCancel(checked(o));
+  key(target(admin.command('cancel').description('drop the pending handover (run with the admin key)')), "the admin's").action(async (o: Signed) => {
+    await run().contractsAdminCancel(signed(o, 'cancel'));
   });
 }
 

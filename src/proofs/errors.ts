@@ -77,11 +77,12 @@ export class AnchorerNoFundsError extends OpenMcpError {
   }
 }
 
-export type AnchorAdminRefusal = 'single-step-admin' | 'not-admin' | 'not-pending-admin' | 'too-early' | 'nothing-pending';
+export type AnchorAdminRefusal = 'single-step-admin' | 'not-admin' | 'not-pending-admin' | 'too-early' | 'nothing-pending' | 'no-funds';
 
 /**
  * `openmcp contracts admin begin|accept|cancel` would send a transaction the AuditAnchor reverts
- * (checked with a call first, so nothing was sent), or the contract predates the two-step admin.
+ * (checked with a call first, so nothing was sent), the contract predates the two-step admin, or
+ * the node refused the transaction because the account cannot pay its gas.
  */
 export class AnchorAdminRefusedError extends OpenMcpError {
   constructor(contract: string, reason: AnchorAdminRefusal, message: string, details: Record<string, unknown> = {}, cause?: unknown) {

@@ -27,8 +27,9 @@ export function parseAdminDelay(text: string): number | undefined {
   return seconds <= MAX_ADMIN_DELAY_SECONDS ? seconds : undefined;
 }
 
-/** Seconds in the largest unit that divides them: 86400 → "1d", 43200 → "12h", 90 → "90s". */
+/** Seconds in the largest unit that divides them: 86400 → "1d", 43200 → "12h", 90 → "90s", 0 → "none". */
 export function formatAdminDelay(seconds: number): string {
+  if (seconds === 0) return 'none';
   for (const [unit, size] of [['d', 86_400], ['h', 3600], ['m', 60]] as const) {
     if (seconds > 0 && seconds % size === 0) return `${seconds / size}${unit}`;
   }

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ContractFactory, parseEther, Wallet, type JsonRpcProvider } from 'ethers';
@@ -119,5 +119,75 @@ describe('openmcp contracts admin status|begin|accept|cancel', function () {
     r = await openmcp(['contracts', 'admin', 'begin', next.address, '--rpc', chain.rpcUrl, '--contract', address, '--private-key', admin.privateKey]);
     expect(r.status).to.equal(1);
     expect(r.stderr).to.include(`ANCHOR_ADMIN_REFUSED: the AuditAnchor at ${address} was deployed by a release before 2026-12-11`);
+  });
+  it('refuses a key of the right form that is no secp256k1 private key (zero, the curve order or above) with a clear error, not a stack trace, and without echoing it', async () => {
+    for (const bad of [`0x${'0'.repeat(64)}`, `0x${'f'.repeat(64)}`]) {
+      const r = await openmcp(['contracts', 'admin', 'accept', ...on(), '--private-key', bad]);
+      expect(r.status).to.equal(1);
+      expect(r.stderr).to.include('VALIDATION_FAILED: --private-key is not a secp256k1 private key').and.not.include(bad.slice(2)).and.not.include('    at ');
+    }
+  });
+
+  it('takes the key from --private-key-file (out of the process list and shell history); refuses both, neither, or a file without a key, never echoing it', async () => {
+    const own = (await deployAuditAnchor(new Wallet(chain.anchorerPrivateKey, provider), { admin: admin.address, adminDelaySeconds: 60 })).address;
+    const keyFile = join(dir, 'admin.key');
+    writeFileSync(keyFile, `${admin.privateKey}\n`, { mode: 0o600 });
+    let r = await openmcp(['contracts', 'admin', 'begin', next.address, '--rpc', chain.rpcUrl, '--contract', own, '--private-key-file', keyFile]);
+    expect(r.status, r.stderr).to.equal(0);
+    expect(r.stdout).to.include(`${next.address.toLowerCase()} can accept after`);
+    r = await openmcp(['contracts', 'admin', 'cancel', '--rpc', chain.rpcUrl, '--contract', own, '--private-key-file', keyFile, '--private-key', admin.privateKey]);
+    expect(r.status).to.equal(1);
+    expect(r.stderr).to.include('VALIDATION_FAILED: give the key in --private-key or in --private-key-file, not both').and.not.include(admin.privateKey.slice(2));
+    r = await openmcp(['contracts', 'admin', 'cancel', '--rpc', chain.rpcUrl, '--contract', own]);
+    expect(r.status).to.equal(1);
+    expect(r.stderr).to.include('VALIDATION_FAILED: contracts admin cancel needs the key in --private-key-file FILE (or --private-key)');
+    const notAKey = join(dir, 'not-a-key');
+    writeFileSync(notAKey, 'hunter2-hunter2\n', { mode: 0o600 });
+    r = await openmcp(['contracts', 'admin', 'cancel', '--rpc', chain.rpcUrl, '--contract', own, '--private-key-file', notAKey]);
+    expect(r.status).to.equal(1);
+    expect(r.stderr).to.include(`VALIDATION_FAILED: --private-key-file ${notAKey} must hold 0x and 64 hex digits`).and.not.include('hunter2');
+    r = await openmcp(['contracts', 'admin', 'cancel', '--rpc', chain.rpcUrl, '--contract', own, '--private-key-file', join(dir, 'missing.key')]);
+    expect(r.status).to.equal(1);
+    expect(r.stderr).to.include(`VALIDATION_FAILED: --private-key-file ${join(dir, 'missing.key')} cannot be read (ENOENT)`);
+    expect((await auditAnchorAt(own, provider).pendingDefaultAdmin())[0]).to.equal(next.address);
+  });
+
+  it('begin over a pending handover says which one it replaces (the contract drops the earlier one without a word)', async () => {
+    const own = (await deployAuditAnchor(new Wallet(chain.anchorerPrivateKey, provider), { admin: admin.address, adminDelaySeconds: 60 })).address;
+    const args = ['--rpc', chain.rpcUrl, '--contract', own, '--private-key', admin.privateKey];
+    let r = await openmcp(['contracts', 'admin', 'begin', next.address, ...args]);
+    expect(r.status, r.stderr).to.equal(0);
+    expect(r.stdout).to.not.include('replaces');
+    r = await openmcp(['contracts', 'admin', 'begin', stranger.address, ...args]);
+    expect(r.status, r.stderr).to.equal(0);
+    expect(r.stdout).to.include(`replaces the handover to ${next.address.toLowerCase()}, pending until now`);
+  });
+  it('an admin account that cannot pay the gas (a fresh offline key) is told so in one line, not with the raw signed transaction', async () => {
+    const poor = Wallet.createRandom();
+    const own = (await deployAuditAnchor(new Wallet(chain.anchorerPrivateKey, provider), { admin: poor.address, adminDelaySeconds: 60 })).address;
+    const r = await openmcp(['contracts', 'admin', 'begin', next.address, '--rpc', chain.rpcUrl, '--contract', own, '--private-key', poor.privateKey]);
+    expect(r.status).to.equal(1);
+    expect(r.stderr).to.include(
+      `ANCHOR_ADMIN_REFUSED: ${poor.address.toLowerCase()} cannot pay the gas of beginDefaultAdminTransfer on chain 31337: its balance is 0 wei; fund it; nothing was sent`,
+    );
+    expect(r.stderr).to.not.include('eth_sendRawTransaction');
+    expect(await provider.getTransactionCount(poor.address)).to.equal(0);
+  });
+  it('a chain that does not answer is named by its URL, credentials masked, and the option to fix (was: ECONNREFUSED and an address, nothing else)', async () => {
+    const r = await openmcp(['contracts', 'admin', 'status', '--rpc', 'http://ops:s3cretpw@127.0.0.1:1/', '--contract', contract]);
+    expect(r.status).to.equal(1);
+    expect(r.stderr).to.include('DEPENDENCY_UNAVAILABLE: chain: no JSON-RPC node answers at http://***:***@127.0.0.1:1/ (connect ECONNREFUSED 127.0.0.1:1): check --rpc (CHAIN_RPC_URL)');
+    expect(r.stderr + r.stdout).to.not.include('s3cretpw');
+  });
+  it('status names a scheduled renouncement (a handover to the zero address, sent from a wallet) for what it is, not as a pending admin 0x0…0', async () => {
+    const own = (await deployAuditAnchor(new Wallet(chain.anchorerPrivateKey, provider), { admin: admin.address, adminDelaySeconds: 60 })).address;
+    await (await (auditAnchorAt(own, admin.connect(provider)).beginDefaultAdminTransfer(`0x${'0'.repeat(40)}`) as Promise<{ wait(): Promise<unknown> }>)).wait();
+    const [, schedule] = (await auditAnchorAt(own, provider).pendingDefaultAdmin()) as [string, bigint];
+    const r = await openmcp(['contracts', 'admin', 'status', '--rpc', chain.rpcUrl, '--contract', own]);
+    expect(r.status, r.stderr).to.equal(0);
+    const at = new Date(Number(schedule) * 1000).toISOString();
+    expect(r.stdout).to.include(
+      `pending admin: none; the admin's renouncement is scheduled: after ${at}, renounceRole(DEFAULT_ADMIN_ROLE, ${admin.address.toLowerCase()}) leaves the contract without an admin for good (cancel stops it)`,
+    );
   });
 });

@@ -79,10 +79,39 @@ describe('openmcp contracts deploy', function () {
     }
   });
 
+  it('--admin-delay 0 is taken (OpenZeppelin allows it) with a note that nothing is left to cancel', async () => {
+    const r = await openmcp(['contracts', 'deploy', '--rpc', chain.rpcUrl, '--admin-delay', '0'], { ANCHORER_PRIVATE_KEY: chain.anchorerPrivateKey });
+    expect(r.status, r.stderr).to.equal(0);
+    expect(r.stdout).to.include('admin handover delay: 0 s (none)');
+    expect(r.stdout).to.include('note: without a delay a new admin can accept at once: a handover begun with a leaked admin key cannot be cancelled in time');
+  });
+
   it('refuses an --admin or --anchorer that is not an address, before sending anything', async () => {
     const r = await openmcp(['contracts', 'deploy', '--rpc', chain.rpcUrl, '--admin', '0x1234'], { ANCHORER_PRIVATE_KEY: chain.anchorerPrivateKey });
     expect(r.status).to.equal(1);
     expect(r.stderr).to.include('VALIDATION_FAILED: --admin must be an address (0x and 40 hex digits), got 0x1234');
+  });
+
+  it('refuses a deployer key that is no secp256k1 private key with a clear error, not a stack trace, and without echoing it', async () => {
+    const bad = `0x${'0'.repeat(64)}`;
+    const r = await openmcp(['contracts', 'deploy', '--rpc', chain.rpcUrl], { ANCHORER_PRIVATE_KEY: bad });
+    expect(r.status).to.equal(1);
+    expect(r.stderr).to.include('VALIDATION_FAILED: contracts deploy: --private-key or ANCHORER_PRIVATE_KEY is not a secp256k1 private key').and.not.include(bad.slice(2)).and.not.include('    at ');
+  });
+
+  it('refuses the zero address as --admin before sending anything (was: the deployment reverted in estimateGas, printing the whole creation bytecode)', async () => {
+    const deployer = new Wallet(chain.anchorerPrivateKey).address;
+    const provider = createRpcProvider(chain.rpcUrl);
+    try {
+      const nonce = await provider.getTransactionCount(deployer);
+      const r = await openmcp(['contracts', 'deploy', '--rpc', chain.rpcUrl, '--admin', `0x${'0'.repeat(40)}`], { ANCHORER_PRIVATE_KEY: chain.anchorerPrivateKey });
+      expect(r.status).to.equal(1);
+      expect(r.stderr).to.include(`VALIDATION_FAILED: --admin must be a non-zero address (0x and 40 hex digits), got 0x${'0'.repeat(40)}`);
+      expect(r.stderr).to.not.include('0x6080');
+      expect(await provider.getTransactionCount(deployer)).to.equal(nonce);
+    } finally {
+      provider.destroy();
+    }
   });
 
   it("refuses a deployer key that is not one naming where it came from, never printing it (infra/.env.example's placeholder `0x`; was: ethers' INVALID_ARGUMENT \"invalid private key\")", async () => {
