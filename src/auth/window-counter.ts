@@ -17,7 +17,7 @@ export type WindowCounter = (keys: string[]) => Promise<{ count: number; resetMs
 export function createWindowCounter(cache: Cache, onCacheError?: (err: unknown) => void): WindowCounter {
   const shared = skipWhileDown(cache, { onError: onCacheError });
   const local = new MemoryCache(10_000);
-  // Run on every request: no closure made per call (tsx names each one it makes).
+  // Run on every request: no async frame, and one closure fewer per call (tsx names each one it makes).
   const hits = (c: Cache, keys: string[]) => Promise.all(keys.map((k) => c.hit(k, WINDOW_MS)));
   return (keys) => hits(shared, keys).catch(() => hits(local, keys));
 }

@@ -66,11 +66,19 @@ export function skipWhileDown(cache: Cache, o: SkipWhileDownOptions = {}): Skipp
       return retryOnce(command);
     }
     // Up (every command of a healthy cache, on every request): no async frame of its own.
+    let sent: Promise<T>;
     try {
-      return command().catch(failed);
+      sent = command();
     } catch (err) {
-      return Promise.reject(err).catch(failed);
+      // Thrown in the call: the window opens now, as in an async run, before the next command of this turn.
+      try {
+        return failed(err);
+      } catch (e) {
+        return Promise.reject(e);
+      }
     }
+    // Promise.resolve: `sent` itself when a promise (every Cache's), a value or thenable adopted as `await` would.
+    return Promise.resolve(sent).catch(failed);
   };
   return {
     name: cache.name,

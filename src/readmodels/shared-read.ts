@@ -14,7 +14,12 @@ export function sharedRead<T>(read: () => Promise<T>): () => Promise<T> {
         setImmediate(() => {
           // Started: a call from now on must not get this value, read before it asked.
           next = undefined;
-          read().then(resolve, reject);
+          // A read that throws rejects its calls: thrown here it would be uncaught and end the process.
+          try {
+            read().then(resolve, reject);
+          } catch (err) {
+            reject(err);
+          }
         });
       });
     }

@@ -1,4 +1,6 @@
 import { expect } from 'chai';
+import knexFactory from 'knex';
+import { UnavailableError } from '../../src/core/errors';
 import { MemoryCache } from '../../src/cache/memory';
 import { Projector } from '../../src/projector/projector';
 import { bumpCacheEpoch } from '../../src/readmodels/cache-epoch';
@@ -52,6 +54,24 @@ describe('the read cache epoch on the read path (MariaDB)', () => {
       expect(await cache.get(taskCacheKey(1, id)), 'filled under the raised epoch').to.be.a('string');
     } finally {
       db.knex.off('query', count);
+    }
+  });
+
+  it('the database away: every read that shared the failed epoch query is a 503 (DEPENDENCY_UNAVAILABLE), and the next one queries again', async () => {
+    const quiet = { warn() {}, error() {}, deprecate() {}, debug() {} };
+    // Nothing listens on port 1: each connection attempt is refused (ECONNREFUSED).
+    const away = knexFactory({ client: 'mysql2', connection: { host: '127.0.0.1', port: 1, user: 'root' }, pool: { min: 0, max: 2 }, acquireConnectionTimeout: 5000, log: quiet });
+    try {
+      const rm = new SqlReadModels({ knex: away, cache: new MemoryCache() });
+      const reads = await Promise.all(Array.from({ length: 5 }, () => rm.getTask('acme', 'T1').then(() => 'answered', (e: unknown) => e)));
+      for (const r of reads) {
+        expect(r).to.be.instanceOf(UnavailableError);
+        expect((r as UnavailableError).code).to.equal('DEPENDENCY_UNAVAILABLE');
+      }
+      const again = await rm.getTask('acme', 'T1').then(() => 'answered', (e: unknown) => e);
+      expect(again).to.be.instanceOf(UnavailableError);
+    } finally {
+      await away.destroy();
     }
   });
 });

@@ -51,4 +51,15 @@ describe('sharedRead', () => {
     r.pending[1].resolve(3);
     expect(await again).to.equal(3);
   });
+
+  it('a read that throws instead of rejecting rejects its calls (the process does not crash), and the next call reads again', async () => {
+    let reads = 0;
+    const epoch = sharedRead<number>(() => {
+      if (++reads === 1) throw new Error('thrown in the call');
+      return Promise.resolve(4);
+    });
+    const calls = [epoch(), epoch()].map((p) => p.then(() => 'ok', (e: Error) => e.message));
+    expect(await Promise.all(calls)).to.deep.equal(['thrown in the call', 'thrown in the call']);
+    expect(await epoch()).to.equal(4);
+  });
 });
