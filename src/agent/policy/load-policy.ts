@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { parse as parseYaml, parseDocument } from 'yaml';
 import { ConfigError } from '../../core/errors';
 import { hasKey } from '../../core/has-key';
 import { PolicyFileSchema, type PolicyFile } from './policy';
 import { loneSurrogateProblem } from '../../core/lone-surrogate';
+import { DuplicateKeyError, parseSettingsText } from '../../core/settings-text';
 
 /** Parse a policy document (already read): `{ policies: [...] }`. Throws ConfigError naming the field. */
 export function parsePolicy(doc: unknown, source = 'POLICY_FILE'): PolicyFile {
@@ -28,24 +28,11 @@ export function loadPolicyFile(path: string | undefined): PolicyFile {
   }
   let doc: unknown;
   try {
-    doc = /\.ya?ml$/i.test(path) ? parseYaml(text) : JSON.parse(text);
+    // A JSON key written twice in one object (a `deny` list before a second `deny`) is refused too.
+    doc = parseSettingsText(path, text);
   } catch (err) {
+    if (err instanceof DuplicateKeyError) throw new ConfigError(`POLICY_FILE ${path}: ${err.message}`, { variable: 'POLICY_FILE' });
     throw new ConfigError(`POLICY_FILE: ${path} is not valid JSON/YAML: ${(err as Error).message}`, { variable: 'POLICY_FILE' });
-  }
-  // JSON.parse keeps the last of two equal keys: a `deny` list written before a second `deny` (or
-  // an entry's `tools` before another `tools`) would be dropped without a word. YAML refuses them
-  // itself; JSON text is YAML too, and its parser names the line.
-  if (!/\.ya?ml$/i.test(path)) {
-    const twice = parseDocument(text).errors.find((e) => e.code === 'DUPLICATE_KEY');
-    if (twice) {
-      const at = twice.linePos?.[0];
-      // The error points at the repeated key: the JSON string that starts there.
-      const key = (/^"(?:[^"\\]|\\.)*"/.exec(text.slice(twice.pos[0])) ?? ['a key'])[0].slice(0, 200);
-      throw new ConfigError(
-        `POLICY_FILE ${path}: names ${key} twice in one object${at ? ` (the second at line ${at.line}, column ${at.col})` : ''}: JSON keeps only the last, so the first would be silently dropped; write it once`,
-        { variable: 'POLICY_FILE' },
-      );
-    }
   }
   // Set but saying nothing (empty, only comments, `{}`): every task ran under the default policy.
   if (!hasKey(doc, 'policies')) {
