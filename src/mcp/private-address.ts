@@ -7,7 +7,7 @@ import { BlockList, isIP } from 'node:net';
  * unspecified; and the other ranges that are no public internet, so only a network of the
  * gateway's own can answer there (IANA's special-purpose registries): IETF protocol assignments
  * 192.0.0/24, benchmarking 198.18/15 (where fake-IP DNS proxies put every name, too), multicast
- * 224/4, reserved 240/4 with the broadcast address; IPv6 multicast ff00::/8 and discard 100::/64.
+ * 224/4, reserved 240/4 with the broadcast address; IPv6 multicast ff00::/8, discard 100::/64 and the deprecated site-local fec0::/10.
  */
 const INTERNAL = new BlockList();
 for (const [net, bits] of [
@@ -16,7 +16,7 @@ for (const [net, bits] of [
 ] as const) {
   INTERNAL.addSubnet(net, bits, 'ipv4');
 }
-for (const [net, bits] of [['::', 128], ['::1', 128], ['100::', 64], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8]] as const) INTERNAL.addSubnet(net, bits, 'ipv6');
+for (const [net, bits] of [['::', 128], ['::1', 128], ['100::', 64], ['fc00::', 7], ['fe80::', 10], ['fec0::', 10], ['ff00::', 8]] as const) INTERNAL.addSubnet(net, bits, 'ipv6');
 
 /** An IPv6 address's eight 16-bit groups (a trailing dotted IPv4 read as the last two). */
 function ipv6Groups(address: string): number[] | undefined {

@@ -27,4 +27,9 @@ describe('internal addresses (who may register an MCP server URL)', function () 
     }
     for (const a of ['192.0.1.1', '198.17.255.255', '198.20.0.1', '223.255.255.255', '101::1']) expect(isInternalAddress(a), a).to.equal(false);
   });
+
+  it('deprecated IPv6 site-local fec0::/10 is internal (still routed inside some networks, never on the internet)', () => {
+    for (const a of ['fec0::1', 'feff:ffff::1']) expect(isInternalAddress(a), a).to.equal(true);
+    for (const a of ['fe7f::1', '2001:4860:4860::8888']) expect(isInternalAddress(a), a).to.equal(false);
+  });
 });
