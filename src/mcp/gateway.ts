@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import type { CallToolResult, LoggingMessageNotification, Tool } from '@modelcontextprotocol/sdk/types.js';
 import { Registry, type Counter } from 'prom-client';
 import { catalog as eventCatalog } from '../../events';
@@ -512,7 +513,10 @@ export class McpGateway {
     // other process connects with it. McpServerReconfigured records none: the entry's settings whole.
     const egress = changed.length ? undefined : existing.egress;
     const spec: UpstreamSpec = { id: existing.id, tenant: existing.tenant, name: p.name, transport: p.transport, command: p.command, args: p.args, env: p.env, cwd: p.cwd, url: p.url, limits: p.limits && limitsOf(p.limits), headers: p.headers, ...(egress ? { egress } : {}) };
-    const u = this.replaceUpstream(spec);
+    // The connection start() made from the log is kept when it has these very settings (no env
+    // value or cwd the log lacks): replaced, each start began the server twice (two processes).
+    const current = this.upstreams.get(existing.id);
+    const u = current && !changed.length && sameSpec(current.spec, spec) ? current : this.replaceUpstream(spec);
     await u.connect().catch(() => {});
     await this.chains.get(existing.id);
     return this.serverInfo(existing.id);
@@ -904,4 +908,9 @@ export class McpGateway {
         .catch((err) => this.options.logger?.warn({ err }, 'tool search index not updated'));
     }
   }
+}
+
+/** Whether two upstream specs connect alike: equal once their absent (undefined) fields are left out. */
+function sameSpec(a: UpstreamSpec, b: UpstreamSpec): boolean {
+  return isDeepStrictEqual(JSON.parse(JSON.stringify(a)), JSON.parse(JSON.stringify(b)));
 }

@@ -1,4 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
+import { StringDecoder } from 'node:string_decoder';
 import { StdioClientTransport, getDefaultEnvironment } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
@@ -17,7 +18,7 @@ import type { UpstreamSpec } from './types';
  * ended, and the transport's errors (a line of stdout that is no JSON-RPC message, a message past
  * the SDK's 10 MiB, after which the SDK closes the connection).
  */
-export type StdioHooks = { stderrLine(line: string): void; exit?(status: ExitStatus): void; error?(err: Error): void };
+export type StdioHooks = { stderrLines(lines: string[]): void; exit?(status: ExitStatus): void; error?(err: Error): void };
 
 /**
  * The SDK's stdio transport, telling how its process ended: the SDK drops the exit code and
@@ -54,9 +55,13 @@ class StdioTransportWithExit extends StdioClientTransport {
   }
 }
 
+/** How many of a stdio upstream's last stderr lines are kept for its errors, and how much of each. */
+export const STDERR_LINES = 4;
+const STDERR_LINE_CHARS = 1000;
+
 /**
  * The SDK client transport for an upstream. A stdio child's stderr is piped and only its last
- * line kept (for error messages), so a chatty server can neither fill a pipe nor the gateway's log;
+ * few lines kept (for error messages), so a chatty server can neither fill a pipe nor the gateway's log;
  * its exit is reported to `hooks.exit`.
  * `wrapFetch`, for streamable HTTP: what the transport's fetch goes through (CallStreams.fetch).
  */
@@ -73,10 +78,23 @@ export function openUpstreamTransport(spec: UpstreamSpec, hooks: StdioHooks, wra
         cwd: spec.cwd,
         stderr: 'pipe',
       }, hooks);
+      // The last STDERR_LINES lines, not the last alone: a launcher's says where its log is (npx:
+      // "A complete log of this run can be found in…"), the cause a line or two above. A line
+      // still being written (a chunk ends inside it) counts as the last; each kept to its start.
+      const done: string[] = [];
+      let open = '';
+      // A character whose bytes two chunks share is decoded whole.
+      const decoder = new StringDecoder('utf8');
       t.stderr?.on('data', (chunk: Buffer) => {
-        const lines = chunk.toString('utf8').trim().split('\n');
-        const last = lines[lines.length - 1];
-        if (last) hooks.stderrLine(last);
+        const parts = (open + decoder.write(chunk)).split('\n');
+        open = parts.pop()!.slice(0, STDERR_LINE_CHARS);
+        for (const part of parts) {
+          const line = part.trim();
+          if (line) done.push(line.slice(0, STDERR_LINE_CHARS));
+        }
+        done.splice(0, Math.max(0, done.length - STDERR_LINES));
+        const lines = open.trim() ? [...done.slice(1 - STDERR_LINES), open.trim()] : done;
+        if (lines.length) hooks.stderrLines(lines);
       });
       return t;
     }

@@ -145,7 +145,7 @@ export class Upstream {
   private readonly requests: CallerRequests;
   private timer?: NodeJS.Timeout;
   private closed = false;
-  private lastStderr = '';
+  private lastStderr: string[] = [];
   /** How the latest stdio process ended, once it has. */
   private lastExit?: ExitStatus;
   /** The latest error of the latest stdio transport (a message it could not read, one past its size limit). */
@@ -218,7 +218,7 @@ export class Upstream {
     // Offered to every upstream; relayed per call to the caller that declared it (CallerRequests).
     // No sampling.tools, sampling.context or elicitation.url: a server adapts to a client without them.
     const client = new Client({ name: 'openmcp-gateway', version: '0.1.0' }, { capabilities: { sampling: {}, elicitation: { form: {} } } });
-    this.lastStderr = '';
+    this.lastStderr = [];
     this.lastExit = undefined;
     this.lastTransportError = undefined;
     const timeout = this.options.connectTimeoutMs;
@@ -229,7 +229,7 @@ export class Upstream {
       const transport = openUpstreamTransport(
         this.spec,
         {
-          stderrLine: (line) => (this.lastStderr = line),
+          stderrLines: (lines) => (this.lastStderr = lines),
           // An earlier process ending late (killed while this one starts) says nothing of this one.
           exit: (status) => {
             if (this.transport === transport) this.lastExit = status;
@@ -444,11 +444,12 @@ export class Upstream {
     if (err instanceof McpError && !(lost && err.code === ErrorCode.ConnectionClosed)) {
       return new UpstreamProtocolError(err.code, wellFormed(err.message.replace(/^MCP error -?\d+: /, '')), wellFormed(err.data));
     }
-    // The stderr line is the upstream's own text (it may echo a call's arguments): kept apart in
+    // The stderr lines are the upstream's own text (it may echo a call's arguments): kept apart in
     // the details too. So is how its process ended: under MCP_PAYLOAD_POLICY=hash-only the audit
     // records the exit code in place of the message (callFailureText).
     // A URL's credentials redacted before the cut: cut inside them, what is left is no URL redactUrlsIn can find.
-    const stderr = this.spec.tenant !== SHARED_TENANT && this.lastStderr ? wellFormed(cutText(redactUrlsIn(this.lastStderr), 300)) : '';
+    // Its last few lines (STDERR_LINES), each cut at 300 characters, joined by ` | `.
+    const stderr = this.spec.tenant !== SHARED_TENANT ? this.lastStderr.map((line) => wellFormed(cutText(redactUrlsIn(line), 300))).join(' | ') : '';
     const details = { ...(stderr ? { stderr } : {}), ...(this.lastExit ? { exit: this.lastExit } : {}) };
     return new McpGatewayError('MCP_UPSTREAM_UNAVAILABLE', wellFormed(`${this.label}: ${this.describe(err)}${stderr ? ` (stderr: ${stderr})` : ''}`), {
       cause: err,

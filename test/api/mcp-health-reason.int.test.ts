@@ -95,13 +95,13 @@ describe("MCP server health: the upstream's own text and MCP_PAYLOAD_POLICY", fu
     before(async () => (t = await setUp('store')));
     after(async () => t?.close());
 
-    it("keeps the reason as before (v1): the process's last stderr line, the upstream's error message", async () => {
+    it("keeps the reason as before (v1): the process's last stderr lines, the upstream's error message", async () => {
       const dying = await t.register('dying', 'exit');
       const refusing = await t.register('refusing', 'refuse');
       const odd = await t.register('odd', 'version');
       // As it came, but for the URL's credentials.
       const text = `postgres://***:***@db.internal/app with key ${token}`;
-      expect(dying.json().healthReason).to.equal(`dying: the connection closed: the process exited with code 7 (stderr: FATAL: could not connect to ${text})`);
+      expect(dying.json().healthReason).to.equal(`dying: the connection closed: the process exited with code 7 (stderr: starting | FATAL: could not connect to ${text})`);
       expect(refusing.json().healthReason).to.equal(`license check failed for ${text}`);
       expect(odd.json().healthReason).to.equal(`odd: Server's protocol version is not supported: ${token}-${password}`);
       const health = (await t.h.store.readAll({ limit: 10_000 })).filter((e) => e.type === 'McpServerHealthChanged');

@@ -1,0 +1,73 @@
+import { expect } from 'chai';
+import { LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
+import { createAuthenticator, mcpAuthenticate } from '../../src/auth/authenticator';
+import { mcpGatewayPlugin } from '../../src/mcp/gateway-plugin';
+import { makeGatewayHarness } from './support/gateway-harness';
+import type { Harness } from './support/harness';
+
+/**
+ * /mcp reads its JSON bodies with plain JSON.parse (tool arguments may hold `__proto__` keys), a
+ * parser of its own encapsulated context: the REST routes beside it, registered on the root, keep
+ * fastify's, which refuses prototype-poisoning bodies. Were /mcp's parser registered on the root
+ * (the plugin wrapped to skip encapsulation), /v1 would take `{"__proto__": …}` bodies too.
+ */
+describe('/mcp JSON parser stays inside /mcp: /v1 still refuses prototype-poisoning bodies; content types and limits as before', function () {
+  this.timeout(60_000);
+  let h: Harness;
+  let close: () => Promise<void>;
+  let admin: string;
+  const initialize = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: LATEST_PROTOCOL_VERSION, capabilities: {}, clientInfo: { name: 'ct', version: '1' } } });
+
+  before(async () => {
+    const harness = await makeGatewayHarness({ bodyLimit: 4096 });
+    ({ h, close } = harness);
+    // As src/main.ts: the API's routes first, then /mcp registered on the same root.
+    await h.app.register(mcpGatewayPlugin, { gateway: harness.gw, authenticate: mcpAuthenticate(createAuthenticator({ keys: h.keys })) });
+    // A route of the root context added after /mcp (main.ts registers the UI's after it): the
+    // root's parser, which /mcp's must not have replaced.
+    h.app.post('/after-mcp', async (request) => ({ keys: Object.keys(request.body as object) }));
+    admin = (await h.key('admin', 'acme', true)).auth;
+  });
+  after(async () => close?.());
+
+  const mcp = (body: string, contentType = 'application/json') =>
+    h.call({ method: 'POST', url: '/mcp', auth: admin, headers: { 'content-type': contentType, accept: 'application/json, text/event-stream', 'mcp-protocol-version': LATEST_PROTOCOL_VERSION }, payload: body });
+
+  it('POST /v1/mcp-servers with a __proto__ or constructor.prototype key: 400 MALFORMED_JSON, nothing registered', async () => {
+    for (const body of [
+      '{"__proto__":{"admin":true},"name":"poison","transport":"http","url":"http://example.invalid/mcp"}',
+      '{"constructor":{"prototype":{"admin":true}},"name":"poison","transport":"http","url":"http://example.invalid/mcp"}',
+    ]) {
+      const res = await h.call({ method: 'POST', url: '/v1/mcp-servers', auth: admin, headers: { 'content-type': 'application/json' }, payload: body });
+      expect(res.statusCode, res.body).to.equal(400);
+      expect(res.json().code).to.equal('MALFORMED_JSON');
+    }
+    const listed = (await h.call({ method: 'GET', url: '/v1/mcp-servers', auth: admin })).json().items as { name: string }[];
+    expect(listed.map((s) => s.name)).to.not.include('poison');
+  });
+
+  it('a root route registered after /mcp refuses them too (the parser did not leak to the root context)', async () => {
+    for (const body of ['{"__proto__":{"admin":true}}', '{"constructor":{"prototype":{"admin":true}}}']) {
+      const res = await h.call({ method: 'POST', url: '/after-mcp', headers: { 'content-type': 'application/json' }, payload: body });
+      expect(res.statusCode, res.body).to.equal(400);
+      expect(res.json().code).to.equal('MALFORMED_JSON');
+    }
+    const ok = await h.call({ method: 'POST', url: '/after-mcp', headers: { 'content-type': 'application/json' }, payload: '{"a":1}' });
+    expect(ok.json()).to.deep.equal({ keys: ['a'] });
+  });
+
+  it('/mcp takes application/json with a charset and in upper case, as fastify\'s parser did', async () => {
+    for (const ct of ['application/json; charset=utf-8', 'Application/JSON', 'APPLICATION/JSON; CHARSET=UTF-8']) {
+      const res = await mcp(initialize, ct);
+      expect(res.statusCode, `${ct}: ${res.body}`).to.equal(200);
+      expect(res.headers['mcp-session-id'], ct).to.be.a('string');
+    }
+  });
+
+  it('/mcp over bodyLimit: 413 as before (the body is not parsed)', async () => {
+    const big = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { pad: 'x'.repeat(5000) } });
+    const res = await mcp(big);
+    expect(res.statusCode, res.body).to.equal(413);
+    expect(res.json().code).to.equal('PAYLOAD_TOO_LARGE');
+  });
+});

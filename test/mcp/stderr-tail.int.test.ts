@@ -1,0 +1,48 @@
+import { expect } from 'chai';
+import { McpGateway } from '../../src/mcp/gateway';
+import { openTempSqliteStore } from './support/stores';
+
+const actor = { kind: 'user' as const, id: 'test' };
+
+/**
+ * A stdio server that fails at start often says why a few lines before its last one: `npx` ends
+ * with "A complete log of this run can be found in: …", its cause (a package not found, a
+ * missing binary) above it. The last few lines are kept (each cut at 300 characters, at most 4),
+ * not only the last one.
+ */
+describe("MCP stdio upstream: a failed start's last few stderr lines, not only the last", function () {
+  this.timeout(60_000);
+  let db: Awaited<ReturnType<typeof openTempSqliteStore>>;
+  let gateway: McpGateway;
+
+  before(async () => {
+    db = await openTempSqliteStore();
+    gateway = new McpGateway({ store: db.store, upstream: { connectTimeoutMs: 10_000, healthIntervalMs: 0, retries: 0, retryBackoffMs: 10 } });
+    await gateway.start();
+  });
+  after(async () => {
+    await gateway?.close();
+    await db?.cleanup();
+  });
+
+  const failing = (name: string, text: string) =>
+    gateway.registerServer({ tenant: 'acme', actor, name, transport: 'stdio', command: process.execPath, args: ['-e', `process.stderr.write(${JSON.stringify(text)}, () => process.exit(1))`] });
+
+  it("npx's cause, above its pointer to the log file, is in the health reason (and a call's error)", async () => {
+    const s = await failing(
+      'npx',
+      'npm error code E404\nnpm error 404 Not Found - GET https://registry.npmjs.org/@acme%2fno-such-server - Not found\nnpm error A complete log of this run can be found in: /home/u/.npm/_logs/2026-12-06T16_00_00_000Z-debug-0.log\n',
+    );
+    expect(s.health).to.equal('down');
+    expect(s.healthReason).to.include('npm error code E404').and.include('404 Not Found').and.include('A complete log of this run');
+  });
+
+  it('at most the last 4 lines, written in pieces that split lines', async () => {
+    const text = Array.from({ length: 50 }, (_, i) => `line ${i + 1}`).join('\n');
+    const script = `const t = ${JSON.stringify(text)}; let i = 0; const next = () => i < t.length ? process.stderr.write(t.slice(i, i += 7), next) : process.exit(1); next();`;
+    const s = await gateway.registerServer({ tenant: 'acme', actor, name: 'chatty', transport: 'stdio', command: process.execPath, args: ['-e', script] });
+    expect(s.health).to.equal('down');
+    const stderr = /\(stderr: (.*)\)$/.exec(s.healthReason ?? '')?.[1];
+    expect(stderr).to.equal('line 47 | line 48 | line 49 | line 50');
+  });
+});
