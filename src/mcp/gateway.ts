@@ -147,6 +147,13 @@ export class McpGateway {
   private readonly generations = new Map<string, number>();
   /** Per configuredKey: registrations of one name in this process run one at a time (see oneAtATime). */
   private readonly naming = new Map<string, Promise<unknown>>();
+  /**
+   * Per server id: the ensureServer (or ensureDefaultServer) of a server already registered, until
+   * it has settled. A call to it waits for it (audited), since the connection it has meanwhile may
+   * be start()'s, with the log's settings: a reconfiguration's old ones, and no env value or cwd of
+   * this process (`openmcp mcp stdio` serves calls while its configured servers register).
+   */
+  private readonly ensuring = new Map<string, Promise<unknown>>();
   /** Calls in progress: close() waits for their audit outcome to be recorded. */
   private readonly calls = new Set<Promise<unknown>>();
   private readonly logListeners = new Set<(tenant: string, log: UpstreamLog) => void>();
@@ -448,7 +455,19 @@ export class McpGateway {
    */
   async ensureServer(p: RegisterServerParameters, source?: ConfigSource): Promise<ServerInfo> {
     if (source) this.configured.set(configuredKey(p.tenant, p.name), source);
-    return this.oneAtATime(p.tenant, p.name, () => this.ensureRetrying(p));
+    return this.held(p, this.oneAtATime(p.tenant, p.name, () => this.ensureRetrying(p)));
+  }
+
+  /** `ensuring` the server registered under p's name (if any) until `run` settles; returns `run`. */
+  private held<T>(p: RegisterServerParameters, run: Promise<T>): Promise<T> {
+    const id = this.catalog.serverByName(p.tenant, p.name)?.id;
+    if (!id) return run;
+    const tail = run.catch(() => {});
+    this.ensuring.set(id, tail);
+    void tail.then(() => {
+      if (this.ensuring.get(id) === tail) this.ensuring.delete(id);
+    });
+    return run;
   }
 
   /**
@@ -460,10 +479,13 @@ export class McpGateway {
    * Requires start() first (the catalog has read the registry).
    */
   async ensureDefaultServer(p: RegisterServerParameters): Promise<ServerInfo | undefined> {
-    return this.oneAtATime(p.tenant, p.name, async () => {
-      if (!this.catalog.serverByName(p.tenant, p.name) && this.catalog.wasRemoved(p.tenant, p.name)) return undefined;
-      return this.ensureRetrying(p);
-    });
+    return this.held(
+      p,
+      this.oneAtATime(p.tenant, p.name, async () => {
+        if (!this.catalog.serverByName(p.tenant, p.name) && this.catalog.wasRemoved(p.tenant, p.name)) return undefined;
+        return this.ensureRetrying(p);
+      }),
+    );
   }
 
   private async ensureRetrying(p: RegisterServerParameters): Promise<ServerInfo> {
@@ -724,6 +746,10 @@ export class McpGateway {
           cached = true;
         }
       }
+      // A start-up registration of this server in flight decides its connection first (ensuring):
+      // only at start, a map lookup otherwise.
+      const ensuring = result ? undefined : this.ensuring.get(tool.serverId);
+      if (ensuring) await ensuring;
       // The upstream as it is now, after the audit's append: a reconfiguration meanwhile replaced it (replaceUpstream).
       result ??= await (this.upstreams.get(tool.serverId) ?? upstream).call(tool.upstreamName, args, safe, options);
     } catch (err) {
@@ -810,12 +836,17 @@ export class McpGateway {
     await this.following?.stop();
     await Promise.all([...this.upstreams.values(), ...this.retiring].map((u) => u.close()));
     this.upstreams.clear();
+    // Registrations in flight (`openmcp mcp stdio` registers while it serves: its host may go
+    // away meanwhile) end before the store closes; attach() starts no upstream for them now.
+    await Promise.all([...this.naming.values()]);
     // Their upstreams are gone, so they end now: let each record its outcome before the store closes.
     await Promise.all([...this.calls]);
     await Promise.all([...this.chains.values()]);
   }
 
   private attach(spec: UpstreamSpec): Upstream {
+    // A registration that finished recording after close(): its upstream would run on unclosed.
+    if (this.closed) throw new McpGatewayError('MCP_UPSTREAM_UNAVAILABLE', `MCP server ${spec.name} not connected: the gateway is closing`);
     // The server's own limits over the gateway-wide settings (the only place the two meet).
     const { timeoutMs, maxConcurrent } = spec.limits ?? {};
     const own = { ...(timeoutMs !== undefined ? { callTimeoutMs: timeoutMs } : {}), ...(maxConcurrent !== undefined ? { maxConcurrent } : {}) };

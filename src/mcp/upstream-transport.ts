@@ -60,6 +60,20 @@ export const STDERR_LINES = 4;
 const STDERR_LINE_CHARS = 1000;
 
 /**
+ * A stderr line's first STDERR_LINE_CHARS characters, less a URL the cut falls in: its
+ * credentials are redacted later (redactUrlsIn), which takes a URL whole; cut inside a password,
+ * what is left of it is no URL and would be shown as it is.
+ */
+function cutLine(line: string): string {
+  const head = line.slice(0, STDERR_LINE_CHARS);
+  // The last word (as redactUrlsIn delimits a URL), and a URL's start in it.
+  let start = head.length;
+  while (start > 0 && !/[\s'"<>]/.test(head[start - 1])) start--;
+  const url = head.slice(start).search(/[a-z][a-z0-9+.-]*:\/\//i);
+  return url < 0 ? head : head.slice(0, start + url);
+}
+
+/**
  * The SDK client transport for an upstream. A stdio child's stderr is piped and only its last
  * few lines kept (for error messages), so a chatty server can neither fill a pipe nor the gateway's log;
  * its exit is reported to `hooks.exit`.
@@ -83,17 +97,28 @@ export function openUpstreamTransport(spec: UpstreamSpec, hooks: StdioHooks, wra
       // still being written (a chunk ends inside it) counts as the last; each kept to its start.
       const done: string[] = [];
       let open = '';
+      // Whether the line being written was cut: the rest of it is dropped, up to its end.
+      let cut = false;
       // A character whose bytes two chunks share is decoded whole.
       const decoder = new StringDecoder('utf8');
       t.stderr?.on('data', (chunk: Buffer) => {
-        const parts = (open + decoder.write(chunk)).split('\n');
-        open = parts.pop()!.slice(0, STDERR_LINE_CHARS);
-        for (const part of parts) {
-          const line = part.trim();
-          if (line) done.push(line.slice(0, STDERR_LINE_CHARS));
-        }
+        const parts = decoder.write(chunk).split('\n');
+        parts.forEach((part, i) => {
+          if (!cut) {
+            open += part;
+            if (open.length > STDERR_LINE_CHARS) {
+              open = cutLine(open);
+              cut = true;
+            }
+          }
+          if (i === parts.length - 1) return;
+          const line = open.trim();
+          if (line) done.push(line);
+          open = '';
+          cut = false;
+        });
         done.splice(0, Math.max(0, done.length - STDERR_LINES));
-        const lines = open.trim() ? [...done.slice(1 - STDERR_LINES), open.trim()] : done;
+        const lines = open.trim() ? [...done.slice(1 - STDERR_LINES), open.trim()] : [...done];
         if (lines.length) hooks.stderrLines(lines);
       });
       return t;

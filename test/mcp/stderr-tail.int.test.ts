@@ -45,4 +45,17 @@ describe("MCP stdio upstream: a failed start's last few stderr lines, not only t
     const stderr = /\(stderr: (.*)\)$/.exec(s.healthReason ?? '')?.[1];
     expect(stderr).to.equal('line 47 | line 48 | line 49 | line 50');
   });
+
+  it("a line too long to keep whole never shows the part it keeps of a URL's credentials", async () => {
+    // A token as a URL's password (a JWT runs to a kilobyte): the line is cut inside it, before
+    // redaction (which needs the URL whole) could say where the credentials end.
+    const token = 'tok' + 'x1Y2'.repeat(400);
+    // Written in pieces: what comes after the cut is dropped too, up to the line's end.
+    const text = `connecting to postgres://svc:${token}@db.internal:5432/app failed\n`;
+    const script = `const t = ${JSON.stringify(text)}; let i = 0; const next = () => i < t.length ? process.stderr.write(t.slice(i, i += 100), next) : process.exit(1); next();`;
+    const s = await gateway.registerServer({ tenant: 'acme', actor, name: 'long-dsn', transport: 'stdio', command: process.execPath, args: ['-e', script] });
+    expect(s.health).to.equal('down');
+    expect(s.healthReason).to.include('connecting to');
+    expect(s.healthReason).not.to.include('tokx1Y2');
+  });
 });
