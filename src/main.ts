@@ -39,7 +39,7 @@ import { openStores } from './app/open-stores';
 import { McpGateway, mcpGatewayPlugin, registerExamples, registerServersFromFile } from './mcp';
 import { countedErrorCode, createMetrics, instrumentEventStore } from './metrics';
 import { Projector } from './projector/projector';
-import { startAuditPipeline, type AuditPipeline } from './proofs';
+import { sealerKeyWarning, startAuditPipeline, type AuditPipeline } from './proofs';
 import { SqlReadModels } from './readmodels/sql-read-models';
 import { readCacheFor } from './readmodels/read-cache-choice';
 import { appliersFor } from './projector/appliers-for';
@@ -363,6 +363,8 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
       },
     });
     closers.push({ name: 'audit pipeline', close: () => pipeline.stop() });
+    const sealerKeyLine = sealerKeyWarning({ config, roles, sealerAddress: pipeline.sealerAddress });
+    if (sealerKeyLine) logger.warn({ component: 'sealer' }, sealerKeyLine);
 
     if (roles.agent) {
       const agent = await createAgentRuntime({
