@@ -166,8 +166,8 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
   // A policy the agent would refuse stops the start before anything is made: the database, the
   // bootstrap key, the chain. Read again when the agent is built, and checked then against the chains' ABIs.
   if (roles.agent) loadPolicyFile(config.POLICY_FILE ? resolve(config.POLICY_FILE) : undefined);
-  const tracing = initTracing(config);
   const logger = createLogger(config.LOG_LEVEL, options.logStream);
+  const tracing = initTracing(config, { logger });
   const closers: Closer[] = [{ name: 'tracing', close: () => tracing.shutdown() }];
   let draining = false;
   let agentRuntime: { stop(graceMs?: number): Promise<void> } | undefined;
