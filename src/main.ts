@@ -39,7 +39,7 @@ import { openStores } from './app/open-stores';
 import { McpGateway, mcpGatewayPlugin, registerExamples, registerServersFromFile } from './mcp';
 import { countedErrorCode, createMetrics, instrumentEventStore } from './metrics';
 import { Projector } from './projector/projector';
-import { startAuditPipeline, type AuditPipeline } from './proofs';
+import { sealerKeyWarning, startAuditPipeline, type AuditPipeline } from './proofs';
 import { SqlReadModels } from './readmodels/sql-read-models';
 import { readCacheFor } from './readmodels/read-cache-choice';
 import { appliersFor } from './projector/appliers-for';
@@ -166,8 +166,8 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
   // A policy the agent would refuse stops the start before anything is made: the database, the
   // bootstrap key, the chain. Read again when the agent is built, and checked then against the chains' ABIs.
   if (roles.agent) loadPolicyFile(config.POLICY_FILE ? resolve(config.POLICY_FILE) : undefined);
-  const tracing = initTracing(config);
   const logger = createLogger(config.LOG_LEVEL, options.logStream);
+  const tracing = initTracing(config, { logger });
   const closers: Closer[] = [{ name: 'tracing', close: () => tracing.shutdown() }];
   let draining = false;
   let agentRuntime: { stop(graceMs?: number): Promise<void> } | undefined;
@@ -363,6 +363,8 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
       },
     });
     closers.push({ name: 'audit pipeline', close: () => pipeline.stop() });
+    const sealerKeyLine = sealerKeyWarning({ config, roles, sealerAddress: pipeline.sealerAddress });
+    if (sealerKeyLine) logger.warn({ component: 'sealer' }, sealerKeyLine);
 
     if (roles.agent) {
       const agent = await createAgentRuntime({

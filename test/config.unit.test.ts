@@ -276,6 +276,29 @@ describe('configuration', () => {
     }
   });
 
+  it('refuses a private key that is 64 hex digits but no secp256k1 key (zero, or at or above the curve order), naming the variable, never the key', () => {
+    const n = 'fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141';
+    for (const variable of ['ANCHORER_PRIVATE_KEY', 'SEALER_PRIVATE_KEY', 'AGENT_PRIVATE_KEY']) {
+      for (const key of [`0x${'00'.repeat(32)}`, `0x${n}`, `0x${n.toUpperCase()}`, `0x${'ff'.repeat(32)}`]) {
+        let err: unknown;
+        try {
+          loadConfig({ [variable]: key }, '/x');
+        } catch (e) {
+          err = e;
+        }
+        expect(err, `${variable}=${key}`).to.be.instanceOf(ConfigError);
+        expect((err as ConfigError).code).to.equal('CONFIG_INVALID');
+        expect((err as ConfigError).message).to.equal(
+          `Invalid configuration: ${variable}=(hidden): expected a secp256k1 private key (0x and 64 hex digits, above 0 and below the curve order)`,
+        );
+        expect((err as ConfigError).message).to.not.include(key.slice(2, 20));
+      }
+      // n − 1 and 1 are keys.
+      expect(loadConfig({ [variable]: `0x${n.slice(0, -1)}0` }, '/x')[variable as 'SEALER_PRIVATE_KEY']).to.be.a('string');
+      expect(loadConfig({ [variable]: `0x${'00'.repeat(31)}01` }, '/x')[variable as 'SEALER_PRIVATE_KEY']).to.be.a('string');
+    }
+  });
+
   it('never echoes a secret value in the message', () => {
     try {
       loadConfig({ ANCHORER_PRIVATE_KEY: 'super-secret-value' }, '/x');

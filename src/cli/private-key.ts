@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { SigningKey } from 'ethers';
 import { OpenMcpError } from '../core/errors';
 import type { Hex } from '../core/hex';
+import { isPrivateKey } from '../core/private-key';
 
 const HEX_KEY = /^0x[0-9a-fA-F]{64}$/;
 
@@ -12,9 +12,7 @@ const HEX_KEY = /^0x[0-9a-fA-F]{64}$/;
  */
 export function checkedPrivateKey(key: string, source: string, verb: 'be' | 'hold' = 'be'): Hex {
   if (!HEX_KEY.test(key)) throw new OpenMcpError('VALIDATION_FAILED', `${source} must ${verb} 0x and 64 hex digits`, { status: 400 });
-  try {
-    void new SigningKey(key).publicKey;
-  } catch {
+  if (!isPrivateKey(key)) {
     const what = verb === 'be' ? 'is not' : 'does not hold';
     throw new OpenMcpError('VALIDATION_FAILED', `${source} ${what} a secp256k1 private key (it must be above 0 and below the curve order)`, { status: 400 });
   }

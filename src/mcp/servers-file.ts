@@ -11,6 +11,7 @@ import { registrationProblem } from './register-schema';
 import { SHARED_TENANT, type RegisterServerParameters } from './types';
 import { loneSurrogateProblem } from '../core/lone-surrogate';
 import { parseSettingsText } from '../core/settings-text';
+import { settingsIssueText } from '../core/settings-issue';
 
 const Entry = z.object({
   tenant: z.string().min(1).optional(),
@@ -57,8 +58,7 @@ export function readServersFile(path: string, actor: Actor): RegisterServerParam
   if (lone) throw new ConfigError(`MCP_SERVERS_FILE: ${lone}`, { variable: 'MCP_SERVERS_FILE' });
   const r = FileSchema.safeParse(parsed);
   if (!r.success) {
-    const issue = r.error.issues[0];
-    throw new ConfigError(`MCP_SERVERS_FILE: ${issue.path.join('.') || 'file'}: ${issue.message}`, { variable: 'MCP_SERVERS_FILE' });
+    throw new ConfigError(`MCP_SERVERS_FILE: ${settingsIssueText(r.error.issues[0], parsed, 'file')}`, { variable: 'MCP_SERVERS_FILE' });
   }
   const entries = 'servers' in r.data ? r.data.servers : Object.entries(r.data.mcpServers).map(([name, e]) => ({ ...e, name }));
   return entries.map((e, i) => {

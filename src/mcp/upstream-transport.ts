@@ -2,13 +2,12 @@ import type { ChildProcess } from 'node:child_process';
 import { StringDecoder } from 'node:string_decoder';
 import { StdioClientTransport, getDefaultEnvironment } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import type { FetchLike, Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { ValidationError } from '../core/errors';
 import type { ExitStatus } from './health-cause';
 import { isolatedAbortFetch } from './isolated-abort-fetch';
 import { publicOnlyFetch } from './public-only-fetch';
-import { SseTransportWithRefusal } from './sse-transport-with-refusal';
+import { SseTransportWithCause } from './sse-transport-with-cause';
 import { resolveEnv } from './upstream-env';
 import { resolveHeaders } from './upstream-headers';
 import type { UpstreamSpec } from './types';
@@ -134,9 +133,9 @@ export function openUpstreamTransport(spec: UpstreamSpec, hooks: StdioHooks, wra
       return new StreamableHTTPClientTransport(new URL(spec.url), { fetch: wrapFetch(fetchOf(spec)), ...requestInitOf(spec) });
     case 'sse':
       if (!spec.url) throw new ValidationError('sse upstream needs a url', { field: 'url' });
-      // A tenant's server is refused, at its event stream too, with the refusal's own error (SseTransportWithRefusal).
-      if (spec.egress === 'public') return new SseTransportWithRefusal(new URL(spec.url), { fetch: fetchOf(spec), ...requestInitOf(spec) });
-      return new SSEClientTransport(new URL(spec.url), { fetch: fetchOf(spec), ...requestInitOf(spec) });
+      // Its event stream's failed fetch is passed on as it is (a refusal of a tenant's server, a
+      // refused connection), as streamable HTTP does: the health cause keeps its code (SseTransportWithCause).
+      return new SseTransportWithCause(new URL(spec.url), { fetch: fetchOf(spec), ...requestInitOf(spec) });
   }
 }
 

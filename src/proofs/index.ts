@@ -5,6 +5,7 @@ export * from './batch-log';
 export * from './seal-batch';
 export * from './sealer';
 export * from './sealer-key';
+export * from './sealer-key-warning';
 export * from './anchorer';
 export * from './batches';
 export * from './proof-file';

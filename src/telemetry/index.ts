@@ -1,4 +1,5 @@
 export * from './init-tracing';
+export * from './diag-to-logger';
 export * from './with-span';
 export * from './component-spans';
 export * from './event-trace-contexts';

@@ -1,9 +1,11 @@
 import { hostname } from 'node:os';
-import { context, propagation, trace, type Tracer } from '@opentelemetry/api';
+import { context, diag, DiagLogLevel, propagation, trace, type Tracer } from '@opentelemetry/api';
+import type { Logger } from 'pino';
 import type { SpanExporter } from '@opentelemetry/sdk-trace-node';
 import type { Config } from '../config';
 import { UnavailableError, redactUrl, redactUrlsIn } from '../core/errors';
 import { loadOptional } from '../core/load-optional';
+import { diagToLogger, type DiagToLoggerOptions } from './diag-to-logger';
 
 /** Name of the tracer every span of the product comes from. */
 export const TRACER_NAME = 'openmcp';
@@ -36,6 +38,13 @@ export type InitTracingOptions = {
   simple?: boolean;
   /** Longest wait for the last flush at shutdown (default SHUTDOWN_FLUSH_MS; tests wait less). */
   shutdownFlushMs?: number;
+  /**
+   * Where the SDK's warnings and errors go (a failed export, spans dropped), `component: tracing`,
+   * at most one line a minute of each kind; only when tracing is on. Without it they went nowhere.
+   */
+  logger?: Logger;
+  /** Passed to diagToLogger (tests). */
+  diag?: DiagToLoggerOptions;
 };
 
 /**
@@ -80,6 +89,9 @@ export function initTracing(
   // contexts and onto every Kafka message of the request's events, a header the topic contract
   // does not have (docs/consumers.md).
   provider.register({ propagator: new otel.core.W3CTraceContextPropagator() });
+  // Without a diag logger the SDK says nothing: spans it failed to export while the process ran were
+  // dropped without a line (only the last flush at shutdown said so).
+  if (options.logger) diag.setLogger(diagToLogger(options.logger, options.diag), { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true });
   return {
     enabled: true,
     tracer: trace.getTracer(TRACER_NAME),
@@ -107,6 +119,7 @@ export function initTracing(
         trace.disable();
         context.disable();
         propagation.disable();
+        if (options.logger) diag.disable();
       }
     },
   };

@@ -6,6 +6,7 @@ import { ConfigError } from '../core/errors';
 import { hasKey } from '../core/has-key';
 import { loneSurrogateProblem } from '../core/lone-surrogate';
 import { DuplicateKeyError, parseSettingsText } from '../core/settings-text';
+import { settingsIssueText } from '../core/settings-issue';
 
 const address = z.string().regex(ADDRESS_PATTERN, 'a 0x-prefixed 20-byte address');
 
@@ -54,8 +55,7 @@ export function parseChains(doc: unknown, baseDir: string, source = '(inline)'):
   if (lone) fail(source, lone);
   const parsed = ChainsFileSchema.safeParse(doc ?? {});
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    fail(source, `${issue.path.join('.') || '(root)'}: ${issue.message}`);
+    fail(source, settingsIssueText(parsed.error.issues[0], doc));
   }
   const ids = new Set<number>();
   return parsed.data.chains.map((c, i) => {

@@ -8,7 +8,7 @@ import { healthCauseOf } from '../../src/mcp/health-cause';
 import { isolatedAbortFetch } from '../../src/mcp/isolated-abort-fetch';
 import { isInternalAddress, type ResolveHost } from '../../src/mcp/private-address';
 import { publicOnlyFetch } from '../../src/mcp/public-only-fetch';
-import { SseTransportWithRefusal } from '../../src/mcp/sse-transport-with-refusal';
+import { SseTransportWithCause } from '../../src/mcp/sse-transport-with-cause';
 import { startBearerUpstream, type BearerUpstream } from './support/bearer-upstream';
 import { publicTestTls } from './support/public-test-tls';
 
@@ -94,7 +94,7 @@ describe('publicOnlyFetch: each connection of an egress "public" upstream goes t
   it('the SSE transport\'s event stream, rebound at its connection: its start fails with the refusal itself (healthCauseOf: INTERNAL_ADDRESS_REFUSED), not the EventSource\'s text', async () => {
     let answered = 0;
     const rebinding: ResolveHost = async () => [{ address: answered++ === 0 ? '192.0.2.10' : '127.0.0.1', family: 4 }];
-    const transport = new SseTransportWithRefusal(new URL(`http://localhost:${loop.port}/sse`), { fetch: isolatedAbortFetch(publicOnlyFetch({ resolve: rebinding })) });
+    const transport = new SseTransportWithCause(new URL(`http://localhost:${loop.port}/sse`), { fetch: isolatedAbortFetch(publicOnlyFetch({ resolve: rebinding })) });
     const client = new Client({ name: 'test', version: '1' });
     try {
       const err = await failure(client.connect(transport));
@@ -157,7 +157,7 @@ describe('publicOnlyFetch: each connection of an egress "public" upstream goes t
     expect(secure.seen).to.deep.equal([]);
   });
 
-  describe('under the client transports the gateway reaches an upstream with (isolatedAbortFetch, requestInit headers; SSE: SseTransportWithRefusal)', () => {
+  describe('under the client transports the gateway reaches an upstream with (isolatedAbortFetch, requestInit headers; SSE: SseTransportWithCause)', () => {
     let upstream: BearerUpstream;
     before(async () => {
       upstream = await startBearerUpstream('X-Api-Key', 'k-1');
@@ -169,7 +169,7 @@ describe('publicOnlyFetch: each connection of an egress "public" upstream goes t
         const fetch = isolatedAbortFetch(publicOnlyFetch({ resolve: names({ 'public.test': '127.0.0.1' }), isInternal: loopbackIsPublic }));
         const at = (u: string) => new URL(u.replace('127.0.0.1', 'public.test'));
         const options = { fetch, requestInit: { headers: { 'X-Api-Key': 'k-1' } } };
-        const transport = kind === 'SSE' ? new SseTransportWithRefusal(at(upstream.sseUrl), options) : new StreamableHTTPClientTransport(at(upstream.url), options);
+        const transport = kind === 'SSE' ? new SseTransportWithCause(at(upstream.sseUrl), options) : new StreamableHTTPClientTransport(at(upstream.url), options);
         const client = new Client({ name: 'test', version: '1' });
         upstream.requests.length = 0;
         try {

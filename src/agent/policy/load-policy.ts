@@ -4,6 +4,7 @@ import { hasKey } from '../../core/has-key';
 import { PolicyFileSchema, type PolicyFile } from './policy';
 import { loneSurrogateProblem } from '../../core/lone-surrogate';
 import { DuplicateKeyError, parseSettingsText } from '../../core/settings-text';
+import { settingsIssueText } from '../../core/settings-issue';
 
 /** Parse a policy document (already read): `{ policies: [...] }`. Throws ConfigError naming the field. */
 export function parsePolicy(doc: unknown, source = 'POLICY_FILE'): PolicyFile {
@@ -11,8 +12,7 @@ export function parsePolicy(doc: unknown, source = 'POLICY_FILE'): PolicyFile {
   if (lone) throw new ConfigError(`${source}: ${lone}`, { variable: 'POLICY_FILE' });
   const parsed = PolicyFileSchema.safeParse(doc ?? {});
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new ConfigError(`${source}: ${issue.path.join('.') || '(root)'}: ${issue.message}`, { variable: 'POLICY_FILE' });
+    throw new ConfigError(`${source}: ${settingsIssueText(parsed.error.issues[0], doc)}`, { variable: 'POLICY_FILE' });
   }
   return parsed.data;
 }

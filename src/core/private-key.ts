@@ -1,0 +1,13 @@
+import * as secp from '@noble/secp256k1';
+
+const HEX_KEY = /^0x[0-9a-fA-F]{64}$/;
+
+/**
+ * Whether `key` (0x and 64 hex digits) is a secp256k1 private key: above 0 and below the curve
+ * order. 64 hex digits alone also pass 0x00…0 and values ≥ n, which no signer can use (ethers and
+ * noble fail only when the key first signs, with a stack trace from the curve library).
+ * @example isPrivateKey(`0x${'00'.repeat(32)}`) === false
+ */
+export function isPrivateKey(key: string): boolean {
+  return HEX_KEY.test(key) && secp.utils.isValidSecretKey(Buffer.from(key.slice(2), 'hex'));
+}
