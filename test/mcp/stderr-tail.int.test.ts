@@ -3,14 +3,17 @@ import { McpGateway } from '../../src/mcp/gateway';
 import { openTempSqliteStore } from './support/stores';
 
 const actor = { kind: 'user' as const, id: 'test' };
+const PASSWORD = 'pw-STDERR-CUT-4711';
 
 /**
  * A stdio server that fails at start often says why a few lines before its last one: `npx` ends
  * with "A complete log of this run can be found in: …", its cause (a package not found, a
  * missing binary) above it. The last few lines are kept (each cut at 300 characters, at most 4),
- * not only the last one.
+ * not only the last one; their URLs' credentials are redacted before any cut (cut inside the
+ * password, what is left of the URL, `postgres://app:pw-STD`, has no `@` and no valid port, so
+ * redaction would no longer find it).
  */
-describe("MCP stdio upstream: a failed start's last few stderr lines, not only the last", function () {
+describe("MCP stdio upstream: a failed start's last few stderr lines, not only the last, credentials redacted", function () {
   this.timeout(60_000);
   let db: Awaited<ReturnType<typeof openTempSqliteStore>>;
   let gateway: McpGateway;
@@ -57,5 +60,19 @@ describe("MCP stdio upstream: a failed start's last few stderr lines, not only t
     expect(s.health).to.equal('down');
     expect(s.healthReason).to.include('connecting to');
     expect(s.healthReason).not.to.include('tokx1Y2');
+  });
+
+  it('a line cut at 300 characters inside a URL password: neither the recorded health reason nor the event holds any part of it', async () => {
+    // The 300th character falls inside the password.
+    const head = 'FATAL: ' + 'x'.repeat(300 - 'FATAL: '.length - 'postgres://app:pw-STD'.length);
+    const line = `${head}postgres://app:${PASSWORD}@db.internal/app`;
+    const script = `process.stderr.write(${JSON.stringify(line + '\n')}, () => process.exit(3))`;
+    const s = await gateway.registerServer({ tenant: 'acme', actor, name: 'dsn', transport: 'stdio', command: process.execPath, args: ['-e', script] });
+    expect(s.health).to.equal('down');
+    expect(s.healthReason).to.include('(stderr: FATAL: xxx');
+    expect(s.healthReason).to.not.include('pw-STD');
+    const recorded = (await db.store.readAll({ limit: 1000 })).filter((e) => e.type === 'McpServerHealthChanged' && e.stream === `mcpserver-${s.id}`);
+    expect(recorded).to.have.length(1);
+    expect(JSON.stringify(recorded[0].data)).to.not.include('pw-STD');
   });
 });
