@@ -36,7 +36,7 @@ import { trustProxyOption, type Config } from './config';
 import type { EventStore } from './eventstore/port';
 import { eventsAfter } from './eventstore/events-after';
 import { openStores } from './app/open-stores';
-import { McpGateway, mcpGatewayPlugin, registerExamples, registerServersFromFile } from './mcp';
+import { McpGateway, mcpGatewayPlugin, readServersFile, registerExamples, registerServersFromFile } from './mcp';
 import { countedErrorCode, createMetrics, instrumentEventStore } from './metrics';
 import { Projector } from './projector/projector';
 import { sealerKeyWarning, startAuditPipeline, type AuditPipeline } from './proofs';
@@ -166,6 +166,9 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
   // A policy the agent would refuse stops the start before anything is made: the database, the
   // bootstrap key, the chain. Read again when the agent is built, and checked then against the chains' ABIs.
   if (roles.agent) loadPolicyFile(config.POLICY_FILE ? resolve(config.POLICY_FILE) : undefined);
+  // So do MCP_SERVERS_FILE and CHAINS_FILE, for the roles that read them (checked again when used).
+  if (connectsUpstreams(roles) && config.MCP_SERVERS_FILE) readServersFile(config.MCP_SERVERS_FILE, SYSTEM_ACTOR);
+  if ((roles.agent || roles.api) && config.CHAINS_FILE) loadChainsFile(resolve(config.CHAINS_FILE));
   const logger = createLogger(config.LOG_LEVEL, options.logStream);
   const tracing = initTracing(config, { logger });
   const closers: Closer[] = [{ name: 'tracing', close: () => tracing.shutdown() }];

@@ -1,7 +1,7 @@
 /**
- * A POLICY_FILE the agent would refuse stops `openmcp start` before anything is made or started:
- * no database, no bootstrap key, no chain. Nothing of a start that could not apply the policy is
- * left behind for the next one.
+ * A POLICY_FILE the agent would refuse, or an MCP_SERVERS_FILE or CHAINS_FILE the process would
+ * refuse, stops `openmcp start` before anything is made or started: no database, no bootstrap key,
+ * no chain. Nothing of a start that could not apply its settings is left behind for the next one.
  */
 import { expect } from 'chai';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { loadConfig } from '../../src/config';
 import { startOpenMcp } from '../../src/main';
 
-describe('openmcp start: a bad POLICY_FILE', function () {
+describe('openmcp start: a bad POLICY_FILE, MCP_SERVERS_FILE or CHAINS_FILE', function () {
   this.timeout(60_000);
   let dir: string;
   beforeEach(() => {
@@ -32,5 +32,31 @@ describe('openmcp start: a bad POLICY_FILE', function () {
     expect((err as Error).message).to.match(/POLICY_FILE .*policies\.0\.tools\.deny\.0: .*names no tool/);
     expect(existsSync(data) ? readdirSync(data) : [], 'nothing made in DATA_DIR').to.deep.equal([]);
     expect(lines, 'no bootstrap key printed').to.deep.equal([]);
+  });
+
+  const refusedBeforeAnything = async (env: Record<string, string>, message: RegExp) => {
+    const data = join(dir, 'data');
+    const config = loadConfig({ DATA_DIR: data, LOG_LEVEL: 'silent', OPENMCP_EXAMPLES: 'off', CHAIN_PORT: '1', ...env });
+    const lines: string[] = [];
+    const err = await startOpenMcp(config, { listen: false, print: (l) => lines.push(l) }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).to.have.property('code', 'CONFIG_INVALID');
+    expect((err as Error).message).to.match(message);
+    expect(existsSync(data) ? readdirSync(data) : [], 'nothing made in DATA_DIR').to.deep.equal([]);
+    expect(lines, 'no bootstrap key printed').to.deep.equal([]);
+  };
+
+  it('an MCP_SERVERS_FILE naming a key twice stops the start before anything is made (it was refused after migrating)', async () => {
+    const servers = join(dir, 'servers.json');
+    writeFileSync(servers, '{"mcpServers":{"files":{"command":"npx","env":{"A":"1"},"env":{"B":"2"}}}}');
+    await refusedBeforeAnything({ MCP_SERVERS_FILE: servers }, /MCP_SERVERS_FILE .*names "env" twice/);
+  });
+
+  it('a CHAINS_FILE without chains stops the start before anything is made', async () => {
+    const chains = join(dir, 'chains.json');
+    writeFileSync(chains, '{}');
+    await refusedBeforeAnything({ CHAINS_FILE: chains }, /CHAINS_FILE .*has no `chains` list/);
   });
 });
