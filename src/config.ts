@@ -1,12 +1,11 @@
-import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { ADMIN_KEY_ADVICE, adminKeyWeakness } from './auth/admin-key-strength';
 import { ADDRESS_PATTERN } from './core/address';
 import { ConfigError } from './core/errors';
-import { parseSettingsText } from './core/settings-text';
-import { isPrivateKey } from './core/private-key';
+import { readSettingsFile } from './core/settings-text';
+import { HEX_KEY, isPrivateKey } from './core/private-key';
 import { firstInvalid, isHostName, isOrigin } from './mcp/origin-policy';
 
 const PORT_EXPECTED = 'a port, a whole number from 1 to 65535';
@@ -60,7 +59,7 @@ const BATCH_MAX_EVENTS_EXPECTED = 'a whole number of events from 3 (each batch a
 // here, naming the variable (never the key), not at the first batch or anchor with a stack trace.
 const hexKey = z
   .string()
-  .regex(/^0x[0-9a-fA-F]{64}$/, 'a 0x-prefixed 32-byte hex private key')
+  .regex(HEX_KEY, 'a 0x-prefixed 32-byte hex private key')
   .refine(isPrivateKey, 'a secp256k1 private key (0x and 64 hex digits, above 0 and below the curve order)');
 const address = z.string().regex(ADDRESS_PATTERN, 'a 0x-prefixed 20-byte address');
 
@@ -256,21 +255,11 @@ export type Config = z.infer<typeof ConfigSchema> & {
 export const CONFIG_VARIABLES = Object.keys(ConfigSchema.shape) as (keyof typeof ConfigSchema.shape)[];
 
 function readConfigFile(path: string): Record<string, unknown> {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new ConfigError(`OPENMCP_CONFIG: cannot read ${path}: ${(err as Error).message}`, { variable: 'OPENMCP_CONFIG' });
+  const parsed = readSettingsFile(path, 'OPENMCP_CONFIG');
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new ConfigError(`OPENMCP_CONFIG ${path}: expected an object of settings`, { variable: 'OPENMCP_CONFIG' });
   }
-  try {
-    const parsed = parseSettingsText(path, text);
-    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('expected an object of settings');
-    return Object.fromEntries(Object.entries(parsed).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]));
-  } catch (err) {
-    throw new ConfigError(`OPENMCP_CONFIG: ${path} is not valid ${/\.ya?ml$/i.test(path) ? 'YAML' : 'JSON'}: ${(err as Error).message}`, {
-      variable: 'OPENMCP_CONFIG',
-    });
-  }
+  return Object.fromEntries(Object.entries(parsed).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]));
 }
 
 /**

@@ -64,16 +64,10 @@ export function buildCli(): Command {
     .option('--admin-delay <duration>', 'how long a new admin waits between `contracts admin begin` and `accept`: seconds, or with s, m, h or d, at most 30d (default: 1d)')
     .action(async (o: { rpc: string; privateKey?: string; anchorer?: string; admin?: string; adminDelay?: string }) => {
       if (!o.privateKey) throw new OpenMcpError('VALIDATION_FAILED', 'contracts deploy needs --private-key or ANCHORER_PRIVATE_KEY', { status: 400 });
-      // infra/.env.example's placeholder is `0x`: name the setting, never echo the value.
-      if (!/^0x[0-9a-fA-F]{64}$/.test(o.privateKey)) {
-        throw new OpenMcpError('VALIDATION_FAILED', 'contracts deploy: --private-key or ANCHORER_PRIVATE_KEY is not a private key: expected 0x and 64 hex digits', { status: 400 });
-      }
-      // 0, or the curve order and above: ethers fails later with the curve library's stack trace.
+      // infra/.env.example's placeholder is `0x`, and 0 or the curve order and above pass as hex but
+      // fail later with the curve library's stack trace: name the setting, never echo the value.
       const privateKey = load<typeof import('./private-key')>('./private-key').checkedPrivateKey(o.privateKey, 'contracts deploy: --private-key or ANCHORER_PRIVATE_KEY');
-      for (const flag of ['admin', 'anchorer'] as const) {
-        const v = o[flag];
-        if (v !== undefined && !/^0x[0-9a-fA-F]{40}$/.test(v)) throw new OpenMcpError('VALIDATION_FAILED', `--${flag} must be an address (0x and 40 hex digits), got ${v}`, { status: 400 });
-      }
+      if (o.anchorer !== undefined) requireAddress('--anchorer', o.anchorer);
       // AccessControlDefaultAdminRules reverts the deployment (AccessControlInvalidDefaultAdmin(0)).
       if (o.admin !== undefined) requireAddress('--admin', o.admin, true);
       const { parseAdminDelay, MAX_ADMIN_DELAY_SECONDS } = load<typeof import('../web3/admin-delay')>('../web3/admin-delay');
@@ -116,8 +110,9 @@ export function buildCli(): Command {
 const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
 
 function requireAddress(what: string, v: string, nonZero = false): void {
-  if (!ADDRESS.test(v) || (nonZero && /^0x0{40}$/.test(v))) {
-    throw new OpenMcpError('VALIDATION_FAILED', `${what} must be ${nonZero ? 'a non-zero' : 'an'} address (0x and 40 hex digits), got ${v}`, { status: 400 });
+  const zero = ADDRESS.test(v) && nonZero && /^0x0{40}$/.test(v);
+  if (!ADDRESS.test(v) || zero) {
+    throw new OpenMcpError('VALIDATION_FAILED', `${what} must be ${zero ? 'a non-zero' : 'an'} address (0x and 40 hex digits), got ${v}`, { status: 400 });
   }
 }
 

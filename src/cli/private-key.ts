@@ -1,9 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { OpenMcpError } from '../core/errors';
 import type { Hex } from '../core/hex';
-import { isPrivateKey } from '../core/private-key';
-
-const HEX_KEY = /^0x[0-9a-fA-F]{64}$/;
+import { HEX_KEY, isPrivateKey } from '../core/private-key';
 
 /**
  * `key` as a secp256k1 private key, or VALIDATION_FAILED naming `source` (never the key): 0x and 64

@@ -1,6 +1,7 @@
 import * as secp from '@noble/secp256k1';
 
-const HEX_KEY = /^0x[0-9a-fA-F]{64}$/;
+/** 0x and 64 hex digits: the form of a private key (isPrivateKey also checks its value). */
+export const HEX_KEY = /^0x[0-9a-fA-F]{64}$/;
 
 /**
  * Whether `key` (0x and 64 hex digits) is a secp256k1 private key: above 0 and below the curve

@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { parse as parseYaml, parseDocument } from 'yaml';
+import { ConfigError } from './errors';
 
 /** JSON text naming a key twice in one object (parseSettingsText). */
 export class DuplicateKeyError extends Error {}
@@ -27,4 +29,25 @@ export function parseSettingsText(path: string, text: string): unknown {
     );
   }
   return doc;
+}
+
+/**
+ * The settings file `variable` names, read and parsed (parseSettingsText), or a ConfigError naming
+ * the variable, the path and what is wrong: `cannot read: …`, `not valid JSON/YAML: …`, or the key
+ * a JSON object names twice.
+ * @example readSettingsFile('/etc/openmcp/policy.yaml', 'POLICY_FILE')
+ */
+export function readSettingsFile(path: string, variable: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`${variable} ${path}: cannot read: ${(err as Error).message}`, { variable });
+  }
+  try {
+    return parseSettingsText(path, text);
+  } catch (err) {
+    const problem = err instanceof DuplicateKeyError ? err.message : `not valid JSON/YAML: ${(err as Error).message}`;
+    throw new ConfigError(`${variable} ${path}: ${problem}`, { variable });
+  }
 }

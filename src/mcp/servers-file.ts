@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { limitsOf, mcpServerLimitFields } from '../../events/mcp.events';
 import { ConfigError } from '../core/errors';
@@ -10,7 +9,7 @@ import { headersProblems, missingVariables } from './upstream-headers';
 import { registrationProblem } from './register-schema';
 import { SHARED_TENANT, type RegisterServerParameters } from './types';
 import { loneSurrogateProblem } from '../core/lone-surrogate';
-import { parseSettingsText } from '../core/settings-text';
+import { readSettingsFile } from '../core/settings-text';
 import { settingsIssueText } from '../core/settings-issue';
 
 const Entry = z.object({
@@ -42,18 +41,7 @@ const FileSchema = z.union([
  * file is checked before any entry is registered.
  */
 export function readServersFile(path: string, actor: Actor): RegisterServerParameters[] {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new ConfigError(`MCP_SERVERS_FILE: cannot read ${path}: ${(err as Error).message}`, { variable: 'MCP_SERVERS_FILE' });
-  }
-  let parsed: unknown;
-  try {
-    parsed = parseSettingsText(path, text);
-  } catch (err) {
-    throw new ConfigError(`MCP_SERVERS_FILE ${path}: ${(err as Error).message}`, { variable: 'MCP_SERVERS_FILE' });
-  }
+  const parsed = readSettingsFile(path, 'MCP_SERVERS_FILE');
   const lone = loneSurrogateProblem(parsed);
   if (lone) throw new ConfigError(`MCP_SERVERS_FILE: ${lone}`, { variable: 'MCP_SERVERS_FILE' });
   const r = FileSchema.safeParse(parsed);

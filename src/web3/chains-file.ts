@@ -5,7 +5,7 @@ import { ADDRESS_PATTERN } from '../core/address';
 import { ConfigError } from '../core/errors';
 import { hasKey } from '../core/has-key';
 import { loneSurrogateProblem } from '../core/lone-surrogate';
-import { DuplicateKeyError, parseSettingsText } from '../core/settings-text';
+import { readSettingsFile } from '../core/settings-text';
 import { settingsIssueText } from '../core/settings-issue';
 
 const address = z.string().regex(ADDRESS_PATTERN, 'a 0x-prefixed 20-byte address');
@@ -84,18 +84,7 @@ export function parseChains(doc: unknown, baseDir: string, source = '(inline)'):
 /** Read CHAINS_FILE (JSON or YAML). Unset = no chains (web3 tools are not offered); set, it must list them (`chains: []` for none). */
 export function loadChainsFile(path: string | undefined): ResolvedChain[] {
   if (!path) return [];
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    fail(path, `cannot read: ${(err as Error).message}`);
-  }
-  let doc: unknown;
-  try {
-    doc = parseSettingsText(path, text);
-  } catch (err) {
-    fail(path, err instanceof DuplicateKeyError ? err.message : `not valid JSON/YAML: ${(err as Error).message}`);
-  }
+  const doc = readSettingsFile(path, 'CHAINS_FILE');
   // Set but saying nothing (empty, only comments, `{}`): read as "no chains", the start went on
   // and the first transfer failed CHAIN_NOT_CONFIGURED while CHAINS_FILE was set.
   if (!hasKey(doc, 'chains')) fail(path, 'has no `chains` list (an empty file?): list the chains the agent may use (docs/agent.md), or unset CHAINS_FILE');

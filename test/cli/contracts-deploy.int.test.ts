@@ -118,7 +118,7 @@ describe('openmcp contracts deploy', function () {
     for (const key of ['0x', `0x${'ab'.repeat(31)}`, 'not-a-key-at-all']) {
       const r = await openmcp(['contracts', 'deploy', '--rpc', chain.rpcUrl], { ANCHORER_PRIVATE_KEY: key });
       expect(r.status, key).to.equal(1);
-      expect(r.stderr.trim(), key).to.equal('openmcp: VALIDATION_FAILED: contracts deploy: --private-key or ANCHORER_PRIVATE_KEY is not a private key: expected 0x and 64 hex digits');
+      expect(r.stderr.trim(), key).to.equal('openmcp: VALIDATION_FAILED: contracts deploy: --private-key or ANCHORER_PRIVATE_KEY must be 0x and 64 hex digits');
     }
   });
 });

@@ -1,9 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { ConfigError } from '../../core/errors';
 import { hasKey } from '../../core/has-key';
 import { PolicyFileSchema, type PolicyFile } from './policy';
 import { loneSurrogateProblem } from '../../core/lone-surrogate';
-import { DuplicateKeyError, parseSettingsText } from '../../core/settings-text';
+import { readSettingsFile } from '../../core/settings-text';
 import { settingsIssueText } from '../../core/settings-issue';
 
 /** Parse a policy document (already read): `{ policies: [...] }`. Throws ConfigError naming the field. */
@@ -20,20 +19,8 @@ export function parsePolicy(doc: unknown, source = 'POLICY_FILE'): PolicyFile {
 /** Read POLICY_FILE (JSON or YAML by extension). No file = no entries (DEFAULT_POLICY everywhere); an empty file is refused. */
 export function loadPolicyFile(path: string | undefined): PolicyFile {
   if (!path) return { policies: [] };
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new ConfigError(`POLICY_FILE: cannot read ${path}: ${(err as Error).message}`, { variable: 'POLICY_FILE' });
-  }
-  let doc: unknown;
-  try {
-    // A JSON key written twice in one object (a `deny` list before a second `deny`) is refused too.
-    doc = parseSettingsText(path, text);
-  } catch (err) {
-    if (err instanceof DuplicateKeyError) throw new ConfigError(`POLICY_FILE ${path}: ${err.message}`, { variable: 'POLICY_FILE' });
-    throw new ConfigError(`POLICY_FILE: ${path} is not valid JSON/YAML: ${(err as Error).message}`, { variable: 'POLICY_FILE' });
-  }
+  // A JSON key written twice in one object (a `deny` list before a second `deny`) is refused too.
+  const doc = readSettingsFile(path, 'POLICY_FILE');
   // Set but saying nothing (empty, only comments, `{}`): every task ran under the default policy.
   if (!hasKey(doc, 'policies')) {
     throw new ConfigError(`POLICY_FILE ${path}: has no \`policies\` list (an empty file?): write the policies (docs/policy.md), or unset POLICY_FILE for the default policy`, { variable: 'POLICY_FILE' });
