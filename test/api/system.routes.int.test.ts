@@ -138,6 +138,9 @@ describe('REST system routes: /healthz, /readyz, /metrics, /docs; request ids; r
     expect(doc.paths['/v1/tasks'].post.requestBody.content['application/json'].schema.properties).to.have.property('steps');
     expect(doc.paths['/v1/tool-calls'].get.parameters.map((p: { name: string }) => p.name)).to.include.members(['server', 'tool', 'status', 'taskId', 'from', 'to', 'limit', 'cursor']);
     expect(doc.paths['/v1/tool-calls/{id}'].get.responses['200'].content['application/json'].schema.properties).to.include.keys('argumentsHash', 'arguments', 'resultHash', 'result');
+    // A step's arguments are kept whole (JsonObject, not z.record): still declared an object.
+    const step = doc.paths['/v1/tasks/{id}'].get.responses['200'].content['application/json'].schema.properties.steps.items;
+    expect(step.properties.arguments).to.include({ type: 'object' });
     expect((await h.call({ method: 'GET', url: '/docs/json' })).json().openapi).to.equal(doc.openapi);
   });
 

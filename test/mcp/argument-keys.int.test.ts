@@ -82,6 +82,13 @@ describe('/mcp forwards and records argument keys named __proto__ and constructo
     expect(({} as Record<string, unknown>).admin, 'no prototype was touched').to.equal(undefined);
   });
 
+  it('a __proto__ key at the top of the arguments reaches the upstream too (the SDK\'s z.record would drop it: the gateway reads params unchecked)', async function () {
+    const text = '{"__proto__":{"admin":true},"n":1}';
+    const r = await client.callTool({ name: 'keys__keep', arguments: JSON.parse(text) as Record<string, unknown> });
+    expect(r.content).to.deep.equal([{ type: 'text', text: 'ok' }]);
+    expect(received.at(-1), 'what the upstream read').to.equal(text);
+  });
+
   it('a body that starts with a byte order mark is read as before (fastify\'s parser drops it)', async function () {
     const res = await fetch(http.url, {
       method: 'POST',

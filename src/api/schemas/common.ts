@@ -43,3 +43,13 @@ export const ErrorInfo = z.object({ code: z.string(), message: z.string() });
 export const ActorView = z.object({ kind: z.enum(['user', 'agent', 'system']), id: z.string() });
 
 export const NoContent = z.null().describe('No content');
+
+/**
+ * A JSON object passed on as it is: the same object, never a copy. `z.record` builds its output by
+ * assignment, which drops an own key named `__proto__` (JSON.parse makes one; a model's tool call
+ * may hold one) without a word. Declared in OpenAPI as an object of any properties.
+ * @example JsonObject.parse(JSON.parse('{"__proto__":1}')) // the same object, its key kept
+ */
+export const JsonObject = z
+  .custom<Record<string, unknown>>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), { error: 'an object' })
+  .meta({ type: 'object', additionalProperties: {} });

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { AgentIdSchema } from '../../../events/auth.events';
 import { TASK_STATUSES, TaskStepSchema } from '../../../events/task.events';
 import { recipientPublicKey } from '../../core/sealed-answer';
-import { Cursor, ErrorInfo, Hex32, IsoTime, Limit, page } from './common';
+import { Cursor, ErrorInfo, Hex32, IsoTime, JsonObject, Limit, page } from './common';
 
 export const TaskStatus = z.enum(TASK_STATUSES);
 
@@ -65,7 +65,7 @@ export const SubmitTaskResponse = z.object({ id: z.uuid(), status: TaskStatus })
 export const TaskStepView = z.object({
   index: z.number().int(),
   tool: z.string(),
-  arguments: z.record(z.string(), z.unknown()).optional(),
+  arguments: JsonObject.optional(),
   argumentsErased: z.literal(true).optional().describe("The arguments were given sealed (MCP_PAYLOAD_POLICY=encrypted) and the submitter's key has been erased"),
   status: z.enum(['pending', 'running', 'completed', 'failed']),
   toolCallId: z.string().optional(),
