@@ -145,6 +145,7 @@ export class Upstream {
   private readonly requests: CallerRequests;
   private timer?: NodeJS.Timeout;
   private closed = false;
+  /** The last stderr lines of the latest stdio process (never of one started before it). */
   private lastStderr: string[] = [];
   /** How the latest stdio process ended, once it has. */
   private lastExit?: ExitStatus;
@@ -229,8 +230,11 @@ export class Upstream {
       const transport = openUpstreamTransport(
         this.spec,
         {
-          stderrLines: (lines) => (this.lastStderr = lines),
-          // An earlier process ending late (killed while this one starts) says nothing of this one.
+          // An earlier process ending late (stopped while this one starts) says nothing of this one:
+          // neither what it writes on its way out, nor how it ends.
+          stderrLines: (lines) => {
+            if (this.transport === transport) this.lastStderr = lines;
+          },
           exit: (status) => {
             if (this.transport === transport) this.lastExit = status;
           },
