@@ -24,7 +24,8 @@ type Service = {
   ports?: string[];
   volumes?: string[];
   user?: string;
-  healthcheck?: { test?: string[] };
+  healthcheck?: { test?: string[]; interval?: string; retries?: number };
+  depends_on?: Record<string, { condition: string }>;
 };
 const compose = parse(readFileSync(join(INFRA, 'docker-compose.yml'), 'utf8'), { merge: true }) as { services: Record<string, Service> };
 const gatewayServices = Object.entries(compose.services).filter(([, s]) => s.image === GATEWAY_IMAGE);
@@ -259,16 +260,54 @@ describe('infra/ (production stack description)', () => {
     expect(loadPolicyFile(join(INFRA, 'config', 'policy.yaml'))).to.have.property('policies');
   });
 
-  it('publishes a host port for each endpoint clients reach: the REST API and dashboard (api) and /mcp (gateway, which alone serves it), each to the container port the role listens on', () => {
-    const published = new Map<string, string>();
+  it('publishes a host port range for each endpoint clients reach: the REST API and dashboard (api, from 8080) and /mcp (gateway, which alone serves it), each to the container port the role listens on, so that `--scale api=3` gives each replica a port of its own', () => {
+    /** Every host port any service publishes: [first, last] of each mapping, by service. */
+    const hostPorts = Object.entries(compose.services).flatMap(([name, s]) =>
+      (s.ports ?? []).map((p) => {
+        const m = /^(?:[\d.]+:)?(\d+)(?:-(\d+))?:(\d+)$/.exec(p);
+        expect(m, `${name}: port ${p}`).to.not.equal(null);
+        return { name, first: Number(m![1]), last: Number(m![2] ?? m![1]), container: m![3] };
+      }),
+    );
+    const first = new Map<string, number>();
     for (const role of ['api', 'gateway']) {
       const [name, s] = roleServices.find(([, svc]) => svc.environment!.OPENMCP_ROLES.split(',').includes(role))!;
-      const ports = (s.ports ?? []).map((p) => /^(?:[\d.]+:)?(\d+):(\d+)$/.exec(p));
-      expect(ports.length, `${name} (${role}): ports`).to.be.greaterThan(0);
-      expect(ports.map((m) => m?.[2]), `${name}: container port`).to.include(s.environment!.PORT);
-      for (const m of ports) {
-        expect(published.has(m![1]), `host port ${m![1]} published twice`).to.equal(false);
-        published.set(m![1], name);
+      const ports = hostPorts.filter((p) => p.name === name);
+      expect(ports, `${name} (${role}): one published range`).to.have.length(1);
+      expect(ports[0].container, `${name}: container port`).to.equal(s.environment!.PORT);
+      // A fixed host port is taken by the first replica: a second one cannot start.
+      expect(ports[0].last - ports[0].first, `${name}: a range of host ports, for replicas`).to.be.at.least(2);
+      first.set(role, ports[0].first);
+    }
+    expect(first.get('api'), 'the REST API keeps :8080 (the first replica)').to.equal(8080);
+    for (const a of hostPorts) {
+      for (const b of hostPorts) {
+        if (a !== b) expect(a.last < b.first || b.last < a.first, `${a.name} ${a.first}-${a.last} and ${b.name} ${b.first}-${b.last} overlap`).to.equal(true);
+      }
+    }
+    // The header and docs/operations.md say where clients find /mcp.
+    const operations = readFileSync(join(ROOT, 'docs', 'operations.md'), 'utf8');
+    expect(operations).to.include(`:${first.get('gateway')}/mcp`);
+    expect(readFileSync(join(INFRA, 'docker-compose.yml'), 'utf8')).to.include(`:${first.get('gateway')}/mcp`);
+  });
+
+  it("checks KurrentDB's health with what its image ships (curl, /health/live over HTTP: it runs --insecure), and starts every role that reads the event store only once it answers", () => {
+    const [name, kurrent] = Object.entries(compose.services).find(([, s]) => String(s.image).includes('kurrentdb'))!;
+    expect(kurrent.command, `${name}: insecure (HTTP)`).to.include('--insecure');
+    const probe = kurrent.healthcheck?.test ?? [];
+    expect(probe[0], `${name}: healthcheck`).to.equal('CMD');
+    expect(probe[1], 'curl: the image installs it').to.equal('curl');
+    expect(probe).to.include('--fail');
+    expect(probe.at(-1)).to.equal('http://localhost:2113/health/live');
+    for (const [svc, s] of roleServices) {
+      if (!s.environment?.KURRENTDB_URL) continue;
+      expect(new URL(s.environment.KURRENTDB_URL.replace(/^kurrentdb:/, 'http:')).hostname, `${svc}: KURRENTDB_URL`).to.equal(name);
+      expect(s.depends_on?.[name], `${svc}: depends_on ${name}`).to.deep.equal({ condition: 'service_healthy' });
+    }
+    // A condition on a service without a healthcheck would never be met.
+    for (const [svc, s] of Object.entries(compose.services)) {
+      for (const [dep, d] of Object.entries(s.depends_on ?? {})) {
+        if (d.condition === 'service_healthy') expect(compose.services[dep].healthcheck, `${svc} waits for ${dep} to be healthy`).to.not.equal(undefined);
       }
     }
   });
