@@ -260,35 +260,46 @@ describe('infra/ (production stack description)', () => {
     expect(loadPolicyFile(join(INFRA, 'config', 'policy.yaml'))).to.have.property('policies');
   });
 
-  it('publishes a host port range for each endpoint clients reach: the REST API and dashboard (api, from 8080) and /mcp (gateway, which alone serves it), each to the container port the role listens on, so that `--scale api=3` gives each replica a port of its own', () => {
-    /** Every host port any service publishes: [first, last] of each mapping, by service. */
+  it('publishes one fixed host port for each endpoint clients reach: the REST API and dashboard (api, 8080) and /mcp (gateway, which alone serves it, 8081), each to the container port the role listens on; no two services share a host port', () => {
+    /** Every host port any service publishes, by service. */
     const hostPorts = Object.entries(compose.services).flatMap(([name, s]) =>
       (s.ports ?? []).map((p) => {
-        const m = /^(?:[\d.]+:)?(\d+)(?:-(\d+))?:(\d+)$/.exec(p);
-        expect(m, `${name}: port ${p}`).to.not.equal(null);
-        return { name, first: Number(m![1]), last: Number(m![2] ?? m![1]), container: m![3] };
+        const m = /^(?:[\d.]+:)?(\d+):(\d+)$/.exec(p);
+        expect(m, `${name}: port ${p} (one host port to one container port)`).to.not.equal(null);
+        return { name, host: Number(m![1]), container: m![2] };
       }),
     );
-    const first = new Map<string, number>();
+    const published = new Map<string, number>();
     for (const role of ['api', 'gateway']) {
       const [name, s] = roleServices.find(([, svc]) => svc.environment!.OPENMCP_ROLES.split(',').includes(role))!;
       const ports = hostPorts.filter((p) => p.name === name);
-      expect(ports, `${name} (${role}): one published range`).to.have.length(1);
+      expect(ports, `${name} (${role}): one published port`).to.have.length(1);
       expect(ports[0].container, `${name}: container port`).to.equal(s.environment!.PORT);
-      // A fixed host port is taken by the first replica: a second one cannot start.
-      expect(ports[0].last - ports[0].first, `${name}: a range of host ports, for replicas`).to.be.at.least(2);
-      first.set(role, ports[0].first);
+      published.set(role, ports[0].host);
     }
-    expect(first.get('api'), 'the REST API keeps :8080 (the first replica)').to.equal(8080);
-    for (const a of hostPorts) {
-      for (const b of hostPorts) {
-        if (a !== b) expect(a.last < b.first || b.last < a.first, `${a.name} ${a.first}-${a.last} and ${b.name} ${b.first}-${b.last} overlap`).to.equal(true);
-      }
-    }
+    expect(published.get('api')).to.equal(8080);
+    expect(published.get('gateway')).to.equal(8081);
+    const hosts = hostPorts.map((p) => p.host);
+    expect(new Set(hosts).size, `host ports ${hosts.join(', ')}`).to.equal(hosts.length);
     // The header and docs/operations.md say where clients find /mcp.
-    const operations = readFileSync(join(ROOT, 'docs', 'operations.md'), 'utf8');
-    expect(operations).to.include(`:${first.get('gateway')}/mcp`);
-    expect(readFileSync(join(INFRA, 'docker-compose.yml'), 'utf8')).to.include(`:${first.get('gateway')}/mcp`);
+    expect(readFileSync(join(ROOT, 'docs', 'operations.md'), 'utf8')).to.include(':8081/mcp');
+    expect(readFileSync(join(INFRA, 'docker-compose.yml'), 'utf8')).to.include(':8081/mcp');
+  });
+
+  it('has a scale overlay that gives every api and gateway replica a host port of its own (ephemeral; a fixed one lets only the first bind it, a range goes whole to the first replica in Compose v2), named in the base file and docs/operations.md', () => {
+    const text = readFileSync(join(INFRA, 'docker-compose.scale.yml'), 'utf8');
+    /** Compose's `!override` tag: the sequence replaces the base file's instead of adding to it. */
+    const override = { tag: '!override', collection: 'seq' as const, resolve: (seq: unknown) => seq };
+    const overlay = parse(text, { customTags: [override] }) as { services: Record<string, Service> };
+    expect(text).to.match(/ports: !override /);
+    for (const role of ['api', 'gateway']) {
+      const [name, s] = roleServices.find(([, svc]) => svc.environment!.OPENMCP_ROLES.split(',').includes(role))!;
+      // A container port alone: Docker picks a free host port for each replica.
+      expect(overlay.services[name]?.ports, `${name} in the overlay`).to.deep.equal([s.environment!.PORT]);
+    }
+    expect(Object.keys(overlay.services).every((n) => n in compose.services), 'overlay names services of the base file').to.equal(true);
+    expect(readFileSync(join(INFRA, 'docker-compose.yml'), 'utf8')).to.include('infra/docker-compose.scale.yml');
+    expect(readFileSync(join(ROOT, 'docs', 'operations.md'), 'utf8')).to.include('infra/docker-compose.scale.yml');
   });
 
   it("checks KurrentDB's health with what its image ships (curl, /health/live over HTTP: it runs --insecure), and starts every role that reads the event store only once it answers", () => {
