@@ -221,6 +221,12 @@ export const McpServerToolsDiscoveredV2 = defineEvent(
     'v2 is written only for a discovery where a tool has either, v1 otherwise, and a v1 event reads as v2 without them.',
 );
 
+/** Who records a health change, and when one is set right (docs/operations.md, "Health across replicas"). */
+const HEALTH_ACTOR_NOTE =
+  'Recorded by a gateway replica when its own view changes; the actor (kind `system`) names that replica ' +
+  '(`mcp-gateway:<host>:<pid>:<random>`; `mcp-gateway` in events of earlier releases). An `up` is also recorded by a ' +
+  'replica that reaches the server while the log says `down` from a replica that is gone (its presence in the cache expired).';
+
 export const McpServerHealthChanged = defineEvent(
   'McpServerHealthChanged',
   1,
@@ -228,7 +234,7 @@ export const McpServerHealthChanged = defineEvent(
     status: z.enum(['up', 'down']),
     reason: z.string().max(2000).optional(),
   }),
-  'A health check or a call found the upstream reachable again, or not.',
+  'A health check or a call found the upstream reachable again, or not. ' + HEALTH_ACTOR_NOTE,
 );
 
 /**
@@ -293,7 +299,8 @@ export const McpServerHealthChangedV2 = defineEvent(
     'text (its stderr, its error messages), so the gateway records instead what it found itself, `cause` {kind, exitCode?, ' +
     'signal?, errno?, httpStatus?, rpcCode?, timeoutMs?, variable?}, and `reasonHash`, the SHA-256 of the reason it kept out ' +
     "(the gateway's own log has it, with the same digest). v2 is written only for such a change, v1 otherwise, and a v1 " +
-    'event reads as v2 as it is (with `reason`).',
+    'event reads as v2 as it is (with `reason`). ' +
+    HEALTH_ACTOR_NOTE,
 );
 
 export const McpServerRemoved = defineEvent(

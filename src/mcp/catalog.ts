@@ -83,12 +83,18 @@ export class ToolCatalog {
   private readonly removedByAdmin = new Set<string>();
   /** Servers removed (McpServerRemoved), by id: an id is never registered again (a name's next server takes a new one). */
   private readonly removed = new Map<string, { tenant: string; name: string }>();
+  /** Per server id: the actor id of the system that recorded its current health (the gateway replica that observed it). */
+  private readonly healthObservers = new Map<string, string>();
+  /** Per server id: the revision of the last event of its stream applied here (events read from the log carry it). */
+  private readonly revisions = new Map<string, number>();
 
   /** Apply one registry event; returns true when it changed the catalog. */
   apply(event: EventContent): boolean {
     if (!event.stream.startsWith(MCP_SERVER_STREAM_PREFIX) || this.seen.has(event.id)) return false;
     this.seen.add(event.id);
     const id = parseStream(event.stream).id;
+    const revision = (event as { revision?: unknown }).revision;
+    if (typeof revision === 'number' && revision > (this.revisions.get(id) ?? -1)) this.revisions.set(id, revision);
     const s = this.servers.get(id);
     const d = event.data as Record<string, unknown>;
     let kind: CatalogChange['kind'];
@@ -134,6 +140,8 @@ export class ToolCatalog {
         if (!s) return false;
         s.health = d.status as ServerHealth;
         s.healthReason = healthReasonOf(d);
+        if (event.actor.kind === 'system') this.healthObservers.set(id, event.actor.id);
+        else this.healthObservers.delete(id);
         kind = 'health';
         break;
       case 'McpServerRemoved':
@@ -143,6 +151,7 @@ export class ToolCatalog {
         // The system removed a server only to register it again changed (ensureServer before McpServerReconfigured): not a removal that should stick.
         if (event.actor.kind !== 'system') this.removedByAdmin.add(`${s.tenant}/${s.name}`);
         this.servers.delete(id);
+        this.healthObservers.delete(id);
         kind = 'removed';
         break;
       default:
@@ -185,6 +194,19 @@ export class ToolCatalog {
   /** A server that was removed (by anyone), with its tenant and name; undefined for one live or never seen. */
   removedServer(id: string): { tenant: string; name: string } | undefined {
     return this.servers.has(id) ? undefined : this.removed.get(id);
+  }
+
+  /**
+   * Who recorded server `id`'s current health: the actor id of the gateway replica that observed
+   * it (`mcp-gateway:<host>:<pid>:<random>`; `mcp-gateway` before replicas were named), or undefined.
+   */
+  healthObserver(id: string): string | undefined {
+    return this.healthObservers.get(id);
+  }
+
+  /** The revision of the last event of server `id`'s stream applied here, if any carried one. */
+  revisionOf(id: string): number | undefined {
+    return this.revisions.get(id);
   }
 
   /** Whether an admin removed the last server of this name (McpServerRemoved by a user) and none was registered since. */

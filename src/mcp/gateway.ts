@@ -10,7 +10,7 @@ import type { Clock } from '../core/clock';
 import type { Cache } from '../cache/port';
 import { MemoryCache } from '../cache/memory';
 import { followLog, type LogFollower } from '../eventstore/follow-log';
-import type { EventStore } from '../eventstore/port';
+import type { EventStore, ExpectedRevision } from '../eventstore/port';
 import { ToolSearch, type ToolSearchStatus } from '../search/tool-search';
 import { keptPayload, MAX_STORED_PAYLOAD_CHARS, ToolCallAudit, type PayloadPolicy } from './audit';
 import { payloadAad, sealPayload, type SealedPayload } from '../erasure/sealed-payload';
@@ -22,6 +22,7 @@ import type { ConfigSource } from './config-source';
 import { cancelledError, McpGatewayError } from './errors';
 import { cutLogData, cutLoggerName, defaultLogRelayLimits, logDropCounter, LogRate, type LogDropReason, type LogRelayLimits } from './log-relay';
 import { healthChangeEvent, type HealthFailure } from './health-change';
+import { ReplicaPresence, replicaActorId } from './replica-presence';
 import { serverIdFor } from './server-id';
 import { payloadDigest } from './payload-hash';
 import { resultCacheKey, resultCacheTtlMs } from './result-cache';
@@ -66,6 +67,17 @@ export type McpGatewayOptions = {
   follow?: boolean;
   /** How much of the upstreams' logging is relayed to clients (size of a message's data, rate per upstream). */
   logRelay?: Partial<LogRelayLimits>;
+  /**
+   * Names this replica as the actor of the health changes it records (McpServerHealthChanged).
+   * Default: `mcp-gateway:<host>:<pid>:<random>` (replicaActorId), unique per process.
+   */
+  replicaId?: string;
+  /**
+   * How long this replica's presence (`mcp-replica:<id>` in `cache`) outlives its last renewal
+   * (renewed every third of it): a "down" recorded by a replica gone that long is set right by
+   * a replica that finds the server up. Default 3 × the health interval, at least 30 s.
+   */
+  presenceTtlMs?: number;
   /** Where the gateway's metrics go (openmcp_mcp_log_messages_dropped_total, failed calls in openmcp_errors_total). Default: a registry of its own. */
   registry?: Registry;
 };
@@ -167,6 +179,9 @@ export class McpGateway {
   private closed = false;
   /** `type@version` of registry events of a newer release already warned about (once each). */
   private readonly newerWarned = new Set<string>();
+  /** This replica, as the actor of the health changes it records; alive while `presence` says so. */
+  private readonly healthActor: Actor;
+  private readonly presence: ReplicaPresence;
 
   constructor(private readonly options: McpGatewayOptions) {
     this.cache = options.cache ?? new MemoryCache(10_000);
@@ -182,6 +197,9 @@ export class McpGateway {
     this.logsDropped = logDropCounter(registry);
     this.callErrors = createMetrics({ registry }).errors;
     this.catalog.onChange((c) => this.reindex(c));
+    this.healthActor = { kind: 'system', id: options.replicaId ?? replicaActorId() };
+    const presenceTtlMs = options.presenceTtlMs ?? Math.max(30_000, 3 * this.upstreamOptions.healthIntervalMs);
+    this.presence = new ReplicaPresence(this.cache, this.healthActor.id, presenceTtlMs, options.clock, options.logger);
   }
 
   /**
@@ -193,6 +211,7 @@ export class McpGateway {
     // takes as long with millions of events as with none. Every event up to the head read first
     // is covered by this read, so following resumes from there, not from the last registry
     // event (which may lie far back).
+    await this.presence.start();
     const head = await this.options.store.headPosition();
     let seen = -1;
     for (;;) {
@@ -828,6 +847,7 @@ export class McpGateway {
    */
   killUpstreams(): void {
     this.closed = true;
+    this.presence.stop();
     for (const u of [...this.upstreams.values(), ...this.retiring]) u.kill();
   }
 
@@ -842,6 +862,8 @@ export class McpGateway {
     // Their upstreams are gone, so they end now: let each record its outcome before the store closes.
     await Promise.all([...this.calls]);
     await Promise.all([...this.chains.values()]);
+    // Nothing more is recorded from here: the others may set right this replica's "down" at once.
+    await this.presence.leave();
   }
 
   private attach(spec: UpstreamSpec): Upstream {
@@ -861,6 +883,10 @@ export class McpGateway {
       onHealth: (status, failure) => {
         if (current()) this.enqueue(spec.id, () => this.healthChanged(spec, status, failure));
       },
+      onChecked: (status) => {
+        // Only a recorded "down" is ever set right (cheap to tell; most checks end here).
+        if (current() && status === 'up' && this.catalog.server(spec.id)?.health === 'down') this.enqueue(spec.id, () => this.downFromGoneReplica(spec));
+      },
     });
     this.upstreams.set(spec.id, u);
     return u;
@@ -871,7 +897,7 @@ export class McpGateway {
    * (it may quote the upstream: healthChangeEvent), so operators find it in the gateway's own log,
    * beside the digest the event keeps.
    */
-  private async healthChanged(spec: UpstreamSpec, status: 'up' | 'down', failure?: HealthFailure): Promise<void> {
+  private async healthChanged(spec: UpstreamSpec, status: 'up' | 'down', failure?: HealthFailure, expectedRevision: ExpectedRevision = 'any'): Promise<void> {
     const { version, data } = healthChangeEvent(status, failure, this.payloadPolicy);
     if (version === 2 && failure) {
       this.options.logger?.warn(
@@ -879,7 +905,35 @@ export class McpGateway {
         `mcp gateway: upstream down; its reason is kept out of the event log (MCP_PAYLOAD_POLICY=${this.payloadPolicy})`,
       );
     }
-    await this.record(spec.id, spec.tenant, 'McpServerHealthChanged', data, SYSTEM_ACTOR, undefined, 'any', version);
+    // Present before it records: a replica that reads this change must find its observer alive.
+    await this.presence.start();
+    await this.record(spec.id, spec.tenant, 'McpServerHealthChanged', data, this.healthActor, undefined, expectedRevision, version);
+  }
+
+  /**
+   * This replica's check found the server up while the log says down: record it up if the replica
+   * that recorded the down is gone (its presence expired or left), or is this one (its own "up"
+   * was not recorded). A down recorded by a live replica stands: two replicas that truly disagree
+   * write nothing more. So a correction follows only a recorded down (one per down, however many
+   * replicas set it right), never a periodic report, and only in this direction: a replica that
+   * finds a server down records so when its own view changes, as ever.
+   */
+  private async downFromGoneReplica(spec: UpstreamSpec): Promise<void> {
+    if (this.catalog.server(spec.id)?.health !== 'down' || this.upstreams.get(spec.id)?.health !== 'up') return;
+    const observer = this.catalog.healthObserver(spec.id);
+    if (observer !== undefined && observer !== this.healthActor.id && (await this.presence.isAlive(observer))) return;
+    // At the revision read: of several replicas that set the same down right, one appends; the
+    // others' appends fail, and their next check finds the server up in the log already.
+    try {
+      await this.healthChanged(spec, 'up', undefined, this.catalog.revisionOf(spec.id) ?? 'any');
+    } catch (err) {
+      if (err instanceof WrongExpectedRevisionError) return;
+      throw err;
+    }
+    this.options.logger?.info?.(
+      { serverId: spec.id, server: spec.name, tenant: spec.tenant, recordedBy: observer, replica: this.healthActor.id },
+      'mcp gateway: upstream recorded down by a replica that is gone; this replica reaches it and recorded it up',
+    );
   }
 
   private async discovered(spec: UpstreamSpec, tools: Tool[]): Promise<void> {
@@ -907,7 +961,7 @@ export class McpGateway {
     data: Record<string, unknown>,
     actor: Actor = SYSTEM_ACTOR,
     correlationId?: string,
-    expectedRevision: 'no_stream' | 'any' = 'any',
+    expectedRevision: ExpectedRevision = 'any',
     version = 1,
   ): Promise<void> {
     eventCatalog.validate(type, version, data);

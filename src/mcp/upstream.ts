@@ -60,6 +60,8 @@ export const defaultUpstreamOptions: UpstreamOptions = {
 export type UpstreamEvents = {
   /** `failure`: why it is down, in words (which may quote the upstream) and as the gateway classified it. */
   onHealth(status: Exclude<ServerHealth, 'unknown'>, failure?: HealthFailure): void;
+  /** A health check ended (changed or not), with the health it found: what the check of every interval says. */
+  onChecked?(status: Exclude<ServerHealth, 'unknown'>): void;
   onTools(tools: Tool[]): void;
   /** A log message the upstream sent (notifications/message), as it sent it. */
   onLog?(params: LoggingMessageNotification['params']): void;
@@ -523,6 +525,7 @@ export class Upstream {
       if (this.client) await this.drop(this.client);
       this.setHealth('down', { reason: e.message, cause });
     }
+    if (!this.closed && this.health !== 'unknown') this.events.onChecked?.(this.health);
     return this.health;
   }
 
