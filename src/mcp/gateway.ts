@@ -738,6 +738,7 @@ export class McpGateway {
     const held = tool ? undefined : this.listingHeld();
     if (held) {
       await held;
+      if (options.signal?.aborted) throw cancelledError(options.signal);
       tool = this.catalog.findTool(ctx.tenant, name);
     }
     if (!tool) throw new McpGatewayError('MCP_TOOL_NOT_FOUND', `no tool named ${name}`, { details: { tool: name } });

@@ -112,14 +112,17 @@ describe('openmcp start: listens while the MCP servers of its configuration stil
     expect((await readiness(app)).line).to.deep.equal({ name: REGISTRATIONS_CHECK_NAME, state: 'up', detail: '1 registered' });
   });
 
-  it('a first start: /mcp tools/list waits for the server new to the catalog, so it lists its tools', async () => {
+  it('a first start: /mcp tools/list and a call of its tool wait for the server new to the catalog, so it lists them and the call succeeds', async () => {
     app = await startOpenMcp(await config(), { print: () => {} });
     client = await httpClient(`${app.url}/mcp`, ADMIN_KEY);
     const listing = client.listTools();
+    // Not in the catalog yet: it comes with the first discovery (a newcomer's first task on examples__echo, likewise).
+    const call = client.callTool({ name: 'gated__ping', arguments: {} });
     await until('the server process started', () => existsSync(started));
     expect(await hasSettled(app.registered), 'registration still in flight').to.equal(false);
     writeFileSync(gate, '');
     expect((await listing).tools.map((t) => t.name)).to.include('gated__ping');
+    expect((await call).content).to.deep.equal([{ type: 'text', text: 'pong' }]);
   });
 
   it('shutdown while it registers: close() waits for the registration to end', async () => {
