@@ -36,7 +36,9 @@ import { trustProxyOption, type Config } from './config';
 import type { EventStore } from './eventstore/port';
 import { eventsAfter } from './eventstore/events-after';
 import { openStores } from './app/open-stores';
-import { McpGateway, mcpGatewayPlugin, readServersFile, registerExamples, registerServersFromFile } from './mcp';
+import { McpGateway, mcpGatewayPlugin, readServersFile } from './mcp';
+import { registerAtStart, type StartupRegistrations } from './app/register-at-start';
+import { registrationsReadiness } from './app/registrations-readiness';
 import { countedErrorCode, createMetrics, instrumentEventStore } from './metrics';
 import { Projector } from './projector/projector';
 import { sealerKeyWarning, startAuditPipeline, type AuditPipeline } from './proofs';
@@ -71,6 +73,12 @@ export type OpenMcp = {
   knex: Knex;
   /** The MCP gateway, in a process whose roles call tools (api, gateway, agent: connectsUpstreams); else undefined. */
   gateway?: McpGateway;
+  /**
+   * Settles once the MCP servers of the configuration (`examples`, MCP_SERVERS_FILE) have been
+   * registered, or failed to be (each failure logged, counted and on /readyz): the start does not
+   * wait for them (registerAtStart). Resolved at once in a process that connects no upstream.
+   */
+  registered: Promise<void>;
   pipeline: AuditPipeline;
   /** Stop at once, in order (tests, start-up failures). */
   close(): Promise<void>;
@@ -173,10 +181,13 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
   const tracing = initTracing(config, { logger });
   const closers: Closer[] = [{ name: 'tracing', close: () => tracing.shutdown() }];
   let draining = false;
+  /** Set once closeAll begins: a start-up registration it ends is no failure to report. */
+  let closing = false;
   let agentRuntime: { stop(graceMs?: number): Promise<void> } | undefined;
   // The chains of CHAINS_FILE also tell the dashboard's approvers whose contract and which token a proposal names.
   let contractChains: ChainRegistry | undefined;
   const closeAll = async () => {
+    closing = true;
     for (const c of closers.splice(0).reverse()) {
       try {
         await c.close();
@@ -334,15 +345,30 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
     // registers OPENMCP_EXAMPLES and MCP_SERVERS_FILE. A relay, projector, sealer or anchorer
     // process starts none of them.
     let gateway: McpGateway | undefined;
+    let registrations: StartupRegistrations | undefined;
     if (connectsUpstreams(roles)) {
       const gw = await createGateway({ config, store, cache, logger, registry, subjectKeys });
       await gw.start();
       gateway = gw;
+      // Its close() waits for the registrations in flight, and starts no upstream for them after.
       closers.push({ name: 'gateway', close: () => gw.close() });
       // Set explicitly (OPENMCP_EXAMPLES=on, the file's entries), they are this process's configuration: it refuses their
       // removal over the API while it registers them (ensureServer). `examples` by default is not: its removal sticks.
-      await registerExamples(gw, config.OPENMCP_EXAMPLES, SYSTEM_ACTOR, logger);
-      if (config.MCP_SERVERS_FILE) await registerServersFromFile(gw, config.MCP_SERVERS_FILE, SYSTEM_ACTOR);
+      // In the background, as `openmcp mcp stdio` does: each waits for its upstream's connection (up to
+      // 10 s), and the port opens without waiting for them (/readyz names those still registering).
+      registrations = registerAtStart(gw, config, SYSTEM_ACTOR, {
+        logger,
+        onFailure: (server, err) => {
+          // Closing: the gateway ended it (no upstream starts once it closes); nothing went wrong.
+          if (closing) return void logger.info({ err, server }, `MCP server ${server}: start-up registration ended by shutdown`);
+          countError(err);
+          logger.error({ err, server }, `MCP server ${server}: start-up registration failed (the process serves on without it; /readyz names it; restart to try again)`);
+        },
+      });
+      const r = registrations;
+      void r.settled.then(() => {
+        if (r.count && !r.failed().length && !closing) logger.info({ servers: r.count }, 'MCP servers of the configuration registered');
+      });
     }
 
     const findEvent = async (id: string) => {
@@ -415,6 +441,8 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
         'sealed batches wait to be anchored; proofs of anchored batches are still served',
       ),
       ...(gateway ? [toolSearchCheck(gateway)] : []),
+      // Registered in the background: in flight or failed, degraded (named); /readyz stays 200.
+      ...(registrations?.count ? [registrationsReadiness(registrations)] : []),
       // Single leaders: a standby is ready (it takes over when the leader dies), the detail says which this is.
       // The relay's check also says when publishing is held up (an event too large, a refused topic).
       ...(relays ? [{ name: `relay (${topic})`, check: async () => relayReadiness(relays!) }] : []),
@@ -524,6 +552,7 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
       store,
       knex,
       gateway,
+      registered: registrations?.settled ?? Promise.resolve(),
       pipeline,
       close: closeAll,
       draining: () => draining,

@@ -7,7 +7,8 @@ import { redactUrl, UnavailableError, ValidationError } from '../core/errors';
 import type { Config } from '../config';
 import { createLogger } from '../api/logger';
 import { createGateway } from '../app/gateway';
-import { examplesServer, readServersFile, registerExamples, runGatewayStdio, serversFileSource, type McpGateway } from '../mcp';
+import { runGatewayStdio } from '../mcp';
+import { registerAtStart } from '../app/register-at-start';
 
 const SYSTEM_ACTOR = { kind: 'system' as const, id: 'openmcp' };
 
@@ -92,7 +93,8 @@ export async function runMcpStdio(config: Config, apiKey: string | undefined, io
     const gateway = await createGateway({ config, store: stores.store, cache: stores.cache, logger, subjectKeys: cachedSubjectKeys(new SqlSubjectKeyStore(stores.knex)) });
     await gateway.start();
     try {
-      const { all, firstTime } = registerAtStart(gateway, config, logger);
+      // In the background, as `openmcp start` does: an MCP host gives up on a server slow to answer initialize.
+      const { all } = registerAtStart(gateway, config, SYSTEM_ACTOR, { logger });
       // Refused at start as before (a registration the gateway refuses, the store failing), after
       // answering: the session ends and the command fails with it.
       let failure: { err: unknown } | undefined;
@@ -101,11 +103,7 @@ export async function runMcpStdio(config: Config, apiKey: string | undefined, io
         failure ??= { err };
         stop();
       });
-      const stillOk = stillValid(keys, apiKey, principal, io.keyRecheckMs);
-      const authorize = async () => {
-        await firstTime;
-        await stillOk();
-      };
+      const authorize = stillValid(keys, apiKey, principal, io.keyRecheckMs);
       const session = await runGatewayStdio(gateway, { tenant: principal.tenant, actor: principal.actor }, { stdin: io.stdin, stdout: io.stdout, authorize });
       stop = () => void session.close().catch(() => {});
       if (failure) stop();
@@ -117,32 +115,4 @@ export async function runMcpStdio(config: Config, apiKey: string | undefined, io
   } finally {
     await stores.close();
   }
-}
-
-/**
- * Register `examples` and MCP_SERVERS_FILE's servers in the background, as `openmcp start` does
- * before listening. An MCP host gives up on a server slow to answer initialize, and each of these
- * waits for its upstream's connection (up to the connect timeout): the session answers at once,
- * tools/list from the catalog (a server registered before lists the tools last discovered, and a
- * call to it waits for its connection as any call to an upstream still connecting). Only a server
- * the catalog does not know yet (the first start) holds tools/list and tools/call back until its
- * first discovery (`firstTime`), so that a host's first listing is not empty. The file is read
- * before anything is served: an entry it refuses fails the command at once, as before.
- */
-function registerAtStart(gateway: McpGateway, config: Config, logger: { info(msg: string): void }): { all: Promise<void>; firstTime: Promise<void> } {
-  const fromFile = config.MCP_SERVERS_FILE ? readServersFile(config.MCP_SERVERS_FILE, SYSTEM_ACTOR) : [];
-  const known = (tenant: string, name: string) => gateway.listServers(tenant, { sharedDetails: true }).some((s) => s.tenant === tenant && s.name === name);
-  const firstTime: Promise<unknown>[] = [];
-  const track = (registration: Promise<unknown>, isNew: boolean) => {
-    if (isNew) firstTime.push(registration.catch(() => {}));
-    return registration;
-  };
-  const examples = examplesServer(SYSTEM_ACTOR);
-  // Started in this order, each queued behind the one before for the same name (ensureServer):
-  // a file entry named `examples` still reconfigures the bundled one, as when they ran in turn.
-  const all = Promise.all([
-    track(registerExamples(gateway, config.OPENMCP_EXAMPLES, SYSTEM_ACTOR, logger), config.OPENMCP_EXAMPLES !== 'off' && !known(examples.tenant, examples.name)),
-    ...fromFile.map((p) => track(gateway.ensureServer(p, serversFileSource(p.name)), !known(p.tenant, p.name))),
-  ]).then(() => undefined);
-  return { all, firstTime: Promise.all(firstTime).then(() => undefined) };
 }

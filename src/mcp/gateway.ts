@@ -166,6 +166,12 @@ export class McpGateway {
    * this process (`openmcp mcp stdio` serves calls while its configured servers register).
    */
   private readonly ensuring = new Map<string, Promise<unknown>>();
+  /**
+   * Start-up registrations of servers the catalog does not know yet (a first start), until each has
+   * settled (holdListing): tools/list, and a tools/call of a tool not in the catalog, wait for them,
+   * so that a client's first listing (or a task's first step) does not miss their tools.
+   */
+  private readonly newcomers = new Set<Promise<void>>();
   /** Calls in progress: close() waits for their audit outcome to be recorded. */
   private readonly calls = new Set<Promise<unknown>>();
   private readonly logListeners = new Set<(tenant: string, log: UpstreamLog) => void>();
@@ -477,6 +483,25 @@ export class McpGateway {
     return this.held(p, this.oneAtATime(p.tenant, p.name, () => this.ensureRetrying(p)));
   }
 
+  /**
+   * Hold tools/list and tools/call of unknown tools (listingHeld) until `registration` settles: for a
+   * start-up registration (registerAtStart) of a server the catalog does not know yet, whose tools
+   * come with its first discovery. A server the catalog knows needs none: its tools are listed as
+   * last discovered, and a call to it waits for its registration (ensureServer).
+   */
+  holdListing(registration: Promise<unknown>): void {
+    const settled: Promise<void> = registration.then(
+      () => void this.newcomers.delete(settled),
+      () => void this.newcomers.delete(settled),
+    );
+    this.newcomers.add(settled);
+  }
+
+  /** Resolves once the registrations held by holdListing have settled; undefined when none is in flight (no await on the hot path). */
+  listingHeld(): Promise<void> | undefined {
+    return this.newcomers.size ? Promise.all(this.newcomers).then(() => undefined) : undefined;
+  }
+
   /** `ensuring` the server registered under p's name (if any) until `run` settles; returns `run`. */
   private held<T>(p: RegisterServerParameters, run: Promise<T>): Promise<T> {
     const id = this.catalog.serverByName(p.tenant, p.name)?.id;
@@ -642,8 +667,10 @@ export class McpGateway {
     return this.catalog.listTools(tenant);
   }
 
-  /** Best `k` tools for a need described in words, among those the tenant sees. */
+  /** Best `k` tools for a need described in words, among those the tenant sees (after the first start's registrations: holdListing). */
   async searchTools(tenant: string, q: string, k = 5): Promise<ToolMatch[]> {
+    const held = this.listingHeld();
+    if (held) await held;
     const visible = new Map(this.catalog.listTools(tenant).map((t) => [`${t.serverId}/${t.upstreamName}`, t]));
     // The tenant's corpus and the shared one: no other tenant's tools weigh on the scores.
     const hits = await this.search.search(q, k, (id) => visible.has(id), undefined, [tenant, SHARED_TENANT]);
@@ -725,7 +752,14 @@ export class McpGateway {
   private async audited(ctx: CallContext, name: string, args: Record<string, unknown>, options: CallOptions): Promise<CallToolResult> {
     // Cancelled before anything happened: nothing to record.
     if (options.signal?.aborted) throw cancelledError(options.signal);
-    const tool = this.catalog.findTool(ctx.tenant, name);
+    let tool = this.catalog.findTool(ctx.tenant, name);
+    // A server new to the catalog registering at start (holdListing): its tools come with its first discovery.
+    const held = tool ? undefined : this.listingHeld();
+    if (held) {
+      await held;
+      if (options.signal?.aborted) throw cancelledError(options.signal);
+      tool = this.catalog.findTool(ctx.tenant, name);
+    }
     if (!tool) throw new McpGatewayError('MCP_TOOL_NOT_FOUND', `no tool named ${name}`, { details: { tool: name } });
     const upstream = this.upstreams.get(tool.serverId);
     if (!upstream) throw new McpGatewayError('MCP_UPSTREAM_UNAVAILABLE', `server ${tool.server} is not connected`);

@@ -140,6 +140,8 @@ export class Upstream {
   /** Clients whose transport closed (a stdio process that ended, a client the gateway closed). */
   private readonly closedClients = new WeakSet<Client>();
   private connecting?: Promise<Client>;
+  /** The client of the connect in flight (open), which close() ends rather than wait for. */
+  private opening?: Client;
   /** The latest transport opened (a stdio child's pid, also while it is still connecting). */
   private transport?: { pid?: number | null };
   private readonly breaker: CircuitBreaker<CallArgs, CallToolResult>;
@@ -221,6 +223,7 @@ export class Upstream {
     // Offered to every upstream; relayed per call to the caller that declared it (CallerRequests).
     // No sampling.tools, sampling.context or elicitation.url: a server adapts to a client without them.
     const client = new Client({ name: 'openmcp-gateway', version: '0.1.0' }, { capabilities: { sampling: {}, elicitation: { form: {} } } });
+    this.opening = client;
     this.lastStderr = [];
     this.lastExit = undefined;
     this.lastTransportError = undefined;
@@ -282,6 +285,8 @@ export class Upstream {
       const e = this.classify(err, lost);
       this.setHealth('down', { reason: e.message, cause: healthCauseOf(e, exit) });
       throw e;
+    } finally {
+      if (this.opening === client) this.opening = undefined;
     }
   }
 
@@ -567,6 +572,10 @@ export class Upstream {
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
     this.breaker.shutdown();
+    // A connect in flight ends now (its transport closed: a stdio server's process stops), not at
+    // its connect timeout: a shutdown while a server slow to start registers (openmcp start
+    // listens before its registrations end) would otherwise wait up to 10 s for it.
+    await this.opening?.close().catch(() => {});
     const c = this.client ?? (await this.connecting?.catch(() => undefined));
     this.client = undefined;
     await c?.close().catch(() => {});

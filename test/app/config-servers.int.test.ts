@@ -64,6 +64,8 @@ describe('openmcp start: MCP servers from the configuration can be removed once 
       ...env,
     });
     app = await startOpenMcp(config, { print: () => {} });
+    // The configuration's servers register in the background (the port opens first): these cases are about what they leave.
+    await app.registered;
     return app;
   }
 

@@ -112,13 +112,16 @@ describe('src/main.ts wiring: error counts, lease store choice, /readyz redactio
     const projector = await start({ OPENMCP_ROLES: 'projector', ...shared });
     app = undefined; // closed below, after the gateway process
     try {
-      // OPENMCP_EXAMPLES=on registers and connects before start returns, where it still does.
+      // OPENMCP_EXAMPLES=on registers and connects in the background, where it still does (below: once registered).
+      await projector.registered;
       expect(started(), 'stdio servers started by the projector-only process').to.deep.equal([]);
       expect(projector.gateway, 'no MCP gateway in a projector-only process').to.equal(undefined);
       const ready = (await projector.app.inject({ url: '/readyz' })).json() as { dependencies: { name: string }[] };
       expect(ready.dependencies.map((d) => d.name)).to.not.include('tool search');
 
       const gateway = await start({ OPENMCP_ROLES: 'gateway', ...shared });
+      // Registered in the background: the port opens first.
+      await gateway.registered;
       expect(started(), 'the gateway process starts the example server once').to.have.length(1);
       expect(gateway.gateway?.listTools('acme').map((t) => t.name)).to.include('examples__echo');
       // Its discovery, written by the gateway process, reaches the projector's read model.

@@ -43,6 +43,8 @@ describe('openmcp start: a drain past its deadline leaves no stdio upstream runn
     const servers = join(dir, 'servers.json');
     writeFileSync(servers, JSON.stringify({ mcpServers: { slow: { command: process.execPath, args: ['--require', require.resolve('tsx/cjs'), EXAMPLES_STDIO_SERVER], env: { MCP_EXAMPLE_TEST_TOOLS: 'on' } } } }));
     gw = await startGatewayProcess({ MCP_SERVERS_FILE: servers, SHUTDOWN_DEADLINE_MS: '1500', OPENMCP_EXAMPLES: 'off' });
+    // Its servers register in the background: the port opens first.
+    for (const until = Date.now() + 20_000; stdioChildren(gw.child.pid!).length === 0 && Date.now() < until; ) await new Promise((r) => setTimeout(r, 50));
     pids = stdioChildren(gw.child.pid!);
     expect(pids).to.have.length(1);
     const adminKey = readFileSync(join(gw.dataDir, 'admin.key'), 'utf8').trim();

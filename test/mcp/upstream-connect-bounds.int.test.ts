@@ -99,6 +99,20 @@ describe('Upstream: connecting ends in bounded time, and a call cancelled meanwh
     await connecting;
   });
 
+  it('closing it while it connects ends the connect then, not at the connect timeout (a shutdown while a server slow to start registers)', async function () {
+    remote.hold('initialize');
+    const { u, health } = open(600_000);
+    const connecting = u.connect().then(
+      () => 'connected',
+      (err: { code?: string }) => err.code,
+    );
+    await new Promise((r) => setTimeout(r, 100));
+    expect(await within(u.close(), 5_000)).to.deep.equal({ value: undefined });
+    expect(await within(connecting, 5_000)).to.deep.equal({ value: 'MCP_UPSTREAM_UNAVAILABLE' });
+    // Closing is no outage of the server: nothing reported.
+    expect(health).to.deep.equal([]);
+  });
+
   it('a call cancelled while its upstream connects is cancelled, and not sent once connected', async function () {
     remote.hold('initialize', 400);
     const { u } = open(5_000);

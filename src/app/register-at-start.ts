@@ -1,0 +1,83 @@
+import type { Config } from '../config';
+import type { Actor } from '../core/envelope';
+import { examplesServer, registerExamples } from '../mcp/examples-server';
+import { serversFileSource } from '../mcp/config-source';
+import type { McpGateway } from '../mcp/gateway';
+import { readServersFile } from '../mcp/servers-file';
+import { SHARED_TENANT } from '../mcp/types';
+
+/** The start-up registrations of a process, as they run in the background. */
+export type StartupRegistrations = {
+  /** Settles once every registration has; rejects with the first that failed (the others run on). */
+  all: Promise<void>;
+  /** Resolves once every registration has settled, failed or not. */
+  settled: Promise<void>;
+  /** How many servers the configuration registers at this start. */
+  count: number;
+  /** The servers still registering, by name (`tenant/name` for a tenant's own). */
+  inFlight(): string[];
+  /** The registrations that failed so far, with their errors. */
+  failed(): { server: string; err: unknown }[];
+};
+
+/**
+ * Register `examples` and MCP_SERVERS_FILE's servers in the background, for every process that
+ * serves tools (`openmcp start` with a role that connects upstreams, `openmcp mcp stdio`): each
+ * waits for its upstream's connection (up to the connect timeout, 10 s), and a process that waited
+ * for them before answering kept its clients (an MCP host, a load balancer's probes) waiting as
+ * long. Meanwhile tools/list answers from the catalog (a server registered before lists the tools
+ * last discovered, and a call to it waits for its registration: McpGateway.ensureServer); only a
+ * server the catalog does not know yet (the first start) holds tools/list, tool search and calls of
+ * tools not in the catalog back until its first discovery (McpGateway.holdListing), so that a
+ * first listing is not empty. The file is read before anything is started: an entry it refuses
+ * throws at once, as before. `onFailure` is told of each registration that fails, as it fails.
+ * McpGateway.close() waits for the registrations in flight and starts nothing after.
+ * Requires `gateway.start()` first (the catalog has read the registry).
+ * @example const r = registerAtStart(gateway, config, { kind: 'system', id: 'openmcp' }); await r.settled;
+ */
+export function registerAtStart(
+  gateway: McpGateway,
+  config: Pick<Config, 'MCP_SERVERS_FILE' | 'OPENMCP_EXAMPLES'>,
+  actor: Actor,
+  options: { logger?: { info(msg: string): void }; onFailure?: (server: string, err: unknown) => void } = {},
+): StartupRegistrations {
+  const fromFile = config.MCP_SERVERS_FILE ? readServersFile(config.MCP_SERVERS_FILE, actor) : [];
+  const known = (tenant: string, name: string) => gateway.listServers(tenant, { sharedDetails: true }).some((s) => s.tenant === tenant && s.name === name);
+  const label = (tenant: string, name: string) => (tenant === SHARED_TENANT ? name : `${tenant}/${name}`);
+  // A list, not a set: a file entry named `examples` registers after the bundled one, under the same name.
+  const running: string[] = [];
+  const failures: { server: string; err: unknown }[] = [];
+  const done = (server: string) => running.splice(running.indexOf(server), 1);
+  const track = (server: string, registration: Promise<unknown>, isNew: boolean): Promise<unknown> => {
+    running.push(server);
+    if (isNew) gateway.holdListing(registration);
+    void registration.then(
+      () => done(server),
+      (err: unknown) => {
+        done(server);
+        failures.push({ server, err });
+        options.onFailure?.(server, err);
+      },
+    );
+    return registration;
+  };
+  const examples = examplesServer(actor);
+  // Started in this order, each queued behind the one before for the same name (ensureServer):
+  // a file entry named `examples` still reconfigures the bundled one, as when they ran in turn.
+  const registrations = [
+    ...(config.OPENMCP_EXAMPLES === 'off'
+      ? []
+      : [track(label(examples.tenant, examples.name), registerExamples(gateway, config.OPENMCP_EXAMPLES, actor, options.logger), !known(examples.tenant, examples.name))]),
+    ...fromFile.map((p) => track(label(p.tenant, p.name), gateway.ensureServer(p, serversFileSource(p.name)), !known(p.tenant, p.name))),
+  ];
+  const all = Promise.all(registrations).then(() => undefined);
+  // Handled here too: a caller that follows each failure (onFailure) need not await it.
+  all.catch(() => {});
+  return {
+    all,
+    settled: Promise.allSettled(registrations).then(() => undefined),
+    count: registrations.length,
+    inFlight: () => [...new Set(running)],
+    failed: () => [...failures],
+  };
+}

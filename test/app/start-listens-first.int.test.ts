@@ -1,0 +1,137 @@
+/**
+ * `openmcp start` listens before the MCP servers of its configuration (MCP_SERVERS_FILE,
+ * `examples`) have registered, as `openmcp mcp stdio` answers before them: each registration waits
+ * for its upstream's connection (up to the connect timeout, 10 s), and the port stayed closed that
+ * long — to load balancers' probes too. Here a stdio server that answers nothing until the test
+ * opens its gate stands for one slow to start.
+ */
+import { expect } from 'chai';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { REGISTRATIONS_CHECK_NAME } from '../../src/app/registrations-readiness';
+import { loadConfig, type Config } from '../../src/config';
+import { startOpenMcp, type OpenMcp } from '../../src/main';
+import { freePort } from '../support/free-port';
+import { httpClient } from '../mcp/support/clients';
+import { GATED_START_SERVER } from '../mcp/support/gated-start-server';
+import { until } from '../mcp/support/until';
+
+const ADMIN_KEY = 'start-listens-first-admin-key-0123456789abcdef';
+
+type Readiness = { status: string; dependencies: { name: string; state: string; detail?: string }[] };
+
+describe('openmcp start: listens while the MCP servers of its configuration still register', function () {
+  this.timeout(120_000);
+  let dir: string;
+  let started: string;
+  let gate: string;
+  let app: OpenMcp | undefined;
+  let client: Client | undefined;
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'omc-start-listens-'));
+    started = join(dir, 'started');
+    gate = join(dir, 'gate');
+  });
+  afterEach(async () => {
+    await client?.close().catch(() => {});
+    client = undefined;
+    await app?.close();
+    app = undefined;
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function config(): Promise<Config> {
+    const file = join(dir, 'servers.json');
+    writeFileSync(file, JSON.stringify({ mcpServers: { gated: { command: process.execPath, args: ['--require', require.resolve('tsx/cjs'), GATED_START_SERVER, started, gate] } } }));
+    return loadConfig({
+      DATA_DIR: join(dir, 'data'),
+      LOG_LEVEL: 'silent',
+      OPENMCP_ROLES: 'api,gateway',
+      OPENMCP_ADMIN_KEY: ADMIN_KEY,
+      OPENMCP_EXAMPLES: 'off',
+      MCP_SERVERS_FILE: file,
+      MCP_HEALTH_INTERVAL_MS: '0',
+      HOST: '127.0.0.1',
+      PORT: String(await freePort()),
+      // No sealer or anchorer here: the chain is never reached.
+      CHAIN_RPC_URL: 'http://127.0.0.1:9',
+      ANCHOR_CONTRACT: '0x5FbDB2315678afecb367f032d93F642f64180aa3',
+    });
+  }
+  /** Whether `p` has settled, read after the promise jobs and I/O callbacks queued now have run. */
+  async function hasSettled(p: Promise<unknown>): Promise<boolean> {
+    let settled = false;
+    void p.then(
+      () => (settled = true),
+      () => (settled = true),
+    );
+    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+    return settled;
+  }
+  async function readiness(a: OpenMcp): Promise<{ code: number; body: Readiness; line?: Readiness['dependencies'][number] }> {
+    const res = await fetch(`${a.url}/readyz`);
+    const body = (await res.json()) as Readiness;
+    return { code: res.status, body, line: body.dependencies.find((d) => d.name === REGISTRATIONS_CHECK_NAME) };
+  }
+  const toolCallsRequested = async (a: OpenMcp) => (await a.store.readAll({ after: -1, limit: 1000, streamPrefix: 'toolcall-' })).filter((e) => e.type === 'ToolCallRequested').length;
+
+  it('a later start, the server slow to start: /healthz, /readyz (naming it) and /mcp tools/list (its known tools) answer while it registers; a call to it waits for it, then succeeds', async () => {
+    const c = await config();
+    writeFileSync(gate, '');
+    app = await startOpenMcp(c, { print: () => {} });
+    await app.registered;
+    await app.close();
+    app = undefined;
+
+    rmSync(gate);
+    rmSync(started);
+    app = await startOpenMcp(c, { print: () => {} });
+    const registered = app.registered;
+    await until('the server process started', () => existsSync(started));
+    expect((await fetch(`${app.url}/healthz`)).status).to.equal(200);
+    const ready = await readiness(app);
+    expect(ready.code, 'still 200: the process serves').to.equal(200);
+    expect(ready.body.status).to.equal('degraded');
+    expect(ready.line).to.deep.equal({ name: REGISTRATIONS_CHECK_NAME, state: 'degraded', detail: 'registering 1 of 1: gated (calls to them wait for it)' });
+
+    client = await httpClient(`${app.url}/mcp`, ADMIN_KEY);
+    expect((await client.listTools()).tools.map((t) => t.name)).to.include('gated__ping');
+    const call = client.callTool({ name: 'gated__ping', arguments: {} });
+    await until('the call recorded', async () => (await toolCallsRequested(app!)) === 1);
+    expect(await hasSettled(registered), 'registration still in flight').to.equal(false);
+    expect(await hasSettled(call), 'the call waits for it').to.equal(false);
+
+    writeFileSync(gate, '');
+    expect((await call).content).to.deep.equal([{ type: 'text', text: 'pong' }]);
+    await registered;
+    // Each check's answer serves /readyz for a second (sharedReadinessCheck).
+    await until('/readyz says it registered', async () => (await readiness(app!)).line?.state === 'up');
+    expect((await readiness(app)).line).to.deep.equal({ name: REGISTRATIONS_CHECK_NAME, state: 'up', detail: '1 registered' });
+  });
+
+  it('a first start: /mcp tools/list and a call of its tool wait for the server new to the catalog, so it lists them and the call succeeds', async () => {
+    app = await startOpenMcp(await config(), { print: () => {} });
+    client = await httpClient(`${app.url}/mcp`, ADMIN_KEY);
+    const listing = client.listTools();
+    // Not in the catalog yet: it comes with the first discovery (a newcomer's first task on examples__echo, likewise).
+    const call = client.callTool({ name: 'gated__ping', arguments: {} });
+    await until('the server process started', () => existsSync(started));
+    expect(await hasSettled(app.registered), 'registration still in flight').to.equal(false);
+    writeFileSync(gate, '');
+    expect((await listing).tools.map((t) => t.name)).to.include('gated__ping');
+    expect((await call).content).to.deep.equal([{ type: 'text', text: 'pong' }]);
+  });
+
+  it('shutdown while it registers: close() waits for the registration to end', async () => {
+    app = await startOpenMcp(await config(), { print: () => {} });
+    const registered = app.registered;
+    await until('the server process started', () => existsSync(started));
+    expect(await hasSettled(registered)).to.equal(false);
+    await app.close();
+    app = undefined;
+    expect(await hasSettled(registered), 'settled once close() returned').to.equal(true);
+  });
+});
