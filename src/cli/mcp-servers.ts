@@ -43,6 +43,7 @@ function endpointOf(name: string, o: McpServersAddOptions): RegisterServerInput 
     const i = pair.indexOf('=');
     if (i <= 0) throw new ValidationError(`--env ${JSON.stringify(pair)}: expected KEY=VALUE`, { field: 'env' });
     const key = pair.slice(0, i);
+    refuseProtoName('env', key);
     // The gateway records references only (a value would be lost at its next restart); in double
     // quotes or none, the shell turns ${env:X} into '' (or X's tail): nothing left to refer to.
     if (!pair.slice(i + 1).includes('${env:')) {
@@ -54,12 +55,21 @@ function endpointOf(name: string, o: McpServersAddOptions): RegisterServerInput 
   return { name, transport: 'stdio', command: program, ...(args.length ? { args } : {}), ...(Object.keys(env).length ? { env } : {}) };
 }
 
+/**
+ * Pairs are gathered by assignment, which takes the name `__proto__` for the object's prototype:
+ * the variable or header would vanish without a word (the gateway refuses the name anyway).
+ */
+function refuseProtoName(option: 'env' | 'header', name: string): void {
+  if (name === '__proto__') throw new ValidationError(`--${option} __proto__: JavaScript would take this name for the object's prototype and drop it; rename it`, { field: option });
+}
+
 /** `--header 'Name: value'` pairs as a headers object (the gateway checks names and values). */
 function headersOf(pairs: string[]): Record<string, string> | undefined {
   const headers: Record<string, string> = {};
   for (const pair of pairs) {
     const i = pair.indexOf(':');
     if (i <= 0) throw new ValidationError(`--header ${JSON.stringify(pair)}: expected 'Name: value'`, { field: 'header' });
+    refuseProtoName('header', pair.slice(0, i).trim());
     const value = pair.slice(i + 1).trim();
     // In double quotes or none, the shell turns ${env:X} into '' (or X's tail): nothing left to refer to.
     if (!value.includes('${env:')) {

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { parse as parseYaml, parseDocument } from 'yaml';
+import { parse as parseYaml, parseDocument, visit } from 'yaml';
 import { ConfigError } from './errors';
 import { protoKeyPath } from './proto-key';
 
@@ -19,11 +19,12 @@ export class RefusedKeyError extends Error {}
  * A key named `__proto__`, in JSON or YAML, is refused too, naming the object that holds it: both
  * parsers keep it as an own key, but the schemas that read these files (zod's `z.record`: a
  * server's `env` and `headers`, the `mcpServers` map, a policy's `budgets` and `methods`) copy
- * objects by assignment, which drops it without a word (protoKeyPath).
+ * objects by assignment, which drops it without a word (protoKeyPath). So is a YAML alias inside
+ * the node its anchor names, a value holding itself (refuseCycle).
  * @example parseSettingsText('a.json', '{"a": 1, "a": 2}') // throws: names "a" twice in one object (the second at line 1, column 10) …
  */
 export function parseSettingsText(path: string, text: string): unknown {
-  if (/\.ya?ml$/i.test(path)) return refuseProtoKey(parseYaml(text));
+  if (/\.ya?ml$/i.test(path)) return refuseProtoKey(refuseCycle(text, parseYaml(text)));
   const doc = JSON.parse(text) as unknown;
   const twice = parseDocument(text).errors.find((e) => e.code === 'DUPLICATE_KEY');
   if (twice) {
@@ -35,6 +36,24 @@ export function parseSettingsText(path: string, text: string): unknown {
     );
   }
   return refuseProtoKey(doc);
+}
+
+/**
+ * An alias inside the node its anchor names (`a: &x {b: *x}`) makes a value that holds itself: no
+ * setting can be one, and the checks walking a settings file (lone surrogates) would overflow the
+ * stack on it, naming neither the variable nor the file. `parsed` is returned when there is none.
+ */
+function refuseCycle(text: string, parsed: unknown): unknown {
+  const doc = parseDocument(text);
+  visit(doc, {
+    Alias(_, alias, path) {
+      const target = alias.resolve(doc);
+      if (target && path.includes(target)) {
+        throw new Error(`the alias *${alias.source} is inside the node its anchor &${alias.source} names: the value would hold itself; write it out`);
+      }
+    },
+  });
+  return parsed;
 }
 
 function refuseProtoKey(doc: unknown): unknown {

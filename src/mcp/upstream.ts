@@ -527,8 +527,10 @@ export class Upstream {
     } catch (err) {
       const e = this.classify(err, client !== undefined && this.closedClients.has(client));
       const cause = healthCauseOf(e, this.lastExit);
-      if (this.client) await this.drop(this.client);
+      // Said before the drop, which waits for a stdio process to end (seconds, for one that hangs):
+      // a call meanwhile connects again, and its 'up' must come after this 'down', not before it.
       this.setHealth('down', { reason: e.message, cause });
+      if (this.client) await this.drop(this.client);
     }
     if (!this.closed && this.health !== 'unknown') this.events.onChecked?.(this.health);
     return this.health;
