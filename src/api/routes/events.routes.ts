@@ -18,13 +18,23 @@ export function eventsRoutes(deps: AppDeps): FastifyPluginAsync {
 
     app.get('/events', {
       config: { permission: 'events:read' },
-      schema: { tags: ['events'], summary: 'The event log, filtered (position order)', querystring: EventsQuery, response: { 200: EventPage, ...problems } },
+      schema: {
+        tags: ['events'],
+        summary: 'The event log, filtered (position order)',
+        description:
+          'On the SQL event store a page ends before the first position the read model has not applied yet (a lagging Kafka partition), ' +
+          'without nextCursor: follow nextCursor, or poll with after=<last position seen>, and no event is passed over. ' +
+          'A list of one stream is not held (docs/architecture.md, "Lists and cursors").',
+        querystring: EventsQuery,
+        response: { 200: EventPage, ...problems },
+      },
     }, async (request) => {
       const q = request.query;
       const after = q.cursor !== undefined ? Number(decodeCursor('events', q.cursor, isPosition)) : q.after;
       const page = await deps.readModels.listAuditEvents(readScope(principalOf(request)), { stream: q.stream, type: q.type, after, limit: q.limit });
       const last = page.items[page.items.length - 1];
-      // Position order is stable under concurrent inserts: new events only ever land after the cursor.
+      // Position order: on a gap-free store the read model stops a page before a position not yet
+      // applied (a lagging Kafka partition), so what lands later lands after the cursor.
       return { items: page.items, ...(last && page.nextCursor !== undefined ? { nextCursor: encodeCursor('events', last.position) } : {}) };
     });
 
