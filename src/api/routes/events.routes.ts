@@ -20,6 +20,7 @@ export function eventsRoutes(deps: AppDeps): FastifyPluginAsync {
       config: { permission: 'events:read' },
       schema: {
         tags: ['events'],
+        operationId: 'listEvents',
         summary: 'The event log, filtered (position order)',
         description:
           'On the SQL event store a page ends before the first position the read model has not applied yet (a lagging Kafka partition), ' +
@@ -40,7 +41,7 @@ export function eventsRoutes(deps: AppDeps): FastifyPluginAsync {
 
     app.get('/events/:id', {
       config: { permission: 'events:read' },
-      schema: { tags: ['events'], summary: 'One event, with its audit seq and batch once sealed', params: UuidParams, response: { 200: AuditEventView, ...problems } },
+      schema: { tags: ['events'], operationId: 'getEvent', summary: 'One event, with its audit seq and batch once sealed', params: UuidParams, response: { 200: AuditEventView, ...problems } },
     }, async (request) => {
       const e = await deps.readModels.getAuditEvent(readScope(principalOf(request)), request.params.id);
       if (!e) throw new NotFoundError('event', request.params.id);
@@ -51,6 +52,7 @@ export function eventsRoutes(deps: AppDeps): FastifyPluginAsync {
       config: { permission: 'proofs:read' },
       schema: {
         tags: ['events'],
+        operationId: 'getEventProof',
         summary: 'The openmcp-proof/1 file of an event (409 PROOF_PENDING with Retry-After until anchored)',
         params: UuidParams,
         response: { 200: ProofFile, 409: ProblemSchema, 503: ProblemSchema, ...problems },
