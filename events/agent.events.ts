@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { defineEvent, type Upcaster } from './catalog';
 import { SealedAnswerSchema } from './task.events';
+import { digest } from './digest-fields';
 
 const safeInt = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const hex32 = z.string().regex(/^0x[0-9a-f]{64}$/);
@@ -25,7 +26,7 @@ export const TaskStepStarted = defineEvent(
     /** 0-based order of the step in the task. */
     index: safeInt,
     tool: z.string().min(1).max(200),
-    argumentsHash: hex32,
+    argumentsHash: digest.argumentsHash,
     /** Canonical JSON of the arguments (JCS; floats kept as text). */
     argumentsJson: z.string().max(1_000_000).optional(),
     /** `steps` = an explicit step of the task; `llm` = a tool call the model asked for. */
@@ -41,7 +42,7 @@ export const TaskStepCompleted = defineEvent(
   1,
   z.strictObject({
     stepId,
-    resultHash: hex32,
+    resultHash: digest.resultHash,
     resultJson: z.string().max(1_000_000).optional(),
     isError: z.boolean(),
   }),
@@ -62,7 +63,7 @@ const inferenceFieldsBefore = {
   provider: z.string().min(1).max(200),
   model: z.string().min(1).max(200),
   /** SHA-256 of the canonical JSON of {model, messages, tools, temperature, maxTokens}. */
-  promptHash: hex32,
+  promptHash: digest.promptHash,
   /** Canonical JSON of the messages sent; absent when the redaction policy is `hash-only`, or when they would not fit the event. */
   messagesJson: z.string().max(2_000_000).optional(),
   redaction: z.enum(['store', 'hash-only']),
@@ -104,7 +105,7 @@ const responseRedacted = z.strictObject({
   /** Its length in characters (UTF-16 code units, as responseJson's limit counts them). */
   chars: safeInt,
   /** SHA-256 of the canonical JSON of the message's text (a JSON string; "" when it had none): the task's answerHash for a final turn. */
-  contentHash: hex32,
+  contentHash: digest.contentHash,
   /**
    * The tool calls it asked for, in order: the server's call id (steps are `turn-<n>-<id>`) and the
    * tool's name when it is one of the tools offered (a name the model made up is its own words:
@@ -206,7 +207,7 @@ export const PolicyEvaluated = defineEvent(
     /** The rule that decided, e.g. `native.maxValue` or `contracts.unknown`. */
     rule: z.string().min(1).max(200),
     reason: z.string().max(2000),
-    proposalHash: hex32.optional(),
+    proposalHash: digest.proposalHash.optional(),
     /** Which policy entry applied (`<tenant>/<agent>`, `*` for wildcards). */
     policy: z.string().max(300),
   }),
@@ -218,7 +219,7 @@ export const ApprovalRequested = defineEvent(
   1,
   z.strictObject({
     stepId,
-    proposalHash: hex32,
+    proposalHash: digest.proposalHash,
     /** Canonical JSON of the decoded proposal {chainId, to, method, signature, args, value, gas, stepId} (signature and stepId absent before 2026-12-05). */
     proposalJson: z.string().max(100_000),
     rule: z.string().min(1).max(200),
@@ -241,7 +242,7 @@ export const ApprovalRequestedV2 = defineEvent(
   2,
   z.strictObject({
     stepId,
-    proposalHash: hex32,
+    proposalHash: digest.proposalHash,
     /** Canonical JSON of the decoded proposal {chainId, to, method, signature, args, value, gas, stepId}. */
     proposalJson: z.string().max(100_000),
     rule: z.string().min(1).max(200),
@@ -255,7 +256,7 @@ export const ApprovalGiven = defineEvent(
   'ApprovalGiven',
   1,
   z.strictObject({
-    proposalHash: hex32,
+    proposalHash: digest.proposalHash,
     /** The approver (the envelope's actor, repeated: distinct approvers are counted by it). */
     approver: z.strictObject({ kind: z.enum(['user', 'agent', 'system']), id: z.string().min(1).max(200) }),
     /** Distinct approvers so far, this one included, and how many the proposal needs. */
@@ -273,7 +274,7 @@ export const ApprovalRequirementChanged = defineEvent(
   1,
   z.strictObject({
     stepId,
-    proposalHash: hex32,
+    proposalHash: digest.proposalHash,
     /** What releases the proposal from now on: the policy in force now (its `approvals`, `selfApproval`), `requestedBy` as in ApprovalRequested. */
     approvals: approvalQuorum,
     /** What it was recorded to need before (ApprovalRequested, or the previous change; a v1 request: 1, true). */
@@ -292,14 +293,14 @@ export const ApprovalRequirementChanged = defineEvent(
 export const ApprovalGranted = defineEvent(
   'ApprovalGranted',
   1,
-  z.strictObject({ proposalHash: hex32, comment: z.string().max(2000).optional() }),
+  z.strictObject({ proposalHash: digest.proposalHash, comment: z.string().max(2000).optional() }),
   'An approver released the proposal with this hash (and nothing else).',
 );
 
 export const ApprovalRejected = defineEvent(
   'ApprovalRejected',
   1,
-  z.strictObject({ proposalHash: hex32, comment: z.string().max(2000).optional() }),
+  z.strictObject({ proposalHash: digest.proposalHash, comment: z.string().max(2000).optional() }),
   'An approver refused the proposal with this hash.',
 );
 
@@ -312,9 +313,9 @@ export const TransactionSubmitted = defineEvent(
     from: address,
     to: address,
     method: z.string().min(1).max(200),
-    proposalHash: hex32,
+    proposalHash: digest.proposalHash,
     nonce: safeInt,
-    txHash: hex32,
+    txHash: digest.txHash,
     value: decimal,
     gasLimit: decimal,
     /** The signed transaction: after a crash it is broadcast again as is, never re-signed. */
@@ -329,9 +330,9 @@ export const TransactionConfirmed = defineEvent(
   z.strictObject({
     stepId,
     chainId: safeInt,
-    txHash: hex32,
+    txHash: digest.txHash,
     blockNumber: safeInt,
-    blockHash: hex32,
+    blockHash: digest.blockHash,
     status: z.enum(['success', 'reverted']),
     gasUsed: decimal,
   }),
@@ -341,7 +342,7 @@ export const TransactionConfirmed = defineEvent(
 export const TransactionRejected = defineEvent(
   'TransactionRejected',
   1,
-  z.strictObject({ stepId, chainId: safeInt, txHash: hex32, error }),
+  z.strictObject({ stepId, chainId: safeInt, txHash: digest.txHash, error }),
   'The submitted transaction with this hash was never sent: the node refused its broadcast (TX_REJECTED), or it was stopped before the broadcast (NONCE_LOCK_LOST, or the failure in `error` while booking its spend); its spend is taken back from the daily caps. (A broadcast with an unknown outcome is never recorded so.)',
 );
 

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { defineEvent, type Upcaster } from './catalog';
 import { ToolCallCompleted, ToolCallRequested } from './mcp.events';
 import { TaskStepSchema, taskSubmittedV2Fields } from './task.events';
+import { digest } from './digest-fields';
 
 /**
  * A payload encrypted under its subject's data key (MCP_PAYLOAD_POLICY=encrypted; src/erasure):
@@ -48,12 +49,10 @@ export const SubjectKeyErased = defineEvent(
     "subject's, its actor the admin who erased it; it names no subject, so it keeps no personal data.",
 );
 
-const sha256Hex = z.string().regex(/^0x[0-9a-f]{64}$/);
-
 /** An explicit step whose arguments are sealed (TaskSubmitted v3): `argumentsHash` is the SHA-256 of their plaintext canonical JSON. */
 export const SealedTaskStepSchema = z.strictObject({
   tool: TaskStepSchema.shape.tool,
-  argumentsHash: sha256Hex,
+  argumentsHash: digest.argumentsHash,
   argumentsSealed: SealedPayloadSchema,
 });
 
@@ -65,7 +64,7 @@ export const TaskSubmittedV3 = defineEvent(
   z
     .strictObject({
       ...taskSubmittedV2Fields,
-      instructionHash: sha256Hex.optional(),
+      instructionHash: digest.instructionHash.optional(),
       instructionSealed: SealedPayloadSchema.optional(),
       steps: z.array(z.union([TaskStepSchema, SealedTaskStepSchema])).min(1).max(100).optional(),
     })

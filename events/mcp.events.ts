@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { defineEvent, type Upcaster } from './catalog';
+import { digest } from './digest-fields';
 
 const safeInt = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
-const hash = z.string().regex(/^0x[0-9a-f]{64}$/);
 const name = z.string().min(1).max(200);
 
 /** The most a discovered tool record and one discovery may hold (characters; tools per server). */
@@ -208,14 +208,14 @@ export const McpServerReconfigured = defineEvent(
 export const McpServerToolsDiscovered = defineEvent(
   'McpServerToolsDiscovered',
   1,
-  z.strictObject({ tools: z.array(McpToolRecordSchema).max(MCP_TOOL_LIMITS.tools), toolsHash: hash }),
+  z.strictObject({ tools: z.array(McpToolRecordSchema).max(MCP_TOOL_LIMITS.tools), toolsHash: digest.toolsHash }),
   'The gateway listed the upstream tools; the catalog now holds exactly these.',
 );
 
 export const McpServerToolsDiscoveredV2 = defineEvent(
   'McpServerToolsDiscovered',
   2,
-  z.strictObject({ tools: z.array(McpToolRecordV2Schema).max(MCP_TOOL_LIMITS.tools), toolsHash: hash }),
+  z.strictObject({ tools: z.array(McpToolRecordV2Schema).max(MCP_TOOL_LIMITS.tools), toolsHash: digest.toolsHash }),
   'The gateway listed the upstream tools; the catalog now holds exactly these. v2 adds to a tool ' +
     'its `icons` (http(s) or data:image/ URIs) and `metaJson` (its `_meta`, as canonical JSON text); ' +
     'v2 is written only for a discovery where a tool has either, v1 otherwise, and a v1 event reads as v2 without them.',
@@ -290,7 +290,7 @@ export const McpServerHealthChangedV2 = defineEvent(
       reason: z.string().max(2000).optional(),
       cause: McpHealthCauseSchema.optional(),
       /** SHA-256 of the canonical JSON of the whole reason kept out (the string, as the gateway's own log has it). */
-      reasonHash: hash.optional(),
+      reasonHash: digest.reasonHash.optional(),
     })
     .refine((d) => d.reason === undefined || (d.cause === undefined && d.reasonHash === undefined), 'reason, or cause and reasonHash: not both')
     .meta({ not: { anyOf: [{ required: ['reason', 'cause'] }, { required: ['reason', 'reasonHash'] }] } }),
@@ -322,7 +322,7 @@ export const ToolCallRequested = defineEvent(
   1,
   z.strictObject({
     ...ToolCallRef,
-    argumentsHash: hash,
+    argumentsHash: digest.argumentsHash,
     /** Canonical JSON of the arguments, present when the payload policy is `store` (and the caller did not ask for them to be left out: arguments a model wrote under LLM_REDACTION=hash-only). */
     argumentsJson: z.string().max(1_000_000).optional(),
     payloadPolicy: z.enum(['store', 'hash-only']),
@@ -335,7 +335,7 @@ export const ToolCallCompleted = defineEvent(
   1,
   z.strictObject({
     ...ToolCallRef,
-    resultHash: hash,
+    resultHash: digest.resultHash,
     resultJson: z.string().max(1_000_000).optional(),
     /** The upstream answered with `isError: true` (a tool-level error, passed through). */
     isError: z.boolean(),

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineEvent } from './catalog';
+import { digest } from './digest-fields';
 
 const safeInt = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const hex32 = z.string().regex(/^0x[0-9a-f]{64}$/);
@@ -33,7 +34,7 @@ export const BatchAnchored = defineEvent(
     root: hex32,
     chainId: safeInt,
     contract: address,
-    txHash: hex32,
+    txHash: digest.txHash,
     blockNumber: safeInt,
     gasUsed: safeInt,
   }),

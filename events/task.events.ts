@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { defineEvent, type Upcaster } from './catalog';
 import { SEALED_ANSWER_SCHEME } from '../src/core/sealed-answer';
+import { digest } from './digest-fields';
 
 const safeInt = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 
@@ -68,7 +69,7 @@ export const TaskStarted = defineEvent(
 
 const taskCompletedV1 = {
   output: z.unknown().optional(),
-  outputHash: z.string().regex(/^0x[0-9a-f]{64}$/).optional(),
+  outputHash: digest.outputHash.optional(),
   signer: z.string().regex(/^0x[0-9a-fA-F]{40}$/).optional(),
   signature: z.string().regex(/^0x[0-9a-f]{130}$/).optional(),
 };

@@ -5,6 +5,7 @@
  *   KAFKA_BROKERS=127.0.0.1:9092 npx tsx examples/kafka-consumer.ts [--group G] [--from-beginning] [--max N]
  *
  * Environment: KAFKA_BROKERS (default 127.0.0.1:9092), KAFKA_TOPIC_PREFIX (default openmcp).
+ * Started before the topic exists, it waits for the relay to create it.
  * With --max N it exits after N distinct events: 0 if every hash matched, 1 otherwise. A message
  * that is not an event envelope is reported BAD (counted as a mismatch) and passed over. An id
  * counts as seen only once its envelope checked out: a forged copy does not hide the genuine one.
@@ -44,6 +45,7 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => void finish(bad ? 1 : 0));
 
+  await topicCreated(kafka);
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: args.includes('--from-beginning') });
   await consumer.run({
@@ -77,6 +79,25 @@ async function main(): Promise<void> {
       if (seen.size + rejected.size >= max) void finish(bad ? 1 : 0);
     },
   });
+}
+
+/**
+ * Wait until the topic exists (this consumer may be deployed before the gateway's first start):
+ * with auto-creation off, kafkajs refuses to subscribe to a missing topic
+ * (UNKNOWN_TOPIC_OR_PARTITION), and the relay (or OpenMCP's projectors) will create it with the
+ * contract's settings. Listing the topics asks for no topic by name, so Kafka creates nothing.
+ */
+async function topicCreated(kafka: Kafka): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    for (let waiting = false; !(await admin.listTopics()).includes(topic); waiting = true) {
+      if (!waiting) console.log(`waiting for topic ${topic} (the relay creates it at its first start)`);
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  } finally {
+    await admin.disconnect();
+  }
 }
 
 /** The envelope in a message value, or undefined when the value is not one (not JSON, fields missing). */

@@ -297,6 +297,8 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
       knex,
       cache: readCacheFor({ cache, shared: Boolean(config.REDIS_URL), projectorSeesEveryEvent: Boolean(projector) && !brokers }),
       applied: projector?.applied,
+      // The audit list then never runs past a position a lagging Kafka partition has not applied.
+      gapFreePositions: store.gapFreePositions === true,
       cacheSkipMs: options.cacheSkipMs,
       onCacheError: (err) => {
         metrics.errors.inc({ code: 'DEPENDENCY_UNAVAILABLE' });

@@ -51,9 +51,12 @@ export function problemOf(status: number, code: string, detail: string, extra: P
 
 /**
  * Send a problem as a pre-serialized string, so route response schemas (zod serializers for
- * 2xx) never touch it and a serializer mismatch can never turn a 4xx into a 500.
+ * 2xx) never touch it and a serializer mismatch can never turn a 4xx into a 500. A 401 carries
+ * `WWW-Authenticate: Bearer`, a problem with `retryAfterSeconds` a `Retry-After`.
  */
 export function sendProblem(reply: FastifyReply, problem: Problem): FastifyReply {
+  // RFC 9110 §15.5.2: a 401 must name the scheme it takes; clients that answer challenges need it.
+  if (problem.status === 401) reply.header('www-authenticate', 'Bearer');
   if (problem.retryAfterSeconds !== undefined) reply.header('retry-after', String(problem.retryAfterSeconds));
   return reply.code(problem.status).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(problem));
 }

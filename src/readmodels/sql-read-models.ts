@@ -36,6 +36,11 @@ export type SqlReadModelsOptions = {
   onCacheError?: (err: unknown) => void;
   /** How long the cache is left alone after a failure (skipWhileDown; default CACHE_SKIP_MS). */
   cacheSkipMs?: number;
+  /**
+   * The event store numbers the log 0, 1, 2, … without gaps (EventStore.gapFreePositions: the SQL
+   * store). The audit list then stops before a position not applied yet (listAuditEvents).
+   */
+  gapFreePositions?: boolean;
 };
 
 const MAX_LIMIT = 1000;
@@ -77,6 +82,10 @@ export class SqlReadModels implements ReadModels {
   private readonly cache?: SkippingCache;
   private readonly hints: IndexHints;
   private readonly epoch: () => Promise<number>;
+  /** Every position up to here is in the audit log (gapFreePositions; -1: none known yet). */
+  private appliedThrough = -1;
+  /** findAuditAppliedThrough, one read for the lists asked for in the same event-loop turn. */
+  private readonly auditAppliedThrough = sharedRead(() => this.findAuditAppliedThrough());
 
   constructor(private readonly options: SqlReadModelsOptions) {
     this.t = options.tables ?? LIVE_TABLES;
@@ -199,10 +208,17 @@ export class SqlReadModels implements ReadModels {
   /**
    * Oldest first, by position. One tenant's events, all or of one type, are read in the order of
    * their (tenant[, type], position) index from the cursor on, MariaDB told so (IndexHints).
+   * With gap-free positions a page ends before the first position the audit log lacks: under
+   * Kafka each partition is applied on its own, so a later position can be there before an
+   * earlier one, and a client that went on from it (its cursor, `after`) would never see the
+   * earlier one. One stream is applied in its own order (one partition), so its list is not held.
+   * A client already past that position gets nothing until it is applied.
    */
   async listAuditEvents(tenant: string | null, filter: AuditEventFilter): Promise<Page<AuditEventView>> {
     checkLimit(filter.limit);
     if (filter.after !== undefined && (!Number.isSafeInteger(filter.after) || filter.after < -1)) throw new ValidationError('after: a position (integer >= -1)', { field: 'after' });
+    // Found before the page is read: every position up to it was in the table then, so the page has them all.
+    const through = this.options.gapFreePositions === true && !filter.stream ? await this.auditAppliedThrough() : undefined;
     const index = tenant !== null && !filter.stream ? (filter.type ? AUDIT_TENANT_TYPE_INDEX : AUDIT_TENANT_INDEX) : undefined;
     const rows = await this.hints.run(this.t.auditEvents, index, (from) => {
       const q = this.db.from(from).select('body', 'seq', 'batch_id', 'position');
@@ -210,11 +226,38 @@ export class SqlReadModels implements ReadModels {
       if (filter.stream) q.where('stream', filter.stream);
       if (filter.type) q.where('type', filter.type);
       if (filter.after !== undefined) q.where('position', '>', filter.after);
+      if (through !== undefined) q.where('position', '<=', through);
       return q.orderBy('position', 'asc').limit(filter.limit + 1);
     });
     const page = rows.slice(0, filter.limit);
     const items = page.map(auditView);
     return rows.length > filter.limit ? { items, nextCursor: String(page[page.length - 1].position) } : { items };
+  }
+
+  /**
+   * The last position up to which the audit log holds every position (gap-free stores; -1 for
+   * none). The log is insert-only, so a prefix found complete stays so: each read counts only the
+   * positions after the last one found (`appliedThrough`), up to the head; the rank query
+   * (position − its rank is the start until the first gap) runs only when one is missing.
+   */
+  private async findAuditAppliedThrough(): Promise<number> {
+    const from = this.appliedThrough;
+    const max = await this.db(this.t.auditEvents).max({ p: 'position' }).first();
+    const head = max?.p === null || max?.p === undefined ? -1 : Number(max.p);
+    if (head <= from) return from;
+    const counted = await this.db(this.t.auditEvents).where('position', '>', from).andWhere('position', '<=', head).count({ n: '*' }).first();
+    let through = head;
+    if (Number(counted?.n ?? 0) !== head - from) {
+      const ranked = this.db(this.t.auditEvents)
+        .select('position', this.db.raw('ROW_NUMBER() OVER (ORDER BY position) AS rn'))
+        .where('position', '>', from)
+        .andWhere('position', '<=', head)
+        .as('ranked');
+      const row = await this.db.from(ranked).whereRaw('position - rn <> ?', [from]).min({ rn: 'rn' }).first();
+      through = from + Number(row?.rn ?? head - from + 1) - 1;
+    }
+    this.appliedThrough = Math.max(this.appliedThrough, through);
+    return through;
   }
 
   async getAuditEvent(tenant: string | null, id: string): Promise<AuditEventView | undefined> {

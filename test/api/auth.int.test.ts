@@ -37,6 +37,21 @@ describe('Authentication over REST: JWT principals, and keys never logged', () =
     expect(await h.store.headPosition()).to.equal(head);
   });
 
+  it('every 401 carries the challenge `WWW-Authenticate: Bearer` (RFC 9110 §15.5.2 requires one; /mcp sent it, /v1 did not), documented in the OpenAPI 401 answers', async () => {
+    const expired = await new SignJWT({ tenant: 'acme', role: 'viewer' }).setProtectedHeader({ alg: 'HS256' }).setSubject('v').setExpirationTime(Math.floor(Date.now() / 1000) - 60).sign(Buffer.from(SECRET));
+    for (const auth of [undefined, 'Basic Zm9vOmJhcg==', 'Bearer omk_not-a-key', `Bearer ${expired}`]) {
+      const res = await h.call({ method: 'GET', url: '/v1/tasks', ...(auth ? { auth } : {}) });
+      expect(res.statusCode, String(auth)).to.equal(401);
+      expect(res.headers['www-authenticate'], String(auth)).to.equal('Bearer');
+    }
+    const ok = await h.call({ method: 'GET', url: '/v1/tasks', auth: (await h.key('viewer', 'acme')).auth });
+    expect(ok.statusCode).to.equal(200);
+    expect(ok.headers['www-authenticate']).to.equal(undefined);
+    const doc = (await h.call({ method: 'GET', url: '/docs' })).json();
+    expect(doc.paths['/v1/tasks'].get.responses['401'].headers).to.have.property('www-authenticate');
+    expect(doc.paths['/v1/tasks'].get.responses['403'].headers).to.not.have.property('www-authenticate');
+  });
+
   it('per-key rate limits of JWT callers are per tenant and sub: the same sub in another tenant is another caller', async () => {
     const limited = await makeHarness({ jwt: createJwtVerifier({ JWT_SECRET: SECRET }), rateLimit: { perKeyPerMinute: 2, perTenantPerMinute: 100 } });
     try {

@@ -144,6 +144,42 @@ describe('REST system routes: /healthz, /readyz, /metrics, /docs; request ids; r
     expect((await h.call({ method: 'GET', url: '/docs/json' })).json().openapi).to.equal(doc.openapi);
   });
 
+  it('/docs names every REST operation with a stable, unique operationId (what client generators name their methods after), the SDK\'s names', async () => {
+    const doc = (await h.call({ method: 'GET', url: '/docs' })).json();
+    const ids: Record<string, string> = {};
+    for (const [path, ops] of Object.entries(doc.paths as Record<string, Record<string, { operationId?: string }>>)) {
+      if (path === '/mcp') continue; // MCP over streamable HTTP: JSON-RPC, not REST (docs/architecture.md)
+      for (const [method, op] of Object.entries(ops)) ids[`${method.toUpperCase()} ${path}`] = op.operationId ?? '(none)';
+    }
+    expect(ids).to.deep.equal({
+      'GET /healthz': 'getHealth',
+      'GET /readyz': 'getReadiness',
+      'POST /v1/tasks': 'submitTask',
+      'GET /v1/tasks': 'listTasks',
+      'GET /v1/tasks/{id}': 'getTask',
+      'GET /v1/tasks/{id}/events': 'listTaskEvents',
+      'POST /v1/tasks/{id}/cancel': 'cancelTask',
+      'POST /v1/tasks/{id}/approvals': 'decideApproval',
+      'GET /v1/tool-calls': 'listToolCalls',
+      'GET /v1/tool-calls/{id}': 'getToolCall',
+      'GET /v1/events': 'listEvents',
+      'GET /v1/events/{id}': 'getEvent',
+      'GET /v1/events/{id}/proof': 'getEventProof',
+      'GET /v1/batches': 'listBatches',
+      'GET /v1/batches/{id}': 'getBatch',
+      'GET /v1/batches/{id}/events': 'exportBatchEvents',
+      'POST /v1/mcp-servers': 'registerMcpServer',
+      'GET /v1/mcp-servers': 'listMcpServers',
+      'DELETE /v1/mcp-servers/{id}': 'removeMcpServer',
+      'GET /v1/tools': 'searchTools',
+      'POST /v1/keys': 'createKey',
+      'GET /v1/keys': 'listKeys',
+      'PATCH /v1/keys/{id}': 'setKeyAgents',
+      'DELETE /v1/keys/{id}': 'revokeKey',
+      'DELETE /v1/subjects/{subject}/key': 'eraseSubjectKey',
+    });
+  });
+
   it('/docs describes error answers as application/problem+json, as they are sent, and the public routes without a key', async () => {
     const doc = (await h.call({ method: 'GET', url: '/docs' })).json();
     const problems: string[] = [];

@@ -90,6 +90,25 @@ describe('event catalog', () => {
     }
     expect(readFileSync(join(__dirname, '../../docs/events.md'), 'utf8'), 'docs/events.md').to.equal(renderEventsDoc());
   });
+  it('every digest field (`…Hash`) in the JSON Schemas says what it is the hash of, so a consumer in another language can recompute it', () => {
+    const undescribed: string[] = [];
+    const walk = (node: unknown, where: string): void => {
+      if (Array.isArray(node)) return node.forEach((n, i) => walk(n, `${where}[${i}]`));
+      if (!node || typeof node !== 'object') return;
+      for (const [k, v] of Object.entries(node as Record<string, unknown>)) {
+        if (k === 'properties' && v && typeof v === 'object') {
+          for (const [name, prop] of Object.entries(v as Record<string, { description?: string }>)) {
+            if (name.endsWith('Hash') && !prop.description) undescribed.push(`${where}.${name}`);
+          }
+        }
+        walk(v, `${where}.${k}`);
+      }
+    };
+    const dir = join(__dirname, '../../events/schema');
+    for (const f of readdirSync(dir).filter((f) => f.endsWith('.json'))) walk(JSON.parse(readFileSync(join(dir, f), 'utf8')), f);
+    expect(undescribed).to.deep.equal([]);
+  });
+
   it('docs/consumers.md tells consumers of every version after the first (what it adds, how to read it as the last)', () => {
     const consumers = readFileSync(join(__dirname, '../../docs/consumers.md'), 'utf8');
     const later = catalog.definitions().filter((d) => d.version > 1).map((d) => `\`${d.type}\` v${d.version}`);

@@ -63,6 +63,24 @@ describe('examples/kafka-consumer.ts', function () {
     expect(run.stdout.split('\n').filter((l) => l.startsWith('ok ') && l.includes(`${stored[0].stream}#0 `))).to.have.length(1);
   });
 
+  it('started before the topic exists (deployed ahead of the gateway), waits for the relay to create it instead of exiting, then reads every event', async () => {
+    const topic = 'late.events.v1';
+    const log = await openTestLog();
+    const stored = await appendEvents(log.store, 2, 3);
+    const run = runExample(env.broker.brokers, ['--group', 'ex5', '--from-beginning', '--max', String(stored.length)], 'late');
+    // Long enough for the example to have asked for the topic and been told it does not exist.
+    await new Promise((r) => setTimeout(r, 3000));
+    const relay = new Relay(log.store, log.checkpoints, { brokers: env.broker.brokers, topic, registry: new Registry() });
+    await relay.start();
+    await relay.waitFor();
+    await relay.stop();
+    await log.close();
+    const { code, stdout } = await run;
+    expect(stdout, stdout).to.contain('waiting for topic late.events.v1');
+    expect(stdout, stdout).to.contain(`${stored.length} events, 0 hash mismatches`);
+    expect(code).to.equal(0);
+  });
+
   it('reports a message that is not an event envelope (not JSON, no event-id header) as BAD and goes on, instead of stopping at it for good', async () => {
     const topic = 'poison.events.v1';
     // A log of its own: the suite's holds the first test's events too.

@@ -23,12 +23,12 @@ export function batchesRoutes(deps: AppDeps): FastifyPluginAsync {
 
     app.get('/batches', {
       config: { permission: 'proofs:read' },
-      schema: { tags: ['batches'], summary: 'Sealed batches, newest first (cursor pagination)', querystring: BatchListQuery, response: { 200: BatchPage, ...problems } },
+      schema: { tags: ['batches'], operationId: 'listBatches', summary: 'Sealed batches, newest first (cursor pagination)', querystring: BatchListQuery, response: { 200: BatchPage, ...problems } },
     }, async (request) => proofs().listBatches(request.query));
 
     app.get('/batches/:id', {
       config: { permission: 'proofs:read' },
-      schema: { tags: ['batches'], summary: 'One batch head with its anchor', params: BatchIdParams, response: { 200: BatchView, ...problems } },
+      schema: { tags: ['batches'], operationId: 'getBatch', summary: 'One batch head with its anchor', params: BatchIdParams, response: { 200: BatchView, ...problems } },
     }, async (request) => {
       const b = await proofs().getBatch(request.params.id);
       if (!b) throw new NotFoundError('batch', String(request.params.id));
@@ -37,7 +37,7 @@ export function batchesRoutes(deps: AppDeps): FastifyPluginAsync {
 
     app.get('/batches/:id/events', {
       config: { permission: 'batches:export' },
-      schema: { tags: ['batches'], summary: "A batch's events, enough to re-derive its root", params: BatchIdParams, response: { 200: BatchEvents, ...problems } },
+      schema: { tags: ['batches'], operationId: 'exportBatchEvents', summary: "A batch's events, enough to re-derive its root", params: BatchIdParams, response: { 200: BatchEvents, ...problems } },
     }, async (request) => {
       if (!principalOf(request).crossTenant) throw new ForbiddenError('the batch export holds every tenant\'s events: cross-tenant principals only');
       const b = await proofs().getBatchEvents(request.params.id);

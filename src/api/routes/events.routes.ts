@@ -18,19 +18,30 @@ export function eventsRoutes(deps: AppDeps): FastifyPluginAsync {
 
     app.get('/events', {
       config: { permission: 'events:read' },
-      schema: { tags: ['events'], summary: 'The event log, filtered (position order)', querystring: EventsQuery, response: { 200: EventPage, ...problems } },
+      schema: {
+        tags: ['events'],
+        operationId: 'listEvents',
+        summary: 'The event log, filtered (position order)',
+        description:
+          'On the SQL event store a page ends before the first position the read model has not applied yet (a lagging Kafka partition), ' +
+          'without nextCursor: follow nextCursor, or poll with after=<last position seen>, and no event is passed over. ' +
+          'A list of one stream is not held (docs/architecture.md, "Lists and cursors").',
+        querystring: EventsQuery,
+        response: { 200: EventPage, ...problems },
+      },
     }, async (request) => {
       const q = request.query;
       const after = q.cursor !== undefined ? Number(decodeCursor('events', q.cursor, isPosition)) : q.after;
       const page = await deps.readModels.listAuditEvents(readScope(principalOf(request)), { stream: q.stream, type: q.type, after, limit: q.limit });
       const last = page.items[page.items.length - 1];
-      // Position order is stable under concurrent inserts: new events only ever land after the cursor.
+      // Position order: on a gap-free store the read model stops a page before a position not yet
+      // applied (a lagging Kafka partition), so what lands later lands after the cursor.
       return { items: page.items, ...(last && page.nextCursor !== undefined ? { nextCursor: encodeCursor('events', last.position) } : {}) };
     });
 
     app.get('/events/:id', {
       config: { permission: 'events:read' },
-      schema: { tags: ['events'], summary: 'One event, with its audit seq and batch once sealed', params: UuidParams, response: { 200: AuditEventView, ...problems } },
+      schema: { tags: ['events'], operationId: 'getEvent', summary: 'One event, with its audit seq and batch once sealed', params: UuidParams, response: { 200: AuditEventView, ...problems } },
     }, async (request) => {
       const e = await deps.readModels.getAuditEvent(readScope(principalOf(request)), request.params.id);
       if (!e) throw new NotFoundError('event', request.params.id);
@@ -41,6 +52,7 @@ export function eventsRoutes(deps: AppDeps): FastifyPluginAsync {
       config: { permission: 'proofs:read' },
       schema: {
         tags: ['events'],
+        operationId: 'getEventProof',
         summary: 'The openmcp-proof/1 file of an event (409 PROOF_PENDING with Retry-After until anchored)',
         params: UuidParams,
         response: { 200: ProofFile, 409: ProblemSchema, 503: ProblemSchema, ...problems },

@@ -23,6 +23,7 @@ export function keysRoutes(deps: AppDeps, keyDeps: KeyServiceDependencies): Fast
       config: { permission: 'keys:manage' },
       schema: {
         tags: ['keys'],
+        operationId: 'createKey',
         summary: 'Issue an API key (shown once)',
         description:
           'A tenant holds at most MAX_API_KEYS_PER_TENANT active (unrevoked) keys (default 100; the bootstrap admin key is not counted): ' +
@@ -43,7 +44,7 @@ export function keysRoutes(deps: AppDeps, keyDeps: KeyServiceDependencies): Fast
 
     app.get('/keys', {
       config: { permission: 'keys:manage' },
-      schema: { tags: ['keys'], summary: 'List API keys (never the keys themselves)', querystring: KeyListQuery, response: { 200: KeyPage, ...reads } },
+      schema: { tags: ['keys'], operationId: 'listKeys', summary: 'List API keys (never the keys themselves)', querystring: KeyListQuery, response: { 200: KeyPage, ...reads } },
     }, async (request) => {
       const p = principalOf(request);
       const q = request.query;
@@ -61,6 +62,7 @@ export function keysRoutes(deps: AppDeps, keyDeps: KeyServiceDependencies): Fast
       config: { permission: 'keys:manage' },
       schema: {
         tags: ['keys'],
+        operationId: 'setKeyAgents',
         summary: 'Change the agents an API key may act as',
         description:
           'The whole new list (`agents`, 1 to 100 distinct agent ids), or null for any agent of its tenant. Recorded as ' +
@@ -74,7 +76,7 @@ export function keysRoutes(deps: AppDeps, keyDeps: KeyServiceDependencies): Fast
 
     app.delete('/keys/:id', {
       config: { permission: 'keys:manage' },
-      schema: { tags: ['keys'], summary: 'Revoke an API key', params: UuidParams, response: { 204: NoContent, 503: ProblemSchema, ...problems } },
+      schema: { tags: ['keys'], operationId: 'revokeKey', summary: 'Revoke an API key', params: UuidParams, response: { 204: NoContent, 503: ProblemSchema, ...problems } },
     }, async (request, reply) => {
       await revokeApiKey(keyDeps, principalOf(request), request.params.id, String(request.id));
       return reply.code(204).send(null);

@@ -25,7 +25,7 @@ export function mcpRoutes(deps: AppDeps): FastifyPluginAsync {
 
     app.post('/mcp-servers', {
       config: { permission: 'mcp:write' },
-      schema: { tags: ['mcp'], summary: 'Register an upstream MCP server', body: RegisterServerBody, response: { 201: McpServerView, ...problems } },
+      schema: { tags: ['mcp'], operationId: 'registerMcpServer', summary: 'Register an upstream MCP server', body: RegisterServerBody, response: { 201: McpServerView, ...problems } },
     }, async (request, reply) => {
       // What reaches the host is the host operator's, not a tenant's: a stdio server is a process
       // on this host (it reads DATA_DIR — admin.key, sealer.key, the database of every tenant —
@@ -58,7 +58,7 @@ export function mcpRoutes(deps: AppDeps): FastifyPluginAsync {
 
     app.get('/mcp-servers', {
       config: { permission: 'mcp:read' },
-      schema: { tags: ['mcp'], summary: "The tenant's MCP servers (the whole list: no pages)", querystring: McpServerListQuery, response: { 200: McpServerList, ...reads } },
+      schema: { tags: ['mcp'], operationId: 'listMcpServers', summary: "The tenant's MCP servers (the whole list: no pages)", querystring: McpServerListQuery, response: { 200: McpServerList, ...reads } },
     }, async (request) => {
       // A shared server's configuration is the operator's (host paths, internal URLs): cross-tenant callers only.
       const p = principalOf(request);
@@ -69,6 +69,7 @@ export function mcpRoutes(deps: AppDeps): FastifyPluginAsync {
       config: { permission: 'mcp:write' },
       schema: {
         tags: ['mcp'],
+        operationId: 'removeMcpServer',
         summary: 'Remove an MCP server',
         description:
           '204 when removed. 409 INVALID_TRANSITION ("removed already") for a server of your tenant (or a shared one) that is removed already: a retry whose first answer was lost ' +
@@ -86,7 +87,7 @@ export function mcpRoutes(deps: AppDeps): FastifyPluginAsync {
 
     app.get('/tools', {
       config: { permission: 'mcp:read' },
-      schema: { tags: ['mcp'], summary: 'Search tools (BM25 over names and descriptions; by meaning too with EMBEDDING_MODEL_DIR)', querystring: ToolsQuery, response: { 200: ToolList, ...reads } },
+      schema: { tags: ['mcp'], operationId: 'searchTools', summary: 'Search tools (BM25 over names and descriptions; by meaning too with EMBEDDING_MODEL_DIR)', querystring: ToolsQuery, response: { 200: ToolList, ...reads } },
     }, async (request) => ({ items: await gateway().searchTools(principalOf(request).tenant, request.query.q, request.query.k) }));
   };
 }

@@ -24,6 +24,7 @@ export function subjectsRoutes(deps: AppDeps): FastifyPluginAsync {
       config: { permission: 'keys:manage' },
       schema: {
         tags: ['subjects'],
+        operationId: 'eraseSubjectKey',
         summary: "Erase a data subject's key (crypto-erasure)",
         description:
           'Deletes the data key of the subject: every tool-call payload recorded encrypted for it (MCP_PAYLOAD_POLICY=encrypted) ' +

@@ -13,9 +13,9 @@ export function systemRoutes(deps: AppDeps, metrics: Metrics): FastifyPluginAsyn
   return async (fastify) => {
     const app = fastify.withTypeProvider<ZodTypeProvider>();
 
-    app.get('/healthz', { schema: { tags: ['system'], summary: 'Liveness', security: [], response: { 200: Health } } }, async () => ({ status: 'ok' as const }));
+    app.get('/healthz', { schema: { tags: ['system'], operationId: 'getHealth', summary: 'Liveness', security: [], response: { 200: Health } } }, async () => ({ status: 'ok' as const }));
 
-    app.get('/readyz', { schema: { tags: ['system'], summary: 'Readiness of each dependency', security: [], response: { 200: Readiness, 503: Readiness } } }, async (_request, reply) => {
+    app.get('/readyz', { schema: { tags: ['system'], operationId: 'getReadiness', summary: 'Readiness of each dependency', security: [], response: { 200: Readiness, 503: Readiness } } }, async (_request, reply) => {
       const dependencies = await Promise.all((deps.readiness ?? []).map(runCheck));
       if (deps.draining?.()) dependencies.unshift({ name: 'lifecycle', state: 'down', detail: 'draining: this process is shutting down (SIGTERM)' });
       const down = dependencies.some((d) => d.state === 'down');

@@ -65,6 +65,7 @@ export function tasksRoutes(deps: AppDeps): FastifyPluginAsync {
       config: { permission: 'tasks:write' },
       schema: {
         tags: ['tasks'],
+        operationId: 'submitTask',
         summary: 'Submit a task (optional Idempotency-Key header)',
         description: '403 AGENT_NOT_ALLOWED: the key or token is limited to agents (`agents`) and the body names another agentId, or none; nothing is appended.',
         headers: SubmitTaskHeaders,
@@ -86,7 +87,7 @@ export function tasksRoutes(deps: AppDeps): FastifyPluginAsync {
 
     app.get('/tasks', {
       config: { permission: 'tasks:read' },
-      schema: { tags: ['tasks'], summary: 'List tasks (filters, cursor pagination)', querystring: TaskListQuery, response: { 200: TaskPage, ...reads } },
+      schema: { tags: ['tasks'], operationId: 'listTasks', summary: 'List tasks (filters, cursor pagination)', querystring: TaskListQuery, response: { 200: TaskPage, ...reads } },
     }, async (request) => {
       const page = await deps.readModels.listTasks(principalOf(request).tenant, request.query);
       return { ...page, items: await Promise.all(page.items.map((t) => openTaskView(deps.subjectKeys, t))) };
@@ -94,7 +95,7 @@ export function tasksRoutes(deps: AppDeps): FastifyPluginAsync {
 
     app.get('/tasks/:id', {
       config: { permission: 'tasks:read' },
-      schema: { tags: ['tasks'], summary: 'Show a task with its steps', params: UuidParams, response: { 200: TaskView, ...reads } },
+      schema: { tags: ['tasks'], operationId: 'getTask', summary: 'Show a task with its steps', params: UuidParams, response: { 200: TaskView, ...reads } },
     }, async (request) => {
       const task = await deps.readModels.getTask(principalOf(request).tenant, request.params.id);
       if (!task) throw new NotFoundError('task', request.params.id);
@@ -103,7 +104,7 @@ export function tasksRoutes(deps: AppDeps): FastifyPluginAsync {
 
     app.get('/tasks/:id/events', {
       config: { permission: 'events:read' },
-      schema: { tags: ['tasks'], summary: "A task's audit trail", params: UuidParams, querystring: TaskEventsQuery, response: { 200: EventPage, ...reads } },
+      schema: { tags: ['tasks'], operationId: 'listTaskEvents', summary: "A task's audit trail", params: UuidParams, querystring: TaskEventsQuery, response: { 200: EventPage, ...reads } },
     }, async (request) => {
       const tenant = principalOf(request).tenant;
       const { id } = request.params;
@@ -119,6 +120,7 @@ export function tasksRoutes(deps: AppDeps): FastifyPluginAsync {
       config: { permission: 'tasks:write' },
       schema: {
         tags: ['tasks'],
+        operationId: 'cancelTask',
         summary: 'Cancel a task (idempotent)',
         description:
           '202 {id, status: "cancelled"} once TaskCancelled is recorded. A cancel of a task already cancelled (a retry) answers the same, ' +
@@ -157,6 +159,7 @@ export function tasksRoutes(deps: AppDeps): FastifyPluginAsync {
       config: { permission: 'tasks:approve' },
       schema: {
         tags: ['tasks'],
+        operationId: 'decideApproval',
         summary: "Approve or reject an agent's proposed action",
         description:
           'Names the exact proposalHash of ApprovalRequested. 202 with status approved (released), rejected, or pending: the policy wants several distinct approvers ' +

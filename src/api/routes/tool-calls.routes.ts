@@ -23,6 +23,7 @@ export function toolCallsRoutes(deps: AppDeps): FastifyPluginAsync {
       config: { permission: 'tasks:read' },
       schema: {
         tags: ['tool-calls'],
+        operationId: 'listToolCalls',
         summary: 'List tool calls, newest first (filters, cursor pagination)',
         description: 'Filters: server, tool (the upstream name), status, taskId, from/to (on requestedAt, inclusive). Arguments and results only where recorded (MCP_PAYLOAD_POLICY=store, or encrypted while the subject\'s key exists: after erasure `argumentsErased`/`resultErased`); hashes always.',
         querystring: ToolCallListQuery,
@@ -35,7 +36,7 @@ export function toolCallsRoutes(deps: AppDeps): FastifyPluginAsync {
 
     app.get('/tool-calls/:id', {
       config: { permission: 'tasks:read' },
-      schema: { tags: ['tool-calls'], summary: 'Show a tool call', params: UuidParams, response: { 200: ToolCallView, ...problems } },
+      schema: { tags: ['tool-calls'], operationId: 'getToolCall', summary: 'Show a tool call', params: UuidParams, response: { 200: ToolCallView, ...problems } },
     }, async (request) => {
       const call = await deps.readModels.getToolCall(principalOf(request).tenant, request.params.id);
       if (!call) throw new NotFoundError('tool call', request.params.id);

@@ -1,0 +1,26 @@
+import { z } from 'zod';
+
+const sha256 = z.string().regex(/^0x[0-9a-f]{64}$/);
+const JCS = 'RFC 8785 (JCS) canonical JSON';
+
+/**
+ * The fields of events that are digests or chain hashes, each described with what it is the hash
+ * of: the description goes into the JSON Schemas (events/schema/), where consumers in other
+ * languages read how to recompute it. All are `0x` + 64 lowercase hex.
+ * @example z.strictObject({ argumentsHash: digest.argumentsHash, argumentsJson: z.string().optional() })
+ */
+export const digest = {
+  argumentsHash: sha256.describe(`SHA-256 of the ${JCS} of the call's arguments (the object; argumentsJson, when recorded, is that canonical text)`),
+  resultHash: sha256.describe(`SHA-256 of the ${JCS} of the result (an MCP tool's: its CallToolResult object; resultJson, when recorded, is that canonical text)`),
+  toolsHash: sha256.describe(`SHA-256 of the ${JCS} of \`tools\`, the array as recorded here: a discovery is recorded only when it differs from the last`),
+  outputHash: sha256.describe(`SHA-256 of the ${JCS} of \`output\`; \`signature\` is the agent runtime's signature over it (docs/agent.md, "Signed output")`),
+  instructionHash: sha256.describe(`SHA-256 of the ${JCS} of the instruction, a JSON string (the instruction in double quotes, escaped)`),
+  reasonHash: sha256.describe(
+    `SHA-256 of the ${JCS} of the whole reason kept out of the log (a JSON string, not cut), the credentials of any URL in it replaced by ***; the gateway's own log (stderr) gives the same digest beside the reason`,
+  ),
+  promptHash: sha256.describe(`SHA-256 of the ${JCS} of {model, messages, tools, temperature, maxTokens} as sent to the model`),
+  contentHash: sha256.describe(`SHA-256 of the ${JCS} of the message's text, a JSON string ("" when it had none): the task's answerHash for a final turn`),
+  proposalHash: sha256.describe(`SHA-256 of the ${JCS} of the transaction proposal (docs/policy.md, "Approvals"): approvals name it, and release that proposal only`),
+  txHash: sha256.describe('The transaction hash on its chain'),
+  blockHash: sha256.describe('The hash of the block that included the transaction'),
+};
