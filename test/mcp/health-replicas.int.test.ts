@@ -182,6 +182,15 @@ describe('MCP server health across gateway replicas', function () {
     }
   });
 
+  it('sets right a down recorded by a replica of an earlier release (actor mcp-gateway, no presence): during a rolling upgrade, as once it is done', async function () {
+    const down = createEvent({ type: 'McpServerHealthChanged', stream: `mcpserver-${id}`, tenant: 'acme', actor: { kind: 'system', id: 'mcp-gateway' }, data: { status: 'down', reason: 'unreachable' } });
+    await temp.store.append(down.stream, [down]);
+    await until('B reads the older release\'s down', () => b.catalog.healthObserver(id) === 'mcp-gateway');
+    await b.checkHealth();
+    const last = (await healthEvents()).at(-1)!;
+    expect([last.data.status, last.actor.id]).to.deep.equal(['up', 'mcp-gateway:b']);
+  });
+
   it('writes nothing more while replicas live and disagree, however often they check', async function () {
     const before = (await healthEvents()).length;
     for (let round = 0; round < 5; round++) {
