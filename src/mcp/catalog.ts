@@ -87,6 +87,12 @@ export class ToolCatalog {
   private readonly healthObservers = new Map<string, string>();
   /** Per server id: the revision of the last event of its stream applied here (events read from the log carry it). */
   private readonly revisions = new Map<string, number>();
+  /**
+   * Per server id: the revision of the health change applied here. A replica applies its own
+   * appends at once and the others' as it follows the log, so an older change may come after a
+   * newer one: it changes nothing (the health is the log's latest, and so is its observer).
+   */
+  private readonly healthRevisions = new Map<string, number>();
 
   /** Apply one registry event; returns true when it changed the catalog. */
   apply(event: EventContent): boolean {
@@ -138,6 +144,10 @@ export class ToolCatalog {
         break;
       case 'McpServerHealthChanged':
         if (!s) return false;
+        if (typeof revision === 'number') {
+          if (revision < (this.healthRevisions.get(id) ?? -1)) return false;
+          this.healthRevisions.set(id, revision);
+        }
         s.health = d.status as ServerHealth;
         s.healthReason = healthReasonOf(d);
         if (event.actor.kind === 'system') this.healthObservers.set(id, event.actor.id);
@@ -152,6 +162,7 @@ export class ToolCatalog {
         if (event.actor.kind !== 'system') this.removedByAdmin.add(`${s.tenant}/${s.name}`);
         this.servers.delete(id);
         this.healthObservers.delete(id);
+        this.healthRevisions.delete(id);
         kind = 'removed';
         break;
       default:

@@ -26,6 +26,9 @@ export function replicaActorId(): string {
 export class ReplicaPresence {
   private timer?: NodeJS.Timeout;
   private started?: Promise<void>;
+  private unwatch?: () => void;
+  /** Until when (by the clock) every replica is taken for alive: the cache may have lost their entries. */
+  private lostUntil = 0;
 
   constructor(
     private readonly cache: Cache,
@@ -35,8 +38,17 @@ export class ReplicaPresence {
     private readonly logger?: { warn(obj: unknown, msg?: string): void },
   ) {}
 
-  /** Write the entry and renew it on a timer; once (later calls wait for the first). */
+  /**
+   * Write the entry and renew it on a timer; once (later calls wait for the first). A cache that
+   * may have lost writes (Redis restarted empty, a failover: onWritesMaybeLost) lost the others'
+   * entries too, which they renew only on their next beat: every replica is then taken for alive
+   * for a TTL, and this one writes its own again at once.
+   */
   start(): Promise<void> {
+    this.unwatch ??= this.cache.onWritesMaybeLost?.(() => {
+      this.lostUntil = this.clock().getTime() + this.ttlMs;
+      if (this.timer) void this.beat();
+    });
     this.started ??= this.beat().then(() => {
       this.timer = setInterval(() => void this.beat(), Math.max(1, Math.floor(this.ttlMs / 3)));
       this.timer.unref();
@@ -57,6 +69,8 @@ export class ReplicaPresence {
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+    this.unwatch?.();
+    this.unwatch = undefined;
   }
 
   /** Stop renewing and delete the entry, so that others need not wait for it to expire. */
@@ -66,10 +80,11 @@ export class ReplicaPresence {
   }
 
   /**
-   * Whether replica `id` vouches for itself now. True when the cache cannot say (unreachable):
-   * a record is never set right on a guess.
+   * Whether replica `id` vouches for itself now. True when the cache cannot say (unreachable, or
+   * it may have lost the entry within the last TTL): a record is never set right on a guess.
    */
   async isAlive(id: string): Promise<boolean> {
+    if (this.clock().getTime() < this.lostUntil) return true;
     try {
       const until = await this.cache.get(keyOf(id));
       return until !== undefined && Number(until) > this.clock().getTime();

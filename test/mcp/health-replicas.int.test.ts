@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MemoryCache } from '../../src/cache/memory';
-import type { RecordedEvent } from '../../src/core/envelope';
+import { createEvent, type RecordedEvent } from '../../src/core/envelope';
 import type { EventStore, Subscription } from '../../src/eventstore/port';
 import { McpGateway } from '../../src/mcp/gateway';
 import { openTempSqliteStore } from './support/stores';
@@ -13,9 +13,10 @@ const FLAGGED_SERVER = join(__dirname, 'support', 'flagged-server.ts');
 const TTL_MS = 30_000;
 
 /** `inner`, but what its subscriptions deliver waits while `held`: a replica that has not read the latest events yet. */
-function delayedFeed(inner: EventStore): { store: EventStore; hold(): void; release(): void } {
+function delayedFeed(inner: EventStore): { store: EventStore; hold(): void; release(): void; delivered: Set<string> } {
   let held = false;
   let waiting: (() => void)[] = [];
+  const delivered = new Set<string>();
   const store = new Proxy(inner, {
     get(target, prop, receiver) {
       if (prop === 'subscribeAll') {
@@ -28,6 +29,7 @@ function delayedFeed(inner: EventStore): { store: EventStore; hold(): void; rele
               next: async () => {
                 const r = await it.next();
                 while (held) await new Promise<void>((resolve) => waiting.push(resolve));
+                if (!r.done) delivered.add(r.value.id);
                 return r;
               },
               return: async () => (await it.return?.()) ?? { done: true, value: undefined },
@@ -41,6 +43,7 @@ function delayedFeed(inner: EventStore): { store: EventStore; hold(): void; rele
   });
   return {
     store,
+    delivered,
     hold: () => void (held = true),
     release: () => {
       held = false;
@@ -64,6 +67,7 @@ describe('MCP server health across gateway replicas', function () {
   let c: McpGateway;
   let feedOfC: ReturnType<typeof delayedFeed>;
   let id: string;
+  let cache: MemoryCache;
 
   const healthEvents = async (): Promise<RecordedEvent[]> => (await temp.store.readStream(`mcpserver-${id}`)).filter((e) => e.type === 'McpServerHealthChanged');
 
@@ -71,7 +75,7 @@ describe('MCP server health across gateway replicas', function () {
     temp = await openTempSqliteStore();
     now = Date.parse('2026-12-06T12:00:00.000Z');
     const clock = () => new Date(now);
-    const cache = new MemoryCache();
+    cache = new MemoryCache();
     const options = { store: temp.store, cache, clock, presenceTtlMs: TTL_MS, upstream: { healthIntervalMs: 0 } };
     a = new McpGateway({ ...options, replicaId: 'mcp-gateway:a' });
     b = new McpGateway({ ...options, replicaId: 'mcp-gateway:b' });
@@ -140,6 +144,51 @@ describe('MCP server health across gateway replicas', function () {
     await c.checkHealth();
     const after = (await healthEvents()).slice(downs);
     expect(after.map((e) => [e.data.status, e.actor.id])).to.deep.equal([['up', 'mcp-gateway:b']]);
+  });
+
+  it("says what the log says last when it reads another replica's older change after appending its own", async function () {
+    // D starts (its first health change, up, is appended with expected revision 'any'); just
+    // before it, A records the server down once more, and D's follower reads that only later.
+    let foreign: RecordedEvent | undefined;
+    const late = delayedFeed(
+      new Proxy(temp.store, {
+        get(target, prop, receiver) {
+          if (prop !== 'append') return Reflect.get(target, prop, receiver);
+          return async (...args: Parameters<EventStore['append']>) => {
+            if (!foreign && args[1][0]?.type === 'McpServerHealthChanged') {
+              const down = createEvent({ type: 'McpServerHealthChanged', stream: args[0], tenant: 'acme', actor: { kind: 'system', id: 'mcp-gateway:a' }, data: { status: 'down', reason: 'unreachable' } });
+              foreign = (await target.append(args[0], [down])).events[0];
+            }
+            return target.append(...args);
+          };
+        },
+      }),
+    );
+    const d = new McpGateway({ store: late.store, cache, clock: () => new Date(now), presenceTtlMs: TTL_MS, upstream: { healthIntervalMs: 0 }, replicaId: 'mcp-gateway:d' });
+    try {
+      await d.start();
+      late.hold();
+      await until('D records the server up', async () => (await healthEvents()).at(-1)?.actor.id === 'mcp-gateway:d');
+      const last = (await healthEvents()).at(-1)!;
+      expect([foreign!.revision < last.revision, last.data.status]).to.deep.equal([true, 'up']);
+      late.release();
+      await until("D's follower reads A's older down", () => late.delivered.has(foreign!.id));
+      await new Promise((r) => setTimeout(r, 50));
+      expect(d.listServers('acme')[0].health, 'the latest change of the log, as every other replica says').to.equal('up');
+      expect(a.listServers('acme')[0].health).to.equal('up');
+    } finally {
+      late.release();
+      await d.close();
+    }
+  });
+
+  it('sets right a down recorded by a replica of an earlier release (actor mcp-gateway, no presence): during a rolling upgrade, as once it is done', async function () {
+    const down = createEvent({ type: 'McpServerHealthChanged', stream: `mcpserver-${id}`, tenant: 'acme', actor: { kind: 'system', id: 'mcp-gateway' }, data: { status: 'down', reason: 'unreachable' } });
+    await temp.store.append(down.stream, [down]);
+    await until('B reads the older release\'s down', () => b.catalog.healthObserver(id) === 'mcp-gateway');
+    await b.checkHealth();
+    const last = (await healthEvents()).at(-1)!;
+    expect([last.data.status, last.actor.id]).to.deep.equal(['up', 'mcp-gateway:b']);
   });
 
   it('writes nothing more while replicas live and disagree, however often they check', async function () {
