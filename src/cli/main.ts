@@ -1,7 +1,9 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { loadConfig } from '../config';
 import { OpenMcpError } from '../core/errors';
-import { addClientCommands, addMcpClientCommands } from './client-commands';
+import { addClientCommands, addMcpClientCommands, CLIENT_SETTINGS_HELP } from './client-commands';
 import { fatalErrorText } from './fatal-error-text';
 
 /**
@@ -16,7 +18,9 @@ function load<T>(id: string): T {
 export function buildCli(): Command {
   const program = new Command('openmcp')
     .description('OpenMCP-Chain: a verifiable gateway for AI agents and MCP tools')
-    .showHelpAfterError();
+    .version(packageVersion(), '-V, --version', 'print the version of OpenMCP-Chain')
+    .showHelpAfterError()
+    .addHelpText('after', CLIENT_HELP);
 
   program
     .command('start')
@@ -106,6 +110,18 @@ export function buildCli(): Command {
 
   return program;
 }
+
+/** The release a bug report is about (package.json's version). */
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(join(__dirname, '../../package.json'), 'utf8')) as { version: string }).version;
+}
+
+// The commands below `start`, `verify…`, `contracts` and `projections` are clients of a running
+// gateway: a newcomer who started it on another port or DATA_DIR must learn here how to reach it.
+const CLIENT_HELP = `
+keys, subjects, tasks, tool-calls, events, mcp servers and mcp tools are clients of a running gateway.${CLIENT_SETTINGS_HELP}
+So give them the settings you gave \`start\`: after \`PORT=18080 DATA_DIR=/tmp/omc npm start\`,
+  PORT=18080 DATA_DIR=/tmp/omc npx openmcp tasks list`;
 
 const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
 
