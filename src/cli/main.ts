@@ -38,9 +38,9 @@ export function buildCli(): Command {
     .addOption(rpcOption())
     .addOption(new Option('--contract <address>', 'AuditAnchor address to trust; without it, the one named in the proof, with a warning').env('ANCHOR_CONTRACT'))
     .option('--signer <address>', "the sealer's address to trust (default: the one named in the proof)")
-    .action(async (file: string, o: { rpc: string; contract?: string; signer?: string }) => {
+    .action(async (file: string, o: { rpc?: string; contract?: string; signer?: string }) => {
       const { runVerify } = load<typeof import('./verify')>('./verify');
-      process.exitCode = await runVerify({ file, rpc: o.rpc, contract: o.contract, signer: o.signer });
+      process.exitCode = await runVerify({ file, ...verifyChain(o), signer: o.signer });
     });
 
   program
@@ -51,10 +51,10 @@ export function buildCli(): Command {
     .addOption(rpcOption())
     .addOption(new Option('--contract <address>', "AuditAnchor address to trust; without it, the export's, with a warning").env('ANCHOR_CONTRACT'))
     .option('--signer <address>', "the sealer's address to trust (default: the one named in the export's batch head)")
-    .action(async (id: string, o: { file: string; rpc: string; contract?: string; signer?: string }) => {
+    .action(async (id: string, o: { file: string; rpc?: string; contract?: string; signer?: string }) => {
       if (!/^(0|[1-9][0-9]*)$/.test(id)) throw new OpenMcpError('VALIDATION_FAILED', `batch id must be a non-negative integer, got ${id}`, { status: 400 });
       const { runVerifyBatch } = load<typeof import('./verify-batch')>('./verify-batch');
-      process.exitCode = await runVerifyBatch({ batchId: Number(id), file: o.file, rpc: o.rpc, contract: o.contract, signer: o.signer });
+      process.exitCode = await runVerifyBatch({ batchId: Number(id), file: o.file, ...verifyChain(o), signer: o.signer });
     });
 
   const contracts = program.command('contracts').description('smart contracts');
@@ -178,16 +178,20 @@ function addContractsAdminCommands(contracts: Command): void {
 }
 
 /** The chain a verification reads by default: CHAIN_RPC_URL, else the embedded chain at CHAIN_PORT (as `start` runs it). */
-function defaultRpc(): string {
-  return process.env.CHAIN_RPC_URL || `http://127.0.0.1:${process.env.CHAIN_PORT || 8545}`;
-}
-
 /**
- * `--rpc` of the verifications. Commander appends "(default: …)" to the help itself: the default
- * is described here, once, by where it comes from rather than by the URL it resolves to.
+ * `--rpc` of the verifications. Its default is resolved when the command runs (verifyDefaults: the
+ * environment, else the OPENMCP_CONFIG file), never while the CLI is built, so `--help` reads no file;
+ * the help says where it comes from rather than the URL it resolves to.
  */
 function rpcOption(): Option {
-  return new Option('--rpc <url>', 'chain JSON-RPC URL').default(defaultRpc(), 'CHAIN_RPC_URL, else the local chain on CHAIN_PORT');
+  return new Option('--rpc <url>', 'chain JSON-RPC URL (default: CHAIN_RPC_URL, else the local chain on CHAIN_PORT; from the environment, else OPENMCP_CONFIG)');
+}
+
+/** `--rpc` and `--contract` as given, else verifyDefaults (the file is read only when one is missing). */
+function verifyChain(o: { rpc?: string; contract?: string }): { rpc: string; contract?: string } {
+  if (o.rpc && o.contract) return { rpc: o.rpc, contract: o.contract };
+  const d = load<typeof import('./verify-defaults')>('./verify-defaults').verifyDefaults();
+  return { rpc: o.rpc ?? d.rpc, contract: o.contract ?? d.contract };
 }
 
 /**
