@@ -25,7 +25,7 @@ export function clientFromEnvironment(o: ClientEnvironment = {}): OpenMcpClient 
     if (existsSync(file)) {
       apiKey = readFileSync(file, 'utf8').trim();
       keySource = `${file} (neither OPENMCP_API_KEY nor OPENMCP_ADMIN_KEY is set)`;
-    } else missing = `${file} (DATA_DIR/admin.key: give the DATA_DIR the gateway was started with)`;
+    } else missing = `${file} (DATA_DIR/admin.key: a gateway started with another DATA_DIR keeps it there, one given OPENMCP_ADMIN_KEY keeps none)`;
   }
   return new OpenMcpClient({ baseUrl, apiKey, keySource: keySource ?? `nowhere: neither OPENMCP_API_KEY nor OPENMCP_ADMIN_KEY is set, and there is no ${missing}` });
 }
