@@ -254,12 +254,22 @@ export type Config = z.infer<typeof ConfigSchema> & {
 /** Keys of ConfigSchema: every environment variable the product reads. */
 export const CONFIG_VARIABLES = Object.keys(ConfigSchema.shape) as (keyof typeof ConfigSchema.shape)[];
 
-function readConfigFile(path: string): Record<string, unknown> {
+function readConfigFile(path: string): Record<string, string> {
   const parsed = readSettingsFile(path, 'OPENMCP_CONFIG');
   if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw new ConfigError(`OPENMCP_CONFIG ${path}: expected an object of settings`, { variable: 'OPENMCP_CONFIG' });
   }
   return Object.fromEntries(Object.entries(parsed).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]));
+}
+
+/**
+ * The settings of the file OPENMCP_CONFIG names (relative to `cwd`), each as text, or none when it is
+ * unset; a file that cannot be read or is not an object throws a ConfigError naming OPENMCP_CONFIG.
+ * For commands that read a few settings without the whole configuration (`openmcp verify`).
+ * @example configFileSettings({ OPENMCP_CONFIG: 'openmcp.yaml' }).CHAIN_PORT === '18545'
+ */
+export function configFileSettings(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Record<string, string> {
+  return env.OPENMCP_CONFIG ? readConfigFile(resolve(cwd, env.OPENMCP_CONFIG)) : {};
 }
 
 /**
@@ -281,7 +291,7 @@ function expectation(message: string): string {
  * @example loadConfig({ PORT: '9000' }).PORT === 9000
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
-  const fromFile = env.OPENMCP_CONFIG ? readConfigFile(resolve(cwd, env.OPENMCP_CONFIG)) : {};
+  const fromFile = configFileSettings(env, cwd);
   const raw: Record<string, unknown> = { ...fromFile };
   for (const key of CONFIG_VARIABLES) {
     const v = env[key];

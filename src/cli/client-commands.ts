@@ -30,6 +30,17 @@ function position(option: string): (value: string) => number {
   };
 }
 
+/** Said under each client command's --help: a gateway started on another port or DATA_DIR is not found otherwise. */
+export const CLIENT_SETTINGS_HELP =
+  '\nThe gateway is reached at OPENMCP_URL (default http://HOST:PORT, as `openmcp start` reads them), with the key in\nOPENMCP_API_KEY, else OPENMCP_ADMIN_KEY, else DATA_DIR/admin.key.';
+
+/** Add the note to `command` and every command under it, except those that never reach a gateway. */
+function noteClientSettings(command: Command, except: string[] = []): void {
+  if (except.includes(command.name())) return;
+  command.addHelpText('after', CLIENT_SETTINGS_HELP);
+  for (const c of command.commands) noteClientSettings(c, except);
+}
+
 export function addClientCommands(program: Command): void {
   const toolCalls = program.command('tool-calls').description("the gateway's tool calls (through the REST API)");
   toolCalls
@@ -168,6 +179,8 @@ export function addClientCommands(program: Command): void {
       const { runSubjectsErase } = require('./subjects') as typeof import('./subjects');
       process.exitCode = await runSubjectsErase(client(), subject);
     });
+
+  for (const group of [toolCalls, tasks, events, keys, subjects]) noteClientSettings(group, ['answer-key', 'help']);
 }
 
 /** `openmcp mcp servers …` and `openmcp mcp tools search`, under the `mcp` command (same client settings). */
@@ -205,9 +218,8 @@ export function addMcpClientCommands(mcp: Command): void {
       const { runMcpServersRemove } = require('./mcp-servers') as typeof import('./mcp-servers');
       process.exitCode = await runMcpServersRemove(client(), id);
     });
-  mcp
-    .command('tools')
-    .description('tools of the upstream servers')
+  const tools = mcp.command('tools').description('tools of the upstream servers');
+  tools
     .command('search')
     .description('find the tools for a task by meaning, as search_tools does (BM25, plus embeddings when EMBEDDING_MODEL_DIR is set)')
     .argument('<query...>', 'what you want to do')
@@ -217,4 +229,7 @@ export function addMcpClientCommands(mcp: Command): void {
       const { runToolsSearch } = require('./mcp-servers') as typeof import('./mcp-servers');
       process.exitCode = await runToolsSearch(client(), query.join(' '), o);
     });
+
+  noteClientSettings(servers);
+  noteClientSettings(tools);
 }

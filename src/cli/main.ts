@@ -1,7 +1,9 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { loadConfig } from '../config';
 import { OpenMcpError } from '../core/errors';
-import { addClientCommands, addMcpClientCommands } from './client-commands';
+import { addClientCommands, addMcpClientCommands, CLIENT_SETTINGS_HELP } from './client-commands';
 import { fatalErrorText } from './fatal-error-text';
 
 /**
@@ -16,7 +18,9 @@ function load<T>(id: string): T {
 export function buildCli(): Command {
   const program = new Command('openmcp')
     .description('OpenMCP-Chain: a verifiable gateway for AI agents and MCP tools')
-    .showHelpAfterError();
+    .version(packageVersion(), '-V, --version', 'print the version of OpenMCP-Chain')
+    .showHelpAfterError()
+    .addHelpText('after', CLIENT_HELP);
 
   program
     .command('start')
@@ -34,9 +38,9 @@ export function buildCli(): Command {
     .addOption(rpcOption())
     .addOption(new Option('--contract <address>', 'AuditAnchor address to trust; without it, the one named in the proof, with a warning').env('ANCHOR_CONTRACT'))
     .option('--signer <address>', "the sealer's address to trust (default: the one named in the proof)")
-    .action(async (file: string, o: { rpc: string; contract?: string; signer?: string }) => {
+    .action(async (file: string, o: { rpc?: string; contract?: string; signer?: string }) => {
       const { runVerify } = load<typeof import('./verify')>('./verify');
-      process.exitCode = await runVerify({ file, rpc: o.rpc, contract: o.contract, signer: o.signer });
+      process.exitCode = await runVerify({ file, ...verifyChain(o), signer: o.signer });
     });
 
   program
@@ -47,10 +51,10 @@ export function buildCli(): Command {
     .addOption(rpcOption())
     .addOption(new Option('--contract <address>', "AuditAnchor address to trust; without it, the export's, with a warning").env('ANCHOR_CONTRACT'))
     .option('--signer <address>', "the sealer's address to trust (default: the one named in the export's batch head)")
-    .action(async (id: string, o: { file: string; rpc: string; contract?: string; signer?: string }) => {
+    .action(async (id: string, o: { file: string; rpc?: string; contract?: string; signer?: string }) => {
       if (!/^(0|[1-9][0-9]*)$/.test(id)) throw new OpenMcpError('VALIDATION_FAILED', `batch id must be a non-negative integer, got ${id}`, { status: 400 });
       const { runVerifyBatch } = load<typeof import('./verify-batch')>('./verify-batch');
-      process.exitCode = await runVerifyBatch({ batchId: Number(id), file: o.file, rpc: o.rpc, contract: o.contract, signer: o.signer });
+      process.exitCode = await runVerifyBatch({ batchId: Number(id), file: o.file, ...verifyChain(o), signer: o.signer });
     });
 
   const contracts = program.command('contracts').description('smart contracts');
@@ -107,6 +111,18 @@ export function buildCli(): Command {
   return program;
 }
 
+/** The release a bug report is about (package.json's version). */
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(join(__dirname, '../../package.json'), 'utf8')) as { version: string }).version;
+}
+
+// The commands below `start`, `verify…`, `contracts` and `projections` are clients of a running
+// gateway: a newcomer who started it on another port or DATA_DIR must learn here how to reach it.
+const CLIENT_HELP = `
+keys, subjects, tasks, tool-calls, events, mcp servers and mcp tools are clients of a running gateway.${CLIENT_SETTINGS_HELP}
+So give them the settings you gave \`start\`: after \`PORT=18080 DATA_DIR=/tmp/omc npm start\`,
+  PORT=18080 DATA_DIR=/tmp/omc npx openmcp tasks list`;
+
 const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
 
 function requireAddress(what: string, v: string, nonZero = false): void {
@@ -162,16 +178,20 @@ function addContractsAdminCommands(contracts: Command): void {
 }
 
 /** The chain a verification reads by default: CHAIN_RPC_URL, else the embedded chain at CHAIN_PORT (as `start` runs it). */
-function defaultRpc(): string {
-  return process.env.CHAIN_RPC_URL || `http://127.0.0.1:${process.env.CHAIN_PORT || 8545}`;
-}
-
 /**
- * `--rpc` of the verifications. Commander appends "(default: …)" to the help itself: the default
- * is described here, once, by where it comes from rather than by the URL it resolves to.
+ * `--rpc` of the verifications. Its default is resolved when the command runs (verifyDefaults: the
+ * environment, else the OPENMCP_CONFIG file), never while the CLI is built, so `--help` reads no file;
+ * the help says where it comes from rather than the URL it resolves to.
  */
 function rpcOption(): Option {
-  return new Option('--rpc <url>', 'chain JSON-RPC URL').default(defaultRpc(), 'CHAIN_RPC_URL, else the local chain on CHAIN_PORT');
+  return new Option('--rpc <url>', 'chain JSON-RPC URL (default: CHAIN_RPC_URL, else the local chain on CHAIN_PORT; from the environment, else OPENMCP_CONFIG)');
+}
+
+/** `--rpc` and `--contract` as given, else verifyDefaults (the file is read only when one is missing). */
+function verifyChain(o: { rpc?: string; contract?: string }): { rpc: string; contract?: string } {
+  if (o.rpc && o.contract) return { rpc: o.rpc, contract: o.contract };
+  const d = load<typeof import('./verify-defaults')>('./verify-defaults').verifyDefaults();
+  return { rpc: o.rpc ?? d.rpc, contract: o.contract ?? d.contract };
 }
 
 /**

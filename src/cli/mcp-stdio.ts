@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { openStores } from '../app/open-stores';
 import { cachedSubjectKeys } from '../erasure/cached-subject-keys';
@@ -43,6 +44,19 @@ function whereKeysAre(config: Config): string {
 }
 
 /**
+ * An embedded database that does not exist yet holds no API key, and without OPENMCP_ADMIN_KEY or
+ * JWT settings no key can be valid in it: refuse before opening it, which would create and migrate
+ * a database in the MCP host's directory (./data of wherever the host starts us) and leave it there.
+ */
+function refuseWhereNoKeyCanBe(config: Config): void {
+  if (!config.databaseUrl.startsWith('sqlite:') || config.OPENMCP_ADMIN_KEY) return;
+  if (config.JWT_SECRET || config.JWT_PUBLIC_KEY_FILE || config.JWT_JWKS_FILE) return;
+  const file = config.databaseUrl.slice('sqlite:'.length);
+  if (file === ':memory:' || existsSync(file)) return;
+  throw new UnauthenticatedError(`API key not valid: ${whereKeysAre(config)} (no database there, so none was created)`);
+}
+
+/**
  * Whether the principal a stdio session acts as still may: checked before each tools/list and
  * tools/call, as /mcp authenticates each request. Its key was checked once, at start, and an MCP
  * host keeps the process running for days: a key revoked since (by another process, so no cache
@@ -79,6 +93,7 @@ function stillValid(keys: KeyStore, apiKey: string, principal: Principal, cacheM
 export async function runMcpStdio(config: Config, apiKey: string | undefined, io: { stdin?: Readable; stdout?: Writable; keyRecheckMs?: number } = {}): Promise<void> {
   if (!apiKey) throw new ValidationError(NO_KEY, { field: 'key' });
   const logger = createLogger(config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL, process.stderr);
+  refuseWhereNoKeyCanBe(config);
   const stores = await openStores(config);
   try {
     const keys = new SqlKeyStore(stores.knex);

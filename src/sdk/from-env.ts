@@ -18,12 +18,14 @@ export function clientFromEnvironment(o: ClientEnvironment = {}): OpenMcpClient 
   const baseUrl = env.OPENMCP_URL || `http://${host.includes(':') ? `[${host}]` : host}:${o.config?.PORT ?? 8080}`;
   let apiKey = env.OPENMCP_API_KEY || env.OPENMCP_ADMIN_KEY || undefined;
   let keySource = env.OPENMCP_API_KEY ? 'OPENMCP_API_KEY' : env.OPENMCP_ADMIN_KEY ? 'OPENMCP_ADMIN_KEY (OPENMCP_API_KEY is not set)' : undefined;
+  // Named when missing: a gateway started with another DATA_DIR keeps its key elsewhere.
+  let missing = 'DATA_DIR/admin.key';
   if (!apiKey && o.config) {
     const file = join(o.config.dataDir, 'admin.key');
     if (existsSync(file)) {
       apiKey = readFileSync(file, 'utf8').trim();
       keySource = `${file} (neither OPENMCP_API_KEY nor OPENMCP_ADMIN_KEY is set)`;
-    }
+    } else missing = `${file} (DATA_DIR/admin.key: a gateway started with another DATA_DIR keeps it there, one given OPENMCP_ADMIN_KEY keeps none)`;
   }
-  return new OpenMcpClient({ baseUrl, apiKey, keySource: keySource ?? 'nowhere: none of OPENMCP_API_KEY, OPENMCP_ADMIN_KEY, DATA_DIR/admin.key is set' });
+  return new OpenMcpClient({ baseUrl, apiKey, keySource: keySource ?? `nowhere: neither OPENMCP_API_KEY nor OPENMCP_ADMIN_KEY is set, and there is no ${missing}` });
 }

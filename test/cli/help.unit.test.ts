@@ -1,6 +1,26 @@
 import { expect } from 'chai';
 import type { Command } from 'commander';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { buildCli } from '../../src/cli/main';
+
+/** What `openmcp <args> --help` prints, 'after' help texts included. */
+function helpOf(...args: string[]): string {
+  let out = '';
+  const cli = buildCli().exitOverride();
+  const capture = (c: Command): void => {
+    c.configureOutput({ writeOut: (s) => void (out += s) });
+    c.exitOverride();
+    c.commands.forEach(capture);
+  };
+  capture(cli);
+  try {
+    cli.parse(['node', 'openmcp', ...args, '--help']);
+  } catch {
+    // exitOverride: --help throws once the help is written
+  }
+  return out;
+}
 
 /** Every option of every `openmcp` command, with the text `--help` prints for it. */
 function optionHelp(command: Command, path = 'openmcp'): { where: string; env?: string; text: string }[] {
@@ -28,6 +48,28 @@ describe('CLI --help', () => {
   it('names an option\'s environment variable once', () => {
     const twice = options.filter((o) => o.env && o.text.split(o.env).length > 2).map((o) => `${o.where}: ${o.text}`);
     expect(twice).to.deep.equal([]);
+  });
+
+  // A newcomer's first `openmcp --help` must say where the client commands (tasks, keys, mcp servers…)
+  // find the gateway and their key, and `--version` must name the release a bug report is about.
+  it('says, at the top, where the client commands find the gateway and their key', () => {
+    const help = helpOf();
+    for (const v of ['OPENMCP_URL', 'OPENMCP_API_KEY', 'OPENMCP_ADMIN_KEY', 'DATA_DIR/admin.key']) expect(help, v).to.include(v);
+  });
+
+  it('says it again on each client command, where a newcomer asks `openmcp tasks --help`', () => {
+    for (const args of [['keys'], ['subjects'], ['tasks'], ['tasks', 'list'], ['tool-calls'], ['events'], ['mcp', 'servers'], ['mcp', 'servers', 'add'], ['mcp', 'tools', 'search']]) {
+      expect(helpOf(...args), args.join(' ')).to.include('OPENMCP_URL').and.include('OPENMCP_API_KEY');
+    }
+    for (const args of [['verify'], ['start'], ['mcp', 'stdio']]) expect(helpOf(...args), args.join(' ')).to.not.include('OPENMCP_URL');
+  });
+
+  it('prints the package version with --version', () => {
+    const { version } = JSON.parse(readFileSync(join(__dirname, '../../package.json'), 'utf8')) as { version: string };
+    let out = '';
+    const cli = buildCli().exitOverride().configureOutput({ writeOut: (s) => void (out += s) });
+    expect(() => cli.parse(['node', 'openmcp', '--version'])).to.throw(); // exitOverride: after printing
+    expect(out.trim()).to.equal(version);
   });
 
   it('says "(default: …)" the one way, never an empty list', () => {

@@ -86,6 +86,10 @@ describe('openmcp mcp stdio: the key it acts as', function () {
       const err = (await runMcpStdio(loadConfig({ LOG_LEVEL: 'error' }, elsewhere), agent.key).then(() => null, (e: unknown) => e)) as { code?: string; message?: string } | null;
       expect(err?.code).to.equal('UNAUTHENTICATED');
       expect(err?.message).to.include('API key not valid').and.include(`sqlite:${join(elsewhere, 'data', 'openmcp.db')}`).and.include('DATA_DIR').and.include('not through OPENMCP_URL');
+      // No key of a fresh database can be valid (no OPENMCP_ADMIN_KEY, no JWT settings): refused
+      // before making one, so the host's directory is not left with a migrated ./data/openmcp.db.
+      expect(err?.message).to.include('no database there');
+      expect(existsSync(join(elsewhere, 'data')), "a database made in the host's directory").to.equal(false);
       const viaUrl = (await runMcpStdio(loadConfig({ DATABASE_URL: 'mysql://app:s3cret-pw@127.0.0.1:1/openmcp', LOG_LEVEL: 'error' }, elsewhere), agent.key).then(() => null, (e: unknown) => e)) as { message?: string } | null;
       expect(viaUrl?.message, 'an unreachable database is not a refused key').to.not.include('API key not valid');
     } finally {

@@ -1,6 +1,8 @@
 import { expect } from 'chai';
-import { readFileSync, rmSync, statSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { startGatewayProcess, type GatewayProcess } from '../support/gateway-process';
 
 /** `npm start` on the embedded default: no external server, a real child process. */
@@ -70,6 +72,26 @@ describe('openmcp start (embedded default)', function () {
     expect(problem.detail).to.match(/OPENAI_BASE_URL/);
     const after = (await (await fetch(`${gw!.url}/v1/events?type=TaskSubmitted&limit=200`, { headers: auth })).json()) as { items: unknown[] };
     expect(after.items.length).to.equal(before.items.length);
+  });
+
+  // README shows a newcomer's first MCP client; it must run as written, on the port they chose.
+  it("runs README's MCP client (`mcp-client.mts`) as written against /mcp", async () => {
+    const root = join(__dirname, '..', '..');
+    const snippet = /```ts\n([\s\S]*?)```/.exec(readFileSync(join(root, 'README.md'), 'utf8'))?.[1];
+    expect(snippet, "README's ```ts block").to.include('StreamableHTTPClientTransport').and.include('localhost:8080/mcp');
+    mkdirSync(join(root, 'test-output'), { recursive: true });
+    const dir = mkdtempSync(join(root, 'test-output', 'readme-mcp-client-'));
+    try {
+      writeFileSync(join(dir, 'mcp-client.mts'), snippet!.replace('localhost:8080', `localhost:${new URL(gw!.url).port}`));
+      const { stdout } = await promisify(execFile)(process.execPath, [join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs'), 'mcp-client.mts'], {
+        cwd: dir,
+        env: { ...process.env, KEY: adminKey },
+        timeout: 60_000,
+      });
+      expect(stdout).to.include("'search_tools'").and.include("'examples__echo'").and.include("text: 'hi'");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses to start on a bad setting, naming the variable', async () => {
