@@ -1,10 +1,10 @@
-import { readFile } from 'node:fs/promises';
 import type { RecordedEvent } from '../core/envelope';
 import type { BatchExport } from '../proofs/batches';
 import { verifyBatchExport } from '../proofs/verify-batch';
 import { apiProblemIn } from './api-problem';
 import { pinnedAddressProblem } from './pinned-address';
 import { printChecks, type Writer } from './print-checks';
+import { readJsonFile } from './read-json-file';
 import { DEFAULT_RPC_URL } from './verify';
 
 export type RunVerifyBatchOptions = {
@@ -23,8 +23,8 @@ export type RunVerifyBatchOptions = {
  * `openmcp verify-batch <id> --file export.json [--rpc URL] [--contract ADDR] [--signer ADDR]`:
  * re-derives the batch root from the exported events and compares it with the chain (the one the
  * export names, when it names one), and checks the batch head's signature as `verify` does. Exit
- * code 0 when all pass, 1 naming the failed check, 2 when the file cannot be read, is the export of
- * another batch, or a pinned address is malformed.
+ * code 0 when all pass, 1 naming the failed check, 2 when the file cannot be read, names a key twice
+ * in one object, is the export of another batch, or a pinned address is malformed.
  */
 export async function runVerifyBatch(o: RunVerifyBatchOptions): Promise<number> {
   const out = o.out ?? ((l: string) => console.log(l));
@@ -33,13 +33,12 @@ export async function runVerifyBatch(o: RunVerifyBatchOptions): Promise<number> 
     out(`FAILED: ${pin}`);
     return 2;
   }
-  let parsed: BatchExport | RecordedEvent[];
-  try {
-    parsed = JSON.parse(await readFile(o.file, 'utf8'));
-  } catch (err) {
-    out(`FAILED: cannot read ${o.file}: ${(err as Error).message}`);
+  const read = await readJsonFile(o.file, 'an export of one batch');
+  if (read.problem !== undefined) {
+    out(`FAILED: ${read.problem}`);
     return 2;
   }
+  const parsed = read.value as BatchExport | RecordedEvent[];
   // The API's error answer saved in place of the export (403 for a key that is not cross-tenant, 404).
   const problem = apiProblemIn(parsed);
   if (problem) {

@@ -8,6 +8,7 @@ import { canonicalJson as serverCanonicalJson } from '../../src/core/canonical';
 import { buildTree, leafHash as serverLeafHash } from '../../src/proofs/merkle';
 import { signBatchHead } from '../../src/proofs/batch-head';
 import { verifyProofFile } from '../../src/proofs/verify-proof';
+import { duplicateJsonKey as serverDuplicateJsonKey } from '../../src/core/json-duplicate-key';
 import type { Hex } from '../../src/core/hex';
 
 // The browser modules are plain ES modules (ui/package.json: type module); Node 20 has WebCrypto,
@@ -23,6 +24,7 @@ type VerifierModules = {
   };
   signature: { recoverBatchHeadSigner(head: unknown, sig: string): Promise<string | undefined> };
   verify: { verifyProofInBrowser(p: unknown, o: { rpcUrl: string; fetch?: typeof fetch }): Promise<Check[]>; PROOF_CHECKS: string[] };
+  twice: { duplicateJsonKey(text: string): unknown; proofFileProblem(text: string, name: string): string | undefined };
 };
 
 const load = (p: string) => import(`../../ui/app/verify/${p}.js`);
@@ -70,6 +72,7 @@ describe('in-browser proof verifier (ui/app/verify)', () => {
       merkle: await load('merkle'),
       signature: await load('batch-signature'),
       verify: await load('verify-proof'),
+      twice: await load('json-duplicate-key'),
     };
   });
 
@@ -197,5 +200,25 @@ describe('in-browser proof verifier (ui/app/verify)', () => {
   it('matches the server on the event hash of envelopes with every optional field', async () => {
     const e = { ...eventHashVectors.cases[0].event, correlationId: 'c-1', causationId: 'c-0', data: { n: 7, s: 'é\u2028"', l: [null, true] } };
     expect(await m.eventHash.computeEventHash(e)).to.equal(serverEventHash(e as never));
+  });
+
+  it('finds a key written twice in one object where the server does (a dropped file that JSON.parse reads one way, other readers another)', () => {
+    // Keys from a small set, some spelled with escapes, so objects often name one twice.
+    const key = fc.constantFrom('a', 'b', '\\u0061', 'a\\\\', 'b\\"');
+    const entries = fc.array(fc.tuple(key, fc.jsonValue({ maxDepth: 2 })), { maxLength: 5 });
+    fc.assert(
+      fc.property(fc.jsonValue({ maxDepth: 3 }), entries, fc.boolean(), (v, es, pretty) => {
+        const obj = `{${es.map(([k, x]) => `"${k}":${JSON.stringify(x)}`).join(pretty ? ',\n ' : ',')}}`;
+        for (const text of [JSON.stringify(v), `[${JSON.stringify(v)},${obj}]`, `{"v":${JSON.stringify(v, null, pretty ? 2 : undefined)},"o":${obj}}`]) {
+          JSON.parse(text);
+          expect(m.twice.duplicateJsonKey(text), text).to.deep.equal(serverDuplicateJsonKey(text));
+        }
+      }),
+      { numRuns: 300 },
+    );
+    const text = JSON.stringify(makeProof()).replace('"event":{', '"event":{"tenant":"mallory",');
+    expect(m.twice.proofFileProblem(text, 'p.json')).to.match(/^p\.json names "tenant" twice in one object \(the second at line 1, column \d+\): JSON readers differ on which one counts, so it is not a proof of one event; get the file again$/);
+    expect(m.twice.proofFileProblem(JSON.stringify(makeProof()), 'p.json')).to.equal(undefined);
+    expect(m.twice.proofFileProblem('{"a":', 'p.json')).to.equal('p.json is not JSON.');
   });
 });
