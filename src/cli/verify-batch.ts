@@ -4,6 +4,7 @@ import { verifyBatchExport } from '../proofs/verify-batch';
 import { apiProblemIn } from './api-problem';
 import { pinnedAddressProblem } from './pinned-address';
 import { printChecks, type Writer } from './print-checks';
+import { printable } from './printable';
 import { readJsonFile } from './read-json-file';
 import { DEFAULT_RPC_URL } from './verify';
 
@@ -27,7 +28,9 @@ export type RunVerifyBatchOptions = {
  * in one object, is the export of another batch, or a pinned address is malformed.
  */
 export async function runVerifyBatch(o: RunVerifyBatchOptions): Promise<number> {
-  const out = o.out ?? ((l: string) => console.log(l));
+  // Every line may quote the file, the operator's text: its control characters are printed as escapes.
+  const write = o.out ?? ((l: string) => console.log(l));
+  const out = (l: string) => write(printable(l));
   const pin = pinnedAddressProblem('--contract (or ANCHOR_CONTRACT)', o.contract) ?? pinnedAddressProblem('--signer', o.signer);
   if (pin) {
     out(`FAILED: ${pin}`);

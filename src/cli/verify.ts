@@ -2,6 +2,7 @@ import { verifyProofFile } from '../proofs/verify-proof';
 import { apiProblemIn } from './api-problem';
 import { pinnedAddressProblem } from './pinned-address';
 import { printChecks, type Writer } from './print-checks';
+import { printable } from './printable';
 import { readJsonFile } from './read-json-file';
 
 export const DEFAULT_RPC_URL = 'http://127.0.0.1:8545';
@@ -23,7 +24,9 @@ export type RunVerifyOptions = {
  * names a key twice in one object, or a pinned address is malformed.
  */
 export async function runVerify(o: RunVerifyOptions): Promise<number> {
-  const out = o.out ?? ((l: string) => console.log(l));
+  // Every line may quote the file, the operator's text: its control characters are printed as escapes.
+  const write = o.out ?? ((l: string) => console.log(l));
+  const out = (l: string) => write(printable(l));
   const pin = pinnedAddressProblem('--contract (or ANCHOR_CONTRACT)', o.contract) ?? pinnedAddressProblem('--signer', o.signer);
   if (pin) {
     out(`FAILED: ${pin}`);
