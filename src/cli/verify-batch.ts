@@ -36,7 +36,10 @@ export async function runVerifyBatch(o: RunVerifyBatchOptions): Promise<number> 
     out(`FAILED: ${pin}`);
     return 2;
   }
-  const read = await readJsonFile(o.file, 'an export of one batch');
+  const read = await readJsonFile(o.file, {
+    what: 'an export of one batch',
+    tooLarge: 'verify-batch cannot check it; check its events one by one with their proofs (openmcp verify)',
+  });
   if (read.problem !== undefined) {
     out(`FAILED: ${read.problem}`);
     return 2;

@@ -32,7 +32,12 @@ export async function runVerify(o: RunVerifyOptions): Promise<number> {
     out(`FAILED: ${pin}`);
     return 2;
   }
-  const read = await readJsonFile(o.file, 'a proof of one event');
+  const read = await readJsonFile(o.file, {
+    what: 'a proof of one event',
+    // One event (at most MAX_EVENT_BYTES, 4 MiB, as JSON) with a path of at most 64 hashes, with room for pretty-printing.
+    maxBytes: 64 * 1024 * 1024,
+    tooLarge: 'more than a proof file can be (one event of at most 4 MiB, and its path): not a proof of one event',
+  });
   if (read.problem !== undefined) {
     out(`FAILED: ${read.problem}`);
     return 2;
