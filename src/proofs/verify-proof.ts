@@ -65,8 +65,8 @@ function extraField(f: Record<string, unknown>): string | undefined {
 
 function formatProblem(p: unknown): string | undefined {
   const f = p as ProofFile;
-  if (!f || typeof f !== 'object') return 'not a JSON object';
-  if (f.format !== PROOF_FORMAT) return `format is ${JSON.stringify(f.format)}, expected ${PROOF_FORMAT}`;
+  if (!f || typeof f !== 'object' || Array.isArray(f)) return 'not a JSON object';
+  if (f.format !== PROOF_FORMAT) return `format is ${f.format === undefined ? 'missing' : JSON.stringify(f.format)}, expected ${PROOF_FORMAT}`;
   const extra = extraField(f as unknown as Record<string, unknown>);
   if (extra !== undefined) return `unexpected field ${JSON.stringify(extra)}: the proof covers none beside those of openmcp-proof/1`;
   if (!f.event || typeof f.event !== 'object' || Array.isArray(f.event)) return 'event is not a recorded event envelope: not an object';

@@ -221,4 +221,20 @@ describe('in-browser proof verifier (ui/app/verify)', () => {
     expect(m.twice.proofFileProblem(JSON.stringify(makeProof()), 'p.json')).to.equal(undefined);
     expect(m.twice.proofFileProblem('{"a":', 'p.json')).to.equal('p.json is not JSON.');
   });
+
+  // The server said "format is undefined, expected openmcp-proof/1" of a list (the browser: "not a JSON object") and of an object without one.
+  it('says what the server says of a file that is no proof object, or one without a format', async () => {
+    for (const [file, said] of [
+      [[makeProof()], 'not a JSON object'],
+      [[], 'not a JSON object'],
+      ['openmcp-proof/1', 'not a JSON object'],
+      [{}, 'format is missing, expected openmcp-proof/1'],
+      [{ format: 1 }, 'format is 1, expected openmcp-proof/1'],
+    ] as const) {
+      const server = await verifyProofFile(file, { rpcUrl: UNREACHABLE_RPC });
+      const mine = await m.verify.verifyProofInBrowser(file, { rpcUrl: UNREACHABLE_RPC });
+      expect(server[0], JSON.stringify(file)).to.deep.equal({ name: 'proof format', ok: false, detail: said });
+      expect(mine[0], JSON.stringify(file)).to.deep.equal(server[0]);
+    }
+  });
 });

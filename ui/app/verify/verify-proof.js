@@ -41,7 +41,7 @@ function extraField(f) {
 /** @param {any} f @returns {string|undefined} */
 function formatProblem(f) {
   if (!f || typeof f !== 'object' || Array.isArray(f)) return 'not a JSON object';
-  if (f.format !== PROOF_FORMAT) return `format is ${JSON.stringify(f.format)}, expected ${PROOF_FORMAT}`;
+  if (f.format !== PROOF_FORMAT) return `format is ${f.format === undefined ? 'missing' : JSON.stringify(f.format)}, expected ${PROOF_FORMAT}`;
   const extra = extraField(f);
   if (extra !== undefined) return `unexpected field ${JSON.stringify(extra)}: the proof covers none beside those of openmcp-proof/1`;
   const bad = envelopeProblem(f.event);
