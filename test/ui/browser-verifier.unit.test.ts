@@ -237,4 +237,24 @@ describe('in-browser proof verifier (ui/app/verify)', () => {
       expect(mine[0], JSON.stringify(file)).to.deep.equal(server[0]);
     }
   });
+
+  // They passed "proof format": a file without its anchor's transaction ("where to look"), with markup in its place, or without the signer it names (then check 5 said "file names undefined").
+  it('fails "proof format" on a batch signer that is no address and an anchor txHash or blockNumber missing or malformed, as the server does', async () => {
+    const cases: [(p: Record<string, any>) => void, string][] = [
+      [(p) => delete p.batch.signer, 'batch signer is not an address (0x and 40 hex digits)'],
+      [(p) => (p.batch.signer = 'sealer'), 'batch signer is not an address (0x and 40 hex digits)'],
+      [(p) => delete p.anchor.txHash, 'anchor txHash/blockNumber missing: a 32-byte lowercase hex hash and a block number'],
+      [(p) => (p.anchor.txHash = '<b>0x</b>'), 'anchor txHash/blockNumber missing: a 32-byte lowercase hex hash and a block number'],
+      [(p) => (p.anchor.blockNumber = '9'), 'anchor txHash/blockNumber missing: a 32-byte lowercase hex hash and a block number'],
+      [(p) => delete p.anchor.blockNumber, 'anchor txHash/blockNumber missing: a 32-byte lowercase hex hash and a block number'],
+    ];
+    for (const [doctor, said] of cases) {
+      const p = makeProof();
+      doctor(p);
+      const server = await verifyProofFile(p, { rpcUrl: UNREACHABLE_RPC });
+      const mine = await m.verify.verifyProofInBrowser(p, { rpcUrl: UNREACHABLE_RPC });
+      expect(server[0], said).to.deep.equal({ name: 'proof format', ok: false, detail: said });
+      expect(mine[0], said).to.deep.equal(server[0]);
+    }
+  });
 });

@@ -50,8 +50,13 @@ function formatProblem(f) {
   const b = f.batch;
   if (!b || ![b.id, b.firstSeq, b.lastSeq].every(isCount)) return 'batch id/firstSeq/lastSeq missing';
   if (!hex32.test(b.root) || !hex32.test(b.prevRoot)) return 'batch root/prevRoot are not 32-byte lowercase hex';
+  if (typeof b.signer !== 'string' || !ADDRESS_RE.test(b.signer)) return 'batch signer is not an address (0x and 40 hex digits)';
   if (!Array.isArray(f.path) || !f.path.every((/** @type {unknown} */ x) => typeof x === 'string' && hex32.test(x))) return 'path is not a list of 32-byte lowercase hex';
   if (!f.anchor || !Number.isSafeInteger(f.anchor.chainId) || typeof f.anchor.contract !== 'string' || !ADDRESS_RE.test(f.anchor.contract)) return 'anchor chainId/contract missing';
+  // Not evidence (docs/proofs.md section 7), but where to look: present and well-formed, as the gateway writes them.
+  if (typeof f.anchor.txHash !== 'string' || !hex32.test(f.anchor.txHash) || !isCount(f.anchor.blockNumber)) {
+    return 'anchor txHash/blockNumber missing: a 32-byte lowercase hex hash and a block number';
+  }
   return undefined;
 }
 
