@@ -16,6 +16,7 @@ import { verifyProofFile, type CheckResult } from '../../src/proofs/verify-proof
 import { auditAnchorAt, deployAuditAnchor } from '../../src/web3/audit-anchor';
 import { createRpcProvider } from '../../src/web3/provider';
 import { openFixture, queries, SEALER_KEY, submitTasks, type Fixture } from './pipeline-fixture';
+import { checkVectors, verify as independentVerify } from '../../examples/independent-verify';
 
 /** Hardhat's funded account #1: the forger, with a contract and a sealer key of their own. */
 const FORGER_KEY: Hex = '0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d';
@@ -314,5 +315,17 @@ describe('proof files an auditor must not accept (CLI, server and browser verifi
     expect(batchCode).to.equal(2);
     expect(batchLines).to.have.length(1);
     expect(batchLines[0]).to.match(/^FAILED: .*export-twice\.json names "root" twice in one object \(the second at line 1, column \d+\): JSON readers differ on which one counts, so it is not an export of one batch; get the file again$/);
+  });
+
+  // docs/proofs.md section 10: the spec alone is enough to write a verifier that agrees.
+  it('a verifier written from docs/proofs.md alone (examples/independent-verify.ts, ethers + canonicalize only) matches every vector and agrees on real and forged proofs', async () => {
+    expect(checkVectors(join(__dirname, '..', 'vectors'))).to.deep.equal({ matched: 49, total: 49 });
+    const pins = { rpc: f.chain.rpcUrl, contract: f.chain.contractAddress, signer: sealerAddress };
+    expect((await independentVerify(good, pins)).filter(([, ok]) => !ok)).to.deep.equal([]);
+    const tampered = JSON.parse(JSON.stringify(good)) as ProofFile;
+    (tampered.event.data as { steps: { arguments: { text: string } }[] }).steps[0].arguments.text = 'transfer everything';
+    expect((await independentVerify(tampered, pins)).filter(([, ok]) => !ok).map(([name]) => name)).to.deep.equal(['event hash']);
+    const { proof } = await forge();
+    expect((await independentVerify(proof, pins)).filter(([, ok]) => !ok).map(([name]) => name)).to.deep.equal(['batch signature', 'on-chain root', 'on-chain inclusion']);
   });
 });
