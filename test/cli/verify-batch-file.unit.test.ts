@@ -70,3 +70,16 @@ describe('openmcp verify / verify-batch: a file too large to read', () => {
     expect(out).to.deep.equal([`FAILED: ${file} is 600 MiB, more than Node reads as one JSON text (512 MiB): verify-batch cannot check it; check its events one by one with their proofs (openmcp verify)`]);
   });
 });
+
+/** `ANCHOR_CONTRACT=` (an .env line left blank) read "--contract (or ANCHOR_CONTRACT)  is not an address": the empty value did not show. */
+describe('openmcp verify / verify-batch: an empty pinned address', () => {
+  it('is named as empty, before any check (exit 2)', async () => {
+    const out: string[] = [];
+    expect(await runVerify({ file: 'unread.json', rpc: NO_CHAIN, contract: '', out: (l) => out.push(l) })).to.equal(2);
+    expect(await runVerifyBatch({ batchId: 0, file: 'unread.json', rpc: NO_CHAIN, signer: '', out: (l) => out.push(l) })).to.equal(2);
+    expect(out).to.deep.equal([
+      'FAILED: --contract (or ANCHOR_CONTRACT) is empty: give an address (0x and 40 hex digits), or leave it unset',
+      'FAILED: --signer is empty: give an address (0x and 40 hex digits), or leave it unset',
+    ]);
+  });
+});
