@@ -169,10 +169,6 @@ function defaultRpc(): string {
 }
 
 /**
- * `--rpc` of the verifications. Commander appends "(default: …)" to the help itself: the default
- * is described here, once, by where it comes from rather than by the URL it resolves to.
- */
-/**
  * `verify` and `verify-batch` exit 2 when nothing could be checked (docs/proofs.md), so a command
  * line they cannot run (an unknown option, a missing argument) is not read as exit 1, "a check
  * failed". Help and version still exit 0. Commander has printed the error already.
@@ -181,6 +177,10 @@ function nothingChecked(err: CommanderError): never {
   process.exit(err.exitCode === 0 ? 0 : 2);
 }
 
+/**
+ * `--rpc` of the verifications. Commander appends "(default: …)" to the help itself: the default
+ * is described here, once, by where it comes from rather than by the URL it resolves to.
+ */
 function rpcOption(): Option {
   return new Option('--rpc <url>', 'chain JSON-RPC URL').default(defaultRpc(), 'CHAIN_RPC_URL, else the local chain on CHAIN_PORT');
 }

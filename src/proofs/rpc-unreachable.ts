@@ -15,7 +15,7 @@ type RpcErrorAnswer = { error?: { code?: unknown; message?: unknown }; payload?:
 /**
  * Why a verifier could not read the chain, for its user: the error's own words, and, when nothing
  * answered at `rpcUrl` as a JSON-RPC node does (refused, unknown host, an HTTP error status, a page
- * that is not JSON, a URL of another scheme), what to do about it: the chain to ask is the one the
+ * that is not JSON, a URL of another scheme or no URL at all), what to do about it: the chain to ask is the one the
  * proof's anchor names, given with --rpc (the default is CHAIN_RPC_URL, else the embedded chain on
  * CHAIN_PORT, which only a gateway running here serves). A JSON-RPC error answer names the method
  * refused and the node's words, not ethers' "could not coalesce error (…)".
@@ -27,6 +27,7 @@ export function chainReadProblem(err: unknown, rpcUrl: string, chainId?: number)
   const chain = chainId === undefined ? 'the chain the batch was anchored on' : `chain ${chainId}, where the batch was anchored`;
   const hint = `pass --rpc with the URL of a node of ${chain}`;
   const notRpc = (what: string) => `${url} ${what}, not as a JSON-RPC node does: ${hint}`;
+  if (e.code === 'ERR_INVALID_URL') return `${url} is not a URL: ${hint}`;
   if (e.code === 'SERVER_ERROR' && e.info?.responseStatus) {
     const body = e.info.responseBody ? ` (${JSON.stringify(e.info.responseBody.slice(0, 100))})` : '';
     return notRpc(`answered HTTP ${e.info.responseStatus}${body}`);

@@ -76,6 +76,11 @@ describe('openmcp verify / verify-batch where something else than a JSON-RPC nod
     expect(await rootDetail()).to.equal(`cannot read batch 0 from 0x5FbDB2315678afecb367f032d93F642f64180aa3: the node at ${url} refused eth_chainId: -32601 the method eth_chainId does not exist`);
   });
 
+  it('no URL at all (CHAIN_PORT=abc made it http://127.0.0.1:abc; it said "Invalid URL")', async () => {
+    const results = await verifyBatchExport({ batchId: 0, events: [], rpcUrl: 'http://127.0.0.1:abc', contract: '0x5FbDB2315678afecb367f032d93F642f64180aa3' });
+    expect(results.find((r) => r.name === 'root')?.detail).to.equal(`cannot read batch 0 from 0x5FbDB2315678afecb367f032d93F642f64180aa3: http://127.0.0.1:abc is not a URL: ${tail}`);
+  });
+
   it('a URL of another scheme', async () => {
     const results = await verifyBatchExport({ batchId: 0, events: [], rpcUrl: 'ftp://127.0.0.1/', contract: '0x5FbDB2315678afecb367f032d93F642f64180aa3' });
     expect(results.find((r) => r.name === 'root')?.detail).to.equal(`cannot read batch 0 from 0x5FbDB2315678afecb367f032d93F642f64180aa3: ftp://127.0.0.1/ is not an http:// or https:// URL: ${tail}`);
