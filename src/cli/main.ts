@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Command, Option } from 'commander';
+import { Command, Option, type CommanderError } from 'commander';
 import { loadConfig } from '../config';
 import { OpenMcpError } from '../core/errors';
 import { addClientCommands, addMcpClientCommands, CLIENT_SETTINGS_HELP } from './client-commands';
@@ -34,6 +34,7 @@ export function buildCli(): Command {
   program
     .command('verify')
     .description('verify an openmcp-proof/1 file against the on-chain root (needs only the file and an RPC URL)')
+    .exitOverride(nothingChecked)
     .argument('<proof.json>', 'the proof file (GET /v1/events/:id/proof)')
     .addOption(rpcOption())
     .addOption(new Option('--contract <address>', 'AuditAnchor address to trust; without it, the one named in the proof, with a warning').env('ANCHOR_CONTRACT'))
@@ -46,13 +47,14 @@ export function buildCli(): Command {
   program
     .command('verify-batch')
     .description("re-derive a batch's Merkle root from its exported events and compare it with the chain")
+    .exitOverride(nothingChecked)
     .argument('<id>', 'batch id')
     .requiredOption('--file <export.json>', 'the export (GET /v1/batches/:id/events)')
     .addOption(rpcOption())
     .addOption(new Option('--contract <address>', "AuditAnchor address to trust; without it, the export's, with a warning").env('ANCHOR_CONTRACT'))
     .option('--signer <address>', "the sealer's address to trust (default: the one named in the export's batch head)")
-    .action(async (id: string, o: { file: string; rpc?: string; contract?: string; signer?: string }) => {
-      if (!/^(0|[1-9][0-9]*)$/.test(id)) throw new OpenMcpError('VALIDATION_FAILED', `batch id must be a non-negative integer, got ${id}`, { status: 400 });
+    .action(async (id: string, o: { file: string; rpc?: string; contract?: string; signer?: string }, cmd: Command) => {
+      if (!/^(0|[1-9][0-9]*)$/.test(id)) cmd.error(`error: batch id must be a non-negative integer, got ${id}`, { code: 'openmcp.invalidArgument' });
       const { runVerifyBatch } = load<typeof import('./verify-batch')>('./verify-batch');
       process.exitCode = await runVerifyBatch({ batchId: Number(id), file: o.file, ...verifyChain(o), signer: o.signer });
     });
@@ -177,7 +179,15 @@ function addContractsAdminCommands(contracts: Command): void {
   });
 }
 
-/** The chain a verification reads by default: CHAIN_RPC_URL, else the embedded chain at CHAIN_PORT (as `start` runs it). */
+/**
+ * `verify` and `verify-batch` exit 2 when nothing could be checked (docs/proofs.md), so a command
+ * line they cannot run (an unknown option, a missing argument) is not read as exit 1, "a check
+ * failed". Help and version still exit 0. Commander has printed the error already.
+ */
+function nothingChecked(err: CommanderError): never {
+  process.exit(err.exitCode === 0 ? 0 : 2);
+}
+
 /**
  * `--rpc` of the verifications. Its default is resolved when the command runs (verifyDefaults: the
  * environment, else the OPENMCP_CONFIG file), never while the CLI is built, so `--help` reads no file;

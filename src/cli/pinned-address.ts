@@ -8,5 +8,6 @@ import { isHexAddress } from '../core/address';
  */
 export function pinnedAddressProblem(option: string, value: string | undefined): string | undefined {
   if (value === undefined || isHexAddress(value)) return undefined;
+  if (value.trim() === '') return `${option} is empty: give an address (0x and 40 hex digits), or leave it unset`;
   return `${option} ${value} is not an address (0x and 40 hex digits)`;
 }

@@ -1,10 +1,11 @@
-import { readFile } from 'node:fs/promises';
 import type { RecordedEvent } from '../core/envelope';
 import type { BatchExport } from '../proofs/batches';
 import { verifyBatchExport } from '../proofs/verify-batch';
 import { apiProblemIn } from './api-problem';
 import { pinnedAddressProblem } from './pinned-address';
 import { printChecks, type Writer } from './print-checks';
+import { printable } from './printable';
+import { readJsonFile } from './read-json-file';
 import { DEFAULT_RPC_URL } from './verify';
 
 export type RunVerifyBatchOptions = {
@@ -23,23 +24,27 @@ export type RunVerifyBatchOptions = {
  * `openmcp verify-batch <id> --file export.json [--rpc URL] [--contract ADDR] [--signer ADDR]`:
  * re-derives the batch root from the exported events and compares it with the chain (the one the
  * export names, when it names one), and checks the batch head's signature as `verify` does. Exit
- * code 0 when all pass, 1 naming the failed check, 2 when the file cannot be read, is the export of
- * another batch, or a pinned address is malformed.
+ * code 0 when all pass, 1 naming the failed check, 2 when the file cannot be read, names a key twice
+ * in one object, is the export of another batch, or a pinned address is malformed.
  */
 export async function runVerifyBatch(o: RunVerifyBatchOptions): Promise<number> {
-  const out = o.out ?? ((l: string) => console.log(l));
+  // Every line may quote the file, the operator's text: its control characters are printed as escapes.
+  const write = o.out ?? ((l: string) => console.log(l));
+  const out = (l: string) => write(printable(l));
   const pin = pinnedAddressProblem('--contract (or ANCHOR_CONTRACT)', o.contract) ?? pinnedAddressProblem('--signer', o.signer);
   if (pin) {
     out(`FAILED: ${pin}`);
     return 2;
   }
-  let parsed: BatchExport | RecordedEvent[];
-  try {
-    parsed = JSON.parse(await readFile(o.file, 'utf8'));
-  } catch (err) {
-    out(`FAILED: cannot read ${o.file}: ${(err as Error).message}`);
+  const read = await readJsonFile(o.file, {
+    what: 'an export of one batch',
+    tooLarge: 'verify-batch cannot check it; check its events one by one with their proofs (openmcp verify)',
+  });
+  if (read.problem !== undefined) {
+    out(`FAILED: ${read.problem}`);
     return 2;
   }
+  const parsed = read.value as BatchExport | RecordedEvent[];
   // The API's error answer saved in place of the export (403 for a key that is not cross-tenant, 404).
   const problem = apiProblemIn(parsed);
   if (problem) {

@@ -1,8 +1,9 @@
-import { readFile } from 'node:fs/promises';
 import { verifyProofFile } from '../proofs/verify-proof';
 import { apiProblemIn } from './api-problem';
 import { pinnedAddressProblem } from './pinned-address';
 import { printChecks, type Writer } from './print-checks';
+import { printable } from './printable';
+import { readJsonFile } from './read-json-file';
 
 export const DEFAULT_RPC_URL = 'http://127.0.0.1:8545';
 
@@ -19,23 +20,29 @@ export type RunVerifyOptions = {
 
 /**
  * `openmcp verify <proof.json> [--rpc URL] [--contract ADDR] [--signer ADDR]`: prints every check and returns
- * the exit code: 0 only if all pass, 1 naming the first failed check, 2 if the file is unreadable
- * or a pinned address is malformed.
+ * the exit code: 0 only if all pass, 1 naming the first failed check, 2 if the file is unreadable,
+ * names a key twice in one object, or a pinned address is malformed.
  */
 export async function runVerify(o: RunVerifyOptions): Promise<number> {
-  const out = o.out ?? ((l: string) => console.log(l));
+  // Every line may quote the file, the operator's text: its control characters are printed as escapes.
+  const write = o.out ?? ((l: string) => console.log(l));
+  const out = (l: string) => write(printable(l));
   const pin = pinnedAddressProblem('--contract (or ANCHOR_CONTRACT)', o.contract) ?? pinnedAddressProblem('--signer', o.signer);
   if (pin) {
     out(`FAILED: ${pin}`);
     return 2;
   }
-  let proof: unknown;
-  try {
-    proof = JSON.parse(await readFile(o.file, 'utf8'));
-  } catch (err) {
-    out(`FAILED: cannot read ${o.file}: ${(err as Error).message}`);
+  const read = await readJsonFile(o.file, {
+    what: 'a proof of one event',
+    // One event (at most MAX_EVENT_BYTES, 4 MiB, as JSON) with a path of at most 64 hashes, with room for pretty-printing.
+    maxBytes: 64 * 1024 * 1024,
+    tooLarge: 'more than a proof file can be (one event of at most 4 MiB, and its path): not a proof of one event',
+  });
+  if (read.problem !== undefined) {
+    out(`FAILED: ${read.problem}`);
     return 2;
   }
+  const proof = read.value;
   // The API's error answer saved in place of a proof (e.g. 409 PROOF_PENDING before the batch is anchored).
   const problem = apiProblemIn(proof);
   if (problem) {

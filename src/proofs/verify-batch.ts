@@ -44,6 +44,13 @@ export async function verifyBatchExport(p: VerifyBatchParameters): Promise<Check
     }
   };
   const bad = p.events.filter((e) => !hashOk(e));
+  // Named by its id, or, when it is no envelope to take one from, by its place and what it lacks.
+  const firstBad = (() => {
+    const i = p.events.findIndex((e) => !hashOk(e));
+    const e = p.events[i];
+    const problem = !e || typeof e !== 'object' || Array.isArray(e) ? 'not an object' : envelopeProblem(e);
+    return problem ? `events[${i}]: ${problem}` : e.id;
+  })();
   // As in a proof file: a field the hash does not cover must not ride along in an export that passes.
   const notEnvelopes = p.events.flatMap((e) => {
     const problem = e && typeof e === 'object' && hashOk(e) ? envelopeProblem(e) : undefined;
@@ -53,7 +60,7 @@ export async function verifyBatchExport(p: VerifyBatchParameters): Promise<Check
     name: 'event hashes',
     ok: bad.length === 0 && notEnvelopes.length === 0,
     detail: bad.length
-      ? `${bad.length} event(s) do not match their hash, first ${bad[0]?.id}`
+      ? `${bad.length} event(s) do not match their hash, first ${firstBad}`
       : notEnvelopes.length
         ? `${notEnvelopes.length} event(s) are not a recorded event envelope, first ${notEnvelopes[0].id}: ${notEnvelopes[0].problem}`
         : `${p.events.length} events`,

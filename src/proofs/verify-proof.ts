@@ -65,8 +65,8 @@ function extraField(f: Record<string, unknown>): string | undefined {
 
 function formatProblem(p: unknown): string | undefined {
   const f = p as ProofFile;
-  if (!f || typeof f !== 'object') return 'not a JSON object';
-  if (f.format !== PROOF_FORMAT) return `format is ${JSON.stringify(f.format)}, expected ${PROOF_FORMAT}`;
+  if (!f || typeof f !== 'object' || Array.isArray(f)) return 'not a JSON object';
+  if (f.format !== PROOF_FORMAT) return `format is ${f.format === undefined ? 'missing' : JSON.stringify(f.format)}, expected ${PROOF_FORMAT}`;
   const extra = extraField(f as unknown as Record<string, unknown>);
   if (extra !== undefined) return `unexpected field ${JSON.stringify(extra)}: the proof covers none beside those of openmcp-proof/1`;
   if (!f.event || typeof f.event !== 'object' || Array.isArray(f.event)) return 'event is not a recorded event envelope: not an object';
@@ -76,8 +76,13 @@ function formatProblem(p: unknown): string | undefined {
   const b = f.batch;
   if (!b || ![b.id, b.firstSeq, b.lastSeq].every((n) => Number.isSafeInteger(n) && n >= 0)) return 'batch id/firstSeq/lastSeq missing';
   if (!hex32.test(b.root) || !hex32.test(b.prevRoot)) return 'batch root/prevRoot are not 32-byte lowercase hex';
+  if (!isHexAddress(b.signer)) return 'batch signer is not an address (0x and 40 hex digits)';
   if (!Array.isArray(f.path) || !f.path.every((x) => hex32.test(x))) return 'path is not a list of 32-byte lowercase hex';
   if (!f.anchor || !Number.isSafeInteger(f.anchor.chainId) || !isHexAddress(f.anchor.contract)) return 'anchor chainId/contract missing';
+  // Not evidence (section 7 of docs/proofs.md), but where to look: present and well-formed, as the gateway writes them.
+  if (!hex32.test(f.anchor.txHash) || !Number.isSafeInteger(f.anchor.blockNumber) || f.anchor.blockNumber < 0) {
+    return 'anchor txHash/blockNumber missing: a 32-byte lowercase hex hash and a block number';
+  }
   return undefined;
 }
 

@@ -1,7 +1,8 @@
 import { expect } from 'chai';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runVerify } from '../../src/cli/verify';
 import { runVerifyBatch } from '../../src/cli/verify-batch';
 
 // Nothing here reaches a chain: each file is refused before any check (exit 2).
@@ -42,5 +43,43 @@ describe('openmcp verify-batch: a file that is not a batch export is named for w
     const { code, out } = await run('other.json', { hello: 'world' });
     expect(code).to.equal(2);
     expect(out).to.deep.equal(['FAILED: the export has no events list or no contract address (pass --contract)']);
+  });
+});
+
+/** A file too large to be what it claims was read whole first: 9 s and 620 MB of memory for 600 MB, then "Invalid string length". */
+describe('openmcp verify / verify-batch: a file too large to read', () => {
+  let dir: string;
+  before(() => (dir = mkdtempSync(join(tmpdir(), 'omc-verify-large-'))));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('a proof file over 64 MiB: refused from its size (exit 2), unread', async () => {
+    const file = join(dir, 'proof.json');
+    writeFileSync(file, '');
+    truncateSync(file, 65 * 1024 * 1024);
+    const out: string[] = [];
+    expect(await runVerify({ file, rpc: NO_CHAIN, out: (l) => out.push(l) })).to.equal(2);
+    expect(out).to.deep.equal([`FAILED: ${file} is 65 MiB, more than a proof file can be (one event of at most 4 MiB, and its path): not a proof of one event`]);
+  });
+
+  it('an export over 512 MiB: refused from its size (exit 2), naming the limit', async () => {
+    const file = join(dir, 'export.json');
+    writeFileSync(file, '');
+    truncateSync(file, 600 * 1024 * 1024);
+    const out: string[] = [];
+    expect(await runVerifyBatch({ batchId: 1, file, rpc: NO_CHAIN, out: (l) => out.push(l) })).to.equal(2);
+    expect(out).to.deep.equal([`FAILED: ${file} is 600 MiB, more than Node reads as one JSON text (512 MiB): verify-batch cannot check it; check its events one by one with their proofs (openmcp verify)`]);
+  });
+});
+
+/** `ANCHOR_CONTRACT=` (an .env line left blank) read "--contract (or ANCHOR_CONTRACT)  is not an address": the empty value did not show. */
+describe('openmcp verify / verify-batch: an empty pinned address', () => {
+  it('is named as empty, before any check (exit 2)', async () => {
+    const out: string[] = [];
+    expect(await runVerify({ file: 'unread.json', rpc: NO_CHAIN, contract: '', out: (l) => out.push(l) })).to.equal(2);
+    expect(await runVerifyBatch({ batchId: 0, file: 'unread.json', rpc: NO_CHAIN, signer: '', out: (l) => out.push(l) })).to.equal(2);
+    expect(out).to.deep.equal([
+      'FAILED: --contract (or ANCHOR_CONTRACT) is empty: give an address (0x and 40 hex digits), or leave it unset',
+      'FAILED: --signer is empty: give an address (0x and 40 hex digits), or leave it unset',
+    ]);
   });
 });

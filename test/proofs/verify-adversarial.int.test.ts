@@ -16,6 +16,7 @@ import { verifyProofFile, type CheckResult } from '../../src/proofs/verify-proof
 import { auditAnchorAt, deployAuditAnchor } from '../../src/web3/audit-anchor';
 import { createRpcProvider } from '../../src/web3/provider';
 import { openFixture, queries, SEALER_KEY, submitTasks, type Fixture } from './pipeline-fixture';
+import { checkVectors, verify as independentVerify } from '../../examples/independent-verify';
 
 /** Hardhat's funded account #1: the forger, with a contract and a sealer key of their own. */
 const FORGER_KEY: Hex = '0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d';
@@ -286,5 +287,45 @@ describe('proof files an auditor must not accept (CLI, server and browser verifi
     expect(unpinned.lines.find((l) => l.startsWith('✔ batch signature'))).to.equal(
       `✔ batch signature: signed by ${sealerAddress} (named by the export, not pinned: pass --signer <the operator's sealer address>)`,
     );
+  });
+
+  it('a key written twice in one object: refused (exit 2) naming it, though the last copies are the real ones and JSON.parse keeps those', async () => {
+    // JSON.parse (and jq, Python, Go) keep the last copy, other readers the first or either: a file that
+    // passes must not show one reader an event the checks never saw. (Was: exit 0, "OK".)
+    const text = JSON.stringify(good);
+    const forged = text.replace(`"data":{`, `"data":{"steps":[{"tool":"wallet__transfer","arguments":{"to":"mallory"}}],`);
+    expect(forged).to.not.equal(text);
+    expect(JSON.parse(forged)).to.deep.equal(good);
+    const file = join(f.dir, 'twice.json');
+    writeFileSync(file, forged);
+    const lines: string[] = [];
+    const code = await runVerify({ file, rpc: f.chain.rpcUrl, contract: f.chain.contractAddress, signer: sealerAddress, out: (l) => lines.push(l) });
+    expect(code).to.equal(2);
+    const at = forged.indexOf('"steps"', forged.indexOf('"steps"') + 1) + 1;
+    expect(lines).to.deep.equal([
+      `FAILED: ${file} names "steps" twice in one object (the second at line 1, column ${at}): JSON readers differ on which one counts, so it is not a proof of one event; get the file again`,
+    ]);
+
+    // The same in a batch export's head: a second "root" after the real one.
+    const exported = JSON.stringify(exports[0]).replace('"root":', `"root":"0x${'ab'.repeat(32)}","root":`);
+    const batchFile = join(f.dir, 'export-twice.json');
+    writeFileSync(batchFile, exported);
+    const batchLines: string[] = [];
+    const batchCode = await runVerifyBatch({ batchId: 0, file: batchFile, rpc: f.chain.rpcUrl, contract: f.chain.contractAddress, out: (l) => batchLines.push(l) });
+    expect(batchCode).to.equal(2);
+    expect(batchLines).to.have.length(1);
+    expect(batchLines[0]).to.match(/^FAILED: .*export-twice\.json names "root" twice in one object \(the second at line 1, column \d+\): JSON readers differ on which one counts, so it is not an export of one batch; get the file again$/);
+  });
+
+  // docs/proofs.md section 10: the spec alone is enough to write a verifier that agrees.
+  it('a verifier written from docs/proofs.md alone (examples/independent-verify.ts, ethers + canonicalize only) matches every vector and agrees on real and forged proofs', async () => {
+    expect(checkVectors(join(__dirname, '..', 'vectors'))).to.deep.equal({ matched: 49, total: 49 });
+    const pins = { rpc: f.chain.rpcUrl, contract: f.chain.contractAddress, signer: sealerAddress };
+    expect((await independentVerify(good, pins)).filter(([, ok]) => !ok)).to.deep.equal([]);
+    const tampered = JSON.parse(JSON.stringify(good)) as ProofFile;
+    (tampered.event.data as { steps: { arguments: { text: string } }[] }).steps[0].arguments.text = 'transfer everything';
+    expect((await independentVerify(tampered, pins)).filter(([, ok]) => !ok).map(([name]) => name)).to.deep.equal(['event hash']);
+    const { proof } = await forge();
+    expect((await independentVerify(proof, pins)).filter(([, ok]) => !ok).map(([name]) => name)).to.deep.equal(['batch signature', 'on-chain root', 'on-chain inclusion']);
   });
 });

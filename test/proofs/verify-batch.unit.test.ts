@@ -35,6 +35,22 @@ describe('verifyBatchExport on a doctored export', () => {
     });
   });
 
+  // It said "first undefined": the event had no id to name it by.
+  it('names an event without an id by its place in the list, and why it is not an envelope', async () => {
+    const es = events();
+    es[2] = { text: 'not an event' } as never;
+    es[0] = null as never;
+    const results = await verifyBatchExport({ batchId: 0, events: es, rpcUrl: UNREACHABLE_RPC, contract: `0x${'ab'.repeat(20)}` });
+    expect(results[0]).to.deep.equal({
+      name: 'event hashes',
+      ok: false,
+      detail: '2 event(s) do not match their hash, first events[0]: not an object',
+    });
+    es[0] = events()[0];
+    const second = await verifyBatchExport({ batchId: 0, events: es, rpcUrl: UNREACHABLE_RPC, contract: `0x${'ab'.repeat(20)}` });
+    expect(second[0].detail).to.equal('1 event(s) do not match their hash, first events[2]: field id is missing or malformed');
+  });
+
   it('passes "event hashes" on the envelopes as exported', async () => {
     const results = await verifyBatchExport({ batchId: 0, events: events(), rpcUrl: UNREACHABLE_RPC, contract: `0x${'ab'.repeat(20)}` });
     expect(results[0]).to.deep.equal({ name: 'event hashes', ok: true, detail: '3 events' });

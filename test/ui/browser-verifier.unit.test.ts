@@ -8,6 +8,7 @@ import { canonicalJson as serverCanonicalJson } from '../../src/core/canonical';
 import { buildTree, leafHash as serverLeafHash } from '../../src/proofs/merkle';
 import { signBatchHead } from '../../src/proofs/batch-head';
 import { verifyProofFile } from '../../src/proofs/verify-proof';
+import { duplicateJsonKey as serverDuplicateJsonKey } from '../../src/core/json-duplicate-key';
 import type { Hex } from '../../src/core/hex';
 
 // The browser modules are plain ES modules (ui/package.json: type module); Node 20 has WebCrypto,
@@ -23,6 +24,7 @@ type VerifierModules = {
   };
   signature: { recoverBatchHeadSigner(head: unknown, sig: string): Promise<string | undefined> };
   verify: { verifyProofInBrowser(p: unknown, o: { rpcUrl: string; fetch?: typeof fetch }): Promise<Check[]>; PROOF_CHECKS: string[] };
+  twice: { duplicateJsonKey(text: string): unknown; proofFileProblem(text: string, name: string): string | undefined };
 };
 
 const load = (p: string) => import(`../../ui/app/verify/${p}.js`);
@@ -70,6 +72,7 @@ describe('in-browser proof verifier (ui/app/verify)', () => {
       merkle: await load('merkle'),
       signature: await load('batch-signature'),
       verify: await load('verify-proof'),
+      twice: await load('json-duplicate-key'),
     };
   });
 
@@ -197,5 +200,61 @@ describe('in-browser proof verifier (ui/app/verify)', () => {
   it('matches the server on the event hash of envelopes with every optional field', async () => {
     const e = { ...eventHashVectors.cases[0].event, correlationId: 'c-1', causationId: 'c-0', data: { n: 7, s: 'é\u2028"', l: [null, true] } };
     expect(await m.eventHash.computeEventHash(e)).to.equal(serverEventHash(e as never));
+  });
+
+  it('finds a key written twice in one object where the server does (a dropped file that JSON.parse reads one way, other readers another)', () => {
+    // Keys from a small set, some spelled with escapes, so objects often name one twice.
+    const key = fc.constantFrom('a', 'b', '\\u0061', 'a\\\\', 'b\\"');
+    const entries = fc.array(fc.tuple(key, fc.jsonValue({ maxDepth: 2 })), { maxLength: 5 });
+    fc.assert(
+      fc.property(fc.jsonValue({ maxDepth: 3 }), entries, fc.boolean(), (v, es, pretty) => {
+        const obj = `{${es.map(([k, x]) => `"${k}":${JSON.stringify(x)}`).join(pretty ? ',\n ' : ',')}}`;
+        for (const text of [JSON.stringify(v), `[${JSON.stringify(v)},${obj}]`, `{"v":${JSON.stringify(v, null, pretty ? 2 : undefined)},"o":${obj}}`]) {
+          JSON.parse(text);
+          expect(m.twice.duplicateJsonKey(text), text).to.deep.equal(serverDuplicateJsonKey(text));
+        }
+      }),
+      { numRuns: 300 },
+    );
+    const text = JSON.stringify(makeProof()).replace('"event":{', '"event":{"tenant":"mallory",');
+    expect(m.twice.proofFileProblem(text, 'p.json')).to.match(/^p\.json names "tenant" twice in one object \(the second at line 1, column \d+\): JSON readers differ on which one counts, so it is not a proof of one event; get the file again$/);
+    expect(m.twice.proofFileProblem(JSON.stringify(makeProof()), 'p.json')).to.equal(undefined);
+    expect(m.twice.proofFileProblem('{"a":', 'p.json')).to.equal('p.json is not JSON.');
+  });
+
+  // The server said "format is undefined, expected openmcp-proof/1" of a list (the browser: "not a JSON object") and of an object without one.
+  it('says what the server says of a file that is no proof object, or one without a format', async () => {
+    for (const [file, said] of [
+      [[makeProof()], 'not a JSON object'],
+      [[], 'not a JSON object'],
+      ['openmcp-proof/1', 'not a JSON object'],
+      [{}, 'format is missing, expected openmcp-proof/1'],
+      [{ format: 1 }, 'format is 1, expected openmcp-proof/1'],
+    ] as const) {
+      const server = await verifyProofFile(file, { rpcUrl: UNREACHABLE_RPC });
+      const mine = await m.verify.verifyProofInBrowser(file, { rpcUrl: UNREACHABLE_RPC });
+      expect(server[0], JSON.stringify(file)).to.deep.equal({ name: 'proof format', ok: false, detail: said });
+      expect(mine[0], JSON.stringify(file)).to.deep.equal(server[0]);
+    }
+  });
+
+  // They passed "proof format": a file without its anchor's transaction ("where to look"), with markup in its place, or without the signer it names (then check 5 said "file names undefined").
+  it('fails "proof format" on a batch signer that is no address and an anchor txHash or blockNumber missing or malformed, as the server does', async () => {
+    const cases: [(p: Record<string, any>) => void, string][] = [
+      [(p) => delete p.batch.signer, 'batch signer is not an address (0x and 40 hex digits)'],
+      [(p) => (p.batch.signer = 'sealer'), 'batch signer is not an address (0x and 40 hex digits)'],
+      [(p) => delete p.anchor.txHash, 'anchor txHash/blockNumber missing: a 32-byte lowercase hex hash and a block number'],
+      [(p) => (p.anchor.txHash = '<b>0x</b>'), 'anchor txHash/blockNumber missing: a 32-byte lowercase hex hash and a block number'],
+      [(p) => (p.anchor.blockNumber = '9'), 'anchor txHash/blockNumber missing: a 32-byte lowercase hex hash and a block number'],
+      [(p) => delete p.anchor.blockNumber, 'anchor txHash/blockNumber missing: a 32-byte lowercase hex hash and a block number'],
+    ];
+    for (const [doctor, said] of cases) {
+      const p = makeProof();
+      doctor(p);
+      const server = await verifyProofFile(p, { rpcUrl: UNREACHABLE_RPC });
+      const mine = await m.verify.verifyProofInBrowser(p, { rpcUrl: UNREACHABLE_RPC });
+      expect(server[0], said).to.deep.equal({ name: 'proof format', ok: false, detail: said });
+      expect(mine[0], said).to.deep.equal(server[0]);
+    }
   });
 });

@@ -41,7 +41,7 @@ function extraField(f) {
 /** @param {any} f @returns {string|undefined} */
 function formatProblem(f) {
   if (!f || typeof f !== 'object' || Array.isArray(f)) return 'not a JSON object';
-  if (f.format !== PROOF_FORMAT) return `format is ${JSON.stringify(f.format)}, expected ${PROOF_FORMAT}`;
+  if (f.format !== PROOF_FORMAT) return `format is ${f.format === undefined ? 'missing' : JSON.stringify(f.format)}, expected ${PROOF_FORMAT}`;
   const extra = extraField(f);
   if (extra !== undefined) return `unexpected field ${JSON.stringify(extra)}: the proof covers none beside those of openmcp-proof/1`;
   const bad = envelopeProblem(f.event);
@@ -50,8 +50,13 @@ function formatProblem(f) {
   const b = f.batch;
   if (!b || ![b.id, b.firstSeq, b.lastSeq].every(isCount)) return 'batch id/firstSeq/lastSeq missing';
   if (!hex32.test(b.root) || !hex32.test(b.prevRoot)) return 'batch root/prevRoot are not 32-byte lowercase hex';
+  if (typeof b.signer !== 'string' || !ADDRESS_RE.test(b.signer)) return 'batch signer is not an address (0x and 40 hex digits)';
   if (!Array.isArray(f.path) || !f.path.every((/** @type {unknown} */ x) => typeof x === 'string' && hex32.test(x))) return 'path is not a list of 32-byte lowercase hex';
   if (!f.anchor || !Number.isSafeInteger(f.anchor.chainId) || typeof f.anchor.contract !== 'string' || !ADDRESS_RE.test(f.anchor.contract)) return 'anchor chainId/contract missing';
+  // Not evidence (docs/proofs.md section 7), but where to look: present and well-formed, as the gateway writes them.
+  if (typeof f.anchor.txHash !== 'string' || !hex32.test(f.anchor.txHash) || !isCount(f.anchor.blockNumber)) {
+    return 'anchor txHash/blockNumber missing: a 32-byte lowercase hex hash and a block number';
+  }
   return undefined;
 }
 

@@ -3,6 +3,7 @@ import { api } from '../api.js';
 import { ErrorBox } from '../components.js';
 import { formatCount } from '../format.js';
 import { html } from '../html.js';
+import { proofFileProblem } from '../verify/json-duplicate-key.js';
 import { PROOF_CHECKS, verifyProofInBrowser } from '../verify/verify-proof.js';
 
 /** @param {{ checks: any[], running: boolean }} p */
@@ -113,16 +114,15 @@ export function VerifyView({ eventId, me }) {
 
   const readFile = async (/** @type {File|undefined} */ file) => {
     if (!file) return;
-    let parsed;
-    try {
-      parsed = JSON.parse(await file.text());
-    } catch {
+    const text = await file.text();
+    const problem = proofFileProblem(text, file.name);
+    if (problem) {
       setProof(undefined);
       setChecks([]);
-      setError({ message: `${file.name} is not JSON.` });
+      setError({ message: problem });
       return;
     }
-    await run(parsed, `from the file ${file.name}`);
+    await run(JSON.parse(text), `from the file ${file.name}`);
   };
 
   return html`<h1>Verify an event's proof</h1>

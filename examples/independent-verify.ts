@@ -1,0 +1,141 @@
+/**
+ * An auditor's own check of an openmcp-proof/1 file, written from docs/proofs.md alone: it imports
+ * nothing of this project, only `ethers` (v6) and `canonicalize` (RFC 8785), so it shows that the
+ * spec is enough, and can be copied out as it is.
+ *
+ *   npx tsx examples/independent-verify.ts proof.json --rpc URL --contract 0x… --signer 0x…
+ *   npx tsx examples/independent-verify.ts --vectors test/vectors   # the reference vectors
+ *
+ * Prints each check and exits 0 only if all pass. `openmcp verify` does more (it refuses extra
+ * fields, ambiguous JSON and other signature encodings, and says why a check failed); this is the
+ * core that any second implementation must agree with. See docs/proofs.md, section 10.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import canonicalize from 'canonicalize';
+import { Contract, JsonRpcProvider, recoverAddress } from 'ethers';
+
+const sha256 = (...parts: Uint8Array[]) => createHash('sha256').update(Buffer.concat(parts)).digest();
+const bytes = (hex: string) => Buffer.from(hex.slice(2), 'hex');
+const hex = (b: Uint8Array) => `0x${Buffer.from(b).toString('hex')}`;
+
+/** §1: SHA-256 of the JCS text of the content fields (absent ones omitted). */
+export function eventHash(event: Record<string, unknown>): string {
+  const fields = ['id', 'type', 'version', 'stream', 'occurredAt', 'tenant', 'actor', 'correlationId', 'causationId', 'data'];
+  const content = Object.fromEntries(fields.filter((k) => event[k] !== undefined).map((k) => [k, event[k]]));
+  return hex(sha256(Buffer.from(canonicalize(content)!, 'utf8')));
+}
+
+/** §3: SHA-256(0x00 ‖ seq as 8 bytes big-endian ‖ event hash). */
+export function leafHash(seq: number, hash: string): Buffer {
+  const seqBytes = Buffer.alloc(8);
+  seqBytes.writeBigUInt64BE(BigInt(seq));
+  return sha256(Buffer.from([0]), seqBytes, bytes(hash));
+}
+
+/** §3 "Inclusion proof": the root the path leads to, or undefined when the path does not fit the tree. */
+export function rootFromPath(index: number, treeSize: number, leaf: Buffer, path: string[]): string | undefined {
+  let fn = BigInt(index);
+  let sn = BigInt(treeSize - 1);
+  let r = leaf;
+  for (const p of path) {
+    if (sn === 0n) return undefined;
+    if (fn % 2n === 1n || fn === sn) {
+      r = sha256(Buffer.from([1]), bytes(p), r);
+      if (fn % 2n === 0n) while (fn % 2n === 0n && fn !== 0n) [fn, sn] = [fn >> 1n, sn >> 1n];
+    } else {
+      r = sha256(Buffer.from([1]), r, bytes(p));
+    }
+    [fn, sn] = [fn >> 1n, sn >> 1n];
+  }
+  return sn === 0n ? hex(r) : undefined;
+}
+
+/** §4: the address that signed the batch head (SHA-256 of its JCS text, no further hashing). */
+export function batchHeadSigner(head: { batchId: number; firstSeq: number; lastSeq: number; root: string; prevRoot: string }, signature: string): string {
+  return recoverAddress(sha256(Buffer.from(canonicalize(head)!, 'utf8')), signature).toLowerCase();
+}
+
+/** §5: the only two views an auditor needs, as ethers human-readable ABI. */
+const AUDIT_ANCHOR_ABI = [
+  'function batch(uint64 batchId) view returns (bytes32 root, uint64 firstSeq, uint64 lastSeq, uint64 anchoredAt)',
+  'function verifyInclusion(uint64 batchId, uint64 index, bytes32 leafHash, bytes32[] proof) view returns (bool)',
+];
+
+/** The fields of a proof file these checks read (docs/proofs.md section 7). */
+export type ProofFile = {
+  event: Record<string, unknown> & { hash: string };
+  seq: number;
+  batch: { id: number; firstSeq: number; lastSeq: number; root: string; prevRoot: string; signature: string };
+  index: number;
+  treeSize: number;
+  path: string[];
+  anchor: { chainId: number };
+};
+
+/** Every check of the proof file `p` against the operator's published contract and sealer. */
+export async function verify(p: ProofFile, o: { rpc: string; contract: string; signer: string }): Promise<[string, boolean][]> {
+  const leaf = leafHash(p.seq, p.event.hash);
+  const b = p.batch;
+  const checks: [string, boolean][] = [
+    ['event hash', eventHash(p.event) === p.event.hash],
+    ['leaf', p.seq === b.firstSeq + p.index && p.treeSize === b.lastSeq - b.firstSeq + 1],
+    ['root from path', rootFromPath(p.index, p.treeSize, leaf, p.path) === b.root],
+    ['batch signature', batchHeadSigner({ batchId: b.id, firstSeq: b.firstSeq, lastSeq: b.lastSeq, root: b.root, prevRoot: b.prevRoot }, b.signature) === o.signer.toLowerCase()],
+  ];
+  const provider = new JsonRpcProvider(o.rpc);
+  try {
+    const anchor = new Contract(o.contract, AUDIT_ANCHOR_ABI, provider);
+    const { chainId } = await provider.getNetwork();
+    const [root, firstSeq, lastSeq] = await anchor.batch(b.id);
+    checks.push(['on-chain root', Number(chainId) === p.anchor.chainId && root === b.root && Number(firstSeq) === b.firstSeq && Number(lastSeq) === b.lastSeq]);
+    checks.push(['on-chain inclusion', await anchor.verifyInclusion(b.id, p.index, hex(leaf), p.path)]);
+  } finally {
+    provider.destroy();
+  }
+  return checks;
+}
+
+/** Every vector of event-hash.json, merkle.json and batch-head.json in `dir`: how many of how many match. */
+export function checkVectors(dir: string): { matched: number; total: number } {
+  const read = (name: string) => JSON.parse(readFileSync(join(dir, name), 'utf8'));
+  let matched = 0;
+  let total = 0;
+  const count = (ok: boolean) => ((total += 1), (matched += ok ? 1 : 0));
+  for (const c of read('event-hash.json').cases) count(eventHash(c.event) === c.hash);
+  for (const t of read('merkle.json').trees) {
+    for (const pr of t.proofs) count(rootFromPath(pr.index, t.treeSize, leafHash(t.firstSeq + pr.index, t.eventHashes[pr.index]), pr.path) === t.root);
+  }
+  const bh = read('batch-head.json');
+  count(batchHeadSigner(bh.head, bh.signature) === bh.signer.toLowerCase());
+  return { matched, total };
+}
+
+async function main(args: string[]): Promise<number> {
+  const option = (name: string) => (args.includes(`--${name}`) ? args[args.indexOf(`--${name}`) + 1] : undefined);
+  const vectors = option('vectors');
+  if (vectors) {
+    const { matched, total } = checkVectors(vectors);
+    console.log(`${matched}/${total} vectors match`);
+    return matched === total ? 0 : 1;
+  }
+  const [rpc, contract, signer] = [option('rpc'), option('contract'), option('signer')];
+  if (!args[0] || !rpc || !contract || !signer) {
+    console.error('usage: independent-verify.ts proof.json --rpc URL --contract 0x… --signer 0x…  |  --vectors DIR');
+    return 2;
+  }
+  const checks = await verify(JSON.parse(readFileSync(args[0], 'utf8')), { rpc, contract, signer });
+  for (const [name, ok] of checks) console.log(`${ok ? '✔' : '✘'} ${name}`);
+  return checks.every(([, ok]) => ok) ? 0 : 1;
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err) => {
+      console.error(`error: ${(err as Error).message}`);
+      process.exit(2);
+    },
+  );
+}

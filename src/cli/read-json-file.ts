@@ -1,0 +1,48 @@
+import { readFile, stat } from 'node:fs/promises';
+import { duplicateJsonKey } from '../core/json-duplicate-key';
+
+const MiB = 1024 * 1024;
+/** V8's longest string is 2^29 - 24 UTF-16 units; a file of at most that many bytes always fits. */
+const NODE_TEXT_LIMIT = 512 * MiB;
+
+/** What one file should be, for the words and the size limit of readJsonFile. */
+export type JsonFileKind = {
+  /** "a proof of one event" */
+  what: string;
+  /** Larger files are refused from their size, unread; at most (and by default) the 512 MiB Node can read as one string. */
+  maxBytes?: number;
+  /** What to say of a larger file, after its size (and, past 512 MiB, that Node cannot read it): "more than a proof file can be (…)". */
+  tooLarge: string;
+};
+
+/**
+ * The JSON in `file` (a proof file, a batch export), or why no check can judge it, for a
+ * `FAILED: …` line and exit 2: it is larger than it can be (refused from its size, before reading
+ * hundreds of MB into memory), cannot be read, is not JSON, or names a key twice in one object.
+ * JSON.parse keeps the last of two equal keys and other readers the first, so such a file would
+ * pass with the copies the checks saw while showing a reader the others.
+ * @example await readJsonFile('proof.json', { what: 'a proof of one event' }) // { value: {...} } or { problem: 'cannot read proof.json: …' }
+ */
+export async function readJsonFile(file: string, kind: JsonFileKind): Promise<{ value: unknown; problem?: undefined } | { problem: string }> {
+  let text: string;
+  let value: unknown;
+  try {
+    const { size } = await stat(file);
+    const max = Math.min(kind.maxBytes ?? NODE_TEXT_LIMIT, NODE_TEXT_LIMIT);
+    if (size > max) {
+      const limit = max === NODE_TEXT_LIMIT ? `more than Node reads as one JSON text (${NODE_TEXT_LIMIT / MiB} MiB): ` : '';
+      return { problem: `${file} is ${Math.round(size / MiB)} MiB, ${limit}${kind.tooLarge}` };
+    }
+    text = await readFile(file, 'utf8');
+    value = JSON.parse(text);
+  } catch (err) {
+    return { problem: `cannot read ${file}: ${(err as Error).message}` };
+  }
+  const twice = duplicateJsonKey(text);
+  if (twice) {
+    return {
+      problem: `${file} names ${twice.key.slice(0, 200)} twice in one object (the second at line ${twice.line}, column ${twice.column}): JSON readers differ on which one counts, so it is not ${kind.what}; get the file again`,
+    };
+  }
+  return { value };
+}

@@ -1,0 +1,32 @@
+import { expect } from 'chai';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+
+const BIN = join(__dirname, '../../bin/openmcp');
+const openmcp = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, ANCHOR_CONTRACT: '' } });
+
+/**
+ * An auditor's script reads exit 1 as "a check failed" (docs/proofs.md: 0 all pass, 1 a check
+ * failed, 2 nothing could be checked). A mistyped option or a missing argument checked nothing,
+ * yet exited 1 like a forged proof.
+ */
+describe('openmcp verify / verify-batch: a command line it cannot run exits 2, as no check ran', function () {
+  this.timeout(60_000);
+
+  for (const args of [
+    ['verify'],
+    ['verify', 'proof.json', '--rcp', 'http://127.0.0.1:8545'],
+    ['verify-batch', '2'],
+    ['verify-batch', 'x', '--file', 'batch.json'],
+  ]) {
+    it(`openmcp ${args.join(' ')}`, () => {
+      const r = openmcp(...args);
+      expect(r.status, r.stderr).to.equal(2);
+      expect(r.stderr).to.match(/error: |batch id must be a non-negative integer, got x/);
+    });
+  }
+
+  it('--help still exits 0', () => {
+    expect(openmcp('verify', '--help').status).to.equal(0);
+  });
+});
