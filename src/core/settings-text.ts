@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { parse as parseYaml, parseDocument, visit } from 'yaml';
+import { parseDocument, visit, type Document } from 'yaml';
 import { ConfigError } from './errors';
+import { duplicateJsonKey } from './json-duplicate-key';
 import { protoKeyPath } from './proto-key';
 
 /** JSON text naming a key twice in one object, or any text naming a key `__proto__` (parseSettingsText). */
@@ -13,8 +14,8 @@ export class RefusedKeyError extends Error {}
  *
  * JSON.parse keeps the last of two equal keys, so a `deny` list, a server's `env` or a chain's
  * `rpcUrl` written before a second one would be dropped without a word: JSON text naming a key
- * twice in one object is refused, naming the key and the second one's line. (YAML's parser refuses
- * such keys itself; JSON text is YAML too, so the same parser finds them.)
+ * twice in one object is refused, naming the key and the second one's line (duplicateJsonKey, as
+ * for proof files; YAML's parser refuses such keys itself).
  *
  * A key named `__proto__`, in JSON or YAML, is refused too, naming the object that holds it: both
  * parsers keep it as an own key, but the schemas that read these files (zod's `z.record`: a
@@ -24,27 +25,28 @@ export class RefusedKeyError extends Error {}
  * @example parseSettingsText('a.json', '{"a": 1, "a": 2}') // throws: names "a" twice in one object (the second at line 1, column 10) …
  */
 export function parseSettingsText(path: string, text: string): unknown {
-  if (/\.ya?ml$/i.test(path)) return refuseProtoKey(refuseCycle(text, parseYaml(text)));
-  const doc = JSON.parse(text) as unknown;
-  const twice = parseDocument(text).errors.find((e) => e.code === 'DUPLICATE_KEY');
+  if (/\.ya?ml$/i.test(path)) {
+    const doc = parseDocument(text);
+    if (doc.errors.length) throw doc.errors[0];
+    refuseCycle(doc);
+    return refuseProtoKey(doc.toJS());
+  }
+  const parsed = JSON.parse(text) as unknown;
+  const twice = duplicateJsonKey(text);
   if (twice) {
-    const at = twice.linePos?.[0];
-    // The error points at the repeated key: the JSON string that starts there.
-    const key = (/^"(?:[^"\\]|\\.)*"/.exec(text.slice(twice.pos[0])) ?? ['a key'])[0].slice(0, 200);
     throw new RefusedKeyError(
-      `names ${key} twice in one object${at ? ` (the second at line ${at.line}, column ${at.col})` : ''}: JSON keeps only the last, so the first would be silently dropped; write it once`,
+      `names ${twice.key.slice(0, 200)} twice in one object (the second at line ${twice.line}, column ${twice.column}): JSON keeps only the last, so the first would be silently dropped; write it once`,
     );
   }
-  return refuseProtoKey(doc);
+  return refuseProtoKey(parsed);
 }
 
 /**
  * An alias inside the node its anchor names (`a: &x {b: *x}`) makes a value that holds itself: no
  * setting can be one, and the checks walking a settings file (lone surrogates) would overflow the
- * stack on it, naming neither the variable nor the file. `parsed` is returned when there is none.
+ * stack on it, naming neither the variable nor the file.
  */
-function refuseCycle(text: string, parsed: unknown): unknown {
-  const doc = parseDocument(text);
+function refuseCycle(doc: Document): void {
   visit(doc, {
     Alias(_, alias, path) {
       const target = alias.resolve(doc);
@@ -53,7 +55,6 @@ function refuseCycle(text: string, parsed: unknown): unknown {
       }
     },
   });
-  return parsed;
 }
 
 function refuseProtoKey(doc: unknown): unknown {
