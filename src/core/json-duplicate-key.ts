@@ -6,8 +6,9 @@ export type DuplicateJsonKey = { key: string; line: number; column: number };
  * JSON.parse accepts (call it after JSON.parse): the scan then only tracks strings and brackets.
  * Keys are compared as parsed, so `"a"` and `"\u0061"` are the same key.
  *
- * Why not a library: the `yaml` parser finds such keys too (parseSettingsText uses it), but
- * took 7 s and 350 MB of heap for a 7 MB batch export, which this scan reads at JSON.parse's pace.
+ * Why not a library: the `yaml` parser finds such keys too, but took 7 s and 350 MB of heap for a
+ * 7 MB batch export, which this scan reads at JSON.parse's pace. Used for proof files, batch
+ * exports and the JSON settings files (parseSettingsText).
  * The dashboard's verifier has a twin (ui/app/verify/json-duplicate-key.js).
  * @example duplicateJsonKey('{"a": 1, "a": 2}') // { key: '"a"', line: 1, column: 10 }
  */
