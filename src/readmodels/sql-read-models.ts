@@ -239,12 +239,16 @@ export class SqlReadModels implements ReadModels {
    * none). The log is insert-only, so a prefix found complete stays so: each read counts only the
    * positions after the last one found (`appliedThrough`), up to the head; the rank query
    * (position − its rank is the start until the first gap) runs only when one is missing.
+   * The position right after the prefix is looked up first: while it is missing (a partition held
+   * up) the prefix ends there, and the count and rank, which read every row applied beyond it
+   * (80 ms a list at 100 000 of them), are not run.
    */
   private async findAuditAppliedThrough(): Promise<number> {
     const from = this.appliedThrough;
     const max = await this.db(this.t.auditEvents).max({ p: 'position' }).first();
     const head = max?.p === null || max?.p === undefined ? -1 : Number(max.p);
     if (head <= from) return from;
+    if (head > from + 1 && !(await this.db(this.t.auditEvents).where('position', from + 1).first('position'))) return from;
     const counted = await this.db(this.t.auditEvents).where('position', '>', from).andWhere('position', '<=', head).count({ n: '*' }).first();
     let through = head;
     if (Number(counted?.n ?? 0) !== head - from) {
