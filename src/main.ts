@@ -48,6 +48,8 @@ import { appliersFor } from './projector/appliers-for';
 import type { RelayLeadership } from './relay/relay-leadership';
 import type { RelayOptions } from './relay/relay';
 import { relayReadiness } from './relay/relay-readiness';
+import { checkPortsFree } from './app/check-ports-free';
+import { listenConfigError } from './app/listen-error';
 import { createGateway, mcpOriginPolicyFrom, mcpSessionLimitsFrom } from './app/gateway';
 import { ChainRegistry } from './web3/chain-registry';
 import { loadChainsFile } from './web3/chains-file';
@@ -177,6 +179,8 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
   // So do MCP_SERVERS_FILE and CHAINS_FILE, for the roles that read them (checked again when used).
   if (connectsUpstreams(roles) && config.MCP_SERVERS_FILE) readServersFile(config.MCP_SERVERS_FILE, SYSTEM_ACTOR);
   if ((roles.agent || roles.api) && config.CHAINS_FILE) loadChainsFile(resolve(config.CHAINS_FILE));
+  // So do a PORT (when this start listens) and the embedded chain's CHAIN_PORT held by something else.
+  await checkPortsFree(config, { listen: options.listen !== false });
   const logger = createLogger(config.LOG_LEVEL, options.logStream);
   const tracing = initTracing(config, { logger });
   const closers: Closer[] = [{ name: 'tracing', close: () => tracing.shutdown() }];
@@ -310,7 +314,7 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
     // MCP_PAYLOAD_POLICY=encrypted: the subjects' data keys, in the SQL database beside the API keys.
     const subjectKeys = cachedSubjectKeys(new SqlSubjectKeyStore(knex));
     const admin = await ensureAdminKey(config, keys);
-    // Printed at once: a start that fails later (a bad MCP_SERVERS_FILE, an unreachable chain)
+    // Printed at once: a start that fails later (a port taken since checkPortsFree, a chain that fails)
     // leaves the key file behind, and the next start, finding it, prints nothing.
     if (admin.generated) {
       print(`Bootstrap admin API key (shown once, stored in ${join(config.dataDir, 'admin.key')}):`);
@@ -388,6 +392,7 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
       leases,
       leaseTtlMs: config.LEADER_LEASE_MS,
       log: (line) => logger.info(line),
+      debug: (line) => logger.debug(line),
       onError: (role, err) => {
         countError(err);
         logger.warn({ err, role }, `${role} error (will retry)`);
@@ -533,13 +538,9 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
     let url = '';
     if (options.listen !== false) {
       url = await app.listen({ host: config.HOST, port: config.PORT }).catch((err: NodeJS.ErrnoException) => {
-        // Said plainly, not as a stack trace: another gateway (or anything else) holds the port.
-        if (err.code === 'EADDRINUSE') throw new ConfigError(`PORT: ${config.HOST}:${config.PORT} is already in use: set PORT (or HOST) to a free address`, { variable: 'PORT' });
-        if (err.code === 'EACCES') throw new ConfigError(`PORT: ${config.HOST}:${config.PORT} needs privileges this process lacks: set PORT above 1023`, { variable: 'PORT' });
-        if (err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN' || err.code === 'EADDRNOTAVAIL') {
-          throw new ConfigError(`HOST: ${config.HOST} is not an address of this machine (${err.code}): set HOST to one of its addresses, e.g. 127.0.0.1, or 0.0.0.0 for all of them`, { variable: 'HOST' });
-        }
-        throw err;
+        // Said plainly, not as a stack trace. Checked at the start already (checkPortsFree): here
+        // when another process took the port since.
+        throw listenConfigError(err, config) ?? err;
       });
       print(listeningLine(url, roles));
       print(`AuditAnchor ${pipeline.contractAddress} on ${pipeline.rpcUrl}`);

@@ -39,6 +39,8 @@ export type StartAuditPipelineParameters = {
   >;
   findEvent: (id: string) => Promise<RecordedEvent | undefined>;
   log?: (line: string) => void;
+  /** Detail for a failure's diagnosis: the embedded chain node's output before it listens. */
+  debug?: (line: string) => void;
   onError?: (role: 'sealer' | 'anchorer', err: unknown) => void;
   /** Which roles run here (a separate process may run the others). Default both. */
   roles?: { sealer?: boolean; anchorer?: boolean };
@@ -98,7 +100,7 @@ export async function startAuditPipeline(p: StartAuditPipelineParameters): Promi
     contractAddress = c.ANCHOR_CONTRACT;
     if (roles.anchorer) key = await anchorerKey(c);
   } else {
-    chain = await startLocalChain({ port: c.CHAIN_PORT, dataDir: c.dataDir, log: p.log });
+    chain = await startLocalChain({ port: c.CHAIN_PORT, dataDir: c.dataDir, log: p.log, debug: p.debug });
     rpcUrl = chain.rpcUrl;
     contractAddress = chain.contractAddress;
     if (roles.anchorer) key = chain.anchorerPrivateKey;

@@ -18,6 +18,11 @@ export type StartLocalChainParameters = {
   /** Give up if the node does not answer within this time (it takes 2–10 s on a slow machine). */
   startTimeoutMs?: number;
   log?: (line: string) => void;
+  /**
+   * The node's own output until it listens (a failure's cause, e.g. EADDRINUSE with its stack
+   * trace): the error it fails with already says what to do, or quotes the output's end.
+   */
+  debug?: (line: string) => void;
 };
 
 export type LocalChain = {
@@ -31,6 +36,20 @@ export type LocalChain = {
   pid: number;
   stop(): Promise<void>;
 };
+
+/** Where the embedded chain listens, on CHAIN_PORT. */
+export const LOCAL_CHAIN_HOST = '127.0.0.1';
+
+/**
+ * CHAIN_PORT held by something else (another chain node, a second gateway): the usual first-run clash.
+ * @example chainPortInUse(8545).message // 'CHAIN_PORT: 127.0.0.1:8545 is already in use: …'
+ */
+export function chainPortInUse(port: number): ConfigError {
+  return new ConfigError(
+    `CHAIN_PORT: ${LOCAL_CHAIN_HOST}:${port} is already in use: set CHAIN_PORT to a free port for the embedded chain, or CHAIN_RPC_URL (with ANCHOR_CONTRACT) to anchor on a chain of your own`,
+    { variable: 'CHAIN_PORT' },
+  );
+}
 
 const HARDHAT_BOOTSTRAP = resolve(dirname(require.resolve('hardhat/package.json')), 'internal/cli/bootstrap.js');
 const PROJECT_ROOT = resolve(__dirname, '../..');
@@ -53,7 +72,7 @@ export async function startLocalChain(p: StartLocalChainParameters): Promise<Loc
   writeFileSync(configFile, "module.exports = { networks: { hardhat: { chainId: 31337, hardfork: 'cancun' } } };\n");
   const child = spawn(
     process.execPath,
-    ['--require', EXIT_WITH_PARENT, HARDHAT_BOOTSTRAP, 'node', '--config', configFile, '--hostname', '127.0.0.1', '--port', String(p.port)],
+    ['--require', EXIT_WITH_PARENT, HARDHAT_BOOTSTRAP, 'node', '--config', configFile, '--hostname', LOCAL_CHAIN_HOST, '--port', String(p.port)],
     {
       cwd: PROJECT_ROOT,
       env: {
@@ -75,7 +94,7 @@ export async function startLocalChain(p: StartLocalChainParameters): Promise<Loc
   child.once('exit', () => process.removeListener('exit', killOnExit));
   const stop = () => stopChild(child);
   try {
-    const rpcUrl = await waitForListening(child, p.port, p.startTimeoutMs ?? 30_000, p.log);
+    const rpcUrl = await waitForListening(child, p.port, p.startTimeoutMs ?? 30_000, p);
     const provider = createRpcProvider(rpcUrl);
     const wallet = new Wallet(HARDHAT_ACCOUNT_0_KEY, provider);
     const deployed = await deployAuditAnchor(wallet);
@@ -97,15 +116,17 @@ export async function startLocalChain(p: StartLocalChainParameters): Promise<Loc
   }
 }
 
-function waitForListening(child: ChildProcess, port: number, timeoutMs: number, log?: (line: string) => void): Promise<string> {
+function waitForListening(child: ChildProcess, port: number, timeoutMs: number, logs: Pick<StartLocalChainParameters, 'log' | 'debug'>): Promise<string> {
   return new Promise((resolvePromise, reject) => {
     let out = '';
+    let listening = false;
     const timer = setTimeout(() => fail(new UnavailableError('chain', `local Hardhat node did not start within ${timeoutMs} ms`)), timeoutMs);
     const onData = (chunk: Buffer) => {
       out += chunk.toString();
       const m = out.match(/JSON-RPC server at (http:\/\/[^\s/]+)\/?/);
       if (m) {
         clearTimeout(timer);
+        listening = true;
         child.stdout!.off('data', onData);
         // Keep draining its output (it logs every call) so the pipe never fills and blocks it.
         child.stdout!.resume();
@@ -119,13 +140,14 @@ function waitForListening(child: ChildProcess, port: number, timeoutMs: number, 
     child.stdout!.on('data', onData);
     child.stderr!.on('data', (c: Buffer) => {
       out += c.toString();
-      log?.(`hardhat: ${c.toString().trim()}`);
+      // Before it listens, its output is a failure's cause (debug): the error says it plainly, or quotes it.
+      (listening ? logs.log : logs.debug)?.(`hardhat: ${c.toString().trim()}`);
     });
     child.once('exit', (code) =>
       fail(
-        // The usual first-run clash: another chain node (or a second gateway) on 8545; its stack trace would bury that.
+        // Taken after the start's first check of it (probeListen): its stack trace would bury that.
         /EADDRINUSE/.test(out)
-          ? new ConfigError(`CHAIN_PORT: 127.0.0.1:${port} is already in use: set CHAIN_PORT to a free port for the embedded chain, or CHAIN_RPC_URL (with ANCHOR_CONTRACT) to anchor on a chain of your own`, { variable: 'CHAIN_PORT' })
+          ? chainPortInUse(port)
           : new UnavailableError('chain', `local Hardhat node exited (code ${code}): ${out.slice(-500)}`),
       ),
     );

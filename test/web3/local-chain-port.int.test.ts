@@ -24,12 +24,17 @@ describe('embedded chain: CHAIN_PORT already in use', function () {
   });
 
   it('fails with CONFIG_INVALID naming CHAIN_PORT and what to do, not the node\'s stack trace', async () => {
-    const err = (await startLocalChain({ port, dataDir: dir }).then(
+    // Its log (info in `openmcp start`) holds no stack trace either: the node's output goes to debug.
+    const log: string[] = [];
+    const debug: string[] = [];
+    const err = (await startLocalChain({ port, dataDir: dir, log: (l) => log.push(l), debug: (l) => debug.push(l) }).then(
       () => undefined,
       (e: unknown) => e,
     )) as { code?: string; message?: string; details?: { variable?: string } };
     expect(err?.code).to.equal('CONFIG_INVALID');
     expect(err?.details?.variable).to.equal('CHAIN_PORT');
     expect(err?.message).to.equal(`CHAIN_PORT: 127.0.0.1:${port} is already in use: set CHAIN_PORT to a free port for the embedded chain, or CHAIN_RPC_URL (with ANCHOR_CONTRACT) to anchor on a chain of your own`);
+    expect(log.join('\n')).to.not.match(/EADDRINUSE|\n\s+at /);
+    expect(debug.join('\n'), 'the cause, at debug').to.match(/EADDRINUSE/);
   });
 });
