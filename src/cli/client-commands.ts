@@ -128,6 +128,15 @@ export function addClientCommands(program: Command): void {
       const { runEventsTail } = require('./events') as typeof import('./events');
       process.exitCode = await runEventsTail(client(), o);
     });
+  events
+    .command('proof')
+    .description("fetch an event's proof file as the server wrote it (for openmcp verify); exits 1 with PROOF_PENDING until its batch is anchored")
+    .argument('<event-id>', 'event id (as events tail shows it with --json)')
+    .option('--out <file>', 'write it to this file (else to stdout)')
+    .action(async (id: string, o: { out?: string }) => {
+      const { runEventsProof } = require('./events-proof') as typeof import('./events-proof');
+      process.exitCode = await runEventsProof(client(), id, o);
+    });
 
   const keys = program.command('keys').description('API keys');
   keys

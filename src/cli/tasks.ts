@@ -13,8 +13,9 @@ const stderr: Writer = (l) => console.error(l);
  * Print an error the way every command does, and return exit code 1. A command writing to
  * stdout has its errors on stderr: `openmcp tasks list --json | jq` shows the error, not jq's
  * failure to parse it. A writer given instead (a test, an embedding program) takes both.
+ * `hint`, a line in parentheses, says what the command's user can do about it.
  */
-export function reportCliError(err: unknown, to: Writer): number {
+export function reportCliError(err: unknown, to: Writer, hint?: string): number {
   const out = to === stdout ? stderr : to;
   if (err instanceof OpenMcpError) out(`error ${err.code}: ${err.message}`);
   else out(`error: ${(err as Error)?.message ?? String(err)}`);
@@ -24,6 +25,7 @@ export function reportCliError(err: unknown, to: Writer): number {
   if (err instanceof UnauthenticatedApiError && err.keySource) {
     out(`(the key sent came from ${err.keySource}; the CLI takes OPENMCP_API_KEY, else OPENMCP_ADMIN_KEY, else DATA_DIR/admin.key: set OPENMCP_API_KEY to a key of this gateway)`);
   }
+  if (hint) out(hint);
   return 1;
 }
 

@@ -10,7 +10,7 @@ import { ToolCallPage, ToolCallView, type ToolCallListQueryInput } from '../api/
 import { UnauthenticatedApiError } from './errors';
 import { readTaskAnswer } from './task-answer';
 import { pages } from './pages';
-import { expectNoContent, parse, request, type ClientOptions } from './transport';
+import { expectNoContent, parse, parseWithText, request, type ClientOptions } from './transport';
 
 const seg = (id: string | number) => encodeURIComponent(String(id));
 
@@ -44,6 +44,10 @@ export class OpenMcpClient {
 
   private async call<T extends z.ZodType>(what: string, schema: T, p: Parameters<typeof request>[1], ok = [200]): Promise<z.infer<T>> {
     return parse(await request(this.options, p), schema, what, ok).catch((err) => this.refused(err));
+  }
+
+  private async callWithText<T extends z.ZodType>(what: string, schema: T, p: Parameters<typeof request>[1]): Promise<{ value: z.infer<T>; text: string }> {
+    return parseWithText(await request(this.options, p), schema, what).catch((err) => this.refused(err));
   }
 
   private async callNoContent(what: string, p: Parameters<typeof request>[1]): Promise<void> {
@@ -122,7 +126,16 @@ export class OpenMcpClient {
     all: (query: EventsQuery = {}) => pages(() => this.events.list(query), (cursor) => this.events.list({ ...query, after: undefined, cursor })),
     get: (id: string) => this.call('get event', AuditEventView, { method: 'GET', path: `/v1/events/${seg(id)}` }),
     /** The proof file; throws ConflictApiError code PROOF_PENDING (with retryAfterSeconds) until anchored. */
-    proof: (id: string) => this.call('get proof', ProofFile, { method: 'GET', path: `/v1/events/${seg(id)}/proof` }),
+    proof: async (id: string) => (await this.events.proofFile(id)).proof,
+    /**
+     * The proof file, checked as `proof` does, with `text`: the answer as the server wrote it, to
+     * save as is (`openmcp verify` reads it; re-serializing `proof` could reorder its keys). Errors as `proof`.
+     * @example const { text } = await client.events.proofFile(id); await writeFile('proof.json', text);
+     */
+    proofFile: async (id: string) => {
+      const { value, text } = await this.callWithText('get proof', ProofFile, { method: 'GET', path: `/v1/events/${seg(id)}/proof` });
+      return { proof: value, text };
+    },
   };
 
   readonly batches = {

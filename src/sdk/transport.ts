@@ -122,6 +122,14 @@ export async function request(o: ClientOptions, p: RequestParameters): Promise<R
 
 /** Parse a JSON answer with `schema`; turn a problem answer into a typed OpenMcpApiError. */
 export async function parse<T extends z.ZodType>(res: Response, schema: T, what: string, okStatuses: number[] = [200]): Promise<z.infer<T>> {
+  return (await parseWithText(res, schema, what, okStatuses)).value;
+}
+
+/**
+ * `parse`, also returning the answer's text as it came: a file to save as the server wrote it
+ * (a proof file), which re-serializing the parsed value could change (key order, a key named twice).
+ */
+export async function parseWithText<T extends z.ZodType>(res: Response, schema: T, what: string, okStatuses: number[] = [200]): Promise<{ value: z.infer<T>; text: string }> {
   let text: string;
   try {
     text = await res.text();
@@ -143,7 +151,7 @@ export async function parse<T extends z.ZodType>(res: Response, schema: T, what:
   }
   const out = schema.safeParse(json);
   if (!out.success) throw new ResponseShapeError(what, out.error.issues[0]?.message ?? 'invalid');
-  return out.data;
+  return { value: out.data, text };
 }
 
 /** For 204 answers: nothing to parse, but errors are still typed. */

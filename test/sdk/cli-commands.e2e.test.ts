@@ -1,10 +1,12 @@
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { runEventsTail } from '../../src/cli/events';
+import { runEventsProof } from '../../src/cli/events-proof';
+import { readJsonFile } from '../../src/cli/read-json-file';
 import { runKeysCreate, runKeysList, runKeysRevoke, runKeysSetAgents } from '../../src/cli/keys';
 import { runTasksList, runTasksShow } from '../../src/cli/tasks';
 import { runToolCallsList, runToolCallsShow } from '../../src/cli/tool-calls';
@@ -12,7 +14,7 @@ import { recordCall } from '../support/tool-call-events';
 import { ensureAdminKey } from '../../src/auth/ensure-admin-key';
 import { clientFromEnvironment } from '../../src/sdk/from-env';
 import { makeHarness, type Harness } from '../api/support/harness';
-import type { OpenMcpClient } from '../../src/sdk/client';
+import { OpenMcpClient } from '../../src/sdk/client';
 
 const run = promisify(execFile);
 const OPENMCP = join(__dirname, '..', '..', 'bin', 'openmcp');
@@ -144,6 +146,48 @@ describe('CLI commands (tasks, events, keys) through the SDK against a listening
     ac.abort();
     expect(await tail).to.equal(0);
     expect(lines[0]).to.match(/\tTaskSubmitted\ttask-/);
+  });
+
+  it('events proof writes the proof file byte for byte as the server sent it (to --out FILE, else stdout); a batch not anchored yet or an unknown event exits 1 naming the code, and writes no file', async () => {
+    const e = (await client.events.list({ type: 'TaskSubmitted', limit: 1 })).items[0];
+    const dir = mkdtempSync(join(tmpdir(), 'omcp-cli-proof-'));
+    const file = join(dir, 'proof.json');
+    h.proofs.anchoredBelow = 0;
+    expect(await runEventsProof(client, e.id, { out: file }, out)).to.equal(1);
+    expect(lines[0]).to.match(/^error PROOF_PENDING: /);
+    expect(lines[1]).to.include('not anchored yet').and.include('try again in 7 s');
+    expect(existsSync(file), 'no file for an error answer').to.equal(false);
+    lines = [];
+    expect(await runEventsProof(client, '01900000-0000-7000-8000-000000000000', { out: file }, out)).to.equal(1);
+    expect(lines[0]).to.match(/^error NOT_FOUND: /);
+    expect(existsSync(file)).to.equal(false);
+
+    h.proofs.anchoredBelow = 1e9;
+    const sent = await (await fetch(`${url}/v1/events/${e.id}/proof`, { headers: { authorization: `Bearer ${adminKey}` } })).text();
+    lines = [];
+    expect(await runEventsProof(client, e.id, { out: file }, out)).to.equal(0);
+    expect(readFileSync(file, 'utf8')).to.equal(sent);
+    expect(lines.join('\n')).to.include(file).and.include('openmcp verify');
+    const read = await readJsonFile(file, { what: 'a proof of one event', tooLarge: '' });
+    expect(read.problem).to.equal(undefined);
+    let written = '';
+    lines = [];
+    expect(await runEventsProof(client, e.id, {}, out, (t) => (written += t))).to.equal(0);
+    expect(written).to.equal(sent);
+    expect(lines, 'nothing but the file on stdout').to.deep.equal([]);
+    // Pretty-printed, its keys in another order than the SDK's schema: still saved as it came.
+    const pretty = JSON.stringify({ anchor: JSON.parse(sent).anchor, ...JSON.parse(sent) }, null, 1);
+    const served = new OpenMcpClient({ baseUrl: 'http://gateway.invalid', fetch: async () => new Response(pretty, { status: 200 }) });
+    written = '';
+    expect(await runEventsProof(served, e.id, {}, out, (t) => (written += t))).to.equal(0);
+    expect(written).to.equal(pretty);
+
+    // The real command, as README shows it.
+    const env = { ...process.env, OPENMCP_URL: url, OPENMCP_API_KEY: adminKey };
+    const file2 = join(dir, 'proof2.json');
+    await run(process.execPath, [OPENMCP, 'events', 'proof', e.id, '--out', file2], { env });
+    expect(readFileSync(file2, 'utf8')).to.equal(sent);
+    h.proofs.anchoredBelow = 0;
   });
 
   it('keys create prints the key once; list never shows it; revoke works', async () => {

@@ -1,0 +1,48 @@
+import { writeFile } from 'node:fs/promises';
+import type { OpenMcpClient } from '../sdk/client';
+import { ConflictApiError, NotFoundApiError } from '../sdk/errors';
+import { printable } from './printable';
+import { reportCliError, stdout, type Writer } from './tasks';
+
+/** Where the proof text goes without --out: stdout, as it came (no newline added). */
+const rawStdout = (text: string) => void process.stdout.write(text);
+
+/** What to do about the API's refusals of a proof, for the line under `error CODE: …`. */
+function hintFor(err: unknown, eventId: string): string | undefined {
+  if (err instanceof ConflictApiError && err.code === 'PROOF_PENDING') {
+    const wait = err.retryAfterSeconds;
+    return `(the event's batch is not anchored yet: try again in ${wait ?? 'a few'} s)`;
+  }
+  if (err instanceof NotFoundApiError && err.code === 'NOT_FOUND') {
+    return `(no event ${printable(eventId)} in the key's tenant: the ids are in \`openmcp events tail\`)`;
+  }
+  return undefined;
+}
+
+/**
+ * `openmcp events proof <event-id> [--out FILE]`: the event's proof file (GET /v1/events/:id/proof)
+ * exactly as the server wrote it, into FILE (created or replaced only once the proof came: never
+ * with an error answer) or onto stdout, for `openmcp verify`. The API's refusals exit 1 naming their
+ * code: PROOF_PENDING (with the seconds to wait), NOT_FOUND. Returns the exit code.
+ * @example await runEventsProof(client, id, { out: 'proof.json' }) // 0, and proof.json written
+ */
+export async function runEventsProof(client: OpenMcpClient, eventId: string, o: { out?: string } = {}, out: Writer = stdout, raw: (text: string) => void = rawStdout): Promise<number> {
+  let got: Awaited<ReturnType<OpenMcpClient['events']['proofFile']>>;
+  try {
+    got = await client.events.proofFile(eventId);
+  } catch (err) {
+    return reportCliError(err, out, hintFor(err, eventId));
+  }
+  if (o.out === undefined) {
+    raw(got.text);
+    return 0;
+  }
+  try {
+    await writeFile(o.out, got.text);
+  } catch (err) {
+    return reportCliError(new Error(`cannot write ${o.out}: ${(err as Error).message}`), out);
+  }
+  const { batch, anchor } = got.proof;
+  out(printable(`proof of event ${eventId} (batch ${batch.id}, anchored on chain ${anchor.chainId} in block ${anchor.blockNumber}) written to ${o.out}; check it with: openmcp verify ${o.out} --rpc URL --contract ADDR`));
+  return 0;
+}
