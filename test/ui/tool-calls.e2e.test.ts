@@ -124,7 +124,7 @@ describe('dashboard /ui tool calls in headless Chromium: calls made through the 
     const fail = await mcp!.callTool({ name: 'tester__fail', arguments: { message: 'it went <b>wrong</b>' } });
     expect(fail.isError).to.equal(true);
     ids.fail = (await newest('tester', 'fail')).id;
-    const rejected = await mcp!.callTool({ name: 'tester__reject', arguments: { message: 'no <script>alert(1)</script> thanks' } }).catch((err: Error) => err);
+    const rejected = await mcp!.callTool({ name: 'tester__reject', arguments: { message: 'no <script>alert(1)</script> thanks \u202etxt.exe' } }).catch((err: Error) => err);
     expect(rejected).to.be.instanceOf(Error);
     ids.reject = (await newest('tester', 'reject')).id;
     const task = await apiCall('/v1/tasks', { method: 'POST', body: { steps: [{ tool: 'examples__reverse', arguments: { text: 'from a task' } }] } });
@@ -196,6 +196,8 @@ describe('dashboard /ui tool calls in headless Chromium: calls made through the 
     await page.goto(`${gw.url}/ui#/tool-calls/${ids.reject}`);
     await page.getByRole('heading', { name: 'Tool call tester__reject' }).waitFor();
     expect(await page.locator('[data-error]').innerText()).to.contain('no <script>alert(1)</script> thanks');
+    // A bidirectional override in the upstream's text is shown as its escape: raw, "\u202etxt.exe" reads "exe.txt".
+    expect(await page.locator('[data-error]').innerText()).to.contain('thanks \\u202etxt.exe').and.not.contain('\u202e');
     expect(await page.locator('[data-payload="result"]').getAttribute('data-state')).to.equal('none');
 
     await page.goto(`${gw.url}/ui#/tool-calls/${ids.fail}`);

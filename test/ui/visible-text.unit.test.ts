@@ -1,0 +1,61 @@
+import { expect } from 'chai';
+import fc from 'fast-check';
+import { printableText } from '../../src/cli/printable';
+
+// ui/app is plain ES modules (ui/package.json: type module): the very files the dashboard serves.
+type VNode = { type: unknown; props: Record<string, any> };
+const loadText = async () => (await import('../../ui/app/visible-text.js' as string)) as { visibleText(t: string): string };
+const loadHtml = async () => (await import('../../ui/app/html.js' as string)) as { html(strings: TemplateStringsArray, ...values: unknown[]): VNode };
+
+/** The text of a vnode tree as preact would put it in the DOM (components called). */
+function textOf(v: unknown): string {
+  if (v === null || v === undefined || typeof v === 'boolean') return '';
+  if (typeof v === 'string' || typeof v === 'number') return String(v);
+  if (Array.isArray(v)) return v.map(textOf).join('');
+  const n = v as VNode;
+  if (typeof n.type === 'function') return textOf((n.type as (p: unknown) => unknown)(n.props));
+  return textOf(n.props.children);
+}
+
+const RLO = '\u202e';
+
+describe('dashboard text from data: bidirectional and other control characters shown as escapes', () => {
+  it('visibleText escapes the embeddings, overrides and isolates, C1, DEL and C0 but tab and newline, as the CLI does', async () => {
+    const { visibleText } = await loadText();
+    expect(visibleText(`${RLO}txt.exe`)).to.equal('\\u202etxt.exe');
+    expect(visibleText('a\u2066b\u2069c\u202ad\u009b2J\u007f\u001b[0m')).to.equal('a\\u2066b\\u2069c\\u202ad\\u009b2J\\u007f\\u001b[0m');
+    expect(visibleText('line 1\n\tline 2 é 日本 ✓')).to.equal('line 1\n\tline 2 é 日本 ✓');
+    // The marks (U+061C, U+200E, U+200F) stay: the browser's own date and number formats put them in
+    // right-to-left locales, and they reorder nothing a reader would take for other words.
+    expect(visibleText('\u200f12/06/2026\u200e')).to.equal('\u200f12/06/2026\u200e');
+    const marks = /[\u061c\u200e\u200f]/g;
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary' }), (s) => {
+        const plain = s.replace(marks, '');
+        expect(visibleText(plain)).to.equal(printableText(plain));
+        expect(visibleText(visibleText(s))).to.equal(visibleText(s));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('html shows text children and the title, aria-label and alt attributes through it, at any depth; other attributes (values, links) as they are', async () => {
+    const { html } = await loadHtml();
+    const name = `${RLO}txt.exe`;
+    const Cell = ({ children }: { children: unknown }) => html`<td>${children}</td>`;
+    const Hex = ({ value }: { value: string }) => html`<code title=${value}>${value.slice(0, 4)}</code>`;
+    const tree = html`<div>
+      <p title=${name} aria-label=${name} alt=${name} href=${`#/x/${name}`} value=${name} data-id=${name}>${name} and ${[name, [html`<b>${name}</b>`]]}</p>
+      <${Cell}>${name}</${Cell}>
+      <${Hex} value=${name} />
+    </div>`;
+    const text = textOf(tree);
+    expect(text).to.include('\\u202etxt.exe and \\u202etxt.exe\\u202etxt.exe');
+    expect(text).not.to.include(RLO);
+    const p = (tree.props.children as VNode[]).find((c) => c && c.type === 'p')!;
+    expect(p.props).to.include({ title: '\\u202etxt.exe', 'aria-label': '\\u202etxt.exe', alt: '\\u202etxt.exe' });
+    expect(p.props).to.include({ href: `#/x/${name}`, value: name, 'data-id': name });
+    const hex = (tree.props.children as VNode[]).find((c) => c && c.type === Hex)!;
+    expect(((hex.type as (q: unknown) => VNode)(hex.props)).props.title).to.equal('\\u202etxt.exe');
+  });
+});

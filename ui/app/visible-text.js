@@ -1,0 +1,21 @@
+// Text from data (events, proofs, tool calls, an upstream's error) as the dashboard shows it.
+// Twin of src/cli/printable.ts printableText (test/ui/visible-text.unit.test.ts holds them together).
+
+/**
+ * The embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069), C1 (U+0080–U+009F),
+ * DEL, and C0 but tab and newline. Markup is escaped by preact already; these are not markup, yet
+ * a browser lays out what follows an override reordered ("\u202Etxt.exe" reads "exe.txt"). The
+ * marks U+061C, U+200E and U+200F, which the CLI escapes too, are left: the browser's own date and
+ * number formats put them in right-to-left locales, and they reorder no run of text.
+ */
+const HIDDEN = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+
+const escape = (/** @type {string} */ c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+
+/**
+ * `text` with each such character as its `\uXXXX` escape, so a reader sees the characters the data
+ * holds; line breaks and tabs are kept. Idempotent (an escape holds none of them).
+ * @example visibleText('\u202Etxt.exe') // '\\u202etxt.exe'
+ * @param {string} text
+ */
+export const visibleText = (text) => text.replace(HIDDEN, escape);
