@@ -222,6 +222,24 @@ describe('in-browser proof verifier (ui/app/verify)', () => {
     expect(m.twice.proofFileProblem('{"a":', 'p.json')).to.equal('p.json is not JSON.');
   });
 
+  it("checks a proof fetched from the gateway for a key written twice, as a dropped file, before any check runs (the answer's text, not response.json())", async () => {
+    const { fetchProofFile } = (await load('fetch-proof')) as { fetchProofFile(id: string, getText: (path: string) => Promise<string>): Promise<{ proof?: unknown; problem?: string }> };
+    const id = '01937a6e-7f00-7000-8000-000000000001';
+    const asked: string[] = [];
+    const answering = (text: string) => async (path: string) => (asked.push(path), text);
+    const good = JSON.stringify(makeProof());
+    expect(await fetchProofFile(id, answering(good))).to.deep.equal({ proof: JSON.parse(good) });
+    expect(asked).to.deep.equal([`/v1/events/${id}/proof`]);
+    const twice = good.replace('"event":{', '"event":{"tenant":"mallory",');
+    const got = await fetchProofFile(id, answering(twice));
+    expect(got.proof).to.equal(undefined);
+    expect(got.problem).to.match(new RegExp(`^The gateway's answer for event ${id} names "tenant" twice in one object \\(the second at line 1, column \\d+\\): JSON readers differ on which one counts, so it is not a proof of one event`));
+    // The API's refusals (PROOF_PENDING, NOT_FOUND) reach the view as they did, for its retry.
+    const pending = Object.assign(new Error('not anchored yet'), { code: 'PROOF_PENDING', retryAfter: 3 });
+    const refused = await fetchProofFile(id, async () => Promise.reject(pending)).catch((e: unknown) => e);
+    expect(refused).to.equal(pending);
+  });
+
   // The server said "format is undefined, expected openmcp-proof/1" of a list (the browser: "not a JSON object") and of an object without one.
   it('says what the server says of a file that is no proof object, or one without a format', async () => {
     for (const [file, said] of [

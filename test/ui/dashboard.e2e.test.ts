@@ -210,6 +210,26 @@ describe('dashboard /ui in headless Chromium against a running gateway', functio
     await shoot('verify-tampered');
   });
 
+  it("refuses a fetched proof that names a key twice in one object, as it refuses such a dropped file, before any check", async () => {
+    const events = await apiCall(`/v1/tasks/${taskId}/events`);
+    const submitted = events.body.items.find((e: { type: string }) => e.type === 'TaskSubmitted');
+    const res = await fetch(`${gw.url}/v1/events/${submitted.id}/proof`, { headers: { authorization: `Bearer ${gw.adminKey}` } });
+    // JSON.parse keeps the last "tenant", other readers the first: the checks would pass on the real one.
+    const twice = (await res.text()).replace('"event":{', '"event":{"tenant":"mallory",');
+    const proofPath = `**/v1/events/${submitted.id}/proof`;
+    await page.route(proofPath, (r) => r.fulfill({ status: 200, contentType: 'application/json', body: twice }));
+    try {
+      // From another page: the verify page of this very event may be the one on screen, with its checks.
+      await page.goto(`${gw.url}/ui#/tasks`);
+      await page.goto(`${gw.url}/ui#/verify/${submitted.id}`);
+      await page.locator('.error').waitFor({ timeout: 30_000 });
+      expect(await page.locator('.error').innerText()).to.contain(`The gateway's answer for event ${submitted.id} names "tenant" twice in one object`);
+      expect(await page.locator('[data-verdict]').count()).to.equal(0);
+    } finally {
+      await page.unroute(proofPath);
+    }
+  });
+
   it('lists MCP servers with health, breaker and their own limits, searches the tool catalog, and shows batches with their anchors', async () => {
     const patient = await apiCall('/v1/mcp-servers', {
       method: 'POST',

@@ -44,7 +44,8 @@ export const keyRefused = () => {
 
 /**
  * @param {string} path e.g. /v1/tasks?limit=50
- * @param {{ method?: string, body?: unknown, key?: string }} [opts]
+ * @param {{ method?: string, body?: unknown, key?: string, text?: boolean }} [opts] `text`: answer
+ *   the body's text as it came instead of its JSON (a proof file, checked for keys named twice); errors as ever
  */
 export async function api(path, opts = {}) {
   /** @type {Record<string, string>} */
@@ -71,7 +72,7 @@ export async function api(path, opts = {}) {
     const retry = Number(res.headers.get('retry-after'));
     throw new ApiError(res.status, body?.code ?? `HTTP_${res.status}`, body?.detail ?? body?.title ?? `HTTP ${res.status}`, Number.isFinite(retry) && retry > 0 ? retry : undefined);
   }
-  return body;
+  return opts.text ? text : body;
 }
 
 /** Every page of a cursor-paginated list, up to `max` items. @param {string} path @param {number} max */

@@ -1,8 +1,8 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { api } from '../api.js';
 import { ErrorBox } from '../components.js';
 import { formatCount } from '../format.js';
 import { html } from '../html.js';
+import { fetchProofFile } from '../verify/fetch-proof.js';
 import { proofFileProblem } from '../verify/json-duplicate-key.js';
 import { PROOF_CHECKS, verifyProofInBrowser } from '../verify/verify-proof.js';
 
@@ -92,8 +92,15 @@ export function VerifyView({ eventId, me }) {
       return;
     }
     try {
-      const p = await api(`/v1/events/${eid.trim()}/proof`);
-      await run(p, `fetched from the gateway for event ${eid.trim()}`);
+      const got = await fetchProofFile(eid.trim());
+      if (got.problem !== undefined) {
+        setProof(undefined);
+        setChecks([]);
+        setSource('');
+        setError({ message: got.problem });
+        return;
+      }
+      await run(got.proof, `fetched from the gateway for event ${eid.trim()}`);
     } catch (err) {
       const e = /** @type {any} */ (err);
       if (e.code === 'PROOF_PENDING') {
