@@ -30,6 +30,12 @@ function position(option: string): (value: string) => number {
   };
 }
 
+/** A batch id argument: 0, 1, 2, … (commander prints the message and exits 1 otherwise). */
+function batchId(value: string): number {
+  if (!/^(0|[1-9][0-9]{0,14})$/.test(value)) throw new InvalidArgumentError('a batch id is a whole number ≥ 0 (GET /v1/batches lists them)');
+  return Number(value);
+}
+
 /** Said under each client command's --help: a gateway started on another port or DATA_DIR is not found otherwise. */
 export const CLIENT_SETTINGS_HELP =
   '\nThe gateway is reached at OPENMCP_URL (default http://HOST:PORT, as `openmcp start` reads them), with the key in\nOPENMCP_API_KEY, else OPENMCP_ADMIN_KEY, else DATA_DIR/admin.key.';
@@ -138,6 +144,17 @@ export function addClientCommands(program: Command): void {
       process.exitCode = await runEventsProof(client(), id, o);
     });
 
+  const batches = program.command('batches').description('sealed Merkle batches (through the REST API)');
+  batches
+    .command('export')
+    .description("fetch a batch's export, every tenant's events (cross-tenant keys only), as the server wrote it, for openmcp verify-batch")
+    .argument('<id>', 'batch id (GET /v1/batches lists them)', batchId)
+    .option('--out <file>', 'write it to this file (else to stdout)')
+    .action(async (id: number, o: { out?: string }) => {
+      const { runBatchesExport } = require('./batches-export') as typeof import('./batches-export');
+      process.exitCode = await runBatchesExport(client(), id, o);
+    });
+
   const keys = program.command('keys').description('API keys');
   keys
     .command('create')
@@ -189,7 +206,7 @@ export function addClientCommands(program: Command): void {
       process.exitCode = await runSubjectsErase(client(), subject);
     });
 
-  for (const group of [toolCalls, tasks, events, keys, subjects]) noteClientSettings(group, ['answer-key', 'help']);
+  for (const group of [toolCalls, tasks, events, batches, keys, subjects]) noteClientSettings(group, ['answer-key', 'help']);
 }
 
 /** `openmcp mcp servers …` and `openmcp mcp tools search`, under the `mcp` command (same client settings). */

@@ -1,20 +1,16 @@
-import { writeFile } from 'node:fs/promises';
 import type { OpenMcpClient } from '../sdk/client';
 import { ConflictApiError, NotFoundApiError } from '../sdk/errors';
 import { printable } from './printable';
+import { rawStdout, saveAnswer } from './save-answer';
 import { reportCliError, stdout, type Writer } from './tasks';
-
-/** Where the proof text goes without --out: stdout, as it came (no newline added). */
-const rawStdout = (text: string) => void process.stdout.write(text);
 
 /** What to do about the API's refusals of a proof, for the line under `error CODE: …`. */
 function hintFor(err: unknown, eventId: string): string | undefined {
   if (err instanceof ConflictApiError && err.code === 'PROOF_PENDING') {
-    const wait = err.retryAfterSeconds;
-    return `(the event's batch is not anchored yet: try again in ${wait ?? 'a few'} s)`;
+    return `(the event's batch is not anchored yet: try again in ${err.retryAfterSeconds ?? 'a few'} s)`;
   }
   if (err instanceof NotFoundApiError && err.code === 'NOT_FOUND') {
-    return `(no event ${printable(eventId)} in the key's tenant: the ids are in \`openmcp events tail\`)`;
+    return `(no event ${printable(eventId)} in the key's tenant: the ids are in \`openmcp events tail --json\`)`;
   }
   return undefined;
 }
@@ -33,16 +29,9 @@ export async function runEventsProof(client: OpenMcpClient, eventId: string, o: 
   } catch (err) {
     return reportCliError(err, out, hintFor(err, eventId));
   }
-  if (o.out === undefined) {
-    raw(got.text);
-    return 0;
-  }
-  try {
-    await writeFile(o.out, got.text);
-  } catch (err) {
-    return reportCliError(new Error(`cannot write ${o.out}: ${(err as Error).message}`), out);
-  }
+  const failed = await saveAnswer(got.text, o.out, raw);
+  if (failed) return reportCliError(new Error(failed), out);
   const { batch, anchor } = got.proof;
-  out(printable(`proof of event ${eventId} (batch ${batch.id}, anchored on chain ${anchor.chainId} in block ${anchor.blockNumber}) written to ${o.out}; check it with: openmcp verify ${o.out} --rpc URL --contract ADDR`));
+  if (o.out !== undefined) out(printable(`proof of event ${eventId} (batch ${batch.id}, anchored on chain ${anchor.chainId} in block ${anchor.blockNumber}) written to ${o.out}; check it with: openmcp verify ${o.out} --rpc URL --contract ADDR`));
   return 0;
 }

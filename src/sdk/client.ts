@@ -144,7 +144,13 @@ export class OpenMcpClient {
     /** Every sealed batch, newest first, from `query.cursor` when given; batches sealed during the walk are not seen. */
     all: (query: PageQuery = {}) => pages(() => this.batches.list(query), (cursor) => this.batches.list({ ...query, cursor })),
     get: (id: number) => this.call('get batch', BatchView, { method: 'GET', path: `/v1/batches/${seg(id)}` }),
-    events: (id: number) => this.call('batch events', BatchEvents, { method: 'GET', path: `/v1/batches/${seg(id)}/events` }),
+    /** The batch's export (`{batch, events}`, every tenant's: cross-tenant keys only, else ForbiddenApiError). */
+    events: async (id: number) => (await this.batches.exportFile(id)).export,
+    /** `events`, with `text`: the answer as the server wrote it, to save as is for `openmcp verify-batch`. */
+    exportFile: async (id: number) => {
+      const { value, text } = await this.callWithText('batch events', BatchEvents, { method: 'GET', path: `/v1/batches/${seg(id)}/events` });
+      return { export: value, text };
+    },
   };
 
   readonly mcpServers = {

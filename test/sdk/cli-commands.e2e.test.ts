@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { runEventsTail } from '../../src/cli/events';
 import { runEventsProof } from '../../src/cli/events-proof';
+import { runBatchesExport } from '../../src/cli/batches-export';
 import { readJsonFile } from '../../src/cli/read-json-file';
 import { runKeysCreate, runKeysList, runKeysRevoke, runKeysSetAgents } from '../../src/cli/keys';
 import { runTasksList, runTasksShow } from '../../src/cli/tasks';
@@ -188,6 +189,34 @@ describe('CLI commands (tasks, events, keys) through the SDK against a listening
     await run(process.execPath, [OPENMCP, 'events', 'proof', e.id, '--out', file2], { env });
     expect(readFileSync(file2, 'utf8')).to.equal(sent);
     h.proofs.anchoredBelow = 0;
+  });
+
+  it('batches export writes the export byte for byte as the server sent it; an unknown batch, or a key that is not cross-tenant, exits 1 naming the code, and writes no file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'omcp-cli-export-'));
+    const file = join(dir, 'batch.json');
+    expect(await runBatchesExport(client, 5, { out: file }, out)).to.equal(1);
+    expect(lines[0]).to.match(/^error NOT_FOUND: /);
+    const { key: auditorKey } = await client.keys.create({ role: 'auditor', tenant: 'default' });
+    const auditor = clientFromEnvironment({ env: { OPENMCP_URL: url, OPENMCP_API_KEY: auditorKey } });
+    lines = [];
+    expect(await runBatchesExport(auditor, 0, { out: file }, out)).to.equal(1);
+    expect(lines[0]).to.match(/^error FORBIDDEN: /);
+    expect(lines[1]).to.include('cross-tenant key');
+    expect(existsSync(file)).to.equal(false);
+
+    const sent = await (await fetch(`${url}/v1/batches/0/events`, { headers: { authorization: `Bearer ${adminKey}` } })).text();
+    lines = [];
+    expect(await runBatchesExport(client, 0, { out: file }, out)).to.equal(0);
+    expect(readFileSync(file, 'utf8')).to.equal(sent);
+    expect(lines.join('\n')).to.include(file).and.include('openmcp verify-batch 0');
+    let written = '';
+    lines = [];
+    expect(await runBatchesExport(client, 0, {}, out, (t) => (written += t))).to.equal(0);
+    expect(written).to.equal(sent);
+    expect(lines).to.deep.equal([]);
+    const env = { ...process.env, OPENMCP_URL: url, OPENMCP_API_KEY: adminKey };
+    await run(process.execPath, [OPENMCP, 'batches', 'export', '0', '--out', join(dir, 'b2.json')], { env });
+    expect(readFileSync(join(dir, 'b2.json'), 'utf8')).to.equal(sent);
   });
 
   it('keys create prints the key once; list never shows it; revoke works', async () => {
