@@ -709,10 +709,10 @@ export class TaskRun {
     let known = lookup ? lookup.known : this.toolInfo(spec.tool);
     // A tool of a server new to the catalog, registering at start (openmcp start runs tasks
     // meanwhile): looked up once it is listed, so that an alias is still recorded, budgeted and
-    // checked by policy under its namespaced name.
+    // checked by policy under its namespaced name. Timed as the call would be (a stop interrupts it).
     const held = known || lookup || isChainToolName(spec.tool) ? undefined : this.deps.tools.listingHeld?.();
     if (held) {
-      await held;
+      await this.timed(held);
       known = this.toolInfo(spec.tool);
     }
     const s = known ? { ...spec, tool: canonicalName(known) } : spec;
