@@ -109,7 +109,7 @@ describe('agent runtime: tool names the LLM host accepts (real McpGateway, opena
  * unknown tools for it: holdListing). Its alias must still be checked under the namespaced name.
  */
 describe('agent runtime: an explicit step naming a tool of a server still registering at a first start', function () {
-  this.timeout(60_000);
+  this.timeout(20_000);
   let dir: string;
   let store: EventStore;
   let upstream: BehaviourUpstream;
@@ -160,5 +160,25 @@ describe('agent runtime: an explicit step naming a tool of a server still regist
     expect(ofType(events, 'PolicyEvaluated').map((e) => (e.data as { tool: string; decision: string }))).to.deep.include.members([{ stepId: 'step-0', subject: 'tool', tool: 'beh__files.delete', decision: 'deny', rule: 'tools.deny', reason: 'tool beh__files.delete matches deny pattern beh__files.delete', policy: 'acme/*' }]);
     const deletes = (await store.readAll({ limit: 10_000 })).filter((e) => e.type === 'ToolCallRequested');
     expect(deletes).to.deep.equal([]);
+  });
+
+  it('a stop interrupts a step waiting for the registration, as it does the call (no wait for its connect)', async function () {
+    let release!: () => void;
+    gateway.holdListing(new Promise<void>((r) => (release = r)));
+    let waited = false;
+    const listingHeld = gateway.listingHeld.bind(gateway);
+    gateway.listingHeld = () => {
+      waited = true;
+      return listingHeld();
+    };
+    const id = await submitTask(store, 'acme', { steps: [{ tool: 'other__tool', arguments: {} }] });
+    await until('the step waits for the registration', () => waited);
+    try {
+      // Never released before the stop: it would wait for ever otherwise (the test's timeout).
+      await runtime.stop();
+      expect(ofType(await waitForTask(store, id, () => true), 'TaskLeaseReleased')).to.have.length(1);
+    } finally {
+      release();
+    }
   });
 });
