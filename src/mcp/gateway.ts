@@ -172,6 +172,9 @@ export class McpGateway {
    * so that a client's first listing (or a task's first step) does not miss their tools.
    */
   private readonly newcomers = new Set<Promise<void>>();
+  /** Ends every hold of holdListing at once (releaseListing: a shutdown begins). */
+  private releaseHolds!: () => void;
+  private readonly holdsReleased = new Promise<void>((resolve) => (this.releaseHolds = resolve));
   /** Calls in progress: close() waits for their audit outcome to be recorded. */
   private readonly calls = new Set<Promise<unknown>>();
   private readonly logListeners = new Set<(tenant: string, log: UpstreamLog) => void>();
@@ -497,9 +500,19 @@ export class McpGateway {
     this.newcomers.add(settled);
   }
 
-  /** Resolves once the registrations held by holdListing have settled; undefined when none is in flight (no await on the hot path). */
+  /** Resolves once the registrations held by holdListing have settled (or releaseListing); undefined when none is in flight (no await on the hot path). */
   listingHeld(): Promise<void> | undefined {
-    return this.newcomers.size ? Promise.all(this.newcomers).then(() => undefined) : undefined;
+    return this.newcomers.size ? Promise.race([Promise.all(this.newcomers), this.holdsReleased]).then(() => undefined) : undefined;
+  }
+
+  /**
+   * A shutdown begins: what holdListing holds answers now, from the catalog as it is. HTTP closes
+   * before the gateway does (close() ends the registrations), and waits for its requests: one held
+   * for a registration would keep it open until that connect ended on its own (the connect timeout).
+   */
+  releaseListing(): void {
+    this.newcomers.clear();
+    this.releaseHolds();
   }
 
   /** `ensuring` the server registered under p's name (if any) until `run` settles; returns `run`. */

@@ -2,8 +2,6 @@ import { z } from 'zod';
 import { limitsOf, mcpServerLimitFields } from '../../events/mcp.events';
 import { ConfigError } from '../core/errors';
 import type { Actor } from '../core/envelope';
-import { serversFileSource } from './config-source';
-import type { McpGateway } from './gateway';
 import { envProblems, missingEnvVariables } from './upstream-env';
 import { headersProblems, missingVariables } from './upstream-headers';
 import { registrationProblem } from './register-schema';
@@ -77,12 +75,4 @@ export function readServersFile(path: string, actor: Actor): RegisterServerParam
     }
     return p;
   });
-}
-
-/**
- * Register (or keep) every server of the file; one that fails to connect stays registered and down.
- * Each is this process's configuration: not removed over the API while the file lists it.
- */
-export async function registerServersFromFile(gateway: McpGateway, path: string, actor: Actor): Promise<void> {
-  for (const p of readServersFile(path, actor)) await gateway.ensureServer(p, serversFileSource(p.name));
 }

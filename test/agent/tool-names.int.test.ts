@@ -12,6 +12,7 @@ import { parsePolicy } from '../../src/agent/policy';
 import { openStore, MemoryCache, ended, ofType, submitTask, waitForTask } from './support/agent-fixture';
 import { startOpenAiFake, OPENAI_FUNCTION_NAME, type ChatRequest, type FakeReply, type OpenAiFake } from '../support/openai-fake/openai-fake';
 import { startBehaviourUpstream, type BehaviourUpstream } from '../mcp/support/behaviour-upstream';
+import { until } from '../mcp/support/until';
 
 const KEY = '0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318' as const;
 const LONG = `report_${'x'.repeat(70)}`;
@@ -99,5 +100,85 @@ describe('agent runtime: tool names the LLM host accepts (real McpGateway, opena
     ]);
     const deletes = (await store.readAll({ limit: 10_000 })).filter((e) => e.type === 'ToolCallRequested' && (e.data as { tool: string }).tool === 'files.delete');
     expect(deletes).to.deep.equal([]);
+  });
+});
+
+/**
+ * `openmcp start` runs tasks while the servers of its configuration register (registerAtStart): on
+ * a first start, a step may name a tool of a server not yet discovered (the gateway holds calls of
+ * unknown tools for it: holdListing). Its alias must still be checked under the namespaced name.
+ */
+describe('agent runtime: an explicit step naming a tool of a server still registering at a first start', function () {
+  this.timeout(20_000);
+  let dir: string;
+  let store: EventStore;
+  let upstream: BehaviourUpstream;
+  let gateway: McpGateway;
+  let runtime: AgentRuntime;
+  const warn = console.warn;
+
+  before(async function () {
+    console.warn = () => {};
+    dir = mkdtempSync(join(tmpdir(), 'omc-names-held-'));
+    store = await openStore(dir);
+    upstream = await startBehaviourUpstream();
+    upstream.addTool('files.delete');
+    gateway = new McpGateway({ store, upstream: { healthIntervalMs: 0 } });
+    await gateway.start();
+    runtime = new AgentRuntime(
+      { store, catalog, tools: gateway, cache: new MemoryCache(), policy: parsePolicy({ policies: [{ tenant: 'acme', tools: { allow: ['beh__*'], deny: ['beh__files.delete'] } }] }), privateKey: KEY },
+      { model: 'm', stepTimeoutMs: 10_000 },
+    );
+    await runtime.start();
+  });
+
+  after(async function () {
+    await runtime?.stop();
+    await gateway?.close();
+    await upstream?.close();
+    await store?.close();
+    rmSync(dir, { recursive: true, force: true });
+    console.warn = warn;
+  });
+
+  it('waits for its discovery, then is checked by policy under the namespaced name (denied), never called', async function () {
+    let release!: () => void;
+    gateway.holdListing(new Promise<void>((r) => (release = r)));
+    // Told when the run (or the gateway's call) waits for the registration: then it is registered.
+    let waited = false;
+    const listingHeld = gateway.listingHeld.bind(gateway);
+    gateway.listingHeld = () => {
+      waited = true;
+      return listingHeld();
+    };
+    const id = await submitTask(store, 'acme', { steps: [{ tool: aliasToolName('beh', 'files.delete'), arguments: {} }] });
+    await until('the step waits for the registration', () => waited);
+    await gateway.registerServer({ tenant: 'acme', actor: { kind: 'user', id: 'alice' }, name: 'beh', transport: 'http', url: upstream.url });
+    release();
+    const events = await waitForTask(store, id, ended);
+    expect((ofType(events, 'TaskFailed')[0]?.data as { error: { code: string } }).error.code).to.equal('POLICY_DENIED');
+    expect(ofType(events, 'PolicyEvaluated').map((e) => (e.data as { tool: string; decision: string }))).to.deep.include.members([{ stepId: 'step-0', subject: 'tool', tool: 'beh__files.delete', decision: 'deny', rule: 'tools.deny', reason: 'tool beh__files.delete matches deny pattern beh__files.delete', policy: 'acme/*' }]);
+    const deletes = (await store.readAll({ limit: 10_000 })).filter((e) => e.type === 'ToolCallRequested');
+    expect(deletes).to.deep.equal([]);
+  });
+
+  it('a stop interrupts a step waiting for the registration, as it does the call (no wait for its connect)', async function () {
+    let release!: () => void;
+    gateway.holdListing(new Promise<void>((r) => (release = r)));
+    let waited = false;
+    const listingHeld = gateway.listingHeld.bind(gateway);
+    gateway.listingHeld = () => {
+      waited = true;
+      return listingHeld();
+    };
+    const id = await submitTask(store, 'acme', { steps: [{ tool: 'other__tool', arguments: {} }] });
+    await until('the step waits for the registration', () => waited);
+    try {
+      // Never released before the stop: it would wait for ever otherwise (the test's timeout).
+      await runtime.stop();
+      expect(ofType(await waitForTask(store, id, () => true), 'TaskLeaseReleased')).to.have.length(1);
+    } finally {
+      release();
+    }
   });
 });

@@ -7,6 +7,7 @@
  */
 import { expect } from 'chai';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -123,6 +124,38 @@ describe('openmcp start: listens while the MCP servers of its configuration stil
     writeFileSync(gate, '');
     expect((await listing).tools.map((t) => t.name)).to.include('gated__ping');
     expect((await call).content).to.deep.equal([{ type: 'text', text: 'pong' }]);
+  });
+
+  it('shutdown of a first start while a request waits for the server new to the catalog: the request is answered first, not kept till the connect ends (HTTP closes before the gateway)', async () => {
+    app = await startOpenMcp(await config(), { print: () => {} });
+    const registered = app.registered;
+    await until('the server process started', () => existsSync(started));
+    const order: string[] = [];
+    void registered.then(() => order.push('registration ended'));
+    let waits = false;
+    const gateway = app.gateway!;
+    const listingHeld = gateway.listingHeld.bind(gateway);
+    gateway.listingHeld = () => {
+      waits = true;
+      return listingHeld();
+    };
+    // A tool search waits for it (holdListing). No keep-alive: the connection ends with the answer.
+    const answered = new Promise<number>((resolve, reject) => {
+      get(`${app!.url}/v1/tools?q=ping`, { agent: false, headers: { authorization: `Bearer ${ADMIN_KEY}` } }, (res) => {
+        res.resume();
+        res.on('end', () => {
+          order.push('request answered');
+          resolve(res.statusCode!);
+        });
+      }).on('error', reject);
+    });
+    await until('the search waits for the registration', () => waits);
+    expect(await hasSettled(answered), 'the search waits for the registration').to.equal(false);
+    await app.close();
+    app = undefined;
+    expect(await answered).to.equal(200);
+    // The gateway (closed after HTTP) ends the registration: a request waiting for it kept HTTP from closing till the connect timed out.
+    expect(order).to.deep.equal(['request answered', 'registration ended']);
   });
 
   it('shutdown while it registers: close() waits for the registration to end', async () => {

@@ -4,6 +4,7 @@ import { expect } from 'chai';
 import { parse } from 'yaml';
 import { loadPolicyFile } from '../../src/agent/policy/load-policy';
 import { connectsUpstreams, parseRoles } from '../../src/app/roles';
+import { REGISTRATIONS_CHECK_NAME } from '../../src/app/registrations-readiness';
 import { CONFIG_VARIABLES, loadConfig } from '../../src/config';
 import { readServersFile } from '../../src/mcp/servers-file';
 import { EVENT_COUNT_CAP } from '../../src/eventstore/events-after';
@@ -205,6 +206,11 @@ describe('infra/ (production stack description)', () => {
     const rules: Array<{ alert: string; expr: string; labels: { severity: string } }> = alerts.groups.flatMap((g: { rules: unknown[] }) => g.rules);
     const stalled = rules.filter((r) => /openmcp_dependency_up\{dependency=~"relay /.test(r.expr) && /< 1/.test(r.expr));
     expect(stalled.map((r) => r.labels.severity)).to.deep.equal(['critical']);
+  });
+
+  it('alerts on a start-up registration that failed (its /readyz line degraded till a restart): the start no longer stops on it, and /readyz stays 200', () => {
+    const failed = alertRules().filter((r) => r.expr.includes(`openmcp_dependency_up{dependency="${REGISTRATIONS_CHECK_NAME}"}`) && /< 1/.test(r.expr));
+    expect(failed.map((r) => r.labels.severity)).to.deep.equal(['warning']);
   });
 
   it('sets lag thresholds that can fire on KurrentDB, whose *_lag_events gauges stop counting at EVENT_COUNT_CAP', () => {

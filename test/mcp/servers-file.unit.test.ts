@@ -3,15 +3,16 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { McpGateway } from '../../src/mcp/gateway';
-import { readServersFile, registerServersFromFile } from '../../src/mcp/servers-file';
+import { registerAtStart } from '../../src/app/register-at-start';
+import { readServersFile } from '../../src/mcp/servers-file';
 import type { RegisterServerParameters } from '../../src/mcp/types';
 
 const actor = { kind: 'system' as const, id: 'openmcp' };
 
-/** Only what registerServersFromFile uses of a gateway: the registrations it asks for, in order. */
+/** Only what registerAtStart (openmcp start, mcp stdio) uses of a gateway: the registrations it asks for, in order. */
 function recordingGateway(): { gateway: McpGateway; ensured: string[] } {
   const ensured: string[] = [];
-  const gateway = { ensureServer: async (p: RegisterServerParameters) => void ensured.push(p.name) } as unknown as McpGateway;
+  const gateway = { listServers: () => [], holdListing: () => {}, ensureServer: async (p: RegisterServerParameters) => void ensured.push(p.name) } as unknown as McpGateway;
   return { gateway, ensured };
 }
 
@@ -50,15 +51,14 @@ describe('MCP_SERVERS_FILE: an entry the gateway would refuse stops start-up nam
   it('registers none of the entries, the good ones before the bad one included', async () => {
     const path = file('mixed.json', { mcpServers: { files: { command: 'npx' }, local: { url: 'http://127.0.0.1:3001/mcp' }, bad: { type: 'http' } } });
     const { gateway, ensured } = recordingGateway();
-    const err = await registerServersFromFile(gateway, path, actor).then(() => undefined, (e: Error) => e);
-    expect(err?.message).to.match(/^MCP_SERVERS_FILE: mcpServers\.bad\./);
+    expect(() => registerAtStart(gateway, { MCP_SERVERS_FILE: path, OPENMCP_EXAMPLES: 'off' }, actor)).to.throw(/^MCP_SERVERS_FILE: mcpServers\.bad\./);
     expect(ensured).to.deep.equal([]);
   });
 
   it('a file of good entries is registered whole, in order', async () => {
     const path = file('good.json', { mcpServers: { files: { command: 'npx' }, local: { url: 'http://127.0.0.1:3001/mcp' } } });
     const { gateway, ensured } = recordingGateway();
-    await registerServersFromFile(gateway, path, actor);
+    await registerAtStart(gateway, { MCP_SERVERS_FILE: path, OPENMCP_EXAMPLES: 'off' }, actor).all;
     expect(ensured).to.deep.equal(['files', 'local']);
   });
 });

@@ -706,7 +706,15 @@ export class TaskRun {
     await this.sync();
     // An explicit step may name a tool by its alias: recorded, budgeted and checked by policy under
     // its namespaced name all the same (a deny rule must not be dodged by calling the alias).
-    const known = lookup ? lookup.known : this.toolInfo(spec.tool);
+    let known = lookup ? lookup.known : this.toolInfo(spec.tool);
+    // A tool of a server new to the catalog, registering at start (openmcp start runs tasks
+    // meanwhile): looked up once it is listed, so that an alias is still recorded, budgeted and
+    // checked by policy under its namespaced name. Timed as the call would be (a stop interrupts it).
+    const held = known || lookup || isChainToolName(spec.tool) ? undefined : this.deps.tools.listingHeld?.();
+    if (held) {
+      await this.timed(held);
+      known = this.toolInfo(spec.tool);
+    }
     const s = known ? { ...spec, tool: canonicalName(known) } : spec;
     const existing = this.view.stepRecords.get(s.stepId);
     if (existing?.result) return { ok: existing.result, text: this.recordedText(existing.result) };
