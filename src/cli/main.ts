@@ -42,6 +42,7 @@ export function buildCli(): Command {
     .action(async (file: string, o: { rpc?: string; contract?: string; signer?: string }) => {
       const chain = verifyChain(o);
       if (!chain) return;
+      verdictPending = true;
       const { runVerify } = load<typeof import('./verify')>('./verify');
       process.exitCode = await runVerify({ file, ...chain, signer: o.signer });
     });
@@ -59,6 +60,7 @@ export function buildCli(): Command {
       if (!/^(0|[1-9][0-9]*)$/.test(id)) cmd.error(`error: batch id must be a non-negative integer, got ${id}`, { code: 'openmcp.invalidArgument' });
       const chain = verifyChain(o);
       if (!chain) return;
+      verdictPending = true;
       const { runVerifyBatch } = load<typeof import('./verify-batch')>('./verify-batch');
       process.exitCode = await runVerifyBatch({ batchId: Number(id), file: o.file, ...chain, signer: o.signer });
     });
@@ -219,13 +221,20 @@ function verifyChain(o: { rpc?: string; contract?: string }): { rpc: string; con
 }
 
 /**
+ * Set while verify or verify-batch runs: its exit code is the verdict, so a reader that stops
+ * reading (`openmcp verify forged.json | head -1` under pipefail) must not end it with 0.
+ */
+let verdictPending = false;
+
+/**
  * `openmcp events tail | head`: once the reader has gone, a write fails with EPIPE, which Node
- * raises as an unhandled 'error' with a stack trace. End quietly instead, as Unix tools do.
+ * raises as an unhandled 'error' with a stack trace. End quietly instead, as Unix tools do; a
+ * verification runs on to its verdict instead, its lines unread (console drops failed writes).
  */
 function endQuietlyWhenStdoutCloses(): void {
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE') process.exit(0);
-    throw err;
+    if (err.code !== 'EPIPE') throw err;
+    if (!verdictPending) process.exit(0);
   });
 }
 
