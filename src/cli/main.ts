@@ -40,8 +40,11 @@ export function buildCli(): Command {
     .addOption(new Option('--contract <address>', 'AuditAnchor address to trust; without it, the one named in the proof, with a warning').env('ANCHOR_CONTRACT'))
     .option('--signer <address>', "the sealer's address to trust (default: the one named in the proof)")
     .action(async (file: string, o: { rpc?: string; contract?: string; signer?: string }) => {
+      const chain = verifyChain(o);
+      if (!chain) return;
+      verdictPending = true;
       const { runVerify } = load<typeof import('./verify')>('./verify');
-      process.exitCode = await runVerify({ file, ...verifyChain(o), signer: o.signer });
+      process.exitCode = await runVerify({ file, ...chain, signer: o.signer });
     });
 
   program
@@ -55,8 +58,11 @@ export function buildCli(): Command {
     .option('--signer <address>', "the sealer's address to trust (default: the one named in the export's batch head)")
     .action(async (id: string, o: { file: string; rpc?: string; contract?: string; signer?: string }, cmd: Command) => {
       if (!/^(0|[1-9][0-9]*)$/.test(id)) cmd.error(`error: batch id must be a non-negative integer, got ${id}`, { code: 'openmcp.invalidArgument' });
+      const chain = verifyChain(o);
+      if (!chain) return;
+      verdictPending = true;
       const { runVerifyBatch } = load<typeof import('./verify-batch')>('./verify-batch');
-      process.exitCode = await runVerifyBatch({ batchId: Number(id), file: o.file, ...verifyChain(o), signer: o.signer });
+      process.exitCode = await runVerifyBatch({ batchId: Number(id), file: o.file, ...chain, signer: o.signer });
     });
 
   const contracts = program.command('contracts').description('smart contracts');
@@ -197,21 +203,38 @@ function rpcOption(): Option {
   return new Option('--rpc <url>', 'chain JSON-RPC URL (default: CHAIN_RPC_URL, else the local chain on CHAIN_PORT; from the environment, else OPENMCP_CONFIG)');
 }
 
-/** `--rpc` and `--contract` as given, else verifyDefaults (the file is read only when one is missing). */
-function verifyChain(o: { rpc?: string; contract?: string }): { rpc: string; contract?: string } {
+/**
+ * `--rpc` and `--contract` as given, else verifyDefaults (the file is read only when one is missing).
+ * An OPENMCP_CONFIG that cannot be read is said on stderr, with exit code 2 (nothing was checked),
+ * and undefined returned: thrown, it would exit 1, which docs/proofs.md gives to a failed check.
+ */
+function verifyChain(o: { rpc?: string; contract?: string }): { rpc: string; contract?: string } | undefined {
   if (o.rpc && o.contract) return { rpc: o.rpc, contract: o.contract };
-  const d = load<typeof import('./verify-defaults')>('./verify-defaults').verifyDefaults();
-  return { rpc: o.rpc ?? d.rpc, contract: o.contract ?? d.contract };
+  try {
+    const d = load<typeof import('./verify-defaults')>('./verify-defaults').verifyDefaults();
+    return { rpc: o.rpc ?? d.rpc, contract: o.contract ?? d.contract };
+  } catch (err) {
+    console.error(fatalErrorText(err));
+    process.exitCode = 2;
+    return undefined;
+  }
 }
 
 /**
+ * Set while verify or verify-batch runs: its exit code is the verdict, so a reader that stops
+ * reading (`openmcp verify forged.json | head -1` under pipefail) must not end it with 0.
+ */
+let verdictPending = false;
+
+/**
  * `openmcp events tail | head`: once the reader has gone, a write fails with EPIPE, which Node
- * raises as an unhandled 'error' with a stack trace. End quietly instead, as Unix tools do.
+ * raises as an unhandled 'error' with a stack trace. End quietly instead, as Unix tools do; a
+ * verification runs on to its verdict instead, its lines unread (console drops failed writes).
  */
 function endQuietlyWhenStdoutCloses(): void {
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE') process.exit(0);
-    throw err;
+    if (err.code !== 'EPIPE') throw err;
+    if (!verdictPending) process.exit(0);
   });
 }
 

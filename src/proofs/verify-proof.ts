@@ -1,5 +1,5 @@
 import { RecordedEventSchema, computeEventHash, type RecordedEvent } from '../core/envelope';
-import { fromHex, toHex } from '../core/hex';
+import { fromHex, isHex32, toHex } from '../core/hex';
 import { isHexAddress } from '../core/address';
 import { auditAnchorAt } from '../web3/audit-anchor';
 import { createRpcProvider } from '../web3/provider';
@@ -27,8 +27,6 @@ export const UNPINNED_SIGNER = unpinnedSigner('proof file');
 
 /** The named checks, in the order they run and are printed. */
 export const PROOF_CHECKS = ['proof format', 'event hash', 'leaf', 'root from path', 'batch signature', 'on-chain root', 'on-chain inclusion'] as const;
-
-const hex32 = /^0x[0-9a-f]{64}$/;
 
 /**
  * The first schema issue of the envelope, as `field: message` (the browser verifier names the same field);
@@ -75,12 +73,12 @@ function formatProblem(p: unknown): string | undefined {
   for (const k of ['seq', 'index', 'treeSize'] as const) if (!Number.isSafeInteger(f[k]) || f[k] < 0) return `${k} is not a non-negative integer`;
   const b = f.batch;
   if (!b || ![b.id, b.firstSeq, b.lastSeq].every((n) => Number.isSafeInteger(n) && n >= 0)) return 'batch id/firstSeq/lastSeq missing';
-  if (!hex32.test(b.root) || !hex32.test(b.prevRoot)) return 'batch root/prevRoot are not 32-byte lowercase hex';
+  if (!isHex32(b.root) || !isHex32(b.prevRoot)) return 'batch root/prevRoot are not 32-byte lowercase hex';
   if (!isHexAddress(b.signer)) return 'batch signer is not an address (0x and 40 hex digits)';
-  if (!Array.isArray(f.path) || !f.path.every((x) => hex32.test(x))) return 'path is not a list of 32-byte lowercase hex';
+  if (!Array.isArray(f.path) || !f.path.every(isHex32)) return 'path is not a list of 32-byte lowercase hex';
   if (!f.anchor || !Number.isSafeInteger(f.anchor.chainId) || !isHexAddress(f.anchor.contract)) return 'anchor chainId/contract missing';
   // Not evidence (section 7 of docs/proofs.md), but where to look: present and well-formed, as the gateway writes them.
-  if (!hex32.test(f.anchor.txHash) || !Number.isSafeInteger(f.anchor.blockNumber) || f.anchor.blockNumber < 0) {
+  if (!isHex32(f.anchor.txHash) || !Number.isSafeInteger(f.anchor.blockNumber) || f.anchor.blockNumber < 0) {
     return 'anchor txHash/blockNumber missing: a 32-byte lowercase hex hash and a block number';
   }
   return undefined;

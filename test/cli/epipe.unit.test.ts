@@ -1,7 +1,10 @@
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 /** A gateway stand-in whose log never ends: every page of GET /v1/events has 500 events and a next cursor. */
 function endlessLog(): Promise<{ url: string; server: Server }> {
@@ -46,5 +49,22 @@ describe('openmcp client commands: a reader that goes away', function () {
     } finally {
       server.close();
     }
+  });
+
+  // `set -o pipefail; openmcp verify forged.json | head -1`: the exit code is the verdict, so a
+  // reader that stops reading must not turn a failed check (1) into 0, "all checks pass".
+  it('verify piped into a reader that is gone: still exits with its verdict', async () => {
+    const proof = join(mkdtempSync(join(tmpdir(), 'epipe-')), 'proof.json');
+    writeFileSync(proof, '{}');
+    const env: NodeJS.ProcessEnv = { ...process.env, OPENMCP_CONFIG: '' };
+    delete env.ANCHOR_CONTRACT;
+    const child = spawn(process.execPath, ['bin/openmcp', 'verify', proof, '--rpc', 'http://127.0.0.1:9'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += String(d)));
+    // Gone before the first line: every write meets EPIPE.
+    child.stdout.destroy();
+    const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    expect(stderr).to.not.match(/EPIPE|at .*\.ts:\d+/);
+    expect(code, stderr).to.equal(1);
   });
 });

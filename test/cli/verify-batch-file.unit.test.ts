@@ -39,6 +39,15 @@ describe('openmcp verify-batch: a file that is not a batch export is named for w
     expect(out[0]).to.match(/is an error answer from the API, not a batch export: NOT_FOUND: batch 1 not found$/);
   });
 
+  // Saved by a Windows editor or PowerShell's `-Encoding utf8`: the browser verifier (Blob.text()) drops the BOM, which read "Unexpected token '', ..." here.
+  it('a file that starts with a UTF-8 byte order mark is read as the JSON after it', async () => {
+    const file = join(dir, 'bom.json');
+    writeFileSync(file, `\ufeff${JSON.stringify({ status: 404, code: 'NOT_FOUND', detail: 'batch 1 not found' })}`);
+    const out: string[] = [];
+    expect(await runVerifyBatch({ batchId: 1, file, rpc: NO_CHAIN, out: (l) => out.push(l) })).to.equal(2);
+    expect(out).to.deep.equal([`FAILED: ${file} is an error answer from the API, not a batch export: NOT_FOUND: batch 1 not found`]);
+  });
+
   it('an object that is neither keeps its message', async () => {
     const { code, out } = await run('other.json', { hello: 'world' });
     expect(code).to.equal(2);

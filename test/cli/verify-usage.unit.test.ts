@@ -1,9 +1,12 @@
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const BIN = join(__dirname, '../../bin/openmcp');
-const openmcp = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, ANCHOR_CONTRACT: '' } });
+const openmcpWith = (env: NodeJS.ProcessEnv, ...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, ANCHOR_CONTRACT: '', ...env } });
+const openmcp = (...args: string[]) => openmcpWith({}, ...args);
 
 /**
  * An auditor's script reads exit 1 as "a check failed" (docs/proofs.md: 0 all pass, 1 a check
@@ -28,5 +31,18 @@ describe('openmcp verify / verify-batch: a command line it cannot run exits 2, a
 
   it('--help still exits 0', () => {
     expect(openmcp('verify', '--help').status).to.equal(0);
+  });
+
+  // --rpc or --contract not given, they come from OPENMCP_CONFIG: a file that cannot be read checked nothing either (it exited 1, "a check failed").
+  it('an OPENMCP_CONFIG it cannot read exits 2, naming the file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'verify-usage-'));
+    const config = join(dir, 'openmcp.json');
+    writeFileSync(config, '{"CHAIN_PORT": "8545", "CHAIN_PORT": "18545"}');
+    writeFileSync(join(dir, 'batch.json'), '[]');
+    for (const args of [['verify', join(dir, 'proof.json')], ['verify-batch', '0', '--file', join(dir, 'batch.json')]]) {
+      const r = openmcpWith({ OPENMCP_CONFIG: config, CHAIN_RPC_URL: '', CHAIN_PORT: '' }, ...args);
+      expect(r.status, r.stderr).to.equal(2);
+      expect(r.stderr).to.contain(`OPENMCP_CONFIG ${config}: names "CHAIN_PORT" twice in one object`);
+    }
   });
 });

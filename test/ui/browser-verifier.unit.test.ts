@@ -257,7 +257,7 @@ describe('in-browser proof verifier (ui/app/verify)', () => {
   });
 
   // They passed "proof format": a file without its anchor's transaction ("where to look"), with markup in its place, or without the signer it names (then check 5 said "file names undefined").
-  it('fails "proof format" on a batch signer that is no address and an anchor txHash or blockNumber missing or malformed, as the server does', async () => {
+  it('fails "proof format" on a batch signer that is no address, an anchor txHash or blockNumber missing or malformed, and a hash given as a list, as the server does', async () => {
     const cases: [(p: Record<string, any>) => void, string][] = [
       [(p) => delete p.batch.signer, 'batch signer is not an address (0x and 40 hex digits)'],
       [(p) => (p.batch.signer = 'sealer'), 'batch signer is not an address (0x and 40 hex digits)'],
@@ -265,6 +265,11 @@ describe('in-browser proof verifier (ui/app/verify)', () => {
       [(p) => (p.anchor.txHash = '<b>0x</b>'), 'anchor txHash/blockNumber missing: a 32-byte lowercase hex hash and a block number'],
       [(p) => (p.anchor.blockNumber = '9'), 'anchor txHash/blockNumber missing: a 32-byte lowercase hex hash and a block number'],
       [(p) => delete p.anchor.blockNumber, 'anchor txHash/blockNumber missing: a 32-byte lowercase hex hash and a block number'],
+      // A list of one hash reads as that hash to a regular expression (String(['0x…']) is '0x…'): the server passed it as well-formed.
+      [(p) => (p.anchor.txHash = [p.anchor.txHash]), 'anchor txHash/blockNumber missing: a 32-byte lowercase hex hash and a block number'],
+      [(p) => (p.batch.root = [p.batch.root]), 'batch root/prevRoot are not 32-byte lowercase hex'],
+      [(p) => (p.batch.prevRoot = [[p.batch.prevRoot]]), 'batch root/prevRoot are not 32-byte lowercase hex'],
+      [(p) => (p.path = p.path.map((x: string) => [x])), 'path is not a list of 32-byte lowercase hex'],
     ];
     for (const [doctor, said] of cases) {
       const p = makeProof();

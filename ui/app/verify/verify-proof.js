@@ -49,7 +49,7 @@ function formatProblem(f) {
   for (const k of ['seq', 'index', 'treeSize']) if (!isCount(f[k])) return `${k} is not a non-negative integer`;
   const b = f.batch;
   if (!b || ![b.id, b.firstSeq, b.lastSeq].every(isCount)) return 'batch id/firstSeq/lastSeq missing';
-  if (!hex32.test(b.root) || !hex32.test(b.prevRoot)) return 'batch root/prevRoot are not 32-byte lowercase hex';
+  if (typeof b.root !== 'string' || !hex32.test(b.root) || typeof b.prevRoot !== 'string' || !hex32.test(b.prevRoot)) return 'batch root/prevRoot are not 32-byte lowercase hex';
   if (typeof b.signer !== 'string' || !ADDRESS_RE.test(b.signer)) return 'batch signer is not an address (0x and 40 hex digits)';
   if (!Array.isArray(f.path) || !f.path.every((/** @type {unknown} */ x) => typeof x === 'string' && hex32.test(x))) return 'path is not a list of 32-byte lowercase hex';
   if (!f.anchor || !Number.isSafeInteger(f.anchor.chainId) || typeof f.anchor.contract !== 'string' || !ADDRESS_RE.test(f.anchor.contract)) return 'anchor chainId/contract missing';
