@@ -101,7 +101,7 @@ function run(url: string, headers: Record<string, string>): Promise<AutocannonRe
 }
 
 async function main(): Promise<void> {
-  const child = fork(__filename, ['serve'], { execArgv: ['--require', require.resolve('tsx/cjs'), ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [])] });
+  const child = fork(__filename, ['serve'], { execArgv: [...(__filename.endsWith('.ts') ? ['--require', require.resolve('tsx/cjs')] : []), ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [])] });
   const ready = await new Promise<Ready>((resolve) => child.once('message', (m) => resolve(m as Ready)));
   try {
     const apiUrl = `${ready.api}/v1/tasks/${ready.taskId}`;

@@ -68,7 +68,10 @@ type Cpu = { client: number; gateway?: number; upstream?: number };
 type Figures = { p50: number; p99: number; rate: number; cpu?: Cpu };
 
 const actor = { kind: 'user' as const, id: 'bench' };
-const TSX = ['--require', require.resolve('tsx/cjs')];
+const TSX_HOOK = ['--require', require.resolve('tsx/cjs')];
+// Run as JavaScript prebuilt by tsc (dist/bench/*.js), the gateway children are JavaScript too: no
+// tsx hook. The upstreams (examples/*.ts) run under tsx either way, as examplesServer() has them.
+const TSX = __filename.endsWith('.ts') ? TSX_HOOK : [];
 const EXAMPLES_HTTP_SERVER = join(__dirname, '..', 'examples', 'mcp-http', 'server.ts');
 // Enough calls to fill the fresh database's WAL once: afterwards commits reuse its pages, as a long-running server's do.
 const WARM_UP = 200;
@@ -272,7 +275,7 @@ async function main(): Promise<void> {
     const viaHttpNormal = await httpGateway('normal');
     const canned = await cannedResponder();
     const floor = await httpClient(canned.url);
-    const httpUpstream = await spawnServing([...TSX, EXAMPLES_HTTP_SERVER], 'example MCP server on ', { PORT: '0', MCP_EXAMPLE_TEST_TOOLS: 'on' });
+    const httpUpstream = await spawnServing([...TSX_HOOK, EXAMPLES_HTTP_SERVER], 'example MCP server on ', { PORT: '0', MCP_EXAMPLE_TEST_TOOLS: 'on' });
     const directHttp = await httpClient(httpUpstream.url);
     const fullHttpUp = await openGateway(dir, 'lib-full-http-upstream.db', 'full', httpUpstream.url);
     const viaHttpHttpUp = await httpGateway('full', httpUpstream.url);
