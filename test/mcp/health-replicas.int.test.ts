@@ -3,54 +3,15 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MemoryCache } from '../../src/cache/memory';
 import { createEvent, type RecordedEvent } from '../../src/core/envelope';
-import type { EventStore, Subscription } from '../../src/eventstore/port';
+import type { EventStore } from '../../src/eventstore/port';
 import { McpGateway } from '../../src/mcp/gateway';
+import { delayedFeed } from './support/delayed-feed';
 import { openTempSqliteStore } from './support/stores';
 import { until } from './support/until';
 
 const actor = { kind: 'user' as const, id: 'alice' };
 const FLAGGED_SERVER = join(__dirname, 'support', 'flagged-server.ts');
 const TTL_MS = 30_000;
-
-/** `inner`, but what its subscriptions deliver waits while `held`: a replica that has not read the latest events yet. */
-function delayedFeed(inner: EventStore): { store: EventStore; hold(): void; release(): void; delivered: Set<string> } {
-  let held = false;
-  let waiting: (() => void)[] = [];
-  const delivered = new Set<string>();
-  const store = new Proxy(inner, {
-    get(target, prop, receiver) {
-      if (prop === 'subscribeAll') {
-        return (...args: Parameters<EventStore['subscribeAll']>): Subscription => {
-          const sub = target.subscribeAll(...args);
-          const it = sub[Symbol.asyncIterator]();
-          return {
-            close: () => sub.close(),
-            [Symbol.asyncIterator]: () => ({
-              next: async () => {
-                const r = await it.next();
-                while (held) await new Promise<void>((resolve) => waiting.push(resolve));
-                if (!r.done) delivered.add(r.value.id);
-                return r;
-              },
-              return: async () => (await it.return?.()) ?? { done: true, value: undefined },
-            }),
-          };
-        };
-      }
-      const v = Reflect.get(target, prop, receiver);
-      return typeof v === 'function' ? v.bind(target) : v;
-    },
-  });
-  return {
-    store,
-    delivered,
-    hold: () => void (held = true),
-    release: () => {
-      held = false;
-      for (const w of waiting.splice(0)) w();
-    },
-  };
-}
 
 /**
  * Three gateway replicas on one log and one cache (Redis, in production), on one clock the test
