@@ -15,6 +15,20 @@ export const MCP_SERVER_STREAM_PREFIX = 'mcpserver-';
  */
 export type CatalogChange = { tenant: string; serverId: string; kind: 'registered' | 'reconfigured' | 'tools' | 'health' | 'removed' };
 
+/** What a server's stream records of it, each fact replaced whole by one kind of event. */
+type ServerFact = 'settings' | 'tools' | 'health';
+
+/**
+ * The fact each kind of event replaces, ordered by revision (ToolCatalog.isLatest). Not here:
+ * McpServerRegistered, the stream's first event (revision 0, before any other), and
+ * McpServerRemoved, its last (every event after it, or older and read after it, finds no server).
+ */
+const SERVER_FACTS = new Map<string, ServerFact>([
+  ['McpServerReconfigured', 'settings'],
+  ['McpServerToolsDiscovered', 'tools'],
+  ['McpServerHealthChanged', 'health'],
+]);
+
 /** A server's settings as McpServerRegistered and McpServerReconfigured record them (every absent one unset). */
 function settingsOf(d: Record<string, unknown>): Pick<ServerState, 'transport' | 'command' | 'args' | 'envKeys' | 'url' | 'limits' | 'headers' | 'env' | 'egress'> {
   return {
@@ -88,11 +102,11 @@ export class ToolCatalog {
   /** Per server id: the revision of the last event of its stream applied here (events read from the log carry it). */
   private readonly revisions = new Map<string, number>();
   /**
-   * Per server id: the revision of the health change applied here. A replica applies its own
-   * appends at once and the others' as it follows the log, so an older change may come after a
-   * newer one: it changes nothing (the health is the log's latest, and so is its observer).
+   * Per server id: the revision of the event that set each of its facts here. A replica applies its
+   * own appends at once and the others' as it follows the log, so another replica's older change of
+   * a fact may come after its own newer one: it changes nothing (the fact is the log's latest).
    */
-  private readonly healthRevisions = new Map<string, number>();
+  private readonly factRevisions = new Map<string, Map<ServerFact, number>>();
 
   /** Apply one registry event; returns true when it changed the catalog. */
   apply(event: EventContent): boolean {
@@ -102,6 +116,8 @@ export class ToolCatalog {
     const revision = (event as { revision?: unknown }).revision;
     if (typeof revision === 'number' && revision > (this.revisions.get(id) ?? -1)) this.revisions.set(id, revision);
     const s = this.servers.get(id);
+    const fact = SERVER_FACTS.get(event.type);
+    if (s && fact && !this.isLatest(id, fact, revision)) return false;
     const d = event.data as Record<string, unknown>;
     let kind: CatalogChange['kind'];
     switch (event.type) {
@@ -144,10 +160,6 @@ export class ToolCatalog {
         break;
       case 'McpServerHealthChanged':
         if (!s) return false;
-        if (typeof revision === 'number') {
-          if (revision < (this.healthRevisions.get(id) ?? -1)) return false;
-          this.healthRevisions.set(id, revision);
-        }
         s.health = d.status as ServerHealth;
         s.healthReason = healthReasonOf(d);
         if (event.actor.kind === 'system') this.healthObservers.set(id, event.actor.id);
@@ -162,7 +174,7 @@ export class ToolCatalog {
         if (event.actor.kind !== 'system') this.removedByAdmin.add(`${s.tenant}/${s.name}`);
         this.servers.delete(id);
         this.healthObservers.delete(id);
-        this.healthRevisions.delete(id);
+        this.factRevisions.delete(id);
         kind = 'removed';
         break;
       default:
@@ -174,6 +186,20 @@ export class ToolCatalog {
       else this.listCache.delete(tenant);
     }
     for (const l of this.listeners) l({ tenant, serverId: id, kind });
+    return true;
+  }
+
+  /**
+   * Whether an event at `revision` sets server `id`'s `fact` as the log's latest change of it seen
+   * here (then recorded), or is older than the one that set it. An event without a revision (not
+   * read from a store) is applied in the order given.
+   */
+  private isLatest(id: string, fact: ServerFact, revision: unknown): boolean {
+    if (typeof revision !== 'number') return true;
+    let facts = this.factRevisions.get(id);
+    if (!facts) this.factRevisions.set(id, (facts = new Map()));
+    if (revision < (facts.get(fact) ?? -1)) return false;
+    facts.set(fact, revision);
     return true;
   }
 
