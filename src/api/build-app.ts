@@ -15,6 +15,7 @@ import { optionalBodies } from './openapi-optional-bodies';
 import { problemContentTypes } from './openapi-problems';
 import { ForbiddenError } from './errors';
 import { createLogger } from './logger';
+import { endConnectionsOnClose } from './end-connections-on-close';
 import { problemOf, sendProblem } from './problem';
 import { batchesRoutes } from './routes/batches.routes';
 import { eventsRoutes } from './routes/events.routes';
@@ -70,6 +71,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       return sendProblem(reply, problem);
     },
   });
+  // The drain's HTTP step ends when the requests in flight are answered, not when their clients'
+  // keep-alive connections time out (/v1, /mcp and the dashboard alike).
+  endConnectionsOnClose(app);
   // A JSON API: text/plain bodies are refused with 415 instead of reaching validation as strings.
   app.removeContentTypeParser('text/plain');
   app.setValidatorCompiler(validatorCompiler);

@@ -1,0 +1,44 @@
+import type { Server, ServerResponse } from 'node:http';
+import type { FastifyInstance } from 'fastify';
+
+/**
+ * Ends each keep-alive connection right after the response it carries when `app.close()` begins.
+ *
+ * Why: the server's close ends only the connections idle at that moment (node's
+ * `closeIdleConnections`, fastify's default `forceCloseConnections: 'idle'`). A connection whose
+ * request was in flight (a tool call, a stream) stays open after its answer for the client's
+ * keep-alive, up to `keepAliveTimeout` (fastify's 72 s), and the close waits for it: one such
+ * client held a drain past SHUTDOWN_DEADLINE_MS, and the steps after HTTP (checkpoints, stores)
+ * never ran. So responses in flight at close say `Connection: close` when their head is still
+ * unsent (the client then opens no request on that connection), and each one's connection is
+ * closed once it is answered, the head sent already or not (event streams, a head a route wrote
+ * with `connection: keep-alive`). Requests arriving meanwhile are fastify's (503, `Connection: close`).
+ * Requires `app.server` to be node's HTTP/1 server (closeIdleConnections: Node ≥ 18.2).
+ * @example const app = Fastify(); endConnectionsOnClose(app); await app.listen({ port: 0 });
+ */
+export function endConnectionsOnClose(app: FastifyInstance): void {
+  const server = app.server as Server;
+  const inFlight = new Set<ServerResponse>();
+  let closing = false;
+  // Node's own test of idle (no request being read or answered), as the close used: once this
+  // response is finished its connection is idle, unless the client has sent another request.
+  const closeIdle = () => server.closeIdleConnections();
+  function forget(this: ServerResponse) {
+    inFlight.delete(this);
+  }
+  server.on('request', (_req, res: ServerResponse) => {
+    if (closing) return void res.once('finish', closeIdle);
+    inFlight.add(res);
+    res.once('close', forget);
+  });
+  app.addHook('preClose', (done) => {
+    closing = true;
+    for (const res of inFlight) {
+      if (res.writableFinished) continue;
+      if (!res.headersSent) res.setHeader('connection', 'close');
+      res.once('finish', closeIdle);
+    }
+    inFlight.clear();
+    done();
+  });
+}

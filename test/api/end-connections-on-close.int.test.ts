@@ -1,0 +1,96 @@
+import { expect } from 'chai';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { Agent, request, type IncomingMessage } from 'node:http';
+import { endConnectionsOnClose } from '../../src/api/end-connections-on-close';
+
+/**
+ * endConnectionsOnClose on a real listening server and keep-alive clients: a request in flight
+ * when `app.close()` begins is answered, then its connection ends, and the close resolves (it
+ * waited for the client's keep-alive timeout). Ordered by events, not timed.
+ */
+describe('endConnectionsOnClose: keep-alive connections in use at close end after their answer', function () {
+  this.timeout(30_000);
+  let app: FastifyInstance;
+  let agent: Agent;
+  let url: string;
+  let release: () => void;
+  let entered: Promise<void>;
+  let closing: Promise<void>;
+
+  beforeEach(async () => {
+    let enter!: () => void;
+    entered = new Promise((r) => (enter = r));
+    const held = new Promise<void>((r) => (release = r));
+    app = Fastify({ keepAliveTimeout: 60_000 });
+    endConnectionsOnClose(app);
+    // The close has begun (preClose hooks run in order): the requests in flight are known.
+    closing = new Promise((r) => app.addHook('preClose', (done) => (r(), done())));
+    // A REST-like route (fastify writes the head) and a stream (the route wrote its head itself,
+    // saying keep-alive, before the close began).
+    app.get('/slow', async () => {
+      enter();
+      await held;
+      return { done: true };
+    });
+    app.get('/stream', (_request, reply) => {
+      reply.hijack();
+      reply.raw.writeHead(200, { 'content-type': 'text/event-stream', connection: 'keep-alive' });
+      reply.raw.write(': open\n\n');
+      enter();
+      void held.then(() => reply.raw.end());
+    });
+    url = await app.listen({ host: '127.0.0.1', port: 0 });
+    agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  });
+  afterEach(async () => {
+    release();
+    agent.destroy();
+    await app.close();
+  });
+
+  /** A GET on the keep-alive agent; `log` hears its answer end and its connection close. */
+  function get(path: string, log: string[]): Promise<IncomingMessage> {
+    return new Promise((resolve, reject) => {
+      request(`${url}${path}`, { agent }, (res) => {
+        res.resume().once('end', () => log.push('answered'));
+        res.socket.once('close', () => log.push('connection ended'));
+        resolve(res);
+      })
+        .once('error', reject)
+        .end();
+    });
+  }
+
+  /**
+   * What `log` held once it had all three entries, or after 10 s: far below the 60 s keep-alive
+   * timeout the close waited for. The answer comes before its connection's end; the server's close
+   * may resolve before the client hears either.
+   */
+  async function until(log: string[]): Promise<string[]> {
+    for (const end = Date.now() + 10_000; log.length < 3 && Date.now() < end; ) await new Promise((r) => setTimeout(r, 20));
+    return log.filter((e) => e !== 'closed').concat(log.includes('closed') ? ['closed'] : []);
+  }
+
+  it('a request in flight at close: answered with Connection: close, then its connection ends, and the close resolves', async () => {
+    const log: string[] = [];
+    const answer = get('/slow', log);
+    await entered;
+    void app.close().then(() => log.push('closed'));
+    await closing;
+    release();
+    const res = await answer;
+    expect(res.headers.connection, 'the client is told not to reuse it').to.equal('close');
+    expect(await until(log)).to.deep.equal(['answered', 'connection ended', 'closed']);
+  });
+
+  it('a stream whose head said keep-alive, ended after the close began: its connection ends after it, and the close resolves', async () => {
+    const log: string[] = [];
+    const res = await get('/stream', log);
+    await entered;
+    expect(res.headers.connection).to.equal('keep-alive');
+    void app.close().then(() => log.push('closed'));
+    await closing;
+    release();
+    expect(await until(log)).to.deep.equal(['answered', 'connection ended', 'closed']);
+  });
+});
