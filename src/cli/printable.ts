@@ -1,4 +1,5 @@
-const escape = (c: string) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+/** Each UTF-16 unit of `c` as its `\uXXXX` escape (a character beyond U+FFFF as its two units, as JSON writes it). */
+const escape = (c: string) => c.replace(/[^]/g, (unit) => `\\u${unit.charCodeAt(0).toString(16).padStart(4, '0')}`);
 
 /**
  * The bidirectional controls (U+061C, U+200E, U+200F, U+202A–U+202E, U+2066–U+2069): no control
@@ -6,16 +7,26 @@ const escape = (c: string) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0'
  * ("\u202Etxt.exe" reads "exe.txt"), so the text a person reads is not the text the data holds.
  */
 const BIDI = '\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069';
-const CONTROLS = new RegExp(`[\\u0000-\\u0008\\u000a-\\u001f\\u007f-\\u009f${BIDI}]`, 'g');
-const CONTROLS_BUT_LINES = new RegExp(`[\\u0000-\\u0008\\u000b-\\u001f\\u007f-\\u009f${BIDI}]`, 'g');
-const C1_AND_BIDI = new RegExp(`[\\u007f-\\u009f${BIDI}]`, 'g');
+/**
+ * What a renderer shows as nothing (Unicode's Default_Ignorable_Code_Point, the bidirectional
+ * marks among them): zero width spaces and joiners (U+200B–U+200D, U+2060), U+FEFF, the soft
+ * hyphen, variation selectors, the tag characters (U+E0000–U+E007F, which can carry a whole
+ * sentence unseen). "ad\u200bmin" read "admin": two different names printed alike. Escaped too,
+ * at the cost of emoji sequences (joined by U+200D, or with U+FE0F) and the joiners of Persian or
+ * Indic text showing their escapes: the reader is shown what the data holds.
+ */
+const INVISIBLE = '\\p{Default_Ignorable_Code_Point}';
+const CONTROLS = new RegExp(`[\\u0000-\\u0008\\u000a-\\u001f\\u007f-\\u009f${BIDI}${INVISIBLE}]`, 'gu');
+const CONTROLS_BUT_LINES = new RegExp(`[\\u0000-\\u0008\\u000b-\\u001f\\u007f-\\u009f${BIDI}${INVISIBLE}]`, 'gu');
+const NOT_ESCAPED_BY_JSON = new RegExp(`[\\u007f-\\u009f${BIDI}${INVISIBLE}]`, 'gu');
 
 /**
  * Text that others wrote (a task's instruction, an upstream's error or tool description), made
- * safe to print on a terminal: each control character (C0 but tab, DEL, C1) and bidirectional
- * control becomes its `\uXXXX` escape, so an ESC sequence in it cannot clear the screen, retitle
- * the window, write the clipboard (OSC 52) or forge lines of output, nor an override show other
- * words than it holds. The CLI's own colours are added around it.
+ * safe to print on a terminal: each control character (C0 but tab, DEL, C1), bidirectional
+ * control and character shown as nothing becomes its `\uXXXX` escape, so an ESC sequence in it
+ * cannot clear the screen, retitle the window, write the clipboard (OSC 52) or forge lines of
+ * output, nor an override or a zero width space show other words than it holds. The CLI's own
+ * colours are added around it.
  * @example printable('a\u001b[2Jb') // 'a\\u001b[2Jb'
  */
 export function printable(text: string): string {
@@ -24,7 +35,8 @@ export function printable(text: string): string {
 
 /**
  * `printable` for a whole text meant to be read as text (a task's answer): its line breaks and
- * tabs are kept, every other control character (and bidirectional control) escaped.
+ * tabs are kept, every other control character (and bidirectional control, and character shown
+ * as nothing) escaped.
  * @example printableText('a\nb\u009b2J') // 'a\nb\\u009b2J'
  */
 export function printableText(text: string): string {
@@ -32,11 +44,11 @@ export function printableText(text: string): string {
 }
 
 /**
- * JSON.stringify with DEL, the C1 controls and the bidirectional controls escaped too
- * (JSON.stringify escapes only C0): U+009B is CSI, which terminals act on in UTF-8 as ESC [.
- * Still the same JSON: `\u009b` is its escape.
+ * JSON.stringify with DEL, the C1 controls, the bidirectional controls and the characters shown as
+ * nothing escaped too (JSON.stringify escapes only C0): U+009B is CSI, which terminals act on in
+ * UTF-8 as ESC [. Still the same JSON: `\u009b` is its escape (`\udb40\udc41` that of U+E0041).
  * @example printableJson({ a: '\u009b2J' }) // '{"a":"\\u009b2J"}'
  */
 export function printableJson(value: unknown, space?: number): string {
-  return JSON.stringify(value, null, space).replace(C1_AND_BIDI, escape);
+  return JSON.stringify(value, null, space).replace(NOT_ESCAPED_BY_JSON, escape);
 }

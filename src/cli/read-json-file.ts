@@ -1,4 +1,5 @@
 import { readFile, stat } from 'node:fs/promises';
+import { withoutByteOrderMark } from '../core/byte-order-mark';
 import { duplicateJsonKey } from '../core/json-duplicate-key';
 
 const MiB = 1024 * 1024;
@@ -33,9 +34,8 @@ export async function readJsonFile(file: string, kind: JsonFileKind): Promise<{ 
       const limit = max === NODE_TEXT_LIMIT ? `more than Node reads as one JSON text (${NODE_TEXT_LIMIT / MiB} MiB): ` : '';
       return { problem: `${file} is ${Math.round(size / MiB)} MiB, ${limit}${kind.tooLarge}` };
     }
-    // A leading byte order mark (a Windows editor's, PowerShell's) is no part of the JSON (RFC 8259
-    // section 8.1 lets a reader ignore it), and the browser verifier's File.text() drops it too.
-    text = (await readFile(file, 'utf8')).replace(/^\uFEFF/, '');
+    // The browser verifier's File.text() drops a leading byte order mark too.
+    text = withoutByteOrderMark(await readFile(file, 'utf8'));
     value = JSON.parse(text);
   } catch (err) {
     return { problem: `cannot read ${file}: ${(err as Error).message}` };

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parseDocument, visit, type Document } from 'yaml';
+import { withoutByteOrderMark } from './byte-order-mark';
 import { ConfigError } from './errors';
 import { duplicateJsonKey } from './json-duplicate-key';
 import { protoKeyPath } from './proto-key';
@@ -22,9 +23,13 @@ export class RefusedKeyError extends Error {}
  * server's `env` and `headers`, the `mcpServers` map, a policy's `budgets` and `methods`) copy
  * objects by assignment, which drops it without a word (protoKeyPath). So is a YAML alias inside
  * the node its anchor names, a value holding itself (refuseCycle).
+ *
+ * A leading byte order mark (a Windows editor's, PowerShell's) is dropped first: JSON.parse
+ * refused such a file as "not valid JSON", the mark itself unseen (YAML's parser skips it).
  * @example parseSettingsText('a.json', '{"a": 1, "a": 2}') // throws: names "a" twice in one object (the second at line 1, column 10) …
  */
-export function parseSettingsText(path: string, text: string): unknown {
+export function parseSettingsText(path: string, fileText: string): unknown {
+  const text = withoutByteOrderMark(fileText);
   if (/\.ya?ml$/i.test(path)) {
     const doc = parseDocument(text);
     if (doc.errors.length) throw doc.errors[0];

@@ -3,6 +3,7 @@ import { errorCodes, type FastifyInstance, type FastifyReply, type FastifyReques
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { Cache } from '../cache/port';
+import { withoutByteOrderMark } from '../core/byte-order-mark';
 import type { Actor } from '../core/envelope';
 import type { McpGateway } from './gateway';
 import { corsHeaders, MCP_METHODS, preflightHeaders } from './cors';
@@ -170,8 +171,7 @@ export async function mcpGatewayPlugin(app: FastifyInstance, opts: McpGatewayPlu
     let parsed: unknown;
     try {
       // A leading byte order mark is dropped, as fastify's own parser drops it.
-      const text = body as string;
-      parsed = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+      parsed = JSON.parse(withoutByteOrderMark(body as string));
     } catch {
       return done(new errorCodes.FST_ERR_CTP_INVALID_JSON_BODY(), undefined);
     }

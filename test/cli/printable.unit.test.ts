@@ -138,3 +138,37 @@ describe('CLI: text of others prints its bidirectional controls as escapes (what
     expect(lines.join('\n')).to.include('a\n\\u202etxt.exe');
   });
 });
+
+describe('CLI: text of others prints its invisible characters as escapes (no two different texts print alike)', () => {
+  // A zero width space, joiner or non-joiner (U+200B…U+200D), word joiner (U+2060), byte order mark
+  // (U+FEFF), soft hyphen (U+00AD) or tag character (U+E0000…U+E007F, which can carry a whole
+  // instruction unseen) shows as nothing: "ad\u200bmin" printed as "admin", so a tool, server or
+  // argument that is not the one a reader takes it for could not be told apart (Unicode's
+  // Default_Ignorable_Code_Point: what a renderer shows as nothing).
+  const invisible = 'ad\u200bmin \u200c\u200d\u2060\ufeff\u00ad \u{e0041}\u{e0042}';
+  const hiddenNone = /[\u00ad\u200b-\u200d\u2060\ufeff]|\udb40/;
+
+  it('tool-calls show (and --json, still the same JSON), tool-calls list and tasks answer', async () => {
+    const call = {
+      id: '01900000-0000-7000-8000-000000000006', tenant: 'acme', serverId: 's1', server: 'files', tool: `read${invisible}`, status: 'failed',
+      requestedAt: '2026-12-09T00:00:00.000Z', argumentsHash: '0x1', arguments: { path: invisible }, resultHash: '0x2',
+      result: { content: [{ type: 'text', text: invisible }] }, error: { code: 'MCP_UPSTREAM_ERROR', message: invisible },
+    };
+    const client = { toolCalls: { get: async () => call, list: async () => ({ items: [call] }) } } as unknown as OpenMcpClient;
+    for (const json of [false, true]) {
+      const lines: string[] = [];
+      expect(await runToolCallsShow(client, call.id, { json }, (l) => lines.push(l))).to.equal(0);
+      const text = lines.join('\n');
+      expect(text, `json: ${json}`).to.not.match(hiddenNone);
+      expect(text).to.include('ad\\u200bmin \\u200c\\u200d\\u2060\\ufeff\\u00ad \\udb40\\udc41\\udb40\\udc42');
+      if (json) expect(JSON.parse(text).arguments.path, 'still the same JSON').to.equal(invisible);
+    }
+    const lines: string[] = [];
+    expect(await runToolCallsList(client, {}, (l) => lines.push(l))).to.equal(0);
+    expect(lines.join('\n')).to.not.match(hiddenNone);
+    const answers = { tasks: { answer: async () => ({ answer: `a\n${invisible}`, answerHash: '0x3' }) } } as unknown as OpenMcpClient;
+    const answer: string[] = [];
+    expect(await runTasksAnswer(answers, 'id', {}, (l) => answer.push(l))).to.equal(0);
+    expect(answer.join('\n')).to.include('a\nad\\u200bmin');
+  });
+});

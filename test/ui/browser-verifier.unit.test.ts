@@ -223,12 +223,13 @@ describe('in-browser proof verifier (ui/app/verify)', () => {
   });
 
   it("checks a proof fetched from the gateway for a key written twice, as a dropped file, before any check runs (the answer's text, not response.json())", async () => {
-    const { fetchProofFile } = (await load('fetch-proof')) as { fetchProofFile(id: string, getText: (path: string) => Promise<string>): Promise<{ proof?: unknown; problem?: string }> };
+    const { fetchProofFile } = (await load('fetch-proof')) as { fetchProofFile(id: string, getText: (path: string) => Promise<string>): Promise<{ proof?: unknown; text?: string; problem?: string }> };
     const id = '01937a6e-7f00-7000-8000-000000000001';
     const asked: string[] = [];
     const answering = (text: string) => async (path: string) => (asked.push(path), text);
     const good = JSON.stringify(makeProof());
-    expect(await fetchProofFile(id, answering(good))).to.deep.equal({ proof: JSON.parse(good) });
+    // `text` as it came, for the download: `openmcp events proof` saves the same bytes.
+    expect(await fetchProofFile(id, answering(good))).to.deep.equal({ proof: JSON.parse(good), text: good });
     expect(asked).to.deep.equal([`/v1/events/${id}/proof`]);
     const twice = good.replace('"event":{', '"event":{"tenant":"mallory",');
     const got = await fetchProofFile(id, answering(twice));

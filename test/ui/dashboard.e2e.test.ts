@@ -1,11 +1,13 @@
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
 import { verifyOutputSignature } from '../../src/agent';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Wallet, getCreateAddress } from 'ethers';
 import type { BrowserContext, Page } from 'playwright-core';
+import { runEventsProof } from '../../src/cli/events-proof';
+import { clientFromEnvironment } from '../../src/sdk/from-env';
 import { createRpcProvider } from '../../src/web3/provider';
 import { deployDemoToken, loadDemoTokenArtifact } from '../../src/web3/sample-contracts';
 import { EXAMPLES_STDIO_SERVER } from '../../src/mcp/examples-server';
@@ -91,7 +93,7 @@ describe('dashboard /ui in headless Chromium against a running gateway', functio
     ];
     writeFileSync(policyFile, JSON.stringify({ policies }));
     // The browser starts while the gateway does (both take seconds, neither needs the other yet).
-    const launched = launchChromium({ viewport: DESKTOP, timezoneId: VIEWER_ZONE, locale: 'en-GB', acceptDownloads: false });
+    const launched = launchChromium({ viewport: DESKTOP, timezoneId: VIEWER_ZONE, locale: 'en-GB', acceptDownloads: true });
     launched.then((b) => (closeBrowser = b.close), () => {});
     gw = await startUiGateway({ UI_HEARTBEAT_MS: '1000', CHAIN_PORT: String(chainPort), OPENAI_BASE_URL: fake.baseURL, OPENAI_API_KEY: 'sk-test', OPENAI_MODEL: 'fake-model', CHAINS_FILE: chainsFile, POLICY_FILE: policyFile });
     const provider = createRpcProvider(gw.rpcUrl);
@@ -185,6 +187,19 @@ describe('dashboard /ui in headless Chromium against a running gateway', functio
     expect(checks).to.deep.equal(['proof format', 'event hash', 'leaf', 'root from path', 'batch signature', 'on-chain root', 'on-chain inclusion'].map((n) => [n, 'true']));
     expect(requests.slice(before).some((u) => u.startsWith(gw.rpcUrl)), 'the browser itself called the chain RPC').to.equal(true);
     await shoot('verify-passed');
+  });
+
+  it('"Download this proof file" saves the very bytes the gateway sent, the file `openmcp events proof` saves', async () => {
+    // On the page of the previous test: the proof of the task's TaskSubmitted, fetched and verified.
+    const eventId = decodeURIComponent(new URL(page.url()).hash.replace('#/verify/', ''));
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download this proof file' }).click()]);
+    expect(download.suggestedFilename()).to.equal(`proof-${eventId}.json`);
+    const saved = readFileSync(await download.path());
+    const cliFile = join(dir, 'cli-proof.json');
+    const client = clientFromEnvironment({ env: { OPENMCP_URL: gw.url, OPENMCP_API_KEY: gw.adminKey } });
+    expect(await runEventsProof(client, eventId, { out: cliFile }, () => {})).to.equal(0);
+    // Was: JSON.stringify(proof, null, 2), another text (and, for another reader, keys in another order).
+    expect(saved.equals(readFileSync(cliFile)), `saved ${saved.length} bytes, the CLI ${readFileSync(cliFile).length}`).to.equal(true);
   });
 
   it('names the failing check in red for a tampered proof file dropped on the page', async () => {

@@ -28,6 +28,9 @@ describe('dashboard text from data: bidirectional and other control characters s
     // The marks (U+061C, U+200E, U+200F) stay: the browser's own date and number formats put them in
     // right-to-left locales, and they reorder nothing a reader would take for other words.
     expect(visibleText('\u200f12/06/2026\u200e')).to.equal('\u200f12/06/2026\u200e');
+    // Characters shown as nothing (Unicode's Default_Ignorable_Code_Point) are escaped, as the CLI
+    // escapes them: "ad\u200bmin" read "admin". One beyond U+FFFF is escaped as its two UTF-16 units.
+    expect(visibleText('ad\u200bmin\u200c\u200d\u2060\ufeff\u00ad\u{e0041}')).to.equal('ad\\u200bmin\\u200c\\u200d\\u2060\\ufeff\\u00ad\\udb40\\udc41');
     const marks = /[\u061c\u200e\u200f]/g;
     fc.assert(
       fc.property(fc.string({ unit: 'binary' }), (s) => {
@@ -37,6 +40,15 @@ describe('dashboard text from data: bidirectional and other control characters s
       }),
       { numRuns: 500 },
     );
+    // Binary strings seldom hold one: every character shown as nothing, each in text, both agree.
+    const ignorable = /\p{Default_Ignorable_Code_Point}/u;
+    // (Unicode gives them in the planes 0, 1 and 14 only.)
+    for (let c = 0; c <= 0xeffff; c = c === 0x1ffff ? 0xe0000 : c + 1) {
+      if (c >= 0xd800 && c <= 0xdfff) continue;
+      const ch = String.fromCodePoint(c);
+      if (!ignorable.test(ch) || '\u061c\u200e\u200f'.includes(ch)) continue;
+      expect(visibleText(`a${ch}b`), c.toString(16)).to.equal(printableText(`a${ch}b`)).and.not.include(ch);
+    }
   });
 
   it('html shows text children and the title, aria-label and alt attributes through it, at any depth; other attributes (values, links) as they are', async () => {

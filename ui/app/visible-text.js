@@ -3,14 +3,18 @@
 
 /**
  * The embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069), C1 (U+0080–U+009F),
- * DEL, and C0 but tab and newline. Markup is escaped by preact already; these are not markup, yet
- * a browser lays out what follows an override reordered ("\u202Etxt.exe" reads "exe.txt"). The
- * marks U+061C, U+200E and U+200F, which the CLI escapes too, are left: the browser's own date and
- * number formats put them in right-to-left locales, and they reorder no run of text.
+ * DEL, C0 but tab and newline, and what a browser shows as nothing (Unicode's
+ * Default_Ignorable_Code_Point: zero width spaces and joiners, U+2060, U+FEFF, the soft hyphen,
+ * variation selectors, tag characters). Markup is escaped by preact already; these are not
+ * markup, yet a browser lays out what follows an override reordered ("\u202Etxt.exe" reads
+ * "exe.txt"), and shows "ad\u200bmin" as "admin". The marks U+061C, U+200E and U+200F, which the
+ * CLI escapes too, are left: the browser's own date and number formats put them in right-to-left
+ * locales, and they reorder no run of text.
  */
-const HIDDEN = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+const HIDDEN = /(?![\u061c\u200e\u200f])[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069\p{Default_Ignorable_Code_Point}]/gu;
 
-const escape = (/** @type {string} */ c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+/** Each UTF-16 unit of `c` as its `\uXXXX` escape (a character beyond U+FFFF as its two units, as JSON writes it). */
+const escape = (/** @type {string} */ c) => c.replace(/[^]/g, (unit) => `\\u${unit.charCodeAt(0).toString(16).padStart(4, '0')}`);
 
 /**
  * `text` with each such character as its `\uXXXX` escape, so a reader sees the characters the data

@@ -30,12 +30,17 @@ function Checks({ checks, running }) {
   </section>`;
 }
 
-/** @param {{ proof: any }} p */
-function ProofSummary({ proof }) {
+/**
+ * `file` is the proof file's text as it came (the gateway's answer, the file dropped): downloaded as
+ * is, byte for byte what `openmcp events proof` saves, never re-serialized from `proof` (another
+ * text, which another reader could take differently).
+ * @param {{ proof: any, file: string }} p
+ */
+function ProofSummary({ proof, file }) {
   if (!proof || typeof proof !== 'object') return null;
   const e = proof.event ?? {};
   const download = () => {
-    const url = URL.createObjectURL(new Blob([JSON.stringify(proof, null, 2)], { type: 'application/json' }));
+    const url = URL.createObjectURL(new Blob([file], { type: 'application/json' }));
     const a = document.createElement('a');
     a.href = url;
     a.download = `proof-${e.id ?? 'event'}.json`;
@@ -58,6 +63,7 @@ export function VerifyView({ eventId, me }) {
   const [contract, setContract] = useState(me.anchorContract ?? '');
   const [signer, setSigner] = useState('');
   const [proof, setProof] = useState(/** @type {any} */ (undefined));
+  const [proofText, setProofText] = useState('');
   const [source, setSource] = useState('');
   const [checks, setChecks] = useState(/** @type {any[]} */ ([]));
   const [running, setRunning] = useState(false);
@@ -65,8 +71,9 @@ export function VerifyView({ eventId, me }) {
   const [dragging, setDragging] = useState(false);
   const retryTimer = useRef(/** @type {any} */ (undefined));
 
-  const run = async (/** @type {any} */ p, /** @type {string} */ from) => {
+  const run = async (/** @type {any} */ p, /** @type {string} */ text, /** @type {string} */ from) => {
     setProof(p);
+    setProofText(text);
     setSource(from);
     setChecks([]);
     setError(undefined);
@@ -100,7 +107,7 @@ export function VerifyView({ eventId, me }) {
         setError({ message: got.problem });
         return;
       }
-      await run(got.proof, `fetched from the gateway for event ${eid.trim()}`);
+      await run(got.proof, got.text, `fetched from the gateway for event ${eid.trim()}`);
     } catch (err) {
       const e = /** @type {any} */ (err);
       if (e.code === 'PROOF_PENDING') {
@@ -129,7 +136,7 @@ export function VerifyView({ eventId, me }) {
       setError({ message: problem });
       return;
     }
-    await run(JSON.parse(text), `from the file ${file.name}`);
+    await run(JSON.parse(text), text, `from the file ${file.name}`);
   };
 
   return html`<h1>Verify an event's proof</h1>
@@ -156,6 +163,6 @@ export function VerifyView({ eventId, me }) {
     </div>
     <${ErrorBox} error=${error} />
     ${source ? html`<p class="muted" data-source>Proof ${source}.</p>` : null}
-    <${ProofSummary} proof=${proof} />
+    <${ProofSummary} proof=${proof} file=${proofText} />
     ${proof !== undefined && (checks.length || running) ? html`<${Checks} checks=${checks} running=${running} />` : null}`;
 }
