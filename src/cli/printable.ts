@@ -9,16 +9,19 @@ const escape = (c: string) => c.replace(/[^]/g, (unit) => `\\u${unit.charCodeAt(
 const BIDI = '\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069';
 /**
  * What a renderer shows as nothing (Unicode's Default_Ignorable_Code_Point, the bidirectional
- * marks among them): zero width spaces and joiners (U+200B–U+200D, U+2060), U+FEFF, the soft
- * hyphen, variation selectors, the tag characters (U+E0000–U+E007F, which can carry a whole
- * sentence unseen). "ad\u200bmin" read "admin": two different names printed alike. Escaped too,
- * at the cost of emoji sequences (joined by U+200D, or with U+FE0F) and the joiners of Persian or
- * Indic text showing their escapes: the reader is shown what the data holds.
+ * marks among them): zero width space (U+200B), word joiner (U+2060), U+FEFF, the soft hyphen,
+ * the tag characters (U+E0000–U+E007F, which can carry a whole sentence unseen). "ad\u200bmin"
+ * read "admin": two different names printed alike. Except what writing needs (KEPT): the zero
+ * width joiner and non-joiner (U+200C, U+200D: Persian and Indic words, emoji sequences) and the
+ * variation selectors (U+FE00–U+FE0F, U+E0100–U+E01EF: emoji and CJK forms) stay, or a Persian
+ * instruction or an emoji would print as escapes.
  */
 const INVISIBLE = '\\p{Default_Ignorable_Code_Point}';
-const CONTROLS = new RegExp(`[\\u0000-\\u0008\\u000a-\\u001f\\u007f-\\u009f${BIDI}${INVISIBLE}]`, 'gu');
-const CONTROLS_BUT_LINES = new RegExp(`[\\u0000-\\u0008\\u000b-\\u001f\\u007f-\\u009f${BIDI}${INVISIBLE}]`, 'gu');
-const NOT_ESCAPED_BY_JSON = new RegExp(`[\\u007f-\\u009f${BIDI}${INVISIBLE}]`, 'gu');
+/** Default-ignorable characters that writing needs: not escaped (INVISIBLE). */
+const KEPT = '(?![\\u200c\\u200d\\ufe00-\\ufe0f\\u{e0100}-\\u{e01ef}])';
+const CONTROLS = new RegExp(`${KEPT}[\\u0000-\\u0008\\u000a-\\u001f\\u007f-\\u009f${BIDI}${INVISIBLE}]`, 'gu');
+const CONTROLS_BUT_LINES = new RegExp(`${KEPT}[\\u0000-\\u0008\\u000b-\\u001f\\u007f-\\u009f${BIDI}${INVISIBLE}]`, 'gu');
+const NOT_ESCAPED_BY_JSON = new RegExp(`${KEPT}[\\u007f-\\u009f${BIDI}${INVISIBLE}]`, 'gu');
 
 /**
  * Text that others wrote (a task's instruction, an upstream's error or tool description), made

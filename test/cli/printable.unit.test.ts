@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { runToolsSearch } from '../../src/cli/mcp-servers';
+import { printable, printableJson, printableText } from '../../src/cli/printable';
 import { runTasksAnswer } from '../../src/cli/task-answer';
 import { runTasksShow } from '../../src/cli/tasks';
 import { runToolCallsList, runToolCallsShow } from '../../src/cli/tool-calls';
@@ -140,13 +141,14 @@ describe('CLI: text of others prints its bidirectional controls as escapes (what
 });
 
 describe('CLI: text of others prints its invisible characters as escapes (no two different texts print alike)', () => {
-  // A zero width space, joiner or non-joiner (U+200B…U+200D), word joiner (U+2060), byte order mark
+  // A zero width space (U+200B), word joiner (U+2060), byte order mark
   // (U+FEFF), soft hyphen (U+00AD) or tag character (U+E0000…U+E007F, which can carry a whole
   // instruction unseen) shows as nothing: "ad\u200bmin" printed as "admin", so a tool, server or
   // argument that is not the one a reader takes it for could not be told apart (Unicode's
-  // Default_Ignorable_Code_Point: what a renderer shows as nothing).
-  const invisible = 'ad\u200bmin \u200c\u200d\u2060\ufeff\u00ad \u{e0041}\u{e0042}';
-  const hiddenNone = /[\u00ad\u200b-\u200d\u2060\ufeff]|\udb40/;
+  // Default_Ignorable_Code_Point: what a renderer shows as nothing). Not the joiners (U+200C,
+  // U+200D) or variation selectors that Persian and Indic words and emoji need: those print as they are.
+  const invisible = 'ad\u200bmin \u2060\ufeff\u00ad \u{e0041}\u{e0042}';
+  const hiddenNone = /[\u00ad\u200b\u2060\ufeff]|\udb40/;
 
   it('tool-calls show (and --json, still the same JSON), tool-calls list and tasks answer', async () => {
     const call = {
@@ -160,7 +162,7 @@ describe('CLI: text of others prints its invisible characters as escapes (no two
       expect(await runToolCallsShow(client, call.id, { json }, (l) => lines.push(l))).to.equal(0);
       const text = lines.join('\n');
       expect(text, `json: ${json}`).to.not.match(hiddenNone);
-      expect(text).to.include('ad\\u200bmin \\u200c\\u200d\\u2060\\ufeff\\u00ad \\udb40\\udc41\\udb40\\udc42');
+      expect(text).to.include('ad\\u200bmin \\u2060\\ufeff\\u00ad \\udb40\\udc41\\udb40\\udc42');
       if (json) expect(JSON.parse(text).arguments.path, 'still the same JSON').to.equal(invisible);
     }
     const lines: string[] = [];
@@ -170,5 +172,12 @@ describe('CLI: text of others prints its invisible characters as escapes (no two
     const answer: string[] = [];
     expect(await runTasksAnswer(answers, 'id', {}, (l) => answer.push(l))).to.equal(0);
     expect(answer.join('\n')).to.include('a\nad\\u200bmin');
+  });
+
+  it('keeps what writing needs: the zero width joiner and non-joiner (Persian and Indic words, emoji sequences) and variation selectors', () => {
+    const writing = 'می\u200cخواهم 👩\u200d💻 ❤\ufe0f 葛\u{e0100}';
+    expect(printable(writing)).to.equal(writing);
+    expect(printableText(writing)).to.equal(writing);
+    expect(printableJson({ writing })).to.equal(JSON.stringify({ writing }));
   });
 });
