@@ -1,4 +1,4 @@
-import type { Server, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 
 /**
@@ -26,10 +26,18 @@ export function endConnectionsOnClose(app: FastifyInstance): void {
   function forget(this: ServerResponse) {
     inFlight.delete(this);
   }
-  server.on('request', (_req, res: ServerResponse) => {
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     if (closing) return void res.once('finish', closeIdle);
     inFlight.add(res);
     res.once('close', forget);
+    // A pipelined request's response waits, without a socket, for the ones before it: node emits
+    // no 'close' for it when the client ends the connection first, and the set held it for ever.
+    if (res.socket === null) {
+      const socket = req.socket;
+      const gone = () => inFlight.delete(res);
+      socket.once('close', gone);
+      res.once('close', () => socket.off('close', gone));
+    }
   });
   app.addHook('preClose', (done) => {
     closing = true;
