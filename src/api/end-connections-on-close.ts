@@ -1,4 +1,5 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 
 /**
@@ -19,6 +20,8 @@ import type { FastifyInstance } from 'fastify';
 export function endConnectionsOnClose(app: FastifyInstance): void {
   const server = app.server as Server;
   const inFlight = new Set<ServerResponse>();
+  // Per connection: its responses queued behind another (pipelined), until they close.
+  const queued = new WeakMap<Socket, Set<ServerResponse>>();
   let closing = false;
   // Node's own test of idle (no request being read or answered), as the close used: once this
   // response is finished its connection is idle, unless the client has sent another request.
@@ -32,11 +35,16 @@ export function endConnectionsOnClose(app: FastifyInstance): void {
     res.once('close', forget);
     // A pipelined request's response waits, without a socket, for the ones before it: node emits
     // no 'close' for it when the client ends the connection first, and the set held it for ever.
+    // One listener per connection however many requests its client pipelines.
     if (res.socket === null) {
-      const socket = req.socket;
-      const gone = () => inFlight.delete(res);
-      socket.once('close', gone);
-      res.once('close', () => socket.off('close', gone));
+      let waiting = queued.get(req.socket);
+      if (!waiting) {
+        const w = (waiting = new Set());
+        queued.set(req.socket, w);
+        req.socket.once('close', () => w.forEach((r) => inFlight.delete(r)));
+      }
+      waiting.add(res);
+      res.once('close', () => waiting.delete(res));
     }
   });
   app.addHook('preClose', (done) => {

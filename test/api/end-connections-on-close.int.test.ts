@@ -155,4 +155,35 @@ describe('endConnectionsOnClose: a long-running server keeps no response its cli
       await app.close();
     }
   });
+
+  it('a client pipelining many requests: one listener on its connection, not one per request', async () => {
+    // Else node warns of a leak (MaxListenersExceededWarning) past ten pipelined requests.
+    const app = Fastify();
+    endConnectionsOnClose(app);
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const counts: number[] = [];
+    let all!: () => void;
+    const entered = new Promise<void>((r) => (all = r));
+    app.get('/x', async (request) => {
+      counts.push(request.raw.socket.listenerCount('close'));
+      if (counts.length === 12) all();
+      await held;
+      return { done: true };
+    });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const { port } = app.server.address() as { port: number };
+    const socket = connect(port, '127.0.0.1');
+    socket.on('error', () => {});
+    try {
+      socket.write('GET /x HTTP/1.1\r\nHost: x\r\n\r\n'.repeat(12));
+      await entered;
+      // (a handler runs before endConnectionsOnClose hears of its request: the third has the second's listener)
+      expect(counts[11], 'as many as for the third request').to.equal(counts[2]);
+    } finally {
+      release();
+      socket.destroy();
+      await app.close();
+    }
+  });
 });
