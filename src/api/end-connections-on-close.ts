@@ -1,4 +1,5 @@
-import type { Server, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 
 /**
@@ -19,6 +20,8 @@ import type { FastifyInstance } from 'fastify';
 export function endConnectionsOnClose(app: FastifyInstance): void {
   const server = app.server as Server;
   const inFlight = new Set<ServerResponse>();
+  // Per connection: its responses queued behind another (pipelined), until they close.
+  const queued = new WeakMap<Socket, Set<ServerResponse>>();
   let closing = false;
   // Node's own test of idle (no request being read or answered), as the close used: once this
   // response is finished its connection is idle, unless the client has sent another request.
@@ -26,10 +29,23 @@ export function endConnectionsOnClose(app: FastifyInstance): void {
   function forget(this: ServerResponse) {
     inFlight.delete(this);
   }
-  server.on('request', (_req, res: ServerResponse) => {
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     if (closing) return void res.once('finish', closeIdle);
     inFlight.add(res);
     res.once('close', forget);
+    // A pipelined request's response waits, without a socket, for the ones before it: node emits
+    // no 'close' for it when the client ends the connection first, and the set held it for ever.
+    // One listener per connection however many requests its client pipelines.
+    if (res.socket === null) {
+      let waiting = queued.get(req.socket);
+      if (!waiting) {
+        const w = (waiting = new Set());
+        queued.set(req.socket, w);
+        req.socket.once('close', () => w.forEach((r) => inFlight.delete(r)));
+      }
+      waiting.add(res);
+      res.once('close', () => waiting.delete(res));
+    }
   });
   app.addHook('preClose', (done) => {
     closing = true;

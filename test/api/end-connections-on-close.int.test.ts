@@ -1,6 +1,9 @@
 import { expect } from 'chai';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { Agent, request, type IncomingMessage } from 'node:http';
+import { Agent, request, type IncomingMessage, type ServerResponse } from 'node:http';
+import { connect } from 'node:net';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { endConnectionsOnClose } from '../../src/api/end-connections-on-close';
 
 /**
@@ -92,5 +95,95 @@ describe('endConnectionsOnClose: keep-alive connections in use at close end afte
     await closing;
     release();
     expect(await until(log)).to.deep.equal(['answered', 'connection ended', 'closed']);
+  });
+});
+
+describe('endConnectionsOnClose: a long-running server keeps no response its client left', function () {
+  this.timeout(30_000);
+
+  /** Collects garbage (exposed for this process only), after the pending ticks. */
+  async function collect(): Promise<void> {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    for (let i = 0; i < 3; i++) {
+      await new Promise((r) => setImmediate(r));
+      gc();
+    }
+  }
+
+  it('a pipelined request whose connection ended before its turn: its response is not held', async () => {
+    // Node emits no 'close' for a response queued behind another (it has no socket yet) when the
+    // client ends the connection: it must not stay in the set of responses in flight for ever.
+    const app = Fastify();
+    endConnectionsOnClose(app);
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let queued: WeakRef<ServerResponse> | undefined;
+    let answered!: () => void;
+    const fastAnswered = new Promise<void>((r) => (answered = r));
+    let ended!: () => void;
+    const connectionEnded = new Promise<void>((r) => (ended = r));
+    app.get('/slow', async (request) => {
+      request.raw.socket.once('close', () => ended());
+      await held;
+      return { done: true };
+    });
+    app.get('/fast', async (_request, reply) => {
+      queued = new WeakRef(reply.raw);
+      setImmediate(answered);
+      return { done: true };
+    });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      const { port } = app.server.address() as { port: number };
+      const socket = connect(port, '127.0.0.1');
+      socket.on('error', () => {});
+      socket.write('GET /slow HTTP/1.1\r\nHost: x\r\n\r\nGET /fast HTTP/1.1\r\nHost: x\r\n\r\n');
+      await fastAnswered;
+      socket.destroy();
+      await connectionEnded;
+      // The request before it answered too: nothing of that connection is in use any more.
+      // (its answer goes to a closed socket some ticks later; collected as soon as it has, or never).
+      release();
+      for (let i = 0; i < 50 && queued?.deref() !== undefined; i++) {
+        await new Promise((r) => setTimeout(r, 20));
+        await collect();
+      }
+      expect(queued?.deref(), 'the queued response was collected').to.equal(undefined);
+    } finally {
+      release();
+      await app.close();
+    }
+  });
+
+  it('a client pipelining many requests: one listener on its connection, not one per request', async () => {
+    // Else node warns of a leak (MaxListenersExceededWarning) past ten pipelined requests.
+    const app = Fastify();
+    endConnectionsOnClose(app);
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const counts: number[] = [];
+    let all!: () => void;
+    const entered = new Promise<void>((r) => (all = r));
+    app.get('/x', async (request) => {
+      counts.push(request.raw.socket.listenerCount('close'));
+      if (counts.length === 12) all();
+      await held;
+      return { done: true };
+    });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const { port } = app.server.address() as { port: number };
+    const socket = connect(port, '127.0.0.1');
+    socket.on('error', () => {});
+    try {
+      socket.write('GET /x HTTP/1.1\r\nHost: x\r\n\r\n'.repeat(12));
+      await entered;
+      // (a handler runs before endConnectionsOnClose hears of its request: the third has the second's listener)
+      expect(counts[11], 'as many as for the third request').to.equal(counts[2]);
+    } finally {
+      release();
+      socket.destroy();
+      await app.close();
+    }
   });
 });
