@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parseDocument, visit, type Document } from 'yaml';
+import { warn } from 'yaml/util';
 import { withoutByteOrderMark } from './byte-order-mark';
 import { ConfigError } from './errors';
 import { duplicateJsonKey } from './json-duplicate-key';
@@ -32,6 +33,8 @@ export function parseSettingsText(path: string, fileText: string): unknown {
   const text = withoutByteOrderMark(fileText);
   if (/\.ya?ml$/i.test(path)) {
     const doc = parseDocument(text);
+    // As yaml's parse(): its warnings (an unknown tag, read as a plain string) still reach stderr.
+    for (const w of doc.warnings) warn(doc.options.logLevel, w);
     if (doc.errors.length) throw doc.errors[0];
     refuseCycle(doc);
     return refuseProtoKey(doc.toJS());
