@@ -13,12 +13,12 @@ const BIDI = '\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069';
  * the tag characters (U+E0000–U+E007F, which can carry a whole sentence unseen). "ad\u200bmin"
  * read "admin": two different names printed alike. Except what writing needs (KEPT): the zero
  * width joiner and non-joiner (U+200C, U+200D: Persian and Indic words, emoji sequences) and the
- * variation selectors (U+FE00–U+FE0F, U+E0100–U+E01EF: emoji and CJK forms) stay, or a Persian
+ * variation selectors (U+FE00–U+FE0F, U+E0100–U+E01EF: emoji and CJK forms; Mongolian's U+180B–U+180D, U+180F) stay, or a Persian
  * instruction or an emoji would print as escapes.
  */
 const INVISIBLE = '\\p{Default_Ignorable_Code_Point}';
 /** Default-ignorable characters that writing needs: not escaped (INVISIBLE). */
-const KEPT = '(?![\\u200c\\u200d\\ufe00-\\ufe0f\\u{e0100}-\\u{e01ef}])';
+const KEPT = '(?![\\u200c\\u200d\\p{Variation_Selector}])';
 const CONTROLS = new RegExp(`${KEPT}[\\u0000-\\u0008\\u000a-\\u001f\\u007f-\\u009f${BIDI}${INVISIBLE}]`, 'gu');
 const CONTROLS_BUT_LINES = new RegExp(`${KEPT}[\\u0000-\\u0008\\u000b-\\u001f\\u007f-\\u009f${BIDI}${INVISIBLE}]`, 'gu');
 const NOT_ESCAPED_BY_JSON = new RegExp(`${KEPT}[\\u007f-\\u009f${BIDI}${INVISIBLE}]`, 'gu');

@@ -175,7 +175,8 @@ describe('CLI: text of others prints its invisible characters as escapes (no two
   });
 
   it('keeps what writing needs: the zero width joiner and non-joiner (Persian and Indic words, emoji sequences) and variation selectors', () => {
-    const writing = 'می\u200cخواهم 👩\u200d💻 ❤\ufe0f 葛\u{e0100}';
+    // (A Mongolian word's free variation selector (U+180B-U+180D, U+180F) is one as much as U+FE0F.)
+    const writing = 'می\u200cخواهم 👩\u200d💻 ❤\ufe0f 葛\u{e0100} ᠮᠣᠩᠭ\u180bᠣᠯ ᠭ\u180fᠠ';
     expect(printable(writing)).to.equal(writing);
     expect(printableText(writing)).to.equal(writing);
     expect(printableJson({ writing })).to.equal(JSON.stringify({ writing }));

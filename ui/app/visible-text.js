@@ -6,13 +6,13 @@
  * DEL, C0 but tab and newline, and what a browser shows as nothing (Unicode's
  * Default_Ignorable_Code_Point: the zero width space, U+2060, U+FEFF, the soft hyphen, tag
  * characters) but what writing needs: the zero width joiner and non-joiner (U+200C, U+200D:
- * Persian and Indic words, emoji sequences) and the variation selectors (emoji and CJK forms). Markup is escaped by preact already; these are not
+ * Persian and Indic words, emoji sequences) and the variation selectors (emoji, CJK and Mongolian forms). Markup is escaped by preact already; these are not
  * markup, yet a browser lays out what follows an override reordered ("\u202Etxt.exe" reads
  * "exe.txt"), and shows "ad\u200bmin" as "admin". The marks U+061C, U+200E and U+200F, which the
  * CLI escapes too, are left: the browser's own date and number formats put them in right-to-left
  * locales, and they reorder no run of text.
  */
-const HIDDEN = /(?![\u061c\u200e\u200f\u200c\u200d\ufe00-\ufe0f\u{e0100}-\u{e01ef}])[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069\p{Default_Ignorable_Code_Point}]/gu;
+const HIDDEN = /(?![\u061c\u200e\u200f\u200c\u200d\p{Variation_Selector}])[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069\p{Default_Ignorable_Code_Point}]/gu;
 
 /** Each UTF-16 unit of `c` as its `\uXXXX` escape (a character beyond U+FFFF as its two units, as JSON writes it). */
 const escape = (/** @type {string} */ c) => c.replace(/[^]/g, (unit) => `\\u${unit.charCodeAt(0).toString(16).padStart(4, '0')}`);
