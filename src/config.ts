@@ -5,7 +5,7 @@ import { ADMIN_KEY_ADVICE, adminKeyWeakness } from './auth/admin-key-strength';
 import { ADDRESS_PATTERN } from './core/address';
 import { ConfigError } from './core/errors';
 import { readSettingsFile } from './core/settings-text';
-import { HEX_KEY, isPrivateKey } from './core/private-key';
+import { PrivateKeySchema } from './core/private-key';
 import { firstInvalid, isHostName, isOrigin } from './mcp/origin-policy';
 
 const PORT_EXPECTED = 'a port, a whole number from 1 to 65535';
@@ -55,12 +55,7 @@ const MCP_CACHE_TTL_EXPECTED = `milliseconds, a whole number from 0 (the result 
 
 const BATCH_MAX_EVENTS_EXPECTED = 'a whole number of events from 3 (each batch adds its own BatchSealed and BatchAnchored to the log, which batches of 1 or 2 would seal forever) to 1000000';
 
-// A zero key or one at or above the curve order is 64 hex digits too, but signs nothing: refused
-// here, naming the variable (never the key), not at the first batch or anchor with a stack trace.
-const hexKey = z
-  .string()
-  .regex(HEX_KEY, 'a 0x-prefixed 32-byte hex private key')
-  .refine(isPrivateKey, 'a secp256k1 private key (0x and 64 hex digits, above 0 and below the curve order)');
+const hexKey = PrivateKeySchema;
 const address = z.string().regex(ADDRESS_PATTERN, 'a 0x-prefixed 20-byte address');
 
 /**

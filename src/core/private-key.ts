@@ -1,4 +1,5 @@
 import * as secp from '@noble/secp256k1';
+import { z } from 'zod';
 
 /** 0x and 64 hex digits: the form of a private key (isPrivateKey also checks its value). */
 export const HEX_KEY = /^0x[0-9a-fA-F]{64}$/;
@@ -12,3 +13,13 @@ export const HEX_KEY = /^0x[0-9a-fA-F]{64}$/;
 export function isPrivateKey(key: string): boolean {
   return HEX_KEY.test(key) && secp.utils.isValidSecretKey(Buffer.from(key.slice(2), 'hex'));
 }
+
+/**
+ * A private key in a settings file or variable: 0x and 64 hex digits, above 0 and below the curve
+ * order. A zero key or one at or above the order is 64 hex digits too, but signs nothing: refused
+ * where it is read, naming the setting (never the key), not at its first signature with a stack trace.
+ */
+export const PrivateKeySchema = z
+  .string()
+  .regex(HEX_KEY, 'a 0x-prefixed 32-byte hex private key')
+  .refine(isPrivateKey, 'a secp256k1 private key (0x and 64 hex digits, above 0 and below the curve order)');

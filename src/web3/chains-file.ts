@@ -5,6 +5,7 @@ import { ADDRESS_PATTERN } from '../core/address';
 import { ConfigError } from '../core/errors';
 import { hasKey } from '../core/has-key';
 import { loneSurrogateProblem } from '../core/lone-surrogate';
+import { PrivateKeySchema } from '../core/private-key';
 import { readSettingsFile } from '../core/settings-text';
 import { settingsIssueText } from '../core/settings-issue';
 
@@ -12,7 +13,7 @@ const address = z.string().regex(ADDRESS_PATTERN, 'a 0x-prefixed 20-byte address
 
 export const WalletSpecSchema = z.discriminatedUnion('type', [
   /** A raw key: inline (demos only) or, better, named by an environment variable. */
-  z.strictObject({ type: z.literal('key'), privateKey: z.string().regex(/^0x[0-9a-fA-F]{64}$/).optional(), privateKeyEnv: z.string().optional() }),
+  z.strictObject({ type: z.literal('key'), privateKey: PrivateKeySchema.optional(), privateKeyEnv: z.string().optional() }),
   /** An encrypted JSON keystore (Web3 Secret Storage); the password from an environment variable. */
   z.strictObject({ type: z.literal('keystore'), path: z.string().min(1), passwordEnv: z.string().min(1) }),
   /** A remote signer over JSON-RPC (eth_signTransaction), e.g. Web3Signer or Clef. */

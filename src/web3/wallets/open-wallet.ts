@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Wallet, type AbstractSigner, type Provider } from 'ethers';
 import { ConfigError } from '../../core/errors';
+import { isPrivateKey } from '../../core/private-key';
 import type { WalletSpec } from '../chains-file';
 import { RemoteSigner } from './remote-signer';
 
@@ -12,8 +13,14 @@ import { RemoteSigner } from './remote-signer';
 export async function openWallet(spec: WalletSpec, provider: Provider, env: NodeJS.ProcessEnv = process.env): Promise<AbstractSigner> {
   switch (spec.type) {
     case 'key': {
-      const key = spec.privateKey ?? (spec.privateKeyEnv ? env[spec.privateKeyEnv] : undefined);
+      const given = spec.privateKey ?? (spec.privateKeyEnv ? env[spec.privateKeyEnv] : undefined);
+      // ethers' Wallet takes a key without its 0x too.
+      const key = given && !given.startsWith('0x') ? `0x${given}` : given;
       if (!key) throw new ConfigError(`CHAINS_FILE: wallet key missing (set privateKey or the variable named by privateKeyEnv${spec.privateKeyEnv ? ` = ${spec.privateKeyEnv}` : ''})`, { variable: spec.privateKeyEnv ?? 'CHAINS_FILE' });
+      // The file's own key is checked where the file is read (PrivateKeySchema); a variable's here, named, never echoed.
+      if (!isPrivateKey(key)) {
+        throw new ConfigError(`CHAINS_FILE: the wallet key in ${spec.privateKeyEnv} is not a secp256k1 private key (0x and 64 hex digits, above 0 and below the curve order)`, { variable: spec.privateKeyEnv ?? 'CHAINS_FILE' });
+      }
       return new Wallet(key, provider);
     }
     case 'keystore': {
