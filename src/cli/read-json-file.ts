@@ -1,6 +1,6 @@
 import { readFile, stat } from 'node:fs/promises';
 import { withoutByteOrderMark } from '../core/byte-order-mark';
-import { duplicateJsonKey } from '../core/json-duplicate-key';
+import { duplicateJsonKey, duplicateJsonKeyText } from '../core/json-duplicate-key';
 
 const MiB = 1024 * 1024;
 /** V8's longest string is 2^29 - 24 UTF-16 units; a file of at most that many bytes always fits. */
@@ -43,7 +43,7 @@ export async function readJsonFile(file: string, kind: JsonFileKind): Promise<{ 
   const twice = duplicateJsonKey(text);
   if (twice) {
     return {
-      problem: `${file} names ${twice.key.slice(0, 200)} twice in one object (the second at line ${twice.line}, column ${twice.column}): JSON readers differ on which one counts, so it is not ${kind.what}; get the file again`,
+      problem: `${file} ${duplicateJsonKeyText(twice)}: JSON readers differ on which one counts, so it is not ${kind.what}; get the file again`,
     };
   }
   return { value };

@@ -2,6 +2,14 @@
 export type DuplicateJsonKey = { key: string; line: number; column: number };
 
 /**
+ * The words for such a key, the same wherever a file is refused for one.
+ * @example duplicateJsonKeyText({ key: '"a"', line: 1, column: 10 }) === 'names "a" twice in one object (the second at line 1, column 10)'
+ */
+export function duplicateJsonKeyText(twice: DuplicateJsonKey): string {
+  return `names ${twice.key.slice(0, 200)} twice in one object (the second at line ${twice.line}, column ${twice.column})`;
+}
+
+/**
  * The first key that an object of `text` names twice, or undefined. Requires `text` to be JSON that
  * JSON.parse accepts (call it after JSON.parse): the scan then only tracks strings and brackets.
  * Keys are compared as parsed, so `"a"` and `"\u0061"` are the same key.

@@ -3,7 +3,7 @@ import { parseDocument, visit, type Document } from 'yaml';
 import { warn } from 'yaml/util';
 import { withoutByteOrderMark } from './byte-order-mark';
 import { ConfigError } from './errors';
-import { duplicateJsonKey } from './json-duplicate-key';
+import { duplicateJsonKey, duplicateJsonKeyText } from './json-duplicate-key';
 import { protoKeyPath } from './proto-key';
 
 /** JSON text naming a key twice in one object, or any text naming a key `__proto__` (parseSettingsText). */
@@ -43,7 +43,7 @@ export function parseSettingsText(path: string, fileText: string): unknown {
   const twice = duplicateJsonKey(text);
   if (twice) {
     throw new RefusedKeyError(
-      `names ${twice.key.slice(0, 200)} twice in one object (the second at line ${twice.line}, column ${twice.column}): JSON keeps only the last, so the first would be silently dropped; write it once`,
+      `${duplicateJsonKeyText(twice)}: JSON keeps only the last, so the first would be silently dropped; write it once`,
     );
   }
   return refuseProtoKey(parsed);

@@ -51,8 +51,10 @@ describe('settings files naming a key twice in one object are refused at start',
 
   it('property: JSON text with distinct keys parses as JSON.parse does; a key repeated in one object is refused naming it', () => {
     const key = fc.string({ minLength: 1, maxLength: 8 }).filter((k) => k !== '__proto__');
+    // A key named __proto__ at any depth is refused for its own reason (settings-proto-keys.unit.test.ts).
+    const noProtoKey = fc.jsonValue({ maxDepth: 2 }).filter((v) => !JSON.stringify(v).includes('"__proto__"'));
     fc.assert(
-      fc.property(fc.uniqueArray(key, { minLength: 1, maxLength: 6 }), fc.array(fc.jsonValue({ maxDepth: 2 }), { minLength: 6, maxLength: 6 }), fc.nat(), (keys, values, pick) => {
+      fc.property(fc.uniqueArray(key, { minLength: 1, maxLength: 6 }), fc.array(noProtoKey, { minLength: 6, maxLength: 6 }), fc.nat(), (keys, values, pick) => {
         const entries = keys.map((k, i) => `${JSON.stringify(k)}:${JSON.stringify(values[i])}`);
         const text = `{${entries.join(',')}}`;
         expect(parseSettingsText('s.json', text)).to.deep.equal(JSON.parse(text));
