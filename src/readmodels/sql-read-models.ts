@@ -13,6 +13,7 @@ import type { AppliedPositions } from './applied-positions';
 import { READ_CACHE_TTL_MS, taskCacheKey, toolCatalogCacheKey } from './cache-keys';
 import { readCacheEpoch } from './cache-epoch';
 import { sharedRead } from './shared-read';
+import { AuditAppliedThrough } from './audit-applied-through';
 import { decodeTaskCursor, decodeToolCallCursor, encodeTaskCursor, encodeToolCallCursor } from './cursor';
 import { whereBeforeKey } from './keyset';
 import type { AuditEventFilter, AuditEventView, BatchView, Page, ReadModels, TaskListFilter, TaskView, ToolCallListFilter, ToolCallView, ToolCatalogEntry } from './port';
@@ -82,15 +83,15 @@ export class SqlReadModels implements ReadModels {
   private readonly cache?: SkippingCache;
   private readonly hints: IndexHints;
   private readonly epoch: () => Promise<number>;
-  /** Every position up to here is in the audit log (gapFreePositions; -1: none known yet). */
-  private appliedThrough = -1;
-  /** findAuditAppliedThrough, one read for the lists asked for in the same event-loop turn. */
-  private readonly auditAppliedThrough = sharedRead(() => this.findAuditAppliedThrough());
+  /** AuditAppliedThrough.find, one read for the lists asked for in the same event-loop turn. */
+  private readonly auditAppliedThrough: () => Promise<number>;
 
   constructor(private readonly options: SqlReadModelsOptions) {
     this.t = options.tables ?? LIVE_TABLES;
     this.epoch = sharedRead(() => readCacheEpoch(options.knex));
     this.hints = new IndexHints(options.knex);
+    const prefix = new AuditAppliedThrough(options.knex, this.t.auditEvents);
+    this.auditAppliedThrough = sharedRead(() => prefix.find());
     this.cache = options.cache && skipWhileDown(options.cache, { onError: options.onCacheError, skipMs: options.cacheSkipMs });
     // Every read answers a request: a database outage is a 503, not a 500.
     return reportSqlOutages(this, `read models (${dialectOf(options.knex)})`);
@@ -232,36 +233,6 @@ export class SqlReadModels implements ReadModels {
     const page = rows.slice(0, filter.limit);
     const items = page.map(auditView);
     return rows.length > filter.limit ? { items, nextCursor: String(page[page.length - 1].position) } : { items };
-  }
-
-  /**
-   * The last position up to which the audit log holds every position (gap-free stores; -1 for
-   * none). The log is insert-only, so a prefix found complete stays so: each read counts only the
-   * positions after the last one found (`appliedThrough`), up to the head; the rank query
-   * (position − its rank is the start until the first gap) runs only when one is missing.
-   * The position right after the prefix is looked up first: while it is missing (a partition held
-   * up) the prefix ends there, and the count and rank, which read every row applied beyond it
-   * (80 ms a list at 100 000 of them), are not run.
-   */
-  private async findAuditAppliedThrough(): Promise<number> {
-    const from = this.appliedThrough;
-    const max = await this.db(this.t.auditEvents).max({ p: 'position' }).first();
-    const head = max?.p === null || max?.p === undefined ? -1 : Number(max.p);
-    if (head <= from) return from;
-    if (head > from + 1 && !(await this.db(this.t.auditEvents).where('position', from + 1).first('position'))) return from;
-    const counted = await this.db(this.t.auditEvents).where('position', '>', from).andWhere('position', '<=', head).count({ n: '*' }).first();
-    let through = head;
-    if (Number(counted?.n ?? 0) !== head - from) {
-      const ranked = this.db(this.t.auditEvents)
-        .select('position', this.db.raw('ROW_NUMBER() OVER (ORDER BY position) AS rn'))
-        .where('position', '>', from)
-        .andWhere('position', '<=', head)
-        .as('ranked');
-      const row = await this.db.from(ranked).whereRaw('position - rn <> ?', [from]).min({ rn: 'rn' }).first();
-      through = from + Number(row?.rn ?? head - from + 1) - 1;
-    }
-    this.appliedThrough = Math.max(this.appliedThrough, through);
-    return through;
   }
 
   async getAuditEvent(tenant: string | null, id: string): Promise<AuditEventView | undefined> {

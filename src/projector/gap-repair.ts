@@ -1,0 +1,163 @@
+import type { Knex } from 'knex';
+import { Counter, register as defaultRegistry, type Registry } from 'prom-client';
+import { systemClock, type Clock } from '../core/clock';
+import { verifyEventHash, type RecordedEvent } from '../core/envelope';
+import type { EventStore } from '../eventstore/port';
+import { AuditAppliedThrough, auditHead } from '../readmodels/audit-applied-through';
+import { LIVE_TABLES } from '../../projections/tables';
+
+export const GAP_REPAIRS_METRIC = 'openmcp_projection_gap_repairs_total';
+
+/** Most events read from the store and applied in one go. */
+const REPAIR_CHUNK = 500;
+
+type Outcome = 'repaired' | 'missing_from_store' | 'hash_mismatch';
+const OUTCOMES: Outcome[] = ['repaired', 'missing_from_store', 'hash_mismatch'];
+
+export type GapRepairOptions = {
+  /** The read models' database. */
+  knex: Knex;
+  /** The event log (gap-free positions: the SQL store), the source of truth the read models are built from. */
+  store: Pick<EventStore, 'readAll'>;
+  /** The bus's own path into the read models: Projector.applyEvents (idempotent, as redelivery needs). */
+  apply: (events: RecordedEvent[]) => Promise<void>;
+  /** How long a position may stay unapplied while a later one is applied (PROJECTION_GAP_REPAIR_MS). */
+  afterMs: number;
+  clock?: Clock;
+  registry?: Registry;
+  /** Told of the positions read from the store and applied. */
+  onRepaired?: (positions: number[]) => void;
+  /** Told when a position cannot be repaired (the store lacks it, or its hash does not check): it stays held. */
+  onHeld?: (position: number, reason: string) => void;
+  /** Told when a check failed (the database down, the projection refusing the event); tried again after `afterMs`. */
+  onError?: (err: unknown) => void;
+};
+
+function repairsCounter(registry: Registry): Counter<'outcome'> {
+  const existing = registry.getSingleMetric(GAP_REPAIRS_METRIC) as Counter<'outcome'> | undefined;
+  if (existing) return existing;
+  const counter = new Counter({
+    name: GAP_REPAIRS_METRIC,
+    help: 'Positions the read models lacked while later ones were applied for longer than PROJECTION_GAP_REPAIR_MS (the bus never delivered them), by outcome: repaired (read from the event store and applied), missing_from_store or hash_mismatch (not repaired: the audit list stays held there)',
+    labelNames: ['outcome'],
+    registers: [registry],
+  });
+  for (const outcome of OUTCOMES) counter.inc({ outcome }, 0);
+  return counter;
+}
+
+/**
+ * Repairs the read models where the bus lost an event (on SQL stores, whose positions are
+ * gap-free). GET /v1/events is held at the first position the audit log lacks, which is right
+ * while a Kafka partition is only late; but an event Kafka no longer has (retention deleted it
+ * before the group read it, a recreated topic, an unclean leader election) would hold it for
+ * good. So a position still missing `afterMs` after a later position was applied is read from the
+ * event store by position and applied through the projector, as a redelivery would be: nothing
+ * changes if the bus delivers it after all. Its hash is checked first; an event the store does
+ * not give back, or gives with a hash that does not check, is never skipped: it stays held, is
+ * reported and counted, and is tried again after another `afterMs`.
+ *
+ * "Applied for longer than the bound" is read from samples of the audit log's head: every
+ * position below the head seen `afterMs` ago was in the log then (the SQL store commits in
+ * position order) and has had a later one applied since at least then. Each projector process
+ * runs one; two may repair the same position, which the projector applies once.
+ * @example const repair = new GapRepair({ knex, store, apply: (e) => projector.applyEvents(e), afterMs: 300_000 }); repair.start();
+ */
+export class GapRepair {
+  private readonly prefix: AuditAppliedThrough;
+  private readonly table = LIVE_TABLES.auditEvents;
+  private readonly clock: Clock;
+  private readonly counter: Counter<'outcome'>;
+  /** The audit log's head as checks found it, oldest first; only the newest at least `afterMs` old is needed. */
+  private readonly samples: Array<{ at: number; head: number }> = [];
+  /** No new attempt before this time after one that failed or found a position it cannot repair. */
+  private retryAt = 0;
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<void>;
+  private stopped = false;
+
+  constructor(private readonly options: GapRepairOptions) {
+    this.prefix = new AuditAppliedThrough(options.knex, this.table);
+    this.clock = options.clock ?? systemClock;
+    this.counter = repairsCounter(options.registry ?? defaultRegistry);
+  }
+
+  /** Checks every `intervalMs` (default: a tenth of `afterMs`, 1 s to 30 s) until stop(). */
+  start(intervalMs = Math.min(30_000, Math.max(1000, this.options.afterMs / 10))): void {
+    this.stopped = false;
+    const tick = () => {
+      this.running = this.check()
+        .catch((err: unknown) => this.options.onError?.(err))
+        .finally(() => {
+          if (!this.stopped) this.timer = setTimeout(tick, intervalMs).unref();
+        });
+    };
+    this.timer = setTimeout(tick, intervalMs).unref();
+  }
+
+  /** Stops after the check in hand. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running;
+  }
+
+  /** One check: repairs every position missing below the head seen `afterMs` ago. */
+  async check(): Promise<void> {
+    const now = this.clock().getTime();
+    this.samples.push({ at: now, head: await auditHead(this.options.knex, this.table) });
+    let old = -1;
+    for (let i = 0; i < this.samples.length && this.samples[i].at <= now - this.options.afterMs; i++) old = i;
+    if (old < 0) return;
+    this.samples.splice(0, old);
+    const horizon = this.samples[0].head;
+    if (now < this.retryAt) return;
+    try {
+      // Each round applies at least the position right after the complete prefix, or stops.
+      let through = -2;
+      for (;;) {
+        const next = await this.prefix.find();
+        if (next <= through || !(await this.repairAfter(next, horizon))) break;
+        through = next;
+      }
+    } catch (err) {
+      this.retryAt = now + this.options.afterMs;
+      throw err;
+    }
+  }
+
+  /**
+   * Applies the missing positions of the chunk after `through` (the complete prefix), below
+   * `horizon`. False when there is nothing to do, or a position cannot be repaired.
+   */
+  private async repairAfter(through: number, horizon: number): Promise<boolean> {
+    if (through + 1 >= horizon) return false;
+    const last = Math.min(horizon - 1, through + REPAIR_CHUNK);
+    const present = new Set(
+      (await this.options.knex(this.table).whereBetween('position', [through + 1, last]).select('position')).map((r) => Number(r.position)),
+    );
+    const stored = new Map((await this.options.store.readAll({ after: through, limit: last - through })).map((e) => [e.position, e]));
+    const missing: RecordedEvent[] = [];
+    let held: { position: number; outcome: Outcome; reason: string } | undefined;
+    for (let p = through + 1; p <= last && !held; p++) {
+      if (present.has(p)) continue;
+      const e = stored.get(p);
+      if (!e) held = { position: p, outcome: 'missing_from_store', reason: `position ${p} is not in the event store either` };
+      else if (!verifyEventHash(e)) held = { position: p, outcome: 'hash_mismatch', reason: `the event store's event ${e.id} at position ${p} does not match its hash ${e.hash}` };
+      else missing.push(e);
+    }
+    if (missing.length) {
+      await this.options.apply(missing);
+      const positions = missing.map((e) => e.position);
+      this.counter.inc({ outcome: 'repaired' }, positions.length);
+      this.options.onRepaired?.(positions);
+    }
+    if (held) {
+      this.counter.inc({ outcome: held.outcome });
+      this.retryAt = this.clock().getTime() + this.options.afterMs;
+      this.options.onHeld?.(held.position, held.reason);
+      return false;
+    }
+    return missing.length > 0;
+  }
+}
