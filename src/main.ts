@@ -41,6 +41,7 @@ import { registerAtStart, type StartupRegistrations } from './app/register-at-st
 import { registrationsReadiness } from './app/registrations-readiness';
 import { countedErrorCode, createMetrics, instrumentEventStore } from './metrics';
 import { Projector } from './projector/projector';
+import { GapRepair, positionsText } from './projector/gap-repair';
 import { sealerKeyWarning, startAuditPipeline, type AuditPipeline } from './proofs';
 import { SqlReadModels } from './readmodels/sql-read-models';
 import { readCacheFor } from './readmodels/read-cache-choice';
@@ -295,6 +296,25 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
       });
       await projector.start();
       closers.push({ name: 'projector', close: () => projector!.stop() });
+      // Gap-free positions (the SQL store): an event the bus lost would hold GET /v1/events for good.
+      if (store.gapFreePositions) {
+        const p = projector;
+        const repair = new GapRepair({
+          knex,
+          store,
+          apply: (events) => p.applyEvents(events),
+          afterMs: config.PROJECTION_GAP_REPAIR_MS,
+          registry,
+          onRepaired: (positions) =>
+            logger.warn({ role: 'projector', positions }, `read models lacked ${positionsText(positions)}, not delivered by the bus in PROJECTION_GAP_REPAIR_MS: read from the event store and applied`),
+          onHeld: (position, reason) =>
+            logger.error({ role: 'projector', position }, `read models held at position ${position}, not delivered by the bus and not repairable: ${reason}; GET /v1/events stays held there (tried again in PROJECTION_GAP_REPAIR_MS; docs/operations.md)`),
+          // A projection refusing the event was reported by the projector (onError above).
+          onError: (err) => logger.warn({ err, role: 'projector' }, 'repairing a position the bus has not delivered failed (tried again in PROJECTION_GAP_REPAIR_MS)'),
+        });
+        repair.start();
+        closers.push({ name: 'gap repair', close: () => repair.stop() });
+      }
     }
     // Without a projector here, read-your-writes polls the read models another process writes.
     const readModels = new SqlReadModels({

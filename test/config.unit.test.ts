@@ -183,6 +183,7 @@ describe('configuration', () => {
     [{ MCP_CACHE_TTL_MS: '1.5' }, /MCP_CACHE_TTL_MS="1.5": expected milliseconds, a whole number from 0/],
     [{ MCP_CACHE_TTL_MS: '86400001' }, /MCP_CACHE_TTL_MS="86400001": expected milliseconds, a whole number from 0/],
     [{ LEADER_LEASE_MS: '500' }, /LEADER_LEASE_MS/],
+    [{ PROJECTION_GAP_REPAIR_MS: '500' }, /PROJECTION_GAP_REPAIR_MS/],
     [{ LLM_CACHE_TTL_MS: '-1' }, /LLM_CACHE_TTL_MS="-1": expected milliseconds, a whole number from 0 \(the response cache off\) to 604800000 \(7 days\)$/],
     [{ LLM_CACHE_TTL_MS: '1.5' }, /LLM_CACHE_TTL_MS="1.5": expected milliseconds, a whole number from 0/],
     [{ LLM_CACHE_TTL_MS: '1h' }, /LLM_CACHE_TTL_MS="1h": expected milliseconds, a whole number from 0/],

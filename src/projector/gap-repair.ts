@@ -33,6 +33,16 @@ export type GapRepairOptions = {
   onError?: (err: unknown) => void;
 };
 
+/**
+ * Positions for a log line: all of them up to ten, else the first ten and how many more.
+ * @example positionsText([4, 9]) // 'positions 4, 9'
+ */
+export function positionsText(positions: number[]): string {
+  const shown = positions.slice(0, 10).join(', ');
+  const word = positions.length === 1 ? 'position' : 'positions';
+  return positions.length <= 10 ? `${word} ${shown}` : `${positions.length} positions (${shown}, … ${positions[positions.length - 1]})`;
+}
+
 function repairsCounter(registry: Registry): Counter<'outcome'> {
   const existing = registry.getSingleMetric(GAP_REPAIRS_METRIC) as Counter<'outcome'> | undefined;
   if (existing) return existing;
