@@ -554,8 +554,9 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
       onError: (err: unknown) => logger.warn({ err }, 'ui live stream error (will retry)'),
     });
     closers.push({ name: 'http', close: () => app.close() });
-    // First of all: a request held for a first start's registrations answers now, rather than keep
-    // HTTP from closing until their connects end on their own (the gateway, closed after, ends them).
+    // First of all: a request held for a first start's registrations (a call of a tool not in the
+    // catalog; a listing, for LISTING_HOLD_MS at most) answers now, rather than keep HTTP from
+    // closing until their connects end on their own (the gateway, closed after, ends them).
     if (gateway) {
       const gw = gateway;
       closers.push({ name: 'held tool listings', close: async () => gw.releaseListing() });

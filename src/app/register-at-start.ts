@@ -27,9 +27,10 @@ export type StartupRegistrations = {
  * for them before answering kept its clients (an MCP host, a load balancer's probes) waiting as
  * long. Meanwhile tools/list answers from the catalog (a server registered before lists the tools
  * last discovered, and a call to it waits for its registration: McpGateway.ensureServer); only a
- * server the catalog does not know yet (the first start) holds tools/list, tool search and calls of
- * tools not in the catalog back until its first discovery (McpGateway.holdListing), so that a
- * first listing is not empty. The file is read before anything is started: an entry it refuses
+ * server the catalog does not know yet (the first start) holds tools/list and tool search back
+ * until its first discovery, for LISTING_HOLD_MS (3 s) at most, so that a first listing is not
+ * empty, and calls of tools not in the catalog until its registration settles (McpGateway.holdListing).
+ * The file is read before anything is started: an entry it refuses
  * throws at once, as before. `onFailure` is told of each registration that fails, as it fails.
  * McpGateway.close() waits for the registrations in flight and starts nothing after.
  * Requires `gateway.start()` first (the catalog has read the registry).

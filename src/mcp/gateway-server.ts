@@ -174,7 +174,8 @@ export function createGatewayServer(gateway: McpGateway, ctx: CallContext, optio
     try {
       const cursor = (request.params as { cursor?: unknown } | undefined)?.cursor;
       if (options.authorize) await options.authorize();
-      // A first start's servers, registering: listed once discovered (holdListing), not left out.
+      // A first start's servers, registering: listed once discovered, if that is within LISTING_HOLD_MS
+      // of the start (holdListing); else later, with notifications/tools/list_changed.
       const held = gateway.listingHeld();
       if (held) await held;
       if (cursor !== undefined && typeof cursor !== 'string') throw new InvalidCursorError('cursor: not a string; pass back the nextCursor of a previous tools/list page unchanged');

@@ -80,7 +80,18 @@ export type McpGatewayOptions = {
   presenceTtlMs?: number;
   /** Where the gateway's metrics go (openmcp_mcp_log_messages_dropped_total, failed calls in openmcp_errors_total). Default: a registry of its own. */
   registry?: Registry;
+  /** How long at most a server new to the catalog holds listings back (holdListing). Default LISTING_HOLD_MS; tests change it. */
+  listingHoldMs?: number;
 };
+
+/**
+ * How long at most, from its start (holdListing), a start-up registration of a server new to the
+ * catalog holds listings back (tools/list, search_tools, GET /v1/tools): long enough for a server
+ * that starts at once to be in a first listing, short enough that one that hangs (up to the
+ * connect timeout, 10 s) does not keep every client's tools/list waiting. Past it, listings answer
+ * from the catalog as it is, and the server's tools come later with notifications/tools/list_changed.
+ */
+export const LISTING_HOLD_MS = 3_000;
 
 export type ToolMatch = { tool: CatalogTool; score: number };
 
@@ -168,10 +179,16 @@ export class McpGateway {
   private readonly ensuring = new Map<string, Promise<unknown>>();
   /**
    * Start-up registrations of servers the catalog does not know yet (a first start), until each has
-   * settled (holdListing): tools/list, and a tools/call of a tool not in the catalog, wait for them,
-   * so that a client's first listing (or a task's first step) does not miss their tools.
+   * settled (holdListing): a tools/call of a tool not in the catalog (and a task's step naming one)
+   * waits for them, so that it does not miss their tools.
    */
   private readonly newcomers = new Set<Promise<void>>();
+  /**
+   * The same registrations, each until it settles or LISTING_HOLD_MS has passed since holdListing
+   * (`listingHoldMs`), whichever comes first: listings wait for these (listingHeld), so that a first
+   * listing has the newcomers' tools, but never long for one that hangs.
+   */
+  private readonly listingHolds = new Set<Promise<void>>();
   /** Ends every hold of holdListing at once (releaseListing: a shutdown begins). */
   private releaseHolds!: () => void;
   private readonly holdsReleased = new Promise<void>((resolve) => (this.releaseHolds = resolve));
@@ -487,10 +504,15 @@ export class McpGateway {
   }
 
   /**
-   * Hold tools/list and tools/call of unknown tools (listingHeld) until `registration` settles: for a
-   * start-up registration (registerAtStart) of a server the catalog does not know yet, whose tools
-   * come with its first discovery. A server the catalog knows needs none: its tools are listed as
-   * last discovered, and a call to it waits for its registration (ensureServer).
+   * Hold listings (listingHeld) and calls of tools not in the catalog (newcomersRegistering) back
+   * for `registration`: a start-up registration (registerAtStart) of a server the catalog does not
+   * know yet, whose tools come with its first discovery. Listings wait until it settles or
+   * LISTING_HOLD_MS (`listingHoldMs`) has passed since this call, whichever comes first, once: a
+   * request after that never waits for it, and its tools come with notifications/tools/list_changed
+   * when it discovers them. Calls wait until it settles (up to the connect timeout): they need its
+   * tool to exist. A server the catalog knows needs none: its tools are listed as last discovered,
+   * and a call to it waits for its registration (ensureServer).
+   * @example gateway.holdListing(gateway.ensureServer(p, source));
    */
   holdListing(registration: Promise<unknown>): void {
     const settled: Promise<void> = registration.then(
@@ -498,10 +520,33 @@ export class McpGateway {
       () => void this.newcomers.delete(settled),
     );
     this.newcomers.add(settled);
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, Math.max(0, this.options.listingHoldMs ?? LISTING_HOLD_MS));
+      // A hold alone keeps no process alive (`openmcp mcp stdio` whose host went away).
+      timer.unref();
+    });
+    const listing: Promise<void> = Promise.race([settled, bound]).then(() => {
+      clearTimeout(timer);
+      this.listingHolds.delete(listing);
+    });
+    this.listingHolds.add(listing);
   }
 
-  /** Resolves once the registrations held by holdListing have settled (or releaseListing); undefined when none is in flight (no await on the hot path). */
+  /**
+   * For listings (tools/list, tool search): resolves once the holds of holdListing have ended (each
+   * registration settled or past its bound, LISTING_HOLD_MS) or releaseListing; undefined when none
+   * holds (no await on the hot path, and never again once the bound has passed).
+   */
   listingHeld(): Promise<void> | undefined {
+    return this.listingHolds.size ? Promise.race([Promise.all(this.listingHolds), this.holdsReleased]).then(() => undefined) : undefined;
+  }
+
+  /**
+   * For a call of a tool not in the catalog: resolves once the registrations held by holdListing
+   * have settled (or releaseListing), when their tools are in the catalog; undefined when none is in flight.
+   */
+  newcomersRegistering(): Promise<void> | undefined {
     return this.newcomers.size ? Promise.race([Promise.all(this.newcomers), this.holdsReleased]).then(() => undefined) : undefined;
   }
 
@@ -512,6 +557,7 @@ export class McpGateway {
    */
   releaseListing(): void {
     this.newcomers.clear();
+    this.listingHolds.clear();
     this.releaseHolds();
   }
 
@@ -680,7 +726,7 @@ export class McpGateway {
     return this.catalog.listTools(tenant);
   }
 
-  /** Best `k` tools for a need described in words, among those the tenant sees (after the first start's registrations: holdListing). */
+  /** Best `k` tools for a need described in words, among those the tenant sees (a first start's new servers first, for at most LISTING_HOLD_MS: holdListing). */
   async searchTools(tenant: string, q: string, k = 5): Promise<ToolMatch[]> {
     const held = this.listingHeld();
     if (held) await held;
@@ -767,7 +813,7 @@ export class McpGateway {
     if (options.signal?.aborted) throw cancelledError(options.signal);
     let tool = this.catalog.findTool(ctx.tenant, name);
     // A server new to the catalog registering at start (holdListing): its tools come with its first discovery.
-    const held = tool ? undefined : this.listingHeld();
+    const held = tool ? undefined : this.newcomersRegistering();
     if (held) {
       await held;
       if (options.signal?.aborted) throw cancelledError(options.signal);

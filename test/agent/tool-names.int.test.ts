@@ -106,7 +106,8 @@ describe('agent runtime: tool names the LLM host accepts (real McpGateway, opena
 /**
  * `openmcp start` runs tasks while the servers of its configuration register (registerAtStart): on
  * a first start, a step may name a tool of a server not yet discovered (the gateway holds calls of
- * unknown tools for it: holdListing). Its alias must still be checked under the namespaced name.
+ * unknown tools for it until it settles, listings only briefly: holdListing). Its alias must still
+ * be checked under the namespaced name.
  */
 describe('agent runtime: an explicit step naming a tool of a server still registering at a first start', function () {
   this.timeout(20_000);
@@ -123,7 +124,8 @@ describe('agent runtime: an explicit step naming a tool of a server still regist
     store = await openStore(dir);
     upstream = await startBehaviourUpstream();
     upstream.addTool('files.delete');
-    gateway = new McpGateway({ store, upstream: { healthIntervalMs: 0 } });
+    // Listings stop waiting for a newcomer almost at once (LISTING_HOLD_MS): a step waits for its registration all the same.
+    gateway = new McpGateway({ store, upstream: { healthIntervalMs: 0 }, listingHoldMs: 1 });
     await gateway.start();
     runtime = new AgentRuntime(
       { store, catalog, tools: gateway, cache: new MemoryCache(), policy: parsePolicy({ policies: [{ tenant: 'acme', tools: { allow: ['beh__*'], deny: ['beh__files.delete'] } }] }), privateKey: KEY },
@@ -146,10 +148,10 @@ describe('agent runtime: an explicit step naming a tool of a server still regist
     gateway.holdListing(new Promise<void>((r) => (release = r)));
     // Told when the run (or the gateway's call) waits for the registration: then it is registered.
     let waited = false;
-    const listingHeld = gateway.listingHeld.bind(gateway);
-    gateway.listingHeld = () => {
+    const newcomersRegistering = gateway.newcomersRegistering.bind(gateway);
+    gateway.newcomersRegistering = () => {
       waited = true;
-      return listingHeld();
+      return newcomersRegistering();
     };
     const id = await submitTask(store, 'acme', { steps: [{ tool: aliasToolName('beh', 'files.delete'), arguments: {} }] });
     await until('the step waits for the registration', () => waited);
@@ -166,10 +168,10 @@ describe('agent runtime: an explicit step naming a tool of a server still regist
     let release!: () => void;
     gateway.holdListing(new Promise<void>((r) => (release = r)));
     let waited = false;
-    const listingHeld = gateway.listingHeld.bind(gateway);
-    gateway.listingHeld = () => {
+    const newcomersRegistering = gateway.newcomersRegistering.bind(gateway);
+    gateway.newcomersRegistering = () => {
       waited = true;
-      return listingHeld();
+      return newcomersRegistering();
     };
     const id = await submitTask(store, 'acme', { steps: [{ tool: 'other__tool', arguments: {} }] });
     await until('the step waits for the registration', () => waited);

@@ -3,20 +3,22 @@
  * `examples`) have registered, as `openmcp mcp stdio` answers before them: each registration waits
  * for its upstream's connection (up to the connect timeout, 10 s), and the port stayed closed that
  * long — to load balancers' probes too. Here a stdio server that answers nothing until the test
- * opens its gate stands for one slow to start.
+ * opens its gate stands for one slow to start (or, never opened, for one that hangs).
  */
 import { expect } from 'chai';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { REGISTRATIONS_CHECK_NAME } from '../../src/app/registrations-readiness';
 import { loadConfig, type Config } from '../../src/config';
 import { startOpenMcp, type OpenMcp } from '../../src/main';
 import { freePort } from '../support/free-port';
+import { startBehaviourUpstream, type BehaviourUpstream } from '../mcp/support/behaviour-upstream';
 import { httpClient } from '../mcp/support/clients';
 import { GATED_START_SERVER } from '../mcp/support/gated-start-server';
+import { hasSettled } from '../mcp/support/has-settled';
 import { until } from '../mcp/support/until';
 
 const ADMIN_KEY = 'start-listens-first-admin-key-0123456789abcdef';
@@ -30,6 +32,7 @@ describe('openmcp start: listens while the MCP servers of its configuration stil
   let gate: string;
   let app: OpenMcp | undefined;
   let client: Client | undefined;
+  let upstream: BehaviourUpstream | undefined;
 
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'omc-start-listens-'));
@@ -41,13 +44,17 @@ describe('openmcp start: listens while the MCP servers of its configuration stil
     client = undefined;
     await app?.close();
     app = undefined;
+    await upstream?.close();
+    upstream = undefined;
     rmSync(dir, { recursive: true, force: true });
   });
 
-  async function config(): Promise<Config> {
+  /** `others`: more entries of MCP_SERVERS_FILE beside `gated`; `env`: more settings. */
+  async function config(others: Record<string, unknown> = {}, env: Record<string, string> = {}): Promise<Config> {
     const file = join(dir, 'servers.json');
-    writeFileSync(file, JSON.stringify({ mcpServers: { gated: { command: process.execPath, args: ['--require', require.resolve('tsx/cjs'), GATED_START_SERVER, started, gate] } } }));
+    writeFileSync(file, JSON.stringify({ mcpServers: { gated: { command: process.execPath, args: ['--require', require.resolve('tsx/cjs'), GATED_START_SERVER, started, gate] }, ...others } }));
     return loadConfig({
+      ...env,
       DATA_DIR: join(dir, 'data'),
       LOG_LEVEL: 'silent',
       OPENMCP_ROLES: 'api,gateway',
@@ -61,16 +68,6 @@ describe('openmcp start: listens while the MCP servers of its configuration stil
       CHAIN_RPC_URL: 'http://127.0.0.1:9',
       ANCHOR_CONTRACT: '0x5FbDB2315678afecb367f032d93F642f64180aa3',
     });
-  }
-  /** Whether `p` has settled, read after the promise jobs and I/O callbacks queued now have run. */
-  async function hasSettled(p: Promise<unknown>): Promise<boolean> {
-    let settled = false;
-    void p.then(
-      () => (settled = true),
-      () => (settled = true),
-    );
-    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
-    return settled;
   }
   async function readiness(a: OpenMcp): Promise<{ code: number; body: Readiness; line?: Readiness['dependencies'][number] }> {
     const res = await fetch(`${a.url}/readyz`);
@@ -113,20 +110,39 @@ describe('openmcp start: listens while the MCP servers of its configuration stil
     expect((await readiness(app)).line).to.deep.equal({ name: REGISTRATIONS_CHECK_NAME, state: 'up', detail: '1 registered' });
   });
 
-  it('a first start: /mcp tools/list and a call of its tool wait for the server new to the catalog, so it lists them and the call succeeds', async () => {
+  it('a first start: a call of its tool waits for the server new to the catalog, so the call succeeds and tools/list lists it', async () => {
     app = await startOpenMcp(await config(), { print: () => {} });
     client = await httpClient(`${app.url}/mcp`, ADMIN_KEY);
-    const listing = client.listTools();
     // Not in the catalog yet: it comes with the first discovery (a newcomer's first task on examples__echo, likewise).
     const call = client.callTool({ name: 'gated__ping', arguments: {} });
     await until('the server process started', () => existsSync(started));
     expect(await hasSettled(app.registered), 'registration still in flight').to.equal(false);
     writeFileSync(gate, '');
-    expect((await listing).tools.map((t) => t.name)).to.include('gated__ping');
     expect((await call).content).to.deep.equal([{ type: 'text', text: 'pong' }]);
+    expect((await client.listTools()).tools.map((t) => t.name)).to.include('gated__ping');
   });
 
-  it('shutdown of a first start while a request waits for the server new to the catalog: the request is answered first, not kept till the connect ends (HTTP closes before the gateway)', async () => {
+  it('a first start, a server new to the catalog hung: every page of /mcp tools/list answers, with the other servers\' tools, once LISTING_HOLD_MS has passed, while its registration still waits for the connect timeout', async () => {
+    upstream = await startBehaviourUpstream();
+    // One tool per page: a later page must not wait again.
+    app = await startOpenMcp(await config({ beh: { url: upstream.url } }, { MCP_TOOLS_PAGE_SIZE: '1' }), { print: () => {} });
+    const registered = app.registered;
+    const gateway = app.gateway!;
+    await until('the other server registered', () => gateway.listTools('*').some((t) => t.name === 'beh__hold'));
+    client = await httpClient(`${app.url}/mcp`, ADMIN_KEY);
+    const names: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await client.listTools(cursor === undefined ? undefined : { cursor });
+      names.push(...page.tools.map((t) => t.name));
+      cursor = page.nextCursor;
+    } while (cursor !== undefined);
+    expect(names).to.include.members(['search_tools', 'beh__hold', 'beh__media']);
+    expect(names).to.not.include('gated__ping');
+    expect(await hasSettled(registered), 'the hung server still registering (the connect timeout, 10 s, is far off)').to.equal(false);
+  });
+
+  it('shutdown of a first start while a call waits for the server new to the catalog: the call is answered first, not kept till the connect ends (HTTP closes before the gateway)', async () => {
     app = await startOpenMcp(await config(), { print: () => {} });
     const registered = app.registered;
     await until('the server process started', () => existsSync(started));
@@ -134,26 +150,26 @@ describe('openmcp start: listens while the MCP servers of its configuration stil
     void registered.then(() => order.push('registration ended'));
     let waits = false;
     const gateway = app.gateway!;
-    const listingHeld = gateway.listingHeld.bind(gateway);
-    gateway.listingHeld = () => {
+    const newcomersRegistering = gateway.newcomersRegistering.bind(gateway);
+    gateway.newcomersRegistering = () => {
       waits = true;
-      return listingHeld();
+      return newcomersRegistering();
     };
-    // A tool search waits for it (holdListing). No keep-alive: the connection ends with the answer.
-    const answered = new Promise<number>((resolve, reject) => {
-      get(`${app!.url}/v1/tools?q=ping`, { agent: false, headers: { authorization: `Bearer ${ADMIN_KEY}` } }, (res) => {
-        res.resume();
-        res.on('end', () => {
-          order.push('request answered');
-          resolve(res.statusCode!);
-        });
-      }).on('error', reject);
-    });
-    await until('the search waits for the registration', () => waits);
-    expect(await hasSettled(answered), 'the search waits for the registration').to.equal(false);
+    // A call of a tool not in the catalog waits for it (holdListing), up to the connect timeout.
+    client = await httpClient(`${app.url}/mcp`, ADMIN_KEY);
+    const answered = client.callTool({ name: 'gated__ping', arguments: {} }).then(
+      () => order.push('request answered'),
+      (err: unknown) => {
+        order.push('request answered');
+        return err;
+      },
+    );
+    await until('the call waits for the registration', () => waits);
+    expect(await hasSettled(answered), 'the call waits for the registration').to.equal(false);
     await app.close();
     app = undefined;
-    expect(await answered).to.equal(200);
+    // Not found: the server had not discovered its tools when the shutdown began.
+    expect(await answered).to.be.instanceOf(McpError);
     // The gateway (closed after HTTP) ends the registration: a request waiting for it kept HTTP from closing till the connect timed out.
     expect(order).to.deep.equal(['request answered', 'registration ended']);
   });

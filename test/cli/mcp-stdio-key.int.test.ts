@@ -50,9 +50,11 @@ describe('openmcp mcp stdio: the key it acts as', function () {
     const client = new Client({ name: 'stdio-revoked', version: '1.0.0' });
     await client.connect(transport);
     try {
+      // The call first: on this first start it waits for examples' registration, which a listing
+      // waits for only briefly (LISTING_HOLD_MS); then the listing has its tools.
+      expect((await client.callTool({ name: 'examples__echo', arguments: { text: 'before' } })).isError).to.not.equal(true);
       const names = (await client.listTools()).tools.map((t) => t.name);
       expect(names).to.include('examples__echo');
-      expect((await client.callTool({ name: 'examples__echo', arguments: { text: 'before' } })).isError).to.not.equal(true);
       // Revoked by another process (`openmcp keys revoke`, DELETE /v1/keys/:id), while the host keeps this one running.
       const stores = await openStores(config);
       try {

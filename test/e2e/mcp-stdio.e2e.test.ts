@@ -32,10 +32,12 @@ describe('openmcp mcp stdio', function () {
     const { transport, client: c } = client(key);
     await c.connect(transport);
     try {
-      const { tools } = await c.listTools();
-      expect(tools.map((t) => t.name)).to.include('examples__echo');
+      // The call first: on this first start it waits for examples' registration, which a listing
+      // waits for only briefly (LISTING_HOLD_MS); then the listing has its tools.
       const res = await c.callTool({ name: 'examples__echo', arguments: { text: 'héllo' } });
       expect(JSON.stringify(res.content)).to.include('héllo');
+      const { tools } = await c.listTools();
+      expect(tools.map((t) => t.name)).to.include('examples__echo');
     } finally {
       await c.close();
     }

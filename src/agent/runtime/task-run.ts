@@ -708,9 +708,10 @@ export class TaskRun {
     // its namespaced name all the same (a deny rule must not be dodged by calling the alias).
     let known = lookup ? lookup.known : this.toolInfo(spec.tool);
     // A tool of a server new to the catalog, registering at start (openmcp start runs tasks
-    // meanwhile): looked up once it is listed, so that an alias is still recorded, budgeted and
-    // checked by policy under its namespaced name. Timed as the call would be (a stop interrupts it).
-    const held = known || lookup || isChainToolName(spec.tool) ? undefined : this.deps.tools.listingHeld?.();
+    // meanwhile): looked up once its registration has settled (not only past the listings' short
+    // hold, LISTING_HOLD_MS), so that an alias is still recorded, budgeted and checked by policy
+    // under its namespaced name. Timed as the call would be (a stop interrupts it).
+    const held = known || lookup || isChainToolName(spec.tool) ? undefined : this.deps.tools.newcomersRegistering?.();
     if (held) {
       await this.timed(held);
       known = this.toolInfo(spec.tool);

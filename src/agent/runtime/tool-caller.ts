@@ -36,9 +36,9 @@ export interface ToolCaller {
   listTools?(tenant: string): ToolInfo[];
   /**
    * While servers new to the catalog register at start (McpGateway.holdListing): settles once they
-   * have, when their tools are listed; undefined when none is registering.
+   * have, when their tools are in the catalog; undefined when none is registering.
    */
-  listingHeld?(): Promise<void> | undefined;
+  newcomersRegistering?(): Promise<void> | undefined;
   /**
    * What the gateway's audit keeps of tool payloads (MCP_PAYLOAD_POLICY; absent = `store`). The
    * runtime's step events follow it, so `hash-only` keeps payloads out of the task's stream too.
