@@ -16,6 +16,7 @@ import { problemContentTypes } from './openapi-problems';
 import { ForbiddenError } from './errors';
 import { createLogger } from './logger';
 import { endConnectionsOnClose } from './end-connections-on-close';
+import { eventStreamsOf } from './event-streams';
 import { problemOf, sendProblem } from './problem';
 import { batchesRoutes } from './routes/batches.routes';
 import { eventsRoutes } from './routes/events.routes';
@@ -74,6 +75,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // The drain's HTTP step ends when the requests in flight are answered, not when their clients'
   // keep-alive connections time out (/v1, /mcp and the dashboard alike).
   endConnectionsOnClose(app);
+  // Made here first, so the event streams of the plugins registered later (the dashboard, /mcp)
+  // are refused from the moment the process drains, not only once HTTP closes.
+  eventStreamsOf(app, deps.draining);
   // A JSON API: text/plain bodies are refused with 415 instead of reaching validation as strings.
   app.removeContentTypeParser('text/plain');
   app.setValidatorCompiler(validatorCompiler);

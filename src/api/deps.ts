@@ -49,7 +49,7 @@ export type AppDeps = {
   gateway?: McpGatewayService;
   approvals?: ApprovalsService;
   readiness?: ReadinessCheck[];
-  /** True once the process drains (SIGTERM): /readyz answers 503 so load balancers stop sending work. */
+  /** True once the process drains (SIGTERM): /readyz answers 503 so load balancers stop sending work, and event streams are refused (eventStreamsOf). */
   draining?: () => boolean;
   /**
    * Refuse a task this deployment cannot run before it is accepted (e.g. an instruction with no

@@ -11,3 +11,13 @@ export class NotImplementedError extends OpenMcpError {
     super('NOT_IMPLEMENTED', `${what} is not available in this deployment`, { status: 501, details: { what } });
   }
 }
+
+/** An event stream refused while the process drains or HTTP closes (eventStreamsOf): 503, `Retry-After: 1`. */
+export class StreamRefusedError extends OpenMcpError {
+  constructor() {
+    super('DEPENDENCY_UNAVAILABLE', 'this process is shutting down: open the stream again (another replica answers, or this one once restarted)', {
+      status: 503,
+      details: { retryAfterSeconds: 1 },
+    });
+  }
+}

@@ -3,6 +3,7 @@ import { errorCodes, type FastifyInstance, type FastifyReply, type FastifyReques
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { Cache } from '../cache/port';
+import { eventStreamsOf } from '../api/event-streams';
 import { withoutByteOrderMark } from '../core/byte-order-mark';
 import type { Actor } from '../core/envelope';
 import type { McpGateway } from './gateway';
@@ -228,14 +229,10 @@ export async function mcpGatewayPlugin(app: FastifyInstance, opts: McpGatewayPlu
 
   // A client's GET stream (server-to-client notifications) never ends by itself, and the HTTP
   // server's close waits for every response: one connected MCP client held each shutdown to its
-  // deadline (exit 1). Ended before the server closes, the SDK client reopens it (on another
-  // replica, or here when back); calls in flight finish, their sessions close in onClose.
-  let closing = false;
-  app.addHook('preClose', (done) => {
-    closing = true;
-    for (const s of sessions.values()) s.transport.sdk.closeStandaloneSSEStream();
-    done();
-  });
+  // deadline (exit 1). Ended as the server begins to close (eventStreamsOf), the SDK client reopens
+  // it (on another replica, or here when back); one opening from then on, or while the process
+  // drains, is refused. Calls in flight finish, their sessions close in onClose.
+  const streams = eventStreamsOf(app);
 
   app.addHook('onClose', async () => {
     clearInterval(sweep);
@@ -436,7 +433,8 @@ export async function mcpGatewayPlugin(app: FastifyInstance, opts: McpGatewayPlu
   // Before the body is read, as on REST: a caller without a valid key, or throttled, costs no
   // reading or parsing of up to bodyLimit bytes, and is told 401/429 whatever it sent.
   async function authenticate(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | void> {
-    if (closing && request.method === 'GET') return rpcError(reply, SHUTTING_DOWN, { 'retry-after': '1' });
+    // Refused before its key is looked up; decided again as it opens (handle), after every await.
+    if (streams.closing && request.method === 'GET') return rpcError(reply, SHUTTING_DOWN, { 'retry-after': '1', connection: 'close' });
     let principal: McpPrincipal | null;
     try {
       principal = await opts.authenticate(request);
@@ -491,6 +489,11 @@ export async function mcpGatewayPlugin(app: FastifyInstance, opts: McpGatewayPlu
       transport = opened.session.transport;
     } else {
       return rpcError(reply, NO_SESSION);
+    }
+    // The SDK registers a GET stream synchronously within handleRequest (no event store): nothing
+    // runs between this decision and the stream being known to `streams`' close.
+    if (request.method === 'GET' && !streams.admit(reply.raw, () => transport.sdk.closeStandaloneSSEStream())) {
+      return rpcError(reply, SHUTTING_DOWN, { 'retry-after': '1' });
     }
     reply.hijack();
     await transport.sdk.handleRequest(Object.assign(request.raw, { auth: correlationAuthInfo(request.id) }), reply.raw, request.body);

@@ -6,7 +6,8 @@ import type { Principal } from '../auth/principal';
 import { can, PERMISSIONS } from '../auth/roles';
 import type { EventStore } from '../eventstore/port';
 import type { ReadModels } from '../readmodels/port';
-import { ForbiddenError } from '../api/errors';
+import { ForbiddenError, StreamRefusedError } from '../api/errors';
+import { eventStreamsOf } from '../api/event-streams';
 import { isHexAddress } from '../core/address';
 import { NotFoundError, ValidationError } from '../core/errors';
 import type { ContractDescription, DescribeContractParameters } from '../web3/describe-contract';
@@ -77,9 +78,10 @@ export const uiPlugin: FastifyPluginAsync<UiPluginOptions> = async (app, o) => {
   app.addHook('onReady', () => hub.start());
   app.addHook('onClose', () => hub.close());
   // A live stream never ends by itself, and the HTTP server's close waits for every response:
-  // one open dashboard held each shutdown to its deadline (exit 1). Ended before the server closes,
-  // the page reconnects (to another replica, or this one when it is back) with `after`, missing nothing.
-  const streams = new Set<EventStreamWriter>();
+  // one open dashboard held each shutdown to its deadline (exit 1). Ended as the server begins to
+  // close (eventStreamsOf), the page reconnects (to another replica, or this one when it is back)
+  // with `after`, missing nothing; one opening from then on, or while the process drains, is refused.
+  const streams = eventStreamsOf(app);
   // A stream never ends by itself and costs a socket, a timer and up to 1 MiB of unread notices:
   // one key opening streams without end held all of that (its rate limit still let 600 a minute
   // through). Beyond the cap its oldest stream ends; a page still open there reconnects with `after`.
@@ -89,11 +91,6 @@ export const uiPlugin: FastifyPluginAsync<UiPluginOptions> = async (app, o) => {
   // streams), and its IdP as many token subjects as it likes. As /mcp sessions are, per tenant too.
   const maxPerTenant = Math.max(1, o.maxStreamsPerTenant ?? 200);
   const byTenant = new Map<string, EventStreamWriter[]>();
-  app.addHook('preClose', (done) => {
-    for (const s of streams) s.close();
-    done();
-  });
-
   // Each request counts against the key's rate limits, as on REST and /mcp (a key over its limit
   // kept full use of the dashboard's API); a stream's heartbeat re-check is not a request, and
   // neither counts a failed authentication of the client address nor is refused for one.
@@ -174,8 +171,9 @@ export const uiPlugin: FastifyPluginAsync<UiPluginOptions> = async (app, o) => {
   app.get<{ Querystring: { after?: string | string[] } }>(`${MOUNT}/api/stream`, { ...api, config: { eventStream: true } }, async (request, reply) => {
     const p = await principal(request);
     const after = streamAfter(request.query.after);
+    // Decided here, after the key check: nothing is awaited from here until the stream is open.
+    if (!streams.admit(reply.raw, () => stream.close())) throw new StreamRefusedError();
     const stream = openEventStream(reply);
-    streams.add(stream);
     const mine = byKey.get(p.subject) ?? [];
     byKey.set(p.subject, mine);
     mine.push(stream);
@@ -198,7 +196,6 @@ export const uiPlugin: FastifyPluginAsync<UiPluginOptions> = async (app, o) => {
       principal(request, 'tasks:read', false).catch(() => stream.close());
     }, o.heartbeatMs ?? 15_000);
     stream.onClose(() => {
-      streams.delete(stream);
       mine.splice(mine.indexOf(stream), 1);
       if (mine.length === 0 && byKey.get(p.subject) === mine) byKey.delete(p.subject);
       tenants.splice(tenants.indexOf(stream), 1);
