@@ -307,6 +307,12 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
           registry,
           onRepaired: (positions) =>
             logger.warn({ role: 'projector', positions }, `read models lacked ${positionsText(positions)}, not delivered by the bus in PROJECTION_GAP_REPAIR_MS: read from the event store and applied`),
+          onOutOfOrder: (events) =>
+            logger.error(
+              { role: 'projector', events },
+              `read models applied ${positionsText(events.map((e) => e.position))} from the event store after a later event of the same stream: ${[...new Set(events.flatMap((e) => e.projections))].join(', ')} may show those streams in an older or incomplete state; run openmcp projections rebuild <name> for each (docs/operations.md, "An event the bus lost")`,
+            ),
+          appliers: appliersFor(store),
           onHeld: (position, reason) =>
             logger.error({ role: 'projector', position }, `read models held at position ${position}, not delivered by the bus and not repairable: ${reason}; GET /v1/events stays held there (tried again in PROJECTION_GAP_REPAIR_MS; docs/operations.md)`),
           // A projection refusing the event was reported by the projector (onError above).

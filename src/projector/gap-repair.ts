@@ -5,14 +5,26 @@ import { verifyEventHash, type RecordedEvent } from '../core/envelope';
 import type { EventStore } from '../eventstore/port';
 import { AuditAppliedThrough, auditHead } from '../readmodels/audit-applied-through';
 import { LIVE_TABLES } from '../../projections/tables';
+import { defaultAppliers } from '../../projections';
+import type { ProjectionApplier } from '../../projections/projection';
 
 export const GAP_REPAIRS_METRIC = 'openmcp_projection_gap_repairs_total';
 
 /** Most events read from the store and applied in one go. */
 const REPAIR_CHUNK = 500;
 
-type Outcome = 'repaired' | 'missing_from_store' | 'hash_mismatch';
-const OUTCOMES: Outcome[] = ['repaired', 'missing_from_store', 'hash_mismatch'];
+type Outcome = 'repaired' | 'repaired_out_of_order' | 'missing_from_store' | 'hash_mismatch';
+const OUTCOMES: Outcome[] = ['repaired', 'repaired_out_of_order', 'missing_from_store', 'hash_mismatch'];
+
+/**
+ * Projections that take a stream's events in any order: the audit log (one row per position) and
+ * batches (each event fills its own fields once). The others fold a document in stream revision
+ * order and pass over an event older than the revision they hold (stream-revision.ts).
+ */
+const ORDER_FREE = new Set(['audit-log', 'batches']);
+
+/** A repaired event applied after a later one of its stream: `projections` may not reflect it. */
+export type RepairedOutOfOrder = { position: number; stream: string; projections: string[] };
 
 export type GapRepairOptions = {
   /** The read models' database. */
@@ -29,6 +41,15 @@ export type GapRepairOptions = {
   onRepaired?: (positions: number[]) => void;
   /** Told when a position cannot be repaired (the store lacks it, or its hash does not check): it stays held. */
   onHeld?: (position: number, reason: string) => void;
+  /**
+   * Told of repaired events a later event of whose stream had been applied first (the bus lost
+   * the start of a stream and delivered its end): the named projections pass them over, or fold
+   * them onto nothing, and may show that stream's task, tool call or MCP server in an older or
+   * incomplete state until `openmcp projections rebuild <name>`.
+   */
+  onOutOfOrder?: (events: RepairedOutOfOrder[]) => void;
+  /** The projector's projections (appliersFor(store); default defaultAppliers()), to name those an event out of order may have left behind. */
+  appliers?: ProjectionApplier[];
   /** Told when a check failed (the database down, the projection refusing the event); tried again after `afterMs`. */
   onError?: (err: unknown) => void;
 };
@@ -48,7 +69,7 @@ function repairsCounter(registry: Registry): Counter<'outcome'> {
   if (existing) return existing;
   const counter = new Counter({
     name: GAP_REPAIRS_METRIC,
-    help: 'Positions the read models lacked while later ones were applied for longer than PROJECTION_GAP_REPAIR_MS (the bus never delivered them), by outcome: repaired (read from the event store and applied), missing_from_store or hash_mismatch (not repaired: the audit list stays held there)',
+    help: 'Positions the read models lacked while later ones were applied for longer than PROJECTION_GAP_REPAIR_MS (the bus never delivered them), by outcome: repaired (read from the event store and applied), repaired_out_of_order (applied after a later event of its stream: the read models named in the error log may need a rebuild), missing_from_store or hash_mismatch (not repaired: the audit list stays held there)',
     labelNames: ['outcome'],
     registers: [registry],
   });
@@ -78,6 +99,7 @@ export class GapRepair {
   private readonly table = LIVE_TABLES.auditEvents;
   private readonly clock: Clock;
   private readonly counter: Counter<'outcome'>;
+  private readonly inOrder: ProjectionApplier[];
   /** The audit log's head as checks found it, oldest first; only the newest at least `afterMs` old is needed. */
   private readonly samples: Array<{ at: number; head: number }> = [];
   /** No new attempt before this time after one that failed or found a position it cannot repair. */
@@ -90,6 +112,7 @@ export class GapRepair {
     this.prefix = new AuditAppliedThrough(options.knex, this.table);
     this.clock = options.clock ?? systemClock;
     this.counter = repairsCounter(options.registry ?? defaultRegistry);
+    this.inOrder = (options.appliers ?? defaultAppliers()).filter((a) => !ORDER_FREE.has(a.name));
   }
 
   /** Checks every `intervalMs` (default: a tenth of `afterMs`, 1 s to 30 s) until stop(). */
@@ -105,7 +128,7 @@ export class GapRepair {
     this.timer = setTimeout(tick, intervalMs).unref();
   }
 
-  /** Stops after the check in hand. */
+  /** Stops after the chunk in hand (a check with many positions overdue repairs them chunk by chunk). */
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
@@ -125,7 +148,7 @@ export class GapRepair {
     try {
       // Each round applies at least the position right after the complete prefix, or stops.
       let through = -2;
-      for (;;) {
+      while (!this.stopped) {
         const next = await this.prefix.find();
         if (next <= through || !(await this.repairAfter(next, horizon))) break;
         through = next;
@@ -157,10 +180,15 @@ export class GapRepair {
       else missing.push(e);
     }
     if (missing.length) {
+      const late = await this.appliedAfterLater(missing);
       await this.options.apply(missing);
       const positions = missing.map((e) => e.position);
-      this.counter.inc({ outcome: 'repaired' }, positions.length);
+      this.counter.inc({ outcome: 'repaired' }, positions.length - late.length);
       this.options.onRepaired?.(positions);
+      if (late.length) {
+        this.counter.inc({ outcome: 'repaired_out_of_order' }, late.length);
+        this.options.onOutOfOrder?.(late);
+      }
     }
     if (held) {
       this.counter.inc({ outcome: held.outcome });
@@ -169,5 +197,21 @@ export class GapRepair {
       return false;
     }
     return missing.length > 0;
+  }
+
+  /**
+   * The events among `events` (about to be applied) that a projection folding its documents in
+   * stream order handles while the audit log already holds a later event of their stream, with
+   * those projections. Read before the repair's own write: a later event the bus applies in
+   * between is not seen (it then was applied first too).
+   */
+  private async appliedAfterLater(events: RecordedEvent[]): Promise<RepairedOutOfOrder[]> {
+    const ordered = events.map((e) => ({ e, projections: this.inOrder.filter((a) => a.canHandle(e)).map((a) => a.name) })).filter((x) => x.projections.length);
+    if (!ordered.length) return [];
+    const streams = [...new Set(ordered.map((x) => x.e.stream))];
+    // The (stream, position) index: each stream's last applied position.
+    const rows: Array<{ stream: string; p: number | string }> = await this.options.knex(this.table).whereIn('stream', streams).groupBy('stream').select('stream').max({ p: 'position' });
+    const last = new Map(rows.map((r) => [String(r.stream), Number(r.p)]));
+    return ordered.filter((x) => (last.get(x.e.stream) ?? -1) > x.e.position).map((x) => ({ position: x.e.position, stream: x.e.stream, projections: x.projections }));
   }
 }
