@@ -21,7 +21,7 @@ import { uiPlugin } from './ui';
 import { connectsUpstreams, parseRoles, ROLE_NAMES, type Roles } from './app/roles';
 import { CacheLeaseStore, SqlLeaseStore, type Leadership } from './leader';
 import { EventTraceContexts, initTracing, installHttpTracing, trackAuditLag, trackDependencies, tracedEventStore } from './telemetry';
-import { ConfigError } from './core/errors';
+import { ConfigError, redactUrlsIn } from './core/errors';
 import { dialectOf } from './db/knex';
 import { cachedSubjectKeys } from './erasure/cached-subject-keys';
 import { SqlSubjectKeyStore } from './erasure/sql-subject-key-store';
@@ -206,10 +206,15 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
     const registry = new Registry();
     const metrics = createMetrics({ registry, processMetrics: true });
 
-    const stores = await openStores(config, {
-      onLost: (err) => logger.warn({ err, component: 'redis' }, 'redis connection lost (reconnecting)'),
-      onRestored: () => logger.info({ component: 'redis' }, 'redis connection restored'),
-    });
+    const stores = await openStores(
+      config,
+      {
+        onLost: (err) => logger.warn({ err, component: 'redis' }, 'redis connection lost (reconnecting)'),
+        onRestored: () => logger.info({ component: 'redis' }, 'redis connection restored'),
+      },
+      // knex's lines (a pooled connection an outage cut) are the process's JSON too, as kafkajs's are.
+      (message) => logger.warn({ component: 'knex' }, redactUrlsIn(message)),
+    );
     closers.push({ name: 'stores', close: () => stores.close() });
     logMigrations(logger, stores.migrations);
     const { knex, sqlStore, cache } = stores;

@@ -43,10 +43,10 @@ async function openKurrent(url: string): Promise<EventStore> {
 /**
  * Open the configured database (migrated), event store and cache — the adapters every entry
  * point needs (`openmcp start`, `mcp stdio`, `projections rebuild`). Closes what it opened if a
- * later step fails.
+ * later step fails. `databaseWarn` takes the database driver's warnings (default stderr).
  */
-export async function openStores(config: Config, redisEvents?: RedisConnectionEvents): Promise<Stores> {
-  const knex = await openKnex(config.databaseUrl, { createDatabase: true, sqliteSynchronous: config.SQLITE_SYNCHRONOUS });
+export async function openStores(config: Config, redisEvents?: RedisConnectionEvents, databaseWarn?: (message: string) => void): Promise<Stores> {
+  const knex = await openKnex(config.databaseUrl, { createDatabase: true, sqliteSynchronous: config.SQLITE_SYNCHRONOUS, warn: databaseWarn });
   let store: EventStore | undefined;
   try {
     const migrations = await migrateLatest(knex);

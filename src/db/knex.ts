@@ -64,15 +64,21 @@ export async function createTable(knex: Knex, name: string, columns: (t: Knex.Cr
   });
 }
 
-// Concurrent start-ups race for the migration lock and retry (migrateLatest): not worth a warning.
-// "Acquire connection error" neither: knex throws that error to the caller too, which reports it
-// (a request's log line, the CLI's one line); the warning repeated it with a stack, and without
-// this logger on stdout, where `mcp stdio` speaks its protocol.
-const log = {
-  warn(message: string) {
-    if (!/Can't take lock|migrate:unlock|^Acquire connection error/.test(String(message))) console.warn(message);
-  },
-};
+/**
+ * knex's own warnings (`Connection Error: …` for each pooled connection a database outage cut),
+ * to `warn`: stderr by default, where `mcp stdio` does not speak its protocol; `openmcp start`
+ * gives its JSON logger. Concurrent start-ups race for the migration lock and retry
+ * (migrateLatest): not worth a warning. "Acquire connection error" neither: knex throws that error
+ * to the caller too, which reports it (a request's log line, the CLI's one line); the warning
+ * repeated it with a stack.
+ */
+function knexLog(warn: (message: string) => void = (message) => console.warn(message)): { warn(message: string): void } {
+  return {
+    warn(message: string) {
+      if (!/Can't take lock|migrate:unlock|^Acquire connection error/.test(String(message))) warn(String(message));
+    },
+  };
+}
 
 export type SqliteSynchronous = 'full' | 'normal';
 
@@ -87,6 +93,8 @@ export type OpenKnexOptions = {
    * contention here) off every append.
    */
   sqliteSynchronous?: SqliteSynchronous;
+  /** Where knex's warnings go (default stderr); `openmcp start` writes them to its JSON log (`component: knex`). */
+  warn?: (message: string) => void;
 };
 
 /**
@@ -111,6 +119,7 @@ function cannotConnect(url: string, err: unknown): unknown {
  * is created first.
  */
 export async function openKnex(url: string, opts: OpenKnexOptions = {}): Promise<Knex> {
+  const log = knexLog(opts.warn);
   if (url.startsWith('sqlite:')) {
     const file = url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
     if (!file) throw new ConfigError('DATABASE_URL: sqlite: needs a file path, e.g. sqlite:./data/openmcp.db', { variable: 'DATABASE_URL' });
