@@ -216,6 +216,12 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
       (message) => logger.warn({ component: 'knex' }, redactUrlsIn(message)),
     );
     closers.push({ name: 'stores', close: () => stores.close() });
+    if (stores.createdDatabase) {
+      logger.warn(
+        { database: stores.createdDatabase },
+        `database ${stores.createdDatabase} did not exist: created it (empty). On a first start that is expected; otherwise check DATABASE_URL's database name: a process on another database takes leases and checkpoints of its own (a second relay leader, republishing the log)`,
+      );
+    }
     logMigrations(logger, stores.migrations);
     const { knex, sqlStore, cache } = stores;
     const rawStore = stores.store;

@@ -19,6 +19,8 @@ export type Stores = {
   cache: Cache;
   /** What the start's migration did: the migrations it ran, and those of a newer release it found. */
   migrations: MigrateLatestReturnType;
+  /** The MySQL database DATABASE_URL names, when it did not exist and this start created it (empty). */
+  createdDatabase?: string;
   close(): Promise<void>;
 };
 
@@ -46,7 +48,13 @@ async function openKurrent(url: string): Promise<EventStore> {
  * later step fails. `databaseWarn` takes the database driver's warnings (default stderr).
  */
 export async function openStores(config: Config, redisEvents?: RedisConnectionEvents, databaseWarn?: (message: string) => void): Promise<Stores> {
-  const knex = await openKnex(config.databaseUrl, { createDatabase: true, sqliteSynchronous: config.SQLITE_SYNCHRONOUS, warn: databaseWarn });
+  let createdDatabase: string | undefined;
+  const knex = await openKnex(config.databaseUrl, {
+    createDatabase: true,
+    sqliteSynchronous: config.SQLITE_SYNCHRONOUS,
+    warn: databaseWarn,
+    onCreated: (database) => (createdDatabase = database),
+  });
   let store: EventStore | undefined;
   try {
     const migrations = await migrateLatest(knex);
@@ -60,6 +68,7 @@ export async function openStores(config: Config, redisEvents?: RedisConnectionEv
       sqlStore,
       cache,
       migrations,
+      createdDatabase,
       async close() {
         await cache.close().catch(() => undefined);
         await opened.close().catch(() => undefined);

@@ -95,6 +95,8 @@ export type OpenKnexOptions = {
   sqliteSynchronous?: SqliteSynchronous;
   /** Where knex's warnings go (default stderr); `openmcp start` writes them to its JSON log (`component: knex`). */
   warn?: (message: string) => void;
+  /** With `createDatabase`: told the database's name when it did not exist and this call created it. */
+  onCreated?: (database: string) => void;
 };
 
 /**
@@ -116,7 +118,7 @@ function cannotConnect(url: string, err: unknown): unknown {
 /**
  * Open a knex instance for `sqlite:<path>` (better-sqlite3, WAL, FULL sync unless told otherwise) or
  * `mysql://user:pass@host:port/db` (mysql2). With `createDatabase`, a missing MySQL database
- * is created first.
+ * is created first (and `onCreated` told).
  */
 export async function openKnex(url: string, opts: OpenKnexOptions = {}): Promise<Knex> {
   const log = knexLog(opts.warn);
@@ -165,7 +167,9 @@ export async function openKnex(url: string, opts: OpenKnexOptions = {}): Promise
       const admin = knexFactory({ client: 'mysql2', log, compileSqlOnError: false, connection, pool: { min: 0, max: 1 } });
       try {
         await admin.raw('SELECT 1').catch((err) => Promise.reject(cannotConnect(url, err)));
-        await admin.raw('CREATE DATABASE IF NOT EXISTS ?? CHARACTER SET ?? COLLATE ??', [database, MYSQL_CHARSET, await mysqlCollation(admin)]);
+        const [created] = (await admin.raw('CREATE DATABASE IF NOT EXISTS ?? CHARACTER SET ?? COLLATE ??', [database, MYSQL_CHARSET, await mysqlCollation(admin)])) as [{ affectedRows: number }];
+        // 1 row when it made the database, 0 (and a note) when it was there: of processes starting together, one is told.
+        if (created.affectedRows > 0) opts.onCreated?.(database);
       } finally {
         await admin.destroy();
       }

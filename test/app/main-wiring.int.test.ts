@@ -138,6 +138,27 @@ describe('src/main.ts wiring: error counts, lease store choice, /readyz redactio
     }
   });
 
+  it('warns when the MySQL database DATABASE_URL names did not exist and the start created it (a typo in its name started on an empty database without a word); a start on a database that exists says nothing of it', async function () {
+    await requireService(this, 'MariaDB', mysqlAvailable);
+    const db = await createTestDatabase('omc_wiring_created');
+    await db.drop();
+    try {
+      const created = async () => {
+        const lines: string[] = [];
+        const a = await start({ OPENMCP_ROLES: 'projector', DATABASE_URL: db.url, LOG_LEVEL: 'warn' }, { logStream: { write: (l: string) => void lines.push(l) } });
+        await a.close();
+        app = undefined;
+        return lines.map((l) => JSON.parse(l) as { level: number; database?: string; msg: string }).filter((l) => l.database !== undefined);
+      };
+      const first = await created();
+      expect(first.map((l) => [l.level, l.database]), 'first start').to.deep.equal([[40, db.name]]);
+      expect(first[0].msg).to.match(new RegExp(`^database ${db.name} did not exist: created it \\(empty\\)\\. .*DATABASE_URL`));
+      expect(await created(), 'second start').to.deep.equal([]);
+    } finally {
+      await db.drop();
+    }
+  });
+
   it("counts the relay's background errors (Kafka unreachable) in openmcp_errors_total", async () => {
     // One connection attempt, not kafkajs' default five retries with backoff (about 7 s): the first failure is the error counted.
     const a = await start({ OPENMCP_ROLES: 'relay', KAFKA_BROKERS: `127.0.0.1:${await freePort()}` }, { relayKafka: { retry: { retries: 0 } } });
