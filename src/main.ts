@@ -21,7 +21,7 @@ import { uiPlugin } from './ui';
 import { connectsUpstreams, parseRoles, ROLE_NAMES, type Roles } from './app/roles';
 import { CacheLeaseStore, SqlLeaseStore, type Leadership } from './leader';
 import { EventTraceContexts, initTracing, installHttpTracing, trackAuditLag, trackDependencies, tracedEventStore } from './telemetry';
-import { ConfigError, redactUrlsIn } from './core/errors';
+import { ConfigError, redactUrl, redactUrlsIn } from './core/errors';
 import { dialectOf } from './db/knex';
 import { cachedSubjectKeys } from './erasure/cached-subject-keys';
 import { SqlSubjectKeyStore } from './erasure/sql-subject-key-store';
@@ -560,7 +560,8 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
         throw listenConfigError(err, config) ?? err;
       });
       print(listeningLine(url, roles));
-      print(`AuditAnchor ${pipeline.contractAddress} on ${pipeline.rpcUrl}`);
+      // A provider's key in the URL's path or query is masked, as in logs and messages.
+      print(`AuditAnchor ${pipeline.contractAddress} on ${redactUrl(pipeline.rpcUrl, { pathKeys: true })}`);
       // The operator publishes both addresses; an auditor pins them (verify --contract, --signer).
       if (pipeline.sealerAddress) print(`Sealer ${pipeline.sealerAddress} signs batch heads (auditors pin it: openmcp verify --signer)`);
     }

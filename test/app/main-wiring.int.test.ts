@@ -394,6 +394,29 @@ describe('src/main.ts wiring: error counts, lease store choice, /readyz redactio
     expect(lines.join('\n')).to.include(`Sealer ${computeAddress(SEALER_KEY).toLowerCase()}`);
   });
 
+  it("prints CHAIN_RPC_URL with a provider's key in its path or query masked, as logs and messages have it (the start line put it in clear in the container's log)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'omc-wiring-'));
+    dirs.push(dir);
+    const lines: string[] = [];
+    // A provider's URL shape (Infura's key in the path, others' in the query); the test node answers on any path.
+    const pathKey = '0123456789abcdef0123456789abcdef';
+    const config = loadConfig({
+      DATA_DIR: dir,
+      LOG_LEVEL: 'silent',
+      OPENMCP_EXAMPLES: 'off',
+      OPENMCP_ROLES: 'relay',
+      HOST: '127.0.0.1',
+      PORT: String(await freePort()),
+      CHAIN_RPC_URL: `${chain.rpcUrl}/v3/${pathKey}?apikey=Sekr3tQueryKey`,
+      ANCHOR_CONTRACT: chain.contractAddress,
+    });
+    app = await startOpenMcp(config, { print: (l) => lines.push(l) });
+    const printed = lines.join('\n');
+    expect(printed).to.include(`AuditAnchor ${chain.contractAddress} on ${chain.rpcUrl}/v3/***?apikey=***`);
+    expect(printed).to.not.include(pathKey);
+    expect(printed).to.not.include('Sekr3tQueryKey');
+  });
+
   it("beats the dashboard's live stream at UI_HEARTBEAT_MS (was: always 15 s)", async () => {
     const port = await freePort();
     const a = await start({ OPENMCP_ROLES: 'api', HOST: '127.0.0.1', PORT: String(port), UI_HEARTBEAT_MS: '1000' }, { listen: true });
