@@ -35,7 +35,7 @@ import { SqlCheckpointStore } from './checkpoints';
 import { trustProxyOption, type Config } from './config';
 import type { EventStore } from './eventstore/port';
 import { eventsAfter } from './eventstore/events-after';
-import { openStores } from './app/open-stores';
+import { createdDatabaseWarning, openStores } from './app/open-stores';
 import { McpGateway, mcpGatewayPlugin, readServersFile } from './mcp';
 import { registerAtStart, type StartupRegistrations } from './app/register-at-start';
 import { registrationsReadiness } from './app/registrations-readiness';
@@ -217,10 +217,7 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
     );
     closers.push({ name: 'stores', close: () => stores.close() });
     if (stores.createdDatabase) {
-      logger.warn(
-        { database: stores.createdDatabase },
-        `database ${stores.createdDatabase} did not exist: created it (empty). On a first start that is expected; otherwise check DATABASE_URL's database name: a process on another database takes leases and checkpoints of its own (a second relay leader, republishing the log)`,
-      );
+      logger.warn({ database: stores.createdDatabase }, createdDatabaseWarning(stores.createdDatabase));
     }
     logMigrations(logger, stores.migrations);
     const { knex, sqlStore, cache } = stores;

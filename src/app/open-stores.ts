@@ -25,6 +25,16 @@ export type Stores = {
 };
 
 /**
+ * What a start says when it created the database DATABASE_URL names: expected on a first start,
+ * otherwise a typo in the name, which would go on on an empty database with read models, leases
+ * and checkpoints of its own (a second relay leader, republishing the log).
+ * @example createdDatabaseWarning('openmcp') // 'database openmcp did not exist: created it (empty). …'
+ */
+export function createdDatabaseWarning(database: string): string {
+  return `database ${database} did not exist: created it (empty). On a first start that is expected; otherwise check DATABASE_URL's database name: a process on another database keeps read models, leases and checkpoints of its own (a second relay leader, republishing the log)`;
+}
+
+/**
  * The KurrentDB client (gRPC) is loaded only when KURRENTDB_URL chooses it. It connects lazily:
  * one read now, so a server that does not answer fails the start naming where it was looked for
  * (the first read of a role said only "kurrentdb: readAll: unavailable").
