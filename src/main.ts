@@ -21,7 +21,7 @@ import { uiPlugin } from './ui';
 import { connectsUpstreams, parseRoles, ROLE_NAMES, type Roles } from './app/roles';
 import { CacheLeaseStore, SqlLeaseStore, type Leadership } from './leader';
 import { EventTraceContexts, initTracing, installHttpTracing, trackAuditLag, trackDependencies, tracedEventStore } from './telemetry';
-import { ConfigError } from './core/errors';
+import { ConfigError, redactUrl, redactUrlsIn } from './core/errors';
 import { dialectOf } from './db/knex';
 import { cachedSubjectKeys } from './erasure/cached-subject-keys';
 import { SqlSubjectKeyStore } from './erasure/sql-subject-key-store';
@@ -35,7 +35,7 @@ import { SqlCheckpointStore } from './checkpoints';
 import { trustProxyOption, type Config } from './config';
 import type { EventStore } from './eventstore/port';
 import { eventsAfter } from './eventstore/events-after';
-import { openStores } from './app/open-stores';
+import { createdDatabaseWarning, openStores } from './app/open-stores';
 import { McpGateway, mcpGatewayPlugin, readServersFile } from './mcp';
 import { registerAtStart, type StartupRegistrations } from './app/register-at-start';
 import { registrationsReadiness } from './app/registrations-readiness';
@@ -207,11 +207,19 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
     const registry = new Registry();
     const metrics = createMetrics({ registry, processMetrics: true });
 
-    const stores = await openStores(config, {
-      onLost: (err) => logger.warn({ err, component: 'redis' }, 'redis connection lost (reconnecting)'),
-      onRestored: () => logger.info({ component: 'redis' }, 'redis connection restored'),
-    });
+    const stores = await openStores(
+      config,
+      {
+        onLost: (err) => logger.warn({ err, component: 'redis' }, 'redis connection lost (reconnecting)'),
+        onRestored: () => logger.info({ component: 'redis' }, 'redis connection restored'),
+      },
+      // knex's lines (a pooled connection an outage cut) are the process's JSON too, as kafkajs's are.
+      (message) => logger.warn({ component: 'knex' }, redactUrlsIn(message)),
+    );
     closers.push({ name: 'stores', close: () => stores.close() });
+    if (stores.createdDatabase) {
+      logger.warn({ database: stores.createdDatabase }, createdDatabaseWarning(stores.createdDatabase));
+    }
     logMigrations(logger, stores.migrations);
     const { knex, sqlStore, cache } = stores;
     const rawStore = stores.store;
@@ -576,7 +584,8 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
         throw listenConfigError(err, config) ?? err;
       });
       print(listeningLine(url, roles));
-      print(`AuditAnchor ${pipeline.contractAddress} on ${pipeline.rpcUrl}`);
+      // A provider's key in the URL's path or query is masked, as in logs and messages.
+      print(`AuditAnchor ${pipeline.contractAddress} on ${redactUrl(pipeline.rpcUrl, { pathKeys: true })}`);
       // The operator publishes both addresses; an auditor pins them (verify --contract, --signer).
       if (pipeline.sealerAddress) print(`Sealer ${pipeline.sealerAddress} signs batch heads (auditors pin it: openmcp verify --signer)`);
     }

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { CONFIG_VARIABLES, ConfigSchema, loadConfig } from '../src/config';
+import { parse } from 'yaml';
 import { buildCli } from '../src/cli/main';
 
 const ROOT = join(__dirname, '..');
@@ -73,6 +74,31 @@ describe('README', () => {
     expect(missing, 'variables missing from docs/operations.md').to.deep.equal([]);
   });
 
+  it('names (here, in docs/ and in infra/) no setting that does not exist: an UPPER_SNAKE word of a settings family (KAFKA_, MCP_, OPENMCP_, …) is a variable the product reads, or a name the code, its tests or a compose service has', () => {
+    const read = new Set<string>([...CONFIG_VARIABLES, 'OPENMCP_CONFIG', ...variablesReadOutsideConfig().keys()]);
+    const families = new Set([...read].map((v) => /^[A-Z]+_/.exec(v)?.[0]).filter((p): p is string => p !== undefined));
+    expect([...families], 'the families').to.include.members(['OPENMCP_', 'KAFKA_', 'MCP_', 'AGENT_']);
+    // Constants, error codes and test or benchmark settings: any UPPER_SNAKE word in the sources.
+    const known = new Set(read);
+    for (const dir of ['src', 'events', 'test', 'bench']) for (const f of sources(join(ROOT, dir))) for (const m of readFileSync(f, 'utf8').matchAll(/\b[A-Z][A-Z0-9]*_[A-Z0-9_]*[A-Z0-9]\b/g)) known.add(m[0]);
+    // The other images' settings (Kafka's, MySQL's) and the secrets compose reads from infra/.env.
+    const infra = ['docker-compose.yml', '.env.example', 'Dockerfile', 'docker-compose.scale.yml', 'prometheus/alerts.yml', 'config/mcp-servers.yaml', 'config/policy.yaml'].map((f) => join('infra', f));
+    const compose = parse(readFileSync(join(ROOT, 'infra', 'docker-compose.yml'), 'utf8'), { merge: true }) as { services: Record<string, { environment?: Record<string, string> }> };
+    for (const s of Object.values(compose.services)) for (const k of Object.keys(s.environment ?? {})) known.add(k);
+    for (const m of readFileSync(join(ROOT, 'infra', 'docker-compose.yml'), 'utf8').matchAll(/\$\{([A-Z][A-Z0-9_]*)/g)) known.add(m[1]);
+    // Names the docs make up as examples: a wallet's privateKeyEnv and passwordEnv (docs/agent.md), and a prefix.
+    for (const example of ['AGENT_WALLET_KEY', 'AGENT_WALLET_PASSWORD', 'MCP_UPSTREAM_']) known.add(example);
+    const docs = ['README.md', ...readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => join('docs', f)), ...infra];
+    const unknown: string[] = [];
+    for (const doc of docs) {
+      for (const m of readFileSync(join(ROOT, doc), 'utf8').matchAll(/\b[A-Z][A-Z0-9]*_[A-Z0-9_]*\b/g)) {
+        const family = /^[A-Z]+_/.exec(m[0])![0];
+        if (families.has(family) && !known.has(m[0])) unknown.push(`${doc}: ${m[0]}`);
+      }
+    }
+    expect([...new Set(unknown)], 'settings no code reads').to.deep.equal([]);
+  });
+
   it('names every key file the code keeps in DATA_DIR, in README and in the backup table of docs/operations.md', () => {
     const files = new Set<string>();
     for (const f of sources(join(ROOT, 'src'))) for (const m of readFileSync(f, 'utf8').matchAll(/['`]([a-z-]+\.key)['`]/g)) files.add(m[1]);
@@ -136,10 +162,17 @@ describe('README', () => {
     }
     const line = readme.split('\n').find((l) => l.startsWith('- CLI `openmcp`'))!;
     for (const m of line.matchAll(/`([a-z][^`]*)`/g)) out.push(m[1]);
+    // infra/docker-compose.yml: its services' commands, and those its header shows.
+    const compose = readFileSync(join(ROOT, 'infra', 'docker-compose.yml'), 'utf8');
+    for (const m of compose.matchAll(/^#.*\bbin\/openmcp (.+)$/gm)) out.push(m[1]);
+    for (const s of Object.values((parse(compose, { merge: true }) as { services: Record<string, { command?: string[] }> }).services)) {
+      const i = s.command?.indexOf('bin/openmcp') ?? -1;
+      if (i >= 0) out.push(s.command!.slice(i + 1).join(' '));
+    }
     return out;
   }
 
-  it('shows (here and in docs/) only options the CLI parser has, on the command that has them', () => {
+  it('shows (here, in docs/ and in infra/docker-compose.yml) only options the CLI parser has, on the command that has them', () => {
     const cli = buildCli();
     let checked = 0;
     for (const invocation of readmeInvocations()) {

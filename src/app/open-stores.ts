@@ -19,8 +19,20 @@ export type Stores = {
   cache: Cache;
   /** What the start's migration did: the migrations it ran, and those of a newer release it found. */
   migrations: MigrateLatestReturnType;
+  /** The MySQL database DATABASE_URL names, when it did not exist and this start created it (empty). */
+  createdDatabase?: string;
   close(): Promise<void>;
 };
+
+/**
+ * What a start says when it created the database DATABASE_URL names: expected on a first start,
+ * otherwise a typo in the name, which would go on on an empty database with read models, leases
+ * and checkpoints of its own (a second relay leader, republishing the log).
+ * @example createdDatabaseWarning('openmcp') // 'database openmcp did not exist: created it (empty). …'
+ */
+export function createdDatabaseWarning(database: string): string {
+  return `database ${database} did not exist: created it (empty). On a first start that is expected; otherwise check DATABASE_URL's database name: a process on another database keeps read models, leases and checkpoints of its own (a second relay leader, republishing the log)`;
+}
 
 /**
  * The KurrentDB client (gRPC) is loaded only when KURRENTDB_URL chooses it. It connects lazily:
@@ -43,10 +55,16 @@ async function openKurrent(url: string): Promise<EventStore> {
 /**
  * Open the configured database (migrated), event store and cache — the adapters every entry
  * point needs (`openmcp start`, `mcp stdio`, `projections rebuild`). Closes what it opened if a
- * later step fails.
+ * later step fails. `databaseWarn` takes the database driver's warnings (default stderr).
  */
-export async function openStores(config: Config, redisEvents?: RedisConnectionEvents): Promise<Stores> {
-  const knex = await openKnex(config.databaseUrl, { createDatabase: true, sqliteSynchronous: config.SQLITE_SYNCHRONOUS });
+export async function openStores(config: Config, redisEvents?: RedisConnectionEvents, databaseWarn?: (message: string) => void): Promise<Stores> {
+  let createdDatabase: string | undefined;
+  const knex = await openKnex(config.databaseUrl, {
+    createDatabase: true,
+    sqliteSynchronous: config.SQLITE_SYNCHRONOUS,
+    warn: databaseWarn,
+    onCreated: (database) => (createdDatabase = database),
+  });
   let store: EventStore | undefined;
   try {
     const migrations = await migrateLatest(knex);
@@ -60,6 +78,7 @@ export async function openStores(config: Config, redisEvents?: RedisConnectionEv
       sqlStore,
       cache,
       migrations,
+      createdDatabase,
       async close() {
         await cache.close().catch(() => undefined);
         await opened.close().catch(() => undefined);

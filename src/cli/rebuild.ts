@@ -1,4 +1,4 @@
-import { openStores } from '../app/open-stores';
+import { createdDatabaseWarning, openStores } from '../app/open-stores';
 import type { Config } from '../config';
 import { rebuildProjection } from './projections';
 import { appliersFor } from '../projector/appliers-for';
@@ -11,6 +11,8 @@ import { appliersFor } from '../projector/appliers-for';
 export async function runRebuild(config: Config, name: string): Promise<void> {
   const stores = await openStores(config);
   try {
+    // A rebuild is never a first start: a database it had to create is a typo in DATABASE_URL.
+    if (stores.createdDatabase) console.error(createdDatabaseWarning(stores.createdDatabase));
     const r = await rebuildProjection({ knex: stores.knex, store: stores.store, appliers: appliersFor(stores.store), log: (m) => console.log(m) }, name);
     console.log(`rebuilt ${r.projection} from ${r.events} events in ${r.ms} ms (tables: ${r.tables.join(', ')})`);
   } finally {

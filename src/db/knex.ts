@@ -64,15 +64,21 @@ export async function createTable(knex: Knex, name: string, columns: (t: Knex.Cr
   });
 }
 
-// Concurrent start-ups race for the migration lock and retry (migrateLatest): not worth a warning.
-// "Acquire connection error" neither: knex throws that error to the caller too, which reports it
-// (a request's log line, the CLI's one line); the warning repeated it with a stack, and without
-// this logger on stdout, where `mcp stdio` speaks its protocol.
-const log = {
-  warn(message: string) {
-    if (!/Can't take lock|migrate:unlock|^Acquire connection error/.test(String(message))) console.warn(message);
-  },
-};
+/**
+ * knex's own warnings (`Connection Error: …` for each pooled connection a database outage cut),
+ * to `warn`: stderr by default, where `mcp stdio` does not speak its protocol; `openmcp start`
+ * gives its JSON logger. Concurrent start-ups race for the migration lock and retry
+ * (migrateLatest): not worth a warning. "Acquire connection error" neither: knex throws that error
+ * to the caller too, which reports it (a request's log line, the CLI's one line); the warning
+ * repeated it with a stack.
+ */
+function knexLog(warn: (message: string) => void = (message) => console.warn(message)): { warn(message: string): void } {
+  return {
+    warn(message: string) {
+      if (!/Can't take lock|migrate:unlock|^Acquire connection error/.test(String(message))) warn(String(message));
+    },
+  };
+}
 
 export type SqliteSynchronous = 'full' | 'normal';
 
@@ -87,6 +93,10 @@ export type OpenKnexOptions = {
    * contention here) off every append.
    */
   sqliteSynchronous?: SqliteSynchronous;
+  /** Where knex's warnings go (default stderr); `openmcp start` writes them to its JSON log (`component: knex`). */
+  warn?: (message: string) => void;
+  /** With `createDatabase`: told the database's name when it did not exist and this call created it. */
+  onCreated?: (database: string) => void;
 };
 
 /**
@@ -108,9 +118,10 @@ function cannotConnect(url: string, err: unknown): unknown {
 /**
  * Open a knex instance for `sqlite:<path>` (better-sqlite3, WAL, FULL sync unless told otherwise) or
  * `mysql://user:pass@host:port/db` (mysql2). With `createDatabase`, a missing MySQL database
- * is created first.
+ * is created first (and `onCreated` told).
  */
 export async function openKnex(url: string, opts: OpenKnexOptions = {}): Promise<Knex> {
+  const log = knexLog(opts.warn);
   if (url.startsWith('sqlite:')) {
     const file = url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
     if (!file) throw new ConfigError('DATABASE_URL: sqlite: needs a file path, e.g. sqlite:./data/openmcp.db', { variable: 'DATABASE_URL' });
@@ -156,7 +167,9 @@ export async function openKnex(url: string, opts: OpenKnexOptions = {}): Promise
       const admin = knexFactory({ client: 'mysql2', log, compileSqlOnError: false, connection, pool: { min: 0, max: 1 } });
       try {
         await admin.raw('SELECT 1').catch((err) => Promise.reject(cannotConnect(url, err)));
-        await admin.raw('CREATE DATABASE IF NOT EXISTS ?? CHARACTER SET ?? COLLATE ??', [database, MYSQL_CHARSET, await mysqlCollation(admin)]);
+        const [created] = (await admin.raw('CREATE DATABASE IF NOT EXISTS ?? CHARACTER SET ?? COLLATE ??', [database, MYSQL_CHARSET, await mysqlCollation(admin)])) as [{ affectedRows: number }];
+        // 1 row when it made the database, 0 (and a note) when it was there: of processes starting together, one is told.
+        if (created.affectedRows > 0) opts.onCreated?.(database);
       } finally {
         await admin.destroy();
       }

@@ -11,5 +11,6 @@ export function relayReadiness(l: RelayLeadership): RelayReadiness {
   const stall = l.stalled();
   if (stall) return { state: 'degraded', detail: `stalled at position ${stall.position} since ${stall.since.toISOString()}: ${stall.code}: ${stall.message}` };
   if (!l.isLeader()) return { state: 'up', detail: 'standby' };
-  return { state: 'up', detail: `leader (token ${l.token()}), published up to position ${l.relay()?.position ?? -1}` };
+  const position = l.relay()?.position ?? -1;
+  return { state: 'up', detail: `leader (token ${l.token()}), ${position < 0 ? 'nothing published yet' : `published up to position ${position}`}` };
 }

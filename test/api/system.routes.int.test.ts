@@ -6,6 +6,7 @@ import { METRIC_READ_FAILURES_METRIC, scrapeReader } from '../../src/metrics/scr
 import { instrumentEventStore } from '../../src/metrics/instrument-store';
 import { createEvent } from '../../src/core/envelope';
 import { READINESS_CHECK_TIMEOUT_MS } from '../../src/telemetry/readiness-check';
+import { createLogger } from '../../src/api/logger';
 
 describe('REST system routes: /healthz, /readyz, /metrics, /docs; request ids; rate limits', () => {
   let h: Harness;
@@ -23,6 +24,22 @@ describe('REST system routes: /healthz, /readyz, /metrics, /docs; request ids; r
     const res = await h.call({ method: 'GET', url: '/healthz' });
     expect(res.statusCode).to.equal(200);
     expect(res.json()).to.deep.equal({ status: 'ok' });
+  });
+
+  it("leaves probes and scrapes (/healthz, /readyz, /metrics) out of the request log at LOG_LEVEL=info: a container's healthcheck every 10 s and Prometheus's scrape every 15 s wrote two lines each, hours of noise a day per process; other requests are logged as before, and at debug the probes too", async () => {
+    const requestLines = async (level: string) => {
+      const lines: string[] = [];
+      const hl = await makeHarness({ logger: createLogger(level, { write: (l: string) => void lines.push(l) }) });
+      try {
+        for (const url of ['/healthz', '/readyz', '/metrics', '/v1/tasks']) await hl.call({ method: 'GET', url });
+      } finally {
+        await hl.close();
+      }
+      return lines.map((l) => JSON.parse(l) as { msg: string; req?: { url: string } }).filter((l) => l.msg === 'incoming request').map((l) => l.req!.url);
+    };
+    expect(await requestLines('info')).to.deep.equal(['/v1/tasks']);
+    expect(await requestLines('debug')).to.deep.equal(['/healthz', '/readyz', '/metrics', '/v1/tasks']);
+    expect(await requestLines('warn')).to.deep.equal([]);
   });
 
   it('/readyz names each dependency with its state: 200 when up or degraded, 503 when one is down', async () => {

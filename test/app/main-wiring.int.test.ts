@@ -138,6 +138,27 @@ describe('src/main.ts wiring: error counts, lease store choice, /readyz redactio
     }
   });
 
+  it('warns when the MySQL database DATABASE_URL names did not exist and the start created it (a typo in its name started on an empty database without a word); a start on a database that exists says nothing of it', async function () {
+    await requireService(this, 'MariaDB', mysqlAvailable);
+    const db = await createTestDatabase('omc_wiring_created');
+    await db.drop();
+    try {
+      const created = async () => {
+        const lines: string[] = [];
+        const a = await start({ OPENMCP_ROLES: 'projector', DATABASE_URL: db.url, LOG_LEVEL: 'warn' }, { logStream: { write: (l: string) => void lines.push(l) } });
+        await a.close();
+        app = undefined;
+        return lines.map((l) => JSON.parse(l) as { level: number; database?: string; msg: string }).filter((l) => l.database !== undefined);
+      };
+      const first = await created();
+      expect(first.map((l) => [l.level, l.database]), 'first start').to.deep.equal([[40, db.name]]);
+      expect(first[0].msg).to.match(new RegExp(`^database ${db.name} did not exist: created it \\(empty\\)\\. .*DATABASE_URL`));
+      expect(await created(), 'second start').to.deep.equal([]);
+    } finally {
+      await db.drop();
+    }
+  });
+
   it("counts the relay's background errors (Kafka unreachable) in openmcp_errors_total", async () => {
     // One connection attempt, not kafkajs' default five retries with backoff (about 7 s): the first failure is the error counted.
     const a = await start({ OPENMCP_ROLES: 'relay', KAFKA_BROKERS: `127.0.0.1:${await freePort()}` }, { relayKafka: { retry: { retries: 0 } } });
@@ -371,6 +392,29 @@ describe('src/main.ts wiring: error counts, lease store choice, /readyz redactio
     app = await startOpenMcp(config, { print: (l) => lines.push(l) });
     expect(lines.join('\n')).to.include(`AuditAnchor ${chain.contractAddress}`);
     expect(lines.join('\n')).to.include(`Sealer ${computeAddress(SEALER_KEY).toLowerCase()}`);
+  });
+
+  it("prints CHAIN_RPC_URL with a provider's key in its path or query masked, as logs and messages have it (the start line put it in clear in the container's log)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'omc-wiring-'));
+    dirs.push(dir);
+    const lines: string[] = [];
+    // A provider's URL shape (Infura's key in the path, others' in the query); the test node answers on any path.
+    const pathKey = '0123456789abcdef0123456789abcdef';
+    const config = loadConfig({
+      DATA_DIR: dir,
+      LOG_LEVEL: 'silent',
+      OPENMCP_EXAMPLES: 'off',
+      OPENMCP_ROLES: 'relay',
+      HOST: '127.0.0.1',
+      PORT: String(await freePort()),
+      CHAIN_RPC_URL: `${chain.rpcUrl}/v3/${pathKey}?apikey=Sekr3tQueryKey`,
+      ANCHOR_CONTRACT: chain.contractAddress,
+    });
+    app = await startOpenMcp(config, { print: (l) => lines.push(l) });
+    const printed = lines.join('\n');
+    expect(printed).to.include(`AuditAnchor ${chain.contractAddress} on ${chain.rpcUrl}/v3/***?apikey=***`);
+    expect(printed).to.not.include(pathKey);
+    expect(printed).to.not.include('Sekr3tQueryKey');
   });
 
   it("beats the dashboard's live stream at UI_HEARTBEAT_MS (was: always 15 s)", async () => {

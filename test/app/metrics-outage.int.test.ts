@@ -164,6 +164,31 @@ describe('/metrics while the event store is unreachable (real scrape of the app)
       expect(Object.keys(counted).filter((code) => !catalogue.has(code)), 'codes not in docs/errors.md').to.deep.equal([]);
     });
 
+    it("writes the database driver's warnings of the outage (knex's `Connection Error: …` for each pooled connection lost) to the process's JSON log, not as bare lines on the console that a JSON log pipeline cannot parse", async () => {
+      const written: string[] = [];
+      const saved = { error: console.error, warn: console.warn, info: console.info, log: console.log };
+      const capture = (...args: unknown[]) => void written.push(args.map(String).join(' '));
+      Object.assign(console, { error: capture, warn: capture, info: capture, log: capture });
+      try {
+        const a = await start({ OPENMCP_ROLES: 'api,projector', DATABASE_URL: proxied(), LOG_LEVEL: 'warn' });
+        expect((await scrape(a)).status).to.equal(200);
+        await proxy.down();
+        await proxy.up();
+        // The pool's connections were cut under it: the next queries find them disposed, and knex says so.
+        const end = Date.now() + 30_000;
+        while (!log.some((l) => l.includes('Connection Error')) && !written.some((l) => l.includes('Connection Error')) && Date.now() < end) {
+          await pastSharedReadiness();
+          await scrape(a);
+        }
+      } finally {
+        Object.assign(console, saved);
+      }
+      expect(written.filter((l) => l.includes('Connection Error')), 'knex lines on the console').to.deep.equal([]);
+      const lines = log.filter((l) => l.includes('Connection Error')).map((l) => JSON.parse(l) as { level: number; component?: string; msg: string });
+      expect(lines.length, 'knex lines in the JSON log').to.be.greaterThan(0);
+      for (const l of lines) expect({ level: l.level, component: l.component }).to.deep.equal({ level: 40, component: 'knex' });
+    });
+
     it('answers while MariaDB hangs (connections open, nothing flows) instead of holding the scrape past its timeout', async () => {
       const a = await start({ OPENMCP_ROLES: 'api,projector', DATABASE_URL: proxied() });
       expect((await scrape(a)).status).to.equal(200);

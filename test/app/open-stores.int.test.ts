@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { openStores } from '../../src/app/open-stores';
 import { loadConfig } from '../../src/config';
 import { freePort } from '../support/free-port';
+import { createTestDatabase, mysqlAvailable, requireService } from '../support/services';
 
 describe('openStores (embedded default)', () => {
   for (const [setting, expected] of [['full', 2], ['normal', 1]] as const) {
@@ -38,6 +39,27 @@ describe('openStores (production adapters)', () => {
       expect(err?.message).to.match(new RegExp(`^kurrentdb: cannot connect to kurrentdb://\\*\\*\\*:\\*\\*\\*@127\\.0\\.0\\.1:${port}\\?tls=false \\(KURRENTDB_URL\\): `));
       expect(err?.message).not.to.include('changeit');
     } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('says when DATABASE_URL named a MySQL database that did not exist and the start created it (empty): a typo in its name gave a fresh database, new leases and checkpoints beside the real ones, without a word', async function () {
+    this.timeout(60_000);
+    await requireService(this, 'MariaDB', mysqlAvailable);
+    const dir = mkdtempSync(join(tmpdir(), 'omc-os-'));
+    // A unique name, and no database of that name (made, then dropped; dropped again at the end).
+    const db = await createTestDatabase('omc_created');
+    await db.drop();
+    const config = loadConfig({ DATA_DIR: dir, DATABASE_URL: db.url });
+    try {
+      const first = await openStores(config);
+      await first.close();
+      expect(first.createdDatabase, 'the first start made it').to.equal(db.name);
+      const second = await openStores(config);
+      await second.close();
+      expect(second.createdDatabase, 'a start on a database that exists').to.equal(undefined);
+    } finally {
+      await db.drop();
       rmSync(dir, { recursive: true, force: true });
     }
   });

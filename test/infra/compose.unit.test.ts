@@ -25,6 +25,7 @@ type Service = {
   ports?: string[];
   volumes?: string[];
   user?: string;
+  init?: boolean;
   healthcheck?: { test?: string[]; interval?: string; retries?: number };
   depends_on?: Record<string, { condition: string }>;
 };
@@ -375,6 +376,12 @@ describe('infra/ (production stack description)', () => {
       }
     }
     expect(seen).to.be.greaterThan(1);
+  });
+
+  it("runs every gateway service under an init process (init: true): node as PID 1 reaps no orphan, so a stdio MCP server's process whose launcher (npx, a shell) was killed before it (a server slower than 2 s to leave, a hung one dropped) stayed a zombie until the container stopped", () => {
+    for (const [name, s] of gatewayServices) expect(s.init, `${name}: init`).to.equal(true);
+    // The init passes SIGTERM on to node, which drains (docs/operations.md, "Draining (SIGTERM)").
+    for (const [name, s] of roleServices) expect(s.command?.[0], `${name}: exec form, node under the init`).to.equal('node');
   });
 
   it('builds the image on node:20-slim and starts openmcp', () => {

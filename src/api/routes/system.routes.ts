@@ -1,4 +1,4 @@
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, LogLevel } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Metrics } from '../../metrics/metrics';
 import { SCRAPE_TIMEOUT_HEADER, scrapeReadTimeoutMs, withScrapeReadTimeout } from '../../metrics/scrape-budget';
@@ -12,10 +12,14 @@ const runCheck = async (c: ReadinessCheck) => ({ name: c.name, ...(await runRead
 export function systemRoutes(deps: AppDeps, metrics: Metrics): FastifyPluginAsync {
   return async (fastify) => {
     const app = fastify.withTypeProvider<ZodTypeProvider>();
+    // Probes and scrapes come every few seconds from every healthcheck, load balancer and scraper:
+    // at `info` their request lines are noise, so they are logged from `debug` down only (a route's
+    // logLevel sets its requests' threshold: at warn and above the process's own holds).
+    const logLevel = (fastify.log.level === 'info' ? 'warn' : fastify.log.level) as LogLevel;
 
-    app.get('/healthz', { schema: { tags: ['system'], operationId: 'getHealth', summary: 'Liveness', security: [], response: { 200: Health } } }, async () => ({ status: 'ok' as const }));
+    app.get('/healthz', { logLevel, schema: { tags: ['system'], operationId: 'getHealth', summary: 'Liveness', security: [], response: { 200: Health } } }, async () => ({ status: 'ok' as const }));
 
-    app.get('/readyz', { schema: { tags: ['system'], operationId: 'getReadiness', summary: 'Readiness of each dependency', security: [], response: { 200: Readiness, 503: Readiness } } }, async (_request, reply) => {
+    app.get('/readyz', { logLevel, schema: { tags: ['system'], operationId: 'getReadiness', summary: 'Readiness of each dependency', security: [], response: { 200: Readiness, 503: Readiness } } }, async (_request, reply) => {
       const dependencies = await Promise.all((deps.readiness ?? []).map(runCheck));
       if (deps.draining?.()) dependencies.unshift({ name: 'lifecycle', state: 'down', detail: 'draining: this process is shutting down (SIGTERM)' });
       const down = dependencies.some((d) => d.state === 'down');
@@ -23,7 +27,7 @@ export function systemRoutes(deps: AppDeps, metrics: Metrics): FastifyPluginAsyn
       return reply.code(down ? 503 : 200).send({ status: down ? 'not_ready' : degraded ? 'degraded' : 'ready', dependencies });
     });
 
-    app.get('/metrics', { schema: { hide: true } }, async (request, reply) => {
+    app.get('/metrics', { logLevel, schema: { hide: true } }, async (request, reply) => {
       // The scraper says how long it waits: a gauge whose read takes longer reports NaN rather
       // than costing the whole scrape (scrapeReader).
       const text = await withScrapeReadTimeout(scrapeReadTimeoutMs(request.headers[SCRAPE_TIMEOUT_HEADER]), () => metrics.registry.metrics());
