@@ -184,3 +184,67 @@ describe('agent runtime: an explicit step naming a tool of a server still regist
     }
   });
 });
+
+/**
+ * A natural-language task submitted on a first start, while a server new to the catalog registers:
+ * the tools offered to the model are picked once, for the whole task (no list_changed reaches a
+ * task), so they are picked once the registration has settled, as a step naming one of its tools
+ * waits for it; not once the listings' short hold (LISTING_HOLD_MS) is over.
+ */
+describe('agent runtime: a natural-language task at a first start, a server still registering', function () {
+  this.timeout(30_000);
+  let dir: string;
+  let store: EventStore;
+  let fake: OpenAiFake;
+  let upstream: BehaviourUpstream;
+  let gateway: McpGateway;
+  let runtime: AgentRuntime;
+  const warn = console.warn;
+
+  before(async function () {
+    console.warn = () => {};
+    dir = mkdtempSync(join(tmpdir(), 'omc-names-nl-held-'));
+    store = await openStore(dir);
+    fake = await startOpenAiFake(reader);
+    upstream = await startBehaviourUpstream();
+    upstream.addTool('files.read');
+    // Listings stop waiting for the newcomer at once: the task's tools must not.
+    gateway = new McpGateway({ store, upstream: { healthIntervalMs: 0 }, listingHoldMs: 1 });
+    await gateway.start();
+    runtime = new AgentRuntime(
+      { store, catalog, tools: gateway, llm: new OpenAiLlmClient({ baseURL: fake.baseURL, model: 'm', maxRetries: 0 }), cache: new MemoryCache(), policy: parsePolicy({ policies: [{ tenant: 'acme', tools: { allow: ['beh__*'] } }] }), privateKey: KEY },
+      { model: 'm', stepTimeoutMs: 10_000 },
+    );
+    await runtime.start();
+  });
+
+  after(async function () {
+    await runtime?.stop();
+    await gateway?.close();
+    await upstream?.close();
+    await fake?.close();
+    await store?.close();
+    rmSync(dir, { recursive: true, force: true });
+    console.warn = warn;
+  });
+
+  it("the model is offered the newcomer's tools, discovered after the listings' hold", async function () {
+    let release!: () => void;
+    gateway.holdListing(new Promise<void>((r) => (release = r)));
+    let waited = false;
+    const newcomersRegistering = gateway.newcomersRegistering.bind(gateway);
+    gateway.newcomersRegistering = () => {
+      waited = true;
+      return newcomersRegistering();
+    };
+    const id = await submitTask(store, 'acme', { instruction: 'files read: read the file' });
+    // Either the run waits for the registration, or (as it did) it asks the model without its tools.
+    await until('the run waits for the registration, or asks the model', () => waited || fake.requests.length > 0);
+    await gateway.registerServer({ tenant: 'acme', actor: { kind: 'user', id: 'alice' }, name: 'beh', transport: 'http', url: upstream.url });
+    release();
+    const events = await waitForTask(store, id, ended);
+    expect(fake.requests[0].tools?.map((t) => t.function.name) ?? [], 'offered to the model').to.include(aliasToolName('beh', 'files.read'));
+    expect(ofType(events, 'TaskFailed').map((e) => JSON.stringify(e.data))).to.deep.equal([]);
+    expect((ofType(events, 'TaskCompleted')[0].data as { output: { answer: string } }).output.answer).to.equal('read: files.read');
+  });
+});

@@ -646,6 +646,11 @@ export class TaskRun {
   private async offeredTools(instruction: string): Promise<ToolInfo[]> {
     const t = this.deps.tools;
     let picked: ToolInfo[] = [];
+    // Picked once for the whole task (no list_changed reaches it): on a first start, once the servers
+    // new to the catalog have registered, as a step naming one of their tools waits (step), not only
+    // past the listings' short hold (LISTING_HOLD_MS). Timed as a step is (a stop interrupts it).
+    const held = t.newcomersRegistering?.();
+    if (held) await this.timed(held);
     if (t.searchTools) picked = (await t.searchTools(this.view.tenant, instruction, this.opts.toolsPerTask)).map((h) => h.tool);
     else if (t.listTools) picked = t.listTools(this.view.tenant).slice(0, this.opts.toolsPerTask);
     // An upstream tool named like the runtime's chain tools would impersonate them (or shadow them): never offered.

@@ -36,7 +36,8 @@ export interface ToolCaller {
   listTools?(tenant: string): ToolInfo[];
   /**
    * While servers new to the catalog register at start (McpGateway.holdListing): settles once they
-   * have, when their tools are in the catalog; undefined when none is registering.
+   * have, when their tools are in the catalog; undefined when none is registering. A step naming a
+   * tool not in the catalog, and a natural-language task's choice of tools, wait for it.
    */
   newcomersRegistering?(): Promise<void> | undefined;
   /**
