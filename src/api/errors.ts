@@ -12,7 +12,7 @@ export class NotImplementedError extends OpenMcpError {
   }
 }
 
-/** An event stream refused while the process drains or HTTP closes (eventStreamsOf): 503, `Retry-After: 1`. */
+/** The dashboard's live stream refused while the process drains or HTTP closes (eventStreamsOf): 503, `Retry-After: 1`. */
 export class StreamRefusedError extends OpenMcpError {
   constructor() {
     super('DEPENDENCY_UNAVAILABLE', 'this process is shutting down: open the stream again (another replica answers, or this one once restarted)', {

@@ -14,7 +14,8 @@ export type EventStreams = {
    * any lookup): a check before an await let a stream whose key check ended after the close began
    * open, and nothing ended it, so the close waited for it until SHUTDOWN_DEADLINE_MS.
    * False when `closing`: `res` is marked `Connection: close`, and the caller refuses the request
-   * (503, `Retry-After: 1`). Else `end` is called as HTTP begins to close, unless `res` closed first.
+   * (the dashboard: 503, `Retry-After: 1`; /mcp: a stream that ends at once, which the MCP SDK's
+   * client takes best). Else `end` is called as HTTP begins to close, unless `res` closed first.
    * @example if (!streams.admit(reply.raw, () => stream.close())) throw new StreamRefusedError(); // src/api/errors.ts
    */
   admit(res: ServerResponse, end: () => void): boolean;
@@ -45,6 +46,9 @@ export function eventStreamsOf(app: FastifyInstance, draining?: () => boolean): 
         if (!res.headersSent) res.setHeader('connection', 'close');
         return false;
       }
+      // A client gone while its request was authenticated: 'close' has been and will not come
+      // again, so kept here its response would stay until the process stops (its own writer ends it).
+      if (res.destroyed) return true;
       open.set(res, end);
       res.once('close', () => open.delete(res));
       return true;

@@ -129,7 +129,21 @@ const DIRECTORY_DOWN: Refusal = { status: 503, code: 'DEPENDENCY_UNAVAILABLE', m
 const NOT_RESTORED: Refusal = { status: 500, code: 'INTERNAL', message: 'the session could not be restored on this replica' };
 const UNAUTHENTICATED: Refusal = { status: 401, code: 'UNAUTHENTICATED', message: 'missing or invalid API key' };
 const NO_SESSION: Refusal = { status: 400, code: 'VALIDATION_FAILED', message: 'no mcp-session-id: start with an initialize request' };
-const SHUTTING_DOWN: Refusal = { status: 503, code: 'DEPENDENCY_UNAVAILABLE', message: 'this gateway is shutting down' };
+
+/**
+ * A GET stream this replica no longer opens (it drains or closes: eventStreamsOf), answered as a
+ * stream that ends at once, on a connection that closes. The MCP SDK's client reopens an ended
+ * stream (after 1 s), its tries counted from zero each time, so it gets there on the replica the
+ * load balancer picks next. An error status would cost it: it gives a GET answered so two more
+ * tries, and the one it sends right after initializing none, and then goes without a GET stream
+ * (no notifications) for the rest of the session; a 405 tells it no stream is ever offered.
+ */
+function endedStream(reply: FastifyReply): FastifyReply {
+  return reply
+    .code(200)
+    .headers({ 'content-type': 'text/event-stream', 'cache-control': 'no-store, no-transform', connection: 'close' })
+    .send(': this replica is shutting down: open the stream again\n\n');
+}
 
 function rpcError(reply: FastifyReply, refusal: Refusal, headers: Record<string, string> = {}): FastifyReply {
   return reply
@@ -434,7 +448,7 @@ export async function mcpGatewayPlugin(app: FastifyInstance, opts: McpGatewayPlu
   // reading or parsing of up to bodyLimit bytes, and is told 401/429 whatever it sent.
   async function authenticate(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | void> {
     // Refused before its key is looked up; decided again as it opens (handle), after every await.
-    if (streams.closing && request.method === 'GET') return rpcError(reply, SHUTTING_DOWN, { 'retry-after': '1', connection: 'close' });
+    if (streams.closing && request.method === 'GET') return endedStream(reply);
     let principal: McpPrincipal | null;
     try {
       principal = await opts.authenticate(request);
@@ -492,9 +506,7 @@ export async function mcpGatewayPlugin(app: FastifyInstance, opts: McpGatewayPlu
     }
     // The SDK registers a GET stream synchronously within handleRequest (no event store): nothing
     // runs between this decision and the stream being known to `streams`' close.
-    if (request.method === 'GET' && !streams.admit(reply.raw, () => transport.sdk.closeStandaloneSSEStream())) {
-      return rpcError(reply, SHUTTING_DOWN, { 'retry-after': '1' });
-    }
+    if (request.method === 'GET' && !streams.admit(reply.raw, () => transport.sdk.closeStandaloneSSEStream())) return endedStream(reply);
     reply.hijack();
     await transport.sdk.handleRequest(Object.assign(request.raw, { auth: correlationAuthInfo(request.id) }), reply.raw, request.body);
     if (opened && transport.sessionId === undefined) {

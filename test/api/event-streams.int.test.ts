@@ -1,6 +1,9 @@
 import { expect } from 'chai';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { request, type IncomingMessage } from 'node:http';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { eventStreamsOf } from '../../src/api/event-streams';
 import { UnauthenticatedError } from '../../src/api/errors';
 import type { Principal } from '../../src/auth/principal';
@@ -21,8 +24,9 @@ type Answer = { res: IncomingMessage; body: Promise<string> };
  * The two event streams (the dashboard's live stream, an MCP client's /mcp GET stream) whose key
  * check was still running when HTTP began to close, as in a drain (SIGTERM): each opened once its
  * check ended, after the close had ended the open streams, and nothing ended it, so the close
- * (and the drain's steps after HTTP) waited for it until SHUTDOWN_DEADLINE_MS. Now refused (503,
- * `Connection: close`), and the close completes. The key check is held by the test, not timed.
+ * (and the drain's steps after HTTP) waited for it until SHUTDOWN_DEADLINE_MS. Now refused (the
+ * dashboard's 503, /mcp's stream that ends at once; `Connection: close`), and the close completes.
+ * The key check is held by the test, not timed.
  */
 describe('event streams whose key check ends after HTTP began to close: refused, and the close does not wait for them', function () {
   this.timeout(30_000);
@@ -117,6 +121,14 @@ describe('event streams whose key check ends after HTTP began to close: refused,
     return done;
   }
 
+  /** An MCP GET stream refused as the SDK's client takes it best: one that ends at once (it reopens it, on another connection). */
+  function expectEndedStream(res: IncomingMessage, body: string): void {
+    expect(res.statusCode, body).to.equal(200);
+    expect(res.headers['content-type']).to.match(/^text\/event-stream/);
+    expect(res.headers.connection).to.equal('close');
+    expect(body).to.match(/^: this replica is shutting down/);
+  }
+
   async function mcpSession(): Promise<Record<string, string>> {
     const init = await send('POST', '/mcp', MCP_HEADERS, { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } } });
     expect(init.res.statusCode, await init.body).to.equal(200);
@@ -145,13 +157,10 @@ describe('event streams whose key check ends after HTTP began to close: refused,
     expect(await settles(closed!), 'the close waited for the stream').to.equal(true);
   });
 
-  it('an MCP GET stream: 503 DEPENDENCY_UNAVAILABLE with Retry-After and Connection: close, and the close completes (the stream opened and held it)', async () => {
+  it('an MCP GET stream: a stream that ends at once, with Connection: close, and the close completes (the stream opened and held it)', async () => {
     const session = await mcpSession();
     const { res, body } = await openWhileClosing(() => send('GET', '/mcp', { ...session, accept: 'text/event-stream' }));
-    expect(res.statusCode).to.equal(503);
-    expect(res.headers.connection).to.equal('close');
-    expect(res.headers['retry-after']).to.equal('1');
-    expect(JSON.parse(await body).error.data.code).to.equal('DEPENDENCY_UNAVAILABLE');
+    expectEndedStream(res, await body);
     expect(await settles(closed!), 'the close waited for the stream').to.equal(true);
   });
 
@@ -162,12 +171,144 @@ describe('event streams whose key check ends after HTTP began to close: refused,
     expect(ui.res.statusCode).to.equal(503);
     expect(ui.res.headers.connection).to.equal('close');
     const mcp = await send('GET', '/mcp', { ...session, accept: 'text/event-stream' });
-    expect(mcp.res.statusCode).to.equal(503);
-    expect(mcp.res.headers.connection).to.equal('close');
-    expect(mcp.res.headers['retry-after']).to.equal('1');
+    expectEndedStream(mcp.res, await mcp.body);
     const ping = await send('POST', '/mcp', session, { jsonrpc: '2.0', id: 2, method: 'ping' });
     expect(ping.res.statusCode, await ping.body).to.equal(200);
     const config = await send('GET', '/ui/api/config', { authorization: 'Bearer key-acme-op' });
     expect(config.res.statusCode, await config.body).to.equal(200);
+  });
+  /**
+   * The MCP SDK's own client (StreamableHTTPClientTransport): it reopens its GET stream after the
+   * stream ends, each time with its retries counted from zero, but it gives a GET answered with
+   * an error status only `maxRetries` (2) more tries, and the GET it sends right after initializing
+   * none: a 503 there left the session without notifications (list_changed, log messages, the
+   * notifications of calls answered as JSON) for the rest of its life, on whatever replica it went on.
+   */
+  describe('an MCP SDK client against a replica that drains', () => {
+    /** The GETs the client sent: their answer's status, and whether the replica drained as each was sent. */
+    let gets: { status: number; whileDraining: boolean }[];
+    let errors: string[];
+    /** Ends the GET stream the client reads last, as a replica ending it would. */
+    let endLast: () => void;
+    let client: Client | undefined;
+    let seen: () => void;
+
+    beforeEach(() => {
+      gets = [];
+      errors = [];
+      endLast = () => {};
+      seen = () => {};
+    });
+    afterEach(async () => {
+      await client?.close().catch(() => {});
+      client = undefined;
+    });
+
+    const observing: FetchLike = async (url, init) => {
+      const whileDraining = draining;
+      const res = await fetch(url, init);
+      if (init?.method !== 'GET') return res;
+      gets.push({ status: res.status, whileDraining });
+      seen();
+      if (!res.ok || !res.body) return res;
+      const reader = res.body.getReader();
+      let controller!: ReadableStreamDefaultController<Uint8Array>;
+      const body = new ReadableStream<Uint8Array>({
+        start: (c) => void (controller = c),
+        pull: async (c) => {
+          const { value, done } = await reader.read().catch(() => ({ value: undefined, done: true as const }));
+          try {
+            if (done) c.close();
+            else c.enqueue(value);
+          } catch {
+            // Ended by endLast meanwhile.
+          }
+        },
+        cancel: (reason) => reader.cancel(reason),
+      });
+      endLast = () => {
+        controller.close();
+        void reader.cancel().catch(() => {});
+      };
+      return new Response(body, { status: res.status, headers: res.headers });
+    };
+
+    async function connect(): Promise<void> {
+      const transport = new StreamableHTTPClientTransport(new URL(`${base}/mcp`), {
+        fetch: observing,
+        requestInit: { headers: { authorization: 'Bearer key-acme-op' } },
+        reconnectionOptions: { initialReconnectionDelay: 10, maxReconnectionDelay: 10, reconnectionDelayGrowFactor: 1, maxRetries: 2 },
+      });
+      transport.onerror = (err) => void errors.push(err.message);
+      client = new Client({ name: 't', version: '1' });
+      await client.connect(transport);
+    }
+
+    /** Whether `ok` holds within 10 s, looked at each time the client's GET is answered or it reports an error. */
+    async function eventually(ok: () => boolean): Promise<boolean> {
+      const end = Date.now() + 10_000;
+      while (!ok()) {
+        if (Date.now() > end) return false;
+        await new Promise<void>((r) => {
+          const timer = setTimeout(r, 50);
+          seen = () => (clearTimeout(timer), r());
+        });
+      }
+      return true;
+    }
+    const served = () => gets.some((g) => !g.whileDraining && g.status === 200);
+
+    it('a session opened while the replica drains gets its GET stream once a replica serves it (a 503 made the client never ask again)', async () => {
+      draining = true;
+      await connect();
+      expect(await eventually(() => gets.length > 0), 'the GET after initializing').to.equal(true);
+      draining = false;
+      expect(await eventually(served), `a GET stream served (GETs: ${JSON.stringify(gets)}; errors: ${errors.join('; ')})`).to.equal(true);
+    });
+
+    it('a client whose GET stream ends while replicas drain keeps reopening it (two 503s made it give up for good)', async () => {
+      await connect();
+      expect(await eventually(served), 'the first GET stream').to.equal(true);
+      draining = true;
+      gets = [];
+      endLast();
+      // Three tries, one more than the client gives a GET answered with an error, or its giving up.
+      await eventually(() => gets.length >= 3 || errors.some((e) => /Maximum reconnection attempts/.test(e)));
+      draining = false;
+      expect(await eventually(served), `a GET stream served again (GETs: ${JSON.stringify(gets)}; errors: ${errors.join('; ')})`).to.equal(true);
+    });
+  });
+});
+
+describe('eventStreamsOf', () => {
+  it('does not keep a stream whose client left before it was admitted: its end is not called as HTTP closes', async () => {
+    const app = Fastify();
+    const streams = eventStreamsOf(app);
+    let ended = 0;
+    let entered!: () => void;
+    const inRoute = new Promise<void>((r) => (entered = r));
+    let admitted!: () => void;
+    const done = new Promise<void>((r) => (admitted = r));
+    app.get('/stream', async (request, reply) => {
+      // The client leaves while the request is authenticated (here: awaited until it has).
+      const left = new Promise((r) => reply.raw.once('close', r));
+      entered();
+      await left;
+      expect(streams.admit(reply.raw, () => void ended++)).to.equal(true);
+      admitted();
+      reply.hijack();
+    });
+    const base = await app.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      const req = request(`${base}/stream`, { agent: false });
+      req.once('error', () => {});
+      req.end();
+      await inRoute;
+      req.destroy();
+      await done;
+    } finally {
+      await app.close();
+    }
+    expect(ended, 'end called for a response closed before it was admitted').to.equal(0);
   });
 });
