@@ -75,7 +75,10 @@ function answerRejectWithRpcError(server: McpServer): void {
   const inner = handlers.get('tools/call')!;
   handlers.set('tools/call', async (req, extra) => {
     if (req.params.name !== 'reject') return inner(req, extra);
-    throw new McpError(ErrorCode.InvalidParams, String(req.params.arguments?.message ?? 'rejected'));
+    // The SDK sends error.message, which McpError reads "MCP error <code>: <message>": the caller's
+    // SDK would prefix it once more. Sent as given, the caller reads "MCP error -32602: <message>".
+    const message = String(req.params.arguments?.message ?? 'rejected');
+    throw Object.assign(new McpError(ErrorCode.InvalidParams, message), { message });
   });
   const listInner = handlers.get('tools/list')!;
   handlers.set('tools/list', async (req, extra) => {

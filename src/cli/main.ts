@@ -110,6 +110,7 @@ export function buildCli(): Command {
     .command('stdio')
     .description('serve the gateway over stdio for a local MCP client (every call audited)')
     .addOption(new Option('--key <api key>', 'API key whose tenant and role the client acts as; never the admin key by default').env('OPENMCP_API_KEY'))
+    .addHelpText('after', MCP_STDIO_HELP)
     .action(async (o: { key?: string }) => {
       const { runMcpStdio } = load<typeof import('./mcp-stdio')>('./mcp-stdio');
       await runMcpStdio(loadConfig(), o.key);
@@ -118,6 +119,16 @@ export function buildCli(): Command {
 
   return program;
 }
+
+/** What an MCP host (Claude Desktop, Cursor…) must give `openmcp mcp stdio`, with a config to copy. */
+const MCP_STDIO_HELP = `
+It runs the gateway itself on the running gateway's database, not as a client of its HTTP API:
+give it that gateway's DATA_DIR as an absolute path (or its DATABASE_URL), since a host starts it
+in a directory of its own, and a key of its own with mcp:call (openmcp keys create --role agent
+--tenant T). stdout carries only the protocol; logs go to stderr. An MCP host's config:
+
+  {"mcpServers": {"openmcp": {"command": "/srv/openmcp-chain/bin/openmcp", "args": ["mcp", "stdio"],
+    "env": {"OPENMCP_API_KEY": "omk_…", "DATA_DIR": "/srv/openmcp-chain/data"}}}}`;
 
 /** The release a bug report is about (package.json's version). */
 function packageVersion(): string {

@@ -736,10 +736,14 @@ export class McpGateway {
     return hits.map((h) => ({ tool: visible.get(h.id)!, score: h.score }));
   }
 
-  /** Called on every catalog change of a tenant's visible servers (for notifications/tools/list_changed). */
+  /**
+   * Called on every change of the tools of a tenant's visible servers (for notifications/tools/list_changed).
+   * Not on a registration: a server is registered with no tools, listed once they are discovered
+   * (a notification then had clients list again for nothing, without the new tools).
+   */
   onToolsChanged(listener: (tenant: string) => void): () => void {
     return this.catalog.onChange((c) => {
-      if (c.kind !== 'health' && c.kind !== 'reconfigured') listener(c.tenant);
+      if (c.kind === 'tools' || c.kind === 'removed') listener(c.tenant);
     });
   }
 

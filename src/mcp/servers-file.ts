@@ -10,7 +10,9 @@ import { loneSurrogateProblem } from '../core/lone-surrogate';
 import { readSettingsFile } from '../core/settings-text';
 import { settingsIssueText } from '../core/settings-issue';
 
-const Entry = z.object({
+// Strict: a key the gateway does not read (a typo such as `arg`, another client's setting such as
+// `envFile`) stops the start naming it, where it was dropped in silence and the server started without it.
+const Entry = z.strictObject({
   tenant: z.string().min(1).optional(),
   transport: z.enum(['stdio', 'http', 'sse']).optional(),
   type: z.enum(['stdio', 'http', 'sse', 'streamable-http', 'streamableHttp']).optional(),
@@ -23,17 +25,23 @@ const Entry = z.object({
   headers: z.record(z.string(), z.string()).optional(),
   // This server's own timeoutMs and maxConcurrent, over MCP_CALL_TIMEOUT_MS / MCP_MAX_CONCURRENT.
   ...mcpServerLimitFields,
+  // Cline's and Roo Code's switch: a disabled entry is not registered (nor its ${env:…} references required).
+  disabled: z.boolean().optional(),
 });
+const ENTRY_KEYS = Object.keys(Entry.shape).join(', ');
 
 const FileSchema = z.union([
   z.object({ servers: z.array(Entry.extend({ name: z.string() })) }),
   // The `mcpServers` map most MCP clients use, so an existing client config can be reused as is.
   z.object({ mcpServers: z.record(z.string(), Entry) }),
+  // VS Code's .vscode/mcp.json: the same map under `servers` (its `inputs` are not read).
+  z.object({ servers: z.record(z.string(), Entry) }),
 ]);
 
 /**
  * Read MCP_SERVERS_FILE (JSON or YAML): `{servers: [{name, transport, command?, args?, env?, url?, headers?, tenant?, timeoutMs?, maxConcurrent?}]}`
- * or the common `{mcpServers: {name: {command, args, env} | {url, type, headers}}}`. Entries without a tenant are shared.
+ * or the common `{mcpServers: {name: {command, args, env} | {url, type, headers}}}` (VS Code's `{servers: {name: …}}` too).
+ * Entries without a tenant are shared; an entry with `disabled: true` is left out; a key no entry takes is refused, naming it.
  * A header or env value referring to an environment variable this process lacks stops start-up, naming both;
  * so does an entry the gateway would refuse (a bad name, url or transport), naming the entry: the whole
  * file is checked before any entry is registered.
@@ -44,11 +52,21 @@ export function readServersFile(path: string, actor: Actor): RegisterServerParam
   if (lone) throw new ConfigError(`MCP_SERVERS_FILE: ${lone}`, { variable: 'MCP_SERVERS_FILE' });
   const r = FileSchema.safeParse(parsed);
   if (!r.success) {
-    throw new ConfigError(`MCP_SERVERS_FILE: ${settingsIssueText(r.error.issues[0], parsed, 'file')}`, { variable: 'MCP_SERVERS_FILE' });
+    const issue = settingsIssueText(r.error.issues[0], parsed, 'file');
+    // zod says `Unrecognized key: "arg"`; the operator is told which keys an entry takes.
+    const unknown = /^(.*): Unrecognized key(s?): (.*)$/.exec(issue);
+    const text = unknown ? `${unknown[1]}: unknown key${unknown[2]} ${unknown[3]} (an entry takes ${ENTRY_KEYS})` : issue;
+    throw new ConfigError(`MCP_SERVERS_FILE: ${text}`, { variable: 'MCP_SERVERS_FILE' });
   }
-  const entries = 'servers' in r.data ? r.data.servers : Object.entries(r.data.mcpServers).map(([name, e]) => ({ ...e, name }));
-  return entries.map((e, i) => {
-    const at = 'servers' in r.data ? `servers.${i}` : `mcpServers.${e.name}`;
+  const data = r.data;
+  const entries =
+    'mcpServers' in data
+      ? Object.entries(data.mcpServers).map(([name, e]) => ({ ...e, name, at: `mcpServers.${name}` }))
+      : Array.isArray(data.servers)
+        ? data.servers.map((e, i) => ({ ...e, at: `servers.${i}` }))
+        : Object.entries(data.servers).map(([name, e]) => ({ ...e, name, at: `servers.${name}` }));
+  return entries.filter((e) => e.disabled !== true).map((e) => {
+    const at = e.at;
     const kind = e.transport ?? (e.type === 'sse' ? 'sse' : e.type === 'stdio' ? 'stdio' : e.url ? 'http' : 'stdio');
     if (e.headers) {
       const problem = headersProblems(e.headers, kind)[0];

@@ -260,8 +260,8 @@ export class Upstream {
         this.closedClients.add(client);
         if (this.client === client) this.client = undefined;
       };
-      await this.timed(timeout, (o) => client.connect(transport, o));
-      const tools = await this.listTools(client, timeout);
+      await this.timed(timeout, { request: 'initialize', connecting: true }, (o) => client.connect(transport, o));
+      const tools = await this.listTools(client, timeout, true);
       // An upstream whose tools change says so (it advertised tools.listChanged): list them again,
       // so the catalog, search and the gateway's own clients (list_changed) follow without a reconnect.
       client.setNotificationHandler(ToolListChangedNotificationSchema, () => void this.relist(client));
@@ -298,21 +298,24 @@ export class Upstream {
    * wait for ever, and every call, health check and close() with it (they wait on the connect).
    * The caller then closes the client, which ends what is left.
    */
-  private async timed<T>(ms: number, send: (options: RequestOptions) => Promise<T>): Promise<T> {
+  private async timed<T>(ms: number, what: { request: 'initialize' | 'tools/list' | 'ping'; connecting?: boolean }, send: (options: RequestOptions) => Promise<T>): Promise<T> {
     const deadline = new Deadline(ms);
     const expired = new Promise<never>((_, reject) => deadline.signal.addEventListener('abort', () => reject(deadline.reason), { once: true }));
     try {
       return await Promise.race([send({ signal: deadline.signal, timeout: SDK_TIMEOUT_OFF }), expired]);
     } catch (err) {
-      if (deadline.isExpiry(err)) throw new McpGatewayError('MCP_UPSTREAM_TIMEOUT', `${this.label}: no answer within ${ms} ms`, { cause: err });
+      // Named: a call waiting on a connect read "no answer within 10000 ms", as if its tool had not answered.
+      if (deadline.isExpiry(err)) {
+        throw new McpGatewayError('MCP_UPSTREAM_TIMEOUT', `${this.label}: no answer to ${what.request} within ${ms} ms${what.connecting ? ', while connecting' : ''}`, { cause: err });
+      }
       throw err;
     } finally {
       deadline.clear();
     }
   }
 
-  private listTools(client: Client, timeout: number): Promise<Tool[]> {
-    return listAllTools((cursor) => this.timed(timeout, (o) => client.listTools(cursor ? { cursor } : undefined, o)), this.label);
+  private listTools(client: Client, timeout: number, connecting = false): Promise<Tool[]> {
+    return listAllTools((cursor) => this.timed(timeout, { request: 'tools/list', connecting }, (o) => client.listTools(cursor ? { cursor } : undefined, o)), this.label);
   }
 
   /** List the tools of a connected client again and report them (after the upstream said they changed). */
@@ -521,7 +524,7 @@ export class Upstream {
     try {
       client = await this.connect();
       const c = client;
-      await this.timed(Math.min(this.options.callTimeoutMs, 5_000), (o) => c.ping(o));
+      await this.timed(Math.min(this.options.callTimeoutMs, 5_000), { request: 'ping' }, (o) => c.ping(o));
       if (this.breaker.opened || this.breaker.halfOpen) this.breaker.close();
       this.setHealth('up');
     } catch (err) {

@@ -77,3 +77,15 @@ describe('CLI --help', () => {
     expect(odd).to.deep.equal([]);
   });
 });
+
+describe('openmcp mcp stdio --help', () => {
+  // An MCP host starts it in a directory of its own: without the running gateway's DATA_DIR (absolute)
+  // it opened an empty ./data and refused the key; the help said only --key.
+  it('says what an MCP host must give it (a key, the gateway\'s DATA_DIR or DATABASE_URL) with a host config to copy', () => {
+    const help = helpOf('mcp', 'stdio');
+    for (const s of ['DATA_DIR', 'DATABASE_URL', 'absolute', '"mcpServers"', '"args": ["mcp", "stdio"]', 'OPENMCP_API_KEY', 'keys create --role agent']) expect(help, s).to.include(s);
+    // Its config is JSON a host reads as it is.
+    const config = help.slice(help.indexOf('{'), help.lastIndexOf('}') + 1);
+    expect(() => JSON.parse(config)).to.not.throw();
+  });
+});

@@ -80,7 +80,7 @@ describe('MCP gateway: payload policy, task link, registry input', function () {
       taskId: 'task-9',
       correlationId: 'req-7',
       // As MCP_PAYLOAD_POLICY=store records it.
-      error: { code: 'MCP_UPSTREAM_ERROR', message: '-32602: MCP error -32602: no such account: secret-4711 (see postgres://***:***@db.internal/crm)' },
+      error: { code: 'MCP_UPSTREAM_ERROR', message: '-32602: no such account: secret-4711 (see postgres://***:***@db.internal/crm)' },
       messageHash: hash,
     });
   });

@@ -103,7 +103,8 @@ describe('MCP gateway over real SDK clients and servers (stdio + streamable HTTP
     const err = await client.callTool({ name: 'examples__reject', arguments: { message: 'bad input here' } }).catch((e) => e);
     expect(err).to.be.instanceOf(McpError);
     expect(err.code).to.equal(-32602);
-    expect(err.message).to.contain('bad input here');
+    // The upstream's message once, as it was thrown: the client's SDK adds its one "MCP error <code>: ".
+    expect(err.message).to.equal('MCP error -32602: bad input here');
     const missing = await client.callTool({ name: 'examples__nope', arguments: {} }).catch((e) => e);
     expect(missing).to.be.instanceOf(McpError);
     // The gateway's message as it is: the client's SDK adds its one "MCP error <code>: ".

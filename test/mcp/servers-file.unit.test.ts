@@ -62,3 +62,44 @@ describe('MCP_SERVERS_FILE: an entry the gateway would refuse stops start-up nam
     expect(ensured).to.deep.equal(['files', 'local']);
   });
 });
+
+describe('MCP_SERVERS_FILE: a config copied from an MCP client means there what it meant in that client', () => {
+  let dir: string;
+  const file = (name: string, content: unknown) => {
+    const path = join(dir, name);
+    writeFileSync(path, typeof content === 'string' ? content : JSON.stringify(content));
+    return path;
+  };
+  before(() => (dir = mkdtempSync(join(tmpdir(), 'omc-servers-file-clients-'))));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('an entry with "disabled": true (Cline, Roo Code) is not registered, nor are its ${env:…} references required; "disabled": false is', () => {
+    const path = file('disabled.json', {
+      mcpServers: {
+        off: { command: 'npx', args: ['-y', 'x'], env: { TOKEN: '${env:OMC_TEST_UNSET_VARIABLE}' }, disabled: true },
+        on: { command: 'npx', args: ['-y', 'y'], disabled: false },
+      },
+    });
+    expect(readServersFile(path, actor).map((p) => p.name)).to.deep.equal(['on']);
+  });
+
+  it('a key the gateway does not know (a typo, another client\'s setting) stops start-up naming it, where it was dropped in silence (a server started without its "arg")', () => {
+    const path = file('typo.json', { mcpServers: { files: { command: 'npx', arg: ['-y', '@modelcontextprotocol/server-filesystem', '/srv'] } } });
+    expect(() => readServersFile(path, actor)).to.throw(/^MCP_SERVERS_FILE: mcpServers\.files: unknown key "arg" \(an entry takes /);
+    const listed = file('typo.yaml', 'servers:\n  - name: web\n    url: https://mcp.example.com/mcp\n    header:\n      Authorization: "Bearer ${env:T}"\n');
+    expect(() => readServersFile(listed, actor)).to.throw(/^MCP_SERVERS_FILE: servers\.0: unknown key "header" \(an entry takes /);
+  });
+
+  it('VS Code\'s form, a "servers" map with "type" (.vscode/mcp.json), is read as the mcpServers map is', () => {
+    const path = file('vscode.json', {
+      inputs: [],
+      servers: { github: { type: 'http', url: 'https://api.githubcopilot.com/mcp/' }, files: { type: 'stdio', command: 'npx', args: ['-y', 'x'] } },
+    });
+    expect(readServersFile(path, actor).map((p) => [p.name, p.transport, p.url ?? p.command])).to.deep.equal([
+      ['github', 'http', 'https://api.githubcopilot.com/mcp/'],
+      ['files', 'stdio', 'npx'],
+    ]);
+    const bad = file('vscode-bad.json', { servers: { files: { type: 'stdio', comand: 'npx' } } });
+    expect(() => readServersFile(bad, actor)).to.throw(/^MCP_SERVERS_FILE: servers\.files: unknown key "comand"/);
+  });
+});

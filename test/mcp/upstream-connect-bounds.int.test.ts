@@ -113,6 +113,14 @@ describe('Upstream: connecting ends in bounded time, and a call cancelled meanwh
     expect(health).to.deep.equal([]);
   });
 
+  it('a call to a server too slow to start says that connecting timed out, not that the tool gave no answer (it read "no answer within 10000 ms" of a tool whose call timeout is 30 s)', async function () {
+    remote.hold('initialize', 1_500);
+    const { u } = open(300);
+    const outcome = await within(u.call('failed', {}, false), 5_000);
+    expect(outcome).to.have.property('error').that.includes({ code: 'MCP_UPSTREAM_TIMEOUT', message: `holding (${remote.url}): no answer to initialize within 300 ms, while connecting` });
+    expect(remote.calls()).to.equal(0);
+  });
+
   it('a call cancelled while its upstream connects is cancelled, and not sent once connected', async function () {
     remote.hold('initialize', 400);
     const { u } = open(5_000);
