@@ -31,7 +31,7 @@ function position(option: string): (value: string) => number {
 }
 
 /** A batch id argument: 0, 1, 2, … (commander prints the message and exits 2 otherwise, main.ts unusableCommandLine). */
-function batchId(value: string): number {
+export function batchId(value: string): number {
   if (!/^(0|[1-9][0-9]{0,14})$/.test(value)) throw new InvalidArgumentError('a batch id is a whole number ≥ 0 (GET /v1/batches lists them)');
   return Number(value);
 }

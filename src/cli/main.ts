@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Command, Option, type CommanderError } from 'commander';
 import { loadConfig } from '../config';
 import { OpenMcpError } from '../core/errors';
-import { addClientCommands, addMcpClientCommands, CLIENT_SETTINGS_HELP } from './client-commands';
+import { addClientCommands, addMcpClientCommands, batchId, CLIENT_SETTINGS_HELP } from './client-commands';
 import { fatalErrorText } from './fatal-error-text';
 
 /**
@@ -57,18 +57,17 @@ export function buildCli(): Command {
     .command('verify-batch')
     .description("re-derive a batch's Merkle root from its exported events and compare it with the chain")
     .addHelpText('after', verdictHelp('export'))
-    .argument('<id>', 'batch id')
+    .argument('<id>', 'batch id', batchId)
     .requiredOption('--file <export.json>', 'the export (GET /v1/batches/:id/events)')
     .addOption(rpcOption())
     .addOption(new Option('--contract <address>', "AuditAnchor address to trust; without it, the export's, with a warning").env('ANCHOR_CONTRACT'))
     .option('--signer <address>', "the sealer's address to trust (default: the one named in the export's batch head)")
-    .action(async (id: string, o: { file: string; rpc?: string; contract?: string; signer?: string }, cmd: Command) => {
-      if (!/^(0|[1-9][0-9]*)$/.test(id)) cmd.error(`error: batch id must be a non-negative integer, got ${id}`, { code: 'openmcp.invalidArgument' });
+    .action(async (id: number, o: { file: string; rpc?: string; contract?: string; signer?: string }) => {
       const chain = verifyChain(o);
       if (!chain) return;
       verdictPending = true;
       const { runVerifyBatch } = load<typeof import('./verify-batch')>('./verify-batch');
-      process.exitCode = await runVerifyBatch({ batchId: Number(id), file: o.file, ...chain, signer: o.signer });
+      process.exitCode = await runVerifyBatch({ batchId: id, file: o.file, ...chain, signer: o.signer });
     });
 
   const contracts = program.command('contracts').description('smart contracts');
