@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Command, Option, type CommanderError } from 'commander';
+import { Command, InvalidArgumentError, Option, type CommanderError } from 'commander';
+import { rolesProblem } from '../app/roles';
 import { loadConfig } from '../config';
 import { OpenMcpError } from '../core/errors';
 import { addClientCommands, addMcpClientCommands, batchId, CLIENT_SETTINGS_HELP } from './client-commands';
@@ -31,7 +32,12 @@ export function buildCli(): Command {
   program
     .command('start')
     .description('run the gateway on the configured adapters (all roles in one process by default)')
-    .option('--roles <list>', 'all, or a comma list of api,gateway,relay,projector,sealer,anchorer,agent (overrides OPENMCP_ROLES)')
+    .option('--roles <list>', 'all, or a comma list of api,gateway,relay,projector,sealer,anchorer,agent (overrides OPENMCP_ROLES)', (spec: string) => {
+      // Checked by the parser, naming --roles (exit 2): the configuration would name OPENMCP_ROLES, not set.
+      const problem = rolesProblem(spec);
+      if (problem) throw new InvalidArgumentError(problem);
+      return spec;
+    })
     .action(async (o: { roles?: string }) => {
       const { runStart } = load<typeof import('./start')>('./start');
       await runStart(loadConfig(o.roles ? { ...process.env, OPENMCP_ROLES: o.roles } : process.env));

@@ -52,6 +52,14 @@ describe('openmcp command lines: where options go, and exit 2 for one it cannot 
     });
   }
 
+  // The option was checked as OPENMCP_ROLES once the configuration loaded: exit 1, naming a variable not set.
+  it('openmcp start --roles bogus: refused by the parser naming --roles, exit 2, nothing started', () => {
+    const r = openmcp('start', '--roles', 'api,bogus');
+    expect(r.status, r.stderr).to.equal(2);
+    expect(r.stderr).to.include("error: option '--roles <list>' argument 'api,bogus' is invalid. expected all or a comma list of api, gateway, relay, projector, sealer, anchorer, agent");
+    expect(r.stderr).to.not.include('OPENMCP_ROLES=');
+  });
+
   it('openmcp --version prints the version, exit 0', () => {
     const r = openmcp('--version');
     expect(r.status, r.stderr).to.equal(0);
