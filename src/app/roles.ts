@@ -5,21 +5,32 @@ export type RoleName = (typeof ROLE_NAMES)[number];
 export type Roles = Record<RoleName, boolean> & { all: boolean };
 
 /**
+ * What is wrong with a roles spec (OPENMCP_ROLES, `start --roles`), or undefined: each word a role
+ * name, or `all` alone.
+ * @example rolesProblem('api,bogus') // 'expected all or a comma list of api, gateway, …'
+ */
+export function rolesProblem(spec: string): string | undefined {
+  const words = roleWords(spec);
+  const unknown = words.filter((w) => w !== 'all' && !(ROLE_NAMES as readonly string[]).includes(w));
+  if (unknown.length || (words.includes('all') && words.length > 1)) return `expected all or a comma list of ${ROLE_NAMES.join(', ')}`;
+  return undefined;
+}
+
+const roleWords = (spec: string) =>
+  spec
+    .split(',')
+    .map((w) => w.trim())
+    .filter(Boolean);
+
+/**
  * Parse OPENMCP_ROLES / `start --roles`: `all` (default) or a comma list of role names.
  * @example parseRoles('api,projector').projector === true
  */
 export function parseRoles(spec: string): Roles {
-  const words = spec
-    .split(',')
-    .map((w) => w.trim())
-    .filter(Boolean);
+  const problem = rolesProblem(spec);
+  if (problem) throw new ConfigError(`Invalid configuration: OPENMCP_ROLES=${JSON.stringify(spec)}: ${problem}`, { variable: 'OPENMCP_ROLES' });
+  const words = roleWords(spec);
   const all = words.length === 0 || (words.length === 1 && words[0] === 'all');
-  const unknown = words.filter((w) => w !== 'all' && !(ROLE_NAMES as readonly string[]).includes(w));
-  if (unknown.length || (!all && words.includes('all'))) {
-    throw new ConfigError(`Invalid configuration: OPENMCP_ROLES=${JSON.stringify(spec)}: expected all or a comma list of ${ROLE_NAMES.join(', ')}`, {
-      variable: 'OPENMCP_ROLES',
-    });
-  }
   const roles = { all } as Roles;
   for (const r of ROLE_NAMES) roles[r] = all || words.includes(r);
   return roles;

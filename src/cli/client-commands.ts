@@ -12,7 +12,7 @@ const client = () => clientFromEnvironment({ config: loadConfig() });
 // No default list: commander would print "(default: [])" in the help.
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
-/** A parser for an option that takes a whole number ≥ 1 (commander prints the message and exits 1 otherwise). */
+/** A parser for an option that takes a whole number ≥ 1 (commander prints the message and exits 2 otherwise, main.ts unusableCommandLine). */
 function positiveInt(option: string): (value: string) => number {
   return (value) => {
     const n = Number(value);
@@ -30,8 +30,8 @@ function position(option: string): (value: string) => number {
   };
 }
 
-/** A batch id argument: 0, 1, 2, … (commander prints the message and exits 1 otherwise). */
-function batchId(value: string): number {
+/** A batch id argument: 0, 1, 2, … (commander prints the message and exits 2 otherwise, main.ts unusableCommandLine). */
+export function batchId(value: string): number {
   if (!/^(0|[1-9][0-9]{0,14})$/.test(value)) throw new InvalidArgumentError('a batch id is a whole number ≥ 0 (GET /v1/batches lists them)');
   return Number(value);
 }

@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Command, Option, type CommanderError } from 'commander';
+import { Command, InvalidArgumentError, Option, type CommanderError } from 'commander';
+import { rolesProblem } from '../app/roles';
 import { loadConfig } from '../config';
 import { OpenMcpError } from '../core/errors';
-import { addClientCommands, addMcpClientCommands, CLIENT_SETTINGS_HELP } from './client-commands';
+import { addClientCommands, addMcpClientCommands, batchId, CLIENT_SETTINGS_HELP } from './client-commands';
 import { fatalErrorText } from './fatal-error-text';
 
 /**
@@ -18,14 +19,25 @@ function load<T>(id: string): T {
 export function buildCli(): Command {
   const program = new Command('openmcp')
     .description('OpenMCP-Chain: a verifiable gateway for AI agents and MCP tools')
-    .version(packageVersion(), '-V, --version', 'print the version of OpenMCP-Chain')
+    .version(packageVersion(), '-V, --version', 'print the version of OpenMCP-Chain (given alone: after a command it is refused)')
+    // openmcp's own options (--help, --version) before a command's name, the command's after it:
+    // `openmcp verify p.json --version` printed the version with exit 0, read as "verified".
+    .enablePositionalOptions()
+    // Inherited by every command created below (commander copies these settings to each).
+    .exitOverride(unusableCommandLine)
+    .configureOutput({ outputError: (message, write) => write(withHint(message)) })
     .showHelpAfterError()
-    .addHelpText('after', CLIENT_HELP);
+    .addHelpText('after', `${PLACEMENT_HELP}\n${CLIENT_HELP}`);
 
   program
     .command('start')
     .description('run the gateway on the configured adapters (all roles in one process by default)')
-    .option('--roles <list>', 'all, or a comma list of api,gateway,relay,projector,sealer,anchorer,agent (overrides OPENMCP_ROLES)')
+    .option('--roles <list>', 'all, or a comma list of api,gateway,relay,projector,sealer,anchorer,agent (overrides OPENMCP_ROLES)', (spec: string) => {
+      // Checked by the parser, naming --roles (exit 2): the configuration would name OPENMCP_ROLES, not set.
+      const problem = rolesProblem(spec);
+      if (problem) throw new InvalidArgumentError(problem);
+      return spec;
+    })
     .action(async (o: { roles?: string }) => {
       const { runStart } = load<typeof import('./start')>('./start');
       await runStart(loadConfig(o.roles ? { ...process.env, OPENMCP_ROLES: o.roles } : process.env));
@@ -34,7 +46,7 @@ export function buildCli(): Command {
   program
     .command('verify')
     .description('verify an openmcp-proof/1 file against the on-chain root (needs only the file and an RPC URL)')
-    .exitOverride(nothingChecked)
+    .addHelpText('after', verdictHelp('proof'))
     .argument('<proof.json>', 'the proof file (GET /v1/events/:id/proof)')
     .addOption(rpcOption())
     .addOption(new Option('--contract <address>', 'AuditAnchor address to trust; without it, the one named in the proof, with a warning').env('ANCHOR_CONTRACT'))
@@ -50,19 +62,18 @@ export function buildCli(): Command {
   program
     .command('verify-batch')
     .description("re-derive a batch's Merkle root from its exported events and compare it with the chain")
-    .exitOverride(nothingChecked)
-    .argument('<id>', 'batch id')
+    .addHelpText('after', verdictHelp('export'))
+    .argument('<id>', 'batch id', batchId)
     .requiredOption('--file <export.json>', 'the export (GET /v1/batches/:id/events)')
     .addOption(rpcOption())
     .addOption(new Option('--contract <address>', "AuditAnchor address to trust; without it, the export's, with a warning").env('ANCHOR_CONTRACT'))
     .option('--signer <address>', "the sealer's address to trust (default: the one named in the export's batch head)")
-    .action(async (id: string, o: { file: string; rpc?: string; contract?: string; signer?: string }, cmd: Command) => {
-      if (!/^(0|[1-9][0-9]*)$/.test(id)) cmd.error(`error: batch id must be a non-negative integer, got ${id}`, { code: 'openmcp.invalidArgument' });
+    .action(async (id: number, o: { file: string; rpc?: string; contract?: string; signer?: string }) => {
       const chain = verifyChain(o);
       if (!chain) return;
       verdictPending = true;
       const { runVerifyBatch } = load<typeof import('./verify-batch')>('./verify-batch');
-      process.exitCode = await runVerifyBatch({ batchId: Number(id), file: o.file, ...chain, signer: o.signer });
+      process.exitCode = await runVerifyBatch({ batchId: id, file: o.file, ...chain, signer: o.signer });
     });
 
   const contracts = program.command('contracts').description('smart contracts');
@@ -117,6 +128,7 @@ export function buildCli(): Command {
     });
   addMcpClientCommands(mcp);
 
+  sayWhereOptionsGo(program);
   return program;
 }
 
@@ -134,6 +146,19 @@ in a directory of its own, and a key of its own with mcp:call (openmcp keys crea
 function packageVersion(): string {
   return (JSON.parse(readFileSync(join(__dirname, '../../package.json'), 'utf8')) as { version: string }).version;
 }
+
+// Where options go, and what a command line the parser refuses exits with (unusableCommandLine).
+const PLACEMENT_HELP = `
+A command's options go after its name: openmcp verify proof.json --rpc URL. Before it, openmcp takes
+only --help and --version, which run no command. --help after a command prints that command's help
+and runs nothing (exit 0); --version after one is refused. A command line openmcp cannot run (an
+unknown option or command, a missing argument, an option before the command's name) exits 2.`;
+
+/** Under `verify --help` and `verify-batch --help`: the exit codes an auditor's script reads (docs/proofs.md, §7). */
+const verdictHelp = (file: string) => `
+Exit code: 0 every check passed; 1 a check failed (the FAILED: line names it); 2 nothing was
+checked: the ${file} file could not be read or is not one, or the command line is not one it can
+run. --help prints this help and checks nothing (exit 0, no verdict); --version is refused here.`;
 
 // The commands below `start`, `verify…`, `contracts` and `projections` are clients of a running
 // gateway: a newcomer who started it on another port or DATA_DIR must learn here how to reach it.
@@ -197,12 +222,50 @@ function addContractsAdminCommands(contracts: Command): void {
 }
 
 /**
- * `verify` and `verify-batch` exit 2 when nothing could be checked (docs/proofs.md), so a command
- * line they cannot run (an unknown option, a missing argument) is not read as exit 1, "a check
- * failed". Help and version still exit 0. Commander has printed the error already.
+ * A command line the parser refuses (an unknown option or command, a missing argument, an option
+ * before the command's name, no command) exits 2 for every command: `verify` and `verify-batch`
+ * give 2 to "nothing could be checked" (docs/proofs.md), and 1 to a failed check, as the client
+ * commands give 1 to a failed request. Help and version still exit 0. Commander has printed the
+ * error already.
  */
-function nothingChecked(err: CommanderError): never {
+function unusableCommandLine(err: CommanderError): never {
   process.exit(err.exitCode === 0 ? 0 : 2);
+}
+
+const UNKNOWN_OPTION = /^error: unknown option '([^']+)'/;
+
+/** Commander's error `message`, and for openmcp's own --version given after a command, where it goes. */
+function withHint(message: string): string {
+  const flag = UNKNOWN_OPTION.exec(message)?.[1];
+  return flag === '--version' || flag === '-V' ? `${message}(${flag} is openmcp's own option: give it alone, openmcp --version)\n` : message;
+}
+
+/**
+ * An option before a command's name (`openmcp --rpc URL verify p.json`, `openmcp tasks --json list`)
+ * is refused by the group it was given to (openmcp, tasks, …), whose only options are --help and
+ * openmcp's --version: the error says where it goes. Set on each group once its commands are made
+ * (commander copies output settings to a command when it is created, so these are not inherited).
+ */
+function sayWhereOptionsGo(group: Command, path = group.name()): void {
+  if (group.commands.length === 0) return;
+  group.configureOutput({
+    outputError: (message, write) => {
+      const flag = UNKNOWN_OPTION.exec(message)?.[1];
+      if (!flag || flag === '--version' || flag === '-V') return write(withHint(message));
+      // The command named further on (`tasks list` of `openmcp --json tasks list`).
+      const names = [path];
+      let at = group;
+      for (const arg of group.args) {
+        const sub = at.commands.find((c) => c.name() === arg);
+        if (!sub) continue;
+        names.push(arg);
+        at = sub;
+      }
+      if (at === group) names.push('<command>');
+      write(`${message}(a command's options go after its name: ${names.join(' ')} ${flag} …)\n`);
+    },
+  });
+  for (const c of group.commands) sayWhereOptionsGo(c, `${path} ${c.name()}`);
 }
 
 /**

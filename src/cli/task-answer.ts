@@ -42,6 +42,22 @@ export async function runTasksAnswer(client: OpenMcpClient, id: string, o: Tasks
   }
 }
 
+/** The key pair's file, read or made; the system's error (EISDIR, EACCES) named with the file, as privateKeyOf does. */
+function keyFileOf(file: string): { key: string; created: boolean } {
+  const check = (text: string) => {
+    if (!/^(0x)?[0-9a-fA-F]{64}$/.test(text) || !secp.utils.isValidSecretKey(Buffer.from(text.replace(/^0x/, ''), 'hex'))) {
+      throw new SealedAnswerError('SEALED_ANSWER_KEY_INVALID', `${file} does not hold a secp256k1 private key (64 hex digits, 0x optional)`);
+    }
+  };
+  try {
+    return loadOrCreateKeyFile(file, () => toHex(secp.utils.randomSecretKey()), check);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (err instanceof OpenMcpError || typeof code !== 'string') throw err;
+    throw new OpenMcpError('SEALED_ANSWER_KEY_INVALID', `cannot read or write the key file ${file}: ${code}`, { status: 400 });
+  }
+}
+
 /**
  * `openmcp tasks answer-key --key FILE`: the key pair to submit tasks with (`answerRecipient`):
  * the private key is made and written to FILE (mode 0600) unless FILE holds one already; the
@@ -49,11 +65,7 @@ export async function runTasksAnswer(client: OpenMcpClient, id: string, o: Tasks
  */
 export function runTasksAnswerKey(o: { keyFile: string }, out: Writer = stdout): number {
   try {
-    const { key, created } = loadOrCreateKeyFile(o.keyFile, () => toHex(secp.utils.randomSecretKey()), (text) => {
-      if (!/^(0x)?[0-9a-fA-F]{64}$/.test(text) || !secp.utils.isValidSecretKey(Buffer.from(text.replace(/^0x/, ''), 'hex'))) {
-        throw new SealedAnswerError('SEALED_ANSWER_KEY_INVALID', `${o.keyFile} does not hold a secp256k1 private key (64 hex digits, 0x optional)`);
-      }
-    });
+    const { key, created } = keyFileOf(o.keyFile);
     out(toHex(secp.getPublicKey(Buffer.from(key.replace(/^0x/, ''), 'hex'), true)));
     // On stderr from the command line, so `$(openmcp tasks answer-key --key FILE)` is the public key alone.
     const note: Writer = out === stdout ? (l) => console.error(l) : out;

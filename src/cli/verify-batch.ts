@@ -2,7 +2,7 @@ import type { RecordedEvent } from '../core/envelope';
 import type { BatchExport } from '../proofs/batches';
 import { verifyBatchExport } from '../proofs/verify-batch';
 import { apiProblemIn } from './api-problem';
-import { pinnedAddressProblem } from './pinned-address';
+import { pinnedAddressProblem, rpcUrlProblem } from './pinned-address';
 import { printChecks, type Writer } from './print-checks';
 import { printable } from './printable';
 import { readJsonFile } from './read-json-file';
@@ -25,13 +25,13 @@ export type RunVerifyBatchOptions = {
  * re-derives the batch root from the exported events and compares it with the chain (the one the
  * export names, when it names one), and checks the batch head's signature as `verify` does. Exit
  * code 0 when all pass, 1 naming the failed check, 2 when the file cannot be read, names a key twice
- * in one object, is the export of another batch, or a pinned address is malformed.
+ * in one object, is the export of another batch, or a pinned address or the RPC URL is malformed.
  */
 export async function runVerifyBatch(o: RunVerifyBatchOptions): Promise<number> {
   // Every line may quote the file, the operator's text: its control characters are printed as escapes.
   const write = o.out ?? ((l: string) => console.log(l));
   const out = (l: string) => write(printable(l));
-  const pin = pinnedAddressProblem('--contract (or ANCHOR_CONTRACT)', o.contract) ?? pinnedAddressProblem('--signer', o.signer);
+  const pin = pinnedAddressProblem('--contract (or ANCHOR_CONTRACT)', o.contract) ?? pinnedAddressProblem('--signer', o.signer) ?? rpcUrlProblem(o.rpc);
   if (pin) {
     out(`FAILED: ${pin}`);
     return 2;

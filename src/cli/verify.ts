@@ -1,6 +1,6 @@
 import { verifyProofFile } from '../proofs/verify-proof';
 import { apiProblemIn } from './api-problem';
-import { pinnedAddressProblem } from './pinned-address';
+import { pinnedAddressProblem, rpcUrlProblem } from './pinned-address';
 import { printChecks, type Writer } from './print-checks';
 import { printable } from './printable';
 import { readJsonFile } from './read-json-file';
@@ -21,13 +21,13 @@ export type RunVerifyOptions = {
 /**
  * `openmcp verify <proof.json> [--rpc URL] [--contract ADDR] [--signer ADDR]`: prints every check and returns
  * the exit code: 0 only if all pass, 1 naming the first failed check, 2 if the file is unreadable,
- * names a key twice in one object, or a pinned address is malformed.
+ * names a key twice in one object, or a pinned address or the RPC URL is malformed.
  */
 export async function runVerify(o: RunVerifyOptions): Promise<number> {
   // Every line may quote the file, the operator's text: its control characters are printed as escapes.
   const write = o.out ?? ((l: string) => console.log(l));
   const out = (l: string) => write(printable(l));
-  const pin = pinnedAddressProblem('--contract (or ANCHOR_CONTRACT)', o.contract) ?? pinnedAddressProblem('--signer', o.signer);
+  const pin = pinnedAddressProblem('--contract (or ANCHOR_CONTRACT)', o.contract) ?? pinnedAddressProblem('--signer', o.signer) ?? rpcUrlProblem(o.rpc);
   if (pin) {
     out(`FAILED: ${pin}`);
     return 2;

@@ -64,6 +64,14 @@ describe('CLI --help', () => {
     for (const args of [['verify'], ['start'], ['mcp', 'stdio']]) expect(helpOf(...args), args.join(' ')).to.not.include('OPENMCP_URL');
   });
 
+  // The decision test/cli/usage.unit.test.ts holds the CLI to, said where a newcomer and an auditor look.
+  it("says where options go, and verify's and verify-batch's exit codes with what --help and --version do after them", () => {
+    expect(helpOf().replace(/\s+/g, ' ')).to.include("A command's options go after its name").and.include('exits 2');
+    for (const command of ['verify', 'verify-batch']) {
+      expect(helpOf(command).replace(/\s+/g, ' '), command).to.include('Exit code: 0 every check passed; 1 a check failed').and.include('--help prints this help and checks nothing (exit 0, no verdict); --version is refused here');
+    }
+  });
+
   it('prints the package version with --version', () => {
     const { version } = JSON.parse(readFileSync(join(__dirname, '../../package.json'), 'utf8')) as { version: string };
     let out = '';

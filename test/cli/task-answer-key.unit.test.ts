@@ -32,4 +32,11 @@ describe('openmcp tasks answer-key', () => {
     expect(lines[0]).to.match(/^error SEALED_ANSWER_KEY_INVALID: /);
     expect(readFileSync(file, 'utf8')).to.equal('not a key\n');
   });
+
+  // A directory, or a file it may not write: the system's error alone, "error: EISDIR: illegal operation on a directory, read", named no file.
+  it('a --key it cannot read or write: exit 1 naming the file and the reason, as tasks answer does', () => {
+    const lines: string[] = [];
+    expect(runTasksAnswerKey({ keyFile: dir }, (l) => lines.push(l))).to.equal(1);
+    expect(lines).to.deep.equal([`error SEALED_ANSWER_KEY_INVALID: cannot read or write the key file ${dir}: EISDIR`]);
+  });
 });

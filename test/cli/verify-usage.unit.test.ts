@@ -21,11 +21,13 @@ describe('openmcp verify / verify-batch: a command line it cannot run exits 2, a
     ['verify', 'proof.json', '--rcp', 'http://127.0.0.1:8545'],
     ['verify-batch', '2'],
     ['verify-batch', 'x', '--file', 'batch.json'],
+    // Beyond 2^53 Number() rounded it: "the export is of batch 0, not batch 100000000000000000000".
+    ['verify-batch', '99999999999999999999', '--file', 'batch.json'],
   ]) {
     it(`openmcp ${args.join(' ')}`, () => {
       const r = openmcp(...args);
       expect(r.status, r.stderr).to.equal(2);
-      expect(r.stderr).to.match(/error: |batch id must be a non-negative integer, got x/);
+      expect(r.stderr).to.match(/error: /);
     });
   }
 

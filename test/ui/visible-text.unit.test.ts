@@ -55,6 +55,33 @@ describe('dashboard text from data: bidirectional and other control characters s
     }
   });
 
+  // The twins agreed on escaping every tag character, the flags' too: test/cli/printable.unit.test.ts
+  // holds printableText to keeping the three flags' only; visibleText must agree with it.
+  it('visibleText keeps the England, Scotland and Wales flags and escapes every other tag character, as printableText does', async () => {
+    const { visibleText } = await loadText();
+    const tags = (id: string) => [...id].map((c) => String.fromCodePoint(0xe0000 + c.charCodeAt(0))).join('');
+    const FLAGS = ['gbeng', 'gbsct', 'gbwls'].map((id) => `\u{1f3f4}${tags(id)}\u{e007f}`);
+    const scotland = `Scotland ${FLAGS[1]}`;
+    expect(visibleText(scotland)).to.equal(scotland);
+    expect(visibleText(`\u{1f3f4}${tags('usca')}\u{e007f}`)).to.equal('🏴\\udb40\\udc75\\udb40\\udc73\\udb40\\udc63\\udb40\\udc61\\udb40\\udc7f');
+    const { html } = await loadHtml();
+    expect(textOf(html`<p title=${scotland}>${scotland}</p>`)).to.equal(scotland);
+    const piece = fc.oneof(
+      fc.constantFrom(...FLAGS, '\u{1f3f4}', '\u{e007f}', '\u{e0001}', '\ufe0f', '\u202e', 'a'),
+      fc.integer({ min: 0xe0000, max: 0xe007f }).map((c) => String.fromCodePoint(c)),
+      fc.constantFrom('gbeng', 'gbsct', 'gbwls', 'usca', 'gb').map(tags),
+      fc.string({ unit: 'binary', maxLength: 3 }),
+    );
+    const marks = /[\u061c\u200e\u200f]/g;
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 12 }).map((p) => p.join('').replace(marks, '')), (s) => {
+        expect(visibleText(s)).to.equal(printableText(s));
+        expect(visibleText(visibleText(s))).to.equal(visibleText(s));
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
   it('html shows text children and the title, aria-label and alt attributes through it, at any depth; other attributes (values, links) as they are', async () => {
     const { html } = await loadHtml();
     const name = `${RLO}txt.exe`;
