@@ -24,6 +24,7 @@ import { Deadline, SDK_TIMEOUT_OFF } from './deadline';
 import { cancelledError, McpGatewayError, UpstreamProtocolError } from './errors';
 import { exitCause, healthCauseOf, type ExitStatus } from './health-cause';
 import type { HealthFailure } from './health-change';
+import { isMessageTooLarge } from './bounded-fetch';
 import { ConcurrencyLimiter } from './limiter';
 import { openUpstreamTransport } from './upstream-transport';
 import { SHARED_TENANT, type ServerHealth, type UpstreamSpec } from './types';
@@ -245,6 +246,13 @@ export class Upstream {
           },
           error: (err) => {
             if (this.transport === transport) this.lastTransportError = err;
+          },
+          // An event past 10 MiB (HTTP, SSE): the stream is cut, so the connection ends, as stdio's
+          // does; its calls fail at once, saying why (lostConnectionText), rather than at their timeout.
+          tooLarge: (err) => {
+            if (this.transport !== transport) return;
+            this.lastTransportError = err;
+            void this.drop(client);
           },
         },
         streams && ((f) => streams.fetch(f)),
@@ -486,6 +494,8 @@ export class Upstream {
     // here it was, and its own words ("MCP error -32000: Connection closed") say neither why nor
     // that it is no answer (-32000 is a code upstreams answer with too).
     if (err instanceof McpError && code === ErrorCode.ConnectionClosed) return this.lostConnectionText();
+    // The gateway's own words, naming no address or command: said of a shared server too.
+    if (isMessageTooLarge(err)) return (err as Error).message;
     // A shared server's failure reaches every tenant's callers: the gateway's own words only, as
     // its text names the address it could not reach or the command it could not start.
     if (this.spec.tenant === SHARED_TENANT) return healthCauseText(healthCauseOf(err, this.lastExit));
@@ -504,7 +514,9 @@ export class Upstream {
   private lostConnectionText(): string {
     if (this.closed) return 'the connection closed: the gateway closed it (the server was removed, or the gateway is stopping)';
     const exit = this.lastExit ? healthCauseText(exitCause(this.lastExit)) : undefined;
-    const error = this.lastTransportError && this.spec.tenant !== SHARED_TENANT ? cutText(redactUrlsIn(this.lastTransportError.message), 300) : undefined;
+    const last = this.lastTransportError;
+    // A shared server's transport error may quote what its process wrote; the size limit's is the gateway's own words.
+    const error = last && (this.spec.tenant !== SHARED_TENANT || isMessageTooLarge(last)) ? cutText(redactUrlsIn(last.message), 300) : undefined;
     if (error) return `the connection closed after the transport's error: ${error}${exit ? `; ${exit}` : ''}`;
     return exit ? `the connection closed: ${exit}` : 'the connection closed';
   }
