@@ -26,6 +26,7 @@ import { exitCause, healthCauseOf, type ExitStatus } from './health-cause';
 import type { HealthFailure } from './health-change';
 import { isMessageTooLarge } from './bounded-fetch';
 import { ConcurrencyLimiter } from './limiter';
+import { TOOL_LIST_BYTES } from './tool-records';
 import { openUpstreamTransport } from './upstream-transport';
 import { SHARED_TENANT, type ServerHealth, type UpstreamSpec } from './types';
 
@@ -90,20 +91,31 @@ export type CallOptions = {
 export const MAX_UPSTREAM_TOOL_PAGES = 500;
 
 /**
+ * Most characters (of their JSON) of the tools one tools/list gathers before the catalog sees them: four
+ * times what the catalog records of a server (TOOL_LIST_BYTES, one event), room for tools it cuts
+ * or leaves out. Each page may be 10 MiB (MAX_UPSTREAM_MESSAGE_BYTES), so MAX_UPSTREAM_TOOL_PAGES
+ * of them held at once would be some 5 GB from one upstream.
+ */
+export const MAX_UPSTREAM_TOOL_LIST_BYTES = 4 * TOOL_LIST_BYTES;
+
+/**
  * Every page of a tools/list, each asked for with `listPage`: each page has its deadline, so the
- * listing itself is bounded here. It stops once it holds more tools than the catalog keeps (the
- * rest would be left out, and toolRecords says so), and refuses (MCP_UPSTREAM_UNAVAILABLE) an
- * upstream whose cursors repeat or whose pages do not end within MAX_UPSTREAM_TOOL_PAGES.
+ * listing itself is bounded here. It stops once it holds more tools than the catalog keeps, or
+ * tools of more than MAX_UPSTREAM_TOOL_LIST_BYTES characters of JSON in all (the rest would be left out, and
+ * toolRecords says so), and refuses (MCP_UPSTREAM_UNAVAILABLE) an upstream whose cursors repeat
+ * or whose pages do not end within MAX_UPSTREAM_TOOL_PAGES.
  */
 export async function listAllTools(listPage: (cursor?: string) => Promise<ListToolsResult>, label: string): Promise<Tool[]> {
   const tools: Tool[] = [];
   const seen = new Set<string>();
+  let bytes = 0;
   let cursor: string | undefined;
   for (let pages = 1; ; pages++) {
     const page = await listPage(cursor);
+    for (const t of page.tools) bytes += JSON.stringify(t).length;
     tools.push(...page.tools.map(wellFormedTool));
     cursor = page.nextCursor;
-    if (!cursor || tools.length > MCP_TOOL_LIMITS.tools) return tools;
+    if (!cursor || tools.length > MCP_TOOL_LIMITS.tools || bytes > MAX_UPSTREAM_TOOL_LIST_BYTES) return tools;
     if (seen.has(cursor)) throw new McpGatewayError('MCP_UPSTREAM_UNAVAILABLE', `${label}: its tools/list does not end (page ${pages} gave a cursor it had given before)`);
     if (pages >= MAX_UPSTREAM_TOOL_PAGES) throw new McpGatewayError('MCP_UPSTREAM_UNAVAILABLE', `${label}: its tools/list did not end within ${MAX_UPSTREAM_TOOL_PAGES} pages`);
     seen.add(cursor);
