@@ -44,6 +44,13 @@ export type SqlReadModelsOptions = {
 };
 
 const MAX_LIMIT = 1000;
+
+/**
+ * The most characters of event bodies one page of the audit list holds (GET /v1/events, a task's
+ * events): a page ends before the event that would pass it, with a cursor to go on from, never
+ * empty. Up to MAX_LIMIT events of up to MAX_EVENT_BYTES each would be gigabytes for one request.
+ */
+export const MAX_AUDIT_PAGE_CHARS = 16 * 1024 * 1024;
 const SHARED_TENANT = '*';
 const ISO_RE = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?Z?)?$/;
 
@@ -220,8 +227,10 @@ export class SqlReadModels implements ReadModels {
     // Found before the page is read: every position up to it was in the table then, so the page has them all.
     const through = this.options.gapFreePositions === true && !filter.stream ? await this.auditAppliedThrough() : undefined;
     const index = tenant !== null && !filter.stream ? (filter.type ? AUDIT_TENANT_TYPE_INDEX : AUDIT_TENANT_INDEX) : undefined;
-    const rows = await this.hints.run(this.t.auditEvents, index, (from) => {
-      const q = this.db.from(from).select('body', 'seq', 'batch_id', 'position');
+    // The page's positions and sizes first, then the bodies of those that fit MAX_AUDIT_PAGE_CHARS:
+    // `limit` events of up to 4 MiB each would otherwise be read, parsed and sent whole.
+    const sized = await this.hints.run(this.t.auditEvents, index, (from) => {
+      const q = this.db.from(from).select('position', this.db.raw('LENGTH(body) AS size'));
       if (tenant !== null) q.where('tenant', tenant);
       if (filter.stream) q.where('stream', filter.stream);
       if (filter.type) q.where('type', filter.type);
@@ -229,9 +238,18 @@ export class SqlReadModels implements ReadModels {
       if (through !== undefined) q.where('position', '<=', through);
       return q.orderBy('position', 'asc').limit(filter.limit + 1);
     });
-    const page = rows.slice(0, filter.limit);
-    const items = page.map(auditView);
-    return rows.length > filter.limit ? { items, nextCursor: String(page[page.length - 1].position) } : { items };
+    let taken = 0;
+    for (let chars = 0; taken < Math.min(filter.limit, sized.length); taken++) {
+      chars += Number(sized[taken].size);
+      // Never an empty page: an event over the budget alone is a page of its own.
+      if (taken > 0 && chars > MAX_AUDIT_PAGE_CHARS) break;
+    }
+    const positions = sized.slice(0, taken).map((r) => Number(r.position));
+    const rows = positions.length
+      ? await this.db(this.t.auditEvents).whereIn('position', positions).select('body', 'seq', 'batch_id', 'position').orderBy('position', 'asc')
+      : [];
+    const items = rows.map(auditView);
+    return sized.length > taken ? { items, nextCursor: String(positions[positions.length - 1]) } : { items };
   }
 
   /**
