@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { createEvent } from '../../src/core/envelope';
 import { newId } from '../../src/core/ids';
-import { MAX_AUDIT_PAGE_CHARS } from '../../src/readmodels/sql-read-models';
+import { MAX_PAGE_CHARS } from '../../src/readmodels/sql-read-models';
 import type { Dialect } from '../projections/support';
 import { projectedReadModels } from './support';
 
@@ -13,10 +13,10 @@ const actor = { kind: 'user' as const, id: 'u' };
  * any tenant with events:read made the API process read, parse and serialize hundreds of
  * megabytes for one request, after recording large tool calls of its own: a few such requests at
  * once exhausted the memory of a process every tenant shares. A page now also ends once its
- * events hold MAX_AUDIT_PAGE_CHARS, with a cursor to go on from (never empty).
+ * events hold MAX_PAGE_CHARS, with a cursor to go on from (never empty).
  */
 for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
-  describe(`the audit list: a page ends once its events hold ${MAX_AUDIT_PAGE_CHARS} characters (${dialect})`, function () {
+  describe(`the audit list: a page ends once its events hold ${MAX_PAGE_CHARS} characters (${dialect})`, function () {
     this.timeout(120_000);
     const t = projectedReadModels(dialect);
 
@@ -41,7 +41,7 @@ for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
         expect(page.items, 'never an empty page behind a cursor').to.not.be.empty;
         const chars = page.items.reduce((n, e) => n + JSON.stringify(e).length, 0);
         // Each page within the budget, give or take what the view adds to an event's body (seq, batchId).
-        expect(chars).to.be.at.most(MAX_AUDIT_PAGE_CHARS + 1000 * page.items.length);
+        expect(chars).to.be.at.most(MAX_PAGE_CHARS + 1000 * page.items.length);
         seen.push(...page.items.map((e) => e.stream));
         if (page.nextCursor === undefined) break;
         after = page.items[page.items.length - 1].position;
