@@ -17,7 +17,7 @@ import { LiveHub } from './live-hub';
 import { importMap, loadAssets, UI_ROOT, type Asset } from './static-assets';
 import { streamAfter } from './stream-after';
 
-export type UpstreamStatus = { id: string; tenant: string; name: string; health: string; circuit: string; inFlight: number };
+export type UpstreamStatus = { id: string; tenant: string; name: string; health: string; circuit: string; inFlight?: number };
 
 export type UiPluginOptions = {
   store: EventStore;
@@ -151,7 +151,10 @@ export const uiPlugin: FastifyPluginAsync<UiPluginOptions> = async (app, o) => {
   app.get(`${MOUNT}/api/mcp-health`, api, async (request) => {
     const p = await principal(request, 'mcp:read');
     const calls = hub.tools.byServer(scope(p));
-    const upstreams = (o.upstreams?.() ?? []).filter((u) => u.tenant === '*' || scope(p)(u.tenant));
+    // A shared server's calls in flight are every tenant's: how busy the others are is theirs.
+    const upstreams = (o.upstreams?.() ?? [])
+      .filter((u) => u.tenant === '*' || scope(p)(u.tenant))
+      .map(({ inFlight, ...u }) => (u.tenant === '*' && !p.crossTenant ? u : { ...u, inFlight }));
     return { upstreams, calls };
   });
 

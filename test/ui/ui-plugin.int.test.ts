@@ -458,3 +458,39 @@ describe('uiPlugin: /ui assets, authenticated JSON and the live stream', functio
     expect(closed, 'app.close() waited on the open stream').to.equal(true);
   });
 });
+
+describe('uiPlugin: a shared server as a tenant sees it on the MCP page', function () {
+  this.timeout(30_000);
+  let dir: string;
+  let store: SqlEventStore;
+  let app: FastifyInstance;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'omc-ui-shared-'));
+    store = await openSqlEventStore(`sqlite:${join(dir, 'events.db')}`);
+    app = Fastify();
+    installErrorHandler(app);
+    const upstreams = () => [
+      { id: 's1', tenant: '*', name: 'examples', health: 'up', circuit: 'closed', inFlight: 3 },
+      { id: 's2', tenant: 'acme', name: 'crm', health: 'up', circuit: 'closed', inFlight: 2 },
+      { id: 's3', tenant: 'globex', name: 'erp', health: 'up', circuit: 'closed', inFlight: 1 },
+    ];
+    await app.register(uiPlugin, { store, readModels: { waitForPosition: async () => true } as unknown as ReadModels, authenticate, upstreams });
+    await app.ready();
+  });
+  after(async () => {
+    await app?.close();
+    await store?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("does not show a tenant how many calls are in flight on a shared server: they are every tenant's (cross-tenant keys see them)", async () => {
+    const acme = (await app.inject({ url: '/ui/api/mcp-health', headers: auth(ACME) })).json();
+    expect(acme.upstreams).to.deep.equal([
+      { id: 's1', tenant: '*', name: 'examples', health: 'up', circuit: 'closed' },
+      { id: 's2', tenant: 'acme', name: 'crm', health: 'up', circuit: 'closed', inFlight: 2 },
+    ]);
+    const root = (await app.inject({ url: '/ui/api/mcp-health', headers: auth(ROOT) })).json();
+    expect(root.upstreams.map((u: { inFlight?: number }) => u.inFlight)).to.deep.equal([3, 2, 1]);
+  });
+});
