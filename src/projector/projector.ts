@@ -266,7 +266,8 @@ export class Projector {
     try {
       await this.lock.run(
         async (trx) => {
-          // Writes first, so a SQLite transaction holds the writer lock before it reads the audit log.
+          // First statement writes (the watermarks kept as they are), so a SQLite transaction holds the writer lock before it reads.
+          await advanceCheckpoints(trx, this.appliers.map((a) => a.name), -1);
           for (const a of replayers) {
             const mine = events.filter((e) => a.canHandle(e));
             await a.replay!(trx, this.tables, mine, touched).catch((err: unknown) => Promise.reject(new ProjectionFailedError(a.name, mine, err)));
