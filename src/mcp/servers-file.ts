@@ -79,7 +79,12 @@ const FileSchema = z.union([
  * so does an entry the gateway would refuse (a bad name, url or transport), naming the entry: the whole
  * file is checked before any entry is registered.
  */
-export function readServersFile(path: string, actor: Actor): RegisterServerParameters[] {
+export function readServersFile(
+  path: string,
+  actor: Actor,
+  /** Told of each entry with `disabled: true` (`at`: where it is in the file, e.g. `mcpServers.files`). */
+  onDisabled?: (entry: { tenant: string; name: string; at: string }) => void,
+): RegisterServerParameters[] {
   const parsed = readSettingsFile(path, 'MCP_SERVERS_FILE');
   const lone = loneSurrogateProblem(parsed);
   if (lone) throw new ConfigError(`MCP_SERVERS_FILE: ${lone}`, { variable: 'MCP_SERVERS_FILE' });
@@ -104,6 +109,7 @@ export function readServersFile(path: string, actor: Actor): RegisterServerParam
       : Array.isArray(data.servers)
         ? data.servers.map((e, i) => ({ ...e, at: `servers.${i}` }))
         : Object.entries(data.servers).map(([name, e]) => ({ ...e, name, at: `servers.${name}` }));
+  for (const e of entries) if (e.disabled === true) onDisabled?.({ tenant: e.tenant ?? SHARED_TENANT, name: e.name, at: e.at });
   return entries.filter((e) => e.disabled !== true).map((e) => {
     const at = e.at;
     const literal = unexpandedVariable(e);

@@ -90,6 +90,21 @@ describe('MCP_SERVERS_FILE: a config copied from an MCP client means there what 
     expect(() => readServersFile(listed, actor)).to.throw(/^MCP_SERVERS_FILE: servers\.0: unknown key "header" \(an entry takes /);
   });
 
+  it('a disabled entry still registered by an earlier start (the last release started disabled entries) is named at start, with how to remove it: it was left running without a word', async () => {
+    const path = file('disabled-known.json', { mcpServers: { old: { command: 'npx', disabled: true }, never: { command: 'npx', disabled: true }, on: { command: 'npx' } } });
+    const ensured: string[] = [];
+    const lines: string[] = [];
+    const gateway = {
+      listServers: () => [{ id: 'srv_1', tenant: '*', name: 'old' }],
+      holdListing: () => {},
+      ensureServer: async (p: RegisterServerParameters) => void ensured.push(p.name),
+    } as unknown as McpGateway;
+    await registerAtStart(gateway, { MCP_SERVERS_FILE: path, OPENMCP_EXAMPLES: 'off' }, actor, { logger: { info: (m: string) => lines.push(m) } }).all;
+    expect(ensured).to.deep.equal(['on']);
+    expect(lines).to.have.length(1);
+    expect(lines[0]).to.match(/^MCP_SERVERS_FILE: mcpServers\.old is disabled, but old stays registered by an earlier start \(connected, its tools served\): remove it \(npx openmcp mcp servers remove old, DELETE \/v1\/mcp-servers\/srv_1\)$/);
+  });
+
   it('Cline\'s and Roo Code\'s autoApprove and alwaysAllow (whether that client asks its user before a call) are read and ignored: a Cline config was refused for them', () => {
     const path = file('cline.json', { mcpServers: { files: { command: 'npx', args: ['-y', 'x'], autoApprove: ['read_file'], alwaysAllow: [], disabled: false } } });
     expect(readServersFile(path, actor).map((p) => [p.name, p.command])).to.deep.equal([['files', 'npx']]);
