@@ -97,8 +97,13 @@ export function readServersFile(
     if (unknown) {
       // Another client's key: what to write instead (zod quotes each key as JSON does).
       const keys = JSON.parse(`[${unknown[3]}]`) as string[];
-      const known = keys.find((k) => Object.hasOwn(OTHER_CLIENTS_KEYS, k));
-      if (known) text = `${unknown[1]}: ${OTHER_CLIENTS_KEYS[known]!(entryValue(parsed, unknown[1], known))}`;
+      const known = keys.filter((k) => Object.hasOwn(OTHER_CLIENTS_KEYS, k));
+      if (known.length) {
+        const others = keys.filter((k) => !known.includes(k));
+        const hints = known.map((k) => OTHER_CLIENTS_KEYS[k]!(entryValue(parsed, unknown[1], k)));
+        const rest = others.length ? `; unknown key${others.length > 1 ? 's' : ''} ${others.map((k) => JSON.stringify(k)).join(', ')} (an entry takes ${ENTRY_KEYS})` : '';
+        text = `${unknown[1]}: ${hints.join('; ')}${rest}`;
+      }
     }
     throw new ConfigError(`MCP_SERVERS_FILE: ${text}`, { variable: 'MCP_SERVERS_FILE' });
   }

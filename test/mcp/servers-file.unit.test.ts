@@ -122,6 +122,11 @@ describe('MCP_SERVERS_FILE: a config copied from an MCP client means there what 
       const path = file('other-client.json', { mcpServers: { s: entry } });
       expect(() => readServersFile(path, actor)).to.throw(expected);
     }
+    // Every key at once: a typo beside them is named too.
+    const several = file('other-client-several.json', { mcpServers: { s: { command: 'npx', timeout: 30, transportType: 'stdio', arg: [] } } });
+    expect(() => readServersFile(several, actor)).to.throw(
+      /^MCP_SERVERS_FILE: mcpServers\.s: "timeout" is in seconds in Cline and Roo Code: write "timeoutMs": 30000; "transportType" is not read: write "type": "stdio"; unknown key "arg" \(an entry takes tenant, /,
+    );
   });
 
   it('VS Code\'s and Cursor\'s variables (${workspaceFolder}, ${env:NAME}) in command, args, cwd or url are refused: the gateway would pass them as written', () => {
