@@ -1,4 +1,5 @@
 import { isHexAddress } from '../core/address';
+import { redactUrl } from '../core/errors';
 
 /**
  * What is wrong with an address an auditor pins (`--contract`, `--signer`), or undefined. Checked
@@ -24,5 +25,6 @@ export function rpcUrlProblem(value: string | undefined): string | undefined {
   if (value.trim() === '') return `${option} is empty: give the URL of a JSON-RPC node of the chain, or leave it unset`;
   const protocol = URL.canParse(value) ? new URL(value).protocol : undefined;
   if (protocol === 'http:' || protocol === 'https:') return undefined;
-  return `${option} ${value} is not an http:// or https:// URL (the node's HTTP JSON-RPC endpoint)`;
+  // A provider's key in it is masked, as in every message (a wss:// URL of a provider holds one).
+  return `${option} ${redactUrl(value, { pathKeys: true })} is not an http:// or https:// URL (the node's HTTP JSON-RPC endpoint)`;
 }
