@@ -9,7 +9,7 @@ import type { ReadModels } from '../readmodels/port';
 import { ForbiddenError, StreamRefusedError } from '../api/errors';
 import { eventStreamsOf } from '../api/event-streams';
 import { isHexAddress } from '../core/address';
-import { NotFoundError, ValidationError } from '../core/errors';
+import { NotFoundError, urlHoldsCredentials, ValidationError } from '../core/errors';
 import type { ContractDescription, DescribeContractParameters } from '../web3/describe-contract';
 import { visibleTo } from './event-notice';
 import { openEventStream, type EventStreamWriter } from './event-stream';
@@ -29,7 +29,10 @@ export type UiPluginOptions = {
   authenticate: (authorization: string | undefined, connection?: object, address?: string) => Promise<Principal>;
   /** The API's rate limiter: each /ui/api request counts against the same per-key and per-tenant windows (429 beyond). */
   rateLimit?: (p: Principal) => Promise<void>;
-  /** The chain RPC URL the Verify page proposes (it is shown to signed-in users: use a public one). */
+  /**
+   * The chain RPC URL the Verify page proposes to signed-in users, unless it holds a credential (a
+   * provider's key in its path or query, a user and password): then the page proposes none.
+   */
   chainRpcUrl?: string;
   /** The AuditAnchor address the Verify page proposes instead of the one a proof file names. */
   anchorContract?: string;
@@ -136,7 +139,8 @@ export const uiPlugin: FastifyPluginAsync<UiPluginOptions> = async (app, o) => {
       // Who is asking, as approvals count them (the actor's id, in its own tenant): the Approvals
       // page offers no Approve to a principal who already approved, or to a task's submitter under four-eyes.
       actor: { kind: p.actor.kind, id: p.actor.id },
-      ...(o.chainRpcUrl ? { chainRpcUrl: o.chainRpcUrl } : {}),
+      // Never a provider's key to every viewer: the user enters a URL of their own then.
+      ...(o.chainRpcUrl && !urlHoldsCredentials(o.chainRpcUrl, { pathKeys: true }) ? { chainRpcUrl: o.chainRpcUrl } : {}),
       ...(o.anchorContract ? { anchorContract: o.anchorContract } : {}),
     };
   });

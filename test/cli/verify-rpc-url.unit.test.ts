@@ -43,4 +43,12 @@ describe('openmcp verify and verify-batch: an --rpc that is no http(s) URL exits
       for (const secret of ['9aa3d95b3bc440fa88ea12eaa4456161', 's3cretpw', 'Abc123def456ghi789jkl0']) expect(lines[0]).not.to.include(secret);
     });
   }
+  it("masks a provider's key in the URL it refuses (CHAIN_RPC_URL set to a provider's wss:// URL printed its key in clear)", async () => {
+    const key = '0123456789abcdef0123456789abcdef';
+    const proof = join(dir, 'proof.json');
+    writeFileSync(proof, JSON.stringify({ format: 'openmcp-proof/1' }));
+    const lines: string[] = [];
+    expect(await runVerify({ file: proof, rpc: `wss://mainnet.infura.io/ws/v3/${key}?apikey=Sekr3t`, out: (l) => lines.push(l) })).to.equal(2);
+    expect(lines).to.deep.equal(['FAILED: --rpc (or CHAIN_RPC_URL) wss://mainnet.infura.io/ws/v3/***?apikey=*** is not an http:// or https:// URL (the node\'s HTTP JSON-RPC endpoint)']);
+  });
 });
