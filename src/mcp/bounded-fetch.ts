@@ -53,6 +53,11 @@ function perEventBound(max: number, onTooLarge?: (err: UpstreamMessageTooLargeEr
   let afterCr = false;
   return new TransformStream({
     transform(chunk, controller) {
+      // The next LF and CR at or after `i` (-1: none left), each searched again only once passed:
+      // searching the rest of the chunk at every line cost time of the square of the chunk's
+      // length (~1 s of the event loop for one 64 KiB chunk of short lines).
+      let lf = chunk.indexOf(LF);
+      let cr = chunk.indexOf(CR);
       for (let i = 0; i < chunk.length; ) {
         const b = chunk[i];
         if (b === LF || b === CR) {
@@ -71,8 +76,8 @@ function perEventBound(max: number, onTooLarge?: (err: UpstreamMessageTooLargeEr
           continue;
         }
         // The run of bytes up to the next line end (or the chunk's end), counted at once.
-        const lf = chunk.indexOf(LF, i);
-        const cr = chunk.indexOf(CR, i);
+        if (lf >= 0 && lf < i) lf = chunk.indexOf(LF, i);
+        if (cr >= 0 && cr < i) cr = chunk.indexOf(CR, i);
         const end = Math.min(lf < 0 ? chunk.length : lf, cr < 0 ? chunk.length : cr);
         atLineStart = false;
         afterCr = false;

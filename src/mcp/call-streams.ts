@@ -41,7 +41,12 @@ export function sseDataTap(onData: (data: string) => void): TransformStream<Uint
   return new TransformStream({
     transform(chunk, controller) {
       let text = decoder.decode(chunk, { stream: true });
-      if (afterCr && text.startsWith('\n')) text = text.slice(1);
+      // Text came (not only part of a character): the CR is answered, whether by a LF or not; a
+      // LF alone, eaten here, must not leave it standing for the next chunk's LF (a blank line).
+      if (afterCr && text !== '') {
+        if (text.startsWith('\n')) text = text.slice(1);
+        afterCr = false;
+      }
       if (text !== '') afterCr = text.endsWith('\r');
       const eol = /\r\n|\r|\n/g;
       let from = 0;

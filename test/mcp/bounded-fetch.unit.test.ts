@@ -85,6 +85,24 @@ describe('boundedFetch: at most one message of 10 MiB from an HTTP or SSE upstre
     expect(await read(boundedFetch(answering([text.replace(/(\r\n|\n|\r)(?=\1)/g, '')], SSE), { maxBytes: 30 }))).to.be.instanceOf(UpstreamMessageTooLargeError);
   });
 
+  it('an event stream is read in time of its length: a chunk of many short lines is not searched again per line', async () => {
+    // An upstream's chunk of many short lines ("a\n\n" over and over, LF only) once cost a search
+    // of the rest of the chunk for a CR at every line: ~1 s of the event loop for one 64 KiB chunk.
+    let scanned = 0;
+    class CountingBytes extends Uint8Array {
+      override indexOf(value: number, from = 0): number {
+        const at = super.indexOf(value, from);
+        scanned += (at < 0 ? this.length : at + 1) - from;
+        return at;
+      }
+    }
+    const text = 'a\n\n'.repeat(2000) + 'data: b\r\n\r\n'.repeat(500);
+    const chunk = new CountingBytes(new TextEncoder().encode(text));
+    const f = boundedFetch(async () => new Response(new ReadableStream<Uint8Array>({ start: (c) => (c.enqueue(chunk), c.close()) }), { headers: SSE }), { maxBytes: 30 });
+    expect(await (await f('http://upstream.test/mcp')).text()).to.equal(text);
+    expect(scanned).to.be.at.most(2 * chunk.length);
+  });
+
   it('leaves answers without a body (202, 204) and redirects as they are', async () => {
     const accepted = await boundedFetch(async () => new Response(null, { status: 202 }), { maxBytes: 1 })('http://upstream.test/mcp');
     expect(accepted.status).to.equal(202);
