@@ -88,6 +88,10 @@ export function readServersFile(
   const parsed = readSettingsFile(path, 'MCP_SERVERS_FILE');
   const lone = loneSurrogateProblem(parsed);
   if (lone) throw new ConfigError(`MCP_SERVERS_FILE: ${lone}`, { variable: 'MCP_SERVERS_FILE' });
+  // Either form names the servers: with both, one would be registered and the other dropped silently.
+  if (parsed !== null && typeof parsed === 'object' && Object.hasOwn(parsed, 'mcpServers') && Object.hasOwn(parsed, 'servers')) {
+    throw new ConfigError('MCP_SERVERS_FILE: holds both "mcpServers" and "servers": keep one of them (each lists the servers to register)', { variable: 'MCP_SERVERS_FILE' });
+  }
   const r = FileSchema.safeParse(parsed);
   if (!r.success) {
     const issue = settingsIssueText(r.error.issues[0], parsed, 'file');

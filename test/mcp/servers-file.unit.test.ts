@@ -157,4 +157,9 @@ describe('MCP_SERVERS_FILE: a config copied from an MCP client means there what 
     const bad = file('vscode-bad.json', { servers: { files: { type: 'stdio', comand: 'npx' } } });
     expect(() => readServersFile(bad, actor)).to.throw(/^MCP_SERVERS_FILE: servers\.files: unknown key "comand"/);
   });
+
+  it('a file holding both an mcpServers map and servers is refused: one of them was read and the other left out without a word', () => {
+    const path = file('both.json', { mcpServers: { files: { command: 'npx', args: ['-y', 'x'] } }, servers: { github: { type: 'http', url: 'https://api.githubcopilot.com/mcp/' } } });
+    expect(() => readServersFile(path, actor)).to.throw(/^MCP_SERVERS_FILE: holds both "mcpServers" and "servers": keep one of them/);
+  });
 });
