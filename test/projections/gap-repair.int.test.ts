@@ -304,6 +304,19 @@ for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
       expect((await rm.getTask('acme', id))?.status).to.equal('completed');
     });
 
+    it('replays a stream of more events than a function takes arguments (a long-lived MCP server\'s health changes)', async () => {
+      await setUp(() => false);
+      const stream = `mcpserver-${newId()}`;
+      const registered = await db.store.append(stream, [
+        createEvent({ type: 'McpServerRegistered', stream, tenant: 'acme', actor, data: { name: 'srv', transport: 'http', url: 'http://127.0.0.1:1/mcp' } }),
+      ]);
+      // As the store would give them back: the registration, then 200,000 health changes (not appended: that would take minutes here).
+      const [first] = registered.events;
+      const many: RecordedEvent[] = [first, ...Array.from({ length: 200_000 }, (_, i) => ({ ...first, id: newId(), type: 'McpServerHealthChanged', revision: i + 1, position: first.position + i + 1, data: { status: i % 2 ? 'down' : 'up' } }))];
+      expect(await projector.replayStream(many)).to.equal(true);
+      expect((await db.knex('rm_mcp_servers').where('id', stream.slice('mcpserver-'.length)).first())?.health).to.equal('down');
+    });
+
     it('stops between chunks when stopped during a repair, not after every overdue position', async () => {
       const bulk = `task-${newId()}`;
       await setUp((e) => e.stream === bulk);
