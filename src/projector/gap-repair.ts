@@ -206,8 +206,8 @@ export class GapRepair {
       else missing.push(e);
     }
     if (missing.length) {
-      const late = await this.appliedAfterLater(missing);
       await this.options.apply(missing);
+      const late = await this.appliedAfterLater(missing);
       const positions = missing.map((e) => e.position);
       this.counter.inc({ outcome: 'repaired' }, positions.length - late.length);
       this.options.onRepaired?.(positions);
@@ -259,17 +259,26 @@ export class GapRepair {
   }
 
   /**
-   * The events among `events` (about to be applied) that a projection folding its documents in
-   * stream order handles while the audit log already holds a later event of their stream, with
-   * those projections. Read before the repair's own write: a later event the bus applies in
-   * between is not seen (it then was applied first too).
+   * The events among `events` (just applied by the repair) that a projection folding its
+   * documents in stream order handles while the audit log holds a later event of their stream
+   * the bus applied (not one of `events`), with those projections. Read after the repair's own
+   * write, so that a later event the bus applied while the repair ran (after a check before it,
+   * and before its write) is seen too; one the bus applied right after that write is taken for
+   * applied first as well, and its stream replayed to the same documents, harmlessly.
    */
   private async appliedAfterLater(events: RecordedEvent[]): Promise<RepairedOutOfOrder[]> {
     const ordered = events.map((e) => ({ e, projections: this.inOrder.filter((a) => a.canHandle(e)).map((a) => a.name) })).filter((x) => x.projections.length);
     if (!ordered.length) return [];
     const streams = [...new Set(ordered.map((x) => x.e.stream))];
-    // The (stream, position) index: each stream's last applied position.
-    const rows: Array<{ stream: string; p: number | string }> = await this.options.knex(this.table).whereIn('stream', streams).groupBy('stream').select('stream').max({ p: 'position' });
+    const own = events.map((e) => e.position);
+    // The (stream, position) index: each stream's last position the bus applied.
+    const rows: Array<{ stream: string; p: number | string }> = await this.options
+      .knex(this.table)
+      .whereIn('stream', streams)
+      .whereNotIn('position', own)
+      .groupBy('stream')
+      .select('stream')
+      .max({ p: 'position' });
     const last = new Map(rows.map((r) => [String(r.stream), Number(r.p)]));
     return ordered.filter((x) => (last.get(x.e.stream) ?? -1) > x.e.position).map((x) => ({ position: x.e.position, stream: x.e.stream, projections: x.projections }));
   }

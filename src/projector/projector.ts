@@ -259,7 +259,7 @@ export class Projector {
   async replayStream(events: RecordedEvent[]): Promise<boolean> {
     if (!events.length) return true;
     const stream = events[0].stream;
-    const last = Math.max(...events.map((e) => e.position));
+    const last = events.reduce((m, e) => Math.max(m, e.position), -1);
     const touched = emptyTouched();
     const replayers = this.appliers.filter((a) => a.replay && events.some((e) => a.canHandle(e)));
     if (!replayers.length) return true;

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { createTable, dialectOf } from '../db/knex';
+import { sha256Utf8Hex } from '../core/hash';
 import { CHECKPOINT_TABLE, type ReadModelTables } from '../../projections/tables';
 
 type Builder = Knex.CreateTableBuilder;
@@ -30,6 +31,20 @@ function longText(knex: Knex, t: Builder, column: string): Knex.ColumnBuilder {
   return dialectOf(knex) === 'mysql' ? t.specificType(column, 'LONGTEXT') : t.text(column);
 }
 
+/** The longest identifier MySQL/MariaDB take (an index's name). */
+const MAX_IDENTIFIER = 64;
+
+/**
+ * Index `columns` of `table` under knex's own name for it (`<table>_<columns>_index`, as the live
+ * tables' are), or, when a rebuild's `__r<n>` table name makes that longer than MySQL takes, under
+ * its start and a hash of it. Queries find an index by its columns (IndexHints), not its name.
+ */
+function indexOn(t: Builder, table: string, columns: readonly string[]): void {
+  const name = `${table.replace(/\.|-/g, '_')}_${columns.join('_')}_index`.toLowerCase();
+  if (name.length <= MAX_IDENTIFIER) t.index([...columns]);
+  else t.index([...columns], `${name.slice(0, MAX_IDENTIFIER - 9)}_${sha256Utf8Hex(name).slice(2, 10)}`);
+}
+
 /**
  * Table definitions of each projection, shared by the migration and by rebuilds (which create
  * the same tables under fresh names). Timestamps are ISO-8601 strings, as in the event store,
@@ -57,9 +72,9 @@ export const projectionSchemas: Record<string, { tables: (keyof ReadModelTables)
         t.string('updated_at', 24).notNullable();
         t.integer('revision').notNullable();
         t.bigInteger('position').notNullable();
-        t.index(['tenant', 'created_at', 'id']);
-        t.index(['tenant', 'status', 'created_at', 'id']);
-        t.index(['tenant', 'agent_id', 'created_at', 'id']);
+        indexOn(t, n.tasks, ['tenant', 'created_at', 'id']);
+        indexOn(t, n.tasks, ['tenant', 'status', 'created_at', 'id']);
+        indexOn(t, n.tasks, ['tenant', 'agent_id', 'created_at', 'id']);
       });
       await createTable(knex, n.taskSteps, (t) => {
         t.string('task_id', 200).notNullable();
@@ -92,7 +107,7 @@ export const projectionSchemas: Record<string, { tables: (keyof ReadModelTables)
         t.string('completed_at', 24);
         t.integer('revision').notNullable();
         t.primary(['task_id', 'step_id']);
-        t.index(['task_id', 'idx']);
+        indexOn(t, n.taskStepRuns, ['task_id', 'idx']);
       });
     },
   },
@@ -122,10 +137,10 @@ export const projectionSchemas: Record<string, { tables: (keyof ReadModelTables)
         t.string('completed_at', 24);
         t.bigInteger('requested_position');
         t.integer('revision').notNullable();
-        t.index(['task_id', 'requested_position']);
-        t.index(['tenant', 'requested_at']);
+        indexOn(t, n.toolCalls, ['task_id', 'requested_position']);
+        indexOn(t, n.toolCalls, ['tenant', 'requested_at']);
         // GET /v1/tool-calls filters (migrations/20261209000100_tool_call_list_indexes.ts).
-        for (const columns of TOOL_CALL_LIST_INDEXES) t.index([...columns]);
+        for (const columns of TOOL_CALL_LIST_INDEXES) indexOn(t, n.toolCalls, columns);
       });
     },
   },
@@ -144,12 +159,12 @@ export const projectionSchemas: Record<string, { tables: (keyof ReadModelTables)
         longText(knex, t, 'body').notNullable();
         t.bigInteger('seq');
         t.bigInteger('batch_id');
-        t.index([...AUDIT_TENANT_INDEX]);
-        t.index([...AUDIT_TENANT_TYPE_INDEX]);
-        t.index(['stream', 'position']);
-        t.index(['type', 'position']);
-        t.index(['seq']);
-        t.index(['batch_id']);
+        indexOn(t, n.auditEvents, [...AUDIT_TENANT_INDEX]);
+        indexOn(t, n.auditEvents, [...AUDIT_TENANT_TYPE_INDEX]);
+        indexOn(t, n.auditEvents, ['stream', 'position']);
+        indexOn(t, n.auditEvents, ['type', 'position']);
+        indexOn(t, n.auditEvents, ['seq']);
+        indexOn(t, n.auditEvents, ['batch_id']);
       });
     },
   },
@@ -172,7 +187,7 @@ export const projectionSchemas: Record<string, { tables: (keyof ReadModelTables)
         t.string('gas_used', 40);
         t.string('anchored_at', 24);
         t.text('extra_json');
-        t.index(['first_seq', 'last_seq']);
+        indexOn(t, n.batches, ['first_seq', 'last_seq']);
       });
     },
   },
@@ -195,7 +210,7 @@ export const projectionSchemas: Record<string, { tables: (keyof ReadModelTables)
         t.string('registered_at', 24).notNullable();
         t.string('updated_at', 24).notNullable();
         t.integer('revision').notNullable();
-        t.index(['tenant', 'name']);
+        indexOn(t, n.mcpServers, ['tenant', 'name']);
       });
       await createTable(knex, n.mcpTools, (t) => {
         t.string('server_id', 200).notNullable();
@@ -211,7 +226,7 @@ export const projectionSchemas: Record<string, { tables: (keyof ReadModelTables)
         longText(knex, t, 'icons_json');
         longText(knex, t, 'meta_json');
         t.primary(['server_id', 'name']);
-        t.index(['tenant']);
+        indexOn(t, n.mcpTools, ['tenant']);
       });
     },
   },

@@ -258,6 +258,42 @@ for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
       expect(await counted('replayed_stream')).to.equal(0);
     });
 
+    it('rebuilds a stream the bus applies a later event of while the repair runs, between its check for later events and its own apply', async () => {
+      const c = `task-${newId()}`;
+      const cache = new MemoryCache();
+      await setUp((e) => e.stream === c && e.type !== 'TaskCompleted', cache);
+      const lost = await db.store.append(c, [
+        createEvent({ type: 'TaskSubmitted', stream: c, tenant: 'acme', actor, data: { instruction: 'x' } }),
+        createEvent({ type: 'TaskStarted', stream: c, tenant: 'acme', actor, data: {} }),
+      ]);
+      // A delivered event after them, so that they are overdue below the head.
+      const d = `task-${newId()}`;
+      const after = await db.store.append(d, [createEvent({ type: 'TaskSubmitted', stream: d, tenant: 'acme', actor, data: { instruction: 'x' } })]);
+      expect(await rm.waitForPosition(after.position, 10_000)).to.equal(true);
+      const repair = new GapRepair({
+        knex: db.knex,
+        store: db.store,
+        apply: async (events) => {
+          // The task ends now: the bus applies TaskCompleted (passed over: no task yet) before the repair's own apply.
+          const done = await db.store.append(c, [createEvent({ type: 'TaskCompleted', stream: c, tenant: 'acme', actor, data: { output: 'done' } })]);
+          expect(await rm.waitForPosition(done.position, 10_000)).to.equal(true);
+          await projector.applyEvents(events);
+        },
+        replay: (events) => projector.replayStream(events),
+        afterMs: BOUND_MS,
+        clock: () => new Date(now),
+        registry,
+        onReplayed: (events) => replayed.push(...events),
+        onOutOfOrder: (events) => outOfOrder.push(...events),
+      });
+      await repair.check();
+      now += BOUND_MS;
+      await repair.check();
+      expect((await rm.getTask('acme', c.slice('task-'.length)))?.status, 'every event of the stream folded in order').to.equal('completed');
+      expect(replayed.map((x) => x.position)).to.deep.equal(lost.events.map((e) => e.position));
+      expect(outOfOrder).to.deep.equal([]);
+    });
+
     it('replays a stream only up to date: given fewer events of it than the audit log holds (the bus applied a later one since they were read), changes nothing and says so', async () => {
       await setUp(() => false);
       const id = a.slice('task-'.length);
@@ -266,6 +302,19 @@ for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
       expect((await rm.getTask('acme', id))?.status).to.equal('completed');
       expect(await projector.replayStream(events)).to.equal(true);
       expect((await rm.getTask('acme', id))?.status).to.equal('completed');
+    });
+
+    it('replays a stream of more events than a function takes arguments (a long-lived MCP server\'s health changes)', async () => {
+      await setUp(() => false);
+      const stream = `mcpserver-${newId()}`;
+      const registered = await db.store.append(stream, [
+        createEvent({ type: 'McpServerRegistered', stream, tenant: 'acme', actor, data: { name: 'srv', transport: 'http', url: 'http://127.0.0.1:1/mcp' } }),
+      ]);
+      // As the store would give them back: the registration, then 200,000 health changes (not appended: that would take minutes here).
+      const [first] = registered.events;
+      const many: RecordedEvent[] = [first, ...Array.from({ length: 200_000 }, (_, i) => ({ ...first, id: newId(), type: 'McpServerHealthChanged', revision: i + 1, position: first.position + i + 1, data: { status: i % 2 ? 'down' : 'up' } }))];
+      expect(await projector.replayStream(many)).to.equal(true);
+      expect((await db.knex('rm_mcp_servers').where('id', stream.slice('mcpserver-'.length)).first())?.health).to.equal('down');
     });
 
     it('stops between chunks when stopped during a repair, not after every overdue position', async () => {
