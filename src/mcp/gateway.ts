@@ -88,7 +88,7 @@ export type McpGatewayOptions = {
  * How long at most, from its start (holdListing), a start-up registration of a server new to the
  * catalog holds listings back (tools/list, search_tools, GET /v1/tools): long enough for a server
  * that starts at once to be in a first listing, short enough that one that hangs (up to the
- * connect timeout, 10 s) does not keep every client's tools/list waiting. Past it, listings answer
+ * connect timeout, MCP_CONNECT_TIMEOUT_MS) does not keep every client's tools/list waiting. Past it, listings answer
  * from the catalog as it is, and the server's tools come later with notifications/tools/list_changed.
  */
 export const LISTING_HOLD_MS = 3_000;
