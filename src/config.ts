@@ -190,9 +190,10 @@ export const ConfigSchema = z.object({
   /** How long one upstream tools/call may take before it fails (and counts against that upstream's breaker). */
   MCP_CALL_TIMEOUT_MS: positiveInt.max(3_600_000).default(30_000),
   /**
-   * How long connecting to an upstream may take, each time it (re)connects: a stdio server's start,
-   * initialize and its first tools/list pages. Past it the server is down until the next try, and
-   * calls waiting for it fail; raise it for servers slow to start (`npx -y` downloading first).
+   * How long connecting to an upstream may take, each time it (re)connects: the longest wait for its
+   * answer to initialize (a stdio server's start included) and to each page of its first tools/list.
+   * Past it the server is down until the next try, and calls waiting for it fail; raise it for
+   * servers slow to start (`npx -y` downloading first). A server's own `connectTimeoutMs` wins.
    */
   MCP_CONNECT_TIMEOUT_MS: z.coerce
     .number(MCP_CONNECT_TIMEOUT_EXPECTED)
