@@ -9,6 +9,8 @@ export type DocumentChange<Doc> = { id: string; doc: Doc; previous?: Doc };
 export interface DocumentStore<Doc> {
   load(db: Knex.Transaction, tables: ReadModelTables, ids: string[]): Promise<Map<string, Doc>>;
   save(db: Knex.Transaction, tables: ReadModelTables, changes: DocumentChange<Doc>[]): Promise<void>;
+  /** Delete the documents `ids` (with the rows that hang on them), for a replay of their streams. */
+  delete?(db: Knex.Transaction, tables: ReadModelTables, ids: string[]): Promise<void>;
   /** Mark caches depending on `doc`; called for every document the batch visited, changed or not. */
   touch?(doc: Doc, touched: Touched): void;
 }
@@ -20,7 +22,7 @@ export interface DocumentStore<Doc> {
  * after a crash between commit and cache update) repairs the caches.
  */
 export function documentApplier<Doc>(projection: DocumentProjection<Doc>, store: DocumentStore<Doc>): ProjectionApplier {
-  return {
+  const applier: ProjectionApplier = {
     name: projection.name,
     canHandle: (e) => projection.canHandle(e),
     async apply(trx, tables, events: RecordedEvent[], touched) {
@@ -38,6 +40,18 @@ export function documentApplier<Doc>(projection: DocumentProjection<Doc>, store:
         store.touch?.(doc, touched);
       }
       if (changes.length) await store.save(trx, tables, changes);
+    },
+  };
+  const remove = store.delete;
+  if (!remove) return applier;
+  return {
+    ...applier,
+    async replay(trx, tables, events, touched) {
+      const ids = [...new Set(events.map((e) => projection.documentId(e)))];
+      // The documents as they were, so that caches of one the events no longer make are refreshed too.
+      for (const doc of (await store.load(trx, tables, ids)).values()) store.touch?.(doc, touched);
+      await remove(trx, tables, ids);
+      await applier.apply(trx, tables, events, touched);
     },
   };
 }

@@ -80,6 +80,12 @@ export const mcpServerSqlStore: DocumentStore<McpServerDoc> = {
     );
     for (const part of statementChunks(rows)) await db(t.mcpTools).insert(part);
   },
+  async delete(db, t, ids) {
+    for (const part of chunks(ids)) {
+      await db(t.mcpTools).whereIn('server_id', part).delete();
+      await db(t.mcpServers).whereIn('id', part).delete();
+    }
+  },
   touch(doc, touched) {
     touched.catalogTenants.add(doc.tenant);
   },

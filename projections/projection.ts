@@ -31,4 +31,12 @@ export interface ProjectionApplier {
   canHandle(event: RecordedEvent): boolean;
   /** `events` are those this applier can handle, in delivery order. */
   apply(trx: Knex.Transaction, tables: ReadModelTables, events: RecordedEvent[], touched: Touched): Promise<void>;
+  /**
+   * Replace the documents `events` change with what `events` alone make of them: delete them,
+   * then apply `events`. Requires `events` to be every event of their streams this applier can
+   * handle, in revision order (a stream read back from the event store), and each document to be
+   * made by one stream's events. Only projections that fold a document in stream order have it:
+   * the repair of a stream whose later events were applied before its earlier ones (GapRepair).
+   */
+  replay?(trx: Knex.Transaction, tables: ReadModelTables, events: RecordedEvent[], touched: Touched): Promise<void>;
 }

@@ -1,5 +1,5 @@
 import { documentApplier, type DocumentStore } from './document-applier';
-import { jsonOrNull, orUndefined, parseJson, upsertRows } from './sql-rows';
+import { chunks, jsonOrNull, orUndefined, parseJson, upsertRows } from './sql-rows';
 import { taskStepsProjection, type StepRunDoc } from './task-steps.projection';
 
 type Row = Record<string, unknown>;
@@ -59,6 +59,11 @@ export const stepRunSqlStore: DocumentStore<StepRunDoc> = {
   },
   async save(db, t, changes) {
     await upsertRows(db, t.taskStepRuns, ['task_id', 'step_id'], changes.map((c) => toRow(c.doc)));
+  },
+  async delete(db, t, ids) {
+    // `<task id>/<step id>`: a task id has no slash, a step id may.
+    const pairs = ids.map((id) => [id.slice(0, id.indexOf('/')), id.slice(id.indexOf('/') + 1)]);
+    for (const part of chunks(pairs)) await db(t.taskStepRuns).whereIn(['task_id', 'step_id'], part).delete();
   },
   touch(doc, touched) {
     touched.taskIds.add(doc.taskId);

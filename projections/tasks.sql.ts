@@ -1,6 +1,6 @@
 import { documentApplier, type DocumentStore } from './document-applier';
 import type { TaskStatus } from './tasks.projection';
-import { insertNewRows, jsonOrNull, num, orUndefined, parseJson, upsertRows } from './sql-rows';
+import { chunks, insertNewRows, jsonOrNull, num, orUndefined, parseJson, upsertRows } from './sql-rows';
 import { tasksProjection, type TaskDoc } from './tasks.projection';
 
 type Row = Record<string, unknown>;
@@ -60,6 +60,12 @@ export const taskSqlStore: DocumentStore<TaskDoc> = {
       .filter((c) => !c.previous && c.doc.steps)
       .flatMap((c) => c.doc.steps!.map((s, idx) => ({ task_id: c.id, idx, tool: s.tool, arguments_json: jsonOrNull(s.arguments), arguments_hash: s.argumentsHash ?? null, arguments_sealed: jsonOrNull(s.argumentsSealed) })));
     await insertNewRows(db, t.taskSteps, ['task_id', 'idx'], steps);
+  },
+  async delete(db, t, ids) {
+    for (const part of chunks(ids)) {
+      await db(t.taskSteps).whereIn('task_id', part).delete();
+      await db(t.tasks).whereIn('id', part).delete();
+    }
   },
   touch(doc, touched) {
     touched.taskIds.add(doc.id);

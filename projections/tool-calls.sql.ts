@@ -1,5 +1,5 @@
 import { documentApplier, type DocumentStore } from './document-applier';
-import { jsonOrNull, num, orUndefined, parseJson, upsertRows } from './sql-rows';
+import { chunks, jsonOrNull, num, orUndefined, parseJson, upsertRows } from './sql-rows';
 import { toolCallsProjection, type ToolCallDoc } from './tool-calls.projection';
 
 type Row = Record<string, unknown>;
@@ -64,6 +64,9 @@ export const toolCallSqlStore: DocumentStore<ToolCallDoc> = {
   },
   async save(db, t, changes) {
     await upsertRows(db, t.toolCalls, 'id', changes.map((c) => toRow(c.doc)));
+  },
+  async delete(db, t, ids) {
+    for (const part of chunks(ids)) await db(t.toolCalls).whereIn('id', part).delete();
   },
   // A task's steps are read with its tool calls, so a call changes the cached task view.
   touch(doc, touched) {

@@ -311,14 +311,20 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
           knex,
           store,
           apply: (events) => p.applyEvents(events),
+          replay: (events) => p.replayStream(events),
           afterMs: config.PROJECTION_GAP_REPAIR_MS,
           registry,
           onRepaired: (positions) =>
             logger.warn({ role: 'projector', positions }, `read models lacked ${positionsText(positions)}, not delivered by the bus in PROJECTION_GAP_REPAIR_MS: read from the event store and applied`),
+          onReplayed: (events) =>
+            logger.warn(
+              { role: 'projector', events },
+              `read models applied ${positionsText(events.map((e) => e.position))} from the event store after a later event of the same stream: rebuilt those streams' documents in ${[...new Set(events.flatMap((e) => e.projections))].join(', ')} from every event of the stream in the event store`,
+            ),
           onOutOfOrder: (events) =>
             logger.error(
               { role: 'projector', events },
-              `read models applied ${positionsText(events.map((e) => e.position))} from the event store after a later event of the same stream: ${[...new Set(events.flatMap((e) => e.projections))].join(', ')} may show those streams in an older or incomplete state; run openmcp projections rebuild <name> for each (docs/operations.md, "An event the bus lost")`,
+              `read models applied ${positionsText(events.map((e) => e.position))} from the event store after a later event of the same stream and could not rebuild those streams (${[...new Set(events.map((e) => e.reason))].join('; ')}): ${[...new Set(events.flatMap((e) => e.projections))].join(', ')} may show those streams in an older or incomplete state; run openmcp projections rebuild <name> for each (docs/operations.md, "An event the bus lost")`,
             ),
           appliers: appliersFor(store),
           onHeld: (position, reason) =>

@@ -1,6 +1,6 @@
 /**
  * The bundled example MCP server over stdio: echo, add, reverse, now.
- * Run: `npx tsx examples/mcp-stdio/server.ts` (MCP_EXAMPLE_TEST_TOOLS=on adds fail, reject, sleep, crash, count).
+ * Run: `npx tsx examples/mcp-stdio/server.ts` (MCP_EXAMPLE_TEST_TOOLS=on adds fail, reject, sleep, hold, crash, count).
  */
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { buildExampleServer } from './tools';

@@ -1,5 +1,6 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { McpError, ErrorCode } from '@modelcontextprotocol/sdk/types.js';
+import { existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 
@@ -44,6 +45,17 @@ export function buildExampleServer(opts: { name?: string; testTools?: boolean } 
     async ({ ms }, { signal }) => {
       await sleep(ms, undefined, { signal });
       return { content: [{ type: 'text', text: `slept ${ms}` }] };
+    },
+  );
+  server.registerTool(
+    'hold',
+    {
+      description: 'Stay in the middle of the call until a file exists at path, then answer (a test lets the call go by creating the file; stops waiting when the call is cancelled).',
+      inputSchema: { path: z.string().min(1) },
+    },
+    async ({ path }, { signal }) => {
+      while (!existsSync(path)) await sleep(20, undefined, { signal });
+      return { content: [{ type: 'text', text: `released by ${path}` }] };
     },
   );
   server.registerTool(

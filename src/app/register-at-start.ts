@@ -42,8 +42,10 @@ export function registerAtStart(
   actor: Actor,
   options: { logger?: { info(msg: string): void }; onFailure?: (server: string, err: unknown) => void } = {},
 ): StartupRegistrations {
-  const fromFile = config.MCP_SERVERS_FILE ? readServersFile(config.MCP_SERVERS_FILE, actor) : [];
-  const known = (tenant: string, name: string) => gateway.listServers(tenant, { sharedDetails: true }).some((s) => s.tenant === tenant && s.name === name);
+  const disabled: { tenant: string; name: string; at: string }[] = [];
+  const fromFile = config.MCP_SERVERS_FILE ? readServersFile(config.MCP_SERVERS_FILE, actor, (d) => disabled.push(d)) : [];
+  const registered = (tenant: string, name: string) => gateway.listServers(tenant, { sharedDetails: true }).find((s) => s.tenant === tenant && s.name === name);
+  const known = (tenant: string, name: string) => registered(tenant, name) !== undefined;
   const label = (tenant: string, name: string) => (tenant === SHARED_TENANT ? name : `${tenant}/${name}`);
   // A list, not a set: a file entry named `examples` registers after the bundled one, under the same name.
   const running: string[] = [];
@@ -62,6 +64,15 @@ export function registerAtStart(
     );
     return registration;
   };
+  // A disabled entry is not registered, and not removed either (as an entry deleted from the file):
+  // one an earlier start registered (the release before this one started disabled entries) runs on, so it is named.
+  for (const d of disabled) {
+    const s = registered(d.tenant, d.name);
+    if (!s) continue;
+    options.logger?.info(
+      `MCP_SERVERS_FILE: ${d.at} is disabled, but ${label(d.tenant, d.name)} stays registered by an earlier start (connected, its tools served): remove it (npx openmcp mcp servers remove ${d.name}, DELETE /v1/mcp-servers/${s.id})`,
+    );
+  }
   const examples = examplesServer(actor);
   // Started in this order, each queued behind the one before for the same name (ensureServer):
   // a file entry named `examples` still reconfigures the bundled one, as when they ran in turn.

@@ -1,4 +1,5 @@
 import { isHexAddress } from '../core/address';
+import { redactUrl } from '../core/errors';
 
 /**
  * What is wrong with an address an auditor pins (`--contract`, `--signer`), or undefined. Checked
@@ -24,5 +25,7 @@ export function rpcUrlProblem(value: string | undefined): string | undefined {
   if (value.trim() === '') return `${option} is empty: give the URL of a JSON-RPC node of the chain, or leave it unset`;
   const protocol = URL.canParse(value) ? new URL(value).protocol : undefined;
   if (protocol === 'http:' || protocol === 'https:') return undefined;
-  return `${option} ${value} is not an http:// or https:// URL (the node's HTTP JSON-RPC endpoint)`;
+  // Masked as the on-chain checks' lines mask it (chainReadProblem): a provider's key rides in the
+  // URL (Infura's /ws/v3/<key>, a password), and this line goes to stdout, which CI logs keep.
+  return `${option} ${redactUrl(value, { pathKeys: true })} is not an http:// or https:// URL (the node's HTTP JSON-RPC endpoint)`;
 }

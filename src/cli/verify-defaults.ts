@@ -1,4 +1,5 @@
-import { configFileSettings } from '../config';
+import { ConfigSchema, configFileSettings } from '../config';
+import { ConfigError } from '../core/errors';
 
 export type VerifyDefaults = {
   /** `--rpc` when it is not given: CHAIN_RPC_URL, else the local chain on CHAIN_PORT (8545). */
@@ -17,7 +18,18 @@ export type VerifyDefaults = {
 export function verifyDefaults(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): VerifyDefaults {
   const file = configFileSettings(env, cwd);
   const setting = (name: string): string | undefined => env[name] || file[name] || undefined;
-  const rpc = setting('CHAIN_RPC_URL') ?? `http://127.0.0.1:${setting('CHAIN_PORT') ?? 8545}`;
+  const rpc = setting('CHAIN_RPC_URL') ?? `http://127.0.0.1:${chainPort(setting('CHAIN_PORT'))}`;
   const contract = setting('ANCHOR_CONTRACT');
   return contract ? { rpc, contract } : { rpc };
+}
+
+/**
+ * CHAIN_PORT checked as `start` checks it (ConfigSchema): unchecked, `abc` made the URL
+ * http://127.0.0.1:abc, refused as an --rpc (or CHAIN_RPC_URL) that is no http(s) URL, neither set.
+ */
+function chainPort(value: string | undefined): number {
+  if (value === undefined) return 8545;
+  const parsed = ConfigSchema.shape.CHAIN_PORT.safeParse(value);
+  if (parsed.success) return parsed.data;
+  throw new ConfigError(`Invalid configuration: CHAIN_PORT=${JSON.stringify(value)}: expected ${parsed.error.issues[0].message}`, { variable: 'CHAIN_PORT' });
 }

@@ -116,6 +116,15 @@ export function redactUrl(url: string, opts: RedactUrlOptions = {}): string {
   }
 }
 
+/**
+ * Whether redactUrl would mask anything in `url` (a user name or password, a credential-like query
+ * value, with `pathKeys` a key-like path segment): such a URL is never handed out whole.
+ * @example urlHoldsCredentials('https://mainnet.infura.io/v3/<32 hex>', { pathKeys: true }) // true
+ */
+export function urlHoldsCredentials(url: string, opts: RedactUrlOptions = {}): boolean {
+  return redactUrl(url, opts) !== (URL.canParse(url) ? new URL(url).toString() : url);
+}
+
 /** `text` with every URL in it passed through redactUrl (error messages repeat the URL they failed on). */
 export function redactUrlsIn(text: string, opts: RedactUrlOptions = {}): string {
   // Punctuation closing the sentence or bracket around a URL is not part of it: left in, it would

@@ -167,9 +167,12 @@ export async function openKnex(url: string, opts: OpenKnexOptions = {}): Promise
       const admin = knexFactory({ client: 'mysql2', log, compileSqlOnError: false, connection, pool: { min: 0, max: 1 } });
       try {
         await admin.raw('SELECT 1').catch((err) => Promise.reject(cannotConnect(url, err)));
-        const [created] = (await admin.raw('CREATE DATABASE IF NOT EXISTS ?? CHARACTER SET ?? COLLATE ??', [database, MYSQL_CHARSET, await mysqlCollation(admin)])) as [{ affectedRows: number }];
-        // 1 row when it made the database, 0 (and a note) when it was there: of processes starting together, one is told.
-        if (created.affectedRows > 0) opts.onCreated?.(database);
+        const [seen] = (await admin.raw('SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?', [database])) as [unknown[]];
+        const [created] = (await admin.raw('CREATE DATABASE IF NOT EXISTS ?? CHARACTER SET ?? COLLATE ??', [database, MYSQL_CHARSET, await mysqlCollation(admin)])) as [{ affectedRows: number; warningStatus: number }];
+        // Made here: it was not there before, and CREATE gave no note 1007 ("database exists": another
+        // process starting at once made it first). Not affectedRows alone: MySQL 8 answers 1 row for a
+        // database that exists (MariaDB 0).
+        if (seen.length === 0 && created.affectedRows > 0 && !created.warningStatus) opts.onCreated?.(database);
       } finally {
         await admin.destroy();
       }

@@ -15,7 +15,12 @@ const TRAILING_ID = /"id":(\d+)\}$/;
  */
 export function sseDataTap(onData: (data: string) => void): TransformStream<Uint8Array, Uint8Array> {
   const decoder = new TextDecoder();
-  let rest = '';
+  // The line being read, in the pieces the chunks brought: joined once it ends. Re-reading it
+  // whole at each chunk (as a string grown and split again) cost time of the square of its
+  // length: ~9 s of the event loop for one 10 MiB event, the longest an upstream may send.
+  let open: string[] = [];
+  // The last chunk ended in a CR: a LF first in the next is the rest of that CRLF, not a line end.
+  let afterCr = false;
   let data: string[] = [];
   let type = '';
   const line = (l: string) => {
@@ -35,12 +40,24 @@ export function sseDataTap(onData: (data: string) => void): TransformStream<Uint
   };
   return new TransformStream({
     transform(chunk, controller) {
-      const text = rest + decoder.decode(chunk, { stream: true });
-      // A CR last may be the first half of a CRLF: kept for the next chunk, not read as an end of line yet.
-      const whole = text.endsWith('\r') ? text.slice(0, -1) : text;
-      const lines = whole.split(/\r\n|\r|\n/);
-      rest = lines.pop()! + text.slice(whole.length);
-      for (const l of lines) line(l);
+      let text = decoder.decode(chunk, { stream: true });
+      // Text came (not only part of a character): the CR is answered, whether by a LF or not; a
+      // LF alone, eaten here, must not leave it standing for the next chunk's LF (a blank line).
+      if (afterCr && text !== '') {
+        if (text.startsWith('\n')) text = text.slice(1);
+        afterCr = false;
+      }
+      if (text !== '') afterCr = text.endsWith('\r');
+      const eol = /\r\n|\r|\n/g;
+      let from = 0;
+      for (let m = eol.exec(text); m; m = eol.exec(text)) {
+        open.push(text.slice(from, m.index));
+        const l = open.length === 1 ? open[0] : open.join('');
+        open = [];
+        line(l);
+        from = m.index + m[0].length;
+      }
+      if (from < text.length) open.push(text.slice(from));
       controller.enqueue(chunk);
     },
   });

@@ -95,6 +95,14 @@ export const LISTING_HOLD_MS = 3_000;
 
 export type ToolMatch = { tool: CatalogTool; score: number };
 
+/**
+ * callTool's options: the upstream call's, and `decidedAs`, the `<server>__<tool>` name the caller
+ * decided on (the agent runtime's policy). A name that resolves to a tool of another namespaced
+ * name (an alias the catalog gained after the decision) is refused, MCP_TOOL_NOT_FOUND, before
+ * anything is recorded: the rules judged one name, the call must not reach another tool.
+ */
+export type GatewayCallOptions = CallOptions & { decidedAs?: string };
+
 export type RemoveServerOptions = {
   /** The caller acts for every tenant (a cross-tenant admin): it may remove a shared server (tenant `*`). */
   crossTenant?: boolean;
@@ -800,7 +808,7 @@ export class McpGateway {
    * Aborting `options.signal` cancels the call upstream and records it failed (MCP_CALL_CANCELLED);
    * `options.onProgress` receives the upstream's progress notifications.
    */
-  callTool(ctx: CallContext, name: string, args: Record<string, unknown> = {}, options: CallOptions = {}): Promise<CallToolResult> {
+  callTool(ctx: CallContext, name: string, args: Record<string, unknown> = {}, options: GatewayCallOptions = {}): Promise<CallToolResult> {
     const call = this.audited(ctx, name, args, options).catch((err: unknown) => {
       // Ours are told to the caller as they are; anything else is a bug the caller sees only as
       // "internal error": the operator's log has it.
@@ -815,7 +823,7 @@ export class McpGateway {
     return call;
   }
 
-  private async audited(ctx: CallContext, name: string, args: Record<string, unknown>, options: CallOptions): Promise<CallToolResult> {
+  private async audited(ctx: CallContext, name: string, args: Record<string, unknown>, { decidedAs, ...options }: GatewayCallOptions): Promise<CallToolResult> {
     // Cancelled before anything happened: nothing to record.
     if (options.signal?.aborted) throw cancelledError(options.signal);
     let tool = this.catalog.findTool(ctx.tenant, name);
@@ -827,6 +835,9 @@ export class McpGateway {
       tool = this.catalog.findTool(ctx.tenant, name);
     }
     if (!tool) throw new McpGatewayError('MCP_TOOL_NOT_FOUND', `no tool named ${name}`, { details: { tool: name } });
+    if (decidedAs !== undefined && tool.namespacedName !== decidedAs) {
+      throw new McpGatewayError('MCP_TOOL_NOT_FOUND', `no tool named ${decidedAs}: ${name} names ${tool.namespacedName} now, which was not the tool decided on; not called`, { details: { tool: decidedAs } });
+    }
     const upstream = this.upstreams.get(tool.serverId);
     if (!upstream) throw new McpGatewayError('MCP_UPSTREAM_UNAVAILABLE', `server ${tool.server} is not connected`);
 

@@ -20,6 +20,32 @@ function follow(shared: AbortSignal): { own: AbortController; stop(): void } {
 }
 
 /**
+ * `body` as it is, calling `stop` once it ended, failed or was cancelled: an event stream follows
+ * the shared signal while it is read, and no longer (streamable HTTP answers every call as an
+ * event stream; each followed until the transport closes would be a controller kept per call).
+ */
+function followedUntilEnded(body: ReadableStream<Uint8Array>, stop: () => void): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const { done, value } = await reader.read();
+        if (!done) return controller.enqueue(value);
+        stop();
+        controller.close();
+      } catch (err) {
+        stop();
+        controller.error(err);
+      }
+    },
+    cancel(reason) {
+      stop();
+      return reader.cancel(reason);
+    },
+  });
+}
+
+/**
  * `fetch` for the SDK's HTTP client transports (streamable HTTP, SSE): every request gets an
  * AbortSignal of its own that follows the transport's.
  *
@@ -30,7 +56,7 @@ function follow(shared: AbortSignal): { own: AbortController; stop(): void } {
  * Here the transport's signal carries a single listener, whatever the number of requests in
  * flight, which aborts the requests that still follow it. A request stops following once its
  * response headers are in (or it failed); an event-stream response follows while the stream is
- * read, so closing the transport still ends the stream.
+ * read (until it ends, fails or is cancelled), so closing the transport still ends the stream.
  *
  * @example new StreamableHTTPClientTransport(url, { fetch: isolatedAbortFetch() })
  */
@@ -41,8 +67,11 @@ export function isolatedAbortFetch(base: FetchLike = fetch): FetchLike {
     const { own, stop } = follow(shared);
     try {
       const response = await base(url, { ...init, signal: own.signal });
-      if (!response.headers.get('content-type')?.includes('text/event-stream')) stop();
-      return response;
+      if (!response.body || !response.headers.get('content-type')?.includes('text/event-stream')) {
+        stop();
+        return response;
+      }
+      return new Response(followedUntilEnded(response.body, stop), { status: response.status, statusText: response.statusText, headers: response.headers });
     } catch (err) {
       stop();
       throw err;

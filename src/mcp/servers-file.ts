@@ -27,8 +27,39 @@ const Entry = z.strictObject({
   ...mcpServerLimitFields,
   // Cline's and Roo Code's switch: a disabled entry is not registered (nor its ${env:…} references required).
   disabled: z.boolean().optional(),
+  // Cline's and Roo Code's: whether that client asks its user before calling a tool. Read and ignored:
+  // the gateway asks no one, and a client of the gateway keeps its own approvals; refusing them refused a Cline config.
+  autoApprove: z.unknown().optional(),
+  alwaysAllow: z.unknown().optional(),
 });
-const ENTRY_KEYS = Object.keys(Entry.shape).join(', ');
+const ENTRY_KEYS = Object.keys(Entry.shape)
+  .filter((k) => k !== 'autoApprove' && k !== 'alwaysAllow')
+  .join(', ');
+
+/** Other clients' keys the gateway cannot honour as written: what to write instead (`value` is the entry's). */
+const OTHER_CLIENTS_KEYS: Record<string, (value: unknown) => string> = {
+  timeout: (v) => `"timeout" is in seconds in Cline and Roo Code: write "timeoutMs": ${typeof v === 'number' && Number.isFinite(v) ? Math.round(v * 1000) : '<seconds × 1000>'}`,
+  transportType: (v) => `"transportType" is not read: write "type": ${typeof v === 'string' ? JSON.stringify(v) : '"stdio", "sse" or "streamableHttp"'}`,
+  envFile: () => `"envFile" is not read: give each variable in "env" as "\${env:NAME}" and set NAME in the gateway's environment`,
+  disabledTools: () => `"disabledTools" is not read: the gateway serves every tool a server lists to the MCP clients of its tenant; remove the key (an agent's tasks can be kept from tools with POLICY_FILE's tools.deny)`,
+};
+
+/** The value of `key` in the entry at `at` (`mcpServers.<name>`, `servers.<name or index>`: a name may hold dots). */
+function entryValue(doc: unknown, at: string, key: string): unknown {
+  const dot = at.indexOf('.');
+  const container = (doc as Record<string, unknown> | null)?.[at.slice(0, dot)] as Record<string, unknown> | undefined;
+  const entry = container?.[at.slice(dot + 1)];
+  return entry !== null && typeof entry === 'object' ? (entry as Record<string, unknown>)[key] : undefined;
+}
+
+// VS Code's and Cursor's variables (${workspaceFolder}, ${userHome}, ${env:NAME}, ${input:id}…), not a shell's ${NAME} or ${NAME:-x}.
+const CLIENT_VARIABLE = /\$\{(?:(?:env|input|config|command):[^-=?+}]|(?:workspaceFolder|workspaceFolderBasename|userHome|pathSeparator|\/|cwd)\})/;
+
+/** Where another client would expand its "${…}" variables and the gateway passes them as written. */
+function unexpandedVariable(e: { command?: string; args?: string[]; cwd?: string; url?: string }): string | undefined {
+  const fields: [string, string | undefined][] = [['command', e.command], ...(e.args ?? []).map((a, i): [string, string] => [`args.${i}`, a]), ['cwd', e.cwd], ['url', e.url]];
+  return fields.find(([, v]) => v !== undefined && CLIENT_VARIABLE.test(v))?.[0];
+}
 
 const FileSchema = z.union([
   z.object({ servers: z.array(Entry.extend({ name: z.string() })) }),
@@ -41,12 +72,19 @@ const FileSchema = z.union([
 /**
  * Read MCP_SERVERS_FILE (JSON or YAML): `{servers: [{name, transport, command?, args?, env?, url?, headers?, tenant?, timeoutMs?, connectTimeoutMs?, maxConcurrent?}]}`
  * or the common `{mcpServers: {name: {command, args, env} | {url, type, headers}}}` (VS Code's `{servers: {name: …}}` too).
- * Entries without a tenant are shared; an entry with `disabled: true` is left out; a key no entry takes is refused, naming it.
+ * Entries without a tenant are shared; an entry with `disabled: true` is left out; a key no entry takes is refused, naming it
+ * (another client's `timeout`, `transportType`, `envFile`, `disabledTools` with what to write instead), `autoApprove` and
+ * `alwaysAllow` ignored; VS Code's or Cursor's `${workspaceFolder}`, `${env:NAME}` in command, args, cwd or url refused.
  * A header or env value referring to an environment variable this process lacks stops start-up, naming both;
  * so does an entry the gateway would refuse (a bad name, url or transport), naming the entry: the whole
  * file is checked before any entry is registered.
  */
-export function readServersFile(path: string, actor: Actor): RegisterServerParameters[] {
+export function readServersFile(
+  path: string,
+  actor: Actor,
+  /** Told of each entry with `disabled: true` (`at`: where it is in the file, e.g. `mcpServers.files`). */
+  onDisabled?: (entry: { tenant: string; name: string; at: string }) => void,
+): RegisterServerParameters[] {
   const parsed = readSettingsFile(path, 'MCP_SERVERS_FILE');
   const lone = loneSurrogateProblem(parsed);
   if (lone) throw new ConfigError(`MCP_SERVERS_FILE: ${lone}`, { variable: 'MCP_SERVERS_FILE' });
@@ -55,7 +93,18 @@ export function readServersFile(path: string, actor: Actor): RegisterServerParam
     const issue = settingsIssueText(r.error.issues[0], parsed, 'file');
     // zod says `Unrecognized key: "arg"`; the operator is told which keys an entry takes.
     const unknown = /^(.*): Unrecognized key(s?): (.*)$/.exec(issue);
-    const text = unknown ? `${unknown[1]}: unknown key${unknown[2]} ${unknown[3]} (an entry takes ${ENTRY_KEYS})` : issue;
+    let text = unknown ? `${unknown[1]}: unknown key${unknown[2]} ${unknown[3]} (an entry takes ${ENTRY_KEYS})` : issue;
+    if (unknown) {
+      // Another client's key: what to write instead (zod quotes each key as JSON does).
+      const keys = JSON.parse(`[${unknown[3]}]`) as string[];
+      const known = keys.filter((k) => Object.hasOwn(OTHER_CLIENTS_KEYS, k));
+      if (known.length) {
+        const others = keys.filter((k) => !known.includes(k));
+        const hints = known.map((k) => OTHER_CLIENTS_KEYS[k]!(entryValue(parsed, unknown[1], k)));
+        const rest = others.length ? `; unknown key${others.length > 1 ? 's' : ''} ${others.map((k) => JSON.stringify(k)).join(', ')} (an entry takes ${ENTRY_KEYS})` : '';
+        text = `${unknown[1]}: ${hints.join('; ')}${rest}`;
+      }
+    }
     throw new ConfigError(`MCP_SERVERS_FILE: ${text}`, { variable: 'MCP_SERVERS_FILE' });
   }
   const data = r.data;
@@ -65,8 +114,16 @@ export function readServersFile(path: string, actor: Actor): RegisterServerParam
       : Array.isArray(data.servers)
         ? data.servers.map((e, i) => ({ ...e, at: `servers.${i}` }))
         : Object.entries(data.servers).map(([name, e]) => ({ ...e, name, at: `servers.${name}` }));
+  for (const e of entries) if (e.disabled === true) onDisabled?.({ tenant: e.tenant ?? SHARED_TENANT, name: e.name, at: e.at });
   return entries.filter((e) => e.disabled !== true).map((e) => {
     const at = e.at;
+    const literal = unexpandedVariable(e);
+    if (literal) {
+      throw new ConfigError(
+        `MCP_SERVERS_FILE: ${at}.${literal}: "\${…}" variables are not expanded there (the gateway would pass it as written): write the value itself; "\${env:NAME}" is read in "env" and "headers" only`,
+        { variable: 'MCP_SERVERS_FILE' },
+      );
+    }
     const kind = e.transport ?? (e.type === 'sse' ? 'sse' : e.type === 'stdio' ? 'stdio' : e.url ? 'http' : 'stdio');
     if (e.headers) {
       const problem = headersProblems(e.headers, kind)[0];

@@ -5,6 +5,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import type { FetchLike, Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { ValidationError } from '../core/errors';
 import type { ExitStatus } from './health-cause';
+import { boundedFetch, type UpstreamMessageTooLargeError } from './bounded-fetch';
 import { isolatedAbortFetch } from './isolated-abort-fetch';
 import { publicOnlyFetch } from './public-only-fetch';
 import { SseTransportWithCause } from './sse-transport-with-cause';
@@ -17,7 +18,16 @@ import type { UpstreamSpec } from './types';
  * ended, and the transport's errors (a line of stdout that is no JSON-RPC message, a message past
  * the SDK's 10 MiB, after which the SDK closes the connection).
  */
-export type StdioHooks = { stderrLines(lines: string[]): void; exit?(status: ExitStatus): void; error?(err: Error): void };
+export type StdioHooks = {
+  stderrLines(lines: string[]): void;
+  exit?(status: ExitStatus): void;
+  error?(err: Error): void;
+  /**
+   * HTTP and SSE: an event of the upstream's event stream passed MAX_UPSTREAM_MESSAGE_BYTES and
+   * the stream was cut (boundedFetch); the connection is to be closed, as over stdio.
+   */
+  tooLarge?(err: UpstreamMessageTooLargeError): void;
+};
 
 /**
  * The SDK's stdio transport, telling how its process ended: the SDK drops the exit code and
@@ -130,22 +140,23 @@ export function openUpstreamTransport(spec: UpstreamSpec, hooks: StdioHooks, wra
     // from the next connection on.
     case 'http':
       if (!spec.url) throw new ValidationError('http upstream needs a url', { field: 'url' });
-      return new StreamableHTTPClientTransport(new URL(spec.url), { fetch: wrapFetch(fetchOf(spec)), ...requestInitOf(spec) });
+      return new StreamableHTTPClientTransport(new URL(spec.url), { fetch: wrapFetch(fetchOf(spec, hooks)), ...requestInitOf(spec) });
     case 'sse':
       if (!spec.url) throw new ValidationError('sse upstream needs a url', { field: 'url' });
       // Its event stream's failed fetch is passed on as it is (a refusal of a tenant's server, a
       // refused connection), as streamable HTTP does: the health cause keeps its code (SseTransportWithCause).
-      return new SseTransportWithCause(new URL(spec.url), { fetch: fetchOf(spec), ...requestInitOf(spec) });
+      return new SseTransportWithCause(new URL(spec.url), { fetch: fetchOf(spec, hooks), ...requestInitOf(spec) });
   }
 }
 
 /**
  * A server a tenant registered (egress "public") is refused, at every request, where its host
  * resolves to an internal address, and each of its connections goes to an address checked for it
- * (publicOnlyFetch); any other is reached with Node's fetch, as it always was.
+ * (publicOnlyFetch); any other is reached with Node's fetch, as it always was. Either way at most
+ * MAX_UPSTREAM_MESSAGE_BYTES of one message is read (boundedFetch).
  */
-function fetchOf(spec: UpstreamSpec): FetchLike {
-  return isolatedAbortFetch(spec.egress === 'public' ? publicOnlyFetch() : fetch);
+function fetchOf(spec: UpstreamSpec, hooks: Pick<StdioHooks, 'tooLarge'>): FetchLike {
+  return boundedFetch(isolatedAbortFetch(spec.egress === 'public' ? publicOnlyFetch() : fetch), { onTooLarge: (err) => hooks.tooLarge?.(err) });
 }
 
 function requestInitOf(spec: UpstreamSpec): { requestInit?: RequestInit } {

@@ -24,7 +24,9 @@ import { Deadline, SDK_TIMEOUT_OFF } from './deadline';
 import { cancelledError, McpGatewayError, UpstreamProtocolError } from './errors';
 import { exitCause, healthCauseOf, type ExitStatus } from './health-cause';
 import type { HealthFailure } from './health-change';
+import { isMessageTooLarge } from './bounded-fetch';
 import { ConcurrencyLimiter } from './limiter';
+import { TOOL_LIST_BYTES } from './tool-records';
 import { openUpstreamTransport } from './upstream-transport';
 import { SHARED_TENANT, type ServerHealth, type UpstreamSpec } from './types';
 
@@ -89,20 +91,31 @@ export type CallOptions = {
 export const MAX_UPSTREAM_TOOL_PAGES = 500;
 
 /**
+ * Most characters (of their JSON) of the tools one tools/list gathers before the catalog sees them: four
+ * times what the catalog records of a server (TOOL_LIST_BYTES, one event), room for tools it cuts
+ * or leaves out. Each page may be 10 MiB (MAX_UPSTREAM_MESSAGE_BYTES), so MAX_UPSTREAM_TOOL_PAGES
+ * of them held at once would be some 5 GB from one upstream.
+ */
+export const MAX_UPSTREAM_TOOL_LIST_BYTES = 4 * TOOL_LIST_BYTES;
+
+/**
  * Every page of a tools/list, each asked for with `listPage`: each page has its deadline, so the
- * listing itself is bounded here. It stops once it holds more tools than the catalog keeps (the
- * rest would be left out, and toolRecords says so), and refuses (MCP_UPSTREAM_UNAVAILABLE) an
- * upstream whose cursors repeat or whose pages do not end within MAX_UPSTREAM_TOOL_PAGES.
+ * listing itself is bounded here. It stops once it holds more tools than the catalog keeps, or
+ * tools of more than MAX_UPSTREAM_TOOL_LIST_BYTES characters of JSON in all (the rest would be left out, and
+ * toolRecords says so), and refuses (MCP_UPSTREAM_UNAVAILABLE) an upstream whose cursors repeat
+ * or whose pages do not end within MAX_UPSTREAM_TOOL_PAGES.
  */
 export async function listAllTools(listPage: (cursor?: string) => Promise<ListToolsResult>, label: string): Promise<Tool[]> {
   const tools: Tool[] = [];
   const seen = new Set<string>();
+  let bytes = 0;
   let cursor: string | undefined;
   for (let pages = 1; ; pages++) {
     const page = await listPage(cursor);
+    for (const t of page.tools) bytes += JSON.stringify(t).length;
     tools.push(...page.tools.map(wellFormedTool));
     cursor = page.nextCursor;
-    if (!cursor || tools.length > MCP_TOOL_LIMITS.tools) return tools;
+    if (!cursor || tools.length > MCP_TOOL_LIMITS.tools || bytes > MAX_UPSTREAM_TOOL_LIST_BYTES) return tools;
     if (seen.has(cursor)) throw new McpGatewayError('MCP_UPSTREAM_UNAVAILABLE', `${label}: its tools/list does not end (page ${pages} gave a cursor it had given before)`);
     if (pages >= MAX_UPSTREAM_TOOL_PAGES) throw new McpGatewayError('MCP_UPSTREAM_UNAVAILABLE', `${label}: its tools/list did not end within ${MAX_UPSTREAM_TOOL_PAGES} pages`);
     seen.add(cursor);
@@ -245,6 +258,13 @@ export class Upstream {
           },
           error: (err) => {
             if (this.transport === transport) this.lastTransportError = err;
+          },
+          // An event past 10 MiB (HTTP, SSE): the stream is cut, so the connection ends, as stdio's
+          // does; its calls fail at once, saying why (lostConnectionText), rather than at their timeout.
+          tooLarge: (err) => {
+            if (this.transport !== transport) return;
+            this.lastTransportError = err;
+            void this.drop(client);
           },
         },
         streams && ((f) => streams.fetch(f)),
@@ -489,6 +509,8 @@ export class Upstream {
     // here it was, and its own words ("MCP error -32000: Connection closed") say neither why nor
     // that it is no answer (-32000 is a code upstreams answer with too).
     if (err instanceof McpError && code === ErrorCode.ConnectionClosed) return this.lostConnectionText();
+    // The gateway's own words, naming no address or command: said of a shared server too.
+    if (isMessageTooLarge(err)) return (err as Error).message;
     // A shared server's failure reaches every tenant's callers: the gateway's own words only, as
     // its text names the address it could not reach or the command it could not start.
     if (this.spec.tenant === SHARED_TENANT) return healthCauseText(healthCauseOf(err, this.lastExit));
@@ -507,7 +529,9 @@ export class Upstream {
   private lostConnectionText(): string {
     if (this.closed) return 'the connection closed: the gateway closed it (the server was removed, or the gateway is stopping)';
     const exit = this.lastExit ? healthCauseText(exitCause(this.lastExit)) : undefined;
-    const error = this.lastTransportError && this.spec.tenant !== SHARED_TENANT ? cutText(redactUrlsIn(this.lastTransportError.message), 300) : undefined;
+    const last = this.lastTransportError;
+    // A shared server's transport error may quote what its process wrote; the size limit's is the gateway's own words.
+    const error = last && (this.spec.tenant !== SHARED_TENANT || isMessageTooLarge(last)) ? cutText(redactUrlsIn(last.message), 300) : undefined;
     if (error) return `the connection closed after the transport's error: ${error}${exit ? `; ${exit}` : ''}`;
     return exit ? `the connection closed: ${exit}` : 'the connection closed';
   }

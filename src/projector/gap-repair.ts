@@ -13,8 +13,11 @@ export const GAP_REPAIRS_METRIC = 'openmcp_projection_gap_repairs_total';
 /** Most events read from the store and applied in one go. */
 const REPAIR_CHUNK = 500;
 
-type Outcome = 'repaired' | 'repaired_out_of_order' | 'missing_from_store' | 'hash_mismatch';
-const OUTCOMES: Outcome[] = ['repaired', 'repaired_out_of_order', 'missing_from_store', 'hash_mismatch'];
+/** Tries at reading a stream and replaying it while the bus keeps applying later events of it. */
+const REPLAY_TRIES = 3;
+
+type Outcome = 'repaired' | 'replayed_stream' | 'repaired_out_of_order' | 'missing_from_store' | 'hash_mismatch';
+const OUTCOMES: Outcome[] = ['repaired', 'replayed_stream', 'repaired_out_of_order', 'missing_from_store', 'hash_mismatch'];
 
 /**
  * Projections that take a stream's events in any order: the audit log (one row per position) and
@@ -23,16 +26,27 @@ const OUTCOMES: Outcome[] = ['repaired', 'repaired_out_of_order', 'missing_from_
  */
 const ORDER_FREE = new Set(['audit-log', 'batches']);
 
-/** A repaired event applied after a later one of its stream: `projections` may not reflect it. */
-export type RepairedOutOfOrder = { position: number; stream: string; projections: string[] };
+/**
+ * A repaired event applied after a later event of its stream, with the projections that fold
+ * that stream in order. Told as replayed (onReplayed): those projections' documents of the stream
+ * were rebuilt from the event store. Told as out of order (onOutOfOrder), with the reason the
+ * stream could not be rebuilt: `projections` may not reflect it.
+ */
+export type RepairedOutOfOrder = { position: number; stream: string; projections: string[]; reason?: string };
 
 export type GapRepairOptions = {
   /** The read models' database. */
   knex: Knex;
   /** The event log (gap-free positions: the SQL store), the source of truth the read models are built from. */
-  store: Pick<EventStore, 'readAll'>;
+  store: Pick<EventStore, 'readAll' | 'readStream'>;
   /** The bus's own path into the read models: Projector.applyEvents (idempotent, as redelivery needs). */
   apply: (events: RecordedEvent[]) => Promise<void>;
+  /**
+   * Rebuilds a stream's documents from all its events (Projector.replayStream): false when the
+   * bus applied a later event of the stream than those given. Without it a repaired event applied
+   * after a later one of its stream is only told (onOutOfOrder).
+   */
+  replay?: (events: RecordedEvent[]) => Promise<boolean>;
   /** How long a position may stay unapplied while a later one is applied (PROJECTION_GAP_REPAIR_MS). */
   afterMs: number;
   clock?: Clock;
@@ -43,14 +57,20 @@ export type GapRepairOptions = {
   onHeld?: (position: number, reason: string) => void;
   /**
    * Told of repaired events a later event of whose stream had been applied first (the bus lost
-   * the start of a stream and delivered its end): the named projections pass them over, or fold
-   * them onto nothing, and may show that stream's task, tool call or MCP server in an older or
-   * incomplete state until `openmcp projections rebuild <name>`.
+   * the start of a stream and delivered its end), once the named projections' documents of those
+   * streams were rebuilt from every event of the stream in the store (`replay`).
+   */
+  onReplayed?: (events: RepairedOutOfOrder[]) => void;
+  /**
+   * Told of such events whose stream could not be rebuilt (`reason`: an event of it the store
+   * gives with a hash that does not check, the database failing, no `replay`): the named
+   * projections passed them over, or folded them onto nothing, and may show that stream's task,
+   * tool call or MCP server in an older or incomplete state until `openmcp projections rebuild <name>`.
    */
   onOutOfOrder?: (events: RepairedOutOfOrder[]) => void;
   /** The projector's projections (appliersFor(store); default defaultAppliers()), to name those an event out of order may have left behind. */
   appliers?: ProjectionApplier[];
-  /** Told when a check failed (the database down, the projection refusing the event); tried again after `afterMs`. */
+  /** Told when a check failed (the database down, the projection refusing the event; tried again after `afterMs`), or a stream's replay did (then told onOutOfOrder). */
   onError?: (err: unknown) => void;
 };
 
@@ -69,7 +89,7 @@ function repairsCounter(registry: Registry): Counter<'outcome'> {
   if (existing) return existing;
   const counter = new Counter({
     name: GAP_REPAIRS_METRIC,
-    help: 'Positions the read models lacked while later ones were applied for longer than PROJECTION_GAP_REPAIR_MS (the bus never delivered them), by outcome: repaired (read from the event store and applied), repaired_out_of_order (applied after a later event of its stream: the read models named in the error log may need a rebuild), missing_from_store or hash_mismatch (not repaired: the audit list stays held there)',
+    help: 'Positions the read models lacked while later ones were applied for longer than PROJECTION_GAP_REPAIR_MS (the bus never delivered them), by outcome: repaired (read from the event store and applied), replayed_stream (applied after a later event of its stream, whose documents were then rebuilt from the event store), repaired_out_of_order (the same, but the stream could not be rebuilt: the read models named in the error log need a rebuild), missing_from_store or hash_mismatch (not repaired: the audit list stays held there)',
     labelNames: ['outcome'],
     registers: [registry],
   });
@@ -87,6 +107,12 @@ function repairsCounter(registry: Registry): Counter<'outcome'> {
  * changes if the bus delivers it after all. Its hash is checked first; an event the store does
  * not give back, or gives with a hash that does not check, is never skipped: it stays held, is
  * reported and counted, and is tried again after another `afterMs`.
+ *
+ * What the bus lost is mostly the start of a partition's log, so a later event of a repaired
+ * event's stream was often applied first, and the projections that fold a stream in order passed
+ * over the events in the wrong order. Such a stream is then read back whole from the store,
+ * hash-checked, and its documents rebuilt from it (`replay`); one that cannot be is reported
+ * (onOutOfOrder) for a rebuild of those projections.
  *
  * "Applied for longer than the bound" is read from samples of the audit log's head: every
  * position below the head seen `afterMs` ago was in the log then (the SQL store commits in
@@ -185,9 +211,21 @@ export class GapRepair {
       const positions = missing.map((e) => e.position);
       this.counter.inc({ outcome: 'repaired' }, positions.length - late.length);
       this.options.onRepaired?.(positions);
-      if (late.length) {
-        this.counter.inc({ outcome: 'repaired_out_of_order' }, late.length);
-        this.options.onOutOfOrder?.(late);
+      const replayed: RepairedOutOfOrder[] = [];
+      const left: RepairedOutOfOrder[] = [];
+      for (const stream of new Set(late.map((x) => x.stream))) {
+        const mine = late.filter((x) => x.stream === stream);
+        const reason = await this.replayStream(stream);
+        if (reason === undefined) replayed.push(...mine);
+        else left.push(...mine.map((x) => ({ ...x, reason })));
+      }
+      if (replayed.length) {
+        this.counter.inc({ outcome: 'replayed_stream' }, replayed.length);
+        this.options.onReplayed?.(replayed);
+      }
+      if (left.length) {
+        this.counter.inc({ outcome: 'repaired_out_of_order' }, left.length);
+        this.options.onOutOfOrder?.(left);
       }
     }
     if (held) {
@@ -197,6 +235,27 @@ export class GapRepair {
       return false;
     }
     return missing.length > 0;
+  }
+
+  /**
+   * Rebuilds `stream`'s documents from every event of it in the store, hash-checked: undefined
+   * when done, else why not. Read again when the bus applied a later event of the stream meanwhile.
+   */
+  private async replayStream(stream: string): Promise<string | undefined> {
+    const replay = this.options.replay;
+    if (!replay) return 'streams are not replayed here';
+    try {
+      for (let i = 0; i < REPLAY_TRIES; i++) {
+        const events = await this.options.store.readStream(stream);
+        const bad = events.find((e) => !verifyEventHash(e));
+        if (bad) return `the event store's event ${bad.id} at position ${bad.position} does not match its hash ${bad.hash}`;
+        if (await replay(events)) return undefined;
+      }
+      return `the bus applied later events of the stream during each of ${REPLAY_TRIES} replays`;
+    } catch (err) {
+      this.options.onError?.(err);
+      return `its replay failed: ${err instanceof Error ? err.message : String(err)}`;
+    }
   }
 
   /**

@@ -15,6 +15,9 @@ import { emptyTouched, type ProjectionApplier, type Touched } from '../../projec
 import { HeldWriteLock, type UnderWriteLock } from './write-lock';
 import { ProjectionFailedError } from './errors';
 
+/** Rolls a stream's replay back: the bus applied a later event of the stream than those replayed. */
+class StreamMovedOn extends Error {}
+
 /** Wait before raising the cache epoch again when the raise after a reconnect failed (the database down). */
 const RETIRE_RETRY_MS = 1000;
 
@@ -237,6 +240,50 @@ export class Projector {
     );
     for (const n of names) this.watermarks.set(n, Math.max(top, this.watermarks.get(n) ?? -1));
     this.applied.announce(events.map((e) => e.position));
+  }
+
+  /**
+   * Rebuild the documents of one stream from `events`, all of the stream's events as the event
+   * store holds them, in revision order (hash-checked by the caller): each projection that folds
+   * a document in stream order (those with `replay`) deletes the documents they make and applies
+   * them again, in one transaction under the projections write lock, then the caches of those
+   * documents are rewritten as after a batch. For a stream a later event of which was applied
+   * before an earlier one (GapRepair), which those projections pass over.
+   *
+   * False, with nothing changed, when the audit log already holds a later event of the stream than
+   * the last of `events` (the bus applied it since they were read): read the stream again. Events
+   * of `events` the bus has not delivered yet are folded in too; their delivery then changes
+   * nothing, as a redelivery does. The audit log and the checkpoints are left as they are.
+   * @example if (!(await projector.replayStream(await store.readStream(stream)))) { ... read again ... }
+   */
+  async replayStream(events: RecordedEvent[]): Promise<boolean> {
+    if (!events.length) return true;
+    const stream = events[0].stream;
+    const last = Math.max(...events.map((e) => e.position));
+    const touched = emptyTouched();
+    const replayers = this.appliers.filter((a) => a.replay && events.some((e) => a.canHandle(e)));
+    if (!replayers.length) return true;
+    try {
+      await this.lock.run(
+        async (trx) => {
+          // First statement writes (the watermarks kept as they are), so a SQLite transaction holds the writer lock before it reads.
+          await advanceCheckpoints(trx, this.appliers.map((a) => a.name), -1);
+          for (const a of replayers) {
+            const mine = events.filter((e) => a.canHandle(e));
+            await a.replay!(trx, this.tables, mine, touched).catch((err: unknown) => Promise.reject(new ProjectionFailedError(a.name, mine, err)));
+          }
+          // Batches write the audit log and the documents in one transaction: under the lock, this says whether the documents reflect a later event.
+          const row = await trx(this.tables.auditEvents).where('stream', stream).max({ p: 'position' }).first();
+          if (row?.p !== null && row?.p !== undefined && Number(row.p) > last) throw new StreamMovedOn();
+        },
+        this.cache ? (underLock) => this.refreshCaches(this.cache!, touched, underLock) : undefined,
+      );
+    } catch (err) {
+      if (err instanceof StreamMovedOn) return false;
+      this.options.onError?.(err);
+      throw err;
+    }
+    return true;
   }
 
   /**

@@ -45,6 +45,27 @@ export type SqlReadModelsOptions = {
 };
 
 const MAX_LIMIT = 1000;
+
+/**
+ * The most characters of recorded payloads one page holds: of event bodies in the audit list
+ * (GET /v1/events, a task's events), of arguments and results in the tool-call list. A page ends
+ * before the row that would pass it, with a cursor to go on from, never empty. Up to MAX_LIMIT
+ * events of up to MAX_EVENT_BYTES each would be gigabytes for one request.
+ */
+export const MAX_PAGE_CHARS = 16 * 1024 * 1024;
+
+/**
+ * How many of the first `rows` (at most `limit`) a page takes: while their `size` (characters of
+ * what they hold) stays within MAX_PAGE_CHARS, and at least one.
+ */
+function fitting(rows: Record<string, unknown>[], limit: number): number {
+  let taken = 0;
+  for (let chars = 0; taken < Math.min(limit, rows.length); taken++) {
+    chars += Number(rows[taken].size ?? 0);
+    if (taken > 0 && chars > MAX_PAGE_CHARS) break;
+  }
+  return taken;
+}
 const SHARED_TENANT = '*';
 const ISO_RE = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?Z?)?$/;
 
@@ -192,13 +213,21 @@ export class SqlReadModels implements ReadModels {
       if (c?.requestedAt === null) q.where('id', '<', c.id);
       rows.push(...(await q.orderBy('id', 'desc').limit(want - rows.length)));
     }
-    const page = rows.slice(0, filter.limit);
+    // What each call holds, so that the page stops within MAX_PAGE_CHARS before its rows are read
+    // (asked by id, apart from the keys: the key query keeps its index-only plan).
+    const sizes = new Map<string, number>();
+    const candidates = rows.slice(0, filter.limit).map((r) => String(r.id));
+    if (candidates.length) {
+      const size = ['arguments_json', 'result_json', 'arguments_sealed', 'result_sealed'].map((col) => `COALESCE(LENGTH(${col}), 0)`).join(' + ');
+      for (const r of await this.db(this.t.toolCalls).where('tenant', tenant).whereIn('id', candidates).select('id', this.db.raw(`${size} AS size`))) sizes.set(String(r.id), Number(r.size));
+    }
+    const page = rows.slice(0, fitting(rows.map((r) => ({ size: sizes.get(String(r.id)) ?? 0 })), filter.limit));
     const full = new Map<string, Record<string, unknown>>();
     if (page.length) for (const r of await this.db(this.t.toolCalls).where('tenant', tenant).whereIn('id', page.map((r) => String(r.id)))) full.set(String(r.id), r);
     const items = page.flatMap((r) => (full.has(String(r.id)) ? [toolCallView(toolCallFromRow(full.get(String(r.id))!))] : []));
     // The cursor is the page's last key as read, even if its row has been updated since.
     const last = page[page.length - 1];
-    return rows.length > filter.limit ? { items, nextCursor: encodeToolCallCursor({ requestedAt: last.requested_at === null ? null : String(last.requested_at), id: String(last.id) }) } : { items };
+    return rows.length > page.length ? { items, nextCursor: encodeToolCallCursor({ requestedAt: last.requested_at === null ? null : String(last.requested_at), id: String(last.id) }) } : { items };
   }
 
   async getToolCall(tenant: string, id: string): Promise<ToolCallView | undefined> {
@@ -221,8 +250,10 @@ export class SqlReadModels implements ReadModels {
     // Found before the page is read: every position up to it was in the table then, so the page has them all.
     const through = this.options.gapFreePositions === true && !filter.stream ? await this.auditAppliedThrough() : undefined;
     const index = tenant !== null && !filter.stream ? (filter.type ? AUDIT_TENANT_TYPE_INDEX : AUDIT_TENANT_INDEX) : undefined;
-    const rows = await this.hints.run(this.t.auditEvents, index, (from) => {
-      const q = this.db.from(from).select('body', 'seq', 'batch_id', 'position');
+    // The page's positions and sizes first, then the bodies of those that fit MAX_PAGE_CHARS:
+    // `limit` events of up to 4 MiB each would otherwise be read, parsed and sent whole.
+    const sized = await this.hints.run(this.t.auditEvents, index, (from) => {
+      const q = this.db.from(from).select('position', this.db.raw('LENGTH(body) AS size'));
       if (tenant !== null) q.where('tenant', tenant);
       if (filter.stream) q.where('stream', filter.stream);
       if (filter.type) q.where('type', filter.type);
@@ -230,9 +261,13 @@ export class SqlReadModels implements ReadModels {
       if (through !== undefined) q.where('position', '<=', through);
       return q.orderBy('position', 'asc').limit(filter.limit + 1);
     });
-    const page = rows.slice(0, filter.limit);
-    const items = page.map(auditView);
-    return rows.length > filter.limit ? { items, nextCursor: String(page[page.length - 1].position) } : { items };
+    const taken = fitting(sized, filter.limit);
+    const positions = sized.slice(0, taken).map((r) => Number(r.position));
+    const rows = positions.length
+      ? await this.db(this.t.auditEvents).whereIn('position', positions).select('body', 'seq', 'batch_id', 'position').orderBy('position', 'asc')
+      : [];
+    const items = rows.map(auditView);
+    return sized.length > taken ? { items, nextCursor: String(positions[positions.length - 1]) } : { items };
   }
 
   async getAuditEvent(tenant: string | null, id: string): Promise<AuditEventView | undefined> {

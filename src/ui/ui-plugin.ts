@@ -9,7 +9,7 @@ import type { ReadModels } from '../readmodels/port';
 import { ForbiddenError, StreamRefusedError } from '../api/errors';
 import { eventStreamsOf } from '../api/event-streams';
 import { isHexAddress } from '../core/address';
-import { NotFoundError, ValidationError } from '../core/errors';
+import { NotFoundError, urlHoldsCredentials, ValidationError } from '../core/errors';
 import type { ContractDescription, DescribeContractParameters } from '../web3/describe-contract';
 import { visibleTo } from './event-notice';
 import { openEventStream, type EventStreamWriter } from './event-stream';
@@ -17,7 +17,7 @@ import { LiveHub } from './live-hub';
 import { importMap, loadAssets, UI_ROOT, type Asset } from './static-assets';
 import { streamAfter } from './stream-after';
 
-export type UpstreamStatus = { id: string; tenant: string; name: string; health: string; circuit: string; inFlight: number };
+export type UpstreamStatus = { id: string; tenant: string; name: string; health: string; circuit: string; inFlight?: number };
 
 export type UiPluginOptions = {
   store: EventStore;
@@ -29,7 +29,10 @@ export type UiPluginOptions = {
   authenticate: (authorization: string | undefined, connection?: object, address?: string) => Promise<Principal>;
   /** The API's rate limiter: each /ui/api request counts against the same per-key and per-tenant windows (429 beyond). */
   rateLimit?: (p: Principal) => Promise<void>;
-  /** The chain RPC URL the Verify page proposes (it is shown to signed-in users: use a public one). */
+  /**
+   * The chain RPC URL the Verify page proposes to signed-in users, unless it holds a credential (a
+   * provider's key in its path or query, a user and password): then the page proposes none.
+   */
   chainRpcUrl?: string;
   /** The AuditAnchor address the Verify page proposes instead of the one a proof file names. */
   anchorContract?: string;
@@ -136,7 +139,8 @@ export const uiPlugin: FastifyPluginAsync<UiPluginOptions> = async (app, o) => {
       // Who is asking, as approvals count them (the actor's id, in its own tenant): the Approvals
       // page offers no Approve to a principal who already approved, or to a task's submitter under four-eyes.
       actor: { kind: p.actor.kind, id: p.actor.id },
-      ...(o.chainRpcUrl ? { chainRpcUrl: o.chainRpcUrl } : {}),
+      // Never a provider's key to every viewer: the user enters a URL of their own then.
+      ...(o.chainRpcUrl && !urlHoldsCredentials(o.chainRpcUrl, { pathKeys: true }) ? { chainRpcUrl: o.chainRpcUrl } : {}),
       ...(o.anchorContract ? { anchorContract: o.anchorContract } : {}),
     };
   });
@@ -151,7 +155,10 @@ export const uiPlugin: FastifyPluginAsync<UiPluginOptions> = async (app, o) => {
   app.get(`${MOUNT}/api/mcp-health`, api, async (request) => {
     const p = await principal(request, 'mcp:read');
     const calls = hub.tools.byServer(scope(p));
-    const upstreams = (o.upstreams?.() ?? []).filter((u) => u.tenant === '*' || scope(p)(u.tenant));
+    // A shared server's calls in flight are every tenant's: how busy the others are is theirs.
+    const upstreams = (o.upstreams?.() ?? [])
+      .filter((u) => u.tenant === '*' || scope(p)(u.tenant))
+      .map(({ inFlight, ...u }) => (u.tenant === '*' && !p.crossTenant ? u : { ...u, inFlight }));
     return { upstreams, calls };
   });
 

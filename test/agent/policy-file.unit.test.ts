@@ -155,6 +155,28 @@ describe('tool patterns', () => {
     );
   });
 
+  /** The reference: `*` is any run of UTF-16 units (line breaks included), all else literal, as a regex reads it. */
+  const byRegex = (pattern: string, name: string) => new RegExp(`^${pattern.split('*').map((x) => x.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`, 's').test(name);
+
+  it('matches exactly as the pattern read as a regex (* any run, the rest literal) would (property)', () => {
+    const unit = fc.constantFrom('a', 'b', '_', '*', '.', '\n', '\ud83d', '\ude00');
+    fc.assert(
+      fc.property(fc.string({ unit, maxLength: 8 }), fc.string({ unit: fc.constantFrom('a', 'b', '_', '*', '.', '\n', '\ud83d', '\ude00'), maxLength: 12 }), (pattern, name) => {
+        expect(globMatch(pattern, name), `${JSON.stringify(pattern)} ${JSON.stringify(name)}`).to.equal(byRegex(pattern, name));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('a pattern of many * against a long tool name costs no backtracking of the event loop (a regex took 47 s for this one)', () => {
+    // An upstream chooses its tools' names (up to 200 characters): against a regex `^.*a.*a.*a.*a.*b$`
+    // such a name took time of the fifth power of its length, with the event loop blocked for
+    // every tenant. Here it is a product of the two lengths.
+    expect(globMatch('*a*a*a*a*b', 'a'.repeat(200))).to.equal(false);
+    expect(globMatch('*_*_*_*_*_*x', `s__${'_'.repeat(197)}`)).to.equal(false);
+    expect(globMatch('*a*a*a*a*b', `${'a'.repeat(199)}b`)).to.equal(true);
+  });
+
   it('a deny pattern stops a tool whose name has a line break (it was let through by a literal allow)', () => {
     const p = AgentPolicySchema.parse({ tenant: 'acme', tools: { allow: ['files__read\nall'], deny: ['files__*'] } });
     expect(evaluateToolCall(p, { tool: 'files__read\nall', callsInTask: 0 })).to.include({ decision: 'deny', rule: 'tools.deny' });

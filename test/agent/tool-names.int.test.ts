@@ -248,3 +248,57 @@ describe('agent runtime: a natural-language task at a first start, a server stil
     expect((ofType(events, 'TaskCompleted')[0].data as { output: { answer: string } }).output.answer).to.equal('read: files.read');
   });
 });
+
+/**
+ * An explicit step's tool is looked up, decided on by policy, then called. A tool that was not in
+ * the catalog at the lookup but is at the call (registered, or discovered through list_changed, in
+ * between) was decided on under the name the step gave: its alias passed `allow: [beh__*]` and
+ * missed `deny: [beh__files.delete]`, and the gateway then resolved the alias and called
+ * files.delete. The call now names what was decided, and the gateway refuses another tool.
+ */
+describe('agent runtime: a tool that appears between the policy decision and the call', function () {
+  this.timeout(30_000);
+  let dir: string;
+  let store: EventStore;
+  let upstream: BehaviourUpstream;
+  let gateway: McpGateway;
+  let runtime: AgentRuntime;
+  const warn = console.warn;
+
+  before(async function () {
+    console.warn = () => {};
+    dir = mkdtempSync(join(tmpdir(), 'omc-names-race-'));
+    store = await openStore(dir);
+    upstream = await startBehaviourUpstream();
+    upstream.addTool('files.delete');
+    gateway = new McpGateway({ store, upstream: { healthIntervalMs: 0 } });
+    await gateway.start();
+    await gateway.registerServer({ tenant: 'acme', actor: { kind: 'user', id: 'alice' }, name: 'beh', transport: 'http', url: upstream.url });
+    // The catalog as the step's lookup saw it, a moment before the server's tools were discovered.
+    const tools = { payloadPolicy: gateway.payloadPolicy, listTools: () => [], callTool: gateway.callTool.bind(gateway) };
+    runtime = new AgentRuntime(
+      { store, catalog, tools, cache: new MemoryCache(), policy: parsePolicy({ policies: [{ tenant: 'acme', tools: { allow: ['beh__*'], deny: ['beh__files.delete'] } }] }), privateKey: KEY },
+      { model: 'm', stepTimeoutMs: 10_000 },
+    );
+    await runtime.start();
+  });
+
+  after(async function () {
+    await runtime?.stop();
+    await gateway?.close();
+    await upstream?.close();
+    await store?.close();
+    rmSync(dir, { recursive: true, force: true });
+    console.warn = warn;
+  });
+
+  it('the alias decided on as given is not resolved to the denied tool: MCP_TOOL_NOT_FOUND, never called', async function () {
+    const alias = aliasToolName('beh', 'files.delete');
+    const id = await submitTask(store, 'acme', { steps: [{ tool: alias, arguments: {} }] });
+    const events = await waitForTask(store, id, ended);
+    const failed = ofType(events, 'TaskStepFailed')[0]?.data as { error: { code: string } };
+    expect(failed?.error.code).to.equal('MCP_TOOL_NOT_FOUND');
+    const deletes = (await store.readAll({ limit: 10_000 })).filter((e) => e.type === 'ToolCallRequested' && (e.data as { tool: string }).tool === 'files.delete');
+    expect(deletes).to.deep.equal([]);
+  });
+});

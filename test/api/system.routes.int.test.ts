@@ -42,6 +42,26 @@ describe('REST system routes: /healthz, /readyz, /metrics, /docs; request ids; r
     expect(await requestLines('warn')).to.deep.equal([]);
   });
 
+  it("still logs, at LOG_LEVEL=info, a /readyz that answers 503 (a warn line naming what is down): with the probes' request lines gone, a process its orchestrator took out of service for a dependency said nothing in its log", async () => {
+    const lines: string[] = [];
+    const hl = await makeHarness({
+      logger: createLogger('info', { write: (l: string) => void lines.push(l) }),
+      readiness: [
+        { name: 'mysql', check: async () => ({ state: 'down' as const, detail: 'connect ECONNREFUSED 127.0.0.1:3306' }) },
+        { name: 'redis', check: async () => ({ state: 'up' as const }) },
+      ],
+    });
+    try {
+      expect((await hl.call({ method: 'GET', url: '/readyz' })).statusCode).to.equal(503);
+    } finally {
+      await hl.close();
+    }
+    const logged = lines.map((l) => JSON.parse(l) as { level: number; msg: string; dependencies?: unknown });
+    const warned = logged.filter((l) => l.level === 40);
+    expect(warned.map((l) => l.msg)).to.deep.equal(['not ready (/readyz 503): mysql down: connect ECONNREFUSED 127.0.0.1:3306']);
+    expect(warned[0].dependencies).to.deep.equal([{ name: 'mysql', state: 'down', detail: 'connect ECONNREFUSED 127.0.0.1:3306' }]);
+  });
+
   it('/readyz names each dependency with its state: 200 when up or degraded, 503 when one is down', async () => {
     const mk = (states: Array<'up' | 'down' | 'degraded' | 'throw'>) =>
       makeHarness({

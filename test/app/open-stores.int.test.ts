@@ -6,6 +6,7 @@ import { openStores } from '../../src/app/open-stores';
 import { loadConfig } from '../../src/config';
 import { freePort } from '../support/free-port';
 import { createTestDatabase, mysqlAvailable, requireService } from '../support/services';
+import { Connection } from 'mysql2';
 
 describe('openStores (embedded default)', () => {
   for (const [setting, expected] of [['full', 2], ['normal', 1]] as const) {
@@ -59,6 +60,33 @@ describe('openStores (production adapters)', () => {
       await second.close();
       expect(second.createdDatabase, 'a start on a database that exists').to.equal(undefined);
     } finally {
+      await db.drop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("does not say it created a database that was there on MySQL 8, which answers CREATE DATABASE IF NOT EXISTS on an existing database with 1 row affected (and its note 1007), as MariaDB answers 0: every start of the compose stack (mysql:8.4) said the database had been created", async function () {
+    this.timeout(60_000);
+    await requireService(this, 'MariaDB', mysqlAvailable);
+    const dir = mkdtempSync(join(tmpdir(), 'omc-os-'));
+    const db = await createTestDatabase('omc_exists');
+    // MySQL 8's OK packet for an existing database (sql_db.cc: store_in_dd = false, then my_ok(thd, 1)), on MariaDB.
+    const query = Connection.prototype.query;
+    Connection.prototype.query = function (this: Connection, ...args: unknown[]) {
+      const sql = String((args[0] as { sql?: string })?.sql ?? args[0]);
+      const cb = args.findLastIndex((a) => typeof a === 'function');
+      if (/^CREATE DATABASE IF NOT EXISTS/i.test(sql) && cb >= 0) {
+        const done = args[cb] as (err: unknown, rows: { affectedRows: number; warningStatus: number }, ...rest: unknown[]) => void;
+        args[cb] = (err: unknown, rows: { affectedRows: number; warningStatus: number }, ...rest: unknown[]) => done(err, rows && rows.warningStatus > 0 ? { ...rows, affectedRows: 1 } : rows, ...rest);
+      }
+      return (query as (...a: unknown[]) => unknown).apply(this, args);
+    } as typeof query;
+    try {
+      const stores = await openStores(loadConfig({ DATA_DIR: dir, DATABASE_URL: db.url }));
+      await stores.close();
+      expect(stores.createdDatabase, 'a start on a database that exists').to.equal(undefined);
+    } finally {
+      Connection.prototype.query = query;
       await db.drop();
       rmSync(dir, { recursive: true, force: true });
     }

@@ -41,4 +41,13 @@ describe('openmcp verify / verify-batch: the chain they default to', () => {
   it('a config file that cannot be read is named, not skipped', () => {
     expect(() => verifyDefaults({ OPENMCP_CONFIG: 'missing.yaml' }, dir)).to.throw(/OPENMCP_CONFIG/);
   });
+
+  // Unchecked, `http://127.0.0.1:abc` was refused as "--rpc (or CHAIN_RPC_URL) … is not an http:// or
+  // https:// URL": neither was set, and it is one; the setting to fix is CHAIN_PORT.
+  it('a CHAIN_PORT that is no port is refused naming CHAIN_PORT, from the environment or the file', () => {
+    expect(() => verifyDefaults({ CHAIN_PORT: 'abc' }, dir)).to.throw(/CHAIN_PORT="abc": expected a port/);
+    const cfg = file('badport.yaml', 'CHAIN_PORT: 70000\n');
+    expect(() => verifyDefaults({ OPENMCP_CONFIG: cfg }, dir)).to.throw(/CHAIN_PORT="70000": expected a port/);
+    expect(verifyDefaults({ CHAIN_PORT: 'abc', CHAIN_RPC_URL: 'http://10.0.0.5:8545' }, dir).rpc).to.equal('http://10.0.0.5:8545');
+  });
 });

@@ -43,26 +43,29 @@ describe('openmcp start: a drain past its deadline leaves no stdio upstream runn
     const servers = join(dir, 'servers.json');
     writeFileSync(servers, JSON.stringify({ mcpServers: { slow: { command: process.execPath, args: ['--require', require.resolve('tsx/cjs'), EXAMPLES_STDIO_SERVER], env: { MCP_EXAMPLE_TEST_TOOLS: 'on' } } } }));
     gw = await startGatewayProcess({ MCP_SERVERS_FILE: servers, SHUTDOWN_DEADLINE_MS: '1500', OPENMCP_EXAMPLES: 'off' });
-    // Its servers register in the background: the port opens first.
-    for (const until = Date.now() + 20_000; stdioChildren(gw.child.pid!).length === 0 && Date.now() < until; ) await new Promise((r) => setTimeout(r, 50));
+    // Its servers register in the background: the port opens first. (The waits below poll a
+    // condition; their bounds are last guards for a loaded machine, not how long things take.)
+    for (const until = Date.now() + 60_000; stdioChildren(gw.child.pid!).length === 0 && Date.now() < until; ) await new Promise((r) => setTimeout(r, 50));
     pids = stdioChildren(gw.child.pid!);
     expect(pids).to.have.length(1);
     const adminKey = readFileSync(join(gw.dataDir, 'admin.key'), 'utf8').trim();
     client = await httpClient(`${gw.url}/mcp`, adminKey);
     // Mid-call at the signal: the HTTP request stays in flight, so the drain cannot finish in time.
-    const call = client.callTool({ name: 'slow__sleep', arguments: { ms: 60_000 } }, undefined, { timeout: 90_000 }).catch((err: Error) => err);
+    // The call holds until a file that is never made exists: it cannot end by itself however slow
+    // the steps before the signal are (a minute's sleep could, on a loaded machine).
+    const call = client.callTool({ name: 'slow__hold', arguments: { path: join(dir, 'never-made') } }, undefined, { timeout: 170_000 }).catch((err: Error) => err);
     // Signal once the gateway has the call (a fixed pause was too short on a loaded machine: the drain then had nothing to wait for).
     const inFlight = async () => {
-      const res = await fetch(`${gw!.url}/v1/tool-calls?server=slow&tool=sleep&limit=1`, { headers: { authorization: `Bearer ${adminKey}` } });
+      const res = await fetch(`${gw!.url}/v1/tool-calls?server=slow&tool=hold&limit=1`, { headers: { authorization: `Bearer ${adminKey}` } });
       return ((await res.json()) as { items: { status: string }[] }).items[0]?.status === 'requested';
     };
-    for (const until = Date.now() + 30_000; !(await inFlight()) && Date.now() < until; ) await new Promise((r) => setTimeout(r, 100));
+    for (const until = Date.now() + 60_000; !(await inFlight()) && Date.now() < until; ) await new Promise((r) => setTimeout(r, 100));
     expect(await inFlight(), 'the call reached the gateway').to.equal(true);
     expect(running(pids[0])).to.equal(true);
     expect(await gw.stop('SIGTERM')).to.equal(1);
     expect(gw.output()).to.include('shutdown deadline');
-    // A signal takes a moment to land (longer on a loaded machine); the call sleeps for a minute.
-    for (const until = Date.now() + 5_000; running(pids[0]) && Date.now() < until; ) await new Promise((r) => setTimeout(r, 50));
+    // A signal takes a moment to land (longer on a loaded machine); the call never ends by itself.
+    for (const until = Date.now() + 30_000; running(pids[0]) && Date.now() < until; ) await new Promise((r) => setTimeout(r, 50));
     expect(running(pids[0]), 'the stdio upstream still runs after the gateway exited').to.equal(false);
     expect(await call).to.be.instanceOf(Error);
   });

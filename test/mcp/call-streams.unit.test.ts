@@ -38,6 +38,50 @@ describe('sseDataTap: the data of each SSE event, before the chunk that complete
     );
   });
 
+  it('reads as a whole-text parser does, whatever the line ends (mixed too) and wherever the chunks are cut', async () => {
+    /** The straightforward reading: the whole text split at its line ends, at once. */
+    const plain = (text: string): string[] => {
+      const out: string[] = [];
+      let data: string[] = [];
+      let type = '';
+      const lines = text.split(/\r\n|\r|\n/);
+      lines.pop(); // what follows the last line end is no line yet
+      for (const l of lines) {
+        if (l === '') {
+          if (data.length && (type === '' || type === 'message')) out.push(data.join('\n'));
+          data = [];
+          type = '';
+        } else if (l.startsWith('data:')) data.push(l.slice(5).replace(/^ /, ''));
+        else if (l.startsWith('event:')) type = l.slice(6).replace(/^ /, '');
+      }
+      return out;
+    };
+    const eol = fc.constantFrom('\r\n', '\n', '\r');
+    const field = fc.oneof(fc.constantFrom('data: x', 'data:é', 'event: ping', ': c', 'data: {"id":1}'), fc.constant(''));
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.tuple(field, eol), { minLength: 1, maxLength: 12 }).map((ls) => ls.map(([l, e]) => l + e).join('')),
+        fc.array(fc.nat(), { maxLength: 8 }),
+        async (text, rawCuts) => {
+          const bytes = new TextEncoder().encode(text);
+          const cuts = [...new Set(rawCuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
+          const at = [0, ...cuts, bytes.length];
+          const chunks = at.slice(1).map((end, i) => bytes.slice(at[i], end));
+          const data: string[] = [];
+          const stream = new ReadableStream<Uint8Array>({
+            start(c) {
+              for (const chunk of chunks) c.enqueue(chunk);
+              c.close();
+            },
+          }).pipeThrough(sseDataTap((d) => data.push(d)));
+          expect(await new Response(stream).text()).to.equal(text);
+          expect(data).to.deep.equal(plain(text));
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
   it('an event not ended by a blank line is not handed over', async () => {
     expect((await tap(['data: cut short\n'])).data).to.deep.equal([]);
   });

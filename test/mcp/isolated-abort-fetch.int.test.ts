@@ -91,6 +91,21 @@ describe('isolatedAbortFetch: one abort listener on the shared signal, whatever 
     expect(err, 'the read ends with the abort').to.be.instanceOf(Error);
   });
 
+  it('an event stream read to its end, or cancelled, stops following the shared signal (none kept per answer)', async () => {
+    // Streamable HTTP answers each call as an event stream: were each followed until the transport
+    // closes, every call of a long-lived connection would leave its AbortController behind.
+    const shared = new AbortController();
+    const signals: AbortSignal[] = [];
+    const f = isolatedAbortFetch(async (_url, init) => {
+      signals.push(init!.signal!);
+      return new Response('data: {"ok":true}\n\n', { headers: { 'content-type': 'text/event-stream' } });
+    });
+    expect(await (await f('http://upstream.test/mcp', { signal: shared.signal })).text()).to.include('ok');
+    await (await f('http://upstream.test/mcp', { signal: shared.signal })).body!.cancel();
+    shared.abort(new Error('transport closed'));
+    expect(signals.map((s) => s.aborted)).to.deep.equal([false, false]);
+  });
+
   it('rejects at once with a signal that is already aborted', async () => {
     const shared = new AbortController();
     shared.abort(new Error('closed before'));

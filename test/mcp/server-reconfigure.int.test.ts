@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { catalog } from '../../events';
@@ -15,6 +15,14 @@ const actor = { kind: 'system' as const, id: 'openmcp' };
 const ctx = { tenant: 'acme', actor: { kind: 'user' as const, id: 'alice' } };
 /** Never in the log: a value given as such (an MCP_SERVERS_FILE entry's env). */
 const LITERAL = `moved-${Math.random().toString(36).slice(2)}`;
+/**
+ * How long a wait for a condition (an upstream process started and connected, one ended) may take
+ * before the test fails: a last guard, far above what it takes, for a machine under heavy load
+ * where starting a stdio server (node and tsx) takes many seconds.
+ */
+const WAIT_MS = 60_000;
+/** The MCP SDK's StdioClientTransport.close(): stdin ended, then this long before SIGTERM. */
+const SDK_CLOSE_GRACE_MS = 2_000;
 
 /** Call `tool` through `gw` one call after another until stopped; every failure is kept. */
 function callContinuously(gw: McpGateway, tool: string) {
@@ -52,7 +60,7 @@ function callContinuously(gw: McpGateway, tool: string) {
  * kept in every catalog meanwhile, its upstream reconnected with the new settings.
  */
 describe('MCP gateway: a configured server whose settings change is reconfigured in place (McpServerReconfigured)', function () {
-  this.timeout(90_000);
+  this.timeout(240_000);
   let dir: string;
   let url: string;
   const stores: EventStore[] = [];
@@ -63,7 +71,9 @@ describe('MCP gateway: a configured server whose settings change is reconfigured
     return store;
   };
   const gateway = async () => {
-    const gw = new McpGateway({ store: await open(), cacheTtlMs: 0, upstream: { healthIntervalMs: 0 } });
+    // Starting a stdio server (its connect) and a call may take that long under load: the
+    // defaults (10 s, 30 s) are a production's choice, not a bound this test checks.
+    const gw = new McpGateway({ store: await open(), cacheTtlMs: 0, upstream: { healthIntervalMs: 0, connectTimeoutMs: WAIT_MS, callTimeoutMs: WAIT_MS } });
     gateways.push(gw);
     await gw.start();
     return gw;
@@ -88,12 +98,12 @@ describe('MCP gateway: a configured server whose settings change is reconfigured
     const registered = await first.ensureServer(before, serversFileSource('cfg'));
     expect(registered.health, registered.healthReason).to.equal('up');
     const replica = await gateway();
-    await until('the replica connects and lists the tools', () => replica.upstream(registered.id)?.health === 'up' && replica.listTools('acme').some((t) => t.name === 'cfg__echo'));
+    await until('the replica connects and lists the tools', () => replica.upstream(registered.id)?.health === 'up' && replica.listTools('acme').some((t) => t.name === 'cfg__echo'), WAIT_MS);
     let listChanged = 0;
     replica.onToolsChanged(() => listChanged++);
 
     const onReplica = callContinuously(replica, 'cfg__echo');
-    await until('calls flow', () => onReplica.calls >= 3);
+    await until('calls flow', () => onReplica.calls >= 3, WAIT_MS);
     // The restart: the process stops, and starts again with the new settings.
     await first.close();
     const restarted = await gateway();
@@ -103,9 +113,9 @@ describe('MCP gateway: a configured server whose settings change is reconfigured
     await until('the replica reconnected with the new settings', () => {
       const u = replica.upstream(current(replica)?.id ?? '');
       return JSON.stringify(u?.spec.args) === JSON.stringify(after.args) && u?.health === 'up' && replica.listTools('acme').some((t) => t.name === 'cfg__echo');
-    });
+    }, WAIT_MS);
     const [r0, s0] = [onReplica.calls, onRestarted.calls];
-    await until('calls over the new connections', () => onReplica.calls >= r0 + 3 && onRestarted.calls >= s0 + 3);
+    await until('calls over the new connections', () => onReplica.calls >= r0 + 3 && onRestarted.calls >= s0 + 3, WAIT_MS);
     await onReplica.stop();
     await onRestarted.stop();
 
@@ -149,10 +159,13 @@ describe('MCP gateway: a configured server whose settings change is reconfigured
     const oldPid = gw.upstream(s.id)!.pid!;
     expect(oldPid).to.be.a('number');
     expect((await gw.callTool(ctx, 'slow__count', { key: 'k' })).content).to.deep.equal([{ type: 'text', text: 'k:1' }]);
-    // Longer than the SDK's own grace for a closing stdio process (2 s), which would let a shorter call finish anyway.
-    const inFlight = gw.callTool(ctx, 'slow__sleep', { ms: 3_000 });
-    await until('the call reached the old process', () => gw.upstream(s.id)!.inFlight === 1);
+    // In flight until the test lets it go (a file): not for a fixed time, which the change (a new
+    // process to start, slow on a loaded machine) could outlast, ending the call before the checks.
+    const gate = join(dir, 'release-the-call');
+    const inFlight = gw.callTool(ctx, 'slow__hold', { path: gate });
+    await until('the call reached the old process', () => gw.upstream(s.id)!.inFlight === 1, WAIT_MS);
     const changed = await gw.ensureServer({ ...before, args: ['--no-deprecation', ...before.args!] }, serversFileSource('slow'));
+    const changedAt = Date.now();
     expect(changed.id).to.equal(s.id);
     const newPid = gw.upstream(s.id)!.pid;
     expect(newPid).to.be.a('number').and.not.equal(oldPid);
@@ -166,9 +179,14 @@ describe('MCP gateway: a configured server whose settings change is reconfigured
         return false;
       }
     };
+    // Held past the SDK's own grace for a closing stdio process (2 s, then SIGTERM): an old
+    // connection closed at the change, call or no call, would show here. A lower bound only: a
+    // slower machine holds the call longer, never less.
+    await new Promise((r) => setTimeout(r, Math.max(0, changedAt + SDK_CLOSE_GRACE_MS + 500 - Date.now())));
     expect(alive(oldPid), 'the old process serves its call').to.equal(true);
-    expect((await inFlight).content).to.deep.equal([{ type: 'text', text: 'slept 3000' }]);
-    await until('the old process ended', () => !alive(oldPid));
+    writeFileSync(gate, '');
+    expect((await inFlight).content).to.deep.equal([{ type: 'text', text: `released by ${gate}` }]);
+    await until('the old process ended', () => !alive(oldPid), WAIT_MS);
     expect(alive(newPid!)).to.equal(true);
   });
 });

@@ -97,6 +97,61 @@ describe('MCP_SERVERS_FILE: a config copied from an MCP client means there what 
     expect(() => readServersFile(listed, actor)).to.throw(/^MCP_SERVERS_FILE: servers\.0: unknown key "header" \(an entry takes /);
   });
 
+  it('a disabled entry still registered by an earlier start (the last release started disabled entries) is named at start, with how to remove it: it was left running without a word', async () => {
+    const path = file('disabled-known.json', { mcpServers: { old: { command: 'npx', disabled: true }, never: { command: 'npx', disabled: true }, on: { command: 'npx' } } });
+    const ensured: string[] = [];
+    const lines: string[] = [];
+    const gateway = {
+      listServers: () => [{ id: 'srv_1', tenant: '*', name: 'old' }],
+      holdListing: () => {},
+      ensureServer: async (p: RegisterServerParameters) => void ensured.push(p.name),
+    } as unknown as McpGateway;
+    await registerAtStart(gateway, { MCP_SERVERS_FILE: path, OPENMCP_EXAMPLES: 'off' }, actor, { logger: { info: (m: string) => lines.push(m) } }).all;
+    expect(ensured).to.deep.equal(['on']);
+    expect(lines).to.have.length(1);
+    expect(lines[0]).to.match(/^MCP_SERVERS_FILE: mcpServers\.old is disabled, but old stays registered by an earlier start \(connected, its tools served\): remove it \(npx openmcp mcp servers remove old, DELETE \/v1\/mcp-servers\/srv_1\)$/);
+  });
+
+  it('Cline\'s and Roo Code\'s autoApprove and alwaysAllow (whether that client asks its user before a call) are read and ignored: a Cline config was refused for them', () => {
+    const path = file('cline.json', { mcpServers: { files: { command: 'npx', args: ['-y', 'x'], autoApprove: ['read_file'], alwaysAllow: [], disabled: false } } });
+    expect(readServersFile(path, actor).map((p) => [p.name, p.command])).to.deep.equal([['files', 'npx']]);
+    expect(readServersFile(path, actor)[0]).to.not.have.any.keys('autoApprove', 'alwaysAllow');
+  });
+
+  it('another client\'s key the gateway cannot honour as written is refused with what to write instead, not only the list of keys', () => {
+    const cases: [unknown, RegExp][] = [
+      [{ command: 'npx', timeout: 60 }, /mcpServers\.s: "timeout" is in seconds in Cline and Roo Code: write "timeoutMs": 60000/],
+      [{ url: 'https://mcp.example.com/sse', transportType: 'sse' }, /mcpServers\.s: "transportType" is not read: write "type": "sse"/],
+      [{ command: 'npx', envFile: '${workspaceFolder}/.env' }, /mcpServers\.s: "envFile" is not read: give each variable in "env" as "\$\{env:NAME\}" and set NAME in the gateway's environment/],
+      [{ command: 'npx', disabledTools: ['delete'] }, /mcpServers\.s: "disabledTools" is not read: the gateway serves every tool a server lists/],
+    ];
+    for (const [entry, expected] of cases) {
+      const path = file('other-client.json', { mcpServers: { s: entry } });
+      expect(() => readServersFile(path, actor)).to.throw(expected);
+    }
+    // Every key at once: a typo beside them is named too.
+    const several = file('other-client-several.json', { mcpServers: { s: { command: 'npx', timeout: 30, transportType: 'stdio', arg: [] } } });
+    expect(() => readServersFile(several, actor)).to.throw(
+      /^MCP_SERVERS_FILE: mcpServers\.s: "timeout" is in seconds in Cline and Roo Code: write "timeoutMs": 30000; "transportType" is not read: write "type": "stdio"; unknown key "arg" \(an entry takes tenant, /,
+    );
+  });
+
+  it('VS Code\'s and Cursor\'s variables (${workspaceFolder}, ${env:NAME}) in command, args, cwd or url are refused: the gateway would pass them as written', () => {
+    for (const entry of [
+      { command: 'npx', args: ['-y', 'x', '${workspaceFolder}'] },
+      { command: 'npx', args: ['--token', '${env:GITHUB_TOKEN}'] },
+      { command: '${userHome}/bin/server' },
+      { command: 'npx', cwd: '${workspaceFolder}' },
+      { url: 'https://mcp.example.com/${env:PATH_PART}' },
+    ]) {
+      const path = file('variables.json', { mcpServers: { s: entry } });
+      expect(() => readServersFile(path, actor), JSON.stringify(entry)).to.throw(/^MCP_SERVERS_FILE: mcpServers\.s\.(command|args\.\d|cwd|url): "\$\{…\}" variables are not expanded there/);
+    }
+    // A shell's own ${NAME} is the shell's to expand, as before.
+    const shell = file('shell.json', { mcpServers: { s: { command: 'sh', args: ['-c', 'exec server --token "${TOKEN}" --dir "${DIR:-/srv}"'] } } });
+    expect(readServersFile(shell, actor)[0]!.args).to.deep.equal(['-c', 'exec server --token "${TOKEN}" --dir "${DIR:-/srv}"']);
+  });
+
   it('VS Code\'s form, a "servers" map with "type" (.vscode/mcp.json), is read as the mcpServers map is', () => {
     const path = file('vscode.json', {
       inputs: [],

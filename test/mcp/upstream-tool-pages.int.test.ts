@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import type { ListToolsResult } from '@modelcontextprotocol/sdk/types.js';
 import { MCP_TOOL_LIMITS } from '../../events/mcp.events';
 import { McpGateway } from '../../src/mcp/gateway';
-import { listAllTools, MAX_UPSTREAM_TOOL_PAGES } from '../../src/mcp/upstream';
+import { listAllTools, MAX_UPSTREAM_TOOL_LIST_BYTES, MAX_UPSTREAM_TOOL_PAGES } from '../../src/mcp/upstream';
+import { TOOL_LIST_BYTES } from '../../src/mcp/tool-records';
 import { openTempSqliteStore } from './support/stores';
 
 const ENDLESS = join(__dirname, 'support', 'endless-pages-server.ts');
@@ -62,5 +63,24 @@ describe('MCP gateway: an upstream whose tools/list does not end', function () {
     const tools = await listAllTools(page, 'big');
     expect(pages).to.equal(Math.floor(MCP_TOOL_LIMITS.tools / 1000) + 1);
     expect(tools.length).to.be.greaterThan(MCP_TOOL_LIMITS.tools);
+  });
+
+  it('stops reading once the tools it holds are larger than the catalog could ever record (few tools, each a large page)', async () => {
+    // Each page one tool of 1 MiB (a description and schema the record cuts or refuses): 500
+    // pages of 10 MiB, the most one message may be, were held all at once before toolRecords
+    // looked at them — some 5 GB from one upstream a tenant's operator registered.
+    let pages = 0;
+    const tool = (n: number) => ({ name: `t${String(n).padStart(3, '0')}`, description: 'd'.repeat(1024 * 1024), inputSchema: { type: 'object' as const } });
+    const page = async (cursor?: string): Promise<ListToolsResult> => {
+      pages++;
+      const n = Number(cursor ?? 0);
+      return { tools: [tool(n)], nextCursor: String(n + 1) };
+    };
+    const tools = await listAllTools(page, 'large');
+    // The first page that takes the tools held past the bound is the last read.
+    expect(pages).to.equal(Math.floor(MAX_UPSTREAM_TOOL_LIST_BYTES / JSON.stringify(tool(0)).length) + 1);
+    expect(tools).to.have.length(pages);
+    // What is kept of them is what the catalog records: the tool list of one event at most.
+    expect(MAX_UPSTREAM_TOOL_LIST_BYTES).to.be.at.least(TOOL_LIST_BYTES);
   });
 });

@@ -3,10 +3,12 @@ import { Registry } from 'prom-client';
 import type { Bus } from '../../src/bus/port';
 import { InProcessBus } from '../../src/bus/inprocess';
 import { MemoryCheckpointStore } from '../../src/checkpoints';
+import { MemoryCache } from '../../src/cache/memory';
+import type { Cache } from '../../src/cache/port';
 import { createEvent, type RecordedEvent } from '../../src/core/envelope';
 import { newId } from '../../src/core/ids';
 import type { EventStore } from '../../src/eventstore/port';
-import { GAP_REPAIRS_METRIC, GapRepair } from '../../src/projector/gap-repair';
+import { GAP_REPAIRS_METRIC, GapRepair, type RepairedOutOfOrder } from '../../src/projector/gap-repair';
 import { Projector } from '../../src/projector/projector';
 import { SqlReadModels } from '../../src/readmodels/sql-read-models';
 import { mysqlAvailable, requireService } from '../support/services';
@@ -38,26 +40,28 @@ for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
     let head: number;
     const repaired: number[][] = [];
     const held: string[] = [];
-    const outOfOrder: Array<{ position: number; stream: string; projections: string[] }> = [];
+    const outOfOrder: RepairedOutOfOrder[] = [];
+    const replayed: RepairedOutOfOrder[] = [];
 
     before(async function () {
       if (dialect === 'mysql') await requireService(this, 'MariaDB', mysqlAvailable);
     });
 
-    /** A fresh database and projector whose bus never delivers the events `lost` picks; a's and b's tasks submitted, started and completed. */
-    async function setUp(lost: (e: RecordedEvent) => boolean): Promise<void> {
+    /** A fresh database and projector (keeping `cache` current, read through by `rm`) whose bus never delivers the events `lost` picks; a's and b's tasks submitted, started and completed. */
+    async function setUp(lost: (e: RecordedEvent) => boolean, cache?: Cache): Promise<void> {
       db = await openTestDb(dialect);
       a = `task-${newId()}`;
       const b = `task-${newId()}`;
       repaired.length = 0;
       held.length = 0;
       outOfOrder.length = 0;
+      replayed.length = 0;
       registry = new Registry();
       now = Date.parse('2026-12-11T10:00:00Z');
       lostPositions = [];
-      projector = new Projector({ knex: db.knex, bus: losingBus(new InProcessBus(db.store, new MemoryCheckpointStore()), lost) });
+      projector = new Projector({ knex: db.knex, bus: losingBus(new InProcessBus(db.store, new MemoryCheckpointStore()), lost), cache });
       await projector.start();
-      rm = new SqlReadModels({ knex: db.knex, applied: projector.applied, gapFreePositions: true });
+      rm = new SqlReadModels({ knex: db.knex, cache, applied: projector.applied, gapFreePositions: true });
       for (const [type, data] of [['TaskSubmitted', { instruction: 'x' }], ['TaskStarted', {}], ['TaskCompleted', { output: 'done' }]] as const) {
         for (const stream of [a, b]) {
           const r = await db.store.append(stream, [createEvent({ type, stream, tenant: 'acme', actor, data })]);
@@ -74,16 +78,18 @@ for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
       await db?.close();
     });
 
-    const repairOf = (store: Pick<EventStore, 'readAll'> = db.store) =>
+    const repairOf = (store: Pick<EventStore, 'readAll' | 'readStream'> = db.store) =>
       new GapRepair({
         knex: db.knex,
         store,
         apply: (events) => projector.applyEvents(events),
+        replay: (events) => projector.replayStream(events),
         afterMs: BOUND_MS,
         clock: () => new Date(now),
         registry,
         onRepaired: (positions) => repaired.push(positions),
         onHeld: (_position, reason) => held.push(reason),
+        onReplayed: (events) => replayed.push(...events),
         onOutOfOrder: (events) => outOfOrder.push(...events),
       });
     const listed = async () => (await rm.listAuditEvents(null, { limit: 100 })).items.map((e) => e.position);
@@ -122,12 +128,14 @@ for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
         expect(repaired).to.have.length(1);
         expect(held).to.deep.equal([]);
         expect(outOfOrder, 'no later event of its stream was applied before it').to.deep.equal([]);
+        expect(replayed).to.deep.equal([]);
         expect(await counted('repaired_out_of_order')).to.equal(0);
       });
 
       it('keeps holding, and says so, when the event store does not give the event back either, or gives it with a hash that does not check', async () => {
-        const missing: Pick<EventStore, 'readAll'> = { readAll: async (o) => (await db.store.readAll(o)).filter((e) => e.position !== lostPosition) };
-        const tampered: Pick<EventStore, 'readAll'> = {
+        const missing: Pick<EventStore, 'readAll' | 'readStream'> = { readAll: async (o) => (await db.store.readAll(o)).filter((e) => e.position !== lostPosition), readStream: (s, o) => db.store.readStream(s, o) };
+        const tampered: Pick<EventStore, 'readAll' | 'readStream'> = {
+          readStream: (s, o) => db.store.readStream(s, o),
           readAll: async (o) => (await db.store.readAll(o)).map((e) => (e.position === lostPosition ? { ...e, data: { output: 'forged' } } : e)),
         };
         const before = await listed();
@@ -158,20 +166,106 @@ for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
       });
     });
 
-    it('says which read models may not reflect a repaired event when a later event of its stream was applied first (the start of a task lost, its end delivered)', async () => {
-      // As Kafka's retention loses events: the start of the partition's log, a's TaskSubmitted and TaskStarted; its TaskCompleted is delivered (and ignored: no task yet).
-      await setUp((e) => e.stream === a && (e.type === 'TaskSubmitted' || e.type === 'TaskStarted'));
-      expect(await rm.getTask('acme', a.slice('task-'.length))).to.equal(undefined);
+    const LOST_START = ['TaskSubmitted', 'TaskStarted', 'TaskStepStarted'];
+
+    /** Task stream `c` with one step: submitted, started, step started and completed, completed. The positions of its first three events. */
+    async function appendTaskWithStep(c: string): Promise<number[]> {
+      const hash = `0x${'ab'.repeat(32)}`;
+      const r = await db.store.append(c, [
+        createEvent({ type: 'TaskSubmitted', stream: c, tenant: 'acme', actor, data: { steps: [{ tool: 'srv__echo', arguments: { x: 1 } }] } }),
+        createEvent({ type: 'TaskStarted', stream: c, tenant: 'acme', actor, data: {} }),
+        createEvent({ type: 'TaskStepStarted', stream: c, tenant: 'acme', actor, data: { stepId: 's1', index: 0, tool: 'srv__echo', argumentsHash: hash, argumentsJson: '{"x":1}', source: 'steps', idempotent: true } }),
+        createEvent({ type: 'TaskStepCompleted', stream: c, tenant: 'acme', actor, data: { stepId: 's1', resultHash: hash, resultJson: '{"ok":true}', isError: false } }),
+        createEvent({ type: 'TaskCompleted', stream: c, tenant: 'acme', actor, data: { output: 'done' } }),
+      ]);
+      expect(await rm.waitForPosition(r.position, 10_000), 'the delivered end of the stream is applied').to.equal(true);
+      return r.events.slice(0, LOST_START.length).map((e) => e.position);
+    }
+
+    it('rebuilds from the event store the documents of a stream a later event of which was applied first (the start of a task lost, its end delivered): the task shows completed with its steps, without a rebuild', async () => {
+      // As Kafka's retention loses events: the start of the partition's log, c's TaskSubmitted, TaskStarted and TaskStepStarted; its TaskStepCompleted and TaskCompleted are delivered (and passed over: no task, no step yet).
+      const c = `task-${newId()}`;
+      const cache = new MemoryCache();
+      await setUp((e) => e.stream === c && LOST_START.includes(e.type), cache);
+      lostPositions = await appendTaskWithStep(c);
+      const id = c.slice('task-'.length);
+      expect(await rm.getTask('acme', id)).to.equal(undefined);
+
       const repair = repairOf();
       await repair.check();
       now += BOUND_MS;
       await repair.check();
       expect(repaired).to.deep.equal([lostPositions]);
-      // The task exists again, but folded TaskSubmitted and TaskStarted after TaskCompleted had been passed over: it says running, not completed.
-      expect((await rm.getTask('acme', a.slice('task-'.length)))?.status).to.equal('running');
-      expect(outOfOrder, 'each such position, its stream and the read models to rebuild').to.deep.equal(lostPositions.map((position) => ({ position, stream: a, projections: ['tasks'] })));
-      expect(await counted('repaired_out_of_order')).to.equal(2);
+      // Read through the cache, which the repair's own batch filled with the task as running.
+      const task = await rm.getTask('acme', id);
+      expect(task?.status, 'every event of the stream folded in order').to.equal('completed');
+      expect(task?.output).to.equal('done');
+      expect(task?.steps.map((s) => ({ status: s.status, tool: s.tool })), 'its step as run, completed').to.deep.equal([{ status: 'completed', tool: 'srv__echo' }]);
+      expect(replayed, 'each such position, its stream and the read models rebuilt').to.deep.equal(
+        lostPositions.map((position, i) => ({ position, stream: c, projections: [i < 2 ? 'tasks' : 'task-steps'] })),
+      );
+      expect(outOfOrder, 'nothing left to rebuild').to.deep.equal([]);
+      expect(await counted('replayed_stream'), 'each event applied after a later one of its stream').to.equal(3);
+      expect(await counted('repaired_out_of_order')).to.equal(0);
       expect(await counted('repaired')).to.equal(0);
+    });
+
+    it("rebuilds an MCP server whose registration was lost and whose tools were delivered: the catalog lists its tools, in the cache too", async () => {
+      const server = newId();
+      const stream = `mcpserver-${server}`;
+      const cache = new MemoryCache();
+      await setUp((e) => e.stream === stream && e.type === 'McpServerRegistered', cache);
+      const r = await db.store.append(stream, [
+        createEvent({ type: 'McpServerRegistered', stream, tenant: 'acme', actor, data: { name: 'srv', transport: 'http', url: 'http://127.0.0.1:1/mcp' } }),
+        createEvent({ type: 'McpServerToolsDiscovered', stream, tenant: 'acme', actor, data: { tools: [{ name: 'read', inputSchemaJson: '{"type":"object"}' }], toolsHash: `0x${'1'.repeat(64)}` } }),
+        createEvent({ type: 'McpServerHealthChanged', stream, tenant: 'acme', actor, data: { status: 'up' } }),
+      ]);
+      expect(await rm.waitForPosition(r.position, 10_000)).to.equal(true);
+      expect(await rm.listToolCatalog('acme'), 'tools passed over: no server yet').to.deep.equal([]);
+
+      const repair = repairOf();
+      await repair.check();
+      now += BOUND_MS;
+      await repair.check();
+      const catalog = await rm.listToolCatalog('acme');
+      expect(catalog.map((t) => ({ upstreamName: t.upstreamName, serverId: t.serverId, health: t.health }))).to.deep.equal([{ upstreamName: 'read', serverId: server, health: 'up' }]);
+      expect(replayed).to.deep.equal([{ position: r.events[0].position, stream, projections: ['mcp-servers'] }]);
+      expect(await counted('replayed_stream')).to.equal(1);
+    });
+
+    it('says which read models to rebuild when the stream cannot be read back whole (an event of it does not match its hash), and leaves the rest repaired', async () => {
+      const c = `task-${newId()}`;
+      await setUp((e) => e.stream === c && LOST_START.includes(e.type));
+      lostPositions = await appendTaskWithStep(c);
+      const tamperedStream: Pick<EventStore, 'readAll' | 'readStream'> = {
+        readAll: (o) => db.store.readAll(o),
+        readStream: async (s, o) => (await db.store.readStream(s, o)).map((e) => (e.type === 'TaskCompleted' ? { ...e, data: { output: 'forged' } } : e)),
+      };
+      const repair = repairOf(tamperedStream);
+      await repair.check();
+      now += BOUND_MS;
+      await repair.check();
+      expect(repaired, 'the lost positions are applied all the same').to.deep.equal([lostPositions]);
+      expect(await listed()).to.include.members(lostPositions);
+      // TaskSubmitted and TaskStarted folded after TaskCompleted had been passed over: running, not completed.
+      expect((await rm.getTask('acme', c.slice('task-'.length)))?.status).to.equal('running');
+      expect(replayed).to.deep.equal([]);
+      expect(outOfOrder.map(({ position, stream, projections }) => ({ position, stream, projections }))).to.deep.equal(
+        lostPositions.map((position, i) => ({ position, stream: c, projections: [i < 2 ? 'tasks' : 'task-steps'] })),
+      );
+      for (const e of outOfOrder) expect(e.reason).to.match(/does not match its hash/);
+      expect(await counted('repaired_out_of_order')).to.equal(3);
+      expect(await counted('replayed_stream')).to.equal(0);
+    });
+
+    it('replays a stream only up to date: given fewer events of it than the audit log holds (the bus applied a later one since they were read), changes nothing and says so', async () => {
+      await setUp(() => false);
+      const id = a.slice('task-'.length);
+      const events = await db.store.readStream(a);
+      expect(await projector.replayStream(events.slice(0, 2)), 'read before the bus applied TaskCompleted').to.equal(false);
+      expect((await rm.getTask('acme', id))?.status).to.equal('completed');
+      expect(await projector.replayStream(events)).to.equal(true);
+      expect((await rm.getTask('acme', id))?.status).to.equal('completed');
     });
 
     it('stops between chunks when stopped during a repair, not after every overdue position', async () => {

@@ -16,12 +16,21 @@ import { ensureAdminKey } from '../../src/auth/ensure-admin-key';
 import { clientFromEnvironment } from '../../src/sdk/from-env';
 import { makeHarness, type Harness } from '../api/support/harness';
 import { OpenMcpClient } from '../../src/sdk/client';
+import { until } from '../mcp/support/until';
 
 const run = promisify(execFile);
 const OPENMCP = join(__dirname, '..', '..', 'bin', 'openmcp');
+/**
+ * A last guard for a test that runs the real `openmcp` command: each run is a cold start of node
+ * and tsx, many seconds on a loaded machine (the suite's 20 s timed out there).
+ */
+const COMMAND_TEST_TIMEOUT_MS = 180_000;
+/** A last guard for a wait on a condition (the read model catching up, a followed tail printing). */
+const WAIT_MS = 60_000;
 
 describe('CLI commands (tasks, events, keys) through the SDK against a listening server', function () {
-  this.timeout(20_000);
+  // Above WAIT_MS, so a wait that gives up says what it waited for.
+  this.timeout(2 * WAIT_MS);
   let h: Harness;
   let client: OpenMcpClient;
   let url: string;
@@ -83,7 +92,7 @@ describe('CLI commands (tasks, events, keys) through the SDK against a listening
       await recordCall(h.store, { tenant: 'default', server: 'cli', at: at(3) }),
     ];
     const other = await recordCall(h.store, { tenant: 'default', server: 'other', outcome: 'failed', at: at(4) });
-    await h.deps.readModels.waitForPosition(other.position, 5000);
+    expect(await h.deps.readModels.waitForPosition(other.position, WAIT_MS), 'the read model caught up').to.equal(true);
     expect(await runToolCallsList(client, { server: 'cli', limit: 2 }, out)).to.equal(0);
     expect(lines.join('\n')).to.include('MCP_UPSTREAM_TIMEOUT').and.include(calls[1].id);
     // The server and the tool each in a column of its own, as --server and --tool take them (the
@@ -106,7 +115,7 @@ describe('CLI commands (tasks, events, keys) through the SDK against a listening
   it('tool-calls show prints one call with its hashes and recorded payloads (hash-only: says they were not recorded); --json; an unknown id exits 1 naming the code', async () => {
     const kept = await recordCall(h.store, { tenant: 'default', server: 'show', arguments: { text: 'héllo\u001b[2J' }, result: { content: [{ type: 'text', text: 'ok' }] } });
     const hashed = await recordCall(h.store, { tenant: 'default', server: 'show', policy: 'hash-only', outcome: 'failed' });
-    await h.deps.readModels.waitForPosition(hashed.position, 5000);
+    expect(await h.deps.readModels.waitForPosition(hashed.position, WAIT_MS), 'the read model caught up').to.equal(true);
     expect(await runToolCallsShow(client, kept.id, {}, out)).to.equal(0);
     const text = lines.join('\n');
     expect(lines[0]).to.match(new RegExp(`^tool call ${kept.id}  completed  \\(tenant default\\)`));
@@ -143,13 +152,14 @@ describe('CLI commands (tasks, events, keys) through the SDK against a listening
     const after = (await client.events.list({ limit: 1000 })).items.at(-1)!.position;
     const tail = runEventsTail(client, { after, follow: true, intervalMs: 20, signal: ac.signal }, out);
     await client.tasks.submit({ instruction: 'late' });
-    for (let i = 0; i < 100 && lines.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    await until('the followed tail prints the new event', () => lines.length > 0, WAIT_MS);
     ac.abort();
     expect(await tail).to.equal(0);
     expect(lines[0]).to.match(/\tTaskSubmitted\ttask-/);
   });
 
-  it('events proof writes the proof file byte for byte as the server sent it (to --out FILE, else stdout); a batch not anchored yet or an unknown event exits 1 naming the code, and writes no file', async () => {
+  it('events proof writes the proof file byte for byte as the server sent it (to --out FILE, else stdout); a batch not anchored yet or an unknown event exits 1 naming the code, and writes no file', async function () {
+    this.timeout(COMMAND_TEST_TIMEOUT_MS);
     const e = (await client.events.list({ type: 'TaskSubmitted', limit: 1 })).items[0];
     const dir = mkdtempSync(join(tmpdir(), 'omcp-cli-proof-'));
     const file = join(dir, 'proof.json');
@@ -191,7 +201,8 @@ describe('CLI commands (tasks, events, keys) through the SDK against a listening
     h.proofs.anchoredBelow = 0;
   });
 
-  it('batches export writes the export byte for byte as the server sent it; an unknown batch, or a key that is not cross-tenant, exits 1 naming the code, and writes no file', async () => {
+  it('batches export writes the export byte for byte as the server sent it; an unknown batch, or a key that is not cross-tenant, exits 1 naming the code, and writes no file', async function () {
+    this.timeout(COMMAND_TEST_TIMEOUT_MS);
     const dir = mkdtempSync(join(tmpdir(), 'omcp-cli-export-'));
     const file = join(dir, 'batch.json');
     expect(await runBatchesExport(client, 5, { out: file }, out)).to.equal(1);
@@ -280,7 +291,8 @@ describe('CLI commands (tasks, events, keys) through the SDK against a listening
     expect((await h.store.readStream(`apikey-${id}`)).map((e) => e.type)).to.deep.equal(['ApiKeyCreated', 'ApiKeyAgentsChanged', 'ApiKeyAgentsChanged']);
   });
 
-  it('the real command: `openmcp keys set-agents <id> --agent A --agent B`, `--all`; both at once is refused', async () => {
+  it('the real command: `openmcp keys set-agents <id> --agent A --agent B`, `--all`; both at once is refused', async function () {
+    this.timeout(COMMAND_TEST_TIMEOUT_MS);
     const env = { ...process.env, OPENMCP_URL: url, OPENMCP_API_KEY: adminKey };
     const { id } = await client.keys.create({ role: 'agent', tenant: 'acme' });
     const set = await run(process.execPath, [OPENMCP, 'keys', 'set-agents', id, '--agent', 'billing-bot', '--agent', 'ops-bot'], { env });

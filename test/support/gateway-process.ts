@@ -10,7 +10,7 @@ export type GatewayProcess = {
   chainPort: number;
   child: ChildProcess;
   output(): string;
-  /** SIGTERM and wait for the exit code. */
+  /** SIGTERM and wait for the exit code, its output all read. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 };
 
@@ -32,7 +32,8 @@ export async function startGatewayProcess(env: Record<string, string> = {}, data
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  // 'close', not 'exit': after 'exit' its last lines (the drain's deadline, a fatal error) may be unread.
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`gateway did not start in time:\n${out}`)), 90_000);
     const check = () => {

@@ -206,6 +206,24 @@ describe('uiPlugin: /ui assets, authenticated JSON and the live stream', functio
     });
   });
 
+  it("proposes the chain RPC URL to the Verify page only when it holds no credential: a provider's key in its path or query (Infura's /v3/<key>, ?apikey=), or a user and password, went in clear to every signed-in key, a viewer's too, while logs and the start line mask it", async () => {
+    const offered = async (chainRpcUrl: string) => {
+      const a = Fastify();
+      installErrorHandler(a);
+      await a.register(uiPlugin, { store, readModels: {} as ReadModels, authenticate, chainRpcUrl });
+      try {
+        return (await a.inject({ url: '/ui/api/config', headers: auth('key-acme-viewer-0000000000000') })).json().chainRpcUrl as string | undefined;
+      } finally {
+        await a.close();
+      }
+    };
+    expect(await offered('https://mainnet.infura.io/v3/0123456789abcdef0123456789abcdef')).to.equal(undefined);
+    expect(await offered('https://rpc.example.net/?apikey=Sekr3t')).to.equal(undefined);
+    expect(await offered('https://user:pass@node.example.net:8545/')).to.equal(undefined);
+    expect(await offered('http://127.0.0.1:8545')).to.equal('http://127.0.0.1:8545');
+    expect(await offered('https://ethereum-rpc.publicnode.com')).to.equal('https://ethereum-rpc.publicnode.com');
+  });
+
   it("streams only the caller's tenant's notices (plus shared and system ones), without payloads, after the read side has them", async () => {
     const taskId = newId();
     const listening = readStream(`${base}/ui/api/stream`, ACME, (es) => es.some((e) => e.data.type === 'TaskCompleted'));
@@ -456,5 +474,41 @@ describe('uiPlugin: /ui assets, authenticated JSON and the live stream', functio
     ]);
     clearTimeout(timer);
     expect(closed, 'app.close() waited on the open stream').to.equal(true);
+  });
+});
+
+describe('uiPlugin: a shared server as a tenant sees it on the MCP page', function () {
+  this.timeout(30_000);
+  let dir: string;
+  let store: SqlEventStore;
+  let app: FastifyInstance;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'omc-ui-shared-'));
+    store = await openSqlEventStore(`sqlite:${join(dir, 'events.db')}`);
+    app = Fastify();
+    installErrorHandler(app);
+    const upstreams = () => [
+      { id: 's1', tenant: '*', name: 'examples', health: 'up', circuit: 'closed', inFlight: 3 },
+      { id: 's2', tenant: 'acme', name: 'crm', health: 'up', circuit: 'closed', inFlight: 2 },
+      { id: 's3', tenant: 'globex', name: 'erp', health: 'up', circuit: 'closed', inFlight: 1 },
+    ];
+    await app.register(uiPlugin, { store, readModels: { waitForPosition: async () => true } as unknown as ReadModels, authenticate, upstreams });
+    await app.ready();
+  });
+  after(async () => {
+    await app?.close();
+    await store?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("does not show a tenant how many calls are in flight on a shared server: they are every tenant's (cross-tenant keys see them)", async () => {
+    const acme = (await app.inject({ url: '/ui/api/mcp-health', headers: auth(ACME) })).json();
+    expect(acme.upstreams).to.deep.equal([
+      { id: 's1', tenant: '*', name: 'examples', health: 'up', circuit: 'closed' },
+      { id: 's2', tenant: 'acme', name: 'crm', health: 'up', circuit: 'closed', inFlight: 2 },
+    ]);
+    const root = (await app.inject({ url: '/ui/api/mcp-health', headers: auth(ROOT) })).json();
+    expect(root.upstreams.map((u: { inFlight?: number }) => u.inFlight)).to.deep.equal([3, 2, 1]);
   });
 });

@@ -785,7 +785,9 @@ export class TaskRun {
         // The call is this worker's; its payloads are the submitter's data (sealed under their key under MCP_PAYLOAD_POLICY=encrypted).
         const subject = this.view.submitter ? { subject: this.view.submitter } : {};
         const ctx = { tenant: this.view.tenant, actor: this.actor, ...subject, correlationId: this.view.correlationId, taskId: this.taskId, ...withheldArgs };
-        const r = await this.timed(traceToolCall(s.tool, () => this.deps.tools.callTool(ctx, s.tool, s.args, { signal })));
+        // The name the policy judged: should `s.tool` resolve to another tool by now (an alias the
+        // catalog gained since the lookup), the gateway refuses it rather than call what was not judged.
+        const r = await this.timed(traceToolCall(s.tool, () => this.deps.tools.callTool(ctx, s.tool, s.args, { signal, decidedAs: s.tool })));
         result = r;
         isError = r.isError === true;
         text = textOf(r);

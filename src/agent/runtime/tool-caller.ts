@@ -30,8 +30,12 @@ export type ToolInfo = {
  * listTools gives annotations (read-only + idempotent tools may be re-run after a crash).
  */
 export interface ToolCaller {
-  /** Aborting `options.signal` (the task was cancelled, the step timed out) cancels the call upstream. */
-  callTool(ctx: ToolCallContext, name: string, args: Record<string, unknown>, options?: { signal?: AbortSignal }): Promise<ToolResult>;
+  /**
+   * Aborting `options.signal` (the task was cancelled, the step timed out) cancels the call upstream.
+   * `options.decidedAs`: the `<server>__<tool>` name the policy decided on; a name that resolves to
+   * a tool of another name is refused (MCP_TOOL_NOT_FOUND), not called.
+   */
+  callTool(ctx: ToolCallContext, name: string, args: Record<string, unknown>, options?: { signal?: AbortSignal; decidedAs?: string }): Promise<ToolResult>;
   searchTools?(tenant: string, q: string, k: number): Promise<{ tool: ToolInfo; score: number }[]>;
   listTools?(tenant: string): ToolInfo[];
   /**

@@ -26,7 +26,8 @@ export function eventsRoutes(deps: AppDeps): FastifyPluginAsync {
           'On the SQL event store a page ends before the first position the read model has not applied yet (a lagging Kafka partition), ' +
           'without nextCursor: follow nextCursor, or poll with after=<last position seen>, and no event is passed over. ' +
           'An event the bus never delivers holds it for PROJECTION_GAP_REPAIR_MS (5 minutes by default), then is read from the event store. ' +
-          'A list of one stream is not held (docs/architecture.md, "Lists and cursors").',
+          'A list of one stream is not held (docs/architecture.md, "Lists and cursors"). ' +
+          'A page also ends, with nextCursor, before the event that would take it past 16 MiB of event bodies (never empty): follow nextCursor rather than comparing the page with limit.',
         querystring: EventsQuery,
         response: { 200: EventPage, ...problems },
       },

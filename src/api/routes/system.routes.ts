@@ -14,15 +14,19 @@ export function systemRoutes(deps: AppDeps, metrics: Metrics): FastifyPluginAsyn
     const app = fastify.withTypeProvider<ZodTypeProvider>();
     // Probes and scrapes come every few seconds from every healthcheck, load balancer and scraper:
     // at `info` their request lines are noise, so they are logged from `debug` down only (a route's
-    // logLevel sets its requests' threshold: at warn and above the process's own holds).
+    // logLevel sets its requests' threshold: at warn and above the process's own holds). A /readyz
+    // 503 is logged at warn, naming what is down; an error (5xx) at error, by the error handler.
     const logLevel = (fastify.log.level === 'info' ? 'warn' : fastify.log.level) as LogLevel;
 
     app.get('/healthz', { logLevel, schema: { tags: ['system'], operationId: 'getHealth', summary: 'Liveness', security: [], response: { 200: Health } } }, async () => ({ status: 'ok' as const }));
 
-    app.get('/readyz', { logLevel, schema: { tags: ['system'], operationId: 'getReadiness', summary: 'Readiness of each dependency', security: [], response: { 200: Readiness, 503: Readiness } } }, async (_request, reply) => {
+    app.get('/readyz', { logLevel, schema: { tags: ['system'], operationId: 'getReadiness', summary: 'Readiness of each dependency', security: [], response: { 200: Readiness, 503: Readiness } } }, async (request, reply) => {
       const dependencies = await Promise.all((deps.readiness ?? []).map(runCheck));
       if (deps.draining?.()) dependencies.unshift({ name: 'lifecycle', state: 'down', detail: 'draining: this process is shutting down (SIGTERM)' });
-      const down = dependencies.some((d) => d.state === 'down');
+      const downs = dependencies.filter((d) => d.state === 'down');
+      const down = downs.length > 0;
+      // Without its request line at info, a 503 (the orchestrator takes the process out of service) still says why.
+      if (down) request.log.warn({ dependencies: downs }, `not ready (/readyz 503): ${downs.map((d) => `${d.name} down${d.detail ? `: ${d.detail}` : ''}`).join('; ')}`);
       const degraded = dependencies.some((d) => d.state === 'degraded');
       return reply.code(down ? 503 : 200).send({ status: down ? 'not_ready' : degraded ? 'degraded' : 'ready', dependencies });
     });

@@ -25,7 +25,7 @@ export function toolCallsRoutes(deps: AppDeps): FastifyPluginAsync {
         tags: ['tool-calls'],
         operationId: 'listToolCalls',
         summary: 'List tool calls, newest first (filters, cursor pagination)',
-        description: 'Filters: server, tool (the upstream name), status, taskId, from/to (on requestedAt, inclusive). Arguments and results only where recorded (MCP_PAYLOAD_POLICY=store, or encrypted while the subject\'s key exists: after erasure `argumentsErased`/`resultErased`); hashes always.',
+        description: 'Filters: server, tool (the upstream name), status, taskId, from/to (on requestedAt, inclusive). Arguments and results only where recorded (MCP_PAYLOAD_POLICY=store, or encrypted while the subject\'s key exists: after erasure `argumentsErased`/`resultErased`); hashes always. A page also ends, with nextCursor, before the call that would take its recorded payloads past 16 MiB (never empty): follow nextCursor rather than comparing the page with limit.',
         querystring: ToolCallListQuery,
         response: { 200: ToolCallPage, ...problems },
       },
