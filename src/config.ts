@@ -52,6 +52,7 @@ const LLM_CACHE_TTL_MAX_MS = 7 * 86_400_000;
 const LLM_CACHE_TTL_EXPECTED = `milliseconds, a whole number from 0 (the response cache off) to ${LLM_CACHE_TTL_MAX_MS} (7 days)`;
 const MCP_CACHE_TTL_MAX_MS = 86_400_000;
 const MCP_CACHE_TTL_EXPECTED = `milliseconds, a whole number from 0 (the result cache off) to ${MCP_CACHE_TTL_MAX_MS} (1 day)`;
+const MCP_CONNECT_TIMEOUT_EXPECTED = 'milliseconds, a whole number from 1000 (1 s) to 300000 (5 min)';
 
 const BATCH_MAX_EVENTS_EXPECTED = 'a whole number of events from 3 (each batch adds its own BatchSealed and BatchAnchored to the log, which batches of 1 or 2 would seal forever) to 1000000';
 
@@ -188,6 +189,18 @@ export const ConfigSchema = z.object({
   MCP_PAYLOAD_POLICY: z.enum(['store', 'hash-only', 'encrypted']).default('store'),
   /** How long one upstream tools/call may take before it fails (and counts against that upstream's breaker). */
   MCP_CALL_TIMEOUT_MS: positiveInt.max(3_600_000).default(30_000),
+  /**
+   * How long connecting to an upstream may take, each time it (re)connects: the longest wait for its
+   * answer to initialize (a stdio server's start included) and to each page of its first tools/list.
+   * Past it the server is down until the next try, and calls waiting for it fail; raise it for
+   * servers slow to start (`npx -y` downloading first). A server's own `connectTimeoutMs` wins.
+   */
+  MCP_CONNECT_TIMEOUT_MS: z.coerce
+    .number(MCP_CONNECT_TIMEOUT_EXPECTED)
+    .int(MCP_CONNECT_TIMEOUT_EXPECTED)
+    .min(1000, MCP_CONNECT_TIMEOUT_EXPECTED)
+    .max(300_000, MCP_CONNECT_TIMEOUT_EXPECTED)
+    .default(10_000),
   /** Calls in flight per upstream; more wait in its queue. */
   MCP_MAX_CONCURRENT: positiveInt.max(10_000).default(16),
   /** MCP servers one tenant may register over the API (each is connected to and health-checked); the configuration's own are not counted against it. */

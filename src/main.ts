@@ -401,7 +401,7 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
       // Set explicitly (OPENMCP_EXAMPLES=on, the file's entries), they are this process's configuration: it refuses their
       // removal over the API while it registers them (ensureServer). `examples` by default is not: its removal sticks.
       // In the background, as `openmcp mcp stdio` does: each waits for its upstream's connection (up to
-      // 10 s), and the port opens without waiting for them (/readyz names those still registering).
+      // MCP_CONNECT_TIMEOUT_MS), and the port opens without waiting for them (/readyz names those still registering).
       registrations = registerAtStart(gw, config, SYSTEM_ACTOR, {
         logger,
         onFailure: (server, err) => {

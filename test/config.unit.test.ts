@@ -102,21 +102,21 @@ describe('configuration', () => {
     }
   });
 
-  it('hands the MCP_* settings to the gateway: audit payload policy, result cache, upstream timeout, concurrency, health checks, tools/list page size, servers per tenant', () => {
+  it('hands the MCP_* settings to the gateway: audit payload policy, result cache, upstream call and connect timeouts, concurrency, health checks, tools/list page size, servers per tenant', () => {
     expect(gatewayOptionsFrom(loadConfig({}, '/x'))).to.deep.equal({
       payloadPolicy: 'store',
       toolsPageSize: 500,
       maxServersPerTenant: 100,
       cacheTtlMs: undefined,
-      upstream: { callTimeoutMs: 30_000, maxConcurrent: 16, healthIntervalMs: 15_000 },
+      upstream: { callTimeoutMs: 30_000, connectTimeoutMs: 10_000, maxConcurrent: 16, healthIntervalMs: 15_000 },
     });
-    const env = { MCP_PAYLOAD_POLICY: 'hash-only', MCP_CACHE_TTL_MS: '0', MCP_CALL_TIMEOUT_MS: '2500', MCP_MAX_CONCURRENT: '4', MCP_HEALTH_INTERVAL_MS: '0', MCP_TOOLS_PAGE_SIZE: '50', MCP_MAX_SERVERS_PER_TENANT: '7' };
+    const env = { MCP_PAYLOAD_POLICY: 'hash-only', MCP_CACHE_TTL_MS: '0', MCP_CALL_TIMEOUT_MS: '2500', MCP_CONNECT_TIMEOUT_MS: '120000', MCP_MAX_CONCURRENT: '4', MCP_HEALTH_INTERVAL_MS: '0', MCP_TOOLS_PAGE_SIZE: '50', MCP_MAX_SERVERS_PER_TENANT: '7' };
     expect(gatewayOptionsFrom(loadConfig(env, '/x'))).to.deep.equal({
       payloadPolicy: 'hash-only',
       toolsPageSize: 50,
       maxServersPerTenant: 7,
       cacheTtlMs: 0,
-      upstream: { callTimeoutMs: 2_500, maxConcurrent: 4, healthIntervalMs: 0 },
+      upstream: { callTimeoutMs: 2_500, connectTimeoutMs: 120_000, maxConcurrent: 4, healthIntervalMs: 0 },
     });
   });
 
@@ -179,6 +179,10 @@ describe('configuration', () => {
     [{ MCP_PAYLOAD_POLICY: 'redact' }, /MCP_PAYLOAD_POLICY/],
     [{ MCP_TOOLS_PAGE_SIZE: '0' }, /MCP_TOOLS_PAGE_SIZE/],
     [{ MCP_CALL_TIMEOUT_MS: '0' }, /MCP_CALL_TIMEOUT_MS/],
+    // Below 1 s nearly every stdio server would be down at each start; above 5 min a hung one holds its callers (and a registration, and a drain) that long.
+    [{ MCP_CONNECT_TIMEOUT_MS: '999' }, /MCP_CONNECT_TIMEOUT_MS="999": expected milliseconds, a whole number from 1000 \(1 s\) to 300000 \(5 min\)$/],
+    [{ MCP_CONNECT_TIMEOUT_MS: '300001' }, /MCP_CONNECT_TIMEOUT_MS="300001": expected milliseconds, a whole number from 1000/],
+    [{ MCP_CONNECT_TIMEOUT_MS: '10s' }, /MCP_CONNECT_TIMEOUT_MS="10s": expected milliseconds, a whole number from 1000/],
     [{ MCP_CACHE_TTL_MS: '-1' }, /MCP_CACHE_TTL_MS="-1": expected milliseconds, a whole number from 0 \(the result cache off\) to 86400000 \(1 day\)$/],
     [{ MCP_CACHE_TTL_MS: '1.5' }, /MCP_CACHE_TTL_MS="1.5": expected milliseconds, a whole number from 0/],
     [{ MCP_CACHE_TTL_MS: '86400001' }, /MCP_CACHE_TTL_MS="86400001": expected milliseconds, a whole number from 0/],

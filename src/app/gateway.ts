@@ -12,7 +12,7 @@ import { ToolSearch } from '../search/tool-search';
 
 type GatewaySettings = Pick<
   Config,
-  'dataDir' | 'EMBEDDING_MODEL_DIR' | 'EMBEDDING_MODEL_ID' | 'MCP_PAYLOAD_POLICY' | 'MCP_CACHE_TTL_MS' | 'MCP_CALL_TIMEOUT_MS' | 'MCP_MAX_CONCURRENT' | 'MCP_HEALTH_INTERVAL_MS' | 'MCP_TOOLS_PAGE_SIZE' | 'MCP_MAX_SERVERS_PER_TENANT'
+  'dataDir' | 'EMBEDDING_MODEL_DIR' | 'EMBEDDING_MODEL_ID' | 'MCP_PAYLOAD_POLICY' | 'MCP_CACHE_TTL_MS' | 'MCP_CALL_TIMEOUT_MS' | 'MCP_CONNECT_TIMEOUT_MS' | 'MCP_MAX_CONCURRENT' | 'MCP_HEALTH_INTERVAL_MS' | 'MCP_TOOLS_PAGE_SIZE' | 'MCP_MAX_SERVERS_PER_TENANT'
 >;
 
 /**
@@ -25,7 +25,12 @@ export function gatewayOptionsFrom(config: GatewaySettings): Pick<McpGatewayOpti
     toolsPageSize: config.MCP_TOOLS_PAGE_SIZE,
     maxServersPerTenant: config.MCP_MAX_SERVERS_PER_TENANT,
     cacheTtlMs: config.MCP_CACHE_TTL_MS,
-    upstream: { callTimeoutMs: config.MCP_CALL_TIMEOUT_MS, maxConcurrent: config.MCP_MAX_CONCURRENT, healthIntervalMs: config.MCP_HEALTH_INTERVAL_MS },
+    upstream: {
+      callTimeoutMs: config.MCP_CALL_TIMEOUT_MS,
+      connectTimeoutMs: config.MCP_CONNECT_TIMEOUT_MS,
+      maxConcurrent: config.MCP_MAX_CONCURRENT,
+      healthIntervalMs: config.MCP_HEALTH_INTERVAL_MS,
+    },
   };
 }
 

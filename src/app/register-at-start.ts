@@ -23,7 +23,7 @@ export type StartupRegistrations = {
 /**
  * Register `examples` and MCP_SERVERS_FILE's servers in the background, for every process that
  * serves tools (`openmcp start` with a role that connects upstreams, `openmcp mcp stdio`): each
- * waits for its upstream's connection (up to the connect timeout, 10 s), and a process that waited
+ * waits for its upstream's connection (up to the connect timeout, MCP_CONNECT_TIMEOUT_MS), and a process that waited
  * for them before answering kept its clients (an MCP host, a load balancer's probes) waiting as
  * long. Meanwhile tools/list answers from the catalog (a server registered before lists the tools
  * last discovered, and a call to it waits for its registration: McpGateway.ensureServer); only a

@@ -88,7 +88,7 @@ export type McpGatewayOptions = {
  * How long at most, from its start (holdListing), a start-up registration of a server new to the
  * catalog holds listings back (tools/list, search_tools, GET /v1/tools): long enough for a server
  * that starts at once to be in a first listing, short enough that one that hangs (up to the
- * connect timeout, 10 s) does not keep every client's tools/list waiting. Past it, listings answer
+ * connect timeout, MCP_CONNECT_TIMEOUT_MS) does not keep every client's tools/list waiting. Past it, listings answer
  * from the catalog as it is, and the server's tools come later with notifications/tools/list_changed.
  */
 export const LISTING_HOLD_MS = 3_000;
@@ -620,7 +620,10 @@ export class McpGateway {
       args: JSON.stringify(existing.args ?? []) === JSON.stringify(p.args ?? []),
       env: JSON.stringify(existing.envKeys ?? []) === JSON.stringify(p.env ? Object.keys(p.env).sort() : []) && sameTemplates(existing.env, p.env && envRecord(p.env).templates),
       url: existing.url === (p.url ? redactUrl(p.url) : undefined),
-      limits: existing.limits?.timeoutMs === p.limits?.timeoutMs && existing.limits?.maxConcurrent === p.limits?.maxConcurrent,
+      limits:
+        existing.limits?.timeoutMs === p.limits?.timeoutMs &&
+        existing.limits?.connectTimeoutMs === p.limits?.connectTimeoutMs &&
+        existing.limits?.maxConcurrent === p.limits?.maxConcurrent,
       headers: sameTemplates(existing.headers, p.headers),
     };
     const changed = MCP_SERVER_SETTINGS.filter((k) => !same[k]);
@@ -978,8 +981,12 @@ export class McpGateway {
     // A registration that finished recording after close(): its upstream would run on unclosed.
     if (this.closed) throw new McpGatewayError('MCP_UPSTREAM_UNAVAILABLE', `MCP server ${spec.name} not connected: the gateway is closing`);
     // The server's own limits over the gateway-wide settings (the only place the two meet).
-    const { timeoutMs, maxConcurrent } = spec.limits ?? {};
-    const own = { ...(timeoutMs !== undefined ? { callTimeoutMs: timeoutMs } : {}), ...(maxConcurrent !== undefined ? { maxConcurrent } : {}) };
+    const { timeoutMs, connectTimeoutMs, maxConcurrent } = spec.limits ?? {};
+    const own = {
+      ...(timeoutMs !== undefined ? { callTimeoutMs: timeoutMs } : {}),
+      ...(connectTimeoutMs !== undefined ? { connectTimeoutMs } : {}),
+      ...(maxConcurrent !== undefined ? { maxConcurrent } : {}),
+    };
     // Only the server's current upstream speaks for it: one replaced (replaceUpstream) or detached
     // says nothing of the server as it is now.
     const current = () => this.upstreams.get(spec.id) === u;

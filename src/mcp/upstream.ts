@@ -36,7 +36,7 @@ export type UpstreamOptions = {
    * progress, for its next sign of life (at most CALL_MAX_TIMEOUT_FACTOR times it in all).
    */
   callTimeoutMs: number;
-  /** Connect + initialize + first tools/list timeout (ms). */
+  /** Connect + initialize + first tools/list timeout (ms): MCP_CONNECT_TIMEOUT_MS. */
   connectTimeoutMs: number;
   maxConcurrent: number;
   maxQueue: number;
@@ -603,7 +603,7 @@ export class Upstream {
     this.breaker.shutdown();
     // A connect in flight ends now (its transport closed: a stdio server's process stops), not at
     // its connect timeout: a shutdown while a server slow to start registers (openmcp start
-    // listens before its registrations end) would otherwise wait up to 10 s for it.
+    // listens before its registrations end) would otherwise wait up to MCP_CONNECT_TIMEOUT_MS for it.
     await this.opening?.close().catch(() => {});
     const c = this.client ?? (await this.connecting?.catch(() => undefined));
     this.client = undefined;
