@@ -81,30 +81,27 @@ export const McpServerRegistered = defineEvent(
 );
 
 /**
- * An upstream's own limits, over the gateway-wide MCP_CALL_TIMEOUT_MS, MCP_CONNECT_TIMEOUT_MS and
- * MCP_MAX_CONCURRENT: the fields as the log, REST (`POST /v1/mcp-servers`) and MCP_SERVERS_FILE all take them.
+ * An upstream's own limits, over the gateway-wide MCP_CALL_TIMEOUT_MS and MCP_MAX_CONCURRENT: the
+ * fields as the log, REST (`POST /v1/mcp-servers`) and MCP_SERVERS_FILE all take them.
  */
 export const mcpServerLimitFields = {
   /** Call timeout, ms. */
   timeoutMs: z.number().int().min(1).max(3_600_000).optional(),
-  /** Connect timeout (start, initialize, first tools/list), ms: the bounds of MCP_CONNECT_TIMEOUT_MS. */
-  connectTimeoutMs: z.number().int().min(1000).max(300_000).optional(),
   /** Calls in flight; more wait in the upstream's queue. */
   maxConcurrent: z.number().int().min(1).max(10_000).optional(),
 };
 export const McpServerLimitsSchema = z
   .strictObject(mcpServerLimitFields)
-  .refine((l) => l.timeoutMs !== undefined || l.connectTimeoutMs !== undefined || l.maxConcurrent !== undefined, 'set timeoutMs, connectTimeoutMs, maxConcurrent or more of them')
+  .refine((l) => l.timeoutMs !== undefined || l.maxConcurrent !== undefined, 'set timeoutMs, maxConcurrent or both')
   .meta({ minProperties: 1 });
 export type McpServerLimits = z.infer<typeof McpServerLimitsSchema>;
 
 /** The limits set among `l` (absent ones left out), or undefined when it sets none. */
-export function limitsOf(l: { timeoutMs?: number; connectTimeoutMs?: number; maxConcurrent?: number }): McpServerLimits | undefined {
+export function limitsOf(l: { timeoutMs?: number; maxConcurrent?: number }): McpServerLimits | undefined {
   const out: McpServerLimits = {};
   if (l.timeoutMs !== undefined) out.timeoutMs = l.timeoutMs;
-  if (l.connectTimeoutMs !== undefined) out.connectTimeoutMs = l.connectTimeoutMs;
   if (l.maxConcurrent !== undefined) out.maxConcurrent = l.maxConcurrent;
-  return Object.keys(out).length ? out : undefined;
+  return out.timeoutMs === undefined && out.maxConcurrent === undefined ? undefined : out;
 }
 
 export const McpServerRegisteredV2 = defineEvent(

@@ -620,10 +620,7 @@ export class McpGateway {
       args: JSON.stringify(existing.args ?? []) === JSON.stringify(p.args ?? []),
       env: JSON.stringify(existing.envKeys ?? []) === JSON.stringify(p.env ? Object.keys(p.env).sort() : []) && sameTemplates(existing.env, p.env && envRecord(p.env).templates),
       url: existing.url === (p.url ? redactUrl(p.url) : undefined),
-      limits:
-        existing.limits?.timeoutMs === p.limits?.timeoutMs &&
-        existing.limits?.connectTimeoutMs === p.limits?.connectTimeoutMs &&
-        existing.limits?.maxConcurrent === p.limits?.maxConcurrent,
+      limits: existing.limits?.timeoutMs === p.limits?.timeoutMs && existing.limits?.maxConcurrent === p.limits?.maxConcurrent,
       headers: sameTemplates(existing.headers, p.headers),
     };
     const changed = MCP_SERVER_SETTINGS.filter((k) => !same[k]);
@@ -981,12 +978,8 @@ export class McpGateway {
     // A registration that finished recording after close(): its upstream would run on unclosed.
     if (this.closed) throw new McpGatewayError('MCP_UPSTREAM_UNAVAILABLE', `MCP server ${spec.name} not connected: the gateway is closing`);
     // The server's own limits over the gateway-wide settings (the only place the two meet).
-    const { timeoutMs, connectTimeoutMs, maxConcurrent } = spec.limits ?? {};
-    const own = {
-      ...(timeoutMs !== undefined ? { callTimeoutMs: timeoutMs } : {}),
-      ...(connectTimeoutMs !== undefined ? { connectTimeoutMs } : {}),
-      ...(maxConcurrent !== undefined ? { maxConcurrent } : {}),
-    };
+    const { timeoutMs, maxConcurrent } = spec.limits ?? {};
+    const own = { ...(timeoutMs !== undefined ? { callTimeoutMs: timeoutMs } : {}), ...(maxConcurrent !== undefined ? { maxConcurrent } : {}) };
     // Only the server's current upstream speaks for it: one replaced (replaceUpstream) or detached
     // says nothing of the server as it is now.
     const current = () => this.upstreams.get(spec.id) === u;

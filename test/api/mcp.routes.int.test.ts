@@ -62,16 +62,16 @@ describe('REST /v1/mcp-servers and /v1/tools (real McpGateway, real HTTP MCP ups
     expect((await h.call({ method: 'GET', url: '/v1/mcp-servers', auth: k.viewer })).json().items.map((x: { id: string }) => x.id)).to.not.include(id);
   });
 
-  it("POST with the server's own timeoutMs, connectTimeoutMs and maxConcurrent: recorded as McpServerRegistered v2, shown in the list", async () => {
-    const res = await h.call({ method: 'POST', url: '/v1/mcp-servers', auth: k.host, payload: { name: 'slow', transport: 'http', url: upstream.url, timeoutMs: 120_000, connectTimeoutMs: 60_000, maxConcurrent: 2 } });
+  it("POST with the server's own timeoutMs and maxConcurrent: recorded as McpServerRegistered v2, shown in the list", async () => {
+    const res = await h.call({ method: 'POST', url: '/v1/mcp-servers', auth: k.host, payload: { name: 'slow', transport: 'http', url: upstream.url, timeoutMs: 120_000, maxConcurrent: 2 } });
     expect(res.statusCode, res.body).to.equal(201);
-    expect(res.json().limits).to.deep.equal({ timeoutMs: 120_000, connectTimeoutMs: 60_000, maxConcurrent: 2 });
+    expect(res.json().limits).to.deep.equal({ timeoutMs: 120_000, maxConcurrent: 2 });
     const e = (await h.store.readAll({ limit: 1000 })).filter((x) => x.type === 'McpServerRegistered').at(-1)!;
     expect(e.version).to.equal(2);
-    expect(e.data).to.deep.include({ name: 'slow', limits: { timeoutMs: 120_000, connectTimeoutMs: 60_000, maxConcurrent: 2 } });
+    expect(e.data).to.deep.include({ name: 'slow', limits: { timeoutMs: 120_000, maxConcurrent: 2 } });
     const list = await h.call({ method: 'GET', url: '/v1/mcp-servers', auth: k.viewer });
     const items = list.json().items as { name: string; limits?: unknown; health?: string }[];
-    expect(items.find((x) => x.name === 'slow')?.limits).to.deep.equal({ timeoutMs: 120_000, connectTimeoutMs: 60_000, maxConcurrent: 2 });
+    expect(items.find((x) => x.name === 'slow')?.limits).to.deep.equal({ timeoutMs: 120_000, maxConcurrent: 2 });
     expect(items.find((x) => x.name === 'remote')).to.not.have.property('limits');
     expect(items.find((x) => x.name === 'remote')?.health).to.be.oneOf(['unknown', 'up', 'down']);
     expect((await h.call({ method: 'DELETE', url: `/v1/mcp-servers/${res.json().id}`, auth: k.operator })).statusCode).to.equal(204);
@@ -109,8 +109,6 @@ describe('REST /v1/mcp-servers and /v1/tools (real McpGateway, real HTTP MCP ups
       [{ name: 'x', transport: 'http', url: upstream.url, timeoutMs: 0 }, 'body.timeoutMs'],
       [{ name: 'x', transport: 'http', url: upstream.url, timeoutMs: '30s' }, 'body.timeoutMs'],
       [{ name: 'x', transport: 'http', url: upstream.url, maxConcurrent: 1.5 }, 'body.maxConcurrent'],
-      [{ name: 'x', transport: 'http', url: upstream.url, connectTimeoutMs: 999 }, 'body.connectTimeoutMs'],
-      [{ name: 'x', transport: 'http', url: upstream.url, connectTimeoutMs: 300_001 }, 'body.connectTimeoutMs'],
     ] as const) {
       const res = await h.call({ method: 'POST', url: '/v1/mcp-servers', auth: k.operator, payload: body });
       expect(res.statusCode, JSON.stringify(body)).to.equal(400);

@@ -12,7 +12,6 @@ import { join } from 'node:path';
 import { createGateway } from '../../src/app/gateway';
 import { MemoryCache } from '../../src/cache/memory';
 import { loadConfig } from '../../src/config';
-import { MCP_SERVER_STREAM_PREFIX } from '../../src/mcp/catalog';
 import type { McpGateway } from '../../src/mcp/gateway';
 import { GATED_START_SERVER } from './support/gated-start-server';
 import { openTempSqliteStore } from './support/stores';
@@ -73,31 +72,5 @@ describe('MCP_CONNECT_TIMEOUT_MS: the bound on connecting to an upstream follows
     const up = await connecting;
     expect(up.health).to.equal('up');
     expect(await patient.callTool(ctx, 'slower__ping')).to.have.nested.property('content[0].text', 'pong');
-  });
-
-  it("a server's own connectTimeoutMs (its registration's limits) wins over the setting, and a reconfiguration applies it", async () => {
-    const gw = await gateway({ MCP_CONNECT_TIMEOUT_MS: '1000' });
-    const own = gated('own');
-    const plain = gated('plain');
-    // Registered with its own, larger bound: it is kept waiting…
-    const connecting = gw.registerServer({ ...own.spec, limits: { connectTimeoutMs: 300_000 } });
-    await until('the server with its own bound started', () => existsSync(own.started), 60_000);
-    // …while one as slow under the gateway's bound gives up.
-    const down = await gw.registerServer(plain.spec);
-    expect(down.health).to.equal('down');
-    expect(down.healthReason).to.match(/within 1000 ms, while connecting/);
-    own.open();
-    const up = await connecting;
-    expect(up).to.include({ health: 'up' }).and.to.have.deep.property('limits', { connectTimeoutMs: 300_000 });
-    // The server that gave up, configured again with a bound of its own (an MCP_SERVERS_FILE entry
-    // edited between starts), reconnects under it: recorded, and waited for until it answers.
-    rmSync(plain.started, { force: true });
-    const reconfiguring = gw.ensureServer({ ...plain.spec, limits: { connectTimeoutMs: 300_000 } });
-    await until('the reconfigured server started again', () => existsSync(plain.started), 60_000);
-    plain.open();
-    const again = await reconfiguring;
-    expect(again).to.include({ health: 'up', id: down.id }).and.to.have.deep.property('limits', { connectTimeoutMs: 300_000 });
-    const changed = (await stores.at(-1)!.store.readStream(`${MCP_SERVER_STREAM_PREFIX}${down.id}`)).filter((e) => e.type === 'McpServerReconfigured').map((e) => (e.data as { changed: string[] }).changed);
-    expect(changed).to.deep.equal([['limits']]);
   });
 });

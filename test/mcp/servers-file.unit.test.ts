@@ -83,13 +83,6 @@ describe('MCP_SERVERS_FILE: a config copied from an MCP client means there what 
     expect(readServersFile(path, actor).map((p) => p.name)).to.deep.equal(['on']);
   });
 
-  it('an entry\'s own connectTimeoutMs (a server slow to start) is its limits, next to timeoutMs and maxConcurrent; out of bounds it stops start-up naming the entry', () => {
-    const path = file('connect.json', { mcpServers: { files: { command: 'npx', args: ['-y', 'x'], connectTimeoutMs: 120_000, timeoutMs: 60_000 } } });
-    expect(readServersFile(path, actor)[0].limits).to.deep.equal({ timeoutMs: 60_000, connectTimeoutMs: 120_000 });
-    const bad = file('connect-bad.yaml', 'servers:\n  - name: web\n    url: https://mcp.example.com/mcp\n    connectTimeoutMs: 500\n');
-    expect(() => readServersFile(bad, actor)).to.throw(/^MCP_SERVERS_FILE: servers\.0\.connectTimeoutMs: /);
-  });
-
   it('a key the gateway does not know (a typo, another client\'s setting) stops start-up naming it, where it was dropped in silence (a server started without its "arg")', () => {
     const path = file('typo.json', { mcpServers: { files: { command: 'npx', arg: ['-y', '@modelcontextprotocol/server-filesystem', '/srv'] } } });
     expect(() => readServersFile(path, actor)).to.throw(/^MCP_SERVERS_FILE: mcpServers\.files: unknown key "arg" \(an entry takes /);

@@ -199,13 +199,13 @@ describe('CLI: openmcp mcp servers add|list|remove and mcp tools search (real ga
     expect(failed?.stderr).to.match(/error VALIDATION.*a command after --/);
   });
 
-  it("the real command: --timeout-ms, --connect-timeout-ms and --max-concurrent set the server's own limits, shown by list; a bad value exits 2 (a command line it cannot run) naming the option", async () => {
+  it("the real command: --timeout-ms and --max-concurrent set the server's own limits, shown by list; a bad value exits 2 (a command line it cannot run) naming the option", async () => {
     const env = { ...process.env, OPENMCP_URL: url, OPENMCP_API_KEY: keys.admin };
-    const added = await run(process.execPath, [OPENMCP, 'mcp', 'servers', 'add', 'patient', '--url', upstream.url, '--timeout-ms', '120000', '--connect-timeout-ms', '60000', '--max-concurrent', '2'], { env });
-    expect(added.stdout).to.match(/^registered patient \(http\).*timeout 120000 ms, connect timeout 60000 ms, 2 in flight/);
+    const added = await run(process.execPath, [OPENMCP, 'mcp', 'servers', 'add', 'patient', '--url', upstream.url, '--timeout-ms', '120000', '--max-concurrent', '2'], { env });
+    expect(added.stdout).to.match(/^registered patient \(http\).*timeout 120000 ms, 2 in flight/);
     const listed = await run(process.execPath, [OPENMCP, 'mcp', 'servers', 'list'], { env });
-    expect(listed.stdout).to.match(/patient.*timeout 120000 ms, connect timeout 60000 ms, 2 in flight/);
-    expect(gw.listServers('acme').find((s) => s.name === 'patient')?.limits).to.deep.equal({ timeoutMs: 120_000, connectTimeoutMs: 60_000, maxConcurrent: 2 });
+    expect(listed.stdout).to.match(/patient.*timeout 120000 ms, 2 in flight/);
+    expect(gw.listServers('acme').find((s) => s.name === 'patient')?.limits).to.deep.equal({ timeoutMs: 120_000, maxConcurrent: 2 });
     const bad = await run(process.execPath, [OPENMCP, 'mcp', 'servers', 'add', 'odd', '--url', upstream.url, '--timeout-ms', '30s'], { env }).then(() => undefined, (e: { code: number; stderr: string }) => e);
     expect(bad?.code).to.equal(2);
     expect(bad?.stderr).to.match(/--timeout-ms takes a whole number/);
