@@ -1,5 +1,6 @@
 import type { Config } from '../config';
-import { startOpenMcp, type OpenMcp } from '../main';
+import { startOpenMcp, type OpenMcp, type StartOptions } from '../main';
+import type { McpGateway } from '../mcp/gateway';
 
 /** A signal this soon after the first is the same one relayed (npm passes Ctrl-C on to its script). */
 const REPEAT_WINDOW_MS = 1_000;
@@ -17,11 +18,13 @@ const REPEAT_WINDOW_MS = 1_000;
  * deadline, counted from the signal. Before, Node's default ended the process on the spot, with
  * no drain and no exit code. `start` is startOpenMcp but in tests.
  */
-export async function runStart(config: Config, start: (config: Config) => Promise<Pick<OpenMcp, 'gateway' | 'drain'>> = startOpenMcp): Promise<void> {
-  let gw: Pick<OpenMcp, 'gateway' | 'drain'> | undefined;
-  // Whatever way the process ends (the drain's deadline, a second signal), no stdio upstream it
-  // started outlives it still running a call: a drain that finishes has closed them already.
-  process.once('exit', () => gw?.gateway?.killUpstreams());
+export async function runStart(config: Config, start: (config: Config, options: StartOptions) => Promise<Pick<OpenMcp, 'drain'>> = startOpenMcp): Promise<void> {
+  let gw: Pick<OpenMcp, 'drain'> | undefined;
+  let upstreams: Pick<McpGateway, 'killUpstreams'> | undefined;
+  // Whatever way the process ends (the drain's deadline, a second signal, also before the start
+  // is done), no stdio upstream it started outlives it still running a call: a drain that
+  // finishes has closed them already.
+  process.once('exit', () => upstreams?.killUpstreams());
   let stopping = false;
   /** Set once the process has been free to take signals for REPEAT_WINDOW_MS since the first. */
   let repeatIsSecond = false;
@@ -60,6 +63,6 @@ export async function runStart(config: Config, start: (config: Config) => Promis
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
-  const started = start(config);
+  const started = start(config, { onGateway: (gateway) => (upstreams = gateway) });
   gw = await started;
 }

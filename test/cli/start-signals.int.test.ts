@@ -24,10 +24,11 @@ describe('openmcp start: a signal during the start', function () {
     expect(code).to.equal(0);
   });
 
-  it('a second Ctrl-C more than a second later, the process idle meanwhile, exits at once', async () => {
+  it('a second Ctrl-C more than a second later, the process idle meanwhile, exits at once, killing the stdio upstreams the unfinished start started', async () => {
     const { out, code } = await run('second-ctrl-c');
     expect(out).to.match(/SIGINT again: exiting now/);
     expect(out).to.not.match(/started/);
+    expect(out).to.match(/upstreams killed/);
     expect(code).to.equal(1);
   });
 
