@@ -108,6 +108,11 @@ export type StartOptions = {
   cacheSkipMs?: number;
   /** Extra kafkajs settings of the relay's client (tests shorten its connection retries). */
   relayKafka?: RelayOptions['kafka'];
+  /**
+   * Called with the MCP gateway as soon as it is made, before its upstreams start: `openmcp start`
+   * kills them as the process exits, also when it exits before the start is done (a second Ctrl-C).
+   */
+  onGateway?: (gateway: McpGateway) => void;
 };
 
 type Closer = { name: string; close(): Promise<unknown> };
@@ -394,6 +399,7 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
     let registrations: StartupRegistrations | undefined;
     if (connectsUpstreams(roles)) {
       const gw = await createGateway({ config, store, cache, logger, registry, subjectKeys });
+      options.onGateway?.(gw);
       await gw.start();
       gateway = gw;
       // Its close() waits for the registrations in flight, and starts no upstream for them after.

@@ -1,6 +1,8 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { McpError, ErrorCode } from '@modelcontextprotocol/sdk/types.js';
 import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 
@@ -50,10 +52,13 @@ export function buildExampleServer(opts: { name?: string; testTools?: boolean } 
   server.registerTool(
     'hold',
     {
-      description: 'Stay in the middle of the call until a file exists at path, then answer (a test lets the call go by creating the file; stops waiting when the call is cancelled).',
+      description: 'Stay in the middle of the call until a file exists at path, in the temporary directory, then answer (a test lets the call go by creating the file; stops waiting when the call is cancelled).',
       inputSchema: { path: z.string().min(1) },
     },
     async ({ path }, { signal }) => {
+      // Any path would tell a caller whether any file on this host exists.
+      const inTmp = relative(resolve(tmpdir()), resolve(path));
+      if (!inTmp || inTmp === '..' || inTmp.startsWith(`..${sep}`) || isAbsolute(inTmp)) throw new Error(`hold: ${path} is not in the temporary directory (${tmpdir()})`);
       while (!existsSync(path)) await sleep(20, undefined, { signal });
       return { content: [{ type: 'text', text: `released by ${path}` }] };
     },
