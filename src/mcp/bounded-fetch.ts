@@ -26,16 +26,26 @@ export function isMessageTooLarge(err: unknown): boolean {
   return false;
 }
 
-/** Passes bytes on until more than `max` have come in all; then errors the stream. */
-function totalBound(max: number): TransformStream<Uint8Array, Uint8Array> {
+/**
+ * A body that is no event stream, read whole (the SDK reads it whole too), up to `max` bytes; past
+ * it UpstreamMessageTooLargeError, the rest not read. Read here rather than piped through a
+ * TransformStream into a new body: that cost ~170 µs of CPU per call to an HTTP upstream (bench).
+ */
+async function readAtMost(body: ReadableStream<Uint8Array>, max: number): Promise<Uint8Array> {
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
   let seen = 0;
-  return new TransformStream({
-    transform(chunk, controller) {
-      seen += chunk.byteLength;
-      if (seen > max) controller.error(new UpstreamMessageTooLargeError(max));
-      else controller.enqueue(chunk);
-    },
-  });
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    seen += value.byteLength;
+    if (seen > max) {
+      await reader.cancel().catch(() => {});
+      throw new UpstreamMessageTooLargeError(max);
+    }
+    chunks.push(value);
+  }
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
 }
 
 const LF = 0x0a;
@@ -126,7 +136,12 @@ export function boundedFetch(base: FetchLike, o: { maxBytes?: number; onTooLarge
       await response.body.cancel().catch(() => {});
       throw new UpstreamMessageTooLargeError(maxBytes);
     }
-    const bounded = response.body.pipeThrough(eventStream ? perEventBound(maxBytes, o.onTooLarge) : totalBound(maxBytes));
-    return new Response(bounded, { status: response.status, statusText: response.statusText, headers: response.headers });
+    const init2 = { status: response.status, statusText: response.statusText, headers: response.headers };
+    if (eventStream) return new Response(response.body.pipeThrough(perEventBound(maxBytes, o.onTooLarge)), init2);
+    // A Content-Length within the limit bounds the body already (fetch reads no byte past it), unless
+    // the body is compressed: fetch decompresses it, and a small gzip body can hold gigabytes.
+    const encoding = response.headers.get('content-encoding')?.trim().toLowerCase();
+    if (declared <= maxBytes && (!encoding || encoding === 'identity')) return response;
+    return new Response(await readAtMost(response.body, maxBytes), init2);
   };
 }

@@ -50,6 +50,14 @@ describe('boundedFetch: at most one message of 10 MiB from an HTTP or SSE upstre
     expect(pulled).to.be.at.most(1);
   });
 
+  it('a body whose Content-Length is within the limit is passed as fetch gave it; a compressed one is still counted as read', async () => {
+    const plain = await boundedFetch(answering(['{"a":1}'], { ...JSON_TYPE, 'content-length': '7' }), { maxBytes: 13 })('http://upstream.test/mcp');
+    expect(await plain.text()).to.equal('{"a":1}');
+    // fetch decompresses a gzip body: its Content-Length says nothing of what is read.
+    const gzip = await read(boundedFetch(answering(['x'.repeat(50)], { ...JSON_TYPE, 'content-length': '7', 'content-encoding': 'gzip' }), { maxBytes: 13 }));
+    expect(gzip).to.be.instanceOf(UpstreamMessageTooLargeError);
+  });
+
   it('an error body (read by the SDK for its message) is bounded too', async () => {
     const err = await read(boundedFetch(answering(['x'.repeat(50)], { 'content-type': 'text/plain' }, 500), { maxBytes: 10 }));
     expect(isMessageTooLarge(err)).to.equal(true);
