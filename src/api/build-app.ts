@@ -16,7 +16,7 @@ import { problemContentTypes } from './openapi-problems';
 import { ForbiddenError } from './errors';
 import { createLogger } from './logger';
 import { endConnectionsOnClose } from './end-connections-on-close';
-import { eventStreamsOf } from './event-streams';
+import { eventStreamsOf } from '../http/event-streams';
 import { problemOf, sendProblem } from './problem';
 import { batchesRoutes } from './routes/batches.routes';
 import { eventsRoutes } from './routes/events.routes';

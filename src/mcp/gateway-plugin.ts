@@ -3,7 +3,7 @@ import { errorCodes, type FastifyInstance, type FastifyReply, type FastifyReques
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { Cache } from '../cache/port';
-import { eventStreamsOf } from '../api/event-streams';
+import { eventStreamsOf } from '../http/event-streams';
 import { withoutByteOrderMark } from '../core/byte-order-mark';
 import type { Actor } from '../core/envelope';
 import type { McpGateway } from './gateway';

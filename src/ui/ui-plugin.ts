@@ -7,7 +7,7 @@ import { can, PERMISSIONS } from '../auth/roles';
 import type { EventStore } from '../eventstore/port';
 import type { ReadModels } from '../readmodels/port';
 import { ForbiddenError, StreamRefusedError } from '../api/errors';
-import { eventStreamsOf } from '../api/event-streams';
+import { eventStreamsOf } from '../http/event-streams';
 import { isHexAddress } from '../core/address';
 import { NotFoundError, urlHoldsCredentials, ValidationError } from '../core/errors';
 import type { ContractDescription, DescribeContractParameters } from '../web3/describe-contract';

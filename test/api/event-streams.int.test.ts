@@ -4,7 +4,7 @@ import { request, type IncomingMessage } from 'node:http';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
-import { eventStreamsOf } from '../../src/api/event-streams';
+import { eventStreamsOf } from '../../src/http/event-streams';
 import { UnauthenticatedError } from '../../src/api/errors';
 import type { Principal } from '../../src/auth/principal';
 import { McpGateway } from '../../src/mcp/gateway';
