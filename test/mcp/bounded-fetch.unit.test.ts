@@ -20,10 +20,10 @@ function answering(chunks: string[], headers: Record<string, string>, status = 2
 const SSE = { 'content-type': 'text/event-stream' };
 const JSON_TYPE = { 'content-type': 'application/json' };
 
-/** The body read whole, or the error that ended it. */
+/** The body of a POST (how the SDK sends each message) read whole, or the error that ended it. */
 async function read(f: FetchLike): Promise<string | Error> {
   try {
-    return await (await f('http://upstream.test/mcp')).text();
+    return await (await f('http://upstream.test/mcp', { method: 'POST' })).text();
   } catch (err) {
     return err as Error;
   }
@@ -51,11 +51,37 @@ describe('boundedFetch: at most one message of 10 MiB from an HTTP or SSE upstre
   });
 
   it('a body whose Content-Length is within the limit is passed as fetch gave it; a compressed one is still counted as read', async () => {
-    const plain = await boundedFetch(answering(['{"a":1}'], { ...JSON_TYPE, 'content-length': '7' }), { maxBytes: 13 })('http://upstream.test/mcp');
+    const plain = await boundedFetch(answering(['{"a":1}'], { ...JSON_TYPE, 'content-length': '7' }), { maxBytes: 13 })('http://upstream.test/mcp', { method: 'POST' });
     expect(await plain.text()).to.equal('{"a":1}');
     // fetch decompresses a gzip body: its Content-Length says nothing of what is read.
     const gzip = await read(boundedFetch(answering(['x'.repeat(50)], { ...JSON_TYPE, 'content-length': '7', 'content-encoding': 'gzip' }), { maxBytes: 13 }));
     expect(gzip).to.be.instanceOf(UpstreamMessageTooLargeError);
+  });
+
+  it('a GET answer that is no event stream is given as it comes, not read whole first: the SDK reads a streamable HTTP GET body as a stream whatever its type', async () => {
+    // The upstream sends a first chunk and keeps the body open (no Content-Length, no event-stream type).
+    let secondPull!: () => void;
+    const held = new Promise<'held'>((r) => (secondPull = () => setImmediate(() => r('held'))));
+    let pulls = 0;
+    const base: FetchLike = async () =>
+      new Response(
+        new ReadableStream<Uint8Array>({
+          pull(c) {
+            if (++pulls === 1) return c.enqueue(new TextEncoder().encode('data: 1\n\n'));
+            secondPull();
+            return new Promise<void>(() => {});
+          },
+        }),
+        { headers: { 'content-type': 'application/octet-stream' } },
+      );
+    const got = await Promise.race([boundedFetch(base, { maxBytes: 100 })('http://upstream.test/mcp', { method: 'GET' }), held]);
+    expect(got, 'fetch waited for the end of a body kept open').to.not.equal('held');
+    const reader = (got as Response).body!.getReader();
+    expect(new TextDecoder().decode((await reader.read()).value)).to.equal('data: 1\n\n');
+    await reader.cancel();
+    // Still bounded in all, as before: past maxBytes the body errors.
+    const long = await boundedFetch(answering(['x'.repeat(50), 'x'.repeat(60)], { 'content-type': 'application/octet-stream' }), { maxBytes: 100 })('http://upstream.test/mcp');
+    expect(await long.text().then(() => undefined, (e: unknown) => e)).to.be.instanceOf(UpstreamMessageTooLargeError);
   });
 
   it('an error body (read by the SDK for its message) is bounded too', async () => {
