@@ -26,8 +26,20 @@ export function isMessageTooLarge(err: unknown): boolean {
   return false;
 }
 
+/** Passes bytes on until more than `max` have come in all; then errors the stream. */
+function totalBound(max: number): TransformStream<Uint8Array, Uint8Array> {
+  let seen = 0;
+  return new TransformStream({
+    transform(chunk, controller) {
+      seen += chunk.byteLength;
+      if (seen > max) controller.error(new UpstreamMessageTooLargeError(max));
+      else controller.enqueue(chunk);
+    },
+  });
+}
+
 /**
- * A body that is no event stream, read whole (the SDK reads it whole too), up to `max` bytes; past
+ * The answer to a POST (a message sent) that is no event stream, read whole (the SDK reads it whole too), up to `max` bytes; past
  * it UpstreamMessageTooLargeError, the rest not read. Read here rather than piped through a
  * TransformStream into a new body: that cost ~170 µs of CPU per call to an HTTP upstream (bench).
  */
@@ -138,6 +150,10 @@ export function boundedFetch(base: FetchLike, o: { maxBytes?: number; onTooLarge
     }
     const init2 = { status: response.status, statusText: response.statusText, headers: response.headers };
     if (eventStream) return new Response(response.body.pipeThrough(perEventBound(maxBytes, o.onTooLarge)), init2);
+    // A GET opens a stream (streamable HTTP's GET, whose body the SDK reads as events whatever its
+    // type; the SSE transport's EventSource): given as it comes, bounded in all, never waited for
+    // whole (an upstream may keep it open for hours).
+    if ((init?.method ?? 'GET').toUpperCase() === 'GET') return new Response(response.body.pipeThrough(totalBound(maxBytes)), init2);
     // A Content-Length within the limit bounds the body already (fetch reads no byte past it), unless
     // the body is compressed: fetch decompresses it, and a small gzip body can hold gigabytes.
     const encoding = response.headers.get('content-encoding')?.trim().toLowerCase();

@@ -1,7 +1,9 @@
+import { createServer, type AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import fc from 'fast-check';
 import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { boundedFetch, isMessageTooLarge, MAX_UPSTREAM_MESSAGE_BYTES, UpstreamMessageTooLargeError } from '../../src/mcp/bounded-fetch';
+import { publicOnlyFetch } from '../../src/mcp/public-only-fetch';
 
 /** A fetch answering `chunks` with these headers and status. */
 function answering(chunks: string[], headers: Record<string, string>, status = 200): FetchLike {
@@ -20,10 +22,10 @@ function answering(chunks: string[], headers: Record<string, string>, status = 2
 const SSE = { 'content-type': 'text/event-stream' };
 const JSON_TYPE = { 'content-type': 'application/json' };
 
-/** The body read whole, or the error that ended it. */
+/** The body of a POST (how the SDK sends each message) read whole, or the error that ended it. */
 async function read(f: FetchLike): Promise<string | Error> {
   try {
-    return await (await f('http://upstream.test/mcp')).text();
+    return await (await f('http://upstream.test/mcp', { method: 'POST' })).text();
   } catch (err) {
     return err as Error;
   }
@@ -51,11 +53,69 @@ describe('boundedFetch: at most one message of 10 MiB from an HTTP or SSE upstre
   });
 
   it('a body whose Content-Length is within the limit is passed as fetch gave it; a compressed one is still counted as read', async () => {
-    const plain = await boundedFetch(answering(['{"a":1}'], { ...JSON_TYPE, 'content-length': '7' }), { maxBytes: 13 })('http://upstream.test/mcp');
+    const plain = await boundedFetch(answering(['{"a":1}'], { ...JSON_TYPE, 'content-length': '7' }), { maxBytes: 13 })('http://upstream.test/mcp', { method: 'POST' });
     expect(await plain.text()).to.equal('{"a":1}');
     // fetch decompresses a gzip body: its Content-Length says nothing of what is read.
     const gzip = await read(boundedFetch(answering(['x'.repeat(50)], { ...JSON_TYPE, 'content-length': '7', 'content-encoding': 'gzip' }), { maxBytes: 13 }));
     expect(gzip).to.be.instanceOf(UpstreamMessageTooLargeError);
+    // Any coding fetch may decode, however written, is counted; identity alone is not decoded.
+    for (const coding of ['GZIP', 'x-gzip', 'br', 'deflate', 'gzip, identity', 'identity, gzip']) {
+      const err = await read(boundedFetch(answering(['x'.repeat(50)], { ...JSON_TYPE, 'content-length': '7', 'content-encoding': coding }), { maxBytes: 13 }));
+      expect(err, coding).to.be.instanceOf(UpstreamMessageTooLargeError);
+    }
+    expect(await read(boundedFetch(answering(['{"a":1}'], { ...JSON_TYPE, 'content-length': '7', 'content-encoding': ' Identity ' }), { maxBytes: 13 }))).to.equal('{"a":1}');
+  });
+
+  it('a GET answer that is no event stream is given as it comes, not read whole first: the SDK reads a streamable HTTP GET body as a stream whatever its type', async () => {
+    // The upstream sends a first chunk and keeps the body open (no Content-Length, no event-stream type).
+    let secondPull!: () => void;
+    const held = new Promise<'held'>((r) => (secondPull = () => setImmediate(() => r('held'))));
+    let pulls = 0;
+    const base: FetchLike = async () =>
+      new Response(
+        new ReadableStream<Uint8Array>({
+          pull(c) {
+            if (++pulls === 1) return c.enqueue(new TextEncoder().encode('data: 1\n\n'));
+            secondPull();
+            return new Promise<void>(() => {});
+          },
+        }),
+        { headers: { 'content-type': 'application/octet-stream' } },
+      );
+    const got = await Promise.race([boundedFetch(base, { maxBytes: 100 })('http://upstream.test/mcp', { method: 'GET' }), held]);
+    expect(got, 'fetch waited for the end of a body kept open').to.not.equal('held');
+    const reader = (got as Response).body!.getReader();
+    expect(new TextDecoder().decode((await reader.read()).value)).to.equal('data: 1\n\n');
+    await reader.cancel();
+    // Still bounded in all, as before: past maxBytes the body errors.
+    const long = await boundedFetch(answering(['x'.repeat(50), 'x'.repeat(60)], { 'content-type': 'application/octet-stream' }), { maxBytes: 100 })('http://upstream.test/mcp');
+    expect(await long.text().then(() => undefined, (e: unknown) => e)).to.be.instanceOf(UpstreamMessageTooLargeError);
+  });
+
+  it("what the Content-Length pass-through relies on: Node's fetch and the undici of publicOnlyFetch give no byte past a Content-Length", async () => {
+    // A raw upstream declaring 7 bytes and sending 5000 more (or a chunked body besides).
+    const answers = [
+      `HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 7\r\n\r\n{"a":1}${'x'.repeat(5000)}`,
+      `HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 7\r\nTransfer-Encoding: chunked\r\n\r\n1388\r\n${'y'.repeat(5000)}\r\n0\r\n\r\n`,
+    ];
+    let next = 0;
+    const server = createServer((socket) => {
+      socket.on('error', () => {});
+      socket.once('data', () => socket.end(answers[next++ % answers.length]));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`;
+    try {
+      for (const [name, base] of [['fetch', fetch], ['publicOnlyFetch', publicOnlyFetch({ isInternal: () => false })]] as const) {
+        const f = boundedFetch(base, { maxBytes: 13 });
+        next = 0;
+        expect(await (await f(url, { method: 'POST' })).text(), name).to.equal('{"a":1}');
+        // Both framings at once: refused by fetch, nothing passed on.
+        expect(await f(url, { method: 'POST' }).then((r) => r.text()).then(() => 'read', () => 'failed'), name).to.equal('failed');
+      }
+    } finally {
+      server.close();
+    }
   });
 
   it('an error body (read by the SDK for its message) is bounded too', async () => {
