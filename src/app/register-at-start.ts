@@ -45,7 +45,9 @@ export function registerAtStart(
   const disabled: { tenant: string; name: string; at: string }[] = [];
   const fromFile = config.MCP_SERVERS_FILE ? readServersFile(config.MCP_SERVERS_FILE, actor, (d) => disabled.push(d)) : [];
   const registered = (tenant: string, name: string) => gateway.listServers(tenant, { sharedDetails: true }).find((s) => s.tenant === tenant && s.name === name);
-  const known = (tenant: string, name: string) => registered(tenant, name) !== undefined;
+  // Known with its tools: registered and discovered. One registered a moment ago by another process
+  // starting beside this one, its tools not discovered yet, holds calls of unknown tools as a new one.
+  const known = (tenant: string, name: string) => (registered(tenant, name)?.toolCount ?? 0) > 0;
   const label = (tenant: string, name: string) => (tenant === SHARED_TENANT ? name : `${tenant}/${name}`);
   // A list, not a set: a file entry named `examples` registers after the bundled one, under the same name.
   const running: string[] = [];

@@ -11,11 +11,11 @@ import type { RegisterServerParameters } from '../../src/mcp/types';
 const actor = { kind: 'system' as const, id: 'openmcp' };
 
 /** Only what registerAtStart uses of a gateway; each ensureServer waits until the test settles it by name. */
-function pendingGateway(known: string[] = []) {
+function pendingGateway(known: string[] = [], undiscovered: string[] = []) {
   const settle = new Map<string, { resolve(): void; reject(err: unknown): void }>();
   const held: Promise<unknown>[] = [];
   const gateway = {
-    listServers: () => known.map((name) => ({ tenant: '*', name })),
+    listServers: () => [...known.map((name) => ({ tenant: '*', name, toolCount: 1 })), ...undiscovered.map((name) => ({ tenant: '*', name, toolCount: 0 }))],
     ensureServer: (p: RegisterServerParameters) => new Promise<void>((resolve, reject) => settle.set(p.name, { resolve, reject })),
     holdListing: (r: Promise<unknown>) => void held.push(r),
   } as unknown as McpGateway;
@@ -58,6 +58,14 @@ describe('registerAtStart (openmcp start, mcp stdio): the start-up registrations
     await r.settled;
     expect(await line.check()).to.deep.equal({ state: 'degraded', detail: 'files failed: AUDIT_UNAVAILABLE: the event store failed (restart to try again)' });
     expect(await r.all.then(() => 'resolved', (err: Error) => err.message)).to.equal('the event store failed');
+  });
+
+  it('a server registered (by another process starting beside it) whose tools no process has discovered yet holds calls of unknown tools as a new one does: a task step failed MCP_TOOL_NOT_FOUND', async () => {
+    const { gateway, settle, held } = pendingGateway(['local'], ['files']);
+    const r = registerAtStart(gateway, { MCP_SERVERS_FILE: file, OPENMCP_EXAMPLES: 'off' }, actor);
+    expect(held).to.have.length(1);
+    for (const s of settle.values()) s.resolve();
+    await r.settled;
   });
 
   it('up once every one has registered', async () => {
