@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { catalog } from '../../events';
 import type { EventStore } from '../../src/eventstore/port';
+import type { ToolCaller } from '../../src/agent/runtime/tool-caller';
 import { McpGateway } from '../../src/mcp/gateway';
 import { aliasToolName } from '../../src/core/tool-name';
 import { AgentRuntime } from '../../src/agent/runtime/agent-runtime';
@@ -24,6 +25,72 @@ function reader(req: ChatRequest): FakeReply {
   return { toolCalls: [{ name: aliasToolName('beh', 'files.read'), arguments: {} }] };
 }
 
+type Rig = { store: EventStore; fake: OpenAiFake; upstream: BehaviourUpstream; gateway: McpGateway; runtime: AgentRuntime };
+
+/**
+ * A store, an upstream `beh` with `tools`, a real McpGateway and an AgentRuntime (policy: acme may
+ * call `beh__*` but `deny`), made before the describe's tests and closed after them. `model`: an
+ * openai-fake answering with `reader`; `registered`: `beh` registered before the runtime starts;
+ * `toolsPort`: what the runtime calls tools through, else the gateway.
+ */
+function rig(o: { prefix: string; tools: string[]; deny?: string[]; model?: boolean; registered?: boolean; listingHoldMs?: number; toolsPort?: (g: McpGateway) => ToolCaller }): Rig {
+  const t = {} as Rig;
+  let dir: string;
+  const warn = console.warn;
+  before(async function () {
+    // The upstream's SDK warns of names outside MCP's recommended format: they are what this file is about.
+    console.warn = () => {};
+    dir = mkdtempSync(join(tmpdir(), o.prefix));
+    t.store = await openStore(dir);
+    if (o.model) t.fake = await startOpenAiFake(reader);
+    t.upstream = await startBehaviourUpstream();
+    for (const n of o.tools) t.upstream.addTool(n);
+    t.gateway = new McpGateway({ store: t.store, upstream: { healthIntervalMs: 0 }, ...(o.listingHoldMs !== undefined ? { listingHoldMs: o.listingHoldMs } : {}) });
+    await t.gateway.start();
+    if (o.registered) await registerBeh(t);
+    t.runtime = new AgentRuntime(
+      {
+        store: t.store,
+        catalog,
+        tools: o.toolsPort?.(t.gateway) ?? t.gateway,
+        ...(o.model ? { llm: new OpenAiLlmClient({ baseURL: t.fake.baseURL, model: 'm', maxRetries: 0 }) } : {}),
+        cache: new MemoryCache(),
+        policy: parsePolicy({ policies: [{ tenant: 'acme', tools: { allow: ['beh__*'], ...(o.deny ? { deny: o.deny } : {}) } }] }),
+        privateKey: KEY,
+      },
+      { model: 'm', stepTimeoutMs: 10_000 },
+    );
+    await t.runtime.start();
+  });
+  after(async function () {
+    await t.runtime?.stop();
+    await t.gateway?.close();
+    await t.upstream?.close();
+    await t.fake?.close();
+    await t.store?.close();
+    rmSync(dir, { recursive: true, force: true });
+    console.warn = warn;
+  });
+  return t;
+}
+
+function registerBeh(t: Rig) {
+  return t.gateway.registerServer({ tenant: 'acme', actor: { kind: 'user', id: 'alice' }, name: 'beh', transport: 'http', url: t.upstream.url });
+}
+
+/** A first start's registration held until `release`; `waited()`: the run (or the gateway's call) waited for it. */
+function holdNewcomer(gateway: McpGateway): { release(): void; waited(): boolean } {
+  let release!: () => void;
+  gateway.holdListing(new Promise<void>((r) => (release = r)));
+  let waited = false;
+  const newcomersRegistering = gateway.newcomersRegistering.bind(gateway);
+  gateway.newcomersRegistering = () => {
+    waited = true;
+    return newcomersRegistering();
+  };
+  return { release: () => release(), waited: () => waited };
+}
+
 /**
  * One upstream tool whose namespaced name an LLM host refuses (a dot, over 64 characters) must not
  * cost a tenant every agent call: the OpenAI API answers 400 to a request with such a tool name.
@@ -31,74 +98,32 @@ function reader(req: ChatRequest): FakeReply {
  */
 describe('agent runtime: tool names the LLM host accepts (real McpGateway, openai-fake)', function () {
   this.timeout(60_000);
-  let dir: string;
-  let store: EventStore;
-  let fake: OpenAiFake;
-  let upstream: BehaviourUpstream;
-  let gateway: McpGateway;
-  let runtime: AgentRuntime;
-  const warn = console.warn;
-
-  before(async function () {
-    // The upstream's SDK warns of names outside MCP's recommended format: they are what this file is about.
-    console.warn = () => {};
-    dir = mkdtempSync(join(tmpdir(), 'omc-names-'));
-    store = await openStore(dir);
-    fake = await startOpenAiFake(reader);
-    upstream = await startBehaviourUpstream();
-    for (const n of ['files.read', 'files.delete', LONG]) upstream.addTool(n);
-    gateway = new McpGateway({ store, upstream: { healthIntervalMs: 0 } });
-    await gateway.start();
-    await gateway.registerServer({ tenant: 'acme', actor: { kind: 'user', id: 'alice' }, name: 'beh', transport: 'http', url: upstream.url });
-    runtime = new AgentRuntime(
-      {
-        store,
-        catalog,
-        tools: gateway,
-        llm: new OpenAiLlmClient({ baseURL: fake.baseURL, model: 'm', maxRetries: 0 }),
-        cache: new MemoryCache(),
-        policy: parsePolicy({ policies: [{ tenant: 'acme', tools: { allow: ['beh__*'], deny: ['beh__files.delete'] } }] }),
-        privateKey: KEY,
-      },
-      { model: 'm', stepTimeoutMs: 10_000 },
-    );
-    await runtime.start();
-  });
-
-  after(async function () {
-    await runtime?.stop();
-    await gateway?.close();
-    await upstream?.close();
-    await fake?.close();
-    await store?.close();
-    rmSync(dir, { recursive: true, force: true });
-    console.warn = warn;
-  });
+  const t = rig({ prefix: 'omc-names-', tools: ['files.read', 'files.delete', LONG], deny: ['beh__files.delete'], model: true, registered: true });
 
   it('the model is offered host-safe names, calls one, and the step and audit name the exact tool', async function () {
-    const id = await submitTask(store, 'acme', { instruction: 'files read report delete: read the file' });
-    const events = await waitForTask(store, id, ended);
+    const id = await submitTask(t.store, 'acme', { instruction: 'files read report delete: read the file' });
+    const events = await waitForTask(t.store, id, ended);
     expect(ofType(events, 'TaskFailed').map((e) => JSON.stringify(e.data))).to.deep.equal([]);
     expect((ofType(events, 'TaskCompleted')[0].data as { output: { answer: string } }).output.answer).to.equal('read: files.read');
-    const offered = fake.requests[0].tools!.map((t) => t.function.name);
+    const offered = t.fake.requests[0].tools!.map((x) => x.function.name);
     for (const n of offered) expect(n).to.match(OPENAI_FUNCTION_NAME).and.have.length.at.most(64);
     expect(offered).to.include.members([aliasToolName('beh', 'files.read'), aliasToolName('beh', LONG)]);
     // Denied by its namespaced name, so not offered under its alias either.
     expect(offered).not.to.include(aliasToolName('beh', 'files.delete'));
     expect(ofType(events, 'TaskStepStarted').map((e) => (e.data as { tool: string }).tool)).to.deep.equal(['beh__files.read']);
-    const calls = (await store.readAll({ limit: 10_000 })).filter((e) => e.type === 'ToolCallRequested').map((e) => e.data as { server: string; tool: string; taskId?: string });
+    const calls = (await t.store.readAll({ limit: 10_000 })).filter((e) => e.type === 'ToolCallRequested').map((e) => e.data as { server: string; tool: string; taskId?: string });
     expect(calls.filter((c) => c.taskId === id).map((c) => `${c.server}/${c.tool}`)).to.deep.equal(['beh/files.read']);
   });
 
   it('an explicit step naming a tool by its alias is checked by policy under the namespaced name', async function () {
-    const id = await submitTask(store, 'acme', { steps: [{ tool: aliasToolName('beh', 'files.delete'), arguments: {} }] });
-    const events = await waitForTask(store, id, ended);
+    const id = await submitTask(t.store, 'acme', { steps: [{ tool: aliasToolName('beh', 'files.delete'), arguments: {} }] });
+    const events = await waitForTask(t.store, id, ended);
     const failed = ofType(events, 'TaskFailed')[0]?.data as { error: { code: string } };
     expect(failed.error.code).to.equal('POLICY_DENIED');
     expect(ofType(events, 'PolicyEvaluated').map((e) => e.data)).to.deep.equal([
       { stepId: 'step-0', subject: 'tool', tool: 'beh__files.delete', decision: 'deny', rule: 'tools.deny', reason: 'tool beh__files.delete matches deny pattern beh__files.delete', policy: 'acme/*' },
     ]);
-    const deletes = (await store.readAll({ limit: 10_000 })).filter((e) => e.type === 'ToolCallRequested' && (e.data as { tool: string }).tool === 'files.delete');
+    const deletes = (await t.store.readAll({ limit: 10_000 })).filter((e) => e.type === 'ToolCallRequested' && (e.data as { tool: string }).tool === 'files.delete');
     expect(deletes).to.deep.equal([]);
   });
 });
@@ -111,76 +136,32 @@ describe('agent runtime: tool names the LLM host accepts (real McpGateway, opena
  */
 describe('agent runtime: an explicit step naming a tool of a server still registering at a first start', function () {
   this.timeout(20_000);
-  let dir: string;
-  let store: EventStore;
-  let upstream: BehaviourUpstream;
-  let gateway: McpGateway;
-  let runtime: AgentRuntime;
-  const warn = console.warn;
-
-  before(async function () {
-    console.warn = () => {};
-    dir = mkdtempSync(join(tmpdir(), 'omc-names-held-'));
-    store = await openStore(dir);
-    upstream = await startBehaviourUpstream();
-    upstream.addTool('files.delete');
-    // Listings stop waiting for a newcomer almost at once (LISTING_HOLD_MS): a step waits for its registration all the same.
-    gateway = new McpGateway({ store, upstream: { healthIntervalMs: 0 }, listingHoldMs: 1 });
-    await gateway.start();
-    runtime = new AgentRuntime(
-      { store, catalog, tools: gateway, cache: new MemoryCache(), policy: parsePolicy({ policies: [{ tenant: 'acme', tools: { allow: ['beh__*'], deny: ['beh__files.delete'] } }] }), privateKey: KEY },
-      { model: 'm', stepTimeoutMs: 10_000 },
-    );
-    await runtime.start();
-  });
-
-  after(async function () {
-    await runtime?.stop();
-    await gateway?.close();
-    await upstream?.close();
-    await store?.close();
-    rmSync(dir, { recursive: true, force: true });
-    console.warn = warn;
-  });
+  // Listings stop waiting for a newcomer almost at once (LISTING_HOLD_MS): a step waits for its registration all the same.
+  const t = rig({ prefix: 'omc-names-held-', tools: ['files.delete'], deny: ['beh__files.delete'], listingHoldMs: 1 });
 
   it('waits for its discovery, then is checked by policy under the namespaced name (denied), never called', async function () {
-    let release!: () => void;
-    gateway.holdListing(new Promise<void>((r) => (release = r)));
-    // Told when the run (or the gateway's call) waits for the registration: then it is registered.
-    let waited = false;
-    const newcomersRegistering = gateway.newcomersRegistering.bind(gateway);
-    gateway.newcomersRegistering = () => {
-      waited = true;
-      return newcomersRegistering();
-    };
-    const id = await submitTask(store, 'acme', { steps: [{ tool: aliasToolName('beh', 'files.delete'), arguments: {} }] });
-    await until('the step waits for the registration', () => waited);
-    await gateway.registerServer({ tenant: 'acme', actor: { kind: 'user', id: 'alice' }, name: 'beh', transport: 'http', url: upstream.url });
-    release();
-    const events = await waitForTask(store, id, ended);
+    const held = holdNewcomer(t.gateway);
+    const id = await submitTask(t.store, 'acme', { steps: [{ tool: aliasToolName('beh', 'files.delete'), arguments: {} }] });
+    await until('the step waits for the registration', held.waited);
+    await registerBeh(t);
+    held.release();
+    const events = await waitForTask(t.store, id, ended);
     expect((ofType(events, 'TaskFailed')[0]?.data as { error: { code: string } }).error.code).to.equal('POLICY_DENIED');
     expect(ofType(events, 'PolicyEvaluated').map((e) => (e.data as { tool: string; decision: string }))).to.deep.include.members([{ stepId: 'step-0', subject: 'tool', tool: 'beh__files.delete', decision: 'deny', rule: 'tools.deny', reason: 'tool beh__files.delete matches deny pattern beh__files.delete', policy: 'acme/*' }]);
-    const deletes = (await store.readAll({ limit: 10_000 })).filter((e) => e.type === 'ToolCallRequested');
+    const deletes = (await t.store.readAll({ limit: 10_000 })).filter((e) => e.type === 'ToolCallRequested');
     expect(deletes).to.deep.equal([]);
   });
 
   it('a stop interrupts a step waiting for the registration, as it does the call (no wait for its connect)', async function () {
-    let release!: () => void;
-    gateway.holdListing(new Promise<void>((r) => (release = r)));
-    let waited = false;
-    const newcomersRegistering = gateway.newcomersRegistering.bind(gateway);
-    gateway.newcomersRegistering = () => {
-      waited = true;
-      return newcomersRegistering();
-    };
-    const id = await submitTask(store, 'acme', { steps: [{ tool: 'other__tool', arguments: {} }] });
-    await until('the step waits for the registration', () => waited);
+    const held = holdNewcomer(t.gateway);
+    const id = await submitTask(t.store, 'acme', { steps: [{ tool: 'other__tool', arguments: {} }] });
+    await until('the step waits for the registration', held.waited);
     try {
       // Never released before the stop: it would wait for ever otherwise (the test's timeout).
-      await runtime.stop();
-      expect(ofType(await waitForTask(store, id, () => true), 'TaskLeaseReleased')).to.have.length(1);
+      await t.runtime.stop();
+      expect(ofType(await waitForTask(t.store, id, () => true), 'TaskLeaseReleased')).to.have.length(1);
     } finally {
-      release();
+      held.release();
     }
   });
 });
@@ -193,57 +174,18 @@ describe('agent runtime: an explicit step naming a tool of a server still regist
  */
 describe('agent runtime: a natural-language task at a first start, a server still registering', function () {
   this.timeout(30_000);
-  let dir: string;
-  let store: EventStore;
-  let fake: OpenAiFake;
-  let upstream: BehaviourUpstream;
-  let gateway: McpGateway;
-  let runtime: AgentRuntime;
-  const warn = console.warn;
-
-  before(async function () {
-    console.warn = () => {};
-    dir = mkdtempSync(join(tmpdir(), 'omc-names-nl-held-'));
-    store = await openStore(dir);
-    fake = await startOpenAiFake(reader);
-    upstream = await startBehaviourUpstream();
-    upstream.addTool('files.read');
-    // Listings stop waiting for the newcomer at once: the task's tools must not.
-    gateway = new McpGateway({ store, upstream: { healthIntervalMs: 0 }, listingHoldMs: 1 });
-    await gateway.start();
-    runtime = new AgentRuntime(
-      { store, catalog, tools: gateway, llm: new OpenAiLlmClient({ baseURL: fake.baseURL, model: 'm', maxRetries: 0 }), cache: new MemoryCache(), policy: parsePolicy({ policies: [{ tenant: 'acme', tools: { allow: ['beh__*'] } }] }), privateKey: KEY },
-      { model: 'm', stepTimeoutMs: 10_000 },
-    );
-    await runtime.start();
-  });
-
-  after(async function () {
-    await runtime?.stop();
-    await gateway?.close();
-    await upstream?.close();
-    await fake?.close();
-    await store?.close();
-    rmSync(dir, { recursive: true, force: true });
-    console.warn = warn;
-  });
+  // Listings stop waiting for the newcomer at once: the task's tools must not.
+  const t = rig({ prefix: 'omc-names-nl-held-', tools: ['files.read'], model: true, listingHoldMs: 1 });
 
   it("the model is offered the newcomer's tools, discovered after the listings' hold", async function () {
-    let release!: () => void;
-    gateway.holdListing(new Promise<void>((r) => (release = r)));
-    let waited = false;
-    const newcomersRegistering = gateway.newcomersRegistering.bind(gateway);
-    gateway.newcomersRegistering = () => {
-      waited = true;
-      return newcomersRegistering();
-    };
-    const id = await submitTask(store, 'acme', { instruction: 'files read: read the file' });
+    const held = holdNewcomer(t.gateway);
+    const id = await submitTask(t.store, 'acme', { instruction: 'files read: read the file' });
     // Either the run waits for the registration, or (as it did) it asks the model without its tools.
-    await until('the run waits for the registration, or asks the model', () => waited || fake.requests.length > 0);
-    await gateway.registerServer({ tenant: 'acme', actor: { kind: 'user', id: 'alice' }, name: 'beh', transport: 'http', url: upstream.url });
-    release();
-    const events = await waitForTask(store, id, ended);
-    expect(fake.requests[0].tools?.map((t) => t.function.name) ?? [], 'offered to the model').to.include(aliasToolName('beh', 'files.read'));
+    await until('the run waits for the registration, or asks the model', () => held.waited() || t.fake.requests.length > 0);
+    await registerBeh(t);
+    held.release();
+    const events = await waitForTask(t.store, id, ended);
+    expect(t.fake.requests[0].tools?.map((x) => x.function.name) ?? [], 'offered to the model').to.include(aliasToolName('beh', 'files.read'));
     expect(ofType(events, 'TaskFailed').map((e) => JSON.stringify(e.data))).to.deep.equal([]);
     expect((ofType(events, 'TaskCompleted')[0].data as { output: { answer: string } }).output.answer).to.equal('read: files.read');
   });
@@ -258,47 +200,22 @@ describe('agent runtime: a natural-language task at a first start, a server stil
  */
 describe('agent runtime: a tool that appears between the policy decision and the call', function () {
   this.timeout(30_000);
-  let dir: string;
-  let store: EventStore;
-  let upstream: BehaviourUpstream;
-  let gateway: McpGateway;
-  let runtime: AgentRuntime;
-  const warn = console.warn;
-
-  before(async function () {
-    console.warn = () => {};
-    dir = mkdtempSync(join(tmpdir(), 'omc-names-race-'));
-    store = await openStore(dir);
-    upstream = await startBehaviourUpstream();
-    upstream.addTool('files.delete');
-    gateway = new McpGateway({ store, upstream: { healthIntervalMs: 0 } });
-    await gateway.start();
-    await gateway.registerServer({ tenant: 'acme', actor: { kind: 'user', id: 'alice' }, name: 'beh', transport: 'http', url: upstream.url });
-    // The catalog as the step's lookup saw it, a moment before the server's tools were discovered.
-    const tools = { payloadPolicy: gateway.payloadPolicy, listTools: () => [], callTool: gateway.callTool.bind(gateway) };
-    runtime = new AgentRuntime(
-      { store, catalog, tools, cache: new MemoryCache(), policy: parsePolicy({ policies: [{ tenant: 'acme', tools: { allow: ['beh__*'], deny: ['beh__files.delete'] } }] }), privateKey: KEY },
-      { model: 'm', stepTimeoutMs: 10_000 },
-    );
-    await runtime.start();
-  });
-
-  after(async function () {
-    await runtime?.stop();
-    await gateway?.close();
-    await upstream?.close();
-    await store?.close();
-    rmSync(dir, { recursive: true, force: true });
-    console.warn = warn;
+  // The catalog as the step's lookup saw it, a moment before the server's tools were discovered.
+  const t = rig({
+    prefix: 'omc-names-race-',
+    tools: ['files.delete'],
+    deny: ['beh__files.delete'],
+    registered: true,
+    toolsPort: (g) => ({ payloadPolicy: g.payloadPolicy, listTools: () => [], callTool: g.callTool.bind(g) }),
   });
 
   it('the alias decided on as given is not resolved to the denied tool: MCP_TOOL_NOT_FOUND, never called', async function () {
     const alias = aliasToolName('beh', 'files.delete');
-    const id = await submitTask(store, 'acme', { steps: [{ tool: alias, arguments: {} }] });
-    const events = await waitForTask(store, id, ended);
+    const id = await submitTask(t.store, 'acme', { steps: [{ tool: alias, arguments: {} }] });
+    const events = await waitForTask(t.store, id, ended);
     const failed = ofType(events, 'TaskStepFailed')[0]?.data as { error: { code: string } };
     expect(failed?.error.code).to.equal('MCP_TOOL_NOT_FOUND');
-    const deletes = (await store.readAll({ limit: 10_000 })).filter((e) => e.type === 'ToolCallRequested' && (e.data as { tool: string }).tool === 'files.delete');
+    const deletes = (await t.store.readAll({ limit: 10_000 })).filter((e) => e.type === 'ToolCallRequested' && (e.data as { tool: string }).tool === 'files.delete');
     expect(deletes).to.deep.equal([]);
   });
 });
