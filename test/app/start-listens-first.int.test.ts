@@ -16,7 +16,7 @@ import { loadConfig, type Config } from '../../src/config';
 import { startOpenMcp, type OpenMcp } from '../../src/main';
 import { freePort } from '../support/free-port';
 import { startBehaviourUpstream, type BehaviourUpstream } from '../mcp/support/behaviour-upstream';
-import { httpClient } from '../mcp/support/clients';
+import { allTools, httpClient } from '../mcp/support/clients';
 import { GATED_START_SERVER } from '../mcp/support/gated-start-server';
 import { hasSettled } from '../mcp/support/has-settled';
 import { until } from '../mcp/support/until';
@@ -130,13 +130,7 @@ describe('openmcp start: listens while the MCP servers of its configuration stil
     const gateway = app.gateway!;
     await until('the other server registered', () => gateway.listTools('*').some((t) => t.name === 'beh__hold'));
     client = await httpClient(`${app.url}/mcp`, ADMIN_KEY);
-    const names: string[] = [];
-    let cursor: string | undefined;
-    do {
-      const page = await client.listTools(cursor === undefined ? undefined : { cursor });
-      names.push(...page.tools.map((t) => t.name));
-      cursor = page.nextCursor;
-    } while (cursor !== undefined);
+    const names = await allTools(client);
     expect(names).to.include.members(['search_tools', 'beh__hold', 'beh__media']);
     expect(names).to.not.include('gated__ping');
     expect(await hasSettled(registered), 'the hung server still registering (the connect timeout, 10 s, is far off)').to.equal(false);

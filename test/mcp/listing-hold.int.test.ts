@@ -16,7 +16,7 @@ import type { FastifyInstance } from 'fastify';
 import { registerAtStart } from '../../src/app/register-at-start';
 import { McpGateway } from '../../src/mcp/gateway';
 import { startBehaviourUpstream, type BehaviourUpstream } from './support/behaviour-upstream';
-import { httpClient, startGatewayHttp } from './support/clients';
+import { allTools, httpClient, startGatewayHttp } from './support/clients';
 import { GATED_START_SERVER } from './support/gated-start-server';
 import { hasSettled } from './support/has-settled';
 import { openTempSqliteStore } from './support/stores';
@@ -34,18 +34,6 @@ async function answered<T>(what: string, p: Promise<T>, ms = 20_000): Promise<T>
   );
   await until(what, () => done, ms);
   return p;
-}
-
-/** Every page of tools/list, following nextCursor. */
-async function allTools(client: Client): Promise<string[]> {
-  const names: string[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await client.listTools(cursor === undefined ? undefined : { cursor });
-    names.push(...page.tools.map((t) => t.name));
-    cursor = page.nextCursor;
-  } while (cursor !== undefined);
-  return names;
 }
 
 describe('McpGateway.holdListing: a newcomer holds listings for a bounded while, calls of its tools until it settles', function () {
