@@ -41,6 +41,18 @@ describe('event hash (DESIGN.md, shared vectors)', () => {
     });
   }
 
+  it('createEvent builds each vector as it is: the same fields in the same order, then its hash', () => {
+    for (const c of vectors.cases) {
+      const { id, type, version, stream, occurredAt, tenant, actor, correlationId, causationId, data } = c.event;
+      const e = createEvent({ id, type, version, stream, tenant, actor, correlationId, causationId, data }, () => new Date(occurredAt));
+      expect(e).to.deep.equal({ ...contentOf(c.event), hash: c.hash });
+      // Stores and readers see the event as JSON: its text, key order included, is what it was.
+      expect(JSON.stringify(e)).to.equal(JSON.stringify({ ...contentOf(c.event), hash: c.hash }));
+      expect('correlationId' in e, 'an absent optional is no key at all').to.equal(correlationId !== undefined);
+      expect('causationId' in e, 'an absent optional is no key at all').to.equal(causationId !== undefined);
+    }
+  });
+
   it('does not hash revision, position or hash', () => {
     const c = vectors.cases[0];
     const recorded = { ...c.event, revision: 7, position: 99, hash: c.hash };
