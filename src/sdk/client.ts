@@ -154,7 +154,15 @@ export class OpenMcpClient {
   };
 
   readonly mcpServers = {
-    register: (body: RegisterServerInput) => this.call('register MCP server', McpServerView, { method: 'POST', path: '/v1/mcp-servers', body }, [201]),
+    /**
+     * Answered once the server has connected: with its own `connectTimeoutMs`, up to that for its
+     * initialize and again for its first tools/list page, so the request is given that much more than
+     * the client's timeout (30 s by default reported a server slow to start failed, while it registered).
+     */
+    register: (body: RegisterServerInput) => {
+      const client = body.connectTimeoutMs === undefined ? this : new OpenMcpClient({ ...this.options, timeoutMs: Math.max(this.options.timeoutMs ?? 30_000, 2 * body.connectTimeoutMs + 30_000) });
+      return client.call('register MCP server', McpServerView, { method: 'POST', path: '/v1/mcp-servers', body }, [201]);
+    },
     list: async () => (await this.call('list MCP servers', McpServerList, { method: 'GET', path: '/v1/mcp-servers' })).items,
     /**
      * Retried on 503 and lost connections; a retry that finds the server removed already (409

@@ -77,6 +77,25 @@ describe('McpServerRegistered v5 and McpServerReconfigured v2: a connect timeout
     }
   });
 
+  it('a consumer that knows only v4 (v1) reads v5 (v2) as docs/consumers.md says: dropping connectTimeoutMs, and limits once nothing is left in it (an empty limits breaks minProperties)', () => {
+    /** docs/consumers.md's recipe: drop limits.connectTimeoutMs, and limits when it held nothing else. */
+    const asOlder = (data: Record<string, unknown>) => {
+      const { connectTimeoutMs: _c, ...limits } = (data.limits ?? {}) as Record<string, unknown>;
+      const { limits: _l, ...rest } = data;
+      return Object.keys(limits).length ? { ...rest, limits } : rest;
+    };
+    const web = { name: 'web', transport: 'http', url: 'https://mcp.example.com/mcp', egress: 'public' };
+    for (const limits of [{ connectTimeoutMs: 5000 }, { connectTimeoutMs: 5000, maxConcurrent: 2 }]) {
+      const v5 = { ...web, limits };
+      expect(exported('McpServerRegistered', 5)(v5)).to.equal(true);
+      expect(exported('McpServerRegistered', 4)(asOlder(v5)), JSON.stringify(limits)).to.equal(true);
+      const { egress: _e, ...settings } = web;
+      const r2 = { ...settings, limits, changed: ['limits'] };
+      expect(exported('McpServerReconfigured', 2)(r2)).to.equal(true);
+      expect(exported('McpServerReconfigured', 1)(asOlder(r2)), JSON.stringify(limits)).to.equal(true);
+    }
+  });
+
   it("the gateway's catalog reads a server's limits from every version: v2-v4 without a connect timeout, v5 and McpServerReconfigured v2 with it", () => {
     const c = new ToolCatalog();
     const at = (id: string, revision: number, type: string, version: number, data: Record<string, unknown>) =>
