@@ -41,7 +41,7 @@ import { registerAtStart, type StartupRegistrations } from './app/register-at-st
 import { registrationsReadiness } from './app/registrations-readiness';
 import { countedErrorCode, createMetrics, instrumentEventStore } from './metrics';
 import { Projector } from './projector/projector';
-import { GapRepair, positionsText } from './projector/gap-repair';
+import { GapRepair, positionsText, rebuildCommands, REPLAY_ATTEMPTS } from './projector/gap-repair';
 import { sealerKeyWarning, startAuditPipeline, type AuditPipeline } from './proofs';
 import { SqlReadModels } from './readmodels/sql-read-models';
 import { readCacheFor } from './readmodels/read-cache-choice';
@@ -329,7 +329,12 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
           onOutOfOrder: (events) =>
             logger.error(
               { role: 'projector', events },
-              `read models applied ${positionsText(events.map((e) => e.position))} from the event store after a later event of the same stream and could not rebuild those streams (${[...new Set(events.map((e) => e.reason))].join('; ')}): ${[...new Set(events.flatMap((e) => e.projections))].join(', ')} may show those streams in an older or incomplete state; run openmcp projections rebuild <name> for each (docs/operations.md, "An event the bus lost")`,
+              `read models applied ${positionsText(events.map((e) => e.position))} from the event store after a later event of the same stream and could not rebuild those streams (${[...new Set(events.map((e) => e.reason))].join('; ')}): ${[...new Set(events.flatMap((e) => e.projections))].join(', ')} may show those streams in an older or incomplete state and are not tried again; run ${rebuildCommands(events.flatMap((e) => e.projections))} (docs/operations.md, "An event the bus lost")`,
+            ),
+          onReplayRetry: (events, reason, retryInMs, failures) =>
+            logger.warn(
+              { role: 'projector', events, failures },
+              `read models applied ${positionsText(events.map((e) => e.position))} from the event store after a later event of the same stream; rebuilding ${events[0].stream} failed for a moment (${reason}): will retry in ${Math.round(retryInMs / 1000)} s (try ${failures + 1} of ${REPLAY_ATTEMPTS}, docs/operations.md, "An event the bus lost")`,
             ),
           appliers: appliersFor(store),
           onHeld: (position, reason) =>
