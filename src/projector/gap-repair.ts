@@ -65,7 +65,7 @@ export function isTransientFailure(err: unknown): boolean {
 }
 
 /** A stream whose replay the database failed for a moment: tried again at the first check from `at`. */
-type PendingReplay = { events: RepairedOutOfOrder[]; failures: number; at: number };
+type PendingReplay = { events: RepairedOutOfOrder[]; recorded: RecordedEvent[]; failures: number; at: number };
 
 /** Why a replay did not rebuild the stream; `transient` when the database failed for a moment. */
 type ReplayFailure = { reason: string; transient: boolean };
@@ -114,6 +114,13 @@ export type GapRepairOptions = {
   onReplayRetry?: (events: RepairedOutOfOrder[], reason: string, retryInMs: number, failures: number) => void;
   /** The projector's projections (appliersFor(store); default defaultAppliers()), to name those an event out of order may have left behind. */
   appliers?: ProjectionApplier[];
+  /**
+   * Told of repaired events once the read models show them as a delivery from the bus would have
+   * made them: applied, and their stream rebuilt where a later event of it was applied first (or
+   * reported as not rebuilt). Their live notices went out before (the dashboard's, after its wait
+   * for the read models ran out): told so that they go out again (LiveHub.announceAgain).
+   */
+  onShown?: (events: RecordedEvent[]) => void;
   /** Told when a check failed (the database down, the projection refusing the event; tried again after `afterMs`). A stream's replay failing is told onReplayRetry or onOutOfOrder. */
   onError?: (err: unknown) => void;
 };
@@ -211,7 +218,7 @@ export class GapRepair {
     await this.running;
     for (const [stream, pending] of this.pendingReplays) {
       this.pendingReplays.delete(stream);
-      this.leftOutOfOrder(pending.events, `the repair stopped before the replay failed ${pending.failures} time(s) was tried again`);
+      this.leftOutOfOrder(pending, `the repair stopped before the replay failed ${pending.failures} time(s) was tried again`);
     }
   }
 
@@ -277,14 +284,16 @@ export class GapRepair {
       for (const stream of new Set(late.map((x) => x.stream))) {
         const mine = late.filter((x) => x.stream === stream);
         // Already waiting for a try after the database failed it: the events join that one.
+        const recorded = missing.filter((e) => e.stream === stream);
         const pending = this.pendingReplays.get(stream);
         if (pending) {
           pending.events.push(...mine);
+          pending.recorded.push(...recorded);
           continue;
         }
         const failed = await this.replayStream(stream);
         if (!failed) replayed.push(...mine);
-        else if (failed.transient) this.deferReplay(stream, { events: mine, failures: 0, at: 0 }, failed.reason);
+        else if (failed.transient) this.deferReplay(stream, { events: mine, recorded, failures: 0, at: 0 }, failed.reason);
         else left.push(...mine.map((x) => ({ ...x, reason: failed.reason })));
       }
       if (replayed.length) {
@@ -295,6 +304,9 @@ export class GapRepair {
         this.counter.inc({ outcome: 'repaired_out_of_order' }, left.length);
         this.options.onOutOfOrder?.(left);
       }
+      // Those of a stream whose replay is to be tried again are told once it has been.
+      const shown = missing.filter((e) => !this.pendingReplays.has(e.stream));
+      if (shown.length) this.options.onShown?.(shown);
     }
     if (held) {
       this.counter.inc({ outcome: held.outcome });
@@ -330,7 +342,7 @@ export class GapRepair {
     pending.failures++;
     if (pending.failures >= REPLAY_ATTEMPTS) {
       this.pendingReplays.delete(stream);
-      this.leftOutOfOrder(pending.events, `${reason} (the database failed each of ${REPLAY_ATTEMPTS} tries)`);
+      this.leftOutOfOrder(pending, `${reason} (the database failed each of ${REPLAY_ATTEMPTS} tries)`);
       return;
     }
     const wait = this.replayRetryMs(pending.failures);
@@ -348,19 +360,20 @@ export class GapRepair {
         this.pendingReplays.delete(stream);
         this.counter.inc({ outcome: 'replayed_stream' }, pending.events.length);
         this.options.onReplayed?.(pending.events);
+        this.options.onShown?.(pending.recorded);
       } else if (failed.transient) this.deferReplay(stream, pending, failed.reason);
       else {
         this.pendingReplays.delete(stream);
-        this.leftOutOfOrder(pending.events, failed.reason);
+        this.leftOutOfOrder(pending, failed.reason);
       }
     }
   }
 
-  /** Counts and tells (onOutOfOrder) repaired events whose stream could not be rebuilt, for `reason`. */
-  private leftOutOfOrder(events: RepairedOutOfOrder[], reason: string): void {
-    if (!events.length) return;
-    this.counter.inc({ outcome: 'repaired_out_of_order' }, events.length);
-    this.options.onOutOfOrder?.(events.map((x) => ({ ...x, reason })));
+  /** Counts and tells (onOutOfOrder) the repaired events of a stream given up on, for `reason`; then tells them shown (as the projections folded them). */
+  private leftOutOfOrder(pending: PendingReplay, reason: string): void {
+    this.counter.inc({ outcome: 'repaired_out_of_order' }, pending.events.length);
+    this.options.onOutOfOrder?.(pending.events.map((x) => ({ ...x, reason })));
+    this.options.onShown?.(pending.recorded);
   }
 
   /**

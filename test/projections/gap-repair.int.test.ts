@@ -43,6 +43,8 @@ for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
     const held: string[] = [];
     const outOfOrder: RepairedOutOfOrder[] = [];
     const replayed: RepairedOutOfOrder[] = [];
+    /** Positions told shown (onShown), one list per call. */
+    const shown: number[][] = [];
 
     before(async function () {
       if (dialect === 'mysql') await requireService(this, 'MariaDB', mysqlAvailable);
@@ -57,6 +59,7 @@ for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
       held.length = 0;
       outOfOrder.length = 0;
       replayed.length = 0;
+      shown.length = 0;
       registry = new Registry();
       now = Date.parse('2026-12-11T10:00:00Z');
       lostPositions = [];
@@ -92,6 +95,7 @@ for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
         onHeld: (_position, reason) => held.push(reason),
         onReplayed: (events) => replayed.push(...events),
         onOutOfOrder: (events) => outOfOrder.push(...events),
+        onShown: (events) => shown.push(events.map((e) => e.position)),
       });
     const listed = async () => (await rm.listAuditEvents(null, { limit: 100 })).items.map((e) => e.position);
     const counted = async (outcome: string) => (await registry.getSingleMetric(GAP_REPAIRS_METRIC)!.get()).values.find((v) => v.labels.outcome === outcome)?.value;
@@ -117,6 +121,7 @@ for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
         now += 1;
         await repair.check();
         expect(repaired).to.deep.equal([[lostPosition]]);
+        expect(shown, 'told shown once applied (its live notice goes out again)').to.deep.equal([[lostPosition]]);
         expect(await counted('repaired')).to.equal(1);
         const after = await listed();
         expect(after, 'every event, in position order').to.deep.equal([...before, ...all]);
@@ -206,6 +211,7 @@ for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
         lostPositions.map((position, i) => ({ position, stream: c, projections: [i < 2 ? 'tasks' : 'task-steps'] })),
       );
       expect(outOfOrder, 'nothing left to rebuild').to.deep.equal([]);
+      expect(shown, 'told shown once the stream is rebuilt').to.deep.equal([lostPositions]);
       expect(await counted('replayed_stream'), 'each event applied after a later one of its stream').to.equal(3);
       expect(await counted('repaired_out_of_order')).to.equal(0);
       expect(await counted('repaired')).to.equal(0);
@@ -348,6 +354,7 @@ for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
           onReplayed: (events) => replayed.push(...events),
           onOutOfOrder: (events) => outOfOrder.push(...events),
           onReplayRetry: (_events, reason, retryInMs, failures) => retries.push({ failures, retryInMs, reason }),
+          onShown: (events) => shown.push(events.map((e) => e.position)),
         });
       }
 
@@ -376,6 +383,7 @@ for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
         expect(retries.map((r) => ({ failures: r.failures, retryInMs: r.retryInMs })), 'told when it is tried again').to.deep.equal([{ failures: 1, retryInMs: BOUND_MS / 10 }]);
         expect(retries[0].reason).to.match(dialect === 'sqlite' ? /SQLITE_BUSY|database is locked/ : /Deadlock/);
         expect(await status(), 'not rebuilt yet').to.equal('running');
+        expect(shown, 'not told shown before its stream is rebuilt').to.deep.equal([]);
 
         now += BOUND_MS / 10 - 1;
         await repair.check();
@@ -384,6 +392,7 @@ for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
         await repair.check();
         expect(replays).to.equal(2);
         expect(await status(), 'rebuilt from the event store').to.equal('completed');
+        expect(shown, 'told shown once rebuilt').to.deep.equal([lostPositions]);
         expect(replayed.map((x) => x.position)).to.deep.equal(lostPositions);
         expect(await counted('replayed_stream')).to.equal(3);
         expect(outOfOrder).to.deep.equal([]);
@@ -402,6 +411,7 @@ for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
         expect(replays).to.equal(REPLAY_ATTEMPTS);
         expect(retries.map((r) => r.retryInMs), 'doubling, at most the bound').to.deep.equal([6_000, 12_000, 24_000, 48_000]);
         expect(outOfOrder.map((x) => x.position), 'reported once, each position').to.deep.equal(lostPositions);
+        expect(shown, 'told shown when given up on (as the projections folded them)').to.deep.equal([lostPositions]);
         expect(outOfOrder[0].reason).to.contain(`each of ${REPLAY_ATTEMPTS} tries`);
         expect(await counted('repaired_out_of_order')).to.equal(3);
         expect(rebuildCommands(outOfOrder.flatMap((x) => x.projections))).to.equal('openmcp projections rebuild tasks; openmcp projections rebuild task-steps');
