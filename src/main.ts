@@ -340,6 +340,7 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
               `read models applied ${positionsText(events.map((e) => e.position))} from the event store after a later event of the same stream; rebuilding ${events[0].stream} failed for a moment (${reason}): will retry in ${Math.round(retryInMs / 1000)} s (try ${failures + 1} of ${REPLAY_ATTEMPTS}, docs/operations.md, "An event the bus lost")`,
             ),
           appliers: appliersFor(store),
+          onReplayError: (err) => countError(err),
           onShown: (events) => {
             for (const tell of shownLate) tell(events);
           },

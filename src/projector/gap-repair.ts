@@ -112,6 +112,8 @@ export type GapRepairOptions = {
    * of REPLAY_ATTEMPTS used); the stream is meanwhile shown as the projections folded it.
    */
   onReplayRetry?: (events: RepairedOutOfOrder[], reason: string, retryInMs: number, failures: number) => void;
+  /** Told of each error a stream's replay threw (then told onReplayRetry or onOutOfOrder): to count it among the background errors. */
+  onReplayError?: (err: unknown) => void;
   /** The projector's projections (appliersFor(store); default defaultAppliers()), to name those an event out of order may have left behind. */
   appliers?: ProjectionApplier[];
   /**
@@ -333,6 +335,7 @@ export class GapRepair {
       }
       return { reason: `the bus applied later events of the stream during each of ${REPLAY_TRIES} replays`, transient: false };
     } catch (err) {
+      this.options.onReplayError?.(err);
       return { reason: `its replay failed: ${err instanceof Error ? err.message : String(err)}`, transient: isTransientFailure(err) };
     }
   }

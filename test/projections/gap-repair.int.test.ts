@@ -329,10 +329,12 @@ for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
       let c: string;
       let replays: number;
       let retries: Array<{ failures: number; retryInMs: number; reason: string }>;
+      let replayErrors: unknown[];
       /** The repair, whose replays fail while `failing()` (the database refusing them as `how` says). */
       function failingRepair(how: 'for a moment' | 'for good', failing: () => boolean): GapRepair {
         replays = 0;
         retries = [];
+        replayErrors = [];
         return new GapRepair({
           knex: db.knex,
           store: db.store,
@@ -355,6 +357,7 @@ for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
           onOutOfOrder: (events) => outOfOrder.push(...events),
           onReplayRetry: (_events, reason, retryInMs, failures) => retries.push({ failures, retryInMs, reason }),
           onShown: (events) => shown.push(events.map((e) => e.position)),
+          onReplayError: (err) => replayErrors.push(err),
         });
       }
 
@@ -384,6 +387,7 @@ for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
         expect(retries[0].reason).to.match(dialect === 'sqlite' ? /SQLITE_BUSY|database is locked/ : /Deadlock/);
         expect(await status(), 'not rebuilt yet').to.equal('running');
         expect(shown, 'not told shown before its stream is rebuilt').to.deep.equal([]);
+        expect(replayErrors, 'the error told, to be counted among background errors').to.have.length(1);
 
         now += BOUND_MS / 10 - 1;
         await repair.check();
