@@ -220,7 +220,7 @@ export class GapRepair {
     await this.running;
     for (const [stream, pending] of this.pendingReplays) {
       this.pendingReplays.delete(stream);
-      this.leftOutOfOrder(pending, `the repair stopped before the replay failed ${pending.failures} time(s) was tried again`);
+      this.leftOutOfOrder(pending, `the repair stopped before its next try (the database failed ${pending.failures} of ${REPLAY_ATTEMPTS})`);
     }
   }
 
