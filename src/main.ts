@@ -5,6 +5,7 @@ import type { Knex } from 'knex';
 import type { DestinationStream, Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { catalog } from '../events';
+import type { RecordedEvent } from './core/envelope';
 import type { MigrateLatestReturnType } from '../migrations';
 // The specific files, not the './agent' barrel: it re-exports the OpenAI client (loaded only with OPENAI_BASE_URL).
 import { assertTaskRunnable } from './agent/runtime/assert-task-runnable';
@@ -41,7 +42,7 @@ import { registerAtStart, type StartupRegistrations } from './app/register-at-st
 import { registrationsReadiness } from './app/registrations-readiness';
 import { countedErrorCode, createMetrics, instrumentEventStore } from './metrics';
 import { Projector } from './projector/projector';
-import { GapRepair, positionsText } from './projector/gap-repair';
+import { GapRepair, positionsText, rebuildCommands, REPLAY_ATTEMPTS } from './projector/gap-repair';
 import { sealerKeyWarning, startAuditPipeline, type AuditPipeline } from './proofs';
 import { SqlReadModels } from './readmodels/sql-read-models';
 import { readCacheFor } from './readmodels/read-cache-choice';
@@ -285,6 +286,8 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
     closers.push({ name: 'bus', close: () => bus.close() });
 
     let projector: Projector | undefined;
+    // Events the gap repair applied (and rebuilt the streams of) after their live notices went out: told to this process's dashboard streams again.
+    const shownLate = new Set<(events: RecordedEvent[]) => void>();
     if (roles.projector) {
       projector = new Projector({
         knex,
@@ -329,9 +332,18 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
           onOutOfOrder: (events) =>
             logger.error(
               { role: 'projector', events },
-              `read models applied ${positionsText(events.map((e) => e.position))} from the event store after a later event of the same stream and could not rebuild those streams (${[...new Set(events.map((e) => e.reason))].join('; ')}): ${[...new Set(events.flatMap((e) => e.projections))].join(', ')} may show those streams in an older or incomplete state; run openmcp projections rebuild <name> for each (docs/operations.md, "An event the bus lost")`,
+              `read models applied ${positionsText(events.map((e) => e.position))} from the event store after a later event of the same stream and could not rebuild those streams (${[...new Set(events.map((e) => e.reason))].join('; ')}): ${[...new Set(events.flatMap((e) => e.projections))].join(', ')} may show those streams in an older or incomplete state and are not tried again; run ${rebuildCommands(events.flatMap((e) => e.projections))} (docs/operations.md, "An event the bus lost")`,
+            ),
+          onReplayRetry: (events, reason, retryInMs, failures) =>
+            logger.warn(
+              { role: 'projector', events, failures },
+              `read models applied ${positionsText(events.map((e) => e.position))} from the event store after a later event of the same stream; rebuilding ${events[0].stream} failed for a moment (${reason}): will retry in ${Math.round(retryInMs / 1000)} s (try ${failures + 1} of ${REPLAY_ATTEMPTS}, docs/operations.md, "An event the bus lost")`,
             ),
           appliers: appliersFor(store),
+          onReplayError: (err) => countError(err),
+          onShown: (events) => {
+            for (const tell of shownLate) tell(events);
+          },
           onHeld: (position, reason) =>
             logger.error({ role: 'projector', position }, `read models held at position ${position}, not delivered by the bus and not repairable: ${reason}; GET /v1/events stays held there (tried again in PROJECTION_GAP_REPAIR_MS; docs/operations.md)`),
           // A projection refusing the event was reported by the projector (onError above).
@@ -577,6 +589,7 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
       upstreams: () => gateway?.status().upstreams ?? [],
       ...(contractChains ? { describeContract: createContractDescriber(contractChains) } : {}),
       heartbeatMs: config.UI_HEARTBEAT_MS,
+      shownLate: (tell) => (shownLate.add(tell), () => void shownLate.delete(tell)),
       onError: (err: unknown) => logger.warn({ err }, 'ui live stream error (will retry)'),
     });
     closers.push({ name: 'http', close: () => app.close() });

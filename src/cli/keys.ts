@@ -1,6 +1,6 @@
 import { cliTable } from './table';
 import type { Role } from '../auth/roles';
-import { ValidationError } from '../core/errors';
+import { UsageError } from './usage-error';
 import type { OpenMcpClient } from '../sdk/client';
 import { reportCliError, stdout, type Writer } from './tasks';
 
@@ -45,7 +45,7 @@ export type KeysSetAgentsOptions = { agents?: string[]; all?: boolean };
 export async function runKeysSetAgents(client: OpenMcpClient, id: string, o: KeysSetAgentsOptions, out: Writer = stdout): Promise<number> {
   try {
     if (Boolean(o.all) === Boolean(o.agents?.length)) {
-      throw new ValidationError('give the whole new list with --agent A (repeatable), or --all for any agent; one of them, not both', { field: 'agents' });
+      throw new UsageError('give the whole new list with --agent A (repeatable), or --all for any agent; one of them, not both', { field: 'agents' });
     }
     const k = await client.keys.setAgents(id, o.all ? null : o.agents!);
     out(`id ${k.id}  agents ${k.agents ? k.agents.join(', ') : 'any (no limit)'}`);

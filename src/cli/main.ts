@@ -3,9 +3,9 @@ import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option, type CommanderError } from 'commander';
 import { rolesProblem } from '../app/roles';
 import { loadConfig } from '../config';
-import { OpenMcpError } from '../core/errors';
 import { addClientCommands, addMcpClientCommands, batchId, CLIENT_SETTINGS_HELP } from './client-commands';
 import { fatalErrorText } from './fatal-error-text';
+import { UsageError } from './usage-error';
 
 /**
  * Load a subcommand's module only when it runs: `openmcp verify` must start fast on an auditor's
@@ -25,6 +25,8 @@ export function buildCli(): Command {
     .enablePositionalOptions()
     // Inherited by every command created below (commander copies these settings to each).
     .exitOverride(unusableCommandLine)
+    // The command running, for a command line refused once it ran (usableOrExit).
+    .hook('preAction', (_program, command) => void (running = command))
     .configureOutput({ outputError: (message, write) => write(withHint(message)) })
     .showHelpAfterError()
     .addHelpText('after', `${PLACEMENT_HELP}\n${CLIENT_HELP}`);
@@ -86,7 +88,7 @@ export function buildCli(): Command {
     .option('--admin <address>', 'address given the admin role, which grants and revokes anchorers (default: the deployer; use a key the anchorer process does not hold)')
     .option('--admin-delay <duration>', 'how long a new admin waits between `contracts admin begin` and `accept`: seconds, or with s, m, h or d, at most 30d (default: 1d)')
     .action(async (o: { rpc: string; privateKey?: string; anchorer?: string; admin?: string; adminDelay?: string }) => {
-      if (!o.privateKey) throw new OpenMcpError('VALIDATION_FAILED', 'contracts deploy needs --private-key or ANCHORER_PRIVATE_KEY', { status: 400 });
+      if (!o.privateKey) throw new UsageError('contracts deploy needs --private-key or ANCHORER_PRIVATE_KEY', { field: 'privateKey' });
       // infra/.env.example's placeholder is `0x`, and 0 or the curve order and above pass as hex but
       // fail later with the curve library's stack trace: name the setting, never echo the value.
       const privateKey = load<typeof import('./private-key')>('./private-key').checkedPrivateKey(o.privateKey, 'contracts deploy: --private-key or ANCHORER_PRIVATE_KEY');
@@ -96,7 +98,7 @@ export function buildCli(): Command {
       const { parseAdminDelay, MAX_ADMIN_DELAY_SECONDS } = load<typeof import('../web3/admin-delay')>('../web3/admin-delay');
       const adminDelaySeconds = o.adminDelay === undefined ? undefined : parseAdminDelay(o.adminDelay);
       if (o.adminDelay !== undefined && adminDelaySeconds === undefined) {
-        throw new OpenMcpError('VALIDATION_FAILED', `--admin-delay must be seconds, or a whole number with s, m, h or d, at most 30d (${MAX_ADMIN_DELAY_SECONDS} s), got ${o.adminDelay}`, { status: 400 });
+        throw new UsageError(`--admin-delay must be seconds, or a whole number with s, m, h or d, at most 30d (${MAX_ADMIN_DELAY_SECONDS} s), got ${o.adminDelay}`, { field: 'adminDelay' });
       }
       const { contractsDeploy } = load<typeof import('./contracts-deploy')>('./contracts-deploy');
       await contractsDeploy({ rpc: o.rpc, privateKey, anchorer: o.anchorer, admin: o.admin, adminDelaySeconds });
@@ -152,7 +154,9 @@ const PLACEMENT_HELP = `
 A command's options go after its name: openmcp verify proof.json --rpc URL. Before it, openmcp takes
 only --help and --version, which run no command. --help after a command prints that command's help
 and runs nothing (exit 0); --version after one is refused. A command line openmcp cannot run (an
-unknown option or command, a missing argument, an option before the command's name) exits 2.`;
+unknown option or command, a missing argument, an option before the command's name; an option
+missing or contradicting another, or a value the command checks itself) exits 2; a failure while
+a command runs exits 1.`;
 
 /** Under `verify --help` and `verify-batch --help`: the exit codes an auditor's script reads (docs/proofs.md, §7). */
 const verdictHelp = (file: string) => `
@@ -172,7 +176,7 @@ const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
 function requireAddress(what: string, v: string, nonZero = false): void {
   const zero = ADDRESS.test(v) && nonZero && /^0x0{40}$/.test(v);
   if (!ADDRESS.test(v) || zero) {
-    throw new OpenMcpError('VALIDATION_FAILED', `${what} must be ${zero ? 'a non-zero' : 'an'} address (0x and 40 hex digits), got ${v}`, { status: 400 });
+    throw new UsageError(`${what} must be ${zero ? 'a non-zero' : 'an'} address (0x and 40 hex digits), got ${v}`, { field: what });
   }
 }
 
@@ -230,6 +234,19 @@ function addContractsAdminCommands(contracts: Command): void {
  */
 function unusableCommandLine(err: CommanderError): never {
   process.exit(err.exitCode === 0 ? 0 : 2);
+}
+
+/** The command whose action runs (set before it does), whose help follows a UsageError. */
+let running: Command | undefined;
+
+/**
+ * A command line the command refused once it ran (UsageError: an option missing that the parser
+ * could not require, options that contradict each other, a value it checks itself) exits 2 as the
+ * parser's refusals do, in their words: `error: <message>`, then the command's help. Anything
+ * else returns: a failure while running (exit 1).
+ */
+function usableOrExit(err: unknown): void {
+  if (err instanceof UsageError && running) running.error(`error: ${err.message}`, { exitCode: 2, code: 'openmcp.usage' });
 }
 
 const UNKNOWN_OPTION = /^error: unknown option '([^']+)'/;
@@ -317,6 +334,7 @@ if (require.main === module || process.argv[1]?.endsWith('bin/openmcp')) {
   buildCli()
     .parseAsync(process.argv)
     .catch((err) => {
+      usableOrExit(err);
       console.error(fatalErrorText(err));
       process.exit(1);
     });

@@ -1,10 +1,11 @@
 import { cliTable } from './table';
 import { printable, printableJson } from './printable';
 import { limitsOf } from '../../events/mcp.events';
-import { OpenMcpError, ValidationError } from '../core/errors';
+import { OpenMcpError } from '../core/errors';
 import type { RegisterServerInput } from '../api/schemas/mcp';
 import type { OpenMcpClient } from '../sdk/client';
 import { reportCliError, stdout, type Writer } from './tasks';
+import { UsageError } from './usage-error';
 import { isUuid } from '../core/ids';
 
 export type McpServersAddOptions = {
@@ -30,25 +31,25 @@ export function registrationOf(name: string, o: McpServersAddOptions): RegisterS
 
 function endpointOf(name: string, o: McpServersAddOptions): RegisterServerInput {
   const command = o.command ?? [];
-  if (command.length && o.url) throw new ValidationError('give either a command (after --) or --url, not both', { field: 'command' });
-  if (!command.length && !o.url) throw new ValidationError('give the server: a command after -- (stdio), or --url (streamable HTTP or SSE)', { field: 'command' });
+  if (command.length && o.url) throw new UsageError('give either a command (after --) or --url, not both', { field: 'command' });
+  if (!command.length && !o.url) throw new UsageError('give the server: a command after -- (stdio), or --url (streamable HTTP or SSE)', { field: 'command' });
   if (o.url) {
-    if (o.env?.length) throw new ValidationError('--env is for stdio servers (a remote server has its own environment)', { field: 'env' });
+    if (o.env?.length) throw new UsageError('--env is for stdio servers (a remote server has its own environment)', { field: 'env' });
     const headers = headersOf(o.header ?? []);
     return { name, transport: o.transport ?? 'http', url: o.url, ...(headers ? { headers } : {}) };
   }
-  if (o.header?.length) throw new ValidationError('--header is for servers given by --url', { field: 'header' });
-  if (o.transport) throw new ValidationError(`--transport ${o.transport} needs --url`, { field: 'transport' });
+  if (o.header?.length) throw new UsageError('--header is for servers given by --url', { field: 'header' });
+  if (o.transport) throw new UsageError(`--transport ${o.transport} needs --url`, { field: 'transport' });
   const env: Record<string, string> = {};
   for (const pair of o.env ?? []) {
     const i = pair.indexOf('=');
-    if (i <= 0) throw new ValidationError(`--env ${JSON.stringify(pair)}: expected KEY=VALUE`, { field: 'env' });
+    if (i <= 0) throw new UsageError(`--env ${JSON.stringify(pair)}: expected KEY=VALUE`, { field: 'env' });
     const key = pair.slice(0, i);
     refuseProtoName('env', key);
     // The gateway records references only (a value would be lost at its next restart); in double
     // quotes or none, the shell turns ${env:X} into '' (or X's tail): nothing left to refer to.
     if (!pair.slice(i + 1).includes('${env:')) {
-      throw new ValidationError(`--env ${key}: give the value by reference to an environment variable of the gateway, in single quotes: --env '${key}=\${env:${key}}'`, { field: 'env' });
+      throw new UsageError(`--env ${key}: give the value by reference to an environment variable of the gateway, in single quotes: --env '${key}=\${env:${key}}'`, { field: 'env' });
     }
     env[key] = pair.slice(i + 1);
   }
@@ -61,7 +62,7 @@ function endpointOf(name: string, o: McpServersAddOptions): RegisterServerInput 
  * the variable or header would vanish without a word (the gateway refuses the name anyway).
  */
 function refuseProtoName(option: 'env' | 'header', name: string): void {
-  if (name === '__proto__') throw new ValidationError(`--${option} __proto__: JavaScript would take this name for the object's prototype and drop it; rename it`, { field: option });
+  if (name === '__proto__') throw new UsageError(`--${option} __proto__: JavaScript would take this name for the object's prototype and drop it; rename it`, { field: option });
 }
 
 /** `--header 'Name: value'` pairs as a headers object (the gateway checks names and values). */
@@ -69,12 +70,12 @@ function headersOf(pairs: string[]): Record<string, string> | undefined {
   const headers: Record<string, string> = {};
   for (const pair of pairs) {
     const i = pair.indexOf(':');
-    if (i <= 0) throw new ValidationError(`--header ${JSON.stringify(pair)}: expected 'Name: value'`, { field: 'header' });
+    if (i <= 0) throw new UsageError(`--header ${JSON.stringify(pair)}: expected 'Name: value'`, { field: 'header' });
     refuseProtoName('header', pair.slice(0, i).trim());
     const value = pair.slice(i + 1).trim();
     // In double quotes or none, the shell turns ${env:X} into '' (or X's tail): nothing left to refer to.
     if (!value.includes('${env:')) {
-      throw new ValidationError(`--header ${pair.slice(0, i)}: give the value by reference to an environment variable of the gateway, in single quotes: --header '${pair.slice(0, i)}: Bearer \${env:TOKEN}'`, { field: 'header' });
+      throw new UsageError(`--header ${pair.slice(0, i)}: give the value by reference to an environment variable of the gateway, in single quotes: --header '${pair.slice(0, i)}: Bearer \${env:TOKEN}'`, { field: 'header' });
     }
     headers[pair.slice(0, i).trim()] = value;
   }

@@ -4,7 +4,8 @@ import { openStores } from '../app/open-stores';
 import { cachedSubjectKeys } from '../erasure/cached-subject-keys';
 import { SqlSubjectKeyStore } from '../erasure/sql-subject-key-store';
 import { can, createAuthenticator, createJwtVerifier, ForbiddenError, hashApiKey, isCredentialRevoked, storeAdminKeyIfAbsent, SqlKeyStore, UnauthenticatedError, type KeyStore, type Principal } from '../auth';
-import { redactUrl, UnavailableError, ValidationError } from '../core/errors';
+import { redactUrl, UnavailableError } from '../core/errors';
+import { UsageError } from './usage-error';
 import type { Config } from '../config';
 import { createLogger } from '../api/logger';
 import { createGateway } from '../app/gateway';
@@ -91,7 +92,7 @@ function stillValid(keys: KeyStore, apiKey: string, principal: Principal, cacheM
  * `mcp:call` as on /mcp. Logs go to stderr, because stdout carries the protocol.
  */
 export async function runMcpStdio(config: Config, apiKey: string | undefined, io: { stdin?: Readable; stdout?: Writable; keyRecheckMs?: number } = {}): Promise<void> {
-  if (!apiKey) throw new ValidationError(NO_KEY, { field: 'key' });
+  if (!apiKey) throw new UsageError(NO_KEY, { field: 'key' });
   const logger = createLogger(config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL, process.stderr);
   refuseWhereNoKeyCanBe(config);
   const stores = await openStores(config);

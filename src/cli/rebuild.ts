@@ -2,6 +2,8 @@ import { createdDatabaseWarning, openStores } from '../app/open-stores';
 import type { Config } from '../config';
 import { rebuildProjection } from './projections';
 import { appliersFor } from '../projector/appliers-for';
+import { projectionSchemas } from '../readmodels/schema';
+import { UsageError } from './usage-error';
 
 /**
  * `openmcp projections rebuild <name>` against the configured database and event store. The
@@ -9,6 +11,8 @@ import { appliersFor } from '../projector/appliers-for';
  * server reads, so none serves a view cached before the swap (Redis or in-memory alike).
  */
 export async function runRebuild(config: Config, name: string): Promise<void> {
+  // Before the database is opened (or created): a name no read model has is a command line it cannot run.
+  if (!Object.hasOwn(projectionSchemas, name)) throw new UsageError(`projection ${JSON.stringify(name)} is unknown; one of: ${Object.keys(projectionSchemas).join(', ')}`, { field: 'name' });
   const stores = await openStores(config);
   try {
     // A rebuild is never a first start: a database it had to create is a typo in DATABASE_URL.

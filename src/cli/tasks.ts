@@ -3,6 +3,7 @@ import { printable, printableJson } from './printable';
 import type { OpenMcpClient, TaskListQuery } from '../sdk/client';
 import { OpenMcpError } from '../core/errors';
 import { UnauthenticatedApiError } from '../sdk/errors';
+import { UsageError } from './usage-error';
 
 export type Writer = (line: string) => void;
 /** The default writer of every client command: its output, on stdout. */
@@ -16,6 +17,8 @@ const stderr: Writer = (l) => console.error(l);
  * `hint`, a line in parentheses, says what the command's user can do about it.
  */
 export function reportCliError(err: unknown, to: Writer, hint?: string): number {
+  // A command line the command cannot run: exit 2 with the command's help, as the parser's refusals (src/cli/main.ts).
+  if (err instanceof UsageError) throw err;
   const out = to === stdout ? stderr : to;
   if (err instanceof OpenMcpError) out(`error ${err.code}: ${err.message}`);
   else out(`error: ${(err as Error)?.message ?? String(err)}`);

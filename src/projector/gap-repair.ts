@@ -2,6 +2,8 @@ import type { Knex } from 'knex';
 import { Counter, register as defaultRegistry, type Registry } from 'prom-client';
 import { systemClock, type Clock } from '../core/clock';
 import { verifyEventHash, type RecordedEvent } from '../core/envelope';
+import { errorCodeOf } from '../core/errors';
+import { isConnectionFailure } from '../db/connection-failure';
 import type { EventStore } from '../eventstore/port';
 import { AuditAppliedThrough, auditHead } from '../readmodels/audit-applied-through';
 import { LIVE_TABLES } from '../../projections/tables';
@@ -15,6 +17,13 @@ const REPAIR_CHUNK = 500;
 
 /** Tries at reading a stream and replaying it while the bus keeps applying later events of it. */
 const REPLAY_TRIES = 3;
+
+/**
+ * Replays of a stream the database failed for a moment (a connection lost, a deadlock, SQLite
+ * busy) before the stream is reported for a rebuild: the first, then one at each of the next
+ * checks after a wait that doubles (replayRetryMs).
+ */
+export const REPLAY_ATTEMPTS = 5;
 
 type Outcome = 'repaired' | 'replayed_stream' | 'repaired_out_of_order' | 'missing_from_store' | 'hash_mismatch';
 const OUTCOMES: Outcome[] = ['repaired', 'replayed_stream', 'repaired_out_of_order', 'missing_from_store', 'hash_mismatch'];
@@ -33,6 +42,33 @@ const ORDER_FREE = new Set(['audit-log', 'batches']);
  * stream could not be rebuilt: `projections` may not reflect it.
  */
 export type RepairedOutOfOrder = { position: number; stream: string; projections: string[]; reason?: string };
+
+/**
+ * The commands that rebuild `projections`, one per read model, to paste.
+ * @example rebuildCommands(['tasks', 'task-steps']) // 'openmcp projections rebuild tasks; openmcp projections rebuild task-steps'
+ */
+export function rebuildCommands(projections: string[]): string {
+  return [...new Set(projections)].map((name) => `openmcp projections rebuild ${name}`).join('; ');
+}
+
+/**
+ * Whether a replay failed on the database being away or busy for a moment (isConnectionFailure,
+ * or an adapter's DEPENDENCY_UNAVAILABLE), anywhere along the error's causes (a projection names
+ * the events it failed on, with the driver's error as its cause): then it is tried again.
+ * Anything else (a constraint, a bug, data the tables cannot hold) fails the same way each time.
+ */
+export function isTransientFailure(err: unknown): boolean {
+  for (let e = err, depth = 0; e !== undefined && e !== null && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
+    if (isConnectionFailure(e) || errorCodeOf(e) === 'DEPENDENCY_UNAVAILABLE') return true;
+  }
+  return false;
+}
+
+/** A stream whose replay the database failed for a moment: tried again at the first check from `at`. */
+type PendingReplay = { events: RepairedOutOfOrder[]; recorded: RecordedEvent[]; failures: number; at: number };
+
+/** Why a replay did not rebuild the stream; `transient` when the database failed for a moment. */
+type ReplayFailure = { reason: string; transient: boolean };
 
 export type GapRepairOptions = {
   /** The read models' database. */
@@ -63,14 +99,31 @@ export type GapRepairOptions = {
   onReplayed?: (events: RepairedOutOfOrder[]) => void;
   /**
    * Told of such events whose stream could not be rebuilt (`reason`: an event of it the store
-   * gives with a hash that does not check, the database failing, no `replay`): the named
-   * projections passed them over, or folded them onto nothing, and may show that stream's task,
-   * tool call or MCP server in an older or incomplete state until `openmcp projections rebuild <name>`.
+   * gives with a hash that does not check, a projection refusing the replay, the database failing
+   * at each of REPLAY_ATTEMPTS tries, the repair stopped while a try was due, no `replay`): the
+   * named projections passed them over, or folded them onto nothing, and may show that stream's
+   * task, tool call or MCP server in an older or incomplete state until `openmcp projections
+   * rebuild <name>` (rebuildCommands). Told once per stream.
    */
   onOutOfOrder?: (events: RepairedOutOfOrder[]) => void;
+  /**
+   * Told when a stream's replay failed because the database failed for a moment
+   * (isTransientFailure): it is tried again at the first check `retryInMs` from now (`failures`
+   * of REPLAY_ATTEMPTS used); the stream is meanwhile shown as the projections folded it.
+   */
+  onReplayRetry?: (events: RepairedOutOfOrder[], reason: string, retryInMs: number, failures: number) => void;
+  /** Told of each error a stream's replay threw (then told onReplayRetry or onOutOfOrder): to count it among the background errors. */
+  onReplayError?: (err: unknown) => void;
   /** The projector's projections (appliersFor(store); default defaultAppliers()), to name those an event out of order may have left behind. */
   appliers?: ProjectionApplier[];
-  /** Told when a check failed (the database down, the projection refusing the event; tried again after `afterMs`), or a stream's replay did (then told onOutOfOrder). */
+  /**
+   * Told of repaired events once the read models show them as a delivery from the bus would have
+   * made them: applied, and their stream rebuilt where a later event of it was applied first (or
+   * reported as not rebuilt). Their live notices went out before (the dashboard's, after its wait
+   * for the read models ran out): told so that they go out again (LiveHub.announceAgain).
+   */
+  onShown?: (events: RecordedEvent[]) => void;
+  /** Told when a check failed (the database down, the projection refusing the event; tried again after `afterMs`). A stream's replay failing is told onReplayRetry or onOutOfOrder. */
   onError?: (err: unknown) => void;
 };
 
@@ -130,6 +183,8 @@ export class GapRepair {
   private readonly samples: Array<{ at: number; head: number }> = [];
   /** No new attempt before this time after one that failed or found a position it cannot repair. */
   private retryAt = 0;
+  /** Streams whose replay the database failed for a moment, by stream: tried again by later checks. */
+  private readonly pendingReplays = new Map<string, PendingReplay>();
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
   private stopped = false;
@@ -154,17 +209,32 @@ export class GapRepair {
     this.timer = setTimeout(tick, intervalMs).unref();
   }
 
-  /** Stops after the chunk in hand (a check with many positions overdue repairs them chunk by chunk). */
+  /**
+   * Stops after the chunk in hand (a check with many positions overdue repairs them chunk by
+   * chunk). A stream whose replay was to be tried again is reported (onOutOfOrder): no other
+   * process knows of it, and the read models would show it incomplete without a word.
+   */
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
     await this.running;
+    for (const [stream, pending] of this.pendingReplays) {
+      this.pendingReplays.delete(stream);
+      this.leftOutOfOrder(pending, `the repair stopped before its next try (the database failed ${pending.failures} of ${REPLAY_ATTEMPTS})`);
+    }
   }
 
-  /** One check: repairs every position missing below the head seen `afterMs` ago. */
+  /** Wait before the replay of a stream that failed `failures` times is tried again: the check interval, doubled each time, at most `afterMs`. */
+  private replayRetryMs(failures: number): number {
+    const first = Math.min(30_000, Math.max(1000, this.options.afterMs / 10));
+    return Math.min(this.options.afterMs, first * 2 ** (failures - 1));
+  }
+
+  /** One check: tries again the replays due, then repairs every position missing below the head seen `afterMs` ago. */
   async check(): Promise<void> {
     const now = this.clock().getTime();
     this.samples.push({ at: now, head: await auditHead(this.options.knex, this.table) });
+    await this.retryReplays(now);
     let old = -1;
     for (let i = 0; i < this.samples.length && this.samples[i].at <= now - this.options.afterMs; i++) old = i;
     if (old < 0) return;
@@ -215,9 +285,18 @@ export class GapRepair {
       const left: RepairedOutOfOrder[] = [];
       for (const stream of new Set(late.map((x) => x.stream))) {
         const mine = late.filter((x) => x.stream === stream);
-        const reason = await this.replayStream(stream);
-        if (reason === undefined) replayed.push(...mine);
-        else left.push(...mine.map((x) => ({ ...x, reason })));
+        // Already waiting for a try after the database failed it: the events join that one.
+        const recorded = missing.filter((e) => e.stream === stream);
+        const pending = this.pendingReplays.get(stream);
+        if (pending) {
+          pending.events.push(...mine);
+          pending.recorded.push(...recorded);
+          continue;
+        }
+        const failed = await this.replayStream(stream);
+        if (!failed) replayed.push(...mine);
+        else if (failed.transient) this.deferReplay(stream, { events: mine, recorded, failures: 0, at: 0 }, failed.reason);
+        else left.push(...mine.map((x) => ({ ...x, reason: failed.reason })));
       }
       if (replayed.length) {
         this.counter.inc({ outcome: 'replayed_stream' }, replayed.length);
@@ -227,6 +306,9 @@ export class GapRepair {
         this.counter.inc({ outcome: 'repaired_out_of_order' }, left.length);
         this.options.onOutOfOrder?.(left);
       }
+      // Those of a stream whose replay is to be tried again are told once it has been.
+      const shown = missing.filter((e) => !this.pendingReplays.has(e.stream));
+      if (shown.length) this.options.onShown?.(shown);
     }
     if (held) {
       this.counter.inc({ outcome: held.outcome });
@@ -241,21 +323,60 @@ export class GapRepair {
    * Rebuilds `stream`'s documents from every event of it in the store, hash-checked: undefined
    * when done, else why not. Read again when the bus applied a later event of the stream meanwhile.
    */
-  private async replayStream(stream: string): Promise<string | undefined> {
+  private async replayStream(stream: string): Promise<ReplayFailure | undefined> {
     const replay = this.options.replay;
-    if (!replay) return 'streams are not replayed here';
+    if (!replay) return { reason: 'streams are not replayed here', transient: false };
     try {
       for (let i = 0; i < REPLAY_TRIES; i++) {
         const events = await this.options.store.readStream(stream);
         const bad = events.find((e) => !verifyEventHash(e));
-        if (bad) return `the event store's event ${bad.id} at position ${bad.position} does not match its hash ${bad.hash}`;
+        if (bad) return { reason: `the event store's event ${bad.id} at position ${bad.position} does not match its hash ${bad.hash}`, transient: false };
         if (await replay(events)) return undefined;
       }
-      return `the bus applied later events of the stream during each of ${REPLAY_TRIES} replays`;
+      return { reason: `the bus applied later events of the stream during each of ${REPLAY_TRIES} replays`, transient: false };
     } catch (err) {
-      this.options.onError?.(err);
-      return `its replay failed: ${err instanceof Error ? err.message : String(err)}`;
+      this.options.onReplayError?.(err);
+      return { reason: `its replay failed: ${err instanceof Error ? err.message : String(err)}`, transient: isTransientFailure(err) };
     }
+  }
+
+  /** A replay of `stream` the database failed for a moment, once more: tried again later, or reported after REPLAY_ATTEMPTS. */
+  private deferReplay(stream: string, pending: PendingReplay, reason: string): void {
+    pending.failures++;
+    if (pending.failures >= REPLAY_ATTEMPTS) {
+      this.pendingReplays.delete(stream);
+      this.leftOutOfOrder(pending, `${reason} (the database failed each of ${REPLAY_ATTEMPTS} tries)`);
+      return;
+    }
+    const wait = this.replayRetryMs(pending.failures);
+    pending.at = this.clock().getTime() + wait;
+    this.pendingReplays.set(stream, pending);
+    this.options.onReplayRetry?.(pending.events, reason, wait, pending.failures);
+  }
+
+  /** Tries again the replays due at `now` (the database failed them for a moment before). */
+  private async retryReplays(now: number): Promise<void> {
+    for (const [stream, pending] of [...this.pendingReplays]) {
+      if (this.stopped || pending.at > now) continue;
+      const failed = await this.replayStream(stream);
+      if (!failed) {
+        this.pendingReplays.delete(stream);
+        this.counter.inc({ outcome: 'replayed_stream' }, pending.events.length);
+        this.options.onReplayed?.(pending.events);
+        this.options.onShown?.(pending.recorded);
+      } else if (failed.transient) this.deferReplay(stream, pending, failed.reason);
+      else {
+        this.pendingReplays.delete(stream);
+        this.leftOutOfOrder(pending, failed.reason);
+      }
+    }
+  }
+
+  /** Counts and tells (onOutOfOrder) the repaired events of a stream given up on, for `reason`; then tells them shown (as the projections folded them). */
+  private leftOutOfOrder(pending: PendingReplay, reason: string): void {
+    this.counter.inc({ outcome: 'repaired_out_of_order' }, pending.events.length);
+    this.options.onOutOfOrder?.(pending.events.map((x) => ({ ...x, reason })));
+    this.options.onShown?.(pending.recorded);
   }
 
   /**

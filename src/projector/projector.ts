@@ -280,7 +280,7 @@ export class Projector {
       );
     } catch (err) {
       if (err instanceof StreamMovedOn) return false;
-      this.options.onError?.(err);
+      // Not told onError, which says a batch failed and comes again: the caller (GapRepair) decides whether to try this again.
       throw err;
     }
     return true;

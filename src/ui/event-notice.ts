@@ -17,6 +17,12 @@ export type EventNotice = {
   taskId?: string;
   /** ToolCallCompleted with `isError`, ToolCallFailed, TaskFailed, TaskStepFailed. */
   failure?: boolean;
+  /**
+   * Sent again, at its old position: what the read models show of the event (its task, tool call,
+   * MCP server) changed after its first notice, because the bus lost it and the gap repair applied
+   * it from the event store, and rebuilt its stream (LiveHub.announceAgain). Refetch as for a new one.
+   */
+  again?: true;
 };
 
 const FAILURE_TYPES = new Set(['ToolCallFailed', 'TaskFailed', 'TaskStepFailed']);

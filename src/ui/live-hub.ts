@@ -1,3 +1,4 @@
+import type { RecordedEvent } from '../core/envelope';
 import type { EventStore, Subscription } from '../eventstore/port';
 import type { ReadModels } from '../readmodels/port';
 import { ActivityStats } from './activity-stats';
@@ -26,7 +27,8 @@ type Listener = (n: EventNotice) => void;
 export class LiveHub {
   readonly activity = new ActivityStats();
   readonly tools = new ToolLatencyStats();
-  private readonly listeners = new Set<Listener>();
+  /** Each open stream's listener, with the position after which it hears new notices (all of them when undefined). */
+  private readonly listeners = new Map<Listener, number | undefined>();
   private backlog: EventNotice[] = [];
   private sub?: Subscription;
   private pump?: Promise<void>;
@@ -72,7 +74,7 @@ export class LiveHub {
             this.from = this.backlog[this.backlog.length - keep - 1].position;
             this.backlog = this.backlog.slice(-keep);
           }
-          for (const l of this.listeners) l(n);
+          for (const [l, after] of this.listeners) if (after === undefined || n.position > after) l(n);
         }
       } catch (err) {
         if (this.closed) return;
@@ -104,9 +106,26 @@ export class LiveHub {
    */
   subscribe(after: number | undefined, listener: Listener): () => void {
     if (after !== undefined) for (const n of this.backlog) if (n.position > after) listener(n);
-    const l: Listener = after === undefined ? listener : (n) => n.position > after && listener(n);
-    this.listeners.add(l);
+    // Its own function, so that one listener subscribed twice is two subscriptions.
+    const l: Listener = (n) => listener(n);
+    this.listeners.set(l, after);
     return () => this.listeners.delete(l);
+  }
+
+  /**
+   * Tell every open stream again of `events`, which the read models now show differently than when
+   * their notices went out: the bus lost them, the gap repair applied them from the event store
+   * and rebuilt their streams (GapRepair.onShown), while the notices went out when the wait for the
+   * read models ran out. A page refetches on these as on a new notice (`again: true`, at the old
+   * position). Live only: not kept for reconnecting pages, not counted in the stats again. Events
+   * the hub has not announced yet are left to it: their notices come once the read models show them.
+   */
+  announceAgain(events: RecordedEvent[]): void {
+    for (const e of events) {
+      if (e.position > this.last) continue;
+      const n: EventNotice = { ...noticeOf(e), again: true };
+      for (const l of this.listeners.keys()) l(n);
+    }
   }
 
   async close(): Promise<void> {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { Principal } from '../auth/principal';
 import { can, PERMISSIONS } from '../auth/roles';
+import type { RecordedEvent } from '../core/envelope';
 import type { EventStore } from '../eventstore/port';
 import type { ReadModels } from '../readmodels/port';
 import { ForbiddenError, StreamRefusedError } from '../api/errors';
@@ -46,6 +47,13 @@ export type UiPluginOptions = {
   maxStreamsPerKey?: number;
   /** Live streams one tenant, all its keys and token subjects together, may hold open here; its oldest is ended beyond (default 200). */
   maxStreamsPerTenant?: number;
+  /**
+   * Where this process learns of events the read models came to show after their notices went out
+   * (the gap repair applying them from the event store and rebuilding their streams: GapRepair's
+   * onShown, in a process with the projector): listened to while the app is up, told to every open
+   * live stream again (LiveHub.announceAgain). Returns the function that stops listening.
+   */
+  shownLate?: (listener: (events: RecordedEvent[]) => void) => () => void;
   onError?: (err: unknown) => void;
 };
 
@@ -78,8 +86,15 @@ export const uiPlugin: FastifyPluginAsync<UiPluginOptions> = async (app, o) => {
     reply.header('content-security-policy', csp).header('x-content-type-options', 'nosniff').header('referrer-policy', 'no-referrer');
 
   const hub = new LiveHub({ store: o.store, readModels: o.readModels, onError: o.onError });
-  app.addHook('onReady', () => hub.start());
-  app.addHook('onClose', () => hub.close());
+  let stopListening: (() => void) | undefined;
+  app.addHook('onReady', async () => {
+    await hub.start();
+    stopListening = o.shownLate?.((events) => hub.announceAgain(events));
+  });
+  app.addHook('onClose', async () => {
+    stopListening?.();
+    await hub.close();
+  });
   // A live stream never ends by itself, and the HTTP server's close waits for every response:
   // one open dashboard held each shutdown to its deadline (exit 1). Ended as the server begins to
   // close (eventStreamsOf), the page reconnects (to another replica, or this one when it is back)

@@ -101,11 +101,13 @@ describe('openmcp contracts admin status|begin|accept|cancel', function () {
   });
 
   it('refuses bad input before asking the chain: a zero or malformed new admin, a malformed key (not echoed)', async () => {
+    // Command lines it cannot run: exit 2, as the parser's refusals.
     let r = await openmcp(['contracts', 'admin', 'begin', `0x${'0'.repeat(40)}`, ...on(), '--private-key', admin.privateKey]);
-    expect(r.stderr).to.include(`VALIDATION_FAILED: <new-admin> must be a non-zero address (0x and 40 hex digits), got 0x${'0'.repeat(40)}`);
+    expect(r.status).to.equal(2);
+    expect(r.stderr).to.include(`error: <new-admin> must be a non-zero address (0x and 40 hex digits), got 0x${'0'.repeat(40)}`);
     r = await openmcp(['contracts', 'admin', 'accept', ...on(), '--private-key', '0xsecret']);
-    expect(r.status).to.equal(1);
-    expect(r.stderr).to.include('VALIDATION_FAILED: --private-key must be 0x and 64 hex digits').and.not.include('0xsecret');
+    expect(r.status).to.equal(2);
+    expect(r.stderr).to.include('error: --private-key must be 0x and 64 hex digits').and.not.include('0xsecret');
   });
 
   it('names a contract deployed before release 2026-12-11 (single-step admin) and how its admin moves instead', async () => {
@@ -123,8 +125,8 @@ describe('openmcp contracts admin status|begin|accept|cancel', function () {
   it('refuses a key of the right form that is no secp256k1 private key (zero, the curve order or above) with a clear error, not a stack trace, and without echoing it', async () => {
     for (const bad of [`0x${'0'.repeat(64)}`, `0x${'f'.repeat(64)}`]) {
       const r = await openmcp(['contracts', 'admin', 'accept', ...on(), '--private-key', bad]);
-      expect(r.status).to.equal(1);
-      expect(r.stderr).to.include('VALIDATION_FAILED: --private-key is not a secp256k1 private key').and.not.include(bad.slice(2)).and.not.include('    at ');
+      expect(r.status).to.equal(2);
+      expect(r.stderr).to.include('error: --private-key is not a secp256k1 private key').and.not.include(bad.slice(2)).and.not.match(/^\s+at .+:\d+:\d+\)?$/m); // no stack trace
     }
   });
 
@@ -136,11 +138,12 @@ describe('openmcp contracts admin status|begin|accept|cancel', function () {
     expect(r.status, r.stderr).to.equal(0);
     expect(r.stdout).to.include(`${next.address.toLowerCase()} can accept after`);
     r = await openmcp(['contracts', 'admin', 'cancel', '--rpc', chain.rpcUrl, '--contract', own, '--private-key-file', keyFile, '--private-key', admin.privateKey]);
-    expect(r.status).to.equal(1);
-    expect(r.stderr).to.include('VALIDATION_FAILED: give the key in --private-key or in --private-key-file, not both').and.not.include(admin.privateKey.slice(2));
+    expect(r.status).to.equal(2);
+    expect(r.stderr).to.include('error: give the key in --private-key or in --private-key-file, not both').and.not.include(admin.privateKey.slice(2));
     r = await openmcp(['contracts', 'admin', 'cancel', '--rpc', chain.rpcUrl, '--contract', own]);
-    expect(r.status).to.equal(1);
-    expect(r.stderr).to.include('VALIDATION_FAILED: contracts admin cancel needs the key in --private-key-file FILE (or --private-key)');
+    expect(r.status).to.equal(2);
+    expect(r.stderr).to.include('error: contracts admin cancel needs the key in --private-key-file FILE (or --private-key)');
+    // What a file holds, or a file that cannot be read, fails the command as it runs: exit 1.
     const notAKey = join(dir, 'not-a-key');
     writeFileSync(notAKey, 'hunter2-hunter2\n', { mode: 0o600 });
     r = await openmcp(['contracts', 'admin', 'cancel', '--rpc', chain.rpcUrl, '--contract', own, '--private-key-file', notAKey]);

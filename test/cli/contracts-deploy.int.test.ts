@@ -74,8 +74,8 @@ describe('openmcp contracts deploy', function () {
     }
     for (const bad of ['1y', '-1', '31d', '1.5h', '']) {
       const refused = await openmcp(['contracts', 'deploy', '--rpc', chain.rpcUrl, '--admin-delay', bad], { ANCHORER_PRIVATE_KEY: chain.anchorerPrivateKey });
-      expect(refused.status, bad).to.equal(1);
-      expect(refused.stderr).to.include(`VALIDATION_FAILED: --admin-delay must be seconds, or a whole number with s, m, h or d, at most 30d (2592000 s), got ${bad}`);
+      expect(refused.status, bad).to.equal(2);
+      expect(refused.stderr).to.include(`error: --admin-delay must be seconds, or a whole number with s, m, h or d, at most 30d (2592000 s), got ${bad}`);
     }
   });
 
@@ -88,15 +88,15 @@ describe('openmcp contracts deploy', function () {
 
   it('refuses an --admin or --anchorer that is not an address, before sending anything', async () => {
     const r = await openmcp(['contracts', 'deploy', '--rpc', chain.rpcUrl, '--admin', '0x1234'], { ANCHORER_PRIVATE_KEY: chain.anchorerPrivateKey });
-    expect(r.status).to.equal(1);
-    expect(r.stderr).to.include('VALIDATION_FAILED: --admin must be an address (0x and 40 hex digits), got 0x1234');
+    expect(r.status).to.equal(2);
+    expect(r.stderr).to.include('error: --admin must be an address (0x and 40 hex digits), got 0x1234');
   });
 
   it('refuses a deployer key that is no secp256k1 private key with a clear error, not a stack trace, and without echoing it', async () => {
     const bad = `0x${'0'.repeat(64)}`;
     const r = await openmcp(['contracts', 'deploy', '--rpc', chain.rpcUrl], { ANCHORER_PRIVATE_KEY: bad });
-    expect(r.status).to.equal(1);
-    expect(r.stderr).to.include('VALIDATION_FAILED: contracts deploy: --private-key or ANCHORER_PRIVATE_KEY is not a secp256k1 private key').and.not.include(bad.slice(2)).and.not.include('    at ');
+    expect(r.status).to.equal(2);
+    expect(r.stderr).to.include('error: contracts deploy: --private-key or ANCHORER_PRIVATE_KEY is not a secp256k1 private key').and.not.include(bad.slice(2)).and.not.match(/^\s+at .+:\d+:\d+\)?$/m); // no stack trace (the help after it has lines starting "at most")
   });
 
   it('refuses the zero address as --admin before sending anything (was: the deployment reverted in estimateGas, printing the whole creation bytecode)', async () => {
@@ -105,8 +105,8 @@ describe('openmcp contracts deploy', function () {
     try {
       const nonce = await provider.getTransactionCount(deployer);
       const r = await openmcp(['contracts', 'deploy', '--rpc', chain.rpcUrl, '--admin', `0x${'0'.repeat(40)}`], { ANCHORER_PRIVATE_KEY: chain.anchorerPrivateKey });
-      expect(r.status).to.equal(1);
-      expect(r.stderr).to.include(`VALIDATION_FAILED: --admin must be a non-zero address (0x and 40 hex digits), got 0x${'0'.repeat(40)}`);
+      expect(r.status).to.equal(2);
+      expect(r.stderr).to.include(`error: --admin must be a non-zero address (0x and 40 hex digits), got 0x${'0'.repeat(40)}`);
       expect(r.stderr).to.not.include('0x6080');
       expect(await provider.getTransactionCount(deployer)).to.equal(nonce);
     } finally {
@@ -117,8 +117,9 @@ describe('openmcp contracts deploy', function () {
   it("refuses a deployer key that is not one naming where it came from, never printing it (infra/.env.example's placeholder `0x`; was: ethers' INVALID_ARGUMENT \"invalid private key\")", async () => {
     for (const key of ['0x', `0x${'ab'.repeat(31)}`, 'not-a-key-at-all']) {
       const r = await openmcp(['contracts', 'deploy', '--rpc', chain.rpcUrl], { ANCHORER_PRIVATE_KEY: key });
-      expect(r.status, key).to.equal(1);
-      expect(r.stderr.trim(), key).to.equal('openmcp: VALIDATION_FAILED: contracts deploy: --private-key or ANCHORER_PRIVATE_KEY must be 0x and 64 hex digits');
+      expect(r.status, key).to.equal(2);
+      expect(r.stderr.split('\n')[0], key).to.equal('error: contracts deploy: --private-key or ANCHORER_PRIVATE_KEY must be 0x and 64 hex digits');
+      expect(r.stderr, key).to.not.include(key.length > 2 ? key.slice(2) : 'never');
     }
   });
 });

@@ -1,15 +1,17 @@
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const BIN = join(__dirname, '../../bin/openmcp');
 // No gateway, no chain, no config file: a command that ran would fail with another code and text.
-const openmcp = (...args: string[]) =>
+const openmcp = (...args: string[]) => openmcpWith({}, ...args);
+const openmcpWith = (env: Record<string, string>, ...args: string[]) =>
   spawnSync(process.execPath, [BIN, ...args], {
     encoding: 'utf8',
     timeout: 25_000,
-    env: { ...process.env, ANCHOR_CONTRACT: '', OPENMCP_CONFIG: '', OPENMCP_URL: 'http://127.0.0.1:9', OPENMCP_API_KEY: 'omk_whatever_whatever' },
+    env: { ...process.env, ANCHOR_CONTRACT: '', ANCHORER_PRIVATE_KEY: '', CHAIN_RPC_URL: '', OPENMCP_CONFIG: '', OPENMCP_URL: 'http://127.0.0.1:9', OPENMCP_API_KEY: 'omk_whatever_whatever', ...env },
   });
 const { version } = JSON.parse(readFileSync(join(__dirname, '../../package.json'), 'utf8')) as { version: string };
 
@@ -81,5 +83,62 @@ describe('openmcp command lines: where options go, and exit 2 for one it cannot 
       expect(r.status, `${args.join(' ')}: ${r.stderr}`).to.equal(2);
       expect(r.stderr).to.not.include('SDK_CONNECTION_FAILED');
     }
+  });
+
+  describe('a missing or contradictory option only the command can see exits 2 like a parser refusal, before doing anything; a failure while running stays 1', () => {
+    // Nothing answers at either URL: a command that went on would fail otherwise (exit 1, SDK_CONNECTION_FAILED or the chain unreachable).
+    const RPC = 'http://127.0.0.1:9';
+    const KEY = `0x${'11'.repeat(32)}`;
+    const ADDRESS = `0x${'22'.repeat(20)}`;
+    let dir: string;
+    before(() => {
+      dir = mkdtempSync(join(tmpdir(), 'openmcp-usage-'));
+    });
+    after(() => rmSync(dir, { recursive: true, force: true }));
+
+    const usage: Array<[string[], string, Record<string, string>?]> = [
+      [['contracts', 'deploy', '--rpc', RPC], 'contracts deploy needs --private-key or ANCHORER_PRIVATE_KEY'],
+      [['contracts', 'deploy', '--rpc', RPC, '--private-key', `0x${'0'.repeat(64)}`], 'contracts deploy: --private-key or ANCHORER_PRIVATE_KEY is not a secp256k1 private key'],
+      [['contracts', 'deploy', '--rpc', RPC], 'contracts deploy: --private-key or ANCHORER_PRIVATE_KEY must be 0x and 64 hex digits', { ANCHORER_PRIVATE_KEY: '0x' }],
+      [['contracts', 'deploy', '--rpc', RPC, '--private-key', KEY, '--admin', '0x1234'], '--admin must be an address (0x and 40 hex digits), got 0x1234'],
+      [['contracts', 'deploy', '--rpc', RPC, '--private-key', KEY, '--anchorer', 'nobody'], '--anchorer must be an address (0x and 40 hex digits), got nobody'],
+      [['contracts', 'deploy', '--rpc', RPC, '--private-key', KEY, '--admin-delay', '1y'], '--admin-delay must be seconds, or a whole number with s, m, h or d, at most 30d (2592000 s), got 1y'],
+      [['contracts', 'admin', 'cancel', '--rpc', RPC, '--contract', ADDRESS], 'contracts admin cancel needs the key in --private-key-file FILE (or --private-key)'],
+      [['contracts', 'admin', 'accept', '--rpc', RPC, '--contract', ADDRESS, '--private-key', KEY, '--private-key-file', 'key.txt'], 'give the key in --private-key or in --private-key-file, not both'],
+      [['contracts', 'admin', 'status', '--rpc', RPC, '--contract', '0x12'], '--contract must be an address (0x and 40 hex digits), got 0x12'],
+      [['contracts', 'admin', 'begin', `0x${'0'.repeat(40)}`, '--rpc', RPC, '--contract', ADDRESS, '--private-key', KEY], `<new-admin> must be a non-zero address (0x and 40 hex digits), got 0x${'0'.repeat(40)}`],
+      [['mcp', 'servers', 'add', 'files', '--transport', 'http'], 'give the server: a command after -- (stdio), or --url (streamable HTTP or SSE)'],
+      [['mcp', 'servers', 'add', 'files', '--transport', 'sse', '--', 'node', 'server.js'], '--transport sse needs --url'],
+      [['mcp', 'servers', 'add', 'files', '--url', 'http://127.0.0.1:9/mcp', '--', 'node', 'server.js'], 'give either a command (after --) or --url, not both'],
+      [['mcp', 'servers', 'add', 'files', '--url', 'http://127.0.0.1:9/mcp', '--env', 'A=${env:A}'], '--env is for stdio servers (a remote server has its own environment)'],
+      [['mcp', 'servers', 'add', 'files', '--header', 'Authorization: Bearer ${env:T}', '--', 'node', 'server.js'], '--header is for servers given by --url'],
+      [['mcp', 'servers', 'add', 'files', '--url', 'http://127.0.0.1:9/mcp', '--header', 'no colon'], "--header \"no colon\": expected 'Name: value'"],
+      [['mcp', 'servers', 'add', 'files', '--env', 'TOKEN=plain', '--', 'node', 'server.js'], "--env TOKEN: give the value by reference to an environment variable of the gateway, in single quotes: --env 'TOKEN=${env:TOKEN}'"],
+      [['keys', 'set-agents', 'key-1'], 'give the whole new list with --agent A (repeatable), or --all for any agent; one of them, not both'],
+      [['mcp', 'stdio'], 'mcp stdio needs --key or OPENMCP_API_KEY', { OPENMCP_API_KEY: '' }],
+      [['projections', 'rebuild', 'bogus'], 'projection "bogus" is unknown; one of: '],
+    ];
+    for (const [args, message, env] of usage) {
+      it(`openmcp ${args.join(' ')}${env ? ` (${Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' ')})` : ''}: exit 2, "error: …" and the command's help`, () => {
+        const r = openmcpWith({ DATA_DIR: dir, ...env }, ...args);
+        expect(r.status, r.stderr).to.equal(2);
+        expect(r.stderr).to.include('error: ').and.include(message);
+        expect(r.stderr, 'in the parser refusals\' style, not a failed request\'s').to.not.include('VALIDATION_FAILED');
+        expect(r.stderr, "followed by the command's help, as a parser refusal is").to.include('Usage: openmcp ');
+        expect(r.stdout + r.stderr).to.not.match(/SDK_CONNECTION_FAILED|ECONNREFUSED/);
+      });
+    }
+
+    it('a failure while running stays exit 1: the gateway or chain unreachable, a key file that cannot be read', () => {
+      const unreadable = openmcp('contracts', 'admin', 'cancel', '--rpc', RPC, '--contract', ADDRESS, '--private-key-file', join(dir, 'missing.key'));
+      expect(unreadable.status, unreadable.stderr).to.equal(1);
+      expect(unreadable.stderr).to.include('cannot be read (ENOENT)');
+      const request = openmcp('mcp', 'servers', 'add', 'files', '--url', 'http://127.0.0.1:9/mcp');
+      expect(request.status, request.stderr).to.equal(1);
+      expect(request.stderr).to.include('SDK_CONNECTION_FAILED');
+      writeFileSync(join(dir, 'bad.key'), 'not a key');
+      const content = openmcp('contracts', 'admin', 'cancel', '--rpc', RPC, '--contract', ADDRESS, '--private-key-file', join(dir, 'bad.key'));
+      expect(content.status, content.stderr).to.equal(1);
+    });
   });
 });

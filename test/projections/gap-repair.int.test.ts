@@ -8,7 +8,8 @@ import type { Cache } from '../../src/cache/port';
 import { createEvent, type RecordedEvent } from '../../src/core/envelope';
 import { newId } from '../../src/core/ids';
 import type { EventStore } from '../../src/eventstore/port';
-import { GAP_REPAIRS_METRIC, GapRepair, type RepairedOutOfOrder } from '../../src/projector/gap-repair';
+import Database from 'better-sqlite3';
+import { GAP_REPAIRS_METRIC, GapRepair, rebuildCommands, REPLAY_ATTEMPTS, type RepairedOutOfOrder } from '../../src/projector/gap-repair';
 import { Projector } from '../../src/projector/projector';
 import { SqlReadModels } from '../../src/readmodels/sql-read-models';
 import { mysqlAvailable, requireService } from '../support/services';
@@ -42,6 +43,8 @@ for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
     const held: string[] = [];
     const outOfOrder: RepairedOutOfOrder[] = [];
     const replayed: RepairedOutOfOrder[] = [];
+    /** Positions told shown (onShown), one list per call. */
+    const shown: number[][] = [];
 
     before(async function () {
       if (dialect === 'mysql') await requireService(this, 'MariaDB', mysqlAvailable);
@@ -56,6 +59,7 @@ for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
       held.length = 0;
       outOfOrder.length = 0;
       replayed.length = 0;
+      shown.length = 0;
       registry = new Registry();
       now = Date.parse('2026-12-11T10:00:00Z');
       lostPositions = [];
@@ -91,6 +95,7 @@ for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
         onHeld: (_position, reason) => held.push(reason),
         onReplayed: (events) => replayed.push(...events),
         onOutOfOrder: (events) => outOfOrder.push(...events),
+        onShown: (events) => shown.push(events.map((e) => e.position)),
       });
     const listed = async () => (await rm.listAuditEvents(null, { limit: 100 })).items.map((e) => e.position);
     const counted = async (outcome: string) => (await registry.getSingleMetric(GAP_REPAIRS_METRIC)!.get()).values.find((v) => v.labels.outcome === outcome)?.value;
@@ -116,6 +121,7 @@ for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
         now += 1;
         await repair.check();
         expect(repaired).to.deep.equal([[lostPosition]]);
+        expect(shown, 'told shown once applied (its live notice goes out again)').to.deep.equal([[lostPosition]]);
         expect(await counted('repaired')).to.equal(1);
         const after = await listed();
         expect(after, 'every event, in position order').to.deep.equal([...before, ...all]);
@@ -205,6 +211,7 @@ for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
         lostPositions.map((position, i) => ({ position, stream: c, projections: [i < 2 ? 'tasks' : 'task-steps'] })),
       );
       expect(outOfOrder, 'nothing left to rebuild').to.deep.equal([]);
+      expect(shown, 'told shown once the stream is rebuilt').to.deep.equal([lostPositions]);
       expect(await counted('replayed_stream'), 'each event applied after a later one of its stream').to.equal(3);
       expect(await counted('repaired_out_of_order')).to.equal(0);
       expect(await counted('repaired')).to.equal(0);
@@ -292,6 +299,159 @@ for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
       expect((await rm.getTask('acme', c.slice('task-'.length)))?.status, 'every event of the stream folded in order').to.equal('completed');
       expect(replayed.map((x) => x.position)).to.deep.equal(lost.events.map((e) => e.position));
       expect(outOfOrder).to.deep.equal([]);
+    });
+
+    describe("a stream's replay failing on the database", () => {
+      const DELETE_TRIGGER = 'omc_test_refuse_task_delete';
+      /**
+       * The projector's database refuses the replay's write (it deletes the task first) as it does
+       * for a moment (MariaDB: a deadlock, raised by a trigger; SQLite: another connection holding
+       * the write lock, SQLITE_BUSY), or for good (a trigger raising a plain error). Undone by the returned function.
+       */
+      async function refuseReplayWrites(how: 'for a moment' | 'for good'): Promise<() => Promise<void>> {
+        if (how === 'for a moment' && dialect === 'sqlite') {
+          const file = (db.knex.client.config.connection as { filename: string }).filename;
+          const other = new Database(file);
+          other.exec('BEGIN IMMEDIATE');
+          return async () => {
+            other.exec('ROLLBACK');
+            other.close();
+          };
+        }
+        if (dialect === 'sqlite') await db.knex.raw(`CREATE TRIGGER ${DELETE_TRIGGER} BEFORE DELETE ON rm_tasks BEGIN SELECT RAISE(ABORT, 'replay refused by a test trigger'); END`);
+        else {
+          const signal = how === 'for good' ? "SQLSTATE '45000' SET MESSAGE_TEXT = 'replay refused by a test trigger'" : "SQLSTATE '40001' SET MYSQL_ERRNO = 1213, MESSAGE_TEXT = 'Deadlock found when trying to get lock; try restarting transaction'";
+          await db.knex.raw(`CREATE TRIGGER ${DELETE_TRIGGER} BEFORE DELETE ON rm_tasks FOR EACH ROW SIGNAL ${signal}`);
+        }
+        return async () => void (await db.knex.raw(`DROP TRIGGER ${DELETE_TRIGGER}`));
+      }
+
+      let c: string;
+      let replays: number;
+      let retries: Array<{ failures: number; retryInMs: number; reason: string }>;
+      let replayErrors: unknown[];
+      /** The repair, whose replays fail while `failing()` (the database refusing them as `how` says). */
+      function failingRepair(how: 'for a moment' | 'for good', failing: () => boolean): GapRepair {
+        replays = 0;
+        retries = [];
+        replayErrors = [];
+        return new GapRepair({
+          knex: db.knex,
+          store: db.store,
+          apply: (events) => projector.applyEvents(events),
+          replay: async (events) => {
+            replays++;
+            if (!failing()) return projector.replayStream(events);
+            const undo = await refuseReplayWrites(how);
+            try {
+              return await projector.replayStream(events);
+            } finally {
+              await undo();
+            }
+          },
+          afterMs: BOUND_MS,
+          clock: () => new Date(now),
+          registry,
+          onRepaired: (positions) => repaired.push(positions),
+          onReplayed: (events) => replayed.push(...events),
+          onOutOfOrder: (events) => outOfOrder.push(...events),
+          onReplayRetry: (_events, reason, retryInMs, failures) => retries.push({ failures, retryInMs, reason }),
+          onShown: (events) => shown.push(events.map((e) => e.position)),
+          onReplayError: (err) => replayErrors.push(err),
+        });
+      }
+
+      beforeEach(async () => {
+        c = `task-${newId()}`;
+        await setUp((e) => e.stream === c && LOST_START.includes(e.type));
+        lostPositions = await appendTaskWithStep(c);
+      });
+
+      /** The check that finds the lost start overdue and applies it (and tries the replay once). */
+      async function firstRepair(repair: GapRepair): Promise<void> {
+        await repair.check();
+        now += BOUND_MS;
+        await repair.check();
+        expect(repaired, 'the lost positions are applied all the same').to.deep.equal([lostPositions]);
+      }
+      const status = async () => (await rm.getTask('acme', c.slice('task-'.length)))?.status;
+
+      it('for a moment (a deadlock, a busy SQLite): tried again at a later check, after a wait, not reported for a rebuild; rebuilt once the database takes it', async () => {
+        let failuresLeft = 1;
+        const repair = failingRepair('for a moment', () => failuresLeft-- > 0);
+        await firstRepair(repair);
+        expect(replays).to.equal(1);
+        expect(outOfOrder, 'not reported for a rebuild: it will be tried again').to.deep.equal([]);
+        expect(await counted('repaired_out_of_order')).to.equal(0);
+        expect(retries.map((r) => ({ failures: r.failures, retryInMs: r.retryInMs })), 'told when it is tried again').to.deep.equal([{ failures: 1, retryInMs: BOUND_MS / 10 }]);
+        expect(retries[0].reason).to.match(dialect === 'sqlite' ? /SQLITE_BUSY|database is locked/ : /Deadlock/);
+        expect(await status(), 'not rebuilt yet').to.equal('running');
+        expect(shown, 'not told shown before its stream is rebuilt').to.deep.equal([]);
+        expect(replayErrors, 'the error told, to be counted among background errors').to.have.length(1);
+
+        now += BOUND_MS / 10 - 1;
+        await repair.check();
+        expect(replays, 'not before the wait is over').to.equal(1);
+        now += 1;
+        await repair.check();
+        expect(replays).to.equal(2);
+        expect(await status(), 'rebuilt from the event store').to.equal('completed');
+        expect(shown, 'told shown once rebuilt').to.deep.equal([lostPositions]);
+        expect(replayed.map((x) => x.position)).to.deep.equal(lostPositions);
+        expect(await counted('replayed_stream')).to.equal(3);
+        expect(outOfOrder).to.deep.equal([]);
+        now += BOUND_MS;
+        await repair.check();
+        expect(replays, 'done: not tried again').to.equal(2);
+      });
+
+      it(`for a moment at each of ${REPLAY_ATTEMPTS} tries: waits twice as long before each, then reports it once for a rebuild, with the command`, async () => {
+        const repair = failingRepair('for a moment', () => true);
+        await firstRepair(repair);
+        for (let i = 0; i < 20 && replays < REPLAY_ATTEMPTS; i++) {
+          now += retries[retries.length - 1].retryInMs;
+          await repair.check();
+        }
+        expect(replays).to.equal(REPLAY_ATTEMPTS);
+        expect(retries.map((r) => r.retryInMs), 'doubling, at most the bound').to.deep.equal([6_000, 12_000, 24_000, 48_000]);
+        expect(outOfOrder.map((x) => x.position), 'reported once, each position').to.deep.equal(lostPositions);
+        expect(shown, 'told shown when given up on (as the projections folded them)').to.deep.equal([lostPositions]);
+        expect(outOfOrder[0].reason).to.contain(`each of ${REPLAY_ATTEMPTS} tries`);
+        expect(await counted('repaired_out_of_order')).to.equal(3);
+        expect(rebuildCommands(outOfOrder.flatMap((x) => x.projections))).to.equal('openmcp projections rebuild tasks; openmcp projections rebuild task-steps');
+        for (let i = 0; i < 3; i++) {
+          now += BOUND_MS;
+          await repair.check();
+        }
+        expect(replays, 'no more tries').to.equal(REPLAY_ATTEMPTS);
+        expect(outOfOrder).to.have.length(3);
+      });
+
+      it('for a moment, then the repair stops before the next try: reported for a rebuild rather than forgotten', async () => {
+        const repair = failingRepair('for a moment', () => true);
+        await firstRepair(repair);
+        expect(outOfOrder).to.deep.equal([]);
+        await repair.stop();
+        expect(outOfOrder.map((x) => x.position)).to.deep.equal(lostPositions);
+        expect(outOfOrder[0].reason).to.match(/stopped/);
+        expect(await counted('repaired_out_of_order')).to.equal(3);
+      });
+
+      it('for good (the write refused, not the database away): reported at once for a rebuild, never tried again', async () => {
+        const repair = failingRepair('for good', () => true);
+        await firstRepair(repair);
+        expect(replays).to.equal(1);
+        expect(retries).to.deep.equal([]);
+        expect(outOfOrder.map((x) => x.position)).to.deep.equal(lostPositions);
+        expect(outOfOrder[0].reason).to.contain('replay refused by a test trigger');
+        for (let i = 0; i < 3; i++) {
+          now += BOUND_MS;
+          await repair.check();
+        }
+        expect(replays).to.equal(1);
+        expect(outOfOrder).to.have.length(3);
+        expect(await counted('repaired_out_of_order')).to.equal(3);
+      });
     });
 
     it('replays a stream only up to date: given fewer events of it than the audit log holds (the bus applied a later one since they were read), changes nothing and says so', async () => {

@@ -9,6 +9,7 @@ import { runEventsProof } from '../../src/cli/events-proof';
 import { runBatchesExport } from '../../src/cli/batches-export';
 import { readJsonFile } from '../../src/cli/read-json-file';
 import { runKeysCreate, runKeysList, runKeysRevoke, runKeysSetAgents } from '../../src/cli/keys';
+import { UsageError } from '../../src/cli/usage-error';
 import { runTasksList, runTasksShow } from '../../src/cli/tasks';
 import { runToolCallsList, runToolCallsShow } from '../../src/cli/tool-calls';
 import { recordCall } from '../support/tool-call-events';
@@ -282,12 +283,15 @@ describe('CLI commands (tasks, events, keys) through the SDK against a listening
     expect((await limited.tasks.submit({ instruction: 'x' })).status).to.equal('submitted');
 
     lines = [];
-    expect(await runKeysSetAgents(client, id, {}, out)).to.equal(1);
-    expect(await runKeysSetAgents(client, id, { all: true, agents: ['x'] }, out)).to.equal(1);
+    // Neither or both: a command line it cannot run, thrown for the CLI to exit 2 with the command's help (UsageError), nothing sent.
+    for (const o of [{}, { all: true, agents: ['x'] }]) {
+      const refused = await runKeysSetAgents(client, id, o, out).then(() => undefined, (e: unknown) => e);
+      expect(refused).to.be.instanceOf(UsageError);
+      expect((refused as Error).message).to.include('--agent').and.to.include('--all');
+    }
     expect(await runKeysSetAgents(client, id, { agents: ['*'] }, out)).to.equal(1);
     expect(await runKeysSetAgents(client, '01900000-0000-7000-8000-000000000000', { all: true }, out)).to.equal(1);
-    expect(lines.map((l) => l.replace(/:.*/, ''))).to.deep.equal(['error VALIDATION_FAILED', 'error VALIDATION_FAILED', 'error VALIDATION_FAILED', 'error NOT_FOUND']);
-    expect(lines[0]).to.include('--agent').and.to.include('--all');
+    expect(lines.map((l) => l.replace(/:.*/, ''))).to.deep.equal(['error VALIDATION_FAILED', 'error NOT_FOUND']);
     expect((await h.store.readStream(`apikey-${id}`)).map((e) => e.type)).to.deep.equal(['ApiKeyCreated', 'ApiKeyAgentsChanged', 'ApiKeyAgentsChanged']);
   });
 

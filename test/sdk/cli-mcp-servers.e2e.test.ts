@@ -8,6 +8,7 @@ import { startBearerUpstream } from '../mcp/support/bearer-upstream';
 import { startBehaviourUpstream } from '../mcp/support/behaviour-upstream';
 import { aliasToolName } from '../../src/core/tool-name';
 import { registrationOf, runMcpServersAdd, runMcpServersList, runMcpServersRemove, runToolsSearch } from '../../src/cli/mcp-servers';
+import { UsageError } from '../../src/cli/usage-error';
 import type { McpGateway } from '../../src/mcp/gateway';
 import { EXAMPLES_STDIO_SERVER } from '../../src/mcp/examples-server';
 import { clientFromEnvironment } from '../../src/sdk/from-env';
@@ -182,8 +183,10 @@ describe('CLI: openmcp mcp servers add|list|remove and mcp tools search (real ga
     expect(await runMcpServersRemove(as('operator'), 'no-such-server', out)).to.equal(1);
     expect(lines[0]).to.match(/^error NOT_FOUND/);
     lines = [];
-    expect(await runMcpServersAdd(as('admin'), 'x', {}, out)).to.equal(1);
-    expect(lines[0]).to.match(/^error VALIDATION/);
+    // Neither a command nor --url: a command line it cannot run (UsageError, exit 2 from the CLI), nothing sent.
+    const refused = await runMcpServersAdd(as('admin'), 'x', {}, out).then(() => undefined, (e: unknown) => e);
+    expect(refused).to.be.instanceOf(UsageError);
+    expect(lines).to.deep.equal([]);
   });
 
   it('the real command: `openmcp mcp servers add NAME -- COMMAND ARGS…` registers a stdio server (admin), options after -- belong to the server', async () => {
@@ -195,8 +198,8 @@ describe('CLI: openmcp mcp servers add|list|remove and mcp tools search (real ga
     expect(local).to.include({ transport: 'stdio' });
     expect(gw.listTools('acme').map((t) => t.name)).to.include('local__echo');
     const failed = await run(process.execPath, [OPENMCP, 'mcp', 'servers', 'add', 'broken'], { env }).then(() => undefined, (e: { code: number; stdout: string; stderr: string }) => e);
-    expect(failed?.code).to.equal(1);
-    expect(failed?.stderr).to.match(/error VALIDATION.*a command after --/);
+    expect(failed?.code, 'a command line it cannot run, as a parser refusal').to.equal(2);
+    expect(failed?.stderr).to.match(/^error: give the server: a command after --/m).and.include('Usage: openmcp mcp servers add');
   });
 
   it("the real command: --timeout-ms and --max-concurrent set the server's own limits, shown by list; a bad value exits 2 (a command line it cannot run) naming the option", async () => {
@@ -264,7 +267,7 @@ describe('CLI: openmcp mcp servers add|list|remove and mcp tools search (real ga
       expect((r.content as { text: string }[])[0].text).to.equal(createHash('sha256').update(secret).digest('hex'));
       // A value as such is refused before anything is sent.
       const literal = await run(process.execPath, [...argv.slice(0, 4), 'literal', '--env', `TOKEN=${secret}`, ...argv.slice(6)], { env }).catch((e: { code: number; stdout: string; stderr: string }) => e);
-      expect((literal as { code?: number }).code).to.equal(1);
+      expect((literal as { code?: number }).code).to.equal(2);
       expect(literal.stdout + literal.stderr).to.include("--env 'TOKEN=${env:TOKEN}'").and.not.include(secret);
       expect(gw.listServers('acme').map((s) => s.name)).not.to.include('literal');
       const listed = await run(process.execPath, [OPENMCP, 'mcp', 'servers', 'list', '--json'], { env });

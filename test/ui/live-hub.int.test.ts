@@ -56,6 +56,26 @@ describe('LiveHub: what a reconnecting dashboard hears', function () {
     expect(heard).to.deep.equal([head - 3, head - 2, head - 1, head]);
   });
 
+  it('tells every open stream again of events the gap repair made the read models show after their notices went out, at their old positions, live only', async () => {
+    const hub = await started({ warmEvents: 0 });
+    const live: EventNotice[] = [];
+    hub.subscribe(undefined, (n) => live.push(n));
+    const { events } = await append(3);
+    const head = await store.headPosition();
+    await until(() => hub.position === head && live.length === 3, 'the hub to announce them');
+    const fromHead: EventNotice[] = [];
+    hub.subscribe(head, (n) => fromHead.push(n));
+    // Not announced by the hub yet: left to it (its notice goes out once the read models show it).
+    const later = { ...events[2], position: head + 1 };
+    hub.announceAgain([events[0], later]);
+    const again = { ...live[0], again: true };
+    expect(live.slice(3), 'a stream that heard it').to.deep.equal([again]);
+    expect(fromHead, "a stream that reconnected after it (its page's refetch may have come before the repair)").to.deep.equal([again]);
+    const reconnected: EventNotice[] = [];
+    hub.subscribe(head - 3, (n) => reconnected.push(n));
+    expect(reconnected.map((n) => n.again), 'not kept for pages reconnecting later: their refetch reads the repaired read models').to.deep.equal([undefined, undefined, undefined]);
+  });
+
   it("says when a client's position is older than anything it can replay (the page must reload, not miss events silently)", async () => {
     const before = await store.headPosition();
     const hub = await started({ warmEvents: 0, backlog: 2 });

@@ -9,7 +9,7 @@ import { UnauthenticatedError } from '../../src/api/errors';
 import type { Principal } from '../../src/auth/principal';
 import { createRateLimiter } from '../../src/auth/rate-limit';
 import { MemoryCache } from '../../src/cache/memory';
-import { createEvent } from '../../src/core/envelope';
+import { createEvent, type RecordedEvent } from '../../src/core/envelope';
 import { newId } from '../../src/core/ids';
 import { openSqlEventStore, type SqlEventStore } from '../../src/eventstore/sql';
 import type { ReadModels } from '../../src/readmodels/port';
@@ -78,6 +78,8 @@ describe('uiPlugin: /ui assets, authenticated JSON and the live stream', functio
   let app: FastifyInstance;
   let base: string;
   const waited: number[] = [];
+  /** What the gap repair would tell the plugin (main.ts: GapRepair's onShown). */
+  const shownLate = new Set<(events: RecordedEvent[]) => void>();
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'omc-ui-plugin-'));
@@ -86,7 +88,7 @@ describe('uiPlugin: /ui assets, authenticated JSON and the live stream', functio
     const readModels = { waitForPosition: async (p: number) => (waited.push(p), true) } as unknown as ReadModels;
     app = Fastify();
     installErrorHandler(app);
-    await app.register(uiPlugin, { store, readModels, authenticate, chainRpcUrl: 'http://127.0.0.1:8545', heartbeatMs: 200, describeContract: async (q) => (q.address === TOKEN ? { chainId: q.chainId, address: q.address, name: 'DemoToken', token: { symbol: 'DEMO', decimals: 18 } } : undefined), upstreams: () => [{ id: 's1', tenant: '*', name: 'examples', health: 'up', circuit: 'closed', inFlight: 0 }] });
+    await app.register(uiPlugin, { store, readModels, authenticate, chainRpcUrl: 'http://127.0.0.1:8545', heartbeatMs: 200, describeContract: async (q) => (q.address === TOKEN ? { chainId: q.chainId, address: q.address, name: 'DemoToken', token: { symbol: 'DEMO', decimals: 18 } } : undefined), upstreams: () => [{ id: 's1', tenant: '*', name: 'examples', health: 'up', circuit: 'closed', inFlight: 0 }], shownLate: (tell) => (shownLate.add(tell), () => void shownLate.delete(tell)) });
     base = await app.listen({ host: '127.0.0.1', port: 0 });
   });
 
@@ -309,6 +311,22 @@ describe('uiPlugin: /ui assets, authenticated JSON and the live stream', functio
     expect(health.calls).to.deep.equal([{ serverId: 's1', server: 'examples', calls: 1, errors: 1, p50Ms: 1.5, p95Ms: 1.5, lastCallAt: health.calls[0].lastCallAt }]);
   });
   // After the activity test: its events would change the counts there.
+  it("tells open streams again, in the caller's scope, of a task the gap repair rebuilt after its notices went out (the page showed it running until reloaded)", async () => {
+    const taskId = newId();
+    const { events } = await append('acme', 'TaskCompleted', `task-${taskId}`, {});
+    const other = (await append('globex', 'TaskCompleted', `task-${newId()}`, {})).events[0];
+    const head = await store.headPosition();
+    const listening = readStream(`${base}/ui/api/stream?after=${head}`, ACME, (es) => es.some((e) => e.data.again));
+    await until(() => shownLate.size === 1);
+    // Told of the rebuilt task and of another tenant's, until the stream (open by then) hears it.
+    const telling = setInterval(() => {
+      for (const tell of shownLate) tell([other, events[0]]);
+    }, 50);
+    const { out } = await listening.finally(() => clearInterval(telling));
+    const again = out.filter((e) => e.event === 'event').map((e) => e.data);
+    expect(again.slice(0, 1)).to.deep.equal([{ position: events[0].position, id: events[0].id, type: 'TaskCompleted', stream: `task-${taskId}`, tenant: 'acme', occurredAt: events[0].occurredAt, taskId, again: true }]);
+  });
+
   it('streams to each role only the notices of what it may read: no key events without events:read, no batches without proofs:read', async () => {
     const head = await store.headPosition();
     const counted = async (key: string) => (await app.inject({ url: '/ui/api/activity', headers: auth(key) })).json().buckets.reduce((n: number, b: { events: number }) => n + b.events, 0);
