@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -215,6 +216,8 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
   let draining = false;
   /** Aborted at a drain's cut-off (DRAIN_CUTOFF_SHARE of its deadline): requests still waiting end then (endInFlight). */
   const cutOff = new AbortController();
+  // One listener per contract description in flight: no leak warning past 10.
+  setMaxListeners(0, cutOff.signal);
   /** Set once closeAll begins: a start-up registration it ends is no failure to report. */
   let closing = false;
   let agentRuntime: { stop(graceMs?: number): Promise<void> } | undefined;

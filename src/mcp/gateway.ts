@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { isDeepStrictEqual } from 'node:util';
 import type { CallToolResult, LoggingMessageNotification, Tool } from '@modelcontextprotocol/sdk/types.js';
 import { Registry, type Counter } from 'prom-client';
@@ -138,6 +139,12 @@ function withoutConfiguration(s: ServerInfo): ServerInfo {
   return seen.healthReason === undefined ? seen : { ...seen, healthReason: SHARED_HEALTH_REASON_WITHHELD };
 }
 
+/** `ac`, its signal heard by any number of listeners (each call in flight adds one) without Node's leak warning past 10. */
+function unlimitedListeners(ac: AbortController): AbortController {
+  setMaxListeners(0, ac.signal);
+  return ac;
+}
+
 /** Microseconds since `t0` (an hrtime bigint), as a safe integer. */
 function sinceUs(t0: bigint): number {
   return Number((process.hrtime.bigint() - t0) / 1000n);
@@ -207,7 +214,7 @@ export class McpGateway {
    * on it (waiting for a connection, queued, or running upstream, which is cancelled), and so does
    * a registerServer waiting for its connection.
    */
-  private readonly shutdown = new AbortController();
+  private readonly shutdown = unlimitedListeners(new AbortController());
   private readonly logListeners = new Set<(tenant: string, log: UpstreamLog) => void>();
   private readonly logLimits: LogRelayLimits;
   /** Per upstream (by server id): its log messages over the relay rate are dropped. */
