@@ -81,27 +81,55 @@ export const McpServerRegistered = defineEvent(
 );
 
 /**
- * An upstream's own limits, over the gateway-wide MCP_CALL_TIMEOUT_MS and MCP_MAX_CONCURRENT: the
- * fields as the log, REST (`POST /v1/mcp-servers`) and MCP_SERVERS_FILE all take them.
+ * The limits of McpServerRegistered v2 to v4 and McpServerReconfigured v1: an upstream's own call
+ * timeout and calls in flight, over the gateway-wide MCP_CALL_TIMEOUT_MS and MCP_MAX_CONCURRENT.
+ * Closed and published: a new limit goes into a new version (McpServerLimitsV5Schema), never here.
  */
-export const mcpServerLimitFields = {
+const limitFieldsV2 = {
   /** Call timeout, ms. */
   timeoutMs: z.number().int().min(1).max(3_600_000).optional(),
   /** Calls in flight; more wait in the upstream's queue. */
   maxConcurrent: z.number().int().min(1).max(10_000).optional(),
 };
 export const McpServerLimitsSchema = z
-  .strictObject(mcpServerLimitFields)
+  .strictObject(limitFieldsV2)
   .refine((l) => l.timeoutMs !== undefined || l.maxConcurrent !== undefined, 'set timeoutMs, maxConcurrent or both')
   .meta({ minProperties: 1 });
-export type McpServerLimits = z.infer<typeof McpServerLimitsSchema>;
+
+/** The bounds of a connect timeout, the server's own as MCP_CONNECT_TIMEOUT_MS's (ms). */
+export const CONNECT_TIMEOUT_BOUNDS = { min: 1000, max: 300_000 } as const;
+const CONNECT_TIMEOUT_EXPECTED = 'milliseconds, a whole number from 1000 (1 s) to 300000 (5 min), as MCP_CONNECT_TIMEOUT_MS';
+
+/**
+ * An upstream's own limits, over the gateway-wide MCP_CALL_TIMEOUT_MS, MCP_CONNECT_TIMEOUT_MS and
+ * MCP_MAX_CONCURRENT: the fields as the log (McpServerRegistered v5, McpServerReconfigured v2), REST
+ * (`POST /v1/mcp-servers`) and MCP_SERVERS_FILE all take them.
+ */
+export const mcpServerLimitFields = {
+  timeoutMs: limitFieldsV2.timeoutMs,
+  /** Connect timeout (a stdio server's start, initialize, the first tools/list), ms. */
+  connectTimeoutMs: z
+    .number(CONNECT_TIMEOUT_EXPECTED)
+    .int(CONNECT_TIMEOUT_EXPECTED)
+    .min(CONNECT_TIMEOUT_BOUNDS.min, CONNECT_TIMEOUT_EXPECTED)
+    .max(CONNECT_TIMEOUT_BOUNDS.max, CONNECT_TIMEOUT_EXPECTED)
+    .optional(),
+  maxConcurrent: limitFieldsV2.maxConcurrent,
+};
+export const McpServerLimitsV5Schema = z
+  .strictObject(mcpServerLimitFields)
+  .refine((l) => l.timeoutMs !== undefined || l.connectTimeoutMs !== undefined || l.maxConcurrent !== undefined, 'set timeoutMs, connectTimeoutMs, maxConcurrent or more of them')
+  .meta({ minProperties: 1 });
+/** A server's own limits, as the latest versions record them (the older ones' are the same without connectTimeoutMs). */
+export type McpServerLimits = z.infer<typeof McpServerLimitsV5Schema>;
 
 /** The limits set among `l` (absent ones left out), or undefined when it sets none. */
-export function limitsOf(l: { timeoutMs?: number; maxConcurrent?: number }): McpServerLimits | undefined {
+export function limitsOf(l: { timeoutMs?: number; connectTimeoutMs?: number; maxConcurrent?: number }): McpServerLimits | undefined {
   const out: McpServerLimits = {};
   if (l.timeoutMs !== undefined) out.timeoutMs = l.timeoutMs;
+  if (l.connectTimeoutMs !== undefined) out.connectTimeoutMs = l.connectTimeoutMs;
   if (l.maxConcurrent !== undefined) out.maxConcurrent = l.maxConcurrent;
-  return out.timeoutMs === undefined && out.maxConcurrent === undefined ? undefined : out;
+  return Object.keys(out).length ? out : undefined;
 }
 
 export const McpServerRegisteredV2 = defineEvent(
@@ -182,6 +210,22 @@ export const McpServerRegisteredV4 = defineEvent(
     '(any address, as before).',
 );
 
+export const McpServerRegisteredV5 = defineEvent(
+  'McpServerRegistered',
+  5,
+  z.strictObject({
+    ...registeredV1,
+    limits: McpServerLimitsV5Schema.optional(),
+    headers: McpServerHeadersSchema.optional(),
+    env: McpServerEnvSchema.optional(),
+    egress: z.literal('public').optional(),
+  }),
+  'An upstream MCP server was registered for a tenant ("*" = visible to every tenant). v5 adds `connectTimeoutMs` to ' +
+    "`limits`: the server's own connect timeout (its process's start, initialize and its first tools/list), 1000 to 300000 ms, " +
+    'over the gateway-wide MCP_CONNECT_TIMEOUT_MS; absent, the gateway\'s setting applies. v5 is written only for a ' +
+    'registration that sets it, v4, v3, v2 or v1 otherwise, and a v4 event reads as v5 without it.',
+);
+
 /** The settings of a server a reconfiguration may change, as McpServerReconfigured `changed` names them. */
 export const MCP_SERVER_SETTINGS = ['transport', 'command', 'args', 'env', 'url', 'limits', 'headers'] as const;
 export type McpServerSetting = (typeof MCP_SERVER_SETTINGS)[number];
@@ -203,6 +247,22 @@ export const McpServerReconfigured = defineEvent(
     '`headers`, `env`: the same redaction, names and `${env:NAME}` templates, never a value), replacing those of the ' +
     'registration or of the previous McpServerReconfigured whole (a setting absent here is no longer set), and `changed` ' +
     'names the settings that differ from those.',
+);
+
+export const McpServerReconfiguredV2 = defineEvent(
+  'McpServerReconfigured',
+  2,
+  z.strictObject({
+    ...registeredV1,
+    limits: McpServerLimitsV5Schema.optional(),
+    headers: McpServerHeadersSchema.optional(),
+    env: McpServerEnvSchema.optional(),
+    changed: z.array(z.enum(MCP_SERVER_SETTINGS)).min(1).max(MCP_SERVER_SETTINGS.length),
+  }),
+  'A registered upstream MCP server now has other settings, as in v1 (every setting, replacing the previous ones whole, ' +
+    'and `changed`). v2 adds `connectTimeoutMs` to `limits`, as McpServerRegistered v5 does: the server\'s own connect ' +
+    'timeout, 1000 to 300000 ms; absent, the gateway\'s MCP_CONNECT_TIMEOUT_MS applies. v2 is written only for settings ' +
+    'that set it, v1 otherwise, and a v1 event reads as v2 without it.',
 );
 
 export const McpServerToolsDiscovered = defineEvent(
@@ -361,7 +421,9 @@ export const mcpEvents = [
   McpServerRegisteredV2,
   McpServerRegisteredV3,
   McpServerRegisteredV4,
+  McpServerRegisteredV5,
   McpServerReconfigured,
+  McpServerReconfiguredV2,
   McpServerToolsDiscovered,
   McpServerToolsDiscoveredV2,
   McpServerHealthChanged,
@@ -374,13 +436,17 @@ export const mcpEvents = [
 
 /**
  * McpServerRegistered v1 → v2: a registration without limits (the gateway-wide settings apply);
- * v2 → v3: without headers and env templates; v3 → v4: without egress (any address). McpServerToolsDiscovered v1 → v2: tools without icons or _meta.
+ * v2 → v3: without headers and env templates; v3 → v4: without egress (any address); v4 → v5: limits
+ * without connectTimeoutMs (the gateway's MCP_CONNECT_TIMEOUT_MS applies). McpServerReconfigured v1 → v2:
+ * the same. McpServerToolsDiscovered v1 → v2: tools without icons or _meta.
  * McpServerHealthChanged v1 → v2: its `reason`, no `cause`.
  */
 export const mcpUpcasters: Upcaster[] = [
   { type: 'McpServerRegistered', fromVersion: 1, upcast: (data) => data },
   { type: 'McpServerRegistered', fromVersion: 2, upcast: (data) => data },
   { type: 'McpServerRegistered', fromVersion: 3, upcast: (data) => data },
+  { type: 'McpServerRegistered', fromVersion: 4, upcast: (data) => data },
+  { type: 'McpServerReconfigured', fromVersion: 1, upcast: (data) => data },
   { type: 'McpServerToolsDiscovered', fromVersion: 1, upcast: (data) => data },
   { type: 'McpServerHealthChanged', fromVersion: 1, upcast: (data) => data },
 ];

@@ -193,7 +193,8 @@ export const ConfigSchema = z.object({
    * How long connecting to an upstream may take, each time it (re)connects: the longest wait for its
    * answer to initialize (a stdio server's start included) and to each page of its first tools/list.
    * Past it the server is down until the next try, and calls waiting for it fail; raise it for
-   * servers slow to start (`npx -y` downloading first).
+   * servers slow to start (`npx -y` downloading first). A server's own `connectTimeoutMs` (its
+   * registration's limits, same bounds) wins for that server.
    */
   MCP_CONNECT_TIMEOUT_MS: z.coerce
     .number(MCP_CONNECT_TIMEOUT_EXPECTED)

@@ -108,7 +108,7 @@ describe('configuration', () => {
       toolsPageSize: 500,
       maxServersPerTenant: 100,
       cacheTtlMs: undefined,
-      upstream: { callTimeoutMs: 30_000, connectTimeoutMs: 10_000, maxConcurrent: 16, healthIntervalMs: 15_000 },
+      upstream: { callTimeoutMs: 30_000, connectTimeoutMs: 10_000, connectTimeoutSetting: 'MCP_CONNECT_TIMEOUT_MS', maxConcurrent: 16, healthIntervalMs: 15_000 },
     });
     const env = { MCP_PAYLOAD_POLICY: 'hash-only', MCP_CACHE_TTL_MS: '0', MCP_CALL_TIMEOUT_MS: '2500', MCP_CONNECT_TIMEOUT_MS: '120000', MCP_MAX_CONCURRENT: '4', MCP_HEALTH_INTERVAL_MS: '0', MCP_TOOLS_PAGE_SIZE: '50', MCP_MAX_SERVERS_PER_TENANT: '7' };
     expect(gatewayOptionsFrom(loadConfig(env, '/x'))).to.deep.equal({
@@ -116,7 +116,7 @@ describe('configuration', () => {
       toolsPageSize: 50,
       maxServersPerTenant: 7,
       cacheTtlMs: 0,
-      upstream: { callTimeoutMs: 2_500, connectTimeoutMs: 120_000, maxConcurrent: 4, healthIntervalMs: 0 },
+      upstream: { callTimeoutMs: 2_500, connectTimeoutMs: 120_000, connectTimeoutSetting: 'MCP_CONNECT_TIMEOUT_MS', maxConcurrent: 4, healthIntervalMs: 0 },
     });
   });
 

@@ -28,6 +28,7 @@ export function gatewayOptionsFrom(config: GatewaySettings): Pick<McpGatewayOpti
     upstream: {
       callTimeoutMs: config.MCP_CALL_TIMEOUT_MS,
       connectTimeoutMs: config.MCP_CONNECT_TIMEOUT_MS,
+      connectTimeoutSetting: 'MCP_CONNECT_TIMEOUT_MS',
       maxConcurrent: config.MCP_MAX_CONCURRENT,
       healthIntervalMs: config.MCP_HEALTH_INTERVAL_MS,
     },

@@ -3,6 +3,7 @@ import { InvalidArgumentError, Option } from 'commander';
 import { loadConfig } from '../config';
 import { clientFromEnvironment } from '../sdk';
 import { ROLES } from '../auth/roles';
+import { CONNECT_TIMEOUT_BOUNDS } from '../../events/mcp.events';
 
 /**
  * The commands that talk to a running gateway through the SDK (`OPENMCP_URL`, default
@@ -17,6 +18,15 @@ function positiveInt(option: string): (value: string) => number {
   return (value) => {
     const n = Number(value);
     if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError(`${option} takes a whole number ≥ 1`);
+    return n;
+  };
+}
+
+/** A parser for an option that takes a whole number from `min` to `max` (exits 2 naming the option and the bounds otherwise). */
+function intWithin(option: string, min: number, max: number, unit: string): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${option} takes a whole number from ${min} to ${max} (${unit})`);
     return n;
   };
 }
@@ -222,9 +232,14 @@ export function addMcpClientCommands(mcp: Command): void {
     .option('--env <KEY=VALUE>', "a stdio server's environment variable, its value by reference to the gateway's environment, in single quotes: 'GITHUB_TOKEN=${env:GITHUB_TOKEN}' (repeatable)", collect)
     .option('--header <Name: value>', "a header for an http/sse server, its value by reference to the gateway's environment, in single quotes: 'Authorization: Bearer ${env:TOKEN}' (repeatable; cross-tenant admin keys)", collect)
     .option('--timeout-ms <ms>', "this server's call timeout (default: MCP_CALL_TIMEOUT_MS)", positiveInt('--timeout-ms'))
+    .option(
+      '--connect-timeout-ms <ms>',
+      "how long this server may take to connect: its start, initialize, its first tools/list (default: MCP_CONNECT_TIMEOUT_MS; 1000 to 300000)",
+      intWithin('--connect-timeout-ms', CONNECT_TIMEOUT_BOUNDS.min, CONNECT_TIMEOUT_BOUNDS.max, 'ms, 1 s to 5 min'),
+    )
     .option('--max-concurrent <n>', "this server's calls in flight (default: MCP_MAX_CONCURRENT)", positiveInt('--max-concurrent'))
-    .addHelpText('after', '\nExamples:\n  openmcp mcp servers add files -- npx -y @modelcontextprotocol/server-filesystem /srv/docs\n  openmcp mcp servers add github --env \'GITHUB_PERSONAL_ACCESS_TOKEN=${env:GITHUB_TOKEN}\' -- npx -y @modelcontextprotocol/server-github\n  openmcp mcp servers add search --url https://mcp.example.com/mcp --timeout-ms 120000\n  openmcp mcp servers add notion --url https://mcp.notion.com/mcp --header \'Authorization: Bearer ${env:NOTION_TOKEN}\'')
-    .action(async (name: string, command: string[], o: { url?: string; transport?: 'http' | 'sse'; env?: string[]; header?: string[]; timeoutMs?: number; maxConcurrent?: number }) => {
+    .addHelpText('after', '\nExamples:\n  openmcp mcp servers add files --connect-timeout-ms 120000 -- npx -y @modelcontextprotocol/server-filesystem /srv/docs\n  openmcp mcp servers add github --env \'GITHUB_PERSONAL_ACCESS_TOKEN=${env:GITHUB_TOKEN}\' -- npx -y @modelcontextprotocol/server-github\n  openmcp mcp servers add search --url https://mcp.example.com/mcp --timeout-ms 120000\n  openmcp mcp servers add notion --url https://mcp.notion.com/mcp --header \'Authorization: Bearer ${env:NOTION_TOKEN}\'')
+    .action(async (name: string, command: string[], o: { url?: string; transport?: 'http' | 'sse'; env?: string[]; header?: string[]; timeoutMs?: number; connectTimeoutMs?: number; maxConcurrent?: number }) => {
       const { runMcpServersAdd } = require('./mcp-servers') as typeof import('./mcp-servers');
       process.exitCode = await runMcpServersAdd(client(), name, { command, ...o });
     });

@@ -17,8 +17,9 @@ export type McpServersAddOptions = {
   env?: string[];
   /** `Name: template` for an http/sse server (repeatable), e.g. `Authorization: Bearer ${env:TOKEN}`. */
   header?: string[];
-  /** This server's call timeout (ms) and calls in flight, over the gateway-wide settings. */
+  /** This server's call and connect timeouts (ms) and calls in flight, over the gateway-wide settings. */
   timeoutMs?: number;
+  connectTimeoutMs?: number;
   maxConcurrent?: number;
 };
 
@@ -95,9 +96,13 @@ export async function runMcpServersAdd(client: OpenMcpClient, name: string, o: M
   }
 }
 
-/** `  timeout 300 ms, 4 in flight`, or '' when the server has no limits of its own. */
-function limitsText(l?: { timeoutMs?: number; maxConcurrent?: number }): string {
-  const parts = [...(l?.timeoutMs !== undefined ? [`timeout ${l.timeoutMs} ms`] : []), ...(l?.maxConcurrent !== undefined ? [`${l.maxConcurrent} in flight`] : [])];
+/** `  timeout 300 ms, connect timeout 60000 ms, 4 in flight`, or '' when the server has no limits of its own. */
+function limitsText(l?: { timeoutMs?: number; connectTimeoutMs?: number; maxConcurrent?: number }): string {
+  const parts = [
+    ...(l?.timeoutMs !== undefined ? [`timeout ${l.timeoutMs} ms`] : []),
+    ...(l?.connectTimeoutMs !== undefined ? [`connect timeout ${l.connectTimeoutMs} ms`] : []),
+    ...(l?.maxConcurrent !== undefined ? [`${l.maxConcurrent} in flight`] : []),
+  ];
   return parts.length ? `  ${parts.join(', ')}` : '';
 }
 

@@ -516,7 +516,7 @@ export class McpGateway {
     if (p.headers) data.headers = p.headers;
     if (env?.templates) data.env = env.templates;
     if (p.egress) data.egress = p.egress;
-    const version = p.egress ? 4 : p.headers || env?.templates ? 3 : limits ? 2 : 1;
+    const version = limits?.connectTimeoutMs !== undefined ? 5 : p.egress ? 4 : p.headers || env?.templates ? 3 : limits ? 2 : 1;
     return { data, version, ...(limits ? { limits } : {}) };
   }
 
@@ -644,12 +644,15 @@ export class McpGateway {
       args: JSON.stringify(existing.args ?? []) === JSON.stringify(p.args ?? []),
       env: JSON.stringify(existing.envKeys ?? []) === JSON.stringify(p.env ? Object.keys(p.env).sort() : []) && sameTemplates(existing.env, p.env && envRecord(p.env).templates),
       url: existing.url === (p.url ? redactUrl(p.url) : undefined),
-      limits: existing.limits?.timeoutMs === p.limits?.timeoutMs && existing.limits?.maxConcurrent === p.limits?.maxConcurrent,
+      limits:
+        existing.limits?.timeoutMs === p.limits?.timeoutMs &&
+        existing.limits?.connectTimeoutMs === p.limits?.connectTimeoutMs &&
+        existing.limits?.maxConcurrent === p.limits?.maxConcurrent,
       headers: sameTemplates(existing.headers, p.headers),
     };
     const changed = MCP_SERVER_SETTINGS.filter((k) => !same[k]);
     if (changed.length) {
-      const { data } = this.settingsRecord(p);
+      const { data, limits } = this.settingsRecord(p);
       // Said, as the operator may not have asked for it as such: a release installed at another
       // path changes the bundled examples' command, and processes installed at two paths would
       // reconfigure it at each of their starts.
@@ -660,7 +663,9 @@ export class McpGateway {
       // Kept from reconnecting with the log's settings alone when the follower applies it first (reattachKnown): this process has the literal env values.
       this.registering.add(existing.id);
       try {
-        await this.record(existing.id, existing.tenant, 'McpServerReconfigured', { ...data, changed }, p.actor, p.correlationId);
+        // v2 only for settings with a connect timeout of their own: any other stays v1, as consumers were promised.
+        const version = limits?.connectTimeoutMs !== undefined ? 2 : 1;
+        await this.record(existing.id, existing.tenant, 'McpServerReconfigured', { ...data, changed }, p.actor, p.correlationId, 'any', version);
       } finally {
         this.registering.delete(existing.id);
       }
@@ -1015,8 +1020,13 @@ export class McpGateway {
     // A registration that finished recording after close(): its upstream would run on unclosed.
     if (this.closed) throw new McpGatewayError('MCP_UPSTREAM_UNAVAILABLE', `MCP server ${spec.name} not connected: the gateway is closing`);
     // The server's own limits over the gateway-wide settings (the only place the two meet).
-    const { timeoutMs, maxConcurrent } = spec.limits ?? {};
-    const own = { ...(timeoutMs !== undefined ? { callTimeoutMs: timeoutMs } : {}), ...(maxConcurrent !== undefined ? { maxConcurrent } : {}) };
+    const { timeoutMs, connectTimeoutMs, maxConcurrent } = spec.limits ?? {};
+    const own = {
+      ...(timeoutMs !== undefined ? { callTimeoutMs: timeoutMs } : {}),
+      // Named in a connect's timeout error, so whoever reads it knows which setting to raise.
+      ...(connectTimeoutMs !== undefined ? { connectTimeoutMs, connectTimeoutSetting: "the server's own connectTimeoutMs" } : {}),
+      ...(maxConcurrent !== undefined ? { maxConcurrent } : {}),
+    };
     // Only the server's current upstream speaks for it: one replaced (replaceUpstream) or detached
     // says nothing of the server as it is now.
     const current = () => this.upstreams.get(spec.id) === u;

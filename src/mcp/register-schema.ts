@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { McpServerLimitsSchema } from '../../events/mcp.events';
+import { McpServerLimitsV5Schema } from '../../events/mcp.events';
 import { envProblems } from './upstream-env';
 import { headersProblems } from './upstream-headers';
 
@@ -17,7 +17,7 @@ const RegisterSchema = z
       .url({ protocol: /^https?$/ })
       .refine((u) => !/^[a-z]+:\/\/[^/]*@/i.test(u), 'a user name or password in the URL is not supported (fetch refuses it, and the log must not hold it)')
       .optional(),
-    limits: McpServerLimitsSchema.optional(),
+    limits: McpServerLimitsV5Schema.optional(),
     headers: z.record(z.string(), z.string()).optional(),
     egress: z.literal('public').optional(),
   })

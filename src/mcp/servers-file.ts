@@ -23,7 +23,7 @@ const Entry = z.strictObject({
   url: z.string().optional(),
   // Headers for an http/sse server, values by reference: {"Authorization": "Bearer ${env:NOTION_TOKEN}"} (the form Cursor's mcp.json uses).
   headers: z.record(z.string(), z.string()).optional(),
-  // This server's own timeoutMs and maxConcurrent, over MCP_CALL_TIMEOUT_MS / MCP_MAX_CONCURRENT.
+  // This server's own timeoutMs, connectTimeoutMs and maxConcurrent, over MCP_CALL_TIMEOUT_MS / MCP_CONNECT_TIMEOUT_MS / MCP_MAX_CONCURRENT.
   ...mcpServerLimitFields,
   // Cline's and Roo Code's switch: a disabled entry is not registered (nor its ${env:…} references required).
   disabled: z.boolean().optional(),
@@ -70,7 +70,7 @@ const FileSchema = z.union([
 ]);
 
 /**
- * Read MCP_SERVERS_FILE (JSON or YAML): `{servers: [{name, transport, command?, args?, env?, url?, headers?, tenant?, timeoutMs?, maxConcurrent?}]}`
+ * Read MCP_SERVERS_FILE (JSON or YAML): `{servers: [{name, transport, command?, args?, env?, url?, headers?, tenant?, timeoutMs?, connectTimeoutMs?, maxConcurrent?}]}`
  * or the common `{mcpServers: {name: {command, args, env} | {url, type, headers}}}` (VS Code's `{servers: {name: …}}` too).
  * Entries without a tenant are shared; an entry with `disabled: true` is left out; a key no entry takes is refused, naming it
  * (another client's `timeout`, `transportType`, `envFile`, `disabledTools` with what to write instead), `autoApprove` and

@@ -36,8 +36,10 @@ export type UpstreamOptions = {
    * progress, for its next sign of life (at most CALL_MAX_TIMEOUT_FACTOR times it in all).
    */
   callTimeoutMs: number;
-  /** Connect + initialize + first tools/list timeout (ms): MCP_CONNECT_TIMEOUT_MS. */
+  /** Connect + initialize + first tools/list timeout (ms): MCP_CONNECT_TIMEOUT_MS, or the server's own connectTimeoutMs. */
   connectTimeoutMs: number;
+  /** The setting connectTimeoutMs came from, named in a connect's timeout error (`MCP_CONNECT_TIMEOUT_MS`); unnamed when absent. */
+  connectTimeoutSetting?: string;
   maxConcurrent: number;
   maxQueue: number;
   /** Extra attempts for tools annotated readOnlyHint && idempotentHint, on timeouts and lost connections. */
@@ -326,7 +328,9 @@ export class Upstream {
     } catch (err) {
       // Named: a call waiting on a connect read "no answer within 10000 ms", as if its tool had not answered.
       if (deadline.isExpiry(err)) {
-        throw new McpGatewayError('MCP_UPSTREAM_TIMEOUT', `${this.label}: no answer to ${what.request} within ${ms} ms${what.connecting ? ', while connecting' : ''}`, { cause: err });
+        // While connecting, which setting bounded it (the gateway's, or the server's own): the one to raise.
+        const setting = what.connecting && this.options.connectTimeoutSetting ? ` (${this.options.connectTimeoutSetting})` : '';
+        throw new McpGatewayError('MCP_UPSTREAM_TIMEOUT', `${this.label}: no answer to ${what.request} within ${ms} ms${what.connecting ? ', while connecting' : ''}${setting}`, { cause: err });
       }
       throw err;
     } finally {

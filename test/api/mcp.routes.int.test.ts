@@ -77,6 +77,27 @@ describe('REST /v1/mcp-servers and /v1/tools (real McpGateway, real HTTP MCP ups
     expect((await h.call({ method: 'DELETE', url: `/v1/mcp-servers/${res.json().id}`, auth: k.operator })).statusCode).to.equal(204);
   });
 
+  it("POST with the server's own connectTimeoutMs: recorded as McpServerRegistered v5 (no earlier version may hold it), shown in the list, declared in the OpenAPI document; out of 1 s to 5 min a 400 naming the field and the bounds", async () => {
+    const res = await h.call({ method: 'POST', url: '/v1/mcp-servers', auth: k.host, payload: { name: 'starter', transport: 'http', url: upstream.url, connectTimeoutMs: 60_000, timeoutMs: 120_000 } });
+    expect(res.statusCode, res.body).to.equal(201);
+    expect(res.json().limits).to.deep.equal({ timeoutMs: 120_000, connectTimeoutMs: 60_000 });
+    const e = (await h.store.readAll({ limit: 1000 })).filter((x) => x.type === 'McpServerRegistered').at(-1)!;
+    expect(e.version).to.equal(5);
+    expect(e.data).to.deep.include({ name: 'starter', limits: { timeoutMs: 120_000, connectTimeoutMs: 60_000 } });
+    const items = (await h.call({ method: 'GET', url: '/v1/mcp-servers', auth: k.viewer })).json().items as { name: string; limits?: unknown }[];
+    expect(items.find((x) => x.name === 'starter')?.limits).to.deep.equal({ timeoutMs: 120_000, connectTimeoutMs: 60_000 });
+    expect((await h.call({ method: 'DELETE', url: `/v1/mcp-servers/${res.json().id}`, auth: k.operator })).statusCode).to.equal(204);
+    const doc = (await h.call({ method: 'GET', url: '/docs/json' })).json();
+    expect(doc.paths['/v1/mcp-servers'].post.requestBody.content['application/json'].schema.properties.connectTimeoutMs).to.include({ type: 'integer', minimum: 1000, maximum: 300_000 });
+    for (const connectTimeoutMs of [999, 300_001, 1500.5, '10s']) {
+      const bad = await h.call({ method: 'POST', url: '/v1/mcp-servers', auth: k.host, payload: { name: 'badstart', transport: 'http', url: upstream.url, connectTimeoutMs } });
+      expect(bad.statusCode, String(connectTimeoutMs)).to.equal(400);
+      expect(bad.json().field).to.equal('body.connectTimeoutMs');
+      expect(bad.json().detail).to.match(/1000 \(1 s\) to 300000 \(5 min\)/);
+    }
+    expect(gw.listServers('acme').map((s) => s.name)).not.to.include('badstart');
+  });
+
   it("a tenant's own admin may not register what reaches the host: stdio (its process reads DATA_DIR and the environment), headers or env (they send or hand the gateway's variables), an internal URL: 403 naming the field, nothing registered or recorded", async () => {
     const before = (await h.store.readAll({ limit: 10_000 })).length;
     for (const [payload, field] of [

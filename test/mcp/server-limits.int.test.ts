@@ -9,6 +9,7 @@ import type { RecordedEvent } from '../../src/core/envelope';
 import { McpGateway } from '../../src/mcp/gateway';
 import { examplesServer } from '../../src/mcp/examples-server';
 import { startHttpExample, type HttpExample } from '../../examples/mcp-http/server';
+import { GATED_START_SERVER } from './support/gated-start-server';
 
 const actor = { kind: 'user' as const, id: 'alice' };
 const ctx = { tenant: 'acme', actor };
@@ -148,5 +149,17 @@ describe("MCP gateway: a server's own limits are in the log (McpServerRegistered
       [`mcpserver-${first.id}`, undefined, ['limits']],
     ]);
     await eventually('replica B drops the limits', () => b.upstream(first.id)?.spec.limits === undefined && b.listServers('acme')[0] !== undefined && !('limits' in b.listServers('acme')[0]));
+  });
+
+  it("a replica that learns of the server from the log (McpServerRegistered v5) connects under the server's own connectTimeoutMs, and its timeout says so", async () => {
+    // A stdio server that starts and never answers (its gate is never opened): each replica runs its own.
+    const spec = { tenant: 'acme', actor, name: 'hung', transport: 'stdio' as const, command: process.execPath, args: ['--require', require.resolve('tsx/cjs'), GATED_START_SERVER, join(dir, 'started'), join(dir, 'never')] };
+    const down = await a.registerServer({ ...spec, limits: { connectTimeoutMs: 1000 } });
+    expect(down.healthReason).to.match(/within 1000 ms, while connecting \(the server's own connectTimeoutMs\)$/);
+    expect((await registrations(storeA)).map((e) => e.version)).to.deep.equal([5]);
+    await eventually('replica B attaches the server with its limits', () => b.upstream(down.id)?.spec.limits?.connectTimeoutMs === 1000);
+    const err = await b.upstream(down.id)!.connect().then(() => undefined, (e: unknown) => e as { code?: string; message?: string });
+    expect(err).to.include({ code: 'MCP_UPSTREAM_TIMEOUT' });
+    expect(err?.message).to.match(/no answer to initialize within 1000 ms, while connecting \(the server's own connectTimeoutMs\)$/);
   });
 });

@@ -83,6 +83,15 @@ describe('MCP_SERVERS_FILE: a config copied from an MCP client means there what 
     expect(readServersFile(path, actor).map((p) => p.name)).to.deep.equal(['on']);
   });
 
+  it('an entry\'s own connectTimeoutMs (a server slow to start) is its limits, next to timeoutMs and maxConcurrent; outside 1 s to 5 min it stops start-up naming the entry and the bounds', () => {
+    const path = file('connect.json', { mcpServers: { files: { command: 'npx', args: ['-y', 'x'], connectTimeoutMs: 120_000, timeoutMs: 60_000 } } });
+    expect(readServersFile(path, actor)[0].limits).to.deep.equal({ timeoutMs: 60_000, connectTimeoutMs: 120_000 });
+    for (const [value, name] of [['500', 'low'], ['300001', 'high'], ['"10s"', 'text']]) {
+      const bad = file(`connect-${name}.yaml`, `servers:\n  - name: web\n    url: https://mcp.example.com/mcp\n    connectTimeoutMs: ${value}\n`);
+      expect(() => readServersFile(bad, actor), value).to.throw(/^MCP_SERVERS_FILE: servers\.0\.connectTimeoutMs: milliseconds, a whole number from 1000 \(1 s\) to 300000 \(5 min\)/);
+    }
+  });
+
   it('a key the gateway does not know (a typo, another client\'s setting) stops start-up naming it, where it was dropped in silence (a server started without its "arg")', () => {
     const path = file('typo.json', { mcpServers: { files: { command: 'npx', arg: ['-y', '@modelcontextprotocol/server-filesystem', '/srv'] } } });
     expect(() => readServersFile(path, actor)).to.throw(/^MCP_SERVERS_FILE: mcpServers\.files: unknown key "arg" \(an entry takes /);

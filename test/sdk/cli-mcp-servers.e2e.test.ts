@@ -212,6 +212,21 @@ describe('CLI: openmcp mcp servers add|list|remove and mcp tools search (real ga
     expect(gw.listServers('acme').map((s) => s.name)).not.to.include('odd');
   });
 
+  it("the real command: --connect-timeout-ms sets the server's own connect timeout, shown by add and list; outside 1000 to 300000 it exits 2 naming the option and the bounds, nothing registered", async () => {
+    const env = { ...process.env, OPENMCP_URL: url, OPENMCP_API_KEY: keys.admin };
+    const added = await run(process.execPath, [OPENMCP, 'mcp', 'servers', 'add', 'starter', '--url', upstream.url, '--connect-timeout-ms', '60000', '--max-concurrent', '2'], { env });
+    expect(added.stdout).to.match(/^registered starter \(http\).*connect timeout 60000 ms, 2 in flight/);
+    const listed = await run(process.execPath, [OPENMCP, 'mcp', 'servers', 'list'], { env });
+    expect(listed.stdout).to.match(/starter.*connect timeout 60000 ms, 2 in flight/);
+    expect(gw.listServers('acme').find((s) => s.name === 'starter')?.limits).to.deep.equal({ connectTimeoutMs: 60_000, maxConcurrent: 2 });
+    for (const value of ['999', '300001', '10s']) {
+      const bad = await run(process.execPath, [OPENMCP, 'mcp', 'servers', 'add', 'odd', '--url', upstream.url, '--connect-timeout-ms', value], { env }).then(() => undefined, (e: { code: number; stderr: string }) => e);
+      expect(bad?.code, value).to.equal(2);
+      expect(bad?.stderr, value).to.match(/--connect-timeout-ms takes a whole number from 1000 to 300000 \(ms, 1 s to 5 min\)/);
+    }
+    expect(gw.listServers('acme').map((s) => s.name)).not.to.include('odd');
+  });
+
   it("the real command: --header 'Authorization: Bearer ${env:VAR}' authenticates to the upstream from the gateway's environment; the output names the header, never the value", async () => {
     const secret = `sk-cli-${Math.random().toString(36).slice(2)}`;
     const variable = `OMC_TEST_CLI_TOKEN_${process.pid}`;

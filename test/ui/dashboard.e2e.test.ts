@@ -248,12 +248,12 @@ describe('dashboard /ui in headless Chromium against a running gateway', functio
   it('lists MCP servers with health, breaker and their own limits, searches the tool catalog, and shows batches with their anchors', async () => {
     const patient = await apiCall('/v1/mcp-servers', {
       method: 'POST',
-      body: { name: 'patient', transport: 'stdio', command: process.execPath, args: ['--require', require.resolve('tsx/cjs'), EXAMPLES_STDIO_SERVER], timeoutMs: 120_000, maxConcurrent: 2 },
+      body: { name: 'patient', transport: 'stdio', command: process.execPath, args: ['--require', require.resolve('tsx/cjs'), EXAMPLES_STDIO_SERVER], timeoutMs: 120_000, connectTimeoutMs: 60_000, maxConcurrent: 2 },
     });
     expect(patient.status, JSON.stringify(patient.body)).to.equal(201);
     await page.getByRole('link', { name: 'MCP servers' }).click();
     await page.locator('tr[data-server="examples"] .badge-up').waitFor();
-    expect(await page.locator('tr[data-server="patient"] [data-limits]').innerText()).to.equal('timeout 2 min · at most 2 in flight');
+    expect(await page.locator('tr[data-server="patient"] [data-limits]').innerText()).to.equal('timeout 2 min · connect within 1 min · at most 2 in flight');
     expect(await page.locator('tr[data-server="examples"] [data-limits]').count(), 'no limits of its own: nothing shown').to.equal(0);
     expect(await page.locator('[data-scope="all-tenants"]').innerText(), 'call counts of every tenant, said so').to.contain("the Tool calls page lists tenant default's");
     await page.getByLabel('Search tools by what they do').fill('echo');

@@ -45,11 +45,11 @@ export function mcpRoutes(deps: AppDeps): FastifyPluginAsync {
         refuse('the URL reaches an internal address (loopback, private or link-local network) of the gateway', 'body.url');
       }
       const m = metadataOf(request);
-      const { timeoutMs, maxConcurrent, ...spec } = request.body;
+      const { timeoutMs, connectTimeoutMs, maxConcurrent, ...spec } = request.body;
       // Its name was checked just now, but may be pointed inside later: anyone but the host's admins
       // gets a server that every process reaches at public addresses only (egress, checked per request).
       const egress = spec.url && !host ? { egress: 'public' as const } : {};
-      const server = await gateway().registerServer({ ...m, ...spec, ...egress, limits: limitsOf({ timeoutMs, maxConcurrent }) }).catch((err: unknown) => {
+      const server = await gateway().registerServer({ ...m, ...spec, ...egress, limits: limitsOf({ timeoutMs, connectTimeoutMs, maxConcurrent }) }).catch((err: unknown) => {
         // The gateway names a registration's entries as it takes them (`headers.Authorization`).
         throw fieldIn('body', err);
       });

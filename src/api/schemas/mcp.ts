@@ -15,7 +15,7 @@ export const RegisterServerBody = z
     // A stdio server's environment, values by reference to the gateway's: {"GITHUB_TOKEN": "${env:GITHUB_TOKEN}"} (recorded, so every replica and restart has it).
     env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,199}$/), z.string().max(8000)).optional(),
     url: z.url({ protocol: /^https?$/ }).max(2000).optional(),
-    // This server's own timeoutMs and maxConcurrent, recorded in the log so every replica applies them.
+    // This server's own timeoutMs, connectTimeoutMs and maxConcurrent, recorded in the log so every replica applies them.
     ...mcpServerLimitFields,
     // Headers for an http/sse server, values by reference to the gateway's environment: {"Authorization": "Bearer ${env:NOTION_TOKEN}"}.
     headers: z.record(z.string(), z.string().max(2000)).optional(),
@@ -46,7 +46,9 @@ export const McpServerView = z.looseObject({
   health: z.enum(['unknown', 'up', 'down']).optional(),
   healthReason: z.string().optional(),
   /** The server's own limits, when its registration set any (else the gateway-wide settings apply). */
-  limits: z.object({ timeoutMs: z.number().int().optional(), maxConcurrent: z.number().int().optional() }).optional(),
+  limits: z
+    .object({ timeoutMs: z.number().int().optional(), connectTimeoutMs: z.number().int().optional().describe('How long it may take to connect, ms (else MCP_CONNECT_TIMEOUT_MS)'), maxConcurrent: z.number().int().optional() })
+    .optional(),
   /** Header templates sent to the upstream (`Bearer ${env:NAME}`): variable names, never values. */
   headers: z.record(z.string(), z.string()).optional(),
   /** `public`: registered by a tenant's admin or operator, so the gateway connects to it at public addresses only (docs/security.md). */

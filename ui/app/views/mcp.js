@@ -7,9 +7,13 @@ import { toolCallsHash } from '../tool-calls.js';
 
 const MCP_TYPES = new Set(['McpServerRegistered', 'McpServerReconfigured', 'McpServerToolsDiscovered', 'McpServerHealthChanged', 'McpServerRemoved', 'ToolCallCompleted', 'ToolCallFailed']);
 
-/** A server's own limits (over the gateway-wide ones), e.g. `timeout 2 min · at most 2 in flight`. */
-function limitsText(/** @type {{ timeoutMs?: number, maxConcurrent?: number }} */ l) {
-  return [l.timeoutMs !== undefined ? `timeout ${formatDuration(l.timeoutMs)}` : '', l.maxConcurrent !== undefined ? `at most ${formatCount(l.maxConcurrent)} in flight` : '']
+/** A server's own limits (over the gateway-wide ones), e.g. `timeout 2 min · connect within 1 min · at most 2 in flight`. */
+function limitsText(/** @type {{ timeoutMs?: number, connectTimeoutMs?: number, maxConcurrent?: number }} */ l) {
+  return [
+    l.timeoutMs !== undefined ? `timeout ${formatDuration(l.timeoutMs)}` : '',
+    l.connectTimeoutMs !== undefined ? `connect within ${formatDuration(l.connectTimeoutMs)}` : '',
+    l.maxConcurrent !== undefined ? `at most ${formatCount(l.maxConcurrent)} in flight` : '',
+  ]
     .filter(Boolean)
     .join(' · ');
 }
