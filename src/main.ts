@@ -91,6 +91,8 @@ export type OpenMcp = {
    * half of `deadlineMs` (SHUTDOWN_DEADLINE_MS) to finish its runs, handing the rest back; then
    * everything closes in order — HTTP lets requests in flight finish, the relay publishes and
    * checkpoints its batch, projectors commit, the sealer and anchorer give up their leases.
+   * Requests still in flight at DRAIN_CUTOFF_SHARE of `deadlineMs` (tool calls, a registration
+   * waiting for its connection, a contract description) are ended then, answered "shutting down".
    * The caller enforces the deadline (runStart exits when it passes).
    */
   drain(deadlineMs?: number): Promise<void>;

@@ -466,9 +466,8 @@ export class McpGateway {
     const { id, u } = claimed;
     // Its connection is waited for until the drain's cut-off at most (endInFlight): the server is
     // registered, so the answer says so; another replica (or the next start) connects to it.
-    const connected = unlessAborted(u.connect().catch(() => undefined), this.shutdown.signal);
-    await connected.catch((err: unknown) => {
-      if (!this.shutdown.signal.aborted) throw err;
+    // (A failed connect is no failure of the registration: the server's health says why.)
+    await unlessAborted(u.connect().catch(() => undefined), this.shutdown.signal).catch(() => {
       throw shuttingDownError({
         what: `MCP server ${p.name} is registered (id ${id}), but its connection and tool discovery did not end before it stopped; another replica connects to it (GET /v1/mcp-servers/${id}), do not register it again`,
         details: { serverId: id },
