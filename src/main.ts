@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -22,7 +23,7 @@ import { uiPlugin } from './ui';
 import { connectsUpstreams, parseRoles, ROLE_NAMES, type Roles } from './app/roles';
 import { CacheLeaseStore, SqlLeaseStore, type Leadership } from './leader';
 import { EventTraceContexts, initTracing, installHttpTracing, trackAuditLag, trackDependencies, tracedEventStore } from './telemetry';
-import { ConfigError, redactUrl, redactUrlsIn } from './core/errors';
+import { ConfigError, redactUrl, redactUrlsIn, ShuttingDownError } from './core/errors';
 import { dialectOf } from './db/knex';
 import { cachedSubjectKeys } from './erasure/cached-subject-keys';
 import { SqlSubjectKeyStore } from './erasure/sql-subject-key-store';
@@ -91,6 +92,8 @@ export type OpenMcp = {
    * half of `deadlineMs` (SHUTDOWN_DEADLINE_MS) to finish its runs, handing the rest back; then
    * everything closes in order — HTTP lets requests in flight finish, the relay publishes and
    * checkpoints its batch, projectors commit, the sealer and anchorer give up their leases.
+   * Requests still in flight at DRAIN_CUTOFF_SHARE of `deadlineMs` (tool calls, a registration
+   * waiting for its connection, a contract description) are ended then, answered "shutting down".
    * The caller enforces the deadline (runStart exits when it passes).
    */
   drain(deadlineMs?: number): Promise<void>;
@@ -117,6 +120,28 @@ export type StartOptions = {
 };
 
 type Closer = { name: string; close(): Promise<unknown> };
+
+/**
+ * The share of a drain's deadline (SHUTDOWN_DEADLINE_MS) after which requests still in flight are
+ * ended (McpGateway.endInFlight, untilCutOff): the last quarter (2.5 s of the default 10 s) is for
+ * recording their outcomes and the steps after HTTP (relay, projectors, stores, tracing's 2 s at most).
+ */
+export const DRAIN_CUTOFF_SHARE = 0.75;
+
+/** `fn`, answering ShuttingDownError(`what`) once `signal` aborts (a drain's cut-off) if it has not answered by then; what it waits for goes on. */
+function untilCutOff<A extends unknown[], T>(fn: (...args: A) => Promise<T>, signal: AbortSignal, what: string): (...args: A) => Promise<T> {
+  return (...args) => {
+    if (signal.aborted) return Promise.reject(new ShuttingDownError(what));
+    return new Promise<T>((resolve, reject) => {
+      const abort = () => reject(new ShuttingDownError(what));
+      signal.addEventListener('abort', abort, { once: true });
+      fn(...args).then(
+        (v) => (signal.removeEventListener('abort', abort), resolve(v)),
+        (e: unknown) => (signal.removeEventListener('abort', abort), reject(e)),
+      );
+    });
+  };
+}
 
 /**
  * What the start did to the schema, for the operator upgrading: the migrations it ran, and a
@@ -192,6 +217,10 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
   const tracing = initTracing(config, { logger });
   const closers: Closer[] = [{ name: 'tracing', close: () => tracing.shutdown() }];
   let draining = false;
+  /** Aborted at a drain's cut-off (DRAIN_CUTOFF_SHARE of its deadline): requests still waiting end then (endInFlight). */
+  const cutOff = new AbortController();
+  // One listener per contract description in flight: no leak warning past 10.
+  setMaxListeners(0, cutOff.signal);
   /** Set once closeAll begins: a start-up registration it ends is no failure to report. */
   let closing = false;
   let agentRuntime: { stop(graceMs?: number): Promise<void> } | undefined;
@@ -587,7 +616,8 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
       chainRpcUrl: pipeline.rpcUrl,
       anchorContract: pipeline.contractAddress,
       upstreams: () => gateway?.status().upstreams ?? [],
-      ...(contractChains ? { describeContract: createContractDescriber(contractChains) } : {}),
+      // The chain's RPC may take up to 30 s: given up at a drain's cut-off, answered 503 (ShuttingDownError).
+      ...(contractChains ? { describeContract: untilCutOff(createContractDescriber(contractChains), cutOff.signal, 'the contract description was not finished (the chain had not answered)') } : {}),
       heartbeatMs: config.UI_HEARTBEAT_MS,
       shownLate: (tell) => (shownLate.add(tell), () => void shownLate.delete(tell)),
       onError: (err: unknown) => logger.warn({ err }, 'ui live stream error (will retry)'),
@@ -629,9 +659,23 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
       async drain(deadlineMs = config.SHUTDOWN_DEADLINE_MS) {
         draining = true;
         logger.info({ deadlineMs }, 'draining');
-        // The HTTP server keeps answering meanwhile (requests in flight, /readyz = 503).
-        await agentRuntime?.stop(Math.floor(deadlineMs / 2)).catch((err) => logger.warn({ err }, 'agent drain failed'));
-        await closeAll();
+        // Requests in flight that wait on something with a timeout of its own (an upstream's
+        // connection, MCP_CONNECT_TIMEOUT_MS; a tool call, MCP_CALL_TIMEOUT_MS; the chain's RPC)
+        // end here at the latest, answered 503 DEPENDENCY_UNAVAILABLE (an MCP error on /mcp), a
+        // tool call's ToolCallFailed recorded: what is left of the deadline is for the steps after HTTP.
+        const timer = setTimeout(() => {
+          logger.info({ deadlineMs }, 'drain cut-off: requests still in flight end now (503 DEPENDENCY_UNAVAILABLE); the rest of the deadline is for closing');
+          cutOff.abort();
+          gateway?.endInFlight();
+        }, Math.floor(deadlineMs * DRAIN_CUTOFF_SHARE));
+        timer.unref();
+        try {
+          // The HTTP server keeps answering meanwhile (requests in flight, /readyz = 503).
+          await agentRuntime?.stop(Math.floor(deadlineMs / 2)).catch((err) => logger.warn({ err }, 'agent drain failed'));
+          await closeAll();
+        } finally {
+          clearTimeout(timer);
+        }
       },
     };
   } catch (err) {

@@ -79,6 +79,21 @@ export class UnavailableError extends OpenMcpError {
 }
 
 /**
+ * A request this process gave up on as it shut down (a drain's cut-off: docs/operations.md,
+ * "Draining"): 503 `DEPENDENCY_UNAVAILABLE` with `Retry-After: 1`, so the client sends it again,
+ * to another replica. `what` says what was not done.
+ * @example new ShuttingDownError('the contract description was not finished')
+ */
+export class ShuttingDownError extends OpenMcpError {
+  constructor(what: string) {
+    super('DEPENDENCY_UNAVAILABLE', `this process is shutting down: ${what}; send the request again (another replica answers, or this one once restarted)`, {
+      status: 503,
+      details: { retryAfterSeconds: 1 },
+    });
+  }
+}
+
+/**
  * The code to count or report a thrown value under: its `code` when that is a string (our own
  * errors' stable codes, a driver's `ER_…`/`ECONNREFUSED`), otherwise `INTERNAL` (a bug, a value
  * thrown that is not an error, a numeric gRPC status).

@@ -13,7 +13,8 @@ export type McpGatewayErrorCode =
   | 'MCP_UPSTREAM_ERROR'
   | 'MCP_CIRCUIT_OPEN'
   | 'MCP_CALL_CANCELLED'
-  | 'AUDIT_UNAVAILABLE';
+  | 'AUDIT_UNAVAILABLE'
+  | 'DEPENDENCY_UNAVAILABLE';
 
 const STATUS: Record<McpGatewayErrorCode, number> = {
   MCP_TOOL_NOT_FOUND: 404,
@@ -28,6 +29,8 @@ const STATUS: Record<McpGatewayErrorCode, number> = {
   // nginx's "client closed request": nobody is left to read the answer; the audit records it.
   MCP_CALL_CANCELLED: 499,
   AUDIT_UNAVAILABLE: 503,
+  // The gateway itself, shutting down (shuttingDownError): as REST's own outages, 503.
+  DEPENDENCY_UNAVAILABLE: 503,
 };
 
 export class McpGatewayError extends OpenMcpError {
@@ -54,10 +57,66 @@ export class UpstreamProtocolError extends McpGatewayError {
  */
 export function cancelledError(signal: AbortSignal): McpGatewayError {
   const reason: unknown = signal.reason;
+  // Aborted by the gateway itself with the error its caller gets (shuttingDownError: a drain's cut-off).
+  if (reason instanceof McpGatewayError) return reason;
   const plain = reason === undefined || (reason instanceof Error && reason.name === 'AbortError');
   // The caller's reason may hold a URL with credentials: redacted before it is cut, or a cut
   // inside the password would leave what redaction no longer recognises.
   const why = plain ? '' : `: ${redactUrlsIn(reason instanceof Error ? reason.message : String(reason))}`;
   // The client's own text, recorded in ToolCallFailed: well-formed (wellFormed), never cut inside a pair.
   return new McpGatewayError('MCP_CALL_CANCELLED', wellFormed(cutText(`the call was cancelled by its caller or with its session${why}`, 500)));
+}
+
+/**
+ * The error of a call (or a registration's wait) that the gateway ended because its process shuts
+ * down (McpGateway.endInFlight, at the drain's cut-off): 503 `DEPENDENCY_UNAVAILABLE`, with
+ * `Retry-After: 1` when sending it again is the remedy (another replica answers); on `/mcp` a
+ * JSON-RPC error with that code in `data.code`. `done`: what was done all the same (a server
+ * registered), which a retry would not do again: no Retry-After then, and `details` say what.
+ * @example shuttingDownError() // a call: "this gateway is shutting down; send it again (…)"
+ */
+export function shuttingDownError(done?: { what: string; details: Record<string, unknown> }): McpGatewayError {
+  if (done) return new McpGatewayError('DEPENDENCY_UNAVAILABLE', `this gateway is shutting down: ${done.what}`, { details: done.details });
+  return new McpGatewayError('DEPENDENCY_UNAVAILABLE', 'this gateway is shutting down; send it again (another replica answers, or this one once restarted)', {
+    details: { retryAfterSeconds: 1 },
+  });
+}
+
+/**
+ * `p`, or `signal`'s abort, whichever comes first: an abort rejects with cancelledError (the
+ * gateway's own reason as it is). For waits that take no signal of their own (a connect shared by
+ * every caller, a registration in flight): the wait is given up, the thing waited for goes on.
+ */
+export function unlessAborted<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return p;
+  if (signal.aborted) return Promise.reject(cancelledError(signal));
+  return new Promise<T>((resolve, reject) => {
+    const abort = () => reject(cancelledError(signal));
+    signal.addEventListener('abort', abort, { once: true });
+    p.then(
+      (v) => (signal.removeEventListener('abort', abort), resolve(v)),
+      (e: unknown) => (signal.removeEventListener('abort', abort), reject(e)),
+    );
+  });
+}
+
+/** One signal aborted when either of two is (with its reason); dispose() lets both go. AbortSignal.any's dependants of a long-lived signal are kept by it. */
+export function eitherSignal(a: AbortSignal | undefined, b: AbortSignal): { signal: AbortSignal; dispose(): void } {
+  if (!a) return { signal: b, dispose: () => {} };
+  const ac = new AbortController();
+  const fromA = () => ac.abort(a.reason);
+  const fromB = () => ac.abort(b.reason);
+  if (a.aborted) fromA();
+  else if (b.aborted) fromB();
+  else {
+    a.addEventListener('abort', fromA, { once: true });
+    b.addEventListener('abort', fromB, { once: true });
+  }
+  return {
+    signal: ac.signal,
+    dispose: () => {
+      a.removeEventListener('abort', fromA);
+      b.removeEventListener('abort', fromB);
+    },
+  };
 }

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { isDeepStrictEqual } from 'node:util';
 import type { CallToolResult, LoggingMessageNotification, Tool } from '@modelcontextprotocol/sdk/types.js';
 import { Registry, type Counter } from 'prom-client';
@@ -19,7 +20,7 @@ import type { SubjectKeyStore } from '../erasure/subject-key-store';
 import { failureOf, withheldMessageHash } from './call-failure';
 import { MCP_SERVER_STREAM_PREFIX, ToolCatalog, type CatalogChange } from './catalog';
 import type { ConfigSource } from './config-source';
-import { cancelledError, McpGatewayError } from './errors';
+import { cancelledError, eitherSignal, McpGatewayError, shuttingDownError, unlessAborted } from './errors';
 import { cutLogData, cutLoggerName, defaultLogRelayLimits, logDropCounter, LogRate, type LogDropReason, type LogRelayLimits } from './log-relay';
 import { healthChangeEvent, type HealthFailure } from './health-change';
 import { ReplicaPresence, replicaActorId } from './replica-presence';
@@ -138,6 +139,12 @@ function withoutConfiguration(s: ServerInfo): ServerInfo {
   return seen.healthReason === undefined ? seen : { ...seen, healthReason: SHARED_HEALTH_REASON_WITHHELD };
 }
 
+/** `ac`, its signal heard by any number of listeners (each call in flight adds one) without Node's leak warning past 10. */
+function unlimitedListeners(ac: AbortController): AbortController {
+  setMaxListeners(0, ac.signal);
+  return ac;
+}
+
 /** Microseconds since `t0` (an hrtime bigint), as a safe integer. */
 function sinceUs(t0: bigint): number {
   return Number((process.hrtime.bigint() - t0) / 1000n);
@@ -202,6 +209,12 @@ export class McpGateway {
   private readonly holdsReleased = new Promise<void>((resolve) => (this.releaseHolds = resolve));
   /** Calls in progress: close() waits for their audit outcome to be recorded. */
   private readonly calls = new Set<Promise<unknown>>();
+  /**
+   * Aborted by endInFlight (the drain's cut-off) with shuttingDownError: every call in flight ends
+   * on it (waiting for a connection, queued, or running upstream, which is cancelled), and so does
+   * a registerServer waiting for its connection.
+   */
+  private readonly shutdown = unlimitedListeners(new AbortController());
   private readonly logListeners = new Set<(tenant: string, log: UpstreamLog) => void>();
   private readonly logLimits: LogRelayLimits;
   /** Per upstream (by server id): its log messages over the relay rate are dropped. */
@@ -430,6 +443,8 @@ export class McpGateway {
 
   private async register(p: RegisterServerParameters): Promise<ServerInfo> {
     const { data, version, limits } = this.settingsRecord(p);
+    // Queued behind another registration of the name (oneAtATime) past the drain's cut-off: nothing recorded.
+    if (this.shutdown.signal.aborted) throw shuttingDownError();
     let claimed: { id: string; u: Upstream } | undefined;
     for (let attempt = 1; !claimed; attempt++) {
       // The catalog first: it knows servers registered before names were claimed by their ids.
@@ -449,7 +464,15 @@ export class McpGateway {
       }
     }
     const { id, u } = claimed;
-    await u.connect().catch(() => {});
+    // Its connection is waited for until the drain's cut-off at most (endInFlight): the server is
+    // registered, so the answer says so; another replica (or the next start) connects to it.
+    // (A failed connect is no failure of the registration: the server's health says why.)
+    await unlessAborted(u.connect().catch(() => undefined), this.shutdown.signal).catch(() => {
+      throw shuttingDownError({
+        what: `MCP server ${p.name} is registered (id ${id}), but its connection and tool discovery did not end before it stopped; another replica connects to it (GET /v1/mcp-servers/${id}), do not register it again`,
+        details: { serverId: id },
+      });
+    });
     await this.chains.get(id);
     return this.serverInfo(id);
   }
@@ -811,7 +834,9 @@ export class McpGateway {
    * `options.onProgress` receives the upstream's progress notifications.
    */
   callTool(ctx: CallContext, name: string, args: Record<string, unknown> = {}, options: GatewayCallOptions = {}): Promise<CallToolResult> {
-    const call = this.audited(ctx, name, args, options).catch((err: unknown) => {
+    // The caller's cancellation, or the gateway's own at a drain's cut-off (endInFlight).
+    const linked = eitherSignal(options.signal, this.shutdown.signal);
+    const call = this.audited(ctx, name, args, { ...options, signal: linked.signal }).finally(linked.dispose).catch((err: unknown) => {
       // Ours are told to the caller as they are; anything else is a bug the caller sees only as
       // "internal error": the operator's log has it.
       if (!(err instanceof OpenMcpError)) this.options.logger?.warn({ err, tenant: ctx.tenant, tool: name }, 'mcp gateway: tools/call failed on an unexpected error');
@@ -832,7 +857,7 @@ export class McpGateway {
     // A server new to the catalog registering at start (holdListing): its tools come with its first discovery.
     const held = tool ? undefined : this.newcomersRegistering();
     if (held) {
-      await held;
+      await unlessAborted(held, options.signal);
       if (options.signal?.aborted) throw cancelledError(options.signal);
       tool = this.catalog.findTool(ctx.tenant, name);
     }
@@ -881,7 +906,8 @@ export class McpGateway {
       // A start-up registration of this server in flight decides its connection first (ensuring):
       // only at start, a map lookup otherwise.
       const ensuring = result ? undefined : this.ensuring.get(tool.serverId);
-      if (ensuring) await ensuring;
+      // Given up on at once when the call is (cancelled, or the gateway shutting down): recorded failed below.
+      if (ensuring) await unlessAborted(ensuring, options.signal);
       // The upstream as it is now, after the audit's append: a reconfiguration meanwhile replaced it (replaceUpstream).
       result ??= await (this.upstreams.get(tool.serverId) ?? upstream).call(tool.upstreamName, args, safe, options);
     } catch (err) {
@@ -962,6 +988,16 @@ export class McpGateway {
     this.closed = true;
     this.presence.stop();
     for (const u of [...this.upstreams.values(), ...this.retiring]) u.kill();
+  }
+
+  /**
+   * A drain's cut-off (startOpenMcp's drain, at 3/4 of SHUTDOWN_DEADLINE_MS): every call in flight
+   * ends now with shuttingDownError (DEPENDENCY_UNAVAILABLE), its ToolCallFailed recorded (close()
+   * waits for it), the upstream told to cancel it; a registerServer waiting for its connection
+   * answers so too (registered, not connected). Calls made after fail so at once, nothing recorded.
+   */
+  endInFlight(): void {
+    if (!this.shutdown.signal.aborted) this.shutdown.abort(shuttingDownError());
   }
 
   async close(): Promise<void> {

@@ -21,7 +21,7 @@ import { cutText, wellFormed } from '../core/well-formed';
 import { CallEnd, CallerRequests, type ActiveCall, type AskCaller } from './caller-requests';
 import { CallStreams } from './call-streams';
 import { Deadline, SDK_TIMEOUT_OFF } from './deadline';
-import { cancelledError, McpGatewayError, UpstreamProtocolError } from './errors';
+import { cancelledError, McpGatewayError, UpstreamProtocolError, unlessAborted } from './errors';
 import { exitCause, healthCauseOf, type ExitStatus } from './health-cause';
 import type { HealthFailure } from './health-change';
 import { isMessageTooLarge } from './bounded-fetch';
@@ -391,7 +391,9 @@ export class Upstream {
   private async attempt(name: string, args: Record<string, unknown>, { signal, onProgress, ask }: CallOptions): Promise<CallToolResult> {
     for (let reinit = 0; ; reinit++) {
       if (signal?.aborted) throw cancelledError(signal);
-      const client = await this.connect();
+      // A caller that gives up (cancelled, or the gateway shutting down) stops waiting for the
+      // connection at once, not at the connect timeout; the connect goes on for the other calls.
+      const client = await unlessAborted(this.connect(), signal);
       // Cancelled while connecting: the listener added below never hears an abort already past,
       // and the call would be sent (and run) all the same.
       if (signal?.aborted) throw cancelledError(signal);

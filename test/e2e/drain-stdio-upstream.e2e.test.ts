@@ -4,6 +4,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { openStores } from '../../src/app/open-stores';
+import { loadConfig } from '../../src/config';
 import { EXAMPLES_STDIO_SERVER } from '../../src/mcp/examples-server';
 import { httpClient } from '../mcp/support/clients';
 import { startGatewayProcess, type GatewayProcess } from '../support/gateway-process';
@@ -23,7 +25,7 @@ function stdioChildren(parent: number): number[] {
   return out.split('\n').filter((l) => l.includes(EXAMPLES_STDIO_SERVER)).map((l) => Number(l.trim().split(/\s+/)[0]));
 }
 
-describe('openmcp start: a drain past its deadline leaves no stdio upstream running', function () {
+describe('openmcp start: a drain while a stdio upstream runs a call that never ends', function () {
   this.timeout(180_000);
   let gw: GatewayProcess | undefined;
   let client: Client | undefined;
@@ -38,7 +40,7 @@ describe('openmcp start: a drain past its deadline leaves no stdio upstream runn
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('kills the stdio upstream whose call outlasts SHUTDOWN_DEADLINE_MS when the process exits', async () => {
+  it('ends the call "shutting down" at its cut-off, records its ToolCallFailed, exits 0 and leaves the stdio upstream not running (it ran on to the deadline: exit 1, no outcome recorded)', async () => {
     dir = mkdtempSync(join(tmpdir(), 'omc-drain-stdio-'));
     const servers = join(dir, 'servers.json');
     writeFileSync(servers, JSON.stringify({ mcpServers: { slow: { command: process.execPath, args: ['--require', require.resolve('tsx/cjs'), EXAMPLES_STDIO_SERVER], env: { MCP_EXAMPLE_TEST_TOOLS: 'on' } } } }));
@@ -50,7 +52,7 @@ describe('openmcp start: a drain past its deadline leaves no stdio upstream runn
     expect(pids).to.have.length(1);
     const adminKey = readFileSync(join(gw.dataDir, 'admin.key'), 'utf8').trim();
     client = await httpClient(`${gw.url}/mcp`, adminKey);
-    // Mid-call at the signal: the HTTP request stays in flight, so the drain cannot finish in time.
+    // Mid-call at the signal: the HTTP request stays in flight until the drain's cut-off ends it.
     // The call holds until a file that is never made exists: it cannot end by itself however slow
     // the steps before the signal are (a minute's sleep could, on a loaded machine).
     const call = client.callTool({ name: 'slow__hold', arguments: { path: join(dir, 'never-made') } }, undefined, { timeout: 170_000 }).catch((err: Error) => err);
@@ -62,11 +64,23 @@ describe('openmcp start: a drain past its deadline leaves no stdio upstream runn
     for (const until = Date.now() + 60_000; !(await inFlight()) && Date.now() < until; ) await new Promise((r) => setTimeout(r, 100));
     expect(await inFlight(), 'the call reached the gateway').to.equal(true);
     expect(running(pids[0])).to.equal(true);
-    expect(await gw.stop('SIGTERM')).to.equal(1);
-    expect(gw.output()).to.include('shutdown deadline');
+    const stopped = gw.stop('SIGTERM');
+    const err = await call;
+    expect(await stopped, gw.output()).to.equal(0);
+    expect(gw.output()).to.not.include('shutdown deadline');
+    expect(err).to.be.instanceOf(Error);
+    expect((err as Error).message).to.include('shutting down');
     // A signal takes a moment to land (longer on a loaded machine); the call never ends by itself.
     for (const until = Date.now() + 30_000; running(pids[0]) && Date.now() < until; ) await new Promise((r) => setTimeout(r, 50));
     expect(running(pids[0]), 'the stdio upstream still runs after the gateway exited').to.equal(false);
-    expect(await call).to.be.instanceOf(Error);
+    // Recorded before its stores closed: the log read again has the call's outcome.
+    const stores = await openStores(loadConfig({ DATA_DIR: gw.dataDir }));
+    try {
+      const events = await stores.store.readAll({ after: -1, limit: 1000, streamPrefix: 'toolcall-' });
+      expect(events.map((e) => e.type)).to.deep.equal(['ToolCallRequested', 'ToolCallFailed']);
+      expect(events[1].data).to.deep.include({ error: { code: 'DEPENDENCY_UNAVAILABLE', message: (err as Error).message.replace(/^MCP error -?\d+: /, '') } });
+    } finally {
+      await stores.close();
+    }
   });
 });

@@ -133,4 +133,24 @@ describe('Upstream: connecting ends in bounded time, and a call cancelled meanwh
     expect(await u.checkHealth()).to.equal('up');
     expect(remote.calls()).to.equal(0);
   });
+
+  it('a call cancelled while its upstream connects ends then, not when the connect does (a drain, an agent run stopped, held to the connect timeout); the connect goes on', async function () {
+    remote.hold('initialize');
+    const { u } = open(600_000);
+    const connecting = u.connect().then(
+      () => 'connected',
+      (err: { code?: string }) => err.code,
+    );
+    const ac = new AbortController();
+    const call = u.call('failed', {}, false, { signal: ac.signal });
+    await new Promise((r) => setTimeout(r, 100));
+    ac.abort('the client went away');
+    const outcome = await within(call, 5_000);
+    expect(outcome).to.have.property('error').that.includes({ code: 'MCP_CALL_CANCELLED' });
+    // Held for good: the call could not have ended with it.
+    expect(await within(connecting, 50), 'the connect is not ended by one call giving up').to.equal('still pending');
+    remote.release();
+    expect(await within(connecting, 5_000)).to.not.equal('still pending');
+    expect(remote.calls()).to.equal(0);
+  });
 });
