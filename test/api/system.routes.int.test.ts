@@ -247,6 +247,17 @@ describe('REST system routes: /healthz, /readyz, /metrics, /docs; request ids; r
         if (method === 'get' && path !== '/v1/events/{id}/proof') expect(Object.keys(op.responses), `${method} ${path}`).not.to.include('409');
       }
     }
+    // Every /v1 route may answer 500 INTERNAL (a problem, its code kept, docs/errors.md); a 204
+    // documents no content (a generated client would parse an empty body as JSON and fail); the
+    // erasure of a subject's key answers 501 where this deployment has no subject keys.
+    for (const [path, ops] of Object.entries(doc.paths as Record<string, Record<string, { responses: Record<string, { content?: Record<string, unknown> }> }>>)) {
+      if (!path.startsWith('/v1/')) continue;
+      for (const [method, op] of Object.entries(ops)) {
+        expect(Object.keys(op.responses['500']?.content ?? {}), `${method} ${path} 500`).to.deep.equal(['application/problem+json']);
+        if (op.responses['204']) expect(op.responses['204'], `${method} ${path} 204`).not.to.have.property('content');
+      }
+    }
+    expect(doc.paths['/v1/subjects/{subject}/key'].delete.responses).to.have.property('501');
     // A cancel takes its body ({reason}) or none: a client generated from /docs must not be made to send one.
     expect(doc.paths['/v1/tasks/{id}/cancel'].post.requestBody.required).to.not.equal(true);
     expect(doc.paths['/v1/tasks'].post.requestBody.required).to.equal(true);
