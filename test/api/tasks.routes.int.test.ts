@@ -122,9 +122,15 @@ describe('REST /v1/tasks', () => {
       const text = await h.call({ method: 'POST', url: '/v1/tasks', auth: k.agent, payload: 'hi', headers: { 'content-type': 'text/plain' } });
       expect(text.statusCode).to.equal(415);
       expect(text.json().code).to.equal('UNSUPPORTED_MEDIA_TYPE');
+      // The answer says what was sent and what the route takes (it said "Unsupported Media Type" alone).
+      expect(text.json()).to.include({ field: 'headers.content-type', detail: 'headers.content-type: text/plain is not accepted; send the body as application/json' });
+      const form = await h.call({ method: 'POST', url: '/v1/tasks', auth: k.agent, payload: 'a=1', headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' } });
+      expect(form.json().detail).to.equal('headers.content-type: application/x-www-form-urlencoded is not accepted; send the body as application/json');
       const big = await submit(k.agent, { instruction: 'x'.repeat(1_100_000) });
       expect(big.statusCode).to.equal(413);
       expect(big.json().code).to.equal('PAYLOAD_TOO_LARGE');
+      // The limit is named (it said "Request body is too large").
+      expect(big.json()).to.include({ field: 'body', detail: 'body: over 1048576 bytes (1 MiB), the limit of a request body' });
     });
 
     it('401 without or with a bad key; 403 for viewer and auditor', async () => {
