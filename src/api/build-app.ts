@@ -60,6 +60,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       return typeof h === 'string' && REQUEST_ID_RE.test(h) ? h : newId();
     },
     routerOptions: { maxParamLength: 500 },
+    // Node refuses an HTTP/1.1 request without Host itself, with a bare 400 (no body, no request
+    // id): refused below instead, as a problem like every other refusal.
+    http: { requireHostHeader: false },
     // Requests node's parser refuses before any route (not HTTP, headers over 16 KiB) are problems too.
     clientErrorHandler: (err, socket) => answerClientError(err, socket, (code) => metrics.errors.inc({ code })),
     // Errors raised by the router before any hook (bad URL encoding, over-long ids) are problems too.
@@ -78,6 +81,20 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // Made here first, so the event streams of the plugins registered later (the dashboard, /mcp)
   // are refused from the moment the process drains, not only once HTTP closes.
   eventStreamsOf(app, deps.draining);
+  // RFC 9112: an HTTP/1.1 request must carry Host (HTTP/1.0 ones need not). Before every route's
+  // hooks, unmatched paths included; the connection is closed, as for the parser's refusals. /mcp
+  // answers its refusals in JSON-RPC (docs/errors.md), the rest as problems.
+  app.addHook('onRequest', (request, reply, done) => {
+    if (request.raw.httpVersion !== '1.1' || request.raw.headers.host !== undefined) return done();
+    metrics.errors.inc({ code: 'MALFORMED_REQUEST' });
+    reply.header('x-request-id', request.id).header('cache-control', 'no-store').header('connection', 'close');
+    const detail = 'headers.host: an HTTP/1.1 request must name its Host (RFC 9112)';
+    if (/^\/mcp(?:[/?]|$)/.test(request.url)) {
+      void reply.code(400).type('application/json').send({ jsonrpc: '2.0', error: { code: -32001, message: detail, data: { code: 'MALFORMED_REQUEST' } }, id: null });
+      return;
+    }
+    void sendProblem(reply, problemOf(400, 'MALFORMED_REQUEST', detail, { field: 'headers.host', requestId: String(request.id) }));
+  });
   // A JSON API: text/plain bodies are refused with 415 instead of reaching validation as strings.
   app.removeContentTypeParser('text/plain');
   app.setValidatorCompiler(validatorCompiler);
