@@ -5,6 +5,7 @@ import { newId } from '../core/ids';
 import { createAuthenticator } from '../auth/authenticator';
 import { createAuthFailureLimiter } from '../auth/auth-failure-limit';
 import { createRateLimiter } from '../auth/rate-limit';
+import { RateLimitedError } from '../auth/errors';
 import { can, type Permission } from '../auth/roles';
 import { createMetrics } from '../metrics/metrics';
 import type { AppDeps } from './deps';
@@ -139,10 +140,21 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         (request.log as { setBindings?(b: Record<string, string>): void }).setBindings?.({ tenant: principal.tenant, subject: principal.subject });
         // Counted before the permission check: a refused request (403) takes its place in the
         // key's window like any other, so a key cannot probe the routes its role lacks without end.
-        return rateLimit(principal).then(() => {
-          if (!can(principal.role, permission)) throw new ForbiddenError(`role ${principal.role} lacks ${permission}`, { permission });
-          request.principal = principal;
-        });
+        return rateLimit(principal).then(
+          (state) => {
+            if (state) reply.header('ratelimit-limit', String(state.limit)).header('ratelimit-remaining', String(state.remaining)).header('ratelimit-reset', String(state.resetSeconds));
+            if (!can(principal.role, permission)) throw new ForbiddenError(`role ${principal.role} lacks ${permission}`, { permission });
+            request.principal = principal;
+          },
+          (err: unknown) => {
+            // Over a window: none left until it resets (Retry-After, set with the problem).
+            if (err instanceof RateLimitedError) {
+              if (err.limit !== undefined) reply.header('ratelimit-limit', String(err.limit));
+              reply.header('ratelimit-remaining', '0').header('ratelimit-reset', String(err.retryAfterSeconds));
+            }
+            throw err;
+          },
+        );
       })
       .then(() => done(), done);
   };

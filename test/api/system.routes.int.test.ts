@@ -312,6 +312,35 @@ describe('REST system routes: /healthz, /readyz, /metrics, /docs; request ids; r
     expect(denied.json().requestId).to.equal('no-key-1');
   });
 
+  it('RateLimit-Limit, -Remaining and -Reset on every answer to a key: the tighter of its key\'s and its tenant\'s windows (a client paces itself instead of meeting a 429); none before the key is known', async () => {
+    const h2 = await makeHarness({ rateLimit: { perKeyPerMinute: 3, perTenantPerMinute: 4 } });
+    try {
+      const a = (await h2.key('viewer', 'acme')).auth;
+      const b = (await h2.key('viewer', 'acme')).auth;
+      const limits = async (auth: string, url = '/v1/tasks') => {
+        const res = await h2.call({ method: 'GET', url, auth });
+        const reset = Number(res.headers['ratelimit-reset']);
+        expect(reset, url).to.be.within(1, 60);
+        return { status: res.statusCode, limit: res.headers['ratelimit-limit'], remaining: res.headers['ratelimit-remaining'], retryAfter: res.headers['retry-after'], reset };
+      };
+      expect(await limits(a)).to.include({ status: 200, limit: '3', remaining: '2' });
+      expect(await limits(a, '/v1/tasks?limit=0')).to.include({ status: 400, limit: '3', remaining: '1' }); // refusals after the key count too
+      expect(await limits(b)).to.include({ status: 200, limit: '4', remaining: '1' }); // the tenant's window is the tighter
+      expect(await limits(a)).to.include({ status: 200, limit: '3', remaining: '0' });
+      const limited = await limits(a);
+      expect(limited).to.include({ status: 429, limit: '3', remaining: '0' });
+      expect(String(limited.reset)).to.equal(limited.retryAfter);
+      const unknown = await h2.call({ method: 'GET', url: '/v1/tasks', auth: 'Bearer omk_nope' });
+      expect(unknown.statusCode).to.equal(401);
+      expect(unknown.headers).not.to.have.any.keys('ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset');
+      const doc = (await h2.call({ method: 'GET', url: '/docs' })).json();
+      expect(doc.paths['/v1/tasks'].get.responses['200'].headers).to.include.keys('ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset');
+      expect(doc.paths['/v1/tasks'].get.responses['401'].headers).not.to.have.any.keys('ratelimit-limit');
+    } finally {
+      await h2.close();
+    }
+  });
+
   it('429 RATE_LIMITED with Retry-After per key, and per tenant across keys', async () => {
     const h2 = await makeHarness({ rateLimit: { perKeyPerMinute: 3, perTenantPerMinute: 5 } });
     try {
