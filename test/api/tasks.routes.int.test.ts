@@ -187,6 +187,19 @@ describe('REST /v1/tasks', () => {
       expect([events.statusCode, events.json().code]).to.deep.equal([400, 'INVALID_CURSOR']);
     });
 
+    it('400 for a from after to on the task and tool-call lists (an empty page said nothing of the swapped bounds); offsets are compared as instants', async () => {
+      for (const list of ['/v1/tasks', '/v1/tool-calls']) {
+        const swapped = await h.call({ method: 'GET', url: `${list}?from=2026-12-07T00:00:00Z&to=2026-12-06T00:00:00Z`, auth: k.viewer });
+        expect(swapped.statusCode, list).to.equal(400);
+        expect(swapped.json(), list).to.include({ code: 'VALIDATION_FAILED', field: 'querystring.from', detail: 'querystring.from: later than to, so nothing can match (both bounds are inclusive)' });
+        // 01:00+02:00 is 23:00 the day before: not after 00:00Z.
+        const offsets = await h.call({ method: 'GET', url: `${list}?from=2026-12-06T01:00:00%2B02:00&to=2026-12-06T00:00:00Z`, auth: k.viewer });
+        expect(offsets.statusCode, list).to.equal(200);
+        const same = await h.call({ method: 'GET', url: `${list}?from=2026-12-06T00:00:00Z&to=2026-12-06T00:00:00Z`, auth: k.viewer });
+        expect(same.statusCode, list).to.equal(200);
+      }
+    });
+
     it('401 without a key', async () => {
       expect((await h.call({ method: 'GET', url: '/v1/tasks' })).statusCode).to.equal(401);
     });

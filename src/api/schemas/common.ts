@@ -34,6 +34,17 @@ export const Limit = QueryInt(1, 200).prefault(50);
 /** An ISO 8601 time with offset; normalised to UTC milliseconds. */
 export const IsoTime = z.iso.datetime({ offset: true }).transform((v) => new Date(v).toISOString());
 
+/**
+ * A list's `from` and `to` (IsoTime, both inclusive) the right way round: swapped bounds would
+ * answer an empty page, which a client cannot tell from "nothing in that time". Compared after
+ * IsoTime made both UTC ISO strings of one length, so as text.
+ * @example z.strictObject({ from: IsoTime.optional(), to: IsoTime.optional() }).refine(...FROM_NOT_AFTER_TO)
+ */
+export const FROM_NOT_AFTER_TO: [(q: { from?: string; to?: string }) => boolean, { message: string; path: string[] }] = [
+  (q) => q.from === undefined || q.to === undefined || q.from <= q.to,
+  { message: 'later than to, so nothing can match (both bounds are inclusive)', path: ['from'] },
+];
+
 export const Hex32 = z.string().regex(/^0x[0-9a-f]{64}$/, '0x + 64 lowercase hex digits');
 
 export const page = <T extends z.ZodType>(item: T) => z.object({ items: z.array(item), nextCursor: z.string().optional() });

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { AgentIdSchema } from '../../../events/auth.events';
 import { TASK_STATUSES, TaskStepSchema } from '../../../events/task.events';
 import { recipientPublicKey } from '../../core/sealed-answer';
-import { Cursor, ErrorInfo, Hex32, IsoTime, JsonObject, Limit, page } from './common';
+import { Cursor, ErrorInfo, FROM_NOT_AFTER_TO, Hex32, IsoTime, JsonObject, Limit, page } from './common';
 
 export const TaskStatus = z.enum(TASK_STATUSES);
 
@@ -111,7 +111,7 @@ export const TaskListQuery = z.strictObject({
   to: IsoTime.optional(),
   limit: Limit,
   cursor: Cursor.optional(),
-});
+}).refine(...FROM_NOT_AFTER_TO);
 export type TaskListQueryInput = z.input<typeof TaskListQuery>;
 
 export const TaskPage = page(TaskView);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Cursor, ErrorInfo, Hex32, IsoTime, Limit, page, Uuid } from './common';
+import { Cursor, ErrorInfo, FROM_NOT_AFTER_TO, Hex32, IsoTime, Limit, page, Uuid } from './common';
 
 export const ToolCallStatus = z.enum(['requested', 'completed', 'failed']);
 
@@ -37,7 +37,7 @@ export const ToolCallListQuery = z.strictObject({
   to: IsoTime.optional().describe('requestedAt at or before'),
   limit: Limit,
   cursor: Cursor.optional(),
-});
+}).refine(...FROM_NOT_AFTER_TO);
 export type ToolCallListQueryInput = z.input<typeof ToolCallListQuery>;
 
 export const ToolCallPage = page(ToolCallView);
