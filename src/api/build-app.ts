@@ -29,7 +29,8 @@ import { toolCallsRoutes } from './routes/tool-calls.routes';
 import { subjectsRoutes } from './routes/subjects.routes';
 import { bodyDepth, MAX_BODY_DEPTH } from '../core/body-depth';
 import { loneSurrogateIn } from '../core/lone-surrogate';
-import { ValidationError } from '../core/errors';
+import { OpenMcpError, ValidationError } from '../core/errors';
+import { duplicateJsonKey, duplicateJsonKeyText } from '../core/json-duplicate-key';
 
 const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -98,6 +99,19 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   // A JSON API: text/plain bodies are refused with 415 instead of reaching validation as strings.
   app.removeContentTypeParser('text/plain');
+  // fastify's JSON parser (prototype poisoning refused), then a key named twice in one object
+  // refused too: JSON.parse keeps the last, other parsers the first (a proxy or a client's own
+  // hash could read another body than the one run and recorded). /mcp has its own parser.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    parseJson(request, body as string, (err, parsed) => {
+      if (err) return done(err, undefined);
+      const twice = duplicateJsonKey(body as string);
+      if (twice) return done(new OpenMcpError('MALFORMED_JSON', `body: ${duplicateJsonKeyText(twice)}; send each key once`, { status: 400 }), undefined);
+      done(null, parsed);
+    });
+  });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandler(app, (code) => metrics.errors.inc({ code }), (method, status, seconds) =>

@@ -115,6 +115,20 @@ describe('REST /v1/tasks', () => {
       expect((await submit(k.agent, { steps: [{ tool: 'x__y', arguments: { text: 'emoji \ud83d\ude00' } }] })).statusCode).to.equal(202);
     });
 
+    it('400 MALFORMED_JSON for a body naming a key twice in one object, where JSON parsers disagree on which counts (the last was run without a word); nothing appended', async () => {
+      const before = await h.store.headPosition();
+      const payload = '{"steps":[{"tool":"examples__echo","arguments":{"text":"first","text":"second"}}]}';
+      const res = await h.call({ method: 'POST', url: '/v1/tasks', auth: k.agent, payload, headers: { 'content-type': 'application/json' } });
+      expect(res.statusCode, res.body).to.equal(400);
+      expect(res.json()).to.include({ code: 'MALFORMED_JSON', detail: 'body: names "text" twice in one object (the second at line 1, column 64); send each key once' });
+      const top = await h.call({ method: 'POST', url: '/v1/keys', auth: k.admin, payload: '{"role":"viewer","tenant":"acme","role":"admin"}', headers: { 'content-type': 'application/json' } });
+      expect([top.statusCode, top.json().code]).to.deep.equal([400, 'MALFORMED_JSON']);
+      expect(await h.store.headPosition()).to.equal(before);
+      // The same key in two objects is no duplicate.
+      const two = await h.call({ method: 'POST', url: '/v1/tasks', auth: k.agent, payload: '{"steps":[{"tool":"a__b","arguments":{"x":1}},{"tool":"a__b","arguments":{"x":2}}]}', headers: { 'content-type': 'application/json' } });
+      expect(two.statusCode, two.body).to.equal(202);
+    });
+
     it('400 MALFORMED_JSON, 415 for text/plain, 413 for oversize bodies', async () => {
       const bad = await h.call({ method: 'POST', url: '/v1/tasks', auth: k.agent, payload: '{"steps":', headers: { 'content-type': 'application/json' } });
       expect(bad.statusCode).to.equal(400);
