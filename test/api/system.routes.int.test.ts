@@ -181,6 +181,27 @@ describe('REST system routes: /healthz, /readyz, /metrics, /docs; request ids; r
     expect((await h.call({ method: 'GET', url: '/docs/json' })).json().openapi).to.equal(doc.openapi);
   });
 
+  it('/docs declares every time of an answer (createdAt, occurredAt, requestedAt…) as format date-time, which client generators type as a date (they were plain strings)', async () => {
+    const doc = (await h.call({ method: 'GET', url: '/docs' })).json();
+    const times: string[] = [];
+    const walk = (schema: unknown, at: string): void => {
+      if (!schema || typeof schema !== 'object') return;
+      const s = schema as { properties?: Record<string, { format?: string }>; items?: unknown; anyOf?: unknown[]; oneOf?: unknown[]; allOf?: unknown[] };
+      for (const [name, sub] of Object.entries(s.properties ?? {})) {
+        if (/At$/.test(name)) times.push(`${at}.${name}: ${sub.format ?? '(none)'}`);
+        walk(sub, `${at}.${name}`);
+      }
+      for (const sub of [s.items, ...(s.anyOf ?? []), ...(s.oneOf ?? []), ...(s.allOf ?? [])]) walk(sub, at);
+    };
+    for (const [path, ops] of Object.entries(doc.paths as Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema: unknown }> }> }>>)) {
+      for (const [method, op] of Object.entries(ops)) {
+        for (const [status, r] of Object.entries(op.responses)) if (Number(status) < 300) walk(r.content?.['application/json']?.schema, `${method} ${path} ${status}`);
+      }
+    }
+    expect(times.length).to.be.greaterThan(10);
+    expect(times.filter((t) => !t.endsWith(': date-time'))).to.deep.equal([]);
+  });
+
   it('/docs names every REST operation with a stable, unique operationId (what client generators name their methods after), the SDK\'s names', async () => {
     const doc = (await h.call({ method: 'GET', url: '/docs' })).json();
     const ids: Record<string, string> = {};

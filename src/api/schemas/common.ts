@@ -45,6 +45,13 @@ export const FROM_NOT_AFTER_TO: [(q: { from?: string; to?: string }) => boolean,
   { message: 'later than to, so nothing can match (both bounds are inclusive)', path: ['from'] },
 ];
 
+/**
+ * A time in an answer: an ISO 8601 UTC string (`2026-12-06T23:42:52.802Z`), as every read model
+ * stores and every event records it. Declared `format: date-time` in /docs, so client generators
+ * type it as a date; read as any string, as before (an answer is never refused for its time).
+ */
+export const Timestamp = z.string().meta({ format: 'date-time' });
+
 export const Hex32 = z.string().regex(/^0x[0-9a-f]{64}$/, '0x + 64 lowercase hex digits');
 
 export const page = <T extends z.ZodType>(item: T) => z.object({ items: z.array(item), nextCursor: z.string().optional() });
