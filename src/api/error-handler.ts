@@ -68,11 +68,11 @@ export function toProblem(err: unknown, request: FastifyRequest): Problem {
   const mapped = fe?.code ? FASTIFY_CODES[fe.code] : undefined;
   // fastify's own words ("Unsupported Media Type", "Request body is too large") say neither what
   // was sent nor what is taken: these two name it, as a client fixing its request needs.
-  if (mapped && fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+  if (mapped?.code === 'UNSUPPORTED_MEDIA_TYPE') {
     const field = 'headers.content-type';
     return problemOf(mapped.status, mapped.code, `${field}: ${mediaTypeOf(request.headers['content-type'])} is not accepted; send the body as application/json`, { field, requestId });
   }
-  if (mapped && fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+  if (mapped?.code === 'PAYLOAD_TOO_LARGE') {
     const limit = request.routeOptions?.bodyLimit;
     const size = typeof limit === 'number' ? ` over ${limit} bytes${limit % 1_048_576 === 0 ? ` (${limit / 1_048_576} MiB)` : ''},` : ' over';
     return problemOf(mapped.status, mapped.code, `body:${size} the limit of a request body`, { field: 'body', requestId });
