@@ -201,6 +201,16 @@ describe('REST /v1/tasks', () => {
       expect([events.statusCode, events.json().code]).to.deep.equal([400, 'INVALID_CURSOR']);
     });
 
+    it('400 for a time that is not RFC 3339 names the form it takes (it said "Invalid ISO datetime")', async () => {
+      for (const q of ['from=yesterday', 'to=2026-12-06', 'from=2026-12-06T23:00:00%2B0100', 'to=2026-12-06%2023:00:00Z']) {
+        for (const list of ['/v1/tasks', '/v1/tool-calls']) {
+          const res = await h.call({ method: 'GET', url: `${list}?${q}`, auth: k.viewer });
+          const name = q.split('=')[0];
+          expect(res.json(), `${list}?${q}`).to.include({ code: 'VALIDATION_FAILED', field: `querystring.${name}`, detail: `querystring.${name}: an RFC 3339 date-time with Z or an offset, such as 2026-12-06T23:00:00Z or 2026-12-07T00:00:00+01:00` });
+        }
+      }
+    });
+
     it('400 for a from after to on the task and tool-call lists (an empty page said nothing of the swapped bounds); offsets are compared as instants', async () => {
       for (const list of ['/v1/tasks', '/v1/tool-calls']) {
         const swapped = await h.call({ method: 'GET', url: `${list}?from=2026-12-07T00:00:00Z&to=2026-12-06T00:00:00Z`, auth: k.viewer });

@@ -32,7 +32,7 @@ export const QueryInt = (min: number, max: number) =>
 export const Limit = QueryInt(1, 200).prefault(50);
 
 /** An ISO 8601 time with offset; normalised to UTC milliseconds. */
-export const IsoTime = z.iso.datetime({ offset: true }).transform((v) => new Date(v).toISOString());
+export const IsoTime = z.iso.datetime({ offset: true, message: 'an RFC 3339 date-time with Z or an offset, such as 2026-12-06T23:00:00Z or 2026-12-07T00:00:00+01:00' }).transform((v) => new Date(v).toISOString());
 
 /**
  * A list's `from` and `to` (IsoTime, both inclusive) the right way round: swapped bounds would
