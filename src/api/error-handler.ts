@@ -77,6 +77,8 @@ export function toProblem(err: unknown, request: FastifyRequest): Problem {
     const size = typeof limit === 'number' ? ` over ${limit} bytes${limit % 1_048_576 === 0 ? ` (${limit / 1_048_576} MiB)` : ''},` : ' over';
     return problemOf(mapped.status, mapped.code, `body:${size} the limit of a request body`, { field: 'body', requestId });
   }
+  // fastify's words quote the whole over-long path.
+  if (mapped?.status === 414) return problemOf(414, mapped.code, 'a path segment over 500 characters (no id is that long)', { requestId });
   if (mapped) return problemOf(mapped.status, mapped.code, fe.message, { requestId });
   if (err instanceof SyntaxError && fe.statusCode === 400) {
     return problemOf(400, 'MALFORMED_JSON', `request body is not valid JSON: ${err.message}`, { requestId });

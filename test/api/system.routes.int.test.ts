@@ -279,6 +279,13 @@ describe('REST system routes: /healthz, /readyz, /metrics, /docs; request ids; r
       }
     }
     expect(doc.paths['/v1/subjects/{subject}/key'].delete.responses).to.have.property('501');
+    // An id over 500 characters is refused by the router (414 MALFORMED_REQUEST): listed where a path takes one.
+    for (const [path, ops] of Object.entries(doc.paths as Record<string, Record<string, { responses: Record<string, unknown> }>>)) {
+      for (const [method, op] of Object.entries(ops)) expect(Object.keys(op.responses).includes('414'), `${method} ${path} 414`).to.equal(path.includes('{'));
+    }
+    const long = await h.call({ method: 'GET', url: `/v1/tasks/${'a'.repeat(600)}` });
+    expect(long.statusCode).to.equal(414);
+    expect(long.json()).to.include({ code: 'MALFORMED_REQUEST', detail: 'a path segment over 500 characters (no id is that long)' });
     // A cancel takes its body ({reason}) or none: a client generated from /docs must not be made to send one.
     expect(doc.paths['/v1/tasks/{id}/cancel'].post.requestBody.required).to.not.equal(true);
     expect(doc.paths['/v1/tasks'].post.requestBody.required).to.equal(true);

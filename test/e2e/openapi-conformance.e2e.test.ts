@@ -133,6 +133,7 @@ describe('REST answers match the OpenAPI document the gateway serves (/docs)', f
     await exchange('GET', '/v1/tasks/{id}', `/v1/tasks/${task.body.id}`, { key: viewer.body.key });
     await exchange('GET', '/v1/tasks/{id}', '/v1/tasks/not-an-id'); // 400
     await exchange('GET', '/v1/tasks/{id}', '/v1/tasks/01a24dbd-2b81-7149-8887-50ea0db92900'); // 404
+    await exchange('GET', '/v1/tasks/{id}', `/v1/tasks/${'a'.repeat(600)}`); // 414
     await exchange('GET', '/v1/tasks/{id}/events', `/v1/tasks/${task.body.id}/events?limit=2`);
     await exchange('POST', '/v1/tasks/{id}/cancel', `/v1/tasks/${task.body.id}/cancel`, { body: { reason: 'done already' } }); // 409
     await exchange('POST', '/v1/tasks/{id}/cancel', `/v1/tasks/${replay.body.id}/cancel`, { body: {} });
