@@ -5,6 +5,7 @@ import { newId } from '../core/ids';
 import { createAuthenticator } from '../auth/authenticator';
 import { createAuthFailureLimiter } from '../auth/auth-failure-limit';
 import { createRateLimiter } from '../auth/rate-limit';
+import { RateLimitedError } from '../auth/errors';
 import { can, type Permission } from '../auth/roles';
 import { createMetrics } from '../metrics/metrics';
 import type { AppDeps } from './deps';
@@ -28,7 +29,8 @@ import { toolCallsRoutes } from './routes/tool-calls.routes';
 import { subjectsRoutes } from './routes/subjects.routes';
 import { bodyDepth, MAX_BODY_DEPTH } from '../core/body-depth';
 import { loneSurrogateIn } from '../core/lone-surrogate';
-import { ValidationError } from '../core/errors';
+import { OpenMcpError, ValidationError } from '../core/errors';
+import { duplicateJsonKey, duplicateJsonKeyText } from '../core/json-duplicate-key';
 
 const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -60,6 +62,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       return typeof h === 'string' && REQUEST_ID_RE.test(h) ? h : newId();
     },
     routerOptions: { maxParamLength: 500 },
+    // Node refuses an HTTP/1.1 request without Host itself, with a bare 400 (no body, no request
+    // id): refused below instead, as a problem like every other refusal.
+    http: { requireHostHeader: false },
     // Requests node's parser refuses before any route (not HTTP, headers over 16 KiB) are problems too.
     clientErrorHandler: (err, socket) => answerClientError(err, socket, (code) => metrics.errors.inc({ code })),
     // Errors raised by the router before any hook (bad URL encoding, over-long ids) are problems too.
@@ -78,8 +83,35 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // Made here first, so the event streams of the plugins registered later (the dashboard, /mcp)
   // are refused from the moment the process drains, not only once HTTP closes.
   eventStreamsOf(app, deps.draining);
+  // RFC 9112: an HTTP/1.1 request must carry Host (HTTP/1.0 ones need not). Before every route's
+  // hooks, unmatched paths included; the connection is closed, as for the parser's refusals. /mcp
+  // answers its refusals in JSON-RPC (docs/errors.md), the rest as problems.
+  app.addHook('onRequest', (request, reply, done) => {
+    if (request.raw.httpVersion !== '1.1' || request.raw.headers.host !== undefined) return done();
+    metrics.errors.inc({ code: 'MALFORMED_REQUEST' });
+    reply.header('x-request-id', request.id).header('cache-control', 'no-store').header('connection', 'close');
+    const detail = 'headers.host: an HTTP/1.1 request must name its Host (RFC 9112)';
+    if (/^\/mcp(?:[/?]|$)/.test(request.url)) {
+      void reply.code(400).type('application/json').send({ jsonrpc: '2.0', error: { code: -32001, message: detail, data: { code: 'MALFORMED_REQUEST' } }, id: null });
+      return;
+    }
+    void sendProblem(reply, problemOf(400, 'MALFORMED_REQUEST', detail, { field: 'headers.host', requestId: String(request.id) }));
+  });
   // A JSON API: text/plain bodies are refused with 415 instead of reaching validation as strings.
   app.removeContentTypeParser('text/plain');
+  // fastify's JSON parser (prototype poisoning refused), then a key named twice in one object
+  // refused too: JSON.parse keeps the last, other parsers the first (a proxy or a client's own
+  // hash could read another body than the one run and recorded). /mcp has its own parser.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    parseJson(request, body as string, (err, parsed) => {
+      if (err) return done(err, undefined);
+      const twice = duplicateJsonKey(body as string);
+      if (twice) return done(new OpenMcpError('MALFORMED_JSON', `body: ${duplicateJsonKeyText(twice)}; send each key once`, { status: 400 }), undefined);
+      done(null, parsed);
+    });
+  });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandler(app, (code) => metrics.errors.inc({ code }), (method, status, seconds) =>
@@ -122,10 +154,21 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         (request.log as { setBindings?(b: Record<string, string>): void }).setBindings?.({ tenant: principal.tenant, subject: principal.subject });
         // Counted before the permission check: a refused request (403) takes its place in the
         // key's window like any other, so a key cannot probe the routes its role lacks without end.
-        return rateLimit(principal).then(() => {
-          if (!can(principal.role, permission)) throw new ForbiddenError(`role ${principal.role} lacks ${permission}`, { permission });
-          request.principal = principal;
-        });
+        return rateLimit(principal).then(
+          (state) => {
+            if (state) reply.header('ratelimit-limit', String(state.limit)).header('ratelimit-remaining', String(state.remaining)).header('ratelimit-reset', String(state.resetSeconds));
+            if (!can(principal.role, permission)) throw new ForbiddenError(`role ${principal.role} lacks ${permission}`, { permission });
+            request.principal = principal;
+          },
+          (err: unknown) => {
+            // Over a window: none left until it resets (Retry-After, set with the problem).
+            if (err instanceof RateLimitedError) {
+              if (err.limit !== undefined) reply.header('ratelimit-limit', String(err.limit));
+              reply.header('ratelimit-remaining', '0').header('ratelimit-reset', String(err.retryAfterSeconds));
+            }
+            throw err;
+          },
+        );
       })
       .then(() => done(), done);
   };

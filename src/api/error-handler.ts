@@ -29,6 +29,13 @@ function queryFieldsOf(request: FastifyRequest): string {
   return names.length > 0 ? `; this route takes ${names.join(', ')}` : '';
 }
 
+/** The media type of a Content-Type header (no parameters), as printable ASCII of at most 100 characters, for an answer to name. */
+function mediaTypeOf(header: string | undefined): string {
+  const type = (header ?? '').split(';')[0].trim().replace(/[^\x21-\x7e]/g, '?');
+  if (!type) return 'a body without a media type';
+  return type.length > 100 ? `${type.slice(0, 100)}…` : type;
+}
+
 /** Turn any thrown error into a problem; never a stack trace, never a secret, 5xx only for our own faults. */
 export function toProblem(err: unknown, request: FastifyRequest): Problem {
   const requestId = String(request.id);
@@ -59,6 +66,19 @@ export function toProblem(err: unknown, request: FastifyRequest): Problem {
   }
   const fe = err as FastifyError;
   const mapped = fe?.code ? FASTIFY_CODES[fe.code] : undefined;
+  // fastify's own words ("Unsupported Media Type", "Request body is too large") say neither what
+  // was sent nor what is taken: these two name it, as a client fixing its request needs.
+  if (mapped?.code === 'UNSUPPORTED_MEDIA_TYPE') {
+    const field = 'headers.content-type';
+    return problemOf(mapped.status, mapped.code, `${field}: ${mediaTypeOf(request.headers['content-type'])} is not accepted; send the body as application/json`, { field, requestId });
+  }
+  if (mapped?.code === 'PAYLOAD_TOO_LARGE') {
+    const limit = request.routeOptions?.bodyLimit;
+    const size = typeof limit === 'number' ? ` over ${limit} bytes${limit % 1_048_576 === 0 ? ` (${limit / 1_048_576} MiB)` : ''},` : ' over';
+    return problemOf(mapped.status, mapped.code, `body:${size} the limit of a request body`, { field: 'body', requestId });
+  }
+  // fastify's words quote the whole over-long path.
+  if (mapped?.status === 414) return problemOf(414, mapped.code, 'a path segment over 500 characters (no id is that long)', { requestId });
   if (mapped) return problemOf(mapped.status, mapped.code, fe.message, { requestId });
   if (err instanceof SyntaxError && fe.statusCode === 400) {
     return problemOf(400, 'MALFORMED_JSON', `request body is not valid JSON: ${err.message}`, { requestId });

@@ -6,6 +6,13 @@ const text = (description: string): Header => ({ description, schema: { type: 's
 const REQUEST_ID = text('The exchange\'s request id: the caller\'s x-request-id when it was a plain token, else a new one; the correlationId of any event the request appended (docs/errors.md)');
 const RETRY_AFTER = text('Seconds to wait before asking again: with RATE_LIMITED (429), PROOF_PENDING (409) and EVENT_FROM_NEWER_RELEASE (503)');
 const CHALLENGE = text('Bearer: the scheme the API takes (an API key or a JWT as `Authorization: Bearer <token>`)');
+const integer = (description: string): Header => ({ description, schema: { type: 'integer' } });
+/** On every answer to a request whose key was known (not a 401, nor a 429 for failed authentications). */
+const RATE_LIMIT: Record<string, Header> = {
+  'ratelimit-limit': integer('Requests per minute of the tighter of the key\'s and its tenant\'s windows (RATE_LIMIT_PER_KEY, RATE_LIMIT_PER_TENANT)'),
+  'ratelimit-remaining': integer('Requests left in that window, this one counted; 0 on a 429'),
+  'ratelimit-reset': integer('Seconds until that window resets (Retry-After on a 429)'),
+};
 const REPLAYED = text('"true" when the request repeated one already done (the same Idempotency-Key, a cancel of a cancelled task): nothing new was recorded');
 
 /** Headers of particular answers, by `METHOD path status`. */
@@ -19,7 +26,7 @@ const NO_STORE = text('no-store: answers to authenticated requests are never kep
 /**
  * Declares in the OpenAPI document the response headers the API sends, which route schemas cannot
  * say: `x-request-id` and `Cache-Control: no-store` on every answer of a `/v1` route, `Retry-After` on 429 and 503,
- * `WWW-Authenticate` on 401, and the
+ * `WWW-Authenticate` on 401, `RateLimit-Limit`, `-Remaining` and `-Reset` on the others, and the
  * headers of particular answers (SPECIFIC). In place.
  * @example app.register(swagger, { openapi, transformObject: ({ openapiObject }) => responseHeaders(openapiObject) })
  */
@@ -28,7 +35,7 @@ export function responseHeaders<T extends object>(doc: T): T {
     if (!path.startsWith('/v1/')) continue;
     for (const [method, op] of Object.entries(ops ?? {})) {
       for (const [status, response] of Object.entries(op.responses ?? {})) {
-        const headers: Record<string, Header> = { 'x-request-id': REQUEST_ID, 'cache-control': NO_STORE, ...(status === '429' || status === '503' ? { 'retry-after': RETRY_AFTER } : {}), ...(status === '401' ? { 'www-authenticate': CHALLENGE } : {}), ...SPECIFIC[`${method} ${path} ${status}`] };
+        const headers: Record<string, Header> = { 'x-request-id': REQUEST_ID, 'cache-control': NO_STORE, ...(status === '429' || status === '503' ? { 'retry-after': RETRY_AFTER } : {}), ...(status === '401' ? { 'www-authenticate': CHALLENGE } : RATE_LIMIT), ...SPECIFIC[`${method} ${path} ${status}`] };
         response.headers = { ...response.headers, ...headers };
       }
     }

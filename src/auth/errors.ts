@@ -18,6 +18,8 @@ export class RateLimitedError extends OpenMcpError {
   constructor(
     readonly scope: 'key' | 'tenant' | 'address',
     readonly retryAfterSeconds: number,
+    /** The window's limit (requests per minute), for RateLimit-Limit; none for an address's failures. */
+    readonly limit?: number,
   ) {
     const what = scope === 'address' ? 'too many failed authentications from this address' : `rate limit per ${scope} exceeded`;
     super('RATE_LIMITED', `${what}; retry after ${retryAfterSeconds} s`, {

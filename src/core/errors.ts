@@ -28,7 +28,7 @@ export class ValidationError extends OpenMcpError {
 
 /** A list cursor that this server did not issue (or that belongs to another list): 400 naming `cursor`, on every list alike. */
 export class InvalidCursorError extends OpenMcpError {
-  constructor(message = 'cursor is not one this server issued') {
+  constructor(message = 'cursor: not one this server issued for this list; pass back the nextCursor of a previous page unchanged') {
     super('INVALID_CURSOR', message, { status: 400, details: { field: 'cursor' } });
   }
 }

@@ -29,7 +29,7 @@ export type UiPluginOptions = {
    */
   authenticate: (authorization: string | undefined, connection?: object, address?: string) => Promise<Principal>;
   /** The API's rate limiter: each /ui/api request counts against the same per-key and per-tenant windows (429 beyond). */
-  rateLimit?: (p: Principal) => Promise<void>;
+  rateLimit?: (p: Principal) => Promise<unknown>;
   /**
    * The chain RPC URL the Verify page proposes to signed-in users, unless it holds a credential (a
    * provider's key in its path or query, a user and password): then the page proposes none.

@@ -44,6 +44,8 @@ describe('REST: requests the HTTP parser refuses are problems too', () => {
     ['not HTTP', 'GARBAGE\r\n\r\n', 400],
     ['two Content-Length headers', 'POST /v1/tasks HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n', 400],
     ['headers over 16 KiB', `GET /v1/tasks HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`, 431],
+    // Node answered it itself: a bare 400, no body, no request id (RFC 9112 requires the refusal, not its silence).
+    ['an HTTP/1.1 request without Host', 'GET /v1/tasks HTTP/1.1\r\n\r\n', 400],
   ] as const) {
     it(`${what}: ${status} MALFORMED_REQUEST as application/problem+json with a request id`, async () => {
       const res = parse(await exchange(port, raw));
@@ -56,6 +58,17 @@ describe('REST: requests the HTTP parser refuses are problems too', () => {
       expect(res.headers.connection).to.equal('close');
     });
   }
+
+  it('an HTTP/1.1 request without Host names the header (field headers.host); to /mcp in JSON-RPC, as its other refusals; HTTP/1.0 needs none', async () => {
+    const rest = parse(await exchange(port, 'GET /v1/tasks HTTP/1.1\r\n\r\n'));
+    expect(rest.body).to.include({ field: 'headers.host', detail: 'headers.host: an HTTP/1.1 request must name its Host (RFC 9112)' });
+    const mcp = parse(await exchange(port, 'POST /mcp HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}'));
+    expect(mcp.status).to.equal(400);
+    expect(mcp.headers['content-type']).to.match(/^application\/json/);
+    expect(mcp.body).to.deep.equal({ jsonrpc: '2.0', error: { code: -32001, message: 'headers.host: an HTTP/1.1 request must name its Host (RFC 9112)', data: { code: 'MALFORMED_REQUEST' } }, id: null });
+    const old = parse(await exchange(port, 'GET /healthz HTTP/1.0\r\n\r\n'));
+    expect(old.status).to.equal(200);
+  });
 
   it('pipelined behind a valid request, a malformed one is refused after that request is answered, not in its place', async () => {
     const answer = await exchange(port, 'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGARBAGE\r\n\r\n');

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { request as httpRequest } from 'node:http';
 import { catalog } from '../../events';
 import { submitTask } from '../../src/domain/task/submit-task';
 import { openSqlEventStore } from '../../src/eventstore/sql';
@@ -71,6 +72,24 @@ describe('POST /v1/tasks with Idempotency-Key: a retried POST never starts a sec
     const n1 = (await submit(undefined)).json().id;
     const n2 = (await submit(undefined)).json().id;
     expect(n1).to.not.equal(n2);
+  });
+
+  it('400 VALIDATION_FAILED for two Idempotency-Key headers, over HTTP (node joined them into one key, "a, b", and made a task of it); nothing appended', async () => {
+    const address = await h.app.listen({ port: 0, host: '127.0.0.1' });
+    const head = await h.store.headPosition();
+    for (const keys of [['order-1', 'order-2'], ['order-1', 'order-1']]) {
+      const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const { hostname, port } = new URL(address);
+        const req = httpRequest({ host: hostname, port, method: 'POST', path: '/v1/tasks', headers: { authorization: acme, 'content-type': 'application/json', 'idempotency-key': keys } }, (res) => {
+          let body = '';
+          res.on('data', (d) => (body += d)).on('end', () => resolve({ status: res.statusCode!, body }));
+        });
+        req.on('error', reject).end(JSON.stringify(STEP));
+      });
+      expect(answer.status, answer.body).to.equal(400);
+      expect(JSON.parse(answer.body)).to.include({ code: 'VALIDATION_FAILED', field: 'headers.idempotency-key', detail: 'headers.idempotency-key: given 2 times; give it once' });
+    }
+    expect(await h.store.headPosition()).to.equal(head);
   });
 
   for (const [name, key] of [['empty', ''], ['non-ASCII', 'clé'], ['too long', 'k'.repeat(256)]] as const) {

@@ -34,6 +34,15 @@ describe('REST /v1: integer query parameters are decimal digits; every query par
   ];
   const url = (path: string, query: string) => `${path}${path.includes('?') ? '&' : '?'}${query}`;
 
+  it('a cursor the list did not issue is INVALID_CURSOR saying what to do, on every list in the same words (events, keys and batches said only "cursor is not one this server issued")', async () => {
+    const tasksCursor = 'eyJjIjoiMjAyNi0xMi0wNlQyMzo0NDo0NS4xODdaIiwiaSI6ImEifQ'; // {"c":"2026-12-06T23:44:45.187Z","i":"a"}: the task list's
+    for (const path of ['/v1/tool-calls', '/v1/events', `/v1/tasks/${task}/events`, '/v1/keys', '/v1/batches']) {
+      const res = await get(url(path, `cursor=${tasksCursor}`));
+      expect(res.json(), path).to.include({ code: 'INVALID_CURSOR', field: 'cursor' });
+      expect(res.json().detail, path).to.match(/^cursor: .+; pass back the nextCursor of a previous page unchanged$/);
+    }
+  });
+
   it('refuses exponents, hex, signs, spaces and fractions, naming the parameter and what it takes', async () => {
     for (const { path, name, range } of routes()) {
       for (const v of ['1e2', '0x10', '%2B5', '%205', '5%20', '1.5', '1.0', 'ten', 'Infinity']) {

@@ -181,6 +181,27 @@ describe('REST system routes: /healthz, /readyz, /metrics, /docs; request ids; r
     expect((await h.call({ method: 'GET', url: '/docs/json' })).json().openapi).to.equal(doc.openapi);
   });
 
+  it('/docs declares every time of an answer (createdAt, occurredAt, requestedAt…) as format date-time, which client generators type as a date (they were plain strings)', async () => {
+    const doc = (await h.call({ method: 'GET', url: '/docs' })).json();
+    const times: string[] = [];
+    const walk = (schema: unknown, at: string): void => {
+      if (!schema || typeof schema !== 'object') return;
+      const s = schema as { properties?: Record<string, { format?: string }>; items?: unknown; anyOf?: unknown[]; oneOf?: unknown[]; allOf?: unknown[] };
+      for (const [name, sub] of Object.entries(s.properties ?? {})) {
+        if (/At$/.test(name)) times.push(`${at}.${name}: ${sub.format ?? '(none)'}`);
+        walk(sub, `${at}.${name}`);
+      }
+      for (const sub of [s.items, ...(s.anyOf ?? []), ...(s.oneOf ?? []), ...(s.allOf ?? [])]) walk(sub, at);
+    };
+    for (const [path, ops] of Object.entries(doc.paths as Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema: unknown }> }> }>>)) {
+      for (const [method, op] of Object.entries(ops)) {
+        for (const [status, r] of Object.entries(op.responses)) if (Number(status) < 300) walk(r.content?.['application/json']?.schema, `${method} ${path} ${status}`);
+      }
+    }
+    expect(times.length).to.be.greaterThan(10);
+    expect(times.filter((t) => !t.endsWith(': date-time'))).to.deep.equal([]);
+  });
+
   it('/docs names every REST operation with a stable, unique operationId (what client generators name their methods after), the SDK\'s names', async () => {
     const doc = (await h.call({ method: 'GET', url: '/docs' })).json();
     const ids: Record<string, string> = {};
@@ -247,6 +268,24 @@ describe('REST system routes: /healthz, /readyz, /metrics, /docs; request ids; r
         if (method === 'get' && path !== '/v1/events/{id}/proof') expect(Object.keys(op.responses), `${method} ${path}`).not.to.include('409');
       }
     }
+    // Every /v1 route may answer 500 INTERNAL (a problem, its code kept, docs/errors.md); a 204
+    // documents no content (a generated client would parse an empty body as JSON and fail); the
+    // erasure of a subject's key answers 501 where this deployment has no subject keys.
+    for (const [path, ops] of Object.entries(doc.paths as Record<string, Record<string, { responses: Record<string, { content?: Record<string, unknown> }> }>>)) {
+      if (!path.startsWith('/v1/')) continue;
+      for (const [method, op] of Object.entries(ops)) {
+        expect(Object.keys(op.responses['500']?.content ?? {}), `${method} ${path} 500`).to.deep.equal(['application/problem+json']);
+        if (op.responses['204']) expect(op.responses['204'], `${method} ${path} 204`).not.to.have.property('content');
+      }
+    }
+    expect(doc.paths['/v1/subjects/{subject}/key'].delete.responses).to.have.property('501');
+    // An id over 500 characters is refused by the router (414 MALFORMED_REQUEST): listed where a path takes one.
+    for (const [path, ops] of Object.entries(doc.paths as Record<string, Record<string, { responses: Record<string, unknown> }>>)) {
+      for (const [method, op] of Object.entries(ops)) expect(Object.keys(op.responses).includes('414'), `${method} ${path} 414`).to.equal(path.includes('{'));
+    }
+    const long = await h.call({ method: 'GET', url: `/v1/tasks/${'a'.repeat(600)}` });
+    expect(long.statusCode).to.equal(414);
+    expect(long.json()).to.include({ code: 'MALFORMED_REQUEST', detail: 'a path segment over 500 characters (no id is that long)' });
     // A cancel takes its body ({reason}) or none: a client generated from /docs must not be made to send one.
     expect(doc.paths['/v1/tasks/{id}/cancel'].post.requestBody.required).to.not.equal(true);
     expect(doc.paths['/v1/tasks'].post.requestBody.required).to.equal(true);
@@ -299,6 +338,35 @@ describe('REST system routes: /healthz, /readyz, /metrics, /docs; request ids; r
     expect(denied.statusCode).to.equal(401);
     expect(denied.headers['x-request-id']).to.equal('no-key-1');
     expect(denied.json().requestId).to.equal('no-key-1');
+  });
+
+  it('RateLimit-Limit, -Remaining and -Reset on every answer to a key: the tighter of its key\'s and its tenant\'s windows (a client paces itself instead of meeting a 429); none before the key is known', async () => {
+    const h2 = await makeHarness({ rateLimit: { perKeyPerMinute: 3, perTenantPerMinute: 4 } });
+    try {
+      const a = (await h2.key('viewer', 'acme')).auth;
+      const b = (await h2.key('viewer', 'acme')).auth;
+      const limits = async (auth: string, url = '/v1/tasks') => {
+        const res = await h2.call({ method: 'GET', url, auth });
+        const reset = Number(res.headers['ratelimit-reset']);
+        expect(reset, url).to.be.within(1, 60);
+        return { status: res.statusCode, limit: res.headers['ratelimit-limit'], remaining: res.headers['ratelimit-remaining'], retryAfter: res.headers['retry-after'], reset };
+      };
+      expect(await limits(a)).to.include({ status: 200, limit: '3', remaining: '2' });
+      expect(await limits(a, '/v1/tasks?limit=0')).to.include({ status: 400, limit: '3', remaining: '1' }); // refusals after the key count too
+      expect(await limits(b)).to.include({ status: 200, limit: '4', remaining: '1' }); // the tenant's window is the tighter
+      expect(await limits(a)).to.include({ status: 200, limit: '3', remaining: '0' });
+      const limited = await limits(a);
+      expect(limited).to.include({ status: 429, limit: '3', remaining: '0' });
+      expect(String(limited.reset)).to.equal(limited.retryAfter);
+      const unknown = await h2.call({ method: 'GET', url: '/v1/tasks', auth: 'Bearer omk_nope' });
+      expect(unknown.statusCode).to.equal(401);
+      expect(unknown.headers).not.to.have.any.keys('ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset');
+      const doc = (await h2.call({ method: 'GET', url: '/docs' })).json();
+      expect(doc.paths['/v1/tasks'].get.responses['200'].headers).to.include.keys('ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset');
+      expect(doc.paths['/v1/tasks'].get.responses['401'].headers).not.to.have.any.keys('ratelimit-limit');
+    } finally {
+      await h2.close();
+    }
   });
 
   it('429 RATE_LIMITED with Retry-After per key, and per tenant across keys', async () => {

@@ -115,6 +115,20 @@ describe('REST /v1/tasks', () => {
       expect((await submit(k.agent, { steps: [{ tool: 'x__y', arguments: { text: 'emoji \ud83d\ude00' } }] })).statusCode).to.equal(202);
     });
 
+    it('400 MALFORMED_JSON for a body naming a key twice in one object, where JSON parsers disagree on which counts (the last was run without a word); nothing appended', async () => {
+      const before = await h.store.headPosition();
+      const payload = '{"steps":[{"tool":"examples__echo","arguments":{"text":"first","text":"second"}}]}';
+      const res = await h.call({ method: 'POST', url: '/v1/tasks', auth: k.agent, payload, headers: { 'content-type': 'application/json' } });
+      expect(res.statusCode, res.body).to.equal(400);
+      expect(res.json()).to.include({ code: 'MALFORMED_JSON', detail: 'body: names "text" twice in one object (the second at line 1, column 64); send each key once' });
+      const top = await h.call({ method: 'POST', url: '/v1/keys', auth: k.admin, payload: '{"role":"viewer","tenant":"acme","role":"admin"}', headers: { 'content-type': 'application/json' } });
+      expect([top.statusCode, top.json().code]).to.deep.equal([400, 'MALFORMED_JSON']);
+      expect(await h.store.headPosition()).to.equal(before);
+      // The same key in two objects is no duplicate.
+      const two = await h.call({ method: 'POST', url: '/v1/tasks', auth: k.agent, payload: '{"steps":[{"tool":"a__b","arguments":{"x":1}},{"tool":"a__b","arguments":{"x":2}}]}', headers: { 'content-type': 'application/json' } });
+      expect(two.statusCode, two.body).to.equal(202);
+    });
+
     it('400 MALFORMED_JSON, 415 for text/plain, 413 for oversize bodies', async () => {
       const bad = await h.call({ method: 'POST', url: '/v1/tasks', auth: k.agent, payload: '{"steps":', headers: { 'content-type': 'application/json' } });
       expect(bad.statusCode).to.equal(400);
@@ -122,9 +136,15 @@ describe('REST /v1/tasks', () => {
       const text = await h.call({ method: 'POST', url: '/v1/tasks', auth: k.agent, payload: 'hi', headers: { 'content-type': 'text/plain' } });
       expect(text.statusCode).to.equal(415);
       expect(text.json().code).to.equal('UNSUPPORTED_MEDIA_TYPE');
+      // The answer says what was sent and what the route takes (it said "Unsupported Media Type" alone).
+      expect(text.json()).to.include({ field: 'headers.content-type', detail: 'headers.content-type: text/plain is not accepted; send the body as application/json' });
+      const form = await h.call({ method: 'POST', url: '/v1/tasks', auth: k.agent, payload: 'a=1', headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' } });
+      expect(form.json().detail).to.equal('headers.content-type: application/x-www-form-urlencoded is not accepted; send the body as application/json');
       const big = await submit(k.agent, { instruction: 'x'.repeat(1_100_000) });
       expect(big.statusCode).to.equal(413);
       expect(big.json().code).to.equal('PAYLOAD_TOO_LARGE');
+      // The limit is named (it said "Request body is too large").
+      expect(big.json()).to.include({ field: 'body', detail: 'body: over 1048576 bytes (1 MiB), the limit of a request body' });
     });
 
     it('401 without or with a bad key; 403 for viewer and auditor', async () => {
@@ -179,6 +199,29 @@ describe('REST /v1/tasks', () => {
       // Another list's cursor is refused the same way.
       const events = await h.call({ method: 'GET', url: '/v1/tasks?cursor=WyJldmVudHMiLDVd', auth: k.viewer });
       expect([events.statusCode, events.json().code]).to.deep.equal([400, 'INVALID_CURSOR']);
+    });
+
+    it('400 for a time that is not RFC 3339 names the form it takes (it said "Invalid ISO datetime")', async () => {
+      for (const q of ['from=yesterday', 'to=2026-12-06', 'from=2026-12-06T23:00:00%2B0100', 'to=2026-12-06%2023:00:00Z']) {
+        for (const list of ['/v1/tasks', '/v1/tool-calls']) {
+          const res = await h.call({ method: 'GET', url: `${list}?${q}`, auth: k.viewer });
+          const name = q.split('=')[0];
+          expect(res.json(), `${list}?${q}`).to.include({ code: 'VALIDATION_FAILED', field: `querystring.${name}`, detail: `querystring.${name}: an RFC 3339 date-time with Z or an offset, such as 2026-12-06T23:00:00Z or 2026-12-07T00:00:00+01:00` });
+        }
+      }
+    });
+
+    it('400 for a from after to on the task and tool-call lists (an empty page said nothing of the swapped bounds); offsets are compared as instants', async () => {
+      for (const list of ['/v1/tasks', '/v1/tool-calls']) {
+        const swapped = await h.call({ method: 'GET', url: `${list}?from=2026-12-07T00:00:00Z&to=2026-12-06T00:00:00Z`, auth: k.viewer });
+        expect(swapped.statusCode, list).to.equal(400);
+        expect(swapped.json(), list).to.include({ code: 'VALIDATION_FAILED', field: 'querystring.from', detail: 'querystring.from: later than to, so nothing can match (both bounds are inclusive)' });
+        // 01:00+02:00 is 23:00 the day before: not after 00:00Z.
+        const offsets = await h.call({ method: 'GET', url: `${list}?from=2026-12-06T01:00:00%2B02:00&to=2026-12-06T00:00:00Z`, auth: k.viewer });
+        expect(offsets.statusCode, list).to.equal(200);
+        const same = await h.call({ method: 'GET', url: `${list}?from=2026-12-06T00:00:00Z&to=2026-12-06T00:00:00Z`, auth: k.viewer });
+        expect(same.statusCode, list).to.equal(200);
+      }
     });
 
     it('401 without a key', async () => {

@@ -32,7 +32,7 @@ export function subjectsRoutes(deps: AppDeps): FastifyPluginAsync {
           'their hashes and proofs stay valid. Recorded as SubjectKeyErased on `subject-<kid>`. Idempotent: 204 again for a subject ' +
           'already erased; 404 SUBJECT_NOT_FOUND for one that never had a key.',
         params: SubjectParams,
-        response: { 204: NoContent, ...problems },
+        response: { 204: NoContent, ...problems, 501: ProblemSchema },
       },
     }, async (request, reply) => {
       if (!deps.subjectKeys) throw new NotImplementedError('subject key erasure');

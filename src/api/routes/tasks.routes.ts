@@ -1,9 +1,9 @@
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, preValidationHookHandler } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { assertMayActOnTask, assertMaySubmitAs } from '../../auth/agent-scope';
 import type { Principal } from '../../auth/principal';
-import { InvalidTransitionError, NotFoundError } from '../../core/errors';
+import { InvalidTransitionError, NotFoundError, ValidationError } from '../../core/errors';
 import { handleCommand } from '../../domain/handle-command';
 import { taskDecider, taskStream } from '../../domain/task/task.decider';
 import { IDEMPOTENCY_KEY } from '../../domain/task/idempotent-task-id';
@@ -39,6 +39,19 @@ const SubmitTaskHeaders = z.looseObject({
   'idempotency-key': z.string().regex(IDEMPOTENCY_KEY, '1 to 255 printable ASCII characters').optional().describe('Makes a retried POST return the task it already made (docs/agent.md)'),
 });
 
+/**
+ * Node joins repeated headers it does not know into one value ("a, b"), which the key's pattern
+ * takes: two Idempotency-Key headers (a proxy adding its own, a client setting it twice) would name
+ * a third key, and a new task. Refused as a query parameter given twice is.
+ */
+const onlyOneIdempotencyKey: preValidationHookHandler = (request, _reply, done) => {
+  const raw = request.raw.rawHeaders ?? [];
+  let given = 0;
+  for (let i = 0; i < raw.length; i += 2) if (raw[i].toLowerCase() === 'idempotency-key') given++;
+  if (given > 1) return done(new ValidationError(`headers.idempotency-key: given ${given} times; give it once`, { field: 'headers.idempotency-key' }));
+  done();
+};
+
 /** Tasks: submit, list, show, audit trail, cancel, approvals. Every query and command is scoped to the caller's tenant. */
 export function tasksRoutes(deps: AppDeps): FastifyPluginAsync {
   const waitMs = deps.readYourWritesMs ?? 2000;
@@ -63,6 +76,7 @@ export function tasksRoutes(deps: AppDeps): FastifyPluginAsync {
 
     app.post('/tasks', {
       config: { permission: 'tasks:write' },
+      preValidation: onlyOneIdempotencyKey,
       schema: {
         tags: ['tasks'],
         operationId: 'submitTask',

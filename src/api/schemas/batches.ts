@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Cursor, Hex32, Limit } from './common';
+import { Cursor, Hex32, Limit, Timestamp } from './common';
 import { AuditEventView } from './events';
 
 export const BatchIdParams = z.strictObject({
@@ -15,7 +15,7 @@ export const BatchAnchor = z.looseObject({
   txHash: z.string(),
   blockNumber: z.number().int(),
   gasUsed: z.number().int().describe('Gas the anchor transaction used'),
-  anchoredAt: z.string().describe('When BatchAnchored was recorded (after CHAIN_CONFIRMATIONS)'),
+  anchoredAt: Timestamp.describe('When BatchAnchored was recorded (after CHAIN_CONFIRMATIONS)'),
 });
 
 /** A batch head as src/proofs/batches.ts views it: every field is sent, `anchor` null until anchored. */
@@ -30,7 +30,7 @@ export const BatchView = z.looseObject({
   prevRoot: Hex32,
   signer: z.string(),
   signature: z.string(),
-  sealedAt: z.string(),
+  sealedAt: Timestamp,
   anchor: BatchAnchor.nullable(),
 });
 export type BatchViewOutput = z.infer<typeof BatchView>;

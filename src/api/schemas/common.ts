@@ -32,7 +32,25 @@ export const QueryInt = (min: number, max: number) =>
 export const Limit = QueryInt(1, 200).prefault(50);
 
 /** An ISO 8601 time with offset; normalised to UTC milliseconds. */
-export const IsoTime = z.iso.datetime({ offset: true }).transform((v) => new Date(v).toISOString());
+export const IsoTime = z.iso.datetime({ offset: true, message: 'an RFC 3339 date-time with Z or an offset, such as 2026-12-06T23:00:00Z or 2026-12-07T00:00:00+01:00' }).transform((v) => new Date(v).toISOString());
+
+/**
+ * A list's `from` and `to` (IsoTime, both inclusive) the right way round: swapped bounds would
+ * answer an empty page, which a client cannot tell from "nothing in that time". Compared after
+ * IsoTime made both UTC ISO strings of one length, so as text.
+ * @example z.strictObject({ from: IsoTime.optional(), to: IsoTime.optional() }).refine(...FROM_NOT_AFTER_TO)
+ */
+export const FROM_NOT_AFTER_TO: [(q: { from?: string; to?: string }) => boolean, { message: string; path: string[] }] = [
+  (q) => q.from === undefined || q.to === undefined || q.from <= q.to,
+  { message: 'later than to, so nothing can match (both bounds are inclusive)', path: ['from'] },
+];
+
+/**
+ * A time in an answer: an ISO 8601 UTC string (`2026-12-06T23:42:52.802Z`), as every read model
+ * stores and every event records it. Declared `format: date-time` in /docs, so client generators
+ * type it as a date; read as any string, as before (an answer is never refused for its time).
+ */
+export const Timestamp = z.string().meta({ format: 'date-time' });
 
 export const Hex32 = z.string().regex(/^0x[0-9a-f]{64}$/, '0x + 64 lowercase hex digits');
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ActorView, Cursor, Hex32, page, QueryInt } from './common';
+import { ActorView, Cursor, Hex32, page, QueryInt, Timestamp } from './common';
 
 export const AuditEventView = z.object({
   id: z.string(),
@@ -8,7 +8,7 @@ export const AuditEventView = z.object({
   stream: z.string(),
   revision: z.number().int(),
   position: z.number().int(),
-  occurredAt: z.string(),
+  occurredAt: Timestamp,
   tenant: z.string(),
   actor: ActorView,
   correlationId: z.string().optional(),

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { AgentIdsSchema } from '../../../events/auth.events';
 import { ROLES } from '../../auth/roles';
 import { KeyTenantSchema, TenantSchema } from '../../auth/tenant';
-import { Cursor, Limit } from './common';
+import { Cursor, Limit, Timestamp } from './common';
 
 export const CreateKeyBody = z.strictObject({
   role: z.enum(ROLES),
@@ -30,9 +30,9 @@ export const KeyView = z.object({
   /** Absent: the key may act as any agent of its tenant. */
   agents: z.array(z.string()).optional(),
   prefix: z.string(),
-  createdAt: z.string(),
+  createdAt: Timestamp,
   createdBy: z.string(),
-  revokedAt: z.string().optional(),
+  revokedAt: Timestamp.optional(),
 });
 export type KeyViewOutput = z.infer<typeof KeyView>;
 

@@ -3,7 +3,7 @@ import { isUuid } from '../../core/ids';
 import { mcpServerLimitFields } from '../../../events/mcp.events';
 import { envProblems } from '../../mcp/upstream-env';
 import { headersProblems } from '../../mcp/upstream-headers';
-import { QueryInt } from './common';
+import { QueryInt, Timestamp } from './common';
 
 export const RegisterServerBody = z
   .strictObject({
@@ -58,7 +58,7 @@ export const McpServerView = z.looseObject({
   /** Those given by reference (`${env:NAME}`): templates, never values. */
   env: z.record(z.string(), z.string()).optional(),
   toolCount: z.number().int().optional(),
-  registeredAt: z.string().optional().describe('When McpServerRegistered was recorded'),
+  registeredAt: Timestamp.optional().describe('When McpServerRegistered was recorded'),
 });
 export type McpServerViewOutput = z.infer<typeof McpServerView>;
 

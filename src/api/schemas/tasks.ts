@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { AgentIdSchema } from '../../../events/auth.events';
 import { TASK_STATUSES, TaskStepSchema } from '../../../events/task.events';
 import { recipientPublicKey } from '../../core/sealed-answer';
-import { Cursor, ErrorInfo, Hex32, IsoTime, JsonObject, Limit, page } from './common';
+import { Cursor, ErrorInfo, FROM_NOT_AFTER_TO, Hex32, IsoTime, JsonObject, Limit, page, Timestamp } from './common';
 
 export const TaskStatus = z.enum(TASK_STATUSES);
 
@@ -72,8 +72,8 @@ export const TaskStepView = z.object({
   result: z.unknown().optional(),
   error: ErrorInfo.optional(),
   latencyMs: z.number().optional(),
-  startedAt: z.string().optional(),
-  completedAt: z.string().optional(),
+  startedAt: Timestamp.optional(),
+  completedAt: Timestamp.optional(),
 });
 
 /**
@@ -98,8 +98,8 @@ export const TaskView = z.object({
   /** The answer sealed to the task's answerRecipient (TaskCompleted v2); open it with the SDK's `tasks.answer` or `openmcp tasks answer`. */
   sealedAnswer: SealedAnswerView.optional(),
   error: ErrorInfo.optional(),
-  createdAt: z.string(),
-  updatedAt: z.string(),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
   revision: z.number().int(),
 });
 export type TaskViewOutput = z.infer<typeof TaskView>;
@@ -111,7 +111,7 @@ export const TaskListQuery = z.strictObject({
   to: IsoTime.optional(),
   limit: Limit,
   cursor: Cursor.optional(),
-});
+}).refine(...FROM_NOT_AFTER_TO);
 export type TaskListQueryInput = z.input<typeof TaskListQuery>;
 
 export const TaskPage = page(TaskView);

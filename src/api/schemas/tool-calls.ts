@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Cursor, ErrorInfo, Hex32, IsoTime, Limit, page, Uuid } from './common';
+import { Cursor, ErrorInfo, FROM_NOT_AFTER_TO, Hex32, IsoTime, Limit, page, Uuid, Timestamp } from './common';
 
 export const ToolCallStatus = z.enum(['requested', 'completed', 'failed']);
 
@@ -21,8 +21,8 @@ export const ToolCallView = z.object({
   cached: z.boolean().optional(),
   latencyMs: z.number().optional(),
   error: ErrorInfo.optional(),
-  requestedAt: z.string().optional(),
-  completedAt: z.string().optional(),
+  requestedAt: Timestamp.optional(),
+  completedAt: Timestamp.optional(),
 });
 export type ToolCallViewOutput = z.infer<typeof ToolCallView>;
 
@@ -37,7 +37,7 @@ export const ToolCallListQuery = z.strictObject({
   to: IsoTime.optional().describe('requestedAt at or before'),
   limit: Limit,
   cursor: Cursor.optional(),
-});
+}).refine(...FROM_NOT_AFTER_TO);
 export type ToolCallListQueryInput = z.input<typeof ToolCallListQuery>;
 
 export const ToolCallPage = page(ToolCallView);

@@ -1,4 +1,4 @@
-import { NotFoundError, OpenMcpError } from '../../../src/core/errors';
+import { InvalidCursorError, NotFoundError, OpenMcpError } from '../../../src/core/errors';
 import type { Actor } from '../../../src/core/envelope';
 import type { EventStore } from '../../../src/eventstore/port';
 import type { McpGatewayService, ProofsService, RegisterServerParameters } from '../../../src/api/services';
@@ -30,7 +30,7 @@ export class FakeProofs implements ProofsService {
   }
 
   async listBatches(p: { limit: number; cursor?: string }) {
-    if (p.cursor !== undefined) throw new OpenMcpError('INVALID_CURSOR', 'cursor is not one this server issued', { status: 400, details: { field: 'cursor' } });
+    if (p.cursor !== undefined) throw new InvalidCursorError(); // as the real one's decodeCursor does
     return { items: [this.batch] };
   }
 
