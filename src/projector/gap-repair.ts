@@ -286,16 +286,14 @@ export class GapRepair {
       for (const stream of new Set(late.map((x) => x.stream))) {
         const mine = late.filter((x) => x.stream === stream);
         // Already waiting for a try after the database failed it: the events join that one.
-        const recorded = missing.filter((e) => e.stream === stream);
         const pending = this.pendingReplays.get(stream);
         if (pending) {
           pending.events.push(...mine);
-          pending.recorded.push(...recorded);
           continue;
         }
         const failed = await this.replayStream(stream);
         if (!failed) replayed.push(...mine);
-        else if (failed.transient) this.deferReplay(stream, { events: mine, recorded, failures: 0, at: 0 }, failed.reason);
+        else if (failed.transient) this.deferReplay(stream, { events: mine, recorded: [], failures: 0, at: 0 }, failed.reason);
         else left.push(...mine.map((x) => ({ ...x, reason: failed.reason })));
       }
       if (replayed.length) {
@@ -306,8 +304,14 @@ export class GapRepair {
         this.counter.inc({ outcome: 'repaired_out_of_order' }, left.length);
         this.options.onOutOfOrder?.(left);
       }
-      // Those of a stream whose replay is to be tried again are told once it has been.
-      const shown = missing.filter((e) => !this.pendingReplays.has(e.stream));
+      // Those of a stream whose replay is to be tried again are told once it has been: all of
+      // them, also one no later event of which was applied (its stream waiting from an earlier chunk).
+      const shown: RecordedEvent[] = [];
+      for (const e of missing) {
+        const pending = this.pendingReplays.get(e.stream);
+        if (pending) pending.recorded.push(e);
+        else shown.push(e);
+      }
       if (shown.length) this.options.onShown?.(shown);
     }
     if (held) {

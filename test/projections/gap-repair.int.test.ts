@@ -437,6 +437,29 @@ for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
         expect(await counted('repaired_out_of_order')).to.equal(3);
       });
 
+      it('an event of the stream repaired while its replay waits, with no later one applied, is told shown with the others once the stream is rebuilt, not dropped', async () => {
+        let failing = true;
+        const repair = failingRepair('for a moment', () => failing);
+        await firstRepair(repair);
+        expect(retries).to.have.length(1);
+        // The bus loses another event of c (the last of its stream: none applied after it), then delivers one of another stream.
+        const lost = await db.store.append(c, [createEvent({ type: 'TaskStepStarted', stream: c, tenant: 'acme', actor, data: { stepId: 's2', index: 1, tool: 'srv__echo', argumentsHash: `0x${'cd'.repeat(32)}`, argumentsJson: '{}', source: 'steps', idempotent: true } })]);
+        const other = `task-${newId()}`;
+        const delivered = await db.store.append(other, [createEvent({ type: 'TaskSubmitted', stream: other, tenant: 'acme', actor, data: { instruction: 'x' } })]);
+        expect(await rm.waitForPosition(delivered.position, 10_000)).to.equal(true);
+        await repair.check();
+        now += BOUND_MS;
+        // Its replay is due and fails again; the new event is overdue and applied (not after a later one of its stream).
+        await repair.check();
+        expect(repaired.flat()).to.include(lost.position);
+        expect(retries).to.have.length(2);
+        failing = false;
+        now += retries[1].retryInMs;
+        await repair.check();
+        expect(await status()).to.equal('completed');
+        expect(shown.flat().sort((x, y) => x - y), "every repaired event of the stream told shown once it is rebuilt (its page's live notice goes out again)").to.deep.equal([...lostPositions, lost.position]);
+      });
+
       it('for good (the write refused, not the database away): reported at once for a rebuild, never tried again', async () => {
         const repair = failingRepair('for good', () => true);
         await firstRepair(repair);
