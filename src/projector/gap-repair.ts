@@ -185,6 +185,8 @@ export class GapRepair {
   private retryAt = 0;
   /** Streams whose replay the database failed for a moment, by stream: tried again by later checks. */
   private readonly pendingReplays = new Map<string, PendingReplay>();
+  /** Events the repair applied whose check for a later event of their stream the database failed: checked at the next check. */
+  private readonly unchecked: RecordedEvent[] = [];
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
   private stopped = false;
@@ -211,8 +213,9 @@ export class GapRepair {
 
   /**
    * Stops after the chunk in hand (a check with many positions overdue repairs them chunk by
-   * chunk). A stream whose replay was to be tried again is reported (onOutOfOrder): no other
-   * process knows of it, and the read models would show it incomplete without a word.
+   * chunk). A stream whose replay was to be tried again is reported (onOutOfOrder), as are
+   * repaired events not yet checked for a later event of their stream (the database failed that
+   * check): no other process knows of them, and the read models would show them incomplete without a word.
    */
   async stop(): Promise<void> {
     this.stopped = true;
@@ -222,6 +225,10 @@ export class GapRepair {
       this.pendingReplays.delete(stream);
       this.leftOutOfOrder(pending, `the repair stopped before its next try (the database failed ${pending.failures} of ${REPLAY_ATTEMPTS})`);
     }
+    // Applied, but whether a later event of their stream was applied first is not known: those a projection folds in order may need a rebuild.
+    const unchecked = this.unchecked.splice(0);
+    const inOrder = unchecked.map((e) => ({ position: e.position, stream: e.stream, projections: this.inOrder.filter((a) => a.canHandle(e)).map((a) => a.name) })).filter((x) => x.projections.length);
+    if (inOrder.length) this.leftOutOfOrder({ events: inOrder, recorded: unchecked, failures: 0, at: 0 }, 'the repair stopped before it could check whether a later event of the stream had been applied first (the database failed that check)');
   }
 
   /** Wait before the replay of a stream that failed `failures` times is tried again: the check interval, doubled each time, at most `afterMs`. */
@@ -235,6 +242,7 @@ export class GapRepair {
     const now = this.clock().getTime();
     this.samples.push({ at: now, head: await auditHead(this.options.knex, this.table) });
     await this.retryReplays(now);
+    if (this.unchecked.length && !this.stopped) await this.afterApplied(this.unchecked.splice(0));
     let old = -1;
     for (let i = 0; i < this.samples.length && this.samples[i].at <= now - this.options.afterMs; i++) old = i;
     if (old < 0) return;
@@ -277,38 +285,7 @@ export class GapRepair {
     }
     if (missing.length) {
       await this.options.apply(missing);
-      const late = await this.appliedAfterLater(missing);
-      const positions = missing.map((e) => e.position);
-      this.counter.inc({ outcome: 'repaired' }, positions.length - late.length);
-      this.options.onRepaired?.(positions);
-      const replayed: RepairedOutOfOrder[] = [];
-      const left: RepairedOutOfOrder[] = [];
-      for (const stream of new Set(late.map((x) => x.stream))) {
-        const mine = late.filter((x) => x.stream === stream);
-        // Already waiting for a try after the database failed it: the events join that one.
-        const recorded = missing.filter((e) => e.stream === stream);
-        const pending = this.pendingReplays.get(stream);
-        if (pending) {
-          pending.events.push(...mine);
-          pending.recorded.push(...recorded);
-          continue;
-        }
-        const failed = await this.replayStream(stream);
-        if (!failed) replayed.push(...mine);
-        else if (failed.transient) this.deferReplay(stream, { events: mine, recorded, failures: 0, at: 0 }, failed.reason);
-        else left.push(...mine.map((x) => ({ ...x, reason: failed.reason })));
-      }
-      if (replayed.length) {
-        this.counter.inc({ outcome: 'replayed_stream' }, replayed.length);
-        this.options.onReplayed?.(replayed);
-      }
-      if (left.length) {
-        this.counter.inc({ outcome: 'repaired_out_of_order' }, left.length);
-        this.options.onOutOfOrder?.(left);
-      }
-      // Those of a stream whose replay is to be tried again are told once it has been.
-      const shown = missing.filter((e) => !this.pendingReplays.has(e.stream));
-      if (shown.length) this.options.onShown?.(shown);
+      await this.afterApplied(missing);
     }
     if (held) {
       this.counter.inc({ outcome: held.outcome });
@@ -317,6 +294,56 @@ export class GapRepair {
       return false;
     }
     return missing.length > 0;
+  }
+
+  /**
+   * Counts and tells `missing`, just applied, and rebuilds the streams a later event of which was
+   * applied first. When the database fails the check for those, the events are checked again at
+   * the next check (unchecked): they are applied now, and no later check would find them missing.
+   */
+  private async afterApplied(missing: RecordedEvent[]): Promise<void> {
+    let late: RepairedOutOfOrder[];
+    try {
+      late = await this.appliedAfterLater(missing);
+    } catch (err) {
+      this.unchecked.push(...missing);
+      throw err;
+    }
+    const positions = missing.map((e) => e.position);
+    this.counter.inc({ outcome: 'repaired' }, positions.length - late.length);
+    this.options.onRepaired?.(positions);
+    const replayed: RepairedOutOfOrder[] = [];
+    const left: RepairedOutOfOrder[] = [];
+    for (const stream of new Set(late.map((x) => x.stream))) {
+      const mine = late.filter((x) => x.stream === stream);
+      // Already waiting for a try after the database failed it: the events join that one.
+      const pending = this.pendingReplays.get(stream);
+      if (pending) {
+        pending.events.push(...mine);
+        continue;
+      }
+      const failed = await this.replayStream(stream);
+      if (!failed) replayed.push(...mine);
+      else if (failed.transient) this.deferReplay(stream, { events: mine, recorded: [], failures: 0, at: 0 }, failed.reason);
+      else left.push(...mine.map((x) => ({ ...x, reason: failed.reason })));
+    }
+    if (replayed.length) {
+      this.counter.inc({ outcome: 'replayed_stream' }, replayed.length);
+      this.options.onReplayed?.(replayed);
+    }
+    if (left.length) {
+      this.counter.inc({ outcome: 'repaired_out_of_order' }, left.length);
+      this.options.onOutOfOrder?.(left);
+    }
+    // Those of a stream whose replay is to be tried again are told once it has been: all of
+    // them, also one no later event of which was applied (its stream waiting from an earlier chunk).
+    const shown: RecordedEvent[] = [];
+    for (const e of missing) {
+      const pending = this.pendingReplays.get(e.stream);
+      if (pending) pending.recorded.push(e);
+      else shown.push(e);
+    }
+    if (shown.length) this.options.onShown?.(shown);
   }
 
   /**

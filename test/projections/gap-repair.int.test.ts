@@ -9,6 +9,7 @@ import { createEvent, type RecordedEvent } from '../../src/core/envelope';
 import { newId } from '../../src/core/ids';
 import type { EventStore } from '../../src/eventstore/port';
 import Database from 'better-sqlite3';
+import type { Knex } from 'knex';
 import { GAP_REPAIRS_METRIC, GapRepair, rebuildCommands, REPLAY_ATTEMPTS, type RepairedOutOfOrder } from '../../src/projector/gap-repair';
 import { Projector } from '../../src/projector/projector';
 import { SqlReadModels } from '../../src/readmodels/sql-read-models';
@@ -431,6 +432,92 @@ for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
         const repair = failingRepair('for a moment', () => true);
         await firstRepair(repair);
         expect(outOfOrder).to.deep.equal([]);
+        await repair.stop();
+        expect(outOfOrder.map((x) => x.position)).to.deep.equal(lostPositions);
+        expect(outOfOrder[0].reason).to.match(/stopped/);
+        expect(await counted('repaired_out_of_order')).to.equal(3);
+      });
+
+      it('an event of the stream repaired while its replay waits, with no later one applied, is told shown with the others once the stream is rebuilt, not dropped', async () => {
+        let failing = true;
+        const repair = failingRepair('for a moment', () => failing);
+        await firstRepair(repair);
+        expect(retries).to.have.length(1);
+        // The bus loses another event of c (the last of its stream: none applied after it), then delivers one of another stream.
+        const lost = await db.store.append(c, [createEvent({ type: 'TaskStepStarted', stream: c, tenant: 'acme', actor, data: { stepId: 's2', index: 1, tool: 'srv__echo', argumentsHash: `0x${'cd'.repeat(32)}`, argumentsJson: '{}', source: 'steps', idempotent: true } })]);
+        const other = `task-${newId()}`;
+        const delivered = await db.store.append(other, [createEvent({ type: 'TaskSubmitted', stream: other, tenant: 'acme', actor, data: { instruction: 'x' } })]);
+        expect(await rm.waitForPosition(delivered.position, 10_000)).to.equal(true);
+        await repair.check();
+        now += BOUND_MS;
+        // Its replay is due and fails again; the new event is overdue and applied (not after a later one of its stream).
+        await repair.check();
+        expect(repaired.flat()).to.include(lost.position);
+        expect(retries).to.have.length(2);
+        failing = false;
+        now += retries[1].retryInMs;
+        await repair.check();
+        expect(await status()).to.equal('completed');
+        expect(shown.flat().sort((x, y) => x - y), "every repaired event of the stream told shown once it is rebuilt (its page's live notice goes out again)").to.deep.equal([...lostPositions, lost.position]);
+      });
+
+      /** The repair, whose first query after each apply the database fails, as a connection lost then (until `failing` is false). */
+      function failingAfterApply(): GapRepair {
+        const flaky = new Proxy(db.knex, {
+          apply(target, thisArg, args) {
+            const qb = Reflect.apply(target, thisArg, args) as Knex.QueryBuilder;
+            if (failNext) {
+              failNext = false;
+              const lost = Object.assign(new Error('Connection lost: The server closed the connection.'), { code: 'PROTOCOL_CONNECTION_LOST', fatal: true });
+              // The builder's methods return the builder itself: awaiting the query ends here.
+              Object.assign(qb, { then: (ok: never, no: never) => Promise.reject(lost).then(ok, no) });
+            }
+            return qb;
+          },
+        });
+        return new GapRepair({
+          knex: flaky,
+          store: db.store,
+          apply: async (events) => {
+            await projector.applyEvents(events);
+            failNext = true;
+          },
+          replay: (events) => projector.replayStream(events),
+          afterMs: BOUND_MS,
+          clock: () => new Date(now),
+          registry,
+          onRepaired: (positions) => repaired.push(positions),
+          onReplayed: (events) => replayed.push(...events),
+          onOutOfOrder: (events) => outOfOrder.push(...events),
+          onShown: (events) => shown.push(events.map((e) => e.position)),
+        });
+      }
+      let failNext = false;
+      /** The check that applies the lost start, and fails on the database right after. */
+      async function applyThenFail(repair: GapRepair): Promise<void> {
+        await repair.check();
+        now += BOUND_MS;
+        const failed = await repair.check().then(() => undefined, (err: unknown) => err);
+        expect((failed as { code?: string })?.code, 'the check failed with the database').to.equal('PROTOCOL_CONNECTION_LOST');
+        expect(await listed(), 'the repair itself was applied').to.include.members(lostPositions);
+        expect(await status(), 'its stream not rebuilt yet').to.not.equal('completed');
+      }
+
+      it('the database failing right after the repair is applied, before it could tell whether a later event of the stream was applied first: told at the next check and the stream rebuilt, not forgotten', async () => {
+        const repair = failingAfterApply();
+        await applyThenFail(repair);
+        now += BOUND_MS / 10;
+        await repair.check();
+        expect(await status(), 'rebuilt from the event store').to.equal('completed');
+        expect(replayed.map((x) => x.position)).to.deep.equal(lostPositions);
+        expect(await counted('replayed_stream')).to.equal(3);
+        expect(shown).to.deep.equal([lostPositions]);
+        expect(outOfOrder).to.deep.equal([]);
+      });
+
+      it('the same, then the repair stops before the next check: reported for a rebuild rather than forgotten', async () => {
+        const repair = failingAfterApply();
+        await applyThenFail(repair);
         await repair.stop();
         expect(outOfOrder.map((x) => x.position)).to.deep.equal(lostPositions);
         expect(outOfOrder[0].reason).to.match(/stopped/);
