@@ -47,6 +47,9 @@ export function callFailureText(e: McpGatewayError): string {
       return 'circuit open after repeated failures';
     case 'MCP_UPSTREAM_BUSY':
       return 'too many calls in flight and queued';
+    // The gateway's own (shuttingDownError, a drain's cut-off): nothing of the upstream's.
+    case 'DEPENDENCY_UNAVAILABLE':
+      return 'the gateway was shutting down';
   }
   if (e instanceof UpstreamProtocolError) return `the upstream answered JSON-RPC error ${e.rpcCode}`;
   if (unreadableAnswer(e.cause)) return "the upstream's answer could not be read (not JSON, or not the shape MCP requires)";

@@ -189,8 +189,10 @@ export class Upstream {
       resetTimeout: b.resetTimeoutMs,
       rollingCountTimeout: b.rollingCountTimeoutMs,
       // An answer from the upstream, even an error answer, means it is alive; a call its caller
-      // cancelled says nothing about the upstream either.
-      errorFilter: (err: unknown) => err instanceof UpstreamProtocolError || (err as McpGatewayError).code === 'MCP_CALL_CANCELLED',
+      // cancelled says nothing about the upstream either, nor one the gateway ended as it shuts
+      // down (shuttingDownError, a drain's cut-off: the calls it ends would open the circuit and
+      // record the server down).
+      errorFilter: (err: unknown) => err instanceof UpstreamProtocolError || ['MCP_CALL_CANCELLED', 'DEPENDENCY_UNAVAILABLE'].includes((err as McpGatewayError).code),
     });
     this.breaker.on('open', () => this.setHealth('down', { reason: 'circuit opened', cause: { kind: 'circuit-open' } }));
     this.breaker.on('close', () => this.setHealth('up'));

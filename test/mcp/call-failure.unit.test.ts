@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { recordedFailure } from '../../src/agent/runtime/step-payload';
 import { AgentError } from '../../src/agent/errors';
 import { failureOf } from '../../src/mcp/call-failure';
-import { cancelledError, McpGatewayError, UpstreamProtocolError } from '../../src/mcp/errors';
+import { cancelledError, McpGatewayError, shuttingDownError, UpstreamProtocolError } from '../../src/mcp/errors';
 import { payloadDigest } from '../../src/mcp/payload-hash';
 import { Web3Error } from '../../src/web3/web3-error';
 
@@ -53,6 +53,7 @@ const CASES: [string, McpGatewayError, string][] = [
   ["a cancellation, with its caller's reason", cancelledError(AbortSignal.abort(`user gave up on ${S}`)), 'the call was cancelled by its caller or with its session;'],
   ['a variable not set', new McpGatewayError('MCP_UPSTREAM_UNAVAILABLE', 'headers.Authorization: environment variable API_TOKEN is not set on this gateway', { details: { variable: 'API_TOKEN', problem: 'unset' } }), 'environment variable API_TOKEN is not set on this gateway;'],
   ['an upstream closed by the gateway', new McpGatewayError('MCP_UPSTREAM_UNAVAILABLE', 'api: closed'), 'the upstream is not connected;'],
+  ['a call ended at a drain\'s cut-off', shuttingDownError(), 'the gateway was shutting down;'],
 ];
 
 describe("failed calls: what ToolCallFailed records of the error, without the upstream's text under hash-only", () => {

@@ -40,7 +40,7 @@ describe('MCP gateway: endInFlight (a drain cut-off) ends the calls in flight "s
 
   const toolCalls = async (): Promise<RecordedEvent[]> => (await db.store.readAll({ after: -1, limit: 10_000, streamPrefix: 'toolcall-' }));
 
-  it('16 calls (12 running upstream, 4 queued): each fails DEPENDENCY_UNAVAILABLE, recorded, cancelled upstream; Node warns of no leak; a call after it is refused unrecorded', async () => {
+  it('16 calls (12 running upstream, 4 queued): each fails DEPENDENCY_UNAVAILABLE, recorded, cancelled upstream; Node warns of no leak; the circuit stays closed; a call after it is refused unrecorded', async () => {
     const ids = Array.from({ length: 16 }, (_, i) => `c${i}`);
     const calls = ids.map((id) => gateway.callTool(ctx, 'beh__hold', { id, ms: 50_000 }).then(() => 'answered', (err: { code?: string; message?: string }) => err));
     await until('12 run upstream', () => upstream.started.length === 12);
@@ -53,6 +53,10 @@ describe('MCP gateway: endInFlight (a drain cut-off) ends the calls in flight "s
     const failed = (await toolCalls()).filter((e) => e.type === 'ToolCallFailed');
     expect(failed.map((e) => (e.data as { error: { code: string } }).error.code)).to.deep.equal(Array(16).fill('DEPENDENCY_UNAVAILABLE'));
     expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning').map(String)).to.deep.equal([]);
+    // The gateway's own ending says nothing of the upstream: its circuit stays closed, no "down" recorded.
+    expect(gateway.status().upstreams.map((u) => u.circuit)).to.deep.equal(['closed']);
+    const health = await db.store.readAll({ after: -1, limit: 10_000 });
+    expect(health.filter((e) => e.type === 'McpServerHealthChanged' && (e.data as { status: string }).status === 'down').map((e) => e.data)).to.deep.equal([]);
 
     const before = (await toolCalls()).length;
     const late = await gateway.callTool(ctx, 'beh__hold', { id: 'late' }).catch((err: { code?: string }) => err);
