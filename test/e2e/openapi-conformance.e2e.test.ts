@@ -139,6 +139,9 @@ describe('REST answers match the OpenAPI document the gateway serves (/docs)', f
     await exchange(414, 'GET', '/v1/tasks/{id}', `/v1/tasks/${'a'.repeat(600)}`); // 414
     await exchange(200, 'GET', '/v1/tasks/{id}/events', `/v1/tasks/${task.body.id}/events?limit=2`);
     await exchange(409, 'POST', '/v1/tasks/{id}/cancel', `/v1/tasks/${task.body.id}/cancel`, { body: { reason: 'done already' } }); // 409
+    // A cancel that is taken: a task still running (its step waits ten minutes, or its cancel).
+    const slow = await exchange(202, 'POST', '/v1/tasks', '/v1/tasks', { body: { steps: [{ tool: 'examples__sleep', arguments: { ms: 600_000 } }] } });
+    await exchange(202, 'POST', '/v1/tasks/{id}/cancel', `/v1/tasks/${slow.body.id}/cancel`, { body: { reason: 'conformance' } });
     await exchange([202, 409], 'POST', '/v1/tasks/{id}/cancel', `/v1/tasks/${replay.body.id}/cancel`, { body: {} }); // 409 once it completed
     await exchange(409, 'POST', '/v1/tasks/{id}/approvals', `/v1/tasks/${task.body.id}/approvals`, { body: { proposalHash: `0x${'0'.repeat(64)}`, decision: 'approve' } });
     await exchange(400, 'POST', '/v1/tasks/{id}/approvals', `/v1/tasks/${task.body.id}/approvals`, { body: { decision: 'maybe' } }); // 400
