@@ -34,6 +34,11 @@ export function toRow(event: PendingEvent, revision: number, position: number): 
 }
 
 export function fromRow(row: EventRow): RecordedEvent {
-  const content = JSON.parse(row.body) as Omit<PendingEvent, 'hash'>;
-  return { ...content, hash: row.hash as Hex, revision: Number(row.revision), position: Number(row.position) };
+  // The parsed body is this call's own object: the stored fields are added to it (a spread into a
+  // new object is V8's slow path on Node 20, microseconds an event). Same keys, same order.
+  const event = JSON.parse(row.body) as RecordedEvent;
+  event.hash = row.hash as Hex;
+  event.revision = Number(row.revision);
+  event.position = Number(row.position);
+  return event;
 }
