@@ -182,3 +182,44 @@ describe('tool patterns', () => {
     expect(evaluateToolCall(p, { tool: 'files__read\nall', callsInTask: 0 })).to.include({ decision: 'deny', rule: 'tools.deny' });
   });
 });
+
+describe('policy file: a refusal says where in the file', () => {
+  let dir: string;
+  before(() => (dir = mkdtempSync(join(tmpdir(), 'policy-file-at-'))));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  const refusal = (name: string, text: string): string => {
+    const path = join(dir, name);
+    writeFileSync(path, text);
+    try {
+      loadPolicyFile(path);
+    } catch (err) {
+      expect(err).to.be.instanceOf(ConfigError);
+      return (err as Error).message;
+    }
+    throw new Error('accepted');
+  };
+
+  it('a misspelt key is placed at its line and column (YAML), not only by its path', () => {
+    const text = 'policies:\n  - tenant: acme\n    tools:\n      allow: ["examples__*"]\n      denny: ["examples__now"]\n';
+    expect(refusal('typo.yaml', text)).to.match(/policies\.0\.tools: Unrecognized key: "denny" \(line 5, column 7\)/);
+  });
+
+  it('a value of the wrong type is placed at the value (JSON too)', () => {
+    const text = '{\n  "policies": [\n    { "tenant": "acme",\n      "approvalRequired": "yes" }\n  ]\n}\n';
+    expect(refusal('type.json', text)).to.match(/policies\.0\.approvalRequired: .*boolean.* \(line 4, column 27\)/);
+  });
+
+  it('names every problem of the file, not only the first (one restart per typo found)', () => {
+    const text = 'policies:\n  - tenant: acme\n    tools: { alow: ["examples__*"] }\n    approvals: 0\n  - tenant: acme\n    agent: bot\n    native: { maxValueWei: -1 }\n';
+    const msg = refusal('many.yaml', text);
+    expect(msg).to.match(/policies\.0\.tools: Unrecognized key: "alow" \(line 3, column 14\)/);
+    expect(msg).to.match(/policies\.0\.approvals: .* \(line 4, column 16\)/);
+    expect(msg).to.match(/policies\.1\.native\.maxValueWei: .* \(line 7, column 28\)/);
+  });
+
+  it('a JSON syntax error is placed at its line and column (Node 20 said only "at position 52")', () => {
+    const text = '{\n  "policies": [\n    { "tenant": "acme", }\n  ]\n}\n';
+    expect(refusal('syntax.json', text)).to.match(/not valid JSON\/YAML: .* \(line 3, column 25\)/);
+  });
+});
