@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '../../src/core/errors';
-import { evaluateToolCall, globMatch, loadPolicyFile, parsePolicy, resolvePolicy, AgentPolicySchema } from '../../src/agent/policy';
+import { evaluateToolCall, globMatch, loadPolicyFile, parsePolicy, policyHashes, resolvePolicy, AgentPolicySchema } from '../../src/agent/policy';
 
 const TOKEN = '0x1111111111111111111111111111111111111111';
 
@@ -221,5 +221,17 @@ describe('policy file: a refusal says where in the file', () => {
   it('a JSON syntax error is placed at its line and column (Node 20 said only "at position 52")', () => {
     const text = '{\n  "policies": [\n    { "tenant": "acme", }\n  ]\n}\n';
     expect(refusal('syntax.json', text)).to.match(/not valid JSON\/YAML: .* \(line 3, column 25\)/);
+  });
+});
+
+describe('policy versions (policyEntryHash)', () => {
+  it('the same file gives the same hashes (key order, a default written out); a changed limit changes its entry\'s hash only', () => {
+    const a = parsePolicy({ policies: [{ tenant: 'acme', tools: { allow: ['examples__*'], budgets: { examples__echo: 2 } } }, { tenant: 'beta' }] });
+    const b = parsePolicy({ policies: [{ tools: { budgets: { examples__echo: 2 }, deny: [], allow: ['examples__*'] }, agent: '*', tenant: 'acme' }, { tenant: 'beta' }] });
+    const c = parsePolicy({ policies: [{ tenant: 'acme', tools: { allow: ['examples__*'], budgets: { examples__echo: 3 } } }, { tenant: 'beta' }] });
+    expect(policyHashes(a)).to.deep.equal(policyHashes(b));
+    expect(policyHashes(c)['acme/*']).to.not.equal(policyHashes(a)['acme/*']);
+    expect(policyHashes(c)['beta/*']).to.equal(policyHashes(a)['beta/*']);
+    expect(Object.keys(policyHashes(a))).to.deep.equal(['acme/*', 'beta/*']);
   });
 });

@@ -8,3 +8,4 @@ export * from './method-key';
 export * from './method-rule';
 export * from './native-cost';
 export * from './check-policy-abis';
+export * from './policy-hash';
