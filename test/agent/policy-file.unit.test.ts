@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '../../src/core/errors';
-import { evaluateToolCall, globMatch, loadPolicyFile, parsePolicy, policyHashes, resolvePolicy, AgentPolicySchema } from '../../src/agent/policy';
+import { evaluateToolCall, globMatch, loadPolicyFile, parsePolicy, policyHashes, resolvePolicy, unregisteredServerPatterns, AgentPolicySchema } from '../../src/agent/policy';
 
 const TOKEN = '0x1111111111111111111111111111111111111111';
 
@@ -233,5 +233,24 @@ describe('policy versions (policyEntryHash)', () => {
     expect(policyHashes(c)['acme/*']).to.not.equal(policyHashes(a)['acme/*']);
     expect(policyHashes(c)['beta/*']).to.equal(policyHashes(a)['beta/*']);
     expect(Object.keys(policyHashes(a))).to.deep.equal(['acme/*', 'beta/*']);
+  });
+});
+
+describe('policy patterns naming a server no tenant has (unregisteredServerPatterns)', () => {
+  it('names a deny, allow or budget whose server part is not registered for the entry\'s tenant (a typo: it stops or bounds nothing)', () => {
+    const file = parsePolicy({
+      policies: [
+        { tenant: 'acme', tools: { allow: ['examples__*', 'files__read', '*'], deny: ['exmaples__now', 'examples__now', 'ex*__x'], budgets: { exmaples__echo: 1 } } },
+        { tenant: '*', tools: { deny: ['files__delete', 'chain__send_transaction'] } },
+      ],
+    });
+    const servers: Record<string, string[]> = { acme: ['examples'], '*': ['examples', 'files'] };
+    expect(unregisteredServerPatterns(file, (t) => servers[t] ?? [])).to.deep.equal([
+      { entry: 'acme/*', field: 'tools.allow', pattern: 'files__read', server: 'files' },
+      { entry: 'acme/*', field: 'tools.deny', pattern: 'exmaples__now', server: 'exmaples' },
+      { entry: 'acme/*', field: 'tools.budgets', pattern: 'exmaples__echo', server: 'exmaples' },
+    ]);
+    // chain__read_contract and chain__send_transaction are the runtime's own tools, not a server's.
+    expect(unregisteredServerPatterns(parsePolicy({ policies: [{ tenant: 'acme', tools: { allow: ['chain__*'] } }] }), () => [])).to.deep.equal([]);
   });
 });

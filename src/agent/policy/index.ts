@@ -9,3 +9,4 @@ export * from './method-rule';
 export * from './native-cost';
 export * from './check-policy-abis';
 export * from './policy-hash';
+export * from './unregistered-servers';
