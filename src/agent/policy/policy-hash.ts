@@ -1,5 +1,5 @@
 import { hashCanonical } from '../../core/hash';
-import type { AgentPolicy, PolicyFile } from './policy';
+import { DEFAULT_POLICY, type AgentPolicy, type PolicyFile } from './policy';
 import { policyName } from './resolve-policy';
 
 const hashes = new WeakMap<AgentPolicy, string>();
@@ -31,4 +31,12 @@ export function policyHashes(file: PolicyFile): Record<string, string> {
   const out: Record<string, string> = {};
   for (const e of file.policies) out[policyName(e)] = policyEntryHash(e);
   return out;
+}
+
+/**
+ * The version a decision of `entry` records (PolicyEvaluated v2 `policyHash`): its policyEntryHash,
+ * or undefined for the built-in default, which has no versions (its decisions stay v1).
+ */
+export function decisionVersion(entry: AgentPolicy): string | undefined {
+  return entry === DEFAULT_POLICY ? undefined : policyEntryHash(entry);
 }

@@ -15,9 +15,9 @@ import { infer, responseCacheKey } from '../llm/infer';
 import { estimateTokens } from '../llm/token-budget';
 import type { AssistantMessage, ChatMessage, Completion, ToolSpec } from '../llm/port';
 import { policyName, resolvePolicy } from '../policy/resolve-policy';
-import { policyEntryHash } from '../policy/policy-hash';
+import { decisionVersion } from '../policy/policy-hash';
 import { evaluateToolCall, type PolicyDecision } from '../policy/evaluate-policy';
-import { DEFAULT_POLICY, type AgentPolicy } from '../policy/policy';
+import type { AgentPolicy } from '../policy/policy';
 import { READ_CONTRACT_TOOL, SEND_TRANSACTION_TOOL, chainTools, isChainToolName } from './chain-tools';
 import { runChainRead, runChainTransaction } from './chain-steps';
 import { RunInterrupted } from './run-interrupted';
@@ -912,7 +912,7 @@ export class TaskRun {
   private async recordPolicy(stepId: string, subject: 'tool' | 'contract-read' | 'transaction', tool: string, d: PolicyDecision, proposalHash?: string): Promise<void> {
     const prev = this.view.policy.get(`${stepId}:${subject}`);
     // Only an entry of POLICY_FILE has versions; the built-in default (`default`) is fixed, and its decisions stay v1.
-    const policyHash = this.policy === DEFAULT_POLICY ? undefined : policyEntryHash(this.policy);
+    const policyHash = decisionVersion(this.policy);
     // The same decision under another version of the entry (a restart with a changed file) is recorded
     // again: the log then says which file the step went on under, not only the one it was first decided by.
     if (prev && prev.decision === d.decision && prev.rule === d.rule && prev.proposalHash === proposalHash && prev.policyHash === policyHash) return;
