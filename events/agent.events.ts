@@ -214,6 +214,26 @@ export const PolicyEvaluated = defineEvent(
   'The policy engine decided a tool call or transaction. A denial is evidence too.',
 );
 
+export const PolicyEvaluatedV2 = defineEvent(
+  'PolicyEvaluated',
+  2,
+  z.strictObject({
+    stepId,
+    subject: z.enum(['tool', 'contract-read', 'transaction']),
+    tool: z.string().min(1).max(200),
+    decision: z.enum(['allow', 'deny', 'require_approval']),
+    /** The rule that decided, e.g. `native.maxValue` or `contracts.unknown`. */
+    rule: z.string().min(1).max(200),
+    reason: z.string().max(2000),
+    proposalHash: digest.proposalHash.optional(),
+    /** Which policy entry applied (`<tenant>/<agent>`, `*` for wildcards, `default`). */
+    policy: z.string().max(300),
+    /** Which version of that entry: the hash of its content. Absent only in a v1 event read as v2. */
+    policyHash: digest.policyHash.optional(),
+  }),
+  'The policy engine decided a tool call or transaction. A denial is evidence too. v2 adds `policyHash`, the hash of the content of the POLICY_FILE entry `policy` names, so a decision shows which version of the file made it (the name stays the same when the file changes); the start logs each entry\'s hash. It is written only for a decision of a POLICY_FILE entry: one of the built-in default (`policy: "default"`, fixed by the release) is still v1. A decision made again under another version (a step resumed after a restart with a changed file) is recorded again. A v1 event reads as v2 without `policyHash`.',
+);
+
 export const ApprovalRequested = defineEvent(
   'ApprovalRequested',
   1,
@@ -377,6 +397,7 @@ export const agentEvents = [
   InferenceCompletedV5,
   InferenceCompletedV6,
   PolicyEvaluated,
+  PolicyEvaluatedV2,
   ApprovalRequested,
   ApprovalRequestedV2,
   ApprovalGiven,
@@ -395,6 +416,7 @@ export const agentEvents = [
  * InferenceCompleted v4 → v5: a turn with no sealed copy of its answer (no `sealedAnswer`).
  * InferenceCompleted v5 → v6: a turn booked before it was recorded (no `usageUnbooked`).
  * ApprovalRequested v1 → v2: a proposal one approval releases, from anyone (no `approvals`).
+ * PolicyEvaluated v1 → v2: a decision recorded before policy versions (no `policyHash`).
  */
 export const agentUpcasters: Upcaster[] = [
   { type: 'InferenceCompleted', fromVersion: 1, upcast: (data) => data },
@@ -403,4 +425,5 @@ export const agentUpcasters: Upcaster[] = [
   { type: 'InferenceCompleted', fromVersion: 4, upcast: (data) => data },
   { type: 'InferenceCompleted', fromVersion: 5, upcast: (data) => data },
   { type: 'ApprovalRequested', fromVersion: 1, upcast: (data) => data },
+  { type: 'PolicyEvaluated', fromVersion: 1, upcast: (data) => data },
 ];

@@ -57,6 +57,8 @@ import { createGateway, mcpOriginPolicyFrom, mcpSessionLimitsFrom } from './app/
 import { ChainRegistry } from './web3/chain-registry';
 import { loadChainsFile } from './web3/chains-file';
 import { loadPolicyFile } from './agent/policy/load-policy';
+import { unregisteredServerPatterns } from './agent/policy/unregistered-servers';
+import { SHARED_TENANT } from './mcp/types';
 import { createContractDescriber } from './web3/describe-contract';
 
 const SYSTEM_ACTOR = { kind: 'system' as const, id: 'openmcp' };
@@ -207,7 +209,7 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
   }
   // A policy the agent would refuse stops the start before anything is made: the database, the
   // bootstrap key, the chain. Read again when the agent is built, and checked then against the chains' ABIs.
-  if (roles.agent) loadPolicyFile(config.POLICY_FILE ? resolve(config.POLICY_FILE) : undefined);
+  const policyFile = roles.agent ? loadPolicyFile(config.POLICY_FILE ? resolve(config.POLICY_FILE) : undefined) : undefined;
   // So do MCP_SERVERS_FILE and CHAINS_FILE, for the roles that read them (checked again when used).
   if (connectsUpstreams(roles) && config.MCP_SERVERS_FILE) readServersFile(config.MCP_SERVERS_FILE, SYSTEM_ACTOR);
   if ((roles.agent || roles.api) && config.CHAINS_FILE) loadChainsFile(resolve(config.CHAINS_FILE));
@@ -516,6 +518,20 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
         },
       });
       logger.info({ signer: agent.signer }, 'agent runtime signs task outputs');
+      // A tool pattern naming a server no tenant of its entry has (a typo: `exmaples__now`) stops or bounds nothing.
+      // Servers also come at run time, so it is a warning, once the configuration's own have registered.
+      const gw = gateway!;
+      const policy = policyFile!;
+      void registrations?.settled.then(() => {
+        if (closing) return;
+        const serversOf = (t: string) => (t === SHARED_TENANT ? gw.catalog.allServers() : gw.catalog.listServers(t)).map((srv) => srv.name);
+        for (const u of unregisteredServerPatterns(policy, serversOf)) {
+          logger.warn(
+            { policy: u.entry, field: u.field, pattern: u.pattern },
+            `POLICY_FILE: ${u.field} "${u.pattern}" of ${u.entry} names server "${u.server}", which is not registered${u.entry.startsWith('*/') ? '' : ' for its tenant'}: it matches no tool until one is (a typo? servers: ${[...new Set(serversOf(u.entry.slice(0, u.entry.indexOf('/'))))].join(', ') || 'none'})`,
+          );
+        }
+      });
     }
 
     const checks: ReadinessCheck[] = [

@@ -15,6 +15,7 @@ import { KnowledgeBase } from './knowledge/knowledge-base';
 import { TokenBudget } from './llm/token-budget';
 import { assertPolicyFitsChains } from './policy/check-policy-abis';
 import { loadPolicyFile } from './policy/load-policy';
+import { policyHashes } from './policy/policy-hash';
 import { CacheSpendLedger, type SpendLedger } from './policy/spend-ledger';
 import { AgentRuntime } from './runtime/agent-runtime';
 import type { AgentRuntimeDependencies } from './runtime/runtime-deps';
@@ -56,6 +57,8 @@ export async function createAgentRuntime(p: CreateAgentRuntimeParameters): Promi
   const cache = p.cache ?? new MemoryCache();
   const ledger = p.ledger ?? new CacheSpendLedger(cache);
   const policy = loadPolicyFile(c.POLICY_FILE ? abs(c.POLICY_FILE) : undefined);
+  // What PolicyEvaluated.policyHash will name: an auditor matches a decision to the file it was made under.
+  p.logger?.info?.({ policyFile: c.POLICY_FILE ?? null, policies: policyHashes(policy) }, 'policy in force');
   const specs = loadChainsFile(c.CHAINS_FILE ? abs(c.CHAINS_FILE) : undefined);
   const chains = specs.length ? await ChainRegistry.open(specs, p.env ?? process.env) : undefined;
   // A rule the ABIs make unsafe (a bare name of an overloaded method) stops the start, not a payment.

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { settingsPosition } from './settings-position';
 
 function valueAt(doc: unknown, path: readonly PropertyKey[]): unknown {
   let v = doc;
@@ -35,4 +36,26 @@ export function settingsIssueText(issue: z.core.$ZodIssue, doc: unknown, root = 
     }
   }
   return `${where}: ${issue.message}`;
+}
+
+/** Most problems one refusal lists: past them, it says how many more there are. */
+const MOST_ISSUES = 5;
+
+/**
+ * Every problem zod found in a settings file, each as settingsIssueText gives it and, when the
+ * file's text is at hand, followed by where it is written (`(line 5, column 7)`, settingsPosition):
+ * a file refused for its first typo alone needed a restart per typo to find the next. The first
+ * problem comes first, as before; the others follow `; also: `, at most MOST_ISSUES in all.
+ * @example settingsIssuesText(error.issues, doc, text) // 'policies.0.tools: Unrecognized key: "denny" (line 5, column 7)'
+ */
+export function settingsIssuesText(issues: readonly z.core.$ZodIssue[], doc: unknown, fileText?: string, root = '(root)'): string {
+  const at = (issue: z.core.$ZodIssue): string => {
+    if (fileText === undefined) return '';
+    const key = issue.code === 'unrecognized_keys' && issue.keys.length ? issue.keys[0] : undefined;
+    const pos = settingsPosition(fileText, issue.path, key);
+    return pos ? ` (line ${pos.line}, column ${pos.column})` : '';
+  };
+  const shown = issues.slice(0, MOST_ISSUES).map((i) => `${settingsIssueText(i, doc, root)}${at(i)}`);
+  const more = issues.length - shown.length;
+  return shown.join('; also: ') + (more > 0 ? `; and ${more} more` : '');
 }

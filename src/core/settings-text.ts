@@ -91,7 +91,22 @@ export function readSettingsFile(path: string, variable: string): unknown {
   try {
     return parseSettingsText(path, text);
   } catch (err) {
-    const problem = err instanceof RefusedKeyError ? err.message : `not valid JSON/YAML: ${(err as Error).message}`;
+    const problem = err instanceof RefusedKeyError ? err.message : `not valid JSON/YAML: ${withLineAndColumn((err as Error).message, text)}`;
     throw new ConfigError(`${variable} ${path}: ${problem}`, { variable });
   }
+}
+
+/**
+ * JSON.parse's message with the line and column of the `position` it names (Node 20 gives only the
+ * character offset: "at position 52", which nobody can find in an editor). A message that names a
+ * line already (Node 22, YAML's parser) is kept as it is.
+ * @example withLineAndColumn('Unexpected token } in JSON at position 4', '{\n"a"}') // '… at position 4 (line 2, column 4)'
+ */
+function withLineAndColumn(message: string, text: string): string {
+  const m = /at position (\d+)/.exec(message);
+  if (!m || /\bline\b/.test(message)) return message;
+  const before = withoutByteOrderMark(text).slice(0, Number(m[1]));
+  const line = before.split('\n').length;
+  const column = before.length - before.lastIndexOf('\n');
+  return `${message} (line ${line}, column ${column})`;
 }

@@ -7,7 +7,7 @@ import { hasKey } from '../core/has-key';
 import { loneSurrogateProblem } from '../core/lone-surrogate';
 import { PrivateKeySchema } from '../core/private-key';
 import { readSettingsFile } from '../core/settings-text';
-import { settingsIssueText } from '../core/settings-issue';
+import { settingsIssuesText } from '../core/settings-issue';
 
 const address = z.string().regex(ADDRESS_PATTERN, 'a 0x-prefixed 20-byte address');
 
@@ -50,13 +50,16 @@ function fail(source: string, msg: string): never {
   throw new ConfigError(`CHAINS_FILE ${source}: ${msg}`, { variable: 'CHAINS_FILE' });
 }
 
-/** Validate a chains document; ABI files resolve relative to `baseDir`. */
-export function parseChains(doc: unknown, baseDir: string, source = '(inline)'): ResolvedChain[] {
+/**
+ * Validate a chains document; ABI files resolve relative to `baseDir`. A refusal names every faulty
+ * field (at most 5), each with its line and column when the file's `text` is given.
+ */
+export function parseChains(doc: unknown, baseDir: string, source = '(inline)', text?: string): ResolvedChain[] {
   const lone = loneSurrogateProblem(doc);
   if (lone) fail(source, lone);
   const parsed = ChainsFileSchema.safeParse(doc ?? {});
   if (!parsed.success) {
-    fail(source, settingsIssueText(parsed.error.issues[0], doc));
+    fail(source, settingsIssuesText(parsed.error.issues, doc, text));
   }
   const ids = new Set<number>();
   return parsed.data.chains.map((c, i) => {
@@ -89,5 +92,12 @@ export function loadChainsFile(path: string | undefined): ResolvedChain[] {
   // Set but saying nothing (empty, only comments, `{}`): read as "no chains", the start went on
   // and the first transfer failed CHAIN_NOT_CONFIGURED while CHAINS_FILE was set.
   if (!hasKey(doc, 'chains')) fail(path, 'has no `chains` list (an empty file?): list the chains the agent may use (docs/agent.md), or unset CHAINS_FILE');
-  return parseChains(doc, dirname(path), path);
+  // The text again, only to say where a refused value is written (a failure here only loses the positions).
+  let text: string | undefined;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    text = undefined;
+  }
+  return parseChains(doc, dirname(path), path, text);
 }

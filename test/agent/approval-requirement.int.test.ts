@@ -142,6 +142,25 @@ describe('agent runtime: a changed `approvals` reaches proposals already waiting
     await sentOnce(id, R, before);
   });
 
+  it('approved while no runtime ran, restarted under an edited entry that still holds it: the decision is recorded again with the new policyHash before it is sent', async () => {
+    const R = addr(0xb5);
+    const before = await fx.balanceOf(R);
+    await restartWith('q5', {});
+    const { id, hash } = await held('q5', R);
+    await runtimes[runtimes.length - 1].stop();
+    expect(await decide('q5', id, hash, BOB)).to.deep.include({ status: 'approved' });
+    // Another version of the entry (a gas cap added): the transfer is still held by method.approvalAbove, and approved.
+    await restartWith('q5', { maxGasLimit: '900000' });
+    const es = await sentOnce(id, R, before);
+    const decisions = ofType(es, 'PolicyEvaluated').filter((e) => (e.data as { subject: string }).subject === 'transaction');
+    const versions = decisions.map((e) => (e.data as { policyHash?: string }).policyHash);
+    expect(new Set(versions).size, 'decided under both versions').to.equal(2);
+    const sentAt = es.findIndex((e) => e.type === 'TransactionSubmitted');
+    const last = decisions.filter((e) => es.indexOf(e) < sentAt).pop()!;
+    expect(last.data).to.include({ decision: 'require_approval', rule: 'method.approvalAbove', proposalHash: hash });
+    expect((last.data as { policyHash: string }).policyHash).to.equal(versions[versions.length - 1]).and.not.equal(versions[0]);
+  });
+
   it('held under approvals 2 with one approval, restarted under approvals 1: recorded, not sent until the next approval', async () => {
     const R = addr(0xb3);
     const before = await fx.balanceOf(R);

@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '../../src/core/errors';
-import { evaluateToolCall, globMatch, loadPolicyFile, parsePolicy, resolvePolicy, AgentPolicySchema } from '../../src/agent/policy';
+import { evaluateToolCall, globMatch, loadPolicyFile, parsePolicy, policyHashes, resolvePolicy, unregisteredServerPatterns, AgentPolicySchema } from '../../src/agent/policy';
 
 const TOKEN = '0x1111111111111111111111111111111111111111';
 
@@ -180,5 +180,77 @@ describe('tool patterns', () => {
   it('a deny pattern stops a tool whose name has a line break (it was let through by a literal allow)', () => {
     const p = AgentPolicySchema.parse({ tenant: 'acme', tools: { allow: ['files__read\nall'], deny: ['files__*'] } });
     expect(evaluateToolCall(p, { tool: 'files__read\nall', callsInTask: 0 })).to.include({ decision: 'deny', rule: 'tools.deny' });
+  });
+});
+
+describe('policy file: a refusal says where in the file', () => {
+  let dir: string;
+  before(() => (dir = mkdtempSync(join(tmpdir(), 'policy-file-at-'))));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  const refusal = (name: string, text: string): string => {
+    const path = join(dir, name);
+    writeFileSync(path, text);
+    try {
+      loadPolicyFile(path);
+    } catch (err) {
+      expect(err).to.be.instanceOf(ConfigError);
+      return (err as Error).message;
+    }
+    throw new Error('accepted');
+  };
+
+  it('a misspelt key is placed at its line and column (YAML), not only by its path', () => {
+    const text = 'policies:\n  - tenant: acme\n    tools:\n      allow: ["examples__*"]\n      denny: ["examples__now"]\n';
+    expect(refusal('typo.yaml', text)).to.match(/policies\.0\.tools: Unrecognized key: "denny" \(line 5, column 7\)/);
+  });
+
+  it('a value of the wrong type is placed at the value (JSON too)', () => {
+    const text = '{\n  "policies": [\n    { "tenant": "acme",\n      "approvalRequired": "yes" }\n  ]\n}\n';
+    expect(refusal('type.json', text)).to.match(/policies\.0\.approvalRequired: .*boolean.* \(line 4, column 27\)/);
+  });
+
+  it('names every problem of the file, not only the first (one restart per typo found)', () => {
+    const text = 'policies:\n  - tenant: acme\n    tools: { alow: ["examples__*"] }\n    approvals: 0\n  - tenant: acme\n    agent: bot\n    native: { maxValueWei: -1 }\n';
+    const msg = refusal('many.yaml', text);
+    expect(msg).to.match(/policies\.0\.tools: Unrecognized key: "alow" \(line 3, column 14\)/);
+    expect(msg).to.match(/policies\.0\.approvals: .* \(line 4, column 16\)/);
+    expect(msg).to.match(/policies\.1\.native\.maxValueWei: .* \(line 7, column 28\)/);
+  });
+
+  it('a JSON syntax error is placed at its line and column (Node 20 said only "at position 52")', () => {
+    const text = '{\n  "policies": [\n    { "tenant": "acme", }\n  ]\n}\n';
+    expect(refusal('syntax.json', text)).to.match(/not valid JSON\/YAML: .* \(line 3, column 25\)/);
+  });
+});
+
+describe('policy versions (policyEntryHash)', () => {
+  it('the same file gives the same hashes (key order, a default written out); a changed limit changes its entry\'s hash only', () => {
+    const a = parsePolicy({ policies: [{ tenant: 'acme', tools: { allow: ['examples__*'], budgets: { examples__echo: 2 } } }, { tenant: 'beta' }] });
+    const b = parsePolicy({ policies: [{ tools: { budgets: { examples__echo: 2 }, deny: [], allow: ['examples__*'] }, agent: '*', tenant: 'acme' }, { tenant: 'beta' }] });
+    const c = parsePolicy({ policies: [{ tenant: 'acme', tools: { allow: ['examples__*'], budgets: { examples__echo: 3 } } }, { tenant: 'beta' }] });
+    expect(policyHashes(a)).to.deep.equal(policyHashes(b));
+    expect(policyHashes(c)['acme/*']).to.not.equal(policyHashes(a)['acme/*']);
+    expect(policyHashes(c)['beta/*']).to.equal(policyHashes(a)['beta/*']);
+    expect(Object.keys(policyHashes(a))).to.deep.equal(['acme/*', 'beta/*']);
+  });
+});
+
+describe('policy patterns naming a server no tenant has (unregisteredServerPatterns)', () => {
+  it('names a deny, allow or budget whose server part is not registered for the entry\'s tenant (a typo: it stops or bounds nothing)', () => {
+    const file = parsePolicy({
+      policies: [
+        { tenant: 'acme', tools: { allow: ['examples__*', 'files__read', '*'], deny: ['exmaples__now', 'examples__now', 'ex*__x'], budgets: { exmaples__echo: 1 } } },
+        { tenant: '*', tools: { deny: ['files__delete', 'chain__send_transaction'] } },
+      ],
+    });
+    const servers: Record<string, string[]> = { acme: ['examples'], '*': ['examples', 'files'] };
+    expect(unregisteredServerPatterns(file, (t) => servers[t] ?? [])).to.deep.equal([
+      { entry: 'acme/*', field: 'tools.allow', pattern: 'files__read', server: 'files' },
+      { entry: 'acme/*', field: 'tools.deny', pattern: 'exmaples__now', server: 'exmaples' },
+      { entry: 'acme/*', field: 'tools.budgets', pattern: 'exmaples__echo', server: 'exmaples' },
+    ]);
+    // chain__read_contract and chain__send_transaction are the runtime's own tools, not a server's.
+    expect(unregisteredServerPatterns(parsePolicy({ policies: [{ tenant: 'acme', tools: { allow: ['chain__*'] } }] }), () => [])).to.deep.equal([]);
   });
 });

@@ -10,7 +10,8 @@ import { AgentRuntime } from '../../src/agent/runtime/agent-runtime';
 import { OpenAiLlmClient } from '../../src/agent/llm/openai-client';
 import { TokenBudget } from '../../src/agent/llm/token-budget';
 import { CacheSpendLedger } from '../../src/agent/policy/spend-ledger';
-import { parsePolicy } from '../../src/agent/policy';
+import { DEFAULT_POLICY, parsePolicy, policyEntryHash, resolvePolicy } from '../../src/agent/policy';
+import { hashCanonical } from '../../src/core/hash';
 import type { ToolCaller, ToolCallContext, ToolInfo } from '../../src/agent/runtime/tool-caller';
 import type { AgentRuntimeDependencies } from '../../src/agent/runtime/runtime-deps';
 import type { OpenAiFake } from '../support/openai-fake/openai-fake';
@@ -171,6 +172,41 @@ describe('task runs: resume rules, limits and policy (in-test ToolCaller, openai
     const eb = await waitForTask(store, b, ended);
     expect((ofType(eb, 'TaskFailed')[0].data as { error: { message: string } }).error.message).to.contain('tools.budget');
     expect(tools.calls.filter((c) => c.name === 'kv__get')).to.have.length(2);
+  });
+
+  it('records which policy decided: PolicyEvaluated v2 names the entry and its content hash (policyHash), which another file changes; the built-in default stays v1', async () => {
+    const id = await submitTask(store, 'acme', { steps: [{ tool: 'kv__get', arguments: {} }] });
+    await start();
+    const events = await waitForTask(store, id, ended);
+    const [p] = ofType(events, 'PolicyEvaluated');
+    expect(p.version).to.equal(2);
+    const entry = resolvePolicy(deps.policy, 'acme');
+    expect(p.data).to.include({ policy: 'acme/*', policyHash: policyEntryHash(entry) });
+    expect(policyEntryHash(entry)).to.equal(hashCanonical(entry));
+    const stricter = resolvePolicy(parsePolicy({ policies: [{ tenant: 'acme', tools: { allow: ['kv__*', 'mail__*'], budgets: { kv__get: 1 } } }] }), 'acme');
+    expect(policyEntryHash(stricter)).to.not.equal(policyEntryHash(entry));
+    // No entry for the tenant: the built-in default decided, which has no versions (v1, as before).
+    const other = await submitTask(store, 'other', { steps: [{ tool: 'kv__get', arguments: {} }] });
+    const [d] = ofType(await waitForTask(store, other, ended), 'PolicyEvaluated');
+    expect(d.version).to.equal(1);
+    expect(d.data).to.include({ policy: 'default' }).and.not.have.property('policyHash');
+    expect(resolvePolicy(deps.policy, 'other')).to.equal(DEFAULT_POLICY);
+  });
+
+  it('records a decision again when a resumed step is decided under another policy than the one recorded (same rule, new policyHash)', async () => {
+    const id = await submitTask(store, 'acme', { steps: [{ tool: 'kv__get', arguments: {} }] });
+    const base = { stream: taskStream(id), tenant: 'acme', actor: { kind: 'agent' as const, id: 'dead-worker' }, correlationId: id };
+    // As an earlier run (under an earlier file, or an earlier release) left it: decided, not yet started.
+    await store.append(taskStream(id), [
+      createEvent({ ...base, type: 'TaskStarted', data: { worker: 'dead-worker' } }),
+      createEvent({ ...base, type: 'PolicyEvaluated', version: 1, data: { stepId: 'step-0', subject: 'tool', tool: 'kv__get', decision: 'allow', rule: 'tools.allow', reason: 'tool kv__get is allowed', policy: 'acme/*' } }),
+    ]);
+    await start();
+    const events = await waitForTask(store, id, ended);
+    const decided = ofType(events, 'PolicyEvaluated');
+    expect(decided.map((e) => e.version)).to.deep.equal([1, 2]);
+    expect(decided[1].data).to.include({ rule: 'tools.allow', policyHash: policyEntryHash(resolvePolicy(deps.policy, 'acme')) });
+    expect(ofType(events, 'TaskCompleted')).to.have.length(1);
   });
 
   it('fails a step that runs past the step timeout, and a model that keeps calling tools at max steps', async () => {

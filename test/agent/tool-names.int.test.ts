@@ -10,6 +10,13 @@ import { aliasToolName } from '../../src/core/tool-name';
 import { AgentRuntime } from '../../src/agent/runtime/agent-runtime';
 import { OpenAiLlmClient } from '../../src/agent/llm/openai-client';
 import { parsePolicy } from '../../src/agent/policy';
+
+/** A decision's data but its policyHash (the entry's version, checked in task-run.int.test.ts), which must be there. */
+function withoutPolicyHash(data: Record<string, unknown>): Record<string, unknown> {
+  const { policyHash, ...rest } = data;
+  expect(policyHash).to.match(/^0x[0-9a-f]{64}$/);
+  return rest;
+}
 import { openStore, MemoryCache, ended, ofType, submitTask, waitForTask } from './support/agent-fixture';
 import { startOpenAiFake, OPENAI_FUNCTION_NAME, type ChatRequest, type FakeReply, type OpenAiFake } from '../support/openai-fake/openai-fake';
 import { startBehaviourUpstream, type BehaviourUpstream } from '../mcp/support/behaviour-upstream';
@@ -120,7 +127,7 @@ describe('agent runtime: tool names the LLM host accepts (real McpGateway, opena
     const events = await waitForTask(t.store, id, ended);
     const failed = ofType(events, 'TaskFailed')[0]?.data as { error: { code: string } };
     expect(failed.error.code).to.equal('POLICY_DENIED');
-    expect(ofType(events, 'PolicyEvaluated').map((e) => e.data)).to.deep.equal([
+    expect(ofType(events, 'PolicyEvaluated').map((e) => withoutPolicyHash(e.data))).to.deep.equal([
       { stepId: 'step-0', subject: 'tool', tool: 'beh__files.delete', decision: 'deny', rule: 'tools.deny', reason: 'tool beh__files.delete matches deny pattern beh__files.delete', policy: 'acme/*' },
     ]);
     const deletes = (await t.store.readAll({ limit: 10_000 })).filter((e) => e.type === 'ToolCallRequested' && (e.data as { tool: string }).tool === 'files.delete');
@@ -147,7 +154,7 @@ describe('agent runtime: an explicit step naming a tool of a server still regist
     held.release();
     const events = await waitForTask(t.store, id, ended);
     expect((ofType(events, 'TaskFailed')[0]?.data as { error: { code: string } }).error.code).to.equal('POLICY_DENIED');
-    expect(ofType(events, 'PolicyEvaluated').map((e) => (e.data as { tool: string; decision: string }))).to.deep.include.members([{ stepId: 'step-0', subject: 'tool', tool: 'beh__files.delete', decision: 'deny', rule: 'tools.deny', reason: 'tool beh__files.delete matches deny pattern beh__files.delete', policy: 'acme/*' }]);
+    expect(ofType(events, 'PolicyEvaluated').map((e) => withoutPolicyHash(e.data))).to.deep.include.members([{ stepId: 'step-0', subject: 'tool', tool: 'beh__files.delete', decision: 'deny', rule: 'tools.deny', reason: 'tool beh__files.delete matches deny pattern beh__files.delete', policy: 'acme/*' }]);
     const deletes = (await t.store.readAll({ limit: 10_000 })).filter((e) => e.type === 'ToolCallRequested');
     expect(deletes).to.deep.equal([]);
   });

@@ -100,3 +100,14 @@ describe("dashboard: a task's answer under LLM_REDACTION=hash-only", () => {
     expect(answerNote(id, undefined)).to.equal(undefined);
   });
 });
+
+describe('dashboard timeline: which policy decided', () => {
+  it('a PolicyEvaluated names the entry that decided and, from v2, its version (policyHash), as an auditor needs', async () => {
+    const { summarize } = await load();
+    const base = { stepId: 'step-0', subject: 'tool', tool: 'examples__now', decision: 'deny', rule: 'tools.deny', reason: 'tool examples__now matches deny pattern examples__now', policy: 'acme/*' };
+    const v2 = summarize({ type: 'PolicyEvaluated', version: 2, data: { ...base, policyHash: `0x1ff4${'0'.repeat(54)}f851` } });
+    expect(v2.summary).to.equal('Policy deny: tool examples__now — rule tools.deny: tool examples__now matches deny pattern examples__now (entry acme/*, version 0x1ff400…00f851)');
+    const v1 = summarize({ type: 'PolicyEvaluated', version: 1, data: { ...base, policy: 'default' } });
+    expect(v1.summary).to.match(/\(entry default\)$/);
+  });
+});

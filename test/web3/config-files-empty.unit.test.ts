@@ -39,4 +39,9 @@ describe('CHAINS_FILE and POLICY_FILE: a file that says nothing stops the start'
     expect(loadChainsFile(file('none.yaml', 'chains: []\n'))).to.deep.equal([]);
     expect(loadPolicyFile(file('none-p.yaml', 'policies: []\n'))).to.deep.equal({ policies: [] });
   });
+
+  it('a CHAINS_FILE refused for its content names every problem with its line and column, as POLICY_FILE does', () => {
+    const p = file('typo.yaml', 'chains:\n  - chainId: 31337\n    rpcURL: http://127.0.0.1:8545\n    wallet: { type: key, privateKeyEnv: K }\n');
+    expect(() => loadChainsFile(p)).to.throw(ConfigError, /chains\.0: Unrecognized key: "rpcURL" \(line 3, column 5\)/);
+  });
 });

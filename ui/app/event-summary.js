@@ -59,7 +59,11 @@ export function summarize(e) {
       };
     }
     case 'PolicyEvaluated':
-      return { category: d.decision === 'deny' ? 'error' : 'policy', summary: `Policy ${d.decision.replace('_', ' ')}: ${d.subject} ${d.tool} — rule ${d.rule}${d.reason ? `: ${d.reason}` : ''}` };
+      // The entry and (v2) its version: an auditor matches the decision to the file it was made under.
+      return {
+        category: d.decision === 'deny' ? 'error' : 'policy',
+        summary: `Policy ${d.decision.replace('_', ' ')}: ${d.subject} ${d.tool} — rule ${d.rule}${d.reason ? `: ${d.reason}` : ''} (entry ${d.policy}${d.policyHash ? `, version ${short(d.policyHash)}` : ''})`,
+      };
     case 'ApprovalRequested':
       return { category: 'approval', summary: `Waiting for a human approval (rule ${d.rule}) of proposal ${short(d.proposalHash)}` };
     case 'ApprovalGiven':

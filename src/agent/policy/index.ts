@@ -8,3 +8,5 @@ export * from './method-key';
 export * from './method-rule';
 export * from './native-cost';
 export * from './check-policy-abis';
+export * from './policy-hash';
+export * from './unregistered-servers';

@@ -1,17 +1,21 @@
+import { readFileSync } from 'node:fs';
 import { ConfigError } from '../../core/errors';
 import { hasKey } from '../../core/has-key';
 import { PolicyFileSchema, type PolicyFile } from './policy';
 import { loneSurrogateProblem } from '../../core/lone-surrogate';
 import { readSettingsFile } from '../../core/settings-text';
-import { settingsIssueText } from '../../core/settings-issue';
+import { settingsIssuesText } from '../../core/settings-issue';
 
-/** Parse a policy document (already read): `{ policies: [...] }`. Throws ConfigError naming the field. */
-export function parsePolicy(doc: unknown, source = 'POLICY_FILE'): PolicyFile {
+/**
+ * Parse a policy document (already read): `{ policies: [...] }`. Throws ConfigError naming every
+ * faulty field (at most 5), each with its line and column when the file's `text` is given.
+ */
+export function parsePolicy(doc: unknown, source = 'POLICY_FILE', text?: string): PolicyFile {
   const lone = loneSurrogateProblem(doc);
   if (lone) throw new ConfigError(`${source}: ${lone}`, { variable: 'POLICY_FILE' });
   const parsed = PolicyFileSchema.safeParse(doc ?? {});
   if (!parsed.success) {
-    throw new ConfigError(`${source}: ${settingsIssueText(parsed.error.issues[0], doc)}`, { variable: 'POLICY_FILE' });
+    throw new ConfigError(`${source}: ${settingsIssuesText(parsed.error.issues, doc, text)}`, { variable: 'POLICY_FILE' });
   }
   return parsed.data;
 }
@@ -25,5 +29,12 @@ export function loadPolicyFile(path: string | undefined): PolicyFile {
   if (!hasKey(doc, 'policies')) {
     throw new ConfigError(`POLICY_FILE ${path}: has no \`policies\` list (an empty file?): write the policies (docs/policy.md), or unset POLICY_FILE for the default policy`, { variable: 'POLICY_FILE' });
   }
-  return parsePolicy(doc, `POLICY_FILE ${path}`);
+  // The text again, only to say where a refused value is written (it was just read: a failure here only loses the positions).
+  let text: string | undefined;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    text = undefined;
+  }
+  return parsePolicy(doc, `POLICY_FILE ${path}`, text);
 }

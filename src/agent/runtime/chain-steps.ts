@@ -9,6 +9,7 @@ import type { ContractHandle } from '../../web3/chain-registry';
 import { amountOf, matchMethodRule } from '../policy/method-rule';
 import { AgentError } from '../errors';
 import { evaluateContractRead, evaluateToolCall, evaluateTransaction, findContract, type PolicyDecision } from '../policy/evaluate-policy';
+import { decisionVersion } from '../policy/policy-hash';
 import type { AgentPolicy } from '../policy/policy';
 import { proposalHash, type Proposal } from '../policy/proposal';
 import { maxNativeCost } from '../policy/native-cost';
@@ -271,8 +272,11 @@ export async function runChainTransaction(ctx: ChainStepContext, s: StepSpec): P
   // Judged at today's fee (whether it fits, whether it waits for a human); quoted again to sign.
   const d = await evaluate(utcDay(ctx.now()), (await ctx.timed(quoteFees(reg, proposal.chainId))).maxFeePerGas);
   const approved = ctx.view().approvals.get(hash) === 'approve';
-  // Already approved: the policy said "approval" before; re-recording it would only repeat evidence.
-  if (!(approved && d.decision === 'require_approval')) await ctx.recordPolicy(s.stepId, 'transaction', s.tool, d, hash);
+  // Already approved: the policy said "approval" before; re-recording it would only repeat evidence,
+  // unless another version of the entry says it now (a restart with an edited file): then the log
+  // must show the version the transaction is sent under.
+  const sameVersion = ctx.view().policy.get(`${s.stepId}:transaction`)?.policyHash === decisionVersion(ctx.policy);
+  if (!(approved && d.decision === 'require_approval' && sameVersion)) await ctx.recordPolicy(s.stepId, 'transaction', s.tool, d, hash);
   if (d.decision === 'deny') throw denied(d);
   if (d.decision === 'require_approval') {
     const q = d.approvals ?? { required: 1, selfApproval: true };

@@ -15,6 +15,7 @@ import { infer, responseCacheKey } from '../llm/infer';
 import { estimateTokens } from '../llm/token-budget';
 import type { AssistantMessage, ChatMessage, Completion, ToolSpec } from '../llm/port';
 import { policyName, resolvePolicy } from '../policy/resolve-policy';
+import { decisionVersion } from '../policy/policy-hash';
 import { evaluateToolCall, type PolicyDecision } from '../policy/evaluate-policy';
 import type { AgentPolicy } from '../policy/policy';
 import { READ_CONTRACT_TOOL, SEND_TRANSACTION_TOOL, chainTools, isChainToolName } from './chain-tools';
@@ -910,7 +911,11 @@ export class TaskRun {
 
   private async recordPolicy(stepId: string, subject: 'tool' | 'contract-read' | 'transaction', tool: string, d: PolicyDecision, proposalHash?: string): Promise<void> {
     const prev = this.view.policy.get(`${stepId}:${subject}`);
-    if (prev && prev.decision === d.decision && prev.rule === d.rule && prev.proposalHash === proposalHash) return;
+    // Only an entry of POLICY_FILE has versions; the built-in default (`default`) is fixed, and its decisions stay v1.
+    const policyHash = decisionVersion(this.policy);
+    // The same decision under another version of the entry (a restart with a changed file) is recorded
+    // again: the log then says which file the step went on under, not only the one it was first decided by.
+    if (prev && prev.decision === d.decision && prev.rule === d.rule && prev.proposalHash === proposalHash && prev.policyHash === policyHash) return;
     await this.append('PolicyEvaluated', {
       stepId,
       subject,
@@ -920,7 +925,8 @@ export class TaskRun {
       reason: cutText(d.reason, 2000),
       ...(proposalHash ? { proposalHash } : {}),
       policy: policyName(this.policy),
-    });
+      ...(policyHash ? { policyHash } : {}),
+    }, policyHash ? 2 : 1);
   }
 
   /** Read what others appended since our last revision (approvals, cancel). */

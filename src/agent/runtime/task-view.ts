@@ -40,7 +40,7 @@ export type TurnRecord = {
   unbooked: boolean;
 };
 
-export type PolicyRecord = { decision: 'allow' | 'deny' | 'require_approval'; rule: string; reason: string; proposalHash?: string };
+export type PolicyRecord = { decision: 'allow' | 'deny' | 'require_approval'; rule: string; reason: string; proposalHash?: string; policyHash?: string };
 
 export type TxRecord = {
   submitted?: { chainId: number; txHash: string; rawTransaction: string; from: string; nonce: number };
@@ -171,7 +171,7 @@ export function applyTaskEvent(v: TaskView, e: RecordedEvent): TaskView {
       if (!d.cached) v.tokensUsed += d.usage.totalTokens;
       break;
     case 'PolicyEvaluated':
-      v.policy.set(`${d.stepId}:${d.subject}`, { decision: d.decision, rule: d.rule, reason: d.reason, proposalHash: d.proposalHash });
+      v.policy.set(`${d.stepId}:${d.subject}`, { decision: d.decision, rule: d.rule, reason: d.reason, proposalHash: d.proposalHash, policyHash: d.policyHash });
       break;
     case 'ApprovalRequested':
       v.approvalRequests.set(d.proposalHash, { stepId: d.stepId, proposalJson: d.proposalJson, quorum: d.approvals ?? { required: 1, selfApproval: true }, approvers: new Map() });
