@@ -50,6 +50,14 @@ describe('REST POST /v1/mcp-servers is safe to send again (real McpGateway, real
     expect(gw.upstream(id), 'not reconnected').to.equal(connection);
   });
 
+  it('/docs declares the 200 beside the 201 and the 409, and tells them apart', async () => {
+    const route = (await h.call({ method: 'GET', url: '/docs' })).json().paths['/v1/mcp-servers'].post;
+    expect(route.responses).to.include.keys('200', '201', '409');
+    const body = (status: string) => ({ ...route.responses[status].content['application/json'].schema, description: undefined });
+    expect(body('200'), 'the same body').to.deep.equal(body('201'));
+    expect(route.description).to.match(/Safe to send again: 200 with the registered server/).and.match(/409 MCP_SERVER_EXISTS when that server is defined otherwise/);
+  });
+
   it('a tenant registered with egress public (an operator) sending it again: 200, as the egress it gets is the same', async () => {
     // An operator's server reaches public addresses only: this one names no internal address to be refused, so no connection either (its health says why).
     const body = { name: 'publicone', transport: 'http', url: 'https://example.invalid/mcp' };
