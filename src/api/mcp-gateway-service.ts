@@ -8,7 +8,8 @@ import type { McpGatewayService } from './services';
  */
 export function mcpGatewayService(gw: McpGateway): McpGatewayService {
   return {
-    registerServer: (p) => gw.registerServer(p),
+    // A registration sent again (its first answer lost) finds its server: safe to retry.
+    registerServer: (p) => gw.registerOrMatch(p),
     listServers: async (tenant, options) => gw.listServers(tenant, options),
     // The request id becomes the event's correlationId (docs/errors.md), as on every other command.
     removeServer: (tenant, id, actor, correlationId, options) => gw.removeServer(tenant, id, actor, correlationId, options),

@@ -37,7 +37,11 @@ export type RegisterServerParameters = {
 
 /** What the REST API needs of the MCP gateway (src/mcp). Unknown or foreign ids throw NOT_FOUND. */
 export interface McpGatewayService {
-  registerServer(p: RegisterServerParameters): Promise<McpServerViewOutput>;
+  /**
+   * `existed`: the tenant had a server of that name with this very definition, returned as it is
+   * (nothing recorded, not reconnected); one of another definition throws MCP_SERVER_EXISTS.
+   */
+  registerServer(p: RegisterServerParameters): Promise<{ server: McpServerViewOutput; existed: boolean }>;
   /** `sharedDetails`: show a shared server's configuration (command, args, env, url, headers): a cross-tenant caller only. */
   listServers(tenant: string, options?: { sharedDetails?: boolean }): Promise<McpServerViewOutput[]>;
   /** `crossTenant`: the caller acts for every tenant (a cross-tenant admin), so a shared server (tenant `*`) is its to remove. */

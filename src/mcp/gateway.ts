@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { isDeepStrictEqual } from 'node:util';
 import type { CallToolResult, LoggingMessageNotification, Tool } from '@modelcontextprotocol/sdk/types.js';
@@ -6,7 +7,7 @@ import { catalog as eventCatalog } from '../../events';
 import { limitsOf, MCP_SERVER_SETTINGS, type McpServerLimits, type McpServerSetting } from '../../events/mcp.events';
 import { createEvent, parseStream, type Actor, type PendingEvent, type RecordedEvent } from '../core/envelope';
 import { bodyDepth, MAX_BODY_DEPTH } from '../core/body-depth';
-import { ConfigError, InvalidTransitionError, NotFoundError, OpenMcpError, ValidationError, WrongExpectedRevisionError, redactUrl, redactUrlsIn } from '../core/errors';
+import { ConfigError, InvalidTransitionError, NotFoundError, OpenMcpError, ValidationError, WrongExpectedRevisionError, redactUrl, redactUrlsIn, urlHoldsCredentials } from '../core/errors';
 import type { Clock } from '../core/clock';
 import type { Cache } from '../cache/port';
 import { MemoryCache } from '../cache/memory';
@@ -126,6 +127,30 @@ const REGISTER_ATTEMPTS = 3;
 function sameTemplates(a: Record<string, string> | undefined, b: Record<string, string> | undefined): boolean {
   const sorted = (h?: Record<string, string>) => JSON.stringify(Object.entries(h ?? {}).sort(([x], [y]) => x.localeCompare(y)));
   return sorted(a) === sorted(b);
+}
+
+/**
+ * Which of a registered server's settings, as the log records them (McpServerRegistered,
+ * McpServerReconfigured: env names and templates, the URL redacted), `p` gives alike.
+ */
+function sameSettings(existing: Omit<ServerInfo, 'toolCount'>, p: RegisterServerParameters): Record<McpServerSetting, boolean> {
+  return {
+    transport: existing.transport === p.transport,
+    command: existing.command === p.command,
+    args: JSON.stringify(existing.args ?? []) === JSON.stringify(p.args ?? []),
+    env: JSON.stringify(existing.envKeys ?? []) === JSON.stringify(p.env ? Object.keys(p.env).sort() : []) && sameTemplates(existing.env, p.env && envRecord(p.env).templates),
+    url: existing.url === (p.url ? redactUrl(p.url) : undefined),
+    limits:
+      existing.limits?.timeoutMs === p.limits?.timeoutMs &&
+      existing.limits?.connectTimeoutMs === p.limits?.connectTimeoutMs &&
+      existing.limits?.maxConcurrent === p.limits?.maxConcurrent,
+    headers: sameTemplates(existing.headers, p.headers),
+  };
+}
+
+/** SHA-256 of `value`, to compare a secret in constant time without keeping or showing it. */
+function digestOf(value: string): Buffer {
+  return createHash('sha256').update(value).digest();
 }
 
 /** What a tenant reads of why a shared server is down, in place of the reason itself. */
@@ -426,19 +451,80 @@ export class McpGateway {
    * name, also when another process registers it at the same time (the event store decides which wins).
    */
   registerServer(p: RegisterServerParameters): Promise<ServerInfo> {
-    // Each server is a connection (a process, for stdio) and a health check for every replica: a
-    // tenant's admin could otherwise register them without end. Counted from the catalog, so two
-    // registrations at once may pass it by one.
-    const max = this.options.maxServersPerTenant;
-    const held = max === undefined ? 0 : this.catalog.allServers().filter((s) => s.tenant === p.tenant).length;
-    if (max !== undefined && held >= max) {
-      return Promise.reject(
-        new McpGatewayError('MCP_SERVER_LIMIT', `tenant ${p.tenant} has ${held} MCP servers, as many as MCP_MAX_SERVERS_PER_TENANT allows (${max}): remove one first`, {
-          details: { limit: max },
-        }),
-      );
-    }
+    const limit = this.serverLimitReached(p.tenant);
+    if (limit) return Promise.reject(limit);
     return this.oneAtATime(p.tenant, p.name, () => this.register(p));
+  }
+
+  /**
+   * registerServer, safe to send again (`POST /v1/mcp-servers`): when the tenant already has a
+   * server of that name with the same definition (its settings as the log records them, and its
+   * egress), that server, `existed: true`, with nothing recorded and its connection left as it is:
+   * a client whose first answer was lost (a timeout, a drain's 503) cannot tell its own earlier
+   * registration from another's otherwise. One of another definition is MCP_SERVER_EXISTS naming
+   * the settings that differ (never a value). Another tenant's server, or a shared one, is never
+   * the same. A URL that holds credentials (`?api_key=…`, which the log records masked) is the same
+   * only where the connection this process made has that very URL (compared by digest).
+   */
+  registerOrMatch(p: RegisterServerParameters): Promise<{ server: ServerInfo; existed: boolean }> {
+    return this.oneAtATime(p.tenant, p.name, async () => {
+      const before = this.matching(p);
+      if (before) return { server: this.serverInfo(before), existed: true };
+      const limit = this.serverLimitReached(p.tenant);
+      if (limit) throw limit;
+      try {
+        return { server: await this.register(p), existed: false };
+      } catch (err) {
+        if (!(err instanceof McpGatewayError && err.code === 'MCP_SERVER_EXISTS')) throw err;
+        // Registered by another process meanwhile (or before this catalog had read it): the same one is the answer too.
+        const after = this.matching(p);
+        if (after) return { server: this.serverInfo(after), existed: true };
+        throw err;
+      }
+    });
+  }
+
+  /**
+   * The id of the tenant's server named `p.name` when `p` defines it alike; undefined when there is
+   * none; MCP_SERVER_EXISTS, naming the settings that differ, when it is defined otherwise.
+   */
+  private matching(p: RegisterServerParameters): string | undefined {
+    const existing = this.catalog.serverByName(p.tenant, p.name);
+    if (!existing) return undefined;
+    const same = sameSettings(existing, p);
+    const differs: string[] = MCP_SERVER_SETTINGS.filter((k) => !same[k]);
+    if ((existing.egress ?? undefined) !== (p.egress ?? undefined)) differs.push('egress');
+    let masked = false;
+    if (same.url && p.url && urlHoldsCredentials(p.url)) {
+      // The log holds the URL masked: only the connection made with it knows the credentials.
+      const held = this.upstreams.get(existing.id)?.spec.url;
+      masked = !held || !timingSafeEqual(digestOf(held), digestOf(p.url));
+      if (masked) differs.push('url');
+    }
+    if (!differs.length) return existing.id;
+    const why = masked
+      ? "its URL holds credentials, which the log keeps masked, so this gateway cannot tell that they are the same"
+      : `their definitions differ (${differs.join(', ')})`;
+    throw new McpGatewayError(
+      'MCP_SERVER_EXISTS',
+      `an MCP server named ${p.name} is already registered (id ${existing.id}), and ${why}: to change it, remove it (DELETE /v1/mcp-servers/${existing.id}) and register it again, or, for a server of MCP_SERVERS_FILE, change its entry there and restart; sending the same definition again answers with the registered server`,
+      { details: { name: p.name, serverId: existing.id, differs } },
+    );
+  }
+
+  /**
+   * MCP_SERVER_LIMIT when the tenant has as many servers as MCP_MAX_SERVERS_PER_TENANT allows.
+   * Each server is a connection (a process, for stdio) and a health check for every replica: a
+   * tenant's admin could otherwise register them without end. Counted from the catalog, so two
+   * registrations at once may pass it by one.
+   */
+  private serverLimitReached(tenant: string): McpGatewayError | undefined {
+    const max = this.options.maxServersPerTenant;
+    const held = max === undefined ? 0 : this.catalog.allServers().filter((s) => s.tenant === tenant).length;
+    if (max === undefined || held < max) return undefined;
+    return new McpGatewayError('MCP_SERVER_LIMIT', `tenant ${tenant} has ${held} MCP servers, as many as MCP_MAX_SERVERS_PER_TENANT allows (${max}): remove one first`, {
+      details: { limit: max },
+    });
   }
 
   private async register(p: RegisterServerParameters): Promise<ServerInfo> {
@@ -469,7 +555,7 @@ export class McpGateway {
     // (A failed connect is no failure of the registration: the server's health says why.)
     await unlessAborted(u.connect().catch(() => undefined), this.shutdown.signal).catch(() => {
       throw shuttingDownError({
-        what: `MCP server ${p.name} is registered (id ${id}), but its connection and tool discovery did not end before it stopped; another replica connects to it (GET /v1/mcp-servers/${id}), do not register it again`,
+        what: `MCP server ${p.name} is registered (id ${id}), but its connection and tool discovery did not end before it stopped; another replica connects to it (GET /v1/mcp-servers/${id}); sending the same registration again is safe (it answers 200 with this server), another definition is MCP_SERVER_EXISTS`,
         details: { serverId: id },
       });
     });
@@ -637,18 +723,7 @@ export class McpGateway {
   private async ensure(p: RegisterServerParameters): Promise<ServerInfo> {
     const existing = this.catalog.serverByName(p.tenant, p.name);
     if (!existing) return this.register(p);
-    const same: Record<McpServerSetting, boolean> = {
-      transport: existing.transport === p.transport,
-      command: existing.command === p.command,
-      args: JSON.stringify(existing.args ?? []) === JSON.stringify(p.args ?? []),
-      env: JSON.stringify(existing.envKeys ?? []) === JSON.stringify(p.env ? Object.keys(p.env).sort() : []) && sameTemplates(existing.env, p.env && envRecord(p.env).templates),
-      url: existing.url === (p.url ? redactUrl(p.url) : undefined),
-      limits:
-        existing.limits?.timeoutMs === p.limits?.timeoutMs &&
-        existing.limits?.connectTimeoutMs === p.limits?.connectTimeoutMs &&
-        existing.limits?.maxConcurrent === p.limits?.maxConcurrent,
-      headers: sameTemplates(existing.headers, p.headers),
-    };
+    const same = sameSettings(existing, p);
     const changed = MCP_SERVER_SETTINGS.filter((k) => !same[k]);
     if (changed.length) {
       const { data, limits } = this.settingsRecord(p);

@@ -158,10 +158,13 @@ export class OpenMcpClient {
      * Answered once the server has connected: with its own `connectTimeoutMs`, up to that for its
      * initialize and again for its first tools/list page, so the request is given that much more than
      * the client's timeout (30 s by default reported a server slow to start failed, while it registered).
+     * Retried on 503 and lost connections: the same definition sent again answers 200 with the server
+     * (registered by the attempt whose answer was lost); another definition of the name throws ConflictApiError.
      */
     register: (body: RegisterServerInput) => {
       const client = body.connectTimeoutMs === undefined ? this : new OpenMcpClient({ ...this.options, timeoutMs: Math.max(this.options.timeoutMs ?? 30_000, 2 * body.connectTimeoutMs + 30_000) });
-      return client.call('register MCP server', McpServerView, { method: 'POST', path: '/v1/mcp-servers', body }, [201]);
+      // Safe to send again: the same definition answers 200 with the server registered already.
+      return client.call('register MCP server', McpServerView, { method: 'POST', path: '/v1/mcp-servers', body, idempotent: true }, [200, 201]);
     },
     list: async () => (await this.call('list MCP servers', McpServerList, { method: 'GET', path: '/v1/mcp-servers' })).items,
     /**

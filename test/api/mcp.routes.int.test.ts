@@ -117,8 +117,8 @@ describe('REST /v1/mcp-servers and /v1/tools (real McpGateway, real HTTP MCP ups
     expect(listed.map((x) => x.name).filter((n) => n.startsWith('own-'))).to.deep.equal([]);
   });
 
-  it('409 for a taken name; 400 for bad bodies; stdio is admin-only; viewer and agent may not register', async () => {
-    const dup = await h.call({ method: 'POST', url: '/v1/mcp-servers', auth: k.host, payload: { name: 'remote', transport: 'http', url: upstream.url } });
+  it('409 for a name taken by another definition (200 for the same: test/api/mcp-register-retry.int.test.ts); 400 for bad bodies; stdio is admin-only; viewer and agent may not register', async () => {
+    const dup = await h.call({ method: 'POST', url: '/v1/mcp-servers', auth: k.host, payload: { name: 'remote', transport: 'http', url: upstream.url, maxConcurrent: 1 } });
     expect(dup.statusCode).to.equal(409);
     for (const [body, field] of [
       [{ name: 'Bad Name', transport: 'http', url: upstream.url }, 'body.name'],

@@ -166,7 +166,7 @@ describe('drain cut-off: requests waiting on an upstream, a registration or the 
     expect((calls[1].data as { error: { code: string } }).error.code).to.equal('DEPENDENCY_UNAVAILABLE');
   });
 
-  it('POST /v1/mcp-servers waiting for the new server to connect: 503 DEPENDENCY_UNAVAILABLE saying it is registered, McpServerRegistered in the log, the drain returns', async () => {
+  it('POST /v1/mcp-servers waiting for the new server to connect: 503 DEPENDENCY_UNAVAILABLE saying it is registered and that sending it again is safe, McpServerRegistered in the log, the drain returns; the same body sent to the next process: 200 with that server, nothing recorded', async () => {
     const c = await config('register');
     writeFileSync(gate, '');
     a = await startOpenMcp(c, { print: () => {} });
@@ -182,12 +182,23 @@ describe('drain cut-off: requests waiting on an upstream, a registration or the 
     expect(answer.status, JSON.stringify(problem)).to.equal(503);
     expect(problem.code).to.equal('DEPENDENCY_UNAVAILABLE');
     expect(problem.detail).to.match(/shutting down: MCP server newcomer is registered \(id [^)]+\)/);
+    expect(problem.detail).to.contain('sending the same registration again is safe (it answers 200 with this server)').and.not.contain('do not register it again');
+    const id = /is registered \(id ([^)]+)\)/.exec(problem.detail)![1];
     expect(answer.headers.get('retry-after')).to.equal(null);
     await settles('the drain', drain);
     a = undefined;
 
     const registered = (await logOf(c)).filter((e) => e.type === 'McpServerRegistered').map((e) => (e.data as { name: string }).name);
     expect(registered).to.include('newcomer');
+
+    // The client sends it again, to the next process (another replica, or this one restarted): the registered server.
+    a = await startOpenMcp(c, { print: () => {} });
+    await a.registered;
+    const again = await fetch(`${a.url}/v1/mcp-servers`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const server = (await again.json()) as { id: string; name: string };
+    expect(again.status, JSON.stringify(server)).to.equal(200);
+    expect(server).to.include({ id, name: 'newcomer' });
+    expect((await logOf(c)).filter((e) => e.type === 'McpServerRegistered' && (e.data as { name: string }).name === 'newcomer')).to.have.length(1);
   });
 
   it("the dashboard's contract description waiting for the chain's RPC: 503 DEPENDENCY_UNAVAILABLE with Retry-After, the drain returns", async () => {

@@ -95,6 +95,25 @@ describe('MCP gateway: a server name is claimed once, even by concurrent registr
     }
   });
 
+  it('the same registration sent to two replicas at once (a client retrying on another): one records it, the other answers with that server (existed), one event', async () => {
+    for (const [first, second] of [
+      [a, a],
+      [a, b],
+    ]) {
+      const before = (await registered()).length;
+      const [x, y] = await Promise.all([first.registerOrMatch(spec()), second.registerOrMatch(spec())]);
+      expect(x.server.id).to.equal(y.server.id);
+      expect([x.existed, y.existed].sort()).to.deep.equal([false, true]);
+      expect((await registered()).length - before).to.equal(1);
+      // Another definition of the name, sent to either: MCP_SERVER_EXISTS naming what differs.
+      const other = await second.registerOrMatch({ ...spec(), limits: { maxConcurrent: 2 } }).then(() => undefined, (err: OpenMcpError) => err);
+      expect(other?.code).to.equal('MCP_SERVER_EXISTS');
+      expect(other?.message).to.contain('their definitions differ (limits)');
+      await first.removeServer('acme', x.server.id, actor);
+      await until('removal seen', () => named(a).length === 0 && named(b).length === 0);
+    }
+  });
+
   it('a server registered before names were claimed by ids (a random id) keeps its name; removed, the name is free', async () => {
     const legacy = newId();
     const e = createEvent({ type: 'McpServerRegistered', version: 1, stream: `mcpserver-${legacy}`, tenant: 'acme', actor, data: { name: 'hq', transport: 'http', url: upstream.url } });

@@ -25,7 +25,15 @@ export function mcpRoutes(deps: AppDeps): FastifyPluginAsync {
 
     app.post('/mcp-servers', {
       config: { permission: 'mcp:write' },
-      schema: { tags: ['mcp'], operationId: 'registerMcpServer', summary: 'Register an upstream MCP server', body: RegisterServerBody, response: { 201: McpServerView, ...problems } },
+      schema: { tags: ['mcp'], operationId: 'registerMcpServer', summary: 'Register an upstream MCP server',
+        description:
+          '201 with the new server. Safe to send again: 200 with the registered server (the same body as the 201), nothing recorded and its connection left as it is, when your tenant ' +
+          'already has a server of that name with this very definition (transport, command, args, env names and references, url, headers, limits, egress), as a retry whose first ' +
+          'answer was lost (a timeout, a drain\'s 503) finds it. 409 MCP_SERVER_EXISTS when that server is defined otherwise (its detail names the settings that differ, never a value; ' +
+          'remove it and register it again to change it). Another tenant\'s server of that name, or a shared one, is never the same.',
+        body: RegisterServerBody,
+        response: { 201: McpServerView.describe('Registered'), 200: McpServerView.describe('Registered already with this very definition: nothing recorded'), ...problems },
+      },
     }, async (request, reply) => {
       // What reaches the host is the host operator's, not a tenant's: a stdio server is a process
       // on this host (it reads DATA_DIR — admin.key, sealer.key, the database of every tenant —
@@ -49,11 +57,12 @@ export function mcpRoutes(deps: AppDeps): FastifyPluginAsync {
       // Its name was checked just now, but may be pointed inside later: anyone but the host's admins
       // gets a server that every process reaches at public addresses only (egress, checked per request).
       const egress = spec.url && !host ? { egress: 'public' as const } : {};
-      const server = await gateway().registerServer({ ...m, ...spec, ...egress, limits: limitsOf({ timeoutMs, connectTimeoutMs, maxConcurrent }) }).catch((err: unknown) => {
+      const { server, existed } = await gateway().registerServer({ ...m, ...spec, ...egress, limits: limitsOf({ timeoutMs, connectTimeoutMs, maxConcurrent }) }).catch((err: unknown) => {
         // The gateway names a registration's entries as it takes them (`headers.Authorization`).
         throw fieldIn('body', err);
       });
-      return reply.code(201).send(server);
+      // The same definition sent again (a retry whose first answer was lost): the registered server, nothing recorded.
+      return reply.code(existed ? 200 : 201).send(server);
     });
 
     app.get('/mcp-servers', {

@@ -56,7 +56,7 @@ export class FakeGateway implements McpGatewayService {
     }
     const s = { id: `srv-${++this.n}`, name: p.name, transport: p.transport, tenant: p.tenant, status: 'up' };
     this.servers.set(s.id, s);
-    return s;
+    return { server: s, existed: false };
   }
 
   async listServers(tenant: string) {
