@@ -21,7 +21,7 @@ export const digest = {
   promptHash: sha256.describe(`SHA-256 of the ${JCS} of {model, messages, tools, temperature, maxTokens} as sent to the model`),
   contentHash: sha256.describe(`SHA-256 of the ${JCS} of the message's text, a JSON string ("" when it had none): the task's answerHash for a final turn`),
   proposalHash: sha256.describe(`SHA-256 of the ${JCS} of the transaction proposal (docs/policy.md, "Approvals"): approvals name it, and release that proposal only`),
-  policyHash: sha256.describe(`SHA-256 of the ${JCS} of the policy entry that decided, as the gateway read it from POLICY_FILE (defaults filled in; docs/policy.md, "Which policy decided"): the version of the entry \`policy\` names`),
+  policyHash: sha256.describe(`SHA-256 of the ${JCS} of the policy entry that decided, as POLICY_FILE writes it (nothing filled in; docs/policy.md, "Which policy decided"): the version of the entry \`policy\` names`),
   txHash: sha256.describe('The transaction hash on its chain'),
   blockHash: sha256.describe('The hash of the block that included the transaction'),
 };

@@ -10,6 +10,9 @@ function valueAt(doc: unknown, path: readonly PropertyKey[]): unknown {
   return v;
 }
 
+/** Keys whose values are secrets (CHAINS_FILE's inline `privateKey`): a refusal names them, never their value. */
+const SECRET_KEY = /key$|secret|password|token/i;
+
 /**
  * A settings file's first zod issue as `path: message`, for the ConfigError of POLICY_FILE,
  * MCP_SERVERS_FILE and CHAINS_FILE. Where text is expected and the file gives a number or a boolean,
@@ -32,7 +35,9 @@ export function settingsIssueText(issue: z.core.$ZodIssue, doc: unknown, root = 
     if (typeof value === 'number' || typeof value === 'boolean') {
       const kind = typeof value === 'number' ? 'number' : 'boolean';
       const key = issue.path.length && typeof issue.path[issue.path.length - 1] === 'string' ? String(issue.path[issue.path.length - 1]) : 'name';
-      return `${where}: expected text, but the file gives the ${kind} ${String(value)} (YAML reads an unquoted 007 or 1e3 as a number and true/false as a boolean): quote it as written (${key}: "…": "007" for 007, not 7)`;
+      // A secret is not echoed, not even as the rounded number YAML made of an unquoted 0x… key (its leading digits).
+      const shown = SECRET_KEY.test(key) ? '' : ` ${String(value)}`;
+      return `${where}: expected text, but the file gives the ${kind}${shown} (YAML reads an unquoted 007 or 1e3 as a number and true/false as a boolean): quote it as written (${key}: "…": "007" for 007, not 7)`;
     }
   }
   return `${where}: ${issue.message}`;

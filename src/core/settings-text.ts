@@ -103,6 +103,8 @@ export function readSettingsFile(path: string, variable: string): unknown {
  * @example withLineAndColumn('Unexpected token } in JSON at position 4', '{\n"a"}') // '… at position 4 (line 2, column 4)'
  */
 function withLineAndColumn(message: string, text: string): string {
+  // V8's excerpt of the text (`Unexpected token 'x', ..."ateKey": x0ac09"... is not valid JSON`) may be a secret's (CHAINS_FILE's privateKey).
+  message = message.replace(/, (?:\.\.\.)?"[\s\S]*"(?:\.\.\.)? is not valid JSON$/, ' (not valid JSON)');
   const m = /at position (\d+)/.exec(message);
   if (!m || /\bline\b/.test(message)) return message;
   const before = withoutByteOrderMark(text).slice(0, Number(m[1]));

@@ -4,6 +4,8 @@
  * contract, an empty file. And tool patterns match every tool name they cover.
  */
 import { expect } from 'chai';
+import canonicalize from 'canonicalize';
+import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -225,9 +227,23 @@ describe('policy file: a refusal says where in the file', () => {
 });
 
 describe('policy versions (policyEntryHash)', () => {
-  it('the same file gives the same hashes (key order, a default written out); a changed limit changes its entry\'s hash only', () => {
+  it('an auditor holding the file recomputes an entry\'s hash without the gateway: SHA-256 of the RFC 8785 JSON of the entry as written (whatever the release\'s defaults)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'policy-hash-'));
+    try {
+      const file = join(dir, 'policy.yaml');
+      writeFileSync(file, 'policies:\r\n  - tenant: acme   # the shop\r\n    contracts:\r\n      - { chainId: 1, address: "0xAbCdEf0000000000000000000000000000000001", methods: { "transfer(address, uint256)": { amountArg: 1, maxAmount: 1000 } } }\r\n');
+      // What any JCS library gives from the entry as the file writes it (parsed YAML, nothing filled in or rewritten).
+      const written = { tenant: 'acme', contracts: [{ chainId: 1, address: '0xAbCdEf0000000000000000000000000000000001', methods: { 'transfer(address, uint256)': { amountArg: 1, maxAmount: 1000 } } }] };
+      const expected = `0x${createHash('sha256').update(canonicalize(written)!, 'utf8').digest('hex')}`;
+      expect(policyHashes(loadPolicyFile(file))).to.deep.equal({ 'acme/*': expected });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('the same file gives the same hashes (key order); a changed limit changes its entry\'s hash only', () => {
     const a = parsePolicy({ policies: [{ tenant: 'acme', tools: { allow: ['examples__*'], budgets: { examples__echo: 2 } } }, { tenant: 'beta' }] });
-    const b = parsePolicy({ policies: [{ tools: { budgets: { examples__echo: 2 }, deny: [], allow: ['examples__*'] }, agent: '*', tenant: 'acme' }, { tenant: 'beta' }] });
+    const b = parsePolicy({ policies: [{ tools: { budgets: { examples__echo: 2 }, allow: ['examples__*'] }, tenant: 'acme' }, { tenant: 'beta' }] });
     const c = parsePolicy({ policies: [{ tenant: 'acme', tools: { allow: ['examples__*'], budgets: { examples__echo: 3 } } }, { tenant: 'beta' }] });
     expect(policyHashes(a)).to.deep.equal(policyHashes(b));
     expect(policyHashes(c)['acme/*']).to.not.equal(policyHashes(a)['acme/*']);

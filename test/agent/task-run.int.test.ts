@@ -182,7 +182,8 @@ describe('task runs: resume rules, limits and policy (in-test ToolCaller, openai
     expect(p.version).to.equal(2);
     const entry = resolvePolicy(deps.policy, 'acme');
     expect(p.data).to.include({ policy: 'acme/*', policyHash: policyEntryHash(entry) });
-    expect(policyEntryHash(entry)).to.equal(hashCanonical(entry));
+    // The entry as the file writes it, not as parsed (defaults filled in): what an auditor recomputes from the file.
+    expect(policyEntryHash(entry)).to.equal(hashCanonical({ tenant: 'acme', tools: { allow: ['kv__*', 'mail__*'], budgets: { kv__get: 2 } } }));
     const stricter = resolvePolicy(parsePolicy({ policies: [{ tenant: 'acme', tools: { allow: ['kv__*', 'mail__*'], budgets: { kv__get: 1 } } }] }), 'acme');
     expect(policyEntryHash(stricter)).to.not.equal(policyEntryHash(entry));
     // No entry for the tenant: the built-in default decided, which has no versions (v1, as before).

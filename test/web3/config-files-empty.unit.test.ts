@@ -44,4 +44,24 @@ describe('CHAINS_FILE and POLICY_FILE: a file that says nothing stops the start'
     const p = file('typo.yaml', 'chains:\n  - chainId: 31337\n    rpcURL: http://127.0.0.1:8545\n    wallet: { type: key, privateKeyEnv: K }\n');
     expect(() => loadChainsFile(p)).to.throw(ConfigError, /chains\.0: Unrecognized key: "rpcURL" \(line 3, column 5\)/);
   });
+
+  it('a refused CHAINS_FILE echoes no part of an inline private key: neither an unquoted one YAML read as a number, nor JSON.parse\'s excerpt of the text', () => {
+    const key = 'ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80';
+    const yaml = file('key.yaml', `chains:\n  - chainId: 31337\n    rpcUrl: http://127.0.0.1:8545\n    confirmations: 100\n    wallet: { type: key, privateKey: 0x${key} }\n`);
+    const json = file('key.json', `{"chains": [{"chainId": 31337, "rpcUrl": "http://127.0.0.1:8545", "wallet": {"type": "key", "privateKey": x${key}}}]}`);
+    const refusal = (p: string) => {
+      try {
+        loadChainsFile(p);
+      } catch (err) {
+        return (err as Error).message;
+      }
+      throw new Error('not refused');
+    };
+    const y = refusal(yaml);
+    expect(y).to.match(/chains\.0\.wallet\.privateKey: expected text, .* \(line 5, column 38\)/);
+    expect(y).to.not.match(/\d\.\d+e\+\d+/);
+    const j = refusal(json);
+    expect(j).to.match(/not valid JSON\/YAML: Unexpected token 'x'/);
+    expect(j).to.not.include(key.slice(0, 6));
+  });
 });

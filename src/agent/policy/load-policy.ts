@@ -5,6 +5,7 @@ import { PolicyFileSchema, type PolicyFile } from './policy';
 import { loneSurrogateProblem } from '../../core/lone-surrogate';
 import { readSettingsFile } from '../../core/settings-text';
 import { settingsIssuesText } from '../../core/settings-issue';
+import { rememberWrittenEntry } from './policy-hash';
 
 /**
  * Parse a policy document (already read): `{ policies: [...] }`. Throws ConfigError naming every
@@ -17,6 +18,9 @@ export function parsePolicy(doc: unknown, source = 'POLICY_FILE', text?: string)
   if (!parsed.success) {
     throw new ConfigError(`${source}: ${settingsIssuesText(parsed.error.issues, doc, text)}`, { variable: 'POLICY_FILE' });
   }
+  // Each entry's version is the hash of the entry as written (docs/policy.md, "Which policy decided").
+  const written = (doc as { policies?: unknown[] } | undefined)?.policies ?? [];
+  parsed.data.policies.forEach((entry, i) => rememberWrittenEntry(entry, written[i]));
   return parsed.data;
 }
 

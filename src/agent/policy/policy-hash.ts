@@ -5,8 +5,17 @@ import { policyName } from './resolve-policy';
 const hashes = new WeakMap<AgentPolicy, string>();
 
 /**
+ * Fixes an entry's hash from the entry as its file writes it (parsePolicy): the RFC 8785 JSON of the
+ * parsed JSON/YAML value, nothing filled in or rewritten, so an auditor holding the file recomputes
+ * it with any JCS library, and another release (with other defaults) gives the same hash.
+ */
+export function rememberWrittenEntry(entry: AgentPolicy, written: unknown): void {
+  hashes.set(entry, hashCanonical(written));
+}
+
+/**
  * Which version of a policy entry decided: the SHA-256 of the RFC 8785 canonical JSON of the entry
- * as the gateway read it (defaults filled in, addresses in lowercase, method keys as `name(type,…)`),
+ * as the file writes it (rememberWrittenEntry; an entry made in code, not read by parsePolicy: as parsed),
  * recorded as PolicyEvaluated v2 `policyHash`. The entry's name (`acme/*`) stays the same when the
  * file changes; this does not. The start logs each entry's hash (`policy in force`), so an auditor
  * can tell which file a decision was made under; the same file gives the same hashes on every process.
