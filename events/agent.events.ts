@@ -196,21 +196,24 @@ export const InferenceCompletedV6 = defineEvent(
   'The model answered one turn of the task. v6 is v5 that may record `usageUnbooked: true`: the turn\'s tokens could not be booked in the tenant\'s daily token ledger (LLM_TOKEN_BUDGET_PER_TENANT_DAY) when it was recorded (the ledger unreachable), so the run stopped and the run that resumes the task books them, once, under this event\'s id, instead of asking the model again. v6 is written only for such a turn (v1 to v5 otherwise), and a v1 to v5 event reads as v6 as it is: its tokens were booked before it was recorded.',
 );
 
+/** The fields of PolicyEvaluated v1, which v2 keeps. */
+const policyEvaluatedV1 = {
+  stepId,
+  subject: z.enum(['tool', 'contract-read', 'transaction']),
+  tool: z.string().min(1).max(200),
+  decision: z.enum(['allow', 'deny', 'require_approval']),
+  /** The rule that decided, e.g. `native.maxValue` or `contracts.unknown`. */
+  rule: z.string().min(1).max(200),
+  reason: z.string().max(2000),
+  proposalHash: digest.proposalHash.optional(),
+  /** Which policy entry applied (`<tenant>/<agent>`, `*` for wildcards, `default` for the built-in one). */
+  policy: z.string().max(300),
+};
+
 export const PolicyEvaluated = defineEvent(
   'PolicyEvaluated',
   1,
-  z.strictObject({
-    stepId,
-    subject: z.enum(['tool', 'contract-read', 'transaction']),
-    tool: z.string().min(1).max(200),
-    decision: z.enum(['allow', 'deny', 'require_approval']),
-    /** The rule that decided, e.g. `native.maxValue` or `contracts.unknown`. */
-    rule: z.string().min(1).max(200),
-    reason: z.string().max(2000),
-    proposalHash: digest.proposalHash.optional(),
-    /** Which policy entry applied (`<tenant>/<agent>`, `*` for wildcards). */
-    policy: z.string().max(300),
-  }),
+  z.strictObject(policyEvaluatedV1),
   'The policy engine decided a tool call or transaction. A denial is evidence too.',
 );
 
@@ -218,16 +221,7 @@ export const PolicyEvaluatedV2 = defineEvent(
   'PolicyEvaluated',
   2,
   z.strictObject({
-    stepId,
-    subject: z.enum(['tool', 'contract-read', 'transaction']),
-    tool: z.string().min(1).max(200),
-    decision: z.enum(['allow', 'deny', 'require_approval']),
-    /** The rule that decided, e.g. `native.maxValue` or `contracts.unknown`. */
-    rule: z.string().min(1).max(200),
-    reason: z.string().max(2000),
-    proposalHash: digest.proposalHash.optional(),
-    /** Which policy entry applied (`<tenant>/<agent>`, `*` for wildcards, `default`). */
-    policy: z.string().max(300),
+    ...policyEvaluatedV1,
     /** Which version of that entry: the hash of its content. Absent only in a v1 event read as v2. */
     policyHash: digest.policyHash.optional(),
   }),
