@@ -495,7 +495,8 @@ export class McpGateway {
     const differs: string[] = MCP_SERVER_SETTINGS.filter((k) => !same[k]);
     if ((existing.egress ?? undefined) !== (p.egress ?? undefined)) differs.push('egress');
     let masked = false;
-    if (same.url && p.url && urlHoldsCredentials(p.url)) {
+    // A URL written as the log masks it (`?api_key=***`) is no match for one registered with real credentials.
+    if (same.url && p.url && (urlHoldsCredentials(p.url) || existing.url?.includes('***'))) {
       // The log holds the URL masked: only the connection made with it knows the credentials.
       const held = this.upstreams.get(existing.id)?.spec.url;
       masked = !held || !timingSafeEqual(digestOf(held), digestOf(p.url));
