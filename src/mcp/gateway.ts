@@ -503,12 +503,14 @@ export class McpGateway {
       if (masked) differs.push('url');
     }
     if (!differs.length) return existing.id;
+    // Masked: only the replica that registered it could tell, so a retry of one's own registration lands here too.
     const why = masked
-      ? "its URL holds credentials, which the log keeps masked, so this gateway cannot tell that they are the same"
+      ? `its URL holds credentials, which the log keeps masked, so this gateway cannot tell that they are the same (only the replica that registered it can): if this is your own registration sent again (its first answer lost), it is server ${existing.id} (GET /v1/mcp-servers/${existing.id})`
       : `their definitions differ (${differs.join(', ')})`;
+    const resend = masked ? '' : '; sending the same definition again answers with the registered server';
     throw new McpGatewayError(
       'MCP_SERVER_EXISTS',
-      `an MCP server named ${p.name} is already registered (id ${existing.id}), and ${why}: to change it, remove it (DELETE /v1/mcp-servers/${existing.id}) and register it again, or, for a server of MCP_SERVERS_FILE, change its entry there and restart; sending the same definition again answers with the registered server`,
+      `an MCP server named ${p.name} is already registered (id ${existing.id}), and ${why}; to change it, remove it (DELETE /v1/mcp-servers/${existing.id}) and register it again, or, for a server of MCP_SERVERS_FILE, change its entry there and restart${resend}`,
       { details: { name: p.name, serverId: existing.id, differs } },
     );
   }
