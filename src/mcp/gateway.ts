@@ -557,8 +557,13 @@ export class McpGateway {
     // registered, so the answer says so; another replica (or the next start) connects to it.
     // (A failed connect is no failure of the registration: the server's health says why.)
     await unlessAborted(u.connect().catch(() => undefined), this.shutdown.signal).catch(() => {
+      // Its URL's credentials, masked in the log, only this process could compare (registerOrMatch).
+      const resend =
+        p.url && urlHoldsCredentials(p.url)
+          ? `sending the same registration again is safe, but another process answers it 409 MCP_SERVER_EXISTS naming this server (id ${id}), as only this one could compare the credentials of its URL: this server is yours`
+          : 'sending the same registration again is safe (it answers 200 with this server), another definition is MCP_SERVER_EXISTS';
       throw shuttingDownError({
-        what: `MCP server ${p.name} is registered (id ${id}), but its connection and tool discovery did not end before it stopped; another replica connects to it (GET /v1/mcp-servers/${id}); sending the same registration again is safe (it answers 200 with this server), another definition is MCP_SERVER_EXISTS`,
+        what: `MCP server ${p.name} is registered (id ${id}), but its connection and tool discovery did not end before it stopped; another replica connects to it (GET /v1/mcp-servers/${id}); ${resend}`,
         details: { serverId: id },
       });
     });
