@@ -495,19 +495,22 @@ export class McpGateway {
     const differs: string[] = MCP_SERVER_SETTINGS.filter((k) => !same[k]);
     if ((existing.egress ?? undefined) !== (p.egress ?? undefined)) differs.push('egress');
     let masked = false;
-    if (same.url && p.url && urlHoldsCredentials(p.url)) {
+    // A URL written as the log masks it (`?api_key=***`) is no match for one registered with real credentials.
+    if (same.url && p.url && (urlHoldsCredentials(p.url) || existing.url?.includes('***'))) {
       // The log holds the URL masked: only the connection made with it knows the credentials.
       const held = this.upstreams.get(existing.id)?.spec.url;
       masked = !held || !timingSafeEqual(digestOf(held), digestOf(p.url));
       if (masked) differs.push('url');
     }
     if (!differs.length) return existing.id;
+    // Masked: only the replica that registered it could tell, so a retry of one's own registration lands here too.
     const why = masked
-      ? "its URL holds credentials, which the log keeps masked, so this gateway cannot tell that they are the same"
+      ? `its URL holds credentials, which the log keeps masked, so this gateway cannot tell that they are the same (only the replica that registered it can): if this is your own registration sent again (its first answer lost), it is server ${existing.id} (GET /v1/mcp-servers/${existing.id})`
       : `their definitions differ (${differs.join(', ')})`;
+    const resend = masked ? '' : '; sending the same definition again answers with the registered server';
     throw new McpGatewayError(
       'MCP_SERVER_EXISTS',
-      `an MCP server named ${p.name} is already registered (id ${existing.id}), and ${why}: to change it, remove it (DELETE /v1/mcp-servers/${existing.id}) and register it again, or, for a server of MCP_SERVERS_FILE, change its entry there and restart; sending the same definition again answers with the registered server`,
+      `an MCP server named ${p.name} is already registered (id ${existing.id}), and ${why}; to change it, remove it (DELETE /v1/mcp-servers/${existing.id}) and register it again, or, for a server of MCP_SERVERS_FILE, change its entry there and restart${resend}`,
       { details: { name: p.name, serverId: existing.id, differs } },
     );
   }
@@ -554,8 +557,13 @@ export class McpGateway {
     // registered, so the answer says so; another replica (or the next start) connects to it.
     // (A failed connect is no failure of the registration: the server's health says why.)
     await unlessAborted(u.connect().catch(() => undefined), this.shutdown.signal).catch(() => {
+      // Its URL's credentials, masked in the log, only this process could compare (registerOrMatch).
+      const resend =
+        p.url && urlHoldsCredentials(p.url)
+          ? `sending the same registration again is safe, but another process answers it 409 MCP_SERVER_EXISTS naming this server (id ${id}), as only this one could compare the credentials of its URL: this server is yours`
+          : 'sending the same registration again is safe (it answers 200 with this server), another definition is MCP_SERVER_EXISTS';
       throw shuttingDownError({
-        what: `MCP server ${p.name} is registered (id ${id}), but its connection and tool discovery did not end before it stopped; another replica connects to it (GET /v1/mcp-servers/${id}); sending the same registration again is safe (it answers 200 with this server), another definition is MCP_SERVER_EXISTS`,
+        what: `MCP server ${p.name} is registered (id ${id}), but its connection and tool discovery did not end before it stopped; another replica connects to it (GET /v1/mcp-servers/${id}); ${resend}`,
         details: { serverId: id },
       });
     });

@@ -159,7 +159,8 @@ export class OpenMcpClient {
      * initialize and again for its first tools/list page, so the request is given that much more than
      * the client's timeout (30 s by default reported a server slow to start failed, while it registered).
      * Retried on 503 and lost connections: the same definition sent again answers 200 with the server
-     * (registered by the attempt whose answer was lost); another definition of the name throws ConflictApiError.
+     * (registered by the attempt whose answer was lost); another definition of the name throws ConflictApiError, and so does
+     * the same one whose URL holds credentials when another process answers the retry (its message names that server).
      */
     register: (body: RegisterServerInput) => {
       const client = body.connectTimeoutMs === undefined ? this : new OpenMcpClient({ ...this.options, timeoutMs: Math.max(this.options.timeoutMs ?? 30_000, 2 * body.connectTimeoutMs + 30_000) });

@@ -108,6 +108,29 @@ describe('REST POST /v1/mcp-servers is safe to send again (real McpGateway, real
     expect(await registered('acme', 'keyed')).to.have.length(1);
   });
 
+  it('a URL whose credentials are written as the log masks them (***) is not the same as the one registered with real ones', async () => {
+    const body = { name: 'starred', transport: 'http', url: `${upstream.url}?api_key=real-secret-value` };
+    const first = await post(k.acme.auth, body);
+    expect(first.statusCode, first.body).to.equal(201);
+    // Its URL as the log records it: the very string a retry must not match with.
+    for (const url of [`${upstream.url}?api_key=***`, `${upstream.url}?api_key=%2A%2A%2A`]) {
+      const res = await post(k.acme.auth, { ...body, url });
+      expect(res.statusCode, `${url}: ${res.body}`).to.equal(409);
+      expect(res.json().code).to.equal('MCP_SERVER_EXISTS');
+    }
+    expect(await registered('acme', 'starred')).to.have.length(1);
+  });
+
+  it("a tenant's admin sending the very definition of its tenant's stdio server: 403 as ever, never 200 (the permission is checked before the match)", async () => {
+    const body = { name: 'hoststdio', transport: 'stdio', command: process.execPath, args: ['-e', 'process.exit(0)'] };
+    const first = await post(k.acme.auth, body);
+    expect(first.statusCode, first.body).to.equal(201);
+    const tenantAdmin = await h.key('admin', 'acme');
+    const res = await post(tenantAdmin.auth, body);
+    expect(res.statusCode, res.body).to.equal(403);
+    expect(await registered('acme', 'hoststdio')).to.have.length(1);
+  });
+
   it("another tenant's server of that name is not the same: 201, a server of its own", async () => {
     const body = { name: 'pertenant', transport: 'http', url: upstream.url };
     const acme = await post(k.acme.auth, body);

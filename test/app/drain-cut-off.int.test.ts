@@ -201,6 +201,35 @@ describe('drain cut-off: requests waiting on an upstream, a registration or the 
     expect((await logOf(c)).filter((e) => e.type === 'McpServerRegistered' && (e.data as { name: string }).name === 'newcomer')).to.have.length(1);
   });
 
+  it('POST /v1/mcp-servers of a URL holding credentials, waiting for it to connect: the 503 says the next process answers 409 naming this server, which it does', async () => {
+    const c = await config('register-keyed');
+    writeFileSync(gate, '');
+    a = await startOpenMcp(c, { print: () => {} });
+    await a.registered;
+    // The RPC node never answers: the new server's initialize waits past the cut-off.
+    const body = { name: 'keyed', transport: 'http', url: `http://127.0.0.1:${(rpc.address() as AddressInfo).port}/mcp?api_key=drain-secret-value` };
+    const before = rpcRequests;
+    const res = fetch(`${a.url}/v1/mcp-servers`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    await until('the new server asked', () => rpcRequests > before, 30_000);
+
+    const drain = a.drain(DEADLINE_MS);
+    const answer = await settles('the registration', res);
+    const problem = (await answer.json()) as { code: string; detail: string };
+    expect(answer.status, JSON.stringify(problem)).to.equal(503);
+    const id = /is registered \(id ([^)]+)\)/.exec(problem.detail)![1];
+    expect(problem.detail).to.contain(`another process answers it 409 MCP_SERVER_EXISTS naming this server (id ${id})`).and.not.contain('it answers 200 with this server');
+    expect(JSON.stringify(problem)).to.not.contain('drain-secret-value');
+    await settles('the drain', drain);
+    a = undefined;
+
+    a = await startOpenMcp(c, { print: () => {} });
+    await a.registered;
+    const again = await fetch(`${a.url}/v1/mcp-servers`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const conflict = (await again.json()) as { code: string; detail: string };
+    expect(again.status, JSON.stringify(conflict)).to.equal(409);
+    expect(conflict.detail).to.contain(`if this is your own registration sent again (its first answer lost), it is server ${id}`);
+  });
+
   it("the dashboard's contract description waiting for the chain's RPC: 503 DEPENDENCY_UNAVAILABLE with Retry-After, the drain returns", async () => {
     const c = await config('contract');
     writeFileSync(gate, '');

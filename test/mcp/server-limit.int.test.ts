@@ -49,4 +49,18 @@ describe('MCP gateway: MCP_MAX_SERVERS_PER_TENANT', function () {
     await gw.removeServer('acme', gw.listServers('acme').find((s) => s.name === 'configured')!.id, actor);
     expect((await register('acme', 'three')).name).to.equal('three');
   });
+
+  it('at the limit, a registration sent again (the same definition) answers with that server, not MCP_SERVER_LIMIT; another definition of the name is MCP_SERVER_EXISTS', async () => {
+    const spec = (name: string) => ({ tenant: 'initech', actor, name, transport: 'http' as const, url: upstream.url });
+    const one = await gw.registerOrMatch(spec('one'));
+    await gw.registerOrMatch(spec('two'));
+    const head = await store.headPosition();
+    const again = await gw.registerOrMatch(spec('one'));
+    expect(again).to.deep.include({ existed: true });
+    expect(again.server.id).to.equal(one.server.id);
+    const other = (await gw.registerOrMatch({ ...spec('one'), limits: { maxConcurrent: 2 } }).then(() => undefined, (e: unknown) => e)) as OpenMcpError | undefined;
+    expect(other?.code).to.equal('MCP_SERVER_EXISTS');
+    expect((await gw.registerOrMatch(spec('three')).then(() => undefined, (e: unknown) => e)) as OpenMcpError | undefined).to.have.property('code', 'MCP_SERVER_LIMIT');
+    expect(await store.headPosition(), 'nothing recorded').to.equal(head);
+  });
 });

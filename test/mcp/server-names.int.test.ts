@@ -114,6 +114,20 @@ describe('MCP gateway: a server name is claimed once, even by concurrent registr
     }
   });
 
+  it('the same registration with a URL holding credentials, sent again to another replica: 409 saying it may be your own server (its id), never that sending it again answers 200', async () => {
+    const keyed = { ...spec(), url: `${upstream.url}?api_key=s3cret-value` };
+    const first = await a.registerOrMatch(keyed);
+    expect(first.existed).to.equal(false);
+    await until('b sees it', () => named(b).length === 1);
+    const err = await b.registerOrMatch(keyed).then(() => undefined, (e: OpenMcpError) => e);
+    expect(err?.code).to.equal('MCP_SERVER_EXISTS');
+    expect(err?.message).to.contain(`if this is your own registration sent again (its first answer lost), it is server ${first.server.id}`);
+    expect(err?.message).to.not.contain('sending the same definition again answers with the registered server');
+    expect(err?.message).to.not.contain('s3cret');
+    // The replica that registered it compares the credentials: the same.
+    expect((await a.registerOrMatch(keyed)).existed).to.equal(true);
+  });
+
   it('a server registered before names were claimed by ids (a random id) keeps its name; removed, the name is free', async () => {
     const legacy = newId();
     const e = createEvent({ type: 'McpServerRegistered', version: 1, stream: `mcpserver-${legacy}`, tenant: 'acme', actor, data: { name: 'hq', transport: 'http', url: upstream.url } });

@@ -30,7 +30,8 @@ export function mcpRoutes(deps: AppDeps): FastifyPluginAsync {
           '201 with the new server. Safe to send again: 200 with the registered server (the same body as the 201), nothing recorded and its connection left as it is, when your tenant ' +
           'already has a server of that name with this very definition (transport, command, args, env names and references, url, headers, limits, egress), as a retry whose first ' +
           'answer was lost (a timeout, a drain\'s 503) finds it. 409 MCP_SERVER_EXISTS when that server is defined otherwise (its detail names the settings that differ, never a value; ' +
-          'remove it and register it again to change it). Another tenant\'s server of that name, or a shared one, is never the same.',
+          'remove it and register it again to change it). A URL holding credentials (masked in the log) is the same only on the process that registered it; elsewhere it is that 409, ' +
+          'naming the server. Another tenant\'s server of that name, or a shared one, is never the same.',
         body: RegisterServerBody,
         response: { 201: McpServerView.describe('Registered'), 200: McpServerView.describe('Registered already with this very definition: nothing recorded'), ...problems },
       },
