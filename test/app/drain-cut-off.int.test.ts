@@ -122,6 +122,21 @@ describe('drain cut-off: requests waiting on an upstream, a registration or the 
     expect((err as McpError).data).to.deep.include({ code: 'DEPENDENCY_UNAVAILABLE' });
   }
 
+  /** Once `call` is recorded, drain `a`: the call ends "shutting down", the drain returns, the log holds the call Requested then Failed. */
+  async function drainsTheCall(c: Config, call: Promise<unknown>): Promise<void> {
+    const outcome = call.catch((err: unknown) => err);
+    await until('the call recorded', async () => (await a!.store.readAll({ after: -1, limit: 1000, streamPrefix: 'toolcall-' })).some((e) => e.type === 'ToolCallRequested'), 30_000);
+
+    const drain = a!.drain(DEADLINE_MS);
+    expectShuttingDown(await settles('the call', outcome));
+    await settles('the drain', drain);
+    a = undefined;
+
+    const calls = (await logOf(c)).filter((e) => e.stream.startsWith('toolcall-'));
+    expect(calls.map((e) => e.type)).to.deep.equal(['ToolCallRequested', 'ToolCallFailed']);
+    expect((calls[1].data as { error: { code: string } }).error.code).to.equal('DEPENDENCY_UNAVAILABLE');
+  }
+
   it('a tools/call waiting for its upstream to connect (a later start, the server not started yet): an MCP error "shutting down", ToolCallFailed recorded, the drain returns', async () => {
     const c = await config('connect');
     // A first start registers `gated` and learns its tool; the next one reconnects to it, and it hangs.
@@ -134,17 +149,7 @@ describe('drain cut-off: requests waiting on an upstream, a registration or the 
     a = await startOpenMcp(c, { print: () => {} });
     await until('the server process started', () => existsSync(started));
     client = await httpClient(`${a.url}/mcp`, ADMIN_KEY);
-    const call = client.callTool({ name: 'gated__ping', arguments: {} }, undefined, { timeout: 170_000 }).catch((err: unknown) => err);
-    await until('the call recorded', async () => (await a!.store.readAll({ after: -1, limit: 1000, streamPrefix: 'toolcall-' })).some((e) => e.type === 'ToolCallRequested'), 30_000);
-
-    const drain = a.drain(DEADLINE_MS);
-    expectShuttingDown(await settles('the call', call));
-    await settles('the drain', drain);
-    a = undefined;
-
-    const calls = (await logOf(c)).filter((e) => e.stream.startsWith('toolcall-'));
-    expect(calls.map((e) => e.type)).to.deep.equal(['ToolCallRequested', 'ToolCallFailed']);
-    expect((calls[1].data as { error: { code: string } }).error.code).to.equal('DEPENDENCY_UNAVAILABLE');
+    await drainsTheCall(c, client.callTool({ name: 'gated__ping', arguments: {} }, undefined, { timeout: 170_000 }));
   });
 
   it('a tools/call running in its upstream (hold): an MCP error "shutting down", ToolCallFailed recorded, the drain returns', async () => {
@@ -153,17 +158,7 @@ describe('drain cut-off: requests waiting on an upstream, a registration or the 
     a = await startOpenMcp(c, { print: () => {} });
     await a.registered;
     client = await httpClient(`${a.url}/mcp`, ADMIN_KEY);
-    const call = client.callTool({ name: 'slow__hold', arguments: { path: join(dir, 'never-made') } }, undefined, { timeout: 170_000 }).catch((err: unknown) => err);
-    await until('the call recorded', async () => (await a!.store.readAll({ after: -1, limit: 1000, streamPrefix: 'toolcall-' })).some((e) => e.type === 'ToolCallRequested'), 30_000);
-
-    const drain = a.drain(DEADLINE_MS);
-    expectShuttingDown(await settles('the call', call));
-    await settles('the drain', drain);
-    a = undefined;
-
-    const calls = (await logOf(c)).filter((e) => e.stream.startsWith('toolcall-'));
-    expect(calls.map((e) => e.type)).to.deep.equal(['ToolCallRequested', 'ToolCallFailed']);
-    expect((calls[1].data as { error: { code: string } }).error.code).to.equal('DEPENDENCY_UNAVAILABLE');
+    await drainsTheCall(c, client.callTool({ name: 'slow__hold', arguments: { path: join(dir, 'never-made') } }, undefined, { timeout: 170_000 }));
   });
 
   it('POST /v1/mcp-servers waiting for the new server to connect: 503 DEPENDENCY_UNAVAILABLE saying it is registered and that sending it again is safe, McpServerRegistered in the log, the drain returns; the same body sent to the next process: 200 with that server, nothing recorded', async () => {
