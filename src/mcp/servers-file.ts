@@ -7,8 +7,9 @@ import { headersProblems, missingVariables } from './upstream-headers';
 import { registrationProblem } from './register-schema';
 import { SHARED_TENANT, type RegisterServerParameters } from './types';
 import { loneSurrogateProblem } from '../core/lone-surrogate';
+import { readFileSync } from 'node:fs';
 import { readSettingsFile } from '../core/settings-text';
-import { settingsIssueText } from '../core/settings-issue';
+import { settingsIssuePlace, settingsIssueText, settingsProblemsText, type SettingsProblem } from '../core/settings-issue';
 
 // Strict: a key the gateway does not read (a typo such as `arg`, another client's setting such as
 // `envFile`) stops the start naming it, where it was dropped in silence and the server started without it.
@@ -61,13 +62,49 @@ function unexpandedVariable(e: { command?: string; args?: string[]; cwd?: string
   return fields.find(([, v]) => v !== undefined && CLIENT_VARIABLE.test(v))?.[0];
 }
 
-const FileSchema = z.union([
-  z.object({ servers: z.array(Entry.extend({ name: z.string() })) }),
-  // The `mcpServers` map most MCP clients use, so an existing client config can be reused as is.
-  z.object({ mcpServers: z.record(z.string(), Entry) }),
-  // VS Code's .vscode/mcp.json: the same map under `servers` (its `inputs` are not read).
-  z.object({ servers: z.record(z.string(), Entry) }),
-]);
+const ListForm = z.object({ servers: z.array(Entry.extend({ name: z.string() })) });
+// The `mcpServers` map most MCP clients use, so an existing client config can be reused as is.
+const McpServersForm = z.object({ mcpServers: z.record(z.string(), Entry) });
+// VS Code's .vscode/mcp.json: the same map under `servers` (its `inputs` are not read).
+const MapForm = z.object({ servers: z.record(z.string(), Entry) });
+const FileSchema = z.union([ListForm, McpServersForm, MapForm]);
+
+/**
+ * The form the file is written in, checked as that form: the union alone reports one issue for a
+ * file with several (zod's "Invalid input", one branch's issues inside), where each is to be named.
+ */
+function schemaOf(doc: unknown): z.ZodType<z.infer<typeof FileSchema>> {
+  if (doc === null || typeof doc !== 'object') return FileSchema;
+  if (Object.hasOwn(doc, 'mcpServers')) return McpServersForm;
+  const servers = (doc as Record<string, unknown>).servers;
+  if (Array.isArray(servers)) return ListForm;
+  if (servers !== null && typeof servers === 'object') return MapForm;
+  return FileSchema;
+}
+
+/** Values under an entry's `env` and `headers` may be secrets whatever their key (`PIN`, `DSN`): never shown in a refusal. */
+const underEnvOrHeaders = (path: readonly PropertyKey[]): boolean => path.length > 3 && (path[2] === 'env' || path[2] === 'headers');
+
+/** A zod issue of the file as the operator is told it: an unknown key with the keys an entry takes, another client's key with what to write instead. */
+function issueText(issue: z.core.$ZodIssue, doc: unknown): string {
+  const text = settingsIssueText(issue, doc, 'file', underEnvOrHeaders);
+  // zod says `Unrecognized key: "arg"`; the operator is told which keys an entry takes.
+  const unknown = /^(.*): Unrecognized key(s?): (.*)$/.exec(text);
+  if (!unknown) return text;
+  // Another client's key: what to write instead (zod quotes each key as JSON does).
+  const keys = JSON.parse(`[${unknown[3]}]`) as string[];
+  const known = keys.filter((k) => Object.hasOwn(OTHER_CLIENTS_KEYS, k));
+  if (!known.length) return `${unknown[1]}: unknown key${unknown[2]} ${unknown[3]} (an entry takes ${ENTRY_KEYS})`;
+  const others = keys.filter((k) => !known.includes(k));
+  const hints = known.map((k) => OTHER_CLIENTS_KEYS[k]!(entryValue(doc, unknown[1], k)));
+  const rest = others.length ? `; unknown key${others.length > 1 ? 's' : ''} ${others.map((k) => JSON.stringify(k)).join(', ')} (an entry takes ${ENTRY_KEYS})` : '';
+  return `${unknown[1]}: ${hints.join('; ')}${rest}`;
+}
+
+/** A refusal of the file: every problem (at most 5 named, then how many more), each with its line and column. */
+function refuse(problems: readonly (SettingsProblem & { variable?: string })[], fileText: string | undefined): never {
+  throw new ConfigError(`MCP_SERVERS_FILE: ${settingsProblemsText(problems, fileText)}`, { variable: problems[0]?.variable ?? 'MCP_SERVERS_FILE' });
+}
 
 /**
  * Read MCP_SERVERS_FILE (JSON or YAML): `{servers: [{name, transport, command?, args?, env?, url?, headers?, tenant?, timeoutMs?, connectTimeoutMs?, maxConcurrent?}]}`
@@ -77,7 +114,9 @@ const FileSchema = z.union([
  * `alwaysAllow` ignored; VS Code's or Cursor's `${workspaceFolder}`, `${env:NAME}` in command, args, cwd or url refused.
  * A header or env value referring to an environment variable this process lacks stops start-up, naming both;
  * so does an entry the gateway would refuse (a bad name, url or transport), naming the entry: the whole
- * file is checked before any entry is registered.
+ * file is checked before any entry is registered. A refusal names every problem of the file (at most
+ * five, then how many more), each with its entry and its line and column; a value under `env` or
+ * `headers` is never shown in it.
  */
 export function readServersFile(
   path: string,
@@ -86,72 +125,62 @@ export function readServersFile(
   onDisabled?: (entry: { tenant: string; name: string; at: string }) => void,
 ): RegisterServerParameters[] {
   const parsed = readSettingsFile(path, 'MCP_SERVERS_FILE');
+  // The text again, only to say where each problem is written (a failure here only loses the positions).
+  let fileText: string | undefined;
+  try {
+    fileText = readFileSync(path, 'utf8');
+  } catch {
+    fileText = undefined;
+  }
   const lone = loneSurrogateProblem(parsed);
   if (lone) throw new ConfigError(`MCP_SERVERS_FILE: ${lone}`, { variable: 'MCP_SERVERS_FILE' });
   // Either form names the servers: with both, one would be registered and the other dropped silently.
   if (parsed !== null && typeof parsed === 'object' && Object.hasOwn(parsed, 'mcpServers') && Object.hasOwn(parsed, 'servers')) {
-    throw new ConfigError('MCP_SERVERS_FILE: holds both "mcpServers" and "servers": keep one of them (each lists the servers to register)', { variable: 'MCP_SERVERS_FILE' });
+    refuse([{ text: 'holds both "mcpServers" and "servers": keep one of them (each lists the servers to register)', path: [], key: 'servers' }], fileText);
   }
-  const r = FileSchema.safeParse(parsed);
-  if (!r.success) {
-    const issue = settingsIssueText(r.error.issues[0], parsed, 'file');
-    // zod says `Unrecognized key: "arg"`; the operator is told which keys an entry takes.
-    const unknown = /^(.*): Unrecognized key(s?): (.*)$/.exec(issue);
-    let text = unknown ? `${unknown[1]}: unknown key${unknown[2]} ${unknown[3]} (an entry takes ${ENTRY_KEYS})` : issue;
-    if (unknown) {
-      // Another client's key: what to write instead (zod quotes each key as JSON does).
-      const keys = JSON.parse(`[${unknown[3]}]`) as string[];
-      const known = keys.filter((k) => Object.hasOwn(OTHER_CLIENTS_KEYS, k));
-      if (known.length) {
-        const others = keys.filter((k) => !known.includes(k));
-        const hints = known.map((k) => OTHER_CLIENTS_KEYS[k]!(entryValue(parsed, unknown[1], k)));
-        const rest = others.length ? `; unknown key${others.length > 1 ? 's' : ''} ${others.map((k) => JSON.stringify(k)).join(', ')} (an entry takes ${ENTRY_KEYS})` : '';
-        text = `${unknown[1]}: ${hints.join('; ')}${rest}`;
-      }
-    }
-    throw new ConfigError(`MCP_SERVERS_FILE: ${text}`, { variable: 'MCP_SERVERS_FILE' });
-  }
+  const r = schemaOf(parsed).safeParse(parsed);
+  if (!r.success) refuse(r.error.issues.map((i) => ({ text: issueText(i, parsed), ...settingsIssuePlace(i) })), fileText);
   const data = r.data;
   const entries =
     'mcpServers' in data
-      ? Object.entries(data.mcpServers).map(([name, e]) => ({ ...e, name, at: `mcpServers.${name}` }))
+      ? Object.entries(data.mcpServers).map(([name, e]) => ({ ...e, name, at: `mcpServers.${name}`, place: ['mcpServers', name] as PropertyKey[] }))
       : Array.isArray(data.servers)
-        ? data.servers.map((e, i) => ({ ...e, at: `servers.${i}` }))
-        : Object.entries(data.servers).map(([name, e]) => ({ ...e, name, at: `servers.${name}` }));
+        ? data.servers.map((e, i) => ({ ...e, at: `servers.${i}`, place: ['servers', i] as PropertyKey[] }))
+        : Object.entries(data.servers).map(([name, e]) => ({ ...e, name, at: `servers.${name}`, place: ['servers', name] as PropertyKey[] }));
   for (const e of entries) if (e.disabled === true) onDisabled?.({ tenant: e.tenant ?? SHARED_TENANT, name: e.name, at: e.at });
-  return entries.filter((e) => e.disabled !== true).map((e) => {
-    const at = e.at;
+  // Every entry is checked, and every problem named, before any entry is registered.
+  const problems: (SettingsProblem & { variable?: string })[] = [];
+  const servers = entries.filter((e) => e.disabled !== true).map((e) => {
+    const { at, place } = e;
+    const found: (SettingsProblem & { variable?: string })[] = [];
+    const problem = (field: readonly PropertyKey[], message: string, variable?: string) =>
+      found.push({ text: `${at}.${field.join('.')}: ${message}`, path: [...place, ...field], ...(variable ? { variable } : {}) });
     const literal = unexpandedVariable(e);
     if (literal) {
-      throw new ConfigError(
-        `MCP_SERVERS_FILE: ${at}.${literal}: "\${…}" variables are not expanded there (the gateway would pass it as written): write the value itself; "\${env:NAME}" is read in "env" and "headers" only`,
-        { variable: 'MCP_SERVERS_FILE' },
-      );
+      problem(literal.split('.').map((k) => (/^\d+$/.test(k) ? Number(k) : k)), '"${…}" variables are not expanded there (the gateway would pass it as written): write the value itself; "${env:NAME}" is read in "env" and "headers" only');
     }
     const kind = e.transport ?? (e.type === 'sse' ? 'sse' : e.type === 'stdio' ? 'stdio' : e.url ? 'http' : 'stdio');
     if (e.headers) {
-      const problem = headersProblems(e.headers, kind)[0];
-      if (problem) throw new ConfigError(`MCP_SERVERS_FILE: ${at}.${problem.path.join('.')}: ${problem.message}`, { variable: 'MCP_SERVERS_FILE' });
-      const missing = missingVariables(e.headers)[0];
-      if (missing) {
-        throw new ConfigError(`MCP_SERVERS_FILE: ${at}.headers.${missing.header}: environment variable ${missing.variable} is not set`, { variable: missing.variable });
-      }
+      for (const h of headersProblems(e.headers, kind)) problem(h.path, h.message);
+      for (const m of missingVariables(e.headers)) problem(['headers', m.header], `environment variable ${m.variable} is not set`, m.variable);
     }
     if (e.env) {
       // Literal values are kept as before (in memory, given again by this file at each start); references are checked like headers.
-      const problem = envProblems(e.env, kind, 'keep')[0];
-      if (problem) throw new ConfigError(`MCP_SERVERS_FILE: ${at}.${problem.path.join('.')}: ${problem.message}`, { variable: 'MCP_SERVERS_FILE' });
-      const missing = missingEnvVariables(e.env)[0];
-      if (missing) throw new ConfigError(`MCP_SERVERS_FILE: ${at}.env.${missing.name}: environment variable ${missing.variable} is not set`, { variable: missing.variable });
+      for (const v of envProblems(e.env, kind, 'keep')) problem(v.path, v.message);
+      for (const m of missingEnvVariables(e.env)) problem(['env', m.name], `environment variable ${m.variable} is not set`, m.variable);
     }
     const p: RegisterServerParameters = { tenant: e.tenant ?? SHARED_TENANT, actor, name: e.name, transport: kind, command: e.command, args: e.args, env: e.env, cwd: e.cwd, url: e.url, limits: limitsOf(e), ...(e.headers ? { headers: e.headers } : {}) };
-    // What the gateway would refuse, refused here for every entry before any is registered.
-    const refused = registrationProblem(p);
+    // What the gateway would refuse, refused here for every entry before any is registered (once
+    // the entry has no problem above: the gateway's check would name one of them again).
+    const refused = found.length ? undefined : registrationProblem(p);
     if (refused) {
       // A name is quoted: in the mcpServers form it is the entry's key, and other clients allow spaces there.
-      const where = refused.path[0] === 'name' ? `${at}: name ${JSON.stringify(e.name)}` : `${at}.${refused.path.join('.')}`;
-      throw new ConfigError(`MCP_SERVERS_FILE: ${where}: ${refused.message}`, { variable: 'MCP_SERVERS_FILE' });
+      if (refused.path[0] === 'name') found.push({ text: `${at}: name ${JSON.stringify(e.name)}: ${refused.message}`, path: place });
+      else problem(refused.path, refused.message);
     }
+    problems.push(...found);
     return p;
   });
+  if (problems.length) refuse(problems, fileText);
+  return servers;
 }

@@ -35,7 +35,7 @@ describe('MCP_SERVERS_FILE: an entry the gateway would refuse stops start-up nam
       err = e as Error & { code?: string };
     }
     expect(err?.code).to.equal('CONFIG_INVALID');
-    expect(err?.message).to.equal('MCP_SERVERS_FILE: mcpServers.bad.transport: stdio needs a command; http and sse need a url');
+    expect(err?.message).to.equal('MCP_SERVERS_FILE: mcpServers.bad.transport: stdio needs a command; http and sse need a url (line 1, column 66)');
   });
 
   it('a name the registry does not take (other MCP clients allow capitals and spaces)', () => {
@@ -170,5 +170,87 @@ describe('MCP_SERVERS_FILE: a config copied from an MCP client means there what 
   it('a file holding both an mcpServers map and servers is refused: one of them was read and the other left out without a word', () => {
     const path = file('both.json', { mcpServers: { files: { command: 'npx', args: ['-y', 'x'] } }, servers: { github: { type: 'http', url: 'https://api.githubcopilot.com/mcp/' } } });
     expect(() => readServersFile(path, actor)).to.throw(/^MCP_SERVERS_FILE: holds both "mcpServers" and "servers": keep one of them/);
+  });
+});
+
+describe('MCP_SERVERS_FILE: a refusal names every problem of the file (up to five), each with its entry, line and column, as POLICY_FILE and CHAINS_FILE do', () => {
+  let dir: string;
+  const file = (name: string, content: string) => {
+    const path = join(dir, name);
+    writeFileSync(path, content);
+    return path;
+  };
+  const refusal = (path: string): string => {
+    try {
+      readServersFile(path, actor);
+    } catch (e) {
+      return (e as Error).message;
+    }
+    throw new Error('not refused');
+  };
+  before(() => (dir = mkdtempSync(join(tmpdir(), 'omc-servers-file-all-'))));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('three mistakes in a JSON file are all named, each where it is written, the other client\'s key still with what to write instead', () => {
+    const path = file(
+      'three.json',
+      [
+        '{',
+        '  "mcpServers": {',
+        '    "files": { "command": "npx", "arg": ["-y", "x"] },',
+        '    "web": { "url": "https://mcp.example.com/mcp", "timeout": 30 },',
+        '    "db": { "command": "db-mcp", "args": "--ro" }',
+        '  }',
+        '}',
+      ].join('\n'),
+    );
+    const message = refusal(path);
+    expect(message).to.match(/^MCP_SERVERS_FILE: /);
+    expect(message).to.include('mcpServers.files: unknown key "arg" (an entry takes tenant, ');
+    expect(message).to.match(/mcpServers\.files: unknown key "arg" \(an entry takes [^)]*\) \(line 3, column 34\)/);
+    expect(message).to.include('mcpServers.web: "timeout" is in seconds in Cline and Roo Code: write "timeoutMs": 30000 (line 4, column 52)');
+    expect(message).to.match(/mcpServers\.db\.args: [^;]* \(line 5, column 42\)/);
+  });
+
+  it('three mistakes in a YAML file are all named with their lines and columns, a value under env never shown (a secret may be written there as such)', () => {
+    const path = file(
+      'three.yaml',
+      [
+        'servers:',
+        '  - name: files',
+        '    command: npx',
+        '    arg: [-y, x]',
+        '  - name: db',
+        '    command: db-mcp',
+        '    env:',
+        '      PIN: 918273645',
+        '  - name: web',
+        '    url: https://mcp.example.com/mcp',
+        '    transport: websocket',
+      ].join('\n'),
+    );
+    const message = refusal(path);
+    expect(message).to.match(/servers\.0: unknown key "arg" \(an entry takes [^)]*\) \(line 4, column 5\)/);
+    expect(message).to.match(/servers\.1\.env\.PIN: expected text, but the file gives the number \(YAML reads [^;]* \(line 8, column 12\)/);
+    expect(message).to.match(/servers\.2\.transport: [^;]* \(line 11, column 16\)/);
+    expect(message).to.not.include('918273645');
+  });
+
+  it('entries the gateway would refuse are all named too, each with its line and column (no command, a name it does not take, a client variable)', () => {
+    const path = file(
+      'refused.yaml',
+      ['mcpServers:', '  bad:', '    type: http', '  My Files:', '    command: npx', '  ws:', '    command: npx', '    args: ["${workspaceFolder}"]'].join('\n'),
+    );
+    const message = refusal(path);
+    expect(message).to.match(/mcpServers\.bad\.transport: stdio needs a command; http and sse need a url \(line 3, column 5\)/);
+    expect(message).to.match(/mcpServers\.My Files: name "My Files": lowercase letters, digits and -[^;]* \(line 5, column 5\)/);
+    expect(message).to.match(/mcpServers\.ws\.args\.0: "\$\{…\}" variables are not expanded there [^;]*; "\$\{env:NAME\}" is read in "env" and "headers" only \(line 8, column 12\)/);
+  });
+
+  it('past five problems it says how many more there are', () => {
+    const entries = Array.from({ length: 7 }, (_, i) => `  s${i}:\n    command: npx\n    arg: []`).join('\n');
+    const message = refusal(file('seven.yaml', `mcpServers:\n${entries}\n`));
+    expect(message.match(/unknown key "arg"/g)).to.have.length(5);
+    expect(message).to.match(/; and 2 more$/);
   });
 });
