@@ -175,7 +175,9 @@ export function readServersFile(
     const refused = found.length ? undefined : registrationProblem(p);
     if (refused) {
       // A name is quoted: in the mcpServers form it is the entry's key, and other clients allow spaces there.
-      if (refused.path[0] === 'name') found.push({ text: `${at}: name ${JSON.stringify(e.name)}: ${refused.message}`, path: place });
+      // Placed where the name is written: the entry's key in a map form, its `name` in the list.
+      const name = typeof place[1] === 'number' ? { path: [...place, 'name'] } : { path: place.slice(0, 1), key: e.name };
+      if (refused.path[0] === 'name') found.push({ text: `${at}: name ${JSON.stringify(e.name)}: ${refused.message}`, ...name });
       else problem(refused.path, refused.message);
     }
     problems.push(...found);
