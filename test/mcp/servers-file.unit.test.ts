@@ -252,6 +252,12 @@ describe('MCP_SERVERS_FILE: a refusal names every problem of the file (up to fiv
     expect(refusal(file('name-list.yaml', 'servers:\n  - command: npx\n    name: My Files\n'))).to.match(/name "My Files": [^;]* \(line 3, column 11\)$/);
   });
 
+  it('an entry with a missing variable and a name the registry does not take gets both named (one restart, not two)', () => {
+    const message = refusal(file('name-and-env.yaml', 'mcpServers:\n  My Files:\n    command: npx\n    env:\n      K: "${env:OMC_REV_SERVERSFILE_UNSET}"\n'));
+    expect(message).to.match(/mcpServers\.My Files\.env\.K: environment variable OMC_REV_SERVERSFILE_UNSET is not set/);
+    expect(message).to.match(/mcpServers\.My Files: name "My Files": lowercase letters/);
+  });
+
   it('past five problems it says how many more there are', () => {
     const entries = Array.from({ length: 7 }, (_, i) => `  s${i}:\n    command: npx\n    arg: []`).join('\n');
     const message = refusal(file('seven.yaml', `mcpServers:\n${entries}\n`));
