@@ -105,6 +105,9 @@ export function readSettingsFile(path: string, variable: string): unknown {
 function withLineAndColumn(message: string, text: string): string {
   // V8's excerpt of the text (`Unexpected token 'x', ..."ateKey": x0ac09"... is not valid JSON`) may be a secret's (CHAINS_FILE's privateKey).
   message = message.replace(/, (?:\.\.\.)?"[\s\S]*"(?:\.\.\.)? is not valid JSON$/, ' (not valid JSON)');
+  // So may YAML's, the line in error under its line and column (`… at line 4, column 38:\n\n    wallet: { privateKey: "0x… }\n^`):
+  // a CHAINS_FILE privateKey, a value under an MCP_SERVERS_FILE entry's env or headers. The line and column stay.
+  message = message.replace(/(at line \d+, column \d+):\n\n[\s\S]*$/, '$1');
   const m = /at position (\d+)/.exec(message);
   if (!m || /\bline\b/.test(message)) return message;
   const before = withoutByteOrderMark(text).slice(0, Number(m[1]));

@@ -170,12 +170,14 @@ export function readServersFile(
       for (const m of missingEnvVariables(e.env)) problem(['env', m.name], `environment variable ${m.variable} is not set`, m.variable);
     }
     const p: RegisterServerParameters = { tenant: e.tenant ?? SHARED_TENANT, actor, name: e.name, transport: kind, command: e.command, args: e.args, env: e.env, cwd: e.cwd, url: e.url, limits: limitsOf(e), ...(e.headers ? { headers: e.headers } : {}) };
-    // What the gateway would refuse, refused here for every entry before any is registered (once
-    // the entry has no problem above: the gateway's check would name one of them again).
-    const refused = found.length ? undefined : registrationProblem(p);
-    if (refused) {
+    // What the gateway would refuse, refused here for every entry before any is registered (unless
+    // it is a field named above already: the gateway's check of headers and env names it again).
+    const refused = registrationProblem(p);
+    if (refused && !found.some((f) => f.path[place.length] === refused.path[0])) {
       // A name is quoted: in the mcpServers form it is the entry's key, and other clients allow spaces there.
-      if (refused.path[0] === 'name') found.push({ text: `${at}: name ${JSON.stringify(e.name)}: ${refused.message}`, path: place });
+      // Placed where the name is written: the entry's key in a map form, its `name` in the list.
+      const name = typeof place[1] === 'number' ? { path: [...place, 'name'] } : { path: place.slice(0, 1), key: e.name };
+      if (refused.path[0] === 'name') found.push({ text: `${at}: name ${JSON.stringify(e.name)}: ${refused.message}`, ...name });
       else problem(refused.path, refused.message);
     }
     problems.push(...found);

@@ -243,8 +243,19 @@ describe('MCP_SERVERS_FILE: a refusal names every problem of the file (up to fiv
     );
     const message = refusal(path);
     expect(message).to.match(/mcpServers\.bad\.transport: stdio needs a command; http and sse need a url \(line 3, column 5\)/);
-    expect(message).to.match(/mcpServers\.My Files: name "My Files": lowercase letters, digits and -[^;]* \(line 5, column 5\)/);
+    expect(message).to.match(/mcpServers\.My Files: name "My Files": lowercase letters, digits and -[^;]* \(line 4, column 3\)/);
     expect(message).to.match(/mcpServers\.ws\.args\.0: "\$\{…\}" variables are not expanded there [^;]*; "\$\{env:NAME\}" is read in "env" and "headers" only \(line 8, column 12\)/);
+  });
+
+  it('a name the registry does not take is placed where the name is written: the entry\'s key (a map), its name field (a list)', () => {
+    expect(refusal(file('name-map.yaml', 'mcpServers:\n  files:\n    command: npx\n  My Files:\n    command: npx\n'))).to.match(/name "My Files": [^;]* \(line 4, column 3\)$/);
+    expect(refusal(file('name-list.yaml', 'servers:\n  - command: npx\n    name: My Files\n'))).to.match(/name "My Files": [^;]* \(line 3, column 11\)$/);
+  });
+
+  it('an entry with a missing variable and a name the registry does not take gets both named (one restart, not two)', () => {
+    const message = refusal(file('name-and-env.yaml', 'mcpServers:\n  My Files:\n    command: npx\n    env:\n      K: "${env:OMC_REV_SERVERSFILE_UNSET}"\n'));
+    expect(message).to.match(/mcpServers\.My Files\.env\.K: environment variable OMC_REV_SERVERSFILE_UNSET is not set/);
+    expect(message).to.match(/mcpServers\.My Files: name "My Files": lowercase letters/);
   });
 
   it('past five problems it says how many more there are', () => {

@@ -64,4 +64,17 @@ describe('CHAINS_FILE and POLICY_FILE: a file that says nothing stops the start'
     expect(j).to.match(/not valid JSON\/YAML: Unexpected token 'x'/);
     expect(j).to.not.include(key.slice(0, 6));
   });
+
+  it('a CHAINS_FILE that is not valid YAML echoes no part of the line in error (YAML\'s excerpt of it may hold an inline private key)', () => {
+    const key = 'ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80';
+    const p = file('unclosed.yaml', `chains:\n  - chainId: 31337\n    rpcUrl: http://127.0.0.1:8545\n    wallet: { type: key, privateKey: "0x${key} }\n`);
+    let message = '';
+    try {
+      loadChainsFile(p);
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).to.match(/not valid JSON\/YAML: .* at line \d+, column \d+/);
+    expect(message).to.not.include(key.slice(0, 6));
+  });
 });
