@@ -10,7 +10,7 @@ import { newId } from '../../src/core/ids';
 import type { EventStore } from '../../src/eventstore/port';
 import Database from 'better-sqlite3';
 import type { Knex } from 'knex';
-import { GAP_REPAIRS_METRIC, GapRepair, rebuildCommands, REPLAY_ATTEMPTS, type RepairedOutOfOrder } from '../../src/projector/gap-repair';
+import { GAP_REPAIRS_METRIC, GapRepair, rebuildCommands, REPLAY_ATTEMPTS, type GapRepairOptions, type RepairedOutOfOrder } from '../../src/projector/gap-repair';
 import { Projector } from '../../src/projector/projector';
 import { SqlReadModels } from '../../src/readmodels/sql-read-models';
 import { mysqlAvailable, requireService } from '../support/services';
@@ -83,10 +83,11 @@ for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
       await db?.close();
     });
 
-    const repairOf = (store: Pick<EventStore, 'readAll' | 'readStream'> = db.store) =>
+    /** The repair every test uses, recording what it reports; `overrides` changes what a test needs changed. */
+    const repairOf = (overrides: Partial<GapRepairOptions> = {}) =>
       new GapRepair({
         knex: db.knex,
-        store,
+        store: db.store,
         apply: (events) => projector.applyEvents(events),
         replay: (events) => projector.replayStream(events),
         afterMs: BOUND_MS,
@@ -97,6 +98,7 @@ for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
         onReplayed: (events) => replayed.push(...events),
         onOutOfOrder: (events) => outOfOrder.push(...events),
         onShown: (events) => shown.push(events.map((e) => e.position)),
+        ...overrides,
       });
     const listed = async () => (await rm.listAuditEvents(null, { limit: 100 })).items.map((e) => e.position);
     const counted = async (outcome: string) => (await registry.getSingleMetric(GAP_REPAIRS_METRIC)!.get()).values.find((v) => v.labels.outcome === outcome)?.value;
@@ -150,7 +152,7 @@ for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
           [missing, 'missing_from_store', /not in the event store/],
           [tampered, 'hash_mismatch', /hash/],
         ] as const) {
-          const repair = repairOf(store);
+          const repair = repairOf({ store });
           held.length = 0;
           await repair.check();
           now += BOUND_MS;
@@ -249,7 +251,7 @@ for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
         readAll: (o) => db.store.readAll(o),
         readStream: async (s, o) => (await db.store.readStream(s, o)).map((e) => (e.type === 'TaskCompleted' ? { ...e, data: { output: 'forged' } } : e)),
       };
-      const repair = repairOf(tamperedStream);
+      const repair = repairOf({ store: tamperedStream });
       await repair.check();
       now += BOUND_MS;
       await repair.check();
@@ -336,10 +338,7 @@ for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
         replays = 0;
         retries = [];
         replayErrors = [];
-        return new GapRepair({
-          knex: db.knex,
-          store: db.store,
-          apply: (events) => projector.applyEvents(events),
+        return repairOf({
           replay: async (events) => {
             replays++;
             if (!failing()) return projector.replayStream(events);
@@ -350,14 +349,7 @@ for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
               await undo();
             }
           },
-          afterMs: BOUND_MS,
-          clock: () => new Date(now),
-          registry,
-          onRepaired: (positions) => repaired.push(positions),
-          onReplayed: (events) => replayed.push(...events),
-          onOutOfOrder: (events) => outOfOrder.push(...events),
           onReplayRetry: (_events, reason, retryInMs, failures) => retries.push({ failures, retryInMs, reason }),
-          onShown: (events) => shown.push(events.map((e) => e.position)),
           onReplayError: (err) => replayErrors.push(err),
         });
       }
@@ -475,21 +467,12 @@ for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
             return qb;
           },
         });
-        return new GapRepair({
+        return repairOf({
           knex: flaky,
-          store: db.store,
           apply: async (events) => {
             await projector.applyEvents(events);
             failNext = true;
           },
-          replay: (events) => projector.replayStream(events),
-          afterMs: BOUND_MS,
-          clock: () => new Date(now),
-          registry,
-          onRepaired: (positions) => repaired.push(positions),
-          onReplayed: (events) => replayed.push(...events),
-          onOutOfOrder: (events) => outOfOrder.push(...events),
-          onShown: (events) => shown.push(events.map((e) => e.position)),
         });
       }
       let failNext = false;
