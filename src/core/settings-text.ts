@@ -82,6 +82,15 @@ function refuseProtoKey(doc: unknown): unknown {
  * @example readSettingsFile('/etc/openmcp/policy.yaml', 'POLICY_FILE')
  */
 export function readSettingsFile(path: string, variable: string): unknown {
+  return readSettingsDocument(path, variable).doc;
+}
+
+/**
+ * readSettingsFile, with the text it parsed: for refusals that say where in the file a value is
+ * written (settingsProblemsText), without reading the file a second time.
+ * @example const { doc, text } = readSettingsDocument(path, 'MCP_SERVERS_FILE')
+ */
+export function readSettingsDocument(path: string, variable: string): { doc: unknown; text: string } {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -89,7 +98,7 @@ export function readSettingsFile(path: string, variable: string): unknown {
     throw new ConfigError(`${variable} ${path}: cannot read: ${(err as Error).message}`, { variable });
   }
   try {
-    return parseSettingsText(path, text);
+    return { doc: parseSettingsText(path, text), text };
   } catch (err) {
     const problem = err instanceof RefusedKeyError ? err.message : `not valid JSON/YAML: ${withLineAndColumn((err as Error).message, text)}`;
     throw new ConfigError(`${variable} ${path}: ${problem}`, { variable });

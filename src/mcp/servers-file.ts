@@ -7,8 +7,7 @@ import { headersProblems, missingVariables } from './upstream-headers';
 import { registrationProblem } from './register-schema';
 import { SHARED_TENANT, type RegisterServerParameters } from './types';
 import { loneSurrogateProblem } from '../core/lone-surrogate';
-import { readFileSync } from 'node:fs';
-import { readSettingsFile } from '../core/settings-text';
+import { readSettingsDocument } from '../core/settings-text';
 import { settingsIssuePlace, settingsIssueText, settingsProblemsText, type SettingsProblem } from '../core/settings-issue';
 
 // Strict: a key the gateway does not read (a typo such as `arg`, another client's setting such as
@@ -124,14 +123,7 @@ export function readServersFile(
   /** Told of each entry with `disabled: true` (`at`: where it is in the file, e.g. `mcpServers.files`). */
   onDisabled?: (entry: { tenant: string; name: string; at: string }) => void,
 ): RegisterServerParameters[] {
-  const parsed = readSettingsFile(path, 'MCP_SERVERS_FILE');
-  // The text again, only to say where each problem is written (a failure here only loses the positions).
-  let fileText: string | undefined;
-  try {
-    fileText = readFileSync(path, 'utf8');
-  } catch {
-    fileText = undefined;
-  }
+  const { doc: parsed, text: fileText } = readSettingsDocument(path, 'MCP_SERVERS_FILE');
   const lone = loneSurrogateProblem(parsed);
   if (lone) throw new ConfigError(`MCP_SERVERS_FILE: ${lone}`, { variable: 'MCP_SERVERS_FILE' });
   // Either form names the servers: with both, one would be registered and the other dropped silently.

@@ -6,7 +6,7 @@ import { ConfigError } from '../core/errors';
 import { hasKey } from '../core/has-key';
 import { loneSurrogateProblem } from '../core/lone-surrogate';
 import { PrivateKeySchema } from '../core/private-key';
-import { readSettingsFile } from '../core/settings-text';
+import { readSettingsDocument } from '../core/settings-text';
 import { settingsIssuesText } from '../core/settings-issue';
 
 const address = z.string().regex(ADDRESS_PATTERN, 'a 0x-prefixed 20-byte address');
@@ -88,16 +88,9 @@ export function parseChains(doc: unknown, baseDir: string, source = '(inline)', 
 /** Read CHAINS_FILE (JSON or YAML). Unset = no chains (web3 tools are not offered); set, it must list them (`chains: []` for none). */
 export function loadChainsFile(path: string | undefined): ResolvedChain[] {
   if (!path) return [];
-  const doc = readSettingsFile(path, 'CHAINS_FILE');
+  const { doc, text } = readSettingsDocument(path, 'CHAINS_FILE');
   // Set but saying nothing (empty, only comments, `{}`): read as "no chains", the start went on
   // and the first transfer failed CHAIN_NOT_CONFIGURED while CHAINS_FILE was set.
   if (!hasKey(doc, 'chains')) fail(path, 'has no `chains` list (an empty file?): list the chains the agent may use (docs/agent.md), or unset CHAINS_FILE');
-  // The text again, only to say where a refused value is written (a failure here only loses the positions).
-  let text: string | undefined;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch {
-    text = undefined;
-  }
   return parseChains(doc, dirname(path), path, text);
 }

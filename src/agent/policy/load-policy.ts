@@ -1,9 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { ConfigError } from '../../core/errors';
 import { hasKey } from '../../core/has-key';
 import { PolicyFileSchema, type PolicyFile } from './policy';
 import { loneSurrogateProblem } from '../../core/lone-surrogate';
-import { readSettingsFile } from '../../core/settings-text';
+import { readSettingsDocument } from '../../core/settings-text';
 import { settingsIssuesText } from '../../core/settings-issue';
 import { rememberWrittenEntry } from './policy-hash';
 
@@ -28,17 +27,10 @@ export function parsePolicy(doc: unknown, source = 'POLICY_FILE', text?: string)
 export function loadPolicyFile(path: string | undefined): PolicyFile {
   if (!path) return { policies: [] };
   // A JSON key written twice in one object (a `deny` list before a second `deny`) is refused too.
-  const doc = readSettingsFile(path, 'POLICY_FILE');
+  const { doc, text } = readSettingsDocument(path, 'POLICY_FILE');
   // Set but saying nothing (empty, only comments, `{}`): every task ran under the default policy.
   if (!hasKey(doc, 'policies')) {
     throw new ConfigError(`POLICY_FILE ${path}: has no \`policies\` list (an empty file?): write the policies (docs/policy.md), or unset POLICY_FILE for the default policy`, { variable: 'POLICY_FILE' });
-  }
-  // The text again, only to say where a refused value is written (it was just read: a failure here only loses the positions).
-  let text: string | undefined;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch {
-    text = undefined;
   }
   return parsePolicy(doc, `POLICY_FILE ${path}`, text);
 }
