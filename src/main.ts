@@ -24,6 +24,7 @@ import { connectsUpstreams, parseRoles, ROLE_NAMES, type Roles } from './app/rol
 import { CacheLeaseStore, SqlLeaseStore, type Leadership } from './leader';
 import { EventTraceContexts, initTracing, installHttpTracing, trackAuditLag, trackDependencies, tracedEventStore } from './telemetry';
 import { ConfigError, redactUrl, redactUrlsIn, ShuttingDownError } from './core/errors';
+import { untilAborted } from './core/within';
 import { dialectOf } from './db/knex';
 import { cachedSubjectKeys } from './erasure/cached-subject-keys';
 import { SqlSubjectKeyStore } from './erasure/sql-subject-key-store';
@@ -132,17 +133,7 @@ export const DRAIN_CUTOFF_SHARE = 0.75;
 
 /** `fn`, answering ShuttingDownError(`what`) once `signal` aborts (a drain's cut-off) if it has not answered by then; what it waits for goes on. */
 function untilCutOff<A extends unknown[], T>(fn: (...args: A) => Promise<T>, signal: AbortSignal, what: string): (...args: A) => Promise<T> {
-  return (...args) => {
-    if (signal.aborted) return Promise.reject(new ShuttingDownError(what));
-    return new Promise<T>((resolve, reject) => {
-      const abort = () => reject(new ShuttingDownError(what));
-      signal.addEventListener('abort', abort, { once: true });
-      fn(...args).then(
-        (v) => (signal.removeEventListener('abort', abort), resolve(v)),
-        (e: unknown) => (signal.removeEventListener('abort', abort), reject(e)),
-      );
-    });
-  };
+  return (...args) => (signal.aborted ? Promise.reject(new ShuttingDownError(what)) : untilAborted(fn(...args), signal, () => new ShuttingDownError(what)));
 }
 
 /**

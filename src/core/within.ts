@@ -19,3 +19,21 @@ export async function within<T>(ms: number, work: Promise<T>): Promise<T | typeo
     clearTimeout(timer);
   }
 }
+
+/**
+ * `work`'s answer (or its error), or a rejection with `error()` as soon as `signal` aborts (at once
+ * if it has): for a wait the caller must be able to give up. `work` is not stopped, and its late
+ * answer or error is dropped; the listener is removed when either comes first.
+ * @example await untilAborted(upstream.connect(), call.signal, () => cancelledError(call.signal))
+ */
+export function untilAborted<T>(work: Promise<T>, signal: AbortSignal, error: () => unknown): Promise<T> {
+  if (signal.aborted) return Promise.reject(error());
+  return new Promise<T>((resolve, reject) => {
+    const abort = () => reject(error());
+    signal.addEventListener('abort', abort, { once: true });
+    work.then(
+      (v) => (signal.removeEventListener('abort', abort), resolve(v)),
+      (e: unknown) => (signal.removeEventListener('abort', abort), reject(e)),
+    );
+  });
+}

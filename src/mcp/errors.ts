@@ -1,5 +1,6 @@
 import { OpenMcpError, redactUrlsIn } from '../core/errors';
 import { cutText, wellFormed } from '../core/well-formed';
+import { untilAborted } from '../core/within';
 
 /** Codes of the gateway's own errors (listed in docs/errors.md). */
 export type McpGatewayErrorCode =
@@ -88,16 +89,7 @@ export function shuttingDownError(done?: { what: string; details: Record<string,
  * every caller, a registration in flight): the wait is given up, the thing waited for goes on.
  */
 export function unlessAborted<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return p;
-  if (signal.aborted) return Promise.reject(cancelledError(signal));
-  return new Promise<T>((resolve, reject) => {
-    const abort = () => reject(cancelledError(signal));
-    signal.addEventListener('abort', abort, { once: true });
-    p.then(
-      (v) => (signal.removeEventListener('abort', abort), resolve(v)),
-      (e: unknown) => (signal.removeEventListener('abort', abort), reject(e)),
-    );
-  });
+  return signal ? untilAborted(p, signal, () => cancelledError(signal)) : p;
 }
 
 /** One signal aborted when either of two is (with its reason); dispose() lets both go. AbortSignal.any's dependants of a long-lived signal are kept by it. */

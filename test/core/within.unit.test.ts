@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { NO_ANSWER, within } from '../../src/core/within';
+import { getEventListeners } from 'node:events';
+import { NO_ANSWER, untilAborted, within } from '../../src/core/within';
 
 describe('within(): an answer, or NO_ANSWER once the time is up', () => {
   it('passes the answer and the error of work that settles in time', async () => {
@@ -23,5 +24,23 @@ describe('within(): an answer, or NO_ANSWER once the time is up', () => {
     } finally {
       process.off('unhandledRejection', onUnhandled);
     }
+  });
+});
+
+describe('untilAborted(): an answer, or the given error once the signal aborts', () => {
+  it('passes the answer and the error of work that settles first, and lets go of the signal', async () => {
+    const ac = new AbortController();
+    expect(await untilAborted(Promise.resolve(7), ac.signal, () => new Error('aborted'))).to.equal(7);
+    const err = await untilAborted(Promise.reject(new Error('refused')), ac.signal, () => new Error('aborted')).then(() => undefined, (e: Error) => e);
+    expect(err?.message).to.equal('refused');
+    expect(getEventListeners(ac.signal, 'abort')).to.have.length(0);
+  });
+
+  it('rejects with the error when the signal aborts while the work hangs, and at once when it already has', async () => {
+    const ac = new AbortController();
+    const waiting = untilAborted(new Promise<never>(() => {}), ac.signal, () => new Error('shutting down'));
+    ac.abort();
+    expect(await waiting.then(() => undefined, (e: Error) => e.message)).to.equal('shutting down');
+    expect(await untilAborted(Promise.resolve(1), ac.signal, () => new Error('already')).then(() => undefined, (e: Error) => e.message)).to.equal('already');
   });
 });
