@@ -364,9 +364,9 @@ export const MCP_HEALTH_CAUSE_KINDS = [
   'http-status',
   /** The upstream answered a JSON-RPC error with code `rpcCode`. */
   'protocol-error',
-  /** A header or env template refers to `variable`, which is not set (or empty) on this gateway. */
+  /** A header, env or URL template refers to `variable`, which is not set (or empty) on this gateway. */
   'variable-unset',
-  /** `variable` holds a character the header or the process environment cannot carry. */
+  /** `variable` holds a character the header, the process environment or the URL cannot carry (as it is). */
   'variable-unusable',
   /** None of the above: only the digest says which failure it was. */
   'other',

@@ -40,7 +40,8 @@ describe('McpServerRegistered v6 and McpServerReconfigured v3: a URL referring t
   });
 
   it('the published schemas of v1 to v5 and McpServerReconfigured v1 and v2 are unchanged: closed to urlTemplate', () => {
-    for (const [type, version] of [1, 2, 3, 4, 5].map((v) => ['McpServerRegistered', v] as const).concat([['McpServerReconfigured', 1], ['McpServerReconfigured', 2]])) {
+    const older: [string, number][] = [1, 2, 3, 4, 5].map((v): [string, number] => ['McpServerRegistered', v]);
+    for (const [type, version] of [...older, ['McpServerReconfigured', 1], ['McpServerReconfigured', 2]] as [string, number][]) {
       const data = { ...hosted, ...(type === 'McpServerReconfigured' ? { changed: ['url'] } : {}) };
       expect(exported(type, version)(data), `${type} v${version}`).to.equal(false);
       const { urlTemplate: _t, ...without } = data;
