@@ -564,7 +564,7 @@ export class McpGateway {
       // Its URL's credentials, masked in the log, only this process could compare (registerOrMatch).
       const resend =
         p.url && !isUrlTemplate(p.url) && urlHoldsCredentials(p.url)
-          ? `sending the same registration again is safe, but another process answers it 409 MCP_SERVER_EXISTS naming this server (id ${id}), as only this one could compare the credentials of its URL: this server is yours`
+          ? `sending the same registration again is safe, but another process answers it 409 MCP_SERVER_EXISTS naming this server (id ${id}), as only this one could compare the credentials of its URL: this server is yours (given as \`?api_key=\${env:NAME}\`, any replica compares them)`
           : 'sending the same registration again is safe (it answers 200 with this server), another definition is MCP_SERVER_EXISTS';
       throw shuttingDownError({
         what: `MCP server ${p.name} is registered (id ${id}), but its connection and tool discovery did not end before it stopped; another replica connects to it (GET /v1/mcp-servers/${id}); ${resend}`,

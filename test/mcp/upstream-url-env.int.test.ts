@@ -211,6 +211,16 @@ describe('MCP gateway: an http/sse upstream URL referring to the environment (?a
     expect((await store.readAll({ limit: 1000 })).filter((e) => e.type === 'McpServerRegistered')).to.have.length(1);
   });
 
+  it('a URL with its key written as such, sent again to another replica: the 409 points at ${env:NAME}, never showing the key', async () => {
+    const s = await gw.registerServer({ ...ctx, name: 'literal', transport: 'http', url: `${upstream.url}?api_key=${SECRET}` });
+    const b = await openGateway();
+    others.push(b);
+    await eventually('the replica follows', () => b.gw.listServers('acme').length === 1);
+    const err = await rejection(b.gw.registerOrMatch({ ...ctx, name: 'literal', transport: 'http', url: `${upstream.url}?api_key=${SECRET}` }));
+    expect(err.code).to.equal('MCP_SERVER_EXISTS');
+    expect(err.message).to.include(`it is server ${s.id}`).and.include('?api_key=${env:NAME}').and.not.include(SECRET);
+  });
+
   it('MCP_SERVERS_FILE: a url with ${env:NAME} is taken and connects; a missing variable stops start-up naming it; a change records McpServerReconfigured v3', async () => {
     const file = join(dir, 'servers.json');
     writeFileSync(file, JSON.stringify({ mcpServers: { hosted: { url: `${upstream.url}?api_key=plain-value` } } }));
