@@ -227,7 +227,7 @@ export function addMcpClientCommands(mcp: Command): void {
     .description('register an upstream: its command after -- (stdio; cross-tenant admin keys only), or --url')
     .argument('<name>', 'its tools are offered as <name>__<tool> (or a host-safe alias of it: see mcp tools search)')
     .argument('[command...]', 'stdio: the program and its arguments, after --')
-    .option('--url <url>', 'streamable HTTP endpoint (or SSE with --transport sse)')
+    .option('--url <url>', 'streamable HTTP endpoint (or SSE with --transport sse); its path or query may hold ${env:NAME} (in single quotes)')
     .addOption(new Option('--transport <kind>', 'with --url').choices(['http', 'sse']))
     .option('--env <KEY=VALUE>', "a stdio server's environment variable, its value by reference to the gateway's environment, in single quotes: 'GITHUB_TOKEN=${env:GITHUB_TOKEN}' (repeatable)", collect)
     .option('--header <Name: value>', "a header for an http/sse server, its value by reference to the gateway's environment, in single quotes: 'Authorization: Bearer ${env:TOKEN}' (repeatable; cross-tenant admin keys)", collect)
@@ -238,7 +238,7 @@ export function addMcpClientCommands(mcp: Command): void {
       intWithin('--connect-timeout-ms', CONNECT_TIMEOUT_BOUNDS.min, CONNECT_TIMEOUT_BOUNDS.max, 'ms, 1 s to 5 min'),
     )
     .option('--max-concurrent <n>', "this server's calls in flight (default: MCP_MAX_CONCURRENT)", positiveInt('--max-concurrent'))
-    .addHelpText('after', '\nExamples:\n  openmcp mcp servers add files --connect-timeout-ms 120000 -- npx -y @modelcontextprotocol/server-filesystem /srv/docs\n  openmcp mcp servers add github --env \'GITHUB_PERSONAL_ACCESS_TOKEN=${env:GITHUB_TOKEN}\' -- npx -y @modelcontextprotocol/server-github\n  openmcp mcp servers add search --url https://mcp.example.com/mcp --timeout-ms 120000\n  openmcp mcp servers add notion --url https://mcp.notion.com/mcp --header \'Authorization: Bearer ${env:NOTION_TOKEN}\'')
+    .addHelpText('after', '\nExamples:\n  openmcp mcp servers add files --connect-timeout-ms 120000 -- npx -y @modelcontextprotocol/server-filesystem /srv/docs\n  openmcp mcp servers add github --env \'GITHUB_PERSONAL_ACCESS_TOKEN=${env:GITHUB_TOKEN}\' -- npx -y @modelcontextprotocol/server-github\n  openmcp mcp servers add search --url https://mcp.example.com/mcp --timeout-ms 120000\n  openmcp mcp servers add notion --url https://mcp.notion.com/mcp --header \'Authorization: Bearer ${env:NOTION_TOKEN}\'\n  openmcp mcp servers add hosted --url \'https://mcp.example.com/mcp?api_key=${env:EXAMPLE_KEY}\'')
     .action(async (name: string, command: string[], o: { url?: string; transport?: 'http' | 'sse'; env?: string[]; header?: string[]; timeoutMs?: number; connectTimeoutMs?: number; maxConcurrent?: number }) => {
       const { runMcpServersAdd } = require('./mcp-servers') as typeof import('./mcp-servers');
       process.exitCode = await runMcpServersAdd(client(), name, { command, ...o });

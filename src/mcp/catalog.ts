@@ -36,7 +36,8 @@ function settingsOf(d: Record<string, unknown>): Pick<ServerState, 'transport' |
     command: d.command as string | undefined,
     args: d.args as string[] | undefined,
     envKeys: d.envKeys as string[] | undefined,
-    url: d.url as string | undefined,
+    // A URL that refers to the environment (v6) as written, to connect with; any other with its credentials masked.
+    url: (d.urlTemplate ?? d.url) as string | undefined,
     ...(d.limits ? { limits: d.limits as McpServerLimits } : {}),
     ...(d.headers ? { headers: d.headers as Record<string, string> } : {}),
     ...(d.env ? { env: d.env as Record<string, string> } : {}),

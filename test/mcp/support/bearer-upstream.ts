@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
 import { buildExampleServer } from '../../../examples/mcp-stdio/tools';
@@ -23,13 +23,27 @@ export type BearerUpstream = {
  * `header` is not exactly `value` (as a hosted MCP server does without its bearer token or API key).
  */
 export async function startBearerUpstream(header: string, value: string): Promise<BearerUpstream> {
+  return startGuardedUpstream((req) => req.headers[header.toLowerCase()] === value);
+}
+
+/**
+ * The same, answering 401 to a request whose URL's query parameter `param` is none of `keys` (as a
+ * hosted MCP server given its API key in the URL does). An SSE session's posted messages go to the
+ * endpoint the server named (`/messages?sessionId=…`), so the session is their credential.
+ * `keys` may change meanwhile (a rotated key).
+ */
+export async function startQueryKeyUpstream(param: string, keys: Set<string>): Promise<BearerUpstream> {
+  return startGuardedUpstream((req, path) => path === '/messages' || keys.has(new URL(req.url ?? '/', 'http://x').searchParams.get(param) ?? ''));
+}
+
+async function startGuardedUpstream(authorize: (req: IncomingMessage, path: string) => boolean): Promise<BearerUpstream> {
   const sessions = mcpSessions(buildExampleServer);
   const sse = new Map<string, SSEServerTransport>();
   const requests: SeenRequest[] = [];
   const http: Server = createServer(async (req, res) => {
     try {
       const path = new URL(req.url ?? '/', 'http://x').pathname;
-      const authorized = req.headers[header.toLowerCase()] === value;
+      const authorized = authorize(req, path);
       requests.push({ method: req.method ?? '', path, authorized });
       if (!authorized) return void res.writeHead(401, { 'www-authenticate': 'Bearer realm="test"', 'content-type': 'application/json' }).end('{"error":"unauthorized"}');
       if (path === '/sse' && req.method === 'GET') {
