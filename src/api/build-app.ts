@@ -19,6 +19,7 @@ import { createLogger } from './logger';
 import { endConnectionsOnClose } from './end-connections-on-close';
 import { eventStreamsOf } from '../http/event-streams';
 import { problemOf, sendProblem } from './problem';
+import { isMcpUrl, mcpRefusal } from './mcp-refusal';
 import { batchesRoutes } from './routes/batches.routes';
 import { eventsRoutes } from './routes/events.routes';
 import { keysRoutes } from './routes/keys.routes';
@@ -91,8 +92,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     metrics.errors.inc({ code: 'MALFORMED_REQUEST' });
     reply.header('x-request-id', request.id).header('cache-control', 'no-store').header('connection', 'close');
     const detail = 'headers.host: an HTTP/1.1 request must name its Host (RFC 9112)';
-    if (/^\/mcp(?:[/?]|$)/.test(request.url)) {
-      void reply.code(400).type('application/json').send({ jsonrpc: '2.0', error: { code: -32001, message: detail, data: { code: 'MALFORMED_REQUEST' } }, id: null });
+    if (isMcpUrl(request.url)) {
+      void reply.code(400).type('application/json').send(mcpRefusal('MALFORMED_REQUEST', detail));
       return;
     }
     void sendProblem(reply, problemOf(400, 'MALFORMED_REQUEST', detail, { field: 'headers.host', requestId: String(request.id) }));
@@ -120,7 +121,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   await app.register(swagger, {
     openapi: {
-      info: { title: 'OpenMCP-Chain API', version: '1.0.0', description: 'Errors are application/problem+json with a stable code (docs/errors.md).' },
+      info: { title: 'OpenMCP-Chain API', version: '1.0.0', description: 'Errors are application/problem+json with a stable code (docs/errors.md). A method a path does not serve is 405 METHOD_NOT_ALLOWED, with Allow naming the methods it does (HEAD with every GET), answered before the key is checked.' },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'API key (omk_…) or JWT' } } },
       security: [{ bearer: [] }],
     },

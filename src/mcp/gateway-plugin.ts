@@ -523,7 +523,9 @@ export async function mcpGatewayPlugin(app: FastifyInstance, opts: McpGatewayPlu
     return reply.code(204).headers(preflight ? preflightHeaders() : { allow: `${MCP_METHODS}, OPTIONS` }).send();
   });
   app.post(path, { onRequest: [guardOrigin, authenticate] }, handle);
-  app.get(path, { onRequest: [guardOrigin, authenticate], config: { eventStream: true } }, handle);
+  // No HEAD twin: the SDK answers a HEAD 405 itself (after the key), and the OPTIONS answer and
+  // CORS name GET, POST and DELETE only; so HEAD is refused 405 as every other method is (docs/errors.md).
+  app.get(path, { onRequest: [guardOrigin, authenticate], config: { eventStream: true }, exposeHeadRoute: false }, handle);
   // DELETE has no body, but clients that set `content-type: application/json` on every request
   // (in the SDK: requestInit.headers) send it there too, and fastify refuses an empty JSON body (400).
   app.delete(path, { onRequest: [guardOrigin, forgetEmptyBodyType, authenticate] }, handle);

@@ -193,4 +193,27 @@ describe('REST answers match the OpenAPI document the gateway serves (/docs)', f
     const operations = Object.entries(doc.paths).flatMap(([path, ops]) => (path === '/mcp' ? [] : Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`)));
     expect(operations.filter((o) => !checked.has(o)), 'operations no answer was checked for').to.deep.equal([]);
   });
+
+  it('every path of the document, asked with a method it does not list: 405 METHOD_NOT_ALLOWED, a problem of the served schema, Allow naming exactly its operations (HEAD with GET), before the key', async () => {
+    const problem = Object.values(doc.paths['/v1/tasks'].post.responses['400'].content!)[0].schema;
+    const schema = z.fromJSONSchema({ ...problem, components: doc.components } as Parameters<typeof z.fromJSONSchema>[0], { defaultTarget: 'openapi-3.0' });
+    const wrong: string[] = [];
+    for (const [template, ops] of Object.entries(doc.paths)) {
+      const listed = Object.keys(ops).map((m) => m.toUpperCase());
+      const served = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'].filter((m) => listed.includes(m) || (m === 'HEAD' && listed.includes('GET') && template !== '/mcp'));
+      const method = ['PUT', 'PATCH', 'DELETE', 'POST'].find((m) => !served.includes(m))!;
+      const url = template.replace(/\{[^}]+\}/g, '01a24dbd-2b81-7149-8887-50ea0db92900');
+      const res = await fetch(`${gw!.url}${url}`, { method });
+      const body = (await res.json()) as any;
+      const allow = res.headers.get('allow');
+      if (res.status !== 405 || allow !== served.join(', ')) wrong.push(`${method} ${url}: ${res.status}, Allow ${allow} (documented ${served.join(', ')})`);
+      if (template === '/mcp') {
+        if (body?.error?.data?.code !== 'METHOD_NOT_ALLOWED') wrong.push(`${method} /mcp: ${JSON.stringify(body)}`);
+        continue;
+      }
+      if (!res.headers.get('content-type')?.startsWith('application/problem+json')) wrong.push(`${method} ${url}: sent as ${res.headers.get('content-type')}`);
+      if (!schema.safeParse(body).success || body.code !== 'METHOD_NOT_ALLOWED') wrong.push(`${method} ${url}: ${JSON.stringify(body)}`);
+    }
+    expect(wrong).to.deep.equal([]);
+  });
 });
