@@ -5,6 +5,7 @@ import { newId } from '../core/ids';
 import { createAuthenticator } from '../auth/authenticator';
 import { createAuthFailureLimiter } from '../auth/auth-failure-limit';
 import { createRateLimiter } from '../auth/rate-limit';
+import { rateLimitHeaders } from '../auth/rate-limit-headers';
 import { RateLimitedError } from '../auth/errors';
 import { can, type Permission } from '../auth/roles';
 import { createMetrics } from '../metrics/metrics';
@@ -157,16 +158,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         // key's window like any other, so a key cannot probe the routes its role lacks without end.
         return rateLimit(principal).then(
           (state) => {
-            if (state) reply.header('ratelimit-limit', String(state.limit)).header('ratelimit-remaining', String(state.remaining)).header('ratelimit-reset', String(state.resetSeconds));
+            reply.headers(rateLimitHeaders(state));
             if (!can(principal.role, permission)) throw new ForbiddenError(`role ${principal.role} lacks ${permission}`, { permission });
             request.principal = principal;
           },
           (err: unknown) => {
             // Over a window: none left until it resets (Retry-After, set with the problem).
-            if (err instanceof RateLimitedError) {
-              if (err.limit !== undefined) reply.header('ratelimit-limit', String(err.limit));
-              reply.header('ratelimit-remaining', '0').header('ratelimit-reset', String(err.retryAfterSeconds));
-            }
+            if (err instanceof RateLimitedError) reply.headers(rateLimitHeaders(err));
             throw err;
           },
         );

@@ -95,6 +95,19 @@ describe('REST answers match the OpenAPI document the gateway serves (/docs)', f
     }
   });
 
+  it('/mcp sends the headers the document declares for it (RateLimit-*, as REST answers do; before the failed authentications below hold the address)', async () => {
+    const declared = Object.keys((doc.paths['/mcp'].post.responses['200'] as { headers?: Record<string, unknown> }).headers ?? {});
+    expect(declared).to.include.members(['ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset']);
+    const res = await fetch(`${gw!.url}/mcp`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'conformance', version: '1' } } }),
+    });
+    await res.text();
+    expect(res.status).to.equal(200);
+    for (const name of declared) expect(res.headers.get(name), name).to.match(/^\d+$/);
+  });
+
   it('every REST operation: its answers, successes and refusals, are documented and validate against the served schemas', async () => {
     // Keys: create, list, change, revoke; refusals.
     const viewer = await exchange(201, 'POST', '/v1/keys', '/v1/keys', { body: { role: 'viewer', tenant: 'acme' } });
