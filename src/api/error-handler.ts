@@ -60,9 +60,11 @@ export function toProblem(err: unknown, request: FastifyRequest): Problem {
     }
     const field = typeof err.details?.field === 'string' ? err.details.field : undefined;
     const retry = err.details?.retryAfterSeconds;
+    const keyId = err.details?.keyId;
     return problemOf(err.status, err.code, err.message, {
       requestId,
       ...(field ? { field } : {}),
+      ...(typeof keyId === 'string' ? { keyId } : {}),
       ...(typeof retry === 'number' ? { retryAfterSeconds: Math.max(1, Math.ceil(retry)) } : {}),
     });
   }

@@ -115,6 +115,13 @@ describe('REST answers match the OpenAPI document the gateway serves (/docs)', f
     const operator = await exchange(201, 'POST', '/v1/keys', '/v1/keys', { body: { role: 'operator', tenant: 'acme', agents: ['a1'] } });
     expect(operator.status).to.equal(201);
     await exchange(400, 'POST', '/v1/keys', '/v1/keys', { body: { role: 'wizard', tenant: 'acme' } });
+    // With an Idempotency-Key: issued once; a retry names the key (409, never the secret); another body 422.
+    const mint = { 'idempotency-key': 'conformance-key-1' };
+    const minted = await exchange(201, 'POST', '/v1/keys', '/v1/keys', { body: { role: 'viewer', tenant: 'acme' }, headers: mint });
+    const reminted = await exchange(409, 'POST', '/v1/keys', '/v1/keys', { body: { role: 'viewer', tenant: 'acme' }, headers: mint });
+    expect(reminted.body).to.include({ code: 'API_KEY_ALREADY_ISSUED', keyId: minted.body.id });
+    expect(reminted.headers.get('idempotent-replayed')).to.equal('true');
+    await exchange(422, 'POST', '/v1/keys', '/v1/keys', { body: { role: 'auditor', tenant: 'acme' }, headers: mint });
     await exchange(403, 'POST', '/v1/keys', '/v1/keys', { key: viewer.body.key, body: { role: 'viewer', tenant: 'acme' } });
     await exchange(200, 'GET', '/v1/keys', '/v1/keys?limit=1');
     await exchange(400, 'GET', '/v1/keys', '/v1/keys?cursor=AAAA');
