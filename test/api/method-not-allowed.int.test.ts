@@ -68,6 +68,20 @@ describe('405 Method Not Allowed with Allow, from the registered routes', functi
     }
   });
 
+  it('a URL the router refuses is answered as it is for every method (414, 400), or 404: never a 405 naming methods it does not serve', async () => {
+    const long = `/v1/tasks/${'a'.repeat(600)}`;
+    for (const method of ['GET', 'PUT', 'PATCH']) {
+      const res = await h.call({ method: method as 'GET', url: long });
+      expect([404, 414], `${method}: ${res.body}`).to.include(res.statusCode);
+      expect(res.headers.allow, method).to.equal(undefined);
+    }
+    for (const method of ['PUT', 'DELETE']) {
+      const res = await h.call({ method: method as 'GET', url: '/v1/tasks/%E0%A4%A/cancel' });
+      expect([400, 404], `${method}: ${res.body}`).to.include(res.statusCode);
+      expect(res.headers.allow, method).to.equal(undefined);
+    }
+  });
+
   it('/mcp: 405 in JSON-RPC, as its other refusals, Allow as its OPTIONS answer says; its own methods keep their answers', async () => {
     for (const method of ['PUT', 'PATCH', 'HEAD']) {
       const res = await h.call({ method: method as 'GET', url: '/mcp' });
