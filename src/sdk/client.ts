@@ -181,8 +181,14 @@ export class OpenMcpClient {
   };
 
   readonly keys = {
-    /** The only call that ever returns a key: store it now. */
-    create: (body: CreateKeyInput) => this.call('create key', CreatedKey, { method: 'POST', path: '/v1/keys', body }, [201]),
+    /**
+     * The only call that ever returns a key: store it now. With `idempotencyKey` (made once per
+     * key) it is retried on 503 and lost connections, and never issues a second key: when the lost
+     * attempt had issued it, the retry throws ConflictApiError `API_KEY_ALREADY_ISSUED` naming it in
+     * `problem.keyId` (its secret is never shown again: revoke it and create another, under a new key).
+     */
+    create: (body: CreateKeyInput, opts: { idempotencyKey?: string } = {}) =>
+      this.call('create key', CreatedKey, { method: 'POST', path: '/v1/keys', body, idempotencyKey: opts.idempotencyKey }, [201]),
     /** One page of keys (never the keys themselves), oldest first. */
     list: (query: KeyListQuery = {}) => this.call('list keys', KeyPage, { method: 'GET', path: '/v1/keys', query }),
     /**
