@@ -1,4 +1,5 @@
 import type { OpenMcpClient } from '../sdk/client';
+import { printable, printableJson } from './printable';
 import { reportCliError, stdout, type Writer } from './tasks';
 
 /**
@@ -10,6 +11,33 @@ export async function runSubjectsErase(client: OpenMcpClient, subject: string, o
   try {
     await client.subjects.erase(subject);
     out(`erased the key of ${subject}`);
+    return 0;
+  } catch (err) {
+    return reportCliError(err, out);
+  }
+}
+
+/**
+ * `openmcp subjects show <subject> [--json]`: the subject's data keys, oldest first, each with when
+ * it was made, when erased and the SubjectKeyErased event that records the erasure, whose proof
+ * `openmcp events proof <id>` saves: the record of an erasure request (docs/security.md, "Personal data").
+ */
+export async function runSubjectsShow(client: OpenMcpClient, subject: string, o: { json?: boolean }, out: Writer = stdout): Promise<number> {
+  try {
+    const record = await client.subjects.show(subject);
+    if (o.json) {
+      out(printableJson(record));
+      return 0;
+    }
+    out(`subject ${printable(record.subject)}`);
+    for (const k of record.keys) {
+      const state = !k.erasedAt
+        ? 'live'
+        : k.erasure
+          ? `erased ${k.erasedAt}, recorded by SubjectKeyErased ${k.erasure.eventId} (its proof: openmcp events proof ${k.erasure.eventId})`
+          : `erased ${k.erasedAt}, not recorded yet: run openmcp subjects erase again`;
+      out(`key ${k.kid}: made ${k.createdAt}, ${state}`);
+    }
     return 0;
   } catch (err) {
     return reportCliError(err, out);

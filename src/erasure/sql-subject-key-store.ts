@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
 import { sha256Utf8Hex } from '../core/hash';
 import { newId } from '../core/ids';
-import type { EraseSubjectKeyReturnType, SubjectKey, SubjectKeyStore } from './subject-key-store';
+import type { EraseSubjectKeyReturnType, SubjectKey, SubjectKeyRecord, SubjectKeyStore } from './subject-key-store';
 
 export const SUBJECT_KEYS_TABLE = 'subject_keys';
 
@@ -54,6 +54,15 @@ export class SqlSubjectKeyStore implements SubjectKeyStore {
       }
       return { erased: [], before, known: before.length > 0 };
     });
+  }
+
+  async keysOf(subject: string): Promise<SubjectKeyRecord[]> {
+    // kid breaks a tie of created_at: UUIDv7s made later sort later.
+    const rows: { kid: string; created_at: string; erased_at: string | null }[] = await this.knex(SUBJECT_KEYS_TABLE)
+      .where({ subject_hash: sha256Utf8Hex(subject) })
+      .orderBy([{ column: 'created_at' }, { column: 'kid' }])
+      .select('kid', 'created_at', 'erased_at');
+    return rows.map((r) => ({ kid: String(r.kid), createdAt: String(r.created_at), ...(r.erased_at ? { erasedAt: String(r.erased_at) } : {}) }));
   }
 
   private async live(h: string): Promise<SubjectKey | undefined> {

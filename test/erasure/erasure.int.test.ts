@@ -11,7 +11,7 @@ import { until } from '../mcp/support/until';
 import { makeGatewayHarness } from '../api/support/gateway-harness';
 import type { Harness } from '../api/support/harness';
 import type { McpGateway } from '../../src/mcp/gateway';
-import { runSubjectsErase } from '../../src/cli/subjects';
+import { runSubjectsErase, runSubjectsShow } from '../../src/cli/subjects';
 import { runToolCallsShow } from '../../src/cli/tool-calls';
 import { clientFromEnvironment } from '../../src/sdk/from-env';
 
@@ -141,6 +141,40 @@ describe('crypto-erasure of tool-call payloads (MCP_PAYLOAD_POLICY=encrypted)', 
     expect((await shown(mine.id)).argumentsErased).to.equal(true);
   });
 
+  it('GET /v1/subjects/:subject names its keys, when each was erased and the SubjectKeyErased event recording it (whose proof shows the erasure); refuses as DELETE does', async () => {
+    const someone = await h.key('agent', 'acme');
+    const subject = `acme:agent:${someone.id}`;
+    const url = (s = subject) => `/v1/subjects/${encodeURIComponent(s)}`;
+    const get = (s = subject, auth = admin) => h.call({ method: 'GET', url: url(s), auth });
+    const { events } = await recordedCall(`${MARKER}-record`, someone.id);
+    const kid = (events[0].data as { argumentsSealed: { kid: string } }).argumentsSealed.kid;
+
+    const live = await get();
+    expect(live.statusCode, live.body).to.equal(200);
+    expect(live.json()).to.deep.equal({ subject, keys: [{ kid, createdAt: live.json().keys[0].createdAt }] });
+
+    expect((await h.call({ method: 'DELETE', url: `${url()}/key`, auth: admin })).statusCode).to.equal(204);
+    const [recorded] = await streamEvents(`subject-${kid}`);
+    const erased = (await get()).json();
+    expect(erased.keys).to.have.length(1);
+    expect(erased.keys[0]).to.deep.include({ kid, erasure: { eventId: recorded.id, stream: `subject-${kid}`, occurredAt: recorded.occurredAt } });
+    expect(erased.keys[0].erasedAt).to.be.a('string');
+
+    // A later call makes a new, live key: listed after the erased one.
+    await recordedCall(`${MARKER}-record-2`, someone.id);
+    const again = (await get()).json();
+    expect(again.keys.map((k: { kid: string }) => k.kid)[0]).to.equal(kid);
+    expect(again.keys[1]).to.not.have.any.keys('erasedAt', 'erasure');
+
+    const unknown = await get('acme:user:nobody');
+    expect(unknown.statusCode).to.equal(404);
+    expect(unknown.json()).to.include({ code: 'SUBJECT_NOT_FOUND', field: 'params.subject' });
+    expect((await get('not-a-subject')).json()).to.include({ code: 'VALIDATION_FAILED', field: 'params.subject' });
+    const beta = await get(subject, (await h.key('admin', 'beta')).auth);
+    expect(beta.statusCode).to.equal(403);
+    expect((await get(subject, (await h.key('operator', 'acme')).auth)).statusCode).to.equal(403);
+  });
+
   it('refuses bad input with clear errors: a malformed subject id (400), one with no key (404), another tenant (403), a non-admin (403)', async () => {
     const del = (subject: string, auth = admin) => h.call({ method: 'DELETE', url: `/v1/subjects/${encodeURIComponent(subject)}/key`, auth });
     const malformed = await del('not-a-subject');
@@ -174,6 +208,21 @@ describe('crypto-erasure of tool-call payloads (MCP_PAYLOAD_POLICY=encrypted)', 
     expect(await runSubjectsErase(client, `acme:agent:${someone.id}`, out)).to.equal(0);
     expect(await runSubjectsErase(client, `acme:agent:${someone.id}`, out)).to.equal(0);
     expect(lines).to.deep.equal([`erased the key of acme:agent:${someone.id}`, `erased the key of acme:agent:${someone.id}`]);
+    lines = [];
+    // What a DPO keeps as the record of the request: which key, when, and the event whose proof shows it.
+    const record = await client.subjects.show(`acme:agent:${someone.id}`);
+    const [{ kid, createdAt, erasedAt, erasure }] = record.keys;
+    expect(await runSubjectsShow(client, `acme:agent:${someone.id}`, {}, out)).to.equal(0);
+    expect(lines).to.deep.equal([
+      `subject acme:agent:${someone.id}`,
+      `key ${kid}: made ${createdAt}, erased ${erasedAt}, recorded by SubjectKeyErased ${erasure!.eventId} (its proof: openmcp events proof ${erasure!.eventId})`,
+    ]);
+    lines = [];
+    expect(await runSubjectsShow(client, `acme:agent:${someone.id}`, { json: true }, out)).to.equal(0);
+    expect(JSON.parse(lines.join('\n'))).to.deep.equal(record);
+    lines = [];
+    expect(await runSubjectsShow(client, 'acme:user:nobody', {}, out)).to.equal(1);
+    expect(lines[0]).to.match(/^error SUBJECT_NOT_FOUND: /);
     lines = [];
     expect(await runToolCallsShow(client, id, {}, out)).to.equal(0);
     expect(lines).to.include("arguments: Erased, only its hash: recorded encrypted (MCP_PAYLOAD_POLICY=encrypted), and the subject's key has been deleted since.");
