@@ -14,8 +14,9 @@ function isDuplicateKey(err: unknown): boolean {
 
 /**
  * Subject keys in `subject_keys` (migrations/20261210000300_subject_keys.ts), over knex (MySQL or
- * SQLite). A subject is kept only as its SHA-256 (`subject_hash`), so the table names no one once
- * a key is erased; `live_subject_hash` (unique, null once erased) is what makes creation
+ * SQLite). A subject is kept only as its SHA-256 (`subject_hash`): the table names no one, but an
+ * unsalted hash lets whoever knows a subject id find its rows (GET /v1/subjects/:subject does);
+ * `live_subject_hash` (unique, null once erased) is what makes creation
  * race-safe: of two inserts for one subject, one fails on it and reads the winner's key.
  */
 export class SqlSubjectKeyStore implements SubjectKeyStore {
