@@ -169,6 +169,11 @@ describe('crypto-erasure of tool-call payloads (MCP_PAYLOAD_POLICY=encrypted)', 
     const unknown = await get('acme:user:nobody');
     expect(unknown.statusCode).to.equal(404);
     expect(unknown.json()).to.include({ code: 'SUBJECT_NOT_FOUND', field: 'params.subject' });
+    // Not "nothing about it here": what store or hash-only recorded has no key (docs/security.md, "Personal data").
+    expect(unknown.json().detail).to.equal(
+      'subject acme:user:nobody has no data key: it made no tool call and submitted no task under MCP_PAYLOAD_POLICY=encrypted here ' +
+        '(what MCP_PAYLOAD_POLICY=store or hash-only recorded has no key to erase; subject ids are <tenant>:<kind>:<actor id>)',
+    );
     expect((await get('not-a-subject')).json()).to.include({ code: 'VALIDATION_FAILED', field: 'params.subject' });
     const beta = await get(subject, (await h.key('admin', 'beta')).auth);
     expect(beta.statusCode).to.equal(403);
