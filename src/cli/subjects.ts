@@ -1,4 +1,6 @@
+import { writeFile } from 'node:fs/promises';
 import type { OpenMcpClient } from '../sdk/client';
+import { exportSubject } from '../sdk/subject-export';
 import { printable, printableJson } from './printable';
 import { reportCliError, stdout, type Writer } from './tasks';
 
@@ -38,6 +40,30 @@ export async function runSubjectsShow(client: OpenMcpClient, subject: string, o:
           : `erased ${k.erasedAt}, not recorded yet: run openmcp subjects erase again`;
       out(`key ${k.kid}: made ${k.createdAt}, ${state}`);
     }
+    return 0;
+  } catch (err) {
+    return reportCliError(err, out);
+  }
+}
+
+/**
+ * `openmcp subjects export <subject> [--out FILE]`: what the gateway shows about a subject, for an
+ * access request (exportSubject: its keys, the events about it, its tasks and tool calls opened while
+ * its key lives), as JSON into FILE (mode 0600: it holds the subject's personal data) or onto stdout.
+ * @example await runSubjectsExport(client, 'acme:user:0193…', { out: 'alice.json' }) // 0
+ */
+export async function runSubjectsExport(client: OpenMcpClient, subject: string, o: { out?: string }, out: Writer = stdout): Promise<number> {
+  try {
+    const x = await exportSubject(client, subject);
+    const text = printableJson(x, 2);
+    if (o.out === undefined) {
+      out(text);
+      return 0;
+    }
+    await writeFile(o.out, `${text}\n`, { mode: 0o600 }).catch((err: unknown) => {
+      throw new Error(`cannot write ${o.out}: ${(err as Error).message}`);
+    });
+    out(printable(`subject ${subject}: ${x.events.length} events, ${x.tasks.length} tasks, ${x.toolCalls.length} tool calls written to ${o.out}`));
     return 0;
   } catch (err) {
     return reportCliError(err, out);
