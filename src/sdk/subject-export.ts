@@ -5,7 +5,7 @@ import type { TaskView } from '../api/schemas/tasks';
 import type { ToolCallView } from '../api/schemas/tool-calls';
 import { parseSubject } from '../erasure/subject';
 import type { OpenMcpClient } from './client';
-import { NotFoundApiError } from './errors';
+import { NotFoundApiError, RateLimitedApiError } from './errors';
 
 /** What `exportSubject` gathers: the log's events about the subject, and its tasks and tool calls as the API shows them. */
 export type SubjectExport = {
@@ -29,6 +29,31 @@ function sealedKids(v: unknown, out: string[] = []): string[] {
   return out;
 }
 
+export type ExportSubjectOptions = {
+  now?: () => Date;
+  /** How to wait out a 429 the SDK's own retries did not (tests pass one that does not wait). */
+  sleep?: (ms: number) => Promise<void>;
+};
+
+/** Times a request refused 429 is asked again, each after the server's Retry-After (else 5 s, at most 60 s). */
+const RATE_LIMITED_ATTEMPTS = 20;
+
+/**
+ * `fn()`, asked again while the server answers 429 (past the SDK's own few retries): one request
+ * per task and tool call of a busy subject runs into the key's per-minute limit, and an export
+ * must not stop halfway for it.
+ */
+async function patiently<T>(fn: () => Promise<T>, sleep: (ms: number) => Promise<void>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!(err instanceof RateLimitedApiError) || attempt >= RATE_LIMITED_ATTEMPTS) throw err;
+      await sleep(Math.min(60, err.retryAfterSeconds ?? 5) * 1000);
+    }
+  }
+}
+
 /**
  * Everything the gateway shows about a data subject (`<tenant>:<kind>:<actor id>`), for an access
  * request (GDPR art. 15): its data keys (none under MCP_PAYLOAD_POLICY=store or hash-only), the
@@ -37,12 +62,15 @@ function sealedKids(v: unknown, out: string[] = []): string[] {
  * erasures, and the whole trail of each of its tasks; then each task and tool call of those, opened as GET /v1/tasks/:id and
  * /v1/tool-calls/:id show them (a task's step calls too). Reads the whole log the key sees, page by
  * page: on a large log it takes minutes. Needs an admin key of the subject's tenant (or a
- * cross-tenant one). Throws VALIDATION_FAILED for a malformed id, the API's errors otherwise.
+ * cross-tenant one). A 429 is waited out (Retry-After) and asked again, up to 20 times a request.
+ * Throws VALIDATION_FAILED for a malformed id, the API's errors otherwise.
  * @example const x = await exportSubject(client, 'acme:user:0193…'); x.toolCalls.length
  */
-export async function exportSubject(client: OpenMcpClient, subject: string, now: () => Date = () => new Date()): Promise<SubjectExport> {
+export async function exportSubject(client: OpenMcpClient, subject: string, o: ExportSubjectOptions = {}): Promise<SubjectExport> {
   const { tenant, actor } = parseSubject(subject);
-  const keys = await client.subjects.show(subject).then(
+  const now = o.now ?? (() => new Date());
+  const sleep = o.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const keys = await patiently(() => client.subjects.show(subject), sleep).then(
     (r) => r.keys,
     (err: unknown) => {
       if (err instanceof NotFoundApiError && err.code === 'SUBJECT_NOT_FOUND') return [];
@@ -66,13 +94,13 @@ export async function exportSubject(client: OpenMcpClient, subject: string, now:
   const tasks: SubjectExport['tasks'] = [];
   const seen = new Set(events.map((e) => e.id));
   for (const id of ids('task-')) {
-    tasks.push(await client.tasks.get(id));
+    tasks.push(await patiently(() => client.tasks.get(id), sleep));
     // The rest of the task's trail: its worker's events (the actor is the worker, not the subject).
     for await (const e of client.tasks.allEvents(id, { limit: 1000 })) if (!seen.has(e.id)) (seen.add(e.id), events.push(e));
   }
   events.sort((a, b) => a.position - b.position);
   const callIds = new Set([...ids('toolcall-'), ...tasks.flatMap((t) => t.steps.flatMap((s) => (s.toolCallId ? [s.toolCallId] : [])))]);
   const toolCalls: SubjectExport['toolCalls'] = [];
-  for (const id of callIds) toolCalls.push(await client.toolCalls.get(id));
+  for (const id of callIds) toolCalls.push(await patiently(() => client.toolCalls.get(id), sleep));
   return { format: 'openmcp-subject-export/1', subject, exportedAt: now().toISOString(), keys, events, tasks, toolCalls };
 }
