@@ -215,6 +215,24 @@ export function addClientCommands(program: Command): void {
       const { runSubjectsErase } = require('./subjects') as typeof import('./subjects');
       process.exitCode = await runSubjectsErase(client(), subject);
     });
+  subjects
+    .command('show')
+    .description("a subject's data keys: when each was made and erased, and the event recording the erasure (for its proof)")
+    .argument('<subject>', 'subject id: <tenant>:<user|agent|system>:<actor id>')
+    .option('--json', 'print JSON')
+    .action(async (subject: string, o: { json?: boolean }) => {
+      const { runSubjectsShow } = require('./subjects') as typeof import('./subjects');
+      process.exitCode = await runSubjectsShow(client(), subject, o);
+    });
+  subjects
+    .command('export')
+    .description("what the gateway shows about a subject, as JSON (an access request): its keys, the events about it, its tasks and tool calls opened while its key lives; reads the whole log the key sees")
+    .argument('<subject>', 'subject id: <tenant>:<user|agent|system>:<actor id>')
+    .option('--out <file>', 'write it to FILE (mode 0600) instead of stdout')
+    .action(async (subject: string, o: { out?: string }) => {
+      const { runSubjectsExport } = require('./subjects') as typeof import('./subjects');
+      process.exitCode = await runSubjectsExport(client(), subject, o);
+    });
 
   for (const group of [toolCalls, tasks, events, batches, keys, subjects]) noteClientSettings(group, ['answer-key', 'help']);
 }

@@ -4,6 +4,7 @@ import { BatchEvents, BatchPage, BatchView } from '../api/schemas/batches';
 import { AuditEventView, EventPage, ProofFile, type EventsQueryInput } from '../api/schemas/events';
 import { CreatedKey, KeyPage, KeyView, type CreateKeyInput } from '../api/schemas/keys';
 import { McpServerList, McpServerView, ToolList, type RegisterServerInput } from '../api/schemas/mcp';
+import { SubjectRecord } from '../api/schemas/subjects';
 import { Health, Readiness } from '../api/schemas/system';
 import { ApprovalResponse, SubmitTaskResponse, TaskPage, TaskView, type ApprovalInput, type SubmitTaskInput, type TaskListQueryInput } from '../api/schemas/tasks';
 import { ToolCallPage, ToolCallView, type ToolCallListQueryInput } from '../api/schemas/tool-calls';
@@ -214,6 +215,11 @@ export class OpenMcpClient {
      * MCP_PAYLOAD_POLICY=encrypted can no longer be read. Idempotent (safe to repeat).
      */
     erase: (subject: string) => this.callNoContent('erase subject key', { method: 'DELETE', path: `/v1/subjects/${seg(subject)}/key` }),
+    /**
+     * The subject's data keys, oldest first: when each was made and erased, and the SubjectKeyErased
+     * event recording each erasure (`erasure.eventId`; `events.proof` gives its proof). Never a key.
+     */
+    show: (subject: string) => this.call('get subject', SubjectRecord, { method: 'GET', path: `/v1/subjects/${seg(subject)}` }),
   };
 
   health(): Promise<z.infer<typeof Health>> {

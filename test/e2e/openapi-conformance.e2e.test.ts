@@ -203,6 +203,7 @@ describe('REST answers match the OpenAPI document the gateway serves (/docs)', f
 
     // Subjects, health.
     await exchange(404, 'DELETE', '/v1/subjects/{subject}/key', '/v1/subjects/acme:user:nobody/key'); // 404 SUBJECT_NOT_FOUND
+    await exchange(404, 'GET', '/v1/subjects/{subject}', '/v1/subjects/acme:user:nobody'); // 404 SUBJECT_NOT_FOUND
     await exchange(200, 'GET', '/healthz', '/healthz', { key: null });
     await exchange(200, 'GET', '/readyz', '/readyz', { key: null });
 
