@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { catalog } from '../../events';
+import { createEvent } from '../../src/core/envelope';
 import { openSqlEventStore } from '../../src/eventstore/sql';
 import type { EventStore } from '../../src/eventstore/port';
 import { McpGateway } from '../../src/mcp/gateway';
@@ -139,6 +140,21 @@ describe('MCP gateway: an http/sse upstream URL referring to the environment (?a
     const down = (await store.readAll({ limit: 10_000 })).filter((e) => e.type === 'McpServerHealthChanged' && e.data.status === 'down');
     expect(JSON.stringify(down.map((e) => e.data))).to.include(VAR);
     expect(seen(await storedText(), c.gw.listServers('acme'))).to.not.include(SECRET).and.not.include(ROTATED);
+  });
+
+  it('a URL an older release recorded with ${env:NAME} in its query (v1 to v5: any tenant admin could register one) is used as written, never resolved', async () => {
+    // Before 2026-12-11 "${" was no reference: a tenant admin's https://their.host/?k=${env:OPENMCP_ADMIN_KEY} was taken, recorded as such (v4, egress).
+    for (const [version, extra] of [[1, {}], [4, { egress: 'public' }]] as const) {
+      const old = createEvent({ type: 'McpServerRegistered', version, stream: `mcpserver-old${version}-1`, tenant: 'acme', actor, data: { name: `old${version}`, transport: 'http', url: template, ...extra } });
+      await store.append(old.stream, [old], { expectedRevision: 'no_stream' });
+    }
+    const b = await openGateway();
+    others.push(b);
+    // v4's egress refuses the test's loopback upstream whatever its URL: v1 shows what reached it.
+    await eventually('the replica tried both', () => ['old1-1', 'old4-1'].every((id) => ['up', 'down'].includes(b.gw.upstream(id)?.health ?? '')));
+    expect(upstream.requests.filter((q) => q.authorized)).to.deep.equal([]);
+    expect(b.gw.upstream('old1-1')?.health).to.equal('down');
+    expect(seen(await storedText(), b.gw.listServers('acme'))).to.not.include(SECRET);
   });
 
   it('a value that would change the URL is not put in it: the server is down naming the variable, never the value', async () => {
