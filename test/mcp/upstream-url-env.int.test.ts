@@ -2,7 +2,9 @@ import { expect } from 'chai';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { catalog } from '../../events';
+import { createLogger } from '../../src/api/logger';
 import { createEvent } from '../../src/core/envelope';
 import { openSqlEventStore } from '../../src/eventstore/sql';
 import type { EventStore } from '../../src/eventstore/port';
@@ -179,6 +181,12 @@ describe('MCP gateway: an http/sse upstream URL referring to the environment (?a
     expect(s.healthReason).to.include(`\${env:${VAR}}`).and.not.include(SECRET);
     expect(upstream.requests.map((q) => q.path)).to.include(`/s/${SECRET}/mcp`);
     expect(seen(await storedText(), gw.listServers('acme'))).to.not.include(SECRET);
+    // The error a REST answer of 503 logs whole (the API's error handler: its cause's message and stack
+    // too), the SDK's own error quoting the upstream's 404 body ("Cannot POST /s/<value>/mcp") among them.
+    const err = await rejection(gw.upstream(s.id)!.connect());
+    const lines: string[] = [];
+    createLogger('info', new Writable({ write: (chunk, _enc, cb) => (lines.push(String(chunk)), cb()) })).error({ err }, 'request failed');
+    expect(lines.join('')).to.include('Cannot POST').and.include(`\${env:${VAR}}`).and.not.include(SECRET);
   });
 
   it('refuses a variable that is not set (MCP_SECRET_MISSING naming url) and references outside the path and query; nothing is recorded', async () => {

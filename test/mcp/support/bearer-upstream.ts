@@ -58,7 +58,8 @@ async function startGuardedUpstream(authorize: (req: IncomingMessage, path: stri
         if (!t) return void res.writeHead(404).end();
         return void (await t.handlePostMessage(req, res, await readJson(req)));
       }
-      if (path !== '/mcp') return void res.writeHead(404).end();
+      // As Express answers a path it does not serve: the path repeated (a key in it too).
+      if (path !== '/mcp') return void res.writeHead(404, { 'content-type': 'text/plain' }).end(`Cannot ${req.method} ${path}`);
       const body = req.method === 'POST' ? await readJson(req) : undefined;
       await sessions.handle(req, res, body);
     } catch (err) {
