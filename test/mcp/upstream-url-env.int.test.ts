@@ -187,6 +187,14 @@ describe('MCP gateway: an http/sse upstream URL referring to the environment (?a
     const lines: string[] = [];
     createLogger('info', new Writable({ write: (chunk, _enc, cb) => (lines.push(String(chunk)), cb()) })).error({ err }, 'request failed');
     expect(lines.join('')).to.include('Cannot POST').and.include(`\${env:${VAR}}`).and.not.include(SECRET);
+
+    // An upstream's JSON-RPC error quoting the URL it was sent (its message and data): what the caller and the health reason get.
+    const quoting = await gw.registerServer({ ...ctx, name: 'quoting', transport: 'http', url: `${upstream.url.replace(/\/mcp$/, '')}/refuses?api_key=\${env:${VAR}}` });
+    expect(quoting.health).to.equal('down');
+    expect(quoting.healthReason).to.include(`refused: /refuses?api_key=\${env:${VAR}}`);
+    const refused = (await rejection(gw.upstream(quoting.id)!.connect())) as Error & { rpcData?: unknown };
+    expect([refused.message, refused.rpcData]).to.deep.equal([`refused: /refuses?api_key=\${env:${VAR}}`, { url: `/refuses?api_key=\${env:${VAR}}` }]);
+    expect(seen(await storedText(), gw.listServers('acme'))).to.not.include(SECRET);
   });
 
   it('refuses a variable that is not set (MCP_SECRET_MISSING naming url) and references outside the path and query; nothing is recorded', async () => {
