@@ -549,7 +549,8 @@ export class Upstream {
     const exit = this.lastExit ? healthCauseText(exitCause(this.lastExit)) : undefined;
     const last = this.lastTransportError;
     // A shared server's transport error may quote what its process wrote; the size limit's is the gateway's own words.
-    const error = last && (this.spec.tenant !== SHARED_TENANT || isMessageTooLarge(last)) ? cutText(redactUrlsIn(last.message), 300) : undefined;
+    // The URL's values replaced before the cut, as its credentials are: cut inside one, what is left is no value to find.
+    const error = last && (this.spec.tenant !== SHARED_TENANT || isMessageTooLarge(last)) ? cutText(this.withoutUrlValues(redactUrlsIn(last.message)), 300) : undefined;
     if (error) return `the connection closed after the transport's error: ${error}${exit ? `; ${exit}` : ''}`;
     return exit ? `the connection closed: ${exit}` : 'the connection closed';
   }
