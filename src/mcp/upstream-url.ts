@@ -114,3 +114,39 @@ export function withoutUrlValues(text: string, url: string | undefined, processE
   }
   return out;
 }
+
+/**
+ * `value` without the values of the URL template's variables (withoutUrlValues) in any text it
+ * holds: a string, an upstream's JSON-RPC error `data` (a copy), or an error and those it wraps
+ * (`cause`) changed in place — their message, stack and other fields. The gateway keeps the SDK's
+ * error as its own's cause (what healthCauseOf reads), and a log serialises it whole, the cause's
+ * message and stack included: the SDK quotes there what the upstream answered (`Error POSTing to
+ * endpoint (HTTP 404): Cannot POST /s/<value>/mcp`).
+ * @example withoutUrlValuesIn({ hint: 'key abcd1234' }, 'https://h/?k=${env:K}', { K: 'abcd1234' }) // { hint: 'key ${env:K}' }
+ */
+export function withoutUrlValuesIn<T>(value: T, url: string | undefined, processEnv: NodeJS.ProcessEnv = process.env, depth = 0): T {
+  if (!url || !isUrlTemplate(url) || depth > 8) return value;
+  const inner = (v: unknown) => withoutUrlValuesIn(v, url, processEnv, depth + 1);
+  if (typeof value === 'string') return withoutUrlValues(value, url, processEnv) as T;
+  if (Array.isArray(value)) return value.map(inner) as T;
+  if (value instanceof Error) {
+    // message, stack, cause and AggregateError's errors are not enumerable; an SDK's own fields (code, input) are.
+    const fields = value as unknown as Record<string, unknown>;
+    for (const key of new Set(['message', 'stack', 'cause', 'errors', ...Object.keys(value)])) {
+      const was = fields[key];
+      const now = inner(was);
+      if (now !== was) {
+        try {
+          fields[key] = now;
+        } catch {
+          // A read-only field: nothing this process can change.
+        }
+      }
+    }
+    return value;
+  }
+  if (value !== null && typeof value === 'object' && [Object.prototype, null].includes(Object.getPrototypeOf(value))) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, inner(v)])) as T;
+  }
+  return value;
+}

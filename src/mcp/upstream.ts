@@ -17,7 +17,7 @@ import { SseError } from '@modelcontextprotocol/sdk/client/sse.js';
 import { MCP_TOOL_LIMITS } from '../../events/mcp.events';
 import { healthCauseText } from '../../events/mcp-health-reason';
 import { redactUrlsIn } from '../core/errors';
-import { shownUrl, withoutUrlValues } from './upstream-url';
+import { shownUrl, withoutUrlValues, withoutUrlValuesIn } from './upstream-url';
 import { cutText, wellFormed } from '../core/well-formed';
 import { CallEnd, CallerRequests, type ActiveCall, type AskCaller } from './caller-requests';
 import { CallStreams } from './call-streams';
@@ -485,7 +485,7 @@ export class Upstream {
     if (err instanceof McpGatewayError) return err;
     // Its text well-formed (wellFormed) as it enters: the caller is told what ToolCallFailed records.
     if (err instanceof McpError && !(lost && err.code === ErrorCode.ConnectionClosed)) {
-      return new UpstreamProtocolError(err.code, wellFormed(this.withoutUrlValues(err.message.replace(/^MCP error -?\d+: /, ''))), wellFormed(err.data));
+      return new UpstreamProtocolError(err.code, wellFormed(this.withoutUrlValues(err.message.replace(/^MCP error -?\d+: /, ''))), wellFormed(withoutUrlValuesIn(err.data, this.spec.url)));
     }
     // The stderr lines are the upstream's own text (it may echo a call's arguments): kept apart in
     // the details too. So is how its process ended: under MCP_PAYLOAD_POLICY=hash-only the audit
@@ -495,7 +495,8 @@ export class Upstream {
     const stderr = this.spec.tenant !== SHARED_TENANT ? this.lastStderr.map((line) => wellFormed(cutText(redactUrlsIn(line), 300))).join(' | ') : '';
     const details = { ...(stderr ? { stderr } : {}), ...(this.lastExit ? { exit: this.lastExit } : {}) };
     return new McpGatewayError('MCP_UPSTREAM_UNAVAILABLE', wellFormed(this.withoutUrlValues(`${this.label}: ${this.describe(err)}${stderr ? ` (stderr: ${stderr})` : ''}`)), {
-      cause: err,
+      // Kept for what it was (healthCauseOf), its text without the URL's values: a log writes it whole.
+      cause: withoutUrlValuesIn(err, this.spec.url),
       ...(Object.keys(details).length ? { details } : {}),
     });
   }
@@ -548,7 +549,8 @@ export class Upstream {
     const exit = this.lastExit ? healthCauseText(exitCause(this.lastExit)) : undefined;
     const last = this.lastTransportError;
     // A shared server's transport error may quote what its process wrote; the size limit's is the gateway's own words.
-    const error = last && (this.spec.tenant !== SHARED_TENANT || isMessageTooLarge(last)) ? cutText(redactUrlsIn(last.message), 300) : undefined;
+    // The URL's values replaced before the cut, as its credentials are: cut inside one, what is left is no value to find.
+    const error = last && (this.spec.tenant !== SHARED_TENANT || isMessageTooLarge(last)) ? cutText(this.withoutUrlValues(redactUrlsIn(last.message)), 300) : undefined;
     if (error) return `the connection closed after the transport's error: ${error}${exit ? `; ${exit}` : ''}`;
     return exit ? `the connection closed: ${exit}` : 'the connection closed';
   }

@@ -2,7 +2,10 @@ import { expect } from 'chai';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { catalog } from '../../events';
+import { createLogger } from '../../src/api/logger';
+import { createEvent } from '../../src/core/envelope';
 import { openSqlEventStore } from '../../src/eventstore/sql';
 import type { EventStore } from '../../src/eventstore/port';
 import { McpGateway } from '../../src/mcp/gateway';
@@ -141,6 +144,21 @@ describe('MCP gateway: an http/sse upstream URL referring to the environment (?a
     expect(seen(await storedText(), c.gw.listServers('acme'))).to.not.include(SECRET).and.not.include(ROTATED);
   });
 
+  it('a URL an older release recorded with ${env:NAME} in its query (v1 to v5: any tenant admin could register one) is used as written, never resolved', async () => {
+    // Before 2026-12-11 "${" was no reference: a tenant admin's https://their.host/?k=${env:OPENMCP_ADMIN_KEY} was taken, recorded as such (v4, egress).
+    for (const [version, extra] of [[1, {}], [4, { egress: 'public' }]] as const) {
+      const old = createEvent({ type: 'McpServerRegistered', version, stream: `mcpserver-old${version}-1`, tenant: 'acme', actor, data: { name: `old${version}`, transport: 'http', url: template, ...extra } });
+      await store.append(old.stream, [old], { expectedRevision: 'no_stream' });
+    }
+    const b = await openGateway();
+    others.push(b);
+    // v4's egress refuses the test's loopback upstream whatever its URL: v1 shows what reached it.
+    await eventually('the replica tried both', () => ['old1-1', 'old4-1'].every((id) => ['up', 'down'].includes(b.gw.upstream(id)?.health ?? '')));
+    expect(upstream.requests.filter((q) => q.authorized)).to.deep.equal([]);
+    expect(b.gw.upstream('old1-1')?.health).to.equal('down');
+    expect(seen(await storedText(), b.gw.listServers('acme'))).to.not.include(SECRET);
+  });
+
   it('a value that would change the URL is not put in it: the server is down naming the variable, never the value', async () => {
     process.env[VAR] = `${SECRET}&admin=1`;
     const s = await gw.registerServer({ ...ctx, name: 'broken', transport: 'http', url: template });
@@ -162,6 +180,20 @@ describe('MCP gateway: an http/sse upstream URL referring to the environment (?a
     expect(s.health).to.equal('down');
     expect(s.healthReason).to.include(`\${env:${VAR}}`).and.not.include(SECRET);
     expect(upstream.requests.map((q) => q.path)).to.include(`/s/${SECRET}/mcp`);
+    expect(seen(await storedText(), gw.listServers('acme'))).to.not.include(SECRET);
+    // The error a REST answer of 503 logs whole (the API's error handler: its cause's message and stack
+    // too), the SDK's own error quoting the upstream's 404 body ("Cannot POST /s/<value>/mcp") among them.
+    const err = await rejection(gw.upstream(s.id)!.connect());
+    const lines: string[] = [];
+    createLogger('info', new Writable({ write: (chunk, _enc, cb) => (lines.push(String(chunk)), cb()) })).error({ err }, 'request failed');
+    expect(lines.join('')).to.include('Cannot POST').and.include(`\${env:${VAR}}`).and.not.include(SECRET);
+
+    // An upstream's JSON-RPC error quoting the URL it was sent (its message and data): what the caller and the health reason get.
+    const quoting = await gw.registerServer({ ...ctx, name: 'quoting', transport: 'http', url: `${upstream.url.replace(/\/mcp$/, '')}/refuses?api_key=\${env:${VAR}}` });
+    expect(quoting.health).to.equal('down');
+    expect(quoting.healthReason).to.include(`refused: /refuses?api_key=\${env:${VAR}}`);
+    const refused = (await rejection(gw.upstream(quoting.id)!.connect())) as Error & { rpcData?: unknown };
+    expect([refused.message, refused.rpcData]).to.deep.equal([`refused: /refuses?api_key=\${env:${VAR}}`, { url: `/refuses?api_key=\${env:${VAR}}` }]);
     expect(seen(await storedText(), gw.listServers('acme'))).to.not.include(SECRET);
   });
 

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { resolveUrl, shownUrl, urlTemplateProblem, withoutUrlValues } from '../../src/mcp/upstream-url';
+import { resolveUrl, shownUrl, urlTemplateProblem, withoutUrlValues, withoutUrlValuesIn } from '../../src/mcp/upstream-url';
 
 describe('upstream URL templates (${env:NAME} in an http/sse upstream URL)', () => {
   const t = 'https://mcp.example.com/s/${env:P}/mcp?api_key=${env:K}';
@@ -53,6 +53,24 @@ describe('upstream URL templates (${env:NAME} in an http/sse upstream URL)', () 
     );
     // A short value is no secret, and replacing it would garble the text.
     expect(withoutUrlValues('HTTP 401', t, { P: '401', K: '1' })).to.equal('HTTP 401');
+  });
+
+  it("an error (its cause, message, stack and fields) and an upstream's error data lose the values too", () => {
+    const env = { P: 'pathvalue', K: 'keyvalue' };
+    const sdk = Object.assign(new Error('Error POSTing to endpoint (HTTP 404): Cannot POST /s/pathvalue/mcp'), { code: 404, body: 'keyvalue' });
+    const err = withoutUrlValuesIn(new TypeError('fetch failed', { cause: sdk }), t, env);
+    expect([err.cause === sdk, sdk.message, sdk.stack?.split('\n')[0], sdk.body, sdk.code]).to.deep.equal([
+      true,
+      'Error POSTing to endpoint (HTTP 404): Cannot POST /s/${env:P}/mcp',
+      'Error: Error POSTing to endpoint (HTTP 404): Cannot POST /s/${env:P}/mcp',
+      '${env:K}',
+      404,
+    ]);
+    expect(JSON.stringify(sdk.stack)).to.not.include('pathvalue');
+    expect(withoutUrlValuesIn({ hint: ['your key keyvalue'], n: 1 }, t, env)).to.deep.equal({ hint: ['your key ${env:K}'], n: 1 });
+    // A URL without references: nothing to hide, nothing changed.
+    const data = { hint: 'keyvalue' };
+    expect(withoutUrlValuesIn(data, 'https://h/mcp?k=keyvalue', env)).to.equal(data);
   });
 
   it('a template is taken only with references in the path or query, and no credential written as such', () => {

@@ -58,7 +58,14 @@ async function startGuardedUpstream(authorize: (req: IncomingMessage, path: stri
         if (!t) return void res.writeHead(404).end();
         return void (await t.handlePostMessage(req, res, await readJson(req)));
       }
-      if (path !== '/mcp') return void res.writeHead(404).end();
+      // A server refusing in JSON-RPC (-32001), quoting the request it refuses in its message and data.
+      if (path === '/refuses' && req.method === 'POST') {
+        const { id } = (await readJson(req)) as { id?: unknown };
+        const error = { code: -32001, message: `refused: ${req.url}`, data: { url: req.url } };
+        return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', id, error }));
+      }
+      // As Express answers a path it does not serve: the path repeated (a key in it too).
+      if (path !== '/mcp') return void res.writeHead(404, { 'content-type': 'text/plain' }).end(`Cannot ${req.method} ${path}`);
       const body = req.method === 'POST' ? await readJson(req) : undefined;
       await sessions.handle(req, res, body);
     } catch (err) {
