@@ -63,6 +63,15 @@ function contract(name: string, open: () => Promise<{ knex: Knex; close(): Promi
       expect(await reapplyRecordedErasures(env.knex, first)).to.deep.equal({ erased: [k.kid], through: second });
     });
 
+    it('of processes erasing the same key at once (all started after a restore), only the one whose update cleared it reports it', async () => {
+      const keys = new SqlSubjectKeyStore(env.knex);
+      const k = await keys.keyFor('acme:user:raced');
+      const p = await recordErasure(k.kid, '2026-12-07T02:30:00.000Z');
+      const runs = await Promise.all([1, 2, 3].map(() => reapplyRecordedErasures(env.knex, p - 1)));
+      expect(runs.flatMap((r) => r.erased)).to.deep.equal([k.kid]);
+      expect(await keys.keyById(k.kid)).to.equal(undefined);
+    });
+
     it('the sweep erases such a key at its first run, then each run reads on from where the last ended', async () => {
       const keys = new SqlSubjectKeyStore(env.knex);
       const k = await keys.keyFor('acme:user:swept');
