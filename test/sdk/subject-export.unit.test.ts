@@ -78,3 +78,17 @@ describe('exportSubject: pages of the log', () => {
     expect(x.toolCalls).to.deep.equal([{ id: 'c1' }]);
   });
 });
+
+describe('exportSubject: tenants', () => {
+  it("a cross-tenant key sees every tenant's events: the same actor id in another tenant is another subject, left out", async () => {
+    const theirs = { ...event(2, 'toolcall-b1', 'a1'), tenant: 'beta' };
+    const client = {
+      subjects: { show: async () => ({ subject: 'acme:agent:a1', keys: [] }) },
+      events: { list: async () => ({ items: [event(1, 'toolcall-c1', 'a1'), theirs] }) },
+      toolCalls: { get: async (id: string) => ({ id }) },
+    } as unknown as OpenMcpClient;
+    const x = await exportSubject(client, 'acme:agent:a1');
+    expect(x.events.map((e) => e.id)).to.deep.equal(['e1']);
+    expect(x.toolCalls).to.deep.equal([{ id: 'c1' }]);
+  });
+});
