@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import type { OpenMcpClient } from '../sdk/client';
 import { exportSubject } from '../sdk/subject-export';
 import { printable, printableJson } from './printable';
@@ -60,9 +60,19 @@ export async function runSubjectsExport(client: OpenMcpClient, subject: string, 
       out(text);
       return 0;
     }
-    await writeFile(o.out, `${text}\n`, { mode: 0o600 }).catch((err: unknown) => {
-      throw new Error(`cannot write ${o.out}: ${(err as Error).message}`);
-    });
+    // `mode` applies only to a file made now: an existing one (an older export, 0644) is made 0600 before the data goes in.
+    await open(o.out, 'w', 0o600)
+      .then(async (file) => {
+        try {
+          await file.chmod(0o600);
+          await file.writeFile(`${text}\n`);
+        } finally {
+          await file.close();
+        }
+      })
+      .catch((err: unknown) => {
+        throw new Error(`cannot write ${o.out}: ${(err as Error).message}`);
+      });
     out(printable(`subject ${subject}: ${x.events.length} events, ${x.tasks.length} tasks, ${x.toolCalls.length} tool calls written to ${o.out}`));
     return 0;
   } catch (err) {

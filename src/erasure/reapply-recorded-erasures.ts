@@ -5,7 +5,7 @@ import { SUBJECT_KEYS_TABLE } from './sql-subject-key-store';
 const PAGE = 1000;
 
 export type ReapplyRecordedErasuresReturnType = {
-  /** The kids found live and erased now. */
+  /** The kids found live and erased now, by this run (not those another process's run cleared first). */
   erased: string[];
   /** The position of the last SubjectKeyErased read (`after` when there was none): the next run's `after`. */
   through: number;
@@ -32,8 +32,9 @@ export async function reapplyRecordedErasures(knex: Knex, after = -1, auditEvent
     }
     const live: { kid: string }[] = await knex(SUBJECT_KEYS_TABLE).whereIn('kid', [...recorded.keys()]).whereNotNull('key_hex').select('kid');
     for (const { kid } of live) {
-      await knex(SUBJECT_KEYS_TABLE).where({ kid }).whereNotNull('key_hex').update({ key_hex: null, live_subject_hash: null, erased_at: recorded.get(kid) });
-      erased.push(String(kid));
+      const cleared = await knex(SUBJECT_KEYS_TABLE).where({ kid }).whereNotNull('key_hex').update({ key_hex: null, live_subject_hash: null, erased_at: recorded.get(kid) });
+      // Another process's run (or an erasure) may have cleared it since the select: reported by that one.
+      if (cleared) erased.push(String(kid));
     }
     through = Number(rows[rows.length - 1].position);
     if (rows.length < PAGE) return { erased, through };

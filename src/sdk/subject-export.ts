@@ -6,6 +6,7 @@ import type { ToolCallView } from '../api/schemas/tool-calls';
 import { parseSubject } from '../erasure/subject';
 import type { OpenMcpClient } from './client';
 import { NotFoundApiError, RateLimitedApiError } from './errors';
+import { pages } from './pages';
 
 /** What `exportSubject` gathers: the log's events about the subject, and its tasks and tool calls as the API shows them. */
 export type SubjectExport = {
@@ -62,7 +63,7 @@ async function patiently<T>(fn: () => Promise<T>, sleep: (ms: number) => Promise
  * erasures, and the whole trail of each of its tasks; then each task and tool call of those, opened as GET /v1/tasks/:id and
  * /v1/tool-calls/:id show them (a task's step calls too). Reads the whole log the key sees, page by
  * page: on a large log it takes minutes. Needs an admin key of the subject's tenant (or a
- * cross-tenant one). A 429 is waited out (Retry-After) and asked again, up to 20 times a request.
+ * cross-tenant one). A 429 (a page of the log's too) is waited out (Retry-After) and asked again, up to 20 times a request.
  * Throws VALIDATION_FAILED for a malformed id, the API's errors otherwise.
  * @example const x = await exportSubject(client, 'acme:user:0193…'); x.toolCalls.length
  */
@@ -80,7 +81,9 @@ export async function exportSubject(client: OpenMcpClient, subject: string, o: E
   const kids = new Set(keys.map((k) => k.kid));
   const own = `apikey-${actor.id}`;
   const events: SubjectExport['events'] = [];
-  for await (const e of client.events.all({ limit: 1000 })) {
+  // Paged here, not with events.all: a page refused 429 is asked again, not the walk started over or dropped.
+  const log = pages(() => patiently(() => client.events.list({ limit: 1000 }), sleep), (cursor) => patiently(() => client.events.list({ limit: 1000, cursor }), sleep));
+  for await (const e of log) {
     if (e.tenant !== tenant) continue;
     const mine =
       (e.actor.kind === actor.kind && e.actor.id === actor.id) ||
@@ -96,7 +99,8 @@ export async function exportSubject(client: OpenMcpClient, subject: string, o: E
   for (const id of ids('task-')) {
     tasks.push(await patiently(() => client.tasks.get(id), sleep));
     // The rest of the task's trail: its worker's events (the actor is the worker, not the subject).
-    for await (const e of client.tasks.allEvents(id, { limit: 1000 })) if (!seen.has(e.id)) (seen.add(e.id), events.push(e));
+    const trail = pages(() => patiently(() => client.tasks.events(id, { limit: 1000 }), sleep), (cursor) => patiently(() => client.tasks.events(id, { limit: 1000, cursor }), sleep));
+    for await (const e of trail) if (!seen.has(e.id)) (seen.add(e.id), events.push(e));
   }
   events.sort((a, b) => a.position - b.position);
   const callIds = new Set([...ids('toolcall-'), ...tasks.flatMap((t) => t.steps.flatMap((s) => (s.toolCallId ? [s.toolCallId] : [])))]);

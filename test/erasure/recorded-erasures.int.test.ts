@@ -63,6 +63,15 @@ function contract(name: string, open: () => Promise<{ knex: Knex; close(): Promi
       expect(await reapplyRecordedErasures(env.knex, first)).to.deep.equal({ erased: [k.kid], through: second });
     });
 
+    it('of processes erasing the same key at once (all started after a restore), only the one whose update cleared it reports it', async () => {
+      const keys = new SqlSubjectKeyStore(env.knex);
+      const k = await keys.keyFor('acme:user:raced');
+      const p = await recordErasure(k.kid, '2026-12-07T02:30:00.000Z');
+      const runs = await Promise.all([1, 2, 3].map(() => reapplyRecordedErasures(env.knex, p - 1)));
+      expect(runs.flatMap((r) => r.erased)).to.deep.equal([k.kid]);
+      expect(await keys.keyById(k.kid)).to.equal(undefined);
+    });
+
     it('the sweep erases such a key at its first run, then each run reads on from where the last ended', async () => {
       const keys = new SqlSubjectKeyStore(env.knex);
       const k = await keys.keyFor('acme:user:swept');
@@ -78,6 +87,29 @@ function contract(name: string, open: () => Promise<{ knex: Knex; close(): Promi
         await sweep.stop();
       }
       expect(found).to.deep.equal([[k.kid], [(await keys.keysOf('acme:user:swept-later'))[0].kid]]);
+      expect(await keys.keyById(k.kid)).to.equal(undefined);
+    });
+
+    it('a process running across a restore finds the keys it brought back: every so often a run reads all the erasures the log records again', async () => {
+      const keys = new SqlSubjectKeyStore(env.knex);
+      const k = await keys.keyFor('acme:user:restored-under-a-running-process');
+      const row = await env.knex(SUBJECT_KEYS_TABLE).where({ kid: k.kid }).first();
+      await keys.erase('acme:user:restored-under-a-running-process');
+      await recordErasure(k.kid, '2026-12-07T04:00:00.000Z');
+      const later = await keys.keyFor('acme:user:erased-after');
+      await recordErasure(later.kid, '2026-12-07T04:00:01.000Z');
+      const found: string[][] = [];
+      const sweep = startRecordedErasureSweep(env.knex, { intervalMs: 10, fullPassMs: 50, onErased: (kids) => void found.push(kids), onError: (err) => void found.push([String(err)]) });
+      try {
+        for (let i = 0; i < 200 && found.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+        expect(found).to.deep.equal([[later.kid]]);
+        // The restore, after the sweep read past the erasure: the key is live again, its erasure below where the sweep reads on.
+        await env.knex(SUBJECT_KEYS_TABLE).where({ kid: k.kid }).update(row);
+        for (let i = 0; i < 500 && found.length < 2; i++) await new Promise((r) => setTimeout(r, 10));
+      } finally {
+        await sweep.stop();
+      }
+      expect(found).to.deep.equal([[later.kid], [k.kid]]);
       expect(await keys.keyById(k.kid)).to.equal(undefined);
     });
   });

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import type { OpenMcpClient } from '../../src/sdk/client';
 import { RateLimitedApiError } from '../../src/sdk/errors';
+import { pages } from '../../src/sdk/pages';
 import { exportSubject } from '../../src/sdk/subject-export';
 
 const event = (position: number, stream: string, actorId: string, data: Record<string, unknown> = {}) => ({
@@ -15,13 +16,15 @@ describe('exportSubject', () => {
     const client = {
       subjects: { show: async () => ({ subject: 'acme:agent:a1', keys: [{ kid: 'k1', createdAt: '2026-12-07T00:00:00.000Z' }] }) },
       events: {
-        async *all() {
-          yield event(1, 'toolcall-c1', 'a1');
-          yield event(2, 'toolcall-c2', 'worker', { argumentsSealed: { alg: 'A256GCM', kid: 'k1', iv: '0x00', ct: '0x00', tag: '0x00' } });
-          yield event(3, 'toolcall-c3', 'someone-else');
-        },
+        list: async () => ({
+          items: [
+            event(1, 'toolcall-c1', 'a1'),
+            event(2, 'toolcall-c2', 'worker', { argumentsSealed: { alg: 'A256GCM', kid: 'k1', iv: '0x00', ct: '0x00', tag: '0x00' } }),
+            event(3, 'toolcall-c3', 'someone-else'),
+          ],
+        }),
       },
-      tasks: { get: async () => { throw new Error('no tasks here'); }, async *allEvents() {} },
+      tasks: { get: async () => { throw new Error('no tasks here'); }, events: async () => ({ items: [] }) },
       toolCalls: {
         get: async (id: string) => {
           if (refusals-- > 0) throw new RateLimitedApiError({ type: 'about:blank', title: 'Too Many Requests', status: 429, code: 'RATE_LIMITED', retryAfterSeconds: 7 });
@@ -34,5 +37,58 @@ describe('exportSubject', () => {
     expect(x.toolCalls).to.deep.equal([{ id: 'c1' }, { id: 'c2' }]);
     expect(x.events.map((e) => e.id)).to.deep.equal(['e1', 'e2']);
     expect(x.exportedAt).to.equal('2026-12-07T01:00:00.000Z');
+  });
+});
+
+describe('exportSubject: pages of the log', () => {
+  const tooMany = () => new RateLimitedApiError({ type: 'about:blank', title: 'Too Many Requests', status: 429, code: 'RATE_LIMITED', retryAfterSeconds: 30 });
+  /** Pages of two, the second and the task trail's first refused 429 once each (the SDK's own retries spent), as the real client pages them. */
+  function client() {
+    const log = [event(1, 'task-t1', 'a1'), event(2, 'toolcall-x', 'other'), event(3, 'toolcall-c1', 'a1')];
+    const refuse = new Set(['events:2', 'trail:0']);
+    const page = <T>(what: string, items: T[], cursor?: string) => {
+      const at = Number(cursor ?? 0);
+      if (refuse.delete(`${what}:${at}`)) throw tooMany();
+      return { items: items.slice(at, at + 2), ...(at + 2 < items.length ? { nextCursor: String(at + 2) } : {}) };
+    };
+    const c = {
+      subjects: { show: async () => ({ subject: 'acme:agent:a1', keys: [] }) },
+      events: {
+        list: async (q: { cursor?: string } = {}) => page('events', log, q.cursor),
+        all: (q = {}) => pages(() => c.events.list(q), (cursor) => c.events.list({ ...q, cursor })),
+      },
+      tasks: {
+        get: async (id: string) => ({ id, steps: [] }),
+        events: async (_id: string, q: { cursor?: string } = {}) => page('trail', [event(1, 'task-t1', 'a1'), event(4, 'task-t1', 'worker')], q.cursor),
+        allEvents: (id: string, q = {}) => pages(() => c.tasks.events(id, q), (cursor) => c.tasks.events(id, { ...q, cursor })),
+      },
+      toolCalls: { get: async (id: string) => ({ id }) },
+    };
+    return { client: c as unknown as OpenMcpClient, refused: () => refuse.size };
+  }
+
+  it('waits out a 429 on a page of the log or of a task trail and reads on from that page: the export is whole', async () => {
+    const c = client();
+    const waits: number[] = [];
+    const x = await exportSubject(c.client, 'acme:agent:a1', { sleep: async (ms) => void waits.push(ms) });
+    expect(c.refused()).to.equal(0);
+    expect(waits).to.deep.equal([30_000, 30_000]);
+    expect(x.events.map((e) => e.id)).to.deep.equal(['e1', 'e3', 'e4']);
+    expect(x.tasks.map((t) => t.id)).to.deep.equal(['t1']);
+    expect(x.toolCalls).to.deep.equal([{ id: 'c1' }]);
+  });
+});
+
+describe('exportSubject: tenants', () => {
+  it("a cross-tenant key sees every tenant's events: the same actor id in another tenant is another subject, left out", async () => {
+    const theirs = { ...event(2, 'toolcall-b1', 'a1'), tenant: 'beta' };
+    const client = {
+      subjects: { show: async () => ({ subject: 'acme:agent:a1', keys: [] }) },
+      events: { list: async () => ({ items: [event(1, 'toolcall-c1', 'a1'), theirs] }) },
+      toolCalls: { get: async (id: string) => ({ id }) },
+    } as unknown as OpenMcpClient;
+    const x = await exportSubject(client, 'acme:agent:a1');
+    expect(x.events.map((e) => e.id)).to.deep.equal(['e1']);
+    expect(x.toolCalls).to.deep.equal([{ id: 'c1' }]);
   });
 });
