@@ -69,7 +69,7 @@ export class ApiKeyAlreadyIssuedError extends OpenMcpError {
   }
 }
 
-/** A POST /v1/keys with the Idempotency-Key of another still being answered (or of a process stopped meanwhile: let go within 5 min): ask again. */
+/** A POST /v1/keys with the Idempotency-Key of another still being answered (or of a process stopped meanwhile: let go within 6 min: held 5, swept every minute): ask again. */
 export class IdempotencyKeyInUseError extends OpenMcpError {
   constructor() {
     super('IDEMPOTENCY_KEY_IN_USE', 'a request with this Idempotency-Key is still issuing its key: ask again in a moment for its answer', {

@@ -123,7 +123,11 @@ export async function createApiKey(
     if (max === undefined) await deps.keys.insert(record, { issuing: true, idempotency });
     else {
       const { inserted, active, issuing } = await deps.keys.insertUnderLimit(record, { limit: max, except: BOOTSTRAP_KEY_ID, issuing: true, idempotency });
-      if (!inserted) throw new ApiKeyLimitError(p.tenant, active, max, issuing, UNISSUED_KEY_HOLD_MS / 60_000);
+      if (!inserted) {
+        // The same request sent at once may have taken the last place after our look-up: its answer, not the limit.
+        if (idempotency) await refuseIfHeld(deps.keys, idempotency);
+        throw new ApiKeyLimitError(p.tenant, active, max, issuing, UNISSUED_KEY_HOLD_MS / 60_000);
+      }
     }
   } catch (err) {
     // The same request at once, inserted first: its answer (or, let go meanwhile, ask again).

@@ -14,6 +14,8 @@ import { pages } from './pages';
 import { expectNoContent, parse, parseWithText, request, type ClientOptions } from './transport';
 
 const seg = (id: string | number) => encodeURIComponent(String(id));
+/** The server still issuing the key of this Idempotency-Key (another attempt of the same call): ask again. */
+const KEY_BUSY = [{ status: 409, code: 'IDEMPOTENCY_KEY_IN_USE' }];
 
 /**
  * A list's query as the SDK takes it: the route schema's input, every field optional, with its
@@ -187,9 +189,10 @@ export class OpenMcpClient {
      * key) it is retried on 503 and lost connections, and never issues a second key: when the lost
      * attempt had issued it, the retry throws ConflictApiError `API_KEY_ALREADY_ISSUED` naming it in
      * `problem.keyId` (its secret is never shown again: revoke it and create another, under a new key).
+     * A retry that finds that attempt still issuing (409 `IDEMPOTENCY_KEY_IN_USE`) waits (Retry-After) and asks again.
      */
     create: (body: CreateKeyInput, opts: { idempotencyKey?: string } = {}) =>
-      this.call('create key', CreatedKey, { method: 'POST', path: '/v1/keys', body, idempotencyKey: opts.idempotencyKey }, [201]),
+      this.call('create key', CreatedKey, { method: 'POST', path: '/v1/keys', body, idempotencyKey: opts.idempotencyKey, busyIfAnswers: KEY_BUSY }, [201]),
     /** One page of keys (never the keys themselves), oldest first. */
     list: (query: KeyListQuery = {}) => this.call('list keys', KeyPage, { method: 'GET', path: '/v1/keys', query }),
     /**

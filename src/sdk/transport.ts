@@ -44,6 +44,12 @@ export type RequestParameters = {
    * work and is returned as it came.
    */
   doneIfRetryAnswers?: { status: number; code: string }[];
+  /**
+   * Refusals (status and problem code) that say the same request is still being done (a retry
+   * under the same Idempotency-Key while its first attempt runs on: 409 IDEMPOTENCY_KEY_IN_USE):
+   * waited out (Retry-After) and asked again, as a 429 is; returned as they came once the retries are spent.
+   */
+  busyIfAnswers?: { status: number; code: string }[];
 };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -107,6 +113,15 @@ export async function request(o: ClientOptions, p: RequestParameters): Promise<R
         return new Response(null, { status: 204, headers: { 'idempotent-replayed': 'true' } });
       }
       return new Response(text, { status: res.status, headers: res.headers });
+    }
+    if (attempt < retries && p.busyIfAnswers?.some((b) => b.status === res.status)) {
+      const text = await res.text().catch((err: unknown) => {
+        throw new ConnectionError(redactUrl(url), err);
+      });
+      if (!p.busyIfAnswers.some((b) => b.status === res.status && b.code === problemCodeIn(text))) return new Response(text, { status: res.status, headers: res.headers });
+      const after = Number(res.headers.get('retry-after'));
+      await sleep(Number.isFinite(after) && after > 0 ? Math.min(maxDelay, after * 1000) : backoff);
+      continue;
     }
     const retryable = res.status === 429 || (res.status === 503 && idempotent);
     if (retryable && attempt < retries) {

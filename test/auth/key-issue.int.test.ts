@@ -179,6 +179,25 @@ function describeKeyIssue(name: string, open: (ctx: Mocha.Context) => Promise<Fi
       expect((await createIdem(deps(), 'killed-midway')).key).to.match(/^omk_/);
     });
 
+    /** The key store as a second process saw it: its look-up of the Idempotency-Key ran before the first one's insert, and found nothing. */
+    const lookedUpTooEarly = (): KeyStore => {
+      let first = true;
+      const findByIdempotencyKey: KeyStore['findByIdempotencyKey'] = (key) => (first ? ((first = false), Promise.resolve(undefined)) : f.keys.findByIdempotencyKey(key));
+      return replacing<KeyStore>(f.keys, { findByIdempotencyKey });
+    };
+
+    it('with an Idempotency-Key, a duplicate sent at once (its look-up before the first one\'s insert, its insert after) is told of that key: not API_KEY_LIMIT for the place the first one took, never a second key', async () => {
+      const issued = await createIdem(deps(), 'at-once');
+      const atLimit = await failure(createIdem(deps({ keys: lookedUpTooEarly() }), 'at-once'));
+      expect(atLimit?.code, atLimit?.message).to.equal('API_KEY_ALREADY_ISSUED');
+      expect(atLimit?.message).to.include(issued.record.id);
+      const unlimited = await failure(createIdem(deps({ keys: lookedUpTooEarly(), maxKeysPerTenant: undefined }), 'at-once'));
+      expect(unlimited?.code, unlimited?.message).to.equal('API_KEY_ALREADY_ISSUED');
+      const other = await failure(createApiKey(deps({ keys: lookedUpTooEarly(), maxKeysPerTenant: undefined }), by(), { role: 'auditor', tenant, idempotencyKey: 'at-once' }));
+      expect(other?.code, other?.message).to.equal('IDEMPOTENCY_KEY_REUSED');
+      expect((await f.keys.list({ tenant, limit: 10 })).map((k) => k.id)).to.deep.equal([issued.record.id]);
+    });
+
     it('an API process sweeps as it starts (then every minute), and stops once its run is done', async () => {
       const appending = deferred();
       const seen = recording(f.keys);
