@@ -3,22 +3,29 @@ import type { Role } from '../auth/roles';
 import { UsageError } from './usage-error';
 import type { OpenMcpClient } from '../sdk/client';
 import { reportCliError, stdout, type Writer } from './tasks';
+import { ConflictApiError } from '../sdk';
+import { newId } from '../core/ids';
 
 export type KeysCreateOptions = { role: Role; tenant: string; name?: string; crossTenant?: boolean; agents?: string[] };
 
 /**
  * `openmcp keys create --role R --tenant T [--name N] [--agent A]…`: prints the key once (it is stored only as
  * a hash; it cannot be shown again). Needs an admin key (OPENMCP_API_KEY or the bootstrap key).
+ * Each run sends an Idempotency-Key of its own, so the SDK retries an attempt whose answer was lost
+ * (503, a dropped connection) without issuing a second key; when the lost attempt had issued one,
+ * the run fails naming it (API_KEY_ALREADY_ISSUED), to be revoked and created again.
  */
 export async function runKeysCreate(client: OpenMcpClient, o: KeysCreateOptions, out: Writer = stdout): Promise<number> {
   try {
-    const k = await client.keys.create(o);
+    const k = await client.keys.create(o, { idempotencyKey: newId() });
     out(k.key);
     out(`id ${k.id}  role ${k.role}  tenant ${k.tenant}${k.crossTenant ? '  cross-tenant' : ''}${k.agents ? `  agents ${k.agents.join(', ')}` : ''}`);
     out('Store this key now: it is shown only once.');
     return 0;
   } catch (err) {
-    return reportCliError(err, out);
+    const issued = err instanceof ConflictApiError && err.code === 'API_KEY_ALREADY_ISSUED' ? err.problem.keyId : undefined;
+    const hint = typeof issued === 'string' ? `(this run's first attempt issued key ${issued}, its answer lost on the way: its secret cannot be shown again; revoke it with \`openmcp keys revoke ${issued}\` and run this command again)` : undefined;
+    return reportCliError(err, out, hint);
   }
 }
 

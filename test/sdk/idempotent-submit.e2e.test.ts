@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { ConflictApiError, ConnectionError, OpenMcpClient } from '../../src/sdk';
 import { makeHarness, type Harness } from '../api/support/harness';
+import { runKeysCreate } from '../../src/cli/keys';
 
 /**
  * The case Idempotency-Key exists for: the server made the task, but its answer was lost (a
@@ -66,6 +67,21 @@ describe('SDK tasks.submit with an idempotency key over a connection that loses 
     expect(err).to.be.instanceOf(ConflictApiError);
     expect(err.code).to.equal('API_KEY_ALREADY_ISSUED');
     expect(err.problem.keyId).to.equal(issued[0]);
+  });
+
+  it('openmcp keys create sends a key of its own: a lost answer is retried, no second key is issued, and the error names the key issued and how to replace it', async () => {
+    const admin = (await h.key('admin', 'acme')).key;
+    const lossy = losingFirstAnswer();
+    const client = new OpenMcpClient({ baseUrl, apiKey: admin, fetch: lossy.fetch, maxRetryDelayMs: 20 });
+    const created = async () => (await h.store.readAll({ limit: 10_000 })).filter((e) => e.type === 'ApiKeyCreated').map((e) => (e.data as { keyId: string }).keyId);
+    const before = await created();
+    const lines: string[] = [];
+    expect(await runKeysCreate(client, { role: 'viewer', tenant: 'acme', name: 'lost' }, (l) => lines.push(l))).to.equal(1);
+    expect(lossy.posts()).to.equal(2);
+    const issued = (await created()).filter((id) => !before.includes(id));
+    expect(issued).to.have.length(1);
+    expect(lines.join('\n')).to.include('API_KEY_ALREADY_ISSUED');
+    expect(lines.join('\n')).to.include(`openmcp keys revoke ${issued[0]}`);
   });
 
   it('tasks.cancel is idempotent on the server, so a lost answer is retried and answers cancelled, with one TaskCancelled', async () => {
