@@ -26,7 +26,7 @@ export const MIN_HIDDEN_LENGTH = 4;
 /**
  * The values of `spec`'s secrets in `processEnv`, longest first (a value inside another is
  * replaced within what is left of it, never first): the values its URL template's references hold
- * (as given and percent-decoded), those its headers' references hold, and a stdio server's
+ * (as given and percent-decoded), those its headers' references hold (as given and trimmed), and a stdio server's
  * environment (references' values, and the values given as such). Empty for a spec without any.
  * @example upstreamSecrets({ headers: { Authorization: 'Bearer ${env:T}' } }, { T: 'abcd1234' }) // [{ value: 'abcd1234', shownAs: '${env:T}' }]
  */
@@ -35,16 +35,18 @@ export function upstreamSecrets(spec: Pick<UpstreamSpec, 'url' | 'headers' | 'en
   const add = (value: string | undefined, shownAs: string) => {
     if (value && value.length >= MIN_HIDDEN_LENGTH && !out.has(value)) out.set(value, shownAs);
   };
-  const references = (template: string, decode: boolean) => {
+  /** `form`: the value as it is sent, when not as given. */
+  const references = (template: string, form?: (value: string) => string) => {
     for (const variable of referencedVariables(template)) {
       const value = processEnv[variable];
       add(value, `\${env:${variable}}`);
-      if (decode && value) add(decoded(value), `\${env:${variable}}`);
+      if (form && value) add(form(value), `\${env:${variable}}`);
     }
   };
-  if (spec.url && isUrlTemplate(spec.url)) references(spec.url, true);
-  for (const template of Object.values(spec.headers ?? {})) references(template, false);
-  for (const value of Object.values(spec.env ?? {})) if (isEnvTemplate(value)) references(value, false);
+  if (spec.url && isUrlTemplate(spec.url)) references(spec.url, decoded);
+  // A header's value is sent trimmed (resolveHeaders): a variable's trailing space never reaches the upstream to be quoted.
+  for (const template of Object.values(spec.headers ?? {})) references(template, (v) => v.trim());
+  for (const value of Object.values(spec.env ?? {})) if (isEnvTemplate(value)) references(value);
   for (const value of Object.values(spec.env ?? {})) if (!isEnvTemplate(value)) add(value, '***');
   return [...out].map(([value, shownAs]) => ({ value, shownAs })).sort((a, b) => b.value.length - a.value.length);
 }

@@ -21,6 +21,8 @@ describe("upstream secrets: the values an upstream's errors must not repeat", ()
       '401: {"authorization":"Bearer ${env:T}"} at /s/${env:P}/mcp?api_key=${env:K} (${env:K}) abc',
     );
     expect(MIN_HIDDEN_LENGTH).to.equal(4);
+    // A header's value as sent (trimmed) too.
+    expect(withoutSecrets('got "Bearer tok-9876543210"', upstreamSecrets({ headers: { Authorization: 'Bearer ${env:T}' } }, { T: 'tok-9876543210 ' }))).to.equal('got "Bearer ${env:T}"');
     // A URL without references: written down as it is (masked), nothing of it to hide.
     expect(upstreamSecrets({ url: 'https://h/mcp?k=pathvalue' }, env)).to.deep.equal([]);
   });
