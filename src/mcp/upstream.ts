@@ -17,7 +17,8 @@ import { SseError } from '@modelcontextprotocol/sdk/client/sse.js';
 import { MCP_TOOL_LIMITS } from '../../events/mcp.events';
 import { healthCauseText } from '../../events/mcp-health-reason';
 import { redactUrlsIn } from '../core/errors';
-import { shownUrl, withoutUrlValues, withoutUrlValuesIn } from './upstream-url';
+import { shownUrl } from './upstream-url';
+import { upstreamSecrets, withoutSecrets, withoutSecretsIn } from './upstream-secrets';
 import { cutText, wellFormed } from '../core/well-formed';
 import { CallEnd, CallerRequests, type ActiveCall, type AskCaller } from './caller-requests';
 import { CallStreams } from './call-streams';
@@ -485,28 +486,23 @@ export class Upstream {
     if (err instanceof McpGatewayError) return err;
     // Its text well-formed (wellFormed) as it enters: the caller is told what ToolCallFailed records.
     if (err instanceof McpError && !(lost && err.code === ErrorCode.ConnectionClosed)) {
-      return new UpstreamProtocolError(err.code, wellFormed(this.withoutUrlValues(err.message.replace(/^MCP error -?\d+: /, ''))), wellFormed(withoutUrlValuesIn(err.data, this.spec.url)));
+      const secrets = upstreamSecrets(this.spec);
+      return new UpstreamProtocolError(err.code, wellFormed(withoutSecrets(err.message.replace(/^MCP error -?\d+: /, ''), secrets)), wellFormed(withoutSecretsIn(err.data, secrets)));
     }
     // The stderr lines are the upstream's own text (it may echo a call's arguments): kept apart in
     // the details too. So is how its process ended: under MCP_PAYLOAD_POLICY=hash-only the audit
     // records the exit code in place of the message (callFailureText).
-    // A URL's credentials redacted before the cut: cut inside them, what is left is no URL redactUrlsIn can find.
+    // A URL's credentials redacted and the secrets' values replaced before the cut: cut inside
+    // one, what is left is no URL redactUrlsIn can find, no value withoutSecrets can.
     // Its last few lines (STDERR_LINES), each cut at 300 characters, joined by ` | `.
-    const stderr = this.spec.tenant !== SHARED_TENANT ? this.lastStderr.map((line) => wellFormed(cutText(redactUrlsIn(line), 300))).join(' | ') : '';
+    const secrets = upstreamSecrets(this.spec);
+    const stderr = this.spec.tenant !== SHARED_TENANT ? this.lastStderr.map((line) => wellFormed(cutText(withoutSecrets(redactUrlsIn(line), secrets), 300))).join(' | ') : '';
     const details = { ...(stderr ? { stderr } : {}), ...(this.lastExit ? { exit: this.lastExit } : {}) };
-    return new McpGatewayError('MCP_UPSTREAM_UNAVAILABLE', wellFormed(this.withoutUrlValues(`${this.label}: ${this.describe(err)}${stderr ? ` (stderr: ${stderr})` : ''}`)), {
-      // Kept for what it was (healthCauseOf), its text without the URL's values: a log writes it whole.
-      cause: withoutUrlValuesIn(err, this.spec.url),
+    return new McpGatewayError('MCP_UPSTREAM_UNAVAILABLE', wellFormed(withoutSecrets(`${this.label}: ${this.describe(err)}${stderr ? ` (stderr: ${stderr})` : ''}`, secrets)), {
+      // Kept for what it was (healthCauseOf), its text without the secrets' values: a log writes it whole.
+      cause: withoutSecretsIn(err, secrets),
       ...(Object.keys(details).length ? { details } : {}),
     });
-  }
-
-  /**
-   * `text` without the values of the variables the URL's template refers to (an error repeating the
-   * URL it was given, or the upstream quoting its own): each is named by its reference instead.
-   */
-  private withoutUrlValues(text: string): string {
-    return withoutUrlValues(text, this.spec.url);
   }
 
   /**
@@ -549,8 +545,8 @@ export class Upstream {
     const exit = this.lastExit ? healthCauseText(exitCause(this.lastExit)) : undefined;
     const last = this.lastTransportError;
     // A shared server's transport error may quote what its process wrote; the size limit's is the gateway's own words.
-    // The URL's values replaced before the cut, as its credentials are: cut inside one, what is left is no value to find.
-    const error = last && (this.spec.tenant !== SHARED_TENANT || isMessageTooLarge(last)) ? cutText(this.withoutUrlValues(redactUrlsIn(last.message)), 300) : undefined;
+    // The secrets' values replaced before the cut, as a URL's credentials are: cut inside one, what is left is no value to find.
+    const error = last && (this.spec.tenant !== SHARED_TENANT || isMessageTooLarge(last)) ? cutText(withoutSecrets(redactUrlsIn(last.message), upstreamSecrets(this.spec)), 300) : undefined;
     if (error) return `the connection closed after the transport's error: ${error}${exit ? `; ${exit}` : ''}`;
     return exit ? `the connection closed: ${exit}` : 'the connection closed';
   }

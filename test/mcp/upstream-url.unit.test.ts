@@ -1,6 +1,11 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { resolveUrl, shownUrl, urlTemplateProblem, withoutUrlValues, withoutUrlValuesIn } from '../../src/mcp/upstream-url';
+import { resolveUrl, shownUrl, urlTemplateProblem } from '../../src/mcp/upstream-url';
+import { upstreamSecrets, withoutSecrets, withoutSecretsIn } from '../../src/mcp/upstream-secrets';
+
+/** What error text says of `text` for an upstream at `url`, given `env`. */
+const withoutUrlValues = (text: string, url: string, env: NodeJS.ProcessEnv) => withoutSecrets(text, upstreamSecrets({ url }, env));
+const withoutUrlValuesIn = <T>(value: T, url: string, env: NodeJS.ProcessEnv) => withoutSecretsIn(value, upstreamSecrets({ url }, env));
 
 describe('upstream URL templates (${env:NAME} in an http/sse upstream URL)', () => {
   const t = 'https://mcp.example.com/s/${env:P}/mcp?api_key=${env:K}';

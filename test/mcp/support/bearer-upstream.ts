@@ -64,6 +64,25 @@ async function startGuardedUpstream(authorize: (req: IncomingMessage, path: stri
         const error = { code: -32001, message: `refused: ${req.url}`, data: { url: req.url } };
         return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', id, error }));
       }
+      // A server refusing the credentials it was given, quoting them: in its body (`/rejects/401`, 403, 500…),
+      // in a JSON-RPC error to initialize (`/refuses-token`), or to tools/call only (`/quoting/mcp`).
+      const given = String(req.headers.authorization ?? '');
+      const rejects = /^\/rejects\/(\d{3})$/.exec(path);
+      if (rejects) return void res.writeHead(Number(rejects[1]), { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'invalid token', authorization: given }));
+      if (path === '/refuses-token' && req.method === 'POST') {
+        const { id } = (await readJson(req)) as { id?: unknown };
+        const error = { code: -32001, message: `token refused: ${given}`, data: { authorization: given } };
+        return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', id, error }));
+      }
+      if (path === '/quoting/mcp' && req.method === 'POST') {
+        const body = (await readJson(req)) as { id?: unknown; method?: string };
+        if (body?.method === 'tools/call') {
+          const error = { code: -32603, message: `the token ${given.replace(/^Bearer /, '')} may not call tools`, data: { authorization: given, hint: ['check', given] } };
+          return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', id: body.id, error }));
+        }
+        return void (await sessions.handle(req, res, body));
+      }
+      if (path === '/quoting/mcp') return void (await sessions.handle(req, res, undefined));
       // As Express answers a path it does not serve: the path repeated (a key in it too).
       if (path !== '/mcp') return void res.writeHead(404, { 'content-type': 'text/plain' }).end(`Cannot ${req.method} ${path}`);
       const body = req.method === 'POST' ? await readJson(req) : undefined;

@@ -1,0 +1,108 @@
+import { referencedVariables } from './env-reference';
+import { isEnvTemplate } from './upstream-env';
+import { isUrlTemplate } from './upstream-url';
+import type { UpstreamSpec } from './types';
+
+/**
+ * What an upstream's errors must not repeat: the values the gateway sends it, or gives its
+ * process, that were never written down (the log holds `${env:NAME}`, or only a variable's name).
+ * An upstream may quote them back — a 401 body echoing the Authorization header, a JSON-RPC error
+ * quoting the token it refused, a URL it could not serve, a stdio server printing its environment
+ * on stderr — and the SDK keeps that text in its errors (`Error POSTing to endpoint: …`), which the
+ * gateway passes to callers, health reasons, spans, and (as its errors' `cause`) to the log.
+ * Each value is replaced by its reference (`${env:NAME}`), or `***` for a stdio server's variable
+ * given as such (MCP_SERVERS_FILE, in-process), before any of those sees the text.
+ */
+
+/** One value to hide, and what the text says in its place. */
+export type SecretValue = { value: string; shownAs: string };
+
+/**
+ * Values shorter than this are not hidden: no secret is that short, and replacing one would
+ * garble the text (`v1`, `401`, `on`).
+ */
+export const MIN_HIDDEN_LENGTH = 4;
+
+/**
+ * The values of `spec`'s secrets in `processEnv`, longest first (a value inside another is
+ * replaced within what is left of it, never first): the values its URL template's references hold
+ * (as given and percent-decoded), those its headers' references hold (as given and trimmed), and a stdio server's
+ * environment (references' values, and the values given as such). Empty for a spec without any.
+ * @example upstreamSecrets({ headers: { Authorization: 'Bearer ${env:T}' } }, { T: 'abcd1234' }) // [{ value: 'abcd1234', shownAs: '${env:T}' }]
+ */
+export function upstreamSecrets(spec: Pick<UpstreamSpec, 'url' | 'headers' | 'env'>, processEnv: NodeJS.ProcessEnv = process.env): SecretValue[] {
+  const out = new Map<string, string>();
+  const add = (value: string | undefined, shownAs: string) => {
+    if (value && value.length >= MIN_HIDDEN_LENGTH && !out.has(value)) out.set(value, shownAs);
+  };
+  /** `form`: the value as it is sent, when not as given. */
+  const references = (template: string, form?: (value: string) => string) => {
+    for (const variable of referencedVariables(template)) {
+      const value = processEnv[variable];
+      add(value, `\${env:${variable}}`);
+      if (form && value) add(form(value), `\${env:${variable}}`);
+    }
+  };
+  if (spec.url && isUrlTemplate(spec.url)) references(spec.url, decoded);
+  // A header's value is sent trimmed (resolveHeaders): a variable's trailing space never reaches the upstream to be quoted.
+  for (const template of Object.values(spec.headers ?? {})) references(template, (v) => v.trim());
+  for (const value of Object.values(spec.env ?? {})) if (isEnvTemplate(value)) references(value);
+  for (const value of Object.values(spec.env ?? {})) if (!isEnvTemplate(value)) add(value, '***');
+  return [...out].map(([value, shownAs]) => ({ value, shownAs })).sort((a, b) => b.value.length - a.value.length);
+}
+
+/** A URL component as a server reading it would see it (`key%2Fvalue` as `key/value`). */
+function decoded(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    // Not a valid escape sequence: only the value as given can appear.
+    return value;
+  }
+}
+
+/**
+ * `text` with each of `secrets` replaced by what it is shown as.
+ * @example withoutSecrets('bad token abcd1234', [{ value: 'abcd1234', shownAs: '${env:T}' }]) // 'bad token ${env:T}'
+ */
+export function withoutSecrets(text: string, secrets: readonly SecretValue[]): string {
+  let out = text;
+  for (const s of secrets) if (out.includes(s.value)) out = out.split(s.value).join(s.shownAs);
+  return out;
+}
+
+/**
+ * `value` without `secrets` (withoutSecrets) in any text it holds: a string, an upstream's
+ * JSON-RPC error `data` (a copy), or an error and those it wraps (`cause`) changed in place — their
+ * message, stack and other fields. The gateway keeps the SDK's error as its own's cause (what
+ * healthCauseOf reads), and a log serialises it whole, the cause's message and stack included: the
+ * SDK quotes there what the upstream answered (`Error POSTing to endpoint: {"authorization":"Bearer <value>"}`).
+ * Nothing is copied or changed when there is nothing to hide.
+ * @example withoutSecretsIn({ hint: 'key abcd1234' }, [{ value: 'abcd1234', shownAs: '${env:K}' }]) // { hint: 'key ${env:K}' }
+ */
+export function withoutSecretsIn<T>(value: T, secrets: readonly SecretValue[], depth = 0): T {
+  if (secrets.length === 0 || depth > 8) return value;
+  const inner = (v: unknown) => withoutSecretsIn(v, secrets, depth + 1);
+  if (typeof value === 'string') return withoutSecrets(value, secrets) as T;
+  if (Array.isArray(value)) return value.map(inner) as T;
+  if (value instanceof Error) {
+    // message, stack, cause and AggregateError's errors are not enumerable; an SDK's own fields (code, input) are.
+    const fields = value as unknown as Record<string, unknown>;
+    for (const key of new Set(['message', 'stack', 'cause', 'errors', ...Object.keys(value)])) {
+      const was = fields[key];
+      const now = inner(was);
+      if (now !== was) {
+        try {
+          fields[key] = now;
+        } catch {
+          // A read-only field: nothing this process can change.
+        }
+      }
+    }
+    return value;
+  }
+  if (value !== null && typeof value === 'object' && [Object.prototype, null].includes(Object.getPrototypeOf(value))) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, inner(v)])) as T;
+  }
+  return value;
+}
