@@ -1,6 +1,6 @@
 import { Wallet, formatUnits, isError, type Contract, type FeeData, type JsonRpcProvider, type TransactionReceipt, type TransactionResponse } from 'ethers';
 import { createEvent } from '../core/envelope';
-import { ConfigError, OpenMcpError, WrongExpectedRevisionError } from '../core/errors';
+import { OpenMcpError, WrongExpectedRevisionError } from '../core/errors';
 import { NO_ANSWER, within } from '../core/within';
 import type { Hex } from '../core/hex';
 import type { EventStore } from '../eventstore/port';
@@ -12,6 +12,7 @@ import { ANCHORER_ACTOR, AUDIT_TENANT, anchorStreamName, type AnchorTarget } fro
 import { BatchLog, type AnchorRecord, type SealedBatch } from './batch-log';
 import { AnchorContractMissingError, AnchorerNoFundsError, AnchorMismatchError, AnchorsLostError } from './errors';
 import { shortOfConfirmations } from './short-of-confirmations';
+import { chainChangedError, wrongChainError } from './wrong-chain';
 
 export type AnchorerOptions = {
   rpcUrl: string;
@@ -136,13 +137,7 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
     const [network, genesis, firstCode] = await Promise.all([provider.getNetwork(), provider.getBlock(0), codeSeenOn === undefined ? provider.getCode(opts.contract) : undefined]);
     if (!genesis?.hash) throw new Error('chain returned no genesis block');
     const chainId = Number(network.chainId);
-    if (opts.chainId !== undefined && chainId !== opts.chainId) {
-      throw new ConfigError(`CHAIN_ID is ${opts.chainId} but CHAIN_RPC_URL serves chain ${chainId}: anchoring nothing there (check CHAIN_RPC_URL, or CHAIN_ID)`, {
-        variable: 'CHAIN_ID',
-        expected: opts.chainId,
-        chainId,
-      });
-    }
+    if (opts.chainId !== undefined && chainId !== opts.chainId) throw wrongChainError(opts.chainId, chainId);
     const chain = `${chainId}:${genesis.hash}`;
     if (chain !== codeSeenOn) {
       const code = firstCode ?? (await provider.getCode(opts.contract));
@@ -461,7 +456,7 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
         await tick(backoff === 0);
         backoff = 0;
       } catch (err) {
-        opts.onError?.(err);
+        opts.onError?.(chainChangedError(err, opts.chainId));
         // The nonce may be stale after any failure (a send that did or did not reach the node).
         nonce = undefined;
         backoff = Math.min(max, Math.max(min, backoff * 2));
@@ -477,7 +472,7 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
         return await tick();
       } catch (err) {
         nonce = undefined;
-        throw err;
+        throw chainChangedError(err, opts.chainId);
       }
     },
     start() {
@@ -492,7 +487,7 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
       provider.destroy();
     },
     target,
-    anchorStream: async () => anchorStreamName(await queryTarget()),
+    anchorStream: async () => anchorStreamName(await queryTarget().catch((err: unknown) => Promise.reject(chainChangedError(err, opts.chainId)))),
   };
 }
 

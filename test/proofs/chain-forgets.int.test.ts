@@ -6,6 +6,7 @@ import { BATCH_STREAM } from '../../src/proofs/audit-streams';
 import { createSealer } from '../../src/proofs/sealer';
 import { auditAnchorAt } from '../../src/web3/audit-anchor';
 import { deployDemoToken } from '../../src/web3/sample-contracts';
+import { startCountingProxy } from '../support/counting-rpc-proxy';
 import { deployAnother, openChainFixture, SEALER_KEY, submitTasks, type ChainFixture } from './pipeline-fixture';
 
 /**
@@ -140,6 +141,45 @@ describe('anchorer when the chain forgets or contradicts what was anchored', fun
     const right = createAnchorer(f.store, { ...opts, chainId: 31337 });
     expect(await right.tick()).to.equal((await f.store.readStream(BATCH_STREAM)).length);
     await right.stop();
+  });
+
+  it('refuses a chain id that changes under a running anchorer, naming both ids and what to do, with or without CHAIN_ID, and goes on once the RPC serves its chain again (was: ethers\' "network changed: 31337 => 1" NETWORK_ERROR every round, which no alert watches)', async () => {
+    const { contract, opts } = await setup(1);
+    const proxy = await startCountingProxy(f.chain.rpcUrl);
+    // targetMaxAgeMs 0: its queries (anchorStream) ask the chain each time, as they do 10 s on.
+    const plain = createAnchorer(f.store, { ...opts, rpcUrl: proxy.url, targetMaxAgeMs: 0 });
+    const pinned = createAnchorer(f.store, { ...opts, rpcUrl: proxy.url, chainId: 31337 });
+    try {
+      expect(await plain.tick()).to.equal((await f.store.readStream(BATCH_STREAM)).length);
+      expect(await pinned.tick()).to.equal(0);
+      await setup(1);
+      // The URL now reaches a node of another chain (a provider's endpoint edited, a load balancer misrouting).
+      proxy.serveChainId(1);
+      const refusal = async (a: ReturnType<typeof createAnchorer>) => {
+        const err = (await a.tick().then(() => expect.fail('anchored'), (e: unknown) => e)) as { code?: string; message?: string; details?: unknown };
+        return { code: err.code, message: err.message, details: err.details };
+      };
+      expect(await refusal(plain)).to.deep.equal({
+        code: 'CONFIG_INVALID',
+        message:
+          'CHAIN_RPC_URL served chain 31337 when the anchorer started and now serves chain 1: anchoring nothing there (point CHAIN_RPC_URL back at a node of chain 31337; to anchor on chain 1 instead, set CHAIN_ID=1 and restart: a new deployment, every batch anchored again)',
+        details: { variable: 'CHAIN_RPC_URL', expected: 31337, chainId: 1 },
+      });
+      expect(await refusal(pinned)).to.deep.equal({
+        code: 'CONFIG_INVALID',
+        message: 'CHAIN_ID is 31337 but CHAIN_RPC_URL serves chain 1: anchoring nothing there (check CHAIN_RPC_URL, or CHAIN_ID)',
+        details: { variable: 'CHAIN_ID', expected: 31337, chainId: 1 },
+      });
+      await plain.anchorStream().then(() => expect.fail('anchorStream answered'), (e) => expect(e.code).to.equal('CONFIG_INVALID'));
+      expect(Number(await auditAnchorAt(contract, f.provider).nextBatchId())).to.equal((await f.store.readStream(BATCH_STREAM)).length - 1);
+      proxy.serveChainId(undefined);
+      expect(await plain.tick()).to.equal(1);
+      await chainMatchesLog(contract);
+    } finally {
+      await plain.stop();
+      await pinned.stop();
+      await proxy.close();
+    }
   });
 
   it('sends a transaction the node dropped again, on its nonce, within the same round (was: waited forever; then TIMEOUT and the next round)', async () => {

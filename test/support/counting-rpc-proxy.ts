@@ -6,6 +6,8 @@ export type CountingRpcProxy = {
   /** How many calls of `method` went through (a JSON-RPC batch counts each of its calls). */
   count(method: string): number;
   reset(): void;
+  /** From now on answer `eth_chainId` (and `net_version`) with this chain id, as an RPC URL pointed at another chain's node does; undefined: the node's own. */
+  serveChainId(chainId: number | undefined): void;
   close(): Promise<void>;
 };
 
@@ -20,6 +22,7 @@ export type CountingRpcProxy = {
 export async function startCountingProxy(target: string, opts: { delayMs?: Record<string, number>; nullFirst?: Record<string, number> } = {}): Promise<CountingRpcProxy> {
   const counts = new Map<string, number>();
   const nulls = new Map(Object.entries(opts.nullFirst ?? {}));
+  let servedChainId: number | undefined;
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -38,8 +41,17 @@ export async function startCountingProxy(target: string, opts: { delayMs?: Recor
         if (delay) await new Promise((r) => setTimeout(r, delay));
         const answer = await fetch(target, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
         let text = await answer.text();
+        if (servedChainId !== undefined) {
+          for (const c of calls) if (c.method === 'eth_chainId' || c.method === 'net_version') blank.add(c.id);
+        }
         if (blank.size) {
-          const blanked = (r: { id?: unknown; result?: unknown }) => (blank.has(r.id) ? { ...r, result: null } : r);
+          const answerOf = (id: unknown) => {
+            const method = calls.find((c) => c.id === id)?.method;
+            if (servedChainId !== undefined && method === 'eth_chainId') return `0x${servedChainId.toString(16)}`;
+            if (servedChainId !== undefined && method === 'net_version') return String(servedChainId);
+            return null;
+          };
+          const blanked = (r: { id?: unknown; result?: unknown }) => (blank.has(r.id) ? { ...r, result: answerOf(r.id) } : r);
           const parsed = JSON.parse(text) as { id?: unknown } | { id?: unknown }[];
           text = JSON.stringify(Array.isArray(parsed) ? parsed.map(blanked) : blanked(parsed));
         }
@@ -56,6 +68,7 @@ export async function startCountingProxy(target: string, opts: { delayMs?: Recor
     url: `http://127.0.0.1:${port}`,
     count: (method) => counts.get(method) ?? 0,
     reset: () => counts.clear(),
+    serveChainId: (chainId) => (servedChainId = chainId),
     close: () =>
       new Promise<void>((r) => {
         server.closeAllConnections();
