@@ -10,7 +10,7 @@ import { blocksAtTimestamp } from '../web3/block-at-timestamp';
 import { createRpcProvider } from '../web3/provider';
 import { ANCHORER_ACTOR, AUDIT_TENANT, anchorStreamName, type AnchorTarget } from './audit-streams';
 import { BatchLog, type AnchorRecord, type SealedBatch } from './batch-log';
-import { AnchorContractMissingError, AnchorerNoFundsError, AnchorMismatchError, AnchorsLostError } from './errors';
+import { AnchorContractMissingError, AnchorDelayedError, AnchorerNoFundsError, AnchorMismatchError, AnchorsLostError } from './errors';
 import { shortOfConfirmations } from './short-of-confirmations';
 import { chainChangedError, wrongChainError } from './wrong-chain';
 
@@ -232,7 +232,7 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
       await new Promise((r) => setTimeout(r, opts.pollIntervalMs ?? 200));
     }
     const [latest, pending] = await Promise.all([provider.getTransactionCount(me, 'latest'), provider.getTransactionCount(me, 'pending')]);
-    throw new Error(`earlier transactions of the anchorer account ${me} are still pending (nonces ${latest}..${pending - 1}): anchoring waits for them to be mined or dropped (fees too low for the chain now? replace them with higher fees)`);
+    throw new AnchorDelayedError(undefined, `earlier transactions of the anchorer account ${me} are still pending (nonces ${latest}..${pending - 1}): anchoring waits for them to be mined or dropped (fees too low for the chain now? replace them with higher fees)`);
   }
 
   async function send(b: SealedBatch): Promise<void> {
@@ -302,29 +302,29 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
       if (latest > n) {
         const [receipt, head] = await Promise.all([provider.getTransactionReceipt(last.hash), provider.getBlockNumber()]);
         const short = receipt && shortOfConfirmations({ batchId: b.batchId, hash: last.hash, blockNumber: receipt.blockNumber, head, confirmations, waitMs });
-        if (short) opts.onError?.(new Error(short));
+        if (short) opts.onError?.(new AnchorDelayedError(b.batchId, short));
         continue;
       }
       if (latest < n) {
-        opts.onError?.(new Error(`anchor(${b.batchId}) on nonce ${n} is not mined within ${waitMs} ms: it waits behind nonce ${latest} of the anchorer account ${signer().address}, still pending (sent by someone else with the key?)`));
+        opts.onError?.(new AnchorDelayedError(b.batchId, `anchor(${b.batchId}) on nonce ${n} is not mined within ${waitMs} ms: it waits behind nonce ${latest} of the anchorer account ${signer().address}, still pending (sent by someone else with the key?)`));
         continue;
       }
       if (known && !belowMarket(feesOf(last), market)) {
-        opts.onError?.(new Error(`anchor(${b.batchId}) transaction ${last.hash} is not mined within ${waitMs} ms although it offers the market's fees (${describeFees(feesOf(last))}): still waiting`));
+        opts.onError?.(new AnchorDelayedError(b.batchId, `anchor(${b.batchId}) transaction ${last.hash} is not mined within ${waitMs} ms although it offers the market's fees (${describeFees(feesOf(last))}): still waiting`));
         continue;
       }
       const raised = opts.maxFeePerGas === undefined ? raisedFees(fees, market) : capFees(raisedFees(fees, market), opts.maxFeePerGas);
       // Nodes refuse a replacement that does not raise every fee (by 10%): at the cap, only the
       // market can move. A transaction the node dropped replaces nothing: sent again at the cap.
       if (opts.maxFeePerGas !== undefined && known && !raisesBoth(fees, raised)) {
-        opts.onError?.(new Error(`anchor(${b.batchId}) transaction ${last.hash} is not mined within ${waitMs} ms: it offers the fee cap (ANCHOR_MAX_FEE_GWEI, ${formatGwei(opts.maxFeePerGas)} gwei) and the market asks more: waiting for it to fall (at the fee cap)`));
+        opts.onError?.(new AnchorDelayedError(b.batchId, `anchor(${b.batchId}) transaction ${last.hash} is not mined within ${waitMs} ms: it offers the fee cap (ANCHOR_MAX_FEE_GWEI, ${formatGwei(opts.maxFeePerGas)} gwei) and the market asks more: waiting for it to fall (at the fee cap)`));
         continue;
       }
       await opts.beforeSend?.();
       fees = raised;
       try {
         last = (await contract.anchor(b.batchId, b.firstSeq, b.lastSeq, b.root, { nonce: n, ...fees })) as TransactionResponse;
-        opts.onError?.(new Error(`anchor(${b.batchId}) transaction not mined within ${waitMs} ms: sent again on nonce ${n} as ${last.hash} ${known ? 'with higher fees' : 'as the node no longer knows it'} (${describeFees(fees)})`));
+        opts.onError?.(new AnchorDelayedError(b.batchId, `anchor(${b.batchId}) transaction not mined within ${waitMs} ms: sent again on nonce ${n} as ${last.hash} ${known ? 'with higher fees' : 'as the node no longer knows it'} (${describeFees(fees)})`));
       } catch (err) {
         // Mined meanwhile (the nonce is used, or the call now reverts as the batch is anchored):
         // the wait above finds the receipt. Refused as underpriced: the next round raises more.
@@ -432,7 +432,7 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
     if (shallow?.batchId !== batchId) shallow = { batchId, head, at: now };
     if (now - shallow.at < waitMs) return;
     const why = head === shallow.head ? `: no block came for ${waitMs} ms (a node that mines only for transactions?)` : '';
-    opts.onError?.(new Error(`anchor(${batchId}) is on chain (sent by an earlier run) but not yet ${confirmations} blocks deep (CHAIN_CONFIRMATIONS), head block ${head}${why}; recorded once it is`));
+    opts.onError?.(new AnchorDelayedError(batchId, `anchor(${batchId}) is on chain (sent by an earlier run) but not yet ${confirmations} blocks deep (CHAIN_CONFIRMATIONS), head block ${head}${why}; recorded once it is`));
     shallow = { batchId, head, at: now };
   }
 

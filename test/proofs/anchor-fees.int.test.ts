@@ -31,11 +31,13 @@ describe('anchorer and fees', function () {
     let sent: { maxFeePerGas: bigint | null; hash: string } | undefined;
     let mining: Promise<void> | undefined;
     let done = false;
+    const reported: string[] = [];
     const opts: AnchorerOptions = {
       rpcUrl: f.chain.rpcUrl,
       contract,
       privateKey: f.chain.anchorerPrivateKey,
       txTimeoutMs: 1000,
+      onError: (e) => reported.push(`${(e as { code?: string }).code}: ${(e as Error).message.replace(/0x[0-9a-f]{64}/, '0x…').replace(/nonce \d+/, 'nonce N').replace(/\(max fee .*\)$/, '(…)')}`),
       faults: async (point) => {
         if (point !== 'after-send' || mining) return;
         const [pending] = (await f.provider.send('eth_pendingTransactions', [])) as { hash: string }[];
@@ -70,6 +72,9 @@ describe('anchorer and fees', function () {
     expect(txHash).to.not.equal(sent!.hash);
     expect((await f.provider.getTransaction(txHash))!.maxFeePerGas! >= spike).to.equal(true);
     expect(await f.provider.getTransaction(sent!.hash)).to.equal(null);
+    // A wait to watch (alert OpenMcpAnchoringDelayed), not an unexpected error (INTERNAL, the critical OpenMcpErrors).
+    expect(reported[0]).to.equal('ANCHOR_DELAYED: anchor(0) transaction not mined within 1000 ms: sent again on nonce N as 0x… with higher fees (…)');
+    expect(new Set(reported.map((r) => r.split(':')[0]))).to.deep.equal(new Set(['ANCHOR_DELAYED']));
   });
 
   it('with a fee cap (ANCHOR_MAX_FEE_GWEI) offers at most the cap, first send and replacements, and waits at it for the market to fall (was: no cap, paid any price)', async () => {
@@ -78,6 +83,7 @@ describe('anchorer and fees', function () {
     const gwei = 10n ** 9n;
     const cap = 80n * gwei;
     const messages: string[] = [];
+    const codes = new Set<string | undefined>();
     // Above the cap from the start: the first send already offers the cap, not the market's fee.
     let baseFee = 500n * gwei;
     let done = false;
@@ -97,7 +103,7 @@ describe('anchorer and fees', function () {
       privateKey: f.chain.anchorerPrivateKey,
       txTimeoutMs: 300,
       maxFeePerGas: cap,
-      onError: (e) => messages.push((e as Error).message),
+      onError: (e) => (messages.push((e as Error).message), codes.add((e as { code?: string }).code)),
     });
     try {
       const ticking = anchorer.tick();
@@ -120,6 +126,8 @@ describe('anchorer and fees', function () {
     expect(offered[0]).to.equal(cap);
     for (const fee of offered) expect(fee <= cap).to.equal(true);
     expect(messages.find((m) => m.includes('at the fee cap'))).to.match(/offers the fee cap \(ANCHOR_MAX_FEE_GWEI, 80 gwei\) and the market asks more: waiting for it to fall/);
+    // Waits to watch (alert OpenMcpAnchoringDelayed), not unexpected errors (INTERNAL, the critical OpenMcpErrors).
+    expect([...codes]).to.deep.equal(['ANCHOR_DELAYED']);
   });
 
   it('with a fee cap, sends an anchor the node dropped again at the cap (was: "waiting for it to fall" for ever: a transaction at the cap cannot be raised, and nothing was left to mine)', async () => {
