@@ -4,6 +4,7 @@ import type { Hex } from '../core/hex';
 import { AnchorAdminRefusedError, AnchorContractMissingError } from '../proofs/errors';
 import { formatAdminDelay } from '../web3/admin-delay';
 import { auditAnchorAt } from '../web3/audit-anchor';
+import { isInsufficientFunds } from '../web3/insufficient-funds';
 import { createRpcProvider } from '../web3/provider';
 import type { Writer } from './print-checks';
 
@@ -169,7 +170,7 @@ async function send(contract: string, c: Contract, chainId: number, me: string, 
   try {
     sent = await tx();
   } catch (err) {
-    if (!isError(err, 'INSUFFICIENT_FUNDS') && !/insufficient funds|enough funds/i.test(rpcMessage(err))) throw err;
+    if (!isInsufficientFunds(err)) throw err;
     const account = me.toLowerCase();
     const balance = await c.runner!.provider!.getBalance(me);
     throw new AnchorAdminRefusedError(contract.toLowerCase(), 'no-funds', `${account} cannot pay the gas of ${fn} on chain ${chainId}: its balance is ${balance} wei; fund it`, { account, chainId, balance: balance.toString() }, err);
@@ -177,12 +178,6 @@ async function send(contract: string, c: Contract, chainId: number, me: string, 
   const receipt = await sent.wait(1);
   if (!receipt) throw new Error(`${fn} transaction ${sent.hash} was replaced or dropped`);
   return receipt;
-}
-
-/** The node's own words in an ethers error (nested where ethers could not classify it). */
-function rpcMessage(err: unknown): string {
-  const e = err as { message?: unknown; error?: { message?: unknown }; info?: { error?: { message?: unknown } } } | null;
-  return `${String(e?.error?.message ?? '')} ${String(e?.info?.error?.message ?? '')} ${String(e?.message ?? '')}`;
 }
 
 function isoTime(unixSeconds: bigint): string {

@@ -7,6 +7,7 @@ import type { EventStore } from '../eventstore/port';
 import type { BatchAnchoredData } from '../../events/proofs.events';
 import { auditAnchorAt } from '../web3/audit-anchor';
 import { blocksAtTimestamp } from '../web3/block-at-timestamp';
+import { isInsufficientFunds } from '../web3/insufficient-funds';
 import { createRpcProvider } from '../web3/provider';
 import { ANCHORER_ACTOR, AUDIT_TENANT, anchorStreamName, type AnchorTarget } from './audit-streams';
 import { BatchLog, type AnchorRecord, type SealedBatch } from './batch-log';
@@ -335,9 +336,7 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
 
   /** What a refused anchor() send says to an operator: the custom error of a revert, or an account that cannot pay. */
   async function sendError(b: SealedBatch, err: unknown): Promise<unknown> {
-    // geth: "insufficient funds for gas * price + value" (ethers INSUFFICIENT_FUNDS); Hardhat:
-    // "Sender doesn't have enough funds", which ethers leaves as "could not coalesce error".
-    if (isError(err, 'INSUFFICIENT_FUNDS') || /insufficient funds|enough funds/i.test(rpcMessage(err))) {
+    if (isInsufficientFunds(err)) {
       const [balance, t] = await Promise.all([provider.getBalance(signer().address), target()]).catch(() => [undefined, undefined] as const);
       if (balance !== undefined && t) return new AnchorerNoFundsError(signer().address.toLowerCase(), t.chainId, balance, b.batchId, err);
     }
@@ -492,12 +491,6 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
 }
 
 const STOPPED = Symbol('stopped');
-
-/** The node's own words in a failed JSON-RPC call (ethers keeps them as `error` or `info.error`), else the message. */
-function rpcMessage(err: unknown): string {
-  const e = err as { message?: unknown; error?: { message?: unknown }; info?: { error?: { message?: unknown } } } | null;
-  return `${String(e?.error?.message ?? '')} ${String(e?.info?.error?.message ?? '')} ${String(e?.message ?? '')}`;
-}
 
 /**
  * The revert of anchor() with its custom error decoded from the contract's ABI: ethers leaves a

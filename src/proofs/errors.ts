@@ -90,6 +90,17 @@ export class AnchorerNoFundsError extends OpenMcpError {
   }
 }
 
+/** `openmcp contracts deploy`: the node refused the deployment because the deployer account cannot pay its gas (nothing was sent). */
+export class AnchorDeployNoFundsError extends OpenMcpError {
+  constructor(account: string, chainId: number, balance: bigint, cause?: unknown) {
+    super(
+      'ANCHOR_DEPLOY_NO_FUNDS',
+      `the deployer account ${account} cannot pay for deploying AuditAnchor on chain ${chainId}: its balance is ${balance} wei (a deployment takes about 1.36 M gas); fund it, or deploy with a funded key (--private-key). Nothing was sent`,
+      { status: 503, cause, details: { account, chainId, balance: balance.toString() } },
+    );
+  }
+}
+
 export type AnchorAdminRefusal = 'single-step-admin' | 'not-admin' | 'not-pending-admin' | 'too-early' | 'nothing-pending' | 'no-funds';
 
 /**
