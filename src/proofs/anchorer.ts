@@ -14,6 +14,7 @@ import { BatchLog, type AnchorRecord, type SealedBatch } from './batch-log';
 import { AnchorContractMissingError, AnchorDelayedError, AnchorerNoFundsError, AnchorMismatchError, AnchorsLostError } from './errors';
 import { shortOfConfirmations } from './short-of-confirmations';
 import { chainChangedError, wrongChainError } from './wrong-chain';
+import { chainRpcProblem, rpcRefusal } from './chain-rpc-problem';
 
 export type AnchorerOptions = {
   rpcUrl: string;
@@ -147,7 +148,9 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
       // Code of another contract (an address copied from another chain or deployment) reverts
       // or answers nothing decodable to every call: named once here, not as each round's CALL_EXCEPTION.
       await contract.nextBatchId().catch((err: unknown) => {
-        throw isError(err, 'CALL_EXCEPTION') || isError(err, 'BAD_DATA') ? new AnchorContractMissingError(opts.contract.toLowerCase(), chainId, 'not-audit-anchor', err) : err;
+        // Not an RPC refusing the call (a rate limit: ethers takes any error answer to eth_call for a revert).
+        const notAuditAnchor = (isError(err, 'CALL_EXCEPTION') && !rpcRefusal(err)) || isError(err, 'BAD_DATA');
+        throw notAuditAnchor ? new AnchorContractMissingError(opts.contract.toLowerCase(), chainId, 'not-audit-anchor', err) : err;
       });
       codeSeenOn = chain;
     }
@@ -343,6 +346,11 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
     return namedRevert(contract, b.batchId, err);
   }
 
+  /** An error of a round or a query as reported: a chain id changed under the provider, an RPC refusing calls or not answering, named. */
+  function explained(err: unknown): unknown {
+    return chainRpcProblem(chainChangedError(err, opts.chainId), opts.rpcUrl);
+  }
+
   /** When (monotonic ms) a round last read the chain, for `idle` rounds. */
   let chainReadAt = -Infinity;
 
@@ -455,7 +463,7 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
         await tick(backoff === 0);
         backoff = 0;
       } catch (err) {
-        opts.onError?.(chainChangedError(err, opts.chainId));
+        opts.onError?.(explained(err));
         // The nonce may be stale after any failure (a send that did or did not reach the node).
         nonce = undefined;
         backoff = Math.min(max, Math.max(min, backoff * 2));
@@ -471,7 +479,7 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
         return await tick();
       } catch (err) {
         nonce = undefined;
-        throw chainChangedError(err, opts.chainId);
+        throw explained(err);
       }
     },
     start() {
@@ -486,7 +494,7 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
       provider.destroy();
     },
     target,
-    anchorStream: async () => anchorStreamName(await queryTarget().catch((err: unknown) => Promise.reject(chainChangedError(err, opts.chainId)))),
+    anchorStream: async () => anchorStreamName(await queryTarget().catch((err: unknown) => Promise.reject(explained(err)))),
   };
 }
 

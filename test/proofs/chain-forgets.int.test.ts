@@ -182,6 +182,29 @@ describe('anchorer when the chain forgets or contradicts what was anchored', fun
     }
   });
 
+  it('an RPC refusing the contract read (a rate limit) is DEPENDENCY_UNAVAILABLE in the node\'s words, not a contract that is no AuditAnchor, and anchoring goes on once it answers (was: ANCHOR_CONTRACT_MISSING "not an AuditAnchor" on first contact, "missing revert data" later)', async () => {
+    const { contract, opts } = await setup(1);
+    const proxy = await startCountingProxy(f.chain.rpcUrl);
+    const url = `${proxy.url}/v3/abcdef0123456789abcdef0123456789`;
+    proxy.refuse(['eth_call'], { code: -32005, message: 'daily request count exceeded, request rate limited' });
+    const anchorer = createAnchorer(f.store, { ...opts, rpcUrl: url });
+    try {
+      const failed = async () => (await anchorer.tick().then(() => expect.fail('anchored'), (e: unknown) => e)) as { code?: string; message?: string };
+      for (const err of [await failed(), await failed()]) {
+        expect(err.code).to.equal('DEPENDENCY_UNAVAILABLE');
+        expect(err.message).to.equal(
+          `chain RPC: the node at ${proxy.url}/v3/*** refused eth_call: -32005 daily request count exceeded, request rate limited (the RPC provider's rate limit or quota, or a key it does not take? see its dashboard, or set CHAIN_RPC_URL to another node); anchoring waits and tries again`,
+        );
+      }
+      proxy.refuse([]);
+      expect(await anchorer.tick()).to.equal((await f.store.readStream(BATCH_STREAM)).length);
+      await chainMatchesLog(contract);
+    } finally {
+      await anchorer.stop();
+      await proxy.close();
+    }
+  });
+
   it('sends a transaction the node dropped again, on its nonce, within the same round (was: waited forever; then TIMEOUT and the next round)', async () => {
     const { contract, opts } = await setup(1);
     await f.provider.send('evm_setAutomine', [false]);

@@ -8,6 +8,8 @@ export type CountingRpcProxy = {
   reset(): void;
   /** From now on answer `eth_chainId` (and `net_version`) with this chain id, as an RPC URL pointed at another chain's node does; undefined: the node's own. */
   serveChainId(chainId: number | undefined): void;
+  /** From now on answer each call of these methods (forwarding none of them) with this JSON-RPC error, as a hosted RPC over its rate limit or quota does (HTTP 200); no methods: stop. */
+  refuse(methods: string[], error?: { code: number; message: string }): void;
   close(): Promise<void>;
 };
 
@@ -23,6 +25,7 @@ export async function startCountingProxy(target: string, opts: { delayMs?: Recor
   const counts = new Map<string, number>();
   const nulls = new Map(Object.entries(opts.nullFirst ?? {}));
   let servedChainId: number | undefined;
+  let refused: { methods: Set<string>; error: { code: number; message: string } } = { methods: new Set(), error: { code: -32005, message: 'request rate limited' } };
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -36,6 +39,15 @@ export async function startCountingProxy(target: string, opts: { delayMs?: Recor
         for (const c of calls) {
           const left = nulls.get(String(c.method)) ?? 0;
           if (left > 0) (nulls.set(String(c.method), left - 1), blank.add(c.id));
+        }
+        if (calls.some((c) => refused.methods.has(String(c.method)))) {
+          // Refused calls are answered here; the others of a batch still reach the node.
+          const passed = calls.filter((c) => !refused.methods.has(String(c.method)));
+          const answers = passed.length ? [(await (await fetch(target, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(passed) })).json()) as unknown[]].flat() : [];
+          const byId = new Map((answers as { id?: unknown }[]).map((a) => [a.id, a]));
+          const all = calls.map((c) => (refused.methods.has(String(c.method)) ? { jsonrpc: '2.0', id: c.id, error: refused.error } : byId.get(c.id)));
+          res.writeHead(200, { 'content-type': 'application/json' });
+          return void res.end(JSON.stringify(Array.isArray(JSON.parse(body)) ? all : all[0]));
         }
         const delay = Math.max(0, ...methods.map((m) => opts.delayMs?.[m] ?? 0));
         if (delay) await new Promise((r) => setTimeout(r, delay));
@@ -69,6 +81,7 @@ export async function startCountingProxy(target: string, opts: { delayMs?: Recor
     count: (method) => counts.get(method) ?? 0,
     reset: () => counts.clear(),
     serveChainId: (chainId) => (servedChainId = chainId),
+    refuse: (methods, error = refused.error) => (refused = { methods: new Set(methods), error }),
     close: () =>
       new Promise<void>((r) => {
         server.closeAllConnections();
