@@ -5,6 +5,7 @@ import { AnchorAdminRefusedError, AnchorContractMissingError } from '../proofs/e
 import { formatAdminDelay } from '../web3/admin-delay';
 import { auditAnchorAt } from '../web3/audit-anchor';
 import { isInsufficientFunds } from '../web3/insufficient-funds';
+import { chainRpcProblem, rpcRefusal } from '../proofs/chain-rpc-problem';
 import { createRpcProvider } from '../web3/provider';
 import type { Writer } from './print-checks';
 
@@ -104,9 +105,14 @@ async function withAnchor(o: ContractsAdminOptions, privateKey: Hex | undefined,
     const chainId = Number(network.chainId);
     if (code === '0x') throw new AnchorContractMissingError(o.contract.toLowerCase(), chainId);
     await c.nextBatchId().catch((err: unknown) => {
-      throw isError(err, 'CALL_EXCEPTION') || isError(err, 'BAD_DATA') ? new AnchorContractMissingError(o.contract.toLowerCase(), chainId, 'not-audit-anchor', err) : err;
+      // An RPC refusing the call (a rate limit) is no answer about the contract: ethers takes it for a revert.
+      const notAuditAnchor = (isError(err, 'CALL_EXCEPTION') && !rpcRefusal(err)) || isError(err, 'BAD_DATA');
+      throw notAuditAnchor ? new AnchorContractMissingError(o.contract.toLowerCase(), chainId, 'not-audit-anchor', err) : err;
     });
     await fn(c, chainId, wallet?.address ?? '');
+  } catch (err) {
+    // A rate limit, a used-up quota: in the node's words, with the option to change.
+    throw chainRpcProblem(err, o.rpc, 'see its dashboard, or pass another --rpc (CHAIN_RPC_URL))');
   } finally {
     provider.destroy();
   }
@@ -124,7 +130,9 @@ async function hasTwoStepAdmin(c: Contract): Promise<boolean> {
   return c.defaultAdmin().then(
     () => true,
     (err: unknown) => {
-      if (isError(err, 'CALL_EXCEPTION') || isError(err, 'BAD_DATA')) return false;
+      // An RPC refusing the call (a rate limit) says nothing of the contract: withAnchor names it.
+      if (isError(err, 'CALL_EXCEPTION') && !rpcRefusal(err)) return false;
+      if (isError(err, 'BAD_DATA')) return false;
       throw err;
     },
   );

@@ -7,7 +7,8 @@ import { isInsufficientFunds } from '../web3/insufficient-funds';
 type RpcErrorAnswer = { error?: { code?: unknown; message?: unknown }; payload?: { method?: unknown } };
 type EthersError = RpcErrorAnswer & { code?: unknown; operation?: unknown; data?: unknown; info?: RpcErrorAnswer };
 
-const WHAT_TO_DO = 'see its dashboard, or set CHAIN_RPC_URL to another node); anchoring waits and tries again';
+/** What the anchorer's message ends with: where to look, and that it retries. */
+const ANCHORER_NEXT = 'see its dashboard, or set CHAIN_RPC_URL to another node); anchoring waits and tries again';
 
 /**
  * A JSON-RPC error answer that is the node refusing the call, not the chain's answer to it: ethers
@@ -35,16 +36,17 @@ export function rpcRefusal(err: unknown): { method: string; code: number; messag
  * key it does not take: a JSON-RPC error answer, see rpcRefusal) or leaves a request unanswered for
  * RPC_TIMEOUT_MS (a hung node, or HTTP 429 to every one of ethers' tries) is DEPENDENCY_UNAVAILABLE,
  * as one that cannot be reached is, in the node's words and with what to do; the URL's key masked.
- * Anything else is returned as it is.
+ * Anything else is returned as it is. `next` ends the message (what to do, after "see its dashboard, or "):
+ * a command names its option instead of the anchorer's CHAIN_RPC_URL and retries.
  * @example chainRpcProblem(err, 'https://eth-sepolia.example/v2/<key>') // chain RPC: the node at https://eth-sepolia.example/v2/*** refused eth_call: -32005 …
  */
-export function chainRpcProblem(err: unknown, rpcUrl: string): unknown {
+export function chainRpcProblem(err: unknown, rpcUrl: string, next = ANCHORER_NEXT): unknown {
   const url = redactUrl(rpcUrl, { pathKeys: true });
   const refused = rpcRefusal(err);
   if (refused) {
     return new UnavailableError(
       'chain RPC',
-      `the node at ${url} refused ${refused.method}: ${refused.code} ${refused.message.slice(0, 200)} (the RPC provider's rate limit or quota, or a key it does not take? ${WHAT_TO_DO}`,
+      `the node at ${url} refused ${refused.method}: ${refused.code} ${refused.message.slice(0, 200)} (the RPC provider's rate limit or quota, or a key it does not take? ${next}`,
       err,
     );
   }
@@ -52,7 +54,7 @@ export function chainRpcProblem(err: unknown, rpcUrl: string): unknown {
   if (isError(err, 'TIMEOUT') && typeof e.operation === 'string' && e.operation.startsWith('request')) {
     return new UnavailableError(
       'chain RPC',
-      `the node at ${url} did not answer within ${RPC_TIMEOUT_MS / 1000} s (a node that hangs, or a provider answering HTTP 429 Too Many Requests to every try: its rate limit; ${WHAT_TO_DO}`,
+      `the node at ${url} did not answer within ${RPC_TIMEOUT_MS / 1000} s (a node that hangs, or a provider answering HTTP 429 Too Many Requests to every try: its rate limit; ${next}`,
       err,
     );
   }
