@@ -93,6 +93,8 @@ export type Anchorer = {
   target(): Promise<AnchorTarget>;
   /** The stream holding this deployment's BatchAnchored events. */
   anchorStream(): Promise<string>;
+  /** The chain id of this process's first contact with the chain (undefined before it): the one it keeps to (ethers' provider refuses another). */
+  startedOn(): number | undefined;
 };
 
 /** What an anchorer made without a key says when asked to anchor (never reached: only the anchorer role starts it, with its key). */
@@ -124,6 +126,7 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
   const confirmations = Math.max(1, opts.confirmations ?? 1);
   let resolvedTarget: AnchorTarget | undefined;
   let resolvedAt = 0;
+  let firstChainId: number | undefined;
   /** The chain (`chainId:genesisHash`) on which the contract's code was last seen. */
   let codeSeenOn: string | undefined;
   let nonce: number | undefined;
@@ -154,6 +157,7 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
       });
       codeSeenOn = chain;
     }
+    firstChainId ??= chainId;
     resolvedTarget = { chainId, contract: opts.contract.toLowerCase(), genesisHash: genesis.hash };
     resolvedAt = Date.now();
     return resolvedTarget;
@@ -494,6 +498,7 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
       provider.destroy();
     },
     target,
+    startedOn: () => firstChainId,
     anchorStream: async () => anchorStreamName(await queryTarget().catch((err: unknown) => Promise.reject(explained(err)))),
   };
 }
