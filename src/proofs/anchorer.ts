@@ -132,6 +132,16 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
   let nonce: number | undefined;
   /** `nonce` was read from the chain this round (by waitForPendingTransactions): the round's first send need not read it again. */
   let nonceFresh = false;
+  /**
+   * The anchor transaction this process sent and has not seen through (mined to its confirmations,
+   * or ended: failed, reverted, replaced by another call). Kept across a round that failed while
+   * waiting for it (an RPC refusing a moment, a replacement the account could not pay), so the next
+   * round waits for it again, and sends it again with higher fees while it stays stuck, instead of
+   * taking it for an earlier run's transaction, which is only waited for (and which a node that
+   * leaves a transaction below the base fee out of its pending count, as Hardhat does, does not
+   * show at all: the next anchor went out on its nonce, refused as underpriced while the spike lasted).
+   */
+  let inFlight: InFlight | undefined;
 
   async function target(maxAgeMs = Infinity): Promise<AnchorTarget> {
     if (resolvedTarget && Date.now() - resolvedAt < maxAgeMs) return resolvedTarget;
@@ -258,10 +268,23 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
       throw await sendError(b, err);
     })) as TransactionResponse;
     nonce = n + 1;
+    inFlight = { b, n, last: tx, fees: feesOf(tx), settled: false };
     await opts.faults?.('after-send');
-    const receipt = await mined(b, n, tx);
+    await seeThrough(inFlight);
+  }
+
+  /** Wait for `f` (sending it again as mined() does) and record its batch; `f` is kept for the next round unless its outcome is known. */
+  async function seeThrough(f: InFlight): Promise<void> {
+    let receipt: TransactionReceipt;
+    try {
+      receipt = await mined(f);
+    } catch (err) {
+      if (f.settled && inFlight === f) inFlight = undefined;
+      throw err;
+    }
+    if (inFlight === f) inFlight = undefined;
     await opts.faults?.('after-confirm');
-    await record(b, receipt);
+    await record(f.b, receipt);
   }
 
   /** With a fee cap: the market's fees, none above the cap (else ethers' own, unchanged). */
@@ -277,25 +300,29 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
    * current market: whichever of the sends is mined anchors the batch, and the nonce is never
    * left to a transaction nobody will mine (a stuck nonce holds up every later anchor).
    */
-  async function mined(b: SealedBatch, n: number, first: TransactionResponse): Promise<TransactionReceipt> {
-    let last = first;
-    let fees = feesOf(first);
+  async function mined(f: InFlight): Promise<TransactionReceipt> {
+    const { b, n } = f;
+    let last = f.last;
+    let fees = f.fees;
+    /** An outcome of the transaction itself: thrown, and not waited for again. */
+    const settled = (err: Error): Error => ((f.settled = true), err);
     for (;;) {
       try {
         // A stopped anchorer (shutdown, a term that ended) waits no more: the transaction is on its
         // way, and the next run finds it (pending, or on chain once CHAIN_CONFIRMATIONS deep).
         const receipt = (await Promise.race([last.wait(confirmations, opts.txTimeoutMs ?? 180_000), stopSignal])) as TransactionReceipt | null | typeof STOPPED;
         if (receipt === STOPPED) throw new Error(`anchor(${b.batchId}) transaction ${last.hash} ${confirmations === 1 ? 'not mined yet' : `not ${confirmations} blocks deep yet`}; stopped: the next run finds it`);
-        if (!receipt || receipt.status !== 1) throw new Error(`anchor(${b.batchId}) transaction ${last.hash} failed`);
+        if (!receipt || receipt.status !== 1) throw settled(new Error(`anchor(${b.batchId}) transaction ${last.hash} failed`));
         return receipt;
       } catch (err) {
         // An earlier send of the same call was mined instead (ethers: "repriced"): as good.
         if (isError(err, 'TRANSACTION_REPLACED') && err.reason === 'repriced') {
           if (err.receipt.status === 1) return err.receipt;
-          throw new Error(`anchor(${b.batchId}) transaction ${err.hash} reverted on chain (another anchorer sent the batch first, or the role was revoked)`, { cause: err });
+          throw settled(new Error(`anchor(${b.batchId}) transaction ${err.hash} reverted on chain (another anchorer sent the batch first, or the role was revoked)`, { cause: err }));
         }
-        if (isError(err, 'TRANSACTION_REPLACED')) throw new Error(`anchor(${b.batchId}) on nonce ${n} was replaced by transaction ${err.hash}, another call sent with the anchorer's key`, { cause: err });
-        if (isError(err, 'CALL_EXCEPTION')) throw new Error(`anchor(${b.batchId}) transaction ${last.hash} reverted on chain (another anchorer sent the batch first, or the role was revoked)`, { cause: err });
+        if (isError(err, 'TRANSACTION_REPLACED')) throw settled(new Error(`anchor(${b.batchId}) on nonce ${n} was replaced by transaction ${err.hash}, another call sent with the anchorer's key`, { cause: err }));
+        // A revert is the receipt's (ethers' checkReceipt); an RPC refusing the receipt read is not one.
+        if (isError(err, 'CALL_EXCEPTION') && !rpcRefusal(err)) throw settled(new Error(`anchor(${b.batchId}) transaction ${last.hash} reverted on chain (another anchorer sent the batch first, or the role was revoked)`, { cause: err }));
         if (!isError(err, 'TIMEOUT')) throw err;
       }
       // A stopped anchorer sends nothing more; what it sent is found on chain by the next one.
@@ -332,6 +359,8 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
       fees = raised;
       try {
         last = (await contract.anchor(b.batchId, b.firstSeq, b.lastSeq, b.root, { nonce: n, ...fees })) as TransactionResponse;
+        // What the next round resumes from, should this one fail: the send on the nonce, and the fees the next raise must clear.
+        Object.assign(f, { last, fees });
         opts.onError?.(new AnchorDelayedError(b.batchId, `anchor(${b.batchId}) transaction not mined within ${waitMs} ms: sent again on nonce ${n} as ${last.hash} ${known ? 'with higher fees' : 'as the node no longer knows it'} (${describeFees(fees)})`));
       } catch (err) {
         // Mined meanwhile (the nonce is used, or the call now reverts as the batch is anchored):
@@ -361,13 +390,15 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
   async function tick(idle = false): Promise<number> {
     // Before any chain call: a process without the key (not running the anchorer role) anchors nothing.
     signer();
-    if (idle && resolvedTarget && performance.now() - chainReadAt < (opts.idleChainCheckMs ?? 30_000)) {
+    if (idle && !inFlight && resolvedTarget && performance.now() - chainReadAt < (opts.idleChainCheckMs ?? 30_000)) {
       const recorded = (await log.anchorRecords(anchorStreamName(resolvedTarget))).length;
       if (recorded >= (await log.sealedBatches()).length) return 0;
     }
     chainReadAt = performance.now();
     // A count read by an earlier round is stale: someone else with the key may have sent since.
     nonceFresh = false;
+    // Our own transaction of a round that failed waiting for it: waited for (and sent again) first.
+    if (inFlight) await seeThrough(inFlight);
     // A transaction of an earlier run (or term) still pending may be anchoring the next batch:
     // waited out before the contract is read, so that batch is found anchored, not sent again.
     if (nonce === undefined) await waitForPendingTransactions();
@@ -533,6 +564,9 @@ function namedRevert(contract: Contract, batchId: number, err: unknown): unknown
 }
 
 type Fees = { maxFeePerGas: bigint; maxPriorityFeePerGas: bigint } | { gasPrice: bigint };
+
+/** An anchor transaction being seen through: batch `b` on nonce `n`, its last send and that send's fees; `settled` once its outcome is known. */
+type InFlight = { b: SealedBatch; n: number; last: TransactionResponse; fees: Fees; settled: boolean };
 
 function feesOf(tx: TransactionResponse): Fees {
   return tx.maxFeePerGas != null ? { maxFeePerGas: tx.maxFeePerGas, maxPriorityFeePerGas: tx.maxPriorityFeePerGas ?? 0n } : { gasPrice: tx.gasPrice };

@@ -4,6 +4,7 @@ import { createAnchorer, type AnchorerOptions } from '../../src/proofs/anchorer'
 import { BATCH_STREAM } from '../../src/proofs/audit-streams';
 import { createSealer } from '../../src/proofs/sealer';
 import { auditAnchorAt } from '../../src/web3/audit-anchor';
+import { startCountingProxy } from '../support/counting-rpc-proxy';
 import { deployAnother, openChainFixture, SEALER_KEY, submitTasks, type ChainFixture } from './pipeline-fixture';
 
 /**
@@ -75,6 +76,56 @@ describe('anchorer and fees', function () {
     // A wait to watch (alert OpenMcpAnchoringDelayed), not an unexpected error (INTERNAL, the critical OpenMcpErrors).
     expect(reported[0]).to.equal('ANCHOR_DELAYED: anchor(0) transaction not mined within 1000 ms: sent again on nonce N as 0x… with higher fees (…)');
     expect(new Set(reported.map((r) => r.split(':')[0]))).to.deep.equal(new Set(['ANCHOR_DELAYED']));
+  });
+
+  it('keeps its stuck anchor across a round that failed on the RPC: the next round sends it again with raised fees (was: forgotten; the next round sent anew on its nonce, refused as underpriced while the spike lasted, or, where the node counts it pending, waited for it as an earlier run\'s, never raised)', async () => {
+    const contract = await deployAnother(f.chain);
+    await sealOne();
+    const spike = 500n * 10n ** 9n;
+    const proxy = await startCountingProxy(f.chain.rpcUrl);
+    let sent: string | undefined;
+    let mining: Promise<void> | undefined;
+    let done = false;
+    const anchorer = createAnchorer(f.store, {
+      rpcUrl: proxy.url,
+      contract,
+      privateKey: f.chain.anchorerPrivateKey,
+      txTimeoutMs: 1000,
+      pollIntervalMs: 20,
+      faults: async (point) => {
+        if (point !== 'after-send' || mining) return;
+        sent = ((await f.provider.send('eth_pendingTransactions', [])) as { hash: string }[])[0].hash;
+        // The RPC refuses a moment (a rate limit): the wait for the receipt fails, the round with it.
+        proxy.refuse(['eth_getTransactionReceipt']);
+        // From now on every block's base fee is above what the transaction offers.
+        mining = (async () => {
+          while (!done) {
+            await f.provider.send('hardhat_setNextBlockBaseFeePerGas', [`0x${spike.toString(16)}`]);
+            await f.provider.send('evm_mine', []);
+            await new Promise((r) => setTimeout(r, 100));
+          }
+        })();
+      },
+    });
+    await f.provider.send('evm_setAutomine', [false]);
+    try {
+      const failed = (await anchorer.tick().then(() => expect.fail('anchored'), (e: unknown) => e)) as { code?: string };
+      expect(failed.code).to.equal('DEPENDENCY_UNAVAILABLE');
+      proxy.refuse([]);
+      expect(await anchorer.tick()).to.equal(1);
+    } finally {
+      done = true;
+      await mining;
+      await f.provider.send('evm_setAutomine', [true]);
+      await anchorer.stop();
+      await proxy.close();
+    }
+    const sealed = (await f.store.readStream(BATCH_STREAM)).length;
+    expect(Number(await auditAnchorAt(contract, f.provider).nextBatchId())).to.equal(sealed);
+    const anchored = (await f.store.readAll({ limit: 10_000 })).filter((e) => e.type === 'BatchAnchored' && (e.data as { contract: string }).contract === contract);
+    const txHash = (anchored.at(-1)!.data as { txHash: string }).txHash;
+    expect(txHash, 'the replacement was mined').to.not.equal(sent);
+    expect((await f.provider.getTransaction(txHash))!.maxFeePerGas! >= spike).to.equal(true);
   });
 
   it('with a fee cap (ANCHOR_MAX_FEE_GWEI) offers at most the cap, first send and replacements, and waits at it for the market to fall (was: no cap, paid any price)', async () => {
