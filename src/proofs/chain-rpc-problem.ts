@@ -1,6 +1,6 @@
 import { isError } from 'ethers';
 import { redactUrl, UnavailableError } from '../core/errors';
-import { RPC_TIMEOUT_MS } from '../web3/provider';
+import { RPC_TIMEOUT_MS, wasRateLimited } from '../web3/provider';
 import { isInsufficientFunds } from '../web3/insufficient-funds';
 
 /** A JSON-RPC error answer and the request it answered, as ethers keeps them (on the error, or in its info). */
@@ -33,7 +33,8 @@ export function rpcRefusal(err: unknown): { method: string; code: number; messag
 
 /**
  * `err` as the anchorer reports it: an RPC that refuses its calls (a rate limit, a used-up quota, a
- * key it does not take: a JSON-RPC error answer, see rpcRefusal) or leaves a request unanswered for
+ * key it does not take: a JSON-RPC error answer, see rpcRefusal), answers HTTP 429 to every try
+ * (wasRateLimited), or leaves a request unanswered for
  * RPC_TIMEOUT_MS (a hung node, or HTTP 429 to every one of ethers' tries) is DEPENDENCY_UNAVAILABLE,
  * as one that cannot be reached is, in the node's words and with what to do; the URL's key masked.
  * Anything else is returned as it is. `next` ends the message (what to do, after "see its dashboard, or "):
@@ -51,6 +52,9 @@ export function chainRpcProblem(err: unknown, rpcUrl: string, next = ANCHORER_NE
     );
   }
   const e = (err ?? {}) as EthersError;
+  if ((isError(err, 'TIMEOUT') || isError(err, 'SERVER_ERROR')) && wasRateLimited(err)) {
+    return new UnavailableError('chain RPC', `the node at ${url} answered HTTP 429 Too Many Requests to every try until the request gave up (the RPC provider's rate limit: ${next}`, err);
+  }
   if (isError(err, 'TIMEOUT') && typeof e.operation === 'string' && e.operation.startsWith('request')) {
     return new UnavailableError(
       'chain RPC',

@@ -1,6 +1,9 @@
 import { expect } from 'chai';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { makeError } from 'ethers';
 import { chainRpcProblem } from '../../src/proofs/chain-rpc-problem';
+import { createRpcProvider } from '../../src/web3/provider';
 
 const URL_WITH_KEY = 'https://eth-sepolia.example/v2/AbCdEf0123456789xyzXYZ0123';
 
@@ -49,5 +52,39 @@ describe('chainRpcProblem: the anchorer\'s account of an RPC that refuses its ca
     const waited = makeError('wait for transaction timeout', 'TIMEOUT', { operation: 'wait' } as never);
     const plain = new Error('boom');
     for (const e of [revert, revertNoData, funds, nonce, waited, plain]) expect(chainRpcProblem(e, URL_WITH_KEY)).to.equal(e);
+  });
+});
+
+/**
+ * A hosted RPC over its rate limit answers HTTP 429 Too Many Requests: ethers sends the request
+ * again and again until the RPC timeout, then reports "timeout", which names neither the 429 nor
+ * the limit.
+ */
+describe('chainRpcProblem: an RPC answering HTTP 429 to every try', () => {
+  let server: Server;
+  let url: string;
+  before(async () => {
+    server = createServer((_req, res) => {
+      res.writeHead(429, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ jsonrpc: '2.0', id: 1, error: { code: 429, message: 'Your app has exceeded its compute units per second capacity' } }));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v2/AbCdEf0123456789xyzXYZ0123`;
+  });
+  after(() => new Promise<void>((r) => server.close(() => r())));
+
+  it('names the 429 and the rate limit (was: "timeout (operation=\\"request.send\\" …)", TIMEOUT)', async function () {
+    this.timeout(30_000);
+    const provider = createRpcProvider(url, { timeoutMs: 1500 });
+    try {
+      const failed = await provider.send('eth_blockNumber', []).then(() => expect.fail('answered'), (e: unknown) => e);
+      const err = chainRpcProblem(failed, url) as { code?: string; message?: string };
+      expect(err.code).to.equal('DEPENDENCY_UNAVAILABLE');
+      expect(err.message).to.equal(
+        `chain RPC: the node at ${url.replace(/\/v2\/.*$/, '/v2/***')} answered HTTP 429 Too Many Requests to every try until the request gave up (the RPC provider's rate limit: see its dashboard, or set CHAIN_RPC_URL to another node); anchoring waits and tries again`,
+      );
+    } finally {
+      provider.destroy();
+    }
   });
 });
