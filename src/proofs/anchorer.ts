@@ -265,6 +265,14 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
     await opts.beforeSend?.();
     await opts.faults?.('before-send');
     const tx = (await contract.anchor(b.batchId, b.firstSeq, b.lastSeq, b.root, { nonce: n, ...(await cappedMarketFees()) }).catch(async (err: unknown) => {
+      // The nonce read as free holds a transaction after all: a node leaves one below the base
+      // fee out of its pending count (Hardhat does). A wait, not a fault: the next rounds retry.
+      if (isError(err, 'REPLACEMENT_UNDERPRICED')) {
+        throw new AnchorDelayedError(
+          b.batchId,
+          `anchor(${b.batchId}) on nonce ${n} was refused as underpriced: a transaction of the anchorer account ${signer().address.toLowerCase()} holds that nonce although the node does not count it as pending (an earlier run's, stuck below the base fee?) and offers about as much; anchoring waits for it to be mined or dropped`,
+        );
+      }
       throw await sendError(b, err);
     })) as TransactionResponse;
     nonce = n + 1;
@@ -398,7 +406,11 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
     // A count read by an earlier round is stale: someone else with the key may have sent since.
     nonceFresh = false;
     // Our own transaction of a round that failed waiting for it: waited for (and sent again) first.
-    if (inFlight) await seeThrough(inFlight);
+    let resumed = 0;
+    if (inFlight) {
+      await seeThrough(inFlight);
+      resumed = 1;
+    }
     // A transaction of an earlier run (or term) still pending may be anchoring the next batch:
     // waited out before the contract is read, so that batch is found anchored, not sent again.
     if (nonce === undefined) await waitForPendingTransactions();
@@ -440,10 +452,10 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
     // Nothing is sent past a batch not recorded yet: a later round records it once deep enough.
     if (logNext < Math.min(chainNext, sealed.length)) {
       reportShallow(logNext, confirmed.head);
-      return 0;
+      return resumed;
     }
     shallow = undefined;
-    let anchored = 0;
+    let anchored = resumed;
     // A stopped anchorer (a term that ended) sends nothing more, even in the middle of a backlog.
     for (let id = chainNext; id < sealed.length && !stopped; id++) {
       await send(sealed[id]);

@@ -112,7 +112,8 @@ describe('anchorer and fees', function () {
       const failed = (await anchorer.tick().then(() => expect.fail('anchored'), (e: unknown) => e)) as { code?: string };
       expect(failed.code).to.equal('DEPENDENCY_UNAVAILABLE');
       proxy.refuse([]);
-      expect(await anchorer.tick()).to.equal(1);
+      // The stuck anchor, resumed, counts with those sent after it (this file's earlier tests sealed more).
+      expect(await anchorer.tick()).to.equal((await f.store.readStream(BATCH_STREAM)).length);
     } finally {
       done = true;
       await mining;
@@ -126,6 +127,50 @@ describe('anchorer and fees', function () {
     const txHash = (anchored.at(-1)!.data as { txHash: string }).txHash;
     expect(txHash, 'the replacement was mined').to.not.equal(sent);
     expect((await f.provider.getTransaction(txHash))!.maxFeePerGas! >= spike).to.equal(true);
+  });
+
+  it('after a restart, an anchor refused as underpriced on its nonce (an earlier run\'s stuck transaction the node does not count as pending) is ANCHOR_DELAYED saying so (was: REPLACEMENT_UNDERPRICED with the raw signed transaction)', async () => {
+    const contract = await deployAnother(f.chain);
+    await sealOne();
+    // Far above what the market asked at the send (earlier tests of this file leave the base fee high).
+    const spike = 5000n * 10n ** 9n;
+    let mining: Promise<void> | undefined;
+    let done = false;
+    const opts: AnchorerOptions = { rpcUrl: f.chain.rpcUrl, contract, privateKey: f.chain.anchorerPrivateKey, pollIntervalMs: 20 };
+    await f.provider.send('evm_setAutomine', [false]);
+    try {
+      const crashed = createAnchorer(f.store, {
+        ...opts,
+        faults: (point) => {
+          if (point !== 'after-send') return;
+          mining = (async () => {
+            while (!done) {
+              await f.provider.send('hardhat_setNextBlockBaseFeePerGas', [`0x${spike.toString(16)}`]);
+              await f.provider.send('evm_mine', []);
+              await new Promise((r) => setTimeout(r, 100));
+            }
+          })();
+          throw new Error('killed after send');
+        },
+      });
+      await crashed.tick().catch(() => {});
+      await crashed.stop();
+      const restarted = createAnchorer(f.store, opts);
+      const err = (await restarted.tick().then(() => expect.fail('anchored'), (e: unknown) => e)) as { code?: string; message?: string };
+      await restarted.stop();
+      expect(err.code).to.equal('ANCHOR_DELAYED');
+      expect(err.message).to.match(
+        /^anchor\(0\) on nonce \d+ was refused as underpriced: a transaction of the anchorer account 0x[0-9a-f]{40} holds that nonce although the node does not count it as pending \(an earlier run's, stuck below the base fee\?\) and offers about as much; anchoring waits for it to be mined or dropped$/,
+      );
+    } finally {
+      done = true;
+      await mining;
+      // Leave no stuck transaction and no spike to the tests after this one.
+      for (const tx of (await f.provider.send('eth_pendingTransactions', [])) as { hash: string }[]) await f.provider.send('hardhat_dropTransaction', [tx.hash]);
+      await f.provider.send('hardhat_setNextBlockBaseFeePerGas', ['0x3b9aca00']);
+      await f.provider.send('evm_mine', []);
+      await f.provider.send('evm_setAutomine', [true]);
+    }
   });
 
   it('with a fee cap (ANCHOR_MAX_FEE_GWEI) offers at most the cap, first send and replacements, and waits at it for the market to fall (was: no cap, paid any price)', async () => {
