@@ -226,6 +226,33 @@ export const McpServerRegisteredV5 = defineEvent(
     'registration that sets it, v4, v3, v2 or v1 otherwise, and a v4 event reads as v5 without it.',
 );
 
+/**
+ * `urlTemplate` of McpServerRegistered v6 and McpServerReconfigured v3: an http or sse upstream's
+ * URL whose path or query refers to the gateway's environment
+ * (`https://mcp.example.com/mcp?api_key=${env:EXAMPLE_KEY}`), as written: the variable's name,
+ * never its value. Printable, at least one `${env:NAME}` and no other `${` (a header template's rule).
+ */
+export const McpServerUrlTemplateSchema = z.string().max(2000).regex(HEADER_TEMPLATE, 'a URL with at least one ${env:NAME}');
+
+export const McpServerRegisteredV6 = defineEvent(
+  'McpServerRegistered',
+  6,
+  z.strictObject({
+    ...registeredV1,
+    limits: McpServerLimitsV5Schema.optional(),
+    headers: McpServerHeadersSchema.optional(),
+    env: McpServerEnvSchema.optional(),
+    egress: z.literal('public').optional(),
+    urlTemplate: McpServerUrlTemplateSchema.optional(),
+  }),
+  'An upstream MCP server was registered for a tenant ("*" = visible to every tenant). v6 adds `urlTemplate`: the URL of ' +
+    "an http or sse server whose path or query refers to the gateway's environment, as written " +
+    "(`https://mcp.example.com/mcp?api_key=${env:NAME}`: the variable's name, never its value); each process puts its own " +
+    "variable's value in it when it connects. `url` then holds the same URL with each reference masked (`?api_key=***`), as " +
+    'it holds any URL with its credentials masked. v6 is written only for such a URL, v5 to v1 otherwise, and a v5 event ' +
+    'reads as v6 without `urlTemplate` (its `url` is the URL, credentials masked).',
+);
+
 /** The settings of a server a reconfiguration may change, as McpServerReconfigured `changed` names them. */
 export const MCP_SERVER_SETTINGS = ['transport', 'command', 'args', 'env', 'url', 'limits', 'headers'] as const;
 export type McpServerSetting = (typeof MCP_SERVER_SETTINGS)[number];
@@ -263,6 +290,23 @@ export const McpServerReconfiguredV2 = defineEvent(
     'and `changed`). v2 adds `connectTimeoutMs` to `limits`, as McpServerRegistered v5 does: the server\'s own connect ' +
     'timeout, 1000 to 300000 ms; absent, the gateway\'s MCP_CONNECT_TIMEOUT_MS applies. v2 is written only for settings ' +
     'that set it, v1 otherwise, and a v1 event reads as v2 without it.',
+);
+
+export const McpServerReconfiguredV3 = defineEvent(
+  'McpServerReconfigured',
+  3,
+  z.strictObject({
+    ...registeredV1,
+    limits: McpServerLimitsV5Schema.optional(),
+    headers: McpServerHeadersSchema.optional(),
+    env: McpServerEnvSchema.optional(),
+    urlTemplate: McpServerUrlTemplateSchema.optional(),
+    changed: z.array(z.enum(MCP_SERVER_SETTINGS)).min(1).max(MCP_SERVER_SETTINGS.length),
+  }),
+  'A registered upstream MCP server now has other settings, as in v2 (every setting, replacing the previous ones whole, ' +
+    'and `changed`). v3 adds `urlTemplate`, as McpServerRegistered v6 does: a URL that refers to the gateway\'s environment, ' +
+    "as written (the variable's name, never its value), `url` holding it masked. v3 is written only for such a URL, v2 or " +
+    'v1 otherwise, and a v2 event reads as v3 without `urlTemplate`.',
 );
 
 export const McpServerToolsDiscovered = defineEvent(
@@ -320,9 +364,9 @@ export const MCP_HEALTH_CAUSE_KINDS = [
   'http-status',
   /** The upstream answered a JSON-RPC error with code `rpcCode`. */
   'protocol-error',
-  /** A header or env template refers to `variable`, which is not set (or empty) on this gateway. */
+  /** A header, env or URL template refers to `variable`, which is not set (or empty) on this gateway. */
   'variable-unset',
-  /** `variable` holds a character the header or the process environment cannot carry. */
+  /** `variable` holds a character the header, the process environment or the URL cannot carry (as it is). */
   'variable-unusable',
   /** None of the above: only the digest says which failure it was. */
   'other',
@@ -422,8 +466,10 @@ export const mcpEvents = [
   McpServerRegisteredV3,
   McpServerRegisteredV4,
   McpServerRegisteredV5,
+  McpServerRegisteredV6,
   McpServerReconfigured,
   McpServerReconfiguredV2,
+  McpServerReconfiguredV3,
   McpServerToolsDiscovered,
   McpServerToolsDiscoveredV2,
   McpServerHealthChanged,
@@ -437,8 +483,8 @@ export const mcpEvents = [
 /**
  * McpServerRegistered v1 → v2: a registration without limits (the gateway-wide settings apply);
  * v2 → v3: without headers and env templates; v3 → v4: without egress (any address); v4 → v5: limits
- * without connectTimeoutMs (the gateway's MCP_CONNECT_TIMEOUT_MS applies). McpServerReconfigured v1 → v2:
- * the same. McpServerToolsDiscovered v1 → v2: tools without icons or _meta.
+ * without connectTimeoutMs (the gateway's MCP_CONNECT_TIMEOUT_MS applies); v5 → v6: without urlTemplate (`url` as it is).
+ * McpServerReconfigured v1 → v2 → v3: the same. McpServerToolsDiscovered v1 → v2: tools without icons or _meta.
  * McpServerHealthChanged v1 → v2: its `reason`, no `cause`.
  */
 export const mcpUpcasters: Upcaster[] = [
@@ -446,7 +492,9 @@ export const mcpUpcasters: Upcaster[] = [
   { type: 'McpServerRegistered', fromVersion: 2, upcast: (data) => data },
   { type: 'McpServerRegistered', fromVersion: 3, upcast: (data) => data },
   { type: 'McpServerRegistered', fromVersion: 4, upcast: (data) => data },
+  { type: 'McpServerRegistered', fromVersion: 5, upcast: (data) => data },
   { type: 'McpServerReconfigured', fromVersion: 1, upcast: (data) => data },
+  { type: 'McpServerReconfigured', fromVersion: 2, upcast: (data) => data },
   { type: 'McpServerToolsDiscovered', fromVersion: 1, upcast: (data) => data },
   { type: 'McpServerHealthChanged', fromVersion: 1, upcast: (data) => data },
 ];

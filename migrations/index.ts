@@ -18,6 +18,7 @@ import * as auditEventTypeIndex from './20261210000200_audit_event_type_index';
 import * as subjectKeys from './20261210000300_subject_keys';
 import * as taskInputSealed from './20261211000100_task_input_sealed';
 import * as apiKeyIssuing from './20261211004500_api_key_issuing';
+import * as apiKeyIdempotency from './20261211013700_api_key_idempotency';
 
 /**
  * Every migration, in order. A custom source (not a directory scan) so the same list runs under
@@ -42,6 +43,7 @@ const migrations: Record<string, Knex.Migration> = {
   '20261210000300_subject_keys': subjectKeys,
   '20261211000100_task_input_sealed': taskInputSealed,
   '20261211004500_api_key_issuing': apiKeyIssuing,
+  '20261211013700_api_key_idempotency': apiKeyIdempotency,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -43,7 +43,8 @@ export const mcpServersProjection: DocumentProjection<McpServerDoc> = {
         command: d.command as string | undefined,
         args: d.args as string[] | undefined,
         envKeys: d.envKeys as string[] | undefined,
-        url: d.url as string | undefined,
+        // A URL that refers to the environment (v6) as written: names, never values.
+        url: (d.urlTemplate ?? d.url) as string | undefined,
         health: 'unknown',
         removed: false,
         registeredAt: e.occurredAt,
@@ -62,7 +63,7 @@ export const mcpServersProjection: DocumentProjection<McpServerDoc> = {
           command: d.command as string | undefined,
           args: d.args as string[] | undefined,
           envKeys: d.envKeys as string[] | undefined,
-          url: d.url as string | undefined,
+          url: (d.urlTemplate ?? d.url) as string | undefined,
         };
       case 'McpServerToolsDiscovered':
         return { ...next, tools: d.tools as McpToolRecord[], toolsHash: d.toolsHash as string };

@@ -28,6 +28,7 @@ import { untilAborted } from './core/within';
 import { dialectOf } from './db/knex';
 import { cachedSubjectKeys } from './erasure/cached-subject-keys';
 import { SqlSubjectKeyStore } from './erasure/sql-subject-key-store';
+import { startRecordedErasureSweep } from './erasure/recorded-erasure-sweep';
 import { createAuthenticator, createAuthFailureLimiter, createJwtVerifier, ensureAdminKey, isCredentialRevoked, mcpAuthenticate, SqlKeyStore, startUnissuedKeySweep } from './auth';
 import { createRateLimiter } from './auth/rate-limit';
 import { InProcessBus } from './bus/inprocess';
@@ -413,6 +414,12 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
         },
       );
       closers.push({ name: 'unissued key sweep', close: () => sweep.stop() });
+      // Data keys a restored database brought back although the log records their erasure: erased again.
+      const erasures = startRecordedErasureSweep(knex, {
+        onErased: (kids) => logger.warn({ kids }, 'subject keys the log records as erased were live (a database restored from a backup taken before their erasure?): erased again'),
+        onError: (err) => logger.warn({ err }, 'checking subject keys against the erasures the log records failed (tried again in a minute)'),
+      });
+      closers.push({ name: 'recorded erasure sweep', close: () => erasures.stop() });
     }
     const jwt = createJwtVerifier(config);
     // A brake on guessing credentials, per client address (request.ip, see TRUST_PROXY).

@@ -5,6 +5,7 @@ import { newId } from '../core/ids';
 import { createAuthenticator } from '../auth/authenticator';
 import { createAuthFailureLimiter } from '../auth/auth-failure-limit';
 import { createRateLimiter } from '../auth/rate-limit';
+import { rateLimitHeaders } from '../auth/rate-limit-headers';
 import { RateLimitedError } from '../auth/errors';
 import { can, type Permission } from '../auth/roles';
 import { createMetrics } from '../metrics/metrics';
@@ -19,6 +20,7 @@ import { createLogger } from './logger';
 import { endConnectionsOnClose } from './end-connections-on-close';
 import { eventStreamsOf } from '../http/event-streams';
 import { problemOf, sendProblem } from './problem';
+import { isMcpUrl, mcpRefusal } from './mcp-refusal';
 import { batchesRoutes } from './routes/batches.routes';
 import { eventsRoutes } from './routes/events.routes';
 import { keysRoutes } from './routes/keys.routes';
@@ -91,8 +93,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     metrics.errors.inc({ code: 'MALFORMED_REQUEST' });
     reply.header('x-request-id', request.id).header('cache-control', 'no-store').header('connection', 'close');
     const detail = 'headers.host: an HTTP/1.1 request must name its Host (RFC 9112)';
-    if (/^\/mcp(?:[/?]|$)/.test(request.url)) {
-      void reply.code(400).type('application/json').send({ jsonrpc: '2.0', error: { code: -32001, message: detail, data: { code: 'MALFORMED_REQUEST' } }, id: null });
+    if (isMcpUrl(request.url)) {
+      void reply.code(400).type('application/json').send(mcpRefusal('MALFORMED_REQUEST', detail));
       return;
     }
     void sendProblem(reply, problemOf(400, 'MALFORMED_REQUEST', detail, { field: 'headers.host', requestId: String(request.id) }));
@@ -120,7 +122,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   await app.register(swagger, {
     openapi: {
-      info: { title: 'OpenMCP-Chain API', version: '1.0.0', description: 'Errors are application/problem+json with a stable code (docs/errors.md).' },
+      info: { title: 'OpenMCP-Chain API', version: '1.0.0', description: 'Errors are application/problem+json with a stable code (docs/errors.md). A method a path does not serve is 405 METHOD_NOT_ALLOWED, with Allow naming the methods it does (HEAD with every GET), answered before the key is checked.' },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'API key (omk_…) or JWT' } } },
       security: [{ bearer: [] }],
     },
@@ -156,16 +158,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         // key's window like any other, so a key cannot probe the routes its role lacks without end.
         return rateLimit(principal).then(
           (state) => {
-            if (state) reply.header('ratelimit-limit', String(state.limit)).header('ratelimit-remaining', String(state.remaining)).header('ratelimit-reset', String(state.resetSeconds));
+            reply.headers(rateLimitHeaders(state));
             if (!can(principal.role, permission)) throw new ForbiddenError(`role ${principal.role} lacks ${permission}`, { permission });
             request.principal = principal;
           },
           (err: unknown) => {
             // Over a window: none left until it resets (Retry-After, set with the problem).
-            if (err instanceof RateLimitedError) {
-              if (err.limit !== undefined) reply.header('ratelimit-limit', String(err.limit));
-              reply.header('ratelimit-remaining', '0').header('ratelimit-reset', String(err.retryAfterSeconds));
-            }
+            if (err instanceof RateLimitedError) reply.headers(rateLimitHeaders(err));
             throw err;
           },
         );

@@ -2,6 +2,8 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { OpenMcpError } from '../core/errors';
 import { problemOf, sendProblem, type Problem } from './problem';
+import { allowedMethods } from './allowed-methods';
+import { isMcpUrl, mcpRefusal } from './mcp-refusal';
 
 type Validation = { instancePath: string; message: string; keyword: string; params: Record<string, unknown> };
 
@@ -58,9 +60,11 @@ export function toProblem(err: unknown, request: FastifyRequest): Problem {
     }
     const field = typeof err.details?.field === 'string' ? err.details.field : undefined;
     const retry = err.details?.retryAfterSeconds;
+    const keyId = err.details?.keyId;
     return problemOf(err.status, err.code, err.message, {
       requestId,
       ...(field ? { field } : {}),
+      ...(typeof keyId === 'string' ? { keyId } : {}),
       ...(typeof retry === 'number' ? { retryAfterSeconds: Math.max(1, Math.ceil(retry)) } : {}),
     });
   }
@@ -91,7 +95,13 @@ export function toProblem(err: unknown, request: FastifyRequest): Problem {
 
 export type ErrorObserver = (code: string, status: number) => void;
 
-/** Unmatched routes have no route hooks; `onUnmatched` records their latency. */
+/**
+ * Unmatched routes have no route hooks; `onUnmatched` records their latency. A path some route
+ * serves, asked with another method, is 405 `METHOD_NOT_ALLOWED` with `Allow` (allowedMethods:
+ * from the routes registered, so call this before adding them); any other is 404
+ * `ROUTE_NOT_FOUND`. Both before any key is checked, as no route's hooks run: what a path serves
+ * is public (/docs), and such a request reads, counts and appends nothing.
+ */
 export function installErrorHandler(
   app: FastifyInstance,
   onError: ErrorObserver = () => {},
@@ -104,16 +114,23 @@ export function installErrorHandler(
     onError(problem.code, problem.status);
     return sendProblem(reply, problem);
   });
+  const allowed = allowedMethods(app);
   app.setNotFoundHandler((request, reply) => {
-    onError('ROUTE_NOT_FOUND', 404);
-    onUnmatched(request.method, 404, reply.elapsedTime / 1000);
+    const path = request.url.split('?')[0].slice(0, 200);
+    const methods = allowed(request.url);
     // No route's hooks ran (they set no-store under /v1 and /ui/api): a 404 is cacheable by default.
     reply.header('x-request-id', request.id).header('cache-control', 'no-store');
-    return sendProblem(
-      reply,
-      problemOf(404, 'ROUTE_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0].slice(0, 200)}`, {
-        requestId: String(request.id),
-      }),
-    );
+    const requestId = String(request.id);
+    if (methods.length === 0 || methods.includes(request.method)) {
+      onError('ROUTE_NOT_FOUND', 404);
+      onUnmatched(request.method, 404, reply.elapsedTime / 1000);
+      return sendProblem(reply, problemOf(404, 'ROUTE_NOT_FOUND', `no route ${request.method} ${path}`, { requestId }));
+    }
+    onError('METHOD_NOT_ALLOWED', 405);
+    onUnmatched(request.method, 405, reply.elapsedTime / 1000);
+    const detail = `${request.method} is not served at ${path}; it takes ${methods.join(', ')}`;
+    reply.header('allow', methods.join(', '));
+    if (isMcpUrl(request.url)) return reply.code(405).type('application/json').send(mcpRefusal('METHOD_NOT_ALLOWED', detail));
+    return sendProblem(reply, problemOf(405, 'METHOD_NOT_ALLOWED', detail, { requestId }));
   });
 }

@@ -12,6 +12,8 @@ export const ProblemSchema = z.object({
   field: z.string().optional(),
   requestId: z.string().optional(),
   retryAfterSeconds: z.number().int().optional(),
+  /** API_KEY_ALREADY_ISSUED, IDEMPOTENCY_KEY_REUSED on POST /v1/keys: the key its Idempotency-Key issued. */
+  keyId: z.string().optional(),
 });
 export type Problem = z.infer<typeof ProblemSchema>;
 

@@ -8,6 +8,7 @@ import type { ApiKeyRecord, KeyStore } from './key-store';
 import type { JwtVerifier } from './jwt';
 import type { Principal } from './principal';
 import type { RateLimiter } from './rate-limit';
+import { rateLimitHeaders } from './rate-limit-headers';
 import { can } from './roles';
 import { isReservedTenant } from './tenant';
 
@@ -135,7 +136,16 @@ export function createAuthenticator(o: AuthenticatorOptions): Authenticator {
  * What the /mcp gateway plugin needs of a request. `credential`: an API key's hash (the key
  * presented, not only its id: see isCredentialRevoked); absent for JWTs.
  */
-export type McpAuthentication = { tenant: string; actor: Actor; role: Principal['role']; principal: Principal; expiresAt?: number; credential?: string };
+export type McpAuthentication = {
+  tenant: string;
+  actor: Actor;
+  role: Principal['role'];
+  principal: Principal;
+  expiresAt?: number;
+  credential?: string;
+  /** The RateLimit-* headers of the request's answer (rateLimitHeaders); a thrown 403 or 429 carries them too. */
+  headers?: Record<string, string>;
+};
 
 /**
  * For the gateway's `/mcp` plugin option `authenticate(request)`: the caller's tenant and actor,
@@ -143,7 +153,8 @@ export type McpAuthentication = { tenant: string; actor: Actor; role: Principal[
  * tools (mcp:call) throws ForbiddenError (→ 403 FORBIDDEN, as on REST: the key is fine, its role
  * is not). With `rateLimit` every /mcp request with a valid key, refused for its role or not,
  * counts against the same per-key and per-tenant windows as the REST API; over them it throws
- * RateLimitedError, which the plugin answers with 429.
+ * RateLimitedError, which the plugin answers with 429. Its `headers` (and a thrown 403's or 429's)
+ * are the RateLimit-* headers of the answer, as a REST answer to the key has them.
  * So it does when the client address (`request.ip`) made too many failed authentications.
  * A key store it cannot reach (the database away) throws UnavailableError (→ 503, as on REST).
  */
@@ -158,9 +169,13 @@ export function mcpAuthenticate(auth: Authenticator, rateLimit?: RateLimiter) {
       if (err instanceof RateLimitedError || err instanceof UnavailableError) throw err;
       return null;
     }
-    // Counted first, as on REST: a key refused for its role (403) still uses up its window.
-    await rateLimit?.(p);
-    if (!can(p.role, 'mcp:call')) throw new ForbiddenError(`a ${p.role} key may not call tools (mcp:call; docs/security.md)`);
+    // Counted first, as on REST: a key refused for its role (403) still uses up its window. Its
+    // answer says where the request left the window, as a REST answer does: a 403 and a 429 too.
+    const state = await rateLimit?.(p).catch((err: unknown) => {
+      throw err instanceof RateLimitedError ? Object.assign(err, { headers: rateLimitHeaders(err) }) : err;
+    });
+    const headers = rateLimitHeaders(state);
+    if (!can(p.role, 'mcp:call')) throw Object.assign(new ForbiddenError(`a ${p.role} key may not call tools (mcp:call; docs/security.md)`), { headers });
     // The key accepted, as `Bearer <key>`: its hash tells this value from another stored under the same id since.
     const credential = p.via === 'api-key' ? hashApiKey(String(Array.isArray(h) ? h[0] : h).replace(/^Bearer[ ]+/i, '').trim()) : undefined;
     return {
@@ -170,6 +185,7 @@ export function mcpAuthenticate(auth: Authenticator, rateLimit?: RateLimiter) {
       principal: p,
       ...(p.expiresAt !== undefined ? { expiresAt: p.expiresAt } : {}),
       ...(credential !== undefined ? { credential } : {}),
+      headers,
     };
   };
 }

@@ -49,6 +49,46 @@ export class ApiKeyLimitError extends OpenMcpError {
   }
 }
 
+const IDEMPOTENCY_KEY_FIELD = 'headers.idempotency-key';
+
+/**
+ * A POST /v1/keys retried with the Idempotency-Key of a key issued already (its first answer lost,
+ * say): that key's id, never its secret, which was shown once, in that answer, and is kept
+ * nowhere. Nothing is stored or recorded. The caller holding the secret uses it; one that lost it
+ * revokes the key and issues another, under a new Idempotency-Key.
+ */
+export class ApiKeyAlreadyIssuedError extends OpenMcpError {
+  constructor(keyId: string, prefix: string, revokedAt?: string) {
+    const state = revokedAt ? `, revoked at ${revokedAt}` : '';
+    super(
+      'API_KEY_ALREADY_ISSUED',
+      `this Idempotency-Key already issued api key ${keyId} (${prefix}…${state}); its secret was in that first answer and is never shown again: ` +
+        `if that answer was lost, revoke the key (DELETE /v1/keys/${keyId}) and issue another with a new Idempotency-Key`,
+      { status: 409, details: { field: IDEMPOTENCY_KEY_FIELD, keyId } },
+    );
+  }
+}
+
+/** A POST /v1/keys with the Idempotency-Key of another still being answered (or of a process stopped meanwhile: let go within 5 min): ask again. */
+export class IdempotencyKeyInUseError extends OpenMcpError {
+  constructor() {
+    super('IDEMPOTENCY_KEY_IN_USE', 'a request with this Idempotency-Key is still issuing its key: ask again in a moment for its answer', {
+      status: 409,
+      details: { field: IDEMPOTENCY_KEY_FIELD, retryAfterSeconds: 1 },
+    });
+  }
+}
+
+/** The same Idempotency-Key was sent before with another POST /v1/keys body: nothing is issued (the task's twin: IdempotencyKeyReusedError). */
+export class ApiKeyIdempotencyKeyReusedError extends OpenMcpError {
+  constructor(keyId: string) {
+    super('IDEMPOTENCY_KEY_REUSED', `this Idempotency-Key already issued api key ${keyId} for a different body; use a new key for a new request`, {
+      status: 422,
+      details: { field: IDEMPOTENCY_KEY_FIELD, keyId },
+    });
+  }
+}
+
 /**
  * The key or token is limited to agent ids (`agents`) and the request would act as another agent,
  * or as none (a task without agentId takes the tenant-wide policy entry). Nothing is appended.

@@ -3,10 +3,11 @@ import { newId } from '../core/ids';
 import type { Clock } from '../core/clock';
 import { systemClock } from '../core/clock';
 import { handleCommand, type HandleCommandDependencies } from '../domain/handle-command';
-import { ApiKeyLimitError, ForbiddenError } from './errors';
+import { ApiKeyLimitError, ForbiddenError, IdempotencyKeyInUseError } from './errors';
 import { generateApiKey } from './api-key';
 import { apiKeyDecider, apiKeyStream } from './api-key.decider';
-import type { ApiKeyRecord, KeyStore } from './key-store';
+import { IdempotencyKeyTakenError, type ApiKeyRecord, type KeyIdempotency, type KeyStore } from './key-store';
+import { keyIdempotency, refuseRepeat } from './key-idempotency';
 import type { Principal } from './principal';
 import { can, type Role } from './roles';
 import { assertMayIssueFor } from './agent-scope';
@@ -33,6 +34,8 @@ export type CreateKeyParameters = {
   /** The agent ids the key may act as (checked by the API schema: AgentIdsSchema); absent = any. */
   agents?: string[];
   correlationId?: string;
+  /** The client's Idempotency-Key (already checked against IDEMPOTENCY_KEY): a retry never issues a second key. */
+  idempotencyKey?: string;
 };
 
 /** A key as listed: everything but its hash. */
@@ -57,6 +60,12 @@ function assertAgentsFit(role: Role, agents: readonly string[] | undefined): voi
   }
 }
 
+/** Refuses the request when a key holds its idempotency key (refuseRepeat); returns when none does. */
+async function refuseIfHeld(keys: KeyStore, idempotency: KeyIdempotency): Promise<void> {
+  const found = await keys.findByIdempotencyKey(idempotency.key);
+  if (found) refuseRepeat(found, idempotency);
+}
+
 /**
  * Issue a key in three steps: store its hash as being issued (it holds its place under the limit
  * but does not authenticate), record ApiKeyCreated (without key or hash) in the log, then hand it
@@ -70,6 +79,12 @@ function assertAgentsFit(role: Role, agents: readonly string[] | undefined): voi
  * Only a cross-tenant admin may issue a cross-tenant key, and only for roles admin or auditor.
  * `agents` is for roles that submit tasks (tasks:write); a principal limited to agents issues
  * such keys only limited to some of its own.
+ * With `idempotencyKey`, scoped to the asking tenant as a task's is, the key is stored with its
+ * digests (keyIdempotency): a request that finds one holding it issues nothing and is refused
+ * with that key's id (409 API_KEY_ALREADY_ISSUED; never the secret, shown once), or told to ask
+ * again while it is being issued (409 IDEMPOTENCY_KEY_IN_USE), or, for another body, 422
+ * IDEMPOTENCY_KEY_REUSED; checked before the tenant's limit, so a retry at the limit learns its key.
+ * A key let go unissued gives its Idempotency-Key up: a retry after a failed request issues one.
  */
 export async function createApiKey(
   deps: KeyServiceDependencies,
@@ -85,6 +100,8 @@ export async function createApiKey(
   }
   assertAgentsFit(p.role, p.agents);
   if (can(p.role, 'tasks:write')) assertMayIssueFor(by, p.agents);
+  const idempotency = p.idempotencyKey === undefined ? undefined : keyIdempotency(by.tenant, p.idempotencyKey, { ...p, crossTenant });
+  if (idempotency) await refuseIfHeld(deps.keys, idempotency);
   const { key, hash, prefix } = generateApiKey();
   const record: ApiKeyRecord = {
     id: newId(),
@@ -102,10 +119,17 @@ export async function createApiKey(
   // otherwise multiply them without end. Counted and inserted in one step, so requests at once
   // cannot pass the limit together.
   const max = deps.maxKeysPerTenant;
-  if (max === undefined) await deps.keys.insert(record, { issuing: true });
-  else {
-    const { inserted, active, issuing } = await deps.keys.insertUnderLimit(record, { limit: max, except: BOOTSTRAP_KEY_ID, issuing: true });
-    if (!inserted) throw new ApiKeyLimitError(p.tenant, active, max, issuing, UNISSUED_KEY_HOLD_MS / 60_000);
+  try {
+    if (max === undefined) await deps.keys.insert(record, { issuing: true, idempotency });
+    else {
+      const { inserted, active, issuing } = await deps.keys.insertUnderLimit(record, { limit: max, except: BOOTSTRAP_KEY_ID, issuing: true, idempotency });
+      if (!inserted) throw new ApiKeyLimitError(p.tenant, active, max, issuing, UNISSUED_KEY_HOLD_MS / 60_000);
+    }
+  } catch (err) {
+    // The same request at once, inserted first: its answer (or, let go meanwhile, ask again).
+    if (!(err instanceof IdempotencyKeyTakenError) || !idempotency) throw err;
+    await refuseIfHeld(deps.keys, idempotency);
+    throw new IdempotencyKeyInUseError();
   }
   // Once the row is in, any failure lets the key go at once: its place is free again, and the
   // sweep completes its log (the append may have been written although it failed). Should letting

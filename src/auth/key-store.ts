@@ -25,12 +25,39 @@ export type ListKeysParameters = {
   afterId?: string;
 };
 
+/**
+ * The `Idempotency-Key` a key was issued under, as stored: digests only, never the key a client
+ * chose (nor, of course, anything of the secret): keyIdempotency makes them.
+ */
+export type KeyIdempotency = {
+  /** SHA-256 of the asking tenant and the Idempotency-Key: held by one key at most, from its insert until it is let go unissued. */
+  key: Hex;
+  /** SHA-256 of what was asked (role, tenant, name, crossTenant, agents), to tell a retry from another request under the same key. */
+  request: Hex;
+};
+
+/** The key an Idempotency-Key issued, or is issuing (`issued: false`: its request is still being answered). */
+export type IdempotentKey = { record: ApiKeyRecord; request: Hex; issued: boolean };
+
+/** `insert` or `insertUnderLimit` was given an idempotency key another key holds: nothing was inserted. */
+export class IdempotencyKeyTakenError extends Error {
+  constructor() {
+    super('another api key holds this idempotency key');
+  }
+}
+
 export type InsertOptions = {
   /**
    * Insert the key as being issued: it counts against its tenant's limit (insertUnderLimit) but
    * neither authenticates nor is found (findByHash, get, list) until `issue` hands it out.
    */
   issuing?: boolean;
+  /**
+   * The Idempotency-Key it is issued under: when another key holds its idempotency key (being issued,
+   * handed out, revoked since), nothing is inserted and IdempotencyKeyTakenError is thrown; keys
+   * inserted at once with the same one, one goes in. Let go unissued (`abandon`), a key gives it up.
+   */
+  idempotency?: KeyIdempotency;
 };
 
 export type InsertUnderLimitParameters = InsertOptions & {
@@ -62,10 +89,13 @@ export interface KeyStore {
   issue(id: string): Promise<boolean>;
   /**
    * Let go a key being issued (revokedAt = `at`): it stops counting against the limit and `issue`
-   * refuses it; it stays unlisted. False when it is not being issued or was let go already. One of
-   * `issue` and `abandon` wins, whatever the order they run in.
+   * refuses it; it stays unlisted, and gives up its idempotency key (a retry of its request issues
+   * another). False when it is not being issued or was let go already. One of `issue` and
+   * `abandon` wins, whatever the order they run in.
    */
   abandon(id: string, at: string): Promise<boolean>;
+  /** The key that holds this idempotency key (KeyIdempotency.key): being issued or handed out, revoked or not; never one let go unissued. */
+  findByIdempotencyKey(key: Hex): Promise<IdempotentKey | undefined>;
   /** Keys still being issued, or let go (revokedAt set) and not yet settled, inserted at or before `createdBefore`, oldest first. */
   unissued(p: UnissuedKeysParameters): Promise<ApiKeyRecord[]>;
   /** A let-go key its log records (ApiKeyCreated, then ApiKeyRevoked): listed from now on as the revoked key the log says it is. False when not such a key. */

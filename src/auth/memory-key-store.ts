@@ -1,5 +1,5 @@
 import type { Hex } from '../core/hex';
-import type { ApiKeyRecord, InsertOptions, InsertUnderLimitParameters, InsertUnderLimitReturnType, KeyStore, ListKeysParameters, UnissuedKeysParameters } from './key-store';
+import { IdempotencyKeyTakenError, type ApiKeyRecord, type IdempotentKey, type InsertOptions, type InsertUnderLimitParameters, type InsertUnderLimitReturnType, type KeyStore, type ListKeysParameters, type UnissuedKeysParameters } from './key-store';
 
 /** A copy that shares no array with the caller's record. */
 const copy = (r: ApiKeyRecord): ApiKeyRecord => ({ ...r, ...(r.agents ? { agents: [...r.agents] } : {}) });
@@ -11,6 +11,8 @@ export class MemoryKeyStore implements KeyStore {
   private readonly agentsRevision = new Map<string, number>();
   /** Ids of the keys being issued, or let go unissued (SqlKeyStore's `issuing`). */
   private readonly issuing = new Set<string>();
+  /** Idempotency key digest → the id of the key holding it and its request digest (SqlKeyStore's unique idempotency_key). */
+  private readonly idempotency = new Map<string, { id: string; request: Hex }>();
 
   private handedOut(r: ApiKeyRecord | undefined): r is ApiKeyRecord {
     return r !== undefined && !this.issuing.has(r.id);
@@ -18,8 +20,10 @@ export class MemoryKeyStore implements KeyStore {
 
   async insert(record: ApiKeyRecord, o: InsertOptions = {}): Promise<void> {
     if (this.byId.has(record.id)) throw new Error(`key ${record.id} exists`);
+    if (o.idempotency && this.idempotency.has(o.idempotency.key)) throw new IdempotencyKeyTakenError();
     this.byId.set(record.id, copy(record));
     if (o.issuing) this.issuing.add(record.id);
+    if (o.idempotency) this.idempotency.set(o.idempotency.key, { id: record.id, request: o.idempotency.request });
   }
 
   async insertUnderLimit(record: ApiKeyRecord, p: InsertUnderLimitParameters): Promise<InsertUnderLimitReturnType> {
@@ -47,7 +51,18 @@ export class MemoryKeyStore implements KeyStore {
     const r = this.byId.get(id);
     if (!r || r.revokedAt || !this.issuing.has(id)) return false;
     r.revokedAt = at;
+    this.forgetIdempotency(id);
     return true;
+  }
+
+  private forgetIdempotency(id: string): void {
+    for (const [key, held] of this.idempotency) if (held.id === id) this.idempotency.delete(key);
+  }
+
+  async findByIdempotencyKey(key: Hex): Promise<IdempotentKey | undefined> {
+    const held = this.idempotency.get(key);
+    const r = held && this.byId.get(held.id);
+    return held && r ? { record: copy(r), request: held.request, issued: !this.issuing.has(r.id) } : undefined;
   }
 
   async unissued(p: UnissuedKeysParameters): Promise<ApiKeyRecord[]> {
@@ -75,6 +90,7 @@ export class MemoryKeyStore implements KeyStore {
     this.byId.delete(id);
     this.agentsRevision.delete(id);
     this.issuing.delete(id);
+    this.forgetIdempotency(id);
   }
 
   async findByHash(hash: Hex): Promise<ApiKeyRecord | undefined> {

@@ -4,7 +4,7 @@ import { dialectOf } from '../db/knex';
 import { IndexHints } from '../db/index-names';
 import { reportSqlOutages } from '../db/report-sql-outages';
 import type { Hex } from '../core/hex';
-import type { ApiKeyRecord, InsertOptions, InsertUnderLimitParameters, InsertUnderLimitReturnType, KeyStore, ListKeysParameters, UnissuedKeysParameters } from './key-store';
+import { IdempotencyKeyTakenError, type ApiKeyRecord, type IdempotentKey, type InsertOptions, type InsertUnderLimitParameters, type InsertUnderLimitReturnType, type KeyStore, type ListKeysParameters, type UnissuedKeysParameters } from './key-store';
 import type { Role } from './roles';
 
 type Row = {
@@ -24,10 +24,29 @@ type Row = {
   revoked_at: string | null;
   /** Being issued, or let go unissued (migration 20261211004500): never found, listed or authenticated. */
   issuing?: number | boolean;
+  /** SHA-256 digests of the Idempotency-Key the key was issued under and of its request (migration 20261211013700); null once let go unissued. */
+  idempotency_key?: string | null;
+  idempotency_request?: string | null;
 };
 
-function toRow(r: ApiKeyRecord, issuing = false): Row {
+/** Another row holds the idempotency key (its unique index): MySQL/MariaDB ER_DUP_ENTRY, SQLite's unique constraint. */
+function isIdempotencyKeyTaken(err: unknown): boolean {
+  const e = err as { code?: string; message?: string } | undefined;
+  return (e?.code === 'ER_DUP_ENTRY' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE') && /idempotency_key/.test(e?.message ?? '');
+}
+
+/** `insert` with a taken idempotency key said so (IdempotencyKeyTakenError); other errors as they are. */
+async function unlessTaken<T>(insert: Promise<T>): Promise<T> {
+  try {
+    return await insert;
+  } catch (err) {
+    throw isIdempotencyKeyTaken(err) ? new IdempotencyKeyTakenError() : err;
+  }
+}
+
+function toRow(r: ApiKeyRecord, issuing = false, o: InsertOptions = {}): Row {
   return {
+    ...(o.idempotency ? { idempotency_key: o.idempotency.key, idempotency_request: o.idempotency.request } : {}),
     id: r.id,
     tenant: r.tenant,
     role: r.role,
@@ -59,7 +78,7 @@ function fromRow(row: Row): ApiKeyRecord {
   };
 }
 
-/** API keys in the `api_keys` table (migrations 20261122000500, 20261206000100, 20261208000100, 20261211004500), SQLite or MySQL. */
+/** API keys in the `api_keys` table (migrations 20261122000500, 20261206000100, 20261208000100, 20261211004500, 20261211013700), SQLite or MySQL. */
 export class SqlKeyStore implements KeyStore {
   private readonly hints: IndexHints;
 
@@ -70,7 +89,7 @@ export class SqlKeyStore implements KeyStore {
   }
 
   async insert(record: ApiKeyRecord, o: InsertOptions = {}): Promise<void> {
-    await this.knex('api_keys').insert(toRow(record, o.issuing));
+    await unlessTaken(this.knex('api_keys').insert(toRow(record, o.issuing, o)));
   }
 
   /**
@@ -81,11 +100,12 @@ export class SqlKeyStore implements KeyStore {
    * back is run again. Those gap locks exist only under REPEATABLE READ, so the transaction asks
    * for it: on a server whose sessions run READ COMMITTED, inserts into a tenant with no active
    * key all counted 0 and all went in. SQLite has one writer at a time (and this process one
-   * connection).
+   * connection). An idempotency key another row holds is refused by its unique index: of inserts
+   * at once, the first goes in and the others, waiting on its lock, are refused once it commits.
    */
   async insertUnderLimit(record: ApiKeyRecord, p: InsertUnderLimitParameters): Promise<InsertUnderLimitReturnType> {
     const config: Knex.TransactionConfig = dialectOf(this.knex) === 'mysql' ? { isolationLevel: 'repeatable read' } : {};
-    return retryOnContention(() =>
+    return unlessTaken(retryOnContention(() =>
       this.knex.transaction(async (trx) => {
         const q = trx('api_keys').where({ tenant: record.tenant }).whereNull('revoked_at');
         if (p.except !== undefined) q.whereNot({ id: p.except });
@@ -93,10 +113,10 @@ export class SqlKeyStore implements KeyStore {
         const active = Number(n);
         const issuing = Number(u ?? 0);
         if (active >= p.limit) return { inserted: false, active, issuing };
-        await trx('api_keys').insert(toRow(record, p.issuing));
+        await trx('api_keys').insert(toRow(record, p.issuing, p));
         return { inserted: true, active, issuing };
       }, config),
-    );
+    ));
   }
 
   /**
@@ -119,7 +139,17 @@ export class SqlKeyStore implements KeyStore {
   }
 
   async abandon(id: string, at: string): Promise<boolean> {
-    return (await this.knex('api_keys').where({ id, issuing: true }).whereNull('revoked_at').update({ revoked_at: at })) > 0;
+    return (await this.knex('api_keys').where({ id, issuing: true }).whereNull('revoked_at').update({ revoked_at: at, idempotency_key: null, idempotency_request: null })) > 0;
+  }
+
+  async findByIdempotencyKey(key: Hex): Promise<IdempotentKey | undefined> {
+    // A row let go unissued gave its digest up (abandon); one an older release's sweep let go,
+    // keeping it (a mixed rollout), is passed over all the same.
+    const row = await this.knex<Row>('api_keys')
+      .where({ idempotency_key: key })
+      .andWhere((q) => q.where({ issuing: false }).orWhereNull('revoked_at'))
+      .first();
+    return row ? { record: fromRow(row), request: row.idempotency_request as Hex, issued: !row.issuing } : undefined;
   }
 
   async unissued(p: UnissuedKeysParameters): Promise<ApiKeyRecord[]> {

@@ -215,6 +215,24 @@ export function addClientCommands(program: Command): void {
       const { runSubjectsErase } = require('./subjects') as typeof import('./subjects');
       process.exitCode = await runSubjectsErase(client(), subject);
     });
+  subjects
+    .command('show')
+    .description("a subject's data keys: when each was made and erased, and the event recording the erasure (for its proof)")
+    .argument('<subject>', 'subject id: <tenant>:<user|agent|system>:<actor id>')
+    .option('--json', 'print JSON')
+    .action(async (subject: string, o: { json?: boolean }) => {
+      const { runSubjectsShow } = require('./subjects') as typeof import('./subjects');
+      process.exitCode = await runSubjectsShow(client(), subject, o);
+    });
+  subjects
+    .command('export')
+    .description("what the gateway shows about a subject, as JSON (an access request): its keys, the events about it, its tasks and tool calls opened while its key lives; reads the whole log the key sees")
+    .argument('<subject>', 'subject id: <tenant>:<user|agent|system>:<actor id>')
+    .option('--out <file>', 'write it to FILE (mode 0600) instead of stdout')
+    .action(async (subject: string, o: { out?: string }) => {
+      const { runSubjectsExport } = require('./subjects') as typeof import('./subjects');
+      process.exitCode = await runSubjectsExport(client(), subject, o);
+    });
 
   for (const group of [toolCalls, tasks, events, batches, keys, subjects]) noteClientSettings(group, ['answer-key', 'help']);
 }
@@ -227,7 +245,7 @@ export function addMcpClientCommands(mcp: Command): void {
     .description('register an upstream: its command after -- (stdio; cross-tenant admin keys only), or --url')
     .argument('<name>', 'its tools are offered as <name>__<tool> (or a host-safe alias of it: see mcp tools search)')
     .argument('[command...]', 'stdio: the program and its arguments, after --')
-    .option('--url <url>', 'streamable HTTP endpoint (or SSE with --transport sse)')
+    .option('--url <url>', 'streamable HTTP endpoint (or SSE with --transport sse); its path or query may hold ${env:NAME} (in single quotes)')
     .addOption(new Option('--transport <kind>', 'with --url').choices(['http', 'sse']))
     .option('--env <KEY=VALUE>', "a stdio server's environment variable, its value by reference to the gateway's environment, in single quotes: 'GITHUB_TOKEN=${env:GITHUB_TOKEN}' (repeatable)", collect)
     .option('--header <Name: value>', "a header for an http/sse server, its value by reference to the gateway's environment, in single quotes: 'Authorization: Bearer ${env:TOKEN}' (repeatable; cross-tenant admin keys)", collect)
@@ -238,7 +256,7 @@ export function addMcpClientCommands(mcp: Command): void {
       intWithin('--connect-timeout-ms', CONNECT_TIMEOUT_BOUNDS.min, CONNECT_TIMEOUT_BOUNDS.max, 'ms, 1 s to 5 min'),
     )
     .option('--max-concurrent <n>', "this server's calls in flight (default: MCP_MAX_CONCURRENT)", positiveInt('--max-concurrent'))
-    .addHelpText('after', '\nExamples:\n  openmcp mcp servers add files --connect-timeout-ms 120000 -- npx -y @modelcontextprotocol/server-filesystem /srv/docs\n  openmcp mcp servers add github --env \'GITHUB_PERSONAL_ACCESS_TOKEN=${env:GITHUB_TOKEN}\' -- npx -y @modelcontextprotocol/server-github\n  openmcp mcp servers add search --url https://mcp.example.com/mcp --timeout-ms 120000\n  openmcp mcp servers add notion --url https://mcp.notion.com/mcp --header \'Authorization: Bearer ${env:NOTION_TOKEN}\'')
+    .addHelpText('after', '\nExamples:\n  openmcp mcp servers add files --connect-timeout-ms 120000 -- npx -y @modelcontextprotocol/server-filesystem /srv/docs\n  openmcp mcp servers add github --env \'GITHUB_PERSONAL_ACCESS_TOKEN=${env:GITHUB_TOKEN}\' -- npx -y @modelcontextprotocol/server-github\n  openmcp mcp servers add search --url https://mcp.example.com/mcp --timeout-ms 120000\n  openmcp mcp servers add notion --url https://mcp.notion.com/mcp --header \'Authorization: Bearer ${env:NOTION_TOKEN}\'\n  openmcp mcp servers add hosted --url \'https://mcp.example.com/mcp?api_key=${env:EXAMPLE_KEY}\'')
     .action(async (name: string, command: string[], o: { url?: string; transport?: 'http' | 'sse'; env?: string[]; header?: string[]; timeoutMs?: number; connectTimeoutMs?: number; maxConcurrent?: number }) => {
       const { runMcpServersAdd } = require('./mcp-servers') as typeof import('./mcp-servers');
       process.exitCode = await runMcpServersAdd(client(), name, { command, ...o });

@@ -1,7 +1,7 @@
 import { cliTable } from './table';
 import { printable, printableJson } from './printable';
 import { limitsOf } from '../../events/mcp.events';
-import { OpenMcpError } from '../core/errors';
+import { OpenMcpError, urlHoldsCredentials } from '../core/errors';
 import type { RegisterServerInput } from '../api/schemas/mcp';
 import type { OpenMcpClient } from '../sdk/client';
 import { reportCliError, stdout, type Writer } from './tasks';
@@ -35,6 +35,7 @@ function endpointOf(name: string, o: McpServersAddOptions): RegisterServerInput 
   if (!command.length && !o.url) throw new UsageError('give the server: a command after -- (stdio), or --url (streamable HTTP or SSE)', { field: 'command' });
   if (o.url) {
     if (o.env?.length) throw new UsageError('--env is for stdio servers (a remote server has its own environment)', { field: 'env' });
+    refuseExpandedReference(o.url);
     const headers = headersOf(o.header ?? []);
     return { name, transport: o.transport ?? 'http', url: o.url, ...(headers ? { headers } : {}) };
   }
@@ -55,6 +56,20 @@ function endpointOf(name: string, o: McpServersAddOptions): RegisterServerInput 
   }
   const [program, ...args] = command;
   return { name, transport: 'stdio', command: program, ...(args.length ? { args } : {}), ...(Object.keys(env).length ? { env } : {}) };
+}
+
+/**
+ * In double quotes (or none) the shell turns `?api_key=${env:NAME}` into `?api_key=`: an empty
+ * credential the gateway would connect with (401) and record. Refused with the single-quoted form.
+ */
+function refuseExpandedReference(url: string): void {
+  if (!URL.canParse(url)) return;
+  const u = new URL(url);
+  const empty = [...u.searchParams].find(([k, v]) => v === '' && urlHoldsCredentials(`http://h/?${encodeURIComponent(k)}=`));
+  if (!empty) return;
+  u.searchParams.set(empty[0], '__REFERENCE__');
+  const quoted = u.toString().replace('__REFERENCE__', '${env:NAME}');
+  throw new UsageError(`--url: ${empty[0]} is empty: if it was \${env:NAME}, the shell expanded it (in double quotes or none); put the URL in single quotes: --url '${quoted}'`, { field: 'url' });
 }
 
 /**

@@ -119,17 +119,38 @@ export type RedactUrlOptions = {
  * path segments too.
  */
 export function redactUrl(url: string, opts: RedactUrlOptions = {}): string {
-  try {
-    const u = new URL(url);
+  return withReferencesKept(url, (u) => {
     if (u.username) u.username = '***';
     if (u.password) u.password = '***';
-    for (const [k] of [...u.searchParams]) if (SECRET_PARAM.test(k)) u.searchParams.set(k, '***');
+    for (const [k, v] of [...u.searchParams]) if (SECRET_PARAM.test(k) && !REF_TOKEN.test(v)) u.searchParams.set(k, '***');
     if (opts.pathKeys && u.pathname.split('/').some(isKeyLike)) u.pathname = u.pathname.split('/').map((seg) => (isKeyLike(seg) ? '***' : seg)).join('/');
-    return u.toString();
+  });
+}
+
+/**
+ * `url` parsed, changed by `change` and written again, with its `${env:NAME}` references as
+ * written: an MCP upstream's URL may refer to the gateway's environment (`?api_key=${env:NAME}`),
+ * a name and no value, which messages show as it is (not masked, its braces not percent-encoded)
+ * so that they name the variable the operator sets. Each stands in for the parse as a token no URL
+ * changes. A URL that does not parse: only its user name and password masked (with `change`), or as it is.
+ */
+function withReferencesKept(url: string, change?: (u: URL) => void): string {
+  const refs: string[] = [];
+  const stand = url.includes('${env:') ? url.replace(ENV_REFERENCE, (m) => `openmcpenvref${refs.push(m) - 1}z`) : url;
+  const back = (text: string) => (refs.length ? text.replace(REF_TOKENS, (_, i: string) => refs[Number(i)]) : text);
+  try {
+    const u = new URL(stand);
+    change?.(u);
+    return back(u.toString());
   } catch {
-    return url.replace(/\/\/[^@/]*@/, '//***@');
+    return back(change ? stand.replace(/\/\/[^@/]*@/, '//***@') : stand);
   }
 }
+
+/** `${env:NAME}`, as MCP upstreams' headers, env and URLs refer to the gateway's environment. */
+const ENV_REFERENCE = /\$\{env:[A-Za-z_][A-Za-z0-9_]{0,199}\}/g;
+const REF_TOKEN = /openmcpenvref\d+z/;
+const REF_TOKENS = /openmcpenvref(\d+)z/g;
 
 /**
  * Whether redactUrl would mask anything in `url` (a user name or password, a credential-like query
@@ -137,7 +158,7 @@ export function redactUrl(url: string, opts: RedactUrlOptions = {}): string {
  * @example urlHoldsCredentials('https://mainnet.infura.io/v3/<32 hex>', { pathKeys: true }) // true
  */
 export function urlHoldsCredentials(url: string, opts: RedactUrlOptions = {}): boolean {
-  return redactUrl(url, opts) !== (URL.canParse(url) ? new URL(url).toString() : url);
+  return redactUrl(url, opts) !== withReferencesKept(url);
 }
 
 /** `text` with every URL in it passed through redactUrl (error messages repeat the URL they failed on). */
@@ -145,7 +166,9 @@ export function redactUrlsIn(text: string, opts: RedactUrlOptions = {}): string 
   // Punctuation closing the sentence or bracket around a URL is not part of it: left in, it would
   // hide a key in the path's last segment from isKeyLike ("…/v2/<key>)").
   return text.replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s'"<>]+/gi, (u) => {
-    const tail = /[.,;:!?)\]}]+$/.exec(u)?.[0] ?? '';
+    let tail = /[.,;:!?)\]}]+$/.exec(u)?.[0] ?? '';
+    // The brace that closes a `${env:NAME}` reference is the URL's own.
+    if (tail.startsWith('}') && /\$\{env:[A-Za-z0-9_]+$/.test(u.slice(0, u.length - tail.length))) tail = tail.slice(1);
     return redactUrl(u.slice(0, u.length - tail.length), opts) + tail;
   });
 }

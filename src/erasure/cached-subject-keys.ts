@@ -70,5 +70,7 @@ export function cachedSubjectKeys(store: SubjectKeyStore, o: { ttlMs?: number; m
       for (const kid of out.erased) byKid.delete(kid);
       return out;
     },
+    // Not cached: asked rarely (a person's request), and it must say what the store holds now.
+    keysOf: (subject) => store.keysOf(subject),
   };
 }

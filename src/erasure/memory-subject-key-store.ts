@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { newId } from '../core/ids';
-import type { EraseSubjectKeyReturnType, SubjectKey, SubjectKeyStore } from './subject-key-store';
+import type { EraseSubjectKeyReturnType, SubjectKey, SubjectKeyRecord, SubjectKeyStore } from './subject-key-store';
 
 /** In-memory subject keys: the embedded default's twin of SqlSubjectKeyStore, for tests and one process. */
 export class MemorySubjectKeyStore implements SubjectKeyStore {
@@ -8,6 +8,8 @@ export class MemorySubjectKeyStore implements SubjectKeyStore {
   private readonly byKid = new Map<string, Buffer>();
   /** Each subject's erased kids. */
   private readonly erased = new Map<string, string[]>();
+  /** Each subject's keys as keysOf tells them, oldest first. */
+  private readonly records = new Map<string, SubjectKeyRecord[]>();
 
   async keyFor(subject: string): Promise<SubjectKey> {
     let k = this.live.get(subject);
@@ -15,6 +17,7 @@ export class MemorySubjectKeyStore implements SubjectKeyStore {
       k = { kid: newId(), key: randomBytes(32) };
       this.live.set(subject, k);
       this.byKid.set(k.kid, k.key);
+      this.records.set(subject, [...(this.records.get(subject) ?? []), { kid: k.kid, createdAt: new Date().toISOString() }]);
     }
     return k;
   }
@@ -31,6 +34,12 @@ export class MemorySubjectKeyStore implements SubjectKeyStore {
     this.byKid.get(k.kid)?.fill(0);
     this.byKid.delete(k.kid);
     this.erased.set(subject, [...before, k.kid]);
+    const erasedAt = new Date().toISOString();
+    this.records.set(subject, (this.records.get(subject) ?? []).map((r) => (r.kid === k.kid ? { ...r, erasedAt } : r)));
     return { erased: [k.kid], before, known: true };
+  }
+
+  async keysOf(subject: string): Promise<SubjectKeyRecord[]> {
+    return (this.records.get(subject) ?? []).map((r) => ({ ...r }));
   }
 }

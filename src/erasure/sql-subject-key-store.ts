@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
 import { sha256Utf8Hex } from '../core/hash';
 import { newId } from '../core/ids';
-import type { EraseSubjectKeyReturnType, SubjectKey, SubjectKeyStore } from './subject-key-store';
+import type { EraseSubjectKeyReturnType, SubjectKey, SubjectKeyRecord, SubjectKeyStore } from './subject-key-store';
 
 export const SUBJECT_KEYS_TABLE = 'subject_keys';
 
@@ -14,8 +14,9 @@ function isDuplicateKey(err: unknown): boolean {
 
 /**
  * Subject keys in `subject_keys` (migrations/20261210000300_subject_keys.ts), over knex (MySQL or
- * SQLite). A subject is kept only as its SHA-256 (`subject_hash`), so the table names no one once
- * a key is erased; `live_subject_hash` (unique, null once erased) is what makes creation
+ * SQLite). A subject is kept only as its SHA-256 (`subject_hash`): the table names no one, but an
+ * unsalted hash lets whoever knows a subject id find its rows (GET /v1/subjects/:subject does);
+ * `live_subject_hash` (unique, null once erased) is what makes creation
  * race-safe: of two inserts for one subject, one fails on it and reads the winner's key.
  */
 export class SqlSubjectKeyStore implements SubjectKeyStore {
@@ -54,6 +55,15 @@ export class SqlSubjectKeyStore implements SubjectKeyStore {
       }
       return { erased: [], before, known: before.length > 0 };
     });
+  }
+
+  async keysOf(subject: string): Promise<SubjectKeyRecord[]> {
+    // kid breaks a tie of created_at: UUIDv7s made later sort later.
+    const rows: { kid: string; created_at: string; erased_at: string | null }[] = await this.knex(SUBJECT_KEYS_TABLE)
+      .where({ subject_hash: sha256Utf8Hex(subject) })
+      .orderBy([{ column: 'created_at' }, { column: 'kid' }])
+      .select('kid', 'created_at', 'erased_at');
+    return rows.map((r) => ({ kid: String(r.kid), createdAt: String(r.created_at), ...(r.erased_at ? { erasedAt: String(r.erased_at) } : {}) }));
   }
 
   private async live(h: string): Promise<SubjectKey | undefined> {

@@ -5,6 +5,12 @@ export type SubjectKey = { kid: string; key: Buffer };
  * What erasing a subject's key did: `erased` = the kids deleted now; `before` = its kids erased
  * earlier; `known` = the subject ever had a key.
  */
+/**
+ * One data key a subject has had, without the key: when it was made and, once erased, when
+ * (`erasedAt`). What a person asking "was my data erased, and when?" is shown (GET /v1/subjects/:subject).
+ */
+export type SubjectKeyRecord = { kid: string; createdAt: string; erasedAt?: string };
+
 export type EraseSubjectKeyReturnType = { erased: string[]; before: string[]; known: boolean };
 
 /**
@@ -24,4 +30,6 @@ export interface SubjectKeyStore {
    * Idempotent; a later keyFor makes a new key (new data of the subject is sealed anew).
    */
   erase(subject: string): Promise<EraseSubjectKeyReturnType>;
+  /** Every key the subject has had, oldest first ([] when it never had one): the live one last, if any. */
+  keysOf(subject: string): Promise<SubjectKeyRecord[]>;
 }

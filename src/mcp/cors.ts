@@ -12,9 +12,10 @@ const ALLOWED_HEADERS = 'authorization, content-type, accept, mcp-session-id, mc
 
 /**
  * Response headers a page must read: the session id of an initialize answer, the challenge of a
- * 401 (the SDK's auth flow reads it) and when to retry a 429 or 503.
+ * 401 (the SDK's auth flow reads it), when to retry a 429 or 503, and the key's rate-limit window
+ * (RateLimit-*), so it can pace itself as a REST client does.
  */
-const EXPOSED_HEADERS = 'mcp-session-id, www-authenticate, retry-after';
+const EXPOSED_HEADERS = 'mcp-session-id, www-authenticate, retry-after, ratelimit-limit, ratelimit-remaining, ratelimit-reset';
 
 /** How long a browser may keep a preflight's answer (Chromium caps it at 2 h). An origin removed meanwhile is still refused: its real request gets 403. */
 const MAX_AGE_SECONDS = '7200';

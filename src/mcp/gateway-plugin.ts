@@ -33,8 +33,10 @@ export type McpGatewayPluginOptions = {
    * an error with `status: 403` (a valid key whose role may not call tools), `status: 429` (a
    * rate limit; its `retryAfterSeconds` becomes Retry-After) or `status: 503` (the
    * key store unreachable: DEPENDENCY_UNAVAILABLE with its message and `Retry-After: 1`).
+   * `headers`, on the principal or on a thrown 403 or 429, go on the request's answer, whoever
+   * writes it (the RateLimit-* headers of the key's window: mcpAuthenticate).
    */
-  authenticate(request: FastifyRequest): Promise<McpPrincipal | null>;
+  authenticate(request: FastifyRequest): Promise<(McpPrincipal & { headers?: Record<string, string> }) | null>;
   /**
    * Which browser pages may call and under which Host names (DNS rebinding; src/mcp/origin-policy.ts).
    * A request it refuses gets 403 before anything else is done; the pages it allows get CORS
@@ -441,6 +443,12 @@ export async function mcpGatewayPlugin(app: FastifyInstance, opts: McpGatewayPlu
     rpcError(reply, { status: 403, ...refused });
   };
 
+  // Headers for whatever answers the request, set on the raw response as the CORS ones are: the SDK
+  // writes a session's answers itself (hijacked), and Node merges them in.
+  const tell = (reply: FastifyReply, headers: Record<string, string> | undefined) => {
+    for (const [name, value] of Object.entries(headers ?? {})) reply.raw.setHeader(name, value);
+  };
+
   // Who calls, from the onRequest check: set for every request that reaches `handle`.
   const callers = new WeakMap<FastifyRequest, McpPrincipal>();
 
@@ -451,9 +459,14 @@ export async function mcpGatewayPlugin(app: FastifyInstance, opts: McpGatewayPlu
     if (streams.closing && request.method === 'GET') return endedStream(reply);
     let principal: McpPrincipal | null;
     try {
-      principal = await opts.authenticate(request);
+      const found = await opts.authenticate(request);
+      // Kept apart from the caller (a session holds its principal): they are this answer's alone.
+      const { headers, ...caller } = found ?? {};
+      tell(reply, headers);
+      principal = found && (caller as McpPrincipal);
     } catch (err) {
-      const e = err as { status?: number; retryAfterSeconds?: number; message?: string };
+      const e = err as { status?: number; retryAfterSeconds?: number; message?: string; headers?: Record<string, string> };
+      tell(reply, e.headers);
       if (e.status === 403) return rpcError(reply, { status: 403, code: 'FORBIDDEN', message: e.message ?? 'forbidden' });
       if (e.status === 503) {
         request.log.warn({ err }, 'mcp: the caller could not be authenticated: a dependency is unreachable');
@@ -523,7 +536,9 @@ export async function mcpGatewayPlugin(app: FastifyInstance, opts: McpGatewayPlu
     return reply.code(204).headers(preflight ? preflightHeaders() : { allow: `${MCP_METHODS}, OPTIONS` }).send();
   });
   app.post(path, { onRequest: [guardOrigin, authenticate] }, handle);
-  app.get(path, { onRequest: [guardOrigin, authenticate], config: { eventStream: true } }, handle);
+  // No HEAD twin: the SDK answers a HEAD 405 itself (after the key), and the OPTIONS answer and
+  // CORS name GET, POST and DELETE only; so HEAD is refused 405 as every other method is (docs/errors.md).
+  app.get(path, { onRequest: [guardOrigin, authenticate], config: { eventStream: true }, exposeHeadRoute: false }, handle);
   // DELETE has no body, but clients that set `content-type: application/json` on every request
   // (in the SDK: requestInit.headers) send it there too, and fastify refuses an empty JSON body (400).
   app.delete(path, { onRequest: [guardOrigin, forgetEmptyBodyType, authenticate] }, handle);

@@ -7,7 +7,7 @@ import { catalog as eventCatalog } from '../../events';
 import { limitsOf, MCP_SERVER_SETTINGS, type McpServerLimits, type McpServerSetting } from '../../events/mcp.events';
 import { createEvent, parseStream, type Actor, type PendingEvent, type RecordedEvent } from '../core/envelope';
 import { bodyDepth, MAX_BODY_DEPTH } from '../core/body-depth';
-import { ConfigError, InvalidTransitionError, NotFoundError, OpenMcpError, ValidationError, WrongExpectedRevisionError, redactUrl, redactUrlsIn, urlHoldsCredentials } from '../core/errors';
+import { ConfigError, InvalidTransitionError, NotFoundError, OpenMcpError, ValidationError, WrongExpectedRevisionError, redactUrlsIn, urlHoldsCredentials } from '../core/errors';
 import type { Clock } from '../core/clock';
 import type { Cache } from '../cache/port';
 import { MemoryCache } from '../cache/memory';
@@ -30,6 +30,7 @@ import { payloadDigest } from './payload-hash';
 import { resultCacheKey, resultCacheTtlMs } from './result-cache';
 import { envRecord, missingEnvVariables } from './upstream-env';
 import { missingVariables } from './upstream-headers';
+import { isUrlTemplate, maskedTemplate, missingUrlVariables, shownUrl } from './upstream-url';
 import { registrationProblem } from './register-schema';
 import { toolRecords } from './tool-records';
 import { DEFAULT_TOOLS_PAGE_SIZE } from './tools-page';
@@ -131,7 +132,7 @@ function sameTemplates(a: Record<string, string> | undefined, b: Record<string, 
 
 /**
  * Which of a registered server's settings, as the log records them (McpServerRegistered,
- * McpServerReconfigured: env names and templates, the URL redacted), `p` gives alike.
+ * McpServerReconfigured: env names and templates, the URL redacted or its template), `p` gives alike.
  */
 function sameSettings(existing: Omit<ServerInfo, 'toolCount'>, p: RegisterServerParameters): Record<McpServerSetting, boolean> {
   return {
@@ -139,7 +140,8 @@ function sameSettings(existing: Omit<ServerInfo, 'toolCount'>, p: RegisterServer
     command: existing.command === p.command,
     args: JSON.stringify(existing.args ?? []) === JSON.stringify(p.args ?? []),
     env: JSON.stringify(existing.envKeys ?? []) === JSON.stringify(p.env ? Object.keys(p.env).sort() : []) && sameTemplates(existing.env, p.env && envRecord(p.env).templates),
-    url: existing.url === (p.url ? redactUrl(p.url) : undefined),
+    // A template as written (the same template is the same server), any other URL as masked.
+    url: existing.url === (p.url ? shownUrl(p.url) : undefined),
     limits:
       existing.limits?.timeoutMs === p.limits?.timeoutMs &&
       existing.limits?.connectTimeoutMs === p.limits?.connectTimeoutMs &&
@@ -464,7 +466,8 @@ export class McpGateway {
    * registration from another's otherwise. One of another definition is MCP_SERVER_EXISTS naming
    * the settings that differ (never a value). Another tenant's server, or a shared one, is never
    * the same. A URL that holds credentials (`?api_key=…`, which the log records masked) is the same
-   * only where the connection this process made has that very URL (compared by digest).
+   * only where the connection this process made has that very URL (compared by digest); one that
+   * refers to the environment (`?api_key=${env:NAME}`) is compared as written, on every process.
    */
   registerOrMatch(p: RegisterServerParameters): Promise<{ server: ServerInfo; existed: boolean }> {
     return this.oneAtATime(p.tenant, p.name, async () => {
@@ -496,7 +499,8 @@ export class McpGateway {
     if ((existing.egress ?? undefined) !== (p.egress ?? undefined)) differs.push('egress');
     let masked = false;
     // A URL written as the log masks it (`?api_key=***`) is no match for one registered with real credentials.
-    if (same.url && p.url && (urlHoldsCredentials(p.url) || existing.url?.includes('***'))) {
+    // A template holds no credential: the log has it whole, and every process compares it as written.
+    if (same.url && p.url && !isUrlTemplate(p.url) && (urlHoldsCredentials(p.url) || existing.url?.includes('***'))) {
       // The log holds the URL masked: only the connection made with it knows the credentials.
       const held = this.upstreams.get(existing.id)?.spec.url;
       masked = !held || !timingSafeEqual(digestOf(held), digestOf(p.url));
@@ -505,7 +509,7 @@ export class McpGateway {
     if (!differs.length) return existing.id;
     // Masked: only the replica that registered it could tell, so a retry of one's own registration lands here too.
     const why = masked
-      ? `its URL holds credentials, which the log keeps masked, so this gateway cannot tell that they are the same (only the replica that registered it can): if this is your own registration sent again (its first answer lost), it is server ${existing.id} (GET /v1/mcp-servers/${existing.id})`
+      ? `its URL holds credentials, which the log keeps masked, so this gateway cannot tell that they are the same (only the replica that registered it can): if this is your own registration sent again (its first answer lost), it is server ${existing.id} (GET /v1/mcp-servers/${existing.id}); give the credentials by reference to the gateway's environment instead (\`?api_key=\${env:NAME}\`, recorded as written, so every replica connects and compares it)`
       : `their definitions differ (${differs.join(', ')})`;
     const resend = masked ? '' : '; sending the same definition again answers with the registered server';
     throw new McpGatewayError(
@@ -559,8 +563,8 @@ export class McpGateway {
     await unlessAborted(u.connect().catch(() => undefined), this.shutdown.signal).catch(() => {
       // Its URL's credentials, masked in the log, only this process could compare (registerOrMatch).
       const resend =
-        p.url && urlHoldsCredentials(p.url)
-          ? `sending the same registration again is safe, but another process answers it 409 MCP_SERVER_EXISTS naming this server (id ${id}), as only this one could compare the credentials of its URL: this server is yours`
+        p.url && !isUrlTemplate(p.url) && urlHoldsCredentials(p.url)
+          ? `sending the same registration again is safe, but another process answers it 409 MCP_SERVER_EXISTS naming this server (id ${id}), as only this one could compare the credentials of its URL: this server is yours (given as \`?api_key=\${env:NAME}\`, any replica compares them)`
           : 'sending the same registration again is safe (it answers 200 with this server), another definition is MCP_SERVER_EXISTS';
       throw shuttingDownError({
         what: `MCP server ${p.name} is registered (id ${id}), but its connection and tool discovery did not end before it stopped; another replica connects to it (GET /v1/mcp-servers/${id}); ${resend}`,
@@ -590,6 +594,12 @@ export class McpGateway {
         details: { field: `headers.${missing.header}`, variable: missing.variable },
       });
     }
+    const missingInUrl = p.url ? missingUrlVariables(p.url)[0] : undefined;
+    if (missingInUrl) {
+      throw new McpGatewayError('MCP_SECRET_MISSING', `url: environment variable ${missingInUrl} is not set on this gateway`, {
+        details: { field: 'url', variable: missingInUrl },
+      });
+    }
     const missingEnv = p.env ? missingEnvVariables(p.env)[0] : undefined;
     if (missingEnv) {
       throw new McpGatewayError('MCP_SECRET_MISSING', `env.${missingEnv.name}: environment variable ${missingEnv.variable} is not set on this gateway`, {
@@ -602,14 +612,16 @@ export class McpGateway {
     // Every name, as before; the templates too (v3), never a literal value.
     const env = p.env && envRecord(p.env);
     if (env) data.envKeys = env.envKeys;
-    if (p.url) data.url = redactUrl(p.url);
+    // Any URL with its credentials masked; a template as written too (v6: names, never values), in a field of its own.
+    if (p.url) data.url = isUrlTemplate(p.url) ? maskedTemplate(p.url) : shownUrl(p.url);
     const limits = p.limits && limitsOf(p.limits);
     // Each version only when its field is used: a registration without them stays as it was (v1).
     if (limits) data.limits = limits;
     if (p.headers) data.headers = p.headers;
     if (env?.templates) data.env = env.templates;
     if (p.egress) data.egress = p.egress;
-    const version = limits?.connectTimeoutMs !== undefined ? 5 : p.egress ? 4 : p.headers || env?.templates ? 3 : limits ? 2 : 1;
+    if (p.url && isUrlTemplate(p.url)) data.urlTemplate = p.url;
+    const version = p.url && isUrlTemplate(p.url) ? 6 : limits?.connectTimeoutMs !== undefined ? 5 : p.egress ? 4 : p.headers || env?.templates ? 3 : limits ? 2 : 1;
     return { data, version, ...(limits ? { limits } : {}) };
   }
 
@@ -745,8 +757,8 @@ export class McpGateway {
       // Kept from reconnecting with the log's settings alone when the follower applies it first (reattachKnown): this process has the literal env values.
       this.registering.add(existing.id);
       try {
-        // v2 only for settings with a connect timeout of their own: any other stays v1, as consumers were promised.
-        const version = limits?.connectTimeoutMs !== undefined ? 2 : 1;
+        // v3 only for a URL template, v2 for settings with a connect timeout of their own: any other stays v1, as consumers were promised.
+        const version = p.url && isUrlTemplate(p.url) ? 3 : limits?.connectTimeoutMs !== undefined ? 2 : 1;
         await this.record(existing.id, existing.tenant, 'McpServerReconfigured', { ...data, changed }, p.actor, p.correlationId, 'any', version);
       } finally {
         this.registering.delete(existing.id);

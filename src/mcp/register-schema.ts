@@ -2,6 +2,9 @@ import { z } from 'zod';
 import { McpServerLimitsV5Schema } from '../../events/mcp.events';
 import { envProblems } from './upstream-env';
 import { headersProblems } from './upstream-headers';
+import { isUrlTemplate, urlTemplateProblem } from './upstream-url';
+
+const HTTP_URL = z.url({ protocol: /^https?$/ });
 
 /** What the gateway registers, from the API (`POST /v1/mcp-servers`, the CLI) and from MCP_SERVERS_FILE alike. */
 const RegisterSchema = z
@@ -13,8 +16,10 @@ const RegisterSchema = z
     args: z.array(z.string().max(4000)).max(100).optional(),
     env: z.record(z.string().max(200), z.string()).optional(),
     cwd: z.string().optional(),
+    // A template (`?api_key=${env:NAME}`) is checked as one below: it parses only once its references stand for values.
     url: z
-      .url({ protocol: /^https?$/ })
+      .string()
+      .refine((u) => isUrlTemplate(u) || HTTP_URL.safeParse(u).success, 'Invalid URL')
       .refine((u) => !/^[a-z]+:\/\/[^/]*@/i.test(u), 'a user name or password in the URL is not supported (fetch refuses it, and the log must not hold it)')
       .optional(),
     limits: McpServerLimitsV5Schema.optional(),
@@ -26,6 +31,8 @@ const RegisterSchema = z
     path: ['transport'],
   })
   .superRefine((p, ctx) => {
+    const urlProblem = p.url && isUrlTemplate(p.url) ? urlTemplateProblem(p.url) : undefined;
+    if (urlProblem) ctx.addIssue({ code: 'custom', path: ['url'], message: urlProblem });
     for (const issue of p.headers ? headersProblems(p.headers, p.transport) : []) ctx.addIssue({ code: 'custom', ...issue });
     // Literal values are kept (in memory only): MCP_SERVERS_FILE and in-process callers give them again at each start.
     for (const issue of p.env ? envProblems(p.env, p.transport, 'keep') : []) ctx.addIssue({ code: 'custom', ...issue });

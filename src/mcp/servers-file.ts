@@ -5,6 +5,7 @@ import type { Actor } from '../core/envelope';
 import { envProblems, missingEnvVariables } from './upstream-env';
 import { headersProblems, missingVariables } from './upstream-headers';
 import { registrationProblem } from './register-schema';
+import { missingUrlVariables } from './upstream-url';
 import { SHARED_TENANT, type RegisterServerParameters } from './types';
 import { loneSurrogateProblem } from '../core/lone-surrogate';
 import { readSettingsDocument } from '../core/settings-text';
@@ -57,7 +58,9 @@ const CLIENT_VARIABLE = /\$\{(?:(?:env|input|config|command):[^-=?+}]|(?:workspa
 
 /** Where another client would expand its "${…}" variables and the gateway passes them as written. */
 function unexpandedVariable(e: { command?: string; args?: string[]; cwd?: string; url?: string }): string | undefined {
-  const fields: [string, string | undefined][] = [['command', e.command], ...(e.args ?? []).map((a, i): [string, string] => [`args.${i}`, a]), ['cwd', e.cwd], ['url', e.url]];
+  // A URL's ${env:NAME} is the gateway's own (resolved at each connect); another client's variables there are not.
+  const url = e.url?.replace(/\$\{env:[A-Za-z_][A-Za-z0-9_]{0,199}\}/g, '');
+  const fields: [string, string | undefined][] = [['command', e.command], ...(e.args ?? []).map((a, i): [string, string] => [`args.${i}`, a]), ['cwd', e.cwd], ['url', url]];
   return fields.find(([, v]) => v !== undefined && CLIENT_VARIABLE.test(v))?.[0];
 }
 
@@ -110,8 +113,9 @@ function refuse(problems: readonly (SettingsProblem & { variable?: string })[], 
  * or the common `{mcpServers: {name: {command, args, env} | {url, type, headers}}}` (VS Code's `{servers: {name: …}}` too).
  * Entries without a tenant are shared; an entry with `disabled: true` is left out; a key no entry takes is refused, naming it
  * (another client's `timeout`, `transportType`, `envFile`, `disabledTools` with what to write instead), `autoApprove` and
- * `alwaysAllow` ignored; VS Code's or Cursor's `${workspaceFolder}`, `${env:NAME}` in command, args, cwd or url refused.
- * A header or env value referring to an environment variable this process lacks stops start-up, naming both;
+ * `alwaysAllow` ignored; VS Code's or Cursor's `${workspaceFolder}`, `${env:NAME}` in command, args or cwd refused, and
+ * in url any but `${env:NAME}` (in its path or query: McpServerRegistered v6).
+ * A header, env or url value referring to an environment variable this process lacks stops start-up, naming both;
  * so does an entry the gateway would refuse (a bad name, url or transport), naming the entry: the whole
  * file is checked before any entry is registered. A refusal names every problem of the file (at most
  * five, then how many more), each with its entry and its line and column; a value under `env` or
@@ -149,13 +153,14 @@ export function readServersFile(
       found.push({ text: `${at}.${field.join('.')}: ${message}`, path: [...place, ...field], ...(variable ? { variable } : {}) });
     const literal = unexpandedVariable(e);
     if (literal) {
-      problem(literal.split('.').map((k) => (/^\d+$/.test(k) ? Number(k) : k)), '"${…}" variables are not expanded there (the gateway would pass it as written): write the value itself; "${env:NAME}" is read in "env" and "headers" only');
+      problem(literal.split('.').map((k) => (/^\d+$/.test(k) ? Number(k) : k)), '"${…}" variables are not expanded there (the gateway would pass it as written): write the value itself; "${env:NAME}" is read in "env", "headers" and "url" only');
     }
     const kind = e.transport ?? (e.type === 'sse' ? 'sse' : e.type === 'stdio' ? 'stdio' : e.url ? 'http' : 'stdio');
     if (e.headers) {
       for (const h of headersProblems(e.headers, kind)) problem(h.path, h.message);
       for (const m of missingVariables(e.headers)) problem(['headers', m.header], `environment variable ${m.variable} is not set`, m.variable);
     }
+    for (const variable of e.url ? missingUrlVariables(e.url) : []) problem(['url'], `environment variable ${variable} is not set`, variable);
     if (e.env) {
       // Literal values are kept as before (in memory, given again by this file at each start); references are checked like headers.
       for (const v of envProblems(e.env, kind, 'keep')) problem(v.path, v.message);

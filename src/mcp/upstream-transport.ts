@@ -11,6 +11,7 @@ import { publicOnlyFetch } from './public-only-fetch';
 import { SseTransportWithCause } from './sse-transport-with-cause';
 import { resolveEnv } from './upstream-env';
 import { resolveHeaders } from './upstream-headers';
+import { resolveUrl } from './upstream-url';
 import type { UpstreamSpec } from './types';
 
 /**
@@ -137,15 +138,16 @@ export function openUpstreamTransport(spec: UpstreamSpec, hooks: StdioHooks, wra
     // builds a new transport, a session's re-initialisation. The SDK puts its own headers under
     // them, hence the refused names (RESERVED_HEADERS). Resolved here, at connect, from this
     // process's environment: a replica or a restart reads its own, and a rotated secret is used
-    // from the next connection on.
+    // from the next connection on. So is a URL's `${env:NAME}` (resolveUrl): the resolved URL
+    // lives in the transport only, every message naming the URL as its template.
     case 'http':
       if (!spec.url) throw new ValidationError('http upstream needs a url', { field: 'url' });
-      return new StreamableHTTPClientTransport(new URL(spec.url), { fetch: wrapFetch(fetchOf(spec, hooks)), ...requestInitOf(spec) });
+      return new StreamableHTTPClientTransport(new URL(resolveUrl(spec.url)), { fetch: wrapFetch(fetchOf(spec, hooks)), ...requestInitOf(spec) });
     case 'sse':
       if (!spec.url) throw new ValidationError('sse upstream needs a url', { field: 'url' });
       // Its event stream's failed fetch is passed on as it is (a refusal of a tenant's server, a
       // refused connection), as streamable HTTP does: the health cause keeps its code (SseTransportWithCause).
-      return new SseTransportWithCause(new URL(spec.url), { fetch: fetchOf(spec, hooks), ...requestInitOf(spec) });
+      return new SseTransportWithCause(new URL(resolveUrl(spec.url)), { fetch: fetchOf(spec, hooks), ...requestInitOf(spec) });
   }
 }
 

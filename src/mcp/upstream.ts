@@ -16,7 +16,8 @@ import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamable
 import { SseError } from '@modelcontextprotocol/sdk/client/sse.js';
 import { MCP_TOOL_LIMITS } from '../../events/mcp.events';
 import { healthCauseText } from '../../events/mcp-health-reason';
-import { redactUrl, redactUrlsIn } from '../core/errors';
+import { redactUrlsIn } from '../core/errors';
+import { shownUrl, withoutUrlValues, withoutUrlValuesIn } from './upstream-url';
 import { cutText, wellFormed } from '../core/well-formed';
 import { CallEnd, CallerRequests, type ActiveCall, type AskCaller } from './caller-requests';
 import { CallStreams } from './call-streams';
@@ -210,7 +211,7 @@ export class Upstream {
    * callers and their ToolCallFailed events.
    */
   get label(): string {
-    return this.spec.url && this.spec.tenant !== SHARED_TENANT ? `${this.spec.name} (${redactUrl(this.spec.url)})` : this.spec.name;
+    return this.spec.url && this.spec.tenant !== SHARED_TENANT ? `${this.spec.name} (${shownUrl(this.spec.url)})` : this.spec.name;
   }
 
   get circuit(): 'closed' | 'open' | 'half-open' {
@@ -484,7 +485,7 @@ export class Upstream {
     if (err instanceof McpGatewayError) return err;
     // Its text well-formed (wellFormed) as it enters: the caller is told what ToolCallFailed records.
     if (err instanceof McpError && !(lost && err.code === ErrorCode.ConnectionClosed)) {
-      return new UpstreamProtocolError(err.code, wellFormed(err.message.replace(/^MCP error -?\d+: /, '')), wellFormed(err.data));
+      return new UpstreamProtocolError(err.code, wellFormed(this.withoutUrlValues(err.message.replace(/^MCP error -?\d+: /, ''))), wellFormed(withoutUrlValuesIn(err.data, this.spec.url)));
     }
     // The stderr lines are the upstream's own text (it may echo a call's arguments): kept apart in
     // the details too. So is how its process ended: under MCP_PAYLOAD_POLICY=hash-only the audit
@@ -493,10 +494,19 @@ export class Upstream {
     // Its last few lines (STDERR_LINES), each cut at 300 characters, joined by ` | `.
     const stderr = this.spec.tenant !== SHARED_TENANT ? this.lastStderr.map((line) => wellFormed(cutText(redactUrlsIn(line), 300))).join(' | ') : '';
     const details = { ...(stderr ? { stderr } : {}), ...(this.lastExit ? { exit: this.lastExit } : {}) };
-    return new McpGatewayError('MCP_UPSTREAM_UNAVAILABLE', wellFormed(`${this.label}: ${this.describe(err)}${stderr ? ` (stderr: ${stderr})` : ''}`), {
-      cause: err,
+    return new McpGatewayError('MCP_UPSTREAM_UNAVAILABLE', wellFormed(this.withoutUrlValues(`${this.label}: ${this.describe(err)}${stderr ? ` (stderr: ${stderr})` : ''}`)), {
+      // Kept for what it was (healthCauseOf), its text without the URL's values: a log writes it whole.
+      cause: withoutUrlValuesIn(err, this.spec.url),
       ...(Object.keys(details).length ? { details } : {}),
     });
+  }
+
+  /**
+   * `text` without the values of the variables the URL's template refers to (an error repeating the
+   * URL it was given, or the upstream quoting its own): each is named by its reference instead.
+   */
+  private withoutUrlValues(text: string): string {
+    return withoutUrlValues(text, this.spec.url);
   }
 
   /**
@@ -539,7 +549,8 @@ export class Upstream {
     const exit = this.lastExit ? healthCauseText(exitCause(this.lastExit)) : undefined;
     const last = this.lastTransportError;
     // A shared server's transport error may quote what its process wrote; the size limit's is the gateway's own words.
-    const error = last && (this.spec.tenant !== SHARED_TENANT || isMessageTooLarge(last)) ? cutText(redactUrlsIn(last.message), 300) : undefined;
+    // The URL's values replaced before the cut, as its credentials are: cut inside one, what is left is no value to find.
+    const error = last && (this.spec.tenant !== SHARED_TENANT || isMessageTooLarge(last)) ? cutText(this.withoutUrlValues(redactUrlsIn(last.message)), 300) : undefined;
     if (error) return `the connection closed after the transport's error: ${error}${exit ? `; ${exit}` : ''}`;
     return exit ? `the connection closed: ${exit}` : 'the connection closed';
   }

@@ -4,6 +4,7 @@ import { BatchEvents, BatchPage, BatchView } from '../api/schemas/batches';
 import { AuditEventView, EventPage, ProofFile, type EventsQueryInput } from '../api/schemas/events';
 import { CreatedKey, KeyPage, KeyView, type CreateKeyInput } from '../api/schemas/keys';
 import { McpServerList, McpServerView, ToolList, type RegisterServerInput } from '../api/schemas/mcp';
+import { SubjectRecord } from '../api/schemas/subjects';
 import { Health, Readiness } from '../api/schemas/system';
 import { ApprovalResponse, SubmitTaskResponse, TaskPage, TaskView, type ApprovalInput, type SubmitTaskInput, type TaskListQueryInput } from '../api/schemas/tasks';
 import { ToolCallPage, ToolCallView, type ToolCallListQueryInput } from '../api/schemas/tool-calls';
@@ -181,8 +182,14 @@ export class OpenMcpClient {
   };
 
   readonly keys = {
-    /** The only call that ever returns a key: store it now. */
-    create: (body: CreateKeyInput) => this.call('create key', CreatedKey, { method: 'POST', path: '/v1/keys', body }, [201]),
+    /**
+     * The only call that ever returns a key: store it now. With `idempotencyKey` (made once per
+     * key) it is retried on 503 and lost connections, and never issues a second key: when the lost
+     * attempt had issued it, the retry throws ConflictApiError `API_KEY_ALREADY_ISSUED` naming it in
+     * `problem.keyId` (its secret is never shown again: revoke it and create another, under a new key).
+     */
+    create: (body: CreateKeyInput, opts: { idempotencyKey?: string } = {}) =>
+      this.call('create key', CreatedKey, { method: 'POST', path: '/v1/keys', body, idempotencyKey: opts.idempotencyKey }, [201]),
     /** One page of keys (never the keys themselves), oldest first. */
     list: (query: KeyListQuery = {}) => this.call('list keys', KeyPage, { method: 'GET', path: '/v1/keys', query }),
     /**
@@ -208,6 +215,11 @@ export class OpenMcpClient {
      * MCP_PAYLOAD_POLICY=encrypted can no longer be read. Idempotent (safe to repeat).
      */
     erase: (subject: string) => this.callNoContent('erase subject key', { method: 'DELETE', path: `/v1/subjects/${seg(subject)}/key` }),
+    /**
+     * The subject's data keys, oldest first: when each was made and erased, and the SubjectKeyErased
+     * event recording each erasure (`erasure.eventId`; `events.proof` gives its proof). Never a key.
+     */
+    show: (subject: string) => this.call('get subject', SubjectRecord, { method: 'GET', path: `/v1/subjects/${seg(subject)}` }),
   };
 
   health(): Promise<z.infer<typeof Health>> {

@@ -7,7 +7,9 @@ import { can, PERMISSIONS } from '../auth/roles';
 import type { RecordedEvent } from '../core/envelope';
 import type { EventStore } from '../eventstore/port';
 import type { ReadModels } from '../readmodels/port';
-import { ForbiddenError, StreamRefusedError } from '../api/errors';
+import { ForbiddenError, RateLimitedError, StreamRefusedError } from '../api/errors';
+import type { RateLimiter } from '../auth/rate-limit';
+import { rateLimitHeaders } from '../auth/rate-limit-headers';
 import { eventStreamsOf } from '../http/event-streams';
 import { isHexAddress } from '../core/address';
 import { NotFoundError, urlHoldsCredentials, ValidationError } from '../core/errors';
@@ -28,8 +30,11 @@ export type UiPluginOptions = {
    * `address` the same limit on failed authentications per client address (429).
    */
   authenticate: (authorization: string | undefined, connection?: object, address?: string) => Promise<Principal>;
-  /** The API's rate limiter: each /ui/api request counts against the same per-key and per-tenant windows (429 beyond). */
-  rateLimit?: (p: Principal) => Promise<unknown>;
+  /**
+   * The API's rate limiter: each /ui/api request counts against the same per-key and per-tenant
+   * windows (429 beyond), and its answer carries where it left them (RateLimit-*), as on REST.
+   */
+  rateLimit?: RateLimiter;
   /**
    * The chain RPC URL the Verify page proposes to signed-in users, unless it holds a credential (a
    * provider's key in its path or query, a user and password): then the page proposes none.
@@ -112,10 +117,17 @@ export const uiPlugin: FastifyPluginAsync<UiPluginOptions> = async (app, o) => {
   // Each request counts against the key's rate limits, as on REST and /mcp (a key over its limit
   // kept full use of the dashboard's API); a stream's heartbeat re-check is not a request, and
   // neither counts a failed authentication of the client address nor is refused for one.
-  const principal = async (request: FastifyRequest, permission: Parameters<typeof can>[1] = 'tasks:read', count = true) => {
+  // The RateLimit-* headers are set on the raw response: the live stream writes its head itself (hijacked).
+  const principal = async (request: FastifyRequest, reply: FastifyReply, permission: Parameters<typeof can>[1] = 'tasks:read', count = true) => {
     const p = await o.authenticate(request.headers.authorization, undefined, count ? request.ip : undefined);
     // Counted before the permission check, as on REST: a refused request (403) uses up the window too.
-    if (count) await o.rateLimit?.(p);
+    if (count && o.rateLimit) {
+      const state = await o.rateLimit(p).catch((err: unknown) => {
+        if (err instanceof RateLimitedError) for (const [name, value] of Object.entries(rateLimitHeaders(err))) reply.raw.setHeader(name, value);
+        throw err;
+      });
+      for (const [name, value] of Object.entries(rateLimitHeaders(state))) reply.raw.setHeader(name, value);
+    }
     if (!can(p.role, permission)) throw new ForbiddenError(`role ${p.role} lacks ${permission}`, { permission });
     return p;
   };
@@ -143,8 +155,8 @@ export const uiPlugin: FastifyPluginAsync<UiPluginOptions> = async (app, o) => {
     return reply.type(a.type).send(a.body);
   });
 
-  app.get(`${MOUNT}/api/config`, api, async (request) => {
-    const p = await principal(request);
+  app.get(`${MOUNT}/api/config`, api, async (request, reply) => {
+    const p = await principal(request, reply);
     return {
       tenant: p.tenant,
       role: p.role,
@@ -160,15 +172,15 @@ export const uiPlugin: FastifyPluginAsync<UiPluginOptions> = async (app, o) => {
     };
   });
 
-  app.get(`${MOUNT}/api/activity`, api, async (request) => {
-    const p = await principal(request);
+  app.get(`${MOUNT}/api/activity`, api, async (request, reply) => {
+    const p = await principal(request, reply);
     // Events by what the role may read, as its live stream (visibleTo): no count of key events for a viewer.
     const mayRead = (x: Parameters<typeof can>[1]) => can(p.role, 'events:read') || can(p.role, x);
     return { bucketSeconds: 60, position: hub.position, buckets: hub.activity.series(p.crossTenant ? undefined : p.tenant, Date.now(), mayRead) };
   });
 
-  app.get(`${MOUNT}/api/mcp-health`, api, async (request) => {
-    const p = await principal(request, 'mcp:read');
+  app.get(`${MOUNT}/api/mcp-health`, api, async (request, reply) => {
+    const p = await principal(request, reply, 'mcp:read');
     const calls = hub.tools.byServer(scope(p));
     // A shared server's calls in flight are every tenant's: how busy the others are is theirs.
     const upstreams = (o.upstreams?.() ?? [])
@@ -179,8 +191,8 @@ export const uiPlugin: FastifyPluginAsync<UiPluginOptions> = async (app, o) => {
 
   // Public facts from CHAINS_FILE and the chain (names, ABI, token units), shown beside a proposal
   // whose hash the browser checks itself: they explain what is approved, they are not what is approved.
-  app.get<{ Querystring: { chainId?: string; address?: string; method?: string } }>(`${MOUNT}/api/contract`, api, async (request) => {
-    await principal(request);
+  app.get<{ Querystring: { chainId?: string; address?: string; method?: string } }>(`${MOUNT}/api/contract`, api, async (request, reply) => {
+    await principal(request, reply);
     const q = request.query;
     if (!q.chainId || !/^\d{1,15}$/.test(q.chainId)) throw new ValidationError('chainId must be a chain id (decimal)', { field: 'chainId' });
     if (!isHexAddress(q.address)) throw new ValidationError('address must be a 0x-prefixed 20-byte address', { field: 'address' });
@@ -191,7 +203,7 @@ export const uiPlugin: FastifyPluginAsync<UiPluginOptions> = async (app, o) => {
   });
 
   app.get<{ Querystring: { after?: string | string[] } }>(`${MOUNT}/api/stream`, { ...api, config: { eventStream: true } }, async (request, reply) => {
-    const p = await principal(request);
+    const p = await principal(request, reply);
     const after = streamAfter(request.query.after);
     // Decided here, after the key check: nothing is awaited from here until the stream is open.
     if (!streams.admit(reply.raw, () => stream.close())) throw new StreamRefusedError();
@@ -215,7 +227,7 @@ export const uiPlugin: FastifyPluginAsync<UiPluginOptions> = async (app, o) => {
     // again, so a revoked key stops hearing within a beat (plus the authenticator's cache time).
     const beat = setInterval(() => {
       stream.comment('keep-alive');
-      principal(request, 'tasks:read', false).catch(() => stream.close());
+      principal(request, reply, 'tasks:read', false).catch(() => stream.close());
     }, o.heartbeatMs ?? 15_000);
     stream.onClose(() => {
       mine.splice(mine.indexOf(stream), 1);

@@ -155,6 +155,30 @@ function describeKeyIssue(name: string, open: (ctx: Mocha.Context) => Promise<Fi
       expect(await f.keys.get(key.id)).to.have.property('revokedAt');
     });
 
+    const createIdem = (d: KeyServiceDependencies, idempotencyKey: string) => createApiKey(d, by(), { role: 'viewer', tenant, idempotencyKey });
+
+    it('with an Idempotency-Key, a first request that failed (the event store down) issued nothing: its retry issues the key, and a retry of that names it', async () => {
+      const err = await failure(createIdem(deps({ store: replacing<EventStore>(f.store, { append: () => Promise.reject(outage()) }) }), 'retry-me'));
+      expect(err).to.be.instanceOf(UnavailableError);
+      const issued = await createIdem(deps(), 'retry-me');
+      expect(issued.key).to.match(/^omk_/);
+      const again = await failure(createIdem(deps(), 'retry-me'));
+      expect(again?.code).to.equal('API_KEY_ALREADY_ISSUED');
+      expect(again?.message).to.include(issued.record.id).and.not.to.include(issued.key);
+    });
+
+    it('with an Idempotency-Key, a process killed midway: a retry is told to ask again (409 IDEMPOTENCY_KEY_IN_USE) until the sweep lets that key go, then issues one', async () => {
+      const appending = deferred();
+      const killed = replacing<EventStore>(f.store, { append: () => (appending.resolve(), new Promise(() => {})) });
+      void createIdem(deps({ store: killed }), 'killed-midway');
+      await appending.promise;
+      const busy = await failure(createIdem(deps(), 'killed-midway'));
+      expect(busy?.code).to.equal('IDEMPOTENCY_KEY_IN_USE');
+      now += UNISSUED_KEY_HOLD_MS + 1;
+      await settleUnissuedKeys(deps());
+      expect((await createIdem(deps(), 'killed-midway')).key).to.match(/^omk_/);
+    });
+
     it('an API process sweeps as it starts (then every minute), and stops once its run is done', async () => {
       const appending = deferred();
       const seen = recording(f.keys);

@@ -1,6 +1,8 @@
 import { expect } from 'chai';
 import { generateApiKey } from '../../src/auth/api-key';
-import type { ApiKeyRecord, KeyStore } from '../../src/auth/key-store';
+import { randomBytes } from 'node:crypto';
+import { IdempotencyKeyTakenError, type ApiKeyRecord, type KeyStore } from '../../src/auth/key-store';
+import type { Hex } from '../../src/core/hex';
 import { newId } from '../../src/core/ids';
 
 export type KeyStoreFixture = { keys: KeyStore; close(): Promise<void> };
@@ -178,6 +180,50 @@ export function describeKeyStore(name: string, open: (ctx: Mocha.Context) => Pro
       const results = await Promise.all(Array.from({ length: 8 }, () => f.keys.insertUnderLimit(record({ tenant }), { limit: 3 })));
       expect(results.filter((r) => r.inserted)).to.have.length(3);
       expect(await f.keys.list({ tenant, limit: 100 })).to.have.length(3);
+    });
+
+    const digest = () => `0x${randomBytes(32).toString('hex')}` as Hex;
+    const taken = (p: Promise<unknown>) => p.then(() => 'inserted', (e: unknown) => (e instanceof IdempotencyKeyTakenError ? 'taken' : Promise.reject(e)));
+
+    it('an idempotency key is held by one key: found with its request digest while being issued and once handed out (revoked too); a second insert with it, limited or not, inserts nothing; the record itself does not show it', async () => {
+      const tenant = `idem-${newId()}`;
+      const idempotency = { key: digest(), request: digest() };
+      const first = record({ tenant });
+      await f.keys.insertUnderLimit(first, { limit: 5, issuing: true, idempotency });
+      expect(await f.keys.findByIdempotencyKey(idempotency.key)).to.deep.equal({ record: first, request: idempotency.request, issued: false });
+      expect(await taken(f.keys.insert(record({ tenant }), { issuing: true, idempotency: { key: idempotency.key, request: digest() } }))).to.equal('taken');
+      expect(await taken(f.keys.insertUnderLimit(record({ tenant }), { limit: 5, issuing: true, idempotency }))).to.equal('taken');
+      expect(await f.keys.issue(first.id)).to.equal(true);
+      expect(await f.keys.findByIdempotencyKey(idempotency.key)).to.deep.equal({ record: first, request: idempotency.request, issued: true });
+      expect(await f.keys.get(first.id), 'the record as it was given').to.deep.equal(first);
+      expect(await f.keys.list({ tenant, limit: 10 })).to.deep.equal([first]);
+      await f.keys.revoke(first.id, '2026-12-06T11:00:00.000Z');
+      expect((await f.keys.findByIdempotencyKey(idempotency.key))?.record).to.deep.equal({ ...first, revokedAt: '2026-12-06T11:00:00.000Z' });
+      expect(await taken(f.keys.insert(record({ tenant }), { idempotency }))).to.equal('taken');
+      expect(await f.keys.list({ tenant, limit: 10 }), 'nothing inserted').to.have.length(1);
+      expect(await f.keys.findByIdempotencyKey(digest())).to.equal(undefined);
+    });
+
+    it('a key let go unissued gives its idempotency key up: not found, and the next insert with it goes in', async () => {
+      const tenant = `idem-${newId()}`;
+      const idempotency = { key: digest(), request: digest() };
+      const lost = record({ tenant });
+      await f.keys.insert(lost, { issuing: true, idempotency });
+      expect(await f.keys.abandon(lost.id, '2026-12-06T10:05:00.000Z')).to.equal(true);
+      expect(await f.keys.findByIdempotencyKey(idempotency.key)).to.equal(undefined);
+      const retry = record({ tenant });
+      await f.keys.insertUnderLimit(retry, { limit: 5, issuing: true, idempotency });
+      expect((await f.keys.findByIdempotencyKey(idempotency.key))?.record).to.deep.equal(retry);
+      expect(await f.keys.keepRevoked(lost.id), 'the key let go settles as before').to.equal(true);
+      expect((await f.keys.findByIdempotencyKey(idempotency.key))?.record.id).to.equal(retry.id);
+    });
+
+    it('keys inserted at once with one idempotency key: one goes in, the others are told it is taken', async () => {
+      const tenant = `idem-race-${newId()}`;
+      const idempotency = { key: digest(), request: digest() };
+      const outcomes = await Promise.all(Array.from({ length: 6 }, (_, i) => taken(i % 2 ? f.keys.insert(record({ tenant }), { issuing: true, idempotency }) : f.keys.insertUnderLimit(record({ tenant }), { limit: 10, issuing: true, idempotency }))));
+      expect(outcomes.filter((o) => o === 'inserted')).to.have.length(1);
+      expect(await f.keys.unissued({ createdBefore: '2026-12-07T00:00:00.000Z', limit: 1000 }).then((rs) => rs.filter((r) => r.tenant === tenant))).to.have.length(1);
     });
   });
 }

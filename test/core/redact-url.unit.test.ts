@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { redactUrl, redactUrlsIn } from '../../src/core/errors';
+import { redactUrl, redactUrlsIn, urlHoldsCredentials } from '../../src/core/errors';
 
 describe('redactUrl / redactUrlsIn: URLs fit for messages, logs and the event log', () => {
   it('masks user name, password and credential-like query values; keeps the rest', () => {
@@ -10,6 +10,14 @@ describe('redactUrl / redactUrlsIn: URLs fit for messages, logs and the event lo
     );
     expect(redactUrl('http://127.0.0.1:8545')).to.equal('http://127.0.0.1:8545/');
     expect(redactUrl('not a url //user:pw@x')).to.equal('not a url //***@x');
+  });
+
+  it('keeps an MCP upstream URL\'s ${env:NAME} references as written (a name, no value: neither masked nor percent-encoded), masking what is beside them', () => {
+    const t = 'https://mcp.example/s/${env:PATH_KEY}/mcp?api_key=${env:EXAMPLE_KEY}&region=eu';
+    expect(redactUrl(t)).to.equal(t);
+    expect(urlHoldsCredentials(t)).to.equal(false);
+    expect(redactUrl('https://mcp.example/mcp?api_key=${env:K}&token=literal')).to.equal('https://mcp.example/mcp?api_key=${env:K}&token=***');
+    expect(redactUrlsIn(`down (${t}): refused; again at ${t}.`)).to.equal(`down (${t}): refused; again at ${t}.`);
   });
 
   it('with pathKeys (logs), masks an API key in the path, where chain RPC providers take it (Infura /v3/<key>, Alchemy /v2/<key>, QuickNode /<token>/); keeps short or word-like segments, and the path of a URL kept for use', () => {

@@ -95,6 +95,19 @@ describe('REST answers match the OpenAPI document the gateway serves (/docs)', f
     }
   });
 
+  it('/mcp sends the headers the document declares for it (RateLimit-*, as REST answers do; before the failed authentications below hold the address)', async () => {
+    const declared = Object.keys((doc.paths['/mcp'].post.responses['200'] as { headers?: Record<string, unknown> }).headers ?? {});
+    expect(declared).to.include.members(['ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset']);
+    const res = await fetch(`${gw!.url}/mcp`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'conformance', version: '1' } } }),
+    });
+    await res.text();
+    expect(res.status).to.equal(200);
+    for (const name of declared) expect(res.headers.get(name), name).to.match(/^\d+$/);
+  });
+
   it('every REST operation: its answers, successes and refusals, are documented and validate against the served schemas', async () => {
     // Keys: create, list, change, revoke; refusals.
     const viewer = await exchange(201, 'POST', '/v1/keys', '/v1/keys', { body: { role: 'viewer', tenant: 'acme' } });
@@ -102,6 +115,13 @@ describe('REST answers match the OpenAPI document the gateway serves (/docs)', f
     const operator = await exchange(201, 'POST', '/v1/keys', '/v1/keys', { body: { role: 'operator', tenant: 'acme', agents: ['a1'] } });
     expect(operator.status).to.equal(201);
     await exchange(400, 'POST', '/v1/keys', '/v1/keys', { body: { role: 'wizard', tenant: 'acme' } });
+    // With an Idempotency-Key: issued once; a retry names the key (409, never the secret); another body 422.
+    const mint = { 'idempotency-key': 'conformance-key-1' };
+    const minted = await exchange(201, 'POST', '/v1/keys', '/v1/keys', { body: { role: 'viewer', tenant: 'acme' }, headers: mint });
+    const reminted = await exchange(409, 'POST', '/v1/keys', '/v1/keys', { body: { role: 'viewer', tenant: 'acme' }, headers: mint });
+    expect(reminted.body).to.include({ code: 'API_KEY_ALREADY_ISSUED', keyId: minted.body.id });
+    expect(reminted.headers.get('idempotent-replayed')).to.equal('true');
+    await exchange(422, 'POST', '/v1/keys', '/v1/keys', { body: { role: 'auditor', tenant: 'acme' }, headers: mint });
     await exchange(403, 'POST', '/v1/keys', '/v1/keys', { key: viewer.body.key, body: { role: 'viewer', tenant: 'acme' } });
     await exchange(200, 'GET', '/v1/keys', '/v1/keys?limit=1');
     await exchange(400, 'GET', '/v1/keys', '/v1/keys?cursor=AAAA');
@@ -183,6 +203,7 @@ describe('REST answers match the OpenAPI document the gateway serves (/docs)', f
 
     // Subjects, health.
     await exchange(404, 'DELETE', '/v1/subjects/{subject}/key', '/v1/subjects/acme:user:nobody/key'); // 404 SUBJECT_NOT_FOUND
+    await exchange(404, 'GET', '/v1/subjects/{subject}', '/v1/subjects/acme:user:nobody'); // 404 SUBJECT_NOT_FOUND
     await exchange(200, 'GET', '/healthz', '/healthz', { key: null });
     await exchange(200, 'GET', '/readyz', '/readyz', { key: null });
 
@@ -192,5 +213,28 @@ describe('REST answers match the OpenAPI document the gateway serves (/docs)', f
     expect(mismatches).to.deep.equal([]);
     const operations = Object.entries(doc.paths).flatMap(([path, ops]) => (path === '/mcp' ? [] : Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`)));
     expect(operations.filter((o) => !checked.has(o)), 'operations no answer was checked for').to.deep.equal([]);
+  });
+
+  it('every path of the document, asked with a method it does not list: 405 METHOD_NOT_ALLOWED, a problem of the served schema, Allow naming exactly its operations (HEAD with GET), before the key', async () => {
+    const problem = Object.values(doc.paths['/v1/tasks'].post.responses['400'].content!)[0].schema;
+    const schema = z.fromJSONSchema({ ...problem, components: doc.components } as Parameters<typeof z.fromJSONSchema>[0], { defaultTarget: 'openapi-3.0' });
+    const wrong: string[] = [];
+    for (const [template, ops] of Object.entries(doc.paths)) {
+      const listed = Object.keys(ops).map((m) => m.toUpperCase());
+      const served = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'].filter((m) => listed.includes(m) || (m === 'HEAD' && listed.includes('GET') && template !== '/mcp'));
+      const method = ['PUT', 'PATCH', 'DELETE', 'POST'].find((m) => !served.includes(m))!;
+      const url = template.replace(/\{[^}]+\}/g, '01a24dbd-2b81-7149-8887-50ea0db92900');
+      const res = await fetch(`${gw!.url}${url}`, { method });
+      const body = (await res.json()) as any;
+      const allow = res.headers.get('allow');
+      if (res.status !== 405 || allow !== served.join(', ')) wrong.push(`${method} ${url}: ${res.status}, Allow ${allow} (documented ${served.join(', ')})`);
+      if (template === '/mcp') {
+        if (body?.error?.data?.code !== 'METHOD_NOT_ALLOWED') wrong.push(`${method} /mcp: ${JSON.stringify(body)}`);
+        continue;
+      }
+      if (!res.headers.get('content-type')?.startsWith('application/problem+json')) wrong.push(`${method} ${url}: sent as ${res.headers.get('content-type')}`);
+      if (!schema.safeParse(body).success || body.code !== 'METHOD_NOT_ALLOWED') wrong.push(`${method} ${url}: ${JSON.stringify(body)}`);
+    }
+    expect(wrong).to.deep.equal([]);
   });
 });

@@ -12,6 +12,7 @@ function heldReads(inner: SubjectKeyStore) {
     keyFor: async (s) => inner.keyFor(s).then((k) => hold({ kid: k.kid, key: Buffer.from(k.key) })),
     keyById: async (kid) => inner.keyById(kid).then((k) => hold(k && Buffer.from(k))),
     erase: (s) => inner.erase(s),
+    keysOf: (s) => inner.keysOf(s),
   };
   return { store, release: () => held.splice(0).forEach((f) => f()) };
 }
@@ -43,7 +44,7 @@ describe('cachedSubjectKeys', () => {
     const inner = new MemorySubjectKeyStore();
     const k = await inner.keyFor(subject);
     let reads = 0;
-    const cached = cachedSubjectKeys({ ...inner, keyFor: (s) => inner.keyFor(s), erase: (s) => inner.erase(s), keyById: (kid) => (reads++, inner.keyById(kid)) });
+    const cached = cachedSubjectKeys({ ...inner, keyFor: (s) => inner.keyFor(s), erase: (s) => inner.erase(s), keysOf: (s) => inner.keysOf(s), keyById: (kid) => (reads++, inner.keyById(kid)) });
     const together = await Promise.all([1, 2, 3].map(() => cached.keyById(k.kid)));
     expect(together.every((key) => key?.equals(k.key))).to.equal(true);
     expect(reads).to.equal(1);

@@ -11,7 +11,7 @@ import { until } from '../mcp/support/until';
 import { makeGatewayHarness } from '../api/support/gateway-harness';
 import type { Harness } from '../api/support/harness';
 import type { McpGateway } from '../../src/mcp/gateway';
-import { runSubjectsErase } from '../../src/cli/subjects';
+import { runSubjectsErase, runSubjectsExport, runSubjectsShow } from '../../src/cli/subjects';
 import { runToolCallsShow } from '../../src/cli/tool-calls';
 import { clientFromEnvironment } from '../../src/sdk/from-env';
 
@@ -49,6 +49,8 @@ describe('crypto-erasure of tool-call payloads (MCP_PAYLOAD_POLICY=encrypted)', 
     await upstream?.close();
   });
 
+  let url: string | undefined;
+  const listening = async () => (url ??= await h.app.listen({ host: '127.0.0.1', port: 0 }));
   const callAs = (id: string, text: string) => gw.callTool({ tenant: 'acme', actor: { kind: 'agent', id } }, 'remote__echo', { text });
   const streamEvents = async (stream: string) => (await h.store.readAll({ limit: 10_000 })).filter((e) => e.stream === stream);
   const shown = async (id: string) => {
@@ -141,6 +143,97 @@ describe('crypto-erasure of tool-call payloads (MCP_PAYLOAD_POLICY=encrypted)', 
     expect((await shown(mine.id)).argumentsErased).to.equal(true);
   });
 
+  it('GET /v1/subjects/:subject names its keys, when each was erased and the SubjectKeyErased event recording it (whose proof shows the erasure); refuses as DELETE does', async () => {
+    const someone = await h.key('agent', 'acme');
+    const subject = `acme:agent:${someone.id}`;
+    const url = (s = subject) => `/v1/subjects/${encodeURIComponent(s)}`;
+    const get = (s = subject, auth = admin) => h.call({ method: 'GET', url: url(s), auth });
+    const { events } = await recordedCall(`${MARKER}-record`, someone.id);
+    const kid = (events[0].data as { argumentsSealed: { kid: string } }).argumentsSealed.kid;
+
+    const live = await get();
+    expect(live.statusCode, live.body).to.equal(200);
+    expect(live.json()).to.deep.equal({ subject, keys: [{ kid, createdAt: live.json().keys[0].createdAt }] });
+
+    expect((await h.call({ method: 'DELETE', url: `${url()}/key`, auth: admin })).statusCode).to.equal(204);
+    const [recorded] = await streamEvents(`subject-${kid}`);
+    const erased = (await get()).json();
+    expect(erased.keys).to.have.length(1);
+    expect(erased.keys[0]).to.deep.include({ kid, erasure: { eventId: recorded.id, stream: `subject-${kid}`, occurredAt: recorded.occurredAt } });
+    expect(erased.keys[0].erasedAt).to.be.a('string');
+
+    // A later call makes a new, live key: listed after the erased one.
+    await recordedCall(`${MARKER}-record-2`, someone.id);
+    const again = (await get()).json();
+    expect(again.keys.map((k: { kid: string }) => k.kid)[0]).to.equal(kid);
+    expect(again.keys[1]).to.not.have.any.keys('erasedAt', 'erasure');
+
+    const unknown = await get('acme:user:nobody');
+    expect(unknown.statusCode).to.equal(404);
+    expect(unknown.json()).to.include({ code: 'SUBJECT_NOT_FOUND', field: 'params.subject' });
+    // Not "nothing about it here": what store or hash-only recorded has no key (docs/security.md, "Personal data").
+    expect(unknown.json().detail).to.equal(
+      'subject acme:user:nobody has no data key: it made no tool call and submitted no task under MCP_PAYLOAD_POLICY=encrypted here ' +
+        '(what MCP_PAYLOAD_POLICY=store or hash-only recorded has no key to erase; subject ids are <tenant>:<kind>:<actor id>)',
+    );
+    expect((await get('not-a-subject')).json()).to.include({ code: 'VALIDATION_FAILED', field: 'params.subject' });
+    const beta = await get(subject, (await h.key('admin', 'beta')).auth);
+    expect(beta.statusCode).to.equal(403);
+    expect((await get(subject, (await h.key('operator', 'acme')).auth)).statusCode).to.equal(403);
+  });
+
+  it("openmcp subjects export gathers a subject's events (its own, and those sealed under its keys on its behalf) with its tool calls opened, before and after erasure; nobody else's", async () => {
+    const client = clientFromEnvironment({ env: { OPENMCP_URL: await listening(), OPENMCP_API_KEY: admin.slice('Bearer '.length) } });
+    // Issued over the API, so that its ApiKeyCreated (with the key's name) is in the log.
+    const issued = await h.call({ method: 'POST', url: '/v1/keys', auth: admin, payload: { role: 'agent', tenant: 'acme', name: 'laptop of A. Person' } });
+    expect(issued.statusCode, issued.body).to.equal(201);
+    const someone = { id: issued.json().id as string };
+    const subject = `acme:agent:${someone.id}`;
+    const own = await recordedCall(`${MARKER}-export-own`, someone.id);
+    // A call made by a worker on the subject's behalf (a task's step): found by its key, not its actor.
+    const head = await h.store.headPosition();
+    await gw.callTool({ tenant: 'acme', actor: { kind: 'agent', id: 'agent-worker-1' }, subject: { kind: 'agent', id: someone.id } }, 'remote__echo', { text: `${MARKER}-export-behalf` });
+    const behalf = (await h.store.readAll({ after: head, limit: 100 })).find((e) => e.stream.startsWith('toolcall-'))!.stream.slice('toolcall-'.length);
+    await until('the read model shows the call', async () => (await h.knex('rm_tool_calls').where({ id: behalf, status: 'completed' })).length === 1);
+    await recordedCall(`${MARKER}-export-other`);
+
+    const exported = async () => {
+      const lines: string[] = [];
+      expect(await runSubjectsExport(client, subject, {}, (l) => void lines.push(l))).to.equal(0);
+      return JSON.parse(lines.join('\n'));
+    };
+    const before = await exported();
+    expect(before).to.include({ format: 'openmcp-subject-export/1', subject });
+    expect(before.keys).to.have.length(1);
+    const streams = new Set(before.events.map((e: { stream: string }) => e.stream));
+    // Its calls, and its own key's stream (ApiKeyCreated: the key's name may name the person).
+    expect([...streams].sort()).to.deep.equal([`toolcall-${own.id}`, `toolcall-${behalf}`, `apikey-${someone.id}`].sort());
+    expect(before.events.map((e: { type: string }) => e.type).sort()).to.deep.equal(['ApiKeyCreated', 'ToolCallCompleted', 'ToolCallCompleted', 'ToolCallRequested', 'ToolCallRequested']);
+    expect(before.toolCalls.map((c: { id: string; arguments: unknown }) => [c.id, c.arguments])).to.have.deep.members([
+      [own.id, { text: `${MARKER}-export-own` }],
+      [behalf, { text: `${MARKER}-export-behalf` }],
+    ]);
+    expect(before.tasks).to.deep.equal([]);
+    expect(before.events.find((e: { type: string }) => e.type === 'ApiKeyCreated').data.name).to.equal('laptop of A. Person');
+    expect(JSON.stringify(before)).to.not.contain(`${MARKER}-export-other`);
+
+    expect(await runSubjectsErase(client, subject, () => {})).to.equal(0);
+    // GET /v1/events lists what the read models have applied.
+    await until('the erasure is projected', async () => (await h.knex('rm_audit_events').where({ type: 'SubjectKeyErased', stream: `subject-${before.keys[0].kid}` })).length === 1);
+    const after = await exported();
+    expect(after.events.map((e: { type: string }) => e.type).filter((t: string) => t === 'SubjectKeyErased')).to.have.length(1);
+    expect(after.toolCalls.every((c: { argumentsErased?: boolean; resultErased?: boolean }) => c.argumentsErased && c.resultErased)).to.equal(true);
+    expect(JSON.stringify(after)).to.not.contain(`${MARKER}-export`);
+
+    // A subject that never had a key: what it caused is still exported (nothing sealed to open).
+    const lines: string[] = [];
+    expect(await runSubjectsExport(client, 'acme:user:nobody', {}, (l) => void lines.push(l))).to.equal(0);
+    expect(JSON.parse(lines.join('\n'))).to.deep.include({ subject: 'acme:user:nobody', keys: [], events: [], tasks: [], toolCalls: [] });
+    lines.length = 0;
+    expect(await runSubjectsExport(client, 'acme/agent', {}, (l) => void lines.push(l))).to.equal(1);
+    expect(lines[0]).to.match(/^error VALIDATION_FAILED: /);
+  });
+
   it('refuses bad input with clear errors: a malformed subject id (400), one with no key (404), another tenant (403), a non-admin (403)', async () => {
     const del = (subject: string, auth = admin) => h.call({ method: 'DELETE', url: `/v1/subjects/${encodeURIComponent(subject)}/key`, auth });
     const malformed = await del('not-a-subject');
@@ -162,8 +255,7 @@ describe('crypto-erasure of tool-call payloads (MCP_PAYLOAD_POLICY=encrypted)', 
   });
 
   it('openmcp tool-calls show prints the payload, then "erased"; openmcp subjects erase erases (again: still 0) and names a bad id', async () => {
-    const url = await h.app.listen({ host: '127.0.0.1', port: 0 });
-    const client = clientFromEnvironment({ env: { OPENMCP_URL: url, OPENMCP_API_KEY: admin.slice('Bearer '.length) } });
+    const client = clientFromEnvironment({ env: { OPENMCP_URL: await listening(), OPENMCP_API_KEY: admin.slice('Bearer '.length) } });
     const someone = await h.key('agent', 'acme');
     const { id } = await recordedCall(`${MARKER}-cli`, someone.id);
     let lines: string[] = [];
@@ -174,6 +266,21 @@ describe('crypto-erasure of tool-call payloads (MCP_PAYLOAD_POLICY=encrypted)', 
     expect(await runSubjectsErase(client, `acme:agent:${someone.id}`, out)).to.equal(0);
     expect(await runSubjectsErase(client, `acme:agent:${someone.id}`, out)).to.equal(0);
     expect(lines).to.deep.equal([`erased the key of acme:agent:${someone.id}`, `erased the key of acme:agent:${someone.id}`]);
+    lines = [];
+    // What a DPO keeps as the record of the request: which key, when, and the event whose proof shows it.
+    const record = await client.subjects.show(`acme:agent:${someone.id}`);
+    const [{ kid, createdAt, erasedAt, erasure }] = record.keys;
+    expect(await runSubjectsShow(client, `acme:agent:${someone.id}`, {}, out)).to.equal(0);
+    expect(lines).to.deep.equal([
+      `subject acme:agent:${someone.id}`,
+      `key ${kid}: made ${createdAt}, erased ${erasedAt}, recorded by SubjectKeyErased ${erasure!.eventId} (its proof: openmcp events proof ${erasure!.eventId})`,
+    ]);
+    lines = [];
+    expect(await runSubjectsShow(client, `acme:agent:${someone.id}`, { json: true }, out)).to.equal(0);
+    expect(JSON.parse(lines.join('\n'))).to.deep.equal(record);
+    lines = [];
+    expect(await runSubjectsShow(client, 'acme:user:nobody', {}, out)).to.equal(1);
+    expect(lines[0]).to.match(/^error SUBJECT_NOT_FOUND: /);
     lines = [];
     expect(await runToolCallsShow(client, id, {}, out)).to.equal(0);
     expect(lines).to.include("arguments: Erased, only its hash: recorded encrypted (MCP_PAYLOAD_POLICY=encrypted), and the subject's key has been deleted since.");

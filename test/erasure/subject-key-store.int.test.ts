@@ -56,6 +56,25 @@ function contract(name: string, open: () => Promise<{ stores(n: number): Promise
       expect(await s.keyById(k.kid)).to.equal(undefined);
       expect(await s.erase(id)).to.deep.equal({ erased: [next.kid], before: [k.kid], known: true });
     });
+
+    it("keysOf lists a subject's keys, oldest first, with when each was made and erased, never the key itself; none for an unknown subject", async () => {
+      const id = subject();
+      expect(await s.keysOf(id)).to.deep.equal([]);
+      const k = await s.keyFor(id);
+      const [live] = await s.keysOf(id);
+      expect(live).to.have.all.keys('kid', 'createdAt');
+      expect(live.kid).to.equal(k.kid);
+      expect(new Date(live.createdAt).toISOString()).to.equal(live.createdAt);
+      await s.erase(id);
+      const next = await s.keyFor(id);
+      const both = await s.keysOf(id);
+      expect(both.map((r) => r.kid)).to.deep.equal([k.kid, next.kid]);
+      expect(both[0]).to.have.all.keys('kid', 'createdAt', 'erasedAt');
+      expect(both[0].erasedAt! >= both[0].createdAt).to.equal(true);
+      expect(both[1]).to.not.have.property('erasedAt');
+      expect(JSON.stringify(both)).to.not.contain(next.key.toString('hex'));
+      expect(await s.keysOf(subject())).to.deep.equal([]);
+    });
   });
 }
 

@@ -24,6 +24,7 @@ describe('GET /v1/tasks: sealed inputs opened with one key lookup per key per pa
       return inner.keyById(kid);
     },
     erase: (s) => inner.erase(s),
+    keysOf: (s) => inner.keysOf(s),
   });
 
   before(async () => {

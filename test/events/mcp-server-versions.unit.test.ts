@@ -33,9 +33,9 @@ const older: [string, number, Record<string, unknown>][] = [
 ];
 
 describe('McpServerRegistered v5 and McpServerReconfigured v2: a connect timeout of its own, in new versions only', () => {
-  it('the latest versions are v5 and v2, and the exported schemas of v5 and v2 take connectTimeoutMs from 1000 to 300000', () => {
-    expect(catalog.latestVersion('McpServerRegistered')).to.equal(5);
-    expect(catalog.latestVersion('McpServerReconfigured')).to.equal(2);
+  it('the exported schemas of v5 and v2 take connectTimeoutMs from 1000 to 300000 (the later versions too: mcp-server-url-versions)', () => {
+    expect(catalog.latestVersion('McpServerRegistered')).to.be.at.least(5);
+    expect(catalog.latestVersion('McpServerReconfigured')).to.be.at.least(2);
     const v5 = exported('McpServerRegistered', 5);
     const r2 = exported('McpServerReconfigured', 2);
     for (const connectTimeoutMs of [1000, 120_000, 300_000]) {

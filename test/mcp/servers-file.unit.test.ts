@@ -138,17 +138,21 @@ describe('MCP_SERVERS_FILE: a config copied from an MCP client means there what 
     );
   });
 
-  it('VS Code\'s and Cursor\'s variables (${workspaceFolder}, ${env:NAME}) in command, args, cwd or url are refused: the gateway would pass them as written', () => {
+  it('VS Code\'s and Cursor\'s variables (${workspaceFolder}, ${env:NAME}) in command, args or cwd, and any but ${env:NAME} in url, are refused: the gateway would pass them as written', () => {
     for (const entry of [
       { command: 'npx', args: ['-y', 'x', '${workspaceFolder}'] },
       { command: 'npx', args: ['--token', '${env:GITHUB_TOKEN}'] },
       { command: '${userHome}/bin/server' },
       { command: 'npx', cwd: '${workspaceFolder}' },
-      { url: 'https://mcp.example.com/${env:PATH_PART}' },
+      { url: 'https://mcp.example.com/${input:part}/mcp' },
+      { url: 'https://mcp.example.com/mcp?key=${env:HOME}&dir=${workspaceFolder}' },
     ]) {
       const path = file('variables.json', { mcpServers: { s: entry } });
       expect(() => readServersFile(path, actor), JSON.stringify(entry)).to.throw(/^MCP_SERVERS_FILE: mcpServers\.s\.(command|args\.\d|cwd|url): "\$\{…\}" variables are not expanded there/);
     }
+    // A url's ${env:NAME} is the gateway's (McpServerRegistered v6), resolved at each connect: taken as written.
+    const url = file('url-reference.json', { mcpServers: { s: { url: 'https://mcp.example.com/${env:HOME}/mcp?api_key=${env:HOME}' } } });
+    expect(readServersFile(url, actor)[0]!.url).to.equal('https://mcp.example.com/${env:HOME}/mcp?api_key=${env:HOME}');
     // A shell's own ${NAME} is the shell's to expand, as before.
     const shell = file('shell.json', { mcpServers: { s: { command: 'sh', args: ['-c', 'exec server --token "${TOKEN}" --dir "${DIR:-/srv}"'] } } });
     expect(readServersFile(shell, actor)[0]!.args).to.deep.equal(['-c', 'exec server --token "${TOKEN}" --dir "${DIR:-/srv}"']);
@@ -244,7 +248,7 @@ describe('MCP_SERVERS_FILE: a refusal names every problem of the file (up to fiv
     const message = refusal(path);
     expect(message).to.match(/mcpServers\.bad\.transport: stdio needs a command; http and sse need a url \(line 3, column 5\)/);
     expect(message).to.match(/mcpServers\.My Files: name "My Files": lowercase letters, digits and -[^;]* \(line 4, column 3\)/);
-    expect(message).to.match(/mcpServers\.ws\.args\.0: "\$\{…\}" variables are not expanded there [^;]*; "\$\{env:NAME\}" is read in "env" and "headers" only \(line 8, column 12\)/);
+    expect(message).to.match(/mcpServers\.ws\.args\.0: "\$\{…\}" variables are not expanded there [^;]*; "\$\{env:NAME\}" is read in "env", "headers" and "url" only \(line 8, column 12\)/);
   });
 
   it('a name the registry does not take is placed where the name is written: the entry\'s key (a map), its name field (a list)', () => {

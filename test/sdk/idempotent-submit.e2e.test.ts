@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { ConnectionError, OpenMcpClient } from '../../src/sdk';
+import { ConflictApiError, ConnectionError, OpenMcpClient } from '../../src/sdk';
 import { makeHarness, type Harness } from '../api/support/harness';
 
 /**
@@ -51,6 +51,21 @@ describe('SDK tasks.submit with an idempotency key over a connection that loses 
     const err = await client.tasks.submit({ instruction: 'x' }).catch((e) => e);
     expect(err).to.be.instanceOf(ConnectionError);
     expect(lossy.posts()).to.equal(1);
+  });
+
+  it('keys.create with a key: a lost answer is retried and issues no second key; the retry names the key issued (ConflictApiError API_KEY_ALREADY_ISSUED, keyId), never its secret', async () => {
+    const admin = (await h.key('admin', 'acme')).key;
+    const lossy = losingFirstAnswer();
+    const client = new OpenMcpClient({ baseUrl, apiKey: admin, fetch: lossy.fetch, maxRetryDelayMs: 20 });
+    const created = async () => (await h.store.readAll({ limit: 10_000 })).filter((e) => e.type === 'ApiKeyCreated').map((e) => (e.data as { keyId: string }).keyId);
+    const before = await created();
+    const err = await client.keys.create({ role: 'viewer', tenant: 'acme' }, { idempotencyKey: 'sdk-key-1' }).catch((e) => e);
+    expect(lossy.posts()).to.equal(2);
+    const issued = (await created()).filter((id) => !before.includes(id));
+    expect(issued).to.have.length(1);
+    expect(err).to.be.instanceOf(ConflictApiError);
+    expect(err.code).to.equal('API_KEY_ALREADY_ISSUED');
+    expect(err.problem.keyId).to.equal(issued[0]);
   });
 
   it('tasks.cancel is idempotent on the server, so a lost answer is retried and answers cancelled, with one TaskCancelled', async () => {

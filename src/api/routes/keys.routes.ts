@@ -6,6 +6,8 @@ import type { AppDeps } from '../deps';
 import { principalOf } from '../context';
 import { decodeCursor, encodeCursor } from '../cursor';
 import { ForbiddenError } from '../errors';
+import { ApiKeyAlreadyIssuedError } from '../../auth/errors';
+import { idempotencyKeyHeaders, onlyOneIdempotencyKey } from '../idempotency-key-header';
 import { ProblemSchema } from '../problem';
 import { NoContent } from '../schemas/common';
 import { UuidParams } from '../schemas/common';
@@ -14,6 +16,9 @@ import { CreateKeyBody, CreatedKey, KeyListQuery, KeyPage, KeyView, SetKeyAgents
 const reads = { 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchema, 404: ProblemSchema, 429: ProblemSchema };
 const problems = { ...reads, 409: ProblemSchema };
 
+/** The optional `Idempotency-Key` header of POST /v1/keys (shown in /docs). */
+const IssueKeyHeaders = idempotencyKeyHeaders('Makes a retried POST issue no second key: 409 API_KEY_ALREADY_ISSUED names the key issued (docs/security.md, "API keys")');
+
 /** API keys: issue (the only time a key is shown), list (never the key or its hash), change the agents a key may act as, revoke. Admins only. */
 export function keysRoutes(deps: AppDeps, keyDeps: KeyServiceDependencies): FastifyPluginAsync {
   return async (fastify) => {
@@ -21,6 +26,7 @@ export function keysRoutes(deps: AppDeps, keyDeps: KeyServiceDependencies): Fast
 
     app.post('/keys', {
       config: { permission: 'keys:manage' },
+      preValidation: onlyOneIdempotencyKey,
       schema: {
         tags: ['keys'],
         operationId: 'createKey',
@@ -28,18 +34,31 @@ export function keysRoutes(deps: AppDeps, keyDeps: KeyServiceDependencies): Fast
         description:
           'A tenant holds at most MAX_API_KEYS_PER_TENANT active (unrevoked) keys (default 100; the bootstrap admin key is not counted): ' +
           'beyond, 409 API_KEY_LIMIT and nothing is stored or recorded. Revoke a key to free its place. ' +
-          'The key is returned only once ApiKeyCreated is recorded; a failure before (503) hands nothing out, and the key generated never authenticates.',
+          'The key is returned only once ApiKeyCreated is recorded; a failure before (503) hands nothing out, and the key generated never authenticates. ' +
+          'With an Idempotency-Key (scoped to your tenant, as on POST /v1/tasks) a retry whose first answer was lost issues no second key: ' +
+          'the secret is shown once, in the first answer, and kept nowhere, so the retry is 409 API_KEY_ALREADY_ISSUED with the key\'s id (`keyId`) ' +
+          'and Idempotent-Replayed: true; revoke that key if its secret was lost. The same key with another body is 422 IDEMPOTENCY_KEY_REUSED; ' +
+          'a first request that failed (503) issued nothing, and its retry issues the key.',
+        headers: IssueKeyHeaders,
         body: CreateKeyBody,
         response: {
           201: CreatedKey,
           ...problems,
-          409: ProblemSchema.describe('API_KEY_LIMIT: the tenant holds as many active keys as MAX_API_KEYS_PER_TENANT allows'),
+          409: ProblemSchema.describe(
+            'API_KEY_LIMIT: the tenant holds as many active keys as MAX_API_KEYS_PER_TENANT allows; API_KEY_ALREADY_ISSUED: this Idempotency-Key issued the key `keyId` already ' +
+              '(its secret is never shown again); IDEMPOTENCY_KEY_IN_USE: a request with this Idempotency-Key is still issuing its key (Retry-After)',
+          ),
+          422: ProblemSchema.describe('IDEMPOTENCY_KEY_REUSED: this Idempotency-Key issued a key for another body'),
           503: ProblemSchema.describe('DEPENDENCY_UNAVAILABLE: the database or the event store failed, or recording the key took longer than 5 min: no key was issued'),
         },
       },
     }, async (request, reply) => {
-      const { key, record } = await createApiKey(keyDeps, principalOf(request), { ...request.body, correlationId: String(request.id) });
-      return reply.code(201).header('cache-control', 'no-store').send({ ...record, key });
+      const idempotencyKey = request.headers['idempotency-key'];
+      const created = await createApiKey(keyDeps, principalOf(request), { ...request.body, correlationId: String(request.id), idempotencyKey }).catch((err: unknown) => {
+        if (err instanceof ApiKeyAlreadyIssuedError) reply.header('idempotent-replayed', 'true');
+        throw err;
+      });
+      return reply.code(201).header('cache-control', 'no-store').send({ ...created.record, key: created.key });
     });
 
     app.get('/keys', {

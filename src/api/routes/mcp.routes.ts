@@ -7,6 +7,7 @@ import type { AppDeps } from '../deps';
 import { metadataOf, principalOf } from '../context';
 import { ForbiddenError } from '../errors';
 import { reachesInternalAddress } from '../../mcp/private-address';
+import { isUrlTemplate } from '../../mcp/upstream-url';
 import { ProblemSchema } from '../problem';
 import { NoContent } from '../schemas/common';
 import { McpServerList, McpServerListQuery, McpServerView, RegisterServerBody, ServerIdParams, ToolList, ToolsQuery } from '../schemas/mcp';
@@ -31,14 +32,14 @@ export function mcpRoutes(deps: AppDeps): FastifyPluginAsync {
           'already has a server of that name with this very definition (transport, command, args, env names and references, url, headers, limits, egress), as a retry whose first ' +
           'answer was lost (a timeout, a drain\'s 503) finds it. 409 MCP_SERVER_EXISTS when that server is defined otherwise (its detail names the settings that differ, never a value; ' +
           'remove it and register it again to change it). A URL holding credentials (masked in the log) is the same only on the process that registered it; elsewhere it is that 409, ' +
-          'naming the server. Another tenant\'s server of that name, or a shared one, is never the same.',
+          'naming the server: give them by reference instead (`?api_key=${env:NAME}`, recorded as written), and every process compares the URL as written. Another tenant\'s server of that name, or a shared one, is never the same.',
         body: RegisterServerBody,
         response: { 201: McpServerView.describe('Registered'), 200: McpServerView.describe('Registered already with this very definition: nothing recorded'), ...problems },
       },
     }, async (request, reply) => {
       // What reaches the host is the host operator's, not a tenant's: a stdio server is a process
       // on this host (it reads DATA_DIR — admin.key, sealer.key, the database of every tenant —
-      // and prints what it likes into its health reason), headers and env hand it or the URL the
+      // and prints what it likes into its health reason), headers, env and a URL's ${env:NAME} hand it or the URL the
       // gateway's variables (OPENMCP_ADMIN_KEY among them), and an internal URL reaches into the
       // gateway's own network. A tenant's admin doing any of these acted as every tenant's admin:
       // cross-tenant admins only (the host operator gives a tenant its own such server through
@@ -50,6 +51,7 @@ export function mcpRoutes(deps: AppDeps): FastifyPluginAsync {
       };
       if (request.body.transport === 'stdio' && !host) refuse('registering a stdio server starts a process on the host, which can read every tenant\'s data and the gateway\'s keys', 'body.transport');
       if (request.body.headers && !host) refuse("headers read the gateway's environment variables and send them to the server's URL", 'body.headers');
+      if (request.body.url && isUrlTemplate(request.body.url) && !host) refuse("a URL with ${env:NAME} reads the gateway's environment variables and sends them to the server", 'body.url');
       if (request.body.url && !host && (await reachesInternalAddress(request.body.url))) {
         refuse('the URL reaches an internal address (loopback, private or link-local network) of the gateway', 'body.url');
       }

@@ -2,12 +2,14 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { eraseSubjectKey } from '../../auth/erase-subject-key';
+import { subjectRecord } from '../../auth/subject-record';
 import type { AppDeps } from '../deps';
 import { principalOf } from '../context';
 import { NotImplementedError } from '../errors';
 import { fieldIn } from '../field-in';
 import { ProblemSchema } from '../problem';
 import { NoContent } from '../schemas/common';
+import { SubjectRecord } from '../schemas/subjects';
 
 const problems = { 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchema, 404: ProblemSchema, 429: ProblemSchema, 503: ProblemSchema };
 
@@ -15,7 +17,7 @@ const SubjectParams = z.strictObject({
   subject: z.string().min(1).max(400).describe('`<tenant>:<user|agent|system>:<actor id>` (URL-encoded), as docs/security.md "Erasure" defines it'),
 });
 
-/** Data subjects (MCP_PAYLOAD_POLICY=encrypted): erase one's key. Admins of its tenant, or cross-tenant ones. */
+/** Data subjects (MCP_PAYLOAD_POLICY=encrypted): erase one's key, or tell its keys and their erasures. Admins of its tenant, or cross-tenant ones. */
 export function subjectsRoutes(deps: AppDeps): FastifyPluginAsync {
   return async (fastify) => {
     const app = fastify.withTypeProvider<ZodTypeProvider>();
@@ -40,6 +42,27 @@ export function subjectsRoutes(deps: AppDeps): FastifyPluginAsync {
         throw fieldIn('params', err);
       });
       return reply.code(204).send(null);
+    });
+
+    app.get('/subjects/:subject', {
+      config: { permission: 'keys:manage' },
+      schema: {
+        tags: ['subjects'],
+        operationId: 'getSubject',
+        summary: "A data subject's keys and their erasures",
+        description:
+          'Every data key the subject has had (MCP_PAYLOAD_POLICY=encrypted), oldest first, never the key itself: when it was made, ' +
+          'when erased (`erasedAt`), and the SubjectKeyErased event that records the erasure (`erasure.eventId`, whose proof ' +
+          'GET /v1/events/:id/proof gives). An erased key without `erasure` is not recorded yet: DELETE the key again. ' +
+          '404 SUBJECT_NOT_FOUND for a subject that never had a key.',
+        params: SubjectParams,
+        response: { 200: SubjectRecord, ...problems, 501: ProblemSchema },
+      },
+    }, async (request) => {
+      if (!deps.subjectKeys) throw new NotImplementedError('subject key records');
+      return subjectRecord({ store: deps.store, subjectKeys: deps.subjectKeys }, principalOf(request), request.params.subject).catch((err: unknown) => {
+        throw fieldIn('params', err);
+      });
     });
   };
 }

@@ -1,14 +1,13 @@
-import type { FastifyPluginAsync, preValidationHookHandler } from 'fastify';
+import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { z } from 'zod';
 import { assertMayActOnTask, assertMaySubmitAs } from '../../auth/agent-scope';
 import type { Principal } from '../../auth/principal';
-import { InvalidTransitionError, NotFoundError, ValidationError } from '../../core/errors';
+import { InvalidTransitionError, NotFoundError } from '../../core/errors';
 import { handleCommand } from '../../domain/handle-command';
 import { taskDecider, taskStream } from '../../domain/task/task.decider';
-import { IDEMPOTENCY_KEY } from '../../domain/task/idempotent-task-id';
 import { submitTask } from '../../domain/task/submit-task';
 import type { AppDeps } from '../deps';
+import { idempotencyKeyHeaders, onlyOneIdempotencyKey } from '../idempotency-key-header';
 import { openTaskView } from '../../readmodels/open-task-view';
 import { subjectOf } from '../../erasure/subject';
 import { sealTaskInput } from '../../erasure/task-input';
@@ -34,23 +33,8 @@ const problems = { ...reads, 409: ProblemSchema };
 /** Commands decided on the task's stream: refused while it holds an event this release cannot read (EventCatalog.upcast). */
 const NEWER_RELEASE = ' 503 EVENT_FROM_NEWER_RELEASE (with Retry-After): the task\'s stream holds an event of a newer release than this process (a rolling upgrade); nothing is appended, and a process of that release answers a retry.';
 
-/** The optional `Idempotency-Key` header (shown in /docs): one printable-ASCII string of 1 to 255 characters. */
-const SubmitTaskHeaders = z.looseObject({
-  'idempotency-key': z.string().regex(IDEMPOTENCY_KEY, '1 to 255 printable ASCII characters').optional().describe('Makes a retried POST return the task it already made (docs/agent.md)'),
-});
-
-/**
- * Node joins repeated headers it does not know into one value ("a, b"), which the key's pattern
- * takes: two Idempotency-Key headers (a proxy adding its own, a client setting it twice) would name
- * a third key, and a new task. Refused as a query parameter given twice is.
- */
-const onlyOneIdempotencyKey: preValidationHookHandler = (request, _reply, done) => {
-  const raw = request.raw.rawHeaders ?? [];
-  let given = 0;
-  for (let i = 0; i < raw.length; i += 2) if (raw[i].toLowerCase() === 'idempotency-key') given++;
-  if (given > 1) return done(new ValidationError(`headers.idempotency-key: given ${given} times; give it once`, { field: 'headers.idempotency-key' }));
-  done();
-};
+/** The optional `Idempotency-Key` header (shown in /docs). */
+const SubmitTaskHeaders = idempotencyKeyHeaders('Makes a retried POST return the task it already made (docs/agent.md)');
 
 /** Tasks: submit, list, show, audit trail, cancel, approvals. Every query and command is scoped to the caller's tenant. */
 export function tasksRoutes(deps: AppDeps): FastifyPluginAsync {

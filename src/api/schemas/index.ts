@@ -6,4 +6,5 @@ export * from './batches';
 export * from './mcp';
 export * from './keys';
 export * from './system';
+export * from './subjects';
 export { ProblemSchema, type Problem } from '../problem';

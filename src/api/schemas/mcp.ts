@@ -3,7 +3,10 @@ import { isUuid } from '../../core/ids';
 import { mcpServerLimitFields } from '../../../events/mcp.events';
 import { envProblems } from '../../mcp/upstream-env';
 import { headersProblems } from '../../mcp/upstream-headers';
+import { isUrlTemplate, urlTemplateProblem } from '../../mcp/upstream-url';
 import { QueryInt, Timestamp } from './common';
+
+const HTTP_URL = z.url({ protocol: /^https?$/ });
 
 export const RegisterServerBody = z
   .strictObject({
@@ -14,7 +17,13 @@ export const RegisterServerBody = z
     args: z.array(z.string().max(4000)).max(100).optional(),
     // A stdio server's environment, values by reference to the gateway's: {"GITHUB_TOKEN": "${env:GITHUB_TOKEN}"} (recorded, so every replica and restart has it).
     env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,199}$/), z.string().max(8000)).optional(),
-    url: z.url({ protocol: /^https?$/ }).max(2000).optional(),
+    // Its path or query may refer to the gateway's environment: "https://mcp.example.com/mcp?api_key=${env:EXAMPLE_KEY}" (recorded as written, so every replica and restart connects).
+    url: z
+      .string()
+      .max(2000)
+      .refine((u) => isUrlTemplate(u) || HTTP_URL.safeParse(u).success, 'Invalid URL')
+      .describe('An http(s) URL; its path or query may hold ${env:NAME} references to the gateway\'s environment (e.g. ?api_key=${env:EXAMPLE_KEY}), each variable\'s value a URL component (letters, digits, -._~ and %XX escapes)')
+      .optional(),
     // This server's own timeoutMs, connectTimeoutMs and maxConcurrent, recorded in the log so every replica applies them.
     ...mcpServerLimitFields,
     // Headers for an http/sse server, values by reference to the gateway's environment: {"Authorization": "Bearer ${env:NOTION_TOKEN}"}.
@@ -28,6 +37,8 @@ export const RegisterServerBody = z
       if (b.transport !== 'stdio' && b[field] !== undefined) ctx.addIssue({ code: 'custom', path: [field], message: `command and args are for stdio servers (an ${b.transport} server takes url)` });
     }
     if (b.transport === 'stdio' && b.url !== undefined) ctx.addIssue({ code: 'custom', path: ['url'], message: 'url is for http and sse servers (a stdio server takes command and args)' });
+    const urlProblem = b.url && isUrlTemplate(b.url) ? urlTemplateProblem(b.url) : undefined;
+    if (urlProblem) ctx.addIssue({ code: 'custom', path: ['url'], message: urlProblem });
     for (const issue of b.headers ? headersProblems(b.headers, b.transport) : []) ctx.addIssue({ code: 'custom', ...issue });
     // A literal value would live in the memory of the process serving this request only: refused, not silently lost at the next restart.
     for (const issue of b.env ? envProblems(b.env, b.transport, 'refuse') : []) ctx.addIssue({ code: 'custom', ...issue });
@@ -39,7 +50,7 @@ export const McpServerView = z.looseObject({
   name: z.string(),
   transport: z.enum(['stdio', 'http', 'sse']),
   tenant: z.string().optional(),
-  /** A stdio server's command and arguments; an http or sse server's URL (credentials redacted). A shared server's only to cross-tenant callers. */
+  /** A stdio server's command and arguments; an http or sse server's URL (credentials redacted, or its `${env:NAME}` references as written). A shared server's only to cross-tenant callers. */
   command: z.string().optional(),
   args: z.array(z.string()).optional(),
   url: z.string().optional(),

@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
 import { buildExampleServer } from '../../../examples/mcp-stdio/tools';
@@ -23,13 +23,27 @@ export type BearerUpstream = {
  * `header` is not exactly `value` (as a hosted MCP server does without its bearer token or API key).
  */
 export async function startBearerUpstream(header: string, value: string): Promise<BearerUpstream> {
+  return startGuardedUpstream((req) => req.headers[header.toLowerCase()] === value);
+}
+
+/**
+ * The same, answering 401 to a request whose URL's query parameter `param` is none of `keys` (as a
+ * hosted MCP server given its API key in the URL does). An SSE session's posted messages go to the
+ * endpoint the server named (`/messages?sessionId=…`), so the session is their credential.
+ * `keys` may change meanwhile (a rotated key).
+ */
+export async function startQueryKeyUpstream(param: string, keys: Set<string>): Promise<BearerUpstream> {
+  return startGuardedUpstream((req, path) => path === '/messages' || keys.has(new URL(req.url ?? '/', 'http://x').searchParams.get(param) ?? ''));
+}
+
+async function startGuardedUpstream(authorize: (req: IncomingMessage, path: string) => boolean): Promise<BearerUpstream> {
   const sessions = mcpSessions(buildExampleServer);
   const sse = new Map<string, SSEServerTransport>();
   const requests: SeenRequest[] = [];
   const http: Server = createServer(async (req, res) => {
     try {
       const path = new URL(req.url ?? '/', 'http://x').pathname;
-      const authorized = req.headers[header.toLowerCase()] === value;
+      const authorized = authorize(req, path);
       requests.push({ method: req.method ?? '', path, authorized });
       if (!authorized) return void res.writeHead(401, { 'www-authenticate': 'Bearer realm="test"', 'content-type': 'application/json' }).end('{"error":"unauthorized"}');
       if (path === '/sse' && req.method === 'GET') {
@@ -44,7 +58,14 @@ export async function startBearerUpstream(header: string, value: string): Promis
         if (!t) return void res.writeHead(404).end();
         return void (await t.handlePostMessage(req, res, await readJson(req)));
       }
-      if (path !== '/mcp') return void res.writeHead(404).end();
+      // A server refusing in JSON-RPC (-32001), quoting the request it refuses in its message and data.
+      if (path === '/refuses' && req.method === 'POST') {
+        const { id } = (await readJson(req)) as { id?: unknown };
+        const error = { code: -32001, message: `refused: ${req.url}`, data: { url: req.url } };
+        return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', id, error }));
+      }
+      // As Express answers a path it does not serve: the path repeated (a key in it too).
+      if (path !== '/mcp') return void res.writeHead(404, { 'content-type': 'text/plain' }).end(`Cannot ${req.method} ${path}`);
       const body = req.method === 'POST' ? await readJson(req) : undefined;
       await sessions.handle(req, res, body);
     } catch (err) {
