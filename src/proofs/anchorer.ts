@@ -276,7 +276,7 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
       throw await sendError(b, err);
     })) as TransactionResponse;
     nonce = n + 1;
-    inFlight = { b, n, last: tx, fees: feesOf(tx), settled: false };
+    inFlight = { b, n, last: tx, fees: feesOf(tx), settled: false, stream: anchorStreamName(await target()) };
     await opts.faults?.('after-send');
     await seeThrough(inFlight);
   }
@@ -407,6 +407,9 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
     nonceFresh = false;
     // Our own transaction of a round that failed waiting for it: waited for (and sent again) first.
     let resumed = 0;
+    // Not on a chain restarted with a new genesis since (a dev chain, a reset testnet): the
+    // transaction is not there, and sending it again there would revert every round.
+    if (inFlight && anchorStreamName(await target(0)) !== inFlight.stream) inFlight = undefined;
     if (inFlight) {
       await seeThrough(inFlight);
       resumed = 1;
@@ -577,8 +580,11 @@ function namedRevert(contract: Contract, batchId: number, err: unknown): unknown
 
 type Fees = { maxFeePerGas: bigint; maxPriorityFeePerGas: bigint } | { gasPrice: bigint };
 
-/** An anchor transaction being seen through: batch `b` on nonce `n`, its last send and that send's fees; `settled` once its outcome is known. */
-type InFlight = { b: SealedBatch; n: number; last: TransactionResponse; fees: Fees; settled: boolean };
+/**
+ * An anchor transaction being seen through: batch `b` on nonce `n`, its last send and that send's
+ * fees, sent into anchor stream `stream` (its chain and genesis); `settled` once its outcome is known.
+ */
+type InFlight = { b: SealedBatch; n: number; last: TransactionResponse; fees: Fees; settled: boolean; stream: string };
 
 function feesOf(tx: TransactionResponse): Fees {
   return tx.maxFeePerGas != null ? { maxFeePerGas: tx.maxFeePerGas, maxPriorityFeePerGas: tx.maxPriorityFeePerGas ?? 0n } : { gasPrice: tx.gasPrice };
