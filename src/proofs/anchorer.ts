@@ -349,6 +349,10 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
         continue;
       }
       if (latest < n) {
+        // Gone from a node whose account is behind its nonce: nothing can be waited for there (the
+        // node lost its state, or a reorg took the account's earlier transactions). The next round
+        // reads the chain (ANCHORS_LOST) and sends on the account's nonce.
+        if (!known) throw settled(new Error(`anchor(${b.batchId}) transaction ${last.hash} is gone and its nonce ${n} is ahead of the anchorer account's next, ${latest}: the chain lost it (a node that lost its state?); the next round reads the chain again`));
         opts.onError?.(new AnchorDelayedError(b.batchId, `anchor(${b.batchId}) on nonce ${n} is not mined within ${waitMs} ms: it waits behind nonce ${latest} of the anchorer account ${signer().address}, still pending (sent by someone else with the key?)`));
         continue;
       }

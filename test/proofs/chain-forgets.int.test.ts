@@ -205,6 +205,38 @@ describe('anchorer when the chain forgets or contradicts what was anchored', fun
     }
   });
 
+  it('gives up its own anchor the chain no longer has, on a nonce now ahead of the account\'s (a node that lost its state), and the next round anchors again (was: "waits behind nonce" for ever)', async () => {
+    const { contract, opts } = await setup(1);
+    const snapshot = await f.provider.send('evm_snapshot', []);
+    let failOnce = false;
+    const anchorer = createAnchorer(f.store, {
+      ...opts,
+      txTimeoutMs: 300,
+      faults: (point) => {
+        if (point === 'after-send' && failOnce) throw ((failOnce = false), new Error('connection lost after the send'));
+      },
+    });
+    try {
+      expect(await anchorer.tick()).to.equal((await f.store.readStream(BATCH_STREAM)).length);
+      await submitTasks(f.store, 3);
+      expect(await createSealer(f.store, { sealerKey: SEALER_KEY, maxEvents: 3, maxWaitMs: 0 }).flush()).to.not.equal(undefined);
+      await f.provider.send('evm_setAutomine', [false]);
+      failOnce = true;
+      await anchorer.tick().then(() => expect.fail('the fault did not fire'), (e: Error) => expect(e.message).to.equal('connection lost after the send'));
+      // The node loses its state (same genesis): the anchors and the pending transaction are gone.
+      await f.provider.send('evm_revert', [snapshot]);
+      await f.provider.send('evm_setAutomine', [true]);
+      const held = new Promise<string>((r) => setTimeout(() => r('still waiting for the lost transaction'), 10_000));
+      const said = await Promise.race([anchorer.tick().then(String, (e: Error) => e.message), held]);
+      expect(said).to.match(/^anchor\(\d+\) transaction 0x[0-9a-f]{64} is gone and its nonce \d+ is ahead of the anchorer account's next, \d+: the chain lost it \(a node that lost its state\?\); the next round reads the chain again$/);
+      expect(await anchorer.tick()).to.equal((await f.store.readStream(BATCH_STREAM)).length);
+      await chainMatchesLog(contract);
+    } finally {
+      await f.provider.send('evm_setAutomine', [true]);
+      await anchorer.stop();
+    }
+  });
+
   it('sends a transaction the node dropped again, on its nonce, within the same round (was: waited forever; then TIMEOUT and the next round)', async () => {
     const { contract, opts } = await setup(1);
     await f.provider.send('evm_setAutomine', [false]);
