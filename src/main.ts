@@ -545,7 +545,7 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
         ? softReadinessCheck({ name: `bus (${bus.name})`, check: async () => (await kafkaBus.ping(), { state: 'up' }) }, 'projectors wait for it; REST, /mcp and agents go on')
         : { name: `bus (${bus.name})`, check: async () => ({ state: 'up' }) },
       softReadinessCheck(
-        { name: 'chain', check: () => chainReadiness({ rpcUrl: pipeline.rpcUrl, contract: pipeline.contractAddress, chainId: config.CHAIN_RPC_URL ? config.CHAIN_ID : undefined }) },
+        { name: 'chain', check: () => chainReadiness({ rpcUrl: pipeline.rpcUrl, contract: pipeline.contractAddress, chainId: config.CHAIN_RPC_URL ? config.CHAIN_ID : undefined, startedOn: pipeline.anchorer.startedOn }) },
         'sealed batches wait to be anchored; proofs of anchored batches are still served',
       ),
       ...(gateway ? [toolSearchCheck(gateway)] : []),

@@ -1,7 +1,9 @@
 import { Wallet } from 'ethers';
 import type { Hex } from '../core/hex';
+import { AnchorDeployNoFundsError } from '../proofs/errors';
 import { DEFAULT_ADMIN_DELAY_SECONDS, formatAdminDelay } from '../web3/admin-delay';
 import { deployAuditAnchor, type DeployAuditAnchorReturnType } from '../web3/audit-anchor';
+import { isInsufficientFunds } from '../web3/insufficient-funds';
 import { createRpcProvider } from '../web3/provider';
 import type { Writer } from './print-checks';
 
@@ -26,7 +28,12 @@ export async function contractsDeploy(o: ContractsDeployOptions): Promise<Deploy
   try {
     const deployer = new Wallet(o.privateKey, provider);
     const delay = o.adminDelaySeconds ?? DEFAULT_ADMIN_DELAY_SECONDS;
-    const d = await deployAuditAnchor(deployer, { admin: o.admin, anchorer: o.anchorer, adminDelaySeconds: delay });
+    const d = await deployAuditAnchor(deployer, { admin: o.admin, anchorer: o.anchorer, adminDelaySeconds: delay }).catch(async (err: unknown) => {
+      // A fresh deployer key on a testnet holds nothing: one line, not the node's answer with the whole signed transaction.
+      if (!isInsufficientFunds(err)) throw err;
+      const [balance, network] = await Promise.all([provider.getBalance(deployer.address), provider.getNetwork()]);
+      throw new AnchorDeployNoFundsError(deployer.address.toLowerCase(), Number(network.chainId), balance, err);
+    });
     out(`AuditAnchor deployed at ${d.address} on chain ${d.chainId} (tx ${d.txHash}, block ${d.blockNumber}, gas ${d.gasUsed})`);
     out(`admin (grants and revokes anchorers): ${(o.admin ?? deployer.address).toLowerCase()}`);
     if (delay > 0) out(`admin handover delay: ${delay} s (${formatAdminDelay(delay)}): a new admin accepts no sooner after \`openmcp contracts admin begin\``);

@@ -23,7 +23,26 @@ export function createRpcProvider(url: string, opts: { pollingIntervalMs?: numbe
   const request = new FetchRequest(url);
   request.timeout = opts.timeoutMs ?? RPC_TIMEOUT_MS;
   request.getUrlFunc = resendOnceIfCut(FetchRequest.createGetUrlFunc());
+  // ethers sends a request answered 429 again until the timeout (or 12 tries): remembered, so that
+  // the error it ends with (TIMEOUT, or SERVER_ERROR) can name the rate limit (wasRateLimited).
+  request.retryFunc = async (_req, response) => {
+    if (response.request) rateLimited.add(response.request);
+    return true;
+  };
   return new JsonRpcProvider(request, undefined, { cacheTimeout: -1, pollingInterval: opts.pollingIntervalMs ?? 50, staticNetwork: false, batchStallTime: 0 });
+}
+
+/** Requests (ethers' first FetchRequest of each call, which its errors name) answered HTTP 429 at least once. */
+const rateLimited = new WeakSet<FetchRequest>();
+
+/**
+ * Whether `err` ended a request the node answered HTTP 429 Too Many Requests (a hosted RPC's rate
+ * limit), to which ethers sent it again until it gave up (TIMEOUT, or SERVER_ERROR after 12 tries).
+ * @example if (wasRateLimited(err)) say('the RPC provider\'s rate limit')
+ */
+export function wasRateLimited(err: unknown): boolean {
+  const request = (err as { request?: unknown } | null)?.request;
+  return request instanceof FetchRequest && rateLimited.has(request);
 }
 
 /**

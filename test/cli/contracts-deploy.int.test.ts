@@ -114,6 +114,15 @@ describe('openmcp contracts deploy', function () {
     }
   });
 
+  it('names a deployer account that cannot pay for the deployment, its address and balance, in one line (was: "could not coalesce error" with the whole signed transaction, 13 KB)', async () => {
+    const poor = Wallet.createRandom();
+    const r = await openmcp(['contracts', 'deploy', '--rpc', chain.rpcUrl], { ANCHORER_PRIVATE_KEY: poor.privateKey });
+    expect(r.status).to.equal(1);
+    expect(r.stderr.trim()).to.equal(
+      `openmcp: ANCHOR_DEPLOY_NO_FUNDS: the deployer account ${poor.address.toLowerCase()} cannot pay for deploying AuditAnchor on chain 31337: its balance is 0 wei (a deployment takes about 1.36 M gas); fund it, or deploy with a funded key (--private-key). Nothing was sent`,
+    );
+  });
+
   it("refuses a deployer key that is not one naming where it came from, never printing it (infra/.env.example's placeholder `0x`; was: ethers' INVALID_ARGUMENT \"invalid private key\")", async () => {
     for (const key of ['0x', `0x${'ab'.repeat(31)}`, 'not-a-key-at-all']) {
       const r = await openmcp(['contracts', 'deploy', '--rpc', chain.rpcUrl], { ANCHORER_PRIVATE_KEY: key });
