@@ -28,7 +28,7 @@ import { untilAborted } from './core/within';
 import { dialectOf } from './db/knex';
 import { cachedSubjectKeys } from './erasure/cached-subject-keys';
 import { SqlSubjectKeyStore } from './erasure/sql-subject-key-store';
-import { startRecordedErasureSweep } from './erasure/recorded-erasure-sweep';
+import { startRecordedErasureSweep } from './readmodels/recorded-erasure-sweep';
 import { createAuthenticator, createAuthFailureLimiter, createJwtVerifier, ensureAdminKey, isCredentialRevoked, mcpAuthenticate, SqlKeyStore, startUnissuedKeySweep } from './auth';
 import { createRateLimiter } from './auth/rate-limit';
 import { InProcessBus } from './bus/inprocess';
