@@ -120,10 +120,22 @@ function literal(ch: string): string {
  * Nothing is copied or changed when there is nothing to hide.
  * @example withoutSecretsIn({ hint: 'key abcd1234' }, [{ value: 'abcd1234', shownAs: '${env:K}' }]) // { hint: 'key ${env:K}' }
  */
-export function withoutSecretsIn<T>(value: T, secrets: readonly SecretValue[], depth = 0): T {
-  if (secrets.length === 0 || depth > 8) return value;
-  const inner = (v: unknown) => withoutSecretsIn(v, secrets, depth + 1);
+export function withoutSecretsIn<T>(value: T, secrets: readonly SecretValue[], within: Set<object> = new Set()): T {
+  if (secrets.length === 0) return value;
   if (typeof value === 'string') return withoutSecrets(value, secrets) as T;
+  // At any depth (an upstream's data may nest the text deep; wellFormed walks it all too), never
+  // round a loop (an error whose cause leads back to it): one being walked is being changed already.
+  if (value === null || typeof value !== 'object' || within.has(value)) return value;
+  within.add(value);
+  try {
+    return walk(value, secrets, within);
+  } finally {
+    within.delete(value);
+  }
+}
+
+function walk<T extends object>(value: T, secrets: readonly SecretValue[], within: Set<object>): T {
+  const inner = (v: unknown) => withoutSecretsIn(v, secrets, within);
   if (Array.isArray(value)) return value.map(inner) as T;
   if (value instanceof Error) {
     // message, stack, cause and AggregateError's errors are not enumerable; an SDK's own fields (code, input) are.

@@ -86,6 +86,13 @@ describe("upstream secrets: the values an upstream's errors must not repeat", ()
     expect(withoutSecretsIn({ hint: ['your token tok-0123456789'], n: 1 }, secrets)).to.deep.equal({ hint: ['your token ${env:T}'], n: 1 });
     const data = { hint: 'tok-0123456789' };
     expect(withoutSecretsIn(data, [])).to.equal(data);
+    // At any depth (an error's data wrapping a client's error, its config, its headers…), as wellFormed walks it.
+    const deep = (leaf: unknown, n: number): unknown => (n === 0 ? leaf : { cause: [deep(leaf, n - 1)] });
+    expect(withoutSecretsIn(deep('Bearer tok-0123456789', 40), secrets)).to.deep.equal(deep('Bearer ${env:T}', 40));
+    // A cause chain that loops ends all the same.
+    const loop: Error & { cause?: unknown } = new Error('a tok-0123456789');
+    loop.cause = new Error('b tok-0123456789', { cause: loop });
+    expect(JSON.stringify([withoutSecretsIn(loop, secrets).message, (loop.cause as Error).message])).to.not.include('tok-0123456789');
   });
 });
 
