@@ -72,6 +72,12 @@ export type AnchorerOptions = {
    */
   queryWaitMs?: number;
   onAnchored?: (record: AnchorRecord) => void;
+  /**
+   * The anchorer account's balance, read once after each anchor this process sees mined (never
+   * while idle: no RPC request of its own), with that anchor's cost; also the balance read when a
+   * send is refused for want of funds. For the low-funds alert (openmcp_anchorer_balance_wei).
+   */
+  onFunds?: (funds: AnchorerFunds) => void;
   onError?: (err: unknown) => void;
   /** What an operator should know that is not an error: a new deployment to anchor every batch onto again. */
   log?: (line: string) => void;
@@ -83,6 +89,9 @@ export type AnchorerOptions = {
   /** Test hook: called at named points so crash tests can abort in the middle. */
   faults?: (point: 'before-send' | 'after-send' | 'after-confirm') => void | Promise<void>;
 };
+
+/** The anchorer account (lowercase), its balance in wei, and what its last anchor cost (gas used × effective gas price; undefined: none mined by this process yet). */
+export type AnchorerFunds = { account: string; balanceWei: bigint; lastAnchorCostWei?: bigint };
 
 export type Anchorer = {
   /** Anchor every sealed batch the chain does not have yet, in order. Returns how many. */
@@ -293,6 +302,18 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
     if (inFlight === f) inFlight = undefined;
     await opts.faults?.('after-confirm');
     await record(f.b, receipt);
+    await reportFunds(receipt.gasUsed * receipt.gasPrice);
+  }
+
+  /** What the last anchor this process saw mined cost. */
+  let lastAnchorCostWei: bigint | undefined;
+  /** onFunds with the balance read now; a balance that cannot be read fails nothing (the anchor is recorded), the next anchor reads it again. */
+  async function reportFunds(cost?: bigint, balance?: bigint): Promise<void> {
+    if (!opts.onFunds) return;
+    lastAnchorCostWei = cost ?? lastAnchorCostWei;
+    const account = signer().address;
+    const balanceWei = balance ?? (await provider.getBalance(account).catch(() => undefined));
+    if (balanceWei !== undefined) opts.onFunds({ account: account.toLowerCase(), balanceWei, lastAnchorCostWei });
   }
 
   /** With a fee cap: the market's fees, none above the cap (else ethers' own, unchanged). */
@@ -386,6 +407,7 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
   async function sendError(b: SealedBatch, err: unknown): Promise<unknown> {
     if (isInsufficientFunds(err)) {
       const [balance, t] = await Promise.all([provider.getBalance(signer().address), target()]).catch(() => [undefined, undefined] as const);
+      if (balance !== undefined) await reportFunds(undefined, balance);
       if (balance !== undefined && t) return new AnchorerNoFundsError(signer().address.toLowerCase(), t.chainId, balance, b.batchId, err);
     }
     return namedRevert(contract, b.batchId, err);
