@@ -446,7 +446,7 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
     let stream = anchorStreamName(await target());
     const sealed = await log.sealedBatches();
     let logNext = (await log.anchorRecords(stream)).length;
-    const chainNext = Number(await contract.nextBatchId());
+    let chainNext = Number(await contract.nextBatchId());
     if (chainNext < logNext) {
       // The chain no longer has anchors this deployment's stream recorded. A node restarted with
       // a new genesis (and the contract redeployed at the same address) is a new deployment: its
@@ -457,6 +457,13 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
       resolvedTarget = undefined;
       stream = anchorStreamName(await target());
       logNext = (await log.anchorRecords(stream)).length;
+      if (chainNext < logNext) {
+        // A reorg puts the lost anchors' transactions back in the mempool: one mined now anchors
+        // its batch, so the chain is read again once none is pending (sent from the count read
+        // before, the next anchor reverted AuditAnchorBatchOutOfOrder).
+        await waitForPendingTransactions();
+        chainNext = Number(await contract.nextBatchId());
+      }
       if (chainNext < logNext) opts.onError?.(new AnchorsLostError(chainNext, logNext));
     }
     // What both sides hold must agree, or every proof of the disagreeing batches fails: checking
