@@ -255,7 +255,7 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
         return;
       }
       // A stopped anchorer (shutdown, a term that ended) waits no more: the next one waits again.
-      if (stopped) throw new Error(`stopped while earlier transactions of the anchorer account ${me} were still pending (nonces ${latest}..${pending - 1})`);
+      if (stopped) throw new AnchorerStoppedError(`stopped while earlier transactions of the anchorer account ${me} were still pending (nonces ${latest}..${pending - 1})`);
       await new Promise((r) => setTimeout(r, opts.pollIntervalMs ?? 200));
     }
     const [latest, pending] = await Promise.all([provider.getTransactionCount(me, 'latest'), provider.getTransactionCount(me, 'pending')]);
@@ -340,7 +340,7 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
         // A stopped anchorer (shutdown, a term that ended) waits no more: the transaction is on its
         // way, and the next run finds it (pending, or on chain once CHAIN_CONFIRMATIONS deep).
         const receipt = (await Promise.race([last.wait(confirmations, opts.txTimeoutMs ?? 180_000), stopSignal])) as TransactionReceipt | null | typeof STOPPED;
-        if (receipt === STOPPED) throw new Error(`anchor(${b.batchId}) transaction ${last.hash} ${confirmations === 1 ? 'not mined yet' : `not ${confirmations} blocks deep yet`}; stopped: the next run finds it`);
+        if (receipt === STOPPED) throw new AnchorerStoppedError(`anchor(${b.batchId}) transaction ${last.hash} ${confirmations === 1 ? 'not mined yet' : `not ${confirmations} blocks deep yet`}; stopped: the next run finds it`);
         if (!receipt || receipt.status !== 1) throw settled(new Error(`anchor(${b.batchId}) transaction ${last.hash} failed`));
         return receipt;
       } catch (err) {
@@ -355,7 +355,7 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
         if (!isError(err, 'TIMEOUT')) throw err;
       }
       // A stopped anchorer sends nothing more; what it sent is found on chain by the next one.
-      if (stopped) throw new Error(`anchor(${b.batchId}) transaction ${last.hash} not mined yet; stopped before sending it again`);
+      if (stopped) throw new AnchorerStoppedError(`anchor(${b.batchId}) transaction ${last.hash} not mined yet; stopped before sending it again`);
       const [known, market, latest] = await Promise.all([provider.getTransaction(last.hash), provider.getFeeData(), provider.getTransactionCount(signer().address, 'latest')]);
       // Sent again only when that can help: the node dropped it, or the market outran its fees.
       // Not behind a lower nonce still pending (higher fees on ours do not get that one mined),
@@ -546,7 +546,9 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
         await tick(backoff === 0);
         backoff = 0;
       } catch (err) {
-        opts.onError?.(explained(err));
+        // Stopping (a drain, a term that ended) is no fault: said, not reported (it counted INTERNAL).
+        if (err instanceof AnchorerStoppedError) opts.log?.(`anchorer: ${err.message}`);
+        else opts.onError?.(explained(err));
         // The nonce may be stale after any failure (a send that did or did not reach the node).
         nonce = undefined;
         backoff = Math.min(max, Math.max(min, backoff * 2));
@@ -583,6 +585,9 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
 }
 
 const STOPPED = Symbol('stopped');
+
+/** What a stopped anchorer throws from a wait it gives up: the next run (or leader) takes the transaction on. */
+class AnchorerStoppedError extends Error {}
 
 /**
  * The revert of anchor() with its custom error decoded from the contract's ABI: ethers leaves a
