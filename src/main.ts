@@ -22,7 +22,7 @@ import { proofsService } from './api/proofs-service';
 import { uiPlugin } from './ui';
 import { connectsUpstreams, parseRoles, ROLE_NAMES, type Roles } from './app/roles';
 import { CacheLeaseStore, SqlLeaseStore, type Leadership } from './leader';
-import { EventTraceContexts, initTracing, installHttpTracing, trackAuditLag, trackDependencies, tracedEventStore } from './telemetry';
+import { EventTraceContexts, initTracing, installHttpTracing, trackAnchorerFunds, trackAuditLag, trackDependencies, tracedEventStore } from './telemetry';
 import { ConfigError, redactUrl, redactUrlsIn, ShuttingDownError } from './core/errors';
 import { untilAborted } from './core/within';
 import { dialectOf } from './db/knex';
@@ -564,6 +564,7 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
     const readiness = checks.map((c) => sharedReadinessCheck(c));
 
     trackDependencies(registry, readiness);
+    if (roles.anchorer) trackAnchorerFunds(registry, { funds: pipeline.funds, lowFundsAnchors: config.ANCHORER_LOW_FUNDS_ANCHORS });
     trackAuditLag(registry, async () => {
       const sealed = await pipeline.queries.batchLog.sealedBatches();
       const anchorStream = await pipeline.queries.anchorStream();

@@ -72,6 +72,12 @@ export type AnchorerOptions = {
    */
   queryWaitMs?: number;
   onAnchored?: (record: AnchorRecord) => void;
+  /**
+   * The anchorer account's balance, read once after each anchor this process sees mined (never
+   * while idle: no RPC request of its own), with that anchor's cost; also the balance read when a
+   * send is refused for want of funds. For the low-funds alert (openmcp_anchorer_balance_wei).
+   */
+  onFunds?: (funds: AnchorerFunds) => void;
   onError?: (err: unknown) => void;
   /** What an operator should know that is not an error: a new deployment to anchor every batch onto again. */
   log?: (line: string) => void;
@@ -83,6 +89,9 @@ export type AnchorerOptions = {
   /** Test hook: called at named points so crash tests can abort in the middle. */
   faults?: (point: 'before-send' | 'after-send' | 'after-confirm') => void | Promise<void>;
 };
+
+/** The anchorer account (lowercase), its balance in wei, and what its last anchor cost (gas used × effective gas price; undefined: none mined by this process yet). */
+export type AnchorerFunds = { account: string; balanceWei: bigint; lastAnchorCostWei?: bigint };
 
 export type Anchorer = {
   /** Anchor every sealed batch the chain does not have yet, in order. Returns how many. */
@@ -246,7 +255,7 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
         return;
       }
       // A stopped anchorer (shutdown, a term that ended) waits no more: the next one waits again.
-      if (stopped) throw new Error(`stopped while earlier transactions of the anchorer account ${me} were still pending (nonces ${latest}..${pending - 1})`);
+      if (stopped) throw new AnchorerStoppedError(`stopped while earlier transactions of the anchorer account ${me} were still pending (nonces ${latest}..${pending - 1})`);
       await new Promise((r) => setTimeout(r, opts.pollIntervalMs ?? 200));
     }
     const [latest, pending] = await Promise.all([provider.getTransactionCount(me, 'latest'), provider.getTransactionCount(me, 'pending')]);
@@ -293,6 +302,18 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
     if (inFlight === f) inFlight = undefined;
     await opts.faults?.('after-confirm');
     await record(f.b, receipt);
+    await reportFunds(receipt.gasUsed * receipt.gasPrice);
+  }
+
+  /** What the last anchor this process saw mined cost. */
+  let lastAnchorCostWei: bigint | undefined;
+  /** onFunds with the balance read now; a balance that cannot be read fails nothing (the anchor is recorded), the next anchor reads it again. */
+  async function reportFunds(cost?: bigint, balance?: bigint): Promise<void> {
+    if (!opts.onFunds) return;
+    lastAnchorCostWei = cost ?? lastAnchorCostWei;
+    const account = signer().address;
+    const balanceWei = balance ?? (await provider.getBalance(account).catch(() => undefined));
+    if (balanceWei !== undefined) opts.onFunds({ account: account.toLowerCase(), balanceWei, lastAnchorCostWei });
   }
 
   /** With a fee cap: the market's fees, none above the cap (else ethers' own, unchanged). */
@@ -319,7 +340,7 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
         // A stopped anchorer (shutdown, a term that ended) waits no more: the transaction is on its
         // way, and the next run finds it (pending, or on chain once CHAIN_CONFIRMATIONS deep).
         const receipt = (await Promise.race([last.wait(confirmations, opts.txTimeoutMs ?? 180_000), stopSignal])) as TransactionReceipt | null | typeof STOPPED;
-        if (receipt === STOPPED) throw new Error(`anchor(${b.batchId}) transaction ${last.hash} ${confirmations === 1 ? 'not mined yet' : `not ${confirmations} blocks deep yet`}; stopped: the next run finds it`);
+        if (receipt === STOPPED) throw new AnchorerStoppedError(`anchor(${b.batchId}) transaction ${last.hash} ${confirmations === 1 ? 'not mined yet' : `not ${confirmations} blocks deep yet`}; stopped: the next run finds it`);
         if (!receipt || receipt.status !== 1) throw settled(new Error(`anchor(${b.batchId}) transaction ${last.hash} failed`));
         return receipt;
       } catch (err) {
@@ -334,7 +355,7 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
         if (!isError(err, 'TIMEOUT')) throw err;
       }
       // A stopped anchorer sends nothing more; what it sent is found on chain by the next one.
-      if (stopped) throw new Error(`anchor(${b.batchId}) transaction ${last.hash} not mined yet; stopped before sending it again`);
+      if (stopped) throw new AnchorerStoppedError(`anchor(${b.batchId}) transaction ${last.hash} not mined yet; stopped before sending it again`);
       const [known, market, latest] = await Promise.all([provider.getTransaction(last.hash), provider.getFeeData(), provider.getTransactionCount(signer().address, 'latest')]);
       // Sent again only when that can help: the node dropped it, or the market outran its fees.
       // Not behind a lower nonce still pending (higher fees on ours do not get that one mined),
@@ -386,6 +407,7 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
   async function sendError(b: SealedBatch, err: unknown): Promise<unknown> {
     if (isInsufficientFunds(err)) {
       const [balance, t] = await Promise.all([provider.getBalance(signer().address), target()]).catch(() => [undefined, undefined] as const);
+      if (balance !== undefined) await reportFunds(undefined, balance);
       if (balance !== undefined && t) return new AnchorerNoFundsError(signer().address.toLowerCase(), t.chainId, balance, b.batchId, err);
     }
     return namedRevert(contract, b.batchId, err);
@@ -424,7 +446,7 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
     let stream = anchorStreamName(await target());
     const sealed = await log.sealedBatches();
     let logNext = (await log.anchorRecords(stream)).length;
-    const chainNext = Number(await contract.nextBatchId());
+    let chainNext = Number(await contract.nextBatchId());
     if (chainNext < logNext) {
       // The chain no longer has anchors this deployment's stream recorded. A node restarted with
       // a new genesis (and the contract redeployed at the same address) is a new deployment: its
@@ -435,6 +457,13 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
       resolvedTarget = undefined;
       stream = anchorStreamName(await target());
       logNext = (await log.anchorRecords(stream)).length;
+      if (chainNext < logNext) {
+        // A reorg puts the lost anchors' transactions back in the mempool: one mined now anchors
+        // its batch, so the chain is read again once none is pending (sent from the count read
+        // before, the next anchor reverted AuditAnchorBatchOutOfOrder).
+        await waitForPendingTransactions();
+        chainNext = Number(await contract.nextBatchId());
+      }
       if (chainNext < logNext) opts.onError?.(new AnchorsLostError(chainNext, logNext));
     }
     // What both sides hold must agree, or every proof of the disagreeing batches fails: checking
@@ -517,7 +546,9 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
         await tick(backoff === 0);
         backoff = 0;
       } catch (err) {
-        opts.onError?.(explained(err));
+        // Stopping (a drain, a term that ended) is no fault: said, not reported (it counted INTERNAL).
+        if (err instanceof AnchorerStoppedError) opts.log?.(`anchorer: ${err.message}`);
+        else opts.onError?.(explained(err));
         // The nonce may be stale after any failure (a send that did or did not reach the node).
         nonce = undefined;
         backoff = Math.min(max, Math.max(min, backoff * 2));
@@ -554,6 +585,9 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
 }
 
 const STOPPED = Symbol('stopped');
+
+/** What a stopped anchorer throws from a wait it gives up: the next run (or leader) takes the transaction on. */
+class AnchorerStoppedError extends Error {}
 
 /**
  * The revert of anchor() with its custom error decoded from the contract's ABI: ethers leaves a

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
-import { FetchRequest, JsonRpcProvider, type FetchGetUrlFunc } from 'ethers';
+import { FetchRequest, JsonRpcProvider, type FetchGetUrlFunc, type Network } from 'ethers';
 
 /**
  * Longest wait for one JSON-RPC answer. ethers' own is 5 minutes: a node that accepts the
@@ -29,7 +29,42 @@ export function createRpcProvider(url: string, opts: { pollingIntervalMs?: numbe
     if (response.request) rateLimited.add(response.request);
     return true;
   };
-  return new JsonRpcProvider(request, undefined, { cacheTimeout: -1, pollingInterval: opts.pollingIntervalMs ?? 50, staticNetwork: false, batchStallTime: 0 });
+  return new QuietStartJsonRpcProvider(request, undefined, { cacheTimeout: -1, pollingInterval: opts.pollingIntervalMs ?? 50, staticNetwork: false, batchStallTime: 0 });
+}
+
+/**
+ * A JsonRpcProvider whose start-up network detection, retried every second while the node is down,
+ * writes nothing. ethers' own loop console.log()s a plain line on each failure, on stdout, where
+ * every other line is JSON. `staticNetwork` would skip detection, but also ethers' check of the
+ * chain id before each call, which the anchorer relies on (a URL that starts serving another
+ * chain). The requests themselves fail and are reported as ever; only that loop is quiet.
+ */
+class QuietStartJsonRpcProvider extends JsonRpcProvider {
+  /** Set while super._start() runs: the first call of its detection loop happens synchronously within it. */
+  #starting = false;
+
+  override _start(): void {
+    this.#starting = true;
+    try {
+      super._start();
+    } finally {
+      this.#starting = false;
+    }
+  }
+
+  override async _detectNetwork(): Promise<Network> {
+    if (!this.#starting) return super._detectNetwork();
+    // The start-up loop's call: it returns only once the node answers, so the loop never fails
+    // (and never prints); it ends when the provider is destroyed.
+    for (;;) {
+      try {
+        return await super._detectNetwork();
+      } catch (err) {
+        if (this.destroyed) throw err;
+        await new Promise((r) => setTimeout(r, 1000).unref());
+      }
+    }
+  }
 }
 
 /** Requests (ethers' first FetchRequest of each call, which its errors name) answered HTTP 429 at least once. */
