@@ -113,7 +113,9 @@ export const NO_ANCHORER_KEY = 'this process has no anchorer key: it does not ru
  * target() and anchorStream() answer, tick() and start() throw NO_ANCHORER_KEY.
  */
 export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = new BatchLog(store)): Anchorer {
-  const provider: JsonRpcProvider = createRpcProvider(opts.rpcUrl);
+  // With CHAIN_ID the provider expects that chain from the start: left to find one, it keeps to the
+  // chain of its first answer, and a URL that served another one then was refused for the process's life.
+  const provider: JsonRpcProvider = createRpcProvider(opts.rpcUrl, { chainId: opts.chainId });
   // Without a key, the contract is bound to the provider: its views answer, anchor() cannot be sent.
   const wallet = opts.privateKey ? new Wallet(opts.privateKey, provider) : undefined;
   const contract: Contract = auditAnchorAt(opts.contract, wallet ?? provider);
@@ -149,7 +151,9 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
     // chain with a new genesis, where the contract may not be deployed yet. A refresh that finds
     // the chain it saw the code on does not ask again: a node that kept its genesis is the same
     // deployment (the same anchor stream) whatever it lost, and tick() meets a lost contract anyway.
-    const [network, genesis, firstCode] = await Promise.all([provider.getNetwork(), provider.getBlock(0), codeSeenOn === undefined ? provider.getCode(opts.contract) : undefined]);
+    const [network, genesis, firstCode] = await Promise.all([provider.getNetwork(), provider.getBlock(0), codeSeenOn === undefined ? provider.getCode(opts.contract) : undefined]).catch(
+      (err: unknown) => Promise.reject(chainChangedError(err, opts.chainId)),
+    );
     if (!genesis?.hash) throw new Error('chain returned no genesis block');
     const chainId = Number(network.chainId);
     if (opts.chainId !== undefined && chainId !== opts.chainId) throw wrongChainError(opts.chainId, chainId);

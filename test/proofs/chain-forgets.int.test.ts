@@ -182,6 +182,24 @@ describe('anchorer when the chain forgets or contradicts what was anchored', fun
     }
   });
 
+  it('with CHAIN_ID, a URL that served another chain at the first contact and serves CHAIN_ID\'s since is anchored on, no restart (was: "CHAIN_ID is 31337 but CHAIN_RPC_URL serves chain 31337" every round until a restart: the provider kept to the chain it met first)', async () => {
+    const { contract, opts } = await setup(1);
+    const proxy = await startCountingProxy(f.chain.rpcUrl);
+    // The URL reaches a node of another chain at start (a load balancer misrouting, an endpoint being moved).
+    proxy.serveChainId(1);
+    const pinned = createAnchorer(f.store, { ...opts, rpcUrl: proxy.url, chainId: 31337 });
+    try {
+      const err = (await pinned.tick().then(() => expect.fail('anchored'), (e: unknown) => e)) as { code?: string; message?: string };
+      expect([err.code, err.message]).to.deep.equal(['CONFIG_INVALID', 'CHAIN_ID is 31337 but CHAIN_RPC_URL serves chain 1: anchoring nothing there (check CHAIN_RPC_URL, or CHAIN_ID)']);
+      proxy.serveChainId(undefined);
+      expect(await pinned.tick()).to.equal((await f.store.readStream(BATCH_STREAM)).length);
+      await chainMatchesLog(contract);
+    } finally {
+      await pinned.stop();
+      await proxy.close();
+    }
+  });
+
   it('an RPC refusing the contract read (a rate limit) is DEPENDENCY_UNAVAILABLE in the node\'s words, not a contract that is no AuditAnchor, and anchoring goes on once it answers (was: ANCHOR_CONTRACT_MISSING "not an AuditAnchor" on first contact, "missing revert data" later)', async () => {
     const { contract, opts } = await setup(1);
     const proxy = await startCountingProxy(f.chain.rpcUrl);
