@@ -13,7 +13,7 @@ import { ANCHORER_ACTOR, AUDIT_TENANT, anchorStreamName, type AnchorTarget } fro
 import { BatchLog, type AnchorRecord, type SealedBatch } from './batch-log';
 import { AnchorContractMissingError, AnchorDelayedError, AnchorerNoFundsError, AnchorMismatchError, AnchorsLostError } from './errors';
 import { shortOfConfirmations } from './short-of-confirmations';
-import { chainChangedError, wrongChainError } from './wrong-chain';
+import { chainChangedError, chainMovedError, wrongChainError } from './wrong-chain';
 import { chainRpcProblem, rpcRefusal } from './chain-rpc-problem';
 
 export type AnchorerOptions = {
@@ -80,6 +80,13 @@ export type AnchorerOptions = {
    * fenced event store guards the log, this guards the chain, where there is no token to check).
    */
   beforeSend?: () => Promise<void>;
+  /**
+   * Without chainId: the chain id the process's anchorers keep to, shared by them (the one serving
+   * queries and each leader term's): set at the first contact of any of them, and an anchorer made
+   * later expects that chain from the start, refusing another (CONFIG_INVALID) as a running one does.
+   * Unset: this anchorer's own first contact.
+   */
+  firstChain?: { id?: number };
   /** Test hook: called at named points so crash tests can abort in the middle. */
   faults?: (point: 'before-send' | 'after-send' | 'after-confirm') => void | Promise<void>;
 };
@@ -115,7 +122,10 @@ export const NO_ANCHORER_KEY = 'this process has no anchorer key: it does not ru
 export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = new BatchLog(store)): Anchorer {
   // With CHAIN_ID the provider expects that chain from the start: left to find one, it keeps to the
   // chain of its first answer, and a URL that served another one then was refused for the process's life.
-  const provider: JsonRpcProvider = createRpcProvider(opts.rpcUrl, { chainId: opts.chainId });
+  // Without it, an anchorer made after the first contact (the next leader term's) keeps to the
+  // chain met then: left to its own first answer, it took a chain the URL moved to since for a new deployment.
+  const firstChain = opts.firstChain ?? {};
+  const provider: JsonRpcProvider = createRpcProvider(opts.rpcUrl, { chainId: opts.chainId ?? firstChain.id });
   // Without a key, the contract is bound to the provider: its views answer, anchor() cannot be sent.
   const wallet = opts.privateKey ? new Wallet(opts.privateKey, provider) : undefined;
   const contract: Contract = auditAnchorAt(opts.contract, wallet ?? provider);
@@ -128,7 +138,6 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
   const confirmations = Math.max(1, opts.confirmations ?? 1);
   let resolvedTarget: AnchorTarget | undefined;
   let resolvedAt = 0;
-  let firstChainId: number | undefined;
   /** The chain (`chainId:genesisHash`) on which the contract's code was last seen. */
   let codeSeenOn: string | undefined;
   let nonce: number | undefined;
@@ -157,6 +166,8 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
     if (!genesis?.hash) throw new Error('chain returned no genesis block');
     const chainId = Number(network.chainId);
     if (opts.chainId !== undefined && chainId !== opts.chainId) throw wrongChainError(opts.chainId, chainId);
+    // Another anchorer of the process met its chain first, after this one's provider was made.
+    if (opts.chainId === undefined && firstChain.id !== undefined && chainId !== firstChain.id) throw chainMovedError(firstChain.id, chainId);
     const chain = `${chainId}:${genesis.hash}`;
     if (chain !== codeSeenOn) {
       const code = firstCode ?? (await provider.getCode(opts.contract));
@@ -171,7 +182,7 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
       });
       codeSeenOn = chain;
     }
-    firstChainId ??= chainId;
+    firstChain.id ??= chainId;
     resolvedTarget = { chainId, contract: opts.contract.toLowerCase(), genesisHash: genesis.hash };
     resolvedAt = Date.now();
     return resolvedTarget;
@@ -552,7 +563,7 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
       provider.destroy();
     },
     target,
-    startedOn: () => firstChainId,
+    startedOn: () => firstChain.id,
     anchorStream: async () => anchorStreamName(await queryTarget().catch((err: unknown) => Promise.reject(explained(err)))),
   };
 }

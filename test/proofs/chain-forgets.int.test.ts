@@ -182,6 +182,37 @@ describe('anchorer when the chain forgets or contradicts what was anchored', fun
     }
   });
 
+  it('without CHAIN_ID, an anchorer made later in the process (the next leader term\'s, sharing firstChain) keeps to the chain the first one met, and goes on once the URL serves it again (was: a term begun after the URL moved took the other chain for a new deployment and recorded the batches found on chain as anchored on it)', async () => {
+    const { contract, opts } = await setup(1);
+    const proxy = await startCountingProxy(f.chain.rpcUrl);
+    const firstChain: { id?: number } = {};
+    const term1 = createAnchorer(f.store, { ...opts, rpcUrl: proxy.url, firstChain });
+    let term2: ReturnType<typeof createAnchorer> | undefined;
+    try {
+      expect(await term1.tick()).to.equal((await f.store.readStream(BATCH_STREAM)).length);
+      expect(term1.startedOn()).to.equal(31337);
+      await term1.stop();
+      await submitTasks(f.store, 3);
+      expect(await createSealer(f.store, { sealerKey: SEALER_KEY, maxEvents: 3, maxWaitMs: 0 }).flush()).to.not.equal(undefined);
+      // The URL reaches a node of another chain, and the term ends (a lease renewal that failed): the next term begins there.
+      proxy.serveChainId(1);
+      term2 = createAnchorer(f.store, { ...opts, rpcUrl: proxy.url, firstChain });
+      const err = (await term2.tick().then(() => expect.fail('anchored'), (e: unknown) => e)) as { code?: string; message?: string };
+      expect([err.code, err.message]).to.deep.equal([
+        'CONFIG_INVALID',
+        'CHAIN_RPC_URL served chain 31337 when the anchorer started and now serves chain 1: anchoring nothing there (point CHAIN_RPC_URL back at a node of chain 31337; to anchor on chain 1 instead, set CHAIN_ID=1 and restart: a new deployment, every batch anchored again)',
+      ]);
+      expect((await f.store.readAll({ limit: 10_000 })).filter((e) => e.type === 'BatchAnchored' && (e.data as { chainId: number }).chainId === 1)).to.deep.equal([]);
+      proxy.serveChainId(undefined);
+      expect(await term2.tick()).to.equal(1);
+      await chainMatchesLog(contract);
+    } finally {
+      await term1.stop();
+      await term2?.stop();
+      await proxy.close();
+    }
+  });
+
   it('with CHAIN_ID, a URL that served another chain at the first contact and serves CHAIN_ID\'s since is anchored on, no restart (was: "CHAIN_ID is 31337 but CHAIN_RPC_URL serves chain 31337" every round until a restart: the provider kept to the chain it met first)', async () => {
     const { contract, opts } = await setup(1);
     const proxy = await startCountingProxy(f.chain.rpcUrl);
