@@ -392,7 +392,14 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
       } catch (err) {
         // Mined meanwhile (the nonce is used, or the call now reverts as the batch is anchored):
         // the wait above finds the receipt. Refused as underpriced: the next round raises more.
-        if ((await provider.getTransactionCount(signer().address, 'latest')) <= n && !/underpriced|replacement|fee too low|already known/i.test(String((err as Error).message))) throw await sendError(b, err);
+        if ((await provider.getTransactionCount(signer().address, 'latest')) <= n && !/underpriced|replacement|fee too low|already known/i.test(String((err as Error).message))) {
+          const refused = await sendError(b, err);
+          // A revert with the nonce still free: the call cannot succeed now (the batch anchored by
+          // another key, the role revoked), and a send of it mined later would revert too. Not kept:
+          // the next round reads the chain, where it was waited for and sent again, reverting, for ever.
+          if (isError(err, 'CALL_EXCEPTION') && !rpcRefusal(err)) f.settled = true;
+          throw refused;
+        }
       }
     }
   }

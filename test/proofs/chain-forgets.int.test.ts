@@ -286,6 +286,40 @@ describe('anchorer when the chain forgets or contradicts what was anchored', fun
     }
   });
 
+  it('leaves its own anchor of a failed round once sending it again reverts (the node dropped it and another anchorer key anchored the batch), and the next round reads the chain (was: kept, waited for and sent again every round, reverting, for ever)', async () => {
+    const { contract, opts } = await setup(1);
+    // A second key holding the anchorer role (a key being rotated in: docs/operations.md, "Rotating keys").
+    const other = new Wallet('0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d', f.provider);
+    const admin = auditAnchorAt(contract, new Wallet(f.chain.anchorerPrivateKey, f.provider));
+    await (await admin.grantRole(await admin.ANCHORER_ROLE(), other.address)).wait();
+    let failOnce = true;
+    const anchorer = createAnchorer(f.store, {
+      ...opts,
+      txTimeoutMs: 300,
+      faults: (point) => {
+        if (point === 'after-send' && failOnce) throw ((failOnce = false), new Error('connection lost after the send'));
+      },
+    });
+    await f.provider.send('evm_setAutomine', [false]);
+    try {
+      await anchorer.tick().then(() => expect.fail('the fault did not fire'), (e: Error) => expect(e.message).to.equal('connection lost after the send'));
+      const [pending] = (await f.provider.send('eth_pendingTransactions', [])) as { hash: string }[];
+      await f.provider.send('hardhat_dropTransaction', [pending.hash]);
+      const b = (await f.store.readStream(BATCH_STREAM))[0].data as { batchId: number; firstSeq: number; lastSeq: number; root: string };
+      await auditAnchorAt(contract, other).anchor(b.batchId, b.firstSeq, b.lastSeq, b.root);
+      await f.provider.send('evm_mine', []);
+      await f.provider.send('evm_setAutomine', [true]);
+      await anchorer.tick().then(() => expect.fail('anchored'), (e: Error) => expect(e.message).to.match(/^anchor\(0\) reverted with AuditAnchorBatchOutOfOrder\(1, 0\)/));
+      const held = new Promise<string>((r) => setTimeout(() => r('still sending the reverting anchor again'), 10_000));
+      const sealed = (await f.store.readStream(BATCH_STREAM)).length;
+      expect(await Promise.race([anchorer.tick().catch((e: Error) => e.message), held])).to.equal(sealed - 1);
+      await chainMatchesLog(contract);
+    } finally {
+      await f.provider.send('evm_setAutomine', [true]);
+      await anchorer.stop();
+    }
+  });
+
   it('sends a transaction the node dropped again, on its nonce, within the same round (was: waited forever; then TIMEOUT and the next round)', async () => {
     const { contract, opts } = await setup(1);
     await f.provider.send('evm_setAutomine', [false]);
