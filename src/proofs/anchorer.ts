@@ -253,7 +253,12 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
 
   async function waitForPendingTransactions(): Promise<void> {
     const me = signer().address;
-    for (let i = 0; i < 600; i++) {
+    const poll = opts.pollIntervalMs ?? 200;
+    // As long as 600 polls took (2 minutes by default), the polls spaced out from pollIntervalMs to
+    // PENDING_POLL_MAX_MS: an earlier run's anchor stuck in a fee spike holds every round, and a poll
+    // every 200 ms was four requests (two counts, each after ethers' eth_chainId) 20 times a second.
+    const until = performance.now() + 600 * poll;
+    for (let delay = poll; ; delay = Math.min(delay * 2, Math.max(poll, PENDING_POLL_MAX_MS))) {
       const [latest, pending] = await Promise.all([provider.getTransactionCount(me, 'latest'), provider.getTransactionCount(me, 'pending')]);
       if (pending === latest) {
         nonce = latest;
@@ -262,7 +267,8 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
       }
       // A stopped anchorer (shutdown, a term that ended) waits no more: the next one waits again.
       if (stopped) throw new Error(`stopped while earlier transactions of the anchorer account ${me} were still pending (nonces ${latest}..${pending - 1})`);
-      await new Promise((r) => setTimeout(r, opts.pollIntervalMs ?? 200));
+      if (performance.now() >= until) break;
+      await pause(Math.min(delay, Math.max(0, until - performance.now())));
     }
     const [latest, pending] = await Promise.all([provider.getTransactionCount(me, 'latest'), provider.getTransactionCount(me, 'pending')]);
     throw new AnchorDelayedError(undefined, `earlier transactions of the anchorer account ${me} are still pending (nonces ${latest}..${pending - 1}): anchoring waits for them to be mined or dropped (fees too low for the chain now? replace them with higher fees)`);
@@ -527,6 +533,15 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
   const stopSignal = new Promise<typeof STOPPED>((r) => (onStop = () => r(STOPPED)));
   let loop: Promise<void> | undefined;
   let wake: (() => void) | undefined;
+  /** Ends of the pauses under way, called by stop(): a wait between polls, up to seconds long, does not hold a shutdown. */
+  const pauses = new Set<() => void>();
+  function pause(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const end = () => (clearTimeout(timer), pauses.delete(end), resolve());
+      const timer = setTimeout(end, ms);
+      pauses.add(end);
+    });
+  }
 
   async function run(): Promise<void> {
     const min = opts.minBackoffMs ?? 250;
@@ -566,6 +581,7 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
       stopped = true;
       onStop();
       wake?.();
+      for (const end of pauses) end();
       await loop;
       provider.destroy();
     },
@@ -576,6 +592,9 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
 }
 
 const STOPPED = Symbol('stopped');
+
+/** Longest pause between two reads of the account's pending count while a transaction of it is pending (about a block of Ethereum's). */
+const PENDING_POLL_MAX_MS = 5000;
 
 /**
  * The revert of anchor() with its custom error decoded from the contract's ABI: ethers leaves a
