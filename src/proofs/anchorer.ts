@@ -13,7 +13,7 @@ import { ANCHORER_ACTOR, AUDIT_TENANT, anchorStreamName, type AnchorTarget } fro
 import { BatchLog, type AnchorRecord, type SealedBatch } from './batch-log';
 import { AnchorContractMissingError, AnchorDelayedError, AnchorerNoFundsError, AnchorMismatchError, AnchorsLostError } from './errors';
 import { shortOfConfirmations } from './short-of-confirmations';
-import { chainChangedError, wrongChainError } from './wrong-chain';
+import { chainChangedError, chainMovedError, wrongChainError } from './wrong-chain';
 import { chainRpcProblem, rpcRefusal } from './chain-rpc-problem';
 
 export type AnchorerOptions = {
@@ -86,6 +86,13 @@ export type AnchorerOptions = {
    * fenced event store guards the log, this guards the chain, where there is no token to check).
    */
   beforeSend?: () => Promise<void>;
+  /**
+   * Without chainId: the chain id the process's anchorers keep to, shared by them (the one serving
+   * queries and each leader term's): set at the first contact of any of them, and an anchorer made
+   * later expects that chain from the start, refusing another (CONFIG_INVALID) as a running one does.
+   * Unset: this anchorer's own first contact.
+   */
+  firstChain?: { id?: number };
   /** Test hook: called at named points so crash tests can abort in the middle. */
   faults?: (point: 'before-send' | 'after-send' | 'after-confirm') => void | Promise<void>;
 };
@@ -122,7 +129,12 @@ export const NO_ANCHORER_KEY = 'this process has no anchorer key: it does not ru
  * target() and anchorStream() answer, tick() and start() throw NO_ANCHORER_KEY.
  */
 export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = new BatchLog(store)): Anchorer {
-  const provider: JsonRpcProvider = createRpcProvider(opts.rpcUrl);
+  // With CHAIN_ID the provider expects that chain from the start: left to find one, it keeps to the
+  // chain of its first answer, and a URL that served another one then was refused for the process's life.
+  // Without it, an anchorer made after the first contact (the next leader term's) keeps to the
+  // chain met then: left to its own first answer, it took a chain the URL moved to since for a new deployment.
+  const firstChain = opts.firstChain ?? {};
+  const provider: JsonRpcProvider = createRpcProvider(opts.rpcUrl, { chainId: opts.chainId ?? firstChain.id });
   // Without a key, the contract is bound to the provider: its views answer, anchor() cannot be sent.
   const wallet = opts.privateKey ? new Wallet(opts.privateKey, provider) : undefined;
   const contract: Contract = auditAnchorAt(opts.contract, wallet ?? provider);
@@ -135,7 +147,6 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
   const confirmations = Math.max(1, opts.confirmations ?? 1);
   let resolvedTarget: AnchorTarget | undefined;
   let resolvedAt = 0;
-  let firstChainId: number | undefined;
   /** The chain (`chainId:genesisHash`) on which the contract's code was last seen. */
   let codeSeenOn: string | undefined;
   let nonce: number | undefined;
@@ -158,10 +169,14 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
     // chain with a new genesis, where the contract may not be deployed yet. A refresh that finds
     // the chain it saw the code on does not ask again: a node that kept its genesis is the same
     // deployment (the same anchor stream) whatever it lost, and tick() meets a lost contract anyway.
-    const [network, genesis, firstCode] = await Promise.all([provider.getNetwork(), provider.getBlock(0), codeSeenOn === undefined ? provider.getCode(opts.contract) : undefined]);
+    const [network, genesis, firstCode] = await Promise.all([provider.getNetwork(), provider.getBlock(0), codeSeenOn === undefined ? provider.getCode(opts.contract) : undefined]).catch(
+      (err: unknown) => Promise.reject(chainChangedError(err, opts.chainId)),
+    );
     if (!genesis?.hash) throw new Error('chain returned no genesis block');
     const chainId = Number(network.chainId);
     if (opts.chainId !== undefined && chainId !== opts.chainId) throw wrongChainError(opts.chainId, chainId);
+    // Another anchorer of the process met its chain first, after this one's provider was made.
+    if (opts.chainId === undefined && firstChain.id !== undefined && chainId !== firstChain.id) throw chainMovedError(firstChain.id, chainId);
     const chain = `${chainId}:${genesis.hash}`;
     if (chain !== codeSeenOn) {
       const code = firstCode ?? (await provider.getCode(opts.contract));
@@ -176,7 +191,7 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
       });
       codeSeenOn = chain;
     }
-    firstChainId ??= chainId;
+    firstChain.id ??= chainId;
     resolvedTarget = { chainId, contract: opts.contract.toLowerCase(), genesisHash: genesis.hash };
     resolvedAt = Date.now();
     return resolvedTarget;
@@ -247,7 +262,12 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
 
   async function waitForPendingTransactions(): Promise<void> {
     const me = signer().address;
-    for (let i = 0; i < 600; i++) {
+    const poll = opts.pollIntervalMs ?? 200;
+    // As long as 600 polls took (2 minutes by default), the polls spaced out from pollIntervalMs to
+    // PENDING_POLL_MAX_MS: an earlier run's anchor stuck in a fee spike holds every round, and a poll
+    // every 200 ms was four requests (two counts, each after ethers' eth_chainId) 20 times a second.
+    const until = performance.now() + 600 * poll;
+    for (let delay = poll; ; delay = Math.min(delay * 2, Math.max(poll, PENDING_POLL_MAX_MS))) {
       const [latest, pending] = await Promise.all([provider.getTransactionCount(me, 'latest'), provider.getTransactionCount(me, 'pending')]);
       if (pending === latest) {
         nonce = latest;
@@ -256,7 +276,8 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
       }
       // A stopped anchorer (shutdown, a term that ended) waits no more: the next one waits again.
       if (stopped) throw new AnchorerStoppedError(`stopped while earlier transactions of the anchorer account ${me} were still pending (nonces ${latest}..${pending - 1})`);
-      await new Promise((r) => setTimeout(r, opts.pollIntervalMs ?? 200));
+      if (performance.now() >= until) break;
+      await pause(Math.min(delay, Math.max(0, until - performance.now())));
     }
     const [latest, pending] = await Promise.all([provider.getTransactionCount(me, 'latest'), provider.getTransactionCount(me, 'pending')]);
     throw new AnchorDelayedError(undefined, `earlier transactions of the anchorer account ${me} are still pending (nonces ${latest}..${pending - 1}): anchoring waits for them to be mined or dropped (fees too low for the chain now? replace them with higher fees)`);
@@ -398,7 +419,14 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
       } catch (err) {
         // Mined meanwhile (the nonce is used, or the call now reverts as the batch is anchored):
         // the wait above finds the receipt. Refused as underpriced: the next round raises more.
-        if ((await provider.getTransactionCount(signer().address, 'latest')) <= n && !/underpriced|replacement|fee too low|already known/i.test(String((err as Error).message))) throw await sendError(b, err);
+        if ((await provider.getTransactionCount(signer().address, 'latest')) <= n && !/underpriced|replacement|fee too low|already known/i.test(String((err as Error).message))) {
+          const refused = await sendError(b, err);
+          // A revert with the nonce still free: the call cannot succeed now (the batch anchored by
+          // another key, the role revoked), and a send of it mined later would revert too. Not kept:
+          // the next round reads the chain, where it was waited for and sent again, reverting, for ever.
+          if (isError(err, 'CALL_EXCEPTION') && !rpcRefusal(err)) f.settled = true;
+          throw refused;
+        }
       }
     }
   }
@@ -534,6 +562,15 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
   const stopSignal = new Promise<typeof STOPPED>((r) => (onStop = () => r(STOPPED)));
   let loop: Promise<void> | undefined;
   let wake: (() => void) | undefined;
+  /** Ends of the pauses under way, called by stop(): a wait between polls, up to seconds long, does not hold a shutdown. */
+  const pauses = new Set<() => void>();
+  function pause(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const end = () => (clearTimeout(timer), pauses.delete(end), resolve());
+      const timer = setTimeout(end, ms);
+      pauses.add(end);
+    });
+  }
 
   async function run(): Promise<void> {
     const min = opts.minBackoffMs ?? 250;
@@ -575,11 +612,12 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
       stopped = true;
       onStop();
       wake?.();
+      for (const end of pauses) end();
       await loop;
       provider.destroy();
     },
     target,
-    startedOn: () => firstChainId,
+    startedOn: () => firstChain.id,
     anchorStream: async () => anchorStreamName(await queryTarget().catch((err: unknown) => Promise.reject(explained(err)))),
   };
 }
@@ -588,6 +626,9 @@ const STOPPED = Symbol('stopped');
 
 /** What a stopped anchorer throws from a wait it gives up: the next run (or leader) takes the transaction on. */
 class AnchorerStoppedError extends Error {}
+
+/** Longest pause between two reads of the account's pending count while a transaction of it is pending (about a block of Ethereum's). */
+const PENDING_POLL_MAX_MS = 5000;
 
 /**
  * The revert of anchor() with its custom error decoded from the contract's ABI: ethers leaves a

@@ -5,7 +5,7 @@ import { isInsufficientFunds } from '../web3/insufficient-funds';
 
 /** A JSON-RPC error answer and the request it answered, as ethers keeps them (on the error, or in its info). */
 type RpcErrorAnswer = { error?: { code?: unknown; message?: unknown }; payload?: { method?: unknown } };
-type EthersError = RpcErrorAnswer & { code?: unknown; operation?: unknown; data?: unknown; info?: RpcErrorAnswer };
+type EthersError = RpcErrorAnswer & { code?: unknown; operation?: unknown; data?: unknown; info?: RpcErrorAnswer & { responseStatus?: unknown } };
 
 /** What the anchorer's message ends with: where to look, and that it retries. */
 const ANCHORER_NEXT = 'see its dashboard, or set CHAIN_RPC_URL to another node); anchoring waits and tries again';
@@ -34,7 +34,7 @@ export function rpcRefusal(err: unknown): { method: string; code: number; messag
 /**
  * `err` as the anchorer reports it: an RPC that refuses its calls (a rate limit, a used-up quota, a
  * key it does not take: a JSON-RPC error answer, see rpcRefusal), answers HTTP 429 to every try
- * (wasRateLimited), or leaves a request unanswered for
+ * (wasRateLimited) or HTTP 5xx, or leaves a request unanswered for
  * RPC_TIMEOUT_MS (a hung node, or HTTP 429 to every one of ethers' tries) is DEPENDENCY_UNAVAILABLE,
  * as one that cannot be reached is, in the node's words and with what to do; the URL's key masked.
  * Anything else is returned as it is. `next` ends the message (what to do, after "see its dashboard, or "):
@@ -54,6 +54,11 @@ export function chainRpcProblem(err: unknown, rpcUrl: string, next = ANCHORER_NE
   const e = (err ?? {}) as EthersError;
   if ((isError(err, 'TIMEOUT') || isError(err, 'SERVER_ERROR')) && wasRateLimited(err)) {
     return new UnavailableError('chain RPC', `the node at ${url} answered HTTP 429 Too Many Requests to every try until the request gave up (the RPC provider's rate limit: ${next}`, err);
+  }
+  // HTTP 5xx: the provider, or the proxy before the node, is down or overloaded (a 4xx other than 429 is a URL to fix: left as it is).
+  const status = typeof e.info?.responseStatus === 'string' ? e.info.responseStatus : '';
+  if (isError(err, 'SERVER_ERROR') && /^5\d\d\b/.test(status)) {
+    return new UnavailableError('chain RPC', `the node at ${url} answered HTTP ${status.slice(0, 60)} (the RPC provider or the node down or overloaded? ${next}`, err);
   }
   if (isError(err, 'TIMEOUT') && typeof e.operation === 'string' && e.operation.startsWith('request')) {
     return new UnavailableError(

@@ -117,7 +117,8 @@ export async function startAuditPipeline(p: StartAuditPipelineParameters): Promi
     onError: (e: unknown) => p.onError?.('sealer', e),
   });
   let funds: AnchorerFunds | undefined;
-  const anchorerOpts = { onFunds: (f: AnchorerFunds) => (funds = f), rpcUrl, contract: contractAddress, chainId: c.CHAIN_RPC_URL ? c.CHAIN_ID : undefined, privateKey: key, confirmations: c.CHAIN_CONFIRMATIONS, maxFeePerGas: c.ANCHOR_MAX_FEE_GWEI ? parseUnits(c.ANCHOR_MAX_FEE_GWEI, 'gwei') : undefined, onError: (e: unknown) => p.onError?.('anchorer', e), log: p.log };
+  const anchorerOpts = { onFunds: (f: AnchorerFunds) => (funds = f), rpcUrl, contract: contractAddress, chainId: c.CHAIN_RPC_URL ? c.CHAIN_ID : undefined, privateKey: key, confirmations: c.CHAIN_CONFIRMATIONS, maxFeePerGas: c.ANCHOR_MAX_FEE_GWEI ? parseUnits(c.ANCHOR_MAX_FEE_GWEI, 'gwei') : undefined, onError: (e: unknown) => p.onError?.('anchorer', e), log: p.log, firstChain: {} };
+  // anchorerOpts.firstChain is shared: each term's anchorer keeps to the chain this process met first (as /readyz says).
   const anchorer = createAnchorer(p.store, anchorerOpts, batchLog);
   const running: { stop(): Promise<unknown> }[] = [];
   const leaderships: { role: 'sealer' | 'anchorer'; leadership: Leadership }[] = [];

@@ -27,6 +27,14 @@ export function chainChangedError(err: unknown, pinnedChainId?: number): unknown
   if (!ids) return err;
   const [was, now] = [Number(ids[1]), Number(ids[2])];
   if (pinnedChainId !== undefined) return wrongChainError(pinnedChainId, now);
+  return chainMovedError(was, now);
+}
+
+/**
+ * Without CHAIN_ID: the refusal of a chain other than the one the process's anchorers first met.
+ * @example chainMovedError(11155111, 1) // CHAIN_RPC_URL served chain 11155111 when the anchorer started and now serves chain 1: …
+ */
+export function chainMovedError(was: number, now: number): ConfigError {
   return new ConfigError(
     `CHAIN_RPC_URL served chain ${was} when the anchorer started and now serves chain ${now}: anchoring nothing there (point CHAIN_RPC_URL back at a node of chain ${was}; to anchor on chain ${now} instead, set CHAIN_ID=${now} and restart: a new deployment, every batch anchored again)`,
     { variable: 'CHAIN_RPC_URL', expected: was, chainId: now },

@@ -17,9 +17,11 @@ export const RPC_TIMEOUT_MS = 30_000;
  * none waits for later ones (ethers' default waits 10 ms on every call: an anchoring round or a
  * transaction step makes a dozen calls one after another). A request fails after `timeoutMs` (default RPC_TIMEOUT_MS)
  * without an answer, with ethers' TIMEOUT. A request cut before its answer by a connection reset is
- * sent once more (see resendOnceIfCut).
+ * sent once more (see resendOnceIfCut). With `chainId`, every call checks that the node serves that
+ * chain (ethers' NETWORK_ERROR "network changed: <chainId> => <served>" otherwise) and goes on once
+ * it does again; without it, the provider keeps to the chain id of its first answer for its life.
  */
-export function createRpcProvider(url: string, opts: { pollingIntervalMs?: number; timeoutMs?: number } = {}): JsonRpcProvider {
+export function createRpcProvider(url: string, opts: { pollingIntervalMs?: number; timeoutMs?: number; chainId?: number } = {}): JsonRpcProvider {
   const request = new FetchRequest(url);
   request.timeout = opts.timeoutMs ?? RPC_TIMEOUT_MS;
   request.getUrlFunc = resendOnceIfCut(FetchRequest.createGetUrlFunc());
@@ -29,7 +31,7 @@ export function createRpcProvider(url: string, opts: { pollingIntervalMs?: numbe
     if (response.request) rateLimited.add(response.request);
     return true;
   };
-  return new QuietStartJsonRpcProvider(request, undefined, { cacheTimeout: -1, pollingInterval: opts.pollingIntervalMs ?? 50, staticNetwork: false, batchStallTime: 0 });
+  return new QuietStartJsonRpcProvider(request, opts.chainId, { cacheTimeout: -1, pollingInterval: opts.pollingIntervalMs ?? 50, staticNetwork: false, batchStallTime: 0 });
 }
 
 /**

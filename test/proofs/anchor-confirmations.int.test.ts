@@ -5,6 +5,7 @@ import { BatchLog } from '../../src/proofs/batch-log';
 import { BATCH_STREAM } from '../../src/proofs/audit-streams';
 import { createSealer } from '../../src/proofs/sealer';
 import { auditAnchorAt } from '../../src/web3/audit-anchor';
+import { startCountingProxy } from '../support/counting-rpc-proxy';
 import { deployAnother, mineUntil, openChainFixture, SEALER_KEY, submitTasks, type ChainFixture } from './pipeline-fixture';
 
 class Killed extends Error {}
@@ -85,6 +86,30 @@ describe('anchorer confirmations across restarts', function () {
       expect((await f.provider.send('eth_pendingTransactions', [])) as unknown[], 'stopped while it was still pending').to.have.length(1);
     } finally {
       await f.provider.send('evm_setAutomine', [true]);
+    }
+  });
+
+  it('waits for a transaction of the account still pending with polls spaced out, not one every pollIntervalMs (was: two eth_getTransactionCount, each after eth_chainId, every 200 ms for 2 minutes each round: about 1.7 million requests a day on a hosted RPC while an earlier run\'s anchor is stuck in a fee spike)', async () => {
+    const { opts } = await fresh();
+    const proxy = await startCountingProxy(f.chain.rpcUrl);
+    await f.provider.send('evm_setAutomine', [false]);
+    try {
+      // An earlier run's transaction, held pending for 4 s.
+      const wallet = new Wallet(opts.privateKey!, f.provider);
+      await wallet.sendTransaction({ to: wallet.address, value: 1n });
+      const anchorer = createAnchorer(f.store, { ...opts, rpcUrl: proxy.url, pollIntervalMs: 200 });
+      const ticking = anchorer.tick();
+      await new Promise((r) => setTimeout(r, 4000));
+      const polls = proxy.count('eth_getTransactionCount') / 2;
+      await f.provider.send('evm_setAutomine', [true]);
+      await f.provider.send('evm_mine', []);
+      expect(await ticking).to.equal((await f.store.readStream(BATCH_STREAM)).length);
+      await anchorer.stop();
+      // 200, 400, 800, 1600 ms … up to 5 s apart: 5 or 6 polls in those 4 s (20 at one every 200 ms).
+      expect(polls, 'polls while it was pending').to.be.within(3, 8);
+    } finally {
+      await f.provider.send('evm_setAutomine', [true]);
+      await proxy.close();
     }
   });
 

@@ -182,6 +182,55 @@ describe('anchorer when the chain forgets or contradicts what was anchored', fun
     }
   });
 
+  it('without CHAIN_ID, an anchorer made later in the process (the next leader term\'s, sharing firstChain) keeps to the chain the first one met, and goes on once the URL serves it again (was: a term begun after the URL moved took the other chain for a new deployment and recorded the batches found on chain as anchored on it)', async () => {
+    const { contract, opts } = await setup(1);
+    const proxy = await startCountingProxy(f.chain.rpcUrl);
+    const firstChain: { id?: number } = {};
+    const term1 = createAnchorer(f.store, { ...opts, rpcUrl: proxy.url, firstChain });
+    let term2: ReturnType<typeof createAnchorer> | undefined;
+    try {
+      expect(await term1.tick()).to.equal((await f.store.readStream(BATCH_STREAM)).length);
+      expect(term1.startedOn()).to.equal(31337);
+      await term1.stop();
+      await submitTasks(f.store, 3);
+      expect(await createSealer(f.store, { sealerKey: SEALER_KEY, maxEvents: 3, maxWaitMs: 0 }).flush()).to.not.equal(undefined);
+      // The URL reaches a node of another chain, and the term ends (a lease renewal that failed): the next term begins there.
+      proxy.serveChainId(1);
+      term2 = createAnchorer(f.store, { ...opts, rpcUrl: proxy.url, firstChain });
+      const err = (await term2.tick().then(() => expect.fail('anchored'), (e: unknown) => e)) as { code?: string; message?: string };
+      expect([err.code, err.message]).to.deep.equal([
+        'CONFIG_INVALID',
+        'CHAIN_RPC_URL served chain 31337 when the anchorer started and now serves chain 1: anchoring nothing there (point CHAIN_RPC_URL back at a node of chain 31337; to anchor on chain 1 instead, set CHAIN_ID=1 and restart: a new deployment, every batch anchored again)',
+      ]);
+      expect((await f.store.readAll({ limit: 10_000 })).filter((e) => e.type === 'BatchAnchored' && (e.data as { chainId: number }).chainId === 1)).to.deep.equal([]);
+      proxy.serveChainId(undefined);
+      expect(await term2.tick()).to.equal(1);
+      await chainMatchesLog(contract);
+    } finally {
+      await term1.stop();
+      await term2?.stop();
+      await proxy.close();
+    }
+  });
+
+  it('with CHAIN_ID, a URL that served another chain at the first contact and serves CHAIN_ID\'s since is anchored on, no restart (was: "CHAIN_ID is 31337 but CHAIN_RPC_URL serves chain 31337" every round until a restart: the provider kept to the chain it met first)', async () => {
+    const { contract, opts } = await setup(1);
+    const proxy = await startCountingProxy(f.chain.rpcUrl);
+    // The URL reaches a node of another chain at start (a load balancer misrouting, an endpoint being moved).
+    proxy.serveChainId(1);
+    const pinned = createAnchorer(f.store, { ...opts, rpcUrl: proxy.url, chainId: 31337 });
+    try {
+      const err = (await pinned.tick().then(() => expect.fail('anchored'), (e: unknown) => e)) as { code?: string; message?: string };
+      expect([err.code, err.message]).to.deep.equal(['CONFIG_INVALID', 'CHAIN_ID is 31337 but CHAIN_RPC_URL serves chain 1: anchoring nothing there (check CHAIN_RPC_URL, or CHAIN_ID)']);
+      proxy.serveChainId(undefined);
+      expect(await pinned.tick()).to.equal((await f.store.readStream(BATCH_STREAM)).length);
+      await chainMatchesLog(contract);
+    } finally {
+      await pinned.stop();
+      await proxy.close();
+    }
+  });
+
   it('an RPC refusing the contract read (a rate limit) is DEPENDENCY_UNAVAILABLE in the node\'s words, not a contract that is no AuditAnchor, and anchoring goes on once it answers (was: ANCHOR_CONTRACT_MISSING "not an AuditAnchor" on first contact, "missing revert data" later)', async () => {
     const { contract, opts } = await setup(1);
     const proxy = await startCountingProxy(f.chain.rpcUrl);
@@ -230,6 +279,40 @@ describe('anchorer when the chain forgets or contradicts what was anchored', fun
       const said = await Promise.race([anchorer.tick().then(String, (e: Error) => e.message), held]);
       expect(said).to.match(/^anchor\(\d+\) transaction 0x[0-9a-f]{64} is gone and its nonce \d+ is ahead of the anchorer account's next, \d+: the chain lost it \(a node that lost its state\?\); the next round reads the chain again$/);
       expect(await anchorer.tick()).to.equal((await f.store.readStream(BATCH_STREAM)).length);
+      await chainMatchesLog(contract);
+    } finally {
+      await f.provider.send('evm_setAutomine', [true]);
+      await anchorer.stop();
+    }
+  });
+
+  it('leaves its own anchor of a failed round once sending it again reverts (the node dropped it and another anchorer key anchored the batch), and the next round reads the chain (was: kept, waited for and sent again every round, reverting, for ever)', async () => {
+    const { contract, opts } = await setup(1);
+    // A second key holding the anchorer role (a key being rotated in: docs/operations.md, "Rotating keys").
+    const other = new Wallet('0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d', f.provider);
+    const admin = auditAnchorAt(contract, new Wallet(f.chain.anchorerPrivateKey, f.provider));
+    await (await admin.grantRole(await admin.ANCHORER_ROLE(), other.address)).wait();
+    let failOnce = true;
+    const anchorer = createAnchorer(f.store, {
+      ...opts,
+      txTimeoutMs: 300,
+      faults: (point) => {
+        if (point === 'after-send' && failOnce) throw ((failOnce = false), new Error('connection lost after the send'));
+      },
+    });
+    await f.provider.send('evm_setAutomine', [false]);
+    try {
+      await anchorer.tick().then(() => expect.fail('the fault did not fire'), (e: Error) => expect(e.message).to.equal('connection lost after the send'));
+      const [pending] = (await f.provider.send('eth_pendingTransactions', [])) as { hash: string }[];
+      await f.provider.send('hardhat_dropTransaction', [pending.hash]);
+      const b = (await f.store.readStream(BATCH_STREAM))[0].data as { batchId: number; firstSeq: number; lastSeq: number; root: string };
+      await auditAnchorAt(contract, other).anchor(b.batchId, b.firstSeq, b.lastSeq, b.root);
+      await f.provider.send('evm_mine', []);
+      await f.provider.send('evm_setAutomine', [true]);
+      await anchorer.tick().then(() => expect.fail('anchored'), (e: Error) => expect(e.message).to.match(/^anchor\(0\) reverted with AuditAnchorBatchOutOfOrder\(1, 0\)/));
+      const held = new Promise<string>((r) => setTimeout(() => r('still sending the reverting anchor again'), 10_000));
+      const sealed = (await f.store.readStream(BATCH_STREAM)).length;
+      expect(await Promise.race([anchorer.tick().catch((e: Error) => e.message), held])).to.equal(sealed - 1);
       await chainMatchesLog(contract);
     } finally {
       await f.provider.send('evm_setAutomine', [true]);

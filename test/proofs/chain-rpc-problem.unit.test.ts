@@ -88,3 +88,41 @@ describe('chainRpcProblem: an RPC answering HTTP 429 to every try', () => {
     }
   });
 });
+
+/**
+ * A hosted RPC or the proxy before a node answering HTTP 5xx (an outage, a gateway with no node
+ * behind it): ethers reports SERVER_ERROR, counted under that code, which no alert watches.
+ */
+describe('chainRpcProblem: an RPC answering HTTP 5xx', () => {
+  let server: Server;
+  let url: string;
+  before(async () => {
+    server = createServer((_req, res) => {
+      res.writeHead(503, { 'content-type': 'text/plain' });
+      res.end('upstream connect error');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v2/AbCdEf0123456789xyzXYZ0123`;
+  });
+  after(() => new Promise<void>((r) => server.close(() => r())));
+
+  it('is DEPENDENCY_UNAVAILABLE naming the status, URL key masked (was: SERVER_ERROR "server response 503 …", counted under that code, which no alert watches)', async () => {
+    const provider = createRpcProvider(url, { timeoutMs: 1500 });
+    try {
+      const failed = await provider.send('eth_blockNumber', []).then(() => expect.fail('answered'), (e: unknown) => e);
+      const err = chainRpcProblem(failed, url) as { code?: string; message?: string };
+      expect(err.code).to.equal('DEPENDENCY_UNAVAILABLE');
+      expect(err.message).to.equal(
+        `chain RPC: the node at ${url.replace(/\/v2\/.*$/, '/v2/***')} answered HTTP 503 Service Unavailable (the RPC provider or the node down or overloaded? see its dashboard, or set CHAIN_RPC_URL to another node); anchoring waits and tries again`,
+      );
+      expect(err.message).to.not.contain('AbCdEf0123456789xyzXYZ0123');
+    } finally {
+      provider.destroy();
+    }
+  });
+
+  it('leaves an HTTP 4xx other than 429 as it was (a URL that is no JSON-RPC endpoint: a setting, not an outage)', async () => {
+    const e = makeError('server response 404 Not Found', 'SERVER_ERROR', { request: {}, response: {}, error: null, info: { requestUrl: URL_WITH_KEY, responseBody: '', responseStatus: '404 Not Found' } } as never);
+    expect(chainRpcProblem(e, URL_WITH_KEY)).to.equal(e);
+  });
+});
