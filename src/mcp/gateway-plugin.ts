@@ -7,6 +7,7 @@ import { eventStreamsOf } from '../http/event-streams';
 import { withoutByteOrderMark } from '../core/byte-order-mark';
 import type { Actor } from '../core/envelope';
 import type { McpGateway } from './gateway';
+import { acceptedMedia } from './accepted-media';
 import { corsHeaders, MCP_METHODS, preflightHeaders } from './cors';
 import { createGatewayServer } from './gateway-server';
 import { storeNothing } from './no-store';
@@ -482,6 +483,16 @@ export async function mcpGatewayPlugin(app: FastifyInstance, opts: McpGatewayPlu
   async function handle(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | void> {
     const principal = callers.get(request);
     if (!principal) return rpcError(reply, UNAUTHENTICATED, { 'www-authenticate': 'Bearer' });
+    // The SDK's transport wants application/json and text/event-stream named literally (406
+    // otherwise). Clients that send no Accept, a wildcard, or (answered as JSON here) only
+    // application/json are served: the header is rewritten for it to what the client takes.
+    const media = acceptedMedia(request.headers.accept);
+    if (request.method === 'POST') {
+      const takes = media.json && (media.sse || jsonResponses);
+      request.raw.headers.accept = takes ? 'application/json, text/event-stream' : media.sse ? 'text/event-stream' : '';
+    } else if (request.method === 'GET') {
+      request.raw.headers.accept = media.sse ? 'text/event-stream' : '';
+    }
     const sid = request.headers['mcp-session-id'];
     let transport: SessionTransport;
     let opened: { id: string; session: Session } | undefined;
@@ -490,7 +501,7 @@ export async function mcpGatewayPlugin(app: FastifyInstance, opts: McpGatewayPlu
       if (!('session' in found)) return rpcError(reply, found);
       transport = found.session.transport;
       if (jsonResponses && request.method === 'POST') {
-        const fast = await transport.tryPost({ headers: request.headers, url: request.url, body: request.body, authInfo: correlationAuthInfo(request.id) });
+        const fast = await transport.tryPost({ headers: request.raw.headers, url: request.url, body: request.body, authInfo: correlationAuthInfo(request.id), streams: media.sse });
         if (fast?.status === 202) return reply.code(202).send();
         if (fast && 'stream' in fast) {
           return reply.code(200).headers({ 'content-type': 'text/event-stream', 'cache-control': 'no-store, no-transform', 'mcp-session-id': sid }).send(fast.stream);

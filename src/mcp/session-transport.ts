@@ -11,6 +11,12 @@ export type FastPost = {
   url: string;
   body: unknown;
   authInfo?: AuthInfo;
+  /**
+   * Whether the client takes an SSE stream as the answer (its Accept header: acceptedMedia).
+   * Default true. When false its answer is always JSON: progress for it is dropped, and a request
+   * for it tied to the call (a relayed sampling or elicitation) fails at once, as it cannot reach it.
+   */
+  streams?: boolean;
 };
 
 /**
@@ -24,7 +30,7 @@ export type FastReply = { status: 202 } | { status: 200; body: string } | { stat
  * A request awaiting its response; `notify` takes the messages tied to it (notifications, and
  * requests for the client) when it is, or turns out to be, answered over SSE; `drop` ends its HTTP response without one (the client cancelled it: none will come).
  */
-type Pending = { deliver(message: JSONRPCMessage): void; notify?(message: JSONRPCMessage): void; drop(): void };
+type Pending = { deliver(message: JSONRPCMessage): void; notify?(message: JSONRPCMessage): boolean | void; drop(): void };
 
 /** The part of the SDK's web-standard transport that holds its SSE streams (SDK 1.32). */
 type SdkStreams = { _streamMapping?: Map<string, { controller?: ReadableStreamDefaultController }>; _standaloneSseStreamId?: string };
@@ -108,8 +114,8 @@ export class SessionTransport implements Transport {
         if (isResponse) {
           this.pending.delete(id);
           pending.deliver(message);
-        } else {
-          pending.notify?.(message);
+        } else if (pending.notify?.(message) === false) {
+          return Promise.reject(new Error('the client takes only JSON answers (its Accept header names no text/event-stream): no request tied to its call can reach it'));
         }
         return Promise.resolve();
       }
@@ -148,7 +154,8 @@ export class SessionTransport implements Transport {
     }
     const id = message.id;
     if (this.pending.has(id)) return undefined;
-    if (message.params?._meta?.progressToken !== undefined) {
+    const streams = post.streams !== false;
+    if (streams && message.params?._meta?.progressToken !== undefined) {
       // The caller asked for progress: answer over SSE, so its notifications reach it before the
       // response (the spec lets a server pick SSE per request; with JSON they would be lost).
       const stream = new PassThrough();
@@ -183,6 +190,7 @@ export class SessionTransport implements Transport {
         notify: (m) => {
           if (!stream) {
             if (!isJSONRPCRequest(m)) return;
+            if (!streams) return false;
             stream = new PassThrough();
             resolve({ status: 200, stream });
           }
