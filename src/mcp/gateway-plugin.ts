@@ -132,6 +132,18 @@ const DIRECTORY_DOWN: Refusal = { status: 503, code: 'DEPENDENCY_UNAVAILABLE', m
 const NOT_RESTORED: Refusal = { status: 500, code: 'INTERNAL', message: 'the session could not be restored on this replica' };
 const UNAUTHENTICATED: Refusal = { status: 401, code: 'UNAUTHENTICATED', message: 'missing or invalid API key' };
 const NO_SESSION: Refusal = { status: 400, code: 'VALIDATION_FAILED', message: 'no mcp-session-id: start with an initialize request' };
+// A GET without a session is how a client of the HTTP+SSE transport of 2024-11-05 begins (it
+// waits for an `endpoint` event); a streamable HTTP client never sends one. Its SDK shows only the
+// status (SSEClientTransport: "Non-200 status code (400)"); the words are for whoever reads the wire.
+const LEGACY_SSE: Refusal = {
+  status: 400,
+  code: 'VALIDATION_FAILED',
+  message:
+    'no mcp-session-id: the HTTP+SSE transport of protocol 2024-11-05 (a GET awaiting an endpoint event) is not served here; ' +
+    'this is the streamable HTTP transport: POST an initialize request to this URL (protocol versions from 2024-11-05 on are accepted)',
+};
+// 2025-03-26: "The initialize request MUST NOT be part of a JSON-RPC batch".
+const BATCHED_INITIALIZE: Refusal = { status: 400, code: 'VALIDATION_FAILED', message: 'initialize must be sent on its own, not in a JSON-RPC batch' };
 
 /**
  * A GET stream this replica no longer opens (it drains or closes: eventStreamsOf), answered as a
@@ -525,6 +537,10 @@ export async function mcpGatewayPlugin(app: FastifyInstance, opts: McpGatewayPlu
       }
       opened = { id, session: await build(principal, id, true, record) };
       transport = opened.session.transport;
+    } else if (request.method === 'GET') {
+      return rpcError(reply, LEGACY_SSE);
+    } else if (Array.isArray(request.body) && request.body.some(isInitializeRequest)) {
+      return rpcError(reply, BATCHED_INITIALIZE);
     } else {
       return rpcError(reply, NO_SESSION);
     }
