@@ -35,6 +35,12 @@ type Pending = { deliver(message: JSONRPCMessage): void; notify?(message: JSONRP
 /** The part of the SDK's web-standard transport that holds its SSE streams (SDK 1.32). */
 type SdkStreams = { _streamMapping?: Map<string, { controller?: ReadableStreamDefaultController }>; _standaloneSseStreamId?: string };
 
+/**
+ * The answer to a request cancelled while the SDK transport holds its POST (JSON-RPC has no code
+ * for it; -32800 is the one LSP gives a cancelled request).
+ */
+export const CANCELLED = { code: -32800, message: 'request cancelled by the client', data: { code: 'MCP_CALL_CANCELLED' } };
+
 const sseEvent = (message: JSONRPCMessage): string => `event: message\ndata: ${JSON.stringify(message)}\n\n`;
 
 /**
@@ -51,6 +57,8 @@ export class SessionTransport implements Transport {
   onerror?: (error: Error) => void;
   onmessage?: Transport['onmessage'];
   private readonly pending = new Map<RequestId, Pending>();
+  /** Requests handed on by the SDK transport (batches, and what the fast path leaves it), until answered. */
+  private readonly viaSdk = new Set<RequestId>();
   private closed = false;
 
   /**
@@ -61,7 +69,10 @@ export class SessionTransport implements Transport {
     readonly sdk: StreamableHTTPServerTransport,
     private readonly jsonResponses = false,
   ) {
-    sdk.onmessage = (message, extra) => this.receive(message, extra);
+    sdk.onmessage = (message, extra) => {
+      if (isJSONRPCRequest(message)) this.viaSdk.add(message.id);
+      this.receive(message, extra);
+    };
     sdk.onerror = (error) => this.onerror?.(error);
     sdk.onclose = () => {
       this.closed = true;
@@ -108,6 +119,7 @@ export class SessionTransport implements Transport {
   send(message: JSONRPCMessage, options?: TransportSendOptions): Promise<void> {
     const isResponse = 'id' in message && !('method' in message);
     const id = isResponse ? (message as { id: RequestId }).id : options?.relatedRequestId;
+    if (isResponse) this.viaSdk.delete(id!);
     if (id !== undefined) {
       const pending = this.pending.get(id);
       if (pending) {
@@ -215,6 +227,15 @@ export class SessionTransport implements Transport {
       if (pending) {
         this.pending.delete(id!);
         pending.drop();
+      }
+      if (id !== undefined && this.viaSdk.delete(id)) {
+        // The SDK transport ends a POST once every request in it is answered (a batch as one JSON
+        // body), so one the client cancels would hold it open until the session closed. Answered
+        // with an error after the server has dropped it, its POST ends; the client, having
+        // cancelled, ignores the answer (as the spec asks of it).
+        this.onmessage?.(message, extra);
+        void this.sdk.send({ jsonrpc: '2.0', id, error: CANCELLED }, { relatedRequestId: id }).catch(() => {});
+        return;
       }
     }
     this.onmessage?.(message, extra);

@@ -2,6 +2,7 @@ import type { Readable, Writable } from 'node:stream';
 import { STDIO_DEFAULT_MAX_BUFFER_SIZE } from '@modelcontextprotocol/sdk/shared/stdio.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { ErrorCode, isJSONRPCRequest, JSONRPCMessageSchema, type JSONRPCMessage, type RequestId } from '@modelcontextprotocol/sdk/types.js';
+import { CANCELLED } from './session-transport';
 
 /** A request's answers read in one batch, written as one array once none is awaited. */
 type Batch = { awaited: Set<RequestId>; answers: unknown[]; written?: boolean };
@@ -22,8 +23,9 @@ function idOf(value: unknown): RequestId | null {
  * asks of a server and the SDK's drops without an answer (its client then waits for ever): a line
  * that is not JSON is answered -32700, JSON that is no JSON-RPC message -32600 (with its id when it
  * has one), and a batch (an array, which MCP 2025-03-26 allows over stdio) is answered as one array
- * holding each of its requests' answers, once all are in (a request the client cancels is answered
- * nothing, as ever). Blank lines are skipped.
+ * holding each of its requests' answers, once all are in (one the client cancels there as -32800
+ * MCP_CALL_CANCELLED, since the others wait for it; alone it is answered nothing, as ever). Blank
+ * lines are skipped.
  *
  * @example await server.connect(new StdioGatewayTransport(process.stdin, process.stdout))
  */
@@ -131,13 +133,17 @@ export class StdioGatewayTransport implements Transport {
 
   private receive(message: JSONRPCMessage): void {
     if ('method' in message && message.method === 'notifications/cancelled' && !('id' in message)) {
-      // A cancelled request is answered nothing: its batch no longer waits for it.
+      // A cancelled request is answered nothing, but its batch is answered as one array: there it
+      // is answered as /mcp answers it in a batch (SessionTransport), so the others are not held.
       const id = (message.params as { requestId?: RequestId } | undefined)?.requestId;
       const batch = id === undefined ? undefined : this.batched.get(id);
       if (batch) {
         this.batched.delete(id!);
         batch.awaited.delete(id!);
+        batch.answers.push({ jsonrpc: '2.0', id, error: CANCELLED });
+        this.onmessage?.(message);
         void this.flush(batch);
+        return;
       }
     }
     this.onmessage?.(message);

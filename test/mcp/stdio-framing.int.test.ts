@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { PassThrough } from 'node:stream';
 import { McpGateway } from '../../src/mcp/gateway';
 import { runGatewayStdio } from '../../src/mcp/gateway-stdio';
+import { startBehaviourUpstream, type BehaviourUpstream } from './support/behaviour-upstream';
 import { openTempSqliteStore } from './support/stores';
 import { until } from './support/until';
 
@@ -17,6 +18,7 @@ describe('openmcp mcp stdio: what it answers to lines that are not one message',
   this.timeout(30_000);
   let db: Awaited<ReturnType<typeof openTempSqliteStore>>;
   let gateway: McpGateway;
+  let upstream: BehaviourUpstream;
   let stdin: PassThrough;
   let lines: Answer[][];
   let session: { close(): Promise<void>; closed: Promise<void> };
@@ -25,6 +27,8 @@ describe('openmcp mcp stdio: what it answers to lines that are not one message',
     db = await openTempSqliteStore();
     gateway = new McpGateway({ store: db.store, upstream: { healthIntervalMs: 0 } });
     await gateway.start();
+    upstream = await startBehaviourUpstream();
+    await gateway.registerServer({ tenant: 'acme', actor: { kind: 'user', id: 'alice' }, name: 'beh', transport: 'http', url: upstream.url });
     stdin = new PassThrough();
     const stdout = new PassThrough();
     lines = [];
@@ -45,6 +49,7 @@ describe('openmcp mcp stdio: what it answers to lines that are not one message',
   after(async function () {
     await session?.close();
     await gateway?.close();
+    await upstream?.close();
     await db?.cleanup();
   });
 
@@ -99,5 +104,21 @@ describe('openmcp mcp stdio: what it answers to lines that are not one message',
     const [pong] = await exchange({ jsonrpc: '2.0', id: 20, method: 'ping' });
     expect(pong).to.deep.include({ id: 20, result: {} });
     expect(lines.length).to.equal(before + 1);
+  });
+
+  it('answers a batch whose call the client cancels, that call as -32800 MCP_CALL_CANCELLED, and cancels it upstream', async function () {
+    const before = lines.length;
+    stdin.write(`${JSON.stringify([
+      { jsonrpc: '2.0', id: 30, method: 'tools/call', params: { name: 'beh__hold', arguments: { id: 'stdio30' } } },
+      { jsonrpc: '2.0', id: 31, method: 'ping' },
+    ])}\n`);
+    await until('the upstream runs the call', () => upstream.started.includes('stdio30'));
+    stdin.write(`${JSON.stringify({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 30, reason: 'stop' } })}\n`);
+    await until('the batch answered', () => lines.length > before);
+    const answers = lines[before];
+    const byId = new Map(answers.map((a) => [a.id, a]));
+    expect(byId.get(31)!.result).to.deep.equal({});
+    expect(byId.get(30)!.error).to.deep.include({ code: -32800, data: { code: 'MCP_CALL_CANCELLED' } });
+    await until('the upstream sees the cancellation', () => upstream.cancelled.includes('stdio30'));
   });
 });
