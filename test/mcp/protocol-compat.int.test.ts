@@ -108,7 +108,7 @@ describe('/mcp protocol versions, legacy transport and undeclared methods', func
     const bad = await post({ jsonrpc: '2.0', id: 1, method: 'ping' }, { 'mcp-session-id': sid, 'mcp-protocol-version': '2099-01-01' });
     expect(bad.status).to.equal(400);
     expect(((await bad.json()) as RpcBody).error!.message).to.include('Unsupported protocol version');
-    for (const extra of [{}, { 'mcp-protocol-version': '2025-03-26' }, { 'mcp-protocol-version': '2025-06-18' }]) {
+    for (const extra of [{}, { 'mcp-protocol-version': '2025-03-26' }, { 'mcp-protocol-version': '2025-06-18' }] as Record<string, string>[]) {
       const res = await post({ jsonrpc: '2.0', id: 2, method: 'ping' }, { 'mcp-session-id': sid, ...extra });
       expect(res.status, JSON.stringify(extra)).to.equal(200);
       expect(((await res.json()) as RpcBody).result).to.deep.equal({});
