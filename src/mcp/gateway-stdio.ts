@@ -2,7 +2,7 @@ import type { Readable, Writable } from 'node:stream';
 import type { McpGateway } from './gateway';
 import { createGatewayServer } from './gateway-server';
 import { MAX_QUEUED_LOG_MESSAGES } from './log-relay';
-import { StdioGatewayTransport } from './stdio-server-transport';
+import { StdioGatewayTransport } from './stdio-gateway-transport';
 import type { CallContext } from './types';
 
 /**

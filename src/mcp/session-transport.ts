@@ -4,6 +4,7 @@ import type { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/se
 import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import { ErrorCode, isJSONRPCRequest, JSONRPCMessageSchema, SUPPORTED_PROTOCOL_VERSIONS, type JSONRPCMessage, type RequestId } from '@modelcontextprotocol/sdk/types.js';
+import { CANCELLED_ERROR } from './cancelled-answer';
 
 /** A POST the fast path can answer, as the HTTP layer hands it over (body already parsed). */
 export type FastPost = {
@@ -34,12 +35,6 @@ type Pending = { deliver(message: JSONRPCMessage): void; notify?(message: JSONRP
 
 /** The part of the SDK's web-standard transport that holds its SSE streams (SDK 1.32). */
 type SdkStreams = { _streamMapping?: Map<string, { controller?: ReadableStreamDefaultController }>; _standaloneSseStreamId?: string };
-
-/**
- * The answer to a request cancelled while the SDK transport holds its POST (JSON-RPC has no code
- * for it; -32800 is the one LSP gives a cancelled request).
- */
-export const CANCELLED = { code: -32800, message: 'request cancelled by the client', data: { code: 'MCP_CALL_CANCELLED' } };
 
 const sseEvent = (message: JSONRPCMessage): string => `event: message\ndata: ${JSON.stringify(message)}\n\n`;
 
@@ -234,7 +229,7 @@ export class SessionTransport implements Transport {
         // with an error after the server has dropped it, its POST ends; the client, having
         // cancelled, ignores the answer (as the spec asks of it).
         this.onmessage?.(message, extra);
-        void this.sdk.send({ jsonrpc: '2.0', id, error: CANCELLED }, { relatedRequestId: id }).catch(() => {});
+        void this.sdk.send({ jsonrpc: '2.0', id, error: CANCELLED_ERROR }, { relatedRequestId: id }).catch(() => {});
         return;
       }
     }

@@ -1,7 +1,6 @@
 import { expect } from 'chai';
 import type { FastifyInstance } from 'fastify';
 import { McpGateway } from '../../src/mcp/gateway';
-import { acceptedMedia } from '../../src/mcp/accepted-media';
 import { startBehaviourUpstream, type BehaviourUpstream } from './support/behaviour-upstream';
 import { startGatewayHttp } from './support/clients';
 import { openTempSqliteStore } from './support/stores';
@@ -111,21 +110,5 @@ describe('/mcp Accept header: clients that are not the TypeScript SDK', function
       expect(res.headers.get('mcp-session-id'), accept).to.equal(null);
       await res.text();
     }
-  });
-});
-
-describe('acceptedMedia', function () {
-  it('reads named types, wildcards, weights and the absent header', function () {
-    expect(acceptedMedia(undefined)).to.deep.equal({ json: true, sse: true });
-    expect(acceptedMedia('')).to.deep.equal({ json: true, sse: true });
-    expect(acceptedMedia('application/json, text/event-stream')).to.deep.equal({ json: true, sse: true });
-    expect(acceptedMedia('Application/JSON; charset=utf-8')).to.deep.equal({ json: true, sse: false });
-    expect(acceptedMedia('text/event-stream')).to.deep.equal({ json: false, sse: true });
-    expect(acceptedMedia('*/*')).to.deep.equal({ json: true, sse: true });
-    expect(acceptedMedia('application/*')).to.deep.equal({ json: true, sse: false });
-    expect(acceptedMedia('text/*, application/json;q=0.5')).to.deep.equal({ json: true, sse: true });
-    expect(acceptedMedia('*/*, text/event-stream;q=0')).to.deep.equal({ json: true, sse: false });
-    expect(acceptedMedia('text/html')).to.deep.equal({ json: false, sse: false });
-    expect(acceptedMedia(['application/json', 'text/event-stream'])).to.deep.equal({ json: true, sse: true });
   });
 });

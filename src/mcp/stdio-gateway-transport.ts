@@ -2,7 +2,7 @@ import type { Readable, Writable } from 'node:stream';
 import { STDIO_DEFAULT_MAX_BUFFER_SIZE } from '@modelcontextprotocol/sdk/shared/stdio.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { ErrorCode, isJSONRPCRequest, JSONRPCMessageSchema, type JSONRPCMessage, type RequestId } from '@modelcontextprotocol/sdk/types.js';
-import { CANCELLED } from './session-transport';
+import { CANCELLED_ERROR } from './cancelled-answer';
 
 /** A request's answers read in one batch, written as one array once none is awaited. */
 type Batch = { awaited: Set<RequestId>; answers: unknown[]; written?: boolean };
@@ -140,7 +140,7 @@ export class StdioGatewayTransport implements Transport {
       if (batch) {
         this.batched.delete(id!);
         batch.awaited.delete(id!);
-        batch.answers.push({ jsonrpc: '2.0', id, error: CANCELLED });
+        batch.answers.push({ jsonrpc: '2.0', id, error: CANCELLED_ERROR });
         this.onmessage?.(message);
         void this.flush(batch);
         return;
