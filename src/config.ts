@@ -131,6 +131,8 @@ export const ConfigSchema = z.object({
     .regex(/^(0|[1-9][0-9]*)(\.[0-9]{1,9})?$/, 'gwei per gas, e.g. 50 or 0.05 (at most 9 decimals)')
     .refine((v) => /[1-9]/.test(v), 'more than 0 gwei')
     .optional(),
+  /** Alert (OpenMcpAnchorerLowFunds) when the anchorer's balance covers fewer anchors than this at the last one's cost; 0: never. */
+  ANCHORER_LOW_FUNDS_ANCHORS: z.coerce.number().int().min(0).max(1_000_000_000).default(1000),
   SEALER_PRIVATE_KEY: hexKey.optional(),
   /**
    * At least 3: every sealed batch adds two events of its own to the log (BatchSealed, and

@@ -22,13 +22,13 @@ import { proofsService } from './api/proofs-service';
 import { uiPlugin } from './ui';
 import { connectsUpstreams, parseRoles, ROLE_NAMES, type Roles } from './app/roles';
 import { CacheLeaseStore, SqlLeaseStore, type Leadership } from './leader';
-import { EventTraceContexts, initTracing, installHttpTracing, trackAuditLag, trackDependencies, tracedEventStore } from './telemetry';
+import { EventTraceContexts, initTracing, installHttpTracing, trackAnchorerFunds, trackAuditLag, trackDependencies, tracedEventStore } from './telemetry';
 import { ConfigError, redactUrl, redactUrlsIn, ShuttingDownError } from './core/errors';
 import { untilAborted } from './core/within';
 import { dialectOf } from './db/knex';
 import { cachedSubjectKeys } from './erasure/cached-subject-keys';
 import { SqlSubjectKeyStore } from './erasure/sql-subject-key-store';
-import { startRecordedErasureSweep } from './erasure/recorded-erasure-sweep';
+import { startRecordedErasureSweep } from './readmodels/recorded-erasure-sweep';
 import { createAuthenticator, createAuthFailureLimiter, createJwtVerifier, ensureAdminKey, isCredentialRevoked, mcpAuthenticate, SqlKeyStore, startUnissuedKeySweep } from './auth';
 import { createRateLimiter } from './auth/rate-limit';
 import { InProcessBus } from './bus/inprocess';
@@ -545,7 +545,7 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
         ? softReadinessCheck({ name: `bus (${bus.name})`, check: async () => (await kafkaBus.ping(), { state: 'up' }) }, 'projectors wait for it; REST, /mcp and agents go on')
         : { name: `bus (${bus.name})`, check: async () => ({ state: 'up' }) },
       softReadinessCheck(
-        { name: 'chain', check: () => chainReadiness({ rpcUrl: pipeline.rpcUrl, contract: pipeline.contractAddress, chainId: config.CHAIN_RPC_URL ? config.CHAIN_ID : undefined }) },
+        { name: 'chain', check: () => chainReadiness({ rpcUrl: pipeline.rpcUrl, contract: pipeline.contractAddress, chainId: config.CHAIN_RPC_URL ? config.CHAIN_ID : undefined, startedOn: pipeline.anchorer.startedOn }) },
         'sealed batches wait to be anchored; proofs of anchored batches are still served',
       ),
       ...(gateway ? [toolSearchCheck(gateway)] : []),
@@ -564,6 +564,7 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
     const readiness = checks.map((c) => sharedReadinessCheck(c));
 
     trackDependencies(registry, readiness);
+    if (roles.anchorer) trackAnchorerFunds(registry, { funds: pipeline.funds, lowFundsAnchors: config.ANCHORER_LOW_FUNDS_ANCHORS });
     trackAuditLag(registry, async () => {
       const sealed = await pipeline.queries.batchLog.sealedBatches();
       const anchorStream = await pipeline.queries.anchorStream();

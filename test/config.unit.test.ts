@@ -281,6 +281,15 @@ describe('configuration', () => {
     }
   });
 
+  it('ANCHORER_LOW_FUNDS_ANCHORS: anchors the balance must cover (default 1000, 0: never alert); refused otherwise naming the variable', () => {
+    expect(loadConfig({}, '/x').ANCHORER_LOW_FUNDS_ANCHORS).to.equal(1000);
+    expect(loadConfig({ ANCHORER_LOW_FUNDS_ANCHORS: '0' }, '/x').ANCHORER_LOW_FUNDS_ANCHORS).to.equal(0);
+    expect(loadConfig({ ANCHORER_LOW_FUNDS_ANCHORS: '50' }, '/x').ANCHORER_LOW_FUNDS_ANCHORS).to.equal(50);
+    for (const v of ['-1', '1.5', 'many']) {
+      expect(() => loadConfig({ ANCHORER_LOW_FUNDS_ANCHORS: v }, '/x'), v).to.throw(`Invalid configuration: ANCHORER_LOW_FUNDS_ANCHORS="${v}"`);
+    }
+  });
+
   it('refuses a private key that is 64 hex digits but no secp256k1 key (zero, or at or above the curve order), naming the variable, never the key', () => {
     const n = 'fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141';
     for (const variable of ['ANCHORER_PRIVATE_KEY', 'SEALER_PRIVATE_KEY', 'AGENT_PRIVATE_KEY']) {

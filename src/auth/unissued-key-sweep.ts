@@ -1,3 +1,4 @@
+import { runPeriodically } from '../core/periodic';
 import { settleUnissuedKeys, type SettleUnissuedKeysDependencies, type SettleUnissuedKeysReturnType } from './settle-unissued-keys';
 
 export type UnissuedKeySweepOptions = {
@@ -19,21 +20,14 @@ export type UnissuedKeySweep = { stop(): Promise<void> };
  * @example const sweep = startUnissuedKeySweep({ store, catalog, keys }, { onError: (err) => log.warn({ err }) }); … await sweep.stop();
  */
 export function startUnissuedKeySweep(deps: SettleUnissuedKeysDependencies, o: UnissuedKeySweepOptions = {}): UnissuedKeySweep {
-  let running: Promise<void> | undefined;
-  const run = () => {
-    running ??= settleUnissuedKeys(deps)
-      .then((out) => {
-        if (out.letGo.length + out.revoked.length > 0) o.onSettled?.(out);
-      }, (err: unknown) => o.onError?.(err))
-      .finally(() => (running = undefined));
-  };
-  run();
-  const timer = setInterval(run, o.intervalMs ?? 60_000);
-  timer.unref();
-  return {
-    async stop() {
-      clearInterval(timer);
-      await running;
-    },
-  };
+  return runPeriodically(
+    () =>
+      settleUnissuedKeys(deps).then(
+        (out) => {
+          if (out.letGo.length + out.revoked.length > 0) o.onSettled?.(out);
+        },
+        (err: unknown) => o.onError?.(err),
+      ),
+    o.intervalMs ?? 60_000,
+  );
 }

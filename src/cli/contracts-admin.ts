@@ -4,6 +4,8 @@ import type { Hex } from '../core/hex';
 import { AnchorAdminRefusedError, AnchorContractMissingError } from '../proofs/errors';
 import { formatAdminDelay } from '../web3/admin-delay';
 import { auditAnchorAt } from '../web3/audit-anchor';
+import { isInsufficientFunds } from '../web3/insufficient-funds';
+import { chainRpcProblem, rpcRefusal } from '../proofs/chain-rpc-problem';
 import { createRpcProvider } from '../web3/provider';
 import type { Writer } from './print-checks';
 
@@ -103,9 +105,14 @@ async function withAnchor(o: ContractsAdminOptions, privateKey: Hex | undefined,
     const chainId = Number(network.chainId);
     if (code === '0x') throw new AnchorContractMissingError(o.contract.toLowerCase(), chainId);
     await c.nextBatchId().catch((err: unknown) => {
-      throw isError(err, 'CALL_EXCEPTION') || isError(err, 'BAD_DATA') ? new AnchorContractMissingError(o.contract.toLowerCase(), chainId, 'not-audit-anchor', err) : err;
+      // An RPC refusing the call (a rate limit) is no answer about the contract: ethers takes it for a revert.
+      const notAuditAnchor = (isError(err, 'CALL_EXCEPTION') && !rpcRefusal(err)) || isError(err, 'BAD_DATA');
+      throw notAuditAnchor ? new AnchorContractMissingError(o.contract.toLowerCase(), chainId, 'not-audit-anchor', err) : err;
     });
     await fn(c, chainId, wallet?.address ?? '');
+  } catch (err) {
+    // A rate limit, a used-up quota: in the node's words, with the option to change.
+    throw chainRpcProblem(err, o.rpc, 'see its dashboard, or pass another --rpc (CHAIN_RPC_URL))');
   } finally {
     provider.destroy();
   }
@@ -123,7 +130,9 @@ async function hasTwoStepAdmin(c: Contract): Promise<boolean> {
   return c.defaultAdmin().then(
     () => true,
     (err: unknown) => {
-      if (isError(err, 'CALL_EXCEPTION') || isError(err, 'BAD_DATA')) return false;
+      // An RPC refusing the call (a rate limit) says nothing of the contract: withAnchor names it.
+      if (isError(err, 'CALL_EXCEPTION') && !rpcRefusal(err)) return false;
+      if (isError(err, 'BAD_DATA')) return false;
       throw err;
     },
   );
@@ -169,7 +178,7 @@ async function send(contract: string, c: Contract, chainId: number, me: string, 
   try {
     sent = await tx();
   } catch (err) {
-    if (!isError(err, 'INSUFFICIENT_FUNDS') && !/insufficient funds|enough funds/i.test(rpcMessage(err))) throw err;
+    if (!isInsufficientFunds(err)) throw err;
     const account = me.toLowerCase();
     const balance = await c.runner!.provider!.getBalance(me);
     throw new AnchorAdminRefusedError(contract.toLowerCase(), 'no-funds', `${account} cannot pay the gas of ${fn} on chain ${chainId}: its balance is ${balance} wei; fund it`, { account, chainId, balance: balance.toString() }, err);
@@ -177,12 +186,6 @@ async function send(contract: string, c: Contract, chainId: number, me: string, 
   const receipt = await sent.wait(1);
   if (!receipt) throw new Error(`${fn} transaction ${sent.hash} was replaced or dropped`);
   return receipt;
-}
-
-/** The node's own words in an ethers error (nested where ethers could not classify it). */
-function rpcMessage(err: unknown): string {
-  const e = err as { message?: unknown; error?: { message?: unknown }; info?: { error?: { message?: unknown } } } | null;
-  return `${String(e?.error?.message ?? '')} ${String(e?.info?.error?.message ?? '')} ${String(e?.message ?? '')}`;
 }
 
 function isoTime(unixSeconds: bigint): string {

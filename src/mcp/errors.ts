@@ -52,6 +52,17 @@ export class UpstreamProtocolError extends McpGatewayError {
 }
 
 /**
+ * An upstream's answer nested deeper than the audit can hash (MAX_RESULT_DEPTH): withheld from the
+ * caller, the call recorded failed (AUDIT_UNAVAILABLE, as any result the log cannot hold). The
+ * upstream answered, so it is alive: no breaker failure, no retry, its connection kept.
+ */
+export class ResultTooDeepError extends McpGatewayError {
+  constructor(label: string, limit: number) {
+    super('AUDIT_UNAVAILABLE', `${label}: the result nests deeper than ${limit} levels, more than the audit log can hash; withheld`, { details: { field: 'result' } });
+  }
+}
+
+/**
  * The error of a call cancelled by its caller (notifications/cancelled) or with its session (the
  * client went away, the session was closed): nobody reads it but the audit. The SDK aborts with
  * the client's reason when it gave one, else with a plain AbortError, which says nothing more.

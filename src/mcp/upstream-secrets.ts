@@ -62,13 +62,53 @@ function decoded(value: string): string {
 }
 
 /**
- * `text` with each of `secrets` replaced by what it is shown as.
+ * `text` with each of `secrets` replaced by what it is shown as: as given, or quoted escaped, as
+ * an upstream's body or a process's output may write it (escapedForms).
  * @example withoutSecrets('bad token abcd1234', [{ value: 'abcd1234', shownAs: '${env:T}' }]) // 'bad token ${env:T}'
  */
 export function withoutSecrets(text: string, secrets: readonly SecretValue[]): string {
   let out = text;
-  for (const s of secrets) if (out.includes(s.value)) out = out.split(s.value).join(s.shownAs);
+  // Without a backslash or a percent sign no character of it is escaped: the value as given only.
+  const escaped = /[\\%]/.test(out);
+  for (const s of secrets) {
+    if (escaped) out = out.replace(escapedForms(s), () => s.shownAs);
+    else if (out.includes(s.value)) out = out.split(s.value).join(s.shownAs);
+  }
   return out;
+}
+
+const patterns = new WeakMap<SecretValue, RegExp>();
+
+/**
+ * A pattern matching `secret`'s value with any of its characters written as JSON writes it in a
+ * string (`\/` as PHP does, `\"`, `\\`, `\n`, `\u00e9` or `\u002B` as .NET does) or
+ * percent-encoded (`%2F`, `%2f`, `%C3%A9`): a token holding `/` or `+` (base64) quoted in a JSON
+ * body, a DSN in a URL a driver repeats. Each escape stands for that very character: nothing else matches.
+ */
+function escapedForms(secret: SecretValue): RegExp {
+  let re = patterns.get(secret);
+  if (!re) {
+    // A character outside the BMP is two UTF-16 units, each escaped (`\ud83d\ude00`).
+    const units = (ch: string) => Array.from({ length: ch.length }, (_, i) => ch.charCodeAt(i));
+    const hex = (n: number, width: number) => [...n.toString(16).padStart(width, '0')].map((d) => (/[a-f]/.test(d) ? `[${d}${d.toUpperCase()}]` : d)).join('');
+    const alternatives = [...secret.value].map((ch) => {
+      const forms = [literal(ch), units(ch).map((u) => `\\\\u${hex(u, 4)}`).join(''), [...Buffer.from(ch, 'utf8')].map((b) => `%${hex(b, 2)}`).join('')];
+      if ('"\\/'.includes(ch)) forms.push(`\\\\${literal(ch)}`);
+      const short = JSON_SHORT_ESCAPES[ch];
+      if (short) forms.push(`\\\\${short}`);
+      return `(?:${forms.join('|')})`;
+    });
+    re = new RegExp(alternatives.join(''), 'g');
+    patterns.set(secret, re);
+  }
+  return re;
+}
+
+const JSON_SHORT_ESCAPES: Record<string, string> = { '\b': 'b', '\f': 'f', '\n': 'n', '\r': 'r', '\t': 't' };
+
+/** `ch` as a pattern matching itself. */
+function literal(ch: string): string {
+  return ch.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
 }
 
 /**
@@ -80,10 +120,22 @@ export function withoutSecrets(text: string, secrets: readonly SecretValue[]): s
  * Nothing is copied or changed when there is nothing to hide.
  * @example withoutSecretsIn({ hint: 'key abcd1234' }, [{ value: 'abcd1234', shownAs: '${env:K}' }]) // { hint: 'key ${env:K}' }
  */
-export function withoutSecretsIn<T>(value: T, secrets: readonly SecretValue[], depth = 0): T {
-  if (secrets.length === 0 || depth > 8) return value;
-  const inner = (v: unknown) => withoutSecretsIn(v, secrets, depth + 1);
+export function withoutSecretsIn<T>(value: T, secrets: readonly SecretValue[], within: Set<object> = new Set()): T {
+  if (secrets.length === 0) return value;
   if (typeof value === 'string') return withoutSecrets(value, secrets) as T;
+  // At any depth (an upstream's data may nest the text deep; wellFormed walks it all too), never
+  // round a loop (an error whose cause leads back to it): one being walked is being changed already.
+  if (value === null || typeof value !== 'object' || within.has(value)) return value;
+  within.add(value);
+  try {
+    return walk(value, secrets, within);
+  } finally {
+    within.delete(value);
+  }
+}
+
+function walk<T extends object>(value: T, secrets: readonly SecretValue[], within: Set<object>): T {
+  const inner = (v: unknown) => withoutSecretsIn(v, secrets, within);
   if (Array.isArray(value)) return value.map(inner) as T;
   if (value instanceof Error) {
     // message, stack, cause and AggregateError's errors are not enumerable; an SDK's own fields (code, input) are.

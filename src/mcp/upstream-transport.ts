@@ -12,6 +12,7 @@ import { SseTransportWithCause } from './sse-transport-with-cause';
 import { resolveEnv } from './upstream-env';
 import { resolveHeaders } from './upstream-headers';
 import { resolveUrl } from './upstream-url';
+import { upstreamSecrets, withoutSecrets, type SecretValue } from './upstream-secrets';
 import type { UpstreamSpec } from './types';
 
 /**
@@ -72,10 +73,22 @@ const STDERR_LINE_CHARS = 1000;
 /**
  * A stderr line's first STDERR_LINE_CHARS characters, less a URL the cut falls in: its
  * credentials are redacted later (redactUrlsIn), which takes a URL whole; cut inside a password,
- * what is left of it is no URL and would be shown as it is.
+ * what is left of it is no URL and would be shown as it is. So for the upstream's secrets
+ * (withoutSecrets, later too): those in it hidden before the cut, and what is left of one the cut
+ * falls in (not all of it written yet) dropped. Hiding one earlier in the line brings what is kept
+ * after it within what an error shows of the line.
  */
-function cutLine(line: string): string {
-  const head = line.slice(0, STDERR_LINE_CHARS);
+function cutLine(line: string, secrets: readonly SecretValue[]): string {
+  let head = withoutSecrets(line, secrets).slice(0, STDERR_LINE_CHARS);
+  for (const { value } of secrets) {
+    // The longest end of head that begins the value.
+    for (let i = Math.max(0, head.length - value.length + 1); i < head.length; i++) {
+      if (value.startsWith(head.slice(i))) {
+        head = head.slice(0, i);
+        break;
+      }
+    }
+  }
   // The last word (as redactUrlsIn delimits a URL), and a URL's start in it.
   let start = head.length;
   while (start > 0 && !/[\s'"<>]/.test(head[start - 1])) start--;
@@ -93,6 +106,8 @@ export function openUpstreamTransport(spec: UpstreamSpec, hooks: StdioHooks, wra
   switch (spec.transport) {
     case 'stdio': {
       if (!spec.command) throw new ValidationError('stdio upstream needs a command', { field: 'command' });
+      // Read from this process's environment, as resolveEnv reads them below.
+      const secrets = upstreamSecrets(spec);
       const t = new StdioTransportWithExit({
         command: spec.command,
         args: spec.args ?? [],
@@ -117,7 +132,7 @@ export function openUpstreamTransport(spec: UpstreamSpec, hooks: StdioHooks, wra
           if (!cut) {
             open += part;
             if (open.length > STDERR_LINE_CHARS) {
-              open = cutLine(open);
+              open = cutLine(open, secrets);
               cut = true;
             }
           }

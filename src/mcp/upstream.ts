@@ -23,7 +23,8 @@ import { cutText, wellFormed } from '../core/well-formed';
 import { CallEnd, CallerRequests, type ActiveCall, type AskCaller } from './caller-requests';
 import { CallStreams } from './call-streams';
 import { Deadline, SDK_TIMEOUT_OFF } from './deadline';
-import { cancelledError, McpGatewayError, UpstreamProtocolError, unlessAborted } from './errors';
+import { cancelledError, McpGatewayError, ResultTooDeepError, UpstreamProtocolError, unlessAborted } from './errors';
+import { bodyDepth } from '../core/body-depth';
 import { exitCause, healthCauseOf, type ExitStatus } from './health-cause';
 import type { HealthFailure } from './health-change';
 import { isMessageTooLarge } from './bounded-fetch';
@@ -92,6 +93,13 @@ export type CallOptions = {
 };
 
 /** Most pages one tools/list of an upstream may take (a server paging for ever would hold its connect for ever). */
+/**
+ * How deep an upstream's result (and a JSON-RPC error's `data`) may nest: deeper than any real
+ * document, and far from where the audit's hashing (RFC 8785 is recursive) exhausted V8's stack,
+ * near 3,000 levels. A deeper result is withheld, its call recorded failed (AUDIT_UNAVAILABLE); deeper
+ * error data is left out of the error passed on.
+ */
+export const MAX_RESULT_DEPTH = 1000;
 export const MAX_UPSTREAM_TOOL_PAGES = 500;
 
 /**
@@ -194,7 +202,8 @@ export class Upstream {
       // cancelled says nothing about the upstream either, nor one the gateway ended as it shuts
       // down (shuttingDownError, a drain's cut-off: the calls it ends would open the circuit and
       // record the server down).
-      errorFilter: (err: unknown) => err instanceof UpstreamProtocolError || ['MCP_CALL_CANCELLED', 'DEPENDENCY_UNAVAILABLE'].includes((err as McpGatewayError).code),
+      errorFilter: (err: unknown) =>
+        err instanceof UpstreamProtocolError || err instanceof ResultTooDeepError || ['MCP_CALL_CANCELLED', 'DEPENDENCY_UNAVAILABLE'].includes((err as McpGatewayError).code),
     });
     this.breaker.on('open', () => this.setHealth('down', { reason: 'circuit opened', cause: { kind: 'circuit-open' } }));
     this.breaker.on('close', () => this.setHealth('up'));
@@ -435,8 +444,11 @@ export class Upstream {
           },
         };
         const call = { client, ask, ended, timeout: maxMs };
+        const result = (await this.requests.within(call, () => client.callTool({ name, arguments: args }, undefined, options))) as CallToolResult;
+        // Measured (without recursion) before anything recursive reads it: wellFormed, the audit's hash.
+        if (bodyDepth(result, MAX_RESULT_DEPTH) > MAX_RESULT_DEPTH) throw new ResultTooDeepError(this.label, MAX_RESULT_DEPTH);
         // Well-formed where it enters: the caller, the audit's resultJson and resultHash all have the same text.
-        return wellFormed((await this.requests.within(call, () => client.callTool({ name, arguments: args }, undefined, options))) as CallToolResult);
+        return wellFormed(result);
       } catch (err) {
         // Cancelled by our caller: the SDK rejects with a RequestTimeout that is not one.
         if (signal?.aborted) throw cancelledError(signal);
@@ -487,7 +499,9 @@ export class Upstream {
     // Its text well-formed (wellFormed) as it enters: the caller is told what ToolCallFailed records.
     if (err instanceof McpError && !(lost && err.code === ErrorCode.ConnectionClosed)) {
       const secrets = upstreamSecrets(this.spec);
-      return new UpstreamProtocolError(err.code, wellFormed(withoutSecrets(err.message.replace(/^MCP error -?\d+: /, ''), secrets)), wellFormed(withoutSecretsIn(err.data, secrets)));
+      // Data deeper than the audit can hash is left out (the code and message are the answer).
+      const data = bodyDepth(err.data, MAX_RESULT_DEPTH) > MAX_RESULT_DEPTH ? undefined : err.data;
+      return new UpstreamProtocolError(err.code, wellFormed(withoutSecrets(err.message.replace(/^MCP error -?\d+: /, ''), secrets)), wellFormed(withoutSecretsIn(data, secrets)));
     }
     // The stderr lines are the upstream's own text (it may echo a call's arguments): kept apart in
     // the details too. So is how its process ended: under MCP_PAYLOAD_POLICY=hash-only the audit

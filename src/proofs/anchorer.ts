@@ -1,17 +1,20 @@
 import { Wallet, formatUnits, isError, type Contract, type FeeData, type JsonRpcProvider, type TransactionReceipt, type TransactionResponse } from 'ethers';
 import { createEvent } from '../core/envelope';
-import { ConfigError, OpenMcpError, WrongExpectedRevisionError } from '../core/errors';
+import { OpenMcpError, WrongExpectedRevisionError } from '../core/errors';
 import { NO_ANSWER, within } from '../core/within';
 import type { Hex } from '../core/hex';
 import type { EventStore } from '../eventstore/port';
 import type { BatchAnchoredData } from '../../events/proofs.events';
 import { auditAnchorAt } from '../web3/audit-anchor';
 import { blocksAtTimestamp } from '../web3/block-at-timestamp';
+import { isInsufficientFunds } from '../web3/insufficient-funds';
 import { createRpcProvider } from '../web3/provider';
 import { ANCHORER_ACTOR, AUDIT_TENANT, anchorStreamName, type AnchorTarget } from './audit-streams';
 import { BatchLog, type AnchorRecord, type SealedBatch } from './batch-log';
-import { AnchorContractMissingError, AnchorerNoFundsError, AnchorMismatchError, AnchorsLostError } from './errors';
+import { AnchorContractMissingError, AnchorDelayedError, AnchorerNoFundsError, AnchorMismatchError, AnchorsLostError } from './errors';
 import { shortOfConfirmations } from './short-of-confirmations';
+import { chainChangedError, wrongChainError } from './wrong-chain';
+import { chainRpcProblem, rpcRefusal } from './chain-rpc-problem';
 
 export type AnchorerOptions = {
   rpcUrl: string;
@@ -69,6 +72,12 @@ export type AnchorerOptions = {
    */
   queryWaitMs?: number;
   onAnchored?: (record: AnchorRecord) => void;
+  /**
+   * The anchorer account's balance, read once after each anchor this process sees mined (never
+   * while idle: no RPC request of its own), with that anchor's cost; also the balance read when a
+   * send is refused for want of funds. For the low-funds alert (openmcp_anchorer_balance_wei).
+   */
+  onFunds?: (funds: AnchorerFunds) => void;
   onError?: (err: unknown) => void;
   /** What an operator should know that is not an error: a new deployment to anchor every batch onto again. */
   log?: (line: string) => void;
@@ -81,6 +90,9 @@ export type AnchorerOptions = {
   faults?: (point: 'before-send' | 'after-send' | 'after-confirm') => void | Promise<void>;
 };
 
+/** The anchorer account (lowercase), its balance in wei, and what its last anchor cost (gas used × effective gas price; undefined: none mined by this process yet). */
+export type AnchorerFunds = { account: string; balanceWei: bigint; lastAnchorCostWei?: bigint };
+
 export type Anchorer = {
   /** Anchor every sealed batch the chain does not have yet, in order. Returns how many. */
   tick(): Promise<number>;
@@ -90,6 +102,8 @@ export type Anchorer = {
   target(): Promise<AnchorTarget>;
   /** The stream holding this deployment's BatchAnchored events. */
   anchorStream(): Promise<string>;
+  /** The chain id of this process's first contact with the chain (undefined before it): the one it keeps to (ethers' provider refuses another). */
+  startedOn(): number | undefined;
 };
 
 /** What an anchorer made without a key says when asked to anchor (never reached: only the anchorer role starts it, with its key). */
@@ -121,11 +135,22 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
   const confirmations = Math.max(1, opts.confirmations ?? 1);
   let resolvedTarget: AnchorTarget | undefined;
   let resolvedAt = 0;
+  let firstChainId: number | undefined;
   /** The chain (`chainId:genesisHash`) on which the contract's code was last seen. */
   let codeSeenOn: string | undefined;
   let nonce: number | undefined;
   /** `nonce` was read from the chain this round (by waitForPendingTransactions): the round's first send need not read it again. */
   let nonceFresh = false;
+  /**
+   * The anchor transaction this process sent and has not seen through (mined to its confirmations,
+   * or ended: failed, reverted, replaced by another call). Kept across a round that failed while
+   * waiting for it (an RPC refusing a moment, a replacement the account could not pay), so the next
+   * round waits for it again, and sends it again with higher fees while it stays stuck, instead of
+   * taking it for an earlier run's transaction, which is only waited for (and which a node that
+   * leaves a transaction below the base fee out of its pending count, as Hardhat does, does not
+   * show at all: the next anchor went out on its nonce, refused as underpriced while the spike lasted).
+   */
+  let inFlight: InFlight | undefined;
 
   async function target(maxAgeMs = Infinity): Promise<AnchorTarget> {
     if (resolvedTarget && Date.now() - resolvedAt < maxAgeMs) return resolvedTarget;
@@ -136,13 +161,7 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
     const [network, genesis, firstCode] = await Promise.all([provider.getNetwork(), provider.getBlock(0), codeSeenOn === undefined ? provider.getCode(opts.contract) : undefined]);
     if (!genesis?.hash) throw new Error('chain returned no genesis block');
     const chainId = Number(network.chainId);
-    if (opts.chainId !== undefined && chainId !== opts.chainId) {
-      throw new ConfigError(`CHAIN_ID is ${opts.chainId} but CHAIN_RPC_URL serves chain ${chainId}: anchoring nothing there (check CHAIN_RPC_URL, or CHAIN_ID)`, {
-        variable: 'CHAIN_ID',
-        expected: opts.chainId,
-        chainId,
-      });
-    }
+    if (opts.chainId !== undefined && chainId !== opts.chainId) throw wrongChainError(opts.chainId, chainId);
     const chain = `${chainId}:${genesis.hash}`;
     if (chain !== codeSeenOn) {
       const code = firstCode ?? (await provider.getCode(opts.contract));
@@ -151,10 +170,13 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
       // Code of another contract (an address copied from another chain or deployment) reverts
       // or answers nothing decodable to every call: named once here, not as each round's CALL_EXCEPTION.
       await contract.nextBatchId().catch((err: unknown) => {
-        throw isError(err, 'CALL_EXCEPTION') || isError(err, 'BAD_DATA') ? new AnchorContractMissingError(opts.contract.toLowerCase(), chainId, 'not-audit-anchor', err) : err;
+        // Not an RPC refusing the call (a rate limit: ethers takes any error answer to eth_call for a revert).
+        const notAuditAnchor = (isError(err, 'CALL_EXCEPTION') && !rpcRefusal(err)) || isError(err, 'BAD_DATA');
+        throw notAuditAnchor ? new AnchorContractMissingError(opts.contract.toLowerCase(), chainId, 'not-audit-anchor', err) : err;
       });
       codeSeenOn = chain;
     }
+    firstChainId ??= chainId;
     resolvedTarget = { chainId, contract: opts.contract.toLowerCase(), genesisHash: genesis.hash };
     resolvedAt = Date.now();
     return resolvedTarget;
@@ -233,11 +255,11 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
         return;
       }
       // A stopped anchorer (shutdown, a term that ended) waits no more: the next one waits again.
-      if (stopped) throw new Error(`stopped while earlier transactions of the anchorer account ${me} were still pending (nonces ${latest}..${pending - 1})`);
+      if (stopped) throw new AnchorerStoppedError(`stopped while earlier transactions of the anchorer account ${me} were still pending (nonces ${latest}..${pending - 1})`);
       await new Promise((r) => setTimeout(r, opts.pollIntervalMs ?? 200));
     }
     const [latest, pending] = await Promise.all([provider.getTransactionCount(me, 'latest'), provider.getTransactionCount(me, 'pending')]);
-    throw new Error(`earlier transactions of the anchorer account ${me} are still pending (nonces ${latest}..${pending - 1}): anchoring waits for them to be mined or dropped (fees too low for the chain now? replace them with higher fees)`);
+    throw new AnchorDelayedError(undefined, `earlier transactions of the anchorer account ${me} are still pending (nonces ${latest}..${pending - 1}): anchoring waits for them to be mined or dropped (fees too low for the chain now? replace them with higher fees)`);
   }
 
   async function send(b: SealedBatch): Promise<void> {
@@ -252,13 +274,46 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
     await opts.beforeSend?.();
     await opts.faults?.('before-send');
     const tx = (await contract.anchor(b.batchId, b.firstSeq, b.lastSeq, b.root, { nonce: n, ...(await cappedMarketFees()) }).catch(async (err: unknown) => {
+      // The nonce read as free holds a transaction after all: a node leaves one below the base
+      // fee out of its pending count (Hardhat does). A wait, not a fault: the next rounds retry.
+      if (isError(err, 'REPLACEMENT_UNDERPRICED')) {
+        throw new AnchorDelayedError(
+          b.batchId,
+          `anchor(${b.batchId}) on nonce ${n} was refused as underpriced: a transaction of the anchorer account ${signer().address.toLowerCase()} holds that nonce although the node does not count it as pending (an earlier run's, stuck below the base fee?) and offers about as much; anchoring waits for it to be mined or dropped`,
+        );
+      }
       throw await sendError(b, err);
     })) as TransactionResponse;
     nonce = n + 1;
+    inFlight = { b, n, last: tx, fees: feesOf(tx), settled: false, stream: anchorStreamName(await target()) };
     await opts.faults?.('after-send');
-    const receipt = await mined(b, n, tx);
+    await seeThrough(inFlight);
+  }
+
+  /** Wait for `f` (sending it again as mined() does) and record its batch; `f` is kept for the next round unless its outcome is known. */
+  async function seeThrough(f: InFlight): Promise<void> {
+    let receipt: TransactionReceipt;
+    try {
+      receipt = await mined(f);
+    } catch (err) {
+      if (f.settled && inFlight === f) inFlight = undefined;
+      throw err;
+    }
+    if (inFlight === f) inFlight = undefined;
     await opts.faults?.('after-confirm');
-    await record(b, receipt);
+    await record(f.b, receipt);
+    await reportFunds(receipt.gasUsed * receipt.gasPrice);
+  }
+
+  /** What the last anchor this process saw mined cost. */
+  let lastAnchorCostWei: bigint | undefined;
+  /** onFunds with the balance read now; a balance that cannot be read fails nothing (the anchor is recorded), the next anchor reads it again. */
+  async function reportFunds(cost?: bigint, balance?: bigint): Promise<void> {
+    if (!opts.onFunds) return;
+    lastAnchorCostWei = cost ?? lastAnchorCostWei;
+    const account = signer().address;
+    const balanceWei = balance ?? (await provider.getBalance(account).catch(() => undefined));
+    if (balanceWei !== undefined) opts.onFunds({ account: account.toLowerCase(), balanceWei, lastAnchorCostWei });
   }
 
   /** With a fee cap: the market's fees, none above the cap (else ethers' own, unchanged). */
@@ -274,29 +329,33 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
    * current market: whichever of the sends is mined anchors the batch, and the nonce is never
    * left to a transaction nobody will mine (a stuck nonce holds up every later anchor).
    */
-  async function mined(b: SealedBatch, n: number, first: TransactionResponse): Promise<TransactionReceipt> {
-    let last = first;
-    let fees = feesOf(first);
+  async function mined(f: InFlight): Promise<TransactionReceipt> {
+    const { b, n } = f;
+    let last = f.last;
+    let fees = f.fees;
+    /** An outcome of the transaction itself: thrown, and not waited for again. */
+    const settled = (err: Error): Error => ((f.settled = true), err);
     for (;;) {
       try {
         // A stopped anchorer (shutdown, a term that ended) waits no more: the transaction is on its
         // way, and the next run finds it (pending, or on chain once CHAIN_CONFIRMATIONS deep).
         const receipt = (await Promise.race([last.wait(confirmations, opts.txTimeoutMs ?? 180_000), stopSignal])) as TransactionReceipt | null | typeof STOPPED;
-        if (receipt === STOPPED) throw new Error(`anchor(${b.batchId}) transaction ${last.hash} ${confirmations === 1 ? 'not mined yet' : `not ${confirmations} blocks deep yet`}; stopped: the next run finds it`);
-        if (!receipt || receipt.status !== 1) throw new Error(`anchor(${b.batchId}) transaction ${last.hash} failed`);
+        if (receipt === STOPPED) throw new AnchorerStoppedError(`anchor(${b.batchId}) transaction ${last.hash} ${confirmations === 1 ? 'not mined yet' : `not ${confirmations} blocks deep yet`}; stopped: the next run finds it`);
+        if (!receipt || receipt.status !== 1) throw settled(new Error(`anchor(${b.batchId}) transaction ${last.hash} failed`));
         return receipt;
       } catch (err) {
         // An earlier send of the same call was mined instead (ethers: "repriced"): as good.
         if (isError(err, 'TRANSACTION_REPLACED') && err.reason === 'repriced') {
           if (err.receipt.status === 1) return err.receipt;
-          throw new Error(`anchor(${b.batchId}) transaction ${err.hash} reverted on chain (another anchorer sent the batch first, or the role was revoked)`, { cause: err });
+          throw settled(new Error(`anchor(${b.batchId}) transaction ${err.hash} reverted on chain (another anchorer sent the batch first, or the role was revoked)`, { cause: err }));
         }
-        if (isError(err, 'TRANSACTION_REPLACED')) throw new Error(`anchor(${b.batchId}) on nonce ${n} was replaced by transaction ${err.hash}, another call sent with the anchorer's key`, { cause: err });
-        if (isError(err, 'CALL_EXCEPTION')) throw new Error(`anchor(${b.batchId}) transaction ${last.hash} reverted on chain (another anchorer sent the batch first, or the role was revoked)`, { cause: err });
+        if (isError(err, 'TRANSACTION_REPLACED')) throw settled(new Error(`anchor(${b.batchId}) on nonce ${n} was replaced by transaction ${err.hash}, another call sent with the anchorer's key`, { cause: err }));
+        // A revert is the receipt's (ethers' checkReceipt); an RPC refusing the receipt read is not one.
+        if (isError(err, 'CALL_EXCEPTION') && !rpcRefusal(err)) throw settled(new Error(`anchor(${b.batchId}) transaction ${last.hash} reverted on chain (another anchorer sent the batch first, or the role was revoked)`, { cause: err }));
         if (!isError(err, 'TIMEOUT')) throw err;
       }
       // A stopped anchorer sends nothing more; what it sent is found on chain by the next one.
-      if (stopped) throw new Error(`anchor(${b.batchId}) transaction ${last.hash} not mined yet; stopped before sending it again`);
+      if (stopped) throw new AnchorerStoppedError(`anchor(${b.batchId}) transaction ${last.hash} not mined yet; stopped before sending it again`);
       const [known, market, latest] = await Promise.all([provider.getTransaction(last.hash), provider.getFeeData(), provider.getTransactionCount(signer().address, 'latest')]);
       // Sent again only when that can help: the node dropped it, or the market outran its fees.
       // Not behind a lower nonce still pending (higher fees on ours do not get that one mined),
@@ -307,29 +366,35 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
       if (latest > n) {
         const [receipt, head] = await Promise.all([provider.getTransactionReceipt(last.hash), provider.getBlockNumber()]);
         const short = receipt && shortOfConfirmations({ batchId: b.batchId, hash: last.hash, blockNumber: receipt.blockNumber, head, confirmations, waitMs });
-        if (short) opts.onError?.(new Error(short));
+        if (short) opts.onError?.(new AnchorDelayedError(b.batchId, short));
         continue;
       }
       if (latest < n) {
-        opts.onError?.(new Error(`anchor(${b.batchId}) on nonce ${n} is not mined within ${waitMs} ms: it waits behind nonce ${latest} of the anchorer account ${signer().address}, still pending (sent by someone else with the key?)`));
+        // Gone from a node whose account is behind its nonce: nothing can be waited for there (the
+        // node lost its state, or a reorg took the account's earlier transactions). The next round
+        // reads the chain (ANCHORS_LOST) and sends on the account's nonce.
+        if (!known) throw settled(new Error(`anchor(${b.batchId}) transaction ${last.hash} is gone and its nonce ${n} is ahead of the anchorer account's next, ${latest}: the chain lost it (a node that lost its state?); the next round reads the chain again`));
+        opts.onError?.(new AnchorDelayedError(b.batchId, `anchor(${b.batchId}) on nonce ${n} is not mined within ${waitMs} ms: it waits behind nonce ${latest} of the anchorer account ${signer().address}, still pending (sent by someone else with the key?)`));
         continue;
       }
       if (known && !belowMarket(feesOf(last), market)) {
-        opts.onError?.(new Error(`anchor(${b.batchId}) transaction ${last.hash} is not mined within ${waitMs} ms although it offers the market's fees (${describeFees(feesOf(last))}): still waiting`));
+        opts.onError?.(new AnchorDelayedError(b.batchId, `anchor(${b.batchId}) transaction ${last.hash} is not mined within ${waitMs} ms although it offers the market's fees (${describeFees(feesOf(last))}): still waiting`));
         continue;
       }
       const raised = opts.maxFeePerGas === undefined ? raisedFees(fees, market) : capFees(raisedFees(fees, market), opts.maxFeePerGas);
       // Nodes refuse a replacement that does not raise every fee (by 10%): at the cap, only the
       // market can move. A transaction the node dropped replaces nothing: sent again at the cap.
       if (opts.maxFeePerGas !== undefined && known && !raisesBoth(fees, raised)) {
-        opts.onError?.(new Error(`anchor(${b.batchId}) transaction ${last.hash} is not mined within ${waitMs} ms: it offers the fee cap (ANCHOR_MAX_FEE_GWEI, ${formatGwei(opts.maxFeePerGas)} gwei) and the market asks more: waiting for it to fall (at the fee cap)`));
+        opts.onError?.(new AnchorDelayedError(b.batchId, `anchor(${b.batchId}) transaction ${last.hash} is not mined within ${waitMs} ms: it offers the fee cap (ANCHOR_MAX_FEE_GWEI, ${formatGwei(opts.maxFeePerGas)} gwei) and the market asks more: waiting for it to fall (at the fee cap)`));
         continue;
       }
       await opts.beforeSend?.();
       fees = raised;
       try {
         last = (await contract.anchor(b.batchId, b.firstSeq, b.lastSeq, b.root, { nonce: n, ...fees })) as TransactionResponse;
-        opts.onError?.(new Error(`anchor(${b.batchId}) transaction not mined within ${waitMs} ms: sent again on nonce ${n} as ${last.hash} ${known ? 'with higher fees' : 'as the node no longer knows it'} (${describeFees(fees)})`));
+        // What the next round resumes from, should this one fail: the send on the nonce, and the fees the next raise must clear.
+        Object.assign(f, { last, fees });
+        opts.onError?.(new AnchorDelayedError(b.batchId, `anchor(${b.batchId}) transaction not mined within ${waitMs} ms: sent again on nonce ${n} as ${last.hash} ${known ? 'with higher fees' : 'as the node no longer knows it'} (${describeFees(fees)})`));
       } catch (err) {
         // Mined meanwhile (the nonce is used, or the call now reverts as the batch is anchored):
         // the wait above finds the receipt. Refused as underpriced: the next round raises more.
@@ -340,13 +405,17 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
 
   /** What a refused anchor() send says to an operator: the custom error of a revert, or an account that cannot pay. */
   async function sendError(b: SealedBatch, err: unknown): Promise<unknown> {
-    // geth: "insufficient funds for gas * price + value" (ethers INSUFFICIENT_FUNDS); Hardhat:
-    // "Sender doesn't have enough funds", which ethers leaves as "could not coalesce error".
-    if (isError(err, 'INSUFFICIENT_FUNDS') || /insufficient funds|enough funds/i.test(rpcMessage(err))) {
+    if (isInsufficientFunds(err)) {
       const [balance, t] = await Promise.all([provider.getBalance(signer().address), target()]).catch(() => [undefined, undefined] as const);
+      if (balance !== undefined) await reportFunds(undefined, balance);
       if (balance !== undefined && t) return new AnchorerNoFundsError(signer().address.toLowerCase(), t.chainId, balance, b.batchId, err);
     }
     return namedRevert(contract, b.batchId, err);
+  }
+
+  /** An error of a round or a query as reported: a chain id changed under the provider, an RPC refusing calls or not answering, named. */
+  function explained(err: unknown): unknown {
+    return chainRpcProblem(chainChangedError(err, opts.chainId), opts.rpcUrl);
   }
 
   /** When (monotonic ms) a round last read the chain, for `idle` rounds. */
@@ -355,20 +424,29 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
   async function tick(idle = false): Promise<number> {
     // Before any chain call: a process without the key (not running the anchorer role) anchors nothing.
     signer();
-    if (idle && resolvedTarget && performance.now() - chainReadAt < (opts.idleChainCheckMs ?? 30_000)) {
+    if (idle && !inFlight && resolvedTarget && performance.now() - chainReadAt < (opts.idleChainCheckMs ?? 30_000)) {
       const recorded = (await log.anchorRecords(anchorStreamName(resolvedTarget))).length;
       if (recorded >= (await log.sealedBatches()).length) return 0;
     }
     chainReadAt = performance.now();
     // A count read by an earlier round is stale: someone else with the key may have sent since.
     nonceFresh = false;
+    // Our own transaction of a round that failed waiting for it: waited for (and sent again) first.
+    let resumed = 0;
+    // Not on a chain restarted with a new genesis since (a dev chain, a reset testnet): the
+    // transaction is not there, and sending it again there would revert every round.
+    if (inFlight && anchorStreamName(await target(0)) !== inFlight.stream) inFlight = undefined;
+    if (inFlight) {
+      await seeThrough(inFlight);
+      resumed = 1;
+    }
     // A transaction of an earlier run (or term) still pending may be anchoring the next batch:
     // waited out before the contract is read, so that batch is found anchored, not sent again.
     if (nonce === undefined) await waitForPendingTransactions();
     let stream = anchorStreamName(await target());
     const sealed = await log.sealedBatches();
     let logNext = (await log.anchorRecords(stream)).length;
-    const chainNext = Number(await contract.nextBatchId());
+    let chainNext = Number(await contract.nextBatchId());
     if (chainNext < logNext) {
       // The chain no longer has anchors this deployment's stream recorded. A node restarted with
       // a new genesis (and the contract redeployed at the same address) is a new deployment: its
@@ -379,6 +457,13 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
       resolvedTarget = undefined;
       stream = anchorStreamName(await target());
       logNext = (await log.anchorRecords(stream)).length;
+      if (chainNext < logNext) {
+        // A reorg puts the lost anchors' transactions back in the mempool: one mined now anchors
+        // its batch, so the chain is read again once none is pending (sent from the count read
+        // before, the next anchor reverted AuditAnchorBatchOutOfOrder).
+        await waitForPendingTransactions();
+        chainNext = Number(await contract.nextBatchId());
+      }
       if (chainNext < logNext) opts.onError?.(new AnchorsLostError(chainNext, logNext));
     }
     // What both sides hold must agree, or every proof of the disagreeing batches fails: checking
@@ -403,10 +488,10 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
     // Nothing is sent past a batch not recorded yet: a later round records it once deep enough.
     if (logNext < Math.min(chainNext, sealed.length)) {
       reportShallow(logNext, confirmed.head);
-      return 0;
+      return resumed;
     }
     shallow = undefined;
-    let anchored = 0;
+    let anchored = resumed;
     // A stopped anchorer (a term that ended) sends nothing more, even in the middle of a backlog.
     for (let id = chainNext; id < sealed.length && !stopped; id++) {
       await send(sealed[id]);
@@ -437,7 +522,7 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
     if (shallow?.batchId !== batchId) shallow = { batchId, head, at: now };
     if (now - shallow.at < waitMs) return;
     const why = head === shallow.head ? `: no block came for ${waitMs} ms (a node that mines only for transactions?)` : '';
-    opts.onError?.(new Error(`anchor(${batchId}) is on chain (sent by an earlier run) but not yet ${confirmations} blocks deep (CHAIN_CONFIRMATIONS), head block ${head}${why}; recorded once it is`));
+    opts.onError?.(new AnchorDelayedError(batchId, `anchor(${batchId}) is on chain (sent by an earlier run) but not yet ${confirmations} blocks deep (CHAIN_CONFIRMATIONS), head block ${head}${why}; recorded once it is`));
     shallow = { batchId, head, at: now };
   }
 
@@ -461,7 +546,9 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
         await tick(backoff === 0);
         backoff = 0;
       } catch (err) {
-        opts.onError?.(err);
+        // Stopping (a drain, a term that ended) is no fault: said, not reported (it counted INTERNAL).
+        if (err instanceof AnchorerStoppedError) opts.log?.(`anchorer: ${err.message}`);
+        else opts.onError?.(explained(err));
         // The nonce may be stale after any failure (a send that did or did not reach the node).
         nonce = undefined;
         backoff = Math.min(max, Math.max(min, backoff * 2));
@@ -477,7 +564,7 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
         return await tick();
       } catch (err) {
         nonce = undefined;
-        throw err;
+        throw explained(err);
       }
     },
     start() {
@@ -492,17 +579,15 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
       provider.destroy();
     },
     target,
-    anchorStream: async () => anchorStreamName(await queryTarget()),
+    startedOn: () => firstChainId,
+    anchorStream: async () => anchorStreamName(await queryTarget().catch((err: unknown) => Promise.reject(explained(err)))),
   };
 }
 
 const STOPPED = Symbol('stopped');
 
-/** The node's own words in a failed JSON-RPC call (ethers keeps them as `error` or `info.error`), else the message. */
-function rpcMessage(err: unknown): string {
-  const e = err as { message?: unknown; error?: { message?: unknown }; info?: { error?: { message?: unknown } } } | null;
-  return `${String(e?.error?.message ?? '')} ${String(e?.info?.error?.message ?? '')} ${String(e?.message ?? '')}`;
-}
+/** What a stopped anchorer throws from a wait it gives up: the next run (or leader) takes the transaction on. */
+class AnchorerStoppedError extends Error {}
 
 /**
  * The revert of anchor() with its custom error decoded from the contract's ABI: ethers leaves a
@@ -532,6 +617,12 @@ function namedRevert(contract: Contract, batchId: number, err: unknown): unknown
 }
 
 type Fees = { maxFeePerGas: bigint; maxPriorityFeePerGas: bigint } | { gasPrice: bigint };
+
+/**
+ * An anchor transaction being seen through: batch `b` on nonce `n`, its last send and that send's
+ * fees, sent into anchor stream `stream` (its chain and genesis); `settled` once its outcome is known.
+ */
+type InFlight = { b: SealedBatch; n: number; last: TransactionResponse; fees: Fees; settled: boolean; stream: string };
 
 function feesOf(tx: TransactionResponse): Fees {
   return tx.maxFeePerGas != null ? { maxFeePerGas: tx.maxFeePerGas, maxPriorityFeePerGas: tx.maxPriorityFeePerGas ?? 0n } : { gasPrice: tx.gasPrice };

@@ -66,6 +66,19 @@ export class AnchorContractMissingError extends OpenMcpError {
   }
 }
 
+/**
+ * An anchor transaction waits: not mined, or not CHAIN_CONFIRMATIONS deep, within txTimeoutMs
+ * (sent again with higher fees, held at the fee cap, behind another pending transaction of the
+ * account, short of confirmations), or a transaction of an earlier run is still pending. Reported
+ * each round while it lasts (a state of the chain's fee market or of the account), never a fault
+ * of the code: its own code, so that it is not counted as INTERNAL, whose alert is critical.
+ */
+export class AnchorDelayedError extends OpenMcpError {
+  constructor(batchId: number | undefined, message: string) {
+    super('ANCHOR_DELAYED', message, { status: 503, details: batchId === undefined ? {} : { batchId } });
+  }
+}
+
 /** The anchorer's account cannot pay for an anchor transaction (the node refused it: insufficient funds). */
 export class AnchorerNoFundsError extends OpenMcpError {
   constructor(account: string, chainId: number, balance: bigint, batchId: number, cause?: unknown) {
@@ -74,6 +87,17 @@ export class AnchorerNoFundsError extends OpenMcpError {
       cause,
       details: { account, chainId, balance: balance.toString() },
     });
+  }
+}
+
+/** `openmcp contracts deploy`: the node refused the deployment because the deployer account cannot pay its gas (nothing was sent). */
+export class AnchorDeployNoFundsError extends OpenMcpError {
+  constructor(account: string, chainId: number, balance: bigint, cause?: unknown) {
+    super(
+      'ANCHOR_DEPLOY_NO_FUNDS',
+      `the deployer account ${account} cannot pay for deploying AuditAnchor on chain ${chainId}: its balance is ${balance} wei (a deployment takes about 1.36 M gas); fund it, or deploy with a funded key (--private-key). Nothing was sent`,
+      { status: 503, cause, details: { account, chainId, balance: balance.toString() } },
+    );
   }
 }
 

@@ -6,7 +6,7 @@ import type { RecordedEvent } from '../core/envelope';
 import type { Hex } from '../core/hex';
 import type { EventStore } from '../eventstore/port';
 import { startLocalChain, type LocalChain } from '../web3/local-chain';
-import { createAnchorer, startAnchorer, type Anchorer } from './anchorer';
+import { createAnchorer, startAnchorer, type Anchorer, type AnchorerFunds } from './anchorer';
 import { BatchLog } from './batch-log';
 import type { ProofQueryDependencies } from './batches';
 import { signerAddress } from './batch-head';
@@ -27,6 +27,8 @@ export type AuditPipeline = {
   queries: ProofQueryDependencies;
   /** With leases: the campaign of each role this process runs (for /readyz: leader or standby). */
   leaderships: { role: 'sealer' | 'anchorer'; leadership: Leadership }[];
+  /** The anchorer account's balance and last anchor cost, as the anchorer running here (the leader's, with leases) last read them; undefined before its first anchor, or without one running. */
+  funds(): AnchorerFunds | undefined;
   stop(): Promise<void>;
 };
 
@@ -114,7 +116,8 @@ export async function startAuditPipeline(p: StartAuditPipelineParameters): Promi
     maxWaitMs: c.BATCH_MAX_SECONDS * 1000,
     onError: (e: unknown) => p.onError?.('sealer', e),
   });
-  const anchorerOpts = { rpcUrl, contract: contractAddress, chainId: c.CHAIN_RPC_URL ? c.CHAIN_ID : undefined, privateKey: key, confirmations: c.CHAIN_CONFIRMATIONS, maxFeePerGas: c.ANCHOR_MAX_FEE_GWEI ? parseUnits(c.ANCHOR_MAX_FEE_GWEI, 'gwei') : undefined, onError: (e: unknown) => p.onError?.('anchorer', e), log: p.log };
+  let funds: AnchorerFunds | undefined;
+  const anchorerOpts = { onFunds: (f: AnchorerFunds) => (funds = f), rpcUrl, contract: contractAddress, chainId: c.CHAIN_RPC_URL ? c.CHAIN_ID : undefined, privateKey: key, confirmations: c.CHAIN_CONFIRMATIONS, maxFeePerGas: c.ANCHOR_MAX_FEE_GWEI ? parseUnits(c.ANCHOR_MAX_FEE_GWEI, 'gwei') : undefined, onError: (e: unknown) => p.onError?.('anchorer', e), log: p.log };
   const anchorer = createAnchorer(p.store, anchorerOpts, batchLog);
   const running: { stop(): Promise<unknown> }[] = [];
   const leaderships: { role: 'sealer' | 'anchorer'; leadership: Leadership }[] = [];
@@ -135,8 +138,11 @@ export async function startAuditPipeline(p: StartAuditPipelineParameters): Promi
       });
     if (sealerKey) leaderships.push({ role: 'sealer', leadership: lead('sealer', (store) => startSealer(store, sealerOpts(sealerKey), new BatchLog(store))) });
     // The chain has no fencing token: the term's token is checked before each transaction instead.
-    const fencedAnchorer = (store: EventStore, token: number) =>
-      startAnchorer(store, { ...anchorerOpts, beforeSend: () => assertToken(leases, 'anchorer', token) }, new BatchLog(store));
+    const fencedAnchorer = (store: EventStore, token: number) => {
+      const a = startAnchorer(store, { ...anchorerOpts, beforeSend: () => assertToken(leases, 'anchorer', token) }, new BatchLog(store));
+      // A standby reports no balance: the new leader's anchorer reads it after its first anchor.
+      return { stop: () => a.stop().finally(() => (funds = undefined)) };
+    };
     if (roles.anchorer) leaderships.push({ role: 'anchorer', leadership: lead('anchorer', fencedAnchorer) });
     running.push(...leaderships.map((l) => l.leadership));
   } else {
@@ -160,6 +166,7 @@ export async function startAuditPipeline(p: StartAuditPipelineParameters): Promi
       anchorStream: () => anchorer.anchorStream().catch(() => undefined),
     },
     leaderships,
+    funds: () => funds,
     async stop() {
       await Promise.all(running.map((r) => r.stop()));
       await chain?.stop();

@@ -6,6 +6,11 @@ export type ChainReadinessParameters = {
   contract: string;
   /** CHAIN_ID: another chain id in the answer is down (the anchorer anchors nothing there). */
   chainId?: number;
+  /**
+   * Without CHAIN_ID: the chain id the anchorer saw at its first contact (undefined before it), which
+   * it keeps to for the process's life. Another one in the answer is down, as for CHAIN_ID.
+   */
+  startedOn?: () => number | undefined;
   timeoutMs?: number;
 };
 
@@ -38,5 +43,9 @@ export async function chainReadiness(p: ChainReadinessParameters): Promise<{ sta
   }
   const chainId = Number(body.result);
   if (p.chainId !== undefined && chainId !== p.chainId) return { state: 'down', detail: `CHAIN_ID is ${p.chainId} but CHAIN_RPC_URL serves chain ${chainId}: nothing is anchored there` };
+  const started = p.chainId === undefined ? p.startedOn?.() : undefined;
+  if (started !== undefined && chainId !== started) {
+    return { state: 'down', detail: `CHAIN_RPC_URL served chain ${started} when the anchorer started and now serves chain ${chainId}: nothing is anchored there (point it back, or set CHAIN_ID=${chainId} and restart)` };
+  }
   return { state: 'up', detail: `chain ${chainId}, AuditAnchor at ${p.contract}` };
 }

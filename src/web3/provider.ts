@@ -1,6 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
-import { FetchRequest, JsonRpcProvider, type FetchGetUrlFunc } from 'ethers';
+import { FetchRequest, JsonRpcProvider, type FetchGetUrlFunc, type Network } from 'ethers';
 
 /**
  * Longest wait for one JSON-RPC answer. ethers' own is 5 minutes: a node that accepts the
@@ -23,7 +23,61 @@ export function createRpcProvider(url: string, opts: { pollingIntervalMs?: numbe
   const request = new FetchRequest(url);
   request.timeout = opts.timeoutMs ?? RPC_TIMEOUT_MS;
   request.getUrlFunc = resendOnceIfCut(FetchRequest.createGetUrlFunc());
-  return new JsonRpcProvider(request, undefined, { cacheTimeout: -1, pollingInterval: opts.pollingIntervalMs ?? 50, staticNetwork: false, batchStallTime: 0 });
+  // ethers sends a request answered 429 again until the timeout (or 12 tries): remembered, so that
+  // the error it ends with (TIMEOUT, or SERVER_ERROR) can name the rate limit (wasRateLimited).
+  request.retryFunc = async (_req, response) => {
+    if (response.request) rateLimited.add(response.request);
+    return true;
+  };
+  return new QuietStartJsonRpcProvider(request, undefined, { cacheTimeout: -1, pollingInterval: opts.pollingIntervalMs ?? 50, staticNetwork: false, batchStallTime: 0 });
+}
+
+/**
+ * A JsonRpcProvider whose start-up network detection, retried every second while the node is down,
+ * writes nothing. ethers' own loop console.log()s a plain line on each failure, on stdout, where
+ * every other line is JSON. `staticNetwork` would skip detection, but also ethers' check of the
+ * chain id before each call, which the anchorer relies on (a URL that starts serving another
+ * chain). The requests themselves fail and are reported as ever; only that loop is quiet.
+ */
+class QuietStartJsonRpcProvider extends JsonRpcProvider {
+  /** Set while super._start() runs: the first call of its detection loop happens synchronously within it. */
+  #starting = false;
+
+  override _start(): void {
+    this.#starting = true;
+    try {
+      super._start();
+    } finally {
+      this.#starting = false;
+    }
+  }
+
+  override async _detectNetwork(): Promise<Network> {
+    if (!this.#starting) return super._detectNetwork();
+    // The start-up loop's call: it returns only once the node answers, so the loop never fails
+    // (and never prints); it ends when the provider is destroyed.
+    for (;;) {
+      try {
+        return await super._detectNetwork();
+      } catch (err) {
+        if (this.destroyed) throw err;
+        await new Promise((r) => setTimeout(r, 1000).unref());
+      }
+    }
+  }
+}
+
+/** Requests (ethers' first FetchRequest of each call, which its errors name) answered HTTP 429 at least once. */
+const rateLimited = new WeakSet<FetchRequest>();
+
+/**
+ * Whether `err` ended a request the node answered HTTP 429 Too Many Requests (a hosted RPC's rate
+ * limit), to which ethers sent it again until it gave up (TIMEOUT, or SERVER_ERROR after 12 tries).
+ * @example if (wasRateLimited(err)) say('the RPC provider\'s rate limit')
+ */
+export function wasRateLimited(err: unknown): boolean {
+  const request = (err as { request?: unknown } | null)?.request;
+  return request instanceof FetchRequest && rateLimited.has(request);
 }
 
 /**

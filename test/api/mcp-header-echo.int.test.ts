@@ -13,20 +13,12 @@ import type { McpGateway } from '../../src/mcp/gateway';
 import { startBearerUpstream, type BearerUpstream } from '../mcp/support/bearer-upstream';
 import { makeGatewayHarness } from './support/gateway-harness';
 import type { Harness } from './support/harness';
+import { rejection } from '../mcp/support/rejection';
 
 // A value no other text could contain by chance.
 const SECRET = `sk-echo-${Math.random().toString(36).slice(2)}-secret`;
 const VAR = `OMC_TEST_ECHOED_TOKEN_${process.pid}`;
 const REF = `\${env:${VAR}}`;
-
-async function rejection(p: Promise<unknown>): Promise<Error & { code?: string }> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error & { code?: string };
-  }
-  throw new Error('expected a rejection');
-}
 
 /**
  * An upstream quoting the Authorization header it was sent (`Bearer ${env:NAME}` resolved): in a

@@ -5,19 +5,12 @@ import { clientFromEnvironment } from '../../src/sdk/from-env';
 import { startQueryKeyUpstream, type BearerUpstream } from '../mcp/support/bearer-upstream';
 import { makeGatewayHarness } from './support/gateway-harness';
 import type { Harness } from './support/harness';
+import { until } from '../mcp/support/until';
 
 // Values no other text could contain by chance (URL components: letters, digits, -).
 const SECRET = `sk-rest-${Math.random().toString(36).slice(2)}-secret`;
 const ROTATED = `sk-rest-${Math.random().toString(36).slice(2)}-rotated`;
 const VAR = `OMC_TEST_REST_URL_KEY_${process.pid}`;
-
-async function eventually(what: string, check: () => boolean, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 /** POST /v1/mcp-servers with a URL whose API key is `${env:NAME}`: recorded as written, connected by every replica from its own environment. */
 describe('REST POST /v1/mcp-servers: a URL with ${env:NAME} (real McpGateway, real HTTP MCP upstream keyed by ?api_key=)', function () {
@@ -94,7 +87,7 @@ describe('REST POST /v1/mcp-servers: a URL with ${env:NAME} (real McpGateway, re
       const b = new McpGateway({ store: h.store, logger, upstream: { connectTimeoutMs: 5_000, healthIntervalMs: 0 } });
       replicas.push(b);
       await b.start();
-      await eventually('the replica connects', () => b.upstream(id)?.health === 'up');
+      await until('the replica connects', () => b.upstream(id)?.health === 'up');
       expect((await b.callTool({ tenant: 'acme', actor: { kind: 'user', id: 'x' } }, 'shared-key__echo', { text: 'b' })).content).to.deep.equal([{ type: 'text', text: 'b' }]);
       const retried = await b.registerOrMatch({ tenant: 'acme', actor: { kind: 'user', id: 'x' }, name: 'shared-key', transport: 'http', url: template });
       expect(retried).to.deep.include({ existed: true });

@@ -8,6 +8,8 @@ import singleStepAdmin from '../fixtures/AuditAnchor.single-step-admin.artifact.
 import { auditAnchorAt, deployAuditAnchor } from '../../src/web3/audit-anchor';
 import { startLocalChain, type LocalChain } from '../../src/web3/local-chain';
 import { createRpcProvider } from '../../src/web3/provider';
+import { contractsAdminStatus } from '../../src/cli/contracts-admin';
+import { startCountingProxy } from '../support/counting-rpc-proxy';
 
 function openmcp(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -181,6 +183,17 @@ describe('openmcp contracts admin status|begin|accept|cancel', function () {
     expect(r.status).to.equal(1);
     expect(r.stderr).to.include('DEPENDENCY_UNAVAILABLE: chain: no JSON-RPC node answers at http://***:***@127.0.0.1:1/ (connect ECONNREFUSED 127.0.0.1:1): check --rpc (CHAIN_RPC_URL)');
     expect(r.stderr + r.stdout).to.not.include('s3cretpw');
+  });
+  it('an RPC refusing the contract reads (a rate limit) is DEPENDENCY_UNAVAILABLE in the node\'s words, not a contract that is no AuditAnchor (was: ANCHOR_CONTRACT_MISSING "not an AuditAnchor")', async () => {
+    const proxy = await startCountingProxy(chain.rpcUrl);
+    try {
+      proxy.refuse(['eth_call'], { code: -32005, message: 'daily request count exceeded, request rate limited' });
+      const err = (await contractsAdminStatus({ rpc: proxy.url, contract, out: () => {} }).then(() => expect.fail('answered'), (e: unknown) => e)) as { code?: string; message?: string };
+      expect(err.code).to.equal('DEPENDENCY_UNAVAILABLE');
+      expect(err.message).to.contain('refused eth_call: -32005 daily request count exceeded, request rate limited');
+    } finally {
+      await proxy.close();
+    }
   });
   it('status names a scheduled renouncement (a handover to the zero address, sent from a wallet) for what it is, not as a pending admin 0x0…0', async () => {
     const own = (await deployAuditAnchor(new Wallet(chain.anchorerPrivateKey, provider), { admin: admin.address, adminDelaySeconds: 60 })).address;

@@ -114,6 +114,58 @@ describe('openmcp contracts deploy', function () {
     }
   });
 
+  it('names a deployer account that cannot pay for the deployment, its address and balance, in one line (was: "could not coalesce error" with the whole signed transaction, 13 KB)', async () => {
+    const poor = Wallet.createRandom();
+    const r = await openmcp(['contracts', 'deploy', '--rpc', chain.rpcUrl], { ANCHORER_PRIVATE_KEY: poor.privateKey });
+    expect(r.status).to.equal(1);
+    expect(r.stderr.trim()).to.equal(
+      `openmcp: ANCHOR_DEPLOY_NO_FUNDS: the deployer account ${poor.address.toLowerCase()} cannot pay for deploying AuditAnchor on chain 31337: its balance is 0 wei (a deployment takes about 1.36 M gas); fund it, or deploy with a funded key (--private-key). Nothing was sent`,
+    );
+  });
+
+  /** Run `contracts deploy` while this test mines a block every 100 ms once the deployment is mined (automine mines only for transactions); blocks mined when ANCHOR_CONTRACT was printed. */
+  async function deployWhileMining(args: string[], env: Record<string, string>): Promise<{ status: number | null; stdout: string; stderr: string; minedAtPrint?: number }> {
+    const provider = createRpcProvider(chain.rpcUrl);
+    const child = spawn(process.execPath, ['bin/openmcp', 'contracts', 'deploy', '--rpc', chain.rpcUrl, ...args], { env: { ...process.env, OPENMCP_CONFIG: '', ANCHORER_PRIVATE_KEY: chain.anchorerPrivateKey, ...env } });
+    let stdout = '';
+    let stderr = '';
+    let mined = 0;
+    let minedAtPrint: number | undefined;
+    child.stdout.on('data', (c) => {
+      stdout += String(c);
+      if (minedAtPrint === undefined && stdout.includes('ANCHOR_CONTRACT=')) minedAtPrint = mined;
+    });
+    child.stderr.on('data', (c) => (stderr += String(c)));
+    const exited = new Promise<number | null>((r) => child.on('exit', r));
+    let done = false;
+    void exited.then(() => (done = true));
+    try {
+      while (!done && !stdout.includes('deployed at')) await new Promise((r) => setTimeout(r, 50));
+      while (!done && mined < 20) {
+        await new Promise((r) => setTimeout(r, 100));
+        if (!done) (await provider.send('evm_mine', []), mined++);
+      }
+      return { status: await exited, stdout, stderr, minedAtPrint };
+    } finally {
+      provider.destroy();
+    }
+  }
+
+  it('--confirmations N (default CHAIN_CONFIRMATIONS, else 1) waits until the deployment is N blocks deep before printing ANCHOR_CONTRACT (was: after 1, an address a reorg could drop)', async () => {
+    const byOption = await deployWhileMining(['--confirmations', '3'], {});
+    expect(byOption.status, byOption.stderr).to.equal(0);
+    expect(byOption.stdout).to.include('waiting for 3 confirmations before printing ANCHOR_CONTRACT');
+    expect(byOption.minedAtPrint, byOption.stdout).to.be.at.least(2);
+    const byEnv = await deployWhileMining([], { CHAIN_CONFIRMATIONS: '2' });
+    expect(byEnv.status, byEnv.stderr).to.equal(0);
+    expect(byEnv.minedAtPrint, byEnv.stdout).to.be.at.least(1);
+    for (const bad of ['x', '-1', '65', '1.5']) {
+      const refused = await openmcp(['contracts', 'deploy', '--rpc', chain.rpcUrl, '--confirmations', bad], { ANCHORER_PRIVATE_KEY: chain.anchorerPrivateKey });
+      expect(refused.status, bad).to.equal(2);
+      expect(refused.stderr).to.include(`error: --confirmations must be a whole number of blocks from 0 to 64 (0 counts as 1), got ${bad}`);
+    }
+  });
+
   it("refuses a deployer key that is not one naming where it came from, never printing it (infra/.env.example's placeholder `0x`; was: ethers' INVALID_ARGUMENT \"invalid private key\")", async () => {
     for (const key of ['0x', `0x${'ab'.repeat(31)}`, 'not-a-key-at-all']) {
       const r = await openmcp(['contracts', 'deploy', '--rpc', chain.rpcUrl], { ANCHORER_PRIVATE_KEY: key });

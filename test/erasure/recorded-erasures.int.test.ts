@@ -3,8 +3,8 @@ import type { Knex } from 'knex';
 import { migrateLatest } from '../../migrations';
 import { LIVE_TABLES } from '../../projections/tables';
 import { openKnex } from '../../src/db/knex';
-import { reapplyRecordedErasures } from '../../src/erasure/reapply-recorded-erasures';
-import { startRecordedErasureSweep } from '../../src/erasure/recorded-erasure-sweep';
+import { reapplyRecordedErasures } from '../../src/readmodels/reapply-recorded-erasures';
+import { startRecordedErasureSweep } from '../../src/readmodels/recorded-erasure-sweep';
 import { SUBJECT_KEYS_TABLE, SqlSubjectKeyStore } from '../../src/erasure/sql-subject-key-store';
 import { createTestDatabase, mysqlAvailable, requireService } from '../support/services';
 

@@ -225,11 +225,18 @@ describe('infra/ (production stack description)', () => {
     }
   });
 
-  it("alerts (critical) on every code the anchorer keeps failing with until an operator acts: ANCHOR_MISMATCH, ANCHOR_CONTRACT_MISSING, and CONFIG_INVALID (a key without AuditAnchor's anchorer role, another chain than CHAIN_ID)", () => {
+  it("alerts (critical) on every code the anchorer keeps failing with until an operator acts: ANCHOR_MISMATCH, ANCHOR_CONTRACT_MISSING, CONFIG_INVALID (a key without AuditAnchor's anchorer role, another chain than CHAIN_ID) and ANCHORER_NO_FUNDS (was not: in a quiet deployment the anchoring lag stays under the lag alert's threshold for hours)", () => {
     const alerts = parse(readFileSync(join(INFRA, 'prometheus', 'alerts.yml'), 'utf8'));
     const rules: Array<{ expr: string; labels: { severity: string } }> = alerts.groups.flatMap((g: { rules: unknown[] }) => g.rules);
     const critical = rules.filter((r) => r.labels.severity === 'critical' && r.expr.includes('openmcp_errors_total')).map((r) => r.expr).join('\n');
-    for (const code of ['ANCHOR_MISMATCH', 'ANCHOR_CONTRACT_MISSING', 'CONFIG_INVALID']) expect(critical, code).to.match(new RegExp(`\\b${code}\\b`));
+    for (const code of ['ANCHOR_MISMATCH', 'ANCHOR_CONTRACT_MISSING', 'CONFIG_INVALID', 'ANCHORER_NO_FUNDS']) expect(critical, code).to.match(new RegExp(`\\b${code}\\b`));
+  });
+
+  it('alerts (warning, not critical) on anchor transactions that keep waiting (ANCHOR_DELAYED: fee cap, fee spike, confirmations), which were counted as INTERNAL', () => {
+    const alerts = parse(readFileSync(join(INFRA, 'prometheus', 'alerts.yml'), 'utf8'));
+    const rules: Array<{ alert: string; expr: string; labels: { severity: string } }> = alerts.groups.flatMap((g: { rules: unknown[] }) => g.rules);
+    const delayed = rules.filter((r) => r.expr.includes('openmcp_errors_total') && /\bANCHOR_DELAYED\b/.test(r.expr));
+    expect(delayed.map((r) => [r.alert, r.labels.severity])).to.deep.equal([['OpenMcpAnchoringDelayed', 'warning']]);
   });
 
   it('alerts on lag gauges that cannot be read (NaN meanwhile, so no lag alert fires)', () => {

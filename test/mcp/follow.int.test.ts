@@ -10,17 +10,13 @@ import { openSqlEventStore } from '../../src/eventstore/sql';
 import type { SqlEventStore } from '../../src/eventstore/sql/sql-event-store';
 import { McpGateway } from '../../src/mcp/gateway';
 import { examplesServer } from '../../src/mcp/examples-server';
+import { until } from './support/until';
+
+/** `until`, waiting longer by default: these wait on other processes. */
+const eventually = (what: string, check: () => boolean | Promise<boolean>, ms = 15_000) => until(what, check, ms);
 
 const actor = { kind: 'user' as const, id: 'alice' };
 const ctx = { tenant: 'acme', actor };
-
-async function eventually(what: string, check: () => boolean | Promise<boolean>, ms = 15_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 /**
  * Two gateways on one log through separate connections, as two processes would share it (an API

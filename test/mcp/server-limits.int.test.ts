@@ -10,17 +10,10 @@ import { McpGateway } from '../../src/mcp/gateway';
 import { examplesServer } from '../../src/mcp/examples-server';
 import { startHttpExample, type HttpExample } from '../../examples/mcp-http/server';
 import { GATED_START_SERVER } from './support/gated-start-server';
+import { until } from './support/until';
 
 const actor = { kind: 'user' as const, id: 'alice' };
 const ctx = { tenant: 'acme', actor };
-
-async function eventually(what: string, check: () => boolean, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 const registrations = async (store: EventStore): Promise<RecordedEvent[]> =>
   (await store.readAll({ limit: 10_000 })).filter((e) => e.type === 'McpServerRegistered');
@@ -79,7 +72,7 @@ describe("MCP gateway: a server's own limits are in the log (McpServerRegistered
 
   it("a replica that learns of the server from the log times its calls out at the server's timeout, once (a timed-out read-only call is not retried)", async () => {
     await a.registerServer({ tenant: 'acme', actor, name: 'quick', transport: 'http', url: upstream.url, limits: { timeoutMs: 300 } });
-    await eventually('replica B sees the server and connects', () => b.listTools('acme').some((t) => t.name === 'quick__sleep') && b.status().upstreams.some((u) => u.name === 'quick' && u.health === 'up'));
+    await until('replica B sees the server and connects', () => b.listTools('acme').some((t) => t.name === 'quick__sleep') && b.status().upstreams.some((u) => u.name === 'quick' && u.health === 'up'));
     expect(b.listServers('acme')[0].limits).to.deep.equal({ timeoutMs: 300 });
     const sleep = b.listTools('acme').find((t) => t.name === 'quick__sleep');
     expect(sleep?.annotations, 'the tool may be retried on a lost connection').to.include({ readOnlyHint: true, idempotentHint: true });
@@ -93,7 +86,7 @@ describe("MCP gateway: a server's own limits are in the log (McpServerRegistered
   it("a replica holds the server's calls in flight to its maxConcurrent", async () => {
     await a.registerServer({ tenant: 'acme', actor, name: 'narrow', transport: 'http', url: upstream.url, limits: { maxConcurrent: 1 } });
     // Its health turns up on connect, before the tools it listed reach B's catalog (an append, or A's, read from the log).
-    await eventually('replica B sees the tools and connects', () => b.listTools('acme').some((t) => t.name === 'narrow__sleep') && b.status().upstreams.some((u) => u.name === 'narrow' && u.health === 'up'));
+    await until('replica B sees the tools and connects', () => b.listTools('acme').some((t) => t.name === 'narrow__sleep') && b.status().upstreams.some((u) => u.name === 'narrow' && u.health === 'up'));
     let most = 0;
     const watch = setInterval(() => (most = Math.max(most, b.status().upstreams.find((u) => u.name === 'narrow')?.inFlight ?? 0)), 5);
     const started = Date.now();
@@ -138,7 +131,7 @@ describe("MCP gateway: a server's own limits are in the log (McpServerRegistered
     const changed = await a.ensureServer({ ...spec, limits: { timeoutMs: 9_000 } });
     expect(changed.id).to.equal(first.id);
     expect(changed.limits).to.deep.equal({ timeoutMs: 9_000 });
-    await eventually('replica B reconnects with the new limits', () => b.upstream(first.id)?.spec.limits?.timeoutMs === 9_000 && b.listServers('acme')[0]?.limits?.timeoutMs === 9_000);
+    await until('replica B reconnects with the new limits', () => b.upstream(first.id)?.spec.limits?.timeoutMs === 9_000 && b.listServers('acme')[0]?.limits?.timeoutMs === 9_000);
     const dropped = await a.ensureServer(spec);
     expect(dropped.id).to.equal(first.id);
     expect(dropped).to.not.have.property('limits');
@@ -148,7 +141,7 @@ describe("MCP gateway: a server's own limits are in the log (McpServerRegistered
       [`mcpserver-${first.id}`, { timeoutMs: 9_000 }, ['limits']],
       [`mcpserver-${first.id}`, undefined, ['limits']],
     ]);
-    await eventually('replica B drops the limits', () => b.upstream(first.id)?.spec.limits === undefined && b.listServers('acme')[0] !== undefined && !('limits' in b.listServers('acme')[0]));
+    await until('replica B drops the limits', () => b.upstream(first.id)?.spec.limits === undefined && b.listServers('acme')[0] !== undefined && !('limits' in b.listServers('acme')[0]));
   });
 
   it("a replica that learns of the server from the log (McpServerRegistered v5) connects under the server's own connectTimeoutMs, and its timeout says so", async () => {
@@ -157,7 +150,7 @@ describe("MCP gateway: a server's own limits are in the log (McpServerRegistered
     const down = await a.registerServer({ ...spec, limits: { connectTimeoutMs: 1000 } });
     expect(down.healthReason).to.match(/within 1000 ms, while connecting \(the server's own connectTimeoutMs\)$/);
     expect((await registrations(storeA)).map((e) => e.version)).to.deep.equal([5]);
-    await eventually('replica B attaches the server with its limits', () => b.upstream(down.id)?.spec.limits?.connectTimeoutMs === 1000);
+    await until('replica B attaches the server with its limits', () => b.upstream(down.id)?.spec.limits?.connectTimeoutMs === 1000);
     const err = await b.upstream(down.id)!.connect().then(() => undefined, (e: unknown) => e as { code?: string; message?: string });
     expect(err).to.include({ code: 'MCP_UPSTREAM_TIMEOUT' });
     expect(err?.message).to.match(/no answer to initialize within 1000 ms, while connecting \(the server's own connectTimeoutMs\)$/);

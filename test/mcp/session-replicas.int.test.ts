@@ -19,6 +19,10 @@ import { loadLogLevel, loadSession } from '../../src/mcp/session-directory';
 import { REDIS_TEST_URL, redisAvailable, redisTestPrefix, requireService } from '../support/services';
 import { startGatewayHttp } from './support/clients';
 import { loggingServer } from './support/logging';
+import { until } from './support/until';
+
+/** `until`, waiting longer by default: these wait on other processes. */
+const eventually = (what: string, check: () => boolean | Promise<boolean>, ms = 15_000) => until(what, check, ms);
 
 const alice = { kind: 'user' as const, id: 'alice' };
 const ADOPTED = 'mcp session adopted from the session directory';
@@ -26,14 +30,6 @@ const ADOPTED = 'mcp session adopted from the session directory';
 const REFRESH_MS = 150;
 
 type Http = { app: FastifyInstance; url: string };
-
-async function eventually(what: string, check: () => boolean | Promise<boolean>, ms = 15_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 /** Two gateways on one SQLite log through separate connections, as two replicas share it. */
 async function openReplicaPair(): Promise<{ a: McpGateway; b: McpGateway; storeA: SqlEventStore; close(): Promise<void> }> {

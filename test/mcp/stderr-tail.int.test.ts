@@ -62,6 +62,17 @@ describe("MCP stdio upstream: a failed start's last few stderr lines, not only t
     expect(s.healthReason).not.to.include('tokx1Y2');
   });
 
+  it("a line too long to keep whole, cut inside a secret of its environment, never shows the part it keeps of it", async () => {
+    // The first quote hidden (***) brings what is kept of the second, cut at 1000 characters, within the 300 shown.
+    const secret = 'sec' + 'r3tK'.repeat(200);
+    // Written in pieces: the second is cut before all of it has come.
+    const script = 'const t = `token ${process.env.TOKEN} and again ${process.env.TOKEN}\\n`; let i = 0; const next = () => i < t.length ? process.stderr.write(t.slice(i, i += 100), next) : process.exit(1); next();';
+    const s = await gateway.registerServer({ tenant: 'acme', actor, name: 'env-echo', transport: 'stdio', command: process.execPath, args: ['-e', script], env: { TOKEN: secret } });
+    expect(s.health).to.equal('down');
+    expect(s.healthReason).to.include('(stderr: token *** and again');
+    expect(s.healthReason).to.not.include(secret.slice(0, 8));
+  });
+
   it('a line cut at 300 characters inside a URL password: neither the recorded health reason nor the event holds any part of it', async () => {
     // The 300th character falls inside the password.
     const head = 'FATAL: ' + 'x'.repeat(300 - 'FATAL: '.length - 'postgres://app:pw-STD'.length);

@@ -10,6 +10,11 @@ import type { EventStore } from '../../src/eventstore/port';
 import { McpGateway } from '../../src/mcp/gateway';
 import { readServersFile } from '../../src/mcp/servers-file';
 import { mcpServersProjection, type McpServerDoc } from '../../projections/mcp-servers.projection';
+import { until } from './support/until';
+import { rejection } from './support/rejection';
+
+/** `until`, waiting longer by default: these wait on other processes. */
+const eventually = (what: string, check: () => boolean | Promise<boolean>, ms = 15_000) => until(what, check, ms);
 
 const actor = { kind: 'user' as const, id: 'alice' };
 const ctx = { tenant: 'acme', actor };
@@ -20,23 +25,6 @@ const SECRET = `ghp-test-${Math.random().toString(36).slice(2)}-secret`;
 const LITERAL = `lit-test-${Math.random().toString(36).slice(2)}-secret`;
 const VAR = `OMC_TEST_STDIO_TOKEN_${process.pid}`;
 const sha = (v: string) => createHash('sha256').update(v).digest('hex');
-
-async function eventually(what: string, check: () => boolean | Promise<boolean>, ms = 15_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-async function rejection(p: Promise<unknown>): Promise<Error & { code?: string; details?: Record<string, unknown> }> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error & { code?: string };
-  }
-  throw new Error('expected a rejection');
-}
 
 /** What the probe server's process has for `name`: the SHA-256 of the value, or 'unset'. */
 async function digestOn(gw: McpGateway, server: string, name: string): Promise<string> {

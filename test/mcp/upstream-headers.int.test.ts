@@ -9,6 +9,8 @@ import { McpGateway } from '../../src/mcp/gateway';
 import { readServersFile } from '../../src/mcp/servers-file';
 import { mcpServersProjection, type McpServerDoc } from '../../projections/mcp-servers.projection';
 import { startBearerUpstream, type BearerUpstream } from './support/bearer-upstream';
+import { until } from './support/until';
+import { rejection } from './support/rejection';
 
 const actor = { kind: 'user' as const, id: 'alice' };
 const ctx = { tenant: 'acme', actor };
@@ -16,23 +18,6 @@ const ctx = { tenant: 'acme', actor };
 const SECRET = `sk-test-${Math.random().toString(36).slice(2)}-secret`;
 const VAR = `OMC_TEST_UPSTREAM_TOKEN_${process.pid}`;
 const TEMPLATE = `Bearer \${env:${VAR}}`;
-
-async function eventually(what: string, check: () => boolean, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
-async function rejection(p: Promise<unknown>): Promise<Error & { code?: string; details?: Record<string, unknown> }> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error & { code?: string };
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('MCP gateway: headers for HTTP/SSE upstreams, values by reference to the environment (McpServerRegistered v3)', function () {
   this.timeout(60_000);
@@ -80,7 +65,7 @@ describe('MCP gateway: headers for HTTP/SSE upstreams, values by reference to th
     expect(s.toolCount).to.be.greaterThan(0);
     const r = await gw.callTool(ctx, 'hosted__echo', { text: 'hi' });
     expect(r.content).to.deep.equal([{ type: 'text', text: 'hi' }]);
-    await eventually('the GET event stream', () => upstream.requests.some((q) => q.method === 'GET'));
+    await until('the GET event stream', () => upstream.requests.some((q) => q.method === 'GET'));
     expect(upstream.requests.length).to.be.greaterThan(2);
     expect(upstream.requests.filter((q) => !q.authorized)).to.deep.equal([]);
 
@@ -149,18 +134,18 @@ describe('MCP gateway: headers for HTTP/SSE upstreams, values by reference to th
     const s = await gw.registerServer({ ...ctx, name: 'hosted', transport: 'http', url: upstream.url, headers: { Authorization: TEMPLATE } });
     const b = await openGateway();
     others.push(b);
-    await eventually('the replica connects', () => b.gw.upstream(s.id)?.health === 'up');
+    await until('the replica connects', () => b.gw.upstream(s.id)?.health === 'up');
     expect((await b.gw.callTool(ctx, 'hosted__echo', { text: 'from b' })).content).to.deep.equal([{ type: 'text', text: 'from b' }]);
 
     // A restart (a fresh process reading the log) on a host without the variable.
     delete process.env[VAR];
     const c = await openGateway();
     others.push(c);
-    await eventually('the replica gives up', () => c.gw.upstream(s.id)?.health === 'down');
+    await until('the replica gives up', () => c.gw.upstream(s.id)?.health === 'down');
     const err = await rejection(c.gw.callTool(ctx, 'hosted__echo', { text: 'from c' }));
     expect(err.code).to.equal('MCP_UPSTREAM_UNAVAILABLE');
     expect(err.message).to.include(`environment variable ${VAR} is not set`);
-    await eventually('the reason is recorded', () => (c.gw.listServers('acme')[0].healthReason ?? '').includes(VAR));
+    await until('the reason is recorded', () => (c.gw.listServers('acme')[0].healthReason ?? '').includes(VAR));
     expect(await storedText()).to.not.include(SECRET);
   });
 

@@ -32,6 +32,36 @@ describe("upstream secrets: the values an upstream's errors must not repeat", ()
     expect(withoutSecrets('token tok-0123456789, dsn postgres://app:s3cretpw@db/app, on', secrets)).to.equal('token ${env:T}, dsn ***, on');
   });
 
+  it('a value quoted escaped: in JSON (\\/, \\", \\\\, \\uXXXX in either case), percent-encoded (%2F, %2f), or mixed', () => {
+    const token = 'tok/0123+abc="x\\y"é';
+    const secrets = upstreamSecrets({ headers: { Authorization: 'Bearer ${env:T}' } }, { T: token });
+    const quoted = [
+      JSON.stringify(token),
+      // PHP's json_encode escapes "/"; .NET's System.Text.Json writes "+" and '"' as \u002B and \u0022; Go's HTML-safe escapes.
+      JSON.stringify(token).replaceAll('/', '\\/'),
+      JSON.stringify(token).replaceAll('+', '\\u002B').replaceAll('\\"', '\\u0022').replace('é', '\\u00e9'),
+      `"${encodeURIComponent(token)}"`,
+      `"${encodeURIComponent(token).replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase())}"`,
+    ];
+    for (const text of quoted) expect(withoutSecrets(`401: {"authorization":"Bearer ${text.slice(1, -1)}"}`, secrets), text).to.equal('401: {"authorization":"Bearer ${env:T}"}');
+    // Any character of any value, each written in any of those forms (property).
+    const forms = (ch: string) => [
+      ch,
+      JSON.stringify(ch).slice(1, -1),
+      Array.from({ length: ch.length }, (_, i) => `\\u${ch.charCodeAt(i).toString(16).padStart(4, '0')}`).join(''),
+      Array.from({ length: ch.length }, (_, i) => `\\u${ch.charCodeAt(i).toString(16).padStart(4, '0').toUpperCase()}`).join(''),
+      encodeURIComponent(ch),
+    ];
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', minLength: 4, maxLength: 12 }), fc.array(fc.nat(4), { minLength: 12, maxLength: 12 }), (value, picks) => {
+        const text = [...value].map((ch, i) => forms(ch)[picks[i]]).join('');
+        expect(withoutSecrets(`[${text}]`, upstreamSecrets({ env: { K: value } }, {}))).to.equal('[***]');
+      }),
+    );
+    // Nothing else changes: an escape standing for another character is no match.
+    expect(withoutSecrets('tok\\/0123+abc=\\"x\\\\y\\"e', secrets)).to.equal('tok\\/0123+abc=\\"x\\\\y\\"e');
+  });
+
   it('a value inside another is replaced whole first, then the shorter one where it stands alone (property)', () => {
     fc.assert(
       fc.property(fc.stringMatching(/^[a-z0-9]{4,12}$/), fc.stringMatching(/^[a-z0-9]{1,6}$/), (inner, more) => {
@@ -56,6 +86,13 @@ describe("upstream secrets: the values an upstream's errors must not repeat", ()
     expect(withoutSecretsIn({ hint: ['your token tok-0123456789'], n: 1 }, secrets)).to.deep.equal({ hint: ['your token ${env:T}'], n: 1 });
     const data = { hint: 'tok-0123456789' };
     expect(withoutSecretsIn(data, [])).to.equal(data);
+    // At any depth (an error's data wrapping a client's error, its config, its headers…), as wellFormed walks it.
+    const deep = (leaf: unknown, n: number): unknown => (n === 0 ? leaf : { cause: [deep(leaf, n - 1)] });
+    expect(withoutSecretsIn(deep('Bearer tok-0123456789', 40), secrets)).to.deep.equal(deep('Bearer ${env:T}', 40));
+    // A cause chain that loops ends all the same.
+    const loop: Error & { cause?: unknown } = new Error('a tok-0123456789');
+    loop.cause = new Error('b tok-0123456789', { cause: loop });
+    expect(JSON.stringify([withoutSecretsIn(loop, secrets).message, (loop.cause as Error).message])).to.not.include('tok-0123456789');
   });
 });
 

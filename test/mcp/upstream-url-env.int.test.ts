@@ -12,6 +12,8 @@ import { McpGateway } from '../../src/mcp/gateway';
 import { readServersFile } from '../../src/mcp/servers-file';
 import { mcpServersProjection, type McpServerDoc } from '../../projections/mcp-servers.projection';
 import { startQueryKeyUpstream, type BearerUpstream } from './support/bearer-upstream';
+import { until } from './support/until';
+import { rejection } from './support/rejection';
 
 const actor = { kind: 'user' as const, id: 'alice' };
 const ctx = { tenant: 'acme', actor };
@@ -19,23 +21,6 @@ const ctx = { tenant: 'acme', actor };
 const SECRET = `sk-test-${Math.random().toString(36).slice(2)}-secret`;
 const ROTATED = `sk-test-${Math.random().toString(36).slice(2)}-rotated`;
 const VAR = `OMC_TEST_URL_KEY_${process.pid}`;
-
-async function eventually(what: string, check: () => boolean, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
-async function rejection(p: Promise<unknown>): Promise<Error & { code?: string; details?: Record<string, unknown> }> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error & { code?: string };
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('MCP gateway: an http/sse upstream URL referring to the environment (?api_key=${env:NAME}, McpServerRegistered v6)', function () {
   this.timeout(60_000);
@@ -127,18 +112,18 @@ describe('MCP gateway: an http/sse upstream URL referring to the environment (?a
     keys.add(ROTATED);
     const b = await openGateway();
     others.push(b);
-    await eventually('the replica connects', () => b.gw.upstream(s.id)?.health === 'up');
+    await until('the replica connects', () => b.gw.upstream(s.id)?.health === 'up');
     expect((await b.gw.callTool(ctx, 'hosted__echo', { text: 'from b' })).content).to.deep.equal([{ type: 'text', text: 'from b' }]);
 
     // A host without the variable.
     delete process.env[VAR];
     const c = await openGateway();
     others.push(c);
-    await eventually('the replica gives up', () => c.gw.upstream(s.id)?.health === 'down');
+    await until('the replica gives up', () => c.gw.upstream(s.id)?.health === 'down');
     const err = await rejection(c.gw.callTool(ctx, 'hosted__echo', { text: 'from c' }));
     expect(err.code).to.equal('MCP_UPSTREAM_UNAVAILABLE');
     expect(err.message).to.include(`url: environment variable ${VAR} is not set`);
-    await eventually('the reason is recorded', () => (c.gw.listServers('acme')[0].healthReason ?? '').includes(VAR));
+    await until('the reason is recorded', () => (c.gw.listServers('acme')[0].healthReason ?? '').includes(VAR));
     const down = (await store.readAll({ limit: 10_000 })).filter((e) => e.type === 'McpServerHealthChanged' && e.data.status === 'down');
     expect(JSON.stringify(down.map((e) => e.data))).to.include(VAR);
     expect(seen(await storedText(), c.gw.listServers('acme'))).to.not.include(SECRET).and.not.include(ROTATED);
@@ -153,7 +138,7 @@ describe('MCP gateway: an http/sse upstream URL referring to the environment (?a
     const b = await openGateway();
     others.push(b);
     // v4's egress refuses the test's loopback upstream whatever its URL: v1 shows what reached it.
-    await eventually('the replica tried both', () => ['old1-1', 'old4-1'].every((id) => ['up', 'down'].includes(b.gw.upstream(id)?.health ?? '')));
+    await until('the replica tried both', () => ['old1-1', 'old4-1'].every((id) => ['up', 'down'].includes(b.gw.upstream(id)?.health ?? '')));
     expect(upstream.requests.filter((q) => q.authorized)).to.deep.equal([]);
     expect(b.gw.upstream('old1-1')?.health).to.equal('down');
     expect(seen(await storedText(), b.gw.listServers('acme'))).to.not.include(SECRET);
@@ -227,7 +212,7 @@ describe('MCP gateway: an http/sse upstream URL referring to the environment (?a
     const s = await gw.registerServer({ ...ctx, name: 'hosted', transport: 'http', url: template });
     const b = await openGateway();
     others.push(b);
-    await eventually('the replica follows', () => b.gw.listServers('acme').length === 1);
+    await until('the replica follows', () => b.gw.listServers('acme').length === 1);
     for (const replica of [gw, b.gw]) {
       const again = await replica.registerOrMatch({ ...ctx, name: 'hosted', transport: 'http', url: template });
       expect(again.existed).to.equal(true);
@@ -247,7 +232,7 @@ describe('MCP gateway: an http/sse upstream URL referring to the environment (?a
     const s = await gw.registerServer({ ...ctx, name: 'literal', transport: 'http', url: `${upstream.url}?api_key=${SECRET}` });
     const b = await openGateway();
     others.push(b);
-    await eventually('the replica follows', () => b.gw.listServers('acme').length === 1);
+    await until('the replica follows', () => b.gw.listServers('acme').length === 1);
     const err = await rejection(b.gw.registerOrMatch({ ...ctx, name: 'literal', transport: 'http', url: `${upstream.url}?api_key=${SECRET}` }));
     expect(err.code).to.equal('MCP_SERVER_EXISTS');
     expect(err.message).to.include(`it is server ${s.id}`).and.include('?api_key=${env:NAME}').and.not.include(SECRET);

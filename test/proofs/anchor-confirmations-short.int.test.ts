@@ -23,6 +23,7 @@ describe('anchorer waiting for confirmations that do not come', function () {
     await submitTasks(f.store, 2);
     expect(await createSealer(f.store, { sealerKey: SEALER_KEY, maxEvents: 2, maxWaitMs: 0 }).flush()).to.not.equal(undefined);
     const said: string[] = [];
+    const codes: (string | undefined)[] = [];
     let heard!: () => void;
     const reported = new Promise<void>((r) => (heard = r));
     const anchorer = createAnchorer(f.store, {
@@ -33,6 +34,7 @@ describe('anchorer waiting for confirmations that do not come', function () {
       txTimeoutMs: 500,
       onError: (e) => {
         said.push((e as Error).message);
+        codes.push((e as { code?: string }).code);
         heard();
       },
     });
@@ -41,6 +43,8 @@ describe('anchorer waiting for confirmations that do not come', function () {
     expect(said[0]).to.match(
       /^anchor\(0\) transaction 0x[0-9a-f]{64} is mined in block \d+ but has 1 of the 3 confirmations CHAIN_CONFIRMATIONS asks after 500 ms: no block came after it \(a node that mines only for transactions\?\); still waiting$/,
     );
+    // A wait to watch (alert OpenMcpAnchoringDelayed), not an unexpected error (INTERNAL, alert OpenMcpErrors).
+    expect(codes[0]).to.equal('ANCHOR_DELAYED');
     await f.provider.send('hardhat_mine', ['0x2']);
     expect(await anchoring).to.equal(1);
   });
@@ -54,13 +58,15 @@ describe('anchorer waiting for confirmations that do not come', function () {
     await crashed.tick().catch(() => {});
     await crashed.stop();
     const said: string[] = [];
-    const restarted = createAnchorer(f.store, { ...opts, pollIntervalMs: 20, txTimeoutMs: 300, onError: (e) => said.push((e as Error).message) });
+    const codes: (string | undefined)[] = [];
+    const restarted = createAnchorer(f.store, { ...opts, pollIntervalMs: 20, txTimeoutMs: 300, onError: (e) => (said.push((e as Error).message), codes.push((e as { code?: string }).code)) });
     restarted.start();
     try {
       for (let i = 0; i < 200 && said.length === 0; i++) await new Promise((r) => setTimeout(r, 25));
       expect(said[0]).to.match(
         /^anchor\(0\) is on chain \(sent by an earlier run\) but not yet 3 blocks deep \(CHAIN_CONFIRMATIONS\), head block \d+: no block came for 300 ms \(a node that mines only for transactions\?\); recorded once it is$/,
       );
+      expect(codes[0]).to.equal('ANCHOR_DELAYED');
       await f.provider.send('hardhat_mine', ['0x2']);
       const anchored = new BatchLog(f.store);
       for (let i = 0; i < 200 && (await anchored.anchorRecords(await restarted.anchorStream())).length === 0; i++) await new Promise((r) => setTimeout(r, 25));

@@ -4,6 +4,7 @@ import { createAnchorer, type AnchorerOptions } from '../../src/proofs/anchorer'
 import { BATCH_STREAM } from '../../src/proofs/audit-streams';
 import { createSealer } from '../../src/proofs/sealer';
 import { auditAnchorAt } from '../../src/web3/audit-anchor';
+import { startCountingProxy } from '../support/counting-rpc-proxy';
 import { deployAnother, openChainFixture, SEALER_KEY, submitTasks, type ChainFixture } from './pipeline-fixture';
 
 /**
@@ -31,11 +32,13 @@ describe('anchorer and fees', function () {
     let sent: { maxFeePerGas: bigint | null; hash: string } | undefined;
     let mining: Promise<void> | undefined;
     let done = false;
+    const reported: string[] = [];
     const opts: AnchorerOptions = {
       rpcUrl: f.chain.rpcUrl,
       contract,
       privateKey: f.chain.anchorerPrivateKey,
       txTimeoutMs: 1000,
+      onError: (e) => reported.push(`${(e as { code?: string }).code}: ${(e as Error).message.replace(/0x[0-9a-f]{64}/, '0x…').replace(/nonce \d+/, 'nonce N').replace(/\(max fee .*\)$/, '(…)')}`),
       faults: async (point) => {
         if (point !== 'after-send' || mining) return;
         const [pending] = (await f.provider.send('eth_pendingTransactions', [])) as { hash: string }[];
@@ -70,6 +73,104 @@ describe('anchorer and fees', function () {
     expect(txHash).to.not.equal(sent!.hash);
     expect((await f.provider.getTransaction(txHash))!.maxFeePerGas! >= spike).to.equal(true);
     expect(await f.provider.getTransaction(sent!.hash)).to.equal(null);
+    // A wait to watch (alert OpenMcpAnchoringDelayed), not an unexpected error (INTERNAL, the critical OpenMcpErrors).
+    expect(reported[0]).to.equal('ANCHOR_DELAYED: anchor(0) transaction not mined within 1000 ms: sent again on nonce N as 0x… with higher fees (…)');
+    expect(new Set(reported.map((r) => r.split(':')[0]))).to.deep.equal(new Set(['ANCHOR_DELAYED']));
+  });
+
+  it('keeps its stuck anchor across a round that failed on the RPC: the next round sends it again with raised fees (was: forgotten; the next round sent anew on its nonce, refused as underpriced while the spike lasted, or, where the node counts it pending, waited for it as an earlier run\'s, never raised)', async () => {
+    const contract = await deployAnother(f.chain);
+    await sealOne();
+    const spike = 500n * 10n ** 9n;
+    const proxy = await startCountingProxy(f.chain.rpcUrl);
+    let sent: string | undefined;
+    let mining: Promise<void> | undefined;
+    let done = false;
+    const anchorer = createAnchorer(f.store, {
+      rpcUrl: proxy.url,
+      contract,
+      privateKey: f.chain.anchorerPrivateKey,
+      txTimeoutMs: 1000,
+      pollIntervalMs: 20,
+      faults: async (point) => {
+        if (point !== 'after-send' || mining) return;
+        sent = ((await f.provider.send('eth_pendingTransactions', [])) as { hash: string }[])[0].hash;
+        // The RPC refuses a moment (a rate limit): the wait for the receipt fails, the round with it.
+        proxy.refuse(['eth_getTransactionReceipt']);
+        // From now on every block's base fee is above what the transaction offers.
+        mining = (async () => {
+          while (!done) {
+            await f.provider.send('hardhat_setNextBlockBaseFeePerGas', [`0x${spike.toString(16)}`]);
+            await f.provider.send('evm_mine', []);
+            await new Promise((r) => setTimeout(r, 100));
+          }
+        })();
+      },
+    });
+    await f.provider.send('evm_setAutomine', [false]);
+    try {
+      const failed = (await anchorer.tick().then(() => expect.fail('anchored'), (e: unknown) => e)) as { code?: string };
+      expect(failed.code).to.equal('DEPENDENCY_UNAVAILABLE');
+      proxy.refuse([]);
+      // The stuck anchor, resumed, counts with those sent after it (this file's earlier tests sealed more).
+      expect(await anchorer.tick()).to.equal((await f.store.readStream(BATCH_STREAM)).length);
+    } finally {
+      done = true;
+      await mining;
+      await f.provider.send('evm_setAutomine', [true]);
+      await anchorer.stop();
+      await proxy.close();
+    }
+    const sealed = (await f.store.readStream(BATCH_STREAM)).length;
+    expect(Number(await auditAnchorAt(contract, f.provider).nextBatchId())).to.equal(sealed);
+    const anchored = (await f.store.readAll({ limit: 10_000 })).filter((e) => e.type === 'BatchAnchored' && (e.data as { contract: string }).contract === contract);
+    const txHash = (anchored.at(-1)!.data as { txHash: string }).txHash;
+    expect(txHash, 'the replacement was mined').to.not.equal(sent);
+    expect((await f.provider.getTransaction(txHash))!.maxFeePerGas! >= spike).to.equal(true);
+  });
+
+  it('after a restart, an anchor refused as underpriced on its nonce (an earlier run\'s stuck transaction the node does not count as pending) is ANCHOR_DELAYED saying so (was: REPLACEMENT_UNDERPRICED with the raw signed transaction)', async () => {
+    const contract = await deployAnother(f.chain);
+    await sealOne();
+    // Far above what the market asked at the send (earlier tests of this file leave the base fee high).
+    const spike = 5000n * 10n ** 9n;
+    let mining: Promise<void> | undefined;
+    let done = false;
+    const opts: AnchorerOptions = { rpcUrl: f.chain.rpcUrl, contract, privateKey: f.chain.anchorerPrivateKey, pollIntervalMs: 20 };
+    await f.provider.send('evm_setAutomine', [false]);
+    try {
+      const crashed = createAnchorer(f.store, {
+        ...opts,
+        faults: (point) => {
+          if (point !== 'after-send') return;
+          mining = (async () => {
+            while (!done) {
+              await f.provider.send('hardhat_setNextBlockBaseFeePerGas', [`0x${spike.toString(16)}`]);
+              await f.provider.send('evm_mine', []);
+              await new Promise((r) => setTimeout(r, 100));
+            }
+          })();
+          throw new Error('killed after send');
+        },
+      });
+      await crashed.tick().catch(() => {});
+      await crashed.stop();
+      const restarted = createAnchorer(f.store, opts);
+      const err = (await restarted.tick().then(() => expect.fail('anchored'), (e: unknown) => e)) as { code?: string; message?: string };
+      await restarted.stop();
+      expect(err.code).to.equal('ANCHOR_DELAYED');
+      expect(err.message).to.match(
+        /^anchor\(0\) on nonce \d+ was refused as underpriced: a transaction of the anchorer account 0x[0-9a-f]{40} holds that nonce although the node does not count it as pending \(an earlier run's, stuck below the base fee\?\) and offers about as much; anchoring waits for it to be mined or dropped$/,
+      );
+    } finally {
+      done = true;
+      await mining;
+      // Leave no stuck transaction and no spike to the tests after this one.
+      for (const tx of (await f.provider.send('eth_pendingTransactions', [])) as { hash: string }[]) await f.provider.send('hardhat_dropTransaction', [tx.hash]);
+      await f.provider.send('hardhat_setNextBlockBaseFeePerGas', ['0x3b9aca00']);
+      await f.provider.send('evm_mine', []);
+      await f.provider.send('evm_setAutomine', [true]);
+    }
   });
 
   it('with a fee cap (ANCHOR_MAX_FEE_GWEI) offers at most the cap, first send and replacements, and waits at it for the market to fall (was: no cap, paid any price)', async () => {
@@ -78,6 +179,7 @@ describe('anchorer and fees', function () {
     const gwei = 10n ** 9n;
     const cap = 80n * gwei;
     const messages: string[] = [];
+    const codes = new Set<string | undefined>();
     // Above the cap from the start: the first send already offers the cap, not the market's fee.
     let baseFee = 500n * gwei;
     let done = false;
@@ -97,7 +199,7 @@ describe('anchorer and fees', function () {
       privateKey: f.chain.anchorerPrivateKey,
       txTimeoutMs: 300,
       maxFeePerGas: cap,
-      onError: (e) => messages.push((e as Error).message),
+      onError: (e) => (messages.push((e as Error).message), codes.add((e as { code?: string }).code)),
     });
     try {
       const ticking = anchorer.tick();
@@ -120,6 +222,8 @@ describe('anchorer and fees', function () {
     expect(offered[0]).to.equal(cap);
     for (const fee of offered) expect(fee <= cap).to.equal(true);
     expect(messages.find((m) => m.includes('at the fee cap'))).to.match(/offers the fee cap \(ANCHOR_MAX_FEE_GWEI, 80 gwei\) and the market asks more: waiting for it to fall/);
+    // Waits to watch (alert OpenMcpAnchoringDelayed), not unexpected errors (INTERNAL, the critical OpenMcpErrors).
+    expect([...codes]).to.deep.equal(['ANCHOR_DELAYED']);
   });
 
   it('with a fee cap, sends an anchor the node dropped again at the cap (was: "waiting for it to fall" for ever: a transaction at the cap cannot be raised, and nothing was left to mine)', async () => {

@@ -6,6 +6,7 @@ import { BATCH_STREAM } from '../../src/proofs/audit-streams';
 import { createSealer } from '../../src/proofs/sealer';
 import { auditAnchorAt } from '../../src/web3/audit-anchor';
 import { deployDemoToken } from '../../src/web3/sample-contracts';
+import { startCountingProxy } from '../support/counting-rpc-proxy';
 import { deployAnother, openChainFixture, SEALER_KEY, submitTasks, type ChainFixture } from './pipeline-fixture';
 
 /**
@@ -140,6 +141,100 @@ describe('anchorer when the chain forgets or contradicts what was anchored', fun
     const right = createAnchorer(f.store, { ...opts, chainId: 31337 });
     expect(await right.tick()).to.equal((await f.store.readStream(BATCH_STREAM)).length);
     await right.stop();
+  });
+
+  it('refuses a chain id that changes under a running anchorer, naming both ids and what to do, with or without CHAIN_ID, and goes on once the RPC serves its chain again (was: ethers\' "network changed: 31337 => 1" NETWORK_ERROR every round, which no alert watches)', async () => {
+    const { contract, opts } = await setup(1);
+    const proxy = await startCountingProxy(f.chain.rpcUrl);
+    // targetMaxAgeMs 0: its queries (anchorStream) ask the chain each time, as they do 10 s on.
+    const plain = createAnchorer(f.store, { ...opts, rpcUrl: proxy.url, targetMaxAgeMs: 0 });
+    const pinned = createAnchorer(f.store, { ...opts, rpcUrl: proxy.url, chainId: 31337 });
+    try {
+      expect(await plain.tick()).to.equal((await f.store.readStream(BATCH_STREAM)).length);
+      expect(await pinned.tick()).to.equal(0);
+      await setup(1);
+      // The URL now reaches a node of another chain (a provider's endpoint edited, a load balancer misrouting).
+      proxy.serveChainId(1);
+      const refusal = async (a: ReturnType<typeof createAnchorer>) => {
+        const err = (await a.tick().then(() => expect.fail('anchored'), (e: unknown) => e)) as { code?: string; message?: string; details?: unknown };
+        return { code: err.code, message: err.message, details: err.details };
+      };
+      expect(await refusal(plain)).to.deep.equal({
+        code: 'CONFIG_INVALID',
+        message:
+          'CHAIN_RPC_URL served chain 31337 when the anchorer started and now serves chain 1: anchoring nothing there (point CHAIN_RPC_URL back at a node of chain 31337; to anchor on chain 1 instead, set CHAIN_ID=1 and restart: a new deployment, every batch anchored again)',
+        details: { variable: 'CHAIN_RPC_URL', expected: 31337, chainId: 1 },
+      });
+      expect(await refusal(pinned)).to.deep.equal({
+        code: 'CONFIG_INVALID',
+        message: 'CHAIN_ID is 31337 but CHAIN_RPC_URL serves chain 1: anchoring nothing there (check CHAIN_RPC_URL, or CHAIN_ID)',
+        details: { variable: 'CHAIN_ID', expected: 31337, chainId: 1 },
+      });
+      await plain.anchorStream().then(() => expect.fail('anchorStream answered'), (e) => expect(e.code).to.equal('CONFIG_INVALID'));
+      expect(Number(await auditAnchorAt(contract, f.provider).nextBatchId())).to.equal((await f.store.readStream(BATCH_STREAM)).length - 1);
+      proxy.serveChainId(undefined);
+      expect(await plain.tick()).to.equal(1);
+      await chainMatchesLog(contract);
+    } finally {
+      await plain.stop();
+      await pinned.stop();
+      await proxy.close();
+    }
+  });
+
+  it('an RPC refusing the contract read (a rate limit) is DEPENDENCY_UNAVAILABLE in the node\'s words, not a contract that is no AuditAnchor, and anchoring goes on once it answers (was: ANCHOR_CONTRACT_MISSING "not an AuditAnchor" on first contact, "missing revert data" later)', async () => {
+    const { contract, opts } = await setup(1);
+    const proxy = await startCountingProxy(f.chain.rpcUrl);
+    const url = `${proxy.url}/v3/abcdef0123456789abcdef0123456789`;
+    proxy.refuse(['eth_call'], { code: -32005, message: 'daily request count exceeded, request rate limited' });
+    const anchorer = createAnchorer(f.store, { ...opts, rpcUrl: url });
+    try {
+      const failed = async () => (await anchorer.tick().then(() => expect.fail('anchored'), (e: unknown) => e)) as { code?: string; message?: string };
+      for (const err of [await failed(), await failed()]) {
+        expect(err.code).to.equal('DEPENDENCY_UNAVAILABLE');
+        expect(err.message).to.equal(
+          `chain RPC: the node at ${proxy.url}/v3/*** refused eth_call: -32005 daily request count exceeded, request rate limited (the RPC provider's rate limit or quota, or a key it does not take? see its dashboard, or set CHAIN_RPC_URL to another node); anchoring waits and tries again`,
+        );
+      }
+      proxy.refuse([]);
+      expect(await anchorer.tick()).to.equal((await f.store.readStream(BATCH_STREAM)).length);
+      await chainMatchesLog(contract);
+    } finally {
+      await anchorer.stop();
+      await proxy.close();
+    }
+  });
+
+  it('gives up its own anchor the chain no longer has, on a nonce now ahead of the account\'s (a node that lost its state), and the next round anchors again (was: "waits behind nonce" for ever)', async () => {
+    const { contract, opts } = await setup(1);
+    const snapshot = await f.provider.send('evm_snapshot', []);
+    let failOnce = false;
+    const anchorer = createAnchorer(f.store, {
+      ...opts,
+      txTimeoutMs: 300,
+      faults: (point) => {
+        if (point === 'after-send' && failOnce) throw ((failOnce = false), new Error('connection lost after the send'));
+      },
+    });
+    try {
+      expect(await anchorer.tick()).to.equal((await f.store.readStream(BATCH_STREAM)).length);
+      await submitTasks(f.store, 3);
+      expect(await createSealer(f.store, { sealerKey: SEALER_KEY, maxEvents: 3, maxWaitMs: 0 }).flush()).to.not.equal(undefined);
+      await f.provider.send('evm_setAutomine', [false]);
+      failOnce = true;
+      await anchorer.tick().then(() => expect.fail('the fault did not fire'), (e: Error) => expect(e.message).to.equal('connection lost after the send'));
+      // The node loses its state (same genesis): the anchors and the pending transaction are gone.
+      await f.provider.send('evm_revert', [snapshot]);
+      await f.provider.send('evm_setAutomine', [true]);
+      const held = new Promise<string>((r) => setTimeout(() => r('still waiting for the lost transaction'), 10_000));
+      const said = await Promise.race([anchorer.tick().then(String, (e: Error) => e.message), held]);
+      expect(said).to.match(/^anchor\(\d+\) transaction 0x[0-9a-f]{64} is gone and its nonce \d+ is ahead of the anchorer account's next, \d+: the chain lost it \(a node that lost its state\?\); the next round reads the chain again$/);
+      expect(await anchorer.tick()).to.equal((await f.store.readStream(BATCH_STREAM)).length);
+      await chainMatchesLog(contract);
+    } finally {
+      await f.provider.send('evm_setAutomine', [true]);
+      await anchorer.stop();
+    }
   });
 
   it('sends a transaction the node dropped again, on its nonce, within the same round (was: waited forever; then TIMEOUT and the next round)', async () => {

@@ -195,4 +195,38 @@ describe('anchorer and proofs across a chain restarted with a new genesis', func
       await relay.close();
     }
   });
+  it('leaves behind its own anchor of a failed round when the chain behind the URL restarted with a new genesis, and anchors on the new deployment (not waited for there for ever)', async () => {
+    const relay = await switchableRelay(new URL(f.chain.rpcUrl));
+    const first = createRpcProvider(f.chain.rpcUrl);
+    const second = createRpcProvider(after_.rpcUrl);
+    await submitTasks(f.store, 2);
+    await createSealer(f.store, { sealerKey: SEALER_KEY, maxEvents: 1000, maxWaitMs: 0 }).flush();
+    let failOnce = true;
+    const anchorer = createAnchorer(f.store, {
+      rpcUrl: relay.url,
+      contract: f.chain.contractAddress,
+      privateKey: f.chain.anchorerPrivateKey,
+      txTimeoutMs: 300,
+      faults: (point) => {
+        // The round fails right after its send (the RPC went away as the node restarted).
+        if (point === 'after-send' && failOnce) throw ((failOnce = false), new Error('connection lost after the send'));
+      },
+    });
+    await first.send('evm_setAutomine', [false]);
+    try {
+      await anchorer.tick().then(() => expect.fail('the fault did not fire'), (e: Error) => expect(e.message).to.equal('connection lost after the send'));
+      relay.point(new URL(after_.rpcUrl));
+      const sealed = (await f.store.readStream('auditbatch-log')).length;
+      const there = Number(await auditAnchorAt(after_.contractAddress, second).nextBatchId());
+      const held = new Promise<string>((r) => setTimeout(() => r('still waiting for the old chain\'s transaction'), 15_000));
+      expect(await Promise.race([anchorer.tick().catch((e: Error) => e.message), held])).to.equal(sealed - there);
+      expect(Number(await auditAnchorAt(after_.contractAddress, second).nextBatchId())).to.equal(sealed);
+    } finally {
+      await first.send('evm_setAutomine', [true]);
+      await anchorer.stop();
+      first.destroy();
+      second.destroy();
+      await relay.close();
+    }
+  });
 });

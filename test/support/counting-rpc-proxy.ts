@@ -6,6 +6,10 @@ export type CountingRpcProxy = {
   /** How many calls of `method` went through (a JSON-RPC batch counts each of its calls). */
   count(method: string): number;
   reset(): void;
+  /** From now on answer `eth_chainId` (and `net_version`) with this chain id, as an RPC URL pointed at another chain's node does; undefined: the node's own. */
+  serveChainId(chainId: number | undefined): void;
+  /** From now on answer each call of these methods (forwarding none of them) with this JSON-RPC error, as a hosted RPC over its rate limit or quota does (HTTP 200); no methods: stop. */
+  refuse(methods: string[], error?: { code: number; message: string }): void;
   close(): Promise<void>;
 };
 
@@ -20,6 +24,8 @@ export type CountingRpcProxy = {
 export async function startCountingProxy(target: string, opts: { delayMs?: Record<string, number>; nullFirst?: Record<string, number> } = {}): Promise<CountingRpcProxy> {
   const counts = new Map<string, number>();
   const nulls = new Map(Object.entries(opts.nullFirst ?? {}));
+  let servedChainId: number | undefined;
+  let refused: { methods: Set<string>; error: { code: number; message: string } } = { methods: new Set(), error: { code: -32005, message: 'request rate limited' } };
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -34,12 +40,30 @@ export async function startCountingProxy(target: string, opts: { delayMs?: Recor
           const left = nulls.get(String(c.method)) ?? 0;
           if (left > 0) (nulls.set(String(c.method), left - 1), blank.add(c.id));
         }
+        if (calls.some((c) => refused.methods.has(String(c.method)))) {
+          // Refused calls are answered here; the others of a batch still reach the node.
+          const passed = calls.filter((c) => !refused.methods.has(String(c.method)));
+          const answers = passed.length ? [(await (await fetch(target, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(passed) })).json()) as unknown[]].flat() : [];
+          const byId = new Map((answers as { id?: unknown }[]).map((a) => [a.id, a]));
+          const all = calls.map((c) => (refused.methods.has(String(c.method)) ? { jsonrpc: '2.0', id: c.id, error: refused.error } : byId.get(c.id)));
+          res.writeHead(200, { 'content-type': 'application/json' });
+          return void res.end(JSON.stringify(Array.isArray(JSON.parse(body)) ? all : all[0]));
+        }
         const delay = Math.max(0, ...methods.map((m) => opts.delayMs?.[m] ?? 0));
         if (delay) await new Promise((r) => setTimeout(r, delay));
         const answer = await fetch(target, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
         let text = await answer.text();
+        if (servedChainId !== undefined) {
+          for (const c of calls) if (c.method === 'eth_chainId' || c.method === 'net_version') blank.add(c.id);
+        }
         if (blank.size) {
-          const blanked = (r: { id?: unknown; result?: unknown }) => (blank.has(r.id) ? { ...r, result: null } : r);
+          const answerOf = (id: unknown) => {
+            const method = calls.find((c) => c.id === id)?.method;
+            if (servedChainId !== undefined && method === 'eth_chainId') return `0x${servedChainId.toString(16)}`;
+            if (servedChainId !== undefined && method === 'net_version') return String(servedChainId);
+            return null;
+          };
+          const blanked = (r: { id?: unknown; result?: unknown }) => (blank.has(r.id) ? { ...r, result: answerOf(r.id) } : r);
           const parsed = JSON.parse(text) as { id?: unknown } | { id?: unknown }[];
           text = JSON.stringify(Array.isArray(parsed) ? parsed.map(blanked) : blanked(parsed));
         }
@@ -56,6 +80,8 @@ export async function startCountingProxy(target: string, opts: { delayMs?: Recor
     url: `http://127.0.0.1:${port}`,
     count: (method) => counts.get(method) ?? 0,
     reset: () => counts.clear(),
+    serveChainId: (chainId) => (servedChainId = chainId),
+    refuse: (methods, error = refused.error) => (refused = { methods: new Set(methods), error }),
     close: () =>
       new Promise<void>((r) => {
         server.closeAllConnections();

@@ -31,6 +31,18 @@ describe('chainReadiness (the chain line of /readyz)', () => {
     expect(await chainReadiness({ rpcUrl, contract: '0xabc', chainId: 11155111 })).to.deep.equal({ state: 'up', detail: 'chain 11155111, AuditAnchor at 0xabc' });
   });
 
+  it('without CHAIN_ID, is down when the RPC serves another chain than the one the anchorer started on, naming both (was: up, while the anchorer refused every round)', async () => {
+    const rpcUrl = `http://rpc:p%40ss@${base}/`;
+    expect(await chainReadiness({ rpcUrl, contract: '0xabc', startedOn: () => 1 })).to.deep.equal({
+      state: 'down',
+      detail: 'CHAIN_RPC_URL served chain 1 when the anchorer started and now serves chain 11155111: nothing is anchored there (point it back, or set CHAIN_ID=11155111 and restart)',
+    });
+    // Before the anchorer's first contact there is nothing to compare with; CHAIN_ID, when set, speaks.
+    expect((await chainReadiness({ rpcUrl, contract: '0xabc', startedOn: () => undefined })).state).to.equal('up');
+    expect((await chainReadiness({ rpcUrl, contract: '0xabc', startedOn: () => 11155111 })).state).to.equal('up');
+    expect((await chainReadiness({ rpcUrl, contract: '0xabc', chainId: 1, startedOn: () => 11155111 })).detail).to.equal('CHAIN_ID is 1 but CHAIN_RPC_URL serves chain 11155111: nothing is anchored there');
+  });
+
   it('is down on a JSON-RPC error, naming it (was: up on any HTTP 200)', async () => {
     const r = await chainReadiness({ rpcUrl: `http://${base}/`, contract: '0xabc' });
     expect(r).to.deep.equal({ state: 'down', detail: 'JSON-RPC error: unauthorized' });

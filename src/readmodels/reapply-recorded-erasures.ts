@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { LIVE_TABLES } from '../../projections/tables';
-import { SUBJECT_KEYS_TABLE } from './sql-subject-key-store';
+import { SUBJECT_KEYS_TABLE } from '../erasure/sql-subject-key-store';
 
 const PAGE = 1000;
 

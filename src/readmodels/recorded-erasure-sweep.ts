@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { runPeriodically } from '../core/periodic';
 import { reapplyRecordedErasures } from './reapply-recorded-erasures';
 
 export type RecordedErasureSweepOptions = {
@@ -30,30 +31,20 @@ export type RecordedErasureSweep = { stop(): Promise<void> };
 export function startRecordedErasureSweep(knex: Knex, o: RecordedErasureSweepOptions = {}): RecordedErasureSweep {
   let through = -1;
   let lastFull = Date.now();
-  let running: Promise<void> | undefined;
-  const run = () => {
-    if (running) return;
+  return runPeriodically(() => {
     const started = Date.now();
     // Reading on from `through` misses an erasure below it: one whose key a restore under this
     // running process brought back (it was checked before the restore), or one the read models
     // applied after a later one. A full pass finds those, and sets `through` back to what the
     // audit table holds (lower after a restore), so its re-projected erasures are read on again.
     const full = started - lastFull >= (o.fullPassMs ?? 3_600_000);
-    running = reapplyRecordedErasures(knex, full ? -1 : through)
-      .then((out) => {
+    return reapplyRecordedErasures(knex, full ? -1 : through).then(
+      (out) => {
         through = out.through;
         if (full) lastFull = started;
         if (out.erased.length) o.onErased?.(out.erased);
-      }, (err: unknown) => o.onError?.(err))
-      .finally(() => (running = undefined));
-  };
-  run();
-  const timer = setInterval(run, o.intervalMs ?? 60_000);
-  timer.unref();
-  return {
-    async stop() {
-      clearInterval(timer);
-      await running;
-    },
-  };
+      },
+      (err: unknown) => o.onError?.(err),
+    );
+  }, o.intervalMs ?? 60_000);
 }

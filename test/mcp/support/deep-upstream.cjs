@@ -1,0 +1,28 @@
+// A stdio MCP server written without the SDK (its JSON.stringify could not write what this one
+// does): tools/call of `deep {n, as}` answers a result whose structuredContent nests `n` levels
+// deep, the result itself n + 1 (`as: "result"`), or a JSON-RPC error whose `data` nests n levels
+// (`as: "error"`); `n: 0` answers a result without structuredContent. The JSON is built as text,
+// so any depth can be sent.
+const rl = require('node:readline').createInterface({ input: process.stdin });
+const send = (s) => process.stdout.write(`${s}\n`);
+const nested = (n) => '{"a":'.repeat(n - 1) + '{}' + '}'.repeat(n - 1);
+rl.on('line', (line) => {
+  const m = JSON.parse(line);
+  if (m.id === undefined) return;
+  const id = JSON.stringify(m.id);
+  if (m.method === 'initialize') {
+    return send(JSON.stringify({ jsonrpc: '2.0', id: m.id, result: { protocolVersion: m.params.protocolVersion, capabilities: { tools: {} }, serverInfo: { name: 'deep', version: '1' } } }));
+  }
+  if (m.method === 'tools/list') {
+    const tools = [{ name: 'deep', description: 'answers nested n levels deep', inputSchema: { type: 'object' }, annotations: { readOnlyHint: true, idempotentHint: true } }];
+    return send(JSON.stringify({ jsonrpc: '2.0', id: m.id, result: { tools } }));
+  }
+  if (m.method === 'tools/call') {
+    const { n = 0, as = 'result' } = m.params.arguments ?? {};
+    if (as === 'error') return send(`{"jsonrpc":"2.0","id":${id},"error":{"code":-32010,"message":"too deep to say","data":${nested(n)}}}`);
+    const structured = n > 0 ? `,"structuredContent":${nested(n)}` : '';
+    return send(`{"jsonrpc":"2.0","id":${id},"result":{"content":[{"type":"text","text":"deep"}]${structured}}}`);
+  }
+  if (m.method === 'ping') return send(JSON.stringify({ jsonrpc: '2.0', id: m.id, result: {} }));
+  send(JSON.stringify({ jsonrpc: '2.0', id: m.id, error: { code: -32601, message: `no method ${m.method}` } }));
+});

@@ -1,0 +1,52 @@
+import { expect } from 'chai';
+import { Transaction } from 'ethers';
+import { createAnchorer } from '../../src/proofs/anchorer';
+import { BATCH_STREAM } from '../../src/proofs/audit-streams';
+import { createSealer } from '../../src/proofs/sealer';
+import { auditAnchorAt } from '../../src/web3/audit-anchor';
+import { deployAnother, mineUntil, openChainFixture, SEALER_KEY, submitTasks, type ChainFixture } from './pipeline-fixture';
+
+/**
+ * A reorg deeper than the confirmations puts the lost anchors' transactions back in the mempool
+ * (evm_revert and a broadcast of the same signed transaction stand in for it). The round that
+ * finds the chain behind the log (ANCHORS_LOST) must let such a pending anchor be mined before it
+ * reads where the chain is: sent from the stale nextBatchId, its next anchor reverted in
+ * estimateGas with AuditAnchorBatchOutOfOrder. This file reverts chain snapshots: its own chain.
+ */
+describe('anchorer after ANCHORS_LOST with a lost anchor back in the mempool', function () {
+  this.timeout(120_000);
+  let f: ChainFixture;
+  before(async () => {
+    f = await openChainFixture();
+  });
+  after(() => f?.close());
+
+  it('waits for the pending anchor, reads nextBatchId again and sends the next batch (was: anchor(0) again, reverted AuditAnchorBatchOutOfOrder)', async () => {
+    const contract = await deployAnother(f.chain);
+    const sealer = createSealer(f.store, { sealerKey: SEALER_KEY, maxEvents: 3, maxWaitMs: 0 });
+    for (let i = 0; i < 2; i++) {
+      await submitTasks(f.store, 3);
+      expect(await sealer.flush()).to.not.equal(undefined);
+    }
+    const sealed = (await f.store.readStream(BATCH_STREAM)).length;
+    const errors: unknown[] = [];
+    const hashes: string[] = [];
+    const anchorer = createAnchorer(f.store, { rpcUrl: f.chain.rpcUrl, contract, privateKey: f.chain.anchorerPrivateKey, pollIntervalMs: 50, onError: (e) => errors.push(e), onAnchored: (r) => hashes.push(r.txHash) });
+    const snapshot = await f.provider.send('evm_snapshot', []);
+    expect(await anchorer.tick()).to.equal(sealed);
+    // The first anchor, signed as it was mined, is back in the mempool after the reorg.
+    const first = Transaction.from((await f.provider.getTransaction(hashes[0]))!).serialized;
+    expect(await f.provider.send('evm_revert', [snapshot])).to.equal(true);
+    await f.provider.send('evm_setAutomine', [false]);
+    try {
+      await f.provider.send('eth_sendRawTransaction', [first]);
+      expect(Number(await auditAnchorAt(contract, f.provider).nextBatchId())).to.equal(0);
+      expect(await mineUntil(f.provider, anchorer.tick())).to.equal(sealed - 1);
+    } finally {
+      await f.provider.send('evm_setAutomine', [true]);
+      await anchorer.stop();
+    }
+    expect(Number(await auditAnchorAt(contract, f.provider).nextBatchId())).to.equal(sealed);
+    expect(errors.map((e) => (e as { code?: string }).code)).to.deep.equal(['ANCHORS_LOST']);
+  });
+});
