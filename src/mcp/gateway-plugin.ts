@@ -7,6 +7,7 @@ import { eventStreamsOf } from '../http/event-streams';
 import { withoutByteOrderMark } from '../core/byte-order-mark';
 import type { Actor } from '../core/envelope';
 import type { McpGateway } from './gateway';
+import { acceptedMedia } from './accepted-media';
 import { corsHeaders, MCP_METHODS, preflightHeaders } from './cors';
 import { createGatewayServer } from './gateway-server';
 import { storeNothing } from './no-store';
@@ -131,6 +132,18 @@ const DIRECTORY_DOWN: Refusal = { status: 503, code: 'DEPENDENCY_UNAVAILABLE', m
 const NOT_RESTORED: Refusal = { status: 500, code: 'INTERNAL', message: 'the session could not be restored on this replica' };
 const UNAUTHENTICATED: Refusal = { status: 401, code: 'UNAUTHENTICATED', message: 'missing or invalid API key' };
 const NO_SESSION: Refusal = { status: 400, code: 'VALIDATION_FAILED', message: 'no mcp-session-id: start with an initialize request' };
+// A GET without a session is how a client of the HTTP+SSE transport of 2024-11-05 begins (it
+// waits for an `endpoint` event); a streamable HTTP client never sends one. Its SDK shows only the
+// status (SSEClientTransport: "Non-200 status code (400)"); the words are for whoever reads the wire.
+const LEGACY_SSE: Refusal = {
+  status: 400,
+  code: 'VALIDATION_FAILED',
+  message:
+    'no mcp-session-id: the HTTP+SSE transport of protocol 2024-11-05 (a GET awaiting an endpoint event) is not served here; ' +
+    'this is the streamable HTTP transport: POST an initialize request to this URL (protocol versions from 2024-11-05 on are accepted)',
+};
+// 2025-03-26: "The initialize request MUST NOT be part of a JSON-RPC batch".
+const BATCHED_INITIALIZE: Refusal = { status: 400, code: 'VALIDATION_FAILED', message: 'initialize must be sent on its own, not in a JSON-RPC batch' };
 
 /**
  * A GET stream this replica no longer opens (it drains or closes: eventStreamsOf), answered as a
@@ -482,6 +495,16 @@ export async function mcpGatewayPlugin(app: FastifyInstance, opts: McpGatewayPlu
   async function handle(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | void> {
     const principal = callers.get(request);
     if (!principal) return rpcError(reply, UNAUTHENTICATED, { 'www-authenticate': 'Bearer' });
+    // The SDK's transport wants application/json and text/event-stream named literally (406
+    // otherwise). Clients that send no Accept, a wildcard, or (answered as JSON here) only
+    // application/json are served: the header is rewritten for it to what the client takes.
+    const media = acceptedMedia(request.headers.accept);
+    if (request.method === 'POST') {
+      const takes = media.json && (media.sse || jsonResponses);
+      request.raw.headers.accept = takes ? 'application/json, text/event-stream' : media.sse ? 'text/event-stream' : '';
+    } else if (request.method === 'GET') {
+      request.raw.headers.accept = media.sse ? 'text/event-stream' : '';
+    }
     const sid = request.headers['mcp-session-id'];
     let transport: SessionTransport;
     let opened: { id: string; session: Session } | undefined;
@@ -490,7 +513,7 @@ export async function mcpGatewayPlugin(app: FastifyInstance, opts: McpGatewayPlu
       if (!('session' in found)) return rpcError(reply, found);
       transport = found.session.transport;
       if (jsonResponses && request.method === 'POST') {
-        const fast = await transport.tryPost({ headers: request.headers, url: request.url, body: request.body, authInfo: correlationAuthInfo(request.id) });
+        const fast = await transport.tryPost({ headers: request.raw.headers, url: request.url, body: request.body, authInfo: correlationAuthInfo(request.id), streams: media.sse });
         if (fast?.status === 202) return reply.code(202).send();
         if (fast && 'stream' in fast) {
           return reply.code(200).headers({ 'content-type': 'text/event-stream', 'cache-control': 'no-store, no-transform', 'mcp-session-id': sid }).send(fast.stream);
@@ -514,6 +537,10 @@ export async function mcpGatewayPlugin(app: FastifyInstance, opts: McpGatewayPlu
       }
       opened = { id, session: await build(principal, id, true, record) };
       transport = opened.session.transport;
+    } else if (request.method === 'GET') {
+      return rpcError(reply, LEGACY_SSE);
+    } else if (Array.isArray(request.body) && request.body.some(isInitializeRequest)) {
+      return rpcError(reply, BATCHED_INITIALIZE);
     } else {
       return rpcError(reply, NO_SESSION);
     }

@@ -1,8 +1,8 @@
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import type { Readable, Writable } from 'node:stream';
 import type { McpGateway } from './gateway';
 import { createGatewayServer } from './gateway-server';
 import { MAX_QUEUED_LOG_MESSAGES } from './log-relay';
+import { StdioGatewayTransport } from './stdio-gateway-transport';
 import type { CallContext } from './types';
 
 /**
@@ -18,10 +18,10 @@ export async function runGatewayStdio(
   const { server, dispose } = createGatewayServer(gateway, ctx, { authorize: io.authorize });
   const stdin = io.stdin ?? process.stdin;
   const stdout = io.stdout ?? process.stdout;
-  // The SDK's stdio transport waits for 'drain' with one listener per message while stdout is
+  // The stdio transport waits for 'drain' with one listener per message while stdout is
   // full; log messages stop at MAX_QUEUED_LOG_MESSAGES waiting, which is no leak to warn about.
   stdout.setMaxListeners(Math.max(stdout.getMaxListeners(), MAX_QUEUED_LOG_MESSAGES + 20));
-  const transport = new StdioServerTransport(stdin, stdout);
+  const transport = new StdioGatewayTransport(stdin, stdout);
   const closed = new Promise<void>((resolve) => {
     server.onclose = () => {
       dispose();
@@ -29,7 +29,7 @@ export async function runGatewayStdio(
     };
   });
   await server.connect(transport);
-  // The SDK's stdio transport never notices its client going away (end of stdin): without this,
+  // The stdio transport (as the SDK's) never notices its client going away (end of stdin): without this,
   // calls in flight ran on, unanswered, and the process outlived its client.
   const gone = () => void server.close().catch(() => {});
   stdin.once('end', gone);

@@ -4,6 +4,7 @@ import type { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/se
 import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import { ErrorCode, isJSONRPCRequest, JSONRPCMessageSchema, SUPPORTED_PROTOCOL_VERSIONS, type JSONRPCMessage, type RequestId } from '@modelcontextprotocol/sdk/types.js';
+import { CANCELLED_ERROR } from './cancelled-answer';
 
 /** A POST the fast path can answer, as the HTTP layer hands it over (body already parsed). */
 export type FastPost = {
@@ -11,6 +12,12 @@ export type FastPost = {
   url: string;
   body: unknown;
   authInfo?: AuthInfo;
+  /**
+   * Whether the client takes an SSE stream as the answer (its Accept header: acceptedMedia).
+   * Default true. When false its answer is always JSON: progress for it is dropped, and a request
+   * for it tied to the call (a relayed sampling or elicitation) fails at once, as it cannot reach it.
+   */
+  streams?: boolean;
 };
 
 /**
@@ -24,7 +31,7 @@ export type FastReply = { status: 202 } | { status: 200; body: string } | { stat
  * A request awaiting its response; `notify` takes the messages tied to it (notifications, and
  * requests for the client) when it is, or turns out to be, answered over SSE; `drop` ends its HTTP response without one (the client cancelled it: none will come).
  */
-type Pending = { deliver(message: JSONRPCMessage): void; notify?(message: JSONRPCMessage): void; drop(): void };
+type Pending = { deliver(message: JSONRPCMessage): void; notify?(message: JSONRPCMessage): boolean | void; drop(): void };
 
 /** The part of the SDK's web-standard transport that holds its SSE streams (SDK 1.32). */
 type SdkStreams = { _streamMapping?: Map<string, { controller?: ReadableStreamDefaultController }>; _standaloneSseStreamId?: string };
@@ -45,6 +52,8 @@ export class SessionTransport implements Transport {
   onerror?: (error: Error) => void;
   onmessage?: Transport['onmessage'];
   private readonly pending = new Map<RequestId, Pending>();
+  /** Requests handed on by the SDK transport (batches, and what the fast path leaves it), until answered. */
+  private readonly viaSdk = new Set<RequestId>();
   private closed = false;
 
   /**
@@ -55,7 +64,10 @@ export class SessionTransport implements Transport {
     readonly sdk: StreamableHTTPServerTransport,
     private readonly jsonResponses = false,
   ) {
-    sdk.onmessage = (message, extra) => this.receive(message, extra);
+    sdk.onmessage = (message, extra) => {
+      if (isJSONRPCRequest(message)) this.viaSdk.add(message.id);
+      this.receive(message, extra);
+    };
     sdk.onerror = (error) => this.onerror?.(error);
     sdk.onclose = () => {
       this.closed = true;
@@ -102,14 +114,15 @@ export class SessionTransport implements Transport {
   send(message: JSONRPCMessage, options?: TransportSendOptions): Promise<void> {
     const isResponse = 'id' in message && !('method' in message);
     const id = isResponse ? (message as { id: RequestId }).id : options?.relatedRequestId;
+    if (isResponse) this.viaSdk.delete(id!);
     if (id !== undefined) {
       const pending = this.pending.get(id);
       if (pending) {
         if (isResponse) {
           this.pending.delete(id);
           pending.deliver(message);
-        } else {
-          pending.notify?.(message);
+        } else if (pending.notify?.(message) === false) {
+          return Promise.reject(new Error('the client takes only JSON answers (its Accept header names no text/event-stream): no request tied to its call can reach it'));
         }
         return Promise.resolve();
       }
@@ -148,7 +161,8 @@ export class SessionTransport implements Transport {
     }
     const id = message.id;
     if (this.pending.has(id)) return undefined;
-    if (message.params?._meta?.progressToken !== undefined) {
+    const streams = post.streams !== false;
+    if (streams && message.params?._meta?.progressToken !== undefined) {
       // The caller asked for progress: answer over SSE, so its notifications reach it before the
       // response (the spec lets a server pick SSE per request; with JSON they would be lost).
       const stream = new PassThrough();
@@ -183,6 +197,7 @@ export class SessionTransport implements Transport {
         notify: (m) => {
           if (!stream) {
             if (!isJSONRPCRequest(m)) return;
+            if (!streams) return false;
             stream = new PassThrough();
             resolve({ status: 200, stream });
           }
@@ -207,6 +222,15 @@ export class SessionTransport implements Transport {
       if (pending) {
         this.pending.delete(id!);
         pending.drop();
+      }
+      if (id !== undefined && this.viaSdk.delete(id)) {
+        // The SDK transport ends a POST once every request in it is answered (a batch as one JSON
+        // body), so one the client cancels would hold it open until the session closed. Answered
+        // with an error after the server has dropped it, its POST ends; the client, having
+        // cancelled, ignores the answer (as the spec asks of it).
+        this.onmessage?.(message, extra);
+        void this.sdk.send({ jsonrpc: '2.0', id, error: CANCELLED_ERROR }, { relatedRequestId: id }).catch(() => {});
+        return;
       }
     }
     this.onmessage?.(message, extra);

@@ -98,6 +98,35 @@ describe('MCP gateway: a call from the client to the upstream and back', functio
     }
   });
 
+  it('/mcp: a call cancelled inside a JSON-RPC batch: the batch is answered (the call as -32800 MCP_CALL_CANCELLED), cancelled upstream and audited', async function () {
+    const headers = { authorization: 'Bearer key-acme-alice', 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+    const post = (body: unknown, sid?: string) => fetch(http.url, { method: 'POST', headers: { ...headers, ...(sid ? { 'mcp-session-id': sid } : {}) }, body: JSON.stringify(body) });
+    const init = await post({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-03-26', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } });
+    const sid = init.headers.get('mcp-session-id')!;
+    await init.text();
+    await (await post({ jsonrpc: '2.0', method: 'notifications/initialized' }, sid)).text();
+    // The SDK's transport answers a batch as one JSON body once every request in it is answered;
+    // a cancelled one never was, so the POST stayed open until the session closed.
+    const batch = post(
+      [
+        { jsonrpc: '2.0', id: 51, method: 'tools/call', params: { name: 'beh__hold', arguments: { id: 'batch51' } } },
+        { jsonrpc: '2.0', id: 52, method: 'ping' },
+      ],
+      sid,
+    );
+    await until('the upstream runs the call', () => upstream.started.includes('batch51'));
+    expect((await post({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 51, reason: 'stop' } }, sid)).status).to.equal(202);
+    const res = await batch;
+    expect(res.status).to.equal(200);
+    const answers = (await res.json()) as { id: number; result?: unknown; error?: { code: number; data?: { code?: string } } }[];
+    const byId = new Map(answers.map((a) => [a.id, a]));
+    expect(byId.get(52)!.result).to.deep.equal({});
+    expect(byId.get(51)!.result).to.equal(undefined);
+    expect(byId.get(51)!.error).to.deep.include({ code: -32800, data: { code: 'MCP_CALL_CANCELLED' } });
+    await until('the upstream sees the cancellation', () => upstream.cancelled.includes('batch51'));
+    await until('audited as cancelled', async () => ((await failedWith('batch51'))?.data as { error?: { code: string } } | undefined)?.error?.code === 'MCP_CALL_CANCELLED');
+  });
+
   it('/mcp: cancels a call that asked for progress (answered over SSE) just the same', async function () {
     const ac = new AbortController();
     const call = client.callTool({ name: 'beh__hold', arguments: { id: 'sse1' } }, undefined, { signal: ac.signal, onprogress: () => {} }).catch((e: unknown) => e);

@@ -224,6 +224,20 @@ describe('MCP gateway: sampling and elicitation relayed to the caller', function
       expect(Date.now() - t0).to.be.below(10_000);
     });
 
+    it('a tools/call of a client that takes only JSON answers (Accept: application/json): at once, reason gone, nothing asked', async () => {
+      const headers = { authorization: 'Bearer key-acme-dave', accept: 'application/json', 'content-type': 'application/json' };
+      const post = (body: unknown, extra: Record<string, string> = {}) => fetch(http.url, { method: 'POST', headers: { ...headers, ...extra }, body: JSON.stringify(body) });
+      const init = await post({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: { sampling: {} }, clientInfo: { name: 'plain', version: '1' } } });
+      expect(init.status).to.equal(200);
+      const session = { 'mcp-session-id': init.headers.get('mcp-session-id')!, 'mcp-protocol-version': '2025-06-18' };
+      await init.text();
+      await (await post({ jsonrpc: '2.0', method: 'notifications/initialized' }, session)).text();
+      const call = await post({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'askhttp__sample', arguments: { prompt: 'json only' } } }, session);
+      expect(call.headers.get('content-type')).to.match(/^application\/json/);
+      const answer = (await call.json()) as { result: CallToolResult };
+      expect(textOf(answer.result)).to.match(/^refused -32600 MCP_CLIENT_REQUEST_REFUSED: .*only JSON/);
+    });
+
     it('a request outside any call', async () => {
       for (const server of ['askhttp', 'askstdio']) {
         expect(textOf(await a.callTool({ name: `${server}__background`, arguments: {} }))).to.equal('asked later');

@@ -258,7 +258,8 @@ for (const directory of directories) {
       cleanups.push(() => H.app.close());
       const refused = await fetch(H.url, {
         method: 'POST',
-        headers: { ...headers('key-acme-alice'), accept: 'application/json' },
+        // A client that takes no JSON (one taking only JSON is served: accept-header.int.test.ts).
+        headers: { ...headers('key-acme-alice'), accept: 'text/event-stream' },
         body: JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: LATEST_PROTOCOL_VERSION, capabilities: {}, clientInfo: { name: 'raw', version: '1' } } }),
       });
       expect(refused.status).to.equal(406);

@@ -1,0 +1,114 @@
+import { expect } from 'chai';
+import type { FastifyInstance } from 'fastify';
+import { McpGateway } from '../../src/mcp/gateway';
+import { startBehaviourUpstream, type BehaviourUpstream } from './support/behaviour-upstream';
+import { startGatewayHttp } from './support/clients';
+import { openTempSqliteStore } from './support/stores';
+
+type RpcAnswer = { id: number | null; result?: { content?: { text: string }[]; tools?: unknown[] }; error?: { code: number; message: string } };
+
+/**
+ * Streamable HTTP asks clients to accept both application/json and text/event-stream, and the MCP
+ * SDK's transport answers 406 unless both are named literally. Many JSON-RPC clients send none, or
+ * the wildcard of every type (curl, httpx, fetch), or only application/json: /mcp answers JSON
+ * anyway, so it serves them, and opens an SSE stream only for a client that takes one.
+ */
+describe('/mcp Accept header: clients that are not the TypeScript SDK', function () {
+  this.timeout(30_000);
+  let db: Awaited<ReturnType<typeof openTempSqliteStore>>;
+  let gateway: McpGateway;
+  let upstream: BehaviourUpstream;
+  let http: { app: FastifyInstance; url: string };
+
+  before(async function () {
+    db = await openTempSqliteStore();
+    gateway = new McpGateway({ store: db.store, upstream: { healthIntervalMs: 0, callTimeoutMs: 15_000 } });
+    await gateway.start();
+    upstream = await startBehaviourUpstream();
+    await gateway.registerServer({ tenant: 'acme', actor: { kind: 'user', id: 'alice' }, name: 'beh', transport: 'http', url: upstream.url });
+    http = await startGatewayHttp(gateway);
+  });
+
+  after(async function () {
+    await http?.app.close();
+    await gateway?.close();
+    await upstream?.close();
+    await db?.cleanup();
+  });
+
+  /** POST with exactly these headers besides the key and content type (`accept: undefined` sends none). */
+  const post = (accept: string | undefined, body: unknown, extra: Record<string, string> = {}) => {
+    const headers: Record<string, string> = { authorization: 'Bearer key-acme-alice', 'content-type': 'application/json', ...extra };
+    if (accept !== undefined) headers.accept = accept;
+    return fetch(http.url, { method: 'POST', headers, body: JSON.stringify(body) });
+  };
+
+  /** A session opened and initialized with this Accept header throughout. */
+  async function open(accept: string | undefined): Promise<Record<string, string>> {
+    const init = await post(accept, { jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'plain', version: '1' } } });
+    expect(init.status, await init.clone().text()).to.equal(200);
+    expect(init.headers.get('content-type')).to.match(/^application\/json/);
+    expect(((await init.json()) as RpcAnswer).id).to.equal(0);
+    const session = { 'mcp-session-id': init.headers.get('mcp-session-id')!, 'mcp-protocol-version': '2025-06-18' };
+    expect((await post(accept, { jsonrpc: '2.0', method: 'notifications/initialized' }, session)).status).to.equal(202);
+    return session;
+  }
+
+  for (const [label, accept] of [
+    ['application/json only', 'application/json'],
+    ['the wildcard of every type', '*/*'],
+    ['no Accept header', undefined],
+  ] as const) {
+    it(`serves a client sending ${label}: initialize, tools/list and tools/call as JSON`, async function () {
+      const session = await open(accept);
+      const list = await post(accept, { jsonrpc: '2.0', id: 1, method: 'tools/list' }, session);
+      expect(list.status).to.equal(200);
+      expect(((await list.json()) as RpcAnswer).result!.tools).to.have.length.above(1);
+      const call = await post(accept, { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'beh__progress', arguments: { steps: 2, everyMs: 10 } } }, session);
+      expect(call.status).to.equal(200);
+      expect(call.headers.get('content-type')).to.match(/^application\/json/);
+      expect(((await call.json()) as RpcAnswer).result!.content).to.be.an('array');
+    });
+  }
+
+  it('answers a JSON-only client that asked for progress with the JSON response (its progress has nowhere to go), never an SSE stream', async function () {
+    const session = await open('application/json');
+    const call = await post('application/json', { jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'beh__progress', arguments: { steps: 2, everyMs: 10 }, _meta: { progressToken: 'p1' } } }, session);
+    expect(call.status).to.equal(200);
+    expect(call.headers.get('content-type')).to.match(/^application\/json/);
+    const body = (await call.json()) as RpcAnswer;
+    expect(body.id).to.equal(3);
+    expect(body.result!.content).to.be.an('array');
+  });
+
+  it('still answers a client that takes both and asked for progress with an SSE stream', async function () {
+    const session = await open('*/*');
+    const call = await post('*/*', { jsonrpc: '2.0', id: 4, method: 'tools/call', params: { name: 'beh__progress', arguments: { steps: 2, everyMs: 10 }, _meta: { progressToken: 'p2' } } }, session);
+    expect(call.status).to.equal(200);
+    expect(call.headers.get('content-type')).to.match(/^text\/event-stream/);
+    const text = await call.text();
+    expect(text).to.include('notifications/progress');
+    expect(text).to.include('"id":4');
+  });
+
+  it('opens the GET stream for a client sending the wildcard of every type, and refuses one that takes only JSON (406)', async function () {
+    const session = await open('*/*');
+    const ac = new AbortController();
+    const stream = await fetch(http.url, { headers: { authorization: 'Bearer key-acme-alice', accept: '*/*', ...session }, signal: ac.signal });
+    expect(stream.status).to.equal(200);
+    expect(stream.headers.get('content-type')).to.match(/^text\/event-stream/);
+    ac.abort();
+    const json = await fetch(http.url, { headers: { authorization: 'Bearer key-acme-alice', accept: 'application/json', ...session } });
+    expect(json.status).to.equal(406);
+    await json.text();
+  });
+
+  it('refuses a POST from a client that takes no JSON (406, as the SDK answers): every answer but a stream is JSON', async function () {
+    for (const accept of ['text/event-stream', 'text/html', 'application/json;q=0, text/event-stream']) {
+      const res = await post(accept, { jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'plain', version: '1' } } });
+      expect(res.status, accept).to.equal(406);
+      expect(res.headers.get('mcp-session-id'), accept).to.equal(null);
+      await res.text();
+    }
+  });
+});

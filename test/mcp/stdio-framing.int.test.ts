@@ -1,0 +1,124 @@
+import { expect } from 'chai';
+import { PassThrough } from 'node:stream';
+import { McpGateway } from '../../src/mcp/gateway';
+import { runGatewayStdio } from '../../src/mcp/gateway-stdio';
+import { startBehaviourUpstream, type BehaviourUpstream } from './support/behaviour-upstream';
+import { openTempSqliteStore } from './support/stores';
+import { until } from './support/until';
+
+type Answer = { jsonrpc: string; id: string | number | null; result?: unknown; error?: { code: number; message: string } };
+
+/**
+ * `openmcp mcp stdio` reads lines as JSON-RPC 2.0 says and MCP 2025-03-26 allows over stdio: a
+ * line that is not JSON gets -32700, one that is no JSON-RPC message -32600, and a batch (an
+ * array) its answers as one array line. The SDK's stdio transport dropped all three without a
+ * word (an error in the server's log at most), so the client waited for ever.
+ */
+describe('openmcp mcp stdio: what it answers to lines that are not one message', function () {
+  this.timeout(30_000);
+  let db: Awaited<ReturnType<typeof openTempSqliteStore>>;
+  let gateway: McpGateway;
+  let upstream: BehaviourUpstream;
+  let stdin: PassThrough;
+  let lines: Answer[][];
+  let session: { close(): Promise<void>; closed: Promise<void> };
+
+  before(async function () {
+    db = await openTempSqliteStore();
+    gateway = new McpGateway({ store: db.store, upstream: { healthIntervalMs: 0 } });
+    await gateway.start();
+    upstream = await startBehaviourUpstream();
+    await gateway.registerServer({ tenant: 'acme', actor: { kind: 'user', id: 'alice' }, name: 'beh', transport: 'http', url: upstream.url });
+    stdin = new PassThrough();
+    const stdout = new PassThrough();
+    lines = [];
+    let pending = '';
+    stdout.on('data', (chunk: Buffer) => {
+      pending += chunk.toString('utf8');
+      for (let nl = pending.indexOf('\n'); nl >= 0; nl = pending.indexOf('\n')) {
+        const parsed = JSON.parse(pending.slice(0, nl)) as Answer | Answer[];
+        lines.push(Array.isArray(parsed) ? parsed : [parsed]);
+        pending = pending.slice(nl + 1);
+      }
+    });
+    session = await runGatewayStdio(gateway, { tenant: 'acme', actor: { kind: 'user', id: 'alice' } }, { stdin, stdout });
+    await exchange({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-03-26', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } });
+    stdin.write('{"jsonrpc":"2.0","method":"notifications/initialized"}\n');
+  });
+
+  after(async function () {
+    await session?.close();
+    await gateway?.close();
+    await upstream?.close();
+    await db?.cleanup();
+  });
+
+  /** Write one line and return the next line answered (parsed; a single answer as an array of one). */
+  async function exchange(line: unknown): Promise<Answer[]> {
+    const before = lines.length;
+    stdin.write(`${typeof line === 'string' ? line : JSON.stringify(line)}\n`);
+    await until('an answer line', () => lines.length > before, 5_000);
+    return lines[before];
+  }
+  const raw = (answers: Answer[]) => JSON.stringify(answers);
+
+  it('answers a line that is not JSON with -32700 Parse error (id null), and goes on', async function () {
+    const [answer] = await exchange('{"jsonrpc":"2.0","id":1,"method":"ping"');
+    expect(answer.id).to.equal(null);
+    expect(answer.error!.code).to.equal(-32700);
+    const [pong] = await exchange({ jsonrpc: '2.0', id: 2, method: 'ping' });
+    expect(pong).to.deep.include({ id: 2, result: {} });
+  });
+
+  it('answers JSON that is no JSON-RPC message with -32600 Invalid Request, with its id when it has one', async function () {
+    const [withId] = await exchange({ jsonrpc: '1.0', id: 'x', method: 'ping' });
+    expect(withId.id).to.equal('x');
+    expect(withId.error!.code).to.equal(-32600);
+    const [withoutId] = await exchange({ hello: 'world' });
+    expect(withoutId.id).to.equal(null);
+    expect(withoutId.error!.code).to.equal(-32600);
+  });
+
+  it('answers a batch with one array line holding the answer of each request in it (notifications answered nothing)', async function () {
+    const answers = await exchange([
+      { jsonrpc: '2.0', id: 10, method: 'ping' },
+      { jsonrpc: '2.0', method: 'notifications/roots/list_changed' },
+      { jsonrpc: '2.0', id: 11, method: 'tools/list' },
+      { jsonrpc: '2.0', id: 12, method: 'resources/list' },
+      { nonsense: true },
+    ]);
+    expect(answers, raw(answers)).to.have.length(4);
+    const byId = new Map(answers.map((a) => [a.id, a]));
+    expect(byId.get(10)!.result).to.deep.equal({});
+    expect((byId.get(11)!.result as { tools: { name: string }[] }).tools.map((t) => t.name)).to.include('search_tools');
+    expect(byId.get(12)!.error!.code).to.equal(-32601);
+    expect(byId.get(null)!.error!.code).to.equal(-32600);
+  });
+
+  it('answers an empty batch with -32600, and a batch of notifications only with nothing', async function () {
+    const [empty] = await exchange([]);
+    expect(empty.id).to.equal(null);
+    expect(empty.error!.code).to.equal(-32600);
+    const before = lines.length;
+    stdin.write(`${JSON.stringify([{ jsonrpc: '2.0', method: 'notifications/roots/list_changed' }])}\n`);
+    const [pong] = await exchange({ jsonrpc: '2.0', id: 20, method: 'ping' });
+    expect(pong).to.deep.include({ id: 20, result: {} });
+    expect(lines.length).to.equal(before + 1);
+  });
+
+  it('answers a batch whose call the client cancels, that call as -32800 MCP_CALL_CANCELLED, and cancels it upstream', async function () {
+    const before = lines.length;
+    stdin.write(`${JSON.stringify([
+      { jsonrpc: '2.0', id: 30, method: 'tools/call', params: { name: 'beh__hold', arguments: { id: 'stdio30' } } },
+      { jsonrpc: '2.0', id: 31, method: 'ping' },
+    ])}\n`);
+    await until('the upstream runs the call', () => upstream.started.includes('stdio30'));
+    stdin.write(`${JSON.stringify({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 30, reason: 'stop' } })}\n`);
+    await until('the batch answered', () => lines.length > before);
+    const answers = lines[before];
+    const byId = new Map(answers.map((a) => [a.id, a]));
+    expect(byId.get(31)!.result).to.deep.equal({});
+    expect(byId.get(30)!.error).to.deep.include({ code: -32800, data: { code: 'MCP_CALL_CANCELLED' } });
+    await until('the upstream sees the cancellation', () => upstream.cancelled.includes('stdio30'));
+  });
+});
