@@ -72,3 +72,39 @@ describe('MCP gateway: an upstream answering deeper than the audit can hash', fu
     expect(gateway.upstream(serverId)!.health).to.equal('up');
   });
 });
+
+/**
+ * An upstream listing a tool whose schema nests deeper than the audit can hash: that tool is left
+ * out of the catalog (warned, named with why), its other tools kept and the server up. Before, a
+ * schema some 2,500 levels deep overflowed the stack while the discovery was hashed, so none of the
+ * server's tools was recorded; some 3,500 and deeper, while the listing was measured, so the server
+ * was recorded down ("Maximum call stack size exceeded") and never listed.
+ */
+describe('MCP gateway: an upstream listing a tool whose schema nests deeper than the audit can hash', function () {
+  this.timeout(60_000);
+
+  for (const [env, n] of [['DEEP_SCHEMA', MAX_RESULT_DEPTH], ['DEEP_SCHEMA', 3_000], ['DEEP_SCHEMA', 6_000], ['DEEP_SCHEMA', 50_000], ['DEEP_OUTPUT_SCHEMA', 2_500]] as const) {
+    it(`${env}=${n}: that tool left out and said why, the server's other tools listed, the server up`, async () => {
+      const db = await openTempSqliteStore();
+      const warnings: { msg?: string; obj: { skipped?: { name: string; why: string }[] } }[] = [];
+      const logger = { warn: (obj: never, msg?: string) => warnings.push({ obj, msg }), info() {}, debug() {}, error() {} };
+      const gateway = new McpGateway({ store: db.store, payloadPolicy: 'store', cacheTtlMs: 0, upstream: { healthIntervalMs: 0 }, logger: logger as never });
+      try {
+        await gateway.start();
+        const s = await gateway.registerServer({ ...ctx, name: 'deep', transport: 'stdio', command: process.execPath, args: [join(__dirname, 'support', 'deep-upstream.cjs')], env: { [env]: String(n) } });
+        expect(s.health).to.equal('up');
+        await gateway.close();
+        const events = await db.store.readAll({ limit: 100 });
+        const discovered = events.find((e) => e.type === 'McpServerToolsDiscovered');
+        expect((discovered?.data as { tools: { name: string }[] } | undefined)?.tools.map((t) => t.name)).to.deep.equal(['deep']);
+        const skipped = warnings.flatMap((w) => w.obj.skipped ?? []);
+        expect(skipped).to.have.length(1);
+        expect(skipped[0].name).to.equal('schema');
+        expect(skipped[0].why).to.include(`deeper than ${MAX_RESULT_DEPTH} levels`);
+      } finally {
+        await gateway.close();
+        await db.cleanup();
+      }
+    });
+  }
+});
