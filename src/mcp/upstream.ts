@@ -23,6 +23,7 @@ import { cutText, wellFormed } from '../core/well-formed';
 import { CallEnd, CallerRequests, type ActiveCall, type AskCaller } from './caller-requests';
 import { CallStreams } from './call-streams';
 import { Deadline, SDK_TIMEOUT_OFF } from './deadline';
+import { DepthBoundedValidator } from './depth-bounded-validator';
 import { cancelledError, McpGatewayError, ResultTooDeepError, UpstreamProtocolError, unlessAborted } from './errors';
 import { bodyDepth, MAX_RESULT_DEPTH } from '../core/body-depth';
 import { exitCause, healthCauseOf, type ExitStatus } from './health-cause';
@@ -248,7 +249,7 @@ export class Upstream {
     if (this.closed) throw new McpGatewayError('MCP_UPSTREAM_UNAVAILABLE', `${this.label}: closed`);
     // Offered to every upstream; relayed per call to the caller that declared it (CallerRequests).
     // No sampling.tools, sampling.context or elicitation.url: a server adapts to a client without them.
-    const client = new Client({ name: 'openmcp-gateway', version: '0.1.0' }, { capabilities: { sampling: {}, elicitation: { form: {} } } });
+    const client = new Client({ name: 'openmcp-gateway', version: '0.1.0' }, { capabilities: { sampling: {}, elicitation: { form: {} } }, jsonSchemaValidator: new DepthBoundedValidator() });
     this.opening = client;
     this.lastStderr = [];
     this.lastExit = undefined;
