@@ -108,3 +108,40 @@ describe('MCP gateway: an upstream listing a tool whose schema nests deeper than
     });
   }
 });
+
+/**
+ * A tool whose outputSchema refers to itself: the MCP SDK validates each result against it (Ajv,
+ * recursive) before the gateway measures it. A result too deep for that is withheld as any result
+ * too deep to hash. Before, the SDK's stack overflow was passed on as if the upstream had answered
+ * -32602 ("Failed to validate structured content: Maximum call stack size exceeded").
+ */
+describe('MCP gateway: a result deeper than the audit can hash, of a tool whose outputSchema refers to itself', function () {
+  this.timeout(60_000);
+  let db: Awaited<ReturnType<typeof openTempSqliteStore>>;
+  let gateway: McpGateway;
+
+  before(async () => {
+    db = await openTempSqliteStore();
+    gateway = new McpGateway({ store: db.store, payloadPolicy: 'store', cacheTtlMs: 0, upstream: { healthIntervalMs: 0 } });
+    await gateway.start();
+    const s = await gateway.registerServer({ ...ctx, name: 'deep', transport: 'stdio', command: process.execPath, args: [join(__dirname, 'support', 'deep-upstream.cjs')], env: { RECURSIVE_OUTPUT_SCHEMA: '1' } });
+    expect(s.health).to.equal('up');
+  });
+
+  after(async () => {
+    await gateway?.close();
+    await db?.cleanup();
+  });
+
+  it(`a result ${MAX_RESULT_DEPTH} levels deep is validated, passed on`, async () => {
+    expect((await gateway.callTool(ctx, 'deep__deep', { n: MAX_RESULT_DEPTH - 1 })).structuredContent).to.be.an('object');
+  });
+
+  for (const n of [MAX_RESULT_DEPTH, 50_000]) {
+    it(`a result nested ${n + 1} levels deep: withheld, AUDIT_UNAVAILABLE naming the depth`, async () => {
+      const err = await failure(gateway.callTool(ctx, 'deep__deep', { n }));
+      expect(err?.code).to.equal('AUDIT_UNAVAILABLE');
+      expect(err?.message).to.include(`deeper than ${MAX_RESULT_DEPTH} levels`);
+    });
+  }
+});

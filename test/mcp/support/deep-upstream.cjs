@@ -4,7 +4,8 @@
 // (`as: "error"`); `n: 0` answers a result without structuredContent. The JSON is built as text,
 // so any depth can be sent.
 // DEEP_SCHEMA=n lists a second tool, `schema`, whose inputSchema nests n levels deep;
-// DEEP_OUTPUT_SCHEMA=n gives it an outputSchema that deep instead. `as: "log"` logs (notifications/message)
+// DEEP_OUTPUT_SCHEMA=n gives it an outputSchema that deep instead.
+// RECURSIVE_OUTPUT_SCHEMA=1 gives `deep` an outputSchema that refers to itself. `as: "log"` logs (notifications/message)
 // data nested n levels deep (arrays, two bytes a level) before it answers, `as: "progress"` sends it in a
 // progress notification's extra field.
 const rl = require('node:readline').createInterface({ input: process.stdin });
@@ -19,6 +20,8 @@ rl.on('line', (line) => {
   }
   if (m.method === 'tools/list') {
     const tools = [{ name: 'deep', description: 'answers nested n levels deep', inputSchema: { type: 'object' }, annotations: { readOnlyHint: true, idempotentHint: true } }];
+    // RECURSIVE_OUTPUT_SCHEMA=1: `deep` declares an outputSchema its results match at any depth (the SDK validates them).
+    if (process.env.RECURSIVE_OUTPUT_SCHEMA) tools[0].outputSchema = { type: 'object', additionalProperties: { $ref: '#' } };
     const schema = Number(process.env.DEEP_SCHEMA ?? 0);
     const output = Number(process.env.DEEP_OUTPUT_SCHEMA ?? 0);
     const listed = JSON.stringify(tools).slice(1, -1);
@@ -36,7 +39,7 @@ rl.on('line', (line) => {
     if (as === 'progress' && token !== undefined) send(`{"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":${JSON.stringify(token)},"progress":1,"extra":${arrays}}}`);
     if (as === 'error') return send(`{"jsonrpc":"2.0","id":${id},"error":{"code":-32010,"message":"too deep to say","data":${nested(n)}}}`);
     if (as !== 'result') return send(`{"jsonrpc":"2.0","id":${id},"result":{"content":[{"type":"text","text":"deep"}]}}`);
-    const structured = n > 0 ? `,"structuredContent":${nested(n)}` : '';
+    const structured = n > 0 ? `,"structuredContent":${nested(n)}` : process.env.RECURSIVE_OUTPUT_SCHEMA ? ',"structuredContent":{}' : '';
     return send(`{"jsonrpc":"2.0","id":${id},"result":{"content":[{"type":"text","text":"deep"}]${structured}}}`);
   }
   if (m.method === 'ping') return send(JSON.stringify({ jsonrpc: '2.0', id: m.id, result: {} }));
