@@ -62,6 +62,15 @@ describe('MCP gateway: an upstream answering deeper than the audit can hash', fu
     });
   }
 
+  for (const as of ['log', 'progress']) {
+    it(`a ${as} notification whose data nests 50,000 levels deep during a call: the call answers, recorded, the upstream up`, async () => {
+      const r = await gateway.callTool(ctx, 'deep__deep', { n: 50_000, as }, { onProgress: () => {} });
+      expect(r.content).to.deep.equal([{ type: 'text', text: 'deep' }]);
+      expect((await lastCall()).map((e) => e.type)).to.deep.equal(['ToolCallRequested', 'ToolCallCompleted']);
+      expect(gateway.upstream(serverId)!.health).to.equal('up');
+    });
+  }
+
   it("an error whose data nests too deep: the upstream's code and message passed on, its data left out, ToolCallFailed recorded", async () => {
     const err = await failure(gateway.callTool(ctx, 'deep__deep', { n: 5_000, as: 'error' }));
     expect(err?.code).to.equal('MCP_UPSTREAM_ERROR');
