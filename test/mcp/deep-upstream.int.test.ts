@@ -4,6 +4,9 @@ import type { RecordedEvent } from '../../src/core/envelope';
 import { McpGateway } from '../../src/mcp/gateway';
 import { MAX_RESULT_DEPTH } from '../../src/mcp/upstream';
 import { openTempSqliteStore } from './support/stores';
+import { MemoryCache } from '../../src/cache/memory';
+import { payloadDigest } from '../../src/mcp/payload-hash';
+import { resultCacheKey } from '../../src/mcp/result-cache';
 
 const ctx = { tenant: 'acme', actor: { kind: 'user' as const, id: 'alice' } };
 const failure = (p: Promise<unknown>) => p.then(() => undefined, (e: unknown) => e as { code: string; message: string; details?: Record<string, unknown>; rpcData?: unknown });
@@ -151,6 +154,47 @@ describe('MCP gateway: a result deeper than the audit can hash, of a tool whose 
       const err = await failure(gateway.callTool(ctx, 'deep__deep', { n }));
       expect(err?.code).to.equal('AUDIT_UNAVAILABLE');
       expect(err?.message).to.include(`deeper than ${MAX_RESULT_DEPTH} levels`);
+    });
+  }
+});
+
+/**
+ * A cached result deeper than the audit can hash (an entry an earlier release wrote, which did not
+ * measure results, or anyone who can write to Redis): the entry is not used, the upstream is
+ * called. Before, one some 3,000 levels deep exhausted the stack while hashed after
+ * ToolCallRequested (no outcome recorded), and a deeper one while made well-formed (recorded as
+ * the upstream unavailable, "Maximum call stack size exceeded").
+ */
+describe('MCP gateway: a cached result deeper than the audit can hash', function () {
+  this.timeout(60_000);
+  let db: Awaited<ReturnType<typeof openTempSqliteStore>>;
+  let gateway: McpGateway;
+  let serverId: string;
+  const cache = new MemoryCache();
+
+  before(async () => {
+    db = await openTempSqliteStore();
+    gateway = new McpGateway({ store: db.store, payloadPolicy: 'store', cache, cacheTtlMs: 60_000, upstream: { healthIntervalMs: 0 } });
+    await gateway.start();
+    serverId = (await gateway.registerServer({ ...ctx, name: 'deep', transport: 'stdio', command: process.execPath, args: [join(__dirname, 'support', 'deep-upstream.cjs')] })).id;
+  });
+
+  after(async () => {
+    await gateway?.close();
+    await db?.cleanup();
+  });
+
+  for (const n of [3_000, 50_000]) {
+    it(`an entry nested ${n} levels deep is not used: the upstream answers, ToolCallCompleted recorded (not cached)`, async () => {
+      const args = { n: 0, as: 'result', entry: n };
+      const entry = `{"content":[],"structuredContent":${'{"a":'.repeat(n - 2)}{}${'}'.repeat(n - 2)}}`;
+      await cache.set(resultCacheKey('acme', serverId, 'deep', payloadDigest(args).hash), entry);
+      const r = await gateway.callTool(ctx, 'deep__deep', args);
+      expect(r.content).to.deep.equal([{ type: 'text', text: 'deep' }]);
+      const calls = await db.store.readAll({ limit: 10_000, streamPrefix: 'toolcall-' });
+      const last = calls.filter((e) => e.stream === calls[calls.length - 1].stream);
+      expect(last.map((e) => e.type)).to.deep.equal(['ToolCallRequested', 'ToolCallCompleted']);
+      expect((last[1].data as { cached: boolean }).cached).to.equal(false);
     });
   }
 });
