@@ -1,4 +1,4 @@
-import { OpenMcpError, redactUrlsIn } from '../core/errors';
+import { OpenMcpError, redactUrlsIn, ValidationError } from '../core/errors';
 import { cutText, wellFormed } from '../core/well-formed';
 import { untilAborted } from '../core/within';
 
@@ -58,7 +58,10 @@ export class UpstreamProtocolError extends McpGatewayError {
  */
 export class ResultTooDeepError extends McpGatewayError {
   constructor(label: string, limit: number) {
-    super('AUDIT_UNAVAILABLE', `${label}: the result nests deeper than ${limit} levels, more than the audit log can hash; withheld`, { details: { field: 'result' } });
+    const message = `${label}: the result nests deeper than ${limit} levels, more than the audit log can hash; withheld`;
+    // Caused by a refusal (ValidationError), as a result the log cannot hold (ToolCallAudit.unrecordable):
+    // an agent's step fails on it. Without one, it reads as the store's outage, and the step is tried again.
+    super('AUDIT_UNAVAILABLE', message, { cause: new ValidationError(message, { field: 'result' }), details: { field: 'result' } });
   }
 }
 

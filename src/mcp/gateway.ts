@@ -6,7 +6,7 @@ import { Registry, type Counter } from 'prom-client';
 import { catalog as eventCatalog } from '../../events';
 import { limitsOf, MCP_SERVER_SETTINGS, type McpServerLimits, type McpServerSetting } from '../../events/mcp.events';
 import { createEvent, parseStream, type Actor, type PendingEvent, type RecordedEvent } from '../core/envelope';
-import { bodyDepth, MAX_BODY_DEPTH } from '../core/body-depth';
+import { bodyDepth, MAX_BODY_DEPTH, MAX_RESULT_DEPTH } from '../core/body-depth';
 import { ConfigError, InvalidTransitionError, NotFoundError, OpenMcpError, ValidationError, WrongExpectedRevisionError, redactUrlsIn, urlHoldsCredentials } from '../core/errors';
 import type { Clock } from '../core/clock';
 import type { Cache } from '../cache/port';
@@ -992,9 +992,12 @@ export class McpGateway {
     try {
       if (cacheKey) {
         const hit = await this.cache.get(cacheKey).catch(() => undefined);
-        if (hit !== undefined) {
+        const entry = hit === undefined ? undefined : (JSON.parse(hit) as CallToolResult);
+        // An entry nested deeper than a result may be (an earlier release did not measure them) would
+        // exhaust the stack below, once the call is recorded requested: not used, the upstream asked.
+        if (entry !== undefined && bodyDepth(entry, MAX_RESULT_DEPTH) <= MAX_RESULT_DEPTH) {
           // An entry of an earlier release may hold a lone surrogate (JSON.parse makes one of the escape \\ud800).
-          result = wellFormed(JSON.parse(hit) as CallToolResult);
+          result = wellFormed(entry);
           cached = true;
         }
       }

@@ -3,6 +3,7 @@ import { MCP_TOOL_LIMITS, McpToolIconSchema, McpToolRecordV2Schema, type McpTool
 import { MAX_EVENT_BYTES } from '../core/envelope';
 import { payloadDigest } from './payload-hash';
 import { cutText } from '../core/well-formed';
+import { bodyDepth, MAX_RESULT_DEPTH } from '../core/body-depth';
 
 /** Room for the records in one McpServerToolsDiscovered event (the rest of the envelope is small). */
 export const TOOL_LIST_BYTES = MAX_EVENT_BYTES - 64 * 1024;
@@ -59,7 +60,7 @@ function pickIcon(i: Record<string, unknown>): Record<string, unknown> {
  * An upstream's tools as the log records them (McpServerToolsDiscovered). One bad tool must not
  * cost the server its others, nor stop the read models: a second tool of the same name is left
  * out (the first is kept; a table keyed by name could not hold both), so is a tool the record
- * cannot hold (an empty or over-long name, one with a lone UTF-16 surrogate, a schema over the size limit) and any beyond the
+ * cannot hold (an empty or over-long name, one with a lone UTF-16 surrogate, a schema over the size limit, one nested deeper than MAX_RESULT_DEPTH) and any beyond the
  * per-server limit or the room of one event (TOOL_LIST_BYTES, in list order); an over-long title
  * or description is cut to its limit, an icon the record cannot hold is left out (the others
  * kept), and so is a `_meta` over MCP_TOOL_LIMITS.metaJson.
@@ -82,6 +83,11 @@ export function toolRecords(tools: Tool[]): { records: McpToolRecord[]; skipped:
     // Its name is how the upstream is called: made well-formed it would name no tool (see wellFormedTool).
     if (!String(t.name).isWellFormed()) {
       skipped.push({ name: name.toWellFormed(), why: 'name: a lone UTF-16 surrogate, not Unicode text, which the log needs (RFC 8785 hashes UTF-8)' });
+      continue;
+    }
+    // Before anything recursive reads it (its schemas are hashed, RFC 8785, which would exhaust the stack).
+    if (bodyDepth(t, MAX_RESULT_DEPTH) > MAX_RESULT_DEPTH) {
+      skipped.push({ name, why: `nests deeper than ${MAX_RESULT_DEPTH} levels, more than the log can hash` });
       continue;
     }
     const r = toRecord(t);

@@ -23,8 +23,9 @@ import { cutText, wellFormed } from '../core/well-formed';
 import { CallEnd, CallerRequests, type ActiveCall, type AskCaller } from './caller-requests';
 import { CallStreams } from './call-streams';
 import { Deadline, SDK_TIMEOUT_OFF } from './deadline';
+import { DepthBoundedValidator } from './depth-bounded-validator';
 import { cancelledError, McpGatewayError, ResultTooDeepError, UpstreamProtocolError, unlessAborted } from './errors';
-import { bodyDepth } from '../core/body-depth';
+import { bodyDepth, MAX_RESULT_DEPTH } from '../core/body-depth';
 import { exitCause, healthCauseOf, type ExitStatus } from './health-cause';
 import type { HealthFailure } from './health-change';
 import { isMessageTooLarge } from './bounded-fetch';
@@ -92,14 +93,9 @@ export type CallOptions = {
   ask?: AskCaller;
 };
 
+export { MAX_RESULT_DEPTH };
+
 /** Most pages one tools/list of an upstream may take (a server paging for ever would hold its connect for ever). */
-/**
- * How deep an upstream's result (and a JSON-RPC error's `data`) may nest: deeper than any real
- * document, and far from where the audit's hashing (RFC 8785 is recursive) exhausted V8's stack,
- * near 3,000 levels. A deeper result is withheld, its call recorded failed (AUDIT_UNAVAILABLE); deeper
- * error data is left out of the error passed on.
- */
-export const MAX_RESULT_DEPTH = 1000;
 export const MAX_UPSTREAM_TOOL_PAGES = 500;
 
 /**
@@ -124,8 +120,11 @@ export async function listAllTools(listPage: (cursor?: string) => Promise<ListTo
   let cursor: string | undefined;
   for (let pages = 1; ; pages++) {
     const page = await listPage(cursor);
-    for (const t of page.tools) bytes += JSON.stringify(t).length;
-    tools.push(...page.tools.map(wellFormedTool));
+    // A tool nested deeper than the log can hash is passed on as it is, unmeasured (both walks are
+    // recursive): toolRecords leaves it out, saying why.
+    const deep = new Set(page.tools.filter((t) => bodyDepth(t, MAX_RESULT_DEPTH) > MAX_RESULT_DEPTH));
+    for (const t of page.tools) if (!deep.has(t)) bytes += JSON.stringify(t).length;
+    tools.push(...page.tools.map((t) => (deep.has(t) ? t : wellFormedTool(t))));
     cursor = page.nextCursor;
     if (!cursor || tools.length > MCP_TOOL_LIMITS.tools || bytes > MAX_UPSTREAM_TOOL_LIST_BYTES) return tools;
     if (seen.has(cursor)) throw new McpGatewayError('MCP_UPSTREAM_UNAVAILABLE', `${label}: its tools/list does not end (page ${pages} gave a cursor it had given before)`);
@@ -250,7 +249,7 @@ export class Upstream {
     if (this.closed) throw new McpGatewayError('MCP_UPSTREAM_UNAVAILABLE', `${this.label}: closed`);
     // Offered to every upstream; relayed per call to the caller that declared it (CallerRequests).
     // No sampling.tools, sampling.context or elicitation.url: a server adapts to a client without them.
-    const client = new Client({ name: 'openmcp-gateway', version: '0.1.0' }, { capabilities: { sampling: {}, elicitation: { form: {} } } });
+    const client = new Client({ name: 'openmcp-gateway', version: '0.1.0' }, { capabilities: { sampling: {}, elicitation: { form: {} } }, jsonSchemaValidator: new DepthBoundedValidator() });
     this.opening = client;
     this.lastStderr = [];
     this.lastExit = undefined;

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { McpGatewayError } from '../../src/mcp/errors';
+import { McpGatewayError, ResultTooDeepError } from '../../src/mcp/errors';
+import { MAX_RESULT_DEPTH } from '../../src/core/body-depth';
 import { catalog } from '../../events';
 import { createEvent } from '../../src/core/envelope';
 import { payloadDigest } from '../../src/mcp/payload-hash';
@@ -390,6 +391,24 @@ describe('task runs: resume rules, limits and policy (in-test ToolCaller, openai
     await start();
     const events = await waitForTask(store, id, ended);
     expect(ofType(events, 'TaskFailed').map((e) => (e.data as { error: { code: string } }).error.code)).to.deep.equal(['AUDIT_UNAVAILABLE']);
+  });
+
+  it('a result too deep for the audit (ResultTooDeepError, AUDIT_UNAVAILABLE) fails the step, as any result the log cannot hold: not taken for a store outage, not called again', async () => {
+    const id = await submitTask(store, 'acme', { steps: [{ tool: 'kv__get', arguments: { k: 'a' } }] });
+    const orig = tools.callTool.bind(tools);
+    let once = true;
+    tools.callTool = async (ctx, name, args) => {
+      if (once) {
+        once = false;
+        tools.calls.push({ name, ctx });
+        throw new ResultTooDeepError('kv', MAX_RESULT_DEPTH);
+      }
+      return orig(ctx, name, args);
+    };
+    await start();
+    const events = await waitForTask(store, id, ended);
+    expect(ofType(events, 'TaskFailed').map((e) => (e.data as { error: { code: string } }).error.code)).to.deep.equal(['AUDIT_UNAVAILABLE']);
+    expect(tools.calls.map((c) => c.name)).to.deep.equal(['kv__get']);
   });
 
   for (const [what, error, code] of [

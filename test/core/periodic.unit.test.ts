@@ -44,4 +44,15 @@ describe('runPeriodically', () => {
     await p.stop();
     expect(runs).to.be.greaterThan(1);
   });
+
+  it('a run that throws before its promise (synchronously) is taken as a rejection: no throw from a timer, the next ones run', async () => {
+    let runs = 0;
+    const p = runPeriodically(() => {
+      runs++;
+      throw new Error('at once');
+    }, 5);
+    await new Promise((r) => setTimeout(r, 60));
+    await p.stop();
+    expect(runs).to.be.greaterThan(1);
+  });
 });
