@@ -6,6 +6,7 @@ import { deployAuditAnchor, type DeployAuditAnchorReturnType } from '../web3/aud
 import { isInsufficientFunds } from '../web3/insufficient-funds';
 import { createRpcProvider } from '../web3/provider';
 import type { Writer } from './print-checks';
+import { waitUntilDeep } from './wait-until-deep';
 
 export type ContractsDeployOptions = {
   rpc: string;
@@ -17,6 +18,9 @@ export type ContractsDeployOptions = {
   adminDelaySeconds?: number;
   /** Blocks the deployment must be deep (its own included; 0 counts as 1) before ANCHOR_CONTRACT is printed (default 1). */
   confirmations?: number;
+  /** While waiting for the confirmations: how often the chain is read (default 1 s), and how long without a new block before that is said (default 60 s). */
+  pollMs?: number;
+  stallMs?: number;
   out?: Writer;
 };
 
@@ -42,7 +46,7 @@ export async function contractsDeploy(o: ContractsDeployOptions): Promise<Deploy
       // A reorg can drop a shallow deployment, and its address (the deployer's and nonce's) still
       // comes back: printed, it would name no contract (the anchorer stops ANCHOR_CONTRACT_MISSING).
       out(`waiting for ${confirmations} confirmations before printing ANCHOR_CONTRACT`);
-      const receipt = await provider.waitForTransaction(d.txHash, confirmations);
+      const receipt = await waitUntilDeep(provider, { hash: d.txHash, confirmations, out, pollMs: o.pollMs, stallMs: o.stallMs });
       if (!receipt || receipt.status !== 1 || (await provider.getCode(d.address)) === '0x') throw new Error(`AuditAnchor deployment ${d.txHash} is no longer on chain at ${d.address} (a reorg?): deploy again`);
       d.blockNumber = receipt.blockNumber;
       out(`${confirmations} confirmations: block ${receipt.blockNumber}`);

@@ -88,7 +88,7 @@ export function buildCli(): Command {
     .option('--admin <address>', 'address given the admin role, which grants and revokes anchorers (default: the deployer; use a key the anchorer process does not hold)')
     .option('--admin-delay <duration>', 'how long a new admin waits between `contracts admin begin` and `accept`: seconds, or with s, m, h or d, at most 30d (default: 1d)')
     .addOption(new Option('--confirmations <blocks>', 'blocks the deployment must be deep (its own included) before ANCHOR_CONTRACT is printed: a reorg can drop a shallower one, whose address still comes back (default: CHAIN_CONFIRMATIONS, else 1)').env('CHAIN_CONFIRMATIONS'))
-    .action(async (o: { rpc: string; privateKey?: string; anchorer?: string; admin?: string; adminDelay?: string; confirmations?: string }) => {
+    .action(async (o: { rpc: string; privateKey?: string; anchorer?: string; admin?: string; adminDelay?: string; confirmations?: string }, cmd: Command) => {
       if (!o.privateKey) throw new UsageError('contracts deploy needs --private-key or ANCHORER_PRIVATE_KEY', { field: 'privateKey' });
       // infra/.env.example's placeholder is `0x`, and 0 or the curve order and above pass as hex but
       // fail later with the curve library's stack trace: name the setting, never echo the value.
@@ -103,7 +103,8 @@ export function buildCli(): Command {
       }
       // As CHAIN_CONFIRMATIONS reads it: 0 to 64, 0 counting as 1.
       if (o.confirmations !== undefined && !(/^\d+$/.test(o.confirmations) && Number(o.confirmations) <= 64)) {
-        throw new UsageError(`--confirmations must be a whole number of blocks from 0 to 64 (0 counts as 1), got ${o.confirmations}`, { field: 'confirmations' });
+        const given = cmd.getOptionValueSource('confirmations') === 'env' ? 'CHAIN_CONFIRMATIONS (the default of --confirmations)' : '--confirmations';
+        throw new UsageError(`${given} must be a whole number of blocks from 0 to 64 (0 counts as 1), got ${o.confirmations}`, { field: 'confirmations' });
       }
       const { contractsDeploy } = load<typeof import('./contracts-deploy')>('./contracts-deploy');
       await contractsDeploy({ rpc: o.rpc, privateKey, anchorer: o.anchorer, admin: o.admin, adminDelaySeconds, confirmations: o.confirmations === undefined ? undefined : Number(o.confirmations) });

@@ -489,7 +489,11 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
         // A reorg puts the lost anchors' transactions back in the mempool: one mined now anchors
         // its batch, so the chain is read again once none is pending (sent from the count read
         // before, the next anchor reverted AuditAnchorBatchOutOfOrder).
-        await waitForPendingTransactions();
+        await waitForPendingTransactions().catch((err: unknown) => {
+          // Not mined while the round waits (ANCHOR_DELAYED): the chain lost anchors all the same.
+          if (!(err instanceof AnchorerStoppedError)) opts.onError?.(new AnchorsLostError(chainNext, logNext));
+          throw err;
+        });
         chainNext = Number(await contract.nextBatchId());
       }
       if (chainNext < logNext) opts.onError?.(new AnchorsLostError(chainNext, logNext));

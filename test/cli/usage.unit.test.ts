@@ -103,6 +103,9 @@ describe('openmcp command lines: where options go, and exit 2 for one it cannot 
       [['contracts', 'deploy', '--rpc', RPC, '--private-key', KEY, '--admin', '0x1234'], '--admin must be an address (0x and 40 hex digits), got 0x1234'],
       [['contracts', 'deploy', '--rpc', RPC, '--private-key', KEY, '--anchorer', 'nobody'], '--anchorer must be an address (0x and 40 hex digits), got nobody'],
       [['contracts', 'deploy', '--rpc', RPC, '--private-key', KEY, '--admin-delay', '1y'], '--admin-delay must be seconds, or a whole number with s, m, h or d, at most 30d (2592000 s), got 1y'],
+      [['contracts', 'deploy', '--rpc', RPC, '--private-key', KEY, '--confirmations', '65'], '--confirmations must be a whole number of blocks from 0 to 64 (0 counts as 1), got 65'],
+      // Not given on the command line: the setting it came from is named (it said --confirmations).
+      [['contracts', 'deploy', '--rpc', RPC, '--private-key', KEY], 'CHAIN_CONFIRMATIONS (the default of --confirmations) must be a whole number of blocks from 0 to 64 (0 counts as 1), got three', { CHAIN_CONFIRMATIONS: 'three' }],
       [['contracts', 'admin', 'cancel', '--rpc', RPC, '--contract', ADDRESS], 'contracts admin cancel needs the key in --private-key-file FILE (or --private-key)'],
       [['contracts', 'admin', 'accept', '--rpc', RPC, '--contract', ADDRESS, '--private-key', KEY, '--private-key-file', 'key.txt'], 'give the key in --private-key or in --private-key-file, not both'],
       [['contracts', 'admin', 'status', '--rpc', RPC, '--contract', '0x12'], '--contract must be an address (0x and 40 hex digits), got 0x12'],

@@ -49,4 +49,36 @@ describe('anchorer after ANCHORS_LOST with a lost anchor back in the mempool', f
     expect(Number(await auditAnchorAt(contract, f.provider).nextBatchId())).to.equal(sealed);
     expect(errors.map((e) => (e as { code?: string }).code)).to.deep.equal(['ANCHORS_LOST']);
   });
+
+  it('still reports ANCHORS_LOST when the lost anchor back in the mempool is not mined while the round waits (was: only ANCHOR_DELAYED, the lost anchors unsaid)', async () => {
+    const contract = await deployAnother(f.chain);
+    const sealer = createSealer(f.store, { sealerKey: SEALER_KEY, maxEvents: 3, maxWaitMs: 0 });
+    for (let i = 0; i < 2; i++) {
+      await submitTasks(f.store, 3);
+      expect(await sealer.flush()).to.not.equal(undefined);
+    }
+    const sealed = (await f.store.readStream(BATCH_STREAM)).length;
+    const errors: unknown[] = [];
+    const hashes: string[] = [];
+    const anchorer = createAnchorer(f.store, { rpcUrl: f.chain.rpcUrl, contract, privateKey: f.chain.anchorerPrivateKey, pollIntervalMs: 2, onError: (e) => errors.push(e), onAnchored: (r) => hashes.push(r.txHash) });
+    const snapshot = await f.provider.send('evm_snapshot', []);
+    expect(await anchorer.tick()).to.equal(sealed);
+    const first = Transaction.from((await f.provider.getTransaction(hashes[0]))!).serialized;
+    expect(await f.provider.send('evm_revert', [snapshot])).to.equal(true);
+    await f.provider.send('evm_setAutomine', [false]);
+    try {
+      await f.provider.send('eth_sendRawTransaction', [first]);
+      // Nothing is mined: the round gives up waiting for the pending anchor.
+      const err = await anchorer.tick().then(
+        () => undefined,
+        (e: { code?: string }) => e,
+      );
+      expect(err?.code).to.equal('ANCHOR_DELAYED');
+    } finally {
+      await f.provider.send('evm_setAutomine', [true]);
+      await f.provider.send('evm_mine', []);
+      await anchorer.stop();
+    }
+    expect(errors.map((e) => (e as { code?: string }).code)).to.deep.equal(['ANCHORS_LOST']);
+  });
 });
