@@ -121,4 +121,22 @@ describe('openmcp mcp stdio: what it answers to lines that are not one message',
     expect(byId.get(30)!.error).to.deep.include({ code: -32800, data: { code: 'MCP_CALL_CANCELLED' } });
     await until('the upstream sees the cancellation', () => upstream.cancelled.includes('stdio30'));
   });
+
+  it('refuses a request reusing the id of a batched one still in flight (-32600), and answers the batch as before', async function () {
+    const before = lines.length;
+    stdin.write(`${JSON.stringify([
+      { jsonrpc: '2.0', id: 50, method: 'tools/call', params: { name: 'beh__hold', arguments: { id: 'stdio50' } } },
+      { jsonrpc: '2.0', id: 51, method: 'ping' },
+    ])}\n`);
+    await until('the upstream runs the call', () => upstream.started.includes('stdio50'));
+    const [reused] = await exchange({ jsonrpc: '2.0', id: 50, method: 'ping' });
+    expect(lines[before], raw(lines[before])).to.have.length(1);
+    expect(reused.id).to.equal(50);
+    expect(reused.error!.code).to.equal(-32600);
+    stdin.write(`${JSON.stringify({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 50 } })}\n`);
+    await until('the batch answered', () => lines.length > before + 1);
+    const byId = new Map(lines[before + 1].map((a) => [a.id, a]));
+    expect(byId.get(51)!.result).to.deep.equal({});
+    expect(byId.get(50)!.error).to.deep.include({ code: -32800 });
+  });
 });
