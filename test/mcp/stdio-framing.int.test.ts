@@ -122,6 +122,14 @@ describe('openmcp mcp stdio: what it answers to lines that are not one message',
     await until('the upstream sees the cancellation', () => upstream.cancelled.includes('stdio30'));
   });
 
+  it('reads a line split across chunks, with CRLF, and a multi-byte character split between two chunks', async function () {
+    const before = lines.length;
+    // One byte a chunk: every character of the id is cut somewhere, as a pipe may cut it.
+    for (const byte of Buffer.from(`${JSON.stringify({ jsonrpc: '2.0', id: 'é€😀', method: 'ping' })}\r\n`)) stdin.write(Buffer.from([byte]));
+    await until('an answer line', () => lines.length > before, 5_000);
+    expect(lines[before]).to.deep.equal([{ jsonrpc: '2.0', id: 'é€😀', result: {} }]);
+  });
+
   it('refuses a request reusing the id of a batched one still in flight (-32600), and answers the batch as before', async function () {
     const before = lines.length;
     stdin.write(`${JSON.stringify([
