@@ -95,6 +95,29 @@ describe('openmcp mcp stdio: what it answers to lines that are not one message',
     expect(byId.get(null)!.error!.code).to.equal(-32600);
   });
 
+  it('answers a batch as one line when its first request is answered at once (an unknown method) and others follow', async function () {
+    const before = lines.length;
+    const answers = await exchange([
+      { jsonrpc: '2.0', id: 60, method: 'no/such-method' },
+      { jsonrpc: '2.0', id: 61, method: 'ping' },
+    ]);
+    expect(answers.map((a) => a.id).sort(), raw(answers)).to.deep.equal([60, 61]);
+    await exchange({ jsonrpc: '2.0', id: 62, method: 'ping' });
+    expect(lines.length, raw(lines.slice(before).flat())).to.equal(before + 2);
+  });
+
+  it('answers a request repeating the id of another in the same batch -32600, in the batch', async function () {
+    const before = lines.length;
+    const answers = await exchange([
+      { jsonrpc: '2.0', id: 70, method: 'ping' },
+      { jsonrpc: '2.0', id: 70, method: 'ping' },
+    ]);
+    expect(answers, raw(answers)).to.have.length(2);
+    expect(answers.map((a) => a.error?.code ?? 'result').sort()).to.deep.equal([-32600, 'result']);
+    await exchange({ jsonrpc: '2.0', id: 71, method: 'ping' });
+    expect(lines.length, raw(lines.slice(before).flat())).to.equal(before + 2);
+  });
+
   it('answers an empty batch with -32600, and a batch of notifications only with nothing', async function () {
     const [empty] = await exchange([]);
     expect(empty.id).to.equal(null);
