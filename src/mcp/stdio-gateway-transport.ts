@@ -102,6 +102,10 @@ export class StdioGatewayTransport implements Transport {
     if (Array.isArray(value)) return this.readBatch(value);
     const parsed = JSONRPCMessageSchema.safeParse(value);
     if (!parsed.success) return void this.write(invalid(idOf(value), 'Invalid Request: not a JSON-RPC 2.0 message'));
+    // As in a batch: its answer would be taken for the batched one's, which would then go out alone.
+    if (this.batched.size > 0 && isJSONRPCRequest(parsed.data) && this.batched.has(parsed.data.id)) {
+      return void this.write(invalid(parsed.data.id, 'Invalid Request: the id of a request still in flight'));
+    }
     this.receive(parsed.data);
   }
 

@@ -95,6 +95,29 @@ describe('openmcp mcp stdio: what it answers to lines that are not one message',
     expect(byId.get(null)!.error!.code).to.equal(-32600);
   });
 
+  it('answers a batch as one line when its first request is answered at once (an unknown method) and others follow', async function () {
+    const before = lines.length;
+    const answers = await exchange([
+      { jsonrpc: '2.0', id: 60, method: 'no/such-method' },
+      { jsonrpc: '2.0', id: 61, method: 'ping' },
+    ]);
+    expect(answers.map((a) => a.id).sort(), raw(answers)).to.deep.equal([60, 61]);
+    await exchange({ jsonrpc: '2.0', id: 62, method: 'ping' });
+    expect(lines.length, raw(lines.slice(before).flat())).to.equal(before + 2);
+  });
+
+  it('answers a request repeating the id of another in the same batch -32600, in the batch', async function () {
+    const before = lines.length;
+    const answers = await exchange([
+      { jsonrpc: '2.0', id: 70, method: 'ping' },
+      { jsonrpc: '2.0', id: 70, method: 'ping' },
+    ]);
+    expect(answers, raw(answers)).to.have.length(2);
+    expect(answers.map((a) => a.error?.code ?? 'result').sort()).to.deep.equal([-32600, 'result']);
+    await exchange({ jsonrpc: '2.0', id: 71, method: 'ping' });
+    expect(lines.length, raw(lines.slice(before).flat())).to.equal(before + 2);
+  });
+
   it('answers an empty batch with -32600, and a batch of notifications only with nothing', async function () {
     const [empty] = await exchange([]);
     expect(empty.id).to.equal(null);
@@ -120,5 +143,31 @@ describe('openmcp mcp stdio: what it answers to lines that are not one message',
     expect(byId.get(31)!.result).to.deep.equal({});
     expect(byId.get(30)!.error).to.deep.include({ code: -32800, data: { code: 'MCP_CALL_CANCELLED' } });
     await until('the upstream sees the cancellation', () => upstream.cancelled.includes('stdio30'));
+  });
+
+  it('reads a line split across chunks, with CRLF, and a multi-byte character split between two chunks', async function () {
+    const before = lines.length;
+    // One byte a chunk: every character of the id is cut somewhere, as a pipe may cut it.
+    for (const byte of Buffer.from(`${JSON.stringify({ jsonrpc: '2.0', id: 'é€😀', method: 'ping' })}\r\n`)) stdin.write(Buffer.from([byte]));
+    await until('an answer line', () => lines.length > before, 5_000);
+    expect(lines[before]).to.deep.equal([{ jsonrpc: '2.0', id: 'é€😀', result: {} }]);
+  });
+
+  it('refuses a request reusing the id of a batched one still in flight (-32600), and answers the batch as before', async function () {
+    const before = lines.length;
+    stdin.write(`${JSON.stringify([
+      { jsonrpc: '2.0', id: 50, method: 'tools/call', params: { name: 'beh__hold', arguments: { id: 'stdio50' } } },
+      { jsonrpc: '2.0', id: 51, method: 'ping' },
+    ])}\n`);
+    await until('the upstream runs the call', () => upstream.started.includes('stdio50'));
+    const [reused] = await exchange({ jsonrpc: '2.0', id: 50, method: 'ping' });
+    expect(lines[before], raw(lines[before])).to.have.length(1);
+    expect(reused.id).to.equal(50);
+    expect(reused.error!.code).to.equal(-32600);
+    stdin.write(`${JSON.stringify({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 50 } })}\n`);
+    await until('the batch answered', () => lines.length > before + 1);
+    const byId = new Map(lines[before + 1].map((a) => [a.id, a]));
+    expect(byId.get(51)!.result).to.deep.equal({});
+    expect(byId.get(50)!.error).to.deep.include({ code: -32800 });
   });
 });
