@@ -87,7 +87,7 @@ export function buildCli(): Command {
     .option('--anchorer <address>', 'address given the anchorer role (default: the deployer)')
     .option('--admin <address>', 'address given the admin role, which grants and revokes anchorers (default: the deployer; use a key the anchorer process does not hold)')
     .option('--admin-delay <duration>', 'how long a new admin waits between `contracts admin begin` and `accept`: seconds, or with s, m, h or d, at most 30d (default: 1d)')
-    .addOption(new Option('--confirmations <blocks>', 'blocks the deployment must be deep (its own included) before ANCHOR_CONTRACT is printed: a reorg can drop a shallower one, whose address still comes back (default: CHAIN_CONFIRMATIONS, else 1)').env('CHAIN_CONFIRMATIONS'))
+    .addOption(new Option('--confirmations <blocks>', 'blocks the deployment must be deep (its own included) before ANCHOR_CONTRACT is printed: a reorg can drop a shallower one, whose address still comes back; 1 when the variable is not set either').env('CHAIN_CONFIRMATIONS'))
     .action(async (o: { rpc: string; privateKey?: string; anchorer?: string; admin?: string; adminDelay?: string; confirmations?: string }, cmd: Command) => {
       if (!o.privateKey) throw new UsageError('contracts deploy needs --private-key or ANCHORER_PRIVATE_KEY', { field: 'privateKey' });
       // infra/.env.example's placeholder is `0x`, and 0 or the curve order and above pass as hex but
