@@ -1,9 +1,9 @@
 import { expect } from 'chai';
 import type { FastifyInstance } from 'fastify';
 import { McpGateway } from '../../src/mcp/gateway';
-import { startBehaviourUpstream, type BehaviourUpstream } from './support/behaviour-upstream';
+import type { BehaviourUpstream } from './support/behaviour-upstream';
+import { startBehaviourGateway, type BehaviourGateway } from './support/behaviour-gateway';
 import { startGatewayHttp } from './support/clients';
-import { openTempSqliteStore } from './support/stores';
 
 type RpcAnswer = { id: number | null; result?: { content?: { text: string }[]; tools?: unknown[] }; error?: { code: number; message: string } };
 
@@ -15,25 +15,20 @@ type RpcAnswer = { id: number | null; result?: { content?: { text: string }[]; t
  */
 describe('/mcp Accept header: clients that are not the TypeScript SDK', function () {
   this.timeout(30_000);
-  let db: Awaited<ReturnType<typeof openTempSqliteStore>>;
+  let fixture: BehaviourGateway;
   let gateway: McpGateway;
   let upstream: BehaviourUpstream;
   let http: { app: FastifyInstance; url: string };
 
   before(async function () {
-    db = await openTempSqliteStore();
-    gateway = new McpGateway({ store: db.store, upstream: { healthIntervalMs: 0, callTimeoutMs: 15_000 } });
-    await gateway.start();
-    upstream = await startBehaviourUpstream();
-    await gateway.registerServer({ tenant: 'acme', actor: { kind: 'user', id: 'alice' }, name: 'beh', transport: 'http', url: upstream.url });
+    fixture = await startBehaviourGateway({ callTimeoutMs: 15_000 });
+    ({ gateway, upstream } = fixture);
     http = await startGatewayHttp(gateway);
   });
 
   after(async function () {
     await http?.app.close();
-    await gateway?.close();
-    await upstream?.close();
-    await db?.cleanup();
+    await fixture?.close();
   });
 
   /** POST with exactly these headers besides the key and content type (`accept: undefined` sends none). */

@@ -6,9 +6,9 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { ErrorCode, LATEST_PROTOCOL_VERSION, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { McpGateway } from '../../src/mcp/gateway';
-import { startBehaviourUpstream, type BehaviourUpstream } from './support/behaviour-upstream';
+import type { BehaviourUpstream } from './support/behaviour-upstream';
+import { startBehaviourGateway, type BehaviourGateway } from './support/behaviour-gateway';
 import { startGatewayHttp } from './support/clients';
-import { openTempSqliteStore } from './support/stores';
 
 type RpcBody = { id: number | null; result?: Record<string, unknown>; error?: { code: number; message: string; data?: { code?: string } } };
 
@@ -43,25 +43,20 @@ async function clientAsking(url: string, version: string, sent: string[]): Promi
  */
 describe('/mcp protocol versions, legacy transport and undeclared methods', function () {
   this.timeout(30_000);
-  let db: Awaited<ReturnType<typeof openTempSqliteStore>>;
+  let fixture: BehaviourGateway;
   let gateway: McpGateway;
   let upstream: BehaviourUpstream;
   let http: { app: FastifyInstance; url: string };
 
   before(async function () {
-    db = await openTempSqliteStore();
-    gateway = new McpGateway({ store: db.store, upstream: { healthIntervalMs: 0, callTimeoutMs: 15_000 } });
-    await gateway.start();
-    upstream = await startBehaviourUpstream();
-    await gateway.registerServer({ tenant: 'acme', actor: { kind: 'user', id: 'alice' }, name: 'beh', transport: 'http', url: upstream.url });
+    fixture = await startBehaviourGateway({ callTimeoutMs: 15_000 });
+    ({ gateway, upstream } = fixture);
     http = await startGatewayHttp(gateway);
   });
 
   after(async function () {
     await http?.app.close();
-    await gateway?.close();
-    await upstream?.close();
-    await db?.cleanup();
+    await fixture?.close();
   });
 
   const headers = (extra: Record<string, string> = {}) => ({

@@ -2,8 +2,8 @@ import { expect } from 'chai';
 import { PassThrough } from 'node:stream';
 import { McpGateway } from '../../src/mcp/gateway';
 import { runGatewayStdio } from '../../src/mcp/gateway-stdio';
-import { startBehaviourUpstream, type BehaviourUpstream } from './support/behaviour-upstream';
-import { openTempSqliteStore } from './support/stores';
+import type { BehaviourUpstream } from './support/behaviour-upstream';
+import { startBehaviourGateway, type BehaviourGateway } from './support/behaviour-gateway';
 import { until } from './support/until';
 
 type Answer = { jsonrpc: string; id: string | number | null; result?: unknown; error?: { code: number; message: string } };
@@ -16,7 +16,7 @@ type Answer = { jsonrpc: string; id: string | number | null; result?: unknown; e
  */
 describe('openmcp mcp stdio: what it answers to lines that are not one message', function () {
   this.timeout(30_000);
-  let db: Awaited<ReturnType<typeof openTempSqliteStore>>;
+  let fixture: BehaviourGateway;
   let gateway: McpGateway;
   let upstream: BehaviourUpstream;
   let stdin: PassThrough;
@@ -24,11 +24,8 @@ describe('openmcp mcp stdio: what it answers to lines that are not one message',
   let session: { close(): Promise<void>; closed: Promise<void> };
 
   before(async function () {
-    db = await openTempSqliteStore();
-    gateway = new McpGateway({ store: db.store, upstream: { healthIntervalMs: 0 } });
-    await gateway.start();
-    upstream = await startBehaviourUpstream();
-    await gateway.registerServer({ tenant: 'acme', actor: { kind: 'user', id: 'alice' }, name: 'beh', transport: 'http', url: upstream.url });
+    fixture = await startBehaviourGateway();
+    ({ gateway, upstream } = fixture);
     stdin = new PassThrough();
     const stdout = new PassThrough();
     lines = [];
@@ -48,9 +45,7 @@ describe('openmcp mcp stdio: what it answers to lines that are not one message',
 
   after(async function () {
     await session?.close();
-    await gateway?.close();
-    await upstream?.close();
-    await db?.cleanup();
+    await fixture?.close();
   });
 
   /** Write one line and return the next line answered (parsed; a single answer as an array of one). */
