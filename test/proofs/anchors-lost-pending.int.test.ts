@@ -21,7 +21,12 @@ describe('anchorer after ANCHORS_LOST with a lost anchor back in the mempool', f
   });
   after(() => f?.close());
 
-  it('waits for the pending anchor, reads nextBatchId again and sends the next batch (was: anchor(0) again, reverted AuditAnchorBatchOutOfOrder)', async () => {
+  /**
+   * Two batches sealed and anchored on a new contract, then a reorg (evm_revert) that loses both
+   * anchors, automining off: the round's anchorer, with the first anchor's signed transaction to
+   * put back in the mempool.
+   */
+  async function lostAnchors(pollIntervalMs: number) {
     const contract = await deployAnother(f.chain);
     const sealer = createSealer(f.store, { sealerKey: SEALER_KEY, maxEvents: 3, maxWaitMs: 0 });
     for (let i = 0; i < 2; i++) {
@@ -31,13 +36,18 @@ describe('anchorer after ANCHORS_LOST with a lost anchor back in the mempool', f
     const sealed = (await f.store.readStream(BATCH_STREAM)).length;
     const errors: unknown[] = [];
     const hashes: string[] = [];
-    const anchorer = createAnchorer(f.store, { rpcUrl: f.chain.rpcUrl, contract, privateKey: f.chain.anchorerPrivateKey, pollIntervalMs: 50, onError: (e) => errors.push(e), onAnchored: (r) => hashes.push(r.txHash) });
+    const anchorer = createAnchorer(f.store, { rpcUrl: f.chain.rpcUrl, contract, privateKey: f.chain.anchorerPrivateKey, pollIntervalMs, onError: (e) => errors.push(e), onAnchored: (r) => hashes.push(r.txHash) });
     const snapshot = await f.provider.send('evm_snapshot', []);
     expect(await anchorer.tick()).to.equal(sealed);
-    // The first anchor, signed as it was mined, is back in the mempool after the reorg.
+    // The first anchor, signed as it was mined, goes back in the mempool after the reorg.
     const first = Transaction.from((await f.provider.getTransaction(hashes[0]))!).serialized;
     expect(await f.provider.send('evm_revert', [snapshot])).to.equal(true);
     await f.provider.send('evm_setAutomine', [false]);
+    return { contract, sealed, errors, anchorer, first };
+  }
+
+  it('waits for the pending anchor, reads nextBatchId again and sends the next batch (was: anchor(0) again, reverted AuditAnchorBatchOutOfOrder)', async () => {
+    const { contract, sealed, errors, anchorer, first } = await lostAnchors(50);
     try {
       await f.provider.send('eth_sendRawTransaction', [first]);
       expect(Number(await auditAnchorAt(contract, f.provider).nextBatchId())).to.equal(0);
@@ -51,21 +61,7 @@ describe('anchorer after ANCHORS_LOST with a lost anchor back in the mempool', f
   });
 
   it('still reports ANCHORS_LOST when the lost anchor back in the mempool is not mined while the round waits (was: only ANCHOR_DELAYED, the lost anchors unsaid)', async () => {
-    const contract = await deployAnother(f.chain);
-    const sealer = createSealer(f.store, { sealerKey: SEALER_KEY, maxEvents: 3, maxWaitMs: 0 });
-    for (let i = 0; i < 2; i++) {
-      await submitTasks(f.store, 3);
-      expect(await sealer.flush()).to.not.equal(undefined);
-    }
-    const sealed = (await f.store.readStream(BATCH_STREAM)).length;
-    const errors: unknown[] = [];
-    const hashes: string[] = [];
-    const anchorer = createAnchorer(f.store, { rpcUrl: f.chain.rpcUrl, contract, privateKey: f.chain.anchorerPrivateKey, pollIntervalMs: 2, onError: (e) => errors.push(e), onAnchored: (r) => hashes.push(r.txHash) });
-    const snapshot = await f.provider.send('evm_snapshot', []);
-    expect(await anchorer.tick()).to.equal(sealed);
-    const first = Transaction.from((await f.provider.getTransaction(hashes[0]))!).serialized;
-    expect(await f.provider.send('evm_revert', [snapshot])).to.equal(true);
-    await f.provider.send('evm_setAutomine', [false]);
+    const { errors, anchorer, first } = await lostAnchors(2);
     try {
       await f.provider.send('eth_sendRawTransaction', [first]);
       // Nothing is mined: the round gives up waiting for the pending anchor.
