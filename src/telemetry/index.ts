@@ -10,4 +10,3 @@ export * from './log-mixin';
 export * from './audit-lag-gauges';
 export * from './readiness-gauge';
 export * from './readiness-check';
-export * from './anchorer-funds-gauges';

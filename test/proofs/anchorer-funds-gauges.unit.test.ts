@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { Registry } from 'prom-client';
 import type { AnchorerFunds } from '../../src/proofs/anchorer';
-import { trackAnchorerFunds } from '../../src/telemetry/anchorer-funds-gauges';
+import { trackAnchorerFunds } from '../../src/proofs/anchorer-funds-gauges';
 
 /** The value of an unlabelled gauge as scraped ('Nan' is how prom-client writes NaN). */
 async function scraped(registry: Registry, name: string): Promise<string | undefined> {

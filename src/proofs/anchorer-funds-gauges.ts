@@ -1,5 +1,5 @@
 import { Gauge, type Registry } from 'prom-client';
-import type { AnchorerFunds } from '../proofs/anchorer';
+import type { AnchorerFunds } from './anchorer';
 
 export const ANCHORER_BALANCE_METRIC = 'openmcp_anchorer_balance_wei';
 export const ANCHORER_LAST_COST_METRIC = 'openmcp_anchorer_last_anchor_cost_wei';
