@@ -14,5 +14,7 @@ describe('acceptedMedia', function () {
     expect(acceptedMedia('*/*, text/event-stream;q=0')).to.deep.equal({ json: true, sse: false });
     expect(acceptedMedia('text/html')).to.deep.equal({ json: false, sse: false });
     expect(acceptedMedia(['application/json', 'text/event-stream'])).to.deep.equal({ json: true, sse: true });
+    expect(acceptedMedia('application/json;charset=UTF-8, text/event-stream;q=0.5')).to.deep.equal({ json: true, sse: true });
+    expect(acceptedMedia('application/json;q=0, */*')).to.deep.equal({ json: false, sse: true });
   });
 });
