@@ -21,10 +21,11 @@ describe('MCP gateway: a replica lacking a variable a server refers to (${env:NA
   const keys = new Set<string>();
   const opened: { gw: McpGateway; store: EventStore }[] = [];
   const logged: [unknown, string | undefined][] = [];
-  const quiet = { warn: () => {}, info: () => {}, debug: () => {} };
-  const watched = { warn: (o: unknown, m?: string) => logged.push([o, m]), info: () => {}, debug: () => {} };
+  type Logger = { warn(o: unknown, m?: string): void; info(o: unknown, m?: string): void; debug(o: unknown, m?: string): void };
+  const quiet: Logger = { warn: () => {}, info: () => {}, debug: () => {} };
+  const watched: Logger = { warn: (o, m) => void logged.push([o, m]), info: () => {}, debug: () => {} };
 
-  const openGateway = async (logger: typeof quiet): Promise<McpGateway> => {
+  const openGateway = async (logger: Logger): Promise<McpGateway> => {
     const store = await openSqlEventStore(storeUrl, { pollIntervalMs: 50 });
     const gw = new McpGateway({ store, cacheTtlMs: 0, logger, upstream: { healthIntervalMs: 0, retries: 0, connectTimeoutMs: 5_000 } });
     await gw.start();
