@@ -23,7 +23,7 @@ import { MCP_SERVER_STREAM_PREFIX, ToolCatalog, type CatalogChange } from './cat
 import type { ConfigSource } from './config-source';
 import { cancelledError, eitherSignal, McpGatewayError, shuttingDownError, unlessAborted } from './errors';
 import { cutLogData, cutLoggerName, defaultLogRelayLimits, logDropCounter, LogRate, type LogDropReason, type LogRelayLimits } from './log-relay';
-import { healthChangeEvent, type HealthFailure } from './health-change';
+import { healthChangeEvent, ownVariableOf, type HealthFailure } from './health-change';
 import { ReplicaPresence, replicaActorId } from './replica-presence';
 import { serverIdFor } from './server-id';
 import { payloadDigest } from './payload-hash';
@@ -255,6 +255,10 @@ export class McpGateway {
   private readonly newerWarned = new Set<string>();
   /** This replica, as the actor of the health changes it records; alive while `presence` says so. */
   private readonly healthActor: Actor;
+  /** Servers this replica cannot reach for a variable its own environment lacks (unrecorded), with why: `<id>` to the failure. */
+  private readonly ownFailures = new Map<string, HealthFailure>();
+  /** `<server id> <variable>` already warned of: once each, not every health interval. */
+  private readonly warnedVariables = new Set<string>();
   private readonly presence: ReplicaPresence;
 
   constructor(private readonly options: McpGatewayOptions) {
@@ -444,6 +448,7 @@ export class McpGateway {
     const u = this.upstreams.get(id);
     this.upstreams.delete(id);
     this.logRates.delete(id);
+    this.ownFailures.delete(id);
     await u?.close();
   }
 
@@ -572,7 +577,10 @@ export class McpGateway {
       });
     });
     await this.chains.get(id);
-    return this.serverInfo(id);
+    const info = this.serverInfo(id);
+    // Not recorded (ownVariableMissing), yet what the one registering needs to know: this replica cannot reach it, and why.
+    const own = this.ownFailures.get(id);
+    return own && info.health !== 'down' ? { ...info, health: 'down', healthReason: own.reason } : info;
   }
 
   /**
@@ -1133,7 +1141,10 @@ export class McpGateway {
         if (current()) this.enqueue(spec.id, () => this.discovered(spec, tools));
       },
       onHealth: (status, failure) => {
-        if (current()) this.enqueue(spec.id, () => this.healthChanged(spec, status, failure));
+        if (!current()) return;
+        if (status === 'down' && ownVariableOf(failure)) return this.ownVariableMissing(spec, failure!);
+        this.ownFailures.delete(spec.id);
+        this.enqueue(spec.id, () => this.healthChanged(spec, status, failure));
       },
       onChecked: (status) => {
         // Only a recorded "down" is ever set right (cheap to tell; most checks end here).
@@ -1160,6 +1171,25 @@ export class McpGateway {
     // Present before it records: a replica that reads this change must find its observer alive.
     await this.presence.start();
     await this.record(spec.id, spec.tenant, 'McpServerHealthChanged', data, this.healthActor, undefined, expectedRevision, version);
+  }
+
+  /**
+   * This replica cannot reach the server only for a variable its own environment lacks or cannot
+   * use (`${env:NAME}` in the url, headers or env): its configuration, not the server's health, so
+   * nothing is recorded (a "down" would stand for every replica, as it is alive, while replicas
+   * given the variable reach the server). Its own view says so (status(), its calls' errors); its
+   * log warns once per server and variable. Whatever the log says stands: neither down nor up.
+   */
+  private ownVariableMissing(spec: UpstreamSpec, failure: HealthFailure): void {
+    this.ownFailures.set(spec.id, failure);
+    const variable = ownVariableOf(failure)!;
+    const key = `${spec.id} ${variable}`;
+    if (this.warnedVariables.has(key)) return;
+    this.warnedVariables.add(key);
+    this.options.logger?.warn(
+      { serverId: spec.id, server: spec.name, tenant: spec.tenant, variable, reason: redactUrlsIn(failure.reason), replica: this.healthActor.id },
+      `mcp gateway: upstream unavailable on this replica: environment variable ${variable} is missing or unusable here; not recorded as down (its health is the other replicas'): give this process the variable`,
+    );
   }
 
   /**

@@ -31,3 +31,14 @@ export function healthChangeEvent(
   if (policy === 'store') return { version: 1, data: { status, reason: wellFormed(cutText(reason, MAX_HEALTH_REASON_CHARS)) } };
   return { version: 2, data: { status, cause: failure.cause, reasonHash: payloadDigest(reason).hash } };
 }
+
+/**
+ * The variable of the gateway's own environment whose absence (or unusable value) alone kept it
+ * from the upstream, if that was the failure: this gateway's configuration, not the server's health,
+ * so a replica does not record it (another replica, given the variable, may reach the server).
+ * @example ownVariableOf({ reason: '…', cause: { kind: 'variable-unset', variable: 'GITHUB_TOKEN' } }) // 'GITHUB_TOKEN'
+ */
+export function ownVariableOf(failure: HealthFailure | undefined): string | undefined {
+  const cause = failure?.cause;
+  return cause && (cause.kind === 'variable-unset' || cause.kind === 'variable-unusable') ? cause.variable : undefined;
+}
