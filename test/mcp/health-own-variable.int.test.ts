@@ -101,6 +101,23 @@ describe('MCP gateway: a replica lacking a variable a server refers to (${env:NA
     expect((await healthEvents()).map((e) => e.status)).to.deep.equal(['up']);
   });
 
+  it('given the variable, it connects, records as any replica and answers up again', async () => {
+    const a = await openGateway(quiet);
+    const p = { ...ctx, name: 'hosted', transport: 'http' as const, url: `${upstream.url}?api_key=\${env:${VAR}}` };
+    const s = await a.registerServer(p);
+    delete process.env[VAR];
+    const b = await openGateway(quiet);
+    await until('the replica tries it', () => b.upstream(s.id)?.health === 'down');
+    expect((await b.registerOrMatch(p)).server.health).to.equal('down');
+    process.env[VAR] = SECRET;
+    await b.checkHealth();
+    expect(b.upstream(s.id)?.health).to.equal('up');
+    const again = await b.registerOrMatch(p);
+    expect(again.server.health, again.server.healthReason).to.equal('up');
+    await b.close();
+    expect((await healthEvents()).map((e) => e.status)).to.deep.equal(['up', 'up']);
+  });
+
   it('a down this replica recorded for another reason stays: failing then on a missing variable sets nothing right', async () => {
     const a = await openGateway(quiet);
     const s = await a.registerServer({ ...ctx, name: 'hosted', transport: 'http', url: `${upstream.url}?api_key=\${env:${VAR}}` });
