@@ -477,7 +477,7 @@ export class McpGateway {
   registerOrMatch(p: RegisterServerParameters): Promise<{ server: ServerInfo; existed: boolean }> {
     return this.oneAtATime(p.tenant, p.name, async () => {
       const before = this.matching(p);
-      if (before) return { server: this.serverInfo(before), existed: true };
+      if (before) return { server: this.registeredInfo(before), existed: true };
       const limit = this.serverLimitReached(p.tenant);
       if (limit) throw limit;
       try {
@@ -486,7 +486,7 @@ export class McpGateway {
         if (!(err instanceof McpGatewayError && err.code === 'MCP_SERVER_EXISTS')) throw err;
         // Registered by another process meanwhile (or before this catalog had read it): the same one is the answer too.
         const after = this.matching(p);
-        if (after) return { server: this.serverInfo(after), existed: true };
+        if (after) return { server: this.registeredInfo(after), existed: true };
         throw err;
       }
     });
@@ -577,8 +577,15 @@ export class McpGateway {
       });
     });
     await this.chains.get(id);
+    return this.registeredInfo(id);
+  }
+
+  /**
+   * serverInfo as the one registering it needs to know it: down, and why, where this replica cannot
+   * reach it only for a variable its own environment lacks (ownVariableMissing: not recorded).
+   */
+  private registeredInfo(id: string): ServerInfo {
     const info = this.serverInfo(id);
-    // Not recorded (ownVariableMissing), yet what the one registering needs to know: this replica cannot reach it, and why.
     const own = this.ownFailures.get(id);
     return own && info.health !== 'down' ? { ...info, health: 'down', healthReason: own.reason } : info;
   }
@@ -783,7 +790,7 @@ export class McpGateway {
     const u = current && !changed.length && sameSpec(current.spec, spec) ? current : this.replaceUpstream(spec);
     await u.connect().catch(() => {});
     await this.chains.get(existing.id);
-    return this.serverInfo(existing.id);
+    return this.registeredInfo(existing.id);
   }
 
   /**

@@ -83,6 +83,41 @@ describe('MCP gateway: a replica lacking a variable a server refers to (${env:NA
     expect((await a.callTool(ctx, 'hosted__echo', { text: 'from a' })).content).to.deep.equal([{ type: 'text', text: 'from a' }]);
   });
 
+  it('the same registration sent again to a replica lacking the variable answers down, naming it (nothing recorded)', async () => {
+    const a = await openGateway(quiet);
+    const p = { ...ctx, name: 'hosted', transport: 'http' as const, url: `${upstream.url}?api_key=\${env:${VAR}}` };
+    const s = await a.registerServer(p);
+    expect(s.health, s.healthReason).to.equal('up');
+    delete process.env[VAR];
+    const b = await openGateway(quiet);
+    await until('the replica tries it', () => b.upstream(s.id)?.health === 'down');
+    // POST /v1/mcp-servers sent again (its first answer lost): the same server, as this replica sees it.
+    const { server: again, existed } = await b.registerOrMatch(p);
+    expect(existed).to.equal(true);
+    expect(again.id).to.equal(s.id);
+    expect(again.health).to.equal('down');
+    expect(again.healthReason).to.include(`environment variable ${VAR} is not set`);
+    await b.close();
+    expect((await healthEvents()).map((e) => e.status)).to.deep.equal(['up']);
+  });
+
+  it('given the variable, it connects, records as any replica and answers up again', async () => {
+    const a = await openGateway(quiet);
+    const p = { ...ctx, name: 'hosted', transport: 'http' as const, url: `${upstream.url}?api_key=\${env:${VAR}}` };
+    const s = await a.registerServer(p);
+    delete process.env[VAR];
+    const b = await openGateway(quiet);
+    await until('the replica tries it', () => b.upstream(s.id)?.health === 'down');
+    expect((await b.registerOrMatch(p)).server.health).to.equal('down');
+    process.env[VAR] = SECRET;
+    await b.checkHealth();
+    expect(b.upstream(s.id)?.health).to.equal('up');
+    const again = await b.registerOrMatch(p);
+    expect(again.server.health, again.server.healthReason).to.equal('up');
+    await b.close();
+    expect((await healthEvents()).map((e) => e.status)).to.deep.equal(['up', 'up']);
+  });
+
   it('a down this replica recorded for another reason stays: failing then on a missing variable sets nothing right', async () => {
     const a = await openGateway(quiet);
     const s = await a.registerServer({ ...ctx, name: 'hosted', transport: 'http', url: `${upstream.url}?api_key=\${env:${VAR}}` });
