@@ -449,6 +449,7 @@ export class McpGateway {
     this.upstreams.delete(id);
     this.logRates.delete(id);
     this.ownFailures.delete(id);
+    for (const key of this.warnedVariables) if (key.startsWith(`${id} `)) this.warnedVariables.delete(key);
     await u?.close();
   }
 
