@@ -237,14 +237,7 @@ export const McpServerUrlTemplateSchema = z.string().max(2000).regex(HEADER_TEMP
 export const McpServerRegisteredV6 = defineEvent(
   'McpServerRegistered',
   6,
-  z.strictObject({
-    ...registeredV1,
-    limits: McpServerLimitsV5Schema.optional(),
-    headers: McpServerHeadersSchema.optional(),
-    env: McpServerEnvSchema.optional(),
-    egress: z.literal('public').optional(),
-    urlTemplate: McpServerUrlTemplateSchema.optional(),
-  }),
+  z.strictObject({ ...McpServerRegisteredV5.schema.shape, urlTemplate: McpServerUrlTemplateSchema.optional() }),
   'An upstream MCP server was registered for a tenant ("*" = visible to every tenant). v6 adds `urlTemplate`: the URL of ' +
     "an http or sse server whose path or query refers to the gateway's environment, as written " +
     "(`https://mcp.example.com/mcp?api_key=${env:NAME}`: the variable's name, never its value); each process puts its own " +
@@ -295,14 +288,7 @@ export const McpServerReconfiguredV2 = defineEvent(
 export const McpServerReconfiguredV3 = defineEvent(
   'McpServerReconfigured',
   3,
-  z.strictObject({
-    ...registeredV1,
-    limits: McpServerLimitsV5Schema.optional(),
-    headers: McpServerHeadersSchema.optional(),
-    env: McpServerEnvSchema.optional(),
-    urlTemplate: McpServerUrlTemplateSchema.optional(),
-    changed: z.array(z.enum(MCP_SERVER_SETTINGS)).min(1).max(MCP_SERVER_SETTINGS.length),
-  }),
+  z.strictObject({ ...McpServerReconfiguredV2.schema.shape, urlTemplate: McpServerUrlTemplateSchema.optional() }),
   'A registered upstream MCP server now has other settings, as in v2 (every setting, replacing the previous ones whole, ' +
     'and `changed`). v3 adds `urlTemplate`, as McpServerRegistered v6 does: a URL that refers to the gateway\'s environment, ' +
     "as written (the variable's name, never its value), `url` holding it masked. v3 is written only for such a URL, v2 or " +
