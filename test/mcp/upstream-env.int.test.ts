@@ -1,15 +1,14 @@
 import { expect } from 'chai';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { catalog } from '../../events';
 import { createEvent } from '../../src/core/envelope';
-import { openSqlEventStore } from '../../src/eventstore/sql';
 import type { EventStore } from '../../src/eventstore/port';
 import { McpGateway } from '../../src/mcp/gateway';
 import { readServersFile } from '../../src/mcp/servers-file';
 import { mcpServersProjection, type McpServerDoc } from '../../projections/mcp-servers.projection';
+import { replicasOnOneLog, type ReplicasOnOneLog } from './support/replicas';
 import { until } from './support/until';
 import { rejection } from './support/rejection';
 
@@ -34,39 +33,23 @@ async function digestOn(gw: McpGateway, server: string, name: string): Promise<s
 
 describe("MCP gateway: a stdio upstream's env by reference to the gateway's environment (McpServerRegistered v3)", function () {
   this.timeout(90_000);
-  let dir: string;
-  let url: string;
   let store: EventStore;
   let gw: McpGateway;
-  const others: { gw: McpGateway; store: EventStore }[] = [];
+  let log: ReplicasOnOneLog;
 
-  const openGateway = async (): Promise<{ gw: McpGateway; store: EventStore }> => {
-    const s = await openSqlEventStore(url, { pollIntervalMs: 50 });
-    const g = new McpGateway({ store: s, cacheTtlMs: 0, upstream: { healthIntervalMs: 0, retries: 0, connectTimeoutMs: 20_000 } });
-    await g.start();
-    return { gw: g, store: s };
-  };
   const other = async () => {
-    const o = await openGateway();
-    others.push(o);
+    const o = await log.open();
     return o.gw;
   };
 
   beforeEach(async () => {
     process.env[VAR] = SECRET;
-    dir = mkdtempSync(join(tmpdir(), 'omc-env-'));
-    url = `sqlite:${join(dir, 'events.db')}`;
-    ({ gw, store } = await openGateway());
+    log = replicasOnOneLog({ connectTimeoutMs: 20_000 });
+    ({ gw, store } = await log.open());
   });
   afterEach(async () => {
     delete process.env[VAR];
-    for (const o of others.splice(0)) {
-      await o.gw.close();
-      await o.store.close();
-    }
-    await gw?.close();
-    await store?.close();
-    rmSync(dir, { recursive: true, force: true });
+    await log?.close();
   });
 
   it('a replica and a restart that learn of the server from the log start it with the resolved env (literal values stay with the registering process)', async () => {
@@ -97,7 +80,7 @@ describe("MCP gateway: a stdio upstream's env by reference to the gateway's envi
     const b = await other();
     await eventually('the replica connects', () => b.upstream(b.listServers('acme')[0].id)?.health === 'up');
     // A process that cannot start: its error and health reason hold no value either.
-    const broken = await gw.registerServer({ ...ctx, name: 'broken', transport: 'stdio', command: join(dir, 'no-such-program'), env: { TOKEN: template, MODE: LITERAL } });
+    const broken = await gw.registerServer({ ...ctx, name: 'broken', transport: 'stdio', command: join(log.dir, 'no-such-program'), env: { TOKEN: template, MODE: LITERAL } });
     expect(broken.health).to.equal('down');
     const err = await rejection(gw.callTool(ctx, 'broken__env_digest', { name: 'TOKEN' }));
     for (const m of [broken.healthReason ?? '', err.message]) expect(m).to.not.include(SECRET).and.not.include(LITERAL);
@@ -191,7 +174,7 @@ describe("MCP gateway: a stdio upstream's env by reference to the gateway's envi
   });
 
   it('MCP_SERVERS_FILE: env by reference (the mcpServers form other MCP clients use) reaches the process and every replica; a missing variable stops start-up naming it', async () => {
-    const file = join(dir, 'servers.json');
+    const file = join(log.dir, 'servers.json');
     writeFileSync(file, JSON.stringify({ mcpServers: { probe: { command: stdio.command, args: stdio.args, env: { TOKEN: `\${env:${VAR}}`, MODE: 'on' } } } }));
     const [p] = readServersFile(file, actor);
     const s = await gw.ensureServer({ ...p, tenant: 'acme' });

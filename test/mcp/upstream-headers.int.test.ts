@@ -1,14 +1,13 @@
 import { expect } from 'chai';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { catalog } from '../../events';
-import { openSqlEventStore } from '../../src/eventstore/sql';
 import type { EventStore } from '../../src/eventstore/port';
 import { McpGateway } from '../../src/mcp/gateway';
 import { readServersFile } from '../../src/mcp/servers-file';
 import { mcpServersProjection, type McpServerDoc } from '../../projections/mcp-servers.projection';
 import { startBearerUpstream, type BearerUpstream } from './support/bearer-upstream';
+import { replicasOnOneLog, type ReplicasOnOneLog } from './support/replicas';
 import { until } from './support/until';
 import { rejection } from './support/rejection';
 
@@ -21,19 +20,11 @@ const TEMPLATE = `Bearer \${env:${VAR}}`;
 
 describe('MCP gateway: headers for HTTP/SSE upstreams, values by reference to the environment (McpServerRegistered v3)', function () {
   this.timeout(60_000);
-  let dir: string;
-  let url: string;
   let store: EventStore;
   let gw: McpGateway;
   let upstream: BearerUpstream;
-  const others: { gw: McpGateway; store: EventStore }[] = [];
+  let log: ReplicasOnOneLog;
 
-  const openGateway = async (): Promise<{ gw: McpGateway; store: EventStore }> => {
-    const s = await openSqlEventStore(url, { pollIntervalMs: 50 });
-    const g = new McpGateway({ store: s, cacheTtlMs: 0, upstream: { healthIntervalMs: 0, retries: 0, connectTimeoutMs: 5_000 } });
-    await g.start();
-    return { gw: g, store: s };
-  };
   const storedText = async (s: EventStore = store): Promise<string> => JSON.stringify(await s.readAll({ limit: 10_000 }));
 
   before(async () => {
@@ -44,19 +35,12 @@ describe('MCP gateway: headers for HTTP/SSE upstreams, values by reference to th
   beforeEach(async () => {
     process.env[VAR] = SECRET;
     upstream.requests.length = 0;
-    dir = mkdtempSync(join(tmpdir(), 'omc-headers-'));
-    url = `sqlite:${join(dir, 'events.db')}`;
-    ({ gw, store } = await openGateway());
+    log = replicasOnOneLog();
+    ({ gw, store } = await log.open());
   });
   afterEach(async () => {
     delete process.env[VAR];
-    for (const o of others.splice(0)) {
-      await o.gw.close();
-      await o.store.close();
-    }
-    await gw?.close();
-    await store?.close();
-    rmSync(dir, { recursive: true, force: true });
+    await log?.close();
   });
 
   it('streamable HTTP: every request carries the header (initialize, the GET stream, calls), calls succeed; without it the upstream answers 401', async () => {
@@ -132,15 +116,13 @@ describe('MCP gateway: headers for HTTP/SSE upstreams, values by reference to th
 
   it('a replica that learns of the server from the log authenticates from its own environment; one without the variable says which is missing', async () => {
     const s = await gw.registerServer({ ...ctx, name: 'hosted', transport: 'http', url: upstream.url, headers: { Authorization: TEMPLATE } });
-    const b = await openGateway();
-    others.push(b);
+    const b = await log.open();
     await until('the replica connects', () => b.gw.upstream(s.id)?.health === 'up');
     expect((await b.gw.callTool(ctx, 'hosted__echo', { text: 'from b' })).content).to.deep.equal([{ type: 'text', text: 'from b' }]);
 
     // A restart (a fresh process reading the log) on a host without the variable.
     delete process.env[VAR];
-    const c = await openGateway();
-    others.push(c);
+    const c = await log.open();
     await until('the replica gives up', () => c.gw.upstream(s.id)?.health === 'down');
     const err = await rejection(c.gw.callTool(ctx, 'hosted__echo', { text: 'from c' }));
     expect(err.code).to.equal('MCP_UPSTREAM_UNAVAILABLE');
@@ -197,7 +179,7 @@ describe('MCP gateway: headers for HTTP/SSE upstreams, values by reference to th
   });
 
   it('MCP_SERVERS_FILE: headers (the mcpServers form other MCP clients use) reach the upstream; a missing variable stops start-up naming it', async () => {
-    const file = join(dir, 'servers.json');
+    const file = join(log.dir, 'servers.json');
     writeFileSync(file, JSON.stringify({ mcpServers: { hosted: { url: upstream.url, headers: { Authorization: TEMPLATE } } } }));
     const [p] = readServersFile(file, actor);
     expect(p.headers).to.deep.equal({ Authorization: TEMPLATE });

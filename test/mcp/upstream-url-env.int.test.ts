@@ -1,17 +1,16 @@
 import { expect } from 'chai';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { catalog } from '../../events';
 import { createLogger } from '../../src/api/logger';
 import { createEvent } from '../../src/core/envelope';
-import { openSqlEventStore } from '../../src/eventstore/sql';
 import type { EventStore } from '../../src/eventstore/port';
 import { McpGateway } from '../../src/mcp/gateway';
 import { readServersFile } from '../../src/mcp/servers-file';
 import { mcpServersProjection, type McpServerDoc } from '../../projections/mcp-servers.projection';
 import { startQueryKeyUpstream, type BearerUpstream } from './support/bearer-upstream';
+import { replicasOnOneLog, type ReplicasOnOneLog } from './support/replicas';
 import { until } from './support/until';
 import { rejection } from './support/rejection';
 
@@ -24,24 +23,16 @@ const VAR = `OMC_TEST_URL_KEY_${process.pid}`;
 
 describe('MCP gateway: an http/sse upstream URL referring to the environment (?api_key=${env:NAME}, McpServerRegistered v6)', function () {
   this.timeout(60_000);
-  let dir: string;
-  let storeUrl: string;
   let store: EventStore;
   let gw: McpGateway;
   let upstream: BearerUpstream;
   const keys = new Set<string>();
   const logged: unknown[] = [];
-  const others: { gw: McpGateway; store: EventStore }[] = [];
+  let log: ReplicasOnOneLog;
   let template: string;
   let sseTemplate: string;
 
   const logger = { warn: (o: unknown, m?: string) => logged.push([o, m]), info: (o: unknown, m?: string) => logged.push([o, m]), debug: (o: unknown, m?: string) => logged.push([o, m]) };
-  const openGateway = async (): Promise<{ gw: McpGateway; store: EventStore }> => {
-    const s = await openSqlEventStore(storeUrl, { pollIntervalMs: 50 });
-    const g = new McpGateway({ store: s, cacheTtlMs: 0, logger, upstream: { healthIntervalMs: 0, retries: 0, connectTimeoutMs: 5_000 } });
-    await g.start();
-    return { gw: g, store: s };
-  };
   const storedText = async (s: EventStore = store): Promise<string> => JSON.stringify(await s.readAll({ limit: 10_000 }));
   /** Everything the test could see of the value: events, listings, the gateway's log (errors serialised with their messages). */
   const seen = (...more: unknown[]): string =>
@@ -60,19 +51,12 @@ describe('MCP gateway: an http/sse upstream URL referring to the environment (?a
     keys.add(SECRET);
     logged.length = 0;
     upstream.requests.length = 0;
-    dir = mkdtempSync(join(tmpdir(), 'omc-urlenv-'));
-    storeUrl = `sqlite:${join(dir, 'events.db')}`;
-    ({ gw, store } = await openGateway());
+    log = replicasOnOneLog({ logger });
+    ({ gw, store } = await log.open());
   });
   afterEach(async () => {
     delete process.env[VAR];
-    for (const o of others.splice(0)) {
-      await o.gw.close();
-      await o.store.close();
-    }
-    await gw?.close();
-    await store?.close();
-    rmSync(dir, { recursive: true, force: true });
+    await log?.close();
   });
 
   it('streamable HTTP and SSE: connected with the value, calls succeed; the log holds the template (v6), never the value', async () => {
@@ -110,15 +94,13 @@ describe('MCP gateway: an http/sse upstream URL referring to the environment (?a
     process.env[VAR] = ROTATED;
     keys.clear();
     keys.add(ROTATED);
-    const b = await openGateway();
-    others.push(b);
+    const b = await log.open();
     await until('the replica connects', () => b.gw.upstream(s.id)?.health === 'up');
     expect((await b.gw.callTool(ctx, 'hosted__echo', { text: 'from b' })).content).to.deep.equal([{ type: 'text', text: 'from b' }]);
 
     // A host without the variable.
     delete process.env[VAR];
-    const c = await openGateway();
-    others.push(c);
+    const c = await log.open();
     await until('the replica gives up', () => c.gw.upstream(s.id)?.health === 'down');
     const err = await rejection(c.gw.callTool(ctx, 'hosted__echo', { text: 'from c' }));
     expect(err.code).to.equal('MCP_UPSTREAM_UNAVAILABLE');
@@ -135,8 +117,7 @@ describe('MCP gateway: an http/sse upstream URL referring to the environment (?a
       const old = createEvent({ type: 'McpServerRegistered', version, stream: `mcpserver-old${version}-1`, tenant: 'acme', actor, data: { name: `old${version}`, transport: 'http', url: template, ...extra } });
       await store.append(old.stream, [old], { expectedRevision: 'no_stream' });
     }
-    const b = await openGateway();
-    others.push(b);
+    const b = await log.open();
     // v4's egress refuses the test's loopback upstream whatever its URL: v1 shows what reached it.
     await until('the replica tried both', () => ['old1-1', 'old4-1'].every((id) => ['up', 'down'].includes(b.gw.upstream(id)?.health ?? '')));
     expect(upstream.requests.filter((q) => q.authorized)).to.deep.equal([]);
@@ -210,8 +191,7 @@ describe('MCP gateway: an http/sse upstream URL referring to the environment (?a
 
   it('retry-safe registration compares templates: the same one is the same server on any replica, another is MCP_SERVER_EXISTS (url)', async () => {
     const s = await gw.registerServer({ ...ctx, name: 'hosted', transport: 'http', url: template });
-    const b = await openGateway();
-    others.push(b);
+    const b = await log.open();
     await until('the replica follows', () => b.gw.listServers('acme').length === 1);
     for (const replica of [gw, b.gw]) {
       const again = await replica.registerOrMatch({ ...ctx, name: 'hosted', transport: 'http', url: template });
@@ -230,8 +210,7 @@ describe('MCP gateway: an http/sse upstream URL referring to the environment (?a
 
   it('a URL with its key written as such, sent again to another replica: the 409 points at ${env:NAME}, never showing the key', async () => {
     const s = await gw.registerServer({ ...ctx, name: 'literal', transport: 'http', url: `${upstream.url}?api_key=${SECRET}` });
-    const b = await openGateway();
-    others.push(b);
+    const b = await log.open();
     await until('the replica follows', () => b.gw.listServers('acme').length === 1);
     const err = await rejection(b.gw.registerOrMatch({ ...ctx, name: 'literal', transport: 'http', url: `${upstream.url}?api_key=${SECRET}` }));
     expect(err.code).to.equal('MCP_SERVER_EXISTS');
@@ -239,7 +218,7 @@ describe('MCP gateway: an http/sse upstream URL referring to the environment (?a
   });
 
   it('MCP_SERVERS_FILE: a url with ${env:NAME} is taken and connects; a missing variable stops start-up naming it; a change records McpServerReconfigured v3', async () => {
-    const file = join(dir, 'servers.json');
+    const file = join(log.dir, 'servers.json');
     writeFileSync(file, JSON.stringify({ mcpServers: { hosted: { url: `${upstream.url}?api_key=plain-value` } } }));
     const plain = await gw.ensureServer({ ...readServersFile(file, actor)[0], tenant: 'acme' });
     expect(plain.health).to.equal('down');
