@@ -2,8 +2,7 @@ import { expect } from 'chai';
 import { Wallet } from 'ethers';
 import { createAnchorer } from '../../src/proofs/anchorer';
 import { BatchLog } from '../../src/proofs/batch-log';
-import { createSealer } from '../../src/proofs/sealer';
-import { deployAnother, openChainFixture, SEALER_KEY, submitTasks, type ChainFixture } from './pipeline-fixture';
+import { deployAnother, openChainFixture, sealBatches, type ChainFixture } from './pipeline-fixture';
 
 /**
  * CHAIN_CONFIRMATIONS above 1 on a node that mines only for transactions (a dev node: Hardhat,
@@ -20,8 +19,7 @@ describe('anchorer waiting for confirmations that do not come', function () {
 
   it('reports a mined anchor still short of its confirmations, and anchors once the blocks come', async () => {
     const contract = await deployAnother(f.chain);
-    await submitTasks(f.store, 2);
-    expect(await createSealer(f.store, { sealerKey: SEALER_KEY, maxEvents: 2, maxWaitMs: 0 }).flush()).to.not.equal(undefined);
+    await sealBatches(f.store, { tasks: 2 });
     const said: string[] = [];
     const codes: (string | undefined)[] = [];
     let heard!: () => void;
@@ -51,8 +49,7 @@ describe('anchorer waiting for confirmations that do not come', function () {
 
   it('after a restart, reports an anchor of the earlier run still short of its confirmations (was: waited without a word, for ever on such a node)', async () => {
     const contract = await deployAnother(f.chain);
-    await submitTasks(f.store, 2);
-    expect(await createSealer(f.store, { sealerKey: SEALER_KEY, maxEvents: 2, maxWaitMs: 0 }).flush()).to.not.equal(undefined);
+    await sealBatches(f.store, { tasks: 2 });
     const opts = { rpcUrl: f.chain.rpcUrl, contract, privateKey: f.chain.anchorerPrivateKey, confirmations: 3 };
     const crashed = createAnchorer(f.store, { ...opts, faults: (p) => { if (p === 'after-send') throw new Error('killed after send'); } });
     await crashed.tick().catch(() => {});
@@ -80,8 +77,7 @@ describe('anchorer waiting for confirmations that do not come', function () {
   // does not mine at the send (every real one), CHAIN_CONFIRMATIONS=0 took each anchor for failed.
   it('CHAIN_CONFIRMATIONS=0 waits for the anchor to be mined, as 1 does (the record needs its block), on a chain that does not mine at the send', async () => {
     const contract = await deployAnother(f.chain);
-    await submitTasks(f.store, 1);
-    await createSealer(f.store, { sealerKey: SEALER_KEY, maxEvents: 1000, maxWaitMs: 0 }).flush();
+    await sealBatches(f.store, { tasks: 1, maxEvents: 1000 });
     const errors: string[] = [];
     const anchorer = createAnchorer(f.store, { rpcUrl: f.chain.rpcUrl, contract, privateKey: f.chain.anchorerPrivateKey, confirmations: 0, onError: (e) => void errors.push((e as Error).message) });
     const account = new Wallet(f.chain.anchorerPrivateKey).address;

@@ -3,10 +3,9 @@ import { Wallet } from 'ethers';
 import { createAnchorer, type AnchorerOptions } from '../../src/proofs/anchorer';
 import { BatchLog } from '../../src/proofs/batch-log';
 import { BATCH_STREAM } from '../../src/proofs/audit-streams';
-import { createSealer } from '../../src/proofs/sealer';
 import { auditAnchorAt } from '../../src/web3/audit-anchor';
 import { startCountingProxy } from '../support/counting-rpc-proxy';
-import { deployAnother, mineUntil, openChainFixture, SEALER_KEY, submitTasks, type ChainFixture } from './pipeline-fixture';
+import { deployAnother, mineUntil, openChainFixture, sealBatches, type ChainFixture } from './pipeline-fixture';
 
 class Killed extends Error {}
 
@@ -20,11 +19,7 @@ describe('anchorer confirmations across restarts', function () {
   let f: ChainFixture;
   before(async () => {
     f = await openChainFixture();
-    const sealer = createSealer(f.store, { sealerKey: SEALER_KEY, maxEvents: 2, maxWaitMs: 0 });
-    for (let i = 0; i < 2; i++) {
-      await submitTasks(f.store, 2);
-      expect(await sealer.flush()).to.not.equal(undefined);
-    }
+    await sealBatches(f.store, { batches: 2, tasks: 2 });
   });
   after(() => f?.close());
 

@@ -2,10 +2,9 @@ import { expect } from 'chai';
 import { Wallet } from 'ethers';
 import { createAnchorer, type AnchorerOptions } from '../../src/proofs/anchorer';
 import { BATCH_STREAM } from '../../src/proofs/audit-streams';
-import { createSealer } from '../../src/proofs/sealer';
 import { auditAnchorAt } from '../../src/web3/audit-anchor';
 import { startCountingProxy } from '../support/counting-rpc-proxy';
-import { deployAnother, openChainFixture, SEALER_KEY, submitTasks, type ChainFixture } from './pipeline-fixture';
+import { deployAnother, openChainFixture, sealBatches, type ChainFixture } from './pipeline-fixture';
 
 /**
  * What an anchor transaction costs and who pays: a base fee that rises above what the
@@ -20,14 +19,9 @@ describe('anchorer and fees', function () {
   });
   after(() => f?.close());
 
-  async function sealOne(): Promise<void> {
-    await submitTasks(f.store, 2);
-    expect(await createSealer(f.store, { sealerKey: SEALER_KEY, maxEvents: 2, maxWaitMs: 0 }).flush()).to.not.equal(undefined);
-  }
-
   it('sends a stuck anchor again on its nonce with raised fees when the base fee spikes above it (was: TIMEOUT, then waited for it for ever)', async () => {
     const contract = await deployAnother(f.chain);
-    await sealOne();
+    await sealBatches(f.store, { tasks: 2 });
     const spike = 500n * 10n ** 9n;
     let sent: { maxFeePerGas: bigint | null; hash: string } | undefined;
     let mining: Promise<void> | undefined;
@@ -80,7 +74,7 @@ describe('anchorer and fees', function () {
 
   it('keeps its stuck anchor across a round that failed on the RPC: the next round sends it again with raised fees (was: forgotten; the next round sent anew on its nonce, refused as underpriced while the spike lasted, or, where the node counts it pending, waited for it as an earlier run\'s, never raised)', async () => {
     const contract = await deployAnother(f.chain);
-    await sealOne();
+    await sealBatches(f.store, { tasks: 2 });
     const spike = 500n * 10n ** 9n;
     const proxy = await startCountingProxy(f.chain.rpcUrl);
     let sent: string | undefined;
@@ -131,7 +125,7 @@ describe('anchorer and fees', function () {
 
   it('after a restart, an anchor refused as underpriced on its nonce (an earlier run\'s stuck transaction the node does not count as pending) is ANCHOR_DELAYED saying so (was: REPLACEMENT_UNDERPRICED with the raw signed transaction)', async () => {
     const contract = await deployAnother(f.chain);
-    await sealOne();
+    await sealBatches(f.store, { tasks: 2 });
     // Far above what the market asked at the send (earlier tests of this file leave the base fee high).
     const spike = 5000n * 10n ** 9n;
     let mining: Promise<void> | undefined;
@@ -175,7 +169,7 @@ describe('anchorer and fees', function () {
 
   it('with a fee cap (ANCHOR_MAX_FEE_GWEI) offers at most the cap, first send and replacements, and waits at it for the market to fall (was: no cap, paid any price)', async () => {
     const contract = await deployAnother(f.chain);
-    await sealOne();
+    await sealBatches(f.store, { tasks: 2 });
     const gwei = 10n ** 9n;
     const cap = 80n * gwei;
     const messages: string[] = [];
@@ -228,7 +222,7 @@ describe('anchorer and fees', function () {
 
   it('with a fee cap, sends an anchor the node dropped again at the cap (was: "waiting for it to fall" for ever: a transaction at the cap cannot be raised, and nothing was left to mine)', async () => {
     const contract = await deployAnother(f.chain);
-    await sealOne();
+    await sealBatches(f.store, { tasks: 2 });
     const gwei = 10n ** 9n;
     const cap = 80n * gwei;
     const messages: string[] = [];
@@ -279,7 +273,7 @@ describe('anchorer and fees', function () {
 
   it('does not raise the fees of a transaction that offers the market\'s while it waits (each raise compounds)', async () => {
     const contract = await deployAnother(f.chain);
-    await sealOne();
+    await sealBatches(f.store, { tasks: 2 });
     const waits: string[] = [];
     let first: string | undefined;
     await f.provider.send('evm_setAutomine', [false]);
@@ -314,7 +308,7 @@ describe('anchorer and fees', function () {
 
   it('names an anchorer account without funds, its address and balance (was: "could not coalesce error" with the node\'s raw answer)', async () => {
     const contract = await deployAnother(f.chain);
-    await sealOne();
+    await sealBatches(f.store, { tasks: 2 });
     const poor = Wallet.createRandom();
     const admin = auditAnchorAt(contract, new Wallet(f.chain.anchorerPrivateKey, f.provider));
     await (await admin.grantRole(await admin.ANCHORER_ROLE(), poor.address)).wait();

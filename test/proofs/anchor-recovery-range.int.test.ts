@@ -2,10 +2,9 @@ import { expect } from 'chai';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createAnchorer } from '../../src/proofs/anchorer';
-import { createSealer } from '../../src/proofs/sealer';
 import { auditAnchorAt } from '../../src/web3/audit-anchor';
 import { createRpcProvider } from '../../src/web3/provider';
-import { deployAnother, openFixture, SEALER_KEY, submitTasks, type Fixture } from './pipeline-fixture';
+import { deployAnother, openFixture, sealBatches, type Fixture } from './pipeline-fixture';
 
 const MAX_LOG_RANGE = 100;
 type RpcCall = { id: unknown; method: string; params?: { fromBlock?: string; toBlock?: string }[] };
@@ -69,8 +68,7 @@ describe('anchorer recovery behind an RPC that limits eth_getLogs ranges', funct
     const rpc = await rangeLimitedRpc(f.chain.rpcUrl);
     const provider = createRpcProvider(f.chain.rpcUrl);
     try {
-      await submitTasks(f.store, 2);
-      await createSealer(f.store, { sealerKey: SEALER_KEY, maxEvents: 1000, maxWaitMs: 0 }).flush();
+      await sealBatches(f.store, { tasks: 2, maxEvents: 1000 });
       const opts = { rpcUrl: rpc.url, contract, privateKey: f.chain.anchorerPrivateKey };
       const crashing = createAnchorer(f.store, {
         ...opts,

@@ -3,10 +3,9 @@ import { MemoryCache } from '../../src/cache/memory';
 import { assertToken, CacheLeaseStore, fencedEventStore } from '../../src/leader';
 import { createAnchorer } from '../../src/proofs/anchorer';
 import { BatchLog } from '../../src/proofs/batch-log';
-import { createSealer } from '../../src/proofs/sealer';
 import { auditAnchorAt } from '../../src/web3/audit-anchor';
 import { createRpcProvider } from '../../src/web3/provider';
-import { deployAnother, openFixture, SEALER_KEY, submitTasks, type Fixture } from './pipeline-fixture';
+import { deployAnother, openFixture, sealBatches, type Fixture } from './pipeline-fixture';
 
 /**
  * A deposed anchorer must stop sending transactions, not only stop writing to the log: the fenced
@@ -18,11 +17,7 @@ describe('anchorer across a leader change', function () {
   let f: Fixture;
   before(async () => {
     f = await openFixture();
-    const sealer = createSealer(f.store, { sealerKey: SEALER_KEY, maxEvents: 2, maxWaitMs: 0 });
-    for (let i = 0; i < 4; i++) {
-      await submitTasks(f.store, 2);
-      await sealer.flush();
-    }
+    await sealBatches(f.store, { batches: 4, tasks: 2 });
   });
   after(async () => f?.close());
 

@@ -1,9 +1,8 @@
 import { expect } from 'chai';
 import { Wallet } from 'ethers';
 import { createAnchorer, type AnchorerFunds } from '../../src/proofs/anchorer';
-import { createSealer } from '../../src/proofs/sealer';
 import { startCountingProxy } from '../support/counting-rpc-proxy';
-import { deployAnother, openChainFixture, SEALER_KEY, submitTasks, type ChainFixture } from './pipeline-fixture';
+import { deployAnother, openChainFixture, sealBatches, type ChainFixture } from './pipeline-fixture';
 
 /**
  * The anchorer account's balance and the cost of its last anchor, for the low-funds alert
@@ -20,11 +19,7 @@ describe('anchorer funds: balance and last anchor cost', function () {
 
   it('reports the balance read after each anchor and that anchor\'s cost (gas used × effective gas price), with one balance read per anchor and none while idle', async () => {
     const contract = await deployAnother(f.chain);
-    const sealer = createSealer(f.store, { sealerKey: SEALER_KEY, maxEvents: 2, maxWaitMs: 0 });
-    for (let i = 0; i < 2; i++) {
-      await submitTasks(f.store, 2);
-      await sealer.flush();
-    }
+    await sealBatches(f.store, { batches: 2, tasks: 2 });
     const proxy = await startCountingProxy(f.chain.rpcUrl);
     const funds: AnchorerFunds[] = [];
     const hashes: string[] = [];

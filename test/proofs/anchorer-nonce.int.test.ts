@@ -1,10 +1,9 @@
 import { expect } from 'chai';
 import { Wallet } from 'ethers';
 import { createAnchorer } from '../../src/proofs/anchorer';
-import { createSealer } from '../../src/proofs/sealer';
 import { auditAnchorAt } from '../../src/web3/audit-anchor';
 import { startCountingProxy } from '../support/counting-rpc-proxy';
-import { deployAnother, mineUntil, openChainFixture, SEALER_KEY, submitTasks, type ChainFixture } from './pipeline-fixture';
+import { deployAnother, mineUntil, openChainFixture, sealBatches, type ChainFixture } from './pipeline-fixture';
 
 /**
  * The anchorer remembers its next nonce between transactions. Another sender with the same key
@@ -40,14 +39,11 @@ describe('anchorer nonce when another sender shares its key', function () {
 
   it('sends after a pending transaction of the same key instead of over it', async () => {
     const contract = await deployAnother(f.chain);
-    const sealer = createSealer(f.store, { sealerKey: SEALER_KEY, maxEvents: 2, maxWaitMs: 0 });
-    await submitTasks(f.store, 2);
-    await sealer.flush();
+    await sealBatches(f.store, { tasks: 2 });
     const anchorer = createAnchorer(f.store, { rpcUrl: f.chain.rpcUrl, contract, privateKey: f.chain.anchorerPrivateKey });
     expect(await anchorer.tick()).to.be.greaterThan(0);
 
-    await submitTasks(f.store, 2);
-    await sealer.flush();
+    await sealBatches(f.store, { tasks: 2 });
     const other = await tickBesideAnotherSender(anchorer);
     await anchorer.stop();
     expect((await f.provider.getTransactionReceipt(other))?.status, 'the other transaction was mined').to.equal(1);
@@ -56,9 +52,7 @@ describe('anchorer nonce when another sender shares its key', function () {
 
   it('a round that sent nothing leaves no nonce to trust later: the next send reads the pending count again (was: sent on the nonce of that earlier round, over a transaction of the key sent meanwhile)', async () => {
     const contract = await deployAnother(f.chain);
-    const sealer = createSealer(f.store, { sealerKey: SEALER_KEY, maxEvents: 2, maxWaitMs: 0 });
-    await submitTasks(f.store, 2);
-    await sealer.flush();
+    await sealBatches(f.store, { tasks: 2 });
     const first = createAnchorer(f.store, { rpcUrl: f.chain.rpcUrl, contract, privateKey: f.chain.anchorerPrivateKey });
     expect(await first.tick()).to.be.greaterThan(0);
     await first.stop();
@@ -66,8 +60,7 @@ describe('anchorer nonce when another sender shares its key', function () {
     const anchorer = createAnchorer(f.store, { rpcUrl: f.chain.rpcUrl, contract, privateKey: f.chain.anchorerPrivateKey });
     expect(await anchorer.tick()).to.equal(0);
 
-    await submitTasks(f.store, 2);
-    await sealer.flush();
+    await sealBatches(f.store, { tasks: 2 });
     let other: string;
     try {
       other = await tickBesideAnotherSender(anchorer);
@@ -80,9 +73,7 @@ describe('anchorer nonce when another sender shares its key', function () {
 
   it('an idle background anchorer reads the chain every idleChainCheckMs, not every poll (was: two eth_calls every 200 ms, over 800,000 a day)', async () => {
     const contract = await deployAnother(f.chain);
-    const sealer = createSealer(f.store, { sealerKey: SEALER_KEY, maxEvents: 2, maxWaitMs: 0 });
-    await submitTasks(f.store, 2);
-    await sealer.flush();
+    await sealBatches(f.store, { tasks: 2 });
     const first = createAnchorer(f.store, { rpcUrl: f.chain.rpcUrl, contract, privateKey: f.chain.anchorerPrivateKey });
     expect(await first.tick()).to.be.greaterThan(0);
     await first.stop();
@@ -106,8 +97,7 @@ describe('anchorer nonce when another sender shares its key', function () {
       // The first round only: the contract checked at first contact, nextBatchId, the newest common batch.
       expect(proxy.count('eth_call')).to.equal(3);
       // A batch sealed meanwhile is anchored at the next poll, idle check or not.
-      await submitTasks(f.store, 2);
-      await sealer.flush();
+      await sealBatches(f.store, { tasks: 2 });
       const sealed = (await f.store.readStream('auditbatch-log')).length;
       while (Number(await auditAnchorAt(contract, f.provider).nextBatchId()) < sealed) await new Promise((r) => setTimeout(r, 20));
     } finally {
@@ -118,11 +108,7 @@ describe('anchorer nonce when another sender shares its key', function () {
 
   it('reads the pending count once per send, and looks for the contract\'s code once per chain, not on every refresh', async () => {
     const contract = await deployAnother(f.chain);
-    const sealer = createSealer(f.store, { sealerKey: SEALER_KEY, maxEvents: 2, maxWaitMs: 0 });
-    for (let i = 0; i < 2; i++) {
-      await submitTasks(f.store, 2);
-      await sealer.flush();
-    }
+    await sealBatches(f.store, { batches: 2, tasks: 2 });
     const proxy = await startCountingProxy(f.chain.rpcUrl);
     const anchorer = createAnchorer(f.store, { rpcUrl: proxy.url, contract, privateKey: f.chain.anchorerPrivateKey, targetMaxAgeMs: 0 });
     try {

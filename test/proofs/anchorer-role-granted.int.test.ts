@@ -1,9 +1,8 @@
 import { expect } from 'chai';
 import { Wallet } from 'ethers';
 import { createAnchorer } from '../../src/proofs/anchorer';
-import { createSealer } from '../../src/proofs/sealer';
 import { auditAnchorAt } from '../../src/web3/audit-anchor';
-import { deployAnother, openChainFixture, SEALER_KEY, submitTasks, type ChainFixture } from './pipeline-fixture';
+import { deployAnother, openChainFixture, sealBatches, type ChainFixture } from './pipeline-fixture';
 
 /**
  * An anchorer whose key lacks AuditAnchor's anchorer role reports CONFIG_INVALID each round
@@ -19,8 +18,7 @@ describe('anchorer whose key is granted the anchorer role while it runs', functi
 
   it('reports CONFIG_INVALID until the role is granted, then anchors without a restart', async () => {
     const contract = await deployAnother(f.chain);
-    await submitTasks(f.store, 2);
-    expect(await createSealer(f.store, { sealerKey: SEALER_KEY, maxEvents: 2, maxWaitMs: 0 }).flush()).to.not.equal(undefined);
+    await sealBatches(f.store, { tasks: 2 });
     // Hardhat's account #1: funded, not granted ANCHORER_ROLE on this contract yet.
     const key = '0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d';
     const codes: string[] = [];

@@ -1,10 +1,9 @@
 import { expect } from 'chai';
 import { Wallet } from 'ethers';
 import { createAnchorer } from '../../src/proofs/anchorer';
-import { createSealer } from '../../src/proofs/sealer';
 import { countedErrorCode } from '../../src/metrics/error-code';
 import { startCountingProxy, type CountingRpcProxy } from '../support/counting-rpc-proxy';
-import { deployAnother, openChainFixture, SEALER_KEY, submitTasks, type ChainFixture } from './pipeline-fixture';
+import { deployAnother, openChainFixture, sealBatches, type ChainFixture } from './pipeline-fixture';
 
 /**
  * A drain (SIGTERM, a term that ended) stops the anchorer while it waits on the chain: what it
@@ -26,8 +25,7 @@ describe('anchorer stopped while it waits on the chain', function () {
   for (const when of ['waiting for an earlier pending transaction of the account', 'waiting for its own anchor to be mined'] as const) {
     it(`${when}: logs what it left, reports no error (was: INTERNAL)`, async () => {
       const contract = await deployAnother(f.chain);
-      await submitTasks(f.store, 3);
-      await createSealer(f.store, { sealerKey: SEALER_KEY, maxEvents: 3, maxWaitMs: 0 }).flush();
+      await sealBatches(f.store, { tasks: 3 });
       const proxy = await startCountingProxy(f.chain.rpcUrl);
       const errors: unknown[] = [];
       const lines: string[] = [];

@@ -2,9 +2,8 @@ import { expect } from 'chai';
 import { Transaction } from 'ethers';
 import { createAnchorer } from '../../src/proofs/anchorer';
 import { BATCH_STREAM } from '../../src/proofs/audit-streams';
-import { createSealer } from '../../src/proofs/sealer';
 import { auditAnchorAt } from '../../src/web3/audit-anchor';
-import { deployAnother, mineUntil, openChainFixture, SEALER_KEY, submitTasks, type ChainFixture } from './pipeline-fixture';
+import { deployAnother, mineUntil, openChainFixture, sealBatches, type ChainFixture } from './pipeline-fixture';
 
 /**
  * A reorg deeper than the confirmations puts the lost anchors' transactions back in the mempool
@@ -28,11 +27,7 @@ describe('anchorer after ANCHORS_LOST with a lost anchor back in the mempool', f
    */
   async function lostAnchors(pollIntervalMs: number) {
     const contract = await deployAnother(f.chain);
-    const sealer = createSealer(f.store, { sealerKey: SEALER_KEY, maxEvents: 3, maxWaitMs: 0 });
-    for (let i = 0; i < 2; i++) {
-      await submitTasks(f.store, 3);
-      expect(await sealer.flush()).to.not.equal(undefined);
-    }
+    await sealBatches(f.store, { batches: 2, tasks: 3 });
     const sealed = (await f.store.readStream(BATCH_STREAM)).length;
     const errors: unknown[] = [];
     const hashes: string[] = [];

@@ -3,11 +3,10 @@ import { ContractFactory, Wallet } from 'ethers';
 import singleStepAdmin from '../fixtures/AuditAnchor.single-step-admin.artifact.json';
 import { createAnchorer, type AnchorerOptions } from '../../src/proofs/anchorer';
 import { BATCH_STREAM } from '../../src/proofs/audit-streams';
-import { createSealer } from '../../src/proofs/sealer';
 import { auditAnchorAt } from '../../src/web3/audit-anchor';
 import { deployDemoToken } from '../../src/web3/sample-contracts';
 import { startCountingProxy } from '../support/counting-rpc-proxy';
-import { deployAnother, openChainFixture, SEALER_KEY, submitTasks, type ChainFixture } from './pipeline-fixture';
+import { deployAnother, openChainFixture, sealBatches, type ChainFixture } from './pipeline-fixture';
 
 /**
  * The chain is not always what the anchor stream says it is: a reorg deeper than the
@@ -26,11 +25,7 @@ describe('anchorer when the chain forgets or contradicts what was anchored', fun
   /** A fresh contract and `batches` more sealed batches of 3 events. */
   async function setup(batches: number): Promise<{ contract: string; opts: AnchorerOptions; errors: unknown[] }> {
     const contract = await deployAnother(f.chain);
-    const sealer = createSealer(f.store, { sealerKey: SEALER_KEY, maxEvents: 3, maxWaitMs: 0 });
-    for (let i = 0; i < batches; i++) {
-      await submitTasks(f.store, 3);
-      expect(await sealer.flush()).to.not.equal(undefined);
-    }
+    await sealBatches(f.store, { batches, tasks: 3 });
     const errors: unknown[] = [];
     return { contract, errors, opts: { rpcUrl: f.chain.rpcUrl, contract, privateKey: f.chain.anchorerPrivateKey, onError: (e) => errors.push(e) } };
   }
@@ -74,8 +69,7 @@ describe('anchorer when the chain forgets or contradicts what was anchored', fun
       await (await writer.anchor(id, firstSeq, sealed[id].lastSeq, `0x${'77'.repeat(32)}`)).wait();
       firstSeq = sealed[id].lastSeq + 1;
     }
-    await submitTasks(f.store, 3);
-    await createSealer(f.store, { sealerKey: SEALER_KEY, maxEvents: 3, maxWaitMs: 0 }).flush();
+    await sealBatches(f.store, { tasks: 3 });
 
     let err: { code?: string; details?: Record<string, unknown> } | undefined;
     await anchorer.tick().catch((e) => (err = e));
@@ -192,8 +186,7 @@ describe('anchorer when the chain forgets or contradicts what was anchored', fun
       expect(await term1.tick()).to.equal((await f.store.readStream(BATCH_STREAM)).length);
       expect(term1.startedOn()).to.equal(31337);
       await term1.stop();
-      await submitTasks(f.store, 3);
-      expect(await createSealer(f.store, { sealerKey: SEALER_KEY, maxEvents: 3, maxWaitMs: 0 }).flush()).to.not.equal(undefined);
+      await sealBatches(f.store, { tasks: 3 });
       // The URL reaches a node of another chain, and the term ends (a lease renewal that failed): the next term begins there.
       proxy.serveChainId(1);
       term2 = createAnchorer(f.store, { ...opts, rpcUrl: proxy.url, firstChain });
@@ -267,8 +260,7 @@ describe('anchorer when the chain forgets or contradicts what was anchored', fun
     });
     try {
       expect(await anchorer.tick()).to.equal((await f.store.readStream(BATCH_STREAM)).length);
-      await submitTasks(f.store, 3);
-      expect(await createSealer(f.store, { sealerKey: SEALER_KEY, maxEvents: 3, maxWaitMs: 0 }).flush()).to.not.equal(undefined);
+      await sealBatches(f.store, { tasks: 3 });
       await f.provider.send('evm_setAutomine', [false]);
       failOnce = true;
       await anchorer.tick().then(() => expect.fail('the fault did not fire'), (e: Error) => expect(e.message).to.equal('connection lost after the send'));

@@ -10,7 +10,7 @@ import { createSealer } from '../../src/proofs/sealer';
 import { auditAnchorAt } from '../../src/web3/audit-anchor';
 import { startLocalChain, type LocalChain } from '../../src/web3/local-chain';
 import { createRpcProvider } from '../../src/web3/provider';
-import { deployAnother, openFixture, queries, SEALER_KEY, submitTasks, type Fixture } from './pipeline-fixture';
+import { deployAnother, openFixture, queries, sealBatches, SEALER_KEY, submitTasks, type Fixture } from './pipeline-fixture';
 
 /** A TCP relay whose upstream can be switched: the same RPC URL, another node behind it. */
 async function switchableRelay(first: URL): Promise<{ url: string; point(to: URL): void; close(): Promise<void> }> {
@@ -199,8 +199,7 @@ describe('anchorer and proofs across a chain restarted with a new genesis', func
     const relay = await switchableRelay(new URL(f.chain.rpcUrl));
     const first = createRpcProvider(f.chain.rpcUrl);
     const second = createRpcProvider(after_.rpcUrl);
-    await submitTasks(f.store, 2);
-    await createSealer(f.store, { sealerKey: SEALER_KEY, maxEvents: 1000, maxWaitMs: 0 }).flush();
+    await sealBatches(f.store, { tasks: 2, maxEvents: 1000 });
     let failOnce = true;
     const anchorer = createAnchorer(f.store, {
       rpcUrl: relay.url,

@@ -6,7 +6,7 @@ import { BATCH_STREAM } from '../../src/proofs/audit-streams';
 import { createSealer } from '../../src/proofs/sealer';
 import { auditAnchorAt } from '../../src/web3/audit-anchor';
 import { createRpcProvider } from '../../src/web3/provider';
-import { deployAnother, openFixture, SEALER_KEY, submitTasks, type Fixture } from './pipeline-fixture';
+import { deployAnother, openFixture, sealBatches, SEALER_KEY, submitTasks, type Fixture } from './pipeline-fixture';
 
 class Crash extends Error {}
 
@@ -113,8 +113,7 @@ describe('sealer and anchorer killed at random points', function () {
 
   it('a funded key without the anchorer role is told so by the error\'s name, as CONFIG_INVALID naming ANCHORER_PRIVATE_KEY and what to do (was: "unknown custom error" and raw data; then a bare Error, counted INTERNAL)', async () => {
     const contract = await deployAnother(f.chain);
-    await submitTasks(f.store, 1);
-    await createSealer(f.store, { sealerKey: SEALER_KEY, maxEvents: 1000, maxWaitMs: 0 }).flush();
+    await sealBatches(f.store, { tasks: 1, maxEvents: 1000 });
     // Hardhat's account #1: funded, never granted ANCHORER_ROLE on this contract.
     const anchorer = createAnchorer(f.store, { rpcUrl: f.chain.rpcUrl, contract, privateKey: '0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d' });
     let err: (Error & { code?: string; details?: Record<string, unknown> }) | undefined;

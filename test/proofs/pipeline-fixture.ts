@@ -1,13 +1,15 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { expect } from 'chai';
 import { Wallet, type JsonRpcProvider } from 'ethers';
 import { createEvent, type RecordedEvent } from '../../src/core/envelope';
 import { newId } from '../../src/core/ids';
 import type { Hex } from '../../src/core/hex';
 import { openSqlEventStore, type SqlEventStore } from '../../src/eventstore/sql';
-import { BatchLog } from '../../src/proofs/batch-log';
+import { BatchLog, type SealedBatch } from '../../src/proofs/batch-log';
 import type { ProofQueryDependencies } from '../../src/proofs/batches';
+import { createSealer } from '../../src/proofs/sealer';
 import { startLocalChain, type LocalChain } from '../../src/web3/local-chain';
 import { deployAuditAnchor } from '../../src/web3/audit-anchor';
 import { createRpcProvider } from '../../src/web3/provider';
@@ -81,6 +83,34 @@ export async function submitTasks(store: SqlEventStore, n: number): Promise<Reco
     out.push(...(await store.append(stream, [e], { expectedRevision: 'no_stream' })).events);
   }
   return out;
+}
+
+export type SealBatchesParameters = {
+  /** How many batches (default 1). */
+  batches?: number;
+  /** Tasks submitted before each batch is sealed. */
+  tasks: number;
+  /** The sealer's BATCH_MAX_EVENTS (default `tasks`); 1000 seals everything unsealed in one batch. */
+  maxEvents?: number;
+};
+
+/**
+ * Seal `batches` more batches, submitting `tasks` tasks before each: one sealer (SEALER_KEY),
+ * flushed once a batch. A batch holds the next `maxEvents` unsealed events of the log, oldest
+ * first, so the bookkeeping events of earlier seals and anchors can fill it before the tasks.
+ * Fails the test if a flush seals nothing. The batches sealed.
+ * @example const contract = await deployAnother(f.chain); await sealBatches(f.store, { batches: 2, tasks: 2 });
+ */
+export async function sealBatches(store: SqlEventStore, { batches = 1, tasks, maxEvents = tasks }: SealBatchesParameters): Promise<SealedBatch[]> {
+  const sealer = createSealer(store, { sealerKey: SEALER_KEY, maxEvents, maxWaitMs: 0 });
+  const sealed: SealedBatch[] = [];
+  for (let i = 0; i < batches; i++) {
+    await submitTasks(store, tasks);
+    const batch = await sealer.flush();
+    expect(batch, `sealBatches: batch ${i + 1} of ${batches} sealed nothing`).to.not.equal(undefined);
+    sealed.push(batch!);
+  }
+  return sealed;
 }
 
 /** A second, fresh AuditAnchor on the same chain (a new deployment to anchor onto). */

@@ -2,8 +2,7 @@ import { expect } from 'chai';
 import { CacheLeaseStore, type LeaseStore } from '../../src/leader';
 import { MemoryCache } from '../../src/cache/memory';
 import { startAuditPipeline } from '../../src/proofs/pipeline';
-import { createSealer } from '../../src/proofs/sealer';
-import { deployAnother, openChainFixture, SEALER_KEY, submitTasks, type ChainFixture } from './pipeline-fixture';
+import { deployAnother, openChainFixture, sealBatches, type ChainFixture } from './pipeline-fixture';
 
 /**
  * openmcp_anchorer_balance_wei reads AuditPipeline.funds(): the balance the leader's anchorer read
@@ -20,8 +19,7 @@ describe('audit pipeline: the anchorer funds it serves across leadership', funct
 
   it('serves the balance once its elected anchorer anchored, and none once its term ended', async () => {
     const contract = await deployAnother(f.chain);
-    await submitTasks(f.store, 2);
-    await createSealer(f.store, { sealerKey: SEALER_KEY, maxEvents: 2, maxWaitMs: 0 }).flush();
+    await sealBatches(f.store, { tasks: 2 });
     const memory = new CacheLeaseStore(new MemoryCache());
     let lost = false;
     // Another process takes the lease: this one's renewals are refused from then on.
