@@ -41,7 +41,28 @@ export const BatchAnchored = defineEvent(
   'The anchorer recorded the batch root on chain: AuditAnchor.anchor() was mined and confirmed.',
 );
 
-export const proofEvents = [BatchSealed, BatchAnchored];
+export const BatchReanchored = defineEvent(
+  'BatchReanchored',
+  1,
+  z.strictObject({
+    batchId: safeInt,
+    firstSeq: safeInt,
+    lastSeq: safeInt,
+    root: hex32,
+    chainId: safeInt,
+    contract: address,
+    txHash: digest.txHash,
+    blockNumber: safeInt,
+    gasUsed: safeInt,
+    /** The anchor this one replaces, as the batch's BatchAnchored (or previous BatchReanchored) named it. */
+    replacesTxHash: digest.txHash,
+    replacesBlockNumber: safeInt,
+  }),
+  'The chain lost the anchor of batch batchId that the log recorded (a reorg deeper than CHAIN_CONFIRMATIONS, a node that lost its state: ANCHORS_LOST) and the same root is anchored again on the same contract: AuditAnchor.anchor() in transaction txHash, block blockNumber, mined and confirmed. From this event on it is the batch\'s anchor (proofs and GET /v1/batches name it); the BatchAnchored (or earlier BatchReanchored) naming replacesTxHash in replacesBlockNumber stays in the log as written. Appended to the stream auditreanchor-<the anchor stream\'s suffix>, one event per re-anchoring, in order.',
+);
+
+export const proofEvents = [BatchSealed, BatchAnchored, BatchReanchored];
 
 export type BatchSealedData = z.infer<typeof BatchSealed.schema>;
 export type BatchAnchoredData = z.infer<typeof BatchAnchored.schema>;
+export type BatchReanchoredData = z.infer<typeof BatchReanchored.schema>;

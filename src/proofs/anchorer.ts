@@ -12,6 +12,7 @@ import { createRpcProvider } from '../web3/provider';
 import { ANCHORER_ACTOR, AUDIT_TENANT, anchorStreamName, type AnchorTarget } from './audit-streams';
 import { BatchLog, type AnchorRecord, type SealedBatch } from './batch-log';
 import { AnchorContractMissingError, AnchorDelayedError, AnchorerNoFundsError, AnchorMismatchError, AnchorsLostError } from './errors';
+import { recordReanchor } from './record-reanchor';
 import { shortOfConfirmations } from './short-of-confirmations';
 import { chainChangedError, chainMovedError, wrongChainError } from './wrong-chain';
 import { chainRpcProblem, rpcRefusal } from './chain-rpc-problem';
@@ -233,6 +234,20 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
     } catch (err) {
       // Another anchorer recorded it first: the record exists, which is all we need.
       if (!(err instanceof WrongExpectedRevisionError)) throw err;
+      // Unless it names another anchor than this one, which the chain holds now: the contract takes
+      // a batch id once, so the recorded one was lost (ANCHORS_LOST) and this is its anchor again.
+      await reanchored(stream, data);
+    }
+  }
+
+  /** Record `data` as its batch's current anchor if the log names another (recordReanchor), and say so. */
+  async function reanchored(stream: string, data: BatchAnchoredData): Promise<void> {
+    relost?.ids.delete(data.batchId);
+    const written = await recordReanchor(store, log, { anchorStream: stream, anchor: data });
+    if (written) {
+      opts.log?.(
+        `anchorer: batch ${data.batchId} is anchored again by transaction ${data.txHash} in block ${data.blockNumber} (BatchReanchored): the chain lost transaction ${written.replacesTxHash} of block ${written.replacesBlockNumber}, which its BatchAnchored names; proofs name the new one`,
+      );
     }
   }
 
@@ -250,6 +265,11 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
 
   /** Rebuild BatchAnchored for a batch the chain has but the log lacks, from the contract's event. */
   async function recover(b: SealedBatch): Promise<void> {
+    await record(b, await anchorOnChain(b));
+  }
+
+  /** The transaction (and its block) whose BatchAnchored log on the contract anchors `b` now. */
+  async function anchorOnChain(b: SealedBatch): Promise<Pick<TransactionReceipt, 'hash' | 'blockNumber' | 'gasUsed'>> {
     // The block is found from the anchoring time: a log query over the whole chain is refused
     // by public RPCs (block range or result limits) once the chain is long.
     const blocks = await blocksAtTimestamp(provider, await assertChainAgrees(b));
@@ -257,7 +277,33 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
     const l = logs[0];
     if (!l) throw new AnchorMismatchError(b.batchId, 'anchored on chain but its BatchAnchored log was not found');
     const receipt = await provider.getTransactionReceipt(l.transactionHash);
-    await record(b, { hash: l.transactionHash, blockNumber: l.blockNumber, gasUsed: receipt?.gasUsed ?? 0n });
+    return { hash: l.transactionHash, blockNumber: l.blockNumber, gasUsed: receipt?.gasUsed ?? 0n };
+  }
+
+  /**
+   * Batches whose recorded anchor the chain lost (ANCHORS_LOST) and that are on chain again but not
+   * sent by this round (a lost anchor a reorg put back in the mempool, mined in another block, or
+   * one another anchorer sent): their anchor on chain is looked up once CHAIN_CONFIRMATIONS deep,
+   * and recorded (BatchReanchored) when it is not the recorded one. Those this process sends again
+   * are recorded from their receipt (record()).
+   */
+  let relost: { stream: string; ids: Set<number> } | undefined;
+
+  /** Look up the anchor on chain of each lost batch below `deepNext` (confirmed on chain) and record it if it moved. */
+  async function relocate(stream: string, sealed: readonly SealedBatch[], deepNext: number): Promise<void> {
+    if (relost?.stream !== stream) return;
+    const t = await target();
+    for (const id of [...relost.ids].sort((x, y) => x - y)) {
+      if (id >= deepNext || id >= sealed.length) continue;
+      const b = sealed[id];
+      const r = await anchorOnChain(b);
+      const data: BatchAnchoredData = {
+        batchId: b.batchId, firstSeq: b.firstSeq, lastSeq: b.lastSeq, root: b.root, chainId: t.chainId, contract: t.contract,
+        txHash: r.hash.toLowerCase(), blockNumber: r.blockNumber, gasUsed: Number(r.gasUsed),
+      };
+      await reanchored(stream, data);
+    }
+    if (relost.ids.size === 0) relost = undefined;
   }
 
   async function waitForPendingTransactions(): Promise<void> {
@@ -452,7 +498,7 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
   async function tick(idle = false): Promise<number> {
     // Before any chain call: a process without the key (not running the anchorer role) anchors nothing.
     signer();
-    if (idle && !inFlight && resolvedTarget && performance.now() - chainReadAt < (opts.idleChainCheckMs ?? 30_000)) {
+    if (idle && !inFlight && !relost && resolvedTarget && performance.now() - chainReadAt < (opts.idleChainCheckMs ?? 30_000)) {
       const recorded = (await log.anchorRecords(anchorStreamName(resolvedTarget))).length;
       if (recorded >= (await log.sealedBatches()).length) return 0;
     }
@@ -480,12 +526,18 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
       // a new genesis (and the contract redeployed at the same address) is a new deployment: its
       // own stream, every batch anchored again. Same genesis: a reorg deeper than the
       // confirmations or a node that lost its state; the roots are still ours, so send them again
-      // (the existing records keep their old txHash). Either way our cached nonce is stale.
+      // (each one's new anchor is recorded as BatchReanchored). Either way our cached nonce is stale.
       nonce = undefined;
       resolvedTarget = undefined;
       stream = anchorStreamName(await target());
       logNext = (await log.anchorRecords(stream)).length;
       if (chainNext < logNext) {
+        // Their records name transactions the chain no longer has in those blocks: each batch's
+        // anchor on chain once it is there again is recorded (BatchReanchored), sent by this
+        // process or not. Kept across rounds of this process only (a restart meanwhile: docs/proofs.md §6).
+        const ids = relost?.stream === stream ? relost.ids : new Set<number>();
+        for (let id = chainNext; id < logNext; id++) ids.add(id);
+        relost = { stream, ids };
         // A reorg puts the lost anchors' transactions back in the mempool: one mined now anchors
         // its batch, so the chain is read again once none is pending (sent from the count read
         // before, the next anchor reverted AuditAnchorBatchOutOfOrder).
@@ -523,6 +575,8 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
       return resumed;
     }
     shallow = undefined;
+    // Lost batches back on chain, not by a send of this round: their anchor now recorded.
+    if (relost?.stream === stream) await relocate(stream, sealed, Math.min(chainNext, (await confirmedNextBatchId(chainNext)).next));
     let anchored = resumed;
     // A stopped anchorer (a term that ended) sends nothing more, even in the middle of a backlog.
     for (let id = chainNext; id < sealed.length && !stopped; id++) {
