@@ -289,6 +289,31 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
    */
   let relost: { stream: string; ids: Set<number> } | undefined;
 
+  /** Whether this anchorer (this run, this leader term) has checked the newest records against the chain. */
+  let recordsChecked = false;
+
+  /**
+   * Once per anchorer: batches whose current record names a transaction the chain does not hold in
+   * that block are added to `relost`, newest first, down to the first record the chain agrees with.
+   * A chain loses anchors newest first (a reorg, a node restored from a snapshot), so this finds
+   * what an earlier run that sent lost batches again stopped before recording (a crash after the
+   * send, a term that ended). One receipt read when the newest record holds, as it mostly does.
+   */
+  async function checkNewestRecords(stream: string, sealed: readonly SealedBatch[], common: number): Promise<void> {
+    const current = await log.currentAnchors(stream);
+    for (let id = common - 1; id >= 0; id--) {
+      const a = current[id];
+      const receipt = await provider.getTransactionReceipt(a.txHash);
+      if (receipt && receipt.blockNumber === a.blockNumber && receipt.status === 1) break;
+      // Not found by hash (a node that keeps no index of old transactions): the contract's log says.
+      const onChain = await anchorOnChain(sealed[id]);
+      if (onChain.hash.toLowerCase() === a.txHash && onChain.blockNumber === a.blockNumber) break;
+      if (relost?.stream !== stream) relost = { stream, ids: new Set() };
+      relost.ids.add(id);
+    }
+    recordsChecked = true;
+  }
+
   /** Look up the anchor on chain of each lost batch below `deepNext` (confirmed on chain) and record it if it moved. */
   async function relocate(stream: string, sealed: readonly SealedBatch[], deepNext: number): Promise<void> {
     if (relost?.stream !== stream) return;
@@ -575,6 +600,7 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
       return resumed;
     }
     shallow = undefined;
+    if (!recordsChecked && common > 0) await checkNewestRecords(stream, sealed, common);
     // Lost batches back on chain, not by a send of this round: their anchor now recorded.
     if (relost?.stream === stream) await relocate(stream, sealed, Math.min(chainNext, (await confirmedNextBatchId(chainNext)).next));
     let anchored = resumed;

@@ -110,6 +110,38 @@ describe('anchorer when the chain forgets or contradicts what was anchored', fun
     }
   });
 
+  it('a restart between anchoring a lost batch again and recording it still records it (BatchReanchored), at the next start\'s first round (was: its BatchAnchored kept naming the lost transaction for good)', async () => {
+    const { contract, opts } = await setup(3);
+    const snapshot = await f.provider.send('evm_snapshot', []);
+    const first = createAnchorer(f.store, opts);
+    const sealed = (await f.store.readStream(BATCH_STREAM)).length;
+    expect(await first.tick()).to.equal(sealed);
+    await first.stop();
+    await f.provider.send('evm_revert', [snapshot]);
+    await f.provider.send('hardhat_mine', ['0x5']);
+    // The run that anchors the lost batches again stops after the first is mined, before recording it.
+    const crashing = createAnchorer(f.store, {
+      ...opts,
+      faults: (point) => {
+        if (point === 'after-confirm') throw new Error('crash after the re-anchor was mined');
+      },
+    });
+    await crashing.tick().then(() => expect.fail('the fault did not fire'), (e: Error) => expect(e.message).to.equal('crash after the re-anchor was mined'));
+    await crashing.stop();
+    const next = createAnchorer(f.store, opts);
+    try {
+      expect(await next.tick()).to.equal(sealed - 1);
+      await chainMatchesLog(contract);
+      const q = queries(f.store, () => next.anchorStream());
+      for (const b of await listBatches(q)) {
+        const r = await f.provider.getTransactionReceipt(b.anchor!.txHash);
+        expect(r?.blockNumber, `batch ${b.id}`).to.equal(b.anchor!.blockNumber);
+      }
+    } finally {
+      await next.stop();
+    }
+  });
+
   it('refuses to anchor on top of roots it did not anchor (ANCHOR_MISMATCH, expected and chain root named)', async () => {
     const { contract, opts } = await setup(1);
     const snapshot = await f.provider.send('evm_snapshot', []);
