@@ -12,6 +12,7 @@ import { createRpcProvider } from '../web3/provider';
 import { ANCHORER_ACTOR, AUDIT_TENANT, anchorStreamName, type AnchorTarget } from './audit-streams';
 import { BatchLog, type AnchorRecord, type SealedBatch } from './batch-log';
 import { AnchorContractMissingError, AnchorDelayedError, AnchorerNoFundsError, AnchorMismatchError, AnchorsLostError } from './errors';
+import { lastAnchorSent, recordAnchorSent } from './anchor-sent';
 import { recordReanchor } from './record-reanchor';
 import { shortOfConfirmations } from './short-of-confirmations';
 import { chainChangedError, chainMovedError, wrongChainError } from './wrong-chain';
@@ -382,6 +383,43 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
     await seeThrough(inFlight);
   }
 
+  /**
+   * BatchAnchorSent for `f`'s latest send (replacing `replaces`): the next run or leader takes it on
+   * (takeOn). Written for a late transaction, a stop while waiting for one, and every send again,
+   * not for every anchor: most are mined within txTimeoutMs, and one event more per batch would
+   * seal the audit's own bookkeeping for ever with BATCH_MAX_EVENTS=3.
+   */
+  async function recordSent(f: InFlight, replaces?: string): Promise<void> {
+    const t = await target();
+    const fees = 'gasPrice' in f.fees ? { gasPrice: String(f.fees.gasPrice) } : { maxFeePerGas: String(f.fees.maxFeePerGas), maxPriorityFeePerGas: String(f.fees.maxPriorityFeePerGas) };
+    await recordAnchorSent(store, f.stream, {
+      batchId: f.b.batchId, firstSeq: f.b.firstSeq, lastSeq: f.b.lastSeq, root: f.b.root, chainId: t.chainId, contract: t.contract,
+      account: signer().address.toLowerCase(), nonce: f.n, txHash: f.last.hash.toLowerCase(), ...fees,
+      ...(replaces ? { replacesTxHash: replaces.toLowerCase() } : {}),
+    });
+    f.recorded = true;
+  }
+
+  /**
+   * The anchor transaction an earlier run or leader term recorded as on the way (BatchAnchorSent)
+   * and that is still pending on its nonce, as this run's own: waited for, and sent again with
+   * higher fees while it stays stuck (before, only waited for: a fee spike held it, and every anchor
+   * after it, as long as it lasted). Not one of another account (a rotated key), of a batch already
+   * recorded, on a nonce already used, or one the node no longer knows (its nonce is free: the
+   * round sends the batch anew).
+   */
+  async function takeOn(stream: string): Promise<InFlight | undefined> {
+    const sent = await lastAnchorSent(store, stream);
+    if (!sent || sent.account !== signer().address.toLowerCase()) return undefined;
+    const [sealed, recorded] = await Promise.all([log.sealedBatches(), log.anchorRecords(stream)]);
+    const b = sealed[sent.batchId];
+    if (!b || b.root !== sent.root || sent.batchId < recorded.length) return undefined;
+    const [latest, tx] = await Promise.all([provider.getTransactionCount(signer().address, 'latest'), provider.getTransaction(sent.txHash)]);
+    if (latest > sent.nonce || !tx) return undefined;
+    opts.log?.(`anchorer: taking on anchor(${b.batchId}) transaction ${sent.txHash} on nonce ${sent.nonce}, sent by an earlier run and not mined yet (BatchAnchorSent): waited for, and sent again with higher fees while it stays stuck`);
+    return { b, n: sent.nonce, last: tx, fees: feesOf(tx), settled: false, stream, recorded: true };
+  }
+
   /** Wait for `f` (sending it again as mined() does) and record its batch; `f` is kept for the next round unless its outcome is known. */
   async function seeThrough(f: InFlight): Promise<void> {
     let receipt: TransactionReceipt;
@@ -432,6 +470,8 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
         // A stopped anchorer (shutdown, a term that ended) waits no more: the transaction is on its
         // way, and the next run finds it (pending, or on chain once CHAIN_CONFIRMATIONS deep).
         const receipt = (await Promise.race([last.wait(confirmations, opts.txTimeoutMs ?? 180_000), stopSignal])) as TransactionReceipt | null | typeof STOPPED;
+        // Recorded for the next run or leader, which takes it on (the stop may be a term that ended).
+        if (receipt === STOPPED && !f.recorded) await recordSent(f).catch(() => undefined);
         if (receipt === STOPPED) throw new AnchorerStoppedError(`anchor(${b.batchId}) transaction ${last.hash} ${confirmations === 1 ? 'not mined yet' : `not ${confirmations} blocks deep yet`}; stopped: the next run finds it`);
         if (!receipt || receipt.status !== 1) throw settled(new Error(`anchor(${b.batchId}) transaction ${last.hash} failed`));
         return receipt;
@@ -446,6 +486,8 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
         if (isError(err, 'CALL_EXCEPTION') && !rpcRefusal(err)) throw settled(new Error(`anchor(${b.batchId}) transaction ${last.hash} reverted on chain (another anchorer sent the batch first, or the role was revoked)`, { cause: err }));
         if (!isError(err, 'TIMEOUT')) throw err;
       }
+      // Late: recorded, so that a restart or a new leader takes it on rather than only waiting for it.
+      if (!f.recorded) await recordSent(f);
       // A stopped anchorer sends nothing more; what it sent is found on chain by the next one.
       if (stopped) throw new AnchorerStoppedError(`anchor(${b.batchId}) transaction ${last.hash} not mined yet; stopped before sending it again`);
       const [known, market, latest] = await Promise.all([provider.getTransaction(last.hash), provider.getFeeData(), provider.getTransactionCount(signer().address, 'latest')]);
@@ -482,9 +524,12 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
       }
       await opts.beforeSend?.();
       fees = raised;
+      /** The send this one replaced, once it is sent: recorded below, outside the send's own error handling. */
+      let resent: string | undefined;
       try {
         last = (await contract.anchor(b.batchId, b.firstSeq, b.lastSeq, b.root, { nonce: n, ...fees })) as TransactionResponse;
         // What the next round resumes from, should this one fail: the send on the nonce, and the fees the next raise must clear.
+        resent = f.last.hash;
         Object.assign(f, { last, fees });
         opts.onError?.(new AnchorDelayedError(b.batchId, `anchor(${b.batchId}) transaction not mined within ${waitMs} ms: sent again on nonce ${n} as ${last.hash} ${known ? 'with higher fees' : 'as the node no longer knows it'} (${describeFees(fees)})`));
       } catch (err) {
@@ -499,6 +544,7 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
           throw refused;
         }
       }
+      if (resent) await recordSent(f, resent);
     }
   }
 
@@ -535,6 +581,8 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
     // Not on a chain restarted with a new genesis since (a dev chain, a reset testnet): the
     // transaction is not there, and sending it again there would revert every round.
     if (inFlight && anchorStreamName(await target(0)) !== inFlight.stream) inFlight = undefined;
+    // A run's first round (and one after a failure, which leaves no counter): an earlier run's late anchor is taken on.
+    if (!inFlight && nonce === undefined) inFlight = await takeOn(anchorStreamName(await target()));
     if (inFlight) {
       await seeThrough(inFlight);
       resumed = 1;
@@ -747,7 +795,7 @@ type Fees = { maxFeePerGas: bigint; maxPriorityFeePerGas: bigint } | { gasPrice:
  * An anchor transaction being seen through: batch `b` on nonce `n`, its last send and that send's
  * fees, sent into anchor stream `stream` (its chain and genesis); `settled` once its outcome is known.
  */
-type InFlight = { b: SealedBatch; n: number; last: TransactionResponse; fees: Fees; settled: boolean; stream: string };
+type InFlight = { b: SealedBatch; n: number; last: TransactionResponse; fees: Fees; settled: boolean; stream: string; recorded?: boolean };
 
 function feesOf(tx: TransactionResponse): Fees {
   return tx.maxFeePerGas != null ? { maxFeePerGas: tx.maxFeePerGas, maxPriorityFeePerGas: tx.maxPriorityFeePerGas ?? 0n } : { gasPrice: tx.gasPrice };

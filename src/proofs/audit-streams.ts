@@ -38,4 +38,13 @@ export function reanchorStreamName(anchorStream: string): string {
   return REANCHOR_STREAM_PREFIX + anchorStream.slice(ANCHOR_STREAM_PREFIX.length);
 }
 
-export const BOOKKEEPING_TYPES: ReadonlySet<string> = new Set(['BatchSealed', 'BatchAnchored', 'BatchReanchored']);
+/** The start of every stream of anchor transactions on the way (BatchAnchorSent). */
+export const ANCHOR_SENT_STREAM_PREFIX = 'auditanchorsent-';
+
+/** BatchAnchorSent events of the deployment of `anchorStream`, in order: the last one is the latest send. */
+export function anchorSentStreamName(anchorStream: string): string {
+  if (!anchorStream.startsWith(ANCHOR_STREAM_PREFIX)) throw new Error(`not an anchor stream: ${anchorStream}`);
+  return ANCHOR_SENT_STREAM_PREFIX + anchorStream.slice(ANCHOR_STREAM_PREFIX.length);
+}
+
+export const BOOKKEEPING_TYPES: ReadonlySet<string> = new Set(['BatchSealed', 'BatchAnchored', 'BatchReanchored', 'BatchAnchorSent']);
