@@ -125,7 +125,10 @@ export const NO_ANCHORER_KEY = 'this process has no anchorer key: it does not ru
  * Crash safety: what is anchored is read from the contract (nextBatchId), never remembered.
  * Batches the chain has but the log lacks (a crash after mining) get their BatchAnchored
  * rebuilt from the contract's BatchAnchored log. A transaction still pending from a previous
- * run is waited out before anything new is sent, so a batch is never sent on two nonces.
+ * run is waited out before anything new is sent, so a batch is never sent on two nonces; one the
+ * previous run recorded as BatchAnchorSent (late, or stopped while waited for) is taken on as this
+ * run's own: waited for and raised while stuck. A batch anchored again after ANCHORS_LOST gets
+ * BatchReanchored naming its anchor now.
  *
  * Without `privateKey` (a process that does not run the anchorer role) it only reads the chain:
  * target() and anchorStream() answer, tick() and start() throw NO_ANCHORER_KEY.
