@@ -41,7 +41,55 @@ export const BatchAnchored = defineEvent(
   'The anchorer recorded the batch root on chain: AuditAnchor.anchor() was mined and confirmed.',
 );
 
-export const proofEvents = [BatchSealed, BatchAnchored];
+export const BatchReanchored = defineEvent(
+  'BatchReanchored',
+  1,
+  z.strictObject({
+    batchId: safeInt,
+    firstSeq: safeInt,
+    lastSeq: safeInt,
+    root: hex32,
+    chainId: safeInt,
+    contract: address,
+    txHash: digest.txHash,
+    blockNumber: safeInt,
+    gasUsed: safeInt,
+    /** The anchor this one replaces, as the batch's BatchAnchored (or previous BatchReanchored) named it. */
+    replacesTxHash: digest.txHash,
+    replacesBlockNumber: safeInt,
+  }),
+  'The chain lost the anchor of batch batchId that the log recorded (a reorg deeper than CHAIN_CONFIRMATIONS, a node that lost its state: ANCHORS_LOST) and the same root is anchored again on the same contract: AuditAnchor.anchor() in transaction txHash, block blockNumber, mined and confirmed. From this event on it is the batch\'s anchor (proofs and GET /v1/batches name it); the BatchAnchored (or earlier BatchReanchored) naming replacesTxHash in replacesBlockNumber stays in the log as written. Appended to the stream auditreanchor-<the anchor stream\'s suffix>, one event per re-anchoring, in order.',
+);
+
+const wei = z.string().regex(/^(0|[1-9][0-9]*)$/);
+
+export const BatchAnchorSent = defineEvent(
+  'BatchAnchorSent',
+  1,
+  z.strictObject({
+    batchId: safeInt,
+    firstSeq: safeInt,
+    lastSeq: safeInt,
+    root: hex32,
+    chainId: safeInt,
+    contract: address,
+    /** The anchorer account that signed it, lowercase. */
+    account: address,
+    nonce: safeInt,
+    txHash: digest.txHash,
+    /** Its fees in wei per gas, decimal: maxFeePerGas and maxPriorityFeePerGas (EIP-1559), or gasPrice. */
+    maxFeePerGas: wei.optional(),
+    maxPriorityFeePerGas: wei.optional(),
+    gasPrice: wei.optional(),
+    /** The send on the same nonce this one replaces (sent again with higher fees, or as the node dropped it). */
+    replacesTxHash: digest.txHash.optional(),
+  }),
+  'The anchorer has an anchor transaction on the way that is not mined yet: AuditAnchor.anchor() of batch batchId sent by account on nonce nonce as txHash with these fees. Recorded when the transaction is late (not mined within the anchorer\'s tx timeout), when the anchorer stops while it waits for it (a drain, a leader term that ended), and at each send of it again (replacesTxHash), so that the next run or leader takes it on as its own: waits for it and sends it again with higher fees while it stays stuck. The stream auditanchorsent-<the anchor stream\'s suffix> holds them in order; the last one is the latest send. BatchAnchored (or BatchReanchored) records the outcome.',
+);
+
+export const proofEvents = [BatchSealed, BatchAnchored, BatchReanchored, BatchAnchorSent];
 
 export type BatchSealedData = z.infer<typeof BatchSealed.schema>;
 export type BatchAnchoredData = z.infer<typeof BatchAnchored.schema>;
+export type BatchReanchoredData = z.infer<typeof BatchReanchored.schema>;
+export type BatchAnchorSentData = z.infer<typeof BatchAnchorSent.schema>;

@@ -22,11 +22,12 @@ type D = Record<string, unknown>;
 /**
  * Sealed and anchored batches, keyed by batch id. The seal and the anchor may sit in different
  * streams (sealer, anchorer) and so arrive in either order under Kafka; each event fills its own
- * fields once, which makes `evolve` order-independent and idempotent.
+ * fields once, which makes `evolve` order-independent and idempotent. A BatchReanchored (the chain
+ * lost the anchor, the batch was anchored again) replaces the anchor it names.
  */
 export const batchesProjection: DocumentProjection<BatchDoc> = {
   name: 'batches',
-  canHandle: (e) => e.type === 'BatchSealed' || e.type === 'BatchAnchored',
+  canHandle: (e) => e.type === 'BatchSealed' || e.type === 'BatchAnchored' || e.type === 'BatchReanchored',
   documentId: (e) => String((e.data as D).batchId),
   evolve(current, e) {
     const d = e.data as D;
@@ -44,7 +45,11 @@ export const batchesProjection: DocumentProjection<BatchDoc> = {
         sealedAt: e.occurredAt,
       };
     }
-    if (doc.txHash !== undefined) return current;
+    // A re-anchoring (after ANCHORS_LOST) replaces the anchor it names, and comes after it in its own
+    // stream; one arriving before the BatchAnchored it replaces is taken, and that BatchAnchored then
+    // ignored below. Replayed, it names an anchor the document no longer has: ignored too.
+    if (e.type === 'BatchReanchored' && doc.txHash !== undefined && doc.txHash !== d.replacesTxHash) return current;
+    if (e.type === 'BatchAnchored' && doc.txHash !== undefined) return current;
     return {
       ...doc,
       chainId: d.chainId === undefined ? undefined : Number(d.chainId),

@@ -12,6 +12,8 @@ import { createRpcProvider } from '../web3/provider';
 import { ANCHORER_ACTOR, AUDIT_TENANT, anchorStreamName, type AnchorTarget } from './audit-streams';
 import { BatchLog, type AnchorRecord, type SealedBatch } from './batch-log';
 import { AnchorContractMissingError, AnchorDelayedError, AnchorerNoFundsError, AnchorMismatchError, AnchorsLostError } from './errors';
+import { lastAnchorSent, recordAnchorSent } from './anchor-sent';
+import { recordReanchor } from './record-reanchor';
 import { shortOfConfirmations } from './short-of-confirmations';
 import { chainChangedError, chainMovedError, wrongChainError } from './wrong-chain';
 import { chainRpcProblem, rpcRefusal } from './chain-rpc-problem';
@@ -123,7 +125,10 @@ export const NO_ANCHORER_KEY = 'this process has no anchorer key: it does not ru
  * Crash safety: what is anchored is read from the contract (nextBatchId), never remembered.
  * Batches the chain has but the log lacks (a crash after mining) get their BatchAnchored
  * rebuilt from the contract's BatchAnchored log. A transaction still pending from a previous
- * run is waited out before anything new is sent, so a batch is never sent on two nonces.
+ * run is waited out before anything new is sent, so a batch is never sent on two nonces; one the
+ * previous run recorded as BatchAnchorSent (late, or stopped while waited for) is taken on as this
+ * run's own: waited for and raised while stuck. A batch anchored again after ANCHORS_LOST gets
+ * BatchReanchored naming its anchor now.
  *
  * Without `privateKey` (a process that does not run the anchorer role) it only reads the chain:
  * target() and anchorStream() answer, tick() and start() throw NO_ANCHORER_KEY.
@@ -233,6 +238,20 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
     } catch (err) {
       // Another anchorer recorded it first: the record exists, which is all we need.
       if (!(err instanceof WrongExpectedRevisionError)) throw err;
+      // Unless it names another anchor than this one, which the chain holds now: the contract takes
+      // a batch id once, so the recorded one was lost (ANCHORS_LOST) and this is its anchor again.
+      await reanchored(stream, data);
+    }
+  }
+
+  /** Record `data` as its batch's current anchor if the log names another (recordReanchor), and say so. */
+  async function reanchored(stream: string, data: BatchAnchoredData): Promise<void> {
+    relost?.ids.delete(data.batchId);
+    const written = await recordReanchor(store, log, { anchorStream: stream, anchor: data });
+    if (written) {
+      opts.log?.(
+        `anchorer: batch ${data.batchId} is anchored again by transaction ${data.txHash} in block ${data.blockNumber} (BatchReanchored): the chain lost transaction ${written.replacesTxHash} of block ${written.replacesBlockNumber}, which its BatchAnchored names; proofs name the new one`,
+      );
     }
   }
 
@@ -250,6 +269,11 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
 
   /** Rebuild BatchAnchored for a batch the chain has but the log lacks, from the contract's event. */
   async function recover(b: SealedBatch): Promise<void> {
+    await record(b, await anchorOnChain(b));
+  }
+
+  /** The transaction (and its block) whose BatchAnchored log on the contract anchors `b` now. */
+  async function anchorOnChain(b: SealedBatch): Promise<Pick<TransactionReceipt, 'hash' | 'blockNumber' | 'gasUsed'>> {
     // The block is found from the anchoring time: a log query over the whole chain is refused
     // by public RPCs (block range or result limits) once the chain is long.
     const blocks = await blocksAtTimestamp(provider, await assertChainAgrees(b));
@@ -257,7 +281,58 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
     const l = logs[0];
     if (!l) throw new AnchorMismatchError(b.batchId, 'anchored on chain but its BatchAnchored log was not found');
     const receipt = await provider.getTransactionReceipt(l.transactionHash);
-    await record(b, { hash: l.transactionHash, blockNumber: l.blockNumber, gasUsed: receipt?.gasUsed ?? 0n });
+    return { hash: l.transactionHash, blockNumber: l.blockNumber, gasUsed: receipt?.gasUsed ?? 0n };
+  }
+
+  /**
+   * Batches whose recorded anchor the chain lost (ANCHORS_LOST) and that are on chain again but not
+   * sent by this round (a lost anchor a reorg put back in the mempool, mined in another block, or
+   * one another anchorer sent): their anchor on chain is looked up once CHAIN_CONFIRMATIONS deep,
+   * and recorded (BatchReanchored) when it is not the recorded one. Those this process sends again
+   * are recorded from their receipt (record()).
+   */
+  let relost: { stream: string; ids: Set<number> } | undefined;
+
+  /** Whether this anchorer (this run, this leader term) has checked the newest records against the chain. */
+  let recordsChecked = false;
+
+  /**
+   * Once per anchorer: batches whose current record names a transaction the chain does not hold in
+   * that block are added to `relost`, newest first, down to the first record the chain agrees with.
+   * A chain loses anchors newest first (a reorg, a node restored from a snapshot), so this finds
+   * what an earlier run that sent lost batches again stopped before recording (a crash after the
+   * send, a term that ended). One receipt read when the newest record holds, as it mostly does.
+   */
+  async function checkNewestRecords(stream: string, sealed: readonly SealedBatch[], common: number): Promise<void> {
+    const current = await log.currentAnchors(stream);
+    for (let id = common - 1; id >= 0; id--) {
+      const a = current[id];
+      const receipt = await provider.getTransactionReceipt(a.txHash);
+      if (receipt && receipt.blockNumber === a.blockNumber && receipt.status === 1) break;
+      // Not found by hash (a node that keeps no index of old transactions): the contract's log says.
+      const onChain = await anchorOnChain(sealed[id]);
+      if (onChain.hash.toLowerCase() === a.txHash && onChain.blockNumber === a.blockNumber) break;
+      if (relost?.stream !== stream) relost = { stream, ids: new Set() };
+      relost.ids.add(id);
+    }
+    recordsChecked = true;
+  }
+
+  /** Look up the anchor on chain of each lost batch below `deepNext` (confirmed on chain) and record it if it moved. */
+  async function relocate(stream: string, sealed: readonly SealedBatch[], deepNext: number): Promise<void> {
+    if (relost?.stream !== stream) return;
+    const t = await target();
+    for (const id of [...relost.ids].sort((x, y) => x - y)) {
+      if (id >= deepNext || id >= sealed.length) continue;
+      const b = sealed[id];
+      const r = await anchorOnChain(b);
+      const data: BatchAnchoredData = {
+        batchId: b.batchId, firstSeq: b.firstSeq, lastSeq: b.lastSeq, root: b.root, chainId: t.chainId, contract: t.contract,
+        txHash: r.hash.toLowerCase(), blockNumber: r.blockNumber, gasUsed: Number(r.gasUsed),
+      };
+      await reanchored(stream, data);
+    }
+    if (relost.ids.size === 0) relost = undefined;
   }
 
   async function waitForPendingTransactions(): Promise<void> {
@@ -311,6 +386,43 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
     await seeThrough(inFlight);
   }
 
+  /**
+   * BatchAnchorSent for `f`'s latest send (replacing `replaces`): the next run or leader takes it on
+   * (takeOn). Written for a late transaction, a stop while waiting for one, and every send again,
+   * not for every anchor: most are mined within txTimeoutMs, and one event more per batch would
+   * seal the audit's own bookkeeping for ever with BATCH_MAX_EVENTS=3.
+   */
+  async function recordSent(f: InFlight, replaces?: string): Promise<void> {
+    const t = await target();
+    const fees = 'gasPrice' in f.fees ? { gasPrice: String(f.fees.gasPrice) } : { maxFeePerGas: String(f.fees.maxFeePerGas), maxPriorityFeePerGas: String(f.fees.maxPriorityFeePerGas) };
+    await recordAnchorSent(store, f.stream, {
+      batchId: f.b.batchId, firstSeq: f.b.firstSeq, lastSeq: f.b.lastSeq, root: f.b.root, chainId: t.chainId, contract: t.contract,
+      account: signer().address.toLowerCase(), nonce: f.n, txHash: f.last.hash.toLowerCase(), ...fees,
+      ...(replaces ? { replacesTxHash: replaces.toLowerCase() } : {}),
+    });
+    f.recorded = true;
+  }
+
+  /**
+   * The anchor transaction an earlier run or leader term recorded as on the way (BatchAnchorSent)
+   * and that is still pending on its nonce, as this run's own: waited for, and sent again with
+   * higher fees while it stays stuck (before, only waited for: a fee spike held it, and every anchor
+   * after it, as long as it lasted). Not one of another account (a rotated key), of a batch already
+   * recorded, on a nonce already used, or one the node no longer knows (its nonce is free: the
+   * round sends the batch anew).
+   */
+  async function takeOn(stream: string): Promise<InFlight | undefined> {
+    const sent = await lastAnchorSent(store, stream);
+    if (!sent || sent.account !== signer().address.toLowerCase()) return undefined;
+    const [sealed, recorded] = await Promise.all([log.sealedBatches(), log.anchorRecords(stream)]);
+    const b = sealed[sent.batchId];
+    if (!b || b.root !== sent.root || sent.batchId < recorded.length) return undefined;
+    const [latest, tx] = await Promise.all([provider.getTransactionCount(signer().address, 'latest'), provider.getTransaction(sent.txHash)]);
+    if (latest > sent.nonce || !tx) return undefined;
+    opts.log?.(`anchorer: taking on anchor(${b.batchId}) transaction ${sent.txHash} on nonce ${sent.nonce}, sent by an earlier run and not mined yet (BatchAnchorSent): waited for, and sent again with higher fees while it stays stuck`);
+    return { b, n: sent.nonce, last: tx, fees: feesOf(tx), settled: false, stream, recorded: true };
+  }
+
   /** Wait for `f` (sending it again as mined() does) and record its batch; `f` is kept for the next round unless its outcome is known. */
   async function seeThrough(f: InFlight): Promise<void> {
     let receipt: TransactionReceipt;
@@ -361,6 +473,8 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
         // A stopped anchorer (shutdown, a term that ended) waits no more: the transaction is on its
         // way, and the next run finds it (pending, or on chain once CHAIN_CONFIRMATIONS deep).
         const receipt = (await Promise.race([last.wait(confirmations, opts.txTimeoutMs ?? 180_000), stopSignal])) as TransactionReceipt | null | typeof STOPPED;
+        // Recorded for the next run or leader, which takes it on (the stop may be a term that ended).
+        if (receipt === STOPPED && !f.recorded) await recordSent(f).catch(() => undefined);
         if (receipt === STOPPED) throw new AnchorerStoppedError(`anchor(${b.batchId}) transaction ${last.hash} ${confirmations === 1 ? 'not mined yet' : `not ${confirmations} blocks deep yet`}; stopped: the next run finds it`);
         if (!receipt || receipt.status !== 1) throw settled(new Error(`anchor(${b.batchId}) transaction ${last.hash} failed`));
         return receipt;
@@ -375,6 +489,8 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
         if (isError(err, 'CALL_EXCEPTION') && !rpcRefusal(err)) throw settled(new Error(`anchor(${b.batchId}) transaction ${last.hash} reverted on chain (another anchorer sent the batch first, or the role was revoked)`, { cause: err }));
         if (!isError(err, 'TIMEOUT')) throw err;
       }
+      // Late: recorded, so that a restart or a new leader takes it on rather than only waiting for it.
+      if (!f.recorded) await recordSent(f);
       // A stopped anchorer sends nothing more; what it sent is found on chain by the next one.
       if (stopped) throw new AnchorerStoppedError(`anchor(${b.batchId}) transaction ${last.hash} not mined yet; stopped before sending it again`);
       const [known, market, latest] = await Promise.all([provider.getTransaction(last.hash), provider.getFeeData(), provider.getTransactionCount(signer().address, 'latest')]);
@@ -411,9 +527,12 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
       }
       await opts.beforeSend?.();
       fees = raised;
+      /** The send this one replaced, once it is sent: recorded below, outside the send's own error handling. */
+      let resent: string | undefined;
       try {
         last = (await contract.anchor(b.batchId, b.firstSeq, b.lastSeq, b.root, { nonce: n, ...fees })) as TransactionResponse;
         // What the next round resumes from, should this one fail: the send on the nonce, and the fees the next raise must clear.
+        resent = f.last.hash;
         Object.assign(f, { last, fees });
         opts.onError?.(new AnchorDelayedError(b.batchId, `anchor(${b.batchId}) transaction not mined within ${waitMs} ms: sent again on nonce ${n} as ${last.hash} ${known ? 'with higher fees' : 'as the node no longer knows it'} (${describeFees(fees)})`));
       } catch (err) {
@@ -428,6 +547,7 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
           throw refused;
         }
       }
+      if (resent) await recordSent(f, resent);
     }
   }
 
@@ -452,7 +572,7 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
   async function tick(idle = false): Promise<number> {
     // Before any chain call: a process without the key (not running the anchorer role) anchors nothing.
     signer();
-    if (idle && !inFlight && resolvedTarget && performance.now() - chainReadAt < (opts.idleChainCheckMs ?? 30_000)) {
+    if (idle && !inFlight && !relost && resolvedTarget && performance.now() - chainReadAt < (opts.idleChainCheckMs ?? 30_000)) {
       const recorded = (await log.anchorRecords(anchorStreamName(resolvedTarget))).length;
       if (recorded >= (await log.sealedBatches()).length) return 0;
     }
@@ -464,6 +584,8 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
     // Not on a chain restarted with a new genesis since (a dev chain, a reset testnet): the
     // transaction is not there, and sending it again there would revert every round.
     if (inFlight && anchorStreamName(await target(0)) !== inFlight.stream) inFlight = undefined;
+    // A run's first round (and one after a failure, which leaves no counter): an earlier run's late anchor is taken on.
+    if (!inFlight && nonce === undefined) inFlight = await takeOn(anchorStreamName(await target()));
     if (inFlight) {
       await seeThrough(inFlight);
       resumed = 1;
@@ -480,12 +602,18 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
       // a new genesis (and the contract redeployed at the same address) is a new deployment: its
       // own stream, every batch anchored again. Same genesis: a reorg deeper than the
       // confirmations or a node that lost its state; the roots are still ours, so send them again
-      // (the existing records keep their old txHash). Either way our cached nonce is stale.
+      // (each one's new anchor is recorded as BatchReanchored). Either way our cached nonce is stale.
       nonce = undefined;
       resolvedTarget = undefined;
       stream = anchorStreamName(await target());
       logNext = (await log.anchorRecords(stream)).length;
       if (chainNext < logNext) {
+        // Their records name transactions the chain no longer has in those blocks: each batch's
+        // anchor on chain once it is there again is recorded (BatchReanchored), sent by this
+        // process or not. Kept across rounds of this process only (a restart meanwhile: docs/proofs.md §6).
+        const ids = relost?.stream === stream ? relost.ids : new Set<number>();
+        for (let id = chainNext; id < logNext; id++) ids.add(id);
+        relost = { stream, ids };
         // A reorg puts the lost anchors' transactions back in the mempool: one mined now anchors
         // its batch, so the chain is read again once none is pending (sent from the count read
         // before, the next anchor reverted AuditAnchorBatchOutOfOrder).
@@ -523,6 +651,9 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
       return resumed;
     }
     shallow = undefined;
+    if (!recordsChecked && common > 0) await checkNewestRecords(stream, sealed, common);
+    // Lost batches back on chain, not by a send of this round: their anchor now recorded.
+    if (relost?.stream === stream) await relocate(stream, sealed, Math.min(chainNext, (await confirmedNextBatchId(chainNext)).next));
     let anchored = resumed;
     // A stopped anchorer (a term that ended) sends nothing more, even in the middle of a backlog.
     for (let id = chainNext; id < sealed.length && !stopped; id++) {
@@ -667,7 +798,7 @@ type Fees = { maxFeePerGas: bigint; maxPriorityFeePerGas: bigint } | { gasPrice:
  * An anchor transaction being seen through: batch `b` on nonce `n`, its last send and that send's
  * fees, sent into anchor stream `stream` (its chain and genesis); `settled` once its outcome is known.
  */
-type InFlight = { b: SealedBatch; n: number; last: TransactionResponse; fees: Fees; settled: boolean; stream: string };
+type InFlight = { b: SealedBatch; n: number; last: TransactionResponse; fees: Fees; settled: boolean; stream: string; recorded?: boolean };
 
 function feesOf(tx: TransactionResponse): Fees {
   return tx.maxFeePerGas != null ? { maxFeePerGas: tx.maxFeePerGas, maxPriorityFeePerGas: tx.maxPriorityFeePerGas ?? 0n } : { gasPrice: tx.gasPrice };

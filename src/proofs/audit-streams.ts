@@ -25,4 +25,26 @@ export function anchorStreamName(t: AnchorTarget): string {
   return `${ANCHOR_STREAM_PREFIX}${t.chainId}.${t.contract.toLowerCase()}.${t.genesisHash.toLowerCase().slice(2, 18)}`;
 }
 
-export const BOOKKEEPING_TYPES: ReadonlySet<string> = new Set(['BatchSealed', 'BatchAnchored']);
+/** The start of every re-anchor stream's name (not under ANCHOR_STREAM_PREFIX: it holds no BatchAnchored). */
+export const REANCHOR_STREAM_PREFIX = 'auditreanchor-';
+
+/**
+ * BatchReanchored events of the deployment of `anchorStream`, in the order they were appended (any
+ * number per batch; the last one of a batch is its current anchor). A stream of its own: the anchor
+ * stream's revision is its batch id, which a second record of a batch cannot keep.
+ */
+export function reanchorStreamName(anchorStream: string): string {
+  if (!anchorStream.startsWith(ANCHOR_STREAM_PREFIX)) throw new Error(`not an anchor stream: ${anchorStream}`);
+  return REANCHOR_STREAM_PREFIX + anchorStream.slice(ANCHOR_STREAM_PREFIX.length);
+}
+
+/** The start of every stream of anchor transactions on the way (BatchAnchorSent). */
+export const ANCHOR_SENT_STREAM_PREFIX = 'auditanchorsent-';
+
+/** BatchAnchorSent events of the deployment of `anchorStream`, in order: the last one is the latest send. */
+export function anchorSentStreamName(anchorStream: string): string {
+  if (!anchorStream.startsWith(ANCHOR_STREAM_PREFIX)) throw new Error(`not an anchor stream: ${anchorStream}`);
+  return ANCHOR_SENT_STREAM_PREFIX + anchorStream.slice(ANCHOR_STREAM_PREFIX.length);
+}
+
+export const BOOKKEEPING_TYPES: ReadonlySet<string> = new Set(['BatchSealed', 'BatchAnchored', 'BatchReanchored', 'BatchAnchorSent']);

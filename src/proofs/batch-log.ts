@@ -1,10 +1,11 @@
 import type { RecordedEvent } from '../core/envelope';
 import type { EventStore } from '../eventstore/port';
-import type { BatchAnchoredData, BatchSealedData } from '../../events/proofs.events';
-import { ANCHOR_STREAM_PREFIX, BATCH_STREAM } from './audit-streams';
+import type { BatchAnchoredData, BatchReanchoredData, BatchSealedData } from '../../events/proofs.events';
+import { ANCHOR_STREAM_PREFIX, BATCH_STREAM, reanchorStreamName } from './audit-streams';
 
 export type SealedBatch = BatchSealedData & { sealedAt: string; eventId: string };
 export type AnchorRecord = BatchAnchoredData & { anchoredAt: string; eventId: string };
+export type ReanchorRecord = BatchReanchoredData & { anchoredAt: string; eventId: string };
 
 /**
  * Cached, append-only view of the batch stream (and of one anchor stream). Both streams only
@@ -14,6 +15,7 @@ export type AnchorRecord = BatchAnchoredData & { anchoredAt: string; eventId: st
 export class BatchLog {
   private readonly sealed: SealedBatch[] = [];
   private readonly anchors = new Map<string, AnchorRecord[]>();
+  private readonly reanchors = new Map<string, ReanchorRecord[]>();
   /** The last refresh of each stream: refreshes of one stream run one after another. */
   private readonly refreshes = new Map<string, Promise<void>>();
 
@@ -41,6 +43,33 @@ export class BatchLog {
     if (!list) this.anchors.set(anchorStream, (list = []));
     await this.refresh(anchorStream, list, (e) => ({ ...(e.data as BatchAnchoredData), anchoredAt: e.occurredAt, eventId: e.id }));
     return list;
+  }
+
+  /** BatchReanchored of `anchorStream`'s deployment, in the order appended. */
+  async reanchorRecords(anchorStream: string): Promise<readonly ReanchorRecord[]> {
+    const stream = reanchorStreamName(anchorStream);
+    let list = this.reanchors.get(stream);
+    if (!list) this.reanchors.set(stream, (list = []));
+    await this.refresh(stream, list, (e) => ({ ...(e.data as BatchReanchoredData), anchoredAt: e.occurredAt, eventId: e.id }));
+    return list;
+  }
+
+  /**
+   * The anchor each batch has now in `anchorStream`'s deployment (index = batch id): its
+   * BatchAnchored, or the last BatchReanchored of it once the chain lost that one and it was sent
+   * again. What proofs and GET /v1/batches name; anchorRecords() stays the record of what was
+   * first recorded (its length is how many batches are recorded).
+   */
+  async currentAnchors(anchorStream: string): Promise<readonly AnchorRecord[]> {
+    const [first, again] = await Promise.all([this.anchorRecords(anchorStream), this.reanchorRecords(anchorStream)]);
+    if (again.length === 0) return first;
+    const out = [...first];
+    for (const r of again) {
+      if (r.batchId >= out.length) continue;
+      const { replacesTxHash: _tx, replacesBlockNumber: _block, ...anchor } = r;
+      out[r.batchId] = anchor;
+    }
+    return out;
   }
 
   /**

@@ -57,7 +57,8 @@ function view(b: SealedBatch, a: AnchorRecord | undefined): BatchView {
 
 async function anchors(deps: ProofQueryDependencies): Promise<readonly AnchorRecord[]> {
   const stream = await deps.anchorStream();
-  return stream ? deps.batchLog.anchorRecords(stream) : [];
+  // The current anchor of each batch: after ANCHORS_LOST, the transaction that anchored it again.
+  return stream ? deps.batchLog.currentAnchors(stream) : [];
 }
 
 /**

@@ -43,7 +43,7 @@ export function noticeOf(e: RecordedEvent): EventNotice {
   };
 }
 
-const BATCH_TYPES = new Set(['BatchSealed', 'BatchAnchored']);
+const BATCH_TYPES = new Set(['BatchSealed', 'BatchAnchored', 'BatchReanchored']);
 
 /**
  * The permission that lets a principal read what a notice is about over the API: a task's events

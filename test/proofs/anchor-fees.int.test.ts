@@ -1,5 +1,7 @@
 import { expect } from 'chai';
 import { Wallet } from 'ethers';
+import { MemoryCache } from '../../src/cache/memory';
+import { assertToken, CacheLeaseStore, fencedEventStore } from '../../src/leader';
 import { createAnchorer, type AnchorerOptions } from '../../src/proofs/anchorer';
 import { BATCH_STREAM } from '../../src/proofs/audit-streams';
 import { auditAnchorAt } from '../../src/web3/audit-anchor';
@@ -121,6 +123,130 @@ describe('anchorer and fees', function () {
     const txHash = (anchored.at(-1)!.data as { txHash: string }).txHash;
     expect(txHash, 'the replacement was mined').to.not.equal(sent);
     expect((await f.provider.getTransaction(txHash))!.maxFeePerGas! >= spike).to.equal(true);
+  });
+
+  it('after a restart (or in the next leader term), a stuck anchor of the run before, recorded as BatchAnchorSent when it stopped, is taken on: sent again on its nonce with raised fees and anchored (was: only waited for, or refused as underpriced, while the spike lasted)', async () => {
+    const contract = await deployAnother(f.chain);
+    await sealBatches(f.store, { tasks: 2 });
+    // Far above what the market asked at the send (earlier tests of this file leave the base fee high).
+    const spike = 5000n * 10n ** 9n;
+    let mining: Promise<void> | undefined;
+    let done = false;
+    let sent: string | undefined;
+    let batchId = -1;
+    const reported: string[] = [];
+    const opts: AnchorerOptions = { rpcUrl: f.chain.rpcUrl, contract, privateKey: f.chain.anchorerPrivateKey, pollIntervalMs: 20, txTimeoutMs: 1000 };
+    await f.provider.send('evm_setAutomine', [false]);
+    try {
+      let stuck!: () => void;
+      const isStuck = new Promise<void>((r) => (stuck = r));
+      const first = createAnchorer(f.store, {
+        ...opts,
+        // Stopped long before its own raise: the next run's to do.
+        txTimeoutMs: 60_000,
+        faults: async (point) => {
+          if (point !== 'after-send' || mining) return;
+          sent = ((await f.provider.send('eth_pendingTransactions', [])) as { hash: string }[])[0].hash;
+          mining = (async () => {
+            while (!done) {
+              await f.provider.send('hardhat_setNextBlockBaseFeePerGas', [`0x${spike.toString(16)}`]);
+              await f.provider.send('evm_mine', []);
+              await new Promise((r) => setTimeout(r, 100));
+            }
+          })();
+          stuck();
+        },
+      });
+      const round = first.tick().catch((e: Error) => e);
+      await isStuck;
+      await first.stop();
+      expect(((await round) as Error).message).to.match(/not mined yet; stopped: the next run finds it$/);
+      const recorded = (await f.store.readAll({ limit: 10_000 })).filter((e) => e.type === 'BatchAnchorSent' && (e.data as { contract: string }).contract === contract);
+      expect(recorded.map((e) => (e.data as { txHash: string }).txHash)).to.deep.equal([sent]);
+      expect(recorded[0].data).to.include.keys('nonce', 'account', 'maxFeePerGas', 'maxPriorityFeePerGas', 'batchId');
+      batchId = (recorded[0].data as { batchId: number }).batchId;
+
+      const next = createAnchorer(f.store, { ...opts, onError: (e) => reported.push(`${(e as { code?: string }).code}: ${(e as Error).message}`) });
+      try {
+        expect(await next.tick()).to.equal((await f.store.readStream(BATCH_STREAM)).length);
+      } finally {
+        await next.stop();
+      }
+    } finally {
+      done = true;
+      await mining;
+      // Leave no spike to the tests after this one.
+      await f.provider.send('hardhat_setNextBlockBaseFeePerGas', ['0x3b9aca00']);
+      await f.provider.send('evm_mine', []);
+      await f.provider.send('evm_setAutomine', [true]);
+    }
+    const sealed = (await f.store.readStream(BATCH_STREAM)).length;
+    expect(Number(await auditAnchorAt(contract, f.provider).nextBatchId())).to.equal(sealed);
+    const anchored = (await f.store.readAll({ limit: 10_000 })).filter((e) => e.type === 'BatchAnchored' && (e.data as { contract: string }).contract === contract);
+    const txHash = (anchored.find((e) => (e.data as { batchId: number }).batchId === batchId)!.data as { txHash: string }).txHash;
+    expect(txHash, 'the replacement was mined').to.not.equal(sent);
+    expect((await f.provider.getTransaction(txHash))!.maxFeePerGas! >= spike).to.equal(true);
+    expect(reported[0]).to.match(/^ANCHOR_DELAYED: anchor\(\d+\) transaction not mined within 1000 ms: sent again on nonce \d+ as 0x[0-9a-f]{64} with higher fees/);
+    // Each replacement is recorded too: a restart now takes on the latest send.
+    const sends = (await f.store.readAll({ limit: 10_000 })).filter((e) => e.type === 'BatchAnchorSent' && (e.data as { contract: string }).contract === contract);
+    expect((sends.at(-1)!.data as { txHash: string; replacesTxHash?: string }).txHash).to.equal(txHash);
+  });
+
+  it('a stuck anchor of a leader whose term ended is raised by the next leader only: the deposed one sends nothing more, the new one takes it on from BatchAnchorSent', async () => {
+    const contract = await deployAnother(f.chain);
+    await sealBatches(f.store, { tasks: 2 });
+    const spike = 5000n * 10n ** 9n;
+    let mining: Promise<void> | undefined;
+    let done = false;
+    const leases = new CacheLeaseStore(new MemoryCache());
+    const tokenA = (await leases.acquire('anchorer', 'a', 60_000))!;
+    let sends = 0;
+    const opts: AnchorerOptions = { rpcUrl: f.chain.rpcUrl, contract, privateKey: f.chain.anchorerPrivateKey, pollIntervalMs: 20, txTimeoutMs: 800 };
+    await f.provider.send('evm_setAutomine', [false]);
+    try {
+      const a = createAnchorer(fencedEventStore(f.store, leases, 'anchorer', tokenA), {
+        ...opts,
+        beforeSend: async () => {
+          // The term ends between the first send and its raise (the lease ran out, b took it).
+          if (sends++ > 0) await leases.release('anchorer', 'a').then(() => leases.acquire('anchorer', 'b', 60_000));
+          await assertToken(leases, 'anchorer', tokenA);
+        },
+        faults: (point) => {
+          if (point !== 'after-send' || mining) return;
+          mining = (async () => {
+            while (!done) {
+              await f.provider.send('hardhat_setNextBlockBaseFeePerGas', [`0x${spike.toString(16)}`]);
+              await f.provider.send('evm_mine', []);
+              await new Promise((r) => setTimeout(r, 100));
+            }
+          })();
+        },
+      });
+      const err = (await a.tick().then(() => expect.fail('anchored'), (e: unknown) => e)) as { code?: string };
+      await a.stop();
+      expect(err.code).to.equal('LEASE_FENCED');
+      const sentBy = async () => (await f.store.readAll({ limit: 10_000 })).filter((e) => e.type === 'BatchAnchorSent' && (e.data as { contract: string }).contract === contract).map((e) => e.data as { txHash: string; replacesTxHash?: string });
+      // Recorded while a still led (late), never raised by it.
+      const [late, ...others] = await sentBy();
+      expect([late.replacesTxHash, others]).to.deep.equal([undefined, []]);
+
+      const tokenB = await leases.currentToken('anchorer');
+      const b = createAnchorer(fencedEventStore(f.store, leases, 'anchorer', tokenB), { ...opts, beforeSend: () => assertToken(leases, 'anchorer', tokenB) });
+      try {
+        expect(await b.tick()).to.equal((await f.store.readStream(BATCH_STREAM)).length);
+      } finally {
+        await b.stop();
+      }
+      const raised = (await sentBy()).slice(1);
+      expect(raised[0]?.replacesTxHash, 'b raised the late send').to.equal(late.txHash);
+    } finally {
+      done = true;
+      await mining;
+      await f.provider.send('hardhat_setNextBlockBaseFeePerGas', ['0x3b9aca00']);
+      await f.provider.send('evm_mine', []);
+      await f.provider.send('evm_setAutomine', [true]);
+    }
+    expect(Number(await auditAnchorAt(contract, f.provider).nextBatchId())).to.equal((await f.store.readStream(BATCH_STREAM)).length);
   });
 
   it('after a restart, an anchor refused as underpriced on its nonce (an earlier run\'s stuck transaction the node does not count as pending) is ANCHOR_DELAYED saying so (was: REPLACEMENT_UNDERPRICED with the raw signed transaction)', async () => {

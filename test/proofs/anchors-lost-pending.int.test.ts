@@ -2,6 +2,8 @@ import { expect } from 'chai';
 import { Transaction } from 'ethers';
 import { createAnchorer } from '../../src/proofs/anchorer';
 import { BATCH_STREAM } from '../../src/proofs/audit-streams';
+import { BatchLog } from '../../src/proofs/batch-log';
+import { createSealer } from '../../src/proofs/sealer';
 import { auditAnchorAt } from '../../src/web3/audit-anchor';
 import { deployAnother, mineUntil, openChainFixture, sealBatches, type ChainFixture } from './pipeline-fixture';
 
@@ -38,15 +40,22 @@ describe('anchorer after ANCHORS_LOST with a lost anchor back in the mempool', f
     const first = Transaction.from((await f.provider.getTransaction(hashes[0]))!).serialized;
     expect(await f.provider.send('evm_revert', [snapshot])).to.equal(true);
     await f.provider.send('evm_setAutomine', [false]);
-    return { contract, sealed, errors, anchorer, first };
+    return { contract, sealed, errors, anchorer, first, hashes };
   }
 
   it('waits for the pending anchor, reads nextBatchId again and sends the next batch (was: anchor(0) again, reverted AuditAnchorBatchOutOfOrder)', async () => {
-    const { contract, sealed, errors, anchorer, first } = await lostAnchors(50);
+    const { contract, sealed, errors, anchorer, first, hashes } = await lostAnchors(50);
     try {
+      // Blocks on the other branch: the lost anchor is mined again in a later block than before.
+      await f.provider.send('hardhat_mine', ['0x3']);
       await f.provider.send('eth_sendRawTransaction', [first]);
       expect(Number(await auditAnchorAt(contract, f.provider).nextBatchId())).to.equal(0);
       expect(await mineUntil(f.provider, anchorer.tick())).to.equal(sealed - 1);
+      // Each batch's current anchor is a transaction the chain has, in the block named: the lost
+      // anchor mined again from the mempool (same hash, another block) as much as the one sent again.
+      const current = await new BatchLog(f.store).currentAnchors(await anchorer.anchorStream());
+      expect(current.map((a) => a.txHash)[0]).to.equal(hashes[0]);
+      for (const a of current) expect((await f.provider.getTransactionReceipt(a.txHash))?.blockNumber, `batch ${a.batchId}`).to.equal(a.blockNumber);
     } finally {
       await f.provider.send('evm_setAutomine', [true]);
       await anchorer.stop();

@@ -3,10 +3,12 @@ import { ContractFactory, Wallet } from 'ethers';
 import singleStepAdmin from '../fixtures/AuditAnchor.single-step-admin.artifact.json';
 import { createAnchorer, type AnchorerOptions } from '../../src/proofs/anchorer';
 import { BATCH_STREAM } from '../../src/proofs/audit-streams';
+import { buildProof, listBatches } from '../../src/proofs/batches';
+import { verifyProofFile } from '../../src/proofs/verify-proof';
 import { auditAnchorAt } from '../../src/web3/audit-anchor';
 import { deployDemoToken } from '../../src/web3/sample-contracts';
 import { startCountingProxy } from '../support/counting-rpc-proxy';
-import { deployAnother, openChainFixture, sealBatches, type ChainFixture } from './pipeline-fixture';
+import { deployAnother, openChainFixture, queries, sealBatches, type ChainFixture } from './pipeline-fixture';
 
 /**
  * The chain is not always what the anchor stream says it is: a reorg deeper than the
@@ -53,6 +55,86 @@ describe('anchorer when the chain forgets or contradicts what was anchored', fun
     await anchorer.stop();
     await chainMatchesLog(contract);
     expect(errors.map((e) => (e as { code?: string }).code)).to.deep.equal(['ANCHORS_LOST']);
+  });
+
+  it('records the transaction that anchors a lost batch again (BatchReanchored), and proofs and batches name it; a proof naming the lost one still verifies (was: BatchAnchored kept naming the lost transaction)', async () => {
+    const { contract, opts } = await setup(3);
+    // An event of the newest batch: its proof names that batch's anchor.
+    const newest = (await f.store.readStream(BATCH_STREAM)).at(-1)!.data as { lastPosition: number };
+    const event = (await f.store.readAll({ after: newest.lastPosition - 1, limit: 1 }))[0];
+    const snapshot = await f.provider.send('evm_snapshot', []);
+    const anchorer = createAnchorer(f.store, opts);
+    const q = queries(f.store, () => anchorer.anchorStream());
+    try {
+      const sealed = (await f.store.readStream(BATCH_STREAM)).length;
+      expect(await anchorer.tick()).to.equal(sealed);
+      const before = await buildProof(q, event.id);
+      // Blocks on the other branch, so the batches are anchored again in other blocks than before.
+      await f.provider.send('evm_revert', [snapshot]);
+      await f.provider.send('hardhat_mine', ['0x5']);
+      expect(await anchorer.tick()).to.equal(sealed);
+      await chainMatchesLog(contract);
+
+      const after = await buildProof(q, event.id);
+      expect(after.anchor.blockNumber).to.not.equal(before.anchor.blockNumber);
+      const receipt = await f.provider.getTransactionReceipt(after.anchor.txHash);
+      expect(receipt?.blockNumber).to.equal(after.anchor.blockNumber);
+      const lost = await f.provider.getTransactionReceipt(before.anchor.txHash);
+      expect(lost?.blockNumber ?? null).to.not.equal(before.anchor.blockNumber);
+      // Every batch listed names a transaction the chain has, in its block.
+      for (const b of await listBatches(q)) {
+        const r = await f.provider.getTransactionReceipt(b.anchor!.txHash);
+        expect(r?.blockNumber, `batch ${b.id}`).to.equal(b.anchor!.blockNumber);
+      }
+      const ofContract = async () => (await f.store.readAll({ limit: 10_000 })).filter((e) => e.type === 'BatchReanchored' && (e.data as { contract: string }).contract === contract);
+      const reanchored = await ofContract();
+      expect(reanchored.map((e) => (e.data as { batchId: number }).batchId)).to.deep.equal([...Array(sealed).keys()]);
+      const last = reanchored.find((e) => (e.data as { batchId: number }).batchId === after.batch.id)!.data;
+      expect(last).to.include({ txHash: after.anchor.txHash, blockNumber: after.anchor.blockNumber, replacesTxHash: before.anchor.txHash, replacesBlockNumber: before.anchor.blockNumber });
+
+      // The verdict rests on batch(id), not on the transaction: both files pass.
+      for (const proof of [after, before]) {
+        const checks = await verifyProofFile(proof, { rpcUrl: f.chain.rpcUrl, contract });
+        expect(checks.filter((c) => !c.ok), proof.anchor.txHash).to.deep.equal([]);
+      }
+      // A later round writes nothing more.
+      expect(await anchorer.tick()).to.equal(0);
+      expect(await ofContract()).to.have.length(sealed);
+    } finally {
+      await anchorer.stop();
+    }
+  });
+
+  it('a restart between anchoring a lost batch again and recording it still records it (BatchReanchored), at the next start\'s first round (was: its BatchAnchored kept naming the lost transaction for good)', async () => {
+    const { contract, opts } = await setup(3);
+    const snapshot = await f.provider.send('evm_snapshot', []);
+    const first = createAnchorer(f.store, opts);
+    const sealed = (await f.store.readStream(BATCH_STREAM)).length;
+    expect(await first.tick()).to.equal(sealed);
+    await first.stop();
+    await f.provider.send('evm_revert', [snapshot]);
+    await f.provider.send('hardhat_mine', ['0x5']);
+    // The run that anchors the lost batches again stops after the first is mined, before recording it.
+    const crashing = createAnchorer(f.store, {
+      ...opts,
+      faults: (point) => {
+        if (point === 'after-confirm') throw new Error('crash after the re-anchor was mined');
+      },
+    });
+    await crashing.tick().then(() => expect.fail('the fault did not fire'), (e: Error) => expect(e.message).to.equal('crash after the re-anchor was mined'));
+    await crashing.stop();
+    const next = createAnchorer(f.store, opts);
+    try {
+      expect(await next.tick()).to.equal(sealed - 1);
+      await chainMatchesLog(contract);
+      const q = queries(f.store, () => next.anchorStream());
+      for (const b of await listBatches(q)) {
+        const r = await f.provider.getTransactionReceipt(b.anchor!.txHash);
+        expect(r?.blockNumber, `batch ${b.id}`).to.equal(b.anchor!.blockNumber);
+      }
+    } finally {
+      await next.stop();
+    }
   });
 
   it('refuses to anchor on top of roots it did not anchor (ANCHOR_MISMATCH, expected and chain root named)', async () => {

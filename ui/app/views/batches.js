@@ -17,7 +17,7 @@ export function BatchesView() {
     }
     return { items, more: !!cursor };
   }, [pages], '');
-  useLiveRefresh((n) => n.type === 'BatchSealed' || n.type === 'BatchAnchored', batches.reload, 500);
+  useLiveRefresh((n) => n.type === 'BatchSealed' || n.type === 'BatchAnchored' || n.type === 'BatchReanchored', batches.reload, 500);
   const items = batches.value?.items ?? [];
   return html`<h1>Batches and anchors</h1>
     <p class="muted">Each batch is a gap-free range of the audit sequence, a Merkle root signed by the sealer and written to AuditAnchor on-chain.</p>
