@@ -597,7 +597,7 @@ export async function mcpGatewayPlugin(app: FastifyInstance, opts: McpGatewayPlu
     if (request.method === 'GET') reply.raw.once('close', () => reply.raw.statusCode === 200 && transport.getStreamEnded());
     await transport.sdk.handleRequest(Object.assign(request.raw, { auth: correlationAuthInfo(request.id) }), reply.raw, request.body);
     if (opened && transport.sessionId === undefined) {
-      // The SDK refused the initialize (Accept or Content-Type header): no session came of it.
+      // The SDK refused the initialize (its Content-Type header, say): no session came of it.
       await opened.session.close();
       if (cache) await removeSession(cache, opened.id).catch(() => {});
     }

@@ -5,8 +5,12 @@ import type { ReplayLog } from './replay-log';
 
 const sseEvent = (id: string, message: JSONRPCMessage): string => `event: message\nid: ${id}\ndata: ${JSON.stringify(message)}\n\n`;
 
-/** Answer of a resumed stream whose request's response is no longer kept (older than the replay window). */
-const NOT_KEPT = { code: -32001, message: 'the answer to this request is no longer kept for resumption (past the replay window): send the request again if needed' };
+/**
+ * Answer of a resumed stream that ended with no response: the client cancelled the request. (One
+ * whose response the log let go cannot be resumed: the log lets the oldest go first, so it let go
+ * the event resumed after too, and the GET opens a fresh stream.)
+ */
+const NOT_KEPT = { code: -32001, message: 'no answer to this request is kept: it was cancelled' };
 
 /**
  * One request's answer as an SSE stream (the fast path of SessionTransport), each event with an
@@ -68,7 +72,7 @@ export class ReplyStream {
       if ('id' in message && !('method' in message)) answered = true;
     }
     if (this.ended) {
-      // Its response dropped out of the log: say so, or the client would wait (or reconnect) for ever.
+      // No response to replay: say so, or a client would wait (or reconnect) for ever.
       if (!answered) next.write(`event: message\ndata: ${JSON.stringify({ jsonrpc: '2.0', id: this.request, error: NOT_KEPT })}\n\n`);
       next.end();
     } else {
