@@ -13,6 +13,8 @@ import { createGatewayServer } from './gateway-server';
 import { storeNothing } from './no-store';
 import { originCheck, type OriginPolicy } from './origin-policy';
 import { replayInitialize } from './replay-initialize';
+import { ReplayLog, type ReplayWindow } from './replay-log';
+import { sdkAnswerAsSse } from './sdk-answer-as-sse';
 import { correlationAuthInfo } from './request-correlation';
 import { endSession, loadLogLevel, loadSession, removeSession, saveLogLevel, saveSession, touchSession, type SessionRecord } from './session-directory';
 import { SessionTransport } from './session-transport';
@@ -49,6 +51,11 @@ export type McpGatewayPluginOptions = {
   path?: string;
   /** Answer POSTs with application/json instead of an SSE stream (faster; notifications go to the GET stream). Default true. */
   enableJsonResponse?: boolean;
+  /**
+   * How much of the SSE events sent this replica keeps for clients that resume a dropped stream
+   * (a GET with `Last-Event-ID`), all sessions together. Default 32 MiB, 5 min (ReplayLog).
+   */
+  replayWindow?: ReplayWindow;
   /** Sessions idle this long are closed. Default 30 min. */
   sessionIdleMs?: number;
   /**
@@ -160,6 +167,19 @@ function endedStream(reply: FastifyReply): FastifyReply {
     .send(': this replica is shutting down: open the stream again\n\n');
 }
 
+const SSE_HEADERS = { 'content-type': 'text/event-stream', 'cache-control': 'no-store, no-transform' };
+
+/**
+ * A POST whose Accept takes neither answer /mcp gives, in the shape of the SDK transport's own 406
+ * (JSON-RPC -32000, no `data.code`), which it answered before the gateway served SSE-only clients.
+ */
+function notAcceptable(reply: FastifyReply, jsonOnly: boolean): FastifyReply {
+  const message = jsonOnly
+    ? 'Not Acceptable: this endpoint answers requests with text/event-stream; the Accept header must take it'
+    : 'Not Acceptable: this endpoint answers with application/json or text/event-stream; the Accept header takes neither';
+  return reply.code(406).headers({ 'content-type': 'application/json' }).send({ jsonrpc: '2.0', error: { code: -32000, message }, id: null });
+}
+
 function rpcError(reply: FastifyReply, refusal: Refusal, headers: Record<string, string> = {}): FastifyReply {
   return reply
     .code(refusal.status)
@@ -212,6 +232,9 @@ export async function mcpGatewayPlugin(app: FastifyInstance, opts: McpGatewayPlu
   const cache = opts.cache;
   const logLevelRefreshMs = opts.logLevelRefreshMs ?? 1_000;
   const sessions = new Map<string, Session>();
+  // Events are kept where they were sent: a resume that reaches another replica (which adopts the
+  // session from the directory) finds none there and opens a fresh stream (docs/architecture.md).
+  const replayLog = new ReplayLog(opts.replayWindow);
   // Adoptions under way, so that requests arriving together for one unknown session adopt it once.
   const adopting = new Map<string, Promise<Session | undefined>>();
 
@@ -324,7 +347,8 @@ export async function mcpGatewayPlugin(app: FastifyInstance, opts: McpGatewayPlu
         // A client that holds its GET stream open without reading it gets no more log messages, not an ever longer queue.
         queued: () => transport.queuedOnGetStream,
         // A replica that only answers the session's POSTs sends no log messages, so it reads no level for them either.
-        streaming: () => transport.hasGetStream,
+        // One whose GET stream just dropped keeps them for the client's resumption (Last-Event-ID).
+        streaming: () => transport.reachesGetStream,
         // Log messages are relayed by the replica holding the GET stream; logging/setLevel may come through any.
         logLevel: cache
           ? { save: (level) => saveLogLevel(cache, id, level, idleMs), load: () => loadLogLevel(cache, id), freshMs: logLevelRefreshMs }
@@ -334,13 +358,14 @@ export async function mcpGatewayPlugin(app: FastifyInstance, opts: McpGatewayPlu
     const sdk = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => id,
       enableJsonResponse: jsonResponses,
+      eventStore: replayLog.storeFor(id),
       onsessioninitialized: register ? () => admit(id, session) : undefined,
       // DELETE: the session ends everywhere. Should the directory be down, its entry lives out its TTL.
       onsessionclosed: cache
         ? () => endSession(cache, id, idleMs).catch((err) => app.log.warn({ err }, 'mcp session ended but still in the session directory'))
         : undefined,
     });
-    const transport = new SessionTransport(sdk, jsonResponses);
+    const transport = new SessionTransport(sdk, jsonResponses, replayLog);
     const session: Session = {
       transport,
       principal,
@@ -498,10 +523,13 @@ export async function mcpGatewayPlugin(app: FastifyInstance, opts: McpGatewayPlu
     // The SDK's transport wants application/json and text/event-stream named literally (406
     // otherwise). Clients that send no Accept, a wildcard, or (answered as JSON here) only
     // application/json are served: the header is rewritten for it to what the client takes.
+    // So are clients whose POSTs take only text/event-stream (the spec asks for both; some send
+    // one): every answer to them is an SSE stream, those the SDK would write as JSON converted.
     const media = acceptedMedia(request.headers.accept);
+    const sseOnly = request.method === 'POST' && media.sse && !media.json;
     if (request.method === 'POST') {
-      const takes = media.json && (media.sse || jsonResponses);
-      request.raw.headers.accept = takes ? 'application/json, text/event-stream' : media.sse ? 'text/event-stream' : '';
+      if (!(media.sse || (media.json && jsonResponses))) return notAcceptable(reply, media.json);
+      request.raw.headers.accept = 'application/json, text/event-stream';
     } else if (request.method === 'GET') {
       request.raw.headers.accept = media.sse ? 'text/event-stream' : '';
     }
@@ -512,12 +540,20 @@ export async function mcpGatewayPlugin(app: FastifyInstance, opts: McpGatewayPlu
       const found = await lookup(sid, principal);
       if (!('session' in found)) return rpcError(reply, found);
       transport = found.session.transport;
+      const lastEventId = request.headers['last-event-id'];
+      if (request.method === 'GET' && typeof lastEventId === 'string' && media.sse) {
+        // A client taking up a dropped SSE answer of a request: the events it missed, then the rest.
+        const resumed = transport.resume(lastEventId);
+        if (resumed) return reply.code(200).headers({ ...SSE_HEADERS, 'mcp-session-id': sid }).send(resumed);
+        // An event this replica does not hold (past the replay window, or sent by another replica):
+        // nothing can be replayed, so the GET opens a fresh stream, as a GET without the header does.
+        // One it holds is of the SDK's streams (the GET stream): the SDK replays it from the log.
+        if (!transport.knows(lastEventId)) delete request.raw.headers['last-event-id'];
+      }
       if (jsonResponses && request.method === 'POST') {
-        const fast = await transport.tryPost({ headers: request.raw.headers, url: request.url, body: request.body, authInfo: correlationAuthInfo(request.id), streams: media.sse });
+        const fast = await transport.tryPost({ headers: request.raw.headers, url: request.url, body: request.body, authInfo: correlationAuthInfo(request.id), streams: media.sse, sseOnly });
         if (fast?.status === 202) return reply.code(202).send();
-        if (fast && 'stream' in fast) {
-          return reply.code(200).headers({ 'content-type': 'text/event-stream', 'cache-control': 'no-store, no-transform', 'mcp-session-id': sid }).send(fast.stream);
-        }
+        if (fast && 'stream' in fast) return reply.code(200).headers({ ...SSE_HEADERS, 'mcp-session-id': sid }).send(fast.stream);
         if (fast) return reply.code(200).headers({ 'content-type': 'application/json', 'mcp-session-id': sid }).send(fast.body);
       }
     } else if (request.method === 'POST' && isInitializeRequest(request.body)) {
@@ -544,13 +580,24 @@ export async function mcpGatewayPlugin(app: FastifyInstance, opts: McpGatewayPlu
     } else {
       return rpcError(reply, NO_SESSION);
     }
-    // The SDK registers a GET stream synchronously within handleRequest (no event store): nothing
-    // runs between this decision and the stream being known to `streams`' close.
+    // The SDK registers a GET stream synchronously within handleRequest (unless it replays events
+    // first, awaiting the log's answer, which is at hand): nothing runs between this decision and
+    // the stream being known to `streams`' close.
     if (request.method === 'GET' && !streams.admit(reply.raw, () => transport.sdk.closeStandaloneSSEStream())) return endedStream(reply);
+    if (sseOnly && jsonResponses) {
+      // What the fast path leaves to the SDK (initialize, batches), which answers it as JSON here.
+      const answer = await sdkAnswerAsSse(transport.sdk, request.raw.headers, request.url, request.body, correlationAuthInfo(request.id));
+      if (opened && transport.sessionId === undefined) {
+        await opened.session.close();
+        if (cache) await removeSession(cache, opened.id).catch(() => {});
+      }
+      return reply.code(answer.status).headers(answer.headers).send(answer.body);
+    }
     reply.hijack();
+    if (request.method === 'GET') reply.raw.once('close', () => reply.raw.statusCode === 200 && transport.getStreamEnded());
     await transport.sdk.handleRequest(Object.assign(request.raw, { auth: correlationAuthInfo(request.id) }), reply.raw, request.body);
     if (opened && transport.sessionId === undefined) {
-      // The SDK refused the initialize (Accept or Content-Type header): no session came of it.
+      // The SDK refused the initialize (its Content-Type header, say): no session came of it.
       await opened.session.close();
       if (cache) await removeSession(cache, opened.id).catch(() => {});
     }

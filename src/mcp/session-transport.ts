@@ -1,10 +1,12 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { PassThrough, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import type { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import { ErrorCode, isJSONRPCRequest, JSONRPCMessageSchema, SUPPORTED_PROTOCOL_VERSIONS, type JSONRPCMessage, type RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { CANCELLED_ERROR } from './cancelled-answer';
+import { ReplayLog } from './replay-log';
+import { ReplyStream } from './reply-stream';
 
 /** A POST the fast path can answer, as the HTTP layer hands it over (body already parsed). */
 export type FastPost = {
@@ -18,6 +20,8 @@ export type FastPost = {
    * for it tied to the call (a relayed sampling or elicitation) fails at once, as it cannot reach it.
    */
   streams?: boolean;
+  /** Whether the client takes only an SSE stream (its Accept header names no JSON): every request is answered with one. */
+  sseOnly?: boolean;
 };
 
 /**
@@ -36,7 +40,8 @@ type Pending = { deliver(message: JSONRPCMessage): void; notify?(message: JSONRP
 /** The part of the SDK's web-standard transport that holds its SSE streams (SDK 1.32). */
 type SdkStreams = { _streamMapping?: Map<string, { controller?: ReadableStreamDefaultController }>; _standaloneSseStreamId?: string };
 
-const sseEvent = (message: JSONRPCMessage): string => `event: message\ndata: ${JSON.stringify(message)}\n\n`;
+/** The protocol version from which a client expects a priming event (an id, no data) opening an SSE answer. */
+const PRIMING_FROM = '2025-11-25';
 
 /**
  * The transport of one /mcp session. Everything goes through the SDK's StreamableHTTPServerTransport
@@ -46,6 +51,8 @@ const sseEvent = (message: JSONRPCMessage): string => `event: message\ndata: ${J
  * Node↔Web conversion layer that cost more than the gateway's own work per call. Anything the fast
  * path does not fully check (batches, bad Accept or protocol-version headers, invalid messages,
  * a repeated in-flight id) returns undefined and goes to the SDK transport, which answers it.
+ * The fast path's SSE answers (ReplyStream) record their events in the replica's ReplayLog, as
+ * the SDK transport records its own there: a client whose stream drops resumes it (`resume`).
  */
 export class SessionTransport implements Transport {
   onclose?: () => void;
@@ -54,15 +61,21 @@ export class SessionTransport implements Transport {
   private readonly pending = new Map<RequestId, Pending>();
   /** Requests handed on by the SDK transport (batches, and what the fast path leaves it), until answered. */
   private readonly viaSdk = new Set<RequestId>();
+  /** The fast path's SSE answers, by stream id, while running and then while the log holds their events (resume). */
+  private readonly replies = new Map<string, ReplyStream>();
   private closed = false;
+  private getStreamEndedAt = -Infinity;
 
   /**
    * `jsonResponses`: the SDK transport was made with `enableJsonResponse` (it answers POSTs it
    * handles itself with JSON, and drops the requests for the client tied to them).
+   * `log`: where the SSE answers of the fast path record their events, for resumption; the SDK
+   * transport should be made with the same log's `storeFor(sessionId)` as its event store.
    */
   constructor(
     readonly sdk: StreamableHTTPServerTransport,
     private readonly jsonResponses = false,
+    private readonly log: ReplayLog = new ReplayLog(),
   ) {
     sdk.onmessage = (message, extra) => {
       if (isJSONRPCRequest(message)) this.viaSdk.add(message.id);
@@ -74,6 +87,8 @@ export class SessionTransport implements Transport {
       // Requests still running get an answer rather than a connection left hanging.
       for (const [id, { deliver }] of this.pending) deliver({ jsonrpc: '2.0', id, error: { code: ErrorCode.ConnectionClosed, message: 'session closed' } });
       this.pending.clear();
+      this.replies.clear();
+      if (this.sdk.sessionId !== undefined) this.log.forget(this.sdk.sessionId);
       this.onclose?.();
     };
   }
@@ -93,6 +108,19 @@ export class SessionTransport implements Transport {
     const web = (this.sdk as unknown as { _webStandardTransport?: SdkStreams })._webStandardTransport;
     // Without the SDK's map (another SDK version), say yes: relaying is what happened before.
     return web?._streamMapping ? web._streamMapping.has(web._standaloneSseStreamId ?? '_GET_stream') : true;
+  }
+
+  /**
+   * Whether what goes on the GET stream is worth sending: the stream is open here, or it was
+   * until less than the replay window ago, so the client may yet resume it here and get it.
+   */
+  get reachesGetStream(): boolean {
+    return this.hasGetStream || Date.now() - this.getStreamEndedAt < this.log.windowMs;
+  }
+
+  /** The GET stream this replica held has ended (its client may resume it with Last-Event-ID). */
+  getStreamEnded(): void {
+    this.getStreamEndedAt = Date.now();
   }
 
   get queuedOnGetStream(): number {
@@ -162,51 +190,75 @@ export class SessionTransport implements Transport {
     const id = message.id;
     if (this.pending.has(id)) return undefined;
     const streams = post.streams !== false;
-    if (streams && message.params?._meta?.progressToken !== undefined) {
+    const stream = (): ReplyStream => this.replyStream(id, version);
+    if (streams && (post.sseOnly || message.params?._meta?.progressToken !== undefined)) {
       // The caller asked for progress: answer over SSE, so its notifications reach it before the
       // response (the spec lets a server pick SSE per request; with JSON they would be lost).
-      const stream = new PassThrough();
-      const write = (m: JSONRPCMessage) => {
-        if (!stream.destroyed && !stream.writableEnded) stream.write(sseEvent(m));
-      };
+      // A client taking only SSE gets every answer so.
+      const reply = stream();
       this.pending.set(id, {
-        notify: write,
+        notify: (m) => reply.write(m),
         deliver: (m) => {
-          write(m);
-          stream.end();
+          reply.write(m);
+          reply.end();
         },
-        drop: () => stream.end(),
+        drop: () => reply.end(),
       });
       this.onmessage?.(message, { authInfo: post.authInfo, requestInfo });
-      return { status: 200, stream };
+      return { status: 200, stream: reply.first };
     }
     const reply = new Promise<FastReply>((resolve) => {
-      let stream: PassThrough | undefined;
-      const write = (m: JSONRPCMessage) => {
-        if (!stream!.destroyed && !stream!.writableEnded) stream!.write(sseEvent(m));
-      };
+      let sse: ReplyStream | undefined;
       this.pending.set(id, {
         deliver: (m) => {
-          if (!stream) return resolve({ status: 200, body: JSON.stringify(m) });
-          write(m);
-          stream.end();
+          if (!sse) return resolve({ status: 200, body: JSON.stringify(m) });
+          sse.write(m);
+          sse.end();
         },
         // A request for the client tied to this one (an upstream's sampling or elicitation, relayed)
         // cannot wait for the JSON answer: from it on, the answer is an SSE stream (the spec lets
         // the server choose). Notifications before it have nowhere to go, as in JSON mode.
         notify: (m) => {
-          if (!stream) {
+          if (!sse) {
             if (!isJSONRPCRequest(m)) return;
             if (!streams) return false;
-            stream = new PassThrough();
-            resolve({ status: 200, stream });
+            sse = stream();
+            resolve({ status: 200, stream: sse.first });
           }
-          write(m);
+          sse.write(m);
         },
-        drop: () => (stream ? stream.end() : resolve({ status: 202 })),
+        drop: () => (sse ? sse.end() : resolve({ status: 202 })),
       });
     });
     this.onmessage?.(message, { authInfo: post.authInfo, requestInfo });
+    return reply;
+  }
+
+  /**
+   * Take up the fast path's SSE answer that event `lastEventId` belongs to (a GET with
+   * Last-Event-ID): the events that followed it, then the rest as they come. Undefined when the
+   * event is not one of those answers: one of the SDK transport's streams (the GET stream), which
+   * the SDK replays from the same log, or an event the log does not hold (see `knows`).
+   */
+  resume(lastEventId: string): Readable | undefined {
+    const session = this.sdk.sessionId;
+    const stream = session === undefined ? undefined : this.log.streamOf(session, lastEventId);
+    const reply = stream === undefined ? undefined : this.replies.get(stream);
+    return reply?.resume(lastEventId);
+  }
+
+  /** Whether `lastEventId` names an event the log still holds for this session (else nothing can be replayed after it). */
+  knows(lastEventId: string): boolean {
+    const session = this.sdk.sessionId;
+    return session !== undefined && this.log.streamOf(session, lastEventId) !== undefined;
+  }
+
+  /** A new SSE answer to request `id`; answers whose events the log no longer holds are let go. */
+  private replyStream(id: RequestId, version: string | string[] | undefined): ReplyStream {
+    const session = this.sdk.sessionId!;
+    for (const [key, old] of this.replies) if (old.done && !this.log.holds(session, key)) this.replies.delete(key);
+    const reply = new ReplyStream(this.log, session, id, typeof version === 'string' && version >= PRIMING_FROM);
+    this.replies.set(reply.id, reply);
     return reply;
   }
 

@@ -98,12 +98,32 @@ describe('/mcp Accept header: clients that are not the TypeScript SDK', function
     await json.text();
   });
 
-  it('refuses a POST from a client that takes no JSON (406, as the SDK answers): every answer but a stream is JSON', async function () {
-    for (const accept of ['text/event-stream', 'text/html', 'application/json;q=0, text/event-stream']) {
+  it('serves a client whose POSTs take only text/event-stream: every answer, initialize and batches included, is an SSE stream', async function () {
+    const accept = 'text/event-stream';
+    const events = (text: string) => [...text.matchAll(/^data: (.+)$/gm)].map((m) => JSON.parse(m[1]) as RpcAnswer);
+    const init = await post(accept, { jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'sse-only', version: '1' } } });
+    expect(init.status, await init.clone().text()).to.equal(200);
+    expect(init.headers.get('content-type')).to.match(/^text\/event-stream/);
+    expect(events(await init.text()).map((m) => m.id)).to.deep.equal([0]);
+    const session = { 'mcp-session-id': init.headers.get('mcp-session-id')!, 'mcp-protocol-version': '2025-06-18' };
+    expect((await post(accept, { jsonrpc: '2.0', method: 'notifications/initialized' }, session)).status).to.equal(202);
+    const call = await post(accept, { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'beh__progress', arguments: { steps: 1 } } }, session);
+    expect(call.status).to.equal(200);
+    expect(call.headers.get('content-type')).to.match(/^text\/event-stream/);
+    const answer = events(await call.text()).find((m) => m.id === 1)!;
+    expect(answer.result!.content).to.deep.equal([{ type: 'text', text: 'done 1' }]);
+    const batch = await post(accept, [{ jsonrpc: '2.0', id: 2, method: 'tools/list' }, { jsonrpc: '2.0', id: 3, method: 'ping' }], session);
+    expect(batch.status).to.equal(200);
+    expect(batch.headers.get('content-type')).to.match(/^text\/event-stream/);
+    expect(events(await batch.text()).map((m) => m.id)).to.have.members([2, 3]);
+  });
+
+  it('refuses a POST whose Accept takes neither JSON nor an event stream (406, saying what it serves), opening nothing', async function () {
+    for (const accept of ['text/html', 'application/json;q=0, text/event-stream;q=0']) {
       const res = await post(accept, { jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'plain', version: '1' } } });
       expect(res.status, accept).to.equal(406);
       expect(res.headers.get('mcp-session-id'), accept).to.equal(null);
-      await res.text();
+      expect(((await res.json()) as RpcAnswer).error!.message, accept).to.include('application/json or text/event-stream');
     }
   });
 });

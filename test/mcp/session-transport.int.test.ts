@@ -82,8 +82,8 @@ describe('/mcp fast path and its fallback to the SDK transport', function () {
     const answers = (await batch.json()) as { id: number }[];
     expect(answers.map((a) => a.id).sort()).to.deep.equal([21, 22]);
     expect((await post({ jsonrpc: '2.0', id: 23, method: 'ping' }, { 'mcp-protocol-version': '1999-01-01' })).status).to.equal(400);
-    // A client that takes no JSON (answered as JSON here; test/mcp/accept-header.int.test.ts for the rest).
-    expect((await post({ jsonrpc: '2.0', id: 24, method: 'ping' }, { accept: 'text/event-stream' })).status).to.equal(406);
+    // A client that takes neither JSON nor an event stream (test/mcp/accept-header.int.test.ts for the rest).
+    expect((await post({ jsonrpc: '2.0', id: 24, method: 'ping' }, { accept: 'text/html' })).status).to.equal(406);
     expect((await post({ hello: 'world' })).status).to.equal(400);
   });
 

@@ -1,0 +1,84 @@
+import { randomUUID } from 'node:crypto';
+import { PassThrough, type Readable } from 'node:stream';
+import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.js';
+import type { ReplayLog } from './replay-log';
+
+const sseEvent = (id: string, message: JSONRPCMessage): string => `event: message\nid: ${id}\ndata: ${JSON.stringify(message)}\n\n`;
+
+/**
+ * Answer of a resumed stream that ended with no response: the client cancelled the request. (One
+ * whose response the log let go cannot be resumed: the log lets the oldest go first, so it let go
+ * the event resumed after too, and the GET opens a fresh stream.)
+ */
+const NOT_KEPT = { code: -32001, message: 'no answer to this request is kept: it was cancelled' };
+
+/**
+ * One request's answer as an SSE stream (the fast path of SessionTransport), each event with an
+ * id recorded in the replica's ReplayLog, so that a client whose connection drops takes the stream
+ * up again with a GET carrying `Last-Event-ID`: it gets the events it missed, then the rest as they
+ * come. The call is never run again: what is replayed is what was sent.
+ *
+ * `priming`: open with an event that has an id and no data (protocol 2025-11-25), so a client can
+ * resume a stream that drops before its first message; older clients may not expect one.
+ */
+export class ReplyStream {
+  readonly id = `post-${randomUUID()}`;
+  private current: PassThrough;
+  private ended = false;
+
+  constructor(
+    private readonly log: ReplayLog,
+    private readonly session: string,
+    private readonly request: RequestId,
+    priming: boolean,
+  ) {
+    this.current = new PassThrough();
+    if (priming) this.current.write(`id: ${log.append(session, this.id)}\ndata: \n\n`);
+  }
+
+  /** The stream the POST is answered with. */
+  get first(): Readable {
+    return this.current;
+  }
+
+  get done(): boolean {
+    return this.ended;
+  }
+
+  /** Send `message` (recorded first, so a client that resumes later gets it too). */
+  write(message: JSONRPCMessage): void {
+    const id = this.log.append(this.session, this.id, message);
+    if (!this.current.destroyed && !this.current.writableEnded) this.current.write(sseEvent(id, message));
+  }
+
+  /** The answer is complete: its response written (or none is coming, the client cancelled). */
+  end(): void {
+    this.ended = true;
+    this.current.end();
+  }
+
+  /**
+   * A new HTTP response taking the stream up after `lastEventId` (an event of this stream): the
+   * events that followed it, then, while the request runs, what comes next. The connection it
+   * replaces, if still open, is ended (one reader at a time).
+   * Requires `lastEventId` to be an event of this stream still in the log.
+   */
+  resume(lastEventId: string): Readable {
+    const next = new PassThrough();
+    const replay = this.log.after(this.session, lastEventId);
+    let answered = false;
+    for (const [id, message] of replay?.events ?? []) {
+      next.write(sseEvent(id, message));
+      if ('id' in message && !('method' in message)) answered = true;
+    }
+    if (this.ended) {
+      // No response to replay: say so, or a client would wait (or reconnect) for ever.
+      if (!answered) next.write(`event: message\ndata: ${JSON.stringify({ jsonrpc: '2.0', id: this.request, error: NOT_KEPT })}\n\n`);
+      next.end();
+    } else {
+      this.current.end();
+      this.current = next;
+    }
+    return next;
+  }
+}

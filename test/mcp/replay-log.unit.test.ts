@@ -1,0 +1,69 @@
+import { expect } from 'chai';
+import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { ReplayLog } from '../../src/mcp/replay-log';
+
+const note = (n: number): JSONRPCMessage => ({ jsonrpc: '2.0', method: 'notifications/message', params: { level: 'info', data: 'x'.repeat(n) } });
+
+/** The SSE events a replica keeps for resumption: per session and stream, bounded in bytes and age. */
+describe('ReplayLog', function () {
+  it('replays the events of the same stream and session that followed an id, and nothing for an unknown one', function () {
+    const log = new ReplayLog();
+    const first = log.append('s1', 'a', note(1));
+    const second = log.append('s1', 'a', note(2));
+    log.append('s1', 'b', note(3));
+    log.append('s2', 'a', note(4));
+    const third = log.append('s1', 'a', note(5));
+    expect(log.after('s1', first)).to.deep.equal({ stream: 'a', events: [[second, note(2)], [third, note(5)]] });
+    expect(log.after('s2', first), 'another session').to.equal(undefined);
+    expect(log.after('s1', 'ffffffffffff-1'), 'another log (replica)').to.equal(undefined);
+  });
+
+  it('skips priming events (no message) when replaying', function () {
+    const log = new ReplayLog();
+    const priming = log.append('s', 'a');
+    const id = log.append('s', 'a', note(1));
+    expect(log.after('s', priming)!.events).to.deep.equal([[id, note(1)]]);
+  });
+
+  it('lets the oldest events go beyond its bytes, all sessions together, keeping the newest whatever its size', function () {
+    const log = new ReplayLog({ bytes: 400 });
+    const old = log.append('s1', 'a', note(100));
+    const mid = log.append('s2', 'a', note(100));
+    log.append('s1', 'a', note(100));
+    expect(log.streamOf('s1', old), 'the oldest went').to.equal(undefined);
+    expect(log.streamOf('s2', mid)).to.equal('a');
+    const huge = log.append('s3', 'a', note(1_000));
+    expect(log.streamOf('s2', mid)).to.equal(undefined);
+    expect(log.streamOf('s3', huge)).to.equal('a');
+  });
+
+  it('does not replay events older than its window', function () {
+    let now = 0;
+    const log = new ReplayLog({ ms: 1_000 }, () => now);
+    const id = log.append('s', 'a', note(1));
+    log.append('s', 'a', note(1));
+    now = 999;
+    expect(log.after('s', id)!.events).to.have.length(1);
+    now = 1_001;
+    expect(log.after('s', id)).to.equal(undefined);
+    expect(log.holds('s', 'a')).to.equal(false);
+  });
+
+  it('forgets an ended session', function () {
+    const log = new ReplayLog();
+    const id = log.append('s', 'a', note(1));
+    log.forget('s');
+    expect(log.streamOf('s', id)).to.equal(undefined);
+  });
+
+  it('serves the SDK transport as its event store', async function () {
+    const log = new ReplayLog();
+    const store = log.storeFor('s');
+    const priming = await store.storeEvent('_GET_stream', {} as JSONRPCMessage);
+    const id = await store.storeEvent('_GET_stream', note(1));
+    const sent: [string, JSONRPCMessage][] = [];
+    expect(await store.getStreamIdForEventId!(priming)).to.equal('_GET_stream');
+    expect(await store.replayEventsAfter(priming, { send: async (e, m) => void sent.push([e, m]) })).to.equal('_GET_stream');
+    expect(sent).to.deep.equal([[id, note(1)]]);
+  });
+});

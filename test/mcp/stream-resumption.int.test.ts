@@ -1,0 +1,197 @@
+import { expect } from 'chai';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { FastifyInstance } from 'fastify';
+import type { RecordedEvent } from '../../src/core/envelope';
+import { McpGateway } from '../../src/mcp/gateway';
+import { startBehaviourUpstream, type BehaviourUpstream } from './support/behaviour-upstream';
+import { startGatewayHttp } from './support/clients';
+import { openTempSqliteStore } from './support/stores';
+
+const actor = { kind: 'user' as const, id: 'alice' };
+const AUTH = { authorization: 'Bearer key-acme-alice' };
+
+/**
+ * A fetch that cuts the SSE answer of the first POST carrying `marker` right after its first
+ * chunk (the priming event, sent at once): the client's connection drops mid-call, as a proxy's
+ * idle timeout or a network change drops it.
+ */
+function cuttingFetch(marker: string): { fetch: typeof fetch; cut: () => boolean; gets: string[] } {
+  let done = false;
+  const gets: string[] = [];
+  const cutting: typeof fetch = async (input, init) => {
+    const res = await fetch(input, init);
+    const headers = new Headers(init?.headers);
+    if (init?.method === 'GET') gets.push(headers.get('last-event-id') ?? '');
+    const body = typeof init?.body === 'string' ? init.body : '';
+    if (done || init?.method !== 'POST' || !body.includes(marker) || !res.headers.get('content-type')?.startsWith('text/event-stream')) return res;
+    done = true;
+    const reader = res.body!.getReader();
+    let passed = false;
+    const cut = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        if (passed) {
+          await reader.cancel();
+          controller.error(new TypeError('connection dropped (test)'));
+          return;
+        }
+        const { value, done: ended } = await reader.read();
+        if (ended) return controller.close();
+        controller.enqueue(value);
+        passed = true;
+      },
+    });
+    return new Response(cut, { status: res.status, headers: res.headers });
+  };
+  return { fetch: cutting, cut: () => done, gets };
+}
+
+/**
+ * Streamable HTTP resumability: a client whose SSE answer drops mid-call takes it up again with a
+ * GET carrying `Last-Event-ID` and gets the call's result, which is not run again nor recorded
+ * twice. Driven by the MCP SDK's own client, which reconnects so by itself.
+ */
+describe('/mcp stream resumption (Last-Event-ID)', function () {
+  this.timeout(30_000);
+  let db: Awaited<ReturnType<typeof openTempSqliteStore>>;
+  let gateway: McpGateway;
+  let upstream: BehaviourUpstream;
+  let http: { app: FastifyInstance; url: string };
+
+  before(async function () {
+    db = await openTempSqliteStore();
+    gateway = new McpGateway({ store: db.store, upstream: { healthIntervalMs: 0, callTimeoutMs: 15_000 } });
+    await gateway.start();
+    upstream = await startBehaviourUpstream();
+    await gateway.registerServer({ tenant: 'acme', actor, name: 'beh', transport: 'http', url: upstream.url });
+    http = await startGatewayHttp(gateway);
+  });
+
+  after(async function () {
+    // The client's connection pool keeps sockets it opened for requests aborted as it closed, on
+    // which nothing was ever sent; the HTTP server's close would wait for them (headersTimeout).
+    http?.app.server.closeAllConnections();
+    await http?.app.close();
+    await gateway?.close();
+    await upstream?.close();
+    await db?.cleanup();
+  });
+
+  /** The tool call streams (requested, then outcome) whose arguments name `id`. */
+  async function recorded(id: string): Promise<RecordedEvent[]> {
+    const all = await db.store.readAll({ limit: 10_000 });
+    const streams = new Set(all.filter((e) => e.stream.startsWith('toolcall-') && JSON.stringify(e.data).includes(`\\"id\\":\\"${id}\\"`)).map((e) => e.stream));
+    return all.filter((e) => streams.has(e.stream));
+  }
+
+  async function client(f: typeof fetch, reconnectMs: number): Promise<Client> {
+    const c = new Client({ name: 'resuming', version: '1.0.0' });
+    const transport = new StreamableHTTPClientTransport(new URL(http.url), {
+      requestInit: { headers: AUTH },
+      fetch: f,
+      reconnectionOptions: { initialReconnectionDelay: reconnectMs, maxReconnectionDelay: reconnectMs, reconnectionDelayGrowFactor: 1, maxRetries: 3 },
+    });
+    await c.connect(transport);
+    return c;
+  }
+
+  for (const [when, holdMs, reconnectMs] of [
+    ['while the call still runs (the rest comes live)', 1_500, 100],
+    ['after the call has ended (its result replayed)', 50, 800],
+  ] as const) {
+    it(`resumes a tools/call whose SSE answer dropped ${when}, running and recording it once`, async function () {
+      const id = `resume-${holdMs}`;
+      const cutter = cuttingFetch(id);
+      const c = await client(cutter.fetch, reconnectMs);
+      try {
+        // A progress token makes the answer an SSE stream for the SDK's client (it takes both).
+        const result = await c.callTool({ name: 'beh__hold', arguments: { id, ms: holdMs }, _meta: { progressToken: id } });
+        expect(cutter.cut(), 'the answer was cut').to.equal(true);
+        expect(cutter.gets.filter((g) => g !== ''), 'resumed with Last-Event-ID').to.have.length(1);
+        expect(result.content).to.deep.equal([{ type: 'text', text: `held ${id}` }]);
+        expect(upstream.started.filter((s) => s === id)).to.have.length(1);
+        const events = await recorded(id);
+        expect(new Set(events.map((e) => e.stream)).size, 'one call recorded').to.equal(1);
+        expect(events.filter((e) => e.revision === 1), 'one outcome').to.have.length(1);
+      } finally {
+        await c.close();
+      }
+    });
+  }
+
+  /** A raw session of protocol 2025-11-25 (priming events). */
+  async function rawSession(): Promise<Record<string, string>> {
+    const init = await fetch(http.url, {
+      method: 'POST',
+      headers: { ...AUTH, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } }),
+    });
+    expect(init.status).to.equal(200);
+    await init.text();
+    const session = { 'mcp-session-id': init.headers.get('mcp-session-id')!, 'mcp-protocol-version': '2025-11-25' };
+    const ok = await fetch(http.url, { method: 'POST', headers: { ...AUTH, ...session, 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) });
+    expect(ok.status).to.equal(202);
+    return session;
+  }
+
+  it('replays an ended SSE answer to a GET with the id of its priming event, then ends the stream', async function () {
+    const session = await rawSession();
+    const call = await fetch(http.url, {
+      method: 'POST',
+      headers: { ...AUTH, ...session, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'beh__progress', arguments: { steps: 2 }, _meta: { progressToken: 'p' } } }),
+    });
+    const text = await call.text();
+    const ids = [...text.matchAll(/^id: (.+)$/gm)].map((m) => m[1]);
+    expect(ids.length, text).to.be.at.least(3);
+    const resumed = await fetch(http.url, { headers: { ...AUTH, ...session, accept: 'text/event-stream', 'last-event-id': ids[0] } });
+    expect(resumed.status).to.equal(200);
+    expect(resumed.headers.get('content-type')).to.match(/^text\/event-stream/);
+    const replay = await resumed.text();
+    expect([...replay.matchAll(/^id: (.+)$/gm)].map((m) => m[1])).to.deep.equal(ids.slice(1));
+    expect(replay).to.include('"id":7');
+  });
+
+  it('opens a fresh GET stream for a Last-Event-ID it does not hold (expired, or sent by another replica)', async function () {
+    const session = await rawSession();
+    const ac = new AbortController();
+    const res = await fetch(http.url, { headers: { ...AUTH, ...session, accept: 'text/event-stream', 'last-event-id': 'elsewhere-42' }, signal: ac.signal });
+    expect(res.status).to.equal(200);
+    expect(res.headers.get('content-type')).to.match(/^text\/event-stream/);
+    ac.abort();
+  });
+
+  it('replays the GET stream: log messages sent while it was down come on the GET resuming it', async function () {
+    const session = await rawSession();
+    const headers = { ...AUTH, ...session, 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+    const rpc = async (id: number, method: string, params: object) => {
+      const res = await fetch(http.url, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', id, method, params }) });
+      expect(res.status).to.equal(200);
+      return res.text();
+    };
+    await rpc(1, 'logging/setLevel', { level: 'debug' });
+    /** Open the GET stream (resuming after `last` if given); `read` reads it until `until` shows, then drops it. */
+    const openGet = async (last?: string) => {
+      const ac = new AbortController();
+      const res = await fetch(http.url, { headers: { ...AUTH, ...session, accept: 'text/event-stream', ...(last ? { 'last-event-id': last } : {}) }, signal: ac.signal });
+      expect(res.status).to.equal(200);
+      const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+      return async (until: string): Promise<{ text: string; lastId: string }> => {
+        let text = '';
+        while (!text.includes(until)) text += (await reader.read()).value ?? '';
+        ac.abort();
+        await reader.cancel().catch(() => {});
+        const ids = [...text.matchAll(/^id: (.+)$/gm)].map((m) => m[1]);
+        return { text, lastId: ids[ids.length - 1] };
+      };
+    };
+    const first = await openGet();
+    await rpc(2, 'tools/call', { name: 'beh__progress', arguments: { steps: 1 } });
+    const { lastId } = await first('"step 1"');
+    expect(lastId).to.be.a('string');
+    // The stream is down: this call's log messages are kept for the client.
+    await rpc(3, 'tools/call', { name: 'beh__progress', arguments: { steps: 3 } });
+    const resumed = await (await openGet(lastId))('"step 3"');
+    expect(resumed.text).to.include('"step 1"').and.to.include('"step 2"');
+  });
+});
