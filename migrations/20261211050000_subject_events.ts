@@ -17,14 +17,18 @@ const CHARS = 16 * 1024 * 1024;
  * the upgrade (about the time the projector took to write it). From then on the projector fills it
  * with the audit log, in the same transaction. An older release's projector running beside this
  * one during a rolling upgrade does not: run `openmcp projections rebuild subject-events` once
- * after its last replica is gone (docs/operations.md). A database created after this change has
- * the table from src/readmodels/schema.ts already, with nothing to fill.
+ * after its last replica is gone (docs/operations.md). A run stopped halfway (a restart during
+ * the first start) goes on where it stopped. A database created after this change has the table
+ * from src/readmodels/schema.ts already, and an empty audit log: nothing to fill.
  */
 export async function up(knex: Knex): Promise<void> {
   const table = LIVE_TABLES.subjectEvents;
-  if (await knex.schema.hasTable(table)) return;
-  await createSubjectEventsTable(knex, table);
-  for (let after = -1; ; ) {
+  if (!(await knex.schema.hasTable(table))) await createSubjectEventsTable(knex, table);
+  // On from the last position a stopped run filled (MySQL commits the table's creation, and this
+  // migration is recorded only once it ends); that position again, as its rows may be only in part.
+  // Until it is recorded no projector of this release runs, so every row is this backfill's.
+  const done = await knex(table).max({ p: 'position' }).first();
+  for (let after = done?.p === null || done?.p === undefined ? -1 : Number(done.p) - 1; ; ) {
     const sized: { position: number | string; size: number | string | null }[] = await knex(LIVE_TABLES.auditEvents)
       .select('position', knex.raw('LENGTH(body) AS size'))
       .where('position', '>', after)
