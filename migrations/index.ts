@@ -19,6 +19,7 @@ import * as subjectKeys from './20261210000300_subject_keys';
 import * as taskInputSealed from './20261211000100_task_input_sealed';
 import * as apiKeyIssuing from './20261211004500_api_key_issuing';
 import * as apiKeyIdempotency from './20261211013700_api_key_idempotency';
+import * as subjectEvents from './20261211050000_subject_events';
 
 /**
  * Every migration, in order. A custom source (not a directory scan) so the same list runs under
@@ -44,6 +45,7 @@ const migrations: Record<string, Knex.Migration> = {
   '20261211000100_task_input_sealed': taskInputSealed,
   '20261211004500_api_key_issuing': apiKeyIssuing,
   '20261211013700_api_key_idempotency': apiKeyIdempotency,
+  '20261211050000_subject_events': subjectEvents,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -12,6 +12,7 @@ export type ReadModelTables = {
   batches: string;
   mcpServers: string;
   mcpTools: string;
+  subjectEvents: string;
 };
 
 export const LIVE_TABLES: ReadModelTables = {
@@ -23,6 +24,7 @@ export const LIVE_TABLES: ReadModelTables = {
   batches: 'rm_batches',
   mcpServers: 'rm_mcp_servers',
   mcpTools: 'rm_mcp_tools',
+  subjectEvents: 'rm_subject_events',
 };
 
 /** Per-projection progress: the highest global position applied, for waitForPosition and lag. */

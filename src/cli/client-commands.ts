@@ -226,7 +226,7 @@ export function addClientCommands(program: Command): void {
     });
   subjects
     .command('export')
-    .description("what the gateway shows about a subject, as JSON (an access request): its keys, the events about it, its tasks and tool calls opened while its key lives; reads the whole log the key sees")
+    .description("what the gateway shows about a subject, as JSON (an access request): its keys, the events about it, its tasks and tool calls opened while its key lives; its events from the server's subject index (GET /v1/subjects/:subject/events)")
     .argument('<subject>', 'subject id: <tenant>:<user|agent|system>:<actor id>')
     .option('--out <file>', 'write it to FILE (mode 0600) instead of stdout')
     .action(async (subject: string, o: { out?: string }) => {

@@ -29,11 +29,11 @@ type Outcome = 'repaired' | 'replayed_stream' | 'repaired_out_of_order' | 'missi
 const OUTCOMES: Outcome[] = ['repaired', 'replayed_stream', 'repaired_out_of_order', 'missing_from_store', 'hash_mismatch'];
 
 /**
- * Projections that take a stream's events in any order: the audit log (one row per position) and
- * batches (each event fills its own fields once). The others fold a document in stream revision
- * order and pass over an event older than the revision they hold (stream-revision.ts).
+ * Projections that take a stream's events in any order: the audit log and the subject index (rows
+ * per position) and batches (each event fills its own fields once). The others fold a document in
+ * stream revision order and pass over an event older than the revision they hold (stream-revision.ts).
  */
-const ORDER_FREE = new Set(['audit-log', 'batches']);
+const ORDER_FREE = new Set(['audit-log', 'subject-events', 'batches']);
 
 /**
  * A repaired event applied after a later event of its stream, with the projections that fold

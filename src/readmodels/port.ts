@@ -1,6 +1,6 @@
 import type { SealedPayload } from '../erasure/sealed-payload';
 import type { McpToolIcon } from '../../events/mcp.events';
-import type { RecordedEvent } from '../core/envelope';
+import type { Actor, RecordedEvent } from '../core/envelope';
 import type { SealedAnswer } from '../core/sealed-answer';
 import type { TaskStatus } from '../../projections/tasks.projection';
 
@@ -110,6 +110,9 @@ export type ToolCallListFilter = {
 
 export type AuditEventFilter = { stream?: string; type?: string; after?: number; limit: number };
 
+/** One data subject of a tenant: its actor and every data key it has had (GET /v1/subjects/:subject). */
+export type SubjectEventFilter = { actor: Actor; kids: readonly string[]; after?: number; limit: number };
+
 /** An event in the audit log read model: the full envelope plus its audit seq and batch once sealed. */
 export type AuditEventView = RecordedEvent & { seq?: number; batchId?: number };
 
@@ -158,6 +161,8 @@ export interface ReadModels {
   getToolCall(tenant: string, id: string): Promise<ToolCallView | undefined>;
   listAuditEvents(tenant: string | null, filter: AuditEventFilter): Promise<Page<AuditEventView>>;
   getAuditEvent(tenant: string | null, id: string): Promise<AuditEventView | undefined>;
+  /** Added with the subject index: a data subject's events (an access request), position order. */
+  listSubjectEvents?(tenant: string, filter: SubjectEventFilter): Promise<Page<AuditEventView>>;
   /**
    * Resolve true once the projections have applied the event at `position` (read-your-writes
    * after a command), false after `timeoutMs`.

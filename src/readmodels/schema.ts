@@ -46,6 +46,20 @@ function indexOn(t: Builder, table: string, columns: readonly string[]): void {
 }
 
 /**
+ * The subject index (projections/subject-events.sql.ts; migrations/20261211050000_subject_events.ts):
+ * its key is the lookup, (tenant, ref) then position, so a subject's events after a cursor are one
+ * range per ref, in order. 100 + 255 characters of utf8mb4 plus the position fit InnoDB's 3072-byte key.
+ */
+export async function createSubjectEventsTable(knex: Knex, table: string): Promise<void> {
+  await createTable(knex, table, (t) => {
+    t.string('tenant', 100).notNullable();
+    t.string('ref', 255).notNullable();
+    t.bigInteger('position').notNullable();
+    t.primary(['tenant', 'ref', 'position']);
+  });
+}
+
+/**
  * Table definitions of each projection, shared by the migration and by rebuilds (which create
  * the same tables under fresh names). Timestamps are ISO-8601 strings, as in the event store,
  * so that both dialects compare and sort them identically.
@@ -166,6 +180,12 @@ export const projectionSchemas: Record<string, { tables: (keyof ReadModelTables)
         indexOn(t, n.auditEvents, ['seq']);
         indexOn(t, n.auditEvents, ['batch_id']);
       });
+    },
+  },
+  'subject-events': {
+    tables: ['subjectEvents'],
+    async create(knex, n) {
+      await createSubjectEventsTable(knex, n.subjectEvents);
     },
   },
   batches: {

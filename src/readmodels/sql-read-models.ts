@@ -16,10 +16,12 @@ import { sharedRead } from './shared-read';
 import { AuditAppliedThrough } from './audit-applied-through';
 import { decodeTaskCursor, decodeToolCallCursor, encodeTaskCursor, encodeToolCallCursor } from './cursor';
 import { whereBeforeKey } from './keyset';
-import type { AuditEventFilter, AuditEventView, BatchView, Page, ReadModels, TaskListFilter, TaskView, ToolCallListFilter, ToolCallView, ToolCatalogEntry } from './port';
+import type { AuditEventFilter, AuditEventView, SubjectEventFilter, BatchView, Page, ReadModels, TaskListFilter, TaskView, ToolCallListFilter, ToolCallView, ToolCatalogEntry } from './port';
 import { LIVE_TABLES, type ReadModelTables } from '../../projections/tables';
 import { AUDIT_TENANT_INDEX, AUDIT_TENANT_TYPE_INDEX } from './schema';
 import { loadTaskViews } from './task-views';
+import { subjectPositions } from './subject-positions';
+import { refsOfSubject } from '../../projections/subject-events.projection';
 import { loadToolCatalog } from './tool-catalog';
 import { toolCallFromRow } from '../../projections/tool-calls.sql';
 import { toolCallView } from './tool-call-view';
@@ -261,6 +263,31 @@ export class SqlReadModels implements ReadModels {
       if (through !== undefined) q.where('position', '<=', through);
       return q.orderBy('position', 'asc').limit(filter.limit + 1);
     });
+    const taken = fitting(sized, filter.limit);
+    const positions = sized.slice(0, taken).map((r) => Number(r.position));
+    const rows = positions.length
+      ? await this.db(this.t.auditEvents).whereIn('position', positions).select('body', 'seq', 'batch_id', 'position').orderBy('position', 'asc')
+      : [];
+    const items = rows.map(auditView);
+    return sized.length > taken ? { items, nextCursor: String(positions[positions.length - 1]) } : { items };
+  }
+
+  /**
+   * The events of one data subject of `tenant` (docs/security.md, "An access or export request"):
+   * those whose actor is `filter.actor`, those of its API key's stream, those sealed under one of
+   * `filter.kids` and their erasures, in position order, from the subject index. Pages end as
+   * listAuditEvents' do: before MAX_PAGE_CHARS of bodies, and on a gap-free store before the first
+   * position the audit log lacks (the index commits with it), so a cursor never passes one over.
+   */
+  async listSubjectEvents(tenant: string, filter: SubjectEventFilter): Promise<Page<AuditEventView>> {
+    checkLimit(filter.limit);
+    if (filter.after !== undefined && (!Number.isSafeInteger(filter.after) || filter.after < -1)) throw new ValidationError('after: a position (integer >= -1)', { field: 'after' });
+    const through = this.options.gapFreePositions === true ? await this.auditAppliedThrough() : undefined;
+    const refs = refsOfSubject(filter.actor, filter.kids);
+    const candidates = await subjectPositions(this.db, this.t.subjectEvents, { tenant, refs, after: filter.after, through, limit: filter.limit + 1 });
+    const sized = candidates.length
+      ? await this.db(this.t.auditEvents).whereIn('position', candidates).select('position', this.db.raw('LENGTH(body) AS size')).orderBy('position', 'asc')
+      : [];
     const taken = fitting(sized, filter.limit);
     const positions = sized.slice(0, taken).map((r) => Number(r.position));
     const rows = positions.length

@@ -35,7 +35,7 @@ type KeyListQuery = { tenant?: string } & PageQuery;
  * Typed client of the REST API. Requests and answers are checked against the same zod schemas
  * the server uses; errors are OpenMcpApiError subclasses by status (NotFoundApiError, …).
  * Every paginated list has a page method (`list`, `tasks.events`) and an `all` twin
- * (`tasks.all`, `tasks.allEvents`, `toolCalls.all`, `events.all`, `keys.all`, `batches.all`): an async iterator over
+ * (`tasks.all`, `tasks.allEvents`, `toolCalls.all`, `events.all`, `subjects.allEvents`, `keys.all`, `batches.all`): an async iterator over
  * every item that takes the page method's query and follows `nextCursor` until the last page.
  * @example
  * const client = new OpenMcpClient({ baseUrl: 'http://127.0.0.1:8080', apiKey });
@@ -223,6 +223,18 @@ export class OpenMcpClient {
      * event recording each erasure (`erasure.eventId`; `events.proof` gives its proof). Never a key.
      */
     show: (subject: string) => this.call('get subject', SubjectRecord, { method: 'GET', path: `/v1/subjects/${seg(subject)}` }),
+    /**
+     * One page of the subject's events, in position order, from the server's subject index: of its
+     * tenant, those it caused, its API key's stream, those sealed under its keys and their erasures.
+     */
+    events: (subject: string, query: TaskEventsQuery = {}) =>
+      this.call('subject events', EventPage, { method: 'GET', path: `/v1/subjects/${seg(subject)}/events`, query }),
+    /**
+     * Every event of `subject` (as `events`), page by page, from `query.after` or `query.cursor`.
+     * @example for await (const e of client.subjects.allEvents('acme:user:0193…')) console.log(e.type);
+     */
+    allEvents: (subject: string, query: TaskEventsQuery = {}) =>
+      pages(() => this.subjects.events(subject, query), (cursor) => this.subjects.events(subject, { ...query, after: undefined, cursor })),
   };
 
   health(): Promise<z.infer<typeof Health>> {

@@ -5,8 +5,10 @@ import type { TaskView } from '../api/schemas/tasks';
 import type { ToolCallView } from '../api/schemas/tool-calls';
 import { parseSubject } from '../erasure/subject';
 import type { OpenMcpClient } from './client';
-import { NotFoundApiError, RateLimitedApiError } from './errors';
+import { NotFoundApiError } from './errors';
 import { pages } from './pages';
+import { patiently } from './patiently';
+import { scanLogForSubject } from './subject-log-scan';
 
 /** What `exportSubject` gathers: the log's events about the subject, and its tasks and tool calls as the API shows them. */
 export type SubjectExport = {
@@ -19,40 +21,26 @@ export type SubjectExport = {
   toolCalls: z.infer<typeof ToolCallView>[];
 };
 
-/** The `kid` of every sealed payload in `v` (`{alg, kid, iv, ct, tag}`, at any depth of an event's data). */
-function sealedKids(v: unknown, out: string[] = []): string[] {
-  if (Array.isArray(v)) for (const x of v) sealedKids(x, out);
-  else if (v && typeof v === 'object') {
-    const o = v as Record<string, unknown>;
-    if (typeof o.kid === 'string' && typeof o.ct === 'string') out.push(o.kid);
-    else for (const x of Object.values(o)) sealedKids(x, out);
-  }
-  return out;
-}
-
 export type ExportSubjectOptions = {
   now?: () => Date;
   /** How to wait out a 429 the SDK's own retries did not (tests pass one that does not wait). */
   sleep?: (ms: number) => Promise<void>;
 };
 
-/** Times a request refused 429 is asked again, each after the server's Retry-After (else 5 s, at most 60 s). */
-const RATE_LIMITED_ATTEMPTS = 20;
-
 /**
- * `fn()`, asked again while the server answers 429 (past the SDK's own few retries): one request
- * per task and tool call of a busy subject runs into the key's per-minute limit, and an export
- * must not stop halfway for it.
+ * The subject's events from the server's subject index (GET /v1/subjects/:subject/events), page by
+ * page; from the whole log (scanLogForSubject) when the server has no such route (before 2026-12-11).
  */
-async function patiently<T>(fn: () => Promise<T>, sleep: (ms: number) => Promise<void>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (!(err instanceof RateLimitedApiError) || attempt >= RATE_LIMITED_ATTEMPTS) throw err;
-      await sleep(Math.min(60, err.retryAfterSeconds ?? 5) * 1000);
-    }
+async function* subjectEvents(client: OpenMcpClient, subject: string, kids: ReadonlySet<string>, sleep: (ms: number) => Promise<void>): AsyncGenerator<SubjectExport['events'][number], void, undefined> {
+  let first;
+  try {
+    first = await patiently(() => client.subjects.events(subject, { limit: 1000 }), sleep);
+  } catch (err) {
+    if (!(err instanceof NotFoundApiError && err.code === 'ROUTE_NOT_FOUND')) throw err;
+    yield* scanLogForSubject(client, subject, kids, sleep);
+    return;
   }
+  yield* pages(async () => first, (cursor) => patiently(() => client.subjects.events(subject, { limit: 1000, cursor }), sleep));
 }
 
 /**
@@ -60,15 +48,16 @@ async function patiently<T>(fn: () => Promise<T>, sleep: (ms: number) => Promise
  * request (GDPR art. 15): its data keys (none under MCP_PAYLOAD_POLICY=store or hash-only), the
  * events of its tenant it caused (its actor), those of its own API key's stream (`apikey-<id>`),
  * those sealed under its keys (a task's tool calls, made by a worker on its behalf) and their
- * erasures, and the whole trail of each of its tasks; then each task and tool call of those, opened as GET /v1/tasks/:id and
- * /v1/tool-calls/:id show them (a task's step calls too). Reads the whole log the key sees, page by
- * page: on a large log it takes minutes. Needs an admin key of the subject's tenant (or a
- * cross-tenant one). A 429 (a page of the log's too) is waited out (Retry-After) and asked again, up to 20 times a request.
+ * erasures (those four from the server's subject index, GET /v1/subjects/:subject/events; from the
+ * whole log the key sees on a server without it), and the whole trail of each of its tasks; then
+ * each task and tool call of those, opened as GET /v1/tasks/:id and /v1/tool-calls/:id show them (a
+ * task's step calls too), one request each. Needs an admin key of the subject's tenant (or a
+ * cross-tenant one). A 429 (a page's too) is waited out (Retry-After) and asked again, up to 20 times a request.
  * Throws VALIDATION_FAILED for a malformed id, the API's errors otherwise.
  * @example const x = await exportSubject(client, 'acme:user:0193…'); x.toolCalls.length
  */
 export async function exportSubject(client: OpenMcpClient, subject: string, o: ExportSubjectOptions = {}): Promise<SubjectExport> {
-  const { tenant, actor } = parseSubject(subject);
+  parseSubject(subject);
   const now = o.now ?? (() => new Date());
   const sleep = o.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   const keys = await patiently(() => client.subjects.show(subject), sleep).then(
@@ -79,19 +68,8 @@ export async function exportSubject(client: OpenMcpClient, subject: string, o: E
     },
   );
   const kids = new Set(keys.map((k) => k.kid));
-  const own = `apikey-${actor.id}`;
   const events: SubjectExport['events'] = [];
-  // Paged here, not with events.all: a page refused 429 is asked again, not the walk started over or dropped.
-  const log = pages(() => patiently(() => client.events.list({ limit: 1000 }), sleep), (cursor) => patiently(() => client.events.list({ limit: 1000, cursor }), sleep));
-  for await (const e of log) {
-    if (e.tenant !== tenant) continue;
-    const mine =
-      (e.actor.kind === actor.kind && e.actor.id === actor.id) ||
-      e.stream === own ||
-      (e.stream.startsWith('subject-') && kids.has(e.stream.slice('subject-'.length))) ||
-      sealedKids(e.data).some((k) => kids.has(k));
-    if (mine) events.push(e);
-  }
+  for await (const e of subjectEvents(client, subject, kids, sleep)) events.push(e);
   const ids = (prefix: string) => [...new Set(events.filter((e) => e.stream.startsWith(prefix)).map((e) => e.stream.slice(prefix.length)))];
   // One request at a time: a subject with thousands of calls must not spend the key's rate limit at once.
   const tasks: SubjectExport['tasks'] = [];

@@ -236,6 +236,7 @@ describe('REST system routes: /healthz, /readyz, /metrics, /docs; request ids; r
       'DELETE /v1/keys/{id}': 'revokeKey',
       'DELETE /v1/subjects/{subject}/key': 'eraseSubjectKey',
       'GET /v1/subjects/{subject}': 'getSubject',
+      'GET /v1/subjects/{subject}/events': 'listSubjectEvents',
     });
   });
 
@@ -281,6 +282,7 @@ describe('REST system routes: /healthz, /readyz, /metrics, /docs; request ids; r
     }
     expect(doc.paths['/v1/subjects/{subject}/key'].delete.responses).to.have.property('501');
     expect(doc.paths['/v1/subjects/{subject}'].get.responses).to.have.property('501');
+    expect(doc.paths['/v1/subjects/{subject}/events'].get.responses).to.have.property('501');
     // An id over 500 characters is refused by the router (414 MALFORMED_REQUEST): listed where a path takes one.
     for (const [path, ops] of Object.entries(doc.paths as Record<string, Record<string, { responses: Record<string, unknown> }>>)) {
       for (const [method, op] of Object.entries(ops)) expect(Object.keys(op.responses).includes('414'), `${method} ${path} 414`).to.equal(path.includes('{'));

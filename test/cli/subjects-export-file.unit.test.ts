@@ -12,8 +12,7 @@ describe('openmcp subjects export --out FILE', () => {
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   const client = {
-    subjects: { show: async () => ({ subject: 'acme:user:u1', keys: [] }) },
-    events: { list: async () => ({ items: [] }) },
+    subjects: { show: async () => ({ subject: 'acme:user:u1', keys: [] }), events: async () => ({ items: [] }) },
   } as unknown as OpenMcpClient;
 
   it('makes FILE mode 0600, and makes an existing FILE open to others 0600 before writing into it', async () => {

@@ -14,6 +14,7 @@ import type { McpGateway } from '../../src/mcp/gateway';
 import { runSubjectsErase, runSubjectsExport, runSubjectsShow } from '../../src/cli/subjects';
 import { runToolCallsShow } from '../../src/cli/tool-calls';
 import { clientFromEnvironment } from '../../src/sdk/from-env';
+import { scanLogForSubject } from '../../src/sdk/subject-log-scan';
 
 const MARKER = 'erasure-marker-4711';
 
@@ -232,6 +233,56 @@ describe('crypto-erasure of tool-call payloads (MCP_PAYLOAD_POLICY=encrypted)', 
     lines.length = 0;
     expect(await runSubjectsExport(client, 'acme/agent', {}, (l) => void lines.push(l))).to.equal(1);
     expect(lines[0]).to.match(/^error VALIDATION_FAILED: /);
+  });
+
+  it("GET /v1/subjects/:subject/events lists, from the subject index, exactly what reading the whole log finds, in pages; refuses another tenant, a non-admin, a bad id or another list's cursor", async () => {
+    const client = clientFromEnvironment({ env: { OPENMCP_URL: await listening(), OPENMCP_API_KEY: admin.slice('Bearer '.length) } });
+    const issued = await h.call({ method: 'POST', url: '/v1/keys', auth: admin, payload: { role: 'agent', tenant: 'acme', name: 'subject-events' } });
+    expect(issued.statusCode, issued.body).to.equal(201);
+    const id = issued.json().id as string;
+    const subject = `acme:agent:${id}`;
+    await recordedCall(`${MARKER}-index-own`, id);
+    await gw.callTool({ tenant: 'acme', actor: { kind: 'agent', id: 'agent-worker-2' }, subject: { kind: 'agent', id } }, 'remote__echo', { text: `${MARKER}-index-behalf` });
+    await recordedCall(`${MARKER}-index-own-2`, id);
+    await recordedCall(`${MARKER}-index-other`);
+    const kids = new Set((await client.subjects.show(subject)).keys.map((k) => k.kid));
+    expect(await runSubjectsErase(client, subject, () => {})).to.equal(0);
+    await until('the erasure is projected', async () => (await h.knex('rm_audit_events').where({ type: 'SubjectKeyErased', stream: `subject-${[...kids][0]}` })).length === 1);
+
+    const scanned: string[] = [];
+    for await (const e of scanLogForSubject(client, subject, kids, async () => {})) scanned.push(e.id);
+    const url = (q = '') => `/v1/subjects/${encodeURIComponent(subject)}/events${q}`;
+    const listed: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const res = await h.call({ method: 'GET', url: url(`?limit=2${cursor ? `&cursor=${cursor}` : ''}`), auth: admin });
+      expect(res.statusCode, res.body).to.equal(200);
+      listed.push(...res.json().items.map((e: { id: string }) => e.id));
+      cursor = res.json().nextCursor;
+    } while (cursor);
+    // The API key's ApiKeyCreated, its two calls (requested, completed), the call on its behalf, its erasure.
+    expect(scanned).to.have.length(8);
+    expect(listed).to.deep.equal(scanned);
+    const all: string[] = [];
+    for await (const e of client.subjects.allEvents(subject, { limit: 3 })) all.push(e.id);
+    expect(all).to.deep.equal(scanned);
+
+    const beta = await h.call({ method: 'GET', url: url(), auth: (await h.key('admin', 'beta')).auth });
+    expect(beta.statusCode).to.equal(403);
+    expect(beta.json()).to.include({ code: 'FORBIDDEN', field: 'params.subject' });
+    expect((await h.call({ method: 'GET', url: url(), auth: (await h.key('operator', 'acme')).auth })).statusCode).to.equal(403);
+    const cross = await h.call({ method: 'GET', url: url(), auth: (await h.key('admin', 'beta', true)).auth });
+    expect(cross.json().items.map((e: { id: string }) => e.id)).to.deep.equal(scanned);
+    const malformed = await h.call({ method: 'GET', url: `/v1/subjects/not-a-subject/events`, auth: admin });
+    expect(malformed.statusCode).to.equal(400);
+    expect(malformed.json()).to.include({ code: 'VALIDATION_FAILED', field: 'params.subject' });
+    const eventsPage = await h.call({ method: 'GET', url: '/v1/events?limit=1', auth: admin });
+    const foreign = await h.call({ method: 'GET', url: url(`?cursor=${eventsPage.json().nextCursor}`), auth: admin });
+    expect(foreign.statusCode).to.equal(400);
+    expect(foreign.json()).to.include({ code: 'INVALID_CURSOR' });
+    expect((await h.call({ method: 'GET', url: url('?after=3&cursor=x'), auth: admin })).statusCode).to.equal(400);
+    // A subject that never had a key: what it caused (nothing here), not an error.
+    expect((await h.call({ method: 'GET', url: `/v1/subjects/acme:user:nobody/events`, auth: admin })).json()).to.deep.equal({ items: [] });
   });
 
   it('refuses bad input with clear errors: a malformed subject id (400), one with no key (404), another tenant (403), a non-admin (403)', async () => {

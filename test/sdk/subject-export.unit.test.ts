@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import type { OpenMcpClient } from '../../src/sdk/client';
-import { RateLimitedApiError } from '../../src/sdk/errors';
+import { ForbiddenApiError, NotFoundApiError, RateLimitedApiError } from '../../src/sdk/errors';
 import { pages } from '../../src/sdk/pages';
 import { exportSubject } from '../../src/sdk/subject-export';
 
@@ -14,16 +14,12 @@ describe('exportSubject', () => {
     let refusals = 2;
     const waits: number[] = [];
     const client = {
-      subjects: { show: async () => ({ subject: 'acme:agent:a1', keys: [{ kid: 'k1', createdAt: '2026-12-07T00:00:00.000Z' }] }) },
-      events: {
-        list: async () => ({
-          items: [
-            event(1, 'toolcall-c1', 'a1'),
-            event(2, 'toolcall-c2', 'worker', { argumentsSealed: { alg: 'A256GCM', kid: 'k1', iv: '0x00', ct: '0x00', tag: '0x00' } }),
-            event(3, 'toolcall-c3', 'someone-else'),
-          ],
-        }),
+      // What the server's subject index answers: its own call, and one sealed under its key.
+      subjects: {
+        show: async () => ({ subject: 'acme:agent:a1', keys: [{ kid: 'k1', createdAt: '2026-12-07T00:00:00.000Z' }] }),
+        events: async () => ({ items: [event(1, 'toolcall-c1', 'a1'), event(2, 'toolcall-c2', 'worker', { argumentsSealed: { alg: 'A256GCM', kid: 'k1', iv: '0x00', ct: '0x00', tag: '0x00' } })] }),
       },
+      events: { list: async () => { throw new Error('the whole log is not read'); } },
       tasks: { get: async () => { throw new Error('no tasks here'); }, events: async () => ({ items: [] }) },
       toolCalls: {
         get: async (id: string) => {
@@ -40,22 +36,21 @@ describe('exportSubject', () => {
   });
 });
 
-describe('exportSubject: pages of the log', () => {
+describe('exportSubject: pages', () => {
   const tooMany = () => new RateLimitedApiError({ type: 'about:blank', title: 'Too Many Requests', status: 429, code: 'RATE_LIMITED', retryAfterSeconds: 30 });
   /** Pages of two, the second and the task trail's first refused 429 once each (the SDK's own retries spent), as the real client pages them. */
   function client() {
-    const log = [event(1, 'task-t1', 'a1'), event(2, 'toolcall-x', 'other'), event(3, 'toolcall-c1', 'a1')];
-    const refuse = new Set(['events:2', 'trail:0']);
+    const log = [event(1, 'task-t1', 'a1'), event(3, 'toolcall-c1', 'a1'), event(5, 'toolcall-c2', 'a1')];
+    const refuse = new Set(['subject:2', 'trail:0']);
     const page = <T>(what: string, items: T[], cursor?: string) => {
       const at = Number(cursor ?? 0);
       if (refuse.delete(`${what}:${at}`)) throw tooMany();
       return { items: items.slice(at, at + 2), ...(at + 2 < items.length ? { nextCursor: String(at + 2) } : {}) };
     };
     const c = {
-      subjects: { show: async () => ({ subject: 'acme:agent:a1', keys: [] }) },
-      events: {
-        list: async (q: { cursor?: string } = {}) => page('events', log, q.cursor),
-        all: (q = {}) => pages(() => c.events.list(q), (cursor) => c.events.list({ ...q, cursor })),
+      subjects: {
+        show: async () => ({ subject: 'acme:agent:a1', keys: [] }),
+        events: async (_subject: string, q: { cursor?: string } = {}) => page('subject', log, q.cursor),
       },
       tasks: {
         get: async (id: string) => ({ id, steps: [] }),
@@ -67,28 +62,40 @@ describe('exportSubject: pages of the log', () => {
     return { client: c as unknown as OpenMcpClient, refused: () => refuse.size };
   }
 
-  it('waits out a 429 on a page of the log or of a task trail and reads on from that page: the export is whole', async () => {
+  it("waits out a 429 on a page of the subject's events or of a task trail and reads on from that page: the export is whole", async () => {
     const c = client();
     const waits: number[] = [];
     const x = await exportSubject(c.client, 'acme:agent:a1', { sleep: async (ms) => void waits.push(ms) });
     expect(c.refused()).to.equal(0);
     expect(waits).to.deep.equal([30_000, 30_000]);
-    expect(x.events.map((e) => e.id)).to.deep.equal(['e1', 'e3', 'e4']);
+    expect(x.events.map((e) => e.id)).to.deep.equal(['e1', 'e3', 'e4', 'e5']);
     expect(x.tasks.map((t) => t.id)).to.deep.equal(['t1']);
-    expect(x.toolCalls).to.deep.equal([{ id: 'c1' }]);
+    expect(x.toolCalls).to.deep.equal([{ id: 'c1' }, { id: 'c2' }]);
   });
 });
 
-describe('exportSubject: tenants', () => {
-  it("a cross-tenant key sees every tenant's events: the same actor id in another tenant is another subject, left out", async () => {
+const noRoute = () => new NotFoundApiError({ type: 'about:blank', title: 'Not Found', status: 404, code: 'ROUTE_NOT_FOUND' });
+
+describe('exportSubject: a server without the subject index (before 2026-12-11)', () => {
+  it("reads the whole log instead, keeping what the index lists; a cross-tenant key sees every tenant's events: the same actor id in another tenant is another subject, left out", async () => {
     const theirs = { ...event(2, 'toolcall-b1', 'a1'), tenant: 'beta' };
     const client = {
-      subjects: { show: async () => ({ subject: 'acme:agent:a1', keys: [] }) },
+      subjects: { show: async () => ({ subject: 'acme:agent:a1', keys: [] }), events: async () => { throw noRoute(); } },
       events: { list: async () => ({ items: [event(1, 'toolcall-c1', 'a1'), theirs] }) },
       toolCalls: { get: async (id: string) => ({ id }) },
     } as unknown as OpenMcpClient;
     const x = await exportSubject(client, 'acme:agent:a1');
     expect(x.events.map((e) => e.id)).to.deep.equal(['e1']);
     expect(x.toolCalls).to.deep.equal([{ id: 'c1' }]);
+  });
+
+  it('falls back only for a missing route: another refusal of the subject list (403) is the export\'s error', async () => {
+    const forbidden = new ForbiddenApiError({ type: 'about:blank', title: 'Forbidden', status: 403, code: 'FORBIDDEN' });
+    const client = {
+      subjects: { show: async () => ({ subject: 'acme:agent:a1', keys: [] }), events: async () => { throw forbidden; } },
+      events: { list: async () => { throw new Error('the whole log is not read'); } },
+    } as unknown as OpenMcpClient;
+    const err = await exportSubject(client, 'acme:agent:a1').then(() => undefined, (e: unknown) => e);
+    expect(err).to.equal(forbidden);
   });
 });

@@ -2,6 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { eraseSubjectKey } from '../../auth/erase-subject-key';
+import { subjectEvents } from '../../auth/subject-events';
 import { subjectRecord } from '../../auth/subject-record';
 import type { AppDeps } from '../deps';
 import { principalOf } from '../context';
@@ -9,6 +10,8 @@ import { NotImplementedError } from '../errors';
 import { fieldIn } from '../field-in';
 import { ProblemSchema } from '../problem';
 import { NoContent } from '../schemas/common';
+import { decodeCursor, encodeCursor, isPosition } from '../cursor';
+import { EventPage, TaskEventsQuery } from '../schemas/events';
 import { SubjectRecord } from '../schemas/subjects';
 
 const problems = { 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchema, 404: ProblemSchema, 429: ProblemSchema, 503: ProblemSchema };
@@ -17,7 +20,7 @@ const SubjectParams = z.strictObject({
   subject: z.string().min(1).max(400).describe('`<tenant>:<user|agent|system>:<actor id>` (URL-encoded), as docs/security.md "Erasure" defines it'),
 });
 
-/** Data subjects (MCP_PAYLOAD_POLICY=encrypted): erase one's key, or tell its keys and their erasures. Admins of its tenant, or cross-tenant ones. */
+/** Data subjects: erase one's key, tell its keys and their erasures (MCP_PAYLOAD_POLICY=encrypted), list its events. Admins of its tenant, or cross-tenant ones. */
 export function subjectsRoutes(deps: AppDeps): FastifyPluginAsync {
   return async (fastify) => {
     const app = fastify.withTypeProvider<ZodTypeProvider>();
@@ -63,6 +66,35 @@ export function subjectsRoutes(deps: AppDeps): FastifyPluginAsync {
       return subjectRecord({ store: deps.store, subjectKeys: deps.subjectKeys }, principalOf(request), request.params.subject).catch((err: unknown) => {
         throw fieldIn('params', err);
       });
+    });
+
+    app.get('/subjects/:subject/events', {
+      config: { permission: 'keys:manage' },
+      schema: {
+        tags: ['subjects'],
+        operationId: 'listSubjectEvents',
+        summary: "A data subject's events (an access request)",
+        description:
+          'The events of the subject\'s tenant whose `actor` is the subject, those of its own API key\'s stream (`apikey-<actor id>`), ' +
+          'those whose sealed payloads carry one of its data keys (`kid`: a task\'s tool calls, made by a worker on its behalf) and the ' +
+          'SubjectKeyErased of those keys, each once, in position order, read from the subject index (not the whole log). ' +
+          'Not the rest of its tasks\' trails: GET /v1/tasks/:id/events. `after`, `limit`, cursors and the page\'s end as GET /v1/events ' +
+          '(docs/architecture.md, "Lists and cursors"). A subject that never had a key lists what it caused. ' +
+          'Admins of the subject\'s tenant, or cross-tenant ones.',
+        params: SubjectParams,
+        querystring: TaskEventsQuery,
+        response: { 200: EventPage, ...problems, 501: ProblemSchema },
+      },
+    }, async (request) => {
+      const list = deps.readModels.listSubjectEvents?.bind(deps.readModels);
+      if (!list) throw new NotImplementedError("a subject's events");
+      const q = request.query;
+      const after = q.cursor !== undefined ? Number(decodeCursor('subject-events', q.cursor, isPosition)) : q.after;
+      const page = await subjectEvents({ listSubjectEvents: list, subjectKeys: deps.subjectKeys }, principalOf(request), request.params.subject, { after, limit: q.limit }).catch((err: unknown) => {
+        throw fieldIn('params', err);
+      });
+      const last = page.items[page.items.length - 1];
+      return { items: page.items, ...(last && page.nextCursor !== undefined ? { nextCursor: encodeCursor('subject-events', last.position) } : {}) };
     });
   };
 }

@@ -1,0 +1,27 @@
+import type { Principal } from './principal';
+import { ForbiddenError } from './errors';
+import { parseSubject } from '../erasure/subject';
+import type { SubjectKeyStore } from '../erasure/subject-key-store';
+import type { AuditEventView, Page, ReadModels } from '../readmodels/port';
+
+type ListSubjectEvents = NonNullable<ReadModels['listSubjectEvents']>;
+
+/** `listSubjectEvents`: the read models' (SqlReadModels); `subjectKeys` absent: no subject has keys. */
+export type SubjectEventsDependencies = { listSubjectEvents: ListSubjectEvents; subjectKeys?: SubjectKeyStore };
+
+/**
+ * One page of a data subject's events (`<tenant>:<kind>:<actor id>`, parseSubject), for an access
+ * request: of its tenant, those whose actor it is, those of its API key's stream (`apikey-<actor
+ * id>`), those sealed under one of the data keys it has had, and those keys' SubjectKeyErased, in
+ * position order, from the subject index (GET /v1/subjects/:subject/events). A subject that never
+ * had a key (or no key store: MCP_PAYLOAD_POLICY=store) has only the first two. Scoped as
+ * subjectRecord: an admin of the subject's tenant or a cross-tenant one.
+ * Throws VALIDATION_FAILED (malformed id, limit, after), FORBIDDEN (another tenant).
+ * @example await subjectEvents(deps, admin, 'acme:user:0193…', { limit: 100 }) // { items, nextCursor? }
+ */
+export async function subjectEvents(deps: SubjectEventsDependencies, by: Principal, subject: string, page: { after?: number; limit: number }): Promise<Page<AuditEventView>> {
+  const { tenant, actor } = parseSubject(subject);
+  if (tenant !== by.tenant && !by.crossTenant) throw new ForbiddenError(`subject ${subject} is outside your tenant`, { field: 'subject' });
+  const kids = deps.subjectKeys ? (await deps.subjectKeys.keysOf(subject)).map((k) => k.kid) : [];
+  return deps.listSubjectEvents(tenant, { actor, kids, ...page });
+}

@@ -1,0 +1,117 @@
+import { expect } from 'chai';
+import { up as subjectEventsMigration } from '../../migrations/20261211050000_subject_events';
+import { createEvent, type Actor } from '../../src/core/envelope';
+import { newId } from '../../src/core/ids';
+import { rebuildProjection } from '../../src/cli/projections';
+import { SqlReadModels } from '../../src/readmodels/sql-read-models';
+import { LIVE_TABLES as T } from '../../projections/tables';
+import type { Dialect } from '../projections/support';
+import { projectedReadModels } from './support';
+
+const subject: Actor = { kind: 'agent', id: 'key-1' };
+const sealed = (kid: string) => ({ alg: 'A256GCM', kid, iv: '0x00', ct: '0x00', tag: '0x00' });
+
+for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
+  describe(`a data subject's events from the subject index (${dialect})`, function () {
+    this.timeout(60_000);
+    const t = projectedReadModels(dialect);
+
+    /** The log of the export's rules (src/sdk/subject-export.ts): what is the subject's, and what is not. */
+    async function log(): Promise<{ mine: string[]; head: number }> {
+      const mine: string[] = [];
+      let head = -1;
+      const add = async (isMine: boolean, stream: string, tenant: string, actor: Actor, data: Record<string, unknown> = {}, type = 'SubjectTestNoted') => {
+        const e = createEvent({ type, stream, tenant, actor, data });
+        head = (await t.db.store.append(stream, [e])).position;
+        if (isMine) mine.push(e.id);
+      };
+      const admin: Actor = { kind: 'user', id: 'admin' };
+      const worker: Actor = { kind: 'agent', id: 'agent-host-1' };
+      await add(true, `apikey-${subject.id}`, 'acme', admin, { name: 'laptop of A. Person' }, 'ApiKeyCreated');
+      await add(true, `note-${newId()}`, 'acme', subject);
+      await add(false, `note-${newId()}`, 'acme', { kind: 'user', id: subject.id }, {}, 'SubjectTestOtherKind');
+      await add(false, `note-${newId()}`, 'beta', subject, {}, 'SubjectTestOtherTenant');
+      await add(true, `note-${newId()}`, 'acme', worker, { argumentsSealed: sealed('kid-1') });
+      // Found by its actor and by its key: listed once.
+      await add(true, `note-${newId()}`, 'acme', subject, { nested: [{ resultSealed: sealed('kid-2') }] });
+      await add(false, `note-${newId()}`, 'acme', worker, { argumentsSealed: sealed('kid-other') });
+      await add(false, `note-${newId()}`, 'acme', worker, { kid: 'kid-1', note: 'no ct: not a sealed payload' });
+      await add(true, 'subject-kid-1', 'acme', admin, { kid: 'kid-1' }, 'SubjectKeyErased');
+      await add(false, `apikey-other`, 'acme', admin, {}, 'ApiKeyCreated');
+      // An actor id the index keeps hashed (long, not ASCII): found all the same.
+      await add(false, `note-${newId()}`, 'acme', { kind: 'user', id: `ü${'x'.repeat(199)}` }, {}, 'SubjectTestOdd');
+      await add(true, `note-${newId()}`, 'acme', worker, { argumentsSealed: sealed('kid-2') });
+      expect(await t.rm.waitForPosition(head, 10_000)).to.equal(true);
+      return { mine, head };
+    }
+    const ids = (p: { items: { id: string }[] }) => p.items.map((e) => e.id);
+
+    it("lists the events of its tenant it caused, of its API key's stream, sealed under its keys and their erasures: once each, in position order", async () => {
+      const { mine } = await log();
+      const page = await t.rm.listSubjectEvents('acme', { actor: subject, kids: ['kid-1', 'kid-2'], limit: 100 });
+      expect(ids(page)).to.deep.equal(mine);
+      expect(page.nextCursor).to.equal(undefined);
+      const positions = page.items.map((e) => e.position);
+      expect(positions).to.deep.equal([...positions].sort((a, b) => a - b));
+      // Without keys (MCP_PAYLOAD_POLICY=store), only its own: the actor's and its key's stream.
+      expect((await t.rm.listSubjectEvents('acme', { actor: subject, kids: [], limit: 100 })).items.map((e) => e.type)).to.deep.equal(['ApiKeyCreated', 'SubjectTestNoted', 'SubjectTestNoted']);
+      expect(ids(await t.rm.listSubjectEvents('beta', { actor: subject, kids: [], limit: 100 }))).to.have.length(1);
+      const odd = await t.rm.listSubjectEvents('acme', { actor: { kind: 'user', id: `ü${'x'.repeat(199)}` }, kids: [], limit: 100 });
+      expect(odd.items.map((e) => e.type)).to.deep.equal(['SubjectTestOdd']);
+    });
+
+    it('pages by cursor (the last position) without repeats or gaps, and refuses a bad limit or after', async () => {
+      const { mine } = await log();
+      const seen: string[] = [];
+      let after: number | undefined;
+      for (let i = 0; i < 10; i++) {
+        const page = await t.rm.listSubjectEvents('acme', { actor: subject, kids: ['kid-1', 'kid-2'], limit: 2, after });
+        seen.push(...ids(page));
+        if (page.nextCursor === undefined) break;
+        expect(page.items).to.have.length(2);
+        after = Number(page.nextCursor);
+      }
+      expect(seen).to.deep.equal(mine);
+      const refused = (p: Promise<unknown>) => p.then(() => undefined, (err: { code?: string; details?: { field?: string } }) => [err.code, err.details?.field]);
+      expect(await refused(t.rm.listSubjectEvents('acme', { actor: subject, kids: [], limit: 0 }))).to.deep.equal(['VALIDATION_FAILED', 'limit']);
+      expect(await refused(t.rm.listSubjectEvents('acme', { actor: subject, kids: [], limit: 10, after: -2 }))).to.deep.equal(['VALIDATION_FAILED', 'after']);
+    });
+
+    it('holds a page before a position the audit log has not applied yet, as GET /v1/events does', async () => {
+      const { mine } = await log();
+      const all = (await t.rm.listSubjectEvents('acme', { actor: subject, kids: ['kid-1', 'kid-2'], limit: 100 })).items.map((e) => e.position);
+      const gap = all[2] - 1;
+      const held = await t.db.knex(T.auditEvents).where('position', gap).first();
+      await t.db.knex(T.auditEvents).where('position', gap).delete();
+      const rm = new SqlReadModels({ knex: t.db.knex, gapFreePositions: true });
+      const page = await rm.listSubjectEvents('acme', { actor: subject, kids: ['kid-1', 'kid-2'], limit: 100 });
+      expect(ids(page)).to.deep.equal(mine.slice(0, 2));
+      expect(page.nextCursor).to.equal(undefined);
+      await t.db.knex(T.auditEvents).insert(held);
+      expect(ids(await rm.listSubjectEvents('acme', { actor: subject, kids: ['kid-1', 'kid-2'], limit: 100 }))).to.deep.equal(mine);
+    });
+
+    it('the migration fills the index of a deployment that had none from the audit log: the same rows the projector writes, going on where a stopped run ended; so does a rebuild', async () => {
+      await log();
+      const rows = async () => (await t.db.knex(T.subjectEvents).select('tenant', 'ref', 'position').orderBy(['position', 'ref'])).map((r) => ({ ...r, position: Number(r.position) }));
+      const projected = await rows();
+      expect(projected.length).to.be.greaterThan(12);
+      await t.db.knex.schema.dropTable(T.subjectEvents);
+      await subjectEventsMigration(t.db.knex);
+      expect(await rows()).to.deep.equal(projected);
+      // Run again (the table is there): nothing changes.
+      await subjectEventsMigration(t.db.knex);
+      expect(await rows()).to.deep.equal(projected);
+      // A run stopped halfway (MySQL committed the table, the migration not recorded): the next start goes on from there.
+      await t.db.knex(T.subjectEvents).where('position', '>', projected[4].position).delete();
+      await t.db.knex(T.subjectEvents).where({ position: projected[4].position, ref: projected[4].ref }).delete();
+      await subjectEventsMigration(t.db.knex);
+      expect(await rows()).to.deep.equal(projected);
+      // What a rolling upgrade's older projector left out, a rebuild from the event store fills.
+      await t.db.knex(T.subjectEvents).where('position', '>', projected[3].position).delete();
+      const r = await rebuildProjection({ knex: t.db.knex, store: t.db.store }, 'subject-events');
+      expect(r.tables).to.deep.equal([T.subjectEvents]);
+      expect(await rows()).to.deep.equal(projected);
+    });
+  });
+}
