@@ -7,6 +7,7 @@ import { MemorySubjectKeyStore } from '../../src/erasure/memory-subject-key-stor
 import { PAYLOAD_HASH_SCHEME, saltedAad, saltedPayloadHash, saltedPlaintext, splitSaltedPlaintext } from '../../src/erasure/salted-hash';
 import { openSealed, payloadAad, sealPayload, sealSaltedPayload } from '../../src/erasure/sealed-payload';
 import { payloadDigest } from '../../src/mcp/payload-hash';
+import { payloadMatchesHash } from '../../src/sdk';
 
 const aad = payloadAad('0193a000-0000-7000-8000-000000000001', 'arguments');
 /** Tool payloads as callers give them: any JSON (floats included), as payloadDigest takes it. */
@@ -95,3 +96,22 @@ describe('salted payload hashes (MCP_PAYLOAD_POLICY=encrypted)', () => {
 
 // Computed with Python's hmac module (the command above), not with this code.
 const VECTOR = '59b64a5c5c69f185b6d2d2f11bbdf7ed2b989345ea7fc60426ab62f1dc36f646';
+
+describe("the SDK's payloadMatchesHash", () => {
+  it('checks a payload against its plain or salted hash, as the API shows them; a wrong payload, salt or scheme does not match', () => {
+    const salt = `0x${'07'.repeat(32)}`;
+    fc.assert(
+      fc.property(payload, payload, (value, other) => {
+        const { json, hash } = payloadDigest(value);
+        const salted = saltedPayloadHash(salt, json);
+        expect(payloadMatchesHash(value, hash)).to.equal(true);
+        expect(payloadMatchesHash(value, salted, { scheme: PAYLOAD_HASH_SCHEME, salt })).to.equal(true);
+        expect(payloadMatchesHash(value, salted)).to.equal(false);
+        expect(payloadMatchesHash(value, salted, { scheme: PAYLOAD_HASH_SCHEME })).to.equal(false);
+        expect(payloadMatchesHash(value, salted, { scheme: PAYLOAD_HASH_SCHEME, salt: `0x${'08'.repeat(32)}` })).to.equal(false);
+        expect(payloadMatchesHash(value, salted, { scheme: 'sha3-salted-v9', salt })).to.equal(false);
+        if (payloadDigest(other).json !== json) expect(payloadMatchesHash(other, salted, { scheme: PAYLOAD_HASH_SCHEME, salt })).to.equal(false);
+      }),
+    );
+  });
+});

@@ -881,7 +881,7 @@ export class TaskRun {
   }
 
   private recordedText(result: StepOutcome): string {
-    if (result.resultJson === undefined) return unkeptResultText(result.resultHash);
+    if (result.resultJson === undefined) return unkeptResultText(result.resultHash, result.resultHashScheme);
     const resultJson = result.resultJson;
     try {
       // A result recorded by an earlier release may hold the escape of a lone surrogate (`\ud800`):
