@@ -783,7 +783,7 @@ export class TaskRun {
           source: s.source,
           idempotent: idempotent,
         },
-        salted ? 2 : undefined,
+        salted ? 2 : 1,
       );
     }
     let result: unknown;
@@ -839,7 +839,7 @@ export class TaskRun {
     // Outside the call's try: the call was made, so failing to record it is not the tool's failure
     // (told to the model, it would make the call again). The run resumes the step by the rules for
     // one started and not ended (docs/agent.md).
-    await this.appendDone('TaskStepCompleted', { stepId: s.stepId, ...ok }, ok.resultHashScheme ? 2 : undefined);
+    await this.appendDone('TaskStepCompleted', { stepId: s.stepId, ...ok }, ok.resultHashScheme ? 2 : 1);
     return { ok, text };
   }
 
