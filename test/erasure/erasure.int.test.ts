@@ -15,6 +15,7 @@ import type { McpGateway } from '../../src/mcp/gateway';
 import { runSubjectsErase, runSubjectsExport, runSubjectsShow } from '../../src/cli/subjects';
 import { runToolCallsShow } from '../../src/cli/tool-calls';
 import { clientFromEnvironment } from '../../src/sdk/from-env';
+import { payloadMatchesHash } from '../../src/sdk';
 
 const MARKER = 'erasure-marker-4711';
 
@@ -289,6 +290,9 @@ describe('crypto-erasure of tool-call payloads (MCP_PAYLOAD_POLICY=encrypted)', 
     const out = (l: string) => void lines.push(l);
     expect(await runToolCallsShow(client, id, {}, out)).to.equal(0);
     expect(lines).to.include(`arguments: {"text":"${MARKER}-cli"}`);
+    const shownCall = await client.toolCalls.get(id);
+    expect(lines).to.include(`arguments hash scheme: hmac-sha256-salted-v1, salt ${shownCall.argumentsSalt}`);
+    expect(payloadMatchesHash(shownCall.arguments, shownCall.argumentsHash!, { scheme: shownCall.argumentsHashScheme, salt: shownCall.argumentsSalt })).to.equal(true);
     lines = [];
     expect(await runSubjectsErase(client, `acme:agent:${someone.id}`, out)).to.equal(0);
     expect(await runSubjectsErase(client, `acme:agent:${someone.id}`, out)).to.equal(0);
@@ -313,6 +317,7 @@ describe('crypto-erasure of tool-call payloads (MCP_PAYLOAD_POLICY=encrypted)', 
     expect(lines).to.include("arguments: Erased, only its hash: recorded encrypted (MCP_PAYLOAD_POLICY=encrypted), and the subject's key has been deleted since.");
     expect(lines).to.include("result: Erased, only its hash: recorded encrypted (MCP_PAYLOAD_POLICY=encrypted), and the subject's key has been deleted since.");
     expect(lines.join('\n')).to.not.contain(MARKER);
+    expect(lines.join('\n')).to.not.contain('hash scheme');
     lines = [];
     expect(await runSubjectsErase(client, 'acme/agent', out)).to.equal(1);
     expect(lines[0]).to.match(/^error VALIDATION_FAILED: .*<tenant>:<user\|agent\|system>:<actor id>/);
