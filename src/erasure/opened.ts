@@ -2,11 +2,6 @@ import { PAYLOAD_HASH_SCHEME, saltedAad, splitSaltedPlaintext, type PayloadHashS
 import { openSealed, type SealedPayload } from './sealed-payload';
 import type { SubjectKeyStore } from './subject-key-store';
 
-/** The JSON text of `sealed`, or undefined when it cannot be opened here (key erased, unknown, or not the one it was sealed with). */
-export async function opened(keys: SubjectKeyStore | undefined, sealed: SealedPayload, aad: string): Promise<string | undefined> {
-  return (await openedPayload(keys, sealed, aad))?.json;
-}
-
 /** A sealed payload opened: its canonical JSON, and for one sealed with its salt, the salt and the scheme of its hash. */
 export type OpenedPayload = { json: string; salt?: `0x${string}`; scheme?: PayloadHashScheme };
 
