@@ -2,7 +2,9 @@ import { z } from 'zod';
 import { defineEvent, type Upcaster } from './catalog';
 import { ToolCallCompleted, ToolCallRequested } from './mcp.events';
 import { TaskStepSchema, taskSubmittedV2Fields } from './task.events';
+import { TaskStepCompleted, TaskStepStarted } from './agent.events';
 import { digest } from './digest-fields';
+import { PAYLOAD_HASH_SCHEME } from '../src/erasure/salted-hash';
 
 /**
  * A payload encrypted under its subject's data key (MCP_PAYLOAD_POLICY=encrypted; src/erasure):
@@ -38,6 +40,45 @@ export const ToolCallCompletedV2 = defineEvent(
   'The upstream answered the call (possibly with a tool-level error result). v2 adds `resultSealed`, the result ' +
     "encrypted under the data key of the call's subject; `resultHash` is still the SHA-256 of the plaintext canonical " +
     'JSON. v2 is written only under MCP_PAYLOAD_POLICY=encrypted, v1 otherwise, and a v1 event reads as v2 as it is.',
+);
+
+/** The scheme of a salted payload hash (src/erasure/salted-hash.ts): HMAC-SHA256 keyed by a salt kept inside the sealed payload. */
+export const PayloadHashSchemeSchema = z.literal(PAYLOAD_HASH_SCHEME).describe(
+  'HMAC-SHA256, keyed by a random 32-byte salt kept only inside the sealed payload (its plaintext is the salt as 0x and 64 lowercase hex, then the payload\'s RFC 8785 canonical JSON; additional data the place, "#", and this scheme), over the UTF-8 of that canonical JSON',
+);
+
+export const ToolCallRequestedV3 = defineEvent(
+  'ToolCallRequested',
+  3,
+  ToolCallRequested.schema.omit({ argumentsJson: true, argumentsHash: true, payloadPolicy: true }).extend({
+    argumentsHash: digest.saltedArgumentsHash,
+    argumentsHashScheme: PayloadHashSchemeSchema,
+    payloadPolicy: z.literal('encrypted'),
+    argumentsSealed: SealedPayloadSchema,
+  }),
+  'A tools/call is about to be forwarded upstream. Appended before forwarding; no event, no call. v3 (MCP_PAYLOAD_POLICY=encrypted) ' +
+    'makes `argumentsHash` a salted hash, named by `argumentsHashScheme: "hmac-sha256-salted-v1"`: HMAC-SHA256 keyed by a random salt ' +
+    "kept only inside `argumentsSealed`, over the arguments' canonical JSON, so that once the subject's key is erased nothing confirms " +
+    'a guess of the arguments (v2 kept their plain SHA-256); whoever opens the payload has the salt and recomputes it. The sealed ' +
+    'plaintext is the salt (0x and 64 hex) then the canonical JSON, with `toolcall-<id>/arguments#hmac-sha256-salted-v1` as additional ' +
+    'data. v3 is written for arguments sealed under MCP_PAYLOAD_POLICY=encrypted; v2 under it for arguments kept by hash only (over ' +
+    '256 KiB, or a model\'s under LLM_REDACTION=hash-only), v1 otherwise; a v2 event reads as v3 as it is (its hash the plain SHA-256, ' +
+    'no argumentsHashScheme).',
+);
+
+export const ToolCallCompletedV3 = defineEvent(
+  'ToolCallCompleted',
+  3,
+  ToolCallCompleted.schema.omit({ resultJson: true, resultHash: true }).extend({
+    resultHash: digest.saltedResultHash,
+    resultHashScheme: PayloadHashSchemeSchema,
+    resultSealed: SealedPayloadSchema,
+  }),
+  'The upstream answered the call (possibly with a tool-level error result). v3 (MCP_PAYLOAD_POLICY=encrypted) makes `resultHash` a ' +
+    'salted hash, named by `resultHashScheme: "hmac-sha256-salted-v1"`: HMAC-SHA256 keyed by a random salt kept only inside ' +
+    "`resultSealed`, over the result's canonical JSON (additional data `toolcall-<id>/result#hmac-sha256-salted-v1`), so that once the " +
+    "subject's key is erased nothing confirms a guess of the result. v3 is written for a result sealed, v1 otherwise (over 256 KiB, " +
+    'or not encrypted); a v1 or v2 event reads as v3 as it is (its hash the plain SHA-256, no resultHashScheme).',
 );
 
 export const SubjectKeyErased = defineEvent(
@@ -79,7 +120,61 @@ export const TaskSubmittedV3 = defineEvent(
     'v3 is written only for such a task, v1 or v2 otherwise, and a v1 or v2 event reads as v3 as it is.',
 );
 
-export const erasureEvents = [ToolCallRequestedV2, ToolCallCompletedV2, SubjectKeyErased, TaskSubmittedV3];
+/** An explicit step whose arguments are sealed with their salt (TaskSubmitted v4): `argumentsHash` is their salted hash. */
+export const SaltedTaskStepSchema = z.strictObject({
+  tool: TaskStepSchema.shape.tool,
+  argumentsHash: digest.saltedArgumentsHash,
+  argumentsHashScheme: PayloadHashSchemeSchema,
+  argumentsSealed: SealedPayloadSchema,
+});
+
+export const TaskSubmittedV4 = defineEvent(
+  'TaskSubmitted',
+  4,
+  z
+    .strictObject({
+      ...taskSubmittedV2Fields,
+      instructionHash: digest.saltedInstructionHash.optional(),
+      instructionHashScheme: PayloadHashSchemeSchema.optional(),
+      instructionSealed: SealedPayloadSchema.optional(),
+      steps: z.array(z.union([TaskStepSchema, SaltedTaskStepSchema])).min(1).max(100).optional(),
+    })
+    .refine((d) => hasInput(d) || d.steps !== undefined, { message: 'a task needs an instruction or steps', path: ['instruction'] })
+    .refine((d) => d.instruction === undefined || d.instructionSealed === undefined, { message: 'an instruction is kept in clear or sealed, not both', path: ['instructionSealed'] })
+    .refine((d) => (d.instructionSealed === undefined) === (d.instructionHash === undefined), { message: 'a sealed instruction comes with its instructionHash', path: ['instructionHash'] })
+    .refine((d) => (d.instructionSealed === undefined) === (d.instructionHashScheme === undefined), { message: 'a sealed instruction comes with its instructionHashScheme', path: ['instructionHashScheme'] })
+    .refine((d) => d.answerRecipient === undefined || hasInput(d), { message: 'only a task with an instruction has an answer to seal', path: ['answerRecipient'] }),
+  'A task was accepted. v4 (MCP_PAYLOAD_POLICY=encrypted) is v3 whose hashes of the sealed input are salted: `instructionHash` beside ' +
+    '`instructionHashScheme: "hmac-sha256-salted-v1"`, and each sealed step `{tool, argumentsHash, argumentsHashScheme, argumentsSealed}`, ' +
+    'each hash HMAC-SHA256 keyed by a random salt kept only inside its sealed payload (the plaintext is the salt, 0x and 64 hex, then the ' +
+    'canonical JSON; additional data `task-<id>/instruction#hmac-sha256-salted-v1`, `task-<id>/steps/<index>/arguments#hmac-sha256-salted-v1`), ' +
+    "so that once the submitter's key is erased nothing confirms a guess of the input (v3 kept plain SHA-256 hashes). v4 is written for " +
+    'every task whose input is sealed, v1 or v2 otherwise; a v3 event reads as v4 as it is (its hashes plain SHA-256, no scheme).',
+);
+
+export const TaskStepStartedV2 = defineEvent(
+  'TaskStepStarted',
+  2,
+  TaskStepStarted.schema.omit({ argumentsJson: true, argumentsHash: true }).extend({ argumentsHash: digest.saltedArgumentsHash, argumentsHashScheme: PayloadHashSchemeSchema }),
+  'The runtime is about to run one tool call of the task. Appended before the call. v2 (MCP_PAYLOAD_POLICY=encrypted) makes ' +
+    '`argumentsHash` salted, named by `argumentsHashScheme: "hmac-sha256-salted-v1"`: the runtime gives the gateway the salt, which ' +
+    "seals it inside the call's `argumentsSealed` (ToolCallRequested v3, the same hash), so it is erased with the submitter's key and " +
+    'then confirms no guess. A step resumed after a restart is called again with another salt (its new ToolCallRequested holds it). v2 ' +
+    "is written for arguments the gateway seals; v1 otherwise (chain tools, a model's arguments under LLM_REDACTION=hash-only, over " +
+    '256 KiB), and a v1 event reads as v2 as it is (its hash the plain SHA-256, no argumentsHashScheme).',
+);
+
+export const TaskStepCompletedV2 = defineEvent(
+  'TaskStepCompleted',
+  2,
+  TaskStepCompleted.schema.omit({ resultJson: true, resultHash: true }).extend({ resultHash: digest.saltedResultHash, resultHashScheme: PayloadHashSchemeSchema }),
+  'The step has its result. v2 (MCP_PAYLOAD_POLICY=encrypted) makes `resultHash` salted, named by `resultHashScheme: ' +
+    '"hmac-sha256-salted-v1"`, with the salt the gateway sealed inside the call\'s `resultSealed` (ToolCallCompleted v3, the same hash); ' +
+    "the task's signed output lists it with the same `resultHashScheme`. v2 is written for a result the gateway seals, v1 otherwise, " +
+    'and a v1 event reads as v2 as it is (its hash the plain SHA-256).',
+);
+
+export const erasureEvents = [ToolCallRequestedV2, ToolCallCompletedV2, SubjectKeyErased, TaskSubmittedV3, ToolCallRequestedV3, ToolCallCompletedV3, TaskSubmittedV4, TaskStepStartedV2, TaskStepCompletedV2];
 
 /** ToolCallRequested and ToolCallCompleted v1 → v2: a payload stored or hashed, none sealed. */
 export const erasureUpcasters: Upcaster[] = [
@@ -87,4 +182,10 @@ export const erasureUpcasters: Upcaster[] = [
   { type: 'ToolCallCompleted', fromVersion: 1, upcast: (data) => data },
   // TaskSubmitted v2 → v3: an input kept in clear, none sealed.
   { type: 'TaskSubmitted', fromVersion: 2, upcast: (data) => data },
+  // v2 → v3 (tool calls) and v3 → v4 (tasks): hashes of the plain SHA-256 (no …HashScheme), as they were.
+  { type: 'ToolCallRequested', fromVersion: 2, upcast: (data) => data },
+  { type: 'ToolCallCompleted', fromVersion: 2, upcast: (data) => data },
+  { type: 'TaskSubmitted', fromVersion: 3, upcast: (data) => data },
+  { type: 'TaskStepStarted', fromVersion: 1, upcast: (data) => data },
+  { type: 'TaskStepCompleted', fromVersion: 1, upcast: (data) => data },
 ];

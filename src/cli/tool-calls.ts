@@ -68,6 +68,9 @@ export async function runToolCallsShow(client: OpenMcpClient, id: string, o: { j
     for (const part of ['arguments', 'result'] as const) {
       const hash = c[`${part}Hash`];
       if (hash) out(`${part} hash: ${hash}`);
+      // A salted hash (MCP_PAYLOAD_POLICY=encrypted): its scheme and salt check the payload shown against it.
+      const scheme = c[`${part}HashScheme`];
+      if (scheme) out(`${part} hash scheme: ${scheme}, salt ${c[`${part}Salt`] ?? '(erased)'}`);
       const state = payloadState(c, part);
       out(`${part}: ${state === 'shown' ? printableJson(c[part]) : payloadNote(state, part)}`);
     }

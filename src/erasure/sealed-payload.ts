@@ -1,5 +1,6 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import type { Hex } from '../core/hex';
+import { newPayloadSalt, PAYLOAD_HASH_SCHEME, saltedAad, saltedPayloadHash, saltedPlaintext, type PayloadHashScheme } from './salted-hash';
 
 /**
  * A payload encrypted under a subject's data key (MCP_PAYLOAD_POLICY=encrypted), as events keep
@@ -36,4 +37,17 @@ export function openSealed(key: Buffer, sealed: SealedPayload, aad: string): str
 /** Where a tool call's payload is kept: the additional data its seal is bound to. */
 export function payloadAad(callId: string, field: 'arguments' | 'result'): string {
   return `toolcall-${callId}/${field}`;
+}
+
+/** A payload sealed with its salt inside, and the salted hash events keep beside it (sealSaltedPayload). */
+export type SaltedSeal = { sealed: SealedPayload; hash: Hex; scheme: PayloadHashScheme };
+
+/**
+ * Seal `json` with a fresh salt inside (saltedPlaintext), bound to `aad` and the scheme
+ * (saltedAad), and give the salted hash to keep beside it: the hash an event keeps for a payload
+ * erasable with its subject's key (PAYLOAD_HASH_SCHEME).
+ * @example const { sealed, hash, scheme } = sealSaltedPayload(key, kid, '{"text":"hi"}', payloadAad(callId, 'arguments'))
+ */
+export function sealSaltedPayload(key: Buffer, kid: string, json: string, aad: string, salt: Buffer = newPayloadSalt()): SaltedSeal {
+  return { sealed: sealPayload(key, kid, saltedPlaintext(salt, json), saltedAad(aad)), hash: saltedPayloadHash(salt, json), scheme: PAYLOAD_HASH_SCHEME };
 }

@@ -1,19 +1,25 @@
 import { canonicalJson } from '../core/canonical';
 import { sha256Utf8Hex } from '../core/hash';
 import type { Hex } from '../core/hex';
-import { opened } from './opened';
-import { sealPayload, type SealedPayload } from './sealed-payload';
+import { openedPayload } from './opened';
+import type { PayloadHashScheme } from './salted-hash';
+import { sealSaltedPayload, type SealedPayload } from './sealed-payload';
 import type { SubjectKeyStore } from './subject-key-store';
 
 /** An explicit step as a client gives it. */
 export type PlainTaskStep = { tool: string; arguments?: Record<string, unknown> };
-/** An explicit step as TaskSubmitted v3 keeps it: its arguments sealed, their hash beside them. */
-export type SealedTaskStep = { tool: string; argumentsHash: Hex; argumentsSealed: SealedPayload };
+/**
+ * An explicit step as TaskSubmitted v3 and v4 keep it: its arguments sealed, their hash beside
+ * them: the plain SHA-256 (v3), or salted (v4, `argumentsHashScheme`; the salt inside the seal).
+ */
+export type SealedTaskStep = { tool: string; argumentsHash: Hex; argumentsHashScheme?: PayloadHashScheme; argumentsSealed: SealedPayload };
 
 /** A task's input as TaskSubmitted keeps it: in clear (v1, v2) or sealed (v3). */
 export type RecordedTaskInput = {
   instruction?: string;
   instructionHash?: string;
+  /** v4: instructionHash is salted (its salt inside instructionSealed). */
+  instructionHashScheme?: PayloadHashScheme;
   instructionSealed?: SealedPayload;
   steps?: (PlainTaskStep | SealedTaskStep)[];
 };
@@ -28,10 +34,16 @@ export function taskInputAad(taskId: string, field: 'instruction' | { step: numb
 
 export const isSealedStep = (s: PlainTaskStep | SealedTaskStep): s is SealedTaskStep => 'argumentsSealed' in s;
 
+/** Whether a recorded input holds a salted hash (TaskSubmitted v4): compared only once opened, as its salts are inside the seals. */
+export function hasSaltedHash(input: RecordedTaskInput): boolean {
+  return input.instructionHashScheme !== undefined || (input.steps ?? []).some((s) => isSealedStep(s) && s.argumentsHashScheme !== undefined);
+}
+
 /**
  * Seal a task's instruction and each explicit step's arguments under `subject`'s data key
- * (MCP_PAYLOAD_POLICY=encrypted), bound to the task `taskId`. Hashes are over the plaintext's
- * canonical JSON (the instruction's is a JSON string), so they stay checkable after erasure.
+ * (MCP_PAYLOAD_POLICY=encrypted), bound to the task `taskId`, each with a fresh salt inside
+ * (TaskSubmitted v4). Hashes are salted, over the plaintext's canonical JSON (the instruction's is
+ * a JSON string): whoever opens the input can check them, and after erasure none confirms a guess.
  * @example await sealTaskInput(keys, 'acme:user:0193…', taskId, { instruction: 'pay Alice' })
  */
 export async function sealTaskInput(keys: SubjectKeyStore, subject: string, taskId: string, input: { instruction?: string; steps?: PlainTaskStep[] }): Promise<RecordedTaskInput> {
@@ -39,22 +51,24 @@ export async function sealTaskInput(keys: SubjectKeyStore, subject: string, task
   const out: RecordedTaskInput = {};
   if (input.instruction !== undefined) {
     const json = canonicalJson(input.instruction);
-    out.instructionHash = sha256Utf8Hex(json);
-    out.instructionSealed = sealPayload(k.key, k.kid, json, taskInputAad(taskId, 'instruction'));
+    const s = sealSaltedPayload(k.key, k.kid, json, taskInputAad(taskId, 'instruction'));
+    Object.assign(out, { instructionHash: s.hash, instructionHashScheme: s.scheme, instructionSealed: s.sealed });
   }
   if (input.steps !== undefined) {
     out.steps = input.steps.map((s, i) => {
       const json = canonicalJson(s.arguments ?? {});
-      return { tool: s.tool, argumentsHash: sha256Utf8Hex(json), argumentsSealed: sealPayload(k.key, k.kid, json, taskInputAad(taskId, { step: i })) };
+      const sealed = sealSaltedPayload(k.key, k.kid, json, taskInputAad(taskId, { step: i }));
+      return { tool: s.tool, argumentsHash: sealed.hash, argumentsHashScheme: sealed.scheme, argumentsSealed: sealed.sealed };
     });
   }
   return out;
 }
 
 /**
- * A task input with every part replaced by its hash, sealed or not: two submissions of the same
- * input compare equal this way whether either was sealed (an Idempotency-Key retry is matched
- * over the plaintext, never over ciphertexts, which differ each time; and after erasure too).
+ * A task input with every part replaced by its plain SHA-256, sealed or not: two submissions of
+ * the same input compare equal this way whether either was sealed (an Idempotency-Key retry is
+ * matched over the plaintext, never over ciphertexts, which differ each time). Requires an input
+ * with no salted hash (hasSaltedHash): those are keyed by a salt each, so open it first.
  */
 export function taskInputDigest(input: RecordedTaskInput): { instructionHash?: string; steps?: { tool: string; argumentsHash: string }[] } {
   const out: { instructionHash?: string; steps?: { tool: string; argumentsHash: string }[] } = {};
@@ -75,7 +89,7 @@ export async function openTaskInput(keys: SubjectKeyStore | undefined, taskId: s
   const out: OpenedTaskInput = { erased: false };
   if (input.instruction !== undefined) out.instruction = input.instruction;
   if (input.instructionSealed) {
-    const json = await opened(keys, input.instructionSealed, taskInputAad(taskId, 'instruction'));
+    const json = (await openedPayload(keys, input.instructionSealed, taskInputAad(taskId, 'instruction')))?.json;
     if (json === undefined) out.erased = true;
     else out.instruction = JSON.parse(json) as string;
   }
@@ -86,7 +100,7 @@ export async function openTaskInput(keys: SubjectKeyStore | undefined, taskId: s
         out.steps.push(s);
         continue;
       }
-      const json = await opened(keys, s.argumentsSealed, taskInputAad(taskId, { step: i }));
+      const json = (await openedPayload(keys, s.argumentsSealed, taskInputAad(taskId, { step: i })))?.json;
       if (json === undefined) {
         out.erased = true;
         out.steps.push({ tool: s.tool });

@@ -8,6 +8,7 @@ import type { EventStore } from '../eventstore/port';
 import { McpGatewayError } from './errors';
 import type { CallContext, CatalogTool } from './types';
 import type { SealedPayload } from '../erasure/sealed-payload';
+import type { PayloadHashScheme } from '../erasure/salted-hash';
 
 /** `encrypted`: payloads kept sealed under their subject's data key (src/erasure), erasable by deleting the key. */
 export type PayloadPolicy = 'store' | 'hash-only' | 'encrypted';
@@ -84,9 +85,10 @@ export class ToolCallAudit {
   }
 
   /** Record the request. Throws AUDIT_UNAVAILABLE when it cannot be stored: the call must then not be made. */
-  async requested(data: { argumentsHash: string; argumentsJson?: string; argumentsSealed?: SealedPayload; payloadPolicy: PayloadPolicy }): Promise<void> {
-    // v2 only where v1 cannot say it (MCP_PAYLOAD_POLICY=encrypted), so v1 readers keep reading the rest.
-    const e = this.event('ToolCallRequested', data, data.payloadPolicy === 'encrypted' ? 2 : 1);
+  async requested(data: { argumentsHash: string; argumentsJson?: string; argumentsSealed?: SealedPayload; argumentsHashScheme?: PayloadHashScheme; payloadPolicy: PayloadPolicy }): Promise<void> {
+    // v3 for sealed arguments (their hash salted), v2 for the rest of MCP_PAYLOAD_POLICY=encrypted:
+    // each only where the earlier version cannot say it, so its readers keep reading the rest.
+    const e = this.event('ToolCallRequested', data, data.argumentsHashScheme ? 3 : data.payloadPolicy === 'encrypted' ? 2 : 1);
     this.requestedId = e.id;
     try {
       await this.store.append(this.stream, [e], { expectedRevision: 'no_stream' });
@@ -101,10 +103,11 @@ export class ToolCallAudit {
    * ill-formed text, see createEvent) still ends the call's stream: ToolCallFailed names why, and
    * the caller is told AUDIT_UNAVAILABLE with no result, as when the append fails (no record, no result).
    */
-  async completed(data: { resultHash: string; resultJson?: string; resultSealed?: SealedPayload; isError: boolean; cached: boolean; latencyUs: number }): Promise<void> {
+  async completed(data: { resultHash: string; resultJson?: string; resultSealed?: SealedPayload; resultHashScheme?: PayloadHashScheme; isError: boolean; cached: boolean; latencyUs: number }): Promise<void> {
     let e: PendingEvent;
     try {
-      e = this.event('ToolCallCompleted', data, data.resultSealed ? 2 : 1);
+      // v3: a sealed result, its hash salted (v2, a sealed result beside its plain SHA-256, is no longer written).
+      e = this.event('ToolCallCompleted', data, data.resultHashScheme ? 3 : 1);
     } catch (err) {
       if (!(err instanceof ValidationError)) throw err;
       return this.unrecordable(err, data.latencyUs);

@@ -15,7 +15,7 @@ import { followLog, type LogFollower } from '../eventstore/follow-log';
 import type { EventStore, ExpectedRevision } from '../eventstore/port';
 import { ToolSearch, type ToolSearchStatus } from '../search/tool-search';
 import { keptPayload, MAX_STORED_PAYLOAD_CHARS, ToolCallAudit, type PayloadPolicy } from './audit';
-import { payloadAad, sealPayload, type SealedPayload } from '../erasure/sealed-payload';
+import { payloadAad, sealSaltedPayload, type SaltedSeal } from '../erasure/sealed-payload';
 import { subjectOf } from '../erasure/subject';
 import type { SubjectKeyStore } from '../erasure/subject-key-store';
 import { failureOf, withheldMessageHash } from './call-failure';
@@ -994,9 +994,10 @@ export class McpGateway {
     const audit = new ToolCallAudit(this.options.store, ctx, tool, this.options.clock, this.options.logger);
     const argumentsSealed = ctx.argumentsPolicy === 'hash-only' ? undefined : await this.sealed(ctx, argsDigest.json, audit.callId, 'arguments');
     await audit.requested({
-      argumentsHash: argsDigest.hash,
+      // Sealed: the salted hash, whose salt goes with the key (a plain SHA-256 would confirm a guess after erasure).
+      argumentsHash: argumentsSealed?.hash ?? argsDigest.hash,
       ...(argumentsJson !== undefined ? { argumentsJson } : {}),
-      ...(argumentsSealed ? { argumentsSealed } : {}),
+      ...(argumentsSealed ? { argumentsSealed: argumentsSealed.sealed, argumentsHashScheme: argumentsSealed.scheme } : {}),
       payloadPolicy: this.payloadPolicy,
     });
 
@@ -1044,7 +1045,14 @@ export class McpGateway {
     const resultJson = keptPayload(r.json, this.payloadPolicy);
     // A key that cannot be read now withholds the result as a failed append would (AUDIT_UNAVAILABLE).
     const resultSealed = await this.sealed(ctx, r.json, audit.callId, 'result');
-    await audit.completed({ resultHash: r.hash, ...(resultJson !== undefined ? { resultJson } : {}), ...(resultSealed ? { resultSealed } : {}), isError: result.isError === true, cached, latencyUs });
+    await audit.completed({
+      resultHash: resultSealed?.hash ?? r.hash,
+      ...(resultJson !== undefined ? { resultJson } : {}),
+      ...(resultSealed ? { resultSealed: resultSealed.sealed, resultHashScheme: resultSealed.scheme } : {}),
+      isError: result.isError === true,
+      cached,
+      latencyUs,
+    });
     if (cacheKey && !cached && result.isError !== true) void this.cache.set(cacheKey, r.json, this.cacheTtlMs).catch(() => {});
     return result;
   }
@@ -1055,11 +1063,12 @@ export class McpGateway {
    * else undefined. The key is made on the subject's first call. Throws AUDIT_UNAVAILABLE when the
    * key cannot be had: nothing is then recorded or returned, as when the log refuses an append.
    */
-  private async sealed(ctx: CallContext, json: string, callId: string, field: 'arguments' | 'result'): Promise<SealedPayload | undefined> {
+  private async sealed(ctx: CallContext, json: string, callId: string, field: 'arguments' | 'result'): Promise<SaltedSeal | undefined> {
     if (this.payloadPolicy !== 'encrypted' || json.length > MAX_STORED_PAYLOAD_CHARS) return undefined;
     try {
       const k = await this.options.subjectKeys!.keyFor(subjectOf(ctx.tenant, ctx.subject ?? ctx.actor));
-      return sealPayload(k.key, k.kid, json, payloadAad(callId, field));
+      const salt = ctx.payloadSalts?.[field];
+      return sealSaltedPayload(k.key, k.kid, json, payloadAad(callId, field), salt);
     } catch (err) {
       this.options.logger?.warn({ err, tenant: ctx.tenant, callId }, `mcp gateway: the subject's data key could not be read; the call's ${field} was not recorded`);
       const what = field === 'arguments' ? 'tool call not forwarded' : 'tool call outcome could not be recorded; result withheld';

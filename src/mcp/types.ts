@@ -64,6 +64,12 @@ export type CallContext = {
    * runtime sets it for arguments a model wrote under LLM_REDACTION=hash-only.
    */
   argumentsPolicy?: 'store' | 'hash-only';
+  /**
+   * The salts to seal the call's payloads with under MCP_PAYLOAD_POLICY=encrypted (32 bytes each;
+   * a fresh random one when absent): the agent runtime gives them, so that its step events keep the
+   * same salted hashes as the call's events, erased with the same key.
+   */
+  payloadSalts?: { arguments?: Buffer; result?: Buffer };
 };
 
 export type ToolAnnotations = {

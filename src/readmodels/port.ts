@@ -1,4 +1,5 @@
 import type { SealedPayload } from '../erasure/sealed-payload';
+import type { PayloadHashScheme } from '../erasure/salted-hash';
 import type { McpToolIcon } from '../../events/mcp.events';
 import type { Actor, RecordedEvent } from '../core/envelope';
 import type { SealedAnswer } from '../core/sealed-answer';
@@ -17,6 +18,9 @@ export type TaskStepView = {
   argumentsSealed?: SealedPayload;
   /** The arguments were given sealed and the subject's key has been erased. */
   argumentsErased?: true;
+  /** Given sealed with their salt (TaskSubmitted v4) and opened: the scheme of the event's argumentsHash, and the salt it is keyed by. */
+  argumentsHashScheme?: PayloadHashScheme;
+  argumentsSalt?: string;
   status: 'pending' | 'running' | 'completed' | 'failed';
   toolCallId?: string;
   result?: unknown;
@@ -37,6 +41,9 @@ export type TaskView = {
   instructionHash?: string;
   /** The instruction was given sealed and the subject's key has been erased: only instructionHash remains. */
   instructionErased?: true;
+  /** Given sealed with its salt (TaskSubmitted v4) and opened: the scheme of instructionHash, and the salt it is keyed by. */
+  instructionHashScheme?: PayloadHashScheme;
+  instructionSalt?: string;
   agentId?: string;
   chainId?: number;
   steps: TaskStepView[];
@@ -84,6 +91,14 @@ export type ToolCallView = {
   /** The payload was recorded encrypted and its subject's key has been erased (DELETE /v1/subjects/:subject/key). */
   argumentsErased?: true;
   resultErased?: true;
+  /**
+   * Recorded sealed with their salt (ToolCallRequested / ToolCallCompleted v3) and opened: the
+   * scheme of the hash, and the salt it is keyed by, so the payload shown can be checked against it.
+   */
+  argumentsHashScheme?: PayloadHashScheme;
+  argumentsSalt?: string;
+  resultHashScheme?: PayloadHashScheme;
+  resultSalt?: string;
   /** The upstream answered with a tool-level error result (status `completed`). */
   isError?: boolean;
   cached?: boolean;

@@ -2,6 +2,8 @@ export { OpenMcpClient, type EventsQuery, type ListQuery, type TaskListQuery, ty
 export type { ClientOptions } from './transport';
 export * from './errors';
 export { readTaskAnswer, TaskAnswerError, type TaskAnswer } from './task-answer';
+export { payloadMatchesHash } from './payload-matches-hash';
+export { PAYLOAD_HASH_SCHEME } from '../erasure/salted-hash';
 export { exportSubject, type ExportSubjectOptions, type SubjectExport } from './subject-export';
 export { openSealedAnswer, recipientPublicKey, sealAnswer, SealedAnswerError, SEALED_ANSWER_SCHEME, type SealedAnswer } from '../core/sealed-answer';
 export * as schemas from '../api/schemas';

@@ -4,6 +4,11 @@ import { toolMessages } from '../support/openai-fake/openai-fake';
 import { recordedText, startGatewayHarness, type GatewayHarness } from './support/gateway-harness';
 import { ended, ofType, submitTask, user, waitForTask } from './support/agent-fixture';
 import { subjectOf } from '../../src/erasure/subject';
+import { PAYLOAD_HASH_SCHEME, saltedPayloadHash } from '../../src/erasure/salted-hash';
+import { openedPayload } from '../../src/erasure/opened';
+import { payloadAad, type SealedPayload } from '../../src/erasure/sealed-payload';
+import { sha256Utf8Hex } from '../../src/core/hash';
+import { payloadDigest } from '../../src/mcp/payload-hash';
 
 
 
@@ -37,13 +42,37 @@ describe('MCP_PAYLOAD_POLICY=encrypted in the agent runtime: task events keep ha
     expect(toolMessages(h.fake.requests.at(-1)!)[0]).to.equal('neddih-ovarb');
   });
 
+  it("the task's step events and signed output keep the salted hashes of the gateway's events, erased with the submitter's key: no plain SHA-256 of a payload is left to confirm a guess", async () => {
+    await h.worker('worker-d').start();
+    const id = await submitTask(h.store, 'acme', { steps: [{ tool: 'remote__reverse', arguments: { text: 'dave@example.com' } }] });
+    const events = await waitForTask(h.store, id, ended);
+    const calls = (await h.store.readAll({ limit: 10_000 })).filter((e) => (e.data as { taskId?: string }).taskId === id);
+    const [requested] = ofType(calls, 'ToolCallRequested');
+    const [completed] = ofType(calls, 'ToolCallCompleted');
+    const [started] = ofType(events, 'TaskStepStarted');
+    const [stepDone] = ofType(events, 'TaskStepCompleted');
+    expect([requested.version, completed.version, started.version, stepDone.version]).to.deep.equal([3, 3, 2, 2]);
+    expect(started.data).to.include({ argumentsHashScheme: PAYLOAD_HASH_SCHEME, argumentsHash: (requested.data as { argumentsHash: string }).argumentsHash });
+    expect(stepDone.data).to.include({ resultHashScheme: PAYLOAD_HASH_SCHEME, resultHash: (completed.data as { resultHash: string }).resultHash });
+    const output = (ofType(events, 'TaskCompleted')[0].data as { output: { steps: Record<string, unknown>[] } }).output;
+    expect(output.steps[0]).to.include({ resultHash: (completed.data as { resultHash: string }).resultHash, resultHashScheme: PAYLOAD_HASH_SCHEME });
+    // The exact guesses of the arguments and of the result (opened here with the key, as a guesser would have it exactly):
+    // neither's SHA-256 is anywhere in the log; the salts inside the seals give the hashes recorded.
+    const result = await openedPayload(h.subjectKeys, (completed.data as { resultSealed: SealedPayload }).resultSealed, payloadAad(completed.stream.slice('toolcall-'.length), 'result'));
+    expect(result?.json).to.contain('moc.elpmaxe@evad');
+    expect(saltedPayloadHash(result!.salt!, result!.json)).to.equal((stepDone.data as { resultHash: string }).resultHash);
+    const log = JSON.stringify([...events, ...calls]);
+    expect(log).to.not.contain(payloadDigest({ text: 'dave@example.com' }).hash.slice(2));
+    expect(log).to.not.contain(sha256Utf8Hex(result!.json).slice(2));
+  });
+
   it("an explicit step's error result or upstream error fails the task without its text, saying encrypted withheld it (not hash-only)", async () => {
     await h.worker('worker-c').start();
     const failing = await submitTask(h.store, 'acme', { steps: [{ tool: 'remote__fail', arguments: { message: 'golf-hidden' } }] });
     const rejected = await submitTask(h.store, 'acme', { steps: [{ tool: 'remote__reject', arguments: { message: 'hotel-hidden' } }] });
     const [a, b] = await Promise.all([waitForTask(h.store, failing, ended), waitForTask(h.store, rejected, ended)]);
     const errorOf = (es: RecordedEvent[], type: string) => (ofType(es, type)[0]?.data as { error: { code: string; message: string } }).error;
-    expect(errorOf(a, 'TaskFailed').message).to.match(/^step 0 \(remote__fail\) returned an error \(its text withheld: MCP_PAYLOAD_POLICY=encrypted, under which the task's events keep hashes only; result sha-256 0x[0-9a-f]{64}\)$/);
+    expect(errorOf(a, 'TaskFailed').message).to.match(/^step 0 \(remote__fail\) returned an error \(its text withheld: MCP_PAYLOAD_POLICY=encrypted, under which the task's events keep hashes only; result hmac-sha256-salted-v1 0x[0-9a-f]{64}\)$/);
     const stepFailed = errorOf(b, 'TaskStepFailed');
     expect(stepFailed.code).to.equal('MCP_UPSTREAM_ERROR');
     expect(stepFailed.message).to.match(/^-32602: upstream error message withheld \(MCP_PAYLOAD_POLICY=encrypted: error texts are not recorded\), sha256 0x[0-9a-f]{64}$/);

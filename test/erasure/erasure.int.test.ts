@@ -5,6 +5,7 @@ import { toHex } from '../../src/core/hex';
 import { cachedSubjectKeys } from '../../src/erasure/cached-subject-keys';
 import { MemorySubjectKeyStore } from '../../src/erasure/memory-subject-key-store';
 import { payloadDigest } from '../../src/mcp/payload-hash';
+import { PAYLOAD_HASH_SCHEME, saltedPayloadHash } from '../../src/erasure/salted-hash';
 import { batchLeaves } from '../../src/proofs/seal-batch';
 import { buildTree, rootFromInclusionProof } from '../../src/proofs/merkle';
 import { until } from '../mcp/support/until';
@@ -15,6 +16,7 @@ import { runSubjectsErase, runSubjectsExport, runSubjectsShow } from '../../src/
 import { runToolCallsShow } from '../../src/cli/tool-calls';
 import { clientFromEnvironment } from '../../src/sdk/from-env';
 import { scanLogForSubject } from '../../src/sdk/subject-log-scan';
+import { payloadMatchesHash } from '../../src/sdk';
 
 const MARKER = 'erasure-marker-4711';
 
@@ -70,8 +72,9 @@ describe('crypto-erasure of tool-call payloads (MCP_PAYLOAD_POLICY=encrypted)', 
 
   it('keeps no plaintext in the log or the read model, and REST shows the payloads opened with the subject key', async () => {
     const { id, events } = await recordedCall(MARKER);
-    expect(events.map((e) => [e.type, e.version])).to.deep.equal([['ToolCallRequested', 2], ['ToolCallCompleted', 2]]);
-    expect(events[0].data).to.include({ payloadPolicy: 'encrypted', argumentsHash: payloadDigest({ text: MARKER }).hash });
+    expect(events.map((e) => [e.type, e.version])).to.deep.equal([['ToolCallRequested', 3], ['ToolCallCompleted', 3]]);
+    expect(events[0].data).to.include({ payloadPolicy: 'encrypted', argumentsHashScheme: PAYLOAD_HASH_SCHEME });
+    expect(events[1].data).to.include({ resultHashScheme: PAYLOAD_HASH_SCHEME });
     expect(events[0].data).to.not.have.property('argumentsJson');
     expect((events[0].data as { argumentsSealed: { alg: string } }).argumentsSealed.alg).to.equal('A256GCM');
     expect(events[1].data).to.have.property('resultSealed');
@@ -83,9 +86,33 @@ describe('crypto-erasure of tool-call payloads (MCP_PAYLOAD_POLICY=encrypted)', 
     const view = await shown(id);
     expect(view.arguments).to.deep.equal({ text: MARKER });
     expect(JSON.stringify(view.result)).to.contain(MARKER);
+    // The payloads shown match their hashes, with the salts the sealed payloads hold (and nothing else does).
+    expect(view).to.include({ argumentsHashScheme: PAYLOAD_HASH_SCHEME, resultHashScheme: PAYLOAD_HASH_SCHEME });
+    expect(saltedPayloadHash(view.argumentsSalt as string, payloadDigest(view.arguments).json)).to.equal(view.argumentsHash).and.equal((events[0].data as { argumentsHash: string }).argumentsHash);
+    expect(saltedPayloadHash(view.resultSalt as string, payloadDigest(view.result).json)).to.equal(view.resultHash).and.equal((events[1].data as { resultHash: string }).resultHash);
+    expect(JSON.stringify(events)).to.not.contain((view.argumentsSalt as string).slice(2));
     expect(view).to.not.have.any.keys('argumentsSealed', 'resultSealed', 'argumentsErased', 'resultErased');
     const listed = (await h.call({ method: 'GET', url: '/v1/tool-calls', auth: admin })).json().items.find((c: { id: string }) => c.id === id);
     expect(listed.arguments).to.deep.equal({ text: MARKER });
+  });
+
+  it('after erasure nothing confirms a guessed payload (an e-mail address); before, the API shows the payload matching its hash', async () => {
+    const someone = await h.key('agent', 'acme');
+    const email = 'alice@example.com';
+    const { id, events } = await recordedCall(email, someone.id);
+    const guess = payloadDigest({ text: email });
+    const before = await shown(id);
+    expect(before.arguments).to.deep.equal({ text: email });
+    expect(saltedPayloadHash(before.argumentsSalt as string, guess.json), 'the holder of the payload proves it').to.equal(before.argumentsHash);
+
+    expect((await h.call({ method: 'DELETE', url: `/v1/subjects/${encodeURIComponent(`acme:agent:${someone.id}`)}/key`, auth: admin })).statusCode).to.equal(204);
+    const after = await shown(id);
+    expect(after).to.include({ argumentsErased: true, argumentsHash: before.argumentsHash });
+    // Whatever a reader of the log or the API holds: the events, the view. The exact guess confirms nothing.
+    const held = JSON.stringify({ events: await streamEvents(`toolcall-${id}`), view: after, rows: await h.knex('rm_tool_calls').where({ id }) });
+    expect(held).to.not.contain(guess.hash.slice(2));
+    expect(held).to.not.contain((before.argumentsSalt as string).slice(2));
+    expect(held).to.not.contain(email);
   });
 
   it("GET /v1/tool-calls reads each subject's key once, not once per sealed payload (the key cache shares reads)", async () => {
@@ -117,8 +144,8 @@ describe('crypto-erasure of tool-call payloads (MCP_PAYLOAD_POLICY=encrypted)', 
     expect((await h.call({ method: 'DELETE', url: `/v1/subjects/${encodeURIComponent(subject)}/key`, auth: admin })).statusCode).to.equal(204);
 
     const view = await shown(mine.id);
-    expect(view).to.include({ argumentsErased: true, resultErased: true, argumentsHash: payloadDigest({ text: `${MARKER}-mine` }).hash });
-    expect(view).to.not.have.any.keys('arguments', 'result', 'argumentsSealed', 'resultSealed');
+    expect(view).to.include({ argumentsErased: true, resultErased: true, argumentsHash: (mine.events[0].data as { argumentsHash: string }).argumentsHash });
+    expect(view).to.not.have.any.keys('arguments', 'result', 'argumentsSealed', 'resultSealed', 'argumentsSalt', 'resultSalt');
     expect((await shown(theirs.id)).arguments).to.deep.equal({ text: `${MARKER}-theirs` });
 
     const after = await streamEvents(mine.events[0].stream);
@@ -132,9 +159,10 @@ describe('crypto-erasure of tool-call payloads (MCP_PAYLOAD_POLICY=encrypted)', 
       expect(toHex(rootFromInclusionProof(index, tree.size, batchLeaves(index, [e])[0], tree.inclusionProof(index)))).to.equal(toHex(tree.root));
     }
 
-    const erased = all.filter((e) => e.type === 'SubjectKeyErased');
-    expect(erased).to.have.length(1);
     const kid = (mine.events[0].data as { argumentsSealed: { kid: string } }).argumentsSealed.kid;
+    // Once (the DELETE again recorded nothing); the test above erased another subject.
+    const erased = all.filter((e) => e.type === 'SubjectKeyErased' && e.stream === `subject-${kid}`);
+    expect(erased).to.have.length(1);
     expect(erased[0]).to.deep.include({ stream: `subject-${kid}`, tenant: 'acme', data: { kid } });
     expect(JSON.stringify(erased[0])).to.not.contain(caller.id);
 
@@ -313,6 +341,9 @@ describe('crypto-erasure of tool-call payloads (MCP_PAYLOAD_POLICY=encrypted)', 
     const out = (l: string) => void lines.push(l);
     expect(await runToolCallsShow(client, id, {}, out)).to.equal(0);
     expect(lines).to.include(`arguments: {"text":"${MARKER}-cli"}`);
+    const shownCall = await client.toolCalls.get(id);
+    expect(lines).to.include(`arguments hash scheme: hmac-sha256-salted-v1, salt ${shownCall.argumentsSalt}`);
+    expect(payloadMatchesHash(shownCall.arguments, shownCall.argumentsHash!, { scheme: shownCall.argumentsHashScheme, salt: shownCall.argumentsSalt })).to.equal(true);
     lines = [];
     expect(await runSubjectsErase(client, `acme:agent:${someone.id}`, out)).to.equal(0);
     expect(await runSubjectsErase(client, `acme:agent:${someone.id}`, out)).to.equal(0);
@@ -337,6 +368,7 @@ describe('crypto-erasure of tool-call payloads (MCP_PAYLOAD_POLICY=encrypted)', 
     expect(lines).to.include("arguments: Erased, only its hash: recorded encrypted (MCP_PAYLOAD_POLICY=encrypted), and the subject's key has been deleted since.");
     expect(lines).to.include("result: Erased, only its hash: recorded encrypted (MCP_PAYLOAD_POLICY=encrypted), and the subject's key has been deleted since.");
     expect(lines.join('\n')).to.not.contain(MARKER);
+    expect(lines.join('\n')).to.not.contain('hash scheme');
     lines = [];
     expect(await runSubjectsErase(client, 'acme/agent', out)).to.equal(1);
     expect(lines[0]).to.match(/^error VALIDATION_FAILED: .*<tenant>:<user\|agent\|system>:<actor id>/);

@@ -4,6 +4,7 @@ import { computeEventHash } from '../../src/core/envelope';
 import { sha256Utf8Hex } from '../../src/core/hash';
 import { MemorySubjectKeyStore } from '../../src/erasure/memory-subject-key-store';
 import { catalog } from '../../events';
+import { PAYLOAD_HASH_SCHEME, saltedPayloadHash } from '../../src/erasure/salted-hash';
 import { makeHarness, type Harness } from '../api/support/harness';
 import { until } from '../mcp/support/until';
 import { runTasksShow } from '../../src/cli/tasks';
@@ -13,10 +14,10 @@ const MARKER = 'task-input-marker-0815';
 
 /**
  * MCP_PAYLOAD_POLICY=encrypted for a task's input: POST /v1/tasks records the instruction and the
- * steps' arguments sealed under the submitter's key (TaskSubmitted v3), the read model keeps them
+ * steps' arguments sealed under the submitter's key, their hashes salted (TaskSubmitted v4), the read model keeps them
  * sealed, GET opens them, and after erasure shows them erased while the events stay byte-identical.
  */
-describe('crypto-erasure of task inputs (TaskSubmitted v3)', function () {
+describe('crypto-erasure of task inputs (TaskSubmitted v4)', function () {
   this.timeout(30_000);
   let h: Harness;
   let admin: string;
@@ -45,14 +46,17 @@ describe('crypto-erasure of task inputs (TaskSubmitted v3)', function () {
     expect(res.statusCode, res.body).to.equal(202);
     const { id } = res.json();
     const [submitted] = await streamOf(id);
-    expect([submitted.type, submitted.version]).to.deep.equal(['TaskSubmitted', 3]);
+    expect([submitted.type, submitted.version]).to.deep.equal(['TaskSubmitted', 4]);
     const data = submitted.data as Record<string, any>;
     expect(data).to.not.have.property('instruction');
-    expect(data.instructionHash).to.equal(sha256Utf8Hex(canonicalJson(`${MARKER}-a pay Alice`)));
+    // Salted: not the plain SHA-256, which would confirm a guess once the key is erased.
+    expect(data).to.include({ instructionHashScheme: PAYLOAD_HASH_SCHEME });
+    expect(data.instructionHash).to.match(/^0x[0-9a-f]{64}$/).and.not.equal(sha256Utf8Hex(canonicalJson(`${MARKER}-a pay Alice`)));
     expect(data.instructionSealed.alg).to.equal('A256GCM');
-    expect(data.steps[0]).to.include({ tool: 'remote__echo', argumentsHash: sha256Utf8Hex(canonicalJson({ text: `${MARKER}-a-arg` })) });
+    expect(data.steps[0]).to.include({ tool: 'remote__echo', argumentsHashScheme: PAYLOAD_HASH_SCHEME });
+    expect(data.steps[0].argumentsHash).to.not.equal(sha256Utf8Hex(canonicalJson({ text: `${MARKER}-a-arg` })));
     expect(data.steps[0]).to.not.have.property('arguments');
-    expect(() => catalog.validate('TaskSubmitted', 3, data)).to.not.throw();
+    expect(() => catalog.validate('TaskSubmitted', 4, data)).to.not.throw();
     const bodies = (await h.knex('events').select('body')).map((r: { body: string }) => r.body).join('\n');
     expect(bodies).to.not.contain(MARKER);
     await until('the read model shows the task', async () => (await h.knex('rm_tasks').where({ id })).length === 1);
@@ -62,6 +66,10 @@ describe('crypto-erasure of task inputs (TaskSubmitted v3)', function () {
     const view = await shown(id);
     expect(view.instruction).to.equal(`${MARKER}-a pay Alice`);
     expect(view.steps[0].arguments).to.deep.equal({ text: `${MARKER}-a-arg` });
+    // What the API shows matches the event's hashes, with the salts only the sealed input holds.
+    expect(view).to.include({ instructionHashScheme: PAYLOAD_HASH_SCHEME, instructionHash: data.instructionHash });
+    expect(saltedPayloadHash(view.instructionSalt, canonicalJson(view.instruction))).to.equal(data.instructionHash);
+    expect(saltedPayloadHash(view.steps[0].argumentsSalt, canonicalJson(view.steps[0].arguments))).to.equal(data.steps[0].argumentsHash);
     expect(view).to.not.have.any.keys('instructionSealed', 'instructionErased');
     expect(view.steps[0]).to.not.have.any.keys('argumentsSealed', 'argumentsErased');
     const listed = (await h.call({ method: 'GET', url: '/v1/tasks', auth: admin })).json().items.find((t: { id: string }) => t.id === id);
@@ -81,6 +89,21 @@ describe('crypto-erasure of task inputs (TaskSubmitted v3)', function () {
     expect(await streamOf(first.json().id)).to.have.length(1);
   });
 
+  it('an Idempotency-Key retry after the submitter was erased cannot be compared (nothing confirms the input): 422 saying so, nothing appended', async () => {
+    const someone = await h.key('operator', 'acme');
+    const postAs = (payload: Record<string, unknown>) => h.call({ method: 'POST', url: '/v1/tasks', auth: someone.auth, payload, headers: { 'idempotency-key': 'idem-erased' } });
+    const first = await postAs(body('e'));
+    expect(first.statusCode, first.body).to.equal(202);
+    expect((await h.call({ method: 'DELETE', url: `/v1/subjects/${encodeURIComponent(`acme:user:${someone.id}`)}/key`, auth: admin })).statusCode).to.equal(204);
+    for (const tag of ['e', 'f']) {
+      const again = await postAs(body(tag));
+      expect(again.statusCode, again.body).to.equal(422);
+      expect(again.json()).to.include({ code: 'IDEMPOTENCY_KEY_REUSED', field: 'headers.idempotency-key' });
+      expect(again.json().detail).to.contain("can no longer be opened (the submitter's key was erased)");
+    }
+    expect(await streamOf(first.json().id)).to.have.length(1);
+  });
+
   it('after DELETE /v1/subjects/:subject/key shows the input erased (not an error); the events stay byte-identical, their hashes valid', async () => {
     const { id } = (await post(body('d'))).json();
     const before = JSON.stringify(await streamOf(id));
@@ -88,8 +111,10 @@ describe('crypto-erasure of task inputs (TaskSubmitted v3)', function () {
     expect(del.statusCode, del.body).to.equal(204);
 
     const view = await shown(id);
-    expect(view).to.include({ instructionErased: true, instructionHash: sha256Utf8Hex(canonicalJson(`${MARKER}-d pay Alice`)) });
-    expect(view).to.not.have.any.keys('instruction', 'instructionSealed');
+    const [submitted] = await streamOf(id);
+    expect(view).to.include({ instructionErased: true, instructionHash: (submitted.data as { instructionHash: string }).instructionHash });
+    expect(view.instructionHash).to.not.equal(sha256Utf8Hex(canonicalJson(`${MARKER}-d pay Alice`)));
+    expect(view).to.not.have.any.keys('instruction', 'instructionSealed', 'instructionSalt', 'instructionHashScheme');
     expect(view.steps[0]).to.include({ tool: 'remote__echo', argumentsErased: true });
     expect(view.steps[0]).to.not.have.any.keys('arguments', 'argumentsSealed');
     const after = await streamOf(id);

@@ -29,6 +29,7 @@ export function recordedFailure(err: unknown, policy: PayloadPolicy): { code: st
  * What a resumed run has of a result its step's event does not hold (it is given to the model in
  * its place): the run that had it is gone, and the log kept only its hash.
  */
-export function unkeptResultText(resultHash: string): string {
+export function unkeptResultText(resultHash: string, scheme?: string): string {
+  if (scheme) return `[the result (${scheme} ${resultHash}) is kept only encrypted in the gateway's log (MCP_PAYLOAD_POLICY=encrypted), and this run resumed the task after a restart, so it cannot be shown again]`;
   return `[the result (sha-256 ${resultHash}) is not kept in the task's log (MCP_PAYLOAD_POLICY=hash-only, or over 256 KiB), and this run resumed the task after a restart, so it cannot be shown again]`;
 }

@@ -6,7 +6,8 @@ import { newId } from '../../core/ids';
 import { InvalidTransitionError, OpenMcpError, UnavailableError, WrongExpectedRevisionError } from '../../core/errors';
 import { EventFromNewerReleaseError } from '../../../events/event-from-newer-release-error';
 import { taskDecider, taskStream, type TaskCommand } from '../../domain/task/task.decider';
-import { keptPayload, type PayloadPolicy } from '../../mcp/audit';
+import { keptPayload, MAX_STORED_PAYLOAD_CHARS, type PayloadPolicy } from '../../mcp/audit';
+import { newPayloadSalt, PAYLOAD_HASH_SCHEME, saltedPayloadHash } from '../../erasure/salted-hash';
 import { McpGatewayError } from '../../mcp/errors';
 import { payloadDigest } from '../../mcp/payload-hash';
 import { traceLlmCall, traceToolCall } from '../../telemetry/component-spans';
@@ -138,6 +139,17 @@ export class TaskRun {
   /** The gateway's MCP_PAYLOAD_POLICY for this step's tool as configured: what a withheld text names. */
   private configuredPolicyOf(tool: string): PayloadPolicy {
     return isChainToolName(tool) ? 'store' : (this.deps.tools.payloadPolicy ?? 'store');
+  }
+
+  /**
+   * The salts the gateway is to seal this step's payloads with under MCP_PAYLOAD_POLICY=encrypted
+   * (fresh each call), so that the step's events keep the salted hashes the call's events keep, and
+   * lose them with the same key; none for payloads it does not seal (chain tools, a model's
+   * arguments under LLM_REDACTION=hash-only), whose hashes stay the plain SHA-256.
+   */
+  private payloadSaltsOf(s: StepSpec): { arguments?: Buffer; result?: Buffer } {
+    if (this.configuredPolicyOf(s.tool) !== 'encrypted') return {};
+    return { ...(this.modelArgumentsWithheld(s) ? {} : { arguments: newPayloadSalt() }), result: newPayloadSalt() };
   }
 
   /** Arguments the model wrote, kept out of every event under LLM_REDACTION=hash-only. */
@@ -407,10 +419,11 @@ export class TaskRun {
       const kept = this.payloadPolicyOf(s.tool) === 'store';
       if (end.ok.isError) {
         const policy = this.configuredPolicyOf(s.tool) === 'encrypted' ? "MCP_PAYLOAD_POLICY=encrypted, under which the task's events keep hashes only" : 'MCP_PAYLOAD_POLICY=hash-only';
-        const why = kept ? `: ${cutText(end.text, 2000)}` : ` (its text withheld: ${policy}; result sha-256 ${end.ok.resultHash})`;
+        const why = kept ? `: ${cutText(end.text, 2000)}` : ` (its text withheld: ${policy}; result ${end.ok.resultHashScheme ?? 'sha-256'} ${end.ok.resultHash})`;
         throw new AgentError('TOOL_FAILED', `step ${i} (${s.tool}) returned an error${why}`);
       }
-      const r = { stepId: `step-${i}`, tool: s.tool, resultHash: end.ok.resultHash };
+      // A salted hash (MCP_PAYLOAD_POLICY=encrypted) says so: the output is signed and kept in clear.
+      const r = { stepId: `step-${i}`, tool: s.tool, resultHash: end.ok.resultHash, ...(end.ok.resultHashScheme ? { resultHashScheme: end.ok.resultHashScheme } : {}) };
       stepResults.push({ ...r, text: cutText(end.text, 4000) });
       outputSteps.push(kept ? { ...r, text: cutText(end.text, 4000) } : r);
     }
@@ -745,6 +758,7 @@ export class TaskRun {
       await this.append('TaskStepFailed', { stepId: s.stepId, error: failed });
       return { failed, fatal: true };
     }
+    const salts = this.payloadSaltsOf(s);
     if (!existing) {
       const decision = evaluateToolCall(this.policy, { tool: s.tool, callsInTask: callsOf(this.view, s.tool) });
       await this.recordPolicy(s.stepId, 'tool', s.tool, decision);
@@ -755,15 +769,22 @@ export class TaskRun {
       }
       const a = payloadDigest(s.args);
       const argumentsJson = keptPayload(a.json, this.argumentsPolicyOf(s));
-      await this.append('TaskStepStarted', {
-        stepId: s.stepId,
-        index: s.index,
-        tool: s.tool,
-        argumentsHash: a.hash,
-        ...(argumentsJson !== undefined ? { argumentsJson } : {}),
-        source: s.source,
-        idempotent: idempotent,
-      });
+      // Sealed by the gateway with this salt: the same salted hash here, erased with the submitter's key (v2).
+      const salted = salts.arguments && a.json.length <= MAX_STORED_PAYLOAD_CHARS ? { argumentsHash: saltedPayloadHash(salts.arguments, a.json), argumentsHashScheme: PAYLOAD_HASH_SCHEME } : undefined;
+      await this.append(
+        'TaskStepStarted',
+        {
+          stepId: s.stepId,
+          index: s.index,
+          tool: s.tool,
+          argumentsHash: a.hash,
+          ...(argumentsJson !== undefined ? { argumentsJson } : {}),
+          ...salted,
+          source: s.source,
+          idempotent: idempotent,
+        },
+        salted ? 2 : 1,
+      );
     }
     let result: unknown;
     let isError = false;
@@ -785,7 +806,7 @@ export class TaskRun {
         const withheldArgs = this.modelArgumentsWithheld(s) ? { argumentsPolicy: 'hash-only' as const } : {};
         // The call is this worker's; its payloads are the submitter's data (sealed under their key under MCP_PAYLOAD_POLICY=encrypted).
         const subject = this.view.submitter ? { subject: this.view.submitter } : {};
-        const ctx = { tenant: this.view.tenant, actor: this.actor, ...subject, correlationId: this.view.correlationId, taskId: this.taskId, ...withheldArgs };
+        const ctx = { tenant: this.view.tenant, actor: this.actor, ...subject, correlationId: this.view.correlationId, taskId: this.taskId, ...withheldArgs, ...(salts.arguments || salts.result ? { payloadSalts: salts } : {}) };
         // The name the policy judged: should `s.tool` resolve to another tool by now (an alias the
         // catalog gained since the lookup), the gateway refuses it rather than call what was not judged.
         const r = await this.timed(traceToolCall(s.tool, () => this.deps.tools.callTool(ctx, s.tool, s.args, { signal, decidedAs: s.tool })));
@@ -810,11 +831,15 @@ export class TaskRun {
     }
     const d = payloadDigest(result);
     const resultJson = keptPayload(d.json, this.payloadPolicyOf(s.tool));
-    const ok: StepOutcome = { resultHash: d.hash, ...(resultJson !== undefined ? { resultJson } : {}), isError };
+    // The gateway sealed the result with salts.result (up to MAX_STORED_PAYLOAD_CHARS, as it seals): its salted hash (v2).
+    const saltedResult = salts.result && d.json.length <= MAX_STORED_PAYLOAD_CHARS;
+    const ok: StepOutcome = saltedResult
+      ? { resultHash: saltedPayloadHash(salts.result!, d.json), resultHashScheme: PAYLOAD_HASH_SCHEME, isError }
+      : { resultHash: d.hash, ...(resultJson !== undefined ? { resultJson } : {}), isError };
     // Outside the call's try: the call was made, so failing to record it is not the tool's failure
     // (told to the model, it would make the call again). The run resumes the step by the rules for
     // one started and not ended (docs/agent.md).
-    await this.appendDone('TaskStepCompleted', { stepId: s.stepId, ...ok });
+    await this.appendDone('TaskStepCompleted', { stepId: s.stepId, ...ok }, ok.resultHashScheme ? 2 : 1);
     return { ok, text };
   }
 
@@ -856,7 +881,7 @@ export class TaskRun {
   }
 
   private recordedText(result: StepOutcome): string {
-    if (result.resultJson === undefined) return unkeptResultText(result.resultHash);
+    if (result.resultJson === undefined) return unkeptResultText(result.resultHash, result.resultHashScheme);
     const resultJson = result.resultJson;
     try {
       // A result recorded by an earlier release may hold the escape of a lone surrogate (`\ud800`):

@@ -1,3 +1,4 @@
+import type { PayloadHashScheme } from '../../erasure/salted-hash';
 import type { SealedPayload } from '../../erasure/sealed-payload';
 import type { SealedTaskStep } from '../../erasure/task-input';
 import type { Actor, RecordedEvent } from '../../core/envelope';
@@ -7,7 +8,8 @@ import type { HeldProposal } from '../../domain/task/approval-requirement';
 import type { RedactedTurn } from './llm-redaction';
 import type { SealedAnswer } from '../../core/sealed-answer';
 
-export type StepOutcome = { resultHash: string; resultJson?: string; isError: boolean };
+/** A step's result as TaskStepCompleted keeps it; `resultHashScheme` (v2) says resultHash is salted. */
+export type StepOutcome = { resultHash: string; resultHashScheme?: PayloadHashScheme; resultJson?: string; isError: boolean };
 
 export type StepRecord = {
   stepId: string;
@@ -145,7 +147,7 @@ export function applyTaskEvent(v: TaskView, e: RecordedEvent): TaskView {
       break;
     case 'TaskStepCompleted': {
       const s = v.stepRecords.get(d.stepId);
-      if (s) s.result = { resultHash: d.resultHash, resultJson: d.resultJson, isError: d.isError };
+      if (s) s.result = { resultHash: d.resultHash, ...(d.resultHashScheme ? { resultHashScheme: d.resultHashScheme } : {}), resultJson: d.resultJson, isError: d.isError };
       break;
     }
     case 'TaskStepFailed': {

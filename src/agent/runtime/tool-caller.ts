@@ -7,7 +7,16 @@ import type { PayloadPolicy } from '../../mcp/audit';
  * its MCP_PAYLOAD_POLICY (arguments a model wrote under LLM_REDACTION=hash-only). `subject`: whose
  * data the payloads are (the task's submitter), when not the actor's (MCP_PAYLOAD_POLICY=encrypted).
  */
-export type ToolCallContext = { tenant: string; actor: Actor; subject?: Actor; correlationId?: string; taskId?: string; argumentsPolicy?: PayloadPolicy };
+export type ToolCallContext = {
+  tenant: string;
+  actor: Actor;
+  subject?: Actor;
+  correlationId?: string;
+  taskId?: string;
+  argumentsPolicy?: PayloadPolicy;
+  /** MCP_PAYLOAD_POLICY=encrypted: the salts the gateway seals the payloads with, so the step's events keep the same salted hashes. */
+  payloadSalts?: { arguments?: Buffer; result?: Buffer };
+};
 
 export type ToolResult = { content?: unknown[]; structuredContent?: unknown; isError?: boolean };
 

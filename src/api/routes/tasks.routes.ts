@@ -10,7 +10,7 @@ import type { AppDeps } from '../deps';
 import { idempotencyKeyHeaders, onlyOneIdempotencyKey } from '../idempotency-key-header';
 import { openTaskView } from '../../readmodels/open-task-view';
 import { subjectOf } from '../../erasure/subject';
-import { sealTaskInput } from '../../erasure/task-input';
+import { openTaskInput, sealTaskInput, type RecordedTaskInput } from '../../erasure/task-input';
 import { metadataOf, principalOf } from '../context';
 import { decodeCursor, encodeCursor, isPosition } from '../cursor';
 import { NotImplementedError } from '../errors';
@@ -76,7 +76,8 @@ export function tasksRoutes(deps: AppDeps): FastifyPluginAsync {
       const metadata = metadataOf(request);
       const keys = deps.sealTaskInputs ? deps.subjectKeys : undefined;
       const sealInput = keys && ((taskId: string, input: Parameters<typeof sealTaskInput>[3]) => sealTaskInput(keys, subjectOf(metadata.tenant, metadata.actor), taskId, input));
-      const out = await submitTask(commandDeps, { command: { type: 'SubmitTask', ...request.body }, metadata, idempotencyKey: request.headers['idempotency-key'], ...(sealInput ? { sealInput } : {}) });
+      const openInput = (taskId: string, input: RecordedTaskInput) => openTaskInput(deps.subjectKeys, taskId, input);
+      const out = await submitTask(commandDeps, { command: { type: 'SubmitTask', ...request.body }, metadata, idempotencyKey: request.headers['idempotency-key'], openInput, ...(sealInput ? { sealInput } : {}) });
       // Read-your-writes: GET /v1/tasks/:id right after this answer sees the task.
       await deps.readModels.waitForPosition(out.position, waitMs);
       if (out.replayed) reply.header('idempotent-replayed', 'true');

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PAYLOAD_HASH_SCHEME } from '../../erasure/salted-hash';
 import { AgentIdSchema } from '../../../events/auth.events';
 import { TASK_STATUSES, TaskStepSchema } from '../../../events/task.events';
 import { recipientPublicKey } from '../../core/sealed-answer';
@@ -67,6 +68,8 @@ export const TaskStepView = z.object({
   tool: z.string(),
   arguments: JsonObject.optional(),
   argumentsErased: z.literal(true).optional().describe("The arguments were given sealed (MCP_PAYLOAD_POLICY=encrypted) and the submitter's key has been erased"),
+  argumentsHashScheme: z.literal(PAYLOAD_HASH_SCHEME).optional().describe("Shown with arguments opened from a payload sealed with its salt (TaskSubmitted v4): the step's argumentsHash in the event is HMAC-SHA256 keyed by argumentsSalt over the JCS text of arguments"),
+  argumentsSalt: Hex32.optional().describe('The salt that hash is keyed by, read from the sealed payload (gone with its key)'),
   status: z.enum(['pending', 'running', 'completed', 'failed']),
   toolCallId: z.string().optional(),
   result: z.unknown().optional(),
@@ -88,7 +91,9 @@ export const TaskView = z.object({
   tenant: z.string(),
   status: TaskStatus,
   instruction: z.string().optional(),
-  instructionHash: Hex32.optional().describe('SHA-256 of the instruction\'s canonical JSON (a JSON string), when it was recorded sealed (MCP_PAYLOAD_POLICY=encrypted)'),
+  instructionHash: Hex32.optional().describe('The hash of the instruction\'s canonical JSON (a JSON string), when it was recorded sealed (MCP_PAYLOAD_POLICY=encrypted): its SHA-256 (TaskSubmitted v3), or HMAC-SHA256 keyed by instructionSalt (v4, instructionHashScheme)'),
+  instructionHashScheme: z.literal(PAYLOAD_HASH_SCHEME).optional().describe('Shown with the instruction opened from a payload sealed with its salt: instructionHash is HMAC-SHA256 keyed by instructionSalt (docs/security.md, "Salted payload hashes")'),
+  instructionSalt: Hex32.optional().describe('The salt instructionHash is keyed by, read from the sealed payload (gone with its key)'),
   instructionErased: z.literal(true).optional().describe("The instruction was recorded sealed and the submitter's key has been erased: only instructionHash remains"),
   agentId: z.string().optional(),
   chainId: z.number().optional(),

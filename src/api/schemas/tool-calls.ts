@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PAYLOAD_HASH_SCHEME } from '../../erasure/salted-hash';
 import { Cursor, ErrorInfo, FROM_NOT_AFTER_TO, Hex32, IsoTime, Limit, page, Uuid, Timestamp } from './common';
 
 export const ToolCallStatus = z.enum(['requested', 'completed', 'failed']);
@@ -11,12 +12,16 @@ export const ToolCallView = z.object({
   server: z.string(),
   tool: z.string().describe("The upstream's own tool name; the gateway serves it as `<server>__<tool>`"),
   status: ToolCallStatus.describe('requested: no answer recorded yet; completed: the upstream answered (see isError); failed: no answer (error)'),
-  argumentsHash: Hex32.optional().describe('SHA-256 of the JCS text of the arguments, recorded whatever the payload policy'),
+  argumentsHash: Hex32.optional().describe('SHA-256 of the JCS text of the arguments, recorded whatever the payload policy; for arguments recorded encrypted by 2026-12-11 on, HMAC-SHA256 of that text keyed by argumentsSalt (argumentsHashScheme), which nothing but the sealed payload holds'),
   arguments: z.unknown().optional().describe('Only when recorded: MCP_PAYLOAD_POLICY=store (or encrypted, opened with the subject\'s key) and at most 256 KiB of JSON (arguments a model wrote under LLM_REDACTION=hash-only are not)'),
   resultHash: Hex32.optional(),
   result: z.unknown().optional().describe('Only when recorded, as arguments'),
   argumentsErased: z.literal(true).optional().describe("The arguments were recorded encrypted (MCP_PAYLOAD_POLICY=encrypted) and the subject's key has been erased: only argumentsHash remains"),
   resultErased: z.literal(true).optional().describe('The result was recorded encrypted and its key erased: only resultHash remains'),
+  argumentsHashScheme: z.literal(PAYLOAD_HASH_SCHEME).optional().describe('Shown with arguments opened from a payload sealed with its salt: argumentsHash is HMAC-SHA256 keyed by argumentsSalt over the JCS text of arguments (docs/security.md, "Salted payload hashes")'),
+  argumentsSalt: Hex32.optional().describe('The salt argumentsHash is keyed by, read from the sealed payload (gone with its key)'),
+  resultHashScheme: z.literal(PAYLOAD_HASH_SCHEME).optional().describe('As argumentsHashScheme, for resultHash'),
+  resultSalt: Hex32.optional().describe('The salt resultHash is keyed by, read from the sealed payload (gone with its key)'),
   isError: z.boolean().optional().describe('The upstream answered with a tool-level error result'),
   cached: z.boolean().optional(),
   latencyMs: z.number().optional(),

@@ -5,12 +5,15 @@ import { handleCommand, type CommandMetadata, type HandleCommandDependencies } f
 import { taskIdForIdempotencyKey } from './idempotent-task-id';
 import { taskDecider, taskStream, type TaskCommand, type TaskStatus } from './task.decider';
 import type { TaskStep } from '../../../events/task.events';
-import { taskInputDigest, type RecordedTaskInput } from '../../erasure/task-input';
+import { hasSaltedHash, taskInputDigest, type OpenedTaskInput, type RecordedTaskInput } from '../../erasure/task-input';
 
 /** The same Idempotency-Key was sent before with another request: nothing is appended. */
 export class IdempotencyKeyReusedError extends OpenMcpError {
-  constructor(taskId: string) {
-    super('IDEMPOTENCY_KEY_REUSED', `this Idempotency-Key already submitted task ${taskId} with a different body; use a new key for a new task`, {
+  constructor(taskId: string, erased = false) {
+    const why = erased
+      ? `this Idempotency-Key already submitted task ${taskId}, whose input was recorded encrypted and can no longer be opened (the submitter's key was erased), so this body cannot be compared with it`
+      : `this Idempotency-Key already submitted task ${taskId} with a different body`;
+    super('IDEMPOTENCY_KEY_REUSED', `${why}; use a new key for a new task`, {
       status: 422,
       details: { field: 'headers.idempotency-key', taskId },
     });
@@ -27,6 +30,11 @@ export type SubmitTaskParameters = {
    * `taskId` (sealTaskInput under the submitter's subject key) before they are recorded.
    */
   sealInput?: (taskId: string, input: { instruction?: string; steps?: TaskStep[] }) => Promise<RecordedTaskInput>;
+  /**
+   * Open a recorded input with its subject's keys (openTaskInput): an Idempotency-Key retry of a
+   * task whose input hashes are salted (TaskSubmitted v4) is compared with the plaintext.
+   */
+  openInput?: (taskId: string, input: RecordedTaskInput) => Promise<OpenedTaskInput>;
 };
 
 export type SubmitTaskReturnType = {
@@ -45,10 +53,19 @@ function sealed(c: SubmitTaskCommand, input: RecordedTaskInput): SubmitTaskComma
   return { ...rest, ...input } as SubmitTaskCommand;
 }
 
-/** TaskSubmitted's data with its input (clear or sealed) replaced by the input's hashes. */
-function comparable(data: unknown): Record<string, unknown> {
-  const { instruction: _i, instructionHash: _h, instructionSealed: _x, steps: _s, ...rest } = data as RecordedTaskInput & Record<string, unknown>;
-  return { ...rest, ...taskInputDigest(data as RecordedTaskInput) };
+/**
+ * TaskSubmitted's data with its input (clear or sealed) replaced by the plain SHA-256 of each part.
+ * An input with salted hashes (v4) is opened first: each salt differs, so only the plaintext
+ * compares. Undefined when it cannot be opened (its key erased): nothing then says what it was,
+ * which is the point of salting.
+ */
+async function comparable(data: unknown, taskId: string, open: SubmitTaskParameters['openInput']): Promise<Record<string, unknown> | undefined> {
+  const { instruction: _i, instructionHash: _h, instructionHashScheme: _c, instructionSealed: _x, steps: _s, ...rest } = data as RecordedTaskInput & Record<string, unknown>;
+  const input = data as RecordedTaskInput;
+  if (!hasSaltedHash(input)) return { ...rest, ...taskInputDigest(input) };
+  const opened = open ? await open(taskId, input) : undefined;
+  if (!opened || opened.erased) return undefined;
+  return { ...rest, ...taskInputDigest({ instruction: opened.instruction, steps: opened.steps }) };
 }
 
 /**
@@ -72,8 +89,11 @@ export async function submitTask(deps: HandleCommandDependencies, p: SubmitTaskP
   const history = (await deps.store.readStream(stream)).map((e) => deps.catalog.upcast(e));
   const [draft] = taskDecider.decide(p.command, taskDecider.initialState());
   const wanted = deps.catalog.validate(draft.type, draft.version ?? deps.catalog.latestVersion(draft.type), draft.data);
-  // Compared by the input's hashes: a sealed input's ciphertext differs on every submission.
-  if (history[0]?.type !== 'TaskSubmitted' || canonicalJson(comparable(history[0].data)) !== canonicalJson(comparable(wanted))) throw new IdempotencyKeyReusedError(id);
+  // Compared by the input's plain hashes: a sealed input's ciphertext (and salt) differs on every submission.
+  if (history[0]?.type !== 'TaskSubmitted') throw new IdempotencyKeyReusedError(id);
+  const recorded = await comparable(history[0].data, id, p.openInput);
+  if (recorded === undefined) throw new IdempotencyKeyReusedError(id, true);
+  if (canonicalJson(recorded) !== canonicalJson(await comparable(wanted, id, undefined))) throw new IdempotencyKeyReusedError(id);
   const state = history.reduce((s, e) => taskDecider.evolve(s, { type: e.type, data: e.data }), taskDecider.initialState());
   return { id, status: state.status as Exclude<TaskStatus, 'none'>, replayed: true, position: history[0].position };
 }

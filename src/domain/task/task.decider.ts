@@ -3,7 +3,7 @@ import type { Decider, EventDraft } from '../decider';
 import type { TaskStatus as TaskLifecycleStatus, TaskStep } from '../../../events/task.events';
 import type { SealedAnswer } from '../../core/sealed-answer';
 import type { SealedPayload } from '../../erasure/sealed-payload';
-import { isSealedStep, type SealedTaskStep } from '../../erasure/task-input';
+import { hasSaltedHash, isSealedStep, type RecordedTaskInput, type SealedTaskStep } from '../../erasure/task-input';
 
 /** `none` until the task's first event. */
 export type TaskStatus = 'none' | TaskLifecycleStatus;
@@ -21,6 +21,8 @@ export type TaskCommand =
       /** MCP_PAYLOAD_POLICY=encrypted: the input sealed before deciding (sealTaskInput), in place of `instruction` and steps' arguments. */
       instructionSealed?: SealedPayload;
       instructionHash?: string;
+      /** Set by sealTaskInput (TaskSubmitted v4): the hashes of the sealed input are salted. */
+      instructionHashScheme?: string;
     }
   | { type: 'StartTask'; worker?: string }
   | { type: 'CompleteTask'; output?: unknown; outputHash?: string; signer?: string; signature?: string; sealedAnswer?: SealedAnswer }
@@ -41,6 +43,12 @@ function sealedInput(c: { instructionSealed?: unknown; steps?: (TaskStep | Seale
   return c.instructionSealed !== undefined || (c.steps ?? []).some(isSealedStep);
 }
 
+/** The version of TaskSubmitted that says what `c` holds: v4 for a sealed input with salted hashes, v3 with plain ones, v2 for a recipient, else v1. */
+function submittedVersion(c: Extract<TaskCommand, { type: 'SubmitTask' }>): number {
+  if (sealedInput(c)) return hasSaltedHash(c as RecordedTaskInput) ? 4 : 3;
+  return c.answerRecipient !== undefined ? 2 : 1;
+}
+
 /** The task lifecycle: submitted → running → completed | failed; cancel from any open state (again: a no-op). */
 export const taskDecider: Decider<TaskState, TaskCommand, EventDraft> = {
   name: 'task',
@@ -50,8 +58,8 @@ export const taskDecider: Decider<TaskState, TaskCommand, EventDraft> = {
     switch (type) {
       case 'SubmitTask':
         if (state.status !== 'none') reject(state, command);
-        // v3 only for a sealed input, v2 only for a task with a recipient: consumers that know v1 keep reading every other task.
-        return [{ type: 'TaskSubmitted', version: sealedInput(command) ? 3 : command.answerRecipient !== undefined ? 2 : 1, data: omitUndefined(data) }];
+        // v4/v3 only for a sealed input, v2 only for a task with a recipient: consumers that know v1 keep reading every other task.
+        return [{ type: 'TaskSubmitted', version: submittedVersion(command), data: omitUndefined(data) }];
       case 'StartTask':
         if (state.status !== 'submitted') reject(state, command);
         return [{ type: 'TaskStarted', data: omitUndefined(data) }];
