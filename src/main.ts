@@ -382,8 +382,10 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
       knex,
       cache: readCacheFor({ cache, shared: Boolean(config.REDIS_URL), projectorSeesEveryEvent: Boolean(projector) && !brokers }),
       applied: projector?.applied,
-      // The audit list then never runs past a position a lagging Kafka partition has not applied.
+      // The audit list then never runs past a position a lagging Kafka partition has not applied:
+      // counted in the table where positions are gap-free (SQL), read from the store where not (KurrentDB).
       gapFreePositions: store.gapFreePositions === true,
+      store,
       cacheSkipMs: options.cacheSkipMs,
       onCacheError: (err) => {
         metrics.errors.inc({ code: 'DEPENDENCY_UNAVAILABLE' });
