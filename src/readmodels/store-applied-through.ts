@@ -2,7 +2,6 @@ import type { Knex } from 'knex';
 import type { EventStore } from '../eventstore/port';
 import { advanceCheckpoints } from '../projector/checkpoints';
 import { CHECKPOINT_TABLE } from '../../projections/tables';
-import { auditHead } from './audit-applied-through';
 
 /**
  * Where the position up to which the audit log is complete is kept, beside the projections'
@@ -10,7 +9,7 @@ import { auditHead } from './audit-applied-through';
  */
 export const AUDIT_COMPLETE_CHECKPOINT = 'audit-log:complete';
 
-/** Events of the store read per round, and rounds per find: a find's cost is bounded, a backlog taken over several. */
+/** Rows (and events of the store) compared per round, and rounds per find: a find's cost is bounded, a backlog taken over several. */
 const CHUNK = 256;
 const ROUNDS = 8;
 
@@ -18,8 +17,8 @@ const ROUNDS = 8;
  * The last position up to which the audit log table holds every event of the event store, on a
  * store whose positions have gaps (KurrentDB's commit positions: the SQL store's are counted by
  * AuditAppliedThrough): the store's log is read forward from the last such position found (events
- * only, as the sealer reads it: no system or foreign records) while each of its positions is in
- * the table. -1 for none.
+ * only, as the sealer reads it: no system or foreign records), as many events as the table holds
+ * rows after it, while each event's position is the table's next row. -1 for none.
  *
  * The log is append-only in position order and the table insert-only, so a position found
  * complete stays so: it is kept in the checkpoints table (AUDIT_COMPLETE_CHECKPOINT), raised and
@@ -46,24 +45,19 @@ export class StoreAppliedThrough {
       if (this.next !== undefined && this.next <= this.through) this.next = undefined;
     }
     const from = this.through;
-    const head = await auditHead(this.db, this.table);
-    if (head <= from) return from;
     if (this.next !== undefined && !(await this.db(this.table).where('position', this.next).first('position'))) return from;
     let through = from;
     for (let round = 0; round < ROUNDS; round++) {
-      const events = await this.store.readAll({ after: through, limit: CHUNK });
-      if (!events.length) break;
-      const upTo = Math.min(head, events[events.length - 1].position);
-      const present = new Set(
-        (await this.db(this.table).where('position', '>', through).andWhere('position', '<=', upTo).select('position')).map((r) => Number(r.position)),
-      );
-      const missing = events.find((e) => !present.has(e.position));
-      for (const e of events) {
-        if (e === missing) break;
-        through = e.position;
-      }
-      this.next = missing?.position;
-      if (missing || events.length < CHUNK) break;
+      // The rows applied after it first: the store is read for as many events as those (each
+      // event read is a message of its own), not for the backlog not applied yet.
+      const applied = (await this.db(this.table).where('position', '>', through).orderBy('position', 'asc').limit(CHUNK).select('position')).map((r) => Number(r.position));
+      if (!applied.length) break;
+      const events = await this.store.readAll({ after: through, limit: applied.length });
+      let k = 0;
+      while (k < events.length && events[k].position === applied[k]) through = applied[k++];
+      // The store's first event the table lacks (or, were the table to hold a row the store does not, where they part).
+      this.next = events[k]?.position;
+      if (k < applied.length || applied.length < CHUNK) break;
     }
     if (through > from) {
       // Raised, never lowered (GREATEST / MAX): another process's higher find stands.
