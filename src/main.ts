@@ -49,6 +49,8 @@ import { Projector } from './projector/projector';
 import { GapRepair, positionsText, rebuildCommands, REPLAY_ATTEMPTS } from './projector/gap-repair';
 import { sealerKeyWarning, startAuditPipeline, type AuditPipeline } from './proofs';
 import { SqlReadModels } from './readmodels/sql-read-models';
+import { catchUpComplete, StoreAppliedThrough } from './readmodels/store-applied-through';
+import { LIVE_TABLES } from '../projections/tables';
 import { readCacheFor } from './readmodels/read-cache-choice';
 import { appliersFor } from './projector/appliers-for';
 import type { RelayLeadership } from './relay/relay-leadership';
@@ -374,6 +376,16 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
       });
       repair.start();
       closers.push({ name: 'gap repair', close: () => repair.stop() });
+      if (!store.gapFreePositions) {
+        // KurrentDB: the position up to which the audit log is complete, found from the store in
+        // the background (from the start of the log after the upgrade), not a few thousand events a list.
+        let stopping = false;
+        const catchingUp = catchUpComplete(new StoreAppliedThrough(knex, store, LIVE_TABLES.auditEvents), () => stopping).then(
+          (through) => logger.info({ role: 'projector', through }, 'the audit log is complete up to this position of the event store (GET /v1/events lists up to it)'),
+          (err: unknown) => logger.warn({ err, role: 'projector' }, 'finding where the audit log is complete failed (the lists find it as they are asked)'),
+        );
+        closers.push({ name: 'audit complete catch-up', close: async () => ((stopping = true), await catchingUp) });
+      }
     }
     // Without a projector here, read-your-writes polls the read models another process writes.
     const readModels = new SqlReadModels({
