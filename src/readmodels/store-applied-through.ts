@@ -53,11 +53,18 @@ export class StoreAppliedThrough {
       const applied = (await this.db(this.table).where('position', '>', through).orderBy('position', 'asc').limit(CHUNK).select('position')).map((r) => Number(r.position));
       if (!applied.length) break;
       const events = await this.store.readAll({ after: through, limit: applied.length });
+      // Merged in position order. A row the store does not hold (a log restored from an older
+      // backup: docs/operations.md) is passed over rather than holding the list for good.
+      let j = 0;
       let k = 0;
-      while (k < events.length && events[k].position === applied[k]) through = applied[k++];
-      // The store's first event the table lacks (or, were the table to hold a row the store does not, where they part).
+      while (k < events.length && j < applied.length) {
+        if (applied[j] < events[k].position) j++;
+        else if (applied[j] === events[k].position) through = events[k++].position;
+        else break;
+      }
+      // The store's first event the table lacks, when the rows ran out before the events or passed it.
       this.next = events[k]?.position;
-      if (k < applied.length || applied.length < CHUNK) break;
+      if (this.next !== undefined || applied.length < CHUNK) break;
     }
     if (through > from) {
       // Raised, never lowered (GREATEST / MAX): another process's higher find stands.
