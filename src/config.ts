@@ -105,8 +105,8 @@ export const ConfigSchema = z.object({
   /** A projector that stops heartbeating (killed, hung) leaves the consumer group after this long; its partitions wait until then, and so does a member joining meanwhile. */
   KAFKA_SESSION_TIMEOUT_MS: positiveInt.min(3000).max(1_800_000).default(30_000),
   /**
-   * SQL event store: a position the read models lack while a later one has been applied this long
-   * (the bus lost it) is read from the event store and applied (GapRepair).
+   * An event the read models lack while a later one has been applied this long (the bus lost it)
+   * is read from the event store and applied (GapRepair), on the SQL store and on KurrentDB.
    */
   PROJECTION_GAP_REPAIR_MS: positiveInt.min(1000).max(86_400_000).default(300_000),
 

@@ -49,6 +49,8 @@ import { Projector } from './projector/projector';
 import { GapRepair, positionsText, rebuildCommands, REPLAY_ATTEMPTS } from './projector/gap-repair';
 import { sealerKeyWarning, startAuditPipeline, type AuditPipeline } from './proofs';
 import { SqlReadModels } from './readmodels/sql-read-models';
+import { catchUpComplete, StoreAppliedThrough } from './readmodels/store-applied-through';
+import { LIVE_TABLES } from '../projections/tables';
 import { readCacheFor } from './readmodels/read-cache-choice';
 import { appliersFor } from './projector/appliers-for';
 import type { RelayLeadership } from './relay/relay-leadership';
@@ -336,45 +338,53 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
       });
       await projector.start();
       closers.push({ name: 'projector', close: () => projector!.stop() });
-      // Gap-free positions (the SQL store): an event the bus lost would hold GET /v1/events for good.
-      if (store.gapFreePositions) {
-        const p = projector;
-        const repair = new GapRepair({
-          knex,
-          store,
-          apply: (events) => p.applyEvents(events),
-          replay: (events) => p.replayStream(events),
-          afterMs: config.PROJECTION_GAP_REPAIR_MS,
-          registry,
-          onRepaired: (positions) =>
-            logger.warn({ role: 'projector', positions }, `read models lacked ${positionsText(positions)}, not delivered by the bus in PROJECTION_GAP_REPAIR_MS: read from the event store and applied`),
-          onReplayed: (events) =>
-            logger.warn(
-              { role: 'projector', events },
-              `read models applied ${positionsText(events.map((e) => e.position))} from the event store after a later event of the same stream: rebuilt those streams' documents in ${[...new Set(events.flatMap((e) => e.projections))].join(', ')} from every event of the stream in the event store`,
-            ),
-          onOutOfOrder: (events) =>
-            logger.error(
-              { role: 'projector', events },
-              `read models applied ${positionsText(events.map((e) => e.position))} from the event store after a later event of the same stream and could not rebuild those streams (${[...new Set(events.map((e) => e.reason))].join('; ')}): ${[...new Set(events.flatMap((e) => e.projections))].join(', ')} may show those streams in an older or incomplete state and are not tried again; run ${rebuildCommands(events.flatMap((e) => e.projections))} (docs/operations.md, "An event the bus lost")`,
-            ),
-          onReplayRetry: (events, reason, retryInMs, failures) =>
-            logger.warn(
-              { role: 'projector', events, failures },
-              `read models applied ${positionsText(events.map((e) => e.position))} from the event store after a later event of the same stream; rebuilding ${events[0].stream} failed for a moment (${reason}): will retry in ${Math.round(retryInMs / 1000)} s (try ${failures + 1} of ${REPLAY_ATTEMPTS}, docs/operations.md, "An event the bus lost")`,
-            ),
-          appliers: appliersFor(store),
-          onReplayError: (err) => countError(err),
-          onShown: (events) => {
-            for (const tell of shownLate) tell(events);
-          },
-          onHeld: (position, reason) =>
-            logger.error({ role: 'projector', position }, `read models held at position ${position}, not delivered by the bus and not repairable: ${reason}; GET /v1/events stays held there (tried again in PROJECTION_GAP_REPAIR_MS; docs/operations.md)`),
-          // A projection refusing the event was reported by the projector (onError above).
-          onError: (err) => logger.warn({ err, role: 'projector' }, 'repairing a position the bus has not delivered failed (tried again in PROJECTION_GAP_REPAIR_MS)'),
-        });
-        repair.start();
-        closers.push({ name: 'gap repair', close: () => repair.stop() });
+      // An event the bus lost would hold GET /v1/events for good (on either store).
+      const p = projector;
+      const repair = new GapRepair({
+        knex,
+        store,
+        apply: (events) => p.applyEvents(events),
+        replay: (events) => p.replayStream(events),
+        afterMs: config.PROJECTION_GAP_REPAIR_MS,
+        registry,
+        onRepaired: (positions) =>
+          logger.warn({ role: 'projector', positions }, `read models lacked ${positionsText(positions)}, not delivered by the bus in PROJECTION_GAP_REPAIR_MS: read from the event store and applied`),
+        onReplayed: (events) =>
+          logger.warn(
+            { role: 'projector', events },
+            `read models applied ${positionsText(events.map((e) => e.position))} from the event store after a later event of the same stream: rebuilt those streams' documents in ${[...new Set(events.flatMap((e) => e.projections))].join(', ')} from every event of the stream in the event store`,
+          ),
+        onOutOfOrder: (events) =>
+          logger.error(
+            { role: 'projector', events },
+            `read models applied ${positionsText(events.map((e) => e.position))} from the event store after a later event of the same stream and could not rebuild those streams (${[...new Set(events.map((e) => e.reason))].join('; ')}): ${[...new Set(events.flatMap((e) => e.projections))].join(', ')} may show those streams in an older or incomplete state and are not tried again; run ${rebuildCommands(events.flatMap((e) => e.projections))} (docs/operations.md, "An event the bus lost")`,
+          ),
+        onReplayRetry: (events, reason, retryInMs, failures) =>
+          logger.warn(
+            { role: 'projector', events, failures },
+            `read models applied ${positionsText(events.map((e) => e.position))} from the event store after a later event of the same stream; rebuilding ${events[0].stream} failed for a moment (${reason}): will retry in ${Math.round(retryInMs / 1000)} s (try ${failures + 1} of ${REPLAY_ATTEMPTS}, docs/operations.md, "An event the bus lost")`,
+          ),
+        appliers: appliersFor(store),
+        onReplayError: (err) => countError(err),
+        onShown: (events) => {
+          for (const tell of shownLate) tell(events);
+        },
+        onHeld: (position, reason) =>
+          logger.error({ role: 'projector', position }, `read models held at position ${position}, not delivered by the bus and not repairable: ${reason}; GET /v1/events stays held there (tried again in PROJECTION_GAP_REPAIR_MS; docs/operations.md)`),
+        // A projection refusing the event was reported by the projector (onError above).
+        onError: (err) => logger.warn({ err, role: 'projector' }, 'repairing a position the bus has not delivered failed (tried again in PROJECTION_GAP_REPAIR_MS)'),
+      });
+      repair.start();
+      closers.push({ name: 'gap repair', close: () => repair.stop() });
+      if (!store.gapFreePositions) {
+        // KurrentDB: the position up to which the audit log is complete, found from the store in
+        // the background (from the start of the log after the upgrade), not a few thousand events a list.
+        let stopping = false;
+        const catchingUp = catchUpComplete(new StoreAppliedThrough(knex, store, LIVE_TABLES.auditEvents), () => stopping).then(
+          (through) => logger.info({ role: 'projector', through }, 'the audit log is complete up to this position of the event store (GET /v1/events lists up to it)'),
+          (err: unknown) => logger.warn({ err, role: 'projector' }, 'finding where the audit log is complete failed (the lists find it as they are asked)'),
+        );
+        closers.push({ name: 'audit complete catch-up', close: async () => ((stopping = true), await catchingUp) });
       }
     }
     // Without a projector here, read-your-writes polls the read models another process writes.
@@ -382,8 +392,10 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
       knex,
       cache: readCacheFor({ cache, shared: Boolean(config.REDIS_URL), projectorSeesEveryEvent: Boolean(projector) && !brokers }),
       applied: projector?.applied,
-      // The audit list then never runs past a position a lagging Kafka partition has not applied.
+      // The audit list then never runs past a position a lagging Kafka partition has not applied:
+      // counted in the table where positions are gap-free (SQL), read from the store where not (KurrentDB).
       gapFreePositions: store.gapFreePositions === true,
+      store,
       cacheSkipMs: options.cacheSkipMs,
       onCacheError: (err) => {
         metrics.errors.inc({ code: 'DEPENDENCY_UNAVAILABLE' });

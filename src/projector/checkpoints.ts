@@ -6,7 +6,7 @@ import { CHECKPOINT_TABLE } from '../../projections/tables';
  * Raise each projection's watermark to `position` (never lower it: under Kafka a batch from a
  * lagging partition carries lower positions than one already applied).
  */
-export async function advanceCheckpoints(trx: Knex.Transaction, projections: string[], position: number): Promise<void> {
+export async function advanceCheckpoints(trx: Knex, projections: string[], position: number): Promise<void> {
   if (!projections.length) return;
   const now = new Date().toISOString();
   const values = projections.map(() => '(?, ?, ?)').join(', ');

@@ -6,6 +6,7 @@ import { errorCodeOf } from '../core/errors';
 import { isConnectionFailure } from '../db/connection-failure';
 import type { EventStore } from '../eventstore/port';
 import { AuditAppliedThrough, auditHead } from '../readmodels/audit-applied-through';
+import { StoreAppliedThrough } from '../readmodels/store-applied-through';
 import { LIVE_TABLES } from '../../projections/tables';
 import { defaultAppliers } from '../../projections';
 import type { ProjectionApplier } from '../../projections/projection';
@@ -73,8 +74,12 @@ type ReplayFailure = { reason: string; transient: boolean };
 export type GapRepairOptions = {
   /** The read models' database. */
   knex: Knex;
-  /** The event log (gap-free positions: the SQL store), the source of truth the read models are built from. */
-  store: Pick<EventStore, 'readAll' | 'readStream'>;
+  /**
+   * The event log, the source of truth the read models are built from. With gap-free positions
+   * (the SQL store) a position the table lacks is one to repair; with gaps (KurrentDB) an event
+   * of the store's log the table lacks is.
+   */
+  store: Pick<EventStore, 'readAll' | 'readStream' | 'gapFreePositions'>;
   /** The bus's own path into the read models: Projector.applyEvents (idempotent, as redelivery needs). */
   apply: (events: RecordedEvent[]) => Promise<void>;
   /**
@@ -151,8 +156,9 @@ function repairsCounter(registry: Registry): Counter<'outcome'> {
 }
 
 /**
- * Repairs the read models where the bus lost an event (on SQL stores, whose positions are
- * gap-free). GET /v1/events is held at the first position the audit log lacks, which is right
+ * Repairs the read models where the bus lost an event. GET /v1/events is held at the first
+ * position the audit log lacks (gap-free positions, the SQL store) or at the first event of the
+ * store's log it lacks (KurrentDB's positions, with gaps: StoreAppliedThrough), which is right
  * while a Kafka partition is only late; but an event Kafka no longer has (retention deleted it
  * before the group read it, a recreated topic, an unclean leader election) would hold it for
  * good. So a position still missing `afterMs` after a later position was applied is read from the
@@ -168,13 +174,13 @@ function repairsCounter(registry: Registry): Counter<'outcome'> {
  * (onOutOfOrder) for a rebuild of those projections.
  *
  * "Applied for longer than the bound" is read from samples of the audit log's head: every
- * position below the head seen `afterMs` ago was in the log then (the SQL store commits in
+ * position below the head seen `afterMs` ago was in the log then (both stores commit in
  * position order) and has had a later one applied since at least then. Each projector process
  * runs one; two may repair the same position, which the projector applies once.
  * @example const repair = new GapRepair({ knex, store, apply: (e) => projector.applyEvents(e), afterMs: 300_000 }); repair.start();
  */
 export class GapRepair {
-  private readonly prefix: AuditAppliedThrough;
+  private readonly prefix: AuditAppliedThrough | StoreAppliedThrough;
   private readonly table = LIVE_TABLES.auditEvents;
   private readonly clock: Clock;
   private readonly counter: Counter<'outcome'>;
@@ -192,7 +198,7 @@ export class GapRepair {
   private stopped = false;
 
   constructor(private readonly options: GapRepairOptions) {
-    this.prefix = new AuditAppliedThrough(options.knex, this.table);
+    this.prefix = options.store.gapFreePositions === true ? new AuditAppliedThrough(options.knex, this.table) : new StoreAppliedThrough(options.knex, options.store, this.table);
     this.clock = options.clock ?? systemClock;
     this.counter = repairsCounter(options.registry ?? defaultRegistry);
     this.inOrder = (options.appliers ?? defaultAppliers()).filter((a) => !ORDER_FREE.has(a.name));
@@ -269,14 +275,20 @@ export class GapRepair {
    */
   private async repairAfter(through: number, horizon: number): Promise<boolean> {
     if (through + 1 >= horizon) return false;
-    const last = Math.min(horizon - 1, through + REPAIR_CHUNK);
+    const gapFree = this.options.store.gapFreePositions === true;
+    const read = await this.options.store.readAll({ after: through, limit: gapFree ? Math.min(horizon - 1, through + REPAIR_CHUNK) - through : REPAIR_CHUNK });
+    const stored = new Map(read.filter((e) => e.position < horizon).map((e) => [e.position, e]));
+    // Gap-free: every position up to the chunk's end is an event; with gaps, those the store read gave.
+    const expected = gapFree ? Array.from({ length: Math.min(horizon - 1, through + REPAIR_CHUNK) - through }, (_, i) => through + 1 + i) : [...stored.keys()];
+    if (!expected.length) return false;
+    const last = expected[expected.length - 1];
     const present = new Set(
       (await this.options.knex(this.table).whereBetween('position', [through + 1, last]).select('position')).map((r) => Number(r.position)),
     );
-    const stored = new Map((await this.options.store.readAll({ after: through, limit: last - through })).map((e) => [e.position, e]));
     const missing: RecordedEvent[] = [];
     let held: { position: number; outcome: Outcome; reason: string } | undefined;
-    for (let p = through + 1; p <= last && !held; p++) {
+    for (const p of expected) {
+      if (held) break;
       if (present.has(p)) continue;
       const e = stored.get(p);
       if (!e) held = { position: p, outcome: 'missing_from_store', reason: `position ${p} is not in the event store either` };

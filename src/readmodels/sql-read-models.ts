@@ -14,6 +14,8 @@ import { READ_CACHE_TTL_MS, taskCacheKey, toolCatalogCacheKey } from './cache-ke
 import { readCacheEpoch } from './cache-epoch';
 import { sharedRead } from './shared-read';
 import { AuditAppliedThrough } from './audit-applied-through';
+import { StoreAppliedThrough } from './store-applied-through';
+import type { EventStore } from '../eventstore/port';
 import { decodeTaskCursor, decodeToolCallCursor, encodeTaskCursor, encodeToolCallCursor } from './cursor';
 import { whereBeforeKey } from './keyset';
 import type { AuditEventFilter, AuditEventView, SubjectEventFilter, BatchView, Page, ReadModels, TaskListFilter, TaskView, ToolCallListFilter, ToolCallView, ToolCatalogEntry } from './port';
@@ -44,6 +46,12 @@ export type SqlReadModelsOptions = {
    * store). The audit list then stops before a position not applied yet (listAuditEvents).
    */
   gapFreePositions?: boolean;
+  /**
+   * The event store, where its positions have gaps (KurrentDB): the audit list then stops before
+   * the first of its events the audit log has not applied yet (StoreAppliedThrough), as it does
+   * with gap-free positions. Ignored with `gapFreePositions`.
+   */
+  store?: Pick<EventStore, 'readAll'>;
 };
 
 const MAX_LIMIT = 1000;
@@ -106,15 +114,20 @@ export class SqlReadModels implements ReadModels {
   private readonly cache?: SkippingCache;
   private readonly hints: IndexHints;
   private readonly epoch: () => Promise<number>;
-  /** AuditAppliedThrough.find, one read for the lists asked for in the same event-loop turn. */
-  private readonly auditAppliedThrough: () => Promise<number>;
+  /**
+   * AuditAppliedThrough.find (gap-free positions) or StoreAppliedThrough.find (a store given), one
+   * read for the lists asked for in the same event-loop turn; undefined when the list is not held.
+   */
+  private readonly auditAppliedThrough?: () => Promise<number>;
 
   constructor(private readonly options: SqlReadModelsOptions) {
     this.t = options.tables ?? LIVE_TABLES;
     this.epoch = sharedRead(() => readCacheEpoch(options.knex));
     this.hints = new IndexHints(options.knex);
-    const prefix = new AuditAppliedThrough(options.knex, this.t.auditEvents);
-    this.auditAppliedThrough = sharedRead(() => prefix.find());
+    const prefix = options.gapFreePositions === true
+      ? new AuditAppliedThrough(options.knex, this.t.auditEvents)
+      : options.store && new StoreAppliedThrough(options.knex, options.store, this.t.auditEvents);
+    if (prefix) this.auditAppliedThrough = sharedRead(() => prefix.find());
     this.cache = options.cache && skipWhileDown(options.cache, { onError: options.onCacheError, skipMs: options.cacheSkipMs });
     // Every read answers a request: a database outage is a 503, not a 500.
     return reportSqlOutages(this, `read models (${dialectOf(options.knex)})`);
@@ -240,7 +253,8 @@ export class SqlReadModels implements ReadModels {
   /**
    * Oldest first, by position. One tenant's events, all or of one type, are read in the order of
    * their (tenant[, type], position) index from the cursor on, MariaDB told so (IndexHints).
-   * With gap-free positions a page ends before the first position the audit log lacks: under
+   * A page ends before the first position the audit log lacks (gap-free positions), or before the
+   * first event of the store it lacks (positions with gaps, `store` given): under
    * Kafka each partition is applied on its own, so a later position can be there before an
    * earlier one, and a client that went on from it (its cursor, `after`) would never see the
    * earlier one. One stream is applied in its own order (one partition), so its list is not held.
@@ -250,7 +264,7 @@ export class SqlReadModels implements ReadModels {
     checkLimit(filter.limit);
     if (filter.after !== undefined && (!Number.isSafeInteger(filter.after) || filter.after < -1)) throw new ValidationError('after: a position (integer >= -1)', { field: 'after' });
     // Found before the page is read: every position up to it was in the table then, so the page has them all.
-    const through = this.options.gapFreePositions === true && !filter.stream ? await this.auditAppliedThrough() : undefined;
+    const through = this.auditAppliedThrough && !filter.stream ? await this.auditAppliedThrough() : undefined;
     const index = tenant !== null && !filter.stream ? (filter.type ? AUDIT_TENANT_TYPE_INDEX : AUDIT_TENANT_INDEX) : undefined;
     // The page's positions and sizes first, then the bodies of those that fit MAX_PAGE_CHARS:
     // `limit` events of up to 4 MiB each would otherwise be read, parsed and sent whole.
@@ -276,13 +290,14 @@ export class SqlReadModels implements ReadModels {
    * The events of one data subject of `tenant` (docs/security.md, "An access or export request"):
    * those whose actor is `filter.actor`, those of its API key's stream, those sealed under one of
    * `filter.kids` and their erasures, in position order, from the subject index. Pages end as
-   * listAuditEvents' do: before MAX_PAGE_CHARS of bodies, and on a gap-free store before the first
-   * position the audit log lacks (the index commits with it), so a cursor never passes one over.
+   * listAuditEvents' do: before MAX_PAGE_CHARS of bodies, and before the first position the audit
+   * log lacks (gap-free positions) or the first event of the store it lacks (KurrentDB, `store`
+   * given; the index commits with the audit log), so a cursor never passes one over.
    */
   async listSubjectEvents(tenant: string, filter: SubjectEventFilter): Promise<Page<AuditEventView>> {
     checkLimit(filter.limit);
     if (filter.after !== undefined && (!Number.isSafeInteger(filter.after) || filter.after < -1)) throw new ValidationError('after: a position (integer >= -1)', { field: 'after' });
-    const through = this.options.gapFreePositions === true ? await this.auditAppliedThrough() : undefined;
+    const through = this.auditAppliedThrough ? await this.auditAppliedThrough() : undefined;
     const refs = refsOfSubject(filter.actor, filter.kids);
     const candidates = await subjectPositions(this.db, this.t.subjectEvents, { tenant, refs, after: filter.after, through, limit: filter.limit + 1 });
     const sized = candidates.length

@@ -23,7 +23,7 @@ export function eventsRoutes(deps: AppDeps): FastifyPluginAsync {
         operationId: 'listEvents',
         summary: 'The event log, filtered (position order)',
         description:
-          'On the SQL event store a page ends before the first position the read model has not applied yet (a lagging Kafka partition), ' +
+          'A page ends before the first event of the log the read model has not applied yet (a lagging Kafka partition), on the SQL event store and on KurrentDB, ' +
           'without nextCursor: follow nextCursor, or poll with after=<last position seen>, and no event is passed over. ' +
           'An event the bus never delivers holds it for PROJECTION_GAP_REPAIR_MS (5 minutes by default), then is read from the event store. ' +
           'A list of one stream is not held (docs/architecture.md, "Lists and cursors"). ' +
@@ -36,8 +36,8 @@ export function eventsRoutes(deps: AppDeps): FastifyPluginAsync {
       const after = q.cursor !== undefined ? Number(decodeCursor('events', q.cursor, isPosition)) : q.after;
       const page = await deps.readModels.listAuditEvents(readScope(principalOf(request)), { stream: q.stream, type: q.type, after, limit: q.limit });
       const last = page.items[page.items.length - 1];
-      // Position order: on a gap-free store the read model stops a page before a position not yet
-      // applied (a lagging Kafka partition), so what lands later lands after the cursor.
+      // Position order: the read model stops a page before an event not yet applied (a lagging
+      // Kafka partition), on either store, so what lands later lands after the cursor.
       return { items: page.items, ...(last && page.nextCursor !== undefined ? { nextCursor: encodeCursor('events', last.position) } : {}) };
     });
 

@@ -103,7 +103,9 @@ export class KurrentEventStore implements EventStore {
     let from: Position | typeof START = floor < 0 ? START : positionAfter(floor);
     let cursor: Position | null = null;
     for (;;) {
-      const { records, full } = await this.page(from, FORWARDS, PAGE, filter);
+      // No more records than could be wanted (each is a message to receive and decode): the ones
+      // still missing, and the record at `from` (the start is inclusive); system records among them mean another round.
+      const { records, full } = await this.page(from, FORWARDS, Math.min(PAGE, limit - out.length + 1), filter);
       for (const r of records) {
         const pos = r.event?.position;
         if (!pos || (cursor && !after(pos, cursor))) continue;

@@ -74,19 +74,27 @@ function bounded(log: MemoryLog, o: Options): StoredRecord[] | 'not-found' {
   const ao = o.getAll()!;
   const C = O.AllOptions.AllOptionCase;
   const keep = filterOf(o);
-  let picked: StoredRecord[];
-  if (ao.getAllOptionCase() === C.POSITION) {
-    const from = allPosition(ao.getPosition()!);
-    // Forwards includes the record at `from`; backwards starts strictly before it, like the server.
-    picked = backwards
-      ? log.all.filter((r) => comparePosition(r, from) < 0).reverse()
-      : log.all.filter((r) => comparePosition(r, from) >= 0);
-  } else if (ao.getAllOptionCase() === C.END) {
-    picked = backwards ? [...log.all].reverse() : [];
-  } else {
-    picked = backwards ? [] : [...log.all];
+  // Where the read starts in the log (the server seeks to a position, it does not scan up to it):
+  // forwards includes the record at `from`; backwards starts strictly before it, like the server.
+  let start: number;
+  if (ao.getAllOptionCase() === C.POSITION) start = firstAtOrAfter(log.all, allPosition(ao.getPosition()!)) - (backwards ? 1 : 0);
+  else if (ao.getAllOptionCase() === C.END) start = backwards ? log.all.length - 1 : log.all.length;
+  else start = backwards ? -1 : 0;
+  const picked: StoredRecord[] = [];
+  for (let i = start; i >= 0 && i < log.all.length && picked.length < count; i += backwards ? -1 : 1) if (keep(log.all[i])) picked.push(log.all[i]);
+  return picked;
+}
+
+/** The index of the first record at or after `from` in the log (in position order): a binary search. */
+function firstAtOrAfter(all: StoredRecord[], from: { commit: bigint; prepare: bigint }): number {
+  let lo = 0;
+  let hi = all.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (comparePosition(all[mid], from) < 0) lo = mid + 1;
+    else hi = mid;
   }
-  return picked.filter(keep).slice(0, count);
+  return lo;
 }
 
 /** Streams/Read: bounded reads of a stream or $all, and catch-up subscriptions to $all. */

@@ -1,0 +1,91 @@
+import type { Knex } from 'knex';
+import type { EventStore } from '../eventstore/port';
+import { advanceCheckpoints } from '../projector/checkpoints';
+import { CHECKPOINT_TABLE } from '../../projections/tables';
+
+/**
+ * Where the position up to which the audit log is complete is kept, beside the projections'
+ * checkpoints: every process starts from it instead of reading the whole log again.
+ */
+export const AUDIT_COMPLETE_CHECKPOINT = 'audit-log:complete';
+
+/** Rows (and events of the store) compared per round, and rounds per find: a find's cost is bounded, a backlog taken over several. */
+const CHUNK = 256;
+const ROUNDS = 8;
+
+/**
+ * The last position up to which the audit log table holds every event of the event store, on a
+ * store whose positions have gaps (KurrentDB's commit positions: the SQL store's are counted by
+ * AuditAppliedThrough): the store's log is read forward from the last such position found (events
+ * only, as the sealer reads it: no system or foreign records), as many events as the table holds
+ * rows after it, while each event's position is the table's next row. -1 for none.
+ *
+ * The log is append-only in position order and the table insert-only, so a position found
+ * complete stays so: it is kept in the checkpoints table (AUDIT_COMPLETE_CHECKPOINT), raised and
+ * never lowered, so processes that find it at once (API replicas, projectors) never move it back.
+ * The store's first position past it is kept too: while the table lacks that one (a partition
+ * held up) a find is one lookup, and reads nothing from the store.
+ * @example const through = await new StoreAppliedThrough(knex, store, LIVE_TABLES.auditEvents).find()
+ */
+export class StoreAppliedThrough {
+  private through = -1;
+  /** The store's first position after `through`, once read: missing from the table when last looked. */
+  private next?: number;
+
+  constructor(
+    private readonly db: Knex,
+    private readonly store: Pick<EventStore, 'readAll'>,
+    private readonly table: string,
+  ) {}
+
+  async find(): Promise<number> {
+    const saved = await this.db(CHECKPOINT_TABLE).where('projection', AUDIT_COMPLETE_CHECKPOINT).first('position');
+    if (saved && Number(saved.position) > this.through) {
+      this.through = Number(saved.position);
+      if (this.next !== undefined && this.next <= this.through) this.next = undefined;
+    }
+    const from = this.through;
+    if (this.next !== undefined && !(await this.db(this.table).where('position', this.next).first('position'))) return from;
+    let through = from;
+    for (let round = 0; round < ROUNDS; round++) {
+      // The rows applied after it first: the store is read for as many events as those (each
+      // event read is a message of its own), not for the backlog not applied yet.
+      const applied = (await this.db(this.table).where('position', '>', through).orderBy('position', 'asc').limit(CHUNK).select('position')).map((r) => Number(r.position));
+      if (!applied.length) break;
+      const events = await this.store.readAll({ after: through, limit: applied.length });
+      // Merged in position order. A row the store does not hold (a log restored from an older
+      // backup: docs/operations.md) is passed over rather than holding the list for good.
+      let j = 0;
+      let k = 0;
+      while (k < events.length && j < applied.length) {
+        if (applied[j] < events[k].position) j++;
+        else if (applied[j] === events[k].position) through = events[k++].position;
+        else break;
+      }
+      // The store's first event the table lacks, when the rows ran out before the events or passed it.
+      this.next = events[k]?.position;
+      if (this.next !== undefined || applied.length < CHUNK) break;
+    }
+    if (through > from) {
+      // Raised, never lowered (GREATEST / MAX): another process's higher find stands.
+      await advanceCheckpoints(this.db, [AUDIT_COMPLETE_CHECKPOINT], through);
+      this.through = Math.max(this.through, through);
+    }
+    return this.through;
+  }
+}
+
+/**
+ * Finds the complete position until it stops advancing, or `stopped()`: at a projector's start,
+ * so that after the upgrade (no AUDIT_COMPLETE_CHECKPOINT yet, the log read from its start) or a
+ * long stop the lists do not take it a few thousand events at a time. Returns the position found.
+ * @example void catchUpComplete(new StoreAppliedThrough(knex, store, LIVE_TABLES.auditEvents), () => stopping)
+ */
+export async function catchUpComplete(through: StoreAppliedThrough, stopped: () => boolean): Promise<number> {
+  let found = await through.find();
+  for (let last = -2; found > last && !stopped(); ) {
+    last = found;
+    found = await through.find();
+  }
+  return found;
+}
