@@ -411,7 +411,10 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
    * the next batch: sealed and anchored, a transaction each, for ever.
    */
   async function recordIfPending(f: InFlight): Promise<void> {
-    if (f.recorded || (await provider.getTransactionCount(signer().address, 'latest')) > f.n) return;
+    if (f.recorded) return;
+    // A count that cannot be read (a round called on its own after stop() destroyed the provider) records it: takeOn() checks again.
+    const latest = await provider.getTransactionCount(signer().address, 'latest').catch(() => undefined);
+    if (latest !== undefined && latest > f.n) return;
     await recordSent(f);
   }
 
