@@ -432,10 +432,15 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
     const [sealed, recorded] = await Promise.all([log.sealedBatches(), log.anchorRecords(stream)]);
     const b = sealed[sent.batchId];
     if (!b || b.root !== sent.root || sent.batchId < recorded.length) return undefined;
+    // Read before the nonce: a transaction mined on it since is in this block or a later one.
+    const head = await provider.getBlockNumber();
     const [latest, tx] = await Promise.all([provider.getTransactionCount(signer().address, 'latest'), provider.getTransaction(sent.txHash)]);
     if (latest > sent.nonce || !tx) return undefined;
     opts.log?.(`anchorer: taking on anchor(${b.batchId}) transaction ${sent.txHash} on nonce ${sent.nonce}, sent by an earlier run and not mined yet (BatchAnchorSent): waited for, and sent again with higher fees while it stays stuck`);
-    return { b, n: sent.nonce, last: tx, fees: feesOf(tx), settled: false, stream, recorded: true };
+    // Read back from the node, a transaction gives ethers no block to look for its replacement
+    // from: one mined instead on its nonce (an operator cancelling it) left its wait() to time out
+    // for ever, unreported (the nonce used, its receipt none). From `head`, mined() is told.
+    return { b, n: sent.nonce, last: tx.replaceableTransaction(head), fees: feesOf(tx), settled: false, stream, recorded: true };
   }
 
   /** Wait for `f` (sending it again as mined() does) and record its batch; `f` is kept for the next round unless its outcome is known. */
