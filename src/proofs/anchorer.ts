@@ -404,6 +404,21 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
   }
 
   /**
+   * recordSent() for a transaction not mined yet. One mined and waiting for its CHAIN_CONFIRMATIONS
+   * is not stuck (takeOn() would leave it, its nonce used): recorded, it added a BatchAnchorSent to
+   * every batch wherever the confirmations take longer than txTimeoutMs (16 on Ethereum mainnet),
+   * and with BATCH_MAX_EVENTS=3 each batch's BatchSealed, BatchAnchorSent and BatchAnchored filled
+   * the next batch: sealed and anchored, a transaction each, for ever.
+   */
+  async function recordIfPending(f: InFlight): Promise<void> {
+    if (f.recorded) return;
+    // A count that cannot be read (a round called on its own after stop() destroyed the provider) records it: takeOn() checks again.
+    const latest = await provider.getTransactionCount(signer().address, 'latest').catch(() => undefined);
+    if (latest !== undefined && latest > f.n) return;
+    await recordSent(f);
+  }
+
+  /**
    * The anchor transaction an earlier run or leader term recorded as on the way (BatchAnchorSent)
    * and that is still pending on its nonce, as this run's own: waited for, and sent again with
    * higher fees while it stays stuck (before, only waited for: a fee spike held it, and every anchor
@@ -417,10 +432,15 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
     const [sealed, recorded] = await Promise.all([log.sealedBatches(), log.anchorRecords(stream)]);
     const b = sealed[sent.batchId];
     if (!b || b.root !== sent.root || sent.batchId < recorded.length) return undefined;
+    // Read before the nonce: a transaction mined on it since is in this block or a later one.
+    const head = await provider.getBlockNumber();
     const [latest, tx] = await Promise.all([provider.getTransactionCount(signer().address, 'latest'), provider.getTransaction(sent.txHash)]);
     if (latest > sent.nonce || !tx) return undefined;
     opts.log?.(`anchorer: taking on anchor(${b.batchId}) transaction ${sent.txHash} on nonce ${sent.nonce}, sent by an earlier run and not mined yet (BatchAnchorSent): waited for, and sent again with higher fees while it stays stuck`);
-    return { b, n: sent.nonce, last: tx, fees: feesOf(tx), settled: false, stream, recorded: true };
+    // Read back from the node, a transaction gives ethers no block to look for its replacement
+    // from: one mined instead on its nonce (an operator cancelling it) left its wait() to time out
+    // for ever, unreported (the nonce used, its receipt none). From `head`, mined() is told.
+    return { b, n: sent.nonce, last: tx.replaceableTransaction(head), fees: feesOf(tx), settled: false, stream, recorded: true };
   }
 
   /** Wait for `f` (sending it again as mined() does) and record its batch; `f` is kept for the next round unless its outcome is known. */
@@ -473,9 +493,11 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
         // A stopped anchorer (shutdown, a term that ended) waits no more: the transaction is on its
         // way, and the next run finds it (pending, or on chain once CHAIN_CONFIRMATIONS deep).
         const receipt = (await Promise.race([last.wait(confirmations, opts.txTimeoutMs ?? 180_000), stopSignal])) as TransactionReceipt | null | typeof STOPPED;
-        // Recorded for the next run or leader, which takes it on (the stop may be a term that ended).
-        if (receipt === STOPPED && !f.recorded) await recordSent(f).catch(() => undefined);
-        if (receipt === STOPPED) throw new AnchorerStoppedError(`anchor(${b.batchId}) transaction ${last.hash} ${confirmations === 1 ? 'not mined yet' : `not ${confirmations} blocks deep yet`}; stopped: the next run finds it`);
+        if (receipt === STOPPED) {
+          // Recorded for the next run or leader, which takes it on (the stop may be a term that ended).
+          await recordIfPending(f).catch(() => undefined);
+          throw new AnchorerStoppedError(`anchor(${b.batchId}) transaction ${last.hash} ${confirmations === 1 ? 'not mined yet' : `not ${confirmations} blocks deep yet`}; stopped: the next run finds it`);
+        }
         if (!receipt || receipt.status !== 1) throw settled(new Error(`anchor(${b.batchId}) transaction ${last.hash} failed`));
         return receipt;
       } catch (err) {
@@ -489,11 +511,14 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
         if (isError(err, 'CALL_EXCEPTION') && !rpcRefusal(err)) throw settled(new Error(`anchor(${b.batchId}) transaction ${last.hash} reverted on chain (another anchorer sent the batch first, or the role was revoked)`, { cause: err }));
         if (!isError(err, 'TIMEOUT')) throw err;
       }
-      // Late: recorded, so that a restart or a new leader takes it on rather than only waiting for it.
-      if (!f.recorded) await recordSent(f);
       // A stopped anchorer sends nothing more; what it sent is found on chain by the next one.
-      if (stopped) throw new AnchorerStoppedError(`anchor(${b.batchId}) transaction ${last.hash} not mined yet; stopped before sending it again`);
+      if (stopped) {
+        await recordIfPending(f);
+        throw new AnchorerStoppedError(`anchor(${b.batchId}) transaction ${last.hash} not mined yet; stopped before sending it again`);
+      }
       const [known, market, latest] = await Promise.all([provider.getTransaction(last.hash), provider.getFeeData(), provider.getTransactionCount(signer().address, 'latest')]);
+      // Late and not mined: recorded, so that a restart or a new leader takes it on rather than only waiting for it.
+      if (!f.recorded && latest <= n) await recordSent(f);
       // Sent again only when that can help: the node dropped it, or the market outran its fees.
       // Not behind a lower nonce still pending (higher fees on ours do not get that one mined),
       // nor while it offers the market's fees: each raise compounds, so raising on every round

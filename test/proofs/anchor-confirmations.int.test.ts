@@ -154,4 +154,36 @@ describe('anchorer confirmations across restarts', function () {
     }
     expect(errors).to.deep.equal([]);
   });
+  it('an anchor mined but not CHAIN_CONFIRMATIONS deep within the tx timeout, or at a stop, is not recorded as BatchAnchorSent: it is not stuck (was: one BatchAnchorSent per batch wherever confirmations take longer than the timeout, so that with BATCH_MAX_EVENTS=3 each batch\'s own BatchSealed, BatchAnchorSent and BatchAnchored filled the next: sealed and anchored, a transaction each, for ever)', async () => {
+    const { contract, opts } = await fresh();
+    const sent = async () => (await f.store.readAll({ limit: 10_000 })).filter((e) => e.type === 'BatchAnchorSent' && (e.data as { contract: string }).contract === contract);
+    // Automine: each anchor is mined at once; the blocks for its confirmations come slower than the timeout.
+    let settled = false;
+    const slowBlocks = async (round: Promise<unknown>) => {
+      const watched = round.finally(() => (settled = true));
+      while (!settled) {
+        await new Promise((r) => setTimeout(r, 600));
+        if (!settled) await f.provider.send('evm_mine', []);
+      }
+      return watched;
+    };
+    const anchorer = createAnchorer(f.store, { ...opts, confirmations: 3, txTimeoutMs: 300 });
+    try {
+      expect(await slowBlocks(anchorer.tick())).to.equal((await f.store.readStream(BATCH_STREAM)).length);
+      expect(await sent(), 'late for its confirmations').to.have.length(0);
+    } finally {
+      await anchorer.stop();
+    }
+    // Stopped while a mined anchor waits for its confirmations: the next run finds it on chain.
+    await sealBatches(f.store, { tasks: 2 });
+    const lines: string[] = [];
+    const stopping = createAnchorer(f.store, { ...opts, confirmations: 3, txTimeoutMs: 60_000, log: (l) => lines.push(l) });
+    const me = new Wallet(opts.privateKey!).address;
+    const before = await f.provider.getTransactionCount(me, 'latest');
+    stopping.start();
+    while ((await f.provider.getTransactionCount(me, 'latest')) === before) await new Promise((r) => setTimeout(r, 50));
+    await stopping.stop();
+    expect(lines.filter((l) => /not 3 blocks deep yet; stopped/.test(l)), lines.join('\n')).to.have.length(1);
+    expect(await sent(), 'stopped waiting for its confirmations').to.have.length(0);
+  });
 });

@@ -192,6 +192,69 @@ describe('anchorer and fees', function () {
     expect((sends.at(-1)!.data as { txHash: string; replacesTxHash?: string }).txHash).to.equal(txHash);
   });
 
+  it('an earlier run\'s stuck anchor, taken on and then replaced on its nonce by another transaction of the key (an operator cancelling it), ends the round as replaced, and the next round anchors the batch anew (was: waited for for ever, unreported: read back from the node, the transaction gave ethers no block to look for a replacement from)', async () => {
+    const contract = await deployAnother(f.chain);
+    await sealBatches(f.store, { tasks: 2 });
+    const spike = 5000n * 10n ** 9n;
+    let mining: Promise<void> | undefined;
+    let done = false;
+    let cancelled: Promise<unknown> = Promise.resolve();
+    const opts: AnchorerOptions = { rpcUrl: f.chain.rpcUrl, contract, privateKey: f.chain.anchorerPrivateKey, pollIntervalMs: 20, txTimeoutMs: 60_000 };
+    await f.provider.send('evm_setAutomine', [false]);
+    try {
+      let stuck!: () => void;
+      const isStuck = new Promise<void>((r) => (stuck = r));
+      const first = createAnchorer(f.store, {
+        ...opts,
+        faults: (point) => {
+          if (point !== 'after-send' || mining) return;
+          mining = (async () => {
+            while (!done) {
+              await f.provider.send('hardhat_setNextBlockBaseFeePerGas', [`0x${spike.toString(16)}`]);
+              await f.provider.send('evm_mine', []);
+              await new Promise((r) => setTimeout(r, 100));
+            }
+          })();
+          stuck();
+        },
+      });
+      const round = first.tick().catch((e: Error) => e);
+      await isStuck;
+      await first.stop();
+      await round;
+      const [sent] = (await f.store.readAll({ limit: 10_000 })).filter((e) => e.type === 'BatchAnchorSent' && (e.data as { contract: string }).contract === contract).map((e) => e.data as { nonce: number });
+      const wallet = new Wallet(opts.privateKey!, f.provider);
+      const next = createAnchorer(f.store, {
+        ...opts,
+        txTimeoutMs: 1000,
+        log: (line) => {
+          // Cancelled by the operator once this run has taken it on: a 0-value transfer to itself on its nonce.
+          if (/^anchorer: taking on/.test(line)) cancelled = wallet.sendTransaction({ to: wallet.address, value: 0n, nonce: sent.nonce, maxFeePerGas: spike * 4n, maxPriorityFeePerGas: spike }).then((tx) => tx.wait());
+        },
+      });
+      try {
+        const outcome = await Promise.race([next.tick().then(() => 'anchored', (e: Error) => e.message), new Promise((r) => setTimeout(r, 20_000, 'still waiting for the cancelled transaction'))]);
+        expect(outcome).to.match(/^anchor\(\d+\) on nonce \d+ was replaced by transaction 0x[0-9a-f]{64}, another call sent with the anchorer's key$/);
+        await cancelled;
+        done = true;
+        await mining;
+        await f.provider.send('hardhat_setNextBlockBaseFeePerGas', ['0x3b9aca00']);
+        await f.provider.send('evm_setAutomine', [true]);
+        expect(await next.tick()).to.equal((await f.store.readStream(BATCH_STREAM)).length);
+      } finally {
+        await next.stop();
+      }
+    } finally {
+      done = true;
+      await mining;
+      await cancelled.catch(() => undefined);
+      await f.provider.send('hardhat_setNextBlockBaseFeePerGas', ['0x3b9aca00']);
+      await f.provider.send('evm_mine', []);
+      await f.provider.send('evm_setAutomine', [true]);
+    }
+    expect(Number(await auditAnchorAt(contract, f.provider).nextBatchId())).to.equal((await f.store.readStream(BATCH_STREAM)).length);
+  });
+
   it('a stuck anchor of a leader whose term ended is raised by the next leader only: the deposed one sends nothing more, the new one takes it on from BatchAnchorSent', async () => {
     const contract = await deployAnother(f.chain);
     await sealBatches(f.store, { tasks: 2 });

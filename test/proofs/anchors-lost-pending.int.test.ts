@@ -3,7 +3,6 @@ import { Transaction } from 'ethers';
 import { createAnchorer } from '../../src/proofs/anchorer';
 import { BATCH_STREAM } from '../../src/proofs/audit-streams';
 import { BatchLog } from '../../src/proofs/batch-log';
-import { createSealer } from '../../src/proofs/sealer';
 import { auditAnchorAt } from '../../src/web3/audit-anchor';
 import { deployAnother, mineUntil, openChainFixture, sealBatches, type ChainFixture } from './pipeline-fixture';
 
