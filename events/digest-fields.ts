@@ -23,11 +23,11 @@ export const digest = {
   proposalHash: sha256.describe(`SHA-256 of the ${JCS} of the transaction proposal (docs/policy.md, "Approvals"): approvals name it, and release that proposal only`),
   policyHash: sha256.describe(`SHA-256 of the ${JCS} of the policy entry that decided, as POLICY_FILE writes it (nothing filled in; docs/policy.md, "Which policy decided"): the version of the entry \`policy\` names`),
   saltedArgumentsHash: sha256.describe(
-    `HMAC-SHA256 keyed by the payload's salt (32 random bytes, kept only inside the sealed payload: its plaintext is the salt as 0x and 64 hex, then the ${JCS} of the arguments) over that canonical JSON (argumentsHashScheme "hmac-sha256-salted-v1"); once the key is erased it confirms no guess`,
+    `HMAC-SHA256 keyed by the payload's salt (32 random bytes, kept only inside the sealed payload: its plaintext is the salt as 0x and 64 hex, then the ${JCS} of the arguments) over that canonical JSON (argumentsHashScheme "hmac-sha256-salted-v1"); once the key is erased it confirms no guess. Without argumentsHashScheme (an earlier version read as this one): the SHA-256 of that canonical JSON`,
   ),
-  saltedResultHash: sha256.describe(`HMAC-SHA256 keyed by the payload's salt (kept only inside resultSealed, before the ${JCS} of the result) over that canonical JSON (resultHashScheme "hmac-sha256-salted-v1")`),
+  saltedResultHash: sha256.describe(`HMAC-SHA256 keyed by the payload's salt (kept only inside resultSealed, before the ${JCS} of the result) over that canonical JSON (resultHashScheme "hmac-sha256-salted-v1"); without resultHashScheme (an earlier version read as this one), the SHA-256 of that canonical JSON`),
   saltedInstructionHash: sha256.describe(
-    `HMAC-SHA256 keyed by the payload's salt (kept only inside instructionSealed, before the ${JCS} of the instruction, a JSON string) over that canonical JSON (instructionHashScheme "hmac-sha256-salted-v1")`,
+    `HMAC-SHA256 keyed by the payload's salt (kept only inside instructionSealed, before the ${JCS} of the instruction, a JSON string) over that canonical JSON (instructionHashScheme "hmac-sha256-salted-v1"); without instructionHashScheme (an earlier version read as this one), the SHA-256 of that canonical JSON`,
   ),
   txHash: sha256.describe('The transaction hash on its chain'),
   blockHash: sha256.describe('The hash of the block that included the transaction'),

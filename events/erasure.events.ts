@@ -50,12 +50,13 @@ export const PayloadHashSchemeSchema = z.literal(PAYLOAD_HASH_SCHEME).describe(
 export const ToolCallRequestedV3 = defineEvent(
   'ToolCallRequested',
   3,
-  ToolCallRequested.schema.omit({ argumentsJson: true, argumentsHash: true, payloadPolicy: true }).extend({
-    argumentsHash: digest.saltedArgumentsHash,
-    argumentsHashScheme: PayloadHashSchemeSchema,
-    payloadPolicy: z.literal('encrypted'),
-    argumentsSealed: SealedPayloadSchema,
-  }),
+  // v2's fields and a scheme: a v1 or v2 event reads as v3 as it is, so v3's schema takes what they hold.
+  ToolCallRequestedV2.schema
+    .extend({ argumentsHash: digest.saltedArgumentsHash, argumentsHashScheme: PayloadHashSchemeSchema.optional() })
+    .refine((d) => d.argumentsHashScheme === undefined || (d.argumentsSealed !== undefined && d.payloadPolicy === 'encrypted' && d.argumentsJson === undefined), {
+      message: 'a salted argumentsHash comes with argumentsSealed under payloadPolicy "encrypted", never with argumentsJson',
+      path: ['argumentsHashScheme'],
+    }),
   'A tools/call is about to be forwarded upstream. Appended before forwarding; no event, no call. v3 (MCP_PAYLOAD_POLICY=encrypted) ' +
     'makes `argumentsHash` a salted hash, named by `argumentsHashScheme: "hmac-sha256-salted-v1"`: HMAC-SHA256 keyed by a random salt ' +
     "kept only inside `argumentsSealed`, over the arguments' canonical JSON, so that once the subject's key is erased nothing confirms " +
@@ -69,11 +70,12 @@ export const ToolCallRequestedV3 = defineEvent(
 export const ToolCallCompletedV3 = defineEvent(
   'ToolCallCompleted',
   3,
-  ToolCallCompleted.schema.omit({ resultJson: true, resultHash: true }).extend({
-    resultHash: digest.saltedResultHash,
-    resultHashScheme: PayloadHashSchemeSchema,
-    resultSealed: SealedPayloadSchema,
-  }),
+  ToolCallCompletedV2.schema
+    .extend({ resultHash: digest.saltedResultHash, resultHashScheme: PayloadHashSchemeSchema.optional() })
+    .refine((d) => d.resultHashScheme === undefined || (d.resultSealed !== undefined && d.resultJson === undefined), {
+      message: 'a salted resultHash comes with resultSealed, never with resultJson',
+      path: ['resultHashScheme'],
+    }),
   'The upstream answered the call (possibly with a tool-level error result). v3 (MCP_PAYLOAD_POLICY=encrypted) makes `resultHash` a ' +
     'salted hash, named by `resultHashScheme: "hmac-sha256-salted-v1"`: HMAC-SHA256 keyed by a random salt kept only inside ' +
     "`resultSealed`, over the result's canonical JSON (additional data `toolcall-<id>/result#hmac-sha256-salted-v1`), so that once the " +
@@ -124,7 +126,8 @@ export const TaskSubmittedV3 = defineEvent(
 export const SaltedTaskStepSchema = z.strictObject({
   tool: TaskStepSchema.shape.tool,
   argumentsHash: digest.saltedArgumentsHash,
-  argumentsHashScheme: PayloadHashSchemeSchema,
+  // Optional: a v3 sealed step (its hash the plain SHA-256) reads as v4 as it is.
+  argumentsHashScheme: PayloadHashSchemeSchema.optional(),
   argumentsSealed: SealedPayloadSchema,
 });
 
@@ -142,7 +145,8 @@ export const TaskSubmittedV4 = defineEvent(
     .refine((d) => hasInput(d) || d.steps !== undefined, { message: 'a task needs an instruction or steps', path: ['instruction'] })
     .refine((d) => d.instruction === undefined || d.instructionSealed === undefined, { message: 'an instruction is kept in clear or sealed, not both', path: ['instructionSealed'] })
     .refine((d) => (d.instructionSealed === undefined) === (d.instructionHash === undefined), { message: 'a sealed instruction comes with its instructionHash', path: ['instructionHash'] })
-    .refine((d) => (d.instructionSealed === undefined) === (d.instructionHashScheme === undefined), { message: 'a sealed instruction comes with its instructionHashScheme', path: ['instructionHashScheme'] })
+    // No scheme on a sealed instruction is a v3 one read as v4 (its hash the plain SHA-256); a scheme needs the sealed instruction.
+    .refine((d) => d.instructionHashScheme === undefined || d.instructionSealed !== undefined, { message: 'a salted instructionHash comes with instructionSealed', path: ['instructionHashScheme'] })
     .refine((d) => d.answerRecipient === undefined || hasInput(d), { message: 'only a task with an instruction has an answer to seal', path: ['answerRecipient'] }),
   'A task was accepted. v4 (MCP_PAYLOAD_POLICY=encrypted) is v3 whose hashes of the sealed input are salted: `instructionHash` beside ' +
     '`instructionHashScheme: "hmac-sha256-salted-v1"`, and each sealed step `{tool, argumentsHash, argumentsHashScheme, argumentsSealed}`, ' +
@@ -155,7 +159,9 @@ export const TaskSubmittedV4 = defineEvent(
 export const TaskStepStartedV2 = defineEvent(
   'TaskStepStarted',
   2,
-  TaskStepStarted.schema.omit({ argumentsJson: true, argumentsHash: true }).extend({ argumentsHash: digest.saltedArgumentsHash, argumentsHashScheme: PayloadHashSchemeSchema }),
+  TaskStepStarted.schema
+    .extend({ argumentsHash: digest.saltedArgumentsHash, argumentsHashScheme: PayloadHashSchemeSchema.optional() })
+    .refine((d) => d.argumentsHashScheme === undefined || d.argumentsJson === undefined, { message: 'a salted argumentsHash never comes with argumentsJson', path: ['argumentsHashScheme'] }),
   'The runtime is about to run one tool call of the task. Appended before the call. v2 (MCP_PAYLOAD_POLICY=encrypted) makes ' +
     '`argumentsHash` salted, named by `argumentsHashScheme: "hmac-sha256-salted-v1"`: the runtime gives the gateway the salt, which ' +
     "seals it inside the call's `argumentsSealed` (ToolCallRequested v3, the same hash), so it is erased with the submitter's key and " +
@@ -167,7 +173,9 @@ export const TaskStepStartedV2 = defineEvent(
 export const TaskStepCompletedV2 = defineEvent(
   'TaskStepCompleted',
   2,
-  TaskStepCompleted.schema.omit({ resultJson: true, resultHash: true }).extend({ resultHash: digest.saltedResultHash, resultHashScheme: PayloadHashSchemeSchema }),
+  TaskStepCompleted.schema
+    .extend({ resultHash: digest.saltedResultHash, resultHashScheme: PayloadHashSchemeSchema.optional() })
+    .refine((d) => d.resultHashScheme === undefined || d.resultJson === undefined, { message: 'a salted resultHash never comes with resultJson', path: ['resultHashScheme'] }),
   'The step has its result. v2 (MCP_PAYLOAD_POLICY=encrypted) makes `resultHash` salted, named by `resultHashScheme: ' +
     '"hmac-sha256-salted-v1"`, with the salt the gateway sealed inside the call\'s `resultSealed` (ToolCallCompleted v3, the same hash); ' +
     "the task's signed output lists it with the same `resultHashScheme`. v2 is written for a result the gateway seals, v1 otherwise, " +

@@ -68,7 +68,7 @@ export const TaskStepView = z.object({
   tool: z.string(),
   arguments: JsonObject.optional(),
   argumentsErased: z.literal(true).optional().describe("The arguments were given sealed (MCP_PAYLOAD_POLICY=encrypted) and the submitter's key has been erased"),
-  argumentsHashScheme: z.literal(PAYLOAD_HASH_SCHEME).optional().describe("Shown with arguments opened from a payload sealed with its salt (TaskSubmitted v4): the step's argumentsHash in the event is HMAC-SHA256 keyed by argumentsSalt over the JCS text of arguments"),
+  argumentsHashScheme: z.literal(PAYLOAD_HASH_SCHEME).optional().describe("Shown with arguments opened from a payload sealed with its salt (TaskSubmitted v4): the step's argumentsHash in TaskSubmitted (steps[index]) is HMAC-SHA256 keyed by argumentsSalt over the JCS text of arguments (the call's own salt is in GET /v1/tool-calls/:id)"),
   argumentsSalt: Hex32.optional().describe('The salt that hash is keyed by, read from the sealed payload (gone with its key)'),
   status: z.enum(['pending', 'running', 'completed', 'failed']),
   toolCallId: z.string().optional(),
