@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { retryOnContention } from '../src/db/contention';
+import { withMigrationLock } from '../src/db/migration-lock';
 import * as eventStore from './20261122000100_event_store';
 import * as readModels from './20261122000200_read_models';
 import * as apiKeys from './20261122000500_api_keys';
@@ -107,7 +108,8 @@ export async function migrateLatest(knex: Knex): Promise<MigrateLatestReturnType
   let applied: string[] = [];
   // Racing starts lose lock races (MySQL deadlocks, e.g. both inserting the lock row; a busy
   // SQLite) or find the migration lock held: all retried until the winner is done.
-  await retryOnContention(
+  // Under a named lock beside knex's own, which a process dying on MySQL leaves set (withMigrationLock).
+  await withMigrationLock(knex, () => retryOnContention(
     async () => {
       await ensureBookkeeping(knex);
       // knex's list check would refuse a newer release's migrations as "missing files" and fail
@@ -116,7 +118,7 @@ export async function migrateLatest(knex: Knex): Promise<MigrateLatestReturnType
       applied = log;
     },
     { deadlineMs: 60_000, alsoRetry: (err) => (err as { name?: string }).name === 'MigrationLocked' },
-  );
+  ));
   const known = new Set(await migrationSource.getMigrations([]));
   const recorded: { name: string }[] = await knex('knex_migrations').select('name').orderBy('name');
   return { applied, newer: recorded.map((r) => r.name).filter((name) => !known.has(name)) };
