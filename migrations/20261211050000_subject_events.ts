@@ -10,6 +10,15 @@ const ROWS = 1000;
 const CHARS = 16 * 1024 * 1024;
 
 /**
+ * On MySQL, outside knex's transaction (migrations/index.ts, sourceFor): in it, the whole backfill
+ * would be one transaction whenever the table is already there (after a stopped run), so a start
+ * stopped again would lose all it did and the next begin at the same place. Each slice commits on
+ * its own, in position order. On SQLite the migrations stay one transaction: a stopped run leaves
+ * nothing, knex's lock row included (there nothing frees one a dead process left).
+ */
+export const mysqlConfig = { transaction: false };
+
+/**
  * `rm_subject_events`, the subject index behind GET /v1/subjects/:subject/events, filled here from
  * the audit log already projected (its envelopes), so an existing deployment has every event of
  * its log indexed when it starts: a backfill, not a rebuild, because it reads only our own table,
@@ -24,8 +33,8 @@ const CHARS = 16 * 1024 * 1024;
 export async function up(knex: Knex): Promise<void> {
   const table = LIVE_TABLES.subjectEvents;
   if (!(await knex.schema.hasTable(table))) await createSubjectEventsTable(knex, table);
-  // On from the last position a stopped run filled (MySQL commits the table's creation, and this
-  // migration is recorded only once it ends); that position again, as its rows may be only in part.
+  // On from the last position a stopped run filled (on MySQL each slice commits, and this migration
+  // is recorded only once it ends); that position again, as its rows may be only in part.
   // Until it is recorded no projector of this release runs, so every row is this backfill's.
   const done = await knex(table).max({ p: 'position' }).first();
   for (let after = done?.p === null || done?.p === undefined ? -1 : Number(done.p) - 1; ; ) {
@@ -44,7 +53,9 @@ export async function up(knex: Knex): Promise<void> {
     const rows: { tenant: string; body: string; position: number | string }[] = await knex(LIVE_TABLES.auditEvents)
       .select('tenant', 'body', 'position')
       .where('position', '>', after)
-      .andWhere('position', '<=', last);
+      .andWhere('position', '<=', last)
+      // In order: a stopped run resumes from the highest position it indexed.
+      .orderBy('position');
     await insertNewRows(knex, table, ['tenant', 'ref', 'position'], rows.flatMap((r) => subjectRefs(JSON.parse(r.body) as RecordedEvent).map((ref) => ({ tenant: r.tenant, ref, position: Number(r.position) }))));
     after = last;
   }
