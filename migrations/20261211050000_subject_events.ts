@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { LIVE_TABLES } from '../projections/tables';
+import { CHECKPOINT_TABLE, LIVE_TABLES } from '../projections/tables';
 import { insertNewRows } from '../projections/sql-rows';
 import { subjectRefs } from '../projections/subject-events.projection';
 import type { RecordedEvent } from '../src/core/envelope';
@@ -43,7 +43,7 @@ export async function up(knex: Knex): Promise<void> {
       .where('position', '>', after)
       .orderBy('position')
       .limit(ROWS);
-    if (!sized.length) return;
+    if (!sized.length) break;
     let taken = 0;
     for (let chars = 0; taken < sized.length; taken++) {
       chars += Number(sized[taken].size ?? 0);
@@ -59,6 +59,10 @@ export async function up(knex: Knex): Promise<void> {
     await insertNewRows(knex, table, ['tenant', 'ref', 'position'], rows.flatMap((r) => subjectRefs(JSON.parse(r.body) as RecordedEvent).map((ref) => ({ tenant: r.tenant, ref, position: Number(r.position) }))));
     after = last;
   }
+  // Filled as far as the audit log: its watermark, not none (-1 would show the whole log as this
+  // projection's lag, openmcp_projection_lag_events, until the projector's next batch).
+  const audit = await knex(CHECKPOINT_TABLE).where({ projection: 'audit-log' }).first('position');
+  if (audit) await knex(CHECKPOINT_TABLE).insert({ projection: 'subject-events', position: audit.position, updated_at: new Date().toISOString() }).onConflict('projection').ignore();
 }
 
 export async function down(knex: Knex): Promise<void> {

@@ -5,7 +5,7 @@ import { createEvent, type Actor } from '../../src/core/envelope';
 import { newId } from '../../src/core/ids';
 import { rebuildProjection } from '../../src/cli/projections';
 import { SqlReadModels } from '../../src/readmodels/sql-read-models';
-import { LIVE_TABLES as T } from '../../projections/tables';
+import { CHECKPOINT_TABLE, LIVE_TABLES as T } from '../../projections/tables';
 import type { Dialect } from '../projections/support';
 import { projectedReadModels } from './support';
 
@@ -98,8 +98,12 @@ for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
       const projected = await rows();
       expect(projected.length).to.be.greaterThan(12);
       await t.db.knex.schema.dropTable(T.subjectEvents);
+      await t.db.knex(CHECKPOINT_TABLE).where({ projection: 'subject-events' }).delete();
       await subjectEventsMigration(t.db.knex);
       expect(await rows()).to.deep.equal(projected);
+      // Its watermark is the audit log's it was filled from: not -1 (the whole log as its lag) until the projector's next batch.
+      const mark = async (projection: string) => Number((await t.db.knex(CHECKPOINT_TABLE).where({ projection }).first('position'))?.position);
+      expect(await mark('subject-events')).to.equal(await mark('audit-log'));
       // Run again (the table is there): nothing changes.
       await subjectEventsMigration(t.db.knex);
       expect(await rows()).to.deep.equal(projected);
