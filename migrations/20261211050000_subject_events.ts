@@ -27,7 +27,8 @@ export const mysqlConfig = { transaction: false };
  * with the audit log, in the same transaction. An older release's projector running beside this
  * one during a rolling upgrade does not: run `openmcp projections rebuild subject-events` once
  * after its last replica is gone (docs/operations.md). A run stopped halfway (a restart during
- * the first start) goes on where it stopped. A database created after this change has the table
+ * the first start) goes on where it stopped on MySQL (mysqlConfig; a dead run's knex lock is freed
+ * by withMigrationLock), and starts again on SQLite. A database created after this change has the table
  * from src/readmodels/schema.ts already, and an empty audit log: nothing to fill.
  */
 export async function up(knex: Knex): Promise<void> {
