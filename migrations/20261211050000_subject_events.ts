@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { LIVE_TABLES } from '../projections/tables';
+import { CHECKPOINT_TABLE, LIVE_TABLES } from '../projections/tables';
 import { insertNewRows } from '../projections/sql-rows';
 import { subjectRefs } from '../projections/subject-events.projection';
 import type { RecordedEvent } from '../src/core/envelope';
@@ -10,6 +10,15 @@ const ROWS = 1000;
 const CHARS = 16 * 1024 * 1024;
 
 /**
+ * On MySQL, outside knex's transaction (migrations/index.ts, sourceFor): in it, the whole backfill
+ * would be one transaction whenever the table is already there (after a stopped run), so a start
+ * stopped again would lose all it did and the next begin at the same place. Each slice commits on
+ * its own, in position order. On SQLite the migrations stay one transaction: a stopped run leaves
+ * nothing, knex's lock row included (there nothing frees one a dead process left).
+ */
+export const mysqlConfig = { transaction: false };
+
+/**
  * `rm_subject_events`, the subject index behind GET /v1/subjects/:subject/events, filled here from
  * the audit log already projected (its envelopes), so an existing deployment has every event of
  * its log indexed when it starts: a backfill, not a rebuild, because it reads only our own table,
@@ -18,14 +27,15 @@ const CHARS = 16 * 1024 * 1024;
  * with the audit log, in the same transaction. An older release's projector running beside this
  * one during a rolling upgrade does not: run `openmcp projections rebuild subject-events` once
  * after its last replica is gone (docs/operations.md). A run stopped halfway (a restart during
- * the first start) goes on where it stopped. A database created after this change has the table
+ * the first start) goes on where it stopped on MySQL (mysqlConfig; a dead run's knex lock is freed
+ * by withMigrationLock), and starts again on SQLite. A database created after this change has the table
  * from src/readmodels/schema.ts already, and an empty audit log: nothing to fill.
  */
 export async function up(knex: Knex): Promise<void> {
   const table = LIVE_TABLES.subjectEvents;
   if (!(await knex.schema.hasTable(table))) await createSubjectEventsTable(knex, table);
-  // On from the last position a stopped run filled (MySQL commits the table's creation, and this
-  // migration is recorded only once it ends); that position again, as its rows may be only in part.
+  // On from the last position a stopped run filled (on MySQL each slice commits, and this migration
+  // is recorded only once it ends); that position again, as its rows may be only in part.
   // Until it is recorded no projector of this release runs, so every row is this backfill's.
   const done = await knex(table).max({ p: 'position' }).first();
   for (let after = done?.p === null || done?.p === undefined ? -1 : Number(done.p) - 1; ; ) {
@@ -34,7 +44,7 @@ export async function up(knex: Knex): Promise<void> {
       .where('position', '>', after)
       .orderBy('position')
       .limit(ROWS);
-    if (!sized.length) return;
+    if (!sized.length) break;
     let taken = 0;
     for (let chars = 0; taken < sized.length; taken++) {
       chars += Number(sized[taken].size ?? 0);
@@ -44,10 +54,16 @@ export async function up(knex: Knex): Promise<void> {
     const rows: { tenant: string; body: string; position: number | string }[] = await knex(LIVE_TABLES.auditEvents)
       .select('tenant', 'body', 'position')
       .where('position', '>', after)
-      .andWhere('position', '<=', last);
+      .andWhere('position', '<=', last)
+      // In order: a stopped run resumes from the highest position it indexed.
+      .orderBy('position');
     await insertNewRows(knex, table, ['tenant', 'ref', 'position'], rows.flatMap((r) => subjectRefs(JSON.parse(r.body) as RecordedEvent).map((ref) => ({ tenant: r.tenant, ref, position: Number(r.position) }))));
     after = last;
   }
+  // Filled as far as the audit log: its watermark, not none (-1 would show the whole log as this
+  // projection's lag, openmcp_projection_lag_events, until the projector's next batch).
+  const audit = await knex(CHECKPOINT_TABLE).where({ projection: 'audit-log' }).first('position');
+  if (audit) await knex(CHECKPOINT_TABLE).insert({ projection: 'subject-events', position: audit.position, updated_at: new Date().toISOString() }).onConflict('projection').ignore();
 }
 
 export async function down(knex: Knex): Promise<void> {

@@ -1,5 +1,7 @@
 import type { Knex } from 'knex';
 import { retryOnContention } from '../src/db/contention';
+import { withMigrationLock } from '../src/db/migration-lock';
+import { dialectOf } from '../src/db/knex';
 import * as eventStore from './20261122000100_event_store';
 import * as readModels from './20261122000200_read_models';
 import * as apiKeys from './20261122000500_api_keys';
@@ -54,6 +56,22 @@ export const migrationSource: Knex.MigrationSource<string> = {
   getMigration: async (name) => migrations[name],
 };
 
+/**
+ * migrationSource as knex runs it on `knex`'s database: on MySQL a migration's `mysqlConfig` is
+ * its knex `config` (20261211050000_subject_events runs outside knex's transaction there, which the
+ * first DDL commits anyway; knex's lock row, then committed as well, is guarded by withMigrationLock).
+ */
+function sourceFor(knex: Knex): Knex.MigrationSource<string> {
+  if (dialectOf(knex) !== 'mysql') return migrationSource;
+  return {
+    ...migrationSource,
+    getMigration: async (name) => {
+      const m = migrations[name] as Knex.Migration & { mysqlConfig?: { transaction?: boolean } };
+      return m.mysqlConfig ? { ...m, config: m.mysqlConfig } : m;
+    },
+  };
+}
+
 const LOCK_TABLE = 'knex_migrations_lock';
 /** Another process created one of knex's bookkeeping tables between our check and our create. */
 const LOST_TABLE_RACE = /table [`'"]?knex_migrations(_lock)?[`'"]? already exists/i;
@@ -107,16 +125,17 @@ export async function migrateLatest(knex: Knex): Promise<MigrateLatestReturnType
   let applied: string[] = [];
   // Racing starts lose lock races (MySQL deadlocks, e.g. both inserting the lock row; a busy
   // SQLite) or find the migration lock held: all retried until the winner is done.
-  await retryOnContention(
+  // Under a named lock beside knex's own, which a process dying on MySQL leaves set (withMigrationLock).
+  await withMigrationLock(knex, () => retryOnContention(
     async () => {
       await ensureBookkeeping(knex);
       // knex's list check would refuse a newer release's migrations as "missing files" and fail
       // every start; what is pending is still this release's own migrations not yet recorded.
-      const [, log]: [number, string[]] = await knex.migrate.latest({ migrationSource, disableMigrationsListValidation: true });
+      const [, log]: [number, string[]] = await knex.migrate.latest({ migrationSource: sourceFor(knex), disableMigrationsListValidation: true });
       applied = log;
     },
     { deadlineMs: 60_000, alsoRetry: (err) => (err as { name?: string }).name === 'MigrationLocked' },
-  );
+  ));
   const known = new Set(await migrationSource.getMigrations([]));
   const recorded: { name: string }[] = await knex('knex_migrations').select('name').orderBy('name');
   return { applied, newer: recorded.map((r) => r.name).filter((name) => !known.has(name)) };

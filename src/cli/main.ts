@@ -116,7 +116,7 @@ export function buildCli(): Command {
   projections
     .command('rebuild')
     .description('rebuild a read model from position 0 into fresh tables and swap them in')
-    .argument('<name>', 'tasks | task-steps | tool-calls | mcp-servers | batches | audit-log')
+    .argument('<name>', 'tasks | task-steps | tool-calls | mcp-servers | batches | audit-log | subject-events')
     .action(async (name: string) => {
       const { runRebuild } = load<typeof import('./rebuild')>('./rebuild');
       await runRebuild(loadConfig(), name);

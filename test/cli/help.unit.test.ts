@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildCli } from '../../src/cli/main';
+import { PROJECTION_NAMES } from '../../projections';
 
 /** What `openmcp <args> --help` prints, 'after' help texts included. */
 function helpOf(...args: string[]): string {
@@ -48,6 +49,12 @@ describe('CLI --help', () => {
   it('names an option\'s environment variable once', () => {
     const twice = options.filter((o) => o.env && o.text.split(o.env).length > 2).map((o) => `${o.where}: ${o.text}`);
     expect(twice).to.deep.equal([]);
+  });
+
+  // The operator told to run `openmcp projections rebuild subject-events` looks the name up here.
+  it('names every projection `projections rebuild` takes', () => {
+    const help = helpOf('projections', 'rebuild');
+    for (const name of PROJECTION_NAMES) expect(help, name).to.match(new RegExp(`(^|[ |])${name}( |$)`, 'm'));
   });
 
   // A newcomer's first `openmcp --help` must say where the client commands (tasks, keys, mcp servers…)

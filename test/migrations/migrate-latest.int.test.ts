@@ -114,6 +114,42 @@ describe('migrateLatest: a database a newer release migrated', function () {
 });
 
 /**
+ * knex sets its lock row inside the batch's transaction, and on MySQL a migration's first DDL
+ * commits it: a process killed while migrating (during 20261211050000_subject_events' backfill of
+ * a large log, which takes minutes) left it set, and every later start failed MigrationLocked
+ * after 60 s, so the backfill never went on. A live process migrating is waited for instead.
+ */
+describe('migrateLatest: a process that died while migrating (MariaDB)', function () {
+  this.timeout(180_000);
+
+  it("a later start frees the lock row the dead one left set and runs what it lacked; a live one's migrations are waited for", async function () {
+    await requireService(this, 'MariaDB', mysqlAvailable);
+    const db = await createTestDatabase('omc_migrate_dead');
+    const k = await openKnex(db.url);
+    const other = await openKnex(db.url);
+    try {
+      const all = await migrationSource.getMigrations([]);
+      await migrateLatest(k);
+      // As a process killed in the middle of the last migration leaves it: not recorded, the lock row committed set.
+      const last = all[all.length - 1];
+      await k('knex_migrations').where({ name: last }).delete();
+      await k('knex_migrations_lock').update({ is_locked: 1 });
+      expect(await migrateLatest(k)).to.deep.equal({ applied: [last], newer: [] });
+      expect(await k('knex_migrations_lock').select('is_locked')).to.deep.equal([{ is_locked: 0 }]);
+
+      // Two starts at once, the lock row set meanwhile by whichever migrates: both succeed, the migration runs once.
+      await k('knex_migrations').where({ name: last }).delete();
+      const runs = await Promise.all([migrateLatest(k), migrateLatest(other)]);
+      expect(runs.map((r) => r.applied).sort()).to.deep.equal([[], [last]]);
+    } finally {
+      await other.destroy();
+      await k.destroy();
+      await db.drop();
+    }
+  });
+});
+
+/**
  * MySQL tables must compare text exactly, as SQLite does: tenants, stream names, tool names and
  * ids that differ only in case or in trailing spaces are different. knex used to create every table with utf8mb4's default,
  * case-insensitive collation, whatever the database's own (a database made by a compose file's

@@ -1,10 +1,11 @@
 import { expect } from 'chai';
+import { migrateLatest } from '../../migrations';
 import { up as subjectEventsMigration } from '../../migrations/20261211050000_subject_events';
 import { createEvent, type Actor } from '../../src/core/envelope';
 import { newId } from '../../src/core/ids';
 import { rebuildProjection } from '../../src/cli/projections';
 import { SqlReadModels } from '../../src/readmodels/sql-read-models';
-import { LIVE_TABLES as T } from '../../projections/tables';
+import { CHECKPOINT_TABLE, LIVE_TABLES as T } from '../../projections/tables';
 import type { Dialect } from '../projections/support';
 import { projectedReadModels } from './support';
 
@@ -97,8 +98,12 @@ for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
       const projected = await rows();
       expect(projected.length).to.be.greaterThan(12);
       await t.db.knex.schema.dropTable(T.subjectEvents);
+      await t.db.knex(CHECKPOINT_TABLE).where({ projection: 'subject-events' }).delete();
       await subjectEventsMigration(t.db.knex);
       expect(await rows()).to.deep.equal(projected);
+      // Its watermark is the audit log's it was filled from: not -1 (the whole log as its lag) until the projector's next batch.
+      const mark = async (projection: string) => Number((await t.db.knex(CHECKPOINT_TABLE).where({ projection }).first('position'))?.position);
+      expect(await mark('subject-events')).to.equal(await mark('audit-log'));
       // Run again (the table is there): nothing changes.
       await subjectEventsMigration(t.db.knex);
       expect(await rows()).to.deep.equal(projected);
@@ -112,6 +117,31 @@ for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
       const r = await rebuildProjection({ knex: t.db.knex, store: t.db.store }, 'subject-events');
       expect(r.tables).to.deep.equal([T.subjectEvents]);
       expect(await rows()).to.deep.equal(projected);
+    });
+
+    it('a start that stops during the backfill keeps what it filled on MySQL (each slice committed), so the next start goes on from there, not from where the one before began', async () => {
+      const { head } = await log();
+      const knex = t.db.knex;
+      // 1,100 more events in the audit log (as projected before the upgrade), then one the backfill fails on.
+      const model = await knex(T.auditEvents).where('position', head).first();
+      const clone = (position: number, body?: string) => {
+        const id = newId();
+        return { ...model, position, id, seq: null, batch_id: null, body: body ?? JSON.stringify({ ...JSON.parse(String(model.body)), id, position }) };
+      };
+      for (let p = head + 1; p <= head + 1100; p += 100) await knex(T.auditEvents).insert(Array.from({ length: 100 }, (_, i) => clone(p + i)));
+      await knex(T.auditEvents).insert(clone(head + 1101, '{"cut short'));
+      // Upgrading: the migration not recorded, the index only as far as a stopped first run filled it.
+      await knex('knex_migrations').where({ name: '20261211050000_subject_events' }).delete();
+      await knex(T.subjectEvents).where('position', '>', 3).delete();
+      const failed = await migrateLatest(knex).then(() => undefined, (err: Error) => err);
+      expect(failed, 'the backfill stops on the broken body').to.be.instanceOf(Error);
+      const filled = async () => Number((await knex(T.subjectEvents).where('position', '>', head).countDistinct({ n: 'position' }))[0].n);
+      // MySQL: the slice before it is kept. SQLite: the start is one transaction, nothing of it left (nor knex's lock).
+      if (dialect === 'mysql') expect(await filled(), 'the slice before it is kept').to.be.within(1, 1099);
+      else expect(await filled(), 'nothing of the stopped start').to.equal(0);
+      await knex(T.auditEvents).where('position', head + 1101).delete();
+      expect((await migrateLatest(knex)).applied).to.deep.equal(['20261211050000_subject_events']);
+      expect(await filled()).to.equal(1100);
     });
   });
 }
