@@ -10,8 +10,12 @@ export type ReplayWindow = {
   ms?: number;
 };
 
-/** An event sent: `message` undefined for a priming event (an id and no data). */
-type Entry = { session: string; stream: string; message?: JSONRPCMessage; bytes: number; at: number };
+/**
+ * An event sent: `data` is its message's JSON as sent (undefined for a priming event: an id and no
+ * data). Kept as text, not as the message object: what is replayed is what was sent, and the
+ * bytes counted are those held (an object tree takes several times its JSON's size in memory).
+ */
+type Entry = { session: string; stream: string; data?: string; bytes: number; at: number };
 
 /** The events replayed after a Last-Event-ID: those of its stream that followed it, in order. */
 export type Replay = { stream: string; events: [id: string, message: JSONRPCMessage][] };
@@ -51,8 +55,10 @@ export class ReplayLog {
   /** Record an event of `stream` in `session` and return its id (`message` undefined: a priming event). */
   append(session: string, stream: string, message?: JSONRPCMessage): string {
     const id = `${this.prefix}-${++this.seq}`;
-    const bytes = message === undefined ? 0 : JSON.stringify(message).length;
-    this.entries.set(id, { session, stream, message, bytes, at: this.now() });
+    const data = message === undefined ? undefined : JSON.stringify(message);
+    // UTF-8 bytes: a string's length counts '日' as 1 where it is 3 bytes on the wire.
+    const bytes = data === undefined ? 0 : Buffer.byteLength(data);
+    this.entries.set(id, { session, stream, data, bytes, at: this.now() });
     const ids = this.bySession.get(session);
     if (ids) ids.push(id);
     else this.bySession.set(session, [id]);
@@ -82,7 +88,7 @@ export class ReplayLog {
     const events: Replay['events'] = [];
     for (const later of ids.slice(ids.indexOf(id) + 1)) {
       const entry = this.entries.get(later)!;
-      if (entry.stream === stream && entry.message !== undefined) events.push([later, entry.message]);
+      if (entry.stream === stream && entry.data !== undefined) events.push([later, JSON.parse(entry.data) as JSONRPCMessage]);
     }
     return { stream, events };
   }

@@ -37,6 +37,25 @@ describe('ReplayLog', function () {
     expect(log.streamOf('s3', huge)).to.equal('a');
   });
 
+  it('counts the bytes of multi-byte text as UTF-8 bytes, not as string length', function () {
+    // 60 × '日' is 60 characters of a string but 180 bytes: two such events hold ~500 bytes.
+    const text = (n: number): JSONRPCMessage => ({ jsonrpc: '2.0', method: 'notifications/message', params: { level: 'info', data: '日'.repeat(n) } });
+    const log = new ReplayLog({ bytes: 400 });
+    const old = log.append('s1', 'a', text(60));
+    const next = log.append('s2', 'a', text(60));
+    expect(log.streamOf('s1', old), 'over 400 bytes: the oldest went').to.equal(undefined);
+    expect(log.after('s2', next)).to.deep.equal({ stream: 'a', events: [] });
+  });
+
+  it('replays what was sent, not what the message became later (it keeps the JSON, not the object)', function () {
+    const log = new ReplayLog();
+    const message = note(1) as { params: { data: string } } & JSONRPCMessage;
+    const first = log.append('s', 'a');
+    const id = log.append('s', 'a', message);
+    message.params.data = 'changed';
+    expect(log.after('s', first)!.events).to.deep.equal([[id, note(1)]]);
+  });
+
   it('does not replay events older than its window', function () {
     let now = 0;
     const log = new ReplayLog({ ms: 1_000 }, () => now);
