@@ -26,14 +26,20 @@ export class ReplyStream {
   private current: PassThrough;
   private ended = false;
 
+  private readonly session: string;
+  private readonly owner: string;
+
+  /** `at`: the session it answers in, and whose share of the log its events count to (the session's tenant). */
   constructor(
     private readonly log: ReplayLog,
-    private readonly session: string,
+    at: { session: string; owner: string },
     private readonly request: RequestId,
     priming: boolean,
   ) {
+    this.session = at.session;
+    this.owner = at.owner;
     this.current = new PassThrough();
-    if (priming) this.current.write(`id: ${log.append(session, this.id)}\ndata: \n\n`);
+    if (priming) this.current.write(`id: ${log.append(this.session, this.id, undefined, this.owner)}\ndata: \n\n`);
   }
 
   /** The stream the POST is answered with. */
@@ -47,7 +53,7 @@ export class ReplyStream {
 
   /** Send `message` (recorded first, so a client that resumes later gets it too). */
   write(message: JSONRPCMessage): void {
-    const id = this.log.append(this.session, this.id, message);
+    const id = this.log.append(this.session, this.id, message, this.owner);
     if (!this.current.destroyed && !this.current.writableEnded) this.current.write(sseEvent(id, message));
   }
 

@@ -69,13 +69,15 @@ export class SessionTransport implements Transport {
   /**
    * `jsonResponses`: the SDK transport was made with `enableJsonResponse` (it answers POSTs it
    * handles itself with JSON, and drops the requests for the client tied to them).
-   * `log`: where the SSE answers of the fast path record their events, for resumption; the SDK
-   * transport should be made with the same log's `storeFor(sessionId)` as its event store.
+   * `log`: where the SSE answers of the fast path record their events, for resumption, counted to
+   * `owner` (the session's tenant); the SDK transport should be made with the same log's
+   * `storeFor(sessionId, owner)` as its event store.
    */
   constructor(
     readonly sdk: StreamableHTTPServerTransport,
     private readonly jsonResponses = false,
     private readonly log: ReplayLog = new ReplayLog(),
+    private readonly owner = '',
   ) {
     sdk.onmessage = (message, extra) => {
       if (isJSONRPCRequest(message)) this.viaSdk.add(message.id);
@@ -257,7 +259,7 @@ export class SessionTransport implements Transport {
   private replyStream(id: RequestId, version: string | string[] | undefined): ReplyStream {
     const session = this.sdk.sessionId!;
     for (const [key, old] of this.replies) if (old.done && !this.log.holds(session, key)) this.replies.delete(key);
-    const reply = new ReplyStream(this.log, session, id, typeof version === 'string' && version >= PRIMING_FROM);
+    const reply = new ReplyStream(this.log, { session, owner: this.owner }, id, typeof version === 'string' && version >= PRIMING_FROM);
     this.replies.set(reply.id, reply);
     return reply;
   }

@@ -120,8 +120,9 @@ describe('/mcp stream resumption (Last-Event-ID)', function () {
   }
 
   /** A raw session of protocol 2025-11-25 (priming events). */
-  async function rawSession(): Promise<Record<string, string>> {
-    const init = await fetch(http.url, {
+  async function rawSession(url = http.url, auth: Record<string, string> = AUTH): Promise<Record<string, string>> {
+    const AUTH = auth;
+    const init = await fetch(url, {
       method: 'POST',
       headers: { ...AUTH, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
       body: JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } }),
@@ -129,7 +130,7 @@ describe('/mcp stream resumption (Last-Event-ID)', function () {
     expect(init.status).to.equal(200);
     await init.text();
     const session = { 'mcp-session-id': init.headers.get('mcp-session-id')!, 'mcp-protocol-version': '2025-11-25' };
-    const ok = await fetch(http.url, { method: 'POST', headers: { ...AUTH, ...session, 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) });
+    const ok = await fetch(url, { method: 'POST', headers: { ...AUTH, ...session, 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) });
     expect(ok.status).to.equal(202);
     return session;
   }
@@ -150,6 +151,33 @@ describe('/mcp stream resumption (Last-Event-ID)', function () {
     const replay = await resumed.text();
     expect([...replay.matchAll(/^id: (.+)$/gm)].map((m) => m[1])).to.deep.equal(ids.slice(1));
     expect(replay).to.include('"id":7');
+  });
+
+  it("keeps a tenant's answers replayable while another tenant floods the replica's log with its own", async function () {
+    await gateway.registerServer({ tenant: 'globex', actor, name: 'beh', transport: 'http', url: upstream.url });
+    const small = await startGatewayHttp(gateway, { replayWindow: { bytes: 8_000 } });
+    try {
+      /** An SSE answer of a tools/call on `session` of `auth`: its text. */
+      const call = async (auth: Record<string, string>, session: Record<string, string>, id: number, steps: number) => {
+        const res = await fetch(small.url, {
+          method: 'POST',
+          headers: { ...auth, ...session, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+          body: JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'beh__progress', arguments: { steps, everyMs: 0 }, _meta: { progressToken: `p${id}` } } }),
+        });
+        return res.text();
+      };
+      const GLOBEX = { authorization: 'Bearer key-globex-bob' };
+      const theirs = await rawSession(small.url, GLOBEX);
+      const ids = [...(await call(GLOBEX, theirs, 7, 2)).matchAll(/^id: (.+)$/gm)].map((m) => m[1]);
+      const flooding = await rawSession(small.url);
+      for (let i = 0; i < 6; i++) await call(AUTH, flooding, 100 + i, 20);
+      const resumed = await fetch(small.url, { headers: { ...GLOBEX, ...theirs, accept: 'text/event-stream', 'last-event-id': ids[0] }, signal: AbortSignal.timeout(5_000) });
+      const replay = await resumed.text();
+      expect([...replay.matchAll(/^id: (.+)$/gm)].map((m) => m[1])).to.deep.equal(ids.slice(1));
+    } finally {
+      small.app.server.closeAllConnections();
+      await small.app.close();
+    }
   });
 
   it('opens a fresh GET stream for a Last-Event-ID it does not hold (expired, or sent by another replica)', async function () {
