@@ -25,6 +25,8 @@ export class ReplyStream {
   readonly id = `post-${randomUUID()}`;
   private current: PassThrough;
   private ended = false;
+  /** The id of its last event. */
+  private last: string | undefined;
 
   private readonly session: string;
   private readonly owner: string;
@@ -39,7 +41,10 @@ export class ReplyStream {
     this.session = at.session;
     this.owner = at.owner;
     this.current = new PassThrough();
-    if (priming) this.current.write(`id: ${log.append(this.session, this.id, undefined, this.owner)}\ndata: \n\n`);
+    if (priming) {
+      this.last = log.append(this.session, this.id, undefined, this.owner);
+      this.current.write(`id: ${this.last}\ndata: \n\n`);
+    }
   }
 
   /** The stream the POST is answered with. */
@@ -51,9 +56,15 @@ export class ReplyStream {
     return this.ended;
   }
 
+  /** Whether the log still holds events of this answer (it lets a session's go oldest first, so its last tells). */
+  get held(): boolean {
+    return this.last !== undefined && this.log.streamOf(this.session, this.last) !== undefined;
+  }
+
   /** Send `message` (recorded first, so a client that resumes later gets it too). */
   write(message: JSONRPCMessage): void {
     const id = this.log.append(this.session, this.id, message, this.owner);
+    this.last = id;
     if (!this.current.destroyed && !this.current.writableEnded) this.current.write(sseEvent(id, message));
   }
 

@@ -255,10 +255,18 @@ export class SessionTransport implements Transport {
     return session !== undefined && this.log.streamOf(session, lastEventId) !== undefined;
   }
 
-  /** A new SSE answer to request `id`; answers whose events the log no longer holds are let go. */
+  /**
+   * A new SSE answer to request `id`; answers whose events the log no longer holds are let go,
+   * oldest first up to the first still held: a look at each earlier answer, for every new one,
+   * made a client taking only SSE cost the replica time growing with the square of its calls.
+   */
   private replyStream(id: RequestId, version: string | string[] | undefined): ReplyStream {
     const session = this.sdk.sessionId!;
-    for (const [key, old] of this.replies) if (old.done && !this.log.holds(session, key)) this.replies.delete(key);
+    for (const [key, old] of this.replies) {
+      if (!old.done) continue;
+      if (old.held) break;
+      this.replies.delete(key);
+    }
     const reply = new ReplyStream(this.log, { session, owner: this.owner }, id, typeof version === 'string' && version >= PRIMING_FROM);
     this.replies.set(reply.id, reply);
     return reply;
