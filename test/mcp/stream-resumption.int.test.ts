@@ -145,6 +145,7 @@ describe('/mcp stream resumption (Last-Event-ID)', function () {
     const text = await call.text();
     const ids = [...text.matchAll(/^id: (.+)$/gm)].map((m) => m[1]);
     expect(ids.length, text).to.be.at.least(3);
+    expect(text.startsWith(`id: ${ids[0]}\ndata: \n\n`), 'opens with a priming event (2025-11-25)').to.equal(true);
     const resumed = await fetch(http.url, { headers: { ...AUTH, ...session, accept: 'text/event-stream', 'last-event-id': ids[0] } });
     expect(resumed.status).to.equal(200);
     expect(resumed.headers.get('content-type')).to.match(/^text\/event-stream/);
