@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { EventStore } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 
@@ -42,7 +42,6 @@ export class ReplayLog {
   private readonly prefix = randomBytes(6).toString('hex');
   private readonly maxBytes: number;
   private readonly maxAgeMs: number;
-  private seq = 0;
   private bytes = 0;
   private newest = '';
 
@@ -64,7 +63,9 @@ export class ReplayLog {
    * event). `owner`: whose share of the log it counts to (the session's tenant).
    */
   append(session: string, stream: string, message?: JSONRPCMessage, owner = ''): string {
-    const id = `${this.prefix}-${++this.seq}`;
+    // Random, not a count: a replica-wide counter showed a client how many events the replica sent
+    // other sessions (other tenants) between two of its own. Order is kept by the maps, not the id.
+    const id = `${this.prefix}-${randomUUID()}`;
     const data = message === undefined ? undefined : JSON.stringify(message);
     // UTF-8 bytes: a string's length counts '日' as 1 where it is 3 bytes on the wire.
     const bytes = data === undefined ? 0 : Buffer.byteLength(data);

@@ -18,6 +18,16 @@ describe('ReplayLog', function () {
     expect(log.after('s1', 'ffffffffffff-1'), 'another log (replica)').to.equal(undefined);
   });
 
+  it("gives ids that tell a session nothing of other sessions' events (no counter shared by all)", function () {
+    const log = new ReplayLog();
+    const first = log.append('mine', 'a', note(1));
+    for (let i = 0; i < 3; i++) log.append('theirs', 'a', note(1));
+    const second = log.append('mine', 'a', note(1));
+    const counter = (id: string) => Number(/-(\d+)$/.exec(id)?.[1]);
+    expect(counter(second) - counter(first), `${first} then ${second}`).to.be.NaN;
+    expect(first.split('-')[0], 'the log (replica) prefix').to.equal(second.split('-')[0]);
+  });
+
   it('skips priming events (no message) when replaying', function () {
     const log = new ReplayLog();
     const priming = log.append('s', 'a');
