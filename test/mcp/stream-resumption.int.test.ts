@@ -154,6 +154,34 @@ describe('/mcp stream resumption (Last-Event-ID)', function () {
     expect(replay).to.include('"id":7');
   });
 
+  it('answers a resumed answer whose call the client cancelled with the cancellation error (docs/errors.md), the stream then ended', async function () {
+    const session = await rawSession();
+    const headers = { ...AUTH, ...session, 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+    const ac = new AbortController();
+    const call = await fetch(http.url, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'tools/call', params: { name: 'beh__hold', arguments: { id: 'cancel-resumed', ms: 10_000 }, _meta: { progressToken: 'c' } } }),
+      signal: ac.signal,
+    });
+    const reader = call.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let first = '';
+    while (!first.includes('\n\n')) first += (await reader.read()).value ?? '';
+    const priming = /^id: (.+)$/m.exec(first)![1];
+    ac.abort();
+    await reader.cancel().catch(() => {});
+    const cancelled = await fetch(http.url, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 9 } }) });
+    expect(cancelled.status).to.equal(202);
+    const resumed = await fetch(http.url, { headers: { ...AUTH, ...session, accept: 'text/event-stream', 'last-event-id': priming }, signal: AbortSignal.timeout(5_000) });
+    const text = await resumed.text();
+    const answers = [...text.matchAll(/^data: (.+)$/gm)].map((m) => JSON.parse(m[1]) as { id: number; error?: { code: number; data?: { code: string } } });
+    expect(answers, text).to.have.length(1);
+    expect(answers[0].id).to.equal(9);
+    expect(answers[0].error!.code).to.equal(-32800);
+    expect(answers[0].error!.data!.code).to.equal('MCP_CALL_CANCELLED');
+    expect(text, 'the event has an id, as every other').to.match(/^id: .+$/m);
+  });
+
   it("keeps a tenant's answers replayable while another tenant floods the replica's log with its own", async function () {
     await gateway.registerServer({ tenant: 'globex', actor, name: 'beh', transport: 'http', url: upstream.url });
     const small = await startGatewayHttp(gateway, { replayWindow: { bytes: 8_000 } });
