@@ -359,7 +359,8 @@ export async function mcpGatewayPlugin(app: FastifyInstance, opts: McpGatewayPlu
       sessionIdGenerator: () => id,
       enableJsonResponse: jsonResponses,
       // Counted to the tenant: one flooding the log lets its own events go, not the others' (ReplayLog).
-      eventStore: replayLog.storeFor(id, principal.tenant),
+      // What goes to a GET stream that does not reach the client is not kept (keepsEvent).
+      eventStore: replayLog.storeFor(id, principal.tenant, (stream): boolean => transport.keepsEvent(stream)),
       onsessioninitialized: register ? () => admit(id, session) : undefined,
       // DELETE: the session ends everywhere. Should the directory be down, its entry lives out its TTL.
       onsessionclosed: cache

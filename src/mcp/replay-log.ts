@@ -126,10 +126,16 @@ export class ReplayLog {
     }
   }
 
-  /** The SDK transport's event store for `session` of `owner` (its GET stream, and its POST streams when it answers with SSE). */
-  storeFor(session: string, owner = ''): EventStore {
+  /**
+   * The SDK transport's event store for `session` of `owner` (its GET stream, and its POST streams
+   * when it answers with SSE). `keeps(stream)`: whether to record an event of `stream`; one it
+   * does not is given an id the log does not know (the SDK stores every event of the GET stream,
+   * open or not: a session that has none here would fill the log with what no client can ask for).
+   */
+  storeFor(session: string, owner = '', keeps: (stream: string) => boolean = () => true): EventStore {
     return {
-      storeEvent: async (stream, message) => this.append(session, stream, Object.keys(message).length ? message : undefined, owner),
+      storeEvent: async (stream, message) =>
+        keeps(stream) ? this.append(session, stream, Object.keys(message).length ? message : undefined, owner) : `${this.prefix}-${randomUUID()}`,
       getStreamIdForEventId: async (id) => this.streamOf(session, id),
       replayEventsAfter: async (id, { send }) => {
         const replay = this.after(session, id);

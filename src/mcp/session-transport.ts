@@ -120,6 +120,15 @@ export class SessionTransport implements Transport {
     return this.hasGetStream || Date.now() - this.getStreamEndedAt < this.log.windowMs;
   }
 
+  /**
+   * Whether the event store records an event of SDK stream `stream`: not one of the GET stream
+   * while it does not reach the client (never opened here, or dropped past the replay window).
+   */
+  keepsEvent(stream: string): boolean {
+    const web = (this.sdk as unknown as { _webStandardTransport?: SdkStreams })._webStandardTransport;
+    return stream !== (web?._standaloneSseStreamId ?? '_GET_stream') || this.reachesGetStream;
+  }
+
   /** The GET stream this replica held has ended (its client may resume it with Last-Event-ID). */
   getStreamEnded(): void {
     this.getStreamEndedAt = Date.now();

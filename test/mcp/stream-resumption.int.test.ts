@@ -209,6 +209,30 @@ describe('/mcp stream resumption (Last-Event-ID)', function () {
     }
   });
 
+  it('keeps nothing for the GET stream of sessions that have none here (JSON-only clients): their list_changed do not evict answers', async function () {
+    await gateway.registerServer({ tenant: 'initech', actor, name: 'beh', transport: 'http', url: upstream.url });
+    const small = await startGatewayHttp(gateway, { replayWindow: { bytes: 2_000 } });
+    try {
+      const INITECH = { authorization: 'Bearer key-initech-carol' };
+      const mine = await rawSession(small.url, INITECH);
+      const res = await fetch(small.url, {
+        method: 'POST',
+        headers: { ...INITECH, ...mine, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 5, method: 'tools/call', params: { name: 'beh__progress', arguments: { steps: 1 }, _meta: { progressToken: 'q' } } }),
+      });
+      const ids = [...(await res.text()).matchAll(/^id: (.+)$/gm)].map((m) => m[1]);
+      // Sessions that never open a GET stream (curl, JSON-only clients), each told its tools changed.
+      for (let i = 0; i < 40; i++) await rawSession(small.url, INITECH);
+      await gateway.registerServer({ tenant: 'initech', actor, name: 'beh2', transport: 'http', url: upstream.url });
+      await rawSession(small.url, INITECH);
+      const resumed = await fetch(small.url, { headers: { ...INITECH, ...mine, accept: 'text/event-stream', 'last-event-id': ids[0] }, signal: AbortSignal.timeout(5_000) });
+      expect([...(await resumed.text()).matchAll(/^id: (.+)$/gm)].map((m) => m[1])).to.deep.equal(ids.slice(1));
+    } finally {
+      small.app.server.closeAllConnections();
+      await small.app.close();
+    }
+  });
+
   it('opens a fresh GET stream for a Last-Event-ID it does not hold (expired, or sent by another replica)', async function () {
     const session = await rawSession();
     const ac = new AbortController();
