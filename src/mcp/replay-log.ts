@@ -91,12 +91,6 @@ export class ReplayLog {
     return entry?.session === session ? entry.stream : undefined;
   }
 
-  /** Whether events of `stream` of `session` are still kept. */
-  holds(session: string, stream: string): boolean {
-    this.prune();
-    return (this.bySession.get(session) ?? []).some((id) => this.entries.get(id)!.stream === stream);
-  }
-
   /** The events of the stream of event `id` that followed it, or undefined when `id` is not known for `session`. */
   after(session: string, id: string): Replay | undefined {
     const stream = this.streamOf(session, id);

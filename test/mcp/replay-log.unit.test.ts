@@ -120,7 +120,6 @@ describe('ReplayLog', function () {
     expect(log.after('s', id)!.events).to.have.length(1);
     now = 1_001;
     expect(log.after('s', id)).to.equal(undefined);
-    expect(log.holds('s', 'a')).to.equal(false);
   });
 
   it('forgets an ended session', function () {
