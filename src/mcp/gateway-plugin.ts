@@ -358,14 +358,16 @@ export async function mcpGatewayPlugin(app: FastifyInstance, opts: McpGatewayPlu
     const sdk = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => id,
       enableJsonResponse: jsonResponses,
-      eventStore: replayLog.storeFor(id),
+      // Counted to the tenant: one flooding the log lets its own events go, not the others' (ReplayLog).
+      // What goes to a GET stream that does not reach the client is not kept (keepsEvent).
+      eventStore: replayLog.storeFor(id, principal.tenant, (stream): boolean => transport.keepsEvent(stream)),
       onsessioninitialized: register ? () => admit(id, session) : undefined,
       // DELETE: the session ends everywhere. Should the directory be down, its entry lives out its TTL.
       onsessionclosed: cache
         ? () => endSession(cache, id, idleMs).catch((err) => app.log.warn({ err }, 'mcp session ended but still in the session directory'))
         : undefined,
     });
-    const transport = new SessionTransport(sdk, jsonResponses, replayLog);
+    const transport = new SessionTransport(sdk, jsonResponses, replayLog, principal.tenant);
     const session: Session = {
       transport,
       principal,

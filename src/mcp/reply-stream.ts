@@ -1,17 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { PassThrough, type Readable } from 'node:stream';
 import type { JSONRPCMessage, RequestId } from '@modelcontextprotocol/sdk/types.js';
+import { CANCELLED_ERROR } from './cancelled-answer';
 import type { ReplayLog } from './replay-log';
 
 const sseEvent = (id: string, message: JSONRPCMessage): string => `event: message\nid: ${id}\ndata: ${JSON.stringify(message)}\n\n`;
 
 /**
- * Answer of a resumed stream that ended with no response: the client cancelled the request. (One
- * whose response the log let go cannot be resumed: the log lets the oldest go first, so it let go
- * the event resumed after too, and the GET opens a fresh stream.)
+ * A resumed stream that ended with no response ended so because the client cancelled its request
+ * (one whose response the log let go cannot be resumed: the log lets a session's oldest go first,
+ * so it let go the event resumed after too, and the GET opens a fresh stream). It is answered as
+ * a cancelled request is where an answer cannot be left out, or a client would wait (or
+ * reconnect) for ever.
  */
-const NOT_KEPT = { code: -32001, message: 'no answer to this request is kept: it was cancelled' };
-
 /**
  * One request's answer as an SSE stream (the fast path of SessionTransport), each event with an
  * id recorded in the replica's ReplayLog, so that a client whose connection drops takes the stream
@@ -25,15 +26,28 @@ export class ReplyStream {
   readonly id = `post-${randomUUID()}`;
   private current: PassThrough;
   private ended = false;
+  /** Whether its response was sent (else, ended, the client cancelled the request). */
+  private responded = false;
+  /** The id of its last event. */
+  private last: string | undefined;
 
+  private readonly session: string;
+  private readonly owner: string;
+
+  /** `at`: the session it answers in, and whose share of the log its events count to (the session's tenant). */
   constructor(
     private readonly log: ReplayLog,
-    private readonly session: string,
+    at: { session: string; owner: string },
     private readonly request: RequestId,
     priming: boolean,
   ) {
+    this.session = at.session;
+    this.owner = at.owner;
     this.current = new PassThrough();
-    if (priming) this.current.write(`id: ${log.append(session, this.id)}\ndata: \n\n`);
+    if (priming) {
+      this.last = log.append(this.session, this.id, undefined, this.owner);
+      this.current.write(`id: ${this.last}\ndata: \n\n`);
+    }
   }
 
   /** The stream the POST is answered with. */
@@ -45,9 +59,16 @@ export class ReplyStream {
     return this.ended;
   }
 
+  /** Whether the log still holds events of this answer (it lets a session's go oldest first, so its last tells). */
+  get held(): boolean {
+    return this.last !== undefined && this.log.streamOf(this.session, this.last) !== undefined;
+  }
+
   /** Send `message` (recorded first, so a client that resumes later gets it too). */
   write(message: JSONRPCMessage): void {
-    const id = this.log.append(this.session, this.id, message);
+    const id = this.log.append(this.session, this.id, message, this.owner);
+    this.last = id;
+    if ('id' in message && !('method' in message)) this.responded = true;
     if (!this.current.destroyed && !this.current.writableEnded) this.current.write(sseEvent(id, message));
   }
 
@@ -66,14 +87,15 @@ export class ReplyStream {
   resume(lastEventId: string): Readable {
     const next = new PassThrough();
     const replay = this.log.after(this.session, lastEventId);
-    let answered = false;
-    for (const [id, message] of replay?.events ?? []) {
-      next.write(sseEvent(id, message));
-      if ('id' in message && !('method' in message)) answered = true;
-    }
+    for (const [id, message] of replay?.events ?? []) next.write(sseEvent(id, message));
     if (this.ended) {
-      // No response to replay: say so, or a client would wait (or reconnect) for ever.
-      if (!answered) next.write(`event: message\ndata: ${JSON.stringify({ jsonrpc: '2.0', id: this.request, error: NOT_KEPT })}\n\n`);
+      if (!this.responded) {
+        // Recorded as the stream's last event, with an id as every other: a later resume ends here.
+        const cancelled: JSONRPCMessage = { jsonrpc: '2.0', id: this.request, error: CANCELLED_ERROR };
+        this.responded = true;
+        this.write(cancelled);
+        next.write(sseEvent(this.last!, cancelled));
+      }
       next.end();
     } else {
       this.current.end();

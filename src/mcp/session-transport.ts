@@ -69,13 +69,15 @@ export class SessionTransport implements Transport {
   /**
    * `jsonResponses`: the SDK transport was made with `enableJsonResponse` (it answers POSTs it
    * handles itself with JSON, and drops the requests for the client tied to them).
-   * `log`: where the SSE answers of the fast path record their events, for resumption; the SDK
-   * transport should be made with the same log's `storeFor(sessionId)` as its event store.
+   * `log`: where the SSE answers of the fast path record their events, for resumption, counted to
+   * `owner` (the session's tenant); the SDK transport should be made with the same log's
+   * `storeFor(sessionId, owner)` as its event store.
    */
   constructor(
     readonly sdk: StreamableHTTPServerTransport,
     private readonly jsonResponses = false,
     private readonly log: ReplayLog = new ReplayLog(),
+    private readonly owner = '',
   ) {
     sdk.onmessage = (message, extra) => {
       if (isJSONRPCRequest(message)) this.viaSdk.add(message.id);
@@ -116,6 +118,15 @@ export class SessionTransport implements Transport {
    */
   get reachesGetStream(): boolean {
     return this.hasGetStream || Date.now() - this.getStreamEndedAt < this.log.windowMs;
+  }
+
+  /**
+   * Whether the event store records an event of SDK stream `stream`: not one of the GET stream
+   * while it does not reach the client (never opened here, or dropped past the replay window).
+   */
+  keepsEvent(stream: string): boolean {
+    const web = (this.sdk as unknown as { _webStandardTransport?: SdkStreams })._webStandardTransport;
+    return stream !== (web?._standaloneSseStreamId ?? '_GET_stream') || this.reachesGetStream;
   }
 
   /** The GET stream this replica held has ended (its client may resume it with Last-Event-ID). */
@@ -253,11 +264,19 @@ export class SessionTransport implements Transport {
     return session !== undefined && this.log.streamOf(session, lastEventId) !== undefined;
   }
 
-  /** A new SSE answer to request `id`; answers whose events the log no longer holds are let go. */
+  /**
+   * A new SSE answer to request `id`; answers whose events the log no longer holds are let go,
+   * oldest first up to the first still held: a look at each earlier answer, for every new one,
+   * made a client taking only SSE cost the replica time growing with the square of its calls.
+   */
   private replyStream(id: RequestId, version: string | string[] | undefined): ReplyStream {
     const session = this.sdk.sessionId!;
-    for (const [key, old] of this.replies) if (old.done && !this.log.holds(session, key)) this.replies.delete(key);
-    const reply = new ReplyStream(this.log, session, id, typeof version === 'string' && version >= PRIMING_FROM);
+    for (const [key, old] of this.replies) {
+      if (!old.done) continue;
+      if (old.held) break;
+      this.replies.delete(key);
+    }
+    const reply = new ReplyStream(this.log, { session, owner: this.owner }, id, typeof version === 'string' && version >= PRIMING_FROM);
     this.replies.set(reply.id, reply);
     return reply;
   }

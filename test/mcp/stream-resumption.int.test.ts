@@ -120,8 +120,9 @@ describe('/mcp stream resumption (Last-Event-ID)', function () {
   }
 
   /** A raw session of protocol 2025-11-25 (priming events). */
-  async function rawSession(): Promise<Record<string, string>> {
-    const init = await fetch(http.url, {
+  async function rawSession(url = http.url, auth: Record<string, string> = AUTH): Promise<Record<string, string>> {
+    const AUTH = auth;
+    const init = await fetch(url, {
       method: 'POST',
       headers: { ...AUTH, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
       body: JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } }),
@@ -129,7 +130,7 @@ describe('/mcp stream resumption (Last-Event-ID)', function () {
     expect(init.status).to.equal(200);
     await init.text();
     const session = { 'mcp-session-id': init.headers.get('mcp-session-id')!, 'mcp-protocol-version': '2025-11-25' };
-    const ok = await fetch(http.url, { method: 'POST', headers: { ...AUTH, ...session, 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) });
+    const ok = await fetch(url, { method: 'POST', headers: { ...AUTH, ...session, 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) });
     expect(ok.status).to.equal(202);
     return session;
   }
@@ -144,12 +145,92 @@ describe('/mcp stream resumption (Last-Event-ID)', function () {
     const text = await call.text();
     const ids = [...text.matchAll(/^id: (.+)$/gm)].map((m) => m[1]);
     expect(ids.length, text).to.be.at.least(3);
+    expect(text.startsWith(`id: ${ids[0]}\ndata: \n\n`), 'opens with a priming event (2025-11-25)').to.equal(true);
     const resumed = await fetch(http.url, { headers: { ...AUTH, ...session, accept: 'text/event-stream', 'last-event-id': ids[0] } });
     expect(resumed.status).to.equal(200);
     expect(resumed.headers.get('content-type')).to.match(/^text\/event-stream/);
     const replay = await resumed.text();
     expect([...replay.matchAll(/^id: (.+)$/gm)].map((m) => m[1])).to.deep.equal(ids.slice(1));
     expect(replay).to.include('"id":7');
+  });
+
+  it('answers a resumed answer whose call the client cancelled with the cancellation error (docs/errors.md), the stream then ended', async function () {
+    const session = await rawSession();
+    const headers = { ...AUTH, ...session, 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+    const ac = new AbortController();
+    const call = await fetch(http.url, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'tools/call', params: { name: 'beh__hold', arguments: { id: 'cancel-resumed', ms: 10_000 }, _meta: { progressToken: 'c' } } }),
+      signal: ac.signal,
+    });
+    const reader = call.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let first = '';
+    while (!first.includes('\n\n')) first += (await reader.read()).value ?? '';
+    const priming = /^id: (.+)$/m.exec(first)![1];
+    ac.abort();
+    await reader.cancel().catch(() => {});
+    const cancelled = await fetch(http.url, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 9 } }) });
+    expect(cancelled.status).to.equal(202);
+    const resumed = await fetch(http.url, { headers: { ...AUTH, ...session, accept: 'text/event-stream', 'last-event-id': priming }, signal: AbortSignal.timeout(5_000) });
+    const text = await resumed.text();
+    const answers = [...text.matchAll(/^data: (.+)$/gm)].map((m) => JSON.parse(m[1]) as { id: number; error?: { code: number; data?: { code: string } } });
+    expect(answers, text).to.have.length(1);
+    expect(answers[0].id).to.equal(9);
+    expect(answers[0].error!.code).to.equal(-32800);
+    expect(answers[0].error!.data!.code).to.equal('MCP_CALL_CANCELLED');
+    expect(text, 'the event has an id, as every other').to.match(/^id: .+$/m);
+  });
+
+  it("keeps a tenant's answers replayable while another tenant floods the replica's log with its own", async function () {
+    await gateway.registerServer({ tenant: 'globex', actor, name: 'beh', transport: 'http', url: upstream.url });
+    const small = await startGatewayHttp(gateway, { replayWindow: { bytes: 8_000 } });
+    try {
+      /** An SSE answer of a tools/call on `session` of `auth`: its text. */
+      const call = async (auth: Record<string, string>, session: Record<string, string>, id: number, steps: number) => {
+        const res = await fetch(small.url, {
+          method: 'POST',
+          headers: { ...auth, ...session, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+          body: JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'beh__progress', arguments: { steps, everyMs: 0 }, _meta: { progressToken: `p${id}` } } }),
+        });
+        return res.text();
+      };
+      const GLOBEX = { authorization: 'Bearer key-globex-bob' };
+      const theirs = await rawSession(small.url, GLOBEX);
+      const ids = [...(await call(GLOBEX, theirs, 7, 2)).matchAll(/^id: (.+)$/gm)].map((m) => m[1]);
+      const flooding = await rawSession(small.url);
+      for (let i = 0; i < 6; i++) await call(AUTH, flooding, 100 + i, 20);
+      const resumed = await fetch(small.url, { headers: { ...GLOBEX, ...theirs, accept: 'text/event-stream', 'last-event-id': ids[0] }, signal: AbortSignal.timeout(5_000) });
+      const replay = await resumed.text();
+      expect([...replay.matchAll(/^id: (.+)$/gm)].map((m) => m[1])).to.deep.equal(ids.slice(1));
+    } finally {
+      small.app.server.closeAllConnections();
+      await small.app.close();
+    }
+  });
+
+  it('keeps nothing for the GET stream of sessions that have none here (JSON-only clients): their list_changed do not evict answers', async function () {
+    await gateway.registerServer({ tenant: 'initech', actor, name: 'beh', transport: 'http', url: upstream.url });
+    const small = await startGatewayHttp(gateway, { replayWindow: { bytes: 2_000 } });
+    try {
+      const INITECH = { authorization: 'Bearer key-initech-carol' };
+      const mine = await rawSession(small.url, INITECH);
+      const res = await fetch(small.url, {
+        method: 'POST',
+        headers: { ...INITECH, ...mine, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 5, method: 'tools/call', params: { name: 'beh__progress', arguments: { steps: 1 }, _meta: { progressToken: 'q' } } }),
+      });
+      const ids = [...(await res.text()).matchAll(/^id: (.+)$/gm)].map((m) => m[1]);
+      // Sessions that never open a GET stream (curl, JSON-only clients), each told its tools changed.
+      for (let i = 0; i < 40; i++) await rawSession(small.url, INITECH);
+      await gateway.registerServer({ tenant: 'initech', actor, name: 'beh2', transport: 'http', url: upstream.url });
+      await rawSession(small.url, INITECH);
+      const resumed = await fetch(small.url, { headers: { ...INITECH, ...mine, accept: 'text/event-stream', 'last-event-id': ids[0] }, signal: AbortSignal.timeout(5_000) });
+      expect([...(await resumed.text()).matchAll(/^id: (.+)$/gm)].map((m) => m[1])).to.deep.equal(ids.slice(1));
+    } finally {
+      small.app.server.closeAllConnections();
+      await small.app.close();
+    }
   });
 
   it('opens a fresh GET stream for a Last-Event-ID it does not hold (expired, or sent by another replica)', async function () {
