@@ -54,11 +54,14 @@ export class StoreAppliedThrough {
       if (!applied.length) break;
       const events = await this.store.readAll({ after: through, limit: applied.length });
       // Merged in position order. A row the store does not hold (a log restored from an older
-      // backup: docs/operations.md) is passed over rather than holding the list for good.
+      // backup: docs/operations.md) is passed over rather than holding the list for good, and the
+      // position advances past it: the store holds no event between the last one matched and
+      // events[k], and appends land after events[k]. Only before an event read: a row past the
+      // store's last event may yet be joined by an append below it (a restored log grows again).
       let j = 0;
       let k = 0;
       while (k < events.length && j < applied.length) {
-        if (applied[j] < events[k].position) j++;
+        if (applied[j] < events[k].position) through = applied[j++];
         else if (applied[j] === events[k].position) through = events[k++].position;
         else break;
       }
