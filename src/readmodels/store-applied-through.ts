@@ -31,15 +31,35 @@ export class StoreAppliedThrough {
   private through = -1;
   /** The store's first position after `through`, once read: missing from the table when last looked. */
   private next?: number;
+  /** Whether the kept position was compared with the end of the store's log (at the first find that read one). */
+  private headChecked = false;
 
+  /**
+   * `onPastEnd` is told when the kept position lay past the end of the store's log, and was dropped.
+   */
   constructor(
     private readonly db: Knex,
-    private readonly store: Pick<EventStore, 'readAll'>,
+    private readonly store: Pick<EventStore, 'readAll' | 'headPosition'>,
     private readonly table: string,
+    private readonly onPastEnd?: (kept: number, head: number) => void,
   ) {}
 
   async find(): Promise<number> {
-    const saved = await this.db(CHECKPOINT_TABLE).where('projection', AUDIT_COMPLETE_CHECKPOINT).first('position');
+    let saved = await this.db(CHECKPOINT_TABLE).where('projection', AUDIT_COMPLETE_CHECKPOINT).first('position');
+    if (saved && !this.headChecked) {
+      // Past the end of the log only after KurrentDB was restored from an older backup: events
+      // appended since take positions below it, and would be listed before they are applied.
+      // Dropped (where still past it), so that it is found again from the start of the log.
+      // Once per process: one more read of the store, at its start.
+      const head = await this.store.headPosition();
+      const kept = Number(saved.position);
+      if (head < kept) {
+        await this.db(CHECKPOINT_TABLE).where('projection', AUDIT_COMPLETE_CHECKPOINT).where('position', '>', head).del();
+        saved = undefined;
+        this.onPastEnd?.(kept, head);
+      }
+    }
+    this.headChecked = true;
     if (saved && Number(saved.position) > this.through) {
       this.through = Number(saved.position);
       if (this.next !== undefined && this.next <= this.through) this.next = undefined;

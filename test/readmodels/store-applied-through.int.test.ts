@@ -58,4 +58,25 @@ describe('StoreAppliedThrough on KurrentDB (gRPC fake)', function () {
     for (let i = 0; i < 3 && found < second.position; i++) found = await through.find();
     expect(found, 'complete through the store event after the rows it does not hold').to.equal(second.position);
   });
+
+  it('drops a complete position past the end of the store\'s log (KurrentDB restored from an older backup): an event appended after the restore below it is waited for, not passed over', async () => {
+    const old = await openStore();
+    const a1 = await append(old.store);
+    for (let i = 0; i < 3; i++) old.fake.seed(`$stats-${i}`, '$statsCollected');
+    const undone = [await append(old.store), await append(old.store)];
+    await applyOnce(db, [a1, ...undone]);
+    expect(await new StoreAppliedThrough(db.knex, old.store, T.auditEvents).find()).to.equal(undone[1].position);
+    expect(Number(await checkpoint())).to.equal(undone[1].position);
+
+    // The backup held a1 only; the first event appended after the restore lands below the checkpoint.
+    const restored = await openStore();
+    expect((await restored.store.append(a1.stream, [a1])).events[0].position).to.equal(a1.position);
+    const after = await append(restored.store);
+    expect(after.position).to.be.above(a1.position).and.below(undone[0].position);
+    const through = new StoreAppliedThrough(db.knex, restored.store, T.auditEvents);
+    expect(await through.find(), 'not applied yet: held before it').to.be.below(after.position);
+    await applyOnce(db, [after]);
+    expect(await through.find(), 'applied: listed').to.equal(after.position);
+    expect(Number(await checkpoint())).to.equal(after.position);
+  });
 });
