@@ -31,6 +31,9 @@ export class StoreAppliedThrough {
   private through = -1;
   /** The store's first position after `through`, once read: missing from the table when last looked. */
   private next?: number;
+  /** The find running (settled when none), and the one waiting for it, shared by the calls made meanwhile. */
+  private running: Promise<unknown> = Promise.resolve();
+  private queued?: Promise<number>;
   /** Whether the kept position was compared with the end of the store's log (at the first find that read one). */
   private headChecked = false;
 
@@ -44,7 +47,24 @@ export class StoreAppliedThrough {
     private readonly onPastEnd?: (kept: number, head: number) => void,
   ) {}
 
-  async find(): Promise<number> {
+  /**
+   * One find at a time; the calls made while one runs share the next, started once it is done (so
+   * each caller gets a value read after it asked). A find with events applied since the last one
+   * costs a round trip to the store: lists of a busy API, one find per loop turn (sharedRead),
+   * would otherwise each read the same events of `$all` at once.
+   */
+  find(): Promise<number> {
+    if (this.queued) return this.queued;
+    const mine = this.running.then(() => {
+      this.queued = undefined;
+      return this.findNow();
+    });
+    this.queued = mine;
+    this.running = mine.catch(() => undefined);
+    return mine;
+  }
+
+  private async findNow(): Promise<number> {
     let saved = await this.db(CHECKPOINT_TABLE).where('projection', AUDIT_COMPLETE_CHECKPOINT).first('position');
     if (saved && !this.headChecked) {
       // Past the end of the log only after KurrentDB was restored from an older backup: events

@@ -79,4 +79,33 @@ describe('StoreAppliedThrough on KurrentDB (gRPC fake)', function () {
     expect(await through.find(), 'applied: listed').to.equal(after.position);
     expect(Number(await checkpoint())).to.equal(after.position);
   });
+
+  it('reads the store once for the finds asked while one reads it (a busy API: one $all read at a time, not one per list)', async () => {
+    const { store } = await openStore();
+    const events = [await append(store), await append(store)];
+    await applyOnce(db, events);
+    let reads = 0;
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const gated: Pick<EventStore, 'readAll' | 'headPosition'> = {
+      readAll: async (o) => {
+        reads++;
+        await gate;
+        return store.readAll(o);
+      },
+      headPosition: () => store.headPosition(),
+    };
+    const through = new StoreAppliedThrough(db.knex, gated, T.auditEvents);
+    const turn = () => new Promise((r) => setImmediate(r));
+    const finds = [through.find()];
+    while (reads === 0) await turn();
+    // Lists of later loop turns, while the first read is on its way.
+    for (let i = 0; i < 5; i++) {
+      finds.push(through.find());
+      await turn();
+    }
+    release();
+    expect(await Promise.all(finds)).to.deep.equal(finds.map(() => events[1].position));
+    expect(reads, 'reads of the store').to.equal(1);
+  });
 });
