@@ -102,7 +102,11 @@ export class StoreAppliedThrough {
       let k = 0;
       while (k < events.length && j < applied.length) {
         if (applied[j] < events[k].position) through = applied[j++];
-        else if (applied[j] === events[k].position) through = events[k++].position;
+        else if (applied[j] === events[k].position) {
+          through = applied[j];
+          j++;
+          k++;
+        }
         else break;
       }
       // The store's first event the table lacks, when the rows ran out before the events or passed it.
