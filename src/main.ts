@@ -49,7 +49,7 @@ import { Projector } from './projector/projector';
 import { GapRepair, positionsText, rebuildCommands, REPLAY_ATTEMPTS } from './projector/gap-repair';
 import { sealerKeyWarning, startAuditPipeline, type AuditPipeline } from './proofs';
 import { SqlReadModels } from './readmodels/sql-read-models';
-import { catchUpComplete, StoreAppliedThrough } from './readmodels/store-applied-through';
+import { AUDIT_COMPLETE_CHECKPOINT, catchUpComplete, StoreAppliedThrough } from './readmodels/store-applied-through';
 import { LIVE_TABLES } from '../projections/tables';
 import { readCacheFor } from './readmodels/read-cache-choice';
 import { appliersFor } from './projector/appliers-for';
@@ -380,7 +380,9 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
         // KurrentDB: the position up to which the audit log is complete, found from the store in
         // the background (from the start of the log after the upgrade), not a few thousand events a list.
         let stopping = false;
-        const catchingUp = catchUpComplete(new StoreAppliedThrough(knex, store, LIVE_TABLES.auditEvents), () => stopping).then(
+        const pastEnd = (kept: number, head: number) =>
+          logger.warn({ role: 'projector', kept, head }, `the audit log's complete position ${kept} (checkpoint ${AUDIT_COMPLETE_CHECKPOINT}) lay past the end of the event store's log (${head}): KurrentDB restored from an older backup? Dropped, found again from the start of the log (docs/operations.md, "Backup and restore")`);
+        const catchingUp = catchUpComplete(new StoreAppliedThrough(knex, store, LIVE_TABLES.auditEvents, pastEnd), () => stopping).then(
           (through) => logger.info({ role: 'projector', through }, 'the audit log is complete up to this position of the event store (GET /v1/events lists up to it)'),
           (err: unknown) => logger.warn({ err, role: 'projector' }, 'finding where the audit log is complete failed (the lists find it as they are asked)'),
         );

@@ -79,7 +79,7 @@ export type GapRepairOptions = {
    * (the SQL store) a position the table lacks is one to repair; with gaps (KurrentDB) an event
    * of the store's log the table lacks is.
    */
-  store: Pick<EventStore, 'readAll' | 'readStream' | 'gapFreePositions'>;
+  store: Pick<EventStore, 'readAll' | 'readStream' | 'gapFreePositions' | 'headPosition'>;
   /** The bus's own path into the read models: Projector.applyEvents (idempotent, as redelivery needs). */
   apply: (events: RecordedEvent[]) => Promise<void>;
   /**

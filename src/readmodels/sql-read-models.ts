@@ -51,7 +51,7 @@ export type SqlReadModelsOptions = {
    * the first of its events the audit log has not applied yet (StoreAppliedThrough), as it does
    * with gap-free positions. Ignored with `gapFreePositions`.
    */
-  store?: Pick<EventStore, 'readAll'>;
+  store?: Pick<EventStore, 'readAll' | 'headPosition'>;
 };
 
 const MAX_LIMIT = 1000;

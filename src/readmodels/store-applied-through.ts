@@ -22,7 +22,8 @@ const ROUNDS = 8;
  *
  * The log is append-only in position order and the table insert-only, so a position found
  * complete stays so: it is kept in the checkpoints table (AUDIT_COMPLETE_CHECKPOINT), raised and
- * never lowered, so processes that find it at once (API replicas, projectors) never move it back.
+ * never lowered, so processes that find it at once (API replicas, projectors) never move it back
+ * (dropped only when a process's first find sees it past the end of the store's log: a restore).
  * The store's first position past it is kept too: while the table lacks that one (a partition
  * held up) a find is one lookup, and reads nothing from the store.
  * @example const through = await new StoreAppliedThrough(knex, store, LIVE_TABLES.auditEvents).find()
@@ -31,15 +32,61 @@ export class StoreAppliedThrough {
   private through = -1;
   /** The store's first position after `through`, once read: missing from the table when last looked. */
   private next?: number;
+  /**
+   * The last row passed over (at or after `through`): the rows after `through` up to it are rows
+   * the store does not hold, and it holds no event there. Rows are compared from it on, events
+   * read from `through` (an event's position).
+   */
+  private passed = -1;
+  /** The find running (settled when none), and the one waiting for it, shared by the calls made meanwhile. */
+  private running: Promise<unknown> = Promise.resolve();
+  private queued?: Promise<number>;
+  /** Whether the kept position was compared with the end of the store's log (at the first find that read one). */
+  private headChecked = false;
 
+  /**
+   * `onPastEnd` is told when the kept position lay past the end of the store's log, and was dropped.
+   */
   constructor(
     private readonly db: Knex,
-    private readonly store: Pick<EventStore, 'readAll'>,
+    private readonly store: Pick<EventStore, 'readAll' | 'headPosition'>,
     private readonly table: string,
+    private readonly onPastEnd?: (kept: number, head: number) => void,
   ) {}
 
-  async find(): Promise<number> {
-    const saved = await this.db(CHECKPOINT_TABLE).where('projection', AUDIT_COMPLETE_CHECKPOINT).first('position');
+  /**
+   * One find at a time; the calls made while one runs share the next, started once it is done (so
+   * each caller gets a value read after it asked). A find with events applied since the last one
+   * costs a round trip to the store: lists of a busy API, one find per loop turn (sharedRead),
+   * would otherwise each read the same events of `$all` at once.
+   */
+  find(): Promise<number> {
+    if (this.queued) return this.queued;
+    const mine = this.running.then(() => {
+      this.queued = undefined;
+      return this.findNow();
+    });
+    this.queued = mine;
+    this.running = mine.catch(() => undefined);
+    return mine;
+  }
+
+  private async findNow(): Promise<number> {
+    let saved = await this.db(CHECKPOINT_TABLE).where('projection', AUDIT_COMPLETE_CHECKPOINT).first('position');
+    if (saved && !this.headChecked) {
+      // Past the end of the log only after KurrentDB was restored from an older backup: events
+      // appended since take positions below it, and would be listed before they are applied.
+      // Dropped (where still past it), so that it is found again from the start of the log.
+      // Once per process: one more read of the store, at its start.
+      const head = await this.store.headPosition();
+      const kept = Number(saved.position);
+      if (head < kept) {
+        await this.db(CHECKPOINT_TABLE).where('projection', AUDIT_COMPLETE_CHECKPOINT).where('position', '>', head).del();
+        saved = undefined;
+        this.onPastEnd?.(kept, head);
+      }
+    }
+    this.headChecked = true;
     if (saved && Number(saved.position) > this.through) {
       this.through = Number(saved.position);
       if (this.next !== undefined && this.next <= this.through) this.next = undefined;
@@ -47,25 +94,34 @@ export class StoreAppliedThrough {
     const from = this.through;
     if (this.next !== undefined && !(await this.db(this.table).where('position', this.next).first('position'))) return from;
     let through = from;
+    let passed = Math.max(this.passed, from);
     for (let round = 0; round < ROUNDS; round++) {
       // The rows applied after it first: the store is read for as many events as those (each
       // event read is a message of its own), not for the backlog not applied yet.
-      const applied = (await this.db(this.table).where('position', '>', through).orderBy('position', 'asc').limit(CHUNK).select('position')).map((r) => Number(r.position));
+      const applied = (await this.db(this.table).where('position', '>', passed).orderBy('position', 'asc').limit(CHUNK).select('position')).map((r) => Number(r.position));
       if (!applied.length) break;
+      // From an event's position: the server refuses a read from inside a record (a passed row's).
       const events = await this.store.readAll({ after: through, limit: applied.length });
       // Merged in position order. A row the store does not hold (a log restored from an older
-      // backup: docs/operations.md) is passed over rather than holding the list for good.
+      // backup: docs/operations.md) is passed over rather than holding the list for good: the
+      // store holds no event between `through` and events[k], above it, and appends land after
+      // events[k]. Only below an event read: past the store's last event a restored log grows again.
       let j = 0;
       let k = 0;
       while (k < events.length && j < applied.length) {
-        if (applied[j] < events[k].position) j++;
-        else if (applied[j] === events[k].position) through = events[k++].position;
-        else break;
+        if (applied[j] < events[k].position) passed = applied[j++];
+        else if (applied[j] === events[k].position) {
+          through = passed = applied[j];
+          j++;
+          k++;
+        } else break;
       }
-      // The store's first event the table lacks, when the rows ran out before the events or passed it.
+      // The store's first event the table lacks, when the merge stopped before it or the rows ran out.
       this.next = events[k]?.position;
-      if (this.next !== undefined || applied.length < CHUNK) break;
+      // The next chunk of rows only after every row of this one was matched or passed over.
+      if (j < applied.length || applied.length < CHUNK) break;
     }
+    this.passed = Math.max(this.passed, passed);
     if (through > from) {
       // Raised, never lowered (GREATEST / MAX): another process's higher find stands.
       await advanceCheckpoints(this.db, [AUDIT_COMPLETE_CHECKPOINT], through);

@@ -142,9 +142,10 @@ for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
       });
 
       it('keeps holding, and says so, when the event store does not give the event back either, or gives it with a hash that does not check', async () => {
-        const missing: Pick<EventStore, 'readAll' | 'readStream' | 'gapFreePositions'> = { gapFreePositions: true, readAll: async (o) => (await db.store.readAll(o)).filter((e) => e.position !== lostPosition), readStream: (s, o) => db.store.readStream(s, o) };
-        const tampered: Pick<EventStore, 'readAll' | 'readStream' | 'gapFreePositions'> = {
+        const missing: Pick<EventStore, 'readAll' | 'readStream' | 'gapFreePositions' | 'headPosition'> = { gapFreePositions: true, headPosition: () => db.store.headPosition(), readAll: async (o) => (await db.store.readAll(o)).filter((e) => e.position !== lostPosition), readStream: (s, o) => db.store.readStream(s, o) };
+        const tampered: Pick<EventStore, 'readAll' | 'readStream' | 'gapFreePositions' | 'headPosition'> = {
           gapFreePositions: true,
+          headPosition: () => db.store.headPosition(),
           readStream: (s, o) => db.store.readStream(s, o),
           readAll: async (o) => (await db.store.readAll(o)).map((e) => (e.position === lostPosition ? { ...e, data: { output: 'forged' } } : e)),
         };
@@ -248,9 +249,10 @@ for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
       const c = `task-${newId()}`;
       await setUp((e) => e.stream === c && LOST_START.includes(e.type));
       lostPositions = await appendTaskWithStep(c);
-      const tamperedStream: Pick<EventStore, 'readAll' | 'readStream' | 'gapFreePositions'> = {
+      const tamperedStream: Pick<EventStore, 'readAll' | 'readStream' | 'gapFreePositions' | 'headPosition'> = {
         gapFreePositions: true,
         readAll: (o) => db.store.readAll(o),
+        headPosition: () => db.store.headPosition(),
         readStream: async (s, o) => (await db.store.readStream(s, o)).map((e) => (e.type === 'TaskCompleted' ? { ...e, data: { output: 'forged' } } : e)),
       };
       const repair = repairOf({ store: tamperedStream });

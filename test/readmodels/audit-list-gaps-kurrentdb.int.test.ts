@@ -40,7 +40,7 @@ for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
     let projector: Projector | undefined;
     /** readAll calls made through the store the read models were given. */
     const reads: ReadAllOptions[] = [];
-    const counting = () => ({ readAll: (o: ReadAllOptions = {}) => (reads.push(o), store.readAll(o)) });
+    const counting = () => ({ readAll: (o: ReadAllOptions = {}) => (reads.push(o), store.readAll(o)), headPosition: () => store.headPosition() });
 
     before(async function () {
       if (dialect === 'mysql') await requireService(this, 'MariaDB', mysqlAvailable);

@@ -102,10 +102,12 @@ export class KurrentEventStore implements EventStore {
     const floor = options.after ?? -1;
     let from: Position | typeof START = floor < 0 ? START : positionAfter(floor);
     let cursor: Position | null = null;
-    for (;;) {
-      // No more records than could be wanted (each is a message to receive and decode): the ones
-      // still missing, and the record at `from` (the start is inclusive); system records among them mean another round.
-      const { records, full } = await this.page(from, FORWARDS, Math.min(PAGE, limit - out.length + 1), filter);
+    for (let round = 0; ; round++) {
+      // At first no more records than could be wanted (each is a message to receive and decode):
+      // the ones missing, and the record at `from` (the start is inclusive). System or foreign
+      // records among them mean another round, of a whole page: asked for the few still missing,
+      // a run of them (the server's $stats through an idle night) would cost a round trip each.
+      const { records, full } = await this.page(from, FORWARDS, round === 0 ? Math.min(PAGE, limit - out.length + 1) : PAGE, filter);
       for (const r of records) {
         const pos = r.event?.position;
         if (!pos || (cursor && !after(pos, cursor))) continue;

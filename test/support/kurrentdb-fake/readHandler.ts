@@ -56,7 +56,7 @@ function allPosition(p: streamsPb.ReadReq.Options.Position): { commit: bigint; p
 }
 
 /** Records a bounded read returns, in the order it returns them. */
-function bounded(log: MemoryLog, o: Options): StoredRecord[] | 'not-found' {
+function bounded(log: MemoryLog, o: Options): StoredRecord[] | 'not-found' | 'invalid-position' {
   const backwards = o.getReadDirection() === O.ReadDirection.BACKWARDS;
   const count = Number(o.getCount());
   if (o.getStreamOptionCase() === O.StreamOptionCase.STREAM) {
@@ -77,7 +77,15 @@ function bounded(log: MemoryLog, o: Options): StoredRecord[] | 'not-found' {
   // Where the read starts in the log (the server seeks to a position, it does not scan up to it):
   // forwards includes the record at `from`; backwards starts strictly before it, like the server.
   let start: number;
-  if (ao.getAllOptionCase() === C.POSITION) start = firstAtOrAfter(log.all, allPosition(ao.getPosition()!)) - (backwards ? 1 : 0);
+  if (ao.getAllOptionCase() === C.POSITION) {
+    const from = allPosition(ao.getPosition()!);
+    start = firstAtOrAfter(log.all, from);
+    // The server reads a record at the position given: one inside the log that starts no record
+    // (inside another) is refused (InvalidReadException, "Trying to read from an invalid position").
+    const last = log.all[log.all.length - 1];
+    if (start < log.all.length && comparePosition(log.all[start], from) !== 0 && from.commit > 0n && last && comparePosition(from, last) < 0) return 'invalid-position';
+    if (backwards) start--;
+  }
   else if (ao.getAllOptionCase() === C.END) start = backwards ? log.all.length - 1 : log.all.length;
   else start = backwards ? -1 : 0;
   const picked: StoredRecord[] = [];
@@ -109,6 +117,10 @@ export function readHandler(log: MemoryLog, faults: Faults) {
     const structured = o.getUuidOption()?.getContentCase() === O.UUIDOption.ContentCase.STRUCTURED;
     if (o.getCountOptionCase() === O.CountOptionCase.SUBSCRIPTION) return subscribe(log, o, structured, call);
     const result = bounded(log, o);
+    if (result === 'invalid-position') {
+      call.emit('error', { code: 2, details: 'Trying to read from an invalid position.' }); // UNKNOWN
+      return;
+    }
     if (result === 'not-found') {
       const nf = new streamsPb.ReadResp.StreamNotFound();
       nf.setStreamIdentifier(o.getStream()!.getStreamIdentifier());
