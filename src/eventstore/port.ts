@@ -30,6 +30,12 @@ export type ReadStreamOptions = {
 export type ReadAllOptions = {
   /** Exclusive: read events whose position is greater. Omit to read from the start. */
   after?: number;
+  /**
+   * Inclusive: read events from this position on; it must be an event's position (a sealed
+   * batch's `firstPosition`): KurrentDB refuses a read from inside a record, so `after` =
+   * position - 1 works only where positions are gap-free. Not with `after`.
+   */
+  from?: number;
   /** At most this many events (default 1000); page on with `after` = the last position seen. */
   limit?: number;
   /**

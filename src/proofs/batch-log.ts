@@ -118,10 +118,12 @@ async function readOn<T>(store: EventStore, stream: string, into: T[], map: (e: 
 export async function readBatchEvents(store: EventStore, b: Pick<SealedBatch, 'firstPosition' | 'lastPosition' | 'firstSeq' | 'lastSeq'>): Promise<RecordedEvent[]> {
   const size = b.lastSeq - b.firstSeq + 1;
   const out: RecordedEvent[] = [];
-  let after: number | undefined = b.firstPosition === 0 ? undefined : b.firstPosition - 1;
-  // `after` = firstPosition - 1 is exact for gap-free positions; otherwise skip anything earlier.
+  let after: number | undefined;
+  // From the batch's first event (inclusive): KurrentDB refuses a read from firstPosition - 1,
+  // a position inside the record before it.
   while (out.length < size) {
-    const page = await store.readAll({ after, limit: Math.min(1000, size - out.length) });
+    const limit = Math.min(1000, size - out.length);
+    const page = await store.readAll(after === undefined ? { from: b.firstPosition, limit } : { after, limit });
     if (page.length === 0) break;
     for (const e of page) if (e.position >= b.firstPosition && e.position <= b.lastPosition) out.push(e);
     after = page[page.length - 1].position;

@@ -3,6 +3,7 @@ import { createEvent, verifyEventHash, type PendingEvent, type RecordedEvent } f
 import { WrongExpectedRevisionError } from '../../src/core/errors';
 import { newId } from '../../src/core/ids';
 import type { EventStore } from '../../src/eventstore/port';
+import { readBatchEvents } from '../../src/proofs/batch-log';
 
 /** What an adapter's test file provides to the shared conformance suite. */
 export type ConformanceTarget = {
@@ -235,6 +236,27 @@ export function eventStoreConformance(name: string, target: ConformanceTarget): 
       if (target.gapFreePositions) {
         for (let i = 1; i < all.length; i++) expect(all[i].position).to.equal(all[i - 1].position + 1);
       }
+    });
+
+    it('reads all events from a position inclusive (from), as a sealed batch is read back: never from a position no event holds', async () => {
+      const s = streamName();
+      await store.append(s, [ev(s)]);
+      const [, second, third] = (await store.append(s, [ev(s), ev(s), ev(s)])).events.map((e) => e.position);
+      const read = await store.readAll({ from: second, limit: 2 });
+      expect(read.map((e) => e.position)).to.deep.equal([second, third]);
+      expect(read.map((e) => e.revision)).to.deep.equal([2, 3]);
+      let err: unknown;
+      await store.readAll({ from: second, after: second }).catch((e: unknown) => (err = e));
+      expect(err, 'from and after together').to.be.instanceOf(Error);
+      expect(String((err as Error).message)).to.match(/from.*after|after.*from/);
+    });
+
+    it('reads a sealed batch back from its first position (readBatchEvents)', async () => {
+      const s = streamName();
+      await store.append(s, [ev(s), ev(s)]);
+      const written = (await store.append(s, [ev(s), ev(s), ev(s)])).events;
+      const batch = { firstPosition: written[0].position, lastPosition: written[2].position, firstSeq: 10, lastSeq: 12 };
+      expect((await readBatchEvents(store, batch)).map((e) => e.id)).to.deep.equal(written.map((e) => e.id));
     });
 
     it('reads at most 1000 events when no limit is given, and says whether its positions are gap-free', async () => {

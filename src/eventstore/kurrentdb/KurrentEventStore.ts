@@ -6,6 +6,7 @@ import { fromResolved, toEventData } from './codec';
 import { KurrentDbError, toStoreError } from './errors';
 import { positionAfter } from './positions';
 import { subscribeAll } from './subscribeAll';
+import { exclusiveStart } from '../read-all-start';
 
 /** Records fetched per $all round trip when paging past system events. */
 const PAGE = 256;
@@ -99,8 +100,9 @@ export class KurrentEventStore implements EventStore {
     assertStreamPrefix(prefix);
     const filter = prefix === undefined ? undefined : streamNameFilter({ prefixes: [prefix] });
     const out: RecordedEvent[] = [];
-    const floor = options.after ?? -1;
-    let from: Position | typeof START = floor < 0 ? START : positionAfter(floor);
+    const floor = exclusiveStart(options) ?? -1;
+    // A read starts at a record: `from` is one (an event's position), `after` the last one seen.
+    let from: Position | typeof START = options.from !== undefined ? positionAfter(options.from) : floor < 0 ? START : positionAfter(floor);
     let cursor: Position | null = null;
     for (let round = 0; ; round++) {
       // At first no more records than could be wanted (each is a message to receive and decode):

@@ -11,6 +11,7 @@ import { GroupCommit } from './group-commit';
 import { fromRow, type EventRow } from './rows';
 import { appendOnSqlite } from './sqlite-append';
 import { toSqlStoreError } from './errors';
+import { exclusiveStart } from '../read-all-start';
 
 export { EventIdConflictError } from './append-plan';
 
@@ -158,6 +159,7 @@ export class SqlEventStore implements EventStore {
 
   private async readAllRows(options: ReadAllOptions): Promise<RecordedEvent[]> {
     const limit = options.limit ?? DEFAULT_READ_LIMIT;
+    options = { ...options, after: exclusiveStart(options) };
     const prefix = options.streamPrefix;
     if (prefix === undefined) {
       const rows = await this.knex<EventRow>('events').where('position', '>', options.after ?? -1).orderBy('position', 'asc').limit(limit).select('*');
