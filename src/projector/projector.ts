@@ -9,7 +9,7 @@ import type { Cache } from '../cache/port';
 import { skipWhileDown, type SkippingCache } from '../cache/skip-while-down';
 import { LIVE_TABLES, type ReadModelTables } from '../../projections/tables';
 import { AppliedPositions } from '../readmodels/applied-positions';
-import { advanceCheckpoints, readCheckpoints } from './checkpoints';
+import { advanceCheckpoints, readCheckpoints } from '../../projections/checkpoints';
 import { projectionLagGauge } from './lag-metric';
 import { emptyTouched, type ProjectionApplier, type Touched } from '../../projections/projection';
 import { HeldWriteLock, type UnderWriteLock } from './write-lock';

@@ -14,8 +14,7 @@ import { READ_CACHE_TTL_MS, taskCacheKey, toolCatalogCacheKey } from './cache-ke
 import { readCacheEpoch } from './cache-epoch';
 import { sharedRead } from './shared-read';
 import { AuditAppliedThrough } from './audit-applied-through';
-import { StoreAppliedThrough } from './store-applied-through';
-import type { EventStore } from '../eventstore/port';
+import { StoreAppliedThrough, type LogReader } from './store-applied-through';
 import { decodeTaskCursor, decodeToolCallCursor, encodeTaskCursor, encodeToolCallCursor } from './cursor';
 import { whereBeforeKey } from './keyset';
 import type { AuditEventFilter, AuditEventView, SubjectEventFilter, BatchView, Page, ReadModels, TaskListFilter, TaskView, ToolCallListFilter, ToolCallView, ToolCatalogEntry } from './port';
@@ -51,7 +50,7 @@ export type SqlReadModelsOptions = {
    * the first of its events the audit log has not applied yet (StoreAppliedThrough), as it does
    * with gap-free positions. Ignored with `gapFreePositions`.
    */
-  store?: Pick<EventStore, 'readAll' | 'headPosition'>;
+  store?: LogReader;
 };
 
 const MAX_LIMIT = 1000;

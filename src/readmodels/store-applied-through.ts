@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
-import type { EventStore } from '../eventstore/port';
-import { advanceCheckpoints } from '../projector/checkpoints';
+import type { RecordedEvent } from '../core/envelope';
+import { advanceCheckpoints } from '../../projections/checkpoints';
 import { CHECKPOINT_TABLE } from '../../projections/tables';
 
 /**
@@ -12,6 +12,15 @@ export const AUDIT_COMPLETE_CHECKPOINT = 'audit-log:complete';
 /** Rows (and events of the store) compared per round, and rounds per find: a find's cost is bounded, a backlog taken over several. */
 const CHUNK = 256;
 const ROUNDS = 8;
+
+/**
+ * What a find reads of the event store (EventStore's readAll and headPosition): the read models
+ * ask it, they do not depend on the store's module (which migrates their tables).
+ */
+export type LogReader = {
+  readAll(options: { after?: number; limit?: number }): Promise<RecordedEvent[]>;
+  headPosition(): Promise<number>;
+};
 
 /**
  * The last position up to which the audit log table holds every event of the event store, on a
@@ -49,7 +58,7 @@ export class StoreAppliedThrough {
    */
   constructor(
     private readonly db: Knex,
-    private readonly store: Pick<EventStore, 'readAll' | 'headPosition'>,
+    private readonly store: LogReader,
     private readonly table: string,
     private readonly onPastEnd?: (kept: number, head: number) => void,
   ) {}

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
-import { dialectOf } from '../db/knex';
-import { CHECKPOINT_TABLE } from '../../projections/tables';
+import { dialectOf } from '../src/db/knex';
+import { CHECKPOINT_TABLE } from './tables';
 
 /**
  * Raise each projection's watermark to `position` (never lower it: under Kafka a batch from a
