@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
-import { LIVE_TABLES } from '../projections/tables';
+import { CHECKPOINT_TABLE, LIVE_TABLES } from '../projections/tables';
+import { advanceCheckpoints } from '../src/projector/checkpoints';
 import { insertNewRows } from '../projections/sql-rows';
 import { subjectRefs } from '../projections/subject-events.projection';
 import type { RecordedEvent } from '../src/core/envelope';
@@ -34,7 +35,7 @@ export async function up(knex: Knex): Promise<void> {
       .where('position', '>', after)
       .orderBy('position')
       .limit(ROWS);
-    if (!sized.length) return;
+    if (!sized.length) break;
     let taken = 0;
     for (let chars = 0; taken < sized.length; taken++) {
       chars += Number(sized[taken].size ?? 0);
@@ -48,6 +49,11 @@ export async function up(knex: Knex): Promise<void> {
     await insertNewRows(knex, table, ['tenant', 'ref', 'position'], rows.flatMap((r) => subjectRefs(JSON.parse(r.body) as RecordedEvent).map((ref) => ({ tenant: r.tenant, ref, position: Number(r.position) }))));
     after = last;
   }
+  // The projection starts where the audit log it was filled from stands: without a checkpoint of
+  // its own its watermark is -1, and its lag gauge (openmcp_projection_lag_events, without Kafka)
+  // counted the whole log until the next event, an idle deployment's alert firing meanwhile.
+  const audit = await knex(CHECKPOINT_TABLE).where('projection', 'audit-log').first('position');
+  if (audit) await advanceCheckpoints(knex, ['subject-events'], Number(audit.position));
 }
 
 export async function down(knex: Knex): Promise<void> {
