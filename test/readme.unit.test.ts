@@ -4,6 +4,7 @@ import { basename, join } from 'node:path';
 import { CONFIG_VARIABLES, ConfigSchema, loadConfig } from '../src/config';
 import { parse } from 'yaml';
 import { buildCli } from '../src/cli/main';
+import { migrationSource } from '../migrations';
 
 const ROOT = join(__dirname, '..');
 const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
@@ -106,6 +107,17 @@ describe('README', () => {
     const dataDirRow = readme.split('\n').find((l) => l.startsWith('| `DATA_DIR` |'))!;
     expect([...files].filter((k) => !dataDirRow.includes(`\`${k}\``)), "missing from README's DATA_DIR row").to.deep.equal([]);
     expect([...files].filter((k) => !operations.includes(`| **DATA_DIR/${k}** |`)), 'missing from the backup table of docs/operations.md').to.deep.equal([]);
+  });
+
+  // A migration added to a release after its rollback note was written (20261211050000_subject_events)
+  // was left out of the statement: an operator going back to 2026-12-06 kept it recorded, and
+  // upgrading again skipped its backfill of the subject index.
+  it('the rollback statement of docs/operations.md forgets every migration of the releases after 2026-12-06', async () => {
+    const names = await migrationSource.getMigrations([]);
+    const statement = operations.split('\n').find((l) => l.includes('DELETE FROM knex_migrations WHERE name IN'));
+    expect(statement, 'the rollback statement').to.be.a('string');
+    const listed = [...statement!.matchAll(/'(\d{14}_[a-z_]+)'/g)].map((m) => m[1]);
+    expect(listed).to.deep.equal(names.filter((n) => n >= '20261210'));
   });
 
   it('the backup table of docs/operations.md covers the embedded database, with a copy that holds what its WAL file holds', () => {

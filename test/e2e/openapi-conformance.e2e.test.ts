@@ -204,6 +204,12 @@ describe('REST answers match the OpenAPI document the gateway serves (/docs)', f
     // Subjects, health.
     await exchange(404, 'DELETE', '/v1/subjects/{subject}/key', '/v1/subjects/acme:user:nobody/key'); // 404 SUBJECT_NOT_FOUND
     await exchange(404, 'GET', '/v1/subjects/{subject}', '/v1/subjects/acme:user:nobody'); // 404 SUBJECT_NOT_FOUND
+    // The subject index (2026-12-11): the admin key's own events (it submitted the tasks above), refusals.
+    const own = await exchange(200, 'GET', '/v1/subjects/{subject}/events', `/v1/subjects/${encodeURIComponent(`acme:${first.actor.kind}:${first.actor.id}`)}/events?limit=2`);
+    expect(own.body.items.length).to.be.greaterThan(0);
+    await exchange(400, 'GET', '/v1/subjects/{subject}/events', '/v1/subjects/not-a-subject/events'); // 400
+    await exchange(400, 'GET', '/v1/subjects/{subject}/events', '/v1/subjects/acme:user:nobody/events?cursor=AAAA'); // 400 INVALID_CURSOR
+    await exchange(403, 'GET', '/v1/subjects/{subject}/events', '/v1/subjects/acme:user:nobody/events', { key: viewer.body.key }); // 403
     await exchange(200, 'GET', '/healthz', '/healthz', { key: null });
     await exchange(200, 'GET', '/readyz', '/readyz', { key: null });
 

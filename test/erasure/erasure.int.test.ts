@@ -243,6 +243,14 @@ describe('crypto-erasure of tool-call payloads (MCP_PAYLOAD_POLICY=encrypted)', 
       [behalf, { text: `${MARKER}-export-behalf` }],
     ]);
     expect(before.tasks).to.deep.equal([]);
+    // The subject can check each payload against the hash its events hold: the export carries the salts (2026-12-11).
+    for (const c of before.toolCalls as { id: string; arguments: unknown; argumentsHash: string; argumentsHashScheme?: string; argumentsSalt?: string; result: unknown; resultHash: string; resultHashScheme?: string; resultSalt?: string }[]) {
+      expect(c.argumentsHashScheme).to.equal(PAYLOAD_HASH_SCHEME);
+      expect(payloadMatchesHash(c.arguments, c.argumentsHash, { scheme: c.argumentsHashScheme, salt: c.argumentsSalt })).to.equal(true);
+      expect(payloadMatchesHash(c.result, c.resultHash, { scheme: c.resultHashScheme, salt: c.resultSalt })).to.equal(true);
+      const requested = before.events.find((e: { type: string; stream: string }) => e.type === 'ToolCallRequested' && e.stream === `toolcall-${c.id}`);
+      expect(requested.data).to.include({ argumentsHash: c.argumentsHash, argumentsHashScheme: PAYLOAD_HASH_SCHEME });
+    }
     expect(before.events.find((e: { type: string }) => e.type === 'ApiKeyCreated').data.name).to.equal('laptop of A. Person');
     expect(JSON.stringify(before)).to.not.contain(`${MARKER}-export-other`);
 

@@ -11,6 +11,7 @@ const load = async () =>
     callName(c: { server: string; tool: string }): string;
     payloadState(c: object, part: 'arguments' | 'result'): string;
     payloadNote(state: string, part: 'arguments' | 'result'): string;
+    hashScheme(c: object, part: 'arguments' | 'result'): { scheme: string; salt?: string; text: string } | undefined;
   };
 const ROUTE: string = '../../ui/app/route.js';
 const loadRoute = async () => (await import(ROUTE)) as { parseRoute(h: string): string[]; routeQuery(h: string): Record<string, string> };
@@ -82,5 +83,23 @@ describe('dashboard tool calls: filters, links and payload notes', () => {
       for (const part of ['arguments', 'result'] as const) expect(ui.payloadNote(state, part), `${state} ${part}`).to.equal(cli.payloadNote(state, part));
     }
     expect(cli.payloadNote('hashOnly', 'result')).to.equal('Not recorded, only its hash: MCP_PAYLOAD_POLICY=hash-only, more than 256 KiB of JSON, or arguments a model wrote under LLM_REDACTION=hash-only.');
+  });
+
+  // A salted hash (MCP_PAYLOAD_POLICY=encrypted, 2026-12-11) is no SHA-256 of the payload shown: the
+  // page showed it as "Arguments hash" alone, so whoever checked it with SHA-256 found a mismatch.
+  it('names the scheme and salt of a salted hash, as the CLI does, and nothing for a plain SHA-256', async () => {
+    const { hashScheme } = await load();
+    const salt = `0x${'cd'.repeat(32)}`;
+    const scheme = 'hmac-sha256-salted-v1';
+    expect(hashScheme({ argumentsHash: HASH, arguments: {}, argumentsHashScheme: scheme, argumentsSalt: salt }, 'arguments')).to.deep.equal({
+      scheme,
+      salt,
+      text: `HMAC-SHA256 keyed by the salt below, over the canonical JSON (${scheme})`,
+    });
+    expect(hashScheme({ resultHash: HASH, result: {}, resultHashScheme: scheme, resultSalt: salt }, 'arguments')).to.equal(undefined);
+    expect(hashScheme({ resultHash: HASH, result: {}, resultHashScheme: scheme, resultSalt: salt }, 'result')?.salt).to.equal(salt);
+    expect(hashScheme({ argumentsHash: HASH, arguments: {} }, 'arguments')).to.equal(undefined);
+    // Erased: the API shows no scheme and no salt; the hash then confirms nothing (docs/security.md).
+    expect(hashScheme({ argumentsHash: HASH, argumentsErased: true }, 'arguments')).to.equal(undefined);
   });
 });

@@ -72,3 +72,19 @@ export function payloadNote(state, part) {
   if (state === 'pending') return 'No answer yet.';
   return part === 'result' ? 'None: the call got no answer.' : 'Not recorded.';
 }
+
+/**
+ * How a shown payload's hash is made, when it is not the plain SHA-256 of its canonical JSON: a
+ * payload sealed under MCP_PAYLOAD_POLICY=encrypted from 2026-12-11 on has a salted hash
+ * (HMAC-SHA256 keyed by a salt sealed with it), which the API names with `<part>HashScheme` and
+ * `<part>Salt` while the payload opens (`openmcp tool-calls show` prints them too). Undefined for a
+ * plain SHA-256, or once erased (the API then shows neither).
+ * @param {any} c a ToolCallView @param {'arguments'|'result'} part
+ * @returns {{ scheme: string, salt?: string, text: string } | undefined}
+ */
+export function hashScheme(c, part) {
+  const scheme = c[`${part}HashScheme`];
+  if (typeof scheme !== 'string') return undefined;
+  const salt = c[`${part}Salt`];
+  return { scheme, ...(typeof salt === 'string' ? { salt } : {}), text: `HMAC-SHA256 keyed by the salt below, over the canonical JSON (${scheme})` };
+}

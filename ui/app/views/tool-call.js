@@ -2,7 +2,7 @@ import { api } from '../api.js';
 import { Badge, ErrorBox, Hex, JsonView, Loading, useAsync, useLiveRefresh } from '../components.js';
 import { formatDuration, formatTime } from '../format.js';
 import { html } from '../html.js';
-import { callName, payloadNote, payloadState, toolCallsHash } from '../tool-calls.js';
+import { callName, hashScheme, payloadNote, payloadState, toolCallsHash } from '../tool-calls.js';
 
 /** Arguments or result: the recorded JSON, else why there is none. @param {{ c: any, part: 'arguments'|'result', title: string }} p */
 function Payload({ c, part, title }) {
@@ -11,6 +11,18 @@ function Payload({ c, part, title }) {
     <h2>${title}</h2>
     ${state === 'shown' ? html`<${JsonView} value=${c[part]} />` : html`<p class="muted">${payloadNote(state, part)}</p>`}
   </section>`;
+}
+
+/**
+ * A payload's hash, and for a salted one (MCP_PAYLOAD_POLICY=encrypted) its scheme and salt: the
+ * plain SHA-256 of the payload shown would not match it.
+ * @param {{ c: any, part: 'arguments'|'result', title: string }} p
+ */
+function PayloadHash({ c, part, title }) {
+  const salted = hashScheme(c, part);
+  return html`<div><dt>${title}</dt><dd><${Hex} value=${c[`${part}Hash`]} />${salted
+    ? html`<div class="muted small" data-hash-scheme=${part}>${salted.text}${salted.salt ? html`; salt <${Hex} value=${salted.salt} />` : null}</div>`
+    : null}</dd></div>`;
 }
 
 /** @param {{ id: string }} p */
@@ -31,8 +43,8 @@ export function ToolCallView({ id }) {
       <div><dt>Cached</dt><dd>${c.cached ? 'yes: answered from the result cache' : 'no'}</dd></div>
       <div><dt>Tool error</dt><dd data-is-error=${String(!!c.isError)}>${c.isError ? html`<span class="bad">yes: the tool answered with an error result</span>` : 'no'}</dd></div>
       <div><dt>Task</dt><dd>${c.taskId ? html`<a href=${`#/tasks/${encodeURIComponent(c.taskId)}`} data-task-link><code>${c.taskId}</code></a>` : html`<span class="muted">none (over /mcp or stdio)</span>`}</dd></div>
-      <div><dt>Arguments hash</dt><dd><${Hex} value=${c.argumentsHash} /></dd></div>
-      <div><dt>Result hash</dt><dd><${Hex} value=${c.resultHash} /></dd></div>
+      <${PayloadHash} c=${c} part="arguments" title="Arguments hash" />
+      <${PayloadHash} c=${c} part="result" title="Result hash" />
       ${c.error ? html`<div class="wide"><dt>Error</dt><dd class="bad" data-error>${c.error.code}: ${c.error.message}</dd></div>` : null}
     </dl>
     <${Payload} c=${c} part="arguments" title="Arguments" />
