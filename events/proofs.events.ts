@@ -45,15 +45,7 @@ export const BatchReanchored = defineEvent(
   'BatchReanchored',
   1,
   z.strictObject({
-    batchId: safeInt,
-    firstSeq: safeInt,
-    lastSeq: safeInt,
-    root: hex32,
-    chainId: safeInt,
-    contract: address,
-    txHash: digest.txHash,
-    blockNumber: safeInt,
-    gasUsed: safeInt,
+    ...BatchAnchored.schema.shape,
     /** The anchor this one replaces, as the batch's BatchAnchored (or previous BatchReanchored) named it. */
     replacesTxHash: digest.txHash,
     replacesBlockNumber: safeInt,
