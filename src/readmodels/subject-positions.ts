@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { IndexHints } from '../db/index-names';
+import { dialectOf } from '../db/knex';
 
 /** One index range of a subject's events: the rows of `table` matching `where`, read along `index`. */
 export type SubjectRange = {
@@ -7,6 +8,11 @@ export type SubjectRange = {
   /** The columns of the index to read (MySQL/MariaDB are told it: IndexHints). */
   index: readonly string[];
   where: Record<string, string>;
+  /**
+   * Also matched, but never by an index: SQLite, never told which index to read, reads a stream's
+   * rows along (tenant, position) when the tenant is given too, all of the tenant's log from the cursor on.
+   */
+  alsoWhere?: Record<string, string>;
 };
 
 export type SubjectPositionsParameters = {
@@ -30,6 +36,8 @@ export async function subjectPositions(db: Knex, hints: IndexHints, p: SubjectPo
     p.ranges.map((r) =>
       hints.run(r.table, r.index, (from) => {
         const q = db.from(from).where(r.where).select('position');
+        // SQLite's `+column` is the column, but no index's.
+        for (const [column, value] of Object.entries(r.alsoWhere ?? {})) q.whereRaw(dialectOf(db) === 'sqlite' ? '+?? = ?' : '?? = ?', [column, value]);
         if (p.after !== undefined) q.where('position', '>', p.after);
         if (p.through !== undefined) q.where('position', '<=', p.through);
         return q.orderBy('position', 'asc').limit(p.limit);

@@ -20,7 +20,7 @@ export function subjectRanges(t: ReadModelTables, tenant: string, actor: Actor, 
   const streams = [apiKeyStream(actor.id), ...kids.map(subjectKeyStream)].filter(storable);
   return [
     { table: t.auditEvents, index: AUDIT_TENANT_ACTOR_INDEX, where: { tenant, actor: auditActor(actor) } },
-    ...[...new Set(streams)].map((stream) => ({ table: t.auditEvents, index: AUDIT_STREAM_INDEX, where: { stream, tenant } })),
+    ...[...new Set(streams)].map((stream) => ({ table: t.auditEvents, index: AUDIT_STREAM_INDEX, where: { stream }, alsoWhere: { tenant } })),
     ...[...new Set(kids.map((kid) => indexedRef(kidRef(kid))))].map((ref) => ({ table: t.subjectEvents, index: ['tenant', 'ref', 'position'], where: { tenant, ref } })),
   ];
 }
