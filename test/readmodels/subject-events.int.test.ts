@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { migrateLatest } from '../../migrations';
-import { up as subjectEventsMigration } from '../../migrations/20261211050000_subject_events';
+import { down as subjectEventsDown, up as subjectEventsMigration } from '../../migrations/20261211050000_subject_events';
 import { createEvent, type Actor } from '../../src/core/envelope';
 import { newId } from '../../src/core/ids';
 import { rebuildProjection } from '../../src/cli/projections';
@@ -133,6 +133,12 @@ for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
       expect(ids(await t.rm.listSubjectEvents('acme', { actor: subject, kids: ['kid-1', 'kid-2'], limit: 100 }))).to.have.length(6);
       // A rebuild of the audit log writes the same actors.
       await rebuildProjection({ knex: t.db.knex, store: t.db.store }, 'audit-log');
+      expect(await actors()).to.deep.equal(written);
+      // Undone (the column, its index, the table) and done again: the same.
+      await subjectEventsDown(t.db.knex);
+      expect(await t.db.knex.schema.hasColumn(T.auditEvents, 'actor')).to.equal(false);
+      await subjectEventsMigration(t.db.knex);
+      expect(await rows()).to.deep.equal(projected);
       expect(await actors()).to.deep.equal(written);
     });
 
