@@ -3,11 +3,15 @@ import { CHECKPOINT_TABLE, LIVE_TABLES } from '../projections/tables';
 import { insertNewRows } from '../projections/sql-rows';
 import { subjectRefs } from '../projections/subject-events.projection';
 import type { RecordedEvent } from '../src/core/envelope';
-import { createSubjectEventsTable } from '../src/readmodels/schema';
+import { indexesByColumns } from '../src/db/index-names';
+import { fillAuditActors } from '../src/readmodels/audit-actors';
+import { AUDIT_TENANT_ACTOR_INDEX, createSubjectEventsTable } from '../src/readmodels/schema';
 
 /** Audit rows read per query, and the most characters of their bodies one read holds (one event holds up to 4 MiB). */
 const ROWS = 1000;
 const CHARS = 16 * 1024 * 1024;
+/** What every sealed payload's JSON holds (`{alg, kid, iv, ct, tag}`): the bodies without it have none. */
+const SEALED = '%"ct":%';
 
 /**
  * On MySQL, outside knex's transaction (migrations/index.ts, sourceFor): in it, the whole backfill
@@ -19,19 +23,30 @@ const CHARS = 16 * 1024 * 1024;
 export const mysqlConfig = { transaction: false };
 
 /**
- * `rm_subject_events`, the subject index behind GET /v1/subjects/:subject/events, filled here from
- * the audit log already projected (its envelopes), so an existing deployment has every event of
- * its log indexed when it starts: a backfill, not a rebuild, because it reads only our own table,
- * in position order, a bounded slice at a time. A large log takes a while on the first start after
- * the upgrade (about the time the projector took to write it). From then on the projector fills it
- * with the audit log, in the same transaction. An older release's projector running beside this
- * one during a rolling upgrade does not: run `openmcp projections rebuild subject-events` once
- * after its last replica is gone (docs/operations.md). A run stopped halfway (a restart during
- * the first start) goes on where it stopped on MySQL (mysqlConfig; a dead run's knex lock is freed
- * by withMigrationLock), and starts again on SQLite. A database created after this change has the table
+ * What GET /v1/subjects/:subject/events reads (src/readmodels/subject-ranges.ts), filled from the
+ * audit log already projected, so an existing deployment has every event of its log found when it
+ * starts: the audit log's `actor` column (who caused each event) and its (tenant, actor, position)
+ * index, and `rm_subject_events`, the subject index of the data keys that sealed payloads (rows
+ * only for events that carry one). A backfill, not a rebuild: it reads only our own table, in
+ * position order, a bounded slice at a time; the actors by the database's JSON functions, the
+ * bodies only of events with a sealed payload. A large log takes a while on the first start after
+ * the upgrade. From then on the projector writes both, the actor in the audit row itself. An older
+ * release's projector running beside this one during a rolling upgrade does not: run `openmcp
+ * projections rebuild subject-events` once after its last replica is gone (docs/operations.md),
+ * which fills both. A run stopped halfway (a restart during the first start) goes on where it
+ * stopped on MySQL (mysqlConfig; a dead run's knex lock is freed by withMigrationLock), and starts
+ * again on SQLite. A database created after this change has the column, the index and the table
  * from src/readmodels/schema.ts already, and an empty audit log: nothing to fill.
  */
 export async function up(knex: Knex): Promise<void> {
+  const audit = LIVE_TABLES.auditEvents;
+  if (!(await knex.schema.hasColumn(audit, 'actor'))) await knex.schema.alterTable(audit, (t) => t.string('actor', 255));
+  await fillAuditActors(knex, audit);
+  // Built once the column is filled: cheaper than keeping it up to date row by row.
+  if (!(await indexesByColumns(knex, audit)).has(AUDIT_TENANT_ACTOR_INDEX.join(','))) {
+    await knex.schema.alterTable(audit, (t) => t.index([...AUDIT_TENANT_ACTOR_INDEX]));
+  }
+
   const table = LIVE_TABLES.subjectEvents;
   if (!(await knex.schema.hasTable(table))) await createSubjectEventsTable(knex, table);
   // On from the last position a stopped run filled (on MySQL each slice commits, and this migration
@@ -39,9 +54,10 @@ export async function up(knex: Knex): Promise<void> {
   // Until it is recorded no projector of this release runs, so every row is this backfill's.
   const done = await knex(table).max({ p: 'position' }).first();
   for (let after = done?.p === null || done?.p === undefined ? -1 : Number(done.p) - 1; ; ) {
-    const sized: { position: number | string; size: number | string | null }[] = await knex(LIVE_TABLES.auditEvents)
+    const sized: { position: number | string; size: number | string | null }[] = await knex(audit)
       .select('position', knex.raw('LENGTH(body) AS size'))
       .where('position', '>', after)
+      .andWhere('body', 'like', SEALED)
       .orderBy('position')
       .limit(ROWS);
     if (!sized.length) break;
@@ -50,22 +66,25 @@ export async function up(knex: Knex): Promise<void> {
       chars += Number(sized[taken].size ?? 0);
       if (taken > 0 && chars > CHARS) break;
     }
-    const last = Number(sized[taken - 1].position);
-    const rows: { tenant: string; body: string; position: number | string }[] = await knex(LIVE_TABLES.auditEvents)
+    const rows: { tenant: string; body: string; position: number | string }[] = await knex(audit)
       .select('tenant', 'body', 'position')
-      .where('position', '>', after)
-      .andWhere('position', '<=', last)
+      .whereIn('position', sized.slice(0, taken).map((r) => r.position))
       // In order: a stopped run resumes from the highest position it indexed.
       .orderBy('position');
     await insertNewRows(knex, table, ['tenant', 'ref', 'position'], rows.flatMap((r) => subjectRefs(JSON.parse(r.body) as RecordedEvent).map((ref) => ({ tenant: r.tenant, ref, position: Number(r.position) }))));
-    after = last;
+    after = Number(sized[taken - 1].position);
   }
   // Filled as far as the audit log: its watermark, not none (-1 would show the whole log as this
   // projection's lag, openmcp_projection_lag_events, until the projector's next batch).
-  const audit = await knex(CHECKPOINT_TABLE).where({ projection: 'audit-log' }).first('position');
-  if (audit) await knex(CHECKPOINT_TABLE).insert({ projection: 'subject-events', position: audit.position, updated_at: new Date().toISOString() }).onConflict('projection').ignore();
+  const checkpoint = await knex(CHECKPOINT_TABLE).where({ projection: 'audit-log' }).first('position');
+  if (checkpoint) await knex(CHECKPOINT_TABLE).insert({ projection: 'subject-events', position: checkpoint.position, updated_at: new Date().toISOString() }).onConflict('projection').ignore();
 }
 
 export async function down(knex: Knex): Promise<void> {
   await knex.schema.dropTableIfExists(LIVE_TABLES.subjectEvents);
+  const audit = LIVE_TABLES.auditEvents;
+  // By its own name: knex's default name is not that of an index a rebuild created.
+  const name = (await indexesByColumns(knex, audit)).get(AUDIT_TENANT_ACTOR_INDEX.join(','));
+  if (name !== undefined) await knex.schema.alterTable(audit, (t) => t.dropIndex([...AUDIT_TENANT_ACTOR_INDEX], name));
+  if (await knex.schema.hasColumn(audit, 'actor')) await knex.schema.alterTable(audit, (t) => t.dropColumn('actor'));
 }

@@ -3,6 +3,7 @@ import type { ProjectionApplier } from './projection';
 import type { ReadModelTables } from './tables';
 import { sealedRange, toAuditRow, type AuditRow, type BatchRange } from './audit-log.projection';
 import { insertNewRows } from './sql-rows';
+import { auditActor } from './subject-events.projection';
 
 function toRow(a: AuditRow): Record<string, unknown> {
   return {
@@ -17,6 +18,8 @@ function toRow(a: AuditRow): Record<string, unknown> {
     body: JSON.stringify(a.envelope),
     seq: a.seq ?? null,
     batch_id: a.batchId ?? null,
+    // In the same row, so the subject index needs no row of its own for an event's actor.
+    actor: auditActor(a.envelope.actor),
   };
 }
 

@@ -2,18 +2,21 @@ import type { Actor, RecordedEvent } from '../src/core/envelope';
 import { sha256Utf8Hex } from '../src/core/hash';
 
 /**
- * What names a data subject in an event, as the subject index keeps it (rm_subject_events): its
- * actor, its own API key's stream, a data key that sealed a payload of it. One index row per ref
- * and event, under the event's tenant, so a subject's events are a few index ranges, not the log.
+ * What names a data subject in an event, by the rules of an access request (docs/security.md, "An
+ * access or export request"): its actor, its own API key's stream, a data key that sealed a payload
+ * of it or its own `subject-<kid>` stream. Each is read from an index range, so a subject's events
+ * are a few ranges, not the log: the actor from the audit log's (tenant, actor, position), the two
+ * streams from its (stream, position), and the data keys of sealed payloads from the subject index
+ * (rm_subject_events), which holds only those (an event without a sealed payload writes no row).
  */
 export const actorRef = (a: Actor): string => `actor:${a.kind}:${a.id}`;
-/** An `apikey-<id>` stream: the key's own events (ApiKeyCreated with its name), whatever the actor's kind. */
-export const apiKeyRef = (id: string): string => `apikey:${id}`;
-/** A data key: a payload sealed under it, or its own `subject-<kid>` stream (SubjectKeyErased). */
+/** A data key whose key sealed a payload of an event. */
 export const kidRef = (kid: string): string => `kid:${kid}`;
 
-const API_KEY_STREAM = 'apikey-';
-const SUBJECT_KEY_STREAM = 'subject-';
+/** The stream of an API key's own events (ApiKeyCreated with its name), whatever the actor's kind. */
+export const apiKeyStream = (id: string): string => `apikey-${id}`;
+/** The stream of a data key's own events (SubjectKeyErased). */
+export const subjectKeyStream = (kid: string): string => `subject-${kid}`;
 
 /** The `kid` of every sealed payload in `v` (`{alg, kid, iv, ct, tag}`, at any depth of an event's data). */
 export function sealedKids(v: unknown, out: string[] = []): string[] {
@@ -38,24 +41,14 @@ export function indexedRef(ref: string): string {
   return ref.length <= MAX_PLAIN_REF && /^[\x20-\x7e]*$/.test(ref) ? ref : `sha256:${sha256Utf8Hex(ref).slice(2)}`;
 }
 
-/**
- * The refs under which `e` is indexed, each once: every subject it is about, by the rules of an
- * access request (docs/security.md, "An access or export request"). Pure.
- * @example subjectRefs(toolCallRequestedBySealedWorker) // ['actor:agent:agent-host-1', 'kid:0193…']
- */
-export function subjectRefs(e: Pick<RecordedEvent, 'actor' | 'stream' | 'data'>): string[] {
-  const refs = new Set([actorRef(e.actor)]);
-  if (e.stream.startsWith(API_KEY_STREAM)) refs.add(apiKeyRef(e.stream.slice(API_KEY_STREAM.length)));
-  if (e.stream.startsWith(SUBJECT_KEY_STREAM)) refs.add(kidRef(e.stream.slice(SUBJECT_KEY_STREAM.length)));
-  for (const kid of sealedKids(e.data)) refs.add(kidRef(kid));
-  return [...new Set([...refs].map(indexedRef))];
-}
+/** The actor column of an audit row (rm_audit_events.actor), as the index holds it. */
+export const auditActor = (a: Actor): string => indexedRef(actorRef(a));
 
 /**
- * The refs that name the subject `actor` (of its tenant) whose data keys are `kids`: the index
- * ranges its events are in. Its own API key is `apikey-<actor id>`, of any kind (an API key's
- * id is the actor id of whatever it does).
+ * The refs under which `e` is in the subject index, each once: the data keys of its sealed
+ * payloads (none for most events). Its actor and its stream are the audit log's own columns. Pure.
+ * @example subjectRefs(toolCallRequestedBySealedWorker) // ['kid:0193…']
  */
-export function refsOfSubject(actor: Actor, kids: readonly string[]): string[] {
-  return [...new Set([actorRef(actor), apiKeyRef(actor.id), ...kids.map(kidRef)].map(indexedRef))];
+export function subjectRefs(e: Pick<RecordedEvent, 'data'>): string[] {
+  return [...new Set(sealedKids(e.data).map((kid) => indexedRef(kidRef(kid))))];
 }

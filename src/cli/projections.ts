@@ -116,5 +116,6 @@ export async function rebuildProjection(deps: RebuildProjectionDependencies, nam
   }
   for (const s of created) await deps.knex.schema.dropTableIfExists(s.old);
   log(`${name}: swapped in; ${applied} events`);
+  if (schema.fillLive) log(`${name}: ${await schema.fillLive(deps.knex)} rows of the live tables it reads filled`);
   return { projection: name, events: applied, tables: swaps.map((s) => s.live), ms: Date.now() - started };
 }

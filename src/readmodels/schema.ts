@@ -1,7 +1,8 @@
 import type { Knex } from 'knex';
 import { createTable, dialectOf } from '../db/knex';
 import { sha256Utf8Hex } from '../core/hash';
-import { CHECKPOINT_TABLE, type ReadModelTables } from '../../projections/tables';
+import { CHECKPOINT_TABLE, LIVE_TABLES, type ReadModelTables } from '../../projections/tables';
+import { fillAuditActors } from './audit-actors';
 
 type Builder = Knex.CreateTableBuilder;
 
@@ -25,6 +26,13 @@ export const TOOL_CALL_LIST_INDEXES = [
  */
 export const AUDIT_TENANT_INDEX = ['tenant', 'position'] as const;
 export const AUDIT_TENANT_TYPE_INDEX = ['tenant', 'type', 'position'] as const;
+/**
+ * The events a data subject caused (its `actor` column, auditActor), and those of one stream (its
+ * API key's, a data key's): ranges of an access request (listSubjectEvents). 100 + 255 characters
+ * of utf8mb4 plus the position fit InnoDB's 3072-byte key.
+ */
+export const AUDIT_TENANT_ACTOR_INDEX = ['tenant', 'actor', 'position'] as const;
+export const AUDIT_STREAM_INDEX = ['stream', 'position'] as const;
 
 // MySQL TEXT stops at 64 KiB; results and envelopes may be up to about 1 MB.
 function longText(knex: Knex, t: Builder, column: string): Knex.ColumnBuilder {
@@ -47,8 +55,8 @@ function indexOn(t: Builder, table: string, columns: readonly string[]): void {
 
 /**
  * The subject index (projections/subject-events.sql.ts; migrations/20261211050000_subject_events.ts):
- * its key is the lookup, (tenant, ref) then position, so a subject's events after a cursor are one
- * range per ref, in order. 100 + 255 characters of utf8mb4 plus the position fit InnoDB's 3072-byte key.
+ * the data keys of sealed payloads; its key is the lookup, (tenant, ref) then position, so a
+ * subject's events after a cursor are one range per data key, in order. 100 + 255 characters of utf8mb4 plus the position fit InnoDB's 3072-byte key.
  */
 export async function createSubjectEventsTable(knex: Knex, table: string): Promise<void> {
   await createTable(knex, table, (t) => {
@@ -64,7 +72,12 @@ export async function createSubjectEventsTable(knex: Knex, table: string): Promi
  * the same tables under fresh names). Timestamps are ISO-8601 strings, as in the event store,
  * so that both dialects compare and sort them identically.
  */
-export const projectionSchemas: Record<string, { tables: (keyof ReadModelTables)[]; create(knex: Knex, names: ReadModelTables): Promise<void> }> = {
+export const projectionSchemas: Record<string, {
+  tables: (keyof ReadModelTables)[];
+  create(knex: Knex, names: ReadModelTables): Promise<void>;
+  /** What a rebuild of it also fills in a live table it reads beside its own (rows an older release wrote). */
+  fillLive?(knex: Knex): Promise<number>;
+}> = {
   tasks: {
     tables: ['tasks', 'taskSteps'],
     async create(knex, n) {
@@ -173,9 +186,12 @@ export const projectionSchemas: Record<string, { tables: (keyof ReadModelTables)
         longText(knex, t, 'body').notNullable();
         t.bigInteger('seq');
         t.bigInteger('batch_id');
+        // Who caused it, as the subject index names an actor (auditActor; migrations/20261211050000_subject_events.ts).
+        t.string('actor', 255);
         indexOn(t, n.auditEvents, [...AUDIT_TENANT_INDEX]);
         indexOn(t, n.auditEvents, [...AUDIT_TENANT_TYPE_INDEX]);
-        indexOn(t, n.auditEvents, ['stream', 'position']);
+        indexOn(t, n.auditEvents, [...AUDIT_TENANT_ACTOR_INDEX]);
+        indexOn(t, n.auditEvents, [...AUDIT_STREAM_INDEX]);
         indexOn(t, n.auditEvents, ['type', 'position']);
         indexOn(t, n.auditEvents, ['seq']);
         indexOn(t, n.auditEvents, ['batch_id']);
@@ -187,6 +203,8 @@ export const projectionSchemas: Record<string, { tables: (keyof ReadModelTables)
     async create(knex, n) {
       await createSubjectEventsTable(knex, n.subjectEvents);
     },
+    // The audit log's actor column, which an older release's projector leaves empty (a rolling upgrade).
+    fillLive: (knex) => fillAuditActors(knex, LIVE_TABLES.auditEvents),
   },
   batches: {
     tables: ['batches'],

@@ -22,7 +22,7 @@ import { LIVE_TABLES, type ReadModelTables } from '../../projections/tables';
 import { AUDIT_TENANT_INDEX, AUDIT_TENANT_TYPE_INDEX } from './schema';
 import { loadTaskViews } from './task-views';
 import { subjectPositions } from './subject-positions';
-import { refsOfSubject } from '../../projections/subject-events.projection';
+import { subjectRanges } from './subject-ranges';
 import { loadToolCatalog } from './tool-catalog';
 import { toolCallFromRow } from '../../projections/tool-calls.sql';
 import { toolCallView } from './tool-call-view';
@@ -288,7 +288,8 @@ export class SqlReadModels implements ReadModels {
   /**
    * The events of one data subject of `tenant` (docs/security.md, "An access or export request"):
    * those whose actor is `filter.actor`, those of its API key's stream, those sealed under one of
-   * `filter.kids` and their erasures, in position order, from the subject index. Pages end as
+   * `filter.kids` and their erasures, in position order, from a few index ranges (subjectRanges:
+   * the audit log's actor and stream indexes, the subject index of sealed payloads). Pages end as
    * listAuditEvents' do: before MAX_PAGE_CHARS of bodies, and before the first position the audit
    * log lacks (gap-free positions) or the first event of the store it lacks (KurrentDB, `store`
    * given; the index commits with the audit log), so a cursor never passes one over.
@@ -297,8 +298,8 @@ export class SqlReadModels implements ReadModels {
     checkLimit(filter.limit);
     if (filter.after !== undefined && (!Number.isSafeInteger(filter.after) || filter.after < -1)) throw new ValidationError('after: a position (integer >= -1)', { field: 'after' });
     const through = this.auditAppliedThrough ? await this.auditAppliedThrough() : undefined;
-    const refs = refsOfSubject(filter.actor, filter.kids);
-    const candidates = await subjectPositions(this.db, this.t.subjectEvents, { tenant, refs, after: filter.after, through, limit: filter.limit + 1 });
+    const ranges = subjectRanges(this.t, tenant, filter.actor, filter.kids);
+    const candidates = await subjectPositions(this.db, this.hints, { ranges, after: filter.after, through, limit: filter.limit + 1 });
     const sized = candidates.length
       ? await this.db(this.t.auditEvents).whereIn('position', candidates).select('position', this.db.raw('LENGTH(body) AS size')).orderBy('position', 'asc')
       : [];

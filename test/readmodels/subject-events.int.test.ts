@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { migrateLatest } from '../../migrations';
-import { up as subjectEventsMigration } from '../../migrations/20261211050000_subject_events';
+import { down as subjectEventsDown, up as subjectEventsMigration } from '../../migrations/20261211050000_subject_events';
 import { createEvent, type Actor } from '../../src/core/envelope';
 import { newId } from '../../src/core/ids';
 import { rebuildProjection } from '../../src/cli/projections';
@@ -92,17 +92,24 @@ for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
       expect(ids(await rm.listSubjectEvents('acme', { actor: subject, kids: ['kid-1', 'kid-2'], limit: 100 }))).to.deep.equal(mine);
     });
 
-    it('the migration fills the index of a deployment that had none from the audit log: the same rows the projector writes, going on where a stopped run ended; so does a rebuild', async () => {
+    it('the migration fills the audit log\'s actors and the index of a deployment that had neither from the audit log: what the projector writes, going on where a stopped run ended; so does a rebuild', async () => {
       await log();
       const rows = async () => (await t.db.knex(T.subjectEvents).select('tenant', 'ref', 'position').orderBy(['position', 'ref'])).map((r) => ({ ...r, position: Number(r.position) }));
+      const actors = async () => (await t.db.knex(T.auditEvents).select('position', 'actor').orderBy('position')).map((r) => ({ ...r, position: Number(r.position) }));
       const projected = await rows();
-      expect(projected.length).to.be.greaterThan(12);
+      const written = await actors();
+      // Only the events with a sealed payload have index rows: one per data key.
+      expect(projected.map((r) => r.ref)).to.deep.equal(['kid:kid-1', 'kid:kid-2', 'kid:kid-other', 'kid:kid-2']);
+      expect(written.map((r) => r.actor)).to.include.members(['actor:agent:key-1', 'actor:agent:agent-host-1']);
+      expect(written.every((r) => typeof r.actor === 'string')).to.equal(true);
       await t.db.knex.schema.dropTable(T.subjectEvents);
+      await t.db.knex(T.auditEvents).update({ actor: null });
       // An upgraded deployment has no checkpoint of the new projection: the migration gives it the
       // audit log's (what it filled), or its lag gauge counts the whole log until the next event.
       await t.db.knex(CHECKPOINT_TABLE).where('projection', 'subject-events').delete();
       await subjectEventsMigration(t.db.knex);
       expect(await rows()).to.deep.equal(projected);
+      expect(await actors()).to.deep.equal(written);
       const mark = async (p: string) => Number((await t.db.knex(CHECKPOINT_TABLE).where('projection', p).first('position'))?.position ?? -1);
       expect(await mark('audit-log')).to.be.greaterThan(0);
       expect(await mark('subject-events')).to.equal(await mark('audit-log'));
@@ -110,15 +117,29 @@ for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
       await subjectEventsMigration(t.db.knex);
       expect(await rows()).to.deep.equal(projected);
       // A run stopped halfway (MySQL committed the table, the migration not recorded): the next start goes on from there.
-      await t.db.knex(T.subjectEvents).where('position', '>', projected[4].position).delete();
-      await t.db.knex(T.subjectEvents).where({ position: projected[4].position, ref: projected[4].ref }).delete();
+      await t.db.knex(T.subjectEvents).where('position', '>', projected[1].position).delete();
+      await t.db.knex(T.subjectEvents).where({ position: projected[1].position, ref: projected[1].ref }).delete();
+      await t.db.knex(T.auditEvents).where('position', '>', written[5].position).update({ actor: null });
       await subjectEventsMigration(t.db.knex);
       expect(await rows()).to.deep.equal(projected);
-      // What a rolling upgrade's older projector left out, a rebuild from the event store fills.
-      await t.db.knex(T.subjectEvents).where('position', '>', projected[3].position).delete();
+      expect(await actors()).to.deep.equal(written);
+      // What a rolling upgrade's older projector left out (index rows, audit rows' actors), a rebuild fills.
+      await t.db.knex(T.subjectEvents).where('position', '>', projected[0].position).delete();
+      await t.db.knex(T.auditEvents).where('position', '>', written[3].position).update({ actor: null });
       const r = await rebuildProjection({ knex: t.db.knex, store: t.db.store }, 'subject-events');
       expect(r.tables).to.deep.equal([T.subjectEvents]);
       expect(await rows()).to.deep.equal(projected);
+      expect(await actors()).to.deep.equal(written);
+      expect(ids(await t.rm.listSubjectEvents('acme', { actor: subject, kids: ['kid-1', 'kid-2'], limit: 100 }))).to.have.length(6);
+      // A rebuild of the audit log writes the same actors.
+      await rebuildProjection({ knex: t.db.knex, store: t.db.store }, 'audit-log');
+      expect(await actors()).to.deep.equal(written);
+      // Undone (the column, its index, the table) and done again: the same.
+      await subjectEventsDown(t.db.knex);
+      expect(await t.db.knex.schema.hasColumn(T.auditEvents, 'actor')).to.equal(false);
+      await subjectEventsMigration(t.db.knex);
+      expect(await rows()).to.deep.equal(projected);
+      expect(await actors()).to.deep.equal(written);
     });
 
     it('a start that stops during the backfill keeps what it filled on MySQL (each slice committed), so the next start goes on from there, not from where the one before began', async () => {
@@ -131,7 +152,8 @@ for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
         return { ...model, position, id, seq: null, batch_id: null, body: body ?? JSON.stringify({ ...JSON.parse(String(model.body)), id, position }) };
       };
       for (let p = head + 1; p <= head + 1100; p += 100) await knex(T.auditEvents).insert(Array.from({ length: 100 }, (_, i) => clone(p + i)));
-      await knex(T.auditEvents).insert(clone(head + 1101, '{"cut short'));
+      // (It has what a sealed payload's JSON has, so the backfill reads it.)
+      await knex(T.auditEvents).insert(clone(head + 1101, '{"ct": cut short'));
       // Upgrading: the migration not recorded, the index only as far as a stopped first run filled it.
       await knex('knex_migrations').where({ name: '20261211050000_subject_events' }).delete();
       await knex(T.subjectEvents).where('position', '>', 3).delete();
