@@ -3,6 +3,7 @@ import { migrateLatest } from '../../migrations';
 import { down as subjectEventsDown, up as subjectEventsMigration } from '../../migrations/20261211050000_subject_events';
 import { createEvent, type Actor } from '../../src/core/envelope';
 import { newId } from '../../src/core/ids';
+import { MAX_RESULT_DEPTH } from '../../src/core/body-depth';
 import { rebuildProjection } from '../../src/cli/projections';
 import { SqlReadModels } from '../../src/readmodels/sql-read-models';
 import { CHECKPOINT_TABLE, LIVE_TABLES as T } from '../../projections/tables';
@@ -140,6 +141,16 @@ for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
       await subjectEventsMigration(t.db.knex);
       expect(await rows()).to.deep.equal(projected);
       expect(await actors()).to.deep.equal(written);
+    });
+
+    it('fills the actor of an event nesting as deep as an upstream result may (MAX_RESULT_DEPTH), deeper than SQLite\'s JSON functions read', async () => {
+      const { head } = await log();
+      const knex = t.db.knex;
+      const model = await knex(T.auditEvents).where('position', head).first();
+      const nested = JSON.parse(`${'['.repeat(MAX_RESULT_DEPTH)}${']'.repeat(MAX_RESULT_DEPTH)}`) as unknown;
+      await knex(T.auditEvents).insert({ ...model, position: head + 1, id: newId(), seq: null, batch_id: null, actor: null, body: JSON.stringify({ ...JSON.parse(String(model.body)), position: head + 1, data: { result: nested } }) });
+      await subjectEventsMigration(knex);
+      expect((await knex(T.auditEvents).where('position', head + 1).first('actor')).actor).to.equal(model.actor);
     });
 
     it('a start that stops during the backfill keeps what it filled on MySQL (each slice committed), so the next start goes on from there, not from where the one before began', async () => {
