@@ -19,7 +19,11 @@ const EXACT = /^[\x20-\x3e\x40-\x7e]{0,200}$/;
  * @example await fillAuditActors(knex, 'rm_audit_events') // 1234 rows filled
  */
 export async function fillAuditActors(knex: Knex | Knex.Transaction, table: string): Promise<number> {
-  const json = (path: string) => (dialectOf(knex as Knex) === 'mysql' ? knex.raw(`JSON_VALUE(body, '${path}')`) : knex.raw(`json_extract(body, '${path}')`));
+  // MariaDB gives NULL for what it cannot read (nesting past its 32 levels: read from the body).
+  // SQLite's json_extract fails the whole query on a body past its 1,000 levels, which an
+  // upstream result may reach (MAX_RESULT_DEPTH): json_valid says 0 for it, and it is read from its body.
+  const json = (path: string) =>
+    dialectOf(knex as Knex) === 'mysql' ? knex.raw(`JSON_VALUE(body, '${path}')`) : knex.raw(`CASE WHEN json_valid(body) THEN json_extract(body, '${path}') END`);
   let filled = 0;
   for (let after = -1; ; ) {
     const rows: { position: number | string; kind: string | null; id: string | null }[] = await knex(table)

@@ -1,8 +1,10 @@
 import { expect } from 'chai';
+import type { Knex } from 'knex';
 import { migrateLatest } from '../../migrations';
 import { down as subjectEventsDown, up as subjectEventsMigration } from '../../migrations/20261211050000_subject_events';
 import { createEvent, type Actor } from '../../src/core/envelope';
 import { newId } from '../../src/core/ids';
+import { MAX_RESULT_DEPTH } from '../../src/core/body-depth';
 import { rebuildProjection } from '../../src/cli/projections';
 import { SqlReadModels } from '../../src/readmodels/sql-read-models';
 import { CHECKPOINT_TABLE, LIVE_TABLES as T } from '../../projections/tables';
@@ -140,6 +142,44 @@ for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
       await subjectEventsMigration(t.db.knex);
       expect(await rows()).to.deep.equal(projected);
       expect(await actors()).to.deep.equal(written);
+    });
+
+    it('fills the actor of an event nesting as deep as an upstream result may (MAX_RESULT_DEPTH), deeper than SQLite\'s JSON functions read', async () => {
+      const { head } = await log();
+      const knex = t.db.knex;
+      const model = await knex(T.auditEvents).where('position', head).first();
+      const nested = JSON.parse(`${'['.repeat(MAX_RESULT_DEPTH)}${']'.repeat(MAX_RESULT_DEPTH)}`) as unknown;
+      await knex(T.auditEvents).insert({ ...model, position: head + 1, id: newId(), seq: null, batch_id: null, actor: null, body: JSON.stringify({ ...JSON.parse(String(model.body)), position: head + 1, data: { result: nested } }) });
+      await subjectEventsMigration(knex);
+      expect((await knex(T.auditEvents).where('position', head + 1).first('actor')).actor).to.equal(model.actor);
+    });
+
+    it('reads each range along its index, not the tenant\'s log nor other actors\' rows: (tenant, actor, position), (stream, position), the subject index', async () => {
+      const { head } = await log();
+      const knex = t.db.knex;
+      const model = await knex(T.auditEvents).where('position', head).first();
+      // Much of the tenant's log by others, and a stream of the subject's name in another tenant.
+      for (let p = head + 1; p <= head + 2000; p += 200) {
+        await knex(T.auditEvents).insert(Array.from({ length: 200 }, (_, i) => ({ ...model, position: p + i, id: newId(), seq: null, batch_id: null, tenant: i % 2 ? 'acme' : 'beta', stream: i % 2 ? `note-${p + i}` : `apikey-${subject.id}`, actor: 'actor:user:someone' })));
+      }
+      const queries: { sql: string; bindings: Knex.RawBinding[] }[] = [];
+      const listener = (q: { sql: string; bindings?: Knex.RawBinding[] }) => {
+        if (/^select [`"]position[`"] from/.test(q.sql)) queries.push({ sql: q.sql, bindings: q.bindings ?? [] });
+      };
+      knex.on('query', listener);
+      await t.rm.listSubjectEvents('acme', { actor: subject, kids: ['kid-1'], after: 0, limit: 50 });
+      knex.removeListener('query', listener);
+      expect(queries).to.have.length(4);
+      for (const q of queries) {
+        if (dialect === 'mysql') {
+          const [rows] = (await knex.raw(`ANALYZE ${q.sql}`, q.bindings)) as [{ type: string; r_rows: number | null }[]];
+          expect(rows[0].type, q.sql).to.equal('range');
+          expect(Number(rows[0].r_rows), q.sql).to.be.at.most(1000);
+        } else {
+          const plan = ((await knex.raw(`EXPLAIN QUERY PLAN ${q.sql}`, q.bindings)) as { detail: string }[]).map((r) => r.detail).join(' | ');
+          expect(plan, q.sql).to.match(/SEARCH \S+ USING (COVERING )?INDEX \S+ \((tenant=\? AND actor=\?|stream=\?|tenant=\? AND ref=\?) AND position>\?\)/);
+        }
+      }
     });
 
     it('a start that stops during the backfill keeps what it filled on MySQL (each slice committed), so the next start goes on from there, not from where the one before began', async () => {
