@@ -28,8 +28,8 @@ export const mysqlConfig = { transaction: false };
  * starts: the audit log's `actor` column (who caused each event) and its (tenant, actor, position)
  * index, and `rm_subject_events`, the subject index of the data keys that sealed payloads (rows
  * only for events that carry one). A backfill, not a rebuild: it reads only our own table, in
- * position order, a bounded slice at a time; the actors by the database's JSON functions, the
- * bodies only of events with a sealed payload. A large log takes a while on the first start after
+ * position order, a bounded slice at a time; the actors from every body (fillAuditActors), the
+ * index from the bodies of events with a sealed payload. A large log takes a while on the first start after
  * the upgrade. From then on the projector writes both, the actor in the audit row itself. An older
  * release's projector running beside this one during a rolling upgrade does not: run `openmcp
  * projections rebuild subject-events` once after its last replica is gone (docs/operations.md),

@@ -1,52 +1,50 @@
 import type { Knex } from 'knex';
-import { dialectOf } from '../db/knex';
 import type { Actor } from '../core/envelope';
 import { auditActor } from '../../projections/subject-events.projection';
 
-/** Audit rows read per query. */
+/** Audit rows read per query, and the most characters of their bodies one read holds (one event holds up to 4 MiB). */
 const ROWS = 1000;
-/** An actor id the database's JSON functions give exactly: short printable ASCII, no `?` (MariaDB's stand-in for what it cannot convert). */
-const EXACT = /^[\x20-\x3e\x40-\x7e]{0,200}$/;
+const CHARS = 16 * 1024 * 1024;
 
 /**
  * Fill the `actor` column (auditActor) of the audit rows of `table` that lack it, in position
- * order, a slice of ROWS at a time: outside a transaction each slice commits on its own, and a
- * stopped run goes on where it stopped (the rows still without one). The kind and id are read by the
- * database's JSON functions (not the bodies, up to 4 MiB each); the rare id that comes back
- * other than short printable ASCII is read from its body, so the value is the one the audit-log
- * applier writes. Rows an older release's projector wrote have none: `openmcp projections
- * rebuild subject-events` fills them too.
+ * order, a slice of at most ROWS rows and CHARS characters of bodies at a time: outside a
+ * transaction each slice commits on its own, and a stopped run goes on where it stopped (the rows
+ * still without one). The actor is read from each body with JSON.parse, the applier's own reading,
+ * not by the database's JSON functions: those differ by server (MariaDB answers NULL past 32
+ * levels of nesting, SQLite's json_extract fails the whole query past 1,000, MySQL 8 raises an
+ * error past 100 or before 8.0.21), and an upstream result may nest 1,000 levels
+ * (MAX_RESULT_DEPTH): one such event would stop the upgrade. Rows an older release's projector
+ * wrote have none: `openmcp projections rebuild subject-events` fills them too.
  * @example await fillAuditActors(knex, 'rm_audit_events') // 1234 rows filled
  */
 export async function fillAuditActors(knex: Knex | Knex.Transaction, table: string): Promise<number> {
-  // MariaDB gives NULL for what it cannot read (nesting past its 32 levels: read from the body).
-  // SQLite's json_extract fails the whole query on a body past its 1,000 levels, which an
-  // upstream result may reach (MAX_RESULT_DEPTH): json_valid says 0 for it, and it is read from its body.
-  const json = (path: string) =>
-    dialectOf(knex as Knex) === 'mysql' ? knex.raw(`JSON_VALUE(body, '${path}')`) : knex.raw(`CASE WHEN json_valid(body) THEN json_extract(body, '${path}') END`);
   let filled = 0;
   for (let after = -1; ; ) {
-    const rows: { position: number | string; kind: string | null; id: string | null }[] = await knex(table)
-      .select('position', { kind: json('$.actor.kind') }, { id: json('$.actor.id') })
+    const sized: { position: number | string; size: number | string | null }[] = await knex(table)
+      .select('position', knex.raw('LENGTH(body) AS size'))
       .whereNull('actor')
       .where('position', '>', after)
       .orderBy('position')
       .limit(ROWS);
-    if (!rows.length) return filled;
+    if (!sized.length) return filled;
+    let taken = 0;
+    for (let chars = 0; taken < sized.length; taken++) {
+      chars += Number(sized[taken].size ?? 0);
+      if (taken > 0 && chars > CHARS) break;
+    }
+    const rows: { position: number | string; body: string }[] = await knex(table)
+      .select('position', 'body')
+      .whereIn('position', sized.slice(0, taken).map((r) => r.position));
     const byActor = new Map<string, number[]>();
     for (const r of rows) {
-      let actor: Actor = { kind: String(r.kind) as Actor['kind'], id: String(r.id) };
-      if (r.kind === null || r.id === null || !EXACT.test(String(r.id))) {
-        const body = await knex(table).where('position', r.position).first('body');
-        actor = (JSON.parse(String(body.body)) as { actor: Actor }).actor;
-      }
-      const value = auditActor(actor);
+      const value = auditActor((JSON.parse(String(r.body)) as { actor: Actor }).actor);
       const positions = byActor.get(value);
       if (positions) positions.push(Number(r.position));
       else byActor.set(value, [Number(r.position)]);
     }
     for (const [actor, positions] of byActor) await knex(table).whereIn('position', positions).update({ actor });
     filled += rows.length;
-    after = Number(rows[rows.length - 1].position);
+    after = Number(sized[taken - 1].position);
   }
 }
