@@ -276,13 +276,7 @@ export class SqlReadModels implements ReadModels {
       if (through !== undefined) q.where('position', '<=', through);
       return q.orderBy('position', 'asc').limit(filter.limit + 1);
     });
-    const taken = fitting(sized, filter.limit);
-    const positions = sized.slice(0, taken).map((r) => Number(r.position));
-    const rows = positions.length
-      ? await this.db(this.t.auditEvents).whereIn('position', positions).select('body', 'seq', 'batch_id', 'position').orderBy('position', 'asc')
-      : [];
-    const items = rows.map(auditView);
-    return sized.length > taken ? { items, nextCursor: String(positions[positions.length - 1]) } : { items };
+    return this.auditPage(sized, filter.limit);
   }
 
   /**
@@ -303,7 +297,16 @@ export class SqlReadModels implements ReadModels {
     const sized = candidates.length
       ? await this.db(this.t.auditEvents).whereIn('position', candidates).select('position', this.db.raw('LENGTH(body) AS size')).orderBy('position', 'asc')
       : [];
-    const taken = fitting(sized, filter.limit);
+    return this.auditPage(sized, filter.limit);
+  }
+
+  /**
+   * The page of audit events at `sized` (positions in order with their bodies' sizes, one more
+   * than `limit` when there are more): those that fit MAX_PAGE_CHARS, read whole, with the cursor
+   * of the last when some were left.
+   */
+  private async auditPage(sized: { position: number | string; size: number | string | null }[], limit: number): Promise<Page<AuditEventView>> {
+    const taken = fitting(sized, limit);
     const positions = sized.slice(0, taken).map((r) => Number(r.position));
     const rows = positions.length
       ? await this.db(this.t.auditEvents).whereIn('position', positions).select('body', 'seq', 'batch_id', 'position').orderBy('position', 'asc')
