@@ -9,6 +9,18 @@ import { startCountingProxy } from '../support/counting-rpc-proxy';
 import { deployAnother, openChainFixture, sealBatches, type ChainFixture } from './pipeline-fixture';
 
 /**
+ * Mine a block every 100 ms at base fee `baseFee` (above what a stuck anchor offers) until
+ * `stopped()`: a fee spike that lasts. Resolves once stopped.
+ */
+async function mineAtBaseFee(provider: ChainFixture['provider'], baseFee: bigint, stopped: () => boolean): Promise<void> {
+  while (!stopped()) {
+    await provider.send('hardhat_setNextBlockBaseFeePerGas', [`0x${baseFee.toString(16)}`]);
+    await provider.send('evm_mine', []);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/**
  * What an anchor transaction costs and who pays: a base fee that rises above what the
  * transaction offers (it would sit in the mempool for as long as the spike lasts) and an
  * anchorer account with nothing to pay with. This file turns automining off, so it has its own chain.
@@ -42,13 +54,7 @@ describe('anchorer and fees', function () {
         sent = { hash: tx.hash, maxFeePerGas: tx.maxFeePerGas };
         expect(sent.maxFeePerGas! < spike).to.equal(true);
         // From now on every block's base fee is above what the first transaction offers.
-        mining = (async () => {
-          while (!done) {
-            await f.provider.send('hardhat_setNextBlockBaseFeePerGas', [`0x${spike.toString(16)}`]);
-            await f.provider.send('evm_mine', []);
-            await new Promise((r) => setTimeout(r, 100));
-          }
-        })();
+        mining = mineAtBaseFee(f.provider, spike, () => done);
       },
     };
     await f.provider.send('evm_setAutomine', [false]);
@@ -94,13 +100,7 @@ describe('anchorer and fees', function () {
         // The RPC refuses a moment (a rate limit): the wait for the receipt fails, the round with it.
         proxy.refuse(['eth_getTransactionReceipt']);
         // From now on every block's base fee is above what the transaction offers.
-        mining = (async () => {
-          while (!done) {
-            await f.provider.send('hardhat_setNextBlockBaseFeePerGas', [`0x${spike.toString(16)}`]);
-            await f.provider.send('evm_mine', []);
-            await new Promise((r) => setTimeout(r, 100));
-          }
-        })();
+        mining = mineAtBaseFee(f.provider, spike, () => done);
       },
     });
     await f.provider.send('evm_setAutomine', [false]);
@@ -147,13 +147,7 @@ describe('anchorer and fees', function () {
         faults: async (point) => {
           if (point !== 'after-send' || mining) return;
           sent = ((await f.provider.send('eth_pendingTransactions', [])) as { hash: string }[])[0].hash;
-          mining = (async () => {
-            while (!done) {
-              await f.provider.send('hardhat_setNextBlockBaseFeePerGas', [`0x${spike.toString(16)}`]);
-              await f.provider.send('evm_mine', []);
-              await new Promise((r) => setTimeout(r, 100));
-            }
-          })();
+          mining = mineAtBaseFee(f.provider, spike, () => done);
           stuck();
         },
       });
@@ -208,13 +202,7 @@ describe('anchorer and fees', function () {
         ...opts,
         faults: (point) => {
           if (point !== 'after-send' || mining) return;
-          mining = (async () => {
-            while (!done) {
-              await f.provider.send('hardhat_setNextBlockBaseFeePerGas', [`0x${spike.toString(16)}`]);
-              await f.provider.send('evm_mine', []);
-              await new Promise((r) => setTimeout(r, 100));
-            }
-          })();
+          mining = mineAtBaseFee(f.provider, spike, () => done);
           stuck();
         },
       });
@@ -276,13 +264,7 @@ describe('anchorer and fees', function () {
         },
         faults: (point) => {
           if (point !== 'after-send' || mining) return;
-          mining = (async () => {
-            while (!done) {
-              await f.provider.send('hardhat_setNextBlockBaseFeePerGas', [`0x${spike.toString(16)}`]);
-              await f.provider.send('evm_mine', []);
-              await new Promise((r) => setTimeout(r, 100));
-            }
-          })();
+          mining = mineAtBaseFee(f.provider, spike, () => done);
         },
       });
       const err = (await a.tick().then(() => expect.fail('anchored'), (e: unknown) => e)) as { code?: string };
@@ -326,13 +308,7 @@ describe('anchorer and fees', function () {
         ...opts,
         faults: (point) => {
           if (point !== 'after-send') return;
-          mining = (async () => {
-            while (!done) {
-              await f.provider.send('hardhat_setNextBlockBaseFeePerGas', [`0x${spike.toString(16)}`]);
-              await f.provider.send('evm_mine', []);
-              await new Promise((r) => setTimeout(r, 100));
-            }
-          })();
+          mining = mineAtBaseFee(f.provider, spike, () => done);
           throw new Error('killed after send');
         },
       });
