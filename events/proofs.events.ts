@@ -59,12 +59,7 @@ export const BatchAnchorSent = defineEvent(
   'BatchAnchorSent',
   1,
   z.strictObject({
-    batchId: safeInt,
-    firstSeq: safeInt,
-    lastSeq: safeInt,
-    root: hex32,
-    chainId: safeInt,
-    contract: address,
+    ...BatchAnchored.schema.pick({ batchId: true, firstSeq: true, lastSeq: true, root: true, chainId: true, contract: true }).shape,
     /** The anchorer account that signed it, lowercase. */
     account: address,
     nonce: safeInt,

@@ -20,6 +20,18 @@ async function mineAtBaseFee(provider: ChainFixture['provider'], baseFee: bigint
   }
 }
 
+/** A spike over: a block at 1 gwei, automining on again, so the tests after this one meet no raised fee. */
+async function endSpike(provider: ChainFixture['provider']): Promise<void> {
+  await provider.send('hardhat_setNextBlockBaseFeePerGas', ['0x3b9aca00']);
+  await provider.send('evm_mine', []);
+  await provider.send('evm_setAutomine', [true]);
+}
+
+/** The BatchAnchorSent events recorded for anchors to `contract`, in log order. */
+async function anchorSends(store: ChainFixture['store'], contract: string) {
+  return (await store.readAll({ limit: 10_000 })).filter((e) => e.type === 'BatchAnchorSent' && (e.data as { contract: string }).contract === contract);
+}
+
 /**
  * What an anchor transaction costs and who pays: a base fee that rises above what the
  * transaction offers (it would sit in the mempool for as long as the spike lasts) and an
@@ -155,7 +167,7 @@ describe('anchorer and fees', function () {
       await isStuck;
       await first.stop();
       expect(((await round) as Error).message).to.match(/not mined yet; stopped: the next run finds it$/);
-      const recorded = (await f.store.readAll({ limit: 10_000 })).filter((e) => e.type === 'BatchAnchorSent' && (e.data as { contract: string }).contract === contract);
+      const recorded = (await anchorSends(f.store, contract));
       expect(recorded.map((e) => (e.data as { txHash: string }).txHash)).to.deep.equal([sent]);
       expect(recorded[0].data).to.include.keys('nonce', 'account', 'maxFeePerGas', 'maxPriorityFeePerGas', 'batchId');
       batchId = (recorded[0].data as { batchId: number }).batchId;
@@ -170,9 +182,7 @@ describe('anchorer and fees', function () {
       done = true;
       await mining;
       // Leave no spike to the tests after this one.
-      await f.provider.send('hardhat_setNextBlockBaseFeePerGas', ['0x3b9aca00']);
-      await f.provider.send('evm_mine', []);
-      await f.provider.send('evm_setAutomine', [true]);
+      await endSpike(f.provider);
     }
     const sealed = (await f.store.readStream(BATCH_STREAM)).length;
     expect(Number(await auditAnchorAt(contract, f.provider).nextBatchId())).to.equal(sealed);
@@ -182,7 +192,7 @@ describe('anchorer and fees', function () {
     expect((await f.provider.getTransaction(txHash))!.maxFeePerGas! >= spike).to.equal(true);
     expect(reported[0]).to.match(/^ANCHOR_DELAYED: anchor\(\d+\) transaction not mined within 1000 ms: sent again on nonce \d+ as 0x[0-9a-f]{64} with higher fees/);
     // Each replacement is recorded too: a restart now takes on the latest send.
-    const sends = (await f.store.readAll({ limit: 10_000 })).filter((e) => e.type === 'BatchAnchorSent' && (e.data as { contract: string }).contract === contract);
+    const sends = (await anchorSends(f.store, contract));
     expect((sends.at(-1)!.data as { txHash: string; replacesTxHash?: string }).txHash).to.equal(txHash);
   });
 
@@ -210,7 +220,7 @@ describe('anchorer and fees', function () {
       await isStuck;
       await first.stop();
       await round;
-      const [sent] = (await f.store.readAll({ limit: 10_000 })).filter((e) => e.type === 'BatchAnchorSent' && (e.data as { contract: string }).contract === contract).map((e) => e.data as { nonce: number });
+      const [sent] = (await anchorSends(f.store, contract)).map((e) => e.data as { nonce: number });
       const wallet = new Wallet(opts.privateKey!, f.provider);
       const next = createAnchorer(f.store, {
         ...opts,
@@ -236,9 +246,7 @@ describe('anchorer and fees', function () {
       done = true;
       await mining;
       await cancelled.catch(() => undefined);
-      await f.provider.send('hardhat_setNextBlockBaseFeePerGas', ['0x3b9aca00']);
-      await f.provider.send('evm_mine', []);
-      await f.provider.send('evm_setAutomine', [true]);
+      await endSpike(f.provider);
     }
     expect(Number(await auditAnchorAt(contract, f.provider).nextBatchId())).to.equal((await f.store.readStream(BATCH_STREAM)).length);
   });
@@ -270,7 +278,7 @@ describe('anchorer and fees', function () {
       const err = (await a.tick().then(() => expect.fail('anchored'), (e: unknown) => e)) as { code?: string };
       await a.stop();
       expect(err.code).to.equal('LEASE_FENCED');
-      const sentBy = async () => (await f.store.readAll({ limit: 10_000 })).filter((e) => e.type === 'BatchAnchorSent' && (e.data as { contract: string }).contract === contract).map((e) => e.data as { txHash: string; replacesTxHash?: string });
+      const sentBy = async () => (await anchorSends(f.store, contract)).map((e) => e.data as { txHash: string; replacesTxHash?: string });
       // Recorded while a still led (late), never raised by it.
       const [late, ...others] = await sentBy();
       expect([late.replacesTxHash, others]).to.deep.equal([undefined, []]);
@@ -287,9 +295,7 @@ describe('anchorer and fees', function () {
     } finally {
       done = true;
       await mining;
-      await f.provider.send('hardhat_setNextBlockBaseFeePerGas', ['0x3b9aca00']);
-      await f.provider.send('evm_mine', []);
-      await f.provider.send('evm_setAutomine', [true]);
+      await endSpike(f.provider);
     }
     expect(Number(await auditAnchorAt(contract, f.provider).nextBatchId())).to.equal((await f.store.readStream(BATCH_STREAM)).length);
   });
@@ -326,9 +332,7 @@ describe('anchorer and fees', function () {
       await mining;
       // Leave no stuck transaction and no spike to the tests after this one.
       for (const tx of (await f.provider.send('eth_pendingTransactions', [])) as { hash: string }[]) await f.provider.send('hardhat_dropTransaction', [tx.hash]);
-      await f.provider.send('hardhat_setNextBlockBaseFeePerGas', ['0x3b9aca00']);
-      await f.provider.send('evm_mine', []);
-      await f.provider.send('evm_setAutomine', [true]);
+      await endSpike(f.provider);
     }
   });
 
