@@ -15,7 +15,7 @@ export type ToolCallContext = {
   taskId?: string;
   argumentsPolicy?: PayloadPolicy;
   /** MCP_PAYLOAD_POLICY=encrypted: the salts the gateway seals the payloads with, so the step's events keep the same salted hashes. */
-  payloadSalts?: { arguments?: Buffer; result?: Buffer };
+  payloadSalts?: { arguments?: Buffer; result?: Buffer; error?: Buffer };
 };
 
 export type ToolResult = { content?: unknown[]; structuredContent?: unknown; isError?: boolean };

@@ -1,0 +1,82 @@
+import { expect } from 'chai';
+import { McpGateway } from '../../src/mcp/gateway';
+import { payloadDigest } from '../../src/mcp/payload-hash';
+import { MemorySubjectKeyStore } from '../../src/erasure/memory-subject-key-store';
+import { openedSalt } from '../../src/erasure/opened';
+import { payloadAad, type SealedPayload } from '../../src/erasure/sealed-payload';
+import { PAYLOAD_HASH_SCHEME, saltedPayloadHash } from '../../src/erasure/salted-hash';
+import { subjectOf } from '../../src/erasure/subject';
+import { startHttpExample, type HttpExample } from '../../examples/mcp-http/server';
+import { openTempSqliteStore } from '../mcp/support/stores';
+import { toolCallsProjection, type ToolCallDoc } from '../../projections/tool-calls.projection';
+import { toolCallView } from '../../src/readmodels/tool-call-view';
+import { openToolCallView } from '../../src/readmodels/open-tool-call-view';
+import type { RecordedEvent } from '../../src/core/envelope';
+
+const actor = { kind: 'user' as const, id: 'dana' };
+
+/**
+ * A failed call's withheld error under MCP_PAYLOAD_POLICY=encrypted: ToolCallFailed keeps no text of
+ * it, only a digest, and that digest was the message's plain SHA-256, which confirms a guess of the
+ * message (an upstream's error commonly echoes the arguments: an e-mail address) after the subject's
+ * key is erased. It is salted as the payloads are, the salt alone sealed under the subject's key.
+ */
+describe("MCP gateway: a withheld error's digest under MCP_PAYLOAD_POLICY=encrypted", function () {
+  this.timeout(30_000);
+  let db: Awaited<ReturnType<typeof openTempSqliteStore>>;
+  let remote: HttpExample;
+  let gateway: McpGateway;
+  const keys = new MemorySubjectKeyStore();
+  const warned: { obj: Record<string, unknown>; msg?: string }[] = [];
+
+  before(async () => {
+    db = await openTempSqliteStore();
+    remote = await startHttpExample({ testTools: true });
+    const logger = { warn: (obj: unknown, msg?: string) => void warned.push({ obj: obj as Record<string, unknown>, msg }) };
+    gateway = new McpGateway({ store: db.store, payloadPolicy: 'encrypted', subjectKeys: keys, cacheTtlMs: 0, upstream: { healthIntervalMs: 0 }, logger });
+    await gateway.registerServer({ tenant: 'acme', actor, name: 'remote', transport: 'http', url: remote.url });
+  });
+  after(async () => {
+    await gateway?.close();
+    await remote?.close();
+    await db?.cleanup();
+  });
+
+  it('records a salted digest whose salt alone is sealed (ToolCallFailed v2); after erasure the guessed message is not confirmable', async () => {
+    const head = await db.store.headPosition();
+    const err = await gateway.callTool({ tenant: 'acme', actor }, 'remote__reject', { message: 'no such account: dana@example.com' }).catch((e: unknown) => e);
+    const said = (err as { rpcMessage: string }).rpcMessage;
+    expect(said).to.contain('dana@example.com');
+    const [requested, failed] = (await db.store.readAll({ after: head, limit: 1000 })).filter((e) => e.stream.startsWith('toolcall-'));
+    expect([failed.type, failed.version]).to.deep.equal(['ToolCallFailed', 2]);
+    const data = failed.data as { error: { code: string; message: string }; errorSaltSealed: SealedPayload };
+    const m = /^-32602: upstream error message withheld \(MCP_PAYLOAD_POLICY=encrypted: error texts are not recorded\), hmac-sha256-salted-v1 (0x[0-9a-f]{64})$/.exec(data.error.message);
+    expect(m, data.error.message).to.not.equal(null);
+    // The key holder opens the salt and proves the message; the operator's log has both too.
+    const salt = await openedSalt(keys, data.errorSaltSealed, payloadAad(requested.stream.slice('toolcall-'.length), 'error'));
+    const guess = payloadDigest(said);
+    expect(saltedPayloadHash(salt!, guess.json)).to.equal(m![1]);
+    const line = warned.find((l) => l.obj.callId === requested.stream.slice('toolcall-'.length));
+    expect(line?.obj).to.include({ messageHash: m![1], messageHashScheme: PAYLOAD_HASH_SCHEME, messageSalt: salt });
+    // The API shows the salt while the key exists (GET /v1/tool-calls/:id), as it does a payload's.
+    const doc = [requested, failed].reduce<ToolCallDoc | undefined>((d, e: RecordedEvent) => toolCallsProjection.evolve(d, e), undefined)!;
+    expect(await openToolCallView(keys, toolCallView(doc))).to.include({ errorSalt: salt }).and.not.have.property('errorSaltSealed');
+
+    await keys.erase(subjectOf('acme', actor));
+    expect(await openedSalt(keys, data.errorSaltSealed, payloadAad(requested.stream.slice('toolcall-'.length), 'error'))).to.equal(undefined);
+    expect(await openToolCallView(keys, toolCallView(doc))).to.not.have.any.keys('errorSalt', 'errorSaltSealed');
+    const log = JSON.stringify(await db.store.readAll({ limit: 10_000 }));
+    expect(log, "the guessed message's plain SHA-256").to.not.contain(guess.hash.slice(2));
+    expect(log).to.not.contain('dana@example.com');
+    expect(log).to.not.contain(salt!.slice(2));
+    expect(log).to.not.match(/sha256 0x/);
+  });
+
+  it('a failure told in the gateway\'s own words (a cancelled call) keeps the same salted digest', async () => {
+    const head = await db.store.headPosition();
+    await gateway.callTool({ tenant: 'acme', actor: { kind: 'user', id: 'erik' } }, 'remote__sleep', { ms: 5_000 }, { signal: AbortSignal.timeout(50) }).catch(() => undefined);
+    const failed = (await db.store.readAll({ after: head, limit: 1000 })).find((e) => e.type === 'ToolCallFailed');
+    expect(failed?.version).to.equal(2);
+    expect((failed!.data as { error: { message: string } }).error.message).to.match(/; message withheld \(MCP_PAYLOAD_POLICY=encrypted: error texts are not recorded\), hmac-sha256-salted-v1 0x[0-9a-f]{64}$/);
+  });
+});
