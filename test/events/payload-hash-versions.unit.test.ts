@@ -17,6 +17,7 @@ import { createEvent } from '../../src/core/envelope';
 import { PAYLOAD_HASH_SCHEME } from '../../src/erasure/salted-hash';
 import { payloadAad, sealPayload, sealSaltedPayload, sealSaltOnly } from '../../src/erasure/sealed-payload';
 import { taskInputAad } from '../../src/erasure/task-input';
+import { indexedRef, kidRef, subjectRefs } from '../../projections/subject-events.projection';
 
 const validator = new AjvJsonSchemaValidator();
 const exported = (type: string, version: number) => {
@@ -122,6 +123,8 @@ describe('salted payload hashes: the new versions take what the earlier versions
     expect(catalog.validate('ToolCallFailed', 2, f2)).to.deep.equal(f2);
     expect(exported('ToolCallFailed', 2)(f2)).to.equal(true);
     expect(() => catalog.validate('ToolCallFailed', 1, f2), 'v1 has no errorSaltSealed').to.throw();
+    // The subject index (a subject export) finds each by the kid of its salt, as it does a sealed payload's.
+    for (const data of [v4, c4, f2]) expect(subjectRefs({ data })).to.deep.equal([indexedRef(kidRef(kid))]);
     // The salt alone is 66 characters of plaintext: a payload's seal is refused in its place (its ciphertext is longer).
     expect(() => catalog.validate('ToolCallCompleted', 4, { ...c4, resultSaltSealed: salted(payloadAad(callId, 'result')).sealed })).to.throw(/resultSaltSealed/);
   });
