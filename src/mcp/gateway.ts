@@ -237,6 +237,8 @@ export class McpGateway {
   private readonly holdsReleased = new Promise<void>((resolve) => (this.releaseHolds = resolve));
   /** Calls in progress: close() waits for their audit outcome to be recorded. */
   private readonly calls = new Set<Promise<unknown>>();
+  /** The callers' error salts (CallContext.payloadSalts.error) sealed into a ToolCallFailed v2: errorDigestSealed. */
+  private readonly sealedErrorSalts = new WeakSet<Buffer>();
   /**
    * Aborted by endInFlight (the drain's cut-off) with shuttingDownError: every call in flight ends
    * on it (waiting for a connection, queued, or running upstream, which is cancelled), and so does
@@ -1086,6 +1088,16 @@ export class McpGateway {
     }
   }
 
+  /**
+   * Whether `salt`, given as a call's `payloadSalts.error`, keys the withheld message's digest of that
+   * call's ToolCallFailed and is sealed there (v2). False when the call failed before it was recorded
+   * (no such tool, …) or the subject's key could not be read: nothing holds the salt then, so a digest
+   * keyed by it could never be checked (the agent's TaskStepFailed then keeps none, as ToolCallFailed).
+   */
+  errorDigestSealed(salt: Buffer): boolean {
+    return this.sealedErrorSalts.has(salt);
+  }
+
   /** The data key of the call's subject (tenant, and `subject` or else the actor), made on its first call. */
   private subjectKey(ctx: CallContext): Promise<{ kid: string; key: Buffer }> {
     return this.options.subjectKeys!.keyFor(subjectOf(ctx.tenant, ctx.subject ?? ctx.actor));
@@ -1101,7 +1113,9 @@ export class McpGateway {
     const salt = ctx.payloadSalts?.error ?? newPayloadSalt();
     try {
       const k = await this.subjectKey(ctx);
-      return { salt, saltSealed: sealSaltOnly(k.key, k.kid, payloadDigest(e.message).json, payloadAad(callId, 'error'), salt).saltSealed };
+      const saltSealed = sealSaltOnly(k.key, k.kid, payloadDigest(e.message).json, payloadAad(callId, 'error'), salt).saltSealed;
+      this.sealedErrorSalts.add(salt);
+      return { salt, saltSealed };
     } catch (err) {
       this.options.logger?.warn({ err, tenant: ctx.tenant, callId }, "mcp gateway: the subject's data key could not be read; the failed call is recorded without its message's digest");
       return undefined;

@@ -105,6 +105,17 @@ describe('MCP_PAYLOAD_POLICY=encrypted in the agent runtime: task events keep ha
     expect(recordedText(b)).to.not.contain('hotel-hidden');
   });
 
+  it('a step that fails before the gateway records a call (no such tool) keeps no digest: no ToolCallFailed seals a salt for it, and a plain SHA-256 would confirm a guess', async () => {
+    // It was: `hmac-sha256-salted-v1 <hash>` keyed by the runtime's salt, which nothing ever sealed, so no one could check it.
+    await h.worker('worker-f').start();
+    const id = await submitTask(h.store, 'acme', { steps: [{ tool: 'remote__nope', arguments: { text: 'india-hidden' } }] });
+    const events = await waitForTask(h.store, id, ended);
+    const stepFailed = (ofType(events, 'TaskStepFailed')[0]?.data as { error: { code: string; message: string } }).error;
+    expect(stepFailed.code).to.equal('MCP_TOOL_NOT_FOUND');
+    expect(stepFailed.message).to.match(/message withheld \(MCP_PAYLOAD_POLICY=encrypted: error texts are not recorded\)$/);
+    expect((await h.store.readAll({ limit: 10_000 })).filter((e) => e.type === 'ToolCallRequested' && (e.data as { taskId?: string }).taskId === id)).to.have.length(0);
+  });
+
   it("seals a task's tool calls under its submitter's key (the data subject), not the worker's: erasing the submitter makes them unreadable", async () => {
     await h.worker('worker-b').start();
     const id = await submitTask(h.store, 'acme', { steps: [{ tool: 'remote__reverse', arguments: { text: 'charlie-hidden' } }] });

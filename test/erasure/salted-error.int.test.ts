@@ -2,6 +2,8 @@ import { expect } from 'chai';
 import { McpGateway } from '../../src/mcp/gateway';
 import { payloadDigest } from '../../src/mcp/payload-hash';
 import { MemorySubjectKeyStore } from '../../src/erasure/memory-subject-key-store';
+import type { SubjectKeyStore } from '../../src/erasure/subject-key-store';
+import { randomBytes } from 'node:crypto';
 import { openedSalt } from '../../src/erasure/opened';
 import { payloadAad, type SealedPayload } from '../../src/erasure/sealed-payload';
 import { PAYLOAD_HASH_SCHEME, saltedPayloadHash } from '../../src/erasure/salted-hash';
@@ -44,7 +46,8 @@ describe("MCP gateway: a withheld error's digest under MCP_PAYLOAD_POLICY=encryp
 
   it('records a salted digest whose salt alone is sealed (ToolCallFailed v2); after erasure the guessed message is not confirmable', async () => {
     const head = await db.store.headPosition();
-    const err = await gateway.callTool({ tenant: 'acme', actor }, 'remote__reject', { message: 'no such account: dana@example.com' }).catch((e: unknown) => e);
+    const given = randomBytes(32);
+    const err = await gateway.callTool({ tenant: 'acme', actor, payloadSalts: { error: given } }, 'remote__reject', { message: 'no such account: dana@example.com' }).catch((e: unknown) => e);
     const said = (err as { rpcMessage: string }).rpcMessage;
     expect(said).to.contain('dana@example.com');
     const [requested, failed] = (await db.store.readAll({ after: head, limit: 1000 })).filter((e) => e.stream.startsWith('toolcall-'));
@@ -56,6 +59,9 @@ describe("MCP gateway: a withheld error's digest under MCP_PAYLOAD_POLICY=encryp
     const salt = await openedSalt(keys, data.errorSaltSealed, payloadAad(requested.stream.slice('toolcall-'.length), 'error'));
     const guess = payloadDigest(said);
     expect(saltedPayloadHash(salt!, guess.json)).to.equal(m![1]);
+    // The salt the agent runtime gave, known sealed: its TaskStepFailed keeps the same digest.
+    expect(salt).to.equal(`0x${given.toString('hex')}`);
+    expect(gateway.errorDigestSealed(given)).to.equal(true);
     const line = warned.find((l) => l.obj.callId === requested.stream.slice('toolcall-'.length));
     expect(line?.obj).to.include({ messageHash: m![1], messageHashScheme: PAYLOAD_HASH_SCHEME, messageSalt: salt });
     // The API shows the salt while the key exists (GET /v1/tool-calls/:id), as it does a payload's.
@@ -70,6 +76,36 @@ describe("MCP gateway: a withheld error's digest under MCP_PAYLOAD_POLICY=encryp
     expect(log).to.not.contain('dana@example.com');
     expect(log).to.not.contain(salt!.slice(2));
     expect(log).to.not.match(/sha256 0x/);
+  });
+
+  it("with the subject's key unreadable when the call fails, the failure is still recorded, with no digest (ToolCallFailed v1): never the plain SHA-256, nor a salt sealed nowhere", async () => {
+    // Reads the key for the arguments, then fails: the key store went away during the call.
+    let reads = 0;
+    const flaky: SubjectKeyStore = {
+      keyFor: async (s) => {
+        if (++reads > 1) throw new Error('connect ECONNREFUSED 127.0.0.1:3306');
+        return keys.keyFor(s);
+      },
+      keyById: (kid) => keys.keyById(kid),
+      erase: (s) => keys.erase(s),
+      keysOf: (s) => keys.keysOf(s),
+    };
+    const g = new McpGateway({ store: db.store, payloadPolicy: 'encrypted', subjectKeys: flaky, cacheTtlMs: 0, upstream: { healthIntervalMs: 0 } });
+    try {
+      await g.registerServer({ tenant: 'acme', actor, name: 'remote2', transport: 'http', url: remote.url });
+      const head = await db.store.headPosition();
+      const salt = randomBytes(32);
+      const err = await g.callTool({ tenant: 'acme', actor: { kind: 'user', id: 'fay' }, payloadSalts: { error: salt } }, 'remote2__reject', { message: 'no such account: fay@example.com' }).catch((e: unknown) => e);
+      expect((err as { rpcMessage: string }).rpcMessage, 'the caller is told the error all the same').to.contain('fay@example.com');
+      const calls = (await db.store.readAll({ after: head, limit: 1000 })).filter((e) => e.stream.startsWith('toolcall-'));
+      expect(calls.map((e) => [e.type, e.version])).to.deep.equal([['ToolCallRequested', 3], ['ToolCallFailed', 1]]);
+      const { error } = calls[1].data as { error: { message: string } };
+      expect(error.message).to.equal('-32602: upstream error message withheld (MCP_PAYLOAD_POLICY=encrypted: error texts are not recorded)');
+      expect(calls[1].data).to.not.have.property('errorSaltSealed');
+      expect(g.errorDigestSealed(salt), 'the salt is sealed nowhere: the agent records no digest keyed by it').to.equal(false);
+    } finally {
+      await g.close();
+    }
   });
 
   it('a failure told in the gateway\'s own words (a cancelled call) keeps the same salted digest', async () => {

@@ -826,8 +826,10 @@ export class TaskRun {
         throw this.notRecorded(err.cause, `the gateway's audit of step ${s.stepId}`);
       }
       // Withheld under `encrypted` as under `hash-only`, in words naming the policy configured (as the gateway's ToolCallFailed).
-      // Its withheld message's digest salted with the salt the gateway sealed for the call's ToolCallFailed (v2).
-      const failed = recordedFailure(err, this.configuredPolicyOf(s.tool), salts.error);
+      // Its withheld message's digest salted with the salt the gateway sealed for the call's ToolCallFailed (v2);
+      // none when the gateway sealed it nowhere (the call failed before it was recorded, or the key was unreadable).
+      const sealedSalt = salts.error && this.deps.tools.errorDigestSealed?.(salts.error) ? salts.error : undefined;
+      const failed = recordedFailure(err, this.configuredPolicyOf(s.tool), sealedSalt);
       await this.append('TaskStepFailed', { stepId: s.stepId, error: failed });
       const told = cutText((err as Error).message, 4000);
       return { failed, fatal: s.source === 'steps' || FATAL.has(failed.code), ...(told !== failed.message ? { told } : {}) };

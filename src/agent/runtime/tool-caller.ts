@@ -58,4 +58,10 @@ export interface ToolCaller {
    * runtime's step events follow it, so `hash-only` keeps payloads out of the task's stream too.
    */
   readonly payloadPolicy?: PayloadPolicy;
+  /**
+   * MCP_PAYLOAD_POLICY=encrypted: whether the call given `payloadSalts.error` = `salt` failed with
+   * its withheld message's digest keyed by it and the salt sealed (ToolCallFailed v2). Absent or
+   * false: the step's TaskStepFailed keeps no digest (none could be checked).
+   */
+  errorDigestSealed?(salt: Buffer): boolean;
 }
