@@ -30,6 +30,7 @@ export function recordedFailure(err: unknown, policy: PayloadPolicy, salt?: Buff
  * its place): the run that had it is gone, and the log kept only its hash.
  */
 export function unkeptResultText(resultHash: string, scheme?: string): string {
-  if (scheme) return `[the result (${scheme} ${resultHash}) is kept only encrypted in the gateway's log (MCP_PAYLOAD_POLICY=encrypted), and this run resumed the task after a restart, so it cannot be shown again]`;
+  // Salted: sealed in the gateway's log, or (over 256 KiB) kept nowhere, its salt alone sealed (ToolCallCompleted v4).
+  if (scheme) return `[the result (${scheme} ${resultHash}) is not kept in the task's log (MCP_PAYLOAD_POLICY=encrypted: only encrypted in the gateway's log, or nowhere over 256 KiB), and this run resumed the task after a restart, so it cannot be shown again]`;
   return `[the result (sha-256 ${resultHash}) is not kept in the task's log (MCP_PAYLOAD_POLICY=hash-only, or over 256 KiB), and this run resumed the task after a restart, so it cannot be shown again]`;
 }
