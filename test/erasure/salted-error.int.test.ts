@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { McpGateway } from '../../src/mcp/gateway';
 import { payloadDigest } from '../../src/mcp/payload-hash';
+import { payloadMatchesHash } from '../../src/sdk';
 import { MemorySubjectKeyStore } from '../../src/erasure/memory-subject-key-store';
 import type { SubjectKeyStore } from '../../src/erasure/subject-key-store';
 import { randomBytes } from 'node:crypto';
@@ -66,7 +67,9 @@ describe("MCP gateway: a withheld error's digest under MCP_PAYLOAD_POLICY=encryp
     expect(line?.obj).to.include({ messageHash: m![1], messageHashScheme: PAYLOAD_HASH_SCHEME, messageSalt: salt });
     // The API shows the salt while the key exists (GET /v1/tool-calls/:id), as it does a payload's.
     const doc = [requested, failed].reduce<ToolCallDoc | undefined>((d, e: RecordedEvent) => toolCallsProjection.evolve(d, e), undefined)!;
-    expect(await openToolCallView(keys, toolCallView(doc))).to.include({ errorSalt: salt }).and.not.have.property('errorSaltSealed');
+    const view = await openToolCallView(keys, toolCallView(doc));
+    expect(view).to.include({ errorSalt: salt }).and.not.have.property('errorSaltSealed');
+    expect(payloadMatchesHash(said, m![1], { scheme: PAYLOAD_HASH_SCHEME, salt: view.errorSalt }), "the SDK's check, with what the API shows").to.equal(true);
 
     await keys.erase(subjectOf('acme', actor));
     expect(await openedSalt(keys, data.errorSaltSealed, payloadAad(requested.stream.slice('toolcall-'.length), 'error'))).to.equal(undefined);
