@@ -123,8 +123,15 @@ describe('salted payload hashes: the new versions take what the earlier versions
     expect(catalog.validate('ToolCallFailed', 2, f2)).to.deep.equal(f2);
     expect(exported('ToolCallFailed', 2)(f2)).to.equal(true);
     expect(() => catalog.validate('ToolCallFailed', 1, f2), 'v1 has no errorSaltSealed').to.throw();
-    // The subject index (a subject export) finds each by the kid of its salt, as it does a sealed payload's.
-    for (const data of [v4, c4, f2]) expect(subjectRefs({ data })).to.deep.equal([indexedRef(kidRef(kid))]);
+    // The subject index (a subject export) finds each by the kid of its salt, as it does a sealed payload's:
+    // named by type and version, so an index that reads the sealed fields off each version's schema must
+    // count argumentsSaltSealed, resultSaltSealed and errorSaltSealed (SealedSaltSchema) among them.
+    const saltOnly = [
+      { type: 'ToolCallRequested', version: 4, data: v4 },
+      { type: 'ToolCallCompleted', version: 4, data: c4 },
+      { type: 'ToolCallFailed', version: 2, data: f2 },
+    ];
+    for (const e of saltOnly) expect(subjectRefs(e), `${e.type} v${e.version}`).to.deep.equal([indexedRef(kidRef(kid))]);
     // The salt alone is 66 characters of plaintext: a payload's seal is refused in its place (its ciphertext is longer).
     expect(() => catalog.validate('ToolCallCompleted', 4, { ...c4, resultSaltSealed: salted(payloadAad(callId, 'result')).sealed })).to.throw(/resultSaltSealed/);
   });
