@@ -1040,6 +1040,8 @@ export class McpGateway {
         audit.withheld(failureOf(e, 'store'), digest && { ...digest, ...(errorSeal ? { salt: `0x${errorSeal.salt.toString('hex')}` } : {}) }, this.payloadPolicy);
       }
       await audit.failed({ error: failureOf(e, this.payloadPolicy, errorSeal?.salt), ...(errorSeal ? { errorSaltSealed: errorSeal.saltSealed } : {}), latencyUs: sinceUs(t0) });
+      // Recorded: the salt is sealed in the log now (errorDigestSealed), not before (a refused append holds none).
+      if (errorSeal) this.sealedErrorSalts.add(errorSeal.salt);
       throw e;
     }
     const latencyUs = sinceUs(t0);
@@ -1113,9 +1115,7 @@ export class McpGateway {
     const salt = ctx.payloadSalts?.error ?? newPayloadSalt();
     try {
       const k = await this.subjectKey(ctx);
-      const saltSealed = sealSaltOnly(k.key, k.kid, payloadDigest(e.message).json, payloadAad(callId, 'error'), salt).saltSealed;
-      this.sealedErrorSalts.add(salt);
-      return { salt, saltSealed };
+      return { salt, saltSealed: sealSaltOnly(k.key, k.kid, payloadDigest(e.message).json, payloadAad(callId, 'error'), salt).saltSealed };
     } catch (err) {
       this.options.logger?.warn({ err, tenant: ctx.tenant, callId }, "mcp gateway: the subject's data key could not be read; the failed call is recorded without its message's digest");
       return undefined;

@@ -5,6 +5,7 @@ import { payloadMatchesHash } from '../../src/sdk';
 import { MemorySubjectKeyStore } from '../../src/erasure/memory-subject-key-store';
 import type { SubjectKeyStore } from '../../src/erasure/subject-key-store';
 import { randomBytes } from 'node:crypto';
+import { ValidationError } from '../../src/core/errors';
 import { openedSalt } from '../../src/erasure/opened';
 import { payloadAad, type SealedPayload } from '../../src/erasure/sealed-payload';
 import { PAYLOAD_HASH_SCHEME, saltedPayloadHash } from '../../src/erasure/salted-hash';
@@ -106,6 +107,26 @@ describe("MCP gateway: a withheld error's digest under MCP_PAYLOAD_POLICY=encryp
       expect(error.message).to.equal('-32602: upstream error message withheld (MCP_PAYLOAD_POLICY=encrypted: error texts are not recorded)');
       expect(calls[1].data).to.not.have.property('errorSaltSealed');
       expect(g.errorDigestSealed(salt), 'the salt is sealed nowhere: the agent records no digest keyed by it').to.equal(false);
+    } finally {
+      await g.close();
+    }
+  });
+
+  it('a ToolCallFailed the log refuses holds no salt: errorDigestSealed says so (the agent then keeps no digest keyed by it)', async () => {
+    const refusing = new Proxy(db.store, {
+      get(target, prop, receiver) {
+        if (prop !== 'append') return Reflect.get(target, prop, receiver) as unknown;
+        return (stream: string, events: { type: string }[], o: unknown) =>
+          events.some((e) => e.type === 'ToolCallFailed') ? Promise.reject(new ValidationError('event over 4 MiB', { field: 'data' })) : target.append(stream, events as never, o as never);
+      },
+    });
+    const g = new McpGateway({ store: refusing, payloadPolicy: 'encrypted', subjectKeys: keys, cacheTtlMs: 0, upstream: { healthIntervalMs: 0 } });
+    try {
+      await g.registerServer({ tenant: 'acme', actor, name: 'remote3', transport: 'http', url: remote.url });
+      const salt = randomBytes(32);
+      const err = await g.callTool({ tenant: 'acme', actor: { kind: 'user', id: 'gus' }, payloadSalts: { error: salt } }, 'remote3__reject', { message: 'no such account' }).catch((e: unknown) => e);
+      expect((err as { code: string }).code).to.equal('AUDIT_UNAVAILABLE');
+      expect(g.errorDigestSealed(salt)).to.equal(false);
     } finally {
       await g.close();
     }
