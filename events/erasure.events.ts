@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineEvent, type Upcaster } from './catalog';
-import { ToolCallCompleted, ToolCallRequested } from './mcp.events';
+import { ToolCallCompleted, ToolCallFailed, ToolCallRequested } from './mcp.events';
 import { TaskStepSchema, taskSubmittedV2Fields } from './task.events';
 import { TaskStepCompleted, TaskStepStarted } from './agent.events';
 import { digest } from './digest-fields';
@@ -62,9 +62,9 @@ export const ToolCallRequestedV3 = defineEvent(
     "kept only inside `argumentsSealed`, over the arguments' canonical JSON, so that once the subject's key is erased nothing confirms " +
     'a guess of the arguments (v2 kept their plain SHA-256); whoever opens the payload has the salt and recomputes it. The sealed ' +
     'plaintext is the salt (0x and 64 hex) then the canonical JSON, with `toolcall-<id>/arguments#hmac-sha256-salted-v1` as additional ' +
-    'data. v3 is written for arguments sealed under MCP_PAYLOAD_POLICY=encrypted; v2 under it for arguments kept by hash only (over ' +
-    '256 KiB, or a model\'s under LLM_REDACTION=hash-only), v1 otherwise; a v2 event reads as v3 as it is (its hash the plain SHA-256, ' +
-    'no argumentsHashScheme).',
+    'data. v3 is written for arguments sealed under MCP_PAYLOAD_POLICY=encrypted; v4 under it for arguments kept by hash only (over ' +
+    '256 KiB, or a model\'s under LLM_REDACTION=hash-only: v2 before v4, with their plain SHA-256), v1 otherwise; a v2 event reads as ' +
+    'v3 as it is (its hash the plain SHA-256, no argumentsHashScheme).',
 );
 
 export const ToolCallCompletedV3 = defineEvent(
@@ -79,8 +79,73 @@ export const ToolCallCompletedV3 = defineEvent(
   'The upstream answered the call (possibly with a tool-level error result). v3 (MCP_PAYLOAD_POLICY=encrypted) makes `resultHash` a ' +
     'salted hash, named by `resultHashScheme: "hmac-sha256-salted-v1"`: HMAC-SHA256 keyed by a random salt kept only inside ' +
     "`resultSealed`, over the result's canonical JSON (additional data `toolcall-<id>/result#hmac-sha256-salted-v1`), so that once the " +
-    "subject's key is erased nothing confirms a guess of the result. v3 is written for a result sealed, v1 otherwise (over 256 KiB, " +
-    'or not encrypted); a v1 or v2 event reads as v3 as it is (its hash the plain SHA-256, no resultHashScheme).',
+    "subject's key is erased nothing confirms a guess of the result. v3 is written for a result sealed, v4 for one over 256 KiB (v1 " +
+    'before v4), v1 when not encrypted; a v1 or v2 event reads as v3 as it is (its hash the plain SHA-256, no resultHashScheme).',
+);
+
+/**
+ * The salt of a payload kept by hash only, sealed alone under the subject's key (src/erasure/sealed-payload.ts
+ * sealSaltOnly): the plaintext is the salt as 0x and 64 lowercase hex (66 bytes, so 132 hex digits of
+ * ciphertext), the additional data the place, "/salt#", and the scheme.
+ */
+export const SealedSaltSchema = SealedPayloadSchema.extend({ ct: z.string().regex(/^0x[0-9a-f]{132}$/) }).describe(
+  'The salt alone, sealed as a payload is (AES-256-GCM under the subject\'s data key kid): plaintext the salt as 0x and 64 lowercase hex, additional data `toolcall-<id>/<arguments|result>/salt#hmac-sha256-salted-v1`',
+);
+
+export const ToolCallRequestedV4 = defineEvent(
+  'ToolCallRequested',
+  4,
+  // v3's fields and the salt sealed alone: a v1, v2 or v3 event reads as v4 as it is.
+  ToolCallRequestedV2.schema
+    .extend({ argumentsHash: digest.saltedArgumentsHash, argumentsHashScheme: PayloadHashSchemeSchema.optional(), argumentsSaltSealed: SealedSaltSchema.optional() })
+    .refine((d) => d.argumentsSaltSealed === undefined || (d.argumentsHashScheme !== undefined && d.argumentsSealed === undefined), {
+      message: 'a salt sealed alone comes with argumentsHashScheme, in place of argumentsSealed',
+      path: ['argumentsSaltSealed'],
+    })
+    .refine((d) => d.argumentsHashScheme === undefined || ((d.argumentsSealed !== undefined || d.argumentsSaltSealed !== undefined) && d.payloadPolicy === 'encrypted' && d.argumentsJson === undefined), {
+      message: 'a salted argumentsHash comes with argumentsSealed or argumentsSaltSealed under payloadPolicy "encrypted", never with argumentsJson',
+      path: ['argumentsHashScheme'],
+    }),
+  'A tools/call is about to be forwarded upstream. Appended before forwarding; no event, no call. v4 (MCP_PAYLOAD_POLICY=encrypted) ' +
+    'salts the hash of arguments kept by hash only (over 256 KiB, or a model\'s under LLM_REDACTION=hash-only) as v3 salts those it ' +
+    'seals: `argumentsHash` is HMAC-SHA256 keyed by a random salt, named by `argumentsHashScheme: "hmac-sha256-salted-v1"`, and the salt ' +
+    "alone is sealed under the subject's key in `argumentsSaltSealed` (plaintext the salt, 0x and 64 hex; additional data " +
+    '`toolcall-<id>/arguments/salt#hmac-sha256-salted-v1`), the arguments themselves kept nowhere; so once the key is erased nothing ' +
+    'confirms a guess of them (v2 kept their plain SHA-256). v4 is written only for such arguments, v3, v2 or v1 otherwise; a v1, v2 or ' +
+    'v3 event reads as v4 as it is.',
+);
+
+export const ToolCallCompletedV4 = defineEvent(
+  'ToolCallCompleted',
+  4,
+  ToolCallCompletedV2.schema
+    .extend({ resultHash: digest.saltedResultHash, resultHashScheme: PayloadHashSchemeSchema.optional(), resultSaltSealed: SealedSaltSchema.optional() })
+    .refine((d) => d.resultSaltSealed === undefined || (d.resultHashScheme !== undefined && d.resultSealed === undefined), {
+      message: 'a salt sealed alone comes with resultHashScheme, in place of resultSealed',
+      path: ['resultSaltSealed'],
+    })
+    .refine((d) => d.resultHashScheme === undefined || ((d.resultSealed !== undefined || d.resultSaltSealed !== undefined) && d.resultJson === undefined), {
+      message: 'a salted resultHash comes with resultSealed or resultSaltSealed, never with resultJson',
+      path: ['resultHashScheme'],
+    }),
+  'The upstream answered the call (possibly with a tool-level error result). v4 (MCP_PAYLOAD_POLICY=encrypted) salts the hash of a ' +
+    'result over 256 KiB, kept by hash only, as v3 salts one it seals: `resultHash` is HMAC-SHA256 keyed by a random salt, named by ' +
+    "`resultHashScheme: \"hmac-sha256-salted-v1\"`, the salt alone sealed under the subject's key in `resultSaltSealed` (additional data " +
+    '`toolcall-<id>/result/salt#hmac-sha256-salted-v1`), the result kept nowhere; so once the key is erased nothing confirms a guess of it ' +
+    '(v1 kept its plain SHA-256). v4 is written only for such a result, v3 or v1 otherwise; a v1, v2 or v3 event reads as v4 as it is.',
+);
+
+export const ToolCallFailedV2 = defineEvent(
+  'ToolCallFailed',
+  2,
+  ToolCallFailed.schema.extend({ errorSaltSealed: SealedSaltSchema.optional() }),
+  'The call got no answer: protocol error from upstream, timeout, open circuit, a lost connection, or the client cancelled it ' +
+    '(MCP_CALL_CANCELLED). v2 (MCP_PAYLOAD_POLICY=encrypted) salts the digest `error.message` keeps of the message it withholds: it ' +
+    'ends `, hmac-sha256-salted-v1 <hash>` in place of `, sha256 <hash>`, the hash HMAC-SHA256 keyed by a random salt over the ' +
+    "message's canonical JSON (a JSON string), and `errorSaltSealed` is that salt alone sealed under the subject's key (plaintext the " +
+    'salt, 0x and 64 hex; additional data `toolcall-<id>/error/salt#hmac-sha256-salted-v1`), so that once the key is erased nothing ' +
+    'confirms a guess of the message (v1 kept its plain SHA-256). v2 is written only for such a failure, v1 otherwise; a v1 event ' +
+    'reads as v2 as it is.',
 );
 
 export const SubjectKeyErased = defineEvent(
@@ -164,10 +229,11 @@ export const TaskStepStartedV2 = defineEvent(
     .refine((d) => d.argumentsHashScheme === undefined || d.argumentsJson === undefined, { message: 'a salted argumentsHash never comes with argumentsJson', path: ['argumentsHashScheme'] }),
   'The runtime is about to run one tool call of the task. Appended before the call. v2 (MCP_PAYLOAD_POLICY=encrypted) makes ' +
     '`argumentsHash` salted, named by `argumentsHashScheme: "hmac-sha256-salted-v1"`: the runtime gives the gateway the salt, which ' +
-    "seals it inside the call's `argumentsSealed` (ToolCallRequested v3, the same hash), so it is erased with the submitter's key and " +
-    'then confirms no guess. A step resumed after a restart is called again with another salt (its new ToolCallRequested holds it). v2 ' +
-    "is written for arguments the gateway seals; v1 otherwise (chain tools, a model's arguments under LLM_REDACTION=hash-only, over " +
-    '256 KiB), and a v1 event reads as v2 as it is (its hash the plain SHA-256, no argumentsHashScheme).',
+    "seals it inside the call's `argumentsSealed` (ToolCallRequested v3, the same hash), or alone in `argumentsSaltSealed` for arguments " +
+    "kept by hash only (ToolCallRequested v4: a model's under LLM_REDACTION=hash-only, over 256 KiB), so it is erased with the " +
+    "submitter's key and then confirms no guess. A step resumed after a restart is called again with another salt (its new " +
+    'ToolCallRequested holds it). v2 is written for every step the gateway calls under MCP_PAYLOAD_POLICY=encrypted; v1 otherwise ' +
+    '(and for the runtime\'s chain tools), and a v1 event reads as v2 as it is (its hash the plain SHA-256, no argumentsHashScheme).',
 );
 
 export const TaskStepCompletedV2 = defineEvent(
@@ -177,12 +243,26 @@ export const TaskStepCompletedV2 = defineEvent(
     .extend({ resultHash: digest.saltedResultHash, resultHashScheme: PayloadHashSchemeSchema.optional() })
     .refine((d) => d.resultHashScheme === undefined || d.resultJson === undefined, { message: 'a salted resultHash never comes with resultJson', path: ['resultHashScheme'] }),
   'The step has its result. v2 (MCP_PAYLOAD_POLICY=encrypted) makes `resultHash` salted, named by `resultHashScheme: ' +
-    '"hmac-sha256-salted-v1"`, with the salt the gateway sealed inside the call\'s `resultSealed` (ToolCallCompleted v3, the same hash); ' +
+    '"hmac-sha256-salted-v1"`, with the salt the gateway sealed inside the call\'s `resultSealed` (ToolCallCompleted v3, the same hash; ' +
+    'alone in `resultSaltSealed` for a result over 256 KiB, v4); ' +
     "the task's signed output lists it with the same `resultHashScheme`. v2 is written for a result the gateway seals, v1 otherwise, " +
     'and a v1 event reads as v2 as it is (its hash the plain SHA-256).',
 );
 
-export const erasureEvents = [ToolCallRequestedV2, ToolCallCompletedV2, SubjectKeyErased, TaskSubmittedV3, ToolCallRequestedV3, ToolCallCompletedV3, TaskSubmittedV4, TaskStepStartedV2, TaskStepCompletedV2];
+export const erasureEvents = [
+  ToolCallRequestedV2,
+  ToolCallCompletedV2,
+  SubjectKeyErased,
+  TaskSubmittedV3,
+  ToolCallRequestedV3,
+  ToolCallCompletedV3,
+  TaskSubmittedV4,
+  TaskStepStartedV2,
+  TaskStepCompletedV2,
+  ToolCallRequestedV4,
+  ToolCallCompletedV4,
+  ToolCallFailedV2,
+];
 
 /** ToolCallRequested and ToolCallCompleted v1 → v2: a payload stored or hashed, none sealed. */
 export const erasureUpcasters: Upcaster[] = [
@@ -196,4 +276,9 @@ export const erasureUpcasters: Upcaster[] = [
   { type: 'TaskSubmitted', fromVersion: 3, upcast: (data) => data },
   { type: 'TaskStepStarted', fromVersion: 1, upcast: (data) => data },
   { type: 'TaskStepCompleted', fromVersion: 1, upcast: (data) => data },
+  // v3 → v4 (tool calls): a payload sealed whole, or kept by its plain SHA-256, as it was (no salt sealed alone).
+  { type: 'ToolCallRequested', fromVersion: 3, upcast: (data) => data },
+  { type: 'ToolCallCompleted', fromVersion: 3, upcast: (data) => data },
+  // ToolCallFailed v1 → v2: a digest of the plain SHA-256 (or none), no salt sealed.
+  { type: 'ToolCallFailed', fromVersion: 1, upcast: (data) => data },
 ];

@@ -22,6 +22,7 @@ import * as taskInputSealed from './20261211000100_task_input_sealed';
 import * as apiKeyIssuing from './20261211004500_api_key_issuing';
 import * as apiKeyIdempotency from './20261211013700_api_key_idempotency';
 import * as subjectEvents from './20261211050000_subject_events';
+import * as payloadHashSchemes from './20261211060000_payload_hash_schemes';
 
 /**
  * Every migration, in order. A custom source (not a directory scan) so the same list runs under
@@ -48,6 +49,7 @@ const migrations: Record<string, Knex.Migration> = {
   '20261211004500_api_key_issuing': apiKeyIssuing,
   '20261211013700_api_key_idempotency': apiKeyIdempotency,
   '20261211050000_subject_events': subjectEvents,
+  '20261211060000_payload_hash_schemes': payloadHashSchemes,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -4,6 +4,7 @@ import type { TaskStatus } from '../events/task.events';
 import { alreadyApplied } from './stream-revision';
 import type { SealedAnswer } from '../src/core/sealed-answer';
 import type { SealedPayload } from '../src/erasure/sealed-payload';
+import type { PayloadHashScheme } from '../src/erasure/salted-hash';
 
 /** A task's status in the read models (a task that exists has had its first event). */
 export type { TaskStatus };
@@ -20,6 +21,8 @@ export type TaskDoc = {
   /** TaskSubmitted v3 (MCP_PAYLOAD_POLICY=encrypted): the instruction sealed, opened per request (openTaskView). */
   instructionSealed?: SealedPayload;
   instructionHash?: string;
+  /** TaskSubmitted v4: the scheme of instructionHash, shown with it whether or not the key still opens the salt. */
+  instructionHashScheme?: PayloadHashScheme;
   agentId?: string;
   chainId?: number;
   steps?: TaskStepDoc[];
@@ -59,6 +62,7 @@ export const tasksProjection: DocumentProjection<TaskDoc> = {
         instruction: d.instruction as string | undefined,
         instructionSealed: d.instructionSealed as SealedPayload | undefined,
         instructionHash: d.instructionHash as string | undefined,
+        instructionHashScheme: d.instructionHashScheme as PayloadHashScheme | undefined,
         agentId: d.agentId as string | undefined,
         chainId: d.chainId as number | undefined,
         steps: (d.steps as TaskStepDoc[] | undefined)?.map((s) => ('argumentsSealed' in s ? { tool: s.tool, argumentsHash: s.argumentsHash, argumentsSealed: s.argumentsSealed } : { tool: s.tool, arguments: s.arguments })) ?? [],

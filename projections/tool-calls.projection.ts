@@ -1,5 +1,6 @@
 import { parseStream } from '../src/core/envelope';
 import type { SealedPayload } from '../src/erasure/sealed-payload';
+import type { PayloadHashScheme } from '../src/erasure/salted-hash';
 import type { DocumentProjection } from './projection';
 import { alreadyApplied } from './stream-revision';
 
@@ -18,6 +19,14 @@ export type ToolCallDoc = {
   /** MCP_PAYLOAD_POLICY=encrypted: the payloads as the events keep them, opened only when read (src/erasure). */
   argumentsSealed?: SealedPayload;
   resultSealed?: SealedPayload;
+  /** ToolCallRequested / ToolCallCompleted v4: the salt alone, sealed, of a payload kept by hash only. */
+  argumentsSaltSealed?: SealedPayload;
+  resultSaltSealed?: SealedPayload;
+  /** The scheme the event names for a salted hash: shown with it whether or not the key still opens the salt. */
+  argumentsHashScheme?: PayloadHashScheme;
+  resultHashScheme?: PayloadHashScheme;
+  /** ToolCallFailed v2: the salt of the withheld message's digest in `error.message`, sealed alone. */
+  errorSaltSealed?: SealedPayload;
   isError?: boolean;
   cached?: boolean;
   latencyUs?: number;
@@ -62,6 +71,8 @@ export const toolCallsProjection: DocumentProjection<ToolCallDoc> = {
           argumentsHash: d.argumentsHash as string,
           argumentsJson: d.argumentsJson as string | undefined,
           argumentsSealed: d.argumentsSealed as SealedPayload | undefined,
+          argumentsSaltSealed: d.argumentsSaltSealed as SealedPayload | undefined,
+          argumentsHashScheme: d.argumentsHashScheme as PayloadHashScheme | undefined,
           requestedAt: e.occurredAt,
           requestedPosition: e.position,
         };
@@ -72,13 +83,22 @@ export const toolCallsProjection: DocumentProjection<ToolCallDoc> = {
           resultHash: d.resultHash as string,
           resultJson: d.resultJson as string | undefined,
           resultSealed: d.resultSealed as SealedPayload | undefined,
+          resultSaltSealed: d.resultSaltSealed as SealedPayload | undefined,
+          resultHashScheme: d.resultHashScheme as PayloadHashScheme | undefined,
           isError: d.isError as boolean,
           cached: d.cached as boolean,
           latencyUs: d.latencyUs as number,
           completedAt: e.occurredAt,
         };
       case 'ToolCallFailed':
-        return { ...next, status: 'failed', error: d.error as ToolCallDoc['error'], latencyUs: d.latencyUs as number, completedAt: e.occurredAt };
+        return {
+          ...next,
+          status: 'failed',
+          error: d.error as ToolCallDoc['error'],
+          errorSaltSealed: d.errorSaltSealed as SealedPayload | undefined,
+          latencyUs: d.latencyUs as number,
+          completedAt: e.occurredAt,
+        };
       default:
         return current;
     }

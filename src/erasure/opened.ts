@@ -1,4 +1,4 @@
-import { PAYLOAD_HASH_SCHEME, saltedAad, splitSaltedPlaintext, type PayloadHashScheme } from './salted-hash';
+import { PAYLOAD_HASH_SCHEME, saltAad, saltedAad, splitSaltedPlaintext, type PayloadHashScheme } from './salted-hash';
 import { openSealed, type SealedPayload } from './sealed-payload';
 import type { SubjectKeyStore } from './subject-key-store';
 
@@ -25,6 +25,21 @@ export async function openedPayload(keys: SubjectKeyStore | undefined, sealed: S
     return { json: openSealed(key, sealed, aad) };
   } catch {
     // A key that does not open it (not the one it was sealed with): as unreadable as an erased one.
+    return undefined;
+  }
+}
+
+/**
+ * The salt sealed alone for a payload kept by hash only (sealSaltOnly), kept at `aad`; undefined
+ * when it cannot be opened here (key erased, unknown, or not the one it was sealed with).
+ */
+export async function openedSalt(keys: SubjectKeyStore | undefined, saltSealed: SealedPayload, aad: string): Promise<`0x${string}` | undefined> {
+  const key = await keys?.keyById(saltSealed.kid);
+  if (!key) return undefined;
+  try {
+    const { salt, json } = splitSaltedPlaintext(openSealed(key, saltSealed, saltAad(aad)));
+    return json === '' ? salt : undefined;
+  } catch {
     return undefined;
   }
 }

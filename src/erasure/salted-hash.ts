@@ -59,3 +59,12 @@ export function splitSaltedPlaintext(text: string): { salt: Hex; json: string } 
 export function saltedAad(aad: string): string {
   return `${aad}#${PAYLOAD_HASH_SCHEME}`;
 }
+
+/**
+ * The additional data a salt sealed alone (sealSaltOnly) is bound to: the place, `/salt`, then the
+ * scheme, so it can be opened neither as the payload of that place nor as another place's salt.
+ * @example saltAad('toolcall-0193…/result') // 'toolcall-0193…/result/salt#hmac-sha256-salted-v1'
+ */
+export function saltAad(aad: string): string {
+  return saltedAad(`${aad}/salt`);
+}

@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import type { Hex } from '../core/hex';
-import { newPayloadSalt, PAYLOAD_HASH_SCHEME, saltedAad, saltedPayloadHash, saltedPlaintext, type PayloadHashScheme } from './salted-hash';
+import { newPayloadSalt, PAYLOAD_HASH_SCHEME, saltAad, saltedAad, saltedPayloadHash, saltedPlaintext, type PayloadHashScheme } from './salted-hash';
 
 /**
  * A payload encrypted under a subject's data key (MCP_PAYLOAD_POLICY=encrypted), as events keep
@@ -34,8 +34,8 @@ export function openSealed(key: Buffer, sealed: SealedPayload, aad: string): str
   return Buffer.concat([decipher.update(bytes(sealed.ct)), decipher.final()]).toString('utf8');
 }
 
-/** Where a tool call's payload is kept: the additional data its seal is bound to. */
-export function payloadAad(callId: string, field: 'arguments' | 'result'): string {
+/** Where a tool call's payload is kept (`error`: the salt of its withheld error's digest): the additional data its seal is bound to. */
+export function payloadAad(callId: string, field: 'arguments' | 'result' | 'error'): string {
   return `toolcall-${callId}/${field}`;
 }
 
@@ -50,4 +50,29 @@ export type SaltedSeal = { sealed: SealedPayload; hash: Hex; scheme: PayloadHash
  */
 export function sealSaltedPayload(key: Buffer, kid: string, json: string, aad: string, salt: Buffer = newPayloadSalt()): SaltedSeal {
   return { sealed: sealPayload(key, kid, saltedPlaintext(salt, json), saltedAad(aad)), hash: saltedPayloadHash(salt, json), scheme: PAYLOAD_HASH_SCHEME };
+}
+
+/** The salt of a payload kept by hash only, sealed alone, and the salted hash events keep (sealSaltOnly). */
+export type SaltOnlySeal = { saltSealed: SealedPayload; hash: Hex; scheme: PayloadHashScheme };
+
+/**
+ * For a payload kept by hash only under a subject's key (over MAX_STORED_PAYLOAD_CHARS, or a model's
+ * arguments under LLM_REDACTION=hash-only): seal the salt alone (its plaintext `0x` and 64 hex),
+ * bound to saltAad(aad), and give the salted hash of `json` to keep. Erasing the key erases the
+ * salt, so the hash then confirms no guess, as for a payload sealed whole; `json` itself is kept nowhere.
+ * @example const { saltSealed, hash } = sealSaltOnly(key, kid, bigJson, payloadAad(callId, 'result'))
+ */
+export function sealSaltOnly(key: Buffer, kid: string, json: string, aad: string, salt: Buffer = newPayloadSalt()): SaltOnlySeal {
+  return { saltSealed: sealPayload(key, kid, saltedPlaintext(salt, ''), saltAad(aad)), hash: saltedPayloadHash(salt, json), scheme: PAYLOAD_HASH_SCHEME };
+}
+
+/**
+ * The fields an event keeps of a payload's seal at `field`: `<field>Sealed` (the payload with its
+ * salt) or `<field>SaltSealed` (the salt alone), with `<field>HashScheme`; none without a seal.
+ * @example sealFields('result', sealSaltOnly(key, kid, json, aad)) // { resultSaltSealed, resultHashScheme }
+ */
+export function sealFields(field: 'arguments' | 'result', seal: SaltedSeal | SaltOnlySeal | undefined): Record<string, unknown> {
+  if (!seal) return {};
+  const sealed = 'sealed' in seal ? { [`${field}Sealed`]: seal.sealed } : { [`${field}SaltSealed`]: seal.saltSealed };
+  return { ...sealed, [`${field}HashScheme`]: seal.scheme };
 }

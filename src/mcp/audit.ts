@@ -85,10 +85,12 @@ export class ToolCallAudit {
   }
 
   /** Record the request. Throws AUDIT_UNAVAILABLE when it cannot be stored: the call must then not be made. */
-  async requested(data: { argumentsHash: string; argumentsJson?: string; argumentsSealed?: SealedPayload; argumentsHashScheme?: PayloadHashScheme; payloadPolicy: PayloadPolicy }): Promise<void> {
-    // v3 for sealed arguments (their hash salted), v2 for the rest of MCP_PAYLOAD_POLICY=encrypted:
-    // each only where the earlier version cannot say it, so its readers keep reading the rest.
-    const e = this.event('ToolCallRequested', data, data.argumentsHashScheme ? 3 : data.payloadPolicy === 'encrypted' ? 2 : 1);
+  async requested(data: { argumentsHash: string; argumentsJson?: string; argumentsSealed?: SealedPayload; argumentsSaltSealed?: SealedPayload; argumentsHashScheme?: PayloadHashScheme; payloadPolicy: PayloadPolicy }): Promise<void> {
+    // v4 for arguments kept by hash only, their salt sealed alone; v3 for sealed arguments (their hash
+    // salted), v2 for the rest of MCP_PAYLOAD_POLICY=encrypted: each only where the earlier version
+    // cannot say it, so its readers keep reading the rest.
+    const version = data.argumentsSaltSealed ? 4 : data.argumentsHashScheme ? 3 : data.payloadPolicy === 'encrypted' ? 2 : 1;
+    const e = this.event('ToolCallRequested', data, version);
     this.requestedId = e.id;
     try {
       await this.store.append(this.stream, [e], { expectedRevision: 'no_stream' });
@@ -103,11 +105,12 @@ export class ToolCallAudit {
    * ill-formed text, see createEvent) still ends the call's stream: ToolCallFailed names why, and
    * the caller is told AUDIT_UNAVAILABLE with no result, as when the append fails (no record, no result).
    */
-  async completed(data: { resultHash: string; resultJson?: string; resultSealed?: SealedPayload; resultHashScheme?: PayloadHashScheme; isError: boolean; cached: boolean; latencyUs: number }): Promise<void> {
+  async completed(data: { resultHash: string; resultJson?: string; resultSealed?: SealedPayload; resultSaltSealed?: SealedPayload; resultHashScheme?: PayloadHashScheme; isError: boolean; cached: boolean; latencyUs: number }): Promise<void> {
     let e: PendingEvent;
     try {
-      // v3: a sealed result, its hash salted (v2, a sealed result beside its plain SHA-256, is no longer written).
-      e = this.event('ToolCallCompleted', data, data.resultHashScheme ? 3 : 1);
+      // v4: a result kept by hash only, its salt sealed alone; v3: a sealed result, its hash salted (v2,
+      // a sealed result beside its plain SHA-256, is no longer written).
+      e = this.event('ToolCallCompleted', data, data.resultSaltSealed ? 4 : data.resultHashScheme ? 3 : 1);
     } catch (err) {
       if (!(err instanceof ValidationError)) throw err;
       return this.unrecordable(err, data.latencyUs);
@@ -131,10 +134,11 @@ export class ToolCallAudit {
    * Give the operator's log what a hash-only (or encrypted) ToolCallFailed leaves out, so a failed call can be
    * debugged: `error` as `store` would have recorded it (the message the caller was told, a URL's
    * credentials replaced by `***`, at most 4,000 characters), named by this call (`callId`: the
-   * `toolcall-<callId>` stream) and `messageHash`, the digest the event keeps of that message.
+   * `toolcall-<callId>` stream) and `messageHash`, the digest the event keeps of that message (under
+   * `encrypted`, salted: with `messageHashScheme` and `messageSalt`).
    * The process log is the operator's to rotate and purge; the event log keeps no text.
    */
-  withheld(error: { code: string; message: string }, messageHash: string, policy: PayloadPolicy): void {
+  withheld(error: { code: string; message: string }, digest: { hash: string; scheme?: string; salt?: string } | undefined, policy: PayloadPolicy): void {
     this.logger?.warn(
       {
         tenant: this.ctx.tenant,
@@ -142,16 +146,20 @@ export class ToolCallAudit {
         ...this.ref,
         ...(this.ctx.correlationId ? { correlationId: this.ctx.correlationId } : {}),
         error: { code: error.code, message: cutText(error.message, 4000) },
-        messageHash,
+        ...(digest ? { messageHash: digest.hash } : {}),
+        // Under `encrypted`, the scheme and salt of that digest: the log holds the message anyway.
+        ...(digest?.scheme ? { messageHashScheme: digest.scheme, messageSalt: digest.salt } : {}),
       },
       `mcp gateway: tools/call failed; its error is kept out of the event log (MCP_PAYLOAD_POLICY=${policy})`,
     );
   }
 
-  async failed(data: { error: { code: string; message: string }; latencyUs: number }): Promise<void> {
+  async failed(data: { error: { code: string; message: string }; errorSaltSealed?: SealedPayload; latencyUs: number }): Promise<void> {
     // The message may quote an upstream or a caller: well-formed (the boundaries make it so; this is the
     // backstop, as a refused ToolCallFailed would leave the call without an outcome), never cut inside a pair.
-    await this.finish(this.event('ToolCallFailed', { ...data, error: { code: data.error.code, message: wellFormed(cutText(data.error.message, 4000)) } }));
+    // v2: the withheld message's digest salted, its salt sealed alone (MCP_PAYLOAD_POLICY=encrypted).
+    const e = this.event('ToolCallFailed', { ...data, error: { code: data.error.code, message: wellFormed(cutText(data.error.message, 4000)) } }, data.errorSaltSealed ? 2 : 1);
+    await this.finish(e);
   }
 
   private async finish(e: PendingEvent): Promise<void> {

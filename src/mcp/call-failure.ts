@@ -5,6 +5,7 @@ import { McpGatewayError, UpstreamProtocolError } from './errors';
 import { healthCauseText } from '../../events/mcp-health-reason';
 import { healthCauseOf, type ExitStatus } from './health-cause';
 import { payloadDigest } from './payload-hash';
+import { PAYLOAD_HASH_SCHEME, saltedPayloadHash } from '../erasure/salted-hash';
 
 /**
  * What a recorded failure says in place of the message it leaves out (hash-only, encrypted).
@@ -64,6 +65,19 @@ export function withheldMessageHash(e: McpGatewayError): string {
 }
 
 /**
+ * The digest a recorded failure keeps of the message it leaves out, as written in its text: under
+ * `hash-only`, `sha256 <SHA-256>`; under `encrypted`, `hmac-sha256-salted-v1 <HMAC-SHA256 keyed by
+ * salt>` (the salt sealed alone under the subject's key, ToolCallFailed v2, so that after an erasure
+ * it confirms no guess of the message), or no digest at all without a salt: never the plain SHA-256.
+ */
+export function withheldDigest(e: McpGatewayError, policy: PayloadPolicy, salt?: Buffer | string): { text: string; hash: string; scheme?: typeof PAYLOAD_HASH_SCHEME } | undefined {
+  if (policy !== 'encrypted') return { text: `sha256 ${withheldMessageHash(e)}`, hash: withheldMessageHash(e) };
+  if (salt === undefined) return undefined;
+  const hash = saltedPayloadHash(salt, payloadDigest(e.message).json);
+  return { text: `${PAYLOAD_HASH_SCHEME} ${hash}`, hash, scheme: PAYLOAD_HASH_SCHEME };
+}
+
+/**
  * The error of a failed call as ToolCallFailed (and the agent's TaskStepFailed) records it.
  * `store`: the message the caller was told (an upstream's JSON-RPC error as `<code>: <message>`),
  * with a URL's credentials redacted. `hash-only`: no text but the gateway's own, as no result is
@@ -71,13 +85,15 @@ export function withheldMessageHash(e: McpGatewayError): string {
  * SDK text repeating its answer), which commonly echoes the arguments and may hold its secrets,
  * and a log cannot be edited later. What stands in its place is the code, the gateway's words for
  * the failure (callFailureText) and the SHA-256 of the message (of its canonical JSON, as
- * payloads are hashed), so whoever holds the message can show it was the one. An upstream's
- * JSON-RPC error keeps the form it always had. The caller is still told the whole error.
+ * payloads are hashed), so whoever holds the message can show it was the one; under `encrypted`
+ * the same, the digest salted with `salt` (withheldDigest). An upstream's JSON-RPC error keeps
+ * the form it always had. The caller is still told the whole error.
  * @example failureOf(new UpstreamProtocolError(-32602, 'no such account: 4711'), 'hash-only').message // '-32602: upstream error message withheld (MCP_PAYLOAD_POLICY=hash-only), sha256 0x…'
  */
-export function failureOf(e: McpGatewayError, policy: PayloadPolicy): { code: string; message: string } {
+export function failureOf(e: McpGatewayError, policy: PayloadPolicy, salt?: Buffer | string): { code: string; message: string } {
   if (policy === 'store') return { code: e.code, message: redactUrlsIn(e instanceof UpstreamProtocolError ? `${e.rpcCode}: ${e.message}` : e.message) };
-  const digest = `sha256 ${withheldMessageHash(e)}`;
-  if (e instanceof UpstreamProtocolError) return { code: e.code, message: `${e.rpcCode}: upstream error ${callMessageWithheld(policy)}, ${digest}` };
-  return { code: e.code, message: `${callFailureText(e)}; ${callMessageWithheld(policy)}, ${digest}` };
+  const d = withheldDigest(e, policy, salt);
+  const digest = d ? `, ${d.text}` : '';
+  if (e instanceof UpstreamProtocolError) return { code: e.code, message: `${e.rpcCode}: upstream error ${callMessageWithheld(policy)}${digest}` };
+  return { code: e.code, message: `${callFailureText(e)}; ${callMessageWithheld(policy)}${digest}` };
 }

@@ -15,10 +15,11 @@ import { followLog, type LogFollower } from '../eventstore/follow-log';
 import type { EventStore, ExpectedRevision } from '../eventstore/port';
 import { ToolSearch, type ToolSearchStatus } from '../search/tool-search';
 import { keptPayload, MAX_STORED_PAYLOAD_CHARS, ToolCallAudit, type PayloadPolicy } from './audit';
-import { payloadAad, sealSaltedPayload, type SaltedSeal } from '../erasure/sealed-payload';
+import { payloadAad, sealFields, sealSaltedPayload, sealSaltOnly, type SaltedSeal, type SaltOnlySeal, type SealedPayload } from '../erasure/sealed-payload';
+import { newPayloadSalt } from '../erasure/salted-hash';
 import { subjectOf } from '../erasure/subject';
 import type { SubjectKeyStore } from '../erasure/subject-key-store';
-import { failureOf, withheldMessageHash } from './call-failure';
+import { failureOf, withheldDigest } from './call-failure';
 import { MCP_SERVER_STREAM_PREFIX, ToolCatalog, type CatalogChange } from './catalog';
 import type { ConfigSource } from './config-source';
 import { cancelledError, eitherSignal, McpGatewayError, shuttingDownError, unlessAborted } from './errors';
@@ -236,6 +237,8 @@ export class McpGateway {
   private readonly holdsReleased = new Promise<void>((resolve) => (this.releaseHolds = resolve));
   /** Calls in progress: close() waits for their audit outcome to be recorded. */
   private readonly calls = new Set<Promise<unknown>>();
+  /** The callers' error salts (CallContext.payloadSalts.error) sealed into a ToolCallFailed v2: errorDigestSealed. */
+  private readonly sealedErrorSalts = new WeakSet<Buffer>();
   /**
    * Aborted by endInFlight (the drain's cut-off) with shuttingDownError: every call in flight ends
    * on it (waiting for a connection, queued, or running upstream, which is cancelled), and so does
@@ -992,12 +995,13 @@ export class McpGateway {
     const argsDigest = payloadDigest(args);
     const argumentsJson = keptPayload(argsDigest.json, ctx.argumentsPolicy === 'hash-only' ? 'hash-only' : this.payloadPolicy);
     const audit = new ToolCallAudit(this.options.store, ctx, tool, this.options.clock, this.options.logger);
-    const argumentsSealed = ctx.argumentsPolicy === 'hash-only' ? undefined : await this.sealed(ctx, argsDigest.json, audit.callId, 'arguments');
+    // A model's arguments under LLM_REDACTION=hash-only are kept out of the log, sealed or not: their salt alone is sealed.
+    const argumentsSealed = await this.sealed(ctx, argsDigest.json, audit.callId, 'arguments', ctx.argumentsPolicy !== 'hash-only');
     await audit.requested({
-      // Sealed: the salted hash, whose salt goes with the key (a plain SHA-256 would confirm a guess after erasure).
+      // Under `encrypted`: the salted hash, whose salt goes with the key (a plain SHA-256 would confirm a guess after erasure).
       argumentsHash: argumentsSealed?.hash ?? argsDigest.hash,
       ...(argumentsJson !== undefined ? { argumentsJson } : {}),
-      ...(argumentsSealed ? { argumentsSealed: argumentsSealed.sealed, argumentsHashScheme: argumentsSealed.scheme } : {}),
+      ...sealFields('arguments', argumentsSealed),
       payloadPolicy: this.payloadPolicy,
     });
 
@@ -1028,9 +1032,16 @@ export class McpGateway {
     } catch (err) {
       const e = err instanceof McpGatewayError ? err : new McpGatewayError('MCP_UPSTREAM_UNAVAILABLE', wellFormed(String((err as Error)?.message ?? err)), { cause: err });
       this.callErrors.inc({ code: e.code });
+      // Under `encrypted` the withheld message's digest is salted, its salt sealed alone under the subject's key.
+      const errorSeal = await this.errorSeal(ctx, e, audit.callId);
       // Before the append: the operator has the error even when the audit log fails to take the outcome.
-      if (this.payloadPolicy !== 'store') audit.withheld(failureOf(e, 'store'), withheldMessageHash(e), this.payloadPolicy);
-      await audit.failed({ error: failureOf(e, this.payloadPolicy), latencyUs: sinceUs(t0) });
+      if (this.payloadPolicy !== 'store') {
+        const digest = withheldDigest(e, this.payloadPolicy, errorSeal?.salt);
+        audit.withheld(failureOf(e, 'store'), digest && { ...digest, ...(errorSeal ? { salt: `0x${errorSeal.salt.toString('hex')}` } : {}) }, this.payloadPolicy);
+      }
+      await audit.failed({ error: failureOf(e, this.payloadPolicy, errorSeal?.salt), ...(errorSeal ? { errorSaltSealed: errorSeal.saltSealed } : {}), latencyUs: sinceUs(t0) });
+      // Recorded: the salt is sealed in the log now (errorDigestSealed), not before (a refused append holds none).
+      if (errorSeal) this.sealedErrorSalts.add(errorSeal.salt);
       throw e;
     }
     const latencyUs = sinceUs(t0);
@@ -1044,11 +1055,11 @@ export class McpGateway {
     }
     const resultJson = keptPayload(r.json, this.payloadPolicy);
     // A key that cannot be read now withholds the result as a failed append would (AUDIT_UNAVAILABLE).
-    const resultSealed = await this.sealed(ctx, r.json, audit.callId, 'result');
+    const resultSealed = await this.sealed(ctx, r.json, audit.callId, 'result', true);
     await audit.completed({
       resultHash: resultSealed?.hash ?? r.hash,
       ...(resultJson !== undefined ? { resultJson } : {}),
-      ...(resultSealed ? { resultSealed: resultSealed.sealed, resultHashScheme: resultSealed.scheme } : {}),
+      ...sealFields('result', resultSealed),
       isError: result.isError === true,
       cached,
       latencyUs,
@@ -1058,21 +1069,56 @@ export class McpGateway {
   }
 
   /**
-   * `json` sealed under the data key of the call's subject (tenant, and `subject` or else the actor), under
-   * MCP_PAYLOAD_POLICY=encrypted and up to MAX_STORED_PAYLOAD_CHARS (beyond, hash only, as `store`);
-   * else undefined. The key is made on the subject's first call. Throws AUDIT_UNAVAILABLE when the
-   * key cannot be had: nothing is then recorded or returned, as when the log refuses an append.
+   * Under MCP_PAYLOAD_POLICY=encrypted (else undefined), `json` sealed with its salt under the data key
+   * of the call's subject (tenant, and `subject` or else the actor) when `whole` and up to
+   * MAX_STORED_PAYLOAD_CHARS; beyond, or not `whole` (kept by hash only), its salt alone sealed:
+   * either way the hash to record is salted, erased with the key. The key is made on the subject's
+   * first call. Throws AUDIT_UNAVAILABLE when the key cannot be had: nothing is then recorded or
+   * returned, as when the log refuses an append.
    */
-  private async sealed(ctx: CallContext, json: string, callId: string, field: 'arguments' | 'result'): Promise<SaltedSeal | undefined> {
-    if (this.payloadPolicy !== 'encrypted' || json.length > MAX_STORED_PAYLOAD_CHARS) return undefined;
+  private async sealed(ctx: CallContext, json: string, callId: string, field: 'arguments' | 'result', whole: boolean): Promise<SaltedSeal | SaltOnlySeal | undefined> {
+    if (this.payloadPolicy !== 'encrypted') return undefined;
     try {
-      const k = await this.options.subjectKeys!.keyFor(subjectOf(ctx.tenant, ctx.subject ?? ctx.actor));
+      const k = await this.subjectKey(ctx);
       const salt = ctx.payloadSalts?.[field];
-      return sealSaltedPayload(k.key, k.kid, json, payloadAad(callId, field), salt);
+      const aad = payloadAad(callId, field);
+      return whole && json.length <= MAX_STORED_PAYLOAD_CHARS ? sealSaltedPayload(k.key, k.kid, json, aad, salt) : sealSaltOnly(k.key, k.kid, json, aad, salt);
     } catch (err) {
       this.options.logger?.warn({ err, tenant: ctx.tenant, callId }, `mcp gateway: the subject's data key could not be read; the call's ${field} was not recorded`);
       const what = field === 'arguments' ? 'tool call not forwarded' : 'tool call outcome could not be recorded; result withheld';
       throw new McpGatewayError('AUDIT_UNAVAILABLE', `${what}: the subject key store failed (MCP_PAYLOAD_POLICY=encrypted)`, { cause: err });
+    }
+  }
+
+  /**
+   * Whether `salt`, given as a call's `payloadSalts.error`, keys the withheld message's digest of that
+   * call's ToolCallFailed and is sealed there (v2). False when the call failed before it was recorded
+   * (no such tool, …) or the subject's key could not be read: nothing holds the salt then, so a digest
+   * keyed by it could never be checked (the agent's TaskStepFailed then keeps none, as ToolCallFailed).
+   */
+  errorDigestSealed(salt: Buffer): boolean {
+    return this.sealedErrorSalts.has(salt);
+  }
+
+  /** The data key of the call's subject (tenant, and `subject` or else the actor), made on its first call. */
+  private subjectKey(ctx: CallContext): Promise<{ kid: string; key: Buffer }> {
+    return this.options.subjectKeys!.keyFor(subjectOf(ctx.tenant, ctx.subject ?? ctx.actor));
+  }
+
+  /**
+   * Under MCP_PAYLOAD_POLICY=encrypted, the salt of a failed call's withheld message digest
+   * (withheldDigest), sealed alone under the subject's key (ToolCallFailed v2); else undefined. When
+   * the key cannot be had the failure is still recorded, with no digest (never a plain SHA-256).
+   */
+  private async errorSeal(ctx: CallContext, e: McpGatewayError, callId: string): Promise<{ salt: Buffer; saltSealed: SealedPayload } | undefined> {
+    if (this.payloadPolicy !== 'encrypted') return undefined;
+    const salt = ctx.payloadSalts?.error ?? newPayloadSalt();
+    try {
+      const k = await this.subjectKey(ctx);
+      return { salt, saltSealed: sealSaltOnly(k.key, k.kid, payloadDigest(e.message).json, payloadAad(callId, 'error'), salt).saltSealed };
+    } catch (err) {
+      this.options.logger?.warn({ err, tenant: ctx.tenant, callId }, "mcp gateway: the subject's data key could not be read; the failed call is recorded without its message's digest");
+      return undefined;
     }
   }
 

@@ -66,10 +66,11 @@ export type CallContext = {
   argumentsPolicy?: 'store' | 'hash-only';
   /**
    * The salts to seal the call's payloads with under MCP_PAYLOAD_POLICY=encrypted (32 bytes each;
-   * a fresh random one when absent): the agent runtime gives them, so that its step events keep the
-   * same salted hashes as the call's events, erased with the same key.
+   * a fresh random one when absent; `error`: that of a withheld error message's digest): the agent
+   * runtime gives them, so that its step events keep the same salted hashes as the call's events,
+   * erased with the same key.
    */
-  payloadSalts?: { arguments?: Buffer; result?: Buffer };
+  payloadSalts?: { arguments?: Buffer; result?: Buffer; error?: Buffer };
 };
 
 export type ToolAnnotations = {

@@ -41,7 +41,7 @@ export type TaskView = {
   instructionHash?: string;
   /** The instruction was given sealed and the subject's key has been erased: only instructionHash remains. */
   instructionErased?: true;
-  /** Given sealed with its salt (TaskSubmitted v4) and opened: the scheme of instructionHash, and the salt it is keyed by. */
+  /** Given sealed with its salt (TaskSubmitted v4): the scheme of instructionHash (after an erasure too), and while the key opens it the salt it is keyed by. */
   instructionHashScheme?: PayloadHashScheme;
   instructionSalt?: string;
   agentId?: string;
@@ -88,17 +88,25 @@ export type ToolCallView = {
   /** MCP_PAYLOAD_POLICY=encrypted: the sealed payloads, opened with the subject's key before a view is shown (openToolCallView). */
   argumentsSealed?: SealedPayload;
   resultSealed?: SealedPayload;
+  /** v4: the salt alone of a payload kept by hash only, sealed; opened into `…Salt` before a view is shown (openToolCallView). */
+  argumentsSaltSealed?: SealedPayload;
+  resultSaltSealed?: SealedPayload;
+  /** ToolCallFailed v2: the salt of `error.message`'s withheld digest, sealed alone; opened into `errorSalt`. */
+  errorSaltSealed?: SealedPayload;
   /** The payload was recorded encrypted and its subject's key has been erased (DELETE /v1/subjects/:subject/key). */
   argumentsErased?: true;
   resultErased?: true;
   /**
-   * Recorded sealed with their salt (ToolCallRequested / ToolCallCompleted v3) and opened: the
-   * scheme of the hash, and the salt it is keyed by, so the payload shown can be checked against it.
+   * A salted hash (ToolCallRequested / ToolCallCompleted v3 and v4): its scheme, as the event names it
+   * (after an erasure too), and while the key opens it the salt it is keyed by, so the payload
+   * shown (or held, for one kept by hash only) can be checked against it.
    */
   argumentsHashScheme?: PayloadHashScheme;
   argumentsSalt?: string;
   resultHashScheme?: PayloadHashScheme;
   resultSalt?: string;
+  /** While the key exists: the salt of the `hmac-sha256-salted-v1` digest that `error.message` ends with. */
+  errorSalt?: string;
   /** The upstream answered with a tool-level error result (status `completed`). */
   isError?: boolean;
   cached?: boolean;

@@ -89,6 +89,8 @@ export const projectionSchemas: Record<string, {
         // MCP_PAYLOAD_POLICY=encrypted: the sealed instruction as JSON (migrations/20261211000100_task_input_sealed.ts).
         longText(knex, t, 'instruction_sealed');
         t.string('instruction_hash', 66);
+        // TaskSubmitted v4: the scheme of instruction_hash (migrations/20261211060000_payload_hash_schemes.ts).
+        t.string('instruction_hash_scheme', 40);
         t.string('agent_id', 200);
         t.bigInteger('chain_id');
         longText(knex, t, 'output_json');
@@ -156,6 +158,12 @@ export const projectionSchemas: Record<string, {
         // MCP_PAYLOAD_POLICY=encrypted: the sealed envelopes as JSON (migrations/20261210000300_subject_keys.ts).
         longText(knex, t, 'arguments_sealed');
         longText(knex, t, 'result_sealed');
+        // v3 and v4: the schemes of the salted hashes, and (v4) the salts sealed alone (migrations/20261211060000_payload_hash_schemes.ts).
+        t.string('arguments_hash_scheme', 40);
+        t.string('result_hash_scheme', 40);
+        t.text('arguments_salt_sealed');
+        t.text('result_salt_sealed');
+        t.text('error_salt_sealed');
         t.boolean('is_error');
         t.boolean('cached');
         t.bigInteger('latency_us');

@@ -82,6 +82,7 @@ export function assembleTaskView(doc: TaskDoc, steps: StepRow[], calls: ToolCall
   if (doc.instruction !== undefined) view.instruction = doc.instruction;
   if (doc.instructionSealed !== undefined) view.instructionSealed = doc.instructionSealed;
   if (doc.instructionHash !== undefined) view.instructionHash = doc.instructionHash;
+  if (doc.instructionHashScheme !== undefined) view.instructionHashScheme = doc.instructionHashScheme;
   if (doc.agentId !== undefined) view.agentId = doc.agentId;
   if (doc.chainId !== undefined) view.chainId = doc.chainId;
   if (doc.output !== undefined) view.output = doc.output;

@@ -16,6 +16,11 @@ export function toolCallView(d: ToolCallDoc): ToolCallView {
   if (d.resultJson !== undefined) v.result = parseJson(d.resultJson);
   if (d.argumentsSealed !== undefined) v.argumentsSealed = d.argumentsSealed;
   if (d.resultSealed !== undefined) v.resultSealed = d.resultSealed;
+  if (d.argumentsSaltSealed !== undefined) v.argumentsSaltSealed = d.argumentsSaltSealed;
+  if (d.resultSaltSealed !== undefined) v.resultSaltSealed = d.resultSaltSealed;
+  if (d.errorSaltSealed !== undefined) v.errorSaltSealed = d.errorSaltSealed;
+  if (d.argumentsHashScheme !== undefined) v.argumentsHashScheme = d.argumentsHashScheme;
+  if (d.resultHashScheme !== undefined) v.resultHashScheme = d.resultHashScheme;
   if (d.isError !== undefined) v.isError = d.isError;
   if (d.cached !== undefined) v.cached = d.cached;
   if (d.latencyUs !== undefined) v.latencyMs = Math.round(d.latencyUs / 1000);

@@ -5,7 +5,7 @@ import { recordedText, startGatewayHarness, type GatewayHarness } from './suppor
 import { ended, ofType, submitTask, user, waitForTask } from './support/agent-fixture';
 import { subjectOf } from '../../src/erasure/subject';
 import { PAYLOAD_HASH_SCHEME, saltedPayloadHash } from '../../src/erasure/salted-hash';
-import { openedPayload } from '../../src/erasure/opened';
+import { openedPayload, openedSalt } from '../../src/erasure/opened';
 import { payloadAad, type SealedPayload } from '../../src/erasure/sealed-payload';
 import { sha256Utf8Hex } from '../../src/core/hash';
 import { payloadDigest } from '../../src/mcp/payload-hash';
@@ -66,6 +66,27 @@ describe('MCP_PAYLOAD_POLICY=encrypted in the agent runtime: task events keep ha
     expect(log).to.not.contain(sha256Utf8Hex(result!.json).slice(2));
   });
 
+  it("a model's arguments under LLM_REDACTION=hash-only are kept by a salted hash whose salt alone the gateway seals: no plain SHA-256 of them in the log", async () => {
+    h.fake.setScript((req) => (toolMessages(req).length === 0 ? { toolCalls: [{ id: 'c1', name: 'remote__reverse', arguments: { text: 'erin@example.com' } }] } : { content: 'done' }));
+    await h.worker('worker-e', { redaction: 'hash-only' }).start();
+    const id = await submitTask(h.store, 'acme', { instruction: 'reverse her address' });
+    const events = await waitForTask(h.store, id, ended);
+    expect(ofType(events, 'TaskCompleted'), events.map((e) => e.type).join()).to.have.length(1);
+    const calls = (await h.store.readAll({ limit: 10_000 })).filter((e) => (e.data as { taskId?: string }).taskId === id);
+    const [requested] = ofType(calls, 'ToolCallRequested');
+    const [started] = ofType(events, 'TaskStepStarted');
+    expect([requested.version, started.version]).to.deep.equal([4, 2]);
+    expect(requested.data).to.include({ argumentsHashScheme: PAYLOAD_HASH_SCHEME }).and.to.have.property('argumentsSaltSealed');
+    expect(requested.data).to.not.have.any.keys('argumentsSealed', 'argumentsJson');
+    expect(started.data).to.include({ argumentsHashScheme: PAYLOAD_HASH_SCHEME, argumentsHash: (requested.data as { argumentsHash: string }).argumentsHash });
+    const salt = await openedSalt(h.subjectKeys, (requested.data as { argumentsSaltSealed: SealedPayload }).argumentsSaltSealed, payloadAad(requested.stream.slice('toolcall-'.length), 'arguments'));
+    const guess = payloadDigest({ text: 'erin@example.com' });
+    expect(saltedPayloadHash(salt!, guess.json)).to.equal((started.data as { argumentsHash: string }).argumentsHash);
+    const log = JSON.stringify(await h.store.readAll({ limit: 10_000 }));
+    expect(log).to.not.contain(guess.hash.slice(2));
+    expect(log).to.not.contain('erin@example.com');
+  });
+
   it("an explicit step's error result or upstream error fails the task without its text, saying encrypted withheld it (not hash-only)", async () => {
     await h.worker('worker-c').start();
     const failing = await submitTask(h.store, 'acme', { steps: [{ tool: 'remote__fail', arguments: { message: 'golf-hidden' } }] });
@@ -75,13 +96,24 @@ describe('MCP_PAYLOAD_POLICY=encrypted in the agent runtime: task events keep ha
     expect(errorOf(a, 'TaskFailed').message).to.match(/^step 0 \(remote__fail\) returned an error \(its text withheld: MCP_PAYLOAD_POLICY=encrypted, under which the task's events keep hashes only; result hmac-sha256-salted-v1 0x[0-9a-f]{64}\)$/);
     const stepFailed = errorOf(b, 'TaskStepFailed');
     expect(stepFailed.code).to.equal('MCP_UPSTREAM_ERROR');
-    expect(stepFailed.message).to.match(/^-32602: upstream error message withheld \(MCP_PAYLOAD_POLICY=encrypted: error texts are not recorded\), sha256 0x[0-9a-f]{64}$/);
+    expect(stepFailed.message).to.match(/^-32602: upstream error message withheld \(MCP_PAYLOAD_POLICY=encrypted: error texts are not recorded\), hmac-sha256-salted-v1 0x[0-9a-f]{64}$/);
     expect(errorOf(b, 'TaskFailed').message).to.equal(`step 0 (remote__reject): ${stepFailed.message}`);
     // The same words as the gateway's own ToolCallFailed for that call.
     const call = (await h.store.readAll({ limit: 10_000 })).find((e) => e.type === 'ToolCallFailed' && e.correlationId === b[0].correlationId);
     expect((call?.data as { error: { message: string } } | undefined)?.error.message).to.equal(stepFailed.message);
     expect(recordedText(a)).to.not.contain('golf-hidden');
     expect(recordedText(b)).to.not.contain('hotel-hidden');
+  });
+
+  it('a step that fails before the gateway records a call (no such tool) keeps no digest: no ToolCallFailed seals a salt for it, and a plain SHA-256 would confirm a guess', async () => {
+    // It was: `hmac-sha256-salted-v1 <hash>` keyed by the runtime's salt, which nothing ever sealed, so no one could check it.
+    await h.worker('worker-f').start();
+    const id = await submitTask(h.store, 'acme', { steps: [{ tool: 'remote__nope', arguments: { text: 'india-hidden' } }] });
+    const events = await waitForTask(h.store, id, ended);
+    const stepFailed = (ofType(events, 'TaskStepFailed')[0]?.data as { error: { code: string; message: string } }).error;
+    expect(stepFailed.code).to.equal('MCP_TOOL_NOT_FOUND');
+    expect(stepFailed.message).to.match(/message withheld \(MCP_PAYLOAD_POLICY=encrypted: error texts are not recorded\)$/);
+    expect((await h.store.readAll({ limit: 10_000 })).filter((e) => e.type === 'ToolCallRequested' && (e.data as { taskId?: string }).taskId === id)).to.have.length(0);
   });
 
   it("seals a task's tool calls under its submitter's key (the data subject), not the worker's: erasing the submitter makes them unreadable", async () => {

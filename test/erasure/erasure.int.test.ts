@@ -5,6 +5,7 @@ import { toHex } from '../../src/core/hex';
 import { cachedSubjectKeys } from '../../src/erasure/cached-subject-keys';
 import { MemorySubjectKeyStore } from '../../src/erasure/memory-subject-key-store';
 import { payloadDigest } from '../../src/mcp/payload-hash';
+import { MAX_STORED_PAYLOAD_CHARS } from '../../src/mcp/audit';
 import { PAYLOAD_HASH_SCHEME, saltedPayloadHash } from '../../src/erasure/salted-hash';
 import { batchLeaves } from '../../src/proofs/seal-batch';
 import { buildTree, rootFromInclusionProof } from '../../src/proofs/merkle';
@@ -108,11 +109,41 @@ describe('crypto-erasure of tool-call payloads (MCP_PAYLOAD_POLICY=encrypted)', 
     expect((await h.call({ method: 'DELETE', url: `/v1/subjects/${encodeURIComponent(`acme:agent:${someone.id}`)}/key`, auth: admin })).statusCode).to.equal(204);
     const after = await shown(id);
     expect(after).to.include({ argumentsErased: true, argumentsHash: before.argumentsHash });
+    // The hash keeps its scheme (the event names it): it is not taken for a plain SHA-256; its salt went with the key.
+    expect(after).to.include({ argumentsHashScheme: PAYLOAD_HASH_SCHEME, resultHashScheme: PAYLOAD_HASH_SCHEME });
+    expect(after).to.not.have.any.keys('argumentsSalt', 'resultSalt');
     // Whatever a reader of the log or the API holds: the events, the view. The exact guess confirms nothing.
     const held = JSON.stringify({ events: await streamEvents(`toolcall-${id}`), view: after, rows: await h.knex('rm_tool_calls').where({ id }) });
     expect(held).to.not.contain(guess.hash.slice(2));
     expect(held).to.not.contain((before.argumentsSalt as string).slice(2));
     expect(held).to.not.contain(email);
+  });
+
+  it('a payload over 256 KiB, kept by hash only, has its salt alone sealed: its hash is salted, and after erasure the guessed payload is not confirmable', async () => {
+    const someone = await h.key('agent', 'acme');
+    const big = `bob@example.com ${'x'.repeat(MAX_STORED_PAYLOAD_CHARS)}`;
+    const { id, events } = await recordedCall(big, someone.id);
+    expect(events.map((e) => [e.type, e.version])).to.deep.equal([['ToolCallRequested', 4], ['ToolCallCompleted', 4]]);
+    expect(events[0].data).to.include({ argumentsHashScheme: PAYLOAD_HASH_SCHEME }).and.to.have.property('argumentsSaltSealed');
+    expect(events[1].data).to.include({ resultHashScheme: PAYLOAD_HASH_SCHEME }).and.to.have.property('resultSaltSealed');
+    expect(events[0].data).to.not.have.any.keys('argumentsSealed', 'argumentsJson');
+    expect(events[1].data).to.not.have.any.keys('resultSealed', 'resultJson');
+    const guess = payloadDigest({ text: big });
+    const before = await shown(id);
+    expect(before).to.not.have.any.keys('arguments', 'result', 'argumentsErased', 'argumentsSaltSealed', 'resultSaltSealed');
+    expect(before).to.include({ argumentsHashScheme: PAYLOAD_HASH_SCHEME, resultHashScheme: PAYLOAD_HASH_SCHEME });
+    expect(saltedPayloadHash(before.argumentsSalt as string, guess.json), 'whoever holds the payload and the salt proves it').to.equal(before.argumentsHash);
+    expect(payloadMatchesHash({ text: big }, before.argumentsHash as string, { scheme: PAYLOAD_HASH_SCHEME, salt: before.argumentsSalt as string })).to.equal(true);
+
+    expect((await h.call({ method: 'DELETE', url: `/v1/subjects/${encodeURIComponent(`acme:agent:${someone.id}`)}/key`, auth: admin })).statusCode).to.equal(204);
+    const after = await shown(id);
+    expect(after).to.include({ argumentsHash: before.argumentsHash, argumentsHashScheme: PAYLOAD_HASH_SCHEME, resultHashScheme: PAYLOAD_HASH_SCHEME });
+    expect(after).to.not.have.any.keys('argumentsSalt', 'resultSalt');
+    const held = JSON.stringify({ events: await streamEvents(`toolcall-${id}`), view: after, rows: await h.knex('rm_tool_calls').where({ id }) });
+    expect(held, 'the plain SHA-256 of the guess').to.not.contain(guess.hash.slice(2));
+    expect(held).to.not.contain((before.argumentsSalt as string).slice(2));
+    expect(held).to.not.contain((before.resultSalt as string).slice(2));
+    expect(held).to.not.contain('bob@example.com');
   });
 
   it("GET /v1/tool-calls reads each subject's key once, not once per sealed payload (the key cache shares reads)", async () => {
@@ -376,7 +407,9 @@ describe('crypto-erasure of tool-call payloads (MCP_PAYLOAD_POLICY=encrypted)', 
     expect(lines).to.include("arguments: Erased, only its hash: recorded encrypted (MCP_PAYLOAD_POLICY=encrypted), and the subject's key has been deleted since.");
     expect(lines).to.include("result: Erased, only its hash: recorded encrypted (MCP_PAYLOAD_POLICY=encrypted), and the subject's key has been deleted since.");
     expect(lines.join('\n')).to.not.contain(MARKER);
-    expect(lines.join('\n')).to.not.contain('hash scheme');
+    // The hash still named salted (it is no SHA-256 to check a guess against), its salt gone.
+    expect(lines).to.include('arguments hash scheme: hmac-sha256-salted-v1, salt (erased)');
+    expect(lines).to.include('result hash scheme: hmac-sha256-salted-v1, salt (erased)');
     lines = [];
     expect(await runSubjectsErase(client, 'acme/agent', out)).to.equal(1);
     expect(lines[0]).to.match(/^error VALIDATION_FAILED: .*<tenant>:<user\|agent\|system>:<actor id>/);

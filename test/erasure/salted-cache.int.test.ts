@@ -5,6 +5,7 @@ import { MemoryCache } from '../../src/cache/memory';
 import { MemorySubjectKeyStore } from '../../src/erasure/memory-subject-key-store';
 import { PAYLOAD_HASH_SCHEME } from '../../src/erasure/salted-hash';
 import { payloadDigest } from '../../src/mcp/payload-hash';
+import { MAX_STORED_PAYLOAD_CHARS } from '../../src/mcp/audit';
 import { resultCacheKey } from '../../src/mcp/result-cache';
 import { openTempSqliteStore } from '../mcp/support/stores';
 import { until } from '../mcp/support/until';
@@ -52,5 +53,17 @@ describe('MCP gateway: the result cache under salted payload hashes', function (
     const [a, b] = requested.map((e) => (e.data as { argumentsHash: string }).argumentsHash);
     expect(a).to.not.equal(b);
     expect(completed.map((e) => (e.data as { cached: boolean }).cached)).to.deep.equal([false, true]);
+  });
+
+  it('arguments over 256 KiB (their salt alone sealed, ToolCallRequested v4) are cached on their plain digest too, which the log never holds', async () => {
+    const args = { n: 0, as: 'result', who: `carol@example.com ${'y'.repeat(MAX_STORED_PAYLOAD_CHARS)}` };
+    const head = await db.store.headPosition();
+    await gateway.callTool(ctx, 'deep__deep', args);
+    await until('the result is cached', async () => (await cache.get(resultCacheKey('acme', serverId, 'deep', payloadDigest(args).hash))) !== undefined);
+    await gateway.callTool(ctx, 'deep__deep', args);
+    const calls = await db.store.readAll({ after: head, limit: 10_000, streamPrefix: 'toolcall-' });
+    expect(calls.filter((e) => e.type === 'ToolCallRequested').map((e) => e.version)).to.deep.equal([4, 4]);
+    expect(calls.filter((e) => e.type === 'ToolCallCompleted').map((e) => (e.data as { cached: boolean }).cached)).to.deep.equal([false, true]);
+    expect(JSON.stringify(calls)).to.not.contain(payloadDigest(args).hash.slice(2));
   });
 });

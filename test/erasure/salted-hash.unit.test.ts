@@ -1,11 +1,11 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { randomBytes } from 'node:crypto';
-import { catalog, SealedPayloadSchema } from '../../events';
-import { openedPayload } from '../../src/erasure/opened';
+import { catalog, SealedPayloadSchema, SealedSaltSchema } from '../../events';
+import { openedPayload, openedSalt } from '../../src/erasure/opened';
 import { MemorySubjectKeyStore } from '../../src/erasure/memory-subject-key-store';
 import { PAYLOAD_HASH_SCHEME, saltedAad, saltedPayloadHash, saltedPlaintext, splitSaltedPlaintext } from '../../src/erasure/salted-hash';
-import { openSealed, payloadAad, sealPayload, sealSaltedPayload } from '../../src/erasure/sealed-payload';
+import { openSealed, payloadAad, sealPayload, sealSaltedPayload, sealSaltOnly } from '../../src/erasure/sealed-payload';
 import { payloadDigest } from '../../src/mcp/payload-hash';
 import { payloadMatchesHash } from '../../src/sdk';
 
@@ -43,6 +43,35 @@ describe('salted payload hashes (MCP_PAYLOAD_POLICY=encrypted)', () => {
       // The guess is exactly right, yet neither its SHA-256 nor a hash under another salt confirms it.
       expect(payloadDigest(JSON.parse(s.json)).hash).to.not.equal(s.hash);
       expect(saltedPayloadHash(randomBytes(32), s.json)).to.not.equal(s.hash);
+    }
+  });
+
+  it('a payload kept by hash only has its salt alone sealed: opened, it recomputes the hash; it opens neither as a payload nor at another place; erased, nothing does', async () => {
+    const keys = new MemorySubjectKeyStore();
+    const k = await keys.keyFor('acme:user:carol');
+    const other = payloadAad('0193a000-0000-7000-8000-000000000001', 'result');
+    const kept: { json: string; saltSealed: ReturnType<typeof sealSaltOnly>['saltSealed']; hash: string }[] = [];
+    await fc.assert(
+      fc.asyncProperty(payload, async (value) => {
+        const { json, hash: plain } = payloadDigest(value);
+        const s = sealSaltOnly(k.key, k.kid, json, aad);
+        expect(SealedSaltSchema.parse(s.saltSealed)).to.deep.equal(s.saltSealed);
+        expect(s.scheme).to.equal(PAYLOAD_HASH_SCHEME);
+        const salt = await openedSalt(keys, s.saltSealed, aad);
+        expect(saltedPayloadHash(salt!, json)).to.equal(s.hash);
+        expect(s.hash).to.not.equal(plain);
+        // Not a payload (it would read as one of no text), nor the salt of the result.
+        expect(await openedPayload(keys, s.saltSealed, aad)).to.equal(undefined);
+        expect(await openedSalt(keys, s.saltSealed, other)).to.equal(undefined);
+        expect(await openedSalt(keys, sealSaltedPayload(k.key, k.kid, json, aad).sealed, aad), 'a payload is no salt').to.equal(undefined);
+        kept.push({ json, saltSealed: s.saltSealed, hash: s.hash });
+      }),
+      { numRuns: 100 },
+    );
+    await keys.erase('acme:user:carol');
+    for (const s of kept) {
+      expect(await openedSalt(keys, s.saltSealed, aad)).to.equal(undefined);
+      expect(payloadDigest(JSON.parse(s.json)).hash).to.not.equal(s.hash);
     }
   });
 
@@ -87,7 +116,7 @@ describe('salted payload hashes (MCP_PAYLOAD_POLICY=encrypted)', () => {
     const { argumentsSealed: _, ...unsealed } = v3;
     expect(() => catalog.validate('ToolCallRequested', 3, unsealed)).to.throw(/argumentsHashScheme/);
     expect(() => catalog.validate('ToolCallRequested', 3, { ...v3, argumentsJson: '{"text":"hi"}' })).to.throw();
-    for (const [type, from, to] of [['ToolCallRequested', 2, 3], ['ToolCallCompleted', 2, 3], ['TaskSubmitted', 3, 4], ['TaskStepStarted', 1, 2], ['TaskStepCompleted', 1, 2]] as const) {
+    for (const [type, from, to] of [['ToolCallRequested', 2, 4], ['ToolCallCompleted', 2, 4], ['ToolCallRequested', 3, 4], ['ToolCallCompleted', 3, 4], ['TaskSubmitted', 3, 4], ['TaskStepStarted', 1, 2], ['TaskStepCompleted', 1, 2]] as const) {
       expect(catalog.latestVersion(type), type).to.equal(to);
       const e = { id: 'e', type, version: from, stream: 'x-1', occurredAt: '2026-12-11T00:00:00.000Z', tenant: 'acme', actor: { kind: 'system' as const, id: 's' }, data: { argumentsHash: '0x00' } };
       expect(catalog.upcast(e)).to.deep.include({ version: to, data: { argumentsHash: '0x00' } });

@@ -15,8 +15,9 @@ import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv
 import { catalog } from '../../events';
 import { createEvent } from '../../src/core/envelope';
 import { PAYLOAD_HASH_SCHEME } from '../../src/erasure/salted-hash';
-import { payloadAad, sealPayload, sealSaltedPayload } from '../../src/erasure/sealed-payload';
+import { payloadAad, sealPayload, sealSaltedPayload, sealSaltOnly } from '../../src/erasure/sealed-payload';
 import { taskInputAad } from '../../src/erasure/task-input';
+import { indexedRef, kidRef, subjectRefs } from '../../projections/subject-events.projection';
 
 const validator = new AjvJsonSchemaValidator();
 const exported = (type: string, version: number) => {
@@ -42,6 +43,9 @@ const older: [string, number, Record<string, unknown>][] = [
   ['ToolCallRequested', 2, { ...ref, argumentsHash: h, payloadPolicy: 'encrypted', argumentsSealed: bare(payloadAad(callId, 'arguments')) }],
   ['ToolCallCompleted', 1, { ...ref, resultHash: h, resultJson: '{"content":[]}', isError: false, cached: false, latencyUs: 12 }],
   ['ToolCallCompleted', 2, { ...ref, resultHash: h, resultSealed: bare(payloadAad(callId, 'result')), isError: false, cached: true, latencyUs: 12 }],
+  ['ToolCallRequested', 3, { ...ref, argumentsHash: h, argumentsHashScheme: PAYLOAD_HASH_SCHEME, argumentsSealed: salted(payloadAad(callId, 'arguments')).sealed, payloadPolicy: 'encrypted' }],
+  ['ToolCallCompleted', 3, { ...ref, resultHash: h, resultHashScheme: PAYLOAD_HASH_SCHEME, resultSealed: salted(payloadAad(callId, 'result')).sealed, isError: false, cached: false, latencyUs: 12 }],
+  ['ToolCallFailed', 1, { ...ref, error: { code: 'MCP_UPSTREAM_ERROR', message: `-32602: upstream error message withheld (MCP_PAYLOAD_POLICY=hash-only), sha256 ${h}` }, latencyUs: 12 }],
   ['TaskSubmitted', 1, { instruction: 'pay Alice', steps: [{ tool: 'remote__echo', arguments: { text: 'hi' } }] }],
   ['TaskSubmitted', 2, { instruction: 'pay Alice', answerRecipient: `0x02${'11'.repeat(32)}` }],
   [
@@ -94,5 +98,41 @@ describe('salted payload hashes: the new versions take what the earlier versions
     const t4 = { instructionHash: i.hash, instructionHashScheme: PAYLOAD_HASH_SCHEME, instructionSealed: i.sealed };
     expect(catalog.validate('TaskSubmitted', 4, t4)).to.deep.equal(t4);
     expect(() => catalog.validate('TaskSubmitted', 4, { instruction: 'pay Alice', instructionHashScheme: PAYLOAD_HASH_SCHEME })).to.throw(/instructionHashScheme/);
+  });
+
+  it('v4 keeps the salt alone sealed for a payload kept by hash only (over 256 KiB, a model\'s arguments under LLM_REDACTION=hash-only), never beside the payload', () => {
+    const a = sealSaltOnly(key, kid, '{"text":"hi"}', payloadAad(callId, 'arguments'));
+    const v4 = { ...ref, argumentsHash: a.hash, argumentsHashScheme: PAYLOAD_HASH_SCHEME, argumentsSaltSealed: a.saltSealed, payloadPolicy: 'encrypted' };
+    expect(catalog.validate('ToolCallRequested', 4, v4)).to.deep.equal(v4);
+    expect(exported('ToolCallRequested', 4)(v4)).to.equal(true);
+    expect(() => catalog.validate('ToolCallRequested', 3, v4), 'v3 has no argumentsSaltSealed').to.throw();
+    const { argumentsHashScheme: _a, ...unnamed } = v4;
+    expect(() => catalog.validate('ToolCallRequested', 4, unnamed)).to.throw(/argumentsSaltSealed/);
+    expect(() => catalog.validate('ToolCallRequested', 4, { ...v4, argumentsSealed: salted(payloadAad(callId, 'arguments')).sealed })).to.throw(/argumentsSaltSealed/);
+    expect(() => catalog.validate('ToolCallRequested', 4, { ...v4, argumentsJson: '{"text":"hi"}' })).to.throw(/argumentsHashScheme/);
+    expect(() => catalog.validate('ToolCallRequested', 4, { ...v4, payloadPolicy: 'hash-only' })).to.throw(/argumentsHashScheme/);
+    const r = sealSaltOnly(key, kid, '{"content":[]}', payloadAad(callId, 'result'));
+    const c4 = { ...ref, resultHash: r.hash, resultHashScheme: PAYLOAD_HASH_SCHEME, resultSaltSealed: r.saltSealed, isError: false, cached: false, latencyUs: 1 };
+    expect(catalog.validate('ToolCallCompleted', 4, c4)).to.deep.equal(c4);
+    expect(exported('ToolCallCompleted', 4)(c4)).to.equal(true);
+    const { resultHashScheme: _r, ...unnamedResult } = c4;
+    expect(() => catalog.validate('ToolCallCompleted', 4, unnamedResult)).to.throw(/resultSaltSealed/);
+    expect(() => catalog.validate('ToolCallCompleted', 4, { ...c4, resultSealed: salted(payloadAad(callId, 'result')).sealed })).to.throw(/resultSaltSealed/);
+    const e = sealSaltOnly(key, kid, '"no such account"', payloadAad(callId, 'error'));
+    const f2 = { ...ref, error: { code: 'MCP_UPSTREAM_ERROR', message: `-32602: upstream error message withheld (MCP_PAYLOAD_POLICY=encrypted: error texts are not recorded), hmac-sha256-salted-v1 ${e.hash}` }, errorSaltSealed: e.saltSealed, latencyUs: 1 };
+    expect(catalog.validate('ToolCallFailed', 2, f2)).to.deep.equal(f2);
+    expect(exported('ToolCallFailed', 2)(f2)).to.equal(true);
+    expect(() => catalog.validate('ToolCallFailed', 1, f2), 'v1 has no errorSaltSealed').to.throw();
+    // The subject index (a subject export) finds each by the kid of its salt, as it does a sealed payload's:
+    // named by type and version, so an index that reads the sealed fields off each version's schema must
+    // count argumentsSaltSealed, resultSaltSealed and errorSaltSealed (SealedSaltSchema) among them.
+    const saltOnly = [
+      { type: 'ToolCallRequested', version: 4, data: v4 },
+      { type: 'ToolCallCompleted', version: 4, data: c4 },
+      { type: 'ToolCallFailed', version: 2, data: f2 },
+    ];
+    for (const e of saltOnly) expect(subjectRefs(e), `${e.type} v${e.version}`).to.deep.equal([indexedRef(kidRef(kid))]);
+    // The salt alone is 66 characters of plaintext: a payload's seal is refused in its place (its ciphertext is longer).
+    expect(() => catalog.validate('ToolCallCompleted', 4, { ...c4, resultSaltSealed: salted(payloadAad(callId, 'result')).sealed })).to.throw(/resultSaltSealed/);
   });
 });

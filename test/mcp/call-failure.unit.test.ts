@@ -8,6 +8,8 @@ import { failureOf } from '../../src/mcp/call-failure';
 import { cancelledError, McpGatewayError, shuttingDownError, UpstreamProtocolError } from '../../src/mcp/errors';
 import { payloadDigest } from '../../src/mcp/payload-hash';
 import { Web3Error } from '../../src/web3/web3-error';
+import { randomBytes } from 'node:crypto';
+import { saltedPayloadHash } from '../../src/erasure/salted-hash';
 
 const S = 'sk_live_UNIT_4711';
 const DSN = `postgres://app:pw-${S}@db.internal/app`;
@@ -65,12 +67,17 @@ describe("failed calls: what ToolCallFailed records of the error, without the up
     }
   });
 
-  it('encrypted withholds as hash-only does, and says which setting withheld it and why (error texts are not sealed, but left out)', () => {
+  it('encrypted withholds as hash-only does, says which setting withheld it and why (error texts are not sealed, but left out), and salts the digest: no plain SHA-256 of the message', () => {
     const e = new UpstreamProtocolError(-32050, `license check failed for ${DSN}`);
-    const got = failureOf(e, 'encrypted');
-    expect(got.message).to.match(/^-32050: upstream error message withheld \(MCP_PAYLOAD_POLICY=encrypted: error texts are not recorded\), sha256 0x[0-9a-f]{64}$/);
-    expect(got.message).to.not.include(S).and.not.include('hash-only');
-    for (const [what, c, words] of CASES) expect(failureOf(c, 'encrypted').message, what).to.equal(`${words} ${withheld(c.message).replace('hash-only', 'encrypted: error texts are not recorded')}`);
+    const salt = randomBytes(32);
+    const got = failureOf(e, 'encrypted', salt);
+    expect(got.message).to.equal(`-32050: upstream error message withheld (MCP_PAYLOAD_POLICY=encrypted: error texts are not recorded), hmac-sha256-salted-v1 ${saltedPayloadHash(salt, payloadDigest(e.message).json)}`);
+    expect(got.message).to.not.include(S).and.not.include('hash-only').and.not.include(payloadDigest(e.message).hash);
+    for (const [what, c, words] of CASES) {
+      expect(failureOf(c, 'encrypted', salt).message, what).to.equal(`${words} message withheld (MCP_PAYLOAD_POLICY=encrypted: error texts are not recorded), hmac-sha256-salted-v1 ${saltedPayloadHash(salt, payloadDigest(c.message).json)}`);
+      // Without a salt (its key could not be had) no digest at all, never the plain SHA-256.
+      expect(failureOf(c, 'encrypted').message, what).to.equal(`${words} message withheld (MCP_PAYLOAD_POLICY=encrypted: error texts are not recorded)`);
+    }
   });
 
   it("store: the caller's message as before (an upstream's JSON-RPC error as <code>: <message>), a URL's credentials redacted", () => {
@@ -101,9 +108,10 @@ describe("failed calls: what ToolCallFailed records of the error, without the up
   });
 
   it("the agent's TaskStepFailed under encrypted: withheld as under hash-only, in the gateway's encrypted form (naming encrypted, not hash-only)", () => {
+    const salt = randomBytes(32);
     for (const [what, e] of CASES) {
-      const got = recordedFailure(e, 'encrypted');
-      expect(got, what).to.deep.equal(failureOf(e, 'encrypted'));
+      const got = recordedFailure(e, 'encrypted', salt);
+      expect(got, what).to.deep.equal(failureOf(e, 'encrypted', salt));
       expect(got.message, what).to.not.include(S).and.not.include('hash-only');
     }
     const own = new AgentError('STEP_TIMEOUT', 'step 0 did not finish within 1000 ms');

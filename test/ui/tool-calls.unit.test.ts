@@ -99,7 +99,10 @@ describe('dashboard tool calls: filters, links and payload notes', () => {
     expect(hashScheme({ resultHash: HASH, result: {}, resultHashScheme: scheme, resultSalt: salt }, 'arguments')).to.equal(undefined);
     expect(hashScheme({ resultHash: HASH, result: {}, resultHashScheme: scheme, resultSalt: salt }, 'result')?.salt).to.equal(salt);
     expect(hashScheme({ argumentsHash: HASH, arguments: {} }, 'arguments')).to.equal(undefined);
-    // Erased: the API shows no scheme and no salt; the hash then confirms nothing (docs/security.md).
-    expect(hashScheme({ argumentsHash: HASH, argumentsErased: true }, 'arguments')).to.equal(undefined);
+    // Erased: the API shows the scheme without the salt (2026-12-11); the hash then confirms nothing (docs/security.md).
+    expect(hashScheme({ argumentsHash: HASH, argumentsErased: true, argumentsHashScheme: scheme }, 'arguments')).to.deep.equal({
+      scheme,
+      text: `HMAC-SHA256 keyed by a salt erased with the subject's key, over the canonical JSON (${scheme}): not a SHA-256, and nothing checks it now`,
+    });
   });
 });

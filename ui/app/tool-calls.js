@@ -76,9 +76,9 @@ export function payloadNote(state, part) {
 /**
  * How a shown payload's hash is made, when it is not the plain SHA-256 of its canonical JSON: a
  * payload sealed under MCP_PAYLOAD_POLICY=encrypted from 2026-12-11 on has a salted hash
- * (HMAC-SHA256 keyed by a salt sealed with it), which the API names with `<part>HashScheme` and
- * `<part>Salt` while the payload opens (`openmcp tool-calls show` prints them too). Undefined for a
- * plain SHA-256, or once erased (the API then shows neither).
+ * (HMAC-SHA256 keyed by a salt sealed with it), which the API names with `<part>HashScheme`, and
+ * `<part>Salt` while the subject's key exists (`openmcp tool-calls show` prints them too). Once
+ * erased the scheme stays, without the salt: the hash then checks nothing. Undefined for a plain SHA-256.
  * @param {any} c a ToolCallView @param {'arguments'|'result'} part
  * @returns {{ scheme: string, salt?: string, text: string } | undefined}
  */
@@ -86,5 +86,6 @@ export function hashScheme(c, part) {
   const scheme = c[`${part}HashScheme`];
   if (typeof scheme !== 'string') return undefined;
   const salt = c[`${part}Salt`];
-  return { scheme, ...(typeof salt === 'string' ? { salt } : {}), text: `HMAC-SHA256 keyed by the salt below, over the canonical JSON (${scheme})` };
+  if (typeof salt !== 'string') return { scheme, text: `HMAC-SHA256 keyed by a salt erased with the subject's key, over the canonical JSON (${scheme}): not a SHA-256, and nothing checks it now` };
+  return { scheme, salt, text: `HMAC-SHA256 keyed by the salt below, over the canonical JSON (${scheme})` };
 }

@@ -6,7 +6,7 @@ import { newId } from '../../core/ids';
 import { InvalidTransitionError, OpenMcpError, UnavailableError, WrongExpectedRevisionError } from '../../core/errors';
 import { EventFromNewerReleaseError } from '../../../events/event-from-newer-release-error';
 import { taskDecider, taskStream, type TaskCommand } from '../../domain/task/task.decider';
-import { keptPayload, MAX_STORED_PAYLOAD_CHARS, type PayloadPolicy } from '../../mcp/audit';
+import { keptPayload, type PayloadPolicy } from '../../mcp/audit';
 import { newPayloadSalt, PAYLOAD_HASH_SCHEME, saltedPayloadHash } from '../../erasure/salted-hash';
 import { McpGatewayError } from '../../mcp/errors';
 import { payloadDigest } from '../../mcp/payload-hash';
@@ -143,13 +143,15 @@ export class TaskRun {
 
   /**
    * The salts the gateway is to seal this step's payloads with under MCP_PAYLOAD_POLICY=encrypted
-   * (fresh each call), so that the step's events keep the salted hashes the call's events keep, and
-   * lose them with the same key; none for payloads it does not seal (chain tools, a model's
-   * arguments under LLM_REDACTION=hash-only), whose hashes stay the plain SHA-256.
+   * (fresh each call: with the payload, or alone for one it keeps by hash only, a model's arguments
+   * under LLM_REDACTION=hash-only or past 256 KiB), so that the step's events keep the salted hashes
+   * the call's events keep, and lose them with the same key (`error`: that of a withheld error
+   * message's digest, TaskStepFailed as the call's ToolCallFailed v2); none for the runtime's chain
+   * tools, which the gateway does not call (their payloads are recorded in clear).
    */
-  private payloadSaltsOf(s: StepSpec): { arguments?: Buffer; result?: Buffer } {
+  private payloadSaltsOf(s: StepSpec): { arguments?: Buffer; result?: Buffer; error?: Buffer } {
     if (this.configuredPolicyOf(s.tool) !== 'encrypted') return {};
-    return { ...(this.modelArgumentsWithheld(s) ? {} : { arguments: newPayloadSalt() }), result: newPayloadSalt() };
+    return { arguments: newPayloadSalt(), result: newPayloadSalt(), error: newPayloadSalt() };
   }
 
   /** Arguments the model wrote, kept out of every event under LLM_REDACTION=hash-only. */
@@ -769,8 +771,8 @@ export class TaskRun {
       }
       const a = payloadDigest(s.args);
       const argumentsJson = keptPayload(a.json, this.argumentsPolicyOf(s));
-      // Sealed by the gateway with this salt: the same salted hash here, erased with the submitter's key (v2).
-      const salted = salts.arguments && a.json.length <= MAX_STORED_PAYLOAD_CHARS ? { argumentsHash: saltedPayloadHash(salts.arguments, a.json), argumentsHashScheme: PAYLOAD_HASH_SCHEME } : undefined;
+      // The gateway seals this salt (with the arguments, or alone): the same salted hash here, erased with the submitter's key (v2).
+      const salted = salts.arguments ? { argumentsHash: saltedPayloadHash(salts.arguments, a.json), argumentsHashScheme: PAYLOAD_HASH_SCHEME } : undefined;
       await this.append(
         'TaskStepStarted',
         {
@@ -824,16 +826,18 @@ export class TaskRun {
         throw this.notRecorded(err.cause, `the gateway's audit of step ${s.stepId}`);
       }
       // Withheld under `encrypted` as under `hash-only`, in words naming the policy configured (as the gateway's ToolCallFailed).
-      const failed = recordedFailure(err, this.configuredPolicyOf(s.tool));
+      // Its withheld message's digest salted with the salt the gateway sealed for the call's ToolCallFailed (v2);
+      // none when the gateway sealed it nowhere (the call failed before it was recorded, or the key was unreadable).
+      const sealedSalt = salts.error && this.deps.tools.errorDigestSealed?.(salts.error) ? salts.error : undefined;
+      const failed = recordedFailure(err, this.configuredPolicyOf(s.tool), sealedSalt);
       await this.append('TaskStepFailed', { stepId: s.stepId, error: failed });
       const told = cutText((err as Error).message, 4000);
       return { failed, fatal: s.source === 'steps' || FATAL.has(failed.code), ...(told !== failed.message ? { told } : {}) };
     }
     const d = payloadDigest(result);
     const resultJson = keptPayload(d.json, this.payloadPolicyOf(s.tool));
-    // The gateway sealed the result with salts.result (up to MAX_STORED_PAYLOAD_CHARS, as it seals): its salted hash (v2).
-    const saltedResult = salts.result && d.json.length <= MAX_STORED_PAYLOAD_CHARS;
-    const ok: StepOutcome = saltedResult
+    // The gateway sealed salts.result (with the result, or alone past 256 KiB): its salted hash (v2).
+    const ok: StepOutcome = salts.result
       ? { resultHash: saltedPayloadHash(salts.result!, d.json), resultHashScheme: PAYLOAD_HASH_SCHEME, isError }
       : { resultHash: d.hash, ...(resultJson !== undefined ? { resultJson } : {}), isError };
     // Outside the call's try: the call was made, so failing to record it is not the tool's failure

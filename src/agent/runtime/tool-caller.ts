@@ -15,7 +15,7 @@ export type ToolCallContext = {
   taskId?: string;
   argumentsPolicy?: PayloadPolicy;
   /** MCP_PAYLOAD_POLICY=encrypted: the salts the gateway seals the payloads with, so the step's events keep the same salted hashes. */
-  payloadSalts?: { arguments?: Buffer; result?: Buffer };
+  payloadSalts?: { arguments?: Buffer; result?: Buffer; error?: Buffer };
 };
 
 export type ToolResult = { content?: unknown[]; structuredContent?: unknown; isError?: boolean };
@@ -58,4 +58,10 @@ export interface ToolCaller {
    * runtime's step events follow it, so `hash-only` keeps payloads out of the task's stream too.
    */
   readonly payloadPolicy?: PayloadPolicy;
+  /**
+   * MCP_PAYLOAD_POLICY=encrypted: whether the call given `payloadSalts.error` = `salt` failed with
+   * its withheld message's digest keyed by it and the salt sealed (ToolCallFailed v2). Absent or
+   * false: the step's TaskStepFailed keeps no digest (none could be checked).
+   */
+  errorDigestSealed?(salt: Buffer): boolean;
 }

@@ -92,7 +92,7 @@ export const TaskView = z.object({
   status: TaskStatus,
   instruction: z.string().optional(),
   instructionHash: Hex32.optional().describe('The hash of the instruction\'s canonical JSON (a JSON string), when it was recorded sealed (MCP_PAYLOAD_POLICY=encrypted): its SHA-256 (TaskSubmitted v3), or HMAC-SHA256 keyed by instructionSalt (v4, instructionHashScheme)'),
-  instructionHashScheme: z.literal(PAYLOAD_HASH_SCHEME).optional().describe('Shown with the instruction opened from a payload sealed with its salt: instructionHash is HMAC-SHA256 keyed by instructionSalt (docs/security.md, "Salted payload hashes")'),
+  instructionHashScheme: z.literal(PAYLOAD_HASH_SCHEME).optional().describe('Shown for a salted instructionHash (TaskSubmitted v4), also after erasure: instructionHash is HMAC-SHA256 keyed by instructionSalt (docs/security.md, "Salted payload hashes")'),
   instructionSalt: Hex32.optional().describe('The salt instructionHash is keyed by, read from the sealed payload (gone with its key)'),
   instructionErased: z.literal(true).optional().describe("The instruction was recorded sealed and the submitter's key has been erased: only instructionHash remains"),
   agentId: z.string().optional(),
