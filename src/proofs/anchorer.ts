@@ -248,7 +248,11 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
   async function reanchored(stream: string, data: BatchAnchoredData): Promise<void> {
     relost?.ids.delete(data.batchId);
     const written = await recordReanchor(store, log, { anchorStream: stream, anchor: data });
-    if (written) {
+    if (written?.replacesTxHash === data.txHash) {
+      opts.log?.(
+        `anchorer: batch ${data.batchId}'s anchor transaction ${data.txHash} is in block ${data.blockNumber} now, not in block ${written.replacesBlockNumber} as recorded (a reorg deeper than CHAIN_CONFIRMATIONS, the transaction mined again; BatchReanchored): proofs name the new block`,
+      );
+    } else if (written) {
       opts.log?.(
         `anchorer: batch ${data.batchId} is anchored again by transaction ${data.txHash} in block ${data.blockNumber} (BatchReanchored): the chain lost transaction ${written.replacesTxHash} of block ${written.replacesBlockNumber}, which its BatchAnchored names; proofs name the new one`,
       );
@@ -293,17 +297,25 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
    */
   let relost: { stream: string; ids: Set<number> } | undefined;
 
-  /** Whether this anchorer (this run, this leader term) has checked the newest records against the chain. */
-  let recordsChecked = false;
+  /**
+   * The newest record this anchorer (this run, this leader term) checked against the chain, and the
+   * time the contract gives for its anchor then (batch(id).anchoredAt, its block's timestamp), which
+   * every round that reads the chain reads anyway: another time is another block, the transaction
+   * mined again elsewhere after a reorg deeper than the confirmations, and the records are checked again.
+   */
+  let checkedNewest: { stream: string; batchId: number; anchoredAt: number } | undefined;
 
   /**
-   * Once per anchorer: batches whose current record names a transaction the chain does not hold in
-   * that block are added to `relost`, newest first, down to the first record the chain agrees with.
-   * A chain loses anchors newest first (a reorg, a node restored from a snapshot), so this finds
-   * what an earlier run that sent lost batches again stopped before recording (a crash after the
-   * send, a term that ended). One receipt read when the newest record holds, as it mostly does.
+   * At an anchorer's first round, after each newly recorded batch and whenever the newest batch's
+   * anchoredAt changes: batches whose current record names a transaction the chain does not hold
+   * in that block are added to `relost`, newest first, down to the first record the chain agrees
+   * with. A chain loses anchors newest first (a reorg, a node restored from a snapshot), so this
+   * finds what an earlier run that sent lost batches again stopped before recording (a crash after
+   * the send, a term that ended), and anchors a reorg put in other blocks while this one ran (the
+   * same transaction mined again before a round looked: nothing else of the chain differs). One
+   * receipt read when the newest record holds, as it mostly does.
    */
-  async function checkNewestRecords(stream: string, sealed: readonly SealedBatch[], common: number): Promise<void> {
+  async function checkNewestRecords(stream: string, sealed: readonly SealedBatch[], common: number, anchoredAt: number): Promise<void> {
     const current = await log.currentAnchors(stream);
     for (let id = common - 1; id >= 0; id--) {
       const a = current[id];
@@ -315,7 +327,7 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
       if (relost?.stream !== stream) relost = { stream, ids: new Set() };
       relost.ids.add(id);
     }
-    recordsChecked = true;
+    checkedNewest = { stream, batchId: common - 1, anchoredAt };
   }
 
   /** Look up the anchor on chain of each lost batch below `deepNext` (confirmed on chain) and record it if it moved. */
@@ -664,7 +676,7 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
       );
     }
     const common = Math.min(chainNext, logNext, sealed.length);
-    if (common > 0) await assertChainAgrees(sealed[common - 1]);
+    const newestAt = common > 0 ? await assertChainAgrees(sealed[common - 1]) : 0;
     // Batches the chain has but the log lacks (a previous run's transaction, mined after it
     // stopped) count as anchored only CHAIN_CONFIRMATIONS deep, as those this run sends: a
     // shallower one may still be reorged out, and its record would name a block that is gone.
@@ -676,7 +688,8 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
       return resumed;
     }
     shallow = undefined;
-    if (!recordsChecked && common > 0) await checkNewestRecords(stream, sealed, common);
+    const checked = checkedNewest?.stream === stream && checkedNewest.batchId === common - 1 && checkedNewest.anchoredAt === newestAt;
+    if (!checked && common > 0) await checkNewestRecords(stream, sealed, common, newestAt);
     // Lost batches back on chain, not by a send of this round: their anchor now recorded.
     if (relost?.stream === stream) await relocate(stream, sealed, Math.min(chainNext, (await confirmedNextBatchId(chainNext)).next));
     let anchored = resumed;
