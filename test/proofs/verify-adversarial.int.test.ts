@@ -57,6 +57,13 @@ describe('proof files an auditor must not accept (CLI, server and browser verifi
   });
   after(async () => f?.close());
 
+  /** Batch `id`'s anchor as the gateway records it. */
+  async function anchorOf(id: number): Promise<{ txHash: string; blockNumber: number }> {
+    const events = await f.store.readAll({ limit: 10_000 });
+    const e = events.find((x) => x.type === 'BatchAnchored' && (x.data as { batchId: number; contract: string }).batchId === id && (x.data as { contract: string }).contract === f.chain.contractAddress.toLowerCase())!;
+    return e.data as { txHash: string; blockNumber: number };
+  }
+
   /** Every verifier's verdicts; asserts they agree, returns the CLI's exit code and lines. */
   async function verifyAll(name: string, proof: unknown, pins: { contract?: string; signer?: string } = {}) {
     const file = join(f.dir, `${name}.json`);
@@ -80,11 +87,11 @@ describe('proof files an auditor must not accept (CLI, server and browser verifi
       (proof.event.data as { steps: { arguments: { text: string } }[] }).steps[0].arguments.text = 'transfer everything';
       proof.event.hash = computeEventHash(proof.event);
       const root = `0x${buildTree([leafHash(0, proof.event.hash)]).root.toString('hex')}` as Hex;
-      await (await auditAnchorAt(address, w).anchor(0, 0, 0, root)).wait();
+      const mined = (await (await auditAnchorAt(address, w).anchor(0, 0, 0, root)).wait())!;
       const head = { batchId: 0, firstSeq: 0, lastSeq: 0, root, prevRoot: ZERO_ROOT };
       Object.assign(proof, { seq: 0, index: 0, treeSize: 1, path: [] });
       proof.batch = { id: 0, firstSeq: 0, lastSeq: 0, root, prevRoot: ZERO_ROOT, signer: w.address.toLowerCase() as Hex, signature: signBatchHead(head, FORGER_KEY) };
-      proof.anchor = { ...proof.anchor, contract: address };
+      proof.anchor = { ...proof.anchor, contract: address, txHash: mined.hash as Hex, blockNumber: mined.blockNumber };
       return { proof, forger: w.address.toLowerCase() };
     } finally {
       provider.destroy();
@@ -95,6 +102,43 @@ describe('proof files an auditor must not accept (CLI, server and browser verifi
     const r = await verifyAll('good', good, { contract: f.chain.contractAddress, signer: sealerAddress });
     expect(r.code).to.equal(0);
     expect(r.lines.some((l) => l.startsWith('WARNING'))).to.equal(false);
+    expect(r.server.find((x) => x.name === 'on-chain root')!.detail).to.match(new RegExp(`; anchored by transaction ${good.anchor.txHash} in block ${good.anchor.blockNumber}$`));
+  });
+
+  it('a file whose anchor names a transaction that did not anchor its batch (a transfer, another batch\'s anchor): fails on-chain root naming it, though the root is on chain (was: not checked)', async () => {
+    const provider = createRpcProvider(f.chain.rpcUrl);
+    let transfer: { hash: string; blockNumber: number };
+    try {
+      const w = new Wallet(FORGER_KEY, provider);
+      transfer = (await (await w.sendTransaction({ to: w.address, value: 1n })).wait())!;
+    } finally {
+      provider.destroy();
+    }
+    const otherAnchor = await anchorOf(good.batch.id === 0 ? 1 : 0);
+    for (const [name, txHash, blockNumber] of [['transfer', transfer.hash, transfer.blockNumber], ['other-batch', otherAnchor.txHash, otherAnchor.blockNumber]] as const) {
+      const proof = { ...good, anchor: { ...good.anchor, txHash: txHash as Hex, blockNumber } };
+      const r = await verifyAll(`false-tx-${name}`, proof, { contract: f.chain.contractAddress, signer: sealerAddress });
+      expect(r.code, name).to.equal(1);
+      expect(r.failed, name).to.deep.equal(['on-chain root']);
+      expect(r.server.find((x) => x.name === 'on-chain root')!.detail, name).to.contain(
+        `transaction ${txHash} in block ${blockNumber} anchored no batch ${good.batch.id} of this root on ${f.chain.contractAddress}: the file's account of its anchor is false`,
+      );
+    }
+  });
+
+  it('a file whose anchor transaction the chain does not hold, or holds in another block (a reorg): passes, its root being on chain, with a WARNING naming it (was: not checked)', async () => {
+    const missing = `0x${'5a'.repeat(32)}` as Hex;
+    const cases = [
+      ['missing', { ...good.anchor, txHash: missing }, `transaction ${missing} is not on this chain`],
+      ['moved', { ...good.anchor, blockNumber: good.anchor.blockNumber + 1 }, `transaction ${good.anchor.txHash} anchored batch ${good.batch.id} in block ${good.anchor.blockNumber}, not in block ${good.anchor.blockNumber + 1} as the file says`],
+    ] as const;
+    for (const [name, anchor, warning] of cases) {
+      const r = await verifyAll(`tx-${name}`, { ...good, anchor }, { contract: f.chain.contractAddress, signer: sealerAddress });
+      expect(r.code, name).to.equal(0);
+      expect(r.lines.filter((l) => l.startsWith('WARNING')), name).to.have.length(1);
+      expect(r.lines.find((l) => l.startsWith('WARNING')), name).to.contain(warning);
+      expect(r.server.find((x) => x.name === 'on-chain root')!.detail, name).to.contain(warning);
+    }
   });
 
   it('a forger’s own contract and key: fails once the contract or the sealer is pinned, and the unpinned pass is flagged', async () => {
