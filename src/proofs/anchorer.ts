@@ -126,7 +126,8 @@ export const NO_ANCHORER_KEY = 'this process has no anchorer key: it does not ru
  * Batches the chain has but the log lacks (a crash after mining) get their BatchAnchored
  * rebuilt from the contract's BatchAnchored log. A transaction still pending from a previous
  * run is waited out before anything new is sent, so a batch is never sent on two nonces; one the
- * previous run recorded as BatchAnchorSent (late, or stopped while waited for) is taken on as this
+ * previous run recorded as BatchAnchorSent (late, or stopped while waited for), or that the node's
+ * pool shows as its anchor of an unrecorded batch (killed before any record), is taken on as this
  * run's own: waited for and raised while stuck. A batch anchored again after ANCHORS_LOST gets
  * BatchReanchored naming its anchor now.
  *
@@ -455,6 +456,44 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
     return { b, n: sent.nonce, last: tx.replaceableTransaction(head), fees: feesOf(tx), settled: false, stream, recorded: true };
   }
 
+  /**
+   * An anchor transaction of this account pending in the node's pool on the account's next nonce
+   * that no BatchAnchorSent names (a run killed within txTimeoutMs of its send records none), as
+   * this run's own: waited for, and sent again with higher fees while it stays stuck. Taken on only
+   * when it is anchor() on this contract of a sealed batch not recorded yet, with that batch's range
+   * and root: the call this run would send itself, so raising it replaces nobody else's transaction.
+   * Read from eth_pendingTransactions, which Hardhat and Anvil answer with every pending transaction;
+   * a node that answers with its own accounts' only (geth) or not at all (most hosted RPCs) gives
+   * none, and the transaction is waited for as before. Nothing is written at a send: one event more
+   * per batch sealed the audit's own records for ever with BATCH_MAX_EVENTS=3 (recordIfPending).
+   */
+  async function pendingAnchor(stream: string): Promise<InFlight | undefined> {
+    const pool: unknown = await provider.send('eth_pendingTransactions', []).catch(() => undefined);
+    if (!Array.isArray(pool) || pool.length === 0) return undefined;
+    const me = signer().address.toLowerCase();
+    // Read before the nonce: a transaction mined on it since is in this block or a later one (as takeOn()).
+    const head = await provider.getBlockNumber();
+    const [latest, sealed, recorded] = await Promise.all([provider.getTransactionCount(me, 'latest'), log.sealedBatches(), log.anchorRecords(stream)]);
+    for (const t of pool as { hash?: unknown; from?: unknown; to?: unknown; nonce?: unknown; input?: unknown }[]) {
+      if (String(t.from).toLowerCase() !== me || String(t.to).toLowerCase() !== opts.contract.toLowerCase() || Number(t.nonce) !== latest || typeof t.input !== 'string') continue;
+      const call = (() => {
+        try {
+          return contract.interface.parseTransaction({ data: t.input as string });
+        } catch {
+          return null;
+        }
+      })();
+      const id = Number(call?.args[0]);
+      const b = call?.name === 'anchor' && Number.isSafeInteger(id) && id >= recorded.length ? sealed[id] : undefined;
+      if (!b || Number(call!.args[1]) !== b.firstSeq || Number(call!.args[2]) !== b.lastSeq || call!.args[3] !== b.root) continue;
+      const tx = await provider.getTransaction(String(t.hash));
+      if (!tx) return undefined;
+      opts.log?.(`anchorer: taking on anchor(${b.batchId}) transaction ${tx.hash} on nonce ${latest}, pending in the node's pool from the anchorer account with no BatchAnchorSent (sent by an earlier run stopped soon after): waited for, and sent again with higher fees while it stays stuck`);
+      return { b, n: latest, last: tx.replaceableTransaction(head), fees: feesOf(tx), settled: false, stream };
+    }
+    return undefined;
+  }
+
   /** Wait for `f` (sending it again as mined() does) and record its batch; `f` is kept for the next round unless its outcome is known. */
   async function seeThrough(f: InFlight): Promise<void> {
     let receipt: TransactionReceipt;
@@ -622,7 +661,11 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
     // transaction is not there, and sending it again there would revert every round.
     if (inFlight && anchorStreamName(await target(0)) !== inFlight.stream) inFlight = undefined;
     // A run's first round (and one after a failure, which leaves no counter): an earlier run's late anchor is taken on.
-    if (!inFlight && nonce === undefined) inFlight = await takeOn(anchorStreamName(await target()));
+    if (!inFlight && nonce === undefined) {
+      const stream = anchorStreamName(await target());
+      // Else one it did not record (killed soon after the send), found in the node's pool.
+      inFlight = (await takeOn(stream)) ?? (await pendingAnchor(stream));
+    }
     if (inFlight) {
       await seeThrough(inFlight);
       resumed = 1;
