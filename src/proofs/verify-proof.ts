@@ -159,7 +159,7 @@ export async function verifyProofFile(proof: unknown, opts: VerifyProofOptions):
         const ok = root === p.batch.root && Number(firstSeq) === p.batch.firstSeq && Number(lastSeq) === p.batch.lastSeq;
         if (ok && !otherContract) {
           // The root is there: is the file's transaction what put it there?
-          const tx = await checkAnchorTransaction(provider, contract, address, p);
+          const tx = await checkAnchorTransaction(provider, contract, address, p, opts.rpcUrl);
           addRoot(tx.ok, `${whose} batch ${p.batch.id} = ${root}; ${tx.detail}`, tx.warning);
         } else {
           addRoot(

@@ -15,6 +15,7 @@ import { createSealer } from '../../src/proofs/sealer';
 import { verifyProofFile, type CheckResult } from '../../src/proofs/verify-proof';
 import { auditAnchorAt, deployAuditAnchor } from '../../src/web3/audit-anchor';
 import { createRpcProvider } from '../../src/web3/provider';
+import { startCountingProxy } from '../support/counting-rpc-proxy';
 import { openFixture, queries, SEALER_KEY, submitTasks, type Fixture } from './pipeline-fixture';
 import { checkVectors, verify as independentVerify } from '../../examples/independent-verify';
 
@@ -65,13 +66,13 @@ describe('proof files an auditor must not accept (CLI, server and browser verifi
   }
 
   /** Every verifier's verdicts; asserts they agree, returns the CLI's exit code and lines. */
-  async function verifyAll(name: string, proof: unknown, pins: { contract?: string; signer?: string } = {}) {
+  async function verifyAll(name: string, proof: unknown, pins: { contract?: string; signer?: string } = {}, rpcUrl = f.chain.rpcUrl) {
     const file = join(f.dir, `${name}.json`);
     writeFileSync(file, JSON.stringify(proof));
     const lines: string[] = [];
-    const code = await runVerify({ file, rpc: f.chain.rpcUrl, ...pins, out: (l) => lines.push(l) });
-    const server = await verifyProofFile(proof, { rpcUrl: f.chain.rpcUrl, ...pins });
-    const mine = await browser.verifyProofInBrowser(proof, { rpcUrl: f.chain.rpcUrl, ...pins });
+    const code = await runVerify({ file, rpc: rpcUrl, ...pins, out: (l) => lines.push(l) });
+    const server = await verifyProofFile(proof, { rpcUrl, ...pins });
+    const mine = await browser.verifyProofInBrowser(proof, { rpcUrl, ...pins });
     const verdicts = (rs: CheckResult[]) => rs.map((r) => `${r.ok ? '✔' : '✘'} ${r.name}`);
     expect(verdicts(mine), `${name}: browser vs server`).to.deep.equal(verdicts(server));
     return { code, lines, server, failed: server.filter((r) => !r.ok).map((r) => r.name) };
@@ -138,6 +139,43 @@ describe('proof files an auditor must not accept (CLI, server and browser verifi
       expect(r.lines.filter((l) => l.startsWith('WARNING')), name).to.have.length(1);
       expect(r.lines.find((l) => l.startsWith('WARNING')), name).to.contain(warning);
       expect(r.server.find((x) => x.name === 'on-chain root')!.detail, name).to.contain(warning);
+    }
+  });
+
+  it('a node whose receipts lack effectiveGasPrice and that refuses eth_getTransactionByHash for old transactions: the CLI reads the receipt as the browser does, so a false anchor transaction fails in both and the real one passes without a warning (was: ethers looked the transaction up, refused, and the CLI passed the false one with a WARNING while the browser failed it)', async () => {
+    const proxy = await startCountingProxy(f.chain.rpcUrl);
+    proxy.edit('eth_getTransactionReceipt', (r) => (r && typeof r === 'object' ? Object.fromEntries(Object.entries(r).filter(([k]) => k !== 'effectiveGasPrice' && k !== 'gasPrice')) : r));
+    proxy.refuse(['eth_getTransactionByHash'], { code: -32000, message: 'historical transactions are not served' });
+    const provider = createRpcProvider(f.chain.rpcUrl);
+    try {
+      const w = new Wallet(FORGER_KEY, provider);
+      const transfer = (await (await w.sendTransaction({ to: w.address, value: 1n })).wait())!;
+      const pins = { contract: f.chain.contractAddress, signer: sealerAddress };
+      const falseTx = await verifyAll('old-node-false-tx', { ...good, anchor: { ...good.anchor, txHash: transfer.hash as Hex, blockNumber: transfer.blockNumber } }, pins, proxy.url);
+      expect(falseTx.failed).to.deep.equal(['on-chain root']);
+      expect(falseTx.code).to.equal(1);
+      const real = await verifyAll('old-node-good', good, pins, proxy.url);
+      expect(real.code).to.equal(0);
+      expect(real.lines.filter((l) => l.startsWith('WARNING'))).to.deep.equal([]);
+    } finally {
+      provider.destroy();
+      await proxy.close();
+    }
+  });
+
+  it('an RPC with a key in its URL that refuses the receipt read (HTTP 403): the WARNING names the refusal with the key masked (was: ethers\' message, the URL and its key in full)', async () => {
+    const proxy = await startCountingProxy(f.chain.rpcUrl);
+    proxy.refuseHttp(['eth_getTransactionReceipt'], 403, 'forbidden');
+    const key = '0123456789abcdef0123456789abcdef';
+    try {
+      const r = await verifyAll('receipt-refused', good, { contract: f.chain.contractAddress, signer: sealerAddress }, `${proxy.url}/v3/${key}`);
+      expect(r.code).to.equal(0);
+      const warning = r.lines.filter((l) => l.startsWith('WARNING'));
+      expect(warning).to.have.length(1);
+      expect(warning[0]).to.contain(`transaction ${good.anchor.txHash} could not be read`).and.contain('403').and.contain('/v3/***');
+      expect(r.lines.join('\n') + JSON.stringify(r.server)).to.not.contain(key);
+    } finally {
+      await proxy.close();
     }
   });
 
