@@ -468,13 +468,23 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
    * per batch sealed the audit's own records for ever with BATCH_MAX_EVENTS=3 (recordIfPending).
    */
   async function pendingAnchor(stream: string): Promise<InFlight | undefined> {
-    const pool: unknown = await provider.send('eth_pendingTransactions', []).catch(() => undefined);
+    const pool: unknown = await provider.send('eth_pendingTransactions', []).catch((err: unknown) => {
+      // Said once per anchorer, and only for the node's own refusal: one that did not answer fails the round's next read anyway.
+      const refused = poolRefusal(err);
+      if (refused !== undefined && !poolRefusalSaid) {
+        poolRefusalSaid = true;
+        opts.log?.(`anchorer: the node does not list its pool (eth_pendingTransactions refused: ${refused}): an anchor transaction an earlier run sent and stopped before recording is waited for, not taken on (docs/proofs.md §6)`);
+      }
+      return undefined;
+    });
     if (!Array.isArray(pool) || pool.length === 0) return undefined;
     const me = signer().address.toLowerCase();
     // Read before the nonce: a transaction mined on it since is in this block or a later one (as takeOn()).
     const head = await provider.getBlockNumber();
     const [latest, sealed, recorded] = await Promise.all([provider.getTransactionCount(me, 'latest'), log.sealedBatches(), log.anchorRecords(stream)]);
-    for (const t of pool as { hash?: unknown; from?: unknown; to?: unknown; nonce?: unknown; input?: unknown }[]) {
+    for (const t of pool as ({ hash?: unknown; from?: unknown; to?: unknown; nonce?: unknown; input?: unknown } | null)[]) {
+      // What is not a transaction object (a node of another kind) is passed over, not a TypeError failing every first round.
+      if (typeof t !== 'object' || t === null) continue;
       if (String(t.from).toLowerCase() !== me || String(t.to).toLowerCase() !== opts.contract.toLowerCase() || Number(t.nonce) !== latest || typeof t.input !== 'string') continue;
       const call = (() => {
         try {
@@ -493,6 +503,9 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
     }
     return undefined;
   }
+
+  /** Whether this anchorer said that the node refuses eth_pendingTransactions. */
+  let poolRefusalSaid = false;
 
   /** Wait for `f` (sending it again as mined() does) and record its batch; `f` is kept for the next round unless its outcome is known. */
   async function seeThrough(f: InFlight): Promise<void> {
@@ -871,6 +884,17 @@ function namedRevert(contract: Contract, batchId: number, err: unknown): unknown
   } catch {
     return err;
   }
+}
+
+/**
+ * The node's refusal of a call in its words, the URL left out: a JSON-RPC error answer (on ethers'
+ * error or in its info) or an HTTP error status. Undefined when no node answered (unreachable, timed out).
+ */
+function poolRefusal(err: unknown): string | undefined {
+  type Answer = { error?: { code?: unknown; message?: unknown } };
+  const e = (err ?? {}) as Answer & { info?: Answer & { responseStatus?: unknown } };
+  for (const a of [e, e.info]) if (a?.error && typeof a.error.code === 'number') return `${a.error.code} ${String(a.error.message).slice(0, 200)}`;
+  return e.info?.responseStatus ? `HTTP ${String(e.info.responseStatus)}` : undefined;
 }
 
 type Fees = { maxFeePerGas: bigint; maxPriorityFeePerGas: bigint } | { gasPrice: bigint };
