@@ -127,10 +127,26 @@ describe('proof files an auditor must not accept (CLI, server and browser verifi
     }
   });
 
-  it('a file whose anchor transaction the chain does not hold, or holds in another block (a reorg): passes, its root being on chain, with a WARNING naming it (was: not checked)', async () => {
+  it('a file whose anchor transaction the chain does not hold, holds in another block (a reorg) or holds reverted: passes, its root being on chain, with a WARNING naming it (was: not checked)', async () => {
     const missing = `0x${'5a'.repeat(32)}` as Hex;
+    // A reverted anchor() on the operator's contract: the batch anchored already (as a lost anchor mined after its re-anchoring).
+    const provider = createRpcProvider(f.chain.rpcUrl);
+    let reverted: { hash: string; blockNumber: number };
+    try {
+      const w = new Wallet(f.chain.anchorerPrivateKey, provider);
+      // Hardhat mines it and answers the send with the revert, naming the transaction.
+      const hash = await auditAnchorAt(f.chain.contractAddress, w)
+        .anchor(good.batch.id, good.batch.firstSeq, good.batch.lastSeq, good.batch.root, { gasLimit: 200_000 })
+        .then((tx: { hash: string }) => tx.hash, (err: Error) => /"txHash": "(0x[0-9a-f]{64})"/.exec(err.message)![1]);
+      const r = (await provider.getTransactionReceipt(hash))!;
+      expect(r.status).to.equal(0);
+      reverted = { hash: r.hash, blockNumber: r.blockNumber };
+    } finally {
+      provider.destroy();
+    }
     const cases = [
       ['missing', { ...good.anchor, txHash: missing }, `transaction ${missing} is not on this chain`],
+      ['reverted', { ...good.anchor, txHash: reverted.hash as Hex, blockNumber: reverted.blockNumber }, `transaction ${reverted.hash} reverted in block ${reverted.blockNumber}`],
       ['moved', { ...good.anchor, blockNumber: good.anchor.blockNumber + 1 }, `transaction ${good.anchor.txHash} anchored batch ${good.batch.id} in block ${good.anchor.blockNumber}, not in block ${good.anchor.blockNumber + 1} as the file says`],
     ] as const;
     for (const [name, anchor, warning] of cases) {
