@@ -1,6 +1,6 @@
 import { documentApplier, type DocumentStore } from './document-applier';
-import { num, orUndefined, upsertRows } from './sql-rows';
-import { batchesProjection, type BatchDoc } from './batches.projection';
+import { jsonOrNull, num, orUndefined, parseJson, upsertRows } from './sql-rows';
+import { batchesProjection, type AnchorOrigin, type BatchDoc } from './batches.projection';
 
 type Row = Record<string, unknown>;
 const s = (v: unknown) => orUndefined(v as string | null);
@@ -21,10 +21,11 @@ export function batchFromRow(r: Row): BatchDoc {
     blockNumber: num(r.block_number),
     gasUsed: s(r.gas_used),
     anchoredAt: s(r.anchored_at),
+    anchorOf: parseJson<{ anchorOf?: AnchorOrigin }>(r.extra_json)?.anchorOf,
   };
 }
 
-function toRow(d: BatchDoc): Row {
+export function batchRow(d: BatchDoc): Row {
   return {
     batch_id: d.batchId,
     first_seq: d.firstSeq ?? null,
@@ -40,6 +41,8 @@ function toRow(d: BatchDoc): Row {
     block_number: d.blockNumber ?? null,
     gas_used: d.gasUsed ?? null,
     anchored_at: d.anchoredAt ?? null,
+    // Where the anchor shown was recorded, to order re-anchorings by log position (batchesProjection).
+    extra_json: jsonOrNull(d.anchorOf && { anchorOf: d.anchorOf }),
   };
 }
 
@@ -50,7 +53,7 @@ export const batchSqlStore: DocumentStore<BatchDoc> = {
     return out;
   },
   async save(db, t, changes) {
-    await upsertRows(db, t.batches, 'batch_id', changes.map((c) => toRow(c.doc)));
+    await upsertRows(db, t.batches, 'batch_id', changes.map((c) => batchRow(c.doc)));
   },
 };
 

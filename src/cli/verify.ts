@@ -51,6 +51,7 @@ export async function runVerify(o: RunVerifyOptions): Promise<number> {
   }
   const results = await verifyProofFile(proof, { rpcUrl: o.rpc ?? DEFAULT_RPC_URL, contract: o.contract, signer: o.signer });
   // A file that brings its own contract and key proves only that it is consistent with itself.
-  const warnings = o.contract ? [] : ['the AuditAnchor address was taken from the proof file; a forger can deploy their own. Pass --contract (or set ANCHOR_CONTRACT) to the address the operator publishes.'];
+  const warnings = results.flatMap((r) => (r.warning ? [r.warning] : []));
+  if (!o.contract) warnings.push('the AuditAnchor address was taken from the proof file; a forger can deploy their own. Pass --contract (or set ANCHOR_CONTRACT) to the address the operator publishes.');
   return printChecks(results, out, o.file, warnings);
 }

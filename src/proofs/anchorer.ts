@@ -126,7 +126,8 @@ export const NO_ANCHORER_KEY = 'this process has no anchorer key: it does not ru
  * Batches the chain has but the log lacks (a crash after mining) get their BatchAnchored
  * rebuilt from the contract's BatchAnchored log. A transaction still pending from a previous
  * run is waited out before anything new is sent, so a batch is never sent on two nonces; one the
- * previous run recorded as BatchAnchorSent (late, or stopped while waited for) is taken on as this
+ * previous run recorded as BatchAnchorSent (late, or stopped while waited for), or that the node's
+ * pool shows as its anchor of an unrecorded batch (killed before any record), is taken on as this
  * run's own: waited for and raised while stuck. A batch anchored again after ANCHORS_LOST gets
  * BatchReanchored naming its anchor now.
  *
@@ -248,7 +249,11 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
   async function reanchored(stream: string, data: BatchAnchoredData): Promise<void> {
     relost?.ids.delete(data.batchId);
     const written = await recordReanchor(store, log, { anchorStream: stream, anchor: data });
-    if (written) {
+    if (written?.replacesTxHash === data.txHash) {
+      opts.log?.(
+        `anchorer: batch ${data.batchId}'s anchor transaction ${data.txHash} is in block ${data.blockNumber} now, not in block ${written.replacesBlockNumber} as recorded (a reorg deeper than CHAIN_CONFIRMATIONS, the transaction mined again; BatchReanchored): proofs name the new block`,
+      );
+    } else if (written) {
       opts.log?.(
         `anchorer: batch ${data.batchId} is anchored again by transaction ${data.txHash} in block ${data.blockNumber} (BatchReanchored): the chain lost transaction ${written.replacesTxHash} of block ${written.replacesBlockNumber}, which its BatchAnchored names; proofs name the new one`,
       );
@@ -293,17 +298,25 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
    */
   let relost: { stream: string; ids: Set<number> } | undefined;
 
-  /** Whether this anchorer (this run, this leader term) has checked the newest records against the chain. */
-  let recordsChecked = false;
+  /**
+   * The newest record this anchorer (this run, this leader term) checked against the chain, and the
+   * time the contract gives for its anchor then (batch(id).anchoredAt, its block's timestamp), which
+   * every round that reads the chain reads anyway: another time is another block, the transaction
+   * mined again elsewhere after a reorg deeper than the confirmations, and the records are checked again.
+   */
+  let checkedNewest: { stream: string; batchId: number; anchoredAt: number } | undefined;
 
   /**
-   * Once per anchorer: batches whose current record names a transaction the chain does not hold in
-   * that block are added to `relost`, newest first, down to the first record the chain agrees with.
-   * A chain loses anchors newest first (a reorg, a node restored from a snapshot), so this finds
-   * what an earlier run that sent lost batches again stopped before recording (a crash after the
-   * send, a term that ended). One receipt read when the newest record holds, as it mostly does.
+   * At an anchorer's first round, after each newly recorded batch and whenever the newest batch's
+   * anchoredAt changes: batches whose current record names a transaction the chain does not hold
+   * in that block are added to `relost`, newest first, down to the first record the chain agrees
+   * with. A chain loses anchors newest first (a reorg, a node restored from a snapshot), so this
+   * finds what an earlier run that sent lost batches again stopped before recording (a crash after
+   * the send, a term that ended), and anchors a reorg put in other blocks while this one ran (the
+   * same transaction mined again before a round looked: nothing else of the chain differs). One
+   * receipt read when the newest record holds, as it mostly does.
    */
-  async function checkNewestRecords(stream: string, sealed: readonly SealedBatch[], common: number): Promise<void> {
+  async function checkNewestRecords(stream: string, sealed: readonly SealedBatch[], common: number, anchoredAt: number): Promise<void> {
     const current = await log.currentAnchors(stream);
     for (let id = common - 1; id >= 0; id--) {
       const a = current[id];
@@ -315,7 +328,7 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
       if (relost?.stream !== stream) relost = { stream, ids: new Set() };
       relost.ids.add(id);
     }
-    recordsChecked = true;
+    checkedNewest = { stream, batchId: common - 1, anchoredAt };
   }
 
   /** Look up the anchor on chain of each lost batch below `deepNext` (confirmed on chain) and record it if it moved. */
@@ -442,6 +455,57 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
     // for ever, unreported (the nonce used, its receipt none). From `head`, mined() is told.
     return { b, n: sent.nonce, last: tx.replaceableTransaction(head), fees: feesOf(tx), settled: false, stream, recorded: true };
   }
+
+  /**
+   * An anchor transaction of this account pending in the node's pool on the account's next nonce
+   * that no BatchAnchorSent names (a run killed within txTimeoutMs of its send records none), as
+   * this run's own: waited for, and sent again with higher fees while it stays stuck. Taken on only
+   * when it is anchor() on this contract of a sealed batch not recorded yet, with that batch's range
+   * and root: the call this run would send itself, so raising it replaces nobody else's transaction.
+   * Read from eth_pendingTransactions, which Hardhat and Anvil answer with every pending transaction;
+   * a node that answers with its own accounts' only (geth) or not at all (most hosted RPCs) gives
+   * none, and the transaction is waited for as before. Nothing is written at a send: one event more
+   * per batch sealed the audit's own records for ever with BATCH_MAX_EVENTS=3 (recordIfPending).
+   */
+  async function pendingAnchor(stream: string): Promise<InFlight | undefined> {
+    const pool: unknown = await provider.send('eth_pendingTransactions', []).catch((err: unknown) => {
+      // Said once per anchorer, and only for the node's own refusal: one that did not answer fails the round's next read anyway.
+      const refused = poolRefusal(err);
+      if (refused !== undefined && !poolRefusalSaid) {
+        poolRefusalSaid = true;
+        opts.log?.(`anchorer: the node does not list its pool (eth_pendingTransactions refused: ${refused}): an anchor transaction an earlier run sent and stopped before recording is waited for, not taken on (docs/proofs.md §6)`);
+      }
+      return undefined;
+    });
+    if (!Array.isArray(pool) || pool.length === 0) return undefined;
+    const me = signer().address.toLowerCase();
+    // Read before the nonce: a transaction mined on it since is in this block or a later one (as takeOn()).
+    const head = await provider.getBlockNumber();
+    const [latest, sealed, recorded] = await Promise.all([provider.getTransactionCount(me, 'latest'), log.sealedBatches(), log.anchorRecords(stream)]);
+    for (const t of pool as ({ hash?: unknown; from?: unknown; to?: unknown; nonce?: unknown; input?: unknown } | null)[]) {
+      // What is not a transaction object (a node of another kind) is passed over, not a TypeError failing every first round.
+      if (typeof t !== 'object' || t === null) continue;
+      if (String(t.from).toLowerCase() !== me || String(t.to).toLowerCase() !== opts.contract.toLowerCase() || Number(t.nonce) !== latest || typeof t.input !== 'string') continue;
+      const call = (() => {
+        try {
+          return contract.interface.parseTransaction({ data: t.input as string });
+        } catch {
+          return null;
+        }
+      })();
+      const id = Number(call?.args[0]);
+      const b = call?.name === 'anchor' && Number.isSafeInteger(id) && id >= recorded.length ? sealed[id] : undefined;
+      if (!b || Number(call!.args[1]) !== b.firstSeq || Number(call!.args[2]) !== b.lastSeq || call!.args[3] !== b.root) continue;
+      const tx = await provider.getTransaction(String(t.hash));
+      if (!tx) return undefined;
+      opts.log?.(`anchorer: taking on anchor(${b.batchId}) transaction ${tx.hash} on nonce ${latest}, pending in the node's pool from the anchorer account with no BatchAnchorSent (sent by an earlier run stopped soon after): waited for, and sent again with higher fees while it stays stuck`);
+      return { b, n: latest, last: tx.replaceableTransaction(head), fees: feesOf(tx), settled: false, stream };
+    }
+    return undefined;
+  }
+
+  /** Whether this anchorer said that the node refuses eth_pendingTransactions. */
+  let poolRefusalSaid = false;
 
   /** Wait for `f` (sending it again as mined() does) and record its batch; `f` is kept for the next round unless its outcome is known. */
   async function seeThrough(f: InFlight): Promise<void> {
@@ -610,7 +674,11 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
     // transaction is not there, and sending it again there would revert every round.
     if (inFlight && anchorStreamName(await target(0)) !== inFlight.stream) inFlight = undefined;
     // A run's first round (and one after a failure, which leaves no counter): an earlier run's late anchor is taken on.
-    if (!inFlight && nonce === undefined) inFlight = await takeOn(anchorStreamName(await target()));
+    if (!inFlight && nonce === undefined) {
+      const stream = anchorStreamName(await target());
+      // Else one it did not record (killed soon after the send), found in the node's pool.
+      inFlight = (await takeOn(stream)) ?? (await pendingAnchor(stream));
+    }
     if (inFlight) {
       await seeThrough(inFlight);
       resumed = 1;
@@ -664,7 +732,7 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
       );
     }
     const common = Math.min(chainNext, logNext, sealed.length);
-    if (common > 0) await assertChainAgrees(sealed[common - 1]);
+    const newestAt = common > 0 ? await assertChainAgrees(sealed[common - 1]) : 0;
     // Batches the chain has but the log lacks (a previous run's transaction, mined after it
     // stopped) count as anchored only CHAIN_CONFIRMATIONS deep, as those this run sends: a
     // shallower one may still be reorged out, and its record would name a block that is gone.
@@ -676,7 +744,8 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
       return resumed;
     }
     shallow = undefined;
-    if (!recordsChecked && common > 0) await checkNewestRecords(stream, sealed, common);
+    const checked = checkedNewest?.stream === stream && checkedNewest.batchId === common - 1 && checkedNewest.anchoredAt === newestAt;
+    if (!checked && common > 0) await checkNewestRecords(stream, sealed, common, newestAt);
     // Lost batches back on chain, not by a send of this round: their anchor now recorded.
     if (relost?.stream === stream) await relocate(stream, sealed, Math.min(chainNext, (await confirmedNextBatchId(chainNext)).next));
     let anchored = resumed;
@@ -815,6 +884,17 @@ function namedRevert(contract: Contract, batchId: number, err: unknown): unknown
   } catch {
     return err;
   }
+}
+
+/**
+ * The node's refusal of a call in its words, the URL left out: a JSON-RPC error answer (on ethers'
+ * error or in its info) or an HTTP error status. Undefined when no node answered (unreachable, timed out).
+ */
+function poolRefusal(err: unknown): string | undefined {
+  type Answer = { error?: { code?: unknown; message?: unknown } };
+  const e = (err ?? {}) as Answer & { info?: Answer & { responseStatus?: unknown } };
+  for (const a of [e, e.info]) if (a?.error && typeof a.error.code === 'number') return `${a.error.code} ${String(a.error.message).slice(0, 200)}`;
+  return e.info?.responseStatus ? `HTTP ${String(e.info.responseStatus)}` : undefined;
 }
 
 type Fees = { maxFeePerGas: bigint; maxPriorityFeePerGas: bigint } | { gasPrice: bigint };

@@ -2,13 +2,15 @@ import { RecordedEventSchema, computeEventHash, type RecordedEvent } from '../co
 import { fromHex, isHex32, toHex } from '../core/hex';
 import { isHexAddress } from '../core/address';
 import { auditAnchorAt } from '../web3/audit-anchor';
+import { checkAnchorTransaction } from './anchor-transaction';
 import { createRpcProvider } from '../web3/provider';
 import { checkBatchSignature, unpinnedSigner } from './check-batch-signature';
 import { leafHash, rootFromInclusionProof } from './merkle';
 import { PROOF_FORMAT, type ProofFile } from './proof-file';
 import { chainReadProblem } from './rpc-unreachable';
 
-export type CheckResult = { name: string; ok: boolean; detail: string };
+/** `warning`: passed, but with something an auditor should know (printed as a WARNING line). */
+export type CheckResult = { name: string; ok: boolean; detail: string; warning?: string };
 
 export type VerifyProofOptions = {
   rpcUrl: string;
@@ -92,7 +94,7 @@ function formatProblem(p: unknown): string | undefined {
  */
 export async function verifyProofFile(proof: unknown, opts: VerifyProofOptions): Promise<CheckResult[]> {
   const results: CheckResult[] = [];
-  const add = (name: (typeof PROOF_CHECKS)[number], ok: boolean, detail: string) => results.push({ name, ok, detail });
+  const add = (name: (typeof PROOF_CHECKS)[number], ok: boolean, detail: string, warning?: string) => results.push({ name, ok, detail, ...(warning ? { warning } : {}) });
 
   const problem = formatProblem(proof);
   add('proof format', !problem, problem ?? PROOF_FORMAT);
@@ -139,7 +141,7 @@ export async function verifyProofFile(proof: unknown, opts: VerifyProofOptions):
     opts.contract && opts.contract.toLowerCase() !== p.anchor.contract.toLowerCase()
       ? `the proof names AuditAnchor ${p.anchor.contract}, not the one you pinned, ${opts.contract}`
       : undefined;
-  const addRoot = (ok: boolean, detail: string) => add('on-chain root', ok && !otherContract, otherContract ? `${otherContract}; ${detail}` : detail);
+  const addRoot = (ok: boolean, detail: string, warning?: string) => add('on-chain root', ok && !otherContract, otherContract ? `${otherContract}; ${detail}` : detail, warning);
   const provider = createRpcProvider(opts.rpcUrl);
   try {
     const network = await provider.getNetwork();
@@ -155,12 +157,18 @@ export async function verifyProofFile(proof: unknown, opts: VerifyProofOptions):
       } else {
         const [root, firstSeq, lastSeq] = (await contract.batch(p.batch.id)) as [string, bigint, bigint, bigint];
         const ok = root === p.batch.root && Number(firstSeq) === p.batch.firstSeq && Number(lastSeq) === p.batch.lastSeq;
-        addRoot(
-          ok,
-          ok
-            ? `${whose} batch ${p.batch.id} = ${root}`
-            : `${whose} batch ${p.batch.id} has root ${root} for seqs ${firstSeq}..${lastSeq}, the proof says root ${p.batch.root} for seqs ${p.batch.firstSeq}..${p.batch.lastSeq}`,
-        );
+        if (ok && !otherContract) {
+          // The root is there: is the file's transaction what put it there?
+          const tx = await checkAnchorTransaction(provider, contract, address, p, opts.rpcUrl);
+          addRoot(tx.ok, `${whose} batch ${p.batch.id} = ${root}; ${tx.detail}`, tx.warning);
+        } else {
+          addRoot(
+            ok,
+            ok
+              ? `${whose} batch ${p.batch.id} = ${root}`
+              : `${whose} batch ${p.batch.id} has root ${root} for seqs ${firstSeq}..${lastSeq}, the proof says root ${p.batch.root} for seqs ${p.batch.firstSeq}..${p.batch.lastSeq}`,
+          );
+        }
       }
     }
     const included = (await contract.verifyInclusion(p.batch.id, p.index, toHex(leaf), p.path)) as boolean;

@@ -135,25 +135,48 @@ describe('anchorer confirmations across restarts', function () {
     }
   });
 
-  it('after a restart, a batch whose transaction of the previous run was still pending is recorded from the chain, not sent again (was: reverted AuditAnchorBatchOutOfOrder)', async () => {
-    const { opts, errors } = await fresh();
-    const sealed = (await f.store.readStream(BATCH_STREAM)).length;
-    await f.provider.send('evm_setAutomine', [false]);
-    try {
-      const crashed = createAnchorer(f.store, { ...opts, faults: (p) => { if (p === 'after-send') throw new Killed('killed after send'); } });
-      await crashed.tick().then(() => expect.fail('the fault did not fire'), (e) => expect(e).to.be.instanceOf(Killed));
-      await crashed.stop();
-      const me = new Wallet(opts.privateKey!).address;
-      expect(await f.provider.getTransactionCount(me, 'pending'), 'its transaction is still pending').to.be.greaterThan(await f.provider.getTransactionCount(me, 'latest'));
-      const restarted = createAnchorer(f.store, opts);
-      expect(await mineUntil(f.provider, restarted.tick()), 'the batches after the one already sent').to.equal(sealed - 1);
-      expect((await records(restarted)).map((r) => r.batchId)).to.deep.equal([...Array(sealed).keys()]);
-      await restarted.stop();
-    } finally {
-      await f.provider.send('evm_setAutomine', [true]);
-    }
-    expect(errors).to.deep.equal([]);
-  });
+  for (const pool of ['listed', 'listed among entries that are no transactions', 'refused'] as const) {
+    const listed = pool !== 'refused';
+    it(`after a restart, a batch whose transaction of the previous run was still pending is ${listed ? `taken on from the node's pool (${pool})` : 'recorded from the chain (a node that does not list its pool, which is said)'}, not sent again (was: reverted AuditAnchorBatchOutOfOrder${pool === 'listed' ? '' : pool === 'refused' ? '; the refusal unsaid' : '; a TypeError each round'})`, async () => {
+      const { opts, errors } = await fresh();
+      const sealed = (await f.store.readStream(BATCH_STREAM)).length;
+      const proxy = await startCountingProxy(f.chain.rpcUrl);
+      if (!listed) proxy.refuse(['eth_pendingTransactions'], { code: -32601, message: 'the method eth_pendingTransactions does not exist/is not available' });
+      // A node of another kind may list what is not a transaction object.
+      if (pool !== 'listed' && listed) proxy.edit('eth_pendingTransactions', (r) => [null, 7, 'x', ...(r as unknown[])]);
+      const lines: string[] = [];
+      await f.provider.send('evm_setAutomine', [false]);
+      try {
+        const crashed = createAnchorer(f.store, { ...opts, faults: (p) => { if (p === 'after-send') throw new Killed('killed after send'); } });
+        await crashed.tick().then(() => expect.fail('the fault did not fire'), (e) => expect(e).to.be.instanceOf(Killed));
+        await crashed.stop();
+        const me = new Wallet(opts.privateKey!).address;
+        expect(await f.provider.getTransactionCount(me, 'pending'), 'its transaction is still pending').to.be.greaterThan(await f.provider.getTransactionCount(me, 'latest'));
+        const [pending] = (await f.provider.send('eth_pendingTransactions', [])) as { hash: string }[];
+        let takenOn!: () => void;
+        const taking = new Promise<void>((r) => (takenOn = r));
+        const restarted = createAnchorer(f.store, { ...opts, rpcUrl: proxy.url, log: (l) => (lines.push(l), l.startsWith('anchorer: taking on') && takenOn()) });
+        // Found in the node's pool (no BatchAnchorSent: killed at once), it is taken on as this run's
+        // own and counted with the batches it sends; else waited for and found on chain. Blocks come
+        // once it is taken on: mined before, it would be found on chain as where the pool is not listed.
+        const round = restarted.tick();
+        // Raced with the round: a round that fails before it takes anything on ends the test, not its timeout.
+        if (listed) await Promise.race([taking, round]);
+        expect(await mineUntil(f.provider, round), 'the batches anchored').to.equal(listed ? sealed : sealed - 1);
+        const recorded = await records(restarted);
+        expect(recorded.map((r) => r.batchId)).to.deep.equal([...Array(sealed).keys()]);
+        expect(recorded[0].txHash, 'the killed run\'s transaction').to.equal(pending.hash);
+        const refusals = lines.filter((l) => l.startsWith('anchorer: the node does not list its pool'));
+        if (listed) expect(refusals).to.deep.equal([]);
+        else expect(refusals).to.deep.equal(['anchorer: the node does not list its pool (eth_pendingTransactions refused: -32601 the method eth_pendingTransactions does not exist/is not available): an anchor transaction an earlier run sent and stopped before recording is waited for, not taken on (docs/proofs.md §6)']);
+        await restarted.stop();
+      } finally {
+        await f.provider.send('evm_setAutomine', [true]);
+        await proxy.close();
+      }
+      expect(errors).to.deep.equal([]);
+    });
+  }
   it('an anchor mined but not CHAIN_CONFIRMATIONS deep within the tx timeout, or at a stop, is not recorded as BatchAnchorSent: it is not stuck (was: one BatchAnchorSent per batch wherever confirmations take longer than the timeout, so that with BATCH_MAX_EVENTS=3 each batch\'s own BatchSealed, BatchAnchorSent and BatchAnchored filled the next: sealed and anchored, a transaction each, for ever)', async () => {
     const { contract, opts } = await fresh();
     const sent = async () => (await f.store.readAll({ limit: 10_000 })).filter((e) => e.type === 'BatchAnchorSent' && (e.data as { contract: string }).contract === contract);

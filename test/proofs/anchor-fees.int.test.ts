@@ -300,7 +300,49 @@ describe('anchorer and fees', function () {
     expect(Number(await auditAnchorAt(contract, f.provider).nextBatchId())).to.equal((await f.store.readStream(BATCH_STREAM)).length);
   });
 
-  it('after a restart, an anchor refused as underpriced on its nonce (an earlier run\'s stuck transaction the node does not count as pending) is ANCHOR_DELAYED saying so (was: REPLACEMENT_UNDERPRICED with the raw signed transaction)', async () => {
+  it('after a restart, an earlier run\'s anchor killed before any record (within the tx timeout of its send) and stuck in a fee spike is found in the node\'s pool and taken on: sent again with raised fees and anchored (was: refused as underpriced on its nonce while the spike lasted)', async () => {
+    const contract = await deployAnother(f.chain);
+    await sealBatches(f.store, { tasks: 2 });
+    // Far above what the market asked at the send (earlier tests of this file leave the base fee high).
+    const spike = 5000n * 10n ** 9n;
+    let mining: Promise<void> | undefined;
+    let done = false;
+    let sent: string | undefined;
+    const lines: string[] = [];
+    const opts: AnchorerOptions = { rpcUrl: f.chain.rpcUrl, contract, privateKey: f.chain.anchorerPrivateKey, pollIntervalMs: 20, txTimeoutMs: 1000 };
+    await f.provider.send('evm_setAutomine', [false]);
+    try {
+      const crashed = createAnchorer(f.store, {
+        ...opts,
+        faults: async (point) => {
+          if (point !== 'after-send') return;
+          sent = ((await f.provider.send('eth_pendingTransactions', [])) as { hash: string }[])[0].hash;
+          mining = mineAtBaseFee(f.provider, spike, () => done);
+          throw new Error('killed after send');
+        },
+      });
+      await crashed.tick().catch(() => {});
+      await crashed.stop();
+      expect(await anchorSends(f.store, contract), 'killed before any record').to.deep.equal([]);
+      const restarted = createAnchorer(f.store, { ...opts, log: (l) => lines.push(l) });
+      try {
+        expect(await restarted.tick()).to.equal((await f.store.readStream(BATCH_STREAM)).length);
+      } finally {
+        await restarted.stop();
+      }
+    } finally {
+      done = true;
+      await mining;
+      await endSpike(f.provider);
+    }
+    expect(lines.find((l) => l.startsWith('anchorer: taking on'))).to.match(new RegExp(`^anchorer: taking on anchor\\(0\\) transaction ${sent} on nonce \\d+, pending in the node's pool`));
+    const anchored = (await f.store.readAll({ limit: 10_000 })).find((e) => e.type === 'BatchAnchored' && (e.data as { contract: string; batchId: number }).contract === contract && (e.data as { batchId: number }).batchId === 0)!;
+    const txHash = (anchored.data as { txHash: string }).txHash;
+    expect(txHash, 'the replacement was mined').to.not.equal(sent);
+    expect((await f.provider.getTransaction(txHash))!.maxFeePerGas! >= spike).to.equal(true);
+  });
+
+  it('after a restart, an anchor refused as underpriced on its nonce (an earlier run\'s stuck transaction the node does not count as pending, on a node that does not list its pool) is ANCHOR_DELAYED saying so (was: REPLACEMENT_UNDERPRICED with the raw signed transaction)', async () => {
     const contract = await deployAnother(f.chain);
     await sealBatches(f.store, { tasks: 2 });
     // Far above what the market asked at the send (earlier tests of this file leave the base fee high).
@@ -320,9 +362,13 @@ describe('anchorer and fees', function () {
       });
       await crashed.tick().catch(() => {});
       await crashed.stop();
-      const restarted = createAnchorer(f.store, opts);
+      // Most nodes do not list their pool to a caller (geth: only its own accounts'; hosted RPCs: not at all).
+      const proxy = await startCountingProxy(f.chain.rpcUrl);
+      proxy.refuse(['eth_pendingTransactions'], { code: -32601, message: 'the method eth_pendingTransactions does not exist/is not available' });
+      const restarted = createAnchorer(f.store, { ...opts, rpcUrl: proxy.url });
       const err = (await restarted.tick().then(() => expect.fail('anchored'), (e: unknown) => e)) as { code?: string; message?: string };
       await restarted.stop();
+      await proxy.close();
       expect(err.code).to.equal('ANCHOR_DELAYED');
       expect(err.message).to.match(
         /^anchor\(0\) on nonce \d+ was refused as underpriced: a transaction of the anchorer account 0x[0-9a-f]{40} holds that nonce although the node does not count it as pending \(an earlier run's, stuck below the base fee\?\) and offers about as much; anchoring waits for it to be mined or dropped$/,

@@ -63,6 +63,45 @@ describe('anchorer after ANCHORS_LOST with a lost anchor back in the mempool', f
     expect(errors.map((e) => (e as { code?: string }).code)).to.deep.equal(['ANCHORS_LOST']);
   });
 
+  it('a running anchorer records its anchors mined again in other blocks after a reorg it did not see (BatchReanchored naming the same transactions), and proofs name those blocks (was: the old blocks until the next start)', async () => {
+    const contract = await deployAnother(f.chain);
+    await sealBatches(f.store, { batches: 2, tasks: 3 });
+    const sealed = (await f.store.readStream(BATCH_STREAM)).length;
+    const errors: unknown[] = [];
+    const lines: string[] = [];
+    const hashes: string[] = [];
+    const anchorer = createAnchorer(f.store, { rpcUrl: f.chain.rpcUrl, contract, privateKey: f.chain.anchorerPrivateKey, onError: (e) => errors.push(e), log: (l) => lines.push(l), onAnchored: (r) => hashes.push(r.txHash) });
+    try {
+      const snapshot = await f.provider.send('evm_snapshot', []);
+      expect(await anchorer.tick()).to.equal(sealed);
+      // A later round of the running anchorer: its newest record checked against the chain, as after every anchor.
+      expect(await anchorer.tick()).to.equal(0);
+      const signed = await Promise.all(hashes.map(async (h) => Transaction.from((await f.provider.getTransaction(h))!).serialized));
+      const log = new BatchLog(f.store);
+      const before = await log.currentAnchors(await anchorer.anchorStream());
+      // A reorg deeper than the confirmations, and the lost anchors mined again, later, on the other
+      // branch, before the anchorer looks: the chain holds every batch, the same transactions, other blocks.
+      await f.provider.send('evm_revert', [snapshot]);
+      await f.provider.send('hardhat_mine', ['0x3']);
+      for (const raw of signed) await f.provider.send('eth_sendRawTransaction', [raw]);
+      expect(Number(await auditAnchorAt(contract, f.provider).nextBatchId())).to.equal(sealed);
+
+      expect(await anchorer.tick()).to.equal(0);
+      const current = await log.currentAnchors(await anchorer.anchorStream());
+      expect(current.map((a) => a.txHash)).to.deep.equal(hashes);
+      for (const a of current) expect((await f.provider.getTransactionReceipt(a.txHash))?.blockNumber, `batch ${a.batchId}`).to.equal(a.blockNumber);
+      const reanchored = (await f.store.readAll({ limit: 10_000 })).filter((e) => e.type === 'BatchReanchored' && (e.data as { contract: string }).contract === contract).map((e) => e.data);
+      expect(reanchored.map((d) => [d.batchId, d.txHash, d.replacesTxHash, d.replacesBlockNumber])).to.have.deep.members(before.map((a) => [a.batchId, a.txHash, a.txHash, a.blockNumber]));
+      expect(lines.filter((l) => l.includes('BatchReanchored'))).to.have.length(sealed);
+      // A later round writes nothing more.
+      expect(await anchorer.tick()).to.equal(0);
+      expect((await f.store.readAll({ limit: 10_000 })).filter((e) => e.type === 'BatchReanchored' && (e.data as { contract: string }).contract === contract)).to.have.length(sealed);
+    } finally {
+      await anchorer.stop();
+    }
+    expect(errors).to.deep.equal([]);
+  });
+
   it('still reports ANCHORS_LOST when the lost anchor back in the mempool is not mined while the round waits (was: only ANCHOR_DELAYED, the lost anchors unsaid)', async () => {
     const { errors, anchorer, first } = await lostAnchors(2);
     try {

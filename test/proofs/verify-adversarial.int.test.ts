@@ -15,6 +15,7 @@ import { createSealer } from '../../src/proofs/sealer';
 import { verifyProofFile, type CheckResult } from '../../src/proofs/verify-proof';
 import { auditAnchorAt, deployAuditAnchor } from '../../src/web3/audit-anchor';
 import { createRpcProvider } from '../../src/web3/provider';
+import { startCountingProxy } from '../support/counting-rpc-proxy';
 import { openFixture, queries, SEALER_KEY, submitTasks, type Fixture } from './pipeline-fixture';
 import { checkVectors, verify as independentVerify } from '../../examples/independent-verify';
 
@@ -57,14 +58,21 @@ describe('proof files an auditor must not accept (CLI, server and browser verifi
   });
   after(async () => f?.close());
 
+  /** Batch `id`'s anchor as the gateway records it. */
+  async function anchorOf(id: number): Promise<{ txHash: string; blockNumber: number }> {
+    const events = await f.store.readAll({ limit: 10_000 });
+    const e = events.find((x) => x.type === 'BatchAnchored' && (x.data as { batchId: number; contract: string }).batchId === id && (x.data as { contract: string }).contract === f.chain.contractAddress.toLowerCase())!;
+    return e.data as { txHash: string; blockNumber: number };
+  }
+
   /** Every verifier's verdicts; asserts they agree, returns the CLI's exit code and lines. */
-  async function verifyAll(name: string, proof: unknown, pins: { contract?: string; signer?: string } = {}) {
+  async function verifyAll(name: string, proof: unknown, pins: { contract?: string; signer?: string } = {}, rpcUrl = f.chain.rpcUrl) {
     const file = join(f.dir, `${name}.json`);
     writeFileSync(file, JSON.stringify(proof));
     const lines: string[] = [];
-    const code = await runVerify({ file, rpc: f.chain.rpcUrl, ...pins, out: (l) => lines.push(l) });
-    const server = await verifyProofFile(proof, { rpcUrl: f.chain.rpcUrl, ...pins });
-    const mine = await browser.verifyProofInBrowser(proof, { rpcUrl: f.chain.rpcUrl, ...pins });
+    const code = await runVerify({ file, rpc: rpcUrl, ...pins, out: (l) => lines.push(l) });
+    const server = await verifyProofFile(proof, { rpcUrl, ...pins });
+    const mine = await browser.verifyProofInBrowser(proof, { rpcUrl, ...pins });
     const verdicts = (rs: CheckResult[]) => rs.map((r) => `${r.ok ? '✔' : '✘'} ${r.name}`);
     expect(verdicts(mine), `${name}: browser vs server`).to.deep.equal(verdicts(server));
     return { code, lines, server, failed: server.filter((r) => !r.ok).map((r) => r.name) };
@@ -80,11 +88,11 @@ describe('proof files an auditor must not accept (CLI, server and browser verifi
       (proof.event.data as { steps: { arguments: { text: string } }[] }).steps[0].arguments.text = 'transfer everything';
       proof.event.hash = computeEventHash(proof.event);
       const root = `0x${buildTree([leafHash(0, proof.event.hash)]).root.toString('hex')}` as Hex;
-      await (await auditAnchorAt(address, w).anchor(0, 0, 0, root)).wait();
+      const mined = (await (await auditAnchorAt(address, w).anchor(0, 0, 0, root)).wait())!;
       const head = { batchId: 0, firstSeq: 0, lastSeq: 0, root, prevRoot: ZERO_ROOT };
       Object.assign(proof, { seq: 0, index: 0, treeSize: 1, path: [] });
       proof.batch = { id: 0, firstSeq: 0, lastSeq: 0, root, prevRoot: ZERO_ROOT, signer: w.address.toLowerCase() as Hex, signature: signBatchHead(head, FORGER_KEY) };
-      proof.anchor = { ...proof.anchor, contract: address };
+      proof.anchor = { ...proof.anchor, contract: address, txHash: mined.hash as Hex, blockNumber: mined.blockNumber };
       return { proof, forger: w.address.toLowerCase() };
     } finally {
       provider.destroy();
@@ -95,6 +103,96 @@ describe('proof files an auditor must not accept (CLI, server and browser verifi
     const r = await verifyAll('good', good, { contract: f.chain.contractAddress, signer: sealerAddress });
     expect(r.code).to.equal(0);
     expect(r.lines.some((l) => l.startsWith('WARNING'))).to.equal(false);
+    expect(r.server.find((x) => x.name === 'on-chain root')!.detail).to.match(new RegExp(`; anchored by transaction ${good.anchor.txHash} in block ${good.anchor.blockNumber}$`));
+  });
+
+  it('a file whose anchor names a transaction that did not anchor its batch (a transfer, another batch\'s anchor): fails on-chain root naming it, though the root is on chain (was: not checked)', async () => {
+    const provider = createRpcProvider(f.chain.rpcUrl);
+    let transfer: { hash: string; blockNumber: number };
+    try {
+      const w = new Wallet(FORGER_KEY, provider);
+      transfer = (await (await w.sendTransaction({ to: w.address, value: 1n })).wait())!;
+    } finally {
+      provider.destroy();
+    }
+    const otherAnchor = await anchorOf(good.batch.id === 0 ? 1 : 0);
+    for (const [name, txHash, blockNumber] of [['transfer', transfer.hash, transfer.blockNumber], ['other-batch', otherAnchor.txHash, otherAnchor.blockNumber]] as const) {
+      const proof = { ...good, anchor: { ...good.anchor, txHash: txHash as Hex, blockNumber } };
+      const r = await verifyAll(`false-tx-${name}`, proof, { contract: f.chain.contractAddress, signer: sealerAddress });
+      expect(r.code, name).to.equal(1);
+      expect(r.failed, name).to.deep.equal(['on-chain root']);
+      expect(r.server.find((x) => x.name === 'on-chain root')!.detail, name).to.contain(
+        `transaction ${txHash} in block ${blockNumber} anchored no batch ${good.batch.id} of this root on ${f.chain.contractAddress}: the file's account of its anchor is false`,
+      );
+    }
+  });
+
+  it('a file whose anchor transaction the chain does not hold, holds in another block (a reorg) or holds reverted: passes, its root being on chain, with a WARNING naming it (was: not checked)', async () => {
+    const missing = `0x${'5a'.repeat(32)}` as Hex;
+    // A reverted anchor() on the operator's contract: the batch anchored already (as a lost anchor mined after its re-anchoring).
+    const provider = createRpcProvider(f.chain.rpcUrl);
+    let reverted: { hash: string; blockNumber: number };
+    try {
+      const w = new Wallet(f.chain.anchorerPrivateKey, provider);
+      // Hardhat mines it and answers the send with the revert, naming the transaction.
+      const hash = await auditAnchorAt(f.chain.contractAddress, w)
+        .anchor(good.batch.id, good.batch.firstSeq, good.batch.lastSeq, good.batch.root, { gasLimit: 200_000 })
+        .then((tx: { hash: string }) => tx.hash, (err: Error) => /"txHash": "(0x[0-9a-f]{64})"/.exec(err.message)![1]);
+      const r = (await provider.getTransactionReceipt(hash))!;
+      expect(r.status).to.equal(0);
+      reverted = { hash: r.hash, blockNumber: r.blockNumber };
+    } finally {
+      provider.destroy();
+    }
+    const cases = [
+      ['missing', { ...good.anchor, txHash: missing }, `transaction ${missing} is not on this chain`],
+      ['reverted', { ...good.anchor, txHash: reverted.hash as Hex, blockNumber: reverted.blockNumber }, `transaction ${reverted.hash} reverted in block ${reverted.blockNumber}`],
+      ['moved', { ...good.anchor, blockNumber: good.anchor.blockNumber + 1 }, `transaction ${good.anchor.txHash} anchored batch ${good.batch.id} in block ${good.anchor.blockNumber}, not in block ${good.anchor.blockNumber + 1} as the file says`],
+    ] as const;
+    for (const [name, anchor, warning] of cases) {
+      const r = await verifyAll(`tx-${name}`, { ...good, anchor }, { contract: f.chain.contractAddress, signer: sealerAddress });
+      expect(r.code, name).to.equal(0);
+      expect(r.lines.filter((l) => l.startsWith('WARNING')), name).to.have.length(1);
+      expect(r.lines.find((l) => l.startsWith('WARNING')), name).to.contain(warning);
+      expect(r.server.find((x) => x.name === 'on-chain root')!.detail, name).to.contain(warning);
+    }
+  });
+
+  it('a node whose receipts lack effectiveGasPrice and that refuses eth_getTransactionByHash for old transactions: the CLI reads the receipt as the browser does, so a false anchor transaction fails in both and the real one passes without a warning (was: ethers looked the transaction up, refused, and the CLI passed the false one with a WARNING while the browser failed it)', async () => {
+    const proxy = await startCountingProxy(f.chain.rpcUrl);
+    proxy.edit('eth_getTransactionReceipt', (r) => (r && typeof r === 'object' ? Object.fromEntries(Object.entries(r).filter(([k]) => k !== 'effectiveGasPrice' && k !== 'gasPrice')) : r));
+    proxy.refuse(['eth_getTransactionByHash'], { code: -32000, message: 'historical transactions are not served' });
+    const provider = createRpcProvider(f.chain.rpcUrl);
+    try {
+      const w = new Wallet(FORGER_KEY, provider);
+      const transfer = (await (await w.sendTransaction({ to: w.address, value: 1n })).wait())!;
+      const pins = { contract: f.chain.contractAddress, signer: sealerAddress };
+      const falseTx = await verifyAll('old-node-false-tx', { ...good, anchor: { ...good.anchor, txHash: transfer.hash as Hex, blockNumber: transfer.blockNumber } }, pins, proxy.url);
+      expect(falseTx.failed).to.deep.equal(['on-chain root']);
+      expect(falseTx.code).to.equal(1);
+      const real = await verifyAll('old-node-good', good, pins, proxy.url);
+      expect(real.code).to.equal(0);
+      expect(real.lines.filter((l) => l.startsWith('WARNING'))).to.deep.equal([]);
+    } finally {
+      provider.destroy();
+      await proxy.close();
+    }
+  });
+
+  it('an RPC with a key in its URL that refuses the receipt read (HTTP 403): the WARNING names the refusal with the key masked (was: ethers\' message, the URL and its key in full)', async () => {
+    const proxy = await startCountingProxy(f.chain.rpcUrl);
+    proxy.refuseHttp(['eth_getTransactionReceipt'], 403, 'forbidden');
+    const key = '0123456789abcdef0123456789abcdef';
+    try {
+      const r = await verifyAll('receipt-refused', good, { contract: f.chain.contractAddress, signer: sealerAddress }, `${proxy.url}/v3/${key}`);
+      expect(r.code).to.equal(0);
+      const warning = r.lines.filter((l) => l.startsWith('WARNING'));
+      expect(warning).to.have.length(1);
+      expect(warning[0]).to.contain(`transaction ${good.anchor.txHash} could not be read`).and.contain('403').and.contain('/v3/***');
+      expect(r.lines.join('\n') + JSON.stringify(r.server)).to.not.contain(key);
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('a forger’s own contract and key: fails once the contract or the sealer is pinned, and the unpinned pass is flagged', async () => {

@@ -10,6 +10,10 @@ export type CountingRpcProxy = {
   serveChainId(chainId: number | undefined): void;
   /** From now on answer each call of these methods (forwarding none of them) with this JSON-RPC error, as a hosted RPC over its rate limit or quota does (HTTP 200); no methods: stop. */
   refuse(methods: string[], error?: { code: number; message: string }): void;
+  /** From now on answer a request with a call of these methods with this HTTP status and body, as a hosted RPC that forbids a method does; no methods: stop. */
+  refuseHttp(methods: string[], status?: number, body?: string): void;
+  /** From now on pass each result of `method` through `change` (as a node of another kind answers it); undefined: the node's own. */
+  edit(method: string, change: ((result: unknown) => unknown) | undefined): void;
   close(): Promise<void>;
 };
 
@@ -26,6 +30,8 @@ export async function startCountingProxy(target: string, opts: { delayMs?: Recor
   const nulls = new Map(Object.entries(opts.nullFirst ?? {}));
   let servedChainId: number | undefined;
   let refused: { methods: Set<string>; error: { code: number; message: string } } = { methods: new Set(), error: { code: -32005, message: 'request rate limited' } };
+  let refusedHttp: { methods: Set<string>; status: number; body: string } = { methods: new Set(), status: 403, body: 'forbidden' };
+  const edits = new Map<string, (result: unknown) => unknown>();
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -39,6 +45,10 @@ export async function startCountingProxy(target: string, opts: { delayMs?: Recor
         for (const c of calls) {
           const left = nulls.get(String(c.method)) ?? 0;
           if (left > 0) (nulls.set(String(c.method), left - 1), blank.add(c.id));
+        }
+        if (calls.some((c) => refusedHttp.methods.has(String(c.method)))) {
+          res.writeHead(refusedHttp.status, { 'content-type': 'text/plain' });
+          return void res.end(refusedHttp.body);
         }
         if (calls.some((c) => refused.methods.has(String(c.method)))) {
           // Refused calls are answered here; the others of a batch still reach the node.
@@ -56,6 +66,7 @@ export async function startCountingProxy(target: string, opts: { delayMs?: Recor
         if (servedChainId !== undefined) {
           for (const c of calls) if (c.method === 'eth_chainId' || c.method === 'net_version') blank.add(c.id);
         }
+        for (const c of calls) if (c.method && edits.has(c.method)) blank.add(c.id);
         if (blank.size) {
           const answerOf = (id: unknown) => {
             const method = calls.find((c) => c.id === id)?.method;
@@ -63,7 +74,12 @@ export async function startCountingProxy(target: string, opts: { delayMs?: Recor
             if (servedChainId !== undefined && method === 'net_version') return String(servedChainId);
             return null;
           };
-          const blanked = (r: { id?: unknown; result?: unknown }) => (blank.has(r.id) ? { ...r, result: answerOf(r.id) } : r);
+          const blanked = (r: { id?: unknown; result?: unknown }) => {
+            if (!blank.has(r.id)) return r;
+            const method = calls.find((c) => c.id === r.id)?.method;
+            const change = method === undefined ? undefined : edits.get(method);
+            return change && !('error' in r) ? { ...r, result: change(r.result) } : { ...r, result: answerOf(r.id) };
+          };
           const parsed = JSON.parse(text) as { id?: unknown } | { id?: unknown }[];
           text = JSON.stringify(Array.isArray(parsed) ? parsed.map(blanked) : blanked(parsed));
         }
@@ -82,6 +98,8 @@ export async function startCountingProxy(target: string, opts: { delayMs?: Recor
     reset: () => counts.clear(),
     serveChainId: (chainId) => (servedChainId = chainId),
     refuse: (methods, error = refused.error) => (refused = { methods: new Set(methods), error }),
+    refuseHttp: (methods, status = 403, body = 'forbidden') => (refusedHttp = { methods: new Set(methods), status, body }),
+    edit: (method, change) => void (change ? edits.set(method, change) : edits.delete(method)),
     close: () =>
       new Promise<void>((r) => {
         server.closeAllConnections();

@@ -1,7 +1,7 @@
 // Reads AuditAnchor over plain JSON-RPC (eth_chainId, eth_call): a fetch straight from the
 // browser to the RPC the auditor chose, so the gateway is not in the path.
-import { concat, fromHex, toHex, uintBE } from './hex.js';
-import { selector } from './keccak.js';
+import { concat, fromHex, toHex, uintBE, utf8 } from './hex.js';
+import { keccak256, selector } from './keccak.js';
 
 /** @param {typeof fetch} fetchFn @param {string} rpcUrl @param {string} method @param {unknown[]} params */
 async function rpc(fetchFn, rpcUrl, method, params) {
@@ -60,4 +60,30 @@ export async function verifyInclusionOnChain(fetchFn, rpcUrl, contract, batchId,
   const out = fromHex(await rpc(fetchFn, rpcUrl, 'eth_call', [{ to: contract, data }, 'latest']));
   if (out.length !== 32) throw new Error(`unexpected answer of ${out.length} bytes`);
   return out[31] === 1;
+}
+
+/**
+ * A transaction's receipt (eth_getTransactionReceipt): null when the node does not hold it.
+ * @param {typeof fetch} fetchFn @param {string} rpcUrl @param {string} txHash
+ * @returns {Promise<{ status: number, blockNumber: number, logs: { address: string, topics: string[], data: string }[] } | null>}
+ */
+export async function readReceipt(fetchFn, rpcUrl, txHash) {
+  const r = await rpc(fetchFn, rpcUrl, 'eth_getTransactionReceipt', [txHash]);
+  if (!r) return null;
+  return { status: Number(BigInt(r.status)), blockNumber: Number(BigInt(r.blockNumber)), logs: r.logs ?? [] };
+}
+
+const BATCH_ANCHORED_TOPIC = toHex(keccak256(utf8('BatchAnchored(uint64,uint64,uint64,bytes32)')));
+
+/**
+ * Whether `log` is AuditAnchor's BatchAnchored(batchId, firstSeq, lastSeq, root) emitted by `contract`.
+ * @param {{ address: string, topics: string[], data: string }} log @param {string} contract
+ * @param {{ id: number, firstSeq: number, lastSeq: number, root: string }} b
+ */
+export function isBatchAnchoredLog(log, contract, b) {
+  if (String(log.address).toLowerCase() !== contract.toLowerCase() || log.topics?.[0] !== BATCH_ANCHORED_TOPIC) return false;
+  const data = fromHex(log.data);
+  if (data.length !== 96 || log.topics.length !== 2) return false;
+  const uint = (/** @type {Uint8Array} */ w) => Number(BigInt(toHex(w)));
+  return uint(fromHex(log.topics[1])) === b.id && uint(data.subarray(0, 32)) === b.firstSeq && uint(data.subarray(32, 64)) === b.lastSeq && toHex(data.subarray(64, 96)) === b.root;
 }

@@ -1,7 +1,7 @@
 // The auditor's checks of an openmcp-proof/1 file, run in the browser. Same checks, names and
 // order as `openmcp verify` (src/proofs/verify-proof.ts), re-implemented here on WebCrypto so
 // nothing the gateway computed is taken on trust: only the file and the chain are read.
-import { readAnchoredBatch, readNextBatchId, chainIdOf, verifyInclusionOnChain } from './anchor-rpc.js';
+import { readAnchoredBatch, readNextBatchId, readReceipt, isBatchAnchoredLog, chainIdOf, verifyInclusionOnChain } from './anchor-rpc.js';
 import { recoverBatchHeadSigner, signatureProblem } from './batch-signature.js';
 import { envelopeProblem } from './envelope.js';
 import { computeEventHash } from './event-hash.js';
@@ -147,12 +147,18 @@ export async function verifyProofInBrowser(proof, opts) {
       } else {
         const b = await readAnchoredBatch(fetchFn, opts.rpcUrl, address, p.batch.id);
         const ok = b.root === p.batch.root && b.firstSeq === p.batch.firstSeq && b.lastSeq === p.batch.lastSeq;
-        addRoot(
-          ok,
-          ok
-            ? `${whose} batch ${p.batch.id} = ${b.root}`
-            : `${whose} batch ${p.batch.id} has root ${b.root} for seqs ${b.firstSeq}..${b.lastSeq}, the proof says root ${p.batch.root} for seqs ${p.batch.firstSeq}..${p.batch.lastSeq}`,
-        );
+        if (ok && !otherContract) {
+          // The root is there: is the file's transaction what put it there? (as src/proofs/anchor-transaction.ts)
+          const tx = await anchorTransaction(fetchFn, opts.rpcUrl, address, p);
+          addRoot(tx.ok, `${whose} batch ${p.batch.id} = ${b.root}; ${tx.detail}`);
+        } else {
+          addRoot(
+            ok,
+            ok
+              ? `${whose} batch ${p.batch.id} = ${b.root}`
+              : `${whose} batch ${p.batch.id} has root ${b.root} for seqs ${b.firstSeq}..${b.lastSeq}, the proof says root ${p.batch.root} for seqs ${p.batch.firstSeq}..${p.batch.lastSeq}`,
+          );
+        }
       }
     }
     const included = await verifyInclusionOnChain(fetchFn, opts.rpcUrl, address, p.batch.id, p.index, leaf, p.path);
@@ -163,4 +169,36 @@ export async function verifyProofInBrowser(proof, opts) {
     add('on-chain inclusion', false, msg);
   }
   return results;
+}
+
+/**
+ * The file's anchor transaction against the chain, once its root is found there (the same verdicts
+ * and words as src/proofs/anchor-transaction.ts): fails only for a transaction mined and successful
+ * that did not anchor this batch and root on `address` (the file's account of its anchor is false);
+ * one not on the chain, reverted or in another block is noted (a reorg explains it), not failed.
+ * @param {typeof fetch} fetchFn @param {string} rpcUrl @param {string} address @param {any} p
+ * @returns {Promise<{ ok: boolean, detail: string }>}
+ */
+async function anchorTransaction(fetchFn, rpcUrl, address, p) {
+  const { txHash, blockNumber } = p.anchor;
+  const id = p.batch.id;
+  const counts = `the root batch(${id}) returns is what counts`;
+  /** @type {Awaited<ReturnType<typeof readReceipt>>} */
+  let receipt;
+  try {
+    receipt = await readReceipt(fetchFn, rpcUrl, txHash);
+  } catch (err) {
+    return { ok: true, detail: `transaction ${txHash} could not be read (${String(/** @type {Error} */ (err).message).slice(0, 200)}): ${counts}` };
+  }
+  if (!receipt) {
+    return { ok: true, detail: `transaction ${txHash} is not on this chain (lost in a reorg and batch ${id} anchored again by another, which GET /v1/batches/${id} names; or a node that keeps no index of old transactions): ${counts}` };
+  }
+  if (receipt.status !== 1) return { ok: true, detail: `transaction ${txHash} reverted in block ${receipt.blockNumber} (after a reorg, batch ${id} anchored by another first): ${counts}` };
+  if (!receipt.logs.some((l) => isBatchAnchoredLog(l, address, p.batch))) {
+    return { ok: false, detail: `transaction ${txHash} in block ${receipt.blockNumber} anchored no batch ${id} of this root on ${address}: the file's account of its anchor is false` };
+  }
+  if (receipt.blockNumber !== blockNumber) {
+    return { ok: true, detail: `transaction ${txHash} anchored batch ${id} in block ${receipt.blockNumber}, not in block ${blockNumber} as the file says (a reorg moved it; GET /v1/batches/${id} names its block now): ${counts}` };
+  }
+  return { ok: true, detail: `anchored by transaction ${txHash} in block ${blockNumber}` };
 }
