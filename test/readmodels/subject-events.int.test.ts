@@ -23,8 +23,8 @@ for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
     async function log(): Promise<{ mine: string[]; head: number }> {
       const mine: string[] = [];
       let head = -1;
-      const add = async (isMine: boolean, stream: string, tenant: string, actor: Actor, data: Record<string, unknown> = {}, type = 'SubjectTestNoted') => {
-        const e = createEvent({ type, stream, tenant, actor, data });
+      const add = async (isMine: boolean, stream: string, tenant: string, actor: Actor, data: Record<string, unknown> = {}, type = 'SubjectTestNoted', version = 1) => {
+        const e = createEvent({ type, version, stream, tenant, actor, data });
         head = (await t.db.store.append(stream, [e])).position;
         if (isMine) mine.push(e.id);
       };
@@ -34,16 +34,23 @@ for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
       await add(true, `note-${newId()}`, 'acme', subject);
       await add(false, `note-${newId()}`, 'acme', { kind: 'user', id: subject.id }, {}, 'SubjectTestOtherKind');
       await add(false, `note-${newId()}`, 'beta', subject, {}, 'SubjectTestOtherTenant');
-      await add(true, `note-${newId()}`, 'acme', worker, { argumentsSealed: sealed('kid-1') });
+      await add(true, `toolcall-${newId()}`, 'acme', worker, { payloadPolicy: 'encrypted', argumentsSealed: sealed('kid-1') }, 'ToolCallRequested', 3);
       // Found by its actor and by its key: listed once.
-      await add(true, `note-${newId()}`, 'acme', subject, { nested: [{ resultSealed: sealed('kid-2') }] });
-      await add(false, `note-${newId()}`, 'acme', worker, { argumentsSealed: sealed('kid-other') });
+      await add(true, `task-${newId()}`, 'acme', subject, { steps: [{ tool: 'a__b', arguments: {} }, { tool: 'a__b', argumentsSealed: sealed('kid-2') }] }, 'TaskSubmitted', 4);
+      await add(false, `toolcall-${newId()}`, 'acme', worker, { resultSealed: sealed('kid-other') }, 'ToolCallCompleted', 3);
       await add(false, `note-${newId()}`, 'acme', worker, { kid: 'kid-1', note: 'no ct: not a sealed payload' });
       await add(true, 'subject-kid-1', 'acme', admin, { kid: 'kid-1' }, 'SubjectKeyErased');
       await add(false, `apikey-other`, 'acme', admin, {}, 'ApiKeyCreated');
       // An actor id the index keeps hashed (long, not ASCII): found all the same.
       await add(false, `note-${newId()}`, 'acme', { kind: 'user', id: `ü${'x'.repeat(199)}` }, {}, 'SubjectTestOdd');
-      await add(true, `note-${newId()}`, 'acme', worker, { argumentsSealed: sealed('kid-2') });
+      // A caller who knows the subject's key ids puts look-alikes of sealed payloads in plain data
+      // (a task's input and output under MCP_PAYLOAD_POLICY=store, an event type with no sealed
+      // field): not the subject's events.
+      const caller: Actor = { kind: 'agent', id: 'someone-else' };
+      await add(false, `task-${newId()}`, 'acme', caller, { steps: [{ tool: 'a__b', arguments: { x: { kid: 'kid-1', ct: '0x00' }, argumentsSealed: sealed('kid-2') } }] }, 'TaskSubmitted', 2);
+      await add(false, `task-${newId()}`, 'acme', worker, { output: { steps: [{ result: { kid: 'kid-2', ct: '0x00' } }] } }, 'TaskCompleted', 1);
+      await add(false, `note-${newId()}`, 'acme', caller, { argumentsSealed: sealed('kid-1') });
+      await add(true, `toolcall-${newId()}`, 'acme', worker, { payloadPolicy: 'encrypted', argumentsSealed: sealed('kid-2') }, 'ToolCallRequested', 2);
       expect(await t.rm.waitForPosition(head, 10_000)).to.equal(true);
       return { mine, head };
     }
@@ -57,7 +64,7 @@ for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
       const positions = page.items.map((e) => e.position);
       expect(positions).to.deep.equal([...positions].sort((a, b) => a - b));
       // Without keys (MCP_PAYLOAD_POLICY=store), only its own: the actor's and its key's stream.
-      expect((await t.rm.listSubjectEvents('acme', { actor: subject, kids: [], limit: 100 })).items.map((e) => e.type)).to.deep.equal(['ApiKeyCreated', 'SubjectTestNoted', 'SubjectTestNoted']);
+      expect((await t.rm.listSubjectEvents('acme', { actor: subject, kids: [], limit: 100 })).items.map((e) => e.type)).to.deep.equal(['ApiKeyCreated', 'SubjectTestNoted', 'TaskSubmitted']);
       expect(ids(await t.rm.listSubjectEvents('beta', { actor: subject, kids: [], limit: 100 }))).to.have.length(1);
       const odd = await t.rm.listSubjectEvents('acme', { actor: { kind: 'user', id: `ü${'x'.repeat(199)}` }, kids: [], limit: 100 });
       expect(odd.items.map((e) => e.type)).to.deep.equal(['SubjectTestOdd']);
