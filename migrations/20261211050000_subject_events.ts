@@ -5,11 +5,9 @@ import { subjectRefs } from '../projections/subject-events.projection';
 import type { RecordedEvent } from '../src/core/envelope';
 import { indexesByColumns } from '../src/db/index-names';
 import { fillAuditActors } from '../src/readmodels/audit-actors';
+import { SLICE_ROWS, sliceLength, type SizedRow } from '../src/readmodels/audit-slices';
 import { AUDIT_TENANT_ACTOR_INDEX, createSubjectEventsTable } from '../src/readmodels/schema';
 
-/** Audit rows read per query, and the most characters of their bodies one read holds (one event holds up to 4 MiB). */
-const ROWS = 1000;
-const CHARS = 16 * 1024 * 1024;
 /** What every sealed payload's JSON holds (`{alg, kid, iv, ct, tag}`): the bodies without it have none. */
 const SEALED = '%"ct":%';
 
@@ -31,9 +29,9 @@ export const mysqlConfig = { transaction: false };
  * position order, a bounded slice at a time; the actors from every body (fillAuditActors), the
  * index from the bodies of events with a sealed payload. A large log takes a while on the first start after
  * the upgrade. From then on the projector writes both, the actor in the audit row itself. An older
- * release's projector running beside this one during a rolling upgrade does not: run `openmcp
- * projections rebuild subject-events` once after its last replica is gone (docs/operations.md),
- * which fills both. A run stopped halfway (a restart during the first start) goes on where it
+ * release's projector running beside this one during a rolling upgrade does not (nor after a
+ * rollback): each projector of this release fills those rows at its start and every minute
+ * (startSubjectIndexRepair; docs/operations.md). A run stopped halfway (a restart during the first start) goes on where it
  * stopped on MySQL (mysqlConfig; a dead run's knex lock is freed by withMigrationLock), and starts
  * again on SQLite. A database created after this change has the column, the index and the table
  * from src/readmodels/schema.ts already, and an empty audit log: nothing to fill.
@@ -54,18 +52,14 @@ export async function up(knex: Knex): Promise<void> {
   // Until it is recorded no projector of this release runs, so every row is this backfill's.
   const done = await knex(table).max({ p: 'position' }).first();
   for (let after = done?.p === null || done?.p === undefined ? -1 : Number(done.p) - 1; ; ) {
-    const sized: { position: number | string; size: number | string | null }[] = await knex(audit)
+    const sized: SizedRow[] = await knex(audit)
       .select('position', knex.raw('LENGTH(body) AS size'))
       .where('position', '>', after)
       .andWhere('body', 'like', SEALED)
       .orderBy('position')
-      .limit(ROWS);
+      .limit(SLICE_ROWS);
     if (!sized.length) break;
-    let taken = 0;
-    for (let chars = 0; taken < sized.length; taken++) {
-      chars += Number(sized[taken].size ?? 0);
-      if (taken > 0 && chars > CHARS) break;
-    }
+    const taken = sliceLength(sized);
     const rows: { tenant: string; body: string; position: number | string }[] = await knex(audit)
       .select('tenant', 'body', 'position')
       .whereIn('position', sized.slice(0, taken).map((r) => r.position))

@@ -10,6 +10,10 @@ import { SqlReadModels } from '../../src/readmodels/sql-read-models';
 import { CHECKPOINT_TABLE, LIVE_TABLES as T } from '../../projections/tables';
 import type { Dialect } from '../projections/support';
 import { projectedReadModels } from './support';
+import { Registry } from 'prom-client';
+import { repairSubjectIndex, unindexedEvents } from '../../src/readmodels/subject-index-repair';
+import { startSubjectIndexRepair, UNINDEXED_METRIC } from '../../src/projector/subject-index-sweep';
+import { until } from '../mcp/support/until';
 
 const subject: Actor = { kind: 'agent', id: 'key-1' };
 const sealed = (kid: string) => ({ alg: 'A256GCM', kid, iv: '0x00', ct: '0x00', tag: '0x00' });
@@ -55,6 +59,13 @@ for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
       return { mine, head };
     }
     const ids = (p: { items: { id: string }[] }) => p.items.map((e) => e.id);
+    const rows = async () => (await t.db.knex(T.subjectEvents).select('tenant', 'ref', 'position').orderBy(['position', 'ref'])).map((r) => ({ ...r, position: Number(r.position) }));
+    const actors = async () => (await t.db.knex(T.auditEvents).select('position', 'actor').orderBy('position')).map((r) => ({ ...r, position: Number(r.position) }));
+    /** What a projector of the release before the index leaves: audit rows without their actor, no index rows. */
+    const appliedByOlderRelease = async (positions: number[]) => {
+      await t.db.knex(T.subjectEvents).whereIn('position', positions).delete();
+      await t.db.knex(T.auditEvents).whereIn('position', positions).update({ actor: null });
+    };
 
     it("lists the events of its tenant it caused, of its API key's stream, sealed under its keys and their erasures: once each, in position order", async () => {
       const { mine } = await log();
@@ -103,8 +114,6 @@ for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
 
     it('the migration fills the audit log\'s actors and the index of a deployment that had neither from the audit log: what the projector writes, going on where a stopped run ended; so does a rebuild', async () => {
       await log();
-      const rows = async () => (await t.db.knex(T.subjectEvents).select('tenant', 'ref', 'position').orderBy(['position', 'ref'])).map((r) => ({ ...r, position: Number(r.position) }));
-      const actors = async () => (await t.db.knex(T.auditEvents).select('position', 'actor').orderBy('position')).map((r) => ({ ...r, position: Number(r.position) }));
       const projected = await rows();
       const written = await actors();
       // Only the events with a sealed payload have index rows: one per data key.
@@ -185,6 +194,79 @@ for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
         } else {
           const plan = ((await knex.raw(`EXPLAIN QUERY PLAN ${q.sql}`, q.bindings)) as { detail: string }[]).map((r) => r.detail).join(' | ');
           expect(plan, q.sql).to.match(/SEARCH \S+ USING (COVERING )?INDEX \S+ \((tenant=\? AND actor=\?|stream=\?|tenant=\? AND ref=\?) AND position>\?\)/);
+        }
+      }
+    });
+
+    it("finds what an older release's projector applied (no actor, no index rows: a rolling upgrade, a rollback), counts it and fills both, so the export lists those events again", async () => {
+      const { mine } = await log();
+      const projected = await rows();
+      const written = await actors();
+      const older = written.slice(-8).map((r) => r.position);
+      await appliedByOlderRelease(older);
+      const list = async () => ids(await t.rm.listSubjectEvents('acme', { actor: subject, kids: ['kid-1', 'kid-2'], limit: 100 }));
+      expect(await list(), 'the hole an export would have').to.not.deep.equal(mine);
+      expect(await unindexedEvents(t.db.knex)).to.equal(8);
+      expect(await repairSubjectIndex(t.db.knex)).to.equal(8);
+      expect(await rows()).to.deep.equal(projected);
+      expect(await actors()).to.deep.equal(written);
+      expect(await list()).to.deep.equal(mine);
+      expect(await unindexedEvents(t.db.knex)).to.equal(0);
+      expect(await repairSubjectIndex(t.db.knex)).to.equal(0);
+    });
+
+    it("the projector's sweep fills them at its start and every interval, and openmcp_subject_index_unindexed_events says how many it found", async () => {
+      const { mine } = await log();
+      const written = await actors();
+      await appliedByOlderRelease(written.slice(-3).map((r) => r.position));
+      const registry = new Registry();
+      const runs: { found: number; filled: number }[] = [];
+      const sweep = startSubjectIndexRepair(t.db.knex, { registry, intervalMs: 50, onFilled: (r) => void runs.push(r), onError: (err) => runs.push({ found: -1, filled: String(err) as never }) });
+      try {
+        const gauge = async () => (await registry.getSingleMetric(UNINDEXED_METRIC)!.get()).values[0]?.value;
+        await until('the sweep at start fills them', async () => runs.length === 1);
+        expect(runs[0]).to.deep.equal({ found: 3, filled: 3 });
+        expect(await actors()).to.deep.equal(written);
+        expect(await gauge()).to.equal(0);
+        // Later (an older projector still running beside this one): the next run.
+        await appliedByOlderRelease(written.slice(1, 3).map((r) => r.position));
+        await until('the next run fills them', async () => runs.length === 2);
+        expect(runs[1]).to.deep.equal({ found: 2, filled: 2 });
+        expect(ids(await t.rm.listSubjectEvents('acme', { actor: subject, kids: ['kid-1', 'kid-2'], limit: 100 }))).to.deep.equal(mine);
+      } finally {
+        await sweep.stop();
+      }
+    });
+
+    it('finds them along the actor index, one seek per tenant, not by reading the audit log', async () => {
+      const { head } = await log();
+      const knex = t.db.knex;
+      const model = await knex(T.auditEvents).where('position', head).first();
+      // Much of the log, its actors filled, in a few tenants; two rows without one.
+      for (let p = head + 1; p <= head + 3000; p += 300) {
+        await knex(T.auditEvents).insert(Array.from({ length: 300 }, (_, i) => ({ ...model, position: p + i, id: newId(), seq: null, batch_id: null, tenant: ['acme', 'beta', 'gamma'][i % 3], actor: 'actor:user:someone' })));
+      }
+      await knex(T.auditEvents).whereIn('position', [head + 10, head + 2000]).update({ actor: null });
+      const queries: { sql: string; bindings: Knex.RawBinding[] }[] = [];
+      const listener = (q: { sql: string; bindings?: Knex.RawBinding[] }) => {
+        if (/^select /i.test(q.sql) && q.sql.includes(T.auditEvents)) queries.push({ sql: q.sql, bindings: q.bindings ?? [] });
+      };
+      knex.on('query', listener);
+      expect(await unindexedEvents(knex)).to.equal(2);
+      expect(await repairSubjectIndex(knex)).to.equal(2);
+      knex.removeListener('query', listener);
+      expect(queries.length).to.be.at.least(4);
+      for (const q of queries) {
+        if (dialect === 'mysql') {
+          const [plan] = (await knex.raw(`ANALYZE ${q.sql}`, q.bindings)) as [{ table: string; type: string; r_rows: number | null }[]];
+          const audit = plan.find((r) => r.table === T.auditEvents) ?? plan[0];
+          expect(audit.type, q.sql).to.not.equal('ALL');
+          expect(Number(audit.r_rows), q.sql).to.be.at.most(10);
+        } else {
+          const plan = ((await knex.raw(`EXPLAIN QUERY PLAN ${q.sql}`, q.bindings)) as { detail: string }[]).map((r) => r.detail).join(' | ');
+          // A seek; or the first tenant, the first entry of the tenant index (LIMIT 1).
+          if (/\bSCAN\b/.test(plan)) expect(`${plan} <- ${q.sql}`).to.match(/^SCAN \S+ USING COVERING INDEX \S+ <- select `tenant` .* limit \?$/);
+          else expect(plan, q.sql).to.match(/^SEARCH \S+ USING (COVERING INDEX|INDEX|INTEGER PRIMARY KEY)/);
         }
       }
     });
