@@ -20,19 +20,28 @@ export const apiKeyStream = (id: string): string => `apikey-${id}`;
 /** The stream of a data key's own events (SubjectKeyErased). */
 export const subjectKeyStream = (kid: string): string => `subject-${kid}`;
 
-/** The sealed fields of each event version of the catalog (fieldPathsOf its schema), by `type@version`. */
-let sealedByVersion: Map<string, readonly FieldPath[]> | undefined;
+/** The sealed fields of each event version of the catalog (fieldPathsOf its schema), by type then version. */
+let sealedByType: Map<string, Map<number, readonly FieldPath[]>> | undefined;
+const NONE: readonly FieldPath[] = [];
 
 /**
  * Where the schema of `type` at `version` declares a payload sealed under a data key
  * (SealedPayloadSchema: `argumentsSealed`, `resultSealed`, `instructionSealed`, a task step's
  * `argumentsSealed`, each beside its hash and, from 2026-12-11, its hash scheme); none for a type
- * or version the catalog does not hold (a newer release's).
+ * or version the catalog does not hold (a newer release's). Worked out once per version.
  * @example sealedFields('TaskSubmitted', 4) // [['instructionSealed'], ['steps', '*', 'argumentsSealed']]
  */
 export function sealedFields(type: string, version: number): readonly FieldPath[] {
-  sealedByVersion ??= new Map(catalog.definitions().map((d) => [`${d.type}@${d.version}`, fieldPathsOf(d.schema, SealedPayloadSchema)]));
-  return sealedByVersion.get(`${type}@${version}`) ?? [];
+  if (!sealedByType) {
+    sealedByType = new Map();
+    for (const d of catalog.definitions()) {
+      const paths = fieldPathsOf(d.schema, SealedPayloadSchema);
+      if (!paths.length) continue;
+      const versions = sealedByType.get(d.type) ?? new Map<number, readonly FieldPath[]>();
+      sealedByType.set(d.type, versions.set(d.version, paths));
+    }
+  }
+  return sealedByType.get(type)?.get(version) ?? NONE;
 }
 
 /**
