@@ -238,6 +238,33 @@ for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
       }
     });
 
+    it('the sweep with its database away: no crash, the error handed on and the gauge NaN; back, the next run fills what is left', async () => {
+      const { mine } = await log();
+      const written = await actors();
+      await appliedByOlderRelease(written.slice(-2).map((r) => r.position));
+      const away = `${T.auditEvents}_away`;
+      await t.db.knex.schema.renameTable(T.auditEvents, away);
+      const registry = new Registry();
+      const runs: { found: number; filled: number }[] = [];
+      const errors: unknown[] = [];
+      const sweep = startSubjectIndexRepair(t.db.knex, { registry, intervalMs: 50, onFilled: (r) => void runs.push(r), onError: (err) => void errors.push(err) });
+      try {
+        const gauge = async () => (await registry.getSingleMetric(UNINDEXED_METRIC)!.get()).values[0]?.value;
+        await until('a run fails', async () => errors.length > 0);
+        expect(await gauge()).to.be.NaN;
+        expect(runs).to.deep.equal([]);
+        await t.db.knex.schema.renameTable(away, T.auditEvents);
+        await until('a run fills them', async () => runs.length > 0);
+        expect(runs[0]).to.deep.equal({ found: 2, filled: 2 });
+        expect(await gauge()).to.equal(0);
+        expect(await actors()).to.deep.equal(written);
+        expect(ids(await t.rm.listSubjectEvents('acme', { actor: subject, kids: ['kid-1', 'kid-2'], limit: 100 }))).to.deep.equal(mine);
+      } finally {
+        await sweep.stop();
+        if (await t.db.knex.schema.hasTable(away)) await t.db.knex.schema.renameTable(away, T.auditEvents);
+      }
+    });
+
     it('finds them along the actor index, one seek per tenant, not by reading the audit log', async () => {
       const { head } = await log();
       const knex = t.db.knex;
