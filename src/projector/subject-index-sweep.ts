@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { Gauge, register as defaultRegistry, type Registry } from 'prom-client';
 import { runPeriodically } from '../core/periodic';
-import { repairSubjectIndex, unindexedEvents } from '../readmodels/subject-index-repair';
+import { repairSubjectIndex, unindexedByTenant } from '../readmodels/subject-index-repair';
 
 export const UNINDEXED_METRIC = 'openmcp_subject_index_unindexed_events';
 
@@ -21,7 +21,8 @@ export type SubjectIndexRepairOptions = {
  * new upgrade), which lack their actor and their subject index rows, so that no subject's export
  * misses those events for longer than that (repairSubjectIndex); and say in
  * `openmcp_subject_index_unindexed_events` how many are left (each run sets it to what it found,
- * then to what it could not fill: 0 once filled; NaN after a run that failed). A run costs a seek per tenant when there are none (unindexedEvents),
+ * then to what it could not fill: 0 once filled; NaN after a run that failed). A run costs a seek per tenant and a count per 500 tenants when there are none (unindexedByTenant),
+ * and the fill reads only the tenants it found;
  * nothing on the projector's path. `stop` ends a run between slices and waits for it.
  * @example const sweep = startSubjectIndexRepair(knex, { registry, onFilled: (r) => log.warn(r) }); … await sweep.stop();
  */
@@ -36,10 +37,11 @@ export function startSubjectIndexRepair(knex: Knex, o: SubjectIndexRepairOptions
   let stopping = false;
   const periodic = runPeriodically(async () => {
     try {
-      const found = await unindexedEvents(knex);
+      const byTenant = await unindexedByTenant(knex);
+      const found = [...byTenant.values()].reduce((a, b) => a + b, 0);
       gauge.set(found);
       if (!found) return;
-      const filled = await repairSubjectIndex(knex, undefined, () => stopping);
+      const filled = await repairSubjectIndex(knex, undefined, () => stopping, byTenant.keys());
       gauge.set(Math.max(0, found - filled));
       o.onFilled?.({ found, filled });
     } catch (err) {

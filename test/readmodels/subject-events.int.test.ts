@@ -298,6 +298,34 @@ for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
       }
     });
 
+    it("the sweep over many tenants: a seek per tenant to list them, one count per 500 of them, and the fill reads only the tenants with rows to fill", async () => {
+      const { head } = await log();
+      const knex = t.db.knex;
+      const model = await knex(T.auditEvents).where('position', head).first();
+      const many = 1200;
+      for (let p = head + 1; p <= head + many; p += 300) {
+        await knex(T.auditEvents).insert(Array.from({ length: 300 }, (_, i) => ({ ...model, position: p + i, id: newId(), seq: null, batch_id: null, tenant: `t-${p + i}`, actor: 'actor:user:someone' })));
+      }
+      await knex(T.auditEvents).whereIn('position', [head + 7, head + 900]).update({ actor: null });
+      const tenants = (await knex(T.auditEvents).distinct('tenant')).length;
+      let selects = 0;
+      const listener = (q: { sql: string }) => {
+        if (/^select /i.test(q.sql) && q.sql.includes(T.auditEvents)) selects++;
+      };
+      const runs: { found: number; filled: number }[] = [];
+      knex.on('query', listener);
+      const sweep = startSubjectIndexRepair(knex, { registry: new Registry(), intervalMs: 60_000, onFilled: (r) => void runs.push(r), onError: (err) => runs.push({ found: -1, filled: String(err) as never }) });
+      try {
+        await until('the sweep at start fills them', async () => runs.length === 1);
+      } finally {
+        await sweep.stop();
+        knex.removeListener('query', listener);
+      }
+      expect(runs).to.deep.equal([{ found: 2, filled: 2 }]);
+      // Listing the tenants (and the empty seek past the last), counting, and per tenant to fill: a seek for its rows, their bodies, the seek past them.
+      expect(selects).to.equal(tenants + 1 + Math.ceil(tenants / 500) + 2 * 3);
+    });
+
     it('a start that stops during the backfill keeps what it filled on MySQL (each slice committed), so the next start goes on from there, not from where the one before began', async () => {
       const { head } = await log();
       const knex = t.db.knex;
