@@ -29,6 +29,29 @@ describe('subject index refs: only the payloads an event version declares sealed
     expect(task).to.have.members([`kid:${mine}`, `kid:${other}`]);
   });
 
+  it('indexes an older version read as the latest (upcast) under the same keys as the version it was written in', () => {
+    const mine = newId();
+    const other = newId();
+    const call = { serverId: 'srv-1', server: 's', tool: 't', argumentsHash: hash };
+    const written = [
+      { type: 'ToolCallRequested', version: 2, data: { ...call, payloadPolicy: 'encrypted', argumentsSealed: sealed(mine) } },
+      { type: 'ToolCallCompleted', version: 2, data: { serverId: 'srv-1', server: 's', tool: 't', resultHash: hash, isError: false, cached: false, latencyUs: 1, resultSealed: sealed(mine) } },
+      { type: 'TaskSubmitted', version: 3, data: { instructionSealed: sealed(mine), instructionHash: hash, steps: [{ tool: 'a__b', arguments: {} }, { tool: 'a__b', argumentsHash: hash, argumentsSealed: sealed(other) }] } },
+    ];
+    for (const w of written) {
+      const e = { ...w, data: catalog.validate(w.type, w.version, w.data) };
+      const read = catalog.upcast({ ...e, id: newId(), stream: 's', occurredAt: '2026-12-07T00:00:00.000Z', tenant: 'acme', actor: { kind: 'agent' as const, id: 'a' } });
+      expect(read.version, w.type).to.be.above(w.version);
+      expect(subjectRefs(read), `${w.type} v${w.version} read as v${read.version}`).to.have.members(subjectRefs(e)).and.not.be.empty;
+    }
+    // Every later version of a type keeps the sealed fields of the earlier ones (their upcasters keep data as it is).
+    for (const d of catalog.definitions()) {
+      for (const later of catalog.definitions().filter((x) => x.type === d.type && x.version > d.version)) {
+        expect(sealedFields(later.type, later.version).map((p) => p.join('.')), `${d.type} v${d.version} → v${later.version}`).to.include.members(sealedFields(d.type, d.version).map((p) => p.join('.')));
+      }
+    }
+  });
+
   it("indexes no look-alike {kid, ct} in plain data: a task's input or output, a stored step beside a sealed one, an event type of no sealed field", () => {
     expect(refs('TaskSubmitted', 2, { steps: [{ tool: 'a__b', arguments: { note: lookAlike, deeper: [{ argumentsSealed: sealed(victim) }] } }] })).to.deep.equal([]);
     expect(refs('TaskSubmitted', 4, { instruction: 'hi', steps: [{ tool: 'chain__read_contract', arguments: { argumentsSealed: sealed(victim), x: lookAlike } }] })).to.deep.equal([]);
