@@ -298,6 +298,24 @@ for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
       }
     });
 
+    it('fills side by side with other runs (projector processes) without duplicates or errors: every write is one the others make', async () => {
+      const { head } = await log();
+      const knex = t.db.knex;
+      const sealedRow = await knex(T.auditEvents).where('body', 'like', '%argumentsSealed%').orderBy('position').first();
+      const many = 2400;
+      for (let p = head + 1; p <= head + many; p += 300) {
+        await knex(T.auditEvents).insert(Array.from({ length: 300 }, (_, i) => ({ ...sealedRow, position: p + i, id: newId(), seq: null, batch_id: null, tenant: ['acme', 'beta'][i % 2], actor: null })));
+      }
+      const expected = (await knex(T.subjectEvents).where('position', sealedRow.position)).length;
+      expect(expected).to.be.above(0);
+      const filled = await Promise.all([repairSubjectIndex(knex), repairSubjectIndex(knex), repairSubjectIndex(knex)]);
+      expect(filled.reduce((a, b) => a + b, 0)).to.be.at.least(many);
+      expect(await unindexedEvents(knex)).to.equal(0);
+      const index = await knex(T.subjectEvents).where('position', '>', head).select('tenant', 'position');
+      expect(index.length).to.equal(many * expected);
+      expect(new Set(index.map((r) => `${r.tenant}/${r.position}`)).size).to.equal(many);
+    });
+
     it("the sweep over many tenants: a seek per tenant to list them, one count per 500 of them, and the fill reads only the tenants with rows to fill", async () => {
       const { head } = await log();
       const knex = t.db.knex;
