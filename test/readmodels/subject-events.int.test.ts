@@ -265,6 +265,24 @@ for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
       }
     });
 
+    it('the sweep whose fill keeps failing (a row it cannot read) leaves the gauge at what it found, so the alert fires, and hands each error on', async () => {
+      const { head } = await log();
+      const knex = t.db.knex;
+      const model = await knex(T.auditEvents).where('position', head).first();
+      await knex(T.auditEvents).insert({ ...model, position: head + 1, id: newId(), seq: null, batch_id: null, body: '{"ct": cut short', actor: null });
+      await appliedByOlderRelease([head]);
+      const registry = new Registry();
+      const errors: unknown[] = [];
+      const sweep = startSubjectIndexRepair(knex, { registry, intervalMs: 50, onError: (err) => void errors.push(err) });
+      try {
+        await until('two runs fail', async () => errors.length >= 2);
+      } finally {
+        await sweep.stop();
+      }
+      expect((await registry.getSingleMetric(UNINDEXED_METRIC)!.get()).values[0]?.value).to.equal(2);
+      expect(String(errors[0])).to.match(/JSON/);
+    });
+
     it('finds them along the actor index, one seek per tenant, not by reading the audit log', async () => {
       const { head } = await log();
       const knex = t.db.knex;
