@@ -28,7 +28,10 @@ const NONE: readonly FieldPath[] = [];
  * Where the schema of `type` at `version` declares a payload sealed under a data key
  * (SealedPayloadSchema: `argumentsSealed`, `resultSealed`, `instructionSealed`, a task step's
  * `argumentsSealed`, each beside its hash and, from 2026-12-11, its hash scheme); none for a type
- * or version the catalog does not hold (a newer release's). Worked out once per version.
+ * or version the catalog does not hold (a newer release's). Worked out once per version. So a
+ * release that declares a sealed field in a new version must itself index that version's events a
+ * projector of the release before applied during its rollout: those rows have their actor, and the
+ * sweep for rows without one (repairSubjectIndex) does not find them.
  * @example sealedFields('TaskSubmitted', 4) // [['instructionSealed'], ['steps', '*', 'argumentsSealed']]
  */
 export function sealedFields(type: string, version: number): readonly FieldPath[] {
