@@ -38,14 +38,15 @@ export async function fillAuditSlice(knex: Knex | Knex.Transaction, table: strin
 /**
  * Fill the `actor` column (auditActor) of the audit rows of `table` that lack it, in position
  * order, a slice of at most SLICE_ROWS rows and SLICE_CHARS characters of bodies at a time
- * (fillAuditSlice): outside a transaction each slice commits on its own, and a stopped run goes on
- * where it stopped (the rows still without one). Reads the table in position order, filtering
+ * (fillAuditSlice), given `subjectEvents` each slice's rows in that subject index first: outside a
+ * transaction each slice commits on its own, and a stopped run goes on where it stopped (the rows
+ * still without one). Reads the table in position order, filtering
  * on the column: for the migration that adds it (every row to fill, the actor index not built
  * yet) and rebuilds; what an older release's projector leaves empty later is found along the
  * actor index instead (repairSubjectIndex).
  * @example await fillAuditActors(knex, 'rm_audit_events') // 1234 rows filled
  */
-export async function fillAuditActors(knex: Knex | Knex.Transaction, table: string): Promise<number> {
+export async function fillAuditActors(knex: Knex | Knex.Transaction, table: string, subjectEvents?: string): Promise<number> {
   let filled = 0;
   for (let after = -1; ; ) {
     const sized: SizedRow[] = await knex(table)
@@ -55,7 +56,7 @@ export async function fillAuditActors(knex: Knex | Knex.Transaction, table: stri
       .orderBy('position')
       .limit(SLICE_ROWS);
     if (!sized.length) return filled;
-    const slice = await fillAuditSlice(knex, table, sized);
+    const slice = await fillAuditSlice(knex, table, sized, subjectEvents);
     filled += slice.filled;
     after = slice.last;
   }

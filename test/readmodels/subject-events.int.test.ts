@@ -134,10 +134,10 @@ for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
       // Run again (the table is there): nothing changes.
       await subjectEventsMigration(t.db.knex);
       expect(await rows()).to.deep.equal(projected);
-      // A run stopped halfway (MySQL committed the table, the migration not recorded): the next start goes on from there.
-      await t.db.knex(T.subjectEvents).where('position', '>', projected[1].position).delete();
-      await t.db.knex(T.subjectEvents).where({ position: projected[1].position, ref: projected[1].ref }).delete();
-      await t.db.knex(T.auditEvents).where('position', '>', written[5].position).update({ actor: null });
+      // A run stopped halfway (MySQL committed its slices, the migration not recorded): the rows after
+      // them have neither, those of the slice it stopped in their index rows only; the next start goes on from there.
+      await t.db.knex(T.subjectEvents).where('position', '>', written[5].position).delete();
+      await t.db.knex(T.auditEvents).where('position', '>', written[3].position).update({ actor: null });
       await subjectEventsMigration(t.db.knex);
       expect(await rows()).to.deep.equal(projected);
       expect(await actors()).to.deep.equal(written);
@@ -362,6 +362,26 @@ for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
       expect(selects).to.equal(tenants + 1 + Math.ceil(tenants / 500) + 2 * 3);
     });
 
+    it("no event is left with its actor but without its index rows, which the projectors' sweep would never find: not after a stopped start, an older projector writing meanwhile behind where it stopped", async () => {
+      await log();
+      const projected = await rows();
+      const written = await actors();
+      const sealedAt = [...new Set(projected.map((r) => r.position))];
+      // Before the upgrade: no actors, no index.
+      await t.db.knex.schema.dropTable(T.subjectEvents);
+      await t.db.knex(T.auditEvents).update({ actor: null });
+      await subjectEventsMigration(t.db.knex);
+      // Say that start stopped (MySQL keeps each slice) after its last slice, and that a projector of
+      // the release before, still running, then applied the first sealed event (a partition behind).
+      await t.db.knex('knex_migrations').where({ name: '20261211050000_subject_events' }).delete();
+      await appliedByOlderRelease([sealedAt[0]]);
+      await subjectEventsMigration(t.db.knex);
+      // Whatever the start filled, the sweep finds the rest: what the projector writes.
+      await repairSubjectIndex(t.db.knex);
+      expect(await actors()).to.deep.equal(written);
+      expect(await rows()).to.deep.equal(projected);
+    });
+
     it('a start that stops during the backfill keeps what it filled on MySQL (each slice committed), so the next start goes on from there, not from where the one before began', async () => {
       const { head } = await log();
       const knex = t.db.knex;
@@ -372,11 +392,11 @@ for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
         return { ...model, position, id, seq: null, batch_id: null, body: body ?? JSON.stringify({ ...JSON.parse(String(model.body)), id, position }) };
       };
       for (let p = head + 1; p <= head + 1100; p += 100) await knex(T.auditEvents).insert(Array.from({ length: 100 }, (_, i) => clone(p + i)));
-      // (It has what a sealed payload's JSON has, so the backfill reads it.)
       await knex(T.auditEvents).insert(clone(head + 1101, '{"ct": cut short'));
-      // Upgrading: the migration not recorded, the index only as far as a stopped first run filled it.
+      // Upgrading: the migration not recorded, the actors and the index only as far as a stopped first run filled them.
       await knex('knex_migrations').where({ name: '20261211050000_subject_events' }).delete();
       await knex(T.subjectEvents).where('position', '>', 3).delete();
+      await knex(T.auditEvents).where('position', '>', 3).update({ actor: null });
       const failed = await migrateLatest(knex).then(() => undefined, (err: Error) => err);
       expect(failed, 'the backfill stops on the broken body').to.be.instanceOf(Error);
       const filled = async () => Number((await knex(T.subjectEvents).where('position', '>', head).countDistinct({ n: 'position' }))[0].n);
