@@ -203,8 +203,10 @@ export const projectionSchemas: Record<string, {
     async create(knex, n) {
       await createSubjectEventsTable(knex, n.subjectEvents);
     },
-    // The audit log's actor column, which an older release's projector leaves empty (a rolling upgrade).
-    fillLive: (knex) => fillAuditActors(knex, LIVE_TABLES.auditEvents),
+    // The audit log's actor column, which an older release's projector leaves empty (a rolling upgrade),
+    // each row's index rows first: one it applies after the swap must not get its actor without them,
+    // or the projectors' sweep (rows without an actor) would never index it.
+    fillLive: (knex) => fillAuditActors(knex, LIVE_TABLES.auditEvents, LIVE_TABLES.subjectEvents),
   },
   batches: {
     tables: ['batches'],

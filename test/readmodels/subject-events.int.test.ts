@@ -14,6 +14,7 @@ import { Registry } from 'prom-client';
 import { repairSubjectIndex, unindexedEvents } from '../../src/readmodels/subject-index-repair';
 import { startSubjectIndexRepair, UNINDEXED_METRIC } from '../../src/projector/subject-index-sweep';
 import { until } from '../mcp/support/until';
+import { projectionSchemas } from '../../src/readmodels/schema';
 
 const subject: Actor = { kind: 'agent', id: 'key-1' };
 const sealed = (kid: string) => ({ alg: 'A256GCM', kid, iv: '0x00', ct: '0x00', tag: '0x00' });
@@ -378,6 +379,16 @@ for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
       await subjectEventsMigration(t.db.knex);
       // Whatever the start filled, the sweep finds the rest: what the projector writes.
       await repairSubjectIndex(t.db.knex);
+      expect(await actors()).to.deep.equal(written);
+      expect(await rows()).to.deep.equal(projected);
+    });
+
+    it("a rebuild's fill of the live audit log's actors writes their index rows first: an older projector's row applied after the swap is not left with its actor and without its index rows", async () => {
+      await log();
+      const projected = await rows();
+      const written = await actors();
+      await appliedByOlderRelease(projected.map((r) => r.position));
+      await projectionSchemas['subject-events'].fillLive!(t.db.knex);
       expect(await actors()).to.deep.equal(written);
       expect(await rows()).to.deep.equal(projected);
     });
