@@ -1,17 +1,8 @@
 import type { Knex } from 'knex';
 import { CHECKPOINT_TABLE, LIVE_TABLES } from '../projections/tables';
-import { insertNewRows } from '../projections/sql-rows';
-import { subjectRefs } from '../projections/subject-events.projection';
-import type { RecordedEvent } from '../src/core/envelope';
 import { indexesByColumns } from '../src/db/index-names';
 import { fillAuditActors } from '../src/readmodels/audit-actors';
 import { AUDIT_TENANT_ACTOR_INDEX, createSubjectEventsTable } from '../src/readmodels/schema';
-
-/** Audit rows read per query, and the most characters of their bodies one read holds (one event holds up to 4 MiB). */
-const ROWS = 1000;
-const CHARS = 16 * 1024 * 1024;
-/** What every sealed payload's JSON holds (`{alg, kid, iv, ct, tag}`): the bodies without it have none. */
-const SEALED = '%"ct":%';
 
 /**
  * On MySQL, outside knex's transaction (migrations/index.ts, sourceFor): in it, the whole backfill
@@ -28,12 +19,12 @@ export const mysqlConfig = { transaction: false };
  * starts: the audit log's `actor` column (who caused each event) and its (tenant, actor, position)
  * index, and `rm_subject_events`, the subject index of the data keys that sealed payloads (rows
  * only for events that carry one). A backfill, not a rebuild: it reads only our own table, in
- * position order, a bounded slice at a time; the actors from every body (fillAuditActors), the
- * index from the bodies of events with a sealed payload. A large log takes a while on the first start after
+ * position order, a bounded slice at a time, each body read once for its index rows then its actor
+ * (fillAuditActors). A large log takes a while on the first start after
  * the upgrade. From then on the projector writes both, the actor in the audit row itself. An older
- * release's projector running beside this one during a rolling upgrade does not: run `openmcp
- * projections rebuild subject-events` once after its last replica is gone (docs/operations.md),
- * which fills both. A run stopped halfway (a restart during the first start) goes on where it
+ * release's projector running beside this one during a rolling upgrade does not (nor after a
+ * rollback): each projector of this release fills those rows at its start and every minute
+ * (startSubjectIndexRepair; docs/operations.md). A run stopped halfway (a restart during the first start) goes on where it
  * stopped on MySQL (mysqlConfig; a dead run's knex lock is freed by withMigrationLock), and starts
  * again on SQLite. A database created after this change has the column, the index and the table
  * from src/readmodels/schema.ts already, and an empty audit log: nothing to fill.
@@ -41,38 +32,15 @@ export const mysqlConfig = { transaction: false };
 export async function up(knex: Knex): Promise<void> {
   const audit = LIVE_TABLES.auditEvents;
   if (!(await knex.schema.hasColumn(audit, 'actor'))) await knex.schema.alterTable(audit, (t) => t.string('actor', 255));
-  await fillAuditActors(knex, audit);
+  const table = LIVE_TABLES.subjectEvents;
+  if (!(await knex.schema.hasTable(table))) await createSubjectEventsTable(knex, table);
+  // Each slice its index rows, then its actors: a run stopped goes on from the rows still without
+  // an actor, and no row ever has its actor without its index rows, which the projectors' sweep
+  // (rows without an actor: an older projector's, written meanwhile anywhere in the log) relies on.
+  await fillAuditActors(knex, audit, table);
   // Built once the column is filled: cheaper than keeping it up to date row by row.
   if (!(await indexesByColumns(knex, audit)).has(AUDIT_TENANT_ACTOR_INDEX.join(','))) {
     await knex.schema.alterTable(audit, (t) => t.index([...AUDIT_TENANT_ACTOR_INDEX]));
-  }
-
-  const table = LIVE_TABLES.subjectEvents;
-  if (!(await knex.schema.hasTable(table))) await createSubjectEventsTable(knex, table);
-  // On from the last position a stopped run filled (on MySQL each slice commits, and this migration
-  // is recorded only once it ends); that position again, as its rows may be only in part.
-  // Until it is recorded no projector of this release runs, so every row is this backfill's.
-  const done = await knex(table).max({ p: 'position' }).first();
-  for (let after = done?.p === null || done?.p === undefined ? -1 : Number(done.p) - 1; ; ) {
-    const sized: { position: number | string; size: number | string | null }[] = await knex(audit)
-      .select('position', knex.raw('LENGTH(body) AS size'))
-      .where('position', '>', after)
-      .andWhere('body', 'like', SEALED)
-      .orderBy('position')
-      .limit(ROWS);
-    if (!sized.length) break;
-    let taken = 0;
-    for (let chars = 0; taken < sized.length; taken++) {
-      chars += Number(sized[taken].size ?? 0);
-      if (taken > 0 && chars > CHARS) break;
-    }
-    const rows: { tenant: string; body: string; position: number | string }[] = await knex(audit)
-      .select('tenant', 'body', 'position')
-      .whereIn('position', sized.slice(0, taken).map((r) => r.position))
-      // In order: a stopped run resumes from the highest position it indexed.
-      .orderBy('position');
-    await insertNewRows(knex, table, ['tenant', 'ref', 'position'], rows.flatMap((r) => subjectRefs(JSON.parse(r.body) as RecordedEvent).map((ref) => ({ tenant: r.tenant, ref, position: Number(r.position) }))));
-    after = Number(sized[taken - 1].position);
   }
   // Filled as far as the audit log: its watermark, not none (-1 would show the whole log as this
   // projection's lag, openmcp_projection_lag_events, until the projector's next batch).

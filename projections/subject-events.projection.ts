@@ -1,5 +1,7 @@
 import type { Actor, RecordedEvent } from '../src/core/envelope';
 import { sha256Utf8Hex } from '../src/core/hash';
+import { catalog, SealedPayloadSchema } from '../events';
+import { fieldPathsOf, valuesAt, type FieldPath } from '../events/sealed-fields';
 
 /**
  * What names a data subject in an event, by the rules of an access request (docs/security.md, "An
@@ -18,13 +20,45 @@ export const apiKeyStream = (id: string): string => `apikey-${id}`;
 /** The stream of a data key's own events (SubjectKeyErased). */
 export const subjectKeyStream = (kid: string): string => `subject-${kid}`;
 
-/** The `kid` of every sealed payload in `v` (`{alg, kid, iv, ct, tag}`, at any depth of an event's data). */
-export function sealedKids(v: unknown, out: string[] = []): string[] {
-  if (Array.isArray(v)) for (const x of v) sealedKids(x, out);
-  else if (v && typeof v === 'object') {
-    const o = v as Record<string, unknown>;
-    if (typeof o.kid === 'string' && typeof o.ct === 'string') out.push(o.kid);
-    else for (const x of Object.values(o)) sealedKids(x, out);
+/** The sealed fields of each event version of the catalog (fieldPathsOf its schema), by type then version. */
+let sealedByType: Map<string, Map<number, readonly FieldPath[]>> | undefined;
+const NONE: readonly FieldPath[] = [];
+
+/**
+ * Where the schema of `type` at `version` declares a payload sealed under a data key
+ * (SealedPayloadSchema: `argumentsSealed`, `resultSealed`, `instructionSealed`, a task step's
+ * `argumentsSealed`, each beside its hash and, from 2026-12-11, its hash scheme); none for a type
+ * or version the catalog does not hold (a newer release's). Worked out once per version. So a
+ * release that declares a sealed field in a new version must itself index that version's events a
+ * projector of the release before applied during its rollout: those rows have their actor, and the
+ * sweep for rows without one (repairSubjectIndex) does not find them.
+ * @example sealedFields('TaskSubmitted', 4) // [['instructionSealed'], ['steps', '*', 'argumentsSealed']]
+ */
+export function sealedFields(type: string, version: number): readonly FieldPath[] {
+  if (!sealedByType) {
+    sealedByType = new Map();
+    for (const d of catalog.definitions()) {
+      const paths = fieldPathsOf(d.schema, SealedPayloadSchema);
+      if (!paths.length) continue;
+      const versions = sealedByType.get(d.type) ?? new Map<number, readonly FieldPath[]>();
+      sealedByType.set(d.type, versions.set(d.version, paths));
+    }
+  }
+  return sealedByType.get(type)?.get(version) ?? NONE;
+}
+
+/**
+ * The `kid` of every payload that `e`'s own type and version declare sealed (sealedFields), never
+ * of a look-alike `{kid, ct}` in its plain data (a task's input or output, an upstream's result
+ * kept under `store`), which a caller could write to put events in another subject's export.
+ */
+export function sealedKids(e: Pick<RecordedEvent, 'type' | 'version' | 'data'>): string[] {
+  const out: string[] = [];
+  for (const path of sealedFields(e.type, e.version)) {
+    for (const v of valuesAt(e.data, path)) {
+      const kid = (v as { kid?: unknown }).kid;
+      if (typeof kid === 'string') out.push(kid);
+    }
   }
   return out;
 }
@@ -49,6 +83,6 @@ export const auditActor = (a: Actor): string => indexedRef(actorRef(a));
  * payloads (none for most events). Its actor and its stream are the audit log's own columns. Pure.
  * @example subjectRefs(toolCallRequestedBySealedWorker) // ['kid:0193…']
  */
-export function subjectRefs(e: Pick<RecordedEvent, 'data'>): string[] {
-  return [...new Set(sealedKids(e.data).map((kid) => indexedRef(kidRef(kid))))];
+export function subjectRefs(e: Pick<RecordedEvent, 'type' | 'version' | 'data'>): string[] {
+  return [...new Set(sealedKids(e).map((kid) => indexedRef(kidRef(kid))))];
 }

@@ -47,6 +47,7 @@ import { registrationsReadiness } from './app/registrations-readiness';
 import { countedErrorCode, createMetrics, instrumentEventStore } from './metrics';
 import { Projector } from './projector/projector';
 import { GapRepair, positionsText, rebuildCommands, REPLAY_ATTEMPTS } from './projector/gap-repair';
+import { startSubjectIndexRepair } from './projector/subject-index-sweep';
 import { sealerKeyWarning, startAuditPipeline, type AuditPipeline } from './proofs';
 import { SqlReadModels } from './readmodels/sql-read-models';
 import { AUDIT_COMPLETE_CHECKPOINT, catchUpComplete, StoreAppliedThrough } from './readmodels/store-applied-through';
@@ -376,6 +377,20 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
       });
       repair.start();
       closers.push({ name: 'gap repair', close: () => repair.stop() });
+      // Events an older release's projector applied (a rolling upgrade, a rollback) lack their actor and subject index rows: filled here.
+      const subjectIndex = startSubjectIndexRepair(knex, {
+        registry,
+        onFilled: ({ found, filled }) =>
+          logger.warn(
+            { role: 'projector', found, filled },
+            `${filled} of ${found} audit rows applied by a projector of an earlier release (a rolling upgrade or a rollback) lacked their actor and subject index rows, which subject exports read: filled (docs/operations.md, "The subject index (2026-12-11)")`,
+          ),
+        onError: (err) => {
+          countError(err);
+          logger.warn({ err, role: 'projector' }, 'filling the subject index of events an earlier release applied failed (tried again in a minute)');
+        },
+      });
+      closers.push({ name: 'subject index repair', close: () => subjectIndex.stop() });
       if (!store.gapFreePositions) {
         // KurrentDB: the position up to which the audit log is complete, found from the store in
         // the background (from the start of the log after the upgrade), not a few thousand events a list.

@@ -53,6 +53,7 @@ export async function rebuildProjection(deps: RebuildProjectionDependencies, nam
   if (!applier || !schema) {
     throw new ValidationError(`projection ${JSON.stringify(name)} is unknown; one of: ${appliers.map((a) => a.name).join(', ')}`, { field: 'name' });
   }
+  const beside = (schema.alsoApplies ?? []).map((n) => appliers.find((a) => a.name === n)).filter((a): a is ProjectionApplier => a !== undefined);
   const log = deps.log ?? (() => undefined);
   // Random as well as timed: every rebuild swaps the one epoch table, so two started in the same
   // millisecond (two projections, two processes) must not share its fresh or old name.
@@ -73,7 +74,12 @@ export async function rebuildProjection(deps: RebuildProjectionDependencies, nam
       const events = await deps.store.readAll({ after, limit: deps.batchSize ?? 1000 });
       if (!events.length) return;
       const mine = events.filter((e) => applier.canHandle(e));
-      if (mine.length) await (into ? applier.apply(into, fresh, mine, emptyTouched()) : deps.knex.transaction((trx) => applier.apply(trx, fresh, mine, emptyTouched())));
+      // With the projections it also applies (alsoApplies), into their live tables in the same transaction.
+      const apply = async (trx: Knex.Transaction) => {
+        await applier.apply(trx, fresh, mine, emptyTouched());
+        for (const b of beside) await b.apply(trx, fresh, events.filter((e) => b.canHandle(e)), emptyTouched());
+      };
+      if (mine.length) await (into ? apply(into) : deps.knex.transaction(apply));
       applied += mine.length;
       after = events[events.length - 1].position;
     }

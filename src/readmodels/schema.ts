@@ -77,6 +77,8 @@ export const projectionSchemas: Record<string, {
   create(knex: Knex, names: ReadModelTables): Promise<void>;
   /** What a rebuild of it also fills in a live table it reads beside its own (rows an older release wrote). */
   fillLive?(knex: Knex): Promise<number>;
+  /** Projections a rebuild of it also applies each event to, into their live tables (insert-only ones). */
+  alsoApplies?: string[];
 }> = {
   tasks: {
     tables: ['tasks', 'taskSteps'],
@@ -181,6 +183,9 @@ export const projectionSchemas: Record<string, {
   },
   'audit-log': {
     tables: ['auditEvents'],
+    // Its rows get their actor, which the projectors' sweep tells an older projector's unindexed
+    // events by (none): so their subject index rows too, or the sweep would never find them.
+    alsoApplies: ['subject-events'],
     async create(knex, n) {
       await createTable(knex, n.auditEvents, (t) => {
         t.bigInteger('position').primary();
@@ -211,8 +216,10 @@ export const projectionSchemas: Record<string, {
     async create(knex, n) {
       await createSubjectEventsTable(knex, n.subjectEvents);
     },
-    // The audit log's actor column, which an older release's projector leaves empty (a rolling upgrade).
-    fillLive: (knex) => fillAuditActors(knex, LIVE_TABLES.auditEvents),
+    // The audit log's actor column, which an older release's projector leaves empty (a rolling upgrade),
+    // each row's index rows first: one it applies after the swap must not get its actor without them,
+    // or the projectors' sweep (rows without an actor) would never index it.
+    fillLive: (knex) => fillAuditActors(knex, LIVE_TABLES.auditEvents, LIVE_TABLES.subjectEvents),
   },
   batches: {
     tables: ['batches'],

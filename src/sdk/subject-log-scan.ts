@@ -30,7 +30,7 @@ export async function* scanLogForSubject(
       (e.actor.kind === actor.kind && e.actor.id === actor.id) ||
       e.stream === own ||
       (e.stream.startsWith('subject-') && kids.has(e.stream.slice('subject-'.length))) ||
-      sealedKids(e.data).some((k) => kids.has(k));
+      sealedKids(e).some((k) => kids.has(k));
     if (mine) yield e;
   }
 }

@@ -352,6 +352,29 @@ describe('crypto-erasure of tool-call payloads (MCP_PAYLOAD_POLICY=encrypted)', 
     expect((await h.call({ method: 'GET', url: `/v1/subjects/acme:user:nobody/events`, auth: admin })).json()).to.deep.equal({ items: [] });
   });
 
+  it("GET /v1/subjects/:subject/events lists no event whose plain data carries a look-alike of a payload sealed under the subject's key (a caller knowing its kid)", async () => {
+    const victim = await h.key('agent', 'acme');
+    const own = await recordedCall(`${MARKER}-victim`, victim.id);
+    const kid = (own.events[0].data as { argumentsSealed: { kid: string } }).argumentsSealed.kid;
+    // Another key of the tenant writes the victim's kid where data is kept in clear: a task's input
+    // (this harness keeps it under store) and the arguments of a tool call made for it.
+    const attacker = await h.key('operator', 'acme');
+    const lookAlike = { kid, ct: '0x00', alg: 'A256GCM', iv: `0x${'0'.repeat(24)}`, tag: `0x${'0'.repeat(32)}` };
+    const posted = await h.call({ method: 'POST', url: '/v1/tasks', auth: attacker.auth, payload: { steps: [{ tool: 'remote__echo', arguments: { text: 'x', note: lookAlike, argumentsSealed: lookAlike } }] } });
+    expect(posted.statusCode, posted.body).to.equal(202);
+    const task = `task-${posted.json().id}`;
+    await until('the task is projected', async () => (await h.knex('rm_audit_events').where({ stream: task })).length > 0);
+    expect((await h.knex('rm_audit_events').where({ stream: task }).first('body')).body).to.contain(kid);
+
+    const res = await h.call({ method: 'GET', url: `/v1/subjects/${encodeURIComponent(`acme:agent:${victim.id}`)}/events`, auth: admin });
+    expect(res.statusCode, res.body).to.equal(200);
+    const streams = res.json().items.map((e: { stream: string }) => e.stream);
+    expect(streams).to.not.include(task);
+    // Its own sealed call still is (by its actor, and by its key).
+    expect(streams).to.include(`toolcall-${own.id}`);
+    expect(await h.knex('rm_subject_events').where({ ref: `kid:${kid}` }).pluck('position')).to.deep.equal(own.events.map((e) => e.position));
+  });
+
   it('refuses bad input with clear errors: a malformed subject id (400), one with no key (404), another tenant (403), a non-admin (403)', async () => {
     const del = (subject: string, auth = admin) => h.call({ method: 'DELETE', url: `/v1/subjects/${encodeURIComponent(subject)}/key`, auth });
     const malformed = await del('not-a-subject');

@@ -10,6 +10,11 @@ import { SqlReadModels } from '../../src/readmodels/sql-read-models';
 import { CHECKPOINT_TABLE, LIVE_TABLES as T } from '../../projections/tables';
 import type { Dialect } from '../projections/support';
 import { projectedReadModels } from './support';
+import { Registry } from 'prom-client';
+import { repairSubjectIndex, unindexedEvents } from '../../src/readmodels/subject-index-repair';
+import { startSubjectIndexRepair, UNINDEXED_METRIC } from '../../src/projector/subject-index-sweep';
+import { until } from '../mcp/support/until';
+import { projectionSchemas } from '../../src/readmodels/schema';
 
 const subject: Actor = { kind: 'agent', id: 'key-1' };
 const sealed = (kid: string) => ({ alg: 'A256GCM', kid, iv: '0x00', ct: '0x00', tag: '0x00' });
@@ -23,8 +28,8 @@ for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
     async function log(): Promise<{ mine: string[]; head: number }> {
       const mine: string[] = [];
       let head = -1;
-      const add = async (isMine: boolean, stream: string, tenant: string, actor: Actor, data: Record<string, unknown> = {}, type = 'SubjectTestNoted') => {
-        const e = createEvent({ type, stream, tenant, actor, data });
+      const add = async (isMine: boolean, stream: string, tenant: string, actor: Actor, data: Record<string, unknown> = {}, type = 'SubjectTestNoted', version = 1) => {
+        const e = createEvent({ type, version, stream, tenant, actor, data });
         head = (await t.db.store.append(stream, [e])).position;
         if (isMine) mine.push(e.id);
       };
@@ -34,20 +39,34 @@ for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
       await add(true, `note-${newId()}`, 'acme', subject);
       await add(false, `note-${newId()}`, 'acme', { kind: 'user', id: subject.id }, {}, 'SubjectTestOtherKind');
       await add(false, `note-${newId()}`, 'beta', subject, {}, 'SubjectTestOtherTenant');
-      await add(true, `note-${newId()}`, 'acme', worker, { argumentsSealed: sealed('kid-1') });
+      await add(true, `toolcall-${newId()}`, 'acme', worker, { payloadPolicy: 'encrypted', argumentsSealed: sealed('kid-1') }, 'ToolCallRequested', 3);
       // Found by its actor and by its key: listed once.
-      await add(true, `note-${newId()}`, 'acme', subject, { nested: [{ resultSealed: sealed('kid-2') }] });
-      await add(false, `note-${newId()}`, 'acme', worker, { argumentsSealed: sealed('kid-other') });
+      await add(true, `task-${newId()}`, 'acme', subject, { steps: [{ tool: 'a__b', arguments: {} }, { tool: 'a__b', argumentsSealed: sealed('kid-2') }] }, 'TaskSubmitted', 4);
+      await add(false, `toolcall-${newId()}`, 'acme', worker, { resultSealed: sealed('kid-other') }, 'ToolCallCompleted', 3);
       await add(false, `note-${newId()}`, 'acme', worker, { kid: 'kid-1', note: 'no ct: not a sealed payload' });
       await add(true, 'subject-kid-1', 'acme', admin, { kid: 'kid-1' }, 'SubjectKeyErased');
       await add(false, `apikey-other`, 'acme', admin, {}, 'ApiKeyCreated');
       // An actor id the index keeps hashed (long, not ASCII): found all the same.
       await add(false, `note-${newId()}`, 'acme', { kind: 'user', id: `ü${'x'.repeat(199)}` }, {}, 'SubjectTestOdd');
-      await add(true, `note-${newId()}`, 'acme', worker, { argumentsSealed: sealed('kid-2') });
+      // A caller who knows the subject's key ids puts look-alikes of sealed payloads in plain data
+      // (a task's input and output under MCP_PAYLOAD_POLICY=store, an event type with no sealed
+      // field): not the subject's events.
+      const caller: Actor = { kind: 'agent', id: 'someone-else' };
+      await add(false, `task-${newId()}`, 'acme', caller, { steps: [{ tool: 'a__b', arguments: { x: { kid: 'kid-1', ct: '0x00' }, argumentsSealed: sealed('kid-2') } }] }, 'TaskSubmitted', 2);
+      await add(false, `task-${newId()}`, 'acme', worker, { output: { steps: [{ result: { kid: 'kid-2', ct: '0x00' } }] } }, 'TaskCompleted', 1);
+      await add(false, `note-${newId()}`, 'acme', caller, { argumentsSealed: sealed('kid-1') });
+      await add(true, `toolcall-${newId()}`, 'acme', worker, { payloadPolicy: 'encrypted', argumentsSealed: sealed('kid-2') }, 'ToolCallRequested', 2);
       expect(await t.rm.waitForPosition(head, 10_000)).to.equal(true);
       return { mine, head };
     }
     const ids = (p: { items: { id: string }[] }) => p.items.map((e) => e.id);
+    const rows = async () => (await t.db.knex(T.subjectEvents).select('tenant', 'ref', 'position').orderBy(['position', 'ref'])).map((r) => ({ ...r, position: Number(r.position) }));
+    const actors = async () => (await t.db.knex(T.auditEvents).select('position', 'actor').orderBy('position')).map((r) => ({ ...r, position: Number(r.position) }));
+    /** What a projector of the release before the index leaves: audit rows without their actor, no index rows. */
+    const appliedByOlderRelease = async (positions: number[]) => {
+      await t.db.knex(T.subjectEvents).whereIn('position', positions).delete();
+      await t.db.knex(T.auditEvents).whereIn('position', positions).update({ actor: null });
+    };
 
     it("lists the events of its tenant it caused, of its API key's stream, sealed under its keys and their erasures: once each, in position order", async () => {
       const { mine } = await log();
@@ -57,7 +76,7 @@ for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
       const positions = page.items.map((e) => e.position);
       expect(positions).to.deep.equal([...positions].sort((a, b) => a - b));
       // Without keys (MCP_PAYLOAD_POLICY=store), only its own: the actor's and its key's stream.
-      expect((await t.rm.listSubjectEvents('acme', { actor: subject, kids: [], limit: 100 })).items.map((e) => e.type)).to.deep.equal(['ApiKeyCreated', 'SubjectTestNoted', 'SubjectTestNoted']);
+      expect((await t.rm.listSubjectEvents('acme', { actor: subject, kids: [], limit: 100 })).items.map((e) => e.type)).to.deep.equal(['ApiKeyCreated', 'SubjectTestNoted', 'TaskSubmitted']);
       expect(ids(await t.rm.listSubjectEvents('beta', { actor: subject, kids: [], limit: 100 }))).to.have.length(1);
       const odd = await t.rm.listSubjectEvents('acme', { actor: { kind: 'user', id: `ü${'x'.repeat(199)}` }, kids: [], limit: 100 });
       expect(odd.items.map((e) => e.type)).to.deep.equal(['SubjectTestOdd']);
@@ -96,8 +115,6 @@ for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
 
     it('the migration fills the audit log\'s actors and the index of a deployment that had neither from the audit log: what the projector writes, going on where a stopped run ended; so does a rebuild', async () => {
       await log();
-      const rows = async () => (await t.db.knex(T.subjectEvents).select('tenant', 'ref', 'position').orderBy(['position', 'ref'])).map((r) => ({ ...r, position: Number(r.position) }));
-      const actors = async () => (await t.db.knex(T.auditEvents).select('position', 'actor').orderBy('position')).map((r) => ({ ...r, position: Number(r.position) }));
       const projected = await rows();
       const written = await actors();
       // Only the events with a sealed payload have index rows: one per data key.
@@ -118,10 +135,10 @@ for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
       // Run again (the table is there): nothing changes.
       await subjectEventsMigration(t.db.knex);
       expect(await rows()).to.deep.equal(projected);
-      // A run stopped halfway (MySQL committed the table, the migration not recorded): the next start goes on from there.
-      await t.db.knex(T.subjectEvents).where('position', '>', projected[1].position).delete();
-      await t.db.knex(T.subjectEvents).where({ position: projected[1].position, ref: projected[1].ref }).delete();
-      await t.db.knex(T.auditEvents).where('position', '>', written[5].position).update({ actor: null });
+      // A run stopped halfway (MySQL committed its slices, the migration not recorded): the rows after
+      // them have neither, those of the slice it stopped in their index rows only; the next start goes on from there.
+      await t.db.knex(T.subjectEvents).where('position', '>', written[5].position).delete();
+      await t.db.knex(T.auditEvents).where('position', '>', written[3].position).update({ actor: null });
       await subjectEventsMigration(t.db.knex);
       expect(await rows()).to.deep.equal(projected);
       expect(await actors()).to.deep.equal(written);
@@ -182,6 +199,210 @@ for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
       }
     });
 
+    it("finds what an older release's projector applied (no actor, no index rows: a rolling upgrade, a rollback), counts it and fills both, so the export lists those events again", async () => {
+      const { mine } = await log();
+      const projected = await rows();
+      const written = await actors();
+      const older = written.slice(-8).map((r) => r.position);
+      await appliedByOlderRelease(older);
+      const list = async () => ids(await t.rm.listSubjectEvents('acme', { actor: subject, kids: ['kid-1', 'kid-2'], limit: 100 }));
+      expect(await list(), 'the hole an export would have').to.not.deep.equal(mine);
+      expect(await unindexedEvents(t.db.knex)).to.equal(8);
+      expect(await repairSubjectIndex(t.db.knex)).to.equal(8);
+      expect(await rows()).to.deep.equal(projected);
+      expect(await actors()).to.deep.equal(written);
+      expect(await list()).to.deep.equal(mine);
+      expect(await unindexedEvents(t.db.knex)).to.equal(0);
+      expect(await repairSubjectIndex(t.db.knex)).to.equal(0);
+    });
+
+    it("the projector's sweep fills them at its start and every interval, and openmcp_subject_index_unindexed_events says how many it found", async () => {
+      const { mine } = await log();
+      const written = await actors();
+      await appliedByOlderRelease(written.slice(-3).map((r) => r.position));
+      const registry = new Registry();
+      const runs: { found: number; filled: number }[] = [];
+      const sweep = startSubjectIndexRepair(t.db.knex, { registry, intervalMs: 50, onFilled: (r) => void runs.push(r), onError: (err) => runs.push({ found: -1, filled: String(err) as never }) });
+      try {
+        const gauge = async () => (await registry.getSingleMetric(UNINDEXED_METRIC)!.get()).values[0]?.value;
+        await until('the sweep at start fills them', async () => runs.length === 1);
+        expect(runs[0]).to.deep.equal({ found: 3, filled: 3 });
+        expect(await actors()).to.deep.equal(written);
+        expect(await gauge()).to.equal(0);
+        // Later (an older projector still running beside this one): the next run.
+        await appliedByOlderRelease(written.slice(1, 3).map((r) => r.position));
+        await until('the next run fills them', async () => runs.length === 2);
+        expect(runs[1]).to.deep.equal({ found: 2, filled: 2 });
+        expect(ids(await t.rm.listSubjectEvents('acme', { actor: subject, kids: ['kid-1', 'kid-2'], limit: 100 }))).to.deep.equal(mine);
+      } finally {
+        await sweep.stop();
+      }
+    });
+
+    it('the sweep with its database away: no crash, the error handed on and the gauge NaN; back, the next run fills what is left', async () => {
+      const { mine } = await log();
+      const written = await actors();
+      await appliedByOlderRelease(written.slice(-2).map((r) => r.position));
+      const away = `${T.auditEvents}_away`;
+      await t.db.knex.schema.renameTable(T.auditEvents, away);
+      const registry = new Registry();
+      const runs: { found: number; filled: number }[] = [];
+      const errors: unknown[] = [];
+      const sweep = startSubjectIndexRepair(t.db.knex, { registry, intervalMs: 50, onFilled: (r) => void runs.push(r), onError: (err) => void errors.push(err) });
+      try {
+        const gauge = async () => (await registry.getSingleMetric(UNINDEXED_METRIC)!.get()).values[0]?.value;
+        await until('a run fails', async () => errors.length > 0);
+        expect(await gauge()).to.be.NaN;
+        expect(runs).to.deep.equal([]);
+        await t.db.knex.schema.renameTable(away, T.auditEvents);
+        await until('a run fills them', async () => runs.length > 0);
+        expect(runs[0]).to.deep.equal({ found: 2, filled: 2 });
+        expect(await gauge()).to.equal(0);
+        expect(await actors()).to.deep.equal(written);
+        expect(ids(await t.rm.listSubjectEvents('acme', { actor: subject, kids: ['kid-1', 'kid-2'], limit: 100 }))).to.deep.equal(mine);
+      } finally {
+        await sweep.stop();
+        if (await t.db.knex.schema.hasTable(away)) await t.db.knex.schema.renameTable(away, T.auditEvents);
+      }
+    });
+
+    it('the sweep whose fill keeps failing (a row it cannot read) leaves the gauge at what it found, so the alert fires, and hands each error on', async () => {
+      const { head } = await log();
+      const knex = t.db.knex;
+      const model = await knex(T.auditEvents).where('position', head).first();
+      await knex(T.auditEvents).insert({ ...model, position: head + 1, id: newId(), seq: null, batch_id: null, body: '{"ct": cut short', actor: null });
+      await appliedByOlderRelease([head]);
+      const registry = new Registry();
+      const errors: unknown[] = [];
+      const sweep = startSubjectIndexRepair(knex, { registry, intervalMs: 50, onError: (err) => void errors.push(err) });
+      try {
+        await until('two runs fail', async () => errors.length >= 2);
+      } finally {
+        await sweep.stop();
+      }
+      expect((await registry.getSingleMetric(UNINDEXED_METRIC)!.get()).values[0]?.value).to.equal(2);
+      expect(String(errors[0])).to.match(/JSON/);
+    });
+
+    it('finds them along the actor index, one seek per tenant, not by reading the audit log', async () => {
+      const { head } = await log();
+      const knex = t.db.knex;
+      const model = await knex(T.auditEvents).where('position', head).first();
+      // Much of the log, its actors filled, in a few tenants; two rows without one.
+      for (let p = head + 1; p <= head + 3000; p += 300) {
+        await knex(T.auditEvents).insert(Array.from({ length: 300 }, (_, i) => ({ ...model, position: p + i, id: newId(), seq: null, batch_id: null, tenant: ['acme', 'beta', 'gamma'][i % 3], actor: 'actor:user:someone' })));
+      }
+      await knex(T.auditEvents).whereIn('position', [head + 10, head + 2000]).update({ actor: null });
+      const queries: { sql: string; bindings: Knex.RawBinding[] }[] = [];
+      const listener = (q: { sql: string; bindings?: Knex.RawBinding[] }) => {
+        if (/^select /i.test(q.sql) && q.sql.includes(T.auditEvents)) queries.push({ sql: q.sql, bindings: q.bindings ?? [] });
+      };
+      knex.on('query', listener);
+      expect(await unindexedEvents(knex)).to.equal(2);
+      expect(await repairSubjectIndex(knex)).to.equal(2);
+      knex.removeListener('query', listener);
+      expect(queries.length).to.be.at.least(4);
+      for (const q of queries) {
+        if (dialect === 'mysql') {
+          const [plan] = (await knex.raw(`ANALYZE ${q.sql}`, q.bindings)) as [{ table: string; type: string; r_rows: number | null }[]];
+          const audit = plan.find((r) => r.table === T.auditEvents) ?? plan[0];
+          expect(audit.type, q.sql).to.not.equal('ALL');
+          expect(Number(audit.r_rows), q.sql).to.be.at.most(10);
+        } else {
+          const plan = ((await knex.raw(`EXPLAIN QUERY PLAN ${q.sql}`, q.bindings)) as { detail: string }[]).map((r) => r.detail).join(' | ');
+          // A seek; or the first tenant, the first entry of the tenant index (LIMIT 1).
+          if (/\bSCAN\b/.test(plan)) expect(`${plan} <- ${q.sql}`).to.match(/^SCAN \S+ USING COVERING INDEX \S+ <- select `tenant` .* limit \?$/);
+          else expect(plan, q.sql).to.match(/^SEARCH \S+ USING (COVERING INDEX|INDEX|INTEGER PRIMARY KEY)/);
+        }
+      }
+    });
+
+    it('fills side by side with other runs (projector processes) without duplicates or errors: every write is one the others make', async () => {
+      const { head } = await log();
+      const knex = t.db.knex;
+      const sealedRow = await knex(T.auditEvents).where('body', 'like', '%argumentsSealed%').orderBy('position').first();
+      const many = 2400;
+      for (let p = head + 1; p <= head + many; p += 300) {
+        await knex(T.auditEvents).insert(Array.from({ length: 300 }, (_, i) => ({ ...sealedRow, position: p + i, id: newId(), seq: null, batch_id: null, tenant: ['acme', 'beta'][i % 2], actor: null })));
+      }
+      const expected = (await knex(T.subjectEvents).where('position', sealedRow.position)).length;
+      expect(expected).to.be.above(0);
+      const filled = await Promise.all([repairSubjectIndex(knex), repairSubjectIndex(knex), repairSubjectIndex(knex)]);
+      expect(filled.reduce((a, b) => a + b, 0)).to.be.at.least(many);
+      expect(await unindexedEvents(knex)).to.equal(0);
+      const index = await knex(T.subjectEvents).where('position', '>', head).select('tenant', 'position');
+      expect(index.length).to.equal(many * expected);
+      expect(new Set(index.map((r) => `${r.tenant}/${r.position}`)).size).to.equal(many);
+    });
+
+    it("the sweep over many tenants: a seek per tenant to list them, one count per 500 of them, and the fill reads only the tenants with rows to fill", async () => {
+      const { head } = await log();
+      const knex = t.db.knex;
+      const model = await knex(T.auditEvents).where('position', head).first();
+      const many = 1200;
+      for (let p = head + 1; p <= head + many; p += 300) {
+        await knex(T.auditEvents).insert(Array.from({ length: 300 }, (_, i) => ({ ...model, position: p + i, id: newId(), seq: null, batch_id: null, tenant: `t-${p + i}`, actor: 'actor:user:someone' })));
+      }
+      await knex(T.auditEvents).whereIn('position', [head + 7, head + 900]).update({ actor: null });
+      const tenants = (await knex(T.auditEvents).distinct('tenant')).length;
+      let selects = 0;
+      const listener = (q: { sql: string }) => {
+        if (/^select /i.test(q.sql) && q.sql.includes(T.auditEvents)) selects++;
+      };
+      const runs: { found: number; filled: number }[] = [];
+      knex.on('query', listener);
+      const sweep = startSubjectIndexRepair(knex, { registry: new Registry(), intervalMs: 60_000, onFilled: (r) => void runs.push(r), onError: (err) => runs.push({ found: -1, filled: String(err) as never }) });
+      try {
+        await until('the sweep at start fills them', async () => runs.length === 1);
+      } finally {
+        await sweep.stop();
+        knex.removeListener('query', listener);
+      }
+      expect(runs).to.deep.equal([{ found: 2, filled: 2 }]);
+      // Listing the tenants (and the empty seek past the last), counting, and per tenant to fill: a seek for its rows, their bodies, the seek past them.
+      expect(selects).to.equal(tenants + 1 + Math.ceil(tenants / 500) + 2 * 3);
+    });
+
+    it("no event is left with its actor but without its index rows, which the projectors' sweep would never find: not after a stopped start, an older projector writing meanwhile behind where it stopped", async () => {
+      await log();
+      const projected = await rows();
+      const written = await actors();
+      const sealedAt = [...new Set(projected.map((r) => r.position))];
+      // Before the upgrade: no actors, no index.
+      await t.db.knex.schema.dropTable(T.subjectEvents);
+      await t.db.knex(T.auditEvents).update({ actor: null });
+      await subjectEventsMigration(t.db.knex);
+      // Say that start stopped (MySQL keeps each slice) after its last slice, and that a projector of
+      // the release before, still running, then applied the first sealed event (a partition behind).
+      await t.db.knex('knex_migrations').where({ name: '20261211050000_subject_events' }).delete();
+      await appliedByOlderRelease([sealedAt[0]]);
+      await subjectEventsMigration(t.db.knex);
+      // Whatever the start filled, the sweep finds the rest: what the projector writes.
+      await repairSubjectIndex(t.db.knex);
+      expect(await actors()).to.deep.equal(written);
+      expect(await rows()).to.deep.equal(projected);
+    });
+
+    it("a rebuild's fill of the live audit log's actors writes their index rows first: an older projector's row applied after the swap is not left with its actor and without its index rows", async () => {
+      await log();
+      const projected = await rows();
+      const written = await actors();
+      await appliedByOlderRelease(projected.map((r) => r.position));
+      await projectionSchemas['subject-events'].fillLive!(t.db.knex);
+      expect(await actors()).to.deep.equal(written);
+      expect(await rows()).to.deep.equal(projected);
+    });
+
+    it("a rebuild of the audit log, which gives every row its actor, indexes the events an older projector left unindexed: the sweep no longer finds them by their missing actor", async () => {
+      await log();
+      const projected = await rows();
+      const written = await actors();
+      await appliedByOlderRelease(projected.map((r) => r.position));
+      await rebuildProjection({ knex: t.db.knex, store: t.db.store }, 'audit-log');
+      expect(await actors()).to.deep.equal(written);
+      expect(await rows()).to.deep.equal(projected);
+    });
+
     it('a start that stops during the backfill keeps what it filled on MySQL (each slice committed), so the next start goes on from there, not from where the one before began', async () => {
       const { head } = await log();
       const knex = t.db.knex;
@@ -192,11 +413,11 @@ for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
         return { ...model, position, id, seq: null, batch_id: null, body: body ?? JSON.stringify({ ...JSON.parse(String(model.body)), id, position }) };
       };
       for (let p = head + 1; p <= head + 1100; p += 100) await knex(T.auditEvents).insert(Array.from({ length: 100 }, (_, i) => clone(p + i)));
-      // (It has what a sealed payload's JSON has, so the backfill reads it.)
       await knex(T.auditEvents).insert(clone(head + 1101, '{"ct": cut short'));
-      // Upgrading: the migration not recorded, the index only as far as a stopped first run filled it.
+      // Upgrading: the migration not recorded, the actors and the index only as far as a stopped first run filled them.
       await knex('knex_migrations').where({ name: '20261211050000_subject_events' }).delete();
       await knex(T.subjectEvents).where('position', '>', 3).delete();
+      await knex(T.auditEvents).where('position', '>', 3).update({ actor: null });
       const failed = await migrateLatest(knex).then(() => undefined, (err: Error) => err);
       expect(failed, 'the backfill stops on the broken body').to.be.instanceOf(Error);
       const filled = async () => Number((await knex(T.subjectEvents).where('position', '>', head).countDistinct({ n: 'position' }))[0].n);

@@ -89,6 +89,24 @@ describe('exportSubject: a server without the subject index (before 2026-12-11)'
     expect(x.toolCalls).to.deep.equal([{ id: 'c1' }]);
   });
 
+  it("keeps only payloads an event's own type and version declare sealed under the subject's keys, not a look-alike {kid, ct} a caller put in plain data", async () => {
+    const sealed = { alg: 'A256GCM', kid: 'k1', iv: '0x00', ct: '0x00', tag: '0x00' };
+    const lookAlikes = [
+      { ...event(2, 'task-t9', 'someone-else', { output: { steps: [{ result: sealed }] } }), type: 'TaskCompleted', version: 1 },
+      { ...event(3, 'task-t8', 'someone-else', { steps: [{ tool: 'a__b', arguments: { argumentsSealed: sealed } }] }), type: 'TaskSubmitted', version: 2 },
+      { ...event(4, 'note-n1', 'someone-else', { argumentsSealed: sealed }), type: 'SubjectTestNoted', version: 1 },
+    ];
+    const client = {
+      subjects: { show: async () => ({ subject: 'acme:agent:a1', keys: [{ kid: 'k1', createdAt: '2026-12-07T00:00:00.000Z' }] }), events: async () => { throw noRoute(); } },
+      events: { list: async () => ({ items: [event(1, 'toolcall-c1', 'worker', { argumentsSealed: sealed }), ...lookAlikes] }) },
+      tasks: { get: async () => { throw new Error('none of its tasks'); } },
+      toolCalls: { get: async (id: string) => ({ id }) },
+    } as unknown as OpenMcpClient;
+    const x = await exportSubject(client, 'acme:agent:a1');
+    expect(x.events.map((e) => e.id)).to.deep.equal(['e1']);
+    expect(x.toolCalls).to.deep.equal([{ id: 'c1' }]);
+  });
+
   it('falls back only for a missing route: another refusal of the subject list (403) is the export\'s error', async () => {
     const forbidden = new ForbiddenApiError({ type: 'about:blank', title: 'Forbidden', status: 403, code: 'FORBIDDEN' });
     const client = {
