@@ -1,6 +1,6 @@
 import type { Actor, RecordedEvent } from '../src/core/envelope';
 import { sha256Utf8Hex } from '../src/core/hash';
-import { catalog, SealedPayloadSchema } from '../events';
+import { catalog, SealedPayloadSchema, SealedSaltSchema } from '../events';
 import { fieldPathsOf, valuesAt, type FieldPath } from '../events/sealed-fields';
 
 /**
@@ -27,7 +27,9 @@ const NONE: readonly FieldPath[] = [];
 /**
  * Where the schema of `type` at `version` declares a payload sealed under a data key
  * (SealedPayloadSchema: `argumentsSealed`, `resultSealed`, `instructionSealed`, a task step's
- * `argumentsSealed`, each beside its hash and, from 2026-12-11, its hash scheme); none for a type
+ * `argumentsSealed`, each beside its hash and, from 2026-12-11, its hash scheme; SealedSaltSchema:
+ * the salt alone of a payload kept by hash only or of a withheld error, `argumentsSaltSealed`,
+ * `resultSaltSealed`, `errorSaltSealed`); none for a type
  * or version the catalog does not hold (a newer release's). Worked out once per version. So a
  * release that declares a sealed field in a new version must itself index that version's events a
  * projector of the release before applied during its rollout: those rows have their actor, and the
@@ -38,7 +40,7 @@ export function sealedFields(type: string, version: number): readonly FieldPath[
   if (!sealedByType) {
     sealedByType = new Map();
     for (const d of catalog.definitions()) {
-      const paths = fieldPathsOf(d.schema, SealedPayloadSchema);
+      const paths = [SealedPayloadSchema, SealedSaltSchema].flatMap((sealed) => fieldPathsOf(d.schema, sealed));
       if (!paths.length) continue;
       const versions = sealedByType.get(d.type) ?? new Map<number, readonly FieldPath[]>();
       sealedByType.set(d.type, versions.set(d.version, paths));
