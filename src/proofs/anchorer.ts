@@ -279,14 +279,22 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
 
   /** The transaction (and its block) whose BatchAnchored log on the contract anchors `b` now. */
   async function anchorOnChain(b: SealedBatch): Promise<Pick<TransactionReceipt, 'hash' | 'blockNumber' | 'gasUsed'>> {
+    const l = await anchorLog(b);
+    if (!l) throw new AnchorMismatchError(b.batchId, LOG_NOT_FOUND);
+    const receipt = await provider.getTransactionReceipt(l.hash);
+    return { ...l, gasUsed: receipt?.gasUsed ?? 0n };
+  }
+
+  /**
+   * The transaction and block of the BatchAnchored log on the contract that anchors `b` now;
+   * undefined when the RPC finds none. AnchorMismatchError when the contract holds another root or range.
+   */
+  async function anchorLog(b: SealedBatch): Promise<{ hash: string; blockNumber: number } | undefined> {
     // The block is found from the anchoring time: a log query over the whole chain is refused
     // by public RPCs (block range or result limits) once the chain is long.
     const blocks = await blocksAtTimestamp(provider, await assertChainAgrees(b));
     const logs = blocks ? await contract.queryFilter(contract.filters.BatchAnchored(b.batchId), blocks.first, blocks.last) : [];
-    const l = logs[0];
-    if (!l) throw new AnchorMismatchError(b.batchId, 'anchored on chain but its BatchAnchored log was not found');
-    const receipt = await provider.getTransactionReceipt(l.transactionHash);
-    return { hash: l.transactionHash, blockNumber: l.blockNumber, gasUsed: receipt?.gasUsed ?? 0n };
+    return logs[0] && { hash: logs[0].transactionHash, blockNumber: logs[0].blockNumber };
   }
 
   /**
@@ -323,12 +331,37 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
       const receipt = await provider.getTransactionReceipt(a.txHash);
       if (receipt && receipt.blockNumber === a.blockNumber && receipt.status === 1) break;
       // Not found by hash (a node that keeps no index of old transactions): the contract's log says.
-      const onChain = await anchorOnChain(sealed[id]);
+      const onChain = await anchorLog(sealed[id]);
+      if (!onChain) {
+        // Neither the receipt nor the log, the contract agreeing (anchorLog checked): a load-balanced
+        // RPC whose backend has the contract's state but not yet the anchor just mined. Checked
+        // again next round (checkedNewest left unset); a tamper code only once it lasts.
+        if (!receipt && stillUnseen(stream, a)) return;
+        throw new AnchorMismatchError(id, receipt ? LOG_NOT_FOUND : `${LOG_NOT_FOUND}: neither transaction ${a.txHash}'s receipt nor its log found by the RPC, ${UNSEEN_ANCHOR_ROUNDS} rounds running`);
+      }
       if (onChain.hash.toLowerCase() === a.txHash && onChain.blockNumber === a.blockNumber) break;
       if (relost?.stream !== stream) relost = { stream, ids: new Set() };
       relost.ids.add(id);
     }
+    unseen = undefined;
     checkedNewest = { stream, batchId: common - 1, anchoredAt };
+  }
+
+  /** The record checkNewestRecords found neither by receipt nor by log, and how many rounds running. */
+  let unseen: { stream: string; txHash: string; rounds: number } | undefined;
+  /**
+   * Whether the check of record `a`, which the RPC finds neither by receipt nor by log, waits for
+   * the next round: true for its first UNSEEN_ANCHOR_ROUNDS - 1 rounds running (said from the second).
+   */
+  function stillUnseen(stream: string, a: { batchId: number; txHash: string }): boolean {
+    unseen = unseen?.stream === stream && unseen.txHash === a.txHash ? { ...unseen, rounds: unseen.rounds + 1 } : { stream, txHash: a.txHash, rounds: 1 };
+    if (unseen.rounds >= UNSEEN_ANCHOR_ROUNDS) return false;
+    if (unseen.rounds > 1) {
+      opts.log?.(
+        `anchorer: batch ${a.batchId}'s anchor transaction ${a.txHash} is not found by the RPC (no receipt, no BatchAnchored log) although the contract holds its root and range, for ${unseen.rounds} rounds: a load-balanced RPC whose backends lag? checked again next round, ANCHOR_MISMATCH at round ${UNSEEN_ANCHOR_ROUNDS}`,
+      );
+    }
+    return true;
   }
 
   /** Look up the anchor on chain of each lost batch below `deepNext` (confirmed on chain) and record it if it moved. */
@@ -852,6 +885,17 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
 }
 
 const STOPPED = Symbol('stopped');
+
+/** What ANCHOR_MISMATCH says of a batch the contract holds whose BatchAnchored log the RPC does not find. */
+const LOG_NOT_FOUND = 'anchored on chain but its BatchAnchored log was not found';
+
+/**
+ * Rounds running (each one that reads the chain: every idleChainCheckMs, 30 s, while idle; a round
+ * that records a newer batch starts again from its record) in which a record's transaction has
+ * neither receipt nor log, the contract agreeing, before ANCHOR_MISMATCH: a load-balanced RPC's
+ * backend catches up with the anchor just mined within seconds, not a minute.
+ */
+const UNSEEN_ANCHOR_ROUNDS = 3;
 
 /** What a stopped anchorer throws from a wait it gives up: the next run (or leader) takes the transaction on. */
 class AnchorerStoppedError extends Error {}

@@ -166,6 +166,72 @@ describe('anchorer when the chain forgets or contradicts what was anchored', fun
     expect(Number(await auditAnchorAt(contract, f.provider).nextBatchId())).to.equal(sealed.length);
   });
 
+  /**
+   * An anchorer through a proxy that can hide the newest anchor's receipt and BatchAnchored log, as
+   * a load-balanced hosted RPC does whose backend already has the contract's state but not yet that
+   * transaction's receipt and logs; its batches anchored and recorded, the newest transaction's hash.
+   */
+  async function laggingRpc() {
+    const { contract, opts, errors } = await setup(2);
+    const proxy = await startCountingProxy(f.chain.rpcUrl);
+    const lines: string[] = [];
+    const hashes: string[] = [];
+    const anchorer = createAnchorer(f.store, { ...opts, rpcUrl: proxy.url, log: (l) => lines.push(l), onAnchored: (r) => hashes.push(r.txHash) });
+    expect(await anchorer.tick()).to.equal((await f.store.readStream(BATCH_STREAM)).length);
+    const newest = hashes[hashes.length - 1];
+    // What the later rounds say (not the new deployment the first one announces when earlier tests anchored elsewhere).
+    lines.length = 0;
+    const hide = (on: boolean) => {
+      proxy.edit('eth_getTransactionReceipt', on ? (r) => ((r as { transactionHash?: string } | null)?.transactionHash?.toLowerCase() === newest ? null : r) : undefined);
+      proxy.edit('eth_getLogs', on ? (r) => (r as { transactionHash: string }[]).filter((l) => l.transactionHash.toLowerCase() !== newest) : undefined);
+    };
+    return { contract, errors, lines, proxy, anchorer, newest, hide };
+  }
+
+  it('a running anchorer whose RPC has the contract\'s state but not yet its newest anchor\'s receipt and log checks that record again next round, no ANCHOR_MISMATCH (was: ANCHOR_MISMATCH "its BatchAnchored log was not found" for one round, read as tampering)', async () => {
+    const { contract, errors, lines, proxy, anchorer, hide } = await laggingRpc();
+    try {
+      hide(true);
+      // The round after the anchor checks its record: the backend it reaches lags.
+      expect(await anchorer.tick()).to.equal(0);
+      hide(false);
+      proxy.reset();
+      expect(await anchorer.tick()).to.equal(0);
+      // Checked now (its receipt read)...
+      expect(proxy.count('eth_getTransactionReceipt')).to.be.greaterThan(0);
+      proxy.reset();
+      // ...and not again: the check was done.
+      expect(await anchorer.tick()).to.equal(0);
+      expect(proxy.count('eth_getTransactionReceipt')).to.equal(0);
+      await chainMatchesLog(contract);
+    } finally {
+      await anchorer.stop();
+      await proxy.close();
+    }
+    expect(errors).to.deep.equal([]);
+    expect(lines).to.deep.equal([]);
+  });
+
+  it('a running anchorer whose RPC finds neither its newest anchor\'s receipt nor its log for 3 rounds running, the contract agreeing, says so at the second and reports ANCHOR_MISMATCH at the third', async () => {
+    const { errors, lines, proxy, anchorer, newest, hide } = await laggingRpc();
+    try {
+      hide(true);
+      expect(await anchorer.tick()).to.equal(0);
+      expect(lines).to.deep.equal([]);
+      expect(await anchorer.tick()).to.equal(0);
+      expect(lines).to.have.length(1);
+      expect(lines[0]).to.include(`anchorer: batch ${(await f.store.readStream(BATCH_STREAM)).length - 1}'s anchor transaction ${newest} is not found by the RPC (no receipt, no BatchAnchored log) although the contract holds its root and range, for 2 rounds`);
+      const err = (await anchorer.tick().then(() => expect.fail('no ANCHOR_MISMATCH'), (e: unknown) => e)) as { code?: string; message?: string };
+      expect(err.code).to.equal('ANCHOR_MISMATCH');
+      expect(err.message).to.include('anchored on chain but its BatchAnchored log was not found');
+      expect(err.message).to.include(`3 rounds running`);
+    } finally {
+      await anchorer.stop();
+      await proxy.close();
+    }
+    expect(errors).to.deep.equal([]);
+  });
+
   it('names a contract address without code (was: "could not decode result data")', async () => {
     const anchorer = createAnchorer(f.store, { rpcUrl: f.chain.rpcUrl, contract: `0x${'12'.repeat(20)}`, privateKey: f.chain.anchorerPrivateKey });
     let err: { code?: string; message?: string } | undefined;
