@@ -1,11 +1,13 @@
 import { expect } from 'chai';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import type { FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { eventStreamsOf } from '../../src/http/event-streams';
+import { mcpGatewayPlugin } from '../../src/mcp/gateway-plugin';
 import type { RecordedEvent } from '../../src/core/envelope';
 import { McpGateway } from '../../src/mcp/gateway';
 import { startBehaviourUpstream, type BehaviourUpstream } from './support/behaviour-upstream';
-import { startGatewayHttp } from './support/clients';
+import { startGatewayHttp, trivialAuth } from './support/clients';
 import { openTempSqliteStore } from './support/stores';
 
 const actor = { kind: 'user' as const, id: 'alice' };
@@ -231,6 +233,80 @@ describe('/mcp stream resumption (Last-Event-ID)', function () {
       small.app.server.closeAllConnections();
       await small.app.close();
     }
+  });
+
+  /** The ids of an SSE text's events, in order (a priming event's included). */
+  const idsOf = (text: string): string[] => [...text.matchAll(/^id: (.+)$/gm)].map((m) => m[1]);
+
+  it("resumes an SSE-only client's initialize and batch answers (written whole at once) with Last-Event-ID", async function () {
+    const SSE_ONLY = { ...AUTH, 'content-type': 'application/json', accept: 'text/event-stream' };
+    const init = await fetch(http.url, {
+      method: 'POST',
+      headers: SSE_ONLY,
+      body: JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'sse-only', version: '1' } } }),
+    });
+    const initText = await init.text();
+    const initIds = idsOf(initText);
+    expect(initIds, initText).to.have.length(2);
+    expect(initText.startsWith(`id: ${initIds[0]}\ndata: \n\n`), 'opens with a priming event (2025-11-25)').to.equal(true);
+    const session = { 'mcp-session-id': init.headers.get('mcp-session-id')!, 'mcp-protocol-version': '2025-11-25' };
+    const resumedInit = await fetch(http.url, { headers: { ...AUTH, ...session, accept: 'text/event-stream', 'last-event-id': initIds[0] }, signal: AbortSignal.timeout(5_000) });
+    const replayedInit = await resumedInit.text();
+    expect(idsOf(replayedInit)).to.deep.equal(initIds.slice(1));
+    expect(replayedInit).to.include('"protocolVersion":"2025-11-25"');
+    expect((await fetch(http.url, { method: 'POST', headers: { ...SSE_ONLY, ...session }, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) })).status).to.equal(202);
+    const batch = await fetch(http.url, {
+      method: 'POST',
+      headers: { ...SSE_ONLY, ...session },
+      body: JSON.stringify([{ jsonrpc: '2.0', id: 2, method: 'tools/list' }, { jsonrpc: '2.0', id: 3, method: 'ping' }]),
+    });
+    const batchText = await batch.text();
+    const batchIds = idsOf(batchText);
+    expect(batchIds, batchText).to.have.length(3);
+    const resumedBatch = await fetch(http.url, { headers: { ...AUTH, ...session, accept: 'text/event-stream', 'last-event-id': batchIds[1] }, signal: AbortSignal.timeout(5_000) });
+    const replayedBatch = await resumedBatch.text();
+    expect(idsOf(replayedBatch)).to.deep.equal(batchIds.slice(2));
+    expect(batchText.endsWith(replayedBatch), 'the events after it, as sent').to.equal(true);
+  });
+
+  describe('while the replica drains (SIGTERM)', () => {
+    let draining = false;
+    let drainApp: FastifyInstance;
+    let drainUrl: string;
+
+    before(async () => {
+      drainApp = Fastify();
+      // As buildApp does, before the plugins: the process's drain flag decides too.
+      eventStreamsOf(drainApp, () => draining);
+      await drainApp.register(mcpGatewayPlugin, { gateway, authenticate: trivialAuth });
+      drainUrl = `${await drainApp.listen({ host: '127.0.0.1', port: 0 })}/mcp`;
+    });
+    after(async () => {
+      drainApp?.server.closeAllConnections();
+      await drainApp?.close();
+    });
+    afterEach(() => (draining = false));
+
+    it('replays an SSE answer it holds (no other replica does), and ends the GET stream as any other opened then', async function () {
+      const session = await rawSession(drainUrl);
+      const call = await fetch(drainUrl, {
+        method: 'POST',
+        headers: { ...AUTH, ...session, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 11, method: 'tools/call', params: { name: 'beh__progress', arguments: { steps: 2 }, _meta: { progressToken: 'd' } } }),
+      });
+      const ids = idsOf(await call.text());
+      draining = true;
+      const resumed = await fetch(drainUrl, { headers: { ...AUTH, ...session, accept: 'text/event-stream', 'last-event-id': ids[0] }, signal: AbortSignal.timeout(5_000) });
+      const replay = await resumed.text();
+      expect(idsOf(replay), replay).to.deep.equal(ids.slice(1));
+      expect(replay).to.include('"id":11');
+      // The GET stream, and a resume of nothing held here (it would open one), go elsewhere.
+      for (const last of [{}, { 'last-event-id': 'elsewhere-42' }] as Record<string, string>[]) {
+        const get = await fetch(drainUrl, { headers: { ...AUTH, ...session, accept: 'text/event-stream', ...last }, signal: AbortSignal.timeout(5_000) });
+        expect(get.headers.get('connection')).to.equal('close');
+        expect(await get.text()).to.match(/^: this replica is shutting down/);
+      }
+    });
   });
 
   it('opens a fresh GET stream for a Last-Event-ID it does not hold (expired, or sent by another replica)', async function () {
