@@ -1103,6 +1103,19 @@ export class McpGateway {
   }
 
   /**
+   * The servers this replica cannot reach only for a variable its own environment lacks or cannot
+   * use (`${env:NAME}`: ownVariableMissing), as it sees them now: nothing of it is recorded. For
+   * its /readyz line (ownVariablesReadiness). Names only, never a value.
+   */
+  variablesMissingHere(): { serverId: string; server: string; variable: string; problem: 'unset' | 'unusable' }[] {
+    return [...this.ownFailures].flatMap(([serverId, failure]) => {
+      const variable = ownVariableOf(failure);
+      const server = this.upstreams.get(serverId)?.spec.name;
+      return variable && server ? [{ serverId, server, variable, problem: failure.cause.kind === 'variable-unusable' ? ('unusable' as const) : ('unset' as const) }] : [];
+    });
+  }
+
+  /**
    * Kill every stdio upstream's process now, synchronously (for `process.on('exit')`): a process
    * that exits before close() finished (the shutdown deadline passed while calls were in flight)
    * must not leave its upstreams running. Nothing is recorded; use close() when there is time.

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { openSqlEventStore } from '../../src/eventstore/sql';
 import type { EventStore } from '../../src/eventstore/port';
 import { McpGateway } from '../../src/mcp/gateway';
+import { ownVariablesReadiness } from '../../src/mcp/own-variables-readiness';
 import { startQueryKeyUpstream, type BearerUpstream } from './support/bearer-upstream';
 import { until } from './support/until';
 import { rejection } from './support/rejection';
@@ -81,6 +82,29 @@ describe('MCP gateway: a replica lacking a variable a server refers to (${env:NA
     expect(JSON.stringify(logged)).to.not.include(SECRET);
     // The other replica still answers calls.
     expect((await a.callTool(ctx, 'hosted__echo', { text: 'from a' })).content).to.deep.equal([{ type: 'text', text: 'from a' }]);
+  });
+
+  it('says so on its own /readyz line (degraded, MCP_SECRET_MISSING naming the server and the variable, never the value), until given the variable', async () => {
+    const a = await openGateway(quiet);
+    const s = await a.registerServer({ ...ctx, name: 'hosted', transport: 'http', url: `${upstream.url}?api_key=\${env:${VAR}}` });
+    expect(await ownVariablesReadiness(a).check()).to.deep.include({ state: 'up' });
+    delete process.env[VAR];
+    const b = await openGateway(quiet);
+    await until('the replica tries it', () => b.upstream(s.id)?.health === 'down');
+    const check = ownVariablesReadiness(b);
+    const seen = await check.check();
+    expect(seen.state, seen.detail).to.equal('degraded');
+    expect(seen.detail).to.include('MCP_SECRET_MISSING').and.include(VAR).and.include('hosted').and.include(s.id);
+    expect(seen.detail).to.not.include(SECRET);
+    // Each check reads the replica's own view: it tells every scrape, and records nothing.
+    for (let i = 0; i < 3; i++) await b.checkHealth();
+    expect((await check.check()).state).to.equal('degraded');
+    expect(await ownVariablesReadiness(a).check()).to.deep.include({ state: 'up' });
+    process.env[VAR] = SECRET;
+    await b.checkHealth();
+    expect(await check.check()).to.deep.include({ state: 'up' });
+    await b.close();
+    expect((await healthEvents()).map((e) => e.status)).to.deep.equal(['up', 'up']);
   });
 
   it('the same registration sent again to a replica lacking the variable answers down, naming it (nothing recorded)', async () => {
