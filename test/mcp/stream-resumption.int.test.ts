@@ -1,7 +1,9 @@
 import { expect } from 'chai';
+import type { IncomingMessage } from 'node:http';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { endConnectionsOnClose } from '../../src/api/end-connections-on-close';
 import { eventStreamsOf } from '../../src/http/event-streams';
 import { mcpGatewayPlugin } from '../../src/mcp/gateway-plugin';
 import type { RecordedEvent } from '../../src/core/envelope';
@@ -305,6 +307,93 @@ describe('/mcp stream resumption (Last-Event-ID)', function () {
         const get = await fetch(drainUrl, { headers: { ...AUTH, ...session, accept: 'text/event-stream', ...last }, signal: AbortSignal.timeout(5_000) });
         expect(get.headers.get('connection')).to.equal('close');
         expect(await get.text()).to.match(/^: this replica is shutting down/);
+      }
+    });
+
+    it("replays nothing of another session's answers (another tenant's, or the caller's own other session): a resume with their event id goes elsewhere", async function () {
+      const GLOBEX = { authorization: 'Bearer key-globex-bob' };
+      await gateway.registerServer({ tenant: 'globex', actor, name: 'beh', transport: 'http', url: upstream.url }).catch(() => {});
+      const theirs = await rawSession(drainUrl, GLOBEX);
+      const call = await fetch(drainUrl, {
+        method: 'POST',
+        headers: { ...GLOBEX, ...theirs, 'content-type': 'application/json', accept: 'text/event-stream' },
+        body: JSON.stringify([{ jsonrpc: '2.0', id: 21, method: 'tools/list' }, { jsonrpc: '2.0', id: 22, method: 'ping' }]),
+      });
+      const theirIds = idsOf(await call.text());
+      expect(theirIds).to.have.length(3);
+      const mine = await rawSession(drainUrl);
+      const myOther = await rawSession(drainUrl);
+      const myCall = await fetch(drainUrl, {
+        method: 'POST',
+        headers: { ...AUTH, ...myOther, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 23, method: 'tools/call', params: { name: 'beh__progress', arguments: { steps: 1 }, _meta: { progressToken: 'o' } } }),
+      });
+      const myOtherIds = idsOf(await myCall.text());
+      draining = true;
+      for (const last of [theirIds[0], myOtherIds[0]]) {
+        const get = await fetch(drainUrl, { headers: { ...AUTH, ...mine, accept: 'text/event-stream', 'last-event-id': last }, signal: AbortSignal.timeout(5_000) });
+        const text = await get.text();
+        expect(text, text).to.match(/^: this replica is shutting down/);
+        expect(text).to.not.include('"id":2');
+      }
+    });
+
+    it('a resumed answer whose call still runs ends at the cut-off (endInFlight), so HTTP closes: a drain never outlasts it', async function () {
+      const own = await openTempSqliteStore();
+      const gw = new McpGateway({ store: own.store, upstream: { healthIntervalMs: 0, callTimeoutMs: 15_000 } });
+      await gw.start();
+      await gw.registerServer({ tenant: 'acme', actor, name: 'beh', transport: 'http', url: upstream.url });
+      const app = Fastify();
+      let closing = false;
+      // As buildApp does: the connections of answers in flight end with them once HTTP closes.
+      endConnectionsOnClose(app);
+      eventStreamsOf(app, () => closing);
+      await app.register(mcpGatewayPlugin, { gateway: gw, authenticate: trivialAuth });
+      const url = `${await app.listen({ host: '127.0.0.1', port: 0 })}/mcp`;
+      // The connection the resumed answer goes on closes once it is answered (HTTP closing).
+      let resumedConnectionClosed: Promise<void> | undefined;
+      app.server.on('request', (req: IncomingMessage) => {
+        if (req.headers['last-event-id']) resumedConnectionClosed = new Promise((done) => req.socket.once('close', () => done()));
+      });
+      /** Read `res`'s SSE text until `until` shows in it. */
+      const readUntil = async (reader: ReadableStreamDefaultReader<string>, until: RegExp) => {
+        let text = '';
+        while (!until.test(text)) text += (await reader.read()).value ?? '';
+        return text;
+      };
+      try {
+        const session = await rawSession(url);
+        const dropped = new AbortController();
+        // Far longer than the test may run: only the cut-off ends it.
+        const call = await fetch(url, {
+          method: 'POST',
+          headers: { ...AUTH, ...session, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+          body: JSON.stringify({ jsonrpc: '2.0', id: 31, method: 'tools/call', params: { name: 'beh__progress', arguments: { steps: 1000, everyMs: 200 }, _meta: { progressToken: 'c' } } }),
+          signal: dropped.signal,
+        });
+        const first = call.body!.pipeThrough(new TextDecoderStream()).getReader();
+        const priming = idsOf(await readUntil(first, /^id: .+$/m))[0];
+        dropped.abort();
+        await first.cancel().catch(() => {});
+        closing = true;
+        const resumed = await fetch(url, { headers: { ...AUTH, ...session, accept: 'text/event-stream', 'last-event-id': priming } });
+        expect(resumed.status).to.equal(200);
+        const reader = resumed.body!.pipeThrough(new TextDecoderStream()).getReader();
+        let text = await readUntil(reader, /notifications\/progress/);
+        // HTTP begins to close (the drain's closeAll) while the resumed answer is open; the cut-off ends its call.
+        const closed = app.close();
+        gw.endInFlight();
+        for (let r = await reader.read(); !r.done; r = await reader.read()) text += r.value;
+        expect(text).to.match(/"id":31,"error":\{[^\n]*DEPENDENCY_UNAVAILABLE/);
+        await resumedConnectionClosed;
+        // What is left is a socket the test's client opened and never sent a request on (as in after()).
+        app.server.closeAllConnections();
+        await closed;
+      } finally {
+        app.server.closeAllConnections();
+        await app.close();
+        await gw.close();
+        await own.cleanup();
       }
     });
   });
