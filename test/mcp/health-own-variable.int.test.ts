@@ -84,7 +84,7 @@ describe('MCP gateway: a replica lacking a variable a server refers to (${env:NA
     expect((await a.callTool(ctx, 'hosted__echo', { text: 'from a' })).content).to.deep.equal([{ type: 'text', text: 'from a' }]);
   });
 
-  it('says so on its own /readyz line (degraded, MCP_SECRET_MISSING naming the server and the variable, never the value), until given the variable', async () => {
+  it("says so on its own /readyz line (degraded, MCP_SECRET_MISSING, how many: /readyz is public, so never which server, nor the variable, nor a value) and names them in its own view (status: the dashboard's MCP page), until given the variable", async () => {
     const a = await openGateway(quiet);
     const s = await a.registerServer({ ...ctx, name: 'hosted', transport: 'http', url: `${upstream.url}?api_key=\${env:${VAR}}` });
     expect(await ownVariablesReadiness(a).check()).to.deep.include({ state: 'up' });
@@ -94,8 +94,11 @@ describe('MCP gateway: a replica lacking a variable a server refers to (${env:NA
     const check = ownVariablesReadiness(b);
     const seen = await check.check();
     expect(seen.state, seen.detail).to.equal('degraded');
-    expect(seen.detail).to.include('MCP_SECRET_MISSING').and.include(VAR).and.include('hosted').and.include(s.id);
-    expect(seen.detail).to.not.include(SECRET);
+    expect(seen.detail).to.include('MCP_SECRET_MISSING: 1 server unreachable from this replica only');
+    // A tenant's server: its name, id and the variable its registration names are the tenant's, not the public's.
+    for (const kept of ['hosted', s.id, VAR, SECRET]) expect(seen.detail).to.not.include(kept);
+    expect(b.status().upstreams.find((u) => u.id === s.id)).to.deep.include({ variableMissingHere: VAR });
+    expect(a.status().upstreams.find((u) => u.id === s.id)).to.not.have.property('variableMissingHere');
     // Each check reads the replica's own view: it tells every scrape, and records nothing.
     for (let i = 0; i < 3; i++) await b.checkHealth();
     expect((await check.check()).state).to.equal('degraded');
@@ -103,6 +106,7 @@ describe('MCP gateway: a replica lacking a variable a server refers to (${env:NA
     process.env[VAR] = SECRET;
     await b.checkHealth();
     expect(await check.check()).to.deep.include({ state: 'up' });
+    expect(b.status().upstreams.find((u) => u.id === s.id)).to.not.have.property('variableMissingHere');
     await b.close();
     expect((await healthEvents()).map((e) => e.status)).to.deep.equal(['up', 'up']);
   });
