@@ -186,6 +186,34 @@ describe('/mcp stream resumption (Last-Event-ID)', function () {
     expect(text, 'the event has an id, as every other').to.match(/^id: .+$/m);
   });
 
+  it("answers a resume of a call still running, with nothing to replay yet, at once: its head was held until the call's next event (here its end, at the call timeout)", async function () {
+    const session = await rawSession();
+    const headers = { ...AUTH, ...session, 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+    const ac = new AbortController();
+    const call = await fetch(http.url, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ jsonrpc: '2.0', id: 41, method: 'tools/call', params: { name: 'beh__hold', arguments: { id: 'resumed-quiet', ms: 60_000 }, _meta: { progressToken: 'q' } } }),
+      signal: ac.signal,
+    });
+    const reader = call.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let first = '';
+    while (!first.includes('\n\n')) first += (await reader.read()).value ?? '';
+    const priming = /^id: (.+)$/m.exec(first)![1];
+    ac.abort();
+    await reader.cancel().catch(() => {});
+    const resumed = await fetch(http.url, { headers: { ...AUTH, ...session, accept: 'text/event-stream', 'last-event-id': priming } });
+    expect(resumed.status).to.equal(200);
+    // Cancelled while it still runs (no timeout has ended it): the stream ends, no response sent
+    // (the client cancelled it); one more resume is told so.
+    const cancelled = await fetch(http.url, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 41 } }) });
+    expect(cancelled.status).to.equal(202);
+    expect(await resumed.text()).to.equal(': resumed\n\n');
+    const again = await fetch(http.url, { headers: { ...AUTH, ...session, accept: 'text/event-stream', 'last-event-id': priming }, signal: AbortSignal.timeout(5_000) });
+    const text = await again.text();
+    expect(text, text).to.match(/"id":41,"error":\{"code":-32800/);
+  });
+
   it("keeps a tenant's answers replayable while another tenant floods the replica's log with its own", async function () {
     await gateway.registerServer({ tenant: 'globex', actor, name: 'beh', transport: 'http', url: upstream.url });
     const small = await startGatewayHttp(gateway, { replayWindow: { bytes: 8_000 } });
