@@ -51,8 +51,20 @@ function treasurer(chainId: number) {
 /** What FEED_WATCH keeps in the page: its approvals list loads, its live feed's hello, the tasks it was told ended. */
 type FeedWatch = { __feed: { loads: number; hello: boolean; ended: string[] } };
 declare const window: FeedWatch;
-/** The dashboard's wait between a matching notice and the reload it makes (useLiveRefresh's default, ui/app/components.js). */
-const REFRESH_DEBOUNCE_MS = 1_000;
+/**
+ * The dashboard's wait between a matching notice and the reload it makes: useLiveRefresh's default,
+ * which the Approvals page uses, read from ui/app/components.js (a constant here, waiting less than
+ * a longer default, would count before a needless reload came, and pass).
+ */
+const REFRESH_DEBOUNCE_MS = (() => {
+  const source = readFileSync(join(__dirname, '../../ui/app/components.js'), 'utf8');
+  const waitMs = /export function useLiveRefresh\(match, fn, waitMs = ([\d_]+)\)/.exec(source)?.[1];
+  const approvals = readFileSync(join(__dirname, '../../ui/app/views/approvals.js'), 'utf8');
+  if (!waitMs || !/useLiveRefresh\(\(n\) => changesApprovals\(n, shown\.current\), pending\.reload\);/.test(approvals)) {
+    throw new Error("the Approvals page's refresh wait is no longer useLiveRefresh's default: read it where it is now");
+  }
+  return Number(waitMs.replaceAll('_', ''));
+})();
 /**
  * An init script counting, in the page itself, its loads of the approvals list, and noting what
  * its live feed tells as the page's own reader takes it (a stream it reads through this one):
