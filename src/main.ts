@@ -41,7 +41,7 @@ import { trustProxyOption, type Config } from './config';
 import type { EventStore } from './eventstore/port';
 import { eventsAfter } from './eventstore/events-after';
 import { createdDatabaseWarning, openStores } from './app/open-stores';
-import { McpGateway, mcpGatewayPlugin, readServersFile } from './mcp';
+import { McpGateway, mcpGatewayPlugin, ownVariablesReadiness, readServersFile } from './mcp';
 import { registerAtStart, type StartupRegistrations } from './app/register-at-start';
 import { registrationsReadiness } from './app/registrations-readiness';
 import { countedErrorCode, createMetrics, instrumentEventStore } from './metrics';
@@ -579,6 +579,8 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
         'sealed batches wait to be anchored; proofs of anchored batches are still served',
       ),
       ...(gateway ? [toolSearchCheck(gateway)] : []),
+      // Servers this replica cannot reach for a variable its environment lacks: recorded nowhere else (degraded, named).
+      ...(gateway ? [ownVariablesReadiness(gateway)] : []),
       // Registered in the background: in flight or failed, degraded (named); /readyz stays 200.
       ...(registrations?.count ? [registrationsReadiness(registrations)] : []),
       // Single leaders: a standby is ready (it takes over when the leader dies), the detail says which this is.

@@ -496,7 +496,9 @@ export async function mcpGatewayPlugin(app: FastifyInstance, opts: McpGatewayPlu
   // reading or parsing of up to bodyLimit bytes, and is told 401/429 whatever it sent.
   async function authenticate(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | void> {
     // Refused before its key is looked up; decided again as it opens (handle), after every await.
-    if (streams.closing && request.method === 'GET') return endedStream(reply);
+    // Not a resume (Last-Event-ID): an SSE answer held here is replayed while this replica drains,
+    // no other replica holding its events; a GET stream is refused in handle all the same.
+    if (streams.closing && request.method === 'GET' && request.headers['last-event-id'] === undefined) return endedStream(reply);
     let principal: McpPrincipal | null;
     try {
       const found = await opts.authenticate(request);
@@ -544,7 +546,10 @@ export async function mcpGatewayPlugin(app: FastifyInstance, opts: McpGatewayPlu
       transport = found.session.transport;
       const lastEventId = request.headers['last-event-id'];
       if (request.method === 'GET' && typeof lastEventId === 'string' && media.sse) {
-        // A client taking up a dropped SSE answer of a request: the events it missed, then the rest.
+        // A client taking up a dropped SSE answer of a request: the events it missed, then the rest,
+        // while the replica drains too (the only one holding them: elsewhere the answer is lost).
+        // Such a stream ends with its call (a drain's cut-off ends every call), so it does not hold
+        // HTTP's close longer than the POST it takes up would have.
         const resumed = transport.resume(lastEventId);
         if (resumed) return reply.code(200).headers({ ...SSE_HEADERS, 'mcp-session-id': sid }).send(resumed);
         // An event this replica does not hold (past the replay window, or sent by another replica):
@@ -588,7 +593,11 @@ export async function mcpGatewayPlugin(app: FastifyInstance, opts: McpGatewayPlu
     if (request.method === 'GET' && !streams.admit(reply.raw, () => transport.sdk.closeStandaloneSSEStream())) return endedStream(reply);
     if (sseOnly && jsonResponses) {
       // What the fast path leaves to the SDK (initialize, batches), which answers it as JSON here.
-      const answer = await sdkAnswerAsSse(transport.sdk, request.raw.headers, request.url, request.body, correlationAuthInfo(request.id));
+      // Its events recorded as the fast path's are, so that the client can resume it (Last-Event-ID).
+      const version = request.headers['mcp-protocol-version'];
+      const answer = await sdkAnswerAsSse(transport.sdk, request.raw.headers, request.url, request.body, correlationAuthInfo(request.id), (messages) =>
+        transport.answerWhole(messages, version),
+      );
       if (opened && transport.sessionId === undefined) {
         await opened.session.close();
         if (cache) await removeSession(cache, opened.id).catch(() => {});

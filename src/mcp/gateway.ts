@@ -1133,19 +1133,37 @@ export class McpGateway {
     await Promise.all([...this.chains.values()]);
   }
 
-  /** For /readyz: search mode (lexical-only without a model) and each upstream's state. */
-  status(): { search: ToolSearchStatus; upstreams: { id: string; tenant: string; name: string; health: string; circuit: string; inFlight: number }[] } {
+  /** For /readyz and the dashboard's MCP page: search mode (lexical-only without a model) and each upstream's state as this replica sees it. */
+  status(): {
+    search: ToolSearchStatus;
+    upstreams: { id: string; tenant: string; name: string; health: string; circuit: string; inFlight: number; variableMissingHere?: string }[];
+  } {
     return {
       search: this.search.status(),
-      upstreams: [...this.upstreams.values()].map((u) => ({
-        id: u.spec.id,
-        tenant: u.spec.tenant,
-        name: u.spec.name,
-        health: u.health,
-        circuit: u.circuit,
-        inFlight: u.inFlight,
-      })),
+      upstreams: [...this.upstreams.values()].map((u) => {
+        // The variable of this replica's environment it cannot be reached without (ownVariableMissing): a name, never a value.
+        const variable = ownVariableOf(this.ownFailures.get(u.spec.id));
+        return {
+          id: u.spec.id,
+          tenant: u.spec.tenant,
+          name: u.spec.name,
+          health: u.health,
+          circuit: u.circuit,
+          inFlight: u.inFlight,
+          ...(variable ? { variableMissingHere: variable } : {}),
+        };
+      }),
     };
+  }
+
+  /**
+   * How many servers this replica cannot reach only for a variable its own environment lacks or
+   * cannot use (`${env:NAME}`: ownVariableMissing), as it sees them now: nothing of it is recorded.
+   * For its /readyz line (ownVariablesReadiness), which is public: which servers, and the
+   * variables, are in status() (variableMissingHere).
+   */
+  variablesMissingHere(): number {
+    return this.ownFailures.size;
   }
 
   /**

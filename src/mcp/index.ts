@@ -11,3 +11,4 @@ export * from './gateway-stdio';
 export * from './servers-file';
 export * from './examples-server';
 export * from './config-source';
+export * from './own-variables-readiness';

@@ -88,6 +88,10 @@ export class ReplyStream {
     const next = new PassThrough();
     const replay = this.log.after(this.session, lastEventId);
     for (const [id, message] of replay?.events ?? []) next.write(sseEvent(id, message));
+    // Nothing to replay of a call still running: node sends the answer's head with its first
+    // bytes, so the client heard nothing until the call's next event (for a quiet call, its end,
+    // past a proxy's timeout). A comment sends it now, as the SDK flushes its own streams' heads.
+    if (!this.ended && !replay?.events.length) next.write(': resumed\n\n');
     if (this.ended) {
       if (!this.responded) {
         // Recorded as the stream's last event, with an id as every other: a later resume ends here.

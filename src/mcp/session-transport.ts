@@ -258,6 +258,25 @@ export class SessionTransport implements Transport {
     return reply?.resume(lastEventId);
   }
 
+  /**
+   * An answer the SDK transport wrote whole as JSON (initialize, a batch), for a client taking
+   * only SSE: an SSE stream of `messages`, each event with an id recorded in the log as the fast
+   * path's are, so that a client whose stream drops before it read them all resumes it (`resume`).
+   * It opens with a priming event from protocol 2025-11-25 on: the `mcp-protocol-version` header,
+   * or for initialize (which has none) the version its result agreed.
+   * Requires the session to be initialized (it is once the SDK answered its initialize) and
+   * `messages` to hold at least one response.
+   */
+  answerWhole(messages: JSONRPCMessage[], version: string | string[] | undefined): Readable {
+    const agreed = (messages[0] as { result?: { protocolVersion?: unknown } }).result?.protocolVersion;
+    // The request a resumed stream would say was cancelled had it no response: it has (all of them).
+    const request = messages.map((m) => (m as { id?: unknown }).id).find((id): id is RequestId => typeof id === 'string' || typeof id === 'number');
+    const reply = this.replyStream(request ?? '', version ?? (typeof agreed === 'string' ? agreed : undefined));
+    for (const message of messages) reply.write(message);
+    reply.end();
+    return reply.first;
+  }
+
   /** Whether `lastEventId` names an event the log still holds for this session (else nothing can be replayed after it). */
   knows(lastEventId: string): boolean {
     const session = this.sdk.sessionId;

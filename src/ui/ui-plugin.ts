@@ -20,7 +20,7 @@ import { LiveHub } from './live-hub';
 import { importMap, loadAssets, UI_ROOT, type Asset } from './static-assets';
 import { streamAfter } from './stream-after';
 
-export type UpstreamStatus = { id: string; tenant: string; name: string; health: string; circuit: string; inFlight?: number };
+export type UpstreamStatus = { id: string; tenant: string; name: string; health: string; circuit: string; inFlight?: number; variableMissingHere?: string };
 
 export type UiPluginOptions = {
   store: EventStore;
@@ -182,10 +182,13 @@ export const uiPlugin: FastifyPluginAsync<UiPluginOptions> = async (app, o) => {
   app.get(`${MOUNT}/api/mcp-health`, api, async (request, reply) => {
     const p = await principal(request, reply, 'mcp:read');
     const calls = hub.tools.byServer(scope(p));
-    // A shared server's calls in flight are every tenant's: how busy the others are is theirs.
+    // A shared server's calls in flight are every tenant's: how busy the others are is theirs. The
+    // variable it lacks on this replica is of its configuration, the operator's (as GET /v1/mcp-servers).
     const upstreams = (o.upstreams?.() ?? [])
       .filter((u) => u.tenant === '*' || scope(p)(u.tenant))
-      .map(({ inFlight, ...u }) => (u.tenant === '*' && !p.crossTenant ? u : { ...u, inFlight }));
+      .map(({ inFlight, variableMissingHere, ...u }) =>
+        u.tenant === '*' && !p.crossTenant ? u : { ...u, inFlight, ...(variableMissingHere !== undefined ? { variableMissingHere } : {}) },
+      );
     return { upstreams, calls };
   });
 

@@ -18,6 +18,7 @@ import { Redis } from 'ioredis';
 import { loadConfig } from '../../src/config';
 import { createEvent } from '../../src/core/envelope';
 import { EXAMPLES_STDIO_SERVER } from '../../src/mcp/examples-server';
+import { OWN_VARIABLES_CHECK_NAME } from '../../src/mcp/own-variables-readiness';
 import { openKnex } from '../../src/db/knex';
 import { toRow } from '../../src/eventstore/sql/rows';
 import { startOpenMcp, type OpenMcp, type StartOptions } from '../../src/main';
@@ -505,6 +506,14 @@ describe('src/main.ts wiring: error counts, lease store choice, /readyz redactio
     const res = await a.app.inject({ url: '/readyz' });
     const search = (res.json() as { dependencies: { name: string; detail?: string }[] }).dependencies.find((d) => d.name === 'tool search');
     expect(search?.detail).to.equal('lexical only (BM25): EMBEDDING_MODEL_DIR is not set');
+  });
+
+  it("has a /readyz line for the servers this replica cannot reach for a variable of its own environment (up with none)", async () => {
+    const a = await start({ OPENMCP_ROLES: 'api' });
+    const deps = (await a.app.inject({ url: '/readyz' })).json() as { dependencies: { name: string; state: string }[] };
+    expect(deps.dependencies.find((d) => d.name === OWN_VARIABLES_CHECK_NAME)).to.deep.include({ state: 'up' });
+    const metrics = (await a.app.inject({ url: '/metrics' })).body;
+    expect(metrics).to.include(`openmcp_dependency_up{dependency="${OWN_VARIABLES_CHECK_NAME}"} 1`);
   });
 
   it("names in its listening line only what the process serves (a projector's named a dashboard and /mcp that answered it 404)", async () => {

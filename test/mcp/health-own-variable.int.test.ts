@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { openSqlEventStore } from '../../src/eventstore/sql';
 import type { EventStore } from '../../src/eventstore/port';
 import { McpGateway } from '../../src/mcp/gateway';
+import { ownVariablesReadiness } from '../../src/mcp/own-variables-readiness';
 import { startQueryKeyUpstream, type BearerUpstream } from './support/bearer-upstream';
 import { until } from './support/until';
 import { rejection } from './support/rejection';
@@ -81,6 +82,33 @@ describe('MCP gateway: a replica lacking a variable a server refers to (${env:NA
     expect(JSON.stringify(logged)).to.not.include(SECRET);
     // The other replica still answers calls.
     expect((await a.callTool(ctx, 'hosted__echo', { text: 'from a' })).content).to.deep.equal([{ type: 'text', text: 'from a' }]);
+  });
+
+  it("says so on its own /readyz line (degraded, MCP_SECRET_MISSING, how many: /readyz is public, so never which server, nor the variable, nor a value) and names them in its own view (status: the dashboard's MCP page), until given the variable", async () => {
+    const a = await openGateway(quiet);
+    const s = await a.registerServer({ ...ctx, name: 'hosted', transport: 'http', url: `${upstream.url}?api_key=\${env:${VAR}}` });
+    expect(await ownVariablesReadiness(a).check()).to.deep.include({ state: 'up' });
+    delete process.env[VAR];
+    const b = await openGateway(quiet);
+    await until('the replica tries it', () => b.upstream(s.id)?.health === 'down');
+    const check = ownVariablesReadiness(b);
+    const seen = await check.check();
+    expect(seen.state, seen.detail).to.equal('degraded');
+    expect(seen.detail).to.include('MCP_SECRET_MISSING: 1 server unreachable from this replica only');
+    // A tenant's server: its name, id and the variable its registration names are the tenant's, not the public's.
+    for (const kept of ['hosted', s.id, VAR, SECRET]) expect(seen.detail).to.not.include(kept);
+    expect(b.status().upstreams.find((u) => u.id === s.id)).to.deep.include({ variableMissingHere: VAR });
+    expect(a.status().upstreams.find((u) => u.id === s.id)).to.not.have.property('variableMissingHere');
+    // Each check reads the replica's own view: it tells every scrape, and records nothing.
+    for (let i = 0; i < 3; i++) await b.checkHealth();
+    expect((await check.check()).state).to.equal('degraded');
+    expect(await ownVariablesReadiness(a).check()).to.deep.include({ state: 'up' });
+    process.env[VAR] = SECRET;
+    await b.checkHealth();
+    expect(await check.check()).to.deep.include({ state: 'up' });
+    expect(b.status().upstreams.find((u) => u.id === s.id)).to.not.have.property('variableMissingHere');
+    await b.close();
+    expect((await healthEvents()).map((e) => e.status)).to.deep.equal(['up', 'up']);
   });
 
   it('the same registration sent again to a replica lacking the variable answers down, naming it (nothing recorded)', async () => {

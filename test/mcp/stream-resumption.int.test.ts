@@ -1,11 +1,15 @@
 import { expect } from 'chai';
+import type { IncomingMessage } from 'node:http';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import type { FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { endConnectionsOnClose } from '../../src/api/end-connections-on-close';
+import { eventStreamsOf } from '../../src/http/event-streams';
+import { mcpGatewayPlugin } from '../../src/mcp/gateway-plugin';
 import type { RecordedEvent } from '../../src/core/envelope';
 import { McpGateway } from '../../src/mcp/gateway';
 import { startBehaviourUpstream, type BehaviourUpstream } from './support/behaviour-upstream';
-import { startGatewayHttp } from './support/clients';
+import { startGatewayHttp, trivialAuth } from './support/clients';
 import { openTempSqliteStore } from './support/stores';
 
 const actor = { kind: 'user' as const, id: 'alice' };
@@ -182,6 +186,34 @@ describe('/mcp stream resumption (Last-Event-ID)', function () {
     expect(text, 'the event has an id, as every other').to.match(/^id: .+$/m);
   });
 
+  it("answers a resume of a call still running, with nothing to replay yet, at once: its head was held until the call's next event (here its end, at the call timeout)", async function () {
+    const session = await rawSession();
+    const headers = { ...AUTH, ...session, 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+    const ac = new AbortController();
+    const call = await fetch(http.url, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ jsonrpc: '2.0', id: 41, method: 'tools/call', params: { name: 'beh__hold', arguments: { id: 'resumed-quiet', ms: 60_000 }, _meta: { progressToken: 'q' } } }),
+      signal: ac.signal,
+    });
+    const reader = call.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let first = '';
+    while (!first.includes('\n\n')) first += (await reader.read()).value ?? '';
+    const priming = /^id: (.+)$/m.exec(first)![1];
+    ac.abort();
+    await reader.cancel().catch(() => {});
+    const resumed = await fetch(http.url, { headers: { ...AUTH, ...session, accept: 'text/event-stream', 'last-event-id': priming } });
+    expect(resumed.status).to.equal(200);
+    // Cancelled while it still runs (no timeout has ended it): the stream ends, no response sent
+    // (the client cancelled it); one more resume is told so.
+    const cancelled = await fetch(http.url, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 41 } }) });
+    expect(cancelled.status).to.equal(202);
+    expect(await resumed.text()).to.equal(': resumed\n\n');
+    const again = await fetch(http.url, { headers: { ...AUTH, ...session, accept: 'text/event-stream', 'last-event-id': priming }, signal: AbortSignal.timeout(5_000) });
+    const text = await again.text();
+    expect(text, text).to.match(/"id":41,"error":\{"code":-32800/);
+  });
+
   it("keeps a tenant's answers replayable while another tenant floods the replica's log with its own", async function () {
     await gateway.registerServer({ tenant: 'globex', actor, name: 'beh', transport: 'http', url: upstream.url });
     const small = await startGatewayHttp(gateway, { replayWindow: { bytes: 8_000 } });
@@ -231,6 +263,167 @@ describe('/mcp stream resumption (Last-Event-ID)', function () {
       small.app.server.closeAllConnections();
       await small.app.close();
     }
+  });
+
+  /** The ids of an SSE text's events, in order (a priming event's included). */
+  const idsOf = (text: string): string[] => [...text.matchAll(/^id: (.+)$/gm)].map((m) => m[1]);
+
+  it("resumes an SSE-only client's initialize and batch answers (written whole at once) with Last-Event-ID", async function () {
+    const SSE_ONLY = { ...AUTH, 'content-type': 'application/json', accept: 'text/event-stream' };
+    const init = await fetch(http.url, {
+      method: 'POST',
+      headers: SSE_ONLY,
+      body: JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'sse-only', version: '1' } } }),
+    });
+    const initText = await init.text();
+    const initIds = idsOf(initText);
+    expect(initIds, initText).to.have.length(2);
+    expect(initText.startsWith(`id: ${initIds[0]}\ndata: \n\n`), 'opens with a priming event (2025-11-25)').to.equal(true);
+    const session = { 'mcp-session-id': init.headers.get('mcp-session-id')!, 'mcp-protocol-version': '2025-11-25' };
+    const resumedInit = await fetch(http.url, { headers: { ...AUTH, ...session, accept: 'text/event-stream', 'last-event-id': initIds[0] }, signal: AbortSignal.timeout(5_000) });
+    const replayedInit = await resumedInit.text();
+    expect(idsOf(replayedInit)).to.deep.equal(initIds.slice(1));
+    expect(replayedInit).to.include('"protocolVersion":"2025-11-25"');
+    expect((await fetch(http.url, { method: 'POST', headers: { ...SSE_ONLY, ...session }, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) })).status).to.equal(202);
+    const batch = await fetch(http.url, {
+      method: 'POST',
+      headers: { ...SSE_ONLY, ...session },
+      body: JSON.stringify([{ jsonrpc: '2.0', id: 2, method: 'tools/list' }, { jsonrpc: '2.0', id: 3, method: 'ping' }]),
+    });
+    const batchText = await batch.text();
+    const batchIds = idsOf(batchText);
+    expect(batchIds, batchText).to.have.length(3);
+    const resumedBatch = await fetch(http.url, { headers: { ...AUTH, ...session, accept: 'text/event-stream', 'last-event-id': batchIds[1] }, signal: AbortSignal.timeout(5_000) });
+    const replayedBatch = await resumedBatch.text();
+    expect(idsOf(replayedBatch)).to.deep.equal(batchIds.slice(2));
+    expect(batchText.endsWith(replayedBatch), 'the events after it, as sent').to.equal(true);
+  });
+
+  describe('while the replica drains (SIGTERM)', () => {
+    let draining = false;
+    let drainApp: FastifyInstance;
+    let drainUrl: string;
+
+    before(async () => {
+      drainApp = Fastify();
+      // As buildApp does, before the plugins: the process's drain flag decides too.
+      eventStreamsOf(drainApp, () => draining);
+      await drainApp.register(mcpGatewayPlugin, { gateway, authenticate: trivialAuth });
+      drainUrl = `${await drainApp.listen({ host: '127.0.0.1', port: 0 })}/mcp`;
+    });
+    after(async () => {
+      drainApp?.server.closeAllConnections();
+      await drainApp?.close();
+    });
+    afterEach(() => (draining = false));
+
+    it('replays an SSE answer it holds (no other replica does), and ends the GET stream as any other opened then', async function () {
+      const session = await rawSession(drainUrl);
+      const call = await fetch(drainUrl, {
+        method: 'POST',
+        headers: { ...AUTH, ...session, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 11, method: 'tools/call', params: { name: 'beh__progress', arguments: { steps: 2 }, _meta: { progressToken: 'd' } } }),
+      });
+      const ids = idsOf(await call.text());
+      draining = true;
+      const resumed = await fetch(drainUrl, { headers: { ...AUTH, ...session, accept: 'text/event-stream', 'last-event-id': ids[0] }, signal: AbortSignal.timeout(5_000) });
+      const replay = await resumed.text();
+      expect(idsOf(replay), replay).to.deep.equal(ids.slice(1));
+      expect(replay).to.include('"id":11');
+      // The GET stream, and a resume of nothing held here (it would open one), go elsewhere.
+      for (const last of [{}, { 'last-event-id': 'elsewhere-42' }] as Record<string, string>[]) {
+        const get = await fetch(drainUrl, { headers: { ...AUTH, ...session, accept: 'text/event-stream', ...last }, signal: AbortSignal.timeout(5_000) });
+        expect(get.headers.get('connection')).to.equal('close');
+        expect(await get.text()).to.match(/^: this replica is shutting down/);
+      }
+    });
+
+    it("replays nothing of another session's answers (another tenant's, or the caller's own other session): a resume with their event id goes elsewhere", async function () {
+      const GLOBEX = { authorization: 'Bearer key-globex-bob' };
+      await gateway.registerServer({ tenant: 'globex', actor, name: 'beh', transport: 'http', url: upstream.url }).catch(() => {});
+      const theirs = await rawSession(drainUrl, GLOBEX);
+      const call = await fetch(drainUrl, {
+        method: 'POST',
+        headers: { ...GLOBEX, ...theirs, 'content-type': 'application/json', accept: 'text/event-stream' },
+        body: JSON.stringify([{ jsonrpc: '2.0', id: 21, method: 'tools/list' }, { jsonrpc: '2.0', id: 22, method: 'ping' }]),
+      });
+      const theirIds = idsOf(await call.text());
+      expect(theirIds).to.have.length(3);
+      const mine = await rawSession(drainUrl);
+      const myOther = await rawSession(drainUrl);
+      const myCall = await fetch(drainUrl, {
+        method: 'POST',
+        headers: { ...AUTH, ...myOther, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 23, method: 'tools/call', params: { name: 'beh__progress', arguments: { steps: 1 }, _meta: { progressToken: 'o' } } }),
+      });
+      const myOtherIds = idsOf(await myCall.text());
+      draining = true;
+      for (const last of [theirIds[0], myOtherIds[0]]) {
+        const get = await fetch(drainUrl, { headers: { ...AUTH, ...mine, accept: 'text/event-stream', 'last-event-id': last }, signal: AbortSignal.timeout(5_000) });
+        const text = await get.text();
+        expect(text, text).to.match(/^: this replica is shutting down/);
+        expect(text).to.not.include('"id":2');
+      }
+    });
+
+    it('a resumed answer whose call still runs ends at the cut-off (endInFlight), so HTTP closes: a drain never outlasts it', async function () {
+      const own = await openTempSqliteStore();
+      const gw = new McpGateway({ store: own.store, upstream: { healthIntervalMs: 0, callTimeoutMs: 15_000 } });
+      await gw.start();
+      await gw.registerServer({ tenant: 'acme', actor, name: 'beh', transport: 'http', url: upstream.url });
+      const app = Fastify();
+      let closing = false;
+      // As buildApp does: the connections of answers in flight end with them once HTTP closes.
+      endConnectionsOnClose(app);
+      eventStreamsOf(app, () => closing);
+      await app.register(mcpGatewayPlugin, { gateway: gw, authenticate: trivialAuth });
+      const url = `${await app.listen({ host: '127.0.0.1', port: 0 })}/mcp`;
+      // The connection the resumed answer goes on closes once it is answered (HTTP closing).
+      let resumedConnectionClosed: Promise<void> | undefined;
+      app.server.on('request', (req: IncomingMessage) => {
+        if (req.headers['last-event-id']) resumedConnectionClosed = new Promise((done) => req.socket.once('close', () => done()));
+      });
+      /** Read `res`'s SSE text until `until` shows in it. */
+      const readUntil = async (reader: ReadableStreamDefaultReader<string>, until: RegExp) => {
+        let text = '';
+        while (!until.test(text)) text += (await reader.read()).value ?? '';
+        return text;
+      };
+      try {
+        const session = await rawSession(url);
+        const dropped = new AbortController();
+        // Far longer than the test may run: only the cut-off ends it.
+        const call = await fetch(url, {
+          method: 'POST',
+          headers: { ...AUTH, ...session, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+          body: JSON.stringify({ jsonrpc: '2.0', id: 31, method: 'tools/call', params: { name: 'beh__progress', arguments: { steps: 1000, everyMs: 200 }, _meta: { progressToken: 'c' } } }),
+          signal: dropped.signal,
+        });
+        const first = call.body!.pipeThrough(new TextDecoderStream()).getReader();
+        const priming = idsOf(await readUntil(first, /^id: .+$/m))[0];
+        dropped.abort();
+        await first.cancel().catch(() => {});
+        closing = true;
+        const resumed = await fetch(url, { headers: { ...AUTH, ...session, accept: 'text/event-stream', 'last-event-id': priming } });
+        expect(resumed.status).to.equal(200);
+        const reader = resumed.body!.pipeThrough(new TextDecoderStream()).getReader();
+        let text = await readUntil(reader, /notifications\/progress/);
+        // HTTP begins to close (the drain's closeAll) while the resumed answer is open; the cut-off ends its call.
+        const closed = app.close();
+        gw.endInFlight();
+        for (let r = await reader.read(); !r.done; r = await reader.read()) text += r.value;
+        expect(text).to.match(/"id":31,"error":\{[^\n]*DEPENDENCY_UNAVAILABLE/);
+        await resumedConnectionClosed;
+        // What is left is a socket the test's client opened and never sent a request on (as in after()).
+        app.server.closeAllConnections();
+        await closed;
+      } finally {
+        app.server.closeAllConnections();
+        await app.close();
+        await gw.close();
+        await own.cleanup();
+      }
+    });
   });
 
   it('opens a fresh GET stream for a Last-Event-ID it does not hold (expired, or sent by another replica)', async function () {

@@ -510,6 +510,9 @@ describe('uiPlugin: a shared server as a tenant sees it on the MCP page', functi
       { id: 's1', tenant: '*', name: 'examples', health: 'up', circuit: 'closed', inFlight: 3 },
       { id: 's2', tenant: 'acme', name: 'crm', health: 'up', circuit: 'closed', inFlight: 2 },
       { id: 's3', tenant: 'globex', name: 'erp', health: 'up', circuit: 'closed', inFlight: 1 },
+      { id: 's4', tenant: '*', name: 'notion', health: 'down', circuit: 'closed', inFlight: 0, variableMissingHere: 'NOTION_TOKEN' },
+      { id: 's5', tenant: 'acme', name: 'hosted', health: 'down', circuit: 'closed', inFlight: 0, variableMissingHere: 'ACME_KEY' },
+      { id: 's6', tenant: 'globex', name: 'billing', health: 'down', circuit: 'closed', inFlight: 0, variableMissingHere: 'GLOBEX_KEY' },
     ];
     await app.register(uiPlugin, { store, readModels: { waitForPosition: async () => true } as unknown as ReadModels, authenticate, upstreams });
     await app.ready();
@@ -522,11 +525,19 @@ describe('uiPlugin: a shared server as a tenant sees it on the MCP page', functi
 
   it("does not show a tenant how many calls are in flight on a shared server: they are every tenant's (cross-tenant keys see them)", async () => {
     const acme = (await app.inject({ url: '/ui/api/mcp-health', headers: auth(ACME) })).json();
-    expect(acme.upstreams).to.deep.equal([
+    expect(acme.upstreams.slice(0, 2)).to.deep.equal([
       { id: 's1', tenant: '*', name: 'examples', health: 'up', circuit: 'closed' },
       { id: 's2', tenant: 'acme', name: 'crm', health: 'up', circuit: 'closed', inFlight: 2 },
     ]);
     const root = (await app.inject({ url: '/ui/api/mcp-health', headers: auth(ROOT) })).json();
-    expect(root.upstreams.map((u: { inFlight?: number }) => u.inFlight)).to.deep.equal([3, 2, 1]);
+    expect(root.upstreams.map((u: { inFlight?: number }) => u.inFlight)).to.deep.equal([3, 2, 1, 0, 0, 0]);
+  });
+
+  it("names the variable a server lacks on this replica (its /readyz line only counts them: it is public) to the server's tenant; a shared server's to cross-tenant keys only (its configuration is the operator's)", async () => {
+    const lacking = (body: { upstreams: { name: string; variableMissingHere?: string }[] }) => body.upstreams.map((u) => [u.name, u.variableMissingHere ?? null]);
+    const acme = (await app.inject({ url: '/ui/api/mcp-health', headers: auth(ACME) })).json();
+    expect(lacking(acme)).to.deep.equal([['examples', null], ['crm', null], ['notion', null], ['hosted', 'ACME_KEY']]);
+    const root = (await app.inject({ url: '/ui/api/mcp-health', headers: auth(ROOT) })).json();
+    expect(lacking(root).filter(([, v]) => v)).to.deep.equal([['notion', 'NOTION_TOKEN'], ['hosted', 'ACME_KEY'], ['billing', 'GLOBEX_KEY']]);
   });
 });

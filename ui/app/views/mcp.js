@@ -66,7 +66,7 @@ export function McpView({ me }) {
               return html`<tr data-server=${s.name}>
                 <td><strong>${s.name}</strong> <span class="muted small">${s.transport}${s.tenant === '*' ? ' · shared' : ''}</span></td>
                 <td><${Badge} status=${s.health ?? s.status ?? 'unknown'} />${s.healthReason ? html` <span class="muted small">${s.healthReason}</span>` : null}</td>
-                <td>${b ? html`<${Badge} status=${b.circuit} />${b.inFlight ? html` <span class="muted small">${formatCount(b.inFlight)} in flight</span>` : null}` : html`<span class="muted">—</span>`}${s.limits ? html`<div class="muted small" data-limits>${limitsText(s.limits)}</div>` : null}</td>
+                <td>${b ? html`<${Badge} status=${b.circuit} />${b.inFlight ? html` <span class="muted small">${formatCount(b.inFlight)} in flight</span>` : null}${b.variableMissingHere ? html`<div class="muted small" data-variable-missing>unreachable from this replica: <code>${b.variableMissingHere}</code> is not set (or not usable) in its environment</div>` : null}` : html`<span class="muted">—</span>`}${s.limits ? html`<div class="muted small" data-limits>${limitsText(s.limits)}</div>` : null}</td>
                 <td class="num">${formatCount(s.toolCount ?? 0)}</td>
                 <td class="num"><a href=${toolCallsHash({ server: s.name })} data-server-calls title=${`Recent calls of ${s.name}`}>${formatCount(c?.calls ?? 0)}</a></td>
                 <td class="num">${formatCount(c?.errors ?? 0)}</td>
