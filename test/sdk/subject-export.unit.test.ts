@@ -99,3 +99,35 @@ describe('exportSubject: a server without the subject index (before 2026-12-11)'
     expect(err).to.equal(forbidden);
   });
 });
+
+describe('exportSubject: details with the pages (include=details, 2026-12-11)', () => {
+  it("takes each task, its trail and each call from the pages that name them (the first page's when two do), asking one by one only for those no page holds", async () => {
+    const asked: string[] = [];
+    const log = [event(1, 'task-t1', 'a1'), event(3, 'toolcall-c1', 'a1'), event(5, 'task-t1', 'a1'), event(6, 'task-t2', 'a1'), event(8, 'toolcall-c3', 'a1')];
+    const trail = [event(2, 'task-t1', 'worker'), event(4, 'task-t1', 'worker')];
+    const pagesOf = [
+      { items: log.slice(0, 3), nextCursor: 'p2', tasks: [{ id: 't1', steps: [{ toolCallId: 'c2' }], page: 1 }], taskEvents: trail, toolCalls: [{ id: 'c1' }, { id: 'c2' }] },
+      // t1 again (its event 5), as the server saw it for this page: the first page's view is kept. t2's view is missing (not projected yet): asked for itself.
+      { items: log.slice(3), tasks: [{ id: 't1', steps: [{ toolCallId: 'c2' }], page: 2 }], taskEvents: trail, toolCalls: [{ id: 'c2' }] },
+    ];
+    const client = {
+      subjects: {
+        show: async () => ({ subject: 'acme:agent:a1', keys: [] }),
+        events: async (_s: string, q: { cursor?: string; include?: string }) => {
+          asked.push(`events ${q.cursor ?? ''} ${q.include}`);
+          return pagesOf[q.cursor ? 1 : 0];
+        },
+      },
+      tasks: {
+        get: async (id: string) => (asked.push(`task ${id}`), { id, steps: [] }),
+        events: async (id: string) => (asked.push(`trail ${id}`), { items: [event(7, 'task-t2', 'worker')] }),
+      },
+      toolCalls: { get: async (id: string) => (asked.push(`call ${id}`), { id }) },
+    } as unknown as OpenMcpClient;
+    const x = await exportSubject(client, 'acme:agent:a1');
+    expect(asked).to.deep.equal(['events  details', 'events p2 details', 'task t2', 'trail t2', 'call c3']);
+    expect(x.events.map((e) => e.id)).to.deep.equal(['e1', 'e2', 'e3', 'e4', 'e5', 'e6', 'e7', 'e8']);
+    expect(x.tasks).to.deep.equal([{ id: 't1', steps: [{ toolCallId: 'c2' }], page: 1 }, { id: 't2', steps: [] }]);
+    expect(x.toolCalls).to.deep.equal([{ id: 'c1' }, { id: 'c3' }, { id: 'c2' }]);
+  });
+});
