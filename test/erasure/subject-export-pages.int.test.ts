@@ -10,6 +10,7 @@ import { makeGatewayHarness } from '../api/support/gateway-harness';
 import type { Harness } from '../api/support/harness';
 import { until } from '../mcp/support/until';
 import { MAX_PAGE_CHARS } from '../../src/readmodels/page-fit';
+import { createTestDatabase, mysqlAvailable, requireService } from '../support/services';
 
 const MARKER = 'export-pages-marker-3141';
 
@@ -20,7 +21,7 @@ const MARKER = 'export-pages-marker-3141';
  * `include` (tasks, their trails by other actors, their step calls, the subject's own calls; payloads
  * sealed under an erased key and under a live one).
  */
-describe('subject export: details with the pages of events against one request per task and call', function () {
+for (const dialect of ['sqlite', 'mysql'] as const) describe(`subject export: details with the pages of events against one request per task and call (${dialect})`, function () {
   this.timeout(60_000);
   let upstream: HttpExample;
   let h: Harness;
@@ -29,10 +30,16 @@ describe('subject export: details with the pages of events against one request p
   let baseUrl: string;
   let admin: { auth: string; key: string };
 
-  before(async () => {
+  let db: { url: string; drop(): Promise<void> } | undefined;
+
+  before(async function () {
+    if (dialect === 'mysql') {
+      await requireService(this, 'MariaDB', mysqlAvailable);
+      db = await createTestDatabase('omc_export_pages');
+    }
     upstream = await startHttpExample();
     const keys = cachedSubjectKeys(new MemorySubjectKeyStore());
-    ({ h, gw, close } = await makeGatewayHarness({ subjectKeys: keys, sealTaskInputs: true }, 10_000, { payloadPolicy: 'encrypted', subjectKeys: keys, cacheTtlMs: 0 }));
+    ({ h, gw, close } = await makeGatewayHarness({ subjectKeys: keys, sealTaskInputs: true }, 10_000, { payloadPolicy: 'encrypted', subjectKeys: keys, cacheTtlMs: 0 }, db ? { databaseUrl: db.url } : {}));
     admin = await h.key('admin', 'acme');
     const reg = await h.call({ method: 'POST', url: '/v1/mcp-servers', auth: (await h.key('admin', 'acme', true)).auth, payload: { name: 'remote', transport: 'http', url: upstream.url } });
     expect(reg.statusCode, reg.body).to.equal(201);
@@ -41,6 +48,7 @@ describe('subject export: details with the pages of events against one request p
   after(async () => {
     await close?.();
     await upstream?.close();
+    await db?.drop();
   });
 
   /** A task of `submitter` with one step, its call made by a worker on its behalf; cancelled by the admin (a trail event of another actor) when `cancel`. */
