@@ -5,7 +5,7 @@ import type { TaskView } from '../api/schemas/tasks';
 import type { ToolCallView } from '../api/schemas/tool-calls';
 import { parseSubject } from '../erasure/subject';
 import type { OpenMcpClient } from './client';
-import { NotFoundApiError } from './errors';
+import { NotFoundApiError, ValidationApiError } from './errors';
 import { pages } from './pages';
 import { patiently } from './patiently';
 import { scanLogForSubject } from './subject-log-scan';
@@ -33,12 +33,13 @@ type Details = { tasks: Map<string, SubjectExport['tasks'][number]>; trails: Map
 /**
  * The subject's events from the server's subject index (GET /v1/subjects/:subject/events), page by
  * page, with what each page holds of its tasks and calls kept in `details` (include=details; a
- * server without it sends none); from the whole log (scanLogForSubject) when the server has no
- * such route (before 2026-12-11).
+ * server without it sends none, or refuses the parameter: then asked without it); from the whole
+ * log (scanLogForSubject) when the server has no such route (before 2026-12-11).
  */
 async function* subjectEvents(client: OpenMcpClient, subject: string, kids: ReadonlySet<string>, sleep: (ms: number) => Promise<void>, details: Details): AsyncGenerator<SubjectExport['events'][number], void, undefined> {
+  let include: 'details' | undefined = 'details';
   const page = (cursor?: string) =>
-    patiently(() => client.subjects.events(subject, { limit: 1000, ...(cursor === undefined ? {} : { cursor }), include: 'details' }), sleep).then((p) => {
+    patiently(() => client.subjects.events(subject, { limit: 1000, ...(cursor === undefined ? {} : { cursor }), ...(include ? { include } : {}) }), sleep).then((p) => {
       for (const t of p.tasks ?? []) {
         if (details.tasks.has(t.id)) continue;
         details.tasks.set(t.id, t);
@@ -49,7 +50,12 @@ async function* subjectEvents(client: OpenMcpClient, subject: string, kids: Read
     });
   let first;
   try {
-    first = await page();
+    first = await page().catch((err: unknown) => {
+      // The subject index without include=details (a build of 2026-12-11 before it): its pages alone.
+      if (!(err instanceof ValidationApiError && err.field === 'querystring.include')) throw err;
+      include = undefined;
+      return page();
+    });
   } catch (err) {
     if (!(err instanceof NotFoundApiError && err.code === 'ROUTE_NOT_FOUND')) throw err;
     yield* scanLogForSubject(client, subject, kids, sleep);

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import type { OpenMcpClient } from '../../src/sdk/client';
-import { ForbiddenApiError, NotFoundApiError, RateLimitedApiError } from '../../src/sdk/errors';
+import { ForbiddenApiError, NotFoundApiError, RateLimitedApiError, ValidationApiError } from '../../src/sdk/errors';
 import { pages } from '../../src/sdk/pages';
 import { exportSubject } from '../../src/sdk/subject-export';
 
@@ -129,5 +129,34 @@ describe('exportSubject: details with the pages (include=details, 2026-12-11)', 
     expect(x.events.map((e) => e.id)).to.deep.equal(['e1', 'e2', 'e3', 'e4', 'e5', 'e6', 'e7', 'e8']);
     expect(x.tasks).to.deep.equal([{ id: 't1', steps: [{ toolCallId: 'c2' }], page: 1 }, { id: 't2', steps: [] }]);
     expect(x.toolCalls).to.deep.equal([{ id: 'c1' }, { id: 'c3' }, { id: 'c2' }]);
+  });
+
+  it('a server with the subject index but not include=details (an earlier build of 2026-12-11, whose list refuses the parameter): pages without it, then every task and call one request each', async () => {
+    const asked: string[] = [];
+    const client = {
+      subjects: {
+        show: async () => ({ subject: 'acme:agent:a1', keys: [] }),
+        events: async (_s: string, q: { cursor?: string; include?: string }) => {
+          asked.push(`events ${q.cursor ?? ''} ${q.include ?? ''}`);
+          if (q.include) throw new ValidationApiError({ type: 'about:blank', title: 'Bad Request', status: 400, code: 'VALIDATION_FAILED', field: 'querystring.include' });
+          return q.cursor ? { items: [event(3, 'toolcall-c1', 'a1')] } : { items: [event(1, 'task-t1', 'a1')], nextCursor: 'p2' };
+        },
+      },
+      tasks: { get: async (id: string) => (asked.push(`task ${id}`), { id, steps: [] }), events: async () => ({ items: [] }) },
+      toolCalls: { get: async (id: string) => (asked.push(`call ${id}`), { id }) },
+    } as unknown as OpenMcpClient;
+    const x = await exportSubject(client, 'acme:agent:a1');
+    expect(asked).to.deep.equal(['events  details', 'events  ', 'events p2 ', 'task t1', 'call c1']);
+    expect(x.events.map((e) => e.id)).to.deep.equal(['e1', 'e3']);
+  });
+
+  it('another refusal of the first page with details is the export\'s error, not asked again', async () => {
+    const refused = new ValidationApiError({ type: 'about:blank', title: 'Bad Request', status: 400, code: 'VALIDATION_FAILED', field: 'params.subject' });
+    let asked = 0;
+    const client = {
+      subjects: { show: async () => ({ subject: 'acme:agent:a1', keys: [] }), events: async () => { asked++; throw refused; } },
+    } as unknown as OpenMcpClient;
+    expect(await exportSubject(client, 'acme:agent:a1').then(() => undefined, (e: unknown) => e)).to.equal(refused);
+    expect(asked).to.equal(1);
   });
 });
