@@ -3,10 +3,11 @@ import { chunks } from '../../projections/sql-rows';
 import { toolCallFromRow } from '../../projections/tool-calls.sql';
 import type { ReadModelTables } from '../../projections/tables';
 import { auditView } from './audit-view';
-import { fitting } from './page-fit';
+import { MAX_PAGE_CHARS } from './page-fit';
 import type { AuditEventView, SubjectDetails, TaskView } from './port';
 import { loadTaskViews } from './task-views';
-import { toolCallSizes } from './tool-call-sizes';
+import { taskToolCallSizes, toolCallSizes } from './tool-call-sizes';
+import { taskViewSizes } from './task-view-sizes';
 import { toolCallView } from './tool-call-view';
 
 const idIn = (prefix: string, stream: string) => (stream.startsWith(prefix) ? stream.slice(prefix.length) : undefined);
@@ -28,48 +29,63 @@ async function streamSizes(db: Knex, t: ReadModelTables, tenant: string, streams
  * ?include=details): each task of `tenant` with an event in `task-<id>`, as getTask shows it, with
  * every event of its stream (as a task's events list them); each call of `tenant` with an event in
  * `toolcall-<id>`, and each step call of those tasks, as getToolCall shows it. Sealed payloads are
- * left sealed (the API opens them). `taken`: how many of `items` the details cover, at least one:
- * the page ends before the event whose own body and the details it adds first would take it past
- * MAX_PAGE_CHARS. A task or call not in the read models (not applied yet, another tenant's) is
- * left out; the export asks for it by itself, and gets the answer it would have got.
+ * left sealed (the API opens them). `taken`: how many of `items` the page keeps, at least one: it
+ * ends before the event whose own body and the details it names first would take it past `budget`
+ * (MAX_PAGE_CHARS). Sized from the rows' lengths before any view, trail or call is read, so a page
+ * never builds more than that: the first event, when it alone would pass it with its details (a
+ * task whose trail or calls hold hundreds of MiB), is kept without them, and those are left out of
+ * the page as is any task or call not in the read models (not applied yet, another tenant's): the
+ * export asks for each by itself, page by page, and gets the answer it would have got.
  * @example const { taken, tasks } = await loadSubjectDetails(db, LIVE_TABLES, 'acme', page.items);
  */
-export async function loadSubjectDetails(db: Knex, t: ReadModelTables, tenant: string, items: AuditEventView[]): Promise<SubjectDetails & { taken: number }> {
+export async function loadSubjectDetails(db: Knex, t: ReadModelTables, tenant: string, items: AuditEventView[], budget = MAX_PAGE_CHARS): Promise<SubjectDetails & { taken: number }> {
   const taskIds = [...new Set(items.flatMap((e) => idIn('task-', e.stream) ?? []))];
-  const views = new Map([...(await loadTaskViews(db, t, taskIds))].filter(([, v]) => v.tenant === tenant));
-  const trailSizes = await streamSizes(db, t, tenant, [...views.keys()].map((id) => `task-${id}`));
-  const viewOf = (e: AuditEventView) => views.get(idIn('task-', e.stream) ?? '');
-  const callsOf = (e: AuditEventView) => {
-    const view = viewOf(e);
-    return [idIn('toolcall-', e.stream) ?? [], view ? stepCalls(view) : []].flat();
-  };
-  const callSizes = await toolCallSizes(db, t.toolCalls, tenant, items.flatMap(callsOf));
+  const taskSizes = await taskViewSizes(db, t, tenant, taskIds);
+  const known = [...taskSizes.keys()];
+  const [trailSizes, taskCalls, callSizes] = await Promise.all([
+    streamSizes(db, t, tenant, known.map((id) => `task-${id}`)),
+    taskToolCallSizes(db, t.toolCalls, tenant, known),
+    toolCallSizes(db, t.toolCalls, tenant, items.flatMap((e) => idIn('toolcall-', e.stream) ?? [])),
+  ]);
 
   // Each event's size: its own, and that of the task and calls it is the first of the page to name.
   const named = new Set<string>();
-  const first = (key: string) => {
-    if (named.has(key)) return false;
-    named.add(key);
-    return true;
-  };
-  const sized = items.map((e) => {
-    let size = JSON.stringify(e).length;
-    const view = viewOf(e);
-    if (view && first(e.stream)) size += JSON.stringify(view).length + (trailSizes.get(e.stream) ?? 0);
-    for (const c of callsOf(e)) if (first(`toolcall-${c}`)) size += callSizes.get(c) ?? 0;
-    return { size };
-  });
-  const taken = fitting(sized, sized.length);
+  const sent = new Set<string>();
+  let chars = 0;
+  let taken = 0;
+  for (const e of items) {
+    const adds = new Map<string, number>();
+    const task = idIn('task-', e.stream);
+    const call = idIn('toolcall-', e.stream);
+    if (task !== undefined && taskSizes.has(task) && !named.has(e.stream)) {
+      adds.set(e.stream, taskSizes.get(task)! + (trailSizes.get(e.stream) ?? 0));
+      for (const [id, size] of taskCalls.get(task) ?? []) if (!named.has(`toolcall-${id}`)) adds.set(`toolcall-${id}`, size);
+    }
+    if (call !== undefined && callSizes.has(call) && !named.has(e.stream)) adds.set(e.stream, callSizes.get(call)!);
+    const own = JSON.stringify(e).length;
+    const more = [...adds.values()].reduce((a, b) => a + b, 0);
+    if (taken > 0 && chars + own + more > budget) break;
+    taken++;
+    const fits = chars + own + more <= budget;
+    chars += own + (fits ? more : 0);
+    for (const key of adds.keys()) {
+      named.add(key);
+      if (fits) sent.add(key);
+    }
+  }
 
-  const page = items.slice(0, taken);
-  const tasks = [...new Set(page.flatMap((e) => idIn('task-', e.stream) ?? []))].flatMap((id) => views.get(id) ?? []);
+  const ids = (prefix: string) => [...sent].flatMap((key) => idIn(prefix, key) ?? []);
+  const views = await loadTaskViews(db, t, ids('task-'));
+  const tasks = ids('task-').flatMap((id) => views.get(id) ?? []);
   const taskEvents: AuditEventView[] = [];
   for (const part of chunks(tasks.map((v) => `task-${v.id}`), 500)) {
     const rows = await db(t.auditEvents).where('tenant', tenant).whereIn('stream', part).select('body', 'seq', 'batch_id', 'position').orderBy('position', 'asc');
     taskEvents.push(...rows.map(auditView));
   }
   taskEvents.sort((a, b) => a.position - b.position);
-  const callIds = [...new Set(page.flatMap(callsOf))].filter((id) => callSizes.has(id));
+  // The page's own calls and its tasks' step calls (a call of a task that no step shows is not one of them).
+  const wanted = new Set([...items.slice(0, taken).flatMap((e) => idIn('toolcall-', e.stream) ?? []), ...tasks.flatMap(stepCalls)]);
+  const callIds = ids('toolcall-').filter((id) => wanted.has(id));
   const rows = new Map<string, Record<string, unknown>>();
   for (const part of chunks(callIds, 500)) for (const r of await db(t.toolCalls).where('tenant', tenant).whereIn('id', part)) rows.set(String(r.id), r);
   const toolCalls = callIds.flatMap((id) => (rows.has(id) ? [toolCallView(toolCallFromRow(rows.get(id)!))] : []));

@@ -10,6 +10,9 @@ import { makeGatewayHarness } from '../api/support/gateway-harness';
 import type { Harness } from '../api/support/harness';
 import { until } from '../mcp/support/until';
 import { MAX_PAGE_CHARS } from '../../src/readmodels/page-fit';
+import type { AuditEventView } from '../../src/readmodels/port';
+import { loadSubjectDetails } from '../../src/readmodels/subject-details';
+import { LIVE_TABLES } from '../../projections/tables';
 import { createTestDatabase, mysqlAvailable, requireService } from '../support/services';
 
 const MARKER = 'export-pages-marker-3141';
@@ -121,6 +124,27 @@ for (const dialect of ['sqlite', 'mysql'] as const) describe(`subject export: de
     expect(paged.requests).to.deep.equal([subjectPath, `${subjectPath}/events?limit=1000&include=details`]);
     // Per item: a request for each of the 3 tasks, each of their trails, each of the 5 calls.
     expect(perItem.requests).to.have.length(2 + 3 * 2 + 5);
+  });
+
+  it("sizes a page's details before reading them: a first event whose task and calls alone would pass the budget is kept without them (asked for one by one), the page ends there", async () => {
+    const submitter = await h.key('operator', 'acme');
+    const id = await task(submitter, 'budget', false);
+    await appliedAll();
+    const list = await h.call({ method: 'GET', url: `/v1/subjects/${encodeURIComponent(`acme:user:${submitter.id}`)}/events?limit=1000`, auth: admin.auth });
+    const items = list.json().items as AuditEventView[];
+    expect(items[0]).to.include({ stream: `task-${id}`, type: 'TaskSubmitted' });
+
+    const whole = await loadSubjectDetails(h.knex, LIVE_TABLES, 'acme', items);
+    expect(whole.taken).to.equal(items.length);
+    expect(whole.tasks.map((t) => t.id)).to.deep.equal([id]);
+    expect(whole.toolCalls).to.have.length(1);
+    expect(whole.taskEvents.map((e) => e.stream)).to.include(`task-${id}`);
+
+    const first = JSON.stringify(items[0]).length;
+    const tight = await loadSubjectDetails(h.knex, LIVE_TABLES, 'acme', items, first + 100);
+    expect(tight).to.deep.equal({ taken: 1, tasks: [], taskEvents: [], toolCalls: [] });
+    // Another tenant's: none, as GET /v1/tasks/:id answers 404.
+    expect(await loadSubjectDetails(h.knex, LIVE_TABLES, 'beta', items)).to.deep.equal({ taken: items.length, tasks: [], taskEvents: [], toolCalls: [] });
   });
 
   it('include=details: pages end within MAX_PAGE_CHARS with their details (never empty), naming each call once; details only of the key\'s own tenant; another include is 400', async () => {
