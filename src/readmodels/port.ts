@@ -187,9 +187,11 @@ export interface ReadModels {
   listSubjectEvents?(tenant: string, filter: SubjectEventFilter): Promise<Page<AuditEventView>>;
   /**
    * Added with the details of a subject's pages: the tenant's tasks and calls the first `taken` of
-   * `items` (a page of listSubjectEvents, at least one taken) are about, within MAX_PAGE_CHARS.
+   * `items` (a page of listSubjectEvents from `subject.after`, at least one taken) are about, within
+   * MAX_PAGE_CHARS, but for those of a stream the subject has an event of at or before `after` (an
+   * earlier page's).
    */
-  subjectDetails?(tenant: string, items: AuditEventView[]): Promise<SubjectDetails & { taken: number }>;
+  subjectDetails?(tenant: string, items: AuditEventView[], subject: Omit<SubjectEventFilter, 'limit'>): Promise<SubjectDetails & { taken: number }>;
   /**
    * Resolve true once the projections have applied the event at `position` (read-your-writes
    * after a command), false after `timeoutMs`.

@@ -275,8 +275,8 @@ export class SqlReadModels implements ReadModels {
   }
 
   /** loadSubjectDetails: the tasks and calls a page of a subject's events is about, with the tasks' trails. */
-  subjectDetails(tenant: string, items: AuditEventView[]): Promise<SubjectDetails & { taken: number }> {
-    return loadSubjectDetails(this.db, this.t, tenant, items);
+  subjectDetails(tenant: string, items: AuditEventView[], subject: Omit<SubjectEventFilter, 'limit'>): Promise<SubjectDetails & { taken: number }> {
+    return loadSubjectDetails(this.db, this.t, tenant, items, { subject });
   }
 
   /**

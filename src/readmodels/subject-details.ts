@@ -4,7 +4,8 @@ import { toolCallFromRow } from '../../projections/tool-calls.sql';
 import type { ReadModelTables } from '../../projections/tables';
 import { auditView } from './audit-view';
 import { MAX_PAGE_CHARS } from './page-fit';
-import type { AuditEventView, SubjectDetails, TaskView } from './port';
+import type { AuditEventView, SubjectDetails, SubjectEventFilter, TaskView } from './port';
+import { subjectStreamsBefore } from './subject-streams-before';
 import { loadTaskViews } from './task-views';
 import { taskToolCallSizes, toolCallSizes } from './tool-call-sizes';
 import { taskViewSizes } from './task-view-sizes';
@@ -24,6 +25,31 @@ async function streamSizes(db: Knex, t: ReadModelTables, tenant: string, streams
 }
 
 /**
+ * The task and call streams of `items` an earlier page of the subject's events named: with an event
+ * of the subject at or before `after`, and the calls of tasks so named (their step calls went with
+ * the task).
+ */
+async function namedBefore(db: Knex, t: ReadModelTables, tenant: string, items: AuditEventView[], subject: Omit<SubjectEventFilter, 'limit'>): Promise<Set<string>> {
+  if (subject.after === undefined || subject.after < 0) return new Set();
+  const callIds = [...new Set(items.flatMap((e) => idIn('toolcall-', e.stream) ?? []))];
+  const taskOfCall = new Map<string, string>();
+  for (const part of chunks(callIds, 500)) {
+    for (const r of await db(t.toolCalls).where('tenant', tenant).whereIn('id', part).whereNotNull('task_id').select('id', 'task_id')) taskOfCall.set(String(r.id), String(r.task_id));
+  }
+  const streams = [...items.map((e) => e.stream).filter((s) => s.startsWith('task-') || s.startsWith('toolcall-')), ...[...taskOfCall.values()].map((id) => `task-${id}`)];
+  const before = await subjectStreamsBefore(db, t, tenant, streams, subject);
+  for (const [call, task] of taskOfCall) if (before.has(`task-${task}`)) before.add(`toolcall-${call}`);
+  return before;
+}
+
+export type LoadSubjectDetailsOptions = {
+  /** The subject and the page's start (exclusive): the tasks and calls it named at or before `after` are an earlier page's, left out. */
+  subject?: Omit<SubjectEventFilter, 'limit'>;
+  /** MAX_PAGE_CHARS unless told (tests). */
+  budget?: number;
+};
+
+/**
  * What a subject's export needs of the tasks and tool calls a page of its events (`items`, position
  * order) is about, read together rather than one request each (GET /v1/subjects/:subject/events
  * ?include=details): each task of `tenant` with an event in `task-<id>`, as getTask shows it, with
@@ -35,21 +61,27 @@ async function streamSizes(db: Knex, t: ReadModelTables, tenant: string, streams
  * never builds more than that: the first event, when it alone would pass it with its details (a
  * task whose trail or calls hold hundreds of MiB), is kept without them, and those are left out of
  * the page as is any task or call not in the read models (not applied yet, another tenant's): the
- * export asks for each by itself, page by page, and gets the answer it would have got.
+ * export asks for each by itself, page by page, and gets the answer it would have got. A task or
+ * call goes with the page of the subject's first event in its stream (`o.subject`), not again with
+ * each later one: a trail of 15 MiB would otherwise be sent with every page of its events.
  * @example const { taken, tasks } = await loadSubjectDetails(db, LIVE_TABLES, 'acme', page.items);
  */
-export async function loadSubjectDetails(db: Knex, t: ReadModelTables, tenant: string, items: AuditEventView[], budget = MAX_PAGE_CHARS): Promise<SubjectDetails & { taken: number }> {
-  const taskIds = [...new Set(items.flatMap((e) => idIn('task-', e.stream) ?? []))];
+export async function loadSubjectDetails(db: Knex, t: ReadModelTables, tenant: string, items: AuditEventView[], o: LoadSubjectDetailsOptions = {}): Promise<SubjectDetails & { taken: number }> {
+  const budget = o.budget ?? MAX_PAGE_CHARS;
+  const before = o.subject ? await namedBefore(db, t, tenant, items, o.subject) : new Set<string>();
+  const unnamed = items.filter((e) => !before.has(e.stream));
+  const taskIds = [...new Set(unnamed.flatMap((e) => idIn('task-', e.stream) ?? []))];
   const taskSizes = await taskViewSizes(db, t, tenant, taskIds);
   const known = [...taskSizes.keys()];
   const [trailSizes, taskCalls, callSizes] = await Promise.all([
     streamSizes(db, t, tenant, known.map((id) => `task-${id}`)),
     taskToolCallSizes(db, t.toolCalls, tenant, known),
-    toolCallSizes(db, t.toolCalls, tenant, items.flatMap((e) => idIn('toolcall-', e.stream) ?? [])),
+    toolCallSizes(db, t.toolCalls, tenant, unnamed.flatMap((e) => idIn('toolcall-', e.stream) ?? [])),
   ]);
 
-  // Each event's size: its own, and that of the task and calls it is the first of the page to name.
-  const named = new Set<string>();
+  // Each event's size: its own, and that of the task and calls it is the first of the page to name
+  // (of the subject's events so far: those named before went with an earlier page).
+  const named = new Set<string>(before);
   const sent = new Set<string>();
   let chars = 0;
   let taken = 0;

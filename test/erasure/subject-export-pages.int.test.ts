@@ -141,10 +141,35 @@ for (const dialect of ['sqlite', 'mysql'] as const) describe(`subject export: de
     expect(whole.taskEvents.map((e) => e.stream)).to.include(`task-${id}`);
 
     const first = JSON.stringify(items[0]).length;
-    const tight = await loadSubjectDetails(h.knex, LIVE_TABLES, 'acme', items, first + 100);
+    const tight = await loadSubjectDetails(h.knex, LIVE_TABLES, 'acme', items, { budget: first + 100 });
     expect(tight).to.deep.equal({ taken: 1, tasks: [], taskEvents: [], toolCalls: [] });
     // Another tenant's: none, as GET /v1/tasks/:id answers 404.
     expect(await loadSubjectDetails(h.knex, LIVE_TABLES, 'beta', items)).to.deep.equal({ taken: items.length, tasks: [], taskEvents: [], toolCalls: [] });
+  });
+
+  it("include=details: a task (its view, trail, step calls) and a call go with the page of the subject's first event in its stream, not again with each later page naming it", async () => {
+    const submitter = await h.key('operator', 'acme');
+    const id = await task(submitter, 'twice', false);
+    // A second event of the subject in the task's stream: its own cancellation.
+    const cancelled = await h.call({ method: 'POST', url: `/v1/tasks/${id}/cancel`, auth: submitter.auth, payload: {} });
+    expect(cancelled.statusCode, cancelled.body).to.equal(202);
+    await appliedAll();
+    const url = `/v1/subjects/${encodeURIComponent(`acme:user:${submitter.id}`)}/events?limit=1&include=details`;
+    const seen: { streams: string[]; tasks: string[]; calls: string[]; trail: number }[] = [];
+    for (let cursor: string | undefined, first = true; first || cursor; first = false) {
+      const res = await h.call({ method: 'GET', url: `${url}${cursor ? `&cursor=${cursor}` : ''}`, auth: admin.auth });
+      expect(res.statusCode, res.body.slice(0, 300)).to.equal(200);
+      const body = res.json();
+      seen.push({ streams: body.items.map((e: { stream: string }) => e.stream), tasks: body.tasks.map((t: { id: string }) => t.id), calls: body.toolCalls.map((c: { id: string }) => c.id), trail: body.taskEvents.length });
+      cursor = body.nextCursor;
+    }
+    const onTask = seen.filter((p) => p.streams[0] === `task-${id}`);
+    expect(onTask).to.have.length(2);
+    expect(onTask[0].tasks).to.deep.equal([id]);
+    expect(onTask[0].trail).to.be.greaterThan(1);
+    expect(onTask[1]).to.deep.include({ tasks: [], trail: 0 });
+    // The step call: once, with the task or with its own first event, whichever page comes first.
+    expect(seen.flatMap((p) => p.calls)).to.have.length(1);
   });
 
   it('include=details: pages end within MAX_PAGE_CHARS with their details (never empty), naming each call once; details only of the key\'s own tenant; another include is 400', async () => {

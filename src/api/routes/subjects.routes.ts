@@ -2,7 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { eraseSubjectKey } from '../../auth/erase-subject-key';
-import { subjectEvents } from '../../auth/subject-events';
+import { subjectOfEvents } from '../../auth/subject-events';
 import { subjectRecord } from '../../auth/subject-record';
 import type { AppDeps } from '../deps';
 import { principalOf } from '../context';
@@ -87,9 +87,11 @@ export function subjectsRoutes(deps: AppDeps): FastifyPluginAsync {
           'of the page in its stream, as GET /v1/tasks/:id shows it), `taskEvents` (every event of those tasks\' streams, as ' +
           'GET /v1/tasks/:id/events lists them) and `toolCalls` (each call of the key\'s tenant with an event of the page in its stream, ' +
           'and each step call of those tasks, as GET /v1/tool-calls/:id shows it): payloads opened while their subject\'s key lives, ' +
-          '`…Erased` after. A task or call not applied yet, or of another tenant than the key\'s, is left out (those routes answer 404 ' +
-          'for it). The page then ends, with `nextCursor`, before the event whose body and the details it adds first would take it past ' +
-          '16 MiB (never empty): follow nextCursor rather than comparing the page with limit.',
+          '`…Erased` after. Each task and call goes with the page of the subject\'s first event in its stream (a step call with its task\'s), ' +
+          'not again with later pages: a list begun part-way (`after`, a cursor) holds none named before it. A task or call not applied yet, ' +
+          'or of another tenant than the key\'s, is left out (those routes answer 404 for it). The page then ends, with `nextCursor`, before ' +
+          'the event whose body and the details it adds first would take it past 16 MiB (never empty); a first event whose details alone ' +
+          'would is sent without them (ask their own routes, which page them): follow nextCursor rather than comparing the page with limit.',
         params: SubjectParams,
         querystring: SubjectEventsQuery,
         response: { 200: SubjectEventPage, ...problems, 501: ProblemSchema },
@@ -100,9 +102,11 @@ export function subjectsRoutes(deps: AppDeps): FastifyPluginAsync {
       const q = request.query;
       const by = principalOf(request);
       const after = q.cursor !== undefined ? Number(decodeCursor('subject-events', q.cursor, isPosition)) : q.after;
-      const page = await subjectEvents({ listSubjectEvents: list, subjectKeys: deps.subjectKeys }, by, request.params.subject, { after, limit: q.limit }).catch((err: unknown) => {
+      const inParams = (err: unknown) => {
         throw fieldIn('params', err);
-      });
+      };
+      const { tenant, ...subject } = await subjectOfEvents({ subjectKeys: deps.subjectKeys }, by, request.params.subject).catch(inParams);
+      const page = await list(tenant, { ...subject, after, limit: q.limit }).catch(inParams);
       const cursorAfter = (items: typeof page.items, more: boolean) => {
         const last = items[items.length - 1];
         return last && more ? { nextCursor: encodeCursor('subject-events', last.position) } : {};
@@ -111,7 +115,8 @@ export function subjectsRoutes(deps: AppDeps): FastifyPluginAsync {
       const details = deps.readModels.subjectDetails?.bind(deps.readModels);
       if (!details) throw new NotImplementedError("the details of a subject's events");
       // The key's own tenant, as GET /v1/tasks/:id and /v1/tool-calls/:id read them.
-      const d = page.items.length ? await details(by.tenant, page.items) : { taken: 0, tasks: [], taskEvents: [], toolCalls: [] };
+      // Those the subject named before `after` went with the pages before (docs/architecture.md, "Lists and cursors").
+      const d = page.items.length ? await details(by.tenant, page.items, { ...subject, after }) : { taken: 0, tasks: [], taskEvents: [], toolCalls: [] };
       const items = page.items.slice(0, d.taken);
       return {
         items,

@@ -31,10 +31,10 @@ export const SubjectEventsQuery = positionPageQuery({
 });
 
 export const SubjectEventPage = EventPage.extend({
-  tasks: z.array(TaskView).optional().describe("include=details: each task of the key's tenant that an event of the page is in (`task-<id>`), as GET /v1/tasks/:id shows it, each once"),
+  tasks: z.array(TaskView).optional().describe("include=details: each task of the key's tenant that an event of the page is in (`task-<id>`), as GET /v1/tasks/:id shows it, each once, with the page of the subject's first event in its stream"),
   taskEvents: z.array(AuditEventView).optional().describe('include=details: every event of those tasks\' streams, in position order, as GET /v1/tasks/:id/events lists them (their workers\' too)'),
   toolCalls: z
     .array(ToolCallView)
     .optional()
-    .describe("include=details: each tool call of the key's tenant that an event of the page is in (`toolcall-<id>`), and each step call of those tasks, as GET /v1/tool-calls/:id shows it, each once"),
+    .describe("include=details: each tool call of the key's tenant that an event of the page is in (`toolcall-<id>`), and each step call of those tasks, as GET /v1/tool-calls/:id shows it, each once, with the page of the subject's first event in its stream or its task's"),
 });
