@@ -73,7 +73,8 @@ async function* subjectEvents(client: OpenMcpClient, subject: string, kids: Read
  * whole log the key sees on a server without it), and the whole trail of each of its tasks; then
  * each task and tool call of those, opened as GET /v1/tasks/:id and /v1/tool-calls/:id show them (a
  * task's step calls too): from the pages of its events (include=details: a request per page), one
- * request each for those no page held (from a server before that, every one). Needs an admin key of
+ * request each for those no page held (from a server before that, every one; and all of them when
+ * one of its keys was erased while the pages were read). Needs an admin key of
  * the subject's tenant (or a cross-tenant one). A 429 (a page's too) is waited out (Retry-After) and asked again, up to 20 times a request.
  * Throws VALIDATION_FAILED for a malformed id, the API's errors otherwise.
  * @example const x = await exportSubject(client, 'acme:user:0193…'); x.toolCalls.length
@@ -93,6 +94,10 @@ export async function exportSubject(client: OpenMcpClient, subject: string, o: E
   const events: SubjectExport['events'] = [];
   const details: Details = { tasks: new Map(), trails: new Map(), toolCalls: new Map() };
   for await (const e of subjectEvents(client, subject, kids, sleep, details)) events.push(e);
+  // A key erased while the pages were read (live in `keys`, its SubjectKeyErased listed since): the
+  // pages before opened what it sealed. Each asked for after it instead, as the export without the pages did.
+  const live = new Set(keys.filter((k) => !k.erasedAt).map((k) => `subject-${k.kid}`));
+  if (events.some((e) => e.type === 'SubjectKeyErased' && live.has(e.stream))) for (const m of Object.values(details)) m.clear();
   const ids = (prefix: string) => [...new Set(events.filter((e) => e.stream.startsWith(prefix)).map((e) => e.stream.slice(prefix.length)))];
   // One request at a time, for what no page held: a subject with thousands of calls must not spend the key's rate limit at once.
   const tasks: SubjectExport['tasks'] = [];

@@ -160,3 +160,29 @@ describe('exportSubject: details with the pages (include=details, 2026-12-11)', 
     expect(asked).to.equal(1);
   });
 });
+
+describe('exportSubject: an erasure while the pages are read', () => {
+  it("leaves the pages' details for one request each, read after it: the export never holds a payload opened before an erasure it lists", async () => {
+    const asked: string[] = [];
+    const erased = { ...event(9, 'subject-k1', 'admin', { kid: 'k1' }), type: 'SubjectKeyErased' };
+    const client = {
+      subjects: {
+        // The key as it was when the export began: live.
+        show: async () => ({ subject: 'acme:agent:a1', keys: [{ kid: 'k1', createdAt: '2026-12-07T00:00:00.000Z' }] }),
+        events: async (_s: string, q: { cursor?: string }) =>
+          q.cursor
+            ? { items: [erased], tasks: [], taskEvents: [], toolCalls: [] }
+            : { items: [event(1, 'task-t1', 'a1'), event(2, 'toolcall-c1', 'a1')], nextCursor: 'p2', tasks: [{ id: 't1', steps: [], opened: true }], taskEvents: [], toolCalls: [{ id: 'c1', arguments: 'opened' }] },
+      },
+      tasks: {
+        get: async (id: string) => (asked.push(`task ${id}`), { id, steps: [], instructionErased: true }),
+        events: async (id: string) => (asked.push(`trail ${id}`), { items: [] }),
+      },
+      toolCalls: { get: async (id: string) => (asked.push(`call ${id}`), { id, argumentsErased: true }) },
+    } as unknown as OpenMcpClient;
+    const x = await exportSubject(client, 'acme:agent:a1');
+    expect(asked).to.deep.equal(['task t1', 'trail t1', 'call c1']);
+    expect(x.tasks).to.deep.equal([{ id: 't1', steps: [], instructionErased: true }]);
+    expect(x.toolCalls).to.deep.equal([{ id: 'c1', argumentsErased: true }]);
+  });
+});
