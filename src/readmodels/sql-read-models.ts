@@ -276,7 +276,7 @@ export class SqlReadModels implements ReadModels {
 
   /** loadSubjectDetails: the tasks and calls a page of a subject's events is about, with the tasks' trails. */
   subjectDetails(tenant: string, items: AuditEventView[], subject: Omit<SubjectEventFilter, 'limit'>): Promise<SubjectDetails & { taken: number }> {
-    return loadSubjectDetails(this.db, this.t, tenant, items, { subject });
+    return loadSubjectDetails(this.db, this.t, tenant, items, { subject, hints: this.hints });
   }
 
   /**

@@ -1,4 +1,6 @@
 import type { Knex } from 'knex';
+import type { IndexHints } from '../db/index-names';
+import { AUDIT_STREAM_INDEX } from './schema';
 import { chunks } from '../../projections/sql-rows';
 import { toolCallFromRow } from '../../projections/tool-calls.sql';
 import type { ReadModelTables } from '../../projections/tables';
@@ -14,11 +16,15 @@ import { toolCallView } from './tool-call-view';
 const idIn = (prefix: string, stream: string) => (stream.startsWith(prefix) ? stream.slice(prefix.length) : undefined);
 const stepCalls = (v: TaskView) => v.steps.flatMap((s) => (s.toolCallId ? [s.toolCallId] : []));
 
+/** A query of the audit log by streams, MySQL told to read its (stream, position) index (IndexHints: it would read the tenant's rows instead). */
+const byStream = <T>(db: Knex, hints: IndexHints | undefined, t: ReadModelTables, query: (from: string | Knex.Raw) => PromiseLike<T>): Promise<T> =>
+  hints ? hints.run(t.auditEvents, AUDIT_STREAM_INDEX, query) : Promise.resolve(query(t.auditEvents));
+
 /** Characters of the bodies of each of the tenant's `streams`, without reading the bodies out. */
-async function streamSizes(db: Knex, t: ReadModelTables, tenant: string, streams: string[]): Promise<Map<string, number>> {
+async function streamSizes(db: Knex, hints: IndexHints | undefined, t: ReadModelTables, tenant: string, streams: string[]): Promise<Map<string, number>> {
   const sizes = new Map<string, number>();
   for (const part of chunks(streams, 500)) {
-    const rows = await db(t.auditEvents).where('tenant', tenant).whereIn('stream', part).groupBy('stream').select('stream', db.raw('SUM(LENGTH(body)) AS size'));
+    const rows = await byStream(db, hints, t, (from) => db.from(from).where('tenant', tenant).whereIn('stream', part).groupBy('stream').select('stream', db.raw('SUM(LENGTH(body)) AS size')));
     for (const r of rows) sizes.set(String(r.stream), Number(r.size));
   }
   return sizes;
@@ -29,7 +35,7 @@ async function streamSizes(db: Knex, t: ReadModelTables, tenant: string, streams
  * of the subject at or before `after`, and the calls of tasks so named (their step calls went with
  * the task).
  */
-async function namedBefore(db: Knex, t: ReadModelTables, tenant: string, items: AuditEventView[], subject: Omit<SubjectEventFilter, 'limit'>): Promise<Set<string>> {
+async function namedBefore(db: Knex, hints: IndexHints | undefined, t: ReadModelTables, tenant: string, items: AuditEventView[], subject: Omit<SubjectEventFilter, 'limit'>): Promise<Set<string>> {
   if (subject.after === undefined || subject.after < 0) return new Set();
   const callIds = [...new Set(items.flatMap((e) => idIn('toolcall-', e.stream) ?? []))];
   const taskOfCall = new Map<string, string>();
@@ -37,7 +43,7 @@ async function namedBefore(db: Knex, t: ReadModelTables, tenant: string, items: 
     for (const r of await db(t.toolCalls).where('tenant', tenant).whereIn('id', part).whereNotNull('task_id').select('id', 'task_id')) taskOfCall.set(String(r.id), String(r.task_id));
   }
   const streams = [...items.map((e) => e.stream).filter((s) => s.startsWith('task-') || s.startsWith('toolcall-')), ...[...taskOfCall.values()].map((id) => `task-${id}`)];
-  const before = await subjectStreamsBefore(db, t, tenant, streams, subject);
+  const before = await subjectStreamsBefore(db, hints, t, tenant, streams, subject);
   for (const [call, task] of taskOfCall) if (before.has(`task-${task}`)) before.add(`toolcall-${call}`);
   return before;
 }
@@ -47,6 +53,8 @@ export type LoadSubjectDetailsOptions = {
   subject?: Omit<SubjectEventFilter, 'limit'>;
   /** MAX_PAGE_CHARS unless told (tests). */
   budget?: number;
+  /** MySQL told which index to read (SqlReadModels'). */
+  hints?: IndexHints;
 };
 
 /**
@@ -68,13 +76,13 @@ export type LoadSubjectDetailsOptions = {
  */
 export async function loadSubjectDetails(db: Knex, t: ReadModelTables, tenant: string, items: AuditEventView[], o: LoadSubjectDetailsOptions = {}): Promise<SubjectDetails & { taken: number }> {
   const budget = o.budget ?? MAX_PAGE_CHARS;
-  const before = o.subject ? await namedBefore(db, t, tenant, items, o.subject) : new Set<string>();
+  const before = o.subject ? await namedBefore(db, o.hints, t, tenant, items, o.subject) : new Set<string>();
   const unnamed = items.filter((e) => !before.has(e.stream));
   const taskIds = [...new Set(unnamed.flatMap((e) => idIn('task-', e.stream) ?? []))];
   const taskSizes = await taskViewSizes(db, t, tenant, taskIds);
   const known = [...taskSizes.keys()];
   const [trailSizes, taskCalls, callSizes] = await Promise.all([
-    streamSizes(db, t, tenant, known.map((id) => `task-${id}`)),
+    streamSizes(db, o.hints, t, tenant, known.map((id) => `task-${id}`)),
     taskToolCallSizes(db, t.toolCalls, tenant, known),
     toolCallSizes(db, t.toolCalls, tenant, unnamed.flatMap((e) => idIn('toolcall-', e.stream) ?? [])),
   ]);
@@ -111,7 +119,7 @@ export async function loadSubjectDetails(db: Knex, t: ReadModelTables, tenant: s
   const tasks = ids('task-').flatMap((id) => views.get(id) ?? []);
   const taskEvents: AuditEventView[] = [];
   for (const part of chunks(tasks.map((v) => `task-${v.id}`), 500)) {
-    const rows = await db(t.auditEvents).where('tenant', tenant).whereIn('stream', part).select('body', 'seq', 'batch_id', 'position').orderBy('position', 'asc');
+    const rows = await byStream(db, o.hints, t, (from) => db.from(from).where('tenant', tenant).whereIn('stream', part).select('body', 'seq', 'batch_id', 'position').orderBy('position', 'asc'));
     taskEvents.push(...rows.map(auditView));
   }
   taskEvents.sort((a, b) => a.position - b.position);
