@@ -38,24 +38,28 @@ type Details = { tasks: Map<string, SubjectExport['tasks'][number]>; trails: Map
  */
 async function* subjectEvents(client: OpenMcpClient, subject: string, kids: ReadonlySet<string>, sleep: (ms: number) => Promise<void>, details: Details): AsyncGenerator<SubjectExport['events'][number], void, undefined> {
   let include: 'details' | undefined = 'details';
+  const ask = (cursor?: string) => patiently(() => client.subjects.events(subject, { limit: 1000, ...(cursor === undefined ? {} : { cursor }), ...(include ? { include } : {}) }), sleep);
   const page = (cursor?: string) =>
-    patiently(() => client.subjects.events(subject, { limit: 1000, ...(cursor === undefined ? {} : { cursor }), ...(include ? { include } : {}) }), sleep).then((p) => {
-      for (const t of p.tasks ?? []) {
-        if (details.tasks.has(t.id)) continue;
-        details.tasks.set(t.id, t);
-        details.trails.set(`task-${t.id}`, p.taskEvents?.filter((e) => e.stream === `task-${t.id}`) ?? []);
-      }
-      for (const c of p.toolCalls ?? []) if (!details.toolCalls.has(c.id)) details.toolCalls.set(c.id, c);
-      return p;
-    });
+    ask(cursor)
+      .catch((err: unknown) => {
+        // The subject index without include=details (a build of 2026-12-11 before it; in a rolling
+        // upgrade, any page's replica): that page and the rest alone.
+        if (!(include && err instanceof ValidationApiError && err.field === 'querystring.include')) throw err;
+        include = undefined;
+        return ask(cursor);
+      })
+      .then((p) => {
+        for (const t of p.tasks ?? []) {
+          if (details.tasks.has(t.id)) continue;
+          details.tasks.set(t.id, t);
+          details.trails.set(`task-${t.id}`, p.taskEvents?.filter((e) => e.stream === `task-${t.id}`) ?? []);
+        }
+        for (const c of p.toolCalls ?? []) if (!details.toolCalls.has(c.id)) details.toolCalls.set(c.id, c);
+        return p;
+      });
   let first;
   try {
-    first = await page().catch((err: unknown) => {
-      // The subject index without include=details (a build of 2026-12-11 before it): its pages alone.
-      if (!(err instanceof ValidationApiError && err.field === 'querystring.include')) throw err;
-      include = undefined;
-      return page();
-    });
+    first = await page();
   } catch (err) {
     if (!(err instanceof NotFoundApiError && err.code === 'ROUTE_NOT_FOUND')) throw err;
     yield* scanLogForSubject(client, subject, kids, sleep);

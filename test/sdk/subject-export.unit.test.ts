@@ -150,6 +150,26 @@ describe('exportSubject: details with the pages (include=details, 2026-12-11)', 
     expect(x.events.map((e) => e.id)).to.deep.equal(['e1', 'e3']);
   });
 
+  it('a later page refused with include=details (a replica of an earlier build, in a rolling upgrade) is asked again without it, and the rest too, rather than failing the export', async () => {
+    const asked: string[] = [];
+    const client = {
+      subjects: {
+        show: async () => ({ subject: 'acme:agent:a1', keys: [] }),
+        events: async (_s: string, q: { cursor?: string; include?: string }) => {
+          asked.push(`events ${q.cursor ?? ''} ${q.include ?? ''}`);
+          if (!q.cursor) return { items: [event(1, 'toolcall-c1', 'a1')], nextCursor: 'p2', tasks: [], taskEvents: [], toolCalls: [{ id: 'c1', page: 1 }] };
+          if (q.include) throw new ValidationApiError({ type: 'about:blank', title: 'Bad Request', status: 400, code: 'VALIDATION_FAILED', field: 'querystring.include' });
+          return q.cursor === 'p2' ? { items: [event(3, 'toolcall-c2', 'a1')], nextCursor: 'p3' } : { items: [event(5, 'toolcall-c3', 'a1')] };
+        },
+      },
+      tasks: { get: async () => { throw new Error('no tasks here'); }, events: async () => ({ items: [] }) },
+      toolCalls: { get: async (id: string) => (asked.push(`call ${id}`), { id }) },
+    } as unknown as OpenMcpClient;
+    const x = await exportSubject(client, 'acme:agent:a1');
+    expect(asked).to.deep.equal(['events  details', 'events p2 details', 'events p2 ', 'events p3 ', 'call c2', 'call c3']);
+    expect(x.toolCalls).to.deep.equal([{ id: 'c1', page: 1 }, { id: 'c2' }, { id: 'c3' }]);
+  });
+
   it('another refusal of the first page with details is the export\'s error, not asked again', async () => {
     const refused = new ValidationApiError({ type: 'about:blank', title: 'Bad Request', status: 400, code: 'VALIDATION_FAILED', field: 'params.subject' });
     let asked = 0;
