@@ -1,0 +1,221 @@
+import { expect } from 'chai';
+import { startHttpExample, type HttpExample } from '../../examples/mcp-http/server';
+import { cachedSubjectKeys } from '../../src/erasure/cached-subject-keys';
+import { MemorySubjectKeyStore } from '../../src/erasure/memory-subject-key-store';
+import type { McpGateway } from '../../src/mcp/gateway';
+import { printableJson } from '../../src/cli/printable';
+import { OpenMcpClient } from '../../src/sdk/client';
+import { exportSubject } from '../../src/sdk/subject-export';
+import { makeGatewayHarness } from '../api/support/gateway-harness';
+import type { Harness } from '../api/support/harness';
+import { until } from '../mcp/support/until';
+import { MAX_PAGE_CHARS } from '../../src/readmodels/page-fit';
+import type { AuditEventView } from '../../src/readmodels/port';
+import { loadSubjectDetails } from '../../src/readmodels/subject-details';
+import { LIVE_TABLES } from '../../projections/tables';
+import { createTestDatabase, mysqlAvailable, requireService } from '../support/services';
+
+const MARKER = 'export-pages-marker-3141';
+
+/**
+ * `openmcp subjects export` reads what it needs of the subject's tasks and tool calls with the pages
+ * of its events (GET /v1/subjects/:subject/events?include=details), not one request per task and
+ * per call: the same export, byte for byte, as the per-item path it takes against a server without
+ * `include` (tasks, their trails by other actors, their step calls, the subject's own calls; payloads
+ * sealed under an erased key and under a live one).
+ */
+for (const dialect of ['sqlite', 'mysql'] as const) describe(`subject export: details with the pages of events against one request per task and call (${dialect})`, function () {
+  this.timeout(60_000);
+  let upstream: HttpExample;
+  let h: Harness;
+  let gw: McpGateway;
+  let close: () => Promise<void>;
+  let baseUrl: string;
+  let admin: { auth: string; key: string };
+
+  let db: { url: string; drop(): Promise<void> } | undefined;
+
+  before(async function () {
+    if (dialect === 'mysql') {
+      await requireService(this, 'MariaDB', mysqlAvailable);
+      db = await createTestDatabase('omc_export_pages');
+    }
+    upstream = await startHttpExample();
+    const keys = cachedSubjectKeys(new MemorySubjectKeyStore());
+    ({ h, gw, close } = await makeGatewayHarness({ subjectKeys: keys, sealTaskInputs: true }, 10_000, { payloadPolicy: 'encrypted', subjectKeys: keys, cacheTtlMs: 0 }, db ? { databaseUrl: db.url } : {}));
+    admin = await h.key('admin', 'acme');
+    const reg = await h.call({ method: 'POST', url: '/v1/mcp-servers', auth: (await h.key('admin', 'acme', true)).auth, payload: { name: 'remote', transport: 'http', url: upstream.url } });
+    expect(reg.statusCode, reg.body).to.equal(201);
+    baseUrl = await h.app.listen({ host: '127.0.0.1', port: 0 });
+  });
+  after(async () => {
+    await close?.();
+    await upstream?.close();
+    await db?.drop();
+  });
+
+  /** A task of `submitter` with one step, its call made by a worker on its behalf; cancelled by the admin (a trail event of another actor) when `cancel`. */
+  async function task(submitter: { auth: string; id: string }, tag: string, cancel: boolean): Promise<string> {
+    const res = await h.call({ method: 'POST', url: '/v1/tasks', auth: submitter.auth, payload: { instruction: `${MARKER}-${tag} pay Alice`, steps: [{ tool: 'remote__echo', arguments: { text: `${MARKER}-${tag}-arg` } }] } });
+    expect(res.statusCode, res.body).to.equal(202);
+    const id = res.json().id as string;
+    await gw.callTool({ tenant: 'acme', actor: { kind: 'agent', id: 'agent-worker-7' }, subject: { kind: 'user', id: submitter.id }, taskId: id }, 'remote__echo', { text: `${MARKER}-${tag}-call` });
+    if (cancel) {
+      const cancelled = await h.call({ method: 'POST', url: `/v1/tasks/${id}/cancel`, auth: admin.auth, payload: {} });
+      expect(cancelled.statusCode, cancelled.body).to.equal(202);
+    }
+    return id;
+  }
+
+  /** Every event in the audit log read model and every call completed. */
+  async function appliedAll(): Promise<void> {
+    await until('every call completed', async () => (await h.knex('rm_tool_calls').where('status', 'requested')).length === 0);
+    const head = await h.store.headPosition();
+    await until('the read models applied every event', async () => (await h.knex('rm_audit_events').where('position', head)).length === 1);
+  }
+
+  /** The export as `openmcp subjects export` writes it, and the requests it took; `perItem`: as against a server without `include`. */
+  async function exported(subject: string, perItem: boolean): Promise<{ text: string; requests: string[] }> {
+    const requests: string[] = [];
+    const client = new OpenMcpClient({
+      baseUrl,
+      apiKey: admin.key,
+      fetch: (input, init) => {
+        const url = new URL(String(input));
+        if (perItem) url.searchParams.delete('include');
+        requests.push(`${url.pathname}${url.search}`);
+        return fetch(url, init);
+      },
+    });
+    const x = await exportSubject(client, subject, { now: () => new Date('2026-12-07T09:00:00.000Z') });
+    return { text: printableJson(x, 2), requests };
+  }
+
+  it('is byte-identical to the per-item export, in a request per page of events (and the keys), not per task and call', async () => {
+    const submitter = await h.key('operator', 'acme');
+    const subject = `acme:user:${submitter.id}`;
+    const erasedTask = await task(submitter, 'erased', true);
+    await gw.callTool({ tenant: 'acme', actor: { kind: 'user', id: submitter.id } }, 'remote__echo', { text: `${MARKER}-own-erased` });
+    const erase = await h.call({ method: 'DELETE', url: `/v1/subjects/${encodeURIComponent(subject)}/key`, auth: admin.auth });
+    expect(erase.statusCode, erase.body).to.equal(204);
+    // After the erasure, a new key: live payloads beside erased ones.
+    const liveTasks = [await task(submitter, 'live-1', true), await task(submitter, 'live-2', false)];
+    await gw.callTool({ tenant: 'acme', actor: { kind: 'user', id: submitter.id } }, 'remote__echo', { text: `${MARKER}-own-live` });
+    // Someone else's task and call: in neither export.
+    await task(await h.key('operator', 'acme'), 'other', true);
+    await appliedAll();
+
+    const perItem = await exported(subject, true);
+    const paged = await exported(subject, false);
+    expect(paged.text).to.equal(perItem.text);
+
+    const x = JSON.parse(paged.text);
+    expect(x.tasks.map((t: { id: string }) => t.id)).to.deep.equal([erasedTask, ...liveTasks]);
+    expect(x.tasks[0]).to.include({ instructionErased: true });
+    expect(x.tasks[1]).to.include({ instruction: `${MARKER}-live-1 pay Alice` });
+    expect(x.toolCalls).to.have.length(5);
+    expect(x.toolCalls.filter((c: { argumentsErased?: true }) => c.argumentsErased)).to.have.length(2);
+    expect(x.toolCalls.map((c: { arguments?: { text: string } }) => c.arguments?.text).filter(Boolean).sort()).to.deep.equal([`${MARKER}-live-1-call`, `${MARKER}-live-2-call`, `${MARKER}-own-live`]);
+    // The cancellations are the admin's: in the export as part of the tasks' trails.
+    expect(x.events.filter((e: { type: string }) => e.type === 'TaskCancelled')).to.have.length(2);
+    expect(paged.text).to.not.contain(`${MARKER}-other`);
+
+    const subjectPath = `/v1/subjects/${encodeURIComponent(subject)}`;
+    expect(paged.requests).to.deep.equal([subjectPath, `${subjectPath}/events?limit=1000&include=details`]);
+    // Per item: a request for each of the 3 tasks, each of their trails, each of the 5 calls.
+    expect(perItem.requests).to.have.length(2 + 3 * 2 + 5);
+  });
+
+  it("sizes a page's details before reading them: a first event whose task and calls alone would pass the budget is kept without them (asked for one by one), the page ends there", async () => {
+    const submitter = await h.key('operator', 'acme');
+    const id = await task(submitter, 'budget', false);
+    await appliedAll();
+    const list = await h.call({ method: 'GET', url: `/v1/subjects/${encodeURIComponent(`acme:user:${submitter.id}`)}/events?limit=1000`, auth: admin.auth });
+    const items = list.json().items as AuditEventView[];
+    expect(items[0]).to.include({ stream: `task-${id}`, type: 'TaskSubmitted' });
+
+    const whole = await loadSubjectDetails(h.knex, LIVE_TABLES, 'acme', items);
+    expect(whole.taken).to.equal(items.length);
+    expect(whole.tasks.map((t) => t.id)).to.deep.equal([id]);
+    expect(whole.toolCalls).to.have.length(1);
+    expect(whole.taskEvents.map((e) => e.stream)).to.include(`task-${id}`);
+
+    const first = JSON.stringify(items[0]).length;
+    const tight = await loadSubjectDetails(h.knex, LIVE_TABLES, 'acme', items, { budget: first + 100 });
+    expect(tight).to.deep.equal({ taken: 1, tasks: [], taskEvents: [], toolCalls: [] });
+    // Another tenant's: none, as GET /v1/tasks/:id answers 404.
+    expect(await loadSubjectDetails(h.knex, LIVE_TABLES, 'beta', items)).to.deep.equal({ taken: items.length, tasks: [], taskEvents: [], toolCalls: [] });
+  });
+
+  it("include=details: a task (its view, trail, step calls) and a call go with the page of the subject's first event in its stream, not again with each later page naming it", async () => {
+    const submitter = await h.key('operator', 'acme');
+    const id = await task(submitter, 'twice', false);
+    // A second event of the subject in the task's stream: its own cancellation.
+    const cancelled = await h.call({ method: 'POST', url: `/v1/tasks/${id}/cancel`, auth: submitter.auth, payload: {} });
+    expect(cancelled.statusCode, cancelled.body).to.equal(202);
+    await appliedAll();
+    const url = `/v1/subjects/${encodeURIComponent(`acme:user:${submitter.id}`)}/events?limit=1&include=details`;
+    const seen: { streams: string[]; tasks: string[]; calls: string[]; trail: number }[] = [];
+    for (let cursor: string | undefined, first = true; first || cursor; first = false) {
+      const res = await h.call({ method: 'GET', url: `${url}${cursor ? `&cursor=${cursor}` : ''}`, auth: admin.auth });
+      expect(res.statusCode, res.body.slice(0, 300)).to.equal(200);
+      const body = res.json();
+      seen.push({ streams: body.items.map((e: { stream: string }) => e.stream), tasks: body.tasks.map((t: { id: string }) => t.id), calls: body.toolCalls.map((c: { id: string }) => c.id), trail: body.taskEvents.length });
+      cursor = body.nextCursor;
+    }
+    const onTask = seen.filter((p) => p.streams[0] === `task-${id}`);
+    expect(onTask).to.have.length(2);
+    expect(onTask[0].tasks).to.deep.equal([id]);
+    expect(onTask[0].trail).to.be.greaterThan(1);
+    expect(onTask[1]).to.deep.include({ tasks: [], trail: 0 });
+    // The step call: once, with the task or with its own first event, whichever page comes first.
+    expect(seen.flatMap((p) => p.calls)).to.have.length(1);
+  });
+
+  it('include=details: pages end within MAX_PAGE_CHARS with their details (never empty), naming each call once; details only of the key\'s own tenant; another include is 400', async () => {
+    const subject = await h.key('operator', 'acme');
+    const big = 'x'.repeat(200_000);
+    for (let i = 0; i < 12; i++) await gw.callTool({ tenant: 'acme', actor: { kind: 'user', id: subject.id } }, 'remote__echo', { text: `${i} ${big}` });
+    // The audit log's projector applies on its own: a call completed in rm_tool_calls may not be in the subject's list yet.
+    await appliedAll();
+    const url = (q: string) => `/v1/subjects/${encodeURIComponent(`acme:user:${subject.id}`)}/events?limit=1000${q}`;
+    const plain = await h.call({ method: 'GET', url: url(''), auth: admin.auth });
+    expect(plain.statusCode, plain.body.slice(0, 300)).to.equal(200);
+    expect(plain.json()).to.not.have.any.keys('nextCursor', 'tasks', 'taskEvents', 'toolCalls');
+    expect(plain.json().items).to.have.length(24);
+
+    const items: string[] = [];
+    const calls: string[] = [];
+    let cursor: string | undefined;
+    let pages = 0;
+    do {
+      const res = await h.call({ method: 'GET', url: url(`&include=details${cursor ? `&cursor=${cursor}` : ''}`), auth: admin.auth });
+      expect(res.statusCode, res.body.slice(0, 300)).to.equal(200);
+      pages++;
+      const body = res.json();
+      expect(body.items, 'never an empty page behind a cursor').to.not.be.empty;
+      // Within the budget, give or take what the views add to the recorded rows (ids, times, opened salts).
+      expect(res.body.length).to.be.at.most(MAX_PAGE_CHARS + 2_000 * (body.items.length + body.toolCalls.length));
+      items.push(...body.items.map((e: { id: string }) => e.id));
+      for (const c of body.toolCalls as { id: string; arguments: { text: string } }[]) {
+        expect(c.arguments.text.endsWith(big), 'opened').to.equal(true);
+        calls.push(c.id);
+      }
+      cursor = body.nextCursor;
+    } while (cursor);
+    expect(pages).to.be.greaterThan(1);
+    expect(items).to.deep.equal(plain.json().items.map((e: { id: string }) => e.id));
+    // A call whose two events fall on two pages is in both: the export keeps the first.
+    expect(new Set(calls)).to.have.property('size', 12);
+
+    // A cross-tenant admin of another tenant lists the events, but GET /v1/tool-calls/:id would answer it 404: no details either.
+    const beta = await h.call({ method: 'GET', url: url('&limit=2&include=details').replace('limit=1000&', ''), auth: (await h.key('admin', 'beta', true)).auth });
+    expect(beta.statusCode, beta.body.slice(0, 300)).to.equal(200);
+    expect(beta.json()).to.deep.include({ tasks: [], taskEvents: [], toolCalls: [] });
+    expect(beta.json().items).to.have.length(2);
+
+    const bad = await h.call({ method: 'GET', url: url('&include=everything'), auth: admin.auth });
+    expect(bad.statusCode).to.equal(400);
+    expect(bad.json()).to.include({ code: 'VALIDATION_FAILED', field: 'querystring.include' });
+  });
+});
