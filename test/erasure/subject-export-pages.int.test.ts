@@ -40,7 +40,7 @@ for (const dialect of ['sqlite', 'mysql'] as const) describe(`subject export: de
       await requireService(this, 'MariaDB', mysqlAvailable);
       db = await createTestDatabase('omc_export_pages');
     }
-    upstream = await startHttpExample();
+    upstream = await startHttpExample({ testTools: true });
     const keys = cachedSubjectKeys(new MemorySubjectKeyStore());
     ({ h, gw, close } = await makeGatewayHarness({ subjectKeys: keys, sealTaskInputs: true }, 10_000, { payloadPolicy: 'encrypted', subjectKeys: keys, cacheTtlMs: 0 }, db ? { databaseUrl: db.url } : {}));
     admin = await h.key('admin', 'acme');
@@ -124,6 +124,50 @@ for (const dialect of ['sqlite', 'mysql'] as const) describe(`subject export: de
     expect(paged.requests).to.deep.equal([subjectPath, `${subjectPath}/events?limit=1000&include=details`]);
     // Per item: a request for each of the 3 tasks, each of their trails, each of the 5 calls.
     expect(perItem.requests).to.have.length(2 + 3 * 2 + 5);
+  });
+
+  it('under encrypted, calls kept by hash only (ToolCallRequested / ToolCallCompleted v4) and withheld errors (ToolCallFailed v2), before and after the erasure: byte-identical, with their salts while the key lives and their schemes after', async () => {
+    const submitter = await h.key('operator', 'acme');
+    const subject = `acme:user:${submitter.id}`;
+    const big = (tag: string) => `${MARKER}-${tag}-${'y'.repeat(300_000)}`;
+    const worker = (id: string) => ({ tenant: 'acme', actor: { kind: 'agent' as const, id: 'agent-worker-7' }, subject: { kind: 'user' as const, id } });
+    /** A worker's call on the subject's behalf kept by hash only (over 256 KiB both ways), and one whose error is withheld. */
+    const calls = async (tag: string) => {
+      await gw.callTool(worker(submitter.id), 'remote__echo', { text: big(tag) });
+      await gw.callTool(worker(submitter.id), 'remote__reject', { message: `${MARKER}-${tag}-rejected` }).catch(() => undefined);
+    };
+    await calls('salt-erased');
+    const erase = await h.call({ method: 'DELETE', url: `/v1/subjects/${encodeURIComponent(subject)}/key`, auth: admin.auth });
+    expect(erase.statusCode, erase.body).to.equal(204);
+    await calls('salt-live');
+    await appliedAll();
+
+    const perItem = await exported(subject, true);
+    const paged = await exported(subject, false);
+    expect(paged.text).to.equal(perItem.text);
+    const subjectPath = `/v1/subjects/${encodeURIComponent(subject)}`;
+    expect(paged.requests).to.deep.equal([subjectPath, `${subjectPath}/events?limit=1000&include=details`]);
+
+    type Call = { status: string; argumentsHashScheme?: string; argumentsSalt?: string; resultHashScheme?: string; resultSalt?: string; errorSalt?: string; error?: { message: string } };
+    const x = JSON.parse(paged.text) as { toolCalls: Call[]; events: { type: string; version: number }[] };
+    const byVersion = x.events.filter((e) => e.type.startsWith('ToolCall')).map((e) => `${e.type} v${e.version}`);
+    expect(byVersion.filter((v) => v === 'ToolCallRequested v4'), 'the arguments kept by hash only, found by their salt alone').to.have.length(2);
+    expect(byVersion.filter((v) => v === 'ToolCallCompleted v4')).to.have.length(2);
+    expect(byVersion.filter((v) => v === 'ToolCallFailed v2')).to.have.length(2);
+    const completed = x.toolCalls.filter((c) => c.status === 'completed');
+    const failed = x.toolCalls.filter((c) => c.status === 'failed');
+    expect(completed).to.have.length(2);
+    expect(failed).to.have.length(2);
+    // Erased first: the schemes stay, the salts are gone; live: both.
+    expect(completed[0]).to.include({ argumentsHashScheme: 'hmac-sha256-salted-v1', resultHashScheme: 'hmac-sha256-salted-v1' }).and.not.have.any.keys('argumentsSalt', 'resultSalt');
+    expect(completed[1]).to.include({ argumentsHashScheme: 'hmac-sha256-salted-v1', resultHashScheme: 'hmac-sha256-salted-v1' });
+    expect(completed[1].argumentsSalt).to.match(/^0x[0-9a-f]{64}$/);
+    expect(completed[1].resultSalt).to.match(/^0x[0-9a-f]{64}$/);
+    expect(failed[0]).to.not.have.property('errorSalt');
+    expect(failed[1].errorSalt).to.match(/^0x[0-9a-f]{64}$/);
+    expect(failed[1].error?.message).to.match(/hmac-sha256-salted-v1 0x[0-9a-f]{64}$/);
+    // The sealed salts themselves stay in the events, never in the views.
+    expect(JSON.stringify(x.toolCalls)).to.not.match(/SaltSealed/);
   });
 
   it("sizes a page's details before reading them: a first event whose task and calls alone would pass the budget is kept without them (asked for one by one), the page ends there", async () => {
