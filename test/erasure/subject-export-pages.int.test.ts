@@ -14,6 +14,8 @@ import type { AuditEventView } from '../../src/readmodels/port';
 import { loadSubjectDetails } from '../../src/readmodels/subject-details';
 import { LIVE_TABLES } from '../../projections/tables';
 import { createTestDatabase, mysqlAvailable, requireService } from '../support/services';
+import { z } from 'zod';
+import { responseSchema, undeclared } from '../api/support/undeclared';
 
 const MARKER = 'export-pages-marker-3141';
 
@@ -168,6 +170,24 @@ for (const dialect of ['sqlite', 'mysql'] as const) describe(`subject export: de
     expect(failed[1].error?.message).to.match(/hmac-sha256-salted-v1 0x[0-9a-f]{64}$/);
     // The sealed salts themselves stay in the events, never in the views.
     expect(JSON.stringify(x.toolCalls)).to.not.match(/SaltSealed/);
+
+    // The new fields as the served OpenAPI document declares them (the conformance test's check, which
+    // runs without MCP_PAYLOAD_POLICY=encrypted): the page with its details, and each call's own route.
+    const doc = (await h.call({ method: 'GET', url: '/docs' })).json();
+    const conforms = (body: unknown, path: string) => {
+      const declared = responseSchema(doc, 'get', path);
+      const parsed = z.fromJSONSchema({ ...declared, components: doc.components } as Parameters<typeof z.fromJSONSchema>[0], { defaultTarget: 'openapi-3.0' }).safeParse(body);
+      expect(parsed.success, `${path}: ${parsed.error?.issues.slice(0, 3).map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`).to.equal(true);
+      expect(undeclared(body, declared), path).to.deep.equal([]);
+    };
+    const page = await h.call({ method: 'GET', url: `${subjectPath}/events?limit=1000&include=details`, auth: admin.auth });
+    expect(page.statusCode, page.body.slice(0, 300)).to.equal(200);
+    conforms(page.json(), '/v1/subjects/{subject}/events');
+    for (const c of page.json().toolCalls as { id: string }[]) {
+      const one = await h.call({ method: 'GET', url: `/v1/tool-calls/${c.id}`, auth: admin.auth });
+      expect(one.json(), 'the page holds the call as its own route shows it').to.deep.equal(c);
+      conforms(one.json(), '/v1/tool-calls/{id}');
+    }
   });
 
   it("sizes a page's details before reading them: a first event whose task and calls alone would pass the budget is kept without them (asked for one by one), the page ends there", async () => {
