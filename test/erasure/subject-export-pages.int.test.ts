@@ -13,6 +13,7 @@ import { MAX_PAGE_CHARS } from '../../src/readmodels/page-fit';
 import type { AuditEventView } from '../../src/readmodels/port';
 import { loadSubjectDetails } from '../../src/readmodels/subject-details';
 import { LIVE_TABLES } from '../../projections/tables';
+import { repairSubjectIndex, unindexedEvents } from '../../src/readmodels/subject-index-repair';
 import { createTestDatabase, mysqlAvailable, requireService } from '../support/services';
 import { z } from 'zod';
 import { responseSchema, undeclared } from '../api/support/undeclared';
@@ -188,6 +189,38 @@ for (const dialect of ['sqlite', 'mysql'] as const) describe(`subject export: de
       expect(one.json(), 'the page holds the call as its own route shows it').to.deep.equal(c);
       conforms(one.json(), '/v1/tool-calls/{id}');
     }
+  });
+
+  it("a worker's calls kept by hash only and with a withheld error that a projector of an earlier release applied (no actor, no index rows): missing from the export until the projectors' sweep fills them, then in it by their salts' key, by both paths alike", async () => {
+    const submitter = await h.key('operator', 'acme');
+    const subject = `acme:user:${submitter.id}`;
+    const worker = { tenant: 'acme', actor: { kind: 'agent' as const, id: 'agent-worker-7' }, subject: { kind: 'user' as const, id: submitter.id } };
+    // Its own call first, so the subject has events of its own either way.
+    await gw.callTool({ tenant: 'acme', actor: { kind: 'user', id: submitter.id } }, 'remote__echo', { text: `${MARKER}-sweep-own` });
+    const head = await h.store.headPosition();
+    await gw.callTool(worker, 'remote__echo', { text: `${MARKER}-sweep-${'z'.repeat(300_000)}` });
+    await gw.callTool(worker, 'remote__reject', { message: `${MARKER}-sweep-rejected` }).catch(() => undefined);
+    await appliedAll();
+    const salted = (await h.store.readAll({ after: head, limit: 100 })).filter((e) => `${e.type} v${e.version}`.match(/^ToolCall(Requested v4|Completed v4|Failed v2)$/));
+    expect(salted.map((e) => `${e.type} v${e.version}`)).to.deep.equal(['ToolCallRequested v4', 'ToolCallCompleted v4', 'ToolCallFailed v2']);
+    const expected = JSON.parse((await exported(subject, false)).text) as { events: { id: string }[]; toolCalls: { id: string }[] };
+    for (const e of salted) expect(expected.events.map((x) => x.id), `${e.type} v${e.version} in the export`).to.include(e.id);
+
+    // As a projector of the release before wrote them: without their actor and their index rows.
+    const positions = salted.map((e) => e.position);
+    await h.knex(LIVE_TABLES.subjectEvents).whereIn('position', positions).delete();
+    await h.knex(LIVE_TABLES.auditEvents).whereIn('position', positions).update({ actor: null });
+    const holed = JSON.parse((await exported(subject, false)).text) as { events: { id: string }[] };
+    expect(holed.events.map((x) => x.id), 'the hole the sweep is for').to.not.include.members([salted[0].id]);
+
+    expect(await unindexedEvents(h.knex)).to.equal(3);
+    expect(await repairSubjectIndex(h.knex)).to.equal(3);
+    const perItem = await exported(subject, true);
+    const paged = await exported(subject, false);
+    expect(paged.text).to.equal(perItem.text);
+    const x = JSON.parse(paged.text) as { events: { id: string }[]; toolCalls: { id: string }[] };
+    expect(x.events.map((e) => e.id)).to.deep.equal(expected.events.map((e) => e.id));
+    expect(x.toolCalls.map((c) => c.id)).to.deep.equal(expected.toolCalls.map((c) => c.id));
   });
 
   it("sizes a page's details before reading them: a first event whose task and calls alone would pass the budget is kept without them (asked for one by one), the page ends there", async () => {
