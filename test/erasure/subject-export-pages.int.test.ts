@@ -77,6 +77,15 @@ for (const dialect of ['sqlite', 'mysql'] as const) describe(`subject export: de
     await until('the read models applied every event', async () => (await h.knex('rm_audit_events').where('position', head)).length === 1);
   }
 
+  /** `body` as the served OpenAPI document (/docs) declares the answer of GET `path`: valid, nothing undeclared (the conformance test's check). */
+  async function conforms(body: unknown, path: string): Promise<void> {
+    const doc = (await h.call({ method: 'GET', url: '/docs' })).json();
+    const declared = responseSchema(doc, 'get', path);
+    const parsed = z.fromJSONSchema({ ...declared, components: doc.components } as Parameters<typeof z.fromJSONSchema>[0], { defaultTarget: 'openapi-3.0' }).safeParse(body);
+    expect(parsed.success, `${path}: ${parsed.error?.issues.slice(0, 3).map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`).to.equal(true);
+    expect(undeclared(body, declared), path).to.deep.equal([]);
+  }
+
   /** The export as `openmcp subjects export` writes it, and the requests it took; `perItem`: as against a server without `include`. */
   async function exported(subject: string, perItem: boolean): Promise<{ text: string; requests: string[] }> {
     const requests: string[] = [];
@@ -122,9 +131,13 @@ for (const dialect of ['sqlite', 'mysql'] as const) describe(`subject export: de
     // The cancellations are the admin's: in the export as part of the tasks' trails.
     expect(x.events.filter((e: { type: string }) => e.type === 'TaskCancelled')).to.have.length(2);
     expect(paged.text).to.not.contain(`${MARKER}-other`);
+    // A task sealed under the erased key keeps its hash's scheme (TaskSubmitted v4), the salt gone.
+    expect(x.tasks[0]).to.include({ instructionHashScheme: 'hmac-sha256-salted-v1' }).and.not.have.property('instructionSalt');
 
     const subjectPath = `/v1/subjects/${encodeURIComponent(subject)}`;
     expect(paged.requests).to.deep.equal([subjectPath, `${subjectPath}/events?limit=1000&include=details`]);
+    const page = await h.call({ method: 'GET', url: `${subjectPath}/events?limit=1000&include=details`, auth: admin.auth });
+    await conforms(page.json(), '/v1/subjects/{subject}/events');
     // Per item: a request for each of the 3 tasks, each of their trails, each of the 5 calls.
     expect(perItem.requests).to.have.length(2 + 3 * 2 + 5);
   });
@@ -174,20 +187,13 @@ for (const dialect of ['sqlite', 'mysql'] as const) describe(`subject export: de
 
     // The new fields as the served OpenAPI document declares them (the conformance test's check, which
     // runs without MCP_PAYLOAD_POLICY=encrypted): the page with its details, and each call's own route.
-    const doc = (await h.call({ method: 'GET', url: '/docs' })).json();
-    const conforms = (body: unknown, path: string) => {
-      const declared = responseSchema(doc, 'get', path);
-      const parsed = z.fromJSONSchema({ ...declared, components: doc.components } as Parameters<typeof z.fromJSONSchema>[0], { defaultTarget: 'openapi-3.0' }).safeParse(body);
-      expect(parsed.success, `${path}: ${parsed.error?.issues.slice(0, 3).map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`).to.equal(true);
-      expect(undeclared(body, declared), path).to.deep.equal([]);
-    };
     const page = await h.call({ method: 'GET', url: `${subjectPath}/events?limit=1000&include=details`, auth: admin.auth });
     expect(page.statusCode, page.body.slice(0, 300)).to.equal(200);
-    conforms(page.json(), '/v1/subjects/{subject}/events');
+    await conforms(page.json(), '/v1/subjects/{subject}/events');
     for (const c of page.json().toolCalls as { id: string }[]) {
       const one = await h.call({ method: 'GET', url: `/v1/tool-calls/${c.id}`, auth: admin.auth });
       expect(one.json(), 'the page holds the call as its own route shows it').to.deep.equal(c);
-      conforms(one.json(), '/v1/tool-calls/{id}');
+      await conforms(one.json(), '/v1/tool-calls/{id}');
     }
   });
 
