@@ -13,7 +13,10 @@ import { MAX_PAGE_CHARS } from '../../src/readmodels/page-fit';
 import type { AuditEventView } from '../../src/readmodels/port';
 import { loadSubjectDetails } from '../../src/readmodels/subject-details';
 import { LIVE_TABLES } from '../../projections/tables';
+import { repairSubjectIndex, unindexedEvents } from '../../src/readmodels/subject-index-repair';
 import { createTestDatabase, mysqlAvailable, requireService } from '../support/services';
+import { z } from 'zod';
+import { responseSchema, undeclared } from '../api/support/undeclared';
 
 const MARKER = 'export-pages-marker-3141';
 
@@ -40,7 +43,7 @@ for (const dialect of ['sqlite', 'mysql'] as const) describe(`subject export: de
       await requireService(this, 'MariaDB', mysqlAvailable);
       db = await createTestDatabase('omc_export_pages');
     }
-    upstream = await startHttpExample();
+    upstream = await startHttpExample({ testTools: true });
     const keys = cachedSubjectKeys(new MemorySubjectKeyStore());
     ({ h, gw, close } = await makeGatewayHarness({ subjectKeys: keys, sealTaskInputs: true }, 10_000, { payloadPolicy: 'encrypted', subjectKeys: keys, cacheTtlMs: 0 }, db ? { databaseUrl: db.url } : {}));
     admin = await h.key('admin', 'acme');
@@ -72,6 +75,15 @@ for (const dialect of ['sqlite', 'mysql'] as const) describe(`subject export: de
     await until('every call completed', async () => (await h.knex('rm_tool_calls').where('status', 'requested')).length === 0);
     const head = await h.store.headPosition();
     await until('the read models applied every event', async () => (await h.knex('rm_audit_events').where('position', head)).length === 1);
+  }
+
+  /** `body` as the served OpenAPI document (/docs) declares the answer of GET `path`: valid, nothing undeclared (the conformance test's check). */
+  async function conforms(body: unknown, path: string): Promise<void> {
+    const doc = (await h.call({ method: 'GET', url: '/docs' })).json();
+    const declared = responseSchema(doc, 'get', path);
+    const parsed = z.fromJSONSchema({ ...declared, components: doc.components } as Parameters<typeof z.fromJSONSchema>[0], { defaultTarget: 'openapi-3.0' }).safeParse(body);
+    expect(parsed.success, `${path}: ${parsed.error?.issues.slice(0, 3).map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`).to.equal(true);
+    expect(undeclared(body, declared), path).to.deep.equal([]);
   }
 
   /** The export as `openmcp subjects export` writes it, and the requests it took; `perItem`: as against a server without `include`. */
@@ -119,11 +131,102 @@ for (const dialect of ['sqlite', 'mysql'] as const) describe(`subject export: de
     // The cancellations are the admin's: in the export as part of the tasks' trails.
     expect(x.events.filter((e: { type: string }) => e.type === 'TaskCancelled')).to.have.length(2);
     expect(paged.text).to.not.contain(`${MARKER}-other`);
+    // A task sealed under the erased key keeps its hash's scheme (TaskSubmitted v4), the salt gone.
+    expect(x.tasks[0]).to.include({ instructionHashScheme: 'hmac-sha256-salted-v1' }).and.not.have.property('instructionSalt');
 
     const subjectPath = `/v1/subjects/${encodeURIComponent(subject)}`;
     expect(paged.requests).to.deep.equal([subjectPath, `${subjectPath}/events?limit=1000&include=details`]);
+    const page = await h.call({ method: 'GET', url: `${subjectPath}/events?limit=1000&include=details`, auth: admin.auth });
+    await conforms(page.json(), '/v1/subjects/{subject}/events');
     // Per item: a request for each of the 3 tasks, each of their trails, each of the 5 calls.
     expect(perItem.requests).to.have.length(2 + 3 * 2 + 5);
+  });
+
+  it('under encrypted, calls kept by hash only (ToolCallRequested / ToolCallCompleted v4) and withheld errors (ToolCallFailed v2), before and after the erasure: byte-identical, with their salts while the key lives and their schemes after', async () => {
+    const submitter = await h.key('operator', 'acme');
+    const subject = `acme:user:${submitter.id}`;
+    const big = (tag: string) => `${MARKER}-${tag}-${'y'.repeat(300_000)}`;
+    const worker = (id: string) => ({ tenant: 'acme', actor: { kind: 'agent' as const, id: 'agent-worker-7' }, subject: { kind: 'user' as const, id } });
+    /** A worker's call on the subject's behalf kept by hash only (over 256 KiB both ways), and one whose error is withheld. */
+    const calls = async (tag: string) => {
+      await gw.callTool(worker(submitter.id), 'remote__echo', { text: big(tag) });
+      await gw.callTool(worker(submitter.id), 'remote__reject', { message: `${MARKER}-${tag}-rejected` }).catch(() => undefined);
+    };
+    await calls('salt-erased');
+    const erase = await h.call({ method: 'DELETE', url: `/v1/subjects/${encodeURIComponent(subject)}/key`, auth: admin.auth });
+    expect(erase.statusCode, erase.body).to.equal(204);
+    await calls('salt-live');
+    await appliedAll();
+
+    const perItem = await exported(subject, true);
+    const paged = await exported(subject, false);
+    expect(paged.text).to.equal(perItem.text);
+    const subjectPath = `/v1/subjects/${encodeURIComponent(subject)}`;
+    expect(paged.requests).to.deep.equal([subjectPath, `${subjectPath}/events?limit=1000&include=details`]);
+
+    type Call = { status: string; argumentsHashScheme?: string; argumentsSalt?: string; resultHashScheme?: string; resultSalt?: string; errorSalt?: string; error?: { message: string } };
+    const x = JSON.parse(paged.text) as { toolCalls: Call[]; events: { type: string; version: number }[] };
+    const byVersion = x.events.filter((e) => e.type.startsWith('ToolCall')).map((e) => `${e.type} v${e.version}`);
+    expect(byVersion.filter((v) => v === 'ToolCallRequested v4'), 'the arguments kept by hash only, found by their salt alone').to.have.length(2);
+    expect(byVersion.filter((v) => v === 'ToolCallCompleted v4')).to.have.length(2);
+    expect(byVersion.filter((v) => v === 'ToolCallFailed v2')).to.have.length(2);
+    const completed = x.toolCalls.filter((c) => c.status === 'completed');
+    const failed = x.toolCalls.filter((c) => c.status === 'failed');
+    expect(completed).to.have.length(2);
+    expect(failed).to.have.length(2);
+    // Erased first: the schemes stay, the salts are gone; live: both.
+    expect(completed[0]).to.include({ argumentsHashScheme: 'hmac-sha256-salted-v1', resultHashScheme: 'hmac-sha256-salted-v1' }).and.not.have.any.keys('argumentsSalt', 'resultSalt');
+    expect(completed[1]).to.include({ argumentsHashScheme: 'hmac-sha256-salted-v1', resultHashScheme: 'hmac-sha256-salted-v1' });
+    expect(completed[1].argumentsSalt).to.match(/^0x[0-9a-f]{64}$/);
+    expect(completed[1].resultSalt).to.match(/^0x[0-9a-f]{64}$/);
+    expect(failed[0]).to.not.have.property('errorSalt');
+    expect(failed[1].errorSalt).to.match(/^0x[0-9a-f]{64}$/);
+    expect(failed[1].error?.message).to.match(/hmac-sha256-salted-v1 0x[0-9a-f]{64}$/);
+    // The sealed salts themselves stay in the events, never in the views.
+    expect(JSON.stringify(x.toolCalls)).to.not.match(/SaltSealed/);
+
+    // The new fields as the served OpenAPI document declares them (the conformance test's check, which
+    // runs without MCP_PAYLOAD_POLICY=encrypted): the page with its details, and each call's own route.
+    const page = await h.call({ method: 'GET', url: `${subjectPath}/events?limit=1000&include=details`, auth: admin.auth });
+    expect(page.statusCode, page.body.slice(0, 300)).to.equal(200);
+    await conforms(page.json(), '/v1/subjects/{subject}/events');
+    for (const c of page.json().toolCalls as { id: string }[]) {
+      const one = await h.call({ method: 'GET', url: `/v1/tool-calls/${c.id}`, auth: admin.auth });
+      expect(one.json(), 'the page holds the call as its own route shows it').to.deep.equal(c);
+      await conforms(one.json(), '/v1/tool-calls/{id}');
+    }
+  });
+
+  it("a worker's calls kept by hash only and with a withheld error that a projector of an earlier release applied (no actor, no index rows): missing from the export until the projectors' sweep fills them, then in it by their salts' key, by both paths alike", async () => {
+    const submitter = await h.key('operator', 'acme');
+    const subject = `acme:user:${submitter.id}`;
+    const worker = { tenant: 'acme', actor: { kind: 'agent' as const, id: 'agent-worker-7' }, subject: { kind: 'user' as const, id: submitter.id } };
+    // Its own call first, so the subject has events of its own either way.
+    await gw.callTool({ tenant: 'acme', actor: { kind: 'user', id: submitter.id } }, 'remote__echo', { text: `${MARKER}-sweep-own` });
+    const head = await h.store.headPosition();
+    await gw.callTool(worker, 'remote__echo', { text: `${MARKER}-sweep-${'z'.repeat(300_000)}` });
+    await gw.callTool(worker, 'remote__reject', { message: `${MARKER}-sweep-rejected` }).catch(() => undefined);
+    await appliedAll();
+    const salted = (await h.store.readAll({ after: head, limit: 100 })).filter((e) => `${e.type} v${e.version}`.match(/^ToolCall(Requested v4|Completed v4|Failed v2)$/));
+    expect(salted.map((e) => `${e.type} v${e.version}`)).to.deep.equal(['ToolCallRequested v4', 'ToolCallCompleted v4', 'ToolCallFailed v2']);
+    const expected = JSON.parse((await exported(subject, false)).text) as { events: { id: string }[]; toolCalls: { id: string }[] };
+    for (const e of salted) expect(expected.events.map((x) => x.id), `${e.type} v${e.version} in the export`).to.include(e.id);
+
+    // As a projector of the release before wrote them: without their actor and their index rows.
+    const positions = salted.map((e) => e.position);
+    await h.knex(LIVE_TABLES.subjectEvents).whereIn('position', positions).delete();
+    await h.knex(LIVE_TABLES.auditEvents).whereIn('position', positions).update({ actor: null });
+    const holed = JSON.parse((await exported(subject, false)).text) as { events: { id: string }[] };
+    expect(holed.events.map((x) => x.id), 'the hole the sweep is for').to.not.include.members([salted[0].id]);
+
+    expect(await unindexedEvents(h.knex)).to.equal(3);
+    expect(await repairSubjectIndex(h.knex)).to.equal(3);
+    const perItem = await exported(subject, true);
+    const paged = await exported(subject, false);
+    expect(paged.text).to.equal(perItem.text);
+    const x = JSON.parse(paged.text) as { events: { id: string }[]; toolCalls: { id: string }[] };
+    expect(x.events.map((e) => e.id)).to.deep.equal(expected.events.map((e) => e.id));
+    expect(x.toolCalls.map((c) => c.id)).to.deep.equal(expected.toolCalls.map((c) => c.id));
   });
 
   it("sizes a page's details before reading them: a first event whose task and calls alone would pass the budget is kept without them (asked for one by one), the page ends there", async () => {
