@@ -139,6 +139,30 @@ describe('/mcp stream resumption (Last-Event-ID)', function () {
     return session;
   }
 
+  /**
+   * A `beh__hold` tools/call (JSON-RPC id `rpcId`, holding `ms`) on a new raw session whose SSE
+   * answer the client drops right after its priming event, the call still running: the session,
+   * the headers of its POSTs and the priming event's id, to resume from.
+   */
+  async function droppedHoldCall(rpcId: number, id: string, ms: number, progressToken: string): Promise<{ session: Record<string, string>; headers: Record<string, string>; priming: string }> {
+    const session = await rawSession();
+    const headers = { ...AUTH, ...session, 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+    const ac = new AbortController();
+    const call = await fetch(http.url, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ jsonrpc: '2.0', id: rpcId, method: 'tools/call', params: { name: 'beh__hold', arguments: { id, ms }, _meta: { progressToken } } }),
+      signal: ac.signal,
+    });
+    const reader = call.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let first = '';
+    while (!first.includes('\n\n')) first += (await reader.read()).value ?? '';
+    const priming = /^id: (.+)$/m.exec(first)![1];
+    ac.abort();
+    await reader.cancel().catch(() => {});
+    return { session, headers, priming };
+  }
+
   it('replays an ended SSE answer to a GET with the id of its priming event, then ends the stream', async function () {
     const session = await rawSession();
     const call = await fetch(http.url, {
@@ -159,21 +183,7 @@ describe('/mcp stream resumption (Last-Event-ID)', function () {
   });
 
   it('answers a resumed answer whose call the client cancelled with the cancellation error (docs/errors.md), the stream then ended', async function () {
-    const session = await rawSession();
-    const headers = { ...AUTH, ...session, 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
-    const ac = new AbortController();
-    const call = await fetch(http.url, {
-      method: 'POST',
-      headers,
-      body: JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'tools/call', params: { name: 'beh__hold', arguments: { id: 'cancel-resumed', ms: 10_000 }, _meta: { progressToken: 'c' } } }),
-      signal: ac.signal,
-    });
-    const reader = call.body!.pipeThrough(new TextDecoderStream()).getReader();
-    let first = '';
-    while (!first.includes('\n\n')) first += (await reader.read()).value ?? '';
-    const priming = /^id: (.+)$/m.exec(first)![1];
-    ac.abort();
-    await reader.cancel().catch(() => {});
+    const { session, headers, priming } = await droppedHoldCall(9, 'cancel-resumed', 10_000, 'c');
     const cancelled = await fetch(http.url, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 9 } }) });
     expect(cancelled.status).to.equal(202);
     const resumed = await fetch(http.url, { headers: { ...AUTH, ...session, accept: 'text/event-stream', 'last-event-id': priming }, signal: AbortSignal.timeout(5_000) });
@@ -187,21 +197,7 @@ describe('/mcp stream resumption (Last-Event-ID)', function () {
   });
 
   it("answers a resume of a call still running, with nothing to replay yet, at once: its head was held until the call's next event (here its end, at the call timeout)", async function () {
-    const session = await rawSession();
-    const headers = { ...AUTH, ...session, 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
-    const ac = new AbortController();
-    const call = await fetch(http.url, {
-      method: 'POST',
-      headers,
-      body: JSON.stringify({ jsonrpc: '2.0', id: 41, method: 'tools/call', params: { name: 'beh__hold', arguments: { id: 'resumed-quiet', ms: 60_000 }, _meta: { progressToken: 'q' } } }),
-      signal: ac.signal,
-    });
-    const reader = call.body!.pipeThrough(new TextDecoderStream()).getReader();
-    let first = '';
-    while (!first.includes('\n\n')) first += (await reader.read()).value ?? '';
-    const priming = /^id: (.+)$/m.exec(first)![1];
-    ac.abort();
-    await reader.cancel().catch(() => {});
+    const { session, headers, priming } = await droppedHoldCall(41, 'resumed-quiet', 60_000, 'q');
     const resumed = await fetch(http.url, { headers: { ...AUTH, ...session, accept: 'text/event-stream', 'last-event-id': priming } });
     expect(resumed.status).to.equal(200);
     // Cancelled while it still runs (no timeout has ended it): the stream ends, no response sent

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { Wallet } from 'ethers';
 import { MemoryCache } from '../../src/cache/memory';
 import { assertToken, CacheLeaseStore, fencedEventStore } from '../../src/leader';
-import { createAnchorer, type AnchorerOptions } from '../../src/proofs/anchorer';
+import { createAnchorer, type Anchorer, type AnchorerOptions } from '../../src/proofs/anchorer';
 import { BATCH_STREAM } from '../../events/audit-streams';
 import { auditAnchorAt } from '../../src/web3/audit-anchor';
 import { startCountingProxy } from '../support/counting-rpc-proxy';
@@ -30,6 +30,15 @@ async function endSpike(provider: ChainFixture['provider']): Promise<void> {
 /** The BatchAnchorSent events recorded for anchors to `contract`, in log order. */
 async function anchorSends(store: ChainFixture['store'], contract: string) {
   return (await store.readAll({ limit: 10_000 })).filter((e) => e.type === 'BatchAnchorSent' && (e.data as { contract: string }).contract === contract);
+}
+
+/** One round of `anchorer` anchors every batch sealed so far (those it takes on among them); it is stopped after, anchored or not. */
+async function anchorsAllSealed(store: ChainFixture['store'], anchorer: Anchorer): Promise<void> {
+  try {
+    expect(await anchorer.tick()).to.equal((await store.readStream(BATCH_STREAM)).length);
+  } finally {
+    await anchorer.stop();
+  }
 }
 
 /**
@@ -173,11 +182,7 @@ describe('anchorer and fees', function () {
       batchId = (recorded[0].data as { batchId: number }).batchId;
 
       const next = createAnchorer(f.store, { ...opts, onError: (e) => reported.push(`${(e as { code?: string }).code}: ${(e as Error).message}`) });
-      try {
-        expect(await next.tick()).to.equal((await f.store.readStream(BATCH_STREAM)).length);
-      } finally {
-        await next.stop();
-      }
+      await anchorsAllSealed(f.store, next);
     } finally {
       done = true;
       await mining;
@@ -285,11 +290,7 @@ describe('anchorer and fees', function () {
 
       const tokenB = await leases.currentToken('anchorer');
       const b = createAnchorer(fencedEventStore(f.store, leases, 'anchorer', tokenB), { ...opts, beforeSend: () => assertToken(leases, 'anchorer', tokenB) });
-      try {
-        expect(await b.tick()).to.equal((await f.store.readStream(BATCH_STREAM)).length);
-      } finally {
-        await b.stop();
-      }
+      await anchorsAllSealed(f.store, b);
       const raised = (await sentBy()).slice(1);
       expect(raised[0]?.replacesTxHash, 'b raised the late send').to.equal(late.txHash);
     } finally {
@@ -325,11 +326,7 @@ describe('anchorer and fees', function () {
       await crashed.stop();
       expect(await anchorSends(f.store, contract), 'killed before any record').to.deep.equal([]);
       const restarted = createAnchorer(f.store, { ...opts, log: (l) => lines.push(l) });
-      try {
-        expect(await restarted.tick()).to.equal((await f.store.readStream(BATCH_STREAM)).length);
-      } finally {
-        await restarted.stop();
-      }
+      await anchorsAllSealed(f.store, restarted);
     } finally {
       done = true;
       await mining;
