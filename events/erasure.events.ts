@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { defineEvent, type Upcaster } from './catalog';
 import { ToolCallCompleted, ToolCallFailed, ToolCallRequested } from './mcp.events';
 import { TaskStepSchema, taskSubmittedV2Fields } from './task.events';
-import { TaskStepCompleted, TaskStepStarted } from './agent.events';
+import { inferenceV2Schema, ResponseRedactedSchema, TaskStepCompleted, TaskStepStarted, usageMaybeEstimated } from './agent.events';
 import { digest } from './digest-fields';
 import { PAYLOAD_HASH_SCHEME } from '../src/erasure/salted-hash';
 
@@ -89,7 +89,7 @@ export const ToolCallCompletedV3 = defineEvent(
  * ciphertext), the additional data the place, "/salt#", and the scheme.
  */
 export const SealedSaltSchema = SealedPayloadSchema.extend({ ct: z.string().regex(/^0x[0-9a-f]{132}$/) }).describe(
-  'The salt alone, sealed as a payload is (AES-256-GCM under the subject\'s data key kid): plaintext the salt as 0x and 64 lowercase hex, additional data `toolcall-<id>/<arguments|result>/salt#hmac-sha256-salted-v1`',
+  'The salt alone, sealed as a payload is (AES-256-GCM under the subject\'s data key kid): plaintext the salt as 0x and 64 lowercase hex, additional data the place it salts (`toolcall-<id>/<arguments|result|error>`, or a model turn\'s `task-<id>/turn-<n>/response`) then `/salt#hmac-sha256-salted-v1`',
 );
 
 export const ToolCallRequestedV4 = defineEvent(
@@ -249,6 +249,30 @@ export const TaskStepCompletedV2 = defineEvent(
     'and a v1 event reads as v2 as it is (its hash the plain SHA-256).',
 );
 
+/**
+ * What a redacted turn keeps of its answer under MCP_PAYLOAD_POLICY=encrypted (InferenceCompleted v7):
+ * v4's `responseRedacted` whose `hash` is salted, the salt alone sealed under the submitter's key.
+ */
+export const SaltedResponseRedactedSchema = ResponseRedactedSchema.extend({
+  hash: digest.saltedResponseHash,
+  // Optional: a v4 to v6 turn (its hash the plain SHA-256) reads as v7 as it is.
+  hashScheme: PayloadHashSchemeSchema.optional(),
+  hashSaltSealed: SealedSaltSchema.optional(),
+}).refine((r) => (r.hashScheme === undefined) === (r.hashSaltSealed === undefined), { message: 'a salted hash comes with its salt sealed alone (hashSaltSealed), and only then', path: ['hashSaltSealed'] });
+
+export const InferenceCompletedV7 = defineEvent(
+  'InferenceCompleted',
+  7,
+  inferenceV2Schema(usageMaybeEstimated, SaltedResponseRedactedSchema, true, true),
+  'The model answered one turn of the task. v7 (MCP_PAYLOAD_POLICY=encrypted) is v6 whose `responseRedacted.hash` is salted, named by ' +
+    '`responseRedacted.hashScheme: "hmac-sha256-salted-v1"`: HMAC-SHA256 keyed by a random salt over the canonical JSON of the whole ' +
+    "assistant message, the salt alone sealed under the data key of the task's submitter in `responseRedacted.hashSaltSealed` (plaintext " +
+    'the salt, 0x and 64 hex; additional data `task-<id>/turn-<n>/response/salt#hmac-sha256-salted-v1`), so that once the key is erased ' +
+    "nothing confirms a guess of the message: of a turn that only called tools, a guess of the calls' arguments (v4 to v6 kept its plain " +
+    'SHA-256). `contentHash` stays the plain SHA-256 of the text. v7 is written for every turn under `LLM_REDACTION=hash-only` (a task run ' +
+    'hash-only) under MCP_PAYLOAD_POLICY=encrypted, v1 to v6 otherwise; a v1 to v6 event reads as v7 as it is (no hashScheme).',
+);
+
 export const erasureEvents = [
   ToolCallRequestedV2,
   ToolCallCompletedV2,
@@ -262,6 +286,7 @@ export const erasureEvents = [
   ToolCallRequestedV4,
   ToolCallCompletedV4,
   ToolCallFailedV2,
+  InferenceCompletedV7,
 ];
 
 /** ToolCallRequested and ToolCallCompleted v1 → v2: a payload stored or hashed, none sealed. */
@@ -281,4 +306,6 @@ export const erasureUpcasters: Upcaster[] = [
   { type: 'ToolCallCompleted', fromVersion: 3, upcast: (data) => data },
   // ToolCallFailed v1 → v2: a digest of the plain SHA-256 (or none), no salt sealed.
   { type: 'ToolCallFailed', fromVersion: 1, upcast: (data) => data },
+  // InferenceCompleted v6 → v7: a turn's hash of the plain SHA-256 (no hashScheme), as it was.
+  { type: 'InferenceCompleted', fromVersion: 6, upcast: (data) => data },
 ];

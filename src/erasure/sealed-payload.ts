@@ -76,3 +76,12 @@ export function sealFields(field: 'arguments' | 'result', seal: SaltedSeal | Sal
   const sealed = 'sealed' in seal ? { [`${field}Sealed`]: seal.sealed } : { [`${field}SaltSealed`]: seal.saltSealed };
   return { ...sealed, [`${field}HashScheme`]: seal.scheme };
 }
+
+/**
+ * Where the salt of a model turn's salted response hash is kept (InferenceCompleted v7
+ * `responseRedacted.hashSaltSealed`): the additional data its seal is bound to, through saltAad.
+ * @example turnResponseAad('0193…', 0) // 'task-0193…/turn-0/response'
+ */
+export function turnResponseAad(taskId: string, turn: number): string {
+  return `task-${taskId}/turn-${turn}/response`;
+}

@@ -19,10 +19,15 @@ import { parsePolicy } from '../../src/agent/policy';
 import type { AgentRuntimeOptions } from '../../src/agent/runtime/runtime-deps';
 import type { ToolCaller, ToolCallContext, ToolInfo } from '../../src/agent/runtime/tool-caller';
 import { startOpenAiFake, type OpenAiFake, toolMessages } from '../support/openai-fake/openai-fake';
-import { MemoryCache, MemoryCheckpointStore, ended, ofType, submitTask, waitForTask } from './support/agent-fixture';
+import { MemoryCache, MemoryCheckpointStore, ended, ofType, submitTask, user, waitForTask } from './support/agent-fixture';
+import type { PayloadPolicy } from '../../src/mcp/audit';
+import { MemorySubjectKeyStore } from '../../src/erasure/memory-subject-key-store';
+import { subjectOf } from '../../src/erasure/subject';
 
 /** An in-test ToolCaller (our own port): counts calls, and a call hangs while `hang` is set (its worker dies during it). */
 class Tools implements ToolCaller {
+  /** The gateway's MCP_PAYLOAD_POLICY as the runtime reads it (this ToolCaller seals nothing itself). */
+  payloadPolicy?: PayloadPolicy;
   calls: { name: string; args: Record<string, unknown> }[] = [];
   hang = false;
   tools: ToolInfo[] = [
@@ -54,6 +59,8 @@ describe('LLM_REDACTION=hash-only: a task resumes after a restart from a log tha
   let tools: Tools;
   let runtimes: AgentRuntime[] = [];
 
+  let subjectKeys: MemorySubjectKeyStore | undefined;
+
   function worker(name: string, o: { cache?: Cache; store?: EventStore; opts?: Partial<AgentRuntimeOptions> } = {}): AgentRuntime {
     const rt = new AgentRuntime(
       {
@@ -64,6 +71,7 @@ describe('LLM_REDACTION=hash-only: a task resumes after a restart from a log tha
         cache: o.cache ?? new MemoryCache(),
         policy: parsePolicy({ policies: [{ tenant: 'acme', tools: { allow: ['kv__*', 'mail__*'] } }] }),
         privateKey: KEY,
+        subjectKeys,
       },
       { worker: name, model: 'm', stepTimeoutMs: 20_000, leaseMs: 1_000, redaction: 'hash-only', ...o.opts },
       new MemoryCheckpointStore(),
@@ -104,6 +112,7 @@ describe('LLM_REDACTION=hash-only: a task resumes after a restart from a log tha
     dir = mkdtempSync(join(tmpdir(), 'omc-redaction-resume-'));
     store = await openSqlEventStore(`sqlite:${join(dir, 'events.db')}`, { pollIntervalMs: 20 });
     tools = new Tools();
+    subjectKeys = undefined;
     fake.setScript((req) =>
       toolMessages(req).length === 0
         ? { content: 'looking up tango-secret', toolCalls: [{ id: 'k1', name: 'kv__get', arguments: { k: 'sierra-secret' } }] }
@@ -161,6 +170,34 @@ describe('LLM_REDACTION=hash-only: a task resumes after a restart from a log tha
     expect(fake.requests.length - asked).to.equal(1);
     expect(JSON.stringify(fake.requests.at(-1)!.messages)).to.contain('sierra-secret').and.contain('looking up tango-secret');
     expect(await logText()).to.not.match(SECRETS);
+  });
+
+  it("under MCP_PAYLOAD_POLICY=encrypted (the turn's hash salted, InferenceCompleted v7), the cached turn is replayed whole, checked with its salt opened under the submitter's key", async () => {
+    tools.payloadPolicy = 'encrypted';
+    subjectKeys = new MemorySubjectKeyStore();
+    const shared = new MemoryCache();
+    const { events, asked } = await dieDuringCall(shared, shared, { llmCacheTtlMs: 600_000 });
+    expect(ofType(events, 'InferenceCompleted').map((e) => e.version)).to.deep.equal([7, 7]);
+    expect(failuresOf(events)).to.deep.equal([]);
+    expect(tools.calls.map((c) => c.args)).to.deep.equal([{ k: 'sierra-secret' }, { k: 'sierra-secret' }]);
+    expect(fake.requests.length - asked).to.equal(1);
+    expect(await logText()).to.not.match(SECRETS);
+  });
+
+  it("under MCP_PAYLOAD_POLICY=encrypted, once the submitter's key is erased the cached turn is not taken for the recorded one (its salt is gone): its call is not made again", async () => {
+    tools.payloadPolicy = 'encrypted';
+    subjectKeys = new MemorySubjectKeyStore();
+    const keys = subjectKeys;
+    const shared = new MemoryCache();
+    const erase = shared.get.bind(shared);
+    // The key is erased as worker-b reads the cache to replay the turn.
+    shared.get = async (key: string) => {
+      if (key.startsWith('llm:response:')) await keys.erase(subjectOf('acme', user));
+      return erase(key);
+    };
+    const { events } = await dieDuringCall(shared, shared, { llmCacheTtlMs: 600_000 });
+    expect(failuresOf(events).map((f) => f.error.code)).to.deep.equal(['STEP_ARGUMENTS_NOT_KEPT']);
+    expect(tools.calls).to.have.length(1);
   });
 
   it('a cached answer that is not the recorded one (another hash) is not used', async () => {

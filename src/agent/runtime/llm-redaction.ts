@@ -2,6 +2,8 @@ import { OpenMcpError } from '../../core/errors';
 import { payloadDigest } from '../../mcp/payload-hash';
 import type { AssistantMessage } from '../llm/port';
 import { cutText, wellFormed } from '../../core/well-formed';
+import type { PayloadHashScheme } from '../../erasure/salted-hash';
+import type { SealedPayload } from '../../erasure/sealed-payload';
 
 /**
  * The LLM_REDACTION a task is run under: the worker's own setting, except that a task submitted with
@@ -18,8 +20,11 @@ export function taskRedaction(setting: 'store' | 'hash-only', task: { answerReci
   return task.answerRecipient !== undefined || task.instructionSealed !== undefined ? 'hash-only' : setting;
 }
 
-/** What InferenceCompleted v4 keeps of a turn's answer under LLM_REDACTION=hash-only (`responseRedacted`). */
-export type RedactedTurn = { hash: string; chars: number; contentHash: string; toolCalls: { id: string; name?: string }[] };
+/**
+ * What InferenceCompleted v4 keeps of a turn's answer under LLM_REDACTION=hash-only (`responseRedacted`);
+ * v7 (MCP_PAYLOAD_POLICY=encrypted) salts `hash`, naming `hashScheme` and its salt sealed alone (`hashSaltSealed`).
+ */
+export type RedactedTurn = { hash: string; chars: number; contentHash: string; toolCalls: { id: string; name?: string }[]; hashScheme?: PayloadHashScheme; hashSaltSealed?: SealedPayload };
 
 /**
  * The non-content parts of an answer, kept under LLM_REDACTION=hash-only beside its hash: the

@@ -24,6 +24,9 @@ import { runChainRead, runChainTransaction } from './chain-steps';
 import { RunInterrupted } from './run-interrupted';
 import { boundToolText } from './bound-tool-text';
 import { inferenceRecord } from './inference-record';
+import { isRecordedResponse, sealTurnResponse } from './turn-response-seal';
+import { subjectOf } from '../../erasure/subject';
+import type { SubjectKey } from '../../erasure/subject-key-store';
 import { argumentsNotKept, recordedError, redactedResponse, taskRedaction, unkeptTurnMessage, withheld } from './llm-redaction';
 import { responseCacheTtlMs } from './response-cache-ttl';
 import { INFERENCE_RESPONSE_JSON_MAX } from '../../../events/agent.events';
@@ -511,7 +514,7 @@ export class TaskRun {
         // A turn the log could not hold whole cannot be replayed: it ends the task the same way again.
         if (r ? r.chars > INFERENCE_RESPONSE_JSON_MAX : recorded.responseJson === undefined) throw responseTooLarge(turn, r?.chars ?? recorded.responseChars ?? 0);
         if (r) {
-          const exact = await this.cachedTurn(recorded);
+          const exact = await this.cachedTurn(recorded, turn);
           unkept = !exact;
           message = exact ?? unkeptTurnMessage(r);
         } else {
@@ -521,6 +524,8 @@ export class TaskRun {
         finishReason = recorded.finishReason;
       } else {
         await this.sync();
+        // Had before the model is asked: a key store that fails stops the run with nothing paid.
+        const responseKey = await this.responseKey();
         const base = { messages: [...messages], tools: specs, model: this.opts.model, temperature: this.opts.temperature, maxTokens: this.opts.maxTokens };
         // Reserved, not just checked: calls of other tasks and workers in flight count too (see TokenBudget).
         const hold = await this.deps.tokenBudget?.reserve({
@@ -580,6 +585,7 @@ export class TaskRun {
           messagesJson: !hashOnly && !this.holdsHashOnlyPayloads(stepResults, messages) ? payloadDigest(req.messages).json : undefined,
           redacted: hashOnly ? redactedResponse(message, offered) : undefined,
           sealedAnswer,
+          responseSeal: hashOnly && responseKey ? sealTurnResponse(responseKey, this.taskId, turn, response.json) : undefined,
         });
         // Recorded even when the answer is too large to keep: its tokens were paid for and count against the budgets.
         await this.appendDone('InferenceCompleted', record.data, record.version, turnId);
@@ -691,16 +697,33 @@ export class TaskRun {
    * the cache off (the default under hash-only): the turn is then rebuilt from its event, as when
    * the entry has expired.
    */
-  private async cachedTurn(t: TurnRecord): Promise<AssistantMessage | undefined> {
+  private async cachedTurn(t: TurnRecord, turn: number): Promise<AssistantMessage | undefined> {
     const cache = this.deps.cache;
     if (!cache || !t.redacted || this.cacheTtlMs === 0) return undefined;
     const hit = await cache.get(responseCacheKey(this.view.tenant, this.opts.model, t.promptHash)).catch(() => undefined);
     if (!hit) return undefined;
     try {
       const message = wellFormed((JSON.parse(hit) as Completion).message);
-      return payloadDigest(message).hash === t.redacted.hash ? message : undefined;
+      // A salted hash (v7) is checked with its salt while the submitter's key lives; once erased, no copy matches.
+      return (await isRecordedResponse(this.deps.subjectKeys, this.taskId, turn, t.redacted, payloadDigest(message))) ? message : undefined;
     } catch {
       return undefined;
+    }
+  }
+
+  /**
+   * The submitter's data key (the subject whose key seals the task's tool calls), under which a
+   * hash-only turn's salted hash keeps its salt (InferenceCompleted v7), under MCP_PAYLOAD_POLICY=encrypted
+   * only; undefined otherwise (the turn keeps the plain SHA-256, as before). A key store that fails
+   * stops the run (notRecorded), to be tried again: the turn is not recorded with a plain SHA-256.
+   */
+  private async responseKey(): Promise<SubjectKey | undefined> {
+    const keys = this.deps.subjectKeys;
+    if (this.redaction !== 'hash-only' || (this.deps.tools.payloadPolicy ?? 'store') !== 'encrypted' || !keys) return undefined;
+    try {
+      return await keys.keyFor(subjectOf(this.view.tenant, this.view.submitter ?? this.actor));
+    } catch (err) {
+      throw this.notRecorded(err, "InferenceCompleted (the submitter's data key)");
     }
   }
 

@@ -1,0 +1,61 @@
+import { expect } from 'chai';
+import { toolMessages } from '../support/openai-fake/openai-fake';
+import { startGatewayHarness, type GatewayHarness } from '../agent/support/gateway-harness';
+import { ended, ofType, submitTask, user, waitForTask } from '../agent/support/agent-fixture';
+import { subjectOf } from '../../src/erasure/subject';
+import { PAYLOAD_HASH_SCHEME, saltedPayloadHash } from '../../src/erasure/salted-hash';
+import { openedSalt } from '../../src/erasure/opened';
+import { turnResponseAad, type SealedPayload } from '../../src/erasure/sealed-payload';
+import { payloadDigest } from '../../src/mcp/payload-hash';
+import { subjectRefs } from '../../projections/subject-events.projection';
+
+type Redacted = { hash: string; chars: number; contentHash: string; toolCalls: { id: string; name?: string }[]; hashScheme?: string; hashSaltSealed?: SealedPayload };
+
+/**
+ * A model turn under LLM_REDACTION=hash-only that only called a tool: InferenceCompleted keeps
+ * `responseRedacted` {hash, chars, contentHash, toolCalls: [{id, name}]}, so its hash covers little
+ * but the model's arguments. Kept as the plain SHA-256, a guessed argument (an e-mail address) was
+ * confirmable from it after the subject's key was erased, though the tool call's own argument hash
+ * is salted. Under MCP_PAYLOAD_POLICY=encrypted it is salted, the salt alone sealed under the
+ * submitter's key (InferenceCompleted v7).
+ */
+describe("InferenceCompleted under MCP_PAYLOAD_POLICY=encrypted: a redacted turn's hash is salted, erased with the submitter's key", function () {
+  this.timeout(60_000);
+  let h: GatewayHarness;
+  before(async () => {
+    h = await startGatewayHarness('encrypted');
+  });
+  afterEach(() => h.stopWorkers());
+  after(() => h?.close());
+
+  it('a turn that only called a tool: after erasure a guessed tool argument is not confirmable from InferenceCompleted', async () => {
+    h.fake.setScript((req) => (toolMessages(req).length === 0 ? { toolCalls: [{ id: 'c1', name: 'remote__reverse', arguments: { text: 'gina@example.com' } }] } : { content: 'done' }));
+    await h.worker('worker-g', { redaction: 'hash-only' }).start();
+    const id = await submitTask(h.store, 'acme', { instruction: 'reverse her address' });
+    const events = await waitForTask(h.store, id, ended);
+    expect(ofType(events, 'TaskCompleted'), events.map((e) => e.type).join()).to.have.length(1);
+    const [first, last] = ofType(events, 'InferenceCompleted');
+    const r = (first.data as { responseRedacted: Redacted }).responseRedacted;
+    // What a guesser builds from the event (the call's id and the tool's name are recorded, the length too) and a guessed argument.
+    const guess = payloadDigest({ role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'remote__reverse', arguments: JSON.stringify({ text: 'gina@example.com' }) } }] });
+    expect(r.chars, 'the guess is the exact message').to.equal(guess.json.length);
+    expect(r.toolCalls).to.deep.equal([{ id: 'c1', name: 'remote__reverse' }]);
+    const log = JSON.stringify(await h.store.readAll({ limit: 10_000 }));
+    expect(log, "the guessed turn's plain SHA-256").to.not.contain(guess.hash.slice(2));
+
+    expect([first.version, last.version]).to.deep.equal([7, 7]);
+    expect(r).to.include({ hashScheme: PAYLOAD_HASH_SCHEME }).and.to.have.property('hashSaltSealed');
+    // Checkable while the key lives: the key holder opens the salt and recomputes the hash.
+    const salt = await openedSalt(h.subjectKeys, r.hashSaltSealed!, turnResponseAad(id, 0));
+    expect(saltedPayloadHash(salt!, guess.json)).to.equal(r.hash);
+    // Sealed under the submitter's key, where the task's tool calls are sealed: the subject index finds it.
+    const [requested] = (await h.store.readAll({ limit: 10_000 })).filter((e) => e.type === 'ToolCallRequested' && (e.data as { taskId?: string }).taskId === id);
+    const kid = (requested.data as { argumentsSaltSealed: SealedPayload }).argumentsSaltSealed.kid;
+    expect(r.hashSaltSealed!.kid).to.equal(kid);
+    expect(subjectRefs(first)).to.deep.equal([`kid:${kid}`]);
+
+    await h.subjectKeys!.erase(subjectOf('acme', user));
+    expect(await openedSalt(h.subjectKeys, r.hashSaltSealed!, turnResponseAad(id, 0)), 'the salt is erased with the key').to.equal(undefined);
+    expect(JSON.stringify(await h.store.readAll({ limit: 10_000 }))).to.not.contain(salt!.slice(2));
+  });
+});
