@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { defineEvent, type Upcaster } from './catalog';
 import { ToolCallCompleted, ToolCallFailed, ToolCallRequested } from './mcp.events';
 import { TaskStepSchema, taskSubmittedV2Fields } from './task.events';
-import { inferenceV2Schema, ResponseRedactedSchema, TaskStepCompleted, TaskStepStarted, usageMaybeEstimated } from './agent.events';
+import { inferenceV2Schema, ResponseRedactedSchema, TaskStepCompleted, TaskStepFailed, TaskStepStarted, usageMaybeEstimated } from './agent.events';
 import { digest } from './digest-fields';
 import { PAYLOAD_HASH_SCHEME } from '../src/erasure/salted-hash';
 
@@ -273,6 +273,19 @@ export const InferenceCompletedV7 = defineEvent(
     'hash-only) under MCP_PAYLOAD_POLICY=encrypted, v1 to v6 otherwise; a v1 to v6 event reads as v7 as it is (no hashScheme).',
 );
 
+export const TaskStepFailedV2 = defineEvent(
+  'TaskStepFailed',
+  2,
+  TaskStepFailed.schema.extend({ errorSaltSealed: SealedSaltSchema.optional() }),
+  'The step got no result. v2 (MCP_PAYLOAD_POLICY=encrypted, a task run under `LLM_REDACTION=hash-only`) salts the digest `error.message` ' +
+    'keeps of a text of the model it withholds (arguments that are not a JSON object: `TOOL_ARGUMENTS_INVALID`; a tool name no tool has: ' +
+    '`MCP_TOOL_NOT_FOUND`): it says `withheld (LLM_REDACTION=hash-only), hmac-sha256-salted-v1 <hash>` in place of `…, sha256 <hash>`, the ' +
+    "hash HMAC-SHA256 keyed by a random salt over the text's canonical JSON (a JSON string), and `errorSaltSealed` is that salt alone sealed " +
+    "under the data key of the task's submitter (additional data `task-<id>/steps/<stepId>/error/salt#hmac-sha256-salted-v1`), so that once " +
+    'the key is erased nothing confirms a guess of the text (v1 kept its plain SHA-256). v2 is written only for such a failure, v1 otherwise; ' +
+    'a v1 event reads as v2 as it is.',
+);
+
 export const erasureEvents = [
   ToolCallRequestedV2,
   ToolCallCompletedV2,
@@ -287,6 +300,7 @@ export const erasureEvents = [
   ToolCallCompletedV4,
   ToolCallFailedV2,
   InferenceCompletedV7,
+  TaskStepFailedV2,
 ];
 
 /** ToolCallRequested and ToolCallCompleted v1 → v2: a payload stored or hashed, none sealed. */
@@ -308,4 +322,6 @@ export const erasureUpcasters: Upcaster[] = [
   { type: 'ToolCallFailed', fromVersion: 1, upcast: (data) => data },
   // InferenceCompleted v6 → v7: a turn's hash of the plain SHA-256 (no hashScheme), as it was.
   { type: 'InferenceCompleted', fromVersion: 6, upcast: (data) => data },
+  // TaskStepFailed v1 → v2: a withheld text's digest of the plain SHA-256 (or one the gateway's ToolCallFailed v2 salted), no salt sealed here.
+  { type: 'TaskStepFailed', fromVersion: 1, upcast: (data) => data },
 ];

@@ -85,3 +85,12 @@ export function sealFields(field: 'arguments' | 'result', seal: SaltedSeal | Sal
 export function turnResponseAad(taskId: string, turn: number): string {
   return `task-${taskId}/turn-${turn}/response`;
 }
+
+/**
+ * Where the salt of a withheld text's digest in a task step's failure is kept (TaskStepFailed v2
+ * `errorSaltSealed`: a model's arguments that are not JSON, a tool name it made up).
+ * @example stepErrorAad('0193…', 'turn-0-c1') // 'task-0193…/steps/turn-0-c1/error'
+ */
+export function stepErrorAad(taskId: string, stepId: string): string {
+  return `task-${taskId}/steps/${stepId}/error`;
+}

@@ -5,7 +5,7 @@ import { ended, ofType, submitTask, user, waitForTask } from '../agent/support/a
 import { subjectOf } from '../../src/erasure/subject';
 import { PAYLOAD_HASH_SCHEME, saltedPayloadHash } from '../../src/erasure/salted-hash';
 import { openedSalt } from '../../src/erasure/opened';
-import { turnResponseAad, type SealedPayload } from '../../src/erasure/sealed-payload';
+import { stepErrorAad, turnResponseAad, type SealedPayload } from '../../src/erasure/sealed-payload';
 import { payloadDigest } from '../../src/mcp/payload-hash';
 import { subjectRefs } from '../../projections/subject-events.projection';
 
@@ -57,5 +57,37 @@ describe("InferenceCompleted under MCP_PAYLOAD_POLICY=encrypted: a redacted turn
     await h.subjectKeys!.erase(subjectOf('acme', user));
     expect(await openedSalt(h.subjectKeys, r.hashSaltSealed!, turnResponseAad(id, 0)), 'the salt is erased with the key').to.equal(undefined);
     expect(JSON.stringify(await h.store.readAll({ limit: 10_000 }))).to.not.contain(salt!.slice(2));
+  });
+
+  it("the withheld texts of a model's slips (arguments that are not JSON, a tool name it made up): salted, the salt sealed alone in TaskStepFailed v2; after erasure not confirmable", async () => {
+    const badArgs = '{"text": gina@example.com';
+    const madeUp = 'lookup_gina@example.com';
+    h.fake.setScript((req) =>
+      toolMessages(req).length === 0
+        ? { toolCalls: [{ id: 'c1', name: 'remote__reverse', arguments: badArgs }, { id: 'c2', name: madeUp, arguments: {} }] }
+        : { content: 'done' },
+    );
+    await h.worker('worker-h', { redaction: 'hash-only' }).start();
+    const id = await submitTask(h.store, 'acme', { instruction: 'look her up' });
+    const events = await waitForTask(h.store, id, ended);
+    expect(ofType(events, 'TaskCompleted'), events.map((e) => e.type).join()).to.have.length(1);
+    const failed = ofType(events, 'TaskStepFailed');
+    expect(failed.map((e) => [(e.data as { error: { code: string } }).error.code, e.version])).to.deep.equal([['TOOL_ARGUMENTS_INVALID', 2], ['MCP_TOOL_NOT_FOUND', 2]]);
+    const log = JSON.stringify(await h.store.readAll({ limit: 10_000 }));
+    for (const [e, text] of [[failed[0], badArgs], [failed[1], madeUp]] as const) {
+      const d = e.data as { stepId: string; error: { message: string }; errorSaltSealed: SealedPayload };
+      const m = /withheld \(LLM_REDACTION=hash-only\), hmac-sha256-salted-v1 (0x[0-9a-f]{64})/.exec(d.error.message);
+      expect(m, d.error.message).to.not.equal(null);
+      expect(log, 'the plain SHA-256 of the withheld text').to.not.contain(payloadDigest(text).hash.slice(2));
+      const salt = await openedSalt(h.subjectKeys, d.errorSaltSealed, stepErrorAad(id, d.stepId));
+      expect(saltedPayloadHash(salt!, payloadDigest(text).json)).to.equal(m![1]);
+      expect(subjectRefs(e), 'in the subject index under its key').to.deep.equal([`kid:${d.errorSaltSealed.kid}`]);
+    }
+    expect(log).to.not.contain('gina@example.com');
+    await h.subjectKeys!.erase(subjectOf('acme', user));
+    for (const e of failed) {
+      const d = e.data as { stepId: string; errorSaltSealed: SealedPayload };
+      expect(await openedSalt(h.subjectKeys, d.errorSaltSealed, stepErrorAad(id, d.stepId))).to.equal(undefined);
+    }
   });
 });

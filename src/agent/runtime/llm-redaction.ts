@@ -2,7 +2,7 @@ import { OpenMcpError } from '../../core/errors';
 import { payloadDigest } from '../../mcp/payload-hash';
 import type { AssistantMessage } from '../llm/port';
 import { cutText, wellFormed } from '../../core/well-formed';
-import type { PayloadHashScheme } from '../../erasure/salted-hash';
+import { PAYLOAD_HASH_SCHEME, saltedPayloadHash, type PayloadHashScheme } from '../../erasure/salted-hash';
 import type { SealedPayload } from '../../erasure/sealed-payload';
 
 /**
@@ -66,9 +66,16 @@ export function argumentsNotKept(stepId: string, started: boolean): { code: stri
   return { code: 'STEP_ARGUMENTS_NOT_KEPT', message: `${what}; ask for it again if it is still needed` };
 }
 
-/** How a recorded message names text it leaves out under LLM_REDACTION=hash-only: by its SHA-256 (canonical JSON string), so whoever holds it can show it was that. */
-export function withheld(text: string): string {
-  return `withheld (LLM_REDACTION=hash-only), sha256 ${payloadDigest(text).hash}`;
+/**
+ * How a recorded message names text it leaves out under LLM_REDACTION=hash-only: by its SHA-256
+ * (canonical JSON string), so whoever holds it can show it was that; with a `salt` (under
+ * MCP_PAYLOAD_POLICY=encrypted, sealed alone where the message is kept: TaskStepFailed v2), by the
+ * salted hash (PAYLOAD_HASH_SCHEME), which confirms no guess once the salt's key is erased.
+ * @example withheld('crm_lookup') // 'withheld (LLM_REDACTION=hash-only), sha256 0x…'
+ */
+export function withheld(text: string, salt?: Buffer): string {
+  const d = payloadDigest(text);
+  return salt ? `withheld (LLM_REDACTION=hash-only), ${PAYLOAD_HASH_SCHEME} ${saltedPayloadHash(salt, d.json)}` : `withheld (LLM_REDACTION=hash-only), sha256 ${d.hash}`;
 }
 
 /**

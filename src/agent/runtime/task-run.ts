@@ -27,6 +27,7 @@ import { inferenceRecord } from './inference-record';
 import { isRecordedResponse, sealTurnResponse } from './turn-response-seal';
 import { subjectOf } from '../../erasure/subject';
 import type { SubjectKey } from '../../erasure/subject-key-store';
+import { sealSaltOnly, stepErrorAad, type SealedPayload } from '../../erasure/sealed-payload';
 import { argumentsNotKept, recordedError, redactedResponse, taskRedaction, unkeptTurnMessage, withheld } from './llm-redaction';
 import { responseCacheTtlMs } from './response-cache-ttl';
 import { INFERENCE_RESPONSE_JSON_MAX } from '../../../events/agent.events';
@@ -611,7 +612,7 @@ export class TaskRun {
           const rec = this.view.stepRecords.get(stepId);
           if (!rec?.result && !rec?.failed && rec?.argumentsJson === undefined && (!rec || rec.idempotent)) {
             const failed = argumentsNotKept(stepId, rec !== undefined);
-            await this.append('TaskStepFailed', { stepId, error: failed });
+            await this.appendStepFailed({ stepId, error: failed });
             messages.push({ role: 'tool', tool_call_id: call.id, content: `error ${failed.code}: ${failed.message}` });
             continue;
           }
@@ -627,9 +628,12 @@ export class TaskRun {
           const told = wellFormed(cutText(`the arguments of ${cutText(call.function.name, 200)} are not a JSON object: ${(err as Error).message}`, 4000));
           // The model's text, and the parser's message that quotes it, are its words.
           const name = offered.has(call.function.name) ? call.function.name : 'a tool call';
-          const failed = { code, message: this.redaction === 'hash-only' ? `the arguments of ${name} are not a JSON object (the model's text and the parser's message ${withheld(call.function.arguments)})` : told };
           // Recorded for the audit (nothing was called); a replay parses the same text and says the same.
-          if (!this.view.stepRecords.has(stepId)) await this.append('TaskStepFailed', { stepId, error: failed });
+          if (!this.view.stepRecords.has(stepId)) {
+            const slip = this.redaction === 'hash-only' ? await this.withheldSlip(stepId, call.function.arguments) : undefined;
+            const failed = { code, message: slip ? `the arguments of ${name} are not a JSON object (the model's text and the parser's message ${slip.words})` : told };
+            await this.appendStepFailed({ stepId, error: failed, ...slip?.sealed });
+          }
           messages.push({ role: 'tool', tool_call_id: call.id, content: `error ${code}: ${told}` });
           continue;
         }
@@ -686,8 +690,9 @@ export class TaskRun {
     const may = `the tools you may call are: ${offered.map((x) => x.name).join(', ')}`;
     const told = cutText(`no tool named ${name}; ${may}`, 4000);
     // A name the model made up is its own words.
-    const failed = { code: 'MCP_TOOL_NOT_FOUND', message: this.redaction === 'hash-only' ? cutText(`no tool by the name the model gave (${withheld(tool)}); ${may}`, 4000) : told };
-    await this.append('TaskStepFailed', { stepId, error: failed });
+    const slip = this.redaction === 'hash-only' ? await this.withheldSlip(stepId, tool) : undefined;
+    const failed = { code: 'MCP_TOOL_NOT_FOUND', message: slip ? cutText(`no tool by the name the model gave (${slip.words}); ${may}`, 4000) : told };
+    await this.appendStepFailed({ stepId, error: failed, ...slip?.sealed });
     return { failed, fatal: false, ...(told !== failed.message ? { told } : {}) };
   }
 
@@ -718,13 +723,41 @@ export class TaskRun {
    * stops the run (notRecorded), to be tried again: the turn is not recorded with a plain SHA-256.
    */
   private async responseKey(): Promise<SubjectKey | undefined> {
+    return this.redaction === 'hash-only' ? this.subjectKey("InferenceCompleted (the submitter's data key)") : undefined;
+  }
+
+  /**
+   * The submitter's data key under MCP_PAYLOAD_POLICY=encrypted (the key that seals the task's tool
+   * calls), for the salts of the digests the task's own events keep of the model's words; undefined
+   * under other policies (those keep the plain SHA-256, as before). A key store that fails stops the
+   * run (notRecorded: `what` could not be recorded), to be tried again, rather than record a plain SHA-256.
+   */
+  private async subjectKey(what: string): Promise<SubjectKey | undefined> {
     const keys = this.deps.subjectKeys;
-    if (this.redaction !== 'hash-only' || (this.deps.tools.payloadPolicy ?? 'store') !== 'encrypted' || !keys) return undefined;
+    if ((this.deps.tools.payloadPolicy ?? 'store') !== 'encrypted' || !keys) return undefined;
     try {
       return await keys.keyFor(subjectOf(this.view.tenant, this.view.submitter ?? this.actor));
     } catch (err) {
-      throw this.notRecorded(err, "InferenceCompleted (the submitter's data key)");
+      throw this.notRecorded(err, what);
     }
+  }
+
+  /**
+   * How step `stepId`'s failure names a text of the model it withholds under hash-only (withheld):
+   * under MCP_PAYLOAD_POLICY=encrypted by a salted digest, the salt sealed alone under the
+   * submitter's key (TaskStepFailed v2 `errorSaltSealed`), else by its plain SHA-256 (v1).
+   */
+  private async withheldSlip(stepId: string, text: string): Promise<{ words: string; sealed?: { errorSaltSealed: SealedPayload } }> {
+    const key = await this.subjectKey(`TaskStepFailed ${stepId} (the submitter's data key)`);
+    if (!key) return { words: withheld(text) };
+    const salt = newPayloadSalt();
+    const { saltSealed } = sealSaltOnly(key.key, key.kid, payloadDigest(text).json, stepErrorAad(this.taskId, stepId), salt);
+    return { words: withheld(text, salt), sealed: { errorSaltSealed: saltSealed } };
+  }
+
+  /** TaskStepFailed: v2 when it holds a sealed salt (withheldSlip), v1 otherwise, as always. */
+  private appendStepFailed(data: { stepId: string; error: { code: string; message: string }; errorSaltSealed?: SealedPayload }): Promise<void> {
+    return this.append('TaskStepFailed', data, data.errorSaltSealed ? 2 : 1);
   }
 
   /** True only when the catalog can be listed and the lookup (toolInfo) found no tool of that name (nor a chain tool). */
@@ -767,7 +800,7 @@ export class TaskRun {
     if (isChainToolName(s.tool) && !this.deps.chains) {
       // Never sent to an MCP server's tool of the same name: the log would show a chain step that is not one.
       const failed = { code: 'CHAIN_NOT_CONFIGURED', message: `${s.tool} is the runtime's own chain tool and no chains are configured (CHAINS_FILE)` };
-      await this.append('TaskStepFailed', { stepId: s.stepId, error: failed });
+      await this.appendStepFailed({ stepId: s.stepId, error: failed });
       return { failed, fatal: s.source === 'steps' };
     }
     const isTx = s.tool === SEND_TRANSACTION_TOOL && !!this.deps.chains;
@@ -780,7 +813,7 @@ export class TaskRun {
     const idempotent = existing ? existing.idempotent && (!info || nowIdempotent) : nowIdempotent;
     if (existing && !idempotent && !isTx) {
       const failed = { code: 'STEP_OUTCOME_UNKNOWN', message: `step ${s.stepId} (${s.tool}) was started before a restart and its outcome is unknown; it is not idempotent, so it is not repeated` };
-      await this.append('TaskStepFailed', { stepId: s.stepId, error: failed });
+      await this.appendStepFailed({ stepId: s.stepId, error: failed });
       return { failed, fatal: true };
     }
     const salts = this.payloadSaltsOf(s);
@@ -789,7 +822,7 @@ export class TaskRun {
       await this.recordPolicy(s.stepId, 'tool', s.tool, decision);
       if (decision.decision !== 'allow') {
         const failed = { code: 'POLICY_DENIED', message: `policy rule ${decision.rule}: ${decision.reason}` };
-        await this.append('TaskStepFailed', { stepId: s.stepId, error: failed });
+        await this.appendStepFailed({ stepId: s.stepId, error: failed });
         return { failed, fatal: true };
       }
       const a = payloadDigest(s.args);
@@ -853,7 +886,7 @@ export class TaskRun {
       // none when the gateway sealed it nowhere (the call failed before it was recorded, or the key was unreadable).
       const sealedSalt = salts.error && this.deps.tools.errorDigestSealed?.(salts.error) ? salts.error : undefined;
       const failed = recordedFailure(err, this.configuredPolicyOf(s.tool), sealedSalt);
-      await this.append('TaskStepFailed', { stepId: s.stepId, error: failed });
+      await this.appendStepFailed({ stepId: s.stepId, error: failed });
       const told = cutText((err as Error).message, 4000);
       return { failed, fatal: s.source === 'steps' || FATAL.has(failed.code), ...(told !== failed.message ? { told } : {}) };
     }
