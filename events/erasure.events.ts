@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { defineEvent, type Upcaster } from './catalog';
 import { ToolCallCompleted, ToolCallFailed, ToolCallRequested } from './mcp.events';
-import { TaskStepSchema, taskSubmittedV2Fields } from './task.events';
+import { TaskFailed, TaskStepSchema, taskSubmittedV2Fields } from './task.events';
 import { inferenceV2Schema, ResponseRedactedSchema, TaskStepCompleted, TaskStepFailed, TaskStepStarted, usageMaybeEstimated } from './agent.events';
 import { digest } from './digest-fields';
 import { PAYLOAD_HASH_SCHEME } from '../src/erasure/salted-hash';
@@ -286,6 +286,19 @@ export const TaskStepFailedV2 = defineEvent(
     'a v1 event reads as v2 as it is.',
 );
 
+export const TaskFailedV2 = defineEvent(
+  'TaskFailed',
+  2,
+  TaskFailed.schema.extend({ errorSaltSealed: SealedSaltSchema.optional() }),
+  'The task stopped on an error it cannot recover from. v2 (MCP_PAYLOAD_POLICY=encrypted, a task run under `LLM_REDACTION=hash-only`) ' +
+    "salts the digest `error.message` keeps of what an LLM server sent that it withholds (a body that is not JSON, the server's own error " +
+    'message): it says `withheld (LLM_REDACTION=hash-only), hmac-sha256-salted-v1 <hash>` in place of `…, sha256 <hash>`, the hash ' +
+    "HMAC-SHA256 keyed by a random salt over the text's canonical JSON (a JSON string), and `errorSaltSealed` is that salt alone sealed " +
+    "under the data key of the task's submitter (additional data `task-<id>/error/salt#hmac-sha256-salted-v1`), so that once the key is " +
+    'erased nothing confirms a guess of the text (v1 kept its plain SHA-256). v2 is written only for such a failure, v1 otherwise; a v1 ' +
+    'event reads as v2 as it is.',
+);
+
 export const erasureEvents = [
   ToolCallRequestedV2,
   ToolCallCompletedV2,
@@ -301,6 +314,7 @@ export const erasureEvents = [
   ToolCallFailedV2,
   InferenceCompletedV7,
   TaskStepFailedV2,
+  TaskFailedV2,
 ];
 
 /** ToolCallRequested and ToolCallCompleted v1 → v2: a payload stored or hashed, none sealed. */
@@ -324,4 +338,6 @@ export const erasureUpcasters: Upcaster[] = [
   { type: 'InferenceCompleted', fromVersion: 6, upcast: (data) => data },
   // TaskStepFailed v1 → v2: a withheld text's digest of the plain SHA-256 (or one the gateway's ToolCallFailed v2 salted), no salt sealed here.
   { type: 'TaskStepFailed', fromVersion: 1, upcast: (data) => data },
+  // TaskFailed v1 → v2: a withheld text's digest of the plain SHA-256 (or none), no salt sealed.
+  { type: 'TaskFailed', fromVersion: 1, upcast: (data) => data },
 ];

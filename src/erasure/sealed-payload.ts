@@ -94,3 +94,12 @@ export function turnResponseAad(taskId: string, turn: number): string {
 export function stepErrorAad(taskId: string, stepId: string): string {
   return `task-${taskId}/steps/${stepId}/error`;
 }
+
+/**
+ * Where the salt of a withheld text's digest in a task's failure is kept (TaskFailed v2
+ * `errorSaltSealed`: an LLM server's words under LLM_REDACTION=hash-only).
+ * @example taskErrorAad('0193…') // 'task-0193…/error'
+ */
+export function taskErrorAad(taskId: string): string {
+  return `task-${taskId}/error`;
+}

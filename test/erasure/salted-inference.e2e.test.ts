@@ -5,7 +5,7 @@ import { ended, ofType, submitTask, user, waitForTask } from '../agent/support/a
 import { subjectOf } from '../../src/erasure/subject';
 import { PAYLOAD_HASH_SCHEME, saltedPayloadHash } from '../../src/erasure/salted-hash';
 import { openedSalt } from '../../src/erasure/opened';
-import { stepErrorAad, turnResponseAad, type SealedPayload } from '../../src/erasure/sealed-payload';
+import { stepErrorAad, taskErrorAad, turnResponseAad, type SealedPayload } from '../../src/erasure/sealed-payload';
 import { payloadDigest } from '../../src/mcp/payload-hash';
 import { subjectRefs } from '../../projections/subject-events.projection';
 
@@ -89,5 +89,27 @@ describe("InferenceCompleted under MCP_PAYLOAD_POLICY=encrypted: a redacted turn
       const d = e.data as { stepId: string; errorSaltSealed: SealedPayload };
       expect(await openedSalt(h.subjectKeys, d.errorSaltSealed, stepErrorAad(id, d.stepId))).to.equal(undefined);
     }
+  });
+
+  it("an LLM server's text withheld in TaskFailed: salted, the salt sealed alone in TaskFailed v2; after erasure not confirmable", async () => {
+    const said = 'Bad request: unknown customer gina@example.com';
+    // A server's own error message, which may echo the prompt (here a customer's address).
+    h.fake.setScript(() => ({ status: 400, errorMessage: said }));
+    await h.worker('worker-i', { redaction: 'hash-only' }).start();
+    const id = await submitTask(h.store, 'acme', { instruction: 'look her up' });
+    const events = await waitForTask(h.store, id, ended);
+    const [failed] = ofType(events, 'TaskFailed');
+    const d = failed.data as { error: { code: string; message: string }; errorSaltSealed: SealedPayload };
+    const m = /withheld \(LLM_REDACTION=hash-only\), hmac-sha256-salted-v1 (0x[0-9a-f]{64})/.exec(d.error.message);
+    expect(m, d.error.message).to.not.equal(null);
+    const log = JSON.stringify(await h.store.readAll({ limit: 10_000 }));
+    expect(log).to.not.contain('gina@example.com');
+    expect(log, "the server text's plain SHA-256").to.not.contain(payloadDigest(said).hash.slice(2));
+    expect(failed.version).to.equal(2);
+    const salt = await openedSalt(h.subjectKeys, d.errorSaltSealed, taskErrorAad(id));
+    expect(saltedPayloadHash(salt!, payloadDigest(said).json)).to.equal(m![1]);
+    expect(subjectRefs(failed)).to.deep.equal([`kid:${d.errorSaltSealed.kid}`]);
+    await h.subjectKeys!.erase(subjectOf('acme', user));
+    expect(await openedSalt(h.subjectKeys, d.errorSaltSealed, taskErrorAad(id))).to.equal(undefined);
   });
 });

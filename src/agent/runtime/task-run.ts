@@ -27,8 +27,8 @@ import { inferenceRecord } from './inference-record';
 import { isRecordedResponse, sealTurnResponse } from './turn-response-seal';
 import { subjectOf } from '../../erasure/subject';
 import type { SubjectKey } from '../../erasure/subject-key-store';
-import { sealSaltOnly, stepErrorAad, type SealedPayload } from '../../erasure/sealed-payload';
-import { argumentsNotKept, recordedError, redactedResponse, taskRedaction, unkeptTurnMessage, withheld } from './llm-redaction';
+import { sealSaltOnly, stepErrorAad, taskErrorAad, type SealedPayload } from '../../erasure/sealed-payload';
+import { argumentsNotKept, recordedError, redactedResponse, taskRedaction, unkeptTurnMessage, withheld, withheldServerText } from './llm-redaction';
 import { responseCacheTtlMs } from './response-cache-ttl';
 import { INFERENCE_RESPONSE_JSON_MAX } from '../../../events/agent.events';
 import { signOutput } from './output-signature';
@@ -255,7 +255,7 @@ export class TaskRun {
       }
       this.deps.logger?.warn({ err, taskId: this.taskId }, 'task failed');
       try {
-        await this.command({ type: 'FailTask', error: recordedError(err, this.redaction) });
+        await this.command({ type: 'FailTask', ...(await this.failureRecord(err)) });
         // Only now (TaskFailed recorded, so nothing more can be appended): a model or tool call still
         // in flight past the deadline is given up, and the tool call cancelled upstream.
         this.pastDeadline.abort(new Error('task ended'));
@@ -753,6 +753,27 @@ export class TaskRun {
     const salt = newPayloadSalt();
     const { saltSealed } = sealSaltOnly(key.key, key.kid, payloadDigest(text).json, stepErrorAad(this.taskId, stepId), salt);
     return { words: withheld(text, salt), sealed: { errorSaltSealed: saltSealed } };
+  }
+
+  /**
+   * The task's error as TaskFailed records it (recordedError): under MCP_PAYLOAD_POLICY=encrypted, an
+   * LLM server's words it withholds are named by a salted digest, the salt sealed alone under the
+   * submitter's key (v2 `errorSaltSealed`); with that key unreadable now, by no digest (never the
+   * plain SHA-256, nor a salt sealed nowhere): the task fails all the same.
+   */
+  private async failureRecord(err: unknown): Promise<{ error: { code: string; message: string }; errorSaltSealed?: SealedPayload }> {
+    const quoted = withheldServerText(err, this.redaction);
+    const keys = this.deps.subjectKeys;
+    if (!quoted || (this.deps.tools.payloadPolicy ?? 'store') !== 'encrypted' || !keys) return { error: recordedError(err, this.redaction) };
+    try {
+      const key = await keys.keyFor(subjectOf(this.view.tenant, this.view.submitter ?? this.actor));
+      const salt = newPayloadSalt();
+      const { saltSealed } = sealSaltOnly(key.key, key.kid, payloadDigest(quoted).json, taskErrorAad(this.taskId), salt);
+      return { error: recordedError(err, this.redaction, salt), errorSaltSealed: saltSealed };
+    } catch (e) {
+      this.deps.logger?.warn({ err: e, taskId: this.taskId }, "the submitter's data key could not be read; the task's failure is recorded without its withheld text's digest");
+      return { error: recordedError(err, this.redaction, null) };
+    }
   }
 
   /** TaskStepFailed: v2 when it holds a sealed salt (withheldSlip), v1 otherwise, as always. */
