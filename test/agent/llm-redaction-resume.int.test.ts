@@ -200,6 +200,26 @@ describe('LLM_REDACTION=hash-only: a task resumes after a restart from a log tha
     expect(tools.calls).to.have.length(1);
   });
 
+  it("under MCP_PAYLOAD_POLICY=encrypted, the submitter's key store failing before a turn stops the run before the model is asked (nothing paid, no plain SHA-256 recorded); the next run completes the task", async () => {
+    tools.payloadPolicy = 'encrypted';
+    const keys = new MemorySubjectKeyStore();
+    let reads = 0;
+    subjectKeys = Object.assign(Object.create(keys) as MemorySubjectKeyStore, {
+      keyFor: async (s: string) => {
+        if (++reads === 1) throw new Error('connect ECONNREFUSED 127.0.0.1:3306');
+        return keys.keyFor(s);
+      },
+    });
+    const asked = fake.requests.length;
+    await worker('worker-k').start();
+    const id = await submitTask(store, 'acme', { instruction: 'read kv sierra' });
+    const events = await waitForTask(store, id, ended);
+    expect(ofType(events, 'TaskCompleted')).to.have.length(1);
+    expect(reads).to.be.above(1);
+    expect(fake.requests.length - asked, 'the model asked once a turn').to.equal(2);
+    expect(ofType(events, 'InferenceCompleted').map((e) => e.version)).to.deep.equal([7, 7]);
+  });
+
   it('a cached answer that is not the recorded one (another hash) is not used', async () => {
     const shared = new MemoryCache();
     const realSet = shared.set.bind(shared);
