@@ -220,6 +220,36 @@ describe('LLM_REDACTION=hash-only: a task resumes after a restart from a log tha
     expect(ofType(events, 'InferenceCompleted').map((e) => e.version)).to.deep.equal([7, 7]);
   });
 
+  for (const policy of ['store', 'hash-only'] as const) {
+    it(`under MCP_PAYLOAD_POLICY=${policy}, with the subject key store wired as the composition root always wires it, a hash-only task writes exactly the earlier versions (InferenceCompleted v4, TaskStepFailed v1, TaskFailed v1) and never reads a key`, async () => {
+      tools.payloadPolicy = policy;
+      const keys = new MemorySubjectKeyStore();
+      let reads = 0;
+      subjectKeys = Object.assign(Object.create(keys) as MemorySubjectKeyStore, {
+        keyFor: async (s: string) => {
+          reads++;
+          return keys.keyFor(s);
+        },
+      });
+      fake.setScript((req) => {
+        if (JSON.stringify(req.messages).includes('fail')) return { status: 400, errorMessage: 'Bad request: unknown customer sierra-secret' };
+        return toolMessages(req).length === 0
+          ? { toolCalls: [{ id: 'k1', name: 'kv__get', arguments: '{"k": sierra-secret' }, { id: 'k2', name: 'lookup_sierra-secret', arguments: {} }] }
+          : { content: 'done' };
+      });
+      await worker('worker-p').start();
+      const slips = await waitForTask(store, await submitTask(store, 'acme', { instruction: 'read kv sierra' }), ended);
+      const failed = await waitForTask(store, await submitTask(store, 'acme', { instruction: 'fail' }), ended);
+      expect(ofType(slips, 'TaskCompleted'), slips.map((e) => e.type).join()).to.have.length(1);
+      expect(ofType(slips, 'InferenceCompleted').map((e) => e.version)).to.deep.equal([4, 4]);
+      expect(ofType(slips, 'TaskStepFailed').map((e) => [(e.data as { error: { code: string } }).error.code, e.version])).to.deep.equal([['TOOL_ARGUMENTS_INVALID', 1], ['MCP_TOOL_NOT_FOUND', 1]]);
+      expect(failuresOf(slips).map((f) => f.error.message).join()).to.contain('withheld (LLM_REDACTION=hash-only), sha256 0x');
+      expect(ofType(failed, 'TaskFailed').map((e) => e.version)).to.deep.equal([1]);
+      expect((ofType(failed, 'TaskFailed')[0].data as { error: { message: string } }).error.message).to.contain('withheld (LLM_REDACTION=hash-only), sha256 0x');
+      expect(reads, 'no key-store round trip').to.equal(0);
+    });
+  }
+
   it('a cached answer that is not the recorded one (another hash) is not used', async () => {
     const shared = new MemoryCache();
     const realSet = shared.set.bind(shared);
