@@ -268,8 +268,9 @@ export const InferenceCompletedV7 = defineEvent(
     '`responseRedacted.hashScheme: "hmac-sha256-salted-v1"`: HMAC-SHA256 keyed by a random salt over the canonical JSON of the whole ' +
     "assistant message, the salt alone sealed under the data key of the task's submitter in `responseRedacted.hashSaltSealed` (plaintext " +
     'the salt, 0x and 64 hex; additional data `task-<id>/turn-<n>/response/salt#hmac-sha256-salted-v1`), so that once the key is erased ' +
-    "nothing confirms a guess of the message: of a turn that only called tools, a guess of the calls' arguments (v4 to v6 kept its plain " +
-    'SHA-256). `contentHash` stays the plain SHA-256 of the text. v7 is written for every turn under `LLM_REDACTION=hash-only` (a task run ' +
+    "this hash confirms no guess of the message: of a turn that only called tools, a guess of the calls' arguments (v4 to v6 kept its plain " +
+    "SHA-256). `contentHash` stays the plain SHA-256 of the text, and `promptHash` the plain SHA-256 of the prompt, which from the next turn " +
+    "on carries this message (the calls' arguments) with the tools' results. v7 is written for every turn under `LLM_REDACTION=hash-only` (a task run " +
     'hash-only) under MCP_PAYLOAD_POLICY=encrypted, v1 to v6 otherwise; a v1 to v6 event reads as v7 as it is (no hashScheme).',
 );
 

@@ -28,7 +28,7 @@ describe("InferenceCompleted under MCP_PAYLOAD_POLICY=encrypted: a redacted turn
   afterEach(() => h.stopWorkers());
   after(() => h?.close());
 
-  it('a turn that only called a tool: after erasure a guessed tool argument is not confirmable from InferenceCompleted', async () => {
+  it("a turn that only called a tool: after erasure a guessed tool argument is not confirmable from the turn's own hash", async () => {
     h.fake.setScript((req) => (toolMessages(req).length === 0 ? { toolCalls: [{ id: 'c1', name: 'remote__reverse', arguments: { text: 'gina@example.com' } }] } : { content: 'done' }));
     await h.worker('worker-g', { redaction: 'hash-only' }).start();
     const id = await submitTask(h.store, 'acme', { instruction: 'reverse her address' });
@@ -42,6 +42,7 @@ describe("InferenceCompleted under MCP_PAYLOAD_POLICY=encrypted: a redacted turn
     expect(r.toolCalls).to.deep.equal([{ id: 'c1', name: 'remote__reverse' }]);
     const log = JSON.stringify(await h.store.readAll({ limit: 10_000 }));
     expect(log, "the guessed turn's plain SHA-256").to.not.contain(guess.hash.slice(2));
+    expect(log, "the plain SHA-256 of the guessed arguments (TaskStepStarted, ToolCallRequested)").to.not.contain(payloadDigest({ text: 'gina@example.com' }).hash.slice(2));
 
     expect([first.version, last.version]).to.deep.equal([7, 7]);
     expect(r).to.include({ hashScheme: PAYLOAD_HASH_SCHEME }).and.to.have.property('hashSaltSealed');
@@ -57,6 +58,28 @@ describe("InferenceCompleted under MCP_PAYLOAD_POLICY=encrypted: a redacted turn
     await h.subjectKeys!.erase(subjectOf('acme', user));
     expect(await openedSalt(h.subjectKeys, r.hashSaltSealed!, turnResponseAad(id, 0)), 'the salt is erased with the key').to.equal(undefined);
     expect(JSON.stringify(await h.store.readAll({ limit: 10_000 }))).to.not.contain(salt!.slice(2));
+  });
+
+  it("the next turn's promptHash stays the plain SHA-256 of a prompt that carries the call (its arguments, the tool's result): with the instruction and the result guessed too, it confirms a guessed argument after erasure, as docs/security.md says", async () => {
+    h.fake.setScript((req) => (toolMessages(req).length === 0 ? { toolCalls: [{ id: 'c1', name: 'remote__reverse', arguments: { text: 'gina@example.com' } }] } : { content: 'done' }));
+    await h.worker('worker-p', { redaction: 'hash-only' }).start();
+    const asked = h.fake.requests.length;
+    const id = await submitTask(h.store, 'acme', { instruction: 'reverse her address' });
+    const events = await waitForTask(h.store, id, ended);
+    const [, next] = ofType(events, 'InferenceCompleted');
+    expect(next.version).to.equal(7);
+    await h.subjectKeys!.erase(subjectOf('acme', user));
+    // What a guesser rebuilds after the erasure: the prompt of turn 1 (system prompt and tools are the operator's, the
+    // instruction guessed), with a guessed address as the call's argument and its reverse as the tool's result.
+    const sent = h.fake.requests[asked + 1];
+    const promptOf = (address: string) => {
+      const messages = JSON.parse(JSON.stringify(sent.messages).split('gina@example.com').join(address).split('moc.elpmaxe@anig').join([...address].reverse().join('')));
+      const tools = sent.tools!.map((t) => ({ name: t.function.name, description: t.function.description, parameters: t.function.parameters }));
+      return payloadDigest({ model: sent.model, messages, tools, temperature: sent.temperature, maxTokens: sent.max_tokens }).hash;
+    };
+    const promptHash = (next.data as { promptHash: string }).promptHash;
+    expect(promptOf('tina@example.com')).to.not.equal(promptHash);
+    expect(promptOf('gina@example.com'), 'confirmed by the plain promptHash of the next turn').to.equal(promptHash);
   });
 
   it("the withheld texts of a model's slips (arguments that are not JSON, a tool name it made up): salted, the salt sealed alone in TaskStepFailed v2; after erasure not confirmable", async () => {
