@@ -200,6 +200,35 @@ describe('LLM_REDACTION=hash-only: a task resumes after a restart from a log tha
     expect(tools.calls).to.have.length(1);
   });
 
+  it("under MCP_PAYLOAD_POLICY=encrypted, the key store failing as a resumed run opens the cached turn's salt stops the run, to be tried again: the turn is replayed whole then, not taken for one without a copy", async () => {
+    tools.payloadPolicy = 'encrypted';
+    const keys = new MemorySubjectKeyStore();
+    let cut = false;
+    subjectKeys = Object.assign(Object.create(keys) as MemorySubjectKeyStore, {
+      keyFor: (s: string) => keys.keyFor(s),
+      keyById: async (kid: string) => {
+        if (cut) {
+          cut = false;
+          throw new Error('connect ECONNREFUSED 127.0.0.1:3306');
+        }
+        return keys.keyById(kid);
+      },
+    });
+    const shared = new MemoryCache();
+    const get = shared.get.bind(shared);
+    // The key store is cut once as worker-b reads the cache to replay the turn.
+    let first = true;
+    shared.get = async (key: string) => {
+      const hit = await get(key);
+      if (key.startsWith('llm:response:') && hit !== undefined && first) [first, cut] = [false, true];
+      return hit;
+    };
+    const { events, asked } = await dieDuringCall(shared, shared, { llmCacheTtlMs: 600_000 });
+    expect(failuresOf(events)).to.deep.equal([]);
+    expect(tools.calls.map((c) => c.args)).to.deep.equal([{ k: 'sierra-secret' }, { k: 'sierra-secret' }]);
+    expect(fake.requests.length - asked).to.equal(1);
+  });
+
   it("under MCP_PAYLOAD_POLICY=encrypted, the submitter's key store failing before a turn stops the run before the model is asked (nothing paid, no plain SHA-256 recorded); the next run completes the task", async () => {
     tools.payloadPolicy = 'encrypted';
     const keys = new MemorySubjectKeyStore();

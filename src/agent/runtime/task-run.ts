@@ -707,13 +707,18 @@ export class TaskRun {
     if (!cache || !t.redacted || this.cacheTtlMs === 0) return undefined;
     const hit = await cache.get(responseCacheKey(this.view.tenant, this.opts.model, t.promptHash)).catch(() => undefined);
     if (!hit) return undefined;
+    let message: AssistantMessage;
     try {
-      const message = wellFormed((JSON.parse(hit) as Completion).message);
-      // A salted hash (v7) is checked with its salt while the submitter's key lives; once erased, no copy matches.
-      return (await isRecordedResponse(this.deps.subjectKeys, this.taskId, turn, t.redacted, payloadDigest(message))) ? message : undefined;
+      message = wellFormed((JSON.parse(hit) as Completion).message);
     } catch {
       return undefined;
     }
+    // A salted hash (v7) is checked with its salt while the submitter's key lives; once erased, no copy matches.
+    // A key store that fails stops the run, to be tried again: taken for a turn without a copy, its calls would fail for good.
+    const recorded = await isRecordedResponse(this.deps.subjectKeys, this.taskId, turn, t.redacted, payloadDigest(message)).catch((err: unknown) => {
+      throw this.notRecorded(err, `the replay of turn ${turn} (its salt, under the submitter's data key)`);
+    });
+    return recorded ? message : undefined;
   }
 
   /**
