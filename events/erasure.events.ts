@@ -89,7 +89,7 @@ export const ToolCallCompletedV3 = defineEvent(
  * ciphertext), the additional data the place, "/salt#", and the scheme.
  */
 export const SealedSaltSchema = SealedPayloadSchema.extend({ ct: z.string().regex(/^0x[0-9a-f]{132}$/) }).describe(
-  'The salt alone, sealed as a payload is (AES-256-GCM under the subject\'s data key kid): plaintext the salt as 0x and 64 lowercase hex, additional data the place it salts (`toolcall-<id>/<arguments|result|error>`, or a model turn\'s `task-<id>/turn-<n>/response`) then `/salt#hmac-sha256-salted-v1`',
+  'The salt alone, sealed as a payload is (AES-256-GCM under the subject\'s data key kid): plaintext the salt as 0x and 64 lowercase hex, additional data the place it salts (`toolcall-<id>/<arguments|result|error>`; a model turn\'s `task-<id>/turn-<n>/response`; a task step\'s or a task\'s withheld error, `task-<id>/steps/<stepId>/error`, `task-<id>/error`) then `/salt#hmac-sha256-salted-v1`',
 );
 
 export const ToolCallRequestedV4 = defineEvent(
