@@ -249,6 +249,29 @@ describe('LLM_REDACTION=hash-only: a task resumes after a restart from a log tha
     expect(ofType(events, 'InferenceCompleted').map((e) => e.version)).to.deep.equal([7, 7]);
   });
 
+  it("under MCP_PAYLOAD_POLICY=encrypted, with the submitter's key unreadable as the task fails, TaskFailed (v1) names the LLM server's withheld words by no digest, neither plain nor salted", async () => {
+    tools.payloadPolicy = 'encrypted';
+    const keys = new MemorySubjectKeyStore();
+    let reads = 0;
+    subjectKeys = Object.assign(Object.create(keys) as MemorySubjectKeyStore, {
+      // The turn's key is read before the model is asked; the store is gone when the task fails.
+      keyFor: async (s: string) => {
+        if (++reads > 1) throw new Error('connect ECONNREFUSED 127.0.0.1:3306');
+        return keys.keyFor(s);
+      },
+    });
+    const said = 'Bad request: unknown customer sierra-secret';
+    fake.setScript(() => ({ status: 400, errorMessage: said }));
+    await worker('worker-f').start();
+    const events = await waitForTask(store, await submitTask(store, 'acme', { instruction: 'read kv sierra' }), ended);
+    const [failed] = ofType(events, 'TaskFailed');
+    expect(failed.version).to.equal(1);
+    const message = (failed.data as { error: { message: string } }).error.message;
+    expect(message).to.contain('withheld (LLM_REDACTION=hash-only)').and.not.match(/sha256|hmac-sha256-salted-v1|0x[0-9a-f]{64}/);
+    expect(reads).to.equal(2);
+    expect(await logText()).to.not.match(SECRETS).and.not.contain(payloadDigest(said).hash.slice(2));
+  });
+
   for (const policy of ['store', 'hash-only'] as const) {
     it(`under MCP_PAYLOAD_POLICY=${policy}, with the subject key store wired as the composition root always wires it, a hash-only task writes exactly the earlier versions (InferenceCompleted v4, TaskStepFailed v1, TaskFailed v1) and never reads a key`, async () => {
       tools.payloadPolicy = policy;
