@@ -99,7 +99,7 @@ export const InferenceCompleted = defineEvent(
 export const REDACTED_TOOL_CALLS_MAX = 20_000;
 
 /** What a turn keeps of its answer under `LLM_REDACTION=hash-only` (v4): digests and the non-content parts needed to resume. */
-const responseRedacted = z.strictObject({
+export const ResponseRedactedSchema = z.strictObject({
   /** SHA-256 of the full canonical JSON of the assistant message (what responseJson would have held). */
   hash: hex32,
   /** Its length in characters (UTF-16 code units, as responseJson's limit counts them). */
@@ -118,8 +118,9 @@ const responseRedacted = z.strictObject({
 /**
  * v2's fields (and v3's, whose `usage` may say `estimated`; v4's, which may hold `responseRedacted`
  * instead): the response kept whole, or only its digest, length and head, or (v4) its digests alone.
+ * `redacted` is the schema of `responseRedacted` (none before v4; v7's salts its hash: erasure.events.ts).
  */
-function inferenceV2Schema(usage: z.ZodType, redacted = false, sealed = false, unbooked = false) {
+export function inferenceV2Schema(usage: z.ZodType, redacted?: z.ZodType, sealed = false, unbooked = false) {
   const schema = z
     .strictObject({
       ...inferenceFieldsBefore,
@@ -138,7 +139,7 @@ function inferenceV2Schema(usage: z.ZodType, redacted = false, sealed = false, u
           head: z.string().max(10_000),
         })
         .optional(),
-      ...(redacted ? { responseRedacted: responseRedacted.optional() } : {}),
+      ...(redacted ? { responseRedacted: redacted.optional() } : {}),
       ...(sealed ? { sealedAnswer: SealedAnswerSchema.optional() } : {}),
       /**
        * (v6) The turn's tokens were not booked in the tenant's daily token ledger when it was
@@ -166,7 +167,7 @@ export const InferenceCompletedV2 = defineEvent(
 );
 
 /** v3's usage: the server reported no usage, or not all of it: the missing counts are the gateway's estimate (they count against the budgets all the same). */
-const usageMaybeEstimated = z.strictObject({ ...usageFields, estimated: z.literal(true).optional() });
+export const usageMaybeEstimated = z.strictObject({ ...usageFields, estimated: z.literal(true).optional() });
 
 export const InferenceCompletedV3 = defineEvent(
   'InferenceCompleted',
@@ -178,21 +179,21 @@ export const InferenceCompletedV3 = defineEvent(
 export const InferenceCompletedV4 = defineEvent(
   'InferenceCompleted',
   4,
-  inferenceV2Schema(usageMaybeEstimated, true),
+  inferenceV2Schema(usageMaybeEstimated, ResponseRedactedSchema),
   'The model answered one turn of the task. v4 is v3 that may record, instead of `responseJson`, `responseRedacted` {hash, chars, contentHash, toolCalls: [{id, name?}]}: a turn under `LLM_REDACTION=hash-only`, whose answer (its text and its tool calls\' arguments) is kept out of the log, only its digests and the non-content parts a resumed run needs (the calls\' ids, and the names of offered tools) recorded. v4 is written only for such a turn (v1, v2 or v3 otherwise), and a v1, v2 or v3 event reads as v4 as it is.',
 );
 
 export const InferenceCompletedV5 = defineEvent(
   'InferenceCompleted',
   5,
-  inferenceV2Schema(usageMaybeEstimated, true, true),
+  inferenceV2Schema(usageMaybeEstimated, ResponseRedactedSchema, true),
   'The model answered one turn of the task. v5 is v4 that may record, beside `responseRedacted`, `sealedAnswer` {scheme, recipient, ephemeralPublicKey, nonce, ciphertext, tag}: the final turn (no tool calls) of a task submitted with `answerRecipient`, whose answer is kept only sealed to that key (as TaskCompleted v2 `sealedAnswer`, which is the same copy), so that a run resumed after the turn was recorded completes the task with it. v5 is written only for such a turn (v1 to v4 otherwise), and a v1 to v4 event reads as v5 as it is.',
 );
 
 export const InferenceCompletedV6 = defineEvent(
   'InferenceCompleted',
   6,
-  inferenceV2Schema(usageMaybeEstimated, true, true, true),
+  inferenceV2Schema(usageMaybeEstimated, ResponseRedactedSchema, true, true),
   'The model answered one turn of the task. v6 is v5 that may record `usageUnbooked: true`: the turn\'s tokens could not be booked in the tenant\'s daily token ledger (LLM_TOKEN_BUDGET_PER_TENANT_DAY) when it was recorded (the ledger unreachable), so the run stopped and the run that resumes the task books them, once, under this event\'s id, instead of asking the model again. v6 is written only for such a turn (v1 to v5 otherwise), and a v1 to v5 event reads as v6 as it is: its tokens were booked before it was recorded.',
 );
 

@@ -29,6 +29,9 @@ export const digest = {
   saltedInstructionHash: sha256.describe(
     `HMAC-SHA256 keyed by the payload's salt (kept only inside instructionSealed, before the ${JCS} of the instruction, a JSON string) over that canonical JSON (instructionHashScheme "hmac-sha256-salted-v1"); without instructionHashScheme (an earlier version read as this one), the SHA-256 of that canonical JSON`,
   ),
+  saltedResponseHash: sha256.describe(
+    `HMAC-SHA256 keyed by the turn's salt (32 random bytes, sealed alone under the submitter's data key in hashSaltSealed) over the ${JCS} of the whole assistant message (hashScheme "hmac-sha256-salted-v1"); once the key is erased it confirms no guess of the message or of its tool calls' arguments. Without hashScheme (an earlier version read as this one, or a turn not under MCP_PAYLOAD_POLICY=encrypted): the SHA-256 of that canonical JSON`,
+  ),
   txHash: sha256.describe('The transaction hash on its chain'),
   blockHash: sha256.describe('The hash of the block that included the transaction'),
 };

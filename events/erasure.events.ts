@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { defineEvent, type Upcaster } from './catalog';
 import { ToolCallCompleted, ToolCallFailed, ToolCallRequested } from './mcp.events';
-import { TaskStepSchema, taskSubmittedV2Fields } from './task.events';
-import { TaskStepCompleted, TaskStepStarted } from './agent.events';
+import { TaskFailed, TaskStepSchema, taskSubmittedV2Fields } from './task.events';
+import { inferenceV2Schema, ResponseRedactedSchema, TaskStepCompleted, TaskStepFailed, TaskStepStarted, usageMaybeEstimated } from './agent.events';
 import { digest } from './digest-fields';
 import { PAYLOAD_HASH_SCHEME } from '../src/erasure/salted-hash';
 
@@ -89,7 +89,7 @@ export const ToolCallCompletedV3 = defineEvent(
  * ciphertext), the additional data the place, "/salt#", and the scheme.
  */
 export const SealedSaltSchema = SealedPayloadSchema.extend({ ct: z.string().regex(/^0x[0-9a-f]{132}$/) }).describe(
-  'The salt alone, sealed as a payload is (AES-256-GCM under the subject\'s data key kid): plaintext the salt as 0x and 64 lowercase hex, additional data `toolcall-<id>/<arguments|result>/salt#hmac-sha256-salted-v1`',
+  'The salt alone, sealed as a payload is (AES-256-GCM under the subject\'s data key kid): plaintext the salt as 0x and 64 lowercase hex, additional data the place it salts (`toolcall-<id>/<arguments|result|error>`; a model turn\'s `task-<id>/turn-<n>/response`; a task step\'s or a task\'s withheld error, `task-<id>/steps/<stepId>/error`, `task-<id>/error`) then `/salt#hmac-sha256-salted-v1`',
 );
 
 export const ToolCallRequestedV4 = defineEvent(
@@ -249,6 +249,57 @@ export const TaskStepCompletedV2 = defineEvent(
     'and a v1 event reads as v2 as it is (its hash the plain SHA-256).',
 );
 
+/**
+ * What a redacted turn keeps of its answer under MCP_PAYLOAD_POLICY=encrypted (InferenceCompleted v7):
+ * v4's `responseRedacted` whose `hash` is salted, the salt alone sealed under the submitter's key.
+ */
+export const SaltedResponseRedactedSchema = ResponseRedactedSchema.extend({
+  hash: digest.saltedResponseHash,
+  // Optional: a v4 to v6 turn (its hash the plain SHA-256) reads as v7 as it is.
+  hashScheme: PayloadHashSchemeSchema.optional(),
+  hashSaltSealed: SealedSaltSchema.optional(),
+}).refine((r) => (r.hashScheme === undefined) === (r.hashSaltSealed === undefined), { message: 'a salted hash comes with its salt sealed alone (hashSaltSealed), and only then', path: ['hashSaltSealed'] });
+
+export const InferenceCompletedV7 = defineEvent(
+  'InferenceCompleted',
+  7,
+  inferenceV2Schema(usageMaybeEstimated, SaltedResponseRedactedSchema, true, true),
+  'The model answered one turn of the task. v7 (MCP_PAYLOAD_POLICY=encrypted) is v6 whose `responseRedacted.hash` is salted, named by ' +
+    '`responseRedacted.hashScheme: "hmac-sha256-salted-v1"`: HMAC-SHA256 keyed by a random salt over the canonical JSON of the whole ' +
+    "assistant message, the salt alone sealed under the data key of the task's submitter in `responseRedacted.hashSaltSealed` (plaintext " +
+    'the salt, 0x and 64 hex; additional data `task-<id>/turn-<n>/response/salt#hmac-sha256-salted-v1`), so that once the key is erased ' +
+    "this hash confirms no guess of the message: of a turn that only called tools, a guess of the calls' arguments (v4 to v6 kept its plain " +
+    "SHA-256). `contentHash` stays the plain SHA-256 of the text, and `promptHash` the plain SHA-256 of the prompt, which from the next turn " +
+    "on carries this message (the calls' arguments) with the tools' results. v7 is written for every turn under `LLM_REDACTION=hash-only` (a task run " +
+    'hash-only) under MCP_PAYLOAD_POLICY=encrypted, v1 to v6 otherwise; a v1 to v6 event reads as v7 as it is (no hashScheme).',
+);
+
+export const TaskStepFailedV2 = defineEvent(
+  'TaskStepFailed',
+  2,
+  TaskStepFailed.schema.extend({ errorSaltSealed: SealedSaltSchema.optional() }),
+  'The step got no result. v2 (MCP_PAYLOAD_POLICY=encrypted, a task run under `LLM_REDACTION=hash-only`) salts the digest `error.message` ' +
+    'keeps of a text of the model it withholds (arguments that are not a JSON object: `TOOL_ARGUMENTS_INVALID`; a tool name no tool has: ' +
+    '`MCP_TOOL_NOT_FOUND`): it says `withheld (LLM_REDACTION=hash-only), hmac-sha256-salted-v1 <hash>` in place of `…, sha256 <hash>`, the ' +
+    "hash HMAC-SHA256 keyed by a random salt over the text's canonical JSON (a JSON string), and `errorSaltSealed` is that salt alone sealed " +
+    "under the data key of the task's submitter (additional data `task-<id>/steps/<stepId>/error/salt#hmac-sha256-salted-v1`), so that once " +
+    'the key is erased nothing confirms a guess of the text (v1 kept its plain SHA-256). v2 is written only for such a failure, v1 otherwise; ' +
+    'a v1 event reads as v2 as it is.',
+);
+
+export const TaskFailedV2 = defineEvent(
+  'TaskFailed',
+  2,
+  TaskFailed.schema.extend({ errorSaltSealed: SealedSaltSchema.optional() }),
+  'The task stopped on an error it cannot recover from. v2 (MCP_PAYLOAD_POLICY=encrypted, a task run under `LLM_REDACTION=hash-only`) ' +
+    "salts the digest `error.message` keeps of what an LLM server sent that it withholds (a body that is not JSON, the server's own error " +
+    'message): it says `withheld (LLM_REDACTION=hash-only), hmac-sha256-salted-v1 <hash>` in place of `…, sha256 <hash>`, the hash ' +
+    "HMAC-SHA256 keyed by a random salt over the text's canonical JSON (a JSON string), and `errorSaltSealed` is that salt alone sealed " +
+    "under the data key of the task's submitter (additional data `task-<id>/error/salt#hmac-sha256-salted-v1`), so that once the key is " +
+    'erased nothing confirms a guess of the text (v1 kept its plain SHA-256). v2 is written only for such a failure, v1 otherwise; a v1 ' +
+    'event reads as v2 as it is.',
+);
+
 export const erasureEvents = [
   ToolCallRequestedV2,
   ToolCallCompletedV2,
@@ -262,6 +313,9 @@ export const erasureEvents = [
   ToolCallRequestedV4,
   ToolCallCompletedV4,
   ToolCallFailedV2,
+  InferenceCompletedV7,
+  TaskStepFailedV2,
+  TaskFailedV2,
 ];
 
 /** ToolCallRequested and ToolCallCompleted v1 → v2: a payload stored or hashed, none sealed. */
@@ -281,4 +335,10 @@ export const erasureUpcasters: Upcaster[] = [
   { type: 'ToolCallCompleted', fromVersion: 3, upcast: (data) => data },
   // ToolCallFailed v1 → v2: a digest of the plain SHA-256 (or none), no salt sealed.
   { type: 'ToolCallFailed', fromVersion: 1, upcast: (data) => data },
+  // InferenceCompleted v6 → v7: a turn's hash of the plain SHA-256 (no hashScheme), as it was.
+  { type: 'InferenceCompleted', fromVersion: 6, upcast: (data) => data },
+  // TaskStepFailed v1 → v2: a withheld text's digest of the plain SHA-256 (or one the gateway's ToolCallFailed v2 salted), no salt sealed here.
+  { type: 'TaskStepFailed', fromVersion: 1, upcast: (data) => data },
+  // TaskFailed v1 → v2: a withheld text's digest of the plain SHA-256 (or none), no salt sealed.
+  { type: 'TaskFailed', fromVersion: 1, upcast: (data) => data },
 ];

@@ -76,3 +76,30 @@ export function sealFields(field: 'arguments' | 'result', seal: SaltedSeal | Sal
   const sealed = 'sealed' in seal ? { [`${field}Sealed`]: seal.sealed } : { [`${field}SaltSealed`]: seal.saltSealed };
   return { ...sealed, [`${field}HashScheme`]: seal.scheme };
 }
+
+/**
+ * Where the salt of a model turn's salted response hash is kept (InferenceCompleted v7
+ * `responseRedacted.hashSaltSealed`): the additional data its seal is bound to, through saltAad.
+ * @example turnResponseAad('0193…', 0) // 'task-0193…/turn-0/response'
+ */
+export function turnResponseAad(taskId: string, turn: number): string {
+  return `task-${taskId}/turn-${turn}/response`;
+}
+
+/**
+ * Where the salt of a withheld text's digest in a task step's failure is kept (TaskStepFailed v2
+ * `errorSaltSealed`: a model's arguments that are not JSON, a tool name it made up).
+ * @example stepErrorAad('0193…', 'turn-0-c1') // 'task-0193…/steps/turn-0-c1/error'
+ */
+export function stepErrorAad(taskId: string, stepId: string): string {
+  return `task-${taskId}/steps/${stepId}/error`;
+}
+
+/**
+ * Where the salt of a withheld text's digest in a task's failure is kept (TaskFailed v2
+ * `errorSaltSealed`: an LLM server's words under LLM_REDACTION=hash-only).
+ * @example taskErrorAad('0193…') // 'task-0193…/error'
+ */
+export function taskErrorAad(taskId: string): string {
+  return `task-${taskId}/error`;
+}

@@ -8,6 +8,10 @@ import { inferenceRecord, MESSAGES_JSON_MAX, RESPONSE_HEAD_CHARS } from '../../s
 import * as secp from '@noble/secp256k1';
 import { toHex } from '../../src/core/hex';
 import { openSealedAnswer, sealAnswer, type SealedAnswer } from '../../src/core/sealed-answer';
+import { randomBytes } from 'node:crypto';
+import { PAYLOAD_HASH_SCHEME } from '../../src/erasure/salted-hash';
+import { MemorySubjectKeyStore } from '../../src/erasure/memory-subject-key-store';
+import { isRecordedResponse, sealTurnResponse } from '../../src/agent/runtime/turn-response-seal';
 
 const base = {
   turn: 0,
@@ -79,10 +83,10 @@ describe('inferenceRecord (what one model turn records)', () => {
 describe('InferenceCompleted v2 beside v1 (the event versioning rules)', () => {
   const v1 = { ...base, responseJson: '{"content":"hi","role":"assistant"}' };
 
-  it('a v1 event stays valid and reads as v2 (and on, v3 to v6) unchanged, its stored hash untouched', () => {
+  it('a v1 event stays valid and reads as v2 (and on, v3 to v7) unchanged, its stored hash untouched', () => {
     const stored = createEvent({ type: 'InferenceCompleted', version: 1, stream: 'task-1', tenant: 'acme', actor: { kind: 'agent', id: 'w' }, data: catalog.validate('InferenceCompleted', 1, v1) });
     const read = catalog.upcast(stored);
-    expect(read.version).to.equal(6);
+    expect(read.version).to.equal(7);
     expect(read.data).to.deep.equal(v1);
     expect(catalog.validate('InferenceCompleted', 2, read.data)).to.deep.equal(v1);
     expect(verifyEventHash(stored)).to.equal(true);
@@ -115,7 +119,7 @@ describe('InferenceCompleted v3 beside v1 and v2 (a usage the gateway estimated)
     for (const r of [whole, omitted]) expect(catalog.validate('InferenceCompleted', 3, r.data)).to.deep.equal(r.data);
   });
 
-  it('v1 and v2 refuse `usage.estimated` (hence the new version); v3 takes only `true`; v1 and v2 events read as v3 (and on, v4 to v6) unchanged', () => {
+  it('v1 and v2 refuse `usage.estimated` (hence the new version); v3 takes only `true`; v1 and v2 events read as v3 (and on, v4 to v7) unchanged', () => {
     const data = { ...estimated, responseJson: '{"content":"hi","role":"assistant"}' };
     for (const v of [1, 2]) expect(() => catalog.validate('InferenceCompleted', v, data), `v${v}`).to.throw(/usage/);
     expect(() => catalog.validate('InferenceCompleted', 3, { ...data, usage: { ...data.usage, estimated: false } })).to.throw(/usage\.estimated/);
@@ -125,7 +129,7 @@ describe('InferenceCompleted v3 beside v1 and v2 (a usage the gateway estimated)
     for (const [version, d] of [[1, v1], [2, v2]] as const) {
       const stored = createEvent({ type: 'InferenceCompleted', version, stream: 'task-1', tenant: 'acme', actor, data: catalog.validate('InferenceCompleted', version, d) });
       const read = catalog.upcast(stored);
-      expect([read.version, read.hash]).to.deep.equal([6, stored.hash]);
+      expect([read.version, read.hash]).to.deep.equal([7, stored.hash]);
       expect(catalog.validate('InferenceCompleted', 3, read.data)).to.deep.equal(d);
       expect(catalog.validate('InferenceCompleted', 4, read.data)).to.deep.equal(d);
     }
@@ -158,7 +162,7 @@ describe('InferenceCompleted v4: a turn under LLM_REDACTION=hash-only', () => {
     expect(JSON.stringify(r.data)).to.not.match(/secret-/);
   });
 
-  it('v4 takes exactly one of responseJson, responseOmitted and responseRedacted; v1 to v3 refuse responseRedacted; a v3 event reads as v4 (and on, v5 and v6) unchanged', () => {
+  it('v4 takes exactly one of responseJson, responseOmitted and responseRedacted; v1 to v3 refuse responseRedacted; a v3 event reads as v4 (and on, v5 to v7) unchanged', () => {
     const response = payloadDigest(message);
     const data = inferenceRecord({ base: hashOnly, response, redacted }).data;
     expect(() => catalog.validate('InferenceCompleted', 4, { ...data, responseJson: response.json })).to.throw(/exactly one of responseJson, responseOmitted and responseRedacted/);
@@ -169,7 +173,7 @@ describe('InferenceCompleted v4: a turn under LLM_REDACTION=hash-only', () => {
     const v3 = { ...base, usage: { ...base.usage, estimated: true }, responseJson: response.json };
     const stored = createEvent({ type: 'InferenceCompleted', version: 3, stream: 'task-1', tenant: 'acme', actor, data: catalog.validate('InferenceCompleted', 3, v3) });
     const read = catalog.upcast(stored);
-    expect([read.version, read.hash, read.data]).to.deep.equal([6, stored.hash, v3]);
+    expect([read.version, read.hash, read.data]).to.deep.equal([7, stored.hash, v3]);
   });
 });
 
@@ -206,7 +210,7 @@ describe('InferenceCompleted v5: the final turn of a task with an answerRecipien
     expect(r.data).to.not.have.property('sealedAnswer');
   });
 
-  it('v5 takes a sealed copy only beside responseRedacted of a final turn (no toolCalls); v1 to v4 refuse it; a v4 event reads as v5 (and v6) unchanged', () => {
+  it('v5 takes a sealed copy only beside responseRedacted of a final turn (no toolCalls); v1 to v4 refuse it; a v4 event reads as v5 (and on, v6 and v7) unchanged', () => {
     const { response, redacted } = final('secret-9');
     const sealedAnswer = sealAnswer('secret-9', recipient, 'task-1');
     const data = inferenceRecord({ base: hashOnly, response, redacted, sealedAnswer }).data;
@@ -218,7 +222,7 @@ describe('InferenceCompleted v5: the final turn of a task with an answerRecipien
     const v4 = inferenceRecord({ base: hashOnly, response, redacted }).data;
     const stored = createEvent({ type: 'InferenceCompleted', version: 4, stream: 'task-1', tenant: 'acme', actor, data: catalog.validate('InferenceCompleted', 4, v4) });
     const read = catalog.upcast(stored);
-    expect([read.version, read.hash, read.data]).to.deep.equal([6, stored.hash, v4]);
+    expect([read.version, read.hash, read.data]).to.deep.equal([7, stored.hash, v4]);
   });
 });
 
@@ -245,7 +249,7 @@ describe('InferenceCompleted v6: a turn recorded before its tokens could be book
     expect(inferenceRecord({ base, response }).version, 'booked: v1 as always').to.equal(1);
   });
 
-  it('v6 takes only `usageUnbooked: true`; v1 to v5 refuse it; a v5 event reads as v6 unchanged', () => {
+  it('v6 takes only `usageUnbooked: true`; v1 to v5 refuse it; a v5 event reads as v6 (and v7) unchanged', () => {
     const response = payloadDigest(message);
     const data = inferenceRecord({ base: { ...base, usageUnbooked: true }, response }).data;
     for (const v of [1, 2, 3, 4, 5]) expect(() => catalog.validate('InferenceCompleted', v, data), `v${v}`).to.throw();
@@ -253,6 +257,73 @@ describe('InferenceCompleted v6: a turn recorded before its tokens could be book
     const v1 = inferenceRecord({ base, response }).data;
     const stored = createEvent({ type: 'InferenceCompleted', version: 5, stream: 'task-1', tenant: 'acme', actor, data: catalog.validate('InferenceCompleted', 5, v1) });
     const read = catalog.upcast(stored);
-    expect([read.version, read.hash, read.data]).to.deep.equal([6, stored.hash, v1]);
+    expect([read.version, read.hash, read.data]).to.deep.equal([7, stored.hash, v1]);
+  });
+});
+
+describe('InferenceCompleted v7: a redacted turn whose hash is salted (MCP_PAYLOAD_POLICY=encrypted)', () => {
+  const actor = { kind: 'agent' as const, id: 'w' };
+  const hashOnly = { ...base, redaction: 'hash-only' };
+  const message = { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'crm__lookup', arguments: '{"email":"kim@example.com"}' } }] };
+  const redacted = { contentHash: payloadDigest('').hash, toolCalls: [{ id: 'c1', name: 'crm__lookup' }] };
+  const key = { kid: '0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b', key: randomBytes(32) };
+
+  it('is v7 with the salted hash, its scheme and its salt sealed alone, whatever else it holds (v5 sealed answer, v6 unbooked); the plain SHA-256 is not in it', () => {
+    const response = payloadDigest(message);
+    const responseSeal = sealTurnResponse(key, 'task-1', 0, response.json);
+    for (const b of [hashOnly, { ...hashOnly, usageUnbooked: true }]) {
+      const r = inferenceRecord({ base: b, response, redacted, responseSeal });
+      expect([r.version, r.omitted]).to.deep.equal([7, false]);
+      expect(r.data.responseRedacted).to.deep.equal({ hash: responseSeal.hash, hashScheme: PAYLOAD_HASH_SCHEME, hashSaltSealed: responseSeal.saltSealed, chars: response.json.length, ...redacted });
+      expect(catalog.validate('InferenceCompleted', 7, r.data)).to.deep.equal(r.data);
+      for (const v of [4, 5, 6]) expect(() => catalog.validate('InferenceCompleted', v, r.data), `v${v}`).to.throw();
+      expect(JSON.stringify(r.data)).to.not.contain(response.hash.slice(2)).and.not.contain('kim@');
+    }
+    const final = payloadDigest({ role: 'assistant', content: 'secret-7' });
+    const sealedAnswer = sealAnswer('secret-7', toHex(secp.getPublicKey(secp.utils.randomSecretKey(), true)), 'task-1');
+    const r = inferenceRecord({ base: hashOnly, response: final, redacted: { contentHash: payloadDigest('secret-7').hash, toolCalls: [] }, sealedAnswer, responseSeal: sealTurnResponse(key, 'task-1', 1, final.json) });
+    expect(r.version).to.equal(7);
+    expect(catalog.validate('InferenceCompleted', 7, r.data)).to.have.property('sealedAnswer');
+    // Not redacted (LLM_REDACTION=store): the response is in the log whole, nothing to salt; as before.
+    expect(inferenceRecord({ base, response, responseSeal }).version).to.equal(1);
+  });
+
+  it('v7 takes a scheme only with its sealed salt, and a salt only with its scheme; a v6 event reads as v7 unchanged', () => {
+    const response = payloadDigest(message);
+    const data = inferenceRecord({ base: hashOnly, response, redacted, responseSeal: sealTurnResponse(key, 'task-1', 0, response.json) }).data;
+    const { hashScheme: _s, ...noScheme } = data.responseRedacted as Record<string, unknown>;
+    const { hashSaltSealed: _h, ...noSalt } = data.responseRedacted as Record<string, unknown>;
+    expect(() => catalog.validate('InferenceCompleted', 7, { ...data, responseRedacted: noScheme })).to.throw(/hashSaltSealed/);
+    expect(() => catalog.validate('InferenceCompleted', 7, { ...data, responseRedacted: noSalt })).to.throw(/hashSaltSealed/);
+    const v6 = inferenceRecord({ base: { ...hashOnly, usageUnbooked: true }, response, redacted }).data;
+    const stored = createEvent({ type: 'InferenceCompleted', version: 6, stream: 'task-1', tenant: 'acme', actor, data: catalog.validate('InferenceCompleted', 6, v6) });
+    const read = catalog.upcast(stored);
+    expect([read.version, read.hash, read.data]).to.deep.equal([7, stored.hash, v6]);
+  });
+
+  it('isRecordedResponse: a message is the recorded one exactly when its salted hash matches under the opened salt; none once the key is erased (property)', async () => {
+    const keys = new MemorySubjectKeyStore();
+    const k = await keys.keyFor('acme:user:kim');
+    await fc.assert(
+      fc.asyncProperty(fc.string({ unit }), fc.string({ unit }), fc.nat(50), async (a, b, turn) => {
+        const recorded = payloadDigest({ role: 'assistant', content: a });
+        const other = payloadDigest({ role: 'assistant', content: b });
+        const seal = sealTurnResponse(k, 'task-1', turn, recorded.json);
+        const r = { hash: seal.hash, hashScheme: seal.scheme, hashSaltSealed: seal.saltSealed, chars: recorded.json.length, contentHash: payloadDigest(a).hash, toolCalls: [] };
+        expect(await isRecordedResponse(keys, 'task-1', turn, r, recorded)).to.equal(true);
+        expect(await isRecordedResponse(keys, 'task-1', turn, r, other)).to.equal(a === b);
+        // Bound to its place: another turn's or task's salt does not open.
+        expect(await isRecordedResponse(keys, 'task-1', turn + 1, r, recorded)).to.equal(false);
+        expect(await isRecordedResponse(keys, 'task-2', turn, r, recorded)).to.equal(false);
+        // A plain (v4 to v6) hash is compared as it is.
+        expect(await isRecordedResponse(undefined, 'task-1', turn, { ...r, hash: recorded.hash, hashScheme: undefined, hashSaltSealed: undefined }, recorded)).to.equal(true);
+      }),
+      { numRuns: 50 },
+    );
+    const recorded = payloadDigest(message);
+    const seal = sealTurnResponse(k, 'task-1', 0, recorded.json);
+    const r = { hash: seal.hash, hashScheme: seal.scheme, hashSaltSealed: seal.saltSealed, chars: recorded.json.length, ...redacted };
+    await keys.erase('acme:user:kim');
+    expect(await isRecordedResponse(keys, 'task-1', 0, r, recorded)).to.equal(false);
   });
 });

@@ -19,10 +19,15 @@ import { parsePolicy } from '../../src/agent/policy';
 import type { AgentRuntimeOptions } from '../../src/agent/runtime/runtime-deps';
 import type { ToolCaller, ToolCallContext, ToolInfo } from '../../src/agent/runtime/tool-caller';
 import { startOpenAiFake, type OpenAiFake, toolMessages } from '../support/openai-fake/openai-fake';
-import { MemoryCache, MemoryCheckpointStore, ended, ofType, submitTask, waitForTask } from './support/agent-fixture';
+import { MemoryCache, MemoryCheckpointStore, ended, ofType, submitTask, user, waitForTask } from './support/agent-fixture';
+import type { PayloadPolicy } from '../../src/mcp/audit';
+import { MemorySubjectKeyStore } from '../../src/erasure/memory-subject-key-store';
+import { subjectOf } from '../../src/erasure/subject';
 
 /** An in-test ToolCaller (our own port): counts calls, and a call hangs while `hang` is set (its worker dies during it). */
 class Tools implements ToolCaller {
+  /** The gateway's MCP_PAYLOAD_POLICY as the runtime reads it (this ToolCaller seals nothing itself). */
+  payloadPolicy?: PayloadPolicy;
   calls: { name: string; args: Record<string, unknown> }[] = [];
   hang = false;
   tools: ToolInfo[] = [
@@ -54,6 +59,8 @@ describe('LLM_REDACTION=hash-only: a task resumes after a restart from a log tha
   let tools: Tools;
   let runtimes: AgentRuntime[] = [];
 
+  let subjectKeys: MemorySubjectKeyStore | undefined;
+
   function worker(name: string, o: { cache?: Cache; store?: EventStore; opts?: Partial<AgentRuntimeOptions> } = {}): AgentRuntime {
     const rt = new AgentRuntime(
       {
@@ -64,6 +71,7 @@ describe('LLM_REDACTION=hash-only: a task resumes after a restart from a log tha
         cache: o.cache ?? new MemoryCache(),
         policy: parsePolicy({ policies: [{ tenant: 'acme', tools: { allow: ['kv__*', 'mail__*'] } }] }),
         privateKey: KEY,
+        subjectKeys,
       },
       { worker: name, model: 'm', stepTimeoutMs: 20_000, leaseMs: 1_000, redaction: 'hash-only', ...o.opts },
       new MemoryCheckpointStore(),
@@ -104,6 +112,7 @@ describe('LLM_REDACTION=hash-only: a task resumes after a restart from a log tha
     dir = mkdtempSync(join(tmpdir(), 'omc-redaction-resume-'));
     store = await openSqlEventStore(`sqlite:${join(dir, 'events.db')}`, { pollIntervalMs: 20 });
     tools = new Tools();
+    subjectKeys = undefined;
     fake.setScript((req) =>
       toolMessages(req).length === 0
         ? { content: 'looking up tango-secret', toolCalls: [{ id: 'k1', name: 'kv__get', arguments: { k: 'sierra-secret' } }] }
@@ -162,6 +171,136 @@ describe('LLM_REDACTION=hash-only: a task resumes after a restart from a log tha
     expect(JSON.stringify(fake.requests.at(-1)!.messages)).to.contain('sierra-secret').and.contain('looking up tango-secret');
     expect(await logText()).to.not.match(SECRETS);
   });
+
+  it("under MCP_PAYLOAD_POLICY=encrypted (the turn's hash salted, InferenceCompleted v7), the cached turn is replayed whole, checked with its salt opened under the submitter's key", async () => {
+    tools.payloadPolicy = 'encrypted';
+    subjectKeys = new MemorySubjectKeyStore();
+    const shared = new MemoryCache();
+    const { events, asked } = await dieDuringCall(shared, shared, { llmCacheTtlMs: 600_000 });
+    expect(ofType(events, 'InferenceCompleted').map((e) => e.version)).to.deep.equal([7, 7]);
+    expect(failuresOf(events)).to.deep.equal([]);
+    expect(tools.calls.map((c) => c.args)).to.deep.equal([{ k: 'sierra-secret' }, { k: 'sierra-secret' }]);
+    expect(fake.requests.length - asked).to.equal(1);
+    expect(await logText()).to.not.match(SECRETS);
+  });
+
+  it("under MCP_PAYLOAD_POLICY=encrypted, once the submitter's key is erased the cached turn is not taken for the recorded one (its salt is gone): its call is not made again", async () => {
+    tools.payloadPolicy = 'encrypted';
+    subjectKeys = new MemorySubjectKeyStore();
+    const keys = subjectKeys;
+    const shared = new MemoryCache();
+    const erase = shared.get.bind(shared);
+    // The key is erased as worker-b reads the cache to replay the turn.
+    shared.get = async (key: string) => {
+      if (key.startsWith('llm:response:')) await keys.erase(subjectOf('acme', user));
+      return erase(key);
+    };
+    const { events } = await dieDuringCall(shared, shared, { llmCacheTtlMs: 600_000 });
+    expect(failuresOf(events).map((f) => f.error.code)).to.deep.equal(['STEP_ARGUMENTS_NOT_KEPT']);
+    expect(tools.calls).to.have.length(1);
+  });
+
+  it("under MCP_PAYLOAD_POLICY=encrypted, the key store failing as a resumed run opens the cached turn's salt stops the run, to be tried again: the turn is replayed whole then, not taken for one without a copy", async () => {
+    tools.payloadPolicy = 'encrypted';
+    const keys = new MemorySubjectKeyStore();
+    let cut = false;
+    subjectKeys = Object.assign(Object.create(keys) as MemorySubjectKeyStore, {
+      keyFor: (s: string) => keys.keyFor(s),
+      keyById: async (kid: string) => {
+        if (cut) {
+          cut = false;
+          throw new Error('connect ECONNREFUSED 127.0.0.1:3306');
+        }
+        return keys.keyById(kid);
+      },
+    });
+    const shared = new MemoryCache();
+    const get = shared.get.bind(shared);
+    // The key store is cut once as worker-b reads the cache to replay the turn.
+    let first = true;
+    shared.get = async (key: string) => {
+      const hit = await get(key);
+      if (key.startsWith('llm:response:') && hit !== undefined && first) [first, cut] = [false, true];
+      return hit;
+    };
+    const { events, asked } = await dieDuringCall(shared, shared, { llmCacheTtlMs: 600_000 });
+    expect(failuresOf(events)).to.deep.equal([]);
+    expect(tools.calls.map((c) => c.args)).to.deep.equal([{ k: 'sierra-secret' }, { k: 'sierra-secret' }]);
+    expect(fake.requests.length - asked).to.equal(1);
+  });
+
+  it("under MCP_PAYLOAD_POLICY=encrypted, the submitter's key store failing before a turn stops the run before the model is asked (nothing paid, no plain SHA-256 recorded); the next run completes the task", async () => {
+    tools.payloadPolicy = 'encrypted';
+    const keys = new MemorySubjectKeyStore();
+    let reads = 0;
+    subjectKeys = Object.assign(Object.create(keys) as MemorySubjectKeyStore, {
+      keyFor: async (s: string) => {
+        if (++reads === 1) throw new Error('connect ECONNREFUSED 127.0.0.1:3306');
+        return keys.keyFor(s);
+      },
+    });
+    const asked = fake.requests.length;
+    await worker('worker-k').start();
+    const id = await submitTask(store, 'acme', { instruction: 'read kv sierra' });
+    const events = await waitForTask(store, id, ended);
+    expect(ofType(events, 'TaskCompleted')).to.have.length(1);
+    expect(reads).to.be.above(1);
+    expect(fake.requests.length - asked, 'the model asked once a turn').to.equal(2);
+    expect(ofType(events, 'InferenceCompleted').map((e) => e.version)).to.deep.equal([7, 7]);
+  });
+
+  it("under MCP_PAYLOAD_POLICY=encrypted, with the submitter's key unreadable as the task fails, TaskFailed (v1) names the LLM server's withheld words by no digest, neither plain nor salted", async () => {
+    tools.payloadPolicy = 'encrypted';
+    const keys = new MemorySubjectKeyStore();
+    let reads = 0;
+    subjectKeys = Object.assign(Object.create(keys) as MemorySubjectKeyStore, {
+      // The turn's key is read before the model is asked; the store is gone when the task fails.
+      keyFor: async (s: string) => {
+        if (++reads > 1) throw new Error('connect ECONNREFUSED 127.0.0.1:3306');
+        return keys.keyFor(s);
+      },
+    });
+    const said = 'Bad request: unknown customer sierra-secret';
+    fake.setScript(() => ({ status: 400, errorMessage: said }));
+    await worker('worker-f').start();
+    const events = await waitForTask(store, await submitTask(store, 'acme', { instruction: 'read kv sierra' }), ended);
+    const [failed] = ofType(events, 'TaskFailed');
+    expect(failed.version).to.equal(1);
+    const message = (failed.data as { error: { message: string } }).error.message;
+    expect(message).to.contain('withheld (LLM_REDACTION=hash-only)').and.not.match(/sha256|hmac-sha256-salted-v1|0x[0-9a-f]{64}/);
+    expect(reads).to.equal(2);
+    expect(await logText()).to.not.match(SECRETS).and.not.contain(payloadDigest(said).hash.slice(2));
+  });
+
+  for (const policy of ['store', 'hash-only'] as const) {
+    it(`under MCP_PAYLOAD_POLICY=${policy}, with the subject key store wired as the composition root always wires it, a hash-only task writes exactly the earlier versions (InferenceCompleted v4, TaskStepFailed v1, TaskFailed v1) and never reads a key`, async () => {
+      tools.payloadPolicy = policy;
+      const keys = new MemorySubjectKeyStore();
+      let reads = 0;
+      subjectKeys = Object.assign(Object.create(keys) as MemorySubjectKeyStore, {
+        keyFor: async (s: string) => {
+          reads++;
+          return keys.keyFor(s);
+        },
+      });
+      fake.setScript((req) => {
+        if (JSON.stringify(req.messages).includes('fail')) return { status: 400, errorMessage: 'Bad request: unknown customer sierra-secret' };
+        return toolMessages(req).length === 0
+          ? { toolCalls: [{ id: 'k1', name: 'kv__get', arguments: '{"k": sierra-secret' }, { id: 'k2', name: 'lookup_sierra-secret', arguments: {} }] }
+          : { content: 'done' };
+      });
+      await worker('worker-p').start();
+      const slips = await waitForTask(store, await submitTask(store, 'acme', { instruction: 'read kv sierra' }), ended);
+      const failed = await waitForTask(store, await submitTask(store, 'acme', { instruction: 'fail' }), ended);
+      expect(ofType(slips, 'TaskCompleted'), slips.map((e) => e.type).join()).to.have.length(1);
+      expect(ofType(slips, 'InferenceCompleted').map((e) => e.version)).to.deep.equal([4, 4]);
+      expect(ofType(slips, 'TaskStepFailed').map((e) => [(e.data as { error: { code: string } }).error.code, e.version])).to.deep.equal([['TOOL_ARGUMENTS_INVALID', 1], ['MCP_TOOL_NOT_FOUND', 1]]);
+      expect(failuresOf(slips).map((f) => f.error.message).join()).to.contain('withheld (LLM_REDACTION=hash-only), sha256 0x');
+      expect(ofType(failed, 'TaskFailed').map((e) => e.version)).to.deep.equal([1]);
+      expect((ofType(failed, 'TaskFailed')[0].data as { error: { message: string } }).error.message).to.contain('withheld (LLM_REDACTION=hash-only), sha256 0x');
+      expect(reads, 'no key-store round trip').to.equal(0);
+    });
+  }
 
   it('a cached answer that is not the recorded one (another hash) is not used', async () => {
     const shared = new MemoryCache();

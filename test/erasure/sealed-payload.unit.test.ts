@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
-import { SealedPayloadSchema } from '../../events/erasure.events';
-import { openSealed, payloadAad, sealPayload } from '../../src/erasure/sealed-payload';
+import { SealedPayloadSchema, SealedSaltSchema } from '../../events/erasure.events';
+import { openSealed, payloadAad, sealPayload, stepErrorAad, taskErrorAad, turnResponseAad } from '../../src/erasure/sealed-payload';
 import { parseSubject, subjectOf } from '../../src/erasure/subject';
 
 describe('sealed payloads and subject ids', () => {
@@ -17,6 +17,13 @@ describe('sealed payloads and subject ids', () => {
     expect(() => openSealed(randomBytes(32), sealed, aad)).to.throw();
     expect(() => openSealed(key, sealed, payloadAad('0193a000-0000-7000-8000-000000000001', 'result'))).to.throw();
     expect(() => openSealed(key, { ...sealed, ct: `0x${'00'.repeat((sealed.ct.length - 2) / 2)}` as `0x${string}` }, aad)).to.throw();
+  });
+
+  it("SealedSaltSchema's description (every event's JSON Schema with a salt sealed alone) names each place a salt is sealed alone for", () => {
+    const said = SealedSaltSchema.description!;
+    expect(said).to.contain('toolcall-<id>/<arguments|result|error>');
+    // The model's turn, a task step's and a task's withheld error (InferenceCompleted v7, TaskStepFailed v2, TaskFailed v2).
+    for (const place of [turnResponseAad('<id>', '<n>' as unknown as number), stepErrorAad('<id>', '<stepId>'), taskErrorAad('<id>')]) expect(said, place).to.contain(`\`${place}\``);
   });
 
   it('names a subject <tenant>:<kind>:<actor id> and parses it back; refuses what subjectOf cannot make, naming the field', () => {

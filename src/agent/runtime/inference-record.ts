@@ -2,6 +2,7 @@ import { INFERENCE_RESPONSE_JSON_MAX } from '../../../events/agent.events';
 import { canonicalJson } from '../../core/canonical';
 import { MAX_EVENT_BYTES } from '../../core/envelope';
 import type { SealedAnswer } from '../../core/sealed-answer';
+import type { SaltOnlySeal } from '../../erasure/sealed-payload';
 
 /** InferenceCompleted.messagesJson's limit in the event schema (characters). */
 export const MESSAGES_JSON_MAX = 2_000_000;
@@ -27,9 +28,15 @@ export type InferenceRecordParameters = {
    * key, kept in the turn's record (v5) so that a run resumed after it completes the task with it.
    */
   sealedAnswer?: SealedAnswer;
+  /**
+   * With `redacted`, under MCP_PAYLOAD_POLICY=encrypted: the response's salted hash and its salt
+   * sealed alone under the submitter's key (sealSaltOnly of `response.json`), kept in place of the
+   * plain SHA-256 (v7), so that once the key is erased the hash confirms no guess of the message.
+   */
+  responseSeal?: SaltOnlySeal;
 };
 
-export type InferenceRecordReturnType = { version: 1 | 2 | 3 | 4 | 5 | 6; data: Record<string, unknown>; omitted: boolean };
+export type InferenceRecordReturnType = { version: 1 | 2 | 3 | 4 | 5 | 6 | 7; data: Record<string, unknown>; omitted: boolean };
 
 const bytesOf = (data: Record<string, unknown>) => Buffer.byteLength(canonicalJson(data));
 
@@ -55,12 +62,13 @@ function head(text: string, n: number): string {
  * `omitted`, kept as v4 without it: the answer could not be delivered (TaskCompleted holds the same
  * copy), so the task fails as for any answer too large for the log. A turn whose `base` says
  * `usageUnbooked: true` (its tokens not booked in the tenant's ledger yet) is v6, whatever else it
- * holds. Pure.
+ * holds. A redacted turn with a `responseSeal` is v7 (its hash salted), whatever else it holds. Pure.
  *
  * @example inferenceRecord({ base, response: payloadDigest(message), messagesJson }).omitted // true past 1,000,000 characters
  */
 export function inferenceRecord(p: InferenceRecordParameters): InferenceRecordReturnType {
   const r = shapedRecord(p);
+  if (p.redacted && p.responseSeal) return { ...r, version: 7 };
   return p.base.usageUnbooked === true ? { ...r, version: 6 } : r;
 }
 
@@ -69,7 +77,9 @@ function shapedRecord(p: InferenceRecordParameters): InferenceRecordReturnType {
   const estimated = (p.base.usage as { estimated?: boolean } | undefined)?.estimated === true;
   if (p.redacted) {
     const tooLarge = p.response.json.length > INFERENCE_RESPONSE_JSON_MAX;
-    const responseRedacted = { hash: p.response.hash, chars: p.response.json.length, contentHash: p.redacted.contentHash, toolCalls: tooLarge ? [] : p.redacted.toolCalls };
+    const seal = p.responseSeal;
+    const hash = seal ? { hash: seal.hash, hashScheme: seal.scheme, hashSaltSealed: seal.saltSealed } : { hash: p.response.hash };
+    const responseRedacted = { ...hash, chars: p.response.json.length, contentHash: p.redacted.contentHash, toolCalls: tooLarge ? [] : p.redacted.toolCalls };
     const data = { ...p.base, responseRedacted };
     if (tooLarge || !p.sealedAnswer) return { version: 4, data, omitted: tooLarge };
     const sealed = { ...data, sealedAnswer: p.sealedAnswer };

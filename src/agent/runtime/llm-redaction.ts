@@ -2,6 +2,8 @@ import { OpenMcpError } from '../../core/errors';
 import { payloadDigest } from '../../mcp/payload-hash';
 import type { AssistantMessage } from '../llm/port';
 import { cutText, wellFormed } from '../../core/well-formed';
+import { PAYLOAD_HASH_SCHEME, saltedPayloadHash, type PayloadHashScheme } from '../../erasure/salted-hash';
+import type { SealedPayload } from '../../erasure/sealed-payload';
 
 /**
  * The LLM_REDACTION a task is run under: the worker's own setting, except that a task submitted with
@@ -18,8 +20,11 @@ export function taskRedaction(setting: 'store' | 'hash-only', task: { answerReci
   return task.answerRecipient !== undefined || task.instructionSealed !== undefined ? 'hash-only' : setting;
 }
 
-/** What InferenceCompleted v4 keeps of a turn's answer under LLM_REDACTION=hash-only (`responseRedacted`). */
-export type RedactedTurn = { hash: string; chars: number; contentHash: string; toolCalls: { id: string; name?: string }[] };
+/**
+ * What InferenceCompleted v4 keeps of a turn's answer under LLM_REDACTION=hash-only (`responseRedacted`);
+ * v7 (MCP_PAYLOAD_POLICY=encrypted) salts `hash`, naming `hashScheme` and its salt sealed alone (`hashSaltSealed`).
+ */
+export type RedactedTurn = { hash: string; chars: number; contentHash: string; toolCalls: { id: string; name?: string }[]; hashScheme?: PayloadHashScheme; hashSaltSealed?: SealedPayload };
 
 /**
  * The non-content parts of an answer, kept under LLM_REDACTION=hash-only beside its hash: the
@@ -61,24 +66,39 @@ export function argumentsNotKept(stepId: string, started: boolean): { code: stri
   return { code: 'STEP_ARGUMENTS_NOT_KEPT', message: `${what}; ask for it again if it is still needed` };
 }
 
-/** How a recorded message names text it leaves out under LLM_REDACTION=hash-only: by its SHA-256 (canonical JSON string), so whoever holds it can show it was that. */
-export function withheld(text: string): string {
-  return `withheld (LLM_REDACTION=hash-only), sha256 ${payloadDigest(text).hash}`;
+/**
+ * How a recorded message names text it leaves out under LLM_REDACTION=hash-only: by its SHA-256
+ * (canonical JSON string), so whoever holds it can show it was that; with a `salt` (under
+ * MCP_PAYLOAD_POLICY=encrypted, sealed alone where the message is kept: TaskStepFailed v2, TaskFailed
+ * v2), by the salted hash (PAYLOAD_HASH_SCHEME), which confirms no guess once the salt's key is
+ * erased; `null` (under `encrypted`, the key unreadable: no salt could be sealed), by no digest.
+ * @example withheld('crm_lookup') // 'withheld (LLM_REDACTION=hash-only), sha256 0x…'
+ */
+export function withheld(text: string, salt?: Buffer | null): string {
+  if (salt === null) return 'withheld (LLM_REDACTION=hash-only)';
+  const d = payloadDigest(text);
+  return salt ? `withheld (LLM_REDACTION=hash-only), ${PAYLOAD_HASH_SCHEME} ${saltedPayloadHash(salt, d.json)}` : `withheld (LLM_REDACTION=hash-only), sha256 ${d.hash}`;
+}
+
+/** The text of what the LLM server sent that recordedError withholds from `err` under `hash-only`; undefined when there is none. */
+export function withheldServerText(err: unknown, redaction: 'store' | 'hash-only'): string | undefined {
+  const quoted = err instanceof OpenMcpError ? err.details?.serverText : undefined;
+  return redaction === 'hash-only' && typeof quoted === 'string' && quoted && (err as Error).message.includes(quoted) ? quoted : undefined;
 }
 
 /**
  * A task's error as TaskFailed records it (cut at 4000 characters). Under `hash-only`, the part of
  * an LLM error that quotes what the LLM server sent (`details.serverText`: a body that is not JSON,
  * the server's own error message, which may echo the prompt) is withheld. The log of the worker
- * keeps the whole error.
+ * keeps the whole error. `salt`: as withheld's (its digest salted, or none).
  *
  * @example recordedError(new AgentError('LLM_RESPONSE_INVALID', 'LLM … (Unexpected token …)', { details: { serverText: 'Unexpected token …' } }), 'hash-only').message // 'LLM … (withheld (LLM_REDACTION=hash-only), sha256 0x…)'
  */
-export function recordedError(err: unknown, redaction: 'store' | 'hash-only'): { code: string; message: string } {
+export function recordedError(err: unknown, redaction: 'store' | 'hash-only', salt?: Buffer | null): { code: string; message: string } {
   const code = err instanceof OpenMcpError ? err.code : 'TASK_ERROR';
   let message = (err as Error).message;
-  const quoted = err instanceof OpenMcpError ? err.details?.serverText : undefined;
-  if (redaction === 'hash-only' && typeof quoted === 'string' && quoted && message.includes(quoted)) message = message.split(quoted).join(withheld(quoted));
+  const quoted = withheldServerText(err, redaction);
+  if (quoted) message = message.split(quoted).join(withheld(quoted, salt));
   // It may quote the LLM server or a parser: well-formed, as events need (createEvent).
   return { code, message: wellFormed(cutText(message, 4000)) };
 }

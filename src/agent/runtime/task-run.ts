@@ -24,7 +24,11 @@ import { runChainRead, runChainTransaction } from './chain-steps';
 import { RunInterrupted } from './run-interrupted';
 import { boundToolText } from './bound-tool-text';
 import { inferenceRecord } from './inference-record';
-import { argumentsNotKept, recordedError, redactedResponse, taskRedaction, unkeptTurnMessage, withheld } from './llm-redaction';
+import { isRecordedResponse, sealTurnResponse } from './turn-response-seal';
+import { subjectOf } from '../../erasure/subject';
+import type { SubjectKey } from '../../erasure/subject-key-store';
+import { sealSaltOnly, stepErrorAad, taskErrorAad, type SealedPayload } from '../../erasure/sealed-payload';
+import { argumentsNotKept, recordedError, redactedResponse, taskRedaction, unkeptTurnMessage, withheld, withheldServerText } from './llm-redaction';
 import { responseCacheTtlMs } from './response-cache-ttl';
 import { INFERENCE_RESPONSE_JSON_MAX } from '../../../events/agent.events';
 import { signOutput } from './output-signature';
@@ -251,7 +255,7 @@ export class TaskRun {
       }
       this.deps.logger?.warn({ err, taskId: this.taskId }, 'task failed');
       try {
-        await this.command({ type: 'FailTask', error: recordedError(err, this.redaction) });
+        await this.command({ type: 'FailTask', ...(await this.failureRecord(err)) });
         // Only now (TaskFailed recorded, so nothing more can be appended): a model or tool call still
         // in flight past the deadline is given up, and the tool call cancelled upstream.
         this.pastDeadline.abort(new Error('task ended'));
@@ -511,7 +515,7 @@ export class TaskRun {
         // A turn the log could not hold whole cannot be replayed: it ends the task the same way again.
         if (r ? r.chars > INFERENCE_RESPONSE_JSON_MAX : recorded.responseJson === undefined) throw responseTooLarge(turn, r?.chars ?? recorded.responseChars ?? 0);
         if (r) {
-          const exact = await this.cachedTurn(recorded);
+          const exact = await this.cachedTurn(recorded, turn);
           unkept = !exact;
           message = exact ?? unkeptTurnMessage(r);
         } else {
@@ -521,6 +525,8 @@ export class TaskRun {
         finishReason = recorded.finishReason;
       } else {
         await this.sync();
+        // Had before the model is asked: a key store that fails stops the run with nothing paid.
+        const responseKey = await this.responseKey();
         const base = { messages: [...messages], tools: specs, model: this.opts.model, temperature: this.opts.temperature, maxTokens: this.opts.maxTokens };
         // Reserved, not just checked: calls of other tasks and workers in flight count too (see TokenBudget).
         const hold = await this.deps.tokenBudget?.reserve({
@@ -580,6 +586,7 @@ export class TaskRun {
           messagesJson: !hashOnly && !this.holdsHashOnlyPayloads(stepResults, messages) ? payloadDigest(req.messages).json : undefined,
           redacted: hashOnly ? redactedResponse(message, offered) : undefined,
           sealedAnswer,
+          responseSeal: hashOnly && responseKey ? sealTurnResponse(responseKey, this.taskId, turn, response.json) : undefined,
         });
         // Recorded even when the answer is too large to keep: its tokens were paid for and count against the budgets.
         await this.appendDone('InferenceCompleted', record.data, record.version, turnId);
@@ -605,7 +612,7 @@ export class TaskRun {
           const rec = this.view.stepRecords.get(stepId);
           if (!rec?.result && !rec?.failed && rec?.argumentsJson === undefined && (!rec || rec.idempotent)) {
             const failed = argumentsNotKept(stepId, rec !== undefined);
-            await this.append('TaskStepFailed', { stepId, error: failed });
+            await this.appendStepFailed({ stepId, error: failed });
             messages.push({ role: 'tool', tool_call_id: call.id, content: `error ${failed.code}: ${failed.message}` });
             continue;
           }
@@ -621,9 +628,12 @@ export class TaskRun {
           const told = wellFormed(cutText(`the arguments of ${cutText(call.function.name, 200)} are not a JSON object: ${(err as Error).message}`, 4000));
           // The model's text, and the parser's message that quotes it, are its words.
           const name = offered.has(call.function.name) ? call.function.name : 'a tool call';
-          const failed = { code, message: this.redaction === 'hash-only' ? `the arguments of ${name} are not a JSON object (the model's text and the parser's message ${withheld(call.function.arguments)})` : told };
           // Recorded for the audit (nothing was called); a replay parses the same text and says the same.
-          if (!this.view.stepRecords.has(stepId)) await this.append('TaskStepFailed', { stepId, error: failed });
+          if (!this.view.stepRecords.has(stepId)) {
+            const slip = this.redaction === 'hash-only' ? await this.withheldSlip(stepId, call.function.arguments) : undefined;
+            const failed = { code, message: slip ? `the arguments of ${name} are not a JSON object (the model's text and the parser's message ${slip.words})` : told };
+            await this.appendStepFailed({ stepId, error: failed, ...slip?.sealed });
+          }
           messages.push({ role: 'tool', tool_call_id: call.id, content: `error ${code}: ${told}` });
           continue;
         }
@@ -680,8 +690,9 @@ export class TaskRun {
     const may = `the tools you may call are: ${offered.map((x) => x.name).join(', ')}`;
     const told = cutText(`no tool named ${name}; ${may}`, 4000);
     // A name the model made up is its own words.
-    const failed = { code: 'MCP_TOOL_NOT_FOUND', message: this.redaction === 'hash-only' ? cutText(`no tool by the name the model gave (${withheld(tool)}); ${may}`, 4000) : told };
-    await this.append('TaskStepFailed', { stepId, error: failed });
+    const slip = this.redaction === 'hash-only' ? await this.withheldSlip(stepId, tool) : undefined;
+    const failed = { code: 'MCP_TOOL_NOT_FOUND', message: slip ? cutText(`no tool by the name the model gave (${slip.words}); ${may}`, 4000) : told };
+    await this.appendStepFailed({ stepId, error: failed, ...slip?.sealed });
     return { failed, fatal: false, ...(told !== failed.message ? { told } : {}) };
   }
 
@@ -691,17 +702,88 @@ export class TaskRun {
    * the cache off (the default under hash-only): the turn is then rebuilt from its event, as when
    * the entry has expired.
    */
-  private async cachedTurn(t: TurnRecord): Promise<AssistantMessage | undefined> {
+  private async cachedTurn(t: TurnRecord, turn: number): Promise<AssistantMessage | undefined> {
     const cache = this.deps.cache;
     if (!cache || !t.redacted || this.cacheTtlMs === 0) return undefined;
     const hit = await cache.get(responseCacheKey(this.view.tenant, this.opts.model, t.promptHash)).catch(() => undefined);
     if (!hit) return undefined;
+    let message: AssistantMessage;
     try {
-      const message = wellFormed((JSON.parse(hit) as Completion).message);
-      return payloadDigest(message).hash === t.redacted.hash ? message : undefined;
+      message = wellFormed((JSON.parse(hit) as Completion).message);
     } catch {
       return undefined;
     }
+    // A salted hash (v7) is checked with its salt while the submitter's key lives; once erased, no copy matches.
+    // A key store that fails stops the run, to be tried again: taken for a turn without a copy, its calls would fail for good.
+    const recorded = await isRecordedResponse(this.deps.subjectKeys, this.taskId, turn, t.redacted, payloadDigest(message)).catch((err: unknown) => {
+      throw this.notRecorded(err, `the replay of turn ${turn} (its salt, under the submitter's data key)`);
+    });
+    return recorded ? message : undefined;
+  }
+
+  /**
+   * The submitter's data key (the subject whose key seals the task's tool calls), under which a
+   * hash-only turn's salted hash keeps its salt (InferenceCompleted v7), under MCP_PAYLOAD_POLICY=encrypted
+   * only; undefined otherwise (the turn keeps the plain SHA-256, as before). A key store that fails
+   * stops the run (notRecorded), to be tried again: the turn is not recorded with a plain SHA-256.
+   */
+  private async responseKey(): Promise<SubjectKey | undefined> {
+    return this.redaction === 'hash-only' ? this.subjectKey("InferenceCompleted (the submitter's data key)") : undefined;
+  }
+
+  /**
+   * The submitter's data key under MCP_PAYLOAD_POLICY=encrypted (the key that seals the task's tool
+   * calls), for the salts of the digests the task's own events keep of the model's words; undefined
+   * under other policies (those keep the plain SHA-256, as before). A key store that fails stops the
+   * run (notRecorded: `what` could not be recorded), to be tried again, rather than record a plain SHA-256.
+   */
+  private async subjectKey(what: string): Promise<SubjectKey | undefined> {
+    const keys = this.deps.subjectKeys;
+    if ((this.deps.tools.payloadPolicy ?? 'store') !== 'encrypted' || !keys) return undefined;
+    try {
+      return await keys.keyFor(subjectOf(this.view.tenant, this.view.submitter ?? this.actor));
+    } catch (err) {
+      throw this.notRecorded(err, what);
+    }
+  }
+
+  /**
+   * How step `stepId`'s failure names a text of the model it withholds under hash-only (withheld):
+   * under MCP_PAYLOAD_POLICY=encrypted by a salted digest, the salt sealed alone under the
+   * submitter's key (TaskStepFailed v2 `errorSaltSealed`), else by its plain SHA-256 (v1).
+   */
+  private async withheldSlip(stepId: string, text: string): Promise<{ words: string; sealed?: { errorSaltSealed: SealedPayload } }> {
+    const key = await this.subjectKey(`TaskStepFailed ${stepId} (the submitter's data key)`);
+    if (!key) return { words: withheld(text) };
+    const salt = newPayloadSalt();
+    const { saltSealed } = sealSaltOnly(key.key, key.kid, payloadDigest(text).json, stepErrorAad(this.taskId, stepId), salt);
+    return { words: withheld(text, salt), sealed: { errorSaltSealed: saltSealed } };
+  }
+
+  /**
+   * The task's error as TaskFailed records it (recordedError): under MCP_PAYLOAD_POLICY=encrypted, an
+   * LLM server's words it withholds are named by a salted digest, the salt sealed alone under the
+   * submitter's key (v2 `errorSaltSealed`); with that key unreadable now, by no digest (never the
+   * plain SHA-256, nor a salt sealed nowhere): the task fails all the same.
+   */
+  private async failureRecord(err: unknown): Promise<{ error: { code: string; message: string }; errorSaltSealed?: SealedPayload }> {
+    const quoted = withheldServerText(err, this.redaction);
+    const keys = this.deps.subjectKeys;
+    if (!quoted || (this.deps.tools.payloadPolicy ?? 'store') !== 'encrypted' || !keys) return { error: recordedError(err, this.redaction) };
+    try {
+      const key = await keys.keyFor(subjectOf(this.view.tenant, this.view.submitter ?? this.actor));
+      const salt = newPayloadSalt();
+      const { saltSealed } = sealSaltOnly(key.key, key.kid, payloadDigest(quoted).json, taskErrorAad(this.taskId), salt);
+      return { error: recordedError(err, this.redaction, salt), errorSaltSealed: saltSealed };
+    } catch (e) {
+      this.deps.logger?.warn({ err: e, taskId: this.taskId }, "the submitter's data key could not be read; the task's failure is recorded without its withheld text's digest");
+      return { error: recordedError(err, this.redaction, null) };
+    }
+  }
+
+  /** TaskStepFailed: v2 when it holds a sealed salt (withheldSlip), v1 otherwise, as always. */
+  private appendStepFailed(data: { stepId: string; error: { code: string; message: string }; errorSaltSealed?: SealedPayload }): Promise<void> {
+    return this.append('TaskStepFailed', data, data.errorSaltSealed ? 2 : 1);
   }
 
   /** True only when the catalog can be listed and the lookup (toolInfo) found no tool of that name (nor a chain tool). */
@@ -744,7 +826,7 @@ export class TaskRun {
     if (isChainToolName(s.tool) && !this.deps.chains) {
       // Never sent to an MCP server's tool of the same name: the log would show a chain step that is not one.
       const failed = { code: 'CHAIN_NOT_CONFIGURED', message: `${s.tool} is the runtime's own chain tool and no chains are configured (CHAINS_FILE)` };
-      await this.append('TaskStepFailed', { stepId: s.stepId, error: failed });
+      await this.appendStepFailed({ stepId: s.stepId, error: failed });
       return { failed, fatal: s.source === 'steps' };
     }
     const isTx = s.tool === SEND_TRANSACTION_TOOL && !!this.deps.chains;
@@ -757,7 +839,7 @@ export class TaskRun {
     const idempotent = existing ? existing.idempotent && (!info || nowIdempotent) : nowIdempotent;
     if (existing && !idempotent && !isTx) {
       const failed = { code: 'STEP_OUTCOME_UNKNOWN', message: `step ${s.stepId} (${s.tool}) was started before a restart and its outcome is unknown; it is not idempotent, so it is not repeated` };
-      await this.append('TaskStepFailed', { stepId: s.stepId, error: failed });
+      await this.appendStepFailed({ stepId: s.stepId, error: failed });
       return { failed, fatal: true };
     }
     const salts = this.payloadSaltsOf(s);
@@ -766,7 +848,7 @@ export class TaskRun {
       await this.recordPolicy(s.stepId, 'tool', s.tool, decision);
       if (decision.decision !== 'allow') {
         const failed = { code: 'POLICY_DENIED', message: `policy rule ${decision.rule}: ${decision.reason}` };
-        await this.append('TaskStepFailed', { stepId: s.stepId, error: failed });
+        await this.appendStepFailed({ stepId: s.stepId, error: failed });
         return { failed, fatal: true };
       }
       const a = payloadDigest(s.args);
@@ -830,7 +912,7 @@ export class TaskRun {
       // none when the gateway sealed it nowhere (the call failed before it was recorded, or the key was unreadable).
       const sealedSalt = salts.error && this.deps.tools.errorDigestSealed?.(salts.error) ? salts.error : undefined;
       const failed = recordedFailure(err, this.configuredPolicyOf(s.tool), sealedSalt);
-      await this.append('TaskStepFailed', { stepId: s.stepId, error: failed });
+      await this.appendStepFailed({ stepId: s.stepId, error: failed });
       const told = cutText((err as Error).message, 4000);
       return { failed, fatal: s.source === 'steps' || FATAL.has(failed.code), ...(told !== failed.message ? { told } : {}) };
     }

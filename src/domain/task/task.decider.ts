@@ -26,7 +26,8 @@ export type TaskCommand =
     }
   | { type: 'StartTask'; worker?: string }
   | { type: 'CompleteTask'; output?: unknown; outputHash?: string; signer?: string; signature?: string; sealedAnswer?: SealedAnswer }
-  | { type: 'FailTask'; error: { code: string; message: string } }
+  /** `errorSaltSealed`: the salt of the error's withheld digest, sealed alone (TaskFailed v2, MCP_PAYLOAD_POLICY=encrypted). */
+  | { type: 'FailTask'; error: { code: string; message: string }; errorSaltSealed?: SealedPayload }
   | { type: 'CancelTask'; reason?: string };
 
 const TERMINAL: ReadonlySet<TaskStatus> = new Set(['completed', 'failed', 'cancelled']);
@@ -68,7 +69,8 @@ export const taskDecider: Decider<TaskState, TaskCommand, EventDraft> = {
         return [{ type: 'TaskCompleted', version: command.sealedAnswer !== undefined ? 2 : 1, data: omitUndefined(data) }];
       case 'FailTask':
         if (state.status !== 'submitted' && state.status !== 'running') reject(state, command);
-        return [{ type: 'TaskFailed', data: omitUndefined(data) }];
+        // v2 only for an error whose withheld digest keeps its salt sealed: consumers that know v1 keep reading every other failure.
+        return [{ type: 'TaskFailed', version: command.errorSaltSealed !== undefined ? 2 : 1, data: omitUndefined(data) }];
       case 'CancelTask':
         // Cancelling a cancelled task is a no-op, so a client may retry a cancel whose answer it lost.
         // A task that ended otherwise (completed, failed) cannot be cancelled: that is a real conflict.
