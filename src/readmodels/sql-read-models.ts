@@ -23,6 +23,7 @@ import { AUDIT_TENANT_INDEX, AUDIT_TENANT_TYPE_INDEX } from './schema';
 import { loadTaskViews } from './task-views';
 import { subjectPositions } from './subject-positions';
 import { subjectRanges } from './subject-ranges';
+import { firstUnindexedPosition } from './subject-index-repair';
 import { loadToolCatalog } from './tool-catalog';
 import { toolCallFromRow } from '../../projections/tool-calls.sql';
 import { toolCallView } from './tool-call-view';
@@ -286,12 +287,18 @@ export class SqlReadModels implements ReadModels {
    * the audit log's actor and stream indexes, the subject index of sealed payloads). Pages end as
    * listAuditEvents' do: before MAX_PAGE_CHARS of bodies, and before the first position the audit
    * log lacks (gap-free positions) or the first event of the store it lacks (KurrentDB, `store`
-   * given; the index commits with the audit log), so a cursor never passes one over.
+   * given; the index commits with the audit log), so a cursor never passes one over. And before
+   * the tenant's first audit row without its actor (firstUnindexedPosition): an older release's
+   * projector applied it (a rolling upgrade, a rollback) without its actor or index rows, so no
+   * range finds it until the projectors' repair fills it (within a minute; startSubjectIndexRepair).
    */
   async listSubjectEvents(tenant: string, filter: SubjectEventFilter): Promise<Page<AuditEventView>> {
     checkLimit(filter.limit);
     if (filter.after !== undefined && (!Number.isSafeInteger(filter.after) || filter.after < -1)) throw new ValidationError('after: a position (integer >= -1)', { field: 'after' });
-    const through = this.auditAppliedThrough ? await this.auditAppliedThrough() : undefined;
+    const applied = this.auditAppliedThrough ? await this.auditAppliedThrough() : undefined;
+    // Looked for after the applied prefix is found: a row applied since lies past that prefix.
+    const unindexed = await firstUnindexedPosition(this.db, tenant, this.t, this.hints);
+    const through = unindexed === undefined ? applied : Math.min(applied ?? Infinity, unindexed - 1);
     const ranges = subjectRanges(this.t, tenant, filter.actor, filter.kids);
     const candidates = await subjectPositions(this.db, this.hints, { ranges, after: filter.after, through, limit: filter.limit + 1 });
     const sized = candidates.length

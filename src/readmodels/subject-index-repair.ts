@@ -63,6 +63,19 @@ export async function unindexedEvents(knex: Knex, tables: Tables = LIVE_TABLES):
 }
 
 /**
+ * The position of `tenant`'s first audit row without its actor (unindexedByTenant: applied by an
+ * older release's projector, not filled yet), undefined when it has none: one seek along the
+ * (tenant, actor, position) index. A subject's export ends its pages before it (listSubjectEvents).
+ * @example await firstUnindexedPosition(knex, 'acme') // 41
+ */
+export async function firstUnindexedPosition(knex: Knex, tenant: string, tables: Tables = LIVE_TABLES, hints = new IndexHints(knex)): Promise<number | undefined> {
+  const row: { p: number | string | null } | undefined = await hints.run(tables.auditEvents, AUDIT_TENANT_ACTOR_INDEX, (from) =>
+    knex.from(from).where('tenant', tenant).whereNull('actor').min({ p: 'position' }).first(),
+  );
+  return row?.p === null || row?.p === undefined ? undefined : Number(row.p);
+}
+
+/**
  * Fill what an older release's projector left out (unindexedEvents): each such row's subject
  * index rows, then its actor (fillAuditSlice), found along the (tenant, actor, position) index a
  * tenant at a time, a slice of at most SLICE_ROWS rows and SLICE_CHARS characters of bodies each,
