@@ -15,6 +15,7 @@ import { repairSubjectIndex, unindexedEvents } from '../../src/readmodels/subjec
 import { startSubjectIndexRepair, UNINDEXED_METRIC } from '../../src/projector/subject-index-sweep';
 import { until } from '../mcp/support/until';
 import { projectionSchemas } from '../../src/readmodels/schema';
+import { SLICE_ROWS } from '../../src/readmodels/audit-slices';
 
 const subject: Actor = { kind: 'agent', id: 'key-1' };
 const sealed = (kid: string) => ({ alg: 'A256GCM', kid, iv: '0x00', ct: '0x00', tag: '0x00' });
@@ -383,6 +384,47 @@ for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
       const index = await knex(T.subjectEvents).where('position', '>', head).select('tenant', 'position');
       expect(index.length).to.equal(many * expected);
       expect(new Set(index.map((r) => `${r.tenant}/${r.position}`)).size).to.equal(many);
+    });
+
+    it('two projector processes: one fills at a time (MySQL, a named lock) while the other counts, shows what is left and leaves the fill to it; the gauge goes down slice by slice', async function () {
+      if (dialect !== 'mysql') this.skip();
+      const { head } = await log();
+      const knex = t.db.knex;
+      const model = await knex(T.auditEvents).where('position', head).first();
+      const many = SLICE_ROWS + 500;
+      for (let p = head + 1; p <= head + many; p += 250) {
+        await knex(T.auditEvents).insert(Array.from({ length: 250 }, (_, i) => ({ ...model, position: p + i, id: newId(), seq: null, batch_id: null, actor: null })));
+      }
+      // The first repairer's second slice waits on an index row this test holds, its first slice committed.
+      const { ref } = await knex(T.subjectEvents).where('position', head).first('ref');
+      const held = await knex.transaction();
+      const [a, b] = [new Registry(), new Registry()];
+      const runs = { a: [] as unknown[], b: [] as unknown[] };
+      const sweeps: { stop(): Promise<void> }[] = [];
+      const gauge = async (r: Registry) => (await r.getSingleMetric(UNINDEXED_METRIC)!.get()).values[0]?.value;
+      try {
+        await held(T.subjectEvents).insert({ tenant: 'acme', ref, position: head + SLICE_ROWS + 100 });
+        sweeps.push(startSubjectIndexRepair(knex, { registry: a, intervalMs: 60_000, onFilled: (r) => void runs.a.push(r), onSkipped: (r) => void runs.a.push({ skipped: r }), onError: (err) => void runs.a.push(String(err)) }));
+        await until('the first fills its first slice', async () => (await gauge(a)) === 500);
+        sweeps.push(startSubjectIndexRepair(knex, { registry: b, intervalMs: 60_000, onFilled: (r) => void runs.b.push(r), onSkipped: (r) => void runs.b.push({ skipped: r }), onError: (err) => void runs.b.push(String(err)) }));
+        await until('the second leaves the fill to the first', async () => runs.b.length === 1);
+        expect(runs.b).to.deep.equal([{ skipped: { found: 500 } }]);
+        expect(await gauge(b)).to.equal(500);
+        await held.commit();
+        await until('the first fills the rest', async () => runs.a.length === 1);
+      } finally {
+        if (!held.isCompleted()) await held.rollback();
+        for (const s of sweeps) await s.stop();
+      }
+      expect(runs.a).to.deep.equal([{ found: many, filled: many }]);
+      expect(await gauge(a)).to.equal(0);
+      expect(await unindexedEvents(knex)).to.equal(0);
+      // The lock let go: the next fill runs.
+      await appliedByOlderRelease([head]);
+      const again: unknown[] = [];
+      const sweep = startSubjectIndexRepair(knex, { registry: b, intervalMs: 60_000, onFilled: (r) => void again.push(r), onSkipped: (r) => void again.push({ skipped: r }) });
+      await until('the next run fills', async () => again.length === 1).finally(() => sweep.stop());
+      expect(again).to.deep.equal([{ found: 1, filled: 1 }]);
     });
 
     it("the sweep over many tenants: a seek per tenant to list them, one count per 500 of them, and the fill reads only the tenants with rows to fill", async () => {
