@@ -136,6 +136,16 @@ export type AuditEventFilter = { stream?: string; type?: string; after?: number;
 /** One data subject of a tenant: its actor and every data key it has had (GET /v1/subjects/:subject). */
 export type SubjectEventFilter = { actor: Actor; kids: readonly string[]; after?: number; limit: number };
 
+/**
+ * A subject's page that ends at a hold, not at the log's end (listSubjectEvents): the events from
+ * `position` on are not listed yet, `unapplied` while the audit log lacks that position (a
+ * partition or projection behind), `unindexed` while an earlier release's projector's row there
+ * lacks its actor and index rows (filled within a minute). An export waits for it to go.
+ */
+export type SubjectEventsHold = { position: number; reason: 'unapplied' | 'unindexed' };
+
+export type SubjectEventsPage = Page<AuditEventView> & { held?: SubjectEventsHold };
+
 /** An event in the audit log read model: the full envelope plus its audit seq and batch once sealed. */
 export type AuditEventView = RecordedEvent & { seq?: number; batchId?: number };
 
@@ -185,7 +195,7 @@ export interface ReadModels {
   listAuditEvents(tenant: string | null, filter: AuditEventFilter): Promise<Page<AuditEventView>>;
   getAuditEvent(tenant: string | null, id: string): Promise<AuditEventView | undefined>;
   /** Added with the subject index: a data subject's events (an access request), position order. */
-  listSubjectEvents?(tenant: string, filter: SubjectEventFilter): Promise<Page<AuditEventView>>;
+  listSubjectEvents?(tenant: string, filter: SubjectEventFilter): Promise<SubjectEventsPage>;
   /**
    * Resolve true once the projections have applied the event at `position` (read-your-writes
    * after a command), false after `timeoutMs`.

@@ -17,7 +17,7 @@ import { AuditAppliedThrough } from './audit-applied-through';
 import { StoreAppliedThrough, type LogReader } from './store-applied-through';
 import { decodeTaskCursor, decodeToolCallCursor, encodeTaskCursor, encodeToolCallCursor } from './cursor';
 import { whereBeforeKey } from './keyset';
-import type { AuditEventFilter, AuditEventView, SubjectEventFilter, BatchView, Page, ReadModels, TaskListFilter, TaskView, ToolCallListFilter, ToolCallView, ToolCatalogEntry } from './port';
+import type { AuditEventFilter, AuditEventView, SubjectEventFilter, SubjectEventsPage, BatchView, Page, ReadModels, TaskListFilter, TaskView, ToolCallListFilter, ToolCallView, ToolCatalogEntry } from './port';
 import { LIVE_TABLES, type ReadModelTables } from '../../projections/tables';
 import { AUDIT_TENANT_INDEX, AUDIT_TENANT_TYPE_INDEX } from './schema';
 import { loadTaskViews } from './task-views';
@@ -292,7 +292,7 @@ export class SqlReadModels implements ReadModels {
    * projector applied it (a rolling upgrade, a rollback) without its actor or index rows, so no
    * range finds it until the projectors' repair fills it (within a minute; startSubjectIndexRepair).
    */
-  async listSubjectEvents(tenant: string, filter: SubjectEventFilter): Promise<Page<AuditEventView>> {
+  async listSubjectEvents(tenant: string, filter: SubjectEventFilter): Promise<SubjectEventsPage> {
     checkLimit(filter.limit);
     if (filter.after !== undefined && (!Number.isSafeInteger(filter.after) || filter.after < -1)) throw new ValidationError('after: a position (integer >= -1)', { field: 'after' });
     const applied = this.auditAppliedThrough ? await this.auditAppliedThrough() : undefined;
@@ -304,7 +304,13 @@ export class SqlReadModels implements ReadModels {
     const sized = candidates.length
       ? await this.db(this.t.auditEvents).whereIn('position', candidates).select('position', this.db.raw('LENGTH(body) AS size')).orderBy('position', 'asc')
       : [];
-    return this.auditPage(sized, filter.limit);
+    const page = await this.auditPage(sized, filter.limit);
+    if (page.nextCursor !== undefined || through === undefined) return page;
+    // The last page for now: said to be held when events lie past `through` (an export waits for
+    // them; a page without a cursor alone reads as the end). The unindexed row is one of them.
+    const reason = unindexed !== undefined && unindexed - 1 === through ? 'unindexed' : 'unapplied';
+    const beyond = reason === 'unindexed' || (await this.db(this.t.auditEvents).where('position', '>', through).first('position')) !== undefined;
+    return beyond ? { ...page, held: { position: through + 1, reason } } : page;
   }
 
   /**

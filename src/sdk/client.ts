@@ -4,7 +4,7 @@ import { BatchEvents, BatchPage, BatchView } from '../api/schemas/batches';
 import { AuditEventView, EventPage, ProofFile, type EventsQueryInput } from '../api/schemas/events';
 import { CreatedKey, KeyPage, KeyView, type CreateKeyInput } from '../api/schemas/keys';
 import { McpServerList, McpServerView, ToolList, type RegisterServerInput } from '../api/schemas/mcp';
-import { SubjectRecord } from '../api/schemas/subjects';
+import { SubjectEventPage, SubjectRecord } from '../api/schemas/subjects';
 import { Health, Readiness } from '../api/schemas/system';
 import { ApprovalResponse, SubmitTaskResponse, TaskPage, TaskView, type ApprovalInput, type SubmitTaskInput, type TaskListQueryInput } from '../api/schemas/tasks';
 import { ToolCallPage, ToolCallView, type ToolCallListQueryInput } from '../api/schemas/tool-calls';
@@ -226,11 +226,14 @@ export class OpenMcpClient {
     /**
      * One page of the subject's events, in position order, from the server's subject index: of its
      * tenant, those it caused, its API key's stream, those sealed under its keys and their erasures.
+     * `held` when the page ends at a hold (events of the log past it not listed yet): ask again
+     * from `held.cursor` (exportSubject waits for it).
      */
     events: (subject: string, query: TaskEventsQuery = {}) =>
-      this.call('subject events', EventPage, { method: 'GET', path: `/v1/subjects/${seg(subject)}/events`, query }),
+      this.call('subject events', SubjectEventPage, { method: 'GET', path: `/v1/subjects/${seg(subject)}/events`, query }),
     /**
-     * Every event of `subject` (as `events`), page by page, from `query.after` or `query.cursor`.
+     * Every event of `subject` (as `events`), page by page, from `query.after` or `query.cursor`;
+     * it ends at a held page as at the last one (exportSubject waits for the hold instead).
      * @example for await (const e of client.subjects.allEvents('acme:user:0193…')) console.log(e.type);
      */
     allEvents: (subject: string, query: TaskEventsQuery = {}) =>

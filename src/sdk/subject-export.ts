@@ -5,7 +5,7 @@ import type { TaskView } from '../api/schemas/tasks';
 import type { ToolCallView } from '../api/schemas/tool-calls';
 import { parseSubject } from '../erasure/subject';
 import type { OpenMcpClient } from './client';
-import { NotFoundApiError } from './errors';
+import { NotFoundApiError, SubjectExportHeldError } from './errors';
 import { pages } from './pages';
 import { patiently } from './patiently';
 import { scanLogForSubject } from './subject-log-scan';
@@ -27,9 +27,14 @@ export type ExportSubjectOptions = {
   sleep?: (ms: number) => Promise<void>;
 };
 
+/** How long an export waits for a hold that lists nothing new (the projectors fill an unindexed row within a minute), asking every 5 s. */
+const HOLD_WAIT_MS = 5 * 60_000;
+const HOLD_POLL_MS = 5_000;
+
 /**
  * The subject's events from the server's subject index (GET /v1/subjects/:subject/events), page by
- * page; from the whole log (scanLogForSubject) when the server has no such route (before 2026-12-11).
+ * page, a held page waited for (asked again every 5 s from its cursor, SubjectExportHeldError after
+ * 5 minutes that list nothing new); from the whole log (scanLogForSubject) when the server has no such route (before 2026-12-11).
  */
 async function* subjectEvents(client: OpenMcpClient, subject: string, kids: ReadonlySet<string>, sleep: (ms: number) => Promise<void>): AsyncGenerator<SubjectExport['events'][number], void, undefined> {
   let first;
@@ -40,7 +45,23 @@ async function* subjectEvents(client: OpenMcpClient, subject: string, kids: Read
     yield* scanLogForSubject(client, subject, kids, sleep);
     return;
   }
-  yield* pages(async () => first, (cursor) => patiently(() => client.subjects.events(subject, { limit: 1000, cursor }), sleep));
+  let cursor: string | undefined;
+  let waited = 0;
+  for (let page = first; ; ) {
+    yield* page.items;
+    if (page.nextCursor !== undefined) cursor = page.nextCursor;
+    else if (page.held) {
+      // Not the end: the log has events past the hold, which stopping here would leave out unsaid.
+      const held = page.held;
+      if (page.items.length) waited = 0;
+      if (waited >= HOLD_WAIT_MS) throw new SubjectExportHeldError(subject, held, HOLD_WAIT_MS / 60_000);
+      await sleep(HOLD_POLL_MS);
+      waited += HOLD_POLL_MS;
+      cursor = held.cursor ?? cursor;
+    } else return;
+    const at = cursor;
+    page = await patiently(() => client.subjects.events(subject, { limit: 1000, cursor: at }), sleep);
+  }
 }
 
 /**

@@ -110,8 +110,13 @@ for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
       const page = await rm.listSubjectEvents('acme', { actor: subject, kids: ['kid-1', 'kid-2'], limit: 100 });
       expect(ids(page)).to.deep.equal(mine.slice(0, 2));
       expect(page.nextCursor).to.equal(undefined);
+      // Said so: the log has events past the hold, which an export must wait for.
+      expect(page.held).to.deep.equal({ position: gap, reason: 'unapplied' });
       await t.db.knex(T.auditEvents).insert(held);
-      expect(ids(await rm.listSubjectEvents('acme', { actor: subject, kids: ['kid-1', 'kid-2'], limit: 100 }))).to.deep.equal(mine);
+      const whole = await rm.listSubjectEvents('acme', { actor: subject, kids: ['kid-1', 'kid-2'], limit: 100 });
+      expect(ids(whole)).to.deep.equal(mine);
+      // At the log's head: the end, nothing held.
+      expect(whole.held).to.equal(undefined);
     });
 
     it("holds a page before the tenant's first audit row an older release's projector applied (no actor yet: a rolling upgrade), so a cursor never passes it before the repair fills it", async () => {
@@ -125,12 +130,20 @@ for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
       await appliedByOlderRelease([Number(beta)]);
       const page = await list();
       expect(ids(page)).to.deep.equal(mine.slice(0, 2));
+      // No cursor past it, and the page says it is held there (an export waits, never stops short unaware).
       expect(page.nextCursor).to.equal(undefined);
+      expect(page.held).to.deep.equal({ position: all[2], reason: 'unindexed' });
       // A client past it (its cursor from before) gets nothing until it is filled.
-      expect(ids(await list(all[2]))).to.deep.equal([]);
-      expect(ids(await t.rm.listSubjectEvents('beta', { actor: subject, kids: [], limit: 100 }))).to.have.length(0);
+      const past = await list(all[2]);
+      expect(ids(past)).to.deep.equal([]);
+      expect(past.held).to.deep.equal({ position: all[2], reason: 'unindexed' });
+      const betaPage = await t.rm.listSubjectEvents('beta', { actor: subject, kids: [], limit: 100 });
+      expect(ids(betaPage)).to.have.length(0);
+      expect(betaPage.held?.reason).to.equal('unindexed');
       await repairSubjectIndex(t.db.knex);
-      expect(ids(await list(page.items[page.items.length - 1].position))).to.deep.equal(mine.slice(2));
+      const rest = await list(page.items[page.items.length - 1].position);
+      expect(ids(rest)).to.deep.equal(mine.slice(2));
+      expect(rest.held).to.equal(undefined);
       expect(ids(await t.rm.listSubjectEvents('beta', { actor: subject, kids: [], limit: 100 }))).to.have.length(1);
     });
 

@@ -117,3 +117,44 @@ describe('exportSubject: a server without the subject index (before 2026-12-11)'
     expect(err).to.equal(forbidden);
   });
 });
+
+describe('exportSubject: a held page (events of the log past it not listed yet)', () => {
+  /** The subject's list held at position 3 for `holds` answers (the first page and asked again from its cursor), then whole. */
+  function client(holds: number, reason: 'unapplied' | 'unindexed' = 'unindexed') {
+    const asked: (string | undefined)[] = [];
+    const c = {
+      subjects: {
+        show: async () => ({ subject: 'acme:agent:a1', keys: [] }),
+        events: async (_subject: string, q: { cursor?: string } = {}) => {
+          asked.push(q.cursor);
+          if (q.cursor === undefined) return { items: [event(1, 'toolcall-c1', 'a1')], held: { position: 3, reason, cursor: 'after-1' } };
+          if (holds-- > 1) return { items: [], held: { position: 3, reason, cursor: 'after-1' } };
+          return { items: [event(3, 'toolcall-c3', 'a1'), event(5, 'toolcall-c5', 'a1')] };
+        },
+      },
+      toolCalls: { get: async (id: string) => ({ id }) },
+    };
+    return { client: c as unknown as OpenMcpClient, asked };
+  }
+
+  it('waits and asks again from the cursor the hold gives, so the export is whole, not cut short at the hold', async () => {
+    const c = client(3);
+    const waits: number[] = [];
+    const x = await exportSubject(c.client, 'acme:agent:a1', { sleep: async (ms) => void waits.push(ms) });
+    expect(x.events.map((e) => e.id)).to.deep.equal(['e1', 'e3', 'e5']);
+    expect(c.asked).to.deep.equal([undefined, 'after-1', 'after-1', 'after-1']);
+    expect(waits).to.have.length(3);
+    expect(x.toolCalls).to.deep.equal([{ id: 'c1' }, { id: 'c3' }, { id: 'c5' }]);
+  });
+
+  it('fails naming the hold when it does not go (rather than export what it has without a word)', async () => {
+    for (const reason of ['unindexed', 'unapplied'] as const) {
+      const c = client(Infinity, reason);
+      const waits: number[] = [];
+      const err = await exportSubject(c.client, 'acme:agent:a1', { sleep: async (ms) => void waits.push(ms) }).then(() => undefined, (e: unknown) => e as { code?: string; message: string });
+      expect(err?.code).to.equal('SDK_SUBJECT_EXPORT_HELD');
+      expect(err?.message).to.include('position 3').and.to.include(reason === 'unindexed' ? 'openmcp_subject_index_unindexed_events' : 'not applied');
+      expect(waits.reduce((a, b) => a + b, 0)).to.equal(5 * 60_000);
+    }
+  });
+});

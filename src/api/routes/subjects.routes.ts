@@ -11,8 +11,8 @@ import { fieldIn } from '../field-in';
 import { ProblemSchema } from '../problem';
 import { NoContent } from '../schemas/common';
 import { decodeCursor, encodeCursor, isPosition } from '../cursor';
-import { EventPage, TaskEventsQuery } from '../schemas/events';
-import { SubjectRecord } from '../schemas/subjects';
+import { TaskEventsQuery } from '../schemas/events';
+import { SubjectEventPage, SubjectRecord } from '../schemas/subjects';
 
 const problems = { 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchema, 404: ProblemSchema, 429: ProblemSchema, 503: ProblemSchema };
 
@@ -79,11 +79,12 @@ export function subjectsRoutes(deps: AppDeps): FastifyPluginAsync {
           'those whose sealed payloads carry one of its data keys (`kid`: a task\'s tool calls, made by a worker on its behalf) and the ' +
           'SubjectKeyErased of those keys, each once, in position order, read from the subject index (not the whole log). ' +
           'Not the rest of its tasks\' trails: GET /v1/tasks/:id/events. `after`, `limit`, cursors and the page\'s end as GET /v1/events ' +
-          '(docs/architecture.md, "Lists and cursors"). A subject that never had a key lists what it caused. ' +
+          '(docs/architecture.md, "Lists and cursors"); a page that ends at a hold, with events of the log past it not listed yet, says so in `held` ' +
+          '(ask again from `held.cursor`: an export that stopped there would miss them). A subject that never had a key lists what it caused. ' +
           'Admins of the subject\'s tenant, or cross-tenant ones.',
         params: SubjectParams,
         querystring: TaskEventsQuery,
-        response: { 200: EventPage, ...problems, 501: ProblemSchema },
+        response: { 200: SubjectEventPage, ...problems, 501: ProblemSchema },
       },
     }, async (request) => {
       const list = deps.readModels.listSubjectEvents?.bind(deps.readModels);
@@ -94,7 +95,10 @@ export function subjectsRoutes(deps: AppDeps): FastifyPluginAsync {
         throw fieldIn('params', err);
       });
       const last = page.items[page.items.length - 1];
-      return { items: page.items, ...(last && page.nextCursor !== undefined ? { nextCursor: encodeCursor('subject-events', last.position) } : {}) };
+      // Held: where to ask again from, after this page's last event (else where this page began).
+      const from = last?.position ?? after;
+      const held = page.held && { ...page.held, ...(from !== undefined && from >= 0 ? { cursor: encodeCursor('subject-events', from) } : {}) };
+      return { items: page.items, ...(last && page.nextCursor !== undefined ? { nextCursor: encodeCursor('subject-events', last.position) } : {}), ...(held ? { held } : {}) };
     });
   };
 }
