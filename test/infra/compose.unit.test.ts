@@ -248,6 +248,9 @@ describe('infra/ (production stack description)', () => {
     // Not gone down in the window: now at its highest in it. Above 0 all through it: its lowest.
     expect(expr).to.include(`max(${m}) >= max(max_over_time(${m}[15m]))`);
     expect(expr).to.match(new RegExp(`\\bmin_over_time\\(max\\(${m}\\)\\[15m:1m\\]\\) > 0\\b`));
+    // And over the whole window (15 steps of a minute): a gauge only 2 minutes old (a first start, new
+    // series) has a lowest above 0 and a highest it is at from its first minutes, which is not 15 minutes.
+    expect(expr).to.match(new RegExp(`\\bcount_over_time\\(max\\(${m}\\)\\[15m:1m\\]\\) >= 15\\b`));
     expect((rules[0] as { for?: string }).for, 'the window is the wait').to.equal(undefined);
   });
 
