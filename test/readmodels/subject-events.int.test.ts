@@ -15,7 +15,8 @@ import { repairSubjectIndex, unindexedEvents } from '../../src/readmodels/subjec
 import { startSubjectIndexRepair, UNINDEXED_METRIC } from '../../src/projector/subject-index-sweep';
 import { until } from '../mcp/support/until';
 import { projectionSchemas } from '../../src/readmodels/schema';
-import { SLICE_ROWS } from '../../src/readmodels/audit-slices';
+import { SLICE_ROWS, type SizedRow } from '../../src/readmodels/audit-slices';
+import { fillAuditSlice } from '../../src/readmodels/audit-actors';
 
 const subject: Actor = { kind: 'agent', id: 'key-1' };
 const sealed = (kid: string) => ({ alg: 'A256GCM', kid, iv: '0x00', ct: '0x00', tag: '0x00' });
@@ -397,6 +398,40 @@ for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
       const index = await knex(T.subjectEvents).where('position', '>', head).select('tenant', 'position');
       expect(index.length).to.equal(many * expected);
       expect(new Set(index.map((r) => `${r.tenant}/${r.position}`)).size).to.equal(many);
+    });
+
+    it("the fill's writes lock its slice's rows only (MariaDB: UPDATE … WHERE position IN (1,000 positions) is a range of point reads on the primary key), not another tenant's rows between them, the next slice's or the live projector's new ones", async function () {
+      if (dialect !== 'mysql') this.skip();
+      const { head } = await log();
+      const knex = t.db.knex;
+      const model = await knex(T.auditEvents).where('position', head).first();
+      // acme's rows to fill (one actor: one UPDATE of a whole slice) with beta's between them.
+      const many = 2 * SLICE_ROWS + 2;
+      for (let p = head + 1; p <= head + many; p += 250) {
+        await knex(T.auditEvents).insert(Array.from({ length: Math.min(250, head + many - p + 1) }, (_, i) => ({ ...model, position: p + i, id: newId(), seq: null, batch_id: null, tenant: (p + i - head) % 2 ? 'acme' : 'beta', actor: (p + i - head) % 2 ? null : 'actor:user:someone' })));
+      }
+      const sized: SizedRow[] = await knex(T.auditEvents).select('position', knex.raw('LENGTH(body) AS size')).where('tenant', 'acme').whereNull('actor').orderBy('position').limit(SLICE_ROWS);
+      const [first, last] = [Number(sized[0].position), Number(sized[sized.length - 1].position)];
+      const plan = async (sql: string, bindings: Knex.RawBinding[]) => ((await knex.raw(`EXPLAIN ${sql}`, bindings)) as [{ type: string; key: string | null; rows: number }[]])[0][0];
+      const update = knex(T.auditEvents).whereIn('position', sized.map((r) => r.position)).update({ actor: 'actor:agent:key-1' }).toSQL();
+      expect(await plan(update.sql, update.bindings as Knex.RawBinding[])).to.include({ type: 'range', key: 'PRIMARY' });
+      // The slice filled in a transaction held open, as if its statements were slow: another session does not wait on what lies outside it.
+      const trx = await knex.transaction();
+      const other = await knex.transaction();
+      try {
+        await fillAuditSlice(trx, T.auditEvents, sized, T.subjectEvents);
+        await other.raw('SET SESSION innodb_lock_wait_timeout = 1');
+        await other(T.auditEvents).where('position', first + 1).update({ actor: 'actor:user:other' });
+        await other(T.auditEvents).where('position', last + 2).update({ actor: 'actor:user:other' });
+        await other(T.auditEvents).insert({ ...model, position: head + many + 1, id: newId(), seq: null, batch_id: null, actor: 'actor:agent:key-1' });
+        await other(T.subjectEvents).insert({ tenant: 'acme', ref: (await knex(T.subjectEvents).where('position', head).first('ref')).ref, position: head + many + 1 });
+        // Its own rows it does hold.
+        const refused = await other(T.auditEvents).where('position', first).update({ actor: 'actor:user:other' }).then(() => undefined, (err: Error) => err.message);
+        expect(refused).to.match(/Lock wait timeout/);
+      } finally {
+        await other.rollback().catch(() => undefined);
+        await trx.rollback();
+      }
     });
 
     it('two projector processes: one fills at a time (MySQL, a named lock) while the other counts, shows what is left and leaves the fill to it; the gauge goes down slice by slice', async function () {
