@@ -13,7 +13,7 @@ import type { AppliedPositions } from './applied-positions';
 import { READ_CACHE_TTL_MS, taskCacheKey, toolCatalogCacheKey } from './cache-keys';
 import { readCacheEpoch } from './cache-epoch';
 import { sharedRead } from './shared-read';
-import { AuditAppliedThrough } from './audit-applied-through';
+import { AuditAppliedThrough, auditHead } from './audit-applied-through';
 import { StoreAppliedThrough, type LogReader } from './store-applied-through';
 import { decodeTaskCursor, decodeToolCallCursor, encodeTaskCursor, encodeToolCallCursor } from './cursor';
 import { whereBeforeKey } from './keyset';
@@ -295,6 +295,9 @@ export class SqlReadModels implements ReadModels {
   async listSubjectEvents(tenant: string, filter: SubjectEventFilter): Promise<SubjectEventsPage> {
     checkLimit(filter.limit);
     if (filter.after !== undefined && (!Number.isSafeInteger(filter.after) || filter.after < -1)) throw new ValidationError('after: a position (integer >= -1)', { field: 'after' });
+    // The log's head before its applied prefix is found: rows up to it past the prefix were there
+    // (a gap, a backlog) when this page was asked, while rows past it came since (the head moving on).
+    const head = this.auditAppliedThrough ? await auditHead(this.db, this.t.auditEvents) : undefined;
     const applied = this.auditAppliedThrough ? await this.auditAppliedThrough() : undefined;
     // Looked for after the applied prefix is found: a row applied since lies past that prefix.
     const unindexed = await firstUnindexedPosition(this.db, tenant, this.t, this.hints);
@@ -307,10 +310,11 @@ export class SqlReadModels implements ReadModels {
     const page = await this.auditPage(sized, filter.limit);
     if (page.nextCursor !== undefined || through === undefined) return page;
     // The last page for now: said to be held when events lie past `through` (an export waits for
-    // them; a page without a cursor alone reads as the end). The unindexed row is one of them.
+    // them; a page without a cursor alone reads as the end): the unindexed row, or rows the log
+    // had when the page was asked (not those applied since: a busy log would hold every last page).
     const reason = unindexed !== undefined && unindexed - 1 === through ? 'unindexed' : 'unapplied';
-    const beyond = reason === 'unindexed' || (await this.db(this.t.auditEvents).where('position', '>', through).first('position')) !== undefined;
-    return beyond ? { ...page, held: { position: through + 1, reason } } : page;
+    if (reason === 'unapplied' && !(head !== undefined && head > through)) return page;
+    return { ...page, held: { position: through + 1, reason } };
   }
 
   /**

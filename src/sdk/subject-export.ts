@@ -27,14 +27,19 @@ export type ExportSubjectOptions = {
   sleep?: (ms: number) => Promise<void>;
 };
 
-/** How long an export waits for a hold that lists nothing new (the projectors fill an unindexed row within a minute), asking every 5 s. */
+/**
+ * How long an export waits for a hold at one position that lists nothing new (the projectors fill
+ * an unindexed row within a minute), and for holds in all (one that keeps moving on: a partition
+ * that stays behind a busy log), asking every 5 s.
+ */
 const HOLD_WAIT_MS = 5 * 60_000;
+const HOLD_TOTAL_MS = 30 * 60_000;
 const HOLD_POLL_MS = 5_000;
 
 /**
  * The subject's events from the server's subject index (GET /v1/subjects/:subject/events), page by
- * page, a held page waited for (asked again every 5 s from its cursor, SubjectExportHeldError after
- * 5 minutes that list nothing new); from the whole log (scanLogForSubject) when the server has no such route (before 2026-12-11).
+ * page, a held page waited for (asked again every 5 s from its cursor; SubjectExportHeldError after
+ * 5 minutes held at one position, or 30 in all); from the whole log (scanLogForSubject) when the server has no such route (before 2026-12-11).
  */
 async function* subjectEvents(client: OpenMcpClient, subject: string, kids: ReadonlySet<string>, sleep: (ms: number) => Promise<void>): AsyncGenerator<SubjectExport['events'][number], void, undefined> {
   let first;
@@ -46,6 +51,8 @@ async function* subjectEvents(client: OpenMcpClient, subject: string, kids: Read
     return;
   }
   let cursor: string | undefined;
+  // Held at one place (reset when it moves on or lists more), and in all.
+  let here = { position: -1, waited: 0 };
   let waited = 0;
   for (let page = first; ; ) {
     yield* page.items;
@@ -53,9 +60,11 @@ async function* subjectEvents(client: OpenMcpClient, subject: string, kids: Read
     else if (page.held) {
       // Not the end: the log has events past the hold, which stopping here would leave out unsaid.
       const held = page.held;
-      if (page.items.length) waited = 0;
-      if (waited >= HOLD_WAIT_MS) throw new SubjectExportHeldError(subject, held, HOLD_WAIT_MS / 60_000);
+      if (page.items.length || held.position !== here.position) here = { position: held.position, waited: 0 };
+      if (here.waited >= HOLD_WAIT_MS) throw new SubjectExportHeldError(subject, held, `${HOLD_WAIT_MS / 60_000} minutes at that position`);
+      if (waited >= HOLD_TOTAL_MS) throw new SubjectExportHeldError(subject, held, `${HOLD_TOTAL_MS / 60_000} minutes in all (the hold moving on)`);
       await sleep(HOLD_POLL_MS);
+      here.waited += HOLD_POLL_MS;
       waited += HOLD_POLL_MS;
       cursor = held.cursor ?? cursor;
     } else return;

@@ -157,4 +157,24 @@ describe('exportSubject: a held page (events of the log past it not listed yet)'
       expect(waits.reduce((a, b) => a + b, 0)).to.equal(5 * 60_000);
     }
   });
+  it('waits on while the hold moves on (a busy log, a rolling upgrade going on), each place up to 5 minutes; fails after 30 minutes held in all', async () => {
+    const moving = (answers: number) => {
+      let n = 0;
+      return {
+        subjects: {
+          show: async () => ({ subject: 'acme:agent:a1', keys: [] }),
+          // Held 4 minutes (48 answers) at each position, then at the next.
+          events: async () => (n++ < answers ? { items: [], held: { position: 3 + Math.floor(n / 48), reason: 'unapplied' } } : { items: [event(9, 'note-n9', 'a1')] }),
+        },
+      } as unknown as OpenMcpClient;
+    };
+    const waits: number[] = [];
+    const x = await exportSubject(moving(100), 'acme:agent:a1', { sleep: async (ms) => void waits.push(ms) });
+    expect(x.events.map((e) => e.id)).to.deep.equal(['e9']);
+    expect(waits.reduce((a, b) => a + b, 0)).to.equal(100 * 5_000);
+    waits.length = 0;
+    const err = await exportSubject(moving(Infinity), 'acme:agent:a1', { sleep: async (ms) => void waits.push(ms) }).then(() => undefined, (e: { code?: string }) => e);
+    expect(err?.code).to.equal('SDK_SUBJECT_EXPORT_HELD');
+    expect(waits.reduce((a, b) => a + b, 0)).to.equal(30 * 60_000);
+  });
 });
