@@ -39,7 +39,8 @@ const HOLD_POLL_MS = 5_000;
 /**
  * The subject's events from the server's subject index (GET /v1/subjects/:subject/events), page by
  * page, a held page waited for (asked again every 5 s from its cursor; SubjectExportHeldError after
- * 5 minutes held at one position, or 30 in all); from the whole log (scanLogForSubject) when the server has no such route (before 2026-12-11).
+ * 5 minutes held at one position, or 30 in all); from the whole log (scanLogForSubject) when the
+ * server has no such route (before 2026-12-11).
  */
 async function* subjectEvents(client: OpenMcpClient, subject: string, kids: ReadonlySet<string>, sleep: (ms: number) => Promise<void>): AsyncGenerator<SubjectExport['events'][number], void, undefined> {
   let first;
