@@ -1,5 +1,5 @@
 import type { RecordedEvent } from '../src/core/envelope';
-import { ANCHOR_STREAM_PREFIX, REANCHOR_STREAM_PREFIX } from '../src/proofs/audit-streams';
+import { ANCHOR_STREAM_PREFIX, REANCHOR_STREAM_PREFIX } from '../events/audit-streams';
 import type { DocumentProjection } from './projection';
 
 export type BatchDoc = {

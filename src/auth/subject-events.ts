@@ -1,3 +1,4 @@
+import type { Actor } from '../core/envelope';
 import type { Principal } from './principal';
 import { ForbiddenError } from './errors';
 import { parseSubject } from '../erasure/subject';
@@ -20,8 +21,18 @@ export type SubjectEventsDependencies = { listSubjectEvents: ListSubjectEvents; 
  * @example await subjectEvents(deps, admin, 'acme:user:0193…', { limit: 100 }) // { items, nextCursor?, held? }
  */
 export async function subjectEvents(deps: SubjectEventsDependencies, by: Principal, subject: string, page: { after?: number; limit: number }): Promise<SubjectEventsPage> {
+  const { tenant, ...filter } = await subjectOfEvents(deps, by, subject);
+  return deps.listSubjectEvents(tenant, { ...filter, ...page });
+}
+
+/**
+ * What names a data subject's events (subjectEvents): its tenant, its actor and the data keys it
+ * has had, once `by` may read them. Throws as subjectEvents.
+ * @example await subjectOfEvents(deps, admin, 'acme:user:0193…') // { tenant: 'acme', actor, kids: ['0193…'] }
+ */
+export async function subjectOfEvents(deps: Pick<SubjectEventsDependencies, 'subjectKeys'>, by: Principal, subject: string): Promise<{ tenant: string; actor: Actor; kids: string[] }> {
   const { tenant, actor } = parseSubject(subject);
   if (tenant !== by.tenant && !by.crossTenant) throw new ForbiddenError(`subject ${subject} is outside your tenant`, { field: 'subject' });
   const kids = deps.subjectKeys ? (await deps.subjectKeys.keysOf(subject)).map((k) => k.kid) : [];
-  return deps.listSubjectEvents(tenant, { actor, kids, ...page });
+  return { tenant, actor, kids };
 }

@@ -226,7 +226,7 @@ export function addClientCommands(program: Command): void {
     });
   subjects
     .command('export')
-    .description("what the gateway shows about a subject, as JSON (an access request): its keys, the events about it, its tasks and tool calls opened while its key lives; its events from the server's subject index (GET /v1/subjects/:subject/events)")
+    .description("what the gateway shows about a subject, as JSON (an access request): its keys, the events about it, its tasks and tool calls opened while its key lives; its events from the server's subject index (GET /v1/subjects/:subject/events), its tasks and tool calls with those pages (include=details: a request per page, not per task and call)")
     .argument('<subject>', 'subject id: <tenant>:<user|agent|system>:<actor id>')
     .option('--out <file>', 'write it to FILE (mode 0600) instead of stdout')
     .action(async (subject: string, o: { out?: string }) => {

@@ -1,5 +1,6 @@
 import type { OpenMcpClient, ToolCallListQuery } from '../sdk/client';
 import { payloadNote, payloadState } from '../sdk/payload-note';
+import { PAYLOAD_HASH_SCHEME } from '../erasure/salted-hash';
 import { printable, printableJson } from './printable';
 import { cliTable } from './table';
 import { reportCliError, stdout, type Writer } from './tasks';
@@ -9,6 +10,9 @@ export type ToolCallsListOptions = Pick<ToolCallListQuery, 'server' | 'tool' | '
   all?: boolean;
   json?: boolean;
 };
+
+/** How a withheld error message's salted digest ends `error.message` (ToolCallFailed v2, MCP_PAYLOAD_POLICY=encrypted). */
+const SALTED_DIGEST = new RegExp(`, ${PAYLOAD_HASH_SCHEME} 0x[0-9a-f]{64}$`);
 
 /**
  * `openmcp tool-calls list [--server S] [--tool T] [--status S] [--task ID] [--from T] [--to T]
@@ -75,6 +79,8 @@ export async function runToolCallsShow(client: OpenMcpClient, id: string, o: { j
       out(`${part}: ${state === 'shown' ? printableJson(c[part]) : payloadNote(state, part)}`);
     }
     if (c.error) out(`error ${c.error.code}: ${printable(c.error.message)}`);
+    // A withheld message's salted digest (ToolCallFailed v2, its last words): the salt that checks it, as for a payload's hash.
+    if (c.error && SALTED_DIGEST.test(c.error.message)) out(`error digest scheme: ${PAYLOAD_HASH_SCHEME}, salt ${c.errorSalt ?? '(erased)'}`);
     return 0;
   } catch (err) {
     return reportCliError(err, out);

@@ -11,4 +11,3 @@ export * from './gateway-stdio';
 export * from './servers-file';
 export * from './examples-server';
 export * from './config-source';
-export * from './own-variables-readiness';

@@ -1,7 +1,7 @@
 import { createEvent } from '../core/envelope';
 import type { EventStore } from '../eventstore/port';
 import type { BatchAnchorSentData } from '../../events/proofs.events';
-import { ANCHORER_ACTOR, AUDIT_TENANT, anchorSentStreamName } from './audit-streams';
+import { ANCHORER_ACTOR, AUDIT_TENANT, anchorSentStreamName } from '../../events/audit-streams';
 
 /**
  * Append BatchAnchorSent for an anchor transaction on the way, so that the next run (or leader)

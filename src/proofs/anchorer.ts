@@ -9,7 +9,7 @@ import { auditAnchorAt } from '../web3/audit-anchor';
 import { blocksAtTimestamp } from '../web3/block-at-timestamp';
 import { isInsufficientFunds } from '../web3/insufficient-funds';
 import { createRpcProvider } from '../web3/provider';
-import { ANCHORER_ACTOR, AUDIT_TENANT, anchorStreamName, type AnchorTarget } from './audit-streams';
+import { ANCHORER_ACTOR, AUDIT_TENANT, anchorStreamName, type AnchorTarget } from '../../events/audit-streams';
 import { BatchLog, type AnchorRecord, type SealedBatch } from './batch-log';
 import { AnchorContractMissingError, AnchorDelayedError, AnchorerNoFundsError, AnchorMismatchError, AnchorsLostError } from './errors';
 import { lastAnchorSent, recordAnchorSent } from './anchor-sent';

@@ -1,7 +1,7 @@
 import type { RecordedEvent } from '../core/envelope';
 import type { EventStore } from '../eventstore/port';
 import type { BatchAnchoredData, BatchReanchoredData, BatchSealedData } from '../../events/proofs.events';
-import { ANCHOR_STREAM_PREFIX, BATCH_STREAM, reanchorStreamName } from './audit-streams';
+import { ANCHOR_STREAM_PREFIX, BATCH_STREAM, reanchorStreamName } from '../../events/audit-streams';
 
 export type SealedBatch = BatchSealedData & { sealedAt: string; eventId: string };
 export type AnchorRecord = BatchAnchoredData & { anchoredAt: string; eventId: string };

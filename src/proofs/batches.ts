@@ -2,7 +2,7 @@ import type { RecordedEvent } from '../core/envelope';
 import { NotFoundError } from '../core/errors';
 import { toHex, type Hex } from '../core/hex';
 import type { EventStore } from '../eventstore/port';
-import { BOOKKEEPING_TYPES } from './audit-streams';
+import { BOOKKEEPING_TYPES } from '../../events/audit-streams';
 import { BatchLog, readBatchEvents, type AnchorRecord, type SealedBatch } from './batch-log';
 import { BatchIntegrityError, ProofPendingError } from './errors';
 import { batchLeaves } from './seal-batch';

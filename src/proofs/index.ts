@@ -1,6 +1,6 @@
 export * from './merkle';
 export * from './batch-head';
-export * from './audit-streams';
+export * from '../../events/audit-streams';
 export * from './batch-log';
 export * from './seal-batch';
 export * from './sealer';

@@ -2,7 +2,7 @@ import { createEvent } from '../core/envelope';
 import { WrongExpectedRevisionError } from '../core/errors';
 import type { EventStore } from '../eventstore/port';
 import type { BatchAnchoredData, BatchReanchoredData } from '../../events/proofs.events';
-import { ANCHORER_ACTOR, AUDIT_TENANT, reanchorStreamName } from './audit-streams';
+import { ANCHORER_ACTOR, AUDIT_TENANT, reanchorStreamName } from '../../events/audit-streams';
 import type { AnchorRecord, BatchLog } from './batch-log';
 
 export type RecordReanchorParameters = {

@@ -2,7 +2,7 @@ import { createEvent, type RecordedEvent } from '../core/envelope';
 import { WrongExpectedRevisionError } from '../core/errors';
 import type { Hex } from '../core/hex';
 import type { EventStore } from '../eventstore/port';
-import { AUDIT_TENANT, BATCH_STREAM, BOOKKEEPING_TYPES, SEALER_ACTOR } from './audit-streams';
+import { AUDIT_TENANT, BATCH_STREAM, BOOKKEEPING_TYPES, SEALER_ACTOR } from '../../events/audit-streams';
 import { ZERO_ROOT } from './batch-head';
 import { BatchLog, type SealedBatch } from './batch-log';
 import { sealBatch } from './seal-batch';

@@ -146,6 +146,13 @@ export type SubjectEventsHold = { position: number; reason: 'unapplied' | 'unind
 
 export type SubjectEventsPage = Page<AuditEventView> & { held?: SubjectEventsHold };
 
+/**
+ * What a subject's export needs of the tasks and tool calls a page of its events is about
+ * (GET /v1/subjects/:subject/events?include=details): the tasks as getTask shows them, every event
+ * of their streams in position order, the calls (theirs and the tasks' steps') as getToolCall does.
+ */
+export type SubjectDetails = { tasks: TaskView[]; taskEvents: AuditEventView[]; toolCalls: ToolCallView[] };
+
 /** An event in the audit log read model: the full envelope plus its audit seq and batch once sealed. */
 export type AuditEventView = RecordedEvent & { seq?: number; batchId?: number };
 
@@ -196,6 +203,13 @@ export interface ReadModels {
   getAuditEvent(tenant: string | null, id: string): Promise<AuditEventView | undefined>;
   /** Added with the subject index: a data subject's events (an access request), position order. */
   listSubjectEvents?(tenant: string, filter: SubjectEventFilter): Promise<SubjectEventsPage>;
+  /**
+   * Added with the details of a subject's pages: the tenant's tasks and calls the first `taken` of
+   * `items` (a page of listSubjectEvents from `subject.after`, at least one taken) are about, within
+   * MAX_PAGE_CHARS, but for those of a stream the subject has an event of at or before `after` (an
+   * earlier page's).
+   */
+  subjectDetails?(tenant: string, items: AuditEventView[], subject: Omit<SubjectEventFilter, 'limit'>): Promise<SubjectDetails & { taken: number }>;
   /**
    * Resolve true once the projections have applied the event at `position` (read-your-writes
    * after a command), false after `timeoutMs`.

@@ -17,7 +17,7 @@ import { AuditAppliedThrough, auditHead } from './audit-applied-through';
 import { StoreAppliedThrough, type LogReader } from './store-applied-through';
 import { decodeTaskCursor, decodeToolCallCursor, encodeTaskCursor, encodeToolCallCursor } from './cursor';
 import { whereBeforeKey } from './keyset';
-import type { AuditEventFilter, AuditEventView, SubjectEventFilter, SubjectEventsPage, BatchView, Page, ReadModels, TaskListFilter, TaskView, ToolCallListFilter, ToolCallView, ToolCatalogEntry } from './port';
+import type { AuditEventFilter, AuditEventView, SubjectDetails, SubjectEventFilter, SubjectEventsPage, BatchView, Page, ReadModels, TaskListFilter, TaskView, ToolCallListFilter, ToolCallView, ToolCatalogEntry } from './port';
 import { LIVE_TABLES, type ReadModelTables } from '../../projections/tables';
 import { AUDIT_TENANT_INDEX, AUDIT_TENANT_TYPE_INDEX } from './schema';
 import { loadTaskViews } from './task-views';
@@ -27,6 +27,10 @@ import { firstUnindexedPosition } from './subject-index-repair';
 import { loadToolCatalog } from './tool-catalog';
 import { toolCallFromRow } from '../../projections/tool-calls.sql';
 import { toolCallView } from './tool-call-view';
+import { auditView } from './audit-view';
+import { fitting, MAX_PAGE_CHARS } from './page-fit';
+import { toolCallSizes } from './tool-call-sizes';
+import { loadSubjectDetails } from './subject-details';
 
 export type SqlReadModelsOptions = {
   knex: Knex;
@@ -56,26 +60,8 @@ export type SqlReadModelsOptions = {
 
 const MAX_LIMIT = 1000;
 
-/**
- * The most characters of recorded payloads one page holds: of event bodies in the audit list
- * (GET /v1/events, a task's events), of arguments and results in the tool-call list. A page ends
- * before the row that would pass it, with a cursor to go on from, never empty. Up to MAX_LIMIT
- * events of up to MAX_EVENT_BYTES each would be gigabytes for one request.
- */
-export const MAX_PAGE_CHARS = 16 * 1024 * 1024;
+export { MAX_PAGE_CHARS };
 
-/**
- * How many of the first `rows` (at most `limit`) a page takes: while their `size` (characters of
- * what they hold) stays within MAX_PAGE_CHARS, and at least one.
- */
-function fitting(rows: Record<string, unknown>[], limit: number): number {
-  let taken = 0;
-  for (let chars = 0; taken < Math.min(limit, rows.length); taken++) {
-    chars += Number(rows[taken].size ?? 0);
-    if (taken > 0 && chars > MAX_PAGE_CHARS) break;
-  }
-  return taken;
-}
 const SHARED_TENANT = '*';
 const ISO_RE = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?Z?)?$/;
 
@@ -93,13 +79,6 @@ function batchView(d: BatchDoc): BatchView {
   const v: BatchView = { id: d.batchId, firstSeq: d.firstSeq, lastSeq: d.lastSeq, root: d.root, prevRoot: d.prevRoot, signer: d.signer, signature: d.signature, sealedAt: d.sealedAt };
   if (d.txHash) v.anchor = { chainId: d.chainId, contract: d.contract, txHash: d.txHash, blockNumber: d.blockNumber, gasUsed: d.gasUsed, anchoredAt: d.anchoredAt! };
   return JSON.parse(JSON.stringify(v)) as BatchView;
-}
-
-function auditView(r: Record<string, unknown>): AuditEventView {
-  const v: AuditEventView = JSON.parse(String(r.body)) as RecordedEvent;
-  if (r.seq !== null && r.seq !== undefined) v.seq = Number(r.seq);
-  if (r.batch_id !== null && r.batch_id !== undefined) v.batchId = Number(r.batch_id);
-  return v;
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref?.());
@@ -230,12 +209,7 @@ export class SqlReadModels implements ReadModels {
     }
     // What each call holds, so that the page stops within MAX_PAGE_CHARS before its rows are read
     // (asked by id, apart from the keys: the key query keeps its index-only plan).
-    const sizes = new Map<string, number>();
-    const candidates = rows.slice(0, filter.limit).map((r) => String(r.id));
-    if (candidates.length) {
-      const size = ['arguments_json', 'result_json', 'arguments_sealed', 'result_sealed'].map((col) => `COALESCE(LENGTH(${col}), 0)`).join(' + ');
-      for (const r of await this.db(this.t.toolCalls).where('tenant', tenant).whereIn('id', candidates).select('id', this.db.raw(`${size} AS size`))) sizes.set(String(r.id), Number(r.size));
-    }
+    const sizes = await toolCallSizes(this.db, this.t.toolCalls, tenant, rows.slice(0, filter.limit).map((r) => String(r.id)));
     const page = rows.slice(0, fitting(rows.map((r) => ({ size: sizes.get(String(r.id)) ?? 0 })), filter.limit));
     const full = new Map<string, Record<string, unknown>>();
     if (page.length) for (const r of await this.db(this.t.toolCalls).where('tenant', tenant).whereIn('id', page.map((r) => String(r.id)))) full.set(String(r.id), r);
@@ -315,6 +289,11 @@ export class SqlReadModels implements ReadModels {
     const reason = unindexed !== undefined && unindexed - 1 === through ? 'unindexed' : 'unapplied';
     if (reason === 'unapplied' && !(head !== undefined && head > through)) return page;
     return { ...page, held: { position: through + 1, reason } };
+  }
+
+  /** loadSubjectDetails: the tasks and calls a page of a subject's events is about, with the tasks' trails. */
+  subjectDetails(tenant: string, items: AuditEventView[], subject: Omit<SubjectEventFilter, 'limit'>): Promise<SubjectDetails & { taken: number }> {
+    return loadSubjectDetails(this.db, this.t, tenant, items, { subject, hints: this.hints });
   }
 
   /**

@@ -30,6 +30,8 @@ export type EventsQuery = ListQuery<EventsQueryInput>;
 type PageQuery = { limit?: number; cursor?: string };
 type TaskEventsQuery = { after?: number } & PageQuery;
 type KeyListQuery = { tenant?: string } & PageQuery;
+/** `include: 'details'` (a server of 2026-12-11 on): each page also holds its tasks, their trails and its tool calls (SubjectEventPage). */
+type SubjectEventsQuery = TaskEventsQuery & { include?: 'details' };
 
 /**
  * Typed client of the REST API. Requests and answers are checked against the same zod schemas
@@ -226,17 +228,22 @@ export class OpenMcpClient {
     /**
      * One page of the subject's events, in position order, from the server's subject index: of its
      * tenant, those it caused, its API key's stream, those sealed under its keys and their erasures.
+     * With `include: 'details'`, also what an export needs of the tasks and tool calls the page is
+     * about (`tasks`, `taskEvents`, `toolCalls`, as GET /v1/tasks/:id, /v1/tasks/:id/events and
+     * /v1/tool-calls/:id show them): a request per page instead of one per task and call. A server
+     * before that sends the page without them (exportSubject then asks for each).
      * `held` when the page ends at a hold (events of the log past it not listed yet): ask again
      * from `held.cursor` (exportSubject waits for it).
+     * @example const p = await client.subjects.events('acme:user:0193…', { limit: 1000, include: 'details' }); p.tasks?.length
      */
-    events: (subject: string, query: TaskEventsQuery = {}) =>
+    events: (subject: string, query: SubjectEventsQuery = {}) =>
       this.call('subject events', SubjectEventPage, { method: 'GET', path: `/v1/subjects/${seg(subject)}/events`, query }),
     /**
      * Every event of `subject` (as `events`), page by page, from `query.after` or `query.cursor`;
      * it ends at a held page as at the last one (exportSubject waits for the hold instead).
      * @example for await (const e of client.subjects.allEvents('acme:user:0193…')) console.log(e.type);
      */
-    allEvents: (subject: string, query: TaskEventsQuery = {}) =>
+    allEvents: (subject: string, query: SubjectEventsQuery = {}) =>
       pages(() => this.subjects.events(subject, query), (cursor) => this.subjects.events(subject, { ...query, after: undefined, cursor })),
   };
 

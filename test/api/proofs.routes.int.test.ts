@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { proofsService } from '../../src/api/proofs-service';
 import { createEvent } from '../../src/core/envelope';
 import { toHex } from '../../src/core/hex';
-import { AUDIT_TENANT, ANCHORER_ACTOR } from '../../src/proofs/audit-streams';
+import { AUDIT_TENANT, ANCHORER_ACTOR } from '../../events/audit-streams';
 import { BatchLog } from '../../src/proofs/batch-log';
 import { createSealer } from '../../src/proofs/sealer';
 import { makeHarness, type Harness } from './support/harness';

@@ -18,7 +18,7 @@ import { Redis } from 'ioredis';
 import { loadConfig } from '../../src/config';
 import { createEvent } from '../../src/core/envelope';
 import { EXAMPLES_STDIO_SERVER } from '../../src/mcp/examples-server';
-import { OWN_VARIABLES_CHECK_NAME } from '../../src/mcp/own-variables-readiness';
+import { OWN_VARIABLES_CHECK_NAME } from '../../src/app/own-variables-readiness';
 import { openKnex } from '../../src/db/knex';
 import { toRow } from '../../src/eventstore/sql/rows';
 import { startOpenMcp, type OpenMcp, type StartOptions } from '../../src/main';

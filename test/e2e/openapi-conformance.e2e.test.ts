@@ -207,6 +207,12 @@ describe('REST answers match the OpenAPI document the gateway serves (/docs)', f
     // The subject index (2026-12-11): the admin key's own events (it submitted the tasks above), refusals.
     const own = await exchange(200, 'GET', '/v1/subjects/{subject}/events', `/v1/subjects/${encodeURIComponent(`acme:${first.actor.kind}:${first.actor.id}`)}/events?limit=2`);
     expect(own.body.items.length).to.be.greaterThan(0);
+    // include=details (2026-12-11): with the page, its tasks (the task above, in the admin's tenant), their trails and the calls, in the schemas of their own routes.
+    const detailed = await exchange(200, 'GET', '/v1/subjects/{subject}/events', `/v1/subjects/${encodeURIComponent(`${first.tenant}:${first.actor.kind}:${first.actor.id}`)}/events?limit=1000&include=details`);
+    expect(detailed.body.tasks.map((t: { id: string }) => t.id)).to.include(task.body.id);
+    expect(detailed.body.taskEvents.map((e: { stream: string }) => e.stream)).to.include(`task-${task.body.id}`);
+    expect(detailed.body.toolCalls.map((c: { id: string }) => c.id)).to.include(calls.body.items[0].id);
+    await exchange(400, 'GET', '/v1/subjects/{subject}/events', '/v1/subjects/acme:user:nobody/events?include=all'); // 400
     await exchange(400, 'GET', '/v1/subjects/{subject}/events', '/v1/subjects/not-a-subject/events'); // 400
     await exchange(400, 'GET', '/v1/subjects/{subject}/events', '/v1/subjects/acme:user:nobody/events?cursor=AAAA'); // 400 INVALID_CURSOR
     await exchange(403, 'GET', '/v1/subjects/{subject}/events', '/v1/subjects/acme:user:nobody/events', { key: viewer.body.key }); // 403

@@ -39,7 +39,7 @@ describe('crypto-erasure of tool-call payloads (MCP_PAYLOAD_POLICY=encrypted)', 
   const subjectKeys = new MemorySubjectKeyStore();
 
   before(async () => {
-    upstream = await startHttpExample();
+    upstream = await startHttpExample({ testTools: true });
     // One cached store for the API and the gateway, as src/main.ts has it.
     const keys = cachedSubjectKeys(subjectKeys);
     ({ h, gw, close } = await makeGatewayHarness({ subjectKeys: keys }, 10_000, { payloadPolicy: 'encrypted', subjectKeys: keys, cacheTtlMs: 0 }));
@@ -474,5 +474,28 @@ describe('crypto-erasure of tool-call payloads (MCP_PAYLOAD_POLICY=encrypted)', 
     lines = [];
     expect(await runSubjectsErase(client, 'acme/agent', out)).to.equal(1);
     expect(lines[0]).to.match(/^error VALIDATION_FAILED: .*<tenant>:<user\|agent\|system>:<actor id>/);
+  });
+
+  it("openmcp tool-calls show names the salt of a withheld error's salted digest (ToolCallFailed v2) while the key exists, '(erased)' after, as it does a payload's", async () => {
+    const client = clientFromEnvironment({ env: { OPENMCP_URL: await listening(), OPENMCP_API_KEY: admin.slice('Bearer '.length) } });
+    const someone = await h.key('agent', 'acme');
+    const head = await h.store.headPosition();
+    await gw.callTool({ tenant: 'acme', actor: { kind: 'agent', id: someone.id } }, 'remote__reject', { message: `no such account: ${MARKER}` }).catch(() => undefined);
+    const failed = (await h.store.readAll({ after: head, limit: 100 })).find((e) => e.type === 'ToolCallFailed')!;
+    expect(failed.version).to.equal(2);
+    const id = failed.stream.slice('toolcall-'.length);
+    await until('the read model shows the failure', async () => (await h.knex('rm_tool_calls').where({ id, status: 'failed' })).length === 1);
+    let lines: string[] = [];
+    const out = (l: string) => void lines.push(l);
+    expect(await runToolCallsShow(client, id, {}, out)).to.equal(0);
+    const shownCall = await client.toolCalls.get(id);
+    expect(shownCall.errorSalt).to.match(/^0x[0-9a-f]{64}$/);
+    expect(lines).to.include(`error digest scheme: hmac-sha256-salted-v1, salt ${shownCall.errorSalt}`);
+    lines = [];
+    expect(await runSubjectsErase(client, `acme:agent:${someone.id}`, out)).to.equal(0);
+    lines = [];
+    expect(await runToolCallsShow(client, id, {}, out)).to.equal(0);
+    expect(lines).to.include('error digest scheme: hmac-sha256-salted-v1, salt (erased)');
+    expect(lines.join('\n')).to.not.contain(MARKER);
   });
 });

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { openSqlEventStore } from '../../src/eventstore/sql';
 import type { EventStore } from '../../src/eventstore/port';
 import { McpGateway } from '../../src/mcp/gateway';
-import { ownVariablesReadiness } from '../../src/mcp/own-variables-readiness';
+import { ownVariablesReadiness } from '../../src/app/own-variables-readiness';
 import { startQueryKeyUpstream, type BearerUpstream } from './support/bearer-upstream';
 import { until } from './support/until';
 import { rejection } from './support/rejection';

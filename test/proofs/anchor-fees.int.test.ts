@@ -3,7 +3,7 @@ import { Wallet } from 'ethers';
 import { MemoryCache } from '../../src/cache/memory';
 import { assertToken, CacheLeaseStore, fencedEventStore } from '../../src/leader';
 import { createAnchorer, type AnchorerOptions } from '../../src/proofs/anchorer';
-import { BATCH_STREAM } from '../../src/proofs/audit-streams';
+import { BATCH_STREAM } from '../../events/audit-streams';
 import { auditAnchorAt } from '../../src/web3/audit-anchor';
 import { startCountingProxy } from '../support/counting-rpc-proxy';
 import { deployAnother, openChainFixture, sealBatches, type ChainFixture } from './pipeline-fixture';

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { Transaction } from 'ethers';
 import { createAnchorer } from '../../src/proofs/anchorer';
-import { BATCH_STREAM } from '../../src/proofs/audit-streams';
+import { BATCH_STREAM } from '../../events/audit-streams';
 import { BatchLog } from '../../src/proofs/batch-log';
 import { auditAnchorAt } from '../../src/web3/audit-anchor';
 import { deployAnother, mineUntil, openChainFixture, sealBatches, type ChainFixture } from './pipeline-fixture';

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { ContractFactory, Wallet } from 'ethers';
 import singleStepAdmin from '../fixtures/AuditAnchor.single-step-admin.artifact.json';
 import { createAnchorer, type AnchorerOptions } from '../../src/proofs/anchorer';
-import { BATCH_STREAM } from '../../src/proofs/audit-streams';
+import { BATCH_STREAM } from '../../events/audit-streams';
 import { buildProof, listBatches } from '../../src/proofs/batches';
 import { verifyProofFile } from '../../src/proofs/verify-proof';
 import { auditAnchorAt } from '../../src/web3/audit-anchor';

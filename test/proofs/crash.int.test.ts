@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { Wallet } from 'ethers';
 import type { EventStore } from '../../src/eventstore/port';
 import { createAnchorer } from '../../src/proofs/anchorer';
-import { BATCH_STREAM } from '../../src/proofs/audit-streams';
+import { BATCH_STREAM } from '../../events/audit-streams';
 import { createSealer } from '../../src/proofs/sealer';
 import { auditAnchorAt } from '../../src/web3/audit-anchor';
 import { createRpcProvider } from '../../src/web3/provider';

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import net from 'node:net';
 import { createAnchorer } from '../../src/proofs/anchorer';
-import { BATCH_STREAM } from '../../src/proofs/audit-streams';
+import { BATCH_STREAM } from '../../events/audit-streams';
 import { createSealer } from '../../src/proofs/sealer';
 import { deployAnother, openFixture, SEALER_KEY, submitTasks, type Fixture } from './pipeline-fixture';
 

@@ -6,7 +6,7 @@ import { createEvent } from '../../src/core/envelope';
 import { newId } from '../../src/core/ids';
 import { toHex } from '../../src/core/hex';
 import { openSqlEventStore, type SqlEventStore } from '../../src/eventstore/sql';
-import { BATCH_STREAM } from '../../src/proofs/audit-streams';
+import { BATCH_STREAM } from '../../events/audit-streams';
 import { readBatchEvents, type SealedBatch } from '../../src/proofs/batch-log';
 import { buildTree } from '../../src/proofs/merkle';
 import { batchLeaves } from '../../src/proofs/seal-batch';

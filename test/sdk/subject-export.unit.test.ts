@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import type { OpenMcpClient } from '../../src/sdk/client';
-import { ForbiddenApiError, NotFoundApiError, RateLimitedApiError } from '../../src/sdk/errors';
+import { ForbiddenApiError, NotFoundApiError, RateLimitedApiError, ValidationApiError } from '../../src/sdk/errors';
 import { pages } from '../../src/sdk/pages';
 import { exportSubject } from '../../src/sdk/subject-export';
 
@@ -176,5 +176,169 @@ describe('exportSubject: a held page (events of the log past it not listed yet)'
     const err = await exportSubject(moving(Infinity), 'acme:agent:a1', { sleep: async (ms) => void waits.push(ms) }).then(() => undefined, (e: { code?: string }) => e);
     expect(err?.code).to.equal('SDK_SUBJECT_EXPORT_HELD');
     expect(waits.reduce((a, b) => a + b, 0)).to.equal(30 * 60_000);
+  });
+});
+
+describe('exportSubject: details with the pages (include=details, 2026-12-11)', () => {
+  it("takes each task, its trail and each call from the pages that name them (the first page's when two do), asking one by one only for those no page holds", async () => {
+    const asked: string[] = [];
+    const log = [event(1, 'task-t1', 'a1'), event(3, 'toolcall-c1', 'a1'), event(5, 'task-t1', 'a1'), event(6, 'task-t2', 'a1'), event(8, 'toolcall-c3', 'a1')];
+    const trail = [event(2, 'task-t1', 'worker'), event(4, 'task-t1', 'worker')];
+    const pagesOf = [
+      { items: log.slice(0, 3), nextCursor: 'p2', tasks: [{ id: 't1', steps: [{ toolCallId: 'c2' }], page: 1 }], taskEvents: trail, toolCalls: [{ id: 'c1' }, { id: 'c2' }] },
+      // t1 again (its event 5), as the server saw it for this page: the first page's view is kept. t2's view is missing (not projected yet): asked for itself.
+      { items: log.slice(3), tasks: [{ id: 't1', steps: [{ toolCallId: 'c2' }], page: 2 }], taskEvents: trail, toolCalls: [{ id: 'c2' }] },
+    ];
+    const client = {
+      subjects: {
+        show: async () => ({ subject: 'acme:agent:a1', keys: [] }),
+        events: async (_s: string, q: { cursor?: string; include?: string }) => {
+          asked.push(`events ${q.cursor ?? ''} ${q.include}`);
+          return pagesOf[q.cursor ? 1 : 0];
+        },
+      },
+      tasks: {
+        get: async (id: string) => (asked.push(`task ${id}`), { id, steps: [] }),
+        events: async (id: string) => (asked.push(`trail ${id}`), { items: [event(7, 'task-t2', 'worker')] }),
+      },
+      toolCalls: { get: async (id: string) => (asked.push(`call ${id}`), { id }) },
+    } as unknown as OpenMcpClient;
+    const x = await exportSubject(client, 'acme:agent:a1');
+    expect(asked).to.deep.equal(['events  details', 'events p2 details', 'task t2', 'trail t2', 'call c3']);
+    expect(x.events.map((e) => e.id)).to.deep.equal(['e1', 'e2', 'e3', 'e4', 'e5', 'e6', 'e7', 'e8']);
+    expect(x.tasks).to.deep.equal([{ id: 't1', steps: [{ toolCallId: 'c2' }], page: 1 }, { id: 't2', steps: [] }]);
+    expect(x.toolCalls).to.deep.equal([{ id: 'c1' }, { id: 'c3' }, { id: 'c2' }]);
+  });
+
+  it('a server with the subject index but not include=details (an earlier build of 2026-12-11, whose list refuses the parameter): pages without it, then every task and call one request each', async () => {
+    const asked: string[] = [];
+    const client = {
+      subjects: {
+        show: async () => ({ subject: 'acme:agent:a1', keys: [] }),
+        events: async (_s: string, q: { cursor?: string; include?: string }) => {
+          asked.push(`events ${q.cursor ?? ''} ${q.include ?? ''}`);
+          if (q.include) throw new ValidationApiError({ type: 'about:blank', title: 'Bad Request', status: 400, code: 'VALIDATION_FAILED', field: 'querystring.include' });
+          return q.cursor ? { items: [event(3, 'toolcall-c1', 'a1')] } : { items: [event(1, 'task-t1', 'a1')], nextCursor: 'p2' };
+        },
+      },
+      tasks: { get: async (id: string) => (asked.push(`task ${id}`), { id, steps: [] }), events: async () => ({ items: [] }) },
+      toolCalls: { get: async (id: string) => (asked.push(`call ${id}`), { id }) },
+    } as unknown as OpenMcpClient;
+    const x = await exportSubject(client, 'acme:agent:a1');
+    expect(asked).to.deep.equal(['events  details', 'events  ', 'events p2 ', 'task t1', 'call c1']);
+    expect(x.events.map((e) => e.id)).to.deep.equal(['e1', 'e3']);
+  });
+
+  it('a later page refused with include=details (a replica of an earlier build, in a rolling upgrade) is asked again without it, and the rest too, rather than failing the export', async () => {
+    const asked: string[] = [];
+    const client = {
+      subjects: {
+        show: async () => ({ subject: 'acme:agent:a1', keys: [] }),
+        events: async (_s: string, q: { cursor?: string; include?: string }) => {
+          asked.push(`events ${q.cursor ?? ''} ${q.include ?? ''}`);
+          if (!q.cursor) return { items: [event(1, 'toolcall-c1', 'a1')], nextCursor: 'p2', tasks: [], taskEvents: [], toolCalls: [{ id: 'c1', page: 1 }] };
+          if (q.include) throw new ValidationApiError({ type: 'about:blank', title: 'Bad Request', status: 400, code: 'VALIDATION_FAILED', field: 'querystring.include' });
+          return q.cursor === 'p2' ? { items: [event(3, 'toolcall-c2', 'a1')], nextCursor: 'p3' } : { items: [event(5, 'toolcall-c3', 'a1')] };
+        },
+      },
+      tasks: { get: async () => { throw new Error('no tasks here'); }, events: async () => ({ items: [] }) },
+      toolCalls: { get: async (id: string) => (asked.push(`call ${id}`), { id }) },
+    } as unknown as OpenMcpClient;
+    const x = await exportSubject(client, 'acme:agent:a1');
+    expect(asked).to.deep.equal(['events  details', 'events p2 details', 'events p2 ', 'events p3 ', 'call c2', 'call c3']);
+    expect(x.toolCalls).to.deep.equal([{ id: 'c1', page: 1 }, { id: 'c2' }, { id: 'c3' }]);
+  });
+
+  it('another refusal of the first page with details is the export\'s error, not asked again', async () => {
+    const refused = new ValidationApiError({ type: 'about:blank', title: 'Bad Request', status: 400, code: 'VALIDATION_FAILED', field: 'params.subject' });
+    let asked = 0;
+    const client = {
+      subjects: { show: async () => ({ subject: 'acme:agent:a1', keys: [] }), events: async () => { asked++; throw refused; } },
+    } as unknown as OpenMcpClient;
+    expect(await exportSubject(client, 'acme:agent:a1').then(() => undefined, (e: unknown) => e)).to.equal(refused);
+    expect(asked).to.equal(1);
+  });
+});
+
+describe('exportSubject: an erasure while the pages are read', () => {
+  it("leaves the pages' details for one request each, read after it: the export never holds a payload opened before an erasure it lists", async () => {
+    const asked: string[] = [];
+    const erased = { ...event(9, 'subject-k1', 'admin', { kid: 'k1' }), type: 'SubjectKeyErased' };
+    const client = {
+      subjects: {
+        // The key as it was when the export began: live.
+        show: async () => ({ subject: 'acme:agent:a1', keys: [{ kid: 'k1', createdAt: '2026-12-07T00:00:00.000Z' }] }),
+        events: async (_s: string, q: { cursor?: string }) =>
+          q.cursor
+            ? { items: [erased], tasks: [], taskEvents: [], toolCalls: [] }
+            : { items: [event(1, 'task-t1', 'a1'), event(2, 'toolcall-c1', 'a1')], nextCursor: 'p2', tasks: [{ id: 't1', steps: [], opened: true }], taskEvents: [], toolCalls: [{ id: 'c1', arguments: 'opened' }] },
+      },
+      tasks: {
+        get: async (id: string) => (asked.push(`task ${id}`), { id, steps: [], instructionErased: true }),
+        events: async (id: string) => (asked.push(`trail ${id}`), { items: [] }),
+      },
+      toolCalls: { get: async (id: string) => (asked.push(`call ${id}`), { id, argumentsErased: true }) },
+    } as unknown as OpenMcpClient;
+    const x = await exportSubject(client, 'acme:agent:a1');
+    expect(asked).to.deep.equal(['task t1', 'trail t1', 'call c1']);
+    expect(x.tasks).to.deep.equal([{ id: 't1', steps: [], instructionErased: true }]);
+    expect(x.toolCalls).to.deep.equal([{ id: 'c1', argumentsErased: true }]);
+  });
+});
+
+describe('exportSubject: a held page with details (include=details and a hold together)', () => {
+  const refused = () => new ValidationApiError({ type: 'about:blank', title: 'Bad Request', status: 400, code: 'VALIDATION_FAILED', field: 'querystring.include' });
+
+  it("waits at a held page that holds details and asks again from held.cursor with include=details, taking each page's details: the export is whole, no request per task or call", async () => {
+    const asked: string[] = [];
+    let holds = 2;
+    const trail = [event(1, 'task-t1', 'a1'), event(2, 'task-t1', 'worker')];
+    const client = {
+      subjects: {
+        show: async () => ({ subject: 'acme:agent:a1', keys: [] }),
+        events: async (_s: string, q: { cursor?: string; include?: string } = {}) => {
+          asked.push(`events ${q.cursor ?? ''} ${q.include ?? ''}`);
+          // The first page holds its task (and the task's step call), then ends at a hold at 3.
+          if (q.cursor === undefined) return { items: [event(1, 'task-t1', 'a1')], tasks: [{ id: 't1', steps: [{ toolCallId: 'c2' }] }], taskEvents: trail, toolCalls: [{ id: 'c2' }], held: { position: 3, reason: 'unapplied', cursor: 'after-1' } };
+          if (holds-- > 0) return { items: [], tasks: [], taskEvents: [], toolCalls: [], held: { position: 3, reason: 'unapplied', cursor: 'after-1' } };
+          return { items: [event(3, 'toolcall-c3', 'a1')], tasks: [], taskEvents: [], toolCalls: [{ id: 'c3' }] };
+        },
+      },
+      tasks: { get: async (id: string) => (asked.push(`task ${id}`), { id, steps: [] }), events: async (id: string) => (asked.push(`trail ${id}`), { items: [] }) },
+      toolCalls: { get: async (id: string) => (asked.push(`call ${id}`), { id }) },
+    } as unknown as OpenMcpClient;
+    const waits: number[] = [];
+    const x = await exportSubject(client, 'acme:agent:a1', { sleep: async (ms) => void waits.push(ms) });
+    expect(asked).to.deep.equal(['events  details', 'events after-1 details', 'events after-1 details', 'events after-1 details']);
+    expect(waits).to.deep.equal([5_000, 5_000, 5_000]);
+    expect(x.events.map((e) => e.id)).to.deep.equal(['e1', 'e2', 'e3']);
+    expect(x.tasks).to.deep.equal([{ id: 't1', steps: [{ toolCallId: 'c2' }] }]);
+    expect(x.toolCalls).to.deep.equal([{ id: 'c3' }, { id: 'c2' }]);
+  });
+
+  it('a held page from a server refusing include=details (the first page, or a later one in a rolling upgrade) is asked again without it from held.cursor, its tasks and calls one request each', async () => {
+    for (const refusesFrom of ['first', 'second'] as const) {
+      const asked: string[] = [];
+      let holds = 1;
+      const client = {
+        subjects: {
+          show: async () => ({ subject: 'acme:agent:a1', keys: [] }),
+          events: async (_s: string, q: { cursor?: string; include?: string } = {}) => {
+            asked.push(`events ${q.cursor ?? ''} ${q.include ?? ''}`);
+            if (q.include && (refusesFrom === 'first' || q.cursor)) throw refused();
+            if (q.cursor === undefined) return { items: [event(1, 'toolcall-c1', 'a1')], nextCursor: 'p2', ...(q.include ? { tasks: [], taskEvents: [], toolCalls: [{ id: 'c1', page: 1 }] } : {}) };
+            if (q.cursor === 'p2' || holds-- > 0) return { items: q.cursor === 'p2' ? [event(2, 'toolcall-c2', 'a1')] : [], held: { position: 4, reason: 'unindexed', cursor: 'after-2' } };
+            return { items: [event(4, 'toolcall-c4', 'a1')] };
+          },
+        },
+        tasks: { get: async () => { throw new Error('no tasks here'); }, events: async () => ({ items: [] }) },
+        toolCalls: { get: async (id: string) => (asked.push(`call ${id}`), { id }) },
+      } as unknown as OpenMcpClient;
+      const x = await exportSubject(client, 'acme:agent:a1', { sleep: async () => undefined });
+      const start = refusesFrom === 'first' ? ['events  details', 'events  '] : ['events  details', 'events p2 details'];
+      expect(asked).to.deep.equal([...start, 'events p2 ', 'events after-2 ', 'events after-2 ', ...(refusesFrom === 'first' ? ['call c1'] : []), 'call c2', 'call c4']);
+      expect(x.events.map((e) => e.id)).to.deep.equal(['e1', 'e2', 'e4']);
+      expect(x.toolCalls).to.deep.equal([refusesFrom === 'first' ? { id: 'c1' } : { id: 'c1', page: 1 }, { id: 'c2' }, { id: 'c4' }]);
+    }
   });
 });

@@ -36,11 +36,16 @@ export type EventsQueryInput = z.input<typeof EventsQuery>;
 
 export const EventPage = page(AuditEventView);
 
-export const TaskEventsQuery = z.strictObject({
-  after: QueryInt(-1, Number.MAX_SAFE_INTEGER).optional(),
-  limit: QueryInt(1, 1000).prefault(100),
-  cursor: Cursor.optional(),
-}).refine(afterOrCursor, AFTER_OR_CURSOR);
+/** The query of a list of events in position order (`after`, `limit`, `cursor`), with a list's own fields. */
+export const positionPageQuery = <T extends z.ZodRawShape>(own: T) =>
+  z.strictObject({
+    after: QueryInt(-1, Number.MAX_SAFE_INTEGER).optional(),
+    limit: QueryInt(1, 1000).prefault(100),
+    cursor: Cursor.optional(),
+    ...own,
+  }).refine((q) => afterOrCursor(q as { after?: number; cursor?: string }), AFTER_OR_CURSOR);
+
+export const TaskEventsQuery = positionPageQuery({});
 
 /** The proof file (DESIGN.md "openmcp-proof/1", src/proofs/proof-file.ts); loose, so a field a later format adds still parses. */
 export const ProofFile = z.looseObject({

@@ -1,4 +1,4 @@
-import type { Actor } from '../core/envelope';
+import type { Actor } from '../src/core/envelope';
 
 /**
  * BatchSealed events live in one stream whose revision equals the batch id: appending batch n

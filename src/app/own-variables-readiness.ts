@@ -1,5 +1,5 @@
 import type { ReadinessCheck } from '../telemetry/readiness-check';
-import type { McpGateway } from './gateway';
+import type { McpGateway } from '../mcp/gateway';
 
 /** The /readyz line of the servers this replica cannot reach for a variable of its own environment. */
 export const OWN_VARIABLES_CHECK_NAME = "mcp servers (this replica's environment)";
