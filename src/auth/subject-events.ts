@@ -3,7 +3,7 @@ import type { Principal } from './principal';
 import { ForbiddenError } from './errors';
 import { parseSubject } from '../erasure/subject';
 import type { SubjectKeyStore } from '../erasure/subject-key-store';
-import type { AuditEventView, Page, ReadModels } from '../readmodels/port';
+import type { ReadModels, SubjectEventsPage } from '../readmodels/port';
 
 type ListSubjectEvents = NonNullable<ReadModels['listSubjectEvents']>;
 
@@ -18,9 +18,9 @@ export type SubjectEventsDependencies = { listSubjectEvents: ListSubjectEvents; 
  * had a key (or no key store: MCP_PAYLOAD_POLICY=store) has only the first two. Scoped as
  * subjectRecord: an admin of the subject's tenant or a cross-tenant one.
  * Throws VALIDATION_FAILED (malformed id, limit, after), FORBIDDEN (another tenant).
- * @example await subjectEvents(deps, admin, 'acme:user:0193…', { limit: 100 }) // { items, nextCursor? }
+ * @example await subjectEvents(deps, admin, 'acme:user:0193…', { limit: 100 }) // { items, nextCursor?, held? }
  */
-export async function subjectEvents(deps: SubjectEventsDependencies, by: Principal, subject: string, page: { after?: number; limit: number }): Promise<Page<AuditEventView>> {
+export async function subjectEvents(deps: SubjectEventsDependencies, by: Principal, subject: string, page: { after?: number; limit: number }): Promise<SubjectEventsPage> {
   const { tenant, ...filter } = await subjectOfEvents(deps, by, subject);
   return deps.listSubjectEvents(tenant, { ...filter, ...page });
 }

@@ -1,13 +1,9 @@
 import knexFactory, { type Knex } from 'knex';
 import { dialectOf } from './knex';
+import { databaseLockName } from './named-lock';
 
 /** Seconds one GET_LOCK waits before it is asked again (a live holder is waited for however long it migrates). */
 const WAIT_S = 30;
-
-function lockName(knex: Knex): string {
-  const db = (knex.client.config.connection as { database?: string } | undefined)?.database ?? '';
-  return `openmcp:migrate:${db}`.slice(0, 64);
-}
 
 /**
  * Run `fn` (knex's migrations) holding a MySQL named lock beside knex's own migration lock.
@@ -26,7 +22,7 @@ export async function withMigrationLock<T>(knex: Knex, fn: () => Promise<T>): Pr
   if (dialectOf(knex) !== 'mysql') return fn();
   const { client, connection } = knex.client.config as Knex.Config;
   const holder = knexFactory({ client, connection, pool: { min: 0, max: 1 } });
-  const name = lockName(knex);
+  const name = databaseLockName(knex, 'migrate');
   try {
     for (;;) {
       const [rows] = await holder.raw('SELECT GET_LOCK(?, ?) AS ok', [name, WAIT_S]);

@@ -1,12 +1,10 @@
 import type { Knex } from 'knex';
 import { dialectOf } from '../db/knex';
+import { databaseLockName } from '../db/named-lock';
 
 const LOCK_WAIT_S = 60;
 
-function lockName(knex: Knex): string {
-  const db = (knex.client.config.connection as { database?: string } | undefined)?.database ?? '';
-  return `openmcp:projections:${db}`.slice(0, 64);
-}
+const lockName = (knex: Knex): string => databaseLockName(knex, 'projections');
 
 /**
  * Run `fn` in a transaction that holds the projections' write lock. Projector batches and the

@@ -137,6 +137,16 @@ export type AuditEventFilter = { stream?: string; type?: string; after?: number;
 export type SubjectEventFilter = { actor: Actor; kids: readonly string[]; after?: number; limit: number };
 
 /**
+ * A subject's page that ends at a hold, not at the log's end (listSubjectEvents): the events from
+ * `position` on are not listed yet, `unapplied` while the audit log lacks that position (a
+ * partition or projection behind), `unindexed` while an earlier release's projector's row there
+ * lacks its actor and index rows (filled within a minute). An export waits for it to go.
+ */
+export type SubjectEventsHold = { position: number; reason: 'unapplied' | 'unindexed' };
+
+export type SubjectEventsPage = Page<AuditEventView> & { held?: SubjectEventsHold };
+
+/**
  * What a subject's export needs of the tasks and tool calls a page of its events is about
  * (GET /v1/subjects/:subject/events?include=details): the tasks as getTask shows them, every event
  * of their streams in position order, the calls (theirs and the tasks' steps') as getToolCall does.
@@ -192,7 +202,7 @@ export interface ReadModels {
   listAuditEvents(tenant: string | null, filter: AuditEventFilter): Promise<Page<AuditEventView>>;
   getAuditEvent(tenant: string | null, id: string): Promise<AuditEventView | undefined>;
   /** Added with the subject index: a data subject's events (an access request), position order. */
-  listSubjectEvents?(tenant: string, filter: SubjectEventFilter): Promise<Page<AuditEventView>>;
+  listSubjectEvents?(tenant: string, filter: SubjectEventFilter): Promise<SubjectEventsPage>;
   /**
    * Added with the details of a subject's pages: the tenant's tasks and calls the first `taken` of
    * `items` (a page of listSubjectEvents from `subject.after`, at least one taken) are about, within

@@ -13,16 +13,17 @@ import type { AppliedPositions } from './applied-positions';
 import { READ_CACHE_TTL_MS, taskCacheKey, toolCatalogCacheKey } from './cache-keys';
 import { readCacheEpoch } from './cache-epoch';
 import { sharedRead } from './shared-read';
-import { AuditAppliedThrough } from './audit-applied-through';
+import { AuditAppliedThrough, auditHead } from './audit-applied-through';
 import { StoreAppliedThrough, type LogReader } from './store-applied-through';
 import { decodeTaskCursor, decodeToolCallCursor, encodeTaskCursor, encodeToolCallCursor } from './cursor';
 import { whereBeforeKey } from './keyset';
-import type { AuditEventFilter, AuditEventView, SubjectDetails, SubjectEventFilter, BatchView, Page, ReadModels, TaskListFilter, TaskView, ToolCallListFilter, ToolCallView, ToolCatalogEntry } from './port';
+import type { AuditEventFilter, AuditEventView, SubjectDetails, SubjectEventFilter, SubjectEventsPage, BatchView, Page, ReadModels, TaskListFilter, TaskView, ToolCallListFilter, ToolCallView, ToolCatalogEntry } from './port';
 import { LIVE_TABLES, type ReadModelTables } from '../../projections/tables';
 import { AUDIT_TENANT_INDEX, AUDIT_TENANT_TYPE_INDEX } from './schema';
 import { loadTaskViews } from './task-views';
 import { subjectPositions } from './subject-positions';
 import { subjectRanges } from './subject-ranges';
+import { firstUnindexedPosition } from './subject-index-repair';
 import { loadToolCatalog } from './tool-catalog';
 import { toolCallFromRow } from '../../projections/tool-calls.sql';
 import { toolCallView } from './tool-call-view';
@@ -260,18 +261,34 @@ export class SqlReadModels implements ReadModels {
    * the audit log's actor and stream indexes, the subject index of sealed payloads). Pages end as
    * listAuditEvents' do: before MAX_PAGE_CHARS of bodies, and before the first position the audit
    * log lacks (gap-free positions) or the first event of the store it lacks (KurrentDB, `store`
-   * given; the index commits with the audit log), so a cursor never passes one over.
+   * given; the index commits with the audit log), so a cursor never passes one over. And before
+   * the tenant's first audit row without its actor (firstUnindexedPosition): an older release's
+   * projector applied it (a rolling upgrade, a rollback) without its actor or index rows, so no
+   * range finds it until the projectors' repair fills it (within a minute; startSubjectIndexRepair).
    */
-  async listSubjectEvents(tenant: string, filter: SubjectEventFilter): Promise<Page<AuditEventView>> {
+  async listSubjectEvents(tenant: string, filter: SubjectEventFilter): Promise<SubjectEventsPage> {
     checkLimit(filter.limit);
     if (filter.after !== undefined && (!Number.isSafeInteger(filter.after) || filter.after < -1)) throw new ValidationError('after: a position (integer >= -1)', { field: 'after' });
-    const through = this.auditAppliedThrough ? await this.auditAppliedThrough() : undefined;
+    // The log's head before its applied prefix is found: rows up to it past the prefix were there
+    // (a gap, a backlog) when this page was asked, while rows past it came since (the head moving on).
+    const head = this.auditAppliedThrough ? await auditHead(this.db, this.t.auditEvents) : undefined;
+    const applied = this.auditAppliedThrough ? await this.auditAppliedThrough() : undefined;
+    // Looked for after the applied prefix is found: a row applied since lies past that prefix.
+    const unindexed = await firstUnindexedPosition(this.db, tenant, this.t, this.hints);
+    const through = unindexed === undefined ? applied : Math.min(applied ?? Infinity, unindexed - 1);
     const ranges = subjectRanges(this.t, tenant, filter.actor, filter.kids);
     const candidates = await subjectPositions(this.db, this.hints, { ranges, after: filter.after, through, limit: filter.limit + 1 });
     const sized = candidates.length
       ? await this.db(this.t.auditEvents).whereIn('position', candidates).select('position', this.db.raw('LENGTH(body) AS size')).orderBy('position', 'asc')
       : [];
-    return this.auditPage(sized, filter.limit);
+    const page = await this.auditPage(sized, filter.limit);
+    if (page.nextCursor !== undefined || through === undefined) return page;
+    // The last page for now: said to be held when events lie past `through` (an export waits for
+    // them; a page without a cursor alone reads as the end): the unindexed row, or rows the log
+    // had when the page was asked (not those applied since: a busy log would hold every last page).
+    const reason = unindexed !== undefined && unindexed - 1 === through ? 'unindexed' : 'unapplied';
+    if (reason === 'unapplied' && !(head !== undefined && head > through)) return page;
+    return { ...page, held: { position: through + 1, reason } };
   }
 
   /** loadSubjectDetails: the tasks and calls a page of a subject's events is about, with the tasks' trails. */

@@ -63,20 +63,44 @@ export async function unindexedEvents(knex: Knex, tables: Tables = LIVE_TABLES):
 }
 
 /**
+ * The position of `tenant`'s first audit row without its actor (unindexedByTenant: applied by an
+ * older release's projector, not filled yet), undefined when it has none: one seek along the
+ * (tenant, actor, position) index. A subject's export ends its pages before it (listSubjectEvents).
+ * @example await firstUnindexedPosition(knex, 'acme') // 41
+ */
+export async function firstUnindexedPosition(knex: Knex, tenant: string, tables: Tables = LIVE_TABLES, hints = new IndexHints(knex)): Promise<number | undefined> {
+  const row: { p: number | string | null } | undefined = await hints.run(tables.auditEvents, AUDIT_TENANT_ACTOR_INDEX, (from) =>
+    knex.from(from).where('tenant', tenant).whereNull('actor').min({ p: 'position' }).first(),
+  );
+  return row?.p === null || row?.p === undefined ? undefined : Number(row.p);
+}
+
+export type RepairSubjectIndexOptions = {
+  tables?: Tables;
+  /** Asked between slices: true ends the run there (the next goes on from what is still empty). */
+  stopped?: () => boolean;
+  /** Only these tenants' (those unindexedByTenant found); else every tenant's, a seek each. */
+  tenants?: Iterable<string>;
+  /** After each slice committed: how many rows the run has filled so far. */
+  onProgress?: (filled: number) => void;
+};
+
+/**
  * Fill what an older release's projector left out (unindexedEvents): each such row's subject
  * index rows, then its actor (fillAuditSlice), found along the (tenant, actor, position) index a
  * tenant at a time, a slice of at most SLICE_ROWS rows and SLICE_CHARS characters of bodies each,
  * each committed on its own: a run stopped (`stopped()` is asked between slices) goes on where it
- * stopped at the next. Given `tenants` (those unindexedByTenant found), only theirs; else every
- * tenant's (a seek each). Safe beside projectors and other runs of it: every write is one they would
+ * stopped at the next. Safe beside projectors and other runs of it: every write is one they would
  * make (index rows inserted once by their key, the actor its body gives), and a rebuild of the
  * index fills its new table from the log itself.
  * @example await repairSubjectIndex(knex) // 42 rows filled
  */
-export async function repairSubjectIndex(knex: Knex, tables: Tables = LIVE_TABLES, stopped: () => boolean = () => false, tenants?: Iterable<string>): Promise<number> {
+export async function repairSubjectIndex(knex: Knex, o: RepairSubjectIndexOptions = {}): Promise<number> {
+  const tables = o.tables ?? LIVE_TABLES;
+  const stopped = o.stopped ?? (() => false);
   const hints = new IndexHints(knex);
   let filled = 0;
-  for await (const tenant of tenants ?? auditTenants(knex, hints, tables.auditEvents)) {
+  for await (const tenant of o.tenants ?? auditTenants(knex, hints, tables.auditEvents)) {
     for (let after = -1; !stopped(); ) {
       const sized: SizedRow[] = await hints.run(tables.auditEvents, AUDIT_TENANT_ACTOR_INDEX, (from) =>
         knex.from(from).select('position', knex.raw('LENGTH(body) AS size')).where('tenant', tenant).whereNull('actor').where('position', '>', after).orderBy('position').limit(SLICE_ROWS),
@@ -85,6 +109,7 @@ export async function repairSubjectIndex(knex: Knex, tables: Tables = LIVE_TABLE
       const slice = await fillAuditSlice(knex, tables.auditEvents, sized, tables.subjectEvents);
       filled += slice.filled;
       after = slice.last;
+      o.onProgress?.(filled);
     }
     if (stopped()) break;
   }

@@ -232,12 +232,15 @@ export class OpenMcpClient {
      * about (`tasks`, `taskEvents`, `toolCalls`, as GET /v1/tasks/:id, /v1/tasks/:id/events and
      * /v1/tool-calls/:id show them): a request per page instead of one per task and call. A server
      * before that sends the page without them (exportSubject then asks for each).
+     * `held` when the page ends at a hold (events of the log past it not listed yet): ask again
+     * from `held.cursor` (exportSubject waits for it).
      * @example const p = await client.subjects.events('acme:user:0193…', { limit: 1000, include: 'details' }); p.tasks?.length
      */
     events: (subject: string, query: SubjectEventsQuery = {}) =>
       this.call('subject events', SubjectEventPage, { method: 'GET', path: `/v1/subjects/${seg(subject)}/events`, query }),
     /**
-     * Every event of `subject` (as `events`), page by page, from `query.after` or `query.cursor`.
+     * Every event of `subject` (as `events`), page by page, from `query.after` or `query.cursor`;
+     * it ends at a held page as at the last one (exportSubject waits for the hold instead).
      * @example for await (const e of client.subjects.allEvents('acme:user:0193…')) console.log(e.type);
      */
     allEvents: (subject: string, query: SubjectEventsQuery = {}) =>

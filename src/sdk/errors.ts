@@ -78,3 +78,16 @@ export class ConnectionError extends OpenMcpError {
     super('SDK_CONNECTION_FAILED', `cannot reach ${url}: ${why}`, { status: 503, cause: safe === said ? cause : undefined });
   }
 }
+
+/**
+ * A subject's events stayed held (GET /v1/subjects/:subject/events answered `held`, listing nothing
+ * new) for as long as `how` says: exportSubject makes no export, which would miss the events past the hold.
+ */
+export class SubjectExportHeldError extends OpenMcpError {
+  constructor(subject: string, held: { position: number; reason: 'unapplied' | 'unindexed' }, how: string) {
+    const why = held.reason === 'unindexed'
+      ? 'an event a projector of a release before 2026-12-11 applied is not in the subject index yet (openmcp_subject_index_unindexed_events; docs/operations.md, "The subject index (2026-12-11)")'
+      : 'the audit log has not applied that position yet (a projection or a partition behind)';
+    super('SDK_SUBJECT_EXPORT_HELD', `subject ${subject}: its events are held at position ${held.position}, after ${how}: ${why}; no export made, it would miss the events past it: try again later`, { status: 503 });
+  }
+}

@@ -5,7 +5,7 @@ import type { TaskView } from '../api/schemas/tasks';
 import type { ToolCallView } from '../api/schemas/tool-calls';
 import { parseSubject } from '../erasure/subject';
 import type { OpenMcpClient } from './client';
-import { NotFoundApiError, ValidationApiError } from './errors';
+import { NotFoundApiError, SubjectExportHeldError, ValidationApiError } from './errors';
 import { pages } from './pages';
 import { patiently } from './patiently';
 import { scanLogForSubject } from './subject-log-scan';
@@ -31,10 +31,21 @@ export type ExportSubjectOptions = {
 type Details = { tasks: Map<string, SubjectExport['tasks'][number]>; trails: Map<string, SubjectExport['events']>; toolCalls: Map<string, SubjectExport['toolCalls'][number]> };
 
 /**
+ * How long an export waits for a hold at one position that lists nothing new (the projectors fill
+ * an unindexed row within a minute), and for holds in all (one that keeps moving on: a partition
+ * that stays behind a busy log), asking every 5 s.
+ */
+const HOLD_WAIT_MS = 5 * 60_000;
+const HOLD_TOTAL_MS = 30 * 60_000;
+const HOLD_POLL_MS = 5_000;
+
+/**
  * The subject's events from the server's subject index (GET /v1/subjects/:subject/events), page by
  * page, with what each page holds of its tasks and calls kept in `details` (include=details; a
- * server without it sends none, or refuses the parameter: then asked without it); from the whole
- * log (scanLogForSubject) when the server has no such route (before 2026-12-11).
+ * server without it sends none, or refuses the parameter: then asked without it), a held page
+ * waited for (asked again every 5 s from its cursor, with include=details or without as the pages
+ * before; SubjectExportHeldError after 5 minutes held at one position, or 30 in all); from the
+ * whole log (scanLogForSubject) when the server has no such route (before 2026-12-11).
  */
 async function* subjectEvents(client: OpenMcpClient, subject: string, kids: ReadonlySet<string>, sleep: (ms: number) => Promise<void>, details: Details): AsyncGenerator<SubjectExport['events'][number], void, undefined> {
   let include: 'details' | undefined = 'details';
@@ -65,7 +76,26 @@ async function* subjectEvents(client: OpenMcpClient, subject: string, kids: Read
     yield* scanLogForSubject(client, subject, kids, sleep);
     return;
   }
-  yield* pages(async () => first, page);
+  let cursor: string | undefined;
+  // Held at one place (reset when it moves on or lists more), and in all.
+  let here = { position: -1, waited: 0 };
+  let waited = 0;
+  for (let p = first; ; ) {
+    yield* p.items;
+    if (p.nextCursor !== undefined) cursor = p.nextCursor;
+    else if (p.held) {
+      // Not the end: the log has events past the hold, which stopping here would leave out unsaid.
+      const held = p.held;
+      if (p.items.length || held.position !== here.position) here = { position: held.position, waited: 0 };
+      if (here.waited >= HOLD_WAIT_MS) throw new SubjectExportHeldError(subject, held, `${HOLD_WAIT_MS / 60_000} minutes at that position`);
+      if (waited >= HOLD_TOTAL_MS) throw new SubjectExportHeldError(subject, held, `${HOLD_TOTAL_MS / 60_000} minutes in all (the hold moving on)`);
+      await sleep(HOLD_POLL_MS);
+      here.waited += HOLD_POLL_MS;
+      waited += HOLD_POLL_MS;
+      cursor = held.cursor ?? cursor;
+    } else return;
+    p = await page(cursor);
+  }
 }
 
 /**
@@ -80,7 +110,9 @@ async function* subjectEvents(client: OpenMcpClient, subject: string, kids: Read
  * request each for those no page held (from a server before that, every one; and all of them when
  * one of its keys was erased while the pages were read). Needs an admin key of
  * the subject's tenant (or a cross-tenant one). A 429 (a page's too) is waited out (Retry-After) and asked again, up to 20 times a request.
- * Throws VALIDATION_FAILED for a malformed id, the API's errors otherwise.
+ * A held page (with its details or without) is waited for and asked again from its cursor.
+ * Throws VALIDATION_FAILED for a malformed id, SDK_SUBJECT_EXPORT_HELD for a page held 5 minutes at
+ * one position (30 in all), the API's errors otherwise.
  * @example const x = await exportSubject(client, 'acme:user:0193…'); x.toolCalls.length
  */
 export async function exportSubject(client: OpenMcpClient, subject: string, o: ExportSubjectOptions = {}): Promise<SubjectExport> {

@@ -17,6 +17,7 @@ import { runSubjectsErase, runSubjectsExport, runSubjectsShow } from '../../src/
 import { runToolCallsShow } from '../../src/cli/tool-calls';
 import { clientFromEnvironment } from '../../src/sdk/from-env';
 import { scanLogForSubject } from '../../src/sdk/subject-log-scan';
+import { exportSubject } from '../../src/sdk/subject-export';
 import { payloadMatchesHash } from '../../src/sdk';
 
 const MARKER = 'erasure-marker-4711';
@@ -350,6 +351,43 @@ describe('crypto-erasure of tool-call payloads (MCP_PAYLOAD_POLICY=encrypted)', 
     expect((await h.call({ method: 'GET', url: url('?after=3&cursor=x'), auth: admin })).statusCode).to.equal(400);
     // A subject that never had a key: what it caused (nothing here), not an error.
     expect((await h.call({ method: 'GET', url: `/v1/subjects/acme:user:nobody/events`, auth: admin })).json()).to.deep.equal({ items: [] });
+  });
+
+  it("GET /v1/subjects/:subject/events says a page ends at a hold (an earlier release's projector's row without its index rows), with the cursor to ask again from: the export waits for it, or fails naming it, never cut short without a word", async () => {
+    const client = clientFromEnvironment({ env: { OPENMCP_URL: await listening(), OPENMCP_API_KEY: admin.slice('Bearer '.length) } });
+    const issued = await h.call({ method: 'POST', url: '/v1/keys', auth: admin, payload: { role: 'agent', tenant: 'acme', name: 'subject-held' } });
+    expect(issued.statusCode, issued.body).to.equal(201);
+    const id = issued.json().id as string;
+    const subject = `acme:agent:${id}`;
+    await recordedCall(`${MARKER}-held-own`, id);
+    const other = await recordedCall(`${MARKER}-held-other`);
+    await recordedCall(`${MARKER}-held-own-2`, id);
+    const whole = (await exportSubject(client, subject)).events.map((e) => e.id);
+    // Another actor's event of the tenant, as a projector of a release before 2026-12-11 applied it (no actor).
+    const old = other.events[0].position;
+    const { actor } = await h.knex('rm_audit_events').where('position', old).first('actor');
+    await h.knex('rm_audit_events').where('position', old).update({ actor: null });
+    try {
+      const res = await h.call({ method: 'GET', url: `/v1/subjects/${encodeURIComponent(subject)}/events?limit=100`, auth: admin });
+      expect(res.statusCode, res.body).to.equal(200);
+      const page = res.json() as { items: { id: string; position: number }[]; nextCursor?: string; held?: { position: number; reason: string; cursor?: string } };
+      expect(page.items.map((e) => e.id)).to.deep.equal(whole.filter((_, i) => i < page.items.length));
+      expect(page.items.every((e) => e.position < old)).to.equal(true);
+      expect(page.nextCursor).to.equal(undefined);
+      expect(page.held).to.include({ position: old, reason: 'unindexed' });
+      const again = await client.subjects.events(subject, { cursor: page.held!.cursor });
+      expect(again.items).to.deep.equal([]);
+      expect(again.held).to.include({ position: old, reason: 'unindexed' });
+
+      const failed = await exportSubject(client, subject, { sleep: async () => {} }).then(() => undefined, (err: { code?: string; message: string }) => err);
+      expect(failed?.code).to.equal('SDK_SUBJECT_EXPORT_HELD');
+      expect(failed?.message).to.include(`held at position ${old}`);
+      // Filled while the export waits: it goes on from the hold, whole.
+      const filled = await exportSubject(client, subject, { sleep: async () => void (await h.knex('rm_audit_events').where('position', old).update({ actor })) });
+      expect(filled.events.map((e) => e.id)).to.deep.equal(whole);
+    } finally {
+      await h.knex('rm_audit_events').where('position', old).update({ actor });
+    }
   });
 
   it("GET /v1/subjects/:subject/events lists no event whose plain data carries a look-alike of a payload sealed under the subject's key (a caller knowing its kid)", async () => {

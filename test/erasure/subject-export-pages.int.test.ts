@@ -87,7 +87,7 @@ for (const dialect of ['sqlite', 'mysql'] as const) describe(`subject export: de
   }
 
   /** The export as `openmcp subjects export` writes it, and the requests it took; `perItem`: as against a server without `include`. */
-  async function exported(subject: string, perItem: boolean): Promise<{ text: string; requests: string[] }> {
+  async function exported(subject: string, perItem: boolean, sleep?: (ms: number) => Promise<void>): Promise<{ text: string; requests: string[] }> {
     const requests: string[] = [];
     const client = new OpenMcpClient({
       baseUrl,
@@ -99,7 +99,7 @@ for (const dialect of ['sqlite', 'mysql'] as const) describe(`subject export: de
         return fetch(url, init);
       },
     });
-    const x = await exportSubject(client, subject, { now: () => new Date('2026-12-07T09:00:00.000Z') });
+    const x = await exportSubject(client, subject, { now: () => new Date('2026-12-07T09:00:00.000Z'), ...(sleep ? { sleep } : {}) });
     return { text: printableJson(x, 2), requests };
   }
 
@@ -197,7 +197,7 @@ for (const dialect of ['sqlite', 'mysql'] as const) describe(`subject export: de
     }
   });
 
-  it("a worker's calls kept by hash only and with a withheld error that a projector of an earlier release applied (no actor, no index rows): missing from the export until the projectors' sweep fills them, then in it by their salts' key, by both paths alike", async () => {
+  it("a worker's calls kept by hash only and with a withheld error that a projector of an earlier release applied (no actor, no index rows): the include=details page is held before them, the export waits until the projectors' sweep fills them, then has them by their salts' key, by both paths alike", async () => {
     const submitter = await h.key('operator', 'acme');
     const subject = `acme:user:${submitter.id}`;
     const worker = { tenant: 'acme', actor: { kind: 'agent' as const, id: 'agent-worker-7' }, subject: { kind: 'user' as const, id: submitter.id } };
@@ -216,13 +216,22 @@ for (const dialect of ['sqlite', 'mysql'] as const) describe(`subject export: de
     const positions = salted.map((e) => e.position);
     await h.knex(LIVE_TABLES.subjectEvents).whereIn('position', positions).delete();
     await h.knex(LIVE_TABLES.auditEvents).whereIn('position', positions).update({ actor: null });
-    const holed = JSON.parse((await exported(subject, false)).text) as { events: { id: string }[] };
-    expect(holed.events.map((x) => x.id), 'the hole the sweep is for').to.not.include.members([salted[0].id]);
+    // The page with its details ends before the first of them, held there (not passed over, nor the end).
+    const path = `/v1/subjects/${encodeURIComponent(subject)}/events`;
+    const heldPage = (await h.call({ method: 'GET', url: `${path}?limit=1000&include=details`, auth: admin.auth })).json();
+    expect(heldPage.held).to.include({ position: salted[0].position, reason: 'unindexed' });
+    expect(heldPage).to.not.have.property('nextCursor');
+    expect(heldPage.items.map((e: AuditEventView) => e.id), 'the hole the sweep is for').to.not.include(salted[0].id);
+    expect(heldPage.toolCalls, 'the held page holds its own details').to.have.length.above(0);
+    await conforms(heldPage, '/v1/subjects/{subject}/events');
 
+    // The export waits at the hold (the sweep fills it meanwhile) and goes on from held.cursor, with include=details.
     expect(await unindexedEvents(h.knex)).to.equal(3);
-    expect(await repairSubjectIndex(h.knex)).to.equal(3);
+    let filled = 0;
+    const paged = await exported(subject, false, async () => void (filled ||= await repairSubjectIndex(h.knex)));
+    expect(filled).to.equal(3);
+    expect(paged.requests.filter((r) => r.startsWith(`${path}?`))).to.deep.equal([`${path}?limit=1000&include=details`, `${path}?limit=1000&cursor=${heldPage.held.cursor}&include=details`]);
     const perItem = await exported(subject, true);
-    const paged = await exported(subject, false);
     expect(paged.text).to.equal(perItem.text);
     const x = JSON.parse(paged.text) as { events: { id: string }[]; toolCalls: { id: string }[] };
     expect(x.events.map((e) => e.id)).to.deep.equal(expected.events.map((e) => e.id));
@@ -280,12 +289,18 @@ for (const dialect of ['sqlite', 'mysql'] as const) describe(`subject export: de
     const big = 'x'.repeat(200_000);
     for (let i = 0; i < 12; i++) await gw.callTool({ tenant: 'acme', actor: { kind: 'user', id: subject.id } }, 'remote__echo', { text: `${i} ${big}` });
     // The audit log's projector applies on its own: a call completed in rm_tool_calls may not be in the subject's list yet.
+    // Past them, a row of the tenant an older release's projector applied (no actor): every page that reaches it is held.
+    const before = await h.store.headPosition();
+    await gw.callTool({ tenant: 'acme', actor: { kind: 'agent', id: 'agent-other' } }, 'remote__echo', { text: `${MARKER}-after` });
     await appliedAll();
+    const unindexed = (await h.store.readAll({ after: before, limit: 10 }))[0].position;
+    await h.knex(LIVE_TABLES.auditEvents).where('position', unindexed).update({ actor: null });
     const url = (q: string) => `/v1/subjects/${encodeURIComponent(`acme:user:${subject.id}`)}/events?limit=1000${q}`;
     const plain = await h.call({ method: 'GET', url: url(''), auth: admin.auth });
     expect(plain.statusCode, plain.body.slice(0, 300)).to.equal(200);
     expect(plain.json()).to.not.have.any.keys('nextCursor', 'tasks', 'taskEvents', 'toolCalls');
     expect(plain.json().items).to.have.length(24);
+    expect(plain.json().held).to.include({ position: unindexed, reason: 'unindexed' });
 
     const items: string[] = [];
     const calls: string[] = [];
@@ -299,6 +314,9 @@ for (const dialect of ['sqlite', 'mysql'] as const) describe(`subject export: de
       expect(body.items, 'never an empty page behind a cursor').to.not.be.empty;
       // Within the budget, give or take what the views add to the recorded rows (ids, times, opened salts).
       expect(res.body.length).to.be.at.most(MAX_PAGE_CHARS + 2_000 * (body.items.length + body.toolCalls.length));
+      // A page cut by its details has the rest behind nextCursor, not held; the last one is held after its last event.
+      if (body.nextCursor) expect(body).to.not.have.property('held');
+      else expect(body.held).to.deep.equal({ position: unindexed, reason: 'unindexed', cursor: plain.json().held.cursor });
       items.push(...body.items.map((e: { id: string }) => e.id));
       for (const c of body.toolCalls as { id: string; arguments: { text: string } }[]) {
         expect(c.arguments.text.endsWith(big), 'opened').to.equal(true);
@@ -320,5 +338,6 @@ for (const dialect of ['sqlite', 'mysql'] as const) describe(`subject export: de
     const bad = await h.call({ method: 'GET', url: url('&include=everything'), auth: admin.auth });
     expect(bad.statusCode).to.equal(400);
     expect(bad.json()).to.include({ code: 'VALIDATION_FAILED', field: 'querystring.include' });
+    expect(await repairSubjectIndex(h.knex)).to.equal(1);
   });
 });

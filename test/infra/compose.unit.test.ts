@@ -9,6 +9,7 @@ import { CONFIG_VARIABLES, loadConfig } from '../../src/config';
 import { readServersFile } from '../../src/mcp/servers-file';
 import { EVENT_COUNT_CAP } from '../../src/eventstore/events-after';
 import { METRIC_READ_FAILURES_METRIC } from '../../src/metrics';
+import { UNINDEXED_METRIC } from '../../src/projector/subject-index-sweep';
 import { alertRules, panelExprs, targetLabels, usedLabels, usedMetrics } from './promql';
 
 const ROOT = join(__dirname, '..', '..');
@@ -237,6 +238,20 @@ describe('infra/ (production stack description)', () => {
     const rules: Array<{ alert: string; expr: string; labels: { severity: string } }> = alerts.groups.flatMap((g: { rules: unknown[] }) => g.rules);
     const delayed = rules.filter((r) => r.expr.includes('openmcp_errors_total') && /\bANCHOR_DELAYED\b/.test(r.expr));
     expect(delayed.map((r) => [r.alert, r.labels.severity])).to.deep.equal([['OpenMcpAnchoringDelayed', 'warning']]);
+  });
+
+  it("alerts on a subject index count that stays above 0 without going down, not on a long fill that goes on (the gauge counts down slice by slice; it fired after 15 minutes of any fill)", () => {
+    const rules = alertRules().filter((r) => r.expr.includes(UNINDEXED_METRIC));
+    expect(rules.map((r) => r.alert)).to.deep.equal(['OpenMcpSubjectIndexUnfilled']);
+    const expr = rules[0].expr.replace(/\s+/g, ' ');
+    const m = UNINDEXED_METRIC;
+    // Not gone down in the window: now at its highest in it. Above 0 all through it: its lowest.
+    expect(expr).to.include(`max(${m}) >= max(max_over_time(${m}[15m]))`);
+    expect(expr).to.match(new RegExp(`\\bmin_over_time\\(max\\(${m}\\)\\[15m:1m\\]\\) > 0\\b`));
+    // And over the whole window (15 steps of a minute): a gauge only 2 minutes old (a first start, new
+    // series) has a lowest above 0 and a highest it is at from its first minutes, which is not 15 minutes.
+    expect(expr).to.match(new RegExp(`\\bcount_over_time\\(max\\(${m}\\)\\[15m:1m\\]\\) >= 15\\b`));
+    expect((rules[0] as { for?: string }).for, 'the window is the wait').to.equal(undefined);
   });
 
   it('alerts on lag gauges that cannot be read (NaN meanwhile, so no lag alert fires)', () => {

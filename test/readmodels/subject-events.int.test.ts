@@ -15,6 +15,8 @@ import { repairSubjectIndex, unindexedEvents } from '../../src/readmodels/subjec
 import { startSubjectIndexRepair, UNINDEXED_METRIC } from '../../src/projector/subject-index-sweep';
 import { until } from '../mcp/support/until';
 import { projectionSchemas } from '../../src/readmodels/schema';
+import { SLICE_ROWS, type SizedRow } from '../../src/readmodels/audit-slices';
+import { fillAuditSlice } from '../../src/readmodels/audit-actors';
 
 const subject: Actor = { kind: 'agent', id: 'key-1' };
 const sealed = (kid: string) => ({ alg: 'A256GCM', kid, iv: '0x00', ct: '0x00', tag: '0x00' });
@@ -109,8 +111,83 @@ for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
       const page = await rm.listSubjectEvents('acme', { actor: subject, kids: ['kid-1', 'kid-2'], limit: 100 });
       expect(ids(page)).to.deep.equal(mine.slice(0, 2));
       expect(page.nextCursor).to.equal(undefined);
+      // Said so: the log has events past the hold, which an export must wait for.
+      expect(page.held).to.deep.equal({ position: gap, reason: 'unapplied' });
       await t.db.knex(T.auditEvents).insert(held);
-      expect(ids(await rm.listSubjectEvents('acme', { actor: subject, kids: ['kid-1', 'kid-2'], limit: 100 }))).to.deep.equal(mine);
+      const whole = await rm.listSubjectEvents('acme', { actor: subject, kids: ['kid-1', 'kid-2'], limit: 100 });
+      expect(ids(whole)).to.deep.equal(mine);
+      // At the log's head: the end, nothing held.
+      expect(whole.held).to.equal(undefined);
+      // Nor when the head moved on while the page was read (an event applied right after the prefix
+      // was found, no gap): else every last page of a busy log were held, an export never done.
+      const find = (rm as unknown as { auditAppliedThrough: () => Promise<number> }).auditAppliedThrough;
+      const model = await t.db.knex(T.auditEvents).where('position', all[0]).first();
+      (rm as unknown as { auditAppliedThrough: () => Promise<number> }).auditAppliedThrough = async () => {
+        const through = await find();
+        await t.db.knex(T.auditEvents).insert({ ...model, position: through + 1, id: newId(), seq: null, batch_id: null, tenant: 'beta' });
+        return through;
+      };
+      const busy = await rm.listSubjectEvents('acme', { actor: subject, kids: ['kid-1', 'kid-2'], limit: 100 });
+      expect(ids(busy)).to.deep.equal(mine);
+      expect(busy.held).to.equal(undefined);
+    });
+
+    it("holds a page before the tenant's first audit row an older release's projector applied (no actor yet: a rolling upgrade), so a cursor never passes it before the repair fills it", async () => {
+      const { mine } = await log();
+      const list = (after?: number) => t.rm.listSubjectEvents('acme', { actor: subject, kids: ['kid-1', 'kid-2'], limit: 100, after });
+      const all = (await list()).items.map((e) => e.position);
+      // The subject's third event applied by an older projector: found by neither its actor nor its key.
+      await appliedByOlderRelease([all[2]]);
+      // Another tenant's unindexed row holds nobody here.
+      const beta = (await t.db.knex(T.auditEvents).where('tenant', 'beta').first('position')).position;
+      await appliedByOlderRelease([Number(beta)]);
+      const page = await list();
+      expect(ids(page)).to.deep.equal(mine.slice(0, 2));
+      // No cursor past it, and the page says it is held there (an export waits, never stops short unaware).
+      expect(page.nextCursor).to.equal(undefined);
+      expect(page.held).to.deep.equal({ position: all[2], reason: 'unindexed' });
+      // A client past it (its cursor from before) gets nothing until it is filled.
+      const past = await list(all[2]);
+      expect(ids(past)).to.deep.equal([]);
+      expect(past.held).to.deep.equal({ position: all[2], reason: 'unindexed' });
+      const betaPage = await t.rm.listSubjectEvents('beta', { actor: subject, kids: [], limit: 100 });
+      expect(ids(betaPage)).to.have.length(0);
+      expect(betaPage.held?.reason).to.equal('unindexed');
+      await repairSubjectIndex(t.db.knex);
+      const rest = await list(page.items[page.items.length - 1].position);
+      expect(ids(rest)).to.deep.equal(mine.slice(2));
+      expect(rest.held).to.equal(undefined);
+      expect(ids(await t.rm.listSubjectEvents('beta', { actor: subject, kids: [], limit: 100 }))).to.have.length(1);
+    });
+
+    it("finds a tenant's first unindexed row with one seek along (tenant, actor, position)", async () => {
+      const { head } = await log();
+      const knex = t.db.knex;
+      const model = await knex(T.auditEvents).where('position', head).first();
+      for (let p = head + 1; p <= head + 2000; p += 200) {
+        await knex(T.auditEvents).insert(Array.from({ length: 200 }, (_, i) => ({ ...model, position: p + i, id: newId(), seq: null, batch_id: null, tenant: i % 2 ? 'acme' : 'beta', actor: i % 50 === 1 ? null : 'actor:user:someone' })));
+      }
+      const queries: { sql: string; bindings: Knex.RawBinding[] }[] = [];
+      const listener = (q: { sql: string; bindings?: Knex.RawBinding[] }) => {
+        if (/is null/i.test(q.sql)) queries.push({ sql: q.sql, bindings: q.bindings ?? [] });
+      };
+      knex.on('query', listener);
+      await t.rm.listSubjectEvents('acme', { actor: subject, kids: ['kid-1'], limit: 50 });
+      knex.removeListener('query', listener);
+      expect(queries).to.have.length(1);
+      const q = queries[0];
+      if (dialect === 'mysql') {
+        const [plan] = (await knex.raw(`ANALYZE ${q.sql}`, q.bindings)) as [{ type: string | null; r_rows: number | null; Extra: string | null }[]];
+        // A MIN on an index's prefix is read from it at planning ("Select tables optimized away"), or a range of it.
+        if (plan[0].type === null) expect(plan[0].Extra, q.sql).to.match(/optimized away/);
+        else {
+          expect(plan[0].type, q.sql).to.equal('range');
+          expect(Number(plan[0].r_rows), q.sql).to.be.at.most(40);
+        }
+      } else {
+        const plan = ((await knex.raw(`EXPLAIN QUERY PLAN ${q.sql}`, q.bindings)) as { detail: string }[]).map((r) => r.detail).join(' | ');
+        expect(plan, q.sql).to.match(/SEARCH \S+ USING COVERING INDEX \S+ \(tenant=\? AND actor=\?\)/);
+      }
     });
 
     it('the migration fills the audit log\'s actors and the index of a deployment that had neither from the audit log: what the projector writes, going on where a stopped run ended; so does a rebuild', async () => {
@@ -333,6 +410,81 @@ for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
       const index = await knex(T.subjectEvents).where('position', '>', head).select('tenant', 'position');
       expect(index.length).to.equal(many * expected);
       expect(new Set(index.map((r) => `${r.tenant}/${r.position}`)).size).to.equal(many);
+    });
+
+    it("the fill's writes lock its slice's rows only (MariaDB: UPDATE … WHERE position IN (1,000 positions) is a range of point reads on the primary key), not another tenant's rows between them, the next slice's or the live projector's new ones", async function () {
+      if (dialect !== 'mysql') this.skip();
+      const { head } = await log();
+      const knex = t.db.knex;
+      const model = await knex(T.auditEvents).where('position', head).first();
+      // acme's rows to fill (one actor: one UPDATE of a whole slice) with beta's between them.
+      const many = 2 * SLICE_ROWS + 2;
+      for (let p = head + 1; p <= head + many; p += 250) {
+        await knex(T.auditEvents).insert(Array.from({ length: Math.min(250, head + many - p + 1) }, (_, i) => ({ ...model, position: p + i, id: newId(), seq: null, batch_id: null, tenant: (p + i - head) % 2 ? 'acme' : 'beta', actor: (p + i - head) % 2 ? null : 'actor:user:someone' })));
+      }
+      const sized: SizedRow[] = await knex(T.auditEvents).select('position', knex.raw('LENGTH(body) AS size')).where('tenant', 'acme').whereNull('actor').orderBy('position').limit(SLICE_ROWS);
+      const [first, last] = [Number(sized[0].position), Number(sized[sized.length - 1].position)];
+      const plan = async (sql: string, bindings: Knex.RawBinding[]) => ((await knex.raw(`EXPLAIN ${sql}`, bindings)) as [{ type: string; key: string | null; rows: number }[]])[0][0];
+      const update = knex(T.auditEvents).whereIn('position', sized.map((r) => r.position)).update({ actor: 'actor:agent:key-1' }).toSQL();
+      expect(await plan(update.sql, update.bindings as Knex.RawBinding[])).to.include({ type: 'range', key: 'PRIMARY' });
+      // The slice filled in a transaction held open, as if its statements were slow: another session does not wait on what lies outside it.
+      const trx = await knex.transaction();
+      const other = await knex.transaction();
+      try {
+        await fillAuditSlice(trx, T.auditEvents, sized, T.subjectEvents);
+        await other.raw('SET SESSION innodb_lock_wait_timeout = 1');
+        await other(T.auditEvents).where('position', first + 1).update({ actor: 'actor:user:other' });
+        await other(T.auditEvents).where('position', last + 2).update({ actor: 'actor:user:other' });
+        await other(T.auditEvents).insert({ ...model, position: head + many + 1, id: newId(), seq: null, batch_id: null, actor: 'actor:agent:key-1' });
+        await other(T.subjectEvents).insert({ tenant: 'acme', ref: (await knex(T.subjectEvents).where('position', head).first('ref')).ref, position: head + many + 1 });
+        // Its own rows it does hold.
+        const refused = await other(T.auditEvents).where('position', first).update({ actor: 'actor:user:other' }).then(() => undefined, (err: Error) => err.message);
+        expect(refused).to.match(/Lock wait timeout/);
+      } finally {
+        await other.rollback().catch(() => undefined);
+        await trx.rollback();
+      }
+    });
+
+    it('two projector processes: one fills at a time (MySQL, a named lock) while the other counts, shows what is left and leaves the fill to it; the gauge goes down slice by slice', async function () {
+      if (dialect !== 'mysql') this.skip();
+      const { head } = await log();
+      const knex = t.db.knex;
+      const model = await knex(T.auditEvents).where('position', head).first();
+      const many = SLICE_ROWS + 500;
+      for (let p = head + 1; p <= head + many; p += 250) {
+        await knex(T.auditEvents).insert(Array.from({ length: 250 }, (_, i) => ({ ...model, position: p + i, id: newId(), seq: null, batch_id: null, actor: null })));
+      }
+      // The first repairer's second slice waits on an index row this test holds, its first slice committed.
+      const { ref } = await knex(T.subjectEvents).where('position', head).first('ref');
+      const held = await knex.transaction();
+      const [a, b] = [new Registry(), new Registry()];
+      const runs = { a: [] as unknown[], b: [] as unknown[] };
+      const sweeps: { stop(): Promise<void> }[] = [];
+      const gauge = async (r: Registry) => (await r.getSingleMetric(UNINDEXED_METRIC)!.get()).values[0]?.value;
+      try {
+        await held(T.subjectEvents).insert({ tenant: 'acme', ref, position: head + SLICE_ROWS + 100 });
+        sweeps.push(startSubjectIndexRepair(knex, { registry: a, intervalMs: 60_000, onFilled: (r) => void runs.a.push(r), onSkipped: (r) => void runs.a.push({ skipped: r }), onError: (err) => void runs.a.push(String(err)) }));
+        await until('the first fills its first slice', async () => (await gauge(a)) === 500);
+        sweeps.push(startSubjectIndexRepair(knex, { registry: b, intervalMs: 60_000, onFilled: (r) => void runs.b.push(r), onSkipped: (r) => void runs.b.push({ skipped: r }), onError: (err) => void runs.b.push(String(err)) }));
+        await until('the second leaves the fill to the first', async () => runs.b.length === 1);
+        expect(runs.b).to.deep.equal([{ skipped: { found: 500 } }]);
+        expect(await gauge(b)).to.equal(500);
+        await held.commit();
+        await until('the first fills the rest', async () => runs.a.length === 1);
+      } finally {
+        if (!held.isCompleted()) await held.rollback();
+        for (const s of sweeps) await s.stop();
+      }
+      expect(runs.a).to.deep.equal([{ found: many, filled: many }]);
+      expect(await gauge(a)).to.equal(0);
+      expect(await unindexedEvents(knex)).to.equal(0);
+      // The lock let go: the next fill runs.
+      await appliedByOlderRelease([head]);
+      const again: unknown[] = [];
+      const sweep = startSubjectIndexRepair(knex, { registry: b, intervalMs: 60_000, onFilled: (r) => void again.push(r), onSkipped: (r) => void again.push({ skipped: r }) });
+      await until('the next run fills', async () => again.length === 1).finally(() => sweep.stop());
+      expect(again).to.deep.equal([{ found: 1, filled: 1 }]);
     });
 
     it("the sweep over many tenants: a seek per tenant to list them, one count per 500 of them, and the fill reads only the tenants with rows to fill", async () => {

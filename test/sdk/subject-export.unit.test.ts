@@ -118,6 +118,67 @@ describe('exportSubject: a server without the subject index (before 2026-12-11)'
   });
 });
 
+describe('exportSubject: a held page (events of the log past it not listed yet)', () => {
+  /** The subject's list held at position 3 for `holds` answers (the first page and asked again from its cursor), then whole. */
+  function client(holds: number, reason: 'unapplied' | 'unindexed' = 'unindexed') {
+    const asked: (string | undefined)[] = [];
+    const c = {
+      subjects: {
+        show: async () => ({ subject: 'acme:agent:a1', keys: [] }),
+        events: async (_subject: string, q: { cursor?: string } = {}) => {
+          asked.push(q.cursor);
+          if (q.cursor === undefined) return { items: [event(1, 'toolcall-c1', 'a1')], held: { position: 3, reason, cursor: 'after-1' } };
+          if (holds-- > 1) return { items: [], held: { position: 3, reason, cursor: 'after-1' } };
+          return { items: [event(3, 'toolcall-c3', 'a1'), event(5, 'toolcall-c5', 'a1')] };
+        },
+      },
+      toolCalls: { get: async (id: string) => ({ id }) },
+    };
+    return { client: c as unknown as OpenMcpClient, asked };
+  }
+
+  it('waits and asks again from the cursor the hold gives, so the export is whole, not cut short at the hold', async () => {
+    const c = client(3);
+    const waits: number[] = [];
+    const x = await exportSubject(c.client, 'acme:agent:a1', { sleep: async (ms) => void waits.push(ms) });
+    expect(x.events.map((e) => e.id)).to.deep.equal(['e1', 'e3', 'e5']);
+    expect(c.asked).to.deep.equal([undefined, 'after-1', 'after-1', 'after-1']);
+    expect(waits).to.have.length(3);
+    expect(x.toolCalls).to.deep.equal([{ id: 'c1' }, { id: 'c3' }, { id: 'c5' }]);
+  });
+
+  it('fails naming the hold when it does not go (rather than export what it has without a word)', async () => {
+    for (const reason of ['unindexed', 'unapplied'] as const) {
+      const c = client(Infinity, reason);
+      const waits: number[] = [];
+      const err = await exportSubject(c.client, 'acme:agent:a1', { sleep: async (ms) => void waits.push(ms) }).then(() => undefined, (e: unknown) => e as { code?: string; message: string });
+      expect(err?.code).to.equal('SDK_SUBJECT_EXPORT_HELD');
+      expect(err?.message).to.include('position 3').and.to.include(reason === 'unindexed' ? 'openmcp_subject_index_unindexed_events' : 'not applied');
+      expect(waits.reduce((a, b) => a + b, 0)).to.equal(5 * 60_000);
+    }
+  });
+  it('waits on while the hold moves on (a busy log, a rolling upgrade going on), each place up to 5 minutes; fails after 30 minutes held in all', async () => {
+    const moving = (answers: number) => {
+      let n = 0;
+      return {
+        subjects: {
+          show: async () => ({ subject: 'acme:agent:a1', keys: [] }),
+          // Held 4 minutes (48 answers) at each position, then at the next.
+          events: async () => (n++ < answers ? { items: [], held: { position: 3 + Math.floor(n / 48), reason: 'unapplied' } } : { items: [event(9, 'note-n9', 'a1')] }),
+        },
+      } as unknown as OpenMcpClient;
+    };
+    const waits: number[] = [];
+    const x = await exportSubject(moving(100), 'acme:agent:a1', { sleep: async (ms) => void waits.push(ms) });
+    expect(x.events.map((e) => e.id)).to.deep.equal(['e9']);
+    expect(waits.reduce((a, b) => a + b, 0)).to.equal(100 * 5_000);
+    waits.length = 0;
+    const err = await exportSubject(moving(Infinity), 'acme:agent:a1', { sleep: async (ms) => void waits.push(ms) }).then(() => undefined, (e: { code?: string }) => e);
+    expect(err?.code).to.equal('SDK_SUBJECT_EXPORT_HELD');
+    expect(waits.reduce((a, b) => a + b, 0)).to.equal(30 * 60_000);
+  });
+});
+
 describe('exportSubject: details with the pages (include=details, 2026-12-11)', () => {
   it("takes each task, its trail and each call from the pages that name them (the first page's when two do), asking one by one only for those no page holds", async () => {
     const asked: string[] = [];
@@ -222,5 +283,62 @@ describe('exportSubject: an erasure while the pages are read', () => {
     expect(asked).to.deep.equal(['task t1', 'trail t1', 'call c1']);
     expect(x.tasks).to.deep.equal([{ id: 't1', steps: [], instructionErased: true }]);
     expect(x.toolCalls).to.deep.equal([{ id: 'c1', argumentsErased: true }]);
+  });
+});
+
+describe('exportSubject: a held page with details (include=details and a hold together)', () => {
+  const refused = () => new ValidationApiError({ type: 'about:blank', title: 'Bad Request', status: 400, code: 'VALIDATION_FAILED', field: 'querystring.include' });
+
+  it("waits at a held page that holds details and asks again from held.cursor with include=details, taking each page's details: the export is whole, no request per task or call", async () => {
+    const asked: string[] = [];
+    let holds = 2;
+    const trail = [event(1, 'task-t1', 'a1'), event(2, 'task-t1', 'worker')];
+    const client = {
+      subjects: {
+        show: async () => ({ subject: 'acme:agent:a1', keys: [] }),
+        events: async (_s: string, q: { cursor?: string; include?: string } = {}) => {
+          asked.push(`events ${q.cursor ?? ''} ${q.include ?? ''}`);
+          // The first page holds its task (and the task's step call), then ends at a hold at 3.
+          if (q.cursor === undefined) return { items: [event(1, 'task-t1', 'a1')], tasks: [{ id: 't1', steps: [{ toolCallId: 'c2' }] }], taskEvents: trail, toolCalls: [{ id: 'c2' }], held: { position: 3, reason: 'unapplied', cursor: 'after-1' } };
+          if (holds-- > 0) return { items: [], tasks: [], taskEvents: [], toolCalls: [], held: { position: 3, reason: 'unapplied', cursor: 'after-1' } };
+          return { items: [event(3, 'toolcall-c3', 'a1')], tasks: [], taskEvents: [], toolCalls: [{ id: 'c3' }] };
+        },
+      },
+      tasks: { get: async (id: string) => (asked.push(`task ${id}`), { id, steps: [] }), events: async (id: string) => (asked.push(`trail ${id}`), { items: [] }) },
+      toolCalls: { get: async (id: string) => (asked.push(`call ${id}`), { id }) },
+    } as unknown as OpenMcpClient;
+    const waits: number[] = [];
+    const x = await exportSubject(client, 'acme:agent:a1', { sleep: async (ms) => void waits.push(ms) });
+    expect(asked).to.deep.equal(['events  details', 'events after-1 details', 'events after-1 details', 'events after-1 details']);
+    expect(waits).to.deep.equal([5_000, 5_000, 5_000]);
+    expect(x.events.map((e) => e.id)).to.deep.equal(['e1', 'e2', 'e3']);
+    expect(x.tasks).to.deep.equal([{ id: 't1', steps: [{ toolCallId: 'c2' }] }]);
+    expect(x.toolCalls).to.deep.equal([{ id: 'c3' }, { id: 'c2' }]);
+  });
+
+  it('a held page from a server refusing include=details (the first page, or a later one in a rolling upgrade) is asked again without it from held.cursor, its tasks and calls one request each', async () => {
+    for (const refusesFrom of ['first', 'second'] as const) {
+      const asked: string[] = [];
+      let holds = 1;
+      const client = {
+        subjects: {
+          show: async () => ({ subject: 'acme:agent:a1', keys: [] }),
+          events: async (_s: string, q: { cursor?: string; include?: string } = {}) => {
+            asked.push(`events ${q.cursor ?? ''} ${q.include ?? ''}`);
+            if (q.include && (refusesFrom === 'first' || q.cursor)) throw refused();
+            if (q.cursor === undefined) return { items: [event(1, 'toolcall-c1', 'a1')], nextCursor: 'p2', ...(q.include ? { tasks: [], taskEvents: [], toolCalls: [{ id: 'c1', page: 1 }] } : {}) };
+            if (q.cursor === 'p2' || holds-- > 0) return { items: q.cursor === 'p2' ? [event(2, 'toolcall-c2', 'a1')] : [], held: { position: 4, reason: 'unindexed', cursor: 'after-2' } };
+            return { items: [event(4, 'toolcall-c4', 'a1')] };
+          },
+        },
+        tasks: { get: async () => { throw new Error('no tasks here'); }, events: async () => ({ items: [] }) },
+        toolCalls: { get: async (id: string) => (asked.push(`call ${id}`), { id }) },
+      } as unknown as OpenMcpClient;
+      const x = await exportSubject(client, 'acme:agent:a1', { sleep: async () => undefined });
+      const start = refusesFrom === 'first' ? ['events  details', 'events  '] : ['events  details', 'events p2 details'];
+      expect(asked).to.deep.equal([...start, 'events p2 ', 'events after-2 ', 'events after-2 ', ...(refusesFrom === 'first' ? ['call c1'] : []), 'call c2', 'call c4']);
+      expect(x.events.map((e) => e.id)).to.deep.equal(['e1', 'e2', 'e4']);
+      expect(x.toolCalls).to.deep.equal([refusesFrom === 'first' ? { id: 'c1' } : { id: 'c1', page: 1 }, { id: 'c2' }, { id: 'c4' }]);
+    }
   });
 });

@@ -80,7 +80,8 @@ export function subjectsRoutes(deps: AppDeps): FastifyPluginAsync {
           'those whose sealed payloads carry one of its data keys (`kid`: a task\'s tool calls, made by a worker on its behalf) and the ' +
           'SubjectKeyErased of those keys, each once, in position order, read from the subject index (not the whole log). ' +
           'Not the rest of its tasks\' trails: GET /v1/tasks/:id/events. `after`, `limit`, cursors and the page\'s end as GET /v1/events ' +
-          '(docs/architecture.md, "Lists and cursors"). A subject that never had a key lists what it caused. ' +
+          '(docs/architecture.md, "Lists and cursors"); a page that ends at a hold, with events of the log past it not listed yet, says so in `held` ' +
+          '(ask again from `held.cursor`: an export that stopped there would miss them). A subject that never had a key lists what it caused. ' +
           'Admins of the subject\'s tenant, or cross-tenant ones. ' +
           '`include=details` (2026-12-11): the page also holds what an export needs of the tasks and tool calls its events are about, ' +
           'so that it costs a request per page rather than one per task and call: `tasks` (each task of the key\'s tenant with an event ' +
@@ -91,7 +92,8 @@ export function subjectsRoutes(deps: AppDeps): FastifyPluginAsync {
           'not again with later pages: a list begun part-way (`after`, a cursor) holds none named before it. A task or call not applied yet, ' +
           'or of another tenant than the key\'s, is left out (those routes answer 404 for it). The page then ends, with `nextCursor`, before ' +
           'the event whose body and the details it adds first would take it past 16 MiB (never empty); a first event whose details alone ' +
-          'would is sent without them (ask their own routes, which page them): follow nextCursor rather than comparing the page with limit.',
+          'would is sent without them (ask their own routes, which page them): follow nextCursor rather than comparing the page with limit. ' +
+          'A page cut by that bound has `nextCursor`, never `held`; a held page\'s `held.cursor` is after the last event it holds.',
         params: SubjectParams,
         querystring: SubjectEventsQuery,
         response: { 200: SubjectEventPage, ...problems, 501: ProblemSchema },
@@ -111,16 +113,26 @@ export function subjectsRoutes(deps: AppDeps): FastifyPluginAsync {
         const last = items[items.length - 1];
         return last && more ? { nextCursor: encodeCursor('subject-events', last.position) } : {};
       };
-      if (q.include !== 'details') return { items: page.items, ...cursorAfter(page.items, page.nextCursor !== undefined) };
+      // Held (a page ending at a hold has no nextCursor): where to ask again from, after the last
+      // event the answer holds (else where this page began).
+      const heldAfter = (items: typeof page.items) => {
+        if (!page.held) return {};
+        const from = items[items.length - 1]?.position ?? after;
+        return { held: { ...page.held, ...(from !== undefined && from >= 0 ? { cursor: encodeCursor('subject-events', from) } : {}) } };
+      };
+      if (q.include !== 'details') return { items: page.items, ...cursorAfter(page.items, page.nextCursor !== undefined), ...heldAfter(page.items) };
       const details = deps.readModels.subjectDetails?.bind(deps.readModels);
       if (!details) throw new NotImplementedError("the details of a subject's events");
       // The key's own tenant, as GET /v1/tasks/:id and /v1/tool-calls/:id read them.
       // Those the subject named before `after` went with the pages before (docs/architecture.md, "Lists and cursors").
       const d = page.items.length ? await details(by.tenant, page.items, { ...subject, after }) : { taken: 0, tasks: [], taskEvents: [], toolCalls: [] };
       const items = page.items.slice(0, d.taken);
+      // Cut by the details' size: the rest follows with nextCursor, so not held (the hold comes after them).
+      const cut = d.taken < page.items.length;
       return {
         items,
-        ...cursorAfter(items, page.nextCursor !== undefined || d.taken < page.items.length),
+        ...cursorAfter(items, page.nextCursor !== undefined || cut),
+        ...(cut ? {} : heldAfter(items)),
         tasks: await Promise.all(d.tasks.map((t) => openTaskView(deps.subjectKeys, t))),
         taskEvents: d.taskEvents,
         toolCalls: await Promise.all(d.toolCalls.map((c) => openToolCallView(deps.subjectKeys, c))),
