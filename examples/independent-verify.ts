@@ -6,7 +6,8 @@
  *   npx tsx examples/independent-verify.ts proof.json --rpc URL --contract 0x… --signer 0x…
  *   npx tsx examples/independent-verify.ts --vectors test/vectors   # the reference vectors
  *
- * Prints each check and exits 0 only if all pass. `openmcp verify` does more (it refuses extra
+ * Prints each check (and a WARNING line under one that passes with something to look at) and
+ * exits 0 only if all pass. `openmcp verify` does more (it refuses extra
  * fields, ambiguous JSON and other signature encodings, and says why a check failed); this is the
  * core that any second implementation must agree with. See docs/proofs.md, section 10.
  */
@@ -57,10 +58,11 @@ export function batchHeadSigner(head: { batchId: number; firstSeq: number; lastS
   return recoverAddress(sha256(Buffer.from(canonicalize(head)!, 'utf8')), signature).toLowerCase();
 }
 
-/** §5: the only two views an auditor needs, as ethers human-readable ABI. */
+/** §5: the only two views an auditor needs, and the event anchor() emits, as ethers human-readable ABI. */
 const AUDIT_ANCHOR_ABI = [
   'function batch(uint64 batchId) view returns (bytes32 root, uint64 firstSeq, uint64 lastSeq, uint64 anchoredAt)',
   'function verifyInclusion(uint64 batchId, uint64 index, bytes32 leafHash, bytes32[] proof) view returns (bool)',
+  'event BatchAnchored(uint64 indexed batchId, uint64 firstSeq, uint64 lastSeq, bytes32 root)',
 ];
 
 /** The fields of a proof file these checks read (docs/proofs.md section 7). */
@@ -71,14 +73,52 @@ export type ProofFile = {
   index: number;
   treeSize: number;
   path: string[];
-  anchor: { chainId: number };
+  anchor: { chainId: number; txHash: string; blockNumber: number };
 };
 
+/** A check's name, whether it passed, and what a pass leaves to look at (undefined: nothing). */
+export type Check = [name: string, ok: boolean, warning?: string];
+
+/**
+ * §7 check 6, the file's `anchor.txHash` read on the chain (a pointer, not evidence: the root
+ * batch(id) returns is). Fails only a transaction mined and successful with no BatchAnchored of
+ * this batch, range and root from the contract: the same signed call is made wherever it is mined,
+ * so no reorg explains it. One not on the chain, reverted, in another block, or that the RPC will
+ * not read passes with a warning: a reorg explains each (the batch anchored again, §6), as does a
+ * node that keeps no index of old transactions. One JSON-RPC request, eth_getTransactionReceipt.
+ */
+export async function anchorTransaction(provider: JsonRpcProvider, anchor: Contract, p: ProofFile): Promise<{ ok: boolean; warning?: string }> {
+  const { txHash, blockNumber } = p.anchor;
+  const b = p.batch;
+  type Receipt = { status: string; blockNumber: string; logs: { address: string; topics: string[]; data: string }[] } | null;
+  let r: Receipt;
+  try {
+    r = (await provider.send('eth_getTransactionReceipt', [txHash])) as Receipt;
+  } catch (err) {
+    return { ok: true, warning: `transaction ${txHash} could not be read (${(err as { shortMessage?: string }).shortMessage ?? 'no answer'})` };
+  }
+  if (!r) return { ok: true, warning: `transaction ${txHash} is not on this chain (lost in a reorg and the batch anchored again, or a node that keeps no index of old transactions)` };
+  const mined = Number(BigInt(r.blockNumber));
+  if (BigInt(r.status) !== 1n) return { ok: true, warning: `transaction ${txHash} reverted in block ${mined}` };
+  const anchored = r.logs.some((l) => {
+    if (l.address.toLowerCase() !== String(anchor.target).toLowerCase()) return false;
+    try {
+      const e = anchor.interface.parseLog(l);
+      return e?.name === 'BatchAnchored' && Number(e.args[0]) === b.id && Number(e.args[1]) === b.firstSeq && Number(e.args[2]) === b.lastSeq && e.args[3] === b.root;
+    } catch {
+      return false;
+    }
+  });
+  if (!anchored) return { ok: false };
+  if (mined !== blockNumber) return { ok: true, warning: `transaction ${txHash} anchored batch ${b.id} in block ${mined}, not in block ${blockNumber} as the file says (a reorg moved it)` };
+  return { ok: true };
+}
+
 /** Every check of the proof file `p` against the operator's published contract and sealer. */
-export async function verify(p: ProofFile, o: { rpc: string; contract: string; signer: string }): Promise<[string, boolean][]> {
+export async function verify(p: ProofFile, o: { rpc: string; contract: string; signer: string }): Promise<Check[]> {
   const leaf = leafHash(p.seq, p.event.hash);
   const b = p.batch;
-  const checks: [string, boolean][] = [
+  const checks: Check[] = [
     ['event hash', eventHash(p.event) === p.event.hash],
     ['leaf', p.seq === b.firstSeq + p.index && p.treeSize === b.lastSeq - b.firstSeq + 1],
     ['root from path', rootFromPath(p.index, p.treeSize, leaf, p.path) === b.root],
@@ -89,7 +129,10 @@ export async function verify(p: ProofFile, o: { rpc: string; contract: string; s
     const anchor = new Contract(o.contract, AUDIT_ANCHOR_ABI, provider);
     const { chainId } = await provider.getNetwork();
     const [root, firstSeq, lastSeq] = await anchor.batch(b.id);
-    checks.push(['on-chain root', Number(chainId) === p.anchor.chainId && root === b.root && Number(firstSeq) === b.firstSeq && Number(lastSeq) === b.lastSeq]);
+    const rootOnChain = Number(chainId) === p.anchor.chainId && root === b.root && Number(firstSeq) === b.firstSeq && Number(lastSeq) === b.lastSeq;
+    // The transaction is read once the root is found, as `openmcp verify` does: part of the same check.
+    const tx = rootOnChain ? await anchorTransaction(provider, anchor, p) : { ok: false };
+    checks.push(['on-chain root', rootOnChain && tx.ok, tx.warning]);
     checks.push(['on-chain inclusion', await anchor.verifyInclusion(b.id, p.index, hex(leaf), p.path)]);
   } finally {
     provider.destroy();
@@ -126,7 +169,10 @@ async function main(args: string[]): Promise<number> {
     return 2;
   }
   const checks = await verify(JSON.parse(readFileSync(args[0], 'utf8')), { rpc, contract, signer });
-  for (const [name, ok] of checks) console.log(`${ok ? '✔' : '✘'} ${name}`);
+  for (const [name, ok, warning] of checks) {
+    console.log(`${ok ? '✔' : '✘'} ${name}`);
+    if (warning) console.log(`WARNING: ${warning}`);
+  }
   return checks.every(([, ok]) => ok) ? 0 : 1;
 }
 

@@ -381,7 +381,15 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
     if (relost.ids.size === 0) relost = undefined;
   }
 
-  async function waitForPendingTransactions(): Promise<void> {
+  /** The anchorer account's transaction count as of the newest block and with its pending transactions. */
+  async function accountCounts(): Promise<AccountCounts> {
+    const me = signer().address;
+    const [latest, pending] = await Promise.all([provider.getTransactionCount(me, 'latest'), provider.getTransactionCount(me, 'pending')]);
+    return { latest, pending };
+  }
+
+  /** Wait until the account has no transaction pending; `first`: its counts read this round already, taken as the first poll's. */
+  async function waitForPendingTransactions(first?: AccountCounts): Promise<void> {
     const me = signer().address;
     const poll = opts.pollIntervalMs ?? 200;
     // As long as 600 polls took (2 minutes by default), the polls spaced out from pollIntervalMs to
@@ -389,7 +397,8 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
     // every 200 ms was four requests (two counts, each after ethers' eth_chainId) 20 times a second.
     const until = performance.now() + 600 * poll;
     for (let delay = poll; ; delay = Math.min(delay * 2, Math.max(poll, PENDING_POLL_MAX_MS))) {
-      const [latest, pending] = await Promise.all([provider.getTransactionCount(me, 'latest'), provider.getTransactionCount(me, 'pending')]);
+      const { latest, pending } = first ?? (await accountCounts());
+      first = undefined;
       if (pending === latest) {
         nonce = latest;
         nonceFresh = true;
@@ -400,7 +409,7 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
       if (performance.now() >= until) break;
       await pause(Math.min(delay, Math.max(0, until - performance.now())));
     }
-    const [latest, pending] = await Promise.all([provider.getTransactionCount(me, 'latest'), provider.getTransactionCount(me, 'pending')]);
+    const { latest, pending } = await accountCounts();
     throw new AnchorDelayedError(undefined, `earlier transactions of the anchorer account ${me} are still pending (nonces ${latest}..${pending - 1}): anchoring waits for them to be mined or dropped (fees too low for the chain now? replace them with higher fees)`);
   }
 
@@ -415,21 +424,35 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
     const n = nonce!;
     await opts.beforeSend?.();
     await opts.faults?.('before-send');
-    const tx = (await contract.anchor(b.batchId, b.firstSeq, b.lastSeq, b.root, { nonce: n, ...(await cappedMarketFees()) }).catch(async (err: unknown) => {
-      // The nonce read as free holds a transaction after all: a node leaves one below the base
-      // fee out of its pending count (Hardhat does). A wait, not a fault: the next rounds retry.
-      if (isError(err, 'REPLACEMENT_UNDERPRICED')) {
-        throw new AnchorDelayedError(
-          b.batchId,
-          `anchor(${b.batchId}) on nonce ${n} was refused as underpriced: a transaction of the anchorer account ${signer().address.toLowerCase()} holds that nonce although the node does not count it as pending (an earlier run's, stuck below the base fee?) and offers about as much; anchoring waits for it to be mined or dropped`,
-        );
-      }
-      throw await sendError(b, err);
-    })) as TransactionResponse;
+    const stream = anchorStreamName(await target());
+    let sent = true;
+    inFlight = await contract.anchor(b.batchId, b.firstSeq, b.lastSeq, b.root, { nonce: n, ...(await cappedMarketFees()) }).then(
+      (tx: TransactionResponse): InFlight => ({ b, n, last: tx, fees: feesOf(tx), settled: false, stream }),
+      async (err: unknown) => {
+        if (!isError(err, 'REPLACEMENT_UNDERPRICED')) throw await sendError(b, err);
+        sent = false;
+        return heldNonce(b, n, stream);
+      },
+    );
     nonce = n + 1;
-    inFlight = { b, n, last: tx, fees: feesOf(tx), settled: false, stream: anchorStreamName(await target()) };
-    await opts.faults?.('after-send');
-    await seeThrough(inFlight);
+    if (sent) await opts.faults?.('after-send');
+    await seeThrough(inFlight!);
+  }
+
+  /**
+   * What a send of `b` refused as underpriced on nonce `n` meets: a transaction of the account holds
+   * the nonce although the node does not count it as pending (Hardhat leaves one whose fee cap is
+   * under the base fee out), so the round's start did not ask the pool. Asked now: an earlier run's
+   * anchor of `b` there is taken on (pendingAnchor). Else ANCHOR_DELAYED: a wait, not a fault, the
+   * next rounds retry.
+   */
+  async function heldNonce(b: SealedBatch, n: number, stream: string): Promise<InFlight> {
+    const found = await pendingAnchor(stream);
+    if (found && found.b.batchId === b.batchId && found.n === n) return found;
+    throw new AnchorDelayedError(
+      b.batchId,
+      `anchor(${b.batchId}) on nonce ${n} was refused as underpriced: a transaction of the anchorer account ${signer().address.toLowerCase()} holds that nonce although the node does not count it as pending (an earlier run's, stuck below the base fee?) and offers about as much; anchoring waits for it to be mined or dropped`,
+    );
   }
 
   /**
@@ -497,7 +520,8 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
    * and root: the call this run would send itself, so raising it replaces nobody else's transaction.
    * Read from eth_pendingTransactions, which Hardhat and Anvil answer with every pending transaction;
    * a node that answers with its own accounts' only (geth) or not at all (most hosted RPCs) gives
-   * none, and the transaction is waited for as before. Nothing is written at a send: one event more
+   * none, and the transaction is waited for as before. Asked only when the account has one pending
+   * (tick) or a send on its nonce is refused as underpriced (heldNonce). Nothing is written at a send: one event more
    * per batch sealed the audit's own records for ever with BATCH_MAX_EVENTS=3 (recordIfPending).
    */
   async function pendingAnchor(stream: string): Promise<InFlight | undefined> {
@@ -707,18 +731,29 @@ export function createAnchorer(store: EventStore, opts: AnchorerOptions, log = n
     // transaction is not there, and sending it again there would revert every round.
     if (inFlight && anchorStreamName(await target(0)) !== inFlight.stream) inFlight = undefined;
     // A run's first round (and one after a failure, which leaves no counter): an earlier run's late anchor is taken on.
+    /** The account's counts read for the pool's gate, which waitForPendingTransactions reads first: no request more. */
+    let counts: AccountCounts | undefined;
     if (!inFlight && nonce === undefined) {
       const stream = anchorStreamName(await target());
-      // Else one it did not record (killed soon after the send), found in the node's pool.
-      inFlight = (await takeOn(stream)) ?? (await pendingAnchor(stream));
+      inFlight = await takeOn(stream);
+      // Else one it did not record (killed soon after the send), found in the node's pool. Asked only
+      // when the account has a transaction pending: else none of ours is there to take on, and a node
+      // may answer with its whole pool, an RPC over its rate limit (HTTP 429) have ethers retry for
+      // up to 30 s. One the node leaves out of the count (Hardhat: under the base fee) is looked for
+      // when the send on its nonce is refused as underpriced (heldNonce).
+      if (!inFlight) {
+        counts = await accountCounts();
+        if (counts.pending > counts.latest) inFlight = await pendingAnchor(stream);
+      }
     }
     if (inFlight) {
       await seeThrough(inFlight);
       resumed = 1;
+      counts = undefined;
     }
     // A transaction of an earlier run (or term) still pending may be anchoring the next batch:
     // waited out before the contract is read, so that batch is found anchored, not sent again.
-    if (nonce === undefined) await waitForPendingTransactions();
+    if (nonce === undefined) await waitForPendingTransactions(counts);
     let stream = anchorStreamName(await target());
     const sealed = await log.sealedBatches();
     let logNext = (await log.anchorRecords(stream)).length;
@@ -942,6 +977,9 @@ function poolRefusal(err: unknown): string | undefined {
 }
 
 type Fees = { maxFeePerGas: bigint; maxPriorityFeePerGas: bigint } | { gasPrice: bigint };
+
+/** An account's transaction count as of the newest block, and with its pending transactions (more: some pending). */
+type AccountCounts = { latest: number; pending: number };
 
 /**
  * An anchor transaction being seen through: batch `b` on nonce `n`, its last send and that send's

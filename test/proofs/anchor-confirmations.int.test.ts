@@ -177,6 +177,24 @@ describe('anchorer confirmations across restarts', function () {
       expect(errors).to.deep.equal([]);
     });
   }
+  it('asks the node for its pool only when a transaction of the anchorer account is pending: not at a start, nor after a failed round, with nothing pending (was: at each, where a node may answer with its whole pool and an RPC over its rate limit (HTTP 429) has ethers retry for up to 30 s)', async () => {
+    const { opts } = await fresh();
+    const sealed = (await f.store.readStream(BATCH_STREAM)).length;
+    const proxy = await startCountingProxy(f.chain.rpcUrl);
+    const anchorer = createAnchorer(f.store, { ...opts, rpcUrl: proxy.url });
+    try {
+      expect(await anchorer.tick(), 'a start with nothing pending').to.equal(sealed);
+      // A round that fails (an RPC refusing the contract's reads a moment) leaves no nonce counter: the next one starts afresh.
+      proxy.refuse(['eth_call']);
+      await anchorer.tick().then(() => expect.fail('the round did not fail'), () => undefined);
+      proxy.refuse([]);
+      expect(await anchorer.tick(), 'the round after a failed one').to.equal(0);
+      expect(proxy.count('eth_pendingTransactions')).to.equal(0);
+    } finally {
+      await anchorer.stop();
+      await proxy.close();
+    }
+  });
   it('an anchor mined but not CHAIN_CONFIRMATIONS deep within the tx timeout, or at a stop, is not recorded as BatchAnchorSent: it is not stuck (was: one BatchAnchorSent per batch wherever confirmations take longer than the timeout, so that with BATCH_MAX_EVENTS=3 each batch\'s own BatchSealed, BatchAnchorSent and BatchAnchored filled the next: sealed and anchored, a transaction each, for ever)', async () => {
     const { contract, opts } = await fresh();
     const sent = async () => (await f.store.readAll({ limit: 10_000 })).filter((e) => e.type === 'BatchAnchorSent' && (e.data as { contract: string }).contract === contract);

@@ -325,6 +325,7 @@ describe('anchorer and fees', function () {
       await crashed.tick().catch(() => {});
       await crashed.stop();
       expect(await anchorSends(f.store, contract), 'killed before any record').to.deep.equal([]);
+      // Hardhat leaves it out of the account's pending count (under the base fee): the pool is asked once the send on its nonce is refused as underpriced.
       const restarted = createAnchorer(f.store, { ...opts, log: (l) => lines.push(l) });
       await anchorsAllSealed(f.store, restarted);
     } finally {

@@ -124,6 +124,9 @@ describe('proof files an auditor must not accept (CLI, server and browser verifi
       expect(r.server.find((x) => x.name === 'on-chain root')!.detail, name).to.contain(
         `transaction ${txHash} in block ${blockNumber} anchored no batch ${good.batch.id} of this root on ${f.chain.contractAddress}: the file's account of its anchor is false`,
       );
+      // docs/proofs.md section 10: the auditors' own verifier reads the transaction too, and agrees.
+      const example = await independentVerify(proof, { rpc: f.chain.rpcUrl, contract: f.chain.contractAddress, signer: sealerAddress });
+      expect(example.filter(([, ok]) => !ok).map(([check]) => check), `${name}: examples/independent-verify.ts`).to.deep.equal(['on-chain root']);
     }
   });
 
@@ -155,6 +158,9 @@ describe('proof files an auditor must not accept (CLI, server and browser verifi
       expect(r.lines.filter((l) => l.startsWith('WARNING')), name).to.have.length(1);
       expect(r.lines.find((l) => l.startsWith('WARNING')), name).to.contain(warning);
       expect(r.server.find((x) => x.name === 'on-chain root')!.detail, name).to.contain(warning);
+      const example = await independentVerify({ ...good, anchor }, { rpc: f.chain.rpcUrl, contract: f.chain.contractAddress, signer: sealerAddress });
+      expect(example.filter(([, ok]) => !ok), `${name}: examples/independent-verify.ts`).to.deep.equal([]);
+      expect(example.filter(([, , w]) => w !== undefined).map(([check, , w]) => `${check}: ${w}`), `${name}: examples/independent-verify.ts`).to.have.length(1).and.satisfy((ws: string[]) => ws[0].startsWith(`on-chain root: ${warning}`));
     }
   });
 
@@ -419,7 +425,7 @@ describe('proof files an auditor must not accept (CLI, server and browser verifi
   it('a verifier written from docs/proofs.md alone (examples/independent-verify.ts, ethers + canonicalize only) matches every vector and agrees on real and forged proofs', async () => {
     expect(checkVectors(join(__dirname, '..', 'vectors'))).to.deep.equal({ matched: 49, total: 49 });
     const pins = { rpc: f.chain.rpcUrl, contract: f.chain.contractAddress, signer: sealerAddress };
-    expect((await independentVerify(good, pins)).filter(([, ok]) => !ok)).to.deep.equal([]);
+    expect((await independentVerify(good, pins)).filter(([, ok, warning]) => !ok || warning !== undefined)).to.deep.equal([]);
     const tampered = JSON.parse(JSON.stringify(good)) as ProofFile;
     (tampered.event.data as { steps: { arguments: { text: string } }[] }).steps[0].arguments.text = 'transfer everything';
     expect((await independentVerify(tampered, pins)).filter(([, ok]) => !ok).map(([name]) => name)).to.deep.equal(['event hash']);
