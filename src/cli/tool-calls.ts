@@ -1,6 +1,6 @@
 import type { OpenMcpClient, ToolCallListQuery } from '../sdk/client';
+import { errorDigest } from '../sdk/error-digest';
 import { payloadNote, payloadState } from '../sdk/payload-note';
-import { PAYLOAD_HASH_SCHEME } from '../erasure/salted-hash';
 import { printable, printableJson } from './printable';
 import { cliTable } from './table';
 import { reportCliError, stdout, type Writer } from './tasks';
@@ -10,9 +10,6 @@ export type ToolCallsListOptions = Pick<ToolCallListQuery, 'server' | 'tool' | '
   all?: boolean;
   json?: boolean;
 };
-
-/** How a withheld error message's salted digest ends `error.message` (ToolCallFailed v2, MCP_PAYLOAD_POLICY=encrypted). */
-const SALTED_DIGEST = new RegExp(`, ${PAYLOAD_HASH_SCHEME} 0x[0-9a-f]{64}$`);
 
 /**
  * `openmcp tool-calls list [--server S] [--tool T] [--status S] [--task ID] [--from T] [--to T]
@@ -80,7 +77,8 @@ export async function runToolCallsShow(client: OpenMcpClient, id: string, o: { j
     }
     if (c.error) out(`error ${c.error.code}: ${printable(c.error.message)}`);
     // A withheld message's salted digest (ToolCallFailed v2, its last words): the salt that checks it, as for a payload's hash.
-    if (c.error && SALTED_DIGEST.test(c.error.message)) out(`error digest scheme: ${PAYLOAD_HASH_SCHEME}, salt ${c.errorSalt ?? '(erased)'}`);
+    const digest = errorDigest(c);
+    if (digest) out(`error digest scheme: ${digest.scheme}, salt ${digest.salt ?? '(erased)'}`);
     return 0;
   } catch (err) {
     return reportCliError(err, out);

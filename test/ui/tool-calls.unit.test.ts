@@ -1,5 +1,9 @@
 import { expect } from 'chai';
+import { failureOf } from '../../src/mcp/call-failure';
+import { UpstreamProtocolError } from '../../src/mcp/errors';
+import { errorDigest } from '../../src/sdk/error-digest';
 import * as cli from '../../src/sdk/payload-note';
+import { elementsOf, textOf, type VNode } from './support/vnode-text';
 
 type Filter = { server?: string; tool?: string; status?: string; taskId?: string };
 const MODULE: string = '../../ui/app/tool-calls.js';
@@ -12,6 +16,13 @@ const load = async () =>
     payloadState(c: object, part: 'arguments' | 'result'): string;
     payloadNote(state: string, part: 'arguments' | 'result'): string;
     hashScheme(c: object, part: 'arguments' | 'result'): { scheme: string; salt?: string; text: string } | undefined;
+    errorDigest(c: object): { scheme: string; salt?: string; text: string } | undefined;
+  };
+const VIEW: string = '../../ui/app/views/tool-call.js';
+const loadView = async () =>
+  (await import(VIEW)) as {
+    PayloadHash(p: { c: object; part: 'arguments' | 'result'; title: string }): unknown;
+    ErrorFact(p: { c: object }): unknown;
   };
 const ROUTE: string = '../../ui/app/route.js';
 const loadRoute = async () => (await import(ROUTE)) as { parseRoute(h: string): string[]; routeQuery(h: string): Record<string, string> };
@@ -104,5 +115,54 @@ describe('dashboard tool calls: filters, links and payload notes', () => {
       scheme,
       text: `HMAC-SHA256 keyed by a salt erased with the subject's key, over the canonical JSON (${scheme}): not a SHA-256, and nothing checks it now`,
     });
+  });
+
+  // A failed call's withheld message under MCP_PAYLOAD_POLICY=encrypted ends with a salted digest
+  // (ToolCallFailed v2) whose salt the API shows as errorSalt: the page showed the message alone, so
+  // the digest could not be checked from the dashboard as from `openmcp tool-calls show`.
+  it("names a withheld error's salted digest with its salt, as it does a payload's, and 'salt erased' after an erasure; decided as the CLI does", async () => {
+    const ui = await load();
+    const { PayloadHash, ErrorFact } = await loadView();
+    const salt = `0x${'cd'.repeat(32)}`;
+    const scheme = 'hmac-sha256-salted-v1';
+    const upstream = new UpstreamProtocolError(-32602, 'no such account: 4711');
+    const salted = { status: 'failed', argumentsHash: HASH, error: failureOf(upstream, 'encrypted', salt), errorSalt: salt };
+    const erased = { status: 'failed', argumentsHash: HASH, error: salted.error };
+    const unsalted = [
+      { status: 'failed', error: failureOf(upstream, 'hash-only') },
+      { status: 'failed', error: failureOf(upstream, 'store') },
+      { status: 'failed', error: failureOf(upstream, 'encrypted') },
+      { status: 'completed' },
+    ];
+    expect(salted.error.message).to.match(/, hmac-sha256-salted-v1 0x[0-9a-f]{64}$/);
+    for (const c of [salted, erased, ...unsalted]) {
+      const d = ui.errorDigest(c);
+      expect(d && { scheme: d.scheme, ...(d.salt ? { salt: d.salt } : {}) }, JSON.stringify(c)).to.deep.equal(errorDigest(c));
+    }
+    expect(errorDigest(salted)).to.deep.equal({ scheme, salt });
+    expect(errorDigest(erased)).to.deep.equal({ scheme });
+    for (const c of unsalted) expect(errorDigest(c), JSON.stringify(c)).to.equal(undefined);
+
+    const noteOf = (tree: unknown, of: string) => elementsOf(tree, (e) => e.props['data-hash-scheme'] === of);
+    const codes = (tree: unknown) => elementsOf(tree, (e) => e.type === 'code').map((e) => e.props.title as string);
+    // Shown as a payload's salted hash is: its scheme's words, then the salt in full for copying.
+    const payload = noteOf(PayloadHash({ c: { argumentsHash: HASH, arguments: {}, argumentsHashScheme: scheme, argumentsSalt: salt }, part: 'arguments', title: 'Arguments hash' }), 'arguments');
+    const shown = ErrorFact({ c: salted });
+    const [note] = noteOf(shown, 'error');
+    expect(note, 'the note beside the error').to.not.equal(undefined);
+    expect((note as VNode).props.class).to.equal((payload[0] as VNode).props.class);
+    expect(textOf(note)).to.match(/^The digest it ends with: HMAC-SHA256 keyed by the salt below, over the withheld message's canonical JSON \(hmac-sha256-salted-v1\); salt 0xcdcdcd…cdcdcd$/);
+    expect(codes(note)).to.deep.equal([salt]);
+    expect(codes(payload)).to.deep.equal([salt]);
+    expect(textOf(shown)).to.contain(`${salted.error.code}: ${salted.error.message}`);
+    // Erased with the subject's key: the scheme stays, the salt is gone, and the digest checks nothing.
+    const [gone] = noteOf(ErrorFact({ c: erased }), 'error');
+    expect(textOf(gone)).to.equal(
+      "The digest it ends with: HMAC-SHA256 keyed by a salt erased with the subject's key, over the withheld message's canonical JSON (hmac-sha256-salted-v1): not a SHA-256, and nothing checks it now",
+    );
+    expect(codes(gone)).to.deep.equal([]);
+    // hash-only's plain `sha256 <hash>` and store's message get none; a call without an error no fact.
+    for (const c of unsalted.slice(0, 3)) expect(noteOf(ErrorFact({ c }), 'error'), JSON.stringify(c)).to.deep.equal([]);
+    expect(ErrorFact({ c: { status: 'completed' } })).to.equal(null);
   });
 });

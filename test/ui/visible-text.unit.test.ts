@@ -1,21 +1,11 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { printableText } from '../../src/cli/printable';
+import { textOf, type VNode } from './support/vnode-text';
 
 // ui/app is plain ES modules (ui/package.json: type module): the very files the dashboard serves.
-type VNode = { type: unknown; props: Record<string, any> };
 const loadText = async () => (await import('../../ui/app/visible-text.js' as string)) as { visibleText(t: string): string };
 const loadHtml = async () => (await import('../../ui/app/html.js' as string)) as { html(strings: TemplateStringsArray, ...values: unknown[]): VNode };
-
-/** The text of a vnode tree as preact would put it in the DOM (components called). */
-function textOf(v: unknown): string {
-  if (v === null || v === undefined || typeof v === 'boolean') return '';
-  if (typeof v === 'string' || typeof v === 'number') return String(v);
-  if (Array.isArray(v)) return v.map(textOf).join('');
-  const n = v as VNode;
-  if (typeof n.type === 'function') return textOf((n.type as (p: unknown) => unknown)(n.props));
-  return textOf(n.props.children);
-}
 
 const RLO = '\u202e';
 

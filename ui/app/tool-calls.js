@@ -85,7 +85,31 @@ export function payloadNote(state, part) {
 export function hashScheme(c, part) {
   const scheme = c[`${part}HashScheme`];
   if (typeof scheme !== 'string') return undefined;
-  const salt = c[`${part}Salt`];
-  if (typeof salt !== 'string') return { scheme, text: `HMAC-SHA256 keyed by a salt erased with the subject's key, over the canonical JSON (${scheme}): not a SHA-256, and nothing checks it now` };
-  return { scheme, salt, text: `HMAC-SHA256 keyed by the salt below, over the canonical JSON (${scheme})` };
+  return saltedHash(scheme, c[`${part}Salt`], 'the canonical JSON');
+}
+
+/**
+ * How a salted hash over `over` is made, with its salt, or without once erased.
+ * @param {string} scheme @param {unknown} salt @param {string} over @param {string} [lead]
+ * @returns {{ scheme: string, salt?: string, text: string }}
+ */
+function saltedHash(scheme, salt, over, lead = '') {
+  if (typeof salt !== 'string') return { scheme, text: `${lead}HMAC-SHA256 keyed by a salt erased with the subject's key, over ${over} (${scheme}): not a SHA-256, and nothing checks it now` };
+  return { scheme, salt, text: `${lead}HMAC-SHA256 keyed by the salt below, over ${over} (${scheme})` };
+}
+
+/** How a failed call's withheld message ends under MCP_PAYLOAD_POLICY=encrypted (ToolCallFailed v2). */
+const SALTED_DIGEST = /, hmac-sha256-salted-v1 0x[0-9a-f]{64}$/;
+
+/**
+ * The salted digest a failed call's withheld message ends with (MCP_PAYLOAD_POLICY=encrypted): its
+ * scheme, and its salt while the subject's key exists (`errorSalt`), as hashScheme gives a payload's.
+ * Undefined for a message without one (store, or hash-only's plain `sha256 <hash>`). Twin:
+ * errorDigest in src/sdk/error-digest.ts (`openmcp tool-calls show`), kept equal by a test.
+ * @param {any} c a ToolCallView
+ * @returns {{ scheme: string, salt?: string, text: string } | undefined}
+ */
+export function errorDigest(c) {
+  if (!c.error || !SALTED_DIGEST.test(c.error.message)) return undefined;
+  return saltedHash('hmac-sha256-salted-v1', c.errorSalt, "the withheld message's canonical JSON", 'The digest it ends with: ');
 }

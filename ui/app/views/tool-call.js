@@ -2,7 +2,7 @@ import { api } from '../api.js';
 import { Badge, ErrorBox, Hex, JsonView, Loading, useAsync, useLiveRefresh } from '../components.js';
 import { formatDuration, formatTime } from '../format.js';
 import { html } from '../html.js';
-import { callName, hashScheme, payloadNote, payloadState, toolCallsHash } from '../tool-calls.js';
+import { callName, errorDigest, hashScheme, payloadNote, payloadState, toolCallsHash } from '../tool-calls.js';
 
 /** Arguments or result: the recorded JSON, else why there is none. @param {{ c: any, part: 'arguments'|'result', title: string }} p */
 function Payload({ c, part, title }) {
@@ -14,15 +14,31 @@ function Payload({ c, part, title }) {
 }
 
 /**
- * A payload's hash, and for a salted one (MCP_PAYLOAD_POLICY=encrypted) its scheme and salt: the
- * plain SHA-256 of the payload shown would not match it.
+ * How a salted hash or digest is made, and its salt, in full for copying, while the subject's key
+ * exists: without them the plain SHA-256 of what is shown would not match it.
+ * @param {{ salted: { text: string, salt?: string }, of: string }} p
+ */
+function SaltNote({ salted, of }) {
+  return html`<div class="muted small" data-hash-scheme=${of}>${salted.text}${salted.salt ? html`; salt <${Hex} value=${salted.salt} />` : null}</div>`;
+}
+
+/**
+ * A payload's hash, and for a salted one (MCP_PAYLOAD_POLICY=encrypted) its scheme and salt.
  * @param {{ c: any, part: 'arguments'|'result', title: string }} p
  */
-function PayloadHash({ c, part, title }) {
+export function PayloadHash({ c, part, title }) {
   const salted = hashScheme(c, part);
-  return html`<div><dt>${title}</dt><dd><${Hex} value=${c[`${part}Hash`]} />${salted
-    ? html`<div class="muted small" data-hash-scheme=${part}>${salted.text}${salted.salt ? html`; salt <${Hex} value=${salted.salt} />` : null}</div>`
-    : null}</dd></div>`;
+  return html`<div><dt>${title}</dt><dd><${Hex} value=${c[`${part}Hash`]} />${salted ? html`<${SaltNote} salted=${salted} of=${part} />` : null}</dd></div>`;
+}
+
+/**
+ * A failed call's error, and for a withheld message's salted digest (MCP_PAYLOAD_POLICY=encrypted)
+ * its scheme and salt, as a payload's hash has them. @param {{ c: any }} p
+ */
+export function ErrorFact({ c }) {
+  if (!c.error) return null;
+  const salted = errorDigest(c);
+  return html`<div class="wide"><dt>Error</dt><dd><span class="bad" data-error>${c.error.code}: ${c.error.message}</span>${salted ? html`<${SaltNote} salted=${salted} of="error" />` : null}</dd></div>`;
 }
 
 /** @param {{ id: string }} p */
@@ -45,7 +61,7 @@ export function ToolCallView({ id }) {
       <div><dt>Task</dt><dd>${c.taskId ? html`<a href=${`#/tasks/${encodeURIComponent(c.taskId)}`} data-task-link><code>${c.taskId}</code></a>` : html`<span class="muted">none (over /mcp or stdio)</span>`}</dd></div>
       <${PayloadHash} c=${c} part="arguments" title="Arguments hash" />
       <${PayloadHash} c=${c} part="result" title="Result hash" />
-      ${c.error ? html`<div class="wide"><dt>Error</dt><dd class="bad" data-error>${c.error.code}: ${c.error.message}</dd></div>` : null}
+      <${ErrorFact} c=${c} />
     </dl>
     <${Payload} c=${c} part="arguments" title="Arguments" />
     <${Payload} c=${c} part="result" title="Result" />`;
