@@ -66,6 +66,9 @@ async function* subjectEvents(client: OpenMcpClient, subject: string, kids: Read
           details.trails.set(`task-${t.id}`, p.taskEvents?.filter((e) => e.stream === `task-${t.id}`) ?? []);
         }
         for (const c of p.toolCalls ?? []) if (!details.toolCalls.has(c.id)) details.toolCalls.set(c.id, c);
+        // Held where the audit log lacks an event yet: a trail read with this page or before may lack
+        // it too, and no later page sends that task again. Those trails are read at the end instead.
+        if (p.held?.reason === 'unapplied') details.trails.clear();
         return p;
       });
   let first;
@@ -110,7 +113,8 @@ async function* subjectEvents(client: OpenMcpClient, subject: string, kids: Read
  * request each for those no page held (from a server before that, every one; and all of them when
  * one of its keys was erased while the pages were read). Needs an admin key of
  * the subject's tenant (or a cross-tenant one). A 429 (a page's too) is waited out (Retry-After) and asked again, up to 20 times a request.
- * A held page (with its details or without) is waited for and asked again from its cursor.
+ * A held page (with its details or without) is waited for and asked again from its cursor; after a
+ * hold where the audit log lacked an event, the trails read until then are asked for again at the end.
  * Throws VALIDATION_FAILED for a malformed id, SDK_SUBJECT_EXPORT_HELD for a page held 5 minutes at
  * one position (30 in all), the API's errors otherwise.
  * @example const x = await exportSubject(client, 'acme:user:0193…'); x.toolCalls.length

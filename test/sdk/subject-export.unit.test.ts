@@ -289,32 +289,36 @@ describe('exportSubject: an erasure while the pages are read', () => {
 describe('exportSubject: a held page with details (include=details and a hold together)', () => {
   const refused = () => new ValidationApiError({ type: 'about:blank', title: 'Bad Request', status: 400, code: 'VALIDATION_FAILED', field: 'querystring.include' });
 
-  it("waits at a held page that holds details and asks again from held.cursor with include=details, taking each page's details: the export is whole, no request per task or call", async () => {
-    const asked: string[] = [];
-    let holds = 2;
-    const trail = [event(1, 'task-t1', 'a1'), event(2, 'task-t1', 'worker')];
-    const client = {
-      subjects: {
-        show: async () => ({ subject: 'acme:agent:a1', keys: [] }),
-        events: async (_s: string, q: { cursor?: string; include?: string } = {}) => {
-          asked.push(`events ${q.cursor ?? ''} ${q.include ?? ''}`);
-          // The first page holds its task (and the task's step call), then ends at a hold at 3.
-          if (q.cursor === undefined) return { items: [event(1, 'task-t1', 'a1')], tasks: [{ id: 't1', steps: [{ toolCallId: 'c2' }] }], taskEvents: trail, toolCalls: [{ id: 'c2' }], held: { position: 3, reason: 'unapplied', cursor: 'after-1' } };
-          if (holds-- > 0) return { items: [], tasks: [], taskEvents: [], toolCalls: [], held: { position: 3, reason: 'unapplied', cursor: 'after-1' } };
-          return { items: [event(3, 'toolcall-c3', 'a1')], tasks: [], taskEvents: [], toolCalls: [{ id: 'c3' }] };
+  for (const reason of ['unindexed', 'unapplied'] as const) {
+    it(`waits at a held page that holds details (${reason}) and asks again from held.cursor with include=details, taking each page's details: the export is whole, ${reason === 'unapplied' ? "the task's trail read again at the end (the page's may lack the event the log had not applied)" : 'no request per task or call'}`, async () => {
+      const asked: string[] = [];
+      let holds = 2;
+      const trail = [event(1, 'task-t1', 'a1'), event(2, 'task-t1', 'worker')];
+      const client = {
+        subjects: {
+          show: async () => ({ subject: 'acme:agent:a1', keys: [] }),
+          events: async (_s: string, q: { cursor?: string; include?: string } = {}) => {
+            asked.push(`events ${q.cursor ?? ''} ${q.include ?? ''}`);
+            // The first page holds its task (and the task's step call), then ends at a hold at 3.
+            if (q.cursor === undefined) return { items: [event(1, 'task-t1', 'a1')], tasks: [{ id: 't1', steps: [{ toolCallId: 'c2' }] }], taskEvents: trail, toolCalls: [{ id: 'c2' }], held: { position: 3, reason, cursor: 'after-1' } };
+            if (holds-- > 0) return { items: [], tasks: [], taskEvents: [], toolCalls: [], held: { position: 3, reason, cursor: 'after-1' } };
+            return { items: [event(3, 'toolcall-c3', 'a1')], tasks: [], taskEvents: [], toolCalls: [{ id: 'c3' }] };
+          },
         },
-      },
-      tasks: { get: async (id: string) => (asked.push(`task ${id}`), { id, steps: [] }), events: async (id: string) => (asked.push(`trail ${id}`), { items: [] }) },
-      toolCalls: { get: async (id: string) => (asked.push(`call ${id}`), { id }) },
-    } as unknown as OpenMcpClient;
-    const waits: number[] = [];
-    const x = await exportSubject(client, 'acme:agent:a1', { sleep: async (ms) => void waits.push(ms) });
-    expect(asked).to.deep.equal(['events  details', 'events after-1 details', 'events after-1 details', 'events after-1 details']);
-    expect(waits).to.deep.equal([5_000, 5_000, 5_000]);
-    expect(x.events.map((e) => e.id)).to.deep.equal(['e1', 'e2', 'e3']);
-    expect(x.tasks).to.deep.equal([{ id: 't1', steps: [{ toolCallId: 'c2' }] }]);
-    expect(x.toolCalls).to.deep.equal([{ id: 'c3' }, { id: 'c2' }]);
-  });
+        // The trail as read at the end: with the worker's event at 4, which the page's read lacked.
+        tasks: { get: async (id: string) => (asked.push(`task ${id}`), { id, steps: [] }), events: async (id: string) => (asked.push(`trail ${id}`), { items: [...trail, event(4, 'task-t1', 'worker')] }) },
+        toolCalls: { get: async (id: string) => (asked.push(`call ${id}`), { id }) },
+      } as unknown as OpenMcpClient;
+      const waits: number[] = [];
+      const x = await exportSubject(client, 'acme:agent:a1', { sleep: async (ms) => void waits.push(ms) });
+      const pages = ['events  details', 'events after-1 details', 'events after-1 details', 'events after-1 details'];
+      expect(asked).to.deep.equal(reason === 'unapplied' ? [...pages, 'trail t1'] : pages);
+      expect(waits).to.deep.equal([5_000, 5_000, 5_000]);
+      expect(x.events.map((e) => e.id)).to.deep.equal(reason === 'unapplied' ? ['e1', 'e2', 'e3', 'e4'] : ['e1', 'e2', 'e3']);
+      expect(x.tasks).to.deep.equal([{ id: 't1', steps: [{ toolCallId: 'c2' }] }]);
+      expect(x.toolCalls).to.deep.equal([{ id: 'c3' }, { id: 'c2' }]);
+    });
+  }
 
   it('a held page from a server refusing include=details (the first page, or a later one in a rolling upgrade) is asked again without it from held.cursor, its tasks and calls one request each', async () => {
     for (const refusesFrom of ['first', 'second'] as const) {
