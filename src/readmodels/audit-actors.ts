@@ -2,11 +2,12 @@ import type { Knex } from 'knex';
 import type { Actor, RecordedEvent } from '../core/envelope';
 import { auditActor, subjectRefs } from '../../projections/subject-events.projection';
 import { insertNewRows } from '../../projections/sql-rows';
-import { SLICE_ROWS, sliceLength, type SizedRow } from './audit-slices';
+import { SLICE_ROWS, type SizedRow } from './audit-slices';
+import { fitting } from './page-fit';
 
 /**
  * Fill the actor column (auditActor) of the first rows of `sized` (audit rows of `table` without
- * one, in position order) whose bodies fit a slice (sliceLength), and, given `subjectEvents`, first
+ * one, in position order) whose bodies fit a slice (fitting: MAX_PAGE_CHARS, at least one), and, given `subjectEvents`, first
  * their rows in that subject index (subjectRefs): a run stopped between the two leaves the actor
  * empty, so the next finds the row again, and the index rows are inserted once (by their key).
  * The actor is read from each body with JSON.parse, the applier's own reading, not by the
@@ -16,7 +17,7 @@ import { SLICE_ROWS, sliceLength, type SizedRow } from './audit-slices';
  * Requires `sized` non-empty. Returns how many rows it filled and the last position it took.
  */
 export async function fillAuditSlice(knex: Knex | Knex.Transaction, table: string, sized: readonly SizedRow[], subjectEvents?: string): Promise<{ filled: number; last: number }> {
-  const taken = sliceLength(sized);
+  const taken = fitting(sized, sized.length);
   const rows: { position: number | string; tenant: string; body: string }[] = await knex(table)
     .select('position', 'tenant', 'body')
     .whereIn('position', sized.slice(0, taken).map((r) => r.position));
@@ -37,7 +38,7 @@ export async function fillAuditSlice(knex: Knex | Knex.Transaction, table: strin
 
 /**
  * Fill the `actor` column (auditActor) of the audit rows of `table` that lack it, in position
- * order, a slice of at most SLICE_ROWS rows and SLICE_CHARS characters of bodies at a time
+ * order, a slice of at most SLICE_ROWS rows and MAX_PAGE_CHARS characters of bodies at a time
  * (fillAuditSlice), given `subjectEvents` each slice's rows in that subject index first: outside a
  * transaction each slice commits on its own, and a stopped run goes on where it stopped (the rows
  * still without one). Reads the table in position order, filtering

@@ -12,7 +12,7 @@ export const MAX_PAGE_CHARS = 16 * 1024 * 1024;
  * what they hold) stays within MAX_PAGE_CHARS, and at least one.
  * @example fitting([{ size: 10 }, { size: MAX_PAGE_CHARS }], 1000) // 1
  */
-export function fitting(rows: { size?: unknown }[], limit: number): number {
+export function fitting(rows: readonly { size?: unknown }[], limit: number): number {
   let taken = 0;
   for (let chars = 0; taken < Math.min(limit, rows.length); taken++) {
     chars += Number(rows[taken].size ?? 0);

@@ -88,7 +88,7 @@ export type RepairSubjectIndexOptions = {
 /**
  * Fill what an older release's projector left out (unindexedEvents): each such row's subject
  * index rows, then its actor (fillAuditSlice), found along the (tenant, actor, position) index a
- * tenant at a time, a slice of at most SLICE_ROWS rows and SLICE_CHARS characters of bodies each,
+ * tenant at a time, a slice of at most SLICE_ROWS rows and MAX_PAGE_CHARS characters of bodies each,
  * each committed on its own: a run stopped (`stopped()` is asked between slices) goes on where it
  * stopped at the next. Safe beside projectors and other runs of it: every write is one they would
  * make (index rows inserted once by their key, the actor its body gives), and a rebuild of the
