@@ -71,7 +71,10 @@ export function withheldMessageHash(e: McpGatewayError): string {
  * it confirms no guess of the message), or no digest at all without a salt: never the plain SHA-256.
  */
 export function withheldDigest(e: McpGatewayError, policy: PayloadPolicy, salt?: Buffer | string): { text: string; hash: string; scheme?: typeof PAYLOAD_HASH_SCHEME } | undefined {
-  if (policy !== 'encrypted') return { text: `sha256 ${withheldMessageHash(e)}`, hash: withheldMessageHash(e) };
+  if (policy !== 'encrypted') {
+    const hash = withheldMessageHash(e);
+    return { text: `sha256 ${hash}`, hash };
+  }
   if (salt === undefined) return undefined;
   const hash = saltedPayloadHash(salt, payloadDigest(e.message).json);
   return { text: `${PAYLOAD_HASH_SCHEME} ${hash}`, hash, scheme: PAYLOAD_HASH_SCHEME };
