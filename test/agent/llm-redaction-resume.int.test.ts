@@ -172,12 +172,18 @@ describe('LLM_REDACTION=hash-only: a task resumes after a restart from a log tha
     expect(await logText()).to.not.match(SECRETS);
   });
 
-  it("under MCP_PAYLOAD_POLICY=encrypted (the turn's hash salted, InferenceCompleted v7), the cached turn is replayed whole, checked with its salt opened under the submitter's key", async () => {
+  it("under MCP_PAYLOAD_POLICY=encrypted (the turn's hashes salted, its promptHash too: InferenceCompleted v8), the cached turn is found and replayed whole, checked with its salt opened under the submitter's key; the cache's plain prompt hashes are not in the log", async () => {
     tools.payloadPolicy = 'encrypted';
     subjectKeys = new MemorySubjectKeyStore();
     const shared = new MemoryCache();
+    const keys: string[] = [];
+    const set = shared.set.bind(shared);
+    shared.set = (key: string, value: string, ttl?: number) => (keys.push(key), set(key, value, ttl));
     const { events, asked } = await dieDuringCall(shared, shared, { llmCacheTtlMs: 600_000 });
-    expect(ofType(events, 'InferenceCompleted').map((e) => e.version)).to.deep.equal([7, 7]);
+    expect(ofType(events, 'InferenceCompleted').map((e) => e.version)).to.deep.equal([8, 8]);
+    const plain = keys.filter((k) => k.startsWith('llm:response:')).map((k) => k.split(':').at(-1)!);
+    expect(plain, 'one answer cached a turn').to.have.length(2);
+    for (const h of plain) expect(await logText()).to.not.contain(h.slice(2));
     expect(failuresOf(events)).to.deep.equal([]);
     expect(tools.calls.map((c) => c.args)).to.deep.equal([{ k: 'sierra-secret' }, { k: 'sierra-secret' }]);
     expect(fake.requests.length - asked).to.equal(1);
@@ -246,7 +252,7 @@ describe('LLM_REDACTION=hash-only: a task resumes after a restart from a log tha
     expect(ofType(events, 'TaskCompleted')).to.have.length(1);
     expect(reads).to.be.above(1);
     expect(fake.requests.length - asked, 'the model asked once a turn').to.equal(2);
-    expect(ofType(events, 'InferenceCompleted').map((e) => e.version)).to.deep.equal([7, 7]);
+    expect(ofType(events, 'InferenceCompleted').map((e) => e.version)).to.deep.equal([8, 8]);
   });
 
   it("under MCP_PAYLOAD_POLICY=encrypted, with the submitter's key unreadable as the task fails, TaskFailed (v1) names the LLM server's withheld words by no digest, neither plain nor salted", async () => {

@@ -34,9 +34,15 @@ export type InferenceRecordParameters = {
    * plain SHA-256 (v7), so that once the key is erased the hash confirms no guess of the message.
    */
   responseSeal?: SaltOnlySeal;
+  /**
+   * With `redacted`, under MCP_PAYLOAD_POLICY=encrypted: the prompt's salted hash and its salt sealed
+   * alone under the submitter's key (sealTurnPrompt of the prompt's canonical JSON), kept in place of
+   * the plain `base.promptHash` (v8), so that once the key is erased it confirms no guess of the prompt.
+   */
+  promptSeal?: SaltOnlySeal;
 };
 
-export type InferenceRecordReturnType = { version: 1 | 2 | 3 | 4 | 5 | 6 | 7; data: Record<string, unknown>; omitted: boolean };
+export type InferenceRecordReturnType = { version: 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8; data: Record<string, unknown>; omitted: boolean };
 
 const bytesOf = (data: Record<string, unknown>) => Buffer.byteLength(canonicalJson(data));
 
@@ -62,11 +68,16 @@ function head(text: string, n: number): string {
  * `omitted`, kept as v4 without it: the answer could not be delivered (TaskCompleted holds the same
  * copy), so the task fails as for any answer too large for the log. A turn whose `base` says
  * `usageUnbooked: true` (its tokens not booked in the tenant's ledger yet) is v6, whatever else it
- * holds. A redacted turn with a `responseSeal` is v7 (its hash salted), whatever else it holds. Pure.
+ * holds. A redacted turn with a `responseSeal` is v7 (its hash salted), whatever else it holds; one
+ * with a `promptSeal` too is v8 (its promptHash salted as well). Pure.
  *
  * @example inferenceRecord({ base, response: payloadDigest(message), messagesJson }).omitted // true past 1,000,000 characters
  */
 export function inferenceRecord(p: InferenceRecordParameters): InferenceRecordReturnType {
+  if (p.redacted && p.promptSeal) {
+    const r = shapedRecord({ ...p, base: { ...p.base, promptHash: p.promptSeal.hash, promptHashScheme: p.promptSeal.scheme, promptHashSaltSealed: p.promptSeal.saltSealed } });
+    return { ...r, version: 8 };
+  }
   const r = shapedRecord(p);
   if (p.redacted && p.responseSeal) return { ...r, version: 7 };
   return p.base.usageUnbooked === true ? { ...r, version: 6 } : r;

@@ -1,6 +1,6 @@
 import { openedSalt } from '../../erasure/opened';
 import { saltedPayloadHash } from '../../erasure/salted-hash';
-import { sealSaltOnly, turnResponseAad, type SaltOnlySeal } from '../../erasure/sealed-payload';
+import { sealSaltOnly, turnPromptAad, turnResponseAad, type SaltOnlySeal } from '../../erasure/sealed-payload';
 import type { SubjectKey } from '../../erasure/subject-key-store';
 import type { SubjectKeyStore } from '../../erasure/subject-key-store';
 import type { RedactedTurn } from './llm-redaction';
@@ -13,6 +13,16 @@ import type { RedactedTurn } from './llm-redaction';
  */
 export function sealTurnResponse(key: SubjectKey, taskId: string, turn: number, json: string): SaltOnlySeal {
   return sealSaltOnly(key.key, key.kid, json, turnResponseAad(taskId, turn));
+}
+
+/**
+ * The salted promptHash a redacted turn of task `taskId` records under MCP_PAYLOAD_POLICY=encrypted
+ * (InferenceCompleted v8), over `json` (the canonical JSON of {model, messages, tools, temperature,
+ * maxTokens}: promptDigest), with a fresh salt of its own sealed alone under `key`, the submitter's.
+ * @example inferenceRecord({ …, promptSeal: sealTurnPrompt(key, taskId, 1, r.promptJson) })
+ */
+export function sealTurnPrompt(key: SubjectKey, taskId: string, turn: number, json: string): SaltOnlySeal {
+  return sealSaltOnly(key.key, key.kid, json, turnPromptAad(taskId, turn));
 }
 
 /**
