@@ -274,13 +274,28 @@ export const InferenceCompletedV7 = defineEvent(
     'hash-only) under MCP_PAYLOAD_POLICY=encrypted, v1 to v6 otherwise; a v1 to v6 event reads as v7 as it is (no hashScheme).',
 );
 
+/**
+ * v8's `responseRedacted`: v7's, whose `contentHash` may be salted too, keyed by the same salt
+ * (`hashSaltSealed`), for a turn that asked for tool calls (a final turn's text is the task's
+ * answer, its plain SHA-256 the signed output's answerHash).
+ */
+export const TurnSaltedResponseRedactedSchema = ResponseRedactedSchema.extend({
+  hash: digest.saltedResponseHash,
+  hashScheme: PayloadHashSchemeSchema.optional(),
+  hashSaltSealed: SealedSaltSchema.optional(),
+  contentHash: digest.saltedContentHash,
+  contentHashScheme: PayloadHashSchemeSchema.optional(),
+})
+  .refine((r) => (r.hashScheme === undefined) === (r.hashSaltSealed === undefined), { message: 'a salted hash comes with its salt sealed alone (hashSaltSealed), and only then', path: ['hashSaltSealed'] })
+  .refine((r) => r.contentHashScheme === undefined || r.hashSaltSealed !== undefined, { message: 'a salted contentHash (contentHashScheme) is keyed by the salt in hashSaltSealed: only beside it', path: ['contentHashScheme'] });
+
 /** v8's fields of a salted promptHash, which inferenceV2Schema's type does not name. */
 const saltedPrompt = (d: object) => d as { promptHashScheme?: unknown; promptHashSaltSealed?: unknown };
 
 export const InferenceCompletedV8 = defineEvent(
   'InferenceCompleted',
   8,
-  inferenceV2Schema(usageMaybeEstimated, SaltedResponseRedactedSchema, true, true, {
+  inferenceV2Schema(usageMaybeEstimated, TurnSaltedResponseRedactedSchema, true, true, {
     promptHash: digest.saltedPromptHash,
     // Optional: a v1 to v7 turn (its promptHash the plain SHA-256) reads as v8 as it is.
     promptHashScheme: PayloadHashSchemeSchema.optional(),
@@ -295,8 +310,9 @@ export const InferenceCompletedV8 = defineEvent(
     '`promptHashSaltSealed` (plaintext the salt, 0x and 64 hex; additional data `task-<id>/turn-<n>/prompt/salt#hmac-sha256-salted-v1`), so ' +
     "that once the key is erased this hash confirms no guess of the prompt, which carries the instruction and, from the second turn on, " +
     "the earlier turns' tool calls (their arguments) and the tools' results (v7 kept its plain SHA-256). The LLM response cache, outside " +
-    'the log, is still keyed by the plain SHA-256. `responseRedacted.contentHash` stays the plain SHA-256 of the text (of a final turn, ' +
-    "the task's answerHash). v8 is written for every turn v7 was (`LLM_REDACTION=hash-only` under MCP_PAYLOAD_POLICY=encrypted), v1 to v6 " +
+    'the log, is still keyed by the plain SHA-256. A turn that asked for tool calls salts its `responseRedacted.contentHash` too, ' +
+    'named by `responseRedacted.contentHashScheme`, keyed by the salt of `responseRedacted.hashSaltSealed`, over the canonical JSON of ' +
+    "its text (a JSON string); a final turn's stays the plain SHA-256 of the text, the task's answerHash. v8 is written for every turn v7 was (`LLM_REDACTION=hash-only` under MCP_PAYLOAD_POLICY=encrypted), v1 to v6 " +
     'otherwise; a v1 to v7 event reads as v8 as it is (no promptHashScheme).',
 );
 

@@ -14,7 +14,7 @@ import { MemorySubjectKeyStore } from '../../src/erasure/memory-subject-key-stor
 import { isRecordedResponse, sealTurnPrompt, sealTurnResponse } from '../../src/agent/runtime/turn-response-seal';
 import { openedSalt } from '../../src/erasure/opened';
 import { saltedPayloadHash } from '../../src/erasure/salted-hash';
-import { turnPromptAad } from '../../src/erasure/sealed-payload';
+import { turnPromptAad, turnResponseAad } from '../../src/erasure/sealed-payload';
 
 const base = {
   turn: 0,
@@ -369,6 +369,32 @@ describe('InferenceCompleted v8: a redacted turn whose promptHash is salted too 
     // Not redacted (LLM_REDACTION=store): as before, the plain promptHash (v1).
     const stored = inferenceRecord({ base, response, promptSeal });
     expect([stored.version, stored.data.promptHash, stored.data.promptHashScheme]).to.deep.equal([1, base.promptHash, undefined]);
+  });
+
+  it("a turn that called tools: its contentHash salted with the turn's own salt (contentHashScheme), checkable with hashSaltSealed; a final turn's stays plain", async () => {
+    const keys = new MemorySubjectKeyStore();
+    const key = await keys.keyFor('acme:user:kim');
+    const talk = { ...message, content: 'checking kim@example.com' };
+    const response = payloadDigest(talk);
+    const text = payloadDigest('checking kim@example.com');
+    const responseSeal = sealTurnResponse(key, 'task-1', 0, response.json, text.json);
+    const r = inferenceRecord({ base: hashOnly, response, redacted: { contentHash: text.hash, toolCalls: redacted.toolCalls }, responseSeal, promptSeal: sealTurnPrompt(key, 'task-1', 0, prompt.json) });
+    expect(r.version).to.equal(8);
+    const rr = r.data.responseRedacted as { contentHash: string; contentHashScheme?: string; hashSaltSealed: never };
+    expect(rr.contentHashScheme).to.equal(PAYLOAD_HASH_SCHEME);
+    const salt = await openedSalt(keys, rr.hashSaltSealed, turnResponseAad('task-1', 0));
+    expect(saltedPayloadHash(salt!, text.json)).to.equal(rr.contentHash);
+    expect(saltedPayloadHash(salt!, response.json)).to.equal(responseSeal.hash);
+    expect(catalog.validate('InferenceCompleted', 8, r.data)).to.deep.equal(r.data);
+    expect(JSON.stringify(r.data)).to.not.contain(text.hash.slice(2));
+    // Only beside a salted hash: the salt it is keyed by.
+    const { hashScheme: _s, hashSaltSealed: _h, ...plainHash } = r.data.responseRedacted as Record<string, unknown>;
+    expect(() => catalog.validate('InferenceCompleted', 8, { ...r.data, responseRedacted: { ...plainHash, hash: response.hash } })).to.throw(/contentHashScheme/);
+    expect(() => catalog.validate('InferenceCompleted', 7, r.data)).to.throw();
+    // A final turn (no tool calls): its text is the task's answer, answerHash, plain.
+    const final = payloadDigest({ role: 'assistant', content: 'done' });
+    const f = inferenceRecord({ base: hashOnly, response: final, redacted: { contentHash: payloadDigest('done').hash, toolCalls: [] }, responseSeal: sealTurnResponse(key, 'task-1', 1, final.json), promptSeal: sealTurnPrompt(key, 'task-1', 1, prompt.json) });
+    expect((f.data.responseRedacted as { contentHash: string; contentHashScheme?: string })).to.deep.include({ contentHash: payloadDigest('done').hash }).and.not.have.property('contentHashScheme');
   });
 
   it('v8 takes a scheme only with its sealed salt, and a salt only with its scheme, and only on a redacted turn; a v7 event reads as v8 unchanged', () => {

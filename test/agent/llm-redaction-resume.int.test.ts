@@ -161,6 +161,19 @@ describe('LLM_REDACTION=hash-only: a task resumes after a restart from a log tha
     for (const e of ofType(events, 'InferenceCompleted')) expect(await shared.get(responseCacheKey('acme', 'm', (e.data as { promptHash: string }).promptHash))).to.equal(undefined);
   });
 
+  it("under MCP_PAYLOAD_POLICY=encrypted, without a copy of the turn: the note in its place names the text by its salted contentHash (v8 contentHashScheme), and the log holds no plain SHA-256 of that text", async () => {
+    tools.payloadPolicy = 'encrypted';
+    subjectKeys = new MemorySubjectKeyStore();
+    const { events } = await dieDuringCall(new MemoryCache());
+    const [turn] = ofType(events, 'InferenceCompleted');
+    const r = (turn.data as { responseRedacted: { contentHash: string; contentHashScheme?: string } }).responseRedacted;
+    expect(r.contentHashScheme).to.equal('hmac-sha256-salted-v1');
+    const assistant = fake.requests.at(-1)!.messages.find((m) => m.role === 'assistant')!;
+    expect(assistant.content).to.contain(`hmac-sha256-salted-v1 ${r.contentHash}`).and.not.contain(payloadDigest('looking up tango-secret').hash);
+    expect(await logText()).to.not.contain(payloadDigest('looking up tango-secret').hash.slice(2));
+    expect(outputOf(events)).to.deep.equal({ answerHash: payloadDigest('done: uniform-secret').hash });
+  });
+
   it("with LLM_CACHE_TTL_MS set (the operator's choice) and the turn still in the LLM response cache (Redis, shared by the workers), it is replayed whole: verified by its hash, the idempotent call is made again", async () => {
     const shared = new MemoryCache();
     const { events, asked } = await dieDuringCall(shared, shared, { llmCacheTtlMs: 600_000 });

@@ -94,6 +94,28 @@ describe("InferenceCompleted under MCP_PAYLOAD_POLICY=encrypted: a redacted turn
     expect(promptOf(sent[1]).hash, 'the right guess is not confirmed either').to.not.equal(next.promptHash);
   });
 
+  it("the text a turn wrote beside its tool calls: its contentHash is salted with the turn's salt (v8 contentHashScheme), so after erasure a guess of it is not confirmable; a final turn's stays the plain SHA-256, the task's answerHash", async () => {
+    const said = 'Looking up gina@example.com now';
+    h.fake.setScript((req) => (toolMessages(req).length === 0 ? { content: said, toolCalls: [{ id: 'c1', name: 'remote__reverse', arguments: { text: 'x' } }] } : { content: 'done' }));
+    await h.worker('worker-c', { redaction: 'hash-only' }).start();
+    const id = await submitTask(h.store, 'acme', { instruction: 'reverse her address' });
+    const events = await waitForTask(h.store, id, ended);
+    const [first, last] = ofType(events, 'InferenceCompleted');
+    const log = JSON.stringify(await h.store.readAll({ limit: 10_000 }));
+    expect(log, "the plain SHA-256 of the turn's text").to.not.contain(payloadDigest(said).hash.slice(2));
+    const r = (first.data as { responseRedacted: Redacted & { contentHashScheme?: string } }).responseRedacted;
+    expect(r.contentHashScheme).to.equal(PAYLOAD_HASH_SCHEME);
+    const salt = await openedSalt(h.subjectKeys, r.hashSaltSealed!, turnResponseAad(id, 0));
+    expect(saltedPayloadHash(salt!, payloadDigest(said).json), "keyed by the turn's salt").to.equal(r.contentHash);
+    // The final turn's text is the task's answer: its signed answerHash, which stays the plain SHA-256, and so does its contentHash.
+    const f = (last.data as { responseRedacted: Redacted & { contentHashScheme?: string } }).responseRedacted;
+    expect([f.contentHash, f.contentHashScheme]).to.deep.equal([payloadDigest('done').hash, undefined]);
+    const [completed] = ofType(events, 'TaskCompleted');
+    expect((completed.data as { output: { answerHash: string } }).output.answerHash).to.equal(payloadDigest('done').hash);
+    await h.subjectKeys!.erase(subjectOf('acme', user));
+    expect(await openedSalt(h.subjectKeys, r.hashSaltSealed!, turnResponseAad(id, 0))).to.equal(undefined);
+  });
+
   it("the withheld texts of a model's slips (arguments that are not JSON, a tool name it made up): salted, the salt sealed alone in TaskStepFailed v2; after erasure not confirmable", async () => {
     const badArgs = '{"text": gina@example.com';
     const madeUp = 'lookup_gina@example.com';

@@ -590,7 +590,8 @@ export class TaskRun {
           messagesJson: !hashOnly && !this.holdsHashOnlyPayloads(stepResults, messages) ? payloadDigest(req.messages).json : undefined,
           redacted: hashOnly ? redactedResponse(message, offered) : undefined,
           sealedAnswer,
-          responseSeal: hashOnly && responseKey ? sealTurnResponse(responseKey, this.taskId, turn, response.json) : undefined,
+          // The text beside tool calls salted too (v8); a final turn's stays plain: it is the task's answerHash.
+          responseSeal: hashOnly && responseKey ? sealTurnResponse(responseKey, this.taskId, turn, response.json, message.tool_calls?.length ? payloadDigest(message.content ?? '').json : undefined) : undefined,
           promptSeal,
         });
         // Recorded even when the answer is too large to keep: its tokens were paid for and count against the budgets.
