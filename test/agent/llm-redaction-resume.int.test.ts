@@ -203,6 +203,21 @@ describe('LLM_REDACTION=hash-only: a task resumes after a restart from a log tha
     expect(await logText()).to.not.match(SECRETS);
   });
 
+  it("under MCP_PAYLOAD_POLICY=encrypted with LLM_CACHE_TTL_MS set, the same prompt in another task is still answered from the cache, though the two turns' salted promptHashes differ", async () => {
+    tools.payloadPolicy = 'encrypted';
+    subjectKeys = new MemorySubjectKeyStore();
+    fake.setScript(() => ({ content: 'done: uniform-secret' }));
+    await worker('worker-c', { opts: { llmCacheTtlMs: 600_000 } }).start();
+    const asked = fake.requests.length;
+    const a = await waitForTask(store, await submitTask(store, 'acme', { instruction: 'read kv sierra' }), ended);
+    const b = await waitForTask(store, await submitTask(store, 'acme', { instruction: 'read kv sierra' }), ended);
+    const [ta, tb] = [a, b].map((es) => ofType(es, 'InferenceCompleted')[0]);
+    expect([ta.version, tb.version]).to.deep.equal([8, 8]);
+    expect([(ta.data as { cached: boolean }).cached, (tb.data as { cached: boolean }).cached]).to.deep.equal([false, true]);
+    expect(fake.requests.length - asked, 'the model asked once').to.equal(1);
+    expect((ta.data as { promptHash: string }).promptHash).to.not.equal((tb.data as { promptHash: string }).promptHash);
+  });
+
   it("under MCP_PAYLOAD_POLICY=encrypted, once the submitter's key is erased the cached turn is not taken for the recorded one (its salt is gone): its call is not made again", async () => {
     tools.payloadPolicy = 'encrypted';
     subjectKeys = new MemorySubjectKeyStore();

@@ -29,6 +29,9 @@ export function saltedPromptCacheKey(tenant: string, model: string, saltedPrompt
 
 type CacheDeps = { tenant: string; cache?: Cache; cacheTtlMs?: number };
 
+/** How long an answer is cached when no LLM_CACHE_TTL_MS is given. */
+const DEFAULT_TTL_MS = 24 * 3_600_000;
+
 /** Whether infer keeps answers to this prompt in the response cache: a cache, LLM_CACHE_TTL_MS not 0, and temperature 0. */
 export function cachesResponses(deps: CacheDeps, req: Pick<CompletionRequest, 'temperature'>): boolean {
   return deps.cache !== undefined && req.temperature === 0 && (deps.cacheTtlMs ?? 1) > 0;
@@ -45,8 +48,6 @@ export async function rememberSaltedPrompt(deps: CacheDeps, req: Pick<Completion
   if (!cachesResponses(deps, req)) return;
   await deps.cache!.set(saltedPromptCacheKey(deps.tenant, req.model, saltedHash), promptHash, deps.cacheTtlMs ?? DEFAULT_TTL_MS).catch(() => {});
 }
-
-const DEFAULT_TTL_MS = 24 * 3_600_000;
 
 /**
  * One model call through the response cache (Redis in production, in-memory in the embedded

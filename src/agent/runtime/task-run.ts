@@ -712,7 +712,7 @@ export class TaskRun {
   private async cachedTurn(t: TurnRecord, turn: number): Promise<AssistantMessage | undefined> {
     const cache = this.deps.cache;
     if (!cache || !t.redacted || this.cacheTtlMs === 0) return undefined;
-    const promptHash = t.salted ? await cache.get(saltedPromptCacheKey(this.view.tenant, this.opts.model, t.promptHash)).catch(() => undefined) : t.promptHash;
+    const promptHash = t.promptSalted ? await cache.get(saltedPromptCacheKey(this.view.tenant, this.opts.model, t.promptHash)).catch(() => undefined) : t.promptHash;
     if (!isHex32(promptHash)) return undefined;
     const hit = await cache.get(responseCacheKey(this.view.tenant, this.opts.model, promptHash)).catch(() => undefined);
     if (!hit) return undefined;
