@@ -15,6 +15,8 @@ import { isRecordedResponse, sealTurnPrompt, sealTurnResponse } from '../../src/
 import { openedSalt } from '../../src/erasure/opened';
 import { saltedPayloadHash } from '../../src/erasure/salted-hash';
 import { turnPromptAad, turnResponseAad } from '../../src/erasure/sealed-payload';
+import { subjectRefs } from '../../projections/subject-events.projection';
+import { newId } from '../../src/core/ids';
 
 const base = {
   turn: 0,
@@ -395,6 +397,13 @@ describe('InferenceCompleted v8: a redacted turn whose promptHash is salted too 
     const final = payloadDigest({ role: 'assistant', content: 'done' });
     const f = inferenceRecord({ base: hashOnly, response: final, redacted: { contentHash: payloadDigest('done').hash, toolCalls: [] }, responseSeal: sealTurnResponse(key, 'task-1', 1, final.json), promptSeal: sealTurnPrompt(key, 'task-1', 1, prompt.json) });
     expect((f.data.responseRedacted as { contentHash: string; contentHashScheme?: string })).to.deep.include({ contentHash: payloadDigest('done').hash }).and.not.have.property('contentHashScheme');
+  });
+
+  it("is found in the subject index under the key of each of its salts, the prompt's (promptHashSaltSealed) as the answer's", () => {
+    const [k1, k2] = [newId(), newId()].map((kid) => ({ kid, key: randomBytes(32) }));
+    const response = payloadDigest(message);
+    const data = inferenceRecord({ base: hashOnly, response, redacted, responseSeal: sealTurnResponse(k1, 'task-1', 0, response.json), promptSeal: sealTurnPrompt(k2, 'task-1', 0, prompt.json) }).data;
+    expect(subjectRefs({ type: 'InferenceCompleted', version: 8, data: catalog.validate('InferenceCompleted', 8, data) })).to.have.members([`kid:${k1.kid}`, `kid:${k2.kid}`]);
   });
 
   it('v8 takes a scheme only with its sealed salt, and a salt only with its scheme, and only on a redacted turn; a v7 event reads as v8 unchanged', () => {
