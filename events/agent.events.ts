@@ -118,9 +118,10 @@ export const ResponseRedactedSchema = z.strictObject({
 /**
  * v2's fields (and v3's, whose `usage` may say `estimated`; v4's, which may hold `responseRedacted`
  * instead): the response kept whole, or only its digest, length and head, or (v4) its digests alone.
- * `redacted` is the schema of `responseRedacted` (none before v4; v7's salts its hash: erasure.events.ts).
+ * `redacted` is the schema of `responseRedacted` (none before v4; v7's salts its hash: erasure.events.ts);
+ * `salted` adds or replaces fields (v8's salted `promptHash`, its scheme and its salt: erasure.events.ts).
  */
-export function inferenceV2Schema(usage: z.ZodType, redacted?: z.ZodType, sealed = false, unbooked = false) {
+export function inferenceV2Schema(usage: z.ZodType, redacted?: z.ZodType, sealed = false, unbooked = false, salted: z.ZodRawShape = {}) {
   const schema = z
     .strictObject({
       ...inferenceFieldsBefore,
@@ -146,6 +147,7 @@ export function inferenceV2Schema(usage: z.ZodType, redacted?: z.ZodType, sealed
        * recorded (the ledger failed): a run of the task books them later, keyed by this event's id.
        */
       ...(unbooked ? { usageUnbooked: z.literal(true).optional() } : {}),
+      ...salted,
     })
     .refine((d) => [d.responseJson, d.responseOmitted, (d as { responseRedacted?: unknown }).responseRedacted].filter((x) => x !== undefined).length === 1, {
       message: redacted ? 'exactly one of responseJson, responseOmitted and responseRedacted' : 'exactly one of responseJson and responseOmitted',

@@ -32,6 +32,12 @@ export const digest = {
   saltedResponseHash: sha256.describe(
     `HMAC-SHA256 keyed by the turn's salt (32 random bytes, sealed alone under the submitter's data key in hashSaltSealed) over the ${JCS} of the whole assistant message (hashScheme "hmac-sha256-salted-v1"); once the key is erased it confirms no guess of the message or of its tool calls' arguments. Without hashScheme (an earlier version read as this one, or a turn not under MCP_PAYLOAD_POLICY=encrypted): the SHA-256 of that canonical JSON`,
   ),
+  saltedPromptHash: sha256.describe(
+    `HMAC-SHA256 keyed by the turn's prompt salt (32 random bytes, sealed alone under the submitter's data key in promptHashSaltSealed) over the ${JCS} of {model, messages, tools, temperature, maxTokens} as sent to the model (promptHashScheme "hmac-sha256-salted-v1"); once the key is erased it confirms no guess of the prompt (the instruction, earlier turns' tool calls and the tools' results). Without promptHashScheme (an earlier version read as this one, or a turn not run under LLM_REDACTION=hash-only and MCP_PAYLOAD_POLICY=encrypted): the SHA-256 of that canonical JSON`,
+  ),
+  saltedContentHash: sha256.describe(
+    `HMAC-SHA256 keyed by the turn's salt (the one sealed alone in responseRedacted.hashSaltSealed) over the ${JCS} of the message's text, a JSON string (contentHashScheme "hmac-sha256-salted-v1": a turn that asked for tool calls, under MCP_PAYLOAD_POLICY=encrypted); without contentHashScheme, the SHA-256 of that canonical JSON: the task's answerHash for a final turn`,
+  ),
   txHash: sha256.describe('The transaction hash on its chain'),
   blockHash: sha256.describe('The hash of the block that included the transaction'),
 };

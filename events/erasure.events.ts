@@ -89,7 +89,7 @@ export const ToolCallCompletedV3 = defineEvent(
  * ciphertext), the additional data the place, "/salt#", and the scheme.
  */
 export const SealedSaltSchema = SealedPayloadSchema.extend({ ct: z.string().regex(/^0x[0-9a-f]{132}$/) }).describe(
-  'The salt alone, sealed as a payload is (AES-256-GCM under the subject\'s data key kid): plaintext the salt as 0x and 64 lowercase hex, additional data the place it salts (`toolcall-<id>/<arguments|result|error>`; a model turn\'s `task-<id>/turn-<n>/response`; a task step\'s or a task\'s withheld error, `task-<id>/steps/<stepId>/error`, `task-<id>/error`) then `/salt#hmac-sha256-salted-v1`',
+  'The salt alone, sealed as a payload is (AES-256-GCM under the subject\'s data key kid): plaintext the salt as 0x and 64 lowercase hex, additional data the place it salts (`toolcall-<id>/<arguments|result|error>`; a model turn\'s `task-<id>/turn-<n>/response` and `task-<id>/turn-<n>/prompt`; a task step\'s or a task\'s withheld error, `task-<id>/steps/<stepId>/error`, `task-<id>/error`) then `/salt#hmac-sha256-salted-v1`',
 );
 
 export const ToolCallRequestedV4 = defineEvent(
@@ -274,6 +274,48 @@ export const InferenceCompletedV7 = defineEvent(
     'hash-only) under MCP_PAYLOAD_POLICY=encrypted, v1 to v6 otherwise; a v1 to v6 event reads as v7 as it is (no hashScheme).',
 );
 
+/**
+ * v8's `responseRedacted`: v7's, whose `contentHash` may be salted too, keyed by the same salt
+ * (`hashSaltSealed`), for a turn that asked for tool calls (a final turn's text is the task's
+ * answer, its plain SHA-256 the signed output's answerHash).
+ */
+export const TurnSaltedResponseRedactedSchema = ResponseRedactedSchema.extend({
+  hash: digest.saltedResponseHash,
+  hashScheme: PayloadHashSchemeSchema.optional(),
+  hashSaltSealed: SealedSaltSchema.optional(),
+  contentHash: digest.saltedContentHash,
+  contentHashScheme: PayloadHashSchemeSchema.optional(),
+})
+  .refine((r) => (r.hashScheme === undefined) === (r.hashSaltSealed === undefined), { message: 'a salted hash comes with its salt sealed alone (hashSaltSealed), and only then', path: ['hashSaltSealed'] })
+  .refine((r) => r.contentHashScheme === undefined || r.hashSaltSealed !== undefined, { message: 'a salted contentHash (contentHashScheme) is keyed by the salt in hashSaltSealed: only beside it', path: ['contentHashScheme'] });
+
+/** v8's fields of a salted promptHash, which inferenceV2Schema's type does not name. */
+const saltedPrompt = (d: object) => d as { promptHashScheme?: unknown; promptHashSaltSealed?: unknown };
+
+export const InferenceCompletedV8 = defineEvent(
+  'InferenceCompleted',
+  8,
+  inferenceV2Schema(usageMaybeEstimated, TurnSaltedResponseRedactedSchema, true, true, {
+    promptHash: digest.saltedPromptHash,
+    // Optional: a v1 to v7 turn (its promptHash the plain SHA-256) reads as v8 as it is.
+    promptHashScheme: PayloadHashSchemeSchema.optional(),
+    promptHashSaltSealed: SealedSaltSchema.optional(),
+  })
+    .refine((d) => (saltedPrompt(d).promptHashScheme === undefined) === (saltedPrompt(d).promptHashSaltSealed === undefined), { message: 'a salted promptHash comes with its salt sealed alone (promptHashSaltSealed), and only then', path: ['promptHashSaltSealed'] })
+    // Salted only where the turn keeps no prompt nor answer (hash-only): a turn that keeps its messages or its answer has nothing a salt would hide.
+    .refine((d) => saltedPrompt(d).promptHashScheme === undefined || d.responseRedacted !== undefined, { message: 'a salted promptHash (promptHashScheme) only beside responseRedacted, on a hash-only turn', path: ['promptHashScheme'] }),
+  'The model answered one turn of the task. v8 (MCP_PAYLOAD_POLICY=encrypted) is v7 whose `promptHash` is salted too, named by ' +
+    '`promptHashScheme: "hmac-sha256-salted-v1"`: HMAC-SHA256 keyed by a random salt over the canonical JSON of {model, messages, tools, ' +
+    'temperature, maxTokens} as sent to the model, the salt alone sealed under the data key of the task\'s submitter in ' +
+    '`promptHashSaltSealed` (plaintext the salt, 0x and 64 hex; additional data `task-<id>/turn-<n>/prompt/salt#hmac-sha256-salted-v1`), so ' +
+    "that once the key is erased this hash confirms no guess of the prompt, which carries the instruction and, from the second turn on, " +
+    "the earlier turns' tool calls (their arguments) and the tools' results (v7 kept its plain SHA-256). The LLM response cache, outside " +
+    'the log, is still keyed by the plain SHA-256. A turn that asked for tool calls salts its `responseRedacted.contentHash` too, ' +
+    'named by `responseRedacted.contentHashScheme`, keyed by the salt of `responseRedacted.hashSaltSealed`, over the canonical JSON of ' +
+    "its text (a JSON string); a final turn's stays the plain SHA-256 of the text, the task's answerHash. v8 is written for every turn v7 was (`LLM_REDACTION=hash-only` under MCP_PAYLOAD_POLICY=encrypted), v1 to v6 " +
+    'otherwise; a v1 to v7 event reads as v8 as it is (no promptHashScheme).',
+);
+
 export const TaskStepFailedV2 = defineEvent(
   'TaskStepFailed',
   2,
@@ -316,6 +358,7 @@ export const erasureEvents = [
   InferenceCompletedV7,
   TaskStepFailedV2,
   TaskFailedV2,
+  InferenceCompletedV8,
 ];
 
 /** ToolCallRequested and ToolCallCompleted v1 → v2: a payload stored or hashed, none sealed. */
@@ -337,6 +380,8 @@ export const erasureUpcasters: Upcaster[] = [
   { type: 'ToolCallFailed', fromVersion: 1, upcast: (data) => data },
   // InferenceCompleted v6 → v7: a turn's hash of the plain SHA-256 (no hashScheme), as it was.
   { type: 'InferenceCompleted', fromVersion: 6, upcast: (data) => data },
+  // InferenceCompleted v7 → v8: a turn's promptHash of the plain SHA-256 (no promptHashScheme), as it was.
+  { type: 'InferenceCompleted', fromVersion: 7, upcast: (data) => data },
   // TaskStepFailed v1 → v2: a withheld text's digest of the plain SHA-256 (or one the gateway's ToolCallFailed v2 salted), no salt sealed here.
   { type: 'TaskStepFailed', fromVersion: 1, upcast: (data) => data },
   // TaskFailed v1 → v2: a withheld text's digest of the plain SHA-256 (or none), no salt sealed.

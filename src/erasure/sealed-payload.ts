@@ -87,6 +87,15 @@ export function turnResponseAad(taskId: string, turn: number): string {
 }
 
 /**
+ * Where the salt of a model turn's salted prompt hash is kept (InferenceCompleted v8
+ * `promptHashSaltSealed`): the additional data its seal is bound to, through saltAad.
+ * @example turnPromptAad('0193…', 1) // 'task-0193…/turn-1/prompt'
+ */
+export function turnPromptAad(taskId: string, turn: number): string {
+  return `task-${taskId}/turn-${turn}/prompt`;
+}
+
+/**
  * Where the salt of a withheld text's digest in a task step's failure is kept (TaskStepFailed v2
  * `errorSaltSealed`: a model's arguments that are not JSON, a tool name it made up).
  * @example stepErrorAad('0193…', 'turn-0-c1') // 'task-0193…/steps/turn-0-c1/error'

@@ -11,7 +11,12 @@ import { openSealedAnswer, sealAnswer, type SealedAnswer } from '../../src/core/
 import { randomBytes } from 'node:crypto';
 import { PAYLOAD_HASH_SCHEME } from '../../src/erasure/salted-hash';
 import { MemorySubjectKeyStore } from '../../src/erasure/memory-subject-key-store';
-import { isRecordedResponse, sealTurnResponse } from '../../src/agent/runtime/turn-response-seal';
+import { isRecordedResponse, sealTurnPrompt, sealTurnResponse } from '../../src/agent/runtime/turn-response-seal';
+import { openedSalt } from '../../src/erasure/opened';
+import { saltedPayloadHash } from '../../src/erasure/salted-hash';
+import { turnPromptAad, turnResponseAad } from '../../src/erasure/sealed-payload';
+import { subjectRefs } from '../../projections/subject-events.projection';
+import { newId } from '../../src/core/ids';
 
 const base = {
   turn: 0,
@@ -83,10 +88,10 @@ describe('inferenceRecord (what one model turn records)', () => {
 describe('InferenceCompleted v2 beside v1 (the event versioning rules)', () => {
   const v1 = { ...base, responseJson: '{"content":"hi","role":"assistant"}' };
 
-  it('a v1 event stays valid and reads as v2 (and on, v3 to v7) unchanged, its stored hash untouched', () => {
+  it('a v1 event stays valid and reads as v2 (and on, v3 to v8) unchanged, its stored hash untouched', () => {
     const stored = createEvent({ type: 'InferenceCompleted', version: 1, stream: 'task-1', tenant: 'acme', actor: { kind: 'agent', id: 'w' }, data: catalog.validate('InferenceCompleted', 1, v1) });
     const read = catalog.upcast(stored);
-    expect(read.version).to.equal(7);
+    expect(read.version).to.equal(8);
     expect(read.data).to.deep.equal(v1);
     expect(catalog.validate('InferenceCompleted', 2, read.data)).to.deep.equal(v1);
     expect(verifyEventHash(stored)).to.equal(true);
@@ -119,7 +124,7 @@ describe('InferenceCompleted v3 beside v1 and v2 (a usage the gateway estimated)
     for (const r of [whole, omitted]) expect(catalog.validate('InferenceCompleted', 3, r.data)).to.deep.equal(r.data);
   });
 
-  it('v1 and v2 refuse `usage.estimated` (hence the new version); v3 takes only `true`; v1 and v2 events read as v3 (and on, v4 to v7) unchanged', () => {
+  it('v1 and v2 refuse `usage.estimated` (hence the new version); v3 takes only `true`; v1 and v2 events read as v3 (and on, v4 to v8) unchanged', () => {
     const data = { ...estimated, responseJson: '{"content":"hi","role":"assistant"}' };
     for (const v of [1, 2]) expect(() => catalog.validate('InferenceCompleted', v, data), `v${v}`).to.throw(/usage/);
     expect(() => catalog.validate('InferenceCompleted', 3, { ...data, usage: { ...data.usage, estimated: false } })).to.throw(/usage\.estimated/);
@@ -129,7 +134,7 @@ describe('InferenceCompleted v3 beside v1 and v2 (a usage the gateway estimated)
     for (const [version, d] of [[1, v1], [2, v2]] as const) {
       const stored = createEvent({ type: 'InferenceCompleted', version, stream: 'task-1', tenant: 'acme', actor, data: catalog.validate('InferenceCompleted', version, d) });
       const read = catalog.upcast(stored);
-      expect([read.version, read.hash]).to.deep.equal([7, stored.hash]);
+      expect([read.version, read.hash]).to.deep.equal([8, stored.hash]);
       expect(catalog.validate('InferenceCompleted', 3, read.data)).to.deep.equal(d);
       expect(catalog.validate('InferenceCompleted', 4, read.data)).to.deep.equal(d);
     }
@@ -162,7 +167,7 @@ describe('InferenceCompleted v4: a turn under LLM_REDACTION=hash-only', () => {
     expect(JSON.stringify(r.data)).to.not.match(/secret-/);
   });
 
-  it('v4 takes exactly one of responseJson, responseOmitted and responseRedacted; v1 to v3 refuse responseRedacted; a v3 event reads as v4 (and on, v5 to v7) unchanged', () => {
+  it('v4 takes exactly one of responseJson, responseOmitted and responseRedacted; v1 to v3 refuse responseRedacted; a v3 event reads as v4 (and on, v5 to v8) unchanged', () => {
     const response = payloadDigest(message);
     const data = inferenceRecord({ base: hashOnly, response, redacted }).data;
     expect(() => catalog.validate('InferenceCompleted', 4, { ...data, responseJson: response.json })).to.throw(/exactly one of responseJson, responseOmitted and responseRedacted/);
@@ -173,7 +178,7 @@ describe('InferenceCompleted v4: a turn under LLM_REDACTION=hash-only', () => {
     const v3 = { ...base, usage: { ...base.usage, estimated: true }, responseJson: response.json };
     const stored = createEvent({ type: 'InferenceCompleted', version: 3, stream: 'task-1', tenant: 'acme', actor, data: catalog.validate('InferenceCompleted', 3, v3) });
     const read = catalog.upcast(stored);
-    expect([read.version, read.hash, read.data]).to.deep.equal([7, stored.hash, v3]);
+    expect([read.version, read.hash, read.data]).to.deep.equal([8, stored.hash, v3]);
   });
 });
 
@@ -210,7 +215,7 @@ describe('InferenceCompleted v5: the final turn of a task with an answerRecipien
     expect(r.data).to.not.have.property('sealedAnswer');
   });
 
-  it('v5 takes a sealed copy only beside responseRedacted of a final turn (no toolCalls); v1 to v4 refuse it; a v4 event reads as v5 (and on, v6 and v7) unchanged', () => {
+  it('v5 takes a sealed copy only beside responseRedacted of a final turn (no toolCalls); v1 to v4 refuse it; a v4 event reads as v5 (and on, v6 to v8) unchanged', () => {
     const { response, redacted } = final('secret-9');
     const sealedAnswer = sealAnswer('secret-9', recipient, 'task-1');
     const data = inferenceRecord({ base: hashOnly, response, redacted, sealedAnswer }).data;
@@ -222,7 +227,7 @@ describe('InferenceCompleted v5: the final turn of a task with an answerRecipien
     const v4 = inferenceRecord({ base: hashOnly, response, redacted }).data;
     const stored = createEvent({ type: 'InferenceCompleted', version: 4, stream: 'task-1', tenant: 'acme', actor, data: catalog.validate('InferenceCompleted', 4, v4) });
     const read = catalog.upcast(stored);
-    expect([read.version, read.hash, read.data]).to.deep.equal([7, stored.hash, v4]);
+    expect([read.version, read.hash, read.data]).to.deep.equal([8, stored.hash, v4]);
   });
 });
 
@@ -249,7 +254,7 @@ describe('InferenceCompleted v6: a turn recorded before its tokens could be book
     expect(inferenceRecord({ base, response }).version, 'booked: v1 as always').to.equal(1);
   });
 
-  it('v6 takes only `usageUnbooked: true`; v1 to v5 refuse it; a v5 event reads as v6 (and v7) unchanged', () => {
+  it('v6 takes only `usageUnbooked: true`; v1 to v5 refuse it; a v5 event reads as v6 (and on, v7 and v8) unchanged', () => {
     const response = payloadDigest(message);
     const data = inferenceRecord({ base: { ...base, usageUnbooked: true }, response }).data;
     for (const v of [1, 2, 3, 4, 5]) expect(() => catalog.validate('InferenceCompleted', v, data), `v${v}`).to.throw();
@@ -257,7 +262,7 @@ describe('InferenceCompleted v6: a turn recorded before its tokens could be book
     const v1 = inferenceRecord({ base, response }).data;
     const stored = createEvent({ type: 'InferenceCompleted', version: 5, stream: 'task-1', tenant: 'acme', actor, data: catalog.validate('InferenceCompleted', 5, v1) });
     const read = catalog.upcast(stored);
-    expect([read.version, read.hash, read.data]).to.deep.equal([7, stored.hash, v1]);
+    expect([read.version, read.hash, read.data]).to.deep.equal([8, stored.hash, v1]);
   });
 });
 
@@ -288,7 +293,7 @@ describe('InferenceCompleted v7: a redacted turn whose hash is salted (MCP_PAYLO
     expect(inferenceRecord({ base, response, responseSeal }).version).to.equal(1);
   });
 
-  it('v7 takes a scheme only with its sealed salt, and a salt only with its scheme; a v6 event reads as v7 unchanged', () => {
+  it('v7 takes a scheme only with its sealed salt, and a salt only with its scheme; a v6 event reads as v7 (and v8) unchanged', () => {
     const response = payloadDigest(message);
     const data = inferenceRecord({ base: hashOnly, response, redacted, responseSeal: sealTurnResponse(key, 'task-1', 0, response.json) }).data;
     const { hashScheme: _s, ...noScheme } = data.responseRedacted as Record<string, unknown>;
@@ -298,7 +303,7 @@ describe('InferenceCompleted v7: a redacted turn whose hash is salted (MCP_PAYLO
     const v6 = inferenceRecord({ base: { ...hashOnly, usageUnbooked: true }, response, redacted }).data;
     const stored = createEvent({ type: 'InferenceCompleted', version: 6, stream: 'task-1', tenant: 'acme', actor, data: catalog.validate('InferenceCompleted', 6, v6) });
     const read = catalog.upcast(stored);
-    expect([read.version, read.hash, read.data]).to.deep.equal([7, stored.hash, v6]);
+    expect([read.version, read.hash, read.data]).to.deep.equal([8, stored.hash, v6]);
   });
 
   it('isRecordedResponse: a message is the recorded one exactly when its salted hash matches under the opened salt; none once the key is erased (property)', async () => {
@@ -325,5 +330,96 @@ describe('InferenceCompleted v7: a redacted turn whose hash is salted (MCP_PAYLO
     const r = { hash: seal.hash, hashScheme: seal.scheme, hashSaltSealed: seal.saltSealed, chars: recorded.json.length, ...redacted };
     await keys.erase('acme:user:kim');
     expect(await isRecordedResponse(keys, 'task-1', 0, r, recorded)).to.equal(false);
+  });
+});
+
+describe('InferenceCompleted v8: a redacted turn whose promptHash is salted too (MCP_PAYLOAD_POLICY=encrypted)', () => {
+  const actor = { kind: 'agent' as const, id: 'w' };
+  const hashOnly = { ...base, redaction: 'hash-only' };
+  const message = { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'crm__lookup', arguments: '{"email":"kim@example.com"}' } }] };
+  const redacted = { contentHash: payloadDigest('').hash, toolCalls: [{ id: 'c1', name: 'crm__lookup' }] };
+  const prompt = payloadDigest({ model: 'm', messages: [{ role: 'user', content: 'look up kim@example.com' }], tools: [], temperature: 0, maxTokens: 100 });
+
+  it('is v8 with the salted promptHash, its scheme and its salt sealed alone beside the salted response hash, whatever else it holds; the plain SHA-256 of the prompt is not in it', async () => {
+    const keys = new MemorySubjectKeyStore();
+    const key = await keys.keyFor('acme:user:kim');
+    const response = payloadDigest(message);
+    const responseSeal = sealTurnResponse(key, 'task-1', 0, response.json);
+    const promptSeal = sealTurnPrompt(key, 'task-1', 0, prompt.json);
+    for (const b of [hashOnly, { ...hashOnly, usageUnbooked: true }]) {
+      const r = inferenceRecord({ base: { ...b, promptHash: prompt.hash }, response, redacted, responseSeal, promptSeal });
+      expect([r.version, r.omitted]).to.deep.equal([8, false]);
+      expect(r.data).to.deep.include({ promptHash: promptSeal.hash, promptHashScheme: PAYLOAD_HASH_SCHEME, promptHashSaltSealed: promptSeal.saltSealed });
+      expect(catalog.validate('InferenceCompleted', 8, r.data)).to.deep.equal(r.data);
+      for (const v of [4, 5, 6, 7]) expect(() => catalog.validate('InferenceCompleted', v, r.data), `v${v}`).to.throw();
+      expect(JSON.stringify(r.data)).to.not.contain(prompt.hash.slice(2)).and.not.contain(response.hash.slice(2));
+    }
+    // Checkable while the key lives; bound to its place (another turn's salt does not open), erased with the key.
+    const salt = await openedSalt(keys, promptSeal.saltSealed, turnPromptAad('task-1', 0));
+    expect(saltedPayloadHash(salt!, prompt.json)).to.equal(promptSeal.hash);
+    expect(await openedSalt(keys, promptSeal.saltSealed, turnPromptAad('task-1', 1))).to.equal(undefined);
+    expect(await openedSalt(keys, responseSeal.saltSealed, turnPromptAad('task-1', 0)), "the response's salt is not the prompt's").to.equal(undefined);
+    await keys.erase('acme:user:kim');
+    expect(await openedSalt(keys, promptSeal.saltSealed, turnPromptAad('task-1', 0))).to.equal(undefined);
+    // A sealed final answer (v5) too.
+    const final = payloadDigest({ role: 'assistant', content: 'secret-8' });
+    const sealedAnswer = sealAnswer('secret-8', toHex(secp.getPublicKey(secp.utils.randomSecretKey(), true)), 'task-1');
+    const k2 = { kid: '0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b', key: randomBytes(32) };
+    const r = inferenceRecord({ base: hashOnly, response: final, redacted: { contentHash: payloadDigest('secret-8').hash, toolCalls: [] }, sealedAnswer, responseSeal: sealTurnResponse(k2, 'task-1', 1, final.json), promptSeal: sealTurnPrompt(k2, 'task-1', 1, prompt.json) });
+    expect(r.version).to.equal(8);
+    expect(catalog.validate('InferenceCompleted', 8, r.data)).to.have.property('sealedAnswer');
+    // Not redacted (LLM_REDACTION=store): as before, the plain promptHash (v1).
+    const stored = inferenceRecord({ base, response, promptSeal });
+    expect([stored.version, stored.data.promptHash, stored.data.promptHashScheme]).to.deep.equal([1, base.promptHash, undefined]);
+  });
+
+  it("a turn that called tools: its contentHash salted with the turn's own salt (contentHashScheme), checkable with hashSaltSealed; a final turn's stays plain", async () => {
+    const keys = new MemorySubjectKeyStore();
+    const key = await keys.keyFor('acme:user:kim');
+    const talk = { ...message, content: 'checking kim@example.com' };
+    const response = payloadDigest(talk);
+    const text = payloadDigest('checking kim@example.com');
+    const responseSeal = sealTurnResponse(key, 'task-1', 0, response.json, text.json);
+    const r = inferenceRecord({ base: hashOnly, response, redacted: { contentHash: text.hash, toolCalls: redacted.toolCalls }, responseSeal, promptSeal: sealTurnPrompt(key, 'task-1', 0, prompt.json) });
+    expect(r.version).to.equal(8);
+    const rr = r.data.responseRedacted as { contentHash: string; contentHashScheme?: string; hashSaltSealed: never };
+    expect(rr.contentHashScheme).to.equal(PAYLOAD_HASH_SCHEME);
+    const salt = await openedSalt(keys, rr.hashSaltSealed, turnResponseAad('task-1', 0));
+    expect(saltedPayloadHash(salt!, text.json)).to.equal(rr.contentHash);
+    expect(saltedPayloadHash(salt!, response.json)).to.equal(responseSeal.hash);
+    expect(catalog.validate('InferenceCompleted', 8, r.data)).to.deep.equal(r.data);
+    expect(JSON.stringify(r.data)).to.not.contain(text.hash.slice(2));
+    // Only beside a salted hash: the salt it is keyed by.
+    const { hashScheme: _s, hashSaltSealed: _h, ...plainHash } = r.data.responseRedacted as Record<string, unknown>;
+    expect(() => catalog.validate('InferenceCompleted', 8, { ...r.data, responseRedacted: { ...plainHash, hash: response.hash } })).to.throw(/contentHashScheme/);
+    expect(() => catalog.validate('InferenceCompleted', 7, r.data)).to.throw();
+    // A final turn (no tool calls): its text is the task's answer, answerHash, plain.
+    const final = payloadDigest({ role: 'assistant', content: 'done' });
+    const f = inferenceRecord({ base: hashOnly, response: final, redacted: { contentHash: payloadDigest('done').hash, toolCalls: [] }, responseSeal: sealTurnResponse(key, 'task-1', 1, final.json), promptSeal: sealTurnPrompt(key, 'task-1', 1, prompt.json) });
+    expect((f.data.responseRedacted as { contentHash: string; contentHashScheme?: string })).to.deep.include({ contentHash: payloadDigest('done').hash }).and.not.have.property('contentHashScheme');
+  });
+
+  it("is found in the subject index under the key of each of its salts, the prompt's (promptHashSaltSealed) as the answer's", () => {
+    const [k1, k2] = [newId(), newId()].map((kid) => ({ kid, key: randomBytes(32) }));
+    const response = payloadDigest(message);
+    const data = inferenceRecord({ base: hashOnly, response, redacted, responseSeal: sealTurnResponse(k1, 'task-1', 0, response.json), promptSeal: sealTurnPrompt(k2, 'task-1', 0, prompt.json) }).data;
+    expect(subjectRefs({ type: 'InferenceCompleted', version: 8, data: catalog.validate('InferenceCompleted', 8, data) })).to.have.members([`kid:${k1.kid}`, `kid:${k2.kid}`]);
+  });
+
+  it('v8 takes a scheme only with its sealed salt, and a salt only with its scheme, and only on a redacted turn; a v7 event reads as v8 unchanged', () => {
+    const k = { kid: '0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b', key: randomBytes(32) };
+    const response = payloadDigest(message);
+    const data = inferenceRecord({ base: hashOnly, response, redacted, responseSeal: sealTurnResponse(k, 'task-1', 0, response.json), promptSeal: sealTurnPrompt(k, 'task-1', 0, prompt.json) }).data;
+    const { promptHashScheme: _s, ...noScheme } = data;
+    const { promptHashSaltSealed: _h, ...noSalt } = data;
+    expect(() => catalog.validate('InferenceCompleted', 8, noScheme)).to.throw(/promptHashSaltSealed/);
+    expect(() => catalog.validate('InferenceCompleted', 8, noSalt)).to.throw(/promptHashSaltSealed/);
+    const { responseRedacted: _r, ...notRedacted } = data;
+    expect(() => catalog.validate('InferenceCompleted', 8, { ...notRedacted, responseJson: response.json })).to.throw(/promptHashScheme/);
+    const v7 = inferenceRecord({ base: hashOnly, response, redacted, responseSeal: sealTurnResponse(k, 'task-1', 0, response.json) });
+    expect(v7.version).to.equal(7);
+    const stored = createEvent({ type: 'InferenceCompleted', version: 7, stream: 'task-1', tenant: 'acme', actor, data: catalog.validate('InferenceCompleted', 7, v7.data) });
+    const read = catalog.upcast(stored);
+    expect([read.version, read.hash, read.data]).to.deep.equal([8, stored.hash, v7.data]);
   });
 });

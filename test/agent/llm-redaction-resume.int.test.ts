@@ -14,7 +14,8 @@ import type { EventStore } from '../../src/eventstore/port';
 import { taskStream } from '../../src/domain/task/task.decider';
 import { AgentRuntime } from '../../src/agent/runtime/agent-runtime';
 import { OpenAiLlmClient } from '../../src/agent/llm/openai-client';
-import { responseCacheKey } from '../../src/agent/llm/infer';
+import { responseCacheKey, saltedPromptCacheKey } from '../../src/agent/llm/infer';
+import { useRedisTestCache } from '../support/redis-test-cache';
 import { parsePolicy } from '../../src/agent/policy';
 import type { AgentRuntimeOptions } from '../../src/agent/runtime/runtime-deps';
 import type { ToolCaller, ToolCallContext, ToolInfo } from '../../src/agent/runtime/tool-caller';
@@ -161,6 +162,19 @@ describe('LLM_REDACTION=hash-only: a task resumes after a restart from a log tha
     for (const e of ofType(events, 'InferenceCompleted')) expect(await shared.get(responseCacheKey('acme', 'm', (e.data as { promptHash: string }).promptHash))).to.equal(undefined);
   });
 
+  it("under MCP_PAYLOAD_POLICY=encrypted, without a copy of the turn: the note in its place names the text by its salted contentHash (v8 contentHashScheme), and the log holds no plain SHA-256 of that text", async () => {
+    tools.payloadPolicy = 'encrypted';
+    subjectKeys = new MemorySubjectKeyStore();
+    const { events } = await dieDuringCall(new MemoryCache());
+    const [turn] = ofType(events, 'InferenceCompleted');
+    const r = (turn.data as { responseRedacted: { contentHash: string; contentHashScheme?: string } }).responseRedacted;
+    expect(r.contentHashScheme).to.equal('hmac-sha256-salted-v1');
+    const assistant = fake.requests.at(-1)!.messages.find((m) => m.role === 'assistant')!;
+    expect(assistant.content).to.contain(`hmac-sha256-salted-v1 ${r.contentHash}`).and.not.contain(payloadDigest('looking up tango-secret').hash);
+    expect(await logText()).to.not.contain(payloadDigest('looking up tango-secret').hash.slice(2));
+    expect(outputOf(events)).to.deep.equal({ answerHash: payloadDigest('done: uniform-secret').hash });
+  });
+
   it("with LLM_CACHE_TTL_MS set (the operator's choice) and the turn still in the LLM response cache (Redis, shared by the workers), it is replayed whole: verified by its hash, the idempotent call is made again", async () => {
     const shared = new MemoryCache();
     const { events, asked } = await dieDuringCall(shared, shared, { llmCacheTtlMs: 600_000 });
@@ -172,16 +186,64 @@ describe('LLM_REDACTION=hash-only: a task resumes after a restart from a log tha
     expect(await logText()).to.not.match(SECRETS);
   });
 
-  it("under MCP_PAYLOAD_POLICY=encrypted (the turn's hash salted, InferenceCompleted v7), the cached turn is replayed whole, checked with its salt opened under the submitter's key", async () => {
+  it("under MCP_PAYLOAD_POLICY=encrypted (the turn's hashes salted, its promptHash too: InferenceCompleted v8), the cached turn is found and replayed whole, checked with its salt opened under the submitter's key; the cache's plain prompt hashes are not in the log", async () => {
     tools.payloadPolicy = 'encrypted';
     subjectKeys = new MemorySubjectKeyStore();
     const shared = new MemoryCache();
+    const keys: string[] = [];
+    const set = shared.set.bind(shared);
+    shared.set = (key: string, value: string, ttl?: number) => (keys.push(key), set(key, value, ttl));
     const { events, asked } = await dieDuringCall(shared, shared, { llmCacheTtlMs: 600_000 });
-    expect(ofType(events, 'InferenceCompleted').map((e) => e.version)).to.deep.equal([7, 7]);
+    expect(ofType(events, 'InferenceCompleted').map((e) => e.version)).to.deep.equal([8, 8]);
+    const plain = keys.filter((k) => k.startsWith('llm:response:')).map((k) => k.split(':').at(-1)!);
+    expect(plain, 'one answer cached a turn').to.have.length(2);
+    for (const h of plain) expect(await logText()).to.not.contain(h.slice(2));
     expect(failuresOf(events)).to.deep.equal([]);
     expect(tools.calls.map((c) => c.args)).to.deep.equal([{ k: 'sierra-secret' }, { k: 'sierra-secret' }]);
     expect(fake.requests.length - asked).to.equal(1);
     expect(await logText()).to.not.match(SECRETS);
+  });
+
+  it("under MCP_PAYLOAD_POLICY=encrypted with LLM_CACHE_TTL_MS set, the same prompt in another task is still answered from the cache, though the two turns' salted promptHashes differ", async () => {
+    tools.payloadPolicy = 'encrypted';
+    subjectKeys = new MemorySubjectKeyStore();
+    fake.setScript(() => ({ content: 'done: uniform-secret' }));
+    await worker('worker-c', { opts: { llmCacheTtlMs: 600_000 } }).start();
+    const asked = fake.requests.length;
+    const a = await waitForTask(store, await submitTask(store, 'acme', { instruction: 'read kv sierra' }), ended);
+    const b = await waitForTask(store, await submitTask(store, 'acme', { instruction: 'read kv sierra' }), ended);
+    const [ta, tb] = [a, b].map((es) => ofType(es, 'InferenceCompleted')[0]);
+    expect([ta.version, tb.version]).to.deep.equal([8, 8]);
+    expect([(ta.data as { cached: boolean }).cached, (tb.data as { cached: boolean }).cached]).to.deep.equal([false, true]);
+    expect(fake.requests.length - asked, 'the model asked once').to.equal(1);
+    expect((ta.data as { promptHash: string }).promptHash).to.not.equal((tb.data as { promptHash: string }).promptHash);
+  });
+
+  it("under MCP_PAYLOAD_POLICY=encrypted, the cache's llm:prompt: entry gone (expired before the answer's, or evicted) while the answer is still cached: the turn is rebuilt from its event, its call not made again, and the task completes", async () => {
+    tools.payloadPolicy = 'encrypted';
+    subjectKeys = new MemorySubjectKeyStore();
+    const shared = new MemoryCache();
+    const get = shared.get.bind(shared);
+    shared.get = async (key: string) => (key.startsWith('llm:prompt:') ? undefined : get(key));
+    const { events } = await dieDuringCall(shared, shared, { llmCacheTtlMs: 600_000 });
+    expect(outputOf(events)).to.deep.equal({ answerHash: payloadDigest('done: uniform-secret').hash });
+    expect(failuresOf(events).map((f) => f.error.code)).to.deep.equal(['STEP_ARGUMENTS_NOT_KEPT']);
+    expect(tools.calls).to.have.length(1);
+  });
+
+  it("under MCP_PAYLOAD_POLICY=encrypted, an llm:prompt: entry that names another cached answer of the tenant is not taken for the turn: checked against the salted hash, the turn is rebuilt, nothing called with the other answer's arguments", async () => {
+    tools.payloadPolicy = 'encrypted';
+    subjectKeys = new MemorySubjectKeyStore();
+    const shared = new MemoryCache();
+    const other = `0x${'ab'.repeat(32)}`;
+    const message = { role: 'assistant', content: null, tool_calls: [{ id: 'k1', type: 'function', function: { name: 'kv__get', arguments: '{"k":"other-tenant-data"}' } }] };
+    await shared.set(responseCacheKey('acme', 'm', other), JSON.stringify({ message, finishReason: 'tool_calls', model: 'm', usage: { promptTokens: 1, completionTokens: 1, totalTokens: 2 } }));
+    const get = shared.get.bind(shared);
+    shared.get = async (key: string) => (key.startsWith('llm:prompt:') ? other : get(key));
+    const { events } = await dieDuringCall(shared, shared, { llmCacheTtlMs: 600_000 });
+    expect(failuresOf(events).map((f) => f.error.code)).to.deep.equal(['STEP_ARGUMENTS_NOT_KEPT']);
+    expect(tools.calls.map((c) => c.args)).to.deep.equal([{ k: 'sierra-secret' }]);
+    expect(outputOf(events)).to.deep.equal({ answerHash: payloadDigest('done: uniform-secret').hash });
   });
 
   it("under MCP_PAYLOAD_POLICY=encrypted, once the submitter's key is erased the cached turn is not taken for the recorded one (its salt is gone): its call is not made again", async () => {
@@ -246,7 +308,7 @@ describe('LLM_REDACTION=hash-only: a task resumes after a restart from a log tha
     expect(ofType(events, 'TaskCompleted')).to.have.length(1);
     expect(reads).to.be.above(1);
     expect(fake.requests.length - asked, 'the model asked once a turn').to.equal(2);
-    expect(ofType(events, 'InferenceCompleted').map((e) => e.version)).to.deep.equal([7, 7]);
+    expect(ofType(events, 'InferenceCompleted').map((e) => e.version)).to.deep.equal([8, 8]);
   });
 
   it("under MCP_PAYLOAD_POLICY=encrypted, with the submitter's key unreadable as the task fails, TaskFailed (v1) names the LLM server's withheld words by no digest, neither plain nor salted", async () => {
@@ -451,5 +513,33 @@ describe('LLM_REDACTION=hash-only: a task resumes after a restart from a log tha
     const events = await waitForTask(store, id, ended);
     expect((ofType(events, 'TaskFailed')[0]?.data as { error: { code: string } }).error.code).to.equal('STEP_OUTCOME_UNKNOWN');
     expect(tools.calls).to.have.length(1);
+  });
+
+  describe('in Redis (REDIS_URL)', () => {
+    const r = useRedisTestCache('omc_redaction_resume', async () => {
+      await Promise.all(runtimes.map((x) => x.kill()));
+      runtimes = [];
+    });
+
+    it("under MCP_PAYLOAD_POLICY=encrypted with LLM_CACHE_TTL_MS set: each turn's llm:prompt:<tenant>:<model>:<salted promptHash> entry names the plain hash its answer is cached under, expires as that does (PTTL), and a resumed run follows it; neither plain hash is in the log", async () => {
+      tools.payloadPolicy = 'encrypted';
+      subjectKeys = new MemorySubjectKeyStore();
+      const { events, asked } = await dieDuringCall(r.cache, r.cache, { llmCacheTtlMs: 60_000 });
+      const turns = ofType(events, 'InferenceCompleted');
+      expect(turns.map((e) => e.version)).to.deep.equal([8, 8]);
+      expect(failuresOf(events), 'turn 0 replayed whole from the cache').to.deep.equal([]);
+      expect(fake.requests.length - asked).to.equal(1);
+      const log = await logText();
+      for (const t of turns) {
+        const pointer = r.prefix + saltedPromptCacheKey('acme', 'm', (t.data as { promptHash: string }).promptHash);
+        const plain = await r.redis.get(pointer);
+        expect(plain).to.match(/^0x[0-9a-f]{64}$/);
+        expect(await r.redis.get(r.prefix + responseCacheKey('acme', 'm', plain!))).to.contain('"role":"assistant"');
+        expect(await r.redis.pttl(pointer)).to.be.within(1, 60_000);
+        expect(await r.redis.pttl(r.prefix + responseCacheKey('acme', 'm', plain!))).to.be.within(1, 60_000);
+        expect(log).to.not.contain(plain!.slice(2));
+      }
+      expect(Object.keys(await r.everything()).filter((k) => k.includes('llm:prompt:') && !k.startsWith(`${r.prefix}llm:prompt:acme:m:`))).to.deep.equal([]);
+    });
   });
 });

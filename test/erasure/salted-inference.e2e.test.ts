@@ -5,7 +5,7 @@ import { ended, ofType, submitTask, user, waitForTask } from '../agent/support/a
 import { subjectOf } from '../../src/erasure/subject';
 import { PAYLOAD_HASH_SCHEME, saltedPayloadHash } from '../../src/erasure/salted-hash';
 import { openedSalt } from '../../src/erasure/opened';
-import { stepErrorAad, taskErrorAad, turnResponseAad, type SealedPayload } from '../../src/erasure/sealed-payload';
+import { stepErrorAad, taskErrorAad, turnPromptAad, turnResponseAad, type SealedPayload } from '../../src/erasure/sealed-payload';
 import { payloadDigest } from '../../src/mcp/payload-hash';
 import { subjectRefs } from '../../projections/subject-events.projection';
 
@@ -44,7 +44,7 @@ describe("InferenceCompleted under MCP_PAYLOAD_POLICY=encrypted: a redacted turn
     expect(log, "the guessed turn's plain SHA-256").to.not.contain(guess.hash.slice(2));
     expect(log, "the plain SHA-256 of the guessed arguments (TaskStepStarted, ToolCallRequested)").to.not.contain(payloadDigest({ text: 'gina@example.com' }).hash.slice(2));
 
-    expect([first.version, last.version]).to.deep.equal([7, 7]);
+    expect([first.version, last.version]).to.deep.equal([8, 8]);
     expect(r).to.include({ hashScheme: PAYLOAD_HASH_SCHEME }).and.to.have.property('hashSaltSealed');
     // Checkable while the key lives: the key holder opens the salt and recomputes the hash.
     const salt = await openedSalt(h.subjectKeys, r.hashSaltSealed!, turnResponseAad(id, 0));
@@ -53,33 +53,67 @@ describe("InferenceCompleted under MCP_PAYLOAD_POLICY=encrypted: a redacted turn
     const [requested] = (await h.store.readAll({ limit: 10_000 })).filter((e) => e.type === 'ToolCallRequested' && (e.data as { taskId?: string }).taskId === id);
     const kid = (requested.data as { argumentsSaltSealed: SealedPayload }).argumentsSaltSealed.kid;
     expect(r.hashSaltSealed!.kid).to.equal(kid);
-    expect(subjectRefs(first)).to.deep.equal([`kid:${kid}`]);
+    expect(subjectRefs(first), 'one key seals both salts of the turn').to.deep.equal([`kid:${kid}`]);
 
     await h.subjectKeys!.erase(subjectOf('acme', user));
     expect(await openedSalt(h.subjectKeys, r.hashSaltSealed!, turnResponseAad(id, 0)), 'the salt is erased with the key').to.equal(undefined);
     expect(JSON.stringify(await h.store.readAll({ limit: 10_000 }))).to.not.contain(salt!.slice(2));
   });
 
-  it("the next turn's promptHash stays the plain SHA-256 of a prompt that carries the call (its arguments, the tool's result): with the instruction and the result guessed too, it confirms a guessed argument after erasure, as docs/security.md says", async () => {
+  it("every turn's promptHash is salted (InferenceCompleted v8), its salt sealed alone under the submitter's key: no plain SHA-256 of a prompt sent for the task is in the log, and after erasure a guessed argument (with the instruction and the result guessed too) is not confirmable from the next turn's prompt", async () => {
     h.fake.setScript((req) => (toolMessages(req).length === 0 ? { toolCalls: [{ id: 'c1', name: 'remote__reverse', arguments: { text: 'gina@example.com' } }] } : { content: 'done' }));
     await h.worker('worker-p', { redaction: 'hash-only' }).start();
     const asked = h.fake.requests.length;
     const id = await submitTask(h.store, 'acme', { instruction: 'reverse her address' });
     const events = await waitForTask(h.store, id, ended);
-    const [, next] = ofType(events, 'InferenceCompleted');
-    expect(next.version).to.equal(7);
-    await h.subjectKeys!.erase(subjectOf('acme', user));
-    // What a guesser rebuilds after the erasure: the prompt of turn 1 (system prompt and tools are the operator's, the
+    const turns = ofType(events, 'InferenceCompleted');
+    // What a guesser rebuilds after the erasure: the prompt of a turn (system prompt and tools are the operator's, the
     // instruction guessed), with a guessed address as the call's argument and its reverse as the tool's result.
-    const sent = h.fake.requests[asked + 1];
-    const promptOf = (address: string) => {
+    const promptOf = (sent: (typeof h.fake.requests)[number], address = 'gina@example.com') => {
       const messages = JSON.parse(JSON.stringify(sent.messages).split('gina@example.com').join(address).split('moc.elpmaxe@anig').join([...address].reverse().join('')));
       const tools = sent.tools!.map((t) => ({ name: t.function.name, description: t.function.description, parameters: t.function.parameters }));
-      return payloadDigest({ model: sent.model, messages, tools, temperature: sent.temperature, maxTokens: sent.max_tokens }).hash;
+      return payloadDigest({ model: sent.model, messages, tools, temperature: sent.temperature, maxTokens: sent.max_tokens });
     };
-    const promptHash = (next.data as { promptHash: string }).promptHash;
-    expect(promptOf('tina@example.com')).to.not.equal(promptHash);
-    expect(promptOf('gina@example.com'), 'confirmed by the plain promptHash of the next turn').to.equal(promptHash);
+    const sent = h.fake.requests.slice(asked, asked + 2);
+    const log = JSON.stringify(await h.store.readAll({ limit: 10_000 }));
+    for (const [n, e] of turns.entries()) {
+      const d = e.data as { promptHash: string; promptHashScheme?: string; promptHashSaltSealed?: SealedPayload };
+      const plain = promptOf(sent[n]);
+      expect(log, `the plain SHA-256 of turn ${n}'s prompt`).to.not.contain(plain.hash.slice(2));
+      expect(d).to.include({ promptHashScheme: PAYLOAD_HASH_SCHEME }).and.to.have.property('promptHashSaltSealed');
+      // Checkable while the key lives: the key holder opens the salt and recomputes the hash over the prompt's canonical JSON.
+      const salt = await openedSalt(h.subjectKeys, d.promptHashSaltSealed!, turnPromptAad(id, n));
+      expect(saltedPayloadHash(salt!, plain.json), `turn ${n}`).to.equal(d.promptHash);
+      expect(subjectRefs(e), 'in the subject index under its key').to.deep.equal([`kid:${d.promptHashSaltSealed!.kid}`]);
+    }
+    expect(turns.map((e) => e.version)).to.deep.equal([8, 8]);
+    await h.subjectKeys!.erase(subjectOf('acme', user));
+    const next = turns[1].data as { promptHash: string; promptHashSaltSealed: SealedPayload };
+    expect(await openedSalt(h.subjectKeys, next.promptHashSaltSealed, turnPromptAad(id, 1)), 'the salt is erased with the key').to.equal(undefined);
+    expect(promptOf(sent[1], 'tina@example.com').hash).to.not.equal(next.promptHash);
+    expect(promptOf(sent[1]).hash, 'the right guess is not confirmed either').to.not.equal(next.promptHash);
+  });
+
+  it("the text a turn wrote beside its tool calls: its contentHash is salted with the turn's salt (v8 contentHashScheme), so after erasure a guess of it is not confirmable; a final turn's stays the plain SHA-256, the task's answerHash", async () => {
+    const said = 'Looking up gina@example.com now';
+    h.fake.setScript((req) => (toolMessages(req).length === 0 ? { content: said, toolCalls: [{ id: 'c1', name: 'remote__reverse', arguments: { text: 'x' } }] } : { content: 'done' }));
+    await h.worker('worker-c', { redaction: 'hash-only' }).start();
+    const id = await submitTask(h.store, 'acme', { instruction: 'reverse her address' });
+    const events = await waitForTask(h.store, id, ended);
+    const [first, last] = ofType(events, 'InferenceCompleted');
+    const log = JSON.stringify(await h.store.readAll({ limit: 10_000 }));
+    expect(log, "the plain SHA-256 of the turn's text").to.not.contain(payloadDigest(said).hash.slice(2));
+    const r = (first.data as { responseRedacted: Redacted & { contentHashScheme?: string } }).responseRedacted;
+    expect(r.contentHashScheme).to.equal(PAYLOAD_HASH_SCHEME);
+    const salt = await openedSalt(h.subjectKeys, r.hashSaltSealed!, turnResponseAad(id, 0));
+    expect(saltedPayloadHash(salt!, payloadDigest(said).json), "keyed by the turn's salt").to.equal(r.contentHash);
+    // The final turn's text is the task's answer: its signed answerHash, which stays the plain SHA-256, and so does its contentHash.
+    const f = (last.data as { responseRedacted: Redacted & { contentHashScheme?: string } }).responseRedacted;
+    expect([f.contentHash, f.contentHashScheme]).to.deep.equal([payloadDigest('done').hash, undefined]);
+    const [completed] = ofType(events, 'TaskCompleted');
+    expect((completed.data as { output: { answerHash: string } }).output.answerHash).to.equal(payloadDigest('done').hash);
+    await h.subjectKeys!.erase(subjectOf('acme', user));
+    expect(await openedSalt(h.subjectKeys, r.hashSaltSealed!, turnResponseAad(id, 0))).to.equal(undefined);
   });
 
   it("the withheld texts of a model's slips (arguments that are not JSON, a tool name it made up): salted, the salt sealed alone in TaskStepFailed v2; after erasure not confirmable", async () => {

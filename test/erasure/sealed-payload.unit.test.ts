@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import { SealedPayloadSchema, SealedSaltSchema } from '../../events/erasure.events';
-import { openSealed, payloadAad, sealPayload, stepErrorAad, taskErrorAad, turnResponseAad } from '../../src/erasure/sealed-payload';
+import { openSealed, payloadAad, sealPayload, stepErrorAad, taskErrorAad, turnPromptAad, turnResponseAad } from '../../src/erasure/sealed-payload';
 import { parseSubject, subjectOf } from '../../src/erasure/subject';
 
 describe('sealed payloads and subject ids', () => {
@@ -22,8 +22,8 @@ describe('sealed payloads and subject ids', () => {
   it("SealedSaltSchema's description (every event's JSON Schema with a salt sealed alone) names each place a salt is sealed alone for", () => {
     const said = SealedSaltSchema.description!;
     expect(said).to.contain('toolcall-<id>/<arguments|result|error>');
-    // The model's turn, a task step's and a task's withheld error (InferenceCompleted v7, TaskStepFailed v2, TaskFailed v2).
-    for (const place of [turnResponseAad('<id>', '<n>' as unknown as number), stepErrorAad('<id>', '<stepId>'), taskErrorAad('<id>')]) expect(said, place).to.contain(`\`${place}\``);
+    // The model's turn (its answer and its prompt), a task step's and a task's withheld error (InferenceCompleted v7 and v8, TaskStepFailed v2, TaskFailed v2).
+    for (const place of [turnResponseAad('<id>', '<n>' as unknown as number), turnPromptAad('<id>', '<n>' as unknown as number), stepErrorAad('<id>', '<stepId>'), taskErrorAad('<id>')]) expect(said, place).to.contain(`\`${place}\``);
   });
 
   it('names a subject <tenant>:<kind>:<actor id> and parses it back; refuses what subjectOf cannot make, naming the field', () => {

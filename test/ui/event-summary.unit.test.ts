@@ -58,6 +58,16 @@ describe('dashboard timeline: a model turn under LLM_REDACTION=hash-only', () =>
     expect(s.redacted).to.match(/^prompt and answer withheld by the redaction policy \(hash-only; prompt hash 0x1111.*, answer hash 0x2222.*\)$/);
   });
 
+  it("a turn whose hashes are salted (v7 the answer's, v8 the prompt's too: MCP_PAYLOAD_POLICY=encrypted) names each salted hash's scheme, and the plain ones stay as they read", async () => {
+    const { summarize } = await load();
+    const salt = { alg: 'A256GCM', kid: 'k', iv: `0x${'a'.repeat(24)}`, ct: `0x${'b'.repeat(132)}`, tag: `0x${'c'.repeat(32)}` };
+    const responseRedacted = { hash: h('2'), hashScheme: 'hmac-sha256-salted-v1', hashSaltSealed: salt, chars: 90, contentHash: h('3'), toolCalls: [{ id: 'c1', name: 'crm__lookup' }] };
+    const v8 = summarize({ type: 'InferenceCompleted', version: 8, data: { ...turn, promptHashScheme: 'hmac-sha256-salted-v1', promptHashSaltSealed: salt, responseRedacted } });
+    expect(v8.redacted).to.match(/^prompt and answer withheld by the redaction policy \(hash-only; prompt hash hmac-sha256-salted-v1 0x1111.*, answer hash hmac-sha256-salted-v1 0x2222.*\)$/);
+    const v7 = summarize({ type: 'InferenceCompleted', version: 7, data: { ...turn, responseRedacted } });
+    expect(v7.redacted).to.match(/\(hash-only; prompt hash 0x1111.*, answer hash hmac-sha256-salted-v1 0x2222.*\)$/);
+  });
+
   it('a final turn that keeps its answer sealed (v5) names the key it is sealed to', async () => {
     const { summarize } = await load();
     const sealedAnswer = { scheme: 'ecies-secp256k1-hkdf-sha256-aes-256-gcm', recipient: `0x02${'5'.repeat(64)}`, ephemeralPublicKey: `0x03${'6'.repeat(64)}`, nonce: `0x${'7'.repeat(24)}`, ciphertext: '0x88', tag: `0x${'9'.repeat(32)}` };

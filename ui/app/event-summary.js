@@ -49,13 +49,16 @@ export function summarize(e) {
     }
     case 'InferenceCompleted': {
       const r = d.responseRedacted;
+      // A salted hash (MCP_PAYLOAD_POLICY=encrypted: v7 the answer's, v8 the prompt's too) is no SHA-256: its scheme says so.
+      const prompt = `${typeof d.promptHashScheme === 'string' ? `${d.promptHashScheme} ` : ''}${short(d.promptHash)}`;
+      const answer = r ? `${typeof r.hashScheme === 'string' ? `${r.hashScheme} ` : ''}${short(r.hash)}` : '';
       const calls = r?.toolCalls?.length ? ` · asked for ${r.toolCalls.map((/** @type {any} */ c) => c.name ?? 'an unknown tool').join(', ')}` : '';
       return {
         category: 'inference',
         summary: `Model ${d.model} turn ${d.turn}: ${formatCount(d.usage?.totalTokens ?? 0, 'token')} in ${formatDuration(d.latencyMs)}, finished by ${d.finishReason}${d.cached ? ' (cached)' : ''}${calls}`,
         redacted: r
-          ? `prompt and answer withheld by the redaction policy (hash-only; prompt hash ${short(d.promptHash)}, answer hash ${short(r.hash)})${typeof d.sealedAnswer?.recipient === 'string' ? `; the answer kept sealed to ${short(d.sealedAnswer.recipient)}` : ''}`
-          : d.redaction === 'hash-only' ? `prompt messages withheld by the redaction policy (hash-only; prompt hash ${short(d.promptHash)})` : undefined,
+          ? `prompt and answer withheld by the redaction policy (hash-only; prompt hash ${prompt}, answer hash ${answer})${typeof d.sealedAnswer?.recipient === 'string' ? `; the answer kept sealed to ${short(d.sealedAnswer.recipient)}` : ''}`
+          : d.redaction === 'hash-only' ? `prompt messages withheld by the redaction policy (hash-only; prompt hash ${prompt})` : undefined,
       };
     }
     case 'PolicyEvaluated':

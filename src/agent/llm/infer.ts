@@ -4,17 +4,49 @@ import { payloadDigest } from '../../mcp/payload-hash';
 import type { Completion, CompletionRequest, LlmClient } from './port';
 import { wellFormed } from '../../core/well-formed';
 
-export type InferResult = { completion: Completion; cached: boolean; latencyMs: number; promptHash: Hex };
+/** `promptJson`: the canonical JSON `promptHash` is the SHA-256 of (promptDigest), for a salted hash of the same prompt. */
+export type InferResult = { completion: Completion; cached: boolean; latencyMs: number; promptHash: Hex; promptJson: string };
 
-/** What the answer depends on: model, messages, tools and sampling. JCS, so floats in schemas are fine. */
-export function promptDigest(req: CompletionRequest): { hash: Hex; messagesJson: string } {
+/** What the answer depends on: model, messages, tools and sampling, as canonical JSON (JCS, so floats in schemas are fine) and its SHA-256. */
+export function promptDigest(req: CompletionRequest): { hash: Hex; json: string } {
   const { model, messages, tools, temperature, maxTokens } = req;
-  return { hash: payloadDigest({ model, messages, tools, temperature, maxTokens }).hash, messagesJson: payloadDigest(messages).json };
+  return payloadDigest({ model, messages, tools, temperature, maxTokens });
 }
 
 /** Where the response cache keeps the answer to a prompt (per tenant: see infer). */
 export function responseCacheKey(tenant: string, model: string, promptHash: string): string {
   return `llm:response:${tenant}:${model}:${promptHash}`;
+}
+
+/**
+ * Where the response cache keeps, for a turn whose log records its promptHash salted
+ * (InferenceCompleted v8), the plain SHA-256 its answer is cached under (responseCacheKey): the
+ * log no longer names that entry, and the plain hash is kept out of it (see rememberSaltedPrompt).
+ */
+export function saltedPromptCacheKey(tenant: string, model: string, saltedPromptHash: string): string {
+  return `llm:prompt:${tenant}:${model}:${saltedPromptHash}`;
+}
+
+type CacheDeps = { tenant: string; cache?: Cache; cacheTtlMs?: number };
+
+/** How long an answer is cached when no LLM_CACHE_TTL_MS is given. */
+const DEFAULT_TTL_MS = 24 * 3_600_000;
+
+/** Whether infer keeps answers to this prompt in the response cache: a cache, LLM_CACHE_TTL_MS not 0, and temperature 0. */
+export function cachesResponses(deps: CacheDeps, req: Pick<CompletionRequest, 'temperature'>): boolean {
+  return deps.cache !== undefined && req.temperature === 0 && (deps.cacheTtlMs ?? 1) > 0;
+}
+
+/**
+ * Keep in the response cache, beside the answer to a turn's prompt and as long, which plain prompt
+ * hash (`promptHash`) its salted one (`saltedHash`, InferenceCompleted v8) stands for, so that a
+ * resumed run finds the cached answer from what the log records (the plain hash is in the cache
+ * only, never in the log). Best effort, as the cache is: a failed write is a later miss.
+ * Nothing when infer caches no answer to it (cachesResponses).
+ */
+export async function rememberSaltedPrompt(deps: CacheDeps, req: Pick<CompletionRequest, 'model' | 'temperature'>, promptHash: string, saltedHash: string): Promise<void> {
+  if (!cachesResponses(deps, req)) return;
+  await deps.cache!.set(saltedPromptCacheKey(deps.tenant, req.model, saltedHash), promptHash, deps.cacheTtlMs ?? DEFAULT_TTL_MS).catch(() => {});
 }
 
 /**
@@ -25,19 +57,19 @@ export function responseCacheKey(tenant: string, model: string, promptHash: stri
  * shared, it told one tenant that another had sent the same prompt.
  * The completion is well-formed text (wellFormed: a lone UTF-16 surrogate replaced with U+FFFD).
  */
-export async function infer(deps: { llm: LlmClient; tenant: string; cache?: Cache; cacheTtlMs?: number }, req: CompletionRequest): Promise<InferResult> {
-  const { hash } = promptDigest(req);
+export async function infer(deps: { llm: LlmClient } & CacheDeps, req: CompletionRequest): Promise<InferResult> {
+  const { hash, json } = promptDigest(req);
   const key = responseCacheKey(deps.tenant, req.model, hash);
-  const useCache = deps.cache && req.temperature === 0 && (deps.cacheTtlMs ?? 1) > 0;
+  const useCache = cachesResponses(deps, req);
   const t0 = Date.now();
   if (useCache) {
     const hit = await deps.cache!.get(key).catch(() => undefined);
-    if (hit) return { completion: wellFormed(JSON.parse(hit) as Completion), cached: true, latencyMs: Date.now() - t0, promptHash: hash };
+    if (hit) return { completion: wellFormed(JSON.parse(hit) as Completion), cached: true, latencyMs: Date.now() - t0, promptHash: hash, promptJson: json };
   }
   // The model's text well-formed where it enters (a lone surrogate replaced with U+FFFD, see
   // wellFormed): what the task acts on, answers and records (InferenceCompleted, answerHash) is the same.
   const completion = wellFormed(await deps.llm.complete(req));
   const latencyMs = Date.now() - t0;
-  if (useCache) await deps.cache!.set(key, JSON.stringify(completion), deps.cacheTtlMs ?? 24 * 3_600_000).catch(() => {});
-  return { completion, cached: false, latencyMs, promptHash: hash };
+  if (useCache) await deps.cache!.set(key, JSON.stringify(completion), deps.cacheTtlMs ?? DEFAULT_TTL_MS).catch(() => {});
+  return { completion, cached: false, latencyMs, promptHash: hash, promptJson: json };
 }

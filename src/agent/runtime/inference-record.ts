@@ -3,6 +3,7 @@ import { canonicalJson } from '../../core/canonical';
 import { MAX_EVENT_BYTES } from '../../core/envelope';
 import type { SealedAnswer } from '../../core/sealed-answer';
 import type { SaltOnlySeal } from '../../erasure/sealed-payload';
+import type { TurnResponseSeal } from './turn-response-seal';
 
 /** InferenceCompleted.messagesJson's limit in the event schema (characters). */
 export const MESSAGES_JSON_MAX = 2_000_000;
@@ -32,11 +33,18 @@ export type InferenceRecordParameters = {
    * With `redacted`, under MCP_PAYLOAD_POLICY=encrypted: the response's salted hash and its salt
    * sealed alone under the submitter's key (sealSaltOnly of `response.json`), kept in place of the
    * plain SHA-256 (v7), so that once the key is erased the hash confirms no guess of the message.
+   * With its `contentHash` (a turn that asked for tool calls), that salted hash of the text too (v8).
    */
-  responseSeal?: SaltOnlySeal;
+  responseSeal?: TurnResponseSeal;
+  /**
+   * With `redacted`, under MCP_PAYLOAD_POLICY=encrypted: the prompt's salted hash and its salt sealed
+   * alone under the submitter's key (sealTurnPrompt of the prompt's canonical JSON), kept in place of
+   * the plain `base.promptHash` (v8), so that once the key is erased it confirms no guess of the prompt.
+   */
+  promptSeal?: SaltOnlySeal;
 };
 
-export type InferenceRecordReturnType = { version: 1 | 2 | 3 | 4 | 5 | 6 | 7; data: Record<string, unknown>; omitted: boolean };
+export type InferenceRecordReturnType = { version: 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8; data: Record<string, unknown>; omitted: boolean };
 
 const bytesOf = (data: Record<string, unknown>) => Buffer.byteLength(canonicalJson(data));
 
@@ -62,11 +70,18 @@ function head(text: string, n: number): string {
  * `omitted`, kept as v4 without it: the answer could not be delivered (TaskCompleted holds the same
  * copy), so the task fails as for any answer too large for the log. A turn whose `base` says
  * `usageUnbooked: true` (its tokens not booked in the tenant's ledger yet) is v6, whatever else it
- * holds. A redacted turn with a `responseSeal` is v7 (its hash salted), whatever else it holds. Pure.
+ * holds. A redacted turn with a `responseSeal` is v7 (its hash salted), whatever else it holds; one
+ * with a `promptSeal` too, or whose `responseSeal` salts its text's hash, is v8 (its promptHash, or
+ * contentHash, salted as well). Pure.
  *
  * @example inferenceRecord({ base, response: payloadDigest(message), messagesJson }).omitted // true past 1,000,000 characters
  */
 export function inferenceRecord(p: InferenceRecordParameters): InferenceRecordReturnType {
+  if (p.redacted && (p.promptSeal || p.responseSeal?.contentHash)) {
+    const prompt = p.promptSeal ? { promptHash: p.promptSeal.hash, promptHashScheme: p.promptSeal.scheme, promptHashSaltSealed: p.promptSeal.saltSealed } : {};
+    const r = shapedRecord({ ...p, base: { ...p.base, ...prompt } });
+    return { ...r, version: 8 };
+  }
   const r = shapedRecord(p);
   if (p.redacted && p.responseSeal) return { ...r, version: 7 };
   return p.base.usageUnbooked === true ? { ...r, version: 6 } : r;
@@ -79,7 +94,8 @@ function shapedRecord(p: InferenceRecordParameters): InferenceRecordReturnType {
     const tooLarge = p.response.json.length > INFERENCE_RESPONSE_JSON_MAX;
     const seal = p.responseSeal;
     const hash = seal ? { hash: seal.hash, hashScheme: seal.scheme, hashSaltSealed: seal.saltSealed } : { hash: p.response.hash };
-    const responseRedacted = { ...hash, chars: p.response.json.length, contentHash: p.redacted.contentHash, toolCalls: tooLarge ? [] : p.redacted.toolCalls };
+    const content = seal?.contentHash ? { contentHash: seal.contentHash, contentHashScheme: seal.scheme } : { contentHash: p.redacted.contentHash };
+    const responseRedacted = { ...hash, chars: p.response.json.length, ...content, toolCalls: tooLarge ? [] : p.redacted.toolCalls };
     const data = { ...p.base, responseRedacted };
     if (tooLarge || !p.sealedAnswer) return { version: 4, data, omitted: tooLarge };
     const sealed = { ...data, sealedAnswer: p.sealedAnswer };

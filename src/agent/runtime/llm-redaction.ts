@@ -22,9 +22,18 @@ export function taskRedaction(setting: 'store' | 'hash-only', task: { answerReci
 
 /**
  * What InferenceCompleted v4 keeps of a turn's answer under LLM_REDACTION=hash-only (`responseRedacted`);
- * v7 (MCP_PAYLOAD_POLICY=encrypted) salts `hash`, naming `hashScheme` and its salt sealed alone (`hashSaltSealed`).
+ * v7 (MCP_PAYLOAD_POLICY=encrypted) salts `hash`, naming `hashScheme` and its salt sealed alone (`hashSaltSealed`);
+ * v8 may salt `contentHash` with that salt too (`contentHashScheme`: a turn that asked for tool calls).
  */
-export type RedactedTurn = { hash: string; chars: number; contentHash: string; toolCalls: { id: string; name?: string }[]; hashScheme?: PayloadHashScheme; hashSaltSealed?: SealedPayload };
+export type RedactedTurn = {
+  hash: string;
+  chars: number;
+  contentHash: string;
+  toolCalls: { id: string; name?: string }[];
+  hashScheme?: PayloadHashScheme;
+  hashSaltSealed?: SealedPayload;
+  contentHashScheme?: PayloadHashScheme;
+};
 
 /**
  * The non-content parts of an answer, kept under LLM_REDACTION=hash-only beside its hash: the
@@ -45,11 +54,12 @@ export function redactedResponse(message: AssistantMessage, offered: ReadonlySet
 /**
  * The assistant message a resumed run puts in the model's history for a hash-only turn it has no
  * copy of: the calls' ids and names (so each tool result still answers its call), `{}` for their
- * arguments, and a note in place of the text saying why. Its calls that have not ended cannot be
+ * arguments, and a note in place of the text saying why (naming it by its contentHash, and that hash's
+ * scheme when salted). Its calls that have not ended cannot be
  * made (their arguments are unknown): see argumentsNotKept.
  */
 export function unkeptTurnMessage(t: RedactedTurn): AssistantMessage {
-  const content = `[this turn's text (sha-256 ${t.contentHash}) and the arguments of the tools it called are not kept in the task's log (LLM_REDACTION=hash-only), and this run resumed the task after a restart, so they cannot be shown again]`;
+  const content = `[this turn's text (${t.contentHashScheme ?? 'sha-256'} ${t.contentHash}) and the arguments of the tools it called are not kept in the task's log (LLM_REDACTION=hash-only), and this run resumed the task after a restart, so they cannot be shown again]`;
   const tool_calls = t.toolCalls.map((c) => ({ id: c.id, type: 'function' as const, function: { name: c.name ?? 'unknown_tool', arguments: '{}' } }));
   return { role: 'assistant', content, ...(tool_calls.length ? { tool_calls } : {}) };
 }

@@ -12,7 +12,7 @@ import { McpGatewayError } from '../../mcp/errors';
 import { payloadDigest } from '../../mcp/payload-hash';
 import { traceLlmCall, traceToolCall } from '../../telemetry/component-spans';
 import { AgentError } from '../errors';
-import { infer, responseCacheKey } from '../llm/infer';
+import { infer, rememberSaltedPrompt, responseCacheKey, saltedPromptCacheKey } from '../llm/infer';
 import { estimateTokens } from '../llm/token-budget';
 import type { AssistantMessage, ChatMessage, Completion, ToolSpec } from '../llm/port';
 import { policyName, resolvePolicy } from '../policy/resolve-policy';
@@ -24,7 +24,7 @@ import { runChainRead, runChainTransaction } from './chain-steps';
 import { RunInterrupted } from './run-interrupted';
 import { boundToolText } from './bound-tool-text';
 import { inferenceRecord } from './inference-record';
-import { isRecordedResponse, sealTurnResponse } from './turn-response-seal';
+import { isRecordedResponse, sealTurnPrompt, sealTurnResponse } from './turn-response-seal';
 import { subjectOf } from '../../erasure/subject';
 import type { SubjectKey } from '../../erasure/subject-key-store';
 import { sealSaltOnly, stepErrorAad, taskErrorAad, type SealedPayload } from '../../erasure/sealed-payload';
@@ -33,7 +33,7 @@ import { responseCacheTtlMs } from './response-cache-ttl';
 import { INFERENCE_RESPONSE_JSON_MAX } from '../../../events/agent.events';
 import { signOutput } from './output-signature';
 import { sealAnswer, type SealedAnswer } from '../../core/sealed-answer';
-import type { Hex } from '../../core/hex';
+import { isHex32, type Hex } from '../../core/hex';
 import { recordedFailure, unkeptResultText } from './step-payload';
 import type { StepSpec } from './step-spec';
 import type { AgentRuntimeDependencies, AgentRuntimeOptions } from './runtime-deps';
@@ -565,6 +565,10 @@ export class TaskRun {
         const response = payloadDigest(message);
         const hashOnly = this.redaction === 'hash-only';
         sealedAnswer = hashOnly ? this.sealedFinalAnswer(message, finishReason) : undefined;
+        // Salted as the answer's hash is (v8): the plain one, the cache's key for it, is left to the cache,
+        // which a resumed run reaches from the salted one (cachedTurn).
+        const promptSeal = hashOnly && responseKey ? sealTurnPrompt(responseKey, this.taskId, turn, r.promptJson) : undefined;
+        if (promptSeal) await rememberSaltedPrompt({ tenant: this.view.tenant, cache: this.deps.cache, cacheTtlMs: this.cacheTtlMs }, req, r.promptHash, promptSeal.hash);
         const record = inferenceRecord({
           base: {
             turn,
@@ -586,7 +590,9 @@ export class TaskRun {
           messagesJson: !hashOnly && !this.holdsHashOnlyPayloads(stepResults, messages) ? payloadDigest(req.messages).json : undefined,
           redacted: hashOnly ? redactedResponse(message, offered) : undefined,
           sealedAnswer,
-          responseSeal: hashOnly && responseKey ? sealTurnResponse(responseKey, this.taskId, turn, response.json) : undefined,
+          // The text beside tool calls salted too (v8); a final turn's stays plain: it is the task's answerHash.
+          responseSeal: hashOnly && responseKey ? sealTurnResponse(responseKey, this.taskId, turn, response.json, message.tool_calls?.length ? payloadDigest(message.content ?? '').json : undefined) : undefined,
+          promptSeal,
         });
         // Recorded even when the answer is too large to keep: its tokens were paid for and count against the budgets.
         await this.appendDone('InferenceCompleted', record.data, record.version, turnId);
@@ -700,12 +706,15 @@ export class TaskRun {
    * A hash-only turn's answer from the LLM response cache (Redis in production), when it still holds
    * exactly the recorded one (same SHA-256): then a resumed run replays the turn whole. Never with
    * the cache off (the default under hash-only): the turn is then rebuilt from its event, as when
-   * the entry has expired.
+   * the entry has expired. A salted promptHash (v8) names the entry through the plain hash the cache
+   * keeps beside it (rememberSaltedPrompt).
    */
   private async cachedTurn(t: TurnRecord, turn: number): Promise<AssistantMessage | undefined> {
     const cache = this.deps.cache;
     if (!cache || !t.redacted || this.cacheTtlMs === 0) return undefined;
-    const hit = await cache.get(responseCacheKey(this.view.tenant, this.opts.model, t.promptHash)).catch(() => undefined);
+    const promptHash = t.promptSalted ? await cache.get(saltedPromptCacheKey(this.view.tenant, this.opts.model, t.promptHash)).catch(() => undefined) : t.promptHash;
+    if (!isHex32(promptHash)) return undefined;
+    const hit = await cache.get(responseCacheKey(this.view.tenant, this.opts.model, promptHash)).catch(() => undefined);
     if (!hit) return undefined;
     let message: AssistantMessage;
     try {

@@ -27,6 +27,7 @@ export type StepRecord = {
  * to keep (InferenceCompleted v2), and (`redacted` set instead) under LLM_REDACTION=hash-only (v4);
  * `sealedAnswer` is the final answer sealed to the task's answerRecipient, recorded with its turn (v5).
  * `unbooked` (v6 `usageUnbooked`): its tokens are to be booked under `eventId` on the day it was recorded (`occurredAt`).
+ * `promptSalted` (v8 `promptHashScheme`): its promptHash is salted.
  */
 export type TurnRecord = {
   responseJson?: string;
@@ -34,6 +35,8 @@ export type TurnRecord = {
   redacted?: RedactedTurn;
   sealedAnswer?: SealedAnswer;
   promptHash: string;
+  /** v8: `promptHash` is salted (the response cache knows its turn by the plain one: saltedPromptCacheKey). */
+  promptSalted?: boolean;
   finishReason: string;
   totalTokens: number;
   cached: boolean;
@@ -163,6 +166,7 @@ export function applyTaskEvent(v: TaskView, e: RecordedEvent): TaskView {
         redacted: d.responseRedacted,
         sealedAnswer: d.sealedAnswer,
         promptHash: d.promptHash,
+        ...(d.promptHashScheme !== undefined ? { promptSalted: true } : {}),
         finishReason: d.finishReason,
         totalTokens: d.usage.totalTokens,
         cached: d.cached,
