@@ -135,17 +135,20 @@ export function readServersFile(
     refuse([{ text: 'holds both "mcpServers" and "servers": keep one of them (each lists the servers to register)', path: [], key: 'servers' }], fileText);
   }
   const r = schemaOf(parsed).safeParse(parsed);
-  if (!r.success) refuse(r.error.issues.map((i) => ({ text: issueText(i, parsed), ...settingsIssuePlace(i) })), fileText);
-  const data = r.data;
+  // A file the schema refuses: its readable entries are still checked below, so that one refusal
+  // names every problem (a typo'd key in one entry, a bad name in another), not the first kind only.
+  const schemaProblems: SettingsProblem[] = r.success ? [] : r.error.issues.map((i) => ({ text: issueText(i, parsed), ...settingsIssuePlace(i) }));
+  const data = r.success ? r.data : readableEntries(parsed);
+  if (!data) refuse(schemaProblems, fileText);
   const entries =
     'mcpServers' in data
       ? Object.entries(data.mcpServers).map(([name, e]) => ({ ...e, name, at: `mcpServers.${name}`, place: ['mcpServers', name] as PropertyKey[] }))
       : Array.isArray(data.servers)
         ? data.servers.map((e, i) => ({ ...e, at: `servers.${i}`, place: ['servers', i] as PropertyKey[] }))
         : Object.entries(data.servers).map(([name, e]) => ({ ...e, name, at: `servers.${name}`, place: ['servers', name] as PropertyKey[] }));
-  for (const e of entries) if (e.disabled === true) onDisabled?.({ tenant: e.tenant ?? SHARED_TENANT, name: e.name, at: e.at });
+  if (r.success) for (const e of entries) if (e.disabled === true) onDisabled?.({ tenant: e.tenant ?? SHARED_TENANT, name: e.name, at: e.at });
   // Every entry is checked, and every problem named, before any entry is registered.
-  const problems: (SettingsProblem & { variable?: string })[] = [];
+  const problems: (SettingsProblem & { variable?: string })[] = [...schemaProblems];
   const servers = entries.filter((e) => e.disabled !== true).map((e) => {
     const { at, place } = e;
     const found: (SettingsProblem & { variable?: string })[] = [];
@@ -180,6 +183,32 @@ export function readServersFile(
     problems.push(...found);
     return p;
   });
-  if (problems.length) refuse(problems, fileText);
+  if (problems.length) refuse(inFileOrder(problems, parsed), fileText);
   return servers;
+}
+
+/**
+ * The entries of a file the schema refused that are readable on their own, in the form the file is
+ * written in; undefined when the file has no such form (no `mcpServers` or `servers` to read).
+ */
+function readableEntries(doc: unknown): z.infer<typeof FileSchema> | undefined {
+  if (doc === null || typeof doc !== 'object') return undefined;
+  const d = doc as Record<string, unknown>;
+  const container = Object.hasOwn(d, 'mcpServers') ? d.mcpServers : d.servers;
+  if (container === null || typeof container !== 'object') return undefined;
+  if (Array.isArray(container)) {
+    const Named = Entry.extend({ name: z.string() });
+    return { servers: container.flatMap((e) => { const r = Named.safeParse(e); return r.success ? [r.data] : []; }) };
+  }
+  const readable = Object.fromEntries(Object.entries(container).flatMap(([name, e]) => { const r = Entry.safeParse(e); return r.success ? [[name, r.data]] : []; }));
+  return Object.hasOwn(d, 'mcpServers') ? { mcpServers: readable } : { servers: readable };
+}
+
+/** Problems ordered by the entry they are in, as the file lists its entries (a problem of no entry first); stable within an entry. */
+function inFileOrder<P extends SettingsProblem>(problems: P[], doc: unknown): P[] {
+  const d = (doc ?? {}) as Record<string, unknown>;
+  const container = (Object.hasOwn(d, 'mcpServers') ? d.mcpServers : d.servers) as Record<string, unknown> | unknown[] | undefined;
+  const keys = container && typeof container === 'object' ? Object.keys(container) : [];
+  const rank = (p: P) => (p.path.length >= 2 ? keys.indexOf(String(p.path[1])) : p.key !== undefined ? keys.indexOf(String(p.key)) : -1);
+  return problems.map((p, i) => ({ p, i, r: rank(p) })).sort((a, b) => a.r - b.r || a.i - b.i).map((x) => x.p);
 }

@@ -216,6 +216,28 @@ describe('MCP_SERVERS_FILE: a refusal names every problem of the file (up to fiv
     expect(message).to.match(/mcpServers\.db\.args: [^;]* \(line 5, column 42\)/);
   });
 
+  it("a key no entry takes and other entries' mistakes found after reading (a name, a client's variable, no command) are named together, in one start", () => {
+    const path = file(
+      'mixed.json',
+      [
+        '{"mcpServers": {',
+        '  "files": {"command": "npx", "arg": ["x"]},',
+        '  "Bad Name": {"url": "https://mcp.example.com/mcp"},',
+        '  "vs": {"command": "node", "args": ["${workspaceFolder}/s.js"]},',
+        '  "nocmd": {"args": ["x"]}',
+        '}}',
+      ].join('\n'),
+    );
+    const message = refusal(path);
+    expect(message).to.match(/mcpServers\.files: unknown key "arg" \(an entry takes [^)]*\) \(line 2, column 31\)/);
+    expect(message).to.include('mcpServers.Bad Name: name "Bad Name": lowercase letters, digits and -');
+    expect(message).to.include('mcpServers.vs.args.0: "${…}" variables are not expanded there');
+    expect(message).to.include('mcpServers.nocmd.transport: stdio needs a command');
+    // In the file's order, as written.
+    const order = ['mcpServers.files', 'mcpServers.Bad Name', 'mcpServers.vs', 'mcpServers.nocmd'].map((at) => message.indexOf(`${at}`));
+    expect(order).to.deep.equal([...order].sort((a, b) => a - b));
+  });
+
   it('three mistakes in a YAML file are all named with their lines and columns, a value under env never shown (a secret may be written there as such)', () => {
     const path = file(
       'three.yaml',
