@@ -4,7 +4,7 @@
  * no chain. Nothing of a start that could not apply its settings is left behind for the next one.
  */
 import { expect } from 'chai';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config';
@@ -63,6 +63,12 @@ describe('openmcp start: a bad POLICY_FILE, MCP_SERVERS_FILE, CHAINS_FILE or EMB
 
   it('an EMBEDDING_MODEL_DIR without the model stops the start before anything is made (it was refused after the database and the bootstrap key)', async () => {
     await refusedBeforeAnything({ EMBEDDING_MODEL_DIR: join(dir, 'no-model') }, /EMBEDDING_MODEL_DIR: no model\/onnx\/model\.onnx \(or model_quantized\.onnx\) under /);
+  });
+
+  it('an EMBEDDING_MODEL_DIR whose model lacks its tokenizer stops the start before anything is made (it passed the check and failed at load, after the database and the bootstrap key)', async () => {
+    const modelDir = makeTinyModel(join(dir, 'models'));
+    unlinkSync(join(modelDir, 'tokenizer.json'));
+    await refusedBeforeAnything({ EMBEDDING_MODEL_DIR: join(dir, 'models') }, /EMBEDDING_MODEL_DIR: no model\/tokenizer\.json under /);
   });
 
   it("an EMBEDDING_MODEL_DIR naming the model's own folder says to name the folder holding it", async () => {
