@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { join } from 'node:path';
 import { MemoryCache } from '../../src/cache/memory';
-import type { RecordedEvent } from '../../src/core/envelope';
+import { createEvent, type RecordedEvent } from '../../src/core/envelope';
 import type { EventStore } from '../../src/eventstore/port';
 import { McpGateway } from '../../src/mcp/gateway';
 import { openTempSqliteStore } from './support/stores';
@@ -51,5 +51,22 @@ describe('MCP server health: a new replica finding up a server the log says up',
     await c.close();
 
     expect((await healthEvents(id)).map((e) => [e.data.status, e.actor.id])).to.deep.equal([['up', 'mcp-gateway:a']]);
+  });
+
+  it('records up, at its start, a server the log says down (a replica gone since recorded it), with no health checks (MCP_HEALTH_INTERVAL_MS=0)', async () => {
+    const a = await gateway('mcp-gateway:a');
+    const { id } = await a.ensureServer({ tenant: 'acme', actor, name: 'ex', transport: 'stdio', command: process.execPath, args: ['--require', require.resolve('tsx/cjs'), EXAMPLE] });
+    await until('A records it up', async () => (await healthEvents(id)).length === 1);
+    await a.close();
+    const down = createEvent({ type: 'McpServerHealthChanged', stream: `mcpserver-${id}`, tenant: 'acme', actor: { kind: 'system', id: 'mcp-gateway:dead' }, data: { status: 'down', reason: 'unreachable' } });
+    await temp.store.append(down.stream, [down]);
+    const b = await gateway('mcp-gateway:b');
+    await until('B records it up', async () => (await healthEvents(id)).length === 3);
+    await b.close();
+    expect((await healthEvents(id)).map((e) => [e.data.status, e.actor.id])).to.deep.equal([
+      ['up', 'mcp-gateway:a'],
+      ['down', 'mcp-gateway:dead'],
+      ['up', 'mcp-gateway:b'],
+    ]);
   });
 });
