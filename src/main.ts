@@ -21,6 +21,7 @@ import { mcpGatewayService } from './api/mcp-gateway-service';
 import { proofsService } from './api/proofs-service';
 import { uiPlugin } from './ui';
 import { connectsUpstreams, parseRoles, ROLE_NAMES, type Roles } from './app/roles';
+import { checkModelFiles } from './search/embedder';
 import { CacheLeaseStore, SqlLeaseStore, type Leadership } from './leader';
 import { EventTraceContexts, initTracing, installHttpTracing, trackAuditLag, trackDependencies, tracedEventStore } from './telemetry';
 import { trackAnchorerFunds } from './proofs/anchorer-funds-gauges';
@@ -210,6 +211,8 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
   // So do MCP_SERVERS_FILE and CHAINS_FILE, for the roles that read them (checked again when used).
   if (connectsUpstreams(roles) && config.MCP_SERVERS_FILE) readServersFile(config.MCP_SERVERS_FILE, SYSTEM_ACTOR);
   if ((roles.agent || roles.api) && config.CHAINS_FILE) loadChainsFile(resolve(config.CHAINS_FILE));
+  // And an EMBEDDING_MODEL_DIR without the model's files (loaded, and run once, when the gateway is built).
+  if (connectsUpstreams(roles) && config.EMBEDDING_MODEL_DIR) checkModelFiles(config.EMBEDDING_MODEL_DIR, config.EMBEDDING_MODEL_ID);
   // So do a PORT (when this start listens) and the embedded chain's CHAIN_PORT held by something else.
   await checkPortsFree(config, { listen: options.listen !== false });
   const logger = createLogger(config.LOG_LEVEL, options.logStream);

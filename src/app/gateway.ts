@@ -75,12 +75,14 @@ export async function createGateway(p: {
       `MCP_PAYLOAD_POLICY=${config.MCP_PAYLOAD_POLICY} with MCP_CACHE_TTL_MS=${config.MCP_CACHE_TTL_MS}: the MCP result cache keeps each result of a read-only idempotent tool whole for that long (cache: ${p.cache.name}), outside the log; unset MCP_CACHE_TTL_MS (or set 0) to keep none`,
     );
   }
-  const search = config.EMBEDDING_MODEL_DIR
-    ? new ToolSearch({
-        embedder: await loadLocalEmbedder(config.EMBEDDING_MODEL_DIR, config.EMBEDDING_MODEL_ID),
-        indexPath: join(config.dataDir, 'search', 'tools.usearch'),
-        logger: p.logger,
-      })
+  const embedder = config.EMBEDDING_MODEL_DIR ? await loadLocalEmbedder(config.EMBEDDING_MODEL_DIR, config.EMBEDDING_MODEL_ID) : undefined;
+  const search = embedder
+    ? new ToolSearch({ embedder, indexPath: join(config.dataDir, 'search', 'tools.usearch'), logger: p.logger })
     : ToolSearch.lexicalOnly('EMBEDDING_MODEL_DIR is not set');
+  // Said once at start, as /readyz says it (the embedded default's tool search is lexical only).
+  p.logger?.info?.(
+    embedder ? { model: embedder.model, dimensions: embedder.dimensions, modelDir: config.EMBEDDING_MODEL_DIR } : {},
+    embedder ? 'tool search: hybrid (BM25 + embeddings of the local model)' : 'tool search: lexical only (BM25): EMBEDDING_MODEL_DIR is not set',
+  );
   return new McpGateway({ store: p.store, cache: p.cache, search, logger: p.logger, registry: p.registry, subjectKeys: p.subjectKeys, ...gatewayOptionsFrom(config) });
 }

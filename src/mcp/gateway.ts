@@ -1225,7 +1225,13 @@ export class McpGateway {
         if (!current()) return;
         if (status === 'down' && ownVariableOf(failure)) return this.ownVariableMissing(spec, failure!);
         this.ownFailures.delete(spec.id);
-        this.enqueue(spec.id, () => this.healthChanged(spec, status, failure));
+        // A change of this replica's view, recorded when it changes what the log says: a replica
+        // starting (a restart, each `openmcp mcp stdio`) and finding up a server the log says up
+        // records nothing. Read when its turn comes: the log may have moved meanwhile. A "down"
+        // recorded by another replica is recorded by this one too, as before (its observer).
+        this.enqueue(spec.id, () =>
+          status === 'up' && this.catalog.server(spec.id)?.health === 'up' ? Promise.resolve() : this.healthChanged(spec, status, failure),
+        );
       },
       onChecked: (status) => {
         // Only a recorded "down" is ever set right (cheap to tell; most checks end here).

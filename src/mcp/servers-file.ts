@@ -135,17 +135,14 @@ export function readServersFile(
     refuse([{ text: 'holds both "mcpServers" and "servers": keep one of them (each lists the servers to register)', path: [], key: 'servers' }], fileText);
   }
   const r = schemaOf(parsed).safeParse(parsed);
-  if (!r.success) refuse(r.error.issues.map((i) => ({ text: issueText(i, parsed), ...settingsIssuePlace(i) })), fileText);
-  const data = r.data;
-  const entries =
-    'mcpServers' in data
-      ? Object.entries(data.mcpServers).map(([name, e]) => ({ ...e, name, at: `mcpServers.${name}`, place: ['mcpServers', name] as PropertyKey[] }))
-      : Array.isArray(data.servers)
-        ? data.servers.map((e, i) => ({ ...e, at: `servers.${i}`, place: ['servers', i] as PropertyKey[] }))
-        : Object.entries(data.servers).map(([name, e]) => ({ ...e, name, at: `servers.${name}`, place: ['servers', name] as PropertyKey[] }));
-  for (const e of entries) if (e.disabled === true) onDisabled?.({ tenant: e.tenant ?? SHARED_TENANT, name: e.name, at: e.at });
+  // A file the schema refuses: its readable entries are still checked below, so that one refusal
+  // names every problem (a typo'd key in one entry, a bad name in another), not the first kind only.
+  const schemaProblems: SettingsProblem[] = r.success ? [] : r.error.issues.map((i) => ({ text: issueText(i, parsed), ...settingsIssuePlace(i) }));
+  const entries = r.success ? entriesOf(r.data) : readableEntries(parsed);
+  if (!entries) refuse(schemaProblems, fileText);
+  if (r.success) for (const e of entries) if (e.disabled === true) onDisabled?.({ tenant: e.tenant ?? SHARED_TENANT, name: e.name, at: e.at });
   // Every entry is checked, and every problem named, before any entry is registered.
-  const problems: (SettingsProblem & { variable?: string })[] = [];
+  const problems: (SettingsProblem & { variable?: string })[] = [...schemaProblems];
   const servers = entries.filter((e) => e.disabled !== true).map((e) => {
     const { at, place } = e;
     const found: (SettingsProblem & { variable?: string })[] = [];
@@ -180,6 +177,50 @@ export function readServersFile(
     problems.push(...found);
     return p;
   });
-  if (problems.length) refuse(problems, fileText);
+  if (problems.length) refuse(inFileOrder(problems, parsed), fileText);
   return servers;
+}
+
+type FileEntry = z.infer<typeof Entry> & { name: string; at: string; place: PropertyKey[] };
+
+/** A file's entries, each with where it is written (`at`, `place`: its key in a map form, its index in the list). */
+function entriesOf(data: z.infer<typeof FileSchema>): FileEntry[] {
+  if ('mcpServers' in data) return Object.entries(data.mcpServers).map(([name, e]) => ({ ...e, name, at: `mcpServers.${name}`, place: ['mcpServers', name] }));
+  if (Array.isArray(data.servers)) return data.servers.map((e, i) => ({ ...e, at: `servers.${i}`, place: ['servers', i] }));
+  return Object.entries(data.servers).map(([name, e]) => ({ ...e, name, at: `servers.${name}`, place: ['servers', name] }));
+}
+
+/**
+ * The entries of a file the schema refused that are readable on their own, each where the file
+ * writes it (a list's entry keeps its index: one refused before it does not move it); undefined
+ * when the file has no form to read them in (no `mcpServers` map, no `servers` map or list).
+ */
+function readableEntries(doc: unknown): FileEntry[] | undefined {
+  if (doc === null || typeof doc !== 'object') return undefined;
+  const d = doc as Record<string, unknown>;
+  const form = Object.hasOwn(d, 'mcpServers') ? 'mcpServers' : 'servers';
+  const container = d[form];
+  if (container === null || typeof container !== 'object') return undefined;
+  if (Array.isArray(container)) {
+    // Only `servers` is a list; an `mcpServers` list is refused as such, its entries not read.
+    if (form === 'mcpServers') return undefined;
+    const Named = Entry.extend({ name: z.string() });
+    return container.flatMap((e, i) => {
+      const r = Named.safeParse(e);
+      return r.success ? [{ ...r.data, at: `servers.${i}`, place: ['servers', i] }] : [];
+    });
+  }
+  return Object.entries(container).flatMap(([name, e]) => {
+    const r = Entry.safeParse(e);
+    return r.success ? [{ ...r.data, name, at: `${form}.${name}`, place: [form, name] }] : [];
+  });
+}
+
+/** Problems ordered by the entry they are in, as the file lists its entries (a problem of no entry first); stable within an entry. */
+function inFileOrder<P extends SettingsProblem>(problems: P[], doc: unknown): P[] {
+  const d = (doc ?? {}) as Record<string, unknown>;
+  const container = (Object.hasOwn(d, 'mcpServers') ? d.mcpServers : d.servers) as Record<string, unknown> | unknown[] | undefined;
+  const keys = container && typeof container === 'object' ? Object.keys(container) : [];
+  const rank = (p: P) => (p.path.length >= 2 ? keys.indexOf(String(p.path[1])) : p.key !== undefined ? keys.indexOf(String(p.key)) : -1);
+  return problems.map((p, i) => ({ p, i, r: rank(p) })).sort((a, b) => a.r - b.r || a.i - b.i).map((x) => x.p);
 }

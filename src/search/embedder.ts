@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { ConfigError } from '../core/errors';
 
 /** Text → unit vectors. The port behind semantic search; `loadLocalEmbedder` is the transformers.js adapter. */
@@ -14,17 +14,45 @@ export interface Embedder {
 
 type FeatureExtractor = (texts: string[], opts: { pooling: 'mean'; normalize: boolean }) => Promise<{ dims: number[]; data: Float32Array }>;
 
+/** The files beside the graph that transformers.js reads of a feature-extraction model (each required). */
+const MODEL_JSON_FILES = ['config.json', 'tokenizer.json', 'tokenizer_config.json'];
+
+const hasGraph = (root: string) => existsSync(join(root, 'onnx', 'model_quantized.onnx')) || existsSync(join(root, 'onnx', 'model.onnx'));
+
+/**
+ * Check that `<modelDir>/<modelId>/` holds a model graph (`onnx/`) and the config and tokenizer files
+ * the loader reads beside it, without loading it: cheap, so that a
+ * start refuses a wrong EMBEDDING_MODEL_DIR before it makes anything (the database, the bootstrap
+ * key). A directory that is itself the model's folder (EMBEDDING_MODEL_DIR set one level too deep)
+ * is named with the setting to write instead. Throws CONFIG_INVALID naming EMBEDDING_MODEL_DIR.
+ * @example checkModelFiles('/srv/models', 'model') // { quantized: false } when /srv/models/model/onnx/model.onnx exists
+ */
+export function checkModelFiles(modelDir: string, modelId = 'model'): { quantized: boolean } {
+  const root = join(modelDir, modelId);
+  const quantized = existsSync(join(root, 'onnx', 'model_quantized.onnx'));
+  if (quantized || existsSync(join(root, 'onnx', 'model.onnx'))) {
+    // The loader reads these too, each required (transformers.js's getModelJSON, fatal): a model
+    // without one failed at load, after the database and the bootstrap key were made.
+    const missing = MODEL_JSON_FILES.find((f) => !existsSync(join(root, f)));
+    if (missing) {
+      throw new ConfigError(`EMBEDDING_MODEL_DIR: no ${modelId}/${missing} under ${modelDir} (a model's folder holds ${MODEL_JSON_FILES.join(', ')} and onnx/model.onnx)`, { variable: 'EMBEDDING_MODEL_DIR' });
+    }
+    return { quantized };
+  }
+  const name = basename(resolve(modelDir));
+  const own = hasGraph(modelDir)
+    ? `: that is the model's own folder: set EMBEDDING_MODEL_DIR=${dirname(resolve(modelDir))} (the folder holding ${name}/)${name === modelId ? '' : ` and EMBEDDING_MODEL_ID=${name}`}`
+    : '';
+  throw new ConfigError(`EMBEDDING_MODEL_DIR: no ${modelId}/onnx/model.onnx (or model_quantized.onnx) under ${modelDir}${own}`, { variable: 'EMBEDDING_MODEL_DIR' });
+}
+
 /**
  * Load a feature-extraction model from `<modelDir>/<modelId>/` (config.json, tokenizer.json,
  * tokenizer_config.json, onnx/model.onnx or onnx/model_quantized.onnx). Remote loading is off:
  * nothing is ever fetched from a hub. Throws CONFIG_INVALID naming EMBEDDING_MODEL_DIR when the files are missing.
  */
 export async function loadLocalEmbedder(modelDir: string, modelId = 'model'): Promise<Embedder> {
-  const root = join(modelDir, modelId);
-  const quantized = existsSync(join(root, 'onnx', 'model_quantized.onnx'));
-  if (!quantized && !existsSync(join(root, 'onnx', 'model.onnx'))) {
-    throw new ConfigError(`EMBEDDING_MODEL_DIR: no ${modelId}/onnx/model.onnx (or model_quantized.onnx) under ${modelDir}`, { variable: 'EMBEDDING_MODEL_DIR' });
-  }
+  const { quantized } = checkModelFiles(modelDir, modelId);
   const t = await import('@xenova/transformers');
   t.env.allowRemoteModels = false;
   t.env.allowLocalModels = true;

@@ -26,8 +26,9 @@ function corpus(): MiniSearch<ToolDocument> {
  */
 export class LexicalIndex {
   private readonly scopes = new Map<string, MiniSearch<ToolDocument>>();
-  /** The scope each document is in. */
+  /** The scope each document is in, and the document as indexed (removing it takes its words). */
   private readonly scopeOf = new Map<string, string>();
+  private readonly indexed = new Map<string, ToolDocument>();
 
   get size(): number {
     return this.scopeOf.size;
@@ -43,8 +44,10 @@ export class LexicalIndex {
       const scope = d.scope ?? '';
       let ms = this.scopes.get(scope);
       if (!ms) this.scopes.set(scope, (ms = corpus()));
-      ms.add({ ...d, title: d.title ?? '' });
+      const added = { ...d, title: d.title ?? '' };
+      ms.add(added);
       this.scopeOf.set(d.id, scope);
+      this.indexed.set(d.id, added);
     }
   }
 
@@ -53,8 +56,12 @@ export class LexicalIndex {
       const scope = this.scopeOf.get(id);
       if (scope === undefined) continue;
       const ms = this.scopes.get(scope)!;
-      ms.discard(id);
+      // remove, not discard: a discarded document's words stay in the index until a search meets
+      // them, so the first search after it counted them in BM25 (scores unlike every later one's,
+      // negative ones too) and replicas that had searched or not answered differently.
+      ms.remove(this.indexed.get(id)!);
       this.scopeOf.delete(id);
+      this.indexed.delete(id);
       if (ms.documentCount === 0) this.scopes.delete(scope);
     }
   }

@@ -501,11 +501,14 @@ describe('src/main.ts wiring: error counts, lease store choice, /readyz redactio
     }
   });
 
-  it('says in /readyz why tool search is lexical, once (it said "lexical only: … lexical (BM25) search only")', async () => {
-    const a = await start({ OPENMCP_ROLES: 'api' });
+  it('says in /readyz why tool search is lexical, once (it said "lexical only: … lexical (BM25) search only"), and in the log at start (it said nothing there)', async () => {
+    const lines: string[] = [];
+    const a = await start({ OPENMCP_ROLES: 'api', LOG_LEVEL: 'info' }, { logStream: { write: (l: string) => void lines.push(l) } });
     const res = await a.app.inject({ url: '/readyz' });
     const search = (res.json() as { dependencies: { name: string; detail?: string }[] }).dependencies.find((d) => d.name === 'tool search');
     expect(search?.detail).to.equal('lexical only (BM25): EMBEDDING_MODEL_DIR is not set');
+    const said = lines.map((l) => JSON.parse(l) as { msg: string }).filter((l) => l.msg.startsWith('tool search:'));
+    expect(said.map((l) => l.msg)).to.deep.equal(['tool search: lexical only (BM25): EMBEDDING_MODEL_DIR is not set']);
   });
 
   it("has a /readyz line for the servers this replica cannot reach for a variable of its own environment (up with none)", async () => {

@@ -1,16 +1,17 @@
 /**
- * A POLICY_FILE the agent would refuse, or an MCP_SERVERS_FILE or CHAINS_FILE the process would
- * refuse, stops `openmcp start` before anything is made or started: no database, no bootstrap key,
+ * A POLICY_FILE the agent would refuse, or an MCP_SERVERS_FILE, CHAINS_FILE or EMBEDDING_MODEL_DIR
+ * (no model files there) the process would refuse, stops `openmcp start` before anything is made or started: no database, no bootstrap key,
  * no chain. Nothing of a start that could not apply its settings is left behind for the next one.
  */
 import { expect } from 'chai';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config';
 import { startOpenMcp } from '../../src/main';
+import { makeTinyModel } from '../../scripts/make-tiny-model';
 
-describe('openmcp start: a bad POLICY_FILE, MCP_SERVERS_FILE or CHAINS_FILE', function () {
+describe('openmcp start: a bad POLICY_FILE, MCP_SERVERS_FILE, CHAINS_FILE or EMBEDDING_MODEL_DIR', function () {
   this.timeout(60_000);
   let dir: string;
   beforeEach(() => {
@@ -58,5 +59,20 @@ describe('openmcp start: a bad POLICY_FILE, MCP_SERVERS_FILE or CHAINS_FILE', fu
     const chains = join(dir, 'chains.json');
     writeFileSync(chains, '{}');
     await refusedBeforeAnything({ CHAINS_FILE: chains }, /CHAINS_FILE .*has no `chains` list/);
+  });
+
+  it('an EMBEDDING_MODEL_DIR without the model stops the start before anything is made (it was refused after the database and the bootstrap key)', async () => {
+    await refusedBeforeAnything({ EMBEDDING_MODEL_DIR: join(dir, 'no-model') }, /EMBEDDING_MODEL_DIR: no model\/onnx\/model\.onnx \(or model_quantized\.onnx\) under /);
+  });
+
+  it('an EMBEDDING_MODEL_DIR whose model lacks its tokenizer stops the start before anything is made (it passed the check and failed at load, after the database and the bootstrap key)', async () => {
+    const modelDir = makeTinyModel(join(dir, 'models'));
+    unlinkSync(join(modelDir, 'tokenizer.json'));
+    await refusedBeforeAnything({ EMBEDDING_MODEL_DIR: join(dir, 'models') }, /EMBEDDING_MODEL_DIR: no model\/tokenizer\.json under /);
+  });
+
+  it("an EMBEDDING_MODEL_DIR naming the model's own folder says to name the folder holding it", async () => {
+    const modelDir = makeTinyModel(join(dir, 'models'));
+    await refusedBeforeAnything({ EMBEDDING_MODEL_DIR: modelDir }, new RegExp(`that is the model's own folder: set EMBEDDING_MODEL_DIR=${join(dir, 'models')} \\(the folder holding model/\\)`));
   });
 });

@@ -216,6 +216,45 @@ describe('MCP_SERVERS_FILE: a refusal names every problem of the file (up to fiv
     expect(message).to.match(/mcpServers\.db\.args: [^;]* \(line 5, column 42\)/);
   });
 
+  it("a key no entry takes and other entries' mistakes found after reading (a name, a client's variable, no command) are named together, in one start", () => {
+    const path = file(
+      'mixed.json',
+      [
+        '{"mcpServers": {',
+        '  "files": {"command": "npx", "arg": ["x"]},',
+        '  "Bad Name": {"url": "https://mcp.example.com/mcp"},',
+        '  "vs": {"command": "node", "args": ["${workspaceFolder}/s.js"]},',
+        '  "nocmd": {"args": ["x"]}',
+        '}}',
+      ].join('\n'),
+    );
+    const message = refusal(path);
+    expect(message).to.match(/mcpServers\.files: unknown key "arg" \(an entry takes [^)]*\) \(line 2, column 31\)/);
+    expect(message).to.include('mcpServers.Bad Name: name "Bad Name": lowercase letters, digits and -');
+    expect(message).to.include('mcpServers.vs.args.0: "${…}" variables are not expanded there');
+    expect(message).to.include('mcpServers.nocmd.transport: stdio needs a command');
+    // In the file's order, as written.
+    const order = ['mcpServers.files', 'mcpServers.Bad Name', 'mcpServers.vs', 'mcpServers.nocmd'].map((at) => message.indexOf(`${at}`));
+    expect(order).to.deep.equal([...order].sort((a, b) => a - b));
+  });
+
+  it('in the list form, an entry after one the schema refuses is named by its own index and line (it was named as the entry before it)', () => {
+    const path = file(
+      'list-mixed.json',
+      ['{"servers": [', '  {"name": "a", "command": "npx", "arg": ["x"]},', '  {"name": "Bad Name", "url": "https://mcp.example.com/mcp"}', ']}'].join('\n'),
+    );
+    const message = refusal(path);
+    expect(message).to.match(/servers\.0: unknown key "arg" \(an entry takes [^)]*\) \(line 2, column 35\)/);
+    expect(message).to.include('servers.1: name "Bad Name": lowercase letters, digits and -');
+    expect(message).to.match(/servers\.1: name "Bad Name": [^;]* \(line 3, column 12\)$/);
+    expect(message).to.not.match(/servers\.0: name/);
+  });
+
+  it('an mcpServers written as a list is refused as such, without naming entries of a "servers" the file does not have', () => {
+    const message = refusal(file('mcp-list.json', '{"mcpServers": [{"name": "Bad Name", "url": "https://mcp.example.com/mcp"}]}'));
+    expect(message).to.match(/^MCP_SERVERS_FILE: mcpServers: [^;]*expected record, received array \(line 1, column 16\)$/);
+  });
+
   it('three mistakes in a YAML file are all named with their lines and columns, a value under env never shown (a secret may be written there as such)', () => {
     const path = file(
       'three.yaml',

@@ -26,4 +26,41 @@ describe('LexicalIndex: one BM25 corpus per scope (tenant)', () => {
     expect(ix.size).to.equal(0);
     expect(ix.search('send', 5)).to.deep.equal([]);
   });
+
+  it('answers a search after a removal as a fresh index of the same documents, the first time as every later one (every replica alike)', () => {
+    const docs = ['one', 'two', 'three', 'four'].map((n) => doc(`acme/${n}`, 'acme', `reverse a string of text ${n}`));
+    const ix = new LexicalIndex();
+    ix.upsert([...docs, doc('acme/gone', 'acme', 'reverse a string of text')]);
+    ix.remove(['acme/gone']);
+    // A document updated in place (a rediscovery) is removed and added again: the same holds.
+    ix.upsert([docs[0]]);
+    const fresh = new LexicalIndex();
+    fresh.upsert([docs[1], docs[2], docs[3], docs[0]]);
+    const first = ix.search('reverse a string', 10, undefined, ['acme']);
+    const second = ix.search('reverse a string', 10, undefined, ['acme']);
+    expect(first).to.deep.equal(second);
+    expect(first).to.deep.equal(fresh.search('reverse a string', 10, undefined, ['acme']));
+  });
+
+  it('a tool rediscovered with another description, title or scope, a removal of an id never added and one removed twice leave it as a fresh index of what is there', () => {
+    const warn = console.warn;
+    const warned: unknown[] = [];
+    console.warn = (...a: unknown[]) => void warned.push(a);
+    try {
+      const ix = new LexicalIndex();
+      ix.upsert([doc('acme/a', 'acme', 'export the payroll ledger'), doc('acme/b', 'acme', 'list invoices'), { ...doc('acme/c', 'acme', 'send payroll mail'), title: 'Payroll mailer' }]);
+      ix.search('payroll', 10); // a search before the changes, as a replica that served one has
+      ix.upsert([doc('acme/a', 'acme', 'rotate api keys'), { ...doc('acme/c', 'acme', 'send payroll mail'), title: undefined }]);
+      ix.upsert([doc('acme/b', 'beta', 'list invoices')]);
+      expect(() => ix.remove(['acme/never', 'acme/b'])).to.not.throw();
+      expect(() => ix.remove(['acme/b'])).to.not.throw();
+      const fresh = new LexicalIndex();
+      fresh.upsert([doc('acme/a', 'acme', 'rotate api keys'), doc('acme/c', 'acme', 'send payroll mail')]);
+      for (const q of ['payroll', 'ledger mailer', 'rotate keys', 'invoices']) expect(ix.search(q, 10), q).to.deep.equal(fresh.search(q, 10));
+      expect(ix.size).to.equal(2);
+      expect(warned, 'minisearch told of no document changed before its removal').to.deep.equal([]);
+    } finally {
+      console.warn = warn;
+    }
+  });
 });
