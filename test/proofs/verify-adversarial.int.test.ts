@@ -252,6 +252,9 @@ describe('proof files an auditor must not accept (CLI, server and browser verifi
         `the proof names AuditAnchor ${named}, not the one you pinned, ${f.chain.contractAddress}; ${f.chain.contractAddress} batch ${good.batch.id} = ${good.batch.root}`,
       );
       expect(r.lines.at(-1), name).to.match(/^FAILED: on-chain root/);
+      // docs/proofs.md section 10: the auditors' own verifier prints §7's checks from 2 on, check 6's contract comparison included.
+      const example = await independentVerify(proof, { rpc: f.chain.rpcUrl, contract: f.chain.contractAddress, signer: sealerAddress });
+      expect(example.filter(([, ok]) => !ok).map(([check]) => check), `${name}: examples/independent-verify.ts`).to.deep.equal(['on-chain root']);
     }
     // The same address in another letter case is the same contract.
     const upper = await verifyAll('contract-case', good, { contract: `0x${f.chain.contractAddress.slice(2).toUpperCase()}`, signer: sealerAddress });
