@@ -56,7 +56,7 @@ function assertManages(by: Principal, tenant: string): void {
 /** Only a key of a role that submits tasks (tasks:write) has agents to limit. */
 function assertAgentsFit(role: Role, agents: readonly string[] | undefined): void {
   if (agents && !can(role, 'tasks:write')) {
-    throw new ValidationError(`agents limits the agents a key submits tasks as; a ${role} key submits none (roles admin, operator, agent)`, { field: 'body.agents' });
+    throw new ValidationError(`agents limits the agents a key submits tasks as; ${/^[aeiou]/.test(role) ? 'an' : 'a'} ${role} key submits none (roles admin, operator, agent)`, { field: 'body.agents' });
   }
 }
 
