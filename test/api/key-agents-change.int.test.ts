@@ -212,7 +212,7 @@ describe('PATCH /v1/keys/:id (change the agents a key may act as)', () => {
     const head = await h.store.headPosition();
     const res = await patch(root, BOOTSTRAP_KEY_ID, { agents: ['ops-bot'] });
     expect(res.statusCode).to.equal(403);
-    expect(res.json().code).to.equal('FORBIDDEN');
+    expect(res.json()).to.include({ code: 'FORBIDDEN', field: 'id' });
     expect(await h.store.headPosition()).to.equal(head);
     expect((await h.keys.get(BOOTSTRAP_KEY_ID))!).not.to.have.property('agents');
   });
