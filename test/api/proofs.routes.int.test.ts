@@ -124,4 +124,15 @@ describe('REST proofs and batches over the real proofs queries (src/proofs)', fu
       expect(Object.keys(batch.anchor), route).to.include.members(['gasUsed', 'anchoredAt']);
     }
   });
+
+  // An event is listed with `seq` and `batchId` once sealed: no page said what they were (the audit
+  // sequence number a proof's leaf is built from, and the batch to export), or that they come only then.
+  it('/docs says what an event\'s seq and batchId are, on the log, one event and a task\'s trail', async () => {
+    const doc = (await h.call({ method: 'GET', url: '/docs' })).json();
+    const schemaOf = (path: string) => doc.paths[path].get.responses['200'].content['application/json'].schema;
+    for (const event of [schemaOf('/v1/events').properties.items.items, schemaOf('/v1/events/{id}'), schemaOf('/v1/tasks/{id}/events').properties.items.items]) {
+      expect(event.properties.seq.description).to.match(/^Audit sequence number .*docs\/proofs\.md.*; absent until the event's batch is sealed$/);
+      expect(event.properties.batchId.description).to.match(/^The sealed batch holding the event .*; absent until it is sealed$/);
+    }
+  });
 });
