@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Wallet } from 'ethers';
+import { getAddress, Wallet } from 'ethers';
 import { runVerify } from '../../src/cli/verify';
 import { runVerifyBatch } from '../../src/cli/verify-batch';
 import { computeEventHash } from '../../src/core/envelope';
@@ -259,6 +259,13 @@ describe('proof files an auditor must not accept (CLI, server and browser verifi
     // The same address in another letter case is the same contract.
     const upper = await verifyAll('contract-case', good, { contract: `0x${f.chain.contractAddress.slice(2).toUpperCase()}`, signer: sealerAddress });
     expect(upper.code).to.equal(0);
+    // So it is to the auditors' own verifier: the address pinned as published (checksummed, or in capitals) and the
+    // file's (lower case, as the anchorer records it) are one contract, and a valid proof passes every check.
+    for (const contract of [getAddress(f.chain.contractAddress), `0x${f.chain.contractAddress.slice(2).toUpperCase()}`]) {
+      expect(contract, 'another spelling than the file\'s').to.not.equal(good.anchor.contract);
+      const example = await independentVerify(good, { rpc: f.chain.rpcUrl, contract, signer: getAddress(sealerAddress) });
+      expect(example.filter(([, ok, warning]) => !ok || warning !== undefined), `${contract}: examples/independent-verify.ts`).to.deep.equal([]);
+    }
   });
 
   it('a malformed pinned address: exit 2 naming the option, before any check (not an ENS lookup or a wrong-sealer verdict)', async () => {
