@@ -16,6 +16,11 @@ describe('openmcp events proof / batches export --out: the verify command sugges
   beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'omc-hint-'))));
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
+  // Two placeholders both called ADDR told neither which is which nor where an auditor gets them: each is named,
+  // and where the operator's published addresses come from (`openmcp start` prints its AuditAnchor and Sealer lines).
+  const PINS = '--contract ANCHOR --signer SEALER (ANCHOR, SEALER: the AuditAnchor and sealer addresses the operator publishes, printed by openmcp start)';
+  const pinsRe = PINS.replace(/[()]/g, '\\$&');
+
   const proof = { batch: { id: 1 }, anchor: { chainId: 31337, blockNumber: 3 } };
   const client = {
     events: { proofFile: async () => ({ text: JSON.stringify(proof), proof }) },
@@ -26,13 +31,13 @@ describe('openmcp events proof / batches export --out: the verify command sugges
     const lines: string[] = [];
     const file = join(dir, 'proof.json');
     expect(await runEventsProof(client, '01900000-0000-7000-8000-000000000000', { out: file }, (l) => lines.push(l))).to.equal(0);
-    expect(lines.join('\n')).to.match(new RegExp(`check it with: openmcp verify ${file} --rpc URL --contract ADDR --signer ADDR$`));
+    expect(lines.join('\n')).to.match(new RegExp(`check it with: openmcp verify ${file} --rpc URL ${pinsRe}$`));
   });
 
   it('batches export', async () => {
     const lines: string[] = [];
     const file = join(dir, 'batch.json');
     expect(await runBatchesExport(client, 1, { out: file }, (l) => lines.push(l))).to.equal(0);
-    expect(lines.join('\n')).to.match(new RegExp(`check it with: openmcp verify-batch 1 --file ${file} --rpc URL --contract ADDR --signer ADDR$`));
+    expect(lines.join('\n')).to.match(new RegExp(`check it with: openmcp verify-batch 1 --file ${file} --rpc URL ${pinsRe}$`));
   });
 });
