@@ -75,6 +75,17 @@ describe('proof files an auditor must not accept (CLI, server and browser verifi
     const mine = await browser.verifyProofInBrowser(proof, { rpcUrl, ...pins });
     const verdicts = (rs: CheckResult[]) => rs.map((r) => `${r.ok ? '✔' : '✘'} ${r.name}`);
     expect(verdicts(mine), `${name}: browser vs server`).to.deep.equal(verdicts(server));
+    // docs/proofs.md section 10: the auditors' own verifier (it takes both pins, and checks a file of the right shape)
+    // fails the same checks, or dies (exit 2) where the chain checks fail: it never passes what verify fails.
+    if (pins.contract && pins.signer && server[0].ok) {
+      const failed = server.filter((r) => !r.ok).map((r) => r.name);
+      const example = await independentVerify(proof as ProofFile, { rpc: rpcUrl, contract: pins.contract, signer: pins.signer }).then(
+        (checks) => checks.filter(([, ok]) => !ok).map(([check]) => check),
+        (err: Error) => err,
+      );
+      if (example instanceof Error) expect(failed, `${name}: examples/independent-verify.ts died (${example.message.slice(0, 80)})`).to.include('on-chain root');
+      else expect(example, `${name}: examples/independent-verify.ts vs server`).to.deep.equal(failed);
+    }
     return { code, lines, server, failed: server.filter((r) => !r.ok).map((r) => r.name) };
   }
 
