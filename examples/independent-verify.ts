@@ -73,7 +73,7 @@ export type ProofFile = {
   index: number;
   treeSize: number;
   path: string[];
-  anchor: { chainId: number; txHash: string; blockNumber: number };
+  anchor: { chainId: number; contract: string; txHash: string; blockNumber: number };
 };
 
 /** A check's name, whether it passed, and what a pass leaves to look at (undefined: nothing). */
@@ -129,7 +129,9 @@ export async function verify(p: ProofFile, o: { rpc: string; contract: string; s
     const anchor = new Contract(o.contract, AUDIT_ANCHOR_ABI, provider);
     const { chainId } = await provider.getNetwork();
     const [root, firstSeq, lastSeq] = await anchor.batch(b.id);
-    const rootOnChain = Number(chainId) === p.anchor.chainId && root === b.root && Number(firstSeq) === b.firstSeq && Number(lastSeq) === b.lastSeq;
+    // The file names its contract: one other than the contract trusted is a false account of its anchor (§7, check 6).
+    const sameContract = String(p.anchor.contract).toLowerCase() === o.contract.toLowerCase();
+    const rootOnChain = sameContract && Number(chainId) === p.anchor.chainId && root === b.root && Number(firstSeq) === b.firstSeq && Number(lastSeq) === b.lastSeq;
     // The transaction is read once the root is found, as `openmcp verify` does: part of the same check.
     const tx = rootOnChain ? await anchorTransaction(provider, anchor, p) : { ok: false };
     checks.push(['on-chain root', rootOnChain && tx.ok, tx.warning]);
@@ -168,7 +170,13 @@ async function main(args: string[]): Promise<number> {
     console.error('usage: independent-verify.ts proof.json --rpc URL --contract 0x… --signer 0x…  |  --vectors DIR');
     return 2;
   }
-  const checks = await verify(JSON.parse(readFileSync(args[0], 'utf8')), { rpc, contract, signer });
+  const file = JSON.parse(readFileSync(args[0], 'utf8'));
+  if (file?.format !== 'openmcp-proof/1') {
+    // An error answer saved in its place (curl saves one: {"code": "PROOF_PENDING", …}).
+    console.error(`error: ${args[0]} is not an openmcp-proof/1 file${file?.code ? ` but an error answer: ${file.code}: ${file.detail}` : ''}`);
+    return 2;
+  }
+  const checks = await verify(file, { rpc, contract, signer });
   for (const [name, ok, warning] of checks) {
     console.log(`${ok ? '✔' : '✘'} ${name}`);
     if (warning) console.log(`WARNING: ${warning}`);

@@ -56,7 +56,7 @@ function assertManages(by: Principal, tenant: string): void {
 /** Only a key of a role that submits tasks (tasks:write) has agents to limit. */
 function assertAgentsFit(role: Role, agents: readonly string[] | undefined): void {
   if (agents && !can(role, 'tasks:write')) {
-    throw new ValidationError(`agents limits the agents a key submits tasks as; a ${role} key submits none (roles admin, operator, agent)`, { field: 'body.agents' });
+    throw new ValidationError(`agents limits the agents a key submits tasks as; ${/^[aeiou]/.test(role) ? 'an' : 'a'} ${role} key submits none (roles admin, operator, agent)`, { field: 'body.agents' });
   }
 }
 
@@ -178,7 +178,7 @@ const BOOTSTRAP_UNCHANGED = {
 async function keyToAdminister(deps: KeyServiceDependencies, by: Principal, id: string, action: 'revoke' | 'change'): Promise<ApiKeyRecord> {
   const record = await deps.keys.get(id);
   if (!record || (record.tenant !== by.tenant && !by.crossTenant)) throw new NotFoundError('api key', id);
-  if (id === BOOTSTRAP_KEY_ID) throw new ForbiddenError(BOOTSTRAP_UNCHANGED[action]);
+  if (id === BOOTSTRAP_KEY_ID) throw new ForbiddenError(BOOTSTRAP_UNCHANGED[action], { field: 'id' });
   // Only a cross-tenant admin issues cross-tenant keys; a tenant admin of the key's home tenant
   // must not take them away or narrow them either (it could lock the operators who see every tenant out).
   if (record.crossTenant && !by.crossTenant) throw new ForbiddenError(`only a cross-tenant admin can ${action} a cross-tenant key`, { field: 'id' });

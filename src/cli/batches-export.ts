@@ -1,7 +1,7 @@
 import type { OpenMcpClient } from '../sdk/client';
 import { ForbiddenApiError } from '../sdk/errors';
 import { printable } from './printable';
-import { rawStdout, saveAnswer } from './save-answer';
+import { rawStdout, saveAnswer, VERIFY_PINS } from './save-answer';
 import { reportCliError, stdout, type Writer } from './tasks';
 
 /**
@@ -21,6 +21,6 @@ export async function runBatchesExport(client: OpenMcpClient, batchId: number, o
   }
   const failed = await saveAnswer(got.text, o.out, raw);
   if (failed) return reportCliError(new Error(failed), out);
-  if (o.out !== undefined) out(printable(`batch ${batchId} (${got.export.events.length} events) written to ${o.out}; check it with: openmcp verify-batch ${batchId} --file ${o.out} --rpc URL --contract ADDR`));
+  if (o.out !== undefined) out(printable(`batch ${batchId} (${got.export.events.length} events) written to ${o.out}; check it with: openmcp verify-batch ${batchId} --file ${o.out} --rpc URL ${VERIFY_PINS}`));
   return 0;
 }

@@ -1,7 +1,7 @@
 import type { OpenMcpClient } from '../sdk/client';
 import { ConflictApiError, NotFoundApiError } from '../sdk/errors';
 import { printable } from './printable';
-import { rawStdout, saveAnswer } from './save-answer';
+import { rawStdout, saveAnswer, VERIFY_PINS } from './save-answer';
 import { reportCliError, stdout, type Writer } from './tasks';
 
 /** What to do about the API's refusals of a proof, for the line under `error CODE: …`. */
@@ -32,6 +32,6 @@ export async function runEventsProof(client: OpenMcpClient, eventId: string, o: 
   const failed = await saveAnswer(got.text, o.out, raw);
   if (failed) return reportCliError(new Error(failed), out);
   const { batch, anchor } = got.proof;
-  if (o.out !== undefined) out(printable(`proof of event ${eventId} (batch ${batch.id}, anchored on chain ${anchor.chainId} in block ${anchor.blockNumber}) written to ${o.out}; check it with: openmcp verify ${o.out} --rpc URL --contract ADDR`));
+  if (o.out !== undefined) out(printable(`proof of event ${eventId} (batch ${batch.id}, anchored on chain ${anchor.chainId} in block ${anchor.blockNumber}) written to ${o.out}; check it with: openmcp verify ${o.out} --rpc URL ${VERIFY_PINS}`));
   return 0;
 }

@@ -170,10 +170,10 @@ Exit code: 0 every check passed; 1 a check failed (the FAILED: line names it); 2
 checked: the ${file} file could not be read or is not one, or the command line is not one it can
 run. --help prints this help and checks nothing (exit 0, no verdict); --version is refused here.`;
 
-// The commands below `start`, `verify…`, `contracts` and `projections` are clients of a running
+// Every command but `start`, `verify…`, `contracts`, `projections` and `mcp stdio` is a client of a running
 // gateway: a newcomer who started it on another port or DATA_DIR must learn here how to reach it.
 const CLIENT_HELP = `
-keys, subjects, tasks, tool-calls, events, mcp servers and mcp tools are clients of a running gateway.${CLIENT_SETTINGS_HELP}
+keys, subjects, tasks, tool-calls, events, batches, mcp servers and mcp tools are clients of a running gateway.${CLIENT_SETTINGS_HELP}
 So give them the settings you gave \`start\`: after \`PORT=18080 DATA_DIR=/tmp/omc npm start\`,
   PORT=18080 DATA_DIR=/tmp/omc npx openmcp tasks list`;
 

@@ -21,3 +21,11 @@ export async function saveAnswer(text: string, file: string | undefined, raw: (t
     return `cannot write ${file}: ${(err as Error).message}`;
   }
 }
+
+/**
+ * The pins of the `verify` / `verify-batch` command suggested once a file is saved: named apart,
+ * with where an auditor gets them (docs/proofs.md §7: the operator publishes both; `openmcp start`
+ * prints its AuditAnchor and Sealer lines), not two placeholders both called ADDR.
+ */
+export const VERIFY_PINS =
+  '--contract ANCHOR --signer SEALER (ANCHOR, SEALER: the AuditAnchor and sealer addresses the operator publishes, printed by openmcp start)';

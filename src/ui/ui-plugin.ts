@@ -149,7 +149,8 @@ export const uiPlugin: FastifyPluginAsync<UiPluginOptions> = async (app, o) => {
   app.get<{ Params: { '*': string } }>(`${MOUNT}/*`, { schema: { hide: true } }, async (request, reply) => {
     const path = request.params['*'];
     const a: Asset | undefined = ASSET_RE.test(path) && !path.includes('..') ? assets.get(path) : undefined;
-    if (!a) return reply.code(404).type('text/plain').send('not found');
+    // No asset: a path no route answers, 404 ROUTE_NOT_FOUND as anywhere else (no-store, a problem with its code).
+    if (!a) return reply.callNotFound();
     secure(reply).header('etag', a.etag).header('cache-control', 'no-cache');
     if (request.headers['if-none-match'] === a.etag) return reply.code(304).send();
     return reply.type(a.type).send(a.body);

@@ -160,6 +160,11 @@ describe('PATCH /v1/keys/:id (change the agents a key may act as)', () => {
       expect(res.json()).to.include({ code: 'VALIDATION_FAILED', field: 'body.agents' });
       expect((await patch(admin.auth, k.id, { agents: null })).statusCode).to.equal(200);
       expect(await h.store.headPosition()).to.equal(head);
+      // The detail reads as English for either role ("a auditor key" before).
+      const auditor = await createKey(admin.auth, { role: 'auditor', tenant: 'acme' });
+      expect((await patch(admin.auth, auditor.id, { agents: ['billing-bot'] })).json().detail).to.equal(
+        'agents limits the agents a key submits tasks as; an auditor key submits none (roles admin, operator, agent)',
+      );
     });
 
     it('400 for an id that is not a UUID; 404 for an unknown key', async () => {
@@ -207,7 +212,7 @@ describe('PATCH /v1/keys/:id (change the agents a key may act as)', () => {
     const head = await h.store.headPosition();
     const res = await patch(root, BOOTSTRAP_KEY_ID, { agents: ['ops-bot'] });
     expect(res.statusCode).to.equal(403);
-    expect(res.json().code).to.equal('FORBIDDEN');
+    expect(res.json()).to.include({ code: 'FORBIDDEN', field: 'id' });
     expect(await h.store.headPosition()).to.equal(head);
     expect((await h.keys.get(BOOTSTRAP_KEY_ID))!).not.to.have.property('agents');
   });

@@ -101,6 +101,24 @@ describe('405 Method Not Allowed with Allow, from the registered routes', functi
     expect((await h.call({ method: 'GET', url: '/ui/api/config' })).statusCode).to.equal(401);
   });
 
+  // docs/architecture.md: a path no route answers is 404 ROUTE_NOT_FOUND, no-store, under /v1 or not. A GET the
+  // asset catch-all took but had no asset for (a mistyped /ui/api route, an asset of another release) was a
+  // bare text/plain "not found", cacheable, with no code, where a PUT to the same path was the problem.
+  it('/ui: a GET of no asset and no route is 404 ROUTE_NOT_FOUND, no-store, as a PUT to it is', async () => {
+    for (const url of ['/ui/api/tasks', '/ui/app/missing.js', '/ui/secret']) {
+      for (const method of ['GET', 'PUT']) {
+        const res = await h.call({ method: method as 'GET', url });
+        expect(res.statusCode, `${method} ${url}`).to.equal(404);
+        expect(res.headers['content-type'], `${method} ${url}`).to.match(/^application\/problem\+json/);
+        expect(res.headers['cache-control'], `${method} ${url}`).to.equal('no-store');
+        expect(res.json(), `${method} ${url}`).to.include({ code: 'ROUTE_NOT_FOUND', detail: `no route ${method} ${url}` });
+      }
+    }
+    // The assets themselves are still served.
+    const page = await h.call({ method: 'GET', url: '/ui' });
+    expect(page.statusCode).to.equal(200);
+  });
+
   it('counts METHOD_NOT_ALLOWED in openmcp_errors_total', async () => {
     await h.call({ method: 'PUT', url: '/v1/events' });
     const metrics = (await h.call({ method: 'GET', url: '/metrics' })).body;

@@ -124,4 +124,36 @@ describe('REST proofs and batches over the real proofs queries (src/proofs)', fu
       expect(Object.keys(batch.anchor), route).to.include.members(['gasUsed', 'anchoredAt']);
     }
   });
+
+  // An event is listed with `seq` and, once sealed, `batchId`: no page said what they were (the audit
+  // sequence number a proof's leaf is built from, and the batch to export), or when they come.
+  it('/docs says what an event\'s seq and batchId are, on the log, one event and a task\'s trail', async () => {
+    const doc = (await h.call({ method: 'GET', url: '/docs' })).json();
+    const schemaOf = (path: string) => doc.paths[path].get.responses['200'].content['application/json'].schema;
+    for (const event of [schemaOf('/v1/events').properties.items.items, schemaOf('/v1/events/{id}'), schemaOf('/v1/tasks/{id}/events').properties.items.items]) {
+      expect(event.properties.seq.description).to.match(/^Audit sequence number .*docs\/proofs\.md.*: on the SQL event store the event's global position, sent sealed or not; absent on KurrentDB$/);
+      expect(event.properties.batchId.description).to.match(/^The sealed batch holding the event .*; absent until it is sealed, and on KurrentDB$/);
+    }
+  });
+
+  // What /docs and docs/proofs.md say of them is what the API sends: on the SQL event store seq is the event's
+  // global position (docs/proofs.md §2), there from the start; batchId comes once a batch covers it.
+  it('an event not sealed yet is listed with its seq and no batchId; a sealed one with both, as /docs says', async () => {
+    const res = await h.call({ method: 'POST', url: '/v1/tasks', auth: k.agent, payload: { instruction: 'not sealed' } });
+    const [fresh] = await h.store.readStream(`task-${res.json().id}`);
+    const sealed = (await get(`/v1/events/${eventId}`, k.acme)).json();
+    expect(sealed.batchId).to.equal(0);
+    expect(sealed.seq).to.be.a('number');
+    const doc = (await h.call({ method: 'GET', url: '/docs' })).json();
+    const described = doc.paths['/v1/events/{id}'].get.responses['200'].content['application/json'].schema.properties;
+    for (const [view, route] of [
+      [(await get(`/v1/events/${fresh.id}`, k.acme)).json(), 'one event'],
+      [(await get(`/v1/tasks/${res.json().id}/events`, k.acme)).json().items[0], "a task's trail"],
+      [(await get('/v1/events?limit=200', k.acme)).json().items.find((e: { id: string }) => e.id === fresh.id), 'the log'],
+    ]) {
+      expect(view, route).to.not.have.property('batchId');
+      expect(view.seq, `${route}: seq is the global position, sealed or not`).to.equal(fresh.position);
+    }
+    expect(described.seq.description, 'the seq of an event not sealed yet is sent').to.not.match(/absent until/);
+  });
 });

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Wallet } from 'ethers';
+import { getAddress, Wallet } from 'ethers';
 import { runVerify } from '../../src/cli/verify';
 import { runVerifyBatch } from '../../src/cli/verify-batch';
 import { computeEventHash } from '../../src/core/envelope';
@@ -75,6 +75,17 @@ describe('proof files an auditor must not accept (CLI, server and browser verifi
     const mine = await browser.verifyProofInBrowser(proof, { rpcUrl, ...pins });
     const verdicts = (rs: CheckResult[]) => rs.map((r) => `${r.ok ? '✔' : '✘'} ${r.name}`);
     expect(verdicts(mine), `${name}: browser vs server`).to.deep.equal(verdicts(server));
+    // docs/proofs.md section 10: the auditors' own verifier (it takes both pins, and checks a file of the right shape)
+    // fails the same checks, or dies (exit 2) where the chain checks fail: it never passes what verify fails.
+    if (pins.contract && pins.signer && server[0].ok) {
+      const failed = server.filter((r) => !r.ok).map((r) => r.name);
+      const example = await independentVerify(proof as ProofFile, { rpc: rpcUrl, contract: pins.contract, signer: pins.signer }).then(
+        (checks) => checks.filter(([, ok]) => !ok).map(([check]) => check),
+        (err: Error) => err,
+      );
+      if (example instanceof Error) expect(failed, `${name}: examples/independent-verify.ts died (${example.message.slice(0, 80)})`).to.include('on-chain root');
+      else expect(example, `${name}: examples/independent-verify.ts vs server`).to.deep.equal(failed);
+    }
     return { code, lines, server, failed: server.filter((r) => !r.ok).map((r) => r.name) };
   }
 
@@ -252,10 +263,20 @@ describe('proof files an auditor must not accept (CLI, server and browser verifi
         `the proof names AuditAnchor ${named}, not the one you pinned, ${f.chain.contractAddress}; ${f.chain.contractAddress} batch ${good.batch.id} = ${good.batch.root}`,
       );
       expect(r.lines.at(-1), name).to.match(/^FAILED: on-chain root/);
+      // docs/proofs.md section 10: the auditors' own verifier prints §7's checks from 2 on, check 6's contract comparison included.
+      const example = await independentVerify(proof, { rpc: f.chain.rpcUrl, contract: f.chain.contractAddress, signer: sealerAddress });
+      expect(example.filter(([, ok]) => !ok).map(([check]) => check), `${name}: examples/independent-verify.ts`).to.deep.equal(['on-chain root']);
     }
     // The same address in another letter case is the same contract.
     const upper = await verifyAll('contract-case', good, { contract: `0x${f.chain.contractAddress.slice(2).toUpperCase()}`, signer: sealerAddress });
     expect(upper.code).to.equal(0);
+    // So it is to the auditors' own verifier: the address pinned as published (checksummed, or in capitals) and the
+    // file's (lower case, as the anchorer records it) are one contract, and a valid proof passes every check.
+    for (const contract of [getAddress(f.chain.contractAddress), `0x${f.chain.contractAddress.slice(2).toUpperCase()}`]) {
+      expect(contract, 'another spelling than the file\'s').to.not.equal(good.anchor.contract);
+      const example = await independentVerify(good, { rpc: f.chain.rpcUrl, contract, signer: getAddress(sealerAddress) });
+      expect(example.filter(([, ok, warning]) => !ok || warning !== undefined), `${contract}: examples/independent-verify.ts`).to.deep.equal([]);
+    }
   });
 
   it('a malformed pinned address: exit 2 naming the option, before any check (not an ENS lookup or a wrong-sealer verdict)', async () => {

@@ -15,8 +15,8 @@ export const AuditEventView = z.object({
   causationId: z.string().optional(),
   data: z.record(z.string(), z.unknown()),
   hash: Hex32,
-  seq: z.number().int().optional(),
-  batchId: z.number().int().optional(),
+  seq: z.number().int().optional().describe("Audit sequence number (gap-free, the leaf's seq in its proof: docs/proofs.md §2): on the SQL event store the event's global position, sent sealed or not; absent on KurrentDB"),
+  batchId: z.number().int().optional().describe('The sealed batch holding the event (GET /v1/batches/{id}, its export, its proof); absent until it is sealed, and on KurrentDB'),
 });
 export type AuditEventViewOutput = z.infer<typeof AuditEventView>;
 
