@@ -5,6 +5,7 @@
  */
 const pending: Array<() => Promise<void>> = [];
 
+/** @example afterFile(() => template.drop()) */
 export function afterFile(fn: () => Promise<void>): void {
   pending.push(fn);
 }

@@ -42,7 +42,8 @@ async function migrateTemplate(): Promise<Template> {
  * (every table, trigger and seeded row, knex's migration rows included): a copy of a database this
  * test file migrated once, made with a statement per table and trigger instead of every
  * migration's DDL again (~0.5 s a database, far more on a loaded machine). The copy is dropped by
- * `drop()`; the migrated original once the test file is done.
+ * `drop()`; the migrated original once the test file is done (test/support/root-hooks.ts).
+ * @example const db = await createMigratedTestDatabase('omc_proj'); const knex = await openKnex(db.url); … await db.drop()
  */
 export async function createMigratedTestDatabase(prefix = 'omc_test'): Promise<{ url: string; name: string; drop(): Promise<void> }> {
   if (!template) {
