@@ -14,7 +14,7 @@ import { catalog } from '../../events';
 import { InProcessBus } from '../../src/bus/inprocess';
 import { MemoryCheckpointStore } from '../../src/checkpoints';
 import { Projector } from '../../src/projector/projector';
-import { createTestDatabase } from '../support/services';
+import { createMigratedTestDatabase } from '../support/migrated-template';
 import { dialectOf } from '../../src/db/knex';
 
 export type Dialect = 'sqlite' | 'mysql';
@@ -29,9 +29,9 @@ export async function openTestDb(dialect: Dialect): Promise<TestDb> {
     const store = sqlEventStoreOn(knex, { pollIntervalMs: 20 });
     return { knex, store, close: async () => { await store.close(); await knex.destroy(); rmSync(dir, { recursive: true, force: true }); } };
   }
-  const db = await createTestDatabase('omc_proj');
+  // As migrateLatest leaves a fresh database, copied from one the file migrated once.
+  const db = await createMigratedTestDatabase('omc_proj');
   const knex = await openKnex(db.url);
-  await migrateLatest(knex);
   const store = sqlEventStoreOn(knex, { pollIntervalMs: 20 });
   return { knex, store, close: async () => { await store.close(); await knex.destroy(); await db.drop(); } };
 }
