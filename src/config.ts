@@ -3,9 +3,10 @@ import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { ADMIN_KEY_ADVICE, adminKeyWeakness } from './auth/admin-key-strength';
 import { ADDRESS_PATTERN } from './core/address';
-import { ConfigError } from './core/errors';
+import { ConfigError, redactUrl, urlHoldsCredentials } from './core/errors';
 import { readSettingsFile } from './core/settings-text';
 import { PrivateKeySchema } from './core/private-key';
+import { KURRENTDB_URL_EXPECTED, kurrentConnectionStringProblem } from './eventstore/kurrentdb/connection-string';
 import { firstInvalid, isHostName, isOrigin } from './mcp/origin-policy';
 
 const PORT_EXPECTED = 'a port, a whole number from 1 to 65535';
@@ -91,7 +92,14 @@ export const ConfigSchema = z.object({
     .optional(),
   /** SQLite commits: `full` = fsynced before acknowledged (survives power loss); `normal` = WAL without per-commit fsync (survives a process crash, not an OS crash). */
   SQLITE_SYNCHRONOUS: z.enum(['full', 'normal']).default('full'),
-  KURRENTDB_URL: url(['kurrentdb', 'kurrentdb+discover', 'esdb', 'esdb+discover', 'kdb', 'kdb+discover']).optional(),
+  // The client's own parser: a cluster's nodes (kurrentdb://n1:2113,n2:2113) are no URL `new URL` reads.
+  KURRENTDB_URL: z
+    .string()
+    .superRefine((v, ctx) => {
+      const problem = kurrentConnectionStringProblem(v);
+      if (problem) ctx.addIssue({ code: 'custom', message: `${KURRENTDB_URL_EXPECTED}: ${problem}` });
+    })
+    .optional(),
   REDIS_URL: url(['redis', 'rediss']).optional(),
   REDIS_KEY_PREFIX: z.string().default('openmcp:'),
   KAFKA_BROKERS: z
@@ -319,7 +327,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const variable = String(issue.path[0]);
-    const shown = variable.match(/KEY|SECRET|PASSWORD/) ? '(hidden)' : JSON.stringify(raw[variable]);
+    // A URL's user, password and key-like parts masked (a database's password, a chain provider's key).
+    const value = String(raw[variable]);
+    const masked = urlHoldsCredentials(value, { pathKeys: true }) ? redactUrl(value, { pathKeys: true }) : value;
+    const shown = variable.match(/KEY|SECRET|PASSWORD/) ? '(hidden)' : JSON.stringify(masked);
     throw new ConfigError(`Invalid configuration: ${variable}=${shown}: expected ${expectation(issue.message)}`, { variable });
   }
   const c = parsed.data;

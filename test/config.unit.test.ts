@@ -313,6 +313,48 @@ describe('configuration', () => {
     }
   });
 
+  it('KURRENTDB_URL: a connection string as the KurrentDB client reads it, a cluster\'s several nodes included (was: refused, the URL parser taking n1:2113,n2:2113 for one host with a bad port); refused otherwise naming the variable and what the client expected', () => {
+    for (const ok of [
+      'kurrentdb://kurrentdb:2113?tls=false',
+      'kurrentdb://admin:changeit@node1:2113,node2:2113,node3:2113?tlsCAFile=/certs/ca.crt',
+      'kurrentdb+discover://admin:changeit@cluster.example.com:2113',
+      'kurrent://node1:2113,node2:2113?tls=false&nodePreference=leader',
+      'esdb://localhost:2113?tls=false',
+    ]) {
+      expect(loadConfig({ KURRENTDB_URL: ok }, '/x').KURRENTDB_URL, ok).to.equal(ok);
+    }
+    for (const [bad, expected] of [
+      ['http://node1:2113', /expected a KurrentDB connection string .*kurrentdb:\/\/node1:2113,node2:2113,node3:2113.*: at position 0 the client expected kurrentdb:\/\//],
+      ['kurrentdb://node1:port', /at position \d+ the client expected port number$/],
+      ['kurrentdb://node1:2113?tls=maybe', /at position \d+ the client expected true or false$/],
+    ] as const) {
+      expect(() => loadConfig({ KURRENTDB_URL: bad }, '/x'), bad).to.throw(ConfigError, /^Invalid configuration: KURRENTDB_URL=/).and.match(expected);
+    }
+  });
+
+  it('masks the credentials of a refused URL setting in its message (was: printed whole, a database\'s or KurrentDB\'s password and a chain provider\'s key with it)', () => {
+    const message = (env: Record<string, string>) => {
+      try {
+        loadConfig(env, '/x');
+      } catch (e) {
+        return (e as Error).message;
+      }
+      return expect.fail('should throw');
+    };
+    for (const env of [
+      { DATABASE_URL: 'postgres://openmcp:s3cretpw@db:5432/openmcp' },
+      { REDIS_URL: 'http://:s3cretpw@redis:6379' },
+      { KURRENTDB_URL: 'kurrentdb://admin:s3cretpw@node1:2113,node2:port' },
+      { OPENAI_BASE_URL: 'ftp://user:s3cretpw@llm.example.com/v1' },
+    ] as Record<string, string>[]) {
+      const text = message(env);
+      expect(text, JSON.stringify(env)).to.match(new RegExp(`^Invalid configuration: ${Object.keys(env)[0]}=`));
+      expect(text, JSON.stringify(env)).to.not.include('s3cretpw');
+    }
+    const rpc = message({ CHAIN_RPC_URL: 'wss://mainnet.infura.io/ws/v3/0f1e2d3c4b5a69788796a5b4c3d2e1f0' });
+    expect(rpc).to.include('CHAIN_RPC_URL="wss://mainnet.infura.io/ws/v3/***"');
+  });
+
   it('never echoes a secret value in the message', () => {
     try {
       loadConfig({ ANCHORER_PRIVATE_KEY: 'super-secret-value' }, '/x');
