@@ -57,6 +57,30 @@ const MCP_CONNECT_TIMEOUT_EXPECTED = 'milliseconds, a whole number from 1000 (1 
 
 const BATCH_MAX_EVENTS_EXPECTED = 'a whole number of events from 3 (each batch adds its own BatchSealed and BatchAnchored to the log, which batches of 1 or 2 would seal forever) to 1000000';
 
+const DATABASE_URL_EXPECTED = 'sqlite:<path> or mysql://<user>:<password>@<host>:<port>/<database>';
+
+/**
+ * Why DATABASE_URL cannot be opened as written (true: not a scheme we take), or undefined. A MySQL
+ * URL is read with `new URL` (src/db/knex.ts), so a password holding `/`, `#` or `@` (base64
+ * output) must be percent-encoded; options after `?` are not read (no TLS setting among them).
+ */
+function databaseUrlProblem(v: string): string | true | undefined {
+  if (v.startsWith('sqlite:')) return undefined;
+  if (!/^(mysql|mariadb):\/\//.test(v)) return true;
+  const encode = 'it does not parse as a URL: percent-encode characters other than letters, digits and -._~ in the user and password (/ as %2F, # as %23, ? as %3F, @ as %40)';
+  let u: URL;
+  try {
+    u = new URL(v);
+  } catch {
+    return encode;
+  }
+  // `user:12/ab@host` parses, as host `user`, port 12 and a path holding the rest.
+  if (u.pathname.includes('@') || v.includes('#')) return encode;
+  if (!u.pathname.replace(/^\//, '')) return 'it names no database (…:3306/<database>)';
+  if (u.search) return 'it takes no options after ? (they were ignored: none sets TLS, which this release does not offer for MySQL; reach the server over a private network or a TLS tunnel)';
+  return undefined;
+}
+
 const hexKey = PrivateKeySchema;
 const address = z.string().regex(ADDRESS_PATTERN, 'a 0x-prefixed 20-byte address');
 
@@ -88,7 +112,10 @@ export const ConfigSchema = z.object({
   DATABASE_URL: z
     .string()
     // Placeholders in <>: a literal user:pass@ would be masked as credentials when printed (mysql://***@…).
-    .refine((v) => /^(sqlite:|mysql:\/\/|mariadb:\/\/)/.test(v), 'sqlite:<path> or mysql://<user>:<password>@<host>:<port>/<database>')
+    .superRefine((v, ctx) => {
+      const problem = databaseUrlProblem(v);
+      if (problem) ctx.addIssue({ code: 'custom', message: `${DATABASE_URL_EXPECTED}${problem === true ? '' : `: ${problem}`}` });
+    })
     .optional(),
   /** SQLite commits: `full` = fsynced before acknowledged (survives power loss); `normal` = WAL without per-commit fsync (survives a process crash, not an OS crash). */
   SQLITE_SYNCHRONOUS: z.enum(['full', 'normal']).default('full'),
@@ -329,7 +356,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     const variable = String(issue.path[0]);
     // A URL's user, password and key-like parts masked (a database's password, a chain provider's key).
     const value = String(raw[variable]);
-    const masked = urlHoldsCredentials(value, { pathKeys: true }) ? redactUrl(value, { pathKeys: true }) : value;
+    // And an @ the parse took for part of the path (`mysql://user:12/ab@host`: a password with a /).
+    const masked = urlHoldsCredentials(value, { pathKeys: true }) ? redactUrl(value, { pathKeys: true }) : value.replace(/^([a-z][a-z0-9+.-]*:\/\/)\S*@/i, '$1***@');
     const shown = variable.match(/KEY|SECRET|PASSWORD/) ? '(hidden)' : JSON.stringify(masked);
     throw new ConfigError(`Invalid configuration: ${variable}=${shown}: expected ${expectation(issue.message)}`, { variable });
   }

@@ -332,6 +332,29 @@ describe('configuration', () => {
     }
   });
 
+  it('DATABASE_URL: a MySQL URL that parses, names its database and carries no options; refused otherwise naming the variable, never the password (was: a password holding / or # stopped the start "ERR_INVALID_URL: Invalid URL", naming nothing; ?ssl=true was ignored without a word, the connection in clear)', () => {
+    const ok = 'mysql://openmcp:ab%2Fcd%2Bef%3D@db:3306/openmcp';
+    expect(loadConfig({ DATABASE_URL: ok }, '/x').databaseUrl).to.equal(ok);
+    expect(loadConfig({ DATABASE_URL: 'mariadb://root@127.0.0.1/openmcp' }, '/x').databaseUrl).to.equal('mariadb://root@127.0.0.1/openmcp');
+    for (const [bad, expected] of [
+      ['mysql://openmcp:ab/cd+ef=@db:3306/openmcp', /percent-encode.*\/ as %2F/],
+      ['mysql://openmcp:ab#cd@db:3306/openmcp', /percent-encode/],
+      ['mysql://openmcp:12/ab@db:3306/openmcp', /percent-encode/],
+      ['mysql://root@db:3306', /names no database/],
+      ['mysql://root@db:3306/openmcp?ssl=true', /takes no options/],
+    ] as const) {
+      let message = '';
+      try {
+        loadConfig({ DATABASE_URL: bad }, '/x');
+      } catch (e) {
+        expect(e, bad).to.be.instanceOf(ConfigError);
+        message = (e as Error).message;
+      }
+      expect(message, bad).to.match(/^Invalid configuration: DATABASE_URL=/).and.match(expected);
+      for (const secret of ['cd+ef', 'ab#cd', '12/ab']) expect(message, bad).to.not.include(secret);
+    }
+  });
+
   it('masks the credentials of a refused URL setting in its message (was: printed whole, a database\'s or KurrentDB\'s password and a chain provider\'s key with it)', () => {
     const message = (env: Record<string, string>) => {
       try {
