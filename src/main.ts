@@ -49,7 +49,7 @@ import { countedErrorCode, createMetrics, instrumentEventStore } from './metrics
 import { Projector } from './projector/projector';
 import { GapRepair, positionsText, rebuildCommands, REPLAY_ATTEMPTS } from './projector/gap-repair';
 import { startSubjectIndexRepair } from './projector/subject-index-sweep';
-import { sealerKeyWarning, startAuditPipeline, type AuditPipeline } from './proofs';
+import { chainSettingsError, sealerKeyWarning, startAuditPipeline, type AuditPipeline } from './proofs';
 import { SqlReadModels } from './readmodels/sql-read-models';
 import { AUDIT_COMPLETE_CHECKPOINT, catchUpComplete, StoreAppliedThrough } from './readmodels/store-applied-through';
 import { LIVE_TABLES } from '../projections/tables';
@@ -204,6 +204,9 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
       variable: 'CHAIN_RPC_URL',
     });
   }
+  // A chain without its AuditAnchor's address, or an anchorer there without its key, stops it before anything is made too.
+  const chainMissing = chainSettingsError(config, { anchorer: roles.anchorer });
+  if (chainMissing) throw chainMissing;
   // A policy the agent would refuse stops the start before anything is made: the database, the
   // bootstrap key, the chain. Read again when the agent is built, and checked then against the chains' ABIs.
   const policyFile = roles.agent ? loadPolicyFile(config.POLICY_FILE ? resolve(config.POLICY_FILE) : undefined) : undefined;
