@@ -200,7 +200,7 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
   const roles = parseRoles(config.OPENMCP_ROLES);
   if (!roles.all && !config.CHAIN_RPC_URL) {
     // Each process would start its own chain: separate roles must share one.
-    throw new ConfigError('Invalid configuration: OPENMCP_ROLES other than all needs CHAIN_RPC_URL (and ANCHOR_CONTRACT): the embedded chain lives in one process', {
+    throw new ConfigError('Invalid configuration: OPENMCP_ROLES (or start --roles) other than all needs CHAIN_RPC_URL (and ANCHOR_CONTRACT): the embedded chain lives in one process, so processes of separate roles anchor on a chain node they share', {
       variable: 'CHAIN_RPC_URL',
     });
   }

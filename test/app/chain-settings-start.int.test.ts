@@ -45,6 +45,19 @@ describe('openmcp start: CHAIN_RPC_URL without ANCHOR_CONTRACT, or without the a
     });
   }
 
+  it('roles other than all without CHAIN_RPC_URL: CONFIG_INVALID naming it, and --roles as well as OPENMCP_ROLES (the roles given either way), before anything is made', async () => {
+    const data = join(dir, 'data');
+    const config = loadConfig({ DATA_DIR: data, LOG_LEVEL: 'silent', OPENMCP_EXAMPLES: 'off', PORT: String(await freePort()), OPENMCP_ROLES: 'relay' });
+    const err = await startOpenMcp(config, { print: () => undefined }).then(
+      async (app) => void (await app.close()),
+      (e: unknown) => e,
+    );
+    expect(err).to.have.property('code', 'CONFIG_INVALID');
+    expect(err).to.have.nested.property('details.variable', 'CHAIN_RPC_URL');
+    expect((err as Error).message).to.include('OPENMCP_ROLES (or start --roles)').and.include('ANCHOR_CONTRACT');
+    expect(existsSync(data), 'nothing made in DATA_DIR').to.equal(false);
+  });
+
   it('the anchorer role without ANCHORER_PRIVATE_KEY or ANCHORER_KEYSTORE: CONFIG_INVALID naming it, before anything is made; another role needs no key', async () => {
     const contract = { ANCHOR_CONTRACT: `0x${'11'.repeat(20)}` };
     for (const roles of ['all', 'anchorer', 'sealer,anchorer']) {
