@@ -1,3 +1,5 @@
+import { loadOptional } from '../../core/load-optional';
+
 /** What KURRENTDB_URL takes, for the message of a value the client refuses. */
 export const KURRENTDB_URL_EXPECTED =
   'a KurrentDB connection string (kurrentdb://host:2113?tls=false; a cluster: kurrentdb://node1:2113,node2:2113,node3:2113, or kurrentdb+discover://cluster-dns:2113)';
@@ -14,7 +16,8 @@ type ParseFailure = Error & { expected?: string; location?: [number, number] };
  * @example kurrentConnectionStringProblem('kurrentdb://n1:port') // 'at position 15 the client expected port number'
  */
 export function kurrentConnectionStringProblem(url: string): string | undefined {
-  const { parseConnectionString } = require('@kurrent/kurrentdb-client/dist/Client/parseConnectionString') as ParseModule;
+  // A client that cannot be loaded is a ConfigError naming KURRENTDB_URL, as when the store opens (src/app/open-stores.ts).
+  const { parseConnectionString } = loadOptional('KURRENTDB_URL', () => require('@kurrent/kurrentdb-client/dist/Client/parseConnectionString') as ParseModule);
   try {
     parseConnectionString(url);
     return undefined;
