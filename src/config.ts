@@ -6,6 +6,7 @@ import { ADDRESS_PATTERN } from './core/address';
 import { ConfigError, redactUrl, urlHoldsCredentials } from './core/errors';
 import { readSettingsFile } from './core/settings-text';
 import { PrivateKeySchema } from './core/private-key';
+import { readMysqlUrl } from './db/mysql-url';
 import { KURRENTDB_URL_EXPECTED, kurrentConnectionStringProblem } from './eventstore/kurrentdb/connection-string';
 import { firstInvalid, isHostName, isOrigin } from './mcp/origin-policy';
 
@@ -57,28 +58,19 @@ const MCP_CONNECT_TIMEOUT_EXPECTED = 'milliseconds, a whole number from 1000 (1 
 
 const BATCH_MAX_EVENTS_EXPECTED = 'a whole number of events from 3 (each batch adds its own BatchSealed and BatchAnchored to the log, which batches of 1 or 2 would seal forever) to 1000000';
 
-const DATABASE_URL_EXPECTED = 'sqlite:<path> or mysql://<user>:<password>@<host>:<port>/<database>';
+const DATABASE_URL_EXPECTED = 'sqlite:<path> or mysql://<user>:<password>@<host>:<port>/<database> (?ssl=true for TLS)';
 
 /**
  * Why DATABASE_URL cannot be opened as written (true: not a scheme we take), or undefined. A MySQL
- * URL is read with `new URL` (src/db/knex.ts), so a password holding `/`, `#` or `@` (base64
- * output) must be percent-encoded; options after `?` are not read (no TLS setting among them).
+ * URL is read as src/db/knex.ts reads it (readMysqlUrl): a password holding `/`, `#` or `@`
+ * (base64 output) must be percent-encoded, and `ssl` is the one option after `?` (another is refused,
+ * not ignored).
  */
 function databaseUrlProblem(v: string): string | true | undefined {
   if (v.startsWith('sqlite:')) return undefined;
   if (!/^(mysql|mariadb):\/\//.test(v)) return true;
-  const encode = 'it does not parse as a URL: percent-encode characters other than letters, digits and -._~ in the user and password (/ as %2F, # as %23, ? as %3F, @ as %40)';
-  let u: URL;
-  try {
-    u = new URL(v);
-  } catch {
-    return encode;
-  }
-  // `user:12/ab@host` parses, as host `user`, port 12 and a path holding the rest.
-  if (u.pathname.includes('@') || v.includes('#')) return encode;
-  if (!u.pathname.replace(/^\//, '')) return 'it names no database (…:3306/<database>)';
-  if (u.search) return 'it takes no options after ? (they were ignored: none sets TLS, which this release does not offer for MySQL; reach the server over a private network or a TLS tunnel)';
-  return undefined;
+  const read = readMysqlUrl(v);
+  return 'problem' in read ? read.problem : undefined;
 }
 
 const hexKey = PrivateKeySchema;
