@@ -7,6 +7,7 @@ import { loadConfig, trustProxyOption } from '../src/config';
 import { resultCacheTtlMs } from '../src/mcp/result-cache';
 import { fatalErrorText } from '../src/cli/fatal-error-text';
 import { ConfigError } from '../src/core/errors';
+import { KurrentDBClient } from '@kurrent/kurrentdb-client';
 
 describe('configuration', () => {
   it('is the embedded default when nothing is set', () => {
@@ -316,12 +317,14 @@ describe('configuration', () => {
   it('KURRENTDB_URL: a connection string as the KurrentDB client reads it, a cluster\'s several nodes included (was: refused, the URL parser taking n1:2113,n2:2113 for one host with a bad port); refused otherwise naming the variable and what the client expected', () => {
     for (const ok of [
       'kurrentdb://kurrentdb:2113?tls=false',
-      'kurrentdb://admin:changeit@node1:2113,node2:2113,node3:2113?tlsCAFile=/certs/ca.crt',
+      'kurrentdb://admin:changeit@node1:2113,node2:2113,node3:2113?nodePreference=follower',
       'kurrentdb+discover://admin:changeit@cluster.example.com:2113',
       'kurrent://node1:2113,node2:2113?tls=false&nodePreference=leader',
       'esdb://localhost:2113?tls=false',
     ]) {
       expect(loadConfig({ KURRENTDB_URL: ok }, '/x').KURRENTDB_URL, ok).to.equal(ok);
+      // And the client made from it (src/eventstore/kurrentdb/KurrentEventStore.ts), which connects lazily.
+      expect(() => KurrentDBClient.connectionString(ok), ok).to.not.throw();
     }
     for (const [bad, expected] of [
       ['http://node1:2113', /expected a KurrentDB connection string .*kurrentdb:\/\/node1:2113,node2:2113,node3:2113.*: at position 0 the client expected kurrentdb:\/\//],
@@ -329,6 +332,40 @@ describe('configuration', () => {
       ['kurrentdb://node1:2113?tls=maybe', /at position \d+ the client expected true or false$/],
     ] as const) {
       expect(() => loadConfig({ KURRENTDB_URL: bad }, '/x'), bad).to.throw(ConfigError, /^Invalid configuration: KURRENTDB_URL=/).and.match(expected);
+    }
+  });
+
+  it('KURRENTDB_URL: an option the client does not read, or a certificate file it cannot find, is refused at start naming it, the connection string printed nowhere (was: taken, then the client printed it whole, password included, and ignored the option; or the store failed to open after the database was migrated)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'omc-kurrent-files-'));
+    const [ca, cert, key] = ['ca.crt', 'user.crt', 'user.key'].map((f) => join(dir, f));
+    for (const f of [ca, cert, key]) writeFileSync(f, 'x');
+    const printed: string[] = [];
+    const warn = console.warn;
+    console.warn = (...args: unknown[]) => void printed.push(args.map(String).join(' '));
+    try {
+      for (const ok of [
+        `kurrentdb://admin:s3cretpw@n1:2113,n2:2113?tlsCAFile=${ca}`,
+        `kurrentdb://n1:2113?userCertFile=${cert}&userKeyFile=${key}`,
+      ]) {
+        expect(loadConfig({ KURRENTDB_URL: ok }, '/x').KURRENTDB_URL, ok).to.equal(ok);
+        // The client reads the certificate's PEM (this one is none): files that exist are all the check asks.
+        if (!ok.includes('userCertFile')) expect(() => KurrentDBClient.connectionString(ok), ok).to.not.throw();
+      }
+      for (const [bad, expected] of [
+        ['kurrentdb://admin:s3cretpw@n1:2113?tls=false&tlsCaFlie=/certs/ca.crt', /the client does not read the option tlsCaFlie/],
+        ['kurrentdb://admin:s3cretpw@n1:2113?tlsCAFile=/nonexistent/ca.crt', /tlsCAFile \/nonexistent\/ca\.crt does not exist/],
+        // Read by the client's native part even without TLS.
+        ['kurrentdb://admin:s3cretpw@n1:2113?tls=false&tlsCAFile=/nonexistent/ca.crt', /tlsCAFile \/nonexistent\/ca\.crt does not exist/],
+        [`kurrentdb://admin:s3cretpw@n1:2113?userCertFile=${cert}`, /userCertFile and userKeyFile go together/],
+        [`kurrentdb://admin:s3cretpw@n1:2113?userCertFile=${cert}&userKeyFile=/nonexistent/user.key`, /userKeyFile \/nonexistent\/user\.key does not exist/],
+      ] as const) {
+        printed.length = 0;
+        expect(() => loadConfig({ KURRENTDB_URL: bad }, '/x'), bad).to.throw(ConfigError, /^Invalid configuration: KURRENTDB_URL="kurrentdb:\/\/\*\*\*:\*\*\*@/).and.match(expected).and.not.match(/s3cretpw/);
+        expect(printed.join('\n'), `${bad}: printed nothing`).to.equal('');
+      }
+    } finally {
+      console.warn = warn;
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
