@@ -348,8 +348,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     const variable = String(issue.path[0]);
     // A URL's user, password and key-like parts masked (a database's password, a chain provider's key).
     const value = String(raw[variable]);
-    // And an @ the parse took for part of the path (`mysql://user:12/ab@host`: a password with a /).
-    const masked = urlHoldsCredentials(value, { pathKeys: true }) ? redactUrl(value, { pathKeys: true }) : value.replace(/^([a-z][a-z0-9+.-]*:\/\/)\S*@/i, '$1***@');
+    // And an @ the parse took for part of the path (`mysql://user:12/ab@host`: a password with a /), all
+    // up to the last @ of one that does not parse (a space in the password, `mysql:/` with one slash).
+    const masked = urlHoldsCredentials(value, { pathKeys: true }) ? redactUrl(value, { pathKeys: true }) : value.replace(/^([a-z][a-z0-9+.-]*:\/*)[^]*@/i, '$1***@');
     const shown = variable.match(/KEY|SECRET|PASSWORD/) ? '(hidden)' : JSON.stringify(masked);
     throw new ConfigError(`Invalid configuration: ${variable}=${shown}: expected ${expectation(issue.message)}`, { variable });
   }

@@ -414,6 +414,9 @@ describe('configuration', () => {
       { DATABASE_URL: 'postgres://openmcp:s3cretpw@db:5432/openmcp' },
       { REDIS_URL: 'http://:s3cretpw@redis:6379' },
       { KURRENTDB_URL: 'kurrentdb://admin:s3cretpw@node1:2113,node2:port' },
+      { KURRENTDB_URL: 'kurrentdb://admin:s3cretpw 2@node1:2113,node2:port' },
+      { DATABASE_URL: 'mysql:/openmcp:s3cretpw@db/openmcp' },
+      { DATABASE_URL: 'mysql://openmcp:s3cretpw 2@db:3306' },
       { OPENAI_BASE_URL: 'ftp://user:s3cretpw@llm.example.com/v1' },
     ] as Record<string, string>[]) {
       const text = message(env);

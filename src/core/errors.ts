@@ -144,7 +144,8 @@ function withReferencesKept(url: string, change?: (u: URL) => void): string {
     return back(u.toString());
   } catch {
     // All of it up to the last @: a password holding an unencoded / or # is often why it does not parse.
-    return back(change ? stand.replace(/\/\/\S*@/, '//***@') : stand);
+    // Spaces too: a cluster's connection string (no URL) with a space in its password is taken by the KurrentDB client.
+    return back(change ? stand.replace(/\/\/[^]*@/, '//***@') : stand);
   }
 }
 
