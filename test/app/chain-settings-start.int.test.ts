@@ -12,6 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config';
 import { startOpenMcp } from '../../src/main';
+import { parseRoles } from '../../src/app/roles';
+import { chainSettingsError } from '../../src/proofs';
 import { freePort } from '../support/free-port';
 
 describe('openmcp start: CHAIN_RPC_URL without ANCHOR_CONTRACT, or without the anchorer key', function () {
@@ -67,5 +69,8 @@ describe('openmcp start: CHAIN_RPC_URL without ANCHOR_CONTRACT, or without the a
       expect(r.made, `${roles}: nothing made in DATA_DIR`).to.deep.equal([]);
       expect(r.lines, `${roles}: no bootstrap key printed`).to.deep.equal([]);
     }
+    // Roles without the anchorer: no key asked for; the embedded chain (no CHAIN_RPC_URL): nothing asked for.
+    for (const roles of ['relay', 'api,projector', 'sealer']) expect(chainSettingsError({ CHAIN_RPC_URL: 'http://chain:8545', ...contract }, { anchorer: parseRoles(roles).anchorer }), roles).to.equal(undefined);
+    expect(chainSettingsError({}, { anchorer: true })).to.equal(undefined);
   });
 });
