@@ -377,6 +377,7 @@ describe('configuration', () => {
     for (const tls of ['?ssl=true', '?ssl=false', '?ssl={"rejectUnauthorized":false}', '?ssl={"verifyIdentity":false}']) {
       expect(loadConfig({ DATABASE_URL: `${ok}${tls}` }, '/x').databaseUrl, tls).to.equal(`${ok}${tls}`);
     }
+    expect(loadConfig({ DATABASE_URL: 'mysql://root@10.0.0.5:3306/openmcp?ssl={"verifyIdentity":false}' }, '/x').databaseUrl).to.include('10.0.0.5');
     for (const [bad, expected] of [
       ['mysql://openmcp:ab/cd+ef=@db:3306/openmcp', /percent-encode.*\/ as %2F/],
       ['mysql://openmcp:ab#cd@db:3306/openmcp', /percent-encode/],
@@ -388,6 +389,8 @@ describe('configuration', () => {
       ['mysql://root@db:3306/openmcp?ssl=required', /ssl takes ssl=true .*ssl=false$/],
       ['mysql://root@db:3306/openmcp?ssl={"ca":"x"}', /ssl takes ssl=true/],
       ['mysql://root@db:3306/openmcp?ssl=true&ssl=false', /ssl is given more than once/],
+      // mysql2 would check the name `localhost` against the certificate: ssl=true says it cannot.
+      ['mysql://root@10.0.0.5:3306/openmcp?ssl=true', /cannot do for an IP address: .*ssl=\{"verifyIdentity":false\}/],
     ] as const) {
       let message = '';
       try {

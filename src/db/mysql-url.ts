@@ -1,3 +1,5 @@
+import { isIP } from 'node:net';
+
 /**
  * A MySQL/MariaDB DATABASE_URL as openKnex reads it: the one reading, for the start's check
  * (src/config.ts) and for the connection (src/db/knex.ts), so a URL the check takes is one the
@@ -11,7 +13,7 @@ export type MysqlUrl = { host: string; port: number; user: string; password: str
 
 /** What `ssl` takes, for the message of a value it refuses. */
 export const MYSQL_SSL_EXPECTED =
-  'ssl=true (TLS, the server certificate verified against the system CAs and NODE_EXTRA_CA_CERTS, and its host name), ssl={"verifyIdentity":false} (certificate verified, not its name), ssl={"rejectUnauthorized":false} (encrypted, the server not verified) or ssl=false';
+  'ssl=true (TLS, the server certificate verified against the system CAs and NODE_EXTRA_CA_CERTS, and its host name: the URL names the host as the certificate does), ssl={"verifyIdentity":false} (certificate verified, not its name), ssl={"rejectUnauthorized":false} (encrypted, the server not verified) or ssl=false';
 
 const ENCODE =
   'it does not parse as a URL: percent-encode characters other than letters, digits and -._~ in the user and password (/ as %2F, # as %23, ? as %3F, @ as %40, % as %25)';
@@ -66,6 +68,10 @@ export function readMysqlUrl(url: string): MysqlUrl | { problem: string } {
     const o = sslOption(u.searchParams.get('ssl')!);
     if (o && 'problem' in o) return o;
     ssl = o;
+  }
+  // mysql2 checks the certificate's name against the host only when that is a name (an IP address: against `localhost`).
+  if (ssl?.verifyIdentity && isIP(u.hostname.replace(/^\[|\]$/g, ''))) {
+    return { problem: 'ssl checks the server certificate\'s host name, which the driver cannot do for an IP address: name the host as its certificate does, or write ssl={"verifyIdentity":false} (the certificate verified, not its name)' };
   }
   return { host: u.hostname, port: Number(u.port || 3306), ...decoded, ...(ssl ? { ssl } : {}) };
 }
