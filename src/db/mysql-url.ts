@@ -70,8 +70,10 @@ export function readMysqlUrl(url: string): MysqlUrl | { problem: string } {
     ssl = o;
   }
   // mysql2 checks the certificate's name against the host only when that is a name (an IP address: against `localhost`).
-  if (ssl?.verifyIdentity && isIP(u.hostname.replace(/^\[|\]$/g, ''))) {
+  // An IPv6 address without its brackets, as the driver connects to it.
+  const host = u.hostname.replace(/^\[|\]$/g, '');
+  if (ssl?.verifyIdentity && isIP(host)) {
     return { problem: 'ssl checks the server certificate\'s host name, which the driver cannot do for an IP address: name the host as its certificate does, or write ssl={"verifyIdentity":false} (the certificate verified, not its name)' };
   }
-  return { host: u.hostname, port: Number(u.port || 3306), ...decoded, ...(ssl ? { ssl } : {}) };
+  return { host, port: Number(u.port || 3306), ...decoded, ...(ssl ? { ssl } : {}) };
 }

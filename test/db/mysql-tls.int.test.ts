@@ -65,5 +65,7 @@ describe('DATABASE_URL ?ssl: TLS to MySQL/MariaDB', function () {
     expect(readMysqlUrl('mysql://u:p@[::1]/x?ssl=true')).to.have.property('problem').that.match(/IP address/);
     expect(readMysqlUrl('mysql://u:p@[::1]/x?ssl={"verifyIdentity":false}')).to.deep.include({ ssl: { rejectUnauthorized: true, verifyIdentity: false } });
     expect(readMysqlUrl('mariadb://u:p%2Fq@db:3307/x')).to.deep.equal({ host: 'db', port: 3307, user: 'u', password: 'p/q', database: 'x' });
+    // An IPv6 address as the driver takes it (was: `[::1]`, a name that never resolves).
+    expect(readMysqlUrl('mysql://u@[::1]/x')).to.deep.include({ host: '::1', port: 3306 });
   });
 });
