@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { Wallet, isKeystoreJson, parseUnits } from 'ethers';
 import type { Config } from '../config';
@@ -56,8 +57,9 @@ export type StartAuditPipelineParameters = {
 
 /**
  * What the chain settings lack for the pipeline to start, or undefined: with CHAIN_RPC_URL, the
- * AuditAnchor's address (every role) and, where the anchorer role runs, its key. No I/O, so
- * `openmcp start` asks it before it makes anything (the database, a bootstrap key).
+ * AuditAnchor's address (every role) and, where the anchorer role runs, its key (an
+ * ANCHORER_KEYSTORE that can be read and is a keystore: decrypting it waits for the pipeline). No
+ * network, so `openmcp start` asks it before it makes anything (the database, a bootstrap key).
  * @example chainSettingsError({ CHAIN_RPC_URL: 'http://chain:8545' }, { anchorer: false })?.details // { variable: 'ANCHOR_CONTRACT' }
  */
 export function chainSettingsError(
@@ -78,6 +80,20 @@ export function chainSettingsError(
       { variable: 'ANCHORER_PRIVATE_KEY' },
     );
   }
+  if (roles.anchorer && !c.ANCHORER_PRIVATE_KEY && c.ANCHORER_KEYSTORE) return keystoreFileError(c.ANCHORER_KEYSTORE);
+  return undefined;
+}
+
+/** Why ANCHORER_KEYSTORE cannot be the anchorer's keystore before it is decrypted, or undefined. */
+function keystoreFileError(path: string): ConfigError | undefined {
+  let json: string;
+  try {
+    json = readFileSync(path, 'utf8');
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    return new ConfigError(`Invalid configuration: ANCHORER_KEYSTORE=${path}: cannot read it (${e.code ?? e.message})`, { variable: 'ANCHORER_KEYSTORE' });
+  }
+  if (!isKeystoreJson(json)) return new ConfigError(`Invalid configuration: ANCHORER_KEYSTORE=${path}: not an encrypted JSON keystore`, { variable: 'ANCHORER_KEYSTORE' });
   return undefined;
 }
 

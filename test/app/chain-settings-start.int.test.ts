@@ -7,7 +7,7 @@
  * did not print again.
  */
 import { expect } from 'chai';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config';
@@ -60,7 +60,7 @@ describe('openmcp start: CHAIN_RPC_URL without ANCHOR_CONTRACT, or without the a
     expect(existsSync(data), 'nothing made in DATA_DIR').to.equal(false);
   });
 
-  it('the anchorer role without ANCHORER_PRIVATE_KEY or ANCHORER_KEYSTORE: CONFIG_INVALID naming it, before anything is made; another role needs no key', async () => {
+  it('the anchorer role without ANCHORER_PRIVATE_KEY or ANCHORER_KEYSTORE, or with a keystore that cannot be read or is none: CONFIG_INVALID naming it, before anything is made; another role needs no key', async () => {
     const contract = { ANCHOR_CONTRACT: `0x${'11'.repeat(20)}` };
     for (const roles of ['all', 'anchorer', 'sealer,anchorer']) {
       const r = await start({ ...contract, OPENMCP_ROLES: roles });
@@ -68,6 +68,19 @@ describe('openmcp start: CHAIN_RPC_URL without ANCHOR_CONTRACT, or without the a
       expect(r.err, roles).to.have.nested.property('details.variable', 'ANCHORER_PRIVATE_KEY');
       expect(r.made, `${roles}: nothing made in DATA_DIR`).to.deep.equal([]);
       expect(r.lines, `${roles}: no bootstrap key printed`).to.deep.equal([]);
+    }
+    // A keystore that cannot be read, or is none: named before anything is made too (decrypting it waits for the pipeline).
+    const notKeystore = join(dir, 'not-a-keystore.json');
+    writeFileSync(notKeystore, '{"address":"x"}');
+    for (const [keystore, expected] of [
+      [join(dir, 'missing.json'), /cannot read it \(ENOENT\)/],
+      [notKeystore, /not an encrypted JSON keystore/],
+    ] as const) {
+      const r = await start({ ...contract, OPENMCP_ROLES: 'anchorer', ANCHORER_KEYSTORE: keystore });
+      expect(r.err, keystore).to.have.property('code', 'CONFIG_INVALID');
+      expect(r.err, keystore).to.have.nested.property('details.variable', 'ANCHORER_KEYSTORE');
+      expect((r.err as Error).message, keystore).to.match(expected);
+      expect(r.made, `${keystore}: nothing made in DATA_DIR`).to.deep.equal([]);
     }
     // Roles without the anchorer: no key asked for; the embedded chain (no CHAIN_RPC_URL): nothing asked for.
     for (const roles of ['relay', 'api,projector', 'sealer']) expect(chainSettingsError({ CHAIN_RPC_URL: 'http://chain:8545', ...contract }, { anchorer: parseRoles(roles).anchorer }), roles).to.equal(undefined);
