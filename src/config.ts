@@ -3,9 +3,11 @@ import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { ADMIN_KEY_ADVICE, adminKeyWeakness } from './auth/admin-key-strength';
 import { ADDRESS_PATTERN } from './core/address';
-import { ConfigError } from './core/errors';
+import { ConfigError, redactUrl, urlHoldsCredentials } from './core/errors';
 import { readSettingsFile } from './core/settings-text';
 import { PrivateKeySchema } from './core/private-key';
+import { readMysqlUrl } from './db/mysql-url';
+import { KURRENTDB_URL_EXPECTED, kurrentConnectionStringProblem } from './eventstore/kurrentdb/connection-string';
 import { firstInvalid, isHostName, isOrigin } from './mcp/origin-policy';
 
 const PORT_EXPECTED = 'a port, a whole number from 1 to 65535';
@@ -56,6 +58,21 @@ const MCP_CONNECT_TIMEOUT_EXPECTED = 'milliseconds, a whole number from 1000 (1 
 
 const BATCH_MAX_EVENTS_EXPECTED = 'a whole number of events from 3 (each batch adds its own BatchSealed and BatchAnchored to the log, which batches of 1 or 2 would seal forever) to 1000000';
 
+const DATABASE_URL_EXPECTED = 'sqlite:<path> or mysql://<user>:<password>@<host>:<port>/<database> (?ssl=true for TLS)';
+
+/**
+ * Why DATABASE_URL cannot be opened as written (true: not a scheme we take), or undefined. A MySQL
+ * URL is read as src/db/knex.ts reads it (readMysqlUrl): a password holding `/`, `#` or `@`
+ * (base64 output) must be percent-encoded, and `ssl` is the one option after `?` (another is refused,
+ * not ignored).
+ */
+function databaseUrlProblem(v: string): string | true | undefined {
+  if (v.startsWith('sqlite:')) return undefined;
+  if (!/^(mysql|mariadb):\/\//.test(v)) return true;
+  const read = readMysqlUrl(v);
+  return 'problem' in read ? read.problem : undefined;
+}
+
 const hexKey = PrivateKeySchema;
 const address = z.string().regex(ADDRESS_PATTERN, 'a 0x-prefixed 20-byte address');
 
@@ -87,11 +104,21 @@ export const ConfigSchema = z.object({
   DATABASE_URL: z
     .string()
     // Placeholders in <>: a literal user:pass@ would be masked as credentials when printed (mysql://***@…).
-    .refine((v) => /^(sqlite:|mysql:\/\/|mariadb:\/\/)/.test(v), 'sqlite:<path> or mysql://<user>:<password>@<host>:<port>/<database>')
+    .superRefine((v, ctx) => {
+      const problem = databaseUrlProblem(v);
+      if (problem) ctx.addIssue({ code: 'custom', message: `${DATABASE_URL_EXPECTED}${problem === true ? '' : `: ${problem}`}` });
+    })
     .optional(),
   /** SQLite commits: `full` = fsynced before acknowledged (survives power loss); `normal` = WAL without per-commit fsync (survives a process crash, not an OS crash). */
   SQLITE_SYNCHRONOUS: z.enum(['full', 'normal']).default('full'),
-  KURRENTDB_URL: url(['kurrentdb', 'kurrentdb+discover', 'esdb', 'esdb+discover', 'kdb', 'kdb+discover']).optional(),
+  // The client's own parser: a cluster's nodes (kurrentdb://n1:2113,n2:2113) are no URL `new URL` reads.
+  KURRENTDB_URL: z
+    .string()
+    .superRefine((v, ctx) => {
+      const problem = kurrentConnectionStringProblem(v);
+      if (problem) ctx.addIssue({ code: 'custom', message: `${KURRENTDB_URL_EXPECTED}: ${problem}` });
+    })
+    .optional(),
   REDIS_URL: url(['redis', 'rediss']).optional(),
   REDIS_KEY_PREFIX: z.string().default('openmcp:'),
   KAFKA_BROKERS: z
@@ -319,7 +346,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const variable = String(issue.path[0]);
-    const shown = variable.match(/KEY|SECRET|PASSWORD/) ? '(hidden)' : JSON.stringify(raw[variable]);
+    // A URL's user, password and key-like parts masked (a database's password, a chain provider's key).
+    const value = String(raw[variable]);
+    // And an @ the parse took for part of the path (`mysql://user:12/ab@host`: a password with a /), all
+    // up to the last @ of one that does not parse (a space in the password, `mysql:/` with one slash).
+    const masked = urlHoldsCredentials(value, { pathKeys: true }) ? redactUrl(value, { pathKeys: true }) : value.replace(/^([a-z][a-z0-9+.-]*:\/*)[^]*@/i, '$1***@');
+    const shown = variable.match(/KEY|SECRET|PASSWORD/) ? '(hidden)' : JSON.stringify(masked);
     throw new ConfigError(`Invalid configuration: ${variable}=${shown}: expected ${expectation(issue.message)}`, { variable });
   }
   const c = parsed.data;

@@ -50,7 +50,7 @@ import { countedErrorCode, createMetrics, instrumentEventStore } from './metrics
 import { Projector } from './projector/projector';
 import { GapRepair, positionsText, rebuildCommands, REPLAY_ATTEMPTS } from './projector/gap-repair';
 import { startSubjectIndexRepair } from './projector/subject-index-sweep';
-import { sealerKeyWarning, startAuditPipeline, type AuditPipeline } from './proofs';
+import { chainSettingsError, sealerKeyWarning, startAuditPipeline, type AuditPipeline } from './proofs';
 import { SqlReadModels } from './readmodels/sql-read-models';
 import { AUDIT_COMPLETE_CHECKPOINT, catchUpComplete, StoreAppliedThrough } from './readmodels/store-applied-through';
 import { LIVE_TABLES } from '../projections/tables';
@@ -201,10 +201,13 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
   const roles = parseRoles(config.OPENMCP_ROLES);
   if (!roles.all && !config.CHAIN_RPC_URL) {
     // Each process would start its own chain: separate roles must share one.
-    throw new ConfigError('Invalid configuration: OPENMCP_ROLES other than all needs CHAIN_RPC_URL (and ANCHOR_CONTRACT): the embedded chain lives in one process', {
+    throw new ConfigError('Invalid configuration: OPENMCP_ROLES (or start --roles) other than all needs CHAIN_RPC_URL (and ANCHOR_CONTRACT): the embedded chain lives in one process, so processes of separate roles anchor on a chain node they share', {
       variable: 'CHAIN_RPC_URL',
     });
   }
+  // A chain without its AuditAnchor's address, or an anchorer there without its key, stops it before anything is made too.
+  const chainMissing = chainSettingsError(config, { anchorer: roles.anchorer });
+  if (chainMissing) throw chainMissing;
   // A policy the agent would refuse stops the start before anything is made: the database, the
   // bootstrap key, the chain. Read again when the agent is built, and checked then against the chains' ABIs.
   const policyFile = roles.agent ? loadPolicyFile(config.POLICY_FILE ? resolve(config.POLICY_FILE) : undefined) : undefined;

@@ -7,6 +7,7 @@ import { loadConfig, trustProxyOption } from '../src/config';
 import { resultCacheTtlMs } from '../src/mcp/result-cache';
 import { fatalErrorText } from '../src/cli/fatal-error-text';
 import { ConfigError } from '../src/core/errors';
+import { KurrentDBClient } from '@kurrent/kurrentdb-client';
 
 describe('configuration', () => {
   it('is the embedded default when nothing is set', () => {
@@ -311,6 +312,122 @@ describe('configuration', () => {
       expect(loadConfig({ [variable]: `0x${n.slice(0, -1)}0` }, '/x')[variable as 'SEALER_PRIVATE_KEY']).to.be.a('string');
       expect(loadConfig({ [variable]: `0x${'00'.repeat(31)}01` }, '/x')[variable as 'SEALER_PRIVATE_KEY']).to.be.a('string');
     }
+  });
+
+  it('KURRENTDB_URL: a connection string as the KurrentDB client reads it, a cluster\'s several nodes included (was: refused, the URL parser taking n1:2113,n2:2113 for one host with a bad port); refused otherwise naming the variable and what the client expected', () => {
+    for (const ok of [
+      'kurrentdb://kurrentdb:2113?tls=false',
+      'kurrentdb://admin:changeit@node1:2113,node2:2113,node3:2113?nodePreference=follower',
+      'kurrentdb+discover://admin:changeit@cluster.example.com:2113',
+      'kurrent://node1:2113,node2:2113?tls=false&nodePreference=leader',
+      'esdb://localhost:2113?tls=false',
+    ]) {
+      expect(loadConfig({ KURRENTDB_URL: ok }, '/x').KURRENTDB_URL, ok).to.equal(ok);
+      // And the client made from it (src/eventstore/kurrentdb/KurrentEventStore.ts), which connects lazily.
+      expect(() => KurrentDBClient.connectionString(ok), ok).to.not.throw();
+    }
+    for (const [bad, expected] of [
+      ['http://node1:2113', /expected a KurrentDB connection string .*kurrentdb:\/\/node1:2113,node2:2113,node3:2113.*: at position 0 the client expected kurrentdb:\/\//],
+      ['kurrentdb://node1:port', /at position \d+ the client expected port number$/],
+      ['kurrentdb://node1:2113?tls=maybe', /at position \d+ the client expected true or false$/],
+    ] as const) {
+      expect(() => loadConfig({ KURRENTDB_URL: bad }, '/x'), bad).to.throw(ConfigError, /^Invalid configuration: KURRENTDB_URL=/).and.match(expected);
+    }
+  });
+
+  it('KURRENTDB_URL: an option the client does not read, or a certificate file it cannot find, is refused at start naming it, the connection string printed nowhere (was: taken, then the client printed it whole, password included, and ignored the option; or the store failed to open after the database was migrated)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'omc-kurrent-files-'));
+    const [ca, cert, key] = ['ca.crt', 'user.crt', 'user.key'].map((f) => join(dir, f));
+    for (const f of [ca, cert, key]) writeFileSync(f, 'x');
+    const printed: string[] = [];
+    const warn = console.warn;
+    console.warn = (...args: unknown[]) => void printed.push(args.map(String).join(' '));
+    try {
+      for (const ok of [
+        `kurrentdb://admin:s3cretpw@n1:2113,n2:2113?tlsCAFile=${ca}`,
+        `kurrentdb://n1:2113?userCertFile=${cert}&userKeyFile=${key}`,
+      ]) {
+        expect(loadConfig({ KURRENTDB_URL: ok }, '/x').KURRENTDB_URL, ok).to.equal(ok);
+        // The client reads the certificate's PEM (this one is none): files that exist are all the check asks.
+        if (!ok.includes('userCertFile')) expect(() => KurrentDBClient.connectionString(ok), ok).to.not.throw();
+      }
+      for (const [bad, expected] of [
+        ['kurrentdb://admin:s3cretpw@n1:2113?tls=false&tlsCaFlie=/certs/ca.crt', /the client does not read the option tlsCaFlie/],
+        ['kurrentdb://admin:s3cretpw@n1:2113?tlsCAFile=/nonexistent/ca.crt', /tlsCAFile \/nonexistent\/ca\.crt does not exist/],
+        // Read by the client's native part even without TLS.
+        ['kurrentdb://admin:s3cretpw@n1:2113?tls=false&tlsCAFile=/nonexistent/ca.crt', /tlsCAFile \/nonexistent\/ca\.crt does not exist/],
+        [`kurrentdb://admin:s3cretpw@n1:2113?userCertFile=${cert}`, /userCertFile and userKeyFile go together/],
+        [`kurrentdb://admin:s3cretpw@n1:2113?userCertFile=${cert}&userKeyFile=/nonexistent/user.key`, /userKeyFile \/nonexistent\/user\.key does not exist/],
+      ] as const) {
+        printed.length = 0;
+        expect(() => loadConfig({ KURRENTDB_URL: bad }, '/x'), bad).to.throw(ConfigError, /^Invalid configuration: KURRENTDB_URL="kurrentdb:\/\/\*\*\*:\*\*\*@/).and.match(expected).and.not.match(/s3cretpw/);
+        expect(printed.join('\n'), `${bad}: printed nothing`).to.equal('');
+      }
+    } finally {
+      console.warn = warn;
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('DATABASE_URL: a MySQL URL that parses, names its database and carries no option but ssl; refused otherwise naming the variable, never the password (was: a password holding / or # stopped the start "ERR_INVALID_URL: Invalid URL", naming nothing; ?ssl=true was ignored without a word, the connection in clear)', () => {
+    const ok = 'mysql://openmcp:ab%2Fcd%2Bef%3D@db:3306/openmcp';
+    expect(loadConfig({ DATABASE_URL: ok }, '/x').databaseUrl).to.equal(ok);
+    expect(loadConfig({ DATABASE_URL: 'mariadb://root@127.0.0.1/openmcp' }, '/x').databaseUrl).to.equal('mariadb://root@127.0.0.1/openmcp');
+    // TLS: the one option read (src/db/mysql-url.ts), so an upgrade keeps a URL that asked for it, and gets it.
+    for (const tls of ['?ssl=true', '?ssl=false', '?ssl={"rejectUnauthorized":false}', '?ssl={"verifyIdentity":false}']) {
+      expect(loadConfig({ DATABASE_URL: `${ok}${tls}` }, '/x').databaseUrl, tls).to.equal(`${ok}${tls}`);
+    }
+    expect(loadConfig({ DATABASE_URL: 'mysql://root@10.0.0.5:3306/openmcp?ssl={"verifyIdentity":false}' }, '/x').databaseUrl).to.include('10.0.0.5');
+    for (const [bad, expected] of [
+      ['mysql://openmcp:ab/cd+ef=@db:3306/openmcp', /percent-encode.*\/ as %2F/],
+      ['mysql://openmcp:ab#cd@db:3306/openmcp', /percent-encode/],
+      ['mysql://openmcp:12/ab@db:3306/openmcp', /percent-encode/],
+      ['mysql://openmcp:12?ab@db:3306/openmcp', /percent-encode.*\? as %3F/],
+      ['mysql://openmcp:ab%cd@db:3306/openmcp', /percent-encode.*% as %25/],
+      ['mysql://root@db:3306', /names no database/],
+      ['mysql://root@db:3306/openmcp?charset=latin1', /takes one option after \?, ssl \(charset is not read: remove it\)/],
+      ['mysql://root@db:3306/openmcp?ssl=required', /ssl takes ssl=true .*ssl=false$/],
+      ['mysql://root@db:3306/openmcp?ssl={"ca":"x"}', /ssl takes ssl=true/],
+      ['mysql://root@db:3306/openmcp?ssl=true&ssl=false', /ssl is given more than once/],
+      // mysql2 would check the name `localhost` against the certificate: ssl=true says it cannot.
+      ['mysql://root@10.0.0.5:3306/openmcp?ssl=true', /cannot do for an IP address: .*ssl=\{"verifyIdentity":false\}/],
+    ] as const) {
+      let message = '';
+      try {
+        loadConfig({ DATABASE_URL: bad }, '/x');
+      } catch (e) {
+        expect(e, bad).to.be.instanceOf(ConfigError);
+        message = (e as Error).message;
+      }
+      expect(message, bad).to.match(/^Invalid configuration: DATABASE_URL=/).and.match(expected);
+      for (const secret of ['cd+ef', 'ab#cd', '12/ab', '12?ab', 'ab%cd']) expect(message, bad).to.not.include(secret);
+    }
+  });
+
+  it('masks the credentials of a refused URL setting in its message (was: printed whole, a database\'s or KurrentDB\'s password and a chain provider\'s key with it)', () => {
+    const message = (env: Record<string, string>) => {
+      try {
+        loadConfig(env, '/x');
+      } catch (e) {
+        return (e as Error).message;
+      }
+      return expect.fail('should throw');
+    };
+    for (const env of [
+      { DATABASE_URL: 'postgres://openmcp:s3cretpw@db:5432/openmcp' },
+      { REDIS_URL: 'http://:s3cretpw@redis:6379' },
+      { KURRENTDB_URL: 'kurrentdb://admin:s3cretpw@node1:2113,node2:port' },
+      { KURRENTDB_URL: 'kurrentdb://admin:s3cretpw 2@node1:2113,node2:port' },
+      { DATABASE_URL: 'mysql:/openmcp:s3cretpw@db/openmcp' },
+      { DATABASE_URL: 'mysql://openmcp:s3cretpw 2@db:3306' },
+      { OPENAI_BASE_URL: 'ftp://user:s3cretpw@llm.example.com/v1' },
+    ] as Record<string, string>[]) {
+      const text = message(env);
+      expect(text, JSON.stringify(env)).to.match(new RegExp(`^Invalid configuration: ${Object.keys(env)[0]}=`));
+      expect(text, JSON.stringify(env)).to.not.include('s3cretpw');
+    }
+    const rpc = message({ CHAIN_RPC_URL: 'wss://mainnet.infura.io/ws/v3/0f1e2d3c4b5a69788796a5b4c3d2e1f0' });
+    expect(rpc).to.include('CHAIN_RPC_URL="wss://mainnet.infura.io/ws/v3/***"');
   });
 
   it('never echoes a secret value in the message', () => {

@@ -3,6 +3,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { CONFIG_VARIABLES, ConfigSchema, loadConfig } from '../src/config';
 import { parse } from 'yaml';
+import { z } from 'zod';
 import { buildCli } from '../src/cli/main';
 import { migrationSource } from '../migrations';
 
@@ -53,6 +54,28 @@ describe('README', () => {
       const want = defaults[v] === undefined ? (derived[v] ?? ['—', 'generated']) : [`\`${String(defaults[v])}\``];
       return ([] as string[]).concat(want).includes(cell ?? '') ? [] : [`${v}: README says ${cell}, the schema ${JSON.stringify(defaults[v] ?? null)}`];
     });
+    expect(wrong).to.deep.equal([]);
+  });
+
+  it("states each numeric variable's bounds as the schema has them (was: twenty rows gave none, so a value past one was found only when the start refused it)", () => {
+    /** Each number setting's accepted range: `min to max` (or `min–max`) in its row, as the schema checks it. */
+    const wrong: string[] = [];
+    for (const v of CONFIG_VARIABLES) {
+      let schema = ConfigSchema.shape[v] as unknown as { unwrap?: () => unknown; minValue?: number | null; maxValue?: number | null };
+      while (typeof schema.unwrap === 'function') schema = schema.unwrap() as typeof schema;
+      if (!(schema instanceof z.ZodNumber)) continue;
+      const cell = readme.split('\n').find((l) => l.startsWith(`| \`${v}\` |`))!.split('|').slice(3).join('|');
+      // `a to b` (or `a–b`), `at least a` (no upper bound), `above a, up to b` (a itself refused: BATCH_MAX_SECONDS).
+      const stated = [...cell.matchAll(/\b(\d+) ?(?:to|–) ?(\d+)\b|\bat least (\d+)\b|\babove (\d+), up to (\d+)\b/g)].map((m) =>
+        m[1] !== undefined ? [Number(m[1]), Number(m[2])] : m[3] !== undefined ? [Number(m[3]), Number.MAX_SAFE_INTEGER] : [Number(m[4]), Number(m[5])],
+      );
+      const [min, max] = [schema.minValue ?? 0, schema.maxValue ?? Number.MAX_SAFE_INTEGER];
+      // A port says so; an unbounded count (1 and up, 0 and up) needs no range.
+      if (/\bport\b/.test(cell) && min === 1 && max === 65535) continue;
+      if (min <= 1 && max === Number.MAX_SAFE_INTEGER && !stated.length) continue;
+      if (!stated.length) wrong.push(`${v}: no range, the schema takes ${min} to ${max === Number.MAX_SAFE_INTEGER ? 'any' : max}`);
+      else if (stated[0][0] !== min || stated[0][1] !== max) wrong.push(`${v}: README says ${stated[0].join(' to ')}, the schema ${min} to ${max}`);
+    }
     expect(wrong).to.deep.equal([]);
   });
 

@@ -132,7 +132,7 @@ export function redactUrl(url: string, opts: RedactUrlOptions = {}): string {
  * written: an MCP upstream's URL may refer to the gateway's environment (`?api_key=${env:NAME}`),
  * a name and no value, which messages show as it is (not masked, its braces not percent-encoded)
  * so that they name the variable the operator sets. Each stands in for the parse as a token no URL
- * changes. A URL that does not parse: only its user name and password masked (with `change`), or as it is.
+ * changes. A URL that does not parse: everything between its `//` and its last `@` masked (with `change`), or as it is.
  */
 function withReferencesKept(url: string, change?: (u: URL) => void): string {
   const refs: string[] = [];
@@ -143,7 +143,9 @@ function withReferencesKept(url: string, change?: (u: URL) => void): string {
     change?.(u);
     return back(u.toString());
   } catch {
-    return back(change ? stand.replace(/\/\/[^@/]*@/, '//***@') : stand);
+    // All of it up to the last @: a password holding an unencoded / or # is often why it does not parse.
+    // Spaces too: a cluster's connection string (no URL) with a space in its password is taken by the KurrentDB client.
+    return back(change ? stand.replace(/\/\/[^]*@/, '//***@') : stand);
   }
 }
 

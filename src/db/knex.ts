@@ -4,6 +4,7 @@ import { dirname } from 'node:path';
 import knexFactory, { type Knex } from 'knex';
 import { ConfigError, UnavailableError, redactUrl, redactUrlsIn } from '../core/errors';
 import { isConnectionFailure } from './connection-failure';
+import { readMysqlUrl } from './mysql-url';
 
 export type Dialect = 'sqlite' | 'mysql';
 
@@ -117,7 +118,7 @@ function cannotConnect(url: string, err: unknown): unknown {
 
 /**
  * Open a knex instance for `sqlite:<path>` (better-sqlite3, WAL, FULL sync unless told otherwise) or
- * `mysql://user:pass@host:port/db` (mysql2). With `createDatabase`, a missing MySQL database
+ * `mysql://user:pass@host:port/db[?ssl=true]` (mysql2, readMysqlUrl). With `createDatabase`, a missing MySQL database
  * is created first (and `onCreated` told).
  */
 export async function openKnex(url: string, opts: OpenKnexOptions = {}): Promise<Knex> {
@@ -149,14 +150,13 @@ export async function openKnex(url: string, opts: OpenKnexOptions = {}): Promise
     });
   }
   if (/^(mysql|mariadb):\/\//.test(url)) {
-    const u = new URL(url.replace(/^mariadb:/, 'mysql:'));
-    const database = decodeURIComponent(u.pathname.replace(/^\//, ''));
-    if (!database) throw new ConfigError(`DATABASE_URL: ${redactUrl(url)} names no database`, { variable: 'DATABASE_URL' });
+    const read = readMysqlUrl(url);
+    if ('problem' in read) throw new ConfigError(`DATABASE_URL: ${redactUrl(url)}: ${read.problem}`, { variable: 'DATABASE_URL' });
+    const { database, ssl, ...at } = read;
     const connection = {
-      host: u.hostname,
-      port: Number(u.port || 3306),
-      user: decodeURIComponent(u.username || 'root'),
-      password: decodeURIComponent(u.password),
+      ...at,
+      // mysql2 takes `ssl` as it is: TLS before the login, the server verified as readMysqlUrl says.
+      ...(ssl ? { ssl: { ...ssl } } : {}),
       charset: 'utf8mb4',
       supportBigNumbers: true,
       bigNumberStrings: false,

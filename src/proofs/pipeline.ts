@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { Wallet, isKeystoreJson, parseUnits } from 'ethers';
 import type { Config } from '../config';
@@ -54,15 +55,53 @@ export type StartAuditPipelineParameters = {
   leaseTtlMs?: number;
 };
 
-/** The key that signs anchor transactions: read only where the anchorer role runs (no other process needs to hold it). */
-async function anchorerKey(c: StartAuditPipelineParameters['config']): Promise<Hex> {
-  if (c.ANCHORER_PRIVATE_KEY) return c.ANCHORER_PRIVATE_KEY as Hex;
-  if (!c.ANCHORER_KEYSTORE) {
-    throw new ConfigError(
+/**
+ * What the chain settings lack for the pipeline to start, or undefined: with CHAIN_RPC_URL, the
+ * AuditAnchor's address (every role) and, where the anchorer role runs, its key (an
+ * ANCHORER_KEYSTORE that can be read and is a keystore: decrypting it waits for the pipeline). No
+ * network, so `openmcp start` asks it before it makes anything (the database, a bootstrap key).
+ * @example chainSettingsError({ CHAIN_RPC_URL: 'http://chain:8545' }, { anchorer: false })?.details // { variable: 'ANCHOR_CONTRACT' }
+ */
+export function chainSettingsError(
+  c: Pick<Config, 'CHAIN_RPC_URL' | 'ANCHOR_CONTRACT' | 'ANCHORER_PRIVATE_KEY' | 'ANCHORER_KEYSTORE'>,
+  roles: { anchorer?: boolean },
+): ConfigError | undefined {
+  if (!c.CHAIN_RPC_URL) return undefined;
+  if (!c.ANCHOR_CONTRACT) {
+    // A setting to fix, not a bug: one line naming it (infra/: the first `up` before contracts-deploy).
+    return new ConfigError(
+      'Invalid configuration: CHAIN_RPC_URL is set but ANCHOR_CONTRACT is not: deploy AuditAnchor first with `openmcp contracts deploy --rpc <CHAIN_RPC_URL>` (infra/: `docker compose run --rm contracts-deploy`) and set ANCHOR_CONTRACT to the address it prints',
+      { variable: 'ANCHOR_CONTRACT' },
+    );
+  }
+  if (roles.anchorer && !c.ANCHORER_PRIVATE_KEY && !c.ANCHORER_KEYSTORE) {
+    return new ConfigError(
       'Invalid configuration: the anchorer role with CHAIN_RPC_URL needs ANCHORER_PRIVATE_KEY or ANCHORER_KEYSTORE (the key that signs anchor transactions; processes without the anchorer role need neither)',
       { variable: 'ANCHORER_PRIVATE_KEY' },
     );
   }
+  if (roles.anchorer && !c.ANCHORER_PRIVATE_KEY && c.ANCHORER_KEYSTORE) return keystoreFileError(c.ANCHORER_KEYSTORE);
+  return undefined;
+}
+
+/** Why ANCHORER_KEYSTORE cannot be the anchorer's keystore before it is decrypted, or undefined. */
+function keystoreFileError(path: string): ConfigError | undefined {
+  let json: string;
+  try {
+    json = readFileSync(path, 'utf8');
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    return new ConfigError(`Invalid configuration: ANCHORER_KEYSTORE=${path}: cannot read it (${e.code ?? e.message})`, { variable: 'ANCHORER_KEYSTORE' });
+  }
+  if (!isKeystoreJson(json)) return new ConfigError(`Invalid configuration: ANCHORER_KEYSTORE=${path}: not an encrypted JSON keystore`, { variable: 'ANCHORER_KEYSTORE' });
+  return undefined;
+}
+
+/** The key that signs anchor transactions: read only where the anchorer role runs (no other process needs to hold it). */
+async function anchorerKey(c: StartAuditPipelineParameters['config']): Promise<Hex> {
+  if (c.ANCHORER_PRIVATE_KEY) return c.ANCHORER_PRIVATE_KEY as Hex;
+  const missing = chainSettingsError(c, { anchorer: true });
+  if (missing || !c.ANCHORER_KEYSTORE) throw missing;
   const path = c.ANCHORER_KEYSTORE;
   const json = await readFile(path, 'utf8').catch((err: NodeJS.ErrnoException) => {
     throw new ConfigError(`Invalid configuration: ANCHORER_KEYSTORE=${path}: cannot read it (${err.code ?? err.message})`, { variable: 'ANCHORER_KEYSTORE' });
@@ -91,13 +130,8 @@ export async function startAuditPipeline(p: StartAuditPipelineParameters): Promi
   let contractAddress: string;
   let key: Hex | undefined;
   if (c.CHAIN_RPC_URL) {
-    if (!c.ANCHOR_CONTRACT) {
-      // A setting to fix, not a bug: one line naming it (infra/: the first `up` before contracts-deploy).
-      throw new ConfigError(
-        'Invalid configuration: CHAIN_RPC_URL is set but ANCHOR_CONTRACT is not: deploy AuditAnchor first with `openmcp contracts deploy --rpc <CHAIN_RPC_URL>` (infra/: `docker compose run --rm contracts-deploy`) and set ANCHOR_CONTRACT to the address it prints',
-        { variable: 'ANCHOR_CONTRACT' },
-      );
-    }
+    const missing = chainSettingsError(c, { anchorer: false });
+    if (missing || !c.ANCHOR_CONTRACT) throw missing;
     rpcUrl = c.CHAIN_RPC_URL;
     contractAddress = c.ANCHOR_CONTRACT;
     if (roles.anchorer) key = await anchorerKey(c);

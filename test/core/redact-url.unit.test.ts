@@ -10,6 +10,11 @@ describe('redactUrl / redactUrlsIn: URLs fit for messages, logs and the event lo
     );
     expect(redactUrl('http://127.0.0.1:8545')).to.equal('http://127.0.0.1:8545/');
     expect(redactUrl('not a url //user:pw@x')).to.equal('not a url //***@x');
+    // A URL that does not parse because its password holds a / or # (base64, unencoded): all of it up to the last @.
+    expect(redactUrl('mysql://openmcp:ab/cd+ef=@db:3306/openmcp')).to.equal('mysql://***@db:3306/openmcp');
+    expect(redactUrl('kurrentdb://admin:p@ss@n1:2113,n2:2113')).to.equal('kurrentdb://***@n1:2113,n2:2113');
+    // A space in the password of a cluster's connection string, which the KurrentDB client takes (was: shown whole).
+    expect(redactUrl('kurrentdb://admin:s3c ret@n1:2113,n2:2113')).to.equal('kurrentdb://***@n1:2113,n2:2113');
   });
 
   it('keeps an MCP upstream URL\'s ${env:NAME} references as written (a name, no value: neither masked nor percent-encoded), masking what is beside them', () => {
