@@ -6,8 +6,8 @@
  *   npx tsx examples/independent-verify.ts proof.json --rpc URL --contract 0x… --signer 0x…
  *   npx tsx examples/independent-verify.ts --vectors test/vectors   # the reference vectors
  *
- * Prints each check (and a WARNING line under one that passes with something to look at) and
- * exits 0 only if all pass. `openmcp verify` does more (it refuses extra
+ * Prints each check (and a WARNING line under one that passes with something to look at, the reason
+ * after one that fails for a reason beside its own comparison) and exits 0 only if all pass. `openmcp verify` does more (it refuses extra
  * fields, ambiguous JSON and other signature encodings, and says why a check failed); this is the
  * core that any second implementation must agree with. See docs/proofs.md, section 10.
  */
@@ -76,8 +76,8 @@ export type ProofFile = {
   anchor: { chainId: number; contract: string; txHash: string; blockNumber: number };
 };
 
-/** A check's name, whether it passed, and what a pass leaves to look at (undefined: nothing). */
-export type Check = [name: string, ok: boolean, warning?: string];
+/** A check's name, whether it passed, and what a pass leaves to look at or a failure's reason (undefined: nothing). */
+export type Check = [name: string, ok: boolean, note?: string];
 
 /**
  * §7 check 6, the file's `anchor.txHash` read on the chain (a pointer, not evidence: the root
@@ -128,6 +128,9 @@ export async function verify(p: ProofFile, o: { rpc: string; contract: string; s
   try {
     const anchor = new Contract(o.contract, AUDIT_ANCHOR_ABI, provider);
     const { chainId } = await provider.getNetwork();
+    // An address with no contract answers every view with nothing, which ethers reports as "could not decode result data".
+    const missing = (await provider.getCode(o.contract)) === '0x' ? `no contract at ${o.contract} on chain ${chainId}` : undefined;
+    if (missing) return [...checks, ['on-chain root', false, missing], ['on-chain inclusion', false, missing]];
     const [root, firstSeq, lastSeq] = await anchor.batch(b.id);
     // The file names its contract: one other than the contract trusted is a false account of its anchor (§7, check 6).
     const sameContract = String(p.anchor.contract).toLowerCase() === o.contract.toLowerCase();
@@ -177,9 +180,9 @@ async function main(args: string[]): Promise<number> {
     return 2;
   }
   const checks = await verify(file, { rpc, contract, signer });
-  for (const [name, ok, warning] of checks) {
-    console.log(`${ok ? '✔' : '✘'} ${name}`);
-    if (warning) console.log(`WARNING: ${warning}`);
+  for (const [name, ok, note] of checks) {
+    console.log(ok ? `✔ ${name}` : `✘ ${name}${note ? `: ${note}` : ''}`);
+    if (ok && note) console.log(`WARNING: ${note}`);
   }
   return checks.every(([, ok]) => ok) ? 0 : 1;
 }

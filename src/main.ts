@@ -50,7 +50,7 @@ import { countedErrorCode, createMetrics, instrumentEventStore } from './metrics
 import { Projector } from './projector/projector';
 import { GapRepair, positionsText, rebuildCommands, REPLAY_ATTEMPTS } from './projector/gap-repair';
 import { startSubjectIndexRepair } from './projector/subject-index-sweep';
-import { chainSettingsError, sealerKeyWarning, startAuditPipeline, type AuditPipeline } from './proofs';
+import { chainSettingsError, readAnchorerKey, sealerKeyWarning, startAuditPipeline, type AuditPipeline } from './proofs';
 import { SqlReadModels } from './readmodels/sql-read-models';
 import { AUDIT_COMPLETE_CHECKPOINT, catchUpComplete, StoreAppliedThrough } from './readmodels/store-applied-through';
 import { LIVE_TABLES } from '../projections/tables';
@@ -218,6 +218,9 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
   if (connectsUpstreams(roles) && config.EMBEDDING_MODEL_DIR) checkModelFiles(config.EMBEDDING_MODEL_DIR, config.EMBEDDING_MODEL_ID);
   // So do a PORT (when this start listens) and the embedded chain's CHAIN_PORT held by something else.
   await checkPortsFree(config, { listen: options.listen !== false });
+  // And an ANCHORER_KEYSTORE its password does not decrypt: decrypted here, the slowest check so the last,
+  // and the key handed to the pipeline (not decrypted twice).
+  const anchorerKey = roles.anchorer && config.CHAIN_RPC_URL ? await readAnchorerKey(config) : undefined;
   const logger = createLogger(config.LOG_LEVEL, options.logStream);
   const tracing = initTracing(config, { logger });
   const closers: Closer[] = [{ name: 'tracing', close: () => tracing.shutdown() }];
@@ -513,6 +516,7 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
       config,
       findEvent,
       roles: { sealer: roles.sealer, anchorer: roles.anchorer },
+      anchorerKey,
       leases,
       leaseTtlMs: config.LEADER_LEASE_MS,
       log: (line) => logger.info(line),

@@ -9,7 +9,8 @@ import { UsageError } from './usage-error';
 import type { Config } from '../config';
 import { createLogger } from '../api/logger';
 import { createGateway } from '../app/gateway';
-import { runGatewayStdio } from '../mcp';
+import { readServersFile, runGatewayStdio } from '../mcp';
+import { checkModelFiles } from '../search/embedder';
 import { registerAtStart } from '../app/register-at-start';
 
 const SYSTEM_ACTOR = { kind: 'system' as const, id: 'openmcp' };
@@ -95,6 +96,10 @@ export async function runMcpStdio(config: Config, apiKey: string | undefined, io
   if (!apiKey) throw new UsageError(NO_KEY, { field: 'key' });
   const logger = createLogger(config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL, process.stderr);
   refuseWhereNoKeyCanBe(config);
+  // As `openmcp start` does, before the database is opened or the admin key stored: a host's
+  // misconfigured launch leaves nothing behind (read again when the gateway is built and registers).
+  if (config.MCP_SERVERS_FILE) readServersFile(config.MCP_SERVERS_FILE, SYSTEM_ACTOR);
+  if (config.EMBEDDING_MODEL_DIR) checkModelFiles(config.EMBEDDING_MODEL_DIR, config.EMBEDDING_MODEL_ID);
   const stores = await openStores(config);
   try {
     const keys = new SqlKeyStore(stores.knex);

@@ -53,12 +53,14 @@ export type StartAuditPipelineParameters = {
    */
   leases?: LeaseStore;
   leaseTtlMs?: number;
+  /** The anchorer's key as readAnchorerKey gave it (`openmcp start` reads it before it makes anything); without it, read here. */
+  anchorerKey?: Hex;
 };
 
 /**
  * What the chain settings lack for the pipeline to start, or undefined: with CHAIN_RPC_URL, the
  * AuditAnchor's address (every role) and, where the anchorer role runs, its key (an
- * ANCHORER_KEYSTORE that can be read and is a keystore: decrypting it waits for the pipeline). No
+ * ANCHORER_KEYSTORE that can be read and is a keystore: readAnchorerKey decrypts it). No
  * network, so `openmcp start` asks it before it makes anything (the database, a bootstrap key).
  * @example chainSettingsError({ CHAIN_RPC_URL: 'http://chain:8545' }, { anchorer: false })?.details // { variable: 'ANCHOR_CONTRACT' }
  */
@@ -97,8 +99,17 @@ function keystoreFileError(path: string): ConfigError | undefined {
   return undefined;
 }
 
-/** The key that signs anchor transactions: read only where the anchorer role runs (no other process needs to hold it). */
-async function anchorerKey(c: StartAuditPipelineParameters['config']): Promise<Hex> {
+/**
+ * The key that signs anchor transactions, with CHAIN_RPC_URL: ANCHORER_PRIVATE_KEY, or
+ * ANCHORER_KEYSTORE decrypted with ANCHORER_KEYSTORE_PASSWORD (slow: scrypt), else a ConfigError
+ * naming the variable, never the password. Read only where the anchorer role runs (no other
+ * process needs to hold it); `openmcp start` reads it before it makes anything and hands it to
+ * startAuditPipeline, so a wrong password leaves no database or bootstrap key behind.
+ * @example await readAnchorerKey({ CHAIN_RPC_URL: 'http://chain:8545', ANCHOR_CONTRACT: '0x…', ANCHORER_KEYSTORE: '/run/secrets/anchorer.json', ANCHORER_KEYSTORE_PASSWORD: '…' }) // '0x…'
+ */
+export async function readAnchorerKey(
+  c: Pick<Config, 'CHAIN_RPC_URL' | 'ANCHOR_CONTRACT' | 'ANCHORER_PRIVATE_KEY' | 'ANCHORER_KEYSTORE' | 'ANCHORER_KEYSTORE_PASSWORD'>,
+): Promise<Hex> {
   if (c.ANCHORER_PRIVATE_KEY) return c.ANCHORER_PRIVATE_KEY as Hex;
   const missing = chainSettingsError(c, { anchorer: true });
   if (missing || !c.ANCHORER_KEYSTORE) throw missing;
@@ -134,7 +145,7 @@ export async function startAuditPipeline(p: StartAuditPipelineParameters): Promi
     if (missing || !c.ANCHOR_CONTRACT) throw missing;
     rpcUrl = c.CHAIN_RPC_URL;
     contractAddress = c.ANCHOR_CONTRACT;
-    if (roles.anchorer) key = await anchorerKey(c);
+    if (roles.anchorer) key = p.anchorerKey ?? (await readAnchorerKey(c));
   } else {
     chain = await startLocalChain({ port: c.CHAIN_PORT, dataDir: c.dataDir, log: p.log, debug: p.debug });
     rpcUrl = chain.rpcUrl;

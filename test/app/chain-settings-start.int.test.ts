@@ -10,6 +10,7 @@ import { expect } from 'chai';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { encryptKeystoreJsonSync, Wallet } from 'ethers';
 import { loadConfig } from '../../src/config';
 import { startOpenMcp } from '../../src/main';
 import { parseRoles } from '../../src/app/roles';
@@ -25,11 +26,11 @@ describe('openmcp start: CHAIN_RPC_URL without ANCHOR_CONTRACT, or without the a
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   /** Starts with these settings (nothing listens at CHAIN_RPC_URL); the error, what was printed and what DATA_DIR holds. */
-  async function start(env: Record<string, string>) {
+  async function start(env: Record<string, string>, logs: string[] = []) {
     const data = join(dir, 'data');
     const config = loadConfig({ DATA_DIR: data, LOG_LEVEL: 'silent', OPENMCP_EXAMPLES: 'off', PORT: String(await freePort()), CHAIN_RPC_URL: `http://127.0.0.1:${await freePort()}`, ...env });
     const lines: string[] = [];
-    const err = await startOpenMcp(config, { print: (l) => lines.push(l) }).then(
+    const err = await startOpenMcp(config, { print: (l) => lines.push(l), logStream: { write: (l: string) => void logs.push(l) } }).then(
       async (app) => void (await app.close()),
       (e: unknown) => e,
     );
@@ -60,7 +61,7 @@ describe('openmcp start: CHAIN_RPC_URL without ANCHOR_CONTRACT, or without the a
     expect(existsSync(data), 'nothing made in DATA_DIR').to.equal(false);
   });
 
-  it('the anchorer role without ANCHORER_PRIVATE_KEY or ANCHORER_KEYSTORE, or with a keystore that cannot be read or is none: CONFIG_INVALID naming it, before anything is made; another role needs no key', async () => {
+  it('the anchorer role without ANCHORER_PRIVATE_KEY or ANCHORER_KEYSTORE, or with a keystore that cannot be read, is none or its password does not decrypt: CONFIG_INVALID naming it, before anything is made; another role needs no key', async () => {
     const contract = { ANCHOR_CONTRACT: `0x${'11'.repeat(20)}` };
     for (const roles of ['all', 'anchorer', 'sealer,anchorer']) {
       const r = await start({ ...contract, OPENMCP_ROLES: roles });
@@ -69,7 +70,7 @@ describe('openmcp start: CHAIN_RPC_URL without ANCHOR_CONTRACT, or without the a
       expect(r.made, `${roles}: nothing made in DATA_DIR`).to.deep.equal([]);
       expect(r.lines, `${roles}: no bootstrap key printed`).to.deep.equal([]);
     }
-    // A keystore that cannot be read, or is none: named before anything is made too (decrypting it waits for the pipeline).
+    // A keystore that cannot be read, or is none: named before anything is made too.
     const notKeystore = join(dir, 'not-a-keystore.json');
     writeFileSync(notKeystore, '{"address":"x"}');
     for (const [keystore, expected] of [
@@ -81,6 +82,21 @@ describe('openmcp start: CHAIN_RPC_URL without ANCHOR_CONTRACT, or without the a
       expect(r.err, keystore).to.have.nested.property('details.variable', 'ANCHORER_KEYSTORE');
       expect((r.err as Error).message, keystore).to.match(expected);
       expect(r.made, `${keystore}: nothing made in DATA_DIR`).to.deep.equal([]);
+    }
+    // A keystore the password does not decrypt: found before anything is made too (it was found only once the
+    // database was migrated and a bootstrap key printed, decrypting being slow); the password written nowhere.
+    const keystore = join(dir, 'anchorer.json');
+    const w = Wallet.createRandom();
+    writeFileSync(keystore, encryptKeystoreJsonSync({ address: w.address, privateKey: w.privateKey }, 'right horse', { scrypt: { N: 1024 } }));
+    for (const password of ['wrong horse', undefined]) {
+      const logs: string[] = [];
+      const r = await start({ ...contract, OPENMCP_ROLES: 'anchorer', ANCHORER_KEYSTORE: keystore, ...(password ? { ANCHORER_KEYSTORE_PASSWORD: password } : {}), LOG_LEVEL: 'trace' }, logs);
+      expect(r.err, String(password)).to.have.property('code', 'CONFIG_INVALID');
+      expect(r.err, String(password)).to.have.nested.property('details.variable', 'ANCHORER_KEYSTORE_PASSWORD');
+      expect((r.err as Error).message).to.equal(`Invalid configuration: ANCHORER_KEYSTORE_PASSWORD does not decrypt ANCHORER_KEYSTORE=${keystore}`);
+      expect(r.made, `${password}: nothing made in DATA_DIR`).to.deep.equal([]);
+      expect(r.lines, `${password}: no bootstrap key printed`).to.deep.equal([]);
+      expect(`${JSON.stringify(r.err)} ${(r.err as Error).stack} ${logs.join('')}`).to.not.include('horse');
     }
     // Roles without the anchorer: no key asked for; the embedded chain (no CHAIN_RPC_URL): nothing asked for.
     for (const roles of ['relay', 'api,projector', 'sealer']) expect(chainSettingsError({ CHAIN_RPC_URL: 'http://chain:8545', ...contract }, { anchorer: parseRoles(roles).anchorer }), roles).to.equal(undefined);

@@ -8,12 +8,12 @@
  */
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { computeAddress, Wallet } from 'ethers';
+import { computeAddress, encryptKeystoreJsonSync, Wallet } from 'ethers';
 import { Redis } from 'ioredis';
 import { loadConfig } from '../../src/config';
 import { createEvent } from '../../src/core/envelope';
@@ -230,7 +230,10 @@ describe('src/main.ts wiring: error counts, lease store choice, /readyz redactio
       const ready = (await api.app.inject({ url: '/readyz' })).json() as { dependencies: { name: string; state: string; detail?: string }[] };
       expect(ready.dependencies.find((d) => d.detail?.includes(`AuditAnchor at ${contract.address}`))?.state).to.equal('up');
 
-      anchorer = await start({ OPENMCP_ROLES: 'anchorer', ...shared });
+      // Its key from a keystore: decrypted once, before the start makes anything, and handed to the anchorer.
+      const keystore = join(dir, 'anchorer.json');
+      writeFileSync(keystore, encryptKeystoreJsonSync({ address: computeAddress(chain.anchorerPrivateKey), privateKey: chain.anchorerPrivateKey }, 'right horse', { scrypt: { N: 1024 } }));
+      anchorer = await start({ OPENMCP_ROLES: 'anchorer', ANCHORER_PRIVATE_KEY: '', ANCHORER_KEYSTORE: keystore, ANCHORER_KEYSTORE_PASSWORD: 'right horse', ...shared });
       app = undefined;
       const served = await until('anchored', (res) => res.statusCode === 200);
       expect(served.json().event.id).to.equal(e.id);

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { getAddress, Wallet } from 'ethers';
@@ -18,6 +19,9 @@ import { createRpcProvider } from '../../src/web3/provider';
 import { startCountingProxy } from '../support/counting-rpc-proxy';
 import { openFixture, queries, SEALER_KEY, submitTasks, type Fixture } from './pipeline-fixture';
 import { checkVectors, verify as independentVerify } from '../../examples/independent-verify';
+
+const EXAMPLE = join(__dirname, '../../examples/independent-verify.ts');
+const TSX = join(__dirname, '../../node_modules/tsx/dist/cli.mjs');
 
 /** Hardhat's funded account #1: the forger, with a contract and a sealer key of their own. */
 const FORGER_KEY: Hex = '0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d';
@@ -250,6 +254,12 @@ describe('proof files an auditor must not accept (CLI, server and browser verifi
     const lines: string[] = [];
     expect(await runVerifyBatch({ batchId: good.batch.id, file, rpc: f.chain.rpcUrl, contract: nowhere, out: (l) => lines.push(l) })).to.equal(1);
     expect(lines.join('\n')).to.contain(`from ${nowhere}: no contract at that address on chain 31337`);
+    // The auditors' own verifier fails the same two checks, naming the address, exit 1 (was: died on ethers' "could not decode result data", exit 2).
+    const example = spawnSync(process.execPath, [TSX, EXAMPLE, join(f.dir, 'no-contract.json'), '--rpc', f.chain.rpcUrl, '--contract', nowhere, '--signer', sealerAddress], { encoding: 'utf8' });
+    expect(example.status, example.stderr).to.equal(1);
+    expect(example.stderr).to.equal('');
+    const missing = `no contract at ${nowhere} on chain 31337`;
+    expect(example.stdout.trim().split('\n')).to.deep.equal(['✔ event hash', '✔ leaf', '✔ root from path', '✔ batch signature', `✘ on-chain root: ${missing}`, `✘ on-chain inclusion: ${missing}`]);
   });
 
   it('a file naming another contract than the one pinned: fails on-chain root naming both, though the pinned one holds the root', async () => {
