@@ -9,7 +9,8 @@ import { UsageError } from './usage-error';
 import type { Config } from '../config';
 import { createLogger } from '../api/logger';
 import { createGateway } from '../app/gateway';
-import { readServersFile, runGatewayStdio } from '../mcp';
+import { runGatewayStdio } from '../mcp';
+import { readServersFile } from '../mcp/servers-file';
 import { checkModelFiles } from '../search/embedder';
 import { registerAtStart } from '../app/register-at-start';
 
