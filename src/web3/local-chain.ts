@@ -5,10 +5,11 @@ import { Wallet } from 'ethers';
 import { ConfigError, UnavailableError } from '../core/errors';
 import type { Hex } from '../core/hex';
 import { deployAuditAnchor } from './audit-anchor';
+import { HARDHAT_ACCOUNT_KEYS, hardhatAccountsConfig } from './hardhat-accounts';
 import { createRpcProvider } from './provider';
 
 /** Hardhat's well-known account #0 (mnemonic "test test … junk"): a demo key, never for real funds. */
-export const HARDHAT_ACCOUNT_0_KEY: Hex = '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80';
+export const HARDHAT_ACCOUNT_0_KEY: Hex = HARDHAT_ACCOUNT_KEYS[0];
 
 export type StartLocalChainParameters = {
   /** 127.0.0.1 port (CHAIN_PORT); 0 picks a free one. */
@@ -67,9 +68,11 @@ const EXIT_WITH_PARENT = resolve(__dirname, 'exit-with-parent.cjs');
 export async function startLocalChain(p: StartLocalChainParameters): Promise<LocalChain> {
   const home = join(p.dataDir, 'chain');
   mkdirSync(home, { recursive: true });
-  // A plain JS config: the node needs no compiler and no TypeScript loader.
+  // A plain JS config: the node needs no compiler and no TypeScript loader. Hardhat's default
+  // accounts are listed, not derived from the mnemonic at every start (see hardhat-accounts.ts).
   const configFile = join(home, 'hardhat.config.js');
-  writeFileSync(configFile, "module.exports = { networks: { hardhat: { chainId: 31337, hardfork: 'cancun' } } };\n");
+  const hardhat = { chainId: 31337, hardfork: 'cancun', accounts: hardhatAccountsConfig() };
+  writeFileSync(configFile, `module.exports = ${JSON.stringify({ networks: { hardhat } }, null, 2)};\n`);
   const child = spawn(
     process.execPath,
     ['--require', EXIT_WITH_PARENT, HARDHAT_BOOTSTRAP, 'node', '--config', configFile, '--hostname', LOCAL_CHAIN_HOST, '--port', String(p.port)],
