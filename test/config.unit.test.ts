@@ -9,6 +9,16 @@ import { fatalErrorText } from '../src/cli/fatal-error-text';
 import { ConfigError } from '../src/core/errors';
 import { KurrentDBClient } from '@kurrent/kurrentdb-client';
 
+
+/** The message loadConfig refuses `env` with (fails the test when it takes it). */
+function message(env: Record<string, string>): string {
+  try {
+    loadConfig(env, '/x');
+  } catch (e) {
+    return (e as Error).message;
+  }
+  return expect.fail('should throw');
+}
 describe('configuration', () => {
   it('is the embedded default when nothing is set', () => {
     const c = loadConfig({}, '/srv/app');
@@ -234,14 +244,6 @@ describe('configuration', () => {
   });
 
   it('says "a number" for text and "a whole number" for a fraction, not zod\'s "received NaN" / "expected int, received number"', () => {
-    const message = (env: Record<string, string>) => {
-      try {
-        loadConfig(env, '/x');
-      } catch (e) {
-        return (e as Error).message;
-      }
-      return expect.fail('should throw');
-    };
     expect(message({ LLM_TEMPERATURE: 'hot' })).to.equal('Invalid configuration: LLM_TEMPERATURE="hot": expected a number');
     // A port says what a port takes, whatever is wrong with it (was "expected number to be <=65535").
     for (const [name, v] of [['PORT', 'abc'], ['PORT', '1.5'], ['PORT', '70000'], ['PORT', '0'], ['CHAIN_PORT', '-1']]) {
@@ -405,14 +407,6 @@ describe('configuration', () => {
   });
 
   it('masks the credentials of a refused URL setting in its message (was: printed whole, a database\'s or KurrentDB\'s password and a chain provider\'s key with it)', () => {
-    const message = (env: Record<string, string>) => {
-      try {
-        loadConfig(env, '/x');
-      } catch (e) {
-        return (e as Error).message;
-      }
-      return expect.fail('should throw');
-    };
     for (const env of [
       { DATABASE_URL: 'postgres://openmcp:s3cretpw@db:5432/openmcp' },
       { REDIS_URL: 'http://:s3cretpw@redis:6379' },
