@@ -92,6 +92,28 @@ describe('REST /v1/tool-calls', () => {
     expect(await ids(`${range}&server=f1&status=failed`)).to.deep.equal([b]);
   });
 
+  // A user copies the name /mcp, the dashboard and the task steps show (`examples__echo`): it listed nothing, without a word.
+  it('tool takes the name the gateway serves (<server>__<tool>) as well as the upstream\'s own; a server that contradicts it is 400 naming tool', async () => {
+    const a = await call({ server: 'ns1', tool: 'echo' });
+    const b = await call({ server: 'ns2', tool: 'echo' });
+    // An upstream whose own tool name holds `__` (another gateway behind this one): served as ns2__ns1__echo.
+    const c = await call({ server: 'ns2', tool: 'ns1__echo' });
+    expect(await ids('tool=ns1__echo')).to.deep.equal([a]);
+    expect(await ids('server=ns1&tool=ns1__echo')).to.deep.equal([a]);
+    expect(await ids('tool=ns2__echo')).to.deep.equal([b]);
+    expect(await ids('tool=ns2__ns1__echo')).to.deep.equal([c]);
+    expect(await ids('server=ns2&tool=echo')).to.deep.equal([b]);
+    const before = await h.store.headPosition();
+    const res = await h.call({ method: 'GET', url: '/v1/tool-calls?server=ns2&tool=ns1__echo', auth: k.viewer });
+    expect(res.statusCode, res.body).to.equal(400);
+    expect(res.json()).to.include({
+      code: 'VALIDATION_FAILED',
+      field: 'querystring.tool',
+      detail: 'querystring.tool: ns1__echo names the tool echo of server ns1 (<server>__<tool>, as the gateway serves it), but server is ns2: leave server out, or give the tool\'s own name (echo); for a tool of ns2 named ns1__echo, give tool=ns2__ns1__echo',
+    });
+    expect(await h.store.headPosition()).to.equal(before);
+  });
+
   it('pages newest first with the cursor; calls recorded while a client pages land before its first page, none repeats', async () => {
     const made: string[] = [];
     for (let i = 0; i < 5; i++) made.push(await call({ server: 'paged', at: `2026-10-01T00:00:0${i}.000Z` }));
