@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance, type onRequestHookHandler, type onResponseHookHandler, type preValidationHookHandler } from 'fastify';
+import Fastify, { errorCodes, type FastifyInstance, type onRequestHookHandler, type onResponseHookHandler, type preValidationHookHandler } from 'fastify';
 import swagger from '@fastify/swagger';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { newId } from '../core/ids';
@@ -30,7 +30,9 @@ import { tasksRoutes } from './routes/tasks.routes';
 import { toolCallsRoutes } from './routes/tool-calls.routes';
 import { subjectsRoutes } from './routes/subjects.routes';
 import { bodyDepth, MAX_BODY_DEPTH } from '../core/body-depth';
-import { loneSurrogateIn } from '../core/lone-surrogate';
+import { escapeLoneSurrogates, loneSurrogateIn } from '../core/lone-surrogate';
+import { withoutByteOrderMark } from '../core/byte-order-mark';
+import { prototypePoisoningKey } from '../core/prototype-poisoning-key';
 import { OpenMcpError, ValidationError } from '../core/errors';
 import { duplicateJsonKey, duplicateJsonKeyText } from '../core/json-duplicate-key';
 
@@ -101,18 +103,31 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   // A JSON API: text/plain bodies are refused with 415 instead of reaching validation as strings.
   app.removeContentTypeParser('text/plain');
-  // fastify's JSON parser (prototype poisoning refused), then a key named twice in one object
-  // refused too: JSON.parse keeps the last, other parsers the first (a proxy or a client's own
-  // hash could read another body than the one run and recorded). /mcp has its own parser.
-  const parseJson = app.getDefaultJsonParser('error', 'error');
+  // JSON.parse (a leading byte order mark dropped, as fastify's parser drops it), then what
+  // fastify's parser refuses as prototype poisoning refused too, named for what it is (fastify
+  // said "Body is not valid JSON" of valid JSON), and a key named twice in one object: JSON.parse
+  // keeps the last, other parsers the first (a proxy or a client's own hash could read another
+  // body than the one run and recorded). Each answer names the body. /mcp has its own parser.
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    parseJson(request, body as string, (err, parsed) => {
-      if (err) return done(err, undefined);
-      const twice = duplicateJsonKey(body as string);
-      if (twice) return done(new OpenMcpError('MALFORMED_JSON', `body: ${duplicateJsonKeyText(twice)}; send each key once`, { status: 400 }), undefined);
-      done(null, parsed);
-    });
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+    const text = body as string;
+    if (text === '') return done(new errorCodes.FST_ERR_CTP_EMPTY_JSON_BODY(), undefined);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(withoutByteOrderMark(text));
+    } catch {
+      return done(new errorCodes.FST_ERR_CTP_INVALID_JSON_BODY(), undefined);
+    }
+    const poison = prototypePoisoningKey(parsed);
+    if (poison) {
+      const field = ['body', ...poison.map((p) => (typeof p === 'string' ? escapeLoneSurrogates(p) : p))].join('.');
+      const key = poison.length > 1 && poison[poison.length - 2] === 'constructor' && poison[poison.length - 1] === 'prototype' ? 'a key named "prototype" inside one named "constructor"' : 'a key named "__proto__"';
+      const detail = `${field}: ${key} is refused (prototype poisoning: code copying the object would take it for its prototype); rename it`;
+      return done(new OpenMcpError('MALFORMED_JSON', detail, { status: 400, details: { field } }), undefined);
+    }
+    const twice = duplicateJsonKey(text);
+    if (twice) return done(new OpenMcpError('MALFORMED_JSON', `body: ${duplicateJsonKeyText(twice)}; send each key once`, { status: 400, details: { field: 'body' } }), undefined);
+    done(null, parsed);
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);

@@ -42,6 +42,27 @@ describe('/mcp JSON parser stays inside /mcp: /v1 still refuses prototype-poison
       expect(res.statusCode, res.body).to.equal(400);
       expect(res.json().code).to.equal('MALFORMED_JSON');
     }
+    // Valid JSON, refused for the key it names (fastify said "Body is not valid JSON", which it is): the answer says which.
+    const refused = async (payload: string) => (await h.call({ method: 'POST', url: '/v1/mcp-servers', auth: admin, headers: { 'content-type': 'application/json' }, payload })).json();
+    expect(await refused('{"name":"poison","env":{"a":[{"__proto__":{"admin":true}}]}}')).to.include({
+      code: 'MALFORMED_JSON',
+      field: 'body.env.a.0.__proto__',
+      detail: 'body.env.a.0.__proto__: a key named "__proto__" is refused (prototype poisoning: code copying the object would take it for its prototype); rename it',
+    });
+    expect(await refused('{"constructor":{"prototype":{"admin":true}},"name":"poison"}')).to.include({
+      code: 'MALFORMED_JSON',
+      field: 'body.constructor.prototype',
+      detail: 'body.constructor.prototype: a key named "prototype" inside one named "constructor" is refused (prototype poisoning: code copying the object would take it for its prototype); rename it',
+    });
+    // A "constructor" key not holding "prototype" is taken, as before.
+    const ok = await h.call({ method: 'POST', url: '/v1/mcp-servers', auth: admin, headers: { 'content-type': 'application/json' }, payload: '{"constructor":{"x":1},"name":"poison"}' });
+    expect(ok.json().code).to.equal('VALIDATION_FAILED');
+    // Every MALFORMED_JSON names the body (docs/errors.md: field names the offending input), as PAYLOAD_TOO_LARGE does.
+    for (const payload of ['{"name":', '{"name":"a","name":"b"}']) {
+      expect(await refused(payload), payload).to.include({ code: 'MALFORMED_JSON', field: 'body' });
+    }
+    const empty = await h.call({ method: 'POST', url: '/v1/mcp-servers', auth: admin, headers: { 'content-type': 'application/json' }, payload: '' });
+    expect(empty.json()).to.include({ code: 'MALFORMED_JSON', field: 'body' });
     const listed = (await h.call({ method: 'GET', url: '/v1/mcp-servers', auth: admin })).json().items as { name: string }[];
     expect(listed.map((s) => s.name)).to.not.include('poison');
   });
