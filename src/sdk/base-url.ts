@@ -1,0 +1,25 @@
+import { redactUrl } from '../core/errors';
+
+/**
+ * Why `baseUrl` cannot be asked at all, or undefined: not an http(s) URL, or one holding a user
+ * name or password, which fetch refuses to send (every call failed as a connection failure after
+ * its retries, no server asked) and the gateway would not take anyway (it takes API keys, as
+ * Bearer tokens). `source` names where the URL came from (`OPENMCP_URL`); the URL is shown with
+ * its credentials masked (redactUrl).
+ * @example baseUrlProblem('http://u:p@127.0.0.1:8080', 'OPENMCP_URL') // 'OPENMCP_URL http://***:***@127.0.0.1:8080/ holds credentials …'
+ */
+export function baseUrlProblem(baseUrl: string, source: string): string | undefined {
+  let url: URL | undefined;
+  try {
+    url = new URL(baseUrl);
+  } catch {
+    url = undefined;
+  }
+  const shown = redactUrl(baseUrl.length > 200 ? `${baseUrl.slice(0, 200)}…` : baseUrl);
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) return `${source} ${shown} is not an http(s) URL (e.g. http://127.0.0.1:8080)`;
+  if (url.username || url.password) {
+    return `${source} ${shown} holds credentials (user:password@), which fetch will not send: the gateway takes an API key (Authorization: Bearer), ` +
+      'not credentials in its URL; remove them and give the key as the API key (apiKey; OPENMCP_API_KEY for the CLI)';
+  }
+  return undefined;
+}
