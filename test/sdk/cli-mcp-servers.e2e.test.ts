@@ -102,7 +102,8 @@ describe('CLI: openmcp mcp servers add|list|remove and mcp tools search (real ga
 
     lines = [];
     expect(await runMcpServersRemove(as('operator'), id, out)).to.equal(0);
-    expect(lines).to.deep.equal([`removed ${id}`]);
+    // By id as by name: the server's name and its id (by id it printed the id alone).
+    expect(lines).to.deep.equal([`removed remote (${id})`]);
     lines = [];
     expect(await runMcpServersList(as('viewer'), { json: true }, out)).to.equal(0);
     expect(lines.map((l) => JSON.parse(l).id)).not.to.include(id);
