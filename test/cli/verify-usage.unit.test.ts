@@ -19,7 +19,6 @@ describe('openmcp verify / verify-batch: a command line it cannot run exits 2, a
   for (const args of [
     ['verify'],
     ['verify', 'proof.json', '--rcp', 'http://127.0.0.1:8545'],
-    ['verify-batch', '2'],
     ['verify-batch', 'x', '--file', 'batch.json'],
     // Beyond 2^53 Number() rounded it: "the export is of batch 0, not batch 100000000000000000000".
     ['verify-batch', '99999999999999999999', '--file', 'batch.json'],
@@ -30,6 +29,13 @@ describe('openmcp verify / verify-batch: a command line it cannot run exits 2, a
       expect(r.stderr).to.match(/error: /);
     });
   }
+
+  // Without --file the export is fetched from the gateway (DESIGN.md: `verify-batch <id>`): none there checks nothing, exit 2, saying where it asked.
+  it('openmcp verify-batch 2 with no gateway at OPENMCP_URL: exit 2, naming the URL and --file', () => {
+    const r = openmcpWith({ OPENMCP_URL: 'http://127.0.0.1:9', OPENMCP_API_KEY: 'omk_whatever' }, 'verify-batch', '2', '--rpc', 'http://127.0.0.1:1', '--contract', '0x5fbdb2315678afecb367f032d93f642f64180aa3');
+    expect(r.status, r.stderr).to.equal(2);
+    expect(r.stdout).to.match(/^FAILED: cannot fetch the export of batch 2 from http:\/\/127\.0\.0\.1:9: SDK_CONNECTION_FAILED: .*; set OPENMCP_URL to the gateway, or give the export with --file\n$/);
+  });
 
   it('--help still exits 0', () => {
     expect(openmcp('verify', '--help').status).to.equal(0);

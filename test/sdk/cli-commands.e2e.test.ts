@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { runEventsTail } from '../../src/cli/events';
 import { runEventsProof } from '../../src/cli/events-proof';
 import { runBatchesExport } from '../../src/cli/batches-export';
+import { runVerifyBatch } from '../../src/cli/verify-batch';
 import { readJsonFile } from '../../src/cli/read-json-file';
 import { runKeysCreate, runKeysList, runKeysRevoke, runKeysSetAgents } from '../../src/cli/keys';
 import { UsageError } from '../../src/cli/usage-error';
@@ -229,6 +230,29 @@ describe('CLI commands (tasks, events, keys) through the SDK against a listening
     const env = { ...process.env, OPENMCP_URL: url, OPENMCP_API_KEY: adminKey };
     await run(process.execPath, [OPENMCP, 'batches', 'export', '0', '--out', join(dir, 'b2.json')], { env });
     expect(readFileSync(join(dir, 'b2.json'), 'utf8')).to.equal(sent);
+  });
+
+  // DESIGN.md lists `verify-batch <id>`; it required --file, an export saved first with `batches export`.
+  it('verify-batch without a file fetches the export from the gateway, as batches export does, and checks it; one it cannot fetch checks nothing (exit 2)', async () => {
+    const NO_CHAIN = 'http://127.0.0.1:1';
+    const contract = '0x5fbdb2315678afecb367f032d93f642f64180aa3';
+    const sent = (await client.batches.exportFile(0)).export;
+    expect(await runVerifyBatch({ batchId: 0, client, rpc: NO_CHAIN, contract, out })).to.equal(1);
+    // The checks ran on the export the gateway sent (this harness's batch is made up, its event and
+    // signature no sealer's: proofs.int.test.ts passes a real one), and on the chain, which is not there.
+    expect(sent.events.length).to.be.greaterThan(0);
+    expect(lines[0], lines.join('\n')).to.match(/^[✔✘] event hashes: /).and.include(sent.events[0].id);
+    expect(lines.join('\n')).to.match(/no JSON-RPC node answers at http:\/\/127\.0\.0\.1:1\//);
+    expect(lines[lines.length - 1]).to.match(/^FAILED: .* \(batch 0\)$/);
+    const { key: auditorKey } = await client.keys.create({ role: 'auditor', tenant: 'default' });
+    const auditor = clientFromEnvironment({ env: { OPENMCP_URL: url, OPENMCP_API_KEY: auditorKey } });
+    lines = [];
+    expect(await runVerifyBatch({ batchId: 0, client: auditor, rpc: NO_CHAIN, contract, out })).to.equal(2);
+    expect(lines).to.have.length(1);
+    expect(lines[0]).to.match(new RegExp(`^FAILED: cannot fetch the export of batch 0 from ${url.replace(/[.]/g, '\\.')}: FORBIDDEN: .*; use a cross-tenant key \\(such as the bootstrap admin's\\), or give the export with --file$`));
+    lines = [];
+    expect(await runVerifyBatch({ batchId: 5, client, rpc: NO_CHAIN, contract, out })).to.equal(2);
+    expect(lines[0]).to.match(/^FAILED: cannot fetch the export of batch 5 from .*: NOT_FOUND: /);
   });
 
   it('keys create prints the key once; list never shows it; revoke works', async () => {
