@@ -97,8 +97,8 @@ describe('CLI commands (tasks, events, keys) through the SDK against a listening
     expect(await h.deps.readModels.waitForPosition(other.position, WAIT_MS), 'the read model caught up').to.equal(true);
     expect(await runToolCallsList(client, { server: 'cli', limit: 2 }, out)).to.equal(0);
     expect(lines.join('\n')).to.include('MCP_UPSTREAM_TIMEOUT').and.include(calls[1].id);
-    // The server and the tool each in a column of its own, as --server and --tool take them (the
-    // upstream's own name): a `cli__echo` copied from the table into --tool found nothing.
+    // The server and the tool each in a column of its own; --tool takes the upstream's own name or
+    // the name the gateway serves (`cli__echo`, as /mcp shows it), which found nothing before.
     const cells = (line: string) => line.split('│').map((c) => c.trim()).filter(Boolean);
     expect(cells(lines[0].split('\n')[1]).slice(0, 3)).to.deep.equal(['id', 'server', 'tool']);
     expect(cells(lines[0].split('\n').find((l) => l.includes(calls[1].id))!).slice(0, 4)).to.deep.equal([calls[1].id, 'cli', 'echo', 'failed']);
@@ -109,6 +109,12 @@ describe('CLI commands (tasks, events, keys) through the SDK against a listening
     lines = [];
     expect(await runToolCallsList(client, { server: 'cli', status: 'failed', json: true }, out)).to.equal(0);
     expect(lines.map((l) => JSON.parse(l).id)).to.deep.equal([calls[1].id]);
+    lines = [];
+    expect(await runToolCallsList(client, { tool: 'cli__echo', all: true, json: true }, out)).to.equal(0);
+    expect(lines.map((l) => JSON.parse(l).id)).to.deep.equal(calls.map((c) => c.id).reverse());
+    lines = [];
+    expect(await runToolCallsList(client, { server: 'other', tool: 'cli__echo' }, out)).to.equal(1);
+    expect(lines[0]).to.equal('error VALIDATION_FAILED: querystring.tool: cli__echo names the tool echo of server cli (<server>__<tool>, as the gateway serves it), but server is other: leave server out, or give the tool\'s own name (echo); for a tool of other named cli__echo, give tool=other__cli__echo');
     lines = [];
     expect(await runToolCallsList(client, { taskId: 'nope' }, out)).to.equal(1);
     expect(lines[0]).to.match(/^error VALIDATION_FAILED: .*taskId/);
