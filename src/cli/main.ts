@@ -64,7 +64,7 @@ export function buildCli(): Command {
   program
     .command('verify-batch')
     .description("re-derive a batch's Merkle root from its exported events and compare it with the chain")
-    .addHelpText('after', verdictHelp('export'))
+    .addHelpText('after', verdictHelp('export', ' (without --file: could not be\nfetched from the gateway)'))
     .argument('<id>', 'batch id', batchId)
     .option('--file <export.json>', 'the export (GET /v1/batches/:id/events, as `batches export` saves it); without it, fetched from the gateway at OPENMCP_URL with a cross-tenant key, as `batches export` does')
     .addOption(rpcOption())
@@ -176,9 +176,9 @@ missing or contradicting another, or a value the command checks itself) exits 2;
 a command runs exits 1.`;
 
 /** Under `verify --help` and `verify-batch --help`: the exit codes an auditor's script reads (docs/proofs.md, §7). */
-const verdictHelp = (file: string) => `
+const verdictHelp = (file: string, fetched = '') => `
 Exit code: 0 every check passed; 1 a check failed (the FAILED: line names it); 2 nothing was
-checked: the ${file} file could not be read or is not one, or the command line is not one it can
+checked: the ${file} file could not be read or is not one${fetched}, or the command line is not one it can
 run. --help prints this help and checks nothing (exit 0, no verdict); --version is refused here.`;
 
 // Every command but `start`, `verify…`, `contracts`, `projections` and `mcp stdio` is a client of a running
