@@ -114,6 +114,17 @@ describe('REST /v1/tool-calls', () => {
     expect(await h.store.headPosition()).to.equal(before);
   });
 
+  // A tool whose name LLM hosts do not take is served by its alias (docs/architecture.md): the name a user copies.
+  it("tool takes a tool's alias, as the gateway's catalog resolves it", async () => {
+    const dotted = await call({ server: 'ns3', tool: 'read.file' });
+    await call({ server: 'ns3', tool: 'write.file' });
+    h.gateway.aliases.set('acme/ns3__read_file_1a2b3c4d', { server: 'ns3', tool: 'read.file' });
+    expect(await ids('tool=ns3__read_file_1a2b3c4d')).to.deep.equal([dotted]);
+    expect(await ids('server=ns3&tool=ns3__read_file_1a2b3c4d')).to.deep.equal([dotted]);
+    // Another tenant's catalog is not this one's.
+    expect(await ids('tool=ns3__read_file_1a2b3c4d', k.beta)).to.deep.equal([]);
+  });
+
   it('pages newest first with the cursor; calls recorded while a client pages land before its first page, none repeats', async () => {
     const made: string[] = [];
     for (let i = 0; i < 5; i++) made.push(await call({ server: 'paged', at: `2026-10-01T00:00:0${i}.000Z` }));

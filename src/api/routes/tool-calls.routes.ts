@@ -31,8 +31,12 @@ export function toolCallsRoutes(deps: AppDeps): FastifyPluginAsync {
         response: { 200: ToolCallPage, ...problems },
       },
     }, async (request) => {
-      // `tool` as the gateway serves it (`examples__echo`) is split into server and tool, as the read model keeps them.
-      const page = await deps.readModels.listToolCalls(principalOf(request).tenant, { ...request.query, ...toolNameFilter(request.query) });
+      // `tool` as the gateway serves it (`examples__echo`) is split into server and tool, as the read
+      // model keeps them; an alias (a name LLM hosts do not take) only the catalog can say the tool of.
+      const tenant = principalOf(request).tenant;
+      const q = request.query;
+      const aliased = q.tool === undefined ? undefined : deps.gateway?.servedTool?.(tenant, q.tool);
+      const page = await deps.readModels.listToolCalls(tenant, { ...q, ...(aliased ?? toolNameFilter(q)) });
       return { ...page, items: await Promise.all(page.items.map((c) => openToolCallView(deps.subjectKeys, c))) };
     });
 
