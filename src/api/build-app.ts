@@ -1,4 +1,4 @@
-import Fastify, { errorCodes, type FastifyInstance, type onRequestHookHandler, type onResponseHookHandler, type preValidationHookHandler } from 'fastify';
+import Fastify, { type FastifyInstance, type onRequestHookHandler, type onResponseHookHandler, type preValidationHookHandler } from 'fastify';
 import swagger from '@fastify/swagger';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { newId } from '../core/ids';
@@ -103,31 +103,22 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   // A JSON API: text/plain bodies are refused with 415 instead of reaching validation as strings.
   app.removeContentTypeParser('text/plain');
-  // JSON.parse (a leading byte order mark dropped, as fastify's parser drops it), then what
-  // fastify's parser refuses as prototype poisoning refused too, named for what it is (fastify
-  // said "Body is not valid JSON" of valid JSON), and a key named twice in one object: JSON.parse
-  // keeps the last, other parsers the first (a proxy or a client's own hash could read another
-  // body than the one run and recorded). Each answer names the body. /mcp has its own parser.
+  // fastify's JSON parser (secure-json-parse: prototype poisoning refused, a leading byte order
+  // mark dropped), then a key named twice in one object refused too: JSON.parse keeps the last,
+  // other parsers the first (a proxy or a client's own hash could read another body than the one
+  // run and recorded). fastify says "Body is not valid JSON" of a poisoning body that is valid
+  // JSON: such a body is parsed again to name the key and its path (only a refused one: the walk
+  // is not paid on every body). Each answer names the body. /mcp has its own parser.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     const text = body as string;
-    if (text === '') return done(new errorCodes.FST_ERR_CTP_EMPTY_JSON_BODY(), undefined);
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(withoutByteOrderMark(text));
-    } catch {
-      return done(new errorCodes.FST_ERR_CTP_INVALID_JSON_BODY(), undefined);
-    }
-    const poison = prototypePoisoningKey(parsed);
-    if (poison) {
-      const field = ['body', ...poison.map((p) => (typeof p === 'string' ? escapeLoneSurrogates(p) : p))].join('.');
-      const key = poison.length > 1 && poison[poison.length - 2] === 'constructor' && poison[poison.length - 1] === 'prototype' ? 'a key named "prototype" inside one named "constructor"' : 'a key named "__proto__"';
-      const detail = `${field}: ${key} is refused (prototype poisoning: code copying the object would take it for its prototype); rename it`;
-      return done(new OpenMcpError('MALFORMED_JSON', detail, { status: 400, details: { field } }), undefined);
-    }
-    const twice = duplicateJsonKey(text);
-    if (twice) return done(new OpenMcpError('MALFORMED_JSON', `body: ${duplicateJsonKeyText(twice)}; send each key once`, { status: 400, details: { field: 'body' } }), undefined);
-    done(null, parsed);
+    parseJson(request, text, (err, parsed) => {
+      if (err) return done(prototypePoisoningError(text) ?? err, undefined);
+      const twice = duplicateJsonKey(text);
+      if (twice) return done(new OpenMcpError('MALFORMED_JSON', `body: ${duplicateJsonKeyText(twice)}; send each key once`, { status: 400, details: { field: 'body' } }), undefined);
+      done(null, parsed);
+    });
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -247,4 +238,26 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await app.register(subjectsRoutes(deps), { prefix: '/v1' });
   }
   return app;
+}
+
+/**
+ * The refusal of a body fastify's parser refused that is valid JSON (so refused for a prototype
+ * poisoning key), naming the key and its path (each key cut to 200 characters: the body is the
+ * sender's, the answer and the log line are not to echo it whole); undefined when `text` is not
+ * JSON (fastify's answer stands).
+ * @example prototypePoisoningError('{"a":{"__proto__":1}}')?.details // { field: 'body.a.__proto__' }
+ */
+function prototypePoisoningError(text: string): OpenMcpError | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(withoutByteOrderMark(text));
+  } catch {
+    return undefined;
+  }
+  const poison = prototypePoisoningKey(parsed);
+  if (!poison) return new OpenMcpError('MALFORMED_JSON', 'body: a key is refused as prototype poisoning (__proto__, or prototype inside constructor); rename it', { status: 400, details: { field: 'body' } });
+  const segment = (p: string | number) => (typeof p === 'number' ? p : escapeLoneSurrogates(p.length > 200 ? `${p.slice(0, 200)}…` : p));
+  const field = ['body', ...poison.map(segment)].join('.');
+  const key = poison.length > 1 && poison[poison.length - 2] === 'constructor' && poison[poison.length - 1] === 'prototype' ? 'a key named "prototype" inside one named "constructor"' : 'a key named "__proto__"';
+  return new OpenMcpError('MALFORMED_JSON', `${field}: ${key} is refused (prototype poisoning: code copying the object would take it for its prototype); rename it`, { status: 400, details: { field } });
 }

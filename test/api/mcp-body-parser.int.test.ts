@@ -67,6 +67,38 @@ describe('/mcp JSON parser stays inside /mcp: /v1 still refuses prototype-poison
     expect(listed.map((s) => s.name)).to.not.include('poison');
   });
 
+  // The parser is fastify's (secure-json-parse) with the refusal named after it: what it refused
+  // before is refused still, wherever the key is and however it is written; the answer stays short.
+  it('/v1 refuses __proto__ and constructor.prototype at any depth, in arrays, unicode-escaped, with any content type it takes; the answer quotes at most 200 characters of a key', async () => {
+    const post = (payload: string, contentType = 'application/json') =>
+      h.call({ method: 'POST', url: '/after-mcp', headers: { 'content-type': contentType }, payload });
+    for (const [payload, field] of [
+      ['{"\\u005f_proto__":{"admin":true}}', 'body.__proto__'],
+      ['{"a":[1,{"b":[[{"\\u005F\\u005Fproto\\u005f\\u005f":1}]]}]}', 'body.a.1.b.0.0.__proto__'],
+      ['[{"x":{"\\u0063onstructor":{"prot\\u006ftype":{}}}}]', 'body.0.x.constructor.prototype'],
+      ['\ufeff{"__proto__":null}', 'body.__proto__'],
+    ]) {
+      for (const ct of ['application/json', 'application/json; charset=utf-8', 'APPLICATION/JSON']) {
+        const res = await post(payload, ct);
+        expect(res.statusCode, `${payload} ${ct}: ${res.body}`).to.equal(400);
+        expect(res.json(), payload).to.include({ code: 'MALFORMED_JSON', field });
+      }
+    }
+    // Not refused: the words alone, a "constructor" without "prototype", a "prototype" elsewhere, a string value.
+    const taken = await post('{"constructor":{"x":1},"prototype":{},"k":"__proto__","__proto_":1,"c":{"constructor":"prototype"}}');
+    expect(taken.json(), taken.body).to.deep.equal({ keys: ['constructor', 'prototype', 'k', '__proto_', 'c'] });
+    // A key of the operator's chosen length is not echoed whole (nor logged so).
+    const long = 'k'.repeat(1200);
+    const res = (await post(`{"${long}":{"${long}":{"__proto__":1}}}`)).json();
+    expect(res).to.include({ code: 'MALFORMED_JSON' });
+    expect(res.detail.length, res.detail).to.be.below(700);
+    expect(res.field.length, res.field).to.be.below(500);
+    expect(res.field).to.match(/^body\.k{200}…\.k{200}…\.__proto__$/);
+    // Over bodyLimit: 413 before any parsing, as before.
+    const big = await post(JSON.stringify({ __proto__x: 'x'.repeat(5000) }));
+    expect(big.statusCode, big.body).to.equal(413);
+  });
+
   it('a root route registered after /mcp refuses them too (the parser did not leak to the root context)', async () => {
     for (const body of ['{"__proto__":{"admin":true}}', '{"constructor":{"prototype":{"admin":true}}}']) {
       const res = await h.call({ method: 'POST', url: '/after-mcp', headers: { 'content-type': 'application/json' }, payload: body });
