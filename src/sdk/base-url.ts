@@ -15,8 +15,14 @@ export function baseUrlProblem(baseUrl: string, source: string): string | undefi
   } catch {
     url = undefined;
   }
-  const shown = redactUrl(baseUrl.length > 200 ? `${baseUrl.slice(0, 200)}…` : baseUrl);
-  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) return `${source} ${shown} is not an http(s) URL (e.g. http://127.0.0.1:8080)`;
+  const cut = (s: string) => (s.length > 200 ? `${s.slice(0, 200)}…` : s);
+  const shown = redactUrl(cut(baseUrl));
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+    // `alice:pw@host:8080` parses as a URL of scheme `alice:` whose path holds the password, which
+    // redactUrl leaves: of a URL not taken, nothing before its last @ is shown.
+    const at = baseUrl.lastIndexOf('@');
+    return `${source} ${at < 0 ? shown : `***${cut(baseUrl.slice(at))}`} is not an http(s) URL (e.g. http://127.0.0.1:8080)`;
+  }
   if (url.username || url.password) {
     return `${source} ${shown} holds credentials (user:password@), which fetch will not send: the gateway takes an API key (Authorization: Bearer), ` +
       'not credentials in its URL; remove them and give the key as the API key (apiKey; OPENMCP_API_KEY for the CLI)';

@@ -30,6 +30,14 @@ describe('SDK transport failures: bounded, and without secrets', function () {
     // A URL that is none, or not http(s): said at once too, not after retries as a connection failure.
     expect((await failure(clientFromEnvironment({ env: { OPENMCP_URL: '127.0.0.1:8080' } }).tasks.list())).message).to.equal('OPENMCP_URL 127.0.0.1:8080 is not an http(s) URL (e.g. http://127.0.0.1:8080)');
     expect((await failure(new OpenMcpClient({ baseUrl: 'not a url', fetch }).health())).code).to.equal('SDK_URL_INVALID');
+    // Without a scheme, `alice:s3cretpw@host` parses as a URL of scheme `alice:` whose path holds the
+    // password: nothing before the last @ is shown.
+    for (const bad of ['alice:s3cretpw@127.0.0.1:8080', 'http//alice:s3cretpw@127.0.0.1:8080', 'mysql://alice:s3cretpw@127.0.0.1:8080']) {
+      const e = await failure(clientFromEnvironment({ env: { OPENMCP_URL: bad } }).tasks.list());
+      expect(e.code, bad).to.equal('SDK_URL_INVALID');
+      expect(e.message, bad).to.not.include('s3cretpw');
+      expect(e.message, bad).to.include('@127.0.0.1:8080');
+    }
     expect(fetched).to.equal(0);
   });
 
