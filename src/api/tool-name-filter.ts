@@ -16,23 +16,21 @@ export function servedToolName(tool: string | undefined): { server: string; tool
   return split && SERVER_NAME.test(split.server) ? split : undefined;
 }
 
-/**
- * Why `server` contradicts a `tool` given as the name the gateway serves, or undefined: such a name
- * names its server itself, and another one would list nothing, without a word.
- */
-export function toolNameConflict(f: ToolNameFilter): string | undefined {
-  const served = servedToolName(f.tool);
-  if (!served || f.server === undefined || f.server === served.server) return undefined;
-  return `${f.tool} names the tool ${served.tool} of server ${served.server} (<server>__<tool>, as the gateway serves it), but server is ${f.server}: ` +
-    `leave server out, or give the tool's own name (${served.tool}); for a tool of ${f.server} named ${f.tool}, give tool=${f.server}__${f.tool}`;
-}
+/** The tool filters as the read model takes them: a server's name and an upstream's own tool name, or readings of which any matches. */
+export type ToolCallNameFilter = { server?: string; tool?: string; anyOf?: { server?: string; tool: string }[] };
 
 /**
- * The filters as the read model takes them (the server's name, the upstream's own tool name): a
- * `tool` given as `<server>__<tool>` split into the two. Requires no toolNameConflict.
- * @example toolNameFilter({ tool: 'examples__echo' }) // { server: 'examples', tool: 'echo' }
+ * The filters as the read model takes them (the server's name, the upstream's own tool name). A
+ * `tool` that reads as a served name (`<server>__<tool>`, or `served`, what the tenant's catalog
+ * serves by it: an alias) matches the calls of that tool, and those of a tool whose own name it is
+ * (an upstream's own name may hold `__`: `tool` meant only that before); with a `server` given, only
+ * the readings of that server (server and own name, as before, when the served one names another).
+ * @example toolNameFilter({ tool: 'examples__echo' }).anyOf // [{ server: 'examples', tool: 'echo' }, { tool: 'examples__echo' }]
  */
-export function toolNameFilter(f: ToolNameFilter): ToolNameFilter {
-  const served = servedToolName(f.tool);
-  return served ? { server: served.server, tool: served.tool } : { server: f.server, tool: f.tool };
+export function toolNameFilter(f: ToolNameFilter, served?: { server: string; tool: string }): ToolCallNameFilter {
+  if (f.tool === undefined) return { server: f.server };
+  const split = served ?? servedToolName(f.tool);
+  const own = f.server === undefined ? { tool: f.tool } : { server: f.server, tool: f.tool };
+  if (!split || (f.server !== undefined && f.server !== split.server)) return own;
+  return { anyOf: [{ server: split.server, tool: split.tool }, own] };
 }
