@@ -1,7 +1,7 @@
 import type { RecordedEvent } from '../core/envelope';
 import { redactUrl } from '../core/errors';
 import type { OpenMcpClient } from '../sdk/client';
-import { ConnectionError, ForbiddenApiError, UnauthenticatedApiError } from '../sdk/errors';
+import { BaseUrlError, ConnectionError, ForbiddenApiError, UnauthenticatedApiError } from '../sdk/errors';
 import type { BatchExport } from '../proofs/batches';
 import { verifyBatchExport } from '../proofs/verify-batch';
 import { apiProblemIn } from './api-problem';
@@ -96,6 +96,9 @@ async function fetchExport(client: OpenMcpClient | undefined, batchId: number): 
           : '';
     const e = err as { code?: unknown; message?: unknown };
     const said = typeof e?.code === 'string' ? `${e.code}: ${String(e.message)}` : String(e?.message ?? err);
-    return { problem: `cannot fetch the export of batch ${batchId} from ${redactUrl(client.options.baseUrl).replace(/\/$/, '')}: ${said}${hint}` };
+    // A URL that cannot be asked is named by its error (masked there: redactUrl leaves the password
+    // of `user:pw@host`, which parses as scheme `user:`).
+    const from = err instanceof BaseUrlError ? '' : ` from ${redactUrl(client.options.baseUrl).replace(/\/$/, '')}`;
+    return { problem: `cannot fetch the export of batch ${batchId}${from}: ${said}${hint}` };
   }
 }
