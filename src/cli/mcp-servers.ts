@@ -149,7 +149,8 @@ export async function runMcpServersList(client: OpenMcpClient, o: { json?: boole
 export async function runMcpServersRemove(client: OpenMcpClient, idOrName: string, out: Writer = stdout): Promise<number> {
   try {
     const byId = isUuid(idOrName);
-    const listed = (await client.mcpServers.list()).find((s) => (byId ? s.id === idOrName : s.name === idOrName));
+    // An id in any case, as the API takes it (it lists them in lower case).
+    const listed = (await client.mcpServers.list()).find((s) => (byId ? s.id === idOrName.toLowerCase() : s.name === idOrName));
     // A name not listed: the API would answer a bare "not found", read as a typo when it was removed already.
     if (!byId && !listed) throw new OpenMcpError('NOT_FOUND', `no MCP server named ${printable(idOrName)} for your tenant (removed ones are not listed: openmcp mcp servers list shows the others)`, { status: 404 });
     // An id not listed is asked all the same: the API names it removed already (409) or unknown (404).

@@ -101,7 +101,8 @@ describe('CLI: openmcp mcp servers add|list|remove and mcp tools search (real ga
     expect(lines, 'an empty table said nothing').to.deep.equal(['no tool matches "zqxj" (openmcp mcp servers list shows the servers registered for your tenant)']);
 
     lines = [];
-    expect(await runMcpServersRemove(as('operator'), id, out)).to.equal(0);
+    // The id in capitals, as the API takes it (a UUID's case is no part of it).
+    expect(await runMcpServersRemove(as('operator'), id.toUpperCase(), out)).to.equal(0);
     // By id as by name: the server's name and its id (by id it printed the id alone).
     expect(lines).to.deep.equal([`removed remote (${id})`]);
     lines = [];
