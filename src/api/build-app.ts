@@ -30,7 +30,9 @@ import { tasksRoutes } from './routes/tasks.routes';
 import { toolCallsRoutes } from './routes/tool-calls.routes';
 import { subjectsRoutes } from './routes/subjects.routes';
 import { bodyDepth, MAX_BODY_DEPTH } from '../core/body-depth';
-import { loneSurrogateIn } from '../core/lone-surrogate';
+import { escapeLoneSurrogates, loneSurrogateIn } from '../core/lone-surrogate';
+import { withoutByteOrderMark } from '../core/byte-order-mark';
+import { prototypePoisoningKey } from '../core/prototype-poisoning-key';
 import { OpenMcpError, ValidationError } from '../core/errors';
 import { duplicateJsonKey, duplicateJsonKeyText } from '../core/json-duplicate-key';
 
@@ -101,16 +103,20 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   // A JSON API: text/plain bodies are refused with 415 instead of reaching validation as strings.
   app.removeContentTypeParser('text/plain');
-  // fastify's JSON parser (prototype poisoning refused), then a key named twice in one object
-  // refused too: JSON.parse keeps the last, other parsers the first (a proxy or a client's own
-  // hash could read another body than the one run and recorded). /mcp has its own parser.
+  // fastify's JSON parser (secure-json-parse: prototype poisoning refused, a leading byte order
+  // mark dropped), then a key named twice in one object refused too: JSON.parse keeps the last,
+  // other parsers the first (a proxy or a client's own hash could read another body than the one
+  // run and recorded). fastify says "Body is not valid JSON" of a poisoning body that is valid
+  // JSON: such a body is parsed again to name the key and its path (only a refused one: the walk
+  // is not paid on every body). Each answer names the body. /mcp has its own parser.
   const parseJson = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    parseJson(request, body as string, (err, parsed) => {
-      if (err) return done(err, undefined);
-      const twice = duplicateJsonKey(body as string);
-      if (twice) return done(new OpenMcpError('MALFORMED_JSON', `body: ${duplicateJsonKeyText(twice)}; send each key once`, { status: 400 }), undefined);
+    const text = body as string;
+    parseJson(request, text, (err, parsed) => {
+      if (err) return done(prototypePoisoningError(text) ?? err, undefined);
+      const twice = duplicateJsonKey(text);
+      if (twice) return done(new OpenMcpError('MALFORMED_JSON', `body: ${duplicateJsonKeyText(twice)}; send each key once`, { status: 400, details: { field: 'body' } }), undefined);
       done(null, parsed);
     });
   });
@@ -232,4 +238,26 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await app.register(subjectsRoutes(deps), { prefix: '/v1' });
   }
   return app;
+}
+
+/**
+ * The refusal of a body fastify's parser refused that is valid JSON (so refused for a prototype
+ * poisoning key), naming the key and its path (each key cut to 200 characters: the body is the
+ * sender's, the answer and the log line are not to echo it whole); undefined when `text` is not
+ * JSON (fastify's answer stands).
+ * @example prototypePoisoningError('{"a":{"__proto__":1}}')?.details // { field: 'body.a.__proto__' }
+ */
+function prototypePoisoningError(text: string): OpenMcpError | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(withoutByteOrderMark(text));
+  } catch {
+    return undefined;
+  }
+  const poison = prototypePoisoningKey(parsed);
+  if (!poison) return new OpenMcpError('MALFORMED_JSON', 'body: a key is refused as prototype poisoning (__proto__, or prototype inside constructor); rename it', { status: 400, details: { field: 'body' } });
+  const segment = (p: string | number) => (typeof p === 'number' ? p : escapeLoneSurrogates(p.length > 200 ? `${p.slice(0, 200)}…` : p));
+  const field = ['body', ...poison.map(segment)].join('.');
+  const key = poison.length > 1 && poison[poison.length - 2] === 'constructor' && poison[poison.length - 1] === 'prototype' ? 'a key named "prototype" inside one named "constructor"' : 'a key named "__proto__"';
+  return new OpenMcpError('MALFORMED_JSON', `${field}: ${key} is refused (prototype poisoning: code copying the object would take it for its prototype); rename it`, { status: 400, details: { field } });
 }

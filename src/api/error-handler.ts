@@ -83,9 +83,11 @@ export function toProblem(err: unknown, request: FastifyRequest): Problem {
   }
   // fastify's words quote the whole over-long path.
   if (mapped?.status === 414) return problemOf(414, mapped.code, 'a path segment over 500 characters (no id is that long)', { requestId });
+  // The body as a whole is what MALFORMED_JSON refuses (docs/errors.md: field names the input).
+  if (mapped?.code === 'MALFORMED_JSON') return problemOf(mapped.status, mapped.code, fe.message, { field: 'body', requestId });
   if (mapped) return problemOf(mapped.status, mapped.code, fe.message, { requestId });
   if (err instanceof SyntaxError && fe.statusCode === 400) {
-    return problemOf(400, 'MALFORMED_JSON', `request body is not valid JSON: ${err.message}`, { requestId });
+    return problemOf(400, 'MALFORMED_JSON', `request body is not valid JSON: ${err.message}`, { field: 'body', requestId });
   }
   if (typeof fe?.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
     return problemOf(fe.statusCode, 'MALFORMED_REQUEST', fe.message, { requestId });

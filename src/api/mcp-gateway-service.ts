@@ -13,6 +13,10 @@ export function mcpGatewayService(gw: McpGateway): McpGatewayService {
     listServers: async (tenant, options) => gw.listServers(tenant, options),
     // The request id becomes the event's correlationId (docs/errors.md), as on every other command.
     removeServer: (tenant, id, actor, correlationId, options) => gw.removeServer(tenant, id, actor, correlationId, options),
+    servedTool: (tenant, name) => {
+      const t = gw.listTools(tenant).find((x) => x.name === name);
+      return t && { server: t.server, tool: t.upstreamName };
+    },
     searchTools: async (tenant, q, k) =>
       (await gw.searchTools(tenant, q, k)).map(({ tool, score }) => ({
         name: tool.name,

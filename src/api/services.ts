@@ -47,6 +47,12 @@ export interface McpGatewayService {
   /** `crossTenant`: the caller acts for every tenant (a cross-tenant admin), so a shared server (tenant `*`) is its to remove. */
   removeServer(tenant: string, id: string, actor: Actor, correlationId?: string, options?: { crossTenant?: boolean }): Promise<void>;
   searchTools(tenant: string, q: string, k: number): Promise<ToolHitOutput[]>;
+  /**
+   * The tool the tenant's catalog serves by `name` (what /mcp lists: `<server>__<tool>`, or its
+   * alias for a name LLM hosts do not take), as its server's name and the upstream's own tool name;
+   * undefined for a name it does not serve now.
+   */
+  servedTool?(tenant: string, name: string): { server: string; tool: string } | undefined;
 }
 
 export type DecideApprovalParameters = {

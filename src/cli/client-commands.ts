@@ -63,7 +63,7 @@ export function addClientCommands(program: Command): void {
     .command('list')
     .description('list tool calls, newest first')
     .option('--server <name>', 'only calls to this server')
-    .option('--tool <name>', "only calls of this tool (the upstream's own name)")
+    .option('--tool <name>', "only calls of this tool: its own name (echo), or <server>__<tool> as /mcp shows it (examples__echo)")
     .option('--status <status>', 'requested | completed | failed')
     .option('--task <id>', "only this task's calls")
     .option('--from <iso>', 'requested at or after')

@@ -64,18 +64,29 @@ export function buildCli(): Command {
   program
     .command('verify-batch')
     .description("re-derive a batch's Merkle root from its exported events and compare it with the chain")
-    .addHelpText('after', verdictHelp('export'))
+    .addHelpText('after', verdictHelp('export', ' (without --file: could not be\nfetched from the gateway)'))
     .argument('<id>', 'batch id', batchId)
-    .requiredOption('--file <export.json>', 'the export (GET /v1/batches/:id/events)')
+    .option('--file <export.json>', 'the export (GET /v1/batches/:id/events, as `batches export` saves it); without it, fetched from the gateway at OPENMCP_URL with a cross-tenant key, as `batches export` does')
     .addOption(rpcOption())
     .addOption(new Option('--contract <address>', "AuditAnchor address to trust; without it, the export's, with a warning").env('ANCHOR_CONTRACT'))
     .option('--signer <address>', "the sealer's address to trust (default: the one named in the export's batch head)")
-    .action(async (id: number, o: { file: string; rpc?: string; contract?: string; signer?: string }) => {
+    .action(async (id: number, o: { file?: string; rpc?: string; contract?: string; signer?: string }) => {
       const chain = verifyChain(o);
       if (!chain) return;
+      // Without a file the export comes from the running gateway, reached as the client commands reach it.
+      let client: import('../sdk/client').OpenMcpClient | undefined;
+      if (o.file === undefined) {
+        try {
+          client = load<typeof import('../sdk/from-env')>('../sdk/from-env').clientFromEnvironment({ config: loadConfig() });
+        } catch (err) {
+          console.error(fatalErrorText(err));
+          process.exitCode = 2;
+          return;
+        }
+      }
       verdictPending = true;
       const { runVerifyBatch } = load<typeof import('./verify-batch')>('./verify-batch');
-      process.exitCode = await runVerifyBatch({ batchId: id, file: o.file, ...chain, signer: o.signer });
+      process.exitCode = await runVerifyBatch({ batchId: id, file: o.file, client, ...chain, signer: o.signer });
     });
 
   const contracts = program.command('contracts').description('smart contracts');
@@ -165,9 +176,9 @@ missing or contradicting another, or a value the command checks itself) exits 2;
 a command runs exits 1.`;
 
 /** Under `verify --help` and `verify-batch --help`: the exit codes an auditor's script reads (docs/proofs.md, §7). */
-const verdictHelp = (file: string) => `
+const verdictHelp = (file: string, fetched = '') => `
 Exit code: 0 every check passed; 1 a check failed (the FAILED: line names it); 2 nothing was
-checked: the ${file} file could not be read or is not one, or the command line is not one it can
+checked: the ${file} file could not be read or is not one${fetched}, or the command line is not one it can
 run. --help prints this help and checks nothing (exit 0, no verdict); --version is refused here.`;
 
 // Every command but `start`, `verify…`, `contracts`, `projections` and `mcp stdio` is a client of a running

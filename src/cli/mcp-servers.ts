@@ -142,18 +142,21 @@ export async function runMcpServersList(client: OpenMcpClient, o: { json?: boole
   }
 }
 
-/** `openmcp mcp servers remove <id or name>`: a name is looked up among the tenant's servers (`add` takes a name too). */
+/**
+ * `openmcp mcp servers remove <id or name>`: a name is looked up among the tenant's servers (`add`
+ * takes a name too), an id too, so that either way the answer names both: `removed <name> (<id>)`.
+ */
 export async function runMcpServersRemove(client: OpenMcpClient, idOrName: string, out: Writer = stdout): Promise<number> {
   try {
-    let id = idOrName;
-    if (!isUuid(idOrName)) {
-      const named = (await client.mcpServers.list()).find((s) => s.name === idOrName);
-      // A name not listed: the API would answer a bare "not found", read as a typo when it was removed already.
-      if (!named) throw new OpenMcpError('NOT_FOUND', `no MCP server named ${printable(idOrName)} for your tenant (removed ones are not listed: openmcp mcp servers list shows the others)`, { status: 404 });
-      id = named.id;
-    }
+    const byId = isUuid(idOrName);
+    // An id in any case, as the API takes it (it lists them in lower case).
+    const listed = (await client.mcpServers.list()).find((s) => (byId ? s.id === idOrName.toLowerCase() : s.name === idOrName));
+    // A name not listed: the API would answer a bare "not found", read as a typo when it was removed already.
+    if (!byId && !listed) throw new OpenMcpError('NOT_FOUND', `no MCP server named ${printable(idOrName)} for your tenant (removed ones are not listed: openmcp mcp servers list shows the others)`, { status: 404 });
+    // An id not listed is asked all the same: the API names it removed already (409) or unknown (404).
+    const id = listed?.id ?? idOrName;
     await client.mcpServers.remove(id);
-    out(id === idOrName ? `removed ${id}` : `removed ${idOrName} (${id})`);
+    out(listed ? `removed ${printable(listed.name)} (${id})` : `removed ${id}`);
     return 0;
   } catch (err) {
     return reportCliError(err, out);

@@ -26,7 +26,6 @@ export type JsonFileKind = {
  */
 export async function readJsonFile(file: string, kind: JsonFileKind): Promise<{ value: unknown; problem?: undefined } | { problem: string }> {
   let text: string;
-  let value: unknown;
   try {
     const { size } = await stat(file);
     const max = Math.min(kind.maxBytes ?? NODE_TEXT_LIMIT, NODE_TEXT_LIMIT);
@@ -34,16 +33,31 @@ export async function readJsonFile(file: string, kind: JsonFileKind): Promise<{ 
       const limit = max === NODE_TEXT_LIMIT ? `more than Node reads as one JSON text (${NODE_TEXT_LIMIT / MiB} MiB): ` : '';
       return { problem: `${file} is ${Math.round(size / MiB)} MiB, ${limit}${kind.tooLarge}` };
     }
-    // The browser verifier's File.text() drops a leading byte order mark too.
-    text = withoutByteOrderMark(await readFile(file, 'utf8'));
-    value = JSON.parse(text);
+    text = await readFile(file, 'utf8');
   } catch (err) {
     return { problem: `cannot read ${file}: ${(err as Error).message}` };
   }
-  const twice = duplicateJsonKey(text);
+  return parseJsonText(text, file, kind.what);
+}
+
+/**
+ * readJsonFile's checks on a text already in hand (a batch export as the gateway sent it): the JSON
+ * in `text`, or why it is not `what`, naming it as `source` and saying what to do (`again`).
+ * @example parseJsonText('{"a":1,"a":2}', 'the export', 'an export of one batch') // { problem: 'the export names "a" twice …' }
+ */
+export function parseJsonText(text: string, source: string, what: string, again = 'get the file again'): { value: unknown; problem?: undefined } | { problem: string } {
+  let value: unknown;
+  // The browser verifier's File.text() drops a leading byte order mark too.
+  const json = withoutByteOrderMark(text);
+  try {
+    value = JSON.parse(json);
+  } catch (err) {
+    return { problem: `cannot read ${source}: ${(err as Error).message}` };
+  }
+  const twice = duplicateJsonKey(json);
   if (twice) {
     return {
-      problem: `${file} ${duplicateJsonKeyText(twice)}: JSON readers differ on which one counts, so it is not ${kind.what}; get the file again`,
+      problem: `${source} ${duplicateJsonKeyText(twice)}: JSON readers differ on which one counts, so it is not ${what}; ${again}`,
     };
   }
   return { value };

@@ -32,8 +32,8 @@ export async function runToolCallsList(client: OpenMcpClient, o: ToolCallsListOp
       for (const c of items) out(printableJson(c));
       return 0;
     }
-    // The server and the tool as --server and --tool take them (the upstream's own name), not
-    // joined into the `<server>__<tool>` a client calls, which --tool does not find.
+    // The server and the tool apart, the tool by the upstream's own name (--tool takes that, or
+    // the `<server>__<tool>` a client calls, which the gateway splits into the two).
     const table = cliTable({ head: ['id', 'server', 'tool', 'status', 'latency ms', 'requested', 'task', 'error'] });
     for (const c of items) {
       const status = c.isError ? `${c.status} (tool error)` : c.status;

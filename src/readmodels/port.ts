@@ -122,6 +122,8 @@ export type ToolCallStatus = 'requested' | 'completed' | 'failed';
 export type ToolCallListFilter = {
   server?: string;
   tool?: string;
+  /** Calls of any of these (a server's name where given, the upstream's own tool name), beside `server` and `tool`; non-empty. */
+  anyOf?: { server?: string; tool: string }[];
   status?: ToolCallStatus;
   taskId?: string;
   /** ISO time range on requestedAt, inclusive. */

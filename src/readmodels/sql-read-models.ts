@@ -188,6 +188,13 @@ export class SqlReadModels implements ReadModels {
       const q = this.db(this.t.toolCalls).where('tenant', tenant);
       if (filter.server !== undefined) q.where('server', filter.server);
       if (filter.tool !== undefined) q.where('tool', filter.tool);
+      const anyOf = filter.anyOf;
+      if (anyOf?.length) {
+        // The tools' IN first: the (tenant, tool, requested_at, id) index serves it, the readings narrow it.
+        q.whereIn('tool', [...new Set(anyOf.map((a) => a.tool))]).where((either) => {
+          for (const a of anyOf) either.orWhere((one) => (a.server === undefined ? one.where('tool', a.tool) : one.where('server', a.server).where('tool', a.tool)));
+        });
+      }
       if (filter.status !== undefined) q.where('status', filter.status);
       if (filter.taskId !== undefined) q.where('task_id', filter.taskId);
       return q;

@@ -64,6 +64,13 @@ export class ResponseShapeError extends OpenMcpError {
   }
 }
 
+/** The client's base URL cannot be asked (not http(s), or holding credentials): said before any request (baseUrlProblem). */
+export class BaseUrlError extends OpenMcpError {
+  constructor(message: string) {
+    super('SDK_URL_INVALID', message, { status: 400 });
+  }
+}
+
 /**
  * The server could not be reached, or did not answer in time, after the retries. `url` must be
  * redacted already; the cause's message is redacted here, because fetch repeats the URL it

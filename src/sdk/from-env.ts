@@ -27,5 +27,5 @@ export function clientFromEnvironment(o: ClientEnvironment = {}): OpenMcpClient 
       keySource = `${file} (neither OPENMCP_API_KEY nor OPENMCP_ADMIN_KEY is set)`;
     } else missing = `${file} (DATA_DIR/admin.key: a gateway started with another DATA_DIR keeps it there, one given OPENMCP_ADMIN_KEY keeps none)`;
   }
-  return new OpenMcpClient({ baseUrl, apiKey, keySource: keySource ?? `nowhere: neither OPENMCP_API_KEY nor OPENMCP_ADMIN_KEY is set, and there is no ${missing}` });
+  return new OpenMcpClient({ baseUrl, baseUrlSource: env.OPENMCP_URL ? 'OPENMCP_URL' : 'the gateway URL from HOST and PORT', apiKey, keySource: keySource ?? `nowhere: neither OPENMCP_API_KEY nor OPENMCP_ADMIN_KEY is set, and there is no ${missing}` });
 }

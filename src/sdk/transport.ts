@@ -1,11 +1,14 @@
 import type { z } from 'zod';
 import { ProblemSchema } from '../api/problem';
 import { redactUrl } from '../core/errors';
-import { apiErrorOf, ConnectionError, ResponseShapeError } from './errors';
+import { apiErrorOf, BaseUrlError, ConnectionError, ResponseShapeError } from './errors';
+import { baseUrlProblem } from './base-url';
 
 export type ClientOptions = {
   /** e.g. http://127.0.0.1:8080 */
   baseUrl: string;
+  /** Where `baseUrl` came from (`OPENMCP_URL`): an unusable one's error (SDK_URL_INVALID) names it. Default `baseUrl`. */
+  baseUrlSource?: string;
   /** API key (omk_…) or JWT. */
   apiKey?: string;
   /** Where `apiKey` came from (e.g. `OPENMCP_API_KEY`): a refused key's error names it (UnauthenticatedApiError.keySource). */
@@ -78,6 +81,9 @@ function queryString(q: RequestParameters['query']): string {
  * Idempotency-Key or one idempotent by itself (a cancel), because any other POST may have been applied before the failure. Waits honour Retry-After, else back off exponentially with jitter.
  */
 export async function request(o: ClientOptions, p: RequestParameters): Promise<Response> {
+  // Said at once: fetch would refuse such a URL on every attempt, read as a lost connection and retried.
+  const unusable = baseUrlProblem(o.baseUrl, o.baseUrlSource ?? 'baseUrl');
+  if (unusable) throw new BaseUrlError(unusable);
   const doFetch = o.fetch ?? fetch;
   const url = `${o.baseUrl.replace(/\/$/, '')}${p.path}${queryString(p.query)}`;
   const retries = o.retries ?? 3;

@@ -92,6 +92,39 @@ describe('REST /v1/tool-calls', () => {
     expect(await ids(`${range}&server=f1&status=failed`)).to.deep.equal([b]);
   });
 
+  // A user copies the name /mcp, the dashboard and the task steps show (`examples__echo`): it listed nothing, without a word.
+  // A tool's own name may hold `__` too (another gateway behind this one): `tool` as its own name,
+  // what it always meant, still finds it, with or without its server.
+  it("tool takes the name the gateway serves (<server>__<tool>) as well as the upstream's own, which may hold __ too", async () => {
+    const a = await call({ server: 'ns1', tool: 'echo' });
+    const b = await call({ server: 'ns2', tool: 'echo' });
+    // An upstream whose own tool name holds `__`: served as ns2__ns1__echo.
+    const c = await call({ server: 'ns2', tool: 'ns1__echo' });
+    // An own name whose part before `__` is no server of the tenant.
+    const d = await call({ server: 'ns2', tool: 'get__thing' });
+    expect(await ids('tool=ns1__echo')).to.deep.equal([c, a]);
+    expect(await ids('server=ns1&tool=ns1__echo')).to.deep.equal([a]);
+    expect(await ids('tool=ns2__echo')).to.deep.equal([b]);
+    expect(await ids('tool=ns2__ns1__echo')).to.deep.equal([c]);
+    expect(await ids('server=ns2&tool=echo')).to.deep.equal([b]);
+    // server and the upstream's own name, as before the served name was taken: not a contradiction.
+    expect(await ids('server=ns2&tool=ns1__echo')).to.deep.equal([c]);
+    expect(await ids('tool=get__thing')).to.deep.equal([d]);
+    expect(await ids('server=ns2&tool=get__thing')).to.deep.equal([d]);
+    expect(await ids('server=ns9&tool=ns1__echo')).to.deep.equal([]);
+  });
+
+  // A tool whose name LLM hosts do not take is served by its alias (docs/architecture.md): the name a user copies.
+  it("tool takes a tool's alias, as the gateway's catalog resolves it", async () => {
+    const dotted = await call({ server: 'ns3', tool: 'read.file' });
+    await call({ server: 'ns3', tool: 'write.file' });
+    h.gateway.aliases.set('acme/ns3__read_file_1a2b3c4d', { server: 'ns3', tool: 'read.file' });
+    expect(await ids('tool=ns3__read_file_1a2b3c4d')).to.deep.equal([dotted]);
+    expect(await ids('server=ns3&tool=ns3__read_file_1a2b3c4d')).to.deep.equal([dotted]);
+    // Another tenant's catalog is not this one's.
+    expect(await ids('tool=ns3__read_file_1a2b3c4d', k.beta)).to.deep.equal([]);
+  });
+
   it('pages newest first with the cursor; calls recorded while a client pages land before its first page, none repeats', async () => {
     const made: string[] = [];
     for (let i = 0; i < 5; i++) made.push(await call({ server: 'paged', at: `2026-10-01T00:00:0${i}.000Z` }));

@@ -19,7 +19,6 @@ describe('openmcp verify / verify-batch: a command line it cannot run exits 2, a
   for (const args of [
     ['verify'],
     ['verify', 'proof.json', '--rcp', 'http://127.0.0.1:8545'],
-    ['verify-batch', '2'],
     ['verify-batch', 'x', '--file', 'batch.json'],
     // Beyond 2^53 Number() rounded it: "the export is of batch 0, not batch 100000000000000000000".
     ['verify-batch', '99999999999999999999', '--file', 'batch.json'],
@@ -30,6 +29,23 @@ describe('openmcp verify / verify-batch: a command line it cannot run exits 2, a
       expect(r.stderr).to.match(/error: /);
     });
   }
+
+  // Without --file the export is fetched from the gateway (DESIGN.md: `verify-batch <id>`): none there checks nothing, exit 2, saying where it asked.
+  it('openmcp verify-batch 2 with no gateway at OPENMCP_URL: exit 2, naming the URL and --file', () => {
+    const r = openmcpWith({ OPENMCP_URL: 'http://127.0.0.1:9', OPENMCP_API_KEY: 'omk_whatever' }, 'verify-batch', '2', '--rpc', 'http://127.0.0.1:1', '--contract', '0x5fbdb2315678afecb367f032d93f642f64180aa3');
+    expect(r.status, r.stderr).to.equal(2);
+    expect(r.stdout).to.match(/^FAILED: cannot fetch the export of batch 2 from http:\/\/127\.0\.0\.1:9: SDK_CONNECTION_FAILED: .*; set OPENMCP_URL to the gateway, or give the export with --file\n$/);
+  });
+
+  // An OPENMCP_URL that is no URL to ask says so once, its password not printed (`user:pw@host` without a scheme parses as scheme `user:`).
+  it('openmcp verify-batch 2 with an OPENMCP_URL holding a password: exit 2, SDK_URL_INVALID, the password nowhere', () => {
+    for (const url of ['http://alice:s3cretpw@127.0.0.1:9', 'alice:s3cretpw@127.0.0.1:9']) {
+      const r = openmcpWith({ OPENMCP_URL: url, OPENMCP_API_KEY: 'omk_whatever' }, 'verify-batch', '2', '--rpc', 'http://127.0.0.1:1', '--contract', '0x5fbdb2315678afecb367f032d93f642f64180aa3');
+      expect(r.status, r.stderr).to.equal(2);
+      expect(r.stdout, url).to.match(/^FAILED: cannot fetch the export of batch 2: SDK_URL_INVALID: OPENMCP_URL .*\n$/);
+      expect(r.stdout + r.stderr, url).to.not.include('s3cretpw');
+    }
+  });
 
   it('--help still exits 0', () => {
     expect(openmcp('verify', '--help').status).to.equal(0);

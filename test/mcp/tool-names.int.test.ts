@@ -85,6 +85,15 @@ describe('MCP gateway: host-safe tool names', function () {
     expect(rest.find((h) => h.tool === LONG)).to.include({ name: aliasToolName('beh', LONG), server: 'beh' });
   });
 
+  // GET /v1/tool-calls?tool= takes the name a user copies from /mcp: an alias is resolved here.
+  it("the REST face resolves a served name, an alias included, to the server and the upstream's own name", async function () {
+    const service = mcpGatewayService(gateway);
+    expect(service.servedTool!('acme', aliasToolName('beh', 'files.read'))).to.deep.equal({ server: 'beh', tool: 'files.read' });
+    expect(service.servedTool!('acme', aliasToolName('beh', LONG))).to.deep.equal({ server: 'beh', tool: LONG });
+    expect(service.servedTool!('acme', 'beh__files.read')).to.equal(undefined);
+    expect(service.servedTool!('other-tenant', aliasToolName('beh', 'files.read'))).to.equal(undefined);
+  });
+
   it('another replica reading the same log derives the same names', async function () {
     const other = new McpGateway({ store: db.store, follow: false, upstream: { healthIntervalMs: 0 } });
     await other.start();

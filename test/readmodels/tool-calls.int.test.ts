@@ -85,6 +85,12 @@ for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
       expect(await ids('acme', { from: '2026-12-01', to: '2026-12-01T23:59:59.999Z' })).to.deep.equal([c, b, a]);
       expect(await ids('acme', { server: 'files', status: 'failed', from: '2026-12-01T00:00:00.000Z' })).to.deep.equal([b]);
       expect(await ids('acme', { server: 'nope' })).to.deep.equal([]);
+      // Readings of a tool filter, any of which matches (GET /v1/tool-calls?tool=files__read), inside
+      // the tenant and the other filters: the other tenant's files/read call is not listed.
+      expect(await ids('acme', { anyOf: [{ server: 'files', tool: 'read' }, { tool: 'fetch' }] })).to.deep.equal([d, a]);
+      expect(await ids('acme', { anyOf: [{ server: 'files', tool: 'read' }, { server: 'web', tool: 'read' }] })).to.deep.equal([c, a]);
+      expect(await ids('acme', { anyOf: [{ server: 'files', tool: 'read' }, { tool: 'fetch' }], status: 'completed', from: '2026-12-01T10:00:00.000Z' })).to.deep.equal([d]);
+      expect(await ids('acme', { anyOf: [{ server: 'files', tool: 'read' }], status: 'failed' })).to.deep.equal([]);
     });
 
     it('shows payloads only where recorded, hashes always; failures with their error', async () => {

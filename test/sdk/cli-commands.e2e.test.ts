@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { runEventsTail } from '../../src/cli/events';
 import { runEventsProof } from '../../src/cli/events-proof';
 import { runBatchesExport } from '../../src/cli/batches-export';
+import { runVerifyBatch } from '../../src/cli/verify-batch';
 import { readJsonFile } from '../../src/cli/read-json-file';
 import { runKeysCreate, runKeysList, runKeysRevoke, runKeysSetAgents } from '../../src/cli/keys';
 import { UsageError } from '../../src/cli/usage-error';
@@ -96,8 +97,8 @@ describe('CLI commands (tasks, events, keys) through the SDK against a listening
     expect(await h.deps.readModels.waitForPosition(other.position, WAIT_MS), 'the read model caught up').to.equal(true);
     expect(await runToolCallsList(client, { server: 'cli', limit: 2 }, out)).to.equal(0);
     expect(lines.join('\n')).to.include('MCP_UPSTREAM_TIMEOUT').and.include(calls[1].id);
-    // The server and the tool each in a column of its own, as --server and --tool take them (the
-    // upstream's own name): a `cli__echo` copied from the table into --tool found nothing.
+    // The server and the tool each in a column of its own; --tool takes the upstream's own name or
+    // the name the gateway serves (`cli__echo`, as /mcp shows it), which found nothing before.
     const cells = (line: string) => line.split('│').map((c) => c.trim()).filter(Boolean);
     expect(cells(lines[0].split('\n')[1]).slice(0, 3)).to.deep.equal(['id', 'server', 'tool']);
     expect(cells(lines[0].split('\n').find((l) => l.includes(calls[1].id))!).slice(0, 4)).to.deep.equal([calls[1].id, 'cli', 'echo', 'failed']);
@@ -108,6 +109,13 @@ describe('CLI commands (tasks, events, keys) through the SDK against a listening
     lines = [];
     expect(await runToolCallsList(client, { server: 'cli', status: 'failed', json: true }, out)).to.equal(0);
     expect(lines.map((l) => JSON.parse(l).id)).to.deep.equal([calls[1].id]);
+    lines = [];
+    expect(await runToolCallsList(client, { tool: 'cli__echo', all: true, json: true }, out)).to.equal(0);
+    expect(lines.map((l) => JSON.parse(l).id)).to.deep.equal(calls.map((c) => c.id).reverse());
+    lines = [];
+    // With another server, the tool's own name of that server (which may hold `__`): none here.
+    expect(await runToolCallsList(client, { server: 'other', tool: 'cli__echo', json: true }, out)).to.equal(0);
+    expect(lines).to.deep.equal([]);
     lines = [];
     expect(await runToolCallsList(client, { taskId: 'nope' }, out)).to.equal(1);
     expect(lines[0]).to.match(/^error VALIDATION_FAILED: .*taskId/);
@@ -229,6 +237,29 @@ describe('CLI commands (tasks, events, keys) through the SDK against a listening
     const env = { ...process.env, OPENMCP_URL: url, OPENMCP_API_KEY: adminKey };
     await run(process.execPath, [OPENMCP, 'batches', 'export', '0', '--out', join(dir, 'b2.json')], { env });
     expect(readFileSync(join(dir, 'b2.json'), 'utf8')).to.equal(sent);
+  });
+
+  // DESIGN.md lists `verify-batch <id>`; it required --file, an export saved first with `batches export`.
+  it('verify-batch without a file fetches the export from the gateway, as batches export does, and checks it; one it cannot fetch checks nothing (exit 2)', async () => {
+    const NO_CHAIN = 'http://127.0.0.1:1';
+    const contract = '0x5fbdb2315678afecb367f032d93f642f64180aa3';
+    const sent = (await client.batches.exportFile(0)).export;
+    expect(await runVerifyBatch({ batchId: 0, client, rpc: NO_CHAIN, contract, out })).to.equal(1);
+    // The checks ran on the export the gateway sent (this harness's batch is made up, its event and
+    // signature no sealer's: proofs.int.test.ts passes a real one), and on the chain, which is not there.
+    expect(sent.events.length).to.be.greaterThan(0);
+    expect(lines[0], lines.join('\n')).to.match(/^[✔✘] event hashes: /).and.include(sent.events[0].id);
+    expect(lines.join('\n')).to.match(/no JSON-RPC node answers at http:\/\/127\.0\.0\.1:1\//);
+    expect(lines[lines.length - 1]).to.match(/^FAILED: .* \(batch 0\)$/);
+    const { key: auditorKey } = await client.keys.create({ role: 'auditor', tenant: 'default' });
+    const auditor = clientFromEnvironment({ env: { OPENMCP_URL: url, OPENMCP_API_KEY: auditorKey } });
+    lines = [];
+    expect(await runVerifyBatch({ batchId: 0, client: auditor, rpc: NO_CHAIN, contract, out })).to.equal(2);
+    expect(lines).to.have.length(1);
+    expect(lines[0]).to.match(new RegExp(`^FAILED: cannot fetch the export of batch 0 from ${url.replace(/[.]/g, '\\.')}: FORBIDDEN: .*; use a cross-tenant key \\(such as the bootstrap admin's\\), or give the export with --file$`));
+    lines = [];
+    expect(await runVerifyBatch({ batchId: 5, client, rpc: NO_CHAIN, contract, out })).to.equal(2);
+    expect(lines[0]).to.match(/^FAILED: cannot fetch the export of batch 5 from .*: NOT_FOUND: /);
   });
 
   it('keys create prints the key once; list never shows it; revoke works', async () => {

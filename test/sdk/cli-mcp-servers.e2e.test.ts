@@ -101,8 +101,10 @@ describe('CLI: openmcp mcp servers add|list|remove and mcp tools search (real ga
     expect(lines, 'an empty table said nothing').to.deep.equal(['no tool matches "zqxj" (openmcp mcp servers list shows the servers registered for your tenant)']);
 
     lines = [];
-    expect(await runMcpServersRemove(as('operator'), id, out)).to.equal(0);
-    expect(lines).to.deep.equal([`removed ${id}`]);
+    // The id in capitals, as the API takes it (a UUID's case is no part of it).
+    expect(await runMcpServersRemove(as('operator'), id.toUpperCase(), out)).to.equal(0);
+    // By id as by name: the server's name and its id (by id it printed the id alone).
+    expect(lines).to.deep.equal([`removed remote (${id})`]);
     lines = [];
     expect(await runMcpServersList(as('viewer'), { json: true }, out)).to.equal(0);
     expect(lines.map((l) => JSON.parse(l).id)).not.to.include(id);

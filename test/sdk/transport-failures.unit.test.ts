@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { createServer, type Server, type Socket } from 'node:net';
-import { OpenMcpClient } from '../../src/sdk';
+import { clientFromEnvironment, OpenMcpClient } from '../../src/sdk';
 
 async function failure(p: Promise<unknown>): Promise<Error & { code?: string; cause?: unknown }> {
   try {
@@ -14,11 +14,31 @@ async function failure(p: Promise<unknown>): Promise<Error & { code?: string; ca
 describe('SDK transport failures: bounded, and without secrets', function () {
   this.timeout(10_000);
 
-  it('never repeats credentials of the base URL, not even in the cause fetch gives', async () => {
-    const err = await failure(new OpenMcpClient({ baseUrl: 'http://alice:s3cretpw@127.0.0.1:1', retries: 0 }).health());
-    expect(err.code).to.equal('SDK_CONNECTION_FAILED');
-    expect(err.message).to.not.include('s3cretpw');
-    expect(String((err.cause as Error | undefined)?.message ?? '')).to.not.include('s3cretpw');
+  // fetch refuses a URL holding credentials, so every call failed SDK_CONNECTION_FAILED after its retries, no server asked.
+  it('a base URL with a user name and password: SDK_URL_INVALID at once, naming it with the password masked, nothing sent', async () => {
+    let fetched = 0;
+    const fetch = (async () => (fetched++, new Response('{}'))) as typeof globalThis.fetch;
+    const err = await failure(new OpenMcpClient({ baseUrl: 'http://alice:s3cretpw@127.0.0.1:1', fetch }).health());
+    expect(err.code).to.equal('SDK_URL_INVALID');
+    expect(err.message).to.equal('baseUrl http://***:***@127.0.0.1:1/ holds credentials (user:password@), which fetch will not send: the gateway takes an API key (Authorization: Bearer), not credentials in its URL; remove them and give the key as the API key (apiKey; OPENMCP_API_KEY for the CLI)');
+    expect(err.cause).to.equal(undefined);
+    expect(fetched).to.equal(0);
+    // The CLI's client names the variable it came from.
+    const cli = await failure(clientFromEnvironment({ env: { OPENMCP_URL: 'http://alice:s3cretpw@127.0.0.1:1' } }).tasks.list());
+    expect(cli.code).to.equal('SDK_URL_INVALID');
+    expect(cli.message).to.equal('OPENMCP_URL http://***:***@127.0.0.1:1/ holds credentials (user:password@), which fetch will not send: the gateway takes an API key (Authorization: Bearer), not credentials in its URL; remove them and give the key as the API key (apiKey; OPENMCP_API_KEY for the CLI)');
+    // A URL that is none, or not http(s): said at once too, not after retries as a connection failure.
+    expect((await failure(clientFromEnvironment({ env: { OPENMCP_URL: '127.0.0.1:8080' } }).tasks.list())).message).to.equal('OPENMCP_URL 127.0.0.1:8080 is not an http(s) URL (e.g. http://127.0.0.1:8080)');
+    expect((await failure(new OpenMcpClient({ baseUrl: 'not a url', fetch }).health())).code).to.equal('SDK_URL_INVALID');
+    // Without a scheme, `alice:s3cretpw@host` parses as a URL of scheme `alice:` whose path holds the
+    // password: nothing before the last @ is shown.
+    for (const bad of ['alice:s3cretpw@127.0.0.1:8080', 'http//alice:s3cretpw@127.0.0.1:8080', 'mysql://alice:s3cretpw@127.0.0.1:8080']) {
+      const e = await failure(clientFromEnvironment({ env: { OPENMCP_URL: bad } }).tasks.list());
+      expect(e.code, bad).to.equal('SDK_URL_INVALID');
+      expect(e.message, bad).to.not.include('s3cretpw');
+      expect(e.message, bad).to.include('@127.0.0.1:8080');
+    }
+    expect(fetched).to.equal(0);
   });
 
   describe('a server that accepts the connection and never answers', () => {

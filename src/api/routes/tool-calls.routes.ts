@@ -7,6 +7,7 @@ import { principalOf } from '../context';
 import { ProblemSchema } from '../problem';
 import { UuidParams } from '../schemas/common';
 import { ToolCallListQuery, ToolCallPage, ToolCallView } from '../schemas/tool-calls';
+import { toolNameFilter } from '../tool-name-filter';
 
 const problems = { 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchema, 404: ProblemSchema, 429: ProblemSchema };
 
@@ -25,12 +26,18 @@ export function toolCallsRoutes(deps: AppDeps): FastifyPluginAsync {
         tags: ['tool-calls'],
         operationId: 'listToolCalls',
         summary: 'List tool calls, newest first (filters, cursor pagination)',
-        description: 'Filters: server, tool (the upstream name), status, taskId, from/to (on requestedAt, inclusive). Arguments and results only where recorded (MCP_PAYLOAD_POLICY=store, or encrypted while the subject\'s key exists: after erasure `argumentsErased`/`resultErased`); hashes always. A page also ends, with nextCursor, before the call that would take its recorded payloads past 16 MiB (never empty): follow nextCursor rather than comparing the page with limit.',
+        description: 'Filters: server, tool (the upstream\'s own name, or the `<server>__<tool>` name the gateway serves it by, an alias included: calls matching either reading; with server, only those of that server), status, taskId, from/to (on requestedAt, inclusive). Arguments and results only where recorded (MCP_PAYLOAD_POLICY=store, or encrypted while the subject\'s key exists: after erasure `argumentsErased`/`resultErased`); hashes always. A page also ends, with nextCursor, before the call that would take its recorded payloads past 16 MiB (never empty): follow nextCursor rather than comparing the page with limit.',
         querystring: ToolCallListQuery,
         response: { 200: ToolCallPage, ...problems },
       },
     }, async (request) => {
-      const page = await deps.readModels.listToolCalls(principalOf(request).tenant, request.query);
+      // `tool` as the gateway serves it (`examples__echo`) is split into server and tool, as the read
+      // model keeps them; an alias (a name LLM hosts do not take) only the catalog can say the tool
+      // of. As an upstream's own name (which may hold `__`) it still matches too.
+      const tenant = principalOf(request).tenant;
+      const { server, tool, ...q } = request.query;
+      const served = tool === undefined ? undefined : deps.gateway?.servedTool?.(tenant, tool);
+      const page = await deps.readModels.listToolCalls(tenant, { ...q, ...toolNameFilter({ server, tool }, served) });
       return { ...page, items: await Promise.all(page.items.map((c) => openToolCallView(deps.subjectKeys, c))) };
     });
 

@@ -36,7 +36,7 @@ const Name = z.string().min(1).max(200);
 
 export const ToolCallListQuery = z.strictObject({
   server: Name.optional().describe('The server name, as in `<server>__<tool>`'),
-  tool: Name.optional().describe("The upstream's own tool name"),
+  tool: Name.optional().describe("The upstream's own tool name (`echo`), or the name the gateway serves it by (`examples__echo`, split at its first `__` into server and tool; an alias is the tool the gateway serves by it now): calls matching either reading, with server only those of that server"),
   status: ToolCallStatus.optional(),
   taskId: Uuid('a task id is a UUID').optional(),
   from: IsoTime.optional().describe('requestedAt at or after'),

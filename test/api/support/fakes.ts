@@ -69,6 +69,13 @@ export class FakeGateway implements McpGatewayService {
     this.servers.delete(id);
   }
 
+  /** Served names the fake's catalog holds (an alias, as the gateway serves a name hosts do not take), by tenant. */
+  readonly aliases = new Map<string, { server: string; tool: string }>();
+
+  servedTool(tenant: string, name: string) {
+    return this.aliases.get(`${tenant}/${name}`);
+  }
+
   async searchTools(tenant: string, q: string, k: number) {
     return (await this.listServers(tenant)).slice(0, k).map((s) => ({ name: `${s.name}__echo`, server: s.name, description: `echo (${q})`, score: 1 }));
   }

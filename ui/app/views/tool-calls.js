@@ -21,7 +21,7 @@ function Filters({ filter }) {
   return html`<form class="filters" role="search" aria-label="Filter tool calls" onSubmit=${(/** @type {Event} */ e) => (e.preventDefault(), go({ ...filter, server: server.trim(), tool: tool.trim() }))}>
     <div class="field"><label for="call-server">Server</label>
       <input id="call-server" type="search" spellcheck=${false} placeholder="any" value=${server} onInput=${(/** @type {any} */ e) => setServer(e.currentTarget.value)} /></div>
-    <div class="field"><label for="call-tool">Tool <span class="muted small">(the server's own name)</span></label>
+    <div class="field"><label for="call-tool">Tool <span class="muted small">(its own name, or server__tool)</span></label>
       <input id="call-tool" type="search" spellcheck=${false} placeholder="any" value=${tool} onInput=${(/** @type {any} */ e) => setTool(e.currentTarget.value)} /></div>
     <div class="field"><label for="call-status">Status</label>
       <select id="call-status" value=${filter.status ?? ''} onChange=${(/** @type {any} */ e) => go({ ...filter, server: server.trim(), tool: tool.trim(), status: e.currentTarget.value })}>
