@@ -1,6 +1,6 @@
 import { createPublicKey, createSecretKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createLocalJWKSet, errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import type { createLocalJWKSet, JWTPayload, JWTVerifyGetKey } from 'jose';
 import { AgentIdsSchema } from '../../events/auth.events';
 import { ConfigError } from '../core/errors';
 import { isUuidV7 } from '../core/ids';
@@ -8,6 +8,10 @@ import { UnauthenticatedError } from './errors';
 import type { Principal } from './principal';
 import { isRole } from './roles';
 import { isReservedTenant, TenantSchema } from './tenant';
+
+// jose is loaded only with JWT settings: every process authenticates API keys through this module,
+// and `openmcp mcp stdio` answers an MCP host only once its modules are loaded.
+const jose = () => require('jose') as typeof import('jose');
 
 export type JwtSettings = {
   JWT_SECRET?: string;
@@ -103,7 +107,7 @@ export function createJwtVerifier(s: JwtSettings): JwtVerifier | undefined {
     let jwks: unknown;
     try {
       jwks = JSON.parse(readKeyFile('JWT_JWKS_FILE', s.JWT_JWKS_FILE!));
-      key = createLocalJWKSet(jwks as Parameters<typeof createLocalJWKSet>[0]);
+      key = jose().createLocalJWKSet(jwks as Parameters<typeof createLocalJWKSet>[0]);
     } catch (err) {
       if (err instanceof ConfigError) throw err;
       throw new ConfigError(`JWT_JWKS_FILE: not a JWKS document: ${(err as Error).message}`, { variable: 'JWT_JWKS_FILE' });
@@ -118,6 +122,7 @@ export function createJwtVerifier(s: JwtSettings): JwtVerifier | undefined {
     ...(s.JWT_ISSUER ? { issuer: s.JWT_ISSUER } : {}),
     ...(s.JWT_AUDIENCE ? { audience: s.JWT_AUDIENCE } : {}),
   };
+  const { errors: joseErrors, jwtVerify } = jose();
   return async (token) => {
     let payload: JWTPayload;
     try {

@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { parseDocument, visit, type Document } from 'yaml';
-import { warn } from 'yaml/util';
+import type { Document } from 'yaml';
 import { withoutByteOrderMark } from './byte-order-mark';
 import { ConfigError } from './errors';
 import { duplicateJsonKey, duplicateJsonKeyText } from './json-duplicate-key';
@@ -32,8 +31,12 @@ export class RefusedKeyError extends Error {}
 export function parseSettingsText(path: string, fileText: string): unknown {
   const text = withoutByteOrderMark(fileText);
   if (/\.ya?ml$/i.test(path)) {
+    // yaml is loaded only for a YAML file: every process reads its settings through this module
+    // (config.ts), and `openmcp mcp stdio` answers an MCP host only once its modules are loaded.
+    const { parseDocument } = require('yaml') as typeof import('yaml');
+    const { warn } = require('yaml/util') as typeof import('yaml/util');
     const doc = parseDocument(text);
-    // As yaml's parse(): its warnings (an unknown tag, read as a plain string) still reach stderr.
+    // As yaml's parse() (an unknown tag, read as a plain string) still reach stderr.
     for (const w of doc.warnings) warn(doc.options.logLevel, w);
     if (doc.errors.length) throw doc.errors[0];
     refuseCycle(doc);
@@ -55,6 +58,7 @@ export function parseSettingsText(path: string, fileText: string): unknown {
  * stack on it, naming neither the variable nor the file.
  */
 function refuseCycle(doc: Document): void {
+  const { visit } = require('yaml') as typeof import('yaml');
   visit(doc, {
     Alias(_, alias, path) {
       const target = alias.resolve(doc);
