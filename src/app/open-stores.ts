@@ -54,7 +54,7 @@ async function openKurrent(url: string): Promise<EventStore> {
 
 /** ioredis is loaded only with REDIS_URL: without it a process (`openmcp mcp stdio` answering an MCP host) need not wait on it. */
 function openRedisCacheLazily(...args: Parameters<typeof import('../cache/redis').openRedisCache>): ReturnType<typeof import('../cache/redis').openRedisCache> {
-  return (require('../cache/redis') as typeof import('../cache/redis')).openRedisCache(...args);
+  return loadOptional('REDIS_URL', () => require('../cache/redis') as typeof import('../cache/redis')).openRedisCache(...args);
 }
 
 /**

@@ -1,8 +1,9 @@
 import { createPublicKey, createSecretKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { createLocalJWKSet, JWTPayload, JWTVerifyGetKey } from 'jose';
+import type { JWTPayload, JWTVerifyGetKey } from 'jose';
 import { AgentIdsSchema } from '../../events/auth.events';
 import { ConfigError } from '../core/errors';
+import { loadOptional } from '../core/load-optional';
 import { isUuidV7 } from '../core/ids';
 import { UnauthenticatedError } from './errors';
 import type { Principal } from './principal';
@@ -11,7 +12,8 @@ import { isReservedTenant, TenantSchema } from './tenant';
 
 // jose is loaded only with JWT settings: every process authenticates API keys through this module,
 // and `openmcp mcp stdio` answers an MCP host only once its modules are loaded.
-const jose = () => require('jose') as typeof import('jose');
+// A failure to load it names the setting that needs it (loadOptional), not a JWKS file it read.
+const loadJose = (setting: string) => loadOptional(setting, () => require('jose') as typeof import('jose'));
 
 export type JwtSettings = {
   JWT_SECRET?: string;
@@ -87,6 +89,7 @@ export function createJwtVerifier(s: JwtSettings): JwtVerifier | undefined {
   const sources = [s.JWT_SECRET, s.JWT_PUBLIC_KEY_FILE, s.JWT_JWKS_FILE].filter(Boolean).length;
   if (sources === 0) return undefined;
   if (sources > 1) throw new ConfigError('set only one of JWT_SECRET, JWT_PUBLIC_KEY_FILE, JWT_JWKS_FILE', { variable: 'JWT_SECRET' });
+  const { createLocalJWKSet, errors: joseErrors, jwtVerify } = loadJose(s.JWT_SECRET ? 'JWT_SECRET' : s.JWT_PUBLIC_KEY_FILE ? 'JWT_PUBLIC_KEY_FILE' : 'JWT_JWKS_FILE');
   let key: KeyObject | JWTVerifyGetKey;
   let algorithms: string[];
   if (s.JWT_SECRET) {
@@ -107,7 +110,7 @@ export function createJwtVerifier(s: JwtSettings): JwtVerifier | undefined {
     let jwks: unknown;
     try {
       jwks = JSON.parse(readKeyFile('JWT_JWKS_FILE', s.JWT_JWKS_FILE!));
-      key = jose().createLocalJWKSet(jwks as Parameters<typeof createLocalJWKSet>[0]);
+      key = createLocalJWKSet(jwks as Parameters<typeof createLocalJWKSet>[0]);
     } catch (err) {
       if (err instanceof ConfigError) throw err;
       throw new ConfigError(`JWT_JWKS_FILE: not a JWKS document: ${(err as Error).message}`, { variable: 'JWT_JWKS_FILE' });
@@ -122,7 +125,6 @@ export function createJwtVerifier(s: JwtSettings): JwtVerifier | undefined {
     ...(s.JWT_ISSUER ? { issuer: s.JWT_ISSUER } : {}),
     ...(s.JWT_AUDIENCE ? { audience: s.JWT_AUDIENCE } : {}),
   };
-  const { errors: joseErrors, jwtVerify } = jose();
   return async (token) => {
     let payload: JWTPayload;
     try {

@@ -16,7 +16,13 @@ export type SettingsPosition = { line: number; column: number };
  * @example settingsPosition('a:\n  b: 1\n', ['a', 'b']) // { line: 2, column: 6 }
  */
 export function settingsPosition(fileText: string, path: readonly PropertyKey[], key?: string): SettingsPosition | undefined {
-  const { isMap, isNode, isScalar, LineCounter, parseDocument } = yaml();
+  let loaded: typeof import('yaml');
+  try {
+    loaded = yaml();
+  } catch {
+    return undefined; // A position is a nicety: the refusal it would follow is said without it.
+  }
+  const { isMap, isNode, isScalar, LineCounter, parseDocument } = loaded;
   const lines = new LineCounter();
   const doc = parseDocument(withoutByteOrderMark(fileText), { lineCounter: lines, uniqueKeys: false });
   if (doc.errors.length || !isNode(doc.contents)) return undefined;

@@ -10,7 +10,9 @@ const ROOT = join(__dirname, '..', '..');
  * that the command no longer loads, and a lazily loaded one must work when it is first used.
  */
 function inFreshProcess(script: string): unknown {
-  const out = execFileSync(process.execPath, ['-r', 'tsx/cjs', '-e', script], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
+  // A timeout of its own: mocha's cannot stop a synchronous wait, and a script left with a handle
+  // open (a knex pool after a failed migration) would hang the run rather than fail it.
+  const out = execFileSync(process.execPath, ['-r', 'tsx/cjs', '-e', script], { cwd: ROOT, encoding: 'utf8', timeout: 50_000, env: { ...process.env, NODE_OPTIONS: '' } });
   return JSON.parse(out.trim().split('\n').pop()!);
 }
 
@@ -63,7 +65,7 @@ describe('openmcp mcp stdio: loads only what answering initialize needs', functi
         const again = await migrateLatest(knex);
         await knex.destroy();
         console.log(JSON.stringify({ yaml, position, tenant: principal.tenant, refused, applied: applied.length, again: again.applied.length }));
-      })().catch((err) => { console.log(JSON.stringify({ failed: String(err && err.stack || err) })); });
+      })().catch((err) => { console.log(JSON.stringify({ failed: String(err && err.stack || err) })); }).finally(() => process.exit(0));
     `) as Record<string, unknown>;
     expect(got.failed, String(got.failed)).to.equal(undefined);
     expect(got.yaml).to.deep.equal({ a: { b: 1 } });
@@ -72,6 +74,46 @@ describe('openmcp mcp stdio: loads only what answering initialize needs', functi
     expect(got.refused).to.be.a('string').and.not.equal('');
     expect(got.applied).to.be.greaterThan(0);
     expect(got.again).to.equal(0);
+  });
+
+  it('a lazily loaded module that cannot be loaded is said so, naming the setting that needs it, not blamed on a file', () => {
+    const got = inFreshProcess(`
+      const Module = require('node:module');
+      const resolve = Module._resolveFilename;
+      Module._resolveFilename = function (request, ...rest) {
+        if (['yaml', 'yaml/util', 'jose', 'ioredis'].includes(request)) throw Object.assign(new Error("Cannot find module '" + request + "'"), { code: 'MODULE_NOT_FOUND' });
+        return resolve.call(this, request, ...rest);
+      };
+      (async () => {
+        const { mkdtempSync, writeFileSync } = require('node:fs');
+        const { join } = require('node:path');
+        const { tmpdir } = require('node:os');
+        const dir = mkdtempSync(join(tmpdir(), 'lazy-'));
+        writeFileSync(join(dir, 'c.yaml'), 'PORT: 1234\\n');
+        writeFileSync(join(dir, 'jwks.json'), '{"keys":[]}');
+        const said = (f) => { try { f(); return 'no error'; } catch (err) { return (err.code ?? '') + ' ' + err.message; } };
+        const { readSettingsFile } = require('./src/core/settings-text.ts');
+        const { settingsProblemsText } = require('./src/core/settings-issue.ts');
+        const { createJwtVerifier } = require('./src/auth/jwt.ts');
+        const { openStores } = require('./src/app/open-stores.ts');
+        const yaml = said(() => readSettingsFile(join(dir, 'c.yaml'), 'OPENMCP_CONFIG'));
+        const position = settingsProblemsText([{ text: 'a.b: wrong', path: ['a', 'b'] }], '{"a": {"b": 1}}');
+        const jwks = said(() => createJwtVerifier({ JWT_JWKS_FILE: join(dir, 'jwks.json') }));
+        const secret = said(() => createJwtVerifier({ JWT_SECRET: 'a-jwt-secret-of-at-least-thirty-two-bytes!' }));
+        const { loadConfig } = require('./src/config.ts');
+        const config = loadConfig({ DATA_DIR: dir, REDIS_URL: 'redis://127.0.0.1:9' }, dir);
+        const redis = await openStores(config).then(() => 'no error', (err) => (err.code ?? '') + ' ' + err.message);
+        console.log(JSON.stringify({ yaml, position, jwks, secret, redis }));
+      })().catch((err) => { console.log(JSON.stringify({ failed: String(err && err.stack || err) })); }).finally(() => process.exit(0));
+    `) as Record<string, string>;
+    expect(got.failed, String(got.failed)).to.equal(undefined);
+    expect(got.yaml).to.contain('CONFIG_INVALID').and.contain('OPENMCP_CONFIG').and.contain("the module that reads YAML (yaml) cannot be loaded: Cannot find module 'yaml'");
+    expect(got.yaml).not.to.contain('not valid');
+    expect(got.position, 'the refusal, without its position').to.equal('a.b: wrong');
+    expect(got.jwks).to.contain('CONFIG_INVALID JWT_JWKS_FILE is set but the module it needs cannot be loaded').and.contain("'jose'");
+    expect(got.jwks).not.to.contain('not a JWKS document');
+    expect(got.secret).to.contain('CONFIG_INVALID JWT_SECRET is set but the module it needs cannot be loaded');
+    expect(got.redis).to.contain('CONFIG_INVALID REDIS_URL is set but the module it needs cannot be loaded').and.contain("'ioredis'");
   });
 
   it('a client command loads the SDK when it runs, and it runs', () => {
