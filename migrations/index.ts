@@ -2,60 +2,43 @@ import type { Knex } from 'knex';
 import { retryOnContention } from '../src/db/contention';
 import { withMigrationLock } from '../src/db/migration-lock';
 import { dialectOf } from '../src/db/knex';
-import * as eventStore from './20261122000100_event_store';
-import * as readModels from './20261122000200_read_models';
-import * as apiKeys from './20261122000500_api_keys';
-import * as leases from './20261122000900_leases';
-import * as agentSpend from './20261122001000_agent_spend';
-import * as exactText from './20261205000100_exact_text';
-import * as mcpServerLists from './20261205000200_mcp_server_lists';
-import * as mcpToolIconsMeta from './20261205000300_mcp_tool_icons_meta';
-import * as readCacheEpoch from './20261205000400_read_cache_epoch';
-import * as apiKeyAgents from './20261206000100_api_key_agents';
-import * as taskSealedAnswer from './20261207000100_task_sealed_answer';
-import * as apiKeyAgentsRevision from './20261208000100_api_key_agents_revision';
-import * as toolCallListIndexes from './20261209000100_tool_call_list_indexes';
-import * as agentSpendKeys from './20261210000100_agent_spend_keys';
-import * as auditEventTypeIndex from './20261210000200_audit_event_type_index';
-import * as subjectKeys from './20261210000300_subject_keys';
-import * as taskInputSealed from './20261211000100_task_input_sealed';
-import * as apiKeyIssuing from './20261211004500_api_key_issuing';
-import * as apiKeyIdempotency from './20261211013700_api_key_idempotency';
-import * as subjectEvents from './20261211050000_subject_events';
-import * as payloadHashSchemes from './20261211060000_payload_hash_schemes';
 
 /**
  * Every migration, in order. A custom source (not a directory scan) so the same list runs under
  * tsx, in tests and in a build. Later contexts append their migrations here.
+ *
+ * Each is loaded when knex runs it: a start on a database already up to date (every start but the
+ * first) needs only the names, and `openmcp mcp stdio` answers an MCP host once its modules are
+ * loaded (the migrations import read-model and event schemas the stdio gateway does not use).
  */
-const migrations: Record<string, Knex.Migration> = {
-  '20261122000100_event_store': eventStore,
-  '20261122000200_read_models': readModels,
-  '20261122000500_api_keys': apiKeys,
-  '20261122000900_leases': leases,
-  '20261122001000_agent_spend': agentSpend,
-  '20261205000100_exact_text': exactText,
-  '20261205000200_mcp_server_lists': mcpServerLists,
-  '20261205000300_mcp_tool_icons_meta': mcpToolIconsMeta,
-  '20261205000400_read_cache_epoch': readCacheEpoch,
-  '20261206000100_api_key_agents': apiKeyAgents,
-  '20261207000100_task_sealed_answer': taskSealedAnswer,
-  '20261208000100_api_key_agents_revision': apiKeyAgentsRevision,
-  '20261209000100_tool_call_list_indexes': toolCallListIndexes,
-  '20261210000100_agent_spend_keys': agentSpendKeys,
-  '20261210000200_audit_event_type_index': auditEventTypeIndex,
-  '20261210000300_subject_keys': subjectKeys,
-  '20261211000100_task_input_sealed': taskInputSealed,
-  '20261211004500_api_key_issuing': apiKeyIssuing,
-  '20261211013700_api_key_idempotency': apiKeyIdempotency,
-  '20261211050000_subject_events': subjectEvents,
-  '20261211060000_payload_hash_schemes': payloadHashSchemes,
+const migrations: Record<string, () => Knex.Migration> = {
+  '20261122000100_event_store': () => require('./20261122000100_event_store') as Knex.Migration,
+  '20261122000200_read_models': () => require('./20261122000200_read_models') as Knex.Migration,
+  '20261122000500_api_keys': () => require('./20261122000500_api_keys') as Knex.Migration,
+  '20261122000900_leases': () => require('./20261122000900_leases') as Knex.Migration,
+  '20261122001000_agent_spend': () => require('./20261122001000_agent_spend') as Knex.Migration,
+  '20261205000100_exact_text': () => require('./20261205000100_exact_text') as Knex.Migration,
+  '20261205000200_mcp_server_lists': () => require('./20261205000200_mcp_server_lists') as Knex.Migration,
+  '20261205000300_mcp_tool_icons_meta': () => require('./20261205000300_mcp_tool_icons_meta') as Knex.Migration,
+  '20261205000400_read_cache_epoch': () => require('./20261205000400_read_cache_epoch') as Knex.Migration,
+  '20261206000100_api_key_agents': () => require('./20261206000100_api_key_agents') as Knex.Migration,
+  '20261207000100_task_sealed_answer': () => require('./20261207000100_task_sealed_answer') as Knex.Migration,
+  '20261208000100_api_key_agents_revision': () => require('./20261208000100_api_key_agents_revision') as Knex.Migration,
+  '20261209000100_tool_call_list_indexes': () => require('./20261209000100_tool_call_list_indexes') as Knex.Migration,
+  '20261210000100_agent_spend_keys': () => require('./20261210000100_agent_spend_keys') as Knex.Migration,
+  '20261210000200_audit_event_type_index': () => require('./20261210000200_audit_event_type_index') as Knex.Migration,
+  '20261210000300_subject_keys': () => require('./20261210000300_subject_keys') as Knex.Migration,
+  '20261211000100_task_input_sealed': () => require('./20261211000100_task_input_sealed') as Knex.Migration,
+  '20261211004500_api_key_issuing': () => require('./20261211004500_api_key_issuing') as Knex.Migration,
+  '20261211013700_api_key_idempotency': () => require('./20261211013700_api_key_idempotency') as Knex.Migration,
+  '20261211050000_subject_events': () => require('./20261211050000_subject_events') as Knex.Migration,
+  '20261211060000_payload_hash_schemes': () => require('./20261211060000_payload_hash_schemes') as Knex.Migration,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {
   getMigrations: async () => Object.keys(migrations).sort(),
   getMigrationName: (name) => name,
-  getMigration: async (name) => migrations[name],
+  getMigration: async (name) => migrations[name](),
 };
 
 /**
@@ -68,7 +51,7 @@ function sourceFor(knex: Knex): Knex.MigrationSource<string> {
   return {
     ...migrationSource,
     getMigration: async (name) => {
-      const m = migrations[name] as Knex.Migration & { mysqlConfig?: { transaction?: boolean } };
+      const m = migrations[name]() as Knex.Migration & { mysqlConfig?: { transaction?: boolean } };
       return m.mysqlConfig ? { ...m, config: m.mysqlConfig } : m;
     },
   };

@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import { migrateLatest, type MigrateLatestReturnType } from '../../migrations';
 import { MemoryCache } from '../cache/memory';
 import type { Cache } from '../cache/port';
-import { openRedisCache, type RedisConnectionEvents } from '../cache/redis';
+import type { RedisConnectionEvents } from '../cache/redis';
 import type { Config } from '../config';
 import { UnavailableError, redactUrl } from '../core/errors';
 import { loadOptional } from '../core/load-optional';
@@ -52,6 +52,11 @@ async function openKurrent(url: string): Promise<EventStore> {
   return store;
 }
 
+/** ioredis is loaded only with REDIS_URL: without it a process (`openmcp mcp stdio` answering an MCP host) need not wait on it. */
+function openRedisCacheLazily(...args: Parameters<typeof import('../cache/redis').openRedisCache>): ReturnType<typeof import('../cache/redis').openRedisCache> {
+  return loadOptional('REDIS_URL', () => require('../cache/redis') as typeof import('../cache/redis')).openRedisCache(...args);
+}
+
 /**
  * Open the configured database (migrated), event store and cache — the adapters every entry
  * point needs (`openmcp start`, `mcp stdio`, `projections rebuild`). Closes what it opened if a
@@ -70,7 +75,7 @@ export async function openStores(config: Config, redisEvents?: RedisConnectionEv
     const migrations = await migrateLatest(knex);
     const sqlStore = config.KURRENTDB_URL ? undefined : sqlEventStoreOn(knex);
     store = sqlStore ?? (await openKurrent(config.KURRENTDB_URL!));
-    const cache: Cache = config.REDIS_URL ? await openRedisCache(config.REDIS_URL, config.REDIS_KEY_PREFIX, redisEvents) : new MemoryCache();
+    const cache: Cache = config.REDIS_URL ? await openRedisCacheLazily(config.REDIS_URL, config.REDIS_KEY_PREFIX, redisEvents) : new MemoryCache();
     const opened = store;
     return {
       knex,

@@ -1,13 +1,19 @@
 import { createPublicKey, createSecretKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createLocalJWKSet, errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import type { JWTPayload, JWTVerifyGetKey } from 'jose';
 import { AgentIdsSchema } from '../../events/auth.events';
 import { ConfigError } from '../core/errors';
+import { loadOptional } from '../core/load-optional';
 import { isUuidV7 } from '../core/ids';
 import { UnauthenticatedError } from './errors';
 import type { Principal } from './principal';
 import { isRole } from './roles';
 import { isReservedTenant, TenantSchema } from './tenant';
+
+// jose is loaded only with JWT settings: every process authenticates API keys through this module,
+// and `openmcp mcp stdio` answers an MCP host only once its modules are loaded.
+// A failure to load it names the setting that needs it (loadOptional), not a JWKS file it read.
+const loadJose = (setting: string) => loadOptional(setting, () => require('jose') as typeof import('jose'));
 
 export type JwtSettings = {
   JWT_SECRET?: string;
@@ -83,6 +89,7 @@ export function createJwtVerifier(s: JwtSettings): JwtVerifier | undefined {
   const sources = [s.JWT_SECRET, s.JWT_PUBLIC_KEY_FILE, s.JWT_JWKS_FILE].filter(Boolean).length;
   if (sources === 0) return undefined;
   if (sources > 1) throw new ConfigError('set only one of JWT_SECRET, JWT_PUBLIC_KEY_FILE, JWT_JWKS_FILE', { variable: 'JWT_SECRET' });
+  const { createLocalJWKSet, errors: joseErrors, jwtVerify } = loadJose(s.JWT_SECRET ? 'JWT_SECRET' : s.JWT_PUBLIC_KEY_FILE ? 'JWT_PUBLIC_KEY_FILE' : 'JWT_JWKS_FILE');
   let key: KeyObject | JWTVerifyGetKey;
   let algorithms: string[];
   if (s.JWT_SECRET) {

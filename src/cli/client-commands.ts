@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError, Option } from 'commander';
 import { loadConfig } from '../config';
-import { clientFromEnvironment } from '../sdk';
 import { ROLES } from '../auth/roles';
 import { CONNECT_TIMEOUT_BOUNDS } from '../../events/mcp.events';
 
@@ -9,7 +8,9 @@ import { CONNECT_TIMEOUT_BOUNDS } from '../../events/mcp.events';
  * The commands that talk to a running gateway through the SDK (`OPENMCP_URL`, default
  * http://HOST:PORT; key from OPENMCP_API_KEY, OPENMCP_ADMIN_KEY or DATA_DIR/admin.key).
  */
-const client = () => clientFromEnvironment({ config: loadConfig() });
+// The SDK is loaded when a client command runs: `mcp stdio`, `start` and `--version` build these
+// commands too, and an MCP host waits on every module loaded before `initialize` is answered.
+const client = () => (require('../sdk') as typeof import('../sdk')).clientFromEnvironment({ config: loadConfig() });
 // No default list: commander would print "(default: [])" in the help.
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 

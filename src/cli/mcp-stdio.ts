@@ -9,7 +9,9 @@ import { UsageError } from './usage-error';
 import type { Config } from '../config';
 import { createLogger } from '../api/logger';
 import { createGateway } from '../app/gateway';
-import { runGatewayStdio } from '../mcp';
+// Not the '../mcp' barrel: it loads /mcp's HTTP side (fastify, the SDK's HTTP transports), which
+// stdio never uses, before the MCP host's initialize can be answered.
+import { runGatewayStdio } from '../mcp/gateway-stdio';
 import { readServersFile } from '../mcp/servers-file';
 import { checkModelFiles } from '../search/embedder';
 import { registerAtStart } from '../app/register-at-start';

@@ -1,5 +1,9 @@
-import { isMap, isNode, isPair, isScalar, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
+import type { Node } from 'yaml';
 import { withoutByteOrderMark } from './byte-order-mark';
+
+// Loaded when a position is asked for, a settings file being refused: every start reads settings
+// through modules importing this one, and `openmcp mcp stdio` answers an MCP host once loaded.
+const yaml = () => require('yaml') as typeof import('yaml');
 
 export type SettingsPosition = { line: number; column: number };
 
@@ -12,6 +16,13 @@ export type SettingsPosition = { line: number; column: number };
  * @example settingsPosition('a:\n  b: 1\n', ['a', 'b']) // { line: 2, column: 6 }
  */
 export function settingsPosition(fileText: string, path: readonly PropertyKey[], key?: string): SettingsPosition | undefined {
+  let loaded: typeof import('yaml');
+  try {
+    loaded = yaml();
+  } catch {
+    return undefined; // A position is a nicety: the refusal it would follow is said without it.
+  }
+  const { isMap, isNode, isScalar, LineCounter, parseDocument } = loaded;
   const lines = new LineCounter();
   const doc = parseDocument(withoutByteOrderMark(fileText), { lineCounter: lines, uniqueKeys: false });
   if (doc.errors.length || !isNode(doc.contents)) return undefined;
@@ -31,6 +42,7 @@ export function settingsPosition(fileText: string, path: readonly PropertyKey[],
 }
 
 function child(node: Node, part: PropertyKey): Node | undefined {
+  const { isMap, isNode, isPair, isScalar, isSeq } = yaml();
   if (isSeq(node) && typeof part === 'number') {
     const item = node.items[part];
     return isNode(item) ? item : undefined;

@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { parseDocument, visit, type Document } from 'yaml';
-import { warn } from 'yaml/util';
+import type { Document } from 'yaml';
 import { withoutByteOrderMark } from './byte-order-mark';
 import { ConfigError } from './errors';
 import { duplicateJsonKey, duplicateJsonKeyText } from './json-duplicate-key';
@@ -8,6 +7,18 @@ import { protoKeyPath } from './proto-key';
 
 /** JSON text naming a key twice in one object, or any text naming a key `__proto__` (parseSettingsText). */
 export class RefusedKeyError extends Error {}
+
+/** The yaml module failing to load: the installation's fault, not the file's (not "not valid JSON/YAML"). */
+class YamlUnavailableError extends Error {}
+
+/** yaml, loaded for the first YAML file (parseSettingsText): a failure says so, not that the file is not valid YAML. */
+function yamlModules(): { yaml: typeof import('yaml'); util: typeof import('yaml/util') } {
+  try {
+    return { yaml: require('yaml') as typeof import('yaml'), util: require('yaml/util') as typeof import('yaml/util') };
+  } catch (err) {
+    throw new YamlUnavailableError(`a YAML file, but the module that reads YAML (yaml) cannot be loaded: ${(err as Error).message.split('\n')[0]}`);
+  }
+}
 
 /**
  * A settings file's text (POLICY_FILE, MCP_SERVERS_FILE, CHAINS_FILE, OPENMCP_CONFIG), read as YAML
@@ -32,6 +43,12 @@ export class RefusedKeyError extends Error {}
 export function parseSettingsText(path: string, fileText: string): unknown {
   const text = withoutByteOrderMark(fileText);
   if (/\.ya?ml$/i.test(path)) {
+    // yaml is loaded only for a YAML file: every process reads its settings through this module
+    // (config.ts), and `openmcp mcp stdio` answers an MCP host only once its modules are loaded.
+    const {
+      yaml: { parseDocument },
+      util: { warn },
+    } = yamlModules();
     const doc = parseDocument(text);
     // As yaml's parse(): its warnings (an unknown tag, read as a plain string) still reach stderr.
     for (const w of doc.warnings) warn(doc.options.logLevel, w);
@@ -55,6 +72,7 @@ export function parseSettingsText(path: string, fileText: string): unknown {
  * stack on it, naming neither the variable nor the file.
  */
 function refuseCycle(doc: Document): void {
+  const { visit } = yamlModules().yaml;
   visit(doc, {
     Alias(_, alias, path) {
       const target = alias.resolve(doc);
@@ -100,7 +118,7 @@ export function readSettingsDocument(path: string, variable: string): { doc: unk
   try {
     return { doc: parseSettingsText(path, text), text };
   } catch (err) {
-    const problem = err instanceof RefusedKeyError ? err.message : `not valid JSON/YAML: ${withLineAndColumn((err as Error).message, text)}`;
+    const problem = err instanceof RefusedKeyError || err instanceof YamlUnavailableError ? err.message : `not valid JSON/YAML: ${withLineAndColumn((err as Error).message, text)}`;
     throw new ConfigError(`${variable} ${path}: ${problem}`, { variable });
   }
 }
