@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import type { RecordedEvent } from '../../src/core/envelope';
 import { toolMessages } from '../support/openai-fake/openai-fake';
-import { recordedText, startGatewayHarness, type GatewayHarness } from './support/gateway-harness';
+import { recordedText, gatewayHarnessForFile, type GatewayHarness } from './support/gateway-harness';
 import { ended, ofType, submitTask, user, waitForTask } from './support/agent-fixture';
 import { subjectOf } from '../../src/erasure/subject';
 import { PAYLOAD_HASH_SCHEME, saltedPayloadHash } from '../../src/erasure/salted-hash';
@@ -15,11 +15,7 @@ import { payloadDigest } from '../../src/mcp/payload-hash';
 describe('MCP_PAYLOAD_POLICY=encrypted in the agent runtime: task events keep hashes, the gateway events keep the payloads sealed', function () {
   this.timeout(60_000);
   let h: GatewayHarness;
-  before(async () => {
-    h = await startGatewayHarness('encrypted');
-  });
-  afterEach(() => h.stopWorkers());
-  after(() => h?.close());
+  gatewayHarnessForFile('encrypted', (x) => (h = x));
 
   it('records no argument or result text in the log; the model is told them all the same', async () => {
     h.fake.setScript((req) => (toolMessages(req).length === 0 ? { toolCalls: [{ id: 'c1', name: 'remote__reverse', arguments: { text: 'bravo-hidden' } }] } : { content: 'done' }));

@@ -3,7 +3,7 @@ import type { RecordedEvent } from '../../src/core/envelope';
 import type { EventStore } from '../../src/eventstore/port';
 import { payloadDigest } from '../../src/mcp/payload-hash';
 import { toolMessages } from '../support/openai-fake/openai-fake';
-import { recordedText, startGatewayHarness, type GatewayHarness } from './support/gateway-harness';
+import { recordedText, gatewayHarnessForFile, type GatewayHarness } from './support/gateway-harness';
 import { ended, ofType, openStore, submitTask, waitForTask } from './support/agent-fixture';
 
 
@@ -11,11 +11,7 @@ import { ended, ofType, openStore, submitTask, waitForTask } from './support/age
 describe('MCP_PAYLOAD_POLICY=hash-only in the agent runtime: task events keep hashes, not tool payloads (gateway + openai-fake)', function () {
   this.timeout(60_000);
   let h: GatewayHarness;
-  before(async () => {
-    h = await startGatewayHarness('hash-only');
-  });
-  afterEach(() => h.stopWorkers());
-  after(() => h?.close());
+  gatewayHarnessForFile('hash-only', (x) => (h = x));
 
   it("records no argument, result or upstream error text in the task's steps, output or model turns; the model is told them all the same", async () => {
     h.fake.setScript((req) =>

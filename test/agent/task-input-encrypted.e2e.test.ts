@@ -3,7 +3,7 @@ import { catalog } from '../../events';
 import { subjectOf } from '../../src/erasure/subject';
 import { sealTaskInput } from '../../src/erasure/task-input';
 import { submitTask as submit } from '../../src/domain/task/submit-task';
-import { startGatewayHarness, type GatewayHarness } from './support/gateway-harness';
+import { gatewayHarnessForFile, type GatewayHarness } from './support/gateway-harness';
 import { ended, ofType, user, waitForTask } from './support/agent-fixture';
 
 const MARKER = 'sealed-input-marker-5150';
@@ -12,11 +12,7 @@ const MARKER = 'sealed-input-marker-5150';
 describe('MCP_PAYLOAD_POLICY=encrypted: the agent runtime runs tasks whose input is sealed', function () {
   this.timeout(60_000);
   let h: GatewayHarness;
-  before(async () => {
-    h = await startGatewayHarness('encrypted');
-  });
-  afterEach(() => h.stopWorkers());
-  after(() => h?.close());
+  gatewayHarnessForFile('encrypted', (x) => (h = x));
 
   async function submitSealed(tag: string): Promise<string> {
     const keys = h.subjectKeys!;

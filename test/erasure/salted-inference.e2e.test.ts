@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { toolMessages } from '../support/openai-fake/openai-fake';
-import { startGatewayHarness, type GatewayHarness } from '../agent/support/gateway-harness';
+import { gatewayHarnessForFile, type GatewayHarness } from '../agent/support/gateway-harness';
 import { ended, ofType, submitTask, user, waitForTask } from '../agent/support/agent-fixture';
 import { subjectOf } from '../../src/erasure/subject';
 import { PAYLOAD_HASH_SCHEME, saltedPayloadHash } from '../../src/erasure/salted-hash';
@@ -22,11 +22,7 @@ type Redacted = { hash: string; chars: number; contentHash: string; toolCalls: {
 describe("InferenceCompleted under MCP_PAYLOAD_POLICY=encrypted: a redacted turn's hash is salted, erased with the submitter's key", function () {
   this.timeout(60_000);
   let h: GatewayHarness;
-  before(async () => {
-    h = await startGatewayHarness('encrypted');
-  });
-  afterEach(() => h.stopWorkers());
-  after(() => h?.close());
+  gatewayHarnessForFile('encrypted', (x) => (h = x));
 
   it("a turn that only called a tool: after erasure a guessed tool argument is not confirmable from the turn's own hash", async () => {
     h.fake.setScript((req) => (toolMessages(req).length === 0 ? { toolCalls: [{ id: 'c1', name: 'remote__reverse', arguments: { text: 'gina@example.com' } }] } : { content: 'done' }));

@@ -94,3 +94,18 @@ export async function startGatewayHarness(payloadPolicy: PayloadPolicy): Promise
     },
   };
 }
+
+/**
+ * The hooks of a test file sharing one harness: started before its tests (handed to `set`), its
+ * workers stopped after each test, closed at the end.
+ * @example let h: GatewayHarness; gatewayHarnessForFile('encrypted', (x) => (h = x));
+ */
+export function gatewayHarnessForFile(payloadPolicy: PayloadPolicy, set: (h: GatewayHarness) => void): void {
+  let h: GatewayHarness | undefined;
+  before(async () => {
+    h = await startGatewayHarness(payloadPolicy);
+    set(h);
+  });
+  afterEach(() => h?.stopWorkers());
+  after(() => h?.close());
+}
