@@ -54,6 +54,9 @@ describe('RPC provider over a kept-alive connection the node has just closed', f
   let cut = 0;
   /** Cut, unanswered, the next requests that arrive on a connection which already served one. */
   let cutNextReused: boolean | number = false;
+  /** Hold answers until this many requests wait, then answer them all (requests in flight together). */
+  let answerTogether = 0;
+  let waiting: (() => void)[] = [];
   before(async () => {
     server = http.createServer((req, res) => {
       const n = served.get(req.socket) ?? 0;
@@ -70,8 +73,13 @@ describe('RPC provider over a kept-alive connection the node has just closed', f
         const answer = (m: { id: number; method: string }) => ({ jsonrpc: '2.0', id: m.id, result: m.method === 'eth_chainId' ? '0x7a69' : '0x10' });
         const parsed = JSON.parse(body) as { id: number; method: string } | { id: number; method: string }[];
         res.setHeader('content-type', 'application/json');
-        // A little later: requests sent a few milliseconds apart are in flight together.
-        setTimeout(() => res.end(JSON.stringify(Array.isArray(parsed) ? parsed.map(answer) : answer(parsed))), 20);
+        const send = () => res.end(JSON.stringify(Array.isArray(parsed) ? parsed.map(answer) : answer(parsed)));
+        if (answerTogether === 0) return void setTimeout(send, 20);
+        waiting.push(send);
+        if (waiting.length < answerTogether) return;
+        const all = waiting;
+        [waiting, answerTogether] = [[], 0];
+        for (const go of all) go();
       });
     });
     server.keepAliveTimeout = 60_000;
@@ -105,7 +113,9 @@ describe('RPC provider over a kept-alive connection the node has just closed', f
     const provider = createRpcProvider(url);
     try {
       expect(await provider.getBlockNumber()).to.equal(16);
-      // Two requests in flight at once: two connections kept alive.
+      // Two requests in flight at once (neither answered before both arrived, however slow the
+      // machine): two connections kept alive.
+      answerTogether = 2;
       const tick = () => new Promise((r) => setTimeout(r, 5));
       await Promise.all([provider.send('eth_blockNumber', []), tick().then(() => provider.send('eth_blockNumber', []))]);
       expect(sockets.size).to.be.at.least(2);
