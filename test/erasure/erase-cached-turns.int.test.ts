@@ -18,7 +18,7 @@ import { until } from '../mcp/support/until';
 import { startOpenAiFake, type OpenAiFake } from '../support/openai-fake/openai-fake';
 import { useRedisTestCache } from '../support/redis-test-cache';
 import { openRedisCache } from '../../src/cache/redis';
-import { REDIS_TEST_URL } from '../support/services';
+import { createTestDatabase, mysqlAvailable, REDIS_TEST_URL, requireService } from '../support/services';
 
 const KEY = '0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318' as const;
 /** The worker's configured model (LLM_MODEL), the response cache's key, and the one the provider names in its answer (the event's `model`). */
@@ -58,9 +58,9 @@ describe("erasing a subject's key removes its turns from the LLM response cache"
   });
 
   /** The API (its own projector and read models) and one agent worker on `cache`; `workerCache` when the worker's process has another client of it. */
-  async function start(cache: Cache, workerCache: Cache = cache): Promise<void> {
+  async function start(cache: Cache, workerCache: Cache = cache, databaseUrl?: string): Promise<void> {
     keys = new MemorySubjectKeyStore();
-    ({ h, gw, close } = await makeGatewayHarness({ subjectKeys: keys, sealTaskInputs: true, cache }, 5_000, { payloadPolicy: 'encrypted', subjectKeys: keys, cacheTtlMs: 0 }));
+    ({ h, gw, close } = await makeGatewayHarness({ subjectKeys: keys, sealTaskInputs: true, cache }, 5_000, { payloadPolicy: 'encrypted', subjectKeys: keys, cacheTtlMs: 0 }, databaseUrl ? { databaseUrl } : {}));
     fake.setScript(() => ({ content: 'the capital is Paris', model: PROVIDER_MODEL }));
     runtime = new AgentRuntime(
       {
@@ -106,8 +106,8 @@ describe("erasing a subject's key removes its turns from the LLM response cache"
   }
 
   /** The whole scenario on `apiCache` (the API's) and `workerCache` (the worker's client of the same cache). */
-  async function scenario(apiCache: Cache, workerCache: Cache, cacheKeys: () => Promise<string[]>): Promise<void> {
-    await start(apiCache, workerCache);
+  async function scenario(apiCache: Cache, workerCache: Cache, cacheKeys: () => Promise<string[]>, databaseUrl?: string): Promise<void> {
+    await start(apiCache, workerCache, databaseUrl);
     const admin = await h.key('admin', 'acme');
     const alice = await h.key('operator', 'acme');
     const bob = await h.key('operator', 'acme');
@@ -132,6 +132,22 @@ describe("erasing a subject's key removes its turns from the LLM response cache"
   it('in the embedded default (one process, its in-memory cache)', async () => {
     const cache = new MemoryCache();
     await scenario(cache, cache, async () => [...(cache as unknown as { entries: Map<string, unknown> }).entries.keys()]);
+  });
+
+  it('on MariaDB (the subject index read along its index there)', async function () {
+    await requireService(this, 'MariaDB', mysqlAvailable);
+    const db = await createTestDatabase('omc_erase_cache');
+    try {
+      const cache = new MemoryCache();
+      await scenario(cache, cache, async () => [...(cache as unknown as { entries: Map<string, unknown> }).entries.keys()], db.url);
+    } finally {
+      // Before its database goes: the worker, then the API.
+      await runtime?.kill();
+      runtime = undefined;
+      await close?.();
+      close = async () => {};
+      await db.drop();
+    }
   });
 
   describe('in Redis (REDIS_URL): the API process erases, the worker runs elsewhere on the same Redis', () => {
