@@ -1,3 +1,4 @@
+import { setTimeout } from 'node:timers/promises';
 import { catalog } from '../../events';
 import type { Principal } from './principal';
 import { ForbiddenError } from './errors';
@@ -20,7 +21,12 @@ export type EraseSubjectKeyDependencies = {
    * of it (forgetCachedTurns), once the read models applied the log as it was at the erasure
    * (`waitForPosition`, up to `waitMs`). Absent: left to expire.
    */
-  cachedTurns?: ForgetCachedTurnsDependencies & { waitForPosition(position: number, timeoutMs: number): Promise<boolean>; waitMs: number };
+  cachedTurns?: ForgetCachedTurnsDependencies & {
+    waitForPosition(position: number, timeoutMs: number): Promise<boolean>;
+    /** ReadModels.subjectIndexedThrough: every position up to the head, not the head alone, indexed (a lagging Kafka partition). */
+    indexedThrough?(tenant: string): Promise<number | undefined>;
+    waitMs: number;
+  };
   /** Told (at warn) when the cache could not be cleared. */
   logger?: { warn(obj: object, msg: string): void };
 };
@@ -77,9 +83,32 @@ async function forgetSubjectTurns(deps: EraseSubjectKeyDependencies, subject: st
     );
   };
   const head = await deps.store.headPosition().catch((err: unknown) => failed(`the log's head: ${messageOf(err)}`, err));
-  const applied = head < 0 || (await c.waitForPosition(head, c.waitMs).catch(() => false));
+  let checkFailed: unknown;
+  const applied = head < 0 || (await caughtUp(c, tenant, head).catch((err: unknown) => ((checkFailed = err), false)));
   await forgetCachedTurns(c, tenant, kids).catch((err: unknown) => failed(messageOf(err), err));
+  if (checkFailed !== undefined) failed(`whether the read models applied the log up to position ${head}: ${messageOf(checkFailed)}`, checkFailed);
   if (!applied) failed(`the read models had not applied the log up to position ${head} within ${c.waitMs} ms, so turns recorded just before the erasure may not be found yet`);
 }
+
+/**
+ * Whether the subject index holds every event up to `head` within `waitMs`: the head applied
+ * (waitForPosition, told by this process's projector), then every position before it
+ * (indexedThrough, polled: under Kafka each partition is applied on its own, so the erasure's own
+ * event can be applied before a turn recorded just before it).
+ */
+async function caughtUp(c: NonNullable<EraseSubjectKeyDependencies['cachedTurns']>, tenant: string, head: number): Promise<boolean> {
+  const deadline = Date.now() + c.waitMs;
+  if (!(await c.waitForPosition(head, c.waitMs))) return false;
+  if (!c.indexedThrough) return true;
+  for (;;) {
+    const through = await c.indexedThrough(tenant);
+    if (through === undefined || through >= head) return true;
+    if (Date.now() >= deadline) return false;
+    await setTimeout(Math.min(POLL_MS, Math.max(1, deadline - Date.now())));
+  }
+}
+
+/** How often caughtUp asks whether a lagging partition caught up. */
+const POLL_MS = 50;
 
 const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));

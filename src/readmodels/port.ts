@@ -212,6 +212,13 @@ export interface ReadModels {
    */
   listSealedTurns?(tenant: string, kids: readonly string[], page: { after?: number; limit: number }): Promise<SealedTurnsPage>;
   /**
+   * Added with the erasure of cached turns: the position up to which the subject index holds every
+   * event of `tenant` (listSubjectEvents' applied prefix: under Kafka a later position can be
+   * applied before an earlier one; a row an older release applied unindexed ends it too), or
+   * undefined when the read models do not track it.
+   */
+  subjectIndexedThrough?(tenant: string): Promise<number | undefined>;
+  /**
    * Added with the details of a subject's pages: the tenant's tasks and calls the first `taken` of
    * `items` (a page of listSubjectEvents from `subject.after`, at least one taken) are about, within
    * MAX_PAGE_CHARS, but for those of a stream the subject has an event of at or before `after` (an

@@ -304,6 +304,17 @@ export class SqlReadModels implements ReadModels {
     return sealedTurns(this.db, this.t, this.hints, tenant, kids, page);
   }
 
+  /**
+   * The position up to which the subject index holds every event of `tenant`: the audit log's
+   * applied prefix (waitForPosition answers for one position only, and under Kafka a later one can
+   * be applied before an earlier one), before the tenant's first row applied unindexed (listSubjectEvents).
+   */
+  async subjectIndexedThrough(tenant: string): Promise<number | undefined> {
+    const applied = this.auditAppliedThrough ? await this.auditAppliedThrough() : undefined;
+    const unindexed = await firstUnindexedPosition(this.db, tenant, this.t, this.hints);
+    return unindexed === undefined ? applied : Math.min(applied ?? Infinity, unindexed - 1);
+  }
+
   /** loadSubjectDetails: the tasks and calls a page of a subject's events is about, with the tasks' trails. */
   subjectDetails(tenant: string, items: AuditEventView[], subject: Omit<SubjectEventFilter, 'limit'>): Promise<SubjectDetails & { taken: number }> {
     return loadSubjectDetails(this.db, this.t, tenant, items, { subject, hints: this.hints });

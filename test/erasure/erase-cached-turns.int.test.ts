@@ -10,6 +10,7 @@ import { MemoryCheckpointStore } from '../../src/checkpoints/memory-checkpoint-s
 import type { RecordedEvent } from '../../src/core/envelope';
 import { UnavailableError } from '../../src/core/errors';
 import { MemorySubjectKeyStore } from '../../src/erasure/memory-subject-key-store';
+import { SqlReadModels } from '../../src/readmodels/sql-read-models';
 import type { McpGateway } from '../../src/mcp/gateway';
 import { makeGatewayHarness } from '../api/support/gateway-harness';
 import type { Harness } from '../api/support/harness';
@@ -187,6 +188,34 @@ describe("erasing a subject's key removes its turns from the LLM response cache"
     expect((await erase(admin, alice)).statusCode).to.equal(204);
     expect(await entriesOf(inner, turn)).to.deep.equal({ pointer: undefined, answer: undefined });
     expect((await h.store.readStream(`subject-${k.kid}`)).map((e) => e.type)).to.deep.equal(['SubjectKeyErased']);
+  });
+
+  it('a turn of a lagging Kafka partition (a later position applied before it): 503, not a 204 that leaves it cached; the same request again, once it is applied, takes it out', async () => {
+    const cache = new MemoryCache();
+    await start(cache);
+    // As main.ts builds them: the applied prefix counted where positions are gap-free (the SQL store).
+    h.deps.readModels = new SqlReadModels({ knex: h.knex, gapFreePositions: true });
+    const admin = await h.key('admin', 'acme');
+    const alice = await h.key('operator', 'acme');
+    const { turn, events } = await ask(alice);
+    await applied();
+    // Her turn's partition held up: its audit and index rows not there yet, while the erasure's own event (another stream) is applied.
+    const [held] = ofType(events, 'InferenceCompleted');
+    const audit = await h.knex('rm_audit_events').where('position', held.position);
+    const index = await h.knex('rm_subject_events').where('position', held.position);
+    expect(index, 'the turn is indexed under her key').to.have.length.above(0);
+    await h.knex('rm_audit_events').where('position', held.position).del();
+    await h.knex('rm_subject_events').where('position', held.position).del();
+    const res = await erase(admin, alice);
+    expect(res.statusCode, res.body).to.equal(503);
+    expect(res.json().detail).to.match(/read models had not applied the log up to position \d+/);
+    expect((await entriesOf(cache, turn)).answer, 'not found: still cached').to.contain('Paris');
+    // The partition catches up: the same DELETE finishes the job.
+    await h.knex('rm_audit_events').insert(audit);
+    await h.knex('rm_subject_events').insert(index);
+    const again = await erase(admin, alice);
+    expect(again.statusCode, again.body).to.equal(204);
+    expect(await entriesOf(cache, turn)).to.deep.equal({ pointer: undefined, answer: undefined });
   });
 
   it('read models behind the log at the erasure: what they hold is taken out, and the answer is 503 saying turns recorded just before may not be found yet', async () => {

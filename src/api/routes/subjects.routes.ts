@@ -46,7 +46,8 @@ export function subjectsRoutes(deps: AppDeps): FastifyPluginAsync {
       if (!deps.subjectKeys) throw new NotImplementedError('subject key erasure');
       const listSealedTurns = deps.readModels.listSealedTurns?.bind(deps.readModels);
       const waitForPosition = deps.readModels.waitForPosition.bind(deps.readModels);
-      const cachedTurns = listSealedTurns ? { cache: deps.cache, listSealedTurns, waitForPosition, waitMs: deps.readYourWritesMs ?? 2_000 } : undefined;
+      const indexedThrough = deps.readModels.subjectIndexedThrough?.bind(deps.readModels);
+      const cachedTurns = listSealedTurns ? { cache: deps.cache, listSealedTurns, waitForPosition, indexedThrough, waitMs: deps.readYourWritesMs ?? 2_000 } : undefined;
       await eraseSubjectKey({ store: deps.store, subjectKeys: deps.subjectKeys, clock: deps.clock, cachedTurns, logger: request.log }, principalOf(request), request.params.subject, String(request.id)).catch((err: unknown) => {
         throw fieldIn('params', err);
       });
