@@ -1,3 +1,4 @@
+import type { SealedTurnsPage } from './sealed-turns';
 import type { SealedPayload } from '../erasure/sealed-payload';
 import type { PayloadHashScheme } from '../erasure/salted-hash';
 import type { McpToolIcon } from '../../events/mcp.events';
@@ -205,6 +206,18 @@ export interface ReadModels {
   getAuditEvent(tenant: string | null, id: string): Promise<AuditEventView | undefined>;
   /** Added with the subject index: a data subject's events (an access request), position order. */
   listSubjectEvents?(tenant: string, filter: SubjectEventFilter): Promise<SubjectEventsPage>;
+  /**
+   * Added with the erasure of cached turns: a page of the model turns of `tenant` sealed under one
+   * of `kids` (sealedTurns), what an erasure takes out of the LLM response cache.
+   */
+  listSealedTurns?(tenant: string, kids: readonly string[], page: { after?: number; limit: number }): Promise<SealedTurnsPage>;
+  /**
+   * Added with the erasure of cached turns: the position up to which the subject index holds every
+   * event of `tenant` (listSubjectEvents' applied prefix: under Kafka a later position can be
+   * applied before an earlier one; a row an older release applied unindexed ends it too), or
+   * undefined when the read models do not track it.
+   */
+  subjectIndexedThrough?(tenant: string): Promise<number | undefined>;
   /**
    * Added with the details of a subject's pages: the tenant's tasks and calls the first `taken` of
    * `items` (a page of listSubjectEvents from `subject.after`, at least one taken) are about, within

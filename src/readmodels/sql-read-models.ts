@@ -31,6 +31,7 @@ import { auditView } from './audit-view';
 import { fitting, MAX_PAGE_CHARS } from './page-fit';
 import { toolCallSizes } from './tool-call-sizes';
 import { loadSubjectDetails } from './subject-details';
+import { sealedTurns, type SealedTurnsPage } from './sealed-turns';
 
 export type SqlReadModelsOptions = {
   knex: Knex;
@@ -296,6 +297,22 @@ export class SqlReadModels implements ReadModels {
     const reason = unindexed !== undefined && unindexed - 1 === through ? 'unindexed' : 'unapplied';
     if (reason === 'unapplied' && !(head !== undefined && head > through)) return page;
     return { ...page, held: { position: through + 1, reason } };
+  }
+
+  /** sealedTurns: a page of the model turns sealed under one of `kids`, from the subject index. */
+  listSealedTurns(tenant: string, kids: readonly string[], page: { after?: number; limit: number }): Promise<SealedTurnsPage> {
+    return sealedTurns(this.db, this.t, this.hints, tenant, kids, page);
+  }
+
+  /**
+   * The position up to which the subject index holds every event of `tenant`: the audit log's
+   * applied prefix (waitForPosition answers for one position only, and under Kafka a later one can
+   * be applied before an earlier one), before the tenant's first row applied unindexed (listSubjectEvents).
+   */
+  async subjectIndexedThrough(tenant: string): Promise<number | undefined> {
+    const applied = this.auditAppliedThrough ? await this.auditAppliedThrough() : undefined;
+    const unindexed = await firstUnindexedPosition(this.db, tenant, this.t, this.hints);
+    return unindexed === undefined ? applied : Math.min(applied ?? Infinity, unindexed - 1);
   }
 
   /** loadSubjectDetails: the tasks and calls a page of a subject's events is about, with the tasks' trails. */

@@ -239,11 +239,13 @@ describe('LLM_REDACTION=hash-only: a task resumes after a restart from a log tha
     const message = { role: 'assistant', content: null, tool_calls: [{ id: 'k1', type: 'function', function: { name: 'kv__get', arguments: '{"k":"other-tenant-data"}' } }] };
     await shared.set(responseCacheKey('acme', 'm', other), JSON.stringify({ message, finishReason: 'tool_calls', model: 'm', usage: { promptTokens: 1, completionTokens: 1, totalTokens: 2 } }));
     const get = shared.get.bind(shared);
-    shared.get = async (key: string) => (key.startsWith('llm:prompt:') ? other : get(key));
+    const asked: string[] = [];
+    shared.get = async (key: string) => (asked.push(key), key.startsWith('llm:prompt:') ? JSON.stringify({ model: 'm', promptHash: other }) : get(key));
     const { events } = await dieDuringCall(shared, shared, { llmCacheTtlMs: 600_000 });
     expect(failuresOf(events).map((f) => f.error.code)).to.deep.equal(['STEP_ARGUMENTS_NOT_KEPT']);
     expect(tools.calls.map((c) => c.args)).to.deep.equal([{ k: 'sierra-secret' }]);
     expect(outputOf(events)).to.deep.equal({ answerHash: payloadDigest('done: uniform-secret').hash });
+    expect(asked, 'the other answer was read, and refused').to.include(responseCacheKey('acme', 'm', other));
   });
 
   it("under MCP_PAYLOAD_POLICY=encrypted, once the submitter's key is erased the cached turn is not taken for the recorded one (its salt is gone): its call is not made again", async () => {
@@ -521,7 +523,7 @@ describe('LLM_REDACTION=hash-only: a task resumes after a restart from a log tha
       runtimes = [];
     });
 
-    it("under MCP_PAYLOAD_POLICY=encrypted with LLM_CACHE_TTL_MS set: each turn's llm:prompt:<tenant>:<model>:<salted promptHash> entry names the plain hash its answer is cached under, expires as that does (PTTL), and a resumed run follows it; neither plain hash is in the log", async () => {
+    it("under MCP_PAYLOAD_POLICY=encrypted with LLM_CACHE_TTL_MS set: each turn's llm:prompt:<tenant>:<salted promptHash> entry names the model and plain hash its answer is cached under, expires as that does (PTTL), and a resumed run follows it; neither plain hash is in the log", async () => {
       tools.payloadPolicy = 'encrypted';
       subjectKeys = new MemorySubjectKeyStore();
       const { events, asked } = await dieDuringCall(r.cache, r.cache, { llmCacheTtlMs: 60_000 });
@@ -531,15 +533,17 @@ describe('LLM_REDACTION=hash-only: a task resumes after a restart from a log tha
       expect(fake.requests.length - asked).to.equal(1);
       const log = await logText();
       for (const t of turns) {
-        const pointer = r.prefix + saltedPromptCacheKey('acme', 'm', (t.data as { promptHash: string }).promptHash);
-        const plain = await r.redis.get(pointer);
+        const pointer = r.prefix + saltedPromptCacheKey('acme', (t.data as { promptHash: string }).promptHash);
+        const saved = JSON.parse((await r.redis.get(pointer))!) as { model: string; promptHash: string };
+        expect(saved.model).to.equal('m');
+        const plain = saved.promptHash;
         expect(plain).to.match(/^0x[0-9a-f]{64}$/);
-        expect(await r.redis.get(r.prefix + responseCacheKey('acme', 'm', plain!))).to.contain('"role":"assistant"');
+        expect(await r.redis.get(r.prefix + responseCacheKey('acme', 'm', plain))).to.contain('"role":"assistant"');
         expect(await r.redis.pttl(pointer)).to.be.within(1, 60_000);
-        expect(await r.redis.pttl(r.prefix + responseCacheKey('acme', 'm', plain!))).to.be.within(1, 60_000);
-        expect(log).to.not.contain(plain!.slice(2));
+        expect(await r.redis.pttl(r.prefix + responseCacheKey('acme', 'm', plain))).to.be.within(1, 60_000);
+        expect(log).to.not.contain(plain.slice(2));
       }
-      expect(Object.keys(await r.everything()).filter((k) => k.includes('llm:prompt:') && !k.startsWith(`${r.prefix}llm:prompt:acme:m:`))).to.deep.equal([]);
+      expect(Object.keys(await r.everything()).filter((k) => k.includes('llm:prompt:') && !k.startsWith(`${r.prefix}llm:prompt:acme:0x`))).to.deep.equal([]);
     });
   });
 });

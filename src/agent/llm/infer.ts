@@ -20,11 +20,29 @@ export function responseCacheKey(tenant: string, model: string, promptHash: stri
 
 /**
  * Where the response cache keeps, for a turn whose log records its promptHash salted
- * (InferenceCompleted v8), the plain SHA-256 its answer is cached under (responseCacheKey): the
- * log no longer names that entry, and the plain hash is kept out of it (see rememberSaltedPrompt).
+ * (InferenceCompleted v8), which entry its answer is cached under (responseCacheKey: the model the
+ * worker asked for and the plain SHA-256, savedPrompt): the log no longer names that entry, and the
+ * plain hash is kept out of it (see rememberSaltedPrompt). Not keyed by the model: the salted hash
+ * names one turn (its salt is its own), and the model the event records is the provider's name for
+ * it (`gpt-4o-2024-08-06` for `gpt-4o`), not the one the answer is cached under, so an erasure finds
+ * the entry from what the log records (forgetCachedTurns).
  */
-export function saltedPromptCacheKey(tenant: string, model: string, saltedPromptHash: string): string {
-  return `llm:prompt:${tenant}:${model}:${saltedPromptHash}`;
+export function saltedPromptCacheKey(tenant: string, saltedPromptHash: string): string {
+  return `llm:prompt:${tenant}:${saltedPromptHash}`;
+}
+
+/** What a salted prompt's entry (saltedPromptCacheKey) holds: where the turn's answer is cached (responseCacheKey's model and hash). */
+export type SavedPrompt = { model: string; promptHash: Hex };
+
+/** A salted prompt's entry read back, or undefined for anything else (an entry of an earlier form, a value not written here). */
+export function savedPrompt(value: string | undefined): SavedPrompt | undefined {
+  if (value === undefined) return undefined;
+  try {
+    const v = JSON.parse(value) as Partial<SavedPrompt>;
+    return typeof v.model === 'string' && typeof v.promptHash === 'string' && /^0x[0-9a-f]{64}$/.test(v.promptHash) ? { model: v.model, promptHash: v.promptHash as Hex } : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 type CacheDeps = { tenant: string; cache?: Cache; cacheTtlMs?: number };
@@ -38,15 +56,17 @@ export function cachesResponses(deps: CacheDeps, req: Pick<CompletionRequest, 't
 }
 
 /**
- * Keep in the response cache, beside the answer to a turn's prompt and as long, which plain prompt
- * hash (`promptHash`) its salted one (`saltedHash`, InferenceCompleted v8) stands for, so that a
- * resumed run finds the cached answer from what the log records (the plain hash is in the cache
+ * Keep in the response cache, beside the answer to a turn's prompt and as long, which entry (the
+ * model asked for and the plain prompt hash `promptHash`) its salted hash (`saltedHash`,
+ * InferenceCompleted v8) stands for, so that a resumed run finds the cached answer from what the
+ * log records, and an erasure of the submitter's key removes it (the plain hash is in the cache
  * only, never in the log). Best effort, as the cache is: a failed write is a later miss.
  * Nothing when infer caches no answer to it (cachesResponses).
  */
 export async function rememberSaltedPrompt(deps: CacheDeps, req: Pick<CompletionRequest, 'model' | 'temperature'>, promptHash: string, saltedHash: string): Promise<void> {
   if (!cachesResponses(deps, req)) return;
-  await deps.cache!.set(saltedPromptCacheKey(deps.tenant, req.model, saltedHash), promptHash, deps.cacheTtlMs ?? DEFAULT_TTL_MS).catch(() => {});
+  const saved: SavedPrompt = { model: req.model, promptHash: promptHash as Hex };
+  await deps.cache!.set(saltedPromptCacheKey(deps.tenant, saltedHash), JSON.stringify(saved), deps.cacheTtlMs ?? DEFAULT_TTL_MS).catch(() => {});
 }
 
 /**

@@ -12,7 +12,7 @@ import { McpGatewayError } from '../../mcp/errors';
 import { payloadDigest } from '../../mcp/payload-hash';
 import { traceLlmCall, traceToolCall } from '../../telemetry/component-spans';
 import { AgentError } from '../errors';
-import { infer, rememberSaltedPrompt, responseCacheKey, saltedPromptCacheKey } from '../llm/infer';
+import { infer, rememberSaltedPrompt, responseCacheKey, saltedPromptCacheKey, savedPrompt } from '../llm/infer';
 import { estimateTokens } from '../llm/token-budget';
 import type { AssistantMessage, ChatMessage, Completion, ToolSpec } from '../llm/port';
 import { policyName, resolvePolicy } from '../policy/resolve-policy';
@@ -706,15 +706,15 @@ export class TaskRun {
    * A hash-only turn's answer from the LLM response cache (Redis in production), when it still holds
    * exactly the recorded one (same SHA-256): then a resumed run replays the turn whole. Never with
    * the cache off (the default under hash-only): the turn is then rebuilt from its event, as when
-   * the entry has expired. A salted promptHash (v8) names the entry through the plain hash the cache
-   * keeps beside it (rememberSaltedPrompt).
+   * the entry has expired. A salted promptHash (v8) names the entry through the model and plain hash
+   * the cache keeps beside it (rememberSaltedPrompt).
    */
   private async cachedTurn(t: TurnRecord, turn: number): Promise<AssistantMessage | undefined> {
     const cache = this.deps.cache;
     if (!cache || !t.redacted || this.cacheTtlMs === 0) return undefined;
-    const promptHash = t.promptSalted ? await cache.get(saltedPromptCacheKey(this.view.tenant, this.opts.model, t.promptHash)).catch(() => undefined) : t.promptHash;
-    if (!isHex32(promptHash)) return undefined;
-    const hit = await cache.get(responseCacheKey(this.view.tenant, this.opts.model, promptHash)).catch(() => undefined);
+    const entry = t.promptSalted ? savedPrompt(await cache.get(saltedPromptCacheKey(this.view.tenant, t.promptHash)).catch(() => undefined)) : { model: this.opts.model, promptHash: t.promptHash };
+    if (!entry || !isHex32(entry.promptHash)) return undefined;
+    const hit = await cache.get(responseCacheKey(this.view.tenant, entry.model, entry.promptHash)).catch(() => undefined);
     if (!hit) return undefined;
     let message: AssistantMessage;
     try {

@@ -35,14 +35,20 @@ export function subjectsRoutes(deps: AppDeps): FastifyPluginAsync {
         description:
           'Deletes the data key of the subject: every tool-call payload recorded encrypted for it (MCP_PAYLOAD_POLICY=encrypted) ' +
           'can no longer be read, and GET /v1/tool-calls shows it as erased (`argumentsErased`, `resultErased`), while the events, ' +
-          'their hashes and proofs stay valid. Recorded as SubjectKeyErased on `subject-<kid>`. Idempotent: 204 again for a subject ' +
+          'their hashes and proofs stay valid. Recorded as SubjectKeyErased on `subject-<kid>`. Then the subject\'s model turns ' +
+          '(InferenceCompleted v8) are taken out of the LLM response cache; should that fail, the key is erased and recorded all the same ' +
+          'and the answer is 503 DEPENDENCY_UNAVAILABLE saying so: send it again. Idempotent: 204 again for a subject ' +
           'already erased; 404 SUBJECT_NOT_FOUND for one that never had a key.',
         params: SubjectParams,
         response: { 204: NoContent, ...problems, 501: ProblemSchema },
       },
     }, async (request, reply) => {
       if (!deps.subjectKeys) throw new NotImplementedError('subject key erasure');
-      await eraseSubjectKey({ store: deps.store, subjectKeys: deps.subjectKeys, clock: deps.clock }, principalOf(request), request.params.subject, String(request.id)).catch((err: unknown) => {
+      const listSealedTurns = deps.readModels.listSealedTurns?.bind(deps.readModels);
+      const waitForPosition = deps.readModels.waitForPosition.bind(deps.readModels);
+      const indexedThrough = deps.readModels.subjectIndexedThrough?.bind(deps.readModels);
+      const cachedTurns = listSealedTurns ? { cache: deps.cache, listSealedTurns, waitForPosition, indexedThrough, waitMs: deps.readYourWritesMs ?? 2_000 } : undefined;
+      await eraseSubjectKey({ store: deps.store, subjectKeys: deps.subjectKeys, clock: deps.clock, cachedTurns, logger: request.log }, principalOf(request), request.params.subject, String(request.id)).catch((err: unknown) => {
         throw fieldIn('params', err);
       });
       return reply.code(204).send(null);

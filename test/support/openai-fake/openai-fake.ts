@@ -25,6 +25,8 @@ export type FakeReply = {
   delayMs?: number;
   /** Never answer (until the client gives up or the server closes): a model that hangs. */
   hang?: boolean;
+  /** The model the answer names (default: the one asked for), as a provider names a dated snapshot (`gpt-4o` answered by `gpt-4o-2024-08-06`). */
+  model?: string;
 };
 
 export type ChatRequest = {
@@ -127,7 +129,7 @@ export async function startOpenAiFake(script: FakeScript = []): Promise<OpenAiFa
           id: `chatcmpl-${index}`,
           object: 'chat.completion',
           created: 1_700_000_000,
-          model: body.model,
+          model: reply.model ?? body.model,
           choices: [
             {
               index: 0,
