@@ -1,0 +1,94 @@
+import { expect } from 'chai';
+import { ConcurrencyLimiter } from '../../src/mcp/limiter';
+
+/** A call that runs until `finish()`; `started` once the limiter let it in. */
+function held(limiter: ConcurrencyLimiter, owner?: string) {
+  let finish!: () => void;
+  let started = false;
+  const done = new Promise<void>((resolve) => (finish = resolve));
+  const run = limiter.run(async () => {
+    started = true;
+    await done;
+  }, undefined, owner);
+  run.catch(() => {});
+  return { run, finish, get started() { return started; } };
+}
+
+const tick = () => new Promise((r) => setImmediate(r));
+
+describe('ConcurrencyLimiter', () => {
+  it('one owner (a tenant\'s own server): first come, first served, up to max in flight and maxQueue waiting', async () => {
+    const l = new ConcurrencyLimiter(1, 2, 'upstream x');
+    const a = held(l);
+    const b = held(l);
+    const c = held(l);
+    await tick();
+    expect([a.started, b.started, c.started]).to.deep.equal([true, false, false]);
+    const refused = await l.run(async () => 'ran').catch((e: { code?: string }) => e.code);
+    expect(refused).to.equal('MCP_UPSTREAM_BUSY');
+    a.finish();
+    await a.run;
+    await tick();
+    expect([b.started, c.started]).to.deep.equal([true, false]);
+    b.finish();
+    c.finish();
+    await Promise.all([b.run, c.run]);
+    expect(l.inFlight).to.equal(0);
+  });
+
+  describe('shared by owners (a shared server: every tenant\'s calls)', () => {
+    it("a freed slot goes to the owner with the fewest calls in flight, not to the front of another owner's backlog", async () => {
+      const l = new ConcurrencyLimiter(2, 100, 'upstream shared', { shared: true });
+      const a = Array.from({ length: 6 }, () => held(l, 'acme'));
+      await tick();
+      const b = held(l, 'beta');
+      await tick();
+      expect(a.map((x) => x.started)).to.deep.equal([true, true, false, false, false, false]);
+      a[0].finish();
+      await a[0].run;
+      await tick();
+      expect(b.started, "beta's call runs in the first slot freed").to.equal(true);
+      expect(a[2].started).to.equal(false);
+      a[1].finish();
+      await a[1].run;
+      await tick();
+      expect(a[2].started, 'then acme again').to.equal(true);
+      for (const x of [...a, b]) x.finish();
+      await Promise.all([...a, b].map((x) => x.run));
+      expect(l.inFlight).to.equal(0);
+    });
+
+    it('one owner fills at most half the queue: another owner still waits its turn rather than being refused busy', async () => {
+      const l = new ConcurrencyLimiter(1, 4, 'upstream shared', { shared: true });
+      const a = [held(l, 'acme'), held(l, 'acme'), held(l, 'acme')];
+      await tick();
+      const over = await l.run(async () => 'ran', undefined, 'acme').catch((e: { code?: string }) => e.code);
+      expect(over, "acme's third queued call").to.equal('MCP_UPSTREAM_BUSY');
+      const b = held(l, 'beta');
+      await tick();
+      a[0].finish();
+      await a[0].run;
+      await tick();
+      expect(b.started).to.equal(true);
+      for (const x of [...a, b]) x.finish();
+      await Promise.all([...a, b].map((x) => x.run));
+    });
+
+    it('a cancelled waiter leaves its owner\'s count: its place in the queue is free again', async () => {
+      const l = new ConcurrencyLimiter(1, 2, 'upstream shared', { shared: true });
+      const a = held(l, 'acme');
+      const ac = new AbortController();
+      const waiting = l.run(async () => 'ran', ac.signal, 'acme');
+      ac.abort();
+      expect(await waiting.catch((e: { code?: string }) => e.code)).to.equal('MCP_CALL_CANCELLED');
+      const again = held(l, 'acme');
+      a.finish();
+      await a.run;
+      await tick();
+      expect(again.started).to.equal(true);
+      again.finish();
+      await again.run;
+      expect(l.inFlight).to.equal(0);
+    });
+  });
+});
