@@ -1,17 +1,29 @@
 import { expect } from 'chai';
+import fc from 'fast-check';
 import { ConcurrencyLimiter } from '../../src/mcp/limiter';
 
 /** A call that runs until `finish()`; `started` once the limiter let it in. */
 function held(limiter: ConcurrencyLimiter, owner?: string) {
   let finish!: () => void;
   let started = false;
+  let refused = false;
   const done = new Promise<void>((resolve) => (finish = resolve));
   const run = limiter.run(async () => {
     started = true;
     await done;
   }, undefined, owner);
-  run.catch(() => {});
-  return { run, finish, get started() { return started; } };
+  run.catch((e: { code?: string }) => void (refused = e.code === 'MCP_UPSTREAM_BUSY'));
+  return {
+    run,
+    finish,
+    ended: false,
+    get started() {
+      return started;
+    },
+    get refused() {
+      return refused;
+    },
+  };
 }
 
 const tick = () => new Promise((r) => setImmediate(r));
@@ -90,5 +102,53 @@ describe('ConcurrencyLimiter', () => {
       await again.run;
       expect(l.inFlight).to.equal(0);
     });
+  });
+
+  it('whatever arrives and ends in whatever order: never more than max in flight nor a queue past its bounds, every slot given back, and a call refused busy only when its queue (or, shared, its owner\'s share) is full', async () => {
+    const op = fc.oneof(fc.record({ start: fc.constantFrom('acme', 'beta', 'gamma') }), fc.record({ finish: fc.nat(20) }));
+    await fc.assert(
+      fc.asyncProperty(fc.boolean(), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 5 }), fc.array(op, { maxLength: 60 }), async (shared, max, maxQueue, ops) => {
+        const l = new ConcurrencyLimiter(max, maxQueue, 'upstream p', { shared });
+        const cap = shared ? Math.ceil(maxQueue / 2) : maxQueue;
+        const calls: ReturnType<typeof held>[] = [];
+        const owners: string[] = [];
+        const waitingOf = (owner?: string) => calls.filter((c, i) => !c.started && !c.refused && (owner === undefined || owners[i] === owner)).length;
+        for (const o of ops) {
+          if ('start' in o) {
+            const owner = shared ? o.start : '';
+            const full = l.inFlight >= max && (waitingOf() >= maxQueue || waitingOf(owner) >= cap);
+            const c = held(l, o.start);
+            calls.push(c);
+            owners.push(owner);
+            await tick();
+            expect(c.refused, `refused busy: ${full}`).to.equal(full);
+          } else {
+            const running = calls.filter((c) => c.started && !c.ended);
+            if (running.length) {
+              const c = running[o.finish % running.length];
+              c.finish();
+              await c.run.catch(() => {});
+              c.ended = true;
+              await tick();
+            }
+          }
+          expect(l.inFlight).to.be.at.most(max);
+          expect(l.inFlight).to.equal(calls.filter((c) => c.started && !c.ended).length);
+          expect(waitingOf()).to.be.at.most(maxQueue);
+        }
+        // Ended one by one, every call that was queued runs, and every slot comes back.
+        for (let running = calls.filter((c) => c.started && !c.ended); running.length; running = calls.filter((c) => c.started && !c.ended)) {
+          for (const c of running) {
+            c.finish();
+            await c.run.catch(() => {});
+            c.ended = true;
+          }
+          await tick();
+        }
+        expect(calls.filter((c) => !c.refused && !c.started)).to.have.length(0);
+        expect(l.inFlight).to.equal(0);
+      }),
+      { numRuns: 200 },
+    );
   });
 });
