@@ -2,26 +2,37 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import { ConcurrencyLimiter } from '../../src/mcp/limiter';
 
-/** A call that runs until `finish()`; `started` once the limiter let it in. */
-function held(limiter: ConcurrencyLimiter, owner?: string) {
+/** A call that runs until `finish()`; `started` once the limiter let it in (`order`: when, among all). */
+let starts = 0;
+function held(limiter: ConcurrencyLimiter, owner?: string, signal?: AbortSignal) {
   let finish!: () => void;
-  let started = false;
+  let order = -1;
   let refused = false;
+  let cancelled = false;
   const done = new Promise<void>((resolve) => (finish = resolve));
   const run = limiter.run(async () => {
-    started = true;
+    order = starts++;
     await done;
-  }, undefined, owner);
-  run.catch((e: { code?: string }) => void (refused = e.code === 'MCP_UPSTREAM_BUSY'));
+  }, signal, owner);
+  run.catch((e: { code?: string }) => {
+    refused = e.code === 'MCP_UPSTREAM_BUSY';
+    cancelled = e.code === 'MCP_CALL_CANCELLED';
+  });
   return {
     run,
     finish,
     ended: false,
     get started() {
-      return started;
+      return order >= 0;
+    },
+    get order() {
+      return order;
     },
     get refused() {
       return refused;
+    },
+    get cancelled() {
+      return cancelled;
     },
   };
 }
@@ -104,48 +115,86 @@ describe('ConcurrencyLimiter', () => {
     });
   });
 
-  it('whatever arrives and ends in whatever order: never more than max in flight nor a queue past its bounds, every slot given back, and a call refused busy only when its queue (or, shared, its owner\'s share) is full', async () => {
-    const op = fc.oneof(fc.record({ start: fc.constantFrom('acme', 'beta', 'gamma') }), fc.record({ finish: fc.nat(20) }));
+  it('whatever arrives, ends and gives up waiting in whatever order: never more than max in flight nor a queue past its bounds, refused busy exactly when its queue (or, shared, its owner\'s share) is full, first come first served within an owner, a freed slot to an owner with fewest in flight, and nothing left counted once all ended', async () => {
+    const op = fc.oneof(
+      { arbitrary: fc.record({ start: fc.constantFrom('acme', 'beta', 'gamma') }), weight: 3 },
+      { arbitrary: fc.record({ finish: fc.nat(20) }), weight: 2 },
+      { arbitrary: fc.record({ abort: fc.nat(20) }), weight: 1 },
+    );
     await fc.assert(
-      fc.asyncProperty(fc.boolean(), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 5 }), fc.array(op, { maxLength: 60 }), async (shared, max, maxQueue, ops) => {
+      fc.asyncProperty(fc.boolean(), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 0, max: 8 }), fc.array(op, { maxLength: 80, size: 'medium' }), async (shared, max, maxQueue, ops) => {
         const l = new ConcurrencyLimiter(max, maxQueue, 'upstream p', { shared });
-        const cap = shared ? Math.ceil(maxQueue / 2) : maxQueue;
-        const calls: ReturnType<typeof held>[] = [];
-        const owners: string[] = [];
-        const waitingOf = (owner?: string) => calls.filter((c, i) => !c.started && !c.refused && (owner === undefined || owners[i] === owner)).length;
+        const cap = shared ? Math.max(1, Math.ceil(maxQueue / 2)) : maxQueue;
+        type Call = ReturnType<typeof held> & { owner: string; abort: () => void };
+        const calls: Call[] = [];
+        const waiting = (owner?: string) => calls.filter((c) => !c.started && !c.refused && !c.cancelled && (owner === undefined || c.owner === owner));
+        const running = (owner?: string) => calls.filter((c) => c.started && !c.ended && (owner === undefined || c.owner === owner));
+        const check = () => {
+          expect(l.inFlight).to.be.at.most(max);
+          expect(l.inFlight).to.equal(running().length);
+          expect(waiting()).to.have.length.at.most(maxQueue);
+          // A slot is never left free while a call waits.
+          if (waiting().length) expect(l.inFlight).to.equal(max);
+        };
         for (const o of ops) {
           if ('start' in o) {
             const owner = shared ? o.start : '';
-            const full = l.inFlight >= max && (waitingOf() >= maxQueue || waitingOf(owner) >= cap);
-            const c = held(l, o.start);
+            const full = l.inFlight >= max && (waiting().length >= maxQueue || waiting(owner).length >= cap);
+            const ac = new AbortController();
+            const c = Object.assign(held(l, o.start, ac.signal), { owner, abort: () => ac.abort() });
             calls.push(c);
-            owners.push(owner);
             await tick();
             expect(c.refused, `refused busy: ${full}`).to.equal(full);
+          } else if ('abort' in o) {
+            const w = waiting();
+            if (w.length) {
+              const c = w[o.abort % w.length];
+              c.abort();
+              await tick();
+              expect(c.cancelled, 'a queued call whose caller gave up leaves the queue').to.equal(true);
+            }
           } else {
-            const running = calls.filter((c) => c.started && !c.ended);
-            if (running.length) {
-              const c = running[o.finish % running.length];
+            const r = running();
+            if (r.length) {
+              const c = r[o.finish % r.length];
+              const before = new Map(calls.map((x) => [x.owner, running(x.owner).length - (x.owner === c.owner ? 1 : 0)]));
+              const queued = new Set(waiting().map((x) => x.owner));
               c.finish();
               await c.run.catch(() => {});
               c.ended = true;
               await tick();
+              const admitted = calls.filter((x) => x.started && !x.ended && !r.includes(x));
+              expect(admitted).to.have.length(queued.size ? 1 : 0);
+              if (shared && admitted.length) {
+                const fewest = Math.min(...[...queued].map((owner) => before.get(owner)!));
+                expect(before.get(admitted[0].owner), 'the freed slot went to an owner with the fewest calls in flight').to.equal(fewest);
+              }
             }
           }
-          expect(l.inFlight).to.be.at.most(max);
-          expect(l.inFlight).to.equal(calls.filter((c) => c.started && !c.ended).length);
-          expect(waitingOf()).to.be.at.most(maxQueue);
+          check();
         }
         // Ended one by one, every call that was queued runs, and every slot comes back.
-        for (let running = calls.filter((c) => c.started && !c.ended); running.length; running = calls.filter((c) => c.started && !c.ended)) {
-          for (const c of running) {
+        for (let r = running(); r.length; r = running()) {
+          for (const c of r) {
             c.finish();
             await c.run.catch(() => {});
             c.ended = true;
           }
           await tick();
         }
-        expect(calls.filter((c) => !c.refused && !c.started)).to.have.length(0);
+        expect(waiting()).to.have.length(0);
+        expect(l.inFlight).to.equal(0);
+        // Within an owner, calls ran in the order they came.
+        for (const owner of new Set(calls.map((c) => c.owner))) {
+          const orders = calls.filter((c) => c.owner === owner && c.started).map((c) => c.order);
+          expect(orders, owner).to.deep.equal([...orders].sort((a, b) => a - b));
+        }
+        // Nothing stayed counted: the slots and each owner's share of the queue are whole again.
+        const again = [...Array.from({ length: max }, () => held(l, 'acme')), ...Array.from({ length: Math.min(cap, maxQueue) }, () => held(l, 'beta'))];
+        await tick();
+        expect(again.filter((c) => c.refused)).to.have.length(0);
+        for (const c of again) c.finish();
+        await Promise.all(again.map((c) => c.run));
         expect(l.inFlight).to.equal(0);
       }),
       { numRuns: 200 },
