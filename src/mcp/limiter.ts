@@ -17,11 +17,14 @@ type Waiter = { owner: string; admit: () => void };
  */
 export class ConcurrencyLimiter {
   private active = 0;
-  private readonly waiting: Waiter[] = [];
+  /**
+   * The calls waiting, per owner in the order they came (owners with none are not kept; every
+   * owner is '' unless shared). A Set: a caller giving up leaves it at once, wherever it stands.
+   */
+  private readonly waiting = new Map<string, Set<Waiter>>();
+  private queued = 0;
   /** Calls in flight per owner (shared only). */
   private readonly running = new Map<string, number>();
-  /** Calls waiting per owner (every owner is '' unless shared). */
-  private readonly queued = new Map<string, number>();
   /** When each owner was last given a slot (a count of slots given), while it has calls in flight or waiting (shared only). */
   private readonly served = new Map<string, number>();
   private slotsGiven = 0;
@@ -48,11 +51,11 @@ export class ConcurrencyLimiter {
     if (signal?.aborted) throw cancelledError(signal);
     const who = this.options.shared ? owner : '';
     if (this.active >= this.max) {
-      const mine = this.queued.get(who) ?? 0;
-      if (this.waiting.length >= this.maxQueue) throw new McpGatewayError('MCP_UPSTREAM_BUSY', `${this.label}: ${this.active} calls in flight and ${this.waiting.length} queued`);
+      if (this.queued >= this.maxQueue) throw new McpGatewayError('MCP_UPSTREAM_BUSY', `${this.label}: ${this.active} calls in flight and ${this.queued} queued`);
+      const mine = this.waiting.get(who);
       // Naming no count of the others' calls: how busy the other tenants are is theirs.
-      if (mine >= this.maxQueuedPerOwner) {
-        throw new McpGatewayError('MCP_UPSTREAM_BUSY', `${this.label}: ${this.active} calls in flight, and this tenant's ${mine} queued are its share of the queue (half of ${this.maxQueue}: the server is shared by every tenant)`);
+      if (mine && mine.size >= this.maxQueuedPerOwner) {
+        throw new McpGatewayError('MCP_UPSTREAM_BUSY', `${this.label}: ${this.active} calls in flight, and this tenant's ${mine.size} queued are its share of the queue (half of ${this.maxQueue}: the server is shared by every tenant)`);
       }
       // Admitted by the call that frees a slot, which counts this one in flight (`release`).
       await new Promise<void>((resolve, reject) => {
@@ -65,16 +68,13 @@ export class ConcurrencyLimiter {
         };
         // A caller that gave up must not hold a place in the queue, nor later a slot it would not use.
         const leave = () => {
-          const i = this.waiting.indexOf(waiter);
-          if (i >= 0) {
-            this.waiting.splice(i, 1);
-            this.count(this.queued, who, -1);
-            this.forgetIfIdle(who);
-          }
+          if (this.dequeue(waiter)) this.forgetIfIdle(who);
           reject(cancelledError(signal!));
         };
-        this.waiting.push(waiter);
-        this.count(this.queued, who, 1);
+        const queue = mine ?? new Set<Waiter>();
+        if (!mine) this.waiting.set(who, queue);
+        queue.add(waiter);
+        this.queued++;
         signal?.addEventListener('abort', leave, { once: true });
       });
     } else {
@@ -91,51 +91,63 @@ export class ConcurrencyLimiter {
   /** A call of `owner` took a slot. */
   private began(owner: string): void {
     if (!this.options.shared) return;
-    this.count(this.running, owner, 1);
+    this.running.set(owner, (this.running.get(owner) ?? 0) + 1);
     this.served.set(owner, ++this.slotsGiven);
   }
 
   /** A call of `owner` ended: its slot goes straight to the next waiter, so `active` never dips below the true count. */
   private release(owner: string): void {
-    if (this.options.shared) this.count(this.running, owner, -1);
+    if (this.options.shared) {
+      const n = this.running.get(owner)! - 1;
+      if (n > 0) this.running.set(owner, n);
+      else this.running.delete(owner);
+    }
     const next = this.next();
     if (next) {
-      this.count(this.queued, next.owner, -1);
+      this.dequeue(next);
       this.began(next.owner);
       next.admit();
     } else this.active--;
     this.forgetIfIdle(owner);
   }
 
+  /** Takes `waiter` out of the queue; false if it was not there (admitted already). */
+  private dequeue(waiter: Waiter): boolean {
+    const queue = this.waiting.get(waiter.owner);
+    if (!queue?.delete(waiter)) return false;
+    if (!queue.size) this.waiting.delete(waiter.owner);
+    this.queued--;
+    return true;
+  }
+
   private forgetIfIdle(owner: string): void {
-    if (!this.running.has(owner) && !this.queued.has(owner)) this.served.delete(owner);
+    if (!this.running.has(owner) && !this.waiting.has(owner)) this.served.delete(owner);
   }
 
   /**
-   * The waiter a freed slot goes to (taken out of the queue): the first; shared, the first of the
-   * owner with the fewest calls in flight, of those alike the one given a slot least recently.
+   * The waiter a freed slot goes to: the first; shared, the first of the owner with the fewest
+   * calls in flight, of those alike the one given a slot least recently. It looks at each owner
+   * waiting once, never at each call: every tools/call to the server goes through here.
    */
   private next(): Waiter | undefined {
-    if (!this.options.shared || this.waiting.length < 2) return this.waiting.shift();
-    let best = 0;
+    let best: Set<Waiter> | undefined;
     let fewest = Infinity;
     let longest = Infinity;
-    for (let i = 0; i < this.waiting.length; i++) {
-      const { owner } = this.waiting[i];
+    for (const [owner, queue] of this.waiting) {
+      if (!this.options.shared) return first(queue);
       const n = this.running.get(owner) ?? 0;
       const last = this.served.get(owner) ?? 0;
       if (n < fewest || (n === fewest && last < longest)) {
         fewest = n;
         longest = last;
-        best = i;
+        best = queue;
       }
     }
-    return this.waiting.splice(best, 1)[0];
+    return best && first(best);
   }
+}
 
-  private count(counts: Map<string, number>, owner: string, by: number): void {
-    const n = (counts.get(owner) ?? 0) + by;
-    if (n > 0) counts.set(owner, n);
-    else counts.delete(owner);
-  }
+/** The longest waiting of an owner's calls (a Set keeps the order they came in). */
+function first(queue: Set<Waiter>): Waiter {
+  return queue.values().next().value as Waiter;
 }

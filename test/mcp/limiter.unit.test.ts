@@ -97,6 +97,33 @@ describe('ConcurrencyLimiter', () => {
       await Promise.all([...a, b].map((x) => x.run));
     });
 
+    it('a freed slot is handed on at a cost of the owners waiting, not of the calls queued (every tools/call goes through it)', async () => {
+      const l = new ConcurrencyLimiter(1, 400, 'upstream shared', { shared: true });
+      const first = held(l, 'acme');
+      const backlog = Array.from({ length: 150 }, () => held(l, 'acme'));
+      const b = held(l, 'beta');
+      await tick();
+      // Counted, not timed: the look-ups made while the slot goes from acme's call to beta's.
+      const get = Map.prototype.get;
+      let gets = 0;
+      Map.prototype.get = function (this: Map<unknown, unknown>, key: unknown) {
+        gets++;
+        return get.call(this, key);
+      };
+      try {
+        first.finish();
+        await first.run;
+        await tick();
+      } finally {
+        Map.prototype.get = get;
+      }
+      expect(b.started).to.equal(true);
+      expect(gets, 'map look-ups for one hand-over, 151 calls of 2 owners waiting').to.be.below(20);
+      for (const x of [...backlog, b]) x.finish();
+      await Promise.all([...backlog, b].map((x) => x.run));
+      expect(l.inFlight).to.equal(0);
+    });
+
     it('a cancelled waiter leaves its owner\'s count: its place in the queue is free again', async () => {
       const l = new ConcurrencyLimiter(1, 2, 'upstream shared', { shared: true });
       const a = held(l, 'acme');
