@@ -81,10 +81,11 @@ export class IdempotencyKeyInUseError extends OpenMcpError {
 
 /** The same Idempotency-Key was sent before with another POST /v1/keys body: nothing is issued (the task's twin: IdempotencyKeyReusedError). */
 export class ApiKeyIdempotencyKeyReusedError extends OpenMcpError {
-  constructor(keyId: string) {
-    super('IDEMPOTENCY_KEY_REUSED', `this Idempotency-Key already issued api key ${keyId} for a different body; use a new key for a new request`, {
+  /** `keyId` unless the asker may not see that key (another tenant's, issued by a cross-tenant admin of the asking tenant). */
+  constructor(keyId?: string) {
+    super('IDEMPOTENCY_KEY_REUSED', `this Idempotency-Key already issued ${keyId === undefined ? 'an api key' : `api key ${keyId}`} for a different body; use a new key for a new request`, {
       status: 422,
-      details: { field: IDEMPOTENCY_KEY_FIELD, keyId },
+      details: { field: IDEMPOTENCY_KEY_FIELD, ...(keyId === undefined ? {} : { keyId }) },
     });
   }
 }

@@ -26,10 +26,13 @@ export function keyIdempotency(askingTenant: string, idempotencyKey: string, req
  * The answer to a request whose Idempotency-Key a key holds already, thrown: that key, issued
  * (ApiKeyAlreadyIssuedError: its id, never its secret, shown once in the first answer), or still
  * being issued (IdempotencyKeyInUseError: ask again in a moment); another request under the same
- * key is refused (ApiKeyIdempotencyKeyReusedError). Nothing is stored or recorded for it.
+ * key is refused (ApiKeyIdempotencyKeyReusedError), naming the key only when `reachesKey` (the
+ * asker manages its tenant). Nothing is stored or recorded for it.
  */
-export function refuseRepeat(found: IdempotentKey, idempotency: KeyIdempotency): never {
-  if (found.request !== idempotency.request) throw new ApiKeyIdempotencyKeyReusedError(found.record.id);
+export function refuseRepeat(found: IdempotentKey, idempotency: KeyIdempotency, reachesKey = true): never {
+  // The key a cross-tenant admin of the asking tenant issued in another tenant is no business of
+  // that tenant's own admins (its id is 404 to them): the refusal names no key to them.
+  if (found.request !== idempotency.request) throw new ApiKeyIdempotencyKeyReusedError(reachesKey ? found.record.id : undefined);
   if (!found.issued) throw new IdempotencyKeyInUseError();
   throw new ApiKeyAlreadyIssuedError(found.record.id, found.record.prefix, found.record.revokedAt);
 }

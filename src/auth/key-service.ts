@@ -60,10 +60,10 @@ function assertAgentsFit(role: Role, agents: readonly string[] | undefined): voi
   }
 }
 
-/** Refuses the request when a key holds its idempotency key (refuseRepeat); returns when none does. */
-async function refuseIfHeld(keys: KeyStore, idempotency: KeyIdempotency): Promise<void> {
+/** Refuses the request of `by` when a key holds its idempotency key (refuseRepeat); returns when none does. */
+async function refuseIfHeld(keys: KeyStore, idempotency: KeyIdempotency, by: Principal): Promise<void> {
   const found = await keys.findByIdempotencyKey(idempotency.key);
-  if (found) refuseRepeat(found, idempotency);
+  if (found) refuseRepeat(found, idempotency, by.crossTenant || found.record.tenant === by.tenant);
 }
 
 /**
@@ -101,7 +101,7 @@ export async function createApiKey(
   assertAgentsFit(p.role, p.agents);
   if (can(p.role, 'tasks:write')) assertMayIssueFor(by, p.agents);
   const idempotency = p.idempotencyKey === undefined ? undefined : keyIdempotency(by.tenant, p.idempotencyKey, { ...p, crossTenant });
-  if (idempotency) await refuseIfHeld(deps.keys, idempotency);
+  if (idempotency) await refuseIfHeld(deps.keys, idempotency, by);
   const { key, hash, prefix } = generateApiKey();
   const record: ApiKeyRecord = {
     id: newId(),
@@ -125,14 +125,14 @@ export async function createApiKey(
       const { inserted, active, issuing } = await deps.keys.insertUnderLimit(record, { limit: max, except: BOOTSTRAP_KEY_ID, issuing: true, idempotency });
       if (!inserted) {
         // The same request sent at once may have taken the last place after our look-up: its answer, not the limit.
-        if (idempotency) await refuseIfHeld(deps.keys, idempotency);
+        if (idempotency) await refuseIfHeld(deps.keys, idempotency, by);
         throw new ApiKeyLimitError(p.tenant, active, max, issuing, UNISSUED_KEY_HOLD_MS / 60_000);
       }
     }
   } catch (err) {
     // The same request at once, inserted first: its answer (or, let go meanwhile, ask again).
     if (!(err instanceof IdempotencyKeyTakenError) || !idempotency) throw err;
-    await refuseIfHeld(deps.keys, idempotency);
+    await refuseIfHeld(deps.keys, idempotency, by);
     throw new IdempotencyKeyInUseError();
   }
   // Once the row is in, any failure lets the key go at once: its place is free again, and the

@@ -1028,7 +1028,8 @@ export class McpGateway {
       // Given up on at once when the call is (cancelled, or the gateway shutting down): recorded failed below.
       if (ensuring) await unlessAborted(ensuring, options.signal);
       // The upstream as it is now, after the audit's append: a reconfiguration meanwhile replaced it (replaceUpstream).
-      result ??= await (this.upstreams.get(tool.serverId) ?? upstream).call(tool.upstreamName, args, safe, options);
+      // On a shared server the call takes its tenant's share of the slots and queue (ConcurrencyLimiter).
+      result ??= await (this.upstreams.get(tool.serverId) ?? upstream).call(tool.upstreamName, args, safe, { ...options, owner: ctx.tenant });
     } catch (err) {
       const e = err instanceof McpGatewayError ? err : new McpGatewayError('MCP_UPSTREAM_UNAVAILABLE', wellFormed(String((err as Error)?.message ?? err)), { cause: err });
       this.callErrors.inc({ code: e.code });

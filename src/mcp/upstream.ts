@@ -91,6 +91,8 @@ export type CallOptions = {
    * caller (CallerRequests says which requests are this call's). Without it they are refused.
    */
   ask?: AskCaller;
+  /** Who calls (the tenant): on a shared server its calls take that tenant's share of the slots and the queue (ConcurrencyLimiter). */
+  owner?: string;
 };
 
 export { MAX_RESULT_DEPTH };
@@ -206,7 +208,7 @@ export class Upstream {
     });
     this.breaker.on('open', () => this.setHealth('down', { reason: 'circuit opened', cause: { kind: 'circuit-open' } }));
     this.breaker.on('close', () => this.setHealth('up'));
-    this.limiter = new ConcurrencyLimiter(options.maxConcurrent, options.maxQueue, `upstream ${spec.name}`);
+    this.limiter = new ConcurrencyLimiter(options.maxConcurrent, options.maxQueue, `upstream ${spec.name}`, { shared: spec.tenant === SHARED_TENANT });
     this.requests = new CallerRequests({ shared: spec.tenant === SHARED_TENANT });
     if (options.healthIntervalMs > 0) {
       this.timer = setInterval(() => void this.checkHealth(), options.healthIntervalMs);
@@ -397,7 +399,7 @@ export class Upstream {
           await new Promise((r) => setTimeout(r, this.options.retryBackoffMs * (attempt + 1)));
         }
       }
-    }, signal);
+    }, signal, options.owner);
   }
 
   private async attempt(name: string, args: Record<string, unknown>, { signal, onProgress, ask }: CallOptions): Promise<CallToolResult> {

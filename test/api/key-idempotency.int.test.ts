@@ -91,6 +91,20 @@ describe('POST /v1/keys with Idempotency-Key: a retried POST never issues a seco
     expect(b.statusCode, 'acme').to.equal(201);
   });
 
+  it("a tenant admin whose Idempotency-Key a cross-tenant admin of its tenant used for another tenant's key: 422 naming no key of that tenant", async () => {
+    const root = (await h.key('admin', 'acme', true)).auth;
+    const theirs = await create('mint-reach', { role: 'viewer', tenant: 'beta' }, root);
+    expect(theirs.statusCode).to.equal(201);
+    const betaKeyId = theirs.json().id;
+    const mine = await create('mint-reach', { role: 'viewer', tenant: 'acme' });
+    expect(mine.statusCode).to.equal(422);
+    expect(mine.json()).to.include({ code: 'IDEMPOTENCY_KEY_REUSED', field: 'headers.idempotency-key' });
+    expect(mine.body, "beta's key stays unknown to acme's admin (its id is 404 to it)").not.to.include(betaKeyId);
+    // The cross-tenant admin, who reaches beta, is told which key as before.
+    const again = await create('mint-reach', { role: 'viewer', tenant: 'acme' }, root);
+    expect(again.json()).to.include({ code: 'IDEMPOTENCY_KEY_REUSED', keyId: betaKeyId });
+  });
+
   it('a retry at the tenant\'s key limit still learns its key (not API_KEY_LIMIT)', async () => {
     const h2 = await makeHarness({ maxKeysPerTenant: 1 });
     try {

@@ -83,6 +83,18 @@ describe('/mcp HTTP-level refusals carry the stable error code', function () {
     await refusal(await send('POST', 'key-globex-alice', { sid: session }), 403, 'FORBIDDEN');
   });
 
+  it("403 FORBIDDEN for another identity's GET stream (a resume with Last-Event-ID too), tools/list and DELETE: the session goes on for its owner", async function () {
+    for (const key of ['key-acme-bob', 'key-globex-alice']) {
+      await refusal(await send('GET', key, { sid: session }), 403, 'FORBIDDEN');
+      const resume = await fetch(http.url, { headers: { authorization: `Bearer ${key}`, 'mcp-session-id': session, 'last-event-id': 'x-1', accept: 'text/event-stream', 'mcp-protocol-version': LATEST_PROTOCOL_VERSION } });
+      await refusal(resume, 403, 'FORBIDDEN');
+      await refusal(await send('POST', key, { sid: session, body: { jsonrpc: '2.0', id: 2, method: 'tools/list' } }), 403, 'FORBIDDEN');
+      await refusal(await send('DELETE', key, { sid: session }), 403, 'FORBIDDEN');
+    }
+    const ping = await send('POST', 'key-acme-alice', { sid: session });
+    expect(ping.status, 'not ended by their DELETE').to.equal(200);
+  });
+
   it('404 MCP_SESSION_NOT_FOUND for a session nobody knows, on POST, GET and DELETE', async function () {
     for (const method of ['POST', 'GET', 'DELETE']) await refusal(await send(method, 'key-acme-alice', { sid: randomUUID() }), 404, 'MCP_SESSION_NOT_FOUND');
   });
