@@ -6,23 +6,39 @@
  *
  * Environment: KAFKA_BROKERS (default 127.0.0.1:9092), KAFKA_TOPIC_PREFIX (default openmcp).
  * Started before the topic exists, it waits for the relay to create it.
- * With --max N it exits after N distinct events: 0 if every hash matched, 1 otherwise. A message
- * that is not an event envelope is reported BAD (counted as a mismatch) and passed over. An id
+ * With --max N it exits after N distinct events: 0 if every hash matched, 1 otherwise; a bad option
+ * exits 2 naming it, before any broker is asked. A message
+ * that is not an event envelope, or whose key or headers disagree with its envelope, is reported BAD
+ * (counted as a mismatch) and passed over. An id
  * counts as seen only once its envelope checked out: a forged copy does not hide the genuine one.
  * See docs/consumers.md.
  */
-import { Kafka, logLevel } from 'kafkajs';
+import { Command, InvalidArgumentError } from 'commander';
+import { Kafka, logLevel, type KafkaMessage } from 'kafkajs';
 import { computeEventHash, RecordedEventSchema, type RecordedEvent } from '../src/core/envelope';
 
-const args = process.argv.slice(2);
-const option = (name: string) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : undefined;
-};
+// A bad option is named before any broker is asked (exit 2): a `--max` that is no count would
+// otherwise never be reached, and the example would run for ever.
+const options = new Command('kafka-consumer')
+  .description('Read the OpenMCP events topic, dedupe by event-id, and check every event hash (docs/consumers.md).')
+  .option('--group <id>', 'consumer group', (v: string) => (v.startsWith('-') ? refuse('a group id, not an option') : v), 'openmcp-example-consumer')
+  .option('--from-beginning', 'read from the earliest offset when the group has none committed')
+  .option('--max <n>', 'exit after N distinct events: 0 if every hash matched, 1 otherwise', (v: string) =>
+    /^[1-9]\d*$/.test(v) ? Number(v) : refuse('a whole number of events, at least 1'),
+  )
+  .allowExcessArguments(false)
+  .showHelpAfterError()
+  .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2))
+  .parse()
+  .opts<{ group: string; fromBeginning?: boolean; max?: number }>();
+function refuse(expected: string): never {
+  throw new InvalidArgumentError(`Expected ${expected}.`);
+}
+
 const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
 const topic = `${process.env.KAFKA_TOPIC_PREFIX ?? 'openmcp'}.events.v1`;
-const groupId = option('group') ?? 'openmcp-example-consumer';
-const max = option('max') === undefined ? Infinity : Number(option('max'));
+const groupId = options.group;
+const max = options.max ?? Infinity;
 
 async function main(): Promise<void> {
   const kafka = new Kafka({ brokers, clientId: 'openmcp-example-consumer', logLevel: logLevel.WARN });
@@ -47,7 +63,7 @@ async function main(): Promise<void> {
 
   await topicCreated(kafka);
   await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: args.includes('--from-beginning') });
+  await consumer.subscribe({ topic, fromBeginning: options.fromBeginning === true });
   await consumer.run({
     eachMessage: async ({ partition, message }) => {
       if (done) return;
@@ -64,7 +80,8 @@ async function main(): Promise<void> {
       } else {
         // The hash covers the content fields only; revision, position and hash itself are left out.
         const computed = computeEventHash(event);
-        const ok = computed === event.hash && event.hash === message.headers?.['event-hash']?.toString() && event.id === id;
+        const problem = computed !== event.hash ? `computed ${computed}` : disagreement(message, event);
+        const ok = problem === undefined;
         // Only an authentic envelope marks its id seen: a forged copy that came first (same
         // event-id) must not have the genuine event dropped as its repeat.
         if (ok) seen.add(event.id);
@@ -72,9 +89,7 @@ async function main(): Promise<void> {
           bad++;
           rejected.add(where);
         }
-        console.log(
-          `${ok ? 'ok ' : 'BAD'} ${where} ${event.stream}#${event.revision} ${event.type} ${event.hash.slice(0, 18)}…` + (ok ? '' : ` computed ${computed}`),
-        );
+        console.log(`${ok ? 'ok ' : 'BAD'} ${where} ${event.stream}#${event.revision} ${event.type} ${event.hash.slice(0, 18)}…` + (ok ? '' : ` ${problem}`));
       }
       if (seen.size + rejected.size >= max) void finish(bad ? 1 : 0);
     },
@@ -98,6 +113,32 @@ async function topicCreated(kafka: Kafka): Promise<void> {
   } finally {
     await admin.disconnect();
   }
+}
+
+/**
+ * Where the key or a header disagrees with the envelope (undefined: they all agree). They repeat
+ * its fields so that a consumer can route or filter without parsing the value; the value is
+ * authoritative, and the hash covers only it, so a copy whose key or headers were changed still
+ * has a matching hash: one routed by them would go to the wrong tenant, type or partition.
+ */
+function disagreement(message: KafkaMessage, event: RecordedEvent): string | undefined {
+  const key = message.key?.toString('utf8');
+  if (key !== event.stream) return `key is ${key ?? 'none'}, the envelope's stream ${event.stream}`;
+  const expected: Record<string, string | undefined> = {
+    'event-id': event.id,
+    'event-type': event.type,
+    'event-version': String(event.version),
+    'event-hash': event.hash,
+    tenant: event.tenant,
+    'content-type': 'application/json',
+    'correlation-id': event.correlationId,
+  };
+  for (const [name, value] of Object.entries(expected)) {
+    const header = message.headers?.[name];
+    const got = header === undefined ? undefined : Array.isArray(header) ? header.map(String).join(',') : header.toString();
+    if (got !== value) return `header ${name} is ${got ?? 'missing'}, the envelope says ${value ?? 'none'}`;
+  }
+  return undefined;
 }
 
 /** The envelope in a message value, or undefined when the value is not one (not JSON, fields missing). */

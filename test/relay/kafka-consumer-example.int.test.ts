@@ -63,6 +63,40 @@ describe('examples/kafka-consumer.ts', function () {
     expect(run.stdout.split('\n').filter((l) => l.startsWith('ok ') && l.includes(`${stored[0].stream}#0 `))).to.have.length(1);
   });
 
+  it('flags a copy whose key or headers disagree with its envelope (a consumer routes on them unparsed), and still takes the genuine event that comes after it', async () => {
+    const topic = 'headers.events.v1';
+    const log = await openTestLog();
+    const stored = await appendEvents(log.store, 2, 2);
+    const [first, second] = stored.filter((e) => e.stream === stored[0].stream);
+    // An event of another log, never published: its copy is the only one on the topic.
+    const other = await openTestLog();
+    const [elsewhere] = await appendEvents(other.store, 1, 1);
+    await other.close();
+    // Copies of genuine envelopes (each hash checks out) with one routing field changed. Those of
+    // the first stream go to its partition before the relay publishes it, so they come first.
+    const tampered = [
+      { ...toKafkaMessage(first), headers: { ...toKafkaMessage(first).headers, tenant: 'someone-else' } },
+      { ...toKafkaMessage(second), headers: { ...toKafkaMessage(second).headers, 'event-type': 'TaskCancelled' } },
+      { ...toKafkaMessage(elsewhere), key: stored[0].stream },
+    ];
+    const producer = new Kafka({ brokers: env.broker.brokers, logLevel: logLevel.NOTHING }).producer();
+    await producer.connect();
+    await producer.send({ topic, messages: tampered });
+    await producer.disconnect();
+    const relay = new Relay(log.store, log.checkpoints, { brokers: env.broker.brokers, topic, registry: new Registry() });
+    await relay.start();
+    await relay.waitFor();
+    await relay.stop();
+    await log.close();
+    const run = await runExample(env.broker.brokers, ['--group', 'ex6', '--from-beginning', '--max', String(stored.length + tampered.length)], 'headers');
+    expect(run.stdout, run.stdout).to.contain(`${stored.length + tampered.length} events, 3 hash mismatches`);
+    expect(run.stdout).to.match(/^BAD .* header tenant is someone-else, the envelope says (acme|globex)$/m);
+    expect(run.stdout).to.match(/^BAD .* header event-type is TaskCancelled, the envelope says TaskStepRecorded$/m);
+    expect(run.stdout).to.match(new RegExp(`^BAD .* key is ${stored[0].stream}, the envelope's stream ${elsewhere.stream}$`, 'm'));
+    for (const e of stored) expect(run.stdout.split('\n').filter((l) => l.startsWith('ok ') && l.includes(`${e.stream}#${e.revision} `)), `${e.stream}#${e.revision}`).to.have.length(1);
+    expect(run.code).to.equal(1);
+  });
+
   it('started before the topic exists (deployed ahead of the gateway), waits for the relay to create it instead of exiting, then reads every event', async () => {
     const topic = 'late.events.v1';
     const log = await openTestLog();
