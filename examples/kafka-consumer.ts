@@ -7,10 +7,11 @@
  * Environment: KAFKA_BROKERS (default 127.0.0.1:9092), KAFKA_TOPIC_PREFIX (default openmcp).
  * Started before the topic exists, it waits for the relay to create it.
  * With --max N it exits after N distinct events: 0 if every hash matched, 1 otherwise; a bad option
- * exits 2 naming it, before any broker is asked. A message
- * that is not an event envelope, or whose key or headers disagree with its envelope, is reported BAD
- * (counted as a mismatch) and passed over. An id
- * counts as seen only once its envelope checked out: a forged copy does not hide the genuine one.
+ * exits 2 naming it, before any broker is asked. A message that is not an event envelope, or whose
+ * key or headers disagree with its envelope, is reported BAD (counted as a mismatch) and passed
+ * over. An id counts as seen only once its envelope checked out: a copy whose hash does not match
+ * does not hide the genuine one. (A hash is no signature: one recomputed for a forged copy passes.
+ * Only the relay should write to the topic; an event's proof shows it is OpenMCP's.)
  * See docs/consumers.md.
  */
 import { Command, InvalidArgumentError } from 'commander';

@@ -1,5 +1,5 @@
 import type { IHeaders, Message } from 'kafkajs';
-import { RecordedEventSchema, type RecordedEvent } from '../../core/envelope';
+import { computeEventHash, RecordedEventSchema, type RecordedEvent } from '../../core/envelope';
 import { OpenMcpError } from '../../core/errors';
 
 /** Header names of the topic contract (docs/consumers.md). */
@@ -34,7 +34,12 @@ export class InvalidEventMessageError extends OpenMcpError {
   }
 }
 
-/** Parse and check a message value against the envelope schema; throws InvalidEventMessageError. */
+/**
+ * Parse and check a message value: the envelope schema, and its hash over its content (the store
+ * refuses an event whose hash does not match, so the relay never publishes one: such a copy was
+ * written by someone else, and applying it, or taking its id as seen, would put content the log
+ * does not hold in the read models). Throws InvalidEventMessageError.
+ */
 export function fromKafkaMessage(value: Buffer | null, where: string): RecordedEvent {
   if (!value) throw new InvalidEventMessageError(where, 'empty value');
   let json: unknown;
@@ -45,5 +50,8 @@ export function fromKafkaMessage(value: Buffer | null, where: string): RecordedE
   }
   const parsed = RecordedEventSchema.safeParse(json);
   if (!parsed.success) throw new InvalidEventMessageError(where, parsed.error.issues[0]?.message ?? 'schema mismatch');
-  return parsed.data as RecordedEvent;
+  const event = parsed.data as RecordedEvent;
+  const computed = computeEventHash(event);
+  if (computed !== event.hash) throw new InvalidEventMessageError(where, `its hash ${event.hash} does not match its content (${computed})`);
+  return event;
 }
