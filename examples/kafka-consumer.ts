@@ -145,8 +145,10 @@ function disagreement(message: KafkaMessage, event: RecordedEvent): string | und
 /** The envelope in a message value, or undefined when the value is not one (not JSON, fields missing). */
 function envelopeOf(value: Buffer | null): RecordedEvent | undefined {
   try {
-    const parsed = RecordedEventSchema.safeParse(JSON.parse(value?.toString('utf8') ?? ''));
-    return parsed.success ? (parsed.data as RecordedEvent) : undefined;
+    const json: unknown = JSON.parse(value?.toString('utf8') ?? '');
+    // Checked by the schema, but the value as parsed is what is hashed: zod's copy drops a data key
+    // named `__proto__` (an own key in JSON), and the hash would not match.
+    return RecordedEventSchema.safeParse(json).success ? (json as RecordedEvent) : undefined;
   } catch {
     return undefined;
   }

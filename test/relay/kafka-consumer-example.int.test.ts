@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { Registry } from 'prom-client';
 import { toKafkaMessage } from '../../src/bus/kafka';
+import { computeEventHash } from '../../src/core/envelope';
+import { newId } from '../../src/core/ids';
 import { Relay } from '../../src/relay';
 import { appendEvents, brokerAndLogPerSuite, openTestLog } from './event-log-fixture';
 
@@ -95,6 +97,30 @@ describe('examples/kafka-consumer.ts', function () {
     expect(run.stdout).to.match(new RegExp(`^BAD .* key is ${stored[0].stream}, the envelope's stream ${elsewhere.stream}$`, 'm'));
     for (const e of stored) expect(run.stdout.split('\n').filter((l) => l.startsWith('ok ') && l.includes(`${e.stream}#${e.revision} `)), `${e.stream}#${e.revision}`).to.have.length(1);
     expect(run.code).to.equal(1);
+  });
+
+  it('checks an event whose data has a key named __proto__ as it was hashed (a parser that copies objects by assignment drops that key)', async () => {
+    const topic = 'proto.events.v1';
+    const log = await openTestLog();
+    const content = {
+      id: newId(),
+      type: 'TaskSubmitted',
+      version: 1,
+      stream: `task-${newId()}`,
+      occurredAt: '2026-11-22T10:00:00.000Z',
+      tenant: 'acme',
+      actor: { kind: 'user', id: 'alice' },
+      data: JSON.parse('{"__proto__":{"x":1},"note":"own key"}') as Record<string, unknown>,
+    } as const;
+    await log.store.append(content.stream, [{ ...content, hash: computeEventHash(content) }]);
+    const relay = new Relay(log.store, log.checkpoints, { brokers: env.broker.brokers, topic, registry: new Registry() });
+    await relay.start();
+    await relay.waitFor();
+    await relay.stop();
+    await log.close();
+    const run = await runExample(env.broker.brokers, ['--group', 'ex7', '--from-beginning', '--max', '1'], 'proto');
+    expect(run.stdout, run.stdout).to.contain('1 events, 0 hash mismatches');
+    expect(run.code).to.equal(0);
   });
 
   it('started before the topic exists (deployed ahead of the gateway), waits for the relay to create it instead of exiting, then reads every event', async () => {

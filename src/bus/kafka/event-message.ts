@@ -50,7 +50,9 @@ export function fromKafkaMessage(value: Buffer | null, where: string): RecordedE
   }
   const parsed = RecordedEventSchema.safeParse(json);
   if (!parsed.success) throw new InvalidEventMessageError(where, parsed.error.issues[0]?.message ?? 'schema mismatch');
-  const event = parsed.data as RecordedEvent;
+  // The value as parsed, not zod's copy: its record parser drops a key named `__proto__` (an own
+  // key in JSON), and the event would read as other content than was hashed.
+  const event = json as RecordedEvent;
   const computed = computeEventHash(event);
   if (computed !== event.hash) throw new InvalidEventMessageError(where, `its hash ${event.hash} does not match its content (${computed})`);
   return event;

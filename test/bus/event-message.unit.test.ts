@@ -1,0 +1,26 @@
+import { expect } from 'chai';
+import { fromKafkaMessage, toKafkaMessage } from '../../src/bus/kafka';
+import { computeEventHash, type RecordedEvent } from '../../src/core/envelope';
+
+describe('fromKafkaMessage', () => {
+  it('hands on the envelope as received: a data key named __proto__ (an own key in JSON) is kept, so its hash still matches', () => {
+    // zod's record parser assigns each key to a new object, and assigning `__proto__` sets the
+    // prototype instead: the key was dropped, and the event read as other content than was hashed.
+    const content = {
+      id: '01937a6e-7f00-7000-8000-000000000001',
+      type: 'TaskSubmitted',
+      version: 1,
+      stream: 'task-01937a6e-7f00-7000-8000-0000000000aa',
+      occurredAt: '2026-11-22T10:00:00.000Z',
+      tenant: 'acme',
+      actor: { kind: 'user', id: 'alice' },
+      data: JSON.parse('{"__proto__":{"polluted":true},"note":"x"}') as Record<string, unknown>,
+    } as const;
+    const event = { ...content, hash: computeEventHash(content), revision: 0, position: 0 } as RecordedEvent;
+    const value = Buffer.from(toKafkaMessage(event).value as string, 'utf8');
+    const read = fromKafkaMessage(value, 't/0@0');
+    expect(Object.keys(read.data)).to.deep.equal(['__proto__', 'note']);
+    expect(computeEventHash(read)).to.equal(event.hash);
+    expect(({} as { polluted?: boolean }).polluted).to.equal(undefined);
+  });
+});
