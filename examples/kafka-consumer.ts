@@ -1,6 +1,7 @@
 /**
  * A downstream consumer of the OpenMCP events topic: subscribes with kafkajs, dedupes by event-id,
- * and recomputes every event's hash (SHA-256 of the RFC 8785 canonical JSON of the content fields).
+ * recomputes every event's hash (SHA-256 of the RFC 8785 canonical JSON of the content fields),
+ * and reads each checked event as the latest version of its type (the repository's upcasters).
  *
  *   KAFKA_BROKERS=127.0.0.1:9092 npx tsx examples/kafka-consumer.ts [--group G] [--from-beginning] [--max N]
  *
@@ -16,6 +17,7 @@
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { Kafka, logLevel, type KafkaMessage } from 'kafkajs';
+import { catalog } from '../events';
 import { computeEventHash, RecordedEventSchema, type RecordedEvent } from '../src/core/envelope';
 
 // A bad option is named before any broker is asked (exit 2): a `--max` that is no count would
@@ -90,7 +92,7 @@ async function main(): Promise<void> {
           bad++;
           rejected.add(where);
         }
-        console.log(`${ok ? 'ok ' : 'BAD'} ${where} ${event.stream}#${event.revision} ${event.type} ${event.hash.slice(0, 18)}…` + (ok ? '' : ` ${problem}`));
+        console.log(`${ok ? 'ok ' : 'BAD'} ${where} ${event.stream}#${event.revision} ${event.type} ${event.hash.slice(0, 18)}…` + (ok ? read(event) : ` ${problem}`));
       }
       if (seen.size + rejected.size >= max) void finish(bad ? 1 : 0);
     },
@@ -113,6 +115,23 @@ async function topicCreated(kafka: Kafka): Promise<void> {
     }
   } finally {
     await admin.disconnect();
+  }
+}
+
+/**
+ * How this consumer reads a checked event: as the latest version of its type (the hash was checked
+ * on the stored form; the upcasters change `version` and `data`, never the hash), or not at all
+ * when a later release wrote it (a version or type this package does not know): a consumer that
+ * decides on a stream stops there until it is upgraded (docs/consumers.md, "Versions").
+ */
+function read(event: RecordedEvent): string {
+  if (catalog.isFromNewerRelease(event)) return ' from a newer release: not read';
+  try {
+    const latest = catalog.upcast(event);
+    return latest.version === event.version ? '' : ` read as v${latest.version}`;
+  } catch (err) {
+    // Thrown out of eachMessage, kafkajs would deliver the message again, for ever.
+    return ` not read: ${(err as Error).message}`;
   }
 }
 

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { Registry } from 'prom-client';
 import { toKafkaMessage } from '../../src/bus/kafka';
-import { computeEventHash } from '../../src/core/envelope';
+import { catalog } from '../../events';
+import { computeEventHash, createEvent } from '../../src/core/envelope';
 import { newId } from '../../src/core/ids';
 import { Relay } from '../../src/relay';
 import { appendEvents, brokerAndLogPerSuite, openTestLog } from './event-log-fixture';
@@ -120,6 +121,25 @@ describe('examples/kafka-consumer.ts', function () {
     await log.close();
     const run = await runExample(env.broker.brokers, ['--group', 'ex7', '--from-beginning', '--max', '1'], 'proto');
     expect(run.stdout, run.stdout).to.contain('1 events, 0 hash mismatches');
+    expect(run.code).to.equal(0);
+  });
+
+  it('reads each checked event as the latest version of its type (the upcasters), and names one from a newer release instead of misreading it', async () => {
+    const topic = 'versions.events.v1';
+    const log = await openTestLog();
+    const stream = `task-${newId()}`;
+    const old = createEvent({ type: 'TaskSubmitted', version: 1, stream, tenant: 'acme', actor: { kind: 'user', id: 'alice' }, data: { steps: [] } });
+    const newer = createEvent({ type: 'TaskEscalated', version: 1, stream, tenant: 'acme', actor: { kind: 'system', id: 'later-release' }, data: { level: 2 } });
+    await log.store.append(stream, [old, newer]);
+    const relay = new Relay(log.store, log.checkpoints, { brokers: env.broker.brokers, topic, registry: new Registry() });
+    await relay.start();
+    await relay.waitFor();
+    await relay.stop();
+    await log.close();
+    const run = await runExample(env.broker.brokers, ['--group', 'ex8', '--from-beginning', '--max', '2'], 'versions');
+    expect(run.stdout, run.stdout).to.match(new RegExp(`^ok  p\\d+@0 ${stream}#0 TaskSubmitted 0x[0-9a-f]{16}… read as v${catalog.latestVersion('TaskSubmitted')}$`, 'm'));
+    expect(run.stdout).to.match(new RegExp(`^ok  p\\d+@1 ${stream}#1 TaskEscalated 0x[0-9a-f]{16}… from a newer release: not read$`, 'm'));
+    expect(run.stdout).to.contain('2 events, 0 hash mismatches');
     expect(run.code).to.equal(0);
   });
 
