@@ -23,4 +23,14 @@ describe('fromKafkaMessage', () => {
     expect(computeEventHash(read)).to.equal(event.hash);
     expect(({} as { polluted?: boolean }).polluted).to.equal(undefined);
   });
+
+  it('refuses an envelope whose content has no canonical form (a float in data, which the store never holds) as KAFKA_MESSAGE_INVALID, naming the field', () => {
+    const value = Buffer.from(
+      '{"id":"01937a6e-7f00-7000-8000-000000000001","type":"TaskSubmitted","version":1,"stream":"task-1","occurredAt":"2026-11-22T10:00:00.000Z",' +
+        `"tenant":"acme","actor":{"kind":"user","id":"a"},"data":{"n":1.5},"hash":"0x${'1'.repeat(64)}","revision":0,"position":0}`,
+    );
+    expect(() => fromKafkaMessage(value, 't/0@3'))
+      .to.throw('t/0@3: not an event envelope: its content has no canonical form, so no hash: $.data.n: numbers must be safe integers (use a string for 1.5)')
+      .with.property('code', 'KAFKA_MESSAGE_INVALID');
+  });
 });

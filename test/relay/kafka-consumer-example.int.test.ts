@@ -143,6 +143,24 @@ describe('examples/kafka-consumer.ts', function () {
     expect(run.code).to.equal(0);
   });
 
+  it('reports an envelope whose content has no canonical form (a float in data) as BAD and goes on, instead of being handed it again for ever', async () => {
+    const topic = 'float.events.v1';
+    const log = await openTestLog();
+    const [genuine] = await appendEvents(log.store, 1, 1);
+    await log.close();
+    const float = toKafkaMessage({ ...genuine, id: newId(), revision: 1, data: { ratio: 0.5 } });
+    const producer = new Kafka({ brokers: env.broker.brokers, logLevel: logLevel.NOTHING }).producer();
+    await producer.connect();
+    // In one partition: the float first, the genuine event behind it.
+    await producer.send({ topic, messages: [float, toKafkaMessage(genuine)] });
+    await producer.disconnect();
+    const run = await runExample(env.broker.brokers, ['--group', 'ex9', '--from-beginning', '--max', '2'], 'float');
+    expect(run.stdout, run.stdout).to.match(/^BAD p\d+@0 .* no canonical form, so no hash: \$\.data\.ratio: numbers must be safe integers \(use a string for 0\.5\)$/m);
+    expect(run.stdout).to.match(new RegExp(`^ok  p\\d+@1 ${genuine.stream}#0 `, 'm'));
+    expect(run.stdout).to.contain('2 events, 1 hash mismatches');
+    expect(run.code).to.equal(1);
+  });
+
   it('started before the topic exists (deployed ahead of the gateway), waits for the relay to create it instead of exiting, then reads every event', async () => {
     const topic = 'late.events.v1';
     const log = await openTestLog();

@@ -53,7 +53,13 @@ export function fromKafkaMessage(value: Buffer | null, where: string): RecordedE
   // The value as parsed, not zod's copy: its record parser drops a key named `__proto__` (an own
   // key in JSON), and the event would read as other content than was hashed.
   const event = json as RecordedEvent;
-  const computed = computeEventHash(event);
+  let computed: string;
+  try {
+    computed = computeEventHash(event);
+  } catch (err) {
+    // A float, say: the store refuses one, so the relay never published it.
+    throw new InvalidEventMessageError(where, `its content has no canonical form, so no hash: ${(err as Error).message}`);
+  }
   if (computed !== event.hash) throw new InvalidEventMessageError(where, `its hash ${event.hash} does not match its content (${computed})`);
   return event;
 }
