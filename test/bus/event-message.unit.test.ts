@@ -79,13 +79,38 @@ describe('fromKafkaMessage', () => {
     expect(({} as { polluted?: boolean }).polluted).to.equal(undefined);
   });
 
+  it('names the event a copy with a hash that does not match claims to be (id, stream#revision, position), so the operator can tell whether its position was repaired from the event store', () => {
+    const content = {
+      id: '01937a6e-7f00-7000-8000-000000000001',
+      type: 'TaskSubmitted',
+      version: 1,
+      stream: 'task-01937a6e-7f00-7000-8000-0000000000aa',
+      occurredAt: '2026-11-22T10:00:00.000Z',
+      tenant: 'acme',
+      actor: { kind: 'user', id: 'alice' },
+      data: { note: 'x' },
+    } as const;
+    const event = { ...content, hash: computeEventHash(content), revision: 2, position: 41 } as RecordedEvent;
+    const forged = { ...event, tenant: 'globex' };
+    let err: (Error & { details?: unknown }) | undefined;
+    try {
+      fromKafkaMessage(Buffer.from(toKafkaMessage(forged).value as string, 'utf8'), 't/0@5');
+    } catch (e) {
+      err = e as Error;
+    }
+    expect(err?.message).to.equal(
+      `t/0@5: not an event envelope: event ${event.id} (${event.stream}#2, position 41): its hash ${event.hash} does not match its content (${computeEventHash(forged)})`,
+    );
+    expect(err?.details).to.deep.equal({ where: 't/0@5', id: event.id, stream: event.stream, revision: 2, position: 41 });
+  });
+
   it('refuses an envelope whose content has no canonical form (a float in data, which the store never holds) as KAFKA_MESSAGE_INVALID, naming the field', () => {
     const value = Buffer.from(
       '{"id":"01937a6e-7f00-7000-8000-000000000001","type":"TaskSubmitted","version":1,"stream":"task-1","occurredAt":"2026-11-22T10:00:00.000Z",' +
         `"tenant":"acme","actor":{"kind":"user","id":"a"},"data":{"n":1.5},"hash":"0x${'1'.repeat(64)}","revision":0,"position":0}`,
     );
     expect(() => fromKafkaMessage(value, 't/0@3'))
-      .to.throw('t/0@3: not an event envelope: its content has no canonical form, so no hash: $.data.n: numbers must be safe integers (use a string for 1.5)')
+      .to.throw('t/0@3: not an event envelope: event 01937a6e-7f00-7000-8000-000000000001 (task-1#0, position 0): its content has no canonical form, so no hash: $.data.n: numbers must be safe integers (use a string for 1.5)')
       .with.property('code', 'KAFKA_MESSAGE_INVALID');
   });
 });

@@ -90,7 +90,7 @@ describe('KafkaBus (kafkajs against the test broker)', function () {
       ]);
       expect(invalid).to.have.length(1);
       expect(invalid[0]).to.include({ code: 'KAFKA_MESSAGE_INVALID' });
-      expect((invalid[0] as Error).message).to.equal(`${topic}/0@0: not an event envelope: its hash ${genuine.hash} does not match its content (${computeEventHash(tampered)})`);
+      expect((invalid[0] as Error).message).to.equal(`${topic}/0@0: not an event envelope: event ${genuine.id} (${stream}#0, position 0): its hash ${genuine.hash} does not match its content (${computeEventHash(tampered)})`);
     } finally {
       await bus.close();
     }

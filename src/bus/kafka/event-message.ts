@@ -27,10 +27,16 @@ export function toKafkaMessage(event: RecordedEvent): Message {
   return { key: event.stream, value: JSON.stringify(event), headers };
 }
 
-/** A message on the events topic that is not an event envelope. */
+/**
+ * A message on the events topic that is not an event envelope, or one whose hash does not check
+ * out: then named by the event it claims to be (schema-checked fields), so the operator can look
+ * its position up in the event store (the gap repair reads it from there when no genuine copy comes).
+ */
 export class InvalidEventMessageError extends OpenMcpError {
-  constructor(where: string, reason: string) {
-    super('KAFKA_MESSAGE_INVALID', `${where}: not an event envelope: ${reason}`, { status: 502, details: { where } });
+  constructor(where: string, reason: string, event?: Pick<RecordedEvent, 'id' | 'stream' | 'revision' | 'position'>) {
+    const claimed = event ? { id: event.id, stream: event.stream, revision: event.revision, position: event.position } : undefined;
+    const named = claimed ? `event ${claimed.id} (${claimed.stream}#${claimed.revision}, position ${claimed.position}): ` : '';
+    super('KAFKA_MESSAGE_INVALID', `${where}: not an event envelope: ${named}${reason}`, { status: 502, details: { where, ...claimed } });
   }
 }
 
@@ -58,8 +64,8 @@ export function fromKafkaMessage(value: Buffer | null, where: string): RecordedE
     computed = computeEventHash(event);
   } catch (err) {
     // A float, say: the store refuses one, so the relay never published it.
-    throw new InvalidEventMessageError(where, `its content has no canonical form, so no hash: ${(err as Error).message}`);
+    throw new InvalidEventMessageError(where, `its content has no canonical form, so no hash: ${(err as Error).message}`, event);
   }
-  if (computed !== event.hash) throw new InvalidEventMessageError(where, `its hash ${event.hash} does not match its content (${computed})`);
+  if (computed !== event.hash) throw new InvalidEventMessageError(where, `its hash ${event.hash} does not match its content (${computed})`, event);
   return event;
 }
