@@ -119,7 +119,7 @@ async function topicCreated(kafka: Kafka): Promise<void> {
 
 /**
  * Why the event's hash does not check out (undefined: it does). Content with no canonical form (a
- * float, which the store refuses) has no hash: computeEventHash throws, and thrown out of
+ * float, which OpenMCP never writes) has no hash: computeEventHash throws, and thrown out of
  * eachMessage, kafkajs would deliver the message again, for ever.
  */
 function hashProblem(event: RecordedEvent): string | undefined {

@@ -104,7 +104,7 @@ describe('fromKafkaMessage', () => {
     expect(err?.details).to.deep.equal({ where: 't/0@5', id: event.id, stream: event.stream, revision: 2, position: 41 });
   });
 
-  it('refuses an envelope whose content has no canonical form (a float in data, which the store never holds) as KAFKA_MESSAGE_INVALID, naming the field', () => {
+  it('refuses an envelope whose content has no canonical form (a float in data, which OpenMCP never builds) as KAFKA_MESSAGE_INVALID, naming the field', () => {
     const value = Buffer.from(
       '{"id":"01937a6e-7f00-7000-8000-000000000001","type":"TaskSubmitted","version":1,"stream":"task-1","occurredAt":"2026-11-22T10:00:00.000Z",' +
         `"tenant":"acme","actor":{"kind":"user","id":"a"},"data":{"n":1.5},"hash":"0x${'1'.repeat(64)}","revision":0,"position":0}`,

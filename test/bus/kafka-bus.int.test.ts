@@ -71,7 +71,7 @@ describe('KafkaBus (kafkajs against the test broker)', function () {
     const [genuine, next] = [0, 1].map(
       (revision) => ({ ...createEvent({ type: 'TaskStarted', stream, tenant: 'acme', actor: { kind: 'system', id: 't' }, data: { revision } }), revision, position: revision }) as RecordedEvent,
     );
-    // The same event id and hash with other content: written by someone other than the relay (the store refuses such an event).
+    // The same event id and hash with other content: written by someone other than the relay (OpenMCP hashes every event it builds).
     const tampered = { ...genuine, tenant: 'globex' };
     const producer = new Kafka({ brokers: broker.brokers, logLevel: logLevel.NOTHING }).producer();
     await producer.connect();

@@ -41,9 +41,9 @@ export class InvalidEventMessageError extends OpenMcpError {
 }
 
 /**
- * Parse and check a message value: the envelope schema, and its hash over its content (the store
- * refuses an event whose hash does not match, so the relay never publishes one: such a copy was
- * written by someone else, and applying it, or taking its id as seen, would put content the log
+ * Parse and check a message value: the envelope schema, and its hash over its content (every
+ * event OpenMCP appends is hashed where it is built, createEvent, which refuses a float, so the
+ * relay never publishes one that fails: such a copy was written by someone else, and applying it, or taking its id as seen, would put content the log
  * does not hold in the read models). Throws InvalidEventMessageError.
  */
 export function fromKafkaMessage(value: Buffer | null, where: string): RecordedEvent {
@@ -63,7 +63,7 @@ export function fromKafkaMessage(value: Buffer | null, where: string): RecordedE
   try {
     computed = computeEventHash(event);
   } catch (err) {
-    // A float, say: the store refuses one, so the relay never published it.
+    // A float, say: createEvent refuses one, so the relay never published it.
     throw new InvalidEventMessageError(where, `its content has no canonical form, so no hash: ${(err as Error).message}`, event);
   }
   if (computed !== event.hash) throw new InvalidEventMessageError(where, `its hash ${event.hash} does not match its content (${computed})`, event);
