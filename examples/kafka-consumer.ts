@@ -1,28 +1,47 @@
 /**
  * A downstream consumer of the OpenMCP events topic: subscribes with kafkajs, dedupes by event-id,
- * and recomputes every event's hash (SHA-256 of the RFC 8785 canonical JSON of the content fields).
+ * recomputes every event's hash (SHA-256 of the RFC 8785 canonical JSON of the content fields),
+ * and reads each checked event as the latest version of its type (the repository's upcasters).
  *
  *   KAFKA_BROKERS=127.0.0.1:9092 npx tsx examples/kafka-consumer.ts [--group G] [--from-beginning] [--max N]
  *
  * Environment: KAFKA_BROKERS (default 127.0.0.1:9092), KAFKA_TOPIC_PREFIX (default openmcp).
  * Started before the topic exists, it waits for the relay to create it.
- * With --max N it exits after N distinct events: 0 if every hash matched, 1 otherwise. A message
- * that is not an event envelope is reported BAD (counted as a mismatch) and passed over. An id
- * counts as seen only once its envelope checked out: a forged copy does not hide the genuine one.
+ * With --max N it exits after N distinct events: 0 if every hash matched, 1 otherwise; a bad option
+ * exits 2 naming it, before any broker is asked. A message that is not an event envelope, or whose
+ * key or headers disagree with its envelope, is reported BAD (counted as a mismatch) and passed
+ * over. An id counts as seen only once its envelope checked out: a copy whose hash does not match
+ * does not hide the genuine one. (A hash is no signature: one recomputed for a forged copy passes.
+ * Only the relay should write to the topic; an event's proof shows it is OpenMCP's.)
  * See docs/consumers.md.
  */
-import { Kafka, logLevel } from 'kafkajs';
+import { Command, InvalidArgumentError } from 'commander';
+import { Kafka, logLevel, type KafkaMessage } from 'kafkajs';
+import { catalog } from '../events';
 import { computeEventHash, RecordedEventSchema, type RecordedEvent } from '../src/core/envelope';
 
-const args = process.argv.slice(2);
-const option = (name: string) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : undefined;
-};
+// A bad option is named before any broker is asked (exit 2): a `--max` that is no count would
+// otherwise never be reached, and the example would run for ever.
+const options = new Command('kafka-consumer')
+  .description('Read the OpenMCP events topic, dedupe by event-id, and check every event hash (docs/consumers.md).')
+  .option('--group <id>', 'consumer group', (v: string) => (v.startsWith('-') ? refuse('a group id, not an option') : v), 'openmcp-example-consumer')
+  .option('--from-beginning', 'read from the earliest offset when the group has none committed')
+  .option('--max <n>', 'exit after N distinct events: 0 if every hash matched, 1 otherwise', (v: string) =>
+    /^[1-9]\d*$/.test(v) ? Number(v) : refuse('a whole number of events, at least 1'),
+  )
+  .allowExcessArguments(false)
+  .showHelpAfterError()
+  .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2))
+  .parse()
+  .opts<{ group: string; fromBeginning?: boolean; max?: number }>();
+function refuse(expected: string): never {
+  throw new InvalidArgumentError(`Expected ${expected}.`);
+}
+
 const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
 const topic = `${process.env.KAFKA_TOPIC_PREFIX ?? 'openmcp'}.events.v1`;
-const groupId = option('group') ?? 'openmcp-example-consumer';
-const max = option('max') === undefined ? Infinity : Number(option('max'));
+const groupId = options.group;
+const max = options.max ?? Infinity;
 
 async function main(): Promise<void> {
   const kafka = new Kafka({ brokers, clientId: 'openmcp-example-consumer', logLevel: logLevel.WARN });
@@ -47,7 +66,7 @@ async function main(): Promise<void> {
 
   await topicCreated(kafka);
   await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: args.includes('--from-beginning') });
+  await consumer.subscribe({ topic, fromBeginning: options.fromBeginning === true });
   await consumer.run({
     eachMessage: async ({ partition, message }) => {
       if (done) return;
@@ -63,18 +82,16 @@ async function main(): Promise<void> {
         console.log(`BAD ${where} not an event envelope (key ${message.key?.toString() ?? 'none'})`);
       } else {
         // The hash covers the content fields only; revision, position and hash itself are left out.
-        const computed = computeEventHash(event);
-        const ok = computed === event.hash && event.hash === message.headers?.['event-hash']?.toString() && event.id === id;
-        // Only an authentic envelope marks its id seen: a forged copy that came first (same
-        // event-id) must not have the genuine event dropped as its repeat.
+        const problem = hashProblem(event) ?? disagreement(message, event);
+        const ok = problem === undefined;
+        // Only an envelope that checks out marks its id seen: a forged copy that came first (same
+        // event-id, hash off) must not have the genuine event dropped as its repeat.
         if (ok) seen.add(event.id);
         else {
           bad++;
           rejected.add(where);
         }
-        console.log(
-          `${ok ? 'ok ' : 'BAD'} ${where} ${event.stream}#${event.revision} ${event.type} ${event.hash.slice(0, 18)}…` + (ok ? '' : ` computed ${computed}`),
-        );
+        console.log(`${ok ? 'ok ' : 'BAD'} ${where} ${event.stream}#${event.revision} ${event.type} ${event.hash.slice(0, 18)}…` + (ok ? read(event) : ` ${problem}`));
       }
       if (seen.size + rejected.size >= max) void finish(bad ? 1 : 0);
     },
@@ -100,11 +117,71 @@ async function topicCreated(kafka: Kafka): Promise<void> {
   }
 }
 
+/**
+ * Why the event's hash does not check out (undefined: it does). Content with no canonical form (a
+ * float, which OpenMCP never writes) has no hash: computeEventHash throws, and thrown out of
+ * eachMessage, kafkajs would deliver the message again, for ever.
+ */
+function hashProblem(event: RecordedEvent): string | undefined {
+  let computed: string;
+  try {
+    computed = computeEventHash(event);
+  } catch (err) {
+    return `its content has no canonical form, so no hash: ${(err as Error).message}`;
+  }
+  return computed === event.hash ? undefined : `computed ${computed}`;
+}
+
+/**
+ * How this consumer reads a checked event: as the latest version of its type (the hash was checked
+ * on the stored form; the upcasters change `version` and `data`, never the hash), or not at all
+ * when a later release wrote it (a version or type this package does not know): a consumer that
+ * decides on a stream stops there until it is upgraded (docs/consumers.md, "Versions").
+ */
+function read(event: RecordedEvent): string {
+  if (catalog.isFromNewerRelease(event)) return ' from a newer release: not read';
+  try {
+    const latest = catalog.upcast(event);
+    return latest.version === event.version ? '' : ` read as v${latest.version}`;
+  } catch (err) {
+    // Thrown out of eachMessage, kafkajs would deliver the message again, for ever.
+    return ` not read: ${(err as Error).message}`;
+  }
+}
+
+/**
+ * Where the key or a header disagrees with the envelope (undefined: they all agree). They repeat
+ * its fields so that a consumer can route or filter without parsing the value; the value is
+ * authoritative, and the hash covers only it, so a copy whose key or headers were changed still
+ * has a matching hash: one routed by them would go to the wrong tenant, type or partition.
+ */
+function disagreement(message: KafkaMessage, event: RecordedEvent): string | undefined {
+  const key = message.key?.toString('utf8');
+  if (key !== event.stream) return `key is ${key ?? 'none'}, the envelope's stream ${event.stream}`;
+  const expected: Record<string, string | undefined> = {
+    'event-id': event.id,
+    'event-type': event.type,
+    'event-version': String(event.version),
+    'event-hash': event.hash,
+    tenant: event.tenant,
+    'content-type': 'application/json',
+    'correlation-id': event.correlationId,
+  };
+  for (const [name, value] of Object.entries(expected)) {
+    const header = message.headers?.[name];
+    const got = header === undefined ? undefined : Array.isArray(header) ? header.map(String).join(',') : header.toString();
+    if (got !== value) return `header ${name} is ${got ?? 'missing'}, the envelope says ${value ?? 'none'}`;
+  }
+  return undefined;
+}
+
 /** The envelope in a message value, or undefined when the value is not one (not JSON, fields missing). */
 function envelopeOf(value: Buffer | null): RecordedEvent | undefined {
   try {
-    const parsed = RecordedEventSchema.safeParse(JSON.parse(value?.toString('utf8') ?? ''));
-    return parsed.success ? (parsed.data as RecordedEvent) : undefined;
+    const json: unknown = JSON.parse(value?.toString('utf8') ?? '');
+    // Checked by the schema, but the value as parsed is what is hashed: zod's copy drops a data key
+    // named `__proto__` (an own key in JSON), and the hash would not match.
+    return RecordedEventSchema.safeParse(json).success ? (json as RecordedEvent) : undefined;
   } catch {
     return undefined;
   }

@@ -308,7 +308,7 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
           kafka: kafkaLog,
           onInvalidMessage: (err) => {
             countError(err);
-            logger.error({ err, role: 'bus' }, 'skipped a Kafka message that is not an event envelope');
+            logger.error({ err, role: 'bus' }, 'skipped a Kafka message that is not an event envelope, or whose hash does not check out (a position the read models then lack is read from the event store by the gap repair after PROJECTION_GAP_REPAIR_MS)');
           },
         })
       : undefined;

@@ -35,6 +35,11 @@ describe('ensureEventsTopic (kafkajs against the test broker)', function () {
   });
   afterEach(async () => broker?.stop());
 
+  it('creates the topic with the settings of docs/consumers.md: 6 partitions, max.message.bytes 4 MiB + 64 KiB, cleanup.policy delete whatever the brokers default to (the key is the stream: compaction would keep each stream\'s last event only)', async () => {
+    expect(await ensureEventsTopic(client(), 'contract.events.v1')).to.equal(6);
+    expect(broker.topicConfigs('contract.events.v1')).to.deep.equal({ 'max.message.bytes': '4259840', 'cleanup.policy': 'delete' });
+  });
+
   it('two ensures at once in one process (relay and bus, each its own client) send one CreateTopics and log no ERROR line', async () => {
     const [a, b] = await Promise.all([ensureEventsTopic(client(), 'race.events.v1'), ensureEventsTopic(client(), 'race.events.v1')]);
     expect([a, b]).to.deep.equal([6, 6]);

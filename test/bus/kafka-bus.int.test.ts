@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { Kafka, logLevel, type logCreator } from 'kafkajs';
 import { KafkaBus, toKafkaMessage } from '../../src/bus/kafka';
-import { createEvent, type RecordedEvent } from '../../src/core/envelope';
+import { computeEventHash, createEvent, type RecordedEvent } from '../../src/core/envelope';
 import { newId } from '../../src/core/ids';
 import { freePort } from '../support/free-port';
 import { startKafkaBroker, type KafkaBroker } from '../support/kafka-broker';
@@ -59,6 +59,38 @@ describe('KafkaBus (kafkajs against the test broker)', function () {
       expect(invalid).to.have.length(1);
       expect(invalid[0]).to.include({ code: 'KAFKA_MESSAGE_INVALID' });
       expect((invalid[0] as Error).message).to.contain(`${topic}/0@1`);
+    } finally {
+      await bus.close();
+    }
+  });
+
+  it('skips an envelope whose hash does not match its content (KAFKA_MESSAGE_INVALID), as docs/consumers.md tells consumers to, and delivers the genuine copy that follows it', async () => {
+    const topic = 'tampered.events.v1';
+    broker.createTopic(topic, 1);
+    const stream = `task-${newId()}`;
+    const [genuine, next] = [0, 1].map(
+      (revision) => ({ ...createEvent({ type: 'TaskStarted', stream, tenant: 'acme', actor: { kind: 'system', id: 't' }, data: { revision } }), revision, position: revision }) as RecordedEvent,
+    );
+    // The same event id and hash with other content: written by someone other than the relay (OpenMCP hashes every event it builds).
+    const tampered = { ...genuine, tenant: 'globex' };
+    const producer = new Kafka({ brokers: broker.brokers, logLevel: logLevel.NOTHING }).producer();
+    await producer.connect();
+    await producer.send({ topic, messages: [toKafkaMessage(tampered), toKafkaMessage(genuine), toKafkaMessage(next)] });
+    await producer.disconnect();
+
+    const invalid: unknown[] = [];
+    const got: RecordedEvent[] = [];
+    const bus = new KafkaBus({ brokers: broker.brokers, topic, maxWaitTimeInMs: 100, kafka: { logLevel: logLevel.NOTHING }, onInvalidMessage: (err) => invalid.push(err) });
+    try {
+      await bus.consume('g', async (batch) => void got.push(...batch));
+      await eventually(() => got.length + invalid.length >= 3, 'three messages handled');
+      expect(got.map((e) => [e.id, e.tenant])).to.deep.equal([
+        [genuine.id, 'acme'],
+        [next.id, 'acme'],
+      ]);
+      expect(invalid).to.have.length(1);
+      expect(invalid[0]).to.include({ code: 'KAFKA_MESSAGE_INVALID' });
+      expect((invalid[0] as Error).message).to.equal(`${topic}/0@0: not an event envelope: event ${genuine.id} (${stream}#0, position 0): its hash ${genuine.hash} does not match its content (${computeEventHash(tampered)})`);
     } finally {
       await bus.close();
     }

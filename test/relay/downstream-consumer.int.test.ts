@@ -18,6 +18,7 @@ import { newId } from '../../src/core/ids';
 import { Registry } from 'prom-client';
 import { startOpenMcp, type OpenMcp } from '../../src/main';
 import { Relay, relayCheckpointName } from '../../src/relay';
+import { freePort } from '../support/free-port';
 import { startKafkaBroker, type KafkaBroker } from '../support/kafka-broker';
 import { appendEvents, eventually, openTestLog } from './event-log-fixture';
 
@@ -143,6 +144,8 @@ describe('A downstream consumer group reading what the product publishes (docs/c
       KAFKA_BROKERS: broker.brokers.join(','),
       OPENMCP_ADMIN_KEY: ADMIN_KEY,
       BATCH_MAX_SECONDS: '1',
+      // Not the default 8545: under `npm test` (mocha --parallel) another file's chain may hold it.
+      CHAIN_PORT: String(await freePort()),
     });
     app = await startOpenMcp(config, { listen: false, print: () => {} });
     // Real events of several kinds: a task that calls the bundled echo tool, an API key made and

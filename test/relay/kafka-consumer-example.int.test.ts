@@ -4,6 +4,9 @@ import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { Registry } from 'prom-client';
 import { toKafkaMessage } from '../../src/bus/kafka';
+import { catalog } from '../../events';
+import { computeEventHash, createEvent } from '../../src/core/envelope';
+import { newId } from '../../src/core/ids';
 import { Relay } from '../../src/relay';
 import { appendEvents, brokerAndLogPerSuite, openTestLog } from './event-log-fixture';
 
@@ -61,6 +64,101 @@ describe('examples/kafka-consumer.ts', function () {
     const run = await runExample(env.broker.brokers, ['--group', 'ex4', '--from-beginning', '--max', String(stored.length + 1)], 'forgedfirst');
     expect(run.stdout, run.stdout).to.contain(`${stored.length + 1} events, 1 hash mismatches`);
     expect(run.stdout.split('\n').filter((l) => l.startsWith('ok ') && l.includes(`${stored[0].stream}#0 `))).to.have.length(1);
+  });
+
+  it('flags a copy whose key or headers disagree with its envelope (a consumer routes on them unparsed), and still takes the genuine event that comes after it', async () => {
+    const topic = 'headers.events.v1';
+    const log = await openTestLog();
+    const stored = await appendEvents(log.store, 2, 2);
+    const [first, second] = stored.filter((e) => e.stream === stored[0].stream);
+    // An event of another log, never published: its copy is the only one on the topic.
+    const other = await openTestLog();
+    const [elsewhere] = await appendEvents(other.store, 1, 1);
+    await other.close();
+    // Copies of genuine envelopes (each hash checks out) with one routing field changed. Those of
+    // the first stream go to its partition before the relay publishes it, so they come first.
+    const tampered = [
+      { ...toKafkaMessage(first), headers: { ...toKafkaMessage(first).headers, tenant: 'someone-else' } },
+      { ...toKafkaMessage(second), headers: { ...toKafkaMessage(second).headers, 'event-type': 'TaskCancelled' } },
+      { ...toKafkaMessage(elsewhere), key: stored[0].stream },
+    ];
+    const producer = new Kafka({ brokers: env.broker.brokers, logLevel: logLevel.NOTHING }).producer();
+    await producer.connect();
+    await producer.send({ topic, messages: tampered });
+    await producer.disconnect();
+    const relay = new Relay(log.store, log.checkpoints, { brokers: env.broker.brokers, topic, registry: new Registry() });
+    await relay.start();
+    await relay.waitFor();
+    await relay.stop();
+    await log.close();
+    const run = await runExample(env.broker.brokers, ['--group', 'ex6', '--from-beginning', '--max', String(stored.length + tampered.length)], 'headers');
+    expect(run.stdout, run.stdout).to.contain(`${stored.length + tampered.length} events, 3 hash mismatches`);
+    expect(run.stdout).to.match(/^BAD .* header tenant is someone-else, the envelope says (acme|globex)$/m);
+    expect(run.stdout).to.match(/^BAD .* header event-type is TaskCancelled, the envelope says TaskStepRecorded$/m);
+    expect(run.stdout).to.match(new RegExp(`^BAD .* key is ${stored[0].stream}, the envelope's stream ${elsewhere.stream}$`, 'm'));
+    for (const e of stored) expect(run.stdout.split('\n').filter((l) => l.startsWith('ok ') && l.includes(`${e.stream}#${e.revision} `)), `${e.stream}#${e.revision}`).to.have.length(1);
+    expect(run.code).to.equal(1);
+  });
+
+  it('checks an event whose data has a key named __proto__ as it was hashed (a parser that copies objects by assignment drops that key)', async () => {
+    const topic = 'proto.events.v1';
+    const log = await openTestLog();
+    const content = {
+      id: newId(),
+      type: 'TaskSubmitted',
+      version: 1,
+      stream: `task-${newId()}`,
+      occurredAt: '2026-11-22T10:00:00.000Z',
+      tenant: 'acme',
+      actor: { kind: 'user', id: 'alice' },
+      data: JSON.parse('{"__proto__":{"x":1},"note":"own key"}') as Record<string, unknown>,
+    } as const;
+    await log.store.append(content.stream, [{ ...content, hash: computeEventHash(content) }]);
+    const relay = new Relay(log.store, log.checkpoints, { brokers: env.broker.brokers, topic, registry: new Registry() });
+    await relay.start();
+    await relay.waitFor();
+    await relay.stop();
+    await log.close();
+    const run = await runExample(env.broker.brokers, ['--group', 'ex7', '--from-beginning', '--max', '1'], 'proto');
+    expect(run.stdout, run.stdout).to.contain('1 events, 0 hash mismatches');
+    expect(run.code).to.equal(0);
+  });
+
+  it('reads each checked event as the latest version of its type (the upcasters), and names one from a newer release instead of misreading it', async () => {
+    const topic = 'versions.events.v1';
+    const log = await openTestLog();
+    const stream = `task-${newId()}`;
+    const old = createEvent({ type: 'TaskSubmitted', version: 1, stream, tenant: 'acme', actor: { kind: 'user', id: 'alice' }, data: { steps: [] } });
+    const newer = createEvent({ type: 'TaskEscalated', version: 1, stream, tenant: 'acme', actor: { kind: 'system', id: 'later-release' }, data: { level: 2 } });
+    await log.store.append(stream, [old, newer]);
+    const relay = new Relay(log.store, log.checkpoints, { brokers: env.broker.brokers, topic, registry: new Registry() });
+    await relay.start();
+    await relay.waitFor();
+    await relay.stop();
+    await log.close();
+    const run = await runExample(env.broker.brokers, ['--group', 'ex8', '--from-beginning', '--max', '2'], 'versions');
+    expect(run.stdout, run.stdout).to.match(new RegExp(`^ok  p\\d+@0 ${stream}#0 TaskSubmitted 0x[0-9a-f]{16}… read as v${catalog.latestVersion('TaskSubmitted')}$`, 'm'));
+    expect(run.stdout).to.match(new RegExp(`^ok  p\\d+@1 ${stream}#1 TaskEscalated 0x[0-9a-f]{16}… from a newer release: not read$`, 'm'));
+    expect(run.stdout).to.contain('2 events, 0 hash mismatches');
+    expect(run.code).to.equal(0);
+  });
+
+  it('reports an envelope whose content has no canonical form (a float in data) as BAD and goes on, instead of being handed it again for ever', async () => {
+    const topic = 'float.events.v1';
+    const log = await openTestLog();
+    const [genuine] = await appendEvents(log.store, 1, 1);
+    await log.close();
+    const float = toKafkaMessage({ ...genuine, id: newId(), revision: 1, data: { ratio: 0.5 } });
+    const producer = new Kafka({ brokers: env.broker.brokers, logLevel: logLevel.NOTHING }).producer();
+    await producer.connect();
+    // In one partition: the float first, the genuine event behind it.
+    await producer.send({ topic, messages: [float, toKafkaMessage(genuine)] });
+    await producer.disconnect();
+    const run = await runExample(env.broker.brokers, ['--group', 'ex9', '--from-beginning', '--max', '2'], 'float');
+    expect(run.stdout, run.stdout).to.match(/^BAD p\d+@0 .* no canonical form, so no hash: \$\.data\.ratio: numbers must be safe integers \(use a string for 0\.5\)$/m);
+    expect(run.stdout).to.match(new RegExp(`^ok  p\\d+@1 ${genuine.stream}#0 `, 'm'));
+    expect(run.stdout).to.contain('2 events, 1 hash mismatches');
+    expect(run.code).to.equal(1);
   });
 
   it('started before the topic exists (deployed ahead of the gateway), waits for the relay to create it instead of exiting, then reads every event', async () => {

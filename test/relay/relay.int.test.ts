@@ -113,6 +113,8 @@ describe('Relay → Kafka (kafkajs against the test broker)', function () {
       const ids = new Set(received.map((m) => m.headers['event-id']));
       expect(ids.size).to.equal(10_000);
       expect(stored.every((e) => ids.has(e.id))).to.equal(true);
+      // docs/consumers.md: a crash repeats at most the batch in flight (the child's maxBatch, 50).
+      expect(total - 10_000, 'repeats after the crash').to.be.at.most(50);
       checkOrderPerStream(received);
     } finally {
       // A child left running (the wait above failed) would go on retrying a broker that is gone.

@@ -34,7 +34,8 @@ const isLeaderElection = (e: LogEntry) => e.log.message.startsWith('Response Met
 const queues = new Map<string, Promise<void>>();
 
 /**
- * Create the events topic if it is missing, with the settings of the topic contract, and return its
+ * Create the events topic if it is missing, with the settings of the topic contract (partitions,
+ * `max.message.bytes`, `cleanup.policy=delete`), and return its
  * partition count. The relay and every KafkaBus consumer call it before anything else touches the
  * topic: a consumer subscribing first would otherwise have the broker auto-create it with its own
  * defaults (num.partitions, often 1, and a 1 MiB max.message.bytes).
@@ -85,7 +86,12 @@ async function ensureNow(kafka: KafkaConfig, topic: string, settings: EventsTopi
             topic,
             numPartitions: settings.partitions ?? 6,
             replicationFactor: settings.replicationFactor ?? -1,
-            configEntries: [{ name: 'max.message.bytes', value: String(settings.maxMessageBytes ?? MAX_EVENT_BYTES + MESSAGE_HEADROOM) }],
+            configEntries: [
+              { name: 'max.message.bytes', value: String(settings.maxMessageBytes ?? MAX_EVENT_BYTES + MESSAGE_HEADROOM) },
+              // Never compacted, whatever the brokers' log.cleanup.policy: the key is the stream,
+              // and compaction would keep only each stream's last event (docs/consumers.md).
+              { name: 'cleanup.policy', value: 'delete' },
+            ],
           },
         ],
       });

@@ -29,9 +29,10 @@ export type KafkaBusOptions = {
   /** How often a member heartbeats (kafkajs default 3 s); must stay below `sessionTimeoutMs`. */
   heartbeatIntervalMs?: number;
   /**
-   * Messages that are not envelopes are skipped (they could never be handled, and holding the
-   * partition on them would stop every stream in it) and reported here: required, so a skip is
-   * never silent (main.ts logs it and counts KAFKA_MESSAGE_INVALID in openmcp_errors_total).
+   * Messages that are not envelopes, or whose hash does not check out (fromKafkaMessage), are
+   * skipped (they could never be handled, and holding the partition on them would stop every
+   * stream in it) and reported here: required, so a skip is never silent (main.ts logs it and
+   * counts KAFKA_MESSAGE_INVALID in openmcp_errors_total).
    */
   onInvalidMessage: (err: unknown) => void;
   /** Extra kafkajs client settings (ssl, sasl, retry, logLevel…). */

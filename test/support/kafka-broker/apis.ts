@@ -11,7 +11,7 @@ export type ApiContext = {
   defaultPartitions: number;
   createTopic(name: string, partitions: number, maxMessageBytes?: number): boolean;
   /** createTopic for a CreateTopics request (its leaders may take a while: electLeadersAfter). */
-  createTopicByRequest(name: string, partitions: number, maxMessageBytes?: number): boolean;
+  createTopicByRequest(name: string, partitions: number, maxMessageBytes?: number, configs?: Record<string, string | null>): boolean;
   /** A Kafka error code to refuse creating `name` with (authorization, policy), or 0. */
   refuseTopic(name: string): number;
   newProducerId(): number;
@@ -121,6 +121,7 @@ async function createTopics(ctx: ApiContext, r: Reader, w: Writer, v: number): P
       name,
       partitions: partitions > 0 ? partitions : Math.max(assignments.length, ctx.defaultPartitions),
       maxMessageBytes: maxBytes ? Number(maxBytes) : undefined,
+      configs: Object.fromEntries(configs),
     };
   });
   r.int32();
@@ -132,7 +133,7 @@ async function createTopics(ctx: ApiContext, r: Reader, w: Writer, v: number): P
     if (!TOPIC_NAME.test(t.name)) error = 17;
     else if (ctx.topics.has(t.name)) error = E.TOPIC_ALREADY_EXISTS;
     else if ((error = ctx.refuseTopic(t.name))) void 0;
-    else if (!validateOnly) ctx.createTopicByRequest(t.name, t.partitions, t.maxMessageBytes);
+    else if (!validateOnly) ctx.createTopicByRequest(t.name, t.partitions, t.maxMessageBytes, t.configs);
     x.string(t.name).int16(error);
     if (v >= 1) x.nullableString(error ? `topic ${t.name}: error ${error}` : null);
   });

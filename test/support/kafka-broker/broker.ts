@@ -61,6 +61,8 @@ export type KafkaBroker = {
   failProduce(fault: ProduceFault): void;
   /** Grow a topic to `count` partitions, as `kafka-topics --alter --partitions` does. */
   addPartitions(topic: string, count: number): void;
+  /** The configs a CreateTopics request gave the topic (`max.message.bytes`, `cleanup.policy`…); undefined for one created otherwise. */
+  topicConfigs(topic: string): Record<string, string | null> | undefined;
   /** Set a topic's `max.message.bytes`, as `kafka-configs --alter` does. */
   setMaxMessageBytes(topic: string, bytes: number): void;
   /** Refuse CreateTopics for `topic` with `error` (e.g. 29 TOPIC_AUTHORIZATION_FAILED); 0 lifts it. */
@@ -92,6 +94,7 @@ export async function startKafkaBroker(options: KafkaBrokerOptions = {}): Promis
   const host = options.host ?? '127.0.0.1';
   const topics = new Map<string, PartitionLog[]>();
   const topicMaxBytes = new Map<string, number>();
+  const requestedConfigs = new Map<string, Record<string, string | null>>();
   const produceFaults: ProduceFault[] = [];
   const refused = new Map<string, number>();
   const metadataAsks = new Map<string, number>();
@@ -112,8 +115,9 @@ export async function startKafkaBroker(options: KafkaBrokerOptions = {}): Promis
     if (maxMessageBytes !== undefined) topicMaxBytes.set(name, maxMessageBytes);
     return true;
   };
-  const createTopicByRequest = (name: string, partitions: number, maxMessageBytes?: number): boolean => {
+  const createTopicByRequest = (name: string, partitions: number, maxMessageBytes?: number, configs: Record<string, string | null> = {}): boolean => {
     const created = createTopic(name, partitions, maxMessageBytes);
+    if (created) requestedConfigs.set(name, configs);
     if (created && electionMs > 0) ledAt.set(name, Date.now() + electionMs);
     return created;
   };
@@ -244,6 +248,7 @@ export async function startKafkaBroker(options: KafkaBrokerOptions = {}): Promis
       const logs = topics.get(topic);
       while (logs && logs.length < count) logs.push(new PartitionLog());
     },
+    topicConfigs: (topic) => requestedConfigs.get(topic),
     setMaxMessageBytes: (topic, bytes) => void topicMaxBytes.set(topic, bytes),
     refuseTopic: (topic, error) => void (error ? refused.set(topic, error) : refused.delete(topic)),
     holdCreateTopics: (count) => {
