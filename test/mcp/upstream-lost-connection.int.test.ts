@@ -52,7 +52,9 @@ describe('MCP stdio upstream: a connection lost during a call says why', functio
   it('a server removed during the call: that the gateway closed the connection', async () => {
     const s = await gateway.registerServer({ ...stdio, tenant: 'acme', name: 'gone' });
     const hanging = messageOf(gateway.callTool(acme, 'gone__hang', {}));
-    await new Promise((r) => setTimeout(r, 300));
+    // Removed once the call reached the upstream (not after a fixed 300 ms, which a loaded machine
+    // can outlast before the call is recorded and sent).
+    while (gateway.upstream(s.id)!.inFlight === 0) await new Promise((r) => setTimeout(r, 10));
     await gateway.removeServer('acme', s.id, actor);
     expect(await hanging).to.equal('MCP_UPSTREAM_UNAVAILABLE: gone: the connection closed: the gateway closed it (the server was removed, or the gateway is stopping)');
   });
