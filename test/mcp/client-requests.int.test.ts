@@ -196,10 +196,13 @@ describe('MCP gateway: sampling and elicitation relayed to the caller', function
     });
 
     it('a stdio upstream with two calls in flight: which one asked is unknown, so neither caller is asked', async () => {
+      const upstream = gateway.upstream(gateway.listServers('acme').find((x) => x.name === 'askstdio')!.id)!;
       const [, r] = await Promise.all([
-        s.callTool({ name: 'askstdio__wait', arguments: { ms: 1_500 } }),
+        s.callTool({ name: 'askstdio__wait', arguments: { ms: 3_000 } }),
         (async () => {
-          await new Promise((res) => setTimeout(res, 300));
+          // The second once the first is in flight at the upstream (not 300 ms after it: under
+          // load the first could still be on its way, and the second alone in flight).
+          while (upstream.inFlight === 0) await new Promise((res) => setTimeout(res, 10));
           return a.callTool({ name: 'askstdio__sample', arguments: { prompt: 'ambiguous' } });
         })(),
       ]);
