@@ -52,7 +52,9 @@ describe('MCP gateway over real SDK clients and servers (stdio + streamable HTTP
         healthIntervalMs: 0,
         retries: 1,
         retryBackoffMs: 10,
-        breaker: { volumeThreshold: 2, errorThresholdPercentage: 50, resetTimeoutMs: 300, rollingCountTimeoutMs: 10_000 },
+        // Open for 2 s: the breaker test checks it open after its calls, which a loaded machine can
+        // make slower than a 300 ms reset (it was half-open by then).
+        breaker: { volumeThreshold: 2, errorThresholdPercentage: 50, resetTimeoutMs: 2_000, rollingCountTimeoutMs: 10_000 },
       },
     });
     await gateway.start();
@@ -224,7 +226,7 @@ describe('MCP gateway over real SDK clients and servers (stdio + streamable HTTP
     expect(viaMcp).to.be.instanceOf(McpError);
 
     remote = await startHttpExample({ port, testTools: true });
-    await new Promise((r) => setTimeout(r, 400));
+    await new Promise((r) => setTimeout(r, 2_100)); // past the reset timeout: half-open
     const back = await gateway.callTool(ctx, 'remote__reverse', { text: 'up' });
     expect(back.content).to.deep.equal([{ type: 'text', text: 'pu' }]);
     expect(gateway.upstream(remoteId)!.circuit).to.equal('closed');
