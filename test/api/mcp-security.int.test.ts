@@ -113,6 +113,9 @@ describe('/mcp counts against the same rate limits as the REST API', function ()
       const url = `http://127.0.0.1:${(h.app.server.address() as AddressInfo).port}/mcp`;
       await gw.registerServer({ tenant: 'acme', actor: { kind: 'user', id: 'x' }, name: 'remote', transport: 'http', url: up.url });
       const k = await h.key('operator', 'acme');
+      // The limit counts per minute of the clock: counted from early in one, so that a new minute
+      // (a fresh count) cannot begin among these requests, however slow the machine.
+      while (Date.now() % 60_000 > 45_000) await new Promise((r) => setTimeout(r, 100));
       const client = new Client({ name: 'rl', version: '1' });
       await client.connect(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: { authorization: k.auth } } }));
       let ok = 0;
