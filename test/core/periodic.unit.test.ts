@@ -1,10 +1,6 @@
 import { expect } from 'chai';
 import { runPeriodically } from '../../src/core/periodic';
-
-/** Wait until `cond` holds (the test's own timeout is the budget): a fixed pause can pass, on a loaded machine, before the timers it waits for ran. */
-async function until(cond: () => boolean): Promise<void> {
-  while (!cond()) await new Promise((r) => setTimeout(r, 5));
-}
+import { until } from '../mcp/support/until';
 
 describe('runPeriodically', () => {
   it('runs at once, then every interval, never two runs at a time', async () => {
@@ -19,7 +15,7 @@ describe('runPeriodically', () => {
     }, 5);
     expect(runs).to.equal(1);
     // Several runs of 25 ms each at a 5 ms interval: ticks fall while a run is going.
-    await until(() => runs >= 3);
+    await until('three runs', () => runs >= 3);
     await p.stop();
     expect(most).to.equal(1);
   });
@@ -45,7 +41,7 @@ describe('runPeriodically', () => {
       runs++;
       throw new Error('away');
     }, 5);
-    await until(() => runs > 1);
+    await until('a run after the one that failed', () => runs > 1);
     await p.stop();
   });
 
@@ -55,7 +51,7 @@ describe('runPeriodically', () => {
       runs++;
       throw new Error('at once');
     }, 5);
-    await until(() => runs > 1);
+    await until('a run after the one that failed', () => runs > 1);
     await p.stop();
   });
 });
