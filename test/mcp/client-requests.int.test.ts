@@ -202,7 +202,7 @@ describe('MCP gateway: sampling and elicitation relayed to the caller', function
         (async () => {
           // The second once the first is in flight at the upstream (not 300 ms after it: under
           // load the first could still be on its way, and the second alone in flight).
-          while (upstream.inFlight === 0) await new Promise((res) => setTimeout(res, 10));
+          await until('the first call is in flight at the upstream', () => upstream.inFlight > 0);
           return a.callTool({ name: 'askstdio__sample', arguments: { prompt: 'ambiguous' } });
         })(),
       ]);

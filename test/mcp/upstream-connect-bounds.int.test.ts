@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { defaultUpstreamOptions, Upstream } from '../../src/mcp/upstream';
 import { mcpSessions, readJson } from './support/mcp-sessions';
 import { buildRpcErrorServer } from './support/rpc-error-server';
+import { until } from './support/until';
 
 type Hold = 'initialize' | 'notifications/initialized';
 
@@ -135,7 +136,7 @@ describe('Upstream: connecting ends in bounded time, and a call cancelled meanwh
     const { u } = open(5_000);
     const ac = new AbortController();
     const call = u.call('failed', {}, false, { signal: ac.signal });
-    while (remote.arrived() === before) await new Promise((r) => setTimeout(r, 5)); // it connects
+    await until('initialize reaches the upstream', () => remote.arrived() > before); // it connects
     ac.abort('the client went away');
     const outcome = await within(call, 5_000);
     expect(outcome).to.have.property('error').that.includes({ code: 'MCP_CALL_CANCELLED' });

@@ -170,7 +170,10 @@ describe('web3: wallets, nonce manager and contract calls on Hardhat', function 
   async function signingAsked(): Promise<void> {
     const asked = () => signer.calls.filter((m) => m === 'eth_signTransaction').length;
     const before = asked();
-    while (asked() === before) await new Promise((r) => setTimeout(r, 10));
+    for (const end = Date.now() + 10_000; asked() === before; ) {
+      if (Date.now() > end) throw new Error('the remote signer was not asked to sign within 10 s');
+      await new Promise((r) => setTimeout(r, 10));
+    }
   }
 
   /** Tokens for the remote signer's account (OTHER_KEY), sent from the agent wallet. */
