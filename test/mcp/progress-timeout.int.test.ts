@@ -55,9 +55,12 @@ describe('MCP gateway: call timeout and upstream progress', function () {
   });
 
   it(`a tool reporting progress forever fails at ${CALL_MAX_TIMEOUT_FACTOR} times the timeout, cancelled upstream`, async function () {
-    const err = await gateway.callTool(ctx, 'slow__progress', { steps: 1_000, everyMs: 100 }).catch((e: unknown) => e);
+    // Its own server with a 500 ms timeout, and progress every 20 ms (480 ms of pause allowed):
+    // at 1 s the test would take 10 s.
+    await gateway.registerServer({ ...ctx, name: 'forever', transport: 'http', url: upstream.url, limits: { timeoutMs: 500 } });
+    const err = await gateway.callTool(ctx, 'forever__progress', { steps: 100_000, everyMs: 20 }).catch((e: unknown) => e);
     expect(err).to.have.property('code', 'MCP_UPSTREAM_TIMEOUT');
-    expect((err as Error).message).to.contain(`within ${1_000 * CALL_MAX_TIMEOUT_FACTOR} ms`);
+    expect((err as Error).message).to.contain(`within ${500 * CALL_MAX_TIMEOUT_FACTOR} ms`);
     const deadline = Date.now() + 5_000;
     while (!upstream.cancelled.some((c) => c.startsWith('progress ')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     expect(upstream.cancelled.some((c) => c.startsWith('progress '))).to.equal(true);
