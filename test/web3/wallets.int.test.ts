@@ -192,9 +192,10 @@ describe('web3: wallets, nonce manager and contract calls on Hardhat', function 
     const slow = await ChainRegistry.open(parseChains(chainDoc({ type: 'remote', url: signer.url, address: signer.address }), fx.dir));
     const fast = await ChainRegistry.open(parseChains(chainDoc({ type: 'key', privateKey: OTHER_KEY }), fx.dir));
     const cache = new MemoryCache(); // shared by both replicas, as Redis is
-    // A human confirming in Clef, for 2.5 TTLs. A TTL of 1 s: a renewal (every TTL/3) may come
-    // late by 666 ms, as on a loaded machine, without the lock lapsing (300 ms left only 200 ms).
-    signer.setDelay(2_500);
+    // A human confirming in Clef, for 1.5 TTLs (past one, the lock holds only by its renewals). A
+    // TTL of 1 s: a renewal (every TTL/3) may come late by 666 ms, as on a loaded machine, without
+    // the lock lapsing (300 ms left only 200 ms).
+    signer.setDelay(1_500);
     try {
       const start = await fx.nonceOf(signer.address);
       const pa = await prepareProposal(slow, { chainId: fx.chain.chainId, contract: 'DemoToken', method: 'transfer', args: [TO, '1'] });
