@@ -10,6 +10,7 @@ import { OpenAiLlmClient } from '../../src/agent/llm/openai-client';
 import { parsePolicy } from '../../src/agent/policy';
 import type { ToolCaller, ToolCallContext, ToolInfo } from '../../src/agent/runtime/tool-caller';
 import { startOpenAiFake, type ChatRequest, type OpenAiFake } from '../support/openai-fake/openai-fake';
+import { until } from '../mcp/support/until';
 import { MemoryCache, MemoryCheckpointStore, ended, ofType, submitTask, waitForTask } from './support/agent-fixture';
 
 /** One upstream behind both workers: counts calls; a call with `hang: true` never answers (its worker dies during it). */
@@ -77,7 +78,9 @@ describe('a worker dies during a model turn or a tool call the model asked for; 
     await a.start();
     const id = await submitTask(store, 'acme', { instruction: 'mail bob' });
     await waitForTask(store, id, (es) => ofType(es, 'TaskStepCompleted').length > 0);
-    await new Promise((r) => setTimeout(r, 200)); // the second model call is in flight
+    // The second model call is in flight (the fake holds it): not a fixed pause, which a loaded
+    // machine can outlast before worker A asks, leaving the hang to worker B.
+    await until('the second model call hangs', () => !first);
     await a.kill();
     await worker('worker-b').start();
     const events = await waitForTask(store, id, ended);
@@ -117,7 +120,7 @@ describe('a worker dies during a model turn or a tool call the model asked for; 
     await a.start();
     const id = await submitTask(store, 'acme', { instruction: 'mail two users' });
     await waitForTask(store, id, (es) => ofType(es, 'TaskStepCompleted').length === 2);
-    await new Promise((r) => setTimeout(r, 200)); // the third model call is in flight
+    await until('the third model call hangs', () => hung); // in flight, held by the fake
     await a.kill();
     await worker('worker-b', 3).start();
     const events = await waitForTask(store, id, ended);

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import type { RecordedEvent } from '../../src/core/envelope';
 import type { EventStore } from '../../src/eventstore/port';
 import { payloadDigest } from '../../src/mcp/payload-hash';
+import { until } from '../mcp/support/until';
 import { toolMessages } from '../support/openai-fake/openai-fake';
 import { recordedText, gatewayHarnessForFile, type GatewayHarness } from './support/gateway-harness';
 import { ended, ofType, openStore, submitTask, waitForTask } from './support/agent-fixture';
@@ -68,7 +69,7 @@ describe('MCP_PAYLOAD_POLICY=hash-only in the agent runtime: task events keep ha
     await a.start();
     const id = await submitTask(h.store, 'acme', { instruction: 'reverse some text' });
     await waitForTask(h.store, id, (es) => ofType(es, 'TaskStepCompleted').length > 0);
-    await new Promise((r) => setTimeout(r, 200)); // the second model call is in flight
+    await until('the second model call hangs', () => hung); // in flight, held by the fake (not a fixed pause)
     await a.kill();
     const asked = h.fake.requests.length;
     await h.worker('worker-b').start();

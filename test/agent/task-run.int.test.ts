@@ -218,6 +218,10 @@ describe('task runs: resume rules, limits and policy (in-test ToolCaller, openai
     const ea = await waitForTask(store, a, ended);
     expect((ofType(ea, 'TaskFailed')[0].data as { error: { code: string } }).error.code).to.equal('STEP_TIMEOUT');
     tools.hang = false;
+    // The default step timeout from here: 300 ms bounds each model call too, which a loaded
+    // machine can take (STEP_TIMEOUT instead of TASK_MAX_STEPS).
+    await runtime!.stop();
+    await start({ maxSteps: 3 });
     fake.setScript(() => ({ toolCalls: [{ name: 'mail__send', arguments: { to: 'x' } }] }));
     const b = await submitTask(store, 'acme', { instruction: 'use mail to annoy everyone' });
     const eb = await waitForTask(store, b, ended);

@@ -100,6 +100,16 @@ describe('MCP server registration: internal addresses, credentials in URLs, upst
   });
 });
 
+/** A cache whose rate-limit windows never turn over: every hit of a key counts in one window, 30 s from its reset. */
+class OneWindowCache extends MemoryCache {
+  private readonly counts = new Map<string, number>();
+  override async hit(key: string): Promise<{ count: number; resetMs: number }> {
+    const count = (this.counts.get(key) ?? 0) + 1;
+    this.counts.set(key, count);
+    return { count, resetMs: 30_000 };
+  }
+}
+
 describe('/mcp counts against the same rate limits as the REST API', function () {
   this.timeout(60_000);
 
@@ -107,7 +117,9 @@ describe('/mcp counts against the same rate limits as the REST API', function ()
     const up = await startHttpExample();
     const { h, gw, close } = await makeGatewayHarness();
     try {
-      const limiter = createRateLimiter({ cache: new MemoryCache(1000), perKeyPerMinute: 6, perTenantPerMinute: 1000 });
+      // One window for the whole test: the limit counts per minute of the clock, and a new minute
+      // (a fresh count) could begin among these requests on a slow machine. Not waited for.
+      const limiter = createRateLimiter({ cache: new OneWindowCache(1000), perKeyPerMinute: 6, perTenantPerMinute: 1000 });
       await h.app.register(mcpGatewayPlugin, { gateway: gw, authenticate: mcpAuthenticate(createAuthenticator({ keys: h.keys }), limiter) });
       await h.app.listen({ port: 0, host: '127.0.0.1' });
       const url = `http://127.0.0.1:${(h.app.server.address() as AddressInfo).port}/mcp`;

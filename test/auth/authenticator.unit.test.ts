@@ -84,7 +84,8 @@ describe('Authenticator', () => {
     const keys = new MemoryKeyStore();
     const g = generateApiKey();
     await keys.insert({ id: '01900000-0000-7000-8000-000000000002', tenant: 'acme', role: 'agent', crossTenant: false, prefix: g.prefix, hash: g.hash, createdAt: '', createdBy: 't' });
-    const ttl = 400;
+    // Long enough that the check at 250 ms is inside it however slow the machine (400 ms left 150 ms).
+    const ttl = 1_500;
     const auth = createAuthenticator({ keys, cacheTtlMs: ttl });
     const t0 = Date.now();
     await auth.authenticate(`Bearer ${g.key}`, {}); // the store lookup

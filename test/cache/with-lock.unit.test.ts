@@ -39,15 +39,15 @@ describe('withLock: run holding a cache lock', () => {
     let stolen = false;
     // The lock lapses, rightly, if this process stalls for longer than the TTL less a renewal
     // period (a GC pause, or no CPU on a loaded machine): a TTL of 120 ms (80 ms of slack) did
-    // under load. 400 ms leaves 266 ms, and fn still runs three TTLs.
-    await withLock(cache, 'k', 'slow', { ...o, ttlMs: 400 }, async (lock) => {
-      for (let t = 0; t < 30; t++) {
+    // under load. 1 s leaves 666 ms, and fn still runs two TTLs (without renewals the lock lapses in one).
+    await withLock(cache, 'k', 'slow', { ...o, ttlMs: 1_000 }, async (lock) => {
+      for (let t = 0; t < 50; t++) {
         if (await cache.acquireLock('k', 'other', 1_000)) stolen = true;
         await sleep(40);
       }
       await lock.check();
     });
-    expect(stolen, 'taken by another owner while fn ran (1.2 s, TTL 400 ms)').to.equal(false);
+    expect(stolen, 'taken by another owner while fn ran (2 s, TTL 1 s)').to.equal(false);
     expect(await cache.acquireLock('k', 'other', 1_000), 'released after').to.equal(true);
   });
 
@@ -67,11 +67,13 @@ describe('withLock: run holding a cache lock', () => {
     const lost = () => new Error('lost');
     const inner = new MemoryCache();
     const cache = new FlakyCache(inner);
-    await withLock(cache, 'k', 'a', { ...o, ttlMs: 200, lost }, async (lock) => {
+    // A TTL of 1 s: the first check must come within half of it of taking the lock, however slow
+    // the machine (200 ms left 100 ms).
+    await withLock(cache, 'k', 'a', { ...o, ttlMs: 1_000, lost }, async (lock) => {
       cache.fail('acquireLock', /^k$/, 1);
       await lock.check(); // one renewal fails, the last good one is recent: still ours
       cache.fail('acquireLock', /^k$/, 1_000); // cut off from the cache past the TTL
-      await sleep(260);
+      await sleep(1_100);
       expect(await inner.acquireLock('k', 'b', 1_000), 'lapsed: another owner takes it').to.equal(true);
       expect(await lock.check().catch((e: Error) => e.message)).to.equal('lost');
     });

@@ -196,10 +196,13 @@ describe('MCP gateway: sampling and elicitation relayed to the caller', function
     });
 
     it('a stdio upstream with two calls in flight: which one asked is unknown, so neither caller is asked', async () => {
+      const upstream = gateway.upstream(gateway.listServers('acme').find((x) => x.name === 'askstdio')!.id)!;
       const [, r] = await Promise.all([
-        s.callTool({ name: 'askstdio__wait', arguments: { ms: 1_500 } }),
+        s.callTool({ name: 'askstdio__wait', arguments: { ms: 3_000 } }),
         (async () => {
-          await new Promise((res) => setTimeout(res, 300));
+          // The second once the first is in flight at the upstream (not 300 ms after it: under
+          // load the first could still be on its way, and the second alone in flight).
+          await until('the first call is in flight at the upstream', () => upstream.inFlight > 0);
           return a.callTool({ name: 'askstdio__sample', arguments: { prompt: 'ambiguous' } });
         })(),
       ]);
@@ -241,8 +244,12 @@ describe('MCP gateway: sampling and elicitation relayed to the caller', function
     it('a request outside any call', async () => {
       for (const server of ['askhttp', 'askstdio']) {
         expect(textOf(await a.callTool({ name: `${server}__background`, arguments: {} }))).to.equal('asked later');
-        await new Promise((res) => setTimeout(res, 500));
-        const outcome = textOf(await a.callTool({ name: `${server}__background_outcome`, arguments: {} }));
+        // Until the upstream has its answer (not a fixed 500 ms: its request may come later under load).
+        let outcome = 'pending';
+        for (const end = Date.now() + 10_000; outcome === 'pending' && Date.now() < end; ) {
+          await new Promise((res) => setTimeout(res, 50));
+          outcome = textOf(await a.callTool({ name: `${server}__background_outcome`, arguments: {} }));
+        }
         expect(outcome, server).to.match(/^refused -32600 MCP_CLIENT_REQUEST_REFUSED: .*no tools\/call/);
       }
       expect(asked.alice.prompts).to.not.include('unasked');

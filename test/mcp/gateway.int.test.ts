@@ -12,6 +12,7 @@ import { payloadDigest } from '../../src/mcp/payload-hash';
 import { startHttpExample, type HttpExample } from '../../examples/mcp-http/server';
 import { httpClient, startGatewayHttp } from './support/clients';
 import { failingStore, openTempSqliteStore } from './support/stores';
+import { until } from './support/until';
 
 const actor = { kind: 'user' as const, id: 'alice' };
 const ctx = { tenant: 'acme', actor };
@@ -52,7 +53,9 @@ describe('MCP gateway over real SDK clients and servers (stdio + streamable HTTP
         healthIntervalMs: 0,
         retries: 1,
         retryBackoffMs: 10,
-        breaker: { volumeThreshold: 2, errorThresholdPercentage: 50, resetTimeoutMs: 300, rollingCountTimeoutMs: 10_000 },
+        // Open for 2 s: the breaker test checks it open after its calls, which a loaded machine can
+        // make slower than a 300 ms reset (it was half-open by then).
+        breaker: { volumeThreshold: 2, errorThresholdPercentage: 50, resetTimeoutMs: 2_000, rollingCountTimeoutMs: 10_000 },
       },
     });
     await gateway.start();
@@ -224,7 +227,8 @@ describe('MCP gateway over real SDK clients and servers (stdio + streamable HTTP
     expect(viaMcp).to.be.instanceOf(McpError);
 
     remote = await startHttpExample({ port, testTools: true });
-    await new Promise((r) => setTimeout(r, 400));
+    // Past the reset timeout: half-open (waited for, not a fixed 2.1 s, which a late timer can outlast).
+    await until('the breaker half-open', () => gateway.upstream(remoteId)!.circuit === 'half-open');
     const back = await gateway.callTool(ctx, 'remote__reverse', { text: 'up' });
     expect(back.content).to.deep.equal([{ type: 'text', text: 'pu' }]);
     expect(gateway.upstream(remoteId)!.circuit).to.equal('closed');

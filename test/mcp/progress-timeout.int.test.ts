@@ -24,7 +24,9 @@ describe('MCP gateway: call timeout and upstream progress', function () {
     gateway = new McpGateway({ store: db.store, upstream: { healthIntervalMs: 0 } });
     await gateway.start();
     upstream = await startBehaviourUpstream();
-    const info = await gateway.registerServer({ ...ctx, name: 'slow', transport: 'http', url: upstream.url, limits: { timeoutMs: 400 } });
+    // A timeout of 1 s against progress every 150 ms: a loaded machine may pause the upstream for
+    // a while between two notifications (with 400 ms, 250 ms of pause cut a reporting tool off).
+    const info = await gateway.registerServer({ ...ctx, name: 'slow', transport: 'http', url: upstream.url, limits: { timeoutMs: 1_000 } });
     expect(info.health).to.equal('up');
   });
 
@@ -35,8 +37,8 @@ describe('MCP gateway: call timeout and upstream progress', function () {
   });
 
   it('a tool reporting progress runs past the call timeout (the caller asked for no progress)', async function () {
-    const r = await gateway.callTool(ctx, 'slow__progress', { steps: 8, everyMs: 150 });
-    expect(r.content).to.deep.equal([{ type: 'text', text: 'done 8' }]);
+    const r = await gateway.callTool(ctx, 'slow__progress', { steps: 12, everyMs: 150 });
+    expect(r.content).to.deep.equal([{ type: 'text', text: 'done 12' }]);
   });
 
   it('and the caller that asked for progress gets every notification', async function () {
@@ -49,13 +51,16 @@ describe('MCP gateway: call timeout and upstream progress', function () {
   it('a quiet tool still times out at the call timeout', async function () {
     const err = await gateway.callTool(ctx, 'slow__hold', { id: 'quiet', ms: 3_000 }).catch((e: unknown) => e);
     expect(err).to.have.property('code', 'MCP_UPSTREAM_TIMEOUT');
-    expect((err as Error).message).to.contain('nor progress, within 400 ms');
+    expect((err as Error).message).to.contain('nor progress, within 1000 ms');
   });
 
   it(`a tool reporting progress forever fails at ${CALL_MAX_TIMEOUT_FACTOR} times the timeout, cancelled upstream`, async function () {
-    const err = await gateway.callTool(ctx, 'slow__progress', { steps: 1_000, everyMs: 100 }).catch((e: unknown) => e);
+    // Its own server with a 500 ms timeout, and progress every 20 ms (480 ms of pause allowed):
+    // at 1 s the test would take 10 s.
+    await gateway.registerServer({ ...ctx, name: 'forever', transport: 'http', url: upstream.url, limits: { timeoutMs: 500 } });
+    const err = await gateway.callTool(ctx, 'forever__progress', { steps: 100_000, everyMs: 20 }).catch((e: unknown) => e);
     expect(err).to.have.property('code', 'MCP_UPSTREAM_TIMEOUT');
-    expect((err as Error).message).to.contain(`within ${400 * CALL_MAX_TIMEOUT_FACTOR} ms`);
+    expect((err as Error).message).to.contain(`within ${500 * CALL_MAX_TIMEOUT_FACTOR} ms`);
     const deadline = Date.now() + 5_000;
     while (!upstream.cancelled.some((c) => c.startsWith('progress ')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     expect(upstream.cancelled.some((c) => c.startsWith('progress '))).to.equal(true);

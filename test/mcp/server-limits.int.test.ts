@@ -1,5 +1,7 @@
 import { expect } from 'chai';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { catalog } from '../../events';
@@ -14,6 +16,36 @@ import { until } from './support/until';
 
 const actor = { kind: 'user' as const, id: 'alice' };
 const ctx = { tenant: 'acme', actor };
+
+/** `target` behind an HTTP proxy that counts the tools/call requests it forwards. */
+async function countingCalls(target: string): Promise<{ url: string; calls: () => number; close(): Promise<void> }> {
+  const to = new URL(target);
+  let calls = 0;
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      if (body.includes('"tools/call"')) calls++;
+      const up = request({ host: to.hostname, port: to.port, path: req.url, method: req.method, headers: req.headers }, (r) => {
+        res.writeHead(r.statusCode ?? 502, r.headers);
+        r.pipe(res);
+      });
+      up.on('error', () => res.destroy());
+      res.on('close', () => up.destroy());
+      up.end(body);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}${to.pathname}`,
+    calls: () => calls,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}
 
 const registrations = async (store: EventStore): Promise<RecordedEvent[]> =>
   (await store.readAll({ limit: 10_000 })).filter((e) => e.type === 'McpServerRegistered');
@@ -71,16 +103,23 @@ describe("MCP gateway: a server's own limits are in the log (McpServerRegistered
   });
 
   it("a replica that learns of the server from the log times its calls out at the server's timeout, once (a timed-out read-only call is not retried)", async () => {
-    await a.registerServer({ tenant: 'acme', actor, name: 'quick', transport: 'http', url: upstream.url, limits: { timeoutMs: 300 } });
-    await until('replica B sees the server and connects', () => b.listTools('acme').some((t) => t.name === 'quick__sleep') && b.status().upstreams.some((u) => u.name === 'quick' && u.health === 'up'));
-    expect(b.listServers('acme')[0].limits).to.deep.equal({ timeoutMs: 300 });
-    const sleep = b.listTools('acme').find((t) => t.name === 'quick__sleep');
-    expect(sleep?.annotations, 'the tool may be retried on a lost connection').to.include({ readOnlyHint: true, idempotentHint: true });
-    const started = Date.now();
-    const err = await b.callTool(ctx, 'quick__sleep', { ms: 2_000 }).then(() => undefined, (e: unknown) => e);
-    expect((err as { code?: string })?.code).to.equal('MCP_UPSTREAM_TIMEOUT');
-    // The gateway-wide 30 s would take far longer; three attempts of 300 ms (and their backoff) over 1 s.
-    expect(Date.now() - started).to.be.lessThan(850);
+    const counted = await countingCalls(upstream.url);
+    try {
+      await a.registerServer({ tenant: 'acme', actor, name: 'quick', transport: 'http', url: counted.url, limits: { timeoutMs: 300 } });
+      await until('replica B sees the server and connects', () => b.listTools('acme').some((t) => t.name === 'quick__sleep') && b.status().upstreams.some((u) => u.name === 'quick' && u.health === 'up'));
+      expect(b.listServers('acme')[0].limits).to.deep.equal({ timeoutMs: 300 });
+      const sleep = b.listTools('acme').find((t) => t.name === 'quick__sleep');
+      expect(sleep?.annotations, 'the tool may be retried on a lost connection').to.include({ readOnlyHint: true, idempotentHint: true });
+      const err = await b.callTool(ctx, 'quick__sleep', { ms: 2_000 }).then(() => undefined, (e: unknown) => e);
+      // The gateway-wide 30 s would have let the 2 s call answer.
+      expect((err as { code?: string })?.code).to.equal('MCP_UPSTREAM_TIMEOUT');
+      expect((err as Error).message).to.contain('within 300 ms');
+      // Sent once: counted, not timed (850 ms for one attempt of 300 ms was too short under load).
+      await until('the call reached the upstream', () => counted.calls() > 0);
+      expect(counted.calls(), 'tools/call requests sent').to.equal(1);
+    } finally {
+      await counted.close();
+    }
   });
 
   it("a replica holds the server's calls in flight to its maxConcurrent", async () => {

@@ -53,9 +53,10 @@ describe('/mcp: a GET stream ends when the token that opened the session expires
     };
     const within = (p: Promise<unknown>, ms: number) => Promise.race([p, new Promise((r) => setTimeout(() => r('still open'), ms))]);
     try {
-      // Alice's token expires in 800 ms and nothing renews it: her stream ends.
-      const alice = await open(token('alice', 800));
-      const aliceStream = await listen(token('alice', 800), alice);
+      // Alice's token expires in 2 s and nothing renews it: her stream ends. (800 ms was short for
+      // the requests before it on a loaded machine: the session could end before they were done.)
+      const alice = await open(token('alice', 2_000));
+      const aliceStream = await listen(token('alice', 2_000), alice);
       expect(await within(aliceStream.ended, 5_000), "the expired token's stream ended").to.equal(true);
       // Her client refreshes its token: the same session's stream opens again and stays.
       const again = await listen(token('alice', 60_000), alice);
@@ -63,11 +64,11 @@ describe('/mcp: a GET stream ends when the token that opened the session expires
       await again.cancel();
 
       // Bob's first token is short, but a request with a newer one renews the session.
-      const bob = await open(token('bob', 800));
-      const bobStream = await listen(token('bob', 800), bob);
+      const bob = await open(token('bob', 2_000));
+      const bobStream = await listen(token('bob', 2_000), bob);
       const list = await fetch(http.url, { method: 'POST', headers: headers(token('bob', 60_000), bob), body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }) });
       expect(list.status).to.equal(200);
-      expect(await within(bobStream.ended, 2_000), 'a renewed session keeps its stream').to.equal('still open');
+      expect(await within(bobStream.ended, 3_000), 'a renewed session keeps its stream (past its first token)').to.equal('still open');
       await bobStream.cancel();
     } finally {
       await http.app.close();

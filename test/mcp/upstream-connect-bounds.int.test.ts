@@ -4,18 +4,20 @@ import type { AddressInfo } from 'node:net';
 import { defaultUpstreamOptions, Upstream } from '../../src/mcp/upstream';
 import { mcpSessions, readJson } from './support/mcp-sessions';
 import { buildRpcErrorServer } from './support/rpc-error-server';
+import { until } from './support/until';
 
 type Hold = 'initialize' | 'notifications/initialized';
 
 /**
  * The rpc-error server over streamable HTTP (JSON answers), which can hold back its answer to
- * initialize for a while, or to notifications/initialized for good (a request the SDK sends
- * without a timeout of its own), and counts the tools/call requests it was sent.
+ * initialize for a while or until a gate opens, or to notifications/initialized for good (a
+ * request the SDK sends without a timeout of its own), and counts the tools/call requests it was sent.
  */
 async function startHoldingUpstream() {
   const mcp = mcpSessions(() => buildRpcErrorServer(), { json: true });
   const held = new Set<ServerResponse>();
-  const hold: { method?: Hold; ms?: number } = {};
+  const hold: { method?: Hold; ms?: number | Promise<void> } = {};
+  let arrived = 0;
   let calls = 0;
   const http = createServer((req: IncomingMessage, res: ServerResponse) => {
     (async () => {
@@ -23,8 +25,9 @@ async function startHoldingUpstream() {
       const method = (body as { method?: string } | undefined)?.method;
       if (method === 'tools/call') calls++;
       if (method && method === hold.method) {
+        arrived++;
         if (hold.ms === undefined) return void held.add(res);
-        await new Promise((r) => setTimeout(r, hold.ms));
+        await (typeof hold.ms === 'number' ? new Promise((r) => setTimeout(r, hold.ms as number)) : hold.ms);
       }
       await mcp.handle(req, res, body);
     })().catch((err) => {
@@ -34,7 +37,10 @@ async function startHoldingUpstream() {
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
   return {
     url: `http://127.0.0.1:${(http.address() as AddressInfo).port}/mcp`,
-    hold: (method: Hold | undefined, ms?: number) => Object.assign(hold, { method, ms }),
+    /** Hold `method`'s answer: `ms` long, until the promise settles, or (neither) for good. */
+    hold: (method: Hold | undefined, ms?: number | Promise<void>) => Object.assign(hold, { method, ms }),
+    /** How many requests of a held method arrived so far. */
+    arrived: () => arrived,
     calls: () => calls,
     /** Answer nothing held so far: end those requests' connections. */
     release: () => {
@@ -122,13 +128,19 @@ describe('Upstream: connecting ends in bounded time, and a call cancelled meanwh
   });
 
   it('a call cancelled while its upstream connects is cancelled, and not sent once connected', async function () {
-    remote.hold('initialize', 400);
+    // initialize answered only once the call was cancelled (a 400 ms hold and an abort at 100 ms
+    // raced under load: the connect could finish first, and the call go out).
+    let answer!: () => void;
+    const before = remote.arrived();
+    remote.hold('initialize', new Promise<void>((r) => (answer = r)));
     const { u } = open(5_000);
     const ac = new AbortController();
     const call = u.call('failed', {}, false, { signal: ac.signal });
-    setTimeout(() => ac.abort('the client went away'), 100);
+    await until('initialize reaches the upstream', () => remote.arrived() > before); // it connects
+    ac.abort('the client went away');
     const outcome = await within(call, 5_000);
     expect(outcome).to.have.property('error').that.includes({ code: 'MCP_CALL_CANCELLED' });
+    answer();
     // The connection was made (for the next call), the cancelled call never sent.
     expect(await u.checkHealth()).to.equal('up');
     expect(remote.calls()).to.equal(0);

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { join } from 'node:path';
 import { McpGateway } from '../../src/mcp/gateway';
 import { openTempSqliteStore } from './support/stores';
+import { until } from './support/until';
 
 const actor = { kind: 'user' as const, id: 'test' };
 const acme = { tenant: 'acme', actor };
@@ -52,7 +53,9 @@ describe('MCP stdio upstream: a connection lost during a call says why', functio
   it('a server removed during the call: that the gateway closed the connection', async () => {
     const s = await gateway.registerServer({ ...stdio, tenant: 'acme', name: 'gone' });
     const hanging = messageOf(gateway.callTool(acme, 'gone__hang', {}));
-    await new Promise((r) => setTimeout(r, 300));
+    // Removed once the call reached the upstream (not after a fixed 300 ms, which a loaded machine
+    // can outlast before the call is recorded and sent).
+    await until('the call is in flight at the upstream', () => gateway.upstream(s.id)!.inFlight > 0);
     await gateway.removeServer('acme', s.id, actor);
     expect(await hanging).to.equal('MCP_UPSTREAM_UNAVAILABLE: gone: the connection closed: the gateway closed it (the server was removed, or the gateway is stopping)');
   });

@@ -47,7 +47,10 @@ describe('tracing across processes', function () {
     installHttpTracing(app);
     const { eventId } = (await app.inject({ method: 'POST', url: '/v1/tasks' })).json() as { eventId: string };
     await app.close();
-    await new Promise((r) => setTimeout(r, 50)); // remember() is fire-and-forget
+    // remember() is fire-and-forget: wait until Redis has the context (not a fixed pause, which
+    // a loaded machine can outlast before the SET's answer comes back).
+    const contexts = new EventTraceContexts(cache);
+    for (const end = Date.now() + 10_000; !(await contexts.recall(eventId)) && Date.now() < end; ) await new Promise((r) => setTimeout(r, 10));
     const apiSpans = exporter.getFinishedSpans();
     await tracing.shutdown();
     await store.close();

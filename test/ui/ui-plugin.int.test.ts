@@ -228,8 +228,14 @@ describe('uiPlugin: /ui assets, authenticated JSON and the live stream', functio
 
   it("streams only the caller's tenant's notices (plus shared and system ones), without payloads, after the read side has them", async () => {
     const taskId = newId();
-    const listening = readStream(`${base}/ui/api/stream`, ACME, (es) => es.some((e) => e.data.type === 'TaskCompleted'));
-    await new Promise((r) => setTimeout(r, 300));
+    // Appended once the stream said hello (it hears what follows from then on), not after a fixed
+    // pause a loaded machine can outlast before the stream is open.
+    let hello = false;
+    const listening = readStream(`${base}/ui/api/stream`, ACME, (es) => ((hello ||= es.some((e) => e.event === 'hello')), es.some((e) => e.data.type === 'TaskCompleted')), 20_000);
+    for (const end = Date.now() + 10_000; !hello; ) {
+      if (Date.now() > end) throw new Error('the stream did not say hello within 10 s');
+      await new Promise((r) => setTimeout(r, 5));
+    }
     await append('globex', 'TaskSubmitted', `task-${newId()}`, { instruction: 'secret of globex' });
     await append('acme', 'TaskSubmitted', `task-${taskId}`, { instruction: 'acme work' });
     await append('system', 'BatchSealed', 'auditbatch-log', { batchId: 0 });

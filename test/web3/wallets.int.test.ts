@@ -166,6 +166,16 @@ describe('web3: wallets, nonce manager and contract calls on Hardhat', function 
     }
   });
 
+  /** Resolves once the remote signer is asked to sign again (the sender holds its nonce lock then). */
+  async function signingAsked(): Promise<void> {
+    const asked = () => signer.calls.filter((m) => m === 'eth_signTransaction').length;
+    const before = asked();
+    for (const end = Date.now() + 10_000; asked() === before; ) {
+      if (Date.now() > end) throw new Error('the remote signer was not asked to sign within 10 s');
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+
   /** Tokens for the remote signer's account (OTHER_KEY), sent from the agent wallet. */
   async function fundRemote(amount: string): Promise<void> {
     const agentReg = await fx.registry();
@@ -182,14 +192,18 @@ describe('web3: wallets, nonce manager and contract calls on Hardhat', function 
     const slow = await ChainRegistry.open(parseChains(chainDoc({ type: 'remote', url: signer.url, address: signer.address }), fx.dir));
     const fast = await ChainRegistry.open(parseChains(chainDoc({ type: 'key', privateKey: OTHER_KEY }), fx.dir));
     const cache = new MemoryCache(); // shared by both replicas, as Redis is
-    signer.setDelay(900); // a human confirming in Clef
+    // A human confirming in Clef, for 1.5 TTLs (past one, the lock holds only by its renewals). A
+    // TTL of 1 s: a renewal (every TTL/3) may come late by 666 ms, as on a loaded machine, without
+    // the lock lapsing (300 ms left only 200 ms).
+    signer.setDelay(1_500);
     try {
       const start = await fx.nonceOf(signer.address);
       const pa = await prepareProposal(slow, { chainId: fx.chain.chainId, contract: 'DemoToken', method: 'transfer', args: [TO, '1'] });
       const pb = await prepareProposal(fast, { chainId: fx.chain.chainId, contract: 'DemoToken', method: 'transfer', args: [TO, '2'] });
-      const a = signAndSend(slow, new NonceManager(cache, { lockTtlMs: 300 }), pa, async () => {});
-      await new Promise((r) => setTimeout(r, 100)); // A holds the lock and waits for its signer
-      const b = signAndSend(fast, new NonceManager(cache, { lockTtlMs: 300 }), pb, async () => {});
+      const signing = signingAsked();
+      const a = signAndSend(slow, new NonceManager(cache, { lockTtlMs: 1_000 }), pa, async () => {});
+      await signing; // A holds the lock and waits for its signer (not a fixed pause: A may be slower to get there)
+      const b = signAndSend(fast, new NonceManager(cache, { lockTtlMs: 1_000 }), pb, async () => {});
       const [ta, tb] = await Promise.all([a, b]);
       expect([ta.nonce, tb.nonce], 'A first, B after it').to.deep.equal([start, start + 1]);
       expect((await waitForTransaction(fast, ta)).status).to.equal('success');
@@ -211,8 +225,9 @@ describe('web3: wallets, nonce manager and contract calls on Hardhat', function 
       const start = await fx.nonceOf(signer.address);
       const p = await prepareProposal(reg, { chainId: fx.chain.chainId, contract: 'DemoToken', method: 'transfer', args: [TO, '1'] });
       let recorded = 0;
+      const signing = signingAsked();
       const sending = signAndSend(reg, new NonceManager(mine, { lockTtlMs: 300 }), p, async () => void recorded++).then(() => undefined, (e: { code?: string; message: string }) => e);
-      await new Promise((r) => setTimeout(r, 100));
+      await signing; // it holds the lock, and signs
       mine.fail('acquireLock', /nonce-lock/, 1_000); // renewals fail from now on
       await new Promise((r) => setTimeout(r, 350));
       expect(await shared.acquireLock(key, 'replica-b', 5_000), 'lapsed: replica B takes it').to.equal(true);
