@@ -216,6 +216,8 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
   if ((roles.agent || roles.api) && config.CHAINS_FILE) loadChainsFile(resolve(config.CHAINS_FILE));
   // And an EMBEDDING_MODEL_DIR without the model's files (loaded, and run once, when the gateway is built).
   if (connectsUpstreams(roles) && config.EMBEDDING_MODEL_DIR) checkModelFiles(config.EMBEDDING_MODEL_DIR, config.EMBEDDING_MODEL_ID);
+  // And JWT settings it cannot apply: a key file it cannot read, or jose (loaded only with them) missing or broken.
+  const jwt = createJwtVerifier(config);
   // So do a PORT (when this start listens) and the embedded chain's CHAIN_PORT held by something else.
   await checkPortsFree(config, { listen: options.listen !== false });
   // And an ANCHORER_KEYSTORE its password does not decrypt: decrypted here, the slowest check so the last,
@@ -461,7 +463,6 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
       });
       closers.push({ name: 'recorded erasure sweep', close: () => erasures.stop() });
     }
-    const jwt = createJwtVerifier(config);
     // A brake on guessing credentials, per client address (request.ip, see TRUST_PROXY).
     const failures = config.RATE_LIMIT_AUTH_FAILURES
       ? createAuthFailureLimiter({
