@@ -22,6 +22,19 @@ eventStoreConformance('KurrentDB (gRPC fake)', {
   cleanup: async () => shared?.stop(),
 });
 
+// Credentials in KURRENTDB_URL: the client is made without them and given them apart (its debug
+// output prints the string it is made with), and so appends through Append, not BatchAppend.
+let withCredentials: KurrentFake | undefined;
+eventStoreConformance('KurrentDB (gRPC fake, credentials in the connection string)', {
+  gapFreePositions: false,
+  async open() {
+    withCredentials = await startKurrentFake();
+    return openKurrentEventStore(withCredentials.url.replace('kurrentdb://', 'kurrentdb://ops:pw@'));
+  },
+  openAnother: () => openKurrentEventStore(withCredentials!.url.replace('kurrentdb://', 'kurrentdb://ops:pw@')),
+  cleanup: async () => withCredentials?.stop(),
+});
+
 const realUrl = process.env.KURRENTDB_URL;
 if (realUrl) {
   eventStoreConformance('KurrentDB (real server at KURRENTDB_URL)', {

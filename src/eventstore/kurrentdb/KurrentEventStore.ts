@@ -7,6 +7,7 @@ import { KurrentDbError, toStoreError } from './errors';
 import { positionAfter } from './positions';
 import { subscribeAll } from './subscribeAll';
 import { exclusiveStart } from '../read-all-start';
+import { splitConnectionString } from './connection-string';
 
 /** Records fetched per $all round trip when paging past system events. */
 const PAGE = 256;
@@ -167,7 +168,13 @@ export class KurrentEventStore implements EventStore {
  */
 export async function openKurrentEventStore(url: string): Promise<EventStore> {
   try {
-    return new KurrentEventStore(KurrentDBClient.connectionString(url));
+    // Made without the credentials in the string, which its debug output would print whole
+    // (`DEBUG=kdb*`): given as credentials, sent with every call all the same. With them, the
+    // client appends through Append, a call per append, rather than its shared BatchAppend stream.
+    const { url: bare, credentials } = splitConnectionString(url);
+    const client = KurrentDBClient.connectionString(bare);
+    if (credentials) client.setCredentialsProvider(() => credentials);
+    return new KurrentEventStore(client);
   } catch (err) {
     throw new ConfigError(`KURRENTDB_URL is not a valid connection string (${redactUrl(url)}): ${(err as Error).message}`, {
       variable: 'KURRENTDB_URL',
