@@ -75,6 +75,8 @@ const SYSTEM_ACTOR = { kind: 'system' as const, id: 'openmcp' };
 // never needs it, and every start would pay for loading it.
 const relayLeadershipModule = () => loadOptional('KAFKA_BROKERS', () => require('./relay/relay-leadership') as typeof import('./relay/relay-leadership'));
 const kafkaLagModule = () => loadOptional('KAFKA_BROKERS', () => require('./projector/kafka-lag') as typeof import('./projector/kafka-lag'));
+/** Kafka's default group.min.session.timeout.ms. */
+const KAFKA_DEFAULT_MIN_SESSION_TIMEOUT_MS = 6000;
 const kafkaBusModule = () => loadOptional('KAFKA_BROKERS', () => require('./bus/kafka/kafka-bus') as typeof import('./bus/kafka/kafka-bus'));
 
 export type OpenMcp = {
@@ -312,8 +314,21 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
             countError(err);
             logger.error({ err, role: 'bus' }, 'skipped a Kafka message that is not an event envelope');
           },
+          // Its JoinGroup refused (KAFKA_SESSION_TIMEOUT_MS out of the brokers' range) or another error kafkajs does not retry.
+          onConsumerStopped: (err, group) => {
+            countError(err);
+            logger.error({ err, role: 'bus', group }, err instanceof ConfigError ? err.message : `the Kafka consumer of group ${group} stopped on an error kafkajs does not retry: restart the process once it is fixed`);
+          },
         })
       : undefined;
+    // Kafka's default group.min.session.timeout.ms: brokers that keep it refuse a shorter session
+    // (a broker may be set lower, so this is allowed), and say so only when the consumer joins.
+    if (kafkaBus && roles.projector && config.KAFKA_SESSION_TIMEOUT_MS < KAFKA_DEFAULT_MIN_SESSION_TIMEOUT_MS) {
+      logger.warn(
+        { variable: 'KAFKA_SESSION_TIMEOUT_MS' },
+        `KAFKA_SESSION_TIMEOUT_MS=${config.KAFKA_SESSION_TIMEOUT_MS} is below Kafka's default group.min.session.timeout.ms (${KAFKA_DEFAULT_MIN_SESSION_TIMEOUT_MS}): brokers that keep that default refuse it, and the projector's consumer stops`,
+      );
+    }
     const bus: Bus =
       kafkaBus ??
       new InProcessBus(store, checkpoints, {
