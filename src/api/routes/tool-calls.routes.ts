@@ -18,7 +18,9 @@ import { toolNameFilter } from '../tool-name-filter';
 async function readToolFilter(deps: AppDeps, tenant: string, tool: string | undefined, cursor: string | undefined): Promise<ToolReading | undefined> {
   const kept = cursor === undefined ? undefined : decodeToolCallCursor(cursor).reading;
   if (kept && kept.tool !== tool) {
-    throw new InvalidCursorError(`cursor: a page of tool=${kept.tool}, not of ${tool === undefined ? 'no tool filter' : `tool=${tool}`}; pass back the nextCursor of a previous page with the same filters`);
+    // Quoted: names are the caller's and the upstreams' text (JSON escapes what a terminal would act on).
+    const of = (t: string | undefined) => (t === undefined ? 'no tool filter' : `tool=${JSON.stringify(t)}`);
+    throw new InvalidCursorError(`cursor: a page of ${of(kept.tool)}, not of ${of(tool)}; pass back the nextCursor of a previous page with the same filters`);
   }
   if (tool === undefined) return undefined;
   if (kept) return kept;
@@ -44,7 +46,7 @@ export function toolCallsRoutes(deps: AppDeps): FastifyPluginAsync {
         tags: ['tool-calls'],
         operationId: 'listToolCalls',
         summary: 'List tool calls, newest first (filters, cursor pagination)',
-        description: 'Filters: server, tool (the upstream\'s own name, or the `<server>__<tool>` name the gateway serves it by, an alias included: calls matching either reading; with server, only those of that server), status, taskId, from/to (on requestedAt, inclusive). Arguments and results only where recorded (MCP_PAYLOAD_POLICY=store, or encrypted while the subject\'s key exists: after erasure `argumentsErased`/`resultErased`); hashes always. A page also ends, with nextCursor, before the call that would take its recorded payloads past 16 MiB (never empty): follow nextCursor rather than comparing the page with limit.',
+        description: 'Filters: server, tool (the upstream\'s own name, or the `<server>__<tool>` name the gateway serves it by, an alias included, one no longer served too: calls matching either reading; with server, only those of that server; the next pages read it as the first did, their cursor keeping that reading), status, taskId, from/to (on requestedAt, inclusive). Arguments and results only where recorded (MCP_PAYLOAD_POLICY=store, or encrypted while the subject\'s key exists: after erasure `argumentsErased`/`resultErased`); hashes always. A page also ends, with nextCursor, before the call that would take its recorded payloads past 16 MiB (never empty): follow nextCursor rather than comparing the page with limit.',
         querystring: ToolCallListQuery,
         response: { 200: ToolCallPage, ...problems },
       },
