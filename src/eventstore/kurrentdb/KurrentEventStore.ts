@@ -7,7 +7,6 @@ import { KurrentDbError, toStoreError } from './errors';
 import { positionAfter } from './positions';
 import { subscribeAll } from './subscribeAll';
 import { exclusiveStart } from '../read-all-start';
-import { splitConnectionString } from './connection-string';
 
 /** Records fetched per $all round trip when paging past system events. */
 const PAGE = 256;
@@ -168,13 +167,10 @@ export class KurrentEventStore implements EventStore {
  */
 export async function openKurrentEventStore(url: string): Promise<EventStore> {
   try {
-    // Made without the credentials in the string, which its debug output would print whole
-    // (`DEBUG=kdb*`): given as credentials, sent with every call all the same. With them, the
-    // client appends through Append, a call per append, rather than its shared BatchAppend stream.
-    const { url: bare, credentials } = splitConnectionString(url);
-    const client = KurrentDBClient.connectionString(bare);
-    if (credentials) client.setCredentialsProvider(() => credentials);
-    return new KurrentEventStore(client);
+    // Made from the string whole: its credentials are the client's defaults, so it appends through
+    // its shared BatchAppend stream (a credentials provider would make each append a unary Append).
+    // Its debug output (DEBUG=kdb*) prints this string, password included: docs/security.md.
+    return new KurrentEventStore(KurrentDBClient.connectionString(url));
   } catch (err) {
     throw new ConfigError(`KURRENTDB_URL is not a valid connection string (${redactUrl(url)}): ${(err as Error).message}`, {
       variable: 'KURRENTDB_URL',
