@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { aliasToolName } from '../../src/core/tool-name';
-import { encodeTaskCursor } from '../../src/readmodels/cursor';
+import { encodeTaskCursor, encodeToolCallCursor } from '../../src/readmodels/cursor';
 import { recordCall, type RecordCallParameters } from '../support/tool-call-events';
 import { makeHarness, type Harness } from './support/harness';
 
@@ -164,6 +164,15 @@ describe('REST /v1/tool-calls', () => {
       expect([res.statusCode, res.json().code, res.json().field], q).to.deep.equal([400, 'INVALID_CURSOR', 'cursor']);
       expect(res.json().detail, q).to.contain('ns5__x_y_00000000');
     }
+  });
+
+  // A cursor is the caller's text: the reading it carries says which calls, never whose.
+  it("a cursor forged to read tool as another tenant's server and tool lists none of that tenant's calls", async () => {
+    const theirs = await call({ tenant: 'beta', server: 'ns7-beta', tool: 'secret' });
+    const forged = encodeToolCallCursor({ requestedAt: '2999-01-01T00:00:00.000Z', id: 'z', reading: { tool: 'x__y', served: { server: 'ns7-beta', tool: 'secret' } } });
+    expect(await ids(`tool=x__y&cursor=${forged}`, k.beta), 'the reading is followed').to.deep.equal([theirs]);
+    expect(await ids(`tool=x__y&cursor=${forged}`)).to.deep.equal([]);
+    expect(await ids(`tool=x__y&cursor=${forged}`, k.admin)).to.deep.equal([]);
   });
 
   it('pages newest first with the cursor; calls recorded while a client pages land before its first page, none repeats', async () => {
