@@ -15,10 +15,11 @@ type ParseModule = typeof import('@kurrent/kurrentdb-client/dist/Client/parseCon
 export type SplitConnectionString = { url: string; masked: string; credentials?: { username: string; password: string } };
 
 /**
- * `url` without the credentials the client would read from it, and those credentials: the client
- * prints the string it is made with in its debug output (`DEBUG=kdb*`), and a string it cannot
- * parse whole (with a caret under the fault), password included, so it is given the string
- * without them and the credentials apart (setCredentialsProvider). The client parser's own steps
+ * `url` without the credentials the client would read from it, and those credentials: the
+ * client's parser prints a string it cannot parse whole in its debug output (`DEBUG=kdb*`, with a
+ * caret under the fault), password included, so the start's check parses `masked`. (The client
+ * itself is made from the string whole, its credentials its defaults, so that it appends through
+ * BatchAppend: its debug output prints that string, docs/security.md.) The client parser's own steps
  * (trimmed, trailing `/` dropped, the `[^:]+:[^@]+@` right after `<scheme>://`, percent-decoded), so
  * what remains parses as the whole did. A `%` escape that does not decode is left in place, for the parser to refuse.
  * @example splitConnectionString('kurrentdb://ops:p%2Fw@db:2113?tls=false') // { url: 'kurrentdb://db:2113?tls=false', masked: 'kurrentdb://*****:*@db:2113?tls=false', credentials: { username: 'ops', password: 'p/w' } }
