@@ -233,7 +233,7 @@ export class SqlReadModels implements ReadModels {
    * with `_` and its digest's hex digits: the server's distinct tools are hashed until one gives it.
    * Reads the server's distinct tools from the (tenant, server, tool) index alone (TOOL_CALL_SERVER_TOOL_INDEX),
    * not its calls: asked for any name of that form the catalog does not serve, as often as a caller likes.
-   * An alias whose server's name was cut short in it (over 53 characters) names no server: undefined.
+   * An alias whose server's name was cut short in it (over 54 characters, fewer with a longer digest) names no server: undefined.
    */
   async toolOfAlias(tenant: string, alias: string): Promise<{ server: string; tool: string } | undefined> {
     const digest = /_([0-9a-f]{8,56})$/.exec(alias);
