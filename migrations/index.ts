@@ -33,6 +33,7 @@ const migrations: Record<string, () => Knex.Migration> = {
   '20261211013700_api_key_idempotency': () => require('./20261211013700_api_key_idempotency') as Knex.Migration,
   '20261211050000_subject_events': () => require('./20261211050000_subject_events') as Knex.Migration,
   '20261211060000_payload_hash_schemes': () => require('./20261211060000_payload_hash_schemes') as Knex.Migration,
+  '20261211070000_tool_call_server_tool_index': () => require('./20261211070000_tool_call_server_tool_index') as Knex.Migration,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

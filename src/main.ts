@@ -75,6 +75,8 @@ const SYSTEM_ACTOR = { kind: 'system' as const, id: 'openmcp' };
 // never needs it, and every start would pay for loading it.
 const relayLeadershipModule = () => loadOptional('KAFKA_BROKERS', () => require('./relay/relay-leadership') as typeof import('./relay/relay-leadership'));
 const kafkaLagModule = () => loadOptional('KAFKA_BROKERS', () => require('./projector/kafka-lag') as typeof import('./projector/kafka-lag'));
+/** Kafka's default group.min.session.timeout.ms. */
+const KAFKA_DEFAULT_MIN_SESSION_TIMEOUT_MS = 6000;
 const kafkaBusModule = () => loadOptional('KAFKA_BROKERS', () => require('./bus/kafka/kafka-bus') as typeof import('./bus/kafka/kafka-bus'));
 
 export type OpenMcp = {
@@ -216,6 +218,8 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
   if ((roles.agent || roles.api) && config.CHAINS_FILE) loadChainsFile(resolve(config.CHAINS_FILE));
   // And an EMBEDDING_MODEL_DIR without the model's files (loaded, and run once, when the gateway is built).
   if (connectsUpstreams(roles) && config.EMBEDDING_MODEL_DIR) checkModelFiles(config.EMBEDDING_MODEL_DIR, config.EMBEDDING_MODEL_ID);
+  // And JWT settings it cannot apply: a key file it cannot read, or jose (loaded only with them) missing or broken.
+  const jwt = createJwtVerifier(config);
   // So do a PORT (when this start listens) and the embedded chain's CHAIN_PORT held by something else.
   await checkPortsFree(config, { listen: options.listen !== false });
   // And an ANCHORER_KEYSTORE its password does not decrypt: decrypted here, the slowest check so the last,
@@ -310,8 +314,21 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
             countError(err);
             logger.error({ err, role: 'bus' }, 'skipped a Kafka message that is not an event envelope, or whose hash does not check out (a position the read models then lack is read from the event store by the gap repair after PROJECTION_GAP_REPAIR_MS)');
           },
+          // Its JoinGroup refused (KAFKA_SESSION_TIMEOUT_MS out of the brokers' range) or another error kafkajs does not retry.
+          onConsumerStopped: (err, group) => {
+            countError(err);
+            logger.error({ err, role: 'bus', group }, err instanceof ConfigError ? err.message : `the Kafka consumer of group ${group} stopped on an error kafkajs does not retry: restart the process once it is fixed`);
+          },
         })
       : undefined;
+    // Kafka's default group.min.session.timeout.ms: brokers that keep it refuse a shorter session
+    // (a broker may be set lower, so this is allowed), and say so only when the consumer joins.
+    if (kafkaBus && roles.projector && config.KAFKA_SESSION_TIMEOUT_MS < KAFKA_DEFAULT_MIN_SESSION_TIMEOUT_MS) {
+      logger.warn(
+        { variable: 'KAFKA_SESSION_TIMEOUT_MS' },
+        `KAFKA_SESSION_TIMEOUT_MS=${config.KAFKA_SESSION_TIMEOUT_MS} is below Kafka's default group.min.session.timeout.ms (${KAFKA_DEFAULT_MIN_SESSION_TIMEOUT_MS}): brokers that keep that default refuse it, and the projector's consumer stops`,
+      );
+    }
     const bus: Bus =
       kafkaBus ??
       new InProcessBus(store, checkpoints, {
@@ -461,7 +478,6 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
       });
       closers.push({ name: 'recorded erasure sweep', close: () => erasures.stop() });
     }
-    const jwt = createJwtVerifier(config);
     // A brake on guessing credentials, per client address (request.ip, see TRUST_PROXY).
     const failures = config.RATE_LIMIT_AUTH_FAILURES
       ? createAuthFailureLimiter({

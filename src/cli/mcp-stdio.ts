@@ -103,13 +103,15 @@ export async function runMcpStdio(config: Config, apiKey: string | undefined, io
   // misconfigured launch leaves nothing behind (read again when the gateway is built and registers).
   if (config.MCP_SERVERS_FILE) readServersFile(config.MCP_SERVERS_FILE, SYSTEM_ACTOR);
   if (config.EMBEDDING_MODEL_DIR) checkModelFiles(config.EMBEDDING_MODEL_DIR, config.EMBEDDING_MODEL_ID);
+  // And JWT settings: a key file it cannot read, or jose (loaded only with them) missing or broken.
+  const jwt = createJwtVerifier(config);
   const stores = await openStores(config);
   try {
     const keys = new SqlKeyStore(stores.knex);
     // A fresh DATA_DIR works with OPENMCP_ADMIN_KEY, as after `openmcp start`; but the host's
     // environment never replaces the running gateway's admin key nor writes DATA_DIR/admin.key.
     await storeAdminKeyIfAbsent(config, keys);
-    const auth = createAuthenticator({ keys, jwt: createJwtVerifier(config) });
+    const auth = createAuthenticator({ keys, jwt });
     const principal = await auth.authenticate(`Bearer ${apiKey}`).catch((err: unknown) => {
       throw err instanceof UnauthenticatedError ? new UnauthenticatedError(`${err.message}: ${whereKeysAre(config)}`) : err;
     });

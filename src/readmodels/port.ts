@@ -5,6 +5,7 @@ import type { McpToolIcon } from '../../events/mcp.events';
 import type { Actor, RecordedEvent } from '../core/envelope';
 import type { SealedAnswer } from '../core/sealed-answer';
 import type { TaskStatus } from '../../projections/tasks.projection';
+import type { ToolReading } from './cursor';
 
 /** One page of a list; `nextCursor` is opaque and absent on the last page. */
 export type Page<T> = { items: T[]; nextCursor?: string };
@@ -132,6 +133,8 @@ export type ToolCallListFilter = {
   to?: string;
   limit: number;
   cursor?: string;
+  /** How `tool` was read (by the API, from the catalog): kept in the page's nextCursor, which the next page reads it by. */
+  reading?: ToolReading;
 };
 
 export type AuditEventFilter = { stream?: string; type?: string; after?: number; limit: number };
@@ -202,6 +205,12 @@ export interface ReadModels {
   /** The tenant's gateway tool calls, newest request first (then id descending). */
   listToolCalls(tenant: string, filter: ToolCallListFilter): Promise<Page<ToolCallView>>;
   getToolCall(tenant: string, id: string): Promise<ToolCallView | undefined>;
+  /**
+   * The tool a tenant's calls were made by `alias` (aliasToolName of their server and upstream's
+   * own name): an alias the catalog no longer serves (its server removed or renamed) still names
+   * them. Undefined when no call of the tenant has it.
+   */
+  toolOfAlias(tenant: string, alias: string): Promise<{ server: string; tool: string } | undefined>;
   listAuditEvents(tenant: string | null, filter: AuditEventFilter): Promise<Page<AuditEventView>>;
   getAuditEvent(tenant: string | null, id: string): Promise<AuditEventView | undefined>;
   /** Added with the subject index: a data subject's events (an access request), position order. */

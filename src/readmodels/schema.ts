@@ -20,6 +20,13 @@ export const TOOL_CALL_LIST_INDEXES = [
 ] as const;
 
 /**
+ * (tenant, server, tool) of `rm_tool_calls`: the tools of a tenant's calls to a server, read by
+ * toolOfAlias (GET /v1/tool-calls?tool=<an alias no longer served>) from the index alone, not the
+ * server's calls (migrations/20261211070000_tool_call_server_tool_index.ts).
+ */
+export const TOOL_CALL_SERVER_TOOL_INDEX = ['tenant', 'server', 'tool'] as const;
+
+/**
  * The audit log's per-tenant lists: (tenant, position) for all of a tenant's events, (tenant,
  * type, position) for one type of them (migrations/20261210000200_audit_event_type_index.ts).
  * Named here because MariaDB is told to use them (SqlReadModels.listAuditEvents).
@@ -178,6 +185,7 @@ export const projectionSchemas: Record<string, {
         indexOn(t, n.toolCalls, ['tenant', 'requested_at']);
         // GET /v1/tool-calls filters (migrations/20261209000100_tool_call_list_indexes.ts).
         for (const columns of TOOL_CALL_LIST_INDEXES) indexOn(t, n.toolCalls, columns);
+        indexOn(t, n.toolCalls, TOOL_CALL_SERVER_TOOL_INDEX);
       });
     },
   },

@@ -15,6 +15,7 @@ import { readCacheEpoch } from './cache-epoch';
 import { sharedRead } from './shared-read';
 import { AuditAppliedThrough, auditHead } from './audit-applied-through';
 import { StoreAppliedThrough, type LogReader } from './store-applied-through';
+import { aliasToolName, splitToolName } from '../core/tool-name';
 import { decodeTaskCursor, decodeToolCallCursor, encodeTaskCursor, encodeToolCallCursor } from './cursor';
 import { whereBeforeKey } from './keyset';
 import type { AuditEventFilter, AuditEventView, SubjectDetails, SubjectEventFilter, SubjectEventsPage, BatchView, Page, ReadModels, TaskListFilter, TaskView, ToolCallListFilter, ToolCallView, ToolCatalogEntry } from './port';
@@ -224,7 +225,24 @@ export class SqlReadModels implements ReadModels {
     const items = page.flatMap((r) => (full.has(String(r.id)) ? [toolCallView(toolCallFromRow(full.get(String(r.id))!))] : []));
     // The cursor is the page's last key as read, even if its row has been updated since.
     const last = page[page.length - 1];
-    return rows.length > page.length ? { items, nextCursor: encodeToolCallCursor({ requestedAt: last.requested_at === null ? null : String(last.requested_at), id: String(last.id) }) } : { items };
+    const reading = filter.reading ? { reading: filter.reading } : {};
+    return rows.length > page.length ? { items, nextCursor: encodeToolCallCursor({ requestedAt: last.requested_at === null ? null : String(last.requested_at), id: String(last.id), ...reading }) } : { items };
+  }
+
+  /**
+   * An alias begins with its server's name (which holds only characters an alias keeps) and ends
+   * with `_` and its digest's hex digits: the server's distinct tools are hashed until one gives it.
+   * Reads the server's distinct tools from the (tenant, server, tool) index alone (TOOL_CALL_SERVER_TOOL_INDEX),
+   * not its calls: asked for any name of that form the catalog does not serve, as often as a caller likes.
+   * An alias whose server's name was cut short in it (over 54 characters, fewer with a longer digest) names no server: undefined.
+   */
+  async toolOfAlias(tenant: string, alias: string): Promise<{ server: string; tool: string } | undefined> {
+    const digest = /_([0-9a-f]{8,56})$/.exec(alias);
+    const split = splitToolName(alias);
+    if (!digest || !split) return undefined;
+    const rows = await this.db(this.t.toolCalls).where({ tenant, server: split.server }).distinct('tool');
+    const tool = rows.map((r) => String(r.tool)).find((t) => aliasToolName(split.server, t, digest[1].length) === alias);
+    return tool === undefined ? undefined : { server: split.server, tool };
   }
 
   async getToolCall(tenant: string, id: string): Promise<ToolCallView | undefined> {

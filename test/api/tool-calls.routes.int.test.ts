@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { encodeTaskCursor } from '../../src/readmodels/cursor';
+import { aliasToolName } from '../../src/core/tool-name';
+import { encodeTaskCursor, encodeToolCallCursor } from '../../src/readmodels/cursor';
 import { recordCall, type RecordCallParameters } from '../support/tool-call-events';
 import { makeHarness, type Harness } from './support/harness';
 
@@ -123,6 +124,55 @@ describe('REST /v1/tool-calls', () => {
     expect(await ids('server=ns3&tool=ns3__read_file_1a2b3c4d')).to.deep.equal([dotted]);
     // Another tenant's catalog is not this one's.
     expect(await ids('tool=ns3__read_file_1a2b3c4d', k.beta)).to.deep.equal([]);
+  });
+
+  // A server removed or renamed takes its aliases out of the catalog; its calls stay in the log.
+  it('tool takes an alias the catalog no longer serves, as the calls recorded under it resolve it', async () => {
+    const dotted = await call({ server: 'ns4', tool: 'read.file' });
+    await call({ server: 'ns4', tool: 'write.file' });
+    const alias = aliasToolName('ns4', 'read.file');
+    expect(await ids(`tool=${alias}`)).to.deep.equal([dotted]);
+    expect(await ids(`server=ns4&tool=${alias}`)).to.deep.equal([dotted]);
+    expect(await ids(`tool=${alias}`, k.beta), "another tenant's calls do not resolve it").to.deep.equal([]);
+  });
+
+  // A client pages through one list: the catalog changing meanwhile (an alias added, a server
+  // removed) does not change what its next pages are of.
+  it('pages of a tool filter read the name as the first page did, whatever the catalog serves by then', async () => {
+    const made: string[] = [];
+    for (let i = 0; i < 3; i++) made.push(await call({ server: 'ns5', tool: 'x.y', at: `2026-10-02T00:00:0${i}.000Z` }));
+    h.gateway.aliases.set('acme/ns5__x_y_00000000', { server: 'ns5', tool: 'x.y' });
+    const first = await list('tool=ns5__x_y_00000000&limit=1');
+    expect(first.items.map((c) => c.id)).to.deep.equal([made[2]]);
+    h.gateway.aliases.delete('acme/ns5__x_y_00000000');
+    const second = await list(`tool=ns5__x_y_00000000&limit=1&cursor=${first.nextCursor}`);
+    expect(second.items.map((c) => c.id), 'the alias no longer served').to.deep.equal([made[1]]);
+    // And the other way: a name that read as an upstream's own name goes on being read so.
+    await call({ server: 'ns6', tool: 'plain', at: '2026-10-03T00:00:00.000Z' });
+    const own = await call({ server: 'ns6', tool: 'ns6__new_11111111', at: '2026-10-03T00:00:01.000Z' });
+    const own2 = await call({ server: 'ns6', tool: 'ns6__new_11111111', at: '2026-10-03T00:00:00.500Z' });
+    const p1 = await list('tool=ns6__new_11111111&limit=1');
+    expect(p1.items.map((c) => c.id)).to.deep.equal([own]);
+    h.gateway.aliases.set('acme/ns6__new_11111111', { server: 'ns6', tool: 'plain' });
+    const p2 = await list(`tool=ns6__new_11111111&limit=1&cursor=${p1.nextCursor}`);
+    expect(p2.items.map((c) => c.id), 'an alias added since').to.deep.equal([own2]);
+    expect(p2.nextCursor).to.equal(undefined);
+    h.gateway.aliases.delete('acme/ns6__new_11111111');
+    // A cursor of one tool filter is not one of another (nor of none): 400, not pages of a list the client did not ask for.
+    for (const q of ['tool=ns5__other', 'server=ns5']) {
+      const res = await h.call({ method: 'GET', url: `/v1/tool-calls?${q}&limit=1&cursor=${first.nextCursor}`, auth: k.viewer });
+      expect([res.statusCode, res.json().code, res.json().field], q).to.deep.equal([400, 'INVALID_CURSOR', 'cursor']);
+      expect(res.json().detail, q).to.contain('ns5__x_y_00000000');
+    }
+  });
+
+  // A cursor is the caller's text: the reading it carries says which calls, never whose.
+  it("a cursor forged to read tool as another tenant's server and tool lists none of that tenant's calls", async () => {
+    const theirs = await call({ tenant: 'beta', server: 'ns7-beta', tool: 'secret' });
+    const forged = encodeToolCallCursor({ requestedAt: '2999-01-01T00:00:00.000Z', id: 'z', reading: { tool: 'x__y', served: { server: 'ns7-beta', tool: 'secret' } } });
+    expect(await ids(`tool=x__y&cursor=${forged}`, k.beta), 'the reading is followed').to.deep.equal([theirs]);
+    expect(await ids(`tool=x__y&cursor=${forged}`)).to.deep.equal([]);
+    expect(await ids(`tool=x__y&cursor=${forged}`, k.admin)).to.deep.equal([]);
   });
 
   it('pages newest first with the cursor; calls recorded while a client pages land before its first page, none repeats', async () => {

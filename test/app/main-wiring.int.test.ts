@@ -605,6 +605,27 @@ describe('src/main.ts wiring: error counts, lease store choice, /readyz redactio
     expect(await names('api')).to.include('llm');
   });
 
+  it('a KAFKA_SESSION_TIMEOUT_MS the brokers refuse: warned at start below their default minimum, and the projector\'s stopped consumer said as CONFIG_INVALID naming it, counted (was: one kafkajs line naming broker settings, the projector idle)', async () => {
+    const broker = await startKafkaBroker({ groupSessionTimeoutMs: { min: 6000, max: 1_800_000 } });
+    try {
+      const lines: string[] = [];
+      const a = await start(
+        { OPENMCP_ROLES: 'projector', LOG_LEVEL: 'warn', KAFKA_BROKERS: broker.brokers.join(','), KAFKA_TOPIC_PREFIX: 'wiring-session', KAFKA_SESSION_TIMEOUT_MS: '3000' },
+        { logStream: { write: (l: string) => void lines.push(l) } },
+      );
+      expect(await untilErrorCounted(a)).to.have.property('CONFIG_INVALID').that.is.greaterThan(0);
+      const said = lines.map((l) => JSON.parse(l) as { level: number; msg: string; err?: { code?: string } });
+      const warned = said.find((l) => l.level === 40 && l.msg.includes('KAFKA_SESSION_TIMEOUT_MS'));
+      expect(warned?.msg, 'warned at start').to.match(/KAFKA_SESSION_TIMEOUT_MS=3000 is below .*group\.min\.session\.timeout\.ms/);
+      const stopped = said.find((l) => l.level === 50 && l.err?.code === 'CONFIG_INVALID');
+      expect(stopped?.msg, 'the consumer stopped').to.match(/^the brokers refuse KAFKA_SESSION_TIMEOUT_MS=3000: .*group\.min\.session\.timeout\.ms/);
+    } finally {
+      await app?.close();
+      app = undefined;
+      await broker.stop();
+    }
+  });
+
   it("with Kafka, the projector joins its group with KAFKA_SESSION_TIMEOUT_MS, and the projection lag counts a partition held up by an event it cannot apply, though another partition applied a newer position", async function () {
     await requireService(this, 'MariaDB', mysqlAvailable);
     const broker = await startKafkaBroker();

@@ -54,6 +54,23 @@ describe('KurrentDB adapter against the gRPC fake', function () {
     expect(err.details).to.deep.equal({ stream: s, expected: '0', actual: '1' });
   });
 
+  it('with credentials in KURRENTDB_URL, appends through BatchAppend and sends them', async () => {
+    // Made from the string whole (the client's default credentials): a credentials provider would
+    // turn every append into a unary Append call.
+    const authed = await openKurrentEventStore(fake.url.replace('kurrentdb://', 'kurrentdb://ops:pw@'));
+    try {
+      const s = `task-${newId()}`;
+      await authed.append(s, [ev(s)], { expectedRevision: 'no_stream' });
+      expect(await authed.readStream(s)).to.have.length(1);
+      expect(fake.calls.BatchAppend, 'the client took the BatchAppend path').to.be.greaterThan(0);
+      expect(fake.calls.Append ?? 0).to.equal(0);
+      // Without TLS only the reads' native part sends them.
+      expect(fake.authorizations.Read).to.include(`Basic ${Buffer.from('ops:pw').toString('base64')}`);
+    } finally {
+      await authed.close();
+    }
+  });
+
   it('surfaces a gRPC error on a read as a coded OpenMcpError', async () => {
     fake.failNext({ method: 'Read', code: grpc.status.PERMISSION_DENIED, exception: 'access-denied', message: 'Access denied' });
     const err = await store.readStream(`task-${newId()}`).catch((e) => e);

@@ -4,7 +4,9 @@ import { newId } from '../../src/core/ids';
 import { indexesByColumns } from '../../src/db/index-names';
 import { encodeTaskCursor, encodeToolCallCursor } from '../../src/readmodels/cursor';
 import type { ToolCallListFilter } from '../../src/readmodels/port';
-import { TOOL_CALL_LIST_INDEXES } from '../../src/readmodels/schema';
+import { TOOL_CALL_LIST_INDEXES, TOOL_CALL_SERVER_TOOL_INDEX } from '../../src/readmodels/schema';
+import { down as dropServerToolIndex, up as addServerToolIndex } from '../../migrations/20261211070000_tool_call_server_tool_index';
+import { aliasToolName } from '../../src/core/tool-name';
 import { LIVE_TABLES } from '../../projections/tables';
 import type { Dialect, TestDb } from '../projections/support';
 import { projectedReadModels } from './support';
@@ -46,6 +48,44 @@ for (const dialect of ['sqlite', 'mysql'] as Dialect[]) {
       expect((await indexes(t.db)).filter((c) => want.includes(c))).to.deep.equal([]);
       await addListIndexes(t.db.knex);
       expect(await indexes(t.db)).to.include.members(want);
+    });
+
+    it("toolOfAlias finds the tool of the tenant's calls by an alias, reading (tenant, server, tool) alone: the index, not the server's calls", async () => {
+      await call({ tenant: 'acme', server: 'files', tool: 'read file', at: '2026-12-01T09:00:00.000Z' });
+      await call({ tenant: 'acme', server: 'files', tool: 'write', at: '2026-12-01T09:00:01.000Z' });
+      await call({ tenant: 'globex', server: 'files', tool: 'secret tool', at: '2026-12-01T09:00:02.000Z' });
+      expect(await t.rm.toolOfAlias('acme', aliasToolName('files', 'read file'))).to.deep.equal({ server: 'files', tool: 'read file' });
+      expect(await t.rm.toolOfAlias('acme', aliasToolName('files', 'read file', 16))).to.deep.equal({ server: 'files', tool: 'read file' });
+      // Another tenant's calls name nothing here.
+      expect(await t.rm.toolOfAlias('acme', aliasToolName('files', 'secret tool'))).to.equal(undefined);
+      expect(await t.rm.toolOfAlias('acme', 'files__read_file')).to.equal(undefined);
+      // The query a caller can ask for as often as it likes (any alias-shaped name): its plan reads the index only.
+      const queries: { sql: string; bindings: readonly unknown[] }[] = [];
+      // (The projectors share the connection pool: only the read model's query on the calls' table.)
+      const onQuery = (q: { sql: string; bindings: readonly unknown[] }) => void (q.sql.includes(LIVE_TABLES.toolCalls) && !/^\s*(insert|update|delete)/i.test(q.sql) && queries.push(q));
+      t.db.knex.on('query', onQuery);
+      try {
+        await t.rm.toolOfAlias('acme', 'files__anything_0123abcd');
+      } finally {
+        t.db.knex.removeListener('query', onQuery);
+      }
+      expect(queries, JSON.stringify(queries.map((q) => q.sql))).to.have.length(1);
+      const plan = JSON.stringify(
+        dialect === 'mysql'
+          ? (await t.db.knex.raw(`EXPLAIN ${queries[0].sql}`, queries[0].bindings as never[]))[0]
+          : await t.db.knex.raw(`EXPLAIN QUERY PLAN ${queries[0].sql}`, queries[0].bindings as never[]),
+      );
+      expect(plan, plan).to.match(dialect === 'mysql' ? /Using index/ : /COVERING INDEX/);
+      expect(await indexes(t.db)).to.include(TOOL_CALL_SERVER_TOOL_INDEX.join(','));
+    });
+
+    it('the (tenant, server, tool) migration adds the index once, and its down drops it', async () => {
+      const want = TOOL_CALL_SERVER_TOOL_INDEX.join(',');
+      await dropServerToolIndex(t.db.knex);
+      expect(await indexes(t.db)).not.to.include(want);
+      await addServerToolIndex(t.db.knex);
+      await addServerToolIndex(t.db.knex);
+      expect((await indexes(t.db)).filter((c) => c === want)).to.have.length(1);
     });
 
     it('newest request first over pages; calls recorded during the walk do not shift or repeat them', async () => {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { PAYLOAD_HASH_SCHEME } from '../../erasure/salted-hash';
-import { Cursor, ErrorInfo, FROM_NOT_AFTER_TO, Hex32, IsoTime, Limit, page, Uuid, Timestamp } from './common';
+import { ErrorInfo, FROM_NOT_AFTER_TO, Hex32, IsoTime, Limit, page, Uuid, Timestamp } from './common';
 
 export const ToolCallStatus = z.enum(['requested', 'completed', 'failed']);
 
@@ -36,13 +36,14 @@ const Name = z.string().min(1).max(200);
 
 export const ToolCallListQuery = z.strictObject({
   server: Name.optional().describe('The server name, as in `<server>__<tool>`'),
-  tool: Name.optional().describe("The upstream's own tool name (`echo`), or the name the gateway serves it by (`examples__echo`, split at its first `__` into server and tool; an alias is the tool the gateway serves by it now): calls matching either reading, with server only those of that server"),
+  tool: Name.optional().describe("The upstream's own tool name (`echo`), or the name the gateway serves it by (`examples__echo`, split at its first `__` into server and tool; an alias is the tool the gateway serves by it, or, no longer served, the tool of the calls made by it; the next pages read it as the first did): calls matching either reading, with server only those of that server"),
   status: ToolCallStatus.optional(),
   taskId: Uuid('a task id is a UUID').optional(),
   from: IsoTime.optional().describe('requestedAt at or after'),
   to: IsoTime.optional().describe('requestedAt at or before'),
   limit: Limit,
-  cursor: Cursor.optional(),
+  // Longer than other lists' cursors: it keeps how `tool` was read (its name and the tool it resolved to).
+  cursor: z.string().regex(/^[A-Za-z0-9_-]{1,4096}$/, 'a cursor from a previous page').optional(),
 }).refine(...FROM_NOT_AFTER_TO);
 export type ToolCallListQueryInput = z.input<typeof ToolCallListQuery>;
 

@@ -11,6 +11,7 @@ import { ensureEventsTopic } from './ensure-topic';
 import { KafkaTopicMissingError } from './kafka-topic-missing-error';
 import { PartitionBackoff, type BackoffOptions } from './partition-backoff';
 import { withoutRejoinErrors } from './quiet-rejoin';
+import { isSessionTimeoutRefusal, sessionTimeoutRefused } from './session-timeout-refused';
 
 export type KafkaBusOptions = {
   /** host:port list (KAFKA_BROKERS split on commas). */
@@ -35,6 +36,12 @@ export type KafkaBusOptions = {
    * counts KAFKA_MESSAGE_INVALID in openmcp_errors_total).
    */
   onInvalidMessage: (err: unknown) => void;
+  /**
+   * A consumer kafkajs stopped for good (an error it does not retry: it logs the crash, and the
+   * group's partitions go to its other members, if any). A session timeout the brokers refuse is
+   * reported as a ConfigError naming KAFKA_SESSION_TIMEOUT_MS.
+   */
+  onConsumerStopped?: (err: unknown, group: string) => void;
   /** Extra kafkajs client settings (ssl, sasl, retry, logLevel…). */
   kafka?: Omit<KafkaConfig, 'brokers' | 'clientId'>;
 };
@@ -85,6 +92,13 @@ export class KafkaBus implements Bus {
       maxWaitTimeInMs: this.options.maxWaitTimeInMs ?? 500,
       ...(this.options.sessionTimeoutMs ? { sessionTimeout: this.options.sessionTimeoutMs } : {}),
       ...(this.options.heartbeatIntervalMs ? { heartbeatInterval: this.options.heartbeatIntervalMs } : {}),
+    });
+    // Its JoinGroup refused (the session timeout out of the brokers' range), kafkajs stops the
+    // consumer after consume() resolved (it joins in the background): said here, or only in its log.
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      if (payload.restart) return;
+      const err = isSessionTimeoutRefusal(payload.error) ? sessionTimeoutRefused(this.options.sessionTimeoutMs, group, payload.error) : payload.error;
+      this.options.onConsumerStopped?.(err, group);
     });
     const backoff = new PartitionBackoff(this.options.backoff);
     await consumer.connect().catch((err: Error) => {

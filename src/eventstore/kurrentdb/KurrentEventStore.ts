@@ -167,6 +167,9 @@ export class KurrentEventStore implements EventStore {
  */
 export async function openKurrentEventStore(url: string): Promise<EventStore> {
   try {
+    // Made from the string whole: its credentials are the client's defaults, so it appends through
+    // its shared BatchAppend stream (a credentials provider would make each append a unary Append).
+    // Its debug output (DEBUG=kdb*) prints this string, password included: docs/security.md.
     return new KurrentEventStore(KurrentDBClient.connectionString(url));
   } catch (err) {
     throw new ConfigError(`KURRENTDB_URL is not a valid connection string (${redactUrl(url)}): ${(err as Error).message}`, {

@@ -7,6 +7,40 @@ export const KURRENTDB_URL_EXPECTED =
   'a KurrentDB connection string (kurrentdb://host:2113?tls=false; a cluster: kurrentdb://node1:2113,node2:2113,node3:2113, or kurrentdb+discover://cluster-dns:2113)';
 
 type ParseModule = typeof import('@kurrent/kurrentdb-client/dist/Client/parseConnectionString');
+
+/**
+ * A connection string without its `user:password@` (`url`), the same with `*` for their characters
+ * (`masked`: a fault is at the same position in it), and the credentials, decoded as the client decodes them.
+ */
+export type SplitConnectionString = { url: string; masked: string; credentials?: { username: string; password: string } };
+
+/**
+ * `url` without the credentials the client would read from it, and those credentials: the
+ * client's parser prints a string it cannot parse whole in its debug output (`DEBUG=kdb*`, with a
+ * caret under the fault), password included, so the start's check parses `masked`. (The client
+ * itself is made from the string whole, its credentials its defaults, so that it appends through
+ * BatchAppend: its debug output prints that string, docs/security.md.) The client parser's own steps
+ * (trimmed, trailing `/` dropped, the `[^:]+:[^@]+@` right after `<scheme>://`, percent-decoded), so
+ * what remains parses as the whole did. A `%` escape that does not decode is left in place, for the parser to refuse.
+ * @example splitConnectionString('kurrentdb://ops:p%2Fw@db:2113?tls=false') // { url: 'kurrentdb://db:2113?tls=false', masked: 'kurrentdb://*****:*@db:2113?tls=false', credentials: { username: 'ops', password: 'p/w' } }
+ */
+export function splitConnectionString(url: string): SplitConnectionString {
+  const whole = url.trim().replace(/\/+$/, '');
+  const scheme = /^[^:]+:\/\//.exec(whole)?.[0];
+  const userInfo = scheme === undefined ? undefined : /^(?:([^:]+:[^@]+)@)/.exec(whole.slice(scheme.length));
+  // No `<scheme>://`: the parser refuses it at position 0 whatever follows, which may hold a password.
+  if (scheme === undefined) return { url: whole, masked: '*'.repeat(whole.length) };
+  if (!userInfo) return { url: whole, masked: whole };
+  const [username, password] = userInfo[1].trim().split(':');
+  let credentials: SplitConnectionString['credentials'];
+  try {
+    credentials = { username: decodeURIComponent(username), password: decodeURIComponent(password) };
+  } catch {
+    return { url: whole, masked: whole };
+  }
+  const rest = whole.slice(scheme.length + userInfo[0].length);
+  return { url: scheme + rest, masked: `${scheme}${'*'.repeat(userInfo[0].length - 3)}:*@${rest}`, credentials };
+}
 type ParseFailure = Error & { expected?: string; location?: [number, number] };
 
 /**
@@ -30,7 +64,8 @@ export function kurrentConnectionStringProblem(url: string): string | undefined 
   console.warn = (...args: unknown[]) => void warned.push(args.map(String).join(' '));
   let options: ReturnType<ParseModule['parseConnectionString']>;
   try {
-    options = parseConnectionString(url);
+    // Its credentials masked: the parser's debug output quotes a string it refuses whole.
+    options = parseConnectionString(splitConnectionString(url).masked);
   } catch (err) {
     const e = err as ParseFailure;
     if (e.expected === undefined || e.location === undefined) return 'the client cannot read it';

@@ -25,6 +25,13 @@ export type KafkaBrokerOptions = {
    * a larger one makes the broker close the connection, as Kafka does.
    */
   maxRequestBytes?: number;
+  /**
+   * The session timeouts a consumer group member may ask for, as Kafka's
+   * `group.min.session.timeout.ms` and `group.max.session.timeout.ms` (default: any, so that tests
+   * may use short ones; Kafka's are 6000 and 1800000): one outside is refused with
+   * INVALID_SESSION_TIMEOUT (26), as Kafka does.
+   */
+  groupSessionTimeoutMs?: { min: number; max: number };
 };
 
 /** An error the broker answers one produce request's partition with (see failProduce). */
@@ -105,7 +112,7 @@ export async function startKafkaBroker(options: KafkaBrokerOptions = {}): Promis
   let createHold: { left: number; open: Promise<void>; release: () => void } | undefined;
   const appended = new EventEmitter();
   appended.setMaxListeners(0);
-  const groups = new GroupCoordinator(options.initialRebalanceDelayMs ?? 30);
+  const groups = new GroupCoordinator(options.initialRebalanceDelayMs ?? 30, options.groupSessionTimeoutMs);
   let nextProducerId = 1000;
   const sockets = new Set<Socket>();
 

@@ -5,6 +5,7 @@ export const ERR = {
   ILLEGAL_GENERATION: 22,
   INCONSISTENT_GROUP_PROTOCOL: 23,
   UNKNOWN_MEMBER_ID: 25,
+  INVALID_SESSION_TIMEOUT: 26,
   REBALANCE_IN_PROGRESS: 27,
   MEMBER_ID_REQUIRED: 79,
 } as const;
@@ -66,7 +67,11 @@ export class GroupCoordinator {
   private readonly groups = new Map<string, Group>();
   private readonly sweeper: NodeJS.Timeout;
 
-  constructor(private readonly initialRebalanceDelayMs: number) {
+  /** `sessionTimeoutRange`: the range a member's session timeout must be in, as the broker's group.min/max.session.timeout.ms. */
+  constructor(
+    private readonly initialRebalanceDelayMs: number,
+    private readonly sessionTimeoutRange = { min: 0, max: Infinity },
+  ) {
     this.sweeper = setInterval(() => this.expireSessions(), 250);
     this.sweeper.unref();
   }
@@ -86,6 +91,8 @@ export class GroupCoordinator {
     const g = this.group(req.groupId);
     const fail = (error: number, memberId = req.memberId): Promise<JoinResponse> =>
       Promise.resolve({ error, generationId: -1, protocolName: '', leader: '', memberId, members: [] });
+    // Checked first, as Kafka does (GroupCoordinator.handleJoinGroup).
+    if (req.sessionTimeoutMs < this.sessionTimeoutRange.min || req.sessionTimeoutMs > this.sessionTimeoutRange.max) return fail(ERR.INVALID_SESSION_TIMEOUT);
     if (g.protocolType && g.members.size > 0 && g.protocolType !== req.protocolType) return fail(ERR.INCONSISTENT_GROUP_PROTOCOL);
     let memberId = req.memberId;
     if (!memberId) {

@@ -17,6 +17,8 @@ export type KurrentFake = {
   seed(stream: string, type: string, data?: unknown): void;
   /** How many times each Streams method was called, to tell which append path the client took. */
   calls: Record<string, number>;
+  /** The `authorization` header of each Streams call, by method (none: the call had none), to tell which credentials the client sent. */
+  authorizations: Record<string, (string | undefined)[]>;
   /** The storage, to hand to a restarted fake (`startKurrentFake({ port, log })`). */
   log: MemoryLog;
   stop(): Promise<void>;
@@ -62,9 +64,12 @@ export async function startKurrentFake(options: KurrentFakeOptions = {}): Promis
     getSupportedMethods: (_call: unknown, cb: grpc.sendUnaryData<featuresPb.SupportedMethods>) => cb(null, supportedMethods(options.batchAppend ?? true)),
   });
   const calls: Record<string, number> = {};
+  const authorizations: Record<string, (string | undefined)[]> = {};
   const counted = <H extends (...args: never[]) => void>(name: string, h: H) =>
     ((...args: Parameters<H>) => {
       calls[name] = (calls[name] ?? 0) + 1;
+      const header = (args[0] as { metadata?: grpc.Metadata } | undefined)?.metadata?.get('authorization')[0];
+      (authorizations[name] ??= []).push(header === undefined ? undefined : String(header));
       h(...args);
     }) as H;
   server.addService(StreamsService, {
@@ -85,6 +90,7 @@ export async function startKurrentFake(options: KurrentFakeOptions = {}): Promis
     url: `kurrentdb://127.0.0.1:${port}?tls=false&discoveryInterval=10`,
     port,
     calls,
+    authorizations,
     log,
     failNext: (fault) => faults.add(fault),
     seed: (stream, type, data = {}) => {
