@@ -346,13 +346,25 @@ function endQuietlyWhenStdoutCloses(): void {
   });
 }
 
+/**
+ * Run one `openmcp` command line (`argv` as process.argv: node, the script, then the arguments):
+ * what `bin/openmcp` does, and what the tests call to run a command without starting a process.
+ * The exit code is left in process.exitCode, or given to process.exit.
+ */
+export function runOpenmcp(argv: readonly string[]): Promise<void> {
+  return buildCli()
+    .parseAsync(argv)
+    .then(
+      () => undefined,
+      (err: unknown) => {
+        usableOrExit(err);
+        console.error(fatalErrorText(err));
+        process.exit(1);
+      },
+    );
+}
+
 if (require.main === module || process.argv[1]?.endsWith('bin/openmcp')) {
   endQuietlyWhenStdoutCloses();
-  buildCli()
-    .parseAsync(process.argv)
-    .catch((err) => {
-      usableOrExit(err);
-      console.error(fatalErrorText(err));
-      process.exit(1);
-    });
+  void runOpenmcp(process.argv);
 }
