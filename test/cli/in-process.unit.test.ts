@@ -38,9 +38,16 @@ describe('openmcp in process: the same exit code, stdout and stderr as bin/openm
   }
 
   it('leaves process.exit, process.exitCode, the output streams and the environment as they were', async () => {
-    const before = { exit: process.exit, exitCode: process.exitCode, out: process.stdout.write, err: process.stderr.write, url: process.env.OPENMCP_URL };
-    await openmcpInProcess(['tasks', 'list', '--version'], ENV);
-    await openmcpInProcess(['verify', join(dir, 'missing.json'), '--rpc', RPC, '--contract', ADDRESS], ENV);
-    expect({ exit: process.exit, exitCode: process.exitCode, out: process.stdout.write, err: process.stderr.write, url: process.env.OPENMCP_URL }).to.deep.equal(before);
+    const mochas = process.exitCode;
+    // A value no command sets: restored, not reset (a run before this one that left 2 behind hid a missing restore).
+    process.exitCode = 7;
+    try {
+      const before = { exit: process.exit, exitCode: process.exitCode, out: process.stdout.write, err: process.stderr.write, url: process.env.OPENMCP_URL };
+      await openmcpInProcess(['tasks', 'list', '--version'], ENV);
+      await openmcpInProcess(['verify', join(dir, 'missing.json'), '--rpc', RPC, '--contract', ADDRESS], ENV);
+      expect({ exit: process.exit, exitCode: process.exitCode, out: process.stdout.write, err: process.stderr.write, url: process.env.OPENMCP_URL }).to.deep.equal(before);
+    } finally {
+      process.exitCode = mochas;
+    }
   });
 });
