@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { defineEvent, type Upcaster } from './catalog';
 import { digest } from './digest-fields';
+import { CONNECT_TIMEOUT_BOUNDS } from './mcp-bounds';
 
 const safeInt = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const name = z.string().min(1).max(200);
@@ -96,8 +97,8 @@ export const McpServerLimitsSchema = z
   .refine((l) => l.timeoutMs !== undefined || l.maxConcurrent !== undefined, 'set timeoutMs, maxConcurrent or both')
   .meta({ minProperties: 1 });
 
-/** The bounds of a connect timeout, the server's own as MCP_CONNECT_TIMEOUT_MS's (ms). */
-export const CONNECT_TIMEOUT_BOUNDS = { min: 1000, max: 300_000 } as const;
+/** The bounds of a connect timeout (ms), in a module without zod: the CLI's parser checks --connect-timeout-ms with them. */
+export { CONNECT_TIMEOUT_BOUNDS };
 const CONNECT_TIMEOUT_EXPECTED = 'milliseconds, a whole number from 1000 (1 s) to 300000 (5 min), as MCP_CONNECT_TIMEOUT_MS';
 
 /**

@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError, Option } from 'commander';
-import { loadConfig } from '../config';
 import { ROLES } from '../auth/roles';
-import { CONNECT_TIMEOUT_BOUNDS } from '../../events/mcp.events';
+import { CONNECT_TIMEOUT_BOUNDS } from '../../events/mcp-bounds';
 
 /**
  * The commands that talk to a running gateway through the SDK (`OPENMCP_URL`, default
@@ -10,7 +9,7 @@ import { CONNECT_TIMEOUT_BOUNDS } from '../../events/mcp.events';
  */
 // The SDK is loaded when a client command runs: `mcp stdio`, `start` and `--version` build these
 // commands too, and an MCP host waits on every module loaded before `initialize` is answered.
-const client = () => (require('../sdk') as typeof import('../sdk')).clientFromEnvironment({ config: loadConfig() });
+const client = () => (require('../sdk') as typeof import('../sdk')).clientFromEnvironment({ config: (require('../config') as typeof import('../config')).loadConfig() });
 // No default list: commander would print "(default: [])" in the help.
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 

@@ -2,7 +2,6 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option, type CommanderError } from 'commander';
 import { rolesProblem } from '../app/roles';
-import { loadConfig } from '../config';
 import { addClientCommands, addMcpClientCommands, batchId, CLIENT_SETTINGS_HELP } from './client-commands';
 import { fatalErrorText } from './fatal-error-text';
 import { UsageError } from './usage-error';
@@ -13,6 +12,11 @@ import { UsageError } from './usage-error';
  */
 function load<T>(id: string): T {
   return require(id) as T;
+}
+
+/** The configuration (../config, with zod), loaded by the commands that use it: `--help`, `--version` and a refused command line do without. */
+function loadConfig(...args: Parameters<typeof import('../config').loadConfig>): ReturnType<typeof import('../config').loadConfig> {
+  return load<typeof import('../config')>('../config').loadConfig(...args);
 }
 
 /** The `openmcp` command; each subcommand's work lives in its own module in src/cli/. */
@@ -346,13 +350,25 @@ function endQuietlyWhenStdoutCloses(): void {
   });
 }
 
+/**
+ * Run one `openmcp` command line (`argv` as process.argv: node, the script, then the arguments):
+ * what `bin/openmcp` does, and what the tests call to run a command without starting a process.
+ * The exit code is left in process.exitCode, or given to process.exit.
+ */
+export function runOpenmcp(argv: readonly string[]): Promise<void> {
+  return buildCli()
+    .parseAsync(argv)
+    .then(
+      () => undefined,
+      (err: unknown) => {
+        usableOrExit(err);
+        console.error(fatalErrorText(err));
+        process.exit(1);
+      },
+    );
+}
+
 if (require.main === module || process.argv[1]?.endsWith('bin/openmcp')) {
   endQuietlyWhenStdoutCloses();
-  buildCli()
-    .parseAsync(process.argv)
-    .catch((err) => {
-      usableOrExit(err);
-      console.error(fatalErrorText(err));
-      process.exit(1);
-    });
+  void runOpenmcp(process.argv);
 }

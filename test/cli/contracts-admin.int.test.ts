@@ -10,11 +10,16 @@ import { startLocalChain, type LocalChain } from '../../src/web3/local-chain';
 import { createRpcProvider } from '../../src/web3/provider';
 import { contractsAdminStatus } from '../../src/cli/contracts-admin';
 import { startCountingProxy } from '../support/counting-rpc-proxy';
+import { openmcpInProcess } from '../support/openmcp-in-process';
 
-function openmcp(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+/** No configuration file, nor the chain settings of the environment: only the command line counts. */
+const OWN_SETTINGS = { OPENMCP_CONFIG: '', CHAIN_RPC_URL: undefined, ANCHOR_CONTRACT: undefined, ANCHORER_PRIVATE_KEY: undefined };
+
+/** The real `bin/openmcp`, for the test that shows the commands as a process runs them (exit code, output, and ending once done). */
+function openmcpProcess(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const env: NodeJS.ProcessEnv = { ...process.env, OPENMCP_CONFIG: '' };
-    for (const v of ['CHAIN_RPC_URL', 'ANCHOR_CONTRACT', 'ANCHORER_PRIVATE_KEY']) delete env[v];
+    const env: NodeJS.ProcessEnv = { ...process.env, ...OWN_SETTINGS };
+    for (const [k, v] of Object.entries(OWN_SETTINGS)) if (v === undefined) delete env[k];
     const child = spawn(process.execPath, ['bin/openmcp', ...args], { env });
     let stdout = '';
     let stderr = '';
@@ -23,6 +28,9 @@ function openmcp(args: string[]): Promise<{ status: number | null; stdout: strin
     child.on('exit', (status) => resolve({ status, stdout, stderr }));
   });
 }
+
+/** The same command line through runOpenmcp in this process: the other tests are about what the commands do. */
+const openmcp = (args: string[]) => openmcpInProcess(args, OWN_SETTINGS);
 
 /**
  * AuditAnchor's admin grants and revokes anchorers. Handed over in one step (grantRole, then
@@ -55,32 +63,32 @@ describe('openmcp contracts admin status|begin|accept|cancel', function () {
   });
 
   it('hands the admin role over: begin by the admin, accept by the new admin only after the delay; refusals send nothing and say why', async () => {
-    let r = await openmcp(['contracts', 'admin', 'status', ...on()]);
+    let r = await openmcpProcess(['contracts', 'admin', 'status', ...on()]);
     expect(r.status, r.stderr).to.equal(0);
     expect(r.stdout).to.include(`admin: ${admin.address.toLowerCase()}`).and.include('admin handover delay: 3600 s (1h)').and.include('pending admin: none');
 
-    r = await openmcp(['contracts', 'admin', 'begin', next.address, ...on(), '--private-key', stranger.privateKey]);
+    r = await openmcpProcess(['contracts', 'admin', 'begin', next.address, ...on(), '--private-key', stranger.privateKey]);
     expect(r.status).to.equal(1);
     expect(r.stderr).to.include(`ANCHOR_ADMIN_REFUSED: ${stranger.address.toLowerCase()} is not the admin of ${contract} (the admin is ${admin.address.toLowerCase()}): give the admin's key; nothing was sent`);
     expect(await provider.getTransactionCount(stranger.address)).to.equal(0);
 
-    r = await openmcp(['contracts', 'admin', 'begin', next.address, ...on(), '--private-key', admin.privateKey]);
+    r = await openmcpProcess(['contracts', 'admin', 'begin', next.address, ...on(), '--private-key', admin.privateKey]);
     expect(r.status, r.stderr).to.equal(0);
     const acceptAfter = /can accept after (\S+)/.exec(r.stdout)?.[1];
     expect(acceptAfter, r.stdout).to.be.a('string');
-    r = await openmcp(['contracts', 'admin', 'status', ...on()]);
+    r = await openmcpProcess(['contracts', 'admin', 'status', ...on()]);
     expect(r.stdout).to.include(`pending admin: ${next.address.toLowerCase()}, who can accept after ${acceptAfter}`);
 
-    r = await openmcp(['contracts', 'admin', 'accept', ...on(), '--private-key', next.privateKey]);
+    r = await openmcpProcess(['contracts', 'admin', 'accept', ...on(), '--private-key', next.privateKey]);
     expect(r.status).to.equal(1);
     expect(r.stderr).to.include(`ANCHOR_ADMIN_REFUSED: the admin handover of ${contract} can be accepted after ${acceptAfter}, not before; nothing was sent`);
-    r = await openmcp(['contracts', 'admin', 'accept', ...on(), '--private-key', stranger.privateKey]);
+    r = await openmcpProcess(['contracts', 'admin', 'accept', ...on(), '--private-key', stranger.privateKey]);
     expect(r.status).to.equal(1);
     expect(r.stderr).to.include(`ANCHOR_ADMIN_REFUSED: ${stranger.address.toLowerCase()} cannot accept the admin role of ${contract}: the pending admin is ${next.address.toLowerCase()}`);
 
     await provider.send('evm_increaseTime', [3601]);
     await provider.send('evm_mine', []);
-    r = await openmcp(['contracts', 'admin', 'accept', ...on(), '--private-key', next.privateKey]);
+    r = await openmcpProcess(['contracts', 'admin', 'accept', ...on(), '--private-key', next.privateKey]);
     expect(r.status, r.stderr).to.equal(0);
     expect(r.stdout).to.include(`admin is now ${next.address.toLowerCase()}`);
     const c = auditAnchorAt(contract, provider);

@@ -7,8 +7,10 @@ import { Wallet } from 'ethers';
 import { auditAnchorAt } from '../../src/web3/audit-anchor';
 import { startLocalChain, type LocalChain } from '../../src/web3/local-chain';
 import { createRpcProvider } from '../../src/web3/provider';
+import { openmcpInProcess } from '../support/openmcp-in-process';
 
-function openmcp(args: string[], env: Record<string, string>): Promise<{ status: number | null; stdout: string; stderr: string }> {
+/** The real `bin/openmcp`, for the tests that show the command as a process runs it (exit code, output as it comes, and ending once done). */
+function openmcpProcess(args: string[], env: Record<string, string>): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['bin/openmcp', ...args], { env: { ...process.env, OPENMCP_CONFIG: '', ...env } });
     let stdout = '';
@@ -18,6 +20,9 @@ function openmcp(args: string[], env: Record<string, string>): Promise<{ status:
     child.on('exit', (status) => resolve({ status, stdout, stderr }));
   });
 }
+
+/** The same command line through runOpenmcp in this process: the other tests are about what the command does. */
+const openmcp = (args: string[], env: Record<string, string>) => openmcpInProcess(args, { OPENMCP_CONFIG: '', ...env });
 
 /**
  * The admin role grants and revokes anchorers. Deployed by the anchorer's key without --admin, that
@@ -39,7 +44,7 @@ describe('openmcp contracts deploy', function () {
   it('gives the admin role to --admin and the anchorer role to --anchorer, and says who holds which (was: no --admin, the deployer was always admin)', async () => {
     const admin = Wallet.createRandom().address;
     const anchorer = Wallet.createRandom().address;
-    const r = await openmcp(['contracts', 'deploy', '--rpc', chain.rpcUrl, '--admin', admin, '--anchorer', anchorer], { ANCHORER_PRIVATE_KEY: chain.anchorerPrivateKey });
+    const r = await openmcpProcess(['contracts', 'deploy', '--rpc', chain.rpcUrl, '--admin', admin, '--anchorer', anchorer], { ANCHORER_PRIVATE_KEY: chain.anchorerPrivateKey });
     expect(r.status, r.stderr).to.equal(0);
     const address = /ANCHOR_CONTRACT=(0x[0-9a-f]{40})/.exec(r.stdout)?.[1];
     expect(address, r.stdout).to.be.a('string');

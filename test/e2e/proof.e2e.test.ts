@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { computeAddress } from 'ethers';
 import { verifyOutputSignature } from '../../src/agent';
 import { startGatewayProcess, type GatewayProcess } from '../support/gateway-process';
+import { openmcpInProcess } from '../support/openmcp-in-process';
 
 const ROOT = join(__dirname, '..', '..');
 
@@ -16,6 +17,16 @@ function openmcp(args: string[]): Promise<{ code: number | null; out: string }> 
     child.stderr.on('data', (d) => (out += d));
     child.on('exit', (code) => resolve({ code, out }));
   });
+}
+
+/**
+ * The same command line in this process (test/support/openmcp-in-process.ts): for the variations
+ * on a verification the real command has shown (a tampered file, a pinned signer), each a cold start
+ * of node, tsx and ethers otherwise.
+ */
+async function openmcpInThisProcess(args: string[]): Promise<{ code: number | null; out: string }> {
+  const r = await openmcpInProcess(args);
+  return { code: r.status, out: r.stdout + r.stderr };
 }
 
 async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
@@ -102,7 +113,7 @@ describe('proofs end to end (embedded default)', function () {
       tamper(copy);
       const file = join(gw.dataDir, 'tampered.json');
       writeFileSync(file, JSON.stringify(copy));
-      const r = await openmcp(['verify', file, '--rpc', `http://127.0.0.1:${gw.chainPort}`]);
+      const r = await openmcpInThisProcess(['verify', file, '--rpc', `http://127.0.0.1:${gw.chainPort}`]);
       expect(r.code).to.not.equal(0);
       expect(r.out).to.match(named);
     });
@@ -115,16 +126,16 @@ describe('proofs end to end (embedded default)', function () {
     const ok = await openmcp(['verify-batch', String(proof.batch.id), '--file', file, '--rpc', `http://127.0.0.1:${gw.chainPort}`]);
     expect(ok.code, ok.out).to.equal(0);
     expect(ok.out).to.contain(`✔ batch signature: signed by ${proof.batch.signer} (named by the export, not pinned`);
-    const pinned = await openmcp(['verify-batch', String(proof.batch.id), '--file', file, '--rpc', `http://127.0.0.1:${gw.chainPort}`, '--signer', proof.batch.signer]);
+    const pinned = await openmcpInThisProcess(['verify-batch', String(proof.batch.id), '--file', file, '--rpc', `http://127.0.0.1:${gw.chainPort}`, '--signer', proof.batch.signer]);
     expect(pinned.code, pinned.out).to.equal(0);
     expect(pinned.out).to.contain(`✔ batch signature: signed by ${proof.batch.signer} (the sealer you pinned)`);
     const other = `0x${'c3'.repeat(20)}`;
-    const wrong = await openmcp(['verify-batch', String(proof.batch.id), '--file', file, '--rpc', `http://127.0.0.1:${gw.chainPort}`, '--signer', other]);
+    const wrong = await openmcpInThisProcess(['verify-batch', String(proof.batch.id), '--file', file, '--rpc', `http://127.0.0.1:${gw.chainPort}`, '--signer', other]);
     expect(wrong.code, wrong.out).to.equal(1);
     expect(wrong.out).to.contain(`✘ batch signature: signed by ${proof.batch.signer}, not by the sealer you pinned, ${other}`);
     exp.events.splice(0, 1);
     writeFileSync(file, JSON.stringify(exp));
-    const bad = await openmcp(['verify-batch', String(proof.batch.id), '--file', file, '--rpc', `http://127.0.0.1:${gw.chainPort}`]);
+    const bad = await openmcpInThisProcess(['verify-batch', String(proof.batch.id), '--file', file, '--rpc', `http://127.0.0.1:${gw.chainPort}`]);
     expect(bad.code).to.not.equal(0);
   });
 });

@@ -56,17 +56,20 @@ describe('anchorer waiting for confirmations that do not come', function () {
     await crashed.stop();
     const said: string[] = [];
     const codes: (string | undefined)[] = [];
-    const restarted = createAnchorer(f.store, { ...opts, pollIntervalMs: 20, txTimeoutMs: 300, onError: (e) => (said.push((e as Error).message), codes.push((e as { code?: string }).code)) });
+    let heard!: () => void;
+    const reported = new Promise<void>((r) => (heard = r));
+    const restarted = createAnchorer(f.store, { ...opts, pollIntervalMs: 20, txTimeoutMs: 300, onError: (e) => (said.push((e as Error).message), codes.push((e as { code?: string }).code), heard()) });
     restarted.start();
     try {
-      for (let i = 0; i < 200 && said.length === 0; i++) await new Promise((r) => setTimeout(r, 25));
+      // Awaited, not polled for a fixed 5 s: a loaded machine may take longer to get there (mocha's timeout bounds it).
+      await reported;
       expect(said[0]).to.match(
         /^anchor\(0\) is on chain \(sent by an earlier run\) but not yet 3 blocks deep \(CHAIN_CONFIRMATIONS\), head block \d+: no block came for 300 ms \(a node that mines only for transactions\?\); recorded once it is$/,
       );
       expect(codes[0]).to.equal('ANCHOR_DELAYED');
       await f.provider.send('hardhat_mine', ['0x2']);
       const anchored = new BatchLog(f.store);
-      for (let i = 0; i < 200 && (await anchored.anchorRecords(await restarted.anchorStream())).length === 0; i++) await new Promise((r) => setTimeout(r, 25));
+      while ((await anchored.anchorRecords(await restarted.anchorStream())).length === 0) await new Promise((r) => setTimeout(r, 25));
       expect((await anchored.anchorRecords(await restarted.anchorStream())).map((r) => r.batchId)[0]).to.equal(0);
     } finally {
       await restarted.stop();

@@ -153,15 +153,18 @@ describe('anchorer confirmations across restarts', function () {
         const me = new Wallet(opts.privateKey!).address;
         expect(await f.provider.getTransactionCount(me, 'pending'), 'its transaction is still pending').to.be.greaterThan(await f.provider.getTransactionCount(me, 'latest'));
         const [pending] = (await f.provider.send('eth_pendingTransactions', [])) as { hash: string }[];
-        let takenOn!: () => void;
-        const taking = new Promise<void>((r) => (takenOn = r));
-        const restarted = createAnchorer(f.store, { ...opts, rpcUrl: proxy.url, log: (l) => (lines.push(l), l.startsWith('anchorer: taking on') && takenOn()) });
+        // What the round says once it has asked the node's pool: the transaction taken on, or the refusal.
+        const asked = listed ? 'anchorer: taking on' : 'anchorer: the node does not list its pool';
+        let heard!: () => void;
+        const poolAsked = new Promise<void>((r) => (heard = r));
+        const restarted = createAnchorer(f.store, { ...opts, rpcUrl: proxy.url, log: (l) => (lines.push(l), l.startsWith(asked) && heard()) });
         // Found in the node's pool (no BatchAnchorSent: killed at once), it is taken on as this run's
         // own and counted with the batches it sends; else waited for and found on chain. Blocks come
-        // once it is taken on: mined before, it would be found on chain as where the pool is not listed.
+        // once the pool is asked: mined before, the account has nothing pending, the pool is not asked,
+        // and it is found on chain unsaid (a slow round under load did so against blocks every 100 ms).
         const round = restarted.tick();
-        // Raced with the round: a round that fails before it takes anything on ends the test, not its timeout.
-        if (listed) await Promise.race([taking, round]);
+        // Raced with the round: a round that fails before it asks the pool ends the test, not its timeout.
+        await Promise.race([poolAsked, round]);
         expect(await mineUntil(f.provider, round), 'the batches anchored').to.equal(listed ? sealed : sealed - 1);
         const recorded = await records(restarted);
         expect(recorded.map((r) => r.batchId)).to.deep.equal([...Array(sealed).keys()]);
