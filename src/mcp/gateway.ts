@@ -1134,10 +1134,16 @@ export class McpGateway {
     await Promise.all([...this.chains.values()]);
   }
 
-  /** For /readyz and the dashboard's MCP page: search mode (lexical-only without a model) and each upstream's state as this replica sees it. */
-  status(): {
+  /**
+   * For /readyz and the dashboard's MCP page: search mode (lexical-only without a model) and each
+   * upstream's state as this replica sees it. A shared server's `circuit` is the one `viewer`'s
+   * tenant's calls meet (its own where open, else the server's: circuitFor), never another
+   * tenant's; without a viewer (cross-tenant: the operator's view), the server's own, with
+   * `tenantCircuitsOpen`, how many tenants' circuits are open (which tenants is theirs).
+   */
+  status(viewer?: { tenant: string }): {
     search: ToolSearchStatus;
-    upstreams: { id: string; tenant: string; name: string; health: string; circuit: string; inFlight: number; variableMissingHere?: string }[];
+    upstreams: { id: string; tenant: string; name: string; health: string; circuit: string; tenantCircuitsOpen?: number; inFlight: number; variableMissingHere?: string }[];
   } {
     return {
       search: this.search.status(),
@@ -1149,7 +1155,8 @@ export class McpGateway {
           tenant: u.spec.tenant,
           name: u.spec.name,
           health: u.health,
-          circuit: u.circuit,
+          circuit: viewer ? u.circuitFor(viewer.tenant) : u.circuit,
+          ...(!viewer && u.spec.tenant === SHARED_TENANT ? { tenantCircuitsOpen: u.tenantCircuitsOpen } : {}),
           inFlight: u.inFlight,
           ...(variable ? { variableMissingHere: variable } : {}),
         };
