@@ -37,6 +37,7 @@ import { toolRecords } from './tool-records';
 import { DEFAULT_TOOLS_PAGE_SIZE } from './tools-page';
 import { Upstream, defaultUpstreamOptions, type CallOptions, type UpstreamOptions } from './upstream';
 import { createMetrics } from '../metrics/metrics';
+import { trackTenantCircuits } from './tenant-circuits-gauge';
 import { SHARED_TENANT, type CallContext, type CatalogTool, type RegisterServerParameters, type ServerInfo, type UpstreamSpec } from './types';
 import { loneSurrogateIn } from '../core/lone-surrogate';
 import { wellFormed } from '../core/well-formed';
@@ -82,7 +83,7 @@ export type McpGatewayOptions = {
    * a replica that finds the server up. Default 3 × the health interval, at least 30 s.
    */
   presenceTtlMs?: number;
-  /** Where the gateway's metrics go (openmcp_mcp_log_messages_dropped_total, failed calls in openmcp_errors_total). Default: a registry of its own. */
+  /** Where the gateway's metrics go (openmcp_mcp_log_messages_dropped_total, openmcp_mcp_tenant_circuits_open, failed calls in openmcp_errors_total). Default: a registry of its own. */
   registry?: Registry;
   /** How long at most a server new to the catalog holds listings back (holdListing). Default LISTING_HOLD_MS; tests change it. */
   listingHoldMs?: number;
@@ -277,6 +278,9 @@ export class McpGateway {
     const registry = options.registry ?? new Registry();
     this.logsDropped = logDropCounter(registry);
     this.callErrors = createMetrics({ registry }).errors;
+    trackTenantCircuits(registry, () =>
+      [...this.upstreams.values()].filter((u) => u.spec.tenant === SHARED_TENANT).map((u) => ({ server: u.spec.name, open: u.tenantCircuitsOpen })),
+    );
     this.catalog.onChange((c) => this.reindex(c));
     this.healthActor = { kind: 'system', id: options.replicaId ?? replicaActorId() };
     const presenceTtlMs = options.presenceTtlMs ?? Math.max(30_000, 3 * this.upstreamOptions.healthIntervalMs);

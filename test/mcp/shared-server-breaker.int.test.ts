@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { Registry } from 'prom-client';
 import { McpGateway } from '../../src/mcp/gateway';
 import { startBehaviourUpstream, type BehaviourUpstream } from './support/behaviour-upstream';
 import { openTempSqliteStore } from './support/stores';
@@ -21,12 +22,15 @@ describe("MCP gateway: a shared server's circuit breaker is per tenant for the c
   let gateway: McpGateway;
   let upstream: BehaviourUpstream;
   let serverId: string;
+  let registry: Registry;
 
   /** A gateway whose breakers count failures over `windowMs`; opened, they stay so for a minute. */
   async function startGateway(windowMs: number) {
     await gateway?.close();
+    registry = new Registry();
     gateway = new McpGateway({
       store: db.store,
+      registry,
       upstream: { healthIntervalMs: 0, callTimeoutMs: 1_500, retries: 0, breaker: { errorThresholdPercentage: 50, volumeThreshold: 3, resetTimeoutMs: 60_000, rollingCountTimeoutMs: windowMs } },
     });
     await gateway.start();
@@ -68,6 +72,10 @@ describe("MCP gateway: a shared server's circuit breaker is per tenant for the c
     expect(shown({ tenant: 'beta' })).to.include({ circuit: 'closed' });
     expect(shown({ tenant: 'acme' })).to.not.have.property('tenantCircuitsOpen');
     expect(shown(undefined)).to.include({ circuit: 'closed', tenantCircuitsOpen: 1 });
+    // /metrics counts them per shared server, naming no tenant.
+    const metrics = await registry.metrics();
+    expect(metrics).to.include('openmcp_mcp_tenant_circuits_open{server="beh"} 1');
+    expect(metrics).to.not.match(/acme/);
   });
 
   it('the upstream really down (connection refused) fails every tenant fast, is recorded down once, and recovers for all', async () => {
