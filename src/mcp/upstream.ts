@@ -254,12 +254,14 @@ export class Upstream {
   }
 
   /**
-   * The circuit `tenant`'s calls meet: the server's; on a shared server the tenant's own where that
-   * one is not closed and the server's is (an open server's circuit refuses every tenant).
+   * The circuit `tenant`'s calls meet: the server's; on a shared server the less closed of the
+   * server's and the tenant's own (open, then half-open, then closed).
    */
   circuitFor(tenant: string): CircuitState {
     const server = this.circuit;
-    return server === 'closed' && this.tenants ? this.tenants.state(tenant) : server;
+    if (!this.tenants || server === 'open') return server;
+    const own = this.tenants.state(tenant);
+    return own === 'closed' ? server : own === 'open' ? 'open' : 'half-open';
   }
 
   /** How many tenants' own circuits are open or half-open (a shared server's; 0 otherwise). */

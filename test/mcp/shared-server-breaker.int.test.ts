@@ -99,6 +99,20 @@ describe("MCP gateway: a shared server's circuit breaker is per tenant for the c
     expect((await healthEvents()).slice(-2)).to.deep.equal(['down', 'up']);
   });
 
+  it("a failed health check opens the server's circuit for every tenant at once (its calls' timeouts no longer do), and one answered closes it", async () => {
+    const port = Number(new URL(upstream.url).port);
+    await upstream.close();
+    await gateway.checkHealth();
+    expect(await healthEvents()).to.include('down');
+    // No call of any tenant had failed: a server that hangs or is gone refuses every tenant fast.
+    expect(await quick(beta, 'b1')).to.equal('MCP_CIRCUIT_OPEN');
+    expect(shown({ tenant: 'acme' })).to.include({ circuit: 'open' });
+    upstream = await startBehaviourUpstream({ port });
+    await gateway.checkHealth();
+    expect(shown({ tenant: 'acme' })).to.include({ circuit: 'closed' });
+    expect(await quick(beta, 'b2')).to.equal('ok');
+  });
+
   it("keeps a tenant's breaker only while it has calls in flight or failures in its window: 500 tenants' calls leave none behind", async () => {
     await startGateway(1_000);
     await until('connected', () => gateway.status().upstreams.some((x) => x.id === serverId && x.health === 'up'));
