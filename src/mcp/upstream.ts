@@ -159,8 +159,9 @@ type CallArgs = [name: string, args: Record<string, unknown>, options: CallOptio
  * an active health check. On a shared server (tenant `*`) a call's own timeout counts against its
  * tenant's circuit only (TenantBreakers, in front of the server's): what one tenant's calls provoke
  * must not refuse the others. The server's circuit counts what says the server itself is down (a
- * lost connection, a failed connect), and opens when its health check fails. A lost connection or an expired session (HTTP 404) drops the client;
- * the next call or health check connects again and re-lists the tools.
+ * lost connection, a failed connect), and opens when its health check fails. A lost connection or
+ * an expired session (HTTP 404) drops the client; the next call or health check connects again
+ * and re-lists the tools.
  *
  * Timeouts and lost connections are told from what the gateway itself saw, never from an
  * McpError's code: the SDK gives its own RequestTimeout and ConnectionClosed the codes -32001 and
