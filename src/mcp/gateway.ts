@@ -1245,6 +1245,13 @@ export class McpGateway {
           status === 'up' && this.catalog.server(spec.id)?.health === 'up' ? Promise.resolve() : this.healthChanged(spec, status, failure),
         );
       },
+      // Recorded nowhere (the server's health is not the tenant's doing): the operator's log says
+      // which tenant, the gauge how many (openmcp_mcp_tenant_circuits_open).
+      onTenantCircuit: (tenant, state) => {
+        if (!current()) return;
+        if (state === 'open') this.options.logger?.warn({ serverId: spec.id, server: spec.name, tenant }, "mcp gateway: a tenant's circuit opened on a shared server (its calls timed out); its calls are refused MCP_CIRCUIT_OPEN for a while, the other tenants' go on");
+        else this.options.logger?.info?.({ serverId: spec.id, server: spec.name, tenant }, "mcp gateway: a tenant's circuit closed again on a shared server");
+      },
       onChecked: (status) => {
         // Only a recorded "down" is ever set right (cheap to tell; most checks end here).
         if (current() && status === 'up' && this.catalog.server(spec.id)?.health === 'down') this.enqueue(spec.id, () => this.downFromGoneReplica(spec));

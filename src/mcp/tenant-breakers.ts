@@ -37,6 +37,8 @@ export class TenantBreakers<A extends unknown[], R> {
     private readonly counts: (err: unknown) => boolean,
     /** The error a call gets while its tenant's circuit is open. */
     private readonly refused: () => Error,
+    /** Told when a tenant's circuit opens, and when it closes again (not when its breaker is dropped). */
+    private readonly changed?: (tenant: string, state: 'open' | 'closed') => void,
   ) {
     this.timer = setInterval(() => this.turn(), Math.max(1, Math.floor(settings.rollingCountTimeoutMs / BUCKETS)));
     this.timer.unref();
@@ -45,7 +47,7 @@ export class TenantBreakers<A extends unknown[], R> {
   /** Run `action` through `tenant`'s breaker (made now if it has none). */
   async fire(tenant: string, ...args: A): Promise<R> {
     let entry = this.breakers.get(tenant);
-    if (!entry) this.breakers.set(tenant, (entry = { breaker: this.make(), inFlight: 0 }));
+    if (!entry) this.breakers.set(tenant, (entry = { breaker: this.make(tenant), inFlight: 0 }));
     entry.inFlight++;
     try {
       return await entry.breaker.fire(...args);
@@ -82,9 +84,9 @@ export class TenantBreakers<A extends unknown[], R> {
     this.breakers.clear();
   }
 
-  private make(): CircuitBreaker<A, R> {
+  private make(tenant: string): CircuitBreaker<A, R> {
     const s = this.settings;
-    return new CircuitBreaker(this.action, {
+    const breaker = new CircuitBreaker(this.action, {
       timeout: false,
       errorThresholdPercentage: s.errorThresholdPercentage,
       volumeThreshold: s.volumeThreshold,
@@ -97,6 +99,11 @@ export class TenantBreakers<A extends unknown[], R> {
       rollingPercentilesEnabled: false,
       rotateBucketController: this.rotation,
     });
+    if (this.changed) {
+      breaker.on('open', () => this.changed!(tenant, 'open'));
+      breaker.on('close', () => this.changed!(tenant, 'closed'));
+    }
+    return breaker;
   }
 
   private idle(entry: Entry<A, R>): boolean {

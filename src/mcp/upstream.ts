@@ -70,6 +70,11 @@ export const defaultUpstreamOptions: UpstreamOptions = {
 export type UpstreamEvents = {
   /** `failure`: why it is down, in words (which may quote the upstream) and as the gateway classified it. */
   onHealth(status: Exclude<ServerHealth, 'unknown'>, failure?: HealthFailure): void;
+  /**
+   * A shared server's: `tenant`'s own circuit opened (its calls' timeouts) or closed again. Nothing
+   * of the server's health: that is onHealth's.
+   */
+  onTenantCircuit?(tenant: string, state: 'open' | 'closed'): void;
   /** A health check ended (changed or not), with the health it found: what the check of every interval says. */
   onChecked?(status: Exclude<ServerHealth, 'unknown'>): void;
   onTools(tools: Tool[]): void;
@@ -228,6 +233,9 @@ export class Upstream {
         (err) => err instanceof CallTimeoutError,
         // Naming nothing of the other tenants' calls: how they fare is theirs.
         () => new McpGatewayError('MCP_CIRCUIT_OPEN', `${this.label}: circuit open for this tenant's calls after repeated timeouts (the server is shared: the other tenants' calls go on); retry later`),
+        (tenant, state) => {
+          if (!this.closed) this.events.onTenantCircuit?.(tenant, state);
+        },
       );
     }
     this.breaker.on('open', () => this.setHealth('down', { reason: 'circuit opened', cause: { kind: 'circuit-open' } }));

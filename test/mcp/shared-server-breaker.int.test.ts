@@ -23,14 +23,17 @@ describe("MCP gateway: a shared server's circuit breaker is per tenant for the c
   let upstream: BehaviourUpstream;
   let serverId: string;
   let registry: Registry;
+  let warnings: { obj: unknown; msg?: string }[];
 
   /** A gateway whose breakers count failures over `windowMs`; opened, they stay so for a minute. */
   async function startGateway(windowMs: number) {
     await gateway?.close();
     registry = new Registry();
+    warnings = [];
     gateway = new McpGateway({
       store: db.store,
       registry,
+      logger: { warn: (obj, msg) => void warnings.push({ obj, msg }) },
       upstream: { healthIntervalMs: 0, callTimeoutMs: 1_500, retries: 0, breaker: { errorThresholdPercentage: 50, volumeThreshold: 3, resetTimeoutMs: 60_000, rollingCountTimeoutMs: windowMs } },
     });
     await gateway.start();
@@ -72,6 +75,8 @@ describe("MCP gateway: a shared server's circuit breaker is per tenant for the c
     expect(shown({ tenant: 'beta' })).to.include({ circuit: 'closed' });
     expect(shown({ tenant: 'acme' })).to.not.have.property('tenantCircuitsOpen');
     expect(shown(undefined)).to.include({ circuit: 'closed', tenantCircuitsOpen: 1 });
+    // The operator's log says which tenant (nothing is recorded in the event log).
+    expect(warnings.filter((w) => /a tenant's circuit opened/.test(w.msg ?? '')).map((w) => w.obj)).to.deep.equal([{ serverId, server: 'beh', tenant: 'acme' }]);
     // /metrics counts them per shared server, naming no tenant.
     const metrics = await registry.metrics();
     expect(metrics).to.include('openmcp_mcp_tenant_circuits_open{server="beh"} 1');
