@@ -219,11 +219,14 @@ export class Upstream {
       // An answer from the upstream, even an error answer, means it is alive; a call its caller
       // cancelled says nothing about the upstream either, nor one the gateway ended as it shuts
       // down (shuttingDownError, a drain's cut-off: the calls it ends would open the circuit and
-      // record the server down). On a shared server a call's own timeout is its tenant's (below).
+      // record the server down). On a shared server a call's own timeout is its tenant's (below),
+      // except as the half-open circuit's one call through: passed as a success it would close the
+      // circuit (and record the server up) though nothing answered; it opens it again, and a
+      // health check the server answers closes it.
       errorFilter: (err: unknown) =>
         err instanceof UpstreamProtocolError ||
         err instanceof ResultTooDeepError ||
-        (shared && err instanceof CallTimeoutError) ||
+        (shared && err instanceof CallTimeoutError && !this.breaker.halfOpen) ||
         ['MCP_CALL_CANCELLED', 'DEPENDENCY_UNAVAILABLE'].includes((err as McpGatewayError).code),
     });
     if (shared) {

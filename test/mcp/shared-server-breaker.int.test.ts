@@ -26,7 +26,7 @@ describe("MCP gateway: a shared server's circuit breaker is per tenant for the c
   let warnings: { obj: unknown; msg?: string }[];
 
   /** A gateway whose breakers count failures over `windowMs`; opened, they stay so for a minute. */
-  async function startGateway(windowMs: number) {
+  async function startGateway(windowMs: number, resetTimeoutMs = 60_000) {
     await gateway?.close();
     registry = new Registry();
     warnings = [];
@@ -34,7 +34,7 @@ describe("MCP gateway: a shared server's circuit breaker is per tenant for the c
       store: db.store,
       registry,
       logger: { warn: (obj, msg) => void warnings.push({ obj, msg }) },
-      upstream: { healthIntervalMs: 0, callTimeoutMs: 1_500, retries: 0, breaker: { errorThresholdPercentage: 50, volumeThreshold: 3, resetTimeoutMs: 60_000, rollingCountTimeoutMs: windowMs } },
+      upstream: { healthIntervalMs: 0, callTimeoutMs: 1_500, retries: 0, breaker: { errorThresholdPercentage: 50, volumeThreshold: 3, resetTimeoutMs, rollingCountTimeoutMs: windowMs } },
     });
     await gateway.start();
   }
@@ -116,6 +116,25 @@ describe("MCP gateway: a shared server's circuit breaker is per tenant for the c
     await gateway.checkHealth();
     expect(shown({ tenant: 'acme' })).to.include({ circuit: 'closed' });
     expect(await quick(beta, 'b2')).to.equal('ok');
+  });
+
+  it("a tenant's call that times out as the server's half-open circuit lets it through does not close that circuit (nor record the server up)", async () => {
+    await startGateway(60_000, 300);
+    await until('connected', () => gateway.status().upstreams.some((x) => x.id === serverId && x.health === 'up'));
+    const port = Number(new URL(upstream.url).port);
+    await upstream.close();
+    await gateway.checkHealth();
+    expect(shown(undefined)).to.include({ circuit: 'open' });
+    upstream = await startBehaviourUpstream({ port });
+    await until('half-open', () => shown(undefined).circuit === 'half-open', 5_000);
+    // The one call the half-open circuit lets through gives no answer: nothing says the server is back.
+    expect(await slow(acme, 'probe')).to.equal('MCP_UPSTREAM_TIMEOUT');
+    expect(shown(undefined).circuit, "the server's circuit").to.not.equal('closed');
+    expect((await healthEvents()).at(-1), 'health as recorded').to.equal('down');
+    // A health check the server answers closes it, for every tenant.
+    await gateway.checkHealth();
+    expect(shown(undefined)).to.include({ circuit: 'closed' });
+    expect(await quick(beta, 'b1')).to.equal('ok');
   });
 
   it("keeps a tenant's breaker only while it has calls in flight or failures in its window: 500 tenants' calls leave none behind", async () => {
