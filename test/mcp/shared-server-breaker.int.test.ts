@@ -163,6 +163,16 @@ describe("MCP gateway: a shared server's circuit breaker is per tenant for the c
     expect(await quick(acme, 'a4')).to.equal('MCP_CIRCUIT_OPEN');
   });
 
+  it("a tenant's own server's failed health check records it down without opening its circuit, as before", async () => {
+    const own = (await gateway.registerServer({ ...acme, name: 'mine', transport: 'http', url: upstream.url })).id;
+    await upstream.close();
+    await gateway.checkHealth();
+    expect(gateway.listServers('acme').find((s) => s.id === own)!.health).to.equal('down');
+    expect(gateway.status({ tenant: 'acme' }).upstreams.find((x) => x.id === own)).to.include({ circuit: 'closed' });
+    // Its next call still tries the upstream (and is told why it failed), not refused by a circuit.
+    expect(await codeOf(gateway.callTool(acme, 'mine__hold', { id: 'm1', ms: 1 }))).to.equal('MCP_UPSTREAM_UNAVAILABLE');
+  });
+
   it("a tenant's own server keeps one breaker: its timeouts open it and record the server down, as before", async () => {
     const own = (await gateway.registerServer({ ...acme, name: 'mine', transport: 'http', url: upstream.url })).id;
     expect(await Promise.all([1, 2, 3].map((i) => codeOf(gateway.callTool(acme, 'mine__hold', { id: `m${i}`, ms: 20_000 }))))).to.deep.equal(Array(3).fill('MCP_UPSTREAM_TIMEOUT'));
