@@ -37,7 +37,7 @@ export class TenantBreakers<A extends unknown[], R> {
     private readonly counts: (err: unknown) => boolean,
     /** The error a call gets while its tenant's circuit is open. */
     private readonly refused: () => Error,
-    /** Told when a tenant's circuit opens, and when it closes again (not when its breaker is dropped). */
+    /** Told when a tenant's circuit opens, and when it closes again (or its breaker, half-open, is dropped). */
     private readonly changed?: (tenant: string, state: 'open' | 'closed') => void,
   ) {
     this.timer = setInterval(() => this.turn(), Math.max(1, Math.floor(settings.rollingCountTimeoutMs / BUCKETS)));
@@ -120,6 +120,9 @@ export class TenantBreakers<A extends unknown[], R> {
   private drop(tenant: string, entry: Entry<A, R>): void {
     if (this.breakers.get(tenant) !== entry) return;
     this.breakers.delete(tenant);
+    // A half-open one (no call since it opened): its tenant's calls are no longer refused, as the log should say.
+    const halfOpen = !entry.breaker.closed;
     entry.breaker.shutdown();
+    if (halfOpen) this.changed?.(tenant, 'closed');
   }
 }

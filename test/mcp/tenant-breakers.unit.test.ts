@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { TenantBreakers } from '../../src/mcp/tenant-breakers';
+import { until } from './support/until';
 
 const settings = { errorThresholdPercentage: 50, volumeThreshold: 3, resetTimeoutMs: 60_000, rollingCountTimeoutMs: 60_000 };
 class Counted extends Error {}
@@ -67,6 +68,43 @@ describe('TenantBreakers: one circuit per tenant', () => {
     const b = new TenantBreakers(async () => Promise.reject(inner), settings, () => false, () => new Error(REFUSED));
     try {
       expect(await b.fire('a').catch((e: Error) => e)).to.equal(inner);
+    } finally {
+      b.close();
+    }
+  });
+});
+
+describe('TenantBreakers: dropping idle breakers', () => {
+  const short = { errorThresholdPercentage: 50, volumeThreshold: 1, resetTimeoutMs: 50, rollingCountTimeoutMs: 50 };
+
+  it('keeps the breaker of a tenant with a call in flight, however many windows pass; drops it once the call has ended', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const changes: string[] = [];
+    const b = new TenantBreakers(async () => held, short, () => false, () => new Error(REFUSED), (t, s) => changes.push(`${t} ${s}`));
+    try {
+      const call = b.fire('a');
+      // Five windows turn (a sweep at each) while the call is in flight.
+      await new Promise((r) => setTimeout(r, 5 * short.rollingCountTimeoutMs));
+      expect(b.size).to.equal(1);
+      release();
+      await call;
+      await until('dropped', () => b.size === 0);
+      expect(changes, 'a closed circuit dropped is no change').to.deep.equal([]);
+    } finally {
+      b.close();
+    }
+  });
+
+  it('says a tenant\'s circuit closed when its breaker is dropped not yet closed (half-open, no call since): its calls are no longer refused', async () => {
+    const changes: string[] = [];
+    const b = new TenantBreakers(async () => Promise.reject(new Counted()), short, (err) => err instanceof Counted, () => new Error(REFUSED), (t, s) => changes.push(`${t} ${s}`));
+    try {
+      await b.fire('a').catch(() => {});
+      expect(b.state('a')).to.equal('open');
+      await until('dropped', () => b.size === 0);
+      expect(b.state('a')).to.equal('closed');
+      expect(changes).to.deep.equal(['a open', 'a closed']);
     } finally {
       b.close();
     }
