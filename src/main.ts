@@ -689,7 +689,7 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
       rateLimit,
       chainRpcUrl: pipeline.rpcUrl,
       anchorContract: pipeline.contractAddress,
-      upstreams: () => gateway?.status().upstreams ?? [],
+      upstreams: (viewer) => gateway?.status(viewer).upstreams ?? [],
       // The chain's RPC may take up to 30 s: given up at a drain's cut-off, answered 503 (ShuttingDownError).
       ...(contractChains ? { describeContract: untilCutOff(createContractDescriber(contractChains), cutOff.signal, 'the contract description was not finished (the chain had not answered)') } : {}),
       heartbeatMs: config.UI_HEARTBEAT_MS,

@@ -52,6 +52,18 @@ export class UpstreamProtocolError extends McpGatewayError {
 }
 
 /**
+ * A call's own timeout (MCP_UPSTREAM_TIMEOUT): its tool gave no answer, nor progress, in time. Told
+ * apart from a connect's (initialize, tools/list), which says the server is down: on a shared
+ * server this one counts against the calling tenant's circuit only (TenantBreakers), as it may be
+ * the call's own doing (a slow tool, arguments that make it slow).
+ */
+export class CallTimeoutError extends McpGatewayError {
+  constructor(message: string, cause: unknown) {
+    super('MCP_UPSTREAM_TIMEOUT', message, { cause });
+  }
+}
+
+/**
  * An upstream's answer nested deeper than the audit can hash (MAX_RESULT_DEPTH): withheld from the
  * caller, the call recorded failed (AUDIT_UNAVAILABLE, as any result the log cannot hold). The
  * upstream answered, so it is alive: no breaker failure, no retry, its connection kept.

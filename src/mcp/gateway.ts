@@ -37,6 +37,7 @@ import { toolRecords } from './tool-records';
 import { DEFAULT_TOOLS_PAGE_SIZE } from './tools-page';
 import { Upstream, defaultUpstreamOptions, type CallOptions, type UpstreamOptions } from './upstream';
 import { createMetrics } from '../metrics/metrics';
+import { trackTenantCircuits } from './tenant-circuits-gauge';
 import { SHARED_TENANT, type CallContext, type CatalogTool, type RegisterServerParameters, type ServerInfo, type UpstreamSpec } from './types';
 import { loneSurrogateIn } from '../core/lone-surrogate';
 import { wellFormed } from '../core/well-formed';
@@ -82,7 +83,7 @@ export type McpGatewayOptions = {
    * a replica that finds the server up. Default 3 × the health interval, at least 30 s.
    */
   presenceTtlMs?: number;
-  /** Where the gateway's metrics go (openmcp_mcp_log_messages_dropped_total, failed calls in openmcp_errors_total). Default: a registry of its own. */
+  /** Where the gateway's metrics go (openmcp_mcp_log_messages_dropped_total, openmcp_mcp_tenant_circuits_open, failed calls in openmcp_errors_total). Default: a registry of its own. */
   registry?: Registry;
   /** How long at most a server new to the catalog holds listings back (holdListing). Default LISTING_HOLD_MS; tests change it. */
   listingHoldMs?: number;
@@ -277,6 +278,9 @@ export class McpGateway {
     const registry = options.registry ?? new Registry();
     this.logsDropped = logDropCounter(registry);
     this.callErrors = createMetrics({ registry }).errors;
+    trackTenantCircuits(registry, () =>
+      [...this.upstreams.values()].filter((u) => u.spec.tenant === SHARED_TENANT).map((u) => ({ server: u.spec.name, open: u.tenantCircuitsOpen })),
+    );
     this.catalog.onChange((c) => this.reindex(c));
     this.healthActor = { kind: 'system', id: options.replicaId ?? replicaActorId() };
     const presenceTtlMs = options.presenceTtlMs ?? Math.max(30_000, 3 * this.upstreamOptions.healthIntervalMs);
@@ -1134,10 +1138,16 @@ export class McpGateway {
     await Promise.all([...this.chains.values()]);
   }
 
-  /** For /readyz and the dashboard's MCP page: search mode (lexical-only without a model) and each upstream's state as this replica sees it. */
-  status(): {
+  /**
+   * For /readyz and the dashboard's MCP page: search mode (lexical-only without a model) and each
+   * upstream's state as this replica sees it. A shared server's `circuit` is the one `viewer`'s
+   * tenant's calls meet (its own where open, else the server's: circuitFor), never another
+   * tenant's; without a viewer (cross-tenant: the operator's view), the server's own, with
+   * `tenantCircuitsOpen`, how many tenants' circuits are open (which tenants is theirs).
+   */
+  status(viewer?: { tenant: string }): {
     search: ToolSearchStatus;
-    upstreams: { id: string; tenant: string; name: string; health: string; circuit: string; inFlight: number; variableMissingHere?: string }[];
+    upstreams: { id: string; tenant: string; name: string; health: string; circuit: string; tenantCircuitsOpen?: number; inFlight: number; variableMissingHere?: string }[];
   } {
     return {
       search: this.search.status(),
@@ -1149,7 +1159,8 @@ export class McpGateway {
           tenant: u.spec.tenant,
           name: u.spec.name,
           health: u.health,
-          circuit: u.circuit,
+          circuit: viewer ? u.circuitFor(viewer.tenant) : u.circuit,
+          ...(!viewer && u.spec.tenant === SHARED_TENANT ? { tenantCircuitsOpen: u.tenantCircuitsOpen } : {}),
           inFlight: u.inFlight,
           ...(variable ? { variableMissingHere: variable } : {}),
         };
@@ -1233,6 +1244,13 @@ export class McpGateway {
         this.enqueue(spec.id, () =>
           status === 'up' && this.catalog.server(spec.id)?.health === 'up' ? Promise.resolve() : this.healthChanged(spec, status, failure),
         );
+      },
+      // Recorded nowhere (the server's health is not the tenant's doing): the operator's log says
+      // which tenant, the gauge how many (openmcp_mcp_tenant_circuits_open).
+      onTenantCircuit: (tenant, state) => {
+        if (!current()) return;
+        if (state === 'open') this.options.logger?.warn({ serverId: spec.id, server: spec.name, tenant }, "mcp gateway: a tenant's circuit opened on a shared server (its calls timed out); its calls are refused MCP_CIRCUIT_OPEN for a while, the other tenants' go on");
+        else this.options.logger?.info?.({ serverId: spec.id, server: spec.name, tenant }, "mcp gateway: a tenant's circuit closed again on a shared server");
       },
       onChecked: (status) => {
         // Only a recorded "down" is ever set right (cheap to tell; most checks end here).

@@ -24,12 +24,13 @@ import { CallEnd, CallerRequests, type ActiveCall, type AskCaller } from './call
 import { CallStreams } from './call-streams';
 import { Deadline, SDK_TIMEOUT_OFF } from './deadline';
 import { DepthBoundedValidator } from './depth-bounded-validator';
-import { cancelledError, McpGatewayError, ResultTooDeepError, UpstreamProtocolError, unlessAborted } from './errors';
+import { CallTimeoutError, cancelledError, McpGatewayError, ResultTooDeepError, UpstreamProtocolError, unlessAborted } from './errors';
 import { bodyDepth, MAX_RESULT_DEPTH } from '../core/body-depth';
 import { exitCause, healthCauseOf, type ExitStatus } from './health-cause';
 import type { HealthFailure } from './health-change';
 import { isMessageTooLarge } from './bounded-fetch';
 import { ConcurrencyLimiter } from './limiter';
+import { TenantBreakers, type BreakerSettings, type CircuitState } from './tenant-breakers';
 import { TOOL_LIST_BYTES } from './tool-records';
 import { openUpstreamTransport } from './upstream-transport';
 import { SHARED_TENANT, type ServerHealth, type UpstreamSpec } from './types';
@@ -51,7 +52,8 @@ export type UpstreamOptions = {
   retryBackoffMs: number;
   /** Active health check period (ms); 0 = none. */
   healthIntervalMs: number;
-  breaker: { errorThresholdPercentage: number; volumeThreshold: number; resetTimeoutMs: number; rollingCountTimeoutMs: number };
+  /** Each upstream's circuit breaker; on a shared server each tenant's too (TenantBreakers), with the same settings. */
+  breaker: BreakerSettings;
 };
 
 export const defaultUpstreamOptions: UpstreamOptions = {
@@ -68,6 +70,11 @@ export const defaultUpstreamOptions: UpstreamOptions = {
 export type UpstreamEvents = {
   /** `failure`: why it is down, in words (which may quote the upstream) and as the gateway classified it. */
   onHealth(status: Exclude<ServerHealth, 'unknown'>, failure?: HealthFailure): void;
+  /**
+   * A shared server's: `tenant`'s own circuit opened (its calls' timeouts) or closed again. Nothing
+   * of the server's health: that is onHealth's.
+   */
+  onTenantCircuit?(tenant: string, state: 'open' | 'closed'): void;
   /** A health check ended (changed or not), with the health it found: what the check of every interval says. */
   onChecked?(status: Exclude<ServerHealth, 'unknown'>): void;
   onTools(tools: Tool[]): void;
@@ -91,7 +98,10 @@ export type CallOptions = {
    * caller (CallerRequests says which requests are this call's). Without it they are refused.
    */
   ask?: AskCaller;
-  /** Who calls (the tenant): on a shared server its calls take that tenant's share of the slots and the queue (ConcurrencyLimiter). */
+  /**
+   * Who calls (the tenant): on a shared server its calls take that tenant's share of the slots and
+   * the queue (ConcurrencyLimiter), and their timeouts count against that tenant's circuit (TenantBreakers).
+   */
   owner?: string;
 };
 
@@ -151,8 +161,12 @@ type CallArgs = [name: string, args: Record<string, unknown>, options: CallOptio
 /**
  * One upstream MCP server behind the gateway: a lazily (re)connected SDK client, a circuit
  * breaker (opossum) counting only transport failures and timeouts, a concurrency limit and
- * an active health check. A lost connection or an expired session (HTTP 404) drops the client;
- * the next call or health check connects again and re-lists the tools.
+ * an active health check. On a shared server (tenant `*`) a call's own timeout counts against its
+ * tenant's circuit only (TenantBreakers, in front of the server's): what one tenant's calls provoke
+ * must not refuse the others. The server's circuit counts what says the server itself is down (a
+ * lost connection, a failed connect), and opens when its health check fails. A lost connection or
+ * an expired session (HTTP 404) drops the client; the next call or health check connects again
+ * and re-lists the tools.
  *
  * Timeouts and lost connections are told from what the gateway itself saw, never from an
  * McpError's code: the SDK gives its own RequestTimeout and ConnectionClosed the codes -32001 and
@@ -171,6 +185,8 @@ export class Upstream {
   /** The latest transport opened (a stdio child's pid, also while it is still connecting). */
   private transport?: { pid?: number | null };
   private readonly breaker: CircuitBreaker<CallArgs, CallToolResult>;
+  /** A shared server's: each calling tenant's circuit, in front of the server's `breaker`. */
+  private readonly tenants?: TenantBreakers<CallArgs, CallToolResult>;
   private readonly limiter: ConcurrencyLimiter;
   private readonly requests: CallerRequests;
   private timer?: NodeJS.Timeout;
@@ -193,6 +209,7 @@ export class Upstream {
     private readonly events: UpstreamEvents,
   ) {
     const b = options.breaker;
+    const shared = spec.tenant === SHARED_TENANT;
     this.breaker = new CircuitBreaker((name: string, args: Record<string, unknown>, call: CallOptions) => this.attempt(name, args, call), {
       timeout: false,
       errorThresholdPercentage: b.errorThresholdPercentage,
@@ -202,14 +219,32 @@ export class Upstream {
       // An answer from the upstream, even an error answer, means it is alive; a call its caller
       // cancelled says nothing about the upstream either, nor one the gateway ended as it shuts
       // down (shuttingDownError, a drain's cut-off: the calls it ends would open the circuit and
-      // record the server down).
+      // record the server down). On a shared server a call's own timeout is its tenant's (below),
+      // except as the half-open circuit's one call through: passed as a success it would close the
+      // circuit (and record the server up) though nothing answered; it opens it again, and a
+      // health check the server answers closes it.
       errorFilter: (err: unknown) =>
-        err instanceof UpstreamProtocolError || err instanceof ResultTooDeepError || ['MCP_CALL_CANCELLED', 'DEPENDENCY_UNAVAILABLE'].includes((err as McpGatewayError).code),
+        err instanceof UpstreamProtocolError ||
+        err instanceof ResultTooDeepError ||
+        (shared && err instanceof CallTimeoutError && !this.breaker.halfOpen) ||
+        ['MCP_CALL_CANCELLED', 'DEPENDENCY_UNAVAILABLE'].includes((err as McpGatewayError).code),
     });
+    if (shared) {
+      this.tenants = new TenantBreakers(
+        (name: string, args: Record<string, unknown>, call: CallOptions) => this.breaker.fire(name, args, call),
+        b,
+        (err) => err instanceof CallTimeoutError,
+        // Naming nothing of the other tenants' calls: how they fare is theirs.
+        () => new McpGatewayError('MCP_CIRCUIT_OPEN', `${this.label}: circuit open for this tenant's calls after repeated timeouts (the server is shared: the other tenants' calls go on); retry later`),
+        (tenant, state) => {
+          if (!this.closed) this.events.onTenantCircuit?.(tenant, state);
+        },
+      );
+    }
     this.breaker.on('open', () => this.setHealth('down', { reason: 'circuit opened', cause: { kind: 'circuit-open' } }));
     this.breaker.on('close', () => this.setHealth('up'));
-    this.limiter = new ConcurrencyLimiter(options.maxConcurrent, options.maxQueue, `upstream ${spec.name}`, { shared: spec.tenant === SHARED_TENANT });
-    this.requests = new CallerRequests({ shared: spec.tenant === SHARED_TENANT });
+    this.limiter = new ConcurrencyLimiter(options.maxConcurrent, options.maxQueue, `upstream ${spec.name}`, { shared });
+    this.requests = new CallerRequests({ shared });
     if (options.healthIntervalMs > 0) {
       this.timer = setInterval(() => void this.checkHealth(), options.healthIntervalMs);
       this.timer.unref();
@@ -225,8 +260,30 @@ export class Upstream {
     return this.spec.url && this.spec.tenant !== SHARED_TENANT ? `${this.spec.name} (${shownUrl(this.spec.url)})` : this.spec.name;
   }
 
-  get circuit(): 'closed' | 'open' | 'half-open' {
+  /** The server's circuit: on a shared server, open when the server itself is down (its tenants' own circuits aside). */
+  get circuit(): CircuitState {
     return this.breaker.opened ? 'open' : this.breaker.halfOpen ? 'half-open' : 'closed';
+  }
+
+  /**
+   * The circuit `tenant`'s calls meet: the server's; on a shared server the less closed of the
+   * server's and the tenant's own (open, then half-open, then closed).
+   */
+  circuitFor(tenant: string): CircuitState {
+    const server = this.circuit;
+    if (!this.tenants || server === 'open') return server;
+    const own = this.tenants.state(tenant);
+    return own === 'closed' ? server : own === 'open' ? 'open' : 'half-open';
+  }
+
+  /** How many tenants' own circuits are open or half-open (a shared server's; 0 otherwise). */
+  get tenantCircuitsOpen(): number {
+    return this.tenants?.open ?? 0;
+  }
+
+  /** How many tenants have a breaker of their own now (a shared server's: those that called lately; 0 otherwise). */
+  get tenantBreakers(): number {
+    return this.tenants?.size ?? 0;
   }
 
   get inFlight(): number {
@@ -391,7 +448,7 @@ export class Upstream {
     return this.limiter.run(async () => {
       for (let attempt = 0; ; attempt++) {
         try {
-          return await this.breaker.fire(name, args, options);
+          return await (this.tenants ? this.tenants.fire(options.owner ?? '', name, args, options) : this.breaker.fire(name, args, options));
         } catch (err) {
           const e = this.breakerError(err);
           const transient = e.code === 'MCP_UPSTREAM_UNAVAILABLE';
@@ -454,10 +511,10 @@ export class Upstream {
         // Cancelled by our caller: the SDK rejects with a RequestTimeout that is not one.
         if (signal?.aborted) throw cancelledError(signal);
         if (hard) {
-          throw new McpGatewayError('MCP_UPSTREAM_TIMEOUT', `${this.label}: no answer within ${maxMs} ms (${CALL_MAX_TIMEOUT_FACTOR} times the call timeout), progress notwithstanding; the call was cancelled upstream`, { cause: err });
+          throw new CallTimeoutError(`${this.label}: no answer within ${maxMs} ms (${CALL_MAX_TIMEOUT_FACTOR} times the call timeout), progress notwithstanding; the call was cancelled upstream`, err);
         }
         if (deadline.isExpiry(err)) {
-          throw new McpGatewayError('MCP_UPSTREAM_TIMEOUT', `${this.label}: no answer, nor progress, within ${this.options.callTimeoutMs} ms`, { cause: err });
+          throw new CallTimeoutError(`${this.label}: no answer, nor progress, within ${this.options.callTimeoutMs} ms`, err);
         }
         // A 404 means the upstream forgot our session (restart, expiry): it never ran the call, so one fresh session is safe.
         if (err instanceof StreamableHTTPError && err.code === 404 && reinit === 0) {
@@ -571,7 +628,11 @@ export class Upstream {
     await client.close().catch(() => {});
   }
 
-  /** Ping (connecting first if needed). Closes the breaker when the upstream answers again. */
+  /**
+   * Ping (connecting first if needed). Closes the breaker when the upstream answers again. A shared
+   * server's failing opens it: its calls' timeouts count for their tenants only, so without this a
+   * server that hangs for all would hold each tenant until enough of its own calls had timed out.
+   */
   async checkHealth(): Promise<ServerHealth> {
     if (this.closed) return this.health;
     let client: Client | undefined;
@@ -587,6 +648,7 @@ export class Upstream {
       // Said before the drop, which waits for a stdio process to end (seconds, for one that hangs):
       // a call meanwhile connects again, and its 'up' must come after this 'down', not before it.
       this.setHealth('down', { reason: e.message, cause });
+      if (this.tenants && !this.closed && !this.breaker.opened) this.breaker.open();
       if (this.client) await this.drop(this.client);
     }
     if (!this.closed && this.health !== 'unknown') this.events.onChecked?.(this.health);
@@ -631,6 +693,7 @@ export class Upstream {
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
     this.breaker.shutdown();
+    this.tenants?.close();
     // A connect in flight ends now (its transport closed: a stdio server's process stops), not at
     // its connect timeout: a shutdown while a server slow to start registers (openmcp start
     // listens before its registrations end) would otherwise wait up to MCP_CONNECT_TIMEOUT_MS for it.

@@ -20,7 +20,7 @@ import { LiveHub } from './live-hub';
 import { importMap, loadAssets, UI_ROOT, type Asset } from './static-assets';
 import { streamAfter } from './stream-after';
 
-export type UpstreamStatus = { id: string; tenant: string; name: string; health: string; circuit: string; inFlight?: number; variableMissingHere?: string };
+export type UpstreamStatus = { id: string; tenant: string; name: string; health: string; circuit: string; tenantCircuitsOpen?: number; inFlight?: number; variableMissingHere?: string };
 
 export type UiPluginOptions = {
   store: EventStore;
@@ -42,8 +42,12 @@ export type UiPluginOptions = {
   chainRpcUrl?: string;
   /** The AuditAnchor address the Verify page proposes instead of the one a proof file names. */
   anchorContract?: string;
-  /** Circuit-breaker state of the upstream MCP servers (McpGateway.status). */
-  upstreams?: () => UpstreamStatus[];
+  /**
+   * Circuit-breaker state of the upstream MCP servers (McpGateway.status): as `viewer`'s tenant's
+   * calls meet it (a shared server's circuit is per tenant for its calls' timeouts), or, without
+   * one (a cross-tenant key), the servers' own with how many tenants' circuits are open.
+   */
+  upstreams?: (viewer?: { tenant: string }) => UpstreamStatus[];
   /** Contract name, method signature and token units for the Approvals page (createContractDescriber over CHAINS_FILE). */
   describeContract?: (p: DescribeContractParameters) => Promise<ContractDescription | undefined>;
   /** Heartbeat on the live stream, so proxies keep it open (default 15 s). */
@@ -183,12 +187,15 @@ export const uiPlugin: FastifyPluginAsync<UiPluginOptions> = async (app, o) => {
   app.get(`${MOUNT}/api/mcp-health`, api, async (request, reply) => {
     const p = await principal(request, reply, 'mcp:read');
     const calls = hub.tools.byServer(scope(p));
-    // A shared server's calls in flight are every tenant's: how busy the others are is theirs. The
-    // variable it lacks on this replica is of its configuration, the operator's (as GET /v1/mcp-servers).
-    const upstreams = (o.upstreams?.() ?? [])
+    // A shared server's calls in flight are every tenant's: how busy the others are is theirs, and
+    // so are their circuits (a tenant sees its own). The variable it lacks on this replica is of its
+    // configuration, the operator's (as GET /v1/mcp-servers).
+    const upstreams = (o.upstreams?.(p.crossTenant ? undefined : { tenant: p.tenant }) ?? [])
       .filter((u) => u.tenant === '*' || scope(p)(u.tenant))
-      .map(({ inFlight, variableMissingHere, ...u }) =>
-        u.tenant === '*' && !p.crossTenant ? u : { ...u, inFlight, ...(variableMissingHere !== undefined ? { variableMissingHere } : {}) },
+      .map(({ inFlight, variableMissingHere, tenantCircuitsOpen, ...u }) =>
+        u.tenant === '*' && !p.crossTenant
+          ? u
+          : { ...u, inFlight, ...(variableMissingHere !== undefined ? { variableMissingHere } : {}), ...(tenantCircuitsOpen !== undefined ? { tenantCircuitsOpen } : {}) },
       );
     return { upstreams, calls };
   });

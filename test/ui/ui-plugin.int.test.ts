@@ -22,6 +22,7 @@ const principals: Record<string, Principal> = {
   'key-acme-viewer-0000000000000': { tenant: 'acme', role: 'viewer', actor: { kind: 'user', id: 'vi' }, crossTenant: false, via: 'api-key', subject: 'k4' },
   'key-acme-agent-00000000000000': { tenant: 'acme', role: 'agent', actor: { kind: 'agent', id: 'ag' }, crossTenant: false, via: 'api-key', subject: 'k5' },
   'key-acme-auditor-000000000000': { tenant: 'acme', role: 'auditor', actor: { kind: 'user', id: 'au' }, crossTenant: false, via: 'api-key', subject: 'k6' },
+  'key-globex-operator-0000000000': { tenant: 'globex', role: 'operator', actor: { kind: 'user', id: 'gop' }, crossTenant: false, via: 'api-key', subject: 'k7' },
 };
 const authenticate = async (h: string | undefined) => {
   const p = principals[(h ?? '').replace(/^Bearer /, '')];
@@ -31,6 +32,7 @@ const authenticate = async (h: string | undefined) => {
 const auth = (key: string) => ({ authorization: `Bearer ${key}` });
 const ACME = 'key-acme-operator-000000000000';
 const ROOT = 'key-root-admin-00000000000000';
+const GLOBEX = 'key-globex-operator-0000000000';
 const TOKEN = '0x8464135c8f25da09e49bc8782676a84730c318bc';
 
 const until = async (cond: () => boolean) => {
@@ -512,8 +514,9 @@ describe('uiPlugin: a shared server as a tenant sees it on the MCP page', functi
     store = await openSqlEventStore(`sqlite:${join(dir, 'events.db')}`);
     app = Fastify();
     installErrorHandler(app);
-    const upstreams = () => [
-      { id: 's1', tenant: '*', name: 'examples', health: 'up', circuit: 'closed', inFlight: 3 },
+    // A shared server's circuit as the viewer's tenant meets it (acme's own is open); the operator's view, the server's with a count.
+    const upstreams = (viewer?: { tenant: string }) => [
+      { id: 's1', tenant: '*', name: 'examples', health: 'up', circuit: viewer?.tenant === 'acme' ? 'open' : 'closed', inFlight: 3, ...(viewer ? {} : { tenantCircuitsOpen: 1 }) },
       { id: 's2', tenant: 'acme', name: 'crm', health: 'up', circuit: 'closed', inFlight: 2 },
       { id: 's3', tenant: 'globex', name: 'erp', health: 'up', circuit: 'closed', inFlight: 1 },
       { id: 's4', tenant: '*', name: 'notion', health: 'down', circuit: 'closed', inFlight: 0, variableMissingHere: 'NOTION_TOKEN' },
@@ -532,11 +535,18 @@ describe('uiPlugin: a shared server as a tenant sees it on the MCP page', functi
   it("does not show a tenant how many calls are in flight on a shared server: they are every tenant's (cross-tenant keys see them)", async () => {
     const acme = (await app.inject({ url: '/ui/api/mcp-health', headers: auth(ACME) })).json();
     expect(acme.upstreams.slice(0, 2)).to.deep.equal([
-      { id: 's1', tenant: '*', name: 'examples', health: 'up', circuit: 'closed' },
+      { id: 's1', tenant: '*', name: 'examples', health: 'up', circuit: 'open' },
       { id: 's2', tenant: 'acme', name: 'crm', health: 'up', circuit: 'closed', inFlight: 2 },
     ]);
     const root = (await app.inject({ url: '/ui/api/mcp-health', headers: auth(ROOT) })).json();
     expect(root.upstreams.map((u: { inFlight?: number }) => u.inFlight)).to.deep.equal([3, 2, 1, 0, 0, 0]);
+  });
+
+  it("shows a tenant its own circuit on a shared server, never another tenant's; cross-tenant keys the server's, with how many tenants' circuits are open", async () => {
+    const circuit = (body: { upstreams: { id: string; circuit: string; tenantCircuitsOpen?: number }[] }) => body.upstreams.find((u) => u.id === 's1');
+    expect(circuit((await app.inject({ url: '/ui/api/mcp-health', headers: auth(ACME) })).json())).to.include({ circuit: 'open' }).and.not.have.property('tenantCircuitsOpen');
+    expect(circuit((await app.inject({ url: '/ui/api/mcp-health', headers: auth(GLOBEX) })).json())).to.include({ circuit: 'closed' }).and.not.have.property('tenantCircuitsOpen');
+    expect(circuit((await app.inject({ url: '/ui/api/mcp-health', headers: auth(ROOT) })).json())).to.include({ circuit: 'closed', tenantCircuitsOpen: 1 });
   });
 
   it("names the variable a server lacks on this replica (its /readyz line only counts them: it is public) to the server's tenant; a shared server's to cross-tenant keys only (its configuration is the operator's)", async () => {

@@ -40,9 +40,10 @@ export type BehaviourUpstream = {
 /**
  * An upstream over streamable HTTP answering in SSE (so its progress reaches the gateway), with
  * tools that show what the gateway passes on: `hold` runs until cancelled, `progress` reports
- * progress and logs, `media` answers every content type with structured content.
+ * progress and logs, `media` answers every content type with structured content. `port`: listen
+ * there (an upstream started again where it was), else on any free port.
  */
-export async function startBehaviourUpstream(): Promise<BehaviourUpstream> {
+export async function startBehaviourUpstream(options: { port?: number } = {}): Promise<BehaviourUpstream> {
   const servers: McpServer[] = [];
   const extraTools: string[] = [];
   const cancelled: string[] = [];
@@ -114,7 +115,7 @@ export async function startBehaviourUpstream(): Promise<BehaviourUpstream> {
       if (!res.headersSent) res.writeHead(500).end(String(err));
     }
   });
-  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => http.listen(options.port ?? 0, '127.0.0.1', resolve));
   return {
     url: `http://127.0.0.1:${(http.address() as AddressInfo).port}/mcp`,
     cancelled,
