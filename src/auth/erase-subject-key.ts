@@ -9,7 +9,7 @@ import type { EventStore } from '../eventstore/port';
 import { SubjectNotFoundError } from '../erasure/errors';
 import { parseSubject } from '../erasure/subject';
 import type { SubjectKeyStore } from '../erasure/subject-key-store';
-import { forgetCachedTurns, type ForgetCachedTurnsDependencies } from '../agent/llm/forget-cached-turns';
+import { forgetCachedTurns, type ForgetCachedTurnsDependencies } from './forget-cached-turns';
 import { UnavailableError } from '../core/errors';
 
 export type EraseSubjectKeyDependencies = {

@@ -1,6 +1,6 @@
-import type { Cache } from '../../cache/port';
-import type { SealedTurnsPage } from '../../readmodels/sealed-turns';
-import { responseCacheKey, saltedPromptCacheKey, savedPrompt } from './infer';
+import type { Cache } from '../cache/port';
+import type { SealedTurnsPage } from '../readmodels/sealed-turns';
+import { responseCacheKey, saltedPromptCacheKey, savedPrompt } from '../cache/llm-response-keys';
 
 export type ForgetCachedTurnsDependencies = {
   cache: Cache;

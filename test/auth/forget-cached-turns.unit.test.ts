@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { forgetCachedTurns } from '../../src/agent/llm/forget-cached-turns';
+import { forgetCachedTurns } from '../../src/auth/forget-cached-turns';
 import { rememberSaltedPrompt, responseCacheKey, saltedPromptCacheKey } from '../../src/agent/llm/infer';
 import { MemoryCache } from '../../src/cache/memory';
 import type { SealedTurn, SealedTurnsPage } from '../../src/readmodels/sealed-turns';
