@@ -4,6 +4,21 @@ import { fromKafkaMessage, toKafkaMessage } from '../../src/bus/kafka';
 import { computeEventHash, type PendingEvent, type RecordedEvent } from '../../src/core/envelope';
 import vectors from '../vectors/event-hash.json';
 
+/** A TaskSubmitted event's content (no hash yet), with the given data and fields over it. */
+function content<T extends Record<string, unknown>>(data: T, over: Record<string, unknown> = {}) {
+  return {
+    id: '01937a6e-7f00-7000-8000-000000000001',
+    type: 'TaskSubmitted',
+    version: 1,
+    stream: 'task-01937a6e-7f00-7000-8000-0000000000aa',
+    occurredAt: '2026-11-22T10:00:00.000Z',
+    tenant: 'acme',
+    actor: { kind: 'user', id: 'alice' },
+    ...over,
+    data,
+  } as const;
+}
+
 /** Text with what a hashing slip would trip on: lone surrogates, pairs, control characters, keys such as __proto__. */
 const text = fc.oneof(
   fc.string({ unit: 'binary' }),
@@ -37,19 +52,13 @@ describe('fromKafkaMessage', () => {
   it('hands on any genuine event, whatever its data holds (lone surrogates, __proto__ keys, the largest safe integers, any Unicode): a hashing slip would skip genuine events', () => {
     fc.assert(
       fc.property(data, text, fc.option(text.filter((t) => t.length > 0 && t.length <= 200), { nil: undefined }), (d, tenant, correlationId) => {
-        const content = {
-          id: '01937a6e-7f00-7000-8000-000000000001',
-          type: 'TaskSubmitted',
-          version: 1,
-          stream: 'task-01937a6e-7f00-7000-8000-0000000000aa',
-          occurredAt: '2026-11-22T10:00:00.000Z',
+        const c = content(d, {
           tenant: tenant.length > 0 && tenant.length <= 100 ? tenant : 'acme',
           actor: { kind: 'agent', id: 'a1' },
           ...(correlationId !== undefined ? { correlationId } : {}),
-          data: d,
-        } as const;
+        });
         // As the store hands it to the relay: parsed from its JSON (own __proto__ keys and all).
-        const event = JSON.parse(JSON.stringify({ ...content, hash: computeEventHash(content), revision: 3, position: 7 })) as RecordedEvent;
+        const event = JSON.parse(JSON.stringify({ ...c, hash: computeEventHash(c), revision: 3, position: 7 })) as RecordedEvent;
         const read = fromKafkaMessage(Buffer.from(toKafkaMessage(event).value as string, 'utf8'), 't/0@0');
         expect(read).to.deep.equal(event);
         expect(Object.keys(read.data)).to.deep.equal(Object.keys(event.data));
@@ -61,17 +70,8 @@ describe('fromKafkaMessage', () => {
   it('hands on the envelope as received: a data key named __proto__ (an own key in JSON) is kept, so its hash still matches', () => {
     // zod's record parser assigns each key to a new object, and assigning `__proto__` sets the
     // prototype instead: the key was dropped, and the event read as other content than was hashed.
-    const content = {
-      id: '01937a6e-7f00-7000-8000-000000000001',
-      type: 'TaskSubmitted',
-      version: 1,
-      stream: 'task-01937a6e-7f00-7000-8000-0000000000aa',
-      occurredAt: '2026-11-22T10:00:00.000Z',
-      tenant: 'acme',
-      actor: { kind: 'user', id: 'alice' },
-      data: JSON.parse('{"__proto__":{"polluted":true},"note":"x"}') as Record<string, unknown>,
-    } as const;
-    const event = { ...content, hash: computeEventHash(content), revision: 0, position: 0 } as RecordedEvent;
+    const c = content(JSON.parse('{"__proto__":{"polluted":true},"note":"x"}') as Record<string, unknown>);
+    const event = { ...c, hash: computeEventHash(c), revision: 0, position: 0 } as RecordedEvent;
     const value = Buffer.from(toKafkaMessage(event).value as string, 'utf8');
     const read = fromKafkaMessage(value, 't/0@0');
     expect(Object.keys(read.data)).to.deep.equal(['__proto__', 'note']);
@@ -80,17 +80,8 @@ describe('fromKafkaMessage', () => {
   });
 
   it('names the event a copy with a hash that does not match claims to be (id, stream#revision, position), so the operator can tell whether its position was repaired from the event store', () => {
-    const content = {
-      id: '01937a6e-7f00-7000-8000-000000000001',
-      type: 'TaskSubmitted',
-      version: 1,
-      stream: 'task-01937a6e-7f00-7000-8000-0000000000aa',
-      occurredAt: '2026-11-22T10:00:00.000Z',
-      tenant: 'acme',
-      actor: { kind: 'user', id: 'alice' },
-      data: { note: 'x' },
-    } as const;
-    const event = { ...content, hash: computeEventHash(content), revision: 2, position: 41 } as RecordedEvent;
+    const c = content({ note: 'x' });
+    const event = { ...c, hash: computeEventHash(c), revision: 2, position: 41 } as RecordedEvent;
     const forged = { ...event, tenant: 'globex' };
     let err: (Error & { details?: unknown }) | undefined;
     try {
