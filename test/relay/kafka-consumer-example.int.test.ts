@@ -1,14 +1,14 @@
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, logLevel, type Message } from 'kafkajs';
 import { Registry } from 'prom-client';
 import { toKafkaMessage } from '../../src/bus/kafka';
 import { catalog } from '../../events';
 import { computeEventHash, createEvent } from '../../src/core/envelope';
 import { newId } from '../../src/core/ids';
 import { Relay } from '../../src/relay';
-import { appendEvents, brokerAndLogPerSuite, openTestLog } from './event-log-fixture';
+import { appendEvents, brokerAndLogPerSuite, openTestLog, type TestLog } from './event-log-fixture';
 
 const example = join(__dirname, '..', '..', 'examples', 'kafka-consumer.ts');
 
@@ -23,26 +23,36 @@ function runExample(brokers: string[], args: string[], prefix = 'example'): Prom
   });
 }
 
+/** Publishes what `log` holds to `topic` through a relay, then stops it. */
+async function publishAll(brokers: string[], log: Pick<TestLog, 'store' | 'checkpoints'>, topic: string): Promise<void> {
+  const relay = new Relay(log.store, log.checkpoints, { brokers, topic, registry: new Registry() });
+  await relay.start();
+  await relay.waitFor();
+  await relay.stop();
+}
+
+/** Writes `messages` to `topic` as someone other than the relay would. */
+async function produce(brokers: string[], topic: string, messages: Message[]): Promise<void> {
+  const producer = new Kafka({ brokers, logLevel: logLevel.NOTHING }).producer();
+  await producer.connect();
+  await producer.send({ topic, messages });
+  await producer.disconnect();
+}
+
 describe('examples/kafka-consumer.ts', function () {
   this.timeout(60_000);
   const env = brokerAndLogPerSuite();
 
   it('reads what the relay published, checks every hash, and flags a tampered event', async () => {
     const stored = await appendEvents(env.log.store, 4, 5);
-    const relay = new Relay(env.log.store, env.log.checkpoints, { brokers: env.broker.brokers, topic: 'example.events.v1', registry: new Registry() });
-    await relay.start();
-    await relay.waitFor();
-    await relay.stop();
+    await publishAll(env.broker.brokers, env.log, 'example.events.v1');
 
     const clean = await runExample(env.broker.brokers, ['--group', 'ex1', '--from-beginning', '--max', '20']);
     expect(clean.stdout).to.contain('20 events, 0 hash mismatches');
     expect(clean.code).to.equal(0);
 
     const forged = toKafkaMessage({ ...stored[0], id: '0193a0c0-0000-7000-8000-000000000001', data: { i: 999 } });
-    const producer = new Kafka({ brokers: env.broker.brokers, logLevel: logLevel.NOTHING }).producer();
-    await producer.connect();
-    await producer.send({ topic: 'example.events.v1', messages: [forged] });
-    await producer.disconnect();
+    await produce(env.broker.brokers, 'example.events.v1', [forged]);
     const tampered = await runExample(env.broker.brokers, ['--group', 'ex2', '--from-beginning', '--max', '21']);
     expect(tampered.stdout).to.contain('21 events, 1 hash mismatches');
     expect(tampered.code).to.equal(1);
@@ -52,14 +62,8 @@ describe('examples/kafka-consumer.ts', function () {
     const topic = 'forgedfirst.events.v1';
     const log = await openTestLog();
     const stored = await appendEvents(log.store, 2, 2);
-    const producer = new Kafka({ brokers: env.broker.brokers, logLevel: logLevel.NOTHING }).producer();
-    await producer.connect();
-    await producer.send({ topic, messages: [toKafkaMessage({ ...stored[0], data: { forged: true } })] });
-    await producer.disconnect();
-    const relay = new Relay(log.store, log.checkpoints, { brokers: env.broker.brokers, topic, registry: new Registry() });
-    await relay.start();
-    await relay.waitFor();
-    await relay.stop();
+    await produce(env.broker.brokers, topic, [toKafkaMessage({ ...stored[0], data: { forged: true } })]);
+    await publishAll(env.broker.brokers, log, topic);
     await log.close();
     const run = await runExample(env.broker.brokers, ['--group', 'ex4', '--from-beginning', '--max', String(stored.length + 1)], 'forgedfirst');
     expect(run.stdout, run.stdout).to.contain(`${stored.length + 1} events, 1 hash mismatches`);
@@ -82,14 +86,8 @@ describe('examples/kafka-consumer.ts', function () {
       { ...toKafkaMessage(second), headers: { ...toKafkaMessage(second).headers, 'event-type': 'TaskCancelled' } },
       { ...toKafkaMessage(elsewhere), key: stored[0].stream },
     ];
-    const producer = new Kafka({ brokers: env.broker.brokers, logLevel: logLevel.NOTHING }).producer();
-    await producer.connect();
-    await producer.send({ topic, messages: tampered });
-    await producer.disconnect();
-    const relay = new Relay(log.store, log.checkpoints, { brokers: env.broker.brokers, topic, registry: new Registry() });
-    await relay.start();
-    await relay.waitFor();
-    await relay.stop();
+    await produce(env.broker.brokers, topic, tampered);
+    await publishAll(env.broker.brokers, log, topic);
     await log.close();
     const run = await runExample(env.broker.brokers, ['--group', 'ex6', '--from-beginning', '--max', String(stored.length + tampered.length)], 'headers');
     expect(run.stdout, run.stdout).to.contain(`${stored.length + tampered.length} events, 3 hash mismatches`);
@@ -114,10 +112,7 @@ describe('examples/kafka-consumer.ts', function () {
       data: JSON.parse('{"__proto__":{"x":1},"note":"own key"}') as Record<string, unknown>,
     } as const;
     await log.store.append(content.stream, [{ ...content, hash: computeEventHash(content) }]);
-    const relay = new Relay(log.store, log.checkpoints, { brokers: env.broker.brokers, topic, registry: new Registry() });
-    await relay.start();
-    await relay.waitFor();
-    await relay.stop();
+    await publishAll(env.broker.brokers, log, topic);
     await log.close();
     const run = await runExample(env.broker.brokers, ['--group', 'ex7', '--from-beginning', '--max', '1'], 'proto');
     expect(run.stdout, run.stdout).to.contain('1 events, 0 hash mismatches');
@@ -131,10 +126,7 @@ describe('examples/kafka-consumer.ts', function () {
     const old = createEvent({ type: 'TaskSubmitted', version: 1, stream, tenant: 'acme', actor: { kind: 'user', id: 'alice' }, data: { steps: [] } });
     const newer = createEvent({ type: 'TaskEscalated', version: 1, stream, tenant: 'acme', actor: { kind: 'system', id: 'later-release' }, data: { level: 2 } });
     await log.store.append(stream, [old, newer]);
-    const relay = new Relay(log.store, log.checkpoints, { brokers: env.broker.brokers, topic, registry: new Registry() });
-    await relay.start();
-    await relay.waitFor();
-    await relay.stop();
+    await publishAll(env.broker.brokers, log, topic);
     await log.close();
     const run = await runExample(env.broker.brokers, ['--group', 'ex8', '--from-beginning', '--max', '2'], 'versions');
     expect(run.stdout, run.stdout).to.match(new RegExp(`^ok  p\\d+@0 ${stream}#0 TaskSubmitted 0x[0-9a-f]{16}… read as v${catalog.latestVersion('TaskSubmitted')}$`, 'm'));
@@ -149,11 +141,8 @@ describe('examples/kafka-consumer.ts', function () {
     const [genuine] = await appendEvents(log.store, 1, 1);
     await log.close();
     const float = toKafkaMessage({ ...genuine, id: newId(), revision: 1, data: { ratio: 0.5 } });
-    const producer = new Kafka({ brokers: env.broker.brokers, logLevel: logLevel.NOTHING }).producer();
-    await producer.connect();
     // In one partition: the float first, the genuine event behind it.
-    await producer.send({ topic, messages: [float, toKafkaMessage(genuine)] });
-    await producer.disconnect();
+    await produce(env.broker.brokers, topic, [float, toKafkaMessage(genuine)]);
     const run = await runExample(env.broker.brokers, ['--group', 'ex9', '--from-beginning', '--max', '2'], 'float');
     expect(run.stdout, run.stdout).to.match(/^BAD p\d+@0 .* no canonical form, so no hash: \$\.data\.ratio: numbers must be safe integers \(use a string for 0\.5\)$/m);
     expect(run.stdout).to.match(new RegExp(`^ok  p\\d+@1 ${genuine.stream}#0 `, 'm'));
@@ -168,10 +157,7 @@ describe('examples/kafka-consumer.ts', function () {
     const run = runExample(env.broker.brokers, ['--group', 'ex5', '--from-beginning', '--max', String(stored.length)], 'late');
     // Long enough for the example to have asked for the topic and been told it does not exist.
     await new Promise((r) => setTimeout(r, 3000));
-    const relay = new Relay(log.store, log.checkpoints, { brokers: env.broker.brokers, topic, registry: new Registry() });
-    await relay.start();
-    await relay.waitFor();
-    await relay.stop();
+    await publishAll(env.broker.brokers, log, topic);
     await log.close();
     const { code, stdout } = await run;
     expect(stdout, stdout).to.contain('waiting for topic late.events.v1');
@@ -184,24 +170,15 @@ describe('examples/kafka-consumer.ts', function () {
     // A log of its own: the suite's holds the first test's events too.
     const log = await openTestLog();
     const stored = await appendEvents(log.store, 2, 2);
-    const relay = new Relay(log.store, log.checkpoints, { brokers: env.broker.brokers, topic, registry: new Registry() });
-    await relay.start();
-    await relay.waitFor();
-    await relay.stop();
+    await publishAll(env.broker.brokers, log, topic);
     await log.close();
-    const producer = new Kafka({ brokers: env.broker.brokers, logLevel: logLevel.NOTHING }).producer();
-    await producer.connect();
     // Both into the partition of a stream that has events after them.
     const after = toKafkaMessage({ ...stored[stored.length - 1], id: '0193a0c0-0000-7000-8000-000000000002' });
-    await producer.send({
-      topic,
-      messages: [
-        { key: stored[0].stream, value: 'not json', headers: { 'event-id': '0193a0c0-0000-7000-8000-000000000003' } },
-        { key: stored[0].stream, value: '{"id":"0193a0c0-0000-7000-8000-000000000004"}' },
-        { ...after, key: stored[0].stream },
-      ],
-    });
-    await producer.disconnect();
+    await produce(env.broker.brokers, topic, [
+      { key: stored[0].stream, value: 'not json', headers: { 'event-id': '0193a0c0-0000-7000-8000-000000000003' } },
+      { key: stored[0].stream, value: '{"id":"0193a0c0-0000-7000-8000-000000000004"}' },
+      { ...after, key: stored[0].stream },
+    ]);
     const run = await runExample(env.broker.brokers, ['--group', 'ex3', '--from-beginning', '--max', '7'], 'poison');
     expect(run.stdout, run.stdout).to.match(/BAD p\d+@\d+ not an event envelope/);
     expect(run.stdout).to.contain('7 events, 3 hash mismatches');
