@@ -19,11 +19,26 @@ const ROOT = join(__dirname, '..', '..');
 /**
  * Run `openmcp start` as a real child process on free ports with its own DATA_DIR, and resolve
  * once it prints its address. Pass `dataDir` to restart on the same data.
+ *
+ * A port free a moment ago can be taken before the child listens (by another test file's
+ * connection, given it as an ephemeral port): the start then refuses it before it makes anything
+ * (`PORT` / `CHAIN_PORT` … is already in use), and it is started again on other ports, twice at most.
  */
 export async function startGatewayProcess(env: Record<string, string> = {}, dataDir?: string): Promise<GatewayProcess> {
+  const dir = dataDir ?? mkdtempSync(join(tmpdir(), 'omc-e2e-'));
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(env, dir);
+    } catch (err) {
+      const portTaken = /^openmcp: CONFIG_INVALID: (PORT|CHAIN_PORT): \S+ is already in use/m.test((err as Error).message);
+      if (!portTaken || attempt === 3 || env.PORT !== undefined || env.CHAIN_PORT !== undefined) throw err;
+    }
+  }
+}
+
+async function startOnce(env: Record<string, string>, dir: string): Promise<GatewayProcess> {
   const port = await freePort();
   const chainPort = await freePort();
-  const dir = dataDir ?? mkdtempSync(join(tmpdir(), 'omc-e2e-'));
   const child = spawn(process.execPath, [join(ROOT, 'bin', 'openmcp'), 'start'], {
     cwd: ROOT,
     env: { ...process.env, DATA_DIR: dir, PORT: String(port), CHAIN_PORT: String(chainPort), LOG_LEVEL: 'warn', BATCH_MAX_SECONDS: '1', ...env },
