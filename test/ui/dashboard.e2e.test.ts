@@ -280,15 +280,22 @@ describe('dashboard /ui in headless Chromium against a running gateway', functio
     const events = await apiCall(`/v1/tasks/${taskId}/events`);
     const submitted = events.body.items.find((e: { type: string }) => e.type === 'TaskSubmitted');
     const res = await fetch(`${gw.url}/v1/events/${submitted.id}/proof`, { headers: { authorization: `Bearer ${gw.adminKey}` } });
+    const proof = await res.text();
+    // A proof to tamper with (not a refusal, which the page would show otherwise).
+    expect(res.status, proof.slice(0, 300)).to.equal(200);
+    expect(proof).to.contain('"event":{');
     // JSON.parse keeps the last "tenant", other readers the first: the checks would pass on the real one.
-    const twice = (await res.text()).replace('"event":{', '"event":{"tenant":"mallory",');
+    const twice = proof.replace('"event":{', '"event":{"tenant":"mallory",');
     const proofPath = `**/v1/events/${submitted.id}/proof`;
     await page.route(proofPath, (r) => r.fulfill({ status: 200, contentType: 'application/json', body: twice }));
     try {
       // From another page: the verify page of this very event may be the one on screen, with its checks.
       await page.goto(`${gw.url}/ui#/tasks`);
       await page.goto(`${gw.url}/ui#/verify/${submitted.id}`);
-      await page.locator('.error').waitFor({ timeout: 30_000 });
+      await page.locator('.error').waitFor({ timeout: 30_000 }).catch(async (err: Error) => {
+        // Say what the page shows instead (in CI once: no .error within 30 s).
+        throw new Error(`${err.message}\npage ${page.url()} shows: ${(await page.locator('main').innerText().catch(() => '?')).slice(0, 500)}`);
+      });
       expect(await page.locator('.error').innerText()).to.contain(`The gateway's answer for event ${submitted.id} names "tenant" twice in one object`);
       expect(await page.locator('[data-verdict]').count()).to.equal(0);
     } finally {
