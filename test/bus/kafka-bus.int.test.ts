@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { Kafka, logLevel, type logCreator } from 'kafkajs';
+import { Kafka, logLevel, type logCreator, type Message } from 'kafkajs';
 import { KafkaBus, toKafkaMessage } from '../../src/bus/kafka';
 import { computeEventHash, createEvent, type RecordedEvent } from '../../src/core/envelope';
 import { newId } from '../../src/core/ids';
@@ -13,6 +13,18 @@ const eventually = async (check: () => boolean, what: string) => {
     await new Promise((r) => setTimeout(r, 10));
   }
 };
+
+/** `TaskStarted` events of `stream` at the given revisions (their positions the same), as the store records them. */
+const taskStarted = (stream: string, revisions: number[]): RecordedEvent[] =>
+  revisions.map((revision) => ({ ...createEvent({ type: 'TaskStarted', stream, tenant: 'acme', actor: { kind: 'system', id: 't' }, data: { revision } }), revision, position: revision }) as RecordedEvent);
+
+/** Writes each batch of `batches` to `topic` in one send, as a producer other than the relay would. */
+async function produce(brokers: string[], topic: string, ...batches: Message[][]): Promise<void> {
+  const producer = new Kafka({ brokers, logLevel: logLevel.NOTHING }).producer();
+  await producer.connect();
+  for (const messages of batches) await producer.send({ topic, messages });
+  await producer.disconnect();
+}
 
 describe('KafkaBus (kafkajs against the test broker)', function () {
   this.timeout(30_000);
@@ -41,13 +53,8 @@ describe('KafkaBus (kafkajs against the test broker)', function () {
     const topic = 'bus.events.v1';
     broker.createTopic(topic, 1);
     const stream = `task-${newId()}`;
-    const events = [0, 1].map(
-      (revision) => ({ ...createEvent({ type: 'TaskStarted', stream, tenant: 'acme', actor: { kind: 'system', id: 't' }, data: { revision } }), revision, position: revision }) as RecordedEvent,
-    );
-    const producer = new Kafka({ brokers: broker.brokers, logLevel: logLevel.NOTHING }).producer();
-    await producer.connect();
-    await producer.send({ topic, messages: [toKafkaMessage(events[0]), { key: stream, value: '{"not":"an envelope"}' }, toKafkaMessage(events[1])] });
-    await producer.disconnect();
+    const events = taskStarted(stream, [0, 1]);
+    await produce(broker.brokers, topic, [toKafkaMessage(events[0]), { key: stream, value: '{"not":"an envelope"}' }, toKafkaMessage(events[1])]);
 
     const invalid: unknown[] = [];
     const got: RecordedEvent[] = [];
@@ -68,15 +75,10 @@ describe('KafkaBus (kafkajs against the test broker)', function () {
     const topic = 'tampered.events.v1';
     broker.createTopic(topic, 1);
     const stream = `task-${newId()}`;
-    const [genuine, next] = [0, 1].map(
-      (revision) => ({ ...createEvent({ type: 'TaskStarted', stream, tenant: 'acme', actor: { kind: 'system', id: 't' }, data: { revision } }), revision, position: revision }) as RecordedEvent,
-    );
+    const [genuine, next] = taskStarted(stream, [0, 1]);
     // The same event id and hash with other content: written by someone other than the relay (OpenMCP hashes every event it builds).
     const tampered = { ...genuine, tenant: 'globex' };
-    const producer = new Kafka({ brokers: broker.brokers, logLevel: logLevel.NOTHING }).producer();
-    await producer.connect();
-    await producer.send({ topic, messages: [toKafkaMessage(tampered), toKafkaMessage(genuine), toKafkaMessage(next)] });
-    await producer.disconnect();
+    await produce(broker.brokers, topic, [toKafkaMessage(tampered), toKafkaMessage(genuine), toKafkaMessage(next)]);
 
     const invalid: unknown[] = [];
     const got: RecordedEvent[] = [];
@@ -100,14 +102,8 @@ describe('KafkaBus (kafkajs against the test broker)', function () {
     const topic = 'bus-retry.events.v1';
     broker.createTopic(topic, 1);
     const stream = `task-${newId()}`;
-    const events = [0, 1, 2, 3].map(
-      (revision) => ({ ...createEvent({ type: 'TaskStarted', stream, tenant: 'acme', actor: { kind: 'system', id: 't' }, data: { revision } }), revision, position: revision }) as RecordedEvent,
-    );
-    const producer = new Kafka({ brokers: broker.brokers, logLevel: logLevel.NOTHING }).producer();
-    await producer.connect();
-    await producer.send({ topic, messages: events.slice(0, 2).map(toKafkaMessage) });
-    await producer.send({ topic, messages: events.slice(2).map(toKafkaMessage) });
-    await producer.disconnect();
+    const events = taskStarted(stream, [0, 1, 2, 3]);
+    await produce(broker.brokers, topic, events.slice(0, 2).map(toKafkaMessage), events.slice(2).map(toKafkaMessage));
 
     const got: number[] = [];
     let failed = false;
