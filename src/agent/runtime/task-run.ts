@@ -746,7 +746,7 @@ export class TaskRun {
       this.deps.logger?.warn({ err, taskId: this.taskId, turn, kid }, "the submitter's data key was erased while this turn was asked, but the turn's answer could not be taken out of the LLM response cache: it expires with LLM_CACHE_TTL_MS");
       return undefined;
     });
-    if (out === 'removed') this.deps.logger?.info?.({ taskId: this.taskId, turn, kid }, "the submitter's data key was erased while this turn was asked: its answer was taken out of the LLM response cache");
+    if (out === 'removed') this.deps.logger?.info?.({ taskId: this.taskId, turn, kid }, "the submitter's data key was erased while this turn was asked (or the key store could not say): its answer was taken out of the LLM response cache");
   }
 
   /**
