@@ -17,7 +17,7 @@ import type { Harness } from '../api/support/harness';
 import { ended, ofType, waitForTask } from '../agent/support/agent-fixture';
 import { startOpenAiFake, type OpenAiFake } from '../support/openai-fake/openai-fake';
 import { useRedisTestCache } from '../support/redis-test-cache';
-import { REDIS_TEST_URL } from '../support/services';
+import { createTestDatabase, mysqlAvailable, REDIS_TEST_URL, requireService } from '../support/services';
 
 const KEY = '0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318' as const;
 const INSTRUCTION = 'What is the capital of the country of Jeanne Dupont, born 1961-04-02?';
@@ -87,9 +87,9 @@ describe('an erasure racing a turn in flight leaves none of its entries in the L
   });
 
   /** The API on `cache`, one worker on `workerCache` with `workerKeys` (another process: its own key cache). */
-  async function start(cache: Cache, workerCache: Cache, workerKeys: (keys: SubjectKeyStore) => SubjectKeyStore): Promise<void> {
+  async function start(cache: Cache, workerCache: Cache, workerKeys: (keys: SubjectKeyStore) => SubjectKeyStore, databaseUrl?: string): Promise<void> {
     keys = new MemorySubjectKeyStore();
-    ({ h, gw, close } = await makeGatewayHarness({ subjectKeys: keys, sealTaskInputs: true, cache }, 5_000, { payloadPolicy: 'encrypted', subjectKeys: keys, cacheTtlMs: 0 }, {}));
+    ({ h, gw, close } = await makeGatewayHarness({ subjectKeys: keys, sealTaskInputs: true, cache }, 5_000, { payloadPolicy: 'encrypted', subjectKeys: keys, cacheTtlMs: 0 }, databaseUrl ? { databaseUrl } : {}));
     fake.setScript(() => ({ content: 'the capital is Paris', model: 'm-2026-12-01' }));
     gate = gatedStore(h.store);
     runtime = new AgentRuntime(
@@ -163,6 +163,23 @@ describe('an erasure racing a turn in flight leaves none of its entries in the L
     const cache = new MemoryCache();
     await start(cache, cache, (k) => k);
     await race(memoryKeys(cache), { hit: true });
+  });
+
+  it('on MariaDB (its log and subject index): a miss', async function () {
+    await requireService(this, 'MariaDB', mysqlAvailable);
+    const db = await createTestDatabase('omc_erase_race');
+    try {
+      const cache = new MemoryCache();
+      await start(cache, cache, (k) => k, db.url);
+      await race(memoryKeys(cache), { hit: false });
+    } finally {
+      // Before its database goes: the worker, then the API.
+      await runtime?.kill();
+      runtime = undefined;
+      await close?.();
+      close = undefined;
+      await db.drop();
+    }
   });
 
   describe('in Redis (REDIS_URL): the worker in another process, its key cache still holding the erased key', () => {
