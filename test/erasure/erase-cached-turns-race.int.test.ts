@@ -74,6 +74,7 @@ describe('an erasure racing a turn in flight leaves none of its entries in the L
   let runtime: AgentRuntime | undefined;
   let keys: MemorySubjectKeyStore;
   let gate: ReturnType<typeof gatedStore>;
+  let warnings: string[] = [];
 
   before(async () => {
     fake = await startOpenAiFake();
@@ -89,6 +90,7 @@ describe('an erasure racing a turn in flight leaves none of its entries in the L
   /** The API on `cache`, one worker on `workerCache` with `workerKeys` (another process: its own key cache). */
   async function start(cache: Cache, workerCache: Cache, workerKeys: (keys: SubjectKeyStore) => SubjectKeyStore, databaseUrl?: string): Promise<void> {
     keys = new MemorySubjectKeyStore();
+    warnings = [];
     ({ h, gw, close } = await makeGatewayHarness({ subjectKeys: keys, sealTaskInputs: true, cache }, 5_000, { payloadPolicy: 'encrypted', subjectKeys: keys, cacheTtlMs: 0 }, databaseUrl ? { databaseUrl } : {}));
     fake.setScript(() => ({ content: 'the capital is Paris', model: 'm-2026-12-01' }));
     gate = gatedStore(h.store);
@@ -102,6 +104,7 @@ describe('an erasure racing a turn in flight leaves none of its entries in the L
         policy: parsePolicy({ policies: [{ tenant: 'acme', tools: { allow: [] } }] }),
         privateKey: KEY,
         subjectKeys: workerKeys(keys),
+        logger: { warn: (obj: unknown, msg?: string) => void warnings.push(`${msg} ${String((obj as { err?: unknown }).err)} ${JSON.stringify(obj)}`), info: () => undefined },
       },
       // A lease far longer than the test: the gate holding the turn never costs the worker its task.
       { worker: 'worker-r', model: 'm', stepTimeoutMs: 20_000, leaseMs: 60_000, redaction: 'hash-only', llmCacheTtlMs: 60_000 },
@@ -180,6 +183,22 @@ describe('an erasure racing a turn in flight leaves none of its entries in the L
       close = undefined;
       await db.drop();
     }
+  });
+
+  it("a worker whose cache fails to delete the entries: the task completes all the same, and a warning names the task (they expire with LLM_CACHE_TTL_MS)", async () => {
+    const cache = new MemoryCache();
+    const noDel = new Proxy(cache, { get: (t, p) => (p === 'del' ? () => Promise.reject(new Error('cache down')) : Reflect.get(t, p, t)) }) as Cache;
+    await start(cache, noDel, (k) => k);
+    const admin = await h.key('admin', 'acme');
+    const alice = await h.key('operator', 'acme');
+    const held = gate.arm();
+    const id = await post(alice);
+    await held.reached;
+    expect((await erase(admin, alice)).statusCode).to.equal(204);
+    held.release();
+    expect((await turnOf(id)).cached).to.equal(false);
+    expect(warnings.join('\n')).to.match(/could not be taken out of the LLM response cache.*cache down/).and.include(id);
+    expect((await memoryKeys(cache)()).filter((k) => k.startsWith('llm:')), 'left to expire').to.have.length(2);
   });
 
   describe('in Redis (REDIS_URL): the worker in another process, its key cache still holding the erased key', () => {
