@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { forgetTurnIfErased } from '../../src/agent/llm/forget-turn-if-erased';
+import { forgetRecordedTurns, forgetTurnIfErased } from '../../src/agent/llm/forget-turn-if-erased';
 import { responseCacheKey, saltedPromptCacheKey } from '../../src/cache/llm-response-keys';
 import { MemoryCache } from '../../src/cache/memory';
 import { MemorySubjectKeyStore } from '../../src/erasure/memory-subject-key-store';
@@ -44,5 +44,12 @@ describe('forgetTurnIfErased', () => {
     const cache = await cached();
     expect(await forgetTurnIfErased({ tenant: 'acme', cache, subjectKeys: failing }, { kid, model: 'm', promptHash, saltedHash })).to.equal('removed');
     expect(await left(cache)).to.equal(0);
+  });
+
+  it('forgetRecordedTurns (a resumed run of an erased subject): the pointer and the answer it names; a pointer gone takes nothing else', async () => {
+    const cache = await cached();
+    expect(await forgetRecordedTurns({ tenant: 'acme', cache }, [saltedHash, saltedHash, `0x${'ef'.repeat(32)}`])).to.equal(2);
+    expect(await left(cache)).to.equal(0);
+    expect(await forgetRecordedTurns({ tenant: 'acme', cache }, [saltedHash]), 'idempotent').to.equal(0);
   });
 });

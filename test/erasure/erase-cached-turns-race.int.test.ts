@@ -10,6 +10,7 @@ import { MemoryCheckpointStore } from '../../src/checkpoints/memory-checkpoint-s
 import { cachedSubjectKeys } from '../../src/erasure/cached-subject-keys';
 import { MemorySubjectKeyStore } from '../../src/erasure/memory-subject-key-store';
 import type { SubjectKeyStore } from '../../src/erasure/subject-key-store';
+import { UnavailableError } from '../../src/core/errors';
 import type { EventStore } from '../../src/eventstore/port';
 import type { McpGateway } from '../../src/mcp/gateway';
 import { makeGatewayHarness } from '../api/support/gateway-harness';
@@ -27,8 +28,8 @@ const INSTRUCTION = 'What is the capital of the country of Jeanne Dupont, born 1
  * the pointer naming it are in the cache by then (infer, rememberSaltedPrompt), its event not yet
  * in the log. `reached` resolves there; the append goes on at `release()`.
  */
-function gatedStore(store: EventStore): { store: EventStore; arm(): { reached: Promise<void>; release(): void } } {
-  let gate: { reach(): void; released: Promise<void> } | undefined;
+function gatedStore(store: EventStore): { store: EventStore; arm(o?: { lostAfter?: boolean }): { reached: Promise<void>; release(): void } } {
+  let gate: { reach(): void; released: Promise<void>; lostAfter?: boolean } | undefined;
   const gated = new Proxy(store, {
     get(t, p) {
       if (p !== 'append') return Reflect.get(t, p, t);
@@ -38,6 +39,12 @@ function gatedStore(store: EventStore): { store: EventStore; arm(): { reached: P
           gate = undefined;
           g.reach();
           await g.released;
+          // Recorded, but the worker never learns it (its connection lost after the commit, or the
+          // process gone): it does not get to its own check, and a later run resumes the task.
+          if (g.lostAfter) {
+            await t.append(...args);
+            throw new UnavailableError('event store', 'connection lost after the append');
+          }
         }
         return t.append(...args);
       };
@@ -45,12 +52,12 @@ function gatedStore(store: EventStore): { store: EventStore; arm(): { reached: P
   });
   return {
     store: gated,
-    arm() {
+    arm(o = {}) {
       let reach!: () => void;
       let release!: () => void;
       const reached = new Promise<void>((r) => (reach = r));
       const released = new Promise<void>((r) => (release = r));
-      gate = { reach, released };
+      gate = { reach, released, ...o };
       return { reached, release };
     },
   };
@@ -199,6 +206,22 @@ describe('an erasure racing a turn in flight leaves none of its entries in the L
     expect((await turnOf(id)).cached).to.equal(false);
     expect(warnings.join('\n')).to.match(/could not be taken out of the LLM response cache.*cache down/).and.include(id);
     expect((await memoryKeys(cache)()).filter((k) => k.startsWith('llm:')), 'left to expire').to.have.length(2);
+  });
+
+  it('a worker that recorded the turn but never got to its check (the append lost after its commit): the run that resumes the task takes the entries out as it fails it TASK_INPUT_ERASED', async () => {
+    const cache = new MemoryCache();
+    await start(cache, cache, (k) => k);
+    const admin = await h.key('admin', 'acme');
+    const alice = await h.key('operator', 'acme');
+    const held = gate.arm({ lostAfter: true });
+    const id = await post(alice);
+    await held.reached;
+    expect((await erase(admin, alice)).statusCode).to.equal(204);
+    held.release();
+    const events = await waitForTask(h.store, id, ended);
+    expect(ofType(events, 'InferenceCompleted'), 'the turn was recorded').to.have.length(1);
+    expect(ofType(events, 'TaskFailed').map((e) => (e.data as { error: { code: string } }).error.code)).to.deep.equal(['TASK_INPUT_ERASED']);
+    expect((await memoryKeys(cache)()).filter((k) => k.startsWith('llm:')), "no entry of the erased subject's turn is left").to.deep.equal([]);
   });
 
   describe('in Redis (REDIS_URL): the worker in another process, its key cache still holding the erased key', () => {

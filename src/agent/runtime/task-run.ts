@@ -13,7 +13,7 @@ import { payloadDigest } from '../../mcp/payload-hash';
 import { traceLlmCall, traceToolCall } from '../../telemetry/component-spans';
 import { AgentError } from '../errors';
 import { cachesResponses, infer, rememberSaltedPrompt, responseCacheKey, saltedPromptCacheKey, savedPrompt } from '../llm/infer';
-import { forgetTurnIfErased } from '../llm/forget-turn-if-erased';
+import { forgetRecordedTurns, forgetTurnIfErased } from '../llm/forget-turn-if-erased';
 import { estimateTokens } from '../llm/token-budget';
 import type { AssistantMessage, ChatMessage, Completion, CompletionRequest, ToolSpec } from '../llm/port';
 import { policyName, resolvePolicy } from '../policy/resolve-policy';
@@ -280,7 +280,10 @@ export class TaskRun {
     const v = this.view;
     if (v.instructionSealed === undefined && !(v.steps ?? []).some(isSealedStep)) return;
     const input = await openTaskInput(this.deps.subjectKeys, this.taskId, { instructionSealed: v.instructionSealed, steps: v.steps });
-    if (input.erased) throw new TaskInputErasedError(this.taskId, this.deps.subjectKeys !== undefined, v.status === 'running');
+    if (input.erased) {
+      await this.forgetErasedTurns();
+      throw new TaskInputErasedError(this.taskId, this.deps.subjectKeys !== undefined, v.status === 'running');
+    }
     v.instruction = input.instruction;
     // Opened here, still run hash-only (taskRedaction): what the client gave sealed stays out of the log.
     this.inputWasSealed ||= v.instructionSealed !== undefined;
@@ -747,6 +750,23 @@ export class TaskRun {
       return undefined;
     });
     if (out === 'removed') this.deps.logger?.info?.({ taskId: this.taskId, turn, kid }, "the submitter's data key was erased while this turn was asked (or the key store could not say): its answer was taken out of the LLM response cache");
+  }
+
+  /**
+   * A task whose submitter's key is erased, resumed: its recorded turns' entries (v8, promptHash
+   * salted) taken out of the response cache (forgetRecordedTurns), should the run that recorded one
+   * have stopped before its own check (forgetIfErased), after an erasure that read the log before
+   * that turn. A cache that fails is logged: they expire with LLM_CACHE_TTL_MS.
+   */
+  private async forgetErasedTurns(): Promise<void> {
+    const cache = this.deps.cache;
+    const salted = this.view.turns.flatMap((t) => (t?.promptSalted ? [t.promptHash] : []));
+    if (!cache || !salted.length) return;
+    const removed = await forgetRecordedTurns({ tenant: this.view.tenant, cache }, salted).catch((err: unknown) => {
+      this.deps.logger?.warn({ err, taskId: this.taskId }, "the submitter's data key is erased, but the task's turns could not be taken out of the LLM response cache: they expire with LLM_CACHE_TTL_MS");
+      return 0;
+    });
+    if (removed) this.deps.logger?.info?.({ taskId: this.taskId, removed }, "the submitter's data key is erased: the task's turns left in the LLM response cache were taken out");
   }
 
   /**
