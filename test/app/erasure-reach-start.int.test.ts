@@ -42,6 +42,8 @@ describe('openmcp start: an LLM response cache in memory that an erasure cannot 
     expect(errorFor(unset, 'agent'), 'LLM_CACHE_TTL_MS unset: off under hash-only').to.equal(undefined);
     expect(errorFor({ ...CACHED, MCP_PAYLOAD_POLICY: 'hash-only' }, 'agent'), 'nothing sealed to erase').to.equal(undefined);
     expect(errorFor({ ...CACHED, LLM_REDACTION: 'store', MCP_PAYLOAD_POLICY: 'store' }, 'agent')).to.equal(undefined);
+    expect(errorFor({ ...CACHED, LLM_TEMPERATURE: '0.7' }, 'agent'), 'a temperature above 0: no answer is cached').to.equal(undefined);
+    expect(errorFor({ ...CACHED, LLM_TEMPERATURE: '0.7' }, 'api'), 'likewise').to.equal(undefined);
   });
 
   it('refused by openmcp start before the database or a bootstrap key exist', async () => {
