@@ -9,6 +9,7 @@ import { openRedisCache } from '../../src/cache/redis';
 import { MemoryCheckpointStore } from '../../src/checkpoints/memory-checkpoint-store';
 import { cachedSubjectKeys } from '../../src/erasure/cached-subject-keys';
 import { MemorySubjectKeyStore } from '../../src/erasure/memory-subject-key-store';
+import { SqlSubjectKeyStore } from '../../src/erasure/sql-subject-key-store';
 import type { SubjectKeyStore } from '../../src/erasure/subject-key-store';
 import { UnavailableError } from '../../src/core/errors';
 import type { EventStore } from '../../src/eventstore/port';
@@ -79,7 +80,7 @@ describe('an erasure racing a turn in flight leaves none of its entries in the L
   let gw: McpGateway;
   let close: (() => Promise<void>) | undefined;
   let runtime: AgentRuntime | undefined;
-  let keys: MemorySubjectKeyStore;
+  let keys: SubjectKeyStore;
   let gate: ReturnType<typeof gatedStore>;
   let warnings: string[] = [];
 
@@ -96,9 +97,13 @@ describe('an erasure racing a turn in flight leaves none of its entries in the L
 
   /** The API on `cache`, one worker on `workerCache` with `workerKeys` (another process: its own key cache). */
   async function start(cache: Cache, workerCache: Cache, workerKeys: (keys: SubjectKeyStore) => SubjectKeyStore, databaseUrl?: string): Promise<void> {
-    keys = new MemorySubjectKeyStore();
+    // On a database, its subject_keys table (SqlSubjectKeyStore, made on the harness's knex once it exists).
+    let inner: SubjectKeyStore | undefined = databaseUrl ? undefined : new MemorySubjectKeyStore();
+    const of = () => inner ?? expect.fail('the key store is made with the harness');
+    keys = { keyFor: (s) => of().keyFor(s), keyById: (k) => of().keyById(k), erase: (s) => of().erase(s), keysOf: (s) => of().keysOf(s) };
     warnings = [];
     ({ h, gw, close } = await makeGatewayHarness({ subjectKeys: keys, sealTaskInputs: true, cache }, 5_000, { payloadPolicy: 'encrypted', subjectKeys: keys, cacheTtlMs: 0 }, databaseUrl ? { databaseUrl } : {}));
+    inner ??= new SqlSubjectKeyStore(h.knex);
     fake.setScript(() => ({ content: 'the capital is Paris', model: 'm-2026-12-01' }));
     gate = gatedStore(h.store);
     runtime = new AgentRuntime(
@@ -175,12 +180,12 @@ describe('an erasure racing a turn in flight leaves none of its entries in the L
     await race(memoryKeys(cache), { hit: true });
   });
 
-  it('on MariaDB (its log and subject index): a miss', async function () {
+  it('on MariaDB (its log, subject index and subject_keys; the worker with its own key cache): a miss', async function () {
     await requireService(this, 'MariaDB', mysqlAvailable);
     const db = await createTestDatabase('omc_erase_race');
     try {
       const cache = new MemoryCache();
-      await start(cache, cache, (k) => k, db.url);
+      await start(cache, cache, (k) => cachedSubjectKeys(k, { ttlMs: 3_600_000 }), db.url);
       await race(memoryKeys(cache), { hit: false });
     } finally {
       // Before its database goes: the worker, then the API.
