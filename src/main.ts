@@ -12,6 +12,7 @@ import type { MigrateLatestReturnType } from '../migrations';
 import { assertTaskRunnable } from './agent/runtime/assert-task-runnable';
 import { ApprovalsService } from './agent/approvals-service';
 import { createAgentRuntime } from './agent/create-agent-runtime';
+import { erasureReachError } from './app/erasure-reach-error';
 import { llmReadinessCheck } from './agent/llm/llm-readiness';
 import { SqlSpendLedger } from './agent/policy/spend-ledger';
 import { buildApp, createLogger, type ReadinessCheck } from './api';
@@ -210,6 +211,9 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
   // A chain without its AuditAnchor's address, or an anchorer there without its key, stops it before anything is made too.
   const chainMissing = chainSettingsError(config, { anchorer: roles.anchorer });
   if (chainMissing) throw chainMissing;
+  // So does an LLM response cache in memory that an erasure could not reach (roles split without REDIS_URL).
+  const unreachable = erasureReachError(config, roles);
+  if (unreachable) throw unreachable;
   // A policy the agent would refuse stops the start before anything is made: the database, the
   // bootstrap key, the chain. Read again when the agent is built, and checked then against the chains' ABIs.
   const policyFile = roles.agent ? loadPolicyFile(config.POLICY_FILE ? resolve(config.POLICY_FILE) : undefined) : undefined;
