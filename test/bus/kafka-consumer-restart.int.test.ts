@@ -10,7 +10,7 @@ import { expect } from 'chai';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { Registry } from 'prom-client';
 import { KafkaBus, toKafkaMessage } from '../../src/bus/kafka';
-import { KAFKA_CONSUMERS_STOPPED_METRIC, kafkaConsumerReadiness, stoppedReason, trackKafkaConsumers } from '../../src/bus/kafka/consumer-health';
+import { KAFKA_CONSUMERS_STOPPED_METRIC, kafkaConsumerReadiness, trackKafkaConsumers } from '../../src/bus/kafka/consumer-health';
 import { createEvent, type RecordedEvent } from '../../src/core/envelope';
 import { newId } from '../../src/core/ids';
 import { startKafkaBroker, type KafkaBroker } from '../support/kafka-broker';
@@ -86,7 +86,8 @@ describe('KafkaBus: a consumer kafkajs stopped for good (kafkajs against the tes
       await eventually(() => stops.length >= 2, 'the consumer to stop, and a restart to be refused too');
       expect(stops.every((s) => s.group === group)).to.equal(true);
       expect(stops.map((s) => s.restartInMs), 'each stop restarted after a backoff').to.satisfy((waits: Array<number | undefined>) => waits.every((w) => typeof w === 'number' && w > 0 && w <= 400));
-      expect(stoppedReason(stops[0].err)).to.match(/^GROUP_AUTHORIZATION_FAILED: /);
+      expect(stops[0].err).to.have.property('code', 'KAFKA_CONSUMER_STOPPED');
+      expect((stops[0].err as Error).message).to.match(new RegExp(`^the Kafka consumer of group ${group} stopped on an error kafkajs does not retry: GROUP_AUTHORIZATION_FAILED: `));
       const down = await readiness.check();
       expect(down.state).to.equal('degraded');
       expect(down.detail).to.match(new RegExp(`^group ${group} stopped since .*: GROUP_AUTHORIZATION_FAILED: .*; restarting in `));

@@ -1,6 +1,6 @@
 import { context } from '@opentelemetry/api';
 import { Kafka, logLevel, type Admin, type Consumer, type KafkaConfig } from 'kafkajs';
-import { ConfigError, UnavailableError } from '../../core/errors';
+import { ConfigError, OpenMcpError, UnavailableError } from '../../core/errors';
 import { startConsumeSpans } from '../../telemetry/kafka-trace-headers';
 import { READINESS_CHECK_TIMEOUT_MS } from '../../telemetry/readiness-check';
 import type { RecordedEvent } from '../../core/envelope';
@@ -11,6 +11,7 @@ import { ensureEventsTopic } from './ensure-topic';
 import { KafkaTopicMissingError } from './kafka-topic-missing-error';
 import { PartitionBackoff, backoffWait, type BackoffOptions } from './partition-backoff';
 import { stoppedReason, type ConsumerState } from './consumer-health';
+import { KafkaConsumerStoppedError } from './consumer-stopped-error';
 import { withoutRejoinErrors } from './quiet-rejoin';
 import { isSessionTimeoutRefusal, sessionTimeoutRefused } from './session-timeout-refused';
 
@@ -39,7 +40,8 @@ export type KafkaBusOptions = {
   onInvalidMessage: (err: unknown) => void;
   /**
    * A consumer kafkajs stopped for good (an error it does not retry: it logs the crash, and the
-   * group's partitions go to its other members, if any). The bus starts a new one in the same
+   * group's partitions go to its other members, if any), as a KafkaConsumerStoppedError
+   * (KAFKA_CONSUMER_STOPPED, the broker's error its cause). The bus starts a new one in the same
    * group after `restart.inMs` (`restartBackoff`), from the group's committed offsets; a session
    * timeout the brokers refuse is not restarted (it would be refused again): it is reported as a
    * ConfigError naming KAFKA_SESSION_TIMEOUT_MS, without `restart`. Also called when a restart
@@ -225,7 +227,14 @@ export class KafkaBus implements Bus {
     if (member.running !== running || member.closed) return;
     running.backoff.close();
     member.running = undefined;
-    this.stopped(member, isSessionTimeoutRefusal(error) ? sessionTimeoutRefused(this.options.sessionTimeoutMs, member.group, error) : error);
+    this.stopped(
+      member,
+      isSessionTimeoutRefusal(error)
+        ? sessionTimeoutRefused(this.options.sessionTimeoutMs, member.group, error)
+        : error instanceof OpenMcpError
+          ? error
+          : new KafkaConsumerStoppedError(member.group, error),
+    );
   }
 
   /** `member` has no consumer since `err`: wait, then start another; a configuration the brokers refuse stays stopped. */
@@ -235,7 +244,8 @@ export class KafkaBus implements Bus {
     const wasRunning = member.state.state === 'running';
     const since = wasRunning ? new Date(now) : member.state.since;
     const restarts = wasRunning ? 0 : member.state.restarts + 1;
-    const reason = stoppedReason(err);
+    // The broker's error as it gave it (GROUP_AUTHORIZATION_FAILED: …), not the wrapper's sentence.
+    const reason = err instanceof KafkaConsumerStoppedError ? stoppedReason(err.cause) : stoppedReason(err);
     // Ran as long as the longest wait: a new trouble, not the same one again.
     if (member.joinedAt !== undefined && now - member.joinedAt >= restart.maxMs) member.failures = 0;
     member.joinedAt = undefined;
