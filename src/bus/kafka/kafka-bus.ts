@@ -146,6 +146,8 @@ export class KafkaBus implements Bus {
     // Before subscribing, so a missing topic gets the contract settings. Best effort: without the
     // right to create topics, the consumer goes on with the topic if it exists.
     const createFailure = await ensureEventsTopic(this.kafkaConfig, this.topic).then(() => undefined, (err: unknown) => err);
+    // Stopped meanwhile (a restart's stop waits for it): no consumer to start and stop again.
+    if (member.closed) return;
     const consumer = this.kafka.consumer({
       groupId: group,
       // kafkajs lets the broker auto-create a topic it asks metadata for: with the broker's defaults
