@@ -142,6 +142,29 @@ describe('KafkaBus: a consumer kafkajs stopped for good (kafkajs against the tes
     expect(bus.consumerStates(), 'no consumer left, none waiting to restart').to.deep.equal([]);
   });
 
+  it('close() while consume() is still joining its group waits for the join, then leaves: no consumer left in the group (was: close() returned at once, kafkajs restarted the consumer after it, and it joined again)', async () => {
+    // The group's first rebalance held 1 s (Kafka holds it 3 s), so close() comes while the JoinGroup is pending.
+    const slow = await startKafkaBroker({ initialRebalanceDelayMs: 1000 });
+    const topic = 'close-while-joining.events.v1';
+    const group = 'closed-while-joining';
+    slow.createTopic(topic, 1);
+    const bus = new KafkaBus({ brokers: slow.brokers, topic, maxWaitTimeInMs: 100, kafka: { logLevel: logLevel.NOTHING }, onInvalidMessage: () => undefined });
+    try {
+      const consuming = bus.consume(group, async () => undefined).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      await eventually(() => slow.sessionTimeouts(group).length === 1, 'the consumer to ask to join its group');
+      await bus.close();
+      expect(slow.sessionTimeouts(group), 'members of the group once close() returned').to.have.length(0);
+      expect(await consuming, 'consume() settled').to.equal(undefined);
+      expect(bus.consumerStates()).to.deep.equal([]);
+    } finally {
+      await bus.close();
+      await slow.stop();
+    }
+  });
+
   it('a session timeout the brokers refuse (ConfigError) is not restarted: it stays stopped, and readiness and the gauge say so with the setting', async () => {
     const refusing = await startKafkaBroker({ groupSessionTimeoutMs: { min: 6000, max: 1_800_000 } });
     const group = 'too-short-session';

@@ -75,7 +75,7 @@ type Member = {
   joinedAt?: number;
   /** The restart due. */
   timer?: NodeJS.Timeout;
-  /** A restart under way: a stop waits for it, then stops what it started. */
+  /** A start (consume's or a restart's) under way: a stop waits for it, then stops what it started. */
   starting?: Promise<void>;
   closed: boolean;
 };
@@ -115,8 +115,12 @@ export class KafkaBus implements Bus {
     const member: Member = { group, handler, options, state: { group, state: 'running', since: new Date(), restarts: 0 }, failures: 0, closed: false };
     // Before it starts: a close() meanwhile, or a stop kafkajs reports while it joins, finds it.
     this.members.add(member);
+    const starting = this.startConsumer(member);
+    // A close() while it joins waits for the join, then stops it: kafkajs's disconnect during a
+    // JoinGroup returns at once, and kafkajs then restarts the consumer on the closed connection.
+    this.underWay(member, starting);
     try {
-      await this.startConsumer(member);
+      await starting;
     } catch (err) {
       this.members.delete(member);
       await this.stopMember(member);
@@ -261,7 +265,7 @@ export class KafkaBus implements Bus {
     member.state = { group: member.group, state: 'restarting', since, reason, restarts, restartAt: new Date(now + wait) };
     member.timer = setTimeout(() => {
       member.timer = undefined;
-      member.starting = this.restart(member).finally(() => (member.starting = undefined));
+      this.underWay(member, this.restart(member));
     }, wait);
     member.timer.unref();
     this.options.onConsumerStopped?.(err, member.group, { inMs: wait, attempt: restarts + 1 });
@@ -288,7 +292,19 @@ export class KafkaBus implements Bus {
     this.options.onConsumerRestarted?.(member.group, attempt);
   }
 
-  /** No restart after this; the one under way, if any, is waited for, then its consumer stopped. */
+  /** `start` (of `member`'s consumer) is under way: a stop waits for it to settle, either way. */
+  private underWay(member: Member, start: Promise<void>): void {
+    const settled = start.then(
+      () => undefined,
+      () => undefined,
+    );
+    member.starting = settled;
+    void settled.then(() => {
+      if (member.starting === settled) member.starting = undefined;
+    });
+  }
+
+  /** No restart after this; the start under way, if any, is waited for, then its consumer stopped. */
   private async stopMember(member: Member): Promise<void> {
     member.closed = true;
     clearTimeout(member.timer);
