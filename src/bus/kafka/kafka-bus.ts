@@ -56,6 +56,11 @@ export type KafkaBusOptions = {
    * starts the backoff again.
    */
   restartBackoff?: BackoffOptions;
+  /**
+   * Runs `run` once after `ms` (a restart's backoff), returning what cancels it. Default: a timer
+   * that does not hold the process open. Tests pass their own, to see a restart pending or cancelled.
+   */
+  schedule?: (run: () => void, ms: number) => () => void;
   /** Extra kafkajs client settings (ssl, sasl, retry, logLevel…). */
   kafka?: Omit<KafkaConfig, 'brokers' | 'clientId'>;
 };
@@ -73,12 +78,19 @@ type Member = {
   failures: number;
   /** When the running consumer last joined its group. */
   joinedAt?: number;
-  /** The restart due. */
-  timer?: NodeJS.Timeout;
+  /** Cancels the restart due, if any. */
+  cancelRestart?: () => void;
   /** A start (consume's or a restart's) under way: a stop waits for it, then stops what it started. */
   starting?: Promise<void>;
   closed: boolean;
 };
+
+/** `run` after `ms`, on a timer that does not hold the process open; returns its cancel. */
+function unrefTimeout(run: () => void, ms: number): () => void {
+  const timer = setTimeout(run, ms);
+  timer.unref();
+  return () => clearTimeout(timer);
+}
 
 /** Drop the pending resumes first, so no backoff holds the stop up. */
 async function stopConsumer({ consumer, backoff }: RunningConsumer): Promise<void> {
@@ -263,11 +275,10 @@ export class KafkaBus implements Bus {
     member.failures++;
     const wait = backoffWait(member.failures, restart);
     member.state = { group: member.group, state: 'restarting', since, reason, restarts, restartAt: new Date(now + wait) };
-    member.timer = setTimeout(() => {
-      member.timer = undefined;
+    member.cancelRestart = (this.options.schedule ?? unrefTimeout)(() => {
+      member.cancelRestart = undefined;
       this.underWay(member, this.restart(member));
     }, wait);
-    member.timer.unref();
     this.options.onConsumerStopped?.(err, member.group, { inMs: wait, attempt: restarts + 1 });
   }
 
@@ -278,7 +289,7 @@ export class KafkaBus implements Bus {
     } catch (err) {
       // Kafka unreachable, say: the next restart waits longer. (Stopped meanwhile: nothing to do;
       // already rescheduled by a stop kafkajs reported while it started: nothing more.)
-      if (!member.closed && !member.timer && member.state.state === 'restarting') this.stopped(member, err);
+      if (!member.closed && !member.cancelRestart && member.state.state === 'restarting') this.stopped(member, err);
     }
   }
 
@@ -307,8 +318,8 @@ export class KafkaBus implements Bus {
   /** No restart after this; the start under way, if any, is waited for, then its consumer stopped. */
   private async stopMember(member: Member): Promise<void> {
     member.closed = true;
-    clearTimeout(member.timer);
-    member.timer = undefined;
+    member.cancelRestart?.();
+    member.cancelRestart = undefined;
     await member.starting;
     const running = member.running;
     member.running = undefined;
