@@ -173,6 +173,38 @@ describe('KafkaBus: a consumer kafkajs stopped for good (kafkajs against the tes
     }
   });
 
+  it('close() while a restart is still joining its group waits for the join, then leaves: no consumer left in the group', async () => {
+    // The group's first rebalance held 1 s, so close() comes while the restart's JoinGroup is pending.
+    const slow = await startKafkaBroker({ initialRebalanceDelayMs: 1000 });
+    const topic = 'close-while-restarting.events.v1';
+    const group = 'closed-while-restarting';
+    slow.createTopic(topic, 1);
+    // Refused at JoinGroup: the group stays empty, and the restart's join waits for the initial rebalance.
+    slow.refuseGroup(group, GROUP_AUTHORIZATION_FAILED);
+    const scheduled: Array<() => void> = [];
+    const bus = new KafkaBus({
+      brokers: slow.brokers,
+      topic,
+      maxWaitTimeInMs: 100,
+      schedule: (run) => (scheduled.push(run), () => undefined),
+      kafka: { logLevel: logLevel.NOTHING },
+      onInvalidMessage: () => undefined,
+    });
+    try {
+      await bus.consume(group, async () => undefined);
+      await eventually(() => scheduled.length === 1, 'the refused consumer to stop, a restart scheduled');
+      slow.refuseGroup(group, 0);
+      scheduled[0]();
+      await eventually(() => slow.sessionTimeouts(group).length === 1, 'the restart to ask to join its group');
+      await bus.close();
+      expect(slow.sessionTimeouts(group), 'members of the group once close() returned').to.have.length(0);
+      expect(bus.consumerStates()).to.deep.equal([]);
+    } finally {
+      await bus.close();
+      await slow.stop();
+    }
+  });
+
   it('a session timeout the brokers refuse (ConfigError) is not restarted: it stays stopped, and readiness and the gauge say so with the setting', async () => {
     const refusing = await startKafkaBroker({ groupSessionTimeoutMs: { min: 6000, max: 1_800_000 } });
     const group = 'too-short-session';
