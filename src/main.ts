@@ -626,10 +626,8 @@ export async function startOpenMcp(config: Config, options: StartOptions = {}): 
       // The relay's check also says when publishing is held up (an event too large, a refused topic).
       ...(relays ? [{ name: `relay (${topic})`, check: async () => relayReadiness(relays!) }] : []),
       // The projector's consumer, stopped by kafkajs (restarting, or for good on a refused setting):
-      // down where projecting is all the process does, degraded beside roles that serve on.
-      ...(kafkaBus && roles.projector
-        ? [kafkaConsumerReadiness(kafkaBus, config.KAFKA_CONSUMER_GROUP, { down: ROLE_NAMES.every((r) => r === 'projector' || !roles[r]) })]
-        : []),
+      // degraded, as Kafka's own line is, also where projecting is all the process does.
+      ...(kafkaBus && roles.projector ? [kafkaConsumerReadiness(kafkaBus, config.KAFKA_CONSUMER_GROUP)] : []),
       ...pipeline.leaderships.map(({ role, leadership }) => leaderCheck(role, leadership)),
       // Only where the setting matters: the api accepts tasks with an instruction by it, agents call
       // the model. Elsewhere it is no dependency, and an "OPENAI_BASE_URL is not set" line there

@@ -49,12 +49,13 @@ export function stoppedReason(err: unknown): string {
 
 /**
  * The /readyz line of the Kafka consumer of `group` (the projector's): up while it runs; while
- * kafkajs has stopped it, `degraded` (or `down` with `down: true`, for a process whose only work it
- * is), naming the group, since when, why and when it restarts, or that it is not restarted (a
- * configuration the brokers refuse). A group this process does not consume is up.
+ * kafkajs has stopped it, `degraded`, naming the group, since when, why and when it restarts, or
+ * that it is not restarted (a configuration the brokers refuse). Never down, as Kafka's own line
+ * (`bus (kafka)`) is never down: /readyz answers 503 for the event store, the database and a drain,
+ * not for a dependency the projectors wait for. A group this process does not consume is up.
  * @example kafkaConsumerReadiness(bus, 'openmcp-projector').check() // { state: 'degraded', detail: 'group openmcp-projector stopped since …: GROUP_AUTHORIZATION_FAILED: …; restarting in 4 s (restart 3)' }
  */
-export function kafkaConsumerReadiness(source: ConsumerStates, group: string, o: { down?: boolean } = {}): ReadinessCheck {
+export function kafkaConsumerReadiness(source: ConsumerStates, group: string): ReadinessCheck {
   return {
     name: `kafka consumer (${group})`,
     async check() {
@@ -65,7 +66,7 @@ export function kafkaConsumerReadiness(source: ConsumerStates, group: string, o:
         stopped.state === 'restarting'
           ? `restarting in ${Math.max(0, Math.ceil(((stopped.restartAt?.getTime() ?? Date.now()) - Date.now()) / 1000))} s (restart ${stopped.restarts + 1}); the read models it applies wait`
           : 'not restarted: fix the cause and restart the process; the read models it applies wait';
-      return { state: o.down ? 'down' : 'degraded', detail: `group ${group} stopped since ${stopped.since.toISOString()}: ${stopped.reason ?? 'unknown'}; ${next}` };
+      return { state: 'degraded', detail: `group ${group} stopped since ${stopped.since.toISOString()}: ${stopped.reason ?? 'unknown'}; ${next}` };
     },
   };
 }
