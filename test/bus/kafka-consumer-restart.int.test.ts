@@ -230,7 +230,7 @@ describe('KafkaBus: a consumer kafkajs stopped for good (kafkajs against the tes
       expect(bus.consumerStates().map((s) => s.state)).to.deep.equal(['stopped']);
       const down = await readiness.check();
       expect(down.state).to.equal('degraded');
-      expect(down.detail, down.detail).to.match(new RegExp(`^group ${group} stopped since .*: CONFIG_INVALID: the brokers refuse KAFKA_SESSION_TIMEOUT_MS=3000.*; not restarted: `));
+      expect(down.detail, down.detail).to.match(new RegExp(`^group ${group} stopped since .*: CONFIG_INVALID: the brokers refuse KAFKA_SESSION_TIMEOUT_MS=3000.*: set KAFKA_SESSION_TIMEOUT_MS within the brokers' range and restart; not restarted: `));
       expect(await stoppedGauge(registry, group)).to.equal(1);
       expect(bus.consumerStates()[0].restartAt, 'no restart pending').to.equal(undefined);
       expect(stops).to.have.length(1);

@@ -28,12 +28,13 @@ export const KAFKA_CONSUMERS_STOPPED_METRIC = 'openmcp_kafka_consumers_stopped';
 
 /**
  * An error as a stopped consumer's reason: its code (ours) or kafkajs type (the broker's error,
- * e.g. GROUP_AUTHORIZATION_FAILED), its message, no credentials in URLs; cut (/readyz is public).
+ * e.g. GROUP_AUTHORIZATION_FAILED), its message, no credentials in URLs; cut (/readyz is public),
+ * ours less short: they end with what to do.
  * @example stoppedReason(err) // 'GROUP_AUTHORIZATION_FAILED: Not authorized to access group: Group authorization failed'
  */
 export function stoppedReason(err: unknown): string {
   type Cause = { type?: unknown; name?: unknown; message?: unknown; cause?: unknown };
-  if (err instanceof OpenMcpError) return `${err.code}: ${redactUrlsIn(err.message)}`.slice(0, 300);
+  if (err instanceof OpenMcpError) return `${err.code}: ${redactUrlsIn(err.message)}`.slice(0, 600);
   // kafkajs wraps the broker's error (KafkaJSNonRetriableError, its cause the protocol error with the type).
   let e = err as Cause | undefined;
   for (let c = e, depth = 0; c && depth < 10; c = c.cause as Cause | undefined, depth++) {
