@@ -16,6 +16,7 @@ import { newId } from '../../src/core/ids';
 import { startKafkaBroker, type KafkaBroker } from '../support/kafka-broker';
 
 const GROUP_AUTHORIZATION_FAILED = 30;
+const COORDINATOR_NOT_AVAILABLE = 15;
 
 const eventually = async (check: () => boolean | Promise<boolean>, what: string, ms = 20_000) => {
   const deadline = Date.now() + ms;
@@ -199,6 +200,43 @@ describe('KafkaBus: a consumer kafkajs stopped for good (kafkajs against the tes
       await bus.close();
       expect(slow.sessionTimeouts(group), 'members of the group once close() returned').to.have.length(0);
       expect(bus.consumerStates()).to.deep.equal([]);
+    } finally {
+      await bus.close();
+      await slow.stop();
+    }
+  });
+
+  it("close() while kafkajs is restarting the consumer on its own (an error it retries) leaves no consumer that kafkajs restarts again (was: it rejoined the group after close(), over and over)", async () => {
+    // The group's first rebalance held 1 s, so close() comes while kafkajs's own restart waits on its JoinGroup.
+    const slow = await startKafkaBroker({ initialRebalanceDelayMs: 1000 });
+    const topic = 'close-while-kafkajs-restarts.events.v1';
+    const group = 'closed-while-kafkajs-restarts';
+    slow.createTopic(topic, 1);
+    // Retried by kafkajs (COORDINATOR_NOT_AVAILABLE): with no retries, it crashes the consumer and restarts it itself.
+    slow.refuseGroup(group, COORDINATOR_NOT_AVAILABLE);
+    // kafkajs's consumer lines, in order: what it does after close() is seen, not waited for.
+    const said: string[] = [];
+    const bus = new KafkaBus({
+      brokers: slow.brokers,
+      topic,
+      maxWaitTimeInMs: 100,
+      kafka: {
+        logLevel: logLevel.INFO,
+        retry: { retries: 0, initialRetryTime: 100 },
+        logCreator: () => (e) => void (e.namespace === 'Consumer' && said.push(String(e.log.message))),
+      },
+      onInvalidMessage: () => undefined,
+    });
+    try {
+      await bus.consume(group, async () => undefined);
+      slow.refuseGroup(group, 0);
+      await eventually(() => slow.sessionTimeouts(group).length === 1, "kafkajs's restart to ask to join the group");
+      await bus.close();
+      const after = said.length;
+      // Its JoinGroup answered on the closed connection, kafkajs crashes it and means to restart it: then either it is stopped, or it starts again.
+      const next = () => said.slice(after).findIndex((m) => m.startsWith('Restarting the consumer'));
+      await eventually(() => next() >= 0 && said.slice(after + next() + 1).some((m) => m === 'Stopped' || m === 'Starting'), "kafkajs's restart after close() to be stopped, or to start", 10_000);
+      expect(said.slice(after + next() + 1).find((m) => m === 'Stopped' || m === 'Starting'), said.slice(after).join(' | ')).to.equal('Stopped');
     } finally {
       await bus.close();
       await slow.stop();

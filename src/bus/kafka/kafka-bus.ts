@@ -181,7 +181,11 @@ export class KafkaBus implements Bus {
     // consumer, also after consume() resolved (it joins in the background): said here, and
     // restarted, or it is only in its log and the projector sits idle.
     consumer.on(consumer.events.CRASH, ({ payload }) => {
-      if (!payload.restart) this.crashed(member, running, payload.error);
+      if (!payload.restart) return this.crashed(member, running, payload.error);
+      // kafkajs restarts it itself (an error it retries); one stopped meanwhile (its disconnect
+      // came while it rejoined: it then crashed on the closed connection) it would restart after
+      // close(). Its restart timer is set just after this event: stopped once it is.
+      if (member.closed || member.running !== running) queueMicrotask(() => void consumer.disconnect().catch(() => undefined));
     });
     consumer.on(consumer.events.GROUP_JOIN, () => this.joined(member, running));
     const abandon = () => {
