@@ -216,6 +216,7 @@ describe('KafkaBus: a consumer kafkajs stopped for good (kafkajs against the tes
     slow.refuseGroup(group, COORDINATOR_NOT_AVAILABLE);
     // kafkajs's consumer lines, in order: what it does after close() is seen, not waited for.
     const said: string[] = [];
+    const stops: unknown[] = [];
     const bus = new KafkaBus({
       brokers: slow.brokers,
       topic,
@@ -226,11 +227,16 @@ describe('KafkaBus: a consumer kafkajs stopped for good (kafkajs against the tes
         logCreator: () => (e) => void (e.namespace === 'Consumer' && said.push(String(e.log.message))),
       },
       onInvalidMessage: () => undefined,
+      onConsumerStopped: (err) => void stops.push(err),
     });
     try {
       await bus.consume(group, async () => undefined);
       slow.refuseGroup(group, 0);
       await eventually(() => slow.sessionTimeouts(group).length === 1, "kafkajs's restart to ask to join the group");
+      // kafkajs's own restart (CRASH with restart: true) is not the bus's: no stop reported, none scheduled, ready.
+      expect(said.some((m) => m.startsWith('Restarting the consumer')), 'kafkajs restarted it').to.equal(true);
+      expect(stops).to.deep.equal([]);
+      expect(bus.consumerStates().map((c) => c.state)).to.deep.equal(['running']);
       await bus.close();
       const after = said.length;
       // Its JoinGroup answered on the closed connection, kafkajs crashes it and means to restart it: then either it is stopped, or it starts again.
