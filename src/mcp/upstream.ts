@@ -159,6 +159,15 @@ function wellFormedTool(t: Tool): Tool {
 type CallArgs = [name: string, args: Record<string, unknown>, options: CallOptions];
 
 /**
+ * A call's end that says nothing of the upstream, alive or not: cancelled by its caller, or ended by
+ * the gateway as it shuts down (shuttingDownError, a drain's cut-off). Neither closes nor opens a circuit.
+ */
+export function saysNothing(err: unknown): boolean {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  return code === 'MCP_CALL_CANCELLED' || code === 'DEPENDENCY_UNAVAILABLE';
+}
+
+/**
  * One upstream MCP server behind the gateway: a lazily (re)connected SDK client, a circuit
  * breaker (opossum) counting only transport failures and timeouts, a concurrency limit and
  * an active health check. On a shared server (tenant `*`) a call's own timeout counts against its
@@ -197,6 +206,8 @@ export class Upstream {
   private lastExit?: ExitStatus;
   /** The latest error of the latest stdio transport (a message it could not read, one past its size limit). */
   private lastTransportError?: Error;
+  /** The half-open circuit is being opened again (reopen): its health is the health check's to say. */
+  private reopening = false;
   /** Listings of the tools started after tools/list_changed. */
   private listings = 0;
   /** Calls taken (in flight or queued): retire() lets them end before it closes. */
@@ -223,17 +234,24 @@ export class Upstream {
       // except as the half-open circuit's one call through: passed as a success it would close the
       // circuit (and record the server up) though nothing answered; it opens it again, and a
       // health check the server answers closes it.
-      errorFilter: (err: unknown) =>
-        err instanceof UpstreamProtocolError ||
-        err instanceof ResultTooDeepError ||
-        (shared && err instanceof CallTimeoutError && !this.breaker.halfOpen) ||
-        ['MCP_CALL_CANCELLED', 'DEPENDENCY_UNAVAILABLE'].includes((err as McpGatewayError).code),
+      errorFilter: (err: unknown) => {
+        if (!saysNothing(err)) return err instanceof UpstreamProtocolError || err instanceof ResultTooDeepError || (shared && err instanceof CallTimeoutError && !this.breaker.halfOpen);
+        // Passed as a success, it would close a half-open circuit (and record the server up)
+        // though nothing answered; counted as a failure, it would hold the circuit open for
+        // another reset timeout for nothing the upstream did. So it opens it again, counting
+        // nothing, and a health check decides at once (run before opossum emits the success,
+        // which closes only a circuit still half-open).
+        if (this.breaker.halfOpen) this.reopen();
+        return true;
+      },
     });
     if (shared) {
       this.tenants = new TenantBreakers(
         (name: string, args: Record<string, unknown>, call: CallOptions) => this.breaker.fire(name, args, call),
         b,
-        (err) => err instanceof CallTimeoutError,
+        // Only an answer closes a tenant's half-open circuit: a lost connection, the server's circuit
+        // refusing, a cancel, a shutdown say nothing of the tenant's calls.
+        (err) => (err instanceof CallTimeoutError ? 'failure' : err instanceof UpstreamProtocolError || err instanceof ResultTooDeepError ? 'answer' : 'nothing'),
         // Naming nothing of the other tenants' calls: how they fare is theirs.
         () => new McpGatewayError('MCP_CIRCUIT_OPEN', `${this.label}: circuit open for this tenant's calls after repeated timeouts (the server is shared: the other tenants' calls go on); retry later`),
         (tenant, state) => {
@@ -241,7 +259,9 @@ export class Upstream {
         },
       );
     }
-    this.breaker.on('open', () => this.setHealth('down', { reason: 'circuit opened', cause: { kind: 'circuit-open' } }));
+    this.breaker.on('open', () => {
+      if (!this.reopening) this.setHealth('down', { reason: 'circuit opened', cause: { kind: 'circuit-open' } });
+    });
     this.breaker.on('close', () => this.setHealth('up'));
     this.limiter = new ConcurrencyLimiter(options.maxConcurrent, options.maxQueue, `upstream ${spec.name}`, { shared });
     this.requests = new CallerRequests({ shared });
@@ -534,6 +554,23 @@ export class Upstream {
         signal?.removeEventListener('abort', cancel);
       }
     }
+  }
+
+  /**
+   * Open the half-open circuit again after a call through it that says nothing of the upstream
+   * (saysNothing), and check its health now: answered, the circuit closes (as any health check
+   * answered closes it); else it stays open until its next call through or health check. Its
+   * opening records nothing: the server's health is what it was (down, or up if that call's
+   * connect was answered), until the check says.
+   */
+  private reopen(): void {
+    this.reopening = true;
+    try {
+      this.breaker.open();
+    } finally {
+      this.reopening = false;
+    }
+    void this.checkHealth();
   }
 
   private breakerError(err: unknown): McpGatewayError {

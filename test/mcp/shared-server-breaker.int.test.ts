@@ -137,6 +137,56 @@ describe("MCP gateway: a shared server's circuit breaker is per tenant for the c
     expect(await quick(beta, 'b1')).to.equal('ok');
   });
 
+  /** A call of `ctx` that holds until its caller cancels it, once the upstream has started it. */
+  async function cancelled(ctx: typeof acme, tool: string, id: string) {
+    const ac = new AbortController();
+    const call = codeOf(gateway.callTool(ctx, tool, { id, ms: 20_000 }, { signal: ac.signal }));
+    await until(`the upstream started ${id}`, () => upstream.started.includes(id));
+    ac.abort();
+    return call;
+  }
+
+  it("a call its caller cancels as the server's half-open circuit lets it through does not close that circuit: a health check decides at once", async () => {
+    await startGateway(60_000, 300);
+    await until('connected', () => gateway.status().upstreams.some((x) => x.id === serverId && x.health === 'up'));
+    const port = Number(new URL(upstream.url).port);
+    await upstream.close();
+    await gateway.checkHealth();
+    upstream = await startBehaviourUpstream({ port });
+    // It runs tools but answers no ping: nothing but the cancelled call could close the circuit.
+    upstream.holdPings(true);
+    await until('half-open', () => shown(undefined).circuit === 'half-open', 5_000);
+    expect(await cancelled(acme, 'beh__hold', 'probe')).to.equal('MCP_CALL_CANCELLED');
+    expect(shown(undefined).circuit, "the server's circuit, as the cancel left it").to.equal('open');
+    // The health check the cancel started finds no answer: the server is recorded down again.
+    await until('the server recorded down again', async () => (await healthEvents()).at(-1) === 'down', 8_000);
+    expect(shown(undefined).circuit).to.not.equal('closed');
+    upstream.holdPings(false);
+    await gateway.checkHealth();
+    expect(shown(undefined)).to.include({ circuit: 'closed' });
+    expect(await quick(beta, 'b1')).to.equal('ok');
+  });
+
+  it("a tenant's own server: a call cancelled as its half-open circuit lets it through does not close it, and records nothing up", async () => {
+    await startGateway(60_000, 300);
+    const own = (await gateway.registerServer({ ...acme, name: 'mine', transport: 'http', url: upstream.url })).id;
+    const ownCircuit = () => gateway.status({ tenant: 'acme' }).upstreams.find((x) => x.id === own)!.circuit;
+    const ownHealth = async () => (await db.store.readStream(`mcpserver-${own}`)).filter((e) => e.type === 'McpServerHealthChanged').map((e) => (e.data as { status: string }).status);
+    expect(await Promise.all([1, 2, 3].map((i) => codeOf(gateway.callTool(acme, 'mine__hold', { id: `m${i}`, ms: 20_000 }))))).to.deep.equal(Array(3).fill('MCP_UPSTREAM_TIMEOUT'));
+    expect((await ownHealth()).at(-1)).to.equal('down');
+    upstream.holdPings(true);
+    await until('half-open', () => ownCircuit() === 'half-open', 5_000);
+    expect(await cancelled(acme, 'mine__hold', 'probe')).to.equal('MCP_CALL_CANCELLED');
+    expect(ownCircuit(), 'its circuit, as the cancel left it').to.equal('open');
+    await gateway.checkHealth();
+    expect(ownCircuit()).to.not.equal('closed');
+    expect((await ownHealth()).at(-1), 'health as recorded').to.equal('down');
+    upstream.holdPings(false);
+    await gateway.checkHealth();
+    expect(ownCircuit()).to.equal('closed');
+    expect((await ownHealth()).at(-1)).to.equal('up');
+  });
+
   it("keeps a tenant's breaker only while it has calls in flight or failures in its window: 500 tenants' calls leave none behind", async () => {
     await startGateway(1_000);
     await until('connected', () => gateway.status().upstreams.some((x) => x.id === serverId && x.health === 'up'));

@@ -34,6 +34,8 @@ export type BehaviourUpstream = {
   setToolExtras(name: string, extras: Partial<Tool>): void;
   /** Delay the answer of the next tools/list by `ms`, after its list is made (an answer that arrives late). */
   delayNextList(ms: number): void;
+  /** Leave pings unanswered (a server that runs tools but fails its health check) until called with false. */
+  holdPings(hold: boolean): void;
   close(): Promise<void>;
 };
 
@@ -50,6 +52,7 @@ export async function startBehaviourUpstream(options: { port?: number } = {}): P
   const started: string[] = [];
   const listDelays: number[] = [];
   const toolExtras = new Map<string, Partial<Tool>>();
+  let pingsHeld = false;
 
   const addTo = (server: McpServer, name: string) =>
     server.registerTool(name, { description: `Added later: ${name}.`, inputSchema: {} }, async () => ({ content: [{ type: 'text', text: name }] }));
@@ -102,6 +105,11 @@ export async function startBehaviourUpstream(options: { port?: number } = {}): P
       if (delay) await new Promise((r) => setTimeout(r, delay));
       return answer;
     });
+    const ping = handlers.get('ping')!;
+    handlers.set('ping', async (req, extra) => {
+      while (pingsHeld) await new Promise((r) => setTimeout(r, 20));
+      return ping(req, extra);
+    });
     servers.push(server);
     return server;
   }
@@ -125,6 +133,9 @@ export async function startBehaviourUpstream(options: { port?: number } = {}): P
     },
     delayNextList(ms) {
       listDelays.push(ms);
+    },
+    holdPings(hold) {
+      pingsHeld = hold;
     },
     addTool(name) {
       extraTools.push(name);
