@@ -116,6 +116,12 @@ export class CallStreams<Call extends object> {
     return sent.finally(() => this.forget(call));
   }
 
+  /** The call in flight whose tools/call `init` POSTs (the request an answer stream answers), if any. */
+  callFor(init: RequestInit | undefined): Call | undefined {
+    if (init?.method !== 'POST' || typeof init.body !== 'string') return undefined;
+    return this.callOf(init.body);
+  }
+
   /** The call on whose answer stream request `id` arrived (once: the entry goes). */
   take(id: RequestId): Call | undefined {
     const call = this.asked.get(id);
