@@ -253,7 +253,7 @@ export class Upstream {
         // another reset timeout for nothing the upstream did. So it opens it again, counting
         // nothing, and a health check decides at once (run before opossum emits the success,
         // which closes only a circuit still half-open).
-        if (this.breaker.halfOpen) this.reopen();
+        if (this.breaker.halfOpen) this.reopen((err as McpGatewayError).code === 'MCP_CALL_CANCELLED');
         return true;
       },
     });
@@ -583,19 +583,20 @@ export class Upstream {
 
   /**
    * Open the half-open circuit again after a call through it that says nothing of the upstream
-   * (saysNothing), and check its health now: answered, the circuit closes (as any health check
-   * answered closes it); else it stays open until its next call through or health check. Its
-   * opening records nothing: the server's health is what it was (down, or up if that call's
-   * connect was answered), until the check says.
+   * (saysNothing), and, `check`, check its health now: answered, the circuit closes (as any health
+   * check answered closes it); else it stays open until its next call through or health check.
+   * Its opening records nothing: the server's health is what it was (down, or up if that call's
+   * connect was answered), until the check says. No check for a call the gateway's shutdown cut
+   * off: it would connect (start a stdio process) as the gateway closes.
    */
-  private reopen(): void {
+  private reopen(check: boolean): void {
     this.reopening = true;
     try {
       this.breaker.open();
     } finally {
       this.reopening = false;
     }
-    void this.checkHealth();
+    if (check) void this.checkHealth();
   }
 
   private breakerError(err: unknown): McpGatewayError {

@@ -167,6 +167,18 @@ describe("MCP gateway: a shared server's circuit breaker is per tenant for the c
     expect(await quick(beta, 'b1')).to.equal('ok');
   });
 
+  it("a tenant's own circuit on a shared server: its call cancelled as the half-open circuit lets it through leaves it open; an answer closes it", async () => {
+    await startGateway(60_000, 300);
+    expect(await Promise.all([1, 2, 3].map((i) => slow(acme, `a${i}`)))).to.deep.equal(Array(3).fill('MCP_UPSTREAM_TIMEOUT'));
+    await until("acme's circuit half-open", () => shown({ tenant: 'acme' }).circuit === 'half-open', 5_000);
+    expect(await cancelled(acme, 'beh__hold', 'probe')).to.equal('MCP_CALL_CANCELLED');
+    expect(shown({ tenant: 'acme' }).circuit, "acme's circuit, as the cancel left it").to.equal('open');
+    expect(warnings.filter((w) => /a tenant's circuit opened/.test(w.msg ?? '')), 'opened again: no new warning').to.have.length(1);
+    await until("acme's circuit half-open again", () => shown({ tenant: 'acme' }).circuit === 'half-open', 5_000);
+    expect(await quick(acme, 'a-back')).to.equal('ok');
+    expect(shown({ tenant: 'acme' }).circuit).to.equal('closed');
+  });
+
   it("a tenant's own server: a call cancelled as its half-open circuit lets it through does not close it, and records nothing up", async () => {
     await startGateway(60_000, 300);
     const own = (await gateway.registerServer({ ...acme, name: 'mine', transport: 'http', url: upstream.url })).id;
