@@ -216,6 +216,8 @@ export class Upstream {
   private lastExit?: ExitStatus;
   /** The latest error of the latest stdio transport (a message it could not read, one past its size limit). */
   private lastTransportError?: Error;
+  /** The health check in flight, if any. */
+  private checking?: Promise<ServerHealth>;
   /** The half-open circuit is being opened again (reopen): its health is the health check's to say. */
   private reopening = false;
   /** Fails a call in flight whose answer, on its own answer stream, was too large (tooLarge). */
@@ -279,7 +281,8 @@ export class Upstream {
     this.limiter = new ConcurrencyLimiter(options.maxConcurrent, options.maxQueue, `upstream ${spec.name}`, { shared });
     this.requests = new CallerRequests({ shared });
     if (options.healthIntervalMs > 0) {
-      this.timer = setInterval(() => void this.checkHealth(), options.healthIntervalMs);
+      // One check at a time: one slow to answer (up to its ping's timeout) is not joined by more.
+      this.timer = setInterval(() => void (this.checking ?? this.checkHealth()), options.healthIntervalMs);
       this.timer.unref();
     }
   }
@@ -587,7 +590,10 @@ export class Upstream {
    * check answered closes it); else it stays open until its next call through or health check.
    * Its opening records nothing: the server's health is what it was (down, or up if that call's
    * connect was answered), until the check says. No check for a call the gateway's shutdown cut
-   * off: it would connect (start a stdio process) as the gateway closes.
+   * off: it would connect (start a stdio process) as the gateway closes. Nor while health checks
+   * are off (MCP_HEALTH_INTERVAL_MS=0: no ping is sent, the reset timer half-opens it again) or
+   * the upstream retires (its checks stopped: the new connection's are the server's health), nor
+   * while one is in flight (cancels in a row start one check, not one each).
    */
   private reopen(check: boolean): void {
     this.reopening = true;
@@ -596,7 +602,7 @@ export class Upstream {
     } finally {
       this.reopening = false;
     }
-    if (check) void this.checkHealth();
+    if (check && this.timer && !this.checking) void this.checkHealth();
   }
 
   private breakerError(err: unknown): McpGatewayError {
@@ -697,6 +703,16 @@ export class Upstream {
    * server that hangs for all would hold each tenant until enough of its own calls had timed out.
    */
   async checkHealth(): Promise<ServerHealth> {
+    const check = this.check();
+    this.checking = check;
+    try {
+      return await check;
+    } finally {
+      if (this.checking === check) this.checking = undefined;
+    }
+  }
+
+  private async check(): Promise<ServerHealth> {
     if (this.closed) return this.health;
     let client: Client | undefined;
     try {

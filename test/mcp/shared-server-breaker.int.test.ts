@@ -26,7 +26,7 @@ describe("MCP gateway: a shared server's circuit breaker is per tenant for the c
   let warnings: { obj: unknown; msg?: string }[];
 
   /** A gateway whose breakers count failures over `windowMs`; opened, they stay so for a minute. */
-  async function startGateway(windowMs: number, resetTimeoutMs = 60_000) {
+  async function startGateway(windowMs: number, resetTimeoutMs = 60_000, o: { healthIntervalMs?: number; callTimeoutMs?: number } = {}) {
     await gateway?.close();
     registry = new Registry();
     warnings = [];
@@ -34,7 +34,7 @@ describe("MCP gateway: a shared server's circuit breaker is per tenant for the c
       store: db.store,
       registry,
       logger: { warn: (obj, msg) => void warnings.push({ obj, msg }) },
-      upstream: { healthIntervalMs: 0, callTimeoutMs: 1_500, retries: 0, breaker: { errorThresholdPercentage: 50, volumeThreshold: 3, resetTimeoutMs, rollingCountTimeoutMs: windowMs } },
+      upstream: { healthIntervalMs: o.healthIntervalMs ?? 0, callTimeoutMs: o.callTimeoutMs ?? 1_500, retries: 0, breaker: { errorThresholdPercentage: 50, volumeThreshold: 3, resetTimeoutMs, rollingCountTimeoutMs: windowMs } },
     });
     await gateway.start();
   }
@@ -147,7 +147,8 @@ describe("MCP gateway: a shared server's circuit breaker is per tenant for the c
   }
 
   it("a call its caller cancels as the server's half-open circuit lets it through does not close that circuit: a health check decides at once", async () => {
-    await startGateway(60_000, 300);
+    // Health checks on (the first periodic one a minute away): the cancel's runs at once.
+    await startGateway(60_000, 300, { healthIntervalMs: 60_000 });
     await until('connected', () => gateway.status().upstreams.some((x) => x.id === serverId && x.health === 'up'));
     const port = Number(new URL(upstream.url).port);
     await upstream.close();
@@ -165,6 +166,41 @@ describe("MCP gateway: a shared server's circuit breaker is per tenant for the c
     await gateway.checkHealth();
     expect(shown(undefined)).to.include({ circuit: 'closed' });
     expect(await quick(beta, 'b1')).to.equal('ok');
+  });
+
+  it("with health checks off (MCP_HEALTH_INTERVAL_MS=0) a cancelled call through the half-open circuit checks nothing: the circuit stays open for its next call through", async () => {
+    await startGateway(60_000, 300);
+    await until('connected', () => gateway.status().upstreams.some((x) => x.id === serverId && x.health === 'up'));
+    const port = Number(new URL(upstream.url).port);
+    await upstream.close();
+    await gateway.checkHealth();
+    upstream = await startBehaviourUpstream({ port });
+    await until('half-open', () => shown(undefined).circuit === 'half-open', 5_000);
+    expect(await cancelled(acme, 'beh__hold', 'probe')).to.equal('MCP_CALL_CANCELLED');
+    expect(shown(undefined).circuit).to.equal('open');
+    // The next call through is answered: it closes the circuit, and nothing but it was sent.
+    await until('half-open again', () => shown(undefined).circuit === 'half-open', 5_000);
+    expect(await quick(beta, 'b1')).to.equal('ok');
+    expect(shown(undefined).circuit).to.equal('closed');
+    expect(upstream.pings, 'health checks sent').to.equal(0);
+  });
+
+  it("a storm of cancelled calls through the half-open circuit starts one health check at a time, not one per cancel", async () => {
+    // The ping waits 5 s (its timeout) unanswered, while the circuit half-opens every 300 ms.
+    await startGateway(60_000, 300, { healthIntervalMs: 60_000, callTimeoutMs: 5_000 });
+    await until('connected', () => gateway.status().upstreams.some((x) => x.id === serverId && x.health === 'up'));
+    const port = Number(new URL(upstream.url).port);
+    await upstream.close();
+    await gateway.checkHealth();
+    upstream = await startBehaviourUpstream({ port });
+    upstream.holdPings(true);
+    for (let i = 0; i < 3; i++) {
+      await until(`half-open (${i})`, () => shown(undefined).circuit === 'half-open', 5_000);
+      expect(await cancelled(acme, 'beh__hold', `probe${i}`)).to.equal('MCP_CALL_CANCELLED');
+    }
+    expect(upstream.pings, 'health checks sent while the first waits for its answer').to.equal(1);
+    upstream.holdPings(false);
+    await until('the circuit closed by the health check answered', () => shown(undefined).circuit === 'closed', 8_000);
   });
 
   it("a tenant's own circuit on a shared server: its call cancelled as the half-open circuit lets it through leaves it open; an answer closes it", async () => {

@@ -36,6 +36,8 @@ export type BehaviourUpstream = {
   delayNextList(ms: number): void;
   /** Leave pings unanswered (a server that runs tools but fails its health check) until called with false. */
   holdPings(hold: boolean): void;
+  /** How many pings (health checks) it was sent. */
+  readonly pings: number;
   close(): Promise<void>;
 };
 
@@ -53,6 +55,7 @@ export async function startBehaviourUpstream(options: { port?: number } = {}): P
   const listDelays: number[] = [];
   const toolExtras = new Map<string, Partial<Tool>>();
   let pingsHeld = false;
+  let pings = 0;
 
   const addTo = (server: McpServer, name: string) =>
     server.registerTool(name, { description: `Added later: ${name}.`, inputSchema: {} }, async () => ({ content: [{ type: 'text', text: name }] }));
@@ -107,6 +110,7 @@ export async function startBehaviourUpstream(options: { port?: number } = {}): P
     });
     const ping = handlers.get('ping')!;
     handlers.set('ping', async (req, extra) => {
+      pings++;
       while (pingsHeld) await new Promise((r) => setTimeout(r, 20));
       return ping(req, extra);
     });
@@ -136,6 +140,9 @@ export async function startBehaviourUpstream(options: { port?: number } = {}): P
     },
     holdPings(hold) {
       pingsHeld = hold;
+    },
+    get pings() {
+      return pings;
     },
     addTool(name) {
       extraTools.push(name);
