@@ -222,6 +222,8 @@ export class Upstream {
   private reopening = false;
   /** Fails a call in flight whose answer, on its own answer stream, was too large (tooLarge). */
   private readonly tooLargeFor = new WeakMap<ActiveCall, (err: Error) => void>();
+  /** The last event id of a call's answer stream (a resumable upstream's): what resuming it would ask for. */
+  private readonly resumptionOf = new WeakMap<ActiveCall, string>();
   /** Listings of the tools started after tools/list_changed. */
   private listings = 0;
   /** Calls taken (in flight or queued): retire() lets them end before it closes. */
@@ -376,7 +378,12 @@ export class Upstream {
           tooLarge: (err, init) => {
             if (this.transport !== transport) return;
             const call = streams?.callFor(init);
-            if (call) return this.tooLargeFor.get(call)?.(err);
+            if (call) {
+              // Its stream resumed, a resumable upstream would replay that answer where no call owns it.
+              const token = this.resumptionOf.get(call);
+              if (token !== undefined) streams!.forgo(token);
+              return this.tooLargeFor.get(call)?.(err);
+            }
             this.lastTransportError = err;
             void this.drop(client);
           },
@@ -542,6 +549,7 @@ export class Upstream {
             }, maxMs);
             onProgress?.(p);
           },
+          onresumptiontoken: (token: string) => void this.resumptionOf.set(call, token),
         };
         const call = { client, ask, ended, timeout: maxMs };
         this.tooLargeFor.set(call, (err) => ac.abort(new AnswerTooLargeError(this.label, err)));

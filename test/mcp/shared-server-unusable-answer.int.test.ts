@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { CallToolRequestSchema, ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import { InMemoryEventStore } from '@modelcontextprotocol/sdk/examples/shared/inMemoryEventStore.js';
 import { McpGateway } from '../../src/mcp/gateway';
 import { MAX_UPSTREAM_MESSAGE_BYTES } from '../../src/mcp/bounded-fetch';
 import { MAX_RESULT_DEPTH } from '../../src/mcp/upstream';
@@ -33,7 +34,10 @@ describe("MCP gateway: a shared server's answer one tenant's call cannot take is
   /** How many times the HTTP upstreams ran `big` (a retry would run it again). */
   let bigRuns = 0;
 
-  function upstream(json: boolean): Promise<string> {
+  /** How many sessions the HTTP upstreams opened (a dropped connection opens another). */
+  let sessionsOpened = 0;
+
+  function upstream(json: boolean, resumable = false): Promise<string> {
     const build = () => {
       const server = new Server({ name: 'big', version: '1.0.0' }, { capabilities: { tools: {} } });
       server.setRequestHandler(ListToolsRequestSchema, async () => ({
@@ -50,9 +54,10 @@ describe("MCP gateway: a shared server's answer one tenant's call cannot take is
         bigRuns++;
         return { content: [{ type: 'text', text: 'x'.repeat(Number(r.params.arguments?.bytes)) }] };
       });
+      sessionsOpened++;
       return server;
     };
-    const sessions = mcpSessions(build, { json });
+    const sessions = mcpSessions(build, { json, ...(resumable ? { eventStore: () => new InMemoryEventStore(), retryMs: 20 } : {}) });
     const http = createServer(async (req, res) => {
       const body = req.method === 'POST' ? await readJson(req) : undefined;
       await sessions.handle(req, res, body);
@@ -100,6 +105,18 @@ describe("MCP gateway: a shared server's answer one tenant's call cannot take is
       expect(await healthOf(serverId), 'health as recorded').to.not.include('down');
     });
   }
+
+  it("a resumable upstream (its answer streams resumed after a cut) replaying the event over 10 MiB: the call fails alone, the connection is kept", async () => {
+    const serverId = (await gateway.registerServer({ tenant: '*', actor: system, name: 'big', transport: 'http', url: await upstream(false, true) })).id;
+    const opened = sessionsOpened;
+    // Beta's call in flight well past the SDK's resumption of acme's answer stream (20 ms after its cut).
+    const held = codeOf(gateway.callTool(beta, 'big__hold', { ms: 3_000 }));
+    expect(await messageOf(gateway.callTool(acme, 'big__big', { bytes: MAX_UPSTREAM_MESSAGE_BYTES + 1024 }))).to.include(`over ${MAX_UPSTREAM_MESSAGE_BYTES} bytes`);
+    expect(await held, "beta's call in flight meanwhile").to.equal('ok');
+    expect(await codeOf(gateway.callTool(beta, 'big__big', { bytes: 10 })), "beta's next call").to.equal('ok');
+    expect(sessionsOpened, 'sessions opened since: the connection was kept').to.equal(opened);
+    expect(await healthOf(serverId), 'health as recorded').to.not.include('down');
+  });
 
   it(`a result nested deeper than ${MAX_RESULT_DEPTH} levels: the calling tenant's failure, its circuit opened, the others' calls go on`, async () => {
     const deep = { command: process.execPath, args: [join(__dirname, 'support', 'deep-upstream.cjs')] };
