@@ -128,6 +128,14 @@ export class CallStreams<Call extends object> {
     return sent.finally(() => this.forget(call));
   }
 
+  /**
+   * Whether `init` POSTs a tools/call (as the SDK writes one: its method first), in flight or not:
+   * its answer stream is that call's own, whatever else the upstream sends on it.
+   */
+  postsCall(init: RequestInit | undefined): boolean {
+    return init?.method === 'POST' && typeof init.body === 'string' && init.body.startsWith('{"method":"tools/call"');
+  }
+
   /** The call in flight whose tools/call `init` POSTs (the request an answer stream answers), if any. */
   callFor(init: RequestInit | undefined): Call | undefined {
     if (init?.method !== 'POST' || typeof init.body !== 'string') return undefined;

@@ -384,6 +384,8 @@ export class Upstream {
               if (token !== undefined) streams!.forgo(token);
               return this.tooLargeFor.get(call)?.(err);
             }
+            // The answer stream of a call already ended (timed out, cancelled): nobody waits on it.
+            if (streams?.postsCall(init)) return;
             this.lastTransportError = err;
             void this.drop(client);
           },

@@ -34,19 +34,36 @@ describe("MCP gateway: a shared server's answer one tenant's call cannot take is
   /** How many times the HTTP upstreams ran `big` (a retry would run it again). */
   let bigRuns = 0;
 
+  /** Opened by the test: `gate` answers. */
+  let gate: Promise<void>;
+  let openGate: () => void;
+  /** The answer stream of a call of `after` was closed (the gateway stopped reading it). */
+  let afterStreamClosed = false;
   /** How many sessions the HTTP upstreams opened (a dropped connection opens another). */
   let sessionsOpened = 0;
 
   function upstream(json: boolean, resumable = false): Promise<string> {
     const build = () => {
-      const server = new Server({ name: 'big', version: '1.0.0' }, { capabilities: { tools: {} } });
+      const server = new Server({ name: 'big', version: '1.0.0' }, { capabilities: { tools: {}, logging: {} } });
       server.setRequestHandler(ListToolsRequestSchema, async () => ({
         tools: [
           { name: 'big', description: 'Answer `bytes` letters.', inputSchema: { type: 'object' as const, properties: { bytes: { type: 'integer' } } }, annotations: { readOnlyHint: true, idempotentHint: true } },
           { name: 'hold', description: 'Answer after `ms`.', inputSchema: { type: 'object' as const, properties: { ms: { type: 'integer' } } } },
+          { name: 'gate', description: 'Answer once the test opens the gate.', inputSchema: { type: 'object' as const, properties: {} } },
+          { name: 'after', description: 'Once cancelled, log `bytes` letters on its answer stream.', inputSchema: { type: 'object' as const, properties: { bytes: { type: 'integer' } } } },
         ],
       }));
-      server.setRequestHandler(CallToolRequestSchema, async (r) => {
+      server.setRequestHandler(CallToolRequestSchema, async (r, extra) => {
+        if (r.params.name === 'gate') {
+          await gate;
+          return { content: [{ type: 'text', text: 'through' }] };
+        }
+        if (r.params.name === 'after') {
+          await new Promise((resolve) => extra.signal.addEventListener('abort', resolve, { once: true }));
+          // As a server that ignores the cancel (the SDK's own drops what a cancelled handler sends).
+          await server.notification({ method: 'notifications/message', params: { level: 'info', data: 'x'.repeat(Number(r.params.arguments?.bytes)) } }, { relatedRequestId: extra.requestId });
+          return { content: [] };
+        }
         if (r.params.name === 'hold') {
           await new Promise((resolve) => setTimeout(resolve, Number(r.params.arguments?.ms)));
           return { content: [{ type: 'text', text: 'held' }] };
@@ -60,6 +77,8 @@ describe("MCP gateway: a shared server's answer one tenant's call cannot take is
     const sessions = mcpSessions(build, { json, ...(resumable ? { eventStore: () => new InMemoryEventStore(), retryMs: 20 } : {}) });
     const http = createServer(async (req, res) => {
       const body = req.method === 'POST' ? await readJson(req) : undefined;
+      const call = body as { method?: string; params?: { name?: string } } | undefined;
+      if (call?.method === 'tools/call' && call.params?.name === 'after') res.on('close', () => void (afterStreamClosed = true));
       await sessions.handle(req, res, body);
     });
     servers.push(http);
@@ -67,6 +86,8 @@ describe("MCP gateway: a shared server's answer one tenant's call cannot take is
   }
 
   beforeEach(async () => {
+    gate = new Promise((resolve) => (openGate = resolve));
+    afterStreamClosed = false;
     db = await openTempSqliteStore();
     gateway = new McpGateway({
       store: db.store,
@@ -116,6 +137,23 @@ describe("MCP gateway: a shared server's answer one tenant's call cannot take is
     expect(await codeOf(gateway.callTool(beta, 'big__big', { bytes: 10 })), "beta's next call").to.equal('ok');
     expect(sessionsOpened, 'sessions opened since: the connection was kept').to.equal(opened);
     expect(await healthOf(serverId), 'health as recorded').to.not.include('down');
+  });
+
+  it("an event over 10 MiB on the answer stream of a call already ended (cancelled): the connection is kept", async () => {
+    const serverId = (await gateway.registerServer({ tenant: '*', actor: system, name: 'big', transport: 'http', url: await upstream(false) })).id;
+    const opened = sessionsOpened;
+    const held = codeOf(gateway.callTool(beta, 'big__gate', {}));
+    const ac = new AbortController();
+    const after = codeOf(gateway.callTool(acme, 'big__after', { bytes: MAX_UPSTREAM_MESSAGE_BYTES + 1024 }, { signal: ac.signal }));
+    await until('both calls in flight', () => gateway.upstream(serverId)!.inFlight === 2);
+    ac.abort();
+    expect(await after).to.equal('MCP_CALL_CANCELLED');
+    // The gateway cut that stream at the event over the limit (a drop of the connection is synchronous with the cut).
+    await until("acme's answer stream cut", () => afterStreamClosed, 10_000);
+    openGate();
+    expect(await held, "beta's call in flight meanwhile").to.equal('ok');
+    expect(await codeOf(gateway.callTool(beta, 'big__big', { bytes: 10 }))).to.equal('ok');
+    expect(sessionsOpened, 'sessions opened since: the connection was kept').to.equal(opened);
   });
 
   it(`a result nested deeper than ${MAX_RESULT_DEPTH} levels: the calling tenant's failure, its circuit opened, the others' calls go on`, async () => {
