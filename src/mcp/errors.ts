@@ -87,7 +87,7 @@ export class ResultTooDeepError extends McpGatewayError {
  */
 export class AnswerTooLargeError extends McpGatewayError {
   constructor(label: string, cause: Error) {
-    super('MCP_UPSTREAM_UNAVAILABLE', `${label}: ${cause.message}`, { cause });
+    super('MCP_UPSTREAM_UNAVAILABLE', `${label}: ${cause.message}; ask the tool for less (narrower arguments, a page at a time)`, { cause });
   }
 }
 
