@@ -112,6 +112,7 @@ describe("MCP gateway: a shared server's answer one tenant's call cannot take is
   for (const json of [true, false]) {
     it(`over HTTP (${json ? 'a JSON answer' : 'an event of the call\'s answer stream'}) over 10 MiB: the call fails, not retried, the other tenants' calls in flight go on, and only the calling tenant's circuit opens`, async () => {
       const serverId = (await gateway.registerServer({ tenant: '*', actor: system, name: 'big', transport: 'http', url: await upstream(json) })).id;
+      const opened = sessionsOpened;
       // Beta's call in flight on the same connection while acme's answers come too large.
       const held = codeOf(gateway.callTool(beta, 'big__hold', { ms: 1_500 }));
       bigRuns = 0;
@@ -125,6 +126,7 @@ describe("MCP gateway: a shared server's answer one tenant's call cannot take is
       expect(await codeOf(gateway.callTool(beta, 'big__big', { bytes: 10 })), "beta's next call").to.equal('ok');
       expect(gateway.upstream(serverId)!.circuit, "the server's circuit").to.equal('closed');
       expect(await healthOf(serverId), 'health as recorded').to.not.include('down');
+      expect(sessionsOpened, 'sessions opened since: the connection was kept').to.equal(opened);
     });
   }
 
