@@ -1242,7 +1242,7 @@ export class McpGateway {
         // records nothing. Read when its turn comes: the log may have moved meanwhile. A "down"
         // recorded by another replica is recorded by this one too, as before (its observer).
         this.enqueue(spec.id, () =>
-          status === 'up' && this.catalog.server(spec.id)?.health === 'up' ? Promise.resolve() : this.healthChanged(spec, status, failure),
+          status === 'up' ? this.recordUnlessLogged(spec, () => this.catalog.server(spec.id)?.health === 'up', (at) => this.healthChanged(spec, 'up', undefined, at)) : this.healthChanged(spec, status, failure),
         );
       },
       // Recorded nowhere (the server's health is not the tenant's doing): the operator's log says
@@ -1328,10 +1328,34 @@ export class McpGateway {
     const { records, skipped } = toolRecords(tools);
     if (skipped.length) this.options.logger?.warn({ serverId: spec.id, server: spec.name, skipped }, 'mcp gateway: tools of this upstream left out of the catalog');
     const toolsHash = payloadDigest(records).hash;
-    if (this.catalog.server(spec.id)?.toolsHash === toolsHash) return;
     // v2 only when a tool has icons or _meta: other discoveries stay v1, as they were.
     const version = records.some((r) => r.icons || r.metaJson) ? 2 : 1;
-    await this.record(spec.id, spec.tenant, 'McpServerToolsDiscovered', { tools: records, toolsHash }, SYSTEM_ACTOR, undefined, 'any', version);
+    await this.recordUnlessLogged(
+      spec,
+      () => this.catalog.server(spec.id)?.toolsHash === toolsHash,
+      (at) => this.record(spec.id, spec.tenant, 'McpServerToolsDiscovered', { tools: records, toolsHash }, SYSTEM_ACTOR, undefined, at, version),
+    );
+  }
+
+  /**
+   * Record what this replica saw (`append`) unless the log already says it (`logged`). Appended at
+   * the revision of the server's stream this process has read: another replica that recorded the
+   * same a moment before (every replica connects to a new server at once, `openmcp mcp stdio`
+   * included) makes it fail, and the stream is read again before deciding. So a registration
+   * leaves one discovery and one "up" in the log, and one notifications/tools/list_changed for
+   * each client, however many replicas run. Past REGISTER_ATTEMPTS conflicts (a stream written to
+   * that fast), appended at any revision, as before: a discovery is never lost.
+   */
+  private async recordUnlessLogged(spec: UpstreamSpec, logged: () => boolean, append: (at: ExpectedRevision) => Promise<void>): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      if (logged()) return;
+      try {
+        return await append(attempt > REGISTER_ATTEMPTS ? 'any' : (this.catalog.revisionOf(spec.id) ?? 'any'));
+      } catch (err) {
+        if (!(err instanceof WrongExpectedRevisionError)) throw err;
+        await this.catchUp(spec.id);
+      }
+    }
   }
 
   /** Registry appends of one server run in order (discovery before the health change it caused). */
