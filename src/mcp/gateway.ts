@@ -968,6 +968,13 @@ export class McpGateway {
     return call;
   }
 
+  /** What to call instead of a name no tool has: the tools of that upstream name (a model that dropped `<server>__`), else where to look. */
+  private toolNameHint(tenant: string, name: string): string {
+    const named = this.catalog.listTools(tenant).filter((t) => t.upstreamName === name).map((t) => t.name);
+    if (!named.length) return 'tools/list and search_tools name the tools this key can call';
+    return `tools are named <server>__<tool>, as ${named.slice(0, 5).join(', ')}${named.length > 5 ? `, … (${named.length})` : ''}`;
+  }
+
   private async audited(ctx: CallContext, name: string, args: Record<string, unknown>, { decidedAs, ...options }: GatewayCallOptions): Promise<CallToolResult> {
     // Cancelled before anything happened: nothing to record.
     if (options.signal?.aborted) throw cancelledError(options.signal);
@@ -979,7 +986,7 @@ export class McpGateway {
       if (options.signal?.aborted) throw cancelledError(options.signal);
       tool = this.catalog.findTool(ctx.tenant, name);
     }
-    if (!tool) throw new McpGatewayError('MCP_TOOL_NOT_FOUND', `no tool named ${name}`, { details: { tool: name } });
+    if (!tool) throw new McpGatewayError('MCP_TOOL_NOT_FOUND', `no tool named ${name}: ${this.toolNameHint(ctx.tenant, name)}`, { details: { tool: name } });
     if (decidedAs !== undefined && tool.namespacedName !== decidedAs) {
       throw new McpGatewayError('MCP_TOOL_NOT_FOUND', `no tool named ${decidedAs}: ${name} names ${tool.namespacedName} now, which was not the tool decided on; not called`, { details: { tool: decidedAs } });
     }

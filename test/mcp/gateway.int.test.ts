@@ -111,7 +111,11 @@ describe('MCP gateway over real SDK clients and servers (stdio + streamable HTTP
     const missing = await client.callTool({ name: 'examples__nope', arguments: {} }).catch((e) => e);
     expect(missing).to.be.instanceOf(McpError);
     // The gateway's message as it is: the client's SDK adds its one "MCP error <code>: ".
-    expect(missing.message).to.equal('MCP error -32602: no tool named examples__nope');
+    expect(missing.message).to.equal('MCP error -32602: no tool named examples__nope: tools/list and search_tools name the tools this key can call');
+    // A model (or its host) that drops the server's name is told the names to call.
+    const bare = await client.callTool({ name: 'add', arguments: { a: 1, b: 2 } }).catch((e) => e);
+    expect(bare.message).to.equal('MCP error -32602: no tool named add: tools are named <server>__<tool>, as examples__add, remote__add');
+    expect(bare.data).to.deep.equal({ code: 'MCP_TOOL_NOT_FOUND' });
   });
 
   it('refuses arguments nested deeper than 64 levels with -32602 naming the limit, recording and forwarding nothing (3,000 levels was -32603 "internal error", unlogged)', async function () {
