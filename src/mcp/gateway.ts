@@ -970,7 +970,7 @@ export class McpGateway {
 
   /** What to call instead of a name no tool has: the tools of that upstream name (a model that dropped `<server>__`), else where to look. */
   private toolNameHint(tenant: string, name: string): string {
-    const named = this.catalog.listTools(tenant).filter((t) => t.upstreamName === name).map((t) => t.name);
+    const named = this.catalog.listTools(tenant).filter((t) => t.upstreamName === name).map((t) => t.name).sort();
     if (!named.length) return 'tools/list and search_tools name the tools this key can call';
     return `tools are named <server>__<tool>, as ${named.slice(0, 5).join(', ')}${named.length > 5 ? `, … (${named.length})` : ''}`;
   }
