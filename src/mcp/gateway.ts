@@ -1355,7 +1355,8 @@ export class McpGateway {
    */
   private async recordUnlessLogged(spec: UpstreamSpec, logged: () => boolean, append: (at: ExpectedRevision) => Promise<void>): Promise<void> {
     for (let attempt = 1; ; attempt++) {
-      if (logged()) return;
+      // Removed meanwhile (read on a conflict): nothing more to say of it.
+      if (logged() || !this.catalog.server(spec.id)) return;
       try {
         return await append(attempt > REGISTER_ATTEMPTS ? 'any' : (this.catalog.revisionOf(spec.id) ?? 'any'));
       } catch (err) {
