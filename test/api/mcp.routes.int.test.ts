@@ -111,6 +111,8 @@ describe('REST /v1/mcp-servers and /v1/tools (real McpGateway, real HTTP MCP ups
       expect(res.statusCode, payload.name).to.equal(403);
       expect(res.json(), payload.name).to.deep.include({ code: 'FORBIDDEN', field });
       expect(res.json().detail, payload.name).to.include('cross-tenant admin');
+      // And how a tenant gets such a server all the same (it said only who may).
+      expect(res.json().detail, payload.name).to.include('the host\'s operator gives a tenant one as an MCP_SERVERS_FILE entry with "tenant", or registers it with a cross-tenant admin key issued in that tenant');
     }
     expect((await h.store.readAll({ limit: 10_000 })).length).to.equal(before);
     const listed = (await h.call({ method: 'GET', url: '/v1/mcp-servers', auth: k.admin })).json().items as { name: string }[];
