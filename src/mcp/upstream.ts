@@ -680,6 +680,12 @@ export class Upstream {
     // its text names the address it could not reach or the command it could not start.
     if (this.spec.tenant === SHARED_TENANT) return healthCauseText(healthCauseOf(err, this.lastExit));
     const text = err instanceof Error ? err.message : String(err);
+    // Node says "spawn tsx ENOENT" for a program, or a working directory, this process cannot find:
+    // most often a bare name or a relative path, which depends on where each process runs.
+    const syscall = (err as { syscall?: unknown }).syscall;
+    if (code === 'ENOENT' && typeof syscall === 'string' && syscall.startsWith('spawn')) {
+      return `${text}: no such program or directory here; give the command (and its files) as absolute paths, which every gateway process and every openmcp mcp stdio can run from its own working directory and PATH`;
+    }
     // undici says only "fetch failed"; why (a refused connection, a name that does not resolve,
     // a certificate) is in its cause, which holds the address and no response body.
     const cause = (err as { cause?: { message?: unknown } }).cause;
