@@ -968,9 +968,17 @@ export class McpGateway {
     return call;
   }
 
-  /** What to call instead of a name no tool has: the tools of that upstream name (a model that dropped `<server>__`), else where to look. */
+  /**
+   * What to call instead of a name no tool has: the tool it misspells by its separator or case
+   * (`examples_echo`, `Examples__Echo`), the tools of that upstream name (a model that dropped
+   * `<server>__`), else where to look.
+   */
   private toolNameHint(tenant: string, name: string): string {
-    const named = this.catalog.listTools(tenant).filter((t) => t.upstreamName === name).map((t) => t.name).sort();
+    const tools = this.catalog.listTools(tenant);
+    const loose = (n: string) => n.toLowerCase().replace(/[-_]/g, '');
+    const meant = tools.filter((t) => loose(t.name) === loose(name)).map((t) => t.name).sort();
+    if (meant.length) return `did you mean ${meant.slice(0, 5).join(' or ')}? (tools are named <server>__<tool>, two underscores)`;
+    const named = tools.filter((t) => t.upstreamName === name).map((t) => t.name).sort();
     if (!named.length) return 'tools/list and search_tools name the tools this key can call';
     return `tools are named <server>__<tool>, as ${named.slice(0, 5).join(', ')}${named.length > 5 ? `, … (${named.length})` : ''}`;
   }
