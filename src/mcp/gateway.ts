@@ -179,6 +179,9 @@ function sinceUs(t0: bigint): number {
   return Number((process.hrtime.bigint() - t0) / 1000n);
 }
 
+/** What MCP_SECRET_MISSING tells to do: the variable is the gateway's, never the client's that registers. */
+const SET_IT_THERE = ": set it in the environment the gateway runs in (openmcp start's, not the client's), restart the gateway, and register again";
+
 /**
  * Many MCP servers behind one endpoint. The registry is event-sourced (`mcpserver-<id>` streams)
  * into an in-memory catalog that serves tools/list without touching upstreams; every tools/call
@@ -192,6 +195,7 @@ function sinceUs(t0: bigint): number {
  * await gw.registerServer({ tenant: 'acme', actor, name: 'files', transport: 'stdio', command: 'npx', args: ['tsx', 'srv.ts'] });
  * await gw.callTool({ tenant: 'acme', actor }, 'files__read', { path: 'a.txt' });
  */
+
 export class McpGateway {
   readonly catalog = new ToolCatalog();
   readonly search: ToolSearch;
@@ -613,19 +617,19 @@ export class McpGateway {
     // Refused before anything is recorded: a server this gateway could not authenticate to.
     const missing = p.headers ? missingVariables(p.headers)[0] : undefined;
     if (missing) {
-      throw new McpGatewayError('MCP_SECRET_MISSING', `headers.${missing.header}: environment variable ${missing.variable} is not set on this gateway`, {
+      throw new McpGatewayError('MCP_SECRET_MISSING', `headers.${missing.header}: environment variable ${missing.variable} is not set on this gateway${SET_IT_THERE}`, {
         details: { field: `headers.${missing.header}`, variable: missing.variable },
       });
     }
     const missingInUrl = p.url ? missingUrlVariables(p.url)[0] : undefined;
     if (missingInUrl) {
-      throw new McpGatewayError('MCP_SECRET_MISSING', `url: environment variable ${missingInUrl} is not set on this gateway`, {
+      throw new McpGatewayError('MCP_SECRET_MISSING', `url: environment variable ${missingInUrl} is not set on this gateway${SET_IT_THERE}`, {
         details: { field: 'url', variable: missingInUrl },
       });
     }
     const missingEnv = p.env ? missingEnvVariables(p.env)[0] : undefined;
     if (missingEnv) {
-      throw new McpGatewayError('MCP_SECRET_MISSING', `env.${missingEnv.name}: environment variable ${missingEnv.variable} is not set on this gateway`, {
+      throw new McpGatewayError('MCP_SECRET_MISSING', `env.${missingEnv.name}: environment variable ${missingEnv.variable} is not set on this gateway${SET_IT_THERE}`, {
         details: { field: `env.${missingEnv.name}`, variable: missingEnv.variable },
       });
     }
