@@ -170,7 +170,7 @@ function logMigrations(logger: Logger, m: MigrateLatestReturnType): void {
  */
 function listeningLine(url: string, roles: Roles): string {
   const serves = [
-    ...(roles.api ? [`dashboard: ${url}/ui`, `API docs: ${url}/docs`] : []),
+    ...(roles.api ? [`dashboard: ${url}/ui`, `OpenAPI JSON: ${url}/docs`] : []),
     ...(roles.gateway ? [`MCP: ${url}/mcp`] : []),
   ];
   if (!serves.length) serves.push(`${ROLE_NAMES.filter((r) => roles[r]).join(', ')}: health ${url}/readyz, metrics ${url}/metrics`);
