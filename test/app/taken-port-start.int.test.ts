@@ -75,7 +75,7 @@ describe('openmcp start: a PORT or CHAIN_PORT already in use', function () {
     const r = await start({ PORT: String(port), CHAIN_PORT: String(chainPort) });
     expect(r.err).to.have.property('code', 'CONFIG_INVALID');
     expect(r.err).to.have.nested.property('details.variable', 'CHAIN_PORT');
-    expect(r.err).to.have.nested.deep.property('details.variables', ['CHAIN_PORT', 'PORT']);
+    expect(r.err).to.have.deep.nested.property('details.variables', ['CHAIN_PORT', 'PORT']);
     expect((r.err as Error).message).to.equal(
       `CHAIN_PORT: 127.0.0.1:${chainPort} and PORT: 127.0.0.1:${port} are already in use (a gateway running already?): set both to free ports, e.g. PORT=18080 CHAIN_PORT=18545`,
     );
