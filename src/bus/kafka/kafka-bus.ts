@@ -1,6 +1,7 @@
 import { context } from '@opentelemetry/api';
 import { Kafka, logLevel, type Admin, type Consumer, type KafkaConfig } from 'kafkajs';
 import { ConfigError, OpenMcpError, UnavailableError } from '../../core/errors';
+import { kafkaConnectError } from './connection-security';
 import { startConsumeSpans } from '../../telemetry/kafka-trace-headers';
 import { READINESS_CHECK_TIMEOUT_MS } from '../../telemetry/readiness-check';
 import type { RecordedEvent } from '../../core/envelope';
@@ -195,7 +196,7 @@ export class KafkaBus implements Bus {
     await consumer.connect().catch((err: Error) => {
       abandon();
       // kafkajs's own error prints as a stack of its internals, naming no setting.
-      throw new UnavailableError('kafka', `cannot connect to ${this.options.brokers.join(',')} (KAFKA_BROKERS): ${err.message}`, err);
+      throw kafkaConnectError(err, this.options.brokers) ?? new UnavailableError('kafka', `cannot connect to ${this.options.brokers.join(',')} (KAFKA_BROKERS): ${err.message}`, err);
     });
     try {
       await consumer.subscribe({ topic: this.topic, fromBeginning: options.start !== 'end' });

@@ -1,0 +1,125 @@
+import { expect } from 'chai';
+import { logLevel, type KafkaConfig } from 'kafkajs';
+import { Registry } from 'prom-client';
+import { KafkaBus } from '../../src/bus/kafka';
+import { kafkaConnectionSecurity } from '../../src/bus/kafka/connection-security';
+import { loadConfig } from '../../src/config';
+import type { RecordedEvent } from '../../src/core/envelope';
+import { Relay } from '../../src/relay';
+import { kafkaTestTls, kafkaTlsFile, startKafkaBroker, type KafkaBroker } from '../support/kafka-broker';
+import { appendEvents, eventually, openTestLog, type TestLog } from '../relay/event-log-fixture';
+
+const USERS = { relay: 'relay-secret', projector: 'projector-secret' };
+
+/**
+ * The kafkajs options main gives every client for these settings (loadConfig, then the one
+ * builder); `refused`: no retries of the connection (one expected to fail fails at once).
+ */
+function clientOptions(env: Record<string, string>, refused = false): Omit<KafkaConfig, 'brokers'> {
+  return { ...kafkaConnectionSecurity(loadConfig(env, '/x')), logLevel: logLevel.NOTHING, ...(refused ? { retry: { retries: 0 } } : {}) };
+}
+
+/** The error `start` rejects with (fails the test when it resolves). */
+async function failure(start: Promise<unknown>): Promise<Error & { code?: string }> {
+  return start.then(
+    () => expect.fail('should have been refused'),
+    (e: Error & { code?: string }) => e,
+  );
+}
+
+describe('Kafka over TLS and SASL (kafkajs against the test broker)', function () {
+  this.timeout(60_000);
+  let broker: KafkaBroker;
+  let log: TestLog;
+  const closers: (() => Promise<void>)[] = [];
+  before(async () => {
+    broker = await startKafkaBroker({ tls: kafkaTestTls(), sasl: { mechanisms: ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'], users: USERS } });
+    log = await openTestLog();
+  });
+  afterEach(async () => {
+    for (const close of closers.splice(0).reverse()) await close();
+  });
+  after(async () => {
+    await log?.close();
+    await broker?.stop();
+  });
+
+  const secured = (user: keyof typeof USERS, mechanism: string, password: string = USERS[user]) => ({
+    KAFKA_BROKERS: broker.brokers.join(','),
+    KAFKA_SSL_CA_FILE: kafkaTlsFile('ca.pem'),
+    KAFKA_SASL_MECHANISM: mechanism,
+    KAFKA_SASL_USERNAME: user,
+    KAFKA_SASL_PASSWORD: password,
+  });
+
+  for (const mechanism of ['scram-sha-512', 'scram-sha-256', 'plain']) {
+    it(`the relay publishes and the projector's bus consumes over TLS with SASL ${mechanism}`, async () => {
+      const topic = `tls-${mechanism}.events.v1`;
+      const authentications = broker.requests(36);
+      const relay = new Relay(log.store, log.checkpoints, { brokers: broker.brokers, topic, registry: new Registry(), kafka: clientOptions(secured('relay', mechanism)) });
+      await relay.start();
+      closers.push(() => relay.stop());
+      const stored = await appendEvents(log.store, 3, 4);
+      await relay.waitFor();
+
+      const bus = new KafkaBus({ brokers: broker.brokers, topic, kafka: clientOptions(secured('projector', mechanism)), onInvalidMessage: (err) => expect.fail(String(err)) });
+      closers.push(() => bus.close());
+      const got = new Set<string>();
+      await bus.consume(`projector-${mechanism}`, async (events: RecordedEvent[]) => void events.forEach((e) => got.add(e.id)));
+      await eventually(() => stored.every((e) => got.has(e.id)), `the projector's bus to receive the ${stored.length} events the relay published (got ${got.size})`);
+      expect(broker.requests(36), 'SaslAuthenticate requests').to.be.greaterThan(authentications);
+    });
+  }
+
+  it('a wrong password: the relay and the bus fail DEPENDENCY_UNAVAILABLE naming KAFKA_SASL_*, not a stack of kafkajs internals', async () => {
+    const options = clientOptions(secured('relay', 'scram-sha-256', 'not-the-password'), true);
+    const relay = new Relay(log.store, log.checkpoints, { brokers: broker.brokers, topic: 'wrong.events.v1', registry: new Registry(), kafka: options });
+    closers.push(() => relay.stop());
+    const err = await failure(relay.start());
+    expect(err.code, err.stack).to.equal('DEPENDENCY_UNAVAILABLE');
+    expect(err.message).to.match(/^kafka: the brokers at 127\.0\.0\.1:\d+ refused the gateway's SASL authentication: .*; check KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD/);
+    expect(err.message).not.to.contain('not-the-password');
+
+    const bus = new KafkaBus({ brokers: broker.brokers, topic: 'wrong.events.v1', kafka: options, onInvalidMessage: () => undefined });
+    closers.push(() => bus.close());
+    const busErr = await failure(bus.consume('g-wrong', async () => undefined));
+    expect(busErr.code, busErr.stack).to.equal('DEPENDENCY_UNAVAILABLE');
+    expect(busErr.message).to.match(/refused the gateway's SASL authentication: .*; check KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD/);
+  });
+
+  for (const [name, env] of [
+    ['a CA that did not sign the brokers\' certificate (KAFKA_SSL_CA_FILE)', { KAFKA_SSL_CA_FILE: kafkaTlsFile('other-ca.pem') }],
+    ['only the system CAs (KAFKA_SSL=on)', { KAFKA_SSL: 'on', KAFKA_SSL_CA_FILE: '' }],
+  ] as const) {
+    it(`the brokers' certificate checked against ${name}: the relay fails naming KAFKA_SSL and KAFKA_SSL_CA_FILE`, async () => {
+      const relay = new Relay(log.store, log.checkpoints, { brokers: broker.brokers, topic: 'ca.events.v1', registry: new Registry(), kafka: clientOptions({ ...secured('relay', 'scram-sha-256'), ...env }, true) });
+      closers.push(() => relay.stop());
+      const err = await failure(relay.start());
+      expect(err.code, err.stack).to.equal('DEPENDENCY_UNAVAILABLE');
+      expect(err.message).to.match(/^kafka: TLS connection to 127\.0\.0\.1:\d+ failed: .*(self[- ]signed|unable to (get|verify)).*; check KAFKA_SSL, KAFKA_SSL_CA_FILE/i);
+    });
+  }
+
+  it('mutual TLS: a client certificate the brokers\' CA signed is let in (KAFKA_SSL_CERT_FILE, KAFKA_SSL_KEY_FILE), none is refused naming those settings', async () => {
+    const mtls = await startKafkaBroker({ tls: kafkaTestTls(true) });
+    closers.push(() => mtls.stop());
+    const env = { KAFKA_BROKERS: mtls.brokers.join(','), KAFKA_SSL_CA_FILE: kafkaTlsFile('ca.pem') };
+    const withCert = new Relay(log.store, log.checkpoints, {
+      brokers: mtls.brokers,
+      topic: 'mtls.events.v1',
+      registry: new Registry(),
+      kafka: clientOptions({ ...env, KAFKA_SSL_CERT_FILE: kafkaTlsFile('client.pem'), KAFKA_SSL_KEY_FILE: kafkaTlsFile('client-key.pem') }),
+    });
+    closers.push(() => withCert.stop());
+    await appendEvents(log.store, 1, 2);
+    await withCert.start();
+    await withCert.waitFor();
+    expect(mtls.highWatermarks('mtls.events.v1').reduce((a, b) => a + b, 0)).to.be.greaterThan(0);
+
+    const without = new Relay(log.store, log.checkpoints, { brokers: mtls.brokers, topic: 'mtls2.events.v1', registry: new Registry(), kafka: clientOptions(env, true) });
+    closers.push(() => without.stop());
+    const err = await failure(without.start());
+    expect(err.code, err.stack).to.equal('DEPENDENCY_UNAVAILABLE');
+    expect(err.message).to.match(/^kafka: TLS connection to 127\.0\.0\.1:\d+ failed: tlsv13 alert certificate required: the brokers refused the gateway's client certificate; check KAFKA_SSL_CERT_FILE, KAFKA_SSL_KEY_FILE/);
+  });
+});
