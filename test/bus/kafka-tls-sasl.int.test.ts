@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { logLevel, type KafkaConfig } from 'kafkajs';
+import { logLevel, type KafkaConfig, type logCreator } from 'kafkajs';
 import { Registry } from 'prom-client';
 import { KafkaBus } from '../../src/bus/kafka';
 import { kafkaConnectionSecurity } from '../../src/bus/kafka/connection-security';
@@ -16,8 +16,11 @@ const USERS = { relay: 'relay-secret', projector: 'projector-secret' };
  * builder); `refused`: no retries of the connection (one expected to fail fails at once).
  */
 function clientOptions(env: Record<string, string>, refused = false): Omit<KafkaConfig, 'brokers'> {
-  return { ...kafkaConnectionSecurity(loadConfig(env, '/x')), logLevel: logLevel.NOTHING, ...(refused ? { retry: { retries: 0 } } : {}) };
+  // Every line kafkajs logs, down to DEBUG, kept to check no password is in one.
+  const logCreator: logCreator = () => (entry) => void kafkaLines.push(JSON.stringify(entry));
+  return { ...kafkaConnectionSecurity(loadConfig(env, '/x')), logLevel: logLevel.DEBUG, logCreator, ...(refused ? { retry: { retries: 0 } } : {}) };
 }
+const kafkaLines: string[] = [];
 
 /** The error `start` rejects with (fails the test when it resolves). */
 async function failure(start: Promise<unknown>): Promise<Error & { code?: string }> {
@@ -68,6 +71,8 @@ describe('Kafka over TLS and SASL (kafkajs against the test broker)', function (
       await bus.consume(`projector-${mechanism}`, async (events: RecordedEvent[]) => void events.forEach((e) => got.add(e.id)));
       await eventually(() => stored.every((e) => got.has(e.id)), `the projector's bus to receive the ${stored.length} events the relay published (got ${got.size})`);
       expect(broker.requests(36), 'SaslAuthenticate requests').to.be.greaterThan(authentications);
+      expect(kafkaLines.length, 'kafkajs log lines').to.be.greaterThan(0);
+      expect(kafkaLines.filter((l) => l.includes(USERS.relay) || l.includes(USERS.projector)), 'kafkajs lines naming a password').to.deep.equal([]);
     });
   }
 
@@ -79,6 +84,8 @@ describe('Kafka over TLS and SASL (kafkajs against the test broker)', function (
     expect(err.code, err.stack).to.equal('DEPENDENCY_UNAVAILABLE');
     expect(err.message).to.match(/^kafka: the brokers at 127\.0\.0\.1:\d+ refused the gateway's SASL authentication: .*; check KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD/);
     expect(err.message).not.to.contain('not-the-password');
+    expect(JSON.stringify(err, Object.getOwnPropertyNames(err))).not.to.contain('not-the-password');
+    expect(kafkaLines.filter((l) => l.includes('not-the-password')), 'kafkajs lines naming the password').to.deep.equal([]);
 
     const bus = new KafkaBus({ brokers: broker.brokers, topic: 'wrong.events.v1', kafka: options, onInvalidMessage: () => undefined });
     closers.push(() => bus.close());
