@@ -94,6 +94,23 @@ describe('Kafka over TLS and SASL (kafkajs against the test broker)', function (
     expect(busErr.message).to.match(/refused the gateway's SASL authentication: .*; check KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD/);
   });
 
+  it('SASL set against brokers that do not take it (a listener without SASL, a mechanism they do not enable): the error names KAFKA_SASL_*', async () => {
+    const plain = await startKafkaBroker();
+    closers.push(() => plain.stop());
+    const relay = new Relay(log.store, log.checkpoints, { brokers: plain.brokers, topic: 'nosasl.events.v1', registry: new Registry(), kafka: clientOptions({ KAFKA_SASL_MECHANISM: 'scram-sha-256', KAFKA_SASL_USERNAME: 'relay', KAFKA_SASL_PASSWORD: 'x' }, true) });
+    closers.push(() => relay.stop());
+    const err = await failure(relay.start());
+    expect(err.code, err.stack).to.equal('DEPENDENCY_UNAVAILABLE');
+    expect(err.message).to.match(/refused the gateway's SASL authentication: .*; check KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD/);
+
+    const only512 = await startKafkaBroker({ sasl: { mechanisms: ['SCRAM-SHA-512'], users: USERS } });
+    closers.push(() => only512.stop());
+    const other = new Relay(log.store, log.checkpoints, { brokers: only512.brokers, topic: 'only512.events.v1', registry: new Registry(), kafka: clientOptions({ KAFKA_SASL_MECHANISM: 'scram-sha-256', KAFKA_SASL_USERNAME: 'relay', KAFKA_SASL_PASSWORD: USERS.relay }, true) });
+    closers.push(() => other.stop());
+    const refused = await failure(other.start());
+    expect(refused.message).to.match(/refused the gateway's SASL authentication: The broker does not support the requested SASL mechanism; check KAFKA_SASL_MECHANISM/);
+  });
+
   for (const [name, env] of [
     ['a CA that did not sign the brokers\' certificate (KAFKA_SSL_CA_FILE)', { KAFKA_SSL_CA_FILE: kafkaTlsFile('other-ca.pem') }],
     ['only the system CAs (KAFKA_SSL=on)', { KAFKA_SSL: 'on', KAFKA_SSL_CA_FILE: '' }],

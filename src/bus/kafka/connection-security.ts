@@ -116,7 +116,6 @@ function chain(err: unknown): { name?: string; type?: string; code?: string; mes
  * @example throw kafkaConnectError(err, brokers) ?? err
  */
 export function kafkaConnectError(err: unknown, brokers: readonly string[]): UnavailableError | undefined {
-  if (err instanceof UnavailableError) return err;
   const errors = chain(err);
   const where = brokers.join(',');
   const sasl = errors.find((e) => e.name === 'KafkaJSSASLAuthenticationError' || /SASL/.test(e.type ?? ''));

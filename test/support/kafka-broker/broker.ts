@@ -283,8 +283,9 @@ export async function startKafkaBroker(options: KafkaBrokerOptions = {}): Promis
     if (apiKey === 17) {
       const mechanism = r.string().toUpperCase();
       const offered = enabled.find((m) => m === mechanism);
-      // 33 UNSUPPORTED_SASL_MECHANISM; 34 ILLEGAL_SASL_STATE after authentication.
-      const error = auth.authenticated ? 34 : offered ? 0 : 33;
+      // 33 UNSUPPORTED_SASL_MECHANISM; 34 ILLEGAL_SASL_STATE after authentication, and on a listener
+      // without SASL (Kafka answers a SaslHandshake there so, from its request handler).
+      const error = !options.sasl || (auth.authenticated && auth.exchange) ? 34 : offered ? 0 : 33;
       if (offered && !error) auth.exchange = saslExchange(offered, options.sasl!.users);
       w.int16(error).array(enabled, (x, m) => x.string(m));
       return error !== 0;
