@@ -205,7 +205,7 @@ function envelopeOf(value: Buffer | null): RecordedEvent | undefined {
 
 main().catch((err) => {
   // Credentials or a certificate refused: the settings to check, not kafkajs's stack.
-  const said = kafkaConnectError(err, brokers);
+  const said = kafkaConnectError(err, { brokers, ...security });
   console.error(said ? said.message : err instanceof OpenMcpError ? err.message : err);
   process.exit(2);
 });

@@ -150,7 +150,7 @@ export class Relay {
       partitions = await ensureEventsTopic(this.kafkaConfig, this.topic, this.options);
     } catch (err) {
       // Credentials or TLS refused: said with the settings to check, not as the topic's fault.
-      throw kafkaConnectError(err, this.options.brokers) ?? new RelayTopicError(this.topic, err);
+      throw kafkaConnectError(err, this.kafkaConfig) ?? new RelayTopicError(this.topic, err);
     }
     await checkPartitionCount(this.checkpoints, this.topic, partitions);
     this.partitions = partitions;
@@ -193,7 +193,7 @@ export class Relay {
       createPartitioner: guardedPartitioner(this.topic, () => this.partitions),
     });
     await producer.connect().catch((err: unknown) => {
-      throw kafkaConnectError(err, this.options.brokers) ?? err;
+      throw kafkaConnectError(err, this.kafkaConfig) ?? err;
     });
     return producer;
   }

@@ -111,6 +111,30 @@ describe('Kafka over TLS and SASL (kafkajs against the test broker)', function (
     expect(refused.message).to.match(/refused the gateway's SASL authentication: The broker does not support the requested SASL mechanism; check KAFKA_SASL_MECHANISM/);
   });
 
+  it('settings that do not match the brokers\' listener say which to set: none against TLS (KAFKA_SSL), none against SASL (KAFKA_SASL_*), TLS without SASL against SASL over TLS, TLS against a listener in clear', async () => {
+    const saslOnly = await startKafkaBroker({ sasl: { mechanisms: ['SCRAM-SHA-256'], users: USERS } });
+    closers.push(() => saslOnly.stop());
+    const plain = await startKafkaBroker();
+    closers.push(() => plain.stop());
+    const cases: [KafkaBroker, Record<string, string>, RegExp][] = [
+      [broker, {}, /^kafka: the brokers at 127\.0\.0\.1:\d+ closed the connection \(Closed connection\): a listener that takes TLS or SASL does so to a client that speaks neither, as does a broker going down; if theirs takes it, set KAFKA_SSL=on \(or KAFKA_SSL_CA_FILE\) for TLS, KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD for SASL$/],
+      [saslOnly, {}, /^kafka: the brokers at 127\.0\.0\.1:\d+ closed the connection \(Closed connection\): .*; if theirs takes it, set KAFKA_SSL=on .* for TLS, KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD for SASL$/],
+      // TLS set, SASL not, against a SASL listener over TLS: only SASL is named.
+      [broker, { KAFKA_SSL_CA_FILE: kafkaTlsFile('ca.pem') }, /closed the connection \(Closed connection\): a listener that takes SASL does so to a client that does not authenticate, as does a broker going down; if theirs takes it, set KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD for SASL$/],
+      [plain, { KAFKA_SSL: 'on' }, /^kafka: TLS connection to 127\.0\.0\.1:\d+ failed: .*; check KAFKA_SSL, KAFKA_SSL_CA_FILE/],
+    ];
+    for (const [b, env, expected] of cases) {
+      const relay = new Relay(log.store, log.checkpoints, { brokers: b.brokers, topic: 'mismatch.events.v1', registry: new Registry(), kafka: clientOptions(env, true) });
+      closers.push(() => relay.stop());
+      const err = await failure(relay.start());
+      expect(err.message, `${JSON.stringify(env)} ${err.stack}`).to.match(expected);
+      const bus = new KafkaBus({ brokers: b.brokers, topic: 'mismatch.events.v1', kafka: clientOptions(env, true), onInvalidMessage: () => undefined });
+      closers.push(() => bus.close());
+      const busErr = await failure(bus.consume('g-mismatch', async () => undefined));
+      expect(busErr.message, JSON.stringify(env)).to.match(expected);
+    }
+  });
+
   for (const [name, env] of [
     ['a CA that did not sign the brokers\' certificate (KAFKA_SSL_CA_FILE)', { KAFKA_SSL_CA_FILE: kafkaTlsFile('other-ca.pem') }],
     ['only the system CAs (KAFKA_SSL=on)', { KAFKA_SSL: 'on', KAFKA_SSL_CA_FILE: '' }],

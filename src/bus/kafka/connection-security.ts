@@ -111,13 +111,15 @@ function chain(err: unknown): { name?: string; type?: string; code?: string; mes
 /**
  * A kafkajs connect failure as an error that names what to check: the brokers refusing the
  * credentials (KAFKA_SASL_*), a TLS handshake that failed (KAFKA_SSL, KAFKA_SSL_CA_FILE; the
- * client certificate, KAFKA_SSL_CERT_FILE and KAFKA_SSL_KEY_FILE), without kafkajs's stack.
- * Undefined for another error (the caller says it its own way).
- * @example throw kafkaConnectError(err, brokers) ?? err
+ * client certificate, KAFKA_SSL_CERT_FILE and KAFKA_SSL_KEY_FILE), or the brokers closing the
+ * connection at once on a client without TLS or SASL (a TLS or SASL listener does so), without
+ * kafkajs's stack. `kafka` is the client's configuration (its brokers, and whether it has `ssl`
+ * and `sasl`). Undefined for another error (the caller says it its own way).
+ * @example throw kafkaConnectError(err, this.kafkaConfig) ?? err
  */
-export function kafkaConnectError(err: unknown, brokers: readonly string[]): UnavailableError | undefined {
+export function kafkaConnectError(err: unknown, kafka: Pick<KafkaConfig, 'brokers' | 'ssl' | 'sasl'>): UnavailableError | undefined {
   const errors = chain(err);
-  const where = brokers.join(',');
+  const where = Array.isArray(kafka.brokers) ? kafka.brokers.join(',') : 'the brokers';
   const sasl = errors.find((e) => e.name === 'KafkaJSSASLAuthenticationError' || /SASL/.test(e.type ?? ''));
   if (sasl) {
     return new UnavailableError('kafka', `the brokers at ${where} refused the gateway's SASL authentication: ${sasl.message}; check ${KAFKA_SASL_SETTINGS} (the mechanism must be one the brokers enable, the user must exist on them with that password)`, err);
@@ -131,6 +133,14 @@ export function kafkaConnectError(err: unknown, brokers: readonly string[]): Una
       return new UnavailableError('kafka', `TLS connection to ${where} failed: ${said}: the brokers refused the gateway's client certificate; check KAFKA_SSL_CERT_FILE, KAFKA_SSL_KEY_FILE (a certificate the brokers' ssl.truststore CA signed, for mutual TLS)`, err);
     }
     return new UnavailableError('kafka', `TLS connection to ${where} failed: ${said}; check ${KAFKA_TLS_SETTINGS} (the brokers' certificate must be signed by a CA the system trusts or KAFKA_SSL_CA_FILE holds, for the host name in KAFKA_BROKERS; a broker without TLS on that port answers no handshake)`, err);
+  }
+  // A TLS listener closes a connection in clear at its first bytes, a SASL one at its first request
+  // before authentication: what the client lacks is the likely cause, a broker going down the other.
+  const closed = errors.find((e) => e.name === 'KafkaJSConnectionClosedError');
+  const lacking = [!kafka.ssl && `KAFKA_SSL=on (or KAFKA_SSL_CA_FILE) for TLS`, !kafka.sasl && `${KAFKA_SASL_SETTINGS} for SASL`].filter(Boolean);
+  if (closed && lacking.length) {
+    const neither = lacking.length === 2 ? 'TLS or SASL does so to a client that speaks neither' : kafka.ssl ? 'SASL does so to a client that does not authenticate' : 'TLS does so to a client in clear';
+    return new UnavailableError('kafka', `the brokers at ${where} closed the connection (${closed.message}): a listener that takes ${neither}, as does a broker going down; if theirs takes it, set ${lacking.join(', ')}`, err);
   }
   return undefined;
 }

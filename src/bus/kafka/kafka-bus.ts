@@ -196,7 +196,7 @@ export class KafkaBus implements Bus {
     await consumer.connect().catch((err: Error) => {
       abandon();
       // kafkajs's own error prints as a stack of its internals, naming no setting.
-      throw kafkaConnectError(err, this.options.brokers) ?? new UnavailableError('kafka', `cannot connect to ${this.options.brokers.join(',')} (KAFKA_BROKERS): ${err.message}`, err);
+      throw kafkaConnectError(err, this.kafkaConfig) ?? new UnavailableError('kafka', `cannot connect to ${this.options.brokers.join(',')} (KAFKA_BROKERS): ${err.message}`, err);
     });
     try {
       await consumer.subscribe({ topic: this.topic, fromBeginning: options.start !== 'end' });
@@ -241,7 +241,9 @@ export class KafkaBus implements Bus {
     } catch (err) {
       abandon();
       await consumer.disconnect();
-      throw (err as { type?: unknown }).type === 'UNKNOWN_TOPIC_OR_PARTITION' ? new KafkaTopicMissingError(this.topic, createFailure, err) : err;
+      if ((err as { type?: unknown }).type === 'UNKNOWN_TOPIC_OR_PARTITION') throw new KafkaTopicMissingError(this.topic, createFailure, err);
+      // A SASL listener lets a client without SASL connect, and closes on its first request (here).
+      throw kafkaConnectError(err, this.kafkaConfig) ?? err;
     }
   }
 
