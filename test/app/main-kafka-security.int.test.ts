@@ -74,4 +74,12 @@ describe('src/main.ts wiring: Kafka over TLS and SASL (KAFKA_SSL*, KAFKA_SASL_*)
     expect(lines.length, 'log lines').to.be.greaterThan(0);
     expect(lines.filter((l) => l.includes('wrong-secret')), 'log lines holding the password').to.deep.equal([]);
   });
+
+  it("/readyz's bus (kafka) line says a refused password as such, naming KAFKA_SASL_* (degraded: REST and /mcp go on)", async () => {
+    const a = await start({ OPENMCP_ROLES: 'api', ...settings('wrong-secret') });
+    const line = (await dependencies(a)).find((d) => d.name === 'bus (kafka)');
+    expect(line?.state).to.equal('degraded');
+    expect(line?.detail).to.match(/refused the gateway's SASL authentication: .*; check KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD/);
+    expect(line?.detail).not.to.contain('wrong-secret');
+  });
 });

@@ -386,7 +386,8 @@ export class KafkaBus implements Bus {
       // A failed connect or request is not kept: the next check connects afresh.
       if (this.probe === probe) this.probe = undefined;
       void probe.then((a) => a.disconnect(), () => undefined);
-      throw err;
+      // /readyz's detail: credentials or TLS refused, named with the settings to check.
+      throw kafkaConnectError(err, this.kafkaConfig) ?? err;
     }
   }
 
