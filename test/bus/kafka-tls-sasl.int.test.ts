@@ -94,6 +94,35 @@ describe('Kafka over TLS and SASL (kafkajs against the test broker)', function (
     expect(busErr.message).to.match(/refused the gateway's SASL authentication: .*; check KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD/);
   });
 
+  // The broker's own refusal (Kafka's text), not kafkajs's: a test broker that let any password in
+  // would still fail SCRAM here at the client (the server signature), and PLAIN not at all.
+  for (const [mechanism, user, password] of [
+    ['plain', 'relay', 'not-the-password'],
+    ['scram-sha-256', 'relay', 'not-the-password'],
+    ['scram-sha-512', 'relay', 'not-the-password'],
+    ['scram-sha-256', 'nobody', USERS.relay],
+    ['plain', 'nobody', USERS.relay],
+  ] as const) {
+    it(`the brokers refuse ${user === 'nobody' ? 'an unknown user' : 'a wrong password'} with SASL ${mechanism}: their refusal is in the error`, async () => {
+      const env = { ...secured('relay', mechanism, password), KAFKA_SASL_USERNAME: user };
+      const relay = new Relay(log.store, log.checkpoints, { brokers: broker.brokers, topic: 'refused.events.v1', registry: new Registry(), kafka: clientOptions(env, true) });
+      closers.push(() => relay.stop());
+      const err = await failure(relay.start());
+      expect(err.code, err.stack).to.equal('DEPENDENCY_UNAVAILABLE');
+      expect(err.message).to.match(/refused the gateway's SASL authentication: .*invalid credentials with SASL mechanism (PLAIN|SCRAM-SHA-(256|512)); check KAFKA_SASL_MECHANISM/);
+    });
+  }
+
+  it("the brokers' certificate is checked for the host name in KAFKA_BROKERS: one for 127.0.0.1 is refused at 127.0.0.2, its CA trusted", async () => {
+    const elsewhere = await startKafkaBroker({ host: '127.0.0.2', tls: kafkaTestTls() });
+    closers.push(() => elsewhere.stop());
+    const relay = new Relay(log.store, log.checkpoints, { brokers: elsewhere.brokers, topic: 'host.events.v1', registry: new Registry(), kafka: clientOptions({ KAFKA_SSL_CA_FILE: kafkaTlsFile('ca.pem') }, true) });
+    closers.push(() => relay.stop());
+    const err = await failure(relay.start());
+    expect(err.code, err.stack).to.equal('DEPENDENCY_UNAVAILABLE');
+    expect(err.message).to.match(/^kafka: TLS connection to 127\.0\.0\.2:\d+ failed: .*(IP: 127\.0\.0\.2 is not in the cert's list|altname).*; check KAFKA_SSL, KAFKA_SSL_CA_FILE/i);
+  });
+
   it('SASL set against brokers that do not take it (a listener without SASL, a mechanism they do not enable): the error names KAFKA_SASL_*', async () => {
     const plain = await startKafkaBroker();
     closers.push(() => plain.stop());
