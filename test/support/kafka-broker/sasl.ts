@@ -18,8 +18,12 @@ export type SaslExchange = { step(bytes: Buffer): SaslStep };
 /** Kafka's message for credentials it refuses (SASL_AUTHENTICATION_FAILED, 58). */
 const failed = (mechanism: string) => `Authentication failed during authentication due to invalid credentials with SASL mechanism ${mechanism}`;
 
-export function saslExchange(mechanism: SaslMechanism, users: Record<string, string>): SaslExchange {
-  return mechanism === 'PLAIN' ? plain(users) : scram(mechanism, users);
+/** Where SCRAM's server nonce and salt come from: random, unless a test gives RFC 7677's. */
+export type ScramRandom = { nonce(): string; salt(): Buffer };
+const random: ScramRandom = { nonce: () => randomBytes(18).toString('base64'), salt: () => randomBytes(16) };
+
+export function saslExchange(mechanism: SaslMechanism, users: Record<string, string>, scramRandom: ScramRandom = random): SaslExchange {
+  return mechanism === 'PLAIN' ? plain(users) : scram(mechanism, users, scramRandom);
 }
 
 /** RFC 4616: `authzid \0 authcid \0 password`, answered with nothing. */
@@ -40,28 +44,30 @@ const xor = (a: Buffer, b: Buffer) => Buffer.from(a.map((x, i) => x ^ b[i]));
 /**
  * RFC 5802 (SCRAM-SHA-256 by RFC 7677, SCRAM-SHA-512 as Kafka offers it), server side: the client's
  * first message, the server's (its nonce, salt, 4096 iterations: kafkajs's minimum), the client's
- * proof checked against the stored key, and the server's signature.
+ * proof checked against the stored key (with the nonce and the channel binding `c=` the client
+ * must send back), and the server's signature.
  */
-function scram(mechanism: 'SCRAM-SHA-256' | 'SCRAM-SHA-512', users: Record<string, string>): SaslExchange {
+function scram(mechanism: 'SCRAM-SHA-256' | 'SCRAM-SHA-512', users: Record<string, string>, rnd: ScramRandom): SaslExchange {
   const hash = mechanism === 'SCRAM-SHA-256' ? 'sha256' : 'sha512';
   const length = hash === 'sha256' ? 32 : 64;
   const hmac = (key: Buffer, text: string) => createHmac(hash, key).update(text).digest();
-  let first: { bare: string; server: string; nonce: string; salted: Buffer } | undefined;
+  let first: { gs2: string; bare: string; server: string; nonce: string; salted: Buffer } | undefined;
   let user = '';
   return {
     step(bytes) {
       const message = bytes.toString('utf8');
       if (!first) {
         // gs2 header (`n,,`: no channel binding, no authzid), then the bare message.
-        const bare = message.replace(/^[nyp][^,]*,[^,]*,/, '');
+        const gs2 = message.match(/^[nyp][^,]*,[^,]*,/)?.[0] ?? '';
+        const bare = message.slice(gs2.length);
         const a = attributes(bare);
         user = unescapeName(a.get('n') ?? '');
-        const nonce = `${a.get('r') ?? ''}${randomBytes(18).toString('base64')}`;
+        const nonce = `${a.get('r') ?? ''}${rnd.nonce()}`;
         // An unknown user gets a made-up salt, and fails at the proof (Kafka says no more either).
-        const salt = randomBytes(16);
+        const salt = rnd.salt();
         const server = `r=${nonce},s=${salt.toString('base64')},i=4096`;
         const password = Object.hasOwn(users, user) ? users[user] : randomBytes(16).toString('hex');
-        first = { bare, server, nonce, salted: pbkdf2Sync(password, salt, 4096, length, hash) };
+        first = { gs2, bare, server, nonce, salted: pbkdf2Sync(password, salt, 4096, length, hash) };
         return { reply: Buffer.from(server), done: false };
       }
       const a = attributes(message);
@@ -71,7 +77,9 @@ function scram(mechanism: 'SCRAM-SHA-256' | 'SCRAM-SHA-512', users: Record<strin
       const storedKey = createHash(hash).update(clientKey).digest();
       const proof = Buffer.from(a.get('p') ?? '', 'base64');
       const claimed = proof.length === length ? createHash(hash).update(xor(proof, hmac(storedKey, auth))).digest() : Buffer.alloc(length);
-      if (a.get('r') !== first.nonce || !Object.hasOwn(users, user) || !timingSafeEqual(claimed, storedKey)) {
+      // c= is the gs2 header sent first, in base64 (RFC 5802, 5.1): `biws` for kafkajs's `n,,`.
+      const channel = a.get('c') === Buffer.from(first.gs2).toString('base64');
+      if (!first.gs2 || !channel || a.get('r') !== first.nonce || !Object.hasOwn(users, user) || !timingSafeEqual(claimed, storedKey)) {
         return { reply: Buffer.alloc(0), error: failed(mechanism), done: true };
       }
       const signature = hmac(hmac(first.salted, 'Server Key'), auth).toString('base64');
