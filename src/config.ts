@@ -127,9 +127,9 @@ export const ConfigSchema = z.object({
     .regex(/^[^,\s]+:\d+(,[^,\s]+:\d+)*$/, 'comma-separated host:port list')
     .optional(),
   KAFKA_CLIENT_ID: z.string().min(1).default('openmcp'),
-  /** TLS to the brokers, checked against the system's CAs (and KAFKA_SSL_CA_FILE's); unset: off, unless a KAFKA_SSL_*_FILE is set. */
+  /** TLS to the brokers, checked against the system's CAs (KAFKA_SSL_CA_FILE's instead when set); unset: off, unless a KAFKA_SSL_*_FILE is set. */
   KAFKA_SSL: onOff.optional(),
-  /** PEM of the CA(s) that signed the brokers' certificates (a private CA); turns TLS on. */
+  /** PEM of the CA(s) that signed the brokers' certificates (a private CA), trusted instead of the system's; turns TLS on. */
   KAFKA_SSL_CA_FILE: z.string().optional(),
   /** PEM client certificate and its key, for brokers that authenticate clients by certificate (mutual TLS); both or neither. */
   KAFKA_SSL_CERT_FILE: z.string().optional(),

@@ -1,4 +1,6 @@
 import { expect } from 'chai';
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
 import { logLevel, type KafkaConfig, type logCreator } from 'kafkajs';
 import { Registry } from 'prom-client';
 import { KafkaBus } from '../../src/bus/kafka';
@@ -176,6 +178,27 @@ describe('Kafka over TLS and SASL (kafkajs against the test broker)', function (
       expect(err.message).to.match(/^kafka: TLS connection to 127\.0\.0\.1:\d+ failed: .*(self[- ]signed|unable to (get|verify)).*; check KAFKA_SSL, KAFKA_SSL_CA_FILE/i);
     });
   }
+
+  // The trust store is process-wide (NODE_EXTRA_CA_CERTS is read at start): a process of its own.
+  it("KAFKA_SSL_CA_FILE replaces the system's CAs (a CA added with NODE_EXTRA_CA_CERTS is not trusted with it); KAFKA_SSL=on uses them, NODE_EXTRA_CA_CERTS included", async () => {
+    const connect = (env: Record<string, string>) =>
+      new Promise<string>((resolve) => {
+        const script = `
+          const { Kafka, logLevel } = require('kafkajs');
+          const { kafkaConnectionSecurity, kafkaConnectError } = require('./src/bus/kafka/connection-security');
+          const { loadConfig } = require('./src/config');
+          const kafka = { brokers: process.env.KAFKA_BROKERS.split(','), ...kafkaConnectionSecurity(loadConfig()) };
+          const admin = new Kafka({ ...kafka, logLevel: logLevel.NOTHING, retry: { retries: 0 } }).admin();
+          admin.connect().then(() => admin.describeCluster()).then(() => 'connected', (e) => (kafkaConnectError(e, kafka) ?? e).message)
+            .then((said) => { console.log(said); return admin.disconnect(); });`;
+        execFile(process.execPath, ['--import', 'tsx', '-e', script], { cwd: join(__dirname, '..', '..'), env: { PATH: process.env.PATH, KAFKA_BROKERS: broker.brokers.join(','), ...env } }, (err, stdout, stderr) =>
+          resolve(err ? `exit ${err.code}: ${stderr}` : stdout.trim()),
+        );
+      });
+    const sasl = { KAFKA_SASL_MECHANISM: 'scram-sha-256', KAFKA_SASL_USERNAME: 'relay', KAFKA_SASL_PASSWORD: USERS.relay };
+    expect(await connect({ ...sasl, KAFKA_SSL: 'on', NODE_EXTRA_CA_CERTS: kafkaTlsFile('ca.pem') })).to.equal('connected');
+    expect(await connect({ ...sasl, KAFKA_SSL_CA_FILE: kafkaTlsFile('other-ca.pem'), NODE_EXTRA_CA_CERTS: kafkaTlsFile('ca.pem') })).to.match(/^kafka: TLS connection to .* failed: .*; check KAFKA_SSL, KAFKA_SSL_CA_FILE/);
+  });
 
   it('mutual TLS: a client certificate the brokers\' CA signed is let in (KAFKA_SSL_CERT_FILE, KAFKA_SSL_KEY_FILE), none is refused naming those settings', async () => {
     const mtls = await startKafkaBroker({ tls: kafkaTestTls(true) });

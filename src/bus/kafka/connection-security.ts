@@ -132,7 +132,7 @@ export function kafkaConnectError(err: unknown, kafka: Pick<KafkaConfig, 'broker
     if (/alert (certificate required|bad certificate|unknown ca|certificate unknown)/i.test(said)) {
       return new UnavailableError('kafka', `TLS connection to ${where} failed: ${said}: the brokers refused the gateway's client certificate; check KAFKA_SSL_CERT_FILE, KAFKA_SSL_KEY_FILE (a certificate the brokers' ssl.truststore CA signed, for mutual TLS)`, err);
     }
-    return new UnavailableError('kafka', `TLS connection to ${where} failed: ${said}; check ${KAFKA_TLS_SETTINGS} (the brokers' certificate must be signed by a CA the system trusts or KAFKA_SSL_CA_FILE holds, for the host name in KAFKA_BROKERS; a broker without TLS on that port answers no handshake)`, err);
+    return new UnavailableError('kafka', `TLS connection to ${where} failed: ${said}; check ${KAFKA_TLS_SETTINGS} (the brokers' certificate must be signed by a CA KAFKA_SSL_CA_FILE holds, or without it one the system trusts, for the host name in KAFKA_BROKERS; a broker without TLS on that port answers no handshake)`, err);
   }
   // A TLS listener closes a connection in clear at its first bytes, a SASL one at its first request
   // before authentication: what the client lacks is the likely cause, a broker going down the other.
