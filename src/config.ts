@@ -135,7 +135,8 @@ export const ConfigSchema = z.object({
   KAFKA_SSL_CERT_FILE: z.string().optional(),
   KAFKA_SSL_KEY_FILE: z.string().optional(),
   /** SASL authentication to the brokers, with KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD (kafkaConnectionSecurity). */
-  KAFKA_SASL_MECHANISM: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']).optional(),
+  // Kafka's own client properties write it upper-case (sasl.mechanism=SCRAM-SHA-512): taken either way.
+  KAFKA_SASL_MECHANISM: z.preprocess((v) => (typeof v === 'string' ? v.toLowerCase() : v), z.enum(['plain', 'scram-sha-256', 'scram-sha-512'])).optional(),
   KAFKA_SASL_USERNAME: z.string().optional(),
   KAFKA_SASL_PASSWORD: z.string().optional(),
   // At most 84: the relay's lease `relay:<prefix>.events.v1` must fit the 100 characters of leases.name.

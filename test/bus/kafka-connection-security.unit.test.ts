@@ -36,6 +36,13 @@ describe('Kafka connection security settings (KAFKA_SSL*, KAFKA_SASL_*)', () => 
     expect(kafkaConnectionSecurity(c)).to.deep.equal({ ssl: true, sasl: { mechanism: 'scram-sha-512', username: 'relay', password: 'pw' } });
   });
 
+  it("KAFKA_SASL_MECHANISM as Kafka's own properties write it (SCRAM-SHA-512, PLAIN) is taken", () => {
+    const scram = loadConfig({ KAFKA_SSL: 'on', KAFKA_SASL_MECHANISM: 'SCRAM-SHA-512', KAFKA_SASL_USERNAME: 'relay', KAFKA_SASL_PASSWORD: 'pw' }, '/x');
+    expect(kafkaConnectionSecurity(scram).sasl).to.include({ mechanism: 'scram-sha-512' });
+    const plain = loadConfig({ KAFKA_SSL: 'on', KAFKA_SASL_MECHANISM: 'PLAIN', KAFKA_SASL_USERNAME: 'key', KAFKA_SASL_PASSWORD: 'secret' }, '/x');
+    expect(kafkaConnectionSecurity(plain).sasl).to.include({ mechanism: 'plain' });
+  });
+
   const bad: [Record<string, string>, string, RegExp][] = [
     [{ KAFKA_SASL_MECHANISM: 'gssapi' }, 'KAFKA_SASL_MECHANISM', /KAFKA_SASL_MECHANISM="gssapi": expected one of "plain"\|"scram-sha-256"\|"scram-sha-512"/],
     [{ KAFKA_SASL_MECHANISM: 'scram-sha-256' }, 'KAFKA_SASL_USERNAME', /KAFKA_SASL_MECHANISM=scram-sha-256 needs KAFKA_SASL_USERNAME too/],
