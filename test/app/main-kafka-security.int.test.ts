@@ -70,7 +70,7 @@ describe('src/main.ts wiring: Kafka over TLS and SASL (KAFKA_SSL*, KAFKA_SASL_*)
       (e: Error & { code?: string }) => e,
     );
     expect(err.code, err.stack).to.equal('DEPENDENCY_UNAVAILABLE');
-    expect(err.message).to.match(/^kafka: the brokers at 127\.0\.0\.1:\d+ refused the gateway's SASL authentication: .*; check KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD/);
+    expect(err.message).to.match(/^kafka: the brokers at 127\.0\.0\.1:\d+ refused this client's SASL authentication: .*; check KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD/);
     expect(lines.length, 'log lines').to.be.greaterThan(0);
     expect(lines.filter((l) => l.includes('wrong-secret')), 'log lines holding the password').to.deep.equal([]);
   });
@@ -79,7 +79,7 @@ describe('src/main.ts wiring: Kafka over TLS and SASL (KAFKA_SSL*, KAFKA_SASL_*)
     const a = await start({ OPENMCP_ROLES: 'api', ...settings('wrong-secret') });
     const line = (await dependencies(a)).find((d) => d.name === 'bus (kafka)');
     expect(line?.state).to.equal('degraded');
-    expect(line?.detail).to.match(/refused the gateway's SASL authentication: .*; check KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD/);
+    expect(line?.detail).to.match(/refused this client's SASL authentication: .*; check KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD/);
     expect(line?.detail).not.to.contain('wrong-secret');
   });
 });

@@ -87,7 +87,7 @@ describe('Kafka connection security settings (KAFKA_SSL*, KAFKA_SASL_*)', () => 
     const wrapped = Object.assign(new Error('Connection error'), { name: 'KafkaJSNonRetriableError', originalError: sasl });
     const e = kafkaConnectError(wrapped, { brokers: ['k:9093'], ssl: true, sasl: { mechanism: 'plain', username: 'u', password: 'p' } });
     expect(e).to.be.instanceOf(UnavailableError);
-    expect(e!.message).to.match(/^kafka: the brokers at k:9093 refused the gateway's SASL authentication: SASL SCRAM SHA256 authentication failed: .*; check KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD/);
+    expect(e!.message).to.match(/^kafka: the brokers at k:9093 refused this client's SASL authentication: SASL SCRAM SHA256 authentication failed: .*; check KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD/);
     const cert = Object.assign(new Error('self-signed certificate in certificate chain'), { code: 'SELF_SIGNED_CERT_IN_CHAIN' });
     const t = kafkaConnectError(Object.assign(new Error('Connection error: self-signed certificate in certificate chain'), { name: 'KafkaJSConnectionError', originalError: cert }), { brokers: ['k:9093'], ssl: true });
     expect(t!.message).to.match(/^kafka: TLS connection to k:9093 failed: .*self-signed certificate in certificate chain; check KAFKA_SSL, KAFKA_SSL_CA_FILE/);

@@ -84,7 +84,7 @@ describe('Kafka over TLS and SASL (kafkajs against the test broker)', function (
     closers.push(() => relay.stop());
     const err = await failure(relay.start());
     expect(err.code, err.stack).to.equal('DEPENDENCY_UNAVAILABLE');
-    expect(err.message).to.match(/^kafka: the brokers at 127\.0\.0\.1:\d+ refused the gateway's SASL authentication: .*; check KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD/);
+    expect(err.message).to.match(/^kafka: the brokers at 127\.0\.0\.1:\d+ refused this client's SASL authentication: .*; check KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD/);
     expect(err.message).not.to.contain('not-the-password');
     expect(JSON.stringify(err, Object.getOwnPropertyNames(err))).not.to.contain('not-the-password');
     expect(kafkaLines.filter((l) => l.includes('not-the-password')), 'kafkajs lines naming the password').to.deep.equal([]);
@@ -93,7 +93,7 @@ describe('Kafka over TLS and SASL (kafkajs against the test broker)', function (
     closers.push(() => bus.close());
     const busErr = await failure(bus.consume('g-wrong', async () => undefined));
     expect(busErr.code, busErr.stack).to.equal('DEPENDENCY_UNAVAILABLE');
-    expect(busErr.message).to.match(/refused the gateway's SASL authentication: .*; check KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD/);
+    expect(busErr.message).to.match(/refused this client's SASL authentication: .*; check KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD/);
   });
 
   // The broker's own refusal (Kafka's text), not kafkajs's: a test broker that let any password in
@@ -111,7 +111,7 @@ describe('Kafka over TLS and SASL (kafkajs against the test broker)', function (
       closers.push(() => relay.stop());
       const err = await failure(relay.start());
       expect(err.code, err.stack).to.equal('DEPENDENCY_UNAVAILABLE');
-      expect(err.message).to.match(/refused the gateway's SASL authentication: .*invalid credentials with SASL mechanism (PLAIN|SCRAM-SHA-(256|512)); check KAFKA_SASL_MECHANISM/);
+      expect(err.message).to.match(/refused this client's SASL authentication: .*invalid credentials with SASL mechanism (PLAIN|SCRAM-SHA-(256|512)); check KAFKA_SASL_MECHANISM/);
     });
   }
 
@@ -132,14 +132,14 @@ describe('Kafka over TLS and SASL (kafkajs against the test broker)', function (
     closers.push(() => relay.stop());
     const err = await failure(relay.start());
     expect(err.code, err.stack).to.equal('DEPENDENCY_UNAVAILABLE');
-    expect(err.message).to.match(/refused the gateway's SASL authentication: .*; check KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD/);
+    expect(err.message).to.match(/refused this client's SASL authentication: .*; check KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD/);
 
     const only512 = await startKafkaBroker({ sasl: { mechanisms: ['SCRAM-SHA-512'], users: USERS } });
     closers.push(() => only512.stop());
     const other = new Relay(log.store, log.checkpoints, { brokers: only512.brokers, topic: 'only512.events.v1', registry: new Registry(), kafka: clientOptions({ KAFKA_SASL_MECHANISM: 'scram-sha-256', KAFKA_SASL_USERNAME: 'relay', KAFKA_SASL_PASSWORD: USERS.relay }, true) });
     closers.push(() => other.stop());
     const refused = await failure(other.start());
-    expect(refused.message).to.match(/refused the gateway's SASL authentication: The broker does not support the requested SASL mechanism; check KAFKA_SASL_MECHANISM/);
+    expect(refused.message).to.match(/refused this client's SASL authentication: The broker does not support the requested SASL mechanism; check KAFKA_SASL_MECHANISM/);
   });
 
   it('settings that do not match the brokers\' listener say which to set: none against TLS (KAFKA_SSL), none against SASL (KAFKA_SASL_*), TLS without SASL against SASL over TLS, TLS against a listener in clear', async () => {
@@ -220,6 +220,6 @@ describe('Kafka over TLS and SASL (kafkajs against the test broker)', function (
     closers.push(() => without.stop());
     const err = await failure(without.start());
     expect(err.code, err.stack).to.equal('DEPENDENCY_UNAVAILABLE');
-    expect(err.message).to.match(/^kafka: TLS connection to 127\.0\.0\.1:\d+ failed: tlsv13 alert certificate required: the brokers refused the gateway's client certificate; check KAFKA_SSL_CERT_FILE, KAFKA_SSL_KEY_FILE/);
+    expect(err.message).to.match(/^kafka: TLS connection to 127\.0\.0\.1:\d+ failed: tlsv13 alert certificate required: the brokers refused this client's certificate; check KAFKA_SSL_CERT_FILE, KAFKA_SSL_KEY_FILE/);
   });
 });

@@ -216,7 +216,7 @@ describe('examples/kafka-consumer.ts against brokers that require TLS and SASL',
 
     const refused = await runExample(broker.brokers, ['--group', 'secure2', '--from-beginning', '--max', '1'], 'secure', settings('reader', 'wrong-secret'));
     expect(refused.code, refused.stdout + refused.stderr).to.equal(2);
-    expect(refused.stderr).to.match(/refused the gateway's SASL authentication: .*; check KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD/);
+    expect(refused.stderr).to.match(/refused this client's SASL authentication: .*; check KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD/);
     expect(refused.stderr).not.to.contain('wrong-secret');
   });
 

@@ -122,7 +122,7 @@ export function kafkaConnectError(err: unknown, kafka: Pick<KafkaConfig, 'broker
   const where = Array.isArray(kafka.brokers) ? kafka.brokers.join(',') : 'the brokers';
   const sasl = errors.find((e) => e.name === 'KafkaJSSASLAuthenticationError' || /SASL/.test(e.type ?? ''));
   if (sasl) {
-    return new UnavailableError('kafka', `the brokers at ${where} refused the gateway's SASL authentication: ${sasl.message}; check ${KAFKA_SASL_SETTINGS} (the mechanism must be one the brokers enable, the user must exist on them with that password)`, err);
+    return new UnavailableError('kafka', `the brokers at ${where} refused this client's SASL authentication: ${sasl.message}; check ${KAFKA_SASL_SETTINGS} (the mechanism must be one the brokers enable, the user must exist on them with that password)`, err);
   }
   const tls = errors.find((e) => (e.code && TLS_CODE.test(e.code)) || /\b(SSL|TLS)\b|certificate/i.test(e.message ?? ''));
   if (tls) {
@@ -130,7 +130,7 @@ export function kafkaConnectError(err: unknown, kafka: Pick<KafkaConfig, 'broker
     const said = (tls.message ?? '').match(/SSL routines:[^:]*:([^:]+)/)?.[1] ?? (tls.message ?? '').trim();
     // The brokers' alert about our certificate: none sent, or one they do not trust.
     if (/alert (certificate required|bad certificate|unknown ca|certificate unknown)/i.test(said)) {
-      return new UnavailableError('kafka', `TLS connection to ${where} failed: ${said}: the brokers refused the gateway's client certificate; check KAFKA_SSL_CERT_FILE, KAFKA_SSL_KEY_FILE (a certificate the brokers' ssl.truststore CA signed, for mutual TLS)`, err);
+      return new UnavailableError('kafka', `TLS connection to ${where} failed: ${said}: the brokers refused this client's certificate; check KAFKA_SSL_CERT_FILE, KAFKA_SSL_KEY_FILE (a certificate the brokers' ssl.truststore CA signed, for mutual TLS)`, err);
     }
     return new UnavailableError('kafka', `TLS connection to ${where} failed: ${said}; check ${KAFKA_TLS_SETTINGS} (the brokers' certificate must be signed by a CA KAFKA_SSL_CA_FILE holds, or without it one the system trusts, for the host name in KAFKA_BROKERS; a broker without TLS on that port answers no handshake)`, err);
   }
