@@ -96,6 +96,23 @@ describe('endConnectionsOnClose: keep-alive connections in use at close end afte
     release();
     expect(await until(log)).to.deep.equal(['answered', 'connection ended', 'closed']);
   });
+
+  // A browser's preconnect, a client pool's spare socket, the socket of a request aborted before
+  // it was sent: node's close ends idle connections only, and one that never sent a request is not
+  // idle to it, so the close waited for its client (the gateway's drain to SHUTDOWN_DEADLINE_MS, exit 1).
+  it('a connection that sent no request: ended at close, and the close resolves', async () => {
+    const log: string[] = [];
+    const accepted = new Promise<void>((r) => app.server.once('connection', () => r()));
+    const { port } = app.server.address() as { port: number };
+    const socket = connect(port, '127.0.0.1');
+    socket.on('error', () => {});
+    socket.once('close', () => log.push('connection ended'));
+    await accepted;
+    void app.close().then(() => log.push('closed'));
+    for (const end = Date.now() + 10_000; log.length < 2 && Date.now() < end; ) await new Promise((r) => setTimeout(r, 20));
+    socket.destroy();
+    expect(log, 'within 10 s, far below node\'s 60 s headersTimeout the close waited for').to.have.members(['connection ended', 'closed']);
+  });
 });
 
 describe('endConnectionsOnClose: a long-running server keeps no response its client left', function () {
